@@ -1,0 +1,3 @@
+from forkvet.cli import main
+
+raise SystemExit(main())

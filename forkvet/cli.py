@@ -1,0 +1,145 @@
+"""The `forkvet` command line. Every subcommand is a thin layer over the library."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from forkvet import __version__
+from forkvet.config import CONFIG_PATH, Config, load_config
+from forkvet.errors import ForkvetError, InputError
+from forkvet.report import Finding
+
+EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _write(text: str, output: str | None) -> None:
+    if output in (None, "-"):
+        sys.stdout.write(text)
+        return
+    assert output is not None
+    path = Path(output)
+    if path.is_dir():
+        raise InputError(f"--output {output} is a directory; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+
+
+def _config_for(args: argparse.Namespace, root: Path | None) -> tuple[Config, list[Finding]]:
+    if args.config:
+        return load_config(Path(args.config)), []
+    if root is not None and (root / CONFIG_PATH).is_file():
+        try:
+            return load_config(root / CONFIG_PATH), []
+        except InputError as exc:
+            # The repository's own config is broken: vet with defaults and say so.
+            return Config(), [
+                Finding(
+                    "config",
+                    "warning",
+                    "Invalid .github/forkvet.yml",
+                    f"{exc}; defaults were used",
+                    path=CONFIG_PATH,
+                )
+            ]
+    return Config(), []
+
+
+def cmd_vet(args: argparse.Namespace) -> int:
+    from forkvet.render import to_markdown, to_text
+    from forkvet.source import open_target
+    from forkvet.vet import vet
+
+    if args.config:
+        load_config(Path(args.config))  # fail fast, before a clone
+    with open_target(args.target, args.ref) as snap:
+        config, notes = _config_for(args, snap.root)
+        report = vet(snap, config)
+        report.findings += notes
+    if args.format == "json":
+        text = report.to_json() + "\n"
+    elif args.format == "markdown":
+        text = to_markdown(report)
+    else:
+        text = to_text(report)
+    _write(text, args.output)
+    return EXIT_POLICY if report.has_errors else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="forkvet",
+        description="Vet an ML research repository before you build on it.",
+        epilog="Exit codes: 0 clean, 1 policy violation or dangerous file, 2 usage or input error.",
+    )
+    parser.add_argument("--version", action="version", version=f"forkvet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    vet_p = sub.add_parser(
+        "vet",
+        help="static vetting: license, languages, Python, frameworks, dependencies, "
+        "entry points, weights, citation, risks, health",
+        description="Vet a repository statically. Reads files only: never imports, runs or "
+        "installs anything from it.",
+    )
+    vet_p.add_argument("target", metavar="TARGET", help="a local folder or a git URL")
+    vet_p.add_argument(
+        "--ref",
+        help="branch, tag or commit to vet (default: the checkout / the remote's default branch)",
+    )
+    vet_p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    vet_p.add_argument(
+        "--config", metavar="FILE", help=f"policy file (default: the repository's {CONFIG_PATH})"
+    )
+    vet_p.add_argument(
+        "--output", "-o", metavar="FILE", help="write the report here (default: stdout)"
+    )
+    vet_p.set_defaults(func=cmd_vet)
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules add subcommands here (env, smoke, train-check, ...), keeping this file small.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except ForkvetError as exc:
+        print(f"forkvet: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("forkvet: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug of ours: one line, and the traceback on request
+        if os.environ.get("FORKVET_DEBUG"):
+            raise
+        print(
+            f"forkvet: internal error: {type(exc).__name__}: {exc} (set FORKVET_DEBUG=1 for "
+            f"details and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

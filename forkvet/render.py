@@ -1,0 +1,249 @@
+"""Render a Report as Markdown (issues, check runs, job summaries) or a terminal summary."""
+
+from __future__ import annotations
+
+from forkvet.report import Report
+
+# GitHub caps a check run summary at 65,535 characters; leave room for the App's additions.
+MARKDOWN_LIMIT = 60_000
+MAX_ROWS = 40
+
+
+def _commercial(value: bool | None) -> str:
+    return {True: "allowed", False: "not allowed", None: "unclear"}[value]
+
+
+def verdict(report: Report) -> tuple[str, str]:
+    """(status, one-line verdict). status: 'fail' | 'warn' | 'pass'."""
+    errors = sum(f.severity == "error" for f in report.findings)
+    warnings = sum(f.severity == "warning" for f in report.findings)
+    lic = report.license
+    parts = [
+        f"{lic.spdx or 'no license'} ({lic.category}, commercial use "
+        f"{_commercial(lic.commercial_use)})"
+    ]
+    if report.frameworks:
+        fw = report.frameworks[0]
+        parts.append(f"{fw.name}{' ' + fw.version_spec if fw.version_spec else ''}")
+    if report.python.recommended:
+        majors = "/".join(str(m) for m in report.python.majors)
+        parts.append(f"Python {report.python.recommended} (Python {majors} code)")
+    if errors:
+        status, head = "fail", f"{errors} error(s)"
+    elif warnings:
+        status, head = "warn", f"{warnings} warning(s)"
+    else:
+        status, head = "pass", "no problems found"
+    return status, f"{head} — " + " · ".join(parts)
+
+
+def _esc(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows[:MAX_ROWS]:
+        out.append("| " + " | ".join(_esc(c) for c in row) + " |")
+    if len(rows) > MAX_ROWS:
+        out.append(f"| … {len(rows) - MAX_ROWS} more | " + " | " * (len(headers) - 1))
+    return out
+
+
+def to_markdown(report: Report) -> str:
+    status, line = verdict(report)
+    icon = {"fail": "❌", "warn": "⚠️", "pass": "✅"}[status]
+    r = report
+    md: list[str] = [f"{icon} **forkvet**: {line}", ""]
+    repo = r.repo
+    md.append(
+        f"Repository **{repo.name}**"
+        + (f" at `{repo.commit[:12]}`" if repo.commit else "")
+        + (f" ({repo.commit_date[:10]})" if repo.commit_date else "")
+    )
+    md += ["", "### License", ""]
+    lic = r.license
+    md += _table(
+        ["License", "SPDX", "Category", "Commercial use", "Confidence"],
+        [
+            [
+                lic.name,
+                lic.spdx or "—",
+                lic.category,
+                _commercial(lic.commercial_use),
+                f"{lic.confidence:.0%}",
+            ]
+        ],
+    )
+    if lic.obligations:
+        md += ["", "What you must do: " + "; ".join(lic.obligations) + "."]
+    if lic.governs_reason:
+        md += ["", f"Decided by: {lic.governs_reason}."]
+    others = [m for m in lic.all if m.spdx != lic.spdx]
+    if others:
+        md += ["", "Also found: " + ", ".join(f"{m.name} ({m.path})" for m in others[:8])]
+    md += ["", "### Code", ""]
+    py = r.python
+    rows: list[list[object]] = [
+        [
+            "Languages",
+            ", ".join(f"{lang.name} ({lang.lines} lines)" for lang in r.languages[:5]) or "—",
+        ],
+        [
+            "Python",
+            f"{'/'.join(map(str, py.majors)) or '—'}; recommended {py.recommended or '—'}"
+            f" (min {py.min_version or '—'}, max {py.max_version or '—'})",
+        ],
+        [
+            "Frameworks",
+            ", ".join(f"{fw.name} {fw.version_spec or ''}".strip() for fw in r.frameworks) or "—",
+        ],
+        [
+            "Checklist",
+            f"{r.checklist.score}/5: "
+            + ", ".join(("✓ " if i.present else "✗ ") + i.name for i in r.checklist.items),
+        ],
+    ]
+    md += _table(["", ""], rows)
+    if py.evidence:
+        md += ["", "<details><summary>Python evidence</summary>", ""]
+        md += [f"- `{e}`" for e in py.evidence] + ["", "</details>"]
+    deps = r.dependencies
+    md += ["", "### Dependencies", ""]
+    md += _table(
+        ["", ""],
+        [
+            ["Declared in", ", ".join(deps.files) or "nothing"],
+            [
+                "Declared",
+                ", ".join(f"{n}{deps.declared_specs.get(n, '')}" for n in deps.declared) or "—",
+            ],
+            ["Imported", ", ".join(deps.imported) or "—"],
+            ["Missing", ", ".join(deps.missing) or "—"],
+            ["Unused", ", ".join(deps.unused) or "—"],
+        ],
+    )
+    ep = r.entry_points
+    if ep.train or ep.test or ep.commands:
+        md += ["", "### How to run it", ""]
+        if ep.train:
+            md.append("Training: " + ", ".join(f"`{e.path}`" for e in ep.train[:6]))
+        if ep.test:
+            md.append("Test/eval/demo: " + ", ".join(f"`{e.path}`" for e in ep.test[:6]))
+        cmds = [c for c in ep.commands if c.kind != "install"][:8]
+        if cmds:
+            md += ["", "Documented commands:", "", "```sh", *[c.command for c in cmds], "```"]
+    if r.weights:
+        md += ["", "### Weights and data", ""]
+        md += _table(
+            ["Link or file", "Where", "Found in"],
+            [[w.url or w.path, w.host or "—", w.source or "—"] for w in r.weights],
+        )
+    if r.citation:
+        c = r.citation
+        md += ["", "### Citation", ""]
+        title = c.get("title") or "—"
+        authors = ", ".join(c.get("authors", [])[:6]) if isinstance(c.get("authors"), list) else ""
+        md.append(
+            f"{title}"
+            + (f" — {authors}" if authors else "")
+            + (f" ({c['year']})" if c.get("year") else "")
+            + (f" — arXiv {c['arxiv']}" if c.get("arxiv") else "")
+        )
+        if c.get("bibtex"):
+            md += [
+                "",
+                "<details><summary>BibTeX</summary>",
+                "",
+                "```bibtex",
+                c["bibtex"],
+                "```",
+                "",
+                "</details>",
+            ]
+    if r.risks:
+        md += ["", "### Risks of running it", ""]
+        md += _table(
+            ["Severity", "Risk", "Where", "Detail"],
+            [
+                [k.severity, k.kind, f"{k.path}:{k.line}" if k.line else (k.path or "—"), k.message]
+                for k in r.risks
+            ],
+        )
+    findings = r.sorted_findings()
+    if findings:
+        md += ["", "### Findings", ""]
+        md += _table(
+            ["Severity", "Check", "Finding", "Where"],
+            [
+                [
+                    f.severity,
+                    f.check,
+                    f"{f.title}: {f.message}",
+                    f"{f.path}:{f.line}" if f.line else (f.path or ""),
+                ]
+                for f in findings
+            ],
+        )
+    md += [
+        "",
+        f"<sub>forkvet {r.forkvet_version} · report schema {r.schema_version} · static "
+        f"analysis only: no code from the repository was run.</sub>",
+        "",
+    ]
+    text = "\n".join(md)
+    if len(text) > MARKDOWN_LIMIT:
+        text = text[:MARKDOWN_LIMIT] + "\n\n… (truncated; see the JSON report)\n"
+    return text
+
+
+def to_text(report: Report) -> str:
+    status, line = verdict(report)
+    r = report
+    out = [f"forkvet: {status.upper()}: {line}", ""]
+    lic = r.license
+    out.append(
+        f"  License     {lic.name} [{lic.spdx or '-'}] {lic.category}, commercial use "
+        f"{_commercial(lic.commercial_use)} ({lic.confidence:.0%})"
+    )
+    if lic.obligations:
+        out.append("              must: " + "; ".join(lic.obligations[:4]))
+    out.append(
+        "  Languages   "
+        + (", ".join(f"{lang.name} {lang.lines}" for lang in r.languages[:5]) or "-")
+    )
+    py = r.python
+    out.append(
+        f"  Python      {'/'.join(map(str, py.majors)) or '-'} → use {py.recommended or '-'}"
+        f" (min {py.min_version or '-'}, max {py.max_version or '-'})"
+    )
+    out.append(
+        "  Frameworks  "
+        + (", ".join(f"{fw.name} {fw.version_spec or ''}".strip() for fw in r.frameworks) or "-")
+    )
+    d = r.dependencies
+    out.append(
+        f"  Deps        {len(d.declared)} declared, {len(d.imported)} imported, "
+        f"missing: {', '.join(d.missing[:8]) or '-'}"
+    )
+    ep = r.entry_points
+    out.append("  Train       " + (", ".join(e.path for e in ep.train[:4]) or "-"))
+    out.append("  Test/demo   " + (", ".join(e.path for e in ep.test[:4]) or "-"))
+    out.append(f"  Weights     {len(r.weights)} link(s)/file(s)")
+    if r.citation:
+        out.append(f"  Citation    {r.citation.get('title') or r.citation.get('arxiv') or 'yes'}")
+    out.append(f"  Checklist   {r.checklist.score}/5")
+    findings = [f for f in r.sorted_findings() if f.severity != "notice"]
+    if findings:
+        out.append("")
+        for f in findings[:25]:
+            where = (
+                f" ({f.path}:{f.line})" if f.path and f.line else f" ({f.path})" if f.path else ""
+            )
+            out.append(f"  {f.severity.upper():7} {f.title}: {f.message}{where}")
+        if len(findings) > 25:
+            out.append(f"  … {len(findings) - 25} more (use --format json)")
+    notices = sum(f.severity == "notice" for f in r.findings)
+    if notices:
+        out.append(f"\n  {notices} notice(s): see --format markdown or json")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,321 @@
+"""Dependencies the authors declared: requirements files, setup metadata, pyproject, conda
+environment files, Pipfile, and `pip install` / `conda install` lines in the README and
+notebooks. All read statically."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+
+from forkvet.vet.context import Context
+from forkvet.vet.importmap import normalize
+
+_REQ_FILE = re.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", re.I)
+_ENV_FILE = re.compile(r"^(?:conda[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", re.I)
+_LOOSE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
+_DEV_HINT = re.compile(r"dev|test|lint|doc|ci\b", re.I)
+CONDA_TO_PYPI = {
+    "pytorch": "torch",
+    "py-opencv": "opencv-python",
+    "opencv": "opencv-python",
+    "pytorch-cpu": "torch",
+    "pytorch-gpu": "torch",
+    "tensorflow-gpu": "tensorflow-gpu",
+    "pyyaml": "pyyaml",
+    "scikit-learn": "scikit-learn",
+    "py-xgboost": "xgboost",
+    "pillow": "pillow",
+    "faiss-gpu": "faiss-gpu",
+    "faiss-cpu": "faiss-cpu",
+    "pytables": "tables",
+}
+CONDA_ONLY = frozenset(
+    {
+        "python",
+        "cudatoolkit",
+        "cudnn",
+        "nccl",
+        "pip",
+        "mkl",
+        "mkl-service",
+        "blas",
+        "libgcc",
+        "libstdcxx-ng",
+        "ca-certificates",
+        "openssl",
+        "cuda-toolkit",
+        "pytorch-cuda",
+        "cpuonly",
+        "magma-cuda",
+        "ninja",
+        "intel-openmp",
+        "_libgcc_mutex",
+        "ld_impl_linux-64",
+        "libffi",
+        "ncurses",
+        "readline",
+        "sqlite",
+        "tk",
+        "xz",
+        "zlib",
+        "setuptools",
+        "wheel",
+        "certifi",
+        "libgfortran",
+        "libopenblas",
+        "cudatoolkit-dev",
+    }
+)
+
+
+@dataclass
+class Declared:
+    name: str  # normalised distribution name
+    spec: str  # specifier as written ("" when unpinned), or a URL
+    path: str
+    line: int
+    dev: bool = False
+    raw: str = ""
+
+
+@dataclass
+class DeclaredSet:
+    items: list[Declared] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    python: list[tuple[str, str]] = field(default_factory=list)  # (spec, where)
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_requirement(text: str) -> tuple[str, str] | None:
+    """(normalised name, specifier) of one requirement, tolerating old and sloppy syntax."""
+    text = text.strip().strip("'\"")
+    if text.startswith(("-e ", "--editable ")):
+        text = text.split(None, 1)[1].strip()
+    if not text or text.startswith(("-", "#", ".", "/")):
+        return None
+    if "://" in text or text.startswith("git+"):
+        egg = re.search(r"#egg=([\w.-]+)", text)
+        if egg:
+            return normalize(egg.group(1)), text
+        m = re.search(r"/([\w.-]+?)(?:\.git)?(?:@[\w./-]+)?/?$", text.split("#")[0])
+        return (normalize(m.group(1)), text) if m else None
+    text = text.split(" #")[0].split(";")[0].strip()
+    try:
+        req = Requirement(text)
+        return normalize(req.name), str(req.specifier)
+    except InvalidRequirement:
+        m = _LOOSE.match(text)
+        if not m:
+            return None
+        spec = m.group(3).strip()
+        if re.fullmatch(r"\d[\w.*+]*", spec):
+            spec = f"=={spec}"
+        return normalize(m.group(1)), spec.replace(" ", "")
+
+
+def _requirements_file(ctx: Context, path: str, out: DeclaredSet, depth: int = 0) -> None:
+    text = ctx.snap.read_text(path)
+    if text is None or depth > 3:
+        return
+    if path not in out.files:
+        out.files.append(path)
+    dev = bool(_DEV_HINT.search(path.rsplit("/", 1)[-1]))
+    base = path.rsplit("/", 1)[0] if "/" in path else ""
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split(" #")[0].strip()
+        if line.startswith(("-r ", "--requirement", "-c ")):
+            include = line.split(None, 1)[1].strip() if " " in line else ""
+            target = f"{base}/{include}" if base else include
+            if ctx.snap.get(target):
+                _requirements_file(ctx, target, out, depth + 1)
+            continue
+        if line.startswith("-e ") and "egg=" in line:
+            line = line[3:]
+        parsed = parse_requirement(line)
+        if parsed:
+            out.items.append(Declared(parsed[0], parsed[1], path, lineno, dev, raw.strip()))
+
+
+def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
+    text = ctx.snap.read_text(path)
+    if not text:
+        return
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        out.notes.append(f"{path}: not valid YAML, skipped")
+        return
+    if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
+        return
+    out.files.append(path)
+    lines = text.splitlines()
+
+    def line_of(needle: str) -> int:
+        for i, ln in enumerate(lines, 1):
+            if needle in ln:
+                return i
+        return 0
+
+    for dep in data["dependencies"]:
+        if isinstance(dep, dict):
+            for item in dep.get("pip", []) or []:
+                parsed = parse_requirement(str(item))
+                if parsed:
+                    out.items.append(
+                        Declared(parsed[0], parsed[1], path, line_of(str(item)), raw=str(item))
+                    )
+            continue
+        spec = str(dep).split("::")[-1].strip()
+        parts = re.split(r"\s*=\s*|\s+", spec, maxsplit=2)
+        name = parts[0].lower()
+        version = parts[1] if len(parts) > 1 else ""
+        if name == "python":
+            out.python.append((version, f"{path}:{line_of(spec)}"))
+            continue
+        if name in CONDA_ONLY or not name:
+            continue
+        m = re.match(r"^(>=|<=|==|>|<|!=)?(.*)$", version)
+        op, ver = (m.group(1) or "==", m.group(2)) if m and version else ("", "")
+        pypi = CONDA_TO_PYPI.get(name, name)
+        out.items.append(
+            Declared(
+                normalize(pypi), f"{op}{ver}" if ver else "", path, line_of(spec), raw=str(dep)
+            )
+        )
+
+
+def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
+    text = ctx.snap.read_text(path)
+    if not text:
+        return
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        out.notes.append(f"{path}: not valid TOML, skipped")
+        return
+    out.files.append(path)
+    for section, dev in (("packages", False), ("dev-packages", True)):
+        for name, spec in (data.get(section) or {}).items():
+            if isinstance(spec, dict):
+                spec = spec.get("version", "")
+            spec = "" if spec in ("*", None) else str(spec)
+            out.items.append(Declared(normalize(name), spec, path, 0, dev))
+    py = (data.get("requires") or {}).get("python_version")
+    if py:
+        out.python.append((str(py), path))
+
+
+_PIP_LINE = re.compile(r"(?:^|[\s`$>(])(?:python3?\s+-m\s+)?pip3?\s+install\s+([^\n`|&;]+)")
+_CONDA_LINE = re.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
+
+
+def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
+    """Requirements named on `pip install` / `conda install` lines of a README or notebook."""
+    for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
+        for m in regex.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1 + offset
+            try:
+                words = shlex.split(m.group(1), comments=True)
+            except ValueError:
+                words = m.group(1).split()
+            skip_next = False
+            for word in words:
+                if skip_next:
+                    skip_next = False
+                    continue
+                if word in (
+                    "-r",
+                    "-c",
+                    "-f",
+                    "-i",
+                    "--index-url",
+                    "--extra-index-url",
+                    "--find-links",
+                    "-e",
+                    "--channel",
+                    "-n",
+                    "--name",
+                    "--target",
+                ):
+                    skip_next = True
+                    continue
+                if (
+                    word.startswith("-")
+                    or word in (".", "..")
+                    or ("/" in word and "://" not in word)
+                    or word.endswith((".txt", ".whl", ".tar.gz", ".zip"))
+                ):
+                    continue
+                if conda:
+                    name, _, ver = word.partition("=")
+                    name = name.split("::")[-1].lower()
+                    if name in CONDA_ONLY or not re.fullmatch(r"[\w.-]+", name):
+                        continue
+                    ver = ver.lstrip("=")
+                    out.items.append(
+                        Declared(
+                            normalize(CONDA_TO_PYPI.get(name, name)),
+                            f"=={ver}" if ver else "",
+                            path,
+                            line,
+                            raw=word,
+                        )
+                    )
+                    continue
+                parsed = parse_requirement(word)
+                if parsed and re.fullmatch(r"[a-z0-9][a-z0-9._-]*", parsed[0]):
+                    out.items.append(Declared(parsed[0], parsed[1], path, line, raw=word))
+
+
+def collect(ctx: Context) -> DeclaredSet:
+    out = DeclaredSet()
+    for f in ctx.snap.files:
+        if len(f.parts) > 3 or f.vendored:
+            continue
+        if _REQ_FILE.match(f.name):
+            _requirements_file(ctx, f.path, out)
+        elif _ENV_FILE.match(f.name):
+            _conda_env(ctx, f.path, out)
+        elif f.name == "Pipfile":
+            _pipfile(ctx, f.path, out)
+    for meta in ctx.packages:
+        if meta.requires or meta.extras:
+            out.files.append(meta.path)
+        for req in meta.requires:
+            parsed = parse_requirement(req)
+            if parsed:
+                out.items.append(Declared(parsed[0], parsed[1], meta.path, 0, raw=req))
+        for extra, reqs in meta.extras.items():
+            for req in reqs:
+                parsed = parse_requirement(req)
+                if parsed:
+                    out.items.append(
+                        Declared(
+                            parsed[0],
+                            parsed[1],
+                            meta.path,
+                            0,
+                            dev=bool(_DEV_HINT.search(extra)),
+                            raw=req,
+                        )
+                    )
+        for rf in meta.requirement_files:
+            base = meta.path.rsplit("/", 1)[0] + "/" if "/" in meta.path else ""
+            if ctx.snap.get(base + rf):
+                _requirements_file(ctx, base + rf, out)
+        if meta.python_requires:
+            out.python.append((meta.python_requires, meta.path))
+    if ctx.snap.readme:
+        before = len(out.items)
+        install_commands(ctx.readme, ctx.snap.readme.path, out)
+        if len(out.items) > before:
+            out.files.append(ctx.snap.readme.path)
+    for path, lines in ctx.py.notebook_shell.items():
+        install_commands("\n".join(lines), path, out)
+    out.files = sorted(set(out.files))
+    return out

@@ -1,0 +1,400 @@
+"""Check 4: ML frameworks, from imports, Lua `require`, Caffe files and declared dependencies,
+with the version range implied by declared pins and by the APIs the code calls."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from forkvet.report import Finding, Framework
+from forkvet.vet.context import Context
+from forkvet.vet.declared import DeclaredSet
+from forkvet.vet.importmap import canonical
+
+CHECK = "frameworks"
+
+
+@dataclass(frozen=True)
+class FrameworkDef:
+    name: str
+    modules: tuple[str, ...]
+    dists: tuple[str, ...]
+
+
+FRAMEWORKS: tuple[FrameworkDef, ...] = (
+    FrameworkDef("pytorch", ("torch",), ("torch",)),
+    FrameworkDef("tensorflow", ("tensorflow",), ("tensorflow",)),
+    FrameworkDef("keras", ("keras",), ("keras",)),
+    FrameworkDef("jax", ("jax", "jaxlib"), ("jax", "jaxlib")),
+    FrameworkDef("flax", ("flax",), ("flax",)),
+    FrameworkDef("haiku", ("haiku",), ("dm-haiku",)),
+    FrameworkDef("chainer", ("chainer", "chainercv"), ("chainer",)),
+    FrameworkDef("caffe", ("caffe",), ()),
+    FrameworkDef("caffe2", ("caffe2",), ()),
+    FrameworkDef("mxnet", ("mxnet", "gluoncv", "gluonnlp"), ("mxnet",)),
+    FrameworkDef("theano", ("theano",), ("theano",)),
+    FrameworkDef("lasagne", ("lasagne",), ("lasagne",)),
+    FrameworkDef("paddle", ("paddle",), ("paddlepaddle",)),
+    FrameworkDef("cntk", ("cntk",), ("cntk",)),
+    FrameworkDef("dynet", ("dynet",), ("dynet",)),
+    FrameworkDef("mindspore", ("mindspore",), ("mindspore",)),
+    FrameworkDef("tensorlayer", ("tensorlayer",), ("tensorlayer",)),
+    FrameworkDef("sonnet", ("sonnet",), ("dm-sonnet",)),
+    FrameworkDef(
+        "pytorch-lightning", ("pytorch_lightning", "lightning"), ("pytorch-lightning", "lightning")
+    ),
+    FrameworkDef("transformers", ("transformers",), ("transformers",)),
+    FrameworkDef("scikit-learn", ("sklearn",), ("scikit-learn",)),
+    FrameworkDef("xgboost", ("xgboost",), ("xgboost",)),
+    FrameworkDef("onnx", ("onnx", "onnxruntime"), ("onnx", "onnxruntime")),
+)
+_LUA_REQUIRE = re.compile(
+    r"""require\s*\(?\s*['"](torch|nn|cutorch|cunn|cudnn|nngraph|optim|"""
+    r"""image|rnn|dpnn)['"]"""
+)
+_MATCONVNET = re.compile(r"\bvl_(?:simplenn|nnconv|setupnn|compilenn)\b")
+
+# (framework, regex, specifier, what it means)
+API_HINTS: tuple[tuple[str, re.Pattern[str], str, str], ...] = tuple(
+    (fw, re.compile(rx), spec, why)
+    for fw, rx, spec, why in (
+        ("tensorflow", r"\btf\.contrib\.", "<2", "tf.contrib (removed in TensorFlow 2.0)"),
+        (
+            "tensorflow",
+            r"\btf\.(?:Session|InteractiveSession|placeholder|app\.run|app\.flags|"
+            r"global_variables_initializer|variable_scope|get_variable)\b",
+            "<2",
+            "TensorFlow 1.x graph API",
+        ),
+        (
+            "tensorflow",
+            r"\btf\.(?:mul|sub|neg|pack|unpack)\(",
+            "<1.0",
+            "pre-1.0 TensorFlow op names",
+        ),
+        (
+            "tensorflow",
+            r"tensorflow\.compat\.v1|\btf\.compat\.v1\b",
+            ">=1.13",
+            "tf.compat.v1 (TensorFlow 1.13+)",
+        ),
+        ("tensorflow", r"\btf\.function\b", ">=1.14", "tf.function (TensorFlow 1.14+)"),
+        ("pytorch", r"volatile\s*=\s*True", "<0.4", "Variable(volatile=True) (PyTorch < 0.4)"),
+        ("pytorch", r"\.data\[0\]", "<0.5", "loss.data[0] on a scalar (PyTorch < 0.5)"),
+        ("pytorch", r"torch\.utils\.ffi", "<1.0", "torch.utils.ffi (removed in PyTorch 1.0)"),
+        ("pytorch", r"torch\.(?:rfft|irfft)\(", "<1.8", "torch.rfft (removed in PyTorch 1.8)"),
+        ("pytorch", r"torch\._six\b", "<2.0", "torch._six (removed in PyTorch 2.0)"),
+        (
+            "pytorch",
+            r"torch\.(?:symeig|solve|lstsq|eig|matrix_rank)\(",
+            "<2.0",
+            "linear-algebra functions removed in PyTorch 2.0",
+        ),
+        ("pytorch", r"torch\.no_grad\(", ">=0.4", "torch.no_grad (PyTorch 0.4+)"),
+        (
+            "pytorch",
+            r"torch\.cuda\.amp|torch\.amp\.",
+            ">=1.6",
+            "automatic mixed precision (PyTorch 1.6+)",
+        ),
+        ("pytorch", r"torch\.fft\.\w+\(", ">=1.7", "torch.fft module (PyTorch 1.7+)"),
+        ("pytorch", r"torch\.inference_mode", ">=1.9", "torch.inference_mode (PyTorch 1.9+)"),
+        ("pytorch", r"weights_only\s*=", ">=1.13", "torch.load(weights_only=) (PyTorch 1.13+)"),
+        ("pytorch", r"torch\.compile\(", ">=2.0", "torch.compile (PyTorch 2.0+)"),
+        (
+            "keras",
+            r"\bnb_epoch\s*=|\bborder_mode\s*=|\bsubsample\s*=\s*\(|keras\.layers\.Merge\b|"
+            r"from\s+keras\.layers\s+import[^\n]*\bMerge\b",
+            "<2",
+            "Keras 1 API",
+        ),
+        ("keras", r"\bkeras\.ops\b|from\s+keras\s+import\s+ops\b", ">=3", "keras.ops (Keras 3)"),
+    )
+)
+
+# Newest Python with wheels for each framework minor release.
+PYTHON_MAX: dict[str, dict[str, str]] = {
+    "pytorch": {
+        "0.1": "3.6",
+        "0.2": "3.6",
+        "0.3": "3.6",
+        "0.4": "3.7",
+        "1.0": "3.7",
+        "1.1": "3.7",
+        "1.2": "3.7",
+        "1.3": "3.7",
+        "1.4": "3.8",
+        "1.5": "3.8",
+        "1.6": "3.8",
+        "1.7": "3.8",
+        "1.8": "3.9",
+        "1.9": "3.9",
+        "1.10": "3.9",
+        "1.11": "3.10",
+        "1.12": "3.10",
+        "1.13": "3.10",
+        "2.0": "3.11",
+        "2.1": "3.11",
+        "2.2": "3.12",
+        "2.3": "3.12",
+        "2.4": "3.12",
+        "2.5": "3.13",
+    },
+    "tensorflow": {
+        "0.12": "3.5",
+        "1.0": "3.6",
+        "1.1": "3.6",
+        "1.2": "3.6",
+        "1.3": "3.6",
+        "1.4": "3.6",
+        "1.5": "3.6",
+        "1.6": "3.6",
+        "1.7": "3.6",
+        "1.8": "3.6",
+        "1.9": "3.6",
+        "1.10": "3.6",
+        "1.11": "3.6",
+        "1.12": "3.6",
+        "1.13": "3.7",
+        "1.14": "3.7",
+        "1.15": "3.7",
+        "2.0": "3.7",
+        "2.1": "3.7",
+        "2.2": "3.8",
+        "2.3": "3.8",
+        "2.4": "3.8",
+        "2.5": "3.9",
+        "2.6": "3.9",
+        "2.7": "3.9",
+        "2.8": "3.10",
+        "2.9": "3.10",
+        "2.10": "3.10",
+        "2.11": "3.10",
+        "2.12": "3.11",
+        "2.13": "3.11",
+        "2.14": "3.11",
+        "2.15": "3.11",
+        "2.16": "3.12",
+        "2.17": "3.12",
+        "2.18": "3.12",
+    },
+    "keras": {"1.2": "3.6", "2.0": "3.6", "2.2": "3.7", "2.3": "3.8", "2.4": "3.8"},
+}
+
+
+def python_max(framework: str, spec: str | None) -> str | None:
+    """Newest Python that some framework version allowed by spec has wheels for."""
+    table = PYTHON_MAX.get(framework)
+    if not table or not spec:
+        return None
+    try:
+        specifier = SpecifierSet(spec)
+    except InvalidSpecifier:
+        return None
+    allowed = [
+        minor
+        for minor in table
+        if any(specifier.contains(Version(f"{minor}.{p}"), prereleases=True) for p in range(0, 10))
+    ]
+    if not allowed:
+        return None
+    newest = max(allowed, key=lambda m: tuple(int(x) for x in m.split(".")))
+    if newest == max(table, key=lambda m: tuple(int(x) for x in m.split("."))):
+        return None  # the spec allows current releases: no cap
+    return table[newest]
+
+
+def _merge_specs(specs: list[str]) -> str | None:
+    """One specifier from several: pins win; else the highest floor and the lowest ceiling."""
+    pins: list[str] = []
+    floors: list[tuple[Version, str]] = []
+    ceilings: list[tuple[Version, str]] = []
+    others: list[str] = []
+    for s in specs:
+        for part in s.split(","):
+            part = part.strip()
+            m = re.match(r"^(==|>=|>|<=|<|~=|!=)\s*(.+)$", part)
+            if not m:
+                continue
+            op, ver = m.groups()
+            if op == "==":
+                pins.append(part)
+                continue
+            try:
+                v = Version(ver.rstrip(".*"))
+            except ValueError:
+                continue
+            if op in (">=", ">"):
+                floors.append((v, part))
+            elif op in ("<", "<="):
+                ceilings.append((v, part))
+            else:
+                others.append(part)
+    if pins:
+        return ",".join(dict.fromkeys(pins))
+    parts = []
+    if floors:
+        parts.append(max(floors)[1])
+    if ceilings:
+        parts.append(min(ceilings)[1])
+    parts += list(dict.fromkeys(others))
+    return ",".join(parts) or None
+
+
+_README_NAMES = {
+    "pytorch": "pytorch",
+    "torch": "pytorch",
+    "tensorflow": "tensorflow",
+    "tensorflow-gpu": "tensorflow",
+    "tf": "tensorflow",
+    "keras": "keras",
+    "mxnet": "mxnet",
+    "chainer": "chainer",
+    "theano": "theano",
+    "jax": "jax",
+}
+_README_VERSION = re.compile(
+    r"\b(pytorch|torch|tensorflow-gpu|tensorflow|keras|mxnet|chainer|theano|jax)\s*"
+    r"(?:version\s*)?(==|>=|=|v\.?|\s)?\s*(\d+\.\d+(?:\.\d+)?)"
+    r"(?:\s*(?:or|and|/|,)\s*(\d+\.\d+(?:\.\d+)?))?",
+    re.I,
+)
+
+
+def readme_versions(text: str) -> dict[str, tuple[str, int]]:
+    """Framework versions a README names ("TensorFlow 1.14 or 1.15", "PyTorch>=1.0")."""
+    found: dict[str, list[tuple[str, Version, int]]] = {}
+    for m in _README_VERSION.finditer(text):
+        name = _README_NAMES[m.group(1).lower()]
+        line = text.count("\n", 0, m.start()) + 1
+        op = (m.group(2) or "").strip()
+        for ver in (m.group(3), m.group(4)):
+            if ver:
+                try:
+                    found.setdefault(name, []).append((op, Version(ver), line))
+                except ValueError:
+                    continue
+    out: dict[str, tuple[str, int]] = {}
+    for name, items in found.items():
+        line = items[0][2]
+        if any(op == ">=" for op, _, _ in items):
+            out[name] = (f">={min(v for op, v, _ in items if op == '>=')}", line)
+            continue
+        low, high = min(v for _, v, _ in items), max(v for _, v, _ in items)
+        nxt = f"{high.major}.{high.minor + 1}"
+        out[name] = (f">={low},<{nxt}" if low != high or low.micro == 0 else f"=={low}", line)
+    return out
+
+
+def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Finding]]:
+    evidence: dict[str, list[str]] = {}
+    tops_to_fw = {m: fw.name for fw in FRAMEWORKS for m in fw.modules}
+    for ref in ctx.py.imports:
+        fw_name = tops_to_fw.get(ref.top)
+        if fw_name and ref.top not in ctx.py.local_packages:
+            evidence.setdefault(fw_name, []).append(f"{ref.path}:{ref.line}: import {ref.module}")
+    for f in ctx.snap.files:
+        if f.suffix == ".lua":
+            text = ctx.snap.read_text(f.path) or ""
+            m = _LUA_REQUIRE.search(text)
+            if m:
+                line = text.count("\n", 0, m.start()) + 1
+                evidence.setdefault("lua-torch", []).append(
+                    f"{f.path}:{line}: require '{m.group(1)}'"
+                )
+        elif f.suffix in (".prototxt", ".caffemodel"):
+            evidence.setdefault("caffe", []).append(f"{f.path}: Caffe model definition")
+        elif f.suffix == ".m" and not f.vendored:
+            text = ctx.snap.read_text(f.path) or ""
+            if _MATCONVNET.search(text):
+                evidence.setdefault("matconvnet", []).append(f"{f.path}: MatConvNet calls")
+        elif f.suffix == ".t7":
+            evidence.setdefault("lua-torch", []).append(f"{f.path}: Torch7 model file")
+    declared_by_fw: dict[str, list[str]] = {}
+    for d in declared.items:
+        for fw in FRAMEWORKS:
+            if canonical(d.name) in fw.dists or d.name in fw.dists:
+                declared_by_fw.setdefault(fw.name, []).append(d.spec)
+                evidence.setdefault(fw.name, []).append(
+                    f"{d.path}{':' + str(d.line) if d.line else ''}: declared {d.raw or d.name}"
+                )
+    if ctx.snap.readme:
+        for name, (rspec, line) in readme_versions(ctx.readme).items():
+            if name in evidence and name not in declared_by_fw:
+                declared_by_fw[name] = [rspec]
+                evidence[name].append(f"{ctx.snap.readme.path}:{line}: README names {rspec}")
+    hints: dict[str, list[str]] = {}
+    for pf in ctx.py.files:
+        for hint_fw, rx, hint_spec, why in API_HINTS:
+            if hint_fw not in evidence:
+                continue
+            m = rx.search(pf.text)
+            if m and hint_spec not in hints.get(hint_fw, []):
+                line = pf.text.count("\n", 0, m.start()) + 1
+                hints.setdefault(hint_fw, []).append(hint_spec)
+                evidence[hint_fw].append(f"{pf.path}:{line}: {why}")
+    frameworks: list[Framework] = []
+    findings: list[Finding] = []
+    for name, ev in evidence.items():
+        declared_specs = [s for s in declared_by_fw.get(name, []) if s and "://" not in s]
+        hint_specs = hints.get(name, [])
+        # tf.compat.v1 code runs on 2.x: it overrides the "<2" implied by 1.x calls.
+        if (
+            name == "tensorflow"
+            and ">=1.13" in hint_specs
+            and "<2" in hint_specs
+            and not any("contrib" in e for e in ev)
+        ):
+            hint_specs = [s for s in hint_specs if s != "<2"]
+        spec: str | None = _merge_specs(declared_specs + hint_specs)
+        if spec:
+            try:
+                SpecifierSet(spec)
+            except InvalidSpecifier:
+                spec = _merge_specs(declared_specs) or None
+        if spec and _unsatisfiable(name, spec):
+            findings.append(
+                Finding(
+                    CHECK,
+                    "warning",
+                    f"Conflicting {name} versions",
+                    f"The declared versions and the APIs the code uses disagree ({spec}); the "
+                    f"declared pin is kept.",
+                )
+            )
+            spec = _merge_specs(declared_specs)
+        frameworks.append(Framework(name, spec, _dedupe(ev)[:8], python_max(name, spec)))
+    order = {fw.name: i for i, fw in enumerate(FRAMEWORKS)}
+    frameworks.sort(key=lambda fw: (-len(fw.evidence), order.get(fw.name, 99), fw.name))
+    if any(fw.name == "lua-torch" for fw in frameworks):
+        findings.append(
+            Finding(
+                CHECK,
+                "notice",
+                "Lua Torch (Torch7)",
+                "Torch7 is unmaintained since 2017 and needs LuaJIT and CUDA <= 10; consider a "
+                "PyTorch port of this model.",
+            )
+        )
+    return frameworks, findings
+
+
+def _unsatisfiable(name: str, spec: str) -> bool:
+    table = PYTHON_MAX.get(name)
+    if not table:
+        return False
+    specifier = SpecifierSet(spec)
+    return not any(
+        specifier.contains(Version(f"{m}.{p}"), prereleases=True) for m in table for p in range(10)
+    )
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for x in items:
+        if x not in out:
+            out.append(x)
+    return out

@@ -1,0 +1,114 @@
+"""Check 10: code health — syntax errors, undefined names, tests, README — and Papers with
+Code's ML Code Completeness Checklist as a score out of 5."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from forkvet.report import (
+    Checklist,
+    ChecklistItem,
+    Dependencies,
+    EntryPoints,
+    Finding,
+    PythonInfo,
+    Weight,
+)
+from forkvet.vet.context import Context
+
+CHECK = "health"
+PYFLAKES_MAX_FILES = 1500
+_RESULTS = re.compile(
+    r"^#+\s*(?:results?|performance|benchmarks?|evaluation|model zoo|"
+    r"main results)\b|\|\s*[\w .-]*(?:acc|map|bleu|f1|psnr|ssim|top-?1|fid|iou|"
+    r"auc|wer|ppl|score)[\w .@%-]*\|",
+    re.I | re.M,
+)
+
+
+def _undefined_names(ctx: Context) -> list[str]:
+    from pyflakes.checker import Checker
+    from pyflakes.messages import UndefinedName
+
+    out: list[str] = []
+    for f in ctx.py.files[:PYFLAKES_MAX_FILES]:
+        if f.tree is None or f.is_notebook:
+            continue
+        try:
+            checker = Checker(f.tree, filename=f.path)
+        except Exception:
+            continue
+        for msg in checker.messages:
+            if isinstance(msg, UndefinedName):
+                out.append(f"{f.path}:{msg.lineno}: undefined name {msg.message_args[0]!r}")
+    return out
+
+
+def check(
+    ctx: Context, python: PythonInfo, deps: Dependencies, ep: EntryPoints, weights: list[Weight]
+) -> tuple[dict[str, Any], Checklist, list[Finding]]:
+    findings: list[Finding] = []
+    py3 = python.majors != [2]
+    syntax = [
+        f"{f.path}:{f.syntax_error[1]}: {f.syntax_error[0]}"
+        for f in ctx.py.files
+        if f.syntax_error and py3
+    ]
+    undefined = _undefined_names(ctx) if py3 else []
+    test_files = [
+        f.path
+        for f in ctx.snap.files
+        if re.search(r"(?:^|/)(?:test_[^/]*\.py|[^/]*_test\.py|tests?/[^/]+\.py)$", f.path)
+    ]
+    health: dict[str, Any] = {
+        "readme": ctx.snap.readme.path if ctx.snap.readme else None,
+        "tests": len(test_files),
+        "syntax_errors": len(syntax),
+        "undefined_names": len(undefined),
+        "python_files": len(ctx.py.files),
+        "examples": (syntax + undefined)[:10],
+    }
+    if not ctx.snap.readme:
+        findings.append(Finding(CHECK, "warning", "No README", "The repository has no README."))
+    if undefined:
+        path, line, _ = undefined[0].split(":", 2)
+        findings.append(
+            Finding(
+                CHECK,
+                "warning",
+                "Undefined names",
+                f"{len(undefined)} undefined name(s) (pyflakes): these lines fail when they run. "
+                f"First: {undefined[0]}",
+                path=path,
+                line=int(line),
+            )
+        )
+    readme = ctx.readme
+    items = [
+        ChecklistItem(
+            "dependencies",
+            bool(deps.files),
+            ", ".join(deps.files[:3]) or "no requirements/environment file",
+        ),
+        ChecklistItem(
+            "training code", bool(ep.train), ep.train[0].path if ep.train else "no training script"
+        ),
+        ChecklistItem(
+            "evaluation code", bool(ep.test), ep.test[0].path if ep.test else "no evaluation script"
+        ),
+        ChecklistItem(
+            "pretrained models",
+            bool(weights),
+            (weights[0].url or weights[0].path or "") if weights else "no weights",
+        ),
+        ChecklistItem(
+            "results",
+            bool(_RESULTS.search(readme)) and bool(ep.commands),
+            "README has results and commands"
+            if _RESULTS.search(readme) and ep.commands
+            else "no results table with reproduction commands",
+        ),
+    ]
+    checklist = Checklist(sum(i.present for i in items), items)
+    return health, checklist, findings

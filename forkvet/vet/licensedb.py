@@ -1,0 +1,142 @@
+"""Identify a license text against every text on the SPDX license list.
+
+Two passes, like askalono but with a cut-off and multi-license support:
+1. word-set containment against all ~700 texts picks a short list (cheap);
+2. word-bigram containment (how much of the license is present) and Dice (how much of the
+   text is that license) rank the short list.
+Containment, not Dice alone, decides: a preamble or a README around the license text must not
+hide it (licensee's failure mode). Matches explaining the same words are de-duplicated, so a
+BSD-3-Clause text is not also reported as BSD-2-Clause, while a file holding two licenses
+yields both.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from functools import cache
+from itertools import pairwise
+from importlib import resources
+
+from forkvet.vet.textnorm import bigrams, normalize_tokens
+
+ACCEPT = 0.90  # bigram containment needed to name a license
+SHORTLIST = 12
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    spdx: str
+    name: str
+    containment: float  # share of the license's bigrams found in the text
+    dice: float
+    osi: bool
+    position: int = 0  # token index where the license text starts in the input
+
+
+@dataclass
+class _Entry:
+    spdx: str
+    name: str
+    osi: bool
+    tokens: list[str]
+    words: frozenset[str]
+    _bigrams: set[int] | None = None
+
+    @property
+    def bigrams(self) -> set[int]:
+        if self._bigrams is None:
+            self._bigrams = bigrams(self.tokens)
+        return self._bigrams
+
+
+@cache
+def _db() -> list[_Entry]:
+    raw = resources.files("forkvet.data").joinpath("spdx_licenses.json.gz").read_bytes()
+    data = json.loads(gzip.decompress(raw))
+    out = []
+    for spdx, meta in data.items():
+        tokens = meta["tokens"].split()
+        if len(tokens) < 8:
+            continue
+        out.append(_Entry(spdx, meta["name"], meta["osi"], tokens, frozenset(tokens)))
+    return out
+
+
+def spdx_name(spdx: str) -> str | None:
+    for e in _db():
+        if e.spdx == spdx:
+            return e.name
+    return None
+
+
+def is_osi(spdx: str) -> bool:
+    return any(e.spdx == spdx and e.osi for e in _db())
+
+
+def known_ids() -> set[str]:
+    return {e.spdx for e in _db()}
+
+
+def match_text(text: str) -> list[TextMatch]:
+    """All licenses found in text, best first; empty when nothing reaches the cut-off."""
+    tokens = normalize_tokens(text)
+    if len(tokens) < 8:
+        return []
+    words = set(tokens)
+    scored = []
+    for e in _db():
+        # Word containment is an upper bound-ish of bigram containment: prune on it.
+        common = len(e.words & words)
+        wc = common / len(e.words)
+        if wc >= ACCEPT - 0.05:
+            scored.append((wc, e))
+    scored.sort(key=lambda x: -x[0])
+    cand_bigrams = bigrams(tokens)
+    ranked: list[tuple[float, TextMatch, set[int]]] = []
+    for _, e in scored[: SHORTLIST * 4]:
+        inter = e.bigrams & cand_bigrams
+        containment = len(inter) / max(1, len(e.bigrams))
+        if containment < ACCEPT:
+            continue
+        dice = 2 * len(inter) / (len(e.bigrams) + len(cand_bigrams))
+        m = TextMatch(e.spdx, e.name, round(containment, 4), round(dice, 4), e.osi)
+        ranked.append((containment + 0.05 * dice, m, inter))
+    ranked.sort(key=lambda x: -x[0])
+    accepted: list[TextMatch] = []
+    explained: set[int] = set()
+    for _, m, inter in ranked:
+        new = len(inter - explained) / max(1, len(inter))
+        # A second license must explain mostly words the first one did not.
+        if accepted and new < 0.5:
+            continue
+        accepted.append(m)
+        explained |= inter
+    if len(accepted) > 1:
+        ordered = [hash(p) for p in pairwise(tokens)]
+        by_id = {e.spdx: e for e in _db()}
+        accepted = [
+            TextMatch(
+                m.spdx, m.name, m.containment, m.dice, m.osi, _start(ordered, by_id[m.spdx].bigrams)
+            )
+            for m in accepted
+        ]
+        # The text that comes first is the document's own license; later ones are appended.
+        accepted.sort(key=lambda m: m.position)
+    return accepted
+
+
+def _start(ordered: list[int], template: set[int], window: int = 30) -> int:
+    """First token index where a window of the text is mostly this license."""
+    window = min(window, len(ordered))
+    if window == 0:
+        return 0
+    hits = [h in template for h in ordered]
+    count = sum(hits[:window])
+    for i in range(len(hits) - window + 1):
+        if count >= 0.8 * window:
+            return i
+        if i + window < len(hits):
+            count += hits[i + window] - hits[i]
+    return len(ordered)

@@ -1,0 +1,384 @@
+"""What a license lets you do: category, commercial use and obligations.
+
+No license tool answers "may my company use this commercially?": this table is ours to keep.
+It also recognises licenses that model code ships under but that are not on the SPDX list
+(NVIDIA Source Code License, the OpenRAIL family, Llama community licenses), and classifies
+custom texts by their clauses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CATEGORIES = (
+    "permissive",
+    "weak-copyleft",
+    "strong-copyleft",
+    "network-copyleft",
+    "non-commercial",
+    "custom-restricted",
+    "none",
+)
+
+KEEP_NOTICE = "Keep the copyright notice and license text in copies"
+STATE_CHANGES = "State the changes you made to the files"
+NOTICE_FILE = "Keep the NOTICE file's attributions (Apache-2.0 §4(d))"
+PATENT = "Patent license; it ends if you sue over patents in the work"
+NO_ENDORSE = "Do not use the authors' names to endorse your product"
+DISCLOSE = "Disclose the source code when you distribute it"
+SAME_LICENSE = "License derivative works under the same license"
+SAME_LICENSE_FILES = "Modified files of the library stay under the same license"
+NETWORK = "Offer the source to users who interact with it over a network"
+NONCOMMERCIAL = "No commercial use"
+ATTRIBUTION = "Give credit to the authors, link the license and indicate changes"
+SHARE_ALIKE = "Share adaptations under the same license"
+NO_DERIVATIVES = "Do not distribute modified versions"
+USE_RESTRICTIONS = "Follow the use restrictions and pass them on to everyone downstream"
+INCLUDE_LICENSE = "Include a copy of the license with the model or code"
+
+
+@dataclass(frozen=True)
+class Terms:
+    category: str
+    commercial_use: bool | None
+    obligations: tuple[str, ...] = field(default_factory=tuple)
+
+
+_PUBLIC_DOMAIN = {
+    "CC0-1.0",
+    "Unlicense",
+    "0BSD",
+    "MIT-0",
+    "WTFPL",
+    "CC-PDDC",
+    "PDDL-1.0",
+    "Unlicense-libtelnet",
+    "BlueOak-1.0.0",
+}
+_NETWORK = ("AGPL-", "SSPL-", "OSL-", "RPL-", "EUPL-", "CPAL-", "Parity-")
+_STRONG = (
+    "GPL-",
+    "CC-BY-SA-",
+    "CECILL-1",
+    "CECILL-2",
+    "QPL-",
+    "Sleepycat",
+    "ODbL-",
+    "GFDL-",
+    "RPSL-",
+    "copyleft-next",
+    "Watcom-",
+    "EPICS",
+)
+_WEAK = (
+    "LGPL",
+    "MPL-",
+    "EPL-",
+    "CDDL-",
+    "CPL-",
+    "MS-RL",
+    "APSL-",
+    "CECILL-C",
+    "ErlPL-",
+    "IPL-",
+    "OFL-",
+    "LPL-",
+    "NPL-",
+    "SPL-",
+    "Motosoto",
+    "CUA-OPL",
+    "Nokia",
+    "RSCPL",
+    "SimPL-",
+    "CATOSL-",
+    "OSET-PL",
+    "LGPLLR",
+    "CDLA-Sharing",
+    "CAL-1.0",
+)
+_NONCOMMERCIAL = (
+    "CC-BY-NC",
+    "PolyForm-Noncommercial",
+    "NCGL-UK",
+    "Elastic-License-NC",
+    "NPOSL-",
+    "Aladdin",
+    "TORQUE-1.1",
+    "NLOD-",
+    "Prosperity",
+)
+_RESTRICTED = (
+    "CC-BY-ND-",
+    "BUSL-",
+    "Elastic-",
+    "JSON",
+    "Commons-Clause",
+    "PolyForm-",
+    "SSPL",
+    "Hippocratic",
+    "OPUBL",
+    "Sendmail-Open-Source",
+)
+_PERMISSIVE_NON_OSI = (
+    "CC-BY-",
+    "Beerware",
+    "X11",
+    "MIT",
+    "BSD-",
+    "ISC",
+    "Zlib",
+    "zlib-",
+    "libpng",
+    "HPND",
+    "curl",
+    "PSF-",
+    "Python-",
+    "Apache-",
+    "AFL-",
+    "BSL-1.0",
+    "NCSA",
+    "Unicode",
+    "ImageMagick",
+    "FTL",
+    "IJG",
+    "Libpng",
+    "OpenSSL",
+    "SGI-B",
+    "W3C",
+    "TCL",
+    "Spencer",
+    "Info-ZIP",
+    "bzip2",
+    "PHP-",
+    "Ruby",
+    "Vim",
+    "X11-",
+    "Xerox",
+    "Zed",
+    "Zend",
+    "CDLA-Permissive",
+    "Artistic-2.0",
+    "UPL-",
+    "MulanPSL",
+    "Intel",
+    "NTP",
+    "Fair",
+    "Glulxe",
+    "blessing",
+)
+
+
+def _startswith(spdx: str, prefixes: tuple[str, ...]) -> bool:
+    return any(spdx.startswith(p) for p in prefixes)
+
+
+def spdx_terms(spdx: str, osi: bool) -> Terms:
+    """Terms of a license on the SPDX list, by id."""
+    if spdx in _PUBLIC_DOMAIN:
+        return Terms("permissive", True, ())
+    if _startswith(spdx, _NONCOMMERCIAL):
+        obl = [NONCOMMERCIAL]
+        if spdx.startswith("CC-"):
+            obl.append(ATTRIBUTION)
+            if "-SA-" in spdx:
+                obl.append(SHARE_ALIKE)
+            if "-ND-" in spdx:
+                obl.append(NO_DERIVATIVES)
+        return Terms("non-commercial", False, tuple(obl))
+    if _startswith(spdx, _NETWORK):
+        return Terms(
+            "network-copyleft", True, (KEEP_NOTICE, STATE_CHANGES, DISCLOSE, SAME_LICENSE, NETWORK)
+        )
+    if spdx.startswith("CC-BY-SA-"):
+        return Terms("strong-copyleft", True, (ATTRIBUTION, SHARE_ALIKE))
+    if spdx.startswith("CC-BY-ND-"):
+        return Terms("custom-restricted", True, (ATTRIBUTION, NO_DERIVATIVES))
+    if _startswith(spdx, _WEAK):
+        return Terms("weak-copyleft", True, (KEEP_NOTICE, DISCLOSE, SAME_LICENSE_FILES))
+    if _startswith(spdx, _STRONG):
+        return Terms("strong-copyleft", True, (KEEP_NOTICE, STATE_CHANGES, DISCLOSE, SAME_LICENSE))
+    if spdx.startswith("BUSL-"):
+        return Terms(
+            "custom-restricted",
+            None,
+            ("Production use needs a commercial license until the change date",),
+        )
+    if spdx == "JSON":
+        return Terms("custom-restricted", True, (KEEP_NOTICE, "Use it for good, not evil"))
+    if _startswith(spdx, _RESTRICTED):
+        return Terms("custom-restricted", None, (KEEP_NOTICE,))
+    if spdx.startswith("Apache-"):
+        return Terms("permissive", True, (KEEP_NOTICE, STATE_CHANGES, NOTICE_FILE, PATENT))
+    if spdx.startswith("CC-BY-"):
+        return Terms("permissive", True, (ATTRIBUTION,))
+    if spdx.startswith("BSD-3") or spdx.startswith("BSD-4"):
+        return Terms("permissive", True, (KEEP_NOTICE, NO_ENDORSE))
+    if osi or _startswith(spdx, _PERMISSIVE_NON_OSI):
+        return Terms("permissive", True, (KEEP_NOTICE,))
+    return Terms(
+        "custom-restricted",
+        None,
+        (KEEP_NOTICE, "Read the license: forkvet has no verdict on its commercial terms"),
+    )
+
+
+# -- licenses not on the SPDX list (or easily confused) ---------------------------------------
+@dataclass(frozen=True)
+class KnownLicense:
+    key: str
+    name: str
+    pattern: re.Pattern[str]
+    terms: Terms
+    spdx: str | None = None  # when SPDX has an id after all
+
+
+_LLAMA_OBL = (
+    USE_RESTRICTIONS,
+    INCLUDE_LICENSE,
+    "Services with over 700 million monthly active users need a license from Meta",
+)
+KNOWN: tuple[KnownLicense, ...] = (
+    KnownLicense(
+        "nvidia-nc",
+        "NVIDIA Source Code License (non-commercial)",
+        re.compile(r"nvidia\s+source\s+code\s+license[\s\S]{0,4000}?non-?commercial", re.I),
+        Terms(
+            "non-commercial",
+            False,
+            (
+                NONCOMMERCIAL,
+                KEEP_NOTICE,
+                "Research or evaluation use only; NVIDIA may use it commercially",
+            ),
+        ),
+    ),
+    KnownLicense(
+        "nvidia",
+        "NVIDIA Source Code License",
+        re.compile(r"nvidia\s+source\s+code\s+license", re.I),
+        Terms("custom-restricted", None, (KEEP_NOTICE, "Read the grant: NVIDIA licenses vary")),
+    ),
+    KnownLicense(
+        "creativeml-openrail-m",
+        "CreativeML Open RAIL-M",
+        re.compile(r"creativeml\s+open\s*rail-?m", re.I),
+        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES)),
+        spdx="CreativeML-OpenRAIL-M",
+    ),
+    KnownLicense(
+        "openrail++",
+        "Open RAIL++-M",
+        re.compile(r"open\s*rail\+\+", re.I),
+        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES)),
+    ),
+    KnownLicense(
+        "bigscience-openrail-m",
+        "BigScience OpenRAIL-M",
+        re.compile(r"bigscience\s+open\s*rail-?m|bigscience\s+rail", re.I),
+        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES)),
+    ),
+    KnownLicense(
+        "openrail",
+        "OpenRAIL (Responsible AI License)",
+        re.compile(r"\bopen\s*rail\b|responsible\s+ai\s+licen[sc]e", re.I),
+        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
+    ),
+    KnownLicense(
+        "llama-3",
+        "Llama 3 Community License",
+        re.compile(r"(?:meta\s+)?llama\s+3(?:\.\d)?\s+community\s+license", re.I),
+        Terms(
+            "custom-restricted",
+            True,
+            (
+                *_LLAMA_OBL,
+                'Display "Built with Llama" with products using it',
+                'Model names derived from it must begin with "Llama"',
+            ),
+        ),
+    ),
+    KnownLicense(
+        "llama-2",
+        "Llama 2 Community License",
+        re.compile(r"llama\s+2\s+community\s+license", re.I),
+        Terms("custom-restricted", True, _LLAMA_OBL),
+    ),
+    KnownLicense(
+        "llama-1",
+        "LLaMA non-commercial model license",
+        re.compile(r"llama\s+(?:model\s+)?license\s+agreement[\s\S]{0,3000}?non-?commercial", re.I),
+        Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only")),
+    ),
+    KnownLicense(
+        "gemma",
+        "Gemma Terms of Use",
+        re.compile(r"gemma\s+terms\s+of\s+use", re.I),
+        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
+    ),
+)
+
+
+def known_license(text: str) -> KnownLicense | None:
+    head = text[:20000]
+    for known in KNOWN:
+        if known.pattern.search(head):
+            return known
+    return None
+
+
+# -- clause classifier for custom texts ----------------------------------------------------------
+_CLAUSES: dict[str, re.Pattern[str]] = {
+    "non-commercial": re.compile(
+        r"non-?\s?commercial|not\s+(?:be\s+)?used\s+for\s+(?:any\s+)?commercial|"
+        r"commercial\s+(?:use|purposes?)\s+(?:is|are)\s+(?:strictly\s+)?(?:prohibited|not)|"
+        r"no\s+commercial\s+use|without\s+(?:a\s+)?commercial\s+licen[sc]e",
+        re.I,
+    ),
+    "research-only": re.compile(
+        r"(?:academic|research|educational|evaluation|non-?profit)\s+(?:and\s+\w+\s+)?"
+        r"(?:purposes?|use)\s+only|solely\s+for\s+(?:academic\s+|non-?commercial\s+)?"
+        r"research|only\s+for\s+(?:academic|research|non-?commercial)",
+        re.I,
+    ),
+    "no-derivatives": re.compile(
+        r"no\s+derivative|not\s+(?:create|make|distribute)\s+(?:any\s+)?(?:derivative|modified)|"
+        r"may\s+not\s+modify",
+        re.I,
+    ),
+    "share-alike": re.compile(r"share\s*-?\s*alike|under\s+the\s+same\s+(?:license|terms)", re.I),
+    "patent": re.compile(r"\bpatent", re.I),
+    "permission-grant": re.compile(
+        r"permission\s+is\s+hereby\s+granted|redistribution\s+and\s+use\s+in\s+source|"
+        r"licensed\s+under|grants?\s+you\s+a",
+        re.I,
+    ),
+}
+
+
+def clauses(text: str) -> list[str]:
+    return [name for name, pat in _CLAUSES.items() if pat.search(text)]
+
+
+def custom_terms(found: list[str]) -> Terms:
+    obl = [KEEP_NOTICE]
+    if "non-commercial" in found or "research-only" in found:
+        obl.insert(0, NONCOMMERCIAL)
+        if "research-only" in found:
+            obl.append("Research use only")
+        return Terms("non-commercial", False, tuple(obl))
+    if "no-derivatives" in found:
+        obl.append(NO_DERIVATIVES)
+    if "share-alike" in found:
+        obl.append(SHARE_ALIKE)
+    return Terms("custom-restricted", None, tuple(obl))
+
+
+NO_LICENSE = Terms(
+    "none",
+    False,
+    (
+        "No license: all rights reserved. Ask the authors for "
+        "permission before using, copying or modifying the code",
+    ),
+)

@@ -1,0 +1,213 @@
+"""Package metadata read statically: setup.py (AST, never executed), setup.cfg, pyproject.toml."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import tomllib
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from forkvet.snapshot import Snapshot
+
+
+@dataclass
+class PackageMeta:
+    path: str
+    name: str | None = None
+    license: str | None = None
+    license_file: str | None = None
+    classifiers: list[str] = field(default_factory=list)
+    python_requires: str | None = None
+    requires: list[str] = field(default_factory=list)
+    extras: dict[str, list[str]] = field(default_factory=dict)
+    setup_requires: list[str] = field(default_factory=list)
+    # requirements files the setup script reads (install_requires=open("requirements.txt")...)
+    requirement_files: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+
+
+def _literal(node: ast.AST, names: dict[str, ast.AST], depth: int = 0) -> Any:
+    if depth > 5:
+        return None
+    if isinstance(node, ast.Name) and node.id in names:
+        return _literal(names[node.id], names, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal(node.left, names, depth + 1), _literal(node.right, names, depth + 1)
+        if isinstance(left, list) and isinstance(right, list):
+            return left + right
+        return left if isinstance(left, list) else right if isinstance(right, list) else None
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _opened_files(node: ast.AST) -> list[str]:
+    """String constants ending in .txt inside an expression: `open('requirements.txt')`."""
+    return [
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".txt")
+    ]
+
+
+def parse_setup_py(path: str, text: str) -> PackageMeta | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    names: dict[str, ast.AST] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            tgt = stmt.targets[0]
+            if isinstance(tgt, ast.Name):
+                names[tgt.id] = stmt.value
+    meta = PackageMeta(path)
+    found = False
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        fn = node.func
+        fname = (
+            fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
+        )
+        if fname != "setup":
+            continue
+        found = True
+        for kw in node.keywords:
+            if kw.arg is None:
+                continue
+            value = _literal(kw.value, names)
+            if kw.arg == "install_requires":
+                if isinstance(value, list):
+                    meta.requires += [str(v) for v in value if isinstance(v, str)]
+                else:
+                    target = (
+                        names.get(kw.value.id, kw.value)
+                        if isinstance(kw.value, ast.Name)
+                        else kw.value
+                    )
+                    meta.requirement_files += _opened_files(target)
+            elif kw.arg == "extras_require" and isinstance(value, dict):
+                meta.extras = {
+                    str(k): [str(x) for x in v] for k, v in value.items() if isinstance(v, list)
+                }
+            elif kw.arg == "setup_requires" and isinstance(value, list):
+                meta.setup_requires = [str(v) for v in value]
+            elif kw.arg in ("license", "name", "python_requires") and isinstance(value, str):
+                setattr(meta, kw.arg, value)
+            elif kw.arg == "classifiers" and isinstance(value, list):
+                meta.classifiers = [str(v) for v in value]
+            elif kw.arg == "author" and isinstance(value, str):
+                meta.authors = [value]
+    return meta if found else None
+
+
+def parse_setup_cfg(path: str, text: str) -> PackageMeta | None:
+    cp = configparser.ConfigParser(interpolation=None)
+    try:
+        cp.read_string(text)
+    except configparser.Error:
+        return None
+    meta = PackageMeta(path)
+    if cp.has_section("metadata"):
+        md = cp["metadata"]
+        meta.name = md.get("name")
+        meta.license = md.get("license")
+        meta.classifiers = [c.strip() for c in md.get("classifiers", "").splitlines() if c.strip()]
+        if md.get("author"):
+            meta.authors = [md["author"]]
+    if cp.has_section("options"):
+        opts = cp["options"]
+        meta.python_requires = opts.get("python_requires")
+        meta.requires = [
+            r.strip()
+            for r in opts.get("install_requires", "").splitlines()
+            if r.strip() and not r.strip().startswith("#")
+        ]
+    if cp.has_section("options.extras_require"):
+        for k, v in cp["options.extras_require"].items():
+            meta.extras[k] = [r.strip() for r in v.splitlines() if r.strip()]
+    return meta
+
+
+def parse_pyproject(path: str, text: str) -> PackageMeta | None:
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return None
+    meta = PackageMeta(path)
+    project = data.get("project")
+    if isinstance(project, dict):
+        meta.name = project.get("name")
+        lic = project.get("license")
+        if isinstance(lic, str):
+            meta.license = lic
+        elif isinstance(lic, dict):
+            meta.license = lic.get("text")
+            meta.license_file = lic.get("file")
+        meta.classifiers = [str(c) for c in project.get("classifiers", [])]
+        meta.python_requires = project.get("requires-python")
+        meta.requires = [str(r) for r in project.get("dependencies", []) if isinstance(r, str)]
+        opt = project.get("optional-dependencies", {})
+        if isinstance(opt, dict):
+            meta.extras = {k: [str(x) for x in v] for k, v in opt.items() if isinstance(v, list)}
+        meta.authors = [
+            a.get("name", "")
+            for a in project.get("authors", [])
+            if isinstance(a, dict) and a.get("name")
+        ]
+    poetry = data.get("tool", {}).get("poetry")
+    if isinstance(poetry, dict):
+        meta.name = meta.name or poetry.get("name")
+        meta.license = meta.license or poetry.get("license")
+        deps = poetry.get("dependencies", {})
+        if isinstance(deps, dict):
+            for name, spec in deps.items():
+                if name.lower() == "python":
+                    meta.python_requires = meta.python_requires or _poetry_spec(spec)
+                else:
+                    meta.requires.append(f"{name}{_poetry_spec(spec)}")
+    if not isinstance(project, dict) and not isinstance(poetry, dict):
+        return None
+    return meta
+
+
+def _poetry_spec(raw: Any) -> str:
+    if isinstance(raw, dict):
+        raw = raw.get("version", "")
+    spec = str(raw).strip()
+    if spec in ("", "*"):
+        return ""
+    if spec.startswith("^"):
+        return f">={spec[1:]}"
+    if spec.startswith("~") and not spec.startswith("~="):
+        return f"~={spec[1:]}" if spec.count(".") >= 1 else f">={spec[1:]}"
+    if spec[0].isdigit():
+        return f"=={spec}"
+    return spec
+
+
+_PARSERS = {
+    "setup.py": parse_setup_py,
+    "setup.cfg": parse_setup_cfg,
+    "pyproject.toml": parse_pyproject,
+}
+
+
+def package_metadata(snap: Snapshot) -> list[PackageMeta]:
+    """Metadata of the top-level package files (and one level down, for monorepo layouts)."""
+    out: list[PackageMeta] = []
+    for f in snap.files:
+        if f.name in ("setup.py", "setup.cfg", "pyproject.toml") and len(f.parts) <= 2:
+            text = snap.read_text(f.path)
+            if text:
+                meta = _PARSERS[f.name](f.path, text)
+                if meta:
+                    out.append(meta)
+    out.sort(key=lambda m: (m.path.count("/"), m.path))
+    return out

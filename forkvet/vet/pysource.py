@@ -1,0 +1,346 @@
+"""Parse every Python file (and notebook) of a snapshot once, for all checks to share.
+
+Python 3 files are parsed with `ast`. Files `ast` cannot parse (Python 2 code, broken code) are
+read by a small lexer that blanks strings and comments, so imports and Python 2 signs are still
+found: a single Python 2 file never aborts the analysis (pipreqs' failure mode).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from forkvet.snapshot import FileEntry, Snapshot
+
+MAX_PY_FILES = 20_000
+
+
+@dataclass(frozen=True)
+class ImportRef:
+    module: str  # full dotted name as written ("torch.nn")
+    path: str
+    line: int
+    optional: bool = False  # inside try/except ImportError, a platform check or TYPE_CHECKING
+
+    @property
+    def top(self) -> str:
+        return self.module.split(".", 1)[0]
+
+
+@dataclass
+class PyFile:
+    path: str
+    text: str
+    tree: ast.Module | None
+    syntax_error: tuple[str, int] | None = None
+    imports: list[ImportRef] = field(default_factory=list)
+    is_notebook: bool = False
+    # Lines of code with strings and comments blanked; only built for files ast cannot parse.
+    code_lines: list[str] | None = None
+
+    @property
+    def loc(self) -> str:
+        return self.path
+
+
+# -- lexer for code ast cannot parse ------------------------------------------------------------
+_STRING_START = re.compile(r"""(?i)(?<![\w])([rubf]{0,2})('''|\"\"\"|'|")""")
+
+
+def blank_strings_and_comments(text: str) -> list[str]:
+    """Return the file's lines with string contents replaced by '' and comments removed.
+
+    Line numbers are preserved (a triple-quoted string spanning lines leaves blank lines).
+    Works for Python 2 and 3 source alike, and never raises.
+    """
+    out: list[str] = []
+    in_triple: str | None = None
+    for raw in text.splitlines():
+        line = raw
+        result: list[str] = []
+        i = 0
+        if in_triple:
+            end = line.find(in_triple)
+            if end < 0:
+                out.append("")
+                continue
+            i = end + 3
+            result.append('""')
+            in_triple = None
+        while i < len(line):
+            ch = line[i]
+            if ch == "#":
+                break
+            m = _STRING_START.match(line, i) if ch in "'\"rRuUbBfF" else None
+            if m and (ch in "'\"" or m.group(1)):
+                quote = m.group(2)
+                j = m.end()
+                if len(quote) == 3:
+                    end = line.find(quote, j)
+                    if end < 0:
+                        in_triple = quote
+                        i = len(line)
+                        break
+                    i = end + 3
+                else:
+                    while j < len(line) and line[j] != quote:
+                        j += 2 if line[j] == "\\" else 1
+                    i = j + 1
+                result.append(m.group(1) + '""')
+                continue
+            result.append(ch)
+            i += 1
+        out.append("".join(result))
+    return out
+
+
+_IMPORT_RE = re.compile(r"^\s*import\s+(.+)$")
+_FROM_RE = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\b")
+_TRY_RE = re.compile(r"^\s*try\s*:")
+
+
+def _indent(line: str) -> int:
+    return len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
+
+
+def imports_from_lines(path: str, lines: list[str]) -> list[ImportRef]:
+    refs: list[ImportRef] = []
+    # Stack of (indent, is_try) of enclosing block openers, to mark imports inside try: optional.
+    blocks: list[tuple[int, bool]] = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        ind = _indent(line)
+        while blocks and blocks[-1][0] >= ind:
+            blocks.pop()
+        optional = any(is_try for _, is_try in blocks)
+        m = _FROM_RE.match(line)
+        if m:
+            mod = m.group(1)
+            if not mod.startswith(".") and mod:
+                refs.append(ImportRef(mod, path, lineno, optional))
+        else:
+            m = _IMPORT_RE.match(line)
+            if m:
+                for part in m.group(1).split(","):
+                    name = part.strip().split(" ")[0].strip("()\\ ")
+                    if re.fullmatch(r"[A-Za-z_][\w.]*", name):
+                        refs.append(ImportRef(name, path, lineno, optional))
+        if line.rstrip().endswith(":"):
+            blocks.append((ind, bool(_TRY_RE.match(line))))
+    return refs
+
+
+# -- AST import collection ------------------------------------------------------------------------
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names: list[ast.expr] = (
+        list(handler.type.elts) if isinstance(handler.type, ast.Tuple) else [handler.type]
+    )
+    for n in names:
+        ident = n.id if isinstance(n, ast.Name) else n.attr if isinstance(n, ast.Attribute) else ""
+        if ident in _IMPORT_ERRORS:
+            return True
+    return False
+
+
+def _is_conditional_test(test: ast.expr) -> bool:
+    src = ast.unparse(test)
+    return any(
+        k in src
+        for k in (
+            "sys.platform",
+            "platform.",
+            "os.name",
+            "TYPE_CHECKING",
+            "sys.version",
+            "PY2",
+            "PY3",
+            "six.",
+        )
+    )
+
+
+class _ImportCollector(ast.NodeVisitor):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.refs: list[ImportRef] = []
+        self._optional = 0
+
+    def visit_Try(self, node: ast.Try) -> None:
+        guarded = any(_catches_import_error(h) for h in node.handlers)
+        self._optional += guarded
+        for stmt in node.body:
+            self.visit(stmt)
+        self._optional -= guarded
+        # Imports in handlers are fallbacks, optional as well.
+        self._optional += 1
+        for h in node.handlers:
+            self.visit(h)
+        self._optional -= 1
+        for stmt in node.orelse + node.finalbody:
+            self.visit(stmt)
+
+    visit_TryStar = visit_Try  # type: ignore[assignment]
+
+    def visit_If(self, node: ast.If) -> None:
+        cond = _is_conditional_test(node.test)
+        self._optional += cond
+        self.generic_visit(node)
+        self._optional -= cond
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.refs.append(ImportRef(alias.name, self.path, node.lineno, self._optional > 0))
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level == 0 and node.module:
+            self.refs.append(ImportRef(node.module, self.path, node.lineno, self._optional > 0))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        # importlib.import_module("x") / __import__("x"): dynamic, so optional at best.
+        fn = node.func
+        name = (
+            fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+        )
+        if name in ("import_module", "__import__") and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
+                if not arg.value.startswith("."):
+                    self.refs.append(ImportRef(arg.value, self.path, node.lineno, True))
+        self.generic_visit(node)
+
+
+def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences in old code
+            tree = ast.parse(text, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        lineno = getattr(exc, "lineno", None) or 0
+        msg = getattr(exc, "msg", None) or str(exc)
+        lines = blank_strings_and_comments(text)
+        return PyFile(
+            path,
+            text,
+            None,
+            (str(msg), int(lineno)),
+            imports_from_lines(path, lines),
+            is_notebook,
+            code_lines=lines,
+        )
+    collector = _ImportCollector(path)
+    collector.visit(tree)
+    return PyFile(path, text, tree, None, collector.refs, is_notebook)
+
+
+_MAGIC_RE = re.compile(r"^(\s*)([!%].*)$")
+
+
+def notebook_source(text: str) -> tuple[str, list[str]] | None:
+    """Join a notebook's code cells into one Python source; also return its shell (!) lines."""
+    try:
+        nb = json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return None
+    if not isinstance(nb, dict):
+        return None
+    cells = nb.get("cells")
+    if cells is None:  # nbformat 3
+        cells = [c for ws in nb.get("worksheets", []) for c in ws.get("cells", [])]
+    chunks: list[str] = []
+    shell: list[str] = []
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", cell.get("input", ""))
+        src = "".join(src) if isinstance(src, list) else str(src)
+        lines = []
+        for ln in src.splitlines():
+            m = _MAGIC_RE.match(ln)
+            if m:
+                if m.group(2).startswith("!") or m.group(2).startswith("%pip"):
+                    shell.append(m.group(2).lstrip("!%"))
+                ln = m.group(1) + "pass  # " + m.group(2)
+            lines.append(ln)
+        chunks.append("\n".join(lines))
+    return "\n\n".join(chunks) + "\n", shell
+
+
+@dataclass
+class PyIndex:
+    files: list[PyFile]
+    notebook_shell: dict[str, list[str]]
+    # Module names the repository provides itself: (any-depth names, real packages/modules)
+    local_modules: set[str] = field(default_factory=set)
+    local_packages: set[str] = field(default_factory=set)
+    skipped: int = 0
+
+    def __iter__(self) -> Iterator[PyFile]:
+        return iter(self.files)
+
+    @cached_property
+    def imports(self) -> list[ImportRef]:
+        return [ref for f in self.files for ref in f.imports]
+
+
+def _is_python(entry: FileEntry) -> bool:
+    return entry.suffix in (".py", ".pyw")
+
+
+def build_index(snap: Snapshot) -> PyIndex:
+    files: list[PyFile] = []
+    shell: dict[str, list[str]] = {}
+    skipped = 0
+    candidates = [f for f in snap.files if _is_python(f) or f.suffix == ".ipynb"]
+    for entry in candidates:
+        if len(files) >= MAX_PY_FILES:
+            skipped += 1
+            continue
+        text = snap.read_text(entry.path)
+        if text is None:
+            continue
+        if entry.suffix == ".ipynb":
+            joined = notebook_source(text)
+            if joined is None:
+                continue
+            src, sh = joined
+            if sh:
+                shell[entry.path] = sh
+            files.append(parse_python(entry.path, src, is_notebook=True))
+        else:
+            files.append(parse_python(entry.path, text))
+    loose, packages = local_module_names(snap)
+    return PyIndex(files, shell, loose, packages, skipped)
+
+
+def local_module_names(snap: Snapshot) -> tuple[set[str], set[str]]:
+    """Names the repository itself provides.
+
+    Returns (loose, strict): loose holds every .py stem and every folder holding Python at any
+    depth (research code adds subfolders to sys.path freely); strict holds only real modules
+    and packages (X.py, X/__init__.py, extensions), used for well-known third-party names so
+    that a folder called `tensorflow/` does not hide the framework.
+    """
+    loose: set[str] = set()
+    strict: set[str] = set()
+    for f in snap.files:
+        if f.suffix in (".py", ".pyx", ".so", ".pyd"):
+            stem = f.name.split(".", 1)[0]
+            if stem == "__init__":
+                if len(f.parts) >= 2:
+                    strict.add(f.parts[-2])
+            else:
+                loose.add(stem)
+                strict.add(stem)
+            loose.update(f.parts[:-1])
+    return loose, strict

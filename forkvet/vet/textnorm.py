@@ -1,0 +1,57 @@
+"""License text normalisation, shared by the data build script and the matcher.
+
+Follows the spirit of SPDX's matching guidelines: case, punctuation, bullets, quotes,
+copyright lines, URLs and common spelling variants do not matter; words and their order do.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+_COPYRIGHT_LINE = re.compile(
+    r"^\s*(?:[#*/;!\-\s]*)(?:copyright\b|\(c\)|©|all rights reserved\.?\s*$).*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_WORD = re.compile(r"[a-z0-9]+")
+# Spelling variants SPDX treats as equivalent (a small, frequent subset).
+_EQUIV = {
+    "licence": "license",
+    "licences": "licenses",
+    "licensor": "licensor",
+    "acknowledgement": "acknowledgment",
+    "analogue": "analog",
+    "authorisation": "authorization",
+    "authorised": "authorized",
+    "behaviour": "behavior",
+    "favour": "favor",
+    "organisation": "organization",
+    "sublicence": "sublicense",
+    "noncommercial": "non commercial",
+    "percent": "percent",
+    "copyright": "copyright",
+    "centre": "center",
+    "whilst": "while",
+}
+
+
+def normalize_tokens(text: str) -> list[str]:
+    text = text.lower()
+    text = _URL.sub(" ", text)
+    text = _COPYRIGHT_LINE.sub(" ", text)
+    text = text.replace("&", " and ")
+    words = _WORD.findall(text)
+    out: list[str] = []
+    for w in words:
+        rep = _EQUIV.get(w)
+        if rep is None:
+            out.append(w)
+        else:
+            out.extend(rep.split())
+    return out
+
+
+def bigrams(tokens: list[str]) -> set[int]:
+    # Hash pairs to ints: sets of ints are several times smaller than sets of tuples.
+    return {hash((a, b)) for a, b in itertools.pairwise(tokens)}

@@ -1,0 +1,50 @@
+"""Build forkvet/data/spdx_licenses.json.gz from the SPDX license list (CC0-1.0).
+
+Source: the npm package `spdx-license-list` (its `spdx-full.json` holds every license text):
+
+    npm pack spdx-license-list@6.12.0 && tar xzf spdx-license-list-6.12.0.tgz
+    python scripts/build_license_data.py package/spdx-full.json
+
+Deprecated identifiers are dropped: their texts duplicate current ids (GPL-2.0 = GPL-2.0-only).
+Texts are stored normalised (see forkvet/vet/textnorm.py), which is all the matcher needs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from forkvet.vet.textnorm import normalize_tokens  # noqa: E402
+
+DEPRECATED = {
+    "AGPL-1.0", "AGPL-3.0", "BSD-2-Clause-FreeBSD", "BSD-2-Clause-NetBSD", "bzip2-1.0.5",
+    "eCos-2.0", "GFDL-1.1", "GFDL-1.2", "GFDL-1.3", "GPL-1.0", "GPL-1.0+", "GPL-2.0", "GPL-2.0+",
+    "GPL-2.0-with-autoconf-exception", "GPL-2.0-with-bison-exception",
+    "GPL-2.0-with-classpath-exception", "GPL-2.0-with-font-exception",
+    "GPL-2.0-with-GCC-exception", "GPL-3.0", "GPL-3.0+", "GPL-3.0-with-autoconf-exception",
+    "GPL-3.0-with-GCC-exception", "LGPL-2.0", "LGPL-2.0+", "LGPL-2.1", "LGPL-2.1+", "LGPL-3.0",
+    "LGPL-3.0+", "Net-SNMP", "Nunit", "StandardML-NJ", "wxWindows",
+}
+
+
+def main(src: str, dest: str = "forkvet/data/spdx_licenses.json.gz") -> None:
+    data = json.loads(Path(src).read_text(encoding="utf-8"))
+    out = {}
+    for spdx_id, meta in sorted(data.items()):
+        if spdx_id in DEPRECATED or not meta.get("licenseText"):
+            continue
+        out[spdx_id] = {
+            "name": meta["name"],
+            "osi": bool(meta.get("osiApproved")),
+            "tokens": " ".join(normalize_tokens(meta["licenseText"])),
+        }
+    raw = json.dumps(out, separators=(",", ":"), sort_keys=True).encode()
+    Path(dest).write_bytes(gzip.compress(raw, 9, mtime=0))
+    print(f"{len(out)} licenses -> {dest} ({Path(dest).stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
