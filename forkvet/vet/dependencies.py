@@ -10,6 +10,8 @@ from forkvet.vet.pyhistory import PY2_ONLY_MODULES, STDLIB3
 
 CHECK = "dependencies"
 # Python 2 stdlib names, plus modules every Python has under another spelling.
+# Every environment pip made has these; never report them missing.
+_ALWAYS_PRESENT = frozenset({"setuptools", "pip", "wheel"})
 _STDLIB = STDLIB3 | PY2_ONLY_MODULES | {"__future__", "__main__", "builtins"}
 
 
@@ -69,7 +71,11 @@ def check(ctx: Context, declared: DeclaredSet | None = None) -> tuple[Dependenci
                 break
     # Missing: imported for real (not only optionally), and not declared under any alias.
     deps.missing = [
-        n for n in imported if n not in deps.optional and canonical(n) not in declared_canonical
+        n
+        for n in imported
+        if n not in deps.optional
+        and n not in _ALWAYS_PRESENT
+        and canonical(n) not in declared_canonical
     ]
     imported_canonical = {canonical(n) for n in imported}
     deps.unused = [

@@ -252,7 +252,6 @@ MODULE_TO_DIST: dict[str, str | None] = {
     "python_speech_features": "python-speech-features",
     "webrtcvad": "webrtcvad",
     "imwatermark": "invisible-watermark",
-    "clip": "clip",
     "moviepy": "moviepy",
     "av": "av",
     "decord": "decord",

@@ -422,7 +422,10 @@ def _decide(
     terms = [d.terms for d in distinct]
     if len(distinct) > 1:
         ids = [d.match.spdx if d.match.spdx != "NOASSERTION" else d.match.name for d in distinct]
-        dual = any(_DUAL_HINT.search(t) for t in [ctx.readme, *texts.values()])
+        # License texts themselves say "at your option" (GPL): read only the README and the
+        # Rust-style file names (LICENSE-MIT + LICENSE-APACHE) for a choice.
+        suffixed = all(re.match(r"(?i)licen[cs]e[-_.]\w", d.match.path) for d in distinct)
+        dual = bool(_DUAL_HINT.search(ctx.readme)) or suffixed
         op = " OR " if dual else " AND "
         spdx = op.join(i or "NOASSERTION" for i in ids)
         chosen = _most_permissive(terms) if dual else _most_restrictive(terms)

@@ -125,6 +125,23 @@ class _Py3Visitor(ast.NodeVisitor):
         elif self.py3_here:
             self.sig.py3_files.add(self.f.path)
 
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            removed = REMOVED_APIS.get(f"{node.module}.{alias.name}")
+            if removed:
+                self.sig.removed.append((removed, f"{self.f.path}:{node.lineno}: from "
+                                         f"{node.module} import {alias.name} (removed in Python "
+                                         f"{fmt(removed)})"))
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        # `print >>f, x` parses in Python 3 as a shift: it is Python 2's print statement.
+        if isinstance(node.op, ast.RShift) and isinstance(node.left, ast.Name) and \
+                node.left.id == "print":
+            self._py2(node, "print statement (Python 2)")
+        if isinstance(node.op, ast.MatMult):
+            self._py3(node, "@ operator (Python 3.5+)")
+        self.generic_visit(node)
+
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         self._py3(node, "f-string (Python 3.6+)")
 
@@ -151,11 +168,6 @@ class _Py3Visitor(ast.NodeVisitor):
             self._py3(node, "function annotations (Python 3)")
         elif args.kwonlyargs:
             self._py3(node, "keyword-only arguments (Python 3)")
-        self.generic_visit(node)
-
-    def visit_BinOp(self, node: ast.BinOp) -> None:
-        if isinstance(node.op, ast.MatMult):
-            self._py3(node, "@ operator (Python 3.5+)")
         self.generic_visit(node)
 
     def visit_Raise(self, node: ast.Raise) -> None:

@@ -1,0 +1,72 @@
+"""Shared fixtures: real git repositories written into temp folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from forkvet.config import Config
+from forkvet.report import Report
+from forkvet.snapshot import load
+from forkvet.vet import vet
+
+DATA = Path(__file__).parent / "data"
+LICENSES = DATA / "licenses"
+
+
+def license_text(name: str) -> str:
+    return (LICENSES / name).read_text(encoding="utf-8")
+
+
+def git(cwd: Path, *args: str, date: str | None = None) -> str:
+    env = dict(os.environ)
+    env.update({"GIT_AUTHOR_NAME": "Ada Author", "GIT_AUTHOR_EMAIL": "ada@example.org",
+                "GIT_COMMITTER_NAME": "Ada Author", "GIT_COMMITTER_EMAIL": "ada@example.org"})
+    if date:
+        env.update({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+    proc = subprocess.run(["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
+                           *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> None:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+MakeRepo = Callable[..., Path]
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> MakeRepo:
+    """Create a repository from {path: content}; a real git repo with one commit by default."""
+
+    def _make(files: dict[str, str | bytes], name: str = "model-repo", use_git: bool = True,
+              date: str = "2019-03-01T12:00:00+00:00") -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        write_files(root, files)
+        if use_git:
+            git(root, "init", "-q")
+            git(root, "add", "-A")
+            git(root, "commit", "-q", "-m", "initial import", date=date)
+        return root
+
+    return _make
+
+
+@pytest.fixture
+def vet_repo(make_repo: MakeRepo) -> Callable[..., Report]:
+    def _vet(files: dict[str, str | bytes], config: Config | None = None, **kw: object) -> Report:
+        return vet(load(make_repo(files, **kw)), config)
+
+    return _vet

@@ -1,0 +1,56 @@
+"""License identification against the SPDX texts, tolerant of real-world formatting."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from forkvet.vet.licensedb import match_text
+from tests.conftest import LICENSES, license_text
+
+SPDX_FIXTURES = sorted(p.stem for p in LICENSES.glob("*.txt")
+                       if p.stem[0].isupper() or p.stem[0].isdigit())
+
+
+@pytest.mark.parametrize("spdx", SPDX_FIXTURES)
+def test_every_fixture_text_is_named(spdx: str) -> None:
+    found = match_text(license_text(f"{spdx}.txt"))
+    assert found, spdx
+    # GPL texts are identical for -only and -or-later: the family must match.
+    assert found[0].spdx.rsplit("-", 1)[0] == spdx.rsplit("-", 1)[0] or found[0].spdx == spdx
+
+
+@pytest.mark.parametrize("spdx", ["MIT", "Apache-2.0", "BSD-3-Clause", "CC-BY-NC-4.0"])
+def test_preamble_copyright_reflow_and_markdown_do_not_matter(spdx: str) -> None:
+    text = license_text(f"{spdx}.txt")
+    reflowed = textwrap.fill(" ".join(text.split()), width=60)
+    variant = (
+        "# License\n\nThis repository is the code of our CVPR paper. Its license:\n\n"
+        "Copyright (c) 2018-2020 Jane Researcher, Some University\nAll rights reserved.\n\n"
+        + reflowed.replace("the ", "**the** ", 3)
+    )
+    assert match_text(variant)[0].spdx == spdx
+
+
+def test_bsd3_is_not_also_bsd2_and_bsd2_is_not_bsd3() -> None:
+    assert [m.spdx for m in match_text(license_text("BSD-3-Clause.txt"))] == ["BSD-3-Clause"]
+    assert [m.spdx for m in match_text(license_text("BSD-2-Clause.txt"))] == ["BSD-2-Clause"]
+
+
+def test_two_licenses_in_one_file_come_in_document_order() -> None:
+    text = license_text("MIT.txt") + "\n\n---- Third-party code ----\n\n" + license_text(
+        "Apache-2.0.txt")
+    found = [m.spdx for m in match_text(text)]
+    assert found[:2] == ["MIT", "Apache-2.0"]
+
+
+def test_unrelated_text_matches_nothing() -> None:
+    text = ("This is our research code for image segmentation. Please contact the authors "
+            "before using it. We thank our sponsors. " * 5)
+    assert match_text(text) == []
+
+
+def test_truncated_license_is_not_claimed() -> None:
+    words = license_text("Apache-2.0.txt").split()
+    assert all(m.spdx != "Apache-2.0" for m in match_text(" ".join(words[: len(words) // 3])))
