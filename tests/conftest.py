@@ -24,12 +24,24 @@ def license_text(name: str) -> str:
 
 def git(cwd: Path, *args: str, date: str | None = None) -> str:
     env = dict(os.environ)
-    env.update({"GIT_AUTHOR_NAME": "Ada Author", "GIT_AUTHOR_EMAIL": "ada@example.org",
-                "GIT_COMMITTER_NAME": "Ada Author", "GIT_COMMITTER_EMAIL": "ada@example.org"})
+    env.update(
+        {
+            "GIT_AUTHOR_NAME": "Ada Author",
+            "GIT_AUTHOR_EMAIL": "ada@example.org",
+            "GIT_COMMITTER_NAME": "Ada Author",
+            "GIT_COMMITTER_EMAIL": "ada@example.org",
+        }
+    )
     if date:
         env.update({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
-    proc = subprocess.run(["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
-                           *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return proc.stdout.strip()
 
 
@@ -50,8 +62,12 @@ MakeRepo = Callable[..., Path]
 def make_repo(tmp_path: Path) -> MakeRepo:
     """Create a repository from {path: content}; a real git repo with one commit by default."""
 
-    def _make(files: dict[str, str | bytes], name: str = "model-repo", use_git: bool = True,
-              date: str = "2019-03-01T12:00:00+00:00") -> Path:
+    def _make(
+        files: dict[str, str | bytes],
+        name: str = "model-repo",
+        use_git: bool = True,
+        date: str = "2019-03-01T12:00:00+00:00",
+    ) -> Path:
         root = tmp_path / name
         root.mkdir(parents=True, exist_ok=True)
         write_files(root, files)

@@ -15,11 +15,13 @@ def _fw(report: Report, name: str) -> Framework:
 
 
 def test_lua_torch_repository(vet_repo: Vet) -> None:
-    report = vet_repo({
-        "train.lua": "require 'torch'\nrequire 'nn'\nrequire 'optim'\nlocal cmd = torch.CmdLine()\n",
-        "sample.lua": "require 'torch'\n",
-        "README.md": "# char-rnn\n\n    th train.lua -data_dir data/tinyshakespeare\n",
-    })
+    report = vet_repo(
+        {
+            "train.lua": "require 'torch'\nrequire 'nn'\nrequire 'optim'\nlocal cmd = torch.CmdLine()\n",
+            "sample.lua": "require 'torch'\n",
+            "README.md": "# char-rnn\n\n    th train.lua -data_dir data/tinyshakespeare\n",
+        }
+    )
     assert report.frameworks[0].name == "lua-torch"
     assert report.languages[0].name == "Lua"
     assert [e.path for e in report.entry_points.train] == ["train.lua"]
@@ -27,8 +29,10 @@ def test_lua_torch_repository(vet_repo: Vet) -> None:
 
 
 def test_old_pytorch_api_implies_an_old_version(vet_repo: Vet) -> None:
-    code = ("import torch\nfrom torch.autograd import Variable\n"
-            "x = Variable(torch.zeros(1), volatile=True)\nloss = x.sum()\nprint(loss.data[0])\n")
+    code = (
+        "import torch\nfrom torch.autograd import Variable\n"
+        "x = Variable(torch.zeros(1), volatile=True)\nloss = x.sum()\nprint(loss.data[0])\n"
+    )
     fw = _fw(vet_repo({"train.py": code}), "pytorch")
     assert fw.version_spec == "<0.4"
     assert fw.python_max == "3.6"
@@ -36,15 +40,21 @@ def test_old_pytorch_api_implies_an_old_version(vet_repo: Vet) -> None:
 
 
 def test_declared_pin_wins_over_hints(vet_repo: Vet) -> None:
-    report = vet_repo({"requirements.txt": "torch==1.4.0\ntorchvision==0.5.0\n",
-                       "train.py": "import torch\nwith torch.no_grad():\n    pass\n"})
+    report = vet_repo(
+        {
+            "requirements.txt": "torch==1.4.0\ntorchvision==0.5.0\n",
+            "train.py": "import torch\nwith torch.no_grad():\n    pass\n",
+        }
+    )
     fw = _fw(report, "pytorch")
     assert fw.version_spec == "==1.4.0" and fw.python_max == "3.8"
 
 
 def test_keras_1_and_tensorflow_backend(vet_repo: Vet) -> None:
-    code = ("from keras.models import Sequential\nfrom keras.layers import Dense, Merge\n"
-            "model.fit(x, y, nb_epoch=10)\nimport tensorflow as tf\n")
+    code = (
+        "from keras.models import Sequential\nfrom keras.layers import Dense, Merge\n"
+        "model.fit(x, y, nb_epoch=10)\nimport tensorflow as tf\n"
+    )
     report = vet_repo({"model.py": code})
     assert _fw(report, "keras").version_spec == "<2"
     assert {fw.name for fw in report.frameworks} >= {"keras", "tensorflow"}
@@ -56,8 +66,12 @@ def test_compat_v1_code_is_not_capped_at_tf1(vet_repo: Vet) -> None:
 
 
 def test_readme_versions_are_used_when_nothing_is_declared(vet_repo: Vet) -> None:
-    report = vet_repo({"m.py": "import tensorflow as tf\n",
-                       "README.md": "Requirements: TensorFlow 1.14 or 1.15 with GPU support.\n"})
+    report = vet_repo(
+        {
+            "m.py": "import tensorflow as tf\n",
+            "README.md": "Requirements: TensorFlow 1.14 or 1.15 with GPU support.\n",
+        }
+    )
     assert _fw(report, "tensorflow").version_spec == ">=1.14,<1.16"
 
 
@@ -74,7 +88,8 @@ def test_python_max_table() -> None:
 
 
 def test_framework_folder_does_not_hide_the_framework(vet_repo: Vet) -> None:
-    report = vet_repo({"tensorflow/model.py": "import tensorflow as tf\n",
-                       "pytorch/model.py": "import torch\n"})
+    report = vet_repo(
+        {"tensorflow/model.py": "import tensorflow as tf\n", "pytorch/model.py": "import torch\n"}
+    )
     assert {fw.name for fw in report.frameworks} >= {"tensorflow", "pytorch"}
     assert {"tensorflow", "torch"} <= set(report.dependencies.imported)

@@ -26,70 +26,84 @@ def test_mit_file_with_copyright(vet_repo: Vet) -> None:
 
 
 def test_tf1_repo_with_noncommercial_license(vet_repo: Vet) -> None:
-    report = vet_repo({
-        "LICENSE.md": license_text("CC-BY-NC-4.0.txt"),
-        "model.py": "import tensorflow as tf\nx = tf.placeholder(tf.float32)\n"
-                    "sess = tf.Session()\nfrom tensorflow.contrib import slim\n",
-    })
+    report = vet_repo(
+        {
+            "LICENSE.md": license_text("CC-BY-NC-4.0.txt"),
+            "model.py": "import tensorflow as tf\nx = tf.placeholder(tf.float32)\n"
+            "sess = tf.Session()\nfrom tensorflow.contrib import slim\n",
+        }
+    )
     lic = report.license
-    assert (lic.spdx, lic.category, lic.commercial_use) == ("CC-BY-NC-4.0", "non-commercial",
-                                                            False)
+    assert (lic.spdx, lic.category, lic.commercial_use) == ("CC-BY-NC-4.0", "non-commercial", False)
     assert "No commercial use" in lic.obligations
     assert report.frameworks[0].name == "tensorflow"
     assert report.frameworks[0].version_spec == "<2"
 
 
 def test_readme_only_statement(vet_repo: Vet) -> None:
-    lic = vet_repo({**CODE, "README.md": "# Net\n\nThis code is released under the "
-                                         "Apache 2.0 license.\n"}).license
+    lic = vet_repo(
+        {**CODE, "README.md": "# Net\n\nThis code is released under the Apache 2.0 license.\n"}
+    ).license
     assert lic.spdx == "Apache-2.0" and lic.commercial_use is True
     assert "README.md" in lic.governs_reason
 
 
 def test_readme_license_section_with_research_only_terms(vet_repo: Vet) -> None:
-    readme = ("# Net\n\n## License\n\nThis software is provided for academic research purposes "
-              "only. Commercial use is prohibited without a license from the university.\n\n"
-              "## Citation\n")
+    readme = (
+        "# Net\n\n## License\n\nThis software is provided for academic research purposes "
+        "only. Commercial use is prohibited without a license from the university.\n\n"
+        "## Citation\n"
+    )
     lic = vet_repo({**CODE, "README.md": readme}).license
     assert lic.spdx == "NOASSERTION" and lic.category == "non-commercial"
     assert lic.commercial_use is False
 
 
 def test_dual_licensed_repository_lets_you_choose(vet_repo: Vet) -> None:
-    lic = vet_repo({
-        **CODE,
-        "LICENSE-MIT": license_text("MIT.txt"),
-        "LICENSE-APACHE": license_text("Apache-2.0.txt"),
-        "README.md": "Dual-licensed under MIT or Apache-2.0, at your option.\n",
-    }).license
+    lic = vet_repo(
+        {
+            **CODE,
+            "LICENSE-MIT": license_text("MIT.txt"),
+            "LICENSE-APACHE": license_text("Apache-2.0.txt"),
+            "README.md": "Dual-licensed under MIT or Apache-2.0, at your option.\n",
+        }
+    ).license
     assert set(lic.spdx.split(" OR ")) == {"MIT", "Apache-2.0"}
     assert lic.category == "permissive" and lic.commercial_use is True
 
 
 def test_two_licenses_without_a_choice_apply_together(vet_repo: Vet) -> None:
-    lic = vet_repo({**CODE, "LICENSE": license_text("MIT.txt"),
-                    "COPYING": license_text("GPL-3.0-only.txt")}).license
+    lic = vet_repo(
+        {**CODE, "LICENSE": license_text("MIT.txt"), "COPYING": license_text("GPL-3.0-only.txt")}
+    ).license
     assert " AND " in lic.spdx and lic.category == "strong-copyleft"
 
 
 def test_third_party_notice_appended_to_license_does_not_govern(vet_repo: Vet) -> None:
-    text = license_text("MIT.txt") + "\n\nTHIRD-PARTY NOTICES\n\n" + license_text(
-        "BSD-2-Clause.txt")
+    text = (
+        license_text("MIT.txt") + "\n\nTHIRD-PARTY NOTICES\n\n" + license_text("BSD-2-Clause.txt")
+    )
     lic = vet_repo({**CODE, "LICENSE": text}).license
     assert lic.spdx == "MIT"
     assert {m.spdx for m in lic.all} >= {"MIT", "BSD-2-Clause"}
 
 
 def test_weights_license_is_reported_but_code_license_governs(vet_repo: Vet) -> None:
-    report = vet_repo({**CODE, "LICENSE": license_text("MIT.txt"),
-                       "MODEL_LICENSE": license_text("CC-BY-NC-4.0.txt")})
+    report = vet_repo(
+        {
+            **CODE,
+            "LICENSE": license_text("MIT.txt"),
+            "MODEL_LICENSE": license_text("CC-BY-NC-4.0.txt"),
+        }
+    )
     assert report.license.spdx == "MIT"
     assert any(f.title == "Other license in the repository" for f in report.findings)
 
 
 def test_nvidia_source_code_license(vet_repo: Vet) -> None:
-    lic = vet_repo({**CODE, "LICENSE.txt": license_text("nvidia-source-code-license-nc.txt")}
-                   ).license
+    lic = vet_repo(
+        {**CODE, "LICENSE.txt": license_text("nvidia-source-code-license-nc.txt")}
+    ).license
     assert lic.spdx == "NOASSERTION" and lic.category == "non-commercial"
     assert "NVIDIA" in lic.name and lic.commercial_use is False
 
@@ -102,26 +116,31 @@ def test_creativeml_openrail_m(vet_repo: Vet) -> None:
 
 
 def test_llama_2_community_license(vet_repo: Vet) -> None:
-    lic = vet_repo({**CODE, "LICENSE": license_text("llama-2-community-license-excerpt.txt")}
-                   ).license
+    lic = vet_repo(
+        {**CODE, "LICENSE": license_text("llama-2-community-license-excerpt.txt")}
+    ).license
     assert lic.name == "Llama 2 Community License"
     assert any("700 million" in o for o in lic.obligations)
 
 
 def test_custom_license_is_classified_by_clauses(vet_repo: Vet) -> None:
-    text = ("Copyright 2020 Some Lab.\n\nPermission is granted to use this software for "
-            "non-commercial research purposes only. You may not distribute modified versions. "
-            "Any other use requires a written agreement with the lab. " * 2)
+    text = (
+        "Copyright 2020 Some Lab.\n\nPermission is granted to use this software for "
+        "non-commercial research purposes only. You may not distribute modified versions. "
+        "Any other use requires a written agreement with the lab. " * 2
+    )
     lic = vet_repo({**CODE, "LICENSE": text}).license
     assert lic.spdx == "NOASSERTION" and lic.category == "non-commercial"
     assert lic.commercial_use is False and lic.confidence <= 0.5
 
 
 def test_gpl_or_later_from_notice(vet_repo: Vet) -> None:
-    notice = ("# This program is free software: you can redistribute it and/or modify it under "
-              "the terms of the GNU General Public License as published by the Free Software "
-              "Foundation, either version 3 of the License, or (at your option) any later "
-              "version.\nimport numpy\n")
+    notice = (
+        "# This program is free software: you can redistribute it and/or modify it under "
+        "the terms of the GNU General Public License as published by the Free Software "
+        "Foundation, either version 3 of the License, or (at your option) any later "
+        "version.\nimport numpy\n"
+    )
     lic = vet_repo({"model.py": notice, "COPYING": license_text("GPL-3.0-only.txt")}).license
     assert lic.spdx == "GPL-3.0-or-later"
 
@@ -138,24 +157,33 @@ def test_agpl_is_network_copyleft(vet_repo: Vet) -> None:
 
 
 def test_readme_restricting_a_permissive_license_makes_commercial_use_unclear(
-        vet_repo: Vet) -> None:
-    report = vet_repo({**CODE, "LICENSE": license_text("MIT.txt"),
-                       "README.md": "# X\n\n## License\n\nFor non-commercial use only.\n"})
+    vet_repo: Vet,
+) -> None:
+    report = vet_repo(
+        {
+            **CODE,
+            "LICENSE": license_text("MIT.txt"),
+            "README.md": "# X\n\n## License\n\nFor non-commercial use only.\n",
+        }
+    )
     assert report.license.spdx == "MIT" and report.license.commercial_use is None
     assert any(f.title == "Conflicting license statements" for f in report.findings)
 
 
 def test_setup_py_metadata_and_classifier(vet_repo: Vet) -> None:
-    setup = ("from setuptools import setup\nsetup(name='x', license='BSD',\n classifiers=["
-             "'License :: OSI Approved :: BSD License', 'License :: OSI Approved :: MIT "
-             "License'])\n")
+    setup = (
+        "from setuptools import setup\nsetup(name='x', license='BSD',\n classifiers=["
+        "'License :: OSI Approved :: BSD License', 'License :: OSI Approved :: MIT "
+        "License'])\n"
+    )
     lic = vet_repo({**CODE, "setup.py": setup}).license
     assert lic.spdx is not None and "MIT" in {m.spdx for m in lic.all}
 
 
 def test_model_card_front_matter(vet_repo: Vet) -> None:
-    lic = vet_repo({**CODE, "README.md": "---\nlicense: cc-by-nc-sa-4.0\ntags: [vision]\n---\n"
-                                         "# Model\n"}).license
+    lic = vet_repo(
+        {**CODE, "README.md": "---\nlicense: cc-by-nc-sa-4.0\ntags: [vision]\n---\n# Model\n"}
+    ).license
     assert lic.spdx == "CC-BY-NC-SA-4.0" and lic.commercial_use is False
 
 
@@ -163,16 +191,25 @@ def test_policy_violation_is_an_error(vet_repo: Vet) -> None:
     config = Config(license=LicensePolicy(allow=["permissive"], require_commercial_use=True))
     report = vet_repo({**CODE, "LICENSE": license_text("CC-BY-NC-4.0.txt")}, config)
     errors = [f for f in report.findings if f.severity == "error"]
-    assert {f.title for f in errors} == {"License not allowed by policy",
-                                         "Commercial use not allowed"}
+    assert {f.title for f in errors} == {
+        "License not allowed by policy",
+        "Commercial use not allowed",
+    }
     assert report.has_errors
 
 
 def test_policy_allows_by_id_and_denies_by_category(vet_repo: Vet) -> None:
-    ok = vet_repo({**CODE, "LICENSE": license_text("MIT.txt")},
-                  Config(license=LicensePolicy(allow=["MIT"])), name="a")
+    ok = vet_repo(
+        {**CODE, "LICENSE": license_text("MIT.txt")},
+        Config(license=LicensePolicy(allow=["MIT"])),
+        name="a",
+    )
     assert not ok.has_errors
-    denied = vet_repo({**CODE, "LICENSE": license_text("GPL-3.0-only.txt")},
-                      Config(license=LicensePolicy(deny=["strong-copyleft"])), name="b")
+    denied = vet_repo(
+        {**CODE, "LICENSE": license_text("GPL-3.0-only.txt")},
+        Config(license=LicensePolicy(deny=["strong-copyleft"])),
+        name="b",
+    )
     assert [f.title for f in denied.findings if f.severity == "error"] == [
-        "License denied by policy"]
+        "License denied by policy"
+    ]

@@ -9,8 +9,9 @@ import pytest
 from forkvet.vet.licensedb import match_text
 from tests.conftest import LICENSES, license_text
 
-SPDX_FIXTURES = sorted(p.stem for p in LICENSES.glob("*.txt")
-                       if p.stem[0].isupper() or p.stem[0].isdigit())
+SPDX_FIXTURES = sorted(
+    p.stem for p in LICENSES.glob("*.txt") if p.stem[0].isupper() or p.stem[0].isdigit()
+)
 
 
 @pytest.mark.parametrize("spdx", SPDX_FIXTURES)
@@ -39,15 +40,20 @@ def test_bsd3_is_not_also_bsd2_and_bsd2_is_not_bsd3() -> None:
 
 
 def test_two_licenses_in_one_file_come_in_document_order() -> None:
-    text = license_text("MIT.txt") + "\n\n---- Third-party code ----\n\n" + license_text(
-        "Apache-2.0.txt")
+    text = (
+        license_text("MIT.txt")
+        + "\n\n---- Third-party code ----\n\n"
+        + license_text("Apache-2.0.txt")
+    )
     found = [m.spdx for m in match_text(text)]
     assert found[:2] == ["MIT", "Apache-2.0"]
 
 
 def test_unrelated_text_matches_nothing() -> None:
-    text = ("This is our research code for image segmentation. Please contact the authors "
-            "before using it. We thank our sponsors. " * 5)
+    text = (
+        "This is our research code for image segmentation. Please contact the authors "
+        "before using it. We thank our sponsors. " * 5
+    )
     assert match_text(text) == []
 
 

@@ -77,8 +77,10 @@ def test_python2_detected_from_readme_when_code_is_neutral(vet_repo: Vet) -> Non
 
 
 def test_compat_code_runs_on_both(vet_repo: Vet) -> None:
-    code = ("from __future__ import print_function\nimport six\n"
-            "if six.PY2:\n    text = unicode('x')\nprint('ok')\n")
+    code = (
+        "from __future__ import print_function\nimport six\n"
+        "if six.PY2:\n    text = unicode('x')\nprint('ok')\n"
+    )
     assert vet_repo({"compat.py": code}).python.majors == [2, 3]
 
 
@@ -102,22 +104,28 @@ def test_recommendation_follows_the_code_date(vet_repo: Vet) -> None:
 
 
 def test_tensorflow_1_caps_python_at_37(vet_repo: Vet) -> None:
-    report = vet_repo({"m.py": "import tensorflow as tf\nsess = tf.Session()\n"},
-                      date="2022-06-01T00:00:00+00:00")
+    report = vet_repo(
+        {"m.py": "import tensorflow as tf\nsess = tf.Session()\n"}, date="2022-06-01T00:00:00+00:00"
+    )
     assert report.python.recommended == "3.7"
     assert any("tensorflow" in e for e in report.python.evidence)
 
 
 def test_declared_version_is_the_authors_word(vet_repo: Vet) -> None:
-    py = vet_repo({"m.py": "print(1)\n", "environment.yml":
-                   "name: x\ndependencies:\n  - python=3.6\n  - numpy\n"},
-                  date="2023-01-01T00:00:00+00:00").python
+    py = vet_repo(
+        {
+            "m.py": "print(1)\n",
+            "environment.yml": "name: x\ndependencies:\n  - python=3.6\n  - numpy\n",
+        },
+        date="2023-01-01T00:00:00+00:00",
+    ).python
     assert py.recommended == "3.6"
 
 
 def test_mixed_repository_reports_the_minority(vet_repo: Vet) -> None:
-    report = vet_repo({"a.py": "print(f'{1}')\n", "b.py": "print(f'{2}')\n",
-                       "tools/old.py": "print 'x'\n"})
+    report = vet_repo(
+        {"a.py": "print(f'{1}')\n", "b.py": "print(f'{2}')\n", "tools/old.py": "print 'x'\n"}
+    )
     assert report.python.majors == [3]
     assert any(f.title == "Mixed Python 2 and 3 code" for f in report.findings)
 

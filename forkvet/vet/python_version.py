@@ -129,14 +129,22 @@ class _Py3Visitor(ast.NodeVisitor):
         for alias in node.names:
             removed = REMOVED_APIS.get(f"{node.module}.{alias.name}")
             if removed:
-                self.sig.removed.append((removed, f"{self.f.path}:{node.lineno}: from "
-                                         f"{node.module} import {alias.name} (removed in Python "
-                                         f"{fmt(removed)})"))
+                self.sig.removed.append(
+                    (
+                        removed,
+                        f"{self.f.path}:{node.lineno}: from "
+                        f"{node.module} import {alias.name} (removed in Python "
+                        f"{fmt(removed)})",
+                    )
+                )
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         # `print >>f, x` parses in Python 3 as a shift: it is Python 2's print statement.
-        if isinstance(node.op, ast.RShift) and isinstance(node.left, ast.Name) and \
-                node.left.id == "print":
+        if (
+            isinstance(node.op, ast.RShift)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == "print"
+        ):
             self._py2(node, "print statement (Python 2)")
         if isinstance(node.op, ast.MatMult):
             self._py3(node, "@ operator (Python 3.5+)")

@@ -262,7 +262,7 @@ def _code_risks(ctx: Context, risks: list[Risk]) -> None:
                         f.path,
                         node.lineno,
                     )
-                if name == ".cuda":
+                if name.endswith(".cuda"):
                     cuda_calls.append((f.path, node.lineno))
                 for kw in node.keywords:
                     if (

@@ -1,0 +1,278 @@
+"""The `forkvet vet` command as a user meets it: formats, exit codes, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from forkvet.cli import main
+from tests.conftest import MakeRepo, git, license_text
+
+CODE = {"train.py": "import torch\nprint('x')\n", "LICENSE": license_text("MIT.txt")}
+JSON_KEYS = {
+    "schema_version",
+    "repo",
+    "license",
+    "languages",
+    "python",
+    "frameworks",
+    "dependencies",
+    "entry_points",
+    "weights",
+    "citation",
+    "risks",
+    "checklist",
+    "findings",
+}
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, needle: str) -> None:
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("forkvet: error:") and needle in lines[0], lines[0]
+    assert "Traceback" not in err
+
+
+def test_json_report_has_the_stable_keys(
+    make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(CODE)
+    code, out, _ = run_cli(["vet", str(repo), "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and JSON_KEYS <= set(data)
+    assert list(data)[0] == "schema_version"
+    assert set(data["repo"]) >= {"name", "commit", "commit_date", "remote"}
+    assert set(data["license"]) >= {
+        "spdx",
+        "name",
+        "category",
+        "commercial_use",
+        "obligations",
+        "files",
+        "confidence",
+    }
+    assert set(data["python"]) >= {
+        "majors",
+        "recommended",
+        "min_version",
+        "max_version",
+        "evidence",
+    }
+    assert set(data["dependencies"]) >= {"files", "declared", "imported", "missing", "unused"}
+    assert set(data["entry_points"]) >= {"train", "test", "commands"}
+    assert set(data["checklist"]) == {"score", "items"}
+    assert len(data["repo"]["commit"]) == 40
+    for f in data["findings"]:
+        assert set(f) == {"check", "severity", "title", "message", "path", "line"}
+
+
+def test_markdown_starts_with_the_verdict(
+    make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(["vet", str(make_repo(CODE)), "--format", "markdown"], capsys)
+    first = out.splitlines()[0]
+    assert code == 0 and "**forkvet**" in first and "MIT" in first
+    assert "### License" in out
+
+
+def test_text_output_and_file_output(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(CODE)
+    code, out, _ = run_cli(["vet", str(repo)], capsys)
+    assert code == 0 and out.startswith("forkvet: ") and "MIT License" in out
+    target = tmp_path / "out" / "report.json"
+    code, out, _ = run_cli(["vet", str(repo), "--format", "json", "-o", str(target)], capsys)
+    assert code == 0 and out == "" and json.loads(target.read_text())["license"]["spdx"] == "MIT"
+
+
+def test_policy_violation_exits_1(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({**CODE, "LICENSE": license_text("CC-BY-NC-4.0.txt")})
+    policy = tmp_path / "policy.yml"
+    policy.write_text("license:\n  require_commercial_use: true\n")
+    code, out, _ = run_cli(["vet", str(repo), "--config", str(policy)], capsys)
+    assert code == 1 and "Commercial use not allowed" in out
+
+
+def test_repository_config_is_read(make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(
+        {
+            **CODE,
+            "LICENSE": license_text("GPL-3.0-only.txt"),
+            ".github/forkvet.yml": "license:\n  deny: [strong-copyleft]\n",
+        }
+    )
+    code, _, _ = run_cli(["vet", str(repo)], capsys)
+    assert code == 1
+
+
+def test_broken_repository_config_is_a_warning_not_a_crash(
+    make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({**CODE, ".github/forkvet.yml": "license: [oops\n"})
+    code, out, _ = run_cli(["vet", str(repo)], capsys)
+    assert code == 0 and "Invalid .github/forkvet.yml" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("license: [oops\n", "not valid YAML"),
+        ("licence:\n  allow: [MIT]\n", "unknown section 'licence'"),
+        ("license:\n  allow: permisive\n", "'permisive'"),
+        ("license:\n  require_commercial_use: maybe\n", "must be true or false"),
+    ],
+)
+def test_bad_config_file(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    content: str,
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = tmp_path / "bad.yml"
+    cfg.write_text(content)
+    code, _, err = run_cli(["vet", str(make_repo(CODE)), "--config", str(cfg)], capsys)
+    assert_one_line_error(code, err, needle)
+
+
+def test_missing_path_file_and_empty_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(["vet", str(tmp_path / "nope")], capsys)
+    assert_one_line_error(code, err, "no such directory")
+    f = tmp_path / "file.py"
+    f.write_text("x = 1\n")
+    code, _, err = run_cli(["vet", str(f)], capsys)
+    assert_one_line_error(code, err, "is a file, not a directory")
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(["vet", str(tmp_path / "empty")], capsys)
+    assert_one_line_error(code, err, "empty directory")
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["vet", "x", "--format", "yaml"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "invalid choice" in err
+    assert main([]) == 2
+
+
+def test_output_to_a_directory_is_refused(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(["vet", str(make_repo(CODE)), "-o", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, "is a directory")
+
+
+def test_folder_that_is_not_a_git_repository(
+    make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(CODE, use_git=False)
+    code, out, _ = run_cli(["vet", str(repo), "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["repo"]["commit"] is None and data["license"]["spdx"] == "MIT"
+
+
+def test_git_url_is_cloned_shallowly_and_removed(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo(CODE)
+    git(repo, "tag", "v1")
+    (repo / "extra.py").write_text("import numpy\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "second", date="2020-01-01T00:00:00+00:00")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    url = f"file://{repo}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "forkvet", "vet", url, "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 0 and data["repo"]["remote"] == url
+    assert "numpy" in data["dependencies"]["imported"]
+    assert list(scratch.iterdir()) == []  # the clone is gone
+    proc = subprocess.run(
+        [sys.executable, "-m", "forkvet", "vet", url, "--ref", "v1", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "numpy" not in json.loads(proc.stdout)["dependencies"]["imported"]
+
+
+def test_local_ref_and_bad_ref(make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(CODE)
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "extra.py").write_text("import scipy\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "second")
+    code, out, _ = run_cli(["vet", str(repo), "--ref", first[:10], "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["repo"]["commit"] == first
+    code, _, err = run_cli(["vet", str(repo), "--ref", "no-such-branch"], capsys)
+    assert_one_line_error(code, err, "no ref 'no-such-branch'")
+
+
+def test_unreachable_git_url(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["vet", "http://127.0.0.1:9/nobody/nothing.git"], capsys)
+    assert_one_line_error(code, err, "could not clone http://127.0.0.1:9/nobody/nothing.git")
+    code, _, err = run_cli(["vet", "https://user:s3cret@127.0.0.1:9/x.git"], capsys)
+    assert code == 2 and "s3cret" not in err
+
+
+def test_binary_undecodable_oversize_and_symlinks(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.py").write_text("import secretpkg\n")
+    repo = make_repo(
+        {
+            **CODE,
+            "blob.bin": bytes(range(256)) * 10,
+            "latin.py": "# caf\xe9\nimport scipy\n".encode("latin-1"),
+            "big.py": "x = 1\n" * 400_000,
+        },
+        use_git=False,
+    )
+    (repo / "link_out").symlink_to(outside)
+    (repo / "link_file.py").symlink_to(outside / "secret.py")
+    code, out, err = run_cli(["vet", str(repo), "--format", "json"], capsys)
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    titles = {f["title"]: f["message"] for f in data["findings"]}
+    assert "link_file.py" in titles["Symlinks leaving the repository"]
+    assert "big.py" in titles["Large files skipped"]
+    assert "latin.py" in titles["Files with unknown encoding"]
+    assert "scipy" in data["dependencies"]["imported"]
+    assert "secretpkg" not in data["dependencies"]["imported"]
+
+
+def test_fifty_thousand_files(make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(CODE, use_git=False)
+    for d in range(50):
+        sub = repo / "data" / f"shard{d}"
+        sub.mkdir(parents=True)
+        for i in range(1000):
+            (sub / f"img{i}.txt").write_text("0 0 1 1\n")
+    code, out, _ = run_cli(["vet", str(repo), "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["license"]["spdx"] == "MIT"

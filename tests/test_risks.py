@@ -1,0 +1,104 @@
+"""Run risks: malicious pickles found by content without unpickling them, unsafe loaders."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from collections.abc import Callable
+
+from forkvet.report import Report
+
+Vet = Callable[..., Report]
+
+
+class _Evil:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, ("echo pwned > /tmp/forkvet-pwned",))
+
+
+def evil_pickle() -> bytes:
+    return pickle.dumps(_Evil(), protocol=2)
+
+
+def torch_zip_checkpoint(payload: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("archive/data.pkl", payload)
+        zf.writestr("archive/version", "3\n")
+    return buf.getvalue()
+
+
+def _kinds(report: Report) -> dict[str, list[str | None]]:
+    out: dict[str, list[str | None]] = {}
+    for r in report.risks:
+        out.setdefault(r.kind, []).append(r.path)
+    return out
+
+
+def test_malicious_pickles_found_by_content(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "checkpoints/model_best.pth": evil_pickle(),
+            "weights/innocent-name.dat": evil_pickle(),  # pickle content behind an odd extension
+            "release/model.pt": torch_zip_checkpoint(evil_pickle()),
+            "stats.pkl": pickle.dumps({"mean": [0.5, 0.5], "epoch": 3}, protocol=2),
+            "train.py": "import torch\n",
+        }
+    )
+    kinds = _kinds(report)
+    assert sorted(kinds["dangerous-pickle"]) == [
+        "checkpoints/model_best.pth",
+        "release/model.pt",
+        "weights/innocent-name.dat",
+    ]
+    assert kinds["pickle-checkpoint"] == ["stats.pkl"]
+    assert report.has_errors
+    assert any("system" in r.message for r in report.risks if r.kind == "dangerous-pickle")
+    assert not os.path.exists("/tmp/forkvet-pwned")
+
+
+def test_dangerous_pickle_can_be_downgraded_by_config(vet_repo: Vet) -> None:
+    from forkvet.config import Config, RiskPolicy
+
+    report = vet_repo(
+        {"m.pkl": evil_pickle()}, Config(risks=RiskPolicy(fail_on_dangerous_pickle=False))
+    )
+    assert not report.has_errors
+    assert any(f.title == "Dangerous pickle" and f.severity == "warning" for f in report.findings)
+
+
+def test_code_risks(vet_repo: Vet) -> None:
+    code = (
+        "import torch, yaml, pickle\nfrom transformers import AutoModel\n"
+        "ckpt = torch.load('model.pth')\nsafe = torch.load('m.pth', weights_only=True)\n"
+        "cfg = yaml.load(open('c.yml'))\nm = AutoModel.from_pretrained('x/y', "
+        "trust_remote_code=True)\nnet = eval(args.arch)()\n"
+        "DATA = '/home/alice/datasets/coco'\nmodel.cuda()\n"
+    )
+    kinds = _kinds(vet_repo({"train.py": code}))
+    assert kinds["torch-load"] == ["train.py"]  # the weights_only=True call is fine
+    for kind in ("yaml-load", "trust-remote-code", "eval", "absolute-path", "cuda-only"):
+        assert kind in kinds, kind
+
+
+def test_cuda_with_cpu_fallback_is_fine(vet_repo: Vet) -> None:
+    code = "import torch\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu'\nm.cuda()\n"
+    assert "cuda-only" not in _kinds(vet_repo({"m.py": code}))
+
+
+def test_shell_downloads_lfs_pointers_and_absent_submodules(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "install.sh": "curl -sSL https://example.org/setup.sh | bash\n",
+            "weights/big.ckpt": "version https://git-lfs.github.com/spec/v1\noid sha256:abc\n"
+            "size 123456\n",
+            ".gitmodules": '[submodule "caffe"]\n\tpath = caffe-fast-rcnn\n\turl = https://x/c.git\n',
+            "m.py": "print(1)\n",
+        }
+    )
+    kinds = _kinds(report)
+    assert kinds["curl-pipe-shell"] == ["install.sh"]
+    assert kinds["lfs-pointer"] == ["weights/big.ckpt"]
+    assert kinds["submodule-absent"] == [".gitmodules"]
