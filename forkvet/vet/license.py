@@ -123,11 +123,13 @@ _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bapache[- ]2\.0\b", "Apache-2.0"),
         (r"\bmit\b(?: license)?", "MIT"),
         (
-            r"\bbsd[- ]?3[- ]clause\b|\b3[- ]clause bsd\b|\bnew bsd\b|\bmodified bsd\b|\bbsd[- ]3\b",
+            r"\bbsd[- ]?3[- ]clause\b|\b3[- ]clause bsd\b|\bnew bsd\b|\bmodified bsd\b|"
+            r"\bbsd[- ]3\b",
             "BSD-3-Clause",
         ),
         (
-            r"\bbsd[- ]?2[- ]clause\b|\b2[- ]clause bsd\b|\bsimplified bsd\b|\bfreebsd\b|\bbsd[- ]2\b",
+            r"\bbsd[- ]?2[- ]clause\b|\b2[- ]clause bsd\b|\bsimplified bsd\b|\bfreebsd\b|"
+            r"\bbsd[- ]2\b",
             "BSD-2-Clause",
         ),
         (r"\bagpl[- ]?v?3(?:\.0)?\+|\bagpl[- ]?v?3(?:\.0)?[- ]or[- ]later", "AGPL-3.0-or-later"),
@@ -381,8 +383,8 @@ def _decide(
                 CHECK,
                 "warning",
                 "No license",
-                "No license found: the code is all rights reserved. You may not use, copy or modify "
-                "it without the authors' permission; ask them to add a license.",
+                "No license found: the code is all rights reserved. You may not use, copy or "
+                "modify it without the authors' permission; ask them to add a license.",
             )
         )
         return info
@@ -540,7 +542,8 @@ def _conflicts(
                     CHECK,
                     "notice",
                     "Different license named elsewhere",
-                    f"{f.match.path} names {f.match.name}, {primary.match.path} {primary.match.name}.",
+                    f"{f.match.path} names {f.match.name}, "
+                    f"{primary.match.path} {primary.match.name}.",
                     path=f.match.path,
                 )
             )

@@ -16,8 +16,8 @@ import gzip
 import json
 from dataclasses import dataclass
 from functools import cache
-from itertools import pairwise
 from importlib import resources
+from itertools import pairwise
 
 from forkvet.vet.textnorm import bigrams, normalize_tokens
 

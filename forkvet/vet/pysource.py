@@ -214,9 +214,13 @@ class _ImportCollector(ast.NodeVisitor):
         )
         if name in ("import_module", "__import__") and node.args:
             arg = node.args[0]
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
-                if not arg.value.startswith("."):
-                    self.refs.append(ImportRef(arg.value, self.path, node.lineno, True))
+            if (
+                isinstance(arg, ast.Constant)
+                and isinstance(arg.value, str)
+                and arg.value
+                and not arg.value.startswith(".")
+            ):
+                self.refs.append(ImportRef(arg.value, self.path, node.lineno, True))
         self.generic_visit(node)
 
 

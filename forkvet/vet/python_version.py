@@ -185,9 +185,13 @@ class _Py3Visitor(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         fn = node.func
-        if isinstance(fn, ast.Name) and fn.id == "print" and not self.future_print:
-            if any(k.arg in ("end", "sep", "file", "flush") for k in node.keywords):
-                self._py3(node, "print(..., end=/file=) without __future__ (Python 3)")
+        if (
+            isinstance(fn, ast.Name)
+            and fn.id == "print"
+            and not self.future_print
+            and any(k.arg in ("end", "sep", "file", "flush") for k in node.keywords)
+        ):
+            self._py3(node, "print(..., end=/file=) without __future__ (Python 3)")
         if isinstance(fn, ast.Name) and fn.id == "super" and not node.args:
             self._py3(node, "super() without arguments (Python 3)")
         if isinstance(fn, ast.Attribute) and fn.attr in PY2_ONLY_METHODS:
@@ -354,8 +358,8 @@ def check(
                 CHECK,
                 "warning",
                 "Mixed Python 2 and 3 code",
-                f"{py2_weight} file(s) are Python 2 and {py3_weight} Python 3; the {minority} files "
-                f"will need porting or a separate environment.",
+                f"{py2_weight} file(s) are Python 2 and {py3_weight} Python 3; the {minority} "
+                f"files will need porting or a separate environment.",
             )
         )
     elif py2_weight:
