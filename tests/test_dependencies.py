@@ -85,7 +85,8 @@ def test_conda_environment_pipfile_pyproject_and_readme(vet_repo: Vet) -> None:
             ),
             "Pipfile": '[packages]\nscipy = "==1.1.0"\n[dev-packages]\nflake8 = "*"\n',
             "pyproject.toml": '[project]\nname = "x"\ndependencies = ["einops>=0.3"]\n',
-            "README.md": "```\npip install -r requirements.txt\npip install matplotlib==2.2.3 'tqdm>=4'\n"
+            "README.md": "```\npip install -r requirements.txt\n"
+            "pip install matplotlib==2.2.3 'tqdm>=4'\n"
             "conda install -c conda-forge opencv=3.4.2\n```\n",
             "m.py": "import torch, tensorboardX, scipy, einops, matplotlib, tqdm, cv2\n",
         }

@@ -17,7 +17,8 @@ def _fw(report: Report, name: str) -> Framework:
 def test_lua_torch_repository(vet_repo: Vet) -> None:
     report = vet_repo(
         {
-            "train.lua": "require 'torch'\nrequire 'nn'\nrequire 'optim'\nlocal cmd = torch.CmdLine()\n",
+            "train.lua": "require 'torch'\nrequire 'nn'\nrequire 'optim'\n"
+            "local cmd = torch.CmdLine()\n",
             "sample.lua": "require 'torch'\n",
             "README.md": "# char-rnn\n\n    th train.lua -data_dir data/tinyshakespeare\n",
         }
