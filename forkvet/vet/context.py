@@ -18,7 +18,18 @@ class Context:
 
     @cached_property
     def py(self) -> PyIndex:
-        return build_index(self.snap)
+        # The checks' per-file analyzers run while each file's AST exists (imported here:
+        # the check modules import this one).
+        from forkvet.vet import entry_points, health, python_version, risks
+
+        analyzers = (
+            python_version.analyze_file,
+            risks.analyze_file,
+            health.analyze_file,
+            entry_points.analyze_file,
+        )
+        selected = python_version.vermin_selection(self.snap.files)
+        return build_index(self.snap, analyzers, lambda e: {"vermin": e.path in selected})
 
     @cached_property
     def packages(self) -> list[PackageMeta]:

@@ -43,12 +43,10 @@ def _const(node: ast.expr | None) -> Any:
         return ast.unparse(node)[:60]
 
 
-def script_options(f: PyFile) -> list[dict[str, Any]]:
+def script_options(tree: ast.Module) -> list[dict[str, Any]]:
     """Command-line options a script defines, without running it."""
-    if f.tree is None:
-        return []
     out: list[dict[str, Any]] = []
-    for node in ast.walk(f.tree):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             fn = node.func
             name = (
@@ -117,13 +115,33 @@ def script_options(f: PyFile) -> list[dict[str, Any]]:
     return out
 
 
-def _is_script(f: PyFile) -> bool:
-    if f.tree is None:
-        return "__main__" in f.text or "argparse" in f.text
-    for node in f.tree.body:
+def _is_script(tree: ast.Module) -> bool:
+    for node in tree.body:
         if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
             return True
-    return any(isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) for n in f.tree.body)
+    return any(isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) for n in tree.body)
+
+
+def _stem(path: str) -> str:
+    return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def analyze_file(f: PyFile, tree: ast.Module) -> None:
+    """Per-file analyzer: for files named like entry points, whether they run and their options."""
+    stem = _stem(f.path)
+    if _kind(stem) is None and stem not in _GENERIC:
+        return
+    f.facts["entry"] = (_is_script(tree), script_options(tree))
+
+
+def _entry_facts(f: PyFile) -> tuple[bool, list[dict[str, Any]]]:
+    if "entry" in f.facts:
+        return f.facts["entry"]  # type: ignore[no-any-return]
+    # Not parsed (Python 2): a text heuristic, and no options.
+    return ("__main__" in f.text or "argparse" in f.text), []
+
+
+_GENERIC = ("main", "run", "app", "cli")
 
 
 def _kind(stem: str) -> str | None:
@@ -175,12 +193,12 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         fentry = ctx.snap.get(f.path)
         if _UNIT_TEST_DIR.search(f.path) or (fentry is not None and fentry.vendored):
             continue
-        stem = f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        stem = _stem(f.path)
         if (stem.startswith("test_") or stem.endswith("_test")) and not f.is_notebook:
             continue  # unit tests, counted by the health check
         kind = _kind(stem)
-        if kind is None and stem in ("main", "run", "app", "cli") and f.path.count("/") <= 1:
-            options = script_options(f)
+        if kind is None and stem in _GENERIC and f.path.count("/") <= 1:
+            options = _entry_facts(f)[1]
             names = " ".join(str(o.get("name")) + str(o.get("choices", "")) for o in options)
             if "train" in names:
                 ep.train.append(ScriptEntry(f.path, "train", options))
@@ -191,10 +209,11 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             continue
         if f.is_notebook:
             entry = ScriptEntry(f.path, "notebook")
-        elif not _is_script(f):
-            continue
         else:
-            entry = ScriptEntry(f.path, kind, script_options(f))
+            runs, options = _entry_facts(f)
+            if not runs:
+                continue
+            entry = ScriptEntry(f.path, kind, options)
         (ep.train if kind == "train" else ep.test).append(entry)
     for fe in ctx.snap.files:
         if fe.suffix in (".sh", ".lua") and fe.path.count("/") <= 2 and not fe.vendored:

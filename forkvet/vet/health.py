@@ -3,6 +3,7 @@ Code's ML Code Completeness Checklist as a score out of 5."""
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -16,9 +17,9 @@ from forkvet.report import (
     Weight,
 )
 from forkvet.vet.context import Context
+from forkvet.vet.pysource import PyFile
 
 CHECK = "health"
-PYFLAKES_MAX_FILES = 1500
 _RESULTS = re.compile(
     r"^#+\s*(?:results?|performance|benchmarks?|evaluation|model zoo|"
     r"main results)\b|\|\s*[\w .-]*(?:acc|map|bleu|f1|psnr|ssim|top-?1|fid|iou|"
@@ -27,22 +28,26 @@ _RESULTS = re.compile(
 )
 
 
-def _undefined_names(ctx: Context) -> list[str]:
+def analyze_file(f: PyFile, tree: ast.Module) -> None:
+    """Per-file analyzer: names pyflakes finds undefined (they fail when the line runs)."""
+    if f.is_notebook:
+        return
     from pyflakes.checker import Checker
     from pyflakes.messages import UndefinedName
 
-    out: list[str] = []
-    for f in ctx.py.files[:PYFLAKES_MAX_FILES]:
-        if f.tree is None or f.is_notebook:
-            continue
-        try:
-            checker = Checker(f.tree, filename=f.path)
-        except Exception:
-            continue
-        for msg in checker.messages:
-            if isinstance(msg, UndefinedName):
-                out.append(f"{f.path}:{msg.lineno}: undefined name {msg.message_args[0]!r}")
-    return out
+    try:
+        checker = Checker(tree, filename=f.path)
+    except Exception:
+        return
+    f.facts["undefined"] = [
+        f"{f.path}:{m.lineno}: undefined name {m.message_args[0]!r}"
+        for m in checker.messages
+        if isinstance(m, UndefinedName)
+    ]
+
+
+def _undefined_names(ctx: Context) -> list[str]:
+    return [u for f in ctx.py.files for u in f.facts.get("undefined", [])]
 
 
 def check(

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ast
 import json
+import multiprocessing as mp
+import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from forkvet.snapshot import FileEntry, Snapshot
 
@@ -36,16 +39,20 @@ class ImportRef:
 class PyFile:
     path: str
     text: str
+    # The AST lives only while the file analyzers run, then is dropped: 5,000 trees do not
+    # fit the memory budget, and checks read the analyzers' facts instead.
     tree: ast.Module | None
     syntax_error: tuple[str, int] | None = None
     imports: list[ImportRef] = field(default_factory=list)
     is_notebook: bool = False
     # Lines of code with strings and comments blanked; only built for files ast cannot parse.
     code_lines: list[str] | None = None
+    parsed: bool = False  # ast could parse it (Python 3 syntax)
+    facts: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def loc(self) -> str:
-        return self.path
+
+# An analyzer reads one parsed file and stores what its check needs in file.facts.
+Analyzer = Callable[[PyFile, ast.Module], None]
 
 
 # -- lexer for code ast cannot parse ------------------------------------------------------------
@@ -244,7 +251,25 @@ def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
         )
     collector = _ImportCollector(path)
     collector.visit(tree)
-    return PyFile(path, text, tree, None, collector.refs, is_notebook)
+    return PyFile(path, text, tree, None, collector.refs, is_notebook, parsed=True)
+
+
+def analyze(
+    path: str,
+    text: str,
+    is_notebook: bool,
+    analyzers: Sequence[Analyzer],
+    flags: dict[str, Any] | None = None,
+) -> PyFile:
+    """Parse one file, run every analyzer on it, and drop the tree."""
+    f = parse_python(path, text, is_notebook)
+    if flags:
+        f.facts.update(flags)
+    if f.tree is not None:
+        for analyzer in analyzers:
+            analyzer(f, f.tree)
+        f.tree = None
+    return f
 
 
 _MAGIC_RE = re.compile(r"^(\s*)([!%].*)$")
@@ -301,18 +326,42 @@ def _is_python(entry: FileEntry) -> bool:
     return entry.suffix in (".py", ".pyw")
 
 
-def build_index(snap: Snapshot) -> PyIndex:
-    files: list[PyFile] = []
+# Above this many files, parsing runs in worker processes (one per core).
+PARALLEL_MIN_FILES = 400
+
+
+def _jobs() -> int:
+    env = os.environ.get("FORKVET_JOBS")
+    if env and env.isdigit():
+        return max(1, int(env))
+    return min(os.cpu_count() or 1, 8)
+
+
+def _analyze_chunk(
+    args: tuple[list[tuple[str, str, bool, dict[str, Any]]], Sequence[Analyzer]],
+) -> list[PyFile]:
+    items, analyzers = args
+    return [analyze(p, t, nb, analyzers, fl) for p, t, nb, fl in items]
+
+
+def build_index(
+    snap: Snapshot,
+    analyzers: Sequence[Analyzer] = (),
+    flag: Callable[[FileEntry], dict[str, Any]] | None = None,
+) -> PyIndex:
+    """Parse every Python file and notebook once, running the checks' analyzers on each."""
     shell: dict[str, list[str]] = {}
     skipped = 0
+    work: list[tuple[str, str, bool, dict[str, Any]]] = []
     candidates = [f for f in snap.files if _is_python(f) or f.suffix == ".ipynb"]
     for entry in candidates:
-        if len(files) >= MAX_PY_FILES:
+        if len(work) >= MAX_PY_FILES:
             skipped += 1
             continue
         text = snap.read_text(entry.path)
         if text is None:
             continue
+        flags = flag(entry) if flag else {}
         if entry.suffix == ".ipynb":
             joined = notebook_source(text)
             if joined is None:
@@ -320,9 +369,18 @@ def build_index(snap: Snapshot) -> PyIndex:
             src, sh = joined
             if sh:
                 shell[entry.path] = sh
-            files.append(parse_python(entry.path, src, is_notebook=True))
+            work.append((entry.path, src, True, flags))
         else:
-            files.append(parse_python(entry.path, text))
+            work.append((entry.path, text, False, flags))
+    jobs = _jobs()
+    if jobs > 1 and len(work) >= PARALLEL_MIN_FILES and "fork" in mp.get_all_start_methods():
+        # Fork: workers inherit the loaded modules, so start-up costs milliseconds.
+        size = max(50, len(work) // (jobs * 4))
+        chunks = [(work[i : i + size], analyzers) for i in range(0, len(work), size)]
+        with mp.get_context("fork").Pool(jobs) as pool:
+            files = [f for chunk in pool.map(_analyze_chunk, chunks) for f in chunk]
+    else:
+        files = [analyze(p, t, nb, analyzers, fl) for p, t, nb, fl in work]
     loose, packages = local_module_names(snap)
     return PyIndex(files, shell, loose, packages, skipped)
 

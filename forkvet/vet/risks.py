@@ -11,6 +11,7 @@ import zipfile
 
 from forkvet.report import Finding, Risk
 from forkvet.vet.context import Context
+from forkvet.vet.pysource import PyFile
 
 CHECK = "risks"
 PICKLE_EXT = (
@@ -173,6 +174,72 @@ def _call_name(node: ast.Call) -> str:
     return fn.id if isinstance(fn, ast.Name) else ""
 
 
+_TORCH_LOAD = "torch.load without weights_only=True runs any pickled code in the checkpoint"
+_PICKLE_LOADERS = ("pickle.load", "pickle.loads", "cPickle.load", "joblib.load", "dill.load")
+
+
+def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
+    """(kind, severity, message) of a risky call, or None."""
+    name = _call_name(node)
+    kws = {k.arg for k in node.keywords}
+    if name == "torch.load" and "weights_only" not in kws:
+        return "torch-load", "warning", _TORCH_LOAD
+    if name in _PICKLE_LOADERS:
+        return "pickle-load", "notice", f"{name} executes code in untrusted files"
+    if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
+        return (
+            "yaml-load",
+            "warning",
+            "yaml.load without a Loader can run code (old PyYAML) and fails on PyYAML 6",
+        )
+    if name in ("eval", "exec") and node.args and not isinstance(node.args[0], ast.Constant):
+        return (
+            "eval",
+            "warning",
+            f"{name}() on a computed string: check what reaches it "
+            "(command-line arguments, config files)",
+        )
+    if name in ("np.load", "numpy.load") and any(
+        k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in node.keywords
+    ):
+        return "pickle-load", "notice", "np.load(allow_pickle=True) unpickles data"
+    for kw in node.keywords:
+        if (
+            kw.arg == "trust_remote_code"
+            and isinstance(kw.value, ast.Constant)
+            and kw.value.value is True
+        ):
+            return (
+                "trust-remote-code",
+                "warning",
+                "trust_remote_code=True downloads and runs code from the model hub",
+            )
+    return None
+
+
+def analyze_file(f: PyFile, tree: ast.Module) -> None:
+    """Per-file analyzer: risky calls, absolute paths and .cuda() calls, with line numbers."""
+    calls: list[tuple[str, str, str, int]] = []
+    abs_paths: list[tuple[int, str]] = []
+    cuda: list[int] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            risk = _call_risk(node)
+            if risk:
+                calls.append((*risk, node.lineno))
+            if _call_name(node).endswith(".cuda"):
+                cuda.append(node.lineno)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and len(node.value) < 300
+            and _ABS_PATH.match(node.value)
+        ):
+            abs_paths.append((getattr(node, "lineno", 0), node.value))
+    f.facts["risks"] = (calls, abs_paths, cuda)
+
+
 def _code_risks(ctx: Context, risks: list[Risk]) -> None:
     abs_paths: list[tuple[str, int, str]] = []
     cuda_calls: list[tuple[str, int]] = []
@@ -187,103 +254,19 @@ def _code_risks(ctx: Context, risks: list[Risk]) -> None:
     for f in ctx.py.files:
         if _CPU_PATH.search(f.text):
             cpu_path = True
-        if f.tree is None:
+        facts = f.facts.get("risks")
+        if facts is None:  # not parsed (Python 2): fall back to text search
             if ".cuda()" in f.text:
                 cuda_calls.append((f.path, f.text[: f.text.find(".cuda()")].count("\n") + 1))
             if "torch.load(" in f.text:
                 line = f.text[: f.text.find("torch.load(")].count("\n") + 1
-                add(
-                    "torch-load",
-                    "warning",
-                    "torch.load without weights_only=True runs any pickled code in the checkpoint",
-                    f.path,
-                    line,
-                )
+                add("torch-load", "warning", _TORCH_LOAD, f.path, line)
             continue
-        for node in ast.walk(f.tree):
-            if isinstance(node, ast.Call):
-                name = _call_name(node)
-                kws = {k.arg for k in node.keywords}
-                if name == "torch.load" and "weights_only" not in kws:
-                    add(
-                        "torch-load",
-                        "warning",
-                        "torch.load without weights_only=True runs any "
-                        "pickled code in the checkpoint",
-                        f.path,
-                        node.lineno,
-                    )
-                elif name in (
-                    "pickle.load",
-                    "pickle.loads",
-                    "cPickle.load",
-                    "joblib.load",
-                    "dill.load",
-                ):
-                    add(
-                        "pickle-load",
-                        "notice",
-                        f"{name} executes code in untrusted files",
-                        f.path,
-                        node.lineno,
-                    )
-                elif name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
-                    add(
-                        "yaml-load",
-                        "warning",
-                        "yaml.load without a Loader can run code (old "
-                        "PyYAML) and fails on PyYAML 6",
-                        f.path,
-                        node.lineno,
-                    )
-                elif (
-                    name in ("eval", "exec")
-                    and node.args
-                    and not isinstance(node.args[0], ast.Constant)
-                ):
-                    add(
-                        "eval",
-                        "warning",
-                        f"{name}() on a computed string: check what reaches "
-                        "it (command-line arguments, config files)",
-                        f.path,
-                        node.lineno,
-                    )
-                elif name in ("np.load", "numpy.load") and any(
-                    k.arg == "allow_pickle"
-                    and isinstance(k.value, ast.Constant)
-                    and k.value.value is True
-                    for k in node.keywords
-                ):
-                    add(
-                        "pickle-load",
-                        "notice",
-                        "np.load(allow_pickle=True) unpickles data",
-                        f.path,
-                        node.lineno,
-                    )
-                if name.endswith(".cuda"):
-                    cuda_calls.append((f.path, node.lineno))
-                for kw in node.keywords:
-                    if (
-                        kw.arg == "trust_remote_code"
-                        and isinstance(kw.value, ast.Constant)
-                        and kw.value.value is True
-                    ):
-                        add(
-                            "trust-remote-code",
-                            "warning",
-                            "trust_remote_code=True downloads and runs code from the model hub",
-                            f.path,
-                            node.lineno,
-                        )
-            elif (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and len(node.value) < 300
-                and _ABS_PATH.match(node.value)
-            ):
-                abs_paths.append((f.path, getattr(node, "lineno", 0), node.value))
+        calls, paths, cuda = facts
+        for kind, severity, msg, line in calls:
+            add(kind, severity, msg, f.path, line)
+        abs_paths += [(f.path, ln, value) for ln, value in paths]
+        cuda_calls += [(f.path, ln) for ln in cuda]
     if abs_paths:
         p, ln, value = abs_paths[0]
         risks.append(
