@@ -15,8 +15,16 @@ def main() -> None:
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, "rc": proc.returncode,
-                      "stderr": proc.stderr.decode(errors="replace")[-300:]}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mib": peak_kib / 1024,
+                "rc": proc.returncode,
+                "stderr": proc.stderr.decode(errors="replace")[-300:],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

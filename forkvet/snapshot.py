@@ -13,7 +13,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from forkvet.errors import InputError
 from forkvet.report import Finding
@@ -68,17 +68,21 @@ class FileEntry:
     path: str  # POSIX path relative to the root
     size: int
 
+    # Plain string operations: these run for every file in every check (PurePosixPath is
+    # several times slower on 50,000-file trees).
     @property
     def name(self) -> str:
-        return PurePosixPath(self.path).name
+        return self.path.rpartition("/")[2]
 
     @property
     def suffix(self) -> str:
-        return PurePosixPath(self.path).suffix.lower()
+        name = self.name
+        dot = name.rfind(".")
+        return name[dot:].lower() if dot > 0 else ""
 
     @property
     def parts(self) -> tuple[str, ...]:
-        return PurePosixPath(self.path).parts
+        return tuple(self.path.split("/"))
 
     @property
     def vendored(self) -> bool:

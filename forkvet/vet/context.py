@@ -28,8 +28,16 @@ class Context:
             health.analyze_file,
             entry_points.analyze_file,
         )
-        selected = python_version.vermin_selection(self.snap.files)
-        return build_index(self.snap, analyzers, lambda e: {"vermin": e.path in selected})
+        by_size = sorted(
+            (f for f in self.snap.files if f.suffix in (".py", ".ipynb")), key=lambda f: -f.size
+        )
+        vermin = {f.path for f in by_size[: python_version.VERMIN_MAX_FILES]}
+        pyflakes = {f.path for f in by_size[: health.PYFLAKES_MAX_FILES]}
+        return build_index(
+            self.snap,
+            analyzers,
+            lambda e: {"vermin": e.path in vermin, "pyflakes": e.path in pyflakes},
+        )
 
     @cached_property
     def packages(self) -> list[PackageMeta]:

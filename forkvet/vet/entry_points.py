@@ -126,7 +126,7 @@ def _stem(path: str) -> str:
     return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def analyze_file(f: PyFile, tree: ast.Module) -> None:
+def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer: for files named like entry points, whether they run and their options."""
     stem = _stem(f.path)
     if _kind(stem) is None and stem not in _GENERIC:

@@ -28,9 +28,13 @@ _RESULTS = re.compile(
 )
 
 
-def analyze_file(f: PyFile, tree: ast.Module) -> None:
+# pyflakes is the costliest analyzer: on huge trees, check a bounded sample (the largest files).
+PYFLAKES_MAX_FILES = 1500
+
+
+def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer: names pyflakes finds undefined (they fail when the line runs)."""
-    if f.is_notebook:
+    if f.is_notebook or not f.facts.get("pyflakes", True):
         return
     from pyflakes.checker import Checker
     from pyflakes.messages import UndefinedName
@@ -72,6 +76,7 @@ def check(
         "syntax_errors": len(syntax),
         "undefined_names": len(undefined),
         "python_files": len(ctx.py.files),
+        "undefined_names_checked": sum("undefined" in f.facts for f in ctx.py.files),
         "examples": (syntax + undefined)[:10],
     }
     if not ctx.snap.readme:

@@ -51,8 +51,9 @@ class PyFile:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-# An analyzer reads one parsed file and stores what its check needs in file.facts.
-Analyzer = Callable[[PyFile, ast.Module], None]
+# An analyzer reads one parsed file (its tree, and every node of it in ast.walk order, walked
+# once for all analyzers) and stores what its check needs in file.facts.
+Analyzer = Callable[[PyFile, ast.Module, list[ast.AST]], None]
 
 
 # -- lexer for code ast cannot parse ------------------------------------------------------------
@@ -177,58 +178,63 @@ def _is_conditional_test(test: ast.expr) -> bool:
     )
 
 
-class _ImportCollector(ast.NodeVisitor):
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.refs: list[ImportRef] = []
-        self._optional = 0
+_BLOCK_FIELDS = ("body", "orelse", "finalbody")
 
-    def visit_Try(self, node: ast.Try) -> None:
-        guarded = any(_catches_import_error(h) for h in node.handlers)
-        self._optional += guarded
-        for stmt in node.body:
-            self.visit(stmt)
-        self._optional -= guarded
-        # Imports in handlers are fallbacks, optional as well.
-        self._optional += 1
-        for h in node.handlers:
-            self.visit(h)
-        self._optional -= 1
-        for stmt in node.orelse + node.finalbody:
-            self.visit(stmt)
 
-    visit_TryStar = visit_Try  # type: ignore[assignment]
+def _collect_imports(
+    path: str, stmts: list[ast.stmt], optional: bool, out: list[ImportRef]
+) -> None:
+    """Imports in a statement list, recursing only into statement bodies (fast: expressions,
+    where no import statement can be, are never visited)."""
+    for node in stmts:
+        t = type(node)
+        if t is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                out.append(ImportRef(alias.name, path, node.lineno, optional))
+        elif t is ast.ImportFrom:
+            assert isinstance(node, ast.ImportFrom)
+            if node.level == 0 and node.module:
+                out.append(ImportRef(node.module, path, node.lineno, optional))
+        elif t is ast.Try or t is ast.TryStar:
+            assert isinstance(node, ast.Try | ast.TryStar)
+            guarded = optional or any(_catches_import_error(h) for h in node.handlers)
+            _collect_imports(path, node.body, guarded, out)
+            for h in node.handlers:  # fallbacks are optional as well
+                _collect_imports(path, h.body, True, out)
+            _collect_imports(path, node.orelse + node.finalbody, optional, out)
+        elif t is ast.If:
+            assert isinstance(node, ast.If)
+            cond = optional or _is_conditional_test(node.test)
+            _collect_imports(path, node.body, cond, out)
+            _collect_imports(path, node.orelse, cond, out)
+        elif t is ast.Match:
+            for case in node.cases:  # type: ignore[attr-defined]
+                _collect_imports(path, case.body, optional, out)
+        else:
+            for name in _BLOCK_FIELDS:
+                block = getattr(node, name, None)
+                if block:
+                    _collect_imports(path, block, optional, out)
 
-    def visit_If(self, node: ast.If) -> None:
-        cond = _is_conditional_test(node.test)
-        self._optional += cond
-        self.generic_visit(node)
-        self._optional -= cond
 
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self.refs.append(ImportRef(alias.name, self.path, node.lineno, self._optional > 0))
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level == 0 and node.module:
-            self.refs.append(ImportRef(node.module, self.path, node.lineno, self._optional > 0))
-
-    def visit_Call(self, node: ast.Call) -> None:
-        # importlib.import_module("x") / __import__("x"): dynamic, so optional at best.
+def _dynamic_imports(path: str, tree: ast.Module, out: list[ImportRef]) -> None:
+    """importlib.import_module("x") / __import__("x"): dynamic, so optional at best."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
         fn = node.func
         name = (
             fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
         )
-        if name in ("import_module", "__import__") and node.args:
-            arg = node.args[0]
-            if (
-                isinstance(arg, ast.Constant)
-                and isinstance(arg.value, str)
-                and arg.value
-                and not arg.value.startswith(".")
-            ):
-                self.refs.append(ImportRef(arg.value, self.path, node.lineno, True))
-        self.generic_visit(node)
+        arg = node.args[0]
+        if (
+            name in ("import_module", "__import__")
+            and isinstance(arg, ast.Constant)
+            and isinstance(arg.value, str)
+            and arg.value
+            and not arg.value.startswith(".")
+        ):
+            out.append(ImportRef(arg.value, path, node.lineno, True))
 
 
 def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
@@ -249,9 +255,11 @@ def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
             is_notebook,
             code_lines=lines,
         )
-    collector = _ImportCollector(path)
-    collector.visit(tree)
-    return PyFile(path, text, tree, None, collector.refs, is_notebook, parsed=True)
+    refs: list[ImportRef] = []
+    _collect_imports(path, tree.body, False, refs)
+    if "import_module" in text or "__import__" in text:
+        _dynamic_imports(path, tree, refs)
+    return PyFile(path, text, tree, None, refs, is_notebook, parsed=True)
 
 
 def analyze(
@@ -266,8 +274,9 @@ def analyze(
     if flags:
         f.facts.update(flags)
     if f.tree is not None:
+        nodes = list(ast.walk(f.tree)) if analyzers else []
         for analyzer in analyzers:
-            analyzer(f, f.tree)
+            analyzer(f, f.tree, nodes)
         f.tree = None
     return f
 

@@ -12,7 +12,6 @@ from datetime import date, datetime
 import vermin
 
 from forkvet.report import Finding, Framework, PythonInfo
-from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.pyhistory import (
     NEWEST_RECOMMENDED,
@@ -106,8 +105,8 @@ class _Py3Scanner:
     which matters on 5,000-file repositories.
     """
 
-    def __init__(self, f: PyFile, tree: ast.Module, sig: _Signals) -> None:
-        self.f, self.tree, self.sig = f, tree, sig
+    def __init__(self, f: PyFile, nodes: list[ast.AST], sig: _Signals) -> None:
+        self.f, self.nodes, self.sig = f, nodes, sig
         self.py3_here = False
         self.py2_here = False
 
@@ -122,7 +121,7 @@ class _Py3Scanner:
             self.sig.py2_runtime.append(f"{self.f.path}:{getattr(node, 'lineno', 0)}: {what}")
 
     def run(self) -> None:
-        nodes = list(ast.walk(self.tree))
+        nodes = self.nodes
         assigned: set[str] = set()
         aliases: dict[str, str] = {}
         future_print = False
@@ -229,10 +228,10 @@ class _Py3Scanner:
                 self._py2(node, f".{fn.attr}() (Python 2 dict method)")
 
 
-def analyze_file(f: PyFile, tree: ast.Module) -> None:
+def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer (runs while the AST exists; see pysource.build_index)."""
     sig = _Signals()
-    _Py3Scanner(f, tree, sig).run()
+    _Py3Scanner(f, nodes, sig).run()
     if f.facts.get("vermin"):
         sig.min3 = _vermin_file(f, tree)
         sig.min_evidence = f.path
@@ -274,12 +273,6 @@ def _vermin_file(f: PyFile, tree: ast.Module) -> tuple[int, int] | None:
 
 
 _VERMIN_CONFIG = vermin.Config()
-
-
-def vermin_selection(snap_files: list[FileEntry]) -> set[str]:
-    """The largest Python files: vermin is the slow part, and big files decide the minimum."""
-    py = sorted((f for f in snap_files if f.suffix == ".py"), key=lambda f: -f.size)
-    return {f.path for f in py[:VERMIN_MAX_FILES]}
 
 
 _DECLARED_SOURCES = (

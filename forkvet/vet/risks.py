@@ -218,12 +218,12 @@ def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
     return None
 
 
-def analyze_file(f: PyFile, tree: ast.Module) -> None:
+def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer: risky calls, absolute paths and .cuda() calls, with line numbers."""
     calls: list[tuple[str, str, str, int]] = []
     abs_paths: list[tuple[int, str]] = []
     cuda: list[int] = []
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Call):
             risk = _call_risk(node)
             if risk:

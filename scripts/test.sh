@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install forkvet and its dev dependencies into .venv, then run every check the project has:
+# ruff (lint and format), mypy on forkvet/, and the whole pytest suite. Extra arguments go to
+# pytest. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "forkvet needs Python 3.11+")'
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"
