@@ -109,13 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", "-o", metavar="FILE", help="write the report here (default: stdout)"
     )
     vet_p.set_defaults(func=cmd_vet)
-    for register in _EXTRA_COMMANDS:
+    for register in _extra_commands():
         register(sub)
     return parser
 
 
-# Other modules add subcommands here (env, smoke, train-check, ...), keeping this file small.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = []
+def _extra_commands() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
+    # Each area registers its own subcommands, keeping this file small.
+    from forkvet import gha
+    from forkvet.runtime import cli as runtime_cli
+
+    return [runtime_cli.register, gha.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

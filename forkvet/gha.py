@@ -1,0 +1,161 @@
+"""GitHub Actions integration: step outputs, job summaries and annotations.
+
+Written through github-action-utils (it writes GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files and
+prints workflow commands). GitHub shows at most 10 warning and 10 error annotations per step,
+so findings are aggregated into at most 10; summaries are capped below the 1 MiB limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import github_action_utils as gha
+
+from forkvet.errors import InputError
+
+MAX_ANNOTATIONS = 10
+SUMMARY_LIMIT = 1_000_000
+
+
+def _summary(markdown: str) -> None:
+    if len(markdown.encode()) > SUMMARY_LIMIT:
+        markdown = markdown[: SUMMARY_LIMIT // 2] + "\n\n… (truncated)\n"
+    gha.append_job_summary(markdown)
+
+
+def _annotate(items: list[tuple[str, str, str, str | None, int | None]]) -> None:
+    """items: (severity, title, message, file, line); aggregated to at most 10."""
+    shown = items[:MAX_ANNOTATIONS]
+    if len(items) > MAX_ANNOTATIONS:
+        rest = len(items) - MAX_ANNOTATIONS + 1
+        more = f"… and {rest} more findings: see the job summary"
+        shown = [*items[: MAX_ANNOTATIONS - 1], ("warning", "forkvet", more, None, None)]
+    for severity, title, message, file, line in shown:
+        fn = {"error": gha.error, "warning": gha.warning}.get(severity, gha.notice)
+        fn(message, title=title, file=file, line=line)
+
+
+def publish_vet(data: dict[str, Any]) -> None:
+    from forkvet.render import to_markdown, verdict
+    from forkvet.report_io import report_from_dict
+
+    report = report_from_dict(data)
+    status, line = verdict(report)
+    gha.set_output("verdict", status)
+    gha.set_output("summary", line)
+    gha.set_output("license", report.license.spdx or "none")
+    gha.set_output("commercial-use", str(report.license.commercial_use).lower())
+    gha.set_output("python", report.python.recommended or "")
+    _summary(to_markdown(report))
+    _annotate(
+        [
+            (f.severity, f"forkvet: {f.title}", f.message, f.path, f.line)
+            for f in report.sorted_findings()
+            if f.severity != "notice"
+        ]
+    )
+
+
+def publish_smoke(data: dict[str, Any]) -> None:
+    gha.set_output("smoke-verdict", data["verdict"])
+    md = [f"### forkvet smoke test: {data['verdict']}", ""]
+    if data.get("command"):
+        md += [
+            f"Command (`{data['command_source']}`):",
+            "",
+            f"```sh\n{data['command']}\n```",
+            "",
+            f"Exit code {data['exit_code']} in {data['duration']} s"
+            + (" — timed out" if data.get("timed_out") else ""),
+        ]
+    imports = data.get("imports")
+    if imports:
+        md.append(f"Imports: {imports['modules']} module(s), {len(imports['failures'])} failed")
+    md.append(
+        f"GPU: {data.get('gpu') or 'none visible'}"
+        + (
+            f", peak {data['peak_gpu_memory_mib']:.0f} MiB"
+            if data.get("peak_gpu_memory_mib")
+            else ""
+        )
+    )
+    md += [f"- {r}" for r in data.get("reasons", [])]
+    if data.get("tail"):
+        md += [
+            "",
+            "<details><summary>Last lines of output</summary>",
+            "",
+            "```",
+            *data["tail"][-30:],
+            "```",
+            "</details>",
+        ]
+    _summary("\n".join(md) + "\n")
+    if data["verdict"] == "fail":
+        _annotate(
+            [("error", "forkvet smoke test failed", r, None, None) for r in data.get("reasons", [])]
+            or [("error", "forkvet smoke test failed", "see the job summary", None, None)]
+        )
+
+
+def publish_train(data: dict[str, Any]) -> None:
+    gha.set_output("train-verdict", data["verdict"])
+    gha.set_output("losses", json.dumps(data["losses"]))
+    gha.set_output("plot", data.get("plot") or "")
+    gha.set_output("steps-per-second", str(data.get("steps_per_second") or ""))
+    md = [f"### forkvet training check: {data['verdict']}", ""]
+    md += [f"- {r}" for r in data.get("reasons", [])]
+    if data.get("steps_per_second"):
+        md.append(f"- {data['steps_per_second']} steps/s")
+    if data.get("peak_gpu_memory_mib"):
+        md.append(f"- GPU {data.get('gpu')}: peak {data['peak_gpu_memory_mib']:.0f} MiB")
+    if data.get("chart"):
+        md += ["", data["chart"]]
+    _summary("\n".join(md) + "\n")
+    if data["verdict"] == "fail":
+        _annotate(
+            [
+                ("error", "forkvet training check failed", r, None, None)
+                for r in data.get("reasons", [])[:3]
+            ]
+        )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Publish JSON results written by vet/smoke/train-check to the Actions runner."""
+    status = 0
+    for kind, path in (("vet", args.vet), ("smoke", args.smoke), ("train", args.train)):
+        if not path:
+            continue
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise InputError(f"no such file: {path}") from exc
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} is not a forkvet JSON result: {exc}") from exc
+        {"vet": publish_vet, "smoke": publish_smoke, "train": publish_train}[kind](data)
+        failed = data.get("verdict") == "fail" or (
+            kind == "vet" and any(f.get("severity") == "error" for f in data.get("findings", []))
+        )
+        status = status or (1 if failed else 0)
+    if not (args.vet or args.smoke or args.train):
+        raise InputError("give at least one of --vet, --smoke, --train")
+    return status if args.fail_on_error else 0
+
+
+def register(sub: Any) -> None:
+    r = sub.add_parser(
+        "report",
+        help="publish results to GitHub Actions (outputs, job summary, annotations)",
+        description="Write forkvet's JSON results to the Actions runner: step "
+        "outputs (GITHUB_OUTPUT), a Markdown job summary "
+        "(GITHUB_STEP_SUMMARY) and at most 10 annotations.",
+    )
+    r.add_argument("--vet", metavar="JSON", help="output of forkvet vet --format json")
+    r.add_argument("--smoke", metavar="JSON", help="output of forkvet smoke --format json")
+    r.add_argument("--train", metavar="JSON", help="output of forkvet train-check --format json")
+    r.add_argument("--fail-on-error", action="store_true", help="exit 1 when a result failed")
+    r.set_defaults(func=cmd_report)

@@ -1,0 +1,91 @@
+"""Choose the smoke-test and training commands: configured, documented, or detected — with
+tiny-input options filled in when the script's own options make that possible."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from forkvet.report import Report, ScriptEntry
+
+_TINY = {
+    # option name fragments -> value
+    (
+        "steps",
+        "max_steps",
+        "num_steps",
+        "iters",
+        "max_iter",
+        "iterations",
+        "n_iter",
+        "epochs",
+        "num_epochs",
+        "n_epochs",
+        "epoch",
+        "max_epochs",
+    ): "1",
+    ("batch_size", "batchsize", "bs", "batch"): "2",
+    ("num_workers", "workers", "n_workers", "nworkers"): "0",
+}
+
+
+def _norm(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_").lower()
+
+
+def tiny_flags(entry: ScriptEntry, gpu: bool, train: bool = False) -> list[str] | None:
+    """Flags that make the script run on tiny input, or None if a required option has no
+    value we can invent."""
+    flags: list[str] = []
+    for opt in entry.options:
+        name = str(opt.get("name", ""))
+        if not name.startswith("-"):
+            if opt.get("default") is None and opt.get("nargs") not in ("?", "*"):
+                return None  # a positional argument we cannot invent
+            continue
+        key = _norm(name)
+        value = None
+        for names, tiny in _TINY.items():
+            if key in names and not (train and tiny == "1" and "epoch" not in key):
+                value = tiny
+        if key in ("device", "gpu", "gpus", "cuda") and not gpu:
+            choices = opt.get("choices") or []
+            value = "cpu" if key == "device" and (not choices or "cpu" in choices) else None
+        if key in ("cpu", "no_cuda") and not gpu and opt.get("action") == "store_true":
+            flags.append(name)
+            continue
+        if value is not None:
+            flags += [name, value]
+        elif opt.get("required"):
+            return None
+    return flags
+
+
+def _python_script(cmd: str) -> str | None:
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        return None
+    for i, w in enumerate(words):
+        if re.fullmatch(r"python[\d.]*", w) and i + 1 < len(words) and words[i + 1].endswith(".py"):
+            return words[i + 1]
+    return None
+
+
+def detect(report: Report, kind: str, gpu: bool) -> tuple[str | None, str]:
+    """(command, where it came from) for kind 'test' or 'train'."""
+    entries = report.entry_points.test if kind == "test" else report.entry_points.train
+    paths = {e.path for e in entries}
+    for c in report.entry_points.commands:
+        script = _python_script(c.command)
+        if c.kind == kind and script and script.lstrip("./") in paths:
+            return c.command, f"README ({c.source})"
+    for entry in entries:
+        if not entry.path.endswith(".py"):
+            continue
+        flags = tiny_flags(entry, gpu, train=kind == "train")
+        if flags is None:
+            continue
+        cmd = " ".join(["python", shlex.quote(entry.path), *map(shlex.quote, flags)])
+        return cmd, f"detected {kind} script {entry.path}"
+    return None, "no command configured, documented or detected"

@@ -1,0 +1,108 @@
+"""Is the model learning? A robust verdict on a loss series.
+
+Order matters (each step fixes a known failure of naive rules):
+1. every value finite — a NaN or Inf is `fail`, checked first (Mann-Kendall silently drops NaN);
+2. enough points — fewer is `inconclusive` (Mann-Kendall cannot reach p < 0.05 with 4);
+3. a decreasing trend by the Mann-Kendall test — or, for a run that converged in its first
+   few points and then sits on a noisy plateau (where Mann-Kendall over the whole series
+   loses significance), a first window that lies more than 3 standard deviations of the
+   plateau above it; AND
+4. a minimum relative drop between the first and the last window (a significant 2% drop is
+   not learning).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+MIN_POINTS = 8
+MIN_DROP = 0.10
+ALPHA = 0.05
+
+
+@dataclass
+class Verdict:
+    verdict: str  # pass | fail | inconclusive
+    reasons: list[str] = field(default_factory=list)
+    drop: float | None = None
+    trend: str | None = None
+    p_value: float | None = None
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def decide(
+    losses: list[float],
+    min_points: int = MIN_POINTS,
+    min_drop: float = MIN_DROP,
+    alpha: float = ALPHA,
+    num_classes: int | None = None,
+) -> Verdict:
+    bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
+    if bad:
+        return Verdict(
+            "fail",
+            [
+                f"loss is {losses[bad[0]]} at point {bad[0] + 1} of "
+                f"{len(losses)}: training diverged or has a numerical bug"
+            ],
+        )
+    if len(losses) < min_points:
+        return Verdict(
+            "inconclusive",
+            [
+                f"only {len(losses)} loss value(s) (need {min_points}): "
+                "run more steps or log more often"
+            ],
+        )
+    import pymannkendall as mk
+
+    window = max(2, len(losses) // 5)
+    first, last = _mean(losses[:window]), _mean(losses[-window:])
+    drop = (first - last) / abs(first) if first != 0 else 0.0
+    result = mk.original_test(losses, alpha=alpha)
+    trend, p = str(result.trend), float(result.p)
+    reasons: list[str] = [
+        f"loss {first:.4g} → {last:.4g} (mean of first/last {window} points): {drop:+.1%} change"
+        if drop < 0
+        else f"loss {first:.4g} → {last:.4g} (mean of first/last {window} points): {drop:.1%} drop",
+        f"Mann-Kendall trend: {trend} (p={p:.3g})",
+    ]
+    if num_classes and num_classes > 1:
+        expected = math.log(num_classes)
+        if not (expected / 3 <= losses[0] <= expected * 3):
+            reasons.append(
+                f"warning: initial loss {losses[0]:.4g} is far from ln({num_classes})"
+                f"={expected:.3g}; check the labels, the output layer or the loss"
+            )
+    tail = losses[-window:]
+    separated = first - last > 3 * statistics.stdev(tail)
+    if drop >= min_drop and (trend == "decreasing" or (separated and trend != "increasing")):
+        if trend != "decreasing":
+            reasons.append("converged early: the first points lie far above the final plateau")
+        return Verdict("pass", reasons, drop, trend, p)
+    if trend == "increasing" or drop < -min_drop:
+        return Verdict(
+            "fail", ["loss is rising: learning rate too high, or a bug", *reasons], drop, trend, p
+        )
+    if drop >= min_drop:
+        return Verdict(
+            "inconclusive",
+            ["loss fell but too noisily to be sure: run more steps", *reasons],
+            drop,
+            trend,
+            p,
+        )
+    if trend == "decreasing":
+        return Verdict(
+            "fail",
+            [f"loss fell by less than {min_drop:.0%}: not learning enough", *reasons],
+            drop,
+            trend,
+            p,
+        )
+    return Verdict("fail", ["loss is flat: the model is not learning", *reasons], drop, trend, p)

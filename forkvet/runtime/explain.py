@@ -1,0 +1,66 @@
+"""Explain a failed run in words a person can act on."""
+
+from __future__ import annotations
+
+import re
+
+from forkvet.vet.importmap import dist_for_module
+
+_MISSING = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '?([\w.]+)'?")
+_CUDA = re.compile(
+    r"Torch not compiled with CUDA|no CUDA GPUs are available|Found no NVIDIA "
+    r"driver|CUDA driver version is insufficient|cudaGetDeviceCount|"
+    r"CUDA unavailable|libcuda\.so|could not find any GPU|No CUDA runtime is found|"
+    r"Attempting to deserialize object on a CUDA device"
+)
+_OOM = re.compile(r"CUDA out of memory|OutOfMemoryError|Killed\s*$|MemoryError", re.M)
+_NOFILE = re.compile(
+    r"(?:FileNotFoundError|IOError|OSError): \[Errno 2\] No such file or "
+    r"directory: '([^']+)'"
+)
+_SYNTAX = re.compile(r"SyntaxError: (.+)")
+_WEIGHT_EXT = (
+    ".pth",
+    ".pt",
+    ".ckpt",
+    ".h5",
+    ".pb",
+    ".caffemodel",
+    ".npz",
+    ".pkl",
+    ".bin",
+    ".onnx",
+    ".safetensors",
+    ".t7",
+    ".weights",
+)
+
+
+def explain(output: str, returncode: int | None, timed_out: bool, timeout: float) -> list[str]:
+    reasons: list[str] = []
+    if timed_out:
+        reasons.append(f"timed out after {timeout:g} s; the whole process group was killed")
+    for name in dict.fromkeys(_MISSING.findall(output)):
+        dist, certain = dist_for_module(name)
+        hint = f"pip install {dist}" if dist else "not on the package index: build it from source"
+        reasons.append(f"missing module {name!r} ({hint}{'' if certain else ', a guessed name'})")
+    if _CUDA.search(output):
+        reasons.append(
+            "needs CUDA but no NVIDIA GPU is visible: run it on a GPU runner, or "
+            "pass a CPU option (e.g. --device cpu / map_location='cpu')"
+        )
+    if _OOM.search(output):
+        reasons.append("ran out of memory: lower the batch size or the input size")
+    for path in dict.fromkeys(_NOFILE.findall(output)):
+        kind = "a weight file" if path.endswith(_WEIGHT_EXT) else "a data or config file"
+        reasons.append(
+            f"wanted {kind} that is not there: {path} (see the report's weights "
+            f"section, or the README's download step)"
+        )
+    m = _SYNTAX.search(output)
+    if m:
+        reasons.append(f"syntax error: {m.group(1)} (Python 2 code on Python 3?)")
+    if not reasons and returncode not in (0, None):
+        last = [ln for ln in output.splitlines() if ln.strip()][-1:] or ["(no output)"]
+        reasons.append(f"exited with code {returncode}: {last[0][:200]}")
+    return reasons

@@ -1,0 +1,173 @@
+"""The import smoke test: import every module of the repository in a child interpreter."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import warnings
+from dataclasses import dataclass, field
+
+from forkvet.runtime.explain import explain
+from forkvet.runtime.process import scrubbed_env
+from forkvet.snapshot import Snapshot
+
+_SKIP_DIRS = (
+    "tests/",
+    "test/",
+    "docs/",
+    "doc/",
+    "examples/",
+    "scripts/",
+    "tools/",
+    "setup.py",
+    "conftest.py",
+)
+_SETUP_CALL = re.compile(
+    r"^(?:add_|set_|register|append$|insert$|extend$|filterwarnings$|simplefilter$|"
+    r"basicConfig$|setLevel$|addHandler$|manual_seed$|seed$|use$|setdefault$|update$|"
+    r"disable_|enable_|setrecursionlimit$|set_start_method$|getLogger$|warn$)"
+)
+_SIDE_EFFECTS = (ast.For, ast.While, ast.With, ast.AsyncFor, ast.AsyncWith)
+
+# Runs in the child: imports each module with a per-module alarm, one JSON line each.
+_CHILD = r"""
+import importlib, json, signal, sys, time, traceback
+mods, timeout = json.loads(sys.argv[1]), int(sys.argv[2])
+def on_alarm(*_):
+    raise TimeoutError(f"import took over {timeout} s")
+signal.signal(signal.SIGALRM, on_alarm)
+for name, path_dir in mods:
+    if path_dir not in sys.path:
+        sys.path.insert(0, path_dir)
+    start = time.time()
+    signal.alarm(timeout)
+    try:
+        importlib.import_module(name)
+        err = None
+    except BaseException as exc:
+        err = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    finally:
+        signal.alarm(0)
+    print(json.dumps({"module": name, "error": err, "seconds": round(time.time() - start, 3)}),
+          flush=True)
+"""
+
+
+@dataclass
+class ImportCheck:
+    ok: bool
+    modules: int
+    failures: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _safe_to_import(text: str) -> bool:
+    """A module whose top level only defines things: importing it runs no training."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return True  # importing reports the syntax error, which is what we want
+    for node in tree.body:
+        if isinstance(node, ast.Expr):
+            value = node.value
+            # Docstrings and method calls (parser.add_argument, sys.path.append) are set-up;
+            # a bare call (main(), train(args), print(...)) means the module is a script.
+            if isinstance(value, ast.Constant) or (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and _SETUP_CALL.match(value.func.attr)
+            ):
+                continue
+            return False
+        if isinstance(node, _SIDE_EFFECTS):
+            return False
+    return True
+
+
+def repo_modules(snap: Snapshot) -> tuple[list[tuple[str, str]], list[str]]:
+    """([(module name, sys.path entry)], [skipped scripts])."""
+    packages = {f.path.rsplit("/", 1)[0] for f in snap.files if f.name == "__init__.py"}
+    mods: list[tuple[str, str]] = []
+    skipped: list[str] = []
+    for f in snap.files:
+        if (
+            f.suffix != ".py"
+            or f.vendored
+            or f.path.startswith(_SKIP_DIRS)
+            or f.name.startswith("test_")
+        ):
+            continue
+        parts = f.path[:-3].split("/")
+        # The longest chain of packages ending at this file gives its dotted name.
+        i = len(parts) - 1
+        while i > 0 and "/".join(parts[:i]) in packages:
+            i -= 1
+        name_parts = parts[i:]
+        if name_parts[-1] == "__init__":
+            name_parts = name_parts[:-1]
+        if not name_parts:
+            continue
+        root = str(snap.root / "/".join(parts[:i])) if i else str(snap.root)
+        text = snap.read_text(f.path) or ""
+        if not _safe_to_import(text):
+            skipped.append(f.path)
+            continue
+        mods.append((".".join(name_parts), root))
+    return mods, skipped
+
+
+def check_imports(
+    snap: Snapshot, python: str, timeout: int = 60, env: dict[str, str] | None = None
+) -> ImportCheck:
+    mods, skipped = repo_modules(snap)
+    if not mods:
+        return ImportCheck(True, 0, skipped=skipped)
+    # One child for all modules; the total budget covers a slow first import (torch).
+    budget = 60 + timeout * min(len(mods), 20)
+    try:
+        proc = subprocess.run(
+            [python, "-c", _CHILD, json.dumps(mods), str(timeout)],
+            cwd=snap.root,
+            env=scrubbed_env(env),
+            capture_output=True,
+            text=True,
+            timeout=budget,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        out, stderr = proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        stderr = f"import check timed out after {budget} s"
+    failures: list[dict[str, str]] = []
+    seen = 0
+    for line in out.splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(row, dict) or "module" not in row:
+            continue
+        seen += 1
+        if row.get("error"):
+            reasons = explain(row["error"], 1, False, timeout)
+            failures.append(
+                {
+                    "module": row["module"],
+                    "error": row["error"][-500:],
+                    "reason": reasons[0] if reasons else row["error"][-200:],
+                }
+            )
+    if seen < len(mods):
+        failures.append(
+            {
+                "module": mods[seen][0] if seen < len(mods) else "?",
+                "error": stderr[-500:],
+                "reason": "the import check stopped here",
+            }
+        )
+    return ImportCheck(not failures, len(mods), failures, skipped)

@@ -1,0 +1,169 @@
+"""Extract a training-loss series from logs, CSV/JSONL metric files or TensorBoard events."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from forkvet.errors import InputError
+
+_NUM = r"(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|-?nan|-?inf(?:inity)?)"
+# Training loss only: `loss`, `train_loss`, `total_loss`... never `val_loss`/`test_loss`.
+_NAME = (
+    r"(?<![\w.])(?:train(?:ing)?[_ ]?|total[_ ]?|avg[_ ]?|mean[_ ]?|batch[_ ]?|running[_ ]?)?loss"
+)
+DEFAULT_PATTERNS = (
+    re.compile(rf"(?i)['\"]{_NAME}['\"]\s*:\s*(?:tensor\()?\s*{_NUM}"),  # {'loss': 1.2}
+    re.compile(rf"(?i){_NAME}(?![\w'\"])\s*(?:\([^)]*\))?\s*[:=]\s*(?:tensor\()?\s*{_NUM}"),
+    re.compile(rf"(?i){_NAME}(?![\w'\"])\s+{_NUM}(?![\w.])"),  # "loss 1.23"
+)
+_STEP = re.compile(r"(?i)\b(?:global[_ ]?step|step|iter(?:ation)?|it|batch)\b\s*[:=#]?\s*\[?(\d+)")
+
+
+@dataclass
+class LossPoint:
+    value: float
+    step: int | None = None
+
+
+def parse_value(text: str) -> float:
+    low = text.lower()
+    if "nan" in low:
+        return math.nan
+    if "inf" in low:
+        return -math.inf if low.startswith("-") else math.inf
+    return float(text)
+
+
+def compile_pattern(pattern: str | None) -> list[re.Pattern[str]]:
+    if not pattern:
+        return list(DEFAULT_PATTERNS)
+    try:
+        rx = re.compile(pattern)
+    except re.error as exc:
+        raise InputError(f"--pattern is not a valid regular expression: {exc}") from exc
+    if rx.groups < 1:
+        raise InputError("--pattern needs a group around the loss value, e.g. 'loss=([0-9.]+)'")
+    return [rx]
+
+
+def loss_from_line(line: str, patterns: list[re.Pattern[str]]) -> LossPoint | None:
+    for rx in patterns:
+        m = rx.search(line)
+        if m:
+            raw = m.group("loss") if "loss" in rx.groupindex else m.group(rx.groups)
+            try:
+                value = parse_value(raw)
+            except ValueError:
+                continue
+            step = _STEP.search(line)
+            return LossPoint(value, int(step.group(1)) if step else None)
+    return None
+
+
+def from_text(text: str, pattern: str | None = None) -> list[LossPoint]:
+    patterns = compile_pattern(pattern)
+    out = []
+    for line in text.replace("\r", "\n").splitlines():
+        point = loss_from_line(line, patterns)
+        if point:
+            out.append(point)
+    return out
+
+
+_LOSS_KEYS = ("loss", "train_loss", "train/loss", "training_loss", "total_loss", "loss/train")
+
+
+def _pick_key(keys: list[str]) -> str | None:
+    lowered = {k.lower().strip(): k for k in keys}
+    for want in _LOSS_KEYS:
+        if want in lowered:
+            return lowered[want]
+    for low, key in lowered.items():
+        if "loss" in low and not re.search(r"val|test|eval", low):
+            return key
+    return None
+
+
+def _step_key(keys: list[str]) -> str | None:
+    lowered = {k.lower(): k for k in keys}
+    for want in ("step", "global_step", "_step", "iteration", "iter", "epoch"):
+        if want in lowered:
+            return lowered[want]
+    return None
+
+
+def from_csv(path: Path) -> list[LossPoint]:
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.DictReader(fh)
+        key = _pick_key(list(reader.fieldnames or []))
+        if key is None:
+            raise InputError(f"{path}: no loss column (looked for {', '.join(_LOSS_KEYS)})")
+        step_key = _step_key(list(reader.fieldnames or []))
+        out = []
+        for row in reader:
+            raw = (row.get(key) or "").strip()
+            if not raw:
+                continue  # Lightning's CSVLogger leaves loss cells empty on val rows
+            try:
+                value = parse_value(raw)
+            except ValueError:
+                continue
+            step = row.get(step_key) if step_key else None
+            out.append(LossPoint(value, int(float(step)) if step and step.strip() else None))
+        return out
+
+
+def from_jsonl(path: Path) -> list[LossPoint]:
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line.replace("NaN", '"nan"').replace("Infinity", '"inf"'))
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(row, dict):
+            continue
+        key = _pick_key(list(row))
+        if key is None or row[key] is None:
+            continue
+        try:
+            value = parse_value(str(row[key]))
+        except ValueError:
+            continue
+        step_key = _step_key(list(row))
+        out.append(LossPoint(value, int(row[step_key]) if step_key else None))
+    return out
+
+
+def from_tensorboard(path: Path) -> list[LossPoint]:
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError as exc:
+        raise InputError(
+            "reading TensorBoard event files needs the tensorboard package: "
+            "pip install 'forkvet[tensorboard]'"
+        ) from exc
+    acc = EventAccumulator(str(path), size_guidance={"scalars": 0})
+    acc.Reload()
+    tags = acc.Tags().get("scalars", [])
+    tag = _pick_key(tags)
+    if tag is None:
+        raise InputError(f"{path}: no loss scalar among the TensorBoard tags {tags[:10]}")
+    return [LossPoint(e.value, e.step) for e in acc.Scalars(tag)]
+
+
+def from_file(path: Path, pattern: str | None = None) -> list[LossPoint]:
+    """A log, a CSV/JSONL metrics file, or a TensorBoard event file or folder."""
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if path.is_dir() or "tfevents" in path.name:
+        return from_tensorboard(path)
+    if path.suffix == ".csv":
+        return from_csv(path)
+    if path.suffix in (".jsonl", ".ndjson"):
+        return from_jsonl(path)
+    return from_text(path.read_text(encoding="utf-8", errors="replace"), pattern)

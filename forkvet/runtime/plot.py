@@ -1,0 +1,49 @@
+"""Loss curves: a PNG (matplotlib) and a Mermaid chart for GitHub job summaries."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+
+def plot_png(losses: list[float], path: Path, title: str, steps: list[int] | None = None) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on runners
+    import matplotlib.pyplot as plt
+
+    xs = steps if steps and len(steps) == len(losses) else list(range(1, len(losses) + 1))
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    finite = [(x, v) for x, v in zip(xs, losses, strict=True) if math.isfinite(v)]
+    if finite:
+        ax.plot([x for x, _ in finite], [v for _, v in finite], lw=1.5)
+    for x, v in zip(xs, losses, strict=True):
+        if not math.isfinite(v):
+            ax.axvline(x, color="red", ls="--", lw=1)
+    ax.set_xlabel("step" if steps else "logged point")
+    ax.set_ylabel("training loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def mermaid_chart(losses: list[float], title: str, max_points: int = 60) -> str:
+    """A Mermaid xychart (GitHub renders it in job summaries and issues)."""
+    finite = [v for v in losses if math.isfinite(v)]
+    if not finite:
+        return ""
+    stride = max(1, math.ceil(len(finite) / max_points))
+    pts = finite[::stride]
+    lo, hi = min(pts), max(pts)
+    pad = (hi - lo) * 0.05 or 0.1
+    values = ", ".join(f"{v:.4g}" for v in pts)
+    return (
+        f'```mermaid\nxychart-beta\n    title "{title}"\n'
+        f'    x-axis "logged point (every {stride})" 1 --> {len(pts)}\n'
+        f'    y-axis "loss" {lo - pad:.4g} --> {hi + pad:.4g}\n'
+        f"    line [{values}]\n```\n"
+    )

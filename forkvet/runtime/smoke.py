@@ -1,0 +1,99 @@
+"""The smoke test: every module imports, then the repository's test/demo command runs."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forkvet.runtime import commands
+from forkvet.runtime.explain import explain
+from forkvet.runtime.gpu import query
+from forkvet.runtime.imports import ImportCheck, check_imports
+from forkvet.runtime.process import run
+from forkvet.snapshot import Snapshot
+from forkvet.vet import vet
+
+
+@dataclass
+class SmokeResult:
+    verdict: str  # pass | fail | skipped
+    reasons: list[str]
+    command: str | None
+    command_source: str
+    imports: dict[str, Any] | None
+    exit_code: int | None = None
+    duration: float | None = None
+    timed_out: bool = False
+    tail: list[str] = field(default_factory=list)
+    log: str | None = None
+    gpu_visible: bool = False
+    gpu: str | None = None
+    peak_gpu_memory_mib: float | None = None
+    python: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def python_env(python: str) -> dict[str, str]:
+    """Make `python` in the command mean the chosen interpreter."""
+    bindir = str(Path(python).parent)
+    return {"PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+
+
+def with_interpreter(command: str, python: str) -> str:
+    return re.sub(
+        r"^((?:[A-Z_][A-Z0-9_]*=\S*\s+)*)python[\d.]*(?=\s)",
+        lambda m: m.group(1) + python,
+        command.strip(),
+    )
+
+
+def smoke(
+    snap: Snapshot,
+    python: str,
+    command: str | None = None,
+    timeout: float = 600,
+    out_dir: Path = Path("forkvet-out"),
+    import_check: bool = True,
+    import_timeout: int = 60,
+) -> SmokeResult:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gpus = query()
+    env = python_env(python)
+    source = "configured" if command else ""
+    if not command:
+        command, source = commands.detect(vet(snap), "test", gpu=bool(gpus))
+    imports: ImportCheck | None = None
+    reasons: list[str] = []
+    if import_check:
+        imports = check_imports(snap, python, import_timeout, env)
+        for failure in imports.failures[:10]:
+            reasons.append(f"import {failure['module']}: {failure['reason']}")
+    result = SmokeResult(
+        "pass",
+        reasons,
+        command,
+        source,
+        asdict(imports) if imports else None,
+        gpu_visible=bool(gpus),
+        python=python,
+    )
+    if command is None:
+        result.verdict = "fail" if imports and not imports.ok else "skipped"
+        result.reasons.append(
+            f"no test command: {source}; set smoke.command in .github/forkvet.yml"
+        )
+        return result
+    ran = run(with_interpreter(command, python), snap.root, timeout, out_dir / "smoke.log", env)
+    result.exit_code, result.duration = ran.returncode, round(ran.duration, 2)
+    result.timed_out, result.tail, result.log = ran.timed_out, ran.tail[-30:], ran.log
+    result.gpu, result.peak_gpu_memory_mib = ran.gpu_name, ran.gpu_peak_mib
+    if not ran.ok:
+        result.reasons += explain("\n".join(ran.tail), ran.returncode, ran.timed_out, timeout)
+    if not ran.ok or (imports and not imports.ok):
+        result.verdict = "fail"
+    return result

@@ -1,0 +1,83 @@
+"""Loss extraction from the formats training code prints and writes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from forkvet.errors import InputError
+from forkvet.runtime import losses as L
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("Epoch 1 step 10 loss: 1.2345", 1.2345),
+        ("iter 200, loss=0.5e-2, lr=0.001", 0.005),
+        ("{'epoch': 0, 'loss': 0.731, 'learning_rate': 5e-05}", 0.731),
+        ('{"train_loss": 2.5, "val_loss": 3.1}', 2.5),
+        ("  3%|▎  | 30/1000 [00:02<01:10, 13.8it/s, loss=1.07, acc=0.5]", 1.07),
+        ("Train Loss: 0.25 | Val Loss: 0.5", 0.25),
+        ("total_loss = tensor(0.0421, grad_fn=<AddBackward0>)", 0.0421),
+        ("[step 7] loss nan", math.nan),
+        ("loss: inf", math.inf),
+        ("Loss 12.5 acc 0.1", 12.5),
+    ],
+)
+def test_default_patterns(line: str, value: float) -> None:
+    point = L.from_text(line)
+    assert len(point) == 1
+    assert point[0].value == value or (math.isnan(value) and math.isnan(point[0].value))
+
+
+def test_validation_and_unrelated_lines_are_ignored() -> None:
+    text = "val_loss: 0.3\ntest_loss=0.2\nclassloss 5\nlearning rate 0.1\nloss_scale: 1024\n"
+    assert L.from_text(text) == []
+
+
+def test_steps_are_captured() -> None:
+    pts = L.from_text("step 10 loss: 1.0\nstep 20 loss: 0.5\n")
+    assert [(p.step, p.value) for p in pts] == [(10, 1.0), (20, 0.5)]
+
+
+def test_custom_pattern() -> None:
+    assert [p.value for p in L.from_text("obj=3.5\nobj=2.5", r"obj=([\d.]+)")] == [3.5, 2.5]
+    with pytest.raises(InputError, match="needs a group"):
+        L.from_text("x", r"obj=\d+")
+    with pytest.raises(InputError, match="not a valid regular expression"):
+        L.from_text("x", r"obj=(")
+
+
+def test_csv_and_jsonl(tmp_path: Path) -> None:
+    csv = tmp_path / "metrics.csv"
+    csv.write_text("epoch,step,train_loss,val_loss\n0,1,2.0,\n0,2,1.5,\n0,2,,1.9\n0,3,1.0,\n")
+    assert [(p.step, p.value) for p in L.from_file(csv)] == [(1, 2.0), (2, 1.5), (3, 1.0)]
+    jsonl = tmp_path / "log.jsonl"
+    jsonl.write_text('{"step": 1, "loss": 3.0}\nnot json\n{"step": 2, "loss": NaN}\n')
+    pts = L.from_file(jsonl)
+    assert pts[0].value == 3.0 and math.isnan(pts[1].value)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="no loss column"):
+        L.from_file(bad)
+
+
+def test_tensorboard_events_written_by_torch(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(log_dir=str(tmp_path / "runs"))
+    for step in range(5):
+        writer.add_scalar("Loss/train", 1.0 / (step + 1), step)
+        writer.add_scalar("Loss/val", 9.0, step)
+    writer.close()
+    pts = L.from_file(tmp_path / "runs")
+    assert [p.step for p in pts] == [0, 1, 2, 3, 4]
+    assert pts[-1].value == pytest.approx(0.2)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InputError, match="no such file"):
+        L.from_file(Path("/nonexistent/log.txt"))

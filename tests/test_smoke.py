@@ -1,0 +1,165 @@
+"""The smoke test on fixture repositories: pass, missing dependency, CUDA-only, hanging."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from forkvet.cli import main
+from tests.conftest import MakeRepo
+
+PY = sys.executable
+
+
+def smoke(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, object]]:
+    out = tmp_path / "smoke.json"
+    code = main(
+        [
+            "smoke",
+            str(repo),
+            "--python",
+            PY,
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "json",
+            "-o",
+            str(out),
+            *extra,
+        ]
+    )
+    capsys.readouterr()
+    return code, json.loads(out.read_text())
+
+
+def test_passing_repo_runs_the_readme_command(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "README.md": "# Net\n\n```\npython demo.py --n 3\n```\n",
+            "net/__init__.py": "from net.layers import double\n",
+            "net/layers.py": "def double(x):\n    return 2 * x\n",
+            "demo.py": (
+                "import argparse\nfrom net import double\np = argparse.ArgumentParser()\n"
+                "p.add_argument('--n', type=int)\nif __name__ == '__main__':\n"
+                "    print('result', double(p.parse_args().n))\n"
+            ),
+            "train.py": "print('would train for hours')\nimport time\ntime.sleep(100)\n",
+        }
+    )
+    code, data = smoke(repo, tmp_path, capsys)
+    assert code == 0 and data["verdict"] == "pass"
+    assert data["command"] == "python demo.py --n 3" and "README" in data["command_source"]
+    assert data["tail"] == ["result 6"]
+    imports = data["imports"]
+    assert imports["modules"] == 3 and imports["failures"] == []
+    assert imports["skipped"] == ["train.py"]  # top-level side effects: not imported
+
+
+def test_missing_dependency_is_named(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "model.py": "import cv2\nimport numpy\n",
+            "test.py": "import model\nif __name__ == '__main__':\n    print('ok')\n",
+        }
+    )
+    code, data = smoke(repo, tmp_path, capsys)
+    assert code == 1 and data["verdict"] == "fail"
+    assert any("missing module 'cv2' (pip install opencv-python)" in r for r in data["reasons"])
+
+
+def test_cuda_only_code_gets_a_clear_message(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    repo = make_repo({"demo.py": "import torch\nx = torch.zeros(2).cuda()\nprint(x)\n"})
+    code, data = smoke(repo, tmp_path, capsys, "--cmd", "python demo.py", "--no-import-check")
+    assert code == 1 and data["gpu_visible"] is False
+    assert any("needs CUDA but no NVIDIA GPU is visible" in r for r in data["reasons"])
+
+
+def test_hanging_command_times_out_and_leaves_no_process(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marker = f"forkvet-hang-{uuid.uuid4().hex}"
+    repo = make_repo(
+        {
+            "hang.py": (
+                "import subprocess, sys, time\n"
+                f"subprocess.Popen([sys.executable, '-c', 'import time; "
+                f"time.sleep(300)', '{marker}'])\ntime.sleep(300)\n"
+            )
+        }
+    )
+    code, data = smoke(
+        repo, tmp_path, capsys, "--cmd", "python hang.py", "--timeout", "2", "--no-import-check"
+    )
+    assert code == 1 and data["timed_out"] is True
+    assert any("timed out after 2 s" in r for r in data["reasons"])
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+    assert left.stdout.strip() == ""
+
+
+def test_secrets_are_not_passed_to_repository_code(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws_secret")
+    monkeypatch.setenv("MY_SERVICE_API_KEY", "key_secret")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    repo = make_repo({"env.py": "import os\nprint(sorted(k for k in os.environ))\n"})
+    code, data = smoke(repo, tmp_path, capsys, "--cmd", "python env.py", "--no-import-check")
+    printed = " ".join(data["tail"])
+    assert code == 0 and "CUDA_VISIBLE_DEVICES" in printed
+    for name in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "MY_SERVICE_API_KEY"):
+        assert name not in printed
+
+
+def test_tiny_flags_are_generated_for_detected_scripts(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "eval.py": (
+                "import argparse\np = argparse.ArgumentParser()\n"
+                "p.add_argument('--batch-size', type=int, default=256)\n"
+                "p.add_argument('--num-workers', type=int, default=8)\n"
+                "p.add_argument('--device', default='cuda')\n"
+                "if __name__ == '__main__':\n    a = p.parse_args()\n"
+                "    print(a.batch_size, a.num_workers, a.device)\n"
+            )
+        }
+    )
+    code, data = smoke(repo, tmp_path, capsys)
+    assert code == 0
+    assert data["command"] == "python eval.py --batch-size 2 --num-workers 0 --device cpu"
+    assert data["tail"] == ["2 0 cpu"]
+
+
+def test_no_command_is_skipped_not_failed(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, data = smoke(make_repo({"lib.py": "X = 1\n"}), tmp_path, capsys)
+    assert code == 0 and data["verdict"] == "skipped"
+
+
+def test_python_flag_must_exist(make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["smoke", str(make_repo({"a.py": "x=1\n"})), "--python", "/nope/python"]) == 2
+    assert "no such interpreter" in capsys.readouterr().err
