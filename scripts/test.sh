@@ -9,8 +9,13 @@ PY=${PYTHON:-python3}
 "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "forkvet needs Python 3.11+")'
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The training check trains a real (tiny) PyTorch model on the CPU. torch comes from the
+# user's own pip configuration; 2.13.0 is the release the suite is tested with.
+.venv/bin/python -c 'import torch' 2>/dev/null ||
+  .venv/bin/python -m pip install -q --disable-pip-version-check 'torch==2.13.0'
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/zizmor --offline --no-progress workflows/forkvet.yml action.yml actions/*/action.yml
 .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,125 @@
+"""The composite actions and the workflow template, run as the Actions runner runs them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.action_runner import run_action
+from tests.conftest import DATA
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTIONS = [ROOT / "action.yml", *sorted((ROOT / "actions").glob("*/action.yml"))]
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_actions_are_composite_with_documented_inputs_and_outputs(path: Path) -> None:
+    spec = yaml.safe_load(path.read_text())
+    assert spec["runs"]["using"] == "composite"  # Docker actions cannot see the GPU
+    for section in ("inputs", "outputs"):
+        for name, item in spec[section].items():
+            assert item.get("description"), f"{path}: {section}.{name} has no description"
+    for step in spec["runs"]["steps"]:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+        else:
+            assert "${{" not in step["run"], "expressions must reach run: through env:"
+
+
+def test_vet_action_on_the_example_repository(tmp_path: Path) -> None:
+    outputs, summary, procs = run_action(
+        ACTIONS[0], {"path": str(ROOT / "examples" / "tiny-model")}, ROOT, tmp_path
+    )
+    assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
+    assert outputs["verdict"] == "pass" and outputs["license"] == "MIT"
+    assert outputs["commercial-use"] == "true"
+    assert Path(outputs["report"]).is_file()
+    assert summary.startswith("✅ **forkvet**")
+
+
+def test_vet_action_fails_the_step_on_policy_violation(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "m.py").write_text("import torch\n")
+    policy = tmp_path / "policy.yml"
+    policy.write_text("license:\n  require_commercial_use: true\n")
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    outputs, _, procs = run_action(
+        ACTIONS[0], {"path": str(repo), "config": str(policy)}, repo, temp
+    )
+    assert procs[-1].returncode == 1 and "::error" in procs[-1].stdout
+    assert outputs["verdict"] == "fail" and outputs["license"] == "none"
+
+
+def test_train_check_action_with_real_training(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(DATA / "runtime" / "train_tiny.py", repo / "train.py")
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    action = ROOT / "actions" / "train-check" / "action.yml"
+    outputs, summary, procs = run_action(
+        action, {"command": "python train.py", "python": sys.executable}, repo, temp
+    )
+    assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
+    assert outputs["verdict"] == "pass" and Path(outputs["plot"]).is_file()
+    assert "xychart-beta" in summary
+
+
+def test_smoke_action_reports_a_failure_as_an_annotation(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "demo.py").write_text("import missing_pkg_qq\n")
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    action = ROOT / "actions" / "smoke-test" / "action.yml"
+    outputs, summary, procs = run_action(
+        action, {"command": "python demo.py", "python": sys.executable}, repo, temp
+    )
+    assert outputs["verdict"] == "fail" and procs[-1].returncode == 1
+    assert "::error title=forkvet smoke test failed::" in procs[-1].stdout
+    assert "missing module 'missing_pkg_qq'" in summary
+
+
+def test_workflow_template_guards_the_self_hosted_runner() -> None:
+    wf = yaml.safe_load((ROOT / "workflows" / "forkvet.yml").read_text())
+    assert wf["permissions"] == {}
+    assert "pull_request_target" not in wf[True]  # PyYAML reads `on:` as True
+    gpu = wf["jobs"]["gpu"]
+    assert gpu["runs-on"] == ["self-hosted", "linux", "x64", "gpu"]
+    assert "head.repo.full_name == github.repository" in gpu["if"]
+    for job in wf["jobs"].values():
+        assert job["timeout-minutes"] and job["permissions"] == {"contents": "read"}
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.search(r"@[0-9a-f]{40}$", step["uses"])
+            if step.get("uses", "").startswith("actions/checkout"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_zizmor_reports_nothing() -> None:
+    zizmor = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    if not Path(zizmor).exists():
+        pytest.skip("zizmor is not installed")
+    files = [
+        "workflows/forkvet.yml",
+        "action.yml",
+        *[str(p.relative_to(ROOT)) for p in ACTIONS[1:]],
+    ]
+    proc = subprocess.run(
+        [zizmor, "--offline", "--no-progress", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr
