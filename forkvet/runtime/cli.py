@@ -141,7 +141,31 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     return 0 if result.verdict != "fail" else EXIT_FAIL
 
 
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from forkvet.runtime.notebooks import write_notebooks
+    from forkvet.snapshot import load
+
+    written = write_notebooks(load(Path(args.target)), Path(args.out))
+    if not written:
+        raise InputError(f"{args.target}: no Python test or training script to start from")
+    for path in written:
+        print(path)
+    return 0
+
+
 def register(sub: Any) -> None:
+    n = sub.add_parser(
+        "notebooks",
+        help="write starter testing and training notebooks",
+        description="Write a testing and a training notebook (jupytext percent "
+        "format and .ipynb) from the repository's test and train "
+        "scripts, with a parameters cell (steps, batch size, device, "
+        "seed), for you to adapt.",
+    )
+    n.add_argument("target", metavar="TARGET", help="the repository folder")
+    n.add_argument("--out", default="notebooks", help="output folder (default notebooks/)")
+    n.set_defaults(func=cmd_notebooks)
+
     s = sub.add_parser(
         "smoke",
         help="run the import check and the test/demo command",

@@ -1,0 +1,52 @@
+"""`forkvet notebooks`: starter notebooks that run as generated."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from forkvet.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_notebooks_from_the_example_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    repo = tmp_path / "tiny-model"
+    shutil.copytree(ROOT / "examples" / "tiny-model", repo)
+    out = repo / "notebooks"
+    assert main(["notebooks", str(repo), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.split()
+    assert sorted(Path(p).name for p in printed) == [
+        "testing_test.ipynb",
+        "testing_test.py",
+        "training_train.ipynb",
+        "training_train.py",
+    ]
+    nb = json.loads((out / "training_train.ipynb").read_text())
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1 and "steps = 10" in "".join(tagged[0]["source"])
+    # The generated training notebook runs as is, for `steps` steps, from the repo's folder.
+    proc = subprocess.run(
+        [sys.executable, str(out / "training_train.py")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1].startswith("step 10 loss:")
+
+
+def test_no_scripts_is_an_input_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "lib.py").write_text("X = 1\n")
+    assert main(["notebooks", str(tmp_path)]) == 2
+    assert "no Python test or training script" in capsys.readouterr().err
