@@ -4,6 +4,7 @@ notebook" and "training notebook"), in jupytext percent format and as .ipynb."""
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import warnings
 from pathlib import Path
@@ -37,7 +38,7 @@ def _cells(source: str) -> list[str]:
         return [source]
     cells, imports = [], []
     bounds = [*starts, len(lines)]
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         chunk = "\n".join(lines[a:b]).strip("\n")
         node = next(n for n in tree.body if n.lineno - 1 >= a)
         if isinstance(node, ast.Import | ast.ImportFrom):
