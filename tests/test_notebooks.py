@@ -50,3 +50,69 @@ def test_no_scripts_is_an_input_error(tmp_path: Path, capsys: pytest.CaptureFixt
     (tmp_path / "lib.py").write_text("X = 1\n")
     assert main(["notebooks", str(tmp_path)]) == 2
     assert "no Python test or training script" in capsys.readouterr().err
+
+
+def _notebook(path: Path, cells: list[str]) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, str(path))
+
+
+@pytest.mark.parametrize(
+    ("cells", "verdict", "failed_cell", "needle"),
+    [
+        (["x = 2", "print(x * 21)"], "pass", None, None),
+        (
+            ["x = 1", "raise ValueError('bad data path')", "print('never')"],
+            "fail",
+            1,
+            "ValueError: bad data path",
+        ),
+        (["import time", "time.sleep(60)"], "fail", 1, "timed out"),
+    ],
+)
+def test_smoke_executes_notebooks_with_a_per_cell_timeout(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    cells: list[str],
+    verdict: str,
+    failed_cell: int | None,
+    needle: str | None,
+) -> None:
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _notebook(repo / "demo.ipynb", cells)
+    out = tmp_path / "smoke.json"
+    code = main(
+        [
+            "smoke",
+            str(repo),
+            "--python",
+            sys.executable,
+            "--notebook",
+            "demo.ipynb",
+            "--timeout",
+            "5",
+            "--no-import-check",
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "json",
+            "-o",
+            str(out),
+        ]
+    )
+    capsys.readouterr()
+    data = json.loads(out.read_text())
+    assert data["verdict"] == verdict and code == (0 if verdict == "pass" else 1)
+    run = data["notebook"]
+    assert run["failed_cell"] == failed_cell and Path(run["executed"]).is_file()
+    executed = json.loads(Path(run["executed"]).read_text())
+    if verdict == "pass":
+        assert "".join(executed["cells"][1]["outputs"][0]["text"]) == "42\n"
+    else:
+        assert needle in run["error"]

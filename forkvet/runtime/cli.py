@@ -63,7 +63,13 @@ def cmd_smoke(args: argparse.Namespace) -> int:
             None,
         )
         python = str(prepare(snap.root, reqs, out_dir / "venv", args.python_version))
-    result = smoke(snap, python, command, timeout, out_dir, not args.no_import_check)
+    notebook = None
+    if args.notebook:
+        notebook = Path(args.notebook)
+        notebook = notebook if notebook.is_absolute() else snap.root / notebook
+    result = smoke(
+        snap, python, command, timeout, out_dir, not args.no_import_check, notebook=notebook
+    )
     lines = [f"forkvet smoke: {result.verdict.upper()}"]
     if result.command:
         lines.append(f"  command   {result.command} ({result.command_source})")
@@ -187,6 +193,13 @@ def register(sub: Any) -> None:
     s.add_argument("--python-version", help="Python for a new environment (uv)")
     s.add_argument("--timeout", type=float, help="seconds (default 600)")
     s.add_argument("--no-import-check", action="store_true")
+    s.add_argument(
+        "--notebook",
+        metavar="PATH",
+        help="execute this notebook instead of a "
+        "command (per-cell timeout = --timeout; "
+        "the interpreter needs ipykernel)",
+    )
     s.add_argument("--config", metavar="FILE")
     s.add_argument("--out", default="forkvet-out", help="folder for logs (default forkvet-out)")
     s.add_argument("--format", choices=("text", "json"), default="text")

@@ -33,6 +33,7 @@ class SmokeResult:
     gpu: str | None = None
     peak_gpu_memory_mib: float | None = None
     python: str | None = None
+    notebook: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,11 +61,14 @@ def smoke(
     out_dir: Path = Path("forkvet-out"),
     import_check: bool = True,
     import_timeout: int = 60,
+    notebook: Path | None = None,
 ) -> SmokeResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     gpus = query()
     env = python_env(python)
     source = "configured" if command else ""
+    if notebook is not None:
+        command, source = f"notebook {notebook.name}", "--notebook"
     if not command:
         command, source = commands.detect(vet(snap), "test", gpu=bool(gpus))
     imports: ImportCheck | None = None
@@ -82,6 +86,17 @@ def smoke(
         gpu_visible=bool(gpus),
         python=python,
     )
+    if notebook is not None:
+        from forkvet.runtime.notebook_run import run_notebook
+
+        nb = run_notebook(notebook, python, snap.root, out_dir, int(timeout))
+        result.notebook = asdict(nb)
+        if not nb.ok:
+            result.verdict = "fail"
+            result.reasons.append(f"notebook {notebook.name}: {nb.error}")
+        elif imports and not imports.ok:
+            result.verdict = "fail"
+        return result
     if command is None:
         result.verdict = "fail" if imports and not imports.ok else "skipped"
         result.reasons.append(

@@ -1,0 +1,98 @@
+"""Execute a notebook with a per-cell timeout in the chosen interpreter (nbclient), keeping
+the executed notebook — outputs up to the failure — as an artifact."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from forkvet.errors import InputError
+from forkvet.runtime.process import scrubbed_env
+
+KERNEL_NAME = "forkvet-target"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class NotebookRun:
+    path: str
+    executed: str
+    ok: bool
+    cells: int
+    failed_cell: int | None = None
+    error: str | None = None
+
+
+def run_notebook(
+    notebook: Path, python: str, cwd: Path, out_dir: Path, cell_timeout: int = 300
+) -> NotebookRun:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    if not notebook.is_file():
+        raise InputError(f"no such notebook: {notebook}")
+    try:
+        nb = nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # nbformat raises several unrelated types on bad JSON
+        raise InputError(f"{notebook} is not a notebook: {exc}") from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / f"executed-{notebook.name}"
+    with tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp:
+        # A kernelspec for the chosen interpreter (it needs ipykernel), found via JUPYTER_PATH.
+        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True)
+        (spec_dir / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "display_name": "forkvet target",
+                    "language": "python",
+                    "env": scrubbed_env(),
+                }
+            )
+        )
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = tmp
+        client = NotebookClient(
+            nb,
+            timeout=cell_timeout,
+            kernel_name=KERNEL_NAME,
+            resources={"metadata": {"path": str(cwd)}},
+            startup_timeout=120,
+        )
+        code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        result = NotebookRun(str(notebook), str(executed), True, len(code_cells))
+        try:
+            client.execute()
+        except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
+            result.ok = False
+            failed = [
+                i
+                for i in code_cells
+                if any(o.get("output_type") == "error" for o in nb.cells[i].get("outputs", []))
+            ]
+            if failed:
+                result.failed_cell = failed[0]
+            elif isinstance(exc, CellTimeoutError):
+                result.failed_cell = next(
+                    (i for i in code_cells if nb.cells[i].get("execution_count") is None), None
+                )
+            text = _ANSI.sub("", str(exc)).strip().splitlines()
+            kind = "timed out" if isinstance(exc, CellTimeoutError) else "failed"
+            result.error = f"cell {result.failed_cell} {kind}: " + (
+                text[-1] if text else type(exc).__name__
+            )
+            if "No module named 'ipykernel" in str(exc) or "ipykernel_launcher" in str(exc):
+                result.error = f"{python} has no ipykernel: pip install ipykernel there"
+        finally:
+            if old is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = old
+    nbformat.write(nb, str(executed))  # type: ignore[no-untyped-call]
+    return result
