@@ -39,9 +39,10 @@ def _write(text: str, output: str | None) -> None:
         raise InputError(f"cannot write {output}: {exc.strerror}") from exc
 
 
-def _config_for(args: argparse.Namespace, root: Path | None) -> tuple[Config, list[Finding]]:
-    if args.config:
-        return load_config(Path(args.config)), []
+def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Finding]]:
+    """--config FILE, else the repository's own .github/forkvet.yml (broken = warning)."""
+    if path:
+        return load_config(Path(path)), []
     if root is not None and (root / CONFIG_PATH).is_file():
         try:
             return load_config(root / CONFIG_PATH), []
@@ -67,7 +68,7 @@ def cmd_vet(args: argparse.Namespace) -> int:
     if args.config:
         load_config(Path(args.config))  # fail fast, before a clone
     with open_target(args.target, args.ref) as snap:
-        config, notes = _config_for(args, snap.root)
+        config, notes = config_for(args.config, snap.root)
         report = vet(snap, config)
         report.findings += notes
     if args.format == "json":
@@ -117,9 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
     # Each area registers its own subcommands, keeping this file small.
     from forkvet import gha
+    from forkvet.envgen import cli as env_cli
     from forkvet.runtime import cli as runtime_cli
 
-    return [runtime_cli.register, gha.register]
+    return [env_cli.register, runtime_cli.register, gha.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,13 +24,9 @@ def _emit(data: dict[str, Any], fmt: str, output: str | None, text: str) -> None
 
 
 def _config(target: Path, path: str | None) -> Any:
-    from forkvet.config import CONFIG_PATH, Config, load_config
+    from forkvet.cli import config_for
 
-    if path:
-        return load_config(Path(path))
-    if (target / CONFIG_PATH).is_file():
-        return load_config(target / CONFIG_PATH)
-    return Config()
+    return config_for(path, target)[0]
 
 
 def _interpreter(path: str) -> str:

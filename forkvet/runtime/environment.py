@@ -23,7 +23,7 @@ def venv_python(venv: Path) -> Path:
 
 def prepare(repo: Path, requirements: Path | None, venv: Path, python_version: str | None) -> Path:
     """Create venv (uv when available, else venv+pip) and install requirements into it."""
-    uv = shutil.which("uv")
+    uv = _uv()
     if not venv_python(venv).exists():
         if uv:
             cmd = [uv, "venv", "-q", str(venv)] + (
@@ -40,6 +40,15 @@ def prepare(repo: Path, requirements: Path | None, venv: Path, python_version: s
             cmd = [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)]
         _run(cmd, repo, f"installing {requirements.name} failed")
     return python
+
+
+def _uv() -> str | None:
+    from forkvet.envgen.uv import uv_binary
+
+    try:
+        return uv_binary()
+    except ForkvetError:
+        return shutil.which("uv")
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> None:

@@ -24,9 +24,9 @@ from forkvet.vet.declared import collect
 __all__ = ["Context", "vet"]
 
 
-def vet(snap: Snapshot, config: Config | None = None) -> Report:
+def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None) -> Report:
     """Vet a repository snapshot. Reads files only; never runs the repository's code."""
-    ctx = Context(snap, config or Config())
+    ctx = ctx or Context(snap, config or Config())
     report = Report(
         repo=RepoInfo(
             snap.name, snap.git.commit, snap.git.commit_date, snap.git.remote, snap.git.code_date

@@ -1,0 +1,1 @@
+"""Reproducible environments for research code: requirements pinned as of the code's date."""

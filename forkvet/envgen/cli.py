@@ -1,0 +1,126 @@
+"""`forkvet env`: pinned requirements and a conda environment, as of the code's date."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from forkvet.errors import InputError
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--as-of {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    from forkvet.cli import config_for
+    from forkvet.envgen.generate import generate
+    from forkvet.source import open_target
+
+    as_of = _date(args.as_of) if args.as_of else None
+    if args.python and not re.fullmatch(r"[23]\.\d{1,2}", args.python):
+        raise InputError(f"--python {args.python!r}: give a version like 3.7")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder")
+    with open_target(args.target, args.ref) as snap:
+        config, _ = config_for(args.config, snap.root)
+        gen = {"as_of": as_of, "python": args.python, "offline": args.offline, "config": config}
+        result, _report = generate(snap, out=out, **gen)
+        verification = None
+        if args.verify:
+            if args.offline:
+                raise InputError("--verify installs packages: it cannot run with --offline")
+            from forkvet.envgen.verify import verify
+
+            result, verification = verify(snap, result, out, **gen)
+            result.verify = asdict(verification)
+    data = result.to_dict()
+    if args.format == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(_text(data))
+    failed = not result.complete or (verification is not None and not verification.ok)
+    return 1 if failed else 0
+
+
+def _text(d: dict[str, Any]) -> str:
+    status = "complete" if d["complete"] else "PARTIAL"
+    lines = [
+        f"forkvet env: {status} — Python {d['python']}, versions as of {d['as_of']}"
+        + (" (offline)" if d["offline"] else "")
+    ]
+    if d["framework"]:
+        fw = d["framework"]
+        lines.append(f"  framework  {fw['dist']}=={fw['version']} (pinned first)")
+    lines.append(f"  packages   {len(d['requirements'])} pinned")
+    for p in d["problems"]:
+        lines.append(f"  ! {p}")
+    for c in d["conflicts"]:
+        lines.append(f"  ! conflicting declared pins: {c}")
+    flagged = [x for x in d["licenses"] if x["verdict"] in ("warning", "error")]
+    for x in flagged:
+        lines.append(
+            f"  ! license {x['verdict']}: {x['name']}=={x['version']} is {x['license']}"
+            f" ({x['note']})"
+        )
+    if d.get("verify"):
+        v = d["verify"]
+        lines.append(
+            f"  verify     {'ok' if v['ok'] else 'FAILED'} after {v['rounds']} "
+            f"round(s)" + (f"; added {', '.join(v['added'])}" if v["added"] else "")
+        )
+        lines += [f"    - {f['module']}: {f['reason']}" for f in v["failures"]]
+    lines += [f"  wrote      {f}" for f in d["files"]]
+    lines += [f"  {k:<10} {v}" for k, v in d["commands"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def register(sub: Any) -> None:
+    e = sub.add_parser(
+        "env",
+        help="pinned requirements.txt and environment.yml as of the code's date",
+        description="Generate a reproducible environment: the framework pinned first, then "
+        "every dependency resolved with uv as of the date the code was last "
+        "changed, for the newest Python the code and the framework support. "
+        "Python 2 code gets a conda environment. Uses your own pip/uv index "
+        "configuration.",
+    )
+    e.add_argument("target", metavar="TARGET", help="a local folder or a git URL")
+    e.add_argument("--ref", help="branch, tag or commit")
+    e.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="resolve as of this date (default: the last commit that touched code)",
+    )
+    e.add_argument("--python", metavar="X.Y", help="target Python (default: chosen)")
+    e.add_argument(
+        "--out",
+        default="forkvet-env",
+        metavar="DIR",
+        help="folder for requirements.txt, environment.yml, .python-version (default forkvet-env)",
+    )
+    e.add_argument(
+        "--offline",
+        action="store_true",
+        help="no index: names, Python version and declared pins only",
+    )
+    e.add_argument(
+        "--verify",
+        action="store_true",
+        help="create the environment, import every "
+        "module, repair and retry (runners "
+        "only: installs packages)",
+    )
+    e.add_argument("--config", metavar="FILE")
+    e.add_argument("--format", choices=("text", "json"), default="text")
+    e.set_defaults(func=cmd_env)

@@ -1,0 +1,141 @@
+"""The user's package index, read through its simple API (PEP 691 JSON, PEP 700 upload times,
+PEP 658/714 core metadata). The index URL comes from the user's own uv/pip configuration —
+never from this code — so company mirrors work as they are."""
+
+from __future__ import annotations
+
+import email.parser
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from forkvet.errors import ForkvetError
+
+ACCEPT = "application/vnd.pypi.simple.v1+json"
+TIMEOUT_S = float(os.environ.get("FORKVET_INDEX_TIMEOUT", "30"))
+
+
+class IndexError_(ForkvetError):
+    """The index could not be reached or answered badly (exit 2, suggests --offline)."""
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    filename: str
+    url: str
+    version: str | None
+    requires_python: str | None
+    upload_time: datetime | None
+    core_metadata: bool
+    yanked: bool
+
+
+def _pip_default_index() -> str:
+    # pip's own default, so the host is never written here.
+    from pip._internal.models.index import PyPI
+
+    return str(PyPI.simple_url)
+
+
+def index_url() -> str:
+    """The index the user's tools use: uv's env, pip's env, pip's config, pip's default."""
+    for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        if os.environ.get(var):
+            return os.environ[var].rstrip("/") + "/"
+    return _configured_index()
+
+
+@cache
+def _configured_index() -> str:
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip().rstrip("/") + "/"
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return _pip_default_index()
+
+
+def _get(url: str, accept: str | None = None) -> bytes:
+    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+            return bytes(resp.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise LookupError(url) from exc
+        raise IndexError_(f"the package index answered {exc.code} for {url}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise IndexError_(
+            f"could not reach the package index ({reason}); use --offline to "
+            f"generate names, Python version and declared pins only"
+        ) from exc
+
+
+def _version_from_filename(filename: str) -> str | None:
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        return parts[1] if len(parts) >= 5 else None
+    for ext in (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".egg"):
+        if filename.endswith(ext):
+            stem = filename[: -len(ext)]
+            # name-1.2.3: the version is after the last dash followed by a digit
+            m = re.match(r"^(.+?)-(\d[^-]*)(?:-py\d.*)?$", stem)
+            return m.group(2) if m else None
+    return None
+
+
+def project_files(name: str, base: str | None = None) -> list[IndexFile]:
+    """Every file of a project; [] when the index has no such project."""
+    base = base or index_url()
+    url = f"{base}{re.sub(r'[-_.]+', '-', name).lower()}/"
+    try:
+        data: dict[str, Any] = json.loads(_get(url, ACCEPT))
+    except LookupError:
+        return []
+    except json.JSONDecodeError as exc:
+        raise IndexError_(f"{url} did not answer with the JSON simple API (PEP 691)") from exc
+    files = []
+    for f in data.get("files", []):
+        uploaded = f.get("upload-time")
+        files.append(
+            IndexFile(
+                filename=f["filename"],
+                url=urllib.parse.urljoin(url, f["url"]),
+                version=_version_from_filename(f["filename"]),
+                requires_python=f.get("requires-python"),
+                upload_time=datetime.fromisoformat(uploaded.replace("Z", "+00:00"))
+                if uploaded
+                else None,
+                core_metadata=bool(f.get("core-metadata") or f.get("dist-info-metadata")),
+                yanked=bool(f.get("yanked")),
+            )
+        )
+    return files
+
+
+def core_metadata(file: IndexFile) -> email.message.Message | None:
+    """A wheel's METADATA through PEP 658, without downloading the wheel."""
+    if not file.core_metadata:
+        return None
+    try:
+        raw = _get(file.url.split("#", 1)[0] + ".metadata")
+    except LookupError:
+        return None
+    return email.parser.Parser().parsestr(raw.decode("utf-8", "replace"))

@@ -1,0 +1,120 @@
+"""Licenses of the resolved dependencies — of the pinned release, read from its metadata on
+the index — checked against the repository's own license and the team's policy.
+
+Why not licensecheck: it reports the latest release's license rather than the pinned one's,
+flags the NVIDIA CUDA runtime wheels torch pulls in, and crashes on some `WITH` expressions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from forkvet.config import LicensePolicy
+from forkvet.envgen.index import core_metadata, project_files
+from forkvet.vet.license import spdx_from_name
+from forkvet.vet.licensedb import is_osi
+from forkvet.vet.licenseterms import spdx_terms
+
+_NVIDIA_RUNTIME = re.compile(r"^nvidia-[a-z0-9-]+-cu\d+$|^nvidia-[a-z-]+$")
+_ORDER = {
+    "permissive": 0,
+    "weak-copyleft": 1,
+    "strong-copyleft": 2,
+    "network-copyleft": 3,
+    "custom-restricted": 4,
+    "non-commercial": 5,
+    "none": 6,
+}
+
+
+@dataclass
+class DepLicense:
+    name: str
+    version: str
+    license: str  # SPDX id/expression, or the metadata's words
+    category: str
+    verdict: str  # ok | notice | warning | error
+    note: str = ""
+
+
+def _license_of(
+    meta_license: str | None, expression: str | None, classifiers: list[str]
+) -> tuple[str, str]:
+    """(license, category) from core metadata; category 'unknown' when unreadable."""
+    text = expression or meta_license or ""
+    if text:
+        # "Apache-2.0 WITH LLVM-exception": the exception only adds permissions.
+        main = re.split(r"\s+WITH\s+", text.strip(), maxsplit=1)[0]
+        parts = re.split(r"\s+OR\s+|\s+AND\s+", main.strip("()"))
+        ids = [spdx_from_name(p.strip("() ")) for p in parts if p.strip()]
+        known = [i for i in ids if i]
+        if known:
+            cats = [spdx_terms(i, is_osi(i)).category for i in known]
+            pick = min if " OR " in main else max
+            return text, pick(cats, key=lambda c: _ORDER[c])
+    for c in classifiers:
+        if c.startswith("License ::"):
+            spdx = spdx_from_name(c.split("::")[-1].strip())
+            if spdx:
+                return spdx, spdx_terms(spdx, is_osi(spdx)).category
+    return (text or "unknown"), "unknown"
+
+
+def check(pins: dict[str, str], repo_category: str, policy: LicensePolicy) -> list[DepLicense]:
+    out: list[DepLicense] = []
+    for name, version in sorted(pins.items()):
+        if _NVIDIA_RUNTIME.match(name):
+            # The CUDA runtime wheels are NVIDIA's redistributable runtime: no alarm.
+            out.append(
+                DepLicense(
+                    name,
+                    version,
+                    "NVIDIA proprietary (redistributable runtime)",
+                    "permissive",
+                    "ok",
+                    "CUDA runtime library",
+                )
+            )
+            continue
+        files = [f for f in project_files(name) if f.version == version and f.core_metadata]
+        meta = core_metadata(files[0]) if files else None
+        if meta is None:
+            out.append(
+                DepLicense(
+                    name,
+                    version,
+                    "unknown",
+                    "unknown",
+                    "notice",
+                    "no metadata on the index for this release",
+                )
+            )
+            continue
+        lic, category = _license_of(
+            meta.get("License"), meta.get("License-Expression"), meta.get_all("Classifier") or []
+        )
+        verdict, note = "ok", ""
+        ids = {i.lower() for i in re.split(r"\s+(?:OR|AND|WITH)\s+", lic)}
+        if category == "unknown":
+            verdict, note = "notice", "license not stated in a form forkvet reads"
+        elif category in ("non-commercial", "custom-restricted"):
+            verdict, note = "warning", f"{category} license"
+            if policy.require_commercial_use:
+                verdict = "error"
+        elif (
+            category in ("strong-copyleft", "network-copyleft")
+            and _ORDER.get(repo_category, 0) < _ORDER[category]
+        ):
+            verdict, note = (
+                "warning",
+                (
+                    f"{category} dependency in a {repo_category} project: "
+                    f"distributing them together brings its obligations"
+                ),
+            )
+        denied = {d.lower() for d in policy.deny}
+        if denied & (ids | {category}):
+            verdict, note = "error", "denied by the license policy"
+        out.append(DepLicense(name, version, lic[:120], category, verdict, note))
+    return out

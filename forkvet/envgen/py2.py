@@ -1,0 +1,70 @@
+"""Python 2 code: uv cannot resolve for Python 2, so each distribution's version is chosen from
+the index by upload date and Requires-Python, and conda provides python=2.7."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from forkvet.envgen.index import IndexFile, project_files
+from forkvet.envgen.names import NeedSet
+from forkvet.envgen.resolve import Resolution
+
+_PY2_TAG = re.compile(r"-(?:py2|py2\.py3|cp27|py27)[.-]")
+
+
+def _py2_ok(f: IndexFile) -> bool:
+    if f.requires_python:
+        try:
+            if not SpecifierSet(f.requires_python).contains("2.7"):
+                return False
+        except InvalidSpecifier:
+            pass
+    if f.filename.endswith(".whl"):
+        return bool(_PY2_TAG.search(f.filename))
+    return f.filename.endswith((".tar.gz", ".zip", ".tar.bz2"))
+
+
+def pick(name: str, spec: str, as_of: date) -> str | None:
+    """The newest version uploaded by the date that Python 2.7 can install."""
+    cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
+    try:
+        allowed = SpecifierSet(spec) if spec else SpecifierSet()
+    except InvalidSpecifier:
+        allowed = SpecifierSet()
+    best: Version | None = None
+    for f in project_files(name):
+        if f.yanked or not f.version or (f.upload_time and f.upload_time > cutoff):
+            continue
+        if not _py2_ok(f):
+            continue
+        try:
+            v = Version(f.version)
+        except InvalidVersion:
+            continue
+        if v.is_prerelease or not allowed.contains(v):
+            continue
+        best = v if best is None or v > best else best
+    return str(best) if best else None
+
+
+def resolve_py2(needs: NeedSet, as_of: date) -> Resolution:
+    result = Resolution("2.7")
+    for need in needs.of_kind("main", "build"):
+        version = pick(need.name, need.spec, as_of)
+        if version is None:
+            result.problems.append(
+                f"{need.name}{need.spec}: no release installable on Python "
+                f"2.7 was published by {as_of.isoformat()}"
+            )
+            result.dropped.append(need.name)
+            continue
+        result.pins[need.name] = version
+    result.problems.append(
+        "Python 2: top-level packages are pinned by upload date; pip inside "
+        "the conda environment resolves their dependencies"
+    )
+    return result

@@ -1,0 +1,152 @@
+"""Versions as of the code's date: the framework first, then everything else with uv."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from forkvet.envgen.names import Need, NeedSet
+from forkvet.envgen.uv import compile_
+from forkvet.report import Framework
+from forkvet.vet.importmap import canonical
+
+FRAMEWORK_DISTS = {
+    "pytorch": "torch",
+    "tensorflow": "tensorflow",
+    "keras": "keras",
+    "jax": "jax",
+    "mxnet": "mxnet",
+    "chainer": "chainer",
+    "theano": "theano",
+    "paddle": "paddlepaddle",
+    "flax": "flax",
+}
+MAX_ROUNDS = 6
+
+
+@dataclass
+class FrameworkPin:
+    name: str
+    dist: str
+    version: str
+    spec: str
+
+
+@dataclass
+class Resolution:
+    python: str
+    pins: dict[str, str] = field(default_factory=dict)
+    framework: FrameworkPin | None = None
+    relaxed: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    complete: bool = True
+
+
+def python_candidates(
+    recommended: str | None, min_version: str | None, max_version: str | None
+) -> list[str]:
+    """Newest first, from the recommendation down to the minimum the code supports."""
+
+    def v(s: str | None, default: tuple[int, int]) -> tuple[int, int]:
+        if not s:
+            return default
+        a, b = s.split(".")[:2]
+        return int(a), int(b)
+
+    top = v(recommended, (3, 12))
+    low = max(v(min_version, (3, 5)), (3, 5))
+    out = [f"3.{m}" for m in range(top[1], low[1] - 1, -1)] if top[0] == 3 else []
+    if max_version and v(max_version, top) < top:
+        out = [p for p in out if v(p, top) <= v(max_version, top)]
+    return out or [f"{top[0]}.{top[1]}"]
+
+
+def _framework_spec(fw: Framework, needs: NeedSet, dist: str) -> str:
+    need = needs.get(dist) or (needs.get("tensorflow-gpu") if dist == "tensorflow" else None)
+    parts = [p for p in (need.spec if need else "", fw.version_spec or "") if p]
+    spec = ",".join(parts)
+    try:
+        SpecifierSet(spec)
+    except InvalidSpecifier:
+        spec = need.spec if need and need.spec else ""
+    return spec
+
+
+def pin_framework(
+    fw: Framework, needs: NeedSet, pythons: list[str], as_of: date
+) -> tuple[FrameworkPin | None, str | None, str]:
+    """(pin, python, problem): the newest framework release on the date that satisfies the
+    declared and implied constraints and has wheels for the newest possible Python."""
+    dist = FRAMEWORK_DISTS.get(fw.name)
+    if dist is None:
+        return None, None, ""
+    declared = needs.get("tensorflow-gpu") if dist == "tensorflow" else None
+    if declared is not None:
+        dist = "tensorflow-gpu"
+    spec = _framework_spec(fw, needs, dist)
+    for python in pythons:
+        res = compile_([f"{dist}{spec}"], python, as_of, ["--no-deps", "--only-binary", dist])
+        if res.ok and res.pins:
+            version = res.pins.get(dist) or next(iter(res.pins.values()))
+            return FrameworkPin(fw.name, dist, version, spec), python, ""
+        if res.not_found:
+            return None, None, f"{dist} is not on the package index"
+    return (
+        None,
+        None,
+        (
+            f"no {dist} release{' matching ' + spec if spec else ''} with wheels for "
+            f"Python {', '.join(pythons)} was published on or before "
+            f"{as_of.isoformat()} (a date before the framework existed?)"
+        ),
+    )
+
+
+def _req(need: Need) -> str:
+    return f"{need.name}{need.spec}"
+
+
+def resolve(needs: NeedSet, python: str, as_of: date, framework: FrameworkPin | None) -> Resolution:
+    """Resolve the main requirements; relax declared pins or drop missing packages until it
+    resolves (bounded), recording each change."""
+    result = Resolution(python, framework=framework)
+    active = needs.of_kind("main", "build")
+    if framework:
+        # The framework is pinned already; its other spellings must not reintroduce it.
+        active = [n for n in active if canonical(n.name) != canonical(framework.dist)]
+    for _ in range(MAX_ROUNDS):
+        reqs = ([f"{framework.dist}=={framework.version}"] if framework else []) + [
+            _req(n) for n in active
+        ]
+        res = compile_(reqs, python, as_of)
+        if res.ok:
+            result.pins = res.pins
+            return result
+        if res.not_found:
+            gone = set(res.not_found)
+            result.dropped += [n.name for n in active if n.name in gone]
+            result.problems.append(
+                f"not on the package index: {', '.join(sorted(gone))} "
+                f"(renamed, removed or private?)"
+            )
+            active = [n for n in active if n.name not in gone]
+            continue
+        # Relax the declared pins the resolver names, one round at a time.
+        named = [
+            n for n in active if n.spec and re.search(rf"(?i)\b{re.escape(n.name)}\b", res.error)
+        ]
+        if not named:
+            result.problems.append(f"unresolvable: {res.error}")
+            result.complete = False
+            return result
+        for n in named:
+            result.relaxed.append(f"{n.name}{n.spec}")
+            n.spec = ""
+        result.problems.append(f"relaxed {', '.join(result.relaxed[-len(named) :])}: {res.error}")
+    result.complete = False
+    result.problems.append("gave up after relaxing pins several times")
+    return result

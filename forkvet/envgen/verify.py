@@ -1,0 +1,115 @@
+"""`forkvet env --verify` (runners only, never the App): build the environment, import every
+module of the repository, and repair missing dependencies in bounded rounds."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forkvet.envgen.generate import EnvResult, generate
+from forkvet.envgen.names import Need
+from forkvet.errors import ForkvetError
+from forkvet.runtime.environment import prepare
+from forkvet.runtime.imports import check_imports
+from forkvet.snapshot import Snapshot
+from forkvet.vet.importmap import dist_for_module
+
+MAX_ROUNDS = 3
+_MISSING = re.compile(r"No module named '([\w.]+)'")
+
+
+@dataclass
+class Verification:
+    ok: bool
+    rounds: int
+    added: list[str] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    python: str | None = None
+
+
+def _classify(snap: Snapshot, module: str, error: str) -> tuple[str | None, str]:
+    """(distribution to add, or None; explanation)."""
+    m = _MISSING.search(error)
+    if not m:
+        if "CUDA" in error or "libcuda" in error or "nvcc" in error:
+            return None, "needs CUDA (a GPU runner)"
+        return None, error.splitlines()[-1][:200] if error else "import failed"
+    missing = m.group(1)
+    top = missing.split(".")[0]
+    own = any(f.path.split("/")[0] == top or f.name.split(".")[0] == top for f in snap.files)
+    if own:
+        return None, (
+            f"{missing} is the repository's own module: a C/Cython extension that "
+            f"must be built first (e.g. python setup.py build_ext --inplace)"
+        )
+    dist, _ = dist_for_module(missing)
+    if dist is None:
+        return None, f"{missing} is not installable from the package index"
+    return dist, f"missing {missing} → added {dist}"
+
+
+def verify(
+    snap: Snapshot, result: EnvResult, out: Path, **generate_args: Any
+) -> tuple[EnvResult, Verification]:
+    if result.python == "2.7":
+        conda = shutil.which("conda") or shutil.which("mamba")
+        if not conda:
+            return result, Verification(
+                False,
+                0,
+                failures=[
+                    {
+                        "module": "*",
+                        "reason": "Python 2 environments need conda, which is not installed here",
+                    }
+                ],
+            )
+        proc = subprocess.run(
+            [
+                conda,
+                "env",
+                "create",
+                "-q",
+                "-p",
+                str(out / "conda-env"),
+                "-f",
+                str(out / "environment.yml"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ForkvetError(f"conda env create failed: {proc.stderr.strip()[-300:]}")
+        python = str(out / "conda-env" / "bin" / "python")
+        checked = check_imports(snap, python)
+        return result, Verification(checked.ok, 1, failures=checked.failures, python=python)
+    added: list[Need] = []
+    report = Verification(False, 0)
+    for round_no in range(1, MAX_ROUNDS + 1):
+        report.rounds = round_no
+        python = str(prepare(snap.root, out / "requirements.txt", out / ".venv", result.python))
+        report.python = python
+        checked = check_imports(snap, python)
+        report.failures = []
+        new: list[Need] = []
+        for failure in checked.failures:
+            dist, why = _classify(snap, failure["module"], failure["error"])
+            if dist and dist not in {n.name for n in added + new}:
+                new.append(
+                    Need(dist, "", f"found by --verify: {why} (importing {failure['module']})")
+                )
+            else:
+                report.failures.append({"module": failure["module"], "reason": why})
+        if not new:
+            report.ok = not report.failures
+            break
+        added += new
+        report.added += [n.name for n in new]
+        result, _ = generate(snap, out=out, extra=added, **generate_args)
+    return result, report

@@ -1,0 +1,172 @@
+"""A real package index for the tests: small real wheels built here, served on 127.0.0.1
+through the simple API as PEP 691 JSON (with PEP 700 upload times and PEP 658 core metadata)
+and as HTML, so real uv and pip resolve and install from it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import re
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass
+class Dist:
+    name: str
+    version: str
+    uploaded: str  # ISO date-time
+    requires: list[str] = field(default_factory=list)
+    requires_python: str | None = None
+    tag: str = "py3-none-any"
+    license: str | None = None  # License-Expression
+    modules: list[str] = field(default_factory=list)  # top-level modules it provides
+    code: str = ""  # body of the first module's __init__.py
+
+    @property
+    def filename(self) -> str:
+        return f"{re.sub(r'[-.]', '_', self.name)}-{self.version}-{self.tag}.whl"
+
+    def metadata(self) -> str:
+        lines = ["Metadata-Version: 2.1", f"Name: {self.name}", f"Version: {self.version}"]
+        if self.requires_python:
+            lines.append(f"Requires-Python: {self.requires_python}")
+        if self.license:
+            lines.append(f"License-Expression: {self.license}")
+        lines += [f"Requires-Dist: {r}" for r in self.requires]
+        return "\n".join(lines) + "\n"
+
+    def wheel(self) -> bytes:
+        distinfo = f"{re.sub(r'[-.]', '_', self.name)}-{self.version}.dist-info"
+        files = {
+            f"{m}/__init__.py": f"__version__ = {self.version!r}\n"
+            for m in (self.modules or [re.sub(r"[-.]", "_", self.name)])
+        }
+        first = next(iter(files))
+        files[first] = self.code + files[first]
+        files[f"{distinfo}/METADATA"] = self.metadata()
+        files[f"{distinfo}/WHEEL"] = (
+            f"Wheel-Version: 1.0\nGenerator: forkvet-tests\n"
+            f"Root-Is-Purelib: true\nTag: {self.tag}\n"
+        )
+        record = []
+        for path, text in files.items():
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+            record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+        record.append(f"{distinfo}/RECORD,,")
+        files[f"{distinfo}/RECORD"] = "\n".join(record) + "\n"
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for path, text in files.items():
+                zf.writestr(path, text)
+        return buf.getvalue()
+
+
+class PackageIndex:
+    """Start with `with PackageIndex(dists) as index:`; index.url is the simple API root."""
+
+    def __init__(self, dists: list[Dist]) -> None:
+        self.dists = dists
+        self.wheels = {d.filename: d.wheel() for d in dists}
+        self.requests: list[str] = []
+        index = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                index.requests.append(self.path)
+                path = self.path.split("?", 1)[0]
+                if path.startswith("/files/"):
+                    name = path[len("/files/") :]
+                    meta = name.endswith(".metadata")
+                    whl = name[: -len(".metadata")] if meta else name
+                    dist = next((d for d in index.dists if d.filename == whl), None)
+                    if dist is None:
+                        self.send_error(404)
+                        return
+                    body = dist.metadata().encode() if meta else index.wheels[whl]
+                    self._send(body, "application/octet-stream")
+                    return
+                m = re.fullmatch(r"/simple/([^/]+)/?", path)
+                if not m:
+                    self.send_error(404)
+                    return
+                project = _norm(m.group(1))
+                dists = [d for d in index.dists if _norm(d.name) == project]
+                if not dists:
+                    self.send_error(404)
+                    return
+                if "application/vnd.pypi.simple.v1+json" in self.headers.get("Accept", ""):
+                    files = []
+                    for d in dists:
+                        whl = index.wheels[d.filename]
+                        files.append(
+                            {
+                                "filename": d.filename,
+                                "url": f"/files/{d.filename}",
+                                "hashes": {"sha256": hashlib.sha256(whl).hexdigest()},
+                                "requires-python": d.requires_python,
+                                "upload-time": d.uploaded,
+                                "core-metadata": {
+                                    "sha256": hashlib.sha256(d.metadata().encode()).hexdigest()
+                                },
+                            }
+                        )
+                    body = json.dumps(
+                        {
+                            "meta": {"api-version": "1.1"},
+                            "name": project,
+                            "versions": sorted({d.version for d in dists}),
+                            "files": files,
+                        }
+                    ).encode()
+                    self._send(body, "application/vnd.pypi.simple.v1+json")
+                    return
+                links = "".join(
+                    f'<a href="/files/{d.filename}#sha256='
+                    f'{hashlib.sha256(index.wheels[d.filename]).hexdigest()}"'
+                    + (
+                        f' data-requires-python="{html.escape(d.requires_python)}"'
+                        if d.requires_python
+                        else ""
+                    )
+                    + f">{d.filename}</a>\n"
+                    for d in dists
+                )
+                self._send(f"<html><body>{links}</body></html>".encode(), "text/html")
+
+            def _send(self, body: bytes, ctype: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/simple/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> PackageIndex:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def write_dists(folder: Path, dists: list[Dist]) -> None:
+    for d in dists:
+        (folder / d.filename).write_bytes(d.wheel())

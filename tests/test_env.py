@@ -1,0 +1,312 @@
+"""`forkvet env` against a real local package index, with real uv and pip."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from forkvet.cli import main
+from tests.conftest import MakeRepo, license_text
+from tests.pkgindex import Dist, PackageIndex
+
+pytest.importorskip("uv")
+
+
+def cp(py: str) -> str:
+    abi = f"cp{py}m" if py in ("35", "36", "37") else f"cp{py}"
+    return f"cp{py}-{abi}-manylinux2010_x86_64"
+
+
+DISTS = [
+    # TensorFlow: 1.12 (3.6 only), 1.15 (3.6/3.7), 2.1 after the code's date
+    Dist("tensorflow", "1.12.0", "2018-11-05T00:00:00Z", ["numpy>=1.13.3"], tag=cp("36")),
+    *[
+        Dist(
+            "tensorflow",
+            "1.15.0",
+            "2019-10-17T00:00:00Z",
+            ["numpy>=1.16,<1.19"],
+            tag=cp(v),
+            license="Apache-2.0",
+        )
+        for v in ("36", "37")
+    ],
+    Dist("tensorflow", "2.1.0", "2020-01-08T00:00:00Z", ["numpy>=1.16"], tag=cp("37")),
+    Dist("numpy", "1.14.0", "2018-01-06T00:00:00Z", license="BSD-3-Clause"),
+    Dist("numpy", "1.16.0", "2019-01-13T00:00:00Z", license="BSD-3-Clause"),
+    Dist("numpy", "1.17.4", "2019-11-10T00:00:00Z", license="BSD-3-Clause"),
+    Dist("numpy", "1.18.0", "2019-12-22T00:00:00Z", license="BSD-3-Clause"),
+    Dist("opencv-python", "3.4.2.17", "2018-07-05T00:00:00Z", modules=["cv2"], license="MIT"),
+    Dist("opencv-python", "4.5.1.48", "2021-01-02T00:00:00Z", modules=["cv2"], license="MIT"),
+    Dist("mxnet", "1.2.0", "2018-05-21T00:00:00Z", tag=cp("36"), license="Apache-2.0"),
+    Dist("gpl-lib", "1.0", "2018-01-01T00:00:00Z", modules=["gpl_lib"], license="GPL-3.0-only"),
+    Dist("nc-lib", "1.0", "2018-01-01T00:00:00Z", modules=["nc_lib"], license="CC-BY-NC-4.0"),
+    Dist(
+        "llvm-lib",
+        "1.0",
+        "2018-01-01T00:00:00Z",
+        modules=["llvm_lib"],
+        license="Apache-2.0 WITH LLVM-exception",
+    ),
+    Dist("relic", "1.0", "2018-01-01T00:00:00Z", license="MIT"),
+    Dist("relic", "2.0", "2022-01-01T00:00:00Z", license="GPL-3.0-only"),
+    Dist("cudalib", "1.0", "2019-01-01T00:00:00Z", ["nvidia-cublas-cu12"], license="MIT"),
+    Dist(
+        "nvidia-cublas-cu12",
+        "12.1.3.1",
+        "2019-01-01T00:00:00Z",
+        modules=["nvidia_cublas"],
+        license="LicenseRef-NVIDIA-Proprietary",
+    ),
+    # Python 2 world
+    Dist("six", "1.11.0", "2017-09-17T00:00:00Z", tag="py2.py3-none-any", license="MIT"),
+    Dist("futurelib", "1.0", "2017-01-01T00:00:00Z", tag="py2.py3-none-any"),
+    Dist("futurelib", "2.0", "2019-01-01T00:00:00Z", requires_python=">=3.5"),
+    # a package whose metadata forgets a dependency it imports
+    Dist("pkga", "1.0", "2019-01-01T00:00:00Z", code="import pkgb\n"),
+    Dist("pkgb", "1.0", "2019-01-01T00:00:00Z"),
+]
+UPLOADED = {(d.name, d.version): d.uploaded for d in DISTS}
+
+
+@pytest.fixture
+def index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PackageIndex]:
+    with PackageIndex(DISTS) as idx:
+        monkeypatch.setenv("UV_INDEX_URL", idx.url)
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        yield idx
+
+
+def run_env(
+    repo: Path, out: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, object]]:
+    code = main(["env", str(repo), "--out", str(out), "--format", "json", *extra])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out.strip() else {"stderr": captured.err}
+
+
+TF1 = {
+    "model.py": (
+        "import numpy as np\nimport tensorflow as tf\nimport cv2\n"
+        "net = tf.contrib.layers.fully_connected\nsess = tf.Session()\n"
+    ),
+    "LICENSE": license_text("MIT.txt"),
+}
+
+
+def test_tensorflow_1_repo_pins_framework_first_as_of_the_code_date(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(TF1, date="2019-12-01T10:00:00+00:00")
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0, data
+    assert data["python"] == "3.7" and data["as_of"] == "2019-12-01"
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins == {"tensorflow": "1.15.0", "numpy": "1.17.4", "opencv-python": "3.4.2.17"}
+    for name, version in pins.items():  # nothing released after the code's date
+        assert UPLOADED[(name, version)] <= "2019-12-01T23:59:59Z"
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    assert reqs.splitlines()[4] == "tensorflow==1.15.0"
+    assert "opencv-python==3.4.2.17  # imported at model.py:3" in reqs
+    env = (tmp_path / "out" / "environment.yml").read_text()
+    assert "name: model-repo" in env and "  - python=3.7" in env
+    assert "  - cudatoolkit=10.0" in env and "    - tensorflow==1.15.0" in env
+    assert (tmp_path / "out" / ".python-version").read_text() == "3.7\n"
+    assert data["commands"]["uv"].startswith("uv venv --python 3.7")
+
+
+def test_declared_pins_are_kept_and_conflicts_reported(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            **TF1,
+            "requirements.txt": "numpy==1.16.0\ntensorflow==1.15.0\n",
+            "setup.py": "from setuptools import setup\nsetup(name='m', "
+            "install_requires=['numpy==1.17.4'])\n",
+        },
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins["numpy"] == "1.16.0"
+    assert data["conflicts"] == [
+        "numpy: ==1.16.0 (declared in requirements.txt:1) vs ==1.17.4 (setup.py); kept ==1.16.0"
+    ]
+
+
+def test_unresolvable_declared_pin_is_relaxed_and_named(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {**TF1, "requirements.txt": "numpy==1.14.0\ntensorflow==1.15.0\n"},
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0 and data["relaxed"] == ["numpy==1.14.0"]
+    assert any("relaxed numpy==1.14.0" in p and "numpy" in p for p in data["problems"])
+    assert {r["name"]: r["version"] for r in data["requirements"]}["numpy"] == "1.17.4"
+
+
+def test_python_is_chosen_by_the_framework_wheels(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"train.py": "import mxnet as mx\nprint(f'{mx}')\n"}, date="2020-12-01T10:00:00+00:00"
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0 and data["python"] == "3.6"
+    assert data["framework"]["version"] == "1.2.0"
+
+
+def test_a_date_before_the_framework_existed(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(TF1)
+    code, data = run_env(repo, tmp_path / "out", capsys, "--as-of", "2015-01-01")
+    assert code == 1 and data["complete"] is False
+    assert "before the framework existed" in data["problems"][0]
+    assert (tmp_path / "out" / "requirements.txt").exists()  # the partial result is written
+
+
+def test_package_that_no_longer_exists_is_dropped(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"m.py": "import numpy\n", "requirements.txt": "numpy\nvanished-pkg==1.0\n"},
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0 and data["dropped"] == ["vanished-pkg"]
+    assert "vanished-pkg" in (tmp_path / "out" / "requirements.txt").read_text()
+
+
+def test_dependency_licenses_of_the_pinned_release(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "m.py": "import gpl_lib, nc_lib, llvm_lib, relic, cudalib\n",
+            "requirements.txt": "gpl-lib\nnc-lib\nllvm-lib\nrelic\ncudalib\n",
+            "LICENSE": license_text("MIT.txt"),
+        },
+        date="2020-06-01T00:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0
+    verdicts = {x["name"]: (x["verdict"], x["category"]) for x in data["licenses"]}
+    assert verdicts["gpl-lib"] == ("warning", "strong-copyleft")
+    assert verdicts["nc-lib"] == ("warning", "non-commercial")
+    assert verdicts["llvm-lib"] == ("ok", "permissive")  # WITH exception: no crash, no alarm
+    assert verdicts["relic"] == ("ok", "permissive")  # 1.0's MIT, not 2.0's GPL
+    assert verdicts["nvidia-cublas-cu12"][0] == "ok"  # the CUDA runtime is no false alarm
+    policy = tmp_path / "policy.yml"
+    policy.write_text("license:\n  require_commercial_use: true\n")
+    _, strict = run_env(repo, tmp_path / "out2", capsys, "--config", str(policy))
+    assert {x["name"]: x["verdict"] for x in strict["licenses"]}["nc-lib"] == "error"
+
+
+def test_python2_code_gets_a_conda_environment(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"old.py": "import six\nimport futurelib\nprint 'hello'\n"},
+        date="2020-01-01T00:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0 and data["python"] == "2.7"
+    assert {r["name"]: r["version"] for r in data["requirements"]} == {
+        "six": "1.11.0",
+        "futurelib": "1.0",
+    }  # 2.0 requires Python >= 3.5
+    env = (tmp_path / "out" / "environment.yml").read_text()
+    assert "  - python=2.7" in env and "    - futurelib==1.0" in env
+    assert "uv" not in data["commands"]
+
+
+def test_offline_uses_no_index(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({**TF1, "requirements.txt": "numpy==1.16.0\n"})
+    before = len(index.requests)
+    code, data = run_env(repo, tmp_path / "out", capsys, "--offline")
+    assert code == 0 and len(index.requests) == before
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    assert "numpy==1.16.0" in reqs and "tensorflow  # imported at model.py:2" in reqs
+    assert data["python"] == "3.7"
+
+
+def test_no_network_suggests_offline(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple/")
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "c"))
+    code, data = run_env(make_repo(TF1), tmp_path / "out", capsys)
+    assert code == 2 and "--offline" in str(data["stderr"])
+    assert "could not reach the package index" in str(data["stderr"])
+
+
+def test_index_that_times_out(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            time.sleep(8)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("UV_INDEX_URL", f"http://127.0.0.1:{server.server_address[1]}/simple/")
+        monkeypatch.setenv("UV_HTTP_TIMEOUT", "1")
+        monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "c"))
+        code, data = run_env(make_repo(TF1), tmp_path / "out", capsys)
+    finally:
+        server.shutdown()
+    assert code == 2 and "--offline" in str(data["stderr"])
+
+
+def test_verify_repairs_a_missing_dependency(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"app/__init__.py": "import pkga\n", "requirements.txt": "pkga\n"},
+        date="2020-01-01T00:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys, "--verify", "--python", "3.11")
+    assert "verify" in data, data
+    verify = data["verify"]
+    assert code == 0, data
+    assert verify["ok"] is True and verify["added"] == ["pkgb"] and verify["rounds"] == 2
+    assert "pkgb==1.0" in (tmp_path / "out" / "requirements.txt").read_text()
+
+
+def test_bad_input(make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(TF1)
+    assert main(["env", str(repo), "--as-of", "last year"]) == 2
+    assert main(["env", str(repo), "--python", "three"]) == 2
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert main(["env", str(repo), "--out", str(f)]) == 2
+    assert main(["env", str(repo), "--offline", "--verify", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("forkvet: error:") == 4 and "Traceback" not in err
