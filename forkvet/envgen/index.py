@@ -5,6 +5,7 @@ never from this code — so company mirrors work as they are."""
 from __future__ import annotations
 
 import email.parser
+import io
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -43,7 +45,7 @@ def _pip_default_index() -> str:
     # pip's own default, so the host is never written here.
     from pip._internal.models.index import PyPI
 
-    return str(PyPI.simple_url)
+    return str(PyPI.simple_url).rstrip("/") + "/"
 
 
 def index_url() -> str:
@@ -131,11 +133,85 @@ def project_files(name: str, base: str | None = None) -> list[IndexFile]:
 
 
 def core_metadata(file: IndexFile) -> email.message.Message | None:
-    """A wheel's METADATA through PEP 658, without downloading the wheel."""
-    if not file.core_metadata:
-        return None
+    """A wheel's METADATA: through PEP 658 when the index serves it, else read out of the
+    wheel with HTTP range requests (a few KiB instead of the whole wheel)."""
+    url = file.url.split("#", 1)[0]
     try:
-        raw = _get(file.url.split("#", 1)[0] + ".metadata")
-    except LookupError:
+        if file.core_metadata:
+            raw = _get(url + ".metadata")
+        elif file.filename.endswith(".whl"):
+            raw = _metadata_from_remote_wheel(url)
+        else:
+            return None
+    except (LookupError, zipfile.BadZipFile, KeyError, ValueError):
         return None
     return email.parser.Parser().parsestr(raw.decode("utf-8", "replace"))
+
+
+class _RangeFile(io.RawIOBase):
+    """A read-only, seekable view of a remote file, fetched in blocks by Range requests."""
+
+    BLOCK = 256 * 1024
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        req = urllib.request.Request(url, method="HEAD")
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+            self.size = int(resp.headers["Content-Length"])
+        self.pos = 0
+        self.blocks: dict[int, bytes] = {}
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = {0: offset, 1: self.pos + offset, 2: self.size + offset}[whence]
+        return self.pos
+
+    def _block(self, index: int) -> bytes:
+        if index not in self.blocks:
+            start = index * self.BLOCK
+            end = min(self.size, start + self.BLOCK) - 1
+            req = urllib.request.Request(self.url, headers={"Range": f"bytes={start}-{end}"})
+            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+                self.blocks[index] = resp.read()
+        return self.blocks[index]
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            size = self.size - self.pos
+        out = bytearray()
+        while size > 0 and self.pos < self.size:
+            block = self._block(self.pos // self.BLOCK)
+            offset = self.pos % self.BLOCK
+            chunk = block[offset : offset + size]
+            if not chunk:
+                break
+            out += chunk
+            self.pos += len(chunk)
+            size -= len(chunk)
+        return bytes(out)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _metadata_from_remote_wheel(url: str) -> bytes:
+    try:
+        with zipfile.ZipFile(_RangeFile(url)) as zf:
+            name = next(
+                n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            )
+            return zf.read(name)
+    except StopIteration as exc:
+        raise KeyError("METADATA") from exc
+    except (urllib.error.URLError, OSError, KeyError) as exc:
+        raise ValueError(str(exc)) from exc

@@ -88,6 +88,16 @@ def requirements_txt(repo: str, res: Resolution, needs: NeedSet, as_of: date) ->
         ]
     for name in res.dropped:
         lines.append(f"# {name}: not found on the package index, left out")
+    unresolved = [
+        n
+        for n in needs.of_kind("main", "build")
+        if n.name not in res.pins
+        and not (res.framework and n.name == res.framework.dist)
+        and n.name not in res.dropped
+    ]
+    if unresolved and not res.complete:
+        lines += ["", "# NOT RESOLVED (see forkvet's message): names and the authors' own pins"]
+        lines += [f"{n.name}{n.spec}  # {n.why}" for n in unresolved]
     return "\n".join(lines) + "\n"
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from forkvet.envgen.metadata_fix import invalid_packages, repair, write_uv_toml
 from forkvet.envgen.names import Need, NeedSet
 from forkvet.envgen.uv import compile_
 from forkvet.report import Framework
@@ -67,8 +70,13 @@ def python_candidates(
 
 def _framework_spec(fw: Framework, needs: NeedSet, dist: str) -> str:
     need = needs.get(dist) or (needs.get("tensorflow-gpu") if dist == "tensorflow" else None)
-    parts = [p for p in (need.spec if need else "", fw.version_spec or "") if p]
-    spec = ",".join(parts)
+    parts = [
+        p.strip()
+        for s in (need.spec if need else "", fw.version_spec or "")
+        for p in s.split(",")
+        if p.strip()
+    ]
+    spec = ",".join(dict.fromkeys(parts))
     try:
         SpecifierSet(spec)
     except InvalidSpecifier:
@@ -118,14 +126,54 @@ def resolve(needs: NeedSet, python: str, as_of: date, framework: FrameworkPin | 
     if framework:
         # The framework is pinned already; its other spellings must not reintroduce it.
         active = [n for n in active if canonical(n.name) != canonical(framework.dist)]
+    extra: list[str] = []
+    fixes: list[dict[str, object]] = []
+    repaired: set[str] = set()
+    tmp = tempfile.TemporaryDirectory(prefix="forkvet-uv-")
+    try:
+        return _rounds(result, active, framework, python, as_of, extra, fixes, repaired, tmp)
+    finally:
+        tmp.cleanup()
+
+
+def _rounds(
+    result: Resolution,
+    active: list[Need],
+    framework: FrameworkPin | None,
+    python: str,
+    as_of: date,
+    extra: list[str],
+    fixes: list[dict[str, object]],
+    repaired: set[str],
+    tmp: tempfile.TemporaryDirectory[str],
+) -> Resolution:
     for _ in range(MAX_ROUNDS):
         reqs = ([f"{framework.dist}=={framework.version}"] if framework else []) + [
             _req(n) for n in active
         ]
-        res = compile_(reqs, python, as_of)
+        res = compile_(reqs, python, as_of, extra)
         if res.ok:
             result.pins = res.pins
             return result
+        broken = [n for n in invalid_packages(res.error) if n not in repaired]
+        if broken:
+            for name in broken:
+                fixes += repair(name, as_of)
+                repaired.add(name)
+            config = write_uv_toml(Path(tmp.name) / "uv.toml", fixes)
+            # Builds are allowed again: the failed build was the resolver backtracking past
+            # the releases it could not read.
+            extra = ["--config-file", str(config)]
+            result.problems.append(
+                f"repaired the invalid legacy metadata of {', '.join(broken)} (e.g. pytz>=2011k)"
+            )
+            continue
+        if res.build_failed and "--no-build" not in extra:
+            # A source release failed to build: resolving from wheels alone either succeeds
+            # or shows the real cause (invalid metadata) behind the backtracking.
+            extra = [*extra, "--no-build"]
+            result.problems.append(f"{res.error}; retried from wheels only")
+            continue
         if res.not_found:
             gone = set(res.not_found)
             result.dropped += [n.name for n in active if n.name in gone]

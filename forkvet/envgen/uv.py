@@ -61,6 +61,7 @@ class Compiled:
     pins: dict[str, str]  # normalised name -> version
     error: str
     not_found: list[str]
+    build_failed: bool = False
 
 
 def _end_of(day: date) -> str:
@@ -132,7 +133,7 @@ def compile_(
             "--offline to generate names, Python version and declared pins only"
         )
     missing = sorted({(a or b).lower() for a, b in _NOT_FOUND.findall(err)})
-    return Compiled(False, {}, _explain(err), missing)
+    return Compiled(False, {}, _explain(err), missing, bool(_BUILD.search(err)))
 
 
 def _first_cause(err: str) -> str:
@@ -140,8 +141,18 @@ def _first_cause(err: str) -> str:
     return causes[-1] if causes else err.splitlines()[0][:200]
 
 
+_BUILD = re.compile(r"Failed to build `([^`]+)`")
+
+
 def _explain(err: str) -> str:
     """uv's resolver explanation, trimmed to its sentences."""
+    build = _BUILD.search(err)
+    if build and "interpreter" not in err:
+        return (
+            f"uv could not build {build.group(1)} from source to read its metadata "
+            f"(old source releases need the target Python to build: allow uv to download "
+            f"it with UV_PYTHON_DOWNLOADS=automatic, or install that Python)"
+        )
     lines = [
         ln.strip().lstrip("╰─▶").strip()
         for ln in err.splitlines()

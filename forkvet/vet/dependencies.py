@@ -28,7 +28,9 @@ def third_party_imports(ctx: Context) -> dict[str, list[tuple[str, int, bool, st
         if local:
             continue
         dist, _ = dist_for_module(ref.module)
-        key = dist if dist is not None else f"<{top}>"
+        # Not installable: name the module as imported (google.colab, not google).
+        shown = ".".join(ref.module.split(".")[:2]) if top in ("google", "azure") else top
+        key = dist if dist is not None else f"<{shown}>"
         out.setdefault(key, []).append((ref.path, ref.line, ref.optional, ref.module))
     return out
 

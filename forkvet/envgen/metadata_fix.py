@@ -1,0 +1,89 @@
+"""Repair old releases whose metadata today's resolvers reject.
+
+pandas 0.23–0.25 declare `pytz >= 2011k`, which is not a PEP 440 version, and uv refuses the
+whole release — then backtracks to a 2014 pandas that cannot build. forkvet reads those
+releases' metadata from the index, fixes the specifiers (`2011k` → `2011`), and hands uv the
+corrected metadata as `dependency-metadata` in a uv.toml, for the releases up to the date.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
+from forkvet.envgen.index import core_metadata, project_files
+
+MAX_VERSIONS = 8
+_INVALID = re.compile(r"([A-Za-z0-9][\w.-]*?)(?:[<>=!~]=?[\w.*+!]+)?\s+has invalid metadata")
+_VERSION_TAIL = re.compile(r"(\d)[A-Za-z]+(?=[,\s)]|$)")
+
+
+def invalid_packages(error: str) -> list[str]:
+    return sorted({m.lower() for m in _INVALID.findall(error)})
+
+
+def sanitize(requirement: str) -> str | None:
+    """A parseable form of a legacy requirement, or None if it cannot be saved."""
+    try:
+        return str(Requirement(requirement))
+    except InvalidRequirement:
+        pass
+    fixed = _VERSION_TAIL.sub(r"\1", requirement)
+    fixed = (
+        re.sub(r"\(\s*([^)]*?)\s*\)", r"\1", fixed) if "(" in fixed and ";" not in fixed else fixed
+    )
+    try:
+        return str(Requirement(fixed))
+    except InvalidRequirement:
+        return None
+
+
+def repair(name: str, as_of: date) -> list[dict[str, object]]:
+    """dependency-metadata entries for the newest releases of name up to the date."""
+    cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
+    by_version: dict[Version, list] = {}  # type: ignore[type-arg]
+    for f in project_files(name):
+        if (
+            not f.version
+            or not f.filename.endswith(".whl")
+            or (f.upload_time and f.upload_time > cutoff)
+        ):
+            continue
+        try:
+            by_version.setdefault(Version(f.version), []).append(f)
+        except InvalidVersion:
+            continue
+    entries: list[dict[str, object]] = []
+    for version in sorted(by_version, reverse=True)[:MAX_VERSIONS]:
+        files = sorted(
+            by_version[version], key=lambda f: (not f.core_metadata, "manylinux" not in f.filename)
+        )
+        meta = core_metadata(files[0])
+        if meta is None:
+            continue
+        reqs = [sanitize(r) for r in meta.get_all("Requires-Dist") or []]
+        entry: dict[str, object] = {
+            "name": name,
+            "version": str(version),
+            "requires-dist": [r for r in reqs if r],
+        }
+        if meta.get("Requires-Python"):
+            entry["requires-python"] = meta["Requires-Python"]
+        entries.append(entry)
+    return entries
+
+
+def write_uv_toml(path: Path, entries: list[dict[str, object]]) -> Path:
+    lines = []
+    for e in entries:
+        lines.append("[[dependency-metadata]]")
+        for key, value in e.items():
+            lines.append(f"{key} = {json.dumps(value)}")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
