@@ -68,6 +68,10 @@ DISTS = [
     Dist("six", "1.11.0", "2017-09-17T00:00:00Z", tag="py2.py3-none-any", license="MIT"),
     Dist("futurelib", "1.0", "2017-01-01T00:00:00Z", tag="py2.py3-none-any"),
     Dist("futurelib", "2.0", "2019-01-01T00:00:00Z", requires_python=">=3.5"),
+    # legacy metadata today's resolvers reject (pandas 0.24 declares pytz >= 2011k)
+    Dist("legacylib", "0.9", "2014-01-01T00:00:00Z", tag="py2.py3-none-any"),
+    Dist("legacylib", "1.0", "2019-01-01T00:00:00Z", ["tzdep (>=2011k)"]),
+    Dist("tzdep", "2018.9", "2018-12-01T00:00:00Z"),
     # a package whose metadata forgets a dependency it imports
     Dist("pkga", "1.0", "2019-01-01T00:00:00Z", code="import pkgb\n"),
     Dist("pkgb", "1.0", "2019-01-01T00:00:00Z"),
@@ -212,6 +216,17 @@ def test_dependency_licenses_of_the_pinned_release(
     policy.write_text("license:\n  require_commercial_use: true\n")
     _, strict = run_env(repo, tmp_path / "out2", capsys, "--config", str(policy))
     assert {x["name"]: x["verdict"] for x in strict["licenses"]}["nc-lib"] == "error"
+
+
+def test_invalid_legacy_metadata_is_repaired(
+        index: PackageIndex, make_repo: MakeRepo, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo({"m.py": "import legacylib\n"}, date="2019-06-01T00:00:00+00:00")
+    code, data = run_env(repo, tmp_path / "out", capsys, "--python", "3.11")
+    assert code == 0, data
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins == {"legacylib": "1.0", "tzdep": "2018.9"}  # not the 2014 release
+    assert any("invalid legacy metadata of legacylib" in p for p in data["problems"])
 
 
 def test_python2_code_gets_a_conda_environment(

@@ -87,3 +87,36 @@ def write_uv_toml(path: Path, entries: list[dict[str, object]]) -> Path:
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def newer_release_is_broken(name: str, pinned: str, as_of: date) -> bool:
+    """uv silently skips releases whose metadata it cannot parse and takes an older one: is
+    there a newer release up to the date whose requirements do not parse?"""
+    cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
+    try:
+        current = Version(pinned)
+    except InvalidVersion:
+        return False
+    newer: dict[Version, list] = {}  # type: ignore[type-arg]
+    for f in project_files(name):
+        if not f.version or not f.filename.endswith(".whl") or (
+                f.upload_time and f.upload_time > cutoff):
+            continue
+        try:
+            v = Version(f.version)
+        except InvalidVersion:
+            continue
+        if v > current and not v.is_prerelease:
+            newer.setdefault(v, []).append(f)
+    if not newer:
+        return False
+    files = sorted(newer[max(newer)], key=lambda f: not f.core_metadata)
+    meta = core_metadata(files[0])
+    if meta is None:
+        return False
+    for req in meta.get_all("Requires-Dist") or []:
+        try:
+            Requirement(req)
+        except InvalidRequirement:
+            return True
+    return False

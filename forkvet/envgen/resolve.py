@@ -10,7 +10,12 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from forkvet.envgen.metadata_fix import invalid_packages, repair, write_uv_toml
+from forkvet.envgen.metadata_fix import (
+    invalid_packages,
+    newer_release_is_broken,
+    repair,
+    write_uv_toml,
+)
 from forkvet.envgen.names import Need, NeedSet
 from forkvet.envgen.uv import compile_
 from forkvet.report import Framework
@@ -152,10 +157,14 @@ def _rounds(
             _req(n) for n in active
         ]
         res = compile_(reqs, python, as_of, extra)
-        if res.ok:
-            result.pins = res.pins
-            return result
         broken = [n for n in invalid_packages(res.error) if n not in repaired]
+        if res.ok:
+            top = {n.name for n in active}
+            broken = [n for n, v in res.pins.items() if n in top and n not in repaired
+                      and newer_release_is_broken(n, v, as_of)]
+            if not broken:
+                result.pins = res.pins
+                return result
         if broken:
             for name in broken:
                 fixes += repair(name, as_of)
