@@ -219,8 +219,8 @@ def test_dependency_licenses_of_the_pinned_release(
 
 
 def test_invalid_legacy_metadata_is_repaired(
-        index: PackageIndex, make_repo: MakeRepo, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo({"m.py": "import legacylib\n"}, date="2019-06-01T00:00:00+00:00")
     code, data = run_env(repo, tmp_path / "out", capsys, "--python", "3.11")
     assert code == 0, data

@@ -40,6 +40,8 @@ class EnvResult:
     dropped: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     licenses: list[dict[str, str]] = field(default_factory=list)
+    # Names a partial resolution could not pin (listed unpinned in requirements.txt).
+    unresolved: list[str] = field(default_factory=list)
     verify: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,5 +171,12 @@ def generate(
         dropped=res.dropped,
         conflicts=needs.conflicts,
         licenses=dep_licenses,
+        unresolved=[
+            n.name
+            for n in needs.of_kind("main", "build")
+            if n.name not in res.pins
+            and not (res.framework and n.name == res.framework.dist)
+            and n.name not in res.dropped
+        ],
     )
     return result, report

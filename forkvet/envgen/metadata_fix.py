@@ -99,8 +99,11 @@ def newer_release_is_broken(name: str, pinned: str, as_of: date) -> bool:
         return False
     newer: dict[Version, list] = {}  # type: ignore[type-arg]
     for f in project_files(name):
-        if not f.version or not f.filename.endswith(".whl") or (
-                f.upload_time and f.upload_time > cutoff):
+        if (
+            not f.version
+            or not f.filename.endswith(".whl")
+            or (f.upload_time and f.upload_time > cutoff)
+        ):
             continue
         try:
             v = Version(f.version)

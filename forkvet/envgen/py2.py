@@ -16,20 +16,27 @@ from forkvet.envgen.resolve import Resolution
 _PY2_TAG = re.compile(r"-(?:py2|py2\.py3|cp27|py27)[.-]")
 
 
-def _py2_ok(f: IndexFile) -> bool:
+def _installable(f: IndexFile, python: str) -> bool:
     if f.requires_python:
         try:
-            if not SpecifierSet(f.requires_python).contains("2.7"):
+            if not SpecifierSet(f.requires_python).contains(python):
                 return False
         except InvalidSpecifier:
             pass
     if f.filename.endswith(".whl"):
-        return bool(_PY2_TAG.search(f.filename))
+        if python == "2.7":
+            return bool(_PY2_TAG.search(f.filename))
+        return "-py2-" not in f.filename and "-cp2" not in f.filename
     return f.filename.endswith((".tar.gz", ".zip", ".tar.bz2"))
 
 
-def pick(name: str, spec: str, as_of: date) -> str | None:
-    """The newest version uploaded by the date that Python 2.7 can install."""
+def newest_by_date(name: str, as_of: date, python: str) -> str | None:
+    """The newest release of name uploaded by the date that this Python can install."""
+    return pick(name, "", as_of, python)
+
+
+def pick(name: str, spec: str, as_of: date, python: str = "2.7") -> str | None:
+    """The newest version uploaded by the date that the Python can install (2.7 default)."""
     cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
     try:
         allowed = SpecifierSet(spec) if spec else SpecifierSet()
@@ -39,7 +46,7 @@ def pick(name: str, spec: str, as_of: date) -> str | None:
     for f in project_files(name):
         if f.yanked or not f.version or (f.upload_time and f.upload_time > cutoff):
             continue
-        if not _py2_ok(f):
+        if not _installable(f, python):
             continue
         try:
             v = Version(f.version)

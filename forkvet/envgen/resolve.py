@@ -17,7 +17,7 @@ from forkvet.envgen.metadata_fix import (
     write_uv_toml,
 )
 from forkvet.envgen.names import Need, NeedSet
-from forkvet.envgen.uv import compile_
+from forkvet.envgen.uv import BUILD_TOOLS, compile_
 from forkvet.report import Framework
 from forkvet.vet.importmap import canonical
 
@@ -160,10 +160,13 @@ def _rounds(
         broken = [n for n in invalid_packages(res.error) if n not in repaired]
         if res.ok:
             top = {n.name for n in active}
-            broken = [n for n, v in res.pins.items() if n in top and n not in repaired
-                      and newer_release_is_broken(n, v, as_of)]
+            broken = [
+                n
+                for n, v in res.pins.items()
+                if n in top and n not in repaired and newer_release_is_broken(n, v, as_of)
+            ]
             if not broken:
-                result.pins = res.pins
+                result.pins = _cap_build_tools(res.pins, as_of, result)
                 return result
         if broken:
             for name in broken:
@@ -207,3 +210,16 @@ def _rounds(
     result.complete = False
     result.problems.append("gave up after relaxing pins several times")
     return result
+
+
+def _cap_build_tools(pins: dict[str, str], as_of: date, result: Resolution) -> dict[str, str]:
+    """Build tools are resolved uncapped (old setuptools cannot build old sdists), but the
+    environment itself gets the newest release up to the date, like everything else."""
+    from forkvet.envgen.py2 import newest_by_date
+
+    for tool in BUILD_TOOLS:
+        if tool in pins:
+            capped = newest_by_date(tool, as_of, python=result.python)
+            if capped and capped != pins[tool]:
+                pins[tool] = capped
+    return pins
