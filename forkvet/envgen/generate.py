@@ -42,6 +42,8 @@ class EnvResult:
     licenses: list[dict[str, str]] = field(default_factory=list)
     # Names a partial resolution could not pin (listed unpinned in requirements.txt).
     unresolved: list[str] = field(default_factory=list)
+    # Imported only inside try/except ImportError: listed, commented, in requirements.txt.
+    optional: list[str] = field(default_factory=list)
     verify: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:

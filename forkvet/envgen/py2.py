@@ -35,8 +35,10 @@ def newest_by_date(name: str, as_of: date, python: str) -> str | None:
     return pick(name, "", as_of, python)
 
 
-def pick(name: str, spec: str, as_of: date, python: str = "2.7") -> str | None:
-    """The newest version uploaded by the date that the Python can install (2.7 default)."""
+def pick(
+    name: str, spec: str, as_of: date, python: str = "2.7", oldest: bool = False
+) -> str | None:
+    """The newest (or oldest) version uploaded by the date that the Python can install."""
     cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
     try:
         allowed = SpecifierSet(spec) if spec else SpecifierSet()
@@ -54,7 +56,8 @@ def pick(name: str, spec: str, as_of: date, python: str = "2.7") -> str | None:
             continue
         if v.is_prerelease or not allowed.contains(v):
             continue
-        best = v if best is None or v > best else best
+        better = v < best if oldest and best is not None else best is None or v > best
+        best = v if better else best
     return str(best) if best else None
 
 
@@ -62,6 +65,18 @@ def resolve_py2(needs: NeedSet, as_of: date) -> Resolution:
     result = Resolution("2.7")
     for need in needs.of_kind("main", "build"):
         version = pick(need.name, need.spec, as_of)
+        if version is None:
+            # Old releases get deleted from indexes (opencv-python's pre-2018 wheels are
+            # gone): take the oldest one still there, and say so.
+            version = pick(need.name, need.spec, date.max, oldest=True)
+            if version is not None:
+                result.pins[need.name] = version
+                result.problems.append(
+                    f"{need.name}: nothing installable on Python 2.7 from "
+                    f"before {as_of.isoformat()} is left on the index; "
+                    f"pinned the oldest that is, {version}"
+                )
+                continue
         if version is None:
             result.problems.append(
                 f"{need.name}{need.spec}: no release installable on Python "
