@@ -67,8 +67,8 @@ def tool_forkvet(repo: Path, out: Path) -> tuple[float, dict[str, str | None]]:
     for r in data.get("requirements", []):
         if r["kind"] != "transitive":
             pins[canonical(r["name"])] = r["version"]
-    for name in data.get("unresolved", []):  # a partial result still names them
-        pins.setdefault(canonical(name), None)
+    for name in data.get("unresolved", []) + data.get("optional", []):
+        pins.setdefault(canonical(name), None)  # named (unpinned or commented) in the output
     return seconds, pins
 
 

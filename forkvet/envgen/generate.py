@@ -173,6 +173,7 @@ def generate(
         dropped=res.dropped,
         conflicts=needs.conflicts,
         licenses=dep_licenses,
+        optional=[n.name for n in needs.of_kind("optional")],
         unresolved=[
             n.name
             for n in needs.of_kind("main", "build")
