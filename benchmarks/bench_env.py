@@ -204,8 +204,11 @@ def main() -> None:
                 )
                 extra, missed = sorted(found - truth), sorted(truth - found)
                 if extra or missed:
+                    shown = ", ".join(extra[:12]) + (
+                        f" … (+{len(extra) - 12})" if len(extra) > 12 else ""
+                    )
                     print(
-                        f"{'':<28} {'':<8} extra: {', '.join(extra) or '-'}; missed: "
+                        f"{'':<28} {'':<8} extra: {shown or '-'}; missed: "
                         f"{', '.join(missed) or '-'}"
                     )
 
