@@ -17,7 +17,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from forkvet.errors import ForkvetError
@@ -105,12 +105,16 @@ def _version_from_filename(filename: str) -> str | None:
 
 def project_files(name: str, base: str | None = None) -> list[IndexFile]:
     """Every file of a project; [] when the index has no such project."""
-    base = base or index_url()
+    return list(_project_files(re.sub(r"[-_.]+", "-", name).lower(), base or index_url()))
+
+
+@lru_cache(maxsize=4096)
+def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
     url = f"{base}{re.sub(r'[-_.]+', '-', name).lower()}/"
     try:
         data: dict[str, Any] = json.loads(_get(url, ACCEPT))
     except LookupError:
-        return []
+        return ()
     except json.JSONDecodeError as exc:
         raise IndexError_(f"{url} did not answer with the JSON simple API (PEP 691)") from exc
     files = []
@@ -129,7 +133,7 @@ def project_files(name: str, base: str | None = None) -> list[IndexFile]:
                 yanked=bool(f.get("yanked")),
             )
         )
-    return files
+    return tuple(files)
 
 
 def core_metadata(file: IndexFile) -> email.message.Message | None:

@@ -8,6 +8,7 @@ flags the NVIDIA CUDA runtime wheels torch pulls in, and crashes on some `WITH` 
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from forkvet.config import LicensePolicy
@@ -62,59 +63,65 @@ def _license_of(
 
 
 def check(pins: dict[str, str], repo_category: str, policy: LicensePolicy) -> list[DepLicense]:
-    out: list[DepLicense] = []
-    for name, version in sorted(pins.items()):
-        if _NVIDIA_RUNTIME.match(name):
-            # The CUDA runtime wheels are NVIDIA's redistributable runtime: no alarm.
-            out.append(
-                DepLicense(
-                    name,
-                    version,
-                    "NVIDIA proprietary (redistributable runtime)",
-                    "permissive",
-                    "ok",
-                    "CUDA runtime library",
-                )
+    # One index round trip or more per package: fetch them side by side.
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(
+            pool.map(
+                lambda item: _check_one(item[0], item[1], repo_category, policy),
+                sorted(pins.items()),
             )
-            continue
-        files = [f for f in project_files(name) if f.version == version and f.core_metadata]
-        meta = core_metadata(files[0]) if files else None
-        if meta is None:
-            out.append(
-                DepLicense(
-                    name,
-                    version,
-                    "unknown",
-                    "unknown",
-                    "notice",
-                    "no metadata on the index for this release",
-                )
-            )
-            continue
-        lic, category = _license_of(
-            meta.get("License"), meta.get("License-Expression"), meta.get_all("Classifier") or []
         )
-        verdict, note = "ok", ""
-        ids = {i.lower() for i in re.split(r"\s+(?:OR|AND|WITH)\s+", lic)}
-        if category == "unknown":
-            verdict, note = "notice", "license not stated in a form forkvet reads"
-        elif category in ("non-commercial", "custom-restricted"):
-            verdict, note = "warning", f"{category} license"
-            if policy.require_commercial_use:
-                verdict = "error"
-        elif (
-            category in ("strong-copyleft", "network-copyleft")
-            and _ORDER.get(repo_category, 0) < _ORDER[category]
-        ):
-            verdict, note = (
-                "warning",
-                (
-                    f"{category} dependency in a {repo_category} project: "
-                    f"distributing them together brings its obligations"
-                ),
-            )
-        denied = {d.lower() for d in policy.deny}
-        if denied & (ids | {category}):
-            verdict, note = "error", "denied by the license policy"
-        out.append(DepLicense(name, version, lic[:120], category, verdict, note))
-    return out
+
+
+def _check_one(name: str, version: str, repo_category: str, policy: LicensePolicy) -> DepLicense:
+    if _NVIDIA_RUNTIME.match(name):
+        # The CUDA runtime wheels are NVIDIA's redistributable runtime: no alarm.
+        return DepLicense(
+            name,
+            version,
+            "NVIDIA proprietary (redistributable runtime)",
+            "permissive",
+            "ok",
+            "CUDA runtime library",
+        )
+    # PEP 658 metadata when the index has it, else the wheel's METADATA by range requests.
+    files = sorted(
+        (f for f in project_files(name) if f.version == version and f.filename.endswith(".whl")),
+        key=lambda f: not f.core_metadata,
+    )
+    meta = core_metadata(files[0]) if files else None
+    if meta is None:
+        return DepLicense(
+            name,
+            version,
+            "unknown",
+            "unknown",
+            "notice",
+            "no metadata on the index for this release",
+        )
+    lic, category = _license_of(
+        meta.get("License"), meta.get("License-Expression"), meta.get_all("Classifier") or []
+    )
+    verdict, note = "ok", ""
+    ids = {i.lower() for i in re.split(r"\s+(?:OR|AND|WITH)\s+", lic)}
+    if category == "unknown":
+        verdict, note = "notice", "license not stated in a form forkvet reads"
+    elif category in ("non-commercial", "custom-restricted"):
+        verdict, note = "warning", f"{category} license"
+        if policy.require_commercial_use:
+            verdict = "error"
+    elif (
+        category in ("strong-copyleft", "network-copyleft")
+        and _ORDER.get(repo_category, 0) < _ORDER[category]
+    ):
+        verdict, note = (
+            "warning",
+            (
+                f"{category} dependency in a {repo_category} project: "
+                f"distributing them together brings its obligations"
+            ),
+        )
+    denied = {d.lower() for d in policy.deny}
+    if denied & (ids | {category}):
+        verdict, note = "error", "denied by the license policy"
+    return DepLicense(name, version, lic[:120], category, verdict, note)

@@ -152,11 +152,16 @@ def _rounds(
     repaired: set[str],
     tmp: tempfile.TemporaryDirectory[str],
 ) -> Resolution:
-    for _ in range(MAX_ROUNDS):
+    no_build: set[str] = set()
+    config: Path | None = None
+    for _ in range(MAX_ROUNDS + 4):
         reqs = ([f"{framework.dist}=={framework.version}"] if framework else []) + [
             _req(n) for n in active
         ]
-        res = compile_(reqs, python, as_of, extra)
+        flags = [*extra, *(["--config-file", str(config)] if config else [])]
+        for pkg in sorted(no_build):
+            flags += ["--only-binary", pkg]
+        res = compile_(reqs, python, as_of, flags)
         broken = [n for n in invalid_packages(res.error) if n not in repaired]
         if res.ok:
             top = {n.name for n in active}
@@ -173,18 +178,33 @@ def _rounds(
                 fixes += repair(name, as_of)
                 repaired.add(name)
             config = write_uv_toml(Path(tmp.name) / "uv.toml", fixes)
-            # Builds are allowed again: the failed build was the resolver backtracking past
-            # the releases it could not read.
-            extra = ["--config-file", str(config)]
+            # The failed build was the resolver backtracking past releases it could not read:
+            # with their metadata repaired, that package may build again.
+            no_build -= set(broken)
             result.problems.append(
                 f"repaired the invalid legacy metadata of {', '.join(broken)} (e.g. pytz>=2011k)"
             )
             continue
-        if res.build_failed and "--no-build" not in extra:
-            # A source release failed to build: resolving from wheels alone either succeeds
-            # or shows the real cause (invalid metadata) behind the backtracking.
-            extra = [*extra, "--no-build"]
-            result.problems.append(f"{res.error}; retried from wheels only")
+        unbuildable = [
+            m.lower()
+            for m in re.findall(r"all versions of ([\w.-]+) have no usable wheels", res.error)
+            if m.lower() in no_build
+        ]
+        if unbuildable:
+            gone = set(unbuildable)
+            result.dropped += [n.name for n in active if n.name in gone]
+            active = [n for n in active if n.name not in gone]
+            result.problems.append(
+                f"{', '.join(sorted(gone))}: only source releases, which do "
+                f"not build here; left out (install by hand)"
+            )
+            continue
+        failed = res.build_failed_package
+        if failed and failed not in no_build:
+            # This source release does not build here: skip that package's source releases
+            # (its wheels stay); the next answer shows the real constraint, if any.
+            no_build.add(failed)
+            result.problems.append(f"{res.error}; its source releases were skipped")
             continue
         if res.not_found:
             gone = set(res.not_found)

@@ -61,7 +61,7 @@ class Compiled:
     pins: dict[str, str]  # normalised name -> version
     error: str
     not_found: list[str]
-    build_failed: bool = False
+    build_failed_package: str | None = None
 
 
 def _end_of(day: date) -> str:
@@ -133,7 +133,9 @@ def compile_(
             "--offline to generate names, Python version and declared pins only"
         )
     missing = sorted({(a or b).lower() for a, b in _NOT_FOUND.findall(err)})
-    return Compiled(False, {}, _explain(err), missing, bool(_BUILD.search(err)))
+    build = _BUILD.search(err)
+    failed = re.split(r"[=<>!~ ]", build.group(1))[0].lower() if build else None
+    return Compiled(False, {}, _explain(err), missing, failed)
 
 
 def _first_cause(err: str) -> str:
