@@ -14,6 +14,9 @@ PY=${PYTHON:-python3}
 .venv/bin/python -c 'import torch' 2>/dev/null ||
   .venv/bin/python -m pip install -q --disable-pip-version-check 'torch==2.13.0'
 
+# GitHub's own artifacts the App tests validate against (pinned in tests/github/package-lock.json).
+(cd tests/github && npm ci --no-audit --no-fund --silent)
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

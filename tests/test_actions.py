@@ -128,8 +128,15 @@ def test_zizmor_reports_nothing() -> None:
 def test_env_action_offline(tmp_path: Path) -> None:
     action = ROOT / "actions" / "env" / "action.yml"
     outputs, summary, procs = run_action(
-        action, {"path": str(ROOT / "examples" / "tiny-model"), "offline": "true",
-                 "out": str(tmp_path / "env")}, ROOT, tmp_path)
+        action,
+        {
+            "path": str(ROOT / "examples" / "tiny-model"),
+            "offline": "true",
+            "out": str(tmp_path / "env"),
+        },
+        ROOT,
+        tmp_path,
+    )
     assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
     assert outputs["complete"] == "true" and outputs["python"].startswith("3.")
     assert "torch>=1.13" in Path(outputs["requirements"]).read_text()

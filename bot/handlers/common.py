@@ -1,0 +1,27 @@
+"""What every handler builds: a job description."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.routing import Event
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    kind: str
+    repo: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def installation_id(event: Event) -> int | None:
+    inst = event.payload.get("installation")
+    return int(inst["id"]) if isinstance(inst, dict) and "id" in inst else None
+
+
+def vet_job(event: Event, repo: str, reason: str) -> JobSpec | None:
+    iid = installation_id(event)
+    if iid is None:
+        return None
+    return JobSpec("vet", repo, {"installation_id": iid, "reason": reason})

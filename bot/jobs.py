@@ -1,0 +1,272 @@
+"""The worker's side: clone, vet, and publish the check run, the report issue and the setup
+pull request — or, when that fails, tell the human exactly what to do."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from github import GithubException
+from github.Repository import Repository
+
+from bot.settings import Settings
+from bot.store import Job, Store
+from bot.workflow import render
+from forkvet.envgen.generate import generate
+from forkvet.github import checks, content, issues, pulls
+from forkvet.github.client import GitHubApp
+from forkvet.render import to_markdown, verdict
+from forkvet.report import Finding, Report
+from forkvet.snapshot import load
+from forkvet.vet import vet
+
+log = logging.getLogger("forkvet.app")
+CLONE_TIMEOUT_S = 600
+
+
+class Transient(Exception):
+    """Worth retrying later (GitHub 5xx, rate limits, network)."""
+
+
+def app_for(settings: Settings) -> GitHubApp:
+    return GitHubApp(
+        settings.app_id,
+        settings.private_key,
+        settings.api_url,
+        settings.seconds_between_requests,
+        settings.seconds_between_writes,
+    )
+
+
+def _clone(url: str, token: str, dest: Path) -> None:
+    # The token travels in a header, never in the URL, so it cannot leak into logs or
+    # .git/config.
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    cmd = [
+        "git",
+        "-c",
+        f"http.extraHeader=Authorization: Basic {basic}",
+        "-c",
+        "filter.lfs.smudge=",
+        "-c",
+        "filter.lfs.process=",
+        "-c",
+        "filter.lfs.required=false",
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        "--no-recurse-submodules",
+        url,
+        str(dest),
+    ]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=CLONE_TIMEOUT_S,
+        env={
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_LFS_SKIP_SMUDGE": "1",
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise Transient(f"git clone failed: {proc.stderr.strip().splitlines()[-1:]}")
+
+
+def _setup_files(
+    repo: Repository, snap_root: Path, report: Report, settings: Settings
+) -> dict[str, str]:
+    files = {".github/workflows/forkvet.yml": render(settings.action_repo, settings.action_ref)}
+    has_reqs = bool(report.dependencies.files)
+    if not has_reqs:
+        # Offline in the App: names and pins only; full pinning runs on the fork's runner.
+        result, _ = generate(load(snap_root), out=snap_root / ".forkvet-env", offline=True)
+        out = snap_root / ".forkvet-env"
+        files["requirements.txt"] = (out / "requirements.txt").read_text()
+        files["environment.yml"] = (out / "environment.yml").read_text()
+        del result
+    files["ATTRIBUTION.md"] = attribution_draft(repo, report)
+    return files
+
+
+def attribution_draft(repo: Repository, report: Report) -> str:
+    lic = report.license
+    upstream = repo.parent.full_name if getattr(repo, "parent", None) else repo.full_name
+    lines = [
+        "# Attribution",
+        "",
+        f"This repository is a fork of **{upstream}**"
+        + (f" (commit `{report.repo.commit[:12]}`)" if report.repo.commit else "")
+        + ".",
+        "",
+        f"- License: {lic.name} ({lic.spdx or 'no license'})"
+        + (f", text in {', '.join(lic.files)}" if lic.files else ""),
+    ]
+    lines += [f"- Obligation: {o}" for o in lic.obligations]
+    if report.citation:
+        c = report.citation
+        lines += ["", "## Citation", "", str(c.get("title") or ""), ""]
+        if c.get("bibtex"):
+            lines += ["```bibtex", c["bibtex"], "```"]
+    lines += ["", "## Changes made in this fork", "", "(list what you changed here)", ""]
+    return "\n".join(lines)
+
+
+def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
+    p = job.payload
+    app = app_for(settings)
+    gh = app.client(int(p["installation_id"]))
+    try:
+        repo = gh.get_repo(job.repo)
+        head = repo.get_branch(repo.default_branch).commit.sha
+    except GithubException as exc:
+        if exc.status == 404:
+            log.warning(
+                "repository gone or not accessible; nothing to do",
+                extra={"repo": job.repo, "job": job.id},
+            )
+            return {"skipped": "repository not found"}
+        raise
+    if p.get("forks_only") and not repo.fork:
+        return {"skipped": "not a fork"}
+    check = None
+    if job.check_run_id:
+        try:
+            check = repo.get_check_run(job.check_run_id)
+        except GithubException:
+            check = None
+    if check is None:
+        check = checks.start(repo, head)
+        store.set_check_run(job.id, check.id)
+    try:
+        config, config_error = content.repo_config(repo, repo.default_branch)
+        with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
+            dest = Path(tmp) / repo.name
+            _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
+            report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
+            if config_error:
+                report.findings.append(
+                    Finding(
+                        "config",
+                        "warning",
+                        "Invalid .github/forkvet.yml",
+                        f"{config_error}; defaults were used",
+                        path=".github/forkvet.yml",
+                    )
+                )
+            markdown = to_markdown(report)
+            status, line = verdict(report)
+            checks.complete(check, report, title=f"forkvet: {line}"[:255], summary=markdown)
+            store.save_report(job.repo, markdown)
+            issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
+            files = _setup_files(repo, dest, report, settings)
+        setup = pulls.ensure_setup_pr(repo, files, _pr_body(report), app_login(app))
+        if setup.skipped_reason and setup.pull is not None:
+            setup.pull.create_issue_comment(
+                f"forkvet did not update this pull request: {setup.skipped_reason}."
+            )
+        return {
+            "check_run": check.id,
+            "issue": issue.number,
+            "issue_created": created,
+            "pull": setup.pull.number if setup.pull else None,
+            "verdict": status,
+        }
+    except Exception as exc:
+        transient = isinstance(exc, Transient) or (
+            isinstance(exc, GithubException) and (exc.status >= 500 or exc.status in (403, 429))
+        )
+        if not transient:
+            checks.fail(
+                check,
+                "forkvet could not vet this repository",
+                f"{type(exc).__name__}: {exc}\n\nWhat to do: check that the forkvet App "
+                f"has read access to the repository's contents, then comment "
+                f"`/forkvet recheck` on the report issue or re-run this check.",
+            )
+        raise
+
+
+_LOGINS: dict[str, str] = {}
+
+
+def app_login(app: GitHubApp) -> str:
+    """The App's bot login (its slug + [bot]), from GET /app, cached."""
+    key = f"{app.api_url}:{app.app_id}"
+    if key not in _LOGINS:
+        from github import Auth, GithubIntegration
+
+        integration = GithubIntegration(
+            auth=Auth.AppAuth(app.app_id, app.private_key),
+            base_url=app.api_url,
+            seconds_between_requests=app.seconds_between_requests,
+            seconds_between_writes=app.seconds_between_writes,
+        )
+        _LOGINS[key] = f"{integration.get_app().slug}[bot]"
+    return _LOGINS[key]
+
+
+def _pr_body(report: Report) -> str:
+    _status, line = verdict(report)
+    return (
+        f"forkvet vetted this fork: {line}\n\nThis pull request adds:\n\n"
+        f"- `.github/workflows/forkvet.yml`: vet on every push; smoke test and training "
+        f"check on your self-hosted GPU runner (`[self-hosted, linux, x64, gpu]`)\n"
+        f"- `requirements.txt` and `environment.yml` when the repository had none\n"
+        f"- `ATTRIBUTION.md`: a draft crediting the original authors\n\n"
+        f"forkvet keeps this branch up to date until someone pushes to it."
+    )
+
+
+def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
+    """A forkvet workflow finished on the fork: add its result to the report issue."""
+    p = job.payload
+    run = p["workflow_run"]
+    line = (
+        f"- GPU workflow **{run['name']}** on `{str(run['head_sha'])[:12]}`: "
+        f"**{run.get('conclusion') or run.get('status')}** ([logs]({run['html_url']}))"
+    )
+    markdown, runtime = store.save_runtime(job.repo, line)
+    gh = app_for(settings).client(int(p["installation_id"]))
+    repo = gh.get_repo(job.repo)
+    body = (
+        markdown or "forkvet has not vetted this repository yet."
+    ) + f"\n\n### Runtime checks\n\n{runtime}\n"
+    issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app_for(settings)))
+    return {"issue": issue.number}
+
+
+def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
+    """`/forkvet recheck` on the report issue, from someone with write access."""
+    p = job.payload
+    app = app_for(settings)
+    repo = app.client(int(p["installation_id"])).get_repo(job.repo)
+    user = p["user"]
+    permission = repo.get_collaborator_permission(user)
+    issue = repo.get_issue(int(p["issue_number"]))
+    if permission not in ("admin", "maintain", "write"):
+        issue.create_comment(
+            f"@{user} only people with write access to {job.repo} can run forkvet commands."
+        )
+        return {"refused": user}
+    result = vet_and_publish(settings, store, job)
+    issue.create_comment(
+        f"@{user} done: the report above and the `forkvet` check run are "
+        f"up to date ({result.get('verdict')})."
+    )
+    return result
+
+
+HANDLERS = {"vet": vet_and_publish, "workflow_run": fold_workflow_run, "comment": comment_command}
+
+
+def cleanup(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,101 @@
+"""The job queue: huey. Embedded by default (a SQLite file, no server to start); with
+FORKVET_REDIS_URL the same jobs run on any number of workers on any number of machines.
+
+huey drops a task its worker dies in the middle of, so the durable record of a job is the
+Store: a worker re-queues, on start-up, whatever a dead worker left behind, and a job whose
+record is 'done' is never run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.exceptions import RetryTask
+
+from bot import jobs
+from bot.settings import Settings
+from bot.store import Store
+
+log = logging.getLogger("forkvet.app")
+MAX_ATTEMPTS = 6
+
+_state: dict[str, Any] = {}
+
+
+def setup(settings: Settings) -> tuple[Huey, Store]:
+    key = (settings.redis_url, settings.db)
+    if _state.get("key") != key:
+        huey: Huey = (
+            RedisHuey("forkvet", url=settings.redis_url)
+            if settings.redis_url
+            else SqliteHuey("forkvet", filename=settings.db + ".queue")
+        )
+        _state.update(
+            key=key,
+            huey=huey,
+            store=Store(settings.db),
+            settings=settings,
+            task=huey.task(context=True)(_run),
+        )
+    return _state["huey"], _state["store"]
+
+
+def enqueue(settings: Settings, job_id: int) -> None:
+    setup(settings)
+    _state["task"](job_id)
+
+
+def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:
+    settings: Settings = _state["settings"]
+    store: Store = _state["store"]
+    job = store.get(job_id)
+    if job is None or job.status == "done":
+        return None
+    # One job per repository at a time: two deliveries for one fork make one issue. The lock
+    # lives in the Store, so a killed worker's lock is taken over instead of blocking forever.
+    lock = f"repo:{job.repo}"
+    if not store.acquire(lock):
+        raise RetryTask(delay=2)
+    try:
+        if not store.start(job_id):
+            return None
+        job = store.get(job_id)
+        assert job is not None
+        result = jobs.HANDLERS[job.kind](settings, store, job)
+        store.finish(job_id)
+        log.info(
+            "job done",
+            extra={"job": job_id, "repo": job.repo, "result": result, "delivery": job.delivery},
+        )
+        return result
+    except Exception as exc:
+        attempts = job.attempts + 1
+        transient = (
+            isinstance(exc, jobs.Transient)
+            or getattr(exc, "status", 0) >= 500
+            or getattr(exc, "status", 0) in (403, 429)
+        )
+        if transient and attempts < MAX_ATTEMPTS:
+            delay = min(300, 5 * 2**attempts)
+            log.warning(
+                "job failed, retrying",
+                extra={"job": job_id, "repo": job.repo, "error": str(exc)[:300], "delay": delay},
+            )
+            raise RetryTask(delay=delay) from exc
+        store.finish(job_id, error=f"{type(exc).__name__}: {str(exc)[:500]}")
+        log.error("job failed", extra={"job": job_id, "repo": job.repo, "error": str(exc)[:500]})
+        return None
+    finally:
+        store.release(lock)
+
+
+def requeue_stale(settings: Settings) -> list[int]:
+    _, store = setup(settings)
+    ids = store.requeue_candidates()
+    for job_id in ids:
+        enqueue(settings, job_id)
+    if ids:
+        log.info("re-queued jobs left by a stopped worker", extra={"jobs": ids})
+    return ids

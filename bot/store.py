@@ -1,0 +1,204 @@
+"""Durable state in one SQLite file (FORKVET_DB): deliveries seen, jobs and their status,
+the last report per repository. Jobs survive restarts: a worker re-queues on start-up what a
+dead worker left running or what never reached the queue."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event TEXT, received REAL);
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, delivery TEXT UNIQUE, kind TEXT, repo TEXT,
+  payload TEXT, status TEXT, attempts INTEGER DEFAULT 0, worker TEXT, updated REAL,
+  error TEXT, check_run_id INTEGER);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT, expires REAL);
+CREATE TABLE IF NOT EXISTS reports (repo TEXT PRIMARY KEY, markdown TEXT, runtime TEXT,
+  updated REAL);
+"""
+
+
+@dataclass
+class Job:
+    id: int
+    delivery: str
+    kind: str
+    repo: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    check_run_id: int | None
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Store:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        with self.conn() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def conn(self) -> Iterator[sqlite3.Connection]:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        yield db
+
+    # -- deliveries ------------------------------------------------------------------------
+    def record_delivery(self, delivery: str, event: str) -> bool:
+        """True the first time a delivery id is seen; a redelivery is False."""
+        with self.conn() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO deliveries VALUES (?, ?, ?)", (delivery, event, time.time())
+            )
+            return cur.rowcount == 1
+
+    # -- jobs -------------------------------------------------------------------------------
+    def add_job(self, delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> int | None:
+        with self.conn() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO jobs (delivery, kind, repo, payload, status, updated) "
+                "VALUES (?, ?, ?, ?, 'queued', ?)",
+                (delivery, kind, repo, json.dumps(payload), time.time()),
+            )
+            return cur.lastrowid if cur.rowcount == 1 else None
+
+    def get(self, job_id: int) -> Job | None:
+        with self.conn() as db:
+            row = db.execute(
+                "SELECT id, delivery, kind, repo, payload, status, attempts, "
+                "check_run_id FROM jobs WHERE id = ?",
+                (job_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Job(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7])
+
+    def start(self, job_id: int) -> bool:
+        """Claim a job; False when it is done already (a duplicate queue entry)."""
+        with self.conn() as db:
+            cur = db.execute(
+                "UPDATE jobs SET status='running', worker=?, updated=?, "
+                "attempts=attempts+1 WHERE id=? AND status != 'done'",
+                (worker_id(), time.time(), job_id),
+            )
+            return cur.rowcount == 1
+
+    def set_check_run(self, job_id: int, check_run_id: int) -> None:
+        with self.conn() as db:
+            db.execute("UPDATE jobs SET check_run_id=? WHERE id=?", (check_run_id, job_id))
+
+    def finish(self, job_id: int, error: str | None = None) -> None:
+        with self.conn() as db:
+            db.execute(
+                "UPDATE jobs SET status=?, error=?, updated=? WHERE id=?",
+                ("failed" if error else "done", error, time.time(), job_id),
+            )
+
+    def requeue_candidates(self, stale_after: float = 600) -> list[int]:
+        """Jobs to run again: left 'running' by a worker that is gone (dead process on this
+        host, or no progress for stale_after seconds), or 'queued' and never picked up."""
+        now = time.time()
+        host = socket.gethostname()
+        out = []
+        with self.conn() as db:
+            rows = db.execute(
+                "SELECT id, status, worker, updated FROM jobs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+        for job_id, status, worker, updated in rows:
+            if status == "queued":
+                out.append(job_id)
+                continue
+            w_host, _, pid = (worker or "").partition(":")
+            dead = w_host == host and pid.isdigit() and not _alive(int(pid))
+            if dead or now - (updated or 0) > stale_after:
+                out.append(job_id)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        with self.conn() as db:
+            return dict(db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall())
+
+    # -- per-repository locks ---------------------------------------------------------------
+    def acquire(self, name: str, ttl: float = 900) -> bool:
+        """Take a lock; a lock whose owner died (on this host) or expired is taken over."""
+        me, now = f"{worker_id()}:{threading.get_ident()}", time.time()
+        with self.conn() as db:
+            cur = db.execute("INSERT OR IGNORE INTO locks VALUES (?, ?, ?)", (name, me, now + ttl))
+            if cur.rowcount == 1:
+                return True
+            row = db.execute("SELECT owner, expires FROM locks WHERE name=?", (name,)).fetchone()
+            if row is None:
+                return self.acquire(name, ttl)
+            owner, expires = row
+            host, pid = ([*str(owner).split(":"), "", ""])[:2]
+            dead = host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+            if owner == me or dead or expires < now:
+                cur = db.execute(
+                    "UPDATE locks SET owner=?, expires=? WHERE name=? AND owner=?",
+                    (me, now + ttl, name, owner),
+                )
+                return cur.rowcount == 1
+            return False
+
+    def release(self, name: str) -> None:
+        with self.conn() as db:
+            db.execute(
+                "DELETE FROM locks WHERE name=? AND owner=?",
+                (name, f"{worker_id()}:{threading.get_ident()}"),
+            )
+
+    # -- reports ----------------------------------------------------------------------------
+    def save_report(self, repo: str, markdown: str) -> None:
+        with self.conn() as db:
+            db.execute(
+                "INSERT INTO reports (repo, markdown, runtime, updated) VALUES "
+                "(?, ?, '', ?) ON CONFLICT(repo) DO UPDATE SET markdown=excluded.markdown,"
+                " updated=excluded.updated",
+                (repo, markdown, time.time()),
+            )
+
+    def save_runtime(self, repo: str, runtime: str) -> tuple[str, str]:
+        with self.conn() as db:
+            db.execute(
+                "INSERT INTO reports (repo, markdown, runtime, updated) VALUES "
+                "(?, '', ?, ?) ON CONFLICT(repo) DO UPDATE SET runtime=excluded.runtime,"
+                " updated=excluded.updated",
+                (repo, runtime, time.time()),
+            )
+            row = db.execute(
+                "SELECT markdown, runtime FROM reports WHERE repo=?", (repo,)
+            ).fetchone()
+        return row[0], row[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); it is not alive in any useful sense.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return True

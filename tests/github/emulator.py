@@ -1,0 +1,711 @@
+"""A stateful GitHub REST emulator for the tests (Flask on 127.0.0.1).
+
+PyGithub talks to it over real HTTP. Every request and response is validated against
+GitHub's official OpenAPI description (trimmed by trim_openapi.py), so a call the real API
+would reject, or a response it would never send, is recorded in `errors` and fails the test.
+Responses are built from the description's own examples, with this emulator's URLs. Repos
+are real bare git repositories on disk; contents, refs and compares go through real git.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+import os
+import re
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from flask import Flask, Response, request
+from openapi_core import OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from werkzeug.serving import make_server
+
+ROOT = "https://api.github.com"
+
+
+def _git(
+    bare: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+) -> bytes:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        ["git", "--git-dir", str(bare), *args],
+        input=input,
+        capture_output=True,
+        check=True,
+        env=full_env,
+    ).stdout
+
+
+@dataclass
+class RepoState:
+    owner: str
+    name: str
+    bare: Path
+    id: int
+    fork: bool = True
+    default_branch: str = "main"
+    archived: bool = False
+    has_issues: bool = True
+    parent: str | None = None
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    pulls: list[dict[str, Any]] = field(default_factory=list)
+    check_runs: list[dict[str, Any]] = field(default_factory=list)
+    permissions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: str
+    status: int
+    times: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class GitHubEmulator:
+    def __init__(
+        self,
+        workdir: Path,
+        spec_path: Path,
+        app_id: int,
+        public_key: str,
+        app_slug: str = "forkvet",
+    ) -> None:
+        self.workdir = workdir
+        self.spec = json.loads(spec_path.read_text())
+        self.openapi = OpenAPI.from_dict(self.spec)
+        self.examples = self.spec["components"]["examples"]
+        self.app_id, self.public_key, self.app_slug = app_id, public_key, app_slug
+        self.repos: dict[str, RepoState] = {}
+        self.tokens: dict[str, datetime] = {}
+        self.errors: list[str] = []
+        self.calls: list[tuple[str, str, int]] = []
+        self.faults: list[Fault] = []
+        # "METHOD /path" -> seconds to stall before answering (a slow or hung GitHub).
+        self.delays: dict[str, float] = {}
+        self.lock = threading.RLock()
+        self._ids = itertools.count(1000)
+        self.flask = self._build()
+        self.server = make_server("127.0.0.1", 0, self.flask, threaded=True)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def __enter__(self) -> GitHubEmulator:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+
+    @property
+    def bot_login(self) -> str:
+        return f"{self.app_slug}[bot]"
+
+    # -- state ----------------------------------------------------------------------------
+    def add_repo(
+        self,
+        owner: str,
+        name: str,
+        files: dict[str, str],
+        fork: bool = True,
+        parent: str | None = "upstream-org/model",
+    ) -> RepoState:
+        bare = self.workdir / f"{owner}__{name}.git"
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+        repo = RepoState(owner, name, bare, next(self._ids), fork=fork, parent=parent)
+        self.commit(repo, "main", files, "initial import", author=("Ada Author", "ada@example.org"))
+        self.repos[repo.full_name] = repo
+        return repo
+
+    def commit(
+        self,
+        repo: RepoState,
+        branch: str,
+        files: dict[str, str],
+        message: str,
+        author: tuple[str, str] | None = None,
+    ) -> str:
+        name, email = author or (self.bot_login, f"{self.app_slug}[bot]@users.noreply.github.com")
+        index = self.workdir / f"idx-{secrets.token_hex(4)}"
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_INDEX_FILE": str(index),
+        }
+        parent = self.sha(repo, branch)
+        if parent:
+            _git(repo.bare, "read-tree", parent, env=env)
+        for path, content in files.items():
+            blob = (
+                _git(repo.bare, "hash-object", "-w", "--stdin", input=content.encode(), env=env)
+                .decode()
+                .strip()
+            )
+            _git(
+                repo.bare, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env
+            )
+        tree = _git(repo.bare, "write-tree", env=env).decode().strip()
+        args = ["commit-tree", tree, "-m", message] + (["-p", parent] if parent else [])
+        sha = _git(repo.bare, *args, env=env).decode().strip()
+        _git(repo.bare, "update-ref", f"refs/heads/{branch}", sha)
+        Path(env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
+        return sha
+
+    def sha(self, repo: RepoState, ref: str) -> str | None:
+        try:
+            return (
+                _git(repo.bare, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}").decode().strip()
+            )
+        except subprocess.CalledProcessError:
+            return None
+
+    def fail_next(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.faults.append(Fault(method, pattern, status, times, headers or {}))
+
+    # -- JSON built from GitHub's own examples -------------------------------------------------
+    def example(self, name: str) -> Any:
+        value = copy.deepcopy(self.examples[name]["value"])
+        return json.loads(json.dumps(value).replace(ROOT, self.base_url))
+
+    def user(self, login: str, bot: bool = False) -> dict[str, Any]:
+        u = self.example("issue")["user"]
+        u.update(
+            {
+                "login": login,
+                "type": "Bot" if bot else "User",
+                "url": f"{self.base_url}/users/{login}",
+            }
+        )
+        return u
+
+    def repo_json(self, repo: RepoState) -> dict[str, Any]:
+        r = self.example("full-repository-default-response")
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        for key, value in list(r.items()):
+            if isinstance(value, str) and "/repos/octocat/Hello-World" in value:
+                r[key] = value.replace(f"{self.base_url}/repos/octocat/Hello-World", api)
+        r.update(
+            {
+                "id": repo.id,
+                "name": repo.name,
+                "full_name": repo.full_name,
+                "owner": self.user(repo.owner),
+                "fork": repo.fork,
+                "url": api,
+                "default_branch": repo.default_branch,
+                "archived": repo.archived,
+                "has_issues": repo.has_issues,
+                "clone_url": f"file://{repo.bare}",
+                "html_url": f"https://github.example/{repo.full_name}",
+            }
+        )
+        # GitHub's own example omits `language`, which its schema requires; `source` and
+        # `template_repository` are optional and carry the same gap.
+        r["language"] = "Python"
+        r.pop("source", None)
+        r.pop("template_repository", None)
+        if repo.parent:
+            parent = copy.deepcopy(r)
+            parent.pop("parent", None)
+            owner, name = repo.parent.split("/", 1)
+            parent.update(
+                {
+                    "full_name": repo.parent,
+                    "name": name,
+                    "owner": self.user(owner),
+                    "fork": False,
+                    "id": repo.id + 100000,
+                }
+            )
+            r["parent"] = parent
+        else:
+            r.pop("parent", None)
+        return r
+
+    # -- the Flask app --------------------------------------------------------------------
+    def _build(self) -> Flask:
+        app = Flask("github-emulator")
+        routes: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []
+
+        def route(method: str, pattern: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+                routes.append((method, re.compile(f"^{pattern}$"), fn))
+                return fn
+
+            return deco
+
+        @app.route("/<path:path>", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
+        def dispatch(path: str) -> Response:
+            full = "/" + path
+            stall = self.delays.get(f"{request.method} {full}")
+            if stall:
+                time.sleep(stall)
+            with self.lock:
+                for fault in self.faults:
+                    if (
+                        fault.method == request.method
+                        and re.search(fault.pattern, full)
+                        and fault.times > 0
+                    ):
+                        fault.times -= 1
+                        self.calls.append((request.method, full, fault.status))
+                        return Response(
+                            json.dumps({"message": "injected fault"}),
+                            fault.status,
+                            headers=fault.headers,
+                            mimetype="application/json",
+                        )
+            self._validate_request()
+            for method, rx, fn in routes:
+                m = rx.match(full)
+                if m and method == request.method:
+                    denied = self._auth(full)
+                    if denied:
+                        return denied
+                    with self.lock:
+                        status, body = fn(**m.groupdict())
+                    resp = Response(json.dumps(body), status, mimetype="application/json")
+                    self.calls.append((request.method, full, status))
+                    if status < 400:
+                        self._validate_response(resp)
+                    return resp
+            self.calls.append((request.method, full, 404))
+            return Response(json.dumps({"message": "Not Found"}), 404, mimetype="application/json")
+
+        def repo_or_404(owner: str, repo: str) -> RepoState:
+            state = self.repos.get(f"{owner}/{repo}")
+            if state is None:
+                raise _NotFound()
+            return state
+
+        @app.errorhandler(_NotFound)
+        def not_found(_: Exception) -> Response:
+            return Response(json.dumps({"message": "Not Found"}), 404, mimetype="application/json")
+
+        R = "/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+
+        @route("GET", "/app")
+        def get_app() -> tuple[int, Any]:
+            body = self.example("integration")
+            body.update({"id": self.app_id, "slug": self.app_slug})
+            return 200, body
+
+        @route("POST", r"/app/installations/(?P<iid>\d+)/access_tokens")
+        def access_token(iid: str) -> tuple[int, Any]:
+            token = "ghs_" + secrets.token_hex(18)
+            expires = datetime.now(UTC) + timedelta(hours=1)
+            self.tokens[token] = expires
+            body = self.example("installation-token")
+            body.update({"token": token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ")})
+            body.pop("repositories", None)
+            return 201, body
+
+        @route("GET", R)
+        def get_repo(owner: str, repo: str) -> tuple[int, Any]:
+            return 200, self.repo_json(repo_or_404(owner, repo))
+
+        @route("GET", R + "/branches/(?P<branch>.+)")
+        def get_branch(owner: str, repo: str, branch: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            sha = self.sha(state, branch)
+            if sha is None:
+                raise _NotFound()
+            body = self.example("branch-get")
+            body["name"] = branch
+            body["commit"]["sha"] = sha
+            return 200, body
+
+        @route("GET", R + "/git/ref/(?P<ref>.+)")
+        def get_ref(owner: str, repo: str, ref: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            sha = self.sha(state, f"refs/{ref}")
+            if sha is None:
+                raise _NotFound()
+            body = self.example("git-ref")
+            body.update(
+                {
+                    "ref": f"refs/{ref}",
+                    "url": f"{self.base_url}/repos/{state.full_name}/git/refs/{ref}",
+                }
+            )
+            body["object"].update({"sha": sha, "type": "commit"})
+            return 200, body
+
+        @route("POST", R + "/git/refs")
+        def create_ref(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            data = request.get_json()
+            if self.sha(state, data["ref"]):
+                return 422, {"message": "Reference already exists"}
+            _git(state.bare, "update-ref", data["ref"], data["sha"])
+            return 201, get_ref(owner, repo, data["ref"][len("refs/") :])[1]
+
+        @route("GET", R + "/contents/(?P<path>.+)")
+        def get_contents(owner: str, repo: str, path: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            ref = request.args.get("ref", state.default_branch)
+            try:
+                blob = _git(state.bare, "rev-parse", f"{ref}:{path}").decode().strip()
+                content = _git(state.bare, "cat-file", "blob", blob)
+            except subprocess.CalledProcessError:
+                raise _NotFound() from None
+            body = self.example("content-file-response-if-content-is-a-file")
+            body.update(
+                {
+                    "name": path.rsplit("/", 1)[-1],
+                    "path": path,
+                    "sha": blob,
+                    "size": len(content),
+                    "content": base64.b64encode(content).decode(),
+                    "encoding": "base64",
+                    "url": f"{self.base_url}/repos/{state.full_name}/contents/{path}",
+                }
+            )
+            return 200, body
+
+        @route("PUT", R + "/contents/(?P<path>.+)")
+        def put_contents(owner: str, repo: str, path: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            data = request.get_json()
+            branch = data.get("branch", state.default_branch)
+            existing = get_contents_safe(state, branch, path)
+            if existing and data.get("sha") != existing:
+                return 409, {"message": f"{path} does not match {data.get('sha')}"}
+            content = base64.b64decode(data["content"]).decode()
+            sha = self.commit(state, branch, {path: content}, data["message"])
+            body = self.example("file-commit-example-for-creating-a-file")
+            body["content"].update({"name": path.rsplit("/", 1)[-1], "path": path})
+            body["commit"]["sha"] = sha
+            return (200 if existing else 201), body
+
+        def get_contents_safe(state: RepoState, ref: str, path: str) -> str | None:
+            try:
+                return _git(state.bare, "rev-parse", f"{ref}:{path}").decode().strip()
+            except subprocess.CalledProcessError:
+                return None
+
+        @route("GET", R + "/compare/(?P<basehead>.+)")
+        def compare(owner: str, repo: str, basehead: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            base, head = basehead.split("...", 1)
+            log = (
+                _git(state.bare, "log", "--reverse", "--format=%H%x00%an%x00%ae", f"{base}..{head}")
+                .decode()
+                .strip()
+                .splitlines()
+            )
+            body = self.example("commit-comparison")
+            template = body["commits"][0]
+            commits = []
+            for line in log:
+                sha, name, email = line.split("\x00")
+                c = copy.deepcopy(template)
+                c["sha"] = sha
+                login = email.split("@")[0].split("+")[-1]
+                c["author"] = self.user(login, bot=login.endswith("[bot]"))
+                c["commit"]["author"].update({"name": name, "email": email})
+                commits.append(c)
+            body.update(
+                {
+                    "commits": commits,
+                    "total_commits": len(commits),
+                    "ahead_by": len(commits),
+                    "status": "ahead" if commits else "identical",
+                }
+            )
+            return 200, body
+
+        @route("POST", R + "/check-runs")
+        def create_check(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            data = request.get_json()
+            run = self.example("check-run")
+            run.update(
+                {
+                    "id": next(self._ids),
+                    "name": data["name"],
+                    "head_sha": data["head_sha"],
+                    "status": data.get("status", "queued"),
+                    "conclusion": None,
+                    "output": {
+                        "title": None,
+                        "summary": None,
+                        "text": None,
+                        "annotations_count": 0,
+                        "annotations_url": run["output"]["annotations_url"],
+                    },
+                    "url": f"{self.base_url}/repos/{state.full_name}/check-runs/",
+                }
+            )
+            run["url"] += str(run["id"])
+            run["_annotations"] = []
+            state.check_runs.append(run)
+            return 201, _public(run)
+
+        @route("PATCH", R + r"/check-runs/(?P<cid>\d+)")
+        def update_check(owner: str, repo: str, cid: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            run = next((r for r in state.check_runs if r["id"] == int(cid)), None)
+            if run is None:
+                raise _NotFound()
+            data = request.get_json()
+            out = data.pop("output", None)
+            run.update(
+                {
+                    k: v
+                    for k, v in data.items()
+                    if k in ("status", "conclusion", "details_url", "name")
+                }
+            )
+            if out:
+                notes = out.pop("annotations", [])
+                if len(notes) > 50:
+                    return 422, {"message": "at most 50 annotations per request"}
+                run["_annotations"] += notes
+                run["output"].update({k: out.get(k) for k in ("title", "summary", "text")})
+                run["output"]["annotations_count"] = len(run["_annotations"])
+            return 200, _public(run)
+
+        @route("GET", R + r"/check-runs/(?P<cid>\d+)")
+        def get_check(owner: str, repo: str, cid: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            run = next((r for r in state.check_runs if r["id"] == int(cid)), None)
+            if run is None:
+                raise _NotFound()
+            return 200, _public(run)
+
+        def issue_json(state: RepoState, issue: dict[str, Any]) -> dict[str, Any]:
+            body = self.example("issue")
+            body.update({k: v for k, v in issue.items() if not k.startswith("_")})
+            body["url"] = f"{self.base_url}/repos/{state.full_name}/issues/{issue['number']}"
+            body["repository_url"] = f"{self.base_url}/repos/{state.full_name}"
+            body.pop("pull_request", None)
+            body["user"] = self.user(issue["_creator"], issue["_creator"].endswith("[bot]"))
+            return body
+
+        def requester_login() -> str:
+            return self.bot_login
+
+        @route("GET", R + "/issues")
+        def list_issues(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            want = request.args.get("state", "open")
+            creator = request.args.get("creator")
+            items = [
+                i
+                for i in state.issues
+                if (want == "all" or i["state"] == want)
+                and (not creator or i["_creator"] == creator)
+            ]
+            return 200, [issue_json(state, i) for i in items]
+
+        @route("POST", R + "/issues")
+        def create_issue(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            if not state.has_issues or state.archived:
+                return 410, {"message": "Issues are disabled for this repo"}
+            data = request.get_json()
+            number = len(state.issues) + len(state.pulls) + 1
+            issue = {
+                "id": next(self._ids),
+                "number": number,
+                "title": data["title"],
+                "body": data.get("body"),
+                "state": "open",
+                "_creator": requester_login(),
+            }
+            state.issues.append(issue)
+            return 201, issue_json(state, issue)
+
+        @route("PATCH", R + r"/issues/(?P<number>\d+)")
+        def edit_issue(owner: str, repo: str, number: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            issue = next((i for i in state.issues if i["number"] == int(number)), None)
+            if issue is None:
+                raise _NotFound()
+            data = request.get_json()
+            issue.update({k: v for k, v in data.items() if k in ("title", "body", "state")})
+            return 200, issue_json(state, issue)
+
+        @route("GET", R + r"/issues/(?P<number>\d+)")
+        def get_issue(owner: str, repo: str, number: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            issue = next((i for i in state.issues if i["number"] == int(number)), None)
+            if issue is None:
+                raise _NotFound()
+            return 200, issue_json(state, issue)
+
+        @route("POST", R + r"/issues/(?P<number>\d+)/comments")
+        def comment(owner: str, repo: str, number: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            data = request.get_json()
+            body = self.example("issue-comment")
+            body.update(
+                {
+                    "id": next(self._ids),
+                    "body": data["body"],
+                    "user": self.user(self.bot_login, True),
+                }
+            )
+            state.comments.append({"issue": int(number), "body": data["body"]})
+            return 201, body
+
+        def pull_json(state: RepoState, pull: dict[str, Any]) -> dict[str, Any]:
+            body = self.example("pull-request")
+            body.update({k: v for k, v in pull.items() if not k.startswith("_")})
+            body["url"] = f"{self.base_url}/repos/{state.full_name}/pulls/{pull['number']}"
+            body["head"]["ref"] = pull["_head"]
+            body["head"]["label"] = f"{state.owner}:{pull['_head']}"
+            body["base"]["ref"] = pull["_base"]
+            body["user"] = self.user(self.bot_login, True)
+            body["requested_teams"] = []  # the example's team lacks the required `type`
+            return body
+
+        @route("GET", R + "/pulls")
+        def list_pulls(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            head = request.args.get("head")
+            want = request.args.get("state", "open")
+            items = [
+                p
+                for p in state.pulls
+                if (want == "all" or p["state"] == want)
+                and (not head or f"{state.owner}:{p['_head']}" == head)
+            ]
+            return 200, [pull_json(state, p) for p in items]
+
+        @route("POST", R + "/pulls")
+        def create_pull(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            data = request.get_json()
+            if any(p["_head"] == data["head"] and p["state"] == "open" for p in state.pulls):
+                return 422, {"message": "A pull request already exists"}
+            number = len(state.issues) + len(state.pulls) + 1
+            pull = {
+                "id": next(self._ids),
+                "number": number,
+                "title": data["title"],
+                "body": data.get("body"),
+                "state": "open",
+                "_head": data["head"],
+                "_base": data["base"],
+            }
+            state.pulls.append(pull)
+            return 201, pull_json(state, pull)
+
+        @route("PATCH", R + r"/pulls/(?P<number>\d+)")
+        def edit_pull(owner: str, repo: str, number: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            pull = next((p for p in state.pulls if p["number"] == int(number)), None)
+            if pull is None:
+                raise _NotFound()
+            pull.update(
+                {k: v for k, v in request.get_json().items() if k in ("title", "body", "state")}
+            )
+            return 200, pull_json(state, pull)
+
+        @route("GET", R + "/collaborators/(?P<username>[^/]+)/permission")
+        def permission(owner: str, repo: str, username: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            body = self.example(
+                "repository-collaborator-permission-response-if-user-has-admin-permissions"
+            )
+            level = state.permissions.get(username, "admin" if username == owner else "read")
+            user = self.user(username)
+            user["role_name"] = level  # a collaborator here, whose schema requires role_name
+            body.update({"permission": level, "role_name": level, "user": user})
+            return 200, body
+
+        return app
+
+    # -- validation and auth --------------------------------------------------------------
+    def _validate_request(self) -> None:
+        try:
+            self.openapi.validate_request(_SlashSafeRequest(request))
+        except Exception as exc:
+            self.errors.append(f"request {request.method} {request.path}: {exc}")
+
+    def _validate_response(self, resp: Response) -> None:
+        try:
+            self.openapi.validate_response(
+                _SlashSafeRequest(request), WerkzeugOpenAPIResponse(resp)
+            )
+        except Exception as exc:
+            cause = getattr(exc, "__cause__", None)
+            where = [
+                f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                for e in getattr(cause, "schema_errors", [])
+            ]
+            self.errors.append(
+                f"response {request.method} {request.path}: {type(exc).__name__} {where or cause}"
+            )
+
+    def _auth(self, path: str) -> Response | None:
+        header = request.headers.get("Authorization", "")
+        if path.startswith("/app"):
+            token = header.removeprefix("Bearer ").strip()
+            try:
+                claims = jwt.decode(token, self.public_key, algorithms=["RS256"])
+            except jwt.PyJWTError:
+                return Response(
+                    json.dumps({"message": "bad JWT"}), 401, mimetype="application/json"
+                )
+            if str(claims.get("iss")) != str(self.app_id):
+                return Response(
+                    json.dumps({"message": "wrong app"}), 401, mimetype="application/json"
+                )
+            return None
+        token = header.split(" ", 1)[-1].strip()
+        expires = self.tokens.get(token)
+        if expires is None or expires < datetime.now(UTC):
+            return Response(
+                json.dumps({"message": "Bad credentials"}), 401, mimetype="application/json"
+            )
+        return None
+
+
+class _NotFound(Exception):
+    pass
+
+
+class _SlashSafeRequest(WerkzeugOpenAPIRequest):
+    """GitHub accepts slashes inside {path} and {ref}; OpenAPI path templates do not match
+    them, so they are percent-encoded for validation only."""
+
+    _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|branches))/(.+)$")
+
+    def get_path(self, path: str) -> str:
+        m = self._SLASHED.match(path)
+        if m:
+            path = f"{m.group(1)}/{m.group(2).replace('/', '%2F')}"
+        return super().get_path(path)
+
+
+def _public(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in run.items() if not k.startswith("_")}

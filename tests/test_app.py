@@ -1,0 +1,329 @@
+"""The forkvet GitHub App end to end: GitHub's real webhook examples, signed as GitHub signs
+them, against the emulator that validates every call with GitHub's OpenAPI description."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import queue
+from bot.settings import Settings, SettingsError
+from bot.signature import sign, verify
+from bot.web import WEBHOOK_PATH, create_app
+from tests.app_fixtures import (
+    APP_ID,
+    SECRET,
+    adapt,
+    example,
+    keypair,
+    signed,
+    trimmed_spec,
+)
+from tests.conftest import license_text
+from tests.github.emulator import GitHubEmulator, RepoState
+
+FORK_FILES = {
+    "LICENSE": license_text("MIT.txt"),
+    "README.md": "# DeepNet\n\n```\npython train.py --epochs 1\n```\n",
+    "train.py": "import torch\nimport numpy as np\nm = torch.load('ckpt.pth')\n",
+}
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[GitHubEmulator]:
+    private, public = keypair()
+    del private
+    spec = trimmed_spec(tmp_path.parent)
+    with GitHubEmulator(tmp_path / "github", spec, APP_ID, public) as emu:
+        yield emu
+    assert emu.errors == [], "\n".join(emu.errors)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, emulator: GitHubEmulator) -> Settings:
+    (tmp_path / "github").mkdir(exist_ok=True)
+    private, _ = keypair()
+    return Settings(
+        app_id=str(APP_ID),
+        private_key=private,
+        webhook_secret=SECRET,
+        api_url=emulator.base_url,
+        db=str(tmp_path / "app.sqlite3"),
+        action_repo="forkvet-org/forkvet",
+        action_ref="a" * 40,
+        workers=2,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[None]:
+    huey, _ = queue.setup(settings)
+    consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False)
+    consumer.start()
+    yield
+    consumer.stop(graceful=True)
+
+
+def wait_for(cond: Any, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def post(
+    client: Any, payload: dict[str, Any] | bytes, event: str, delivery: str | None = None
+) -> Any:
+    body, headers = signed(payload, event, delivery)
+    return client.post(WEBHOOK_PATH, data=body, headers=headers)
+
+
+def fork_payload(owner: str = "acme", name: str = "deepnet") -> dict[str, Any]:
+    return adapt(example("repository", "created"), owner, name, fork=True)
+
+
+def done(emulator: GitHubEmulator, repo: RepoState) -> bool:
+    runs = [r for r in repo.check_runs if r["status"] == "completed"]
+    return bool(runs) and bool(repo.issues) and bool(repo.pulls)
+
+
+# -- signatures and bad requests ------------------------------------------------------------
+def test_githubs_documented_signature_vector() -> None:
+    expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert sign("It's a Secret to Everybody", b"Hello, World!") == expected
+    assert verify("It's a Secret to Everybody", b"Hello, World!", expected)
+    sha1 = (
+        "sha1="
+        + hmac.new(b"It's a Secret to Everybody", b"Hello, World!", hashlib.sha1).hexdigest()
+    )
+    assert not verify("It's a Secret to Everybody", b"Hello, World!", sha1)
+
+
+def test_bad_requests_get_the_right_status_and_the_server_keeps_serving(settings: Settings) -> None:
+    client = create_app(settings).test_client()
+    body, headers = signed(fork_payload(), "repository")
+    assert (
+        client.post(
+            WEBHOOK_PATH,
+            data=body,
+            headers={**headers, "X-Hub-Signature-256": "sha256=" + "0" * 64},
+        ).status_code
+        == 401
+    )
+    sha1_only = {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"}
+    sha1_only["X-Hub-Signature"] = "sha1=" + "0" * 40
+    assert client.post(WEBHOOK_PATH, data=body, headers=sha1_only).status_code == 401
+    garbage = b"{not json"
+    assert post(client, garbage, "repository").status_code == 400
+    assert post(client, b"[1, 2]", "repository").status_code == 400
+    big = b" " * (25 * 1024 * 1024 + 1)
+    assert client.post(WEBHOOK_PATH, data=big, headers=headers).status_code == 413
+    assert client.get("/healthz").status_code == 200
+    ping = example("ping")
+    resp = post(client, ping, "ping")
+    assert resp.status_code == 202 and resp.get_json()["status"] == "ignored"
+
+
+def test_settings_need_the_secrets(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="FORKVET_APP_ID"):
+        Settings.from_env({"FORKVET_WEBHOOK_SECRET": "x"})
+    with pytest.raises(SettingsError, match="cannot read"):
+        Settings.from_env(
+            {
+                "FORKVET_APP_ID": "1",
+                "FORKVET_WEBHOOK_SECRET": "x",
+                "FORKVET_PRIVATE_KEY_PATH": str(tmp_path / "missing.pem"),
+            }
+        )
+
+
+def test_non_forks_and_unhandled_events_are_acknowledged_and_ignored(settings: Settings) -> None:
+    client = create_app(settings).test_client()
+    not_fork = adapt(example("repository", "created"), "acme", "own", fork=False)
+    assert post(client, not_fork, "repository").get_json() == {"status": "ignored", "jobs": 0}
+    star = adapt(example("star"), "acme", "deepnet")
+    assert post(client, star, "star").status_code == 202
+
+
+# -- end to end ------------------------------------------------------------------------------
+def test_fork_gets_a_check_run_a_report_issue_and_a_setup_pr(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    started = time.perf_counter()
+    resp = post(client, fork_payload(), "repository")
+    assert resp.status_code == 202 and resp.get_json() == {"status": "queued", "jobs": 1}
+    assert time.perf_counter() - started < 1.0
+    wait_for(lambda: done(emulator, repo))
+    run = repo.check_runs[0]
+    assert run["name"] == "forkvet" and run["conclusion"] == "neutral"
+    assert run["head_sha"] == emulator.sha(repo, "main")
+    assert run["output"]["summary"].startswith("⚠️ **forkvet**")
+    assert any(a["path"] == "train.py" for a in run["_annotations"])
+    issue = repo.issues[0]
+    assert "<!-- forkvet:report -->" in issue["body"] and "MIT" in issue["body"]
+    pull = repo.pulls[0]
+    assert pull["_head"] == "forkvet/setup" and pull["_base"] == "main"
+    wf = subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "show", "forkvet/setup:.github/workflows/forkvet.yml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "forkvet-org/forkvet/actions/smoke-test@" + "a" * 40 in wf
+    reqs = subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "show", "forkvet/setup:requirements.txt"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "torch" in reqs and "numpy" in reqs
+
+
+def test_redelivery_and_concurrent_deliveries_make_one_issue_one_pr(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    payload = fork_payload()
+    first = post(client, payload, "repository", delivery="d-1")
+    again = post(client, payload, "repository", delivery="d-1")
+    assert first.get_json()["status"] == "queued" and again.get_json()["status"] == "duplicate"
+    push = adapt(example("push"), "acme", "deepnet")
+    push.update({"ref": "refs/heads/main", "deleted": False})
+    threads = [
+        threading.Thread(
+            target=post, args=(create_app(settings).test_client(), push, "push", f"p-{i}")
+        )
+        for i in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _, store = queue.setup(settings)
+    wait_for(lambda: store.counts().get("done", 0) == 3)
+    assert len(repo.issues) == 1 and len(repo.pulls) == 1
+    assert sum(r["status"] == "completed" for r in repo.check_runs) == 3
+
+
+def test_recheck_command_only_from_writers(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    issue = repo.issues[0]
+    for user, allowed in (("stranger", False), ("acme", True)):
+        comment = adapt(example("issue_comment", "created"), "acme", "deepnet")
+        comment["issue"].update({"number": issue["number"], "body": issue["body"]})
+        comment["comment"].update(
+            {
+                "body": "/forkvet recheck",
+                "user": {**comment["comment"]["user"], "login": user, "type": "User"},
+            }
+        )
+        assert post(client, comment, "issue_comment").get_json()["jobs"] == 1
+        wait_for(lambda a=allowed: len(repo.comments) == (2 if a else 1))
+    assert "only people with write access" in repo.comments[0]["body"]
+    assert "done" in repo.comments[1]["body"]
+    assert sum(r["status"] == "completed" for r in repo.check_runs) == 2
+
+
+def test_workflow_run_results_are_folded_into_the_report(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    run = adapt(example("workflow_run", "completed"), "acme", "deepnet")
+    run["workflow_run"].update(
+        {"name": "forkvet", "conclusion": "success", "path": ".github/workflows/forkvet.yml"}
+    )
+    assert post(client, run, "workflow_run").get_json()["jobs"] == 1
+    wait_for(lambda: "Runtime checks" in (repo.issues[0]["body"] or ""))
+    assert "**success**" in repo.issues[0]["body"] and len(repo.issues) == 1
+
+
+def test_retries_on_500_and_rate_limit_then_succeeds(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    emulator.fail_next("POST", "/check-runs$", 500)
+    emulator.fail_next("POST", "/check-runs$", 403, headers={"Retry-After": "1"})
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    statuses = [s for m, p, s in emulator.calls if m == "POST" and p.endswith("/check-runs")]
+    assert statuses[:2] == [500, 403] and 201 in statuses
+    assert len([r for r in repo.check_runs if r["status"] == "completed"]) == 1
+
+
+def test_missing_repository_is_logged_not_crashed(
+    settings: Settings, emulator: GitHubEmulator, worker: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = create_app(settings).test_client()
+    post(client, fork_payload("acme", "vanished"), "repository")
+    _, store = queue.setup(settings)
+    wait_for(lambda: store.counts().get("done", 0) == 1)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_worker_killed_mid_job_completes_once_after_restart(
+    settings: Settings, emulator: GitHubEmulator, tmp_path: Path
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    # Looking for the report issue hangs long enough to kill the worker in the middle (after
+    # the check run exists, before anything else is written).
+    emulator.delays = {"GET /repos/acme/deepnet/issues": 20}
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    env = {
+        **os.environ,
+        "FORKVET_APP_ID": settings.app_id,
+        "FORKVET_PRIVATE_KEY": settings.private_key,
+        "FORKVET_WEBHOOK_SECRET": SECRET,
+        "FORKVET_GITHUB_API_URL": settings.api_url,
+        "FORKVET_DB": settings.db,
+        "FORKVET_SECONDS_BETWEEN_REQUESTS": "0",
+        "FORKVET_SECONDS_BETWEEN_WRITES": "0",
+    }
+    first = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"], env=env, stderr=subprocess.DEVNULL
+    )
+    wait_for(lambda: repo.check_runs, timeout=60)
+    time.sleep(1)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    _, store = queue.setup(settings)
+    assert store.counts() == {"running": 1}  # killed in the middle of the job
+    emulator.delays = {}
+    second = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: done(emulator, repo), timeout=90)
+    finally:
+        second.send_signal(signal.SIGINT)
+        second.wait(timeout=20)
+    # The restarted worker reused the check run the killed one had created.
+    assert len(repo.check_runs) == 1 and repo.check_runs[0]["status"] == "completed"
+    assert len(repo.issues) == 1 and len(repo.pulls) == 1
