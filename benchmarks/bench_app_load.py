@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bot.signature import sign  # noqa: E402
+from bot.signature import sign
 
 SECRET = "load-test-secret"
 EXAMPLES = (Path(__file__).resolve().parents[1] / "tests" / "github" / "node_modules" /
