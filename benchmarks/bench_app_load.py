@@ -29,8 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.signature import sign
 
 SECRET = "load-test-secret"
-EXAMPLES = (Path(__file__).resolve().parents[1] / "tests" / "github" / "node_modules" /
-            "@octokit" / "webhooks-examples" / "api.github.com" / "index.json")
+EXAMPLES = (
+    Path(__file__).resolve().parents[1]
+    / "tests"
+    / "github"
+    / "node_modules"
+    / "@octokit"
+    / "webhooks-examples"
+    / "api.github.com"
+    / "index.json"
+)
 
 
 def payload() -> bytes:
@@ -55,12 +63,14 @@ def private_key() -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
-def run_rate(port: int, rate: int, seconds: float, body: bytes, threads: int = 16
-             ) -> tuple[list[float], int, int]:
+def run_rate(
+    port: int, rate: int, seconds: float, body: bytes, threads: int = 16
+) -> tuple[list[float], int, int]:
     interval = 1.0 / rate
     total = int(rate * seconds)
     latencies: list[float] = []
@@ -76,9 +86,12 @@ def run_rate(port: int, rate: int, seconds: float, body: bytes, threads: int = 1
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            headers = {"X-GitHub-Event": "repository", "X-GitHub-Delivery": str(uuid.uuid4()),
-                       "X-Hub-Signature-256": sign(SECRET, body),
-                       "Content-Type": "application/json"}
+            headers = {
+                "X-GitHub-Event": "repository",
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": sign(SECRET, body),
+                "Content-Type": "application/json",
+            }
             t0 = time.perf_counter()
             try:
                 conn.request("POST", "/api/github/webhooks", body=body, headers=headers)
@@ -112,29 +125,50 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="forkvet-load-") as tmp:
         db = str(Path(tmp) / "app.sqlite3")
         port = free_port()
-        env = {**os.environ, "FORKVET_APP_ID": "1", "FORKVET_WEBHOOK_SECRET": SECRET,
-               "FORKVET_PRIVATE_KEY": private_key(), "FORKVET_DB": db,
-               "FORKVET_GITHUB_API_URL": "http://127.0.0.1:9"}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "bot.wsgi:app", "--bind",
-                                   f"127.0.0.1:{port}", "--workers", str(args.web_workers)],
-                                  env=env, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "FORKVET_APP_ID": "1",
+            "FORKVET_WEBHOOK_SECRET": SECRET,
+            "FORKVET_PRIVATE_KEY": private_key(),
+            "FORKVET_DB": db,
+            "FORKVET_GITHUB_API_URL": "http://127.0.0.1:9",
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "bot.wsgi:app",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.web_workers),
+            ],
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(100):
                 try:
                     http.client.HTTPConnection("127.0.0.1", port, timeout=1).request(
-                        "GET", "/healthz")
+                        "GET", "/healthz"
+                    )
                     break
                 except OSError:
                     time.sleep(0.1)
             accepted_total = 0
-            print(f"{'rate/s':>7} {'sent':>6} {'202':>6} {'p50 ms':>7} {'p99 ms':>7} "
-                  f"{'achieved/s':>10}")
+            print(
+                f"{'rate/s':>7} {'sent':>6} {'202':>6} {'p50 ms':>7} {'p99 ms':>7} "
+                f"{'achieved/s':>10}"
+            )
             for rate in (int(r) for r in args.rates.split(",")):
                 lat, accepted, achieved = run_rate(port, rate, args.seconds, body)
                 accepted_total += accepted
                 q = statistics.quantiles(lat, n=100)
-                print(f"{rate:>7} {len(lat):>6} {accepted:>6} {statistics.median(lat):7.1f} "
-                      f"{q[98]:7.1f} {achieved:>10}")
+                print(
+                    f"{rate:>7} {len(lat):>6} {accepted:>6} {statistics.median(lat):7.1f} "
+                    f"{q[98]:7.1f} {achieved:>10}"
+                )
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -143,8 +177,10 @@ def main() -> None:
         with sqlite3.connect(db + ".queue") as conn:
             queued = conn.execute("SELECT COUNT(*) FROM task").fetchone()[0]
         ok = jobs[0] == jobs[1] == accepted_total == queued
-        print(f"accepted {accepted_total}, jobs {jobs[0]} (distinct deliveries {jobs[1]}), "
-              f"queued {queued}: {'exactly one job per delivery' if ok else 'MISMATCH'}")
+        print(
+            f"accepted {accepted_total}, jobs {jobs[0]} (distinct deliveries {jobs[1]}), "
+            f"queued {queued}: {'exactly one job per delivery' if ok else 'MISMATCH'}"
+        )
 
 
 if __name__ == "__main__":
