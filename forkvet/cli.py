@@ -119,9 +119,10 @@ def _extra_commands() -> list[Callable[[argparse._SubParsersAction[_Parser]], No
     # Each area registers its own subcommands, keeping this file small.
     from forkvet import gha
     from forkvet.envgen import cli as env_cli
+    from forkvet.giveback import cli as giveback_cli
     from forkvet.runtime import cli as runtime_cli
 
-    return [env_cli.register, runtime_cli.register, gha.register]
+    return [env_cli.register, runtime_cli.register, giveback_cli.register, gha.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,114 @@
+"""ATTRIBUTION.md (and NOTICE when the license asks for one): who made the code, under which
+license, how to cite it, and what this fork changed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from forkvet.report import Report
+from forkvet.snapshot import Snapshot
+
+_COMMERCIAL = {True: "allowed", False: "not allowed", None: "unclear"}
+_COPYRIGHT = re.compile(r"^[#/*;\s-]*((?:Copyright|\(c\)|©)[^\n]{3,150})$", re.I | re.M)
+
+
+def copyright_lines(snap: Snapshot, limit: int = 20) -> list[str]:
+    found: list[str] = []
+    candidates = [
+        f
+        for f in snap.files
+        if f.name.upper().startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE"))
+    ]
+    candidates += [f for f in snap.files if f.suffix in (".py", ".c", ".cpp", ".h", ".cu", ".lua")][
+        :300
+    ]
+    for f in candidates:
+        text = (snap.read_text(f.path) or "")[:3000]
+        for m in _COPYRIGHT.finditer(text):
+            line = " ".join(m.group(1).split())
+            if "<year>" in line or "[yyyy]" in line.lower() or len(found) >= limit:
+                continue
+            if line not in found:
+                found.append(line)
+    return found
+
+
+def vendored_licenses(report: Report) -> list[str]:
+    return [
+        f"{m.path}: {m.name}" for m in report.license.all if m.source == "file" and "/" in m.path
+    ]
+
+
+def needs_notice(report: Report, snap: Snapshot) -> bool:
+    spdx = report.license.spdx or ""
+    return "Apache-2.0" in spdx and any(f.name.upper().startswith("NOTICE") for f in snap.top_level)
+
+
+def attribution_md(
+    report: Report, snap: Snapshot, upstream: str | None, changed: list[tuple[str, str]] | None
+) -> str:
+    lic = report.license
+    name = upstream or report.repo.remote or report.repo.name
+    lines = [
+        "# Attribution",
+        "",
+        f"This project builds on **{name}**"
+        + (f", at commit `{report.repo.commit}`" if report.repo.commit else "")
+        + ".",
+        "",
+        "## License",
+        "",
+        f"- {lic.name} (`{lic.spdx or 'no license'}`), category {lic.category}, "
+        f"commercial use {_COMMERCIAL[lic.commercial_use]}",
+    ]
+    if lic.files:
+        lines.append(f"- Full text: {', '.join(lic.files)} in the original repository")
+    lines += ["", "What the license asks of you:", ""]
+    lines += [f"- {o}" for o in lic.obligations] or ["- nothing beyond this note"]
+    holders = copyright_lines(snap)
+    if holders:
+        lines += ["", "## Copyright", "", *[f"- {h}" for h in holders]]
+    c = report.citation
+    if c:
+        lines += ["", "## Authors and citation", ""]
+        if c.get("title"):
+            lines.append(
+                f"{c['title']}"
+                + (f" — {', '.join(c.get('authors', [])[:8])}" if c.get("authors") else "")
+            )
+        if c.get("arxiv"):
+            lines.append(f"arXiv: {c['arxiv']}")
+        if c.get("bibtex"):
+            lines += ["", "```bibtex", c["bibtex"], "```"]
+    vendored = vendored_licenses(report)
+    if vendored:
+        lines += [
+            "",
+            "## Third-party code inside the repository",
+            "",
+            *[f"- {v}" for v in vendored],
+        ]
+    lines += ["", "## Changes made in this fork", ""]
+    if changed:
+        labels = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed"}
+        lines += [f"- {labels.get(s, s)}: `{p}`" for s, p in changed[:200]]
+    else:
+        lines.append("- (none yet, or no upstream given: run with --upstream)")
+    return "\n".join(lines) + "\n"
+
+
+def notice_text(snap: Snapshot) -> str:
+    notices = [f for f in snap.top_level if f.name.upper().startswith("NOTICE")]
+    texts = [snap.read_text(f.path) or "" for f in notices]
+    return "\n".join(texts) + "\nThis product includes modifications by the fork's authors.\n"
+
+
+def write(out: Path, md: str, notice: str | None) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "ATTRIBUTION.md"]
+    paths[0].write_text(md, encoding="utf-8")
+    if notice:
+        (out / "NOTICE").write_text(notice, encoding="utf-8")
+        paths.append(out / "NOTICE")
+    return paths

@@ -1,0 +1,220 @@
+"""`forkvet attribution`, `forkvet upstream`, `forkvet thank`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from forkvet.errors import InputError
+
+TOKEN_ENV = "FORKVET_USER_TOKEN"
+
+
+def _repo(target: str) -> Path:
+    path = Path(target)
+    if not path.is_dir():
+        raise InputError(f"no such directory: {target}")
+    return path.resolve()
+
+
+def cmd_attribution(args: argparse.Namespace) -> int:
+    from forkvet.giveback.attribution import attribution_md, needs_notice, notice_text, write
+    from forkvet.giveback.gitops import changed_files, fetch_upstream
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+
+    repo = _repo(args.target)
+    snap = load(repo)
+    report = vet(snap)
+    changed = None
+    if args.upstream:
+        fetch_upstream(repo, args.upstream)
+        changed = changed_files(repo)
+    md = attribution_md(report, snap, args.upstream, changed)
+    notice = notice_text(snap) if needs_notice(report, snap) else None
+    if args.format == "json":
+        sys.stdout.write(
+            json.dumps({"attribution": md, "notice": notice, "changed": changed or []}, indent=2)
+            + "\n"
+        )
+    else:
+        sys.stdout.write(md if args.format == "markdown" else md.replace("**", ""))
+    if args.out:
+        write(Path(args.out), md, notice)
+    return 0
+
+
+def cmd_upstream(args: argparse.Namespace) -> int:
+    from forkvet.giveback.drafts import github_slug, plan
+    from forkvet.giveback.gitops import fetch_upstream, git
+
+    repo = _repo(args.target)
+    base = fetch_upstream(repo, args.upstream)
+    origin = git(repo, "config", "--get", "remote.origin.url", check=False).stdout.strip()
+    fork = github_slug(origin)
+    fork_owner = args.fork_owner or (fork[1].split("/")[0] if fork else None)
+    try:
+        result = plan(repo, args.upstream, base, args.commits or None, fork_owner, args.evidence)
+    except LookupError as exc:
+        raise InputError(f"--commits {exc}: no such commit among the fork's new commits") from exc
+    if not result.commits:
+        raise InputError("the fork has no commits that upstream lacks: nothing to send")
+    token = os.environ.get(TOKEN_ENV)
+    if args.open and not args.dry_run:
+        if not token:
+            raise InputError(
+                f"--open needs a user token in {TOKEN_ENV} (the App's token cannot "
+                f"write upstream); without it forkvet only drafts"
+            )
+        _open(args, repo, origin, result, base, token)
+    data = result.to_dict()
+    if args.format == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(_text(data))
+    return 1 if any(d["status"] == "conflict" for d in data["drafts"]) else 0
+
+
+def _open(
+    args: argparse.Namespace, repo: Path, origin: str, result: Any, base: str, token: str
+) -> None:
+    from forkvet.giveback.drafts import github_slug
+    from forkvet.giveback.publish import client, open_pull, push_branch
+
+    up = github_slug(args.upstream)
+    fork = github_slug(origin)
+    upstream_name = args.upstream_repo or (up[1] if up else None)
+    fork_name = args.fork_repo or (fork[1] if fork else None)
+    if not upstream_name or not fork_name:
+        raise InputError("--open needs GitHub remotes (or --upstream-repo and --fork-repo)")
+    gh = client(token, args.api_url)
+    for draft in result.drafts:
+        if draft.status != "drafted":
+            continue
+        push_branch(repo, args.push_url or origin, draft.branch, token)
+        open_pull(gh, upstream_name, fork_name, draft, base, args.max_per_hour, args.max_open)
+
+
+def _text(d: dict[str, Any]) -> str:
+    lines = [f"forkvet upstream: {len(d['commits'])} fork commit(s) not in {d['upstream']}"]
+    for c in d["commits"]:
+        lines.append(f"  {c['sha'][:10]} {c['classification']:<16} {c['subject'][:60]}")
+        lines.append(f"             {c['reason']}")
+    for dr in d["drafts"]:
+        lines += ["", f"  [{dr['status']}] {dr['title']}", f"    branch  {dr['branch']}"]
+        if dr["compare_url"]:
+            lines.append(f"    open it {dr['compare_url'][:300]}")
+        if dr["url"]:
+            lines.append(f"    pull    {dr['url']}")
+        if dr["message"]:
+            lines += [f"    {ln}" for ln in dr["message"].splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, str]:
+    c = report.citation or {}
+    title = "Thank you for this work"
+    body = [
+        f"Hello! I forked {upstream} to build on it"
+        + (f" for {purpose}" if purpose else "")
+        + ", and wanted to say thank you for "
+        "publishing the code.",
+        "",
+    ]
+    if c.get("title"):
+        body.append(f"We cite *{c['title']}* in our work.")
+    body += ["", "<sub>Sent with forkvet; this message is opt-in and sent once.</sub>"]
+    return title, "\n".join(body)
+
+
+def cmd_thank(args: argparse.Namespace) -> int:
+    from forkvet.cli import config_for
+    from forkvet.giveback.drafts import github_slug
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+
+    repo = _repo(args.target)
+    config, _ = config_for(args.config, repo)
+    title, body = thanks_text(vet(load(repo)), args.upstream, args.purpose)
+    status, url = "drafted", None
+    if args.open:
+        token = os.environ.get(TOKEN_ENV)
+        if not config.upstream.thank_you:
+            raise InputError(
+                "thank-you issues are opt-in: set upstream.thank_you: true in .github/forkvet.yml"
+            )
+        if not token:
+            raise InputError(f"--open needs a user token in {TOKEN_ENV}")
+        from forkvet.giveback.publish import client, thank
+
+        up = github_slug(args.upstream)
+        name = args.upstream_repo or (up[1] if up else None)
+        if not name:
+            raise InputError("--open needs a GitHub upstream URL (or --upstream-repo)")
+        status, url = thank(client(token, args.api_url), name, title, body)
+    data = {"status": status, "url": url, "title": title, "body": body}
+    if args.format == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(f"[{status}] {title}\n\n{body}\n" + (f"\n{url}\n" if url else ""))
+    return 0
+
+
+def register(sub: Any) -> None:
+    from forkvet.github.client import DEFAULT_API_URL
+
+    a = sub.add_parser("attribution", help="draft ATTRIBUTION.md (and NOTICE) for a fork")
+    a.add_argument("target", metavar="TARGET", help="the fork's folder (a git repository)")
+    a.add_argument(
+        "--upstream",
+        metavar="URL_OR_PATH",
+        help="the original repository, to list the files the fork changed",
+    )
+    a.add_argument("--out", metavar="DIR", help="also write ATTRIBUTION.md (and NOTICE) here")
+    a.add_argument("--format", choices=("markdown", "text", "json"), default="markdown")
+    a.set_defaults(func=cmd_attribution)
+
+    u = sub.add_parser(
+        "upstream", help="draft (or open) upstream pull requests for the fork's fixes"
+    )
+    u.add_argument("target", metavar="TARGET", help="the fork's folder (a git repository)")
+    u.add_argument("--upstream", required=True, metavar="URL_OR_PATH")
+    u.add_argument(
+        "--commits",
+        nargs="+",
+        metavar="SHA",
+        help="send these commits (default: the ones classified as fixes)",
+    )
+    u.add_argument(
+        "--dry-run", action="store_true", help="never push or open (the default without --open)"
+    )
+    u.add_argument(
+        "--open", action="store_true", help=f"push and open the pull requests (needs {TOKEN_ENV})"
+    )
+    u.add_argument("--evidence", help="text to add as evidence (smoke/training results)")
+    u.add_argument("--fork-owner", help="owner of the fork on GitHub (for the compare link)")
+    u.add_argument("--upstream-repo", help="owner/repo of the upstream on GitHub")
+    u.add_argument("--fork-repo", help="owner/repo of the fork on GitHub")
+    u.add_argument("--push-url", help="where to push the branches (default: origin)")
+    u.add_argument("--api-url", default=DEFAULT_API_URL)
+    u.add_argument("--max-per-hour", type=int, default=2)
+    u.add_argument("--max-open", type=int, default=3)
+    u.add_argument("--format", choices=("text", "json"), default="text")
+    u.set_defaults(func=cmd_upstream)
+
+    t = sub.add_parser("thank", help="draft (or open) a thank-you issue upstream")
+    t.add_argument("target", metavar="TARGET", help="the fork's folder")
+    t.add_argument("--upstream", required=True, metavar="URL")
+    t.add_argument("--purpose", help="what you use the fork for")
+    t.add_argument(
+        "--open", action="store_true", help=f"open it (opt-in config and {TOKEN_ENV} needed)"
+    )
+    t.add_argument("--upstream-repo", help="owner/repo of the upstream on GitHub")
+    t.add_argument("--api-url", default=DEFAULT_API_URL)
+    t.add_argument("--config", metavar="FILE")
+    t.add_argument("--format", choices=("text", "json"), default="text")
+    t.set_defaults(func=cmd_thank)

@@ -1,0 +1,188 @@
+"""Upstream pull requests: a branch per fix from upstream's default branch, cherry-picked with
+-x and a Co-authored-by trailer, and a drafted pull request with a ready compare link."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import urllib.parse
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forkvet.giveback.classify import classify
+from forkvet.giveback.gitops import UPSTREAM_REF, Commit, fork_commits, git
+
+
+@dataclass
+class Draft:
+    commits: list[str]
+    branch: str
+    title: str
+    body: str
+    compare_url: str | None
+    status: str  # drafted | conflict | opened | updated | closed-by-maintainer | capped
+    message: str = ""
+    url: str | None = None
+
+
+@dataclass
+class UpstreamResult:
+    upstream: str
+    base_branch: str
+    commits: list[dict[str, Any]] = field(default_factory=list)
+    drafts: list[Draft] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "upstream": self.upstream,
+            "base_branch": self.base_branch,
+            "commits": self.commits,
+            "drafts": [asdict(d) for d in self.drafts],
+        }
+
+
+def slug(subject: str) -> str:
+    words = re.sub(r"[^a-z0-9]+", "-", subject.lower()).strip("-")
+    return words[:40].rstrip("-") or "change"
+
+
+def branch_name(commit: Commit) -> str:
+    return f"forkvet/fix-{commit.sha[:7]}-{slug(commit.subject)}"
+
+
+def github_slug(url: str) -> tuple[str, str] | None:
+    """(host, owner/repo) of a GitHub-style remote URL, or None for local paths."""
+    m = re.match(r"^(?:https?://|ssh://git@|git@)([^/:]+)[/:]([\w.-]+/[\w.-]+?)(?:\.git)?/?$", url)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def compare_url(
+    upstream: str, base: str, fork_owner: str | None, branch: str, title: str, body: str
+) -> str | None:
+    found = github_slug(upstream)
+    if not found or not fork_owner:
+        return None
+    host, full = found
+    query = urllib.parse.urlencode({"expand": "1", "title": title, "body": body[:4000]})
+    return f"https://{host}/{full}/compare/{base}...{fork_owner}:{branch}?{query}"
+
+
+def pr_text(commits: list[Commit], evidence: str | None = None) -> tuple[str, str]:
+    title = (
+        commits[0].subject
+        if len(commits) == 1
+        else f"Fixes from a fork: {', '.join(c.subject for c in commits[:2])}"
+    )
+    parts = ["This pull request sends back fixes made in a fork while building on this work.", ""]
+    for c in commits:
+        parts += [
+            f"### {c.subject}",
+            "",
+            c.body or "(no further description)",
+            "",
+            f"Files: {', '.join(p for _, p in c.files[:10])}",
+            "",
+        ]
+    if evidence:
+        parts += ["### Evidence", "", evidence, ""]
+    parts += ["Thank you for publishing this code.", "", "<sub>Drafted with forkvet.</sub>"]
+    return title[:200], "\n".join(parts)
+
+
+def _identity(repo: Path) -> tuple[str, str]:
+    name = git(repo, "config", "user.name", check=False).stdout.strip() or "forkvet"
+    email = (
+        git(repo, "config", "user.email", check=False).stdout.strip()
+        or "forkvet@users.noreply.github.com"
+    )
+    return name, email
+
+
+def make_branch(repo: Path, commits: list[Commit], branch: str) -> tuple[bool, str]:
+    """Create `branch` from upstream with the commits cherry-picked (-x, Co-authored-by), in a
+    temporary worktree so the user's checkout is untouched. On a conflict, abort cleanly and
+    return the exact commands to finish by hand."""
+    name, email = _identity(repo)
+    wt = Path(tempfile.mkdtemp(prefix="forkvet-wt-")) / "wt"
+    exists = git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False)
+    if exists.returncode == 0:
+        git(repo, "branch", "-D", branch)
+    git(repo, "worktree", "add", "-q", "-b", branch, str(wt), UPSTREAM_REF)
+    env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+    ok = False
+    try:
+        for c in commits:
+            pick = git(wt, "cherry-pick", "-x", c.sha, check=False, env=env)
+            if pick.returncode != 0:
+                git(wt, "cherry-pick", "--abort", check=False)
+                shas = " ".join(x.sha[:12] for x in commits)
+                return False, (
+                    f"cherry-picking {c.sha[:12]} onto upstream conflicts. To finish by hand:\n"
+                    f"  git fetch UPSTREAM_URL {UPSTREAM_REF.rsplit('/', 1)[-1]}\n"
+                    f"  git switch -c {branch} {UPSTREAM_REF}\n"
+                    f"  git cherry-pick -x {shas}\n"
+                    f"  # resolve the conflicts, then: git add -A && git cherry-pick --continue"
+                )
+            if c.author_email != email:
+                msg = git(wt, "log", "-1", "--format=%B").stdout.rstrip()
+                trailer = f"Co-authored-by: {c.author_name} <{c.author_email}>"
+                if trailer not in msg:
+                    git(wt, "commit", "-q", "--amend", "-m", f"{msg}\n{trailer}", env=env)
+        ok = True
+        return True, ""
+    finally:
+        git(repo, "worktree", "remove", "--force", str(wt), check=False)
+        shutil.rmtree(wt.parent, ignore_errors=True)
+        if not ok:  # nothing half-made is left behind
+            git(repo, "branch", "-D", branch, check=False)
+
+
+def plan(
+    repo: Path,
+    upstream: str,
+    base: str,
+    chosen: list[str] | None,
+    fork_owner: str | None,
+    evidence: str | None = None,
+) -> UpstreamResult:
+    result = UpstreamResult(upstream, base)
+    commits = fork_commits(repo)
+    if not commits:
+        return result
+    by_prefix = {c.sha: c for c in commits}
+    picked: list[Commit] = []
+    for c in commits:
+        diff = git(repo, "show", "--format=", c.sha).stdout[:20000]
+        kind, reason = classify(c, diff)
+        result.commits.append(
+            {"sha": c.sha, "subject": c.subject, "classification": kind, "reason": reason}
+        )
+        if chosen is None and kind == "fix":
+            picked.append(c)
+    if chosen is not None:
+        for want in chosen:
+            match = [c for sha, c in by_prefix.items() if sha.startswith(want.lower())]
+            if not match:
+                raise LookupError(want)
+            picked.append(match[0])
+    for c in picked:
+        row = next(r for r in result.commits if r["sha"] == c.sha)
+        if row["classification"] == "already-upstream":
+            continue
+        branch = branch_name(c)
+        title, body = pr_text([c], evidence)
+        ok, message = make_branch(repo, [c], branch)
+        result.drafts.append(
+            Draft(
+                [c.sha],
+                branch,
+                title,
+                body,
+                compare_url(upstream, base, fork_owner, branch, title, body),
+                "drafted" if ok else "conflict",
+                message,
+            )
+        )
+    return result

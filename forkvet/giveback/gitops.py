@@ -1,0 +1,103 @@
+"""The git work of giving back, with real git: the fork's commits that upstream lacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from forkvet.errors import InputError
+
+UPSTREAM_REF = "refs/forkvet/upstream"
+
+
+def git(
+    repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        ["git", "-c", "safe.directory=*", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})},
+    )
+    if check and proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        raise InputError(f"git {args[0]} failed: {lines[-1] if lines else proc.returncode}")
+    return proc
+
+
+@dataclass
+class Commit:
+    sha: str
+    subject: str
+    body: str
+    author_name: str
+    author_email: str
+    files: list[tuple[str, str]]  # (status A/M/D/R, path)
+    insertions: int
+    deletions: int
+    already_upstream: bool = False
+
+
+def fetch_upstream(repo: Path, upstream: str) -> str:
+    """Fetch upstream's default branch into UPSTREAM_REF; return its name."""
+    if (
+        not (repo / ".git").exists()
+        and git(repo, "rev-parse", "--git-dir", check=False).returncode != 0
+    ):
+        raise InputError(f"{repo} is not a git repository")
+    probe = git(repo, "ls-remote", "--symref", upstream, "HEAD", check=False)
+    if probe.returncode != 0:
+        raise InputError(
+            f"upstream {upstream} cannot be reached (deleted, private, or a "
+            f"typo?): {probe.stderr.strip().splitlines()[-1:] or ''}"
+        )
+    branch = "main"
+    for line in probe.stdout.splitlines():
+        if line.startswith("ref: ") and line.endswith("\tHEAD"):
+            branch = line.split()[1].removeprefix("refs/heads/")
+    git(repo, "fetch", "-q", "--no-tags", upstream, f"+refs/heads/{branch}:{UPSTREAM_REF}")
+    return branch
+
+
+def fork_commits(repo: Path, head: str = "HEAD") -> list[Commit]:
+    """Commits on head that upstream does not have, oldest first; patch-equivalent commits
+    already applied upstream are marked (git cherry)."""
+    base = git(repo, "merge-base", UPSTREAM_REF, head, check=False)
+    if base.returncode != 0:
+        raise InputError("the upstream is not an ancestor of this fork: they share no history")
+    cherry = git(repo, "cherry", UPSTREAM_REF, head).stdout.split("\n")
+    applied = {ln[2:].strip() for ln in cherry if ln.startswith("- ")}
+    shas = git(
+        repo, "rev-list", "--reverse", "--no-merges", f"{UPSTREAM_REF}..{head}"
+    ).stdout.split()
+    out = []
+    for sha in shas:
+        meta = git(repo, "show", "-s", "--format=%s%x00%b%x00%an%x00%ae", sha).stdout
+        subject, body, name, email = ([*meta.rstrip("\n").split("\x00"), "", "", "", ""])[:4]
+        status = git(repo, "show", "--format=", "--name-status", "-M", sha).stdout
+        files = []
+        for line in status.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2:
+                files.append((parts[0][0], parts[-1]))
+        stat = git(repo, "show", "--format=", "--numstat", sha).stdout
+        ins = dels = 0
+        for line in stat.splitlines():
+            a, d, *_ = line.split("\t")
+            ins += int(a) if a.isdigit() else 0
+            dels += int(d) if d.isdigit() else 0
+        out.append(
+            Commit(sha, subject, body.strip(), name, email, files, ins, dels, sha in applied)
+        )
+    return out
+
+
+def changed_files(repo: Path, head: str = "HEAD") -> list[tuple[str, str]]:
+    """(status, path) changed in the fork since it left upstream (Apache-2.0 §4(b))."""
+    base = git(repo, "merge-base", UPSTREAM_REF, head).stdout.strip()
+    out = git(repo, "diff", "--name-status", "-M", base, head).stdout
+    return [(ln.split("\t")[0][0], ln.split("\t")[-1]) for ln in out.splitlines() if "\t" in ln]
