@@ -94,6 +94,7 @@ class GitHubEmulator:
         self.app_id, self.public_key, self.app_slug = app_id, public_key, app_slug
         self.repos: dict[str, RepoState] = {}
         self.tokens: dict[str, datetime] = {}
+        self.token_users: dict[str, str] = {}  # user tokens -> login (installation: the bot)
         self.errors: list[str] = []
         self.calls: list[tuple[str, str, int]] = []
         self.faults: list[Fault] = []
@@ -177,6 +178,12 @@ class GitHubEmulator:
             )
         except subprocess.CalledProcessError:
             return None
+
+    def user_token(self, login: str) -> str:
+        token = "ghp_" + secrets.token_hex(18)
+        self.tokens[token] = datetime.now(UTC) + timedelta(days=30)
+        self.token_users[token] = login
+        return token
 
     def fail_next(
         self,
@@ -510,7 +517,22 @@ class GitHubEmulator:
             return body
 
         def requester_login() -> str:
-            return self.bot_login
+            token = request.headers.get("Authorization", "").split(" ", 1)[-1].strip()
+            return self.token_users.get(token, self.bot_login)
+
+        @route("GET", "/user")
+        def get_user() -> tuple[int, Any]:
+            body = self.example("issue")["user"]
+            body.update({"login": requester_login()})
+            private = self.spec["components"]["examples"].get(
+                "private-user-response-with-public-and-private-profile-information"
+            )
+            if private:
+                body = copy.deepcopy(private["value"])
+                # The schema discriminates private/public users on this field; the example
+                # omits it.
+                body.update({"login": requester_login(), "user_view_type": "private"})
+            return 200, json.loads(json.dumps(body).replace(ROOT, self.base_url))
 
         @route("GET", R + "/issues")
         def list_issues(owner: str, repo: str) -> tuple[int, Any]:
@@ -580,8 +602,11 @@ class GitHubEmulator:
             body = self.example("pull-request")
             body.update({k: v for k, v in pull.items() if not k.startswith("_")})
             body["url"] = f"{self.base_url}/repos/{state.full_name}/pulls/{pull['number']}"
-            body["head"]["ref"] = pull["_head"]
-            body["head"]["label"] = f"{state.owner}:{pull['_head']}"
+            owner, _, ref = pull["_head"].rpartition(":")
+            body["head"]["ref"] = ref
+            body["head"]["label"] = f"{owner or state.owner}:{ref}"
+            body["merged"] = bool(pull.get("_merged"))
+            body["html_url"] = f"https://github.example/{state.full_name}/pull/{pull['number']}"
             body["base"]["ref"] = pull["_base"]
             body["user"] = self.user(self.bot_login, True)
             body["requested_teams"] = []  # the example's team lacks the required `type`
@@ -592,11 +617,14 @@ class GitHubEmulator:
             state = repo_or_404(owner, repo)
             head = request.args.get("head")
             want = request.args.get("state", "open")
+
+            def label(p: dict[str, Any]) -> str:
+                return p["_head"] if ":" in p["_head"] else f"{state.owner}:{p['_head']}"
+
             items = [
                 p
                 for p in state.pulls
-                if (want == "all" or p["state"] == want)
-                and (not head or f"{state.owner}:{p['_head']}" == head)
+                if (want == "all" or p["state"] == want) and (not head or label(p) == head)
             ]
             return 200, [pull_json(state, p) for p in items]
 
@@ -615,6 +643,7 @@ class GitHubEmulator:
                 "state": "open",
                 "_head": data["head"],
                 "_base": data["base"],
+                "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
             state.pulls.append(pull)
             return 201, pull_json(state, pull)

@@ -17,6 +17,7 @@ from typing import Any
 
 OPERATIONS = {
     "/app": ["get"],
+    "/user": ["get"],
     "/app/installations/{installation_id}/access_tokens": ["post"],
     "/repos/{owner}/{repo}": ["get"],
     "/repos/{owner}/{repo}/branches/{branch}": ["get"],
