@@ -43,7 +43,7 @@ def app_for(settings: Settings) -> GitHubApp:
     )
 
 
-def _clone(url: str, token: str, dest: Path) -> None:
+def _clone(url: str, token: str, dest: Path, depth: int | None = 1) -> None:
     # The token travels in a header, never in the URL, so it cannot leak into logs or
     # .git/config.
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
@@ -59,8 +59,7 @@ def _clone(url: str, token: str, dest: Path) -> None:
         "filter.lfs.required=false",
         "clone",
         "-q",
-        "--depth",
-        "1",
+        *(["--depth", str(depth)] if depth else []),
         "--no-recurse-submodules",
         url,
         str(dest),
@@ -257,12 +256,90 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
             f"@{user} only people with write access to {job.repo} can run forkvet commands."
         )
         return {"refused": user}
+    if p.get("command") in ("upstream", "thank"):
+        try:
+            reply = give_back(settings, app, repo, p)
+        except Exception as exc:  # the human gets told what happened
+            reply = (
+                f"forkvet could not run `/forkvet {p['command']}`: {exc}. Check that "
+                f"this fork's parent repository still exists and that the commits are "
+                f"on the default branch."
+            )
+        issue.create_comment(f"@{user} {reply}")
+        return {"command": p["command"]}
     result = vet_and_publish(settings, store, job)
     issue.create_comment(
         f"@{user} done: the report above and the `forkvet` check run are "
         f"up to date ({result.get('verdict')})."
     )
     return result
+
+
+def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str, Any]) -> str:
+    """Draft (or, with a user token and opt-in config, open) upstream fixes or a thank-you."""
+    from forkvet.giveback.cli import thanks_text
+    from forkvet.giveback.drafts import compare_url, plan
+    from forkvet.giveback.gitops import fetch_upstream
+    from forkvet.giveback.publish import client, open_pull, push_branch, thank
+
+    parent = repo.parent
+    if parent is None:
+        return "this repository is not a fork: there is no upstream to give back to."
+    config, _ = content.repo_config(repo, repo.default_branch)
+    token = app.token(int(p["installation_id"]))
+    with tempfile.TemporaryDirectory(prefix="forkvet-giveback-") as tmp:
+        dest = Path(tmp) / repo.name
+        _clone(repo.clone_url, token, dest, depth=None)
+        if p["command"] == "thank":
+            title, body = thanks_text(vet(load(dest)), parent.full_name, None)
+            if settings.user_token and config.upstream.thank_you:
+                status, url = thank(
+                    client(settings.user_token, settings.api_url), parent.full_name, title, body
+                )
+                return f"thank-you issue: {status}" + (f" — {url}" if url else "")
+            return (
+                "here is a draft thank-you issue (forkvet opens it only when "
+                "`upstream.thank_you: true` is set and a user token is configured):\n\n"
+                f"**{title}**\n\n{body}"
+            )
+        base = fetch_upstream(dest, parent.clone_url)
+        shas = p.get("args", "").split() or None
+        result = plan(dest, parent.clone_url, base, shas, repo.owner.login)
+        if not result.commits:
+            return "this fork has no commits that upstream lacks."
+        lines = []
+        for draft in result.drafts:
+            draft.compare_url = compare_url(
+                parent.html_url, base, repo.owner.login, draft.branch, draft.title, draft.body
+            )
+            if draft.status == "drafted":
+                push_branch(dest, repo.clone_url, draft.branch, token)
+                if settings.user_token and config.upstream.open_pull_requests:
+                    open_pull(
+                        client(settings.user_token, settings.api_url),
+                        parent.full_name,
+                        repo.full_name,
+                        draft,
+                        base,
+                        config.upstream.max_prs_per_hour,
+                        config.upstream.max_open_prs,
+                    )
+            link = (
+                f": [open the pull request]({draft.compare_url})"
+                if draft.compare_url and draft.status == "drafted"
+                else ""
+            )
+            lines.append(
+                f"- **{draft.title}** — {draft.status}{link}"
+                + (f" ({draft.url})" if draft.url else "")
+                + (f"\n\n```\n{draft.message}\n```" if draft.message else "")
+            )
+        skipped = [c for c in result.commits if c["classification"] != "fix"]
+        lines += [
+            f"- `{c['sha'][:10]}` {c['subject']}: {c['classification']} ({c['reason']})"
+            for c in skipped
+        ]
+        return "upstream drafts (branches pushed to this fork):\n\n" + "\n".join(lines)
 
 
 HANDLERS = {"vet": vet_and_publish, "workflow_run": fold_workflow_run, "comment": comment_command}

@@ -29,6 +29,9 @@ class Settings:
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
     max_body_bytes: int = 25 * 1024 * 1024
+    # A user's token for writes upstream (pull requests, thank-you issues); without it the
+    # App only drafts them.
+    user_token: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -62,4 +65,5 @@ class Settings:
             workers=int(env.get("FORKVET_WORKERS", "2")),
             seconds_between_requests=float(env.get("FORKVET_SECONDS_BETWEEN_REQUESTS", "0.25")),
             seconds_between_writes=float(env.get("FORKVET_SECONDS_BETWEEN_WRITES", "1.0")),
+            user_token=env.get("FORKVET_USER_TOKEN") or None,
         )

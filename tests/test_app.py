@@ -327,3 +327,51 @@ def test_worker_killed_mid_job_completes_once_after_restart(
     # The restarted worker reused the check run the killed one had created.
     assert len(repo.check_runs) == 1 and repo.check_runs[0]["status"] == "completed"
     assert len(repo.issues) == 1 and len(repo.pulls) == 1
+
+
+def test_upstream_and_thank_commands_post_drafts(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    emulator.commit(
+        repo,
+        "main",
+        {
+            "train.py": FORK_FILES["train.py"].replace(
+                "torch.load('ckpt.pth')", "torch.load('ckpt.pth', weights_only=True)"
+            )
+        },
+        "Fix unsafe checkpoint loading",
+        author=("Bea Fixer", "bea@example.org"),
+    )
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    issue = repo.issues[0]
+    for body in ("/forkvet upstream", "/forkvet thank"):
+        comment = adapt(example("issue_comment", "created"), "acme", "deepnet")
+        comment["issue"].update({"number": issue["number"], "body": issue["body"]})
+        comment["comment"].update(
+            {"body": body, "user": {**comment["comment"]["user"], "login": "acme", "type": "User"}}
+        )
+        assert post(client, comment, "issue_comment").get_json()["jobs"] == 1
+    wait_for(lambda: len(repo.comments) == 2)
+    upstream_reply = next(c["body"] for c in repo.comments if "upstream drafts" in c["body"])
+    assert "Fix unsafe checkpoint loading** — drafted" in upstream_reply
+    assert "compare/main...acme:forkvet/fix-" in upstream_reply
+    branch = next(
+        ref
+        for ref in subprocess.run(
+            ["git", "--git-dir", str(repo.bare), "for-each-ref", "--format=%(refname:short)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        if "fix-" in ref
+    )
+    assert emulator.sha(repo, branch)
+    thanks = next(c["body"] for c in repo.comments if "thank-you" in c["body"])
+    assert "draft thank-you issue" in thanks
+    upstream = emulator.repos["upstream-org/model"]
+    assert upstream.pulls == [] and upstream.issues == []  # drafts: nothing written upstream

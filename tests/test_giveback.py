@@ -329,3 +329,32 @@ def test_thank_you_is_opt_in_once_and_respects_archives(
     assert json.loads(out)["status"] == "archived" and upstream.issues == []
     code, out, _ = run(["thank", str(fork), "--upstream", "x", "--format", "json"], capsys)
     assert json.loads(out)["status"] == "drafted"  # the default: a draft, nothing sent
+
+
+def test_upstream_and_attribution_actions(repos: dict[str, Path], tmp_path: Path) -> None:
+    from tests.action_runner import run_action
+
+    root = Path(__file__).resolve().parents[1]
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    outputs, summary, procs = run_action(
+        root / "actions" / "upstream-pr" / "action.yml",
+        {"path": str(repos["fork"]), "upstream": str(repos["upstream"])},
+        repos["fork"],
+        temp,
+    )
+    assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
+    assert outputs["drafts"] == "2"
+    assert "**already-upstream**" in summary and "draft **Fix NaN in loss" in summary
+    outputs, summary, procs = run_action(
+        root / "actions" / "attribution" / "action.yml",
+        {
+            "path": str(repos["fork"]),
+            "upstream": str(repos["upstream"]),
+            "out": str(tmp_path / "attr"),
+        },
+        repos["fork"],
+        temp,
+    )
+    assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
+    assert Path(outputs["attribution"]).read_text().startswith("# Attribution")

@@ -1,5 +1,6 @@
-"""Commands in comments on the report issue: `/forkvet recheck`. The worker checks that the
-commenter has write access and answers every command with a comment."""
+"""Commands in comments on the report issue: `/forkvet recheck`, `/forkvet upstream <sha>...`,
+`/forkvet thank`. The worker checks that the commenter has write access and answers every
+command with a comment."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def commented(event: Event) -> list[JobSpec]:
     if not m or iid is None:
         return []
     command = m.group(1).lower()
-    if command != "recheck":
+    if command not in ("recheck", "upstream", "thank"):
         return []
     return [
         JobSpec(

@@ -237,7 +237,9 @@ class GitHubEmulator:
         r["language"] = "Python"
         r.pop("source", None)
         r.pop("template_repository", None)
-        if repo.parent:
+        if repo.parent and repo.parent in self.repos:
+            r["parent"] = self.repo_json(self.repos[repo.parent])
+        elif repo.parent:
             parent = copy.deepcopy(r)
             parent.pop("parent", None)
             owner, name = repo.parent.split("/", 1)
