@@ -249,8 +249,9 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
     app = app_for(settings)
     repo = app.client(int(p["installation_id"])).get_repo(job.repo)
     user = p["user"]
-    permission = repo.get_collaborator_permission(user)
+    permission = "write" if p.get("trusted") else repo.get_collaborator_permission(user)
     issue = repo.get_issue(int(p["issue_number"]))
+    # A merged, labelled pull request was approved by someone who could merge it (trusted).
     if permission not in ("admin", "maintain", "write"):
         issue.create_comment(
             f"@{user} only people with write access to {job.repo} can run forkvet commands."

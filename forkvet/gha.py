@@ -124,6 +124,44 @@ def publish_train(data: dict[str, Any]) -> None:
         )
 
 
+def publish_check_run(name: str, title: str, summary: str, conclusion: str) -> str:
+    """A check run on the workflow's commit when the token may write one. Tokens of pull
+    requests from forks are read-only: then the job summary is all there is, and we say so."""
+    import os
+
+    from github import Auth, Github, GithubException
+
+    token, repo_name = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY")
+    sha = os.environ.get("GITHUB_SHA")
+    if not (token and repo_name and sha):
+        return "skipped: no GITHUB_TOKEN, GITHUB_REPOSITORY or GITHUB_SHA"
+    gh = Github(
+        auth=Auth.Token(token),
+        base_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+        retry=None,
+    )
+    try:
+        gh.get_repo(repo_name).create_check_run(
+            name=name,
+            head_sha=sha,
+            status="completed",
+            conclusion=conclusion,
+            output={"title": title[:255], "summary": summary[:60_000]},
+        )
+    except GithubException as exc:
+        if exc.status in (401, 403, 404):
+            gha.notice(
+                "The token cannot write check runs here (pull requests from forks get "
+                "a read-only token): the results are in the job summary.",
+                title="forkvet",
+            )
+            return f"degraded: {exc.status}"
+        raise
+    return "created"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Publish JSON results written by vet/smoke/train-check to the Actions runner."""
     status = 0
@@ -141,6 +179,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             kind == "vet" and any(f.get("severity") == "error" for f in data.get("findings", []))
         )
         status = status or (1 if failed else 0)
+        if args.check_run:
+            summary, conclusion = _check_run_text(kind, data, failed)
+            publish_check_run(
+                f"forkvet {kind}" if kind != "vet" else "forkvet",
+                summary.splitlines()[0],
+                summary,
+                conclusion,
+            )
     if not (args.vet or args.smoke or args.train):
         raise InputError("give at least one of --vet, --smoke, --train")
     return status if args.fail_on_error else 0
@@ -158,4 +204,22 @@ def register(sub: Any) -> None:
     r.add_argument("--smoke", metavar="JSON", help="output of forkvet smoke --format json")
     r.add_argument("--train", metavar="JSON", help="output of forkvet train-check --format json")
     r.add_argument("--fail-on-error", action="store_true", help="exit 1 when a result failed")
+    r.add_argument(
+        "--check-run",
+        action="store_true",
+        help="also create a check run (needs GITHUB_TOKEN with checks: write)",
+    )
     r.set_defaults(func=cmd_report)
+
+
+def _check_run_text(kind: str, data: dict[str, Any], failed: bool) -> tuple[str, str]:
+    if kind == "vet":
+        from forkvet.render import to_markdown
+        from forkvet.report_io import report_from_dict
+
+        return to_markdown(report_from_dict(data)), "failure" if failed else "success"
+    lines = [f"forkvet {kind}: {data['verdict']}", "", *[f"- {r}" for r in data.get("reasons", [])]]
+    if data.get("chart"):
+        lines += ["", data["chart"]]
+    conclusion = {"pass": "success", "fail": "failure"}.get(data["verdict"], "neutral")
+    return "\n".join(lines), conclusion

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,16 @@ def vet_repo(make_repo: MakeRepo) -> Callable[..., Report]:
         return vet(load(make_repo(files, **kw)), config)
 
     return _vet
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[Any]:
+    from tests.app_fixtures import APP_ID, keypair, trimmed_spec
+    from tests.github.emulator import GitHubEmulator
+
+    (tmp_path / "gh").mkdir()
+    with GitHubEmulator(
+        tmp_path / "gh", trimmed_spec(tmp_path.parent), APP_ID, keypair()[1]
+    ) as emu:
+        yield emu
+    assert emu.errors == [], "\n".join(emu.errors)

@@ -375,3 +375,44 @@ def test_upstream_and_thank_commands_post_drafts(
     assert "draft thank-you issue" in thanks
     upstream = emulator.repos["upstream-org/model"]
     assert upstream.pulls == [] and upstream.issues == []  # drafts: nothing written upstream
+
+
+def test_merged_upstream_labelled_pull_request_is_drafted(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    sha = emulator.commit(
+        repo,
+        "main",
+        {
+            "train.py": FORK_FILES["train.py"].replace(
+                "torch.load('ckpt.pth')", "torch.load('ckpt.pth', weights_only=True)"
+            )
+        },
+        "Fix unsafe checkpoint loading",
+        author=("Bea Fixer", "bea@example.org"),
+    )
+    repo.pulls.append(
+        {
+            "id": 9,
+            "number": 42,
+            "title": "Fix loading",
+            "body": "",
+            "state": "closed",
+            "_head": "fix-loading",
+            "_base": "main",
+        }
+    )
+    client = create_app(settings).test_client()
+    event = adapt(example("pull_request", "closed"), "acme", "deepnet")
+    event["pull_request"].update(
+        {"merged": True, "number": 42, "merge_commit_sha": sha, "labels": [{"name": "upstream"}]}
+    )
+    assert post(client, event, "pull_request").get_json()["jobs"] == 1
+    wait_for(lambda: any(c["issue"] == 42 for c in repo.comments))
+    reply = next(c["body"] for c in repo.comments if c["issue"] == 42)
+    assert "Fix unsafe checkpoint loading** — drafted" in reply
+    unlabelled = adapt(example("pull_request", "closed"), "acme", "deepnet")
+    unlabelled["pull_request"].update({"merged": True, "labels": []})
+    assert post(client, unlabelled, "pull_request").get_json()["jobs"] == 0

@@ -222,19 +222,6 @@ def test_attribution(
     assert (out_dir / "ATTRIBUTION.md").read_text() == out
 
 
-@pytest.fixture
-def github(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from tests.app_fixtures import APP_ID, keypair, trimmed_spec
-    from tests.github.emulator import GitHubEmulator
-
-    (tmp_path / "gh").mkdir()
-    with GitHubEmulator(
-        tmp_path / "gh", trimmed_spec(tmp_path.parent), APP_ID, keypair()[1]
-    ) as emu:
-        yield emu
-    assert emu.errors == [], "\n".join(emu.errors)
-
-
 def test_open_dedupe_closed_and_caps(
     github,
     tmp_path: Path,  # type: ignore[no-untyped-def]

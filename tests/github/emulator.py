@@ -474,6 +474,11 @@ class GitHubEmulator:
             )
             run["url"] += str(run["id"])
             run["_annotations"] = []
+            run["conclusion"] = data.get("conclusion")
+            if data.get("output"):
+                run["output"].update(
+                    {k: data["output"].get(k) for k in ("title", "summary", "text")}
+                )
             state.check_runs.append(run)
             return 201, _public(run)
 
@@ -582,7 +587,18 @@ class GitHubEmulator:
             state = repo_or_404(owner, repo)
             issue = next((i for i in state.issues if i["number"] == int(number)), None)
             if issue is None:
-                raise _NotFound()
+                # Pull requests are issues too.
+                pull = next((p for p in state.pulls if p["number"] == int(number)), None)
+                if pull is None:
+                    raise _NotFound()
+                issue = {
+                    "id": pull["id"],
+                    "number": pull["number"],
+                    "title": pull["title"],
+                    "body": pull["body"],
+                    "state": pull["state"],
+                    "_creator": self.bot_login,
+                }
             return 200, issue_json(state, issue)
 
         @route("POST", R + r"/issues/(?P<number>\d+)/comments")
