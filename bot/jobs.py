@@ -3,10 +3,8 @@ pull request — or, when that fails, tell the human exactly what to do."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,11 +16,13 @@ from bot.settings import Settings
 from bot.store import Job, Store
 from bot.workflow import render
 from forkvet.envgen.generate import generate
+from forkvet.errors import InputError
 from forkvet.github import checks, content, issues, pulls
 from forkvet.github.client import GitHubApp
 from forkvet.render import to_markdown, verdict
 from forkvet.report import Finding, Report
 from forkvet.snapshot import load
+from forkvet.source import clone
 from forkvet.vet import vet
 
 log = logging.getLogger("forkvet.app")
@@ -44,40 +44,10 @@ def app_for(settings: Settings) -> GitHubApp:
 
 
 def _clone(url: str, token: str, dest: Path, depth: int | None = 1) -> None:
-    # The token travels in a header, never in the URL, so it cannot leak into logs or
-    # .git/config.
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    cmd = [
-        "git",
-        "-c",
-        f"http.extraHeader=Authorization: Basic {basic}",
-        "-c",
-        "filter.lfs.smudge=",
-        "-c",
-        "filter.lfs.process=",
-        "-c",
-        "filter.lfs.required=false",
-        "clone",
-        "-q",
-        *(["--depth", str(depth)] if depth else []),
-        "--no-recurse-submodules",
-        url,
-        str(dest),
-    ]
-    proc = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        timeout=CLONE_TIMEOUT_S,
-        env={
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_LFS_SKIP_SMUDGE": "1",
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-        },
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise Transient(f"git clone failed: {proc.stderr.strip().splitlines()[-1:]}")
+    try:
+        clone(url, dest, depth=depth, token=token)
+    except InputError as exc:
+        raise Transient(str(exc)) from exc
 
 
 def _setup_files(
@@ -92,31 +62,15 @@ def _setup_files(
         files["requirements.txt"] = (out / "requirements.txt").read_text()
         files["environment.yml"] = (out / "environment.yml").read_text()
         del result
-    files["ATTRIBUTION.md"] = attribution_draft(repo, report)
+    files["ATTRIBUTION.md"] = attribution_draft(repo, report, snap_root)
     return files
 
 
-def attribution_draft(repo: Repository, report: Report) -> str:
-    lic = report.license
-    upstream = repo.parent.full_name if getattr(repo, "parent", None) else repo.full_name
-    lines = [
-        "# Attribution",
-        "",
-        f"This repository is a fork of **{upstream}**"
-        + (f" (commit `{report.repo.commit[:12]}`)" if report.repo.commit else "")
-        + ".",
-        "",
-        f"- License: {lic.name} ({lic.spdx or 'no license'})"
-        + (f", text in {', '.join(lic.files)}" if lic.files else ""),
-    ]
-    lines += [f"- Obligation: {o}" for o in lic.obligations]
-    if report.citation:
-        c = report.citation
-        lines += ["", "## Citation", "", str(c.get("title") or ""), ""]
-        if c.get("bibtex"):
-            lines += ["```bibtex", c["bibtex"], "```"]
-    lines += ["", "## Changes made in this fork", "", "(list what you changed here)", ""]
-    return "\n".join(lines)
+def attribution_draft(repo: Repository, report: Report, snap_root: Path) -> str:
+    from forkvet.giveback.attribution import attribution_md
+
+    upstream = repo.parent.full_name if repo.parent else None
+    return attribution_md(report, load(snap_root), upstream, None)
 
 
 def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any]:

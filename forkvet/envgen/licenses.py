@@ -15,18 +15,9 @@ from forkvet.config import LicensePolicy
 from forkvet.envgen.index import core_metadata, project_files
 from forkvet.vet.license import spdx_from_name
 from forkvet.vet.licensedb import is_osi
-from forkvet.vet.licenseterms import spdx_terms
+from forkvet.vet.licenseterms import RESTRICTIVENESS, spdx_terms
 
 _NVIDIA_RUNTIME = re.compile(r"^nvidia-[a-z0-9-]+-cu\d+$|^nvidia-[a-z-]+$")
-_ORDER = {
-    "permissive": 0,
-    "weak-copyleft": 1,
-    "strong-copyleft": 2,
-    "network-copyleft": 3,
-    "custom-restricted": 4,
-    "non-commercial": 5,
-    "none": 6,
-}
 
 
 @dataclass
@@ -53,7 +44,7 @@ def _license_of(
         if known:
             cats = [spdx_terms(i, is_osi(i)).category for i in known]
             pick = min if " OR " in main else max
-            return text, pick(cats, key=lambda c: _ORDER[c])
+            return text, pick(cats, key=lambda c: RESTRICTIVENESS[c])
     for c in classifiers:
         if c.startswith("License ::"):
             spdx = spdx_from_name(c.split("::")[-1].strip())
@@ -112,7 +103,7 @@ def _check_one(name: str, version: str, repo_category: str, policy: LicensePolic
             verdict = "error"
     elif (
         category in ("strong-copyleft", "network-copyleft")
-        and _ORDER.get(repo_category, 0) < _ORDER[category]
+        and RESTRICTIVENESS.get(repo_category, 0) < RESTRICTIVENESS[category]
     ):
         verdict, note = (
             "warning",

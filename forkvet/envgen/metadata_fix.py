@@ -16,7 +16,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from forkvet.envgen.index import core_metadata, project_files
+from forkvet.envgen.index import IndexFile, core_metadata, project_files
 
 MAX_VERSIONS = 8
 _INVALID = re.compile(r"([A-Za-z0-9][\w.-]*?)(?:[<>=!~]=?[\w.*+!]+)?\s+has invalid metadata")
@@ -43,10 +43,10 @@ def sanitize(requirement: str) -> str | None:
         return None
 
 
-def repair(name: str, as_of: date) -> list[dict[str, object]]:
-    """dependency-metadata entries for the newest releases of name up to the date."""
+def wheels_by_version(name: str, as_of: date) -> dict[Version, list[IndexFile]]:
+    """The project's wheels uploaded up to the end of the date, by version."""
     cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
-    by_version: dict[Version, list] = {}  # type: ignore[type-arg]
+    out: dict[Version, list[IndexFile]] = {}
     for f in project_files(name):
         if (
             not f.version
@@ -55,9 +55,15 @@ def repair(name: str, as_of: date) -> list[dict[str, object]]:
         ):
             continue
         try:
-            by_version.setdefault(Version(f.version), []).append(f)
+            out.setdefault(Version(f.version), []).append(f)
         except InvalidVersion:
             continue
+    return out
+
+
+def repair(name: str, as_of: date) -> list[dict[str, object]]:
+    """dependency-metadata entries for the newest releases of name up to the date."""
+    by_version = wheels_by_version(name, as_of)
     entries: list[dict[str, object]] = []
     for version in sorted(by_version, reverse=True)[:MAX_VERSIONS]:
         files = sorted(
@@ -92,25 +98,15 @@ def write_uv_toml(path: Path, entries: list[dict[str, object]]) -> Path:
 def newer_release_is_broken(name: str, pinned: str, as_of: date) -> bool:
     """uv silently skips releases whose metadata it cannot parse and takes an older one: is
     there a newer release up to the date whose requirements do not parse?"""
-    cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
     try:
         current = Version(pinned)
     except InvalidVersion:
         return False
-    newer: dict[Version, list] = {}  # type: ignore[type-arg]
-    for f in project_files(name):
-        if (
-            not f.version
-            or not f.filename.endswith(".whl")
-            or (f.upload_time and f.upload_time > cutoff)
-        ):
-            continue
-        try:
-            v = Version(f.version)
-        except InvalidVersion:
-            continue
-        if v > current and not v.is_prerelease:
-            newer.setdefault(v, []).append(f)
+    newer = {
+        v: f
+        for v, f in wheels_by_version(name, as_of).items()
+        if v > current and not v.is_prerelease
+    }
     if not newer:
         return False
     files = sorted(newer[max(newer)], key=lambda f: not f.core_metadata)

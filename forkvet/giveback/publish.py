@@ -4,7 +4,6 @@ capped per upstream, and never re-opening what a maintainer closed."""
 
 from __future__ import annotations
 
-import base64
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ from github import Auth, Github, GithubException
 from github.Repository import Repository
 
 from forkvet.giveback.drafts import Draft
+from forkvet.source import token_header
 
 THANKS_MARKER = "<!-- forkvet:thanks -->"
 
@@ -27,14 +27,12 @@ def client(token: str, api_url: str) -> Github:
 
 
 def push_branch(repo_dir: Path, remote_url: str, branch: str, token: str) -> None:
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     proc = subprocess.run(
         [
             "git",
             "-C",
             str(repo_dir),
-            "-c",
-            f"http.extraHeader=Authorization: Basic {basic}",
+            *token_header(token),
             "push",
             "-q",
             "--force",

@@ -10,6 +10,7 @@ from forkvet.vet import licensedb
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import (
     NO_LICENSE,
+    RESTRICTIVENESS,
     KnownLicense,
     Terms,
     clauses,
@@ -495,23 +496,12 @@ def _decide(
     return info
 
 
-_RESTRICTIVENESS = {
-    "permissive": 0,
-    "weak-copyleft": 1,
-    "strong-copyleft": 2,
-    "network-copyleft": 3,
-    "custom-restricted": 4,
-    "non-commercial": 5,
-    "none": 6,
-}
-
-
 def _most_restrictive(terms: list[Terms]) -> Terms:
-    return max(terms, key=lambda t: _RESTRICTIVENESS[t.category])
+    return max(terms, key=lambda t: RESTRICTIVENESS[t.category])
 
 
 def _most_permissive(terms: list[Terms]) -> Terms:
-    return min(terms, key=lambda t: _RESTRICTIVENESS[t.category])
+    return min(terms, key=lambda t: RESTRICTIVENESS[t.category])
 
 
 def _conflicts(
@@ -521,7 +511,7 @@ def _conflicts(
     for f in found:
         if f is primary or f.role == "other":
             continue
-        stricter = _RESTRICTIVENESS[f.terms.category] > _RESTRICTIVENESS[primary.terms.category]
+        stricter = RESTRICTIVENESS[f.terms.category] > RESTRICTIVENESS[primary.terms.category]
         if f.terms.commercial_use is False and primary.terms.commercial_use is not False:
             info.commercial_use = None
             findings.append(

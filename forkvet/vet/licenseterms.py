@@ -11,6 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+# From most to least permissive: the strictest of several licenses governs, the most
+# permissive of a dual license may be chosen.
+RESTRICTIVENESS = {
+    "permissive": 0,
+    "weak-copyleft": 1,
+    "strong-copyleft": 2,
+    "network-copyleft": 3,
+    "custom-restricted": 4,
+    "non-commercial": 5,
+    "none": 6,
+}
+
 CATEGORIES = (
     "permissive",
     "weak-copyleft",
