@@ -12,18 +12,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-import github_action_utils as gha
-
 from forkvet.errors import InputError
+from forkvet.extras import require
 
 MAX_ANNOTATIONS = 10
+
+
+def _gha() -> Any:
+    # Imported when used: `forkvet vet` must work without the runtime extra installed.
+    return require("github_action_utils")
+
+
 SUMMARY_LIMIT = 1_000_000
 
 
 def _summary(markdown: str) -> None:
     if len(markdown.encode()) > SUMMARY_LIMIT:
         markdown = markdown[: SUMMARY_LIMIT // 2] + "\n\n… (truncated)\n"
-    gha.append_job_summary(markdown)
+    _gha().append_job_summary(markdown)
 
 
 def _annotate(items: list[tuple[str, str, str, str | None, int | None]]) -> None:
@@ -34,7 +40,8 @@ def _annotate(items: list[tuple[str, str, str, str | None, int | None]]) -> None
         more = f"… and {rest} more findings: see the job summary"
         shown = [*items[: MAX_ANNOTATIONS - 1], ("warning", "forkvet", more, None, None)]
     for severity, title, message, file, line in shown:
-        fn = {"error": gha.error, "warning": gha.warning}.get(severity, gha.notice)
+        g = _gha()
+        fn = {"error": g.error, "warning": g.warning}.get(severity, g.notice)
         fn(message, title=title, file=file, line=line)
 
 
@@ -44,11 +51,11 @@ def publish_vet(data: dict[str, Any]) -> None:
 
     report = report_from_dict(data)
     status, line = verdict(report)
-    gha.set_output("verdict", status)
-    gha.set_output("summary", line)
-    gha.set_output("license", report.license.spdx or "none")
-    gha.set_output("commercial-use", str(report.license.commercial_use).lower())
-    gha.set_output("python", report.python.recommended or "")
+    _gha().set_output("verdict", status)
+    _gha().set_output("summary", line)
+    _gha().set_output("license", report.license.spdx or "none")
+    _gha().set_output("commercial-use", str(report.license.commercial_use).lower())
+    _gha().set_output("python", report.python.recommended or "")
     _summary(to_markdown(report))
     _annotate(
         [
@@ -60,7 +67,7 @@ def publish_vet(data: dict[str, Any]) -> None:
 
 
 def publish_smoke(data: dict[str, Any]) -> None:
-    gha.set_output("smoke-verdict", data["verdict"])
+    _gha().set_output("smoke-verdict", data["verdict"])
     md = [f"### forkvet smoke test: {data['verdict']}", ""]
     if data.get("command"):
         md += [
@@ -102,10 +109,10 @@ def publish_smoke(data: dict[str, Any]) -> None:
 
 
 def publish_train(data: dict[str, Any]) -> None:
-    gha.set_output("train-verdict", data["verdict"])
-    gha.set_output("losses", json.dumps(data["losses"]))
-    gha.set_output("plot", data.get("plot") or "")
-    gha.set_output("steps-per-second", str(data.get("steps_per_second") or ""))
+    _gha().set_output("train-verdict", data["verdict"])
+    _gha().set_output("losses", json.dumps(data["losses"]))
+    _gha().set_output("plot", data.get("plot") or "")
+    _gha().set_output("steps-per-second", str(data.get("steps_per_second") or ""))
     md = [f"### forkvet training check: {data['verdict']}", ""]
     md += [f"- {r}" for r in data.get("reasons", [])]
     if data.get("steps_per_second"):
@@ -129,6 +136,7 @@ def publish_check_run(name: str, title: str, summary: str, conclusion: str) -> s
     requests from forks are read-only: then the job summary is all there is, and we say so."""
     import os
 
+    require("github")
     from github import Auth, Github, GithubException
 
     token, repo_name = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY")
@@ -152,7 +160,7 @@ def publish_check_run(name: str, title: str, summary: str, conclusion: str) -> s
         )
     except GithubException as exc:
         if exc.status in (401, 403, 404):
-            gha.notice(
+            _gha().notice(
                 "The token cannot write check runs here (pull requests from forks get "
                 "a read-only token): the results are in the job summary.",
                 title="forkvet",

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from github import Auth, Github, GithubRetry
 
-DEFAULT_API_URL = "https://api.github.com"
+from forkvet.github import DEFAULT_API_URL
+
+__all__ = ["DEFAULT_API_URL", "GitHubApp"]
 
 
 @dataclass

@@ -82,7 +82,10 @@ def cmd_upstream(args: argparse.Namespace) -> int:
 def _open(
     args: argparse.Namespace, repo: Path, origin: str, result: Any, base: str, token: str
 ) -> None:
+    from forkvet.extras import require
     from forkvet.giveback.drafts import github_slug
+
+    require("github")  # PyGithub: pip install 'forkvet[runtime]'
     from forkvet.giveback.publish import client, open_pull, push_branch
 
     up = github_slug(args.upstream)
@@ -149,6 +152,9 @@ def cmd_thank(args: argparse.Namespace) -> int:
             )
         if not token:
             raise InputError(f"--open needs a user token in {TOKEN_ENV}")
+        from forkvet.extras import require
+
+        require("github")  # PyGithub: pip install 'forkvet[runtime]'
         from forkvet.giveback.publish import client, thank
 
         up = github_slug(args.upstream)
@@ -165,7 +171,7 @@ def cmd_thank(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    from forkvet.github.client import DEFAULT_API_URL
+    from forkvet.github import DEFAULT_API_URL
 
     a = sub.add_parser("attribution", help="draft ATTRIBUTION.md (and NOTICE) for a fork")
     a.add_argument("target", metavar="TARGET", help="the fork's folder (a git repository)")

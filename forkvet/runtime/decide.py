@@ -59,7 +59,9 @@ def decide(
                 "run more steps or log more often"
             ],
         )
-    import pymannkendall as mk
+    from forkvet.extras import require
+
+    mk = require("pymannkendall")
 
     window = max(2, len(losses) // 5)
     first, last = _mean(losses[:window]), _mean(losses[-window:])

@@ -79,7 +79,9 @@ def percent_script(snap: Snapshot, entry: ScriptEntry, purpose: str) -> str:
 
 
 def write_notebooks(snap: Snapshot, out: Path) -> list[Path]:
-    import jupytext
+    from forkvet.extras import require
+
+    jupytext = require("jupytext")
 
     report = vet(snap)
     chosen = [(e, "Testing") for e in report.entry_points.test[:1] if e.path.endswith(".py")]

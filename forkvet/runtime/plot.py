@@ -7,8 +7,9 @@ from pathlib import Path
 
 
 def plot_png(losses: list[float], path: Path, title: str, steps: list[int] | None = None) -> Path:
-    import matplotlib
+    from forkvet.extras import require
 
+    matplotlib = require("matplotlib")
     matplotlib.use("Agg")  # no display on runners
     import matplotlib.pyplot as plt
 
