@@ -163,3 +163,53 @@ def test_no_command_is_skipped_not_failed(
 def test_python_flag_must_exist(make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["smoke", str(make_repo({"a.py": "x=1\n"})), "--python", "/nope/python"]) == 2
     assert "no such interpreter" in capsys.readouterr().err
+
+
+def test_environment_is_built_from_generated_requirements(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("uv")
+    from tests.pkgindex import Dist, PackageIndex
+
+    dists = [
+        Dist("helperlib", "1.0", "2019-01-01T00:00:00Z"),
+        Dist("helperlib", "2.0", "2023-01-01T00:00:00Z"),
+    ]
+    repo = make_repo(
+        {
+            "app/__init__.py": "import helperlib\nVERSION = helperlib.__version__\n",
+            "demo.py": "import app\nprint('helperlib', app.VERSION)\n",
+        },
+        date="2020-06-01T00:00:00+00:00",
+    )
+    with PackageIndex(dists) as index:
+        monkeypatch.setenv("UV_INDEX_URL", index.url)
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        out = tmp_path / "smoke.json"
+        code = main(
+            [
+                "smoke",
+                str(repo),
+                "--cmd",
+                "python demo.py",
+                "--python-version",
+                "3.11",
+                "--out",
+                str(tmp_path / "out"),
+                "--format",
+                "json",
+                "-o",
+                str(out),
+            ]
+        )
+        capsys.readouterr()
+    data = json.loads(out.read_text())
+    assert code == 0, data
+    # No requirements file: forkvet env pinned helperlib as of the code's date (1.0, not 2.0).
+    assert data["tail"] == ["helperlib 1.0"]
+    assert "helperlib==1.0" in (tmp_path / "out" / "env" / "requirements.txt").read_text()
+    assert data["python"].startswith(str(tmp_path / "out" / "venv"))

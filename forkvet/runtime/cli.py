@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from forkvet.errors import InputError
+from forkvet.errors import ForkvetError, InputError
 
 EXIT_FAIL = 1
 
@@ -58,7 +58,20 @@ def cmd_smoke(args: argparse.Namespace) -> int:
             ),
             None,
         )
-        python = str(prepare(snap.root, reqs, out_dir / "venv", args.python_version))
+        version = args.python_version
+        if reqs is None:
+            # No requirements file: generate one as of the code's date (forkvet env).
+            from forkvet.envgen.generate import generate
+
+            generated, _ = generate(snap, cfg, out=out_dir / "env")
+            if generated.python == "2.7":
+                raise ForkvetError(
+                    "this is Python 2 code: create the conda environment from "
+                    f"{out_dir / 'env' / 'environment.yml'} and pass --python"
+                )
+            reqs = out_dir / "env" / "requirements.txt"
+            version = version or generated.python
+        python = str(prepare(snap.root, reqs, out_dir / "venv", version))
     notebook = None
     if args.notebook:
         notebook = Path(args.notebook)
