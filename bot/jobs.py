@@ -4,7 +4,6 @@ pull request — or, when that fails, tell the human exactly what to do."""
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,11 +56,10 @@ def _setup_files(
     has_reqs = bool(report.dependencies.files)
     if not has_reqs:
         # Offline in the App: names and pins only; full pinning runs on the fork's runner.
-        result, _ = generate(load(snap_root), out=snap_root / ".forkvet-env", offline=True)
+        generate(load(snap_root), out=snap_root / ".forkvet-env", offline=True)
         out = snap_root / ".forkvet-env"
         files["requirements.txt"] = (out / "requirements.txt").read_text()
         files["environment.yml"] = (out / "environment.yml").read_text()
-        del result
     files["ATTRIBUTION.md"] = attribution_draft(repo, report, snap_root)
     return files
 
@@ -298,7 +296,3 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
 
 
 HANDLERS = {"vet": vet_and_publish, "workflow_run": fold_workflow_run, "comment": comment_command}
-
-
-def cleanup(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

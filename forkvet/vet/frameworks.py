@@ -393,8 +393,4 @@ def _unsatisfiable(name: str, spec: str) -> bool:
 
 
 def _dedupe(items: list[str]) -> list[str]:
-    out: list[str] = []
-    for x in items:
-        if x not in out:
-            out.append(x)
-    return out
+    return list(dict.fromkeys(items))
