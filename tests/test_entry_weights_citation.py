@@ -135,3 +135,17 @@ def test_checklist_score(vet_repo: Vet) -> None:
     assert full.checklist.score == 5
     bare = vet_repo({"m.py": "x = 1\n"}, name="bare")
     assert bare.checklist.score == 0
+
+
+def test_ci_and_data_preparation_scripts_are_not_entry_points(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            ".github/import-tests.sh": "python -c 'import x'\n",
+            "datasets/prepare_for_tests.sh": "wget x\n",
+            "scripts/test.sh": "python test.py\n",
+            "train.sh": "python train.py\n",
+        }
+    )
+    ep = report.entry_points
+    assert [e.path for e in ep.test] == ["scripts/test.sh"]
+    assert [e.path for e in ep.train] == ["train.sh"]

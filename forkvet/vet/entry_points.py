@@ -18,6 +18,7 @@ _TEST = re.compile(
     r"detect|translate|synthesi[sz]e|run_model|apply",
     re.I,
 )
+_NOT_ENTRY = re.compile(r"(?i)^(prepare|download|setup|install|build|get|fetch|lint|format)")
 _UNIT_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
 _ENV_PREFIX = r"(?:[A-Z_][A-Z0-9_]*=\S*\s+)*"
 _COMMAND = re.compile(
@@ -218,6 +219,9 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     for fe in ctx.snap.files:
         if fe.suffix in (".sh", ".lua") and fe.path.count("/") <= 2 and not fe.vendored:
             stem = fe.name.rsplit(".", 1)[0]
+            # CI scripts and data preparation are not how the model is run.
+            if fe.path.startswith((".github/", ".circleci/", "dev/")) or _NOT_ENTRY.match(stem):
+                continue
             kind = _kind(stem)
             if kind:
                 (ep.train if kind == "train" else ep.test).append(ScriptEntry(fe.path, kind))
