@@ -81,3 +81,51 @@ def test_tensorboard_events_written_by_torch(tmp_path: Path) -> None:
 def test_missing_file() -> None:
     with pytest.raises(InputError, match="no such file"):
         L.from_file(Path("/nonexistent/log.txt"))
+
+
+@pytest.mark.parametrize(
+    ("line", "value", "step"),
+    [  # the formats real training code prints
+        (
+            "1875/1875 [==============================] - 5s 2ms/step - loss: 0.2963 - accuracy: "
+            "0.9143 - val_loss: 0.1411",
+            0.2963,
+            None,
+        ),  # Keras
+        ("{'loss': 0.6931, 'learning_rate': 4.9e-05, 'epoch': 0.01}", 0.6931, None),  # HF
+        (
+            "[11/27 10:00:01 d2.utils.events]:  eta: 0:10:02  iter: 19  total_loss: 2.164  "
+            "loss_cls: 0.7344  loss_box_reg: 0.1234  lr: 0.000399",
+            2.164,
+            19,
+        ),  # detectron2
+        (
+            "| epoch 001:    100 / 1120 loss=9.234, nll_loss=8.901, ppl=478.3, wps=12345",
+            9.234,
+            None,
+        ),  # fairseq
+        (
+            "Epoch [1][50/7330]\tlr: 1.000e-02, eta: 1 day, loss_rpn_cls: 0.6849, "
+            "loss_rpn_bbox: 0.1, loss: 2.3456",
+            2.3456,
+            None,
+        ),  # mmdetection
+        ("INFO:tensorflow:loss = 2.3025851, step = 1", 2.3025851, 1),  # TF 1 estimator
+        (
+            "Epoch 0:  12%|█▏        | 94/782 [00:03<00:26, 25.9it/s, loss=1.23, v_num=0]",
+            1.23,
+            None,
+        ),  # PyTorch Lightning
+        (
+            "1/21150 (epoch 0.002), train_loss = 4.19226539, grad/param norm = 4.1e-01",
+            4.19226539,
+            None,
+        ),  # char-rnn (Lua Torch)
+        ("Train Epoch: 1 [640/60000 (1%)]\tLoss: 2.305", 2.305, None),  # PyTorch examples
+    ],
+)
+def test_real_log_formats(line: str, value: float, step: int | None) -> None:
+    points = L.from_text(line)
+    assert len(points) == 1 and points[0].value == pytest.approx(value)
+    if step is not None:
+        assert points[0].step == step
