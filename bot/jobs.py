@@ -50,9 +50,11 @@ def _clone(url: str, token: str, dest: Path, depth: int | None = 1) -> None:
 
 
 def _setup_files(
-    repo: Repository, snap_root: Path, report: Report, settings: Settings
+    repo: Repository, snap_root: Path, report: Report, settings: Settings, labels: list[str]
 ) -> dict[str, str]:
-    files = {".github/workflows/forkvet.yml": render(settings.action_repo, settings.action_ref)}
+    files = {
+        ".github/workflows/forkvet.yml": render(settings.action_repo, settings.action_ref, labels)
+    }
     has_reqs = bool(report.dependencies.files)
     if not has_reqs:
         # Offline in the App: names and pins only; full pinning runs on the fork's runner.
@@ -118,7 +120,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
             checks.complete(check, report, title=f"forkvet: {line}"[:255], summary=markdown)
             store.save_report(job.repo, markdown)
             issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
-            files = _setup_files(repo, dest, report, settings)
+            files = _setup_files(repo, dest, report, settings, config.runner.labels)
         setup = pulls.ensure_setup_pr(repo, files, _pr_body(report), app_login(app))
         if setup.skipped_reason and setup.pull is not None:
             setup.pull.create_issue_comment(

@@ -416,3 +416,23 @@ def test_merged_upstream_labelled_pull_request_is_drafted(
     unlabelled = adapt(example("pull_request", "closed"), "acme", "deepnet")
     unlabelled["pull_request"].update({"merged": True, "labels": []})
     assert post(client, unlabelled, "pull_request").get_json()["jobs"] == 0
+
+
+def test_fork_config_names_its_runners(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo(
+        "acme",
+        "deepnet",
+        {**FORK_FILES, ".github/forkvet.yml": "runner:\n  labels: [self-hosted, a100]\n"},
+    )
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    wf = subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "show", "forkvet/setup:.github/workflows/forkvet.yml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "runs-on: [self-hosted, a100]" in wf
