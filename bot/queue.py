@@ -32,10 +32,16 @@ def setup(settings: Settings) -> tuple[Huey, Store]:
             if settings.redis_url
             else SqliteHuey("forkvet", filename=settings.db + ".queue")
         )
+        store: Any = Store(settings.db)
+        if settings.redis_url:
+            # Shared by every web process and worker, on every machine.
+            from bot.redis_store import RedisStore
+
+            store = RedisStore(settings.redis_url)
         _state.update(
             key=key,
             huey=huey,
-            store=Store(settings.db),
+            store=store,
             settings=settings,
             task=huey.task(context=True)(_run),
         )

@@ -14,6 +14,16 @@ PY=${PYTHON:-python3}
 .venv/bin/python -c 'import torch' 2>/dev/null ||
   .venv/bin/python -m pip install -q --disable-pip-version-check 'torch==2.13.0'
 
+# A real Redis server for the App's shared-queue test (installed when we may; else skipped).
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null 2>&1 ||
+      echo "note: could not install redis-server; the Redis queue test will be skipped"
+  else
+    echo "note: redis-server is not installed; the Redis queue test will be skipped"
+  fi
+fi
+
 # GitHub's own artifacts the App tests validate against (pinned in tests/github/package-lock.json).
 (cd tests/github && npm ci --no-audit --no-fund --silent)
 

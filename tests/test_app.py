@@ -436,3 +436,84 @@ def test_fork_config_names_its_runners(
         check=True,
     ).stdout
     assert "runs-on: [self-hosted, a100]" in wf
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    import shutil
+    import socket
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    wait_for(lambda: _pings(redis.Redis.from_url(url)), timeout=10)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _pings(client: Any) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+
+
+def test_redis_queue_with_a_worker_on_another_machine(
+    settings: Settings, emulator: GitHubEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    """Web and worker share only Redis (each has its own FORKVET_DB), as on two machines."""
+    from dataclasses import replace
+
+    web_settings = replace(settings, redis_url=redis_url, db=str(tmp_path / "web.sqlite3"))
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(web_settings).test_client()
+    assert post(client, fork_payload(), "repository", delivery="r-1").get_json()["jobs"] == 1
+    assert (
+        post(client, fork_payload(), "repository", delivery="r-1").get_json()["status"]
+        == "duplicate"
+    )
+    env = {
+        **os.environ,
+        "FORKVET_APP_ID": settings.app_id,
+        "FORKVET_PRIVATE_KEY": settings.private_key,
+        "FORKVET_WEBHOOK_SECRET": SECRET,
+        "FORKVET_GITHUB_API_URL": settings.api_url,
+        "FORKVET_REDIS_URL": redis_url,
+        "FORKVET_DB": str(tmp_path / "worker.sqlite3"),
+        "FORKVET_SECONDS_BETWEEN_REQUESTS": "0",
+        "FORKVET_SECONDS_BETWEEN_WRITES": "0",
+    }
+    worker_proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: done(emulator, repo), timeout=60)
+    finally:
+        worker_proc.send_signal(signal.SIGINT)
+        worker_proc.wait(timeout=20)
+    _, store = queue.setup(web_settings)
+    assert store.counts() == {"done": 1}
+    assert len(repo.issues) == 1 and len(repo.pulls) == 1

@@ -1,0 +1,150 @@
+"""The Store on Redis, for FORKVET_REDIS_URL deployments: web processes and workers on many
+machines share deliveries, job records, locks and reports (the SQLite Store is one machine's).
+Same interface as bot.store.Store; state changes that must be atomic are small Lua scripts."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from typing import Any
+
+import redis
+
+from bot.store import Job, _alive, worker_id
+
+P = "forkvet:"
+DELIVERY_TTL_S = 7 * 24 * 3600
+_STATUSES = ("queued", "running", "done", "failed")
+
+# KEYS: job hash, queued set, running set, done set; ARGV: id, worker, now
+_START = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if (not status) or status == 'done' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[2], 'updated', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1
+"""
+# KEYS: lock; ARGV: expected owner, new owner, ttl ms
+_TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore:
+    def __init__(self, url: str) -> None:
+        self.r = redis.Redis.from_url(url, decode_responses=True)
+        self._start = self.r.register_script(_START)
+        self._take_over = self.r.register_script(_TAKE_OVER)
+        self._release = self.r.register_script(_RELEASE)
+
+    # -- deliveries ------------------------------------------------------------------------
+    def record_delivery(self, delivery: str, event: str) -> bool:
+        return bool(self.r.set(f"{P}delivery:{delivery}", event, nx=True, ex=DELIVERY_TTL_S))
+
+    # -- jobs -------------------------------------------------------------------------------
+    def add_job(self, delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> int | None:
+        if not self.r.set(f"{P}job-delivery:{delivery}", 1, nx=True, ex=DELIVERY_TTL_S):
+            return None
+        job_id = int(self.r.incr(f"{P}jobs:next"))
+        pipe = self.r.pipeline()
+        pipe.hset(
+            f"{P}job:{job_id}",
+            mapping={
+                "delivery": delivery,
+                "kind": kind,
+                "repo": repo,
+                "payload": json.dumps(payload),
+                "status": "queued",
+                "attempts": 0,
+                "updated": time.time(),
+                "check_run_id": "",
+            },
+        )
+        pipe.sadd(f"{P}jobs:queued", job_id)
+        pipe.execute()
+        return job_id
+
+    def get(self, job_id: int) -> Job | None:
+        h = self.r.hgetall(f"{P}job:{job_id}")
+        if not h:
+            return None
+        return Job(
+            job_id,
+            h["delivery"],
+            h["kind"],
+            h["repo"],
+            json.loads(h["payload"]),
+            h["status"],
+            int(h.get("attempts", 0)),
+            int(h["check_run_id"]) if h.get("check_run_id") else None,
+        )
+
+    def start(self, job_id: int) -> bool:
+        keys = [f"{P}job:{job_id}", f"{P}jobs:queued", f"{P}jobs:running", f"{P}jobs:done"]
+        return bool(self._start(keys=keys, args=[job_id, worker_id(), time.time()]))
+
+    def set_check_run(self, job_id: int, check_run_id: int) -> None:
+        self.r.hset(f"{P}job:{job_id}", "check_run_id", check_run_id)
+
+    def finish(self, job_id: int, error: str | None = None) -> None:
+        status = "failed" if error else "done"
+        pipe = self.r.pipeline()
+        pipe.hset(
+            f"{P}job:{job_id}",
+            mapping={"status": status, "error": error or "", "updated": time.time()},
+        )
+        for other in ("queued", "running"):
+            pipe.srem(f"{P}jobs:{other}", job_id)
+        pipe.sadd(f"{P}jobs:{status}", job_id)
+        pipe.execute()
+
+    def requeue_candidates(self, stale_after: float = 600) -> list[int]:
+        now, host = time.time(), socket.gethostname()
+        out = [int(i) for i in self.r.smembers(f"{P}jobs:queued")]
+        for raw in self.r.smembers(f"{P}jobs:running"):
+            h = self.r.hgetall(f"{P}job:{raw}")
+            w_host, _, pid = h.get("worker", "").partition(":")
+            dead = w_host == host and pid.isdigit() and not _alive(int(pid))
+            if dead or now - float(h.get("updated") or 0) > stale_after:
+                out.append(int(raw))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        return {s: n for s in _STATUSES if (n := int(self.r.scard(f"{P}jobs:{s}")))}
+
+    # -- per-repository locks ---------------------------------------------------------------
+    def acquire(self, name: str, ttl: float = 900) -> bool:
+        me = f"{worker_id()}:{threading.get_ident()}"
+        key, ms = f"{P}lock:{name}", int(ttl * 1000)
+        if self.r.set(key, me, nx=True, px=ms):
+            return True
+        owner = self.r.get(key)
+        if owner is None:
+            return bool(self.r.set(key, me, nx=True, px=ms))
+        host, pid = ([*str(owner).split(":"), "", ""])[:2]
+        dead = host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+        if owner == me or dead:
+            return bool(self._take_over(keys=[key], args=[owner, me, ms]))
+        return False  # the TTL frees it if its owner died on another machine
+
+    def release(self, name: str) -> None:
+        self._release(keys=[f"{P}lock:{name}"], args=[f"{worker_id()}:{threading.get_ident()}"])
+
+    # -- reports ----------------------------------------------------------------------------
+    def save_report(self, repo: str, markdown: str) -> None:
+        self.r.hset(f"{P}report:{repo}", mapping={"markdown": markdown, "updated": time.time()})
+
+    def save_runtime(self, repo: str, runtime: str) -> tuple[str, str]:
+        self.r.hset(f"{P}report:{repo}", mapping={"runtime": runtime, "updated": time.time()})
+        h = self.r.hgetall(f"{P}report:{repo}")
+        return h.get("markdown", ""), h.get("runtime", "")
