@@ -477,7 +477,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 def _pings(client: Any) -> bool:
     try:
         return bool(client.ping())
-    except Exception:  # noqa: BLE001 - not up yet
+    except Exception:  # not up yet
         return False
 
 
