@@ -180,7 +180,8 @@ def _pr_body(report: Report) -> str:
 
 
 def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
-    """A forkvet workflow finished on the fork: add its result to the report issue."""
+    """A forkvet workflow finished on the fork: add its result to the report issue and a
+    `forkvet GPU` check run on its commit."""
     p = job.payload
     run = p["workflow_run"]
     line = (
@@ -194,7 +195,26 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
         markdown or "forkvet has not vetted this repository yet."
     ) + f"\n\n### Runtime checks\n\n{runtime}\n"
     issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app_for(settings)))
-    return {"issue": issue.number}
+    # And a check run on the commit the GPU jobs ran on, beside the static `forkvet` one.
+    conclusion = {
+        "success": "success",
+        "failure": "failure",
+        "cancelled": "cancelled",
+        "timed_out": "timed_out",
+    }.get(str(run.get("conclusion")), "neutral")
+    check = repo.create_check_run(
+        name=f"{checks.CHECK_NAME} GPU",
+        head_sha=str(run["head_sha"]),
+        status="completed",
+        conclusion=conclusion,
+        details_url=run["html_url"],
+        output={
+            "title": f"GPU smoke test and training check: {conclusion}",
+            "summary": f"{line}\n\nThe job summaries on the run hold the details (loss "
+            f"chart, output tail).",
+        },
+    )
+    return {"issue": issue.number, "check_run": check.id}
 
 
 def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any]:

@@ -261,6 +261,9 @@ def test_workflow_run_results_are_folded_into_the_report(
     assert post(client, run, "workflow_run").get_json()["jobs"] == 1
     wait_for(lambda: "Runtime checks" in (repo.issues[0]["body"] or ""))
     assert "**success**" in repo.issues[0]["body"] and len(repo.issues) == 1
+    wait_for(lambda: any(r["name"] == "forkvet GPU" for r in repo.check_runs))
+    gpu = next(r for r in repo.check_runs if r["name"] == "forkvet GPU")
+    assert gpu["conclusion"] == "success" and gpu["head_sha"] == run["workflow_run"]["head_sha"]
 
 
 def test_retries_on_500_and_rate_limit_then_succeeds(
