@@ -8,34 +8,8 @@ from dataclasses import dataclass, field
 
 from forkvet.report import Report
 from forkvet.vet.declared import DeclaredSet
-from forkvet.vet.importmap import canonical, normalize
+from forkvet.vet.importmap import BUILD_ONLY, DEV_ONLY, canonical, normalize
 
-DEV_ONLY = frozenset(
-    {
-        "pytest",
-        "pytest-cov",
-        "nose",
-        "mock",
-        "flake8",
-        "black",
-        "isort",
-        "mypy",
-        "pylint",
-        "pre-commit",
-        "tox",
-        "coverage",
-        "sphinx",
-        "yapf",
-        "autopep8",
-        "ruff",
-        "sphinx-rtd-theme",
-        "mkdocs",
-        "twine",
-    }
-)
-BUILD_ONLY = frozenset(
-    {"cython", "setuptools", "wheel", "ninja", "cmake", "pybind11", "setuptools-scm", "build"}
-)
 # Conda-world names that are not Python packages: never pip-installed.
 SYSTEM = frozenset({"cudatoolkit", "cudnn", "nccl", "cuda-toolkit", "mkl", "python", "pip"})
 _PIN = re.compile(r"^==\s*([\w.*+!]+)$")

@@ -468,18 +468,13 @@ _PREFIX_EQUIVALENT = (
     ("torch-", None),
 )
 
-# Declared packages that are used as tools, not imported: never "unused".
-TOOLING = frozenset(
+# Development tools: listed apart (commented) in generated requirements.
+DEV_ONLY = frozenset(
     {
-        "pip",
-        "setuptools",
-        "wheel",
-        "cython",
-        "ninja",
-        "cmake",
-        "pybind11",
         "pytest",
         "pytest-cov",
+        "nose",
+        "mock",
         "flake8",
         "black",
         "isort",
@@ -487,50 +482,70 @@ TOOLING = frozenset(
         "pylint",
         "pre-commit",
         "tox",
-        "nose",
         "coverage",
         "sphinx",
-        "sphinx-rtd-theme",
-        "mkdocs",
-        "twine",
-        "jupyter",
-        "jupyterlab",
-        "notebook",
-        "ipykernel",
-        "ipython",
-        "tensorboard",
-        "gdown",
-        "wget",
-        "protobuf",
-        "cudatoolkit",
-        "cudnn",
-        "nccl",
-        "cuda-toolkit",
-        "tensorflow-estimator",
-        "typing-extensions",
-        "future",
-        "six",
-        "setuptools-scm",
-        "build",
         "yapf",
         "autopep8",
         "ruff",
-        "gpustat",
-        "nvidia-ml-py",
-        "pkgconfig",
-        "python",
-        "certifi",
-        "urllib3",
-        "chardet",
-        "idna",
-        "mkl",
-        "mkl-service",
-        "intel-openmp",
-        "blas",
-        "libgcc",
-        "nb-conda",
-        "pillow",
+        "sphinx-rtd-theme",
+        "mkdocs",
+        "twine",
     }
+)
+# Needed to build packages or the repository's own extensions.
+BUILD_ONLY = frozenset(
+    {
+        "cython",
+        "setuptools",
+        "wheel",
+        "ninja",
+        "cmake",
+        "pybind11",
+        "setuptools-scm",
+        "build",
+    }
+)
+# Declared packages that are used as tools, not imported: never "unused".
+TOOLING = (
+    DEV_ONLY
+    | BUILD_ONLY
+    | frozenset(
+        {
+            "pip",
+            "jupyter",
+            "jupyterlab",
+            "notebook",
+            "ipykernel",
+            "ipython",
+            "tensorboard",
+            "gdown",
+            "wget",
+            "protobuf",
+            "cudatoolkit",
+            "cudnn",
+            "nccl",
+            "cuda-toolkit",
+            "tensorflow-estimator",
+            "typing-extensions",
+            "future",
+            "six",
+            "gpustat",
+            "nvidia-ml-py",
+            "pkgconfig",
+            "python",
+            "certifi",
+            "urllib3",
+            "chardet",
+            "idna",
+            "mkl",
+            "mkl-service",
+            "intel-openmp",
+            "blas",
+            "libgcc",
+            "nb-conda",
+            "pillow",
+        }
+    )
 )
 
 _NORMALIZE = re.compile(r"[-_.]+")
