@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event TEXT, received REAL);
@@ -168,25 +168,27 @@ class Store:
     # -- reports ----------------------------------------------------------------------------
     def save_report(self, repo: str, markdown: str) -> None:
         with self.conn() as db:
-            db.execute(
-                "INSERT INTO reports (repo, markdown, runtime, updated) VALUES "
-                "(?, ?, '', ?) ON CONFLICT(repo) DO UPDATE SET markdown=excluded.markdown,"
-                " updated=excluded.updated",
-                (repo, markdown, time.time()),
-            )
+            self._upsert_report(db, repo, "markdown", markdown)
 
     def save_runtime(self, repo: str, runtime: str) -> tuple[str, str]:
         with self.conn() as db:
-            db.execute(
-                "INSERT INTO reports (repo, markdown, runtime, updated) VALUES "
-                "(?, '', ?, ?) ON CONFLICT(repo) DO UPDATE SET runtime=excluded.runtime,"
-                " updated=excluded.updated",
-                (repo, runtime, time.time()),
-            )
+            self._upsert_report(db, repo, "runtime", runtime)
             row = db.execute(
                 "SELECT markdown, runtime FROM reports WHERE repo=?", (repo,)
             ).fetchone()
         return row[0], row[1]
+
+    @staticmethod
+    def _upsert_report(
+        db: sqlite3.Connection, repo: str, column: Literal["markdown", "runtime"], value: str
+    ) -> None:
+        # The static report and the runtime results arrive separately; each write keeps the other.
+        row = {"markdown": "", "runtime": "", column: value}
+        db.execute(
+            "INSERT INTO reports (repo, markdown, runtime, updated) VALUES (?, ?, ?, ?) "
+            f"ON CONFLICT(repo) DO UPDATE SET {column}=excluded.{column}, updated=excluded.updated",
+            (repo, row["markdown"], row["runtime"], time.time()),
+        )
 
 
 def _alive(pid: int) -> bool:
