@@ -223,6 +223,16 @@ def test_redelivery_and_concurrent_deliveries_make_one_issue_one_pr(
     assert sum(r["status"] == "completed" for r in repo.check_runs) == 3
 
 
+def command_payload(issue: dict[str, Any], body: str, user: str) -> dict[str, Any]:
+    """GitHub's real issue_comment example, as `user` commenting `body` on forkvet's issue."""
+    comment = adapt(example("issue_comment", "created"), "acme", "deepnet")
+    comment["issue"].update({"number": issue["number"], "body": issue["body"]})
+    comment["comment"].update(
+        {"body": body, "user": {**comment["comment"]["user"], "login": user, "type": "User"}}
+    )
+    return comment
+
+
 def test_recheck_command_only_from_writers(
     settings: Settings, emulator: GitHubEmulator, worker: None
 ) -> None:
@@ -232,14 +242,7 @@ def test_recheck_command_only_from_writers(
     wait_for(lambda: done(emulator, repo))
     issue = repo.issues[0]
     for user, allowed in (("stranger", False), ("acme", True)):
-        comment = adapt(example("issue_comment", "created"), "acme", "deepnet")
-        comment["issue"].update({"number": issue["number"], "body": issue["body"]})
-        comment["comment"].update(
-            {
-                "body": "/forkvet recheck",
-                "user": {**comment["comment"]["user"], "login": user, "type": "User"},
-            }
-        )
+        comment = command_payload(issue, "/forkvet recheck", user)
         assert post(client, comment, "issue_comment").get_json()["jobs"] == 1
         wait_for(lambda a=allowed: len(repo.comments) == (2 if a else 1))
     assert "only people with write access" in repo.comments[0]["body"]
@@ -353,11 +356,7 @@ def test_upstream_and_thank_commands_post_drafts(
     wait_for(lambda: done(emulator, repo))
     issue = repo.issues[0]
     for body in ("/forkvet upstream", "/forkvet thank"):
-        comment = adapt(example("issue_comment", "created"), "acme", "deepnet")
-        comment["issue"].update({"number": issue["number"], "body": issue["body"]})
-        comment["comment"].update(
-            {"body": body, "user": {**comment["comment"]["user"], "login": "acme", "type": "User"}}
-        )
+        comment = command_payload(issue, body, "acme")
         assert post(client, comment, "issue_comment").get_json()["jobs"] == 1
     wait_for(lambda: len(repo.comments) == 2)
     upstream_reply = next(c["body"] for c in repo.comments if "upstream drafts" in c["body"])
