@@ -118,11 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
     # Each area registers its own subcommands, keeping this file small.
     from forkvet import gha
+    from forkvet.audit import cli as audit_cli
     from forkvet.envgen import cli as env_cli
     from forkvet.giveback import cli as giveback_cli
     from forkvet.runtime import cli as runtime_cli
 
-    return [env_cli.register, runtime_cli.register, giveback_cli.register, gha.register]
+    return [
+        env_cli.register,
+        runtime_cli.register,
+        giveback_cli.register,
+        gha.register,
+        audit_cli.register,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -70,6 +70,12 @@ class UpstreamConfig:
 
 
 @dataclass
+class AuditConfig:
+    # Research forks pin old releases on purpose: report by default, fail only when asked.
+    fail_on: str = "never"  # high | any | never
+
+
+@dataclass
 class Config:
     license: LicensePolicy = field(default_factory=LicensePolicy)
     risks: RiskPolicy = field(default_factory=RiskPolicy)
@@ -77,6 +83,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     source: str | None = None  # where it was read from
 
 
@@ -87,6 +94,7 @@ _SECTIONS: dict[str, type] = {
     "train": TrainConfig,
     "runner": RunnerConfig,
     "upstream": UpstreamConfig,
+    "audit": AuditConfig,
 }
 
 
@@ -141,6 +149,8 @@ def parse_config(data: Any, source: str) -> Config:
             )
             setattr(section, fdef.name, checked)
     _check_policy_entries(cfg.license, source)
+    if cfg.audit.fail_on not in ("high", "any", "never"):
+        raise InputError(f"{source}: audit.fail_on must be high, any or never")
     return cfg
 
 
