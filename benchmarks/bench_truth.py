@@ -239,9 +239,11 @@ def accuracy(name: str) -> Callable[[Any], Any]:
 
 
 def _accepts(label: dict[str, Any], key: str, got: Any) -> bool:
-    return any(
-        fnmatch.fnmatch(str(got), str(pat)) for pat in (label.get("accept") or {}).get(key, [])
-    )
+    """An alternative answer the label also accepts (exact, or a `*` pattern for strings)."""
+    for pat in (label.get("accept") or {}).get(key, []):
+        if got == pat or (isinstance(pat, str) and "*" in pat and fnmatch.fnmatch(str(got), pat)):
+            return True
+    return False
 
 
 @accuracy("license.spdx")
@@ -261,7 +263,8 @@ def _commercial(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
 @accuracy("python.majors")
 def _majors(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     got = sorted((rep.get("python") or {}).get("majors") or [])
-    return got == sorted(label["python_majors"]), f"want {label['python_majors']}, got {got}"
+    ok = got == sorted(label["python_majors"]) or _accepts(label, "python.majors", got)
+    return ok, f"want {label['python_majors']}, got {got}"
 
 
 @accuracy("weights")
@@ -286,7 +289,7 @@ def _arxiv(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
 def _lang(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     got = top_language(rep)
     want = label["top_language"]
-    ok = (got or "").lower() == want.lower() or _accepts(label, "top_language", got)
+    ok = (got or "").lower() == (want or "").lower() or _accepts(label, "top_language", got)
     return ok, f"want {want}, got {got}"
 
 
