@@ -11,7 +11,10 @@ that process tree). A repository that fails to vet counts as wrong on every fiel
 Scores: accuracy of license spdx, commercial use (with the count of wrong "yes": the label says
 no or unclear and forkvet says yes), Python majors, weights present, formal citation, arXiv id,
 top language, declared requirements; micro precision/recall of primary frameworks and of
-train/test entry points (matched by path; `also_ok` paths count neither way).
+train/test entry points (matched by path; `also_ok` paths count neither way), and — once the
+report has the keys — of data-preparation scripts (entry_points.prepare) and copyright holders.
+A label's `accept` lists other answers that also count as right (e.g. "unclear" commercial use
+for a license with use restrictions).
 Report keys that do not exist yet are tolerated (frameworks[].role: without it every framework
 counts as primary; citation.formal: without it, BibTeX or CITATION.cff counts as formal).
 """
@@ -181,6 +184,21 @@ def top_language(report: dict[str, Any]) -> str | None:
     return str(max(langs, key=lambda x: x.get("lines") or 0).get("name"))
 
 
+def holders(report: dict[str, Any]) -> set[str] | None:
+    """Copyright holders, from whichever key the report has (None: not reported yet)."""
+    lic = report.get("license") or {}
+    for value in (lic.get("copyright_holders"), lic.get("holders"), report.get("copyright")):
+        if isinstance(value, dict):
+            value = value.get("holders")
+        if isinstance(value, list):
+            return {_norm_holder(str(h)) for h in value}
+    return None
+
+
+def _norm_holder(name: str) -> str:
+    return " ".join(re.sub(r"[.,]", " ", name).lower().split())
+
+
 def declared(report: dict[str, Any]) -> bool:
     return bool((report.get("dependencies") or {}).get("files"))
 
@@ -305,7 +323,13 @@ def _declared(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
 def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str, Any]:
     acc = {name: Score() for name in ACCURACY}
     wrong_yes: list[str] = []
-    prs = {"frameworks.primary": PR(), "entry_points.train": PR(), "entry_points.test": PR()}
+    prs = {
+        "frameworks.primary": PR(),
+        "entry_points.train": PR(),
+        "entry_points.test": PR(),
+        "entry_points.prepare": PR(),
+        "copyright_holders": PR(),
+    }
     per_repo = []
     for label in labels:
         repo = label["repo"]
@@ -329,6 +353,15 @@ def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str,
             prs[f"entry_points.{kind}"].add(
                 repo, set(label[kind]), entries(rep or empty, kind), ok_paths
             )
+        # Scored only once the report has these keys (other helpers are adding them).
+        if rep is not None and "prepare" in (rep.get("entry_points") or {}):
+            prs["entry_points.prepare"].add(
+                repo, set(label["prepare"]), entries(rep, "prepare"), ok_paths
+            )
+        got_holders = holders(rep) if rep is not None else None
+        if got_holders is not None:
+            want = {_norm_holder(h) for h in label["copyright_holders"]}
+            prs["copyright_holders"].add(repo, want, got_holders, [])
         per_repo.append(
             {
                 "repo": repo,
@@ -379,8 +412,9 @@ def print_text(result: dict[str, Any], verbose: bool) -> None:
             f"{name:<28} {p['tp']:>4} {p['fp']:>4} {p['fn']:>4} "
             f"{_pct(p['precision']):>10} {_pct(p['recall']):>7}"
         )
-    secs = sorted(r["seconds"] for r in result["per_repo"])
-    peaks = [r["peak_mib"] for r in result["per_repo"]]
+    vetted = [r for r in result["per_repo"] if not r["error"]]
+    secs = sorted(r["seconds"] for r in vetted)
+    peaks = [r["peak_mib"] for r in vetted]
     if secs:
         print(
             f"\nseconds per repository: median {secs[len(secs) // 2]:.2f}, max {secs[-1]:.2f}; "
