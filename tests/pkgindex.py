@@ -10,6 +10,7 @@ import html
 import io
 import json
 import re
+import tarfile
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -32,9 +33,15 @@ class Dist:
     license: str | None = None  # License-Expression
     modules: list[str] = field(default_factory=list)  # top-level modules it provides
     code: str = ""  # body of the first module's __init__.py
+    # A source release instead of a wheel: building it runs build_code (an in-tree PEP 517
+    # backend that needs nothing from the index), then yields a wheel.
+    sdist: bool = False
+    build_code: str = ""
 
     @property
     def filename(self) -> str:
+        if self.sdist:
+            return f"{re.sub(r'[-.]', '_', self.name)}-{self.version}.tar.gz"
         return f"{re.sub(r'[-.]', '_', self.name)}-{self.version}-{self.tag}.whl"
 
     def metadata(self) -> str:
@@ -47,6 +54,8 @@ class Dist:
         return "\n".join(lines) + "\n"
 
     def wheel(self) -> bytes:
+        if self.sdist:
+            return self.source_release()
         distinfo = f"{re.sub(r'[-.]', '_', self.name)}-{self.version}.dist-info"
         files = {
             f"{m}/__init__.py": f"__version__ = {self.version!r}\n"
@@ -69,6 +78,46 @@ class Dist:
         with zipfile.ZipFile(buf, "w") as zf:
             for path, text in files.items():
                 zf.writestr(path, text)
+        return buf.getvalue()
+
+    def source_release(self) -> bytes:
+        base = f"{re.sub(r'[-.]', '_', self.name)}-{self.version}"
+        module = re.sub(r"[-.]", "_", self.name)
+        backend = (
+            "import os, zipfile\n"
+            + self.build_code
+            + "\nMETA = "
+            + repr(self.metadata())
+            + "\nDI = "
+            + repr(f"{module}-{self.version}.dist-info")
+            + "\ndef get_requires_for_build_wheel(config_settings=None):\n    return []\n"
+            "def prepare_metadata_for_build_wheel(d, config_settings=None):\n"
+            "    os.makedirs(os.path.join(d, DI))\n"
+            "    open(os.path.join(d, DI, 'METADATA'), 'w').write(META)\n"
+            "    return DI\n"
+            "def build_wheel(d, config_settings=None, metadata_directory=None):\n"
+            f"    name = {module + '-' + self.version + '-py3-none-any.whl'!r}\n"
+            "    with zipfile.ZipFile(os.path.join(d, name), 'w') as z:\n"
+            f"        z.writestr({module + '/__init__.py'!r}, '')\n"
+            "        z.writestr(DI + '/METADATA', META)\n"
+            "        z.writestr(DI + '/WHEEL', 'Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\n"
+            "Tag: py3-none-any\\n')\n"
+            "        z.writestr(DI + '/RECORD', '')\n"
+            "    return name\n"
+        )
+        files = {
+            "PKG-INFO": self.metadata(),
+            "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+            'backend-path = ["."]\n',
+            "backend.py": backend,
+        }
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+            for path, text in files.items():
+                data = text.encode()
+                info = tarfile.TarInfo(f"{base}/{path}")
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
         return buf.getvalue()
 
 
@@ -96,6 +145,9 @@ class PackageIndex:
                     if dist is None:
                         self.send_error(404)
                         return
+                    if meta and dist.sdist:
+                        self.send_error(404)
+                        return
                     body = dist.metadata().encode() if meta else index.wheels[whl]
                     self._send(body, "application/octet-stream")
                     return
@@ -119,9 +171,9 @@ class PackageIndex:
                                 "hashes": {"sha256": hashlib.sha256(whl).hexdigest()},
                                 "requires-python": d.requires_python,
                                 "upload-time": d.uploaded,
-                                "core-metadata": {
-                                    "sha256": hashlib.sha256(d.metadata().encode()).hexdigest()
-                                },
+                                "core-metadata": False
+                                if d.sdist
+                                else {"sha256": hashlib.sha256(d.metadata().encode()).hexdigest()},
                             }
                         )
                     body = json.dumps(

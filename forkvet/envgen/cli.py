@@ -32,7 +32,9 @@ def cmd_env(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder")
-    with open_target(args.target, args.ref) as snap:
+    from forkvet.envgen.uv import allow_builds
+
+    with allow_builds(args.allow_build), open_target(args.target, args.ref) as snap:
         config, _ = config_for(args.config, snap.root)
         gen = {"as_of": as_of, "python": args.python, "offline": args.offline, "config": config}
         result, _report = generate(snap, out=out, **gen)
@@ -65,6 +67,10 @@ def _text(d: dict[str, Any]) -> str:
     lines.append(f"  packages   {len(d['requirements'])} pinned")
     for p in d["problems"]:
         lines.append(f"  ! {p}")
+    if d["needs_build"]:
+        lines.append(
+            f"  ! needs a source build (off; --allow-build): {', '.join(d['needs_build'])}"
+        )
     for c in d["conflicts"]:
         lines.append(f"  ! conflicting declared pins: {c}")
     flagged = [x for x in d["licenses"] if x["verdict"] in ("warning", "error")]
@@ -120,6 +126,12 @@ def register(sub: Any) -> None:
         help="create the environment, import every "
         "module, repair and retry (runners "
         "only: installs packages)",
+    )
+    e.add_argument(
+        "--allow-build",
+        action="store_true",
+        help="let uv build source releases (runs their build code) when a package has no "
+        "wheel at the date; default: wheels only, and the result names what needed a build",
     )
     e.add_argument("--config", metavar="FILE")
     e.add_argument("--format", choices=("text", "json"), default="text")

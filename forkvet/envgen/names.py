@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 from forkvet.report import Report
+from forkvet.textline import one_line
 from forkvet.vet.declared import DeclaredSet
 from forkvet.vet.importmap import BUILD_ONLY, DEV_ONLY, canonical, normalize
 
@@ -29,6 +32,8 @@ class NeedSet:
     needs: list[Need] = field(default_factory=list)
     not_installable: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    # Declarations left out or trimmed because they were not plain named requirements.
+    notices: list[str] = field(default_factory=list)
 
     def of_kind(self, *kinds: str) -> list[Need]:
         return [n for n in self.needs if n.kind in kinds]
@@ -41,32 +46,63 @@ def _kind(name: str) -> str:
     return "dev" if name in DEV_ONLY else "build" if name in BUILD_ONLY else "main"
 
 
+_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
+
+
+def _plain_spec(name: str, spec: str) -> str | None:
+    """The specifier of a declaration as packaging parses it, or None if `name spec` is not a
+    plain named requirement (an option, URL, path or newline smuggled into a spec)."""
+    if "\n" in spec or "\r" in spec:
+        return None
+    try:
+        req = Requirement(f"{name}{spec}")
+    except InvalidRequirement:
+        return None
+    return None if req.url else str(req.specifier)
+
+
 def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     out = NeedSet()
     seen: dict[str, Need] = {}
     for item in declared.items:
-        if item.name in SYSTEM or "://" in item.spec:
+        where = one_line(f"{item.path}:{item.line}" if item.line else item.path)
+        if item.name in SYSTEM:
             continue
-        where = f"{item.path}:{item.line}" if item.line else item.path
+        if not _NAME.fullmatch(item.name):
+            out.notices.append(f"{one_line(item.name)} ({where}): not a package name; left out")
+            continue
+        if "://" in item.spec:
+            out.notices.append(
+                f"{item.name} ({where}): a URL or VCS requirement is never passed to the "
+                f"resolver (install it by hand if you trust it)"
+            )
+            continue
+        spec = _plain_spec(item.name, item.spec)
+        if spec is None:
+            out.notices.append(
+                f"{item.name} ({where}): its version specifier is not a plain PEP 440 "
+                f"specifier; it was ignored"
+            )
+            spec = ""
         key = canonical(item.name)
         if key in seen:
             prior = seen[key]
-            a, b = _PIN.match(prior.spec), _PIN.match(item.spec)
+            a, b = _PIN.match(prior.spec), _PIN.match(spec)
             if a and b and a.group(1) != b.group(1):
                 # Conflicting pins: the first file (requirements before setup.py) wins.
                 out.conflicts.append(
-                    f"{item.name}: {prior.spec} ({prior.why}) vs {item.spec} "
+                    f"{item.name}: {prior.spec} ({prior.why}) vs {spec} "
                     f"({where}); kept {prior.spec}"
                 )
-            elif not prior.spec and item.spec:
-                prior.spec = item.spec
+            elif not prior.spec and spec:
+                prior.spec = spec
             if item.dev:
                 continue
             if prior.kind == "dev":
                 prior.kind = _kind(item.name)
             continue
         kind = "dev" if item.dev else _kind(item.name)
-        need = Need(item.name, item.spec, f"declared in {where}", kind, declared=True)
+        need = Need(item.name, spec, f"declared in {where}", kind, declared=True)
         seen[key] = need
         out.needs.append(need)
     deps = report.dependencies

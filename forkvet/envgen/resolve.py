@@ -52,6 +52,8 @@ class Resolution:
     dropped: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     complete: bool = True
+    # Packages only usable as source releases, which builds being off left out or relaxed.
+    needs_build: list[str] = field(default_factory=list)
 
 
 def python_candidates(
@@ -158,10 +160,11 @@ def _rounds(
         reqs = ([f"{framework.dist}=={framework.version}"] if framework else []) + [
             _req(n) for n in active
         ]
-        flags = [*extra, *(["--config-file", str(config)] if config else [])]
+        flags = [*extra]
         for pkg in sorted(no_build):
             flags += ["--only-binary", pkg]
-        res = compile_(reqs, python, as_of, flags)
+        uv_toml = config.read_text(encoding="utf-8") if config else ""
+        res = compile_(reqs, python, as_of, flags, uv_toml=uv_toml)
         broken = [n for n in invalid_packages(res.error) if n not in repaired]
         if res.ok:
             top = {n.name for n in active}
@@ -184,6 +187,11 @@ def _rounds(
             result.problems.append(
                 f"repaired the invalid legacy metadata of {', '.join(broken)} (e.g. pytz>=2011k)"
             )
+            continue
+        if res.needs_build:
+            if not _without_builds(result, active, res.needs_build, as_of):
+                return result
+            active = [n for n in active if n.name not in result.dropped]
             continue
         unbuildable = [
             m.lower()
@@ -230,6 +238,37 @@ def _rounds(
     result.complete = False
     result.problems.append("gave up after relaxing pins several times")
     return result
+
+
+def _without_builds(result: Resolution, active: list[Need], names: list[str], as_of: date) -> bool:
+    """Builds are not allowed: relax a declared pin whose releases are only source releases,
+    or leave out a package that has no wheel at all by the date. False when the package that
+    needs a build is not one the repository declared (resolution cannot go on)."""
+    result.needs_build += [n for n in names if n not in result.needs_build]
+    ours = [n for n in active if n.name in names]
+    if not ours:
+        result.problems.append(
+            f"{', '.join(names)} (a dependency) has only source releases by "
+            f"{as_of.isoformat()}; building them runs their code: rerun with --allow-build "
+            f"to allow it"
+        )
+        result.complete = False
+        return False
+    for n in ours:
+        if n.spec:
+            result.relaxed.append(f"{n.name}{n.spec}")
+            result.problems.append(
+                f"relaxed {n.name}{n.spec}: only a source release matches, and builds are "
+                f"off (--allow-build builds it)"
+            )
+            n.spec = ""
+        else:
+            result.dropped.append(n.name)
+            result.problems.append(
+                f"{n.name}: only source releases by {as_of.isoformat()}, and builds are off; "
+                f"left out (--allow-build builds it)"
+            )
+    return True
 
 
 def _cap_build_tools(pins: dict[str, str], as_of: date, result: Resolution) -> dict[str, str]:

@@ -1,15 +1,30 @@
-"""`uv pip compile` as of a date, with the failures it reports turned into plain findings."""
+"""`uv pip compile` as of a date, with the failures it reports turned into plain findings.
+
+uv never sees the repository's configuration: it runs in a private temporary folder holding
+forkvet's own `uv.toml` (empty, or the metadata repairs). uv stops its project-config search at
+the nearest `uv.toml`, so it merges only that file with the user's own configuration
+(`$XDG_CONFIG_HOME/uv/uv.toml`, `/etc/uv/uv.toml`) and `UV_*` environment variables: a user's
+mirror keeps working, a repository's `uv.toml`, `pyproject.toml [tool.uv]` and
+`.python-version` are never read. Source releases are never built unless the user allowed it
+(`allow_builds`); the requirements given are checked to be plain named requirements.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from forkvet.envgen.index import IndexError_
 from forkvet.errors import ForkvetError
@@ -40,6 +55,11 @@ _NOT_FOUND = re.compile(
     r"registry",
     re.I,
 )
+_NEEDS_BUILD = re.compile(
+    r"Wheels are required for `([^`]+)` because building from source is disabled for all"
+)
+# The user's choice (`--allow-build`), for every uv call of this command.
+_ALLOW_BUILD: ContextVar[bool] = ContextVar("forkvet_allow_build", default=False)
 _LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;]+)")
 
 
@@ -55,6 +75,56 @@ def uv_binary() -> str:
         raise ForkvetError("uv is not installed: pip install uv, or use --offline") from exc
 
 
+@contextlib.contextmanager
+def allow_builds(allowed: bool = True) -> Iterator[None]:
+    """Let uv build source releases (run their build code) inside this block."""
+    token = _ALLOW_BUILD.set(allowed)
+    try:
+        yield
+    finally:
+        _ALLOW_BUILD.reset(token)
+
+
+def builds_allowed() -> bool:
+    return _ALLOW_BUILD.get()
+
+
+def build_flags() -> list[str]:
+    # `--only-binary :all:` (not --no-build, which uv refuses beside per-package --only-binary)
+    return [] if builds_allowed() else ["--only-binary", ":all:"]
+
+
+@contextlib.contextmanager
+def private_workdir(uv_toml: str = "") -> Iterator[Path]:
+    """A fresh folder (mode 0700) holding forkvet's uv.toml, to run uv in."""
+    with tempfile.TemporaryDirectory(prefix="forkvet-uv-") as tmp:
+        (Path(tmp) / "uv.toml").write_text(uv_toml, encoding="utf-8")
+        yield Path(tmp)
+
+
+def uv_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never"),
+        "UV_NO_PROGRESS": "1",
+        "UV_HTTP_TIMEOUT": os.environ.get("UV_HTTP_TIMEOUT", "30"),
+    }
+
+
+def plain_requirement(text: str) -> str:
+    """text as a named requirement (name, extras, specifier, marker) with nothing a requirements
+    file could read as an option, URL or path; ForkvetError otherwise."""
+    if "\n" in text or "\r" in text or text.lstrip().startswith("-"):
+        raise ForkvetError(f"not a plain requirement: {text!r}")
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        raise ForkvetError(f"not a plain requirement: {text!r}") from exc
+    if req.url:
+        raise ForkvetError(f"not a plain requirement (a URL): {text!r}")
+    return str(req)
+
+
 @dataclass
 class Compiled:
     ok: bool
@@ -62,6 +132,8 @@ class Compiled:
     error: str
     not_found: list[str]
     build_failed_package: str | None = None
+    # Packages uv could only use by building a source release, which was not allowed.
+    needs_build: list[str] = field(default_factory=list)
 
 
 def _end_of(day: date) -> str:
@@ -78,7 +150,10 @@ def compile_(
     as_of: date,
     extra: list[str] | None = None,
     timeout: float = COMPILE_TIMEOUT_S,
+    uv_toml: str = "",
 ) -> Compiled:
+    """uv_toml: forkvet's own uv settings for this run (e.g. metadata repairs)."""
+    lines = [plain_requirement(r) for r in requirements]
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cmd = [
         uv_binary(),
@@ -97,23 +172,19 @@ def compile_(
     ]
     for tool in BUILD_TOOLS:
         cmd += ["--exclude-newer-package", f"{tool}={now}"]
-    cmd += extra or []
-    env = {
-        **os.environ,
-        "UV_PYTHON_DOWNLOADS": "never",
-        "UV_NO_PROGRESS": "1",
-        "UV_HTTP_TIMEOUT": os.environ.get("UV_HTTP_TIMEOUT", "30"),
-    }
+    cmd += build_flags() + (extra or [])
     try:
-        proc = subprocess.run(
-            cmd,
-            input="\n".join(requirements) + "\n",
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            check=False,
-        )
+        with private_workdir(uv_toml) as cwd:
+            proc = subprocess.run(
+                cmd,
+                input="\n".join(lines) + "\n",
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=uv_env(),
+                cwd=cwd,
+                check=False,
+            )
     except subprocess.TimeoutExpired as exc:
         raise IndexError_(
             f"resolving took over {timeout:g} s: the package index is too slow or "
@@ -135,7 +206,8 @@ def compile_(
     missing = sorted({(a or b).lower() for a, b in _NOT_FOUND.findall(err)})
     build = _BUILD.search(err)
     failed = re.split(r"[=<>!~ ]", build.group(1))[0].lower() if build else None
-    return Compiled(False, {}, _explain(err), missing, failed)
+    needs_build = sorted({re.sub(r"[-_.]+", "-", m).lower() for m in _NEEDS_BUILD.findall(err)})
+    return Compiled(False, {}, _explain(err), missing, failed, needs_build)
 
 
 def _first_cause(err: str) -> str:

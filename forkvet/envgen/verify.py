@@ -12,6 +12,7 @@ from typing import Any
 
 from forkvet.envgen.generate import EnvResult, generate
 from forkvet.envgen.names import Need
+from forkvet.envgen.uv import builds_allowed
 from forkvet.errors import ForkvetError
 from forkvet.runtime.environment import prepare
 from forkvet.runtime.imports import check_imports
@@ -93,7 +94,15 @@ def verify(
     report = Verification(False, 0)
     for round_no in range(1, MAX_ROUNDS + 1):
         report.rounds = round_no
-        python = str(prepare(snap.root, out / "requirements.txt", out / ".venv", result.python))
+        python = str(
+            prepare(
+                snap.root,
+                out / "requirements.txt",
+                out / ".venv",
+                result.python,
+                allow_build=builds_allowed(),
+            )
+        )
         report.python = python
         checked = check_imports(snap, python)
         report.failures = []

@@ -71,7 +71,8 @@ def cmd_smoke(args: argparse.Namespace) -> int:
                 )
             reqs = out_dir / "env" / "requirements.txt"
             version = version or generated.python
-        python = str(prepare(snap.root, reqs, out_dir / "venv", version))
+        # smoke runs the repository's code anyway: building its dependencies adds no trust.
+        python = str(prepare(snap.root, reqs, out_dir / "venv", version, allow_build=True))
     notebook = None
     if args.notebook:
         notebook = Path(args.notebook)

@@ -1,0 +1,217 @@
+"""Hostile repositories against `forkvet env`: the repository must not choose the index, the
+uv configuration, or a build; everything runs against the real local package index."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from forkvet.cli import main
+from tests.conftest import MakeRepo
+from tests.pkgindex import Dist, PackageIndex
+
+pytest.importorskip("uv")
+
+DATE = "2019-12-01T10:00:00+00:00"
+
+
+class Recorder:
+    """An index the repository names: any request it gets is a failure."""
+
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        hits = self.hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hits.append(self.path)
+                self.send_error(404)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/simple/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    rec = Recorder()
+    yield rec
+    rec.server.shutdown()
+    rec.server.server_close()
+
+
+def builder(marker: Path) -> str:
+    return f"open({str(marker)!r}, 'w').write('built')\n"
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Path:
+    return tmp_path / "MARKER-code-ran"
+
+
+@pytest.fixture
+def index(tmp_path: Path, marker: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PackageIndex]:
+    dists = [
+        Dist("numpy", "1.17.4", "2019-11-10T00:00:00Z"),
+        # only a source release by the date; its build writes the marker
+        Dist("srconly", "1.0", "2019-01-01T00:00:00Z", sdist=True, build_code=builder(marker)),
+        # a wheel at 0.5, only a source release at 1.0
+        Dist("mixed", "0.5", "2018-01-01T00:00:00Z"),
+        Dist("mixed", "1.0", "2019-01-01T00:00:00Z", sdist=True, build_code=builder(marker)),
+    ]
+    with PackageIndex(dists) as idx:
+        # The user's own configuration: uv's user-level uv.toml (not UV_INDEX_URL, which would
+        # hide whether a repository uv.toml is read) and pip's env for forkvet's own look-ups.
+        (tmp_path / "xdg" / "uv").mkdir(parents=True)
+        (tmp_path / "xdg" / "uv" / "uv.toml").write_text(f'index-url = "{idx.url}"\n')
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+        for var in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("PIP_INDEX_URL", idx.url)
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        yield idx
+
+
+def env(
+    repo: Path, out: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, object]]:
+    code = main(["env", str(repo), "--out", str(out), "--format", "json", *extra])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out.strip() else {"stderr": captured.err}
+
+
+def test_repository_uv_and_pip_config_are_never_read(
+    index: PackageIndex,
+    recorder: Recorder,
+    make_repo: MakeRepo,
+    marker: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    evil_index = f'index-url = "{recorder.url}"\n'
+    repo = make_repo(
+        {
+            "m.py": "import numpy\n",
+            "requirements.txt": (
+                f"--index-url {recorder.url}\n--extra-index-url {recorder.url}\n"
+                f"--find-links {recorder.url}\n-e .\n./local-pkg\nnumpy\n"
+            ),
+            "uv.toml": evil_index + "no-build = false\n",
+            "pyproject.toml": f"[project]\nname = 'm'\nversion = '1'\n[tool.uv]\n{evil_index}",
+            "pip.conf": f"[global]\nindex-url = {recorder.url}\n",
+            ".python-version": "3.6\n",
+            "setup.py": builder(marker),
+            "local-pkg/setup.py": builder(marker),
+        },
+        date=DATE,
+    )
+    monkeypatch.chdir(repo)  # `forkvet env .` from inside the checkout
+    code, data = env(Path("."), tmp_path / "out", capsys)
+    assert code == 0, data
+    assert {r["name"]: r["version"] for r in data["requirements"]} == {"numpy": "1.17.4"}
+    assert recorder.hits == []  # the repository's index was never contacted
+    assert not marker.exists()  # and nothing of it was built or run
+    assert index.requests  # the user's own uv configuration was used
+    written = (tmp_path / "out" / "requirements.txt").read_text()
+    assert recorder.url not in written and "-e" not in written.split()
+
+
+def test_a_newline_in_a_pipfile_spec_cannot_smuggle_an_option(
+    index: PackageIndex,
+    recorder: Recorder,
+    make_repo: MakeRepo,
+    marker: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = make_repo(
+        {
+            "m.py": "import numpy\n",
+            "Pipfile": (
+                '[packages]\nnumpy = "==1.17.4\\n-e ./evil\\n--index-url '
+                f'{recorder.url}"\n"bad\\nname" = "*"\n'
+            ),
+            "evil/setup.py": builder(marker),
+        },
+        date=DATE,
+    )
+    code, data = env(repo, tmp_path / "out", capsys)
+    assert code == 0, data
+    assert not marker.exists() and recorder.hits == []
+    problems = data["problems"]
+    assert isinstance(problems, list)
+    assert any(p.startswith("numpy (Pipfile): a URL") for p in problems)
+    assert any(p.startswith("bad\\nname (Pipfile): not a package name") for p in problems)
+    written = (tmp_path / "out" / "requirements.txt").read_text()
+    for line in written.splitlines():
+        assert not line.startswith(("-", "./")), line
+    assert "numpy==1.17.4  # imported at m.py:1" in written.splitlines()
+
+
+def test_source_releases_are_not_built_unless_allowed(
+    index: PackageIndex,
+    make_repo: MakeRepo,
+    marker: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = make_repo(
+        {"m.py": "import numpy\n", "requirements.txt": "numpy\nsrconly\nmixed==1.0\n"},
+        date=DATE,
+    )
+    code, data = env(repo, tmp_path / "out", capsys)
+    assert code == 0, data
+    assert not marker.exists()  # no build ran
+    assert data["needs_build"] == ["mixed", "srconly"] or sorted(data["needs_build"]) == [  # type: ignore[arg-type]
+        "mixed",
+        "srconly",
+    ]
+    pins = {r["name"]: r["version"] for r in data["requirements"]}  # type: ignore[union-attr]
+    assert pins == {"numpy": "1.17.4", "mixed": "0.5"}  # relaxed to the release with a wheel
+    assert data["dropped"] == ["srconly"] and data["relaxed"] == ["mixed==1.0"]
+    problems = " ".join(data["problems"])  # type: ignore[arg-type]
+    assert "--allow-build" in problems
+
+    code, data = env(repo, tmp_path / "out2", capsys, "--allow-build")
+    assert code == 0, data
+    assert marker.exists()  # the opt-in really builds
+    pins = {r["name"]: r["version"] for r in data["requirements"]}  # type: ignore[union-attr]
+    assert pins == {"numpy": "1.17.4", "srconly": "1.0", "mixed": "1.0"}
+    assert data["needs_build"] == []
+
+
+def test_file_names_with_newlines_do_not_inject_requirement_lines(
+    index: PackageIndex,
+    recorder: Recorder,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    evil = f"a\n--index-url {recorder.url}\nsrconly\n.py"
+    repo = make_repo(
+        {
+            evil: "import numpy\n",
+            "opt.py": "try:\n    import numpy\nexcept ImportError:\n    pass\n",
+        },
+        date=DATE,
+    )
+    for extra in ((), ("--offline",)):
+        out = tmp_path / f"out{len(extra)}"
+        code, data = env(repo, out, capsys, *extra)
+        assert code == 0, data
+        lines = (out / "requirements.txt").read_text().splitlines()
+        assert not [ln for ln in lines if ln.startswith("-") or ln.startswith("srconly")], lines
+        assert any(ln.startswith("numpy") and "a\\n--index-url" in ln for ln in lines), lines
+        yml = (out / "environment.yml").read_text().splitlines()
+        assert all(ln.startswith(("name:", "channels:", "dependencies:", "  ")) for ln in yml)
+    assert recorder.hits == []
