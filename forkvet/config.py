@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from forkvet import safeyaml
 from forkvet.errors import InputError
 
 CONFIG_PATH = ".github/forkvet.yml"
@@ -178,7 +179,9 @@ def load_config(path: Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read config file {path}: {exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = safeyaml.load(text)
+    except safeyaml.YamlLimitError as exc:
+        raise InputError(f"{path}: YAML over forkvet's limits ({exc})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -6,6 +6,7 @@ import yaml
 from github import GithubException
 from github.Repository import Repository
 
+from forkvet import safeyaml
 from forkvet.config import CONFIG_PATH, Config, parse_config
 from forkvet.errors import InputError
 
@@ -28,7 +29,7 @@ def repo_config(repo: Repository, ref: str | None = None) -> tuple[Config, str |
     if text is None:
         return Config(), None
     try:
-        return parse_config(yaml.safe_load(text), CONFIG_PATH), None
+        return parse_config(safeyaml.load(text), CONFIG_PATH), None
     except yaml.YAMLError as exc:
         return Config(), f"{CONFIG_PATH} is not valid YAML: {exc}"
     except InputError as exc:

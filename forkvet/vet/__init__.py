@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from forkvet import __version__
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from forkvet import __version__, limits
 from forkvet.config import Config
-from forkvet.report import Finding, RepoInfo, Report
+from forkvet.report import (
+    Checklist,
+    Dependencies,
+    EntryPoints,
+    Finding,
+    LicenseInfo,
+    PythonInfo,
+    RepoInfo,
+    Report,
+)
 from forkvet.snapshot import Snapshot
 from forkvet.vet import (
     citation,
@@ -19,13 +32,18 @@ from forkvet.vet import (
     weights,
 )
 from forkvet.vet.context import Context
-from forkvet.vet.declared import collect
+from forkvet.vet.declared import DeclaredSet, collect
 
 __all__ = ["Context", "vet"]
+T = TypeVar("T")
 
 
 def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None) -> Report:
-    """Vet a repository snapshot. Reads files only; never runs the repository's code."""
+    """Vet a repository snapshot. Reads files only; never runs the repository's code.
+
+    Each check runs isolated: one that fails on this repository's content, or that would start
+    after the run's deadline, becomes a notice and the rest of the report is still produced.
+    """
     ctx = ctx or Context(snap, config or Config())
     report = Report(
         repo=RepoInfo(
@@ -35,38 +53,92 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
     )
     findings = report.findings
     findings += snap.notices
-    report.license, f = license.check(ctx)
-    findings += f
-    report.languages, f = languages.check(ctx)
-    findings += f
-    declared = collect(ctx)
-    report.frameworks, f = frameworks.check(ctx, declared)
-    findings += f
-    report.python, f = python_version.check(ctx, report.frameworks)
-    findings += f
-    report.dependencies, f = dependencies.check(ctx, declared)
-    findings += f
-    report.entry_points, f = entry_points.check(ctx)
-    findings += f
-    report.weights, f = weights.check(ctx)
-    findings += f
-    report.citation, f = citation.check(ctx)
-    findings += f
-    report.risks, f = risks.check(ctx)
-    findings += f
-    report.health, report.checklist, f = health.check(
-        ctx, report.python, report.dependencies, report.entry_points, report.weights
-    )
-    findings += f
-    findings += snap.access_notices()
-    if ctx.py.skipped:
-        findings.append(
-            Finding(
-                "snapshot",
-                "notice",
-                "Python files skipped",
-                f"{ctx.py.skipped} Python file(s) beyond the first "
-                f"{len(ctx.py.files)} were not analysed",
+
+    def run(name: str, check: Callable[[], tuple[T, list[Finding]]], default: T) -> T:
+        if time.monotonic() > ctx.deadline:
+            findings.append(
+                Finding(
+                    name,
+                    "notice",
+                    "Check not run: time limit",
+                    f"forkvet's {limits.vet_seconds():.0f} s budget for static vetting was spent "
+                    f"before the {name} check; its section is empty",
+                )
             )
+            return default
+        try:
+            value, found = check()
+        except (Exception, RecursionError, MemoryError) as exc:
+            findings.append(_failed(name, exc))
+            return default
+        findings.extend(found)
+        return value
+
+    report.license = run("license", lambda: license.check(ctx), LicenseInfo())
+    report.languages = run("languages", lambda: languages.check(ctx), [])
+    declared = run("dependencies", lambda: (collect(ctx), []), DeclaredSet())
+    report.frameworks = run("frameworks", lambda: frameworks.check(ctx, declared), [])
+    report.python = run(
+        "python", lambda: python_version.check(ctx, report.frameworks), PythonInfo()
+    )
+    report.dependencies = run(
+        "dependencies", lambda: dependencies.check(ctx, declared), Dependencies()
+    )
+    report.entry_points = run("entry_points", lambda: entry_points.check(ctx), EntryPoints())
+    report.weights = run("weights", lambda: weights.check(ctx), [])
+    report.citation = run("citation", lambda: citation.check(ctx), None)
+    report.risks = run("risks", lambda: risks.check(ctx), [])
+
+    def _health() -> tuple[tuple[dict[str, Any], Checklist], list[Finding]]:
+        h, items, found = health.check(
+            ctx, report.python, report.dependencies, report.entry_points, report.weights
         )
+        return (h, items), found
+
+    no_health: dict[str, Any] = {}
+    report.health, report.checklist = run("health", _health, (no_health, Checklist()))
+    findings += snap.access_notices()
+    py = ctx.__dict__.get("py")  # only when a check built it
+    if py is not None:
+        for path, reason in py.failed[:10]:
+            findings.append(
+                Finding(
+                    "snapshot",
+                    "notice",
+                    "File not analysed",
+                    f"{reason}; the rest of the repository was vetted",
+                    path,
+                )
+            )
+        if py.skipped:
+            findings.append(
+                Finding(
+                    "snapshot",
+                    "notice",
+                    "Python files skipped",
+                    f"{py.skipped} Python file(s) beyond the first "
+                    f"{len(py.files)} were not analysed",
+                )
+            )
     return report
+
+
+def _failed(check: str, exc: BaseException) -> Finding:
+    """A check that failed on this repository's content: a notice, never a missing report."""
+    what = (
+        "input nested too deeply"
+        if isinstance(exc, RecursionError)
+        else "out of memory"
+        if isinstance(exc, MemoryError)
+        else type(exc).__name__
+    )
+    path = getattr(exc, "forkvet_path", None)
+    return Finding(
+        check,
+        "notice",
+        "Check incomplete",
+        f"the {check} check stopped ({what})"
+        + (f" on {path}" if path else "")
+        + "; its section may be incomplete, the rest of the report is complete",
+        path,
+    )

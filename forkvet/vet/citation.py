@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from forkvet import safeyaml
 from forkvet.report import Finding
 from forkvet.vet.context import Context
 
@@ -47,7 +48,9 @@ def _bib_field(entry: str, name: str) -> str | None:
 
 def _from_cff(text: str) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(text)
+        data = safeyaml.load(text)
+    except safeyaml.YamlLimitError:
+        raise
     except yaml.YAMLError:
         return None
     if not isinstance(data, dict):
@@ -71,9 +74,16 @@ def _from_cff(text: str) -> dict[str, Any] | None:
 
 def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
     citation: dict[str, Any] = {}
+    findings = []
     for f in ctx.snap.files:
         if f.name == "CITATION.cff" and f.path.count("/") == 0:
-            cff = _from_cff(ctx.snap.read_text(f.path) or "")
+            try:
+                cff = _from_cff(ctx.snap.read_text(f.path) or "")
+            except safeyaml.YamlLimitError as exc:
+                findings.append(
+                    Finding(CHECK, "notice", "CITATION.cff not read", f"{exc}: skipped", f.path)
+                )
+                continue
             if cff:
                 citation.update({k: v for k, v in cff.items() if v})
                 citation["source"] = f.path
@@ -105,7 +115,6 @@ def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
         doi = _DOI.search(text)
         if doi:
             citation["doi"] = doi.group(1).rstrip(".,")
-    findings = []
     if not citation:
         findings.append(
             Finding(

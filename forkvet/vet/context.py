@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from forkvet import limits
 from forkvet.config import Config
 from forkvet.snapshot import Snapshot
 from forkvet.vet.metadata import PackageMeta, package_metadata
@@ -15,6 +16,8 @@ from forkvet.vet.pysource import PyIndex, build_index
 class Context:
     snap: Snapshot
     config: Config = field(default_factory=Config)
+    # time.monotonic() after which checks still to run are skipped (forkvet.limits).
+    deadline: float = field(default_factory=limits.deadline)
 
     @cached_property
     def py(self) -> PyIndex:
@@ -37,6 +40,7 @@ class Context:
             self.snap,
             analyzers,
             lambda e: {"vermin": e.path in vermin, "pyflakes": e.path in pyflakes},
+            self.deadline,
         )
 
     @cached_property

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
+from forkvet import safeyaml
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import normalize
 
@@ -146,7 +147,10 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
     if not text:
         return
     try:
-        data = yaml.safe_load(text)
+        data = safeyaml.load(text)
+    except safeyaml.YamlLimitError as exc:
+        out.notes.append(f"{path}: YAML over forkvet's limits ({exc}), skipped")
+        return
     except yaml.YAMLError:
         out.notes.append(f"{path}: not valid YAML, skipped")
         return

@@ -8,16 +8,20 @@ found: a single Python 2 file never aborts the analysis (pipreqs' failure mode).
 from __future__ import annotations
 
 import ast
+import dataclasses
+import hashlib
 import json
 import multiprocessing as mp
 import os
 import re
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from forkvet import limits
 from forkvet.snapshot import FileEntry, Snapshot
 
 MAX_PY_FILES = 20_000
@@ -49,6 +53,8 @@ class PyFile:
     code_lines: list[str] | None = None
     parsed: bool = False  # ast could parse it (Python 3 syntax)
     facts: dict[str, Any] = field(default_factory=dict)
+    # Why part of the analysis of this file failed (deep nesting, a parser crash), or None.
+    failure: str | None = None
 
 
 # An analyzer reads one parsed file (its tree, and every node of it in ast.walk order, walked
@@ -270,15 +276,30 @@ def analyze(
     flags: dict[str, Any] | None = None,
 ) -> PyFile:
     """Parse one file, run every analyzer on it, and drop the tree."""
-    f = parse_python(path, text, is_notebook)
+    try:
+        f = parse_python(path, text, is_notebook)
+    except (Exception, RecursionError, MemoryError) as exc:  # a parser crash on this file
+        return PyFile(path, text, None, failure=f"not parsed ({_why(exc)})")
     if flags:
         f.facts.update(flags)
     if f.tree is not None:
-        nodes = list(ast.walk(f.tree)) if analyzers else []
-        for analyzer in analyzers:
-            analyzer(f, f.tree, nodes)
+        try:
+            nodes = list(ast.walk(f.tree)) if analyzers else []
+            for analyzer in analyzers:
+                analyzer(f, f.tree, nodes)
+        except (Exception, RecursionError, MemoryError) as exc:
+            # One hostile file (100,000 nested brackets) must not cost the whole report.
+            f.failure = f"partly analysed ({_why(exc)})"
         f.tree = None
     return f
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    return f"{type(exc).__name__} in a parser"
 
 
 _MAGIC_RE = re.compile(r"^(\s*)([!%].*)$")
@@ -288,7 +309,7 @@ def notebook_source(text: str) -> tuple[str, list[str]] | None:
     """Join a notebook's code cells into one Python source; also return its shell (!) lines."""
     try:
         nb = json.loads(text)
-    except (json.JSONDecodeError, ValueError):
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
         return None
     if not isinstance(nb, dict):
         return None
@@ -322,6 +343,12 @@ class PyIndex:
     local_modules: set[str] = field(default_factory=set)
     local_packages: set[str] = field(default_factory=set)
     skipped: int = 0
+    # (path, reason) of files whose analysis failed or was cut short by a limit
+    unread: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        return self.unread + [(f.path, f.failure) for f in self.files if f.failure]
 
     def __iter__(self) -> Iterator[PyFile]:
         return iter(self.files)
@@ -357,11 +384,20 @@ def build_index(
     snap: Snapshot,
     analyzers: Sequence[Analyzer] = (),
     flag: Callable[[FileEntry], dict[str, Any]] | None = None,
+    deadline: float | None = None,
 ) -> PyIndex:
-    """Parse every Python file and notebook once, running the checks' analyzers on each."""
+    """Parse every Python file and notebook once, running the checks' analyzers on each.
+
+    Files with the same content (copies, hard links) are parsed once. Parsing stops at
+    limits.MAX_PARSE_BYTES of distinct text or at the deadline; what was left is reported.
+    """
     shell: dict[str, list[str]] = {}
     skipped = 0
+    unread: list[tuple[str, str]] = []
     work: list[tuple[str, str, bool, dict[str, Any]]] = []
+    copies: list[tuple[str, str]] = []  # (path, path of the same content in work)
+    by_hash: dict[bytes, str] = {}
+    budget = limits.MAX_PARSE_BYTES
     candidates = [f for f in snap.files if _is_python(f) or f.suffix == ".ipynb"]
     for entry in candidates:
         if len(work) >= MAX_PY_FILES:
@@ -370,6 +406,15 @@ def build_index(
         text = snap.read_text(entry.path)
         if text is None:
             continue
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in by_hash:
+            copies.append((entry.path, by_hash[digest]))
+            continue
+        if len(text) > budget:
+            unread.append((entry.path, "not parsed: the run's budget of bytes to parse is spent"))
+            continue
+        budget -= len(text)
+        by_hash[digest] = entry.path
         flags = flag(entry) if flag else {}
         if entry.suffix == ".ipynb":
             joined = notebook_source(text)
@@ -389,9 +434,29 @@ def build_index(
         with mp.get_context("fork").Pool(jobs) as pool:
             files = [f for chunk in pool.map(_analyze_chunk, chunks) for f in chunk]
     else:
-        files = [analyze(p, t, nb, analyzers, fl) for p, t, nb, fl in work]
+        files = []
+        for p, t, nb, fl in work:
+            if deadline is not None and time.monotonic() > deadline:
+                unread.append((p, "not parsed: the vetting time limit was reached"))
+                continue
+            files.append(analyze(p, t, nb, analyzers, fl))
+    by_path = {f.path: f for f in files}
+    for path, original in copies:
+        f = by_path.get(original)
+        if f is not None:
+            files.append(_copy_of(f, path))
     loose, packages = local_module_names(snap)
-    return PyIndex(files, shell, loose, packages, skipped)
+    return PyIndex(files, shell, loose, packages, skipped, unread)
+
+
+def _copy_of(f: PyFile, path: str) -> PyFile:
+    """The analysis of a file with the same content, under another path."""
+    return dataclasses.replace(
+        f,
+        path=path,
+        imports=[dataclasses.replace(r, path=path) for r in f.imports],
+        facts=dict(f.facts),
+    )
 
 
 def local_module_names(snap: Snapshot) -> tuple[set[str], set[str]]:

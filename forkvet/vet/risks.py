@@ -4,37 +4,16 @@ loaders, remote code, piped shell downloads, hard-coded paths, GPU-only code, ab
 from __future__ import annotations
 
 import ast
-import io
-import logging
+import dataclasses
 import re
-import zipfile
+import time
 
 from forkvet.report import Finding, Risk
+from forkvet.vet import pickles
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
 
 CHECK = "risks"
-PICKLE_EXT = (
-    ".pkl",
-    ".pickle",
-    ".pt",
-    ".pth",
-    ".ckpt",
-    ".bin",
-    ".joblib",
-    ".npy",
-    ".npz",
-    ".dat",
-    ".model",
-    ".p",
-    ".pk",
-    ".sav",
-    ".tar",
-    ".data",
-    ".mdl",
-    ".weights",
-)
-MAX_PICKLE_BYTES = 1024 * 1024 * 1024
 _LFS = b"version https://git-lfs.github.com/spec/v1"
 _PIPE_SHELL = re.compile(r"(?:curl|wget)\s[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b")
 _ABS_PATH = re.compile(
@@ -48,122 +27,98 @@ _CPU_PATH = re.compile(
 )
 
 
-def _looks_pickled(head: bytes) -> bool:
-    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
-
-
-def _scan_pickle(path: str, data: io.BufferedReader, ext: str) -> tuple[str, list[str]]:
-    """('dangerous'|'suspicious'|'innocuous'|'error', [globals]) without unpickling."""
-    from picklescan.scanner import SafetyLevel, scan_bytes
-
-    logging.getLogger("picklescan").setLevel(logging.CRITICAL)
-    try:
-        result = scan_bytes(data, path, ext or None)
-    except Exception as exc:
-        return "error", [f"{type(exc).__name__}"]
-    dangerous = [
-        f"{g.module}.{g.name}" for g in result.globals if g.safety == SafetyLevel.Dangerous
-    ]
-    suspicious = [
-        f"{g.module}.{g.name}" for g in result.globals if g.safety == SafetyLevel.Suspicious
-    ]
-    if dangerous or result.infected_files:
-        return "dangerous", dangerous or suspicious
-    if suspicious:
-        return "suspicious", suspicious
-    if result.scan_err:
-        return "error", []
-    return "innocuous", []
-
-
 def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
+    """Every file is sniffed for pickles by content (names lie); containers are opened."""
     plain: list[str] = []
+    seen: dict[tuple[int, int], pickles.FileScan | None] = {}
     for f in ctx.snap.files:
         if f.size < 2:
             continue
+        path = ctx.snap.root / f.path
         try:
-            head = ctx.snap.read_bytes(f.path, 64)
+            st = path.lstat()
+            if (st.st_dev, st.st_ino) in seen:  # hard links: one scan, every name reported
+                cached = seen[(st.st_dev, st.st_ino)]
+                scan = dataclasses.replace(cached, path=f.path) if cached else None
+            else:
+                with open(path, "rb") as fh:
+                    head = fh.read(len(_LFS))
+                if head.startswith(_LFS):
+                    risks.append(
+                        Risk(
+                            "lfs-pointer",
+                            "warning",
+                            "Git LFS pointer: the file's content is not in the clone "
+                            "(run `git lfs pull`)",
+                            f.path,
+                        )
+                    )
+                    continue
+                if time.monotonic() > ctx.deadline:
+                    risks.append(_unverified(f.path, "vetting deadline reached before this file"))
+                    continue
+                scan = pickles.scan_path(str(path), f.path, ctx.deadline)
+                seen[(st.st_dev, st.st_ino)] = scan
         except OSError:
             continue
-        if head.startswith(_LFS):
-            risks.append(
-                Risk(
-                    "lfs-pointer",
-                    "warning",
-                    "Git LFS pointer: the file's content is not in the clone (run `git lfs pull`)",
-                    f.path,
-                )
-            )
+        if scan is None:
             continue
-        is_zip = head.startswith(b"PK\x03\x04")
-        candidate = _looks_pickled(head) or (
-            f.suffix in PICKLE_EXT
-            and (is_zip or head.startswith(b"\x93NUMPY") or head[:1] in (b"(", b"c", b"}", b"]"))
-        )
-        if is_zip and not candidate:
-            continue
-        if not candidate:
-            continue
-        if f.size > MAX_PICKLE_BYTES:
-            risks.append(
-                Risk(
-                    "pickle-unscanned",
-                    "warning",
-                    f"Pickle file over {MAX_PICKLE_BYTES >> 30} GiB not scanned",
-                    f.path,
-                )
-            )
-            continue
-        if is_zip:
-            try:
-                with zipfile.ZipFile(ctx.snap.root / f.path) as zf:
-                    if not any(n.endswith(".pkl") for n in zf.namelist()):
-                        continue
-            except (zipfile.BadZipFile, OSError):
-                continue
-        with open(ctx.snap.root / f.path, "rb") as fh:
-            verdict, names = _scan_pickle(f.path, fh, f.suffix)
-        if verdict == "dangerous":
-            risks.append(
-                Risk(
-                    "dangerous-pickle",
-                    "error",
-                    f"Pickle imports code that runs when loaded: {', '.join(names[:5])}."
-                    f" Do not load it.",
-                    f.path,
-                )
-            )
-        elif verdict == "suspicious":
-            risks.append(
-                Risk(
-                    "suspicious-pickle",
-                    "warning",
-                    f"Pickle imports unusual globals: {', '.join(names[:5])}",
-                    f.path,
-                )
-            )
-        elif verdict == "error":
-            risks.append(
-                Risk(
-                    "pickle-unreadable",
-                    "notice",
-                    "Looks like a pickle but could not be scanned",
-                    f.path,
-                )
-            )
-        else:
+        risk = _pickle_verdict(scan)
+        if risk is None:
             plain.append(f.path)
+        else:
+            risks.append(risk)
+        for reason in scan.unverified[:3]:
+            risks.append(_unverified(f.path, reason))
     if plain:
         risks.append(
             Risk(
                 "pickle-checkpoint",
                 "notice",
-                f"{len(plain)} pickle-based checkpoint(s) with only known-safe globals; "
+                f"{len(plain)} pickle-based file(s) with only known-safe imports; "
                 f"still load them with torch.load(weights_only=True): "
                 f"{', '.join(plain[:3])}",
                 plain[0],
             )
         )
+
+
+def _unverified(path: str, reason: str) -> Risk:
+    return Risk(
+        "pickle-unverified",
+        "warning",
+        f"Pickle data NOT verified ({reason}): treat it as unsafe and do not load it",
+        path,
+    )
+
+
+def _pickle_verdict(scan: pickles.FileScan) -> Risk | None:
+    """dangerous-pickle (known-dangerous imports) or unsafe-pickle (imports not on the safe
+    list: loading runs that code too); None when every import only rebuilds data."""
+    every = {g for found in scan.imports.values() for g in found}
+    unsafe = {g for g in every if not pickles.is_safe(*g)}
+    if not unsafe:
+        return None
+    dangerous = pickles.known_dangerous(unsafe)
+    where = sorted(w for w, found in scan.imports.items() if found & unsafe)
+    inside = f" (in {', '.join(where[:3])})" if where and where != [""] else ""
+    if dangerous:
+        names = ", ".join(sorted(f"{m}.{n}" for m, n in dangerous)[:5])
+        return Risk(
+            "dangerous-pickle",
+            "error",
+            f"Pickle imports code that runs when loaded: {names}{inside}. Do not load it.",
+            scan.path,
+        )
+    names = ", ".join(sorted(f"{m}.{n}" for m, n in unsafe)[:5])
+    return Risk(
+        "unsafe-pickle",
+        "error",
+        f"Pickle imports callables that are not on the safe list, and loading it runs them: "
+        f"{names}{inside}. Load only what you trust, or re-save the weights as a state_dict "
+        f"or safetensors.",
+        scan.path,
+    )
 
 
 def _call_name(node: ast.Call) -> str:
@@ -341,7 +296,10 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     findings: list[Finding] = []
     for r in risks:
         severity = r.severity
-        if r.kind == "dangerous-pickle" and not ctx.config.risks.fail_on_dangerous_pickle:
+        if (
+            r.kind in ("dangerous-pickle", "unsafe-pickle")
+            and not ctx.config.risks.fail_on_dangerous_pickle
+        ):
             severity = "warning"
         if severity in ("error", "warning"):
             findings.append(

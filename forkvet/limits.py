@@ -1,0 +1,43 @@
+"""The bounds static vetting runs under, in one place (documented in the README's Limits).
+
+A hostile repository can be tiny and still costly to read: a 1 KB YAML anchor bomb, a 2.5 KiB
+pickle opcode bomb, a README that makes a regex quadratic, one large file under 50 names. Every
+parse of repository content is bounded by size, by count or by this run's deadline, and a
+bound reached becomes a notice or a warning in the report, never a hang and never a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+# The whole `forkvet vet` run: checks still to run when it passes are skipped with a notice.
+VET_SECONDS = 60.0
+# Bytes of repository text handed to parsers and regexes in one run (duplicates count once).
+MAX_PARSE_BYTES = 256 * 1024 * 1024
+# Regexes over free text (README, docs) see at most this much of one file, and lines are cut
+# to MAX_LINE characters first: no pattern can then cost more than a bounded amount.
+MAX_REGEX_TEXT = 1024 * 1024
+MAX_LINE = 4096
+
+
+def vet_seconds() -> float:
+    """The run's time budget: FORKVET_VET_SECONDS overrides the default (e.g. for huge trees)."""
+    raw = os.environ.get("FORKVET_VET_SECONDS", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return VET_SECONDS
+    return value if value > 0 else VET_SECONDS
+
+
+def deadline() -> float:
+    return time.monotonic() + vet_seconds()
+
+
+def clip_lines(text: str, limit: int = MAX_REGEX_TEXT, line: int = MAX_LINE) -> str:
+    """Text for line-oriented regexes: at most `limit` characters, no line over `line`."""
+    text = text[:limit]
+    if all(len(ln) <= line for ln in text.split("\n")):
+        return text
+    return "\n".join(ln[:line] for ln in text.split("\n"))

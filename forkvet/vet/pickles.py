@@ -1,0 +1,733 @@
+"""Find pickles anywhere in a repository by their content, and list what they import.
+
+Nothing here unpickles. Whether a file is (or holds) a pickle is decided by its bytes, never by
+its name: container magic (zip, tar, gzip, bz2, xz, lzma, zlib, joblib's ZF, .npy) opens the
+container and looks inside, recursively; anything else gets a cheap probe of its first opcodes.
+The opcode stream is then walked without building objects — no memo of values, no stack of
+objects — so a 2 KiB "billion laughs" pickle costs a counter, not gigabytes. Large arguments
+(tensor bytes) are skipped, not read, so multi-GiB checkpoints scan in milliseconds.
+
+Every walk is bounded (opcodes, bytes decompressed, nesting depth, a deadline). A bound reached
+is reported as "not verified", never as a pass.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import pickle
+import pickletools
+import re
+import struct
+import tarfile
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any, cast
+
+HEAD = 4096  # bytes read from every file to decide what it is
+MAX_DEPTH = 4  # containers inside containers
+MAX_MEMBERS = 10_000  # per archive
+MAX_OPS = 10_000_000  # per file, all pickles in it together
+MAX_MEMO = 1_000_000
+MAX_LINE = 64 * 1024  # protocol-0 arguments end with a newline; real ones are short
+MAX_SPOOL = 512 * 1024 * 1024  # a nested archive copied out to be opened (zip needs seeking)
+MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024  # per file: a zip/gzip bomb stops here
+FILE_SECONDS = 15.0
+_SMALL_ARG = 1024  # string arguments up to this size are kept (module and class names)
+
+
+class Unverified(Exception):
+    """A bound was reached: the rest of this stream was not looked at."""
+
+
+@dataclass
+class Budget:
+    """Bounds for scanning one file (deadline: time.monotonic() value)."""
+
+    deadline: float
+    max_ops: int = MAX_OPS
+    max_bytes: int = MAX_DECOMPRESSED
+    ops: int = 0
+    bytes: int = 0
+
+    def charge_bytes(self, n: int) -> None:
+        self.bytes += n
+        if self.bytes > self.max_bytes:
+            raise Unverified(f"over {self.max_bytes >> 20} MiB decompressed")
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise Unverified("time budget spent")
+
+
+@dataclass
+class FileScan:
+    path: str
+    # location inside the file ("" for the file itself, "archive/data.pkl", ...) -> imports
+    imports: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    pickles: int = 0
+    unverified: list[str] = field(default_factory=list)  # "location: reason"
+
+    def add_import(self, where: str, module: str, name: str) -> None:
+        self.imports.setdefault(where, set()).add((module, name))
+
+    def note(self, where: str, reason: str) -> None:
+        self.unverified.append(f"{where}: {reason}" if where else reason)
+
+
+# -- sniffing ---------------------------------------------------------------------------------
+def _is_tar(head: bytes) -> bool:
+    if len(head) < 512:
+        return False
+    if head[257:262] == b"ustar":
+        return True
+    # v7 tar has no magic: check the header checksum (cheap, and text never matches).
+    try:
+        stored = int(head[148:156].replace(b"\x00", b" ").strip() or b"-1", 8)
+    except ValueError:
+        return False
+    computed = sum(head[:148]) + 8 * 32 + sum(head[156:512])
+    return stored == computed and head[0] != 0
+
+
+def _is_zlib(head: bytes) -> bool:
+    return len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
+
+
+def sniff(head: bytes) -> str | None:
+    """The container kind of a stream from its first bytes, or None."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"BZh") and head[3:4].isdigit():
+        return "bz2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if head.startswith(b"]\x00\x00") and len(head) >= 13:
+        return "lzma"  # LZMA "alone" format (joblib's .lzma)
+    if head.startswith(b"ZF"):
+        return "zfile"  # joblib < 0.10 compressed pickles
+    if _is_zlib(head):
+        return "zlib"
+    if _is_tar(head):
+        return "tar"
+    return None
+
+
+# -- the opcode walker ------------------------------------------------------------------------
+# Argument kinds, from pickletools' own opcode table (so every protocol's opcodes are known).
+_LINE, _LINE2, _LEN1, _LEN4S, _LEN4U, _LEN8 = -1, -10, -2, -3, -4, -5
+_OPS: dict[int, tuple[str, int]] = {}
+for _op in pickletools.opcodes:
+    if _op.arg is None:
+        _kind = 0
+    elif _op.arg.name == "stringnl_noescape_pair":
+        _kind = _LINE2
+    else:
+        _kind = _op.arg.n
+    _OPS[ord(_op.code)] = (_op.name, _kind)
+
+_IMPORTS = {"GLOBAL", "INST", "STACK_GLOBAL"}
+_STRINGS = {
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+    "UNICODE",
+    "BINUNICODE",
+    "SHORT_BINUNICODE",
+    "BINUNICODE8",
+}
+_GETS = {"GET", "BINGET", "LONG_BINGET"}
+_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
+# Opcodes that push nothing (the last two pushes are STACK_GLOBAL's module and name).
+_NO_PUSH = _PUTS | {"MEMOIZE", "FRAME", "PROTO", "STOP", "POP", "POP_MARK"}
+_INTS = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1"}
+_UNSIGNED = {"BININT1", "BININT2", "PROTO", "BINGET", "BINPUT", "LONG_BINGET", "LONG_BINPUT"}
+_IDENT = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+
+
+class _Bad(Exception):
+    """The bytes stop being a pickle here (pickle.load would fail at this point too)."""
+
+
+class Stream:
+    """A binary stream read through the budget, with a pushed-back head."""
+
+    def __init__(self, raw: IO[bytes], budget: Budget, head: bytes = b"", counted: bool = True):
+        self.raw = raw
+        self.budget = budget
+        self.buf = head
+        self.pos = 0
+        self.counted = counted  # bytes from a plain file are not "decompressed"
+        self.offset = 0  # bytes consumed so far
+
+    def read(self, n: int) -> bytes:
+        out = b""
+        if self.pos < len(self.buf):
+            out = self.buf[self.pos : self.pos + n]
+            self.pos += len(out)
+            n -= len(out)
+        if n > 0:
+            more = self.raw.read(n)
+            if self.counted:
+                self.budget.charge_bytes(len(more))
+            out += more
+        self.offset += len(out)
+        return out
+
+    def readline(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while total < limit:
+            c = self.read(min(256, limit - total))
+            if not c:
+                break
+            i = c.find(b"\n")
+            if i >= 0:
+                chunks.append(c[: i + 1])
+                self._unread(c[i + 1 :])
+                return b"".join(chunks)
+            chunks.append(c)
+            total += len(c)
+        raise _Bad("line too long or unterminated")
+
+    def _unread(self, data: bytes) -> None:
+        if data:
+            self.buf = data + self.buf[self.pos :]
+            self.pos = 0
+            self.offset -= len(data)
+
+    def skip(self, n: int) -> None:
+        """Skip n bytes; _Bad if the stream ends first (a truncated pickle)."""
+        while n > 0:
+            got = len(self.read(min(n, 1 << 20)))
+            if got == 0:
+                raise _Bad("truncated")
+            n -= got
+
+    def peek(self, n: int) -> bytes:
+        data = self.read(n)
+        self._unread(data)
+        return data
+
+
+@dataclass
+class PickleInfo:
+    imports: list[tuple[str, str]] = field(default_factory=list)
+    complete: bool = False  # reached STOP
+    ops: int = 0
+    error: str | None = None  # where it stopped being a pickle
+    int_value: int | None = None  # the value, when the pickle is a single integer
+
+
+def walk(s: Stream, budget: Budget, window: int | None = None) -> PickleInfo:
+    """Walk one pickle's opcodes from the stream's position; never builds an object.
+
+    With window, stop after that many bytes (a probe of the head).
+    """
+    info = PickleInfo()
+    memo: dict[int, str | None] = {}
+    pushes: list[str | None] = []  # last values pushed: str for strings, None for others
+    start = s.offset
+    ints: list[int] = []
+    while True:
+        if window is not None and s.offset - start >= window:
+            return info
+        code = s.read(1)
+        if not code:
+            info.error = "truncated" if info.ops else "empty"
+            return info
+        op = _OPS.get(code[0])
+        if op is None:
+            info.error = f"not an opcode at byte {s.offset - start - 1}"
+            return info
+        name, kind = op
+        info.ops += 1
+        budget.ops += 1
+        if budget.ops > budget.max_ops:
+            raise Unverified(f"over {budget.max_ops:,} opcodes")
+        if budget.ops & 0x3FF == 0:
+            budget.tick()
+        try:
+            value = _read_arg(s, name, kind)
+        except _Bad as exc:
+            info.error = f"{name}: {exc}"
+            return info
+        if name in _IMPORTS:
+            if name == "STACK_GLOBAL":
+                mod = pushes[-2] if len(pushes) >= 2 else None
+                attr = pushes[-1] if pushes else None
+                # A name the walker cannot follow (built at load time) is reported as unknown.
+                pair = (mod or "?unknown", attr or "?unknown")
+            else:
+                assert isinstance(value, tuple)
+                pair = value
+            info.imports.append(pair)
+            pushes.append(None)
+        elif name in _STRINGS:
+            pushes.append(value if isinstance(value, str) else None)
+        elif name in _GETS:
+            pushes.append(memo.get(value) if isinstance(value, int) else None)
+        elif name in _PUTS or name == "MEMOIZE":
+            if len(memo) >= MAX_MEMO:
+                raise Unverified(f"over {MAX_MEMO:,} memo entries")
+            key = len(memo) if name == "MEMOIZE" else value
+            if isinstance(key, int):
+                memo[key] = pushes[-1] if pushes else None
+        elif name == "DUP":
+            pushes.append(pushes[-1] if pushes else None)
+        elif name == "PROTO":
+            if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
+                info.error = "unknown protocol"
+                return info
+        elif name == "STOP":
+            info.complete = True
+            if len(ints) == 1 and info.ops <= 3:
+                info.int_value = ints[0]
+            return info
+        elif name not in _NO_PUSH:
+            pushes.append(None)
+            if name in _INTS and isinstance(value, int):
+                ints.append(value)
+        if len(pushes) > 8:
+            del pushes[:-4]
+
+
+def _line(s: Stream) -> str:
+    raw = s.readline(MAX_LINE)
+    return raw[:-1].decode("latin-1")
+
+
+def _read_arg(s: Stream, name: str, kind: int) -> object:
+    """The opcode's argument, as far as the walker needs it (pickle.load's own checks)."""
+    if kind == 0:
+        return None
+    if kind == _LINE2:  # GLOBAL / INST: "module\nname\n"; find_class fails on anything else
+        mod, attr = _line(s), _line(s)
+        if not (_IDENT.fullmatch(mod) and _IDENT.fullmatch(attr)):
+            raise _Bad("not an importable name")
+        return (mod, attr)
+    if kind == _LINE:
+        text = _line(s).rstrip("\r")
+        if name in ("INT", "LONG", "GET", "PUT"):
+            digits = text[:-1] if name == "LONG" and text.endswith("L") else text
+            try:
+                return int(digits)
+            except ValueError:
+                raise _Bad("not a number") from None
+        if name == "FLOAT":
+            try:
+                float(text)
+            except ValueError:
+                raise _Bad("not a number") from None
+            return None
+        if name == "STRING":
+            if len(text) < 2 or text[0] != text[-1] or text[0] not in "'\"":
+                raise _Bad("unquoted string")
+            return text[1:-1]
+        return text if name == "UNICODE" else None
+    if kind > 0:
+        raw = s.read(kind)
+        if len(raw) < kind:
+            raise _Bad("truncated")
+        if name in (
+            "BININT1",
+            "BININT2",
+            "PROTO",
+            "BINGET",
+            "BINPUT",
+            "LONG_BINGET",
+            "LONG_BINPUT",
+        ):
+            return int.from_bytes(raw, "little")
+        if name == "BININT":
+            return int.from_bytes(raw, "little", signed=True)
+        return None
+    size_len = {_LEN1: 1, _LEN4S: 4, _LEN4U: 4, _LEN8: 8}[kind]
+    raw = s.read(size_len)
+    if len(raw) < size_len:
+        raise _Bad("truncated")
+    n = int.from_bytes(raw, "little", signed=kind == _LEN4S)
+    if n < 0:
+        raise _Bad("negative length")
+    if name == "FRAME":
+        return None  # a frame's content is more opcodes
+    if name in ("LONG1", "LONG4"):
+        if n > _SMALL_ARG:
+            s.skip(n)
+            return None
+        data = s.read(n)
+        if len(data) < n:
+            raise _Bad("truncated")
+        return int.from_bytes(data, "little", signed=True)
+    if name in _STRINGS and n <= _SMALL_ARG:
+        data = s.read(n)
+        if len(data) < n:
+            raise _Bad("truncated")
+        return data.decode("utf-8" if "UNICODE" in name else "latin-1", "replace")
+    s.skip(n)
+    return None
+
+
+def probe(head: bytes) -> bool:
+    """Would pickle.load do anything with a stream starting with these bytes?
+
+    True when the head decodes as pickle opcodes up to a STOP, to its end, or up to an import
+    (pickle.load imports and calls before it meets the bad byte that follows). Text and other
+    binary formats fail within a few bytes: a space, a newline or a NUL is not an opcode.
+    """
+    if len(head) < 2:
+        return False
+    budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
+    info = walk(Stream(io.BytesIO(b""), budget, head, counted=False), budget)
+    if info.imports:
+        return True
+    if info.complete:
+        # Without imports it runs nothing: only call it a pickle when its stack is sound
+        # (a short text file can spell opcodes up to a "." by chance).
+        try:
+            pickletools.dis(head, out=io.StringIO())
+        except Exception:
+            return False
+        return True
+    # A window full of valid opcodes (a big pickle's head); a short file ending mid-pickle
+    # without imports cannot do anything.
+    return bool(info.error and info.error.endswith("truncated")) and len(head) >= HEAD
+
+
+# -- scanning ----------------------------------------------------------------------------------
+def scan_path(path: str, display: str, deadline: float) -> FileScan | None:
+    """Scan one file; None when it neither is nor holds a pickle."""
+    result = FileScan(display)
+    budget = Budget(deadline=min(deadline, time.monotonic() + FILE_SECONDS))
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD)
+        try:
+            _dispatch(Stream(fh, budget, head, counted=False), "", result, budget, 0, fh)
+        except Unverified as exc:
+            result.note("", str(exc))
+    if result.pickles or result.unverified or result.imports:
+        return result
+    return None
+
+
+def _dispatch(
+    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+) -> None:
+    head = s.peek(HEAD)
+    kind = sniff(head)
+    if kind is None:
+        if probe(head):
+            _scan_pickles(s, where, out, budget)
+        return
+    if depth >= MAX_DEPTH:
+        out.note(where, f"archive nested deeper than {MAX_DEPTH} levels, not opened")
+        return
+    if kind == "npy":
+        _scan_npy(s, where, out, budget)
+    elif kind == "zip":
+        _scan_zip(s, where, out, budget, depth, seekable)
+    elif kind == "tar":
+        _scan_tar(s, where, out, budget, depth)
+    else:
+        try:
+            with _decompressed(kind, s) as inner:
+                _dispatch(
+                    Stream(inner, budget), _join(where, f"({kind})"), out, budget, depth + 1, None
+                )
+        except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError):
+            # Not really compressed data: then no loader reads it as such either.
+            return
+
+
+def _join(where: str, part: str) -> str:
+    return f"{where}/{part}" if where else part
+
+
+def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
+    """All pickles one after the other (torch's legacy format writes five in a row)."""
+    first = True
+    while True:
+        if not first and not probe(s.peek(HEAD)):
+            return  # what follows is raw data (tensor storages), not a pickle
+        info = walk(s, budget)
+        first = False
+        out.pickles += 1
+        for mod, name in info.imports:
+            out.add_import(where, mod, name)
+        if not info.complete:
+            return
+
+
+def _scan_npy(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
+    """.npy: magic, version, header length, header; an object array's data is a pickle."""
+    pre = s.read(10)
+    if len(pre) < 10:
+        return
+    major = pre[6]
+    if major == 1:
+        hlen = struct.unpack("<H", pre[8:10])[0]
+    else:
+        hlen = struct.unpack("<I", pre[8:10] + s.read(2))[0]
+    if hlen > 1 << 20:
+        out.note(where, "numpy header over 1 MiB")
+        return
+    header = s.read(hlen)
+    if len(header) < hlen:
+        return
+    # numpy pickles the data when the dtype holds Python objects ('O' in its description).
+    if re.search(rb"['\"]\|?O\d*['\"]", header) or probe(s.peek(HEAD)):
+        _scan_pickles(s, where, out, budget)
+
+
+def _scan_zip(
+    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+) -> None:
+    from picklescan.relaxed_zipfile import RelaxedZipFile  # what torch's own reader accepts
+
+    with _seekable(s, seekable, budget) as fh:
+        try:
+            zf = RelaxedZipFile(fh)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            out.note(where, "looks like a zip archive but could not be opened")
+            return
+        with zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_MEMBERS:
+                out.note(where, f"archive has {len(infos):,} members; the first {MAX_MEMBERS:,}")
+            for info in infos[:MAX_MEMBERS]:
+                if info.is_dir():
+                    continue
+                member = _join(where, info.filename)
+                budget.tick()
+                try:
+                    with zf.open(info) as inner:
+                        _dispatch(Stream(inner, budget), member, out, budget, depth + 1, None)
+                except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
+                    out.note(member, f"could not be read ({type(exc).__name__})")
+
+
+@contextmanager
+def _seekable(s: Stream, fh: IO[bytes] | None, budget: Budget) -> Iterator[IO[bytes]]:
+    if fh is not None:
+        fh.seek(0)
+        yield fh
+        return
+    # A nested archive: copy it out (bounded) so zipfile can seek.
+    with tempfile.SpooledTemporaryFile(max_size=16 << 20) as spool:
+        total = 0
+        while chunk := s.read(1 << 20):
+            total += len(chunk)
+            if total > MAX_SPOOL:
+                raise Unverified(f"nested archive over {MAX_SPOOL >> 20} MiB")
+            spool.write(chunk)
+        spool.seek(0)
+        yield spool
+
+
+_LEGACY_TORCH = {"storages", "tensors", "pickle", "sys_info"}
+_ELEMENT_SIZE = {
+    "DoubleStorage": 8,
+    "FloatStorage": 4,
+    "HalfStorage": 2,
+    "BFloat16Storage": 2,
+    "LongStorage": 8,
+    "IntStorage": 4,
+    "ShortStorage": 2,
+    "CharStorage": 1,
+    "ByteStorage": 1,
+    "BoolStorage": 1,
+    "ComplexFloatStorage": 8,
+    "ComplexDoubleStorage": 16,
+}
+
+
+def _scan_tar(s: Stream, where: str, out: FileScan, budget: Budget, depth: int) -> None:
+    try:
+        tar = tarfile.open(fileobj=cast(Any, s), mode="r|")  # noqa: SIM115 (closed below)
+    except (tarfile.TarError, OSError, EOFError):
+        return
+    with tar:
+        count = 0
+        try:
+            for member in tar:
+                count += 1
+                if count > MAX_MEMBERS:
+                    out.note(where, f"archive has over {MAX_MEMBERS:,} members")
+                    return
+                if not member.isfile():
+                    continue
+                budget.tick()
+                inner = tar.extractfile(member)
+                if inner is None:
+                    continue
+                name = _join(where, member.name)
+                stream = Stream(inner, budget, counted=s.counted)
+                if member.name in ("storages", "tensors"):
+                    _scan_legacy_torch(stream, member.name, name, out, budget)
+                else:
+                    _dispatch(stream, name, out, budget, depth + 1, None)
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            out.note(where, f"archive could not be read to its end ({type(exc).__name__})")
+
+
+def _scan_legacy_torch(s: Stream, kind: str, where: str, out: FileScan, budget: Budget) -> None:
+    """torch's legacy tar format: pickles with raw tensor data between them."""
+
+    def one() -> PickleInfo:
+        info = walk(s, budget)
+        out.pickles += 1
+        for mod, name in info.imports:
+            out.add_import(where, mod, name)
+        if not info.complete:
+            raise _Bad(info.error or "incomplete pickle")
+        return info
+
+    try:
+        n = one().int_value
+        if n is None:
+            raise _Bad("no count")
+        for _ in range(n):
+            info = one()
+            if kind == "storages":
+                types = [name for _, name in info.imports if name in _ELEMENT_SIZE]
+                if len(types) != 1:
+                    raise _Bad("unknown storage type")
+                numel = int.from_bytes(s.read(8), "little")
+                s.skip(numel * _ELEMENT_SIZE[types[0]])
+            else:
+                ndim = int.from_bytes(s.read(4), "little", signed=True)
+                if not 0 <= ndim <= 64:
+                    raise _Bad("bad tensor header")
+                s.skip(4 + 16 * ndim + 8)
+        if kind == "storages":
+            one()  # the storage views
+    except _Bad as exc:
+        out.note(where, f"legacy torch data could not be followed ({exc}); rest not scanned")
+
+
+@contextmanager
+def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
+    if kind == "gzip":
+        with gzip.GzipFile(fileobj=cast(Any, s), mode="rb") as g:
+            yield cast(IO[bytes], g)
+    elif kind == "bz2":
+        with bz2.BZ2File(cast(Any, s), "rb") as b:
+            yield b
+    elif kind in ("xz", "lzma"):
+        fmt = lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE
+        with lzma.LZMAFile(cast(Any, s), "rb", format=fmt) as x:
+            yield x
+    else:  # zlib, or joblib's "ZF" + hex length + zlib
+        if kind == "zfile":
+            head = s.peek(64)
+            start = head.find(b"\x78", 2)
+            if start < 0:
+                raise ValueError("no zlib stream")
+            s.read(start)
+        yield cast(IO[bytes], _ZlibReader(s))
+
+
+class _ZlibReader(io.RawIOBase):
+    def __init__(self, s: Stream) -> None:
+        self.s = s
+        self.d = zlib.decompressobj()
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        n = 1 << 20 if n is None or n < 0 else n
+        while len(self.pending) < n and not self.d.eof:
+            data = self.d.unconsumed_tail or self.s.read(64 * 1024)
+            if not data:
+                break
+            self.pending += self.d.decompress(data, 1 << 20)
+        out, self.pending = self.pending[:n], self.pending[n:]
+        return out
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+# -- what the imports mean ---------------------------------------------------------------------
+# Imports a checkpoint or array needs and that only rebuild data (torch's and numpy's own
+# rebuild functions, plain containers). Like torch.load(weights_only=True)'s allow-list: anything
+# else — a model class, an estimator, os.system — is code that loading runs.
+_BUILTIN_TYPES = frozenset(
+    {"set", "frozenset", "slice", "range", "complex", "bytearray", "bytes", "dict", "list"}
+    | {"tuple", "int", "float", "str", "bool", "object"}
+)
+_TORCH_DTYPES = frozenset(
+    {"float16", "float32", "float64", "bfloat16", "half", "float", "double", "complex64"}
+    | {"complex128", "int8", "int16", "int32", "int64", "uint8", "bool", "long", "int", "short"}
+    | {"Size", "device", "dtype", "memory_format", "contiguous_format", "channels_last"}
+    | {"per_tensor_affine", "strided", "sparse_coo", "qint8", "quint8", "qint32"}
+)
+SAFE_GLOBALS: dict[str, frozenset[str]] = {
+    "builtins": _BUILTIN_TYPES,
+    "__builtin__": _BUILTIN_TYPES,
+    "collections": frozenset({"OrderedDict", "defaultdict", "deque", "Counter"}),
+    "copyreg": frozenset({"_reconstructor"}),
+    "copy_reg": frozenset({"_reconstructor"}),
+    "_codecs": frozenset({"encode"}),  # how protocol 2 stores bytes
+    "argparse": frozenset({"Namespace"}),  # training arguments saved with a checkpoint
+    "pathlib": frozenset({"Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"}),
+    "datetime": frozenset({"datetime", "date", "time", "timedelta", "timezone"}),
+    "numpy": frozenset({"dtype", "ndarray"}),
+    "numpy.core.multiarray": frozenset({"_reconstruct", "scalar"}),
+    "numpy._core.multiarray": frozenset({"_reconstruct", "scalar"}),
+    "numpy.dtypes": frozenset({"Float16DType", "Float32DType", "Float64DType", "Int8DType"})
+    | frozenset({"Int16DType", "Int32DType", "Int64DType", "UInt8DType", "BoolDType"})
+    | frozenset({"UInt16DType", "UInt32DType", "UInt64DType", "ObjectDType", "StrDType"}),
+    "torch": _TORCH_DTYPES | frozenset(_ELEMENT_SIZE) | frozenset({"UntypedStorage"}),
+    "torch._utils": frozenset(
+        {"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_parameter"}
+        | {"_rebuild_parameter_with_state", "_rebuild_qtensor", "_rebuild_sparse_tensor"}
+        | {"_rebuild_meta_tensor_no_storage", "_rebuild_device_tensor_from_numpy"}
+    ),
+    "torch.nn.parameter": frozenset({"Parameter"}),
+    "torch.serialization": frozenset({"_get_layout"}),
+}
+# torch.nn layers (a whole model saved with torch.save(model)): constructing them runs no
+# user code. The model's own class still has to be imported, and is reported.
+_SAFE_MODULE_PREFIXES = ("torch.nn.modules.",)
+
+
+def is_safe(module: str, name: str) -> bool:
+    if name in SAFE_GLOBALS.get(module, ()):
+        return True
+    return module.startswith(_SAFE_MODULE_PREFIXES) and name[:1].isupper() and "." not in name
+
+
+def known_dangerous(imports: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The imports picklescan's own tables call dangerous (os.system, builtins.eval, ...).
+
+    Asked through its public API with a pickle of just those imports, so its list of
+    dangerous callables stays the one its maintainers keep up to date.
+    """
+    import logging
+
+    from picklescan.scanner import SafetyLevel, scan_pickle_bytes
+
+    logging.getLogger("picklescan").setLevel(logging.CRITICAL)
+    named = [(m, n) for m, n in imports if _IDENT.fullmatch(m) and _IDENT.fullmatch(n)]
+    out = {(m, n) for m, n in imports if (m, n) not in named}  # names nobody can check
+    if named:
+        data = b"".join(f"c{m}\n{n}\n0".encode() for m, n in named) + b"N."
+        result = scan_pickle_bytes(io.BytesIO(data), "imports")
+        out |= {(g.module, g.name) for g in result.globals if g.safety == SafetyLevel.Dangerous}
+    return out
