@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from forkvet import __version__
-from forkvet.config import CONFIG_PATH, Config, load_config
+from forkvet.config import CONFIG_PATH, Config, load_config, tighten
 from forkvet.errors import ForkvetError, InputError
 from forkvet.report import Finding
 
@@ -40,24 +40,29 @@ def _write(text: str, output: str | None) -> None:
 
 
 def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Finding]]:
-    """--config FILE, else the repository's own .github/forkvet.yml (broken = warning)."""
-    if path:
-        return load_config(Path(path)), []
+    """The policy: --config FILE (the operator's) as the floor, tightened by the
+    repository's own .github/forkvet.yml, which can add restrictions but never remove one.
+    Without --config the repository's file is the policy. A broken repository file is an
+    error finding (exit 1), and the floor (or the defaults) applies: a typo like `licence:`
+    never silently switches the policy off."""
+    floor = load_config(Path(path)) if path else None
     if root is not None and (root / CONFIG_PATH).is_file():
         try:
-            return load_config(root / CONFIG_PATH), []
+            own = load_config(root / CONFIG_PATH)
         except InputError as exc:
-            # The repository's own config is broken: vet with defaults and say so.
-            return Config(), [
+            applied = f"the policy of {path}" if path else "the default policy"
+            return floor or Config(), [
                 Finding(
                     "config",
-                    "warning",
+                    "error",
                     "Invalid .github/forkvet.yml",
-                    f"{exc}; defaults were used",
+                    f"{exc}; {applied} was applied instead. Fix the file: until then this "
+                    f"check fails",
                     path=CONFIG_PATH,
                 )
             ]
-    return Config(), []
+        return (tighten(floor, own) if floor else own), []
+    return floor or Config(), []
 
 
 def cmd_vet(args: argparse.Namespace) -> int:

@@ -187,3 +187,65 @@ def load_config(path: Path) -> Config:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise InputError(f"{path}: not valid YAML{where}") from exc
     return parse_config(data, str(path))
+
+
+def tighten(floor: Config, repo: Config) -> Config:
+    """The policy when an operator's config (`floor`: the App's FORKVET_POLICY, the CLI's
+    --config) meets a repository's own .github/forkvet.yml: the repository can add
+    restrictions, never remove one. Run settings (commands, timeouts, runner labels) are the
+    repository's, within the caps of the floor."""
+    lic = LicensePolicy(
+        allow=_allow_both(floor.license.allow, repo.license.allow),
+        deny=list(dict.fromkeys(floor.license.deny + repo.license.deny)),
+        require_commercial_use=floor.license.require_commercial_use
+        or repo.license.require_commercial_use,
+    )
+    risks = RiskPolicy(
+        fail_on_dangerous_pickle=floor.risks.fail_on_dangerous_pickle
+        or repo.risks.fail_on_dangerous_pickle
+    )
+    upstream = UpstreamConfig(
+        open_pull_requests=repo.upstream.open_pull_requests,
+        thank_you=repo.upstream.thank_you,
+        max_prs_per_hour=min(floor.upstream.max_prs_per_hour, repo.upstream.max_prs_per_hour),
+        max_open_prs=min(floor.upstream.max_open_prs, repo.upstream.max_open_prs),
+    )
+    return Config(
+        license=lic,
+        risks=risks,
+        smoke=repo.smoke,
+        train=repo.train,
+        runner=repo.runner,
+        upstream=upstream,
+        source=f"{floor.source or 'defaults'} + {repo.source}" if repo.source else floor.source,
+    )
+
+
+def _category(entry: str) -> str | None:
+    from forkvet.vet.licensedb import is_osi, known_ids
+    from forkvet.vet.licenseterms import KNOWN, spdx_terms
+
+    low = entry.lower()
+    if low in CATEGORIES:
+        return low
+    for k in KNOWN:
+        if low in (k.key.lower(), (k.spdx or "").lower()):
+            return k.terms.category
+    ids = {i.lower(): i for i in known_ids()}
+    return spdx_terms(ids[low], is_osi(ids[low])).category if low in ids else None
+
+
+def _allow_both(floor: list[str], repo: list[str]) -> list[str]:
+    """Licenses both allow-lists admit: an entry of one list stays when the other list
+    names it or its category (floor `permissive` and repo `MIT` -> `MIT`)."""
+    if not floor or not repo:
+        return list(floor or repo)
+
+    def covered(entry: str, other: list[str]) -> bool:
+        names = {o.lower() for o in other}
+        return entry.lower() in names or _category(entry) in names
+
+    both = [e for e in floor if covered(e, repo)] + [e for e in repo if covered(e, floor)]
+    kept = list(dict.fromkeys(both))
+    # Nothing in common: nothing is allowed. A license key no list can match says so.
+    return kept or ["none-allowed-by-both-policies"]

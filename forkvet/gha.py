@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from forkvet.errors import InputError
+from forkvet.escape import md_fence, md_inline, strip_ansi
 from forkvet.extras import require
 
 MAX_ANNOTATIONS = 10
@@ -68,36 +70,36 @@ def publish_vet(data: dict[str, Any]) -> None:
 
 def publish_smoke(data: dict[str, Any]) -> None:
     _gha().set_output("smoke-verdict", data["verdict"])
-    md = [f"### forkvet smoke test: {data['verdict']}", ""]
+    md = [f"### forkvet smoke test: {md_inline(data['verdict'])}", ""]
     if data.get("command"):
         md += [
-            f"Command (`{data['command_source']}`):",
+            f"Command ({md_inline(data.get('command_source') or '')}):",
             "",
-            f"```sh\n{data['command']}\n```",
+            md_fence(data["command"], "sh"),
             "",
-            f"Exit code {data['exit_code']} in {data['duration']} s"
+            f"Exit code {md_inline(data.get('exit_code'))} in {md_inline(data.get('duration'))} s"
             + (" — timed out" if data.get("timed_out") else ""),
         ]
     imports = data.get("imports")
     if imports:
-        md.append(f"Imports: {imports['modules']} module(s), {len(imports['failures'])} failed")
+        md.append(
+            f"Imports: {md_inline(imports['modules'])} module(s), {len(imports['failures'])} failed"
+        )
     md.append(
-        f"GPU: {data.get('gpu') or 'none visible'}"
+        f"GPU: {md_inline(data.get('gpu') or 'none visible')}"
         + (
             f", peak {data['peak_gpu_memory_mib']:.0f} MiB"
             if data.get("peak_gpu_memory_mib")
             else ""
         )
     )
-    md += [f"- {r}" for r in data.get("reasons", [])]
+    md += [f"- {md_inline(r, limit=1000)}" for r in data.get("reasons", [])]
     if data.get("tail"):
         md += [
             "",
             "<details><summary>Last lines of output</summary>",
             "",
-            "```",
-            *data["tail"][-30:],
-            "```",
+            md_fence("\n".join(strip_ansi(str(t)) for t in data["tail"][-30:])),
             "</details>",
         ]
     _summary("\n".join(md) + "\n")
@@ -113,14 +115,14 @@ def publish_train(data: dict[str, Any]) -> None:
     _gha().set_output("losses", json.dumps(data["losses"]))
     _gha().set_output("plot", data.get("plot") or "")
     _gha().set_output("steps-per-second", str(data.get("steps_per_second") or ""))
-    md = [f"### forkvet training check: {data['verdict']}", ""]
-    md += [f"- {r}" for r in data.get("reasons", [])]
+    md = [f"### forkvet training check: {md_inline(data['verdict'])}", ""]
+    md += [f"- {md_inline(r, limit=1000)}" for r in data.get("reasons", [])]
     if data.get("steps_per_second"):
-        md.append(f"- {data['steps_per_second']} steps/s")
+        md.append(f"- {md_inline(data['steps_per_second'])} steps/s")
     if data.get("peak_gpu_memory_mib"):
-        md.append(f"- GPU {data.get('gpu')}: peak {data['peak_gpu_memory_mib']:.0f} MiB")
-    if data.get("chart"):
-        md += ["", data["chart"]]
+        md.append(f"- GPU {md_inline(data.get('gpu'))}: peak {data['peak_gpu_memory_mib']:.0f} MiB")
+    if _chart(data):
+        md += ["", _chart(data)]
     _summary("\n".join(md) + "\n")
     if data["verdict"] == "fail":
         _annotate(
@@ -129,6 +131,18 @@ def publish_train(data: dict[str, Any]) -> None:
                 for r in data.get("reasons", [])[:3]
             ]
         )
+
+
+_CHART = re.compile(
+    r'```mermaid\nxychart-beta\n    title "[\w ()-]*"\n    x-axis "[\w ()]*" 1 --> \d+\n'
+    r'    y-axis "loss" [-\d.e+]+ --> [-\d.e+]+\n    line \[[-\d.e+, ]*\]\n```\n?'
+)
+
+
+def _chart(data: dict[str, Any]) -> str:
+    """forkvet's own Mermaid loss chart, and nothing else that could sit in that field."""
+    chart = data.get("chart")
+    return chart if isinstance(chart, str) and _CHART.fullmatch(chart) else ""
 
 
 def publish_check_run(name: str, title: str, summary: str, conclusion: str) -> str:
@@ -226,8 +240,12 @@ def _check_run_text(kind: str, data: dict[str, Any], failed: bool) -> tuple[str,
         from forkvet.report_io import report_from_dict
 
         return to_markdown(report_from_dict(data)), "failure" if failed else "success"
-    lines = [f"forkvet {kind}: {data['verdict']}", "", *[f"- {r}" for r in data.get("reasons", [])]]
-    if data.get("chart"):
-        lines += ["", data["chart"]]
+    lines = [
+        f"forkvet {kind}: {md_inline(data['verdict'])}",
+        "",
+        *[f"- {md_inline(r, limit=1000)}" for r in data.get("reasons", [])],
+    ]
+    if _chart(data):
+        lines += ["", _chart(data)]
     conclusion = {"pass": "success", "fail": "failure"}.get(data["verdict"], "neutral")
     return "\n".join(lines), conclusion

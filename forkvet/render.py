@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from forkvet.escape import md_code, md_fence, md_inline, terminal
 from forkvet.report import Report
 
 # GitHub caps a check run summary at 65,535 characters; leave room for the App's additions.
@@ -37,8 +38,10 @@ def verdict(report: Report) -> tuple[str, str]:
     return status, f"{head} — " + " · ".join(parts)
 
 
-def _esc(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _esc(cell: object) -> str:
+    # Cells are Markdown already escaped by forkvet.escape; this only keeps the table whole
+    # (GitHub splits cells on every unescaped pipe, even inside code spans).
+    return str(cell).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 def _table(headers: list[str], rows: list[list[object]]) -> list[str]:
@@ -50,16 +53,22 @@ def _table(headers: list[str], rows: list[list[object]]) -> list[str]:
     return out
 
 
+def _where(path: str | None, line: int | None, empty: str) -> str:
+    if not path:
+        return empty
+    return md_code(f"{path}:{line}" if line else path)
+
+
 def to_markdown(report: Report) -> str:
     status, line = verdict(report)
     icon = {"fail": "❌", "warn": "⚠️", "pass": "✅"}[status]
     r = report
-    md: list[str] = [f"{icon} **forkvet**: {line}", ""]
+    md: list[str] = [f"{icon} **forkvet**: {md_inline(line, limit=None)}", ""]
     repo = r.repo
     md.append(
-        f"Repository **{repo.name}**"
-        + (f" at `{repo.commit[:12]}`" if repo.commit else "")
-        + (f" ({repo.commit_date[:10]})" if repo.commit_date else "")
+        f"Repository **{md_inline(repo.name)}**"
+        + (f" at {md_code(repo.commit[:12])}" if repo.commit else "")
+        + (f" ({md_inline(repo.commit_date[:10])})" if repo.commit_date else "")
     )
     md += ["", "### License", ""]
     lic = r.license
@@ -67,77 +76,98 @@ def to_markdown(report: Report) -> str:
         ["License", "SPDX", "Category", "Commercial use", "Confidence"],
         [
             [
-                lic.name,
-                lic.spdx or "—",
-                lic.category,
+                md_inline(lic.name),
+                md_inline(lic.spdx or "—"),
+                md_inline(lic.category),
                 _commercial(lic.commercial_use),
                 f"{lic.confidence:.0%}",
             ]
         ],
     )
     if lic.obligations:
-        md += ["", "What you must do: " + "; ".join(lic.obligations) + "."]
+        md += ["", "What you must do: " + "; ".join(map(md_inline, lic.obligations)) + "."]
     if lic.governs_reason:
-        md += ["", f"Decided by: {lic.governs_reason}."]
+        md += ["", f"Decided by: {md_inline(lic.governs_reason)}."]
     others = [m for m in lic.all if m.spdx != lic.spdx]
     if others:
-        md += ["", "Also found: " + ", ".join(f"{m.name} ({m.path})" for m in others[:8])]
+        md += [
+            "",
+            "Also found: "
+            + ", ".join(f"{md_inline(m.name)} ({md_code(m.path)})" for m in others[:8]),
+        ]
     md += ["", "### Code", ""]
     py = r.python
     rows: list[list[object]] = [
         [
             "Languages",
-            ", ".join(f"{lang.name} ({lang.lines} lines)" for lang in r.languages[:5]) or "—",
+            ", ".join(f"{md_inline(lang.name)} ({lang.lines} lines)" for lang in r.languages[:5])
+            or "—",
         ],
         [
             "Python",
-            f"{'/'.join(map(str, py.majors)) or '—'}; recommended {py.recommended or '—'}"
-            f" (min {py.min_version or '—'}, max {py.max_version or '—'})",
+            md_inline(
+                f"{'/'.join(map(str, py.majors)) or '—'}; recommended {py.recommended or '—'}"
+                f" (min {py.min_version or '—'}, max {py.max_version or '—'})"
+            ),
         ],
         [
             "Frameworks",
-            ", ".join(f"{fw.name} {fw.version_spec or ''}".strip() for fw in r.frameworks) or "—",
+            ", ".join(
+                md_inline(f"{fw.name} {fw.version_spec or ''}".strip()) for fw in r.frameworks
+            )
+            or "—",
         ],
         [
             "Checklist",
             f"{r.checklist.score}/5: "
-            + ", ".join(("✓ " if i.present else "✗ ") + i.name for i in r.checklist.items),
+            + ", ".join(
+                ("✓ " if i.present else "✗ ") + md_inline(i.name) for i in r.checklist.items
+            ),
         ],
     ]
     md += _table(["", ""], rows)
     if py.evidence:
         md += ["", "<details><summary>Python evidence</summary>", ""]
-        md += [f"- `{e}`" for e in py.evidence] + ["", "</details>"]
+        md += [f"- {md_code(e)}" for e in py.evidence] + ["", "</details>"]
     deps = r.dependencies
     md += ["", "### Dependencies", ""]
     md += _table(
         ["", ""],
         [
-            ["Declared in", ", ".join(deps.files) or "nothing"],
+            ["Declared in", ", ".join(map(md_code, deps.files)) or "nothing"],
             [
                 "Declared",
-                ", ".join(f"{n}{deps.declared_specs.get(n, '')}" for n in deps.declared) or "—",
+                ", ".join(md_inline(f"{n}{deps.declared_specs.get(n, '')}") for n in deps.declared)
+                or "—",
             ],
-            ["Imported", ", ".join(deps.imported) or "—"],
-            ["Missing", ", ".join(deps.missing) or "—"],
-            ["Unused", ", ".join(deps.unused) or "—"],
+            ["Imported", ", ".join(map(md_inline, deps.imported)) or "—"],
+            ["Missing", ", ".join(map(md_inline, deps.missing)) or "—"],
+            ["Unused", ", ".join(map(md_inline, deps.unused)) or "—"],
         ],
     )
     ep = r.entry_points
     if ep.train or ep.test or ep.commands:
         md += ["", "### How to run it", ""]
         if ep.train:
-            md.append("Training: " + ", ".join(f"`{e.path}`" for e in ep.train[:6]))
+            md.append("Training: " + ", ".join(md_code(e.path) for e in ep.train[:6]))
         if ep.test:
-            md.append("Test/eval/demo: " + ", ".join(f"`{e.path}`" for e in ep.test[:6]))
+            md.append("Test/eval/demo: " + ", ".join(md_code(e.path) for e in ep.test[:6]))
         cmds = [c for c in ep.commands if c.kind != "install"][:8]
         if cmds:
-            md += ["", "Documented commands:", "", "```sh", *[c.command for c in cmds], "```"]
+            commands = "\n".join(" ".join(c.command.split()) for c in cmds)
+            md += ["", "Documented commands:", "", md_fence(commands, "sh")]
     if r.weights:
         md += ["", "### Weights and data", ""]
         md += _table(
             ["Link or file", "Where", "Found in"],
-            [[w.url or w.path, w.host or "—", w.source or "—"] for w in r.weights],
+            [
+                [
+                    md_code(w.url) if w.url else md_code(w.path or ""),
+                    md_inline(w.host or "—"),
+                    md_inline(w.source or "—"),
+                ]
+                for w in r.weights
+            ],
         )
     if r.citation:
         c = r.citation
@@ -145,19 +175,17 @@ def to_markdown(report: Report) -> str:
         title = c.get("title") or "—"
         authors = ", ".join(c.get("authors", [])[:6]) if isinstance(c.get("authors"), list) else ""
         md.append(
-            f"{title}"
-            + (f" — {authors}" if authors else "")
-            + (f" ({c['year']})" if c.get("year") else "")
-            + (f" — arXiv {c['arxiv']}" if c.get("arxiv") else "")
+            md_inline(title)
+            + (f" — {md_inline(authors)}" if authors else "")
+            + (f" ({md_inline(c['year'])})" if c.get("year") else "")
+            + (f" — arXiv {md_inline(c['arxiv'])}" if c.get("arxiv") else "")
         )
         if c.get("bibtex"):
             md += [
                 "",
                 "<details><summary>BibTeX</summary>",
                 "",
-                "```bibtex",
-                c["bibtex"],
-                "```",
+                md_fence(c["bibtex"], "bibtex"),
                 "",
                 "</details>",
             ]
@@ -166,7 +194,12 @@ def to_markdown(report: Report) -> str:
         md += _table(
             ["Severity", "Risk", "Where", "Detail"],
             [
-                [k.severity, k.kind, f"{k.path}:{k.line}" if k.line else (k.path or "—"), k.message]
+                [
+                    md_inline(k.severity),
+                    md_inline(k.kind),
+                    _where(k.path, k.line, "—"),
+                    md_inline(k.message),
+                ]
                 for k in r.risks
             ],
         )
@@ -177,17 +210,18 @@ def to_markdown(report: Report) -> str:
             ["Severity", "Check", "Finding", "Where"],
             [
                 [
-                    f.severity,
-                    f.check,
-                    f"{f.title}: {f.message}",
-                    f"{f.path}:{f.line}" if f.line else (f.path or ""),
+                    md_inline(f.severity),
+                    md_inline(f.check),
+                    md_inline(f"{f.title}: {f.message}", limit=600),
+                    _where(f.path, f.line, ""),
                 ]
                 for f in findings
             ],
         )
     md += [
         "",
-        f"<sub>forkvet {r.forkvet_version} · report schema {r.schema_version} · static "
+        f"<sub>forkvet {md_inline(r.forkvet_version)} · report schema "
+        f"{md_inline(r.schema_version)} · static "
         f"analysis only: no code from the repository was run.</sub>",
         "",
     ]
@@ -245,5 +279,7 @@ def to_text(report: Report) -> str:
             out.append(f"  … {len(findings) - 25} more (use --format json)")
     notices = sum(f.severity == "notice" for f in r.findings)
     if notices:
-        out.append(f"\n  {notices} notice(s): see --format markdown or json")
-    return "\n".join(out) + "\n"
+        out += ["", f"  {notices} notice(s): see --format markdown or json"]
+    # Repository text must not act on the terminal or the CI log: every line is one line,
+    # with control characters and ANSI escapes shown, not obeyed.
+    return "\n".join(terminal(line) for line in out) + "\n"

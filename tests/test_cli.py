@@ -120,12 +120,53 @@ def test_repository_config_is_read(make_repo: MakeRepo, capsys: pytest.CaptureFi
     assert code == 1
 
 
-def test_broken_repository_config_is_a_warning_not_a_crash(
+def test_broken_repository_config_is_a_visible_error_not_a_crash(
     make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo({**CODE, ".github/forkvet.yml": "license: [oops\n"})
     code, out, _ = run_cli(["vet", str(repo)], capsys)
-    assert code == 0 and "Invalid .github/forkvet.yml" in out
+    assert code == 1 and "ERROR   Invalid .github/forkvet.yml" in out
+
+
+def test_a_repository_typo_never_switches_the_operators_policy_off(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Action passes the operator's policy as --config; the vetted repository's file
+    can only tighten it, and a typo in it (`licence:`) is an error, not a silent pass."""
+    policy = tmp_path / "policy.yml"
+    policy.write_text("license:\n  deny: [strong-copyleft]\n")
+    gpl = {**CODE, "LICENSE": license_text("GPL-3.0-only.txt")}
+    typo = make_repo(
+        {**gpl, ".github/forkvet.yml": "licence:\n  allow: [GPL-3.0-only]\n"}, name="typo"
+    )
+    code, out, _ = run_cli(["vet", str(typo), "--config", str(policy)], capsys)
+    assert code == 1 and "License denied by policy" in out and "Invalid .github" in out
+    loosen = make_repo(
+        {**gpl, ".github/forkvet.yml": "license:\n  deny: []\n  allow: [GPL-3.0-only]\n"},
+        name="loosen",
+    )
+    code, out, _ = run_cli(["vet", str(loosen), "--config", str(policy)], capsys)
+    assert code == 1 and "License denied by policy" in out
+    mit = {**CODE, "LICENSE": license_text("MIT.txt")}
+    tighter = make_repo({**mit, ".github/forkvet.yml": "license:\n  deny: [MIT]\n"}, name="t")
+    code, out, _ = run_cli(["vet", str(tighter), "--config", str(policy)], capsys)
+    assert code == 1 and "License denied by policy" in out
+    plain = make_repo(mit, name="plain")
+    assert run_cli(["vet", str(plain), "--config", str(policy)], capsys)[0] == 0
+
+
+def test_tighten_keeps_what_both_policies_allow() -> None:
+    from forkvet.config import Config, LicensePolicy, RiskPolicy, tighten
+
+    floor = Config(license=LicensePolicy(allow=["permissive"]), source="operator.yml")
+    repo = Config(
+        license=LicensePolicy(allow=["MIT", "GPL-3.0-only"], require_commercial_use=True),
+        risks=RiskPolicy(fail_on_dangerous_pickle=False),
+        source=".github/forkvet.yml",
+    )
+    both = tighten(floor, repo)
+    assert both.license.allow == ["MIT"]
+    assert both.license.require_commercial_use and both.risks.fail_on_dangerous_pickle
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from forkvet.escape import md_code, md_fence, md_inline
 from forkvet.report import Report
 from forkvet.snapshot import Snapshot
 
@@ -53,46 +54,50 @@ def attribution_md(
     lines = [
         "# Attribution",
         "",
-        f"This project builds on **{name}**"
-        + (f", at commit `{report.repo.commit}`" if report.repo.commit else "")
+        f"This project builds on **{md_inline(name)}**"
+        + (f", at commit {md_code(report.repo.commit)}" if report.repo.commit else "")
         + ".",
         "",
         "## License",
         "",
-        f"- {lic.name} (`{lic.spdx or 'no license'}`), category {lic.category}, "
+        f"- {md_inline(lic.name)} ({md_code(lic.spdx or 'no license')}), category "
+        f"{md_inline(lic.category)}, "
         f"commercial use {_COMMERCIAL[lic.commercial_use]}",
     ]
     if lic.files:
-        lines.append(f"- Full text: {', '.join(lic.files)} in the original repository")
+        lines.append(
+            f"- Full text: {', '.join(map(md_code, lic.files))} in the original repository"
+        )
     lines += ["", "What the license asks of you:", ""]
-    lines += [f"- {o}" for o in lic.obligations] or ["- nothing beyond this note"]
+    lines += [f"- {md_inline(o)}" for o in lic.obligations] or ["- nothing beyond this note"]
     holders = copyright_lines(snap)
     if holders:
-        lines += ["", "## Copyright", "", *[f"- {h}" for h in holders]]
+        lines += ["", "## Copyright", "", *[f"- {md_inline(h)}" for h in holders]]
     c = report.citation
     if c:
         lines += ["", "## Authors and citation", ""]
         if c.get("title"):
+            authors = c.get("authors") if isinstance(c.get("authors"), list) else []
             lines.append(
-                f"{c['title']}"
-                + (f" — {', '.join(c.get('authors', [])[:8])}" if c.get("authors") else "")
+                md_inline(c["title"])
+                + (f" — {md_inline(', '.join(map(str, authors[:8])))}" if authors else "")
             )
         if c.get("arxiv"):
-            lines.append(f"arXiv: {c['arxiv']}")
+            lines.append(f"arXiv: {md_inline(c['arxiv'])}")
         if c.get("bibtex"):
-            lines += ["", "```bibtex", c["bibtex"], "```"]
+            lines += ["", md_fence(c["bibtex"], "bibtex")]
     vendored = vendored_licenses(report)
     if vendored:
         lines += [
             "",
             "## Third-party code inside the repository",
             "",
-            *[f"- {v}" for v in vendored],
+            *[f"- {md_inline(v)}" for v in vendored],
         ]
     lines += ["", "## Changes made in this fork", ""]
     if changed:
         labels = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed"}
-        lines += [f"- {labels.get(s, s)}: `{p}`" for s, p in changed[:200]]
+        lines += [f"- {labels.get(s, s)}: {md_code(p)}" for s, p in changed[:200]]
     else:
         lines.append("- (none yet, or no upstream given: run with --upstream)")
     return "\n".join(lines) + "\n"

@@ -115,21 +115,25 @@ def _text(d: dict[str, Any]) -> str:
             lines.append(f"    pull    {dr['url']}")
         if dr["message"]:
             lines += [f"    {ln}" for ln in dr["message"].splitlines()]
-    return "\n".join(lines) + "\n"
+    from forkvet.escape import terminal
+
+    return "\n".join(terminal(line) for line in lines) + "\n"
 
 
 def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, str]:
+    from forkvet.escape import md_inline
+
     c = report.citation or {}
     title = "Thank you for this work"
     body = [
-        f"Hello! I forked {upstream} to build on it"
-        + (f" for {purpose}" if purpose else "")
+        f"Hello! I forked {md_inline(upstream)} to build on it"
+        + (f" for {md_inline(purpose)}" if purpose else "")
         + ", and wanted to say thank you for "
         "publishing the code.",
         "",
     ]
     if c.get("title"):
-        body.append(f"We cite *{c['title']}* in our work.")
+        body.append(f"We cite *{md_inline(c['title'])}* in our work.")
     body += ["", "<sub>Sent with forkvet; this message is opt-in and sent once.</sub>"]
     return title, "\n".join(body)
 

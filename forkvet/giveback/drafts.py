@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forkvet.escape import md_code, md_inline
 from forkvet.giveback.classify import classify
 from forkvet.giveback.gitops import UPSTREAM_REF, Commit, fork_commits, git
 
@@ -77,12 +78,15 @@ def pr_text(commits: list[Commit], evidence: str | None = None) -> tuple[str, st
     )
     parts = ["This pull request sends back fixes made in a fork while building on this work.", ""]
     for c in commits:
+        # The commit message is shown as written, but cannot mention anyone upstream, link
+        # or embed anything: each line is escaped text inside a quote.
+        body = [f"> {md_inline(line, limit=1000)}" for line in c.body.splitlines()]
         parts += [
-            f"### {c.subject}",
+            f"### {md_inline(c.subject)}",
             "",
-            c.body or "(no further description)",
+            *(body or ["(no further description)"]),
             "",
-            f"Files: {', '.join(p for _, p in c.files[:10])}",
+            f"Files: {', '.join(md_code(p) for _, p in c.files[:10])}",
             "",
         ]
     if evidence:

@@ -1,0 +1,169 @@
+"""Escaping of repository text for each place forkvet writes it: GitHub Markdown (issues,
+check runs, pull request bodies, job summaries, drafts), the terminal, and workflow commands.
+
+Every string a vetted repository controls (file names, license names, CITATION.cff fields,
+README commands, URLs, commit messages, workflow run names) goes through one of these at the
+renderer, never raw. The rules, per sink:
+
+- Markdown inline text (`md_inline`): no raw HTML or HTML comments (so no copy of the bot's
+  hidden marker), no links, images or autolinks, no @-mentions of users or teams, no issue
+  cross-references, no emoji shortcodes, no headings, lists or quotes, no table break-out,
+  no line breaks, no control or bidirectional-override characters. It renders as the same
+  visible text.
+- Markdown code (`md_code`, `md_fence`): a code span or fence the text cannot close.
+- URLs (`md_url`): a link only for https URLs on an expected host; otherwise code.
+- Terminal (`terminal`): control characters, ANSI escapes and line breaks made visible
+  (`\\x1b`, `\\n`), so a file name cannot move the cursor, hide a line or start one.
+- Workflow commands (`workflow_data`, `workflow_property`): GitHub's own escaping (`%`, CR,
+  LF; and `:` `,` in properties), as in @actions/core.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+# Zero-width space: breaks @mentions, #references, autolinks and :emoji: without a visible
+# change. GitHub's filters run on the rendered text, where backslash escapes are already gone.
+ZWSP = "\u200b"
+# Bidirectional overrides/isolates (Trojan Source) and other invisible format characters.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# Escaped everywhere (they act anywhere in a line); the rest only where they act.
+_BACKSLASHED = set("\\`*[]~$")
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "|": "&#124;"}
+# At the start of a line: a heading, a list item (-, +, 1. or 1)), a thematic break.
+_LINE_START = re.compile(r"^(#|-|\+|=|\d{1,9}(?=[.)]))")
+_MENTION = re.compile(r"@(?=[\w-])")
+
+
+def _controls(text: str, replacement: str = " ") -> str:
+    """Drop bidi/format characters; turn line breaks and other controls into `replacement`."""
+    text = _BIDI.sub("", text)
+    return "".join(
+        replacement if unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029\x85" else ch
+        for ch in text
+    )
+
+
+def _unmark(text: str) -> str:
+    # Code shows `<!--` as text, but a bot that finds its issue by a hidden marker reads the
+    # raw body: a copy of any `<!-- ... -->` marker is broken by an invisible space.
+    return text.replace("<!--", "<" + ZWSP + "!--")
+
+
+def _truncate(text: str, limit: int | None) -> str:
+    if limit is not None and len(text) > limit:
+        return text[: max(0, limit - 1)] + "…"
+    return text
+
+
+def md_inline(value: object, limit: int | None = 300) -> str:
+    """Repository text as inert inline Markdown: it shows as written and does nothing."""
+    text = _truncate(" ".join(_controls(str(value)).split()), limit)
+    out = []
+    for i, ch in enumerate(text):
+        if ch in _ENTITIES:
+            out.append(_ENTITIES[ch])
+        elif ch in _BACKSLASHED:
+            out.append("\\" + ch)
+        elif ch == "_" and not (
+            0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+        ):
+            out.append("\\_")  # emphasis; snake_case inside a word is left alone
+        else:
+            out.append(ch)
+    escaped = "".join(out)
+    m = _LINE_START.match(escaped)
+    if m:
+        end = m.end()
+        if m.group(1)[0].isdigit():
+            escaped = escaped[:end] + "\\" + escaped[end:]  # 1\. not an ordered list
+        else:
+            escaped = "\\" + escaped
+    # Filters GitHub runs after Markdown: mentions, references, bare links, emoji.
+    escaped = _MENTION.sub("@" + ZWSP, escaped)
+    escaped = re.sub(r"(?<!&)#(?=\d)", "#" + ZWSP, escaped)
+    escaped = re.sub(r"(?i)\bgh(?=-\d)", lambda m: m.group(0) + ZWSP, escaped)
+    escaped = escaped.replace("://", ":" + ZWSP + "//")
+    escaped = re.sub(r"(?i)\bwww(?=\.)", "www" + ZWSP, escaped)
+    escaped = re.sub(r":(?=[a-z0-9_+\\-]+:)", ":" + ZWSP, escaped, flags=re.I)
+    return escaped
+
+
+def md_code(value: object, limit: int | None = 300) -> str:
+    """Repository text as an inline code span the text cannot close (no line breaks).
+
+    In a table the caller still escapes `|` (GitHub splits cells before it parses code)."""
+    text = _truncate(" ".join(_controls(str(value)).split()), limit)
+    if not text:
+        return "` `"
+    text = _unmark(text)
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_fence(value: object, lang: str = "", limit: int | None = 20_000) -> str:
+    """Repository text (many lines) as a fenced code block it cannot close."""
+    text = _truncate(_BIDI.sub("", str(value)), limit)
+    text = "\n".join(
+        "".join(ch if ch == "\t" or unicodedata.category(ch) != "Cc" else "�" for ch in line)
+        for line in text.replace("\r\n", "\n").split("\n")
+    )
+    text = _unmark(text)
+    longest = max((len(m) for m in re.findall(r"`{3,}|~{3,}", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
+def md_url(url: object, hosts: tuple[str, ...] = ("github.com",), path_prefix: str = "") -> str:
+    """A link when `url` is https on one of `hosts` (and under `path_prefix`); otherwise the
+    URL as code, so a repository cannot make a link to anywhere it likes."""
+    text = str(url or "")
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return md_code(text)
+    ok = (
+        parts.scheme == "https"
+        and host in {h.lower() for h in hosts}
+        and parts.username is None
+        and parts.password is None
+        and parts.path.startswith(path_prefix)
+        and not re.search(r"[\s<>()\[\]`\\\"']", text)
+    )
+    if not ok:
+        return md_code(text)
+    return f"[{md_inline(text, limit=None)}]({text})"
+
+
+def terminal(value: object, limit: int | None = None) -> str:
+    """Repository text for a terminal line: every control character, ANSI escape and line
+    break shown as an escape sequence instead of acting."""
+    text = _BIDI.sub("", str(value))
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}"))
+        else:
+            out.append(ch)
+    return _truncate("".join(out), limit)
+
+
+def workflow_data(value: object) -> str:
+    """The message part of a workflow command (`::error ...::MESSAGE`)."""
+    return str(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def workflow_property(value: object) -> str:
+    """A property of a workflow command (`title=`, `file=`)."""
+    return workflow_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def strip_ansi(value: str) -> str:
+    """Output of a program (a log tail) without its colour codes."""
+    return _ANSI.sub("", value)
