@@ -1,13 +1,22 @@
-"""Benchmark `forkvet env` against pipreqs and pigar on real model repositories.
+"""Benchmark `forkvet env` on real model repositories, 2015-2026.
 
-    python benchmarks/bench_env.py CLONE [CLONE ...]
+    python benchmarks/bench_env.py CLONE [CLONE ...]            # environments
+    python benchmarks/bench_env.py --names CLONE [CLONE ...]    # names vs pipreqs and pigar
 
 Each CLONE is a git checkout of a repository listed in benchmarks/env_truth.json (matched by
 commit). Its dependency files are removed (requirements*, environment*.yml, Pipfile*,
-setup.py/setup.cfg/pyproject.toml), then every tool names the dependencies from the code.
-Scores: precision and recall against the hand-read truth; the share of pinned versions
-released after the code's date (looked up on your package index); seconds per repository
-(forkvet's second run, with a warm uv cache). Tools not installed are skipped.
+setup.py/setup.cfg/pyproject.toml), then `forkvet env` runs as of the code's date (the truth
+file's `as_of`: the last commit that touched code), online against your configured index.
+
+Environments (default): per repository, whether the result is complete, the Python chosen,
+the framework pin next to the version the authors used (and whether it is in their era), how
+many pins were released after the date, whether `uv pip compile` of the written
+requirements.txt resolves (conda-only Python 2 environments: not applicable), seconds, and for
+repositories marked `verify` (or with --verify-all) whether `forkvet env --verify` installs the
+environment and imports every module (CPU builds).
+
+Names (--names): precision and recall of the names against the hand-read truth, pins after the
+date and seconds (forkvet's second run, warm uv cache), side by side with pipreqs and pigar.
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from forkvet.envgen.index import index_url, project_files
 from forkvet.vet.importmap import canonical
 
@@ -128,12 +140,148 @@ def released_after(pins: dict[str, str | None], as_of: date) -> tuple[int, int]:
     return late, total
 
 
+def _commit_of(clone: Path) -> str:
+    return subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _stripped_copy(clone: Path, dest: Path, as_of: date) -> Path:
+    repo = dest / clone.name
+    strip_declarations(clone, repo)
+    git = ["git", "-c", "user.name=b", "-c", "user.email=b@example.org"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(
+        [*git, "commit", "-qm", "x", "--date", f"{as_of}T12:00:00"],
+        cwd=repo,
+        check=True,
+        env={"GIT_COMMITTER_DATE": f"{as_of}T12:00:00", "PATH": "/usr/bin:/bin"},
+    )
+    return repo
+
+
+def _resolves(requirements: Path, python: str) -> str:
+    """Whether uv resolves the written file, as a user would run it (no date cap)."""
+    if python.startswith("2."):
+        return "n/a (conda)"
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    proc = subprocess.run(
+        [
+            *(uv, "pip", "compile", str(requirements), "--python-version", python),
+            *("--quiet", "--python-platform", "x86_64-unknown-linux-gnu", "--no-header"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=tempfile.gettempdir(),
+    )
+    return "yes" if proc.returncode == 0 else "NO"
+
+
+def _era(version: str | None, era: str) -> str:
+    if not version:
+        return "-"
+    try:
+        return "yes" if SpecifierSet(era).contains(Version(version)) else "NO"
+    except (InvalidVersion, ValueError):
+        return "?"
+
+
+def environments(clones: list[Path], verify_all: bool, device: str) -> None:
+    truth_file = json.loads((HERE / "env_truth.json").read_text())
+    by_commit = {v["commit"]: (k, v) for k, v in truth_file.items() if not k.startswith("_")}
+    rows: list[list[str]] = []
+    seconds_all: list[float] = []
+    for clone in clones:
+        commit = _commit_of(clone)
+        if commit not in by_commit:
+            print(f"{clone}: commit {commit[:10]} is not in env_truth.json, skipped")
+            continue
+        name, spec = by_commit[commit]
+        as_of = date.fromisoformat(spec["as_of"])
+        authors = spec.get("framework") or {}
+        with tempfile.TemporaryDirectory(prefix="forkvet-bench-env-") as tmp:
+            repo = _stripped_copy(clone, Path(tmp), as_of)
+            out = Path(tmp) / "out"
+            cmd = [sys.executable, "-m", "forkvet", "env", str(repo), "--out", str(out)]
+            cmd += ["--format", "json", "--as-of", as_of.isoformat(), "--device", device]
+            seconds, proc = run(cmd, repo)
+            seconds_all.append(seconds)
+            try:
+                data = json.loads(proc.stdout)
+            except json.JSONDecodeError:
+                rows.append([name, as_of.isoformat(), "ERROR", "-", "-", "-", "-", "-", "-"])
+                print(f"{name}: {proc.stderr.strip()[-300:]}", file=sys.stderr)
+                continue
+            pins = {r["name"]: r["version"] for r in data["requirements"]}
+            late, total = released_after(dict(pins), as_of)
+            fw = data.get("framework") or {}
+            fw_text = f"{fw['dist']} {fw['version']}" if fw else "-"
+            want = f"{authors['dist']} {authors['version']}" if authors else "-"
+            ok = _resolves(out / "requirements.txt", data["python"])
+            verified = "-"
+            if spec.get("verify") or verify_all:
+                vout = Path(tmp) / "verify"
+                vs, vproc = run([*cmd[:6], str(vout), *cmd[7:], "--verify"], repo)
+                try:
+                    v = json.loads(vproc.stdout).get("verify") or {}
+                    verified = ("yes" if v.get("ok") else "NO") + f" ({vs:.0f} s)"
+                except json.JSONDecodeError:
+                    verified = "ERROR"
+            rows.append(
+                [
+                    name,
+                    as_of.isoformat(),
+                    "yes" if data["complete"] else "NO",
+                    f"{data['python']}" + (f" ({spec['python']})" if spec.get("python") else ""),
+                    f"{fw_text} ({want})",
+                    _era(fw.get("version"), authors.get("era", "")) if authors else "-",
+                    f"{late} of {total}",
+                    ok,
+                    f"{seconds:.1f}",
+                    verified,
+                ]
+            )
+            if not data["complete"]:
+                for p in data["problems"][:4]:
+                    print(f"  {name}: {p[:300]}", file=sys.stderr)
+    head = [
+        "repository",
+        "code date",
+        "complete",
+        "Python (authors')",
+        "framework (authors')",
+        "in era",
+        "pins after date",
+        "uv compile resolves",
+        "s",
+        "--verify",
+    ]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if seconds_all:
+        seconds_all.sort()
+        print(f"\nmedian {seconds_all[len(seconds_all) // 2]:.1f} s over {len(seconds_all)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clones", nargs="+", type=Path)
+    ap.add_argument("--names", action="store_true", help="score names against pipreqs/pigar")
+    ap.add_argument("--verify-all", action="store_true", help="--verify every repository")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = ap.parse_args()
+    if not args.names:
+        environments(args.clones, args.verify_all, args.device)
+        return
     truth_file = json.loads((HERE / "env_truth.json").read_text())
-    by_commit = {v["commit"]: (k, v) for k, v in truth_file.items() if not k.startswith("_")}
+    by_commit = {
+        v["commit"]: (k, v) for k, v in truth_file.items() if not k.startswith("_") and "truth" in v
+    }
     print(
         f"{'repository':<28} {'tool':<8} {'precision':>9} {'recall':>7} {'pins after date':>16}"
         f" {'seconds':>8}"

@@ -73,12 +73,29 @@ def test_readme_versions_are_used_when_nothing_is_declared(vet_repo: Vet) -> Non
             "README.md": "Requirements: TensorFlow 1.14 or 1.15 with GPU support.\n",
         }
     )
-    assert _fw(report, "tensorflow").version_spec == ">=1.14,<1.16"
+    # the newest 1.x on the code's date wins: the authors name their era, not an exact pin
+    assert _fw(report, "tensorflow").version_spec == ">=1.14,<2"
 
 
 def test_readme_version_parsing() -> None:
-    assert readme_versions("Install PyTorch>=1.0 and numpy")["pytorch"][0] == ">=1.0"
-    assert readme_versions("tested with pytorch 0.4.1")["pytorch"][0] == "==0.4.1"
+    def spec(text: str, name: str = "tensorflow") -> str:
+        return readme_versions(text)[name][0]
+
+    assert spec("Install PyTorch>=1.0 and numpy", "pytorch") == ">=1.0,<2"
+    assert spec("PyTorch 1.0+", "pytorch") == ">=1.0,<2"
+    # a preference: the newest release of that major line on the date
+    assert spec("tested with pytorch 0.4.1", "pytorch") == ">=0.4.1,<1"
+    assert spec("It was tested with TensorFlow 1.11.0.") == ">=1.11.0,<2"
+    # a floor is not capped at its minor release
+    assert spec("TensorFlow 1.10.0 or newer") == ">=1.10.0,<2"
+    assert spec("at least TensorFlow 1.4") == ">=1.4,<2"
+    assert spec("Tensorflow > 0.12") == ">=0.12,<2"  # 0.x grew into 1.x
+    # release branch names are versions
+    assert spec("Tensorflow r1.0.1") == ">=1.0.1,<2"
+    assert spec("tensorflow (r0.12)") == ">=0.12,<1"
+    # only == pins; a version that breaks the code is not one the authors used
+    assert spec("pip install tensorflow==1.6.0") == "==1.6.0"
+    assert spec("- PyTorch 0.4\n\nPyTorch 0.3 will break the detector.", "pytorch") == ">=0.4,<1"
 
 
 def test_python_max_table() -> None:

@@ -19,12 +19,19 @@ from packaging.version import InvalidVersion, Version
 from forkvet.envgen.index import IndexFile, core_metadata, project_files
 
 MAX_VERSIONS = 8
-_INVALID = re.compile(r"([A-Za-z0-9][\w.-]*?)(?:[<>=!~]=?[\w.*+!]+)?\s+has invalid metadata")
+# uv words it several ways: "pandas==0.23.4 has invalid metadata", "pandas>=0.20.1 has invalid
+# metadata", "all versions of pandas have invalid metadata", "pandas>=0.20.1,<0.24 have invalid
+# metadata", and in its hints "Metadata for `pandas` (v0.23.4) could not be parsed".
+_SPEC = r"(?:[<>=!~]=?[\w.*+!]+)"
+_INVALID = re.compile(
+    rf"([A-Za-z0-9][\w.-]*?)(?:{_SPEC}(?:\s*,\s*{_SPEC})*)?\s+(?:has|have) invalid metadata"
+    r"|[Mm]etadata for `([A-Za-z0-9][\w.-]*)`[^\n]*could not be parsed",
+)
 _VERSION_TAIL = re.compile(r"(\d)[A-Za-z]+(?=[,\s)]|$)")
 
 
 def invalid_packages(error: str) -> list[str]:
-    return sorted({m.lower() for m in _INVALID.findall(error)})
+    return sorted({(a or b).lower() for a, b in _INVALID.findall(error)})
 
 
 def sanitize(requirement: str) -> str | None:

@@ -256,36 +256,67 @@ _README_NAMES = {
     "theano": "theano",
     "jax": "jax",
 }
+_V = r"(\d+\.\d+(?:\.\d+)?)"
 _README_VERSION = re.compile(
     r"\b(pytorch|torch|tensorflow-gpu|tensorflow|keras|mxnet|chainer|theano|jax)\s*"
-    r"(?:version\s*)?(==|>=|=|v\.?|\s)?\s*(\d+\.\d+(?:\.\d+)?)"
-    r"(?:\s*(?:or|and|/|,)\s*(\d+\.\d+(?:\.\d+)?))?",
+    r"(?:version\s*)?[(:]?\s*(==|>=|>|=|~=|v\.?|r|\s)?\s*" + _V + r"(\+)?"
+    r"(?:\s*(?:or|and|/|,)\s*(?:r|v)?" + _V + r"(?!\s*(?:or|and)\s+(?:newer|later|above|higher)))?"
+    r"(\s*\)?\s*(?:or|and)\s+(?:newer|later|above|higher|greater|up)\b)?",
     re.I,
+)
+_FLOOR_BEFORE = re.compile(r"(?i)(?:at least|minimum(?: version)?(?: of)?|or newer of)\s*$")
+_NEGATIVE_AFTER = re.compile(
+    r"(?i)^[^.\n]{0,30}\b(?:will break|breaks|does not work|doesn't work|not supported|"
+    r"is not compatible|incompatible|won't work)"
 )
 
 
+def _next_line(v: Version) -> str:
+    """The first version after v's release line: 1.10 -> 2; 0.12 -> 1."""
+    return f"{v.major + 1}"
+
+
 def readme_versions(text: str) -> dict[str, tuple[str, int]]:
-    """Framework versions a README names ("TensorFlow 1.14 or 1.15", "PyTorch>=1.0")."""
+    """Framework versions a README names, read as a person reads them: "X or newer", "X+",
+    ">= X", "at least X" are floors; "tested with X", "we used X", a bare "TensorFlow X" (and
+    "rX.Y", "vX.Y") a preference; both allow the newest release of X's major line on the date.
+    Only "==X" pins. "X or Y" names a range. "PyTorch 0.3 will break it" is not a version."""
     found: dict[str, list[tuple[str, Version, int]]] = {}
     for m in _README_VERSION.finditer(text):
+        if _NEGATIVE_AFTER.search(text[m.end() : m.end() + 60]):
+            continue
         name = _README_NAMES[m.group(1).lower()]
         line = text.count("\n", 0, m.start()) + 1
-        op = (m.group(2) or "").strip()
-        for ver in (m.group(3), m.group(4)):
+        op = (m.group(2) or "").strip().lower()
+        floor = (
+            op in (">=", ">", "~=")
+            or bool(m.group(4))
+            or bool(m.group(6))
+            or bool(_FLOOR_BEFORE.search(text[max(0, m.start() - 30) : m.start()]))
+        )
+        kind = "==" if op == "==" else ">=" if floor else "~"
+        for ver in (m.group(3), m.group(5)):
             if ver:
                 try:
-                    found.setdefault(name, []).append((op, Version(ver), line))
+                    found.setdefault(name, []).append((kind, Version(ver), line))
                 except ValueError:
                     continue
     out: dict[str, tuple[str, int]] = {}
     for name, items in found.items():
         line = items[0][2]
-        if any(op == ">=" for op, _, _ in items):
-            out[name] = (f">={min(v for op, v, _ in items if op == '>=')}", line)
+        pins = [v for kind, v, _ in items if kind == "=="]
+        if pins:
+            out[name] = (f"=={pins[0]}", line)
             continue
-        low, high = min(v for _, v, _ in items), max(v for _, v, _ in items)
-        nxt = f"{high.major}.{high.minor + 1}"
-        out[name] = (f">={low},<{nxt}" if low != high or low.micro == 0 else f"=={low}", line)
+        low = min(v for _, v, _ in items)
+        high = max(v for _, v, _ in items)
+        floors = [v for kind, v, _ in items if kind == ">="]
+        if floors:
+            low = max(floors)
+        cap = _next_line(high)
+        if high.major == 0 and floors:
+            cap = "2"  # "TensorFlow > 0.12": 0.x grew into 1.x, no 0.x line to stay within
+        out[name] = (f">={low},<{cap}", line)
     return out
 
 
