@@ -107,15 +107,17 @@ class Dependencies:
 @dataclass
 class ScriptEntry:
     path: str
-    kind: str  # train | test | eval | demo | inference | notebook
+    kind: str  # train | test | eval | demo | inference | notebook | prepare | unittest
     options: list[dict[str, Any]] = field(default_factory=list)
+    # The README command that runs it, with its arguments (None: found by its name).
+    command: str | None = None
 
 
 @dataclass
 class Command:
     command: str
     source: str
-    kind: str  # train | test | other | install
+    kind: str  # train | test | prepare | other | install
 
 
 @dataclass
@@ -123,6 +125,8 @@ class EntryPoints:
     train: list[ScriptEntry] = field(default_factory=list)
     test: list[ScriptEntry] = field(default_factory=list)
     commands: list[Command] = field(default_factory=list)
+    # Data preparation and download scripts (run before training).
+    prepare: list[ScriptEntry] = field(default_factory=list)
 
 
 @dataclass

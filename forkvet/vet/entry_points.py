@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 from typing import Any
 
 from forkvet.report import Command, EntryPoints, Finding, ScriptEntry
@@ -12,26 +13,76 @@ from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
 
 CHECK = "entry_points"
-_TRAIN = re.compile(r"train|finetune|fine_tune|pretrain|fit\b", re.I)
+# "pretrained" is not "train": pretrained_example.py and load_pretrained.py are demos.
+_PRETRAINED = re.compile(r"pre[-_]?trained", re.I)
+_TRAIN = re.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", re.I)
 _TEST = re.compile(
-    r"test|eval|infer|predict|demo|sample|generate|valid|benchmark|inference|"
-    r"detect|translate|synthesi[sz]e|run_model|apply",
+    r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
+    r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)",
     re.I,
 )
-_NOT_ENTRY = re.compile(r"(?i)^(prepare|download|setup|install|build|get|fetch|lint|format)")
+# Data preparation: its own kind (run before training, not how the model is run).
+_PREPARE = re.compile(
+    r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
+    r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
+    r"convert_\w*data|download_?(?:data|dataset|celeba|coco|imagenet|mnist|cifar)|"
+    r"(?:get|fetch)_?(?:data|dataset)|gen_\w*data|split_data|crop_|extract_frames)|"
+    r"_(?:prep|preprocess|preprocessing|prepare)$"
+)
+_DATA_DIR = re.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
+_NOT_ENTRY = re.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
+_TOOL = re.compile(r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_)")
 _UNIT_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
-_ENV_PREFIX = r"(?:[A-Z_][A-Z0-9_]*=\S*\s+)*"
-_COMMAND = re.compile(
-    rf"^\s*(?:\$\s*|>\s*|!)?({_ENV_PREFIX}(?:python[\d.]*|python3?\s+-m\s+\S+|torchrun|"
-    rf"accelerate\s+launch|deepspeed|bash|sh|th|luajit|matlab|julia|\./\S+\.sh|"
-    rf"horovodrun|mpirun|srun)\b[^\n]*)$",
+_UNIT_TEST_TEXT = re.compile(
+    r"^\s*(?:def test_|class \w*Test\w*\(.*TestCase|import unittest|import pytest|"
+    r"from unittest|from pytest)",
     re.M,
 )
+_MAIN_GUARD = re.compile(r"^if\s+__name__\s*==\s*['\"]__main__['\"]", re.M)
+_NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modules/")
+_ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*"
+_COMMAND = re.compile(
+    rf"^\s*(?:\$\s*|>\s*|!|%\s*)?({_ENV_PREFIX}(?:python[\d.]*|python3?\s+-m\s+\S+|torchrun|"
+    rf"accelerate\s+launch|deepspeed|bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
+    rf"\./\S+\.(?:sh|py|lua)|(?:scripts|tools|experiments)/\S+\.sh|"
+    rf"horovodrun|mpirun|srun|nohup\s+python[\d.]*)(?:[ \t][^\n]*)?)$",
+    re.M,
+)
+_INLINE = re.compile(r"(?<!`)`([^`\n]{4,300})`(?!`)")
 _FENCE = re.compile(r"```[^\n]*\n(.*?)```|~~~[^\n]*\n(.*?)~~~", re.S)
 _INSTALL = re.compile(
     r"\bpip3?\s+install|conda\s+(?:install|create|env)|setup\.py\s+"
-    r"(?:install|develop|build)|git\s+clone|\bmake\b"
+    r"(?:install|develop|build)|git\s+clone|\bmake\b|luarocks|\binstall\.sh"
 )
+# Arguments that say what a generic script (main.py, run_classifier.py) does in this command.
+_ARG_TRAIN = re.compile(
+    r"(?i)(?:--?do_train(?:=true)?\b|--?train\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+train\b)"
+)
+_ARG_TEST = re.compile(
+    r"(?i)(?:--?do_(?:predict|eval|test)(?:=true)?\b|--?(?:eval|test|evaluate|predict|demo)"
+    r"\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+(?:test|eval|val|predict|sample|demo)\b)"
+)
+_LAUNCHERS = frozenset(
+    {
+        "nohup",
+        "torchrun",
+        "deepspeed",
+        "horovodrun",
+        "mpirun",
+        "srun",
+        "accelerate",
+        "launch",
+        "bash",
+        "sh",
+        "th",
+        "qlua",
+        "luajit",
+        "julia",
+        "octave",
+        "time",
+    }
+)
+_SCRIPT_EXT = (".py", ".lua", ".sh", ".m", ".ipynb", ".jl")
 MAX_COMMANDS = 40
 
 
@@ -130,7 +181,7 @@ def _stem(path: str) -> str:
 def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer: for files named like entry points, whether they run and their options."""
     stem = _stem(f.path)
-    if _kind(stem) is None and stem not in _GENERIC:
+    if kind_of(stem) is None and not _is_generic(stem):
         return
     f.facts["entry"] = (_is_script(tree), script_options(tree))
 
@@ -138,33 +189,178 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
 def _entry_facts(f: PyFile) -> tuple[bool, list[dict[str, Any]]]:
     if "entry" in f.facts:
         return f.facts["entry"]  # type: ignore[no-any-return]
-    # Not parsed (Python 2): a text heuristic, and no options.
-    return ("__main__" in f.text or "argparse" in f.text), []
+    # Not parsed (Python 2): a real script has a main guard; a library module that only
+    # mentions argparse is not one.
+    return bool(_MAIN_GUARD.search(f.text)), []
 
 
-_GENERIC = ("main", "run", "app", "cli")
+_GENERIC = ("main", "run", "app", "cli", "launch", "start")
 
 
-def _kind(stem: str) -> str | None:
-    if _TRAIN.search(stem):
+def _is_generic(stem: str) -> bool:
+    low = stem.lower()
+    return low in _GENERIC or low.startswith(("run_", "main_")) or low.endswith("_main")
+
+
+def kind_of(stem: str) -> str | None:
+    """What a script named `stem` is for: train, test, eval, demo, inference, prepare or None."""
+    if _PREPARE.search(stem):
+        return "prepare"
+    cleaned = _PRETRAINED.sub("", stem)
+    if _TRAIN.search(cleaned):
         return "train"
-    m = _TEST.search(stem)
+    m = _TEST.search(cleaned)
     if m:
-        word = m.group(0).lower()
-        for kind in ("eval", "demo", "infer", "predict"):
+        word = m.group(0).lower().strip("_")
+        for kind in ("eval", "demo", "infer", "predict", "example", "sample", "generate"):
             if word.startswith(kind):
-                return "inference" if kind in ("infer", "predict") else kind
-        return "test"
+                return {"infer": "inference", "predict": "inference", "example": "demo"}.get(
+                    kind, "demo" if kind in ("sample", "generate") else kind
+                )
+        return "eval" if word in ("val", "valid", "bench") else "test"
+    if cleaned != stem:
+        return "demo"  # load_pretrained.py: runs a trained model
     return None
 
 
-def readme_commands(text: str, source: str) -> list[Command]:
-    blocks = [m.group(1) or m.group(2) or "" for m in _FENCE.finditer(text)]
+def _is_unit_test(path: str, text: str) -> bool:
+    """test_x.py / x_test.py: a unit test unless it is a script under tools/ or scripts/."""
+    stem = _stem(path)
+    if not (stem.startswith("test_") or stem.endswith("_test")):
+        return False
+    if re.search(r"(?:^|/)(?:tools|scripts|bin|experiments)/", path):
+        return bool(_UNIT_TEST_TEXT.search(text))
+    return not _MAIN_GUARD.search(text) or bool(_UNIT_TEST_TEXT.search(text))
+
+
+def _imported_modules(ctx: Context) -> set[str]:
+    return {ref.module for ref in ctx.py.imports}
+
+
+def _is_library_module(path: str, imported: set[str], packages: set[str]) -> bool:
+    """A module inside a package that other files import (lib/rpn/generate_anchors.py)."""
+    parts = path[:-3].split("/") if path.endswith(".py") else []
+    if len(parts) < 2 or "/".join(parts[:-1]) not in packages:
+        return False
+    # Any dotted suffix, down to the bare name (research code extends sys.path freely).
+    dotted = [".".join(parts[i:]) for i in range(len(parts))]
+    return any(d in imported for d in dotted)
+
+
+_TRAIN_CELL = re.compile(
+    r"\.backward\(|optimizer\.step\(|\.fit\(|trainer\.train\(|train_step|"
+    r"\btrain\(|for\s+epoch\s+in\b"
+)
+
+
+# A notebook that loads a trained model and runs it is a demo; one that only plots is not.
+_INFER_CELL = re.compile(
+    r"from_pretrained\(|load_state_dict\(|torch\.load\(|\.load_weights\(|load_model\(|"
+    r"\.predict\(|\.generate\(|\bclip\.load\(|\.eval\(\)|pipeline\(|tf\.saved_model\.load|"
+    r"hub\.(?:load|KerasLayer|Module)\(|restore\("
+)
+
+
+def _notebook_kind(stem: str, text: str | None) -> str | None:
+    """train / prepare / notebook (a demo), or None for notebooks that only analyse."""
+    kind = kind_of(stem)
+    if kind in ("train", "prepare"):
+        return kind
+    if kind is not None or text is None:
+        return "notebook"
+    if _TRAIN_CELL.search(text):
+        return "train"
+    return "notebook" if _INFER_CELL.search(text) else None
+
+
+def _split_words(cmd: str) -> list[str]:
+    try:
+        return shlex.split(cmd, comments=True)
+    except ValueError:
+        return cmd.split()
+
+
+def command_script(cmd: str) -> str | None:
+    """The script or module a README command runs: path, `-m` module, or None."""
+    words = _split_words(cmd)
+    i = 0
+    while i < len(words) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[i]):
+        i += 1  # env-var prefixes: dataset=folder th main.lua
+    rest = words[i:]
+    for j, w in enumerate(rest):
+        if w == "-m" and j + 1 < len(rest):
+            return rest[j + 1]
+        if w in ("-r", "-batch") and rest[0].startswith(("matlab", "octave")) and j + 1 < len(rest):
+            return re.split(r"[;(\s]", rest[j + 1].strip("\"'"))[0] + ".m"
+        low = w.lower()
+        if low.endswith(_SCRIPT_EXT) and not w.startswith("-"):
+            return w
+        if "=" in w and w.split("=", 1)[1].endswith((".py", ".yaml", ".json")):
+            continue
+    return None
+
+
+def _command_kind(cmd: str, script: str | None, context: str) -> str:
+    low = cmd.lower()
+    if _INSTALL.search(low):
+        return "install"
+    if re.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
+        return "test"
+    if script:
+        stem = _stem(
+            script.replace(".", "/")
+            if "/" not in script and not script.endswith(_SCRIPT_EXT)
+            else script
+        )
+        kind = kind_of(stem)
+        if kind is None and _DATA_DIR.search(script):
+            return "prepare"
+        if kind == "prepare":
+            return "prepare"
+        args = low.split(script.lower(), 1)[-1]
+        if kind is None or _is_generic(stem):
+            if _ARG_TRAIN.search(args):
+                return "train"
+            if _ARG_TEST.search(args):
+                return "test"
+        if kind is not None:
+            return "train" if kind == "train" else "test"
+        if _TOOL.match(stem):
+            return "other"  # converters and exporters: neither training nor testing
+        # An uninformative name: the sentence before the command says what it does.
+        if re.search(r"(?i)\btrain(?!ed)", context):
+            return "train"
+        if re.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
+            return "test"
+        if _is_generic(stem):
+            return "train"
+        return "other"
+    return (
+        "train"
+        if _TRAIN.search(_PRETRAINED.sub("", low))
+        else ("test" if _TEST.search(low) else "other")
+    )
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """(code, the prose just before it) for fenced, indented and inline code."""
+    out: list[tuple[str, str]] = []
+    for m in _FENCE.finditer(text):
+        out.append((m.group(1) or m.group(2) or "", text[max(0, m.start() - 300) : m.start()]))
+    prose = _FENCE.sub("", text)
     # Indented code blocks of reStructuredText and old Markdown.
-    blocks += re.findall(r"(?:^(?: {4}|\t)[^\n]+\n?)+", text, re.M)
+    for m in re.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, re.M):
+        out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()]))
+    for m in _INLINE.finditer(prose):
+        line_start = prose.rfind("\n", 0, m.start()) + 1
+        out.append((m.group(1), prose[max(0, line_start - 200) : m.start()]))
+    return out
+
+
+def readme_commands(text: str, source: str) -> list[Command]:
     out: list[Command] = []
     seen: set[str] = set()
-    for block in blocks:
+    for block, context in _blocks(text):
         # Join shell continuation lines before matching.
         block = re.sub(r"\\\n\s*", " ", block)
         for m in _COMMAND.finditer(block):
@@ -172,33 +368,105 @@ def readme_commands(text: str, source: str) -> list[Command]:
             if cmd in seen or len(cmd) > 400:
                 continue
             seen.add(cmd)
-            low = cmd.lower()
-            kind = (
-                "install"
-                if _INSTALL.search(low)
-                else "train"
-                if _TRAIN.search(low)
-                else "test"
-                if _TEST.search(low)
-                else "other"
-            )
+            # The paragraph just before the code says what it does.
+            paragraphs = [p for p in re.split(r"\n\s*\n", context) if p.strip()]
+            kind = _command_kind(cmd, command_script(cmd), paragraphs[-1] if paragraphs else "")
             out.append(Command(cmd, source, kind))
             if len(out) >= MAX_COMMANDS:
                 return out
     return out
 
 
+def _script_path(script: str, ctx: Context) -> str | None:
+    """The repository file a README command names (./x.py, pkg.mod via -m), if it exists."""
+    cand = script.lstrip("./") if script.startswith("./") else script
+    if ctx.snap.get(cand) is not None:
+        return cand
+    if not cand.endswith(_SCRIPT_EXT) and re.fullmatch(r"[\w.]+", cand):
+        mod = cand.replace(".", "/")
+        for p in (f"{mod}.py", f"{mod}/__main__.py"):
+            if ctx.snap.get(p) is not None:
+                return p
+    return None
+
+
+def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
+    for c in ep.commands:
+        if c.kind not in lists:
+            continue
+        low = c.command.lower()
+        script = command_script(c.command)
+        if re.search(
+            r"^(?:\S+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
+        ):
+            target = next(
+                (
+                    w
+                    for w in _split_words(c.command)[2:]
+                    if ctx.snap.get(w.rstrip("/"))
+                    or any(f.path.startswith(w.rstrip("/") + "/") for f in ctx.snap.files[:5000])
+                ),
+                None,
+            )
+            path = target.rstrip("/") if target else "tests"
+            entry = ScriptEntry(path, "unittest", command=c.command)
+        elif script is None:
+            continue
+        else:
+            found = _script_path(script, ctx)
+            if found is None:
+                continue
+            pf = by_path.get(found)
+            options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
+            kind = kind_of(_stem(found)) or c.kind
+            if c.kind != "prepare" and kind == "prepare":
+                kind = c.kind
+            entry = ScriptEntry(
+                found, kind if c.kind != "prepare" else "prepare", options, c.command
+            )
+        lst = lists[c.kind]
+        known = next((e for e in lst if e.path == entry.path), None)
+        if known is not None:
+            known.command = known.command or entry.command
+            continue
+        # Documented as training but found under test (or the other way): the README wins.
+        for other in lists.values():
+            if other is not lst:
+                other[:] = [e for e in other if not (e.path == entry.path and e.command is None)]
+        lst.append(entry)
+
+
 def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     ep = EntryPoints()
+    lists = {"train": ep.train, "prepare": ep.prepare}
+    imported = _imported_modules(ctx)
+    packages = {
+        f.path.rsplit("/", 1)[0]
+        for f in ctx.snap.files
+        if f.name == "__init__.py" and "/" in f.path
+    }
+    by_path = {f.path: f for f in ctx.py.files}
     for f in ctx.py.files:
         fentry = ctx.snap.get(f.path)
-        if _UNIT_TEST_DIR.search(f.path) or (fentry is not None and fentry.vendored):
+        if (
+            _UNIT_TEST_DIR.search(f.path)
+            or f.path.startswith(_NOT_ENTRY_DIRS)
+            or (fentry is not None and fentry.vendored)
+        ):
             continue
         stem = _stem(f.path)
-        if (stem.startswith("test_") or stem.endswith("_test")) and not f.is_notebook:
+        if f.is_notebook:
+            if f.path.count("/") > 2:
+                continue
+            nkind = _notebook_kind(stem, f.text)
+            if nkind is not None:
+                lists.get(nkind, ep.test).append(ScriptEntry(f.path, nkind))
+            continue
+        if _is_unit_test(f.path, f.text):
             continue  # unit tests, counted by the health check
-        kind = _kind(stem)
-        if kind is None and stem in _GENERIC and f.path.count("/") <= 1:
+        kind = kind_of(stem)
+        if kind is None and _is_generic(stem) and f.path.count("/") <= 1:
             options = _entry_facts(f)[1]
             names = " ".join(str(o.get("name")) + str(o.get("choices", "")) for o in options)
             if "train" in names:
@@ -208,27 +476,45 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             continue
         if kind is None:
             continue
-        if f.is_notebook:
-            entry = ScriptEntry(f.path, "notebook")
-        else:
-            runs, options = _entry_facts(f)
-            if not runs:
-                continue
-            entry = ScriptEntry(f.path, kind, options)
-        (ep.train if kind == "train" else ep.test).append(entry)
+        runs, options = _entry_facts(f)
+        if not runs or _is_library_module(f.path, imported, packages):
+            continue
+        if kind == "prepare" and _NOT_ENTRY.match(stem):
+            continue
+        lists.get(kind, ep.test).append(ScriptEntry(f.path, kind, options))
     for fe in ctx.snap.files:
-        if fe.suffix in (".sh", ".lua") and fe.path.count("/") <= 2 and not fe.vendored:
-            stem = fe.name.rsplit(".", 1)[0]
-            # CI scripts and data preparation are not how the model is run.
-            if fe.path.startswith((".github/", ".circleci/", "dev/")) or _NOT_ENTRY.match(stem):
-                continue
-            kind = _kind(stem)
-            if kind:
-                (ep.train if kind == "train" else ep.test).append(ScriptEntry(fe.path, kind))
-    for lst in (ep.train, ep.test):
-        lst.sort(key=lambda e: (e.path.count("/"), e.kind == "notebook", e.path))
+        if (
+            fe.suffix == ".ipynb"
+            and fe.path not in by_path
+            and fe.path.count("/") <= 2
+            and not (fe.vendored or _UNIT_TEST_DIR.search(fe.path))
+        ):
+            # Too large to parse (saved outputs): a demo unless its name says otherwise.
+            nkind = _notebook_kind(_stem(fe.path), None) or "notebook"
+            lists.get(nkind, ep.test).append(ScriptEntry(fe.path, nkind))
+            continue
+        if fe.suffix not in (".sh", ".lua", ".m") or fe.vendored or fe.path.count("/") > 2:
+            continue
+        stem = fe.name.rsplit(".", 1)[0]
+        # CI scripts, unit tests and installers are not how the model is run.
+        if (
+            fe.path.startswith(_NOT_ENTRY_DIRS)
+            or _NOT_ENTRY.match(stem)
+            or _UNIT_TEST_DIR.search(fe.path)
+            or stem.endswith("_test")
+        ):
+            continue
+        kind = kind_of(stem)
+        if kind is None:
+            continue
+        if fe.suffix == ".m" and not _matlab_script(ctx, fe.path):
+            continue
+        lists.get(kind, ep.test).append(ScriptEntry(fe.path, kind))
     if ctx.snap.readme:
         ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path)
+        _add_readme_entries(ctx, ep, by_path)
+    for lst in (ep.train, ep.test, ep.prepare):
+        lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
     findings: list[Finding] = []
     if not ep.train:
         findings.append(
@@ -251,3 +537,9 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             )
         )
     return ep, findings
+
+
+def _matlab_script(ctx: Context, path: str) -> bool:
+    """A MATLAB file that runs (a script, or a function named like an entry), not Objective-C."""
+    text = (ctx.snap.read_text(path) or "")[:4000]
+    return not re.search(r"^\s*(?:#import|@interface|@implementation)\b", text, re.M)

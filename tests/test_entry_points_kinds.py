@@ -1,0 +1,169 @@
+"""Entry points a person would name: README commands, names, MATLAB/Lua, notebooks, Python 2."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from forkvet.report import Report
+
+Vet = Callable[..., Report]
+MAIN = "import argparse\nif __name__ == '__main__':\n    argparse.ArgumentParser().parse_args()\n"
+
+
+def _paths(entries: list) -> list[str]:  # type: ignore[type-arg]
+    return sorted(e.path for e in entries)
+
+
+def _nb(*cells: str) -> str:
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                {"cell_type": "code", "metadata": {}, "source": c, "outputs": []} for c in cells
+            ],
+        }
+    )
+
+
+def test_readme_commands_become_entries_with_their_arguments(vet_repo: Vet) -> None:
+    readme = (
+        "# GAN\n\nTrain on your images:\n\n"
+        "```\nDATA_ROOT=celebA dataset=folder th main.lua\n```\n\n"
+        "Then sample with `gpu=0 net=ckpt.t7 th sample_images.lua` or run the live demo:\n\n"
+        "    qlua live.lua -model m.t7\n\n"
+        "Evaluate with `python -m gan.score --ckpt out/last.pt`.\n\n"
+        "To train the full model:\n\n```sh\nbash scripts/run_full.sh 0 vgg16\n```\n\n"
+        "Unit tests: `python -m unittest discover tests`\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "main.lua": "require 'torch'\n",
+            "sample_images.lua": "require 'torch'\n",
+            "live.lua": "require 'torch'\n",
+            "gan/__init__.py": "",
+            "gan/score.py": MAIN,
+            "scripts/run_full.sh": "th main.lua\n",
+            "tests/test_gan.py": "def test_x():\n    assert True\n",
+        }
+    )
+    ep = report.entry_points
+    train = {e.path: e.command for e in ep.train}
+    assert train["main.lua"] == "DATA_ROOT=celebA dataset=folder th main.lua"
+    # The sentence before a shell script's command says it trains.
+    assert train["scripts/run_full.sh"] == "bash scripts/run_full.sh 0 vgg16"
+    test = {e.path: e.command for e in ep.test}
+    assert test["sample_images.lua"] == "gpu=0 net=ckpt.t7 th sample_images.lua"
+    assert test["gan/score.py"] == "python -m gan.score --ckpt out/last.pt"
+    assert test["tests"] == "python -m unittest discover tests"
+    assert "live.lua" not in train
+    assert "qlua live.lua -model m.t7" in {c.command for c in ep.commands}
+
+
+def test_pretrained_is_a_demo_not_training(vet_repo: Vet) -> None:
+    ep = vet_repo(
+        {
+            "pretrained_example.py": MAIN,
+            "load_pretrained.py": MAIN,
+            "run_pretraining.py": MAIN,
+            "finetune.py": MAIN,
+        }
+    ).entry_points
+    assert _paths(ep.train) == ["finetune.py", "run_pretraining.py"]
+    assert _paths(ep.test) == ["load_pretrained.py", "pretrained_example.py"]
+    assert {e.path: e.kind for e in ep.test}["pretrained_example.py"] == "demo"
+
+
+def test_eval_benchmark_and_tool_test_scripts(vet_repo: Vet) -> None:
+    ep = vet_repo(
+        {
+            "val.py": MAIN,
+            "bench.py": MAIN,
+            "example_caption.py": MAIN,
+            "eval_coco.py": MAIN,
+            "tools/test_net.py": MAIN,
+            # Unit tests are not entry points, wherever they are.
+            "test_utils.py": "import unittest\nclass T(unittest.TestCase):\n    pass\n",
+            "tools/test_io.py": "import pytest\ndef test_io():\n    assert True\n",
+            "interval.py": MAIN,
+        }
+    ).entry_points
+    assert _paths(ep.test) == [
+        "bench.py",
+        "eval_coco.py",
+        "example_caption.py",
+        "tools/test_net.py",
+        "val.py",
+    ]
+    kinds = {e.path: e.kind for e in ep.test}
+    assert kinds["val.py"] == "eval" and kinds["example_caption.py"] == "demo"
+
+
+def test_data_preparation_is_its_own_kind(vet_repo: Vet) -> None:
+    readme = "```\npython data/shakespeare/prepare.py\nth data/crop_faces.lua\n```\n"
+    ep = vet_repo(
+        {
+            "README.md": readme,
+            "data/shakespeare/prepare.py": "print('x')\n",
+            "data/crop_faces.lua": "require 'image'\n",
+            "create_pretraining_data.py": MAIN,
+            "dataset_tool.py": MAIN,
+            "train.py": MAIN,
+        }
+    ).entry_points
+    assert _paths(ep.prepare) == [
+        "create_pretraining_data.py",
+        "data/crop_faces.lua",
+        "data/shakespeare/prepare.py",
+        "dataset_tool.py",
+    ]
+    assert _paths(ep.train) == ["train.py"] and ep.test == []
+
+
+def test_matlab_and_lua_entry_points(vet_repo: Vet) -> None:
+    ep = vet_repo(
+        {
+            "demo.m": "net = caffe.Net('deploy.prototxt', 'w.caffemodel', 'test');\n",
+            "matlab/train_cnn.m": "function train_cnn()\nend\n",
+            "train.lua": "require 'nn'\n",
+            "test/layer_test.lua": "require 'nn'\n",
+            "ios/demo.m": "#import <UIKit/UIKit.h>\n@implementation X\n@end\n",
+        }
+    ).entry_points
+    assert _paths(ep.train) == ["matlab/train_cnn.m", "train.lua"]
+    assert _paths(ep.test) == ["demo.m"]
+
+
+def test_notebooks_by_content(vet_repo: Vet) -> None:
+    ep = vet_repo(
+        {
+            "Finetune_on_your_data.ipynb": _nb("import torch", "loss.backward()"),
+            "Interacting.ipynb": _nb("import clip", "model, pre = clip.load('ViT-B/32')"),
+            "scaling_laws.ipynb": _nb("import matplotlib.pyplot as plt", "plt.plot([1, 2])"),
+            "own_loop.ipynb": _nb("for epoch in range(3):\n    optimizer.step()"),
+        }
+    ).entry_points
+    assert _paths(ep.train) == ["Finetune_on_your_data.ipynb", "own_loop.ipynb"]
+    assert _paths(ep.test) == ["Interacting.ipynb"]
+
+
+def test_python2_scripts_kept_library_modules_dropped(vet_repo: Vet) -> None:
+    ep = vet_repo(
+        {
+            "tools/train_net.py": "import argparse\nprint 'training'\n"
+            "if __name__ == '__main__':\n    print 'go'\n",
+            # Mentions argparse but has no main guard: a library module.
+            "lib/eval_utils.py": "import argparse\nprint 'x'\ndef evaluate(a):\n    pass\n",
+            # Imported by the tools: a library module even with a self-test main.
+            "lib/__init__.py": "",
+            "lib/rpn/__init__.py": "",
+            "lib/rpn/generate_anchors.py": "def g():\n    pass\nif __name__ == '__main__':\n"
+            "    print 'x'\n",
+            "lib/rpn/layer.py": "from generate_anchors import g\n",
+        }
+    ).entry_points
+    assert _paths(ep.train) == ["tools/train_net.py"]
+    assert ep.test == []
