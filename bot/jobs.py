@@ -11,12 +11,14 @@ from typing import Any
 from github import GithubException
 from github.Repository import Repository
 
+from bot import tracking
 from bot.settings import Settings
 from bot.store import Job, Store
 from bot.workflow import render
 from forkvet.envgen.generate import generate
 from forkvet.errors import InputError
-from forkvet.github import checks, content, issues, pulls
+from forkvet.escape import md_code, md_inline, md_url
+from forkvet.github import artifacts, checks, content, issues, pulls
 from forkvet.github.client import GitHubApp
 from forkvet.render import to_markdown, verdict
 from forkvet.report import Finding, Report
@@ -180,21 +182,39 @@ def _pr_body(report: Report) -> str:
 
 
 def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
-    """A forkvet workflow finished on the fork: add its result to the report issue and a
-    `forkvet GPU` check run on its commit."""
+    """A forkvet workflow finished on the fork: add its result to the report issue (with the
+    training trend over commits) and a `forkvet GPU` check run on its commit."""
     p = job.payload
     run = p["workflow_run"]
+    app = app_for(settings)
+    iid = int(p["installation_id"])
+    repo = app.client(iid).get_repo(job.repo)
+    config, _ = content.repo_config(repo)
+    entry = None
+    if run.get("id"):
+        result = artifacts.run_result(repo, int(run["id"]), app.token(iid))
+        if result is not None:
+            entry = tracking.record(
+                store,
+                job.repo,
+                run,
+                result,
+                repo.default_branch,
+                config.train.max_slowdown / 100,
+            )
     line = (
-        f"- GPU workflow **{run['name']}** on `{str(run['head_sha'])[:12]}`: "
-        f"**{run.get('conclusion') or run.get('status')}** ([logs]({run['html_url']}))"
+        f"- GPU workflow on {md_code(str(run['head_sha'])[:12])}: "
+        f"**{md_inline(run.get('conclusion') or run.get('status'))}** "
+        f"(logs: {md_url(run.get('html_url'), path_prefix=f'/{job.repo}/')})"
     )
     markdown, runtime = store.save_runtime(job.repo, line)
-    gh = app_for(settings).client(int(p["installation_id"]))
-    repo = gh.get_repo(job.repo)
+    trend = tracking.trend_table(store.train_results(job.repo))
     body = (
-        markdown or "forkvet has not vetted this repository yet."
-    ) + f"\n\n### Runtime checks\n\n{runtime}\n"
-    issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app_for(settings)))
+        (markdown or "forkvet has not vetted this repository yet.")
+        + f"\n\n### Runtime checks\n\n{runtime}\n"
+        + (f"\n### Training over commits\n\n{trend}" if trend else "")
+    )
+    issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app))
     # And a check run on the commit the GPU jobs ran on, beside the static `forkvet` one.
     conclusion = {
         "success": "success",
@@ -202,19 +222,26 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
         "cancelled": "cancelled",
         "timed_out": "timed_out",
     }.get(str(run.get("conclusion")), "neutral")
+    title = f"GPU smoke test and training check: {conclusion}"
+    summary = f"{line}\n\nThe job summaries on the run hold the details (loss chart, output tail)."
+    if entry is not None and entry["regression"]:
+        title += f" — regressed vs {str(entry['baseline_sha'])[:7]}"
+        summary += "\n\n" + "\n".join(f"- {md_inline(r)}" for r in entry["reasons"])
+        if config.train.fail_on_regression and conclusion == "success":
+            conclusion = "failure"
     check = repo.create_check_run(
         name=f"{checks.CHECK_NAME} GPU",
         head_sha=str(run["head_sha"]),
         status="completed",
         conclusion=conclusion,
         details_url=run["html_url"],
-        output={
-            "title": f"GPU smoke test and training check: {conclusion}",
-            "summary": f"{line}\n\nThe job summaries on the run hold the details (loss "
-            f"chart, output tail).",
-        },
+        output={"title": title, "summary": summary},
     )
-    return {"issue": issue.number, "check_run": check.id}
+    return {
+        "issue": issue.number,
+        "check_run": check.id,
+        "regression": bool(entry and entry["regression"]),
+    }
 
 
 def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from bot.store import Job, _alive, worker_id
+from bot.store import KEEP_RESULTS, Job, _alive, worker_id
 
 P = "forkvet:"
 DELIVERY_TTL_S = 7 * 24 * 3600
@@ -148,3 +148,24 @@ class RedisStore:
         self.r.hset(f"{P}report:{repo}", mapping={"runtime": runtime, "updated": time.time()})
         h = self.r.hgetall(f"{P}report:{repo}")
         return h.get("markdown", ""), h.get("runtime", "")
+
+    # -- training results per commit --------------------------------------------------------
+    def save_train_result(self, repo: str, entry: dict[str, Any]) -> None:
+        key = f"{P}train:{repo}"
+        pipe = self.r.pipeline()
+        pipe.zadd(
+            key, {json.dumps(entry, sort_keys=True): float(entry.get("created", time.time()))}
+        )
+        pipe.zremrangebyrank(key, 0, -KEEP_RESULTS - 1)
+        pipe.execute()
+
+    def train_results(self, repo: str, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.r.zrevrange(f"{P}train:{repo}", 0, limit - 1)
+        seen: set[Any] = set()
+        out = []
+        for raw in rows:
+            entry = json.loads(raw)
+            if entry.get("run_id") not in seen:  # a re-run of the same run: newest wins
+                seen.add(entry.get("run_id"))
+                out.append(entry)
+        return out

@@ -25,7 +25,12 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT, expires REAL);
 CREATE TABLE IF NOT EXISTS reports (repo TEXT PRIMARY KEY, markdown TEXT, runtime TEXT,
   updated REAL);
+CREATE TABLE IF NOT EXISTS train_results (repo TEXT, run_id INTEGER, created REAL, entry TEXT,
+  PRIMARY KEY (repo, run_id));
 """
+
+
+KEEP_RESULTS = 200
 
 
 @dataclass
@@ -177,6 +182,30 @@ class Store:
                 "SELECT markdown, runtime FROM reports WHERE repo=?", (repo,)
             ).fetchone()
         return row[0], row[1]
+
+    # -- training results per commit (trend and baselines) -----------------------------------
+    def save_train_result(self, repo: str, entry: dict[str, Any]) -> None:
+        with self.conn() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO train_results (repo, run_id, created, entry) "
+                "VALUES (?, ?, ?, ?)",
+                (repo, entry.get("run_id"), entry.get("created", time.time()), json.dumps(entry)),
+            )
+            # keep the newest KEEP_RESULTS per repository
+            db.execute(
+                "DELETE FROM train_results WHERE repo=? AND run_id NOT IN (SELECT run_id FROM "
+                "train_results WHERE repo=? ORDER BY created DESC LIMIT ?)",
+                (repo, repo, KEEP_RESULTS),
+            )
+
+    def train_results(self, repo: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest first."""
+        with self.conn() as db:
+            rows = db.execute(
+                "SELECT entry FROM train_results WHERE repo=? ORDER BY created DESC LIMIT ?",
+                (repo, limit),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
 
     @staticmethod
     def _upsert_report(

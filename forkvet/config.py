@@ -54,6 +54,10 @@ class TrainConfig:
     max_steps: int = 50
     pattern: str | None = None
     num_classes: int | None = None
+    # Compared with a baseline (train-check --baseline, the App's trend): a regression fails
+    # the check only when asked; a slowdown beyond this share (percent) is a regression.
+    fail_on_regression: bool = False
+    max_slowdown: int = 20
 
 
 @dataclass

@@ -14,7 +14,10 @@ def completed(event: Event) -> list[JobSpec]:
     iid = installation_id(event)
     if iid is None:
         return []
-    keep = {k: run.get(k) for k in ("name", "head_sha", "conclusion", "status", "html_url", "id")}
+    keep = {
+        k: run.get(k)
+        for k in ("name", "head_sha", "head_branch", "conclusion", "status", "html_url", "id")
+    }
     return [
         JobSpec(
             "workflow_run",

@@ -63,6 +63,8 @@ class RepoState:
     pulls: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     permissions: dict[str, str] = field(default_factory=dict)
+    workflow_runs: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
@@ -101,6 +103,8 @@ class GitHubEmulator:
         # "METHOD /path" -> seconds to stall before answering (a slow or hung GitHub).
         self.delays: dict[str, float] = {}
         self.lock = threading.RLock()
+        self.blobs: dict[str, bytes] = {}
+        self.blob_auth: list[str | None] = []
         self._ids = itertools.count(1000)
         self.flask = self._build()
         self.server = make_server("127.0.0.1", 0, self.flask, threaded=True)
@@ -194,6 +198,71 @@ class GitHubEmulator:
         headers: dict[str, str] | None = None,
     ) -> None:
         self.faults.append(Fault(method, pattern, status, times, headers or {}))
+
+    def add_workflow_run(
+        self,
+        repo: RepoState,
+        head_sha: str,
+        branch: str | None = None,
+        conclusion: str = "success",
+        event: str = "push",
+        artifacts: dict[str, bytes] | None = None,
+        head_repo: RepoState | None = None,
+        path: str = ".github/workflows/forkvet.yml",
+    ) -> dict[str, Any]:
+        """A finished run of a workflow, with uploaded artifacts (name -> zip bytes); returns
+        its JSON as the API and the `workflow_run` webhook show it."""
+        run = self.example("workflow-run")
+        run_id = next(self._ids)
+        api = f"{self.base_url}/repos/{repo.full_name}/actions/runs/{run_id}"
+        run.update(
+            {
+                "id": run_id,
+                "name": "forkvet",
+                "path": path,
+                "head_sha": head_sha,
+                "head_branch": branch or repo.default_branch,
+                "event": event,
+                "status": "completed",
+                "conclusion": conclusion,
+                "url": api,
+                "artifacts_url": f"{api}/artifacts",
+                "html_url": f"https://github.com/{repo.full_name}/actions/runs/{run_id}",
+                "repository": self._minimal_repo(repo),
+                "head_repository": self._minimal_repo(head_repo or repo),
+            }
+        )
+        repo.workflow_runs.insert(0, run)
+        for name, data in (artifacts or {}).items():
+            art = self.example("artifact-paginated")["artifacts"][0]
+            aid = next(self._ids)
+            aapi = f"{self.base_url}/repos/{repo.full_name}/actions/artifacts/{aid}"
+            art.update(
+                {
+                    "id": aid,
+                    "name": name,
+                    "size_in_bytes": len(data),
+                    "url": aapi,
+                    "archive_download_url": f"{aapi}/zip",
+                    "expired": False,
+                    "workflow_run": {
+                        "id": run_id,
+                        "repository_id": repo.id,
+                        "head_repository_id": (head_repo or repo).id,
+                        "head_branch": run["head_branch"],
+                        "head_sha": head_sha,
+                    },
+                    "_run_id": run_id,
+                    "_data": data,
+                }
+            )
+            repo.artifacts.append(art)
+        return run
+
+    def _minimal_repo(self, repo: RepoState) -> dict[str, Any]:
+        full = self.repo_json(repo)
+        keep = self.example("workflow-run")["repository"]
+        return {k: full.get(k, v) for k, v in keep.items()}
 
     # -- JSON built from GitHub's own examples -------------------------------------------------
     def example(self, name: str) -> Any:
@@ -298,8 +367,11 @@ class GitHubEmulator:
                     if denied:
                         return denied
                     with self.lock:
-                        status, body = fn(**m.groupdict())
-                    resp = Response(json.dumps(body), status, mimetype="application/json")
+                        status, body, *extra = fn(**m.groupdict())
+                    if 300 <= status < 400:  # a redirect (artifact downloads): no body
+                        resp = Response(b"", status, headers=extra[0] if extra else {})
+                    else:
+                        resp = Response(json.dumps(body), status, mimetype="application/json")
                     self.calls.append((request.method, full, status))
                     if status < 400:
                         self._validate_response(resp)
@@ -676,6 +748,69 @@ class GitHubEmulator:
                 {k: v for k, v in request.get_json().items() if k in ("title", "body", "state")}
             )
             return 200, pull_json(state, pull)
+
+        @route("GET", R + r"/actions/runs/(?P<run_id>\d+)")
+        def get_run(owner: str, repo: str, run_id: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            for run in state.workflow_runs:
+                if run["id"] == int(run_id):
+                    return 200, run
+            raise _NotFound()
+
+        @route("GET", R + r"/actions/runs/(?P<run_id>\d+)/artifacts")
+        def run_artifacts(owner: str, repo: str, run_id: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            arts = [_public(a) for a in state.artifacts if a["_run_id"] == int(run_id)]
+            return 200, {"total_count": len(arts), "artifacts": arts}
+
+        @route("GET", R + r"/actions/artifacts/(?P<aid>\d+)/(?P<fmt>[^/]+)")
+        def download_artifact(owner: str, repo: str, aid: str, fmt: str) -> tuple[int, Any, Any]:
+            state = repo_or_404(owner, repo)
+            for art in state.artifacts:
+                if art["id"] == int(aid):
+                    key = secrets.token_hex(8)
+                    self.blobs[key] = art["_data"]
+                    return 302, None, {"Location": f"{self.base_url}/_blobs/{key}"}
+            raise _NotFound()
+
+        @route("GET", R + "/actions/workflows/(?P<wf>[^/]+)")
+        def get_workflow(owner: str, repo: str, wf: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            if not any(r["path"].endswith("/" + wf) for r in state.workflow_runs):
+                raise _NotFound()
+            body = self.example("workflow")
+            body.update(
+                {
+                    "id": 161335,
+                    "name": "forkvet",
+                    "path": f".github/workflows/{wf}",
+                    "url": f"{self.base_url}/repos/{state.full_name}/actions/workflows/161335",
+                }
+            )
+            return 200, body
+
+        @route("GET", R + "/actions/workflows/(?P<wf>[^/]+)/runs")
+        def workflow_runs(owner: str, repo: str, wf: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            runs = [
+                r
+                for r in state.workflow_runs
+                if r["path"].endswith("/" + wf) or str(wf) == "161335"
+            ]
+            if request.args.get("branch"):
+                runs = [r for r in runs if r["head_branch"] == request.args["branch"]]
+            if request.args.get("status") == "success":
+                runs = [r for r in runs if r["conclusion"] == "success"]
+            return 200, {"total_count": len(runs), "workflow_runs": runs}
+
+        @app.route("/_blobs/<key>")
+        def blob(key: str) -> Response:
+            # the storage host behind a download redirect: it must not see a token
+            self.blob_auth.append(request.headers.get("Authorization"))
+            data = self.blobs.get(key)
+            if data is None:
+                return Response(b"", 404)
+            return Response(data, 200, mimetype="application/zip")
 
         @route("GET", R + "/collaborators/(?P<username>[^/]+)/permission")
         def permission(owner: str, repo: str, username: str) -> tuple[int, Any]:
