@@ -13,6 +13,7 @@ from forkvet import __version__
 from forkvet.config import CONFIG_PATH, Config, load_config, tighten
 from forkvet.errors import ForkvetError, InputError
 from forkvet.report import Finding
+from forkvet.safe_write import write_file
 
 EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -24,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, repo: Path | None = None) -> None:
     if output in (None, "-"):
         sys.stdout.write(text)
         return
@@ -33,8 +34,7 @@ def _write(text: str, output: str | None) -> None:
     if path.is_dir():
         raise InputError(f"--output {output} is a directory; give a file name")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_file(path, text, repo=repo)
     except OSError as exc:
         raise InputError(f"cannot write {output}: {exc.strerror}") from exc
 
@@ -82,7 +82,7 @@ def cmd_vet(args: argparse.Namespace) -> int:
         text = to_markdown(report)
     else:
         text = to_text(report)
-    _write(text, args.output)
+    _write(text, args.output, repo=snap.root)
     return EXIT_POLICY if report.has_errors else EXIT_OK
 
 

@@ -136,7 +136,7 @@ def generate(
         "environment.yml": outputs.environment_yml(snap.name, res, needs),
         ".python-version": f"{res.python}\n",
     }
-    written = outputs.write(out, files) if out else []
+    written = outputs.write(out, files, repo=snap.root) if out else []
     top = {n.name: n for n in needs.needs}
     requirements = [
         {

@@ -11,6 +11,7 @@ from packaging.version import InvalidVersion, Version
 
 from forkvet.envgen.names import NeedSet
 from forkvet.envgen.resolve import Resolution
+from forkvet.safe_write import OutputDir
 from forkvet.textline import one_line
 
 # (framework dist, upper bound of its version) -> conda CUDA packages its GPU builds used.
@@ -128,10 +129,7 @@ def commands(repo: str, res: Resolution) -> dict[str, str]:
     return out
 
 
-def write(out: Path, files: dict[str, str]) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in files.items():
-        (out / name).write_text(text, encoding="utf-8")
-        written.append(str(out / name))
-    return written
+def write(out: Path, files: dict[str, str], repo: Path | None = None) -> list[str]:
+    """Write files into out without following links (see forkvet.safe_write)."""
+    with OutputDir(out, repo=repo) as folder:
+        return [str(folder.write_text(name, text)) for name, text in files.items()]
