@@ -162,3 +162,46 @@ def test_output_dir_rules(tmp_path: Path, bashrc: Path) -> None:
     write_file(tmp_path / "fresh" / "a" / "b.json", "{}")  # missing folders are created
     assert (tmp_path / "fresh" / "a" / "b.json").read_text() == "{}"
     assert bashrc.read_text() == BASHRC
+
+
+def test_a_symlinked_repository_config_is_refused_not_followed(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "operator-policy.yml"
+    secret.write_text("license:\n  allow: [proprietary]\n")  # would loosen the policy
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "forkvet.yml").write_text("license:\n  allow: [proprietary]\n")
+    cases = {
+        "file": {".github/forkvet.yml": secret},
+        "folder": {".github": elsewhere},
+    }
+    for name, links in cases.items():
+        repo = hostile_repo(make_repo, links, name=f"repo-{name}")
+        assert main(["vet", str(repo), "--format", "json"]) == 1
+        out = capsys.readouterr().out
+        assert "symbolic link" in out and "Invalid .github/forkvet.yml" in out, out
+        assert "proprietary" not in out
+    fifo_repo = make_repo(CODE, use_git=False, name="repo-fifo")
+    (fifo_repo / ".github").mkdir()
+    os.mkfifo(fifo_repo / ".github" / "forkvet.yml")  # reading it would block forever
+    assert main(["vet", str(fifo_repo), "--format", "json"]) == 1
+    assert "not a regular file" in capsys.readouterr().out
+
+
+def test_env_action_writes_outside_the_checkout(
+    make_repo: MakeRepo, bashrc: Path, tmp_path: Path
+) -> None:
+    from tests.action_runner import run_action
+
+    root = Path(__file__).resolve().parents[2]
+    checkout = hostile_repo(make_repo, {"forkvet-env": bashrc.parent})
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    outputs, _, procs = run_action(
+        root / "actions" / "env" / "action.yml", {"offline": "true"}, checkout, temp
+    )
+    assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
+    requirements = Path(outputs["requirements"])
+    assert requirements.is_relative_to(temp) and requirements.is_file()
+    assert bashrc.read_text() == BASHRC and len(list(bashrc.parent.iterdir())) == 1
