@@ -215,3 +215,50 @@ def test_file_names_with_newlines_do_not_inject_requirement_lines(
         yml = (out / "environment.yml").read_text().splitlines()
         assert all(ln.startswith(("name:", "channels:", "dependencies:", "  ")) for ln in yml)
     assert recorder.hits == []
+
+
+def test_action_install_ignores_the_checkouts_uv_config(
+    recorder: Recorder, tmp_path: Path, make_repo: MakeRepo
+) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    root = Path(__file__).resolve().parents[2]
+    evil = f'index-url = "{recorder.url}"\n'
+    checkout = make_repo(
+        {
+            "uv.toml": evil,
+            "pyproject.toml": f"[project]\nname = 'x'\nversion = '1'\n[tool.uv]\n{evil}",
+            "m.py": "",
+        }
+    )
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    # The runner's index, from pip's variable (which uv itself does not read): it has nothing,
+    # so the install fails; what matters is which index was asked.
+    with PackageIndex([]) as runner_index:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))},
+            "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}",
+            "RUNNER_TEMP": str(temp),
+            "GITHUB_PATH": str(temp / "path"),
+            "PIP_INDEX_URL": runner_index.url,
+            "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+            "UV_PYTHON_DOWNLOADS": "never",
+            "FORKVET_PYTHON": f"{sys.version_info.major}.{sys.version_info.minor}",
+        }
+        proc = subprocess.run(
+            ["bash", str(root / "actions" / "install.sh")],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode != 0  # nothing to install from an empty index
+        assert runner_index.requests, proc.stderr
+    assert recorder.hits == [], proc.stderr
