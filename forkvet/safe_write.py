@@ -55,17 +55,22 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def _trusted_prefix(path: Path, repo: Path | None) -> Path:
-    """The longest existing ancestor of path that forkvet may open by name (links in it are the
-    user's own): never inside the repository, never path itself."""
-    prefix = path.parent
-    if repo is not None:
-        root = Path(os.path.abspath(repo))
-        if _inside(path, root):
-            prefix = root
-    while not prefix.is_dir() and prefix != prefix.parent:
-        prefix = prefix.parent
-    return prefix
+def _trusted_prefix(path: Path, repo: Path | None) -> tuple[Path, tuple[str, ...]]:
+    """(a real folder forkvet may open by name, the components of path below it, to walk
+    without following links). Links on the way are followed only while they are the user's own:
+    the walk stops at the repository (however its path is spelled), at the first missing
+    component, and always before path's last component."""
+    root = Path(os.path.realpath(repo)) if repo is not None else None
+    parts = path.parts[1:]
+    current = Path(path.anchor)
+    for i, part in enumerate(parts[:-1]):
+        if root is not None and _inside(current, root):
+            return current, parts[i:]
+        candidate = current / part
+        if not candidate.is_dir():  # missing (or not a folder: the walk says so)
+            return current, parts[i:]
+        current = Path(os.path.realpath(candidate))
+    return current, parts[-1:]
 
 
 class OutputDir:
@@ -73,12 +78,14 @@ class OutputDir:
 
     def __init__(self, path: Path | str, repo: Path | None = None, create: bool = True) -> None:
         self.path = Path(os.path.abspath(path))
-        prefix = _trusted_prefix(self.path, repo)
+        if self.path == Path(self.path.anchor):
+            raise UnsafeOutput(f"refusing to write into {self.path}")
+        prefix, below = _trusted_prefix(self.path, repo)
         try:
             fd = os.open(prefix, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
             raise UnsafeOutput(f"cannot open {prefix}: {exc.strerror}") from exc
-        for part in self.path.relative_to(prefix).parts:
+        for part in below:
             try:
                 name = check_name(part)
             except UnsafeOutput:

@@ -159,6 +159,19 @@ def test_output_dir_rules(tmp_path: Path, bashrc: Path) -> None:
             check_name(bad)
     with pytest.raises(UnsafeOutput, match="not a folder"):
         OutputDir(bashrc / "sub")
+    # a link the repository holds is refused however the repository's path is spelled
+    alias = tmp_path / "alias"
+    os.symlink(repo, alias)
+    os.symlink(bashrc.parent, repo / "inlink")
+    for out_path, root in ((repo / "inlink" / "sub", alias), (alias / "inlink" / "sub", repo)):
+        with pytest.raises(UnsafeOutput, match="symbolic link"):
+            OutputDir(out_path, repo=root)
+    # the user's own links outside the repository are followed
+    (tmp_path / "disk").mkdir()
+    os.symlink(tmp_path / "disk", tmp_path / "mine")
+    with OutputDir(tmp_path / "mine" / "out", repo=repo) as mine:
+        mine.write_text("r.txt", "ok")
+    assert (tmp_path / "disk" / "out" / "r.txt").read_text() == "ok"
     write_file(tmp_path / "fresh" / "a" / "b.json", "{}")  # missing folders are created
     assert (tmp_path / "fresh" / "a" / "b.json").read_text() == "{}"
     assert bashrc.read_text() == BASHRC
