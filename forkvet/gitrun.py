@@ -12,6 +12,10 @@ filter drivers, merge drivers, remote.*.uploadpack, hooks). forkvet never trusts
   defines (`filter.X.smudge`, `diff.X.textconv`, `merge.X.driver`, `remote.X.uploadpack`);
 - hooks, replace objects, the ext:: transport, prompts, pagers and editors are off;
 - a token travels as an http.extraHeader in the environment, never on the command line.
+
+For a local folder, git runs in place rather than on a `--no-local` clone (which would copy the
+whole object store of a large repository): the commands forkvet runs there read refs, objects
+and config only, and with every program-naming key overridden none of them can start a program.
 """
 
 from __future__ import annotations
