@@ -115,6 +115,10 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
             if seen[key].kind == "dev" and name not in DEV_ONLY:
                 seen[key].kind = "main"
             continue
+        if not _NAME.fullmatch(name):
+            # e.g. `import café`: a Python identifier, but no distribution can be named so
+            out.notices.append(f"{terminal(name)} (imported): not a package name; left out")
+            continue
         kind = "optional" if name in deps.optional else _kind(name)
         need = Need(name, "", f"imported at {where}" if where else "imported", kind)
         seen[key] = need

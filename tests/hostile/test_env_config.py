@@ -202,6 +202,7 @@ def test_file_names_with_newlines_do_not_inject_requirement_lines(
         {
             evil: "import numpy\n",
             "opt.py": "try:\n    import numpy\nexcept ImportError:\n    pass\n",
+            "uni.py": "import naïve\n",  # an identifier no distribution can be named
         },
         date=DATE,
     )
@@ -212,6 +213,7 @@ def test_file_names_with_newlines_do_not_inject_requirement_lines(
         lines = (out / "requirements.txt").read_text().splitlines()
         assert not [ln for ln in lines if ln.startswith("-") or ln.startswith("srconly")], lines
         assert any(ln.startswith("numpy") and "a\\n--index-url" in ln for ln in lines), lines
+        assert any(p.startswith("naïve (imported)") for p in data["problems"])  # type: ignore[union-attr]
         yml = (out / "environment.yml").read_text().splitlines()
         assert all(ln.startswith(("name:", "channels:", "dependencies:", "  ")) for ln in yml)
     assert recorder.hits == []
