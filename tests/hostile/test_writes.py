@@ -13,7 +13,7 @@ import pytest
 
 from forkvet.cli import main
 from forkvet.safe_write import OutputDir, UnsafeOutput, check_name, default_out, write_file
-from tests.conftest import MakeRepo
+from tests.conftest import MakeRepo, git
 
 BASHRC = "export PATH=/usr/bin\n"
 CODE = {
@@ -40,14 +40,12 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def hostile_repo(make_repo: MakeRepo, links: dict[str, Path], **kw: object) -> Path:
+def hostile_repo(make_repo: MakeRepo, links: dict[str, Path], name: str = "model-repo") -> Path:
     """A real git repository whose commit holds symlinks (git stores them as links)."""
-    repo = make_repo(CODE, use_git=False, **kw)  # type: ignore[arg-type]
-    for name, target in links.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(target, repo / name)
-    from tests.conftest import git
-
+    repo = make_repo(CODE, use_git=False, name=name)
+    for path, target in links.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, repo / path)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "fork")
