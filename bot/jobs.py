@@ -60,10 +60,13 @@ def _setup_files(
     has_reqs = bool(report.dependencies.files)
     if not has_reqs:
         # Offline in the App: names and pins only; full pinning runs on the fork's runner.
-        generate(load(snap_root), out=snap_root / ".forkvet-env", offline=True)
-        out = snap_root / ".forkvet-env"
-        files["requirements.txt"] = (out / "requirements.txt").read_text()
-        files["environment.yml"] = (out / "environment.yml").read_text()
+        # Generated in a fresh folder of our own: nothing is ever written into the clone,
+        # whose committed symlinks would otherwise choose where the files land.
+        with tempfile.TemporaryDirectory(prefix="forkvet-env-") as tmp:
+            out = Path(tmp) / "env"
+            generate(load(snap_root), out=out, offline=True)
+            files["requirements.txt"] = (out / "requirements.txt").read_text(encoding="utf-8")
+            files["environment.yml"] = (out / "environment.yml").read_text(encoding="utf-8")
     files["ATTRIBUTION.md"] = attribution_draft(repo, report, snap_root)
     return files
 

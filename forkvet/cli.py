@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from forkvet import __version__
-from forkvet.config import CONFIG_PATH, Config, load_config, tighten
+from forkvet.config import CONFIG_PATH, Config, load_config, read_repo_config, tighten
 from forkvet.errors import ForkvetError, InputError
 from forkvet.report import Finding
+from forkvet.safe_write import write_file
 
 EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -24,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, repo: Path | None = None) -> None:
     if output in (None, "-"):
         sys.stdout.write(text)
         return
@@ -33,8 +34,7 @@ def _write(text: str, output: str | None) -> None:
     if path.is_dir():
         raise InputError(f"--output {output} is a directory; give a file name")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_file(path, text, repo=repo)
     except OSError as exc:
         raise InputError(f"cannot write {output}: {exc.strerror}") from exc
 
@@ -46,23 +46,23 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
     error finding (exit 1), and the floor (or the defaults) applies: a typo like `licence:`
     never silently switches the policy off."""
     floor = load_config(Path(path)) if path else None
-    if root is not None and (root / CONFIG_PATH).is_file():
-        try:
-            own = load_config(root / CONFIG_PATH)
-        except InputError as exc:
-            applied = f"the policy of {path}" if path else "the default policy"
-            return floor or Config(), [
-                Finding(
-                    "config",
-                    "error",
-                    "Invalid .github/forkvet.yml",
-                    f"{exc}; {applied} was applied instead. Fix the file: until then this "
-                    f"check fails",
-                    path=CONFIG_PATH,
-                )
-            ]
-        return (tighten(floor, own) if floor else own), []
-    return floor or Config(), []
+    try:
+        text = read_repo_config(root) if root is not None and root.is_dir() else None
+        own = load_config(Path(CONFIG_PATH), text) if text is not None else None
+    except InputError as exc:
+        applied = f"the policy of {path}" if path else "the default policy"
+        return floor or Config(), [
+            Finding(
+                "config",
+                "error",
+                "Invalid .github/forkvet.yml",
+                f"{exc}; {applied} was applied instead. Fix the file: until then this check fails",
+                path=CONFIG_PATH,
+            )
+        ]
+    if own is None:
+        return floor or Config(), []
+    return (tighten(floor, own) if floor else own), []
 
 
 def cmd_vet(args: argparse.Namespace) -> int:
@@ -82,7 +82,7 @@ def cmd_vet(args: argparse.Namespace) -> int:
         text = to_markdown(report)
     else:
         text = to_text(report)
-    _write(text, args.output)
+    _write(text, args.output, repo=snap.root)
     return EXIT_POLICY if report.has_errors else EXIT_OK
 
 

@@ -6,6 +6,8 @@ InputError naming the key, never a traceback.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from forkvet import safeyaml
 from forkvet.errors import InputError
 
 CONFIG_PATH = ".github/forkvet.yml"
+MAX_CONFIG_BYTES = 256 * 1024
 CATEGORIES = (
     "permissive",
     "weak-copyleft",
@@ -175,9 +178,46 @@ def _check_policy_entries(policy: LicensePolicy, source: str) -> None:
             )
 
 
-def load_config(path: Path) -> Config:
+def read_repo_config(root: Path) -> str | None:
+    """The text of root's .github/forkvet.yml, or None if there is none. Read without
+    following links (a repository's `.github/forkvet.yml -> /etc/...` is refused, never read)
+    and bounded in size; InputError if it cannot be used."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        text = path.read_text(encoding="utf-8")
+        for part in CONFIG_PATH.split("/"):
+            flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+            last = part == CONFIG_PATH.rsplit("/", 1)[1]
+            try:
+                child = os.open(part, flags | (os.O_RDONLY if last else os.O_DIRECTORY), dir_fd=fd)
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
+                    raise InputError(
+                        f"{CONFIG_PATH}: {part} is a symbolic link; forkvet does not follow "
+                        f"links in a repository"
+                    ) from exc
+                raise InputError(f"cannot read {CONFIG_PATH}: {exc.strerror}") from exc
+            os.close(fd)
+            fd = child
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{CONFIG_PATH} is not a regular file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise InputError(f"{CONFIG_PATH} is over {MAX_CONFIG_BYTES // 1024} KiB")
+        data = os.read(fd, MAX_CONFIG_BYTES + 1)
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{CONFIG_PATH} is not UTF-8 text") from exc
+
+
+def load_config(path: Path, text: str | None = None) -> Config:
+    """The config in path (or in text, read from path already)."""
+    try:
+        text = path.read_text(encoding="utf-8") if text is None else text
     except FileNotFoundError as exc:
         raise InputError(f"config file not found: {path}") from exc
     except (OSError, UnicodeDecodeError) as exc:

@@ -295,15 +295,10 @@ def _walk(root: Path) -> tuple[list[FileEntry], list[Finding]]:
 
 
 def _git(root: Path, *args: str) -> str | None:
+    from forkvet.gitrun import run_git
+
     try:
-        proc = subprocess.run(
-            ["git", "-c", "safe.directory=*", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-        )
+        proc = run_git(list(args), repo=root, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None

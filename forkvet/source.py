@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from forkvet.errors import InputError
+from forkvet.gitrun import run_git
 from forkvet.snapshot import Snapshot, load, redact_url
 
 CLONE_TIMEOUT_S = 300
@@ -24,58 +23,19 @@ def is_git_url(target: str) -> bool:
     return "://" in target or bool(_SCP_LIKE.match(target))
 
 
+def local_target(target: str) -> Path | None:
+    """The folder a CLI target names, or None for a git URL."""
+    return None if is_git_url(target) else Path(target).expanduser()
+
+
 def repo_name_from_url(url: str) -> str:
     tail = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
     return tail[:-4] if tail.endswith(".git") else tail
 
 
-def _git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # Never prompt for credentials, never fetch LFS content (weights can be gigabytes).
-    env.update(
-        {
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_LFS_SKIP_SMUDGE": "1",
-            "LC_ALL": "C",
-            "GIT_ASKPASS": "",
-            "SSH_ASKPASS": "",
-        }
-    )
-    return env
-
-
-_NO_FILTERS = [
-    "-c",
-    "filter.lfs.smudge=",
-    "-c",
-    "filter.lfs.process=",
-    "-c",
-    "filter.lfs.required=false",
-    "-c",
-    "core.hooksPath=/dev/null",
-]
-
-
-def token_header(token: str) -> list[str]:
-    """git config that sends a token in a header: never in the URL, so never in logs or in
-    .git/config."""
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return ["-c", f"http.extraHeader=Authorization: Basic {basic}"]
-
-
-def _run_git(
-    args: list[str], what: str, cwd: Path | None = None, config: list[str] | None = None
-) -> None:
+def _run_git(args: list[str], what: str, cwd: Path | None = None, token: str | None = None) -> None:
     try:
-        proc = subprocess.run(
-            ["git", *_NO_FILTERS, *(config or []), *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=CLONE_TIMEOUT_S,
-            env=_git_env(),
-            check=False,
-        )
+        proc = run_git(args, cwd=cwd, token=token, timeout=CLONE_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
         raise InputError(f"{what}: git timed out after {CLONE_TIMEOUT_S} s") from exc
     except FileNotFoundError as exc:
@@ -90,7 +50,6 @@ def clone(
     url: str, dest: Path, ref: str | None = None, depth: int | None = 1, token: str | None = None
 ) -> None:
     """Clone url into dest (shallow by default), checked out at ref (branch, tag or commit)."""
-    config = token_header(token) if token else None
     shown = redact_url(url)
     depth_args = [f"--depth={depth}"] if depth else []
     if ref and _SHA.match(ref):
@@ -102,11 +61,11 @@ def clone(
                 ["fetch", "-q", *depth_args, "origin", ref],
                 f"could not fetch {ref} from {shown}",
                 cwd=dest,
-                config=config,
+                token=token,
             )
         except InputError:
             # Servers that refuse fetching by sha: fetch everything, then check out.
-            _run_git(["fetch", "-q", "origin"], f"could not clone {shown}", cwd=dest, config=config)
+            _run_git(["fetch", "-q", "origin"], f"could not clone {shown}", cwd=dest, token=token)
             _run_git(["checkout", "-q", ref], f"no commit {ref} in {shown}", cwd=dest)
             return
         _run_git(["checkout", "-q", "FETCH_HEAD"], f"could not check out {ref}", cwd=dest)
@@ -114,7 +73,7 @@ def clone(
     args = ["clone", "-q", "--no-recurse-submodules", *depth_args]
     if ref:
         args += ["--branch", ref]
-    _run_git([*args, url, str(dest)], f"could not clone {shown}", config=config)
+    _run_git([*args, url, str(dest)], f"could not clone {shown}", token=token)
 
 
 @contextmanager

@@ -29,11 +29,13 @@ def cmd_env(args: argparse.Namespace) -> int:
     as_of = _date(args.as_of) if args.as_of else None
     if args.python and not re.fullmatch(r"[23]\.\d{1,2}", args.python):
         raise InputError(f"--python {args.python!r}: give a version like 3.7")
-    out = Path(args.out)
+    from forkvet.envgen.uv import allow_builds
+    from forkvet.safe_write import default_out
+    from forkvet.source import local_target
+
+    out = Path(args.out) if args.out else default_out("forkvet-env", local_target(args.target))
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder")
-    from forkvet.envgen.uv import allow_builds
-
     with allow_builds(args.allow_build), open_target(args.target, args.ref) as snap:
         config, _ = config_for(args.config, snap.root)
         gen = {"as_of": as_of, "python": args.python, "offline": args.offline, "config": config}
@@ -111,9 +113,10 @@ def register(sub: Any) -> None:
     e.add_argument("--python", metavar="X.Y", help="target Python (default: chosen)")
     e.add_argument(
         "--out",
-        default="forkvet-env",
         metavar="DIR",
-        help="folder for requirements.txt, environment.yml, .python-version (default forkvet-env)",
+        help="folder for requirements.txt, environment.yml, .python-version (default "
+        "./forkvet-env, or ~/.cache/forkvet/REPO-HASH/forkvet-env when the current folder "
+        "is inside the repository)",
     )
     e.add_argument(
         "--offline",

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
 from forkvet.report import Report
-from forkvet.textline import one_line
 from forkvet.vet.declared import DeclaredSet
 from forkvet.vet.importmap import BUILD_ONLY, DEV_ONLY, canonical, normalize
 
@@ -65,11 +65,11 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     out = NeedSet()
     seen: dict[str, Need] = {}
     for item in declared.items:
-        where = one_line(f"{item.path}:{item.line}" if item.line else item.path)
+        where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
         if item.name in SYSTEM:
             continue
         if not _NAME.fullmatch(item.name):
-            out.notices.append(f"{one_line(item.name)} ({where}): not a package name; left out")
+            out.notices.append(f"{terminal(item.name)} ({where}): not a package name; left out")
             continue
         if "://" in item.spec:
             out.notices.append(
@@ -114,6 +114,10 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
                 seen[key].why += f"; imported at {where}"
             if seen[key].kind == "dev" and name not in DEV_ONLY:
                 seen[key].kind = "main"
+            continue
+        if not _NAME.fullmatch(name):
+            # e.g. `import café`: a Python identifier, but no distribution can be named so
+            out.notices.append(f"{terminal(name)} (imported): not a package name; left out")
             continue
         kind = "optional" if name in deps.optional else _kind(name)
         need = Need(name, "", f"imported at {where}" if where else "imported", kind)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from forkvet.escape import md_code, md_fence, md_inline
 from forkvet.report import Report
+from forkvet.safe_write import OutputDir
 from forkvet.snapshot import Snapshot
 
 _COMMERCIAL = {True: "allowed", False: "not allowed", None: "unclear"}
@@ -109,11 +110,11 @@ def notice_text(snap: Snapshot) -> str:
     return "\n".join(texts) + "\nThis product includes modifications by the fork's authors.\n"
 
 
-def write(out: Path, md: str, notice: str | None) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "ATTRIBUTION.md"]
-    paths[0].write_text(md, encoding="utf-8")
-    if notice:
-        (out / "NOTICE").write_text(notice, encoding="utf-8")
-        paths.append(out / "NOTICE")
+def write(out: Path, md: str, notice: str | None, repo: Path | None = None) -> list[Path]:
+    """Write ATTRIBUTION.md (and NOTICE) into out, never through a link (forkvet.safe_write):
+    out is often the fork's own checkout, whose committed symlinks must not choose the target."""
+    with OutputDir(out, repo=repo) as folder:
+        paths = [folder.write_text("ATTRIBUTION.md", md)]
+        if notice:
+            paths.append(folder.write_text("NOTICE", notice))
     return paths

@@ -44,7 +44,7 @@ def cmd_attribution(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(md if args.format == "markdown" else md.replace("**", ""))
     if args.out:
-        write(Path(args.out), md, notice)
+        write(Path(args.out), md, notice, repo=repo)
     return 0
 
 

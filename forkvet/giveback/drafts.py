@@ -158,7 +158,9 @@ def plan(
     by_prefix = {c.sha: c for c in commits}
     picked: list[Commit] = []
     for c in commits:
-        diff = git(repo, "show", "--format=", c.sha).stdout[:20000]
+        diff = git(repo, "show", "--no-ext-diff", "--no-textconv", "--format=", c.sha).stdout[
+            :20000
+        ]
         kind, reason = classify(c, diff)
         result.commits.append(
             {"sha": c.sha, "subject": c.subject, "classification": kind, "reason": reason}

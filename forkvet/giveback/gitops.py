@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from forkvet.errors import InputError
+from forkvet.gitrun import run_git
 
 UPSTREAM_REF = "refs/forkvet/upstream"
 
@@ -15,14 +15,7 @@ UPSTREAM_REF = "refs/forkvet/upstream"
 def git(
     repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        ["git", "-c", "safe.directory=*", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})},
-    )
+    proc = run_git(list(args), repo=repo, env=env)
     if check and proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         raise InputError(f"git {args[0]} failed: {lines[-1] if lines else proc.returncode}")

@@ -4,15 +4,14 @@ capped per upstream, and never re-opening what a maintainer closed."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from github import Auth, Github, GithubException
 from github.Repository import Repository
 
+from forkvet.gitrun import run_git
 from forkvet.giveback.drafts import Draft
-from forkvet.source import token_header
 
 THANKS_MARKER = "<!-- forkvet:thanks -->"
 
@@ -27,23 +26,12 @@ def client(token: str, api_url: str) -> Github:
 
 
 def push_branch(repo_dir: Path, remote_url: str, branch: str, token: str) -> None:
-    proc = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(repo_dir),
-            *token_header(token),
-            "push",
-            "-q",
-            "--force",
-            remote_url,
-            f"refs/heads/{branch}:refs/heads/{branch}",
-        ],
-        capture_output=True,
-        text=True,
+    # The token goes to git through its environment (GIT_CONFIG_*), never its command line.
+    proc = run_git(
+        ["push", "-q", "--force", remote_url, f"refs/heads/{branch}:refs/heads/{branch}"],
+        repo=repo_dir,
+        token=token,
         timeout=300,
-        check=False,
-        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"},
     )
     if proc.returncode != 0:
         raise PermissionError(

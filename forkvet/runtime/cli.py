@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from forkvet.errors import ForkvetError, InputError
+from forkvet.safe_write import OutputDir, default_out, write_file
 
 EXIT_FAIL = 1
 
 
-def _emit(data: dict[str, Any], fmt: str, output: str | None, text: str) -> None:
+def _emit(
+    data: dict[str, Any], fmt: str, output: str | None, text: str, repo: Path | None = None
+) -> None:
     body = json.dumps(data, indent=2) + "\n" if fmt == "json" else text
     if output and output != "-":
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(body, encoding="utf-8")
+        write_file(Path(output), body, repo=repo)
     else:
         sys.stdout.write(body)
 
@@ -46,7 +48,8 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     cfg = _config(snap.root, args.config)
     command = args.cmd or cfg.smoke.command
     timeout = args.timeout or cfg.smoke.timeout
-    out_dir = Path(args.out)
+    out_dir = Path(args.out) if args.out else default_out("forkvet-out", snap.root)
+    OutputDir(out_dir, repo=snap.root).close()  # created fresh or verified: no links
     if args.python:
         python = _interpreter(args.python)
     else:
@@ -97,7 +100,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
         + (f", peak {result.peak_gpu_memory_mib:.0f} MiB" if result.peak_gpu_memory_mib else "")
     )
     lines += [f"  - {r}" for r in result.reasons]
-    _emit(result.to_dict(), args.format, args.output, "\n".join(lines) + "\n")
+    _emit(result.to_dict(), args.format, args.output, "\n".join(lines) + "\n", snap.root)
     if args.github:
         from forkvet.gha import publish_smoke
 
@@ -119,6 +122,8 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         raise InputError(
             "no training command: pass --cmd or set train.command in .github/forkvet.yml"
         )
+    out_dir = Path(args.out) if args.out else default_out("forkvet-out", target)
+    OutputDir(out_dir, repo=target).close()  # created fresh or verified: no links
     env = None
     if args.python:
         from forkvet.runtime.smoke import python_env, with_interpreter
@@ -134,7 +139,7 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         max_steps=args.max_steps if args.max_steps is not None else cfg.train.max_steps,
         pattern=args.pattern or cfg.train.pattern,
         num_classes=args.num_classes or cfg.train.num_classes,
-        out_dir=Path(args.out),
+        out_dir=out_dir,
         min_points=args.min_points,
         min_drop=args.min_drop,
         env=env,
@@ -149,7 +154,7 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     ]
     lines += [f"  - {r}" for r in result.reasons]
     data = result.to_dict()
-    _emit(data, args.format, args.output, "\n".join(lines) + "\n")
+    _emit(data, args.format, args.output, "\n".join(lines) + "\n", target)
     if args.github:
         from forkvet.gha import publish_train
 
@@ -161,7 +166,9 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     from forkvet.runtime.notebooks import write_notebooks
     from forkvet.snapshot import load
 
-    written = write_notebooks(load(Path(args.target)), Path(args.out))
+    snap = load(Path(args.target))
+    out = Path(args.out) if args.out else default_out("notebooks", snap.root)
+    written = write_notebooks(snap, out)
     if not written:
         raise InputError(f"{args.target}: no Python test or training script to start from")
     for path in written:
@@ -179,7 +186,11 @@ def register(sub: Any) -> None:
         "seed), for you to adapt.",
     )
     n.add_argument("target", metavar="TARGET", help="the repository folder")
-    n.add_argument("--out", default="notebooks", help="output folder (default notebooks/)")
+    n.add_argument(
+        "--out",
+        help="output folder (default ./notebooks, or a per-user folder when the current "
+        "folder is inside the repository; the path is printed)",
+    )
     n.set_defaults(func=cmd_notebooks)
 
     s = sub.add_parser(
@@ -211,7 +222,7 @@ def register(sub: Any) -> None:
         "the interpreter needs ipykernel)",
     )
     s.add_argument("--config", metavar="FILE")
-    s.add_argument("--out", default="forkvet-out", help="folder for logs (default forkvet-out)")
+    s.add_argument("--out", help="folder for logs (default ./forkvet-out, outside the repository)")
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.add_argument("--output", "-o", metavar="FILE")
     s.add_argument(
@@ -242,7 +253,9 @@ def register(sub: Any) -> None:
     t.add_argument("--min-points", type=int, default=8)
     t.add_argument("--min-drop", type=float, default=0.10, help="minimum relative drop (0.10)")
     t.add_argument("--config", metavar="FILE")
-    t.add_argument("--out", default="forkvet-out", help="folder for the log and plot")
+    t.add_argument(
+        "--out", help="folder for the log and plot (default ./forkvet-out, outside the repository)"
+    )
     t.add_argument("--format", choices=("text", "json"), default="text")
     t.add_argument("--output", "-o", metavar="FILE")
     t.add_argument(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from forkvet.errors import InputError
 from forkvet.runtime.process import scrubbed_env
+from forkvet.safe_write import OutputDir, safe_name
 
 KERNEL_NAME = "forkvet-target"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -40,8 +41,8 @@ def run_notebook(
         nb = nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat raises several unrelated types on bad JSON
         raise InputError(f"{notebook} is not a notebook: {exc}") from exc
-    out_dir.mkdir(parents=True, exist_ok=True)
-    executed = out_dir / f"executed-{notebook.name}"
+    OutputDir(out_dir, repo=cwd).close()
+    executed = out_dir / f"executed-{safe_name(notebook.name, 'notebook.ipynb')}"
     with tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp:
         # A kernelspec for the chosen interpreter (it needs ipykernel), found via JUPYTER_PATH.
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
@@ -94,5 +95,6 @@ def run_notebook(
                 os.environ.pop("JUPYTER_PATH", None)
             else:
                 os.environ["JUPYTER_PATH"] = old
-    nbformat.write(nb, str(executed))  # type: ignore[no-untyped-call]
+    with OutputDir(out_dir, repo=cwd) as folder:
+        folder.write_text(executed.name, nbformat.writes(nb))  # type: ignore[no-untyped-call]
     return result

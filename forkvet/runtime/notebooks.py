@@ -11,6 +11,7 @@ from pathlib import Path
 
 from forkvet.report import ScriptEntry
 from forkvet.runtime.commands import tiny_flags
+from forkvet.safe_write import OutputDir, safe_name
 from forkvet.snapshot import Snapshot
 from forkvet.vet import vet
 
@@ -86,18 +87,18 @@ def write_notebooks(snap: Snapshot, out: Path) -> list[Path]:
     report = vet(snap)
     chosen = [(e, "Testing") for e in report.entry_points.test[:1] if e.path.endswith(".py")]
     chosen += [(e, "Training") for e in report.entry_points.train[:1] if e.path.endswith(".py")]
-    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for entry, purpose in chosen:
-        text = percent_script(snap, entry, purpose)
-        stem = f"{purpose.lower()}_{Path(entry.path).stem}"
-        (out / f"{stem}.py").write_text(text, encoding="utf-8")
-        nb = jupytext.reads(text, fmt="py:percent")
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        jupytext.write(nb, out / f"{stem}.ipynb")
-        written += [out / f"{stem}.py", out / f"{stem}.ipynb"]
+    with OutputDir(out, repo=snap.root) as folder:
+        for entry, purpose in chosen:
+            text = percent_script(snap, entry, purpose)
+            # The script's name comes from the repository: only safe characters reach a file name.
+            stem = safe_name(f"{purpose.lower()}_{Path(entry.path).stem}")
+            written.append(folder.write_text(f"{stem}.py", text))
+            nb = jupytext.reads(text, fmt="py:percent")
+            nb.metadata["kernelspec"] = {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
+            written.append(folder.write_text(f"{stem}.ipynb", jupytext.writes(nb, fmt="ipynb")))
     return written

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
+
+from forkvet.safe_write import open_log
 
 
 def plot_png(losses: list[float], path: Path, title: str, steps: list[int] | None = None) -> Path:
@@ -26,8 +29,8 @@ def plot_png(losses: list[float], path: Path, title: str, steps: list[int] | Non
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with os.fdopen(open_log(path), "wb") as f:  # never through a link
+        fig.savefig(f, format="png")
     plt.close(fig)
     return path
 

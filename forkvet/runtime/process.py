@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forkvet.runtime.gpu import GpuSampler
+from forkvet.safe_write import open_log
 
 # Names that carry credentials on runners and developer machines.
 _SECRET_NAME = re.compile(
@@ -103,7 +104,7 @@ def run(
     start = time.monotonic()
     sampler = GpuSampler()
     sampler.start()
-    log = open(log_path, "w", encoding="utf-8") if log_path else None  # noqa: SIM115
+    log = os.fdopen(open_log(log_path, repo=cwd), "w", encoding="utf-8") if log_path else None
     proc = subprocess.Popen(
         ["/bin/sh", "-c", command],
         cwd=cwd,

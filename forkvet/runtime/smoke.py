@@ -13,6 +13,7 @@ from forkvet.runtime.explain import explain
 from forkvet.runtime.gpu import query
 from forkvet.runtime.imports import ImportCheck, check_imports
 from forkvet.runtime.process import run
+from forkvet.safe_write import OutputDir
 from forkvet.snapshot import Snapshot
 from forkvet.vet import vet
 
@@ -63,7 +64,7 @@ def smoke(
     import_timeout: int = 60,
     notebook: Path | None = None,
 ) -> SmokeResult:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    OutputDir(out_dir, repo=snap.root).close()
     gpus = query()
     env = python_env(python)
     source = "configured" if command else ""

@@ -13,6 +13,7 @@ from forkvet.runtime.decide import MIN_DROP, MIN_POINTS, decide
 from forkvet.runtime.explain import explain
 from forkvet.runtime.plot import mermaid_chart, plot_png
 from forkvet.runtime.process import run
+from forkvet.safe_write import OutputDir
 
 
 @dataclass
@@ -76,7 +77,7 @@ def check(
     min_drop: float = MIN_DROP,
     env: dict[str, str] | None = None,
 ) -> TrainResult:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    OutputDir(out_dir, repo=cwd).close()
     patterns = L.compile_pattern(pattern)
     points: list[L.LossPoint] = []
     times: list[float] = []

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,7 +84,7 @@ def index(tmp_path: Path, marker: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 def env(
     repo: Path, out: Path, capsys: pytest.CaptureFixture[str], *extra: str
-) -> tuple[int, dict[str, object]]:
+) -> tuple[int, dict[str, Any]]:
     code = main(["env", str(repo), "--out", str(out), "--format", "json", *extra])
     captured = capsys.readouterr()
     return code, json.loads(captured.out) if captured.out.strip() else {"stderr": captured.err}
@@ -149,7 +150,6 @@ def test_a_newline_in_a_pipfile_spec_cannot_smuggle_an_option(
     assert code == 0, data
     assert not marker.exists() and recorder.hits == []
     problems = data["problems"]
-    assert isinstance(problems, list)
     assert any(p.startswith("numpy (Pipfile): a URL") for p in problems)
     assert any(p.startswith("bad\\nname (Pipfile): not a package name") for p in problems)
     written = (tmp_path / "out" / "requirements.txt").read_text()
@@ -172,20 +172,17 @@ def test_source_releases_are_not_built_unless_allowed(
     code, data = env(repo, tmp_path / "out", capsys)
     assert code == 0, data
     assert not marker.exists()  # no build ran
-    assert data["needs_build"] == ["mixed", "srconly"] or sorted(data["needs_build"]) == [  # type: ignore[arg-type]
-        "mixed",
-        "srconly",
-    ]
-    pins = {r["name"]: r["version"] for r in data["requirements"]}  # type: ignore[union-attr]
+    assert sorted(data["needs_build"]) == ["mixed", "srconly"]
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
     assert pins == {"numpy": "1.17.4", "mixed": "0.5"}  # relaxed to the release with a wheel
     assert data["dropped"] == ["srconly"] and data["relaxed"] == ["mixed==1.0"]
-    problems = " ".join(data["problems"])  # type: ignore[arg-type]
+    problems = " ".join(data["problems"])
     assert "--allow-build" in problems
 
     code, data = env(repo, tmp_path / "out2", capsys, "--allow-build")
     assert code == 0, data
     assert marker.exists()  # the opt-in really builds
-    pins = {r["name"]: r["version"] for r in data["requirements"]}  # type: ignore[union-attr]
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
     assert pins == {"numpy": "1.17.4", "srconly": "1.0", "mixed": "1.0"}
     assert data["needs_build"] == []
 
@@ -202,6 +199,7 @@ def test_file_names_with_newlines_do_not_inject_requirement_lines(
         {
             evil: "import numpy\n",
             "opt.py": "try:\n    import numpy\nexcept ImportError:\n    pass\n",
+            "uni.py": "import naïve\n",  # an identifier no distribution can be named
         },
         date=DATE,
     )
@@ -212,6 +210,54 @@ def test_file_names_with_newlines_do_not_inject_requirement_lines(
         lines = (out / "requirements.txt").read_text().splitlines()
         assert not [ln for ln in lines if ln.startswith("-") or ln.startswith("srconly")], lines
         assert any(ln.startswith("numpy") and "a\\n--index-url" in ln for ln in lines), lines
+        assert any(p.startswith("naïve (imported)") for p in data["problems"])
         yml = (out / "environment.yml").read_text().splitlines()
         assert all(ln.startswith(("name:", "channels:", "dependencies:", "  ")) for ln in yml)
     assert recorder.hits == []
+
+
+def test_action_install_ignores_the_checkouts_uv_config(
+    recorder: Recorder, tmp_path: Path, make_repo: MakeRepo
+) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    root = Path(__file__).resolve().parents[2]
+    evil = f'index-url = "{recorder.url}"\n'
+    checkout = make_repo(
+        {
+            "uv.toml": evil,
+            "pyproject.toml": f"[project]\nname = 'x'\nversion = '1'\n[tool.uv]\n{evil}",
+            "m.py": "",
+        }
+    )
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    # The runner's index, from pip's variable (which uv itself does not read): it has nothing,
+    # so the install fails; what matters is which index was asked.
+    with PackageIndex([]) as runner_index:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))},
+            "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}",
+            "RUNNER_TEMP": str(temp),
+            "GITHUB_PATH": str(temp / "path"),
+            "PIP_INDEX_URL": runner_index.url,
+            "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+            "UV_PYTHON_DOWNLOADS": "never",
+            "FORKVET_PYTHON": f"{sys.version_info.major}.{sys.version_info.minor}",
+        }
+        proc = subprocess.run(
+            ["bash", str(root / "actions" / "install.sh")],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode != 0  # nothing to install from an empty index
+        assert runner_index.requests, proc.stderr
+    assert recorder.hits == [], proc.stderr
