@@ -1,5 +1,6 @@
-# The forkvet GitHub App: `docker run IMAGE` serves webhooks (gunicorn);
-# `docker run IMAGE forkvet-app worker` runs a queue worker from the same image.
+# The forkvet GitHub App: `docker run IMAGE` runs the complete App (`forkvet-app serve`: the
+# webhook server and a queue worker, supervised); `docker run IMAGE forkvet-app worker` runs
+# an extra worker from the same image (with FORKVET_REDIS_URL; see compose.yaml).
 FROM python:3.12-slim
 
 RUN apt-get update \
@@ -22,4 +23,5 @@ ENV FORKVET_DB=/home/forkvet/forkvet-app.sqlite3 \
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4).status != 200)"
-CMD ["gunicorn", "bot.wsgi:app", "--bind", "0.0.0.0:3000", "--workers", "2", "--access-logfile", "-"]
+# /healthz is 503 until a worker has been seen: the container is unhealthy without one.
+CMD ["forkvet-app", "serve", "--port", "3000"]

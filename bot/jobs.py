@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from github import GithubException
 from github.Repository import Repository
 
 from bot import tracking
+from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
 from bot.store import Job, Store
-from bot.workflow import render
+from bot.workflow import choose_labels, render
+from forkvet.config import Config, tighten
 from forkvet.envgen.generate import generate
-from forkvet.errors import InputError
+from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import md_code, md_inline, md_url
 from forkvet.github import artifacts, checks, content, issues, pulls
 from forkvet.github.client import GitHubApp
@@ -51,24 +56,71 @@ def _clone(url: str, token: str, dest: Path, depth: int | None = 1) -> None:
         raise Transient(str(exc)) from exc
 
 
-def _setup_files(
-    repo: Repository, snap_root: Path, report: Report, settings: Settings, labels: list[str]
-) -> dict[str, str]:
+@dataclass
+class SetupFiles:
+    files: dict[str, str]
+    # Lines for the pull request body: what the App could not do as asked, and why.
+    notes: list[str] = field(default_factory=list)
+
+
+def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, str], str | None]:
+    """requirements.txt and environment.yml as `forkvet env` makes them, written to `work`
+    (never into the clone). Online with the worker's own pip/uv configuration; when no index
+    is reachable, the authors' own pins (`--offline`) and a note saying so."""
+    note = None
+    try:
+        generate(load(snap_root), config, out=work / "online")
+        out = work / "online"
+    except (ForkvetError, OSError) as exc:
+        log.warning(
+            "online environment resolution failed; offline files instead",
+            extra={"error_type": type(exc).__name__},
+        )
+        generate(load(snap_root), config, out=work / "offline", offline=True)
+        out = work / "offline"
+        note = (
+            "No package index was reachable from the forkvet App, so `requirements.txt` and "
+            "`environment.yml` carry the authors' own pins only (`forkvet env --offline`). "
+            "Run `forkvet env .` on a machine with your package index to pin every version "
+            "as of the code's date."
+        )
     files = {
-        ".github/workflows/forkvet.yml": render(settings.action_repo, settings.action_ref, labels)
+        name: (out / name).read_text(encoding="utf-8")
+        for name in ("requirements.txt", "environment.yml")
     }
-    has_reqs = bool(report.dependencies.files)
-    if not has_reqs:
-        # Offline in the App: names and pins only; full pinning runs on the fork's runner.
-        # Generated in a fresh folder of our own: nothing is ever written into the clone,
-        # whose committed symlinks would otherwise choose where the files land.
-        with tempfile.TemporaryDirectory(prefix="forkvet-env-") as tmp:
-            out = Path(tmp) / "env"
-            generate(load(snap_root), out=out, offline=True)
-            files["requirements.txt"] = (out / "requirements.txt").read_text(encoding="utf-8")
-            files["environment.yml"] = (out / "environment.yml").read_text(encoding="utf-8")
-    files["ATTRIBUTION.md"] = attribution_draft(repo, report, snap_root)
-    return files
+    return files, note
+
+
+def _setup_files(
+    repo: Repository,
+    snap_root: Path,
+    report: Report,
+    settings: Settings,
+    config: Config,
+    work: Path,
+) -> SetupFiles:
+    labels, label_note = choose_labels(config.runner.labels, settings.runner_labels)
+    out = SetupFiles(
+        {".github/workflows/forkvet.yml": render(settings.action_repo, settings.action_ref, labels)}
+    )
+    if label_note:
+        out.notes.append(md_inline(label_note, limit=None))
+    if not settings.pinned:
+        out.notes.append(UNPINNED_WARNING)
+    if not report.dependencies.files:
+        env, env_note = _pinned_env(snap_root, config, work)
+        out.files.update(env)
+        if env_note:
+            out.notes.append(env_note)
+    out.files["ATTRIBUTION.md"] = attribution_draft(repo, report, snap_root)
+    return out
+
+
+UNPINNED_WARNING = (
+    "**Warning: this App runs without `FORKVET_ACTION_REF`**, so the workflow's forkvet "
+    "actions are not pinned to a release (`@000…000` placeholders): it will not run as is. "
+    "Ask the App's operator to set `FORKVET_ACTION_REF` to a full commit SHA."
+)
 
 
 def attribution_draft(repo: Repository, report: Report, snap_root: Path) -> str:
@@ -104,53 +156,90 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
     if check is None:
         check = checks.start(repo, head)
         store.set_check_run(job.id, check.id)
-    try:
-        config, config_error = content.repo_config(repo, repo.default_branch)
-        with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
-            dest = Path(tmp) / repo.name
-            _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
-            report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
-            if config_error:
-                report.findings.append(
-                    Finding(
-                        "config",
-                        "warning",
-                        "Invalid .github/forkvet.yml",
-                        f"{config_error}; defaults were used",
-                        path=".github/forkvet.yml",
-                    )
+    # A failure propagates: the queue retries transient ones and reports the final one
+    # on this check run (report_failure).
+    # The operator's policy is the floor; the fork's own file can only tighten it, and a
+    # broken one leaves the operator's policy in force and says so (action_required).
+    own, config_error = content.repo_config(repo, repo.default_branch)
+    config = settings.policy if config_error else tighten(settings.policy, own)
+    with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
+        dest = Path(tmp) / repo.name
+        _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
+        report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
+        if config_error:
+            report.findings.append(
+                Finding(
+                    "config",
+                    "warning",
+                    "Invalid .github/forkvet.yml",
+                    f"{config_error}; the App's policy was applied instead. Fix the file: "
+                    f"until then this check asks for action",
+                    path=".github/forkvet.yml",
                 )
-            markdown = to_markdown(report)
-            status, line = verdict(report)
-            checks.complete(check, report, title=f"forkvet: {line}"[:255], summary=markdown)
-            store.save_report(job.repo, markdown)
-            issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
-            files = _setup_files(repo, dest, report, settings, config.runner.labels)
-        setup = pulls.ensure_setup_pr(repo, files, _pr_body(report), app_login(app))
-        if setup.skipped_reason and setup.pull is not None:
-            setup.pull.create_issue_comment(
-                f"forkvet did not update this pull request: {setup.skipped_reason}."
             )
-        return {
-            "check_run": check.id,
-            "issue": issue.number,
-            "issue_created": created,
-            "pull": setup.pull.number if setup.pull else None,
-            "verdict": status,
-        }
-    except Exception as exc:
-        transient = isinstance(exc, Transient) or (
-            isinstance(exc, GithubException) and (exc.status >= 500 or exc.status in (403, 429))
+        markdown = to_markdown(report)
+        status, line = verdict(report)
+        checks.complete(
+            check,
+            report,
+            title=f"forkvet: {line}"[:255],
+            summary=markdown,
+            conclusion=("action_required" if config_error and not report.has_errors else None),
         )
-        if not transient:
-            checks.fail(
-                check,
-                "forkvet could not vet this repository",
-                f"{type(exc).__name__}: {exc}\n\nWhat to do: check that the forkvet App "
-                f"has read access to the repository's contents, then comment "
-                f"`/forkvet recheck` on the report issue or re-run this check.",
-            )
-        raise
+        store.save_report(job.repo, markdown)
+        issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
+        work = Path(tmp) / "generated"  # outside the clone: the fork chooses nothing here
+        work.mkdir()
+        setup_files = _setup_files(repo, dest, report, settings, config, work)
+    setup = pulls.ensure_setup_pr(
+        repo, setup_files.files, _pr_body(report, setup_files.notes), app_login(app)
+    )
+    if setup.skipped_reason and setup.pull is not None:
+        setup.pull.create_issue_comment(
+            f"forkvet did not update this pull request: {setup.skipped_reason}."
+        )
+    return {
+        "check_run": check.id,
+        "issue": issue.number,
+        "issue_created": created,
+        "pull": setup.pull.number if setup.pull else None,
+        "verdict": status,
+    }
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying later: GitHub 5xx, rate limits, network trouble (requests' errors are
+    OSErrors), a clone that failed."""
+    if isinstance(exc, Transient | OSError | TimeoutError):
+        return True
+    status = getattr(exc, "status", 0)
+    return isinstance(status, int) and (status >= 500 or status in (403, 429))
+
+
+def report_failure(settings: Settings, store: Store, job: Job, error_id: str) -> None:
+    """A job failed for good. The human is told what to do and given an id that finds the
+    error in the App's log; the exception's text stays in the log (it can carry paths,
+    URLs or a repository's own text)."""
+    p = job.payload
+    gh = app_for(settings).client(int(p["installation_id"]))
+    repo = gh.get_repo(job.repo)
+    job = store.get(job.id) or job
+    if job.kind == "vet" and job.check_run_id:
+        checks.fail(
+            repo.get_check_run(job.check_run_id),
+            "forkvet could not vet this repository",
+            f"forkvet stopped with an internal error (error id `{error_id}`, in the App's "
+            f"log).\n\nWhat to do: check that the forkvet App can read this repository's "
+            f"contents, then re-run this check or comment `/forkvet recheck` on the report "
+            f"issue. If it fails again, give the App's operator the error id.",
+        )
+    elif job.kind == "comment" and p.get("issue_number"):
+        command = md_code(f"/forkvet {p.get('command')}")
+        repo.get_issue(int(p["issue_number"])).create_comment(
+            f"@{p.get('user')} forkvet could not run {command} "
+            f"(error id `{error_id}`, in the App's log). Try again later; if it fails again, "
+            f"give the App's operator the error id."
+        )
 
 
 _LOGINS: dict[str, str] = {}
@@ -172,29 +261,53 @@ def app_login(app: GitHubApp) -> str:
     return _LOGINS[key]
 
 
-def _pr_body(report: Report) -> str:
+def _pr_body(report: Report, notes: list[str]) -> str:
     _status, line = verdict(report)
-    return (
-        f"forkvet vetted this fork: {line}\n\nThis pull request adds:\n\n"
+    body = (
+        f"forkvet vetted this fork: {md_inline(line, limit=None)}\n\nThis pull request adds:\n\n"
         f"- `.github/workflows/forkvet.yml`: vet on every push; smoke test and training "
-        f"check on your self-hosted GPU runner (`[self-hosted, linux, x64, gpu]`)\n"
-        f"- `requirements.txt` and `environment.yml` when the repository had none\n"
+        f"check on your self-hosted GPU runner\n"
+        f"- `requirements.txt` and `environment.yml` (pinned by `forkvet env`) when the "
+        f"repository had none\n"
         f"- `ATTRIBUTION.md`: a draft crediting the original authors\n\n"
         f"forkvet keeps this branch up to date until someone pushes to it."
     )
+    if notes:
+        body += "\n\n### Notes\n\n" + "\n".join(f"- {n}" for n in notes)
+    return body
+
+
+def _web_hosts(settings: Settings) -> tuple[str, ...]:
+    """Hosts whose https URLs the App links to: github.com, or a GitHub Enterprise Server's."""
+    host = urlsplit(settings.api_url).hostname or ""
+    return ("github.com",) if host in ("api.github.com", "") else ("github.com", host)
 
 
 def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
-    """A forkvet workflow finished on the fork: add its result to the report issue (with the
-    training trend over commits) and a `forkvet GPU` check run on its commit."""
+    """The fork's forkvet workflow finished (the handler checked it is the fork's own run of
+    its own workflow file): add its result to the report issue, with the training trend over
+    commits, and a `forkvet GPU` check run on its commit. Nothing of the run's own text is
+    shown unescaped."""
     p = job.payload
     run = p["workflow_run"]
+    conclusion = str(run.get("conclusion") or "neutral")
+    sha = str(run["head_sha"])
+    url = str(run.get("html_url") or "")
+    runs_prefix = f"/{job.repo}/actions/runs/"
+    logs = md_url(url, _web_hosts(settings), runs_prefix)
+    line = (
+        f"- GPU workflow `{WORKFLOW_PATH}` on {md_code(sha[:12])} "
+        f"({md_inline(run.get('event') or '')} to {md_code(run.get('head_branch') or '?')}): "
+        f"**{md_inline(conclusion)}** (logs: {logs})"
+    )
     app = app_for(settings)
     iid = int(p["installation_id"])
     repo = app.client(iid).get_repo(job.repo)
     config, _ = content.repo_config(repo)
     entry = None
     if run.get("id"):
+        # The run's train-check result (its artifact): stored per commit and compared with
+        # the default branch's previous one.
         result = artifacts.run_result(repo, int(run["id"]), app.token(iid))
         if result is not None:
             entry = tracking.record(
@@ -205,11 +318,6 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
                 repo.default_branch,
                 config.train.max_slowdown / 100,
             )
-    line = (
-        f"- GPU workflow on {md_code(str(run['head_sha'])[:12])}: "
-        f"**{md_inline(run.get('conclusion') or run.get('status'))}** "
-        f"(logs: {md_url(run.get('html_url'), path_prefix=f'/{job.repo}/')})"
-    )
     markdown, runtime = store.save_runtime(job.repo, line)
     trend = tracking.trend_table(store.train_results(job.repo))
     body = (
@@ -219,12 +327,6 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
     )
     issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app))
     # And a check run on the commit the GPU jobs ran on, beside the static `forkvet` one.
-    conclusion = {
-        "success": "success",
-        "failure": "failure",
-        "cancelled": "cancelled",
-        "timed_out": "timed_out",
-    }.get(str(run.get("conclusion")), "neutral")
     title = f"GPU smoke test and training check: {conclusion}"
     summary = f"{line}\n\nThe job summaries on the run hold the details (loss chart, output tail)."
     if entry is not None and entry["regression"]:
@@ -232,19 +334,32 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
         summary += "\n\n" + "\n".join(f"- {md_inline(r)}" for r in entry["reasons"])
         if config.train.fail_on_regression and conclusion == "success":
             conclusion = "failure"
+    kwargs: dict[str, Any] = {}
+    if logs.startswith("["):  # a link: the URL is the fork's own run on GitHub
+        kwargs["details_url"] = url
     check = repo.create_check_run(
         name=f"{checks.CHECK_NAME} GPU",
-        head_sha=str(run["head_sha"]),
+        head_sha=sha,
         status="completed",
         conclusion=conclusion,
-        details_url=run["html_url"],
         output={"title": title, "summary": summary},
+        **kwargs,
     )
     return {
         "issue": issue.number,
         "check_run": check.id,
         "regression": bool(entry and entry["regression"]),
     }
+
+
+HELP = """forkvet commands (comment on this issue; people with write access only):
+
+- `/forkvet recheck`: vet the default branch again; update this report, the `forkvet` check \
+run and the setup pull request
+- `/forkvet upstream [SHA ...]`: draft this fork's fixes (all, or the commits named) as pull \
+requests to the parent repository
+- `/forkvet thank`: draft a thank-you issue to the parent repository's authors
+- `/forkvet help`: this list"""
 
 
 def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
@@ -261,14 +376,25 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
             f"@{user} only people with write access to {job.repo} can run forkvet commands."
         )
         return {"refused": user}
+    if p.get("command") == "help":
+        unknown = p.get("unknown")
+        head = f"{md_code(f'/forkvet {unknown}')} is not a forkvet command. " if unknown else ""
+        issue.create_comment(f"@{user} {head}{HELP}")
+        return {"command": "help", "unknown": unknown}
     if p.get("command") in ("upstream", "thank"):
         try:
             reply = give_back(settings, app, repo, p)
-        except Exception as exc:  # the human gets told what happened
+        except Exception as exc:  # the human gets told what to do, the log gets the error
+            if is_transient(exc):
+                raise
+            error_id = uuid.uuid4().hex[:12]
+            log.exception(
+                "command failed", extra={"repo": job.repo, "job": job.id, "error_id": error_id}
+            )
             reply = (
-                f"forkvet could not run `/forkvet {p['command']}`: {exc}. Check that "
-                f"this fork's parent repository still exists and that the commits are "
-                f"on the default branch."
+                f"forkvet could not run `/forkvet {p['command']}` (error id `{error_id}`). "
+                f"Check that this fork's parent repository still exists and that the "
+                f"commits are on the default branch."
             )
         issue.create_comment(f"@{user} {reply}")
         return {"command": p["command"]}

@@ -9,6 +9,8 @@ record is 'done' is never run twice.
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -77,24 +79,56 @@ def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:
         )
         return result
     except Exception as exc:
-        attempts = job.attempts + 1
-        transient = (
-            isinstance(exc, jobs.Transient)
-            or getattr(exc, "status", 0) >= 500
-            or getattr(exc, "status", 0) in (403, 429)
-        )
-        if transient and attempts < MAX_ATTEMPTS:
+        current = store.get(job_id) or job
+        attempts = current.attempts
+        if jobs.is_transient(exc) and attempts < MAX_ATTEMPTS:
             delay = min(300, 5 * 2**attempts)
             log.warning(
                 "job failed, retrying",
-                extra={"job": job_id, "repo": job.repo, "error": str(exc)[:300], "delay": delay},
+                extra={
+                    "job": job_id,
+                    "repo": job.repo,
+                    "error_type": type(exc).__name__,
+                    "attempt": attempts,
+                    "delay": delay,
+                },
             )
             raise RetryTask(delay=delay) from exc
-        store.finish(job_id, error=f"{type(exc).__name__}: {str(exc)[:500]}")
-        log.error("job failed", extra={"job": job_id, "repo": job.repo, "error": str(exc)[:500]})
+        # For good: the error goes to the log under an id; the human gets the id and what
+        # to do (jobs.report_failure), never the exception's text.
+        error_id = uuid.uuid4().hex[:12]
+        log.error(
+            "job failed",
+            exc_info=exc,
+            extra={"job": job_id, "repo": job.repo, "error_id": error_id, "attempts": attempts},
+        )
+        store.finish(job_id, error=f"[{error_id}] {type(exc).__name__}: {str(exc)[:500]}")
+        try:
+            jobs.report_failure(settings, store, current, error_id)
+        except Exception:  # GitHub itself is down: the log has it
+            log.exception("could not report a failed job", extra={"error_id": error_id})
         return None
     finally:
         store.release(lock)
+
+
+def start_heartbeat(settings: Settings, store: Any) -> threading.Event:
+    """Tell /healthz that a worker is alive, every heartbeat_s; set the event to stop."""
+    from bot.store import worker_id
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            try:
+                store.heartbeat(worker_id())
+            except Exception:  # the store is down: /healthz will say so
+                log.warning("heartbeat failed", exc_info=True)
+            if stop.wait(settings.heartbeat_s):
+                return
+
+    threading.Thread(target=beat, name="forkvet-heartbeat", daemon=True).start()
+    return stop
 
 
 def requeue_stale(settings: Settings) -> list[int]:

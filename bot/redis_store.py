@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from bot.store import KEEP_RESULTS, Job, _alive, worker_id
+from bot.store import KEEP_RESULTS, REPLAY_WINDOW_S, DeliveryState, Job, _alive, worker_id
 
 P = "forkvet:"
 DELIVERY_TTL_S = 7 * 24 * 3600
@@ -27,6 +27,18 @@ redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 return 1
+"""
+# KEYS: delivery key, body key; ARGV: delivery id, body hash, window s
+_DELIVER = """
+local body_owner = false
+if ARGV[2] ~= '' then body_owner = redis.call('GET', KEYS[2]) end
+if body_owner and body_owner ~= ARGV[1] then return 'replay' end
+if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[3]) then
+  if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
+  return 'new'
+end
+if redis.call('GET', KEYS[1]) == ARGV[2] then return 'redelivery' end
+return 'replay'
 """
 # KEYS: lock; ARGV: expected owner, new owner, ttl ms
 _TAKE_OVER = """
@@ -44,12 +56,48 @@ class RedisStore:
     def __init__(self, url: str) -> None:
         self.r = redis.Redis.from_url(url, decode_responses=True)
         self._start = self.r.register_script(_START)
+        self._deliver = self.r.register_script(_DELIVER)
         self._take_over = self.r.register_script(_TAKE_OVER)
         self._release = self.r.register_script(_RELEASE)
 
     # -- deliveries ------------------------------------------------------------------------
-    def record_delivery(self, delivery: str, event: str) -> bool:
-        return bool(self.r.set(f"{P}delivery:{delivery}", event, nx=True, ex=DELIVERY_TTL_S))
+    def record_delivery(self, delivery: str, event: str, body_hash: str = "") -> DeliveryState:
+        # One Lua script: the body check and both records are atomic across web processes.
+        state = self._deliver(
+            keys=[f"{P}delivery:{delivery}", f"{P}body:{body_hash}"],
+            args=[delivery, body_hash, REPLAY_WINDOW_S],
+        )
+        return "new" if state == "new" else "redelivery" if state == "redelivery" else "replay"
+
+    def retry_failed(self, delivery: str) -> list[int]:
+        out = []
+        for raw in self.r.smembers(f"{P}jobs:failed"):
+            h = self.r.hgetall(f"{P}job:{raw}")
+            d = h.get("delivery", "")
+            if d == delivery or d.startswith(delivery + "#"):
+                pipe = self.r.pipeline()
+                pipe.hset(
+                    f"{P}job:{raw}",
+                    mapping={
+                        "status": "queued",
+                        "attempts": 0,
+                        "error": "",
+                        "updated": time.time(),
+                    },
+                )
+                pipe.srem(f"{P}jobs:failed", raw)
+                pipe.sadd(f"{P}jobs:queued", raw)
+                pipe.execute()
+                out.append(int(raw))
+        return out
+
+    # -- worker heartbeats ------------------------------------------------------------------
+    def heartbeat(self, worker: str) -> None:
+        self.r.set(f"{P}heartbeat", time.time(), ex=DELIVERY_TTL_S)
+
+    def last_heartbeat(self) -> float | None:
+        value = self.r.get(f"{P}heartbeat")
+        return float(value) if value else None
 
     # -- jobs -------------------------------------------------------------------------------
     def add_job(self, delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> int | None:

@@ -27,7 +27,15 @@ CREATE TABLE IF NOT EXISTS reports (repo TEXT PRIMARY KEY, markdown TEXT, runtim
   updated REAL);
 CREATE TABLE IF NOT EXISTS train_results (repo TEXT, run_id INTEGER, created REAL, entry TEXT,
   PRIMARY KEY (repo, run_id));
+CREATE TABLE IF NOT EXISTS bodies (hash TEXT PRIMARY KEY, delivery TEXT, received REAL);
+CREATE INDEX IF NOT EXISTS bodies_received ON bodies(received);
+CREATE TABLE IF NOT EXISTS heartbeats (worker TEXT PRIMARY KEY, seen REAL);
 """
+# Signed bodies are remembered this long (GitHub redelivers up to 3 days back) and at most
+# this many: a captured delivery replayed under a new delivery id is refused in that window.
+REPLAY_WINDOW_S = 7 * 24 * 3600
+MAX_BODIES = 200_000
+DeliveryState = Literal["new", "redelivery", "replay"]
 
 
 KEEP_RESULTS = 200
@@ -67,13 +75,73 @@ class Store:
         yield db
 
     # -- deliveries ------------------------------------------------------------------------
-    def record_delivery(self, delivery: str, event: str) -> bool:
-        """True the first time a delivery id is seen; a redelivery is False."""
+    def record_delivery(self, delivery: str, event: str, body_hash: str = "") -> DeliveryState:
+        """'new' the first time; 'redelivery' for GitHub's own redelivery (same id, same
+        body); 'replay' for a body already seen under another delivery id (or an id
+        reused with another body)."""
+        now = time.time()
         with self.conn() as db:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO deliveries VALUES (?, ?, ?)", (delivery, event, time.time())
-            )
-            return cur.rowcount == 1
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if body_hash:
+                    row = db.execute(
+                        "SELECT delivery FROM bodies WHERE hash=? AND received>?",
+                        (body_hash, now - REPLAY_WINDOW_S),
+                    ).fetchone()
+                    if row is not None and row[0] != delivery:
+                        return "replay"
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO deliveries VALUES (?, ?, ?)", (delivery, event, now)
+                )
+                if cur.rowcount != 1:
+                    known = db.execute(
+                        "SELECT 1 FROM bodies WHERE delivery=? AND hash=?", (delivery, body_hash)
+                    ).fetchone()
+                    return "redelivery" if known or not body_hash else "replay"
+                if body_hash:
+                    db.execute(
+                        "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)", (body_hash, delivery, now)
+                    )
+                    self._prune_bodies(db, now)
+                return "new"
+            finally:
+                db.execute("COMMIT")
+
+    @staticmethod
+    def _prune_bodies(db: sqlite3.Connection, now: float) -> None:
+        db.execute("DELETE FROM bodies WHERE received < ?", (now - REPLAY_WINDOW_S,))
+        db.execute(
+            "DELETE FROM bodies WHERE hash IN (SELECT hash FROM bodies ORDER BY received DESC "
+            "LIMIT -1 OFFSET ?)",
+            (MAX_BODIES,),
+        )
+
+    def retry_failed(self, delivery: str) -> list[int]:
+        """A redelivery of a delivery whose jobs failed: queue those jobs again."""
+        with self.conn() as db:
+            rows = db.execute(
+                "SELECT id FROM jobs WHERE status='failed' AND "
+                "(delivery=? OR substr(delivery, 1, ?)=?)",
+                (delivery, len(delivery) + 1, delivery + "#"),
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            for job_id in ids:
+                db.execute(
+                    "UPDATE jobs SET status='queued', attempts=0, error=NULL, updated=? "
+                    "WHERE id=? AND status='failed'",
+                    (time.time(), job_id),
+                )
+        return ids
+
+    # -- worker heartbeats ------------------------------------------------------------------
+    def heartbeat(self, worker: str) -> None:
+        with self.conn() as db:
+            db.execute("INSERT OR REPLACE INTO heartbeats VALUES (?, ?)", (worker, time.time()))
+
+    def last_heartbeat(self) -> float | None:
+        with self.conn() as db:
+            row = db.execute("SELECT MAX(seen) FROM heartbeats").fetchone()
+        return float(row[0]) if row and row[0] is not None else None
 
     # -- jobs -------------------------------------------------------------------------------
     def add_job(self, delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> int | None:

@@ -1,10 +1,17 @@
-"""The webhook endpoint: verify the signature over the raw body, record the delivery (a
-redelivery is a no-op), enqueue the jobs, answer 202 — in milliseconds. Probot's path."""
+"""The webhook endpoint: verify the signature over the raw body, record the delivery, enqueue
+the jobs, answer 202 — in milliseconds. Probot's path.
+
+A delivery id seen before is GitHub's "Redeliver": a no-op, unless its jobs failed, which then
+run again. A signed body seen before under another delivery id is a replay and is refused.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
+import time
 from typing import Any
 
 from flask import Flask, Response, request
@@ -18,10 +25,28 @@ from bot.signature import verify
 
 log = logging.getLogger("forkvet.app")
 WEBHOOK_PATH = "/api/github/webhooks"
+# GitHub's payloads nest about a dozen levels; anything far deeper is not GitHub's.
+MAX_JSON_DEPTH = 64
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_PAIRS = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def _json(code: int, **body: Any) -> Response:
     return Response(json.dumps(body), code, mimetype="application/json")
+
+
+def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when the JSON nests deeper than `limit`, found without parsing it: strings out,
+    brackets only, then one innermost level removed per pass (each pass is linear)."""
+    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets, n = _PAIRS.subn(b"", brackets)
+        if n == 0:
+            return False  # unbalanced: the parser will say it is not JSON
+    return bool(brackets)
 
 
 def create_app(settings: Settings) -> Flask:
@@ -35,8 +60,20 @@ def create_app(settings: Settings) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> Response:
-        store.counts()
-        return _json(200, status="ok")
+        counts = store.counts()
+        seen = store.last_heartbeat()
+        age = None if seen is None else time.time() - seen
+        if age is None or age > settings.health_max_age_s:
+            # The web side alone accepts deliveries that nobody will ever process.
+            return _json(
+                503,
+                status="no worker",
+                detail="no queue worker has been seen"
+                + ("" if age is None else f" for {age:.0f} s")
+                + ": start `forkvet-app worker` (or `forkvet-app serve`)",
+                jobs=counts,
+            )
+        return _json(200, status="ok", worker_seen_s_ago=round(age, 1), jobs=counts)
 
     @app.post(WEBHOOK_PATH)
     def webhook() -> Response:
@@ -47,18 +84,29 @@ def create_app(settings: Settings) -> Flask:
         delivery = request.headers.get("X-GitHub-Delivery", "")
         name = request.headers.get("X-GitHub-Event", "")
         if not verify(settings.webhook_secret, body, request.headers.get("X-Hub-Signature-256")):
-            log.warning("bad signature", extra={"delivery": delivery, "event": name})
+            log.warning("bad signature", extra={"delivery": delivery[:64], "event": name[:64]})
             return _json(401, error="signature does not match (X-Hub-Signature-256)")
-        if not delivery or not name:
+        if not delivery or not name or len(delivery) > 128 or len(name) > 64:
             return _json(400, error="X-GitHub-Event and X-GitHub-Delivery are required")
+        if too_deep(body):
+            return _json(400, error=f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         try:
             payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             return _json(400, error="body is not JSON")
         if not isinstance(payload, dict):
             return _json(400, error="body is not a JSON object")
-        if not store.record_delivery(delivery, name):
-            log.info("redelivery ignored", extra={"delivery": delivery, "event": name})
+        state = store.record_delivery(delivery, name, hashlib.sha256(body).hexdigest())
+        if state == "replay":
+            log.warning("replayed delivery refused", extra={"delivery": delivery, "event": name})
+            return _json(409, error="this signed payload was already delivered")
+        if state == "redelivery":
+            retried = store.retry_failed(delivery)
+            for job_id in retried:
+                queue.enqueue(settings, job_id)
+            log.info("redelivery", extra={"delivery": delivery, "event": name, "retried": retried})
+            if retried:
+                return _json(202, status="retried", jobs=len(retried))
             return _json(202, status="duplicate")
         event = Event(name, delivery, payload)
         specs = [spec for result in router.dispatch(event) for spec in (result or [])]

@@ -21,9 +21,32 @@ def template() -> str:
 
 
 DEFAULT_LABELS = "[self-hosted, linux, x64, gpu]"
+UNPINNED = "0" * 40
+
+
+def choose_labels(
+    requested: list[str] | None, allowed: tuple[str, ...]
+) -> tuple[list[str], str | None]:
+    """(labels for runs-on, a note when the fork asked for labels the operator does not
+    allow). A fork's .github/forkvet.yml chooses only among the operator's labels: it must
+    not send the GPU jobs, with the fork's code, to another pool of self-hosted runners."""
+    template = DEFAULT_LABELS.strip("[]").split(", ")
+    default = template if set(template) <= set(allowed) else list(allowed)
+    if not requested:
+        return default, None
+    refused = [label for label in requested if label not in allowed]
+    if refused:
+        return default, (
+            f"runner labels {', '.join(repr(x) for x in refused)} from .github/forkvet.yml "
+            f"are not among the labels this App's operator allows "
+            f"({', '.join(allowed)}): the workflow uses [{', '.join(default)}]"
+        )
+    return list(dict.fromkeys(requested)), None
 
 
 def render(action_repo: str, action_ref: str, labels: list[str] | None = None) -> str:
+    """The workflow file; `labels` must come from choose_labels."""
+    action_ref = action_ref or UNPINNED
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", action_repo) or not re.fullmatch(
         r"[0-9a-f]{40}", action_ref
     ):
@@ -32,7 +55,6 @@ def render(action_repo: str, action_ref: str, labels: list[str] | None = None) -
         )
     text = _PIN.sub(lambda m: f"{action_repo}{m.group(1) or ''}@{action_ref}", template())
     if labels:
-        # The fork's .github/forkvet.yml names its GPU runners (runner.labels).
         safe = [label for label in labels if re.fullmatch(r"[\w.-]+", label)]
         if safe:
             text = text.replace(f"runs-on: {DEFAULT_LABELS}", f"runs-on: [{', '.join(safe)}]")

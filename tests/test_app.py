@@ -65,16 +65,47 @@ def settings(tmp_path: Path, emulator: GitHubEmulator) -> Settings:
         workers=2,
         seconds_between_requests=0,
         seconds_between_writes=0,
+        heartbeat_s=0.5,
     )
+
+
+@pytest.fixture(autouse=True)
+def no_package_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The worker's own uv configuration: here an index nobody listens on (tests that need
+    one start tests/pkgindex.py), so setup pull requests fall back to --offline files."""
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple/")
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
 
 
 @pytest.fixture
 def worker(settings: Settings) -> Iterator[None]:
-    huey, _ = queue.setup(settings)
+    huey, store = queue.setup(settings)
     consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False)
     consumer.start()
+    beat = queue.start_heartbeat(settings, store)
     yield
+    beat.set()
     consumer.stop(graceful=True)
+
+
+def app_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a real `forkvet-app` process gets for these settings."""
+    return {
+        **os.environ,
+        "FORKVET_APP_ID": settings.app_id,
+        "FORKVET_PRIVATE_KEY": settings.private_key,
+        "FORKVET_WEBHOOK_SECRET": SECRET,
+        "FORKVET_GITHUB_API_URL": settings.api_url,
+        "FORKVET_DB": settings.db,
+        "FORKVET_ACTION_REPO": settings.action_repo,
+        "FORKVET_ACTION_REF": settings.action_ref,
+        "FORKVET_SECONDS_BETWEEN_REQUESTS": "0",
+        "FORKVET_SECONDS_BETWEEN_WRITES": "0",
+        "FORKVET_HEARTBEAT_S": "0.5",
+        **extra,
+    }
 
 
 def wait_for(cond: Any, timeout: float = 60) -> None:
@@ -133,10 +164,59 @@ def test_bad_requests_get_the_right_status_and_the_server_keeps_serving(settings
     assert post(client, b"[1, 2]", "repository").status_code == 400
     big = b" " * (25 * 1024 * 1024 + 1)
     assert client.post(WEBHOOK_PATH, data=big, headers=headers).status_code == 413
-    assert client.get("/healthz").status_code == 200
+    health = client.get("/healthz")  # no worker has ever run: deliveries would pile up
+    assert health.status_code == 503 and health.get_json()["status"] == "no worker"
     ping = example("ping")
     resp = post(client, ping, "ping")
     assert resp.status_code == 202 and resp.get_json()["status"] == "ignored"
+
+
+def test_healthz_follows_the_worker_heartbeat(settings: Settings) -> None:
+    client = create_app(settings).test_client()
+    _, store = queue.setup(settings)
+    assert client.get("/healthz").status_code == 503
+    store.heartbeat("host:1")
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    from dataclasses import replace
+
+    stale = create_app(replace(settings, health_max_age_s=0.0)).test_client()
+    time.sleep(0.01)
+    assert stale.get("/healthz").status_code == 503
+
+
+VALID = {
+    "FORKVET_APP_ID": "1",
+    "FORKVET_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
+    "FORKVET_WEBHOOK_SECRET": "a-long-enough-webhook-secret",
+    "FORKVET_ACTION_REF": "b" * 40,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"FORKVET_WEBHOOK_SECRET": "   \t   "}, "FORKVET_WEBHOOK_SECRET must be at least 16"),
+        ({"FORKVET_WEBHOOK_SECRET": "short"}, "at least 16"),
+        ({"FORKVET_WEBHOOK_SECRET": " a-long-enough-webhook-secret "}, "surrounding spaces"),
+        ({"FORKVET_ACTION_REF": ""}, "FORKVET_ACTION_REF is not set"),
+        ({"FORKVET_ACTION_REF": "v1.2.0"}, "full 40-character commit SHA"),
+        ({"FORKVET_RUNNER_LABELS": "gpu, bad label"}, "FORKVET_RUNNER_LABELS"),
+        ({"FORKVET_POLICY": "/nonexistent/policy.yml"}, "FORKVET_POLICY"),
+        ({"FORKVET_WORKERS": "two"}, "FORKVET_WORKERS must be a number"),
+    ],
+)
+def test_settings_refuse_what_would_be_unsafe(change: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**VALID, **change})
+
+
+def test_settings_defaults_and_dev_mode() -> None:
+    settings = Settings.from_env(VALID)
+    assert settings.pinned and settings.runner_labels == ("self-hosted", "linux", "x64", "gpu")
+    unpinned = Settings.from_env({**VALID, "FORKVET_ACTION_REF": ""}, allow_unpinned=True)
+    assert not unpinned.pinned and unpinned.allow_unpinned
+    labels = Settings.from_env({**VALID, "FORKVET_RUNNER_LABELS": "[self-hosted, a100]"})
+    assert labels.runner_labels == ("self-hosted", "a100")
 
 
 def test_settings_need_the_secrets(tmp_path: Path) -> None:
@@ -207,9 +287,11 @@ def test_redelivery_and_concurrent_deliveries_make_one_issue_one_pr(
     assert first.get_json()["status"] == "queued" and again.get_json()["status"] == "duplicate"
     push = adapt(example("push"), "acme", "deepnet")
     push.update({"ref": "refs/heads/main", "deleted": False})
+    # Two pushes (two bodies: a signed body seen twice under two ids is a replay).
+    pushes = [{**push, "after": f"{i}" * 40} for i in range(2)]
     threads = [
         threading.Thread(
-            target=post, args=(create_app(settings).test_client(), push, "push", f"p-{i}")
+            target=post, args=(create_app(settings).test_client(), pushes[i], "push", f"p-{i}")
         )
         for i in range(2)
     ]
@@ -257,16 +339,35 @@ def test_workflow_run_results_are_folded_into_the_report(
     client = create_app(settings).test_client()
     post(client, fork_payload(), "repository")
     wait_for(lambda: done(emulator, repo))
-    run = adapt(example("workflow_run", "completed"), "acme", "deepnet")
-    run["workflow_run"].update(
-        {"name": "forkvet", "conclusion": "success", "path": ".github/workflows/forkvet.yml"}
-    )
+    run = workflow_run_payload(head_sha=emulator.sha(repo, "main"))
     assert post(client, run, "workflow_run").get_json()["jobs"] == 1
     wait_for(lambda: "Runtime checks" in (repo.issues[0]["body"] or ""))
     assert "**success**" in repo.issues[0]["body"] and len(repo.issues) == 1
     wait_for(lambda: any(r["name"] == "forkvet GPU" for r in repo.check_runs))
     gpu = next(r for r in repo.check_runs if r["name"] == "forkvet GPU")
     assert gpu["conclusion"] == "success" and gpu["head_sha"] == run["workflow_run"]["head_sha"]
+
+
+def workflow_run_payload(head_sha: str, **run: Any) -> dict[str, Any]:
+    """GitHub's real workflow_run.completed example as the fork's own push run of the
+    workflow the setup pull request adds."""
+    payload = adapt(example("workflow_run", "completed"), "acme", "deepnet")
+    payload["repository"]["id"] = 4242
+    payload["workflow_run"].update(
+        {
+            "name": "forkvet",
+            "status": "completed",
+            "conclusion": "success",
+            "path": ".github/workflows/forkvet.yml",
+            "event": "push",
+            "head_sha": head_sha,
+            "head_repository": {**payload["workflow_run"]["head_repository"], "id": 4242},
+            "html_url": "https://github.com/acme/deepnet/actions/runs/30433642",
+            "pull_requests": [],
+            **run,
+        }
+    )
+    return payload
 
 
 def test_retries_on_500_and_rate_limit_then_succeeds(
@@ -302,16 +403,7 @@ def test_worker_killed_mid_job_completes_once_after_restart(
     emulator.delays = {"GET /repos/acme/deepnet/issues": 20}
     client = create_app(settings).test_client()
     post(client, fork_payload(), "repository")
-    env = {
-        **os.environ,
-        "FORKVET_APP_ID": settings.app_id,
-        "FORKVET_PRIVATE_KEY": settings.private_key,
-        "FORKVET_WEBHOOK_SECRET": SECRET,
-        "FORKVET_GITHUB_API_URL": settings.api_url,
-        "FORKVET_DB": settings.db,
-        "FORKVET_SECONDS_BETWEEN_REQUESTS": "0",
-        "FORKVET_SECONDS_BETWEEN_WRITES": "0",
-    }
+    env = app_env(settings)
     first = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "worker"], env=env, stderr=subprocess.DEVNULL
     )
@@ -420,24 +512,46 @@ def test_merged_upstream_labelled_pull_request_is_drafted(
     assert post(client, unlabelled, "pull_request").get_json()["jobs"] == 0
 
 
-def test_fork_config_names_its_runners(
-    settings: Settings, emulator: GitHubEmulator, worker: None
+@pytest.mark.parametrize(
+    ("allowed", "runs_on", "note"),
+    [
+        (("self-hosted", "linux", "x64", "gpu", "a100"), "[self-hosted, a100]", False),
+        (("self-hosted", "linux", "x64", "gpu"), "[self-hosted, linux, x64, gpu]", True),
+    ],
+)
+def test_fork_config_chooses_runners_only_among_the_operators_labels(
+    settings: Settings,
+    emulator: GitHubEmulator,
+    worker: None,
+    allowed: tuple[str, ...],
+    runs_on: str,
+    note: bool,
 ) -> None:
+    from dataclasses import replace
+
+    settings = replace(settings, runner_labels=allowed)
     repo = emulator.add_repo(
         "acme",
         "deepnet",
         {**FORK_FILES, ".github/forkvet.yml": "runner:\n  labels: [self-hosted, a100]\n"},
     )
-    client = create_app(settings).test_client()
-    post(client, fork_payload(), "repository")
-    wait_for(lambda: done(emulator, repo))
+    worker_settings = queue._state["settings"]
+    queue._state["settings"] = settings  # the worker thread reads the same settings
+    try:
+        client = create_app(settings).test_client()
+        post(client, fork_payload(), "repository")
+        wait_for(lambda: done(emulator, repo))
+    finally:
+        queue._state["settings"] = worker_settings
     wf = subprocess.run(
         ["git", "--git-dir", str(repo.bare), "show", "forkvet/setup:.github/workflows/forkvet.yml"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert "runs-on: [self-hosted, a100]" in wf
+    assert f"runs-on: {runs_on}" in wf
+    body = repo.pulls[0]["body"]
+    assert ("are not among the labels this App's operator allows" in body) is note
 
 
 @pytest.fixture
@@ -497,17 +611,9 @@ def test_redis_queue_with_a_worker_on_another_machine(
         post(client, fork_payload(), "repository", delivery="r-1").get_json()["status"]
         == "duplicate"
     )
-    env = {
-        **os.environ,
-        "FORKVET_APP_ID": settings.app_id,
-        "FORKVET_PRIVATE_KEY": settings.private_key,
-        "FORKVET_WEBHOOK_SECRET": SECRET,
-        "FORKVET_GITHUB_API_URL": settings.api_url,
-        "FORKVET_REDIS_URL": redis_url,
-        "FORKVET_DB": str(tmp_path / "worker.sqlite3"),
-        "FORKVET_SECONDS_BETWEEN_REQUESTS": "0",
-        "FORKVET_SECONDS_BETWEEN_WRITES": "0",
-    }
+    env = app_env(
+        settings, FORKVET_REDIS_URL=redis_url, FORKVET_DB=str(tmp_path / "worker.sqlite3")
+    )
     worker_proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "worker"], env=env, stderr=subprocess.DEVNULL
     )

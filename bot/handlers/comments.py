@@ -1,6 +1,6 @@
 """Commands in comments on the report issue: `/forkvet recheck`, `/forkvet upstream <sha>...`,
-`/forkvet thank`. The worker checks that the commenter has write access and answers every
-command with a comment."""
+`/forkvet thank`, `/forkvet help` (an unknown command, or a bare `/forkvet`, gets the help).
+The worker checks that the commenter has write access and answers every command."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from bot.handlers.common import JobSpec, installation_id
 from bot.routing import Event, Router
 from forkvet.github.issues import MARKER
 
-COMMAND = re.compile(r"^\s*/forkvet\s+(\w+)(.*)$", re.M)
+COMMAND = re.compile(r"^[ \t]*/forkvet(?![\w-])(?:[ \t]+(\S+))?(.*)$", re.M)
+COMMANDS = ("recheck", "upstream", "thank", "help")
 
 
 def commented(event: Event) -> list[JobSpec]:
@@ -25,22 +26,18 @@ def commented(event: Event) -> list[JobSpec]:
     iid = installation_id(event)
     if not m or iid is None:
         return []
-    command = m.group(1).lower()
-    if command not in ("recheck", "upstream", "thank"):
-        return []
-    return [
-        JobSpec(
-            "comment",
-            event.payload["repository"]["full_name"],
-            {
-                "installation_id": iid,
-                "command": command,
-                "args": m.group(2).strip(),
-                "user": user.get("login"),
-                "issue_number": issue.get("number"),
-            },
-        )
-    ]
+    command = (m.group(1) or "help").lower()[:40]
+    payload = {
+        "installation_id": iid,
+        "command": command,
+        "args": m.group(2).strip()[:2000],
+        "user": user.get("login"),
+        "issue_number": issue.get("number"),
+    }
+    if command not in COMMANDS:
+        # Every command gets an answer: an unknown one gets the list of commands.
+        payload.update(command="help", unknown=command, args="")
+    return [JobSpec("comment", event.payload["repository"]["full_name"], payload)]
 
 
 def register(router: Router) -> None:

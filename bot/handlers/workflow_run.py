@@ -1,22 +1,74 @@
-"""A forkvet workflow finished on the fork's runners: fold its result into the report."""
+"""A forkvet workflow finished on the fork's runners: fold its result into the report.
+
+Only runs that the fork itself started count. A run's name is anyone's choice, and a pull
+request from another fork runs the fork's workflows with the pull request's code, so a run
+counts only when all hold:
+- it is the workflow file the setup pull request adds (`.github/workflows/forkvet.yml`);
+- its head repository is the fork itself (head_repository.id == repository.id);
+- it was started by a push, a manual dispatch or a schedule on the fork (never a pull
+  request, pull_request_target or workflow_run chain).
+"""
 
 from __future__ import annotations
+
+import logging
+import re
 
 from bot.handlers.common import JobSpec, installation_id
 from bot.routing import Event, Router
 
+log = logging.getLogger("forkvet.app")
+WORKFLOW_PATH = ".github/workflows/forkvet.yml"
+TRUSTED_EVENTS = ("push", "workflow_dispatch", "schedule")
+CONCLUSIONS = ("success", "failure", "cancelled", "timed_out", "neutral", "skipped")
+
+
+def _id(obj: object) -> int | None:
+    value = obj.get("id") if isinstance(obj, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def trusted_run(event: Event) -> tuple[bool, str]:
+    """(counts, why not)."""
+    run = event.payload.get("workflow_run") or {}
+    workflow = event.payload.get("workflow") or {}
+    path = str(run.get("path") or workflow.get("path") or "")
+    if path.split("@", 1)[0] != WORKFLOW_PATH:
+        return False, f"not {WORKFLOW_PATH}"
+    fork_id = _id(event.payload.get("repository"))
+    head_id = _id(run.get("head_repository"))
+    if fork_id is None or head_id != fork_id:
+        return False, "the run's code came from another repository"
+    if run.get("event") not in TRUSTED_EVENTS:
+        return False, f"started by {run.get('event')!r}, not a push, dispatch or schedule"
+    if run.get("pull_requests"):
+        return False, "the run belongs to a pull request"
+    if not re.fullmatch(r"[0-9a-f]{40}", str(run.get("head_sha") or "")):
+        return False, "no commit"
+    return True, ""
+
 
 def completed(event: Event) -> list[JobSpec]:
     run = event.payload.get("workflow_run") or {}
-    path = str(run.get("path") or "")
-    if run.get("name") != "forkvet" and not path.endswith("/forkvet.yml"):
+    ok, why = trusted_run(event)
+    if not ok:
+        log.info(
+            "workflow run ignored",
+            extra={"delivery": event.delivery, "reason": why, "run": run.get("id")},
+        )
         return []
     iid = installation_id(event)
     if iid is None:
         return []
+    conclusion = run.get("conclusion")
     keep = {
-        k: run.get(k)
-        for k in ("name", "head_sha", "head_branch", "conclusion", "status", "html_url", "id")
+        # The run's name is never kept: the report names the workflow itself.
+        "head_sha": run["head_sha"],
+        "head_branch": str(run.get("head_branch") or "")[:255],
+        "conclusion": conclusion if conclusion in CONCLUSIONS else "neutral",
+        "event": run.get("event"),
+        "html_url": str(run.get("html_url") or ""),
+        "id": _id(run),
     }
     return [
         JobSpec(

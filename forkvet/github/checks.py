@@ -41,7 +41,7 @@ def report_annotations(report: Report) -> list[dict[str, Any]]:
     return out
 
 
-def conclusion(report: Report) -> str:
+def report_conclusion(report: Report) -> str:
     if report.has_errors:
         return "failure"
     if any(f.severity == "warning" for f in report.findings):
@@ -50,9 +50,15 @@ def conclusion(report: Report) -> str:
 
 
 def complete(
-    check: CheckRun, report: Report, title: str, summary: str, text: str | None = None
+    check: CheckRun,
+    report: Report,
+    title: str,
+    summary: str,
+    text: str | None = None,
+    conclusion: str | None = None,
 ) -> CheckRun:
-    """Finish the run; annotations go in batches of 50 (the first with the completion)."""
+    """Finish the run; annotations go in batches of 50 (the first with the completion).
+    `conclusion` overrides the report's own (e.g. action_required for a broken config)."""
     notes = report_annotations(report)
     batches = [
         notes[i : i + ANNOTATIONS_PER_REQUEST]
@@ -65,7 +71,7 @@ def complete(
         check.edit(output={**output, "annotations": batch})
     check.edit(
         status="completed",
-        conclusion=conclusion(report),
+        conclusion=conclusion or report_conclusion(report),
         output={**output, "annotations": batches[0]},
     )
     return check

@@ -1,0 +1,24 @@
+"""gunicorn settings for the webhook server (`gunicorn -c python:bot.gunicorn_conf`).
+
+gthread workers: a connection waits in the worker's poller until it has data, and only then
+takes one of the worker's threads, so a slow client holds a thread, never a whole worker.
+Requests are small and bounded (GitHub's headers; bodies up to 25 MB, checked by the App).
+For an App reachable from the whole internet, put a reverse proxy that buffers requests and
+times out slow clients (nginx, Caddy, a cloud load balancer) in front: gunicorn has no
+header-read timeout of its own.
+"""
+
+import os
+
+worker_class = "gthread"
+workers = int(os.environ.get("FORKVET_WEB_WORKERS", "2"))
+threads = int(os.environ.get("FORKVET_WEB_THREADS", "16"))
+# A worker whose main loop is silent this long is restarted; requests answer in milliseconds.
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+accesslog = "-"
+loglevel = "warning"
