@@ -22,6 +22,7 @@ CATEGORIES = (
     "network-copyleft",
     "non-commercial",
     "custom-restricted",
+    "no-permission",
     "none",
 )
 
