@@ -32,7 +32,7 @@ from forkvet.vet.licenseterms import (
     ref_terms,
     spdx_terms,
 )
-from forkvet.vet.textnorm import normalize_tokens
+from forkvet.vet.textnorm import bigrams, normalize_tokens
 
 CHECK = "license"
 _LICENSE_NAME = re.compile(
@@ -109,8 +109,7 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
             terms = _terms_for_spdx(m.spdx)
             kind = "grant" if i == 0 else "notice"  # later texts are appended to the first
             out.append((*_item(m.spdx, m.name, terms, path, m.containment, source), kind))
-        templates = " ".join(licensedb.template_tokens(m.spdx) for m in matches)
-        extra = _added_restrictions(text, templates)
+        extra = _added_restrictions(text, [m.spdx for m in matches])
         if extra:
             terms = custom_terms(extra)
             name = f"Terms added to the license text in {path} ({', '.join(extra)})"
@@ -158,11 +157,23 @@ def _bsd_by_conditions(text: str, path: str, source: str) -> list[tuple[LicenseM
     return [_item(spdx, name, _terms_for_spdx(spdx), path, 0.7, source)]
 
 
-def _added_restrictions(text: str, templates: str) -> list[str]:
+def _added_restrictions(text: str, spdx_ids: list[str]) -> list[str]:
     """Restrictive clauses in a text that its license template does not itself contain (the
-    GPL's own "occasionally and noncommercially" is not a restriction added by the authors)."""
+    GPL's own "occasionally and noncommercially" is not a restriction added by the authors).
+    Only paragraphs that are not the template's own words are read."""
+    known: set[int] = set()
+    for spdx in spdx_ids:
+        known |= licensedb.template_bigrams(spdx)
+    residual = []
+    for para in re.split(r"\n\s*\n", text):
+        grams = bigrams(normalize_tokens(para))
+        if grams and len(grams & known) < 0.9 * len(grams):
+            residual.append(para)
+    if not residual:
+        return []
+    templates = " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids)
     out: list[str] = []
-    for clause, words in clause_spans(text):
+    for clause, words in clause_spans("\n\n".join(residual)):
         if clause not in RESTRICTIVE_CLAUSES or clause in out:
             continue
         if " ".join(normalize_tokens(words)) in templates:
@@ -269,7 +280,7 @@ _LICENSE_SECTION = re.compile(
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _FM_LICENSE = re.compile(r"^license:\s*['\"]?([\w.+-]+)", re.M)
 README_TERMS = "LicenseRef-README-Terms"
-_SENTENCE = re.compile(r"[^.!?\n]*(?:licen[sc]|commercial)[^.!?\n]*", re.I)
+_SENTENCE_END = re.compile(r"[.!?\n]")
 _TITLE_LIKE = re.compile(r"licen[sc]e|international|public\s+domain|\bversion\b", re.I)
 _GENERIC_BSD = re.compile(r"\bbsd\b", re.I)
 _PUBLIC_DOMAIN = re.compile(r"public\s+domain|\bunlicen[sc]ed?\b", re.I)
@@ -293,7 +304,10 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
         out += _statement_names(text, path)
     # Restrictive terms anywhere in the README ("intended and licensed for research use only").
     restrictive: list[str] = []
-    for sentence in _SENTENCE.findall(text):
+    for sentence in _SENTENCE_END.split(text):
+        lower = sentence.lower()
+        if "licen" not in lower and "commercial" not in lower:
+            continue
         restrictive += [
             c
             for c in clauses(sentence)

@@ -142,6 +142,13 @@ def match_text(text: str) -> list[TextMatch]:
     return accepted
 
 
+def template_bigrams(spdx: str) -> set[int]:
+    for e in _db():
+        if e.spdx == spdx:
+            return e.bigrams
+    return set()
+
+
 def template_tokens(spdx: str) -> str:
     """The normalised words of a license on the list, joined by spaces ("" if unknown)."""
     for e in _db():

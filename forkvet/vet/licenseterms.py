@@ -434,19 +434,42 @@ _CLAUSES: dict[str, re.Pattern[str]] = {
     ),
 }
 RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-derivatives")
+# Words each clause cannot match without: a substring test skips most regex scans of long
+# license texts (the GPL is 35 kB).
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "no-permission": ("no ", "not", "nor ", "unlicensed"),
+    "non-commercial": ("commercial",),
+    "research-only": ("only", "solely", "free for"),
+    "commercial-contact": ("commercial",),
+    "no-derivatives": ("derivative", "modif"),
+    "share-alike": ("alike", "same"),
+    "patent": ("patent",),
+    "public-domain": ("public domain", "you want", "rights reserved", "waive"),
+    "permission-grant": ("granted", "redistribution", "licensed under", "grant"),
+}
+
+
+def _candidates(text: str) -> tuple[str, list[tuple[str, re.Pattern[str]]]]:
+    lower = text.lower()
+    if "commercial" in lower or "profit" in lower:
+        text = _BOTH_USES.sub(" any use ", text)
+        lower = text.lower()
+    return text, [
+        (name, pat) for name, pat in _CLAUSES.items() if any(w in lower for w in _NEEDS[name])
+    ]
 
 
 def clauses(text: str) -> list[str]:
-    text = _BOTH_USES.sub(" any use ", text)
-    return [name for name, pat in _CLAUSES.items() if pat.search(text)]
+    text, candidates = _candidates(text)
+    return [name for name, pat in candidates if pat.search(text)]
 
 
 def clause_spans(text: str) -> list[tuple[str, str]]:
     """(clause, matched words widened to whole words) for every clause occurrence, to check
     against a template ("noncommercially" in the GPL is not the clause "non-commercial")."""
-    text = _BOTH_USES.sub(" any use ", text)
+    text, candidates = _candidates(text)
     out = []
-    for name, pat in _CLAUSES.items():
+    for name, pat in candidates:
         for m in pat.finditer(text):
             start, end = m.start(), m.end()
             while start > 0 and text[start - 1].isalnum():
