@@ -12,7 +12,8 @@ Prints, over the entries it could read: SPDX accuracy, commercial-use accuracy, 
 accuracy, and the count of wrong "yes" answers to "may my company use it commercially?" (the
 dangerous error: it must be 0), plus the slowest check. `spdx` labels: an expression (operand
 order inside a flat OR/AND does not matter), `LicenseRef-*` (any LicenseRef id: a custom
-license without a standard name) or null (no license). askalono and licensee could not be
+license without a standard name) or null (no license); `score_spdx: false` leaves an entry's
+id unscored (darknet's seven-way choice). askalono and licensee could not be
 installed here (no crates.io / no Ruby), so no side-by-side column.
 """
 
@@ -112,7 +113,7 @@ def main() -> int:
             took = time.perf_counter() - start
         slowest = max(slowest, (took, entry["repo"]))
         n += 1
-        scored_spdx = entry["spdx"] is not None or entry["category"] == "none"
+        scored_spdx = entry.get("score_spdx", True)
         s_ok = spdx_right(entry["spdx"], entry.get("spdx_alt", []), info.spdx)
         if scored_spdx:
             spdx_n += 1

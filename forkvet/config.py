@@ -26,6 +26,7 @@ CATEGORIES = (
     "network-copyleft",
     "non-commercial",
     "custom-restricted",
+    "no-permission",
     "none",
 )
 

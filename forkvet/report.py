@@ -46,6 +46,9 @@ class LicenseMatch:
     path: str
     confidence: float
     source: str  # "file", "metadata", "readme", "header"
+    # license (a file's own grant), third-party (a notice appended or a vendored license),
+    # weights-or-data, readme, metadata, patents
+    role: str = ""
 
 
 @dataclass

@@ -4,32 +4,40 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
 from forkvet.vet import licensedb
 from forkvet.vet.context import Context
+from forkvet.vet.licensesections import (
+    custom_ref,
+    says_choice,
+    split_notices,
+    title_lines,
+    valid_expression,
+)
 from forkvet.vet.licenseterms import (
+    BSD_REF,
+    NO_DERIVATIVES,
     NO_LICENSE,
+    PUBLIC_DOMAIN_REF,
+    RESTRICTIVE_CLAUSES,
     RESTRICTIVENESS,
     KnownLicense,
     Terms,
+    clause_spans,
     clauses,
     custom_terms,
     known_license,
+    ref_terms,
     spdx_terms,
 )
+from forkvet.vet.textnorm import bigrams, normalize_tokens
 
 CHECK = "license"
 _LICENSE_NAME = re.compile(
     r"^(?:un)?licen[cs]e(?:s)?(?:[-_. ][\w.-]*)?$|^copying(?:[-_.][\w.-]*)?$|"
     r"^[\w-]*[-_.]licen[cs]e(?:\.(?:md|txt|rst|markdown))?$|^eula(?:\.\w+)?$",
-    re.I,
-)
-# Top-level license files about weights, data or docs rather than the code.
-_NOT_CODE = re.compile(r"model|weight|data|checkpoint|doc|font|image|asset|third|vendor", re.I)
-_DUAL_HINT = re.compile(
-    r"dual[- ]licen[cs]ed|either\s+(?:the\s+)?\S+\s+(?:license\s+)?or\s+"
-    r"(?:the\s+)?\S+\s+license|at\s+your\s+option",
     re.I,
 )
 
@@ -39,69 +47,158 @@ class _Found:
     match: LicenseMatch
     terms: Terms
     obligations: tuple[str, ...]
-    role: str  # "code", "other", "metadata", "readme"
+    role: str  # "code", "other", "metadata", "readme", "third-party", "patents"
+    kind: str = "grant"  # "grant": what this file/statement grants; "extra": added terms
+
+
+# What each internal role is called in the report's `all[].role`.
+_REPORT_ROLE = {
+    "code": "license",
+    "other": "weights-or-data",
+    "metadata": "metadata",
+    "readme": "readme",
+    "third-party": "third-party",
+    "patents": "patents",
+}
 
 
 def _terms_for_spdx(spdx: str) -> Terms:
-    return spdx_terms(spdx, licensedb.is_osi(spdx))
+    return ref_terms(spdx) or spdx_terms(spdx, licensedb.is_osi(spdx))
+
+
+def _item(
+    spdx: str, name: str, terms: Terms, path: str, conf: float, source: str
+) -> tuple[LicenseMatch, Terms]:
+    match = LicenseMatch(spdx, name, terms.category, terms.commercial_use, path, conf, source)
+    return match, terms
 
 
 def _from_known(
     known: KnownLicense, path: str, source: str, conf: float
 ) -> tuple[LicenseMatch, Terms]:
-    spdx = known.spdx or "NOASSERTION"
-    return (
-        LicenseMatch(
-            spdx, known.name, known.terms.category, known.terms.commercial_use, path, conf, source
-        ),
-        known.terms,
-    )
+    return _item(known.spdx, known.name, known.terms, path, conf, source)
 
 
-def classify_text(text: str, path: str, source: str) -> list[tuple[LicenseMatch, Terms]]:
-    """Every license in a text: known non-SPDX licenses first, then SPDX texts, then clauses."""
+Classified = list[tuple[LicenseMatch, Terms, str]]  # (match, terms, "grant" | "extra" | "notice")
+
+
+def classify_text(text: str, path: str, source: str) -> Classified:
+    """What a license file says: its own grant (first), terms added to a license text, and
+    the third-party notices appended to it."""
+    own, notices = split_notices(text)
+    out = _classify_section(own, path, source)
+    for notice in notices:
+        items = _classify_section(notice, path, source)
+        out += [(m, t, "notice" if kind == "grant" else kind) for m, t, kind in items]
+    if out and not any(kind == "grant" for _, _, kind in out):
+        # The file opens with its notices' heading: the first license in it is its own.
+        first = next(i for i, (_, _, kind) in enumerate(out) if kind == "notice")
+        m, t, _ = out[first]
+        out[first] = (m, t, "grant")
+    return out
+
+
+def _classify_section(text: str, path: str, source: str) -> Classified:
     known = known_license(text)
     if known is not None:
-        return [_from_known(known, path, source, 0.9)]
+        return [(*_from_known(known, path, source, 0.9), "grant")]
     matches = licensedb.match_text(text)
     if matches:
-        out = []
-        for m in matches:
+        out: Classified = []
+        for i, m in enumerate(matches):
             terms = _terms_for_spdx(m.spdx)
-            out.append(
-                (
-                    LicenseMatch(
-                        m.spdx,
-                        m.name,
-                        terms.category,
-                        terms.commercial_use,
-                        path,
-                        m.containment,
-                        source,
-                    ),
-                    terms,
-                )
-            )
+            kind = "grant" if i == 0 else "notice"  # later texts are appended to the first
+            out.append((*_item(m.spdx, m.name, terms, path, m.containment, source), kind))
+        extra = _added_restrictions(text, [m.spdx for m in matches])
+        if extra:
+            terms = custom_terms(extra)
+            name = f"Terms added to the license text in {path} ({', '.join(extra)})"
+            ref = custom_ref("", f"Added-Terms-{path}")
+            out.append((*_item(ref, name, terms, path, 0.6, source), "extra"))
         return out
-    if len(text.split()) < 20:
-        return []
     found = clauses(text)
+    restrictive = [c for c in found if c in RESTRICTIVE_CLAUSES]
+    named = _names_in(text, path, source)
+    if named:
+        out = [(m, t, "grant") for m, t in named[:1]]
+        if restrictive:
+            terms = custom_terms(restrictive)
+            name = f"Terms next to the license name in {path} ({', '.join(restrictive)})"
+            ref = custom_ref("", f"Added-Terms-{path}")
+            out.append((*_item(ref, name, terms, path, 0.6, source), "extra"))
+        return out
+    if len(text.split()) < 20 and not (restrictive or "public-domain" in found):
+        return []
     terms = custom_terms(found)
+    if terms.category == "permissive":  # a public-domain dedication of its own words
+        return [(*_item(PUBLIC_DOMAIN_REF, "Public domain", terms, path, 0.6, source), "grant")]
     detail = ", ".join(c for c in found if c != "permission-grant") or "no known clauses"
+    ref = custom_ref(text, path.rsplit("/", 1)[-1])
     return [
-        (
-            LicenseMatch(
-                "NOASSERTION",
-                f"Custom license ({detail})",
-                terms.category,
-                terms.commercial_use,
-                path,
-                0.5,
-                source,
-            ),
-            terms,
-        )
+        (*_item(ref, f"Custom license ({detail})", terms, path, 0.5, source), "grant"),
     ]
+
+
+_BSD_CONDITIONS = (
+    ("BSD-4-Clause", re.compile(r"advertising\s+materials\s+mentioning", re.I)),
+    ("BSD-3-Clause", re.compile(r"endorse\s+or\s+promote", re.I)),
+    ("BSD-2-Clause", re.compile(r"redistributions\s+in\s+binary\s+form", re.I)),
+    ("BSD-1-Clause", re.compile(r"redistributions\s+of\s+source\s+code", re.I)),
+)
+
+
+def _bsd_by_conditions(text: str, path: str, source: str) -> list[tuple[LicenseMatch, Terms]]:
+    """A "BSD License" whose wording differs from the templates (another disclaimer): which
+    BSD it is follows from the conditions it lists."""
+    if not _BSD_CONDITIONS[-1][1].search(text):
+        return []
+    spdx = next(spdx for spdx, pat in _BSD_CONDITIONS if pat.search(text))
+    name = licensedb.spdx_name(spdx) or spdx
+    return [_item(spdx, name, _terms_for_spdx(spdx), path, 0.7, source)]
+
+
+def _added_restrictions(text: str, spdx_ids: list[str]) -> list[str]:
+    """Restrictive clauses in a text that its license template does not itself contain (the
+    GPL's own "occasionally and noncommercially" is not a restriction added by the authors).
+    Only paragraphs that are not the template's own words are read."""
+    known: set[int] = set()
+    for spdx in spdx_ids:
+        known |= licensedb.template_bigrams(spdx)
+    residual = []
+    for para in re.split(r"\n\s*\n", text):
+        grams = bigrams(normalize_tokens(para))
+        if grams and len(grams & known) < 0.9 * len(grams):
+            residual.append(para)
+    if not residual:
+        return []
+    templates = " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids)
+    out: list[str] = []
+    for clause, words in clause_spans("\n\n".join(residual)):
+        if clause not in RESTRICTIVE_CLAUSES or clause in out:
+            continue
+        if " ".join(normalize_tokens(words)) in templates:
+            continue
+        out.append(clause)
+    return out
+
+
+def _names_in(text: str, path: str, source: str) -> list[tuple[LicenseMatch, Terms]]:
+    """A license named by a text that is not a license text: its title line ("MIT License",
+    "Attribution-NonCommercial 4.0 International"), or a sentence ("released under a GPLv3
+    license")."""
+    lines = title_lines(text)
+    # A title may run over two lines ("Apache License" / "Version 2.0, January 2004").
+    for line in [*lines, *(f"{a} {b}" for a, b in pairwise(lines))]:
+        if len(line.split()) <= 12:
+            named = _named(line, path, source, 0.6, strict=True)
+            if named and named[0][0].spdx == BSD_REF:
+                named = _bsd_by_conditions(text, path, source) or named
+            if named:
+                return named
+    out: list[tuple[LicenseMatch, Terms]] = []
+    for m in _README_STATEMENT.finditer(text):
+        out += _named(m.group(1), path, source, 0.65)
+    return out
 
 
 # -- names in metadata and READMEs --------------------------------------------------------------
@@ -169,11 +266,12 @@ def spdx_from_name(name: str) -> str | None:
 
 
 _README_STATEMENT = re.compile(
-    r"(?:licen[sc]ed|released|distributed|available|provided|published)\s+under\s+"
-    r"(?:the\s+|an?\s+)?(?:terms\s+of\s+(?:the\s+)?)?([^\n.;:()]{2,80}?)"
-    r"(?:\s+licen[sc]e\b|\.|;|\n|$)",
+    r"(?:licen[sc]ed|released|distributed|available|provided|published|offered|covered)\s+"
+    r"(?:as\s+\S+\s+)?under\s+(?:the\s+|an?\s+)?(?:terms\s+of\s+(?:the\s+)?)?"
+    r"([^\n;()]{2,80}?)(?=\.(?!\d)|;|\(|\n|$|,?\s+(?:and|but|except|which|with|see|for)\b)",
     re.I,
 )
+_LICENSE_LINE = re.compile(r"^\W{0,4}licen[sc]e\W{0,3}\s*[:：]\s*\**([^\n]{2,80})$", re.I | re.M)
 _LICENSE_SECTION = re.compile(
     r"^(?:#{1,6}\s*|\*\*)?\s*(?:licen[sc]e|licensing|terms of use|copyright)\b[^\n]*\n"
     r"(?:[=\-~^]{3,}\s*\n)?(.*?)(?=^#{1,6}\s|^\S[^\n]*\n[=\-~^]{3,}\s*$|\Z)",
@@ -181,91 +279,132 @@ _LICENSE_SECTION = re.compile(
 )
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _FM_LICENSE = re.compile(r"^license:\s*['\"]?([\w.+-]+)", re.M)
+README_TERMS = "LicenseRef-README-Terms"
+_SENTENCE_END = re.compile(r"[.!?\n]")
+_TITLE_LIKE = re.compile(r"licen[sc]e|international|public\s+domain|\bversion\b", re.I)
+_GENERIC_BSD = re.compile(r"\bbsd\b", re.I)
+_PUBLIC_DOMAIN = re.compile(r"public\s+domain|\bunlicen[sc]ed?\b", re.I)
 
 
 def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
-    """License statements in a README: model-card front matter, a License section, a sentence."""
+    """License evidence in a README or model card (weaker than a license file): front matter,
+    a License section, a "License: X" line, a sentence naming a license, restrictive terms."""
     out: list[tuple[LicenseMatch, Terms]] = []
     fm = _FRONT_MATTER.match(text)
     if fm:
         m = _FM_LICENSE.search(fm.group(1))
         if m and m.group(1).lower() not in ("other", "unknown"):
-            out += _named(m.group(1), path, "readme", 0.8)
-    sections = [m.group(1) for m in _LICENSE_SECTION.finditer(text)]
-    for section in sections:
-        section = section.strip()
-        if not section:
-            continue
-        if len(section.split()) > 120:
-            found = classify_text(section, path, "readme")
-            if found and found[0][0].confidence >= 0.9:
-                out += found
-                continue
-        known = known_license(section)
-        if known:
-            out.append(_from_known(known, path, "readme", 0.75))
-            continue
-        named = _statement_names(section, path)
-        if named:
-            out += named
-            continue
-        restrictive = [
-            c
-            for c in clauses(section)
-            if c in ("non-commercial", "research-only", "no-derivatives")
-        ]
-        if restrictive:
-            terms = custom_terms(restrictive)
-            label = f"Custom terms in README ({', '.join(restrictive)})"
-            out.append(
-                (
-                    LicenseMatch(
-                        "NOASSERTION",
-                        label,
-                        terms.category,
-                        terms.commercial_use,
-                        path,
-                        0.6,
-                        "readme",
-                    ),
-                    terms,
-                )
-            )
+            out += _named(m.group(1), path, "readme", 0.7)
+    for section in (m.group(1).strip() for m in _LICENSE_SECTION.finditer(text)):
+        if section:
+            out += _readme_section(section, path)
+    for m in _LICENSE_LINE.finditer(text):
+        out += _named(m.group(1), path, "readme", 0.6)
     if not out:
         out += _statement_names(text, path)
+    # Restrictive terms anywhere in the README ("intended and licensed for research use only").
+    restrictive: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        lower = sentence.lower()
+        if "licen" not in lower and "commercial" not in lower:
+            continue
+        restrictive += [
+            c
+            for c in clauses(sentence)
+            if (c in RESTRICTIVE_CLAUSES or c == "commercial-contact") and c not in restrictive
+        ]
+    if restrictive and not any(t.commercial_use is False for _, t in out):
+        out.append(_readme_terms(restrictive, path))
     return _dedupe(out)
+
+
+def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
+    if len(section.split()) > 120:
+        found = [(m, t) for m, t, kind in classify_text(section, path, "readme") if kind == "grant"]
+        if found and found[0][0].confidence >= 0.9:
+            return found
+    known = known_license(section)
+    if known:
+        return [_from_known(known, path, "readme", 0.7)]
+    found_clauses = clauses(section)
+    named = _names_in(section, path, "readme")
+    restrictive = [c for c in found_clauses if c in RESTRICTIVE_CLAUSES]
+    if not named and "commercial-contact" in found_clauses:
+        restrictive.append("commercial-contact")
+    out = named[:2]
+    if restrictive:
+        out.append(_readme_terms(restrictive, path))
+    elif not named and "public-domain" in found_clauses:
+        out.append(
+            _item(
+                PUBLIC_DOMAIN_REF,
+                "Public domain",
+                custom_terms(["public-domain"]),
+                path,
+                0.6,
+                "readme",
+            )
+        )
+    return out
+
+
+def _readme_terms(restrictive: list[str], path: str) -> tuple[LicenseMatch, Terms]:
+    terms = custom_terms(restrictive)
+    label = f"Custom terms in README ({', '.join(restrictive)})"
+    return _item(README_TERMS, label, terms, path, 0.6, "readme")
 
 
 def _statement_names(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
     out: list[tuple[LicenseMatch, Terms]] = []
     for m in _README_STATEMENT.finditer(text):
-        out += _named(m.group(1), path, "readme", 0.7)
+        out += _named(m.group(1), path, "readme", 0.6)
     known = known_license(text) if not out else None
     if known:
-        out.append(_from_known(known, path, "readme", 0.7))
+        out.append(_from_known(known, path, "readme", 0.6))
     return out
 
 
-def _named(name: str, path: str, source: str, conf: float) -> list[tuple[LicenseMatch, Terms]]:
+def _named(
+    name: str, path: str, source: str, conf: float, strict: bool = False
+) -> list[tuple[LicenseMatch, Terms]]:
+    """A license name as people write it. strict: the text must look like a title ("MIT
+    License", "Attribution-NonCommercial 4.0 International", or just "MIT"), not any line."""
+    name = name.strip().strip("*_`").strip()
+    if not strict:
+        # "a dual Apache v2/GPL v2 license", "Apache-2.0 or MIT": every license named.
+        parts = re.split(r"\s*(?:/|,?\s+or\s+|,?\s+and\s+|\s+&\s+)\s*", name)
+        if len(parts) > 1:
+            each = [x for p in parts for x in _named(p, path, source, conf, strict=True)]
+            if len({m.spdx for m, _ in each}) > 1:
+                return each
+    if strict and len(name.split()) > 3 and not _TITLE_LIKE.search(name):
+        return []
+    if strict and re.match(r"(?i)\(?c\)|copyright|©", name):
+        return []
     spdx = spdx_from_name(name)
     if spdx is None:
         known = known_license(name)
-        return [_from_known(known, path, source, conf)] if known else []
+        if known:
+            return [_from_known(known, path, source, conf)]
+        if _GENERIC_BSD.search(name) and len(name.split()) <= 6:
+            terms = _terms_for_spdx(BSD_REF)
+            return [
+                _item(BSD_REF, "BSD license (which BSD is not stated)", terms, path, conf, source)
+            ]
+        if _PUBLIC_DOMAIN.search(name) and len(name.split()) <= 8:
+            terms = _terms_for_spdx(PUBLIC_DOMAIN_REF)
+            return [_item(PUBLIC_DOMAIN_REF, "Public domain", terms, path, conf, source)]
+        return []
     terms = _terms_for_spdx(spdx)
     display = licensedb.spdx_name(spdx) or spdx
-    return [
-        (
-            LicenseMatch(spdx, display, terms.category, terms.commercial_use, path, conf, source),
-            terms,
-        )
-    ]
+    return [_item(spdx, display, terms, path, conf, source)]
 
 
 def _dedupe(items: list[tuple[LicenseMatch, Terms]]) -> list[tuple[LicenseMatch, Terms]]:
     seen: set[tuple[str | None, str]] = set()
     out = []
     for m, t in items:
-        key = (m.spdx, m.name if m.spdx == "NOASSERTION" else "")
+        key = (m.spdx, m.name)
         if key not in seen:
             seen.add(key)
             out.append((m, t))
@@ -333,6 +472,25 @@ def _priority(path: str) -> tuple[int, int, str]:
     return (path.count("/"), rank, path)
 
 
+_THIRD_PARTY_NAME = re.compile(r"third|3rd|vendor|notice|bundled|external", re.I)
+_WEIGHTS_NAME = re.compile(r"model|weight|data|checkpoint|doc|font|image|asset", re.I)
+_PATENTS_NAME = re.compile(r"^patents(?:\.(?:md|txt))?$", re.I)
+PATENTS_NOTE = (
+    "PATENTS file: an additional patent grant that ends if you sue the grantor over patents"
+)
+
+
+def _file_role(path: str) -> str:
+    parts = path.split("/")
+    name = parts[-1]
+    if len(parts) == 1 or parts[0].upper() in ("LICENSES", "LICENSE"):
+        if _THIRD_PARTY_NAME.search(name):
+            return "third-party"
+        return "other" if _WEIGHTS_NAME.search(name) else "code"
+    # A license deeper in the tree covers that folder: weights or vendored code.
+    return "other" if _WEIGHTS_NAME.search(path) else "third-party"
+
+
 def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     findings: list[Finding] = []
     found: list[_Found] = []
@@ -342,24 +500,29 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
         if not text or not text.strip():
             continue
         texts[path] = text
-        top = "/" not in path or path.upper().startswith("LICENSES/")
-        name = path.rsplit("/", 1)[-1]
-        role = "code" if top and not _NOT_CODE.search(name) else "other"
-        for m, terms in classify_text(text, path, "file"):
-            found.append(_Found(m, terms, terms.obligations, role))
+        role = _file_role(path)
+        for m, terms, kind in classify_text(text, path, "file"):
+            item_role = "third-party" if kind == "notice" else role
+            found.append(_Found(m, terms, terms.obligations, item_role, kind))
     for meta in ctx.packages:
         names = [meta.license] if meta.license else []
         names += [cm.group(1) for c in meta.classifiers if (cm := _CLASSIFIER.match(c))]
         for name in names:
             if len(name) > 200:  # the whole license text pasted into setup(license=...)
-                items = classify_text(name, meta.path, "metadata")
+                items = [
+                    (m, t) for m, t, k in classify_text(name, meta.path, "metadata") if k == "grant"
+                ]
             else:
                 items = _named(name, meta.path, "metadata", 0.8)
             for m, terms in items:
                 found.append(_Found(m, terms, terms.obligations, "metadata"))
     if ctx.snap.readme:
-        for m, terms in readme_licenses(ctx.snap.readme.path, ctx.readme):
-            found.append(_Found(m, terms, terms.obligations, "readme"))
+        items = readme_licenses(ctx.snap.readme.path, ctx.readme)
+        named = any(m.spdx != README_TERMS for m, _ in items)
+        for m, terms in items:
+            # Restrictive sentences are the README's license only when it names none.
+            kind = "extra" if m.spdx == README_TERMS and named else "grant"
+            found.append(_Found(m, terms, terms.obligations, "readme", kind))
     for f in ctx.snap.files:
         if f.name == "CITATION.cff":
             text = ctx.snap.read_text(f.path) or ""
@@ -367,6 +530,15 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
             if cm:
                 for m, terms in _named(cm.group(1), f.path, "metadata", 0.8):
                     found.append(_Found(m, terms, terms.obligations, "metadata"))
+    patents = [f.path for f in ctx.snap.files if len(f.parts) == 1 and _PATENTS_NAME.match(f.name)]
+    for path in patents:
+        terms = Terms("permissive", True, (PATENTS_NOTE,))
+        m, _ = _item(
+            "LicenseRef-PATENTS", "Additional patent grant (PATENTS)", terms, path, 0.9, "file"
+        )
+        found.append(_Found(m, terms, terms.obligations, "patents", "extra"))
+    for item in found:
+        item.match.role = _REPORT_ROLE[item.role]
     info = _decide(ctx, found, texts, findings)
     findings += _policy(ctx, info)
     return info, findings
@@ -376,9 +548,16 @@ def _decide(
     ctx: Context, found: list[_Found], texts: dict[str, str], findings: list[Finding]
 ) -> LicenseInfo:
     info = LicenseInfo(all=[f.match for f in found])
-    if not found:
+    grants = [f for f in found if f.kind == "grant"]
+    role = next(
+        (r for r in ("code", "metadata", "readme", "other") if any(f.role == r for f in grants)), ""
+    )
+    if not role:
         info.obligations = list(NO_LICENSE.obligations)
         info.governs_reason = "no license file, metadata or README statement"
+        restrictive = [f for f in found if f.terms.commercial_use is False]
+        if restrictive:
+            info.governs_reason += f"; {restrictive[0].match.name} in {restrictive[0].match.path}"
         findings.append(
             Finding(
                 CHECK,
@@ -389,62 +568,50 @@ def _decide(
             )
         )
         return info
-    for role in ("code", "metadata", "readme", "other"):
-        governing = [f for f in found if f.role == role]
-        if governing:
-            break
-    # Several distinct licenses of the code itself: a choice (OR) when the files or the README
-    # say so, else the code is under all of them (AND), so the strictest terms apply.
+    governing = [f for f in grants if f.role == role]
+    # The same license named twice (a LICENSE that says "GPLv3, see COPYING" and COPYING
+    # holding the GPL text) is one license: keep the strongest evidence.
     distinct: list[_Found] = []
-    for f in governing:
-        if all(
-            f.match.spdx != d.match.spdx
-            or (f.match.spdx == "NOASSERTION" and f.match.name != d.match.name)
-            for d in distinct
-        ):
+    for f in sorted(governing, key=lambda f: -f.match.confidence):
+        if all(f.match.spdx != d.match.spdx for d in distinct):
             distinct.append(f)
-    if role == "code" and len(distinct) > 1:
-        same_file = len({d.match.path for d in distinct}) == 1
-        if same_file:
-            # One LICENSE file with several texts: the first is the project's, the rest are
-            # usually third-party notices appended to it.
-            distinct = distinct[:1]
+    distinct.sort(key=lambda f: governing.index(f))
     primary = distinct[0]
-    spdx = primary.match.spdx
     reason = {
         "code": f"license file {primary.match.path}",
         "metadata": f"package metadata in {primary.match.path}",
-        "readme": f"statement in {primary.match.path}",
+        "readme": f"statement in {primary.match.path} (no license file)",
         "other": f"license file {primary.match.path}",
     }[role]
     text = texts.get(primary.match.path, "")
-    if spdx and spdx != "NOASSERTION":
-        spdx, why = _gpl_variant(ctx, spdx, text)
-        if why:
-            reason += f"; {why}"
-    terms = [d.terms for d in distinct]
+    choice = False
     if len(distinct) > 1:
-        ids = [d.match.spdx if d.match.spdx != "NOASSERTION" else d.match.name for d in distinct]
-        # License texts themselves say "at your option" (GPL): read only the README and the
-        # Rust-style file names (LICENSE-MIT + LICENSE-APACHE) for a choice.
-        suffixed = all(re.match(r"(?i)licen[cs]e[-_.]\w", d.match.path) for d in distinct)
-        dual = bool(_DUAL_HINT.search(ctx.readme)) or suffixed
-        op = " OR " if dual else " AND "
-        spdx = op.join(i or "NOASSERTION" for i in ids)
-        chosen = _most_permissive(terms) if dual else _most_restrictive(terms)
+        ids = [_expr_id(d) for d in distinct]
+        choice = _offers_choice(ctx, distinct, texts)
+        op = " OR " if choice else " AND "
+        spdx = op.join(ids)
+        chosen = (
+            _most_permissive([d.terms for d in distinct])
+            if choice
+            else _most_restrictive([d.terms for d in distinct])
+        )
         info.name = op.join(d.match.name for d in distinct)
         info.category = chosen.category
         info.commercial_use = chosen.commercial_use
         reason += "; " + (
-            "dual-licensed: you may choose"
-            if dual
+            "the licenses offer a choice: you may pick one"
+            if choice
             else "several licenses apply to the code: the strictest terms apply"
         )
     else:
+        spdx = _expr_id(primary)
+        spdx, why = _gpl_variant(ctx, spdx, text)
+        if why:
+            reason += f"; {why}"
         info.name = primary.match.name
         info.category = primary.terms.category
         info.commercial_use = primary.terms.commercial_use
-        if spdx and spdx != primary.match.spdx:
+        if spdx != primary.match.spdx:
             info.name = licensedb.spdx_name(spdx) or info.name
     info.spdx = spdx
     info.confidence = round(min(d.match.confidence for d in distinct), 2)
@@ -452,23 +619,33 @@ def _decide(
     obligations: list[str] = []
     for d in distinct:
         obligations += [o for o in d.obligations if o not in obligations]
+    for f in found:
+        if f.role == "patents":
+            obligations.append(PATENTS_NOTE)
+            reason += f"; {f.match.path} adds a patent grant"
     info.obligations = obligations
     info.governs_reason = reason
-    _conflicts(found, primary, info, findings)
+    _restrictions_elsewhere(found, distinct if choice else [primary], info, findings)
     for f in found:
-        if f.role == "other" and f.match.spdx != primary.match.spdx and role != "other":
+        if (
+            f.role == "other"
+            and f.kind == "grant"
+            and f.match.spdx != primary.match.spdx
+            and (role != "other")
+        ):
             findings.append(
                 Finding(
                     CHECK,
                     "notice",
                     "Other license in the repository",
                     f"{f.match.path} is under {f.match.name} ({f.match.category}); it covers that "
-                    f"part (weights, data or vendored code), not the main code.",
+                    f"part (weights or data), not the main code.",
                     path=f.match.path,
                 )
             )
     if info.category in (
         "non-commercial",
+        "no-permission",
         "custom-restricted",
         "network-copyleft",
         "strong-copyleft",
@@ -482,7 +659,7 @@ def _decide(
                 path=primary.match.path,
             )
         )
-    if primary.match.spdx == "NOASSERTION" and primary.match.confidence <= 0.5:
+    if primary.match.name.startswith("Custom license") and primary.match.confidence <= 0.5:
         findings.append(
             Finding(
                 CHECK,
@@ -496,47 +673,83 @@ def _decide(
     return info
 
 
+def _expr_id(f: _Found) -> str:
+    spdx = f.match.spdx or ""
+    if spdx and valid_expression(spdx):
+        return spdx
+    return custom_ref(f.match.name, f.match.path)
+
+
+def _offers_choice(ctx: Context, distinct: list[_Found], texts: dict[str, str]) -> bool:
+    """Whether the README or the license files say the licenses are alternatives ("dual-
+    licensed", "at your option", "either ... or", "individually"); Rust-style LICENSE-MIT +
+    LICENSE-APACHE files are alternatives by convention."""
+    if says_choice(ctx.readme):
+        return True
+    paths = {d.match.path for d in distinct}
+    if all(
+        re.match(
+            r"(?i)licen[cs]e[-_.](?:mit|apache|bsd|gpl|lgpl|mpl|isc|zlib|unlicense)",
+            p.rsplit("/", 1)[-1],
+        )
+        for p in paths
+    ):
+        return True
+    for path, text in texts.items():
+        templates = " ".join(
+            licensedb.template_tokens(f.match.spdx or "") for f in distinct if f.match.path == path
+        )
+        if says_choice(text[:20000], templates):
+            return True
+    return False
+
+
+def _restrictions_elsewhere(
+    found: list[_Found], chosen: list[_Found], info: LicenseInfo, findings: list[Finding]
+) -> None:
+    """Restrictive terms anywhere (an appended notice, added terms, a README, the weights'
+    license) mean the answer to "may a company use this?" is never a plain yes."""
+    restrictive = [
+        f
+        for f in found
+        if f not in chosen
+        and f.role != "patents"
+        and (f.terms.commercial_use is False or NO_DERIVATIVES in f.terms.obligations)
+    ]
+    if not restrictive:
+        return
+    first = restrictive[0]
+    where = {
+        "third-party": "a third-party notice in",
+        "other": "the weights/data license",
+        "readme": "the README",
+        "metadata": "the package metadata in",
+    }.get(first.role, "")
+    if info.commercial_use is True:
+        info.commercial_use = None
+        info.governs_reason += (
+            f"; commercial use unclear: {where} {first.match.path} is {first.match.name} "
+            f"({first.match.category})"
+        ).replace("  ", " ")
+        findings.append(
+            Finding(
+                CHECK,
+                "warning",
+                "Conflicting license statements",
+                f"{info.name} allows commercial use, but {first.match.path} says "
+                f"{first.match.name} ({first.match.category}). Commercial use is unclear: check "
+                f"which terms cover the part you need, or ask the authors.",
+                path=first.match.path,
+            )
+        )
+
+
 def _most_restrictive(terms: list[Terms]) -> Terms:
     return max(terms, key=lambda t: RESTRICTIVENESS[t.category])
 
 
 def _most_permissive(terms: list[Terms]) -> Terms:
     return min(terms, key=lambda t: RESTRICTIVENESS[t.category])
-
-
-def _conflicts(
-    found: list[_Found], primary: _Found, info: LicenseInfo, findings: list[Finding]
-) -> None:
-    """A README restricting what the LICENSE file allows (common in research code)."""
-    for f in found:
-        if f is primary or f.role == "other":
-            continue
-        stricter = RESTRICTIVENESS[f.terms.category] > RESTRICTIVENESS[primary.terms.category]
-        if f.terms.commercial_use is False and primary.terms.commercial_use is not False:
-            info.commercial_use = None
-            findings.append(
-                Finding(
-                    CHECK,
-                    "warning",
-                    "Conflicting license statements",
-                    f"{primary.match.path} says {primary.match.name}, but {f.match.path} says "
-                    f"{f.match.name} ({f.match.category}). Commercial use is unclear: ask the "
-                    f"authors which terms apply.",
-                    path=f.match.path,
-                )
-            )
-            return
-        if stricter and f.match.spdx not in (None, primary.match.spdx):
-            findings.append(
-                Finding(
-                    CHECK,
-                    "notice",
-                    "Different license named elsewhere",
-                    f"{f.match.path} names {f.match.name}, "
-                    f"{primary.match.path} {primary.match.name}.",
-                    path=f.match.path,
-                )
-            )
 
 
 def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:

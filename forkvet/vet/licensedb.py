@@ -22,6 +22,8 @@ from itertools import pairwise
 from forkvet.vet.textnorm import bigrams, normalize_tokens
 
 ACCEPT = 0.90  # bigram containment needed to name a license
+PARTIAL = 0.60  # ...or this much of it, when the text lies inside the template
+INSIDE = 0.92  # share of the text's bigrams found in the template for a partial match
 SHORTLIST = 12
 
 
@@ -80,7 +82,14 @@ def known_ids() -> set[str]:
 
 
 def match_text(text: str) -> list[TextMatch]:
-    """All licenses found in text, best first; empty when nothing reaches the cut-off."""
+    """All licenses found in text, best first; empty when nothing reaches the cut-off.
+
+    A license is found when most of its text is present (containment), or, for texts that
+    leave out a template's optional parts (the Creative Commons preamble and trailer, an
+    appendix), when the text lies almost wholly inside the template and covers most of it.
+    Among full matches the one explaining the most of the text wins: a BSD-3-Clause text
+    contains the BSD-1-Clause template too, but BSD-3-Clause explains more of it.
+    """
     tokens = normalize_tokens(text)
     if len(tokens) < 8:
         return []
@@ -90,20 +99,26 @@ def match_text(text: str) -> list[TextMatch]:
         # Word containment is an upper bound-ish of bigram containment: prune on it.
         common = len(e.words & words)
         wc = common / len(e.words)
-        if wc >= ACCEPT - 0.05:
+        if wc >= ACCEPT - 0.05 or (wc >= PARTIAL - 0.05 and common / len(words) >= INSIDE - 0.05):
             scored.append((wc, e))
     scored.sort(key=lambda x: -x[0])
     cand_bigrams = bigrams(tokens)
-    ranked: list[tuple[float, TextMatch, set[int]]] = []
+    full: list[tuple[float, TextMatch, set[int]]] = []
+    partial: list[tuple[float, TextMatch, set[int]]] = []
     for _, e in scored[: SHORTLIST * 4]:
         inter = e.bigrams & cand_bigrams
         containment = len(inter) / max(1, len(e.bigrams))
-        if containment < ACCEPT:
-            continue
+        inside = len(inter) / max(1, len(cand_bigrams))
         dice = 2 * len(inter) / (len(e.bigrams) + len(cand_bigrams))
-        m = TextMatch(e.spdx, e.name, round(containment, 4), round(dice, 4), e.osi)
-        ranked.append((containment + 0.05 * dice, m, inter))
-    ranked.sort(key=lambda x: -x[0])
+        if containment >= ACCEPT:
+            m = TextMatch(e.spdx, e.name, round(containment, 4), round(dice, 4), e.osi)
+            full.append((len(inter) * containment, m, inter))
+        elif containment >= PARTIAL and inside >= INSIDE:
+            # Reported containment is capped below ACCEPT: a partial text is weaker evidence.
+            conf = round(min(ACCEPT - 0.05, 0.6 + 0.3 * containment), 4)
+            m = TextMatch(e.spdx, e.name, conf, round(dice, 4), e.osi)
+            partial.append((inside + containment, m, inter))
+    ranked = sorted(full, key=lambda x: -x[0]) or sorted(partial, key=lambda x: -x[0])[:1]
     accepted: list[TextMatch] = []
     explained: set[int] = set()
     for _, m, inter in ranked:
@@ -125,6 +140,21 @@ def match_text(text: str) -> list[TextMatch]:
         # The text that comes first is the document's own license; later ones are appended.
         accepted.sort(key=lambda m: m.position)
     return accepted
+
+
+def template_bigrams(spdx: str) -> set[int]:
+    for e in _db():
+        if e.spdx == spdx:
+            return e.bigrams
+    return set()
+
+
+def template_tokens(spdx: str) -> str:
+    """The normalised words of a license on the list, joined by spaces ("" if unknown)."""
+    for e in _db():
+        if e.spdx == spdx:
+            return " ".join(e.tokens)
+    return ""
 
 
 def _start(ordered: list[int], template: set[int], window: int = 30) -> int:

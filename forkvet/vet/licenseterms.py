@@ -20,7 +20,8 @@ RESTRICTIVENESS = {
     "network-copyleft": 3,
     "custom-restricted": 4,
     "non-commercial": 5,
-    "none": 6,
+    "no-permission": 6,
+    "none": 7,
 }
 
 CATEGORIES = (
@@ -30,6 +31,7 @@ CATEGORIES = (
     "network-copyleft",
     "non-commercial",
     "custom-restricted",
+    "no-permission",
     "none",
 )
 
@@ -242,7 +244,9 @@ class KnownLicense:
     name: str
     pattern: re.Pattern[str]
     terms: Terms
-    spdx: str | None = None  # when SPDX has an id after all
+    # SPDX has no id for these (checked against the bundled SPDX list and ScanCode's index):
+    # LicenseRef- ids, the form SPDX reserves for licenses not on its list.
+    spdx: str
 
 
 _LLAMA_OBL = (
@@ -250,11 +254,12 @@ _LLAMA_OBL = (
     INCLUDE_LICENSE,
     "Services with over 700 million monthly active users need a license from Meta",
 )
+_RAIL = Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES))
 KNOWN: tuple[KnownLicense, ...] = (
     KnownLicense(
         "nvidia-nc",
         "NVIDIA Source Code License (non-commercial)",
-        re.compile(r"nvidia\s+source\s+code\s+license[\s\S]{0,4000}?non-?commercial", re.I),
+        re.compile(r"nvidia\s+source\s+code\s+licen[sc]e[\s\S]{0,4000}?non-?commercial", re.I),
         Terms(
             "non-commercial",
             False,
@@ -264,42 +269,47 @@ KNOWN: tuple[KnownLicense, ...] = (
                 "Research or evaluation use only; NVIDIA may use it commercially",
             ),
         ),
+        "LicenseRef-NVIDIA-Source-Code-License-NC",
     ),
     KnownLicense(
         "nvidia",
         "NVIDIA Source Code License",
-        re.compile(r"nvidia\s+source\s+code\s+license", re.I),
+        re.compile(r"nvidia\s+source\s+code\s+licen[sc]e", re.I),
         Terms("custom-restricted", None, (KEEP_NOTICE, "Read the grant: NVIDIA licenses vary")),
+        "LicenseRef-NVIDIA-Source-Code-License",
     ),
     KnownLicense(
         "creativeml-openrail-m",
         "CreativeML Open RAIL-M",
         re.compile(r"creativeml\s+open\s*rail-?m", re.I),
-        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES)),
-        spdx="CreativeML-OpenRAIL-M",
+        _RAIL,
+        "LicenseRef-CreativeML-OpenRAIL-M",
     ),
     KnownLicense(
         "openrail++",
-        "Open RAIL++-M",
-        re.compile(r"open\s*rail\+\+", re.I),
-        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES)),
+        "CreativeML Open RAIL++-M",
+        re.compile(r"open\s*rail\s*\+\+", re.I),
+        _RAIL,
+        "LicenseRef-CreativeML-OpenRAIL-PlusPlus-M",
     ),
     KnownLicense(
         "bigscience-openrail-m",
         "BigScience OpenRAIL-M",
         re.compile(r"bigscience\s+open\s*rail-?m|bigscience\s+rail", re.I),
-        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES)),
+        _RAIL,
+        "LicenseRef-BigScience-OpenRAIL-M",
     ),
     KnownLicense(
         "openrail",
         "OpenRAIL (Responsible AI License)",
         re.compile(r"\bopen\s*rail\b|responsible\s+ai\s+licen[sc]e", re.I),
         Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
+        "LicenseRef-OpenRAIL",
     ),
     KnownLicense(
         "llama-3",
         "Llama 3 Community License",
-        re.compile(r"(?:meta\s+)?llama\s+3(?:\.\d)?\s+community\s+license", re.I),
+        re.compile(r"(?:meta\s+)?llama\s+3(?:\.\d)?\s+community\s+licen[sc]e", re.I),
         Terms(
             "custom-restricted",
             True,
@@ -309,24 +319,30 @@ KNOWN: tuple[KnownLicense, ...] = (
                 'Model names derived from it must begin with "Llama"',
             ),
         ),
+        "LicenseRef-Llama-3-Community",
     ),
     KnownLicense(
         "llama-2",
         "Llama 2 Community License",
-        re.compile(r"llama\s+2\s+community\s+license", re.I),
+        re.compile(r"llama\s+2\s+community\s+licen[sc]e", re.I),
         Terms("custom-restricted", True, _LLAMA_OBL),
+        "LicenseRef-Llama-2-Community",
     ),
     KnownLicense(
         "llama-1",
         "LLaMA non-commercial model license",
-        re.compile(r"llama\s+(?:model\s+)?license\s+agreement[\s\S]{0,3000}?non-?commercial", re.I),
+        re.compile(
+            r"llama\s+(?:model\s+)?licen[sc]e\s+agreement[\s\S]{0,3000}?non-?commercial", re.I
+        ),
         Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only")),
+        "LicenseRef-LLaMA-Model-License",
     ),
     KnownLicense(
         "gemma",
         "Gemma Terms of Use",
         re.compile(r"gemma\s+terms\s+of\s+use", re.I),
         Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
+        "LicenseRef-Gemma-Terms-of-Use",
     ),
 )
 
@@ -339,18 +355,62 @@ def known_license(text: str) -> KnownLicense | None:
     return None
 
 
+# LicenseRef ids forkvet gives itself, with their terms.
+PUBLIC_DOMAIN_REF = "LicenseRef-Public-Domain"
+BSD_REF = "LicenseRef-BSD"  # "BSD license" without saying which BSD
+_REF_TERMS = {
+    PUBLIC_DOMAIN_REF: Terms("permissive", True, ()),
+    BSD_REF: Terms("permissive", True, (KEEP_NOTICE, NO_ENDORSE)),
+    **{k.spdx: k.terms for k in KNOWN},
+}
+
+
+def ref_terms(spdx: str) -> Terms | None:
+    """Terms of a LicenseRef id forkvet names itself (None for a custom text's own ref)."""
+    return _REF_TERMS.get(spdx)
+
+
 # -- clause classifier for custom texts ----------------------------------------------------------
+# "for any purpose, commercial or non-commercial" grants; it must not read as "non-commercial".
+_BOTH_USES = re.compile(
+    r"(?:commercial|profit)\s*(?:and|or|&|/|and/or)\s*non-?\s?(?:commercial|profit)|"
+    r"non-?\s?(?:commercial|profit)\s*(?:and|or|&|/|and/or)\s*(?:commercial|profit)",
+    re.I,
+)
 _CLAUSES: dict[str, re.Pattern[str]] = {
+    # Prohibitions, not grants: nothing is allowed without asking.
+    "no-permission": re.compile(
+        r"no\s+(?:permission|right|license|licence)s?\s+(?:is|are)\s+(?:hereby\s+)?"
+        r"(?:granted|given)|"
+        r"(?:no|not|nor)\b[^.;]{0,80}\bfor\s+any\s+(?:commercial\s+or\s+non-?\s?commercial|"
+        r"non-?\s?commercial\s+or\s+commercial)\s+purpose|"
+        r"(?:may|must|shall|can)\s*not\s+(?:be\s+)?(?:used|use|copied|copy|reproduced)"
+        r"(?:\s*,\s*|\s+or\s+|\s+and\s+|\s+|/)(?:\w+(?:\s*,\s*|\s+or\s+|\s+and\s+|\s+|/)){0,8}"
+        r"(?:in\s+any\s+(?:form|way|manner)|for\s+any\s+purpose|by\s+anyone)|"
+        r"(?:not\s+licensed|unlicensed)\s+for\s+(?:any\s+)?(?:use|reuse|redistribution)",
+        re.I,
+    ),
     "non-commercial": re.compile(
         r"non-?\s?commercial|not\s+(?:be\s+)?used\s+for\s+(?:any\s+)?commercial|"
-        r"commercial\s+(?:use|purposes?)\s+(?:is|are)\s+(?:strictly\s+)?(?:prohibited|not)|"
+        r"commercial\s+(?:use|purposes?|usage)\s+(?:is|are)\s+(?:strictly\s+)?"
+        r"(?:prohibited|forbidden|not)|"
         r"no\s+commercial\s+use|without\s+(?:a\s+)?commercial\s+licen[sc]e",
         re.I,
     ),
     "research-only": re.compile(
-        r"(?:academic|research|educational|evaluation|non-?profit)\s+(?:and\s+\w+\s+)?"
-        r"(?:purposes?|use)\s+only|solely\s+for\s+(?:academic\s+|non-?commercial\s+)?"
-        r"research|only\s+for\s+(?:academic|research|non-?commercial)",
+        r"(?:academic|research|educational|evaluation|non-?profit|personal)\s+"
+        r"(?:and\s+\w+\s+|or\s+\w+\s+)?(?:purposes?|use|usage)\s+only|"
+        r"solely\s+for\s+(?:academic\s+|non-?commercial\s+|internal\s+)?(?:research|evaluation)|"
+        r"only\s+for\s+(?:academic|research|non-?commercial|evaluation)|"
+        r"free\s+for\s+(?:personal|research|academic|educational|non-?commercial)\b"
+        r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)",
+        re.I,
+    ),
+    # "contact us for commercial use": a restriction when nothing else is granted; next to an
+    # open-source license it is an offer of another license (dual licensing), not a restriction.
+    "commercial-contact": re.compile(
+        r"contact\b[^.;\n]{0,60}\bfor\s+(?:any\s+)?commercial\s+(?:use|purposes?|usage|licen)|"
+        r"for\s+commercial\s+(?:use|purposes?|usage|licen\w*)[^.;\n]{0,30}\bcontact",
         re.I,
     ),
     "no-derivatives": re.compile(
@@ -360,25 +420,86 @@ _CLAUSES: dict[str, re.Pattern[str]] = {
     ),
     "share-alike": re.compile(r"share\s*-?\s*alike|under\s+the\s+same\s+(?:license|terms)", re.I),
     "patent": re.compile(r"\bpatent", re.I),
+    "public-domain": re.compile(
+        r"(?:released|dedicated|placed|put|is|are|lies)\s+(?:in|into|to)\s+the\s+public\s+domain|"
+        r"\bis\s+public\s+domain\b|"
+        r"do\s+(?:whatever|what\s+(?:ever\s+)?the\s+\S+)\s+you\s+want|"
+        r"no\s+rights\s+reserved|waives?\s+all\s+(?:copyright|rights)",
+        re.I,
+    ),
     "permission-grant": re.compile(
         r"permission\s+is\s+hereby\s+granted|redistribution\s+and\s+use\s+in\s+source|"
         r"licensed\s+under|grants?\s+you\s+a",
         re.I,
     ),
 }
+RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-derivatives")
+# Words each clause cannot match without: a substring test skips most regex scans of long
+# license texts (the GPL is 35 kB).
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "no-permission": ("no ", "not", "nor ", "unlicensed"),
+    "non-commercial": ("commercial",),
+    "research-only": ("only", "solely", "free for"),
+    "commercial-contact": ("commercial",),
+    "no-derivatives": ("derivative", "modif"),
+    "share-alike": ("alike", "same"),
+    "patent": ("patent",),
+    "public-domain": ("public domain", "you want", "rights reserved", "waive"),
+    "permission-grant": ("granted", "redistribution", "licensed under", "grant"),
+}
+
+
+def _candidates(text: str) -> tuple[str, list[tuple[str, re.Pattern[str]]]]:
+    lower = text.lower()
+    if "commercial" in lower or "profit" in lower:
+        text = _BOTH_USES.sub(" any use ", text)
+        lower = text.lower()
+    return text, [
+        (name, pat) for name, pat in _CLAUSES.items() if any(w in lower for w in _NEEDS[name])
+    ]
 
 
 def clauses(text: str) -> list[str]:
-    return [name for name, pat in _CLAUSES.items() if pat.search(text)]
+    text, candidates = _candidates(text)
+    return [name for name, pat in candidates if pat.search(text)]
+
+
+def clause_spans(text: str) -> list[tuple[str, str]]:
+    """(clause, matched words widened to whole words) for every clause occurrence, to check
+    against a template ("noncommercially" in the GPL is not the clause "non-commercial")."""
+    text, candidates = _candidates(text)
+    out = []
+    for name, pat in candidates:
+        for m in pat.finditer(text):
+            start, end = m.start(), m.end()
+            while start > 0 and text[start - 1].isalnum():
+                start -= 1
+            while end < len(text) and text[end].isalnum():
+                end += 1
+            out.append((name, text[start:end]))
+    return out
 
 
 def custom_terms(found: list[str]) -> Terms:
     obl = [KEEP_NOTICE]
-    if "non-commercial" in found or "research-only" in found:
+    if "no-permission" in found:
+        return Terms(
+            "no-permission",
+            False,
+            (
+                "No permission is granted: do not use, copy, modify or distribute it "
+                "without the authors' written permission",
+            ),
+        )
+    if "non-commercial" in found or "research-only" in found or "commercial-contact" in found:
         obl.insert(0, NONCOMMERCIAL)
         if "research-only" in found:
             obl.append("Research use only")
+        if "commercial-contact" in found:
+            obl.append("Commercial use needs a license from the authors")
         return Terms("non-commercial", False, tuple(obl))
+    if "public-domain" in found:
+        return _REF_TERMS[PUBLIC_DOMAIN_REF]
     if "no-derivatives" in found:
         obl.append(NO_DERIVATIVES)
     if "share-alike" in found:

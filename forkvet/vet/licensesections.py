@@ -1,0 +1,164 @@
+"""The shape of a license file: its own grant, appended third-party notices, its title.
+
+Research code often ships one LICENSE holding the project's grant followed by the licenses of
+code it copied ("LICENSE FOR pytorch-CycleGAN ----", "THIRD-PARTY SOFTWARE NOTICES"). The
+grant at the top governs; the notices are listed, never taken as the project's license.
+Also: the SPDX expression checks, and custom licenses' LicenseRef ids.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import cache
+
+from forkvet.vet import licensedb
+
+# A line that starts the third-party part of a license file.
+_NOTICE_HEAD = re.compile(
+    r"^\W*(?:"
+    r"(?:third|3rd)[- ]party\b|"
+    r"(?:the\s+)?following\s+(?:(?:third|3rd)[- ]party\s+|open[- ]source\s+)?"
+    r"(?:components?|software|projects?|librar(?:y|ies)|files|code|packages|works)\b|"
+    r"this\s+(?:software|project|repository|repo|code|codebase|product|package|work|library)\s+"
+    r"(?:also\s+)?(?:contains|includes|incorporates|uses|bundles|is\s+(?:partly\s+)?based\s+on|"
+    r"is\s+derived\s+from|borrows|adapts)\b|"
+    r"(?:some\s+)?(?:portions|parts)\s+of\s+th(?:is|e)\s+(?:code|software|project|repository)|"
+    r"(?:licen[cs]es?|copyright(?:\s+notices?)?|notices?)\s+(?:for|of|from)\s+(?!this\b|the\s+software\b)\S|"
+    r"other\s+(?:dependencies|licen[cs]es|components)|"
+    r"open\s+source\s+software\s+licen[cs]ed\s+under|"
+    r"(?:original|upstream|included|bundled|vendored)\s+(?:code\s+)?licen[cs]es?\b|"
+    r"code\s+(?:in|under)\s+\S+\s+(?:is|was)\s+(?:adapted|copied|taken)\s+from|"
+    r"(?:adapted|copied|taken|borrowed)\s+from\b"
+    r")",
+    re.I,
+)
+# "------ LICENSE FOR pix2pix ------": a heading between rules is a new section.
+_RULED_HEADING = re.compile(r"^\s*[-=*#~_]{3,}\s*(\S.{0,100}?)\s*[-=*#~_]{3,}\s*$")
+_RULE = re.compile(r"^\s*[-=*#~_]{5,}\s*$")
+
+
+def split_notices(text: str) -> tuple[str, list[str]]:
+    """(the file's own part, [appended notice sections]). The own part is never empty."""
+    lines = text.splitlines(keepends=True)
+    cuts: list[int] = []
+    words_before = 0
+    prev_blank = True
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        heading = _RULED_HEADING.match(line)
+        ruled = bool(heading and re.search(r"[a-z]{3}", heading.group(1), re.I))
+        after_break = prev_blank or bool(i and _RULE.match(lines[i - 1]))
+        opens = ruled or (after_break and bool(_NOTICE_HEAD.match(stripped)))
+        if words_before >= 8 and len(stripped) <= 160 and opens:
+            cuts.append(i)
+        words_before += len(stripped.split())
+        prev_blank = not stripped or bool(_RULE.match(line))
+    if not cuts:
+        return text, []
+    bounds = [*cuts, len(lines)]
+    own = "".join(lines[: cuts[0]])
+    notices = ["".join(lines[a:b]) for a, b in itertools.pairwise(bounds)]
+    return own, [n for n in notices if n.strip()]
+
+
+_TITLE_WORDS = re.compile(r"licen[cs]e|agreement|terms|copying|public\s+domain", re.I)
+
+
+def title_lines(text: str, limit: int = 4) -> list[str]:
+    """The first few short non-empty lines: where a file names its license."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip().strip("#*_=-").strip()
+        if not line:
+            continue
+        if len(line) <= 100:
+            out.append(line)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def custom_ref(text: str, fallback: str) -> str:
+    """A LicenseRef id for a custom text: from its title line, else from the file name."""
+    for line in title_lines(text, 6):
+        if re.match(r"(?i)\(?c\)|copyright|©|all rights", line) or not _TITLE_WORDS.search(line):
+            continue
+        words = re.findall(r"[A-Za-z0-9]+(?:\.[0-9]+)?", line)
+        if 2 <= len(words) <= 12:
+            return "LicenseRef-" + "-".join(words[:8])
+    slug = "-".join(re.findall(r"[A-Za-z0-9]+", fallback))[:60] or "Custom"
+    return f"LicenseRef-{slug}"
+
+
+# -- "you may choose" ----------------------------------------------------------------------------
+_CHOICE = re.compile(
+    r"dual[- ]?licen[sc]ed|dual\s+(?:\S+\s+){0,3}licen[sc]e|multi[- ]licen[sc]ed|"
+    r"at\s+your\s+(?:option|choice|discretion)|you\s+(?:may|can)\s+(?:choose|select|pick)|"
+    r"(?:your|the)\s+choice\s+of|choose\s+(?:either|one|any|which)|"
+    r"(?:either|any)\s+(?:of\s+)?(?:the\s+)?(?:(?:following|these|both)\s+)?licen[sc]es?\b|"
+    r"\bindividually\s+or\s+in\s+concert|licen[sc]ed\s+under\s+(?:either|any)\b|"
+    r"either\s+(?:the\s+)?[\w.\- ]{2,40}?\s+(?:licen[sc]e\s+)?or\s+(?:the\s+)?[\w.\- ]{2,40}?"
+    r"licen[sc]e",
+    re.I,
+)
+
+
+def says_choice(text: str, template: str = "") -> bool:
+    """Whether text offers a choice between licenses, outside the words of a license template
+    (the GPL itself says "at your option" about later versions)."""
+    for m in _CHOICE.finditer(text):
+        phrase = " ".join(re.findall(r"[a-z0-9]+", m.group(0).lower()))
+        if template and phrase in template:
+            continue
+        return True
+    return False
+
+
+# -- SPDX expressions ----------------------------------------------------------------------------
+_REF = re.compile(r"(?:DocumentRef-[A-Za-z0-9.\-]+:)?LicenseRef-[A-Za-z0-9.\-]+")
+
+
+@cache
+def _ids() -> frozenset[str]:
+    return frozenset(i.lower() for i in licensedb.known_ids())
+
+
+def valid_expression(expr: str) -> bool:
+    """An SPDX license expression of known ids and LicenseRef- ids, AND/OR/WITH and brackets."""
+    tokens = re.findall(r"\(|\)|[^\s()]+", expr)
+    pos = 0
+
+    def atom() -> bool:
+        nonlocal pos
+        if pos >= len(tokens):
+            return False
+        tok = tokens[pos]
+        if tok == "(":
+            pos += 1
+            if not compound() or pos >= len(tokens) or tokens[pos] != ")":
+                return False
+            pos += 1
+            return True
+        base = tok[:-1] if tok.endswith("+") else tok
+        if not (_REF.fullmatch(tok) or base.lower() in _ids()):
+            return False
+        pos += 1
+        if pos < len(tokens) and tokens[pos] == "WITH":
+            pos += 1
+            if pos >= len(tokens) or not re.fullmatch(r"[A-Za-z0-9.\-]+", tokens[pos]):
+                return False
+            pos += 1
+        return True
+
+    def compound() -> bool:
+        nonlocal pos
+        if not atom():
+            return False
+        while pos < len(tokens) and tokens[pos] in ("AND", "OR"):
+            pos += 1
+            if not atom():
+                return False
+        return True
+
+    return bool(tokens) and compound() and pos == len(tokens)
