@@ -272,16 +272,16 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             add(kind, Weight(url, None, _host(url), f"{ctx.snap.readme.path}:{lineno}"))
     for f in ctx.py.files:
         for m in _CODE_LOADERS.finditer(f.text):
-            line = f.text.count("\n", 0, m.start()) + 1
+            at = f.text.count("\n", 0, m.start()) + 1
             url = m.group(1)
             kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
-            add(kind, Weight(url, None, _host(url) or "code", f"{f.path}:{line}"))
+            add(kind, Weight(url, None, _host(url) or "code", f"{f.path}:{at}"))
         for m in _FROM_PRETRAINED.finditer(f.text):
-            line = f.text.count("\n", 0, m.start()) + 1
+            at = f.text.count("\n", 0, m.start()) + 1
             add(
                 "weight",
                 Weight(
-                    f"https://huggingface.co/{m.group(1)}", None, "Hugging Face", f"{f.path}:{line}"
+                    f"https://huggingface.co/{m.group(1)}", None, "Hugging Face", f"{f.path}:{at}"
                 ),
             )
     scripts: list[str] = []
@@ -300,12 +300,12 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             scripts.append(fe.path)
             script_words = fe.name.replace("_", " ")
             for m in _URL.finditer(text):
-                line = text.count("\n", 0, m.start()) + 1
+                at = text.count("\n", 0, m.start()) + 1
                 url = m.group(0)
                 kind = classify_url(url, "", script_words) or (
                     "dataset" if _DATA_WORDS.search(script_words) else "weight"
                 )
-                add(kind, Weight(url, None, _host(url), f"{fe.path}:{line}"))
+                add(kind, Weight(url, None, _host(url), f"{fe.path}:{at}"))
     out, datasets = found["weight"], found["dataset"]
     findings: list[Finding] = []
     if scripts:
