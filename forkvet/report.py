@@ -172,6 +172,8 @@ class Report:
     dependencies: Dependencies = field(default_factory=Dependencies)
     entry_points: EntryPoints = field(default_factory=EntryPoints)
     weights: list[Weight] = field(default_factory=list)
+    # Links to data sets (same shape as weights): what training needs, not the model.
+    datasets: list[Weight] = field(default_factory=list)
     citation: dict[str, Any] | None = None
     risks: list[Risk] = field(default_factory=list)
     checklist: Checklist = field(default_factory=Checklist)

@@ -124,6 +124,7 @@ def test_citation_cff(vet_repo: Vet) -> None:
         "year": 2021,
         "doi": "10.5281/zenodo.1234",
         "source": "CITATION.cff",
+        "formal": True,
     }
 
 

@@ -13,6 +13,23 @@ from forkvet.snapshot import Snapshot
 
 _COMMERCIAL = {True: "allowed", False: "not allowed", None: "unclear"}
 _COPYRIGHT = re.compile(r"^[#/*;\s-]*((?:Copyright|\(c\)|©)[^\n]{3,150})$", re.I | re.M)
+# License text that talks about copyright, never a holder's notice.
+_BOILERPLATE = re.compile(
+    r"(?i)copyright\s+(?:notice|statement|license|law|holders?\b(?!:)|owners?\b(?!:)|and\s+"
+    r"(?:related|similar)|protection|interest|infringement|claims?|to\s+the\s+work)|"
+    r"included in or attached|holders and contributors|the\s+(?:above|following)\s+copyright|"
+    r"<(?:year|owner|name|copyright)[^>]*>|\[(?:yyyy|year|name)[^\]]*\]|\{(?:yyyy|year|name)\}|"
+    r"free software foundation|this (?:license|agreement)|all copies|"
+    r"^copyright\W*$|^\(c\)\s*$"
+)
+# A holder's notice names a year or a (c)/© mark followed by a name.
+_HOLDER_NOTICE = re.compile(r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)")
+
+
+def is_holder_notice(line: str) -> bool:
+    """`Copyright (c) 2020 Jane Doe` is one; "copyright notice that is included in or attached
+    to the work" (license boilerplate) is not."""
+    return bool(_HOLDER_NOTICE.search(line)) and not _BOILERPLATE.search(line)
 
 
 def copyright_lines(snap: Snapshot, limit: int = 20) -> list[str]:
@@ -29,11 +46,20 @@ def copyright_lines(snap: Snapshot, limit: int = 20) -> list[str]:
         text = (snap.read_text(f.path) or "")[:3000]
         for m in _COPYRIGHT.finditer(text):
             line = " ".join(m.group(1).split())
-            if "<year>" in line or "[yyyy]" in line.lower() or len(found) >= limit:
+            if len(found) >= limit or not is_holder_notice(line):
                 continue
             if line not in found:
                 found.append(line)
     return found
+
+
+def upstream_base(repo: Path) -> str | None:
+    """The upstream commit the fork started from: the merge base with the fetched upstream."""
+    from forkvet.giveback.gitops import UPSTREAM_REF, git
+
+    proc = git(repo, "merge-base", UPSTREAM_REF, "HEAD", check=False)
+    sha = proc.stdout.strip()
+    return sha if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
 
 
 def vendored_licenses(report: Report) -> list[str]:
@@ -48,15 +74,22 @@ def needs_notice(report: Report, snap: Snapshot) -> bool:
 
 
 def attribution_md(
-    report: Report, snap: Snapshot, upstream: str | None, changed: list[tuple[str, str]] | None
+    report: Report,
+    snap: Snapshot,
+    upstream: str | None,
+    changed: list[tuple[str, str]] | None,
+    base_commit: str | None = None,
 ) -> str:
+    """base_commit: the upstream commit the fork started from (merge base). With an upstream
+    but no base, no commit is named: the vetted HEAD is the fork's, not upstream's."""
     lic = report.license
     name = upstream or report.repo.remote or report.repo.name
+    commit = base_commit if upstream else (base_commit or report.repo.commit)
     lines = [
         "# Attribution",
         "",
         f"This project builds on **{md_inline(name)}**"
-        + (f", at commit {md_code(report.repo.commit)}" if report.repo.commit else "")
+        + (f", at commit {md_code(commit)}" if commit else "")
         + ".",
         "",
         "## License",
@@ -83,7 +116,8 @@ def attribution_md(
                 md_inline(c["title"])
                 + (f" — {md_inline(', '.join(map(str, authors[:8])))}" if authors else "")
             )
-        if c.get("arxiv"):
+        # Only the repository's own paper (citation.arxiv); mentioned_arxiv is not it.
+        if isinstance(c.get("arxiv"), str):
             lines.append(f"arXiv: {md_inline(c['arxiv'])}")
         if c.get("bibtex"):
             lines += ["", md_fence(c["bibtex"], "bibtex")]

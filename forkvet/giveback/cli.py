@@ -22,7 +22,13 @@ def _repo(target: str) -> Path:
 
 
 def cmd_attribution(args: argparse.Namespace) -> int:
-    from forkvet.giveback.attribution import attribution_md, needs_notice, notice_text, write
+    from forkvet.giveback.attribution import (
+        attribution_md,
+        needs_notice,
+        notice_text,
+        upstream_base,
+        write,
+    )
     from forkvet.giveback.gitops import changed_files, fetch_upstream
     from forkvet.snapshot import load
     from forkvet.vet import vet
@@ -31,10 +37,12 @@ def cmd_attribution(args: argparse.Namespace) -> int:
     snap = load(repo)
     report = vet(snap)
     changed = None
+    base = None
     if args.upstream:
         fetch_upstream(repo, args.upstream)
         changed = changed_files(repo)
-    md = attribution_md(report, snap, args.upstream, changed)
+        base = upstream_base(repo)
+    md = attribution_md(report, snap, args.upstream, changed, base)
     notice = notice_text(snap) if needs_notice(report, snap) else None
     if args.format == "json":
         sys.stdout.write(
@@ -132,8 +140,16 @@ def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, s
         "publishing the code.",
         "",
     ]
+    # Only the repository's own paper: its BibTeX/CITATION.cff title or its own arXiv id.
+    own_arxiv = c.get("arxiv") if isinstance(c.get("arxiv"), str) else None
     if c.get("title"):
-        body.append(f"We cite *{md_inline(c['title'])}* in our work.")
+        body.append(
+            f"We cite *{md_inline(c['title'])}*"
+            + (f" (arXiv:{md_inline(own_arxiv)})" if own_arxiv else "")
+            + " in our work."
+        )
+    elif own_arxiv:
+        body.append(f"We cite your paper (arXiv:{md_inline(own_arxiv)}) in our work.")
     body += ["", "<sub>Sent with forkvet; this message is opt-in and sent once.</sub>"]
     return title, "\n".join(body)
 

@@ -17,6 +17,7 @@ from forkvet.report import (
     PythonInfo,
     RepoInfo,
     Report,
+    Weight,
 )
 from forkvet.snapshot import Snapshot
 from forkvet.vet import (
@@ -85,7 +86,13 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
         "dependencies", lambda: dependencies.check(ctx, declared), Dependencies()
     )
     report.entry_points = run("entry_points", lambda: entry_points.check(ctx), EntryPoints())
-    report.weights = run("weights", lambda: weights.check(ctx), [])
+
+    def _links() -> tuple[tuple[list[Weight], list[Weight]], list[Finding]]:
+        found_weights, datasets, found = weights.check(ctx)
+        return (found_weights, datasets), found
+
+    no_links: tuple[list[Weight], list[Weight]] = ([], [])
+    report.weights, report.datasets = run("weights", _links, no_links)
     report.citation = run("citation", lambda: citation.check(ctx), None)
     report.risks = run("risks", lambda: risks.check(ctx), [])
 

@@ -72,6 +72,126 @@ def _from_cff(text: str) -> dict[str, Any] | None:
     }
 
 
+_CITE_HEADING = re.compile(r"(?i)cit(?:e|ing|ation)|bibtex|reference|publication|paper")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+)$|^(.+)\n[=-]{3,}\s*$", re.M)
+# A link labelled only with these words points at the repository's own paper.
+_OWN_LABEL_WORDS = frozenset(
+    [
+        "paper",
+        "arxiv",
+        "pdf",
+        "preprint",
+        "tech",
+        "technical",
+        "report",
+        "article",
+        "abs",
+        "full",
+        "our",
+        "the",
+        "an",
+        "a",
+        "link",
+        "here",
+        "version",
+        "v1",
+        "v2",
+        "extended",
+    ]
+)
+
+
+class _OwnLabel:
+    @staticmethod
+    def match(label: str) -> bool:
+        words = re.findall(r"[a-z0-9]+", label.lower())
+        return bool(words) and all(w in _OWN_LABEL_WORDS for w in words)
+
+
+_OWN_LABEL = _OwnLabel()
+_OWN_LINE = re.compile(r"(?i)^\W*(?:paper|arxiv|pdf|preprint)\s*[:|]|img\.shields\.io|badge")
+_THEIR = re.compile(r"(?i)\b(?:also|their|original|following works?|baselines?|related)\b")
+
+
+def _heading_before(text: str, pos: int) -> str:
+    last = ""
+    for m in _HEADING.finditer(text, 0, pos):
+        last = m.group(2) or m.group(3) or ""
+    return last
+
+
+def own_bibtex(text: str) -> str | None:
+    """The BibTeX the README asks you to cite for this repository, not one it mentions."""
+    scored: list[tuple[int, int, str]] = []
+    for i, entry in enumerate(bibtex_blocks(text)):
+        at = text.find(entry)
+        before = text[max(0, at - 400) : at]
+        score = 0
+        if _CITE_HEADING.search(_heading_before(text, at)):
+            score += 2
+        if re.search(r"(?i)\bcit(?:e|ing)\b", before):
+            score += 1
+        if _THEIR.search(before[-200:]):
+            score -= 2
+        scored.append((-score, i, entry))
+    # One the prose around it calls someone else's ("also cite their paper") is not it.
+    return min(scored)[2] if scored and -min(scored)[0] >= 0 else None
+
+
+def _bib_arxiv(entry: str) -> str | None:
+    m = re.search(r"(?i)eprint\s*=\s*[{\"]\s*(\d{4}\.\d{4,5})", entry) or _ARXIV.search(entry)
+    return m.group(1) if m else None
+
+
+def _words(title: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9-]{4,}", title.lower())}
+
+
+def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
+    """The repository's own arXiv id: in its BibTeX, its title or badge lines, a link labelled
+    "paper", or the only one near the top. Papers it merely mentions are not it."""
+    if bib:
+        found = _bib_arxiv(bib)
+        if found:
+            return found
+    lines = text.splitlines()
+    first_heading = next(
+        (i for i, ln in enumerate(lines) if i > 0 and re.match(r"^\s{0,3}#{2,6}\s", ln)), 15
+    )
+    title_words = _words(title or "")
+    candidates: list[tuple[int, str]] = []
+    for m in _ARXIV.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        line = text[start : end if end >= 0 else len(text)]
+        lineno = text.count("\n", 0, m.start())
+        label_m = re.search(
+            r"\[([^\]]*)\]\(\s*(?:https?://)?(?:www\.|export\.)?$",
+            text[max(start, m.start() - 200) : m.start()],
+        )
+        label = label_m.group(1) if label_m else ""
+        score = 0
+        if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(line):
+            score += 3
+        if title_words and len(title_words & _words(line)) >= max(2, len(title_words) // 2):
+            score += 2
+        if lineno <= first_heading and not label:
+            score += 1
+        if label and not _OWN_LABEL.match(label) and score < 2:
+            score -= 2  # [Transformer](arxiv...): a paper the README mentions
+        if score > 0:
+            candidates.append((-score, m.group(1)))
+    return min(candidates)[1] if candidates else None
+
+
+def _bib_files(ctx: Context) -> list[str]:
+    return [
+        f.path
+        for f in ctx.snap.top_level
+        if f.suffix == ".bib" or f.name.upper() in ("CITATION", "CITATION.BIB", "CITATION.TXT")
+    ]
+
+
 def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
     citation: dict[str, Any] = {}
     findings = []
@@ -88,10 +208,16 @@ def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
                 citation.update({k: v for k, v in cff.items() if v})
                 citation["source"] = f.path
     text = ctx.readme
-    bibs = bibtex_blocks(text)
-    if bibs:
-        entry = bibs[0]
-        citation.setdefault("source", ctx.snap.readme.path if ctx.snap.readme else "README")
+    entry = own_bibtex(text)
+    source = ctx.snap.readme.path if ctx.snap.readme else "README"
+    if entry is None:
+        for path in _bib_files(ctx):
+            bibs = bibtex_blocks(ctx.snap.read_text(path) or "")
+            if bibs:
+                entry, source = bibs[0], path
+                break
+    if entry:
+        citation.setdefault("source", source)
         citation["bibtex"] = entry
         title = _bib_field(entry, "title")
         if title:
@@ -106,24 +232,35 @@ def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
             venue = _bib_field(entry, key)
             if venue:
                 citation.setdefault("venue", venue)
-    arxiv = sorted({m.group(1) for m in _ARXIV.finditer(text)})
-    if arxiv:
-        citation["arxiv"] = arxiv[0] if len(arxiv) == 1 else arxiv
-        citation.setdefault("url", f"https://arxiv.org/abs/{arxiv[0]}")
-        citation.setdefault("source", ctx.snap.readme.path if ctx.snap.readme else "README")
-    if "doi" not in citation:
-        doi = _DOI.search(text)
+    own = own_arxiv(text, citation.get("title") or _readme_title(text), entry)
+    mentioned = sorted({m.group(1) for m in _ARXIV.finditer(text)} - {own})
+    if own:
+        citation["arxiv"] = own
+        citation.setdefault("url", f"https://arxiv.org/abs/{own}")
+        citation.setdefault("source", source)
+    if mentioned:
+        # Papers the README refers to: never offered as the repository's own.
+        citation["mentioned_arxiv"] = mentioned
+    if "doi" not in citation and (entry or own):
+        doi = _DOI.search(entry or "") or _DOI.search(text[:3000])
         if doi:
-            citation["doi"] = doi.group(1).rstrip(".,")
-    if not citation:
+            citation["doi"] = doi.group(1).rstrip(".,}")
+    # Formal: the authors wrote down how to cite them (BibTeX or CITATION.cff).
+    citation["formal"] = bool(entry) or citation.get("source") == "CITATION.cff"
+    if not (set(citation) - {"formal", "mentioned_arxiv"}):
         findings.append(
             Finding(
                 CHECK,
                 "notice",
                 "No citation",
-                "No CITATION.cff, BibTeX or arXiv link found; credit the "
-                "authors by repository URL.",
+                "No CITATION.cff, BibTeX or arXiv link of the repository's own paper found; "
+                "credit the authors by repository URL.",
             )
         )
         return None, findings
     return citation, findings
+
+
+def _readme_title(text: str) -> str | None:
+    m = _HEADING.search(text)
+    return (m.group(2) or m.group(3)) if m else None

@@ -62,13 +62,74 @@ _HOSTS = {
     "githubusercontent.com": "GitHub",
     "dl.fbaipublicfiles.com": "Meta",
 }
-_WEIGHT_WORDS = re.compile(r"pretrain|checkpoint|weights?\b|model[s]?\b|ckpt|download", re.I)
+_MODEL_WORDS = re.compile(
+    r"(?i)pre-?trained|checkpoint|ckpt|weights?\b|\bmodels?\b|model[_-]?zoo|snapshot|"
+    r"\.pth\b|\bnet[_-]G\b|_model\b|models?[_/-]"
+)
+_DATA_WORDS = re.compile(
+    r"(?i)datasets?\b|\bdata\b|_data\b|data[_/-]|corpus|annotations?|\bimages\b|"
+    r"train(?:ing)?[ _-]?set|test[ _-]?set|val(?:idation)?[ _-]?set|devkit|benchmark data|"
+    r"trainval|\bsplits?\b|\blmdb\b|tfrecords?"
+)
+# Pages about a project, not files of it.
+_DOC_HOSTS = (
+    "shields.io",
+    "badge.fury.io",
+    "readthedocs.io",
+    "readthedocs.org",
+    "arxiv.org",
+    "paperswithcode.com",
+    "colab.research.google.com",
+    "openreview.net",
+    "doi.org",
+    "twitter.com",
+    "x.com",
+    "youtube.com",
+    "youtu.be",
+    "wikipedia.org",
+    "medium.com",
+    "travis-ci.org",
+    "travis-ci.com",
+    "codecov.io",
+    "pypi.org",
+    "aclanthology.org",
+    "openaccess.thecvf.com",
+    "proceedings.neurips.cc",
+    "papers.nips.cc",
+    "creativecommons.org",
+    "opensource.org",
+    "gnu.org",
+    "github.io",
+    "gist.github.com",
+    "wixsite.com",
+)
+_DOC_PATH = re.compile(
+    r"(?i)(?:^/(?:spaces|docs|papers|blog|login|join|pricing|tasks)(?:/|$)|/badge|\.svg$|"
+    r"\.(?:html?|pdf|md|php)$|/(?:blob|tree|issues|pull|wiki|actions)/|^/?$)"
+)
+_DATASET_HOSTS = (
+    "host.robots.ox.ac.uk",
+    "image-net.org",
+    "cocodataset.org",
+    "yann.lecun.com",
+    "places2.csail.mit.edu",
+    "cs.toronto.edu",
+    "lsun.cs.princeton.edu",
+    "mmlab.ie.cuhk.edu.hk",
+)
+_ARCHIVE = (".tar", ".tar.gz", ".tgz", ".zip", ".7z", ".gz", ".rar", ".tar.bz2", ".bz2", ".xz")
+# Weight files committed to the tree: binary, or arrays under a models/weights folder.
+_ARRAY_EXT = (".npy", ".npz")
+_MODEL_DIR = re.compile(
+    r"(?i)(?:^|/)(?:models?|weights?|pretrained|checkpoints?|ckpts?|snapshots?)/"
+)
 _CODE_LOADERS = re.compile(
     r"(?:load_state_dict_from_url|model_zoo\.load_url|load_url|hf_hub_download|"
     r"snapshot_download|get_file|urlretrieve|download_url|gdown\.download)\s*\(\s*"
     r"(?:[\w_]+\s*=\s*)?[\"']([^\"']+)[\"']"
 )
 _FROM_PRETRAINED = re.compile(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']")
+_HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
 
 
 def _host(url: str) -> str | None:
@@ -79,60 +140,173 @@ def _host(url: str) -> str | None:
     return None
 
 
-def _is_weight_url(url: str, context: str) -> bool:
-    path = urlparse(url).path.lower()
-    host = _host(url)
-    if path.endswith(WEIGHT_EXT) or "/releases/download/" in path:
-        return True
-    if host in (None, "GitHub"):
+def _on(netloc: str, hosts: tuple[str, ...]) -> bool:
+    return any(netloc == h or netloc.endswith("." + h) for h in hosts)
+
+
+_FILE_EXT = WEIGHT_EXT + _ARCHIVE + (".npy", ".json", ".txt", ".csv", ".h5", ".lmdb", ".parquet")
+_STRONG_MODEL_PATH = re.compile(
+    r"(?i)(?:^|/)(?:models?|weights?|checkpoints?|ckpts?|pretrained(?:_models?)?|"
+    r"\w*_models)(?:/|$)|model[_-]?zoo"
+)
+_DOWNLOAD_HOSTS = (
+    "drive.google.com",
+    "docs.google.com",
+    "dropbox.com",
+    "dl.dropboxusercontent.com",
+    "onedrive.live.com",
+    "1drv.ms",
+    "sharepoint.com",
+    "pan.baidu.com",
+    "zenodo.org",
+    "figshare.com",
+    "download.pytorch.org",
+    "storage.googleapis.com",
+    "amazonaws.com",
+    "modelscope.cn",
+    "mega.nz",
+    "box.com",
+    "tfhub.dev",
+    "dl.fbaipublicfiles.com",
+    "raw.githubusercontent.com",
+    "media.githubusercontent.com",
+)
+
+
+def _decide(texts: tuple[str, ...]) -> str | None:
+    for text in texts:
+        model, data = _MODEL_WORDS.search(text), _DATA_WORDS.search(text)
+        if model and not data:
+            return "weight"
+        if data and not model:
+            return "dataset"
+    return None
+
+
+def classify_url(url: str, line: str = "", heading: str = "", label: str = "") -> str | None:
+    """ "weight", "dataset" or None (documentation, badges, papers, project pages).
+
+    Only downloadable things count: files, cloud-drive and storage links, hub ids, model zoos.
+    The file name speaks first, then its folder, then the line around the link, then the
+    section heading.
+    """
+    parsed = urlparse(url)
+    netloc, path = parsed.netloc.lower().split(":")[0], parsed.path
+    low = path.lower()
+    name = low.rsplit("/", 1)[-1]
+    folder = low.rsplit("/", 1)[0]
+    zoo = re.search(r"(?i)model[_-]?zoo", path)
+    if _on(netloc, _DOC_HOSTS) or (_DOC_PATH.search(path) and not zoo):
+        return None
+    if _on(netloc, ("huggingface.co", "hf.co")):
+        if low.startswith("/datasets/"):
+            return "dataset"
+        segments = [p for p in low.split("/") if p]
+        # A hub id (org/name, or a file under it) is a model repository.
+        return "weight" if len(segments) >= 2 and segments[0] != "models" else None
+    if _on(netloc, ("kaggle.com",)):
+        return "dataset" if "/datasets/" in low else None
+    if zoo:
+        return "weight"
+    github = _on(netloc, ("github.com",))
+    release = github and re.search(r"/(?:releases/download|raw|lfs)/", low)
+    is_file = name.endswith(_FILE_EXT) or name.endswith(".t7")
+    downloadable = is_file or release or _on(netloc, _DOWNLOAD_HOSTS)
+    if github and not release:
+        # A repository link: a data set's repository says so in its name.
+        return "dataset" if _DATA_WORDS.search(name.replace("-", "_")) else None
+    if not downloadable:
+        # A web page: a folder of models, or a data set's page by its address.
+        if _STRONG_MODEL_PATH.search(low):
+            return "weight"
+        return "dataset" if _DATA_WORDS.search(f"{netloc} {low}".replace("-", "_")) else None
+    for text in (name, label.lower()):
+        if text.endswith(WEIGHT_EXT) and not text.endswith((".tar", ".mat", ".bin", ".model")):
+            return "weight"
+    kind = _decide((label, name, folder, line))
+    if kind:
+        return kind
+    if _on(netloc, _DATASET_HOSTS):
+        return "dataset"
+    if release or _on(netloc, ("download.pytorch.org", "dl.fbaipublicfiles.com")):
+        return "weight"
+    return _decide((heading,))
+
+
+def _looks_binary(ctx: Context, path: str) -> bool:
+    try:
+        head = ctx.snap.read_bytes(path, 512)
+    except OSError:
         return False
-    # A cloud-drive link counts when the sentence around it talks about weights or models.
-    return bool(_WEIGHT_WORDS.search(context)) or host in ("Hugging Face", "PyTorch", "Zenodo")
+    # Text (a prototxt saved as *.pt, a config) has no control bytes but tab and newlines.
+    return not head or bool(re.search(rb"[\x00-\x08\x0e-\x1f]", head))
 
 
-def check(ctx: Context) -> tuple[list[Weight], list[Finding]]:
-    out: list[Weight] = []
+def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
+    """(weights, datasets, findings)."""
+    found: dict[str, list[Weight]] = {"weight": [], "dataset": []}
     seen: set[str] = set()
 
-    def add(w: Weight) -> None:
+    def add(kind: str | None, w: Weight) -> None:
         key = w.url or w.path or ""
-        if key not in seen and len(out) < 100:
+        if kind in found and key not in seen and len(found[kind]) < 100:
             seen.add(key)
-            out.append(w)
+            found[kind].append(w)
 
     if ctx.snap.readme:
         text = ctx.readme
+        headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
         for m in _URL.finditer(text):
             url = m.group(0).rstrip(".,;:")
-            context = text[max(0, m.start() - 200) : m.end() + 100]
-            if _is_weight_url(url, context):
-                line = text.count("\n", 0, m.start()) + 1
-                add(Weight(url, None, _host(url), f"{ctx.snap.readme.path}:{line}"))
+            start = text.rfind("\n", 0, m.start()) + 1
+            end = text.find("\n", m.end())
+            line = text[start : end if end >= 0 else len(text)].replace(url, " ")
+            heading = next((h for pos, h in reversed(headings) if pos < m.start()), "")
+            # A Markdown link's text names the file better than a drive id does.
+            label = ""
+            if text[max(0, m.start() - 2) : m.start()] == "](":
+                open_at = text.rfind("[", max(0, m.start() - 300), m.start())
+                label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
+            kind = classify_url(url, line.replace(label, " "), heading, label)
+            lineno = text.count("\n", 0, m.start()) + 1
+            add(kind, Weight(url, None, _host(url), f"{ctx.snap.readme.path}:{lineno}"))
     for f in ctx.py.files:
         for m in _CODE_LOADERS.finditer(f.text):
-            line = f.text.count("\n", 0, m.start()) + 1
-            add(Weight(m.group(1), None, _host(m.group(1)) or "code", f"{f.path}:{line}"))
+            at = f.text.count("\n", 0, m.start()) + 1
+            url = m.group(1)
+            kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
+            add(kind, Weight(url, None, _host(url) or "code", f"{f.path}:{at}"))
         for m in _FROM_PRETRAINED.finditer(f.text):
-            line = f.text.count("\n", 0, m.start()) + 1
+            at = f.text.count("\n", 0, m.start()) + 1
             add(
+                "weight",
                 Weight(
-                    f"https://huggingface.co/{m.group(1)}", None, "Hugging Face", f"{f.path}:{line}"
-                )
+                    f"https://huggingface.co/{m.group(1)}", None, "Hugging Face", f"{f.path}:{at}"
+                ),
             )
     scripts: list[str] = []
     for fe in ctx.snap.files:
-        if (
-            fe.suffix in WEIGHT_EXT
-            and fe.size > 0
-            and fe.suffix not in (".tar", ".bin", ".mat", ".model")
-        ) or (fe.suffix in (".bin", ".mat", ".model", ".tar") and fe.size > 1024 * 1024):
-            add(Weight(None, fe.path, None, "repository"))
+        if fe.size > 0 and (
+            (fe.suffix in WEIGHT_EXT and fe.suffix not in (".tar", ".bin", ".mat", ".model"))
+            or (fe.suffix in (".bin", ".mat", ".model", ".tar") and fe.size > 1024 * 1024)
+            or (fe.suffix in _ARRAY_EXT and (_MODEL_DIR.search(fe.path) or fe.size > 1024 * 1024))
+        ):
+            # A text file with a weight extension (Caffe's *.pt prototxt, a config) is not one.
+            if not _looks_binary(ctx, fe.path):
+                continue
+            add("weight", Weight(None, fe.path, None, "repository"))
         if fe.suffix == ".sh" and re.search(r"download|fetch|get_|weights|models?", fe.name, re.I):
             text = ctx.snap.read_text(fe.path) or ""
             scripts.append(fe.path)
+            script_words = fe.name.replace("_", " ")
             for m in _URL.finditer(text):
-                line = text.count("\n", 0, m.start()) + 1
-                add(Weight(m.group(0), None, _host(m.group(0)), f"{fe.path}:{line}"))
+                at = text.count("\n", 0, m.start()) + 1
+                url = m.group(0)
+                kind = classify_url(url, "", script_words) or (
+                    "dataset" if _DATA_WORDS.search(script_words) else "weight"
+                )
+                add(kind, Weight(url, None, _host(url), f"{fe.path}:{at}"))
+    out, datasets = found["weight"], found["dataset"]
     findings: list[Finding] = []
     if scripts:
         findings.append(
@@ -158,4 +332,4 @@ def check(ctx: Context) -> tuple[list[Weight], list[Finding]]:
                 f"the files you need.",
             )
         )
-    return out, findings
+    return out, datasets, findings

@@ -1,0 +1,147 @@
+"""Citation: the repository's own paper, never one it mentions; formal or not; and what
+attribution and thank-you drafts make of it (real git for the upstream commit)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from forkvet.giveback.attribution import attribution_md, is_holder_notice, upstream_base
+from forkvet.giveback.cli import thanks_text
+from forkvet.giveback.gitops import fetch_upstream
+from forkvet.report import Report
+from forkvet.snapshot import load
+from forkvet.vet import vet
+from tests.conftest import git, write_files
+
+Vet = Callable[..., Report]
+
+OTHER_BIB = """@article{vaswani2017,
+  title={Attention Is All You Need},
+  author={Vaswani, Ashish},
+  year={2017}
+}"""
+OWN_BIB = """@inproceedings{doe2021segnet,
+  title={SegNet Plus: Faster Segmentation},
+  author={Doe, Jane and Roe, Rick},
+  booktitle={CVPR},
+  year={2021}
+}"""
+
+README = f"""# SegNet Plus
+
+[[Paper]](https://arxiv.org/abs/2101.00001) [[Project]](https://example.org/segnet)
+
+Our model builds on the [Transformer](https://arxiv.org/abs/1706.03762) and
+[ResNet](https://arxiv.org/abs/1512.03385). If you use the attention layer, also cite their paper:
+
+```bibtex
+{OTHER_BIB}
+```
+
+## Citation
+
+If you find this code useful, please cite:
+
+```bibtex
+{OWN_BIB}
+```
+"""
+
+
+def test_own_bibtex_and_arxiv_not_the_mentioned_ones(vet_repo: Vet) -> None:
+    c = vet_repo({"README.md": README, "m.py": "x = 1\n"}).citation
+    assert c is not None
+    assert c["title"] == "SegNet Plus: Faster Segmentation" and c["year"] == 2021
+    assert c["arxiv"] == "2101.00001"
+    assert c["mentioned_arxiv"] == ["1512.03385", "1706.03762"]
+    assert c["formal"] is True
+
+
+def test_only_mentioned_papers_give_no_own_paper(vet_repo: Vet) -> None:
+    readme = (
+        "# tinygpt\n\nA small re-implementation of "
+        "[GPT](https://github.com/openai/gpt-2) with the "
+        "[Transformer](https://arxiv.org/abs/1706.03762) architecture.\n\n"
+        "## Acknowledgements\n\nThe attention code comes from another project; "
+        f"also cite their paper:\n\n```\n{OTHER_BIB}\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "m.py": "x = 1\n"})
+    assert report.citation is None
+    _, body = thanks_text(report, "org/tinygpt", None)
+    assert "Attention Is All You Need" not in body and "1706.03762" not in body
+
+
+def test_arxiv_badge_without_bibtex_is_informal(vet_repo: Vet) -> None:
+    readme = (
+        "# FastDepth\n\n[![arXiv](https://img.shields.io/badge/arXiv-1903.03273-b31b1b.svg)]"
+        "(https://arxiv.org/abs/1903.03273)\n\nWe compare with "
+        "[MiDaS](https://arxiv.org/abs/1907.01341).\n"
+    )
+    c = vet_repo({"README.md": readme, "m.py": "x = 1\n"}).citation
+    assert c is not None
+    assert c["arxiv"] == "1903.03273" and c["formal"] is False
+    assert "title" not in c
+
+
+def test_thank_you_cites_the_own_paper(vet_repo: Vet) -> None:
+    report = vet_repo({"README.md": README, "m.py": "x = 1\n"})
+    _, body = thanks_text(report, "org/segnet", None)
+    assert "*SegNet Plus: Faster Segmentation* (arXiv:2101.00001)" in body
+    assert "Attention Is All You Need" not in body and "1706.03762" not in body
+
+
+def test_copyright_holders_not_license_boilerplate() -> None:
+    assert is_holder_notice("Copyright (c) 2020 Jane Doe")
+    assert is_holder_notice("Copyright 2019 The DeepNet Authors. All rights reserved.")
+    assert is_holder_notice("(c) Ada Lab")
+    for boilerplate in (
+        "copyright notice that is included in or attached to the work",
+        "Copyright [yyyy] [name of copyright owner]",
+        "Copyright (C) 2007 Free Software Foundation, Inc. <https://fsf.org/>",
+        'COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND ANY EXPRESS OR IMPLIED',
+        "copyright owner or by an individual or Legal Entity authorized to submit on behalf of",
+        "Copyright (c) <year> <owner>",
+    ):
+        assert not is_holder_notice(boilerplate), boilerplate
+
+
+def test_attribution_names_the_upstream_commit_the_fork_started_from(tmp_path: Path) -> None:
+    up, fork = tmp_path / "up", tmp_path / "fork"
+    up.mkdir()
+    git(up, "init", "-q")
+    write_files(
+        up,
+        {
+            "README.md": README,
+            "LICENSE": "MIT License\n\nCopyright (c) 2021 Jane Doe\n\nPermission is hereby "
+            "granted ... The above copyright notice and this permission notice shall be\n"
+            "included in all copies or substantial portions of the Software.\n",
+            "model.py": "x = 1\n",
+        },
+    )
+    git(up, "add", "-A")
+    git(up, "commit", "-qm", "release")
+    started_from = git(up, "rev-parse", "HEAD")
+    subprocess.run(["git", "clone", "-q", str(up), str(fork)], check=True)
+    write_files(fork, {"head.py": "y = 2\n"})
+    git(fork, "add", "-A")
+    git(fork, "commit", "-qm", "fork work")
+    write_files(up, {"later.py": "z = 3\n"})
+    git(up, "add", "-A")
+    git(up, "commit", "-qm", "upstream moves on")
+    fork_head, up_head = git(fork, "rev-parse", "HEAD"), git(up, "rev-parse", "HEAD")
+
+    fetch_upstream(fork, str(up))
+    base = upstream_base(fork)
+    assert base == started_from
+    snap = load(fork)
+    md = attribution_md(vet(snap), snap, str(up), [("A", "head.py")], base)
+    assert f"at commit `{started_from}`" in md
+    assert fork_head not in md and up_head not in md
+    holders = md.split("## Copyright", 1)[1].split("##", 1)[0]
+    assert holders.strip() == "- Copyright (c) 2021 Jane Doe"
+    assert "arXiv: 2101.00001" in md and "1706.03762" not in md
+    # An upstream without a known base: no commit is claimed (HEAD is the fork's).
+    assert "at commit" not in attribution_md(vet(snap), snap, str(up), None)

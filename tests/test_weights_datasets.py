@@ -1,0 +1,79 @@
+"""Weights, data sets, and the documentation links that are neither."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from forkvet.report import Report
+
+Vet = Callable[..., Report]
+NPY = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4'}" + b"\x00" * 64
+
+README = """# SegNet [![PyPI](https://img.shields.io/pypi/v/segnet.svg)](https://pypi.org/project/segnet/)
+
+Paper: https://arxiv.org/abs/1511.00561 ([PDF](https://example.org/papers/segnet.pdf)).
+Project page: https://segnet.example.org/ and docs at https://huggingface.co/docs/transformers/index
+
+## Pretrained models
+
+| Model | Link |
+|---|---|
+| SegNet-VGG | [segnet_vgg.pth](https://github.com/org/segnet/releases/download/v1/segnet_vgg.pth) |
+| SegNet-Res | [Google Drive](https://drive.google.com/file/d/1AbC/view) |
+
+Also on the hub: https://huggingface.co/org/segnet-base and in the
+[model zoo](https://github.com/org/segnet/blob/master/MODEL_ZOO.md).
+
+## Data
+
+Download the training data from [Google Drive](https://drive.google.com/file/d/9XyZ/view),
+the VOC images (http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar)
+and https://huggingface.co/datasets/org/camvid.
+"""
+
+
+def test_weights_and_datasets_apart_and_no_docs(vet_repo: Vet) -> None:
+    report = vet_repo({"README.md": README, "train.py": "import torch\n"})
+    weights = {w.url for w in report.weights}
+    datasets = {w.url for w in report.datasets}
+    assert weights == {
+        "https://github.com/org/segnet/releases/download/v1/segnet_vgg.pth",
+        "https://drive.google.com/file/d/1AbC/view",
+        "https://huggingface.co/org/segnet-base",
+        "https://github.com/org/segnet/blob/master/MODEL_ZOO.md",
+    }
+    assert datasets == {
+        "https://drive.google.com/file/d/9XyZ/view",
+        "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
+        "https://huggingface.co/datasets/org/camvid",
+    }
+
+
+def test_committed_weight_files(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "models/vgg16.npy": NPY,
+            "trained_net.pkl": b"\x80\x02}q\x00.",
+            "cv/lm_lstm.t7": b"\x04\x00\x00\x00\x00\x00\x00\x00",
+            # Caffe's solver and net definitions are text saved as *.pt: not weights.
+            "models/VGG16/solver.pt": 'train_net: "train.prototxt"\nbase_lr: 0.001\n',
+            # A small array outside a models folder is data, not a checkpoint.
+            "data/mean.npy": NPY,
+        }
+    )
+    assert sorted(w.path for w in report.weights if w.path) == [
+        "cv/lm_lstm.t7",
+        "models/vgg16.npy",
+        "trained_net.pkl",
+    ]
+
+
+def test_download_script_links_follow_the_script(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "datasets/download_dataset.sh": "wget http://example.org/pix/$FILE.tar.gz\n",
+            "models/download_models.sh": "wget http://example.org/pix/$FILE.t7\n",
+        }
+    )
+    assert [w.url for w in report.weights] == ["http://example.org/pix/$FILE.t7"]
+    assert [w.url for w in report.datasets] == ["http://example.org/pix/$FILE.tar.gz"]
