@@ -58,6 +58,7 @@ def artifact(result: dict[str, Any] | None, extra: dict[str, bytes] | None = Non
 def fold(client: Any, emulator: GitHubEmulator, run: dict[str, Any]) -> dict[str, Any]:
     payload = adapt(example("workflow_run", "completed"), "acme", "deepnet")
     payload["workflow_run"] = run
+    payload["repository"]["id"] = emulator.repos["acme/deepnet"].id
     before = sum(r["name"] == "forkvet GPU" for r in emulator.repos["acme/deepnet"].check_runs)
     assert post(client, payload, "workflow_run").get_json()["jobs"] == 1
     repo = emulator.repos["acme/deepnet"]

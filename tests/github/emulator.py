@@ -230,6 +230,7 @@ class GitHubEmulator:
                 "html_url": f"https://github.com/{repo.full_name}/actions/runs/{run_id}",
                 "repository": self._minimal_repo(repo),
                 "head_repository": self._minimal_repo(head_repo or repo),
+                "pull_requests": [],
             }
         )
         repo.workflow_runs.insert(0, run)
