@@ -482,6 +482,15 @@ def clause_spans(text: str) -> list[tuple[str, str]]:
 
 def custom_terms(found: list[str]) -> Terms:
     obl = [KEEP_NOTICE]
+    if "non-commercial" in found or "research-only" in found or "commercial-contact" in found:
+        obl.insert(0, NONCOMMERCIAL)
+        if "research-only" in found:
+            obl.append("Research use only")
+        if "commercial-contact" in found:
+            obl.append("Commercial use needs a license from the authors")
+        return Terms("non-commercial", False, tuple(obl))
+    # After the non-commercial grants: "may not be copied in any form" next to "use it for
+    # non-commercial research" limits a grant; alone, nothing is granted.
     if "no-permission" in found:
         return Terms(
             "no-permission",
@@ -491,13 +500,6 @@ def custom_terms(found: list[str]) -> Terms:
                 "without the authors' written permission",
             ),
         )
-    if "non-commercial" in found or "research-only" in found or "commercial-contact" in found:
-        obl.insert(0, NONCOMMERCIAL)
-        if "research-only" in found:
-            obl.append("Research use only")
-        if "commercial-contact" in found:
-            obl.append("Commercial use needs a license from the authors")
-        return Terms("non-commercial", False, tuple(obl))
     if "public-domain" in found:
         return _REF_TERMS[PUBLIC_DOMAIN_REF]
     if "no-derivatives" in found:
