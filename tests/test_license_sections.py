@@ -349,3 +349,18 @@ def test_known_license_ids_are_license_refs_unless_spdx_lists_them() -> None:
     for known in KNOWN:
         assert valid_expression(known.spdx)
         assert known.spdx in listed or known.spdx.startswith("LicenseRef-"), known.spdx
+
+
+def test_a_huge_license_file_is_read_in_part(vet_repo: Vet) -> None:
+    # Hostile input: the grant is read from the first 200 kB, the rest is not parsed.
+    text = license_text("MIT.txt") + "\n\n" + "junk words here\n" * 200_000
+    assert _lic(vet_repo, {"LICENSE": text}).spdx == "MIT"
+
+
+def test_a_choice_wrapped_over_two_lines_is_read(vet_repo: Vet) -> None:
+    files = {
+        "LICENSE": license_text("MIT.txt"),
+        "COPYING": license_text("GPL-2.0-only.txt"),
+        "README.md": "# X\n\nThe code is covered under a dual MIT/GPL v2\nlicense.\n",
+    }
+    assert " OR " in _lic(vet_repo, files).spdx

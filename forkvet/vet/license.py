@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
@@ -35,6 +36,7 @@ from forkvet.vet.licenseterms import (
 from forkvet.vet.textnorm import bigrams, normalize_tokens
 
 CHECK = "license"
+MAX_LICENSE_CHARS = 200_000
 _LICENSE_NAME = re.compile(
     r"^(?:un)?licen[cs]e(?:s)?(?:[-_. ][\w.-]*)?$|^copying(?:[-_.][\w.-]*)?$|"
     r"^[\w-]*[-_.]licen[cs]e(?:\.(?:md|txt|rst|markdown))?$|^eula(?:\.\w+)?$",
@@ -85,7 +87,8 @@ Classified = list[tuple[LicenseMatch, Terms, str]]  # (match, terms, "grant" | "
 def classify_text(text: str, path: str, source: str) -> Classified:
     """What a license file says: its own grant (first), terms added to a license text, and
     the third-party notices appended to it."""
-    own, notices = split_notices(text)
+    # The longest real license texts are ~40 kB (GPL, CC); a larger file is read in part.
+    own, notices = split_notices(text[:MAX_LICENSE_CHARS])
     out = _classify_section(own, path, source)
     for notice in notices:
         items = _classify_section(notice, path, source)
@@ -196,8 +199,20 @@ def _names_in(text: str, path: str, source: str) -> list[tuple[LicenseMatch, Ter
             if named:
                 return named
     out: list[tuple[LicenseMatch, Terms]] = []
-    for m in _README_STATEMENT.finditer(text):
+    for m in _statements(text):
         out += _named(m.group(1), path, source, 0.65)
+    return out
+
+
+def _statements(text: str) -> list[re.Match[str]]:
+    """ "released under X" sentences; only paragraphs that say "under" reach the regex (a
+    2 MB README stays fast), each read to 2,000 characters."""
+    out: list[re.Match[str]] = []
+    for para in re.split(r"\n\s*\n", text):
+        if "under" in para.lower():
+            out += _README_STATEMENT.finditer(para[:2000])
+            if len(out) >= 20:  # a README names its license a few times, not thousands
+                return out[:20]
     return out
 
 
@@ -252,10 +267,15 @@ _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _CLASSIFIER = re.compile(r"^License :: (?:OSI Approved :: )?(.+)$")
 
 
+@cache
+def _ids_by_lower() -> dict[str, str]:
+    return {i.lower(): i for i in licensedb.known_ids()}
+
+
 def spdx_from_name(name: str) -> str | None:
     """Map a license name as people write it ("Apache 2.0", "GPLv3", "cc-by-nc-4.0") to SPDX."""
     stripped = name.strip().strip(".")
-    by_id = {i.lower(): i for i in licensedb.known_ids()}
+    by_id = _ids_by_lower()
     if stripped.lower() in by_id:
         return by_id[stripped.lower()]
     for pattern, spdx in _NAME_PATTERNS:
@@ -295,8 +315,9 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
         m = _FM_LICENSE.search(fm.group(1))
         if m and m.group(1).lower() not in ("other", "unknown"):
             out += _named(m.group(1), path, "readme", 0.7)
-    for section in (m.group(1).strip() for m in _LICENSE_SECTION.finditer(text)):
-        if section:
+    for n, m in enumerate(_LICENSE_SECTION.finditer(text)):
+        section = m.group(1).strip()[:60000]  # a pasted GPL is 35 kB
+        if section and n < 5:
             out += _readme_section(section, path)
     for m in _LICENSE_LINE.finditer(text):
         out += _named(m.group(1), path, "readme", 0.6)
@@ -304,10 +325,14 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
         out += _statement_names(text, path)
     # Restrictive terms anywhere in the README ("intended and licensed for research use only").
     restrictive: list[str] = []
+    read = 0
     for sentence in _SENTENCE_END.split(text):
         lower = sentence.lower()
         if "licen" not in lower and "commercial" not in lower:
             continue
+        read += 1
+        if read > 200:  # bounded on hostile READMEs; real ones say it in a few sentences
+            break
         restrictive += [
             c
             for c in clauses(sentence)
@@ -356,7 +381,7 @@ def _readme_terms(restrictive: list[str], path: str) -> tuple[LicenseMatch, Term
 
 def _statement_names(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
     out: list[tuple[LicenseMatch, Terms]] = []
-    for m in _README_STATEMENT.finditer(text):
+    for m in _statements(text):
         out += _named(m.group(1), path, "readme", 0.6)
     known = known_license(text) if not out else None
     if known:
