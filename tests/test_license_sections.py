@@ -366,3 +366,13 @@ def test_a_choice_wrapped_over_two_lines_is_read(vet_repo: Vet) -> None:
         "README.md": "# X\n\nThe code is covered under a dual MIT/GPL v2\nlicense.\n",
     }
     assert " OR " in _lic(vet_repo, files).spdx
+
+
+@pytest.mark.parametrize(
+    "entry", ["nvidia-nc", "LicenseRef-NVIDIA-Source-Code-License-NC", "non-commercial"]
+)
+def test_policy_names_a_license_off_the_spdx_list(vet_repo: Vet, entry: str) -> None:
+    config = Config(license=LicensePolicy(deny=[entry]))
+    files = {**CODE, "LICENSE.txt": license_text("nvidia-source-code-license-nc.txt")}
+    report = vet_repo(files, config)
+    assert any(f.title == "License denied by policy" for f in report.findings)

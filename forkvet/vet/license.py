@@ -19,6 +19,7 @@ from forkvet.vet.licensesections import (
 )
 from forkvet.vet.licenseterms import (
     BSD_REF,
+    KNOWN,
     NO_DERIVATIVES,
     NO_LICENSE,
     PUBLIC_DOMAIN_REF,
@@ -780,11 +781,13 @@ def _most_permissive(terms: list[Terms]) -> Terms:
 def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
     policy = ctx.config.license
     where = ctx.config.source or "policy"
-    ids = {i.strip().lower() for i in re.split(r"\s+(?:AND|OR)\s+", info.spdx or "")}
+    ids = {i.strip("() ").lower() for i in re.split(r"\s+(?:AND|OR)\s+", info.spdx or "")}
     keys = {info.category.lower()} | ids
-    for m in info.all:
-        if m.spdx == "NOASSERTION" and m.name == info.name:
-            keys |= {k.key for k in _known_for(m.name)}
+    # A policy may name a license off the SPDX list by its key ("nvidia-nc"), its LicenseRef
+    # id, or the id forkvet used before LicenseRef ids ("CreativeML-OpenRAIL-M").
+    for k in KNOWN:
+        if k.spdx.lower() in ids:
+            keys |= {k.key, k.spdx.lower().removeprefix("licenseref-")}
     out: list[Finding] = []
     denied = [d for d in policy.deny if d.lower() in keys]
     if denied:
@@ -818,9 +821,3 @@ def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
             )
         )
     return out
-
-
-def _known_for(name: str) -> list[KnownLicense]:
-    from forkvet.vet.licenseterms import KNOWN
-
-    return [k for k in KNOWN if k.name == name]
