@@ -376,3 +376,27 @@ def test_policy_names_a_license_off_the_spdx_list(vet_repo: Vet, entry: str) -> 
     files = {**CODE, "LICENSE.txt": license_text("nvidia-source-code-license-nc.txt")}
     report = vet_repo(files, config)
     assert any(f.title == "License denied by policy" for f in report.findings)
+
+
+@pytest.mark.parametrize(
+    ("readme", "spdx"),
+    [
+        (
+            "[![License: MIT](https://img.shields.io/badge/License-MIT-yellow.svg)](LICENSE)\n",
+            "MIT",
+        ),
+        (
+            "![license](https://img.shields.io/badge/license-CC%20BY--NC%204.0-lightgrey)\n",
+            "CC-BY-NC-4.0",
+        ),
+        ("---\nlicense: llama2\n---\n# Model card\n", "LicenseRef-Llama-2-Community"),
+        (
+            "---\nlicense: other\nlicense_name: llama3\n---\n# Card\n",
+            "LicenseRef-Llama-3-Community",
+        ),
+        ("---\nlicense: creativeml-openrail-m\n---\n# Card\n", "LicenseRef-CreativeML-OpenRAIL-M"),
+    ],
+)
+def test_badges_and_model_card_tags_name_the_license(vet_repo: Vet, readme: str, spdx: str) -> None:
+    lic = _lic(vet_repo, {"README.md": readme})
+    assert lic.spdx == spdx and lic.all[0].source == "readme"

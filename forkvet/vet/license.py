@@ -30,6 +30,7 @@ from forkvet.vet.licenseterms import (
     clause_spans,
     clauses,
     custom_terms,
+    known_by_tag,
     known_license,
     ref_terms,
     spdx_terms,
@@ -300,6 +301,13 @@ _LICENSE_SECTION = re.compile(
 )
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _FM_LICENSE = re.compile(r"^license:\s*['\"]?([\w.+-]+)", re.M)
+_FM_LICENSE_NAME = re.compile(r"^license_name:\s*['\"]?([\w.+-]+)", re.M)
+# A license badge: alt text "License: MIT", or a shields.io "badge/license-Apache%202.0-blue".
+_BADGE = re.compile(
+    r"!\[(?:code\s+)?licen[sc]e\s*:\s*([^\]\n]{2,40})\]|"
+    r"img\.shields\.io/badge/(?:code(?:%20|_|\s))?licen[sc]e-((?:[^-/?\s)]|--){2,60})-[\w%]+",
+    re.I,
+)
 README_TERMS = "LicenseRef-README-Terms"
 _SENTENCE_END = re.compile(r"[.!?\n]")
 _TITLE_LIKE = re.compile(r"licen[sc]e|international|public\s+domain|\bversion\b", re.I)
@@ -314,8 +322,15 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     fm = _FRONT_MATTER.match(text)
     if fm:
         m = _FM_LICENSE.search(fm.group(1))
+        other = _FM_LICENSE_NAME.search(fm.group(1))
         if m and m.group(1).lower() not in ("other", "unknown"):
             out += _named(m.group(1), path, "readme", 0.7)
+        elif other:  # `license: other` + `license_name: llama3`
+            out += _named(other.group(1), path, "readme", 0.7)
+    for m in _BADGE.finditer(text[:20000]):
+        name = (m.group(1) or m.group(2) or "").replace("--", "\0").replace("-", " ")
+        name = name.replace("\0", "-").replace("%20", " ").replace("_", " ")
+        out += _named(name, path, "readme", 0.5)
     for n, m in enumerate(_LICENSE_SECTION.finditer(text)):
         section = m.group(1).strip()[:60000]  # a pasted GPL is 35 kB
         if section and n < 5:
@@ -409,7 +424,7 @@ def _named(
         return []
     spdx = spdx_from_name(name)
     if spdx is None:
-        known = known_license(name)
+        known = known_by_tag(name) or known_license(name)
         if known:
             return [_from_known(known, path, source, conf)]
         if _GENERIC_BSD.search(name) and len(name.split()) <= 6:

@@ -347,6 +347,25 @@ KNOWN: tuple[KnownLicense, ...] = (
 )
 
 
+# Hugging Face model-card `license:` tags for the licenses above.
+_TAGS = {
+    "llama2": "llama-2",
+    "llama3": "llama-3",
+    "llama3.1": "llama-3",
+    "llama3.2": "llama-3",
+    "llama3.3": "llama-3",
+    "bigscience-bloom-rail-1.0": "bigscience-openrail-m",
+    "bigcode-openrail-m": "openrail",
+    "creativeml-openrail-m": "creativeml-openrail-m",
+}
+
+
+def known_by_tag(tag: str) -> KnownLicense | None:
+    """A license named by its key or model-card tag ("nvidia-nc", "llama2", "openrail++")."""
+    key = _TAGS.get(tag.strip().lower(), tag.strip().lower())
+    return next((k for k in KNOWN if k.key == key), None)
+
+
 def known_license(text: str) -> KnownLicense | None:
     head = text[:20000]
     for known in KNOWN:
