@@ -400,3 +400,13 @@ def test_policy_names_a_license_off_the_spdx_list(vet_repo: Vet, entry: str) -> 
 def test_badges_and_model_card_tags_name_the_license(vet_repo: Vet, readme: str, spdx: str) -> None:
     lic = _lic(vet_repo, {"README.md": readme})
     assert lic.spdx == spdx and lic.all[0].source == "readme"
+
+
+def test_contact_for_commercial_use_beside_gpl_is_an_offer(vet_repo: Vet) -> None:
+    files = {
+        "COPYING": license_text("GPL-3.0-only.txt"),
+        "README.md": "# SLAM\n\nFor a closed-source version for commercial purposes, please "
+        "contact the authors.\n",
+    }
+    lic = _lic(vet_repo, files)
+    assert lic.category == "strong-copyleft" and lic.commercial_use is True

@@ -354,6 +354,10 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
             for c in clauses(sentence)
             if (c in RESTRICTIVE_CLAUSES or c == "commercial-contact") and c not in restrictive
         ]
+    # "Contact us for commercial use" next to a named license offers another license (dual
+    # licensing, as ORB-SLAM2 does for its GPL code); it restricts only when nothing is named.
+    if out and restrictive == ["commercial-contact"]:
+        restrictive = []
     if restrictive and not any(t.commercial_use is False for _, t in out):
         out.append(_readme_terms(restrictive, path))
     return _dedupe(out)
@@ -387,6 +391,9 @@ def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]
             )
         )
     return out
+
+
+_CONTACT_ONLY = "Custom terms in README (commercial-contact)"
 
 
 def _readme_terms(restrictive: list[str], path: str) -> tuple[LicenseMatch, Terms]:
@@ -560,6 +567,9 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     if ctx.snap.readme:
         items = readme_licenses(ctx.snap.readme.path, ctx.readme)
         named = any(m.spdx != README_TERMS for m, _ in items)
+        if any(f.kind == "grant" for f in found):
+            # Beside a license file, "contact us for commercial use" is an offer, not a term.
+            items = [(m, t) for m, t in items if m.name != _CONTACT_ONLY]
         for m, terms in items:
             # Restrictive sentences are the README's license only when it names none.
             kind = "extra" if m.spdx == README_TERMS and named else "grant"
@@ -760,18 +770,16 @@ def _restrictions_elsewhere(
     if not restrictive:
         return
     first = restrictive[0]
-    where = {
-        "third-party": "a third-party notice in",
-        "other": "the weights/data license",
-        "readme": "the README",
-        "metadata": "the package metadata in",
-    }.get(first.role, "")
+    m = first.match
+    what = {
+        "third-party": f"a third-party notice in {m.path} is {m.name}",
+        "other": f"{m.path} (weights or data) is {m.name}",
+        "readme": f"{m.path} says {m.name}",
+        "metadata": f"the package metadata in {m.path} says {m.name}",
+    }.get(first.role, f"{m.path} adds {m.name}")
     if info.commercial_use is True:
         info.commercial_use = None
-        info.governs_reason += (
-            f"; commercial use unclear: {where} {first.match.path} is {first.match.name} "
-            f"({first.match.category})"
-        ).replace("  ", " ")
+        info.governs_reason += f"; commercial use unclear: {what} ({m.category})"
         findings.append(
             Finding(
                 CHECK,

@@ -422,7 +422,9 @@ _CLAUSES: dict[str, re.Pattern[str]] = {
         r"solely\s+for\s+(?:academic\s+|non-?commercial\s+|internal\s+)?(?:research|evaluation)|"
         r"only\s+for\s+(?:academic|research|non-?commercial|evaluation)|"
         r"free\s+for\s+(?:personal|research|academic|educational|non-?commercial)\b"
-        r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)",
+        r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)|"
+        # "Tongyi Qianwen RESEARCH LICENSE AGREEMENT", "Microsoft Research License"
+        r"\bresearch[- ](?:only\s+|use\s+)?licen[sc]e",
         re.I,
     ),
     # "contact us for commercial use": a restriction when nothing else is granted; next to an
@@ -458,7 +460,7 @@ RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-d
 _NEEDS: dict[str, tuple[str, ...]] = {
     "no-permission": ("no ", "not", "nor ", "unlicensed"),
     "non-commercial": ("commercial",),
-    "research-only": ("only", "solely", "free for"),
+    "research-only": ("only", "solely", "free for", "research"),
     "commercial-contact": ("commercial",),
     "no-derivatives": ("derivative", "modif"),
     "share-alike": ("alike", "same"),
