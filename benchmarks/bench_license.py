@@ -88,8 +88,13 @@ def main() -> int:
     ap.add_argument("mirrors", type=Path)
     ap.add_argument("--truth", type=Path, default=HERE / "license_truth.json")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every entry")
+    ap.add_argument(
+        "--heldout", action="store_true", help="score only the entries labelled after the fixes"
+    )
     args = ap.parse_args()
     entries = json.loads(args.truth.read_text(encoding="utf-8"))["entries"]
+    if args.heldout:
+        entries = [e for e in entries if e.get("heldout")]
     n = spdx_n = spdx_ok = cu_ok = cat_ok = wrong_yes = 0
     skipped: list[str] = []
     slowest = (0.0, "")

@@ -349,3 +349,64 @@ def test_known_license_ids_are_license_refs_unless_spdx_lists_them() -> None:
     for known in KNOWN:
         assert valid_expression(known.spdx)
         assert known.spdx in listed or known.spdx.startswith("LicenseRef-"), known.spdx
+
+
+def test_a_huge_license_file_is_read_in_part(vet_repo: Vet) -> None:
+    # Hostile input: the grant is read from the first 200 kB, the rest is not parsed.
+    text = (
+        license_text("MIT.txt") + "\n\n" + "junk words here\n" * 90_000
+    )  # 1.4 MB: under the snapshot's 2 MiB text limit
+    assert _lic(vet_repo, {"LICENSE": text}).spdx == "MIT"
+
+
+def test_a_choice_wrapped_over_two_lines_is_read(vet_repo: Vet) -> None:
+    files = {
+        "LICENSE": license_text("MIT.txt"),
+        "COPYING": license_text("GPL-2.0-only.txt"),
+        "README.md": "# X\n\nThe code is covered under a dual MIT/GPL v2\nlicense.\n",
+    }
+    assert " OR " in _lic(vet_repo, files).spdx
+
+
+@pytest.mark.parametrize(
+    "entry", ["nvidia-nc", "LicenseRef-NVIDIA-Source-Code-License-NC", "non-commercial"]
+)
+def test_policy_names_a_license_off_the_spdx_list(vet_repo: Vet, entry: str) -> None:
+    config = Config(license=LicensePolicy(deny=[entry]))
+    files = {**CODE, "LICENSE.txt": license_text("nvidia-source-code-license-nc.txt")}
+    report = vet_repo(files, config)
+    assert any(f.title == "License denied by policy" for f in report.findings)
+
+
+@pytest.mark.parametrize(
+    ("readme", "spdx"),
+    [
+        (
+            "[![License: MIT](https://img.shields.io/badge/License-MIT-yellow.svg)](LICENSE)\n",
+            "MIT",
+        ),
+        (
+            "![license](https://img.shields.io/badge/license-CC%20BY--NC%204.0-lightgrey)\n",
+            "CC-BY-NC-4.0",
+        ),
+        ("---\nlicense: llama2\n---\n# Model card\n", "LicenseRef-Llama-2-Community"),
+        (
+            "---\nlicense: other\nlicense_name: llama3\n---\n# Card\n",
+            "LicenseRef-Llama-3-Community",
+        ),
+        ("---\nlicense: creativeml-openrail-m\n---\n# Card\n", "LicenseRef-CreativeML-OpenRAIL-M"),
+    ],
+)
+def test_badges_and_model_card_tags_name_the_license(vet_repo: Vet, readme: str, spdx: str) -> None:
+    lic = _lic(vet_repo, {"README.md": readme})
+    assert lic.spdx == spdx and lic.all[0].source == "readme"
+
+
+def test_contact_for_commercial_use_beside_gpl_is_an_offer(vet_repo: Vet) -> None:
+    files = {
+        "COPYING": license_text("GPL-3.0-only.txt"),
+        "README.md": "# SLAM\n\nFor a closed-source version for commercial purposes, please "
+        "contact the authors.\n",
+    }
+    lic = _lic(vet_repo, files)
+    assert lic.category == "strong-copyleft" and lic.commercial_use is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
@@ -18,6 +19,7 @@ from forkvet.vet.licensesections import (
 )
 from forkvet.vet.licenseterms import (
     BSD_REF,
+    KNOWN,
     NO_DERIVATIVES,
     NO_LICENSE,
     PUBLIC_DOMAIN_REF,
@@ -28,6 +30,7 @@ from forkvet.vet.licenseterms import (
     clause_spans,
     clauses,
     custom_terms,
+    known_by_tag,
     known_license,
     ref_terms,
     spdx_terms,
@@ -35,6 +38,7 @@ from forkvet.vet.licenseterms import (
 from forkvet.vet.textnorm import bigrams, normalize_tokens
 
 CHECK = "license"
+MAX_LICENSE_CHARS = 200_000
 _LICENSE_NAME = re.compile(
     r"^(?:un)?licen[cs]e(?:s)?(?:[-_. ][\w.-]*)?$|^copying(?:[-_.][\w.-]*)?$|"
     r"^[\w-]*[-_.]licen[cs]e(?:\.(?:md|txt|rst|markdown))?$|^eula(?:\.\w+)?$",
@@ -85,7 +89,8 @@ Classified = list[tuple[LicenseMatch, Terms, str]]  # (match, terms, "grant" | "
 def classify_text(text: str, path: str, source: str) -> Classified:
     """What a license file says: its own grant (first), terms added to a license text, and
     the third-party notices appended to it."""
-    own, notices = split_notices(text)
+    # The longest real license texts are ~40 kB (GPL, CC); a larger file is read in part.
+    own, notices = split_notices(text[:MAX_LICENSE_CHARS])
     out = _classify_section(own, path, source)
     for notice in notices:
         items = _classify_section(notice, path, source)
@@ -196,8 +201,20 @@ def _names_in(text: str, path: str, source: str) -> list[tuple[LicenseMatch, Ter
             if named:
                 return named
     out: list[tuple[LicenseMatch, Terms]] = []
-    for m in _README_STATEMENT.finditer(text):
+    for m in _statements(text):
         out += _named(m.group(1), path, source, 0.65)
+    return out
+
+
+def _statements(text: str) -> list[re.Match[str]]:
+    """ "released under X" sentences; only paragraphs that say "under" reach the regex (a
+    2 MB README stays fast), each read to 2,000 characters."""
+    out: list[re.Match[str]] = []
+    for para in re.split(r"\n\s*\n", text):
+        if "under" in para.lower():
+            out += _README_STATEMENT.finditer(para[:2000])
+            if len(out) >= 20:  # a README names its license a few times, not thousands
+                return out[:20]
     return out
 
 
@@ -252,10 +269,15 @@ _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _CLASSIFIER = re.compile(r"^License :: (?:OSI Approved :: )?(.+)$")
 
 
+@cache
+def _ids_by_lower() -> dict[str, str]:
+    return {i.lower(): i for i in licensedb.known_ids()}
+
+
 def spdx_from_name(name: str) -> str | None:
     """Map a license name as people write it ("Apache 2.0", "GPLv3", "cc-by-nc-4.0") to SPDX."""
     stripped = name.strip().strip(".")
-    by_id = {i.lower(): i for i in licensedb.known_ids()}
+    by_id = _ids_by_lower()
     if stripped.lower() in by_id:
         return by_id[stripped.lower()]
     for pattern, spdx in _NAME_PATTERNS:
@@ -279,6 +301,13 @@ _LICENSE_SECTION = re.compile(
 )
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _FM_LICENSE = re.compile(r"^license:\s*['\"]?([\w.+-]+)", re.M)
+_FM_LICENSE_NAME = re.compile(r"^license_name:\s*['\"]?([\w.+-]+)", re.M)
+# A license badge: alt text "License: MIT", or a shields.io "badge/license-Apache%202.0-blue".
+_BADGE = re.compile(
+    r"!\[(?:code\s+)?licen[sc]e\s*:\s*([^\]\n]{2,40})\]|"
+    r"img\.shields\.io/badge/(?:code(?:%20|_|\s))?licen[sc]e-((?:[^-/?\s)]|--){2,60})-[\w%]+",
+    re.I,
+)
 README_TERMS = "LicenseRef-README-Terms"
 _SENTENCE_END = re.compile(r"[.!?\n]")
 _TITLE_LIKE = re.compile(r"licen[sc]e|international|public\s+domain|\bversion\b", re.I)
@@ -293,10 +322,18 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     fm = _FRONT_MATTER.match(text)
     if fm:
         m = _FM_LICENSE.search(fm.group(1))
+        other = _FM_LICENSE_NAME.search(fm.group(1))
         if m and m.group(1).lower() not in ("other", "unknown"):
             out += _named(m.group(1), path, "readme", 0.7)
-    for section in (m.group(1).strip() for m in _LICENSE_SECTION.finditer(text)):
-        if section:
+        elif other:  # `license: other` + `license_name: llama3`
+            out += _named(other.group(1), path, "readme", 0.7)
+    for m in _BADGE.finditer(text[:20000]):
+        name = (m.group(1) or m.group(2) or "").replace("--", "\0").replace("-", " ")
+        name = name.replace("\0", "-").replace("%20", " ").replace("_", " ")
+        out += _named(name, path, "readme", 0.5)
+    for n, m in enumerate(_LICENSE_SECTION.finditer(text)):
+        section = m.group(1).strip()[:60000]  # a pasted GPL is 35 kB
+        if section and n < 5:
             out += _readme_section(section, path)
     for m in _LICENSE_LINE.finditer(text):
         out += _named(m.group(1), path, "readme", 0.6)
@@ -304,15 +341,23 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
         out += _statement_names(text, path)
     # Restrictive terms anywhere in the README ("intended and licensed for research use only").
     restrictive: list[str] = []
+    read = 0
     for sentence in _SENTENCE_END.split(text):
         lower = sentence.lower()
         if "licen" not in lower and "commercial" not in lower:
             continue
+        read += 1
+        if read > 200:  # bounded on hostile READMEs; real ones say it in a few sentences
+            break
         restrictive += [
             c
             for c in clauses(sentence)
             if (c in RESTRICTIVE_CLAUSES or c == "commercial-contact") and c not in restrictive
         ]
+    # "Contact us for commercial use" next to a named license offers another license (dual
+    # licensing, as ORB-SLAM2 does for its GPL code); it restricts only when nothing is named.
+    if out and restrictive == ["commercial-contact"]:
+        restrictive = []
     if restrictive and not any(t.commercial_use is False for _, t in out):
         out.append(_readme_terms(restrictive, path))
     return _dedupe(out)
@@ -348,6 +393,9 @@ def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]
     return out
 
 
+_CONTACT_ONLY = "Custom terms in README (commercial-contact)"
+
+
 def _readme_terms(restrictive: list[str], path: str) -> tuple[LicenseMatch, Terms]:
     terms = custom_terms(restrictive)
     label = f"Custom terms in README ({', '.join(restrictive)})"
@@ -356,7 +404,7 @@ def _readme_terms(restrictive: list[str], path: str) -> tuple[LicenseMatch, Term
 
 def _statement_names(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
     out: list[tuple[LicenseMatch, Terms]] = []
-    for m in _README_STATEMENT.finditer(text):
+    for m in _statements(text):
         out += _named(m.group(1), path, "readme", 0.6)
     known = known_license(text) if not out else None
     if known:
@@ -383,7 +431,7 @@ def _named(
         return []
     spdx = spdx_from_name(name)
     if spdx is None:
-        known = known_license(name)
+        known = known_by_tag(name) or known_license(name)
         if known:
             return [_from_known(known, path, source, conf)]
         if _GENERIC_BSD.search(name) and len(name.split()) <= 6:
@@ -519,6 +567,9 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     if ctx.snap.readme:
         items = readme_licenses(ctx.snap.readme.path, ctx.readme)
         named = any(m.spdx != README_TERMS for m, _ in items)
+        if any(f.kind == "grant" for f in found):
+            # Beside a license file, "contact us for commercial use" is an offer, not a term.
+            items = [(m, t) for m, t in items if m.name != _CONTACT_ONLY]
         for m, terms in items:
             # Restrictive sentences are the README's license only when it names none.
             kind = "extra" if m.spdx == README_TERMS and named else "grant"
@@ -719,18 +770,16 @@ def _restrictions_elsewhere(
     if not restrictive:
         return
     first = restrictive[0]
-    where = {
-        "third-party": "a third-party notice in",
-        "other": "the weights/data license",
-        "readme": "the README",
-        "metadata": "the package metadata in",
-    }.get(first.role, "")
+    m = first.match
+    what = {
+        "third-party": f"a third-party notice in {m.path} is {m.name}",
+        "other": f"{m.path} (weights or data) is {m.name}",
+        "readme": f"{m.path} says {m.name}",
+        "metadata": f"the package metadata in {m.path} says {m.name}",
+    }.get(first.role, f"{m.path} adds {m.name}")
     if info.commercial_use is True:
         info.commercial_use = None
-        info.governs_reason += (
-            f"; commercial use unclear: {where} {first.match.path} is {first.match.name} "
-            f"({first.match.category})"
-        ).replace("  ", " ")
+        info.governs_reason += f"; commercial use unclear: {what} ({m.category})"
         findings.append(
             Finding(
                 CHECK,
@@ -755,11 +804,13 @@ def _most_permissive(terms: list[Terms]) -> Terms:
 def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
     policy = ctx.config.license
     where = ctx.config.source or "policy"
-    ids = {i.strip().lower() for i in re.split(r"\s+(?:AND|OR)\s+", info.spdx or "")}
+    ids = {i.strip("() ").lower() for i in re.split(r"\s+(?:AND|OR)\s+", info.spdx or "")}
     keys = {info.category.lower()} | ids
-    for m in info.all:
-        if m.spdx == "NOASSERTION" and m.name == info.name:
-            keys |= {k.key for k in _known_for(m.name)}
+    # A policy may name a license off the SPDX list by its key ("nvidia-nc"), its LicenseRef
+    # id, or the id forkvet used before LicenseRef ids ("CreativeML-OpenRAIL-M").
+    for k in KNOWN:
+        if k.spdx.lower() in ids:
+            keys |= {k.key, k.spdx.lower().removeprefix("licenseref-")}
     out: list[Finding] = []
     denied = [d for d in policy.deny if d.lower() in keys]
     if denied:
@@ -793,9 +844,3 @@ def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
             )
         )
     return out
-
-
-def _known_for(name: str) -> list[KnownLicense]:
-    from forkvet.vet.licenseterms import KNOWN
-
-    return [k for k in KNOWN if k.name == name]

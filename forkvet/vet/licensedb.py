@@ -4,6 +4,10 @@ Two passes, like askalono but with a cut-off and multi-license support:
 1. word-set containment against all ~700 texts picks a short list (cheap);
 2. word-bigram containment (how much of the license is present) and Dice (how much of the
    text is that license) rank the short list.
+The bundled texts are SPDX's plain license texts (scripts/build_license_data.py reads
+`licenseText`, which has no `<<var>>`/`<<beginOptional>>` template markup), so a template's
+optional parts count as if required; a text that leaves them out matches through the
+"inside the template" path of match_text.
 Containment, not Dice alone, decides: a preamble or a README around the license text must not
 hide it (licensee's failure mode). Matches explaining the same words are de-duplicated, so a
 BSD-3-Clause text is not also reported as BSD-2-Clause, while a file holding two licenses

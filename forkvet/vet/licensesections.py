@@ -46,14 +46,17 @@ def split_notices(text: str) -> tuple[str, list[str]]:
     prev_blank = True
     for i, line in enumerate(lines):
         stripped = line.strip()
-        heading = _RULED_HEADING.match(line)
+        short = len(stripped) <= 160  # headings are short; long lines never reach the regexes
+        heading = _RULED_HEADING.match(stripped) if short else None
         ruled = bool(heading and re.search(r"[a-z]{3}", heading.group(1), re.I))
-        after_break = prev_blank or bool(i and _RULE.match(lines[i - 1]))
-        opens = ruled or (after_break and bool(_NOTICE_HEAD.match(stripped)))
-        if words_before >= 8 and len(stripped) <= 160 and opens:
+        after_break = prev_blank or bool(
+            i and len(lines[i - 1]) < 200 and _RULE.match(lines[i - 1])
+        )
+        opens = short and (ruled or (after_break and bool(_NOTICE_HEAD.match(stripped))))
+        if words_before >= 8 and opens:
             cuts.append(i)
         words_before += len(stripped.split())
-        prev_blank = not stripped or bool(_RULE.match(line))
+        prev_blank = not stripped or (short and bool(_RULE.match(stripped)))
     if not cuts:
         return text, []
     bounds = [*cuts, len(lines)]
@@ -93,7 +96,7 @@ def custom_ref(text: str, fallback: str) -> str:
 
 # -- "you may choose" ----------------------------------------------------------------------------
 _CHOICE = re.compile(
-    r"dual[- ]?licen[sc]ed|dual\s+(?:\S+\s+){0,3}licen[sc]e|multi[- ]licen[sc]ed|"
+    r"dual[-\s]*licen[sc]ed|dual\s+(?:\S+\s+){0,3}licen[sc]e|multi[- ]licen[sc]ed|"
     r"at\s+your\s+(?:option|choice|discretion)|you\s+(?:may|can)\s+(?:choose|select|pick)|"
     r"(?:your|the)\s+choice\s+of|choose\s+(?:either|one|any|which)|"
     r"(?:either|any)\s+(?:of\s+)?(?:the\s+)?(?:(?:following|these|both)\s+)?licen[sc]es?\b|"
@@ -107,6 +110,26 @@ _CHOICE = re.compile(
 def says_choice(text: str, template: str = "") -> bool:
     """Whether text offers a choice between licenses, outside the words of a license template
     (the GPL itself says "at your option" about later versions)."""
+    # Read 400-character windows around the first 200 key words only: bounded on hostile
+    # input, and a phrase wrapped over two lines still reads as one.
+    flat = " ".join(text.split())
+    lower = flat.lower()
+    hits = sorted(m.start() for m in re.finditer("|".join(_CHOICE_WORDS), lower))[:200]
+    last_end = -1
+    for pos in hits:
+        start = max(0, pos - 200)
+        if start < last_end - 100:  # this hit's window is mostly read already
+            continue
+        last_end = pos + 200
+        if _choice_in(flat[start:last_end], template):
+            return True
+    return False
+
+
+_CHOICE_WORDS = ("licen", "dual", "option", "choose", "choice", "individually")
+
+
+def _choice_in(text: str, template: str) -> bool:
     for m in _CHOICE.finditer(text):
         phrase = " ".join(re.findall(r"[a-z0-9]+", m.group(0).lower()))
         if template and phrase in template:

@@ -347,6 +347,25 @@ KNOWN: tuple[KnownLicense, ...] = (
 )
 
 
+# Hugging Face model-card `license:` tags for the licenses above.
+_TAGS = {
+    "llama2": "llama-2",
+    "llama3": "llama-3",
+    "llama3.1": "llama-3",
+    "llama3.2": "llama-3",
+    "llama3.3": "llama-3",
+    "bigscience-bloom-rail-1.0": "bigscience-openrail-m",
+    "bigcode-openrail-m": "openrail",
+    "creativeml-openrail-m": "creativeml-openrail-m",
+}
+
+
+def known_by_tag(tag: str) -> KnownLicense | None:
+    """A license named by its key or model-card tag ("nvidia-nc", "llama2", "openrail++")."""
+    key = _TAGS.get(tag.strip().lower(), tag.strip().lower())
+    return next((k for k in KNOWN if k.key == key), None)
+
+
 def known_license(text: str) -> KnownLicense | None:
     head = text[:20000]
     for known in KNOWN:
@@ -403,7 +422,9 @@ _CLAUSES: dict[str, re.Pattern[str]] = {
         r"solely\s+for\s+(?:academic\s+|non-?commercial\s+|internal\s+)?(?:research|evaluation)|"
         r"only\s+for\s+(?:academic|research|non-?commercial|evaluation)|"
         r"free\s+for\s+(?:personal|research|academic|educational|non-?commercial)\b"
-        r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)",
+        r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)|"
+        # "Tongyi Qianwen RESEARCH LICENSE AGREEMENT", "Microsoft Research License"
+        r"\bresearch[- ](?:only\s+|use\s+)?licen[sc]e",
         re.I,
     ),
     # "contact us for commercial use": a restriction when nothing else is granted; next to an
@@ -439,7 +460,7 @@ RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-d
 _NEEDS: dict[str, tuple[str, ...]] = {
     "no-permission": ("no ", "not", "nor ", "unlicensed"),
     "non-commercial": ("commercial",),
-    "research-only": ("only", "solely", "free for"),
+    "research-only": ("only", "solely", "free for", "research"),
     "commercial-contact": ("commercial",),
     "no-derivatives": ("derivative", "modif"),
     "share-alike": ("alike", "same"),
@@ -482,6 +503,15 @@ def clause_spans(text: str) -> list[tuple[str, str]]:
 
 def custom_terms(found: list[str]) -> Terms:
     obl = [KEEP_NOTICE]
+    if "non-commercial" in found or "research-only" in found or "commercial-contact" in found:
+        obl.insert(0, NONCOMMERCIAL)
+        if "research-only" in found:
+            obl.append("Research use only")
+        if "commercial-contact" in found:
+            obl.append("Commercial use needs a license from the authors")
+        return Terms("non-commercial", False, tuple(obl))
+    # After the non-commercial grants: "may not be copied in any form" next to "use it for
+    # non-commercial research" limits a grant; alone, nothing is granted.
     if "no-permission" in found:
         return Terms(
             "no-permission",
@@ -491,13 +521,6 @@ def custom_terms(found: list[str]) -> Terms:
                 "without the authors' written permission",
             ),
         )
-    if "non-commercial" in found or "research-only" in found or "commercial-contact" in found:
-        obl.insert(0, NONCOMMERCIAL)
-        if "research-only" in found:
-            obl.append("Research use only")
-        if "commercial-contact" in found:
-            obl.append("Commercial use needs a license from the authors")
-        return Terms("non-commercial", False, tuple(obl))
     if "public-domain" in found:
         return _REF_TERMS[PUBLIC_DOMAIN_REF]
     if "no-derivatives" in found:
