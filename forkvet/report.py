@@ -85,6 +85,9 @@ class Framework:
     evidence: list[str] = field(default_factory=list)
     # Newest Python with wheels for the framework versions the spec allows.
     python_max: str | None = None
+    # primary: needed to train/run the model; optional: export targets, lazy or optional
+    # imports, notebook-only demos; library: helper libraries (transformers, scikit-learn).
+    role: str = "primary"
 
 
 @dataclass
