@@ -105,6 +105,9 @@ class Dependencies:
     optional: list[str] = field(default_factory=list)
     # module names we could not map with certainty (identity guess)
     unmapped: list[str] = field(default_factory=list)
+    # import name -> git+https requirement: packages the README has you clone or pip-install
+    # from git (import clip after cloning openai/CLIP), never a same-named index package.
+    git_requirements: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
