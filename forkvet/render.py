@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from forkvet.escape import md_code, md_fence, md_inline, terminal
 from forkvet.report import Report
 
@@ -24,6 +26,7 @@ def verdict(report: Report) -> tuple[str, str]:
         f"{_commercial(lic.commercial_use)})"
     ]
     if report.frameworks:
+        # Roles sort primary first (report.frameworks is ordered by the check).
         fw = report.frameworks[0]
         parts.append(f"{fw.name}{' ' + fw.version_spec if fw.version_spec else ''}")
     if report.python.recommended:
@@ -113,7 +116,9 @@ def to_markdown(report: Report) -> str:
         [
             "Frameworks",
             ", ".join(
-                md_inline(f"{fw.name} {fw.version_spec or ''}".strip()) for fw in r.frameworks
+                md_inline(f"{fw.name} {fw.version_spec or ''}".strip())
+                for fw in r.frameworks
+                if fw.role == "primary"
             )
             or "—",
         ],
@@ -125,6 +130,9 @@ def to_markdown(report: Report) -> str:
             ),
         ],
     ]
+    if any(fw.role != "primary" for fw in r.frameworks):
+        # Export targets, optional imports and helper libraries, apart from what you install.
+        rows.insert(3, ["Also used", _other_frameworks(r, md_inline)])
     md += _table(["", ""], rows)
     if py.evidence:
         md += ["", "<details><summary>Python evidence</summary>", ""]
@@ -152,21 +160,25 @@ def to_markdown(report: Report) -> str:
             md.append("Training: " + ", ".join(md_code(e.path) for e in ep.train[:6]))
         if ep.test:
             md.append("Test/eval/demo: " + ", ".join(md_code(e.path) for e in ep.test[:6]))
+        if ep.prepare:
+            md.append("Data preparation: " + ", ".join(md_code(e.path) for e in ep.prepare[:6]))
         cmds = [c for c in ep.commands if c.kind != "install"][:8]
         if cmds:
             commands = "\n".join(" ".join(c.command.split()) for c in cmds)
             md += ["", "Documented commands:", "", md_fence(commands, "sh")]
-    if r.weights:
+    if r.weights or r.datasets:
         md += ["", "### Weights and data", ""]
         md += _table(
-            ["Link or file", "Where", "Found in"],
+            ["Link or file", "What", "Where", "Found in"],
             [
                 [
                     md_code(w.url) if w.url else md_code(w.path or ""),
+                    what,
                     md_inline(w.host or "—"),
                     md_inline(w.source or "—"),
                 ]
-                for w in r.weights
+                for what, links in (("weights", r.weights), ("data set", r.datasets))
+                for w in links
             ],
         )
     if r.citation:
@@ -253,8 +265,17 @@ def to_text(report: Report) -> str:
     )
     out.append(
         "  Frameworks  "
-        + (", ".join(f"{fw.name} {fw.version_spec or ''}".strip() for fw in r.frameworks) or "-")
+        + (
+            ", ".join(
+                f"{fw.name} {fw.version_spec or ''}".strip()
+                for fw in r.frameworks
+                if fw.role == "primary"
+            )
+            or "-"
+        )
     )
+    if any(fw.role != "primary" for fw in r.frameworks):
+        out.append("  Also used   " + _other_frameworks(r, str))
     d = r.dependencies
     out.append(
         f"  Deps        {len(d.declared)} declared, {len(d.imported)} imported, "
@@ -264,6 +285,10 @@ def to_text(report: Report) -> str:
     out.append("  Train       " + (", ".join(e.path for e in ep.train[:4]) or "-"))
     out.append("  Test/demo   " + (", ".join(e.path for e in ep.test[:4]) or "-"))
     out.append(f"  Weights     {len(r.weights)} link(s)/file(s)")
+    if r.datasets:
+        out.append(f"  Datasets    {len(r.datasets)} link(s)")
+    if ep.prepare:
+        out.append("  Prepare     " + ", ".join(e.path for e in ep.prepare[:4]))
     if r.citation:
         out.append(f"  Citation    {r.citation.get('title') or r.citation.get('arxiv') or 'yes'}")
     out.append(f"  Checklist   {r.checklist.score}/5")
@@ -283,3 +308,8 @@ def to_text(report: Report) -> str:
     # Repository text must not act on the terminal or the CI log: every line is one line,
     # with control characters and ANSI escapes shown, not obeyed.
     return "\n".join(terminal(line) for line in out) + "\n"
+
+
+def _other_frameworks(r: Report, show: Callable[[str], str]) -> str:
+    """Non-primary frameworks with their role: "onnx (optional), transformers (library)"."""
+    return ", ".join(show(f"{fw.name} ({fw.role})") for fw in r.frameworks if fw.role != "primary")

@@ -88,6 +88,9 @@ class Framework:
     evidence: list[str] = field(default_factory=list)
     # Newest Python with wheels for the framework versions the spec allows.
     python_max: str | None = None
+    # primary: needed to train/run the model; optional: export targets, lazy or optional
+    # imports, notebook-only demos; library: helper libraries (transformers, scikit-learn).
+    role: str = "primary"
 
 
 @dataclass
@@ -105,6 +108,9 @@ class Dependencies:
     optional: list[str] = field(default_factory=list)
     # module names we could not map with certainty (identity guess)
     unmapped: list[str] = field(default_factory=list)
+    # import name -> git+https requirement: packages the README has you clone or pip-install
+    # from git (import clip after cloning openai/CLIP), never a same-named index package.
+    git_requirements: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -37,6 +37,14 @@ def cmd_env(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder")
     with allow_builds(args.allow_build), open_target(args.target, args.ref) as snap:
+        from forkvet.vet.languages import has_python
+
+        if not has_python(snap):
+            # A Lua Torch, MATLAB or C repository: a Python environment would be invented.
+            raise InputError(
+                f"{snap.name} has no Python code (no .py, .ipynb or Python packaging files): "
+                f"no Python environment to generate"
+            )
         config, _ = config_for(args.config, snap.root)
         gen = {"as_of": as_of, "python": args.python, "offline": args.offline, "config": config}
         result, _report = generate(snap, out=out, **gen)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from forkvet.report import Dependencies, Finding
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet, collect
-from forkvet.vet.importmap import MODULE_TO_DIST, TOOLING, canonical, dist_for_module
+from forkvet.vet.importmap import GIT_ONLY, MODULE_TO_DIST, TOOLING, canonical, dist_for_module
 from forkvet.vet.pyhistory import PY2_ONLY_MODULES, STDLIB3
 
 CHECK = "dependencies"
@@ -15,17 +17,103 @@ _ALWAYS_PRESENT = frozenset({"setuptools", "pip", "wheel"})
 _STDLIB = STDLIB3 | PY2_ONLY_MODULES | {"__future__", "__main__", "builtins"}
 
 
-def third_party_imports(ctx: Context) -> dict[str, list[tuple[str, int, bool, str]]]:
-    """dist -> [(path, line, optional, module)] for every third-party import."""
+_GIT_SOURCE = re.compile(
+    r"(?:git\s+clone\s+(?:-{1,2}[\w-]+(?:[= ]\S+)?\s+)*|git\+)"
+    r"(?:https?://|git@|ssh://git@)(?:www\.)?(github\.com|gitlab\.com|bitbucket\.org)[:/]"
+    r"([\w.-]+)/([\w.-]+?)(?:\.git)?(?=[\s@#/\"'`)]|$)"
+)
+# Prefixes and suffixes research repositories add to the package they hold.
+_AFFIX = re.compile(
+    r"^(?:py|pytorch|torch|tf|tensorflow|keras)[_-]|[_-](?:pytorch|torch|tf|"
+    r"tensorflow|keras|pt|jax|official|release|code|master|main)$"
+)
+# Frameworks: a folder named like one never hides it.
+_FRAMEWORK_MODULES = frozenset(
+    {
+        "torch",
+        "tensorflow",
+        "keras",
+        "jax",
+        "flax",
+        "mxnet",
+        "theano",
+        "caffe",
+        "chainer",
+        "paddle",
+        "transformers",
+        "numpy",
+        "scipy",
+        "sklearn",
+    }
+)
+
+
+def module_names(repo_name: str) -> set[str]:
+    """Import names a repository called repo_name may provide (CLIP → clip, pytorch-foo → foo)."""
+    base = repo_name.lower().removesuffix(".git")
+    names = {base, base.replace("-", "_").replace(".", "_")}
+    stripped = _AFFIX.sub("", base)
+    names |= {stripped, stripped.replace("-", "_").replace(".", "_")}
+    return {n for n in names if n.isidentifier()}
+
+
+def own_names(ctx: Context) -> set[str]:
+    """Import names that are the repository itself (import DiT in facebookresearch/DiT)."""
+    names = module_names(ctx.snap.name.split("+")[-1].split("/")[-1])
+    remote = ctx.snap.git.remote or ""
+    m = re.search(r"[/:]([\w.-]+?)(?:\.git)?/?$", remote)
+    if m:
+        names |= module_names(m.group(1))
+    return names
+
+
+def git_sources(ctx: Context) -> dict[str, str]:
+    """import name -> git+https requirement, from `git clone` and `pip install git+` lines in
+    the README and notebooks' shell cells (a cloned CLIP gives `import clip`)."""
+    texts = [ctx.readme] + ["\n".join(lines) for lines in ctx.py.notebook_shell.values()]
+    out: dict[str, str] = {}
+    own = own_names(ctx)
+    for text in texts:
+        for m in _GIT_SOURCE.finditer(text):
+            host, owner, name = m.groups()
+            names = module_names(name)
+            if names & own:
+                continue  # cloning the repository itself
+            for module in names:
+                out.setdefault(module, f"git+https://{host}/{owner}/{name}.git")
+    return out
+
+
+def third_party_imports(
+    ctx: Context, git: dict[str, str] | None = None
+) -> dict[str, list[tuple[str, int, bool, str]]]:
+    """dist -> [(path, line, optional, module)] for every third-party import; imports of a
+    repository cloned from git are keyed by their git+https requirement."""
     out: dict[str, list[tuple[str, int, bool, str]]] = {}
     loose, strict = ctx.py.local_modules, ctx.py.local_packages
+    own = own_names(ctx)
+    top_dirs = {
+        f.path.split("/", 1)[0]
+        for f in ctx.snap.files
+        if f.path.count("/") >= 1 and f.suffix in (".py", ".pyx", ".so")
+    }
+    git = git or {}
     for ref in ctx.py.imports:
         top = ref.top
         if top in _STDLIB:
             continue
-        # A well-known third-party name is local only if the repo has a real package of it.
-        local = (top in strict) if top in MODULE_TO_DIST else (top in loose)
-        if local:
+        # A well-known third-party name is local only if the repo has a real package of it
+        # (or a top-level folder of Python used as one); an unknown name, any file or folder.
+        local = (
+            (top in strict or (top in top_dirs and top not in _FRAMEWORK_MODULES))
+            if top in MODULE_TO_DIST
+            else (top in loose or top in top_dirs)
+        )
+        if local or top.lower() in own:
+            continue
+        gkey = git.get(top) or git.get(top.lower()) or GIT_ONLY.get(top)
+        if gkey:
+            out.setdefault(gkey, []).append((ref.path, ref.line, ref.optional, ref.module))
             continue
         dist, _ = dist_for_module(ref.module)
         # Not installable: name the module as imported (google.colab, not google).
@@ -37,8 +125,13 @@ def third_party_imports(ctx: Context) -> dict[str, list[tuple[str, int, bool, st
 
 def check(ctx: Context, declared: DeclaredSet | None = None) -> tuple[Dependencies, list[Finding]]:
     declared = declared if declared is not None else collect(ctx)
-    imports = third_party_imports(ctx)
+    git = git_sources(ctx)
+    imports = third_party_imports(ctx, git)
     deps = Dependencies(files=declared.files)
+    for key in sorted(imports):
+        if key.startswith("git+"):
+            uses = imports.pop(key)
+            deps.git_requirements[uses[0][3].split(".")[0]] = key
     specs: dict[str, str] = {}
     for d in declared.items:
         if d.name not in specs or (d.spec and not specs[d.name]):
@@ -56,7 +149,8 @@ def check(ctx: Context, declared: DeclaredSet | None = None) -> tuple[Dependenci
         deps.imported_at[key] = [f"{p}:{ln}" for p, ln, _, _ in uses[:3]]
         if all(opt for _, _, opt, _ in uses):
             deps.optional.append(key)
-        mods = {m.split(".")[0] for _, _, _, m in uses}
+        # The full module: google.protobuf is certain even though "google" alone is not.
+        mods = {m for _, _, _, m in uses}
         if any(not dist_for_module(m)[1] for m in mods):
             deps.unmapped.append(key)
     deps.imported = imported
@@ -131,6 +225,16 @@ def check(ctx: Context, declared: DeclaredSet | None = None) -> tuple[Dependenci
                 "Dependencies not on the package index",
                 f"{', '.join(sorted(set(not_installable)))}: not installable with pip (build from "
                 f"source, conda, or a platform such as Colab).",
+            )
+        )
+    if deps.git_requirements:
+        findings.append(
+            Finding(
+                CHECK,
+                "notice",
+                "Dependencies from git",
+                ", ".join(f"{m} ({url})" for m, url in sorted(deps.git_requirements.items()))
+                + ": installed from their repositories, not from the package index.",
             )
         )
     if deps.unmapped:

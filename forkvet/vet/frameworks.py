@@ -55,7 +55,22 @@ _LUA_REQUIRE = re.compile(
     r"""require\s*\(?\s*['"](torch|nn|cutorch|cunn|cudnn|nngraph|optim|"""
     r"""image|rnn|dpnn)['"]"""
 )
-_MATCONVNET = re.compile(r"\bvl_(?:simplenn|nnconv|setupnn|compilenn)\b")
+_MATCONVNET = re.compile(r"\bvl_(?:simplenn|nnconv|setupnn|compilenn|nn\w+)\b|\bdagnn\.DagNN\b")
+# Caffe driven from MATLAB: the matcaffe interface (caffe.Net, caffe.set_mode_gpu, the old
+# caffe('init', ...) calls) or a matcaffe path.
+_MATCAFFE = re.compile(
+    r"\bcaffe\.(?:Net|Solver|set_mode_gpu|set_mode_cpu|set_device|reset_all|io\.)|"
+    r"\bcaffe\s*\(\s*'|matcaffe"
+)
+# Helper libraries: primary only when an entry-point script imports them itself.
+LIBRARIES = frozenset({"transformers", "scikit-learn", "onnx", "xgboost"})
+# Where export targets, ports, demos and tests live: not what training needs.
+_AUX_PATH = re.compile(
+    r"(?i)(?:^|/)(?:tests?|testing|docs?|examples?|notebooks?|demos?|tools|scripts|utils?|"
+    r"deploy\w*|export\w*|convert\w*|onnx\w*|tflite\w*|coreml\w*|tensorrt\w*|trt\w*|"
+    r"quantiz\w*|benchmarks?)(?:/|\.py$|\.ipynb$)|\.ipynb$|(?:^|/)\w*(?:export|convert|_to_|2onnx|"
+    r"2tf|2caffe|2torch)\w*\.py$"
+)
 
 # (framework, regex, specifier, what it means)
 API_HINTS: tuple[tuple[str, re.Pattern[str], str, str], ...] = tuple(
@@ -322,11 +337,25 @@ def readme_versions(text: str) -> dict[str, tuple[str, int]]:
 
 def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Finding]]:
     evidence: dict[str, list[str]] = {}
+    # Files where the code needs the framework at load time (module-level imports, Lua
+    # requires, MATLAB calls), and files where it is only optional or lazy.
+    strong: dict[str, set[str]] = {}
+    weak: dict[str, set[str]] = {}
     tops_to_fw = {m: fw.name for fw in FRAMEWORKS for m in fw.modules}
+    lines_of: dict[str, list[str]] = {}
     for ref in ctx.py.imports:
         fw_name = tops_to_fw.get(ref.top)
         if fw_name and ref.top not in ctx.py.local_packages:
             evidence.setdefault(fw_name, []).append(f"{ref.path}:{ref.line}: import {ref.module}")
+            entry = ctx.snap.get(ref.path)
+            if (
+                ref.optional
+                or _nested(ctx, ref.path, ref.line, lines_of)
+                or (entry is not None and entry.vendored)
+            ):
+                weak.setdefault(fw_name, set()).add(ref.path)
+            else:
+                strong.setdefault(fw_name, set()).add(ref.path)
     for f in ctx.snap.files:
         if f.suffix == ".lua":
             text = ctx.snap.read_text(f.path) or ""
@@ -336,14 +365,28 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
                 evidence.setdefault("lua-torch", []).append(
                     f"{f.path}:{line}: require '{m.group(1)}'"
                 )
+                strong.setdefault("lua-torch", set()).add(f.path)
         elif f.suffix in (".prototxt", ".caffemodel"):
             evidence.setdefault("caffe", []).append(f"{f.path}: Caffe model definition")
+            strong.setdefault("caffe", set()).add(f.path)
         elif f.suffix == ".m" and not f.vendored:
             text = ctx.snap.read_text(f.path) or ""
             if _MATCONVNET.search(text):
                 evidence.setdefault("matconvnet", []).append(f"{f.path}: MatConvNet calls")
+                strong.setdefault("matconvnet", set()).add(f.path)
+            m = _MATCAFFE.search(text)
+            if m:
+                line = text.count("\n", 0, m.start()) + 1
+                evidence.setdefault("caffe", []).append(f"{f.path}:{line}: Caffe from MATLAB")
+                strong.setdefault("caffe", set()).add(f.path)
         elif f.suffix == ".t7":
             evidence.setdefault("lua-torch", []).append(f"{f.path}: Torch7 model file")
+            weak.setdefault("lua-torch", set()).add(f.path)
+        elif f.name == ".gitmodules" and f.path.count("/") == 0:
+            text = ctx.snap.read_text(f.path) or ""
+            if re.search(r"(?im)^\s*(?:path|url)\s*=\s*\S*caffe\b", text):
+                evidence.setdefault("caffe", []).append(f"{f.path}: Caffe submodule")
+                strong.setdefault("caffe", set()).add(f.path)
     declared_by_fw: dict[str, list[str]] = {}
     for d in declared.items:
         for fw in FRAMEWORKS:
@@ -398,8 +441,12 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
             )
             spec = _merge_specs(declared_specs)
         frameworks.append(Framework(name, spec, _dedupe(ev)[:8], python_max(name, spec)))
+    _assign_roles(frameworks, strong, weak)
     order = {fw.name: i for i, fw in enumerate(FRAMEWORKS)}
-    frameworks.sort(key=lambda fw: (-len(fw.evidence), order.get(fw.name, 99), fw.name))
+    rank = {"primary": 0, "optional": 1, "library": 2}
+    frameworks.sort(
+        key=lambda fw: (rank.get(fw.role, 3), -len(fw.evidence), order.get(fw.name, 99), fw.name)
+    )
     if any(fw.name == "lua-torch" for fw in frameworks):
         findings.append(
             Finding(
@@ -425,3 +472,55 @@ def _unsatisfiable(name: str, spec: str) -> bool:
 
 def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def _nested(ctx: Context, path: str, line: int, cache: dict[str, list[str]]) -> bool:
+    """An import inside a function, class or `if` (indented): loaded only when used."""
+    if not cache:
+        cache.update({f.path: f.code_lines or f.text.splitlines() for f in ctx.py.files})
+        cache.setdefault("", [])
+    lines = cache.get(path, [])
+    return 0 < line <= len(lines) and lines[line - 1][:1] in (" ", "\t")
+
+
+def _is_entry_script(path: str) -> bool:
+    from forkvet.vet.entry_points import kind_of
+
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    kind = kind_of(stem)
+    return (kind is not None and kind != "prepare") or (
+        path.count("/") == 0 and stem.lower() in ("main", "run", "app", "cli", "api")
+    )
+
+
+def _assign_roles(
+    frameworks: list[Framework], strong: dict[str, set[str]], weak: dict[str, set[str]]
+) -> None:
+    """primary / optional / library, from where and how each framework is used."""
+    core = [fw for fw in frameworks if fw.name not in LIBRARIES and strong.get(fw.name)]
+    main_paths = {fw.name: {p for p in strong[fw.name] if not _AUX_PATH.search(p)} for fw in core}
+    dominant = max(
+        core, key=lambda fw: (len(main_paths[fw.name]), len(strong[fw.name])), default=None
+    )
+    for fw in frameworks:
+        paths = strong.get(fw.name, set())
+        if fw.name in LIBRARIES:
+            # transformers in a demo's or trainer's own imports is what you install to run it.
+            needed = any(_is_entry_script(p) and not _AUX_PATH.search(p) for p in paths)
+            fw.role = "primary" if needed or (paths and not core) else "library"
+            continue
+        if not paths:
+            # Only optional/lazy imports, a checkpoint file, or a declaration.
+            fw.role = "optional" if dominant is not None or weak.get(fw.name) else "primary"
+            continue
+        if dominant is None or fw.name == dominant.name:
+            fw.role = "primary"
+            continue
+        mine = main_paths.get(fw.name, set())
+        theirs = main_paths.get(dominant.name, set())
+        if not mine:
+            fw.role = "optional"  # only in export scripts, tools, tests or notebooks
+        elif mine <= strong.get(dominant.name, set()) and len(theirs) >= 3 * len(mine):
+            fw.role = "optional"  # a port or converter next to the main framework's code
+        else:
+            fw.role = "primary"

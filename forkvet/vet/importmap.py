@@ -238,6 +238,23 @@ MODULE_TO_DIST: dict[str, str | None] = {
     "face_recognition": "face-recognition",
     "mediapipe": "mediapipe",
     "insightface": "insightface",
+    "ultralytics": "ultralytics",
+    "segment_anything": "segment-anything",
+    "open_clip": "open-clip-torch",
+    "k_diffusion": "k-diffusion",
+    "lpips": "lpips",
+    "clean_fid": "clean-fid",
+    "cleanfid": "clean-fid",
+    "torch_fidelity": "torch-fidelity",
+    "pytorch_fid": "pytorch-fid",
+    "basicsr": "basicsr",
+    "facexlib": "facexlib",
+    "gfpgan": "gfpgan",
+    "realesrgan": "realesrgan",
+    "groundingdino": "groundingdino-py",
+    "xtcocotools": "xtcocotools",
+    "nvdiffrast": None,
+    "tinycudann": None,
     "mtcnn": "mtcnn",
     "pytesseract": "pytesseract",
     "easyocr": "easyocr",
@@ -398,6 +415,13 @@ MODULE_TO_DIST: dict[str, str | None] = {
     "sentry_sdk": "sentry-sdk",
 }
 # Dotted prefixes that live in namespace packages.
+# Imports whose same-named index package is an unrelated project: the real one installs from
+# its repository (PyPI "clip" is not OpenAI's CLIP). Those needing a source build (apex,
+# detectron2) stay None above.
+GIT_ONLY: dict[str, str] = {
+    "clip": "git+https://github.com/openai/CLIP.git",
+}
+
 DOTTED_TO_DIST: dict[str, str | None] = {
     "google.protobuf": "protobuf",
     "google.cloud.storage": "google-cloud-storage",

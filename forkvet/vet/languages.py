@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 
 from forkvet.report import Finding, Language
-from forkvet.snapshot import FileEntry
+from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import notebook_source
 
@@ -66,7 +66,46 @@ FILENAMES = {
     "CMakeLists.txt": "CMake",
     "Dockerfile": "Dockerfile",
 }
-_GENERATED = re.compile(r"(_pb2(?:_grpc)?\.py|\.min\.js|\.pb\.(?:cc|h)|_generated\.\w+)$")
+_GENERATED = re.compile(
+    r"(_pb2(?:_grpc)?\.py|\.min\.(?:js|css)|\.pb\.(?:cc|h)|_generated\.\w+|-min\.js|"
+    r"\.bundle\.js)$"
+)
+# Linguist's vendor and documentation rules (a subset): copied libraries and docs never
+# decide what language a repository is written in.
+_VENDORED_PATH = re.compile(
+    r"(?i)(?:^|/)(?:node_modules|bower_components|vendors?|third[_-]?party|3rd[_-]?party|"
+    r"externals?|extern|deps|Godeps|dist|docs?|Documentation|site-packages|\.?venv|"
+    r"assets/(?:js|css)/lib|(?:web|static|public|www|assets)/(?:js|css)/(?:lib|libs|vendor))/"
+)
+_JS_LIBRARY = re.compile(
+    r"(?i)(?:^|/)(?:jquery|bootstrap|d3|three|underscore|lodash|backbone|angular|react|"
+    r"react-dom|vue|moment|chart|highlight|mathjax|plotly|popper|codemirror|ace|modernizr|"
+    r"prettify|require|font-?awesome|semantic|materialize|foundation|leaflet|raphael|"
+    r"mootools|prototype|dojo|ext-all|yui|handlebars|mustache|knockout|ember|socket\.io|"
+    r"swfobject|html5shiv|respond|normalize|tether|select2|datatables|dropzone|clipboard|"
+    r"katex|marked|showdown|vega|vega-lite|vega-embed|c3|nv\.d3|sigma|cytoscape|hammer|"
+    r"pixi|phaser|p5|tf|ort|onnx|numjs)(?:[.-][\w.-]*)?\.(?:js|css)$"
+)
+
+
+def vendored_for_languages(path: str) -> bool:
+    """Third-party or documentation files that Linguist leaves out of language statistics."""
+    return bool(_VENDORED_PATH.search(path) or _JS_LIBRARY.search(path))
+
+
+_PYTHON_FILES = (".py", ".pyw", ".pyx", ".ipynb")
+
+
+def has_python(snap: Snapshot) -> bool:
+    """Whether the repository has any Python of its own (code, notebooks or packaging)."""
+    return any(
+        (f.suffix in _PYTHON_FILES or f.name in ("setup.py", "pyproject.toml", "setup.cfg"))
+        and not f.vendored
+        and not vendored_for_languages(f.path)
+        for f in snap.files
+    )
+
+
 _OBJC = re.compile(r"^\s*(?:#import|@interface|@implementation)\b", re.M)
 
 
@@ -86,7 +125,7 @@ def check(ctx: Context) -> tuple[list[Language], list[Finding]]:
     lines: dict[str, int] = defaultdict(int)
     has_cpp = any(f.suffix in (".cpp", ".cc", ".cxx", ".hpp", ".cu") for f in ctx.snap.files)
     for entry in ctx.snap.files:
-        if entry.vendored or _GENERATED.search(entry.name):
+        if entry.vendored or _GENERATED.search(entry.name) or vendored_for_languages(entry.path):
             continue
         lang = _language(entry, has_cpp, ctx)
         if lang is None:

@@ -1,0 +1,93 @@
+"""Framework roles (primary / optional / library) and Caffe or MatConvNet used from MATLAB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from forkvet.render import to_markdown, to_text
+from forkvet.report import Report
+
+Vet = Callable[..., Report]
+
+MODEL = "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    pass\n"
+
+
+def _roles(report: Report) -> dict[str, str]:
+    return {fw.name: fw.role for fw in report.frameworks}
+
+
+def test_export_targets_lazy_imports_and_helpers_are_not_primary(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "train.py": "import torch\nfrom model import Net\n",
+            "model.py": MODEL
+            + "\n\ndef from_pretrained(name):\n    from transformers import GPT2LMHeadModel\n"
+            "    return GPT2LMHeadModel.from_pretrained(name)\n",
+            "data.py": "import torch\nfrom sklearn.model_selection import train_test_split\n",
+            "sample.py": "import torch\n",
+            "export.py": "import torch\nimport onnx\nimport tensorflow as tf\n",
+            "utils.py": "import torch\ntry:\n    import jax\nexcept ImportError:\n    jax = None\n",
+        }
+    )
+    assert _roles(report) == {
+        "pytorch": "primary",
+        "transformers": "library",
+        "scikit-learn": "library",
+        "onnx": "library",
+        "tensorflow": "optional",
+        "jax": "optional",
+    }
+    assert report.frameworks[0].name == "pytorch"
+    text = to_text(report)
+    assert "  Frameworks  pytorch\n" in text
+    assert "tensorflow (optional)" in text.split("Also used", 1)[1].splitlines()[0]
+    md = to_markdown(report)
+    assert "| Frameworks | pytorch |" in md and "| Also used |" in md
+
+
+def test_a_helper_library_a_demo_imports_is_primary(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "cli_demo.py": "from transformers import AutoModel, AutoTokenizer\nimport torch\n",
+            "web_demo.py": "from transformers import AutoModel\nimport torch\n",
+        }
+    )
+    assert _roles(report) == {"pytorch": "primary", "transformers": "primary"}
+
+
+def test_two_real_frameworks_stay_primary(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "train.py": "import keras\nimport tensorflow as tf\n",
+            "model.py": "from keras.layers import Dense\n",
+            "yolo.py": "import tensorflow as tf\nfrom keras import backend as K\n",
+        }
+    )
+    assert _roles(report) == {"keras": "primary", "tensorflow": "primary"}
+
+
+def test_caffe_from_matlab_and_matconvnet(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "experiments/script_faster_rcnn_demo.m": "caffe.set_mode_gpu();\n"
+            "rpn_net = caffe.Net(proposal_def, 'test');\n",
+            "startup.m": "addpath(genpath('./functions'));\n",
+        }
+    )
+    assert _roles(report) == {"caffe": "primary"}
+    assert any("Caffe from MATLAB" in e for e in report.frameworks[0].evidence)
+
+    sub = vet_repo(
+        {
+            ".gitmodules": '[submodule "external/caffe"]\n\tpath = external/caffe\n'
+            "\turl = https://github.com/BVLC/caffe.git\n",
+            "rcnn_train.m": "function rcnn_train()\nend\n",
+        },
+        name="sub",
+    )
+    assert _roles(sub) == {"caffe": "primary"}
+
+    mcn = vet_repo(
+        {"cnn_train.m": "res = vl_simplenn(net, im);\ny = vl_nnconv(x, w, b);\n"}, name="mcn"
+    )
+    assert _roles(mcn) == {"matconvnet": "primary"}
