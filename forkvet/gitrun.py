@@ -104,21 +104,25 @@ def _base_env() -> dict[str, str]:
 
 @functools.cache
 def _user_safe_directories() -> tuple[str, ...]:
-    """The user's own safe.directory entries (system and global), read outside any repository."""
-    env = {k: v for k, v in os.environ.items() if not _DROP.match(k)}
-    try:
-        proc = subprocess.run(
-            ["git", "config", "--get-all", "safe.directory"],
-            cwd=os.path.expanduser("~") if os.path.isdir(os.path.expanduser("~")) else "/",
-            env={**env, "GIT_CEILING_DIRECTORIES": "/"},
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return tuple(ln for ln in proc.stdout.splitlines() if ln)
+    """The user's own safe.directory entries (system and global config only, never a
+    repository's)."""
+    env = {k: v for k, v in os.environ.items() if not _DROP.match(k) or k == "GIT_CONFIG_GLOBAL"}
+    found: list[str] = []
+    for scope in ("--system", "--global"):
+        try:
+            proc = subprocess.run(
+                ["git", "config", scope, "--get-all", "safe.directory"],
+                cwd="/",
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        found += [ln for ln in proc.stdout.splitlines() if ln]
+    return tuple(found)
 
 
 def _repo_drivers(repo: Path) -> list[tuple[str, str]]:
