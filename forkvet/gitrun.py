@@ -127,7 +127,22 @@ def _user_safe_directories() -> tuple[str, ...]:
 
 def _repo_drivers(repo: Path) -> list[tuple[str, str]]:
     """Overrides for every driver the repository's own config defines (reading config runs
-    nothing)."""
+    nothing). Cached while the repository's config file is unchanged: forkvet runs many git
+    commands in one repository (upstream drafts: several per commit)."""
+    try:
+        st = (repo / ".git" / "config").stat()
+    except OSError:
+        return list(_read_drivers(repo))
+    return list(_cached_drivers(str(repo), (st.st_ino, st.st_size, st.st_mtime_ns)))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_drivers(repo: str, stamp: tuple[int, int, int]) -> tuple[tuple[str, str], ...]:
+    del stamp  # part of the cache key only
+    return _read_drivers(Path(repo))
+
+
+def _read_drivers(repo: Path) -> tuple[tuple[str, str], ...]:
     try:
         proc = subprocess.run(
             ["git", "-C", str(repo), "config", "--list", "--name-only"],
@@ -138,7 +153,7 @@ def _repo_drivers(repo: Path) -> list[tuple[str, str]]:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return []
+        return ()
     if _DUBIOUS in proc.stderr:
         raise _ownership_error(repo)
     out = []
@@ -147,7 +162,7 @@ def _repo_drivers(repo: Path) -> list[tuple[str, str]]:
         if m:
             last = name.rsplit(".", 1)[1].lower()
             out.append((name, _DRIVER_VALUE.get(last, "")))
-    return out
+    return tuple(out)
 
 
 def _neutral() -> list[tuple[str, str]]:
