@@ -104,26 +104,45 @@ def _base_env() -> dict[str, str]:
 
 @functools.cache
 def _user_safe_directories() -> tuple[str, ...]:
-    """The user's own safe.directory entries (system and global), read outside any repository."""
-    env = {k: v for k, v in os.environ.items() if not _DROP.match(k)}
-    try:
-        proc = subprocess.run(
-            ["git", "config", "--get-all", "safe.directory"],
-            cwd=os.path.expanduser("~") if os.path.isdir(os.path.expanduser("~")) else "/",
-            env={**env, "GIT_CEILING_DIRECTORIES": "/"},
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return tuple(ln for ln in proc.stdout.splitlines() if ln)
+    """The user's own safe.directory entries (system and global config only, never a
+    repository's)."""
+    env = {k: v for k, v in os.environ.items() if not _DROP.match(k) or k == "GIT_CONFIG_GLOBAL"}
+    found: list[str] = []
+    for scope in ("--system", "--global"):
+        try:
+            proc = subprocess.run(
+                ["git", "config", scope, "--get-all", "safe.directory"],
+                cwd="/",
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        found += [ln for ln in proc.stdout.splitlines() if ln]
+    return tuple(found)
 
 
 def _repo_drivers(repo: Path) -> list[tuple[str, str]]:
     """Overrides for every driver the repository's own config defines (reading config runs
-    nothing)."""
+    nothing). Cached while the repository's config file is unchanged: forkvet runs many git
+    commands in one repository (upstream drafts: several per commit)."""
+    try:
+        st = (repo / ".git" / "config").stat()
+    except OSError:
+        return list(_read_drivers(repo))
+    return list(_cached_drivers(str(repo), (st.st_ino, st.st_size, st.st_mtime_ns)))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_drivers(repo: str, stamp: tuple[int, int, int]) -> tuple[tuple[str, str], ...]:
+    del stamp  # part of the cache key only
+    return _read_drivers(Path(repo))
+
+
+def _read_drivers(repo: Path) -> tuple[tuple[str, str], ...]:
     try:
         proc = subprocess.run(
             ["git", "-C", str(repo), "config", "--list", "--name-only"],
@@ -134,7 +153,7 @@ def _repo_drivers(repo: Path) -> list[tuple[str, str]]:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return []
+        return ()
     if _DUBIOUS in proc.stderr:
         raise _ownership_error(repo)
     out = []
@@ -143,7 +162,7 @@ def _repo_drivers(repo: Path) -> list[tuple[str, str]]:
         if m:
             last = name.rsplit(".", 1)[1].lower()
             out.append((name, _DRIVER_VALUE.get(last, "")))
-    return out
+    return tuple(out)
 
 
 def _neutral() -> list[tuple[str, str]]:

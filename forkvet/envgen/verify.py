@@ -3,6 +3,7 @@ module of the repository, and repair missing dependencies in bounded rounds."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -84,6 +85,8 @@ def verify(
             text=True,
             timeout=3600,
             check=False,
+            # The pip section is installed by pip: wheels only unless builds were allowed.
+            env={**os.environ, **({} if builds_allowed() else {"PIP_ONLY_BINARY": ":all:"})},
         )
         if proc.returncode != 0:
             raise ForkvetError(f"conda env create failed: {proc.stderr.strip()[-300:]}")

@@ -172,7 +172,10 @@ def test_upstream_and_attribution_run_nothing_from_git_config(
 
 
 def test_a_repository_owned_by_another_user_is_refused_not_read(
-    armed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    armed: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to give the copy to another user")
@@ -187,6 +190,20 @@ def test_a_repository_owned_by_another_user_is_refused_not_read(
     code = main(["vet", str(theirs)])
     err = capsys.readouterr().err
     assert code == 2 and "another user" in err and err.count("\n") == 1, err
+    assert fired(markers) == []
+    # The user's own trust decision (safe.directory in their global config) still counts,
+    # and the repository's programs still do not run.
+    from forkvet.gitrun import _user_safe_directories
+
+    gitconfig = tmp_path / "user.gitconfig"
+    gitconfig.write_text(f"[safe]\n\tdirectory = {theirs}\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    _user_safe_directories.cache_clear()
+    try:
+        assert main(["vet", str(theirs), "--format", "json"]) in (0, 1)
+        assert '"commit_date": "20' in capsys.readouterr().out
+    finally:
+        _user_safe_directories.cache_clear()
     assert fired(markers) == []
 
 
