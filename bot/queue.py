@@ -79,6 +79,7 @@ def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:
         )
         return result
     except Exception as exc:
+        assert job is not None
         current = store.get(job_id) or job
         attempts = current.attempts
         if jobs.is_transient(exc) and attempts < MAX_ATTEMPTS:

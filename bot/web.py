@@ -102,8 +102,8 @@ def create_app(settings: Settings) -> Flask:
             return _json(409, error="this signed payload was already delivered")
         if state == "redelivery":
             retried = store.retry_failed(delivery)
-            for job_id in retried:
-                queue.enqueue(settings, job_id)
+            for retry_id in retried:
+                queue.enqueue(settings, retry_id)
             log.info("redelivery", extra={"delivery": delivery, "event": name, "retried": retried})
             if retried:
                 return _json(202, status="retried", jobs=len(retried))

@@ -1,0 +1,442 @@
+"""The App against a hostile fork and a hostile network: GitHub's real webhook examples,
+signed, against the emulator validated with GitHub's OpenAPI description; real gunicorn and
+real `forkvet-app serve` processes on 127.0.0.1 for the server-side promises."""
+
+# The App's fixtures (emulator, settings, worker) come from tests/test_app.py.
+# ruff: noqa: F811
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import queue
+from bot.settings import Settings
+from bot.web import WEBHOOK_PATH, create_app
+from forkvet.config import parse_config
+from tests.app_fixtures import example, signed
+from tests.github.emulator import GitHubEmulator, RepoState
+from tests.pkgindex import PackageIndex
+from tests.test_app import (  # noqa: F401  (pytest fixtures)
+    FORK_FILES,
+    app_env,
+    command_payload,
+    done,
+    emulator,
+    fork_payload,
+    no_package_index,
+    post,
+    settings,
+    wait_for,
+    worker,
+    workflow_run_payload,
+)
+from tests.test_escape import HOSTILE_FILES, MARKER, assert_inert, parse
+
+
+@contextlib.contextmanager
+def worker_settings(settings: Settings) -> Iterator[Settings]:
+    """The in-process worker reads its settings from the queue: run it with these."""
+    before = queue._state["settings"]
+    queue._state["settings"] = settings
+    try:
+        yield settings
+    finally:
+        queue._state["settings"] = before
+
+
+def branch_file(repo: RepoState, path: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "show", f"forkvet/setup:{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+REPORT_TAGS = {
+    "p",
+    "h3",
+    "strong",
+    "em",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "code",
+    "pre",
+    "details",
+    "summary",
+    "sub",
+    "ul",
+    "li",
+}
+
+
+# -- rendering -------------------------------------------------------------------------------
+def test_a_hostile_forks_text_is_inert_in_every_place_the_app_writes(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", HOSTILE_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    summary = repo.check_runs[0]["output"]["summary"]
+    issue = repo.issues[0]["body"]
+    pull = repo.pulls[0]["body"]
+    assert issue.count(MARKER) == 1 and issue.startswith(MARKER)  # only forkvet's own
+    for text in (summary, issue.removeprefix(MARKER), pull):
+        assert MARKER not in text
+        assert_inert(parse(text), REPORT_TAGS)
+    assert "forkvet: no problems found" in summary  # the title is shown, as text
+    attribution = branch_file(repo, "ATTRIBUTION.md")
+    assert MARKER not in attribution
+    assert_inert(parse(attribution), {"h1", "h2", "p", "ul", "li", "strong", "code", "pre"})
+
+
+# -- workflow_run ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"event": "pull_request"}, id="a pull request run"),
+        pytest.param({"event": "pull_request_target"}, id="pull_request_target"),
+        pytest.param({"event": "workflow_run"}, id="a run started by another run"),
+        pytest.param({"head_repository": {"id": 999, "full_name": "evil/deepnet"}}, id="fork PR"),
+        pytest.param({"path": ".github/workflows/ci.yml"}, id="another workflow named forkvet"),
+        pytest.param({"pull_requests": [{"number": 3}]}, id="run attached to a pull request"),
+    ],
+)
+def test_only_the_forks_own_runs_of_its_forkvet_workflow_count(
+    settings: Settings, emulator: GitHubEmulator, change: dict[str, Any]
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    payload = workflow_run_payload(emulator.sha(repo, "main") or "", **change)
+    assert post(client, payload, "workflow_run").get_json() == {"status": "ignored", "jobs": 0}
+
+
+def test_a_trusted_run_is_reported_without_its_own_text(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    name = "forkvet ✅ all GPU checks passed <!-- forkvet:report --> @acme/admins"
+    payload = workflow_run_payload(
+        emulator.sha(repo, "main") or "",
+        name=name,
+        head_branch="main`<img src=x>",
+        html_url="https://evil.example/acme/deepnet/actions/runs/1",
+    )
+    assert post(client, payload, "workflow_run").get_json()["jobs"] == 1
+    wait_for(lambda: any(r["name"] == "forkvet GPU" for r in repo.check_runs))
+    gpu = next(r for r in repo.check_runs if r["name"] == "forkvet GPU")
+    issue = repo.issues[0]["body"]
+    for text in (gpu["output"]["summary"], issue):
+        assert "all GPU checks passed" not in text and "@acme/admins" not in text
+        assert "](https://evil.example" not in text  # a URL elsewhere is code, not a link
+    assert issue.count(MARKER) == 1
+    assert "details_url" not in gpu or "evil.example" not in str(gpu.get("details_url"))
+
+
+# -- the webhook endpoint --------------------------------------------------------------------
+def test_a_replayed_body_is_refused_and_deep_json_is_a_400(settings: Settings) -> None:
+    client = create_app(settings).test_client()
+    payload = fork_payload()
+    assert post(client, payload, "repository", delivery="d-1").status_code == 202
+    replay = post(client, payload, "repository", delivery="d-2-new-id")
+    assert replay.status_code == 409 and "already delivered" in replay.get_json()["error"]
+    assert post(client, payload, "repository", delivery="d-1").get_json()["status"] == "duplicate"
+    for depth in (100, 100_000):
+        deep = b'{"a": ' + b"[" * depth + b"]" * depth + b"}"
+        resp = post(client, deep, "repository")
+        assert resp.status_code == 400 and "nested deeper" in resp.get_json()["error"]
+    shallow = json.dumps({"a": [[["]]]]]"]]], "s": "{{{{[[[["}).encode()
+    assert post(client, shallow, "ping").status_code == 202  # brackets in strings do not count
+    assert post(client, fork_payload("acme", "other"), "repository").status_code == 202
+
+
+def test_a_failed_delivery_is_told_by_error_id_and_redelivery_runs_it_again(
+    settings: Settings,
+    emulator: GitHubEmulator,
+    worker: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    emulator.fail_next("POST", "/issues$", 422)  # not transient: fails for good
+    client = create_app(settings).test_client()
+    body, headers = signed(fork_payload(), "repository", "f-1")
+    assert client.post(WEBHOOK_PATH, data=body, headers=headers).get_json()["jobs"] == 1
+    _, store = queue.setup(settings)
+    wait_for(lambda: store.counts().get("failed") == 1)
+    wait_for(lambda: repo.check_runs[0]["conclusion"] == "action_required")
+    summary = repo.check_runs[0]["output"]["summary"]
+    error_id = summary.split("error id `")[1].split("`")[0]
+    assert "422" not in summary and "Exception" not in summary and "What to do" in summary
+    assert any(getattr(r, "error_id", None) == error_id for r in caplog.records)
+    # GitHub's "Redeliver": same id, same body. The failed job runs again and succeeds.
+    again = client.post(WEBHOOK_PATH, data=body, headers=headers)
+    assert again.get_json() == {"status": "retried", "jobs": 1}
+    wait_for(lambda: store.counts() == {"done": 1})
+    assert done(emulator, repo) and len(repo.issues) == 1
+    assert client.post(WEBHOOK_PATH, data=body, headers=headers).get_json()["status"] == (
+        "duplicate"
+    )
+
+
+def test_help_and_unknown_commands_get_an_answer(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    issue = repo.issues[0]
+    for body in ("/forkvet help", "/forkvet frobnicate <b>now</b>"):
+        assert (
+            post(client, command_payload(issue, body, "acme"), "issue_comment").get_json()["jobs"]
+            == 1
+        )
+    wait_for(lambda: len(repo.comments) == 2)
+    replies = sorted((c["body"] for c in repo.comments), key=len)
+    assert all("`/forkvet recheck`" in r and "`/forkvet help`" in r for r in replies)
+    assert "`/forkvet frobnicate` is not a forkvet command" in replies[1]
+
+
+# -- policy ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fork_file", "license_file", "conclusion", "needle"),
+    [
+        ("licence:\n  allow: [GPL-3.0-only]\n", "MIT", "action_required", "Invalid .github"),
+        ("license:\n  deny: []\n", "GPL", "failure", "License denied by policy"),
+        ("license:\n  deny: [MIT]\n", "MIT", "failure", "License denied by policy"),
+    ],
+)
+def test_the_operators_policy_is_a_floor_the_fork_can_only_raise(
+    settings: Settings,
+    emulator: GitHubEmulator,
+    worker: None,
+    fork_file: str,
+    license_file: str,
+    conclusion: str,
+    needle: str,
+) -> None:
+    from tests.conftest import license_text
+
+    lic = license_text("MIT.txt" if license_file == "MIT" else "GPL-3.0-only.txt")
+    files = {**FORK_FILES, "LICENSE": lic, ".github/forkvet.yml": fork_file}
+    repo = emulator.add_repo("acme", "deepnet", files)
+    policy = parse_config({"license": {"deny": ["strong-copyleft"]}}, "operator policy")
+    with worker_settings(replace(settings, policy=policy)) as s:
+        post(create_app(s).test_client(), fork_payload(), "repository")
+        wait_for(lambda: done(emulator, repo))
+    run = repo.check_runs[0]
+    assert run["conclusion"] == conclusion and needle in run["output"]["summary"]
+
+
+# -- the setup pull request's environment -----------------------------------------------------
+def test_setup_pr_carries_the_pinned_environment_or_says_why_not(
+    settings: Settings,
+    emulator: GitHubEmulator,
+    worker: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.test_env import DISTS, TF1
+
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2019-12-01T10:00:00+00:00")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2019-12-01T10:00:00+00:00")
+    online = emulator.add_repo("acme", "tf1", TF1)
+    offline = emulator.add_repo("acme", "tf1-offline", TF1)
+    client = create_app(settings).test_client()
+    with PackageIndex(DISTS) as idx:
+        monkeypatch.setenv("UV_INDEX_URL", idx.url)
+        post(client, fork_payload("acme", "tf1"), "repository")
+        wait_for(lambda: done(emulator, online), timeout=120)
+    reqs = branch_file(online, "requirements.txt")
+    assert "tensorflow==1.15.0" in reqs and "numpy==1.17.4" in reqs
+    assert "  - python=3.7" in branch_file(online, "environment.yml")
+    assert "No package index was reachable" not in online.pulls[0]["body"]
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple/")
+    post(client, fork_payload("acme", "tf1-offline"), "repository")
+    wait_for(lambda: done(emulator, offline), timeout=120)
+    assert "No package index was reachable" in offline.pulls[0]["body"]
+    assert "--offline" in branch_file(offline, "requirements.txt")
+
+
+def test_unpinned_dev_mode_warns_in_every_setup_pr(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    with worker_settings(replace(settings, action_ref="", allow_unpinned=True)) as s:
+        post(create_app(s).test_client(), fork_payload(), "repository")
+        wait_for(lambda: done(emulator, repo))
+    assert "without `FORKVET_ACTION_REF`" in repo.pulls[0]["body"]
+    assert "@" + "0" * 40 in branch_file(repo, ".github/workflows/forkvet.yml")
+
+
+# -- the server process: real gunicorn under `forkvet-app serve` ------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int, path: str, timeout: float = 3) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def served(settings: Settings, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=app_env(settings, FORKVET_DB=str(tmp_path / "serve.sqlite3")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def healthy() -> bool:
+        with contextlib.suppress(OSError):
+            return _get(port, "/healthz")[0] == 200
+        return False
+
+    wait_for(healthy, timeout=60)  # 200 only once the supervised worker has beaten
+    yield proc, port
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def test_slow_clients_do_not_stall_the_webhook_server(
+    served: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = served
+    stop = threading.Event()
+    slow: list[socket.socket] = []
+
+    def trickle(sock: socket.socket) -> None:
+        # Headers one byte every half second, never finished while the test runs.
+        sock.sendall(b"POST /api/github/webhooks HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        while not stop.wait(0.5):
+            with contextlib.suppress(OSError):
+                sock.sendall(b"a")
+
+    threads = []
+    for _ in range(8):
+        sock = socket.create_connection(("127.0.0.1", port))
+        slow.append(sock)
+        threads.append(threading.Thread(target=trickle, args=(sock,), daemon=True))
+        threads[-1].start()
+    time.sleep(1.0)  # the slow clients hold their connections
+    try:
+        body, headers = signed(example("ping"), "ping")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        started = time.monotonic()
+        conn.request("POST", WEBHOOK_PATH, body=body, headers=headers)
+        resp = conn.getresponse()
+        elapsed = time.monotonic() - started
+        assert resp.status == 202 and json.loads(resp.read())["status"] == "ignored"
+        assert elapsed < 5  # a stalled server never answers while the trickle goes on
+    finally:
+        stop.set()
+        for sock in slow:
+            sock.close()
+
+
+def test_serve_killed_leaves_no_orphans(served: tuple[subprocess.Popen[str], int]) -> None:
+    proc, port = served
+    children = _children(proc.pid)
+    assert len(children) == 2  # gunicorn's master and the queue worker
+    grandchildren = [g for c in children for g in _children(c)]  # gunicorn's web workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for pid in children + grandchildren:
+        wait_for(lambda p=pid: not _alive(p), timeout=30)
+    with pytest.raises(OSError):
+        _get(port, "/healthz", timeout=1)
+
+
+def test_serve_exits_when_a_child_dies_and_on_sigterm(
+    served: tuple[subprocess.Popen[str], int],
+) -> None:
+    proc, _ = served
+    children = _children(proc.pid)
+    worker_pid = next(c for c in children if "bot.cli" in Path(f"/proc/{c}/cmdline").read_text())
+    os.kill(worker_pid, signal.SIGKILL)
+    assert proc.wait(timeout=60) == 1
+    assert "queue worker exited" in (proc.stderr.read() if proc.stderr else "")
+    for pid in children:
+        wait_for(lambda p=pid: not _alive(p), timeout=30)
+
+
+def test_serve_stops_cleanly_on_sigterm(served: tuple[subprocess.Popen[str], int]) -> None:
+    proc, _ = served
+    children = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    for pid in children:
+        wait_for(lambda p=pid: not _alive(p), timeout=30)
+
+
+def test_a_second_serve_on_a_busy_port_exits_with_a_clear_message(
+    settings: Settings, served: tuple[subprocess.Popen[str], int], tmp_path: Path
+) -> None:
+    _, port = served
+    second = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=app_env(settings, FORKVET_DB=str(tmp_path / "second.sqlite3")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+
+
+def test_serve_refuses_to_start_unpinned(settings: Settings, tmp_path: Path) -> None:
+    env = app_env(settings, FORKVET_DB=str(tmp_path / "x.sqlite3"))
+    env.pop("FORKVET_ACTION_REF")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("forkvet-app: error: FORKVET_ACTION_REF is not set")
