@@ -35,6 +35,8 @@ class TrainResult:
     peak_gpu_memory_mib: float | None = None
     nonfinite: list[str] = field(default_factory=list)
     chart: str = ""
+    environment: dict[str, Any] | None = None
+    command_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +78,8 @@ def check(
     min_points: int = MIN_POINTS,
     min_drop: float = MIN_DROP,
     env: dict[str, str] | None = None,
+    own: set[str] | None = None,
+    pass_env: list[str] | None = None,
 ) -> TrainResult:
     OutputDir(out_dir, repo=cwd).close()
     patterns = L.compile_pattern(pattern)
@@ -96,7 +100,9 @@ def check(
                 )
             return False
 
-        ran = run(command, cwd, timeout, out_dir / "train.log", env, on_line)
+        ran = run(
+            command, cwd, timeout, out_dir / "train.log", env, on_line, pass_env=pass_env or ()
+        )
         result_extra = {
             "command": command,
             "log": ran.log,
@@ -114,7 +120,7 @@ def check(
         elif ran.returncode != 0:
             run_reasons += [
                 "the training command failed",
-                *explain("\n".join(ran.tail), ran.returncode, False, timeout),
+                *explain("\n".join(ran.tail), ran.returncode, False, timeout, own or set()),
             ]
     elif log is not None:
         points = L.from_file(log, pattern)
