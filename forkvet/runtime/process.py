@@ -84,7 +84,7 @@ RUNNER_FILES = (
 # mirror with credentials), never for the repository's code.
 _INDEX_CONFIG = re.compile(r"^(?:UV_|PIP_)")
 # scheme://user:password@host — a URL that carries a password, whatever the variable's name.
-_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.I)
+_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.I)
 TAIL_LINES = 60
 
 
