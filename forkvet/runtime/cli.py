@@ -110,7 +110,9 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     out_dir = _out_dir(args.out, snap.root)
     notebook = _relative_to_cwd(args.notebook)
     if notebook is not None and not notebook.is_file():
-        raise InputError(f"--notebook {args.notebook}: no such notebook")
+        raise InputError(
+            f"--notebook {args.notebook}: no such notebook (relative to the current folder)"
+        )
     if args.dry_run:
         from forkvet.runtime.gpu import query
         from forkvet.vet import vet
