@@ -101,6 +101,10 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     from forkvet.runtime.smoke import smoke
     from forkvet.snapshot import load
 
+    if args.github:
+        from forkvet.gha import require_actions
+
+        require_actions()  # before the run, not after it
     snap = load(Path(args.target))
     cfg = _config(snap.root, args.config)
     pass_env = _pass_env(args)
