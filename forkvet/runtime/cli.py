@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,12 @@ def _emit(
             raise InputError(f"cannot write --output {output}: {exc.strerror}") from exc
     else:
         sys.stdout.write(body)
+
+
+def _check_output(output: str | None, repo: Path) -> None:
+    """-o FILE's folder must be usable before anything runs, so no result is lost."""
+    if output and output != "-":
+        OutputDir(Path(os.path.abspath(output)).parent, repo=repo).close()
 
 
 def _out_dir(value: str | None, repo: Path) -> Path:
@@ -112,6 +119,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
     timeout = args.timeout or cfg.smoke.timeout
     out_dir = _out_dir(args.out, snap.root)
+    _check_output(args.output, snap.root)
     notebook = _relative_to_cwd(args.notebook)
     if notebook is not None and not notebook.is_file():
         raise InputError(
@@ -186,6 +194,8 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     log = _relative_to_cwd(args.log)
     cfg = _config(target, args.config)
     pass_env = _pass_env(args)
+    out_dir = _out_dir(args.out, target.resolve())  # before any training, not after
+    _check_output(args.output, target.resolve())
     command = args.cmd or (None if log else cfg.train.command)
     source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
     snap = None
@@ -230,7 +240,7 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         max_steps=args.max_steps if args.max_steps is not None else cfg.train.max_steps,
         pattern=args.pattern or cfg.train.pattern,
         num_classes=args.num_classes or cfg.train.num_classes,
-        out_dir=_out_dir(args.out, snap.root if snap is not None else target),
+        out_dir=out_dir,
         min_points=args.min_points,
         min_drop=args.min_drop,
         env=env,
