@@ -65,6 +65,14 @@ class TrainConfig:
 
 
 @dataclass
+class RuntimeConfig:
+    # Secret-looking variables the repository's code gets on purpose (e.g. HF_TOKEN for gated
+    # weights). Honoured only from the operator's --config file, never from the repository's
+    # own .github/forkvet.yml: a fork must not be able to ask for the runner's secrets.
+    pass_env: list[str] = field(default_factory=list)
+
+
+@dataclass
 class RunnerConfig:
     labels: list[str] = field(default_factory=lambda: ["self-hosted", "linux", "x64", "gpu"])
 
@@ -91,6 +99,7 @@ class Config:
     smoke: SmokeConfig = field(default_factory=SmokeConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     source: str | None = None  # where it was read from
@@ -102,6 +111,7 @@ _SECTIONS: dict[str, type] = {
     "smoke": SmokeConfig,
     "train": TrainConfig,
     "runner": RunnerConfig,
+    "runtime": RuntimeConfig,
     "upstream": UpstreamConfig,
     "audit": AuditConfig,
 }

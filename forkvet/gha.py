@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,18 @@ from forkvet.extras import require
 MAX_ANNOTATIONS = 10
 
 
+def require_actions() -> None:
+    """Outside a workflow step the runner's files do not exist: say so, not KeyError."""
+    missing = [n for n in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY") if not os.environ.get(n)]
+    if missing:
+        raise InputError(
+            f"{' and '.join(missing)} not set: `forkvet report` and --github write to the "
+            "files of a GitHub Actions step; run them inside a workflow"
+        )
+
+
 def _gha() -> Any:
+    require_actions()
     # Imported when used: `forkvet vet` must work without the runtime extra installed.
     return require("github_action_utils")
 

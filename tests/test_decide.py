@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
+
+import pytest
 
 from forkvet.runtime.decide import decide
 
@@ -58,3 +61,61 @@ def test_initial_loss_against_ln_c() -> None:
     assert not any(r.startswith("warning") for r in good.reasons)
     bad = decide([50.0 * math.exp(-i / 10) for i in range(30)], num_classes=10)
     assert any("ln(10)" in r for r in bad.reasons)
+
+
+def _dcgan_log(d: list[float], g: list[float]) -> str:
+    fmt = "[%d/%d][%d/%d]\tLoss_D: %.4f\tLoss_G: %.4f\tD(x): %.4f\tD(G(z)): %.4f / %.4f"
+    return (
+        "\n".join(
+            fmt % (0, 5, i, 469, dv, gv, 0.5, 0.4, 0.3)
+            for i, (dv, gv) in enumerate(zip(d, g, strict=True))
+        )
+        + "\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("d", "g", "verdict", "why"),
+    [
+        # a healthy pair: the losses trade places around their equilibrium
+        (
+            [1.4, 0.9, 1.1, 0.7, 1.2, 0.8, 1.0, 0.9, 1.1, 0.8],
+            [0.8, 2.1, 1.5, 2.8, 1.9, 2.5, 2.0, 2.4, 1.8, 2.6],
+            "pass",
+            "need not fall",
+        ),
+        # the discriminator wins outright
+        (
+            [1.2, 0.5, 0.1, 0.02, 0.005, 0.002, 0.001, 0.001, 0.0005, 0.0004],
+            [0.9, 2.0, 4.0, 6.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0],
+            "fail",
+            "went to zero",
+        ),
+        # the generator's loss runs away while the discriminator keeps a loss
+        (
+            [1.3, 1.0, 0.9, 0.8, 0.5, 0.4, 0.3, 0.3, 0.2, 0.2],
+            [0.7, 0.8, 1.0, 2.0, 5.0, 9.0, 14.0, 20.0, 25.0, 30.0],
+            "fail",
+            "diverging",
+        ),
+        (
+            [1.3, 1.0, float("nan"), 0.8, 0.5, 0.4, 0.3, 0.3, 0.2, 0.2],
+            [0.7] * 10,
+            "fail",
+            "discriminator loss is nan",
+        ),
+        ([1.3, 1.0, 0.9], [0.7, 0.8, 1.0], "inconclusive", "pair(s)"),
+    ],
+)
+def test_gan_verdict_on_a_dcgan_log(
+    d: list[float], g: list[float], verdict: str, why: str, tmp_path: Path
+) -> None:
+    from forkvet.runtime.train_check import check
+
+    log = tmp_path / "dcgan.log"
+    log.write_text(_dcgan_log(d, g))
+    result = check(log=log, out_dir=tmp_path / "out")
+    assert result.verdict == verdict, result.reasons
+    assert why in " ".join(result.reasons)
+    assert result.series["discriminator"][:2] == [pytest.approx(d[0]), pytest.approx(d[1])]
+    assert result.losses[0] == pytest.approx(g[0])

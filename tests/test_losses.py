@@ -129,3 +129,62 @@ def test_real_log_formats(line: str, value: float, step: int | None) -> None:
     assert len(points) == 1 and points[0].value == pytest.approx(value)
     if step is not None:
         assert points[0].step == step
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        # Hugging Face Trainer (recent versions print the logged values as strings)
+        (
+            "{'loss': '0.6968', 'grad_norm': '2.719', 'learning_rate': '4.9e-05', 'epoch': '0.01'}",
+            0.6968,
+        ),
+        ('{"loss": "1.25e-01", "epoch": "0.5"}', 0.125),
+        # a tensor printed as it is
+        ("loss: tensor(0.6900, device='cuda:0', grad_fn=<NllLossBackward0>)", 0.69),
+        ("step 3 loss tensor(0.6931)", 0.6931),
+        ("Loss: tensor([0.4200], grad_fn=<AddBackward0>)", 0.42),
+    ],
+)
+def test_string_and_tensor_values(line: str, value: float) -> None:
+    points = L.from_text(line)
+    assert len(points) == 1 and points[0].value == pytest.approx(value)
+
+
+def test_the_trainers_closing_summary_is_not_a_point() -> None:
+    summary = (
+        "{'train_runtime': '12.31', 'train_samples_per_second': '5.1', "
+        "'train_steps_per_second': '0.4', 'train_loss': '0.61', 'epoch': '1.0'}"
+    )
+    assert L.from_text(summary) == []
+
+
+# pytorch/examples dcgan/main.py prints exactly this format string.
+DCGAN = "[%d/%d][%d/%d]\tLoss_D: %.4f\tLoss_G: %.4f\tD(x): %.4f\tD(G(z)): %.4f / %.4f"
+
+
+@pytest.mark.parametrize(
+    ("line", "d", "g"),
+    [
+        (DCGAN % (0, 25, 0, 782, 1.6322, 5.6286, 0.6002, 0.5761, 0.0049), 1.6322, 5.6286),
+        # eriklindernoren/PyTorch-GAN
+        ("[Epoch 0/200] [Batch 0/938] [D loss: 0.693147] [G loss: 0.701234]", 0.693147, 0.701234),
+        # eriklindernoren/Keras-GAN
+        ("0 [D loss: 0.693, acc.: 50.00%] [G loss: 0.701]", 0.693, 0.701),
+        ("Epoch 1, step 10: d_loss=1.2345, g_loss=0.9876", 1.2345, 0.9876),
+        ("errD: tensor(0.5000) errG: tensor(2.3000)", 0.5, 2.3),
+    ],
+)
+def test_gan_logs_give_both_series(line: str, d: float, g: float) -> None:
+    (point,) = L.from_text(line)
+    assert point.series == {"generator": pytest.approx(g), "discriminator": pytest.approx(d)}
+    assert point.value == pytest.approx(g)  # the generator is the main series
+
+
+def test_gan_metrics_files(tmp_path: Path) -> None:
+    csv = tmp_path / "metrics.csv"
+    csv.write_text("step,d_loss,g_loss\n1,1.3,0.7\n2,1.2,0.9\n")
+    assert [p.series for p in L.from_file(csv)] == [
+        {"generator": 0.7, "discriminator": 1.3},
+        {"generator": 0.9, "discriminator": 1.2},
+    ]

@@ -46,6 +46,47 @@ def test_notebooks_from_the_example_repository(
     assert proc.stdout.strip().splitlines()[-1].startswith("step 10 loss:")
 
 
+def test_notebook_opened_from_notebooks_folder_finds_the_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Jupyter starts the kernel in notebooks/: the script's sibling modules must import,
+    files it reads must be found, and `steps` must reach --steps, never --epochs."""
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    (repo / "data" / "classes.txt").write_text("cat\ndog\n")
+    (repo / "dataset.py").write_text(
+        "def load(path='data/classes.txt'):\n    return open(path).read().split()\n"
+    )
+    (repo / "train.py").write_text(
+        "import argparse\n\nfrom dataset import load\n\nSEED = 1\nNAME = 'toy'\n"
+        "LR = 0.1\n\n\ndef main():\n    p = argparse.ArgumentParser()\n"
+        "    p.add_argument('--epochs', type=int, default=100)\n"
+        "    p.add_argument('--steps', type=int, default=1000)\n"
+        "    p.add_argument('--batch-size', type=int, default=64)\n"
+        "    a = p.parse_args()\n"
+        "    print('epochs', a.epochs, 'steps', a.steps, 'batch', a.batch_size, load())\n\n\n"
+        "if __name__ == '__main__':\n    main()\n"
+    )
+    out = repo / "notebooks"
+    assert main(["notebooks", str(repo), "--out", str(out)]) == 0
+    capsys.readouterr()
+    proc = subprocess.run(
+        [sys.executable, str(out / "training_train.py")],
+        cwd=out,  # where Jupyter starts a notebook's kernel
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "epochs 1 steps 10 batch 2 ['cat', 'dog']"
+    nb = json.loads((out / "training_train.ipynb").read_text())
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    # Parameters, set-up, imports, the constants together, main(), the main block.
+    assert len(code) == 6, code
+    assert any("SEED = 1" in c and "LR = 0.1" in c for c in code)
+
+
 def test_no_scripts_is_an_input_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "lib.py").write_text("X = 1\n")
     assert main(["notebooks", str(tmp_path)]) == 2
@@ -80,6 +121,7 @@ def test_smoke_executes_notebooks_with_a_per_cell_timeout(
     verdict: str,
     failed_cell: int | None,
     needle: str | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
@@ -87,6 +129,7 @@ def test_smoke_executes_notebooks_with_a_per_cell_timeout(
     repo.mkdir()
     _notebook(repo / "demo.ipynb", cells)
     out = tmp_path / "smoke.json"
+    monkeypatch.chdir(repo)  # --notebook is relative to where the user types it
     code = main(
         [
             "smoke",

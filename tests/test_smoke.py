@@ -200,6 +200,8 @@ def test_environment_is_built_from_generated_requirements(
                 "3.11",
                 "--out",
                 str(tmp_path / "out"),
+                "--env-dir",
+                str(tmp_path / "envs"),
                 "--format",
                 "json",
                 "-o",
@@ -211,5 +213,9 @@ def test_environment_is_built_from_generated_requirements(
     assert code == 0, data
     # No requirements file: forkvet env pinned helperlib as of the code's date (1.0, not 2.0).
     assert data["tail"] == ["helperlib 1.0"]
-    assert "helperlib==1.0" in (tmp_path / "out" / "env" / "requirements.txt").read_text()
-    assert data["python"].startswith(str(tmp_path / "out" / "venv"))
+    (generated,) = (tmp_path / "envs" / "generated").glob("*/requirements.txt")
+    assert "helperlib==1.0" in generated.read_text()
+    # The environment lives in the cache folder, not in the repository or the logs folder.
+    assert data["python"].startswith(str(tmp_path / "envs"))
+    assert data["environment"]["reused"] is False
+    assert data["environment"]["own_package"].startswith("on PYTHONPATH")

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forkvet import environments
 from forkvet.envgen.generate import EnvResult, generate
 from forkvet.envgen.names import Need
 from forkvet.envgen.uv import builds_allowed
 from forkvet.errors import ForkvetError
-from forkvet.runtime.environment import prepare
 from forkvet.runtime.imports import check_imports
 from forkvet.snapshot import Snapshot
 from forkvet.vet.importmap import dist_for_module
@@ -97,15 +97,10 @@ def verify(
     report = Verification(False, 0)
     for round_no in range(1, MAX_ROUNDS + 1):
         report.rounds = round_no
-        python = str(
-            prepare(
-                snap.root,
-                out / "requirements.txt",
-                out / ".venv",
-                result.python,
-                allow_build=builds_allowed(),
-            )
-        )
+        # The shared environment (kept outside the checkout): smoke and train-check reuse it.
+        lines = environments.sanitize_requirements(out / "requirements.txt", out)
+        plan = environments.plan(snap, lines, "forkvet env", result.python)
+        python = environments.prepare(plan, allow_build=builds_allowed()).python
         report.python = python
         checked = check_imports(snap, python)
         report.failures = []

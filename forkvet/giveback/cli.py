@@ -5,13 +5,41 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from forkvet.errors import InputError
+from forkvet.errors import ForkvetError, InputError
 
 TOKEN_ENV = "FORKVET_USER_TOKEN"
+
+
+def _upstream(value: str | None) -> str | None:
+    """A local upstream path is relative to where the user typed it, not to the fork (git
+    runs inside the fork); URLs and scp-style remotes pass as they are."""
+    if not value or "://" in value or re.match(r"^[\w.-]+@[\w.-]+:", value):
+        return value
+    path = Path(value).expanduser()
+    return str(path.absolute()) if path.exists() else value
+
+
+@contextmanager
+def _github_errors(api_url: str) -> Iterator[None]:
+    """Network and API failures are the user's to fix: one line, exit 2, no traceback."""
+    try:
+        yield
+    except OSError as exc:  # requests' ConnectionError and Timeout are OSErrors
+        raise ForkvetError(f"cannot reach GitHub at {api_url}: {type(exc).__name__}") from exc
+    except Exception as exc:
+        from github import GithubException
+
+        if isinstance(exc, GithubException):
+            message = exc.data.get("message") if isinstance(exc.data, dict) else None
+            raise ForkvetError(f"GitHub answered {exc.status}: {message or exc}") from exc
+        raise
 
 
 def _repo(target: str) -> Path:
@@ -22,6 +50,7 @@ def _repo(target: str) -> Path:
 
 
 def cmd_attribution(args: argparse.Namespace) -> int:
+    args.upstream = _upstream(args.upstream)
     from forkvet.giveback.attribution import (
         attribution_md,
         needs_notice,
@@ -57,6 +86,7 @@ def cmd_attribution(args: argparse.Namespace) -> int:
 
 
 def cmd_upstream(args: argparse.Namespace) -> int:
+    args.upstream = _upstream(args.upstream)
     from forkvet.giveback.drafts import github_slug, plan
     from forkvet.giveback.gitops import fetch_upstream, git
 
@@ -78,7 +108,8 @@ def cmd_upstream(args: argparse.Namespace) -> int:
                 f"--open needs a user token in {TOKEN_ENV} (the App's token cannot "
                 f"write upstream); without it forkvet only drafts"
             )
-        _open(args, repo, origin, result, base, token)
+        with _github_errors(args.api_url):
+            _open(args, repo, origin, result, base, token)
     data = result.to_dict()
     if args.format == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -155,6 +186,7 @@ def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, s
 
 
 def cmd_thank(args: argparse.Namespace) -> int:
+    args.upstream = _upstream(args.upstream)
     from forkvet.cli import config_for
     from forkvet.giveback.drafts import github_slug
     from forkvet.snapshot import load
@@ -181,7 +213,8 @@ def cmd_thank(args: argparse.Namespace) -> int:
         name = args.upstream_repo or (up[1] if up else None)
         if not name:
             raise InputError("--open needs a GitHub upstream URL (or --upstream-repo)")
-        status, url = thank(client(token, args.api_url), name, title, body)
+        with _github_errors(args.api_url):
+            status, url = thank(client(token, args.api_url), name, title, body)
     data = {"status": status, "url": url, "title": title, "body": body}
     if args.format == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from forkvet.errors import ForkvetError, InputError
+from forkvet.errors import InputError
 from forkvet.safe_write import OutputDir, default_out, write_file
 
 EXIT_FAIL = 1
@@ -20,9 +20,31 @@ def _emit(
 ) -> None:
     body = json.dumps(data, indent=2) + "\n" if fmt == "json" else text
     if output and output != "-":
-        write_file(Path(output), body, repo=repo)
+        try:
+            write_file(Path(output), body, repo=repo)
+        except OSError as exc:
+            raise InputError(f"cannot write --output {output}: {exc.strerror}") from exc
     else:
         sys.stdout.write(body)
+
+
+def _check_output(output: str | None, repo: Path) -> None:
+    """-o FILE's folder must be usable before anything runs, so no result is lost."""
+    if output and output != "-":
+        OutputDir(Path(os.path.abspath(output)).parent, repo=repo).close()
+
+
+def _out_dir(value: str | None, repo: Path) -> Path:
+    """--out (default ./forkvet-out, outside the repository), created fresh or verified (no
+    links), and writable: checked before anything runs."""
+    out = Path(value) if value else default_out("forkvet-out", repo)
+    try:
+        with OutputDir(out, repo=repo) as folder:
+            probe = folder.write_text(".forkvet-write-test", "")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write to --out {out}: {exc.strerror}") from exc
+    return out
 
 
 def _config(target: Path, path: str | None) -> Any:
@@ -31,59 +53,105 @@ def _config(target: Path, path: str | None) -> Any:
     return config_for(path, target)[0]
 
 
-def _interpreter(path: str) -> str:
-    # Absolute, but not resolved: a venv's python is a symlink whose venv we must keep.
-    python = os.path.abspath(path)
-    if not os.access(python, os.X_OK) or os.path.isdir(python):
-        raise InputError(f"--python {path}: no such interpreter")
-    return python
+def _pass_env(args: argparse.Namespace) -> list[str]:
+    """--pass-env names, plus runtime.pass_env from the operator's --config file only: the
+    repository's own .github/forkvet.yml must not be able to ask for the runner's secrets."""
+    names = list(args.pass_env or [])
+    if args.config:
+        from forkvet.config import load_config
+
+        names += load_config(Path(args.config)).runtime.pass_env
+    for name in names:
+        if not name or "=" in name:
+            raise InputError(f"--pass-env {name!r}: give a variable name")
+    return list(dict.fromkeys(names))
+
+
+def _environment(
+    args: argparse.Namespace, snap: Any, cfg: Any, dry_run: bool
+) -> tuple[Any, list[str]]:
+    """(Environment, or None on a dry run; lines describing it)."""
+    from forkvet import environments as envs
+
+    if args.python:
+        env = envs.given_interpreter(args.python, snap.root)
+        return env, [f"environment {env.python} as it is (--python), repository on PYTHONPATH"]
+    lines, source, version = envs.requirements_for(
+        snap, cfg, args.python_version, args.env_dir, generate_missing=not dry_run
+    )
+    plan = envs.plan(snap, lines, source, version, args.device, args.env_dir)
+    if dry_run:
+        return None, plan.describe()
+    return envs.prepare(plan), plan.describe()
+
+
+def _env_line(env: Any) -> str:
+    how = "reused" if env.reused else f"built in {env.built_seconds} s"
+    return f"  env       {env.path or env.python} ({how}; {env.device}; own code {env.own_package})"
+
+
+def _print_dry_run(what: str, command: str | None, source: str, env_lines: list[str]) -> int:
+    print(f"forkvet {what} --dry-run: nothing is run")
+    print(f"  command     {command or '(none)'}" + (f" ({source})" if source else ""))
+    for line in env_lines:
+        print(f"  {line}")
+    return 0
+
+
+def _relative_to_cwd(value: str | None) -> Path | None:
+    """A path the user typed is relative to where they typed it, not to the repository."""
+    return Path(value).absolute() if value else None
 
 
 def cmd_smoke(args: argparse.Namespace) -> int:
-    from forkvet.runtime.environment import prepare
+    from forkvet.runtime import commands
     from forkvet.runtime.smoke import smoke
     from forkvet.snapshot import load
 
+    if args.github:
+        from forkvet.gha import require_actions
+
+        require_actions()  # before the run, not after it
     snap = load(Path(args.target))
     cfg = _config(snap.root, args.config)
+    pass_env = _pass_env(args)
     command = args.cmd or cfg.smoke.command
+    source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
     timeout = args.timeout or cfg.smoke.timeout
-    out_dir = Path(args.out) if args.out else default_out("forkvet-out", snap.root)
-    OutputDir(out_dir, repo=snap.root).close()  # created fresh or verified: no links
-    if args.python:
-        python = _interpreter(args.python)
-    else:
-        reqs = next(
-            (
-                snap.root / n
-                for n in ("requirements.txt", "requirements/base.txt")
-                if (snap.root / n).is_file()
-            ),
-            None,
+    out_dir = _out_dir(args.out, snap.root)
+    _check_output(args.output, snap.root)
+    notebook = _relative_to_cwd(args.notebook)
+    if notebook is not None and not notebook.is_file():
+        raise InputError(
+            f"--notebook {args.notebook}: no such notebook (relative to the current folder)"
         )
-        version = args.python_version
-        if reqs is None:
-            # No requirements file: generate one as of the code's date (forkvet env).
-            from forkvet.envgen.generate import generate
+    if args.dry_run:
+        from forkvet.runtime.gpu import query
+        from forkvet.vet import vet
 
-            generated, _ = generate(snap, cfg, out=out_dir / "env")
-            if generated.python == "2.7":
-                raise ForkvetError(
-                    "this is Python 2 code: create the conda environment from "
-                    f"{out_dir / 'env' / 'environment.yml'} and pass --python"
-                )
-            reqs = out_dir / "env" / "requirements.txt"
-            version = version or generated.python
-        # smoke runs the repository's code anyway: building its dependencies adds no trust.
-        python = str(prepare(snap.root, reqs, out_dir / "venv", version, allow_build=True))
-    notebook = None
-    if args.notebook:
-        notebook = Path(args.notebook)
-        notebook = notebook if notebook.is_absolute() else snap.root / notebook
+        if notebook is not None:
+            command, source = f"notebook {notebook}", "--notebook"
+        elif not command:
+            command, source = commands.detect(vet(snap), "test", bool(query()), snap)
+        _, described = _environment(args, snap, cfg, dry_run=True)
+        return _print_dry_run("smoke", command, source, described)
+    environment, _ = _environment(args, snap, cfg, dry_run=False)
+    if notebook is not None and environment.path:
+        from forkvet.environments import add_packages
+
+        add_packages(environment, ["ipykernel"])
     result = smoke(
-        snap, python, command, timeout, out_dir, not args.no_import_check, notebook=notebook
+        snap,
+        environment,
+        command,
+        timeout,
+        out_dir,
+        not args.no_import_check,
+        notebook=notebook,
+        source=source,
+        pass_env=pass_env,
     )
-    lines = [f"forkvet smoke: {result.verdict.upper()}"]
+    lines = [f"forkvet smoke: {result.verdict.upper()}", _env_line(environment)]
     if result.command:
         lines.append(f"  command   {result.command} ({result.command_source})")
         lines.append(
@@ -108,33 +176,66 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     return EXIT_FAIL if result.verdict == "fail" else 0
 
 
+def _require_runtime_extra() -> None:
+    """Fail before hours of training, not after: the verdict and the plot need these."""
+    from forkvet.extras import require
+
+    require("pymannkendall")
+    require("matplotlib")
+
+
 def cmd_train_check(args: argparse.Namespace) -> int:
     from forkvet.runtime.train_check import check
 
-    if bool(args.cmd) == bool(args.log) and not args.target:
-        raise InputError("give either --cmd (run training) or --log (read a log or metrics file)")
+    _require_runtime_extra()
     target = Path(args.target or ".")
     if not target.is_dir():
         raise InputError(f"no such directory: {target}")
+    log = _relative_to_cwd(args.log)
     cfg = _config(target, args.config)
-    command = args.cmd or (None if args.log else cfg.train.command)
-    if not command and not args.log:
-        raise InputError(
-            "no training command: pass --cmd or set train.command in .github/forkvet.yml"
-        )
-    out_dir = Path(args.out) if args.out else default_out("forkvet-out", target)
-    OutputDir(out_dir, repo=target).close()  # created fresh or verified: no links
-    env = None
-    if args.python:
-        from forkvet.runtime.smoke import python_env, with_interpreter
+    pass_env = _pass_env(args)
+    out_dir = _out_dir(args.out, target.resolve())  # before any training, not after
+    _check_output(args.output, target.resolve())
+    command = args.cmd or (None if log else cfg.train.command)
+    source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
+    snap = None
+    if not log:
+        from forkvet.snapshot import load
 
-        python = _interpreter(args.python)
-        env = python_env(python)
-        command = with_interpreter(command, python) if command else None
+        snap = load(target)
+        if not command:
+            from forkvet.runtime import commands
+            from forkvet.runtime.gpu import query
+            from forkvet.vet import vet
+
+            command, source = commands.detect(vet(snap), "train", bool(query()), snap)
+        if not command:
+            raise InputError(
+                "no training command: pass --cmd or set train.command in .github/forkvet.yml "
+                f"({source})"
+            )
+    environment = None
+    env = None
+    if command and snap is not None:
+        if args.dry_run:
+            _, described = _environment(args, snap, cfg, dry_run=True)
+            return _print_dry_run("train-check", command, source, described)
+        from forkvet.runtime.smoke import with_interpreter
+
+        environment, _ = _environment(args, snap, cfg, dry_run=False)
+        env = environment.child_env()
+        command = with_interpreter(command, environment.python)
+    elif args.dry_run:
+        return _print_dry_run("train-check", f"read {log}", "--log", [])
+    own = None
+    if snap is not None:
+        from forkvet.runtime.imports import own_modules
+
+        own = own_modules(snap)
     result = check(
         command=command,
-        log=Path(args.log) if args.log else None,
-        cwd=target,
+        log=log,
+        cwd=snap.root if snap is not None else target,
         timeout=args.timeout or cfg.train.timeout,
         max_steps=args.max_steps if args.max_steps is not None else cfg.train.max_steps,
         pattern=args.pattern or cfg.train.pattern,
@@ -143,10 +244,17 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         min_points=args.min_points,
         min_drop=args.min_drop,
         env=env,
+        own=own,
+        pass_env=pass_env,
     )
+    if environment is not None:
+        result.environment = environment.to_dict()
+    result.command_source = source or None
     finite = [v for v in result.losses if v is not None]
     lines = [
         f"forkvet train-check: {result.verdict.upper()}",
+        *([_env_line(environment)] if environment is not None else []),
+        *([f"  command   {result.command} ({source})"] if result.command else []),
         f"  losses    {len(result.losses)} value(s)"
         + (f", first {finite[0]:.4g}, last {finite[-1]:.4g}" if finite else ""),
         f"  speed     {result.steps_per_second or '-'} steps/s",
@@ -174,6 +282,33 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _environment_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--env-dir",
+        metavar="DIR",
+        help="where environments are kept and shared between steps (default "
+        "$FORKVET_ENV_DIR, else $XDG_CACHE_HOME/forkvet/envs)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="CPU or CUDA builds of the framework (default: cuda when nvidia-smi sees a GPU)",
+    )
+    p.add_argument(
+        "--pass-env",
+        action="append",
+        metavar="NAME",
+        help="pass this secret-looking variable to the repository's code on purpose "
+        "(e.g. HF_TOKEN for gated weights); repeatable",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would run and in which environment, and run nothing",
+    )
 
 
 def register(sub: Any) -> None:
@@ -212,6 +347,7 @@ def register(sub: Any) -> None:
         help="use this interpreter as it is (e.g. a runner's preinstalled CUDA framework)",
     )
     s.add_argument("--python-version", help="Python for a new environment (uv)")
+    _environment_options(s)
     s.add_argument("--timeout", type=float, help="seconds (default 600)")
     s.add_argument("--no-import-check", action="store_true")
     s.add_argument(
@@ -241,9 +377,19 @@ def register(sub: Any) -> None:
         "pass, fail or inconclusive.",
     )
     t.add_argument("target", metavar="TARGET", nargs="?", help="the repository folder (default: .)")
-    t.add_argument("--cmd", help="training command")
+    t.add_argument(
+        "--cmd",
+        help="training command (default: .github/forkvet.yml train.command, the README's "
+        "training command, or a detected training script)",
+    )
     t.add_argument("--log", metavar="FILE", help="read this log, metrics file or event file")
-    t.add_argument("--python", metavar="PATH", help="interpreter for `python` in --cmd")
+    t.add_argument(
+        "--python",
+        metavar="PATH",
+        help="use this interpreter as it is (default: the environment smoke builds or built)",
+    )
+    t.add_argument("--python-version", help="Python for a new environment (uv)")
+    _environment_options(t)
     t.add_argument(
         "--max-steps", type=int, help="stop after this many loss values (default 50; 0 = no limit)"
     )

@@ -7,6 +7,7 @@ import re
 import shlex
 
 from forkvet.report import Report, ScriptEntry
+from forkvet.snapshot import Snapshot
 
 _TINY = {
     # option name fragments -> value
@@ -72,14 +73,46 @@ def _python_script(cmd: str) -> str | None:
     return None
 
 
-def detect(report: Report, kind: str, gpu: bool) -> tuple[str | None, str]:
-    """(command, where it came from) for kind 'test' or 'train'."""
+# Test runners a README documents: `python -m unittest discover tests`, `pytest`, `nosetests`.
+_TEST_RUNNER = re.compile(
+    r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:python[\d.]*\s+-m\s+(?:unittest|pytest|nose2?)\b|"
+    r"pytest\b|py\.test\b|nosetests\b|nose2\b)"
+)
+_FENCED = re.compile(r"```[^\n]*\n(.*?)```|~~~[^\n]*\n(.*?)~~~", re.S)
+
+
+def readme_test_runners(readme: str) -> list[str]:
+    """Bare `pytest` lines in the README's code blocks (vet lists `python ...` lines only)."""
+    out = []
+    for m in _FENCED.finditer(readme[:500_000]):
+        for line in (m.group(1) or m.group(2) or "").splitlines():
+            line = line.strip().removeprefix("$ ").strip()
+            if _TEST_RUNNER.match(line) and len(line) < 300:
+                out.append(" ".join(line.split()))
+    return list(dict.fromkeys(out))
+
+
+def detect(
+    report: Report, kind: str, gpu: bool, snap: Snapshot | None = None
+) -> tuple[str | None, str]:
+    """(command, where it came from) for kind 'test' or 'train': a README command first,
+    then a detected script with tiny-input options."""
     entries = report.entry_points.test if kind == "test" else report.entry_points.train
     paths = {e.path for e in entries}
+
+    def exists(script: str) -> bool:
+        rel = script.removeprefix("./")
+        return rel in paths or (snap is not None and snap.get(rel) is not None)
+
     for c in report.entry_points.commands:
+        if c.kind != kind:
+            continue
         script = _python_script(c.command)
-        if c.kind == kind and script and script.lstrip("./") in paths:
+        if (script and exists(script)) or (kind == "test" and _TEST_RUNNER.match(c.command)):
             return c.command, f"README ({c.source})"
+    if kind == "test" and snap is not None:
+        for cmd in readme_test_runners(snap.readme_text()):
+            return cmd, "README"
     for entry in entries:
         if not entry.path.endswith(".py"):
             continue

@@ -108,3 +108,62 @@ def decide(
             p,
         )
     return Verdict("fail", ["loss is flat: the model is not learning", *reasons], drop, trend, p)
+
+
+# GAN thresholds: a discriminator whose loss sits near zero has won (the generator gets no
+# useful gradient); a generator loss many times its start and still high is diverging.
+GAN_COLLAPSED_D = 0.01
+GAN_DIVERGED_RATIO = 10.0
+GAN_DIVERGED_FLOOR = 5.0
+
+
+def decide_gan(
+    generator: list[float], discriminator: list[float], min_points: int = MIN_POINTS
+) -> Verdict:
+    """A verdict on a generator/discriminator pair. Adversarial losses need not fall: the
+    two players trade places. So, in this order:
+    1. both series finite — a NaN or Inf in either is `fail`;
+    2. enough points — fewer is `inconclusive`;
+    3. the discriminator has not collapsed: its last-window mean is not below 0.01 (it wins
+       outright and the generator learns nothing) — `fail`;
+    4. the generator has not diverged: its last-window mean is not both 10x its first-window
+       mean and above 5 — `fail`;
+    5. both losses move (a constant pair means nothing trains) — else `fail`;
+    otherwise `pass`."""
+    for name, series in (("generator", generator), ("discriminator", discriminator)):
+        bad = [i for i, v in enumerate(series) if not math.isfinite(v)]
+        if bad:
+            return Verdict(
+                "fail",
+                [
+                    f"{name} loss is {series[bad[0]]} at point {bad[0] + 1} of {len(series)}: "
+                    "training diverged or has a numerical bug"
+                ],
+            )
+    n = min(len(generator), len(discriminator))
+    if n < min_points:
+        return Verdict(
+            "inconclusive",
+            [f"only {n} generator/discriminator loss pair(s) (need {min_points})"],
+        )
+    window = max(2, n // 5)
+    g0, g1 = _mean(generator[:window]), _mean(generator[-window:])
+    d0, d1 = _mean(discriminator[:window]), _mean(discriminator[-window:])
+    reasons = [
+        f"GAN: generator loss {g0:.4g} → {g1:.4g}, discriminator loss {d0:.4g} → {d1:.4g} "
+        f"(mean of first/last {window} points); adversarial losses need not fall"
+    ]
+    if d1 < GAN_COLLAPSED_D:
+        return Verdict(
+            "fail",
+            [
+                "the discriminator's loss went to zero: it wins outright and the generator gets "
+                "no useful gradient (mode collapse or a too-strong discriminator)",
+                *reasons,
+            ],
+        )
+    if g1 > GAN_DIVERGED_RATIO * max(g0, 1e-12) and g1 > GAN_DIVERGED_FLOOR:
+        return Verdict("fail", ["the generator's loss is diverging", *reasons])
+    if statistics.pstdev(generator) == 0 and statistics.pstdev(discriminator) == 0:
+        return Verdict("fail", ["neither loss changes: nothing is training", *reasons])
+    return Verdict("pass", reasons)

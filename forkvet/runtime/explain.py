@@ -36,11 +36,25 @@ _WEIGHT_EXT = (
 )
 
 
-def explain(output: str, returncode: int | None, timed_out: bool, timeout: float) -> list[str]:
+def explain(
+    output: str,
+    returncode: int | None,
+    timed_out: bool,
+    timeout: float,
+    own: frozenset[str] | set[str] = frozenset(),
+) -> list[str]:
+    """own: the repository's own top-level modules (never "a guessed name" to install)."""
     reasons: list[str] = []
     if timed_out:
-        reasons.append(f"timed out after {timeout:g} s; the whole process group was killed")
+        reasons.append(f"timed out after {timeout:g} s; every process it started was killed")
     for name in dict.fromkeys(_MISSING.findall(output)):
+        if name.split(".")[0] in own:
+            reasons.append(
+                f"missing module {name!r}: it is this repository's own code, not importable "
+                f"from where the command runs (install it with pip install -e ., or run it "
+                f"from the repository root)"
+            )
+            continue
         dist, certain = dist_for_module(name)
         hint = f"pip install {dist}" if dist else "not on the package index: build it from source"
         reasons.append(f"missing module {name!r} ({hint}{'' if certain else ', a guessed name'})")

@@ -120,10 +120,25 @@ def repo_modules(snap: Snapshot) -> tuple[list[tuple[str, str]], list[str]]:
     return mods, skipped
 
 
+def own_modules(snap: Snapshot) -> set[str]:
+    """The repository's own top-level module and package names (including a src/ layout)."""
+    names: set[str] = set()
+    for f in snap.files:
+        parts = f.path.split("/")
+        if parts[0] == "src" and len(parts) > 1:
+            parts = parts[1:]
+        if len(parts) == 1 and f.suffix == ".py":
+            names.add(parts[0][:-3])
+        elif len(parts) == 2 and parts[1] == "__init__.py":
+            names.add(parts[0])
+    return names
+
+
 def check_imports(
     snap: Snapshot, python: str, timeout: int = 60, env: dict[str, str] | None = None
 ) -> ImportCheck:
     mods, skipped = repo_modules(snap)
+    own = own_modules(snap)
     if not mods:
         return ImportCheck(True, 0, skipped=skipped)
     # One child for all modules; the total budget covers a slow first import (torch).
@@ -154,7 +169,7 @@ def check_imports(
             continue
         seen += 1
         if row.get("error"):
-            reasons = explain(row["error"], 1, False, timeout)
+            reasons = explain(row["error"], 1, False, timeout, own)
             failures.append(
                 {
                     "module": row["module"],

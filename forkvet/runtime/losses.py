@@ -16,11 +16,50 @@ _NUM = r"(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|-?nan|-?inf(?:inity)?)"
 _NAME = (
     r"(?<![\w.])(?:train(?:ing)?[_ ]?|total[_ ]?|avg[_ ]?|mean[_ ]?|batch[_ ]?|running[_ ]?)?loss"
 )
+# A value as printed: 1.23, '1.23' (Hugging Face Trainer's string values), tensor(1.23, ...),
+# tensor([1.23]).
+_VALUE = rf"""['"]?\s*(?:tensor\(\s*\[?\s*)?{_NUM}"""
 DEFAULT_PATTERNS = (
-    re.compile(rf"(?i)['\"]{_NAME}['\"]\s*:\s*(?:tensor\()?\s*{_NUM}"),  # {'loss': 1.2}
-    re.compile(rf"(?i){_NAME}(?![\w'\"])\s*(?:\([^)]*\))?\s*[:=]\s*(?:tensor\()?\s*{_NUM}"),
-    re.compile(rf"(?i){_NAME}(?![\w'\"])\s+{_NUM}(?![\w.])"),  # "loss 1.23"
+    re.compile(rf"(?i)['\"]{_NAME}['\"]\s*:\s*{_VALUE}"),  # {'loss': 1.2} / {'loss': '1.2'}
+    re.compile(rf"(?i){_NAME}(?![\w'\"])\s*(?:\([^)]*\))?\s*[:=]\s*{_VALUE}"),
+    re.compile(rf"(?i){_NAME}(?![\w'\"])\s+(?:tensor\(\s*\[?\s*)?{_NUM}(?![\w.])"),  # loss 1.23
 )
+# Summary lines print the mean over the whole run as `train_loss`: not a point of the series.
+_SUMMARY = re.compile(r"train_runtime|train_samples_per_second|Training completed", re.I)
+# GAN logs: a discriminator and a generator loss on one line, in the spellings real GAN code
+# prints: `Loss_D: 1.2 Loss_G: 3.4` (PyTorch's DCGAN), `[D loss: 0.69] [G loss: 0.70]`
+# (PyTorch-GAN, Keras-GAN), `d_loss: ..., g_loss: ...`, `errD`/`errG`, `lossD`/`lossG`.
+_SEP = r"""['"]?\s*[:=]?\s*"""
+
+
+def _gan_name(x: str, word: str) -> str:
+    return (
+        rf"(?i)(?<![A-Za-z0-9])(?:loss[_ ]?{x}|{x}[_ ]loss|err_?{x}|{x}_?err|"
+        rf"{word}(?:ator)?[_ ]loss|loss[_ ]{word}(?:ator)?)(?![A-Za-z0-9])"
+    )
+
+
+_GAN_D = re.compile(_gan_name("D", "discrimin") + _SEP + _VALUE)
+_GAN_G = re.compile(_gan_name("G", "gener") + _SEP + _VALUE)
+_GAN_D_KEY = re.compile(_gan_name("D", "discrimin"))
+_GAN_G_KEY = re.compile(_gan_name("G", "gener"))
+
+
+def _gan_keys(keys: list[str]) -> tuple[str, str] | None:
+    """(discriminator column, generator column) of a metrics file, when it has both."""
+    d = next((k for k in keys if _GAN_D_KEY.fullmatch(k.strip())), None)
+    g = next((k for k in keys if _GAN_G_KEY.fullmatch(k.strip())), None)
+    return (d, g) if d and g else None
+
+
+def _gan_point(row: dict[str, object], keys: tuple[str, str], step: int | None) -> LossPoint | None:
+    try:
+        d, g = (parse_value(str(row.get(k) or "").strip()) for k in keys)
+    except ValueError:
+        return None
+    return LossPoint(g, step, {"generator": g, "discriminator": d})
+
+
 _STEP = re.compile(r"(?i)\b(?:global[_ ]?step|step|iter(?:ation)?|it|batch)\b\s*[:=#]?\s*\[?(\d+)")
 
 
@@ -28,6 +67,8 @@ _STEP = re.compile(r"(?i)\b(?:global[_ ]?step|step|iter(?:ation)?|it|batch)\b\s*
 class LossPoint:
     value: float
     step: int | None = None
+    # Named series on the same line: {"generator": g, "discriminator": d} for GAN logs.
+    series: dict[str, float] | None = None
 
 
 def parse_value(text: str) -> float:
@@ -51,7 +92,27 @@ def compile_pattern(pattern: str | None) -> list[re.Pattern[str]]:
     return [rx]
 
 
+def gan_from_line(line: str) -> LossPoint | None:
+    d, g = _GAN_D.search(line), _GAN_G.search(line)
+    if not (d and g):
+        return None
+    try:
+        dv, gv = parse_value(d.group(d.re.groups)), parse_value(g.group(g.re.groups))
+    except ValueError:
+        return None
+    step = _STEP.search(line)
+    return LossPoint(
+        gv, int(step.group(1)) if step else None, {"generator": gv, "discriminator": dv}
+    )
+
+
 def loss_from_line(line: str, patterns: list[re.Pattern[str]]) -> LossPoint | None:
+    if all(rx in DEFAULT_PATTERNS for rx in patterns):  # a user's --pattern: just that
+        if _SUMMARY.search(line):
+            return None
+        gan = gan_from_line(line)
+        if gan is not None:
+            return gan
     for rx in patterns:
         m = rx.search(line)
         if m:
@@ -100,12 +161,22 @@ def _step_key(keys: list[str]) -> str | None:
 def from_csv(path: Path) -> list[LossPoint]:
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.DictReader(fh)
+        gan = _gan_keys(list(reader.fieldnames or []))
         key = _pick_key(list(reader.fieldnames or []))
-        if key is None:
+        if key is None and gan is None:
             raise InputError(f"{path}: no loss column (looked for {', '.join(_LOSS_KEYS)})")
         step_key = _step_key(list(reader.fieldnames or []))
         out = []
         for row in reader:
+            if gan is not None:
+                step = row.get(step_key) if step_key else None
+                point = _gan_point(
+                    dict(row), gan, int(float(step)) if step and step.strip() else None
+                )
+                if point is not None:
+                    out.append(point)
+                continue
+            assert key is not None
             raw = (row.get(key) or "").strip()
             if not raw:
                 continue  # Lightning's CSVLogger leaves loss cells empty on val rows
@@ -126,6 +197,13 @@ def from_jsonl(path: Path) -> list[LossPoint]:
         except json.JSONDecodeError:
             continue
         if not isinstance(row, dict):
+            continue
+        gan = _gan_keys(list(row))
+        if gan is not None:
+            step_key = _step_key(list(row))
+            point = _gan_point(row, gan, int(row[step_key]) if step_key else None)
+            if point is not None:
+                out.append(point)
             continue
         key = _pick_key(list(row))
         if key is None or row[key] is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forkvet.errors import InputError
-from forkvet.runtime.process import scrubbed_env
+from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.safe_write import OutputDir, safe_name
 
 KERNEL_NAME = "forkvet-target"
@@ -29,7 +29,13 @@ class NotebookRun:
 
 
 def run_notebook(
-    notebook: Path, python: str, cwd: Path, out_dir: Path, cell_timeout: int = 300
+    notebook: Path,
+    python: str,
+    cwd: Path,
+    out_dir: Path,
+    cell_timeout: int = 300,
+    env: dict[str, str] | None = None,
+    pass_env: list[str] | None = None,
 ) -> NotebookRun:
     import nbformat
     from nbclient import NotebookClient
@@ -42,6 +48,7 @@ def run_notebook(
     except Exception as exc:  # nbformat raises several unrelated types on bad JSON
         raise InputError(f"{notebook} is not a notebook: {exc}") from exc
     OutputDir(out_dir, repo=cwd).close()
+    isolate_self()
     executed = out_dir / f"executed-{safe_name(notebook.name, 'notebook.ipynb')}"
     with tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp:
         # A kernelspec for the chosen interpreter (it needs ipykernel), found via JUPYTER_PATH.
@@ -53,7 +60,7 @@ def run_notebook(
                     "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                     "display_name": "forkvet target",
                     "language": "python",
-                    "env": scrubbed_env(),
+                    "env": scrubbed_env(env, pass_env or ()),
                 }
             )
         )

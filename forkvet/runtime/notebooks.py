@@ -4,8 +4,8 @@ notebook" and "training notebook"), in jupytext percent format and as .ipynb."""
 from __future__ import annotations
 
 import ast
-import itertools
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -18,14 +18,22 @@ from forkvet.vet import vet
 PARAMETERS = """# %% tags=["parameters"]
 # Parameters (papermill can override these): keep them tiny while you explore.
 steps = 10
+epochs = 1
 batch_size = 2
 device = "cpu"  # "cuda" on a GPU machine
 seed = 0
 """
+# Which parameter each kind of option takes: a step count never becomes an epoch count.
+_STEP_OPTIONS = {"steps", "max_steps", "num_steps", "iters", "max_iter", "iterations", "n_iter"}
+_EPOCH_OPTIONS = {"epochs", "num_epochs", "n_epochs", "epoch", "max_epochs"}
+_BATCH_OPTIONS = {"batch_size", "batchsize", "bs", "batch"}
+# Statements grouped into one cell until a definition, the main block, or this many lines.
+MAX_CELL_LINES = 25
 
 
 def _cells(source: str) -> list[str]:
-    """Split a script into cells at its top-level statements' boundaries."""
+    """Split a script into cells a person would make: the imports, each function or class,
+    the main block, and the statements between them grouped (not one statement per cell)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -33,41 +41,89 @@ def _cells(source: str) -> list[str]:
     except SyntaxError:
         return [source]
     lines = source.splitlines()
-    starts = [n.lineno - 1 - len(getattr(n, "decorator_list", [])) for n in tree.body]
-    starts = sorted({max(0, s) for s in starts})
-    if not starts:
+    body = tree.body
+    if not body:
         return [source]
-    cells, imports = [], []
-    bounds = [*starts, len(lines)]
-    for a, b in itertools.pairwise(bounds):
+    starts = [max(0, n.lineno - 1 - len(getattr(n, "decorator_list", []))) for n in body]
+    ends = [*starts[1:], len(lines)]
+    imports: list[str] = []
+    cells: list[str] = []
+    group: list[str] = []
+
+    def flush() -> None:
+        if group:
+            cells.append("\n".join(group).strip("\n"))
+            group.clear()
+
+    for node, a, b in zip(body, starts, ends, strict=True):
         chunk = "\n".join(lines[a:b]).strip("\n")
-        node = next(n for n in tree.body if n.lineno - 1 >= a)
+        if not chunk:
+            continue
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports.append(chunk)
-        elif chunk:
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.If):
+            flush()
             cells.append(chunk)
-    return (["\n".join(imports)] if imports else []) + cells
+        else:
+            if group and sum(c.count("\n") + 1 for c in group) >= MAX_CELL_LINES:
+                flush()
+            group.append(chunk)
+    flush()
+    return (["\n".join(imports)] if imports else []) + [c for c in cells if c.strip()]
 
 
 def _argv(entry: ScriptEntry) -> str:
     flags = tiny_flags(entry, gpu=False) or []
     rendered = []
-    for f in flags:
-        rendered.append(
-            {"1": "str(steps)", "2": "str(batch_size)", "cpu": "device"}.get(f, json.dumps(f))
-        )
+    for i, f in enumerate(flags):
+        option = flags[i - 1].lstrip("-").replace("-", "_").lower() if i else ""
+        if option in _STEP_OPTIONS:
+            rendered.append("str(steps)")
+        elif option in _EPOCH_OPTIONS:
+            rendered.append("str(epochs)")
+        elif option in _BATCH_OPTIONS:
+            rendered.append("str(batch_size)")
+        elif option == "device" and f == "cpu":
+            rendered.append("device")
+        else:
+            rendered.append(json.dumps(f))
     return f"sys.argv = [{json.dumps(entry.path)}, {', '.join(rendered)}]"
 
 
-def percent_script(snap: Snapshot, entry: ScriptEntry, purpose: str) -> str:
+def _setup_cell(snap: Snapshot, entry: ScriptEntry, out: Path) -> str:
+    """Run from the repository's root wherever Jupyter starts (notebooks/ is one folder
+    down), with the root and the script's own folder importable, as `python script.py` has."""
+    script_dir = str(Path(entry.path).parent).replace("\\", "/")
+    try:
+        rel = os.path.relpath(snap.root, out.resolve())
+    except ValueError:
+        rel = str(snap.root)
+    return (
+        "# %%\nimport os\nimport random\nimport sys\nfrom pathlib import Path\n\n"
+        "# The repository's root: found from here by its script, else where it was generated.\n"
+        "_here = Path.cwd()\n"
+        f"REPO = next((p for p in (_here, *_here.parents) if (p / {json.dumps(entry.path)})"
+        f".is_file()), (_here / {json.dumps(rel)}).resolve())\n"
+        "os.chdir(REPO)\n"
+        f"for _p in (REPO / {json.dumps(script_dir)}, REPO):\n"
+        "    if str(_p) not in sys.path:\n"
+        "        sys.path.insert(0, str(_p))\n"
+        "random.seed(seed)\n"
+        "# The script reads its options from sys.argv; these make it run on tiny input.\n"
+        f"{_argv(entry)}\n"
+    )
+
+
+def percent_script(
+    snap: Snapshot, entry: ScriptEntry, purpose: str, out: Path | None = None
+) -> str:
     source = snap.read_text(entry.path) or ""
     parts = [
         f"# %% [markdown]\n# # {purpose} notebook: `{entry.path}`\n#\n"
         f"# Generated by `forkvet notebooks` from {snap.name}'s `{entry.path}`. Run it as is "
         f"first, then adapt it to one item of your own data.\n",
         PARAMETERS,
-        f"# %%\nimport sys\nimport random\nrandom.seed(seed)\n# The script reads its options "
-        f"from sys.argv; these make it run on tiny input.\n{_argv(entry)}\n",
+        _setup_cell(snap, entry, out if out is not None else snap.root / "notebooks"),
     ]
     for cell in _cells(source):
         if cell.lstrip().startswith("if __name__"):
@@ -90,7 +146,7 @@ def write_notebooks(snap: Snapshot, out: Path) -> list[Path]:
     written = []
     with OutputDir(out, repo=snap.root) as folder:
         for entry, purpose in chosen:
-            text = percent_script(snap, entry, purpose)
+            text = percent_script(snap, entry, purpose, out)
             # The script's name comes from the repository: only safe characters reach a file name.
             stem = safe_name(f"{purpose.lower()}_{Path(entry.path).stem}")
             written.append(folder.write_text(f"{stem}.py", text))

@@ -1,16 +1,30 @@
-"""Run a repository's command safely: own process group, timeout, scrubbed environment,
-output teed to a log file, and the whole group killed at the end (no leftover processes)."""
+"""Run a repository's command as an isolated child: a timeout, a scrubbed environment, output
+teed to a log file, and every process it started killed at the end — `setsid` ones too.
+
+What holds (Linux; see the README's "Running it" section for the operator's part):
+- the child's environment has no secret-looking variable (`scrub`), only the ones the
+  operator passes on purpose (`--pass-env`), and none of the runner's workflow-command files
+  (`GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `GITHUB_STATE`);
+- the child cannot read forkvet's own environment through `/proc/<pid>/environ`: forkvet wipes
+  its initial environment block (kept in its memory since exec) and marks itself
+  non-dumpable before it spawns anything;
+- forkvet is a child subreaper: a grandchild that double-forks and calls `setsid` is
+  re-parented to forkvet instead of init, so the end-of-run sweep finds and kills it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,14 +34,27 @@ from forkvet.safe_write import open_log
 # Names that carry credentials on runners and developer machines.
 _SECRET_NAME = re.compile(
     r"TOKEN|SECRET|PASSW(?:OR)?D|CREDENTIAL|PRIVATE_KEY|API_KEY|ACCESS_KEY|AUTH|COOKIE|SESSION|"
-    r"WEBHOOK",
+    r"WEBHOOK|_PAT$|^PAT$|_KEY$|^NETRC$|_NETRC$|DATABASE_URL|_DSN$|CONNECTION_STRING",
     re.I,
 )
 _SECRET_PREFIXES = (
     "AWS_",
     "AZURE_",
+    "ARM_CLIENT",
     "GOOGLE_APPLICATION",
+    "GOOGLE_CLOUD",
+    "CLOUDSDK_",
     "GCP_",
+    "GCLOUD_",
+    "ALIBABA_CLOUD_",
+    "ALICLOUD_",
+    "OCI_",
+    "IBMCLOUD_",
+    "DIGITALOCEAN_",
+    "KUBECONFIG",
+    "VAULT_",
+    "DOCKER_CONFIG",
+    "SSH_AUTH_SOCK",
     "ACTIONS_RUNTIME",
     "ACTIONS_ID_TOKEN",
     "ACTIONS_CACHE",
@@ -41,20 +68,97 @@ _SECRET_PREFIXES = (
     "HF_TOKEN",
     "HUGGING_FACE_HUB_TOKEN",
     "WANDB_API",
+    "KAGGLE_",
 )
+# The runner's workflow-command files: code that can write them can set env vars, PATH
+# entries and outputs for every later step of the job.
+RUNNER_FILES = (
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_STATE",
+    "RUNNER_TEMP",
+)
+# A package manager's own settings: kept for the installs forkvet runs itself (a company
+# mirror with credentials), never for the repository's code.
+_INDEX_CONFIG = re.compile(r"^(?:UV_|PIP_)")
+# scheme://user:password@host — a URL that carries a password, whatever the variable's name.
+_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.I)
 TAIL_LINES = 60
 
 
-def scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The current environment without anything that looks like a secret."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not _SECRET_NAME.search(k) and not k.startswith(_SECRET_PREFIXES)
-    }
+def is_secret(name: str, value: str) -> bool:
+    """Does this variable look like a credential (by its name, or a URL with a password)?"""
+    return bool(
+        _SECRET_NAME.search(name)
+        or name.upper().startswith(_SECRET_PREFIXES)
+        or _URL_WITH_PASSWORD.search(value)
+    )
+
+
+def scrubbed_env(
+    extra: dict[str, str] | None = None,
+    pass_env: Iterable[str] = (),
+    keep_index_config: bool = False,
+) -> dict[str, str]:
+    """The current environment without anything that looks like a secret or a runner file.
+
+    pass_env: names the operator passes on purpose (e.g. HF_TOKEN for gated weights).
+    keep_index_config: keep UV_*/PIP_* settings even with credentials (forkvet's own installs).
+    """
+    allowed = set(pass_env)
+    env: dict[str, str] = {}
+    for k, v in os.environ.items():
+        if k in allowed:
+            env[k] = v
+        elif k in RUNNER_FILES:
+            continue
+        elif (keep_index_config and _INDEX_CONFIG.match(k)) or not is_secret(k, v):
+            env[k] = v
     env.update(extra or {})
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+_isolated = False
+
+
+def isolate_self() -> None:
+    """Before the first child: make forkvet's own environment unreadable to its children.
+
+    /proc/<pid>/environ shows the block the kernel wrote at exec, not os.environ: changing
+    os.environ does not hide it. So every variable is first re-homed by setenv (C's
+    `environ` then points at fresh copies), and the original block is overwritten with
+    zeros through /proc/self/mem. PR_SET_DUMPABLE 0 also makes /proc/<pid>/ of forkvet
+    root-owned, so a child of the same (non-root) user cannot read it or attach to it.
+    PR_SET_CHILD_SUBREAPER makes orphaned descendants forkvet's children.
+    """
+    global _isolated
+    if _isolated or not sys.platform.startswith("linux"):
+        return
+    _isolated = True
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        rest = stat[stat.rindex(")") + 2 :].split()
+        # Fields 50 and 51 of stat (env_start, env_end); `rest` starts at field 3.
+        start, end = int(rest[47]), int(rest[48])
+        for key, value in os.environ.items():
+            os.putenv(key, value)
+        if 0 < start < end and end - start < 1 << 24:
+            with open("/proc/self/mem", "r+b", buffering=0) as mem:
+                mem.seek(start)
+                mem.write(b"\0" * (end - start))
+    except (OSError, ValueError, IndexError):
+        pass
+    # After the wipe: a non-dumpable process's /proc/self/mem is root's to open.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_dumpable, pr_set_child_subreaper = 4, 36
+        libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+        libc.prctl(pr_set_dumpable, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass
@@ -75,19 +179,87 @@ class RunResult:
         return self.returncode == 0 and not self.timed_out
 
 
-def _kill_group(pgid: int) -> None:
-    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 0.0)):
+def _parents() -> dict[int, int]:
+    """pid -> parent pid for every process we can see."""
+    out: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
         try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
+            stat = Path(entry.path, "stat").read_text()
+            out[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _descendants(roots: set[int]) -> set[int]:
+    parents = _parents()
+    found = set(roots) & set(parents)
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in found and pid not in found:
+                found.add(pid)
+                grew = True
+    return found
+
+
+def _signal_all(pids: Iterable[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def kill_tree(pid: int, before: set[int]) -> None:
+    """Kill the command's process group, every descendant of it, and every process that was
+    re-parented to forkvet (the subreaper) during the run: `setsid` does not escape this."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 2.0
+    me = os.getpid()
+    if not sys.platform.startswith("linux"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        return
+    for _ in range(50):
+        parents = _parents()
+        adopted = {p for p, pp in parents.items() if pp == me and p not in before}
+        tree = _descendants({pid} | adopted) - {me}
+        alive = {p for p in tree if _alive(p)}
+        if not alive:
+            break
+        if time.monotonic() < deadline:
+            time.sleep(0.1)
+            continue
+        # Freeze first so nothing forks while we collect the rest, then kill.
+        _signal_all(alive, signal.SIGSTOP)
+        _signal_all(alive, signal.SIGKILL)
+        time.sleep(0.05)
+    # Reap what was re-parented to us (the command's own pid is Popen's to reap).
+    for p in _adopted_children(me, before | {pid}):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(p, os.WNOHANG)
+
+
+def _adopted_children(me: int, exclude: set[int]) -> set[int]:
+    return {p for p, pp in _parents().items() if pp == me and p not in exclude}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+        return state[state.rindex(")") + 2] != "Z"
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _children_now() -> set[int]:
+    if not sys.platform.startswith("linux"):
+        return set()
+    me = os.getpid()
+    return {p for p, pp in _parents().items() if pp == me}
 
 
 def run(
@@ -98,17 +270,20 @@ def run(
     env: dict[str, str] | None = None,
     on_line: Callable[[str], bool] | None = None,
     echo: bool = False,
+    pass_env: Iterable[str] = (),
 ) -> RunResult:
     """Run a shell command. on_line(line) returning True stops the run early (enough steps)."""
+    isolate_self()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     start = time.monotonic()
     sampler = GpuSampler()
     sampler.start()
     log = os.fdopen(open_log(log_path, repo=cwd), "w", encoding="utf-8") if log_path else None
+    before = _children_now()
     proc = subprocess.Popen(
         ["/bin/sh", "-c", command],
         cwd=cwd,
-        env=scrubbed_env(env),
+        env=scrubbed_env(env, pass_env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -145,14 +320,14 @@ def run(
                 timed_out = True
                 break
     stopped_early = stop.is_set() and proc.poll() is None
-    # Kill the whole group: the command's children (data loaders, servers) go too.
-    _kill_group(proc.pid)
+    name, peak = sampler.stop()
+    # Kill the whole tree: the command's children (data loaders, servers, daemons) go too.
+    kill_tree(proc.pid, before)
     proc.wait()
     reader.join(timeout=5)
     duration = time.monotonic() - start
     if log:
         log.close()
-    name, peak = sampler.stop()
     return RunResult(
         command,
         None if (timed_out or stopped_early) else proc.returncode,

@@ -8,10 +8,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forkvet.environments import Environment
 from forkvet.runtime import commands
 from forkvet.runtime.explain import explain
 from forkvet.runtime.gpu import query
-from forkvet.runtime.imports import ImportCheck, check_imports
+from forkvet.runtime.imports import ImportCheck, check_imports, own_modules
 from forkvet.runtime.process import run
 from forkvet.safe_write import OutputDir
 from forkvet.snapshot import Snapshot
@@ -35,6 +36,7 @@ class SmokeResult:
     peak_gpu_memory_mib: float | None = None
     python: str | None = None
     notebook: dict[str, Any] | None = None
+    environment: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,22 +58,24 @@ def with_interpreter(command: str, python: str) -> str:
 
 def smoke(
     snap: Snapshot,
-    python: str,
+    environment: Environment,
     command: str | None = None,
     timeout: float = 600,
     out_dir: Path = Path("forkvet-out"),
     import_check: bool = True,
     import_timeout: int = 60,
     notebook: Path | None = None,
+    source: str = "configured",
+    pass_env: list[str] | None = None,
 ) -> SmokeResult:
     OutputDir(out_dir, repo=snap.root).close()
     gpus = query()
-    env = python_env(python)
-    source = "configured" if command else ""
+    python = environment.python
+    env = environment.child_env()
     if notebook is not None:
         command, source = f"notebook {notebook.name}", "--notebook"
     if not command:
-        command, source = commands.detect(vet(snap), "test", gpu=bool(gpus))
+        command, source = commands.detect(vet(snap), "test", gpu=bool(gpus), snap=snap)
     imports: ImportCheck | None = None
     reasons: list[str] = []
     if import_check:
@@ -86,11 +90,12 @@ def smoke(
         asdict(imports) if imports else None,
         gpu_visible=bool(gpus),
         python=python,
+        environment=environment.to_dict(),
     )
     if notebook is not None:
         from forkvet.runtime.notebook_run import run_notebook
 
-        nb = run_notebook(notebook, python, snap.root, out_dir, int(timeout))
+        nb = run_notebook(notebook, python, snap.root, out_dir, int(timeout), env, pass_env)
         result.notebook = asdict(nb)
         if not nb.ok:
             result.verdict = "fail"
@@ -104,12 +109,21 @@ def smoke(
             f"no test command: {source}; set smoke.command in .github/forkvet.yml"
         )
         return result
-    ran = run(with_interpreter(command, python), snap.root, timeout, out_dir / "smoke.log", env)
+    ran = run(
+        with_interpreter(command, python),
+        snap.root,
+        timeout,
+        out_dir / "smoke.log",
+        env,
+        pass_env=pass_env or (),
+    )
     result.exit_code, result.duration = ran.returncode, round(ran.duration, 2)
     result.timed_out, result.tail, result.log = ran.timed_out, ran.tail[-30:], ran.log
     result.gpu, result.peak_gpu_memory_mib = ran.gpu_name, ran.gpu_peak_mib
     if not ran.ok:
-        result.reasons += explain("\n".join(ran.tail), ran.returncode, ran.timed_out, timeout)
+        result.reasons += explain(
+            "\n".join(ran.tail), ran.returncode, ran.timed_out, timeout, own_modules(snap)
+        )
     if not ran.ok or (imports and not imports.ok):
         result.verdict = "fail"
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from forkvet.runtime import losses as L
-from forkvet.runtime.decide import MIN_DROP, MIN_POINTS, decide
+from forkvet.runtime.decide import MIN_DROP, MIN_POINTS, decide, decide_gan
 from forkvet.runtime.explain import explain
 from forkvet.runtime.plot import mermaid_chart, plot_png
 from forkvet.runtime.process import run
@@ -35,6 +36,10 @@ class TrainResult:
     peak_gpu_memory_mib: float | None = None
     nonfinite: list[str] = field(default_factory=list)
     chart: str = ""
+    environment: dict[str, Any] | None = None
+    command_source: str | None = None
+    # Named series besides `losses` (GAN logs: "generator", "discriminator"; null = NaN/Inf).
+    series: dict[str, list[float | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +81,8 @@ def check(
     min_points: int = MIN_POINTS,
     min_drop: float = MIN_DROP,
     env: dict[str, str] | None = None,
+    own: set[str] | None = None,
+    pass_env: list[str] | None = None,
 ) -> TrainResult:
     OutputDir(out_dir, repo=cwd).close()
     patterns = L.compile_pattern(pattern)
@@ -91,12 +98,15 @@ def check(
                 points.append(point)
                 times.append(time.monotonic())
                 # Stop early on NaN too: nothing after it can rescue the run.
-                return (max_steps > 0 and len(points) >= max_steps) or not math.isfinite(
-                    point.value
+                values = [point.value, *(point.series or {}).values()]
+                return (max_steps > 0 and len(points) >= max_steps) or not all(
+                    math.isfinite(v) for v in values
                 )
             return False
 
-        ran = run(command, cwd, timeout, out_dir / "train.log", env, on_line)
+        ran = run(
+            command, cwd, timeout, out_dir / "train.log", env, on_line, pass_env=pass_env or ()
+        )
         result_extra = {
             "command": command,
             "log": ran.log,
@@ -114,14 +124,23 @@ def check(
         elif ran.returncode != 0:
             run_reasons += [
                 "the training command failed",
-                *explain("\n".join(ran.tail), ran.returncode, False, timeout),
+                *explain("\n".join(ran.tail), ran.returncode, False, timeout, own or set()),
             ]
     elif log is not None:
         points = L.from_file(log, pattern)
         result_extra = {"source": str(log)}
+    gan = [p for p in points if p.series]
+    if gan and len(gan) * 2 >= len(points):
+        points = gan  # a GAN log: the generator is the main series, judged with its pair
     values = [p.value for p in points]
+    series: dict[str, list[float]] = {}
+    for p in points:
+        for name, value in (p.series or {}).items():
+            series.setdefault(name, []).append(value)
     steps = [p.step for p in points if p.step is not None]
-    step_list = steps if points and len(steps) == len(points) else None
+    # Steps that restart (per-epoch batch counters) are no x-axis.
+    increasing = all(a < b for a, b in itertools.pairwise(steps))
+    step_list = steps if points and len(steps) == len(points) and increasing else None
     if not points:
         verdict, reasons = (
             "inconclusive",
@@ -130,7 +149,10 @@ def check(
         if run_reasons and "the training command failed" in run_reasons:
             verdict = "fail"
     else:
-        v = decide(values, min_points=min_points, min_drop=min_drop, num_classes=num_classes)
+        if "generator" in series and "discriminator" in series:
+            v = decide_gan(series["generator"], series["discriminator"], min_points)
+        else:
+            v = decide(values, min_points=min_points, min_drop=min_drop, num_classes=num_classes)
         verdict, reasons = v.verdict, v.reasons
         if "the training command failed" in run_reasons:
             verdict = "fail"
@@ -147,5 +169,6 @@ def check(
         plot=plot,
         nonfinite=bad,
         chart=mermaid_chart(values, f"training loss ({verdict})"),
+        series={name: _json_safe(vals)[0] for name, vals in series.items()},
         **result_extra,
     )

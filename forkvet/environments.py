@@ -1,0 +1,490 @@
+"""One Python environment per repository and requirements, shared by every runtime step.
+
+`forkvet env --verify`, `smoke`, `train-check` and `notebooks` all call `prepare`: whichever runs
+first builds the environment, the others reuse it. Environments live outside the working tree,
+in a cache folder (`--env-dir`, else `FORKVET_ENV_DIR`, else `$XDG_CACHE_HOME/forkvet/envs`),
+one folder per key: a hash of the repository's path, its requirements, its build files, the
+Python asked for and the device. The repository's own package is installed editable with no
+dependencies and no build isolation (its build runs here, which is a runtime step, with a
+scrubbed environment), or put on PYTHONPATH when it has no build files or will not build.
+
+uv installs everything, with the user's own uv configuration (their index or mirror). PyTorch's
+CPU or CUDA builds are chosen with uv's `--torch-backend` (`cpu` without a GPU, `auto` with
+one), unless the user set `UV_TORCH_BACKEND` themselves or `FORKVET_TORCH_BACKEND=none` (a
+mirror that serves the right builds itself).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from forkvet.config import Config
+from forkvet.errors import ForkvetError, InputError
+from forkvet.runtime.process import isolate_self, scrubbed_env
+from forkvet.snapshot import Snapshot
+
+FORMAT = 1  # bump when the layout of an environment changes
+INSTALL_TIMEOUT = 1800
+BUILD_FILES = ("setup.py", "setup.cfg", "pyproject.toml")
+REQUIREMENTS = ("requirements.txt", "requirements/base.txt", "requirements/requirements.txt")
+MARKER = "forkvet-env.json"
+DEVICES = ("cpu", "cuda")
+# Requirement-file options that would let the repository choose the index or a local path.
+_DROP_OPTION = re.compile(
+    r"^\s*(?:-i|--index-url|--extra-index-url|-f|--find-links|--trusted-host|--no-index|"
+    r"-c|--constraint|--pre|--prefer-binary|--only-binary|--no-binary)\b"
+)
+_EDITABLE_SELF = re.compile(r"^\s*(?:-e\s+|--editable[\s=]+)?(?:\.|\./|\.\[[^\]]*\])\s*$")
+_INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
+_NO_INTERPRETER = re.compile(r"No interpreter found|not found in|no python|not find", re.I)
+
+
+@dataclass
+class Environment:
+    python: str
+    path: str | None  # None for an interpreter given with --python
+    key: str | None
+    device: str
+    requirements: str | None
+    own_package: str  # how the repository's own code is importable
+    reused: bool = False
+    built_seconds: float | None = None
+    notes: list[str] = field(default_factory=list)
+    pythonpath: str | None = None
+
+    def child_env(self) -> dict[str, str]:
+        """Variables that make `python` mean this environment in a command."""
+        bindir = str(Path(self.python).parent)
+        env = {"PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+        if self.path:
+            env["VIRTUAL_ENV"] = self.path
+        if self.pythonpath:
+            old = os.environ.get("PYTHONPATH")
+            env["PYTHONPATH"] = self.pythonpath + (os.pathsep + old if old else "")
+        return env
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def env_root(cli_value: str | None = None) -> Path:
+    if cli_value:
+        return Path(cli_value).expanduser().absolute()
+    if os.environ.get("FORKVET_ENV_DIR"):
+        return Path(os.environ["FORKVET_ENV_DIR"]).expanduser().absolute()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "forkvet" / "envs"
+
+
+def detect_device() -> str:
+    from forkvet.runtime.gpu import query
+
+    return "cuda" if query() else "cpu"
+
+
+def choose_device(requested: str | None) -> str:
+    if requested in (None, "", "auto"):
+        return detect_device()
+    if requested not in DEVICES:
+        raise InputError(f"--device {requested!r}: choose cpu or cuda")
+    return requested
+
+
+def torch_backend(device: str) -> str | None:
+    """uv's --torch-backend for this device, or None when the user decides it."""
+    mine = os.environ.get("FORKVET_TORCH_BACKEND")
+    if mine is not None:
+        return None if mine.lower() in ("", "none") else mine
+    if os.environ.get("UV_TORCH_BACKEND"):
+        return None  # the user's own choice, read by uv itself
+    return "cpu" if device == "cpu" else "auto"
+
+
+def requirements_file(snap: Snapshot) -> Path | None:
+    for name in REQUIREMENTS:
+        path = snap.root / name
+        if path.is_file() and not path.is_symlink():
+            return path
+    return None
+
+
+def sanitize_requirements(path: Path, root: Path, depth: int = 0) -> list[str]:
+    """The requirement lines, with `-r` includes inlined (inside the repository only) and the
+    options that choose an index, a local path or the repository itself dropped."""
+    out: list[str] = []
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")[:1_000_000]
+    except OSError:
+        return out
+    for raw in text.replace("\\\n", " ").splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#") or _DROP_OPTION.match(line):
+            continue
+        if _EDITABLE_SELF.match(line):
+            continue  # the repository itself: installed separately
+        inc = _INCLUDE.match(line)
+        if inc:
+            target = (path.parent / inc.group(1)).resolve()
+            if depth < 3 and target.is_file() and target.is_relative_to(root):
+                out += sanitize_requirements(target, root, depth + 1)
+            continue
+        if line.startswith("-"):
+            continue  # other pip options (-e ../elsewhere, --hash-only lines...)
+        out.append(line)
+    return out
+
+
+def source_fingerprint(snap: Snapshot) -> str:
+    """Changes when the code changes: the commit, and every file's path and size."""
+    h = hashlib.sha256((snap.git.commit or "").encode())
+    for f in sorted(snap.files, key=lambda f: f.path):
+        h.update(f"{f.path}\0{f.size}\n".encode("utf-8", "replace"))
+    return h.hexdigest()[:16]
+
+
+def requirements_for(
+    snap: Snapshot,
+    config: Config | None,
+    python_version: str | None,
+    env_dir: str | None,
+    generate_missing: bool = True,
+) -> tuple[list[str], str, str | None]:
+    """(requirement lines, where they came from, Python version to use).
+
+    The repository's requirements file when it has one; else `forkvet env`'s pins as of the
+    code's date, generated once per version of the code and kept beside the environments.
+    """
+    found = requirements_file(snap)
+    if found is not None:
+        rel = found.relative_to(snap.root).as_posix()
+        return sanitize_requirements(found, snap.root), rel, python_version
+    folder = env_root(env_dir) / "generated" / f"{source_fingerprint(snap)}-{python_version or ''}"
+    done = folder / "requirements.txt"
+    meta = folder / "python"
+    if not done.is_file():
+        if not generate_missing:
+            return [], "forkvet env (to be generated as of the code's date)", python_version
+        from forkvet.envgen.generate import generate
+
+        result, _ = generate(snap, config, out=folder, python=python_version)
+        if result.python == "2.7":
+            raise ForkvetError(
+                "this is Python 2 code: create the conda environment from "
+                f"{folder / 'environment.yml'} and pass --python"
+            )
+        meta.write_text(result.python or "")
+    lines = sanitize_requirements(done, folder) if done.is_file() else []
+    chosen = python_version or (meta.read_text().strip() if meta.is_file() else None) or None
+    return lines, "forkvet env (pins as of the code's date)", chosen
+
+
+def build_files(root: Path) -> dict[str, str]:
+    out = {}
+    for name in BUILD_FILES:
+        path = root / name
+        if path.is_file() and not path.is_symlink():
+            out[name] = path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
+    return out
+
+
+def installable(files: dict[str, str]) -> bool:
+    if "setup.py" in files:
+        return True
+    if "pyproject.toml" in files:
+        try:
+            data = tomllib.loads(files["pyproject.toml"])
+        except tomllib.TOMLDecodeError:
+            return False
+        return "project" in data or "build-system" in data
+    return False
+
+
+def build_requirements(files: dict[str, str]) -> list[str]:
+    """What the repository's own build needs (it is built without isolation)."""
+    reqs = ["setuptools"]  # setuptools >= 70.1 builds wheels without `wheel`
+    if "pyproject.toml" in files:
+        try:
+            declared = tomllib.loads(files["pyproject.toml"]).get("build-system", {})
+        except tomllib.TOMLDecodeError:
+            declared = {}
+        extra = declared.get("requires", []) if isinstance(declared, dict) else []
+        if isinstance(extra, list):
+            reqs += [r for r in extra if isinstance(r, str) and not r.startswith("-")][:20]
+    return list(dict.fromkeys(reqs))
+
+
+def key_for(
+    root: Path, requirements: list[str], files: dict[str, str], python: str | None, device: str
+) -> str:
+    h = hashlib.sha256()
+    for part in (
+        str(FORMAT),
+        str(root.resolve()),
+        "\n".join(requirements),
+        json.dumps(files, sort_keys=True),
+        python or "",
+        device,
+        torch_backend(device) or "",
+    ):
+        h.update(part.encode("utf-8", "replace") + b"\0")
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Plan:
+    """What prepare() would do, without doing it (for --dry-run)."""
+
+    root: Path
+    folder: Path
+    key: str
+    device: str
+    python_version: str | None
+    requirements: list[str]
+    requirements_source: str
+    build_files: dict[str, str]
+    exists: bool
+
+    def describe(self) -> list[str]:
+        own = (
+            "pip install -e . (no deps, no build isolation)"
+            if installable(self.build_files)
+            else "on PYTHONPATH (no setup.py/pyproject.toml)"
+        )
+        backend = torch_backend(self.device)
+        return [
+            f"environment {self.folder} ({'reuse' if self.exists else 'build'})",
+            f"device      {self.device}"
+            + (f" (uv --torch-backend {backend})" if backend else " (torch from your index)"),
+            f"python      {self.python_version or 'uv default'}",
+            f"requires    {len(self.requirements)} line(s) from {self.requirements_source}",
+            f"own package {own}",
+        ]
+
+
+def plan(
+    snap: Snapshot,
+    requirements: list[str],
+    source: str,
+    python_version: str | None = None,
+    device: str | None = None,
+    env_dir: str | None = None,
+) -> Plan:
+    dev = choose_device(device)
+    files = build_files(snap.root)
+    key = key_for(snap.root, requirements, files, python_version, dev)
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", snap.name)[:40] or "repo"
+    folder = env_root(env_dir) / f"{name}-{key}"
+    return Plan(
+        snap.root,
+        folder,
+        key,
+        dev,
+        python_version,
+        requirements,
+        source,
+        files,
+        (folder / MARKER).is_file(),
+    )
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def uv_binary() -> str:
+    from forkvet.envgen.uv import uv_binary as find
+
+    try:
+        return find()
+    except ForkvetError:
+        found = shutil.which("uv")
+        if not found:
+            raise
+        return found
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """One builder per environment: a second step waits for the first, then reuses it."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _load(folder: Path) -> Environment | None:
+    try:
+        data = json.loads((folder / MARKER).read_text())
+        env = Environment(**{k: data[k] for k in Environment.__dataclass_fields__ if k in data})
+    except (OSError, ValueError, TypeError):
+        return None
+    if not Path(env.python).exists():
+        return None
+    env.reused = True
+    return env
+
+
+def prepare(p: Plan, allow_build: bool = True) -> Environment:
+    """Reuse the environment of this plan, or build it (under a lock). allow_build: may
+    source releases of dependencies be built (runtime steps run the code anyway; `env
+    --verify` follows `--allow-build`)."""
+    with _locked(p.folder):
+        found = _load(p.folder)
+        if found is not None:
+            return found
+        if p.folder.exists():
+            shutil.rmtree(p.folder)  # a build that did not finish
+        start = time.monotonic()
+        try:
+            env = _build(p, allow_build)
+        except BaseException:
+            shutil.rmtree(p.folder, ignore_errors=True)
+            raise
+        env.built_seconds = round(time.monotonic() - start, 1)
+        (p.folder / MARKER).write_text(json.dumps(env.to_dict(), indent=2))
+        return env
+
+
+def _create_venv(uv: str, folder: Path, python_version: str | None) -> None:
+    cmd = [uv, "venv", "-q", str(folder)]
+    if python_version:
+        cmd += ["--python", python_version]
+    proc = _run(cmd, folder.parent, keep_index_config=True)
+    if proc.returncode == 0:
+        return
+    error = _last_line(proc.stderr)
+    if python_version and _NO_INTERPRETER.search(proc.stderr):
+        # uv could not find or download it: an installed one (pyenv, setup-python, conda).
+        from forkvet.interpreters import find_python, python_hint
+
+        found = find_python(python_version)
+        if found:
+            retry = _run(
+                [uv, "venv", "-q", str(folder), "--python", found],
+                folder.parent,
+                keep_index_config=True,
+            )
+            if retry.returncode == 0:
+                return
+            error = _last_line(retry.stderr)
+        else:
+            raise ForkvetError(
+                f"no Python {python_version} interpreter here: {python_hint(python_version)}"
+            )
+    raise ForkvetError(f"could not create the environment: {error}")
+
+
+def _build(p: Plan, allow_build: bool) -> Environment:
+    uv = uv_binary()
+    _create_venv(uv, p.folder, p.python_version)
+    python = venv_python(p.folder)
+    notes: list[str] = []
+    own = installable(p.build_files)
+    reqs = list(p.requirements) + (build_requirements(p.build_files) if own else [])
+    if reqs:
+        req_file = p.folder / "forkvet-requirements.txt"
+        req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
+        cmd = [uv, "pip", "install", "-q", "--python", str(python), "-r", str(req_file)]
+        backend = torch_backend(p.device)
+        if backend:
+            cmd += ["--torch-backend", backend]
+        if not allow_build:
+            cmd += ["--only-binary", ":all:"]
+        proc = _run(cmd, p.folder, keep_index_config=True)
+        if proc.returncode != 0:
+            raise ForkvetError(
+                f"installing the requirements ({p.requirements_source}) failed: "
+                f"{_last_line(proc.stderr)}"
+            )
+    own_package, pythonpath = "on PYTHONPATH (no setup.py or pyproject.toml)", str(p.root)
+    if own:
+        # The repository's own build runs here: a runtime step, with secrets scrubbed and
+        # no index (its dependencies came from the requirements above).
+        cmd = [uv, "pip", "install", "-q", "--python", str(python), "--no-deps"]
+        cmd += ["--no-build-isolation", "--offline", "-e", str(p.root)]
+        proc = _run(cmd, p.folder, keep_index_config=False)
+        if proc.returncode == 0:
+            own_package, pythonpath = "installed (pip install -e .)", ""
+        else:
+            own_package = "on PYTHONPATH (pip install -e . failed)"
+            notes.append(f"pip install -e . failed: {_last_line(proc.stderr)}")
+    return Environment(
+        python=str(python),
+        path=str(p.folder),
+        key=p.key,
+        device=p.device,
+        requirements=p.requirements_source,
+        own_package=own_package,
+        notes=notes,
+        pythonpath=pythonpath or None,
+    )
+
+
+def add_packages(env: Environment, packages: list[str]) -> None:
+    """Install extra packages forkvet needs in the environment (ipykernel for notebooks)."""
+    uv = uv_binary()
+    proc = _run(
+        [uv, "pip", "install", "-q", "--python", env.python, *packages],
+        Path(env.python).parent,
+        keep_index_config=True,
+    )
+    if proc.returncode != 0:
+        raise ForkvetError(f"installing {', '.join(packages)} failed: {_last_line(proc.stderr)}")
+
+
+def given_interpreter(path: str, root: Path) -> Environment:
+    """--python PATH: that interpreter as it is, with the repository on PYTHONPATH."""
+    # Absolute, but not resolved: a venv's python is a symlink whose venv we must keep.
+    python = os.path.abspath(path)
+    if not os.access(python, os.X_OK) or os.path.isdir(python):
+        raise InputError(f"--python {path}: no such interpreter")
+    return Environment(
+        python=python,
+        path=None,
+        key=None,
+        device=detect_device(),
+        requirements=None,
+        own_package="on PYTHONPATH (--python: nothing installed)",
+        pythonpath=str(root),
+    )
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "(no output)"
+
+
+def _run(cmd: list[str], cwd: Path, keep_index_config: bool) -> subprocess.CompletedProcess[str]:
+    isolate_self()
+    try:
+        return subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=scrubbed_env(keep_index_config=keep_index_config),
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            start_new_session=True,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ForkvetError(f"{cmd[1]} {cmd[2]} timed out after {INSTALL_TIMEOUT} s") from exc
+    except OSError as exc:
+        raise ForkvetError(f"could not run {cmd[0]}: {exc.strerror}") from exc

@@ -1,0 +1,221 @@
+"""The runtime path as shipped, end to end on CPU: `forkvet smoke REPO`, then `forkvet
+train-check REPO` without --python, on a real-shaped repository with its own package, a README
+with `pip install -e .`, a unittest command and a training command, and a tiny PyTorch model.
+
+Real uv builds the environment; torch comes from wheels repacked from this interpreter's own
+installation (tests/wheelhouse.py) through uv's find-links, so no package index is reached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MakeRepo, git
+from tests.wheelhouse import wheelhouse
+
+pytest.importorskip("torch")
+pytest.importorskip("uv")
+
+PY_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+MODEL = """import torch
+from torch import nn
+
+
+class TinyNet(nn.Module):
+    def __init__(self, features=8, classes=4):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(features, 32), nn.ReLU(), nn.Linear(32, classes))
+
+    def forward(self, x):
+        return self.net(x)
+"""
+TRAIN = """import argparse
+
+import torch
+from torch import nn
+
+from mypkg import TinyNet
+
+p = argparse.ArgumentParser()
+p.add_argument("--steps", type=int, default=1000)
+p.add_argument("--lr", type=float, default=0.05)
+args = p.parse_args()
+torch.manual_seed(0)
+x = torch.randn(256, 8)
+y = (x[:, 0] > 0).long() + 2 * (x[:, 1] > 0).long()
+model = TinyNet()
+opt = torch.optim.SGD(model.parameters(), lr=args.lr)
+for step in range(1, args.steps + 1):
+    loss = nn.functional.cross_entropy(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    print(f"step {step} loss {loss.item():.4f}", flush=True)
+"""
+FILES: dict[str, str | bytes] = {
+    "README.md": (
+        "# mypkg\n\nA tiny classifier.\n\n## Install\n\n```\npip install -e .\n```\n\n"
+        "## Tests\n\n```\npython -m unittest discover tests\n```\n\n"
+        "## Training\n\n```\npython scripts/train.py --steps 500\n```\n"
+    ),
+    "setup.py": (
+        "from setuptools import setup\n\nsetup(name='mypkg', version='0.1', "
+        "packages=['mypkg'], install_requires=['torch'])\n"
+    ),
+    "requirements.txt": "torch\n",
+    "mypkg/__init__.py": "from mypkg.model import TinyNet\n",
+    "mypkg/model.py": MODEL,
+    "tests/__init__.py": "",
+    "tests/test_model.py": (
+        "import unittest\n\nimport torch\n\nfrom mypkg import TinyNet\n\n\n"
+        "class TestModel(unittest.TestCase):\n    def test_shape(self):\n"
+        "        self.assertEqual(TinyNet()(torch.zeros(3, 8)).shape, (3, 4))\n"
+    ),
+    "scripts/train.py": TRAIN,
+}
+
+
+@pytest.fixture(scope="session")
+def uv_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The user's uv configuration for these tests: no index, torch from a local folder."""
+    root = tmp_path_factory.mktemp("uv-offline")
+    yield {
+        "UV_NO_INDEX": "1",
+        "UV_FIND_LINKS": str(wheelhouse(root / "wheels", "torch", "setuptools")),
+        "UV_CACHE_DIR": str(root / "cache"),
+        "UV_PYTHON": PY_VERSION,
+        "UV_PYTHON_DOWNLOADS": "never",
+        # A mirror that serves PyTorch's builds itself: leave torch to it.
+        "FORKVET_TORCH_BACKEND": "none",
+    }
+
+
+def forkvet(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    bindir = str(Path(sys.executable).parent)
+    full = {**os.environ, **env, "PATH": bindir + os.pathsep + os.environ["PATH"]}
+    return subprocess.run(
+        [sys.executable, "-m", "forkvet", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def untracked(repo: Path) -> list[str]:
+    out = git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored")
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+def test_smoke_then_train_check_share_one_environment_outside_the_tree(
+    make_repo: MakeRepo, tmp_path: Path, uv_offline: dict[str, str]
+) -> None:
+    repo = make_repo(FILES)
+    envs, out = tmp_path / "envs", tmp_path / "out"
+    env = {**uv_offline, "FORKVET_ENV_DIR": str(envs)}
+
+    dry = forkvet(["smoke", str(repo), "--dry-run"], env, tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "python -m unittest discover tests (README" in dry.stdout
+    assert f"environment {envs}" in dry.stdout and "(build)" in dry.stdout
+    assert "pip install -e ." in dry.stdout
+    assert not envs.exists() or not any(envs.iterdir())  # a dry run builds nothing
+
+    smoke = forkvet(
+        [
+            "smoke",
+            str(repo),
+            "--out",
+            str(out / "smoke"),
+            "--format",
+            "json",
+            "-o",
+            str(out / "smoke.json"),
+        ],
+        env,
+        tmp_path,
+    )
+    s = json.loads((out / "smoke.json").read_text())
+    assert smoke.returncode == 0, (smoke.stderr, s)
+    assert s["verdict"] == "pass" and s["command"] == "python -m unittest discover tests"
+    assert s["imports"]["failures"] == []
+    assert any(line.startswith("OK") for line in s["tail"]), s["tail"]
+    first = s["environment"]
+    assert first["reused"] is False and first["own_package"] == "installed (pip install -e .)"
+    assert first["path"].startswith(str(envs)) and first["device"] == "cpu"
+
+    train = forkvet(
+        [
+            "train-check",
+            str(repo),
+            "--out",
+            str(out / "train"),
+            "--format",
+            "json",
+            "-o",
+            str(out / "train.json"),
+        ],
+        env,
+        tmp_path,
+    )
+    t = json.loads((out / "train.json").read_text())
+    assert train.returncode == 0, (train.stderr, t)
+    assert t["verdict"] == "pass", t["reasons"]
+    # The README's training command, run by the environment smoke built: not rebuilt.
+    assert t["command"].endswith("scripts/train.py --steps 500")
+    assert t["command"].startswith(first["python"])
+    assert t["environment"]["reused"] is True and t["environment"]["path"] == first["path"]
+    assert len([p for p in envs.iterdir() if p.is_dir()]) == 1
+    assert t["stopped_early"] is True and len(t["losses"]) == 50
+
+    # Nothing large lands in the working tree: no environment, only the editable install's
+    # metadata and Python's byte-code caches.
+    left = untracked(repo)
+    assert all(p.startswith("mypkg.egg-info/") or "__pycache__/" in p for p in left), left
+    size = sum((repo / p).stat().st_size for p in left if (repo / p).is_file())
+    assert size < 1_000_000, size
+
+
+def test_own_package_is_never_a_guessed_name(
+    make_repo: MakeRepo, tmp_path: Path, uv_offline: dict[str, str]
+) -> None:
+    """A script that imports the repository's own package from the wrong folder is explained
+    as the repository's own code, not as a package to install."""
+    repo = make_repo(
+        {
+            "requirements.txt": "# nothing to install\n",
+            "mypkg/__init__.py": "",
+            "mypkg/core.py": "VALUE = 1\n",
+        }
+    )
+    env = {**uv_offline, "FORKVET_ENV_DIR": str(tmp_path / "envs")}
+    proc = forkvet(
+        [
+            "smoke",
+            str(repo),
+            "--cmd",
+            "python -c 'import mypkg.missing_part'",
+            "--format",
+            "json",
+            "--out",
+            str(tmp_path / "o"),
+            "--no-import-check",
+        ],
+        env,
+        tmp_path,
+    )
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    reasons = " ".join(data["reasons"])
+    assert "this repository's own code" in reasons and "a guessed name" not in reasons
+    assert data["environment"]["own_package"].startswith("on PYTHONPATH")

@@ -1,0 +1,110 @@
+"""Plain user errors are one line and exit 2 — never 3 ("internal error, please report it")."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from forkvet.cli import main
+from tests.conftest import MakeRepo, write_files
+from tests.test_giveback import repos  # noqa: F401  (the fixture: real upstream and fork)
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert err.count("forkvet: error:") == 1, err
+    return err
+
+
+def test_unwritable_out_and_output(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({"demo.py": "print('hi')\n"})
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    common = ["--python", sys.executable, "--cmd", "python demo.py", "--no-import-check"]
+    assert main(["smoke", str(repo), *common, "--out", str(blocker / "logs")]) == 2
+    assert "logs" in one_line_error(capsys)
+    code = main(
+        ["smoke", str(repo), *common, "--out", str(tmp_path / "o"), "-o", str(blocker / "x")]
+    )
+    assert code == 2 and "a-file" in one_line_error(capsys)
+    assert main(["train-check", "--log", str(blocker), "--out", str(blocker / "o")]) == 2
+    one_line_error(capsys)
+
+
+def test_report_and_github_outside_actions(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+    result = tmp_path / "smoke.json"
+    result.write_text(json.dumps({"verdict": "pass", "reasons": [], "tail": []}))
+    assert main(["report", "--smoke", str(result)]) == 2
+    assert "GITHUB_OUTPUT" in one_line_error(capsys)
+    marker = tmp_path / "ran"
+    repo = make_repo({"demo.py": f"open({str(marker)!r}, 'w')\n"})
+    code = main(
+        [
+            "smoke",
+            str(repo),
+            "--python",
+            sys.executable,
+            "--cmd",
+            "python demo.py",
+            "--github",
+            "--no-import-check",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 2 and "run them inside a workflow" in one_line_error(capsys)
+    assert not marker.exists()  # refused before running anything
+
+
+def test_thank_open_with_the_network_down(
+    repos: dict[str, Path],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    fork = repos["fork"]
+    write_files(fork, {".github/forkvet.yml": "upstream:\n  thank_you: true\n"})
+    monkeypatch.setenv("FORKVET_USER_TOKEN", "ghp_test")
+    code = main(
+        [
+            "thank",
+            str(fork),
+            "--upstream",
+            "https://github.com/upstream-org/model",
+            "--api-url",
+            f"http://127.0.0.1:{port}",
+            "--open",
+        ]
+    )
+    assert code == 2 and "cannot reach GitHub" in one_line_error(capsys)
+
+
+def test_upstream_path_is_relative_to_the_current_folder(
+    repos: dict[str, Path],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    up = repos["upstream"]
+    monkeypatch.chdir(up.parent)
+    code = main(
+        ["attribution", str(repos["fork"]), "--upstream", f"./{up.name}", "--format", "json"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert json.loads(out)["changed"]  # upstream was found and compared
