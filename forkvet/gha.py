@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from forkvet.errors import InputError
-from forkvet.escape import md_fence, md_inline, strip_ansi
+from forkvet.escape import md_code, md_fence, md_inline, strip_ansi
 from forkvet.extras import require
 
 MAX_ANNOTATIONS = 10
@@ -128,6 +128,13 @@ def publish_train(data: dict[str, Any]) -> None:
     _gha().set_output("plot", data.get("plot") or "")
     _gha().set_output("steps-per-second", str(data.get("steps_per_second") or ""))
     md = [f"### forkvet training check: {md_inline(data['verdict'])}", ""]
+    base = data.get("baseline")
+    if isinstance(base, dict):
+        # the comparison first: it is what changed since the last commit
+        head = "**Regressed** against the baseline" if base.get("regression") else "Baseline"
+        md.append(f"{head} {md_code(str(base.get('baseline') or '')[-40:])}:")
+        md += [f"- {md_inline(r, limit=1000)}" for r in base.get("reasons", [])]
+        md.append("")
     md += [f"- {md_inline(r, limit=1000)}" for r in data.get("reasons", [])]
     if data.get("steps_per_second"):
         md.append(f"- {md_inline(data['steps_per_second'])} steps/s")

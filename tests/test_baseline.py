@@ -113,3 +113,75 @@ def test_a_baseline_must_be_a_train_check_result(tmp_path: Path) -> None:
         load_baseline(bad)
     with pytest.raises(InputError, match="no such file"):
         load_baseline(tmp_path / "missing.json")
+
+
+def _log(path: Path, run: dict[str, object]) -> Path:
+    # what a training script prints: the format train-check reads by default
+    losses, steps = run["losses"], run["steps"]
+    assert isinstance(losses, list) and isinstance(steps, list)
+    path.write_text("".join(f"step {s} loss: {v}\n" for s, v in zip(steps, losses, strict=True)))
+    return path
+
+
+def test_train_check_cli_compares_with_a_baseline(
+    runs: dict[str, dict[str, object]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from forkvet.cli import main
+
+    good = _log(tmp_path / "good.log", runs["base"])
+    hurt = _log(tmp_path / "hurt.log", runs["hurt"])
+    base = tmp_path / "base.json"
+    common = ["--format", "json", "--out", str(tmp_path / "out")]
+    assert (
+        main(["train-check", str(tmp_path), "--log", str(good), "--output", str(base), *common])
+        == 0
+    )
+    capsys.readouterr()
+
+    assert (
+        main(["train-check", str(tmp_path), "--log", str(good), "--baseline", str(base), *common])
+        == 0
+    )
+    same = json.loads(capsys.readouterr().out)
+    assert same["baseline"]["regression"] is False
+
+    assert (
+        main(["train-check", str(tmp_path), "--log", str(hurt), "--baseline", str(base), *common])
+        == 0
+    )  # reported, not failed: the default policy
+    worse = json.loads(capsys.readouterr().out)
+    assert worse["baseline"]["regression"] is True
+    assert worse["baseline"]["final_loss_change"] > 0.1
+    assert Path(worse["plot"]).stat().st_size > 0  # the plot overlays the baseline
+
+    cfg = tmp_path / "policy.yml"
+    cfg.write_text("train:\n  fail_on_regression: true\n")
+    code = main(
+        [
+            "train-check",
+            str(tmp_path),
+            "--log",
+            str(hurt),
+            "--baseline",
+            str(base),
+            "--config",
+            str(cfg),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    text = capsys.readouterr().out
+    assert code == 1 and text.splitlines()[0].endswith("REGRESSED vs the baseline")
+    assert "worse than the baseline" in text.splitlines()[1]
+
+    code = main(
+        [
+            "train-check",
+            str(tmp_path),
+            "--log",
+            str(good),
+            "--baseline",
+            str(tmp_path / "nope.json"),
+        ]
+    )
+    assert code == 2 and "no such file" in capsys.readouterr().err

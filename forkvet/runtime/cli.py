@@ -196,6 +196,11 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     pass_env = _pass_env(args)
     out_dir = _out_dir(args.out, target.resolve())  # before any training, not after
     _check_output(args.output, target.resolve())
+    baseline = None
+    if args.baseline:
+        from forkvet.runtime.baseline import load_baseline
+
+        baseline = load_baseline(Path(args.baseline).absolute())
     command = args.cmd or (None if log else cfg.train.command)
     source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
     snap = None
@@ -246,13 +251,22 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         env=env,
         own=own,
         pass_env=pass_env,
+        baseline=baseline,
+        speed_tolerance=cfg.train.max_slowdown / 100,
     )
     if environment is not None:
         result.environment = environment.to_dict()
     result.command_source = source or None
     finite = [v for v in result.losses if v is not None]
+    regressed = bool(result.baseline and result.baseline["regression"])
     lines = [
-        f"forkvet train-check: {result.verdict.upper()}",
+        f"forkvet train-check: {result.verdict.upper()}"
+        + (" — REGRESSED vs the baseline" if regressed else ""),
+        *(
+            [f"  baseline  {r}" for r in result.baseline["reasons"]]
+            if result.baseline is not None
+            else []
+        ),
         *([_env_line(environment)] if environment is not None else []),
         *([f"  command   {result.command} ({source})"] if result.command else []),
         f"  losses    {len(result.losses)} value(s)"
@@ -267,6 +281,8 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         from forkvet.gha import publish_train
 
         publish_train(result.to_dict())
+    if regressed and cfg.train.fail_on_regression:
+        return EXIT_FAIL
     return 0 if result.verdict != "fail" else EXIT_FAIL
 
 
@@ -383,6 +399,12 @@ def register(sub: Any) -> None:
         "training command, or a detected training script)",
     )
     t.add_argument("--log", metavar="FILE", help="read this log, metrics file or event file")
+    t.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="an earlier train-check JSON result to compare with (loss at matched steps, "
+        "speed); a regression fails only with train.fail_on_regression",
+    )
     t.add_argument(
         "--python",
         metavar="PATH",

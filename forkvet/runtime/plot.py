@@ -5,11 +5,21 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from forkvet.runtime.baseline import Curve
 
 from forkvet.safe_write import open_log
 
 
-def plot_png(losses: list[float], path: Path, title: str, steps: list[int] | None = None) -> Path:
+def plot_png(
+    losses: list[float],
+    path: Path,
+    title: str,
+    steps: list[int] | None = None,
+    baseline: Curve | None = None,
+) -> Path:
     from forkvet.extras import require
 
     matplotlib = require("matplotlib")
@@ -19,8 +29,22 @@ def plot_png(losses: list[float], path: Path, title: str, steps: list[int] | Non
     xs = steps if steps and len(steps) == len(losses) else list(range(1, len(losses) + 1))
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
     finite = [(x, v) for x, v in zip(xs, losses, strict=True) if math.isfinite(v)]
+    if baseline is not None:
+        # the baseline in its own step units when both logged steps, else by logged point
+        bxs = baseline.xs(by_steps=bool(steps) and baseline.steps is not None)
+        pts = [(x, v) for x, v in zip(bxs, baseline.losses, strict=True) if math.isfinite(v)]
+        ax.plot(
+            [x for x, _ in pts],
+            [v for _, v in pts],
+            lw=1.2,
+            ls="--",
+            color="grey",
+            label=f"baseline {baseline.label}"[:60],
+        )
     if finite:
-        ax.plot([x for x, _ in finite], [v for _, v in finite], lw=1.5)
+        ax.plot([x for x, _ in finite], [v for _, v in finite], lw=1.5, label="this run")
+    if baseline is not None:
+        ax.legend(loc="upper right", fontsize=8)
     for x, v in zip(xs, losses, strict=True):
         if not math.isfinite(v):
             ax.axvline(x, color="red", ls="--", lw=1)

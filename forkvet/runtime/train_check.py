@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from forkvet.runtime import losses as L
+from forkvet.runtime.baseline import Curve, compare, curve_from_result
 from forkvet.runtime.decide import MIN_DROP, MIN_POINTS, decide, decide_gan
 from forkvet.runtime.explain import explain
 from forkvet.runtime.plot import mermaid_chart, plot_png
@@ -40,6 +41,8 @@ class TrainResult:
     command_source: str | None = None
     # Named series besides `losses` (GAN logs: "generator", "discriminator"; null = NaN/Inf).
     series: dict[str, list[float | None]] = field(default_factory=dict)
+    # Set with --baseline: this run against an earlier one (forkvet.runtime.baseline).
+    baseline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +86,8 @@ def check(
     env: dict[str, str] | None = None,
     own: set[str] | None = None,
     pass_env: list[str] | None = None,
+    baseline: Curve | None = None,
+    speed_tolerance: float = 0.2,
 ) -> TrainResult:
     OutputDir(out_dir, repo=cwd).close()
     patterns = L.compile_pattern(pattern)
@@ -159,8 +164,10 @@ def check(
     safe, bad = _json_safe(values)
     plot = None
     if points:
-        plot = str(plot_png(values, out_dir / "loss.png", f"training loss: {verdict}", step_list))
-    return TrainResult(
+        plot = str(
+            plot_png(values, out_dir / "loss.png", f"training loss: {verdict}", step_list, baseline)
+        )
+    result = TrainResult(
         verdict=verdict,
         reasons=run_reasons + reasons,
         losses=safe,
@@ -172,3 +179,7 @@ def check(
         series={name: _json_safe(vals)[0] for name, vals in series.items()},
         **result_extra,
     )
+    if baseline is not None:
+        mine = curve_from_result(result.to_dict(), label="this run")
+        result.baseline = compare(mine, baseline, speed_tolerance).to_dict()
+    return result
