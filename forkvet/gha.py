@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +252,65 @@ def register(sub: Any) -> None:
         help="also create a check run (needs GITHUB_TOKEN with checks: write)",
     )
     r.set_defaults(func=cmd_report)
+    b = sub.add_parser(
+        "baseline",
+        help="fetch the default branch's latest train-check result (GitHub Actions)",
+        description="Find the newest successful run of this workflow on the default branch "
+        "(pushes of this repository only) and write its uploaded train-check result, for "
+        "`forkvet train-check --baseline`. Needs GITHUB_TOKEN with actions: read.",
+    )
+    b.add_argument("--out", required=True, metavar="FILE")
+    b.add_argument("--branch", help="default: the repository's default branch")
+    b.add_argument("--workflow", help="workflow file name (default: the running workflow's)")
+    b.set_defaults(func=cmd_baseline)
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    """The latest train-check result of the default branch, from the forkvet workflow's
+    artifacts: the train-check action's `baseline: auto`."""
+    require("github")
+    from github import Auth, Github, GithubException
+
+    from forkvet.github.artifacts import latest_result
+
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    repo_name = os.environ.get("GITHUB_REPOSITORY")
+    if not token or not repo_name:
+        raise InputError(
+            "forkvet baseline runs in GitHub Actions: GITHUB_TOKEN and "
+            "GITHUB_REPOSITORY must be set"
+        )
+    workflow = (
+        args.workflow
+        or os.environ.get("GITHUB_WORKFLOW_REF", "").split("@")[0].rsplit("/", 1)[-1]
+        or "forkvet.yml"
+    )
+    gh = Github(
+        auth=Auth.Token(token),
+        base_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
+    )
+    try:
+        repo = gh.get_repo(repo_name)
+        found = latest_result(repo, token, branch=args.branch, workflow=workflow)
+    except GithubException as exc:
+        found = None
+        print(
+            f"forkvet baseline: cannot read the runs ({exc.status}); no comparison", file=sys.stderr
+        )
+    if found is None:
+        print("forkvet baseline: no earlier result on the default branch; no comparison")
+        return 0
+    found.result["commit"] = found.head_sha
+    _write_new(Path(args.out), json.dumps(found.result))
+    print(f"forkvet baseline: run {found.run_id} on {found.head_sha[:12]} -> {args.out}")
+    return 0
+
+
+def _write_new(path: Path, text: str) -> None:
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise InputError(f"{path}: refusing to write through a link or over a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _check_run_text(kind: str, data: dict[str, Any], failed: bool) -> tuple[str, str]:

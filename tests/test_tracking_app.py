@@ -145,3 +145,41 @@ def test_archive_reading_is_bounded_and_validated() -> None:
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("train.json", b" " * (8 * 1024 * 1024))  # over the member limit
     assert result_from_archive(bomb.getvalue()) is None
+
+
+def test_the_action_takes_its_baseline_from_the_default_branch(
+    emulator: GitHubEmulator, tmp_path: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    from forkvet.cli import main
+
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    other = emulator.add_repo("mallory", "deepnet", FORK_FILES)
+    old = emulator.sha(repo, "main")
+    assert old
+    emulator.add_workflow_run(repo, old, artifacts={"forkvet-runtime": artifact(curve(0.5))})
+    new = emulator.commit(repo, "main", {"x.py": "1\n"}, "x")
+    # newer, but from a pull request of another fork: its numbers must never be the baseline
+    emulator.add_workflow_run(
+        repo,
+        new,
+        event="pull_request",
+        head_repo=other,
+        artifacts={"forkvet-runtime": artifact(curve(9.9))},
+    )
+    emulator.add_workflow_run(
+        repo, new, branch="feature", artifacts={"forkvet-runtime": artifact(curve(7.7))}
+    )
+    monkeypatch.setenv("GITHUB_TOKEN", emulator.user_token("acme"))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/deepnet")
+    monkeypatch.setenv("GITHUB_API_URL", emulator.base_url)
+    monkeypatch.setenv(
+        "GITHUB_WORKFLOW_REF", "acme/deepnet/.github/workflows/forkvet.yml@refs/heads/main"
+    )
+    out = tmp_path / "baseline.json"
+    assert main(["baseline", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["commit"] == old and data["losses"] == curve(0.5)["losses"]
+    # nothing on another branch: no file, and a clear line
+    out2 = tmp_path / "none.json"
+    assert main(["baseline", "--out", str(out2), "--branch", "nope"]) == 0
+    assert not out2.exists() and "no earlier result" in capsys.readouterr().out
