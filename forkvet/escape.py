@@ -36,7 +36,7 @@ _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "|": "&#124;"}
 # At the start of a line: a heading, a list item (-, +, 1. or 1)), a thematic break.
 # Only where they act: `1.`/`-`/`+`/`#` need a space (or the end) after them, `=` underlines.
 # `2101.00001` or `-5` at the start are plain text and stay unescaped.
-_LINE_START = re.compile(r"^(#{1,6}(?=\s|$)|[-+](?=\s|$)|=+\s*$|\d{1,9}(?=[.)](?:\s|$)))")
+_LINE_START = re.compile(r"^(#{1,6}(?=\s|$)|[-+](?=\s|$)|[-=]+\s*$|\d{1,9}(?=[.)](?:\s|$)))")
 _MENTION = re.compile(r"@(?=[\w-])")
 
 
