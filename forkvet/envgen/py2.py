@@ -12,6 +12,7 @@ from packaging.version import InvalidVersion, Version
 from forkvet.envgen.index import IndexFile, project_files
 from forkvet.envgen.names import NeedSet
 from forkvet.envgen.resolve import Resolution
+from forkvet.envgen.uv import builds_allowed
 
 _PY2_TAG = re.compile(r"-(?:py2|py2\.py3|cp27|py27)[.-]")
 
@@ -85,8 +86,25 @@ def resolve_py2(needs: NeedSet, as_of: date) -> Resolution:
             result.dropped.append(need.name)
             continue
         result.pins[need.name] = version
+    sources = [n for n, v in result.pins.items() if not _has_py2_wheel(n, v)]
+    if sources:
+        # Not built here (nothing is resolved by building), but pip builds them when the
+        # environment is created, and `--verify` installs wheels only unless --allow-build.
+        result.needs_build += sources
+        result.problems.append(
+            f"{', '.join(sources)}: only a source release at the pinned version; creating the "
+            f"environment builds it (runs its setup.py)"
+            + ("" if builds_allowed() else "; forkvet env --verify builds only with --allow-build")
+        )
     result.problems.append(
         "Python 2: top-level packages are pinned by upload date; pip inside "
         "the conda environment resolves their dependencies"
     )
     return result
+
+
+def _has_py2_wheel(name: str, version: str) -> bool:
+    return any(
+        f.version == version and f.filename.endswith(".whl") and _installable(f, "2.7")
+        for f in project_files(name)
+    )

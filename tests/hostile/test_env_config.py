@@ -261,3 +261,19 @@ def test_action_install_ignores_the_checkouts_uv_config(
         assert proc.returncode != 0  # nothing to install from an empty index
         assert runner_index.requests, proc.stderr
     assert recorder.hits == [], proc.stderr
+
+
+def test_python2_pins_that_need_a_build_are_named(
+    index: PackageIndex,
+    make_repo: MakeRepo,
+    marker: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = make_repo({"old.py": "import srconly\nprint 'hello'\n"}, date=DATE)
+    code, data = env(repo, tmp_path / "out", capsys)
+    assert code == 0 and data["python"] == "2.7", data
+    assert data["needs_build"] == ["srconly"]
+    assert {r["name"]: r["version"] for r in data["requirements"]} == {"srconly": "1.0"}
+    assert any("srconly: only a source release" in p for p in data["problems"])
+    assert not marker.exists()
