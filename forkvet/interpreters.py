@@ -39,15 +39,18 @@ def _answers(path: str, version: str) -> bool:
     if not os.access(path, os.X_OK) or not Path(path).is_file():
         return False
     try:
-        proc = subprocess.run(
-            [path, "-c", _PROBE],
-            capture_output=True,
-            text=True,
-            timeout=_PROBE_TIMEOUT_S,
-            check=False,
-            cwd=tempfile.gettempdir(),
-            env={**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", "")},
-        )
+        # A fresh empty folder: `-c` puts the working directory on sys.path, and a shared
+        # temp dir may hold modules someone else put there.
+        with tempfile.TemporaryDirectory(prefix="forkvet-probe-") as work:
+            proc = subprocess.run(
+                [path, "-c", _PROBE],
+                capture_output=True,
+                text=True,
+                timeout=_PROBE_TIMEOUT_S,
+                check=False,
+                cwd=work,
+                env={**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", "")},
+            )
     except (OSError, subprocess.SubprocessError):
         return False
     return proc.returncode == 0 and proc.stdout.strip() == version
@@ -64,16 +67,20 @@ def _uv_find(version: str) -> str | None:
         uv = uv_binary()
     except ForkvetError:
         return None
+    from forkvet.envgen.uv import private_workdir
+
     try:
-        proc = subprocess.run(
-            [uv, "python", "find", "--no-python-downloads", "--no-project", version],
-            capture_output=True,
-            text=True,
-            timeout=_UV_TIMEOUT_S,
-            check=False,
-            # Outside any repository: a project's .python-version must not choose for us.
-            cwd=tempfile.gettempdir(),
-        )
+        # Outside any repository (a private folder with forkvet's own uv.toml, not a shared
+        # temp dir): a project's .python-version or uv.toml must not choose for us.
+        with private_workdir() as work:
+            proc = subprocess.run(
+                [uv, "python", "find", "--no-python-downloads", "--no-project", version],
+                capture_output=True,
+                text=True,
+                timeout=_UV_TIMEOUT_S,
+                check=False,
+                cwd=work,
+            )
     except (OSError, subprocess.SubprocessError):
         return None
     found = proc.stdout.strip().splitlines()
