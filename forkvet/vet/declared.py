@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from forkvet import safeyaml
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import normalize
+from forkvet.vet.textnorm import line_of
 
 _REQ_FILE = re.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", re.I)
 _ENV_FILE = re.compile(r"^(?:conda[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", re.I)
@@ -220,9 +221,10 @@ _CONDA_LINE = re.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
 
 def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
     """Requirements named on `pip install` / `conda install` lines of a README or notebook."""
+    lines = line_of(text)
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
         for m in regex.finditer(text):
-            line = text.count("\n", 0, m.start()) + 1 + offset
+            line = lines(m.start()) + offset
             try:
                 words = shlex.split(m.group(1), comments=True)
             except ValueError:

@@ -106,7 +106,7 @@ def has_python(snap: Snapshot) -> bool:
     )
 
 
-_OBJC = re.compile(r"^\s*(?:#import|@interface|@implementation)\b", re.M)
+_OBJC = re.compile(r"^[ \t]*(?:#import|@interface|@implementation)\b", re.M)
 
 
 def _language(entry: FileEntry, has_cpp: bool, ctx: Context) -> str | None:

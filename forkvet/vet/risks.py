@@ -273,8 +273,8 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
     if gm is None:
         return
     text = ctx.snap.read_text(gm.path) or ""
-    for m in re.finditer(r"^\s*path\s*=\s*(.+?)\s*$", text, re.M):
-        path = m.group(1)
+    for m in re.finditer(r"^[ \t]*path[ \t]*=(.*)$", text, re.M):
+        path = m.group(1).strip()
         if not any(f.path.startswith(path + "/") for f in ctx.snap.files):
             risks.append(
                 Risk(
