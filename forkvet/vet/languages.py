@@ -135,7 +135,10 @@ def check(ctx: Context) -> tuple[list[Language], list[Finding]]:
             continue  # binary or too large
         if lang == "Jupyter Notebook":
             # Count the code in the cells, not the JSON around it.
-            joined = notebook_source(text)
+            try:
+                joined = notebook_source(text)
+            except RecursionError:  # reported by the Python index
+                joined = None
             text = joined[0] if joined else ""
         files[lang] += 1
         lines[lang] += sum(1 for ln in text.splitlines() if ln.strip())

@@ -34,7 +34,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     for f in ctx.snap.files:
         if f.size < 2:
             continue
-        path = ctx.snap.root / f.path
+        path = ctx.snap.fs_path(f.path)
         try:
             st = path.lstat()
             if (st.st_dev, st.st_ino) in seen:  # hard links: one scan, every name reported
