@@ -407,6 +407,8 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
                 evidence[name].append(f"{ctx.snap.readme.path}:{line}: README names {rspec}")
     hints: dict[str, list[str]] = {}
     for pf in ctx.py.files:
+        if pf.copy_of:
+            continue
         for hint_fw, rx, hint_spec, why in API_HINTS:
             if hint_fw not in evidence:
                 continue

@@ -55,6 +55,9 @@ class PyFile:
     facts: dict[str, Any] = field(default_factory=dict)
     # Why part of the analysis of this file failed (deep nesting, a parser crash), or None.
     failure: str | None = None
+    # The path of a file with the same content, whose analysis this one shares: checks that
+    # search a file's text skip copies (50 names for one 2 MB file cost one search).
+    copy_of: str | None = None
 
 
 # An analyzer reads one parsed file (its tree, and every node of it in ast.walk order, walked
@@ -476,6 +479,7 @@ def _copy_of(f: PyFile, path: str) -> PyFile:
         path=path,
         imports=[dataclasses.replace(r, path=path) for r in f.imports],
         facts=dict(f.facts),
+        copy_of=f.path,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -229,11 +230,18 @@ class _Py3Scanner:
                 self._py2(node, f".{fn.attr}() (Python 2 dict method)")
 
 
+def _out_of_time(f: PyFile) -> bool:
+    if time.monotonic() > f.facts.get("slow_deadline", float("inf")):
+        f.facts["limited"] = True
+        return True
+    return False
+
+
 def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer (runs while the AST exists; see pysource.build_index)."""
     sig = _Signals()
     _Py3Scanner(f, nodes, sig).run()
-    if f.facts.get("vermin"):
+    if f.facts.get("vermin") and not _out_of_time(f):
         sig.min3 = _vermin_file(f, tree)
         sig.min_evidence = f.path
     f.facts["python"] = sig

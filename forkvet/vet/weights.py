@@ -277,6 +277,8 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             lineno = lines(m.start())
             add(kind, Weight(url, None, _host(url), f"{ctx.snap.readme.path}:{lineno}"))
     for f in ctx.py.files:
+        if f.copy_of:
+            continue
         flines = line_of(f.text)
         for m in _CODE_LOADERS.finditer(f.text):
             at = flines(m.start())
