@@ -160,7 +160,8 @@ def legacy_torch_tar(cmd: str, where: str = "pickle") -> bytes:
     harmless and the payload is the storage-views pickle that follows a raw storage's bytes.
     """
     evil = os_system(cmd, 2)
-    storage_args = b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\nt."  # (key, location, storage type)
+    # (key, location, storage type)
+    storage_args = b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\nt."
     raw = struct.pack("<q", 2) + struct.pack("<2f", 1.0, 2.0)
     views = evil if where == "storages" else b"\x80\x02]."
     members = {
