@@ -45,7 +45,8 @@ _NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modu
 _ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
 _COMMAND = re.compile(
     rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?({_ENV_PREFIX}(?:python[\d.]*|"
-    rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
+    rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
+    rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua)|(?:scripts|tools|experiments)/\S+\.sh|"
     rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*)(?:[ \t][^\n]*)?)$",
     re.M,
@@ -430,7 +431,7 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
         low = c.command.lower()
         script = command_script(c.command)
         if re.search(
-            r"^(?:\S+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
+            r"^(?:[^\s=]+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
         ):
             target = next(
                 (

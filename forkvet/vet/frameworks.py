@@ -389,7 +389,7 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
             weak.setdefault("lua-torch", set()).add(f.path)
         elif f.name == ".gitmodules" and f.path.count("/") == 0:
             text = ctx.snap.read_text(f.path) or ""
-            if re.search(r"(?im)^\s*(?:path|url)\s*=\s*\S*caffe\b", text):
+            if re.search(r"(?im)^[ \t]*(?:path|url)[ \t]*=[ \t]*\S*caffe\b", text):
                 evidence.setdefault("caffe", []).append(f"{f.path}: Caffe submodule")
                 strong.setdefault("caffe", set()).add(f.path)
     declared_by_fw: dict[str, list[str]] = {}

@@ -418,7 +418,7 @@ def _named(
     """A license name as people write it. strict: the text must look like a title ("MIT
     License", "Attribution-NonCommercial 4.0 International", or just "MIT"), not any line."""
     name = name.strip().strip("*_`").strip()
-    if not strict:
+    if not strict and len(name) <= 300:  # a name, not a text: the split below backtracks
         # "a dual Apache v2/GPL v2 license", "Apache-2.0 or MIT": every license named.
         parts = re.split(r"\s*(?:/|,?\s+or\s+|,?\s+and\s+|\s+&\s+)\s*", name)
         if len(parts) > 1:
