@@ -18,6 +18,10 @@ MAX_PARSE_BYTES = 256 * 1024 * 1024
 # Regexes over free text (README, docs) see at most this much of one file, and lines are cut
 # to MAX_LINE characters first: no pattern can then cost more than a bounded amount.
 MAX_REGEX_TEXT = 1024 * 1024
+# vermin (minimum Python version) and pyflakes (undefined names) cost more than linear time in
+# a file's definitions: they read files up to this size, within this share of the run.
+SLOW_ANALYZER_MAX_BYTES = 256 * 1024
+SLOW_ANALYZER_SECONDS = 20.0
 MAX_LINE = 4096
 
 

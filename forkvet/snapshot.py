@@ -105,6 +105,9 @@ class Snapshot:
     git: GitInfo = field(default_factory=GitInfo)
     notices: list[Finding] = field(default_factory=list)
     max_text_bytes: int = MAX_TEXT_BYTES
+    # Shown path -> the name on disk, for names that are not valid UTF-8 (shown with \xNN
+    # escapes so that every report, render and JSON output holds valid text).
+    disk_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
@@ -142,8 +145,12 @@ class Snapshot:
         return out
 
     # -- reading ------------------------------------------------------------------------------
+    def fs_path(self, path: str) -> Path:
+        """Where a file of the snapshot is on disk."""
+        return self.root / self.disk_names.get(path, path)
+
     def read_bytes(self, path: str, limit: int | None = None) -> bytes:
-        with open(self.root / path, "rb") as fh:
+        with open(self.fs_path(path), "rb") as fh:
             return fh.read(limit if limit is not None else -1)
 
     def read_text(self, path: str) -> str | None:
@@ -221,15 +228,29 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
     if not root.is_dir():
         raise InputError(f"{root} is a file, not a directory: give the repository's folder")
     root = root.resolve()
-    files, notices = _walk(root)
+    disk_names: dict[str, str] = {}
+    files, notices = _walk(root, disk_names)
     if not files:
         raise InputError(f"{root} has no files to vet (empty directory)")
-    snap = Snapshot(root=root, name=name or root.name, files=files, notices=notices)
+    snap = Snapshot(
+        root=root, name=name or root.name, files=files, notices=notices, disk_names=disk_names
+    )
     snap.git = read_git_info(root, remote)
     return snap
 
 
-def _walk(root: Path) -> tuple[list[FileEntry], list[Finding]]:
+def shown_name(name: str) -> str:
+    """A file name as valid text: bytes that are not UTF-8 become \\xNN escapes."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
+
+
+def _walk(
+    root: Path, disk_names: dict[str, str] | None = None
+) -> tuple[list[FileEntry], list[Finding]]:
     files: list[FileEntry] = []
     notices: list[Finding] = []
     outside: list[str] = []
@@ -245,13 +266,19 @@ def _walk(root: Path) -> tuple[list[FileEntry], list[Finding]]:
                     "snapshot",
                     "notice",
                     "Unreadable folder",
-                    f"{current.relative_to(root)}: {exc.strerror}",
+                    f"{shown_name(current.relative_to(root).as_posix())}: {exc.strerror}",
                 )
             )
             continue
         entries.sort(key=lambda e: e.name)
         for entry in entries:
             rel = Path(entry.path).relative_to(root).as_posix()
+            shown = shown_name(rel)
+            if shown != rel:
+                if disk_names is None or shown in disk_names:
+                    continue
+                disk_names[shown] = rel
+                rel = shown
             if entry.is_symlink():
                 # Never follow links: one pointing outside the tree could read the runner's files.
                 target = os.path.realpath(entry.path)

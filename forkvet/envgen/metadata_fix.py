@@ -24,7 +24,8 @@ MAX_VERSIONS = 8
 # metadata", and in its hints "Metadata for `pandas` (v0.23.4) could not be parsed".
 _SPEC = r"(?:[<>=!~]=?[\w.*+!]+)"
 _INVALID = re.compile(
-    rf"([A-Za-z0-9][\w.-]*?)(?:{_SPEC}(?:\s*,\s*{_SPEC})*)?\s+(?:has|have) invalid metadata"
+    rf"(?<![\w.-])([A-Za-z0-9][\w.-]*?)(?:{_SPEC}(?:\s*,\s*{_SPEC})*)?\s+"
+    r"(?:has|have) invalid metadata"
     r"|[Mm]etadata for `([A-Za-z0-9][\w.-]*)`[^\n]*could not be parsed",
 )
 _VERSION_TAIL = re.compile(r"(\d)[A-Za-z]+(?=[,\s)]|$)")

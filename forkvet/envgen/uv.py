@@ -51,7 +51,7 @@ _NETWORK = re.compile(
 )
 _NOT_FOUND = re.compile(
     r"Because (?:there is no version of |)([\w.-]+)(?:\S*)? was not found "
-    r"in the package registry|([\w.-]+) was not found in the package "
+    r"in the package registry|(?<![\w.-])([\w.-]+) was not found in the package "
     r"registry",
     re.I,
 )

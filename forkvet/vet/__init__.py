@@ -117,6 +117,19 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
                     path,
                 )
             )
+        limited = sorted(f.path for f in py.files if f.facts.get("limited"))
+        if limited:
+            findings.append(
+                Finding(
+                    "snapshot",
+                    "notice",
+                    "Files partly analysed",
+                    f"{len(limited)} Python file(s) over {limits.SLOW_ANALYZER_MAX_BYTES >> 10} "
+                    f"KiB or past the time budget were not checked by vermin (minimum Python "
+                    f"version) and pyflakes (undefined names): {', '.join(limited[:5])}",
+                    limited[0],
+                )
+            )
         if py.skipped:
             findings.append(
                 Finding(

@@ -201,7 +201,13 @@ def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
                 cff = _from_cff(ctx.snap.read_text(f.path) or "")
             except safeyaml.YamlLimitError as exc:
                 findings.append(
-                    Finding(CHECK, "notice", "CITATION.cff not read", f"{exc}: skipped", f.path)
+                    Finding(
+                        CHECK,
+                        "notice",
+                        "CITATION.cff not read",
+                        f"over forkvet's YAML limits ({exc}): skipped",
+                        f.path,
+                    )
                 )
                 continue
             if cff:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,15 +32,24 @@ class Context:
             health.analyze_file,
             entry_points.analyze_file,
         )
+        code = [f for f in self.snap.files if f.suffix in (".py", ".ipynb")]
+        # vermin and pyflakes are superlinear in a file's definitions (a 2 MB file of 25,000
+        # functions took minutes): they get files up to a size and a time budget of their own.
         by_size = sorted(
-            (f for f in self.snap.files if f.suffix in (".py", ".ipynb")), key=lambda f: -f.size
+            (f for f in code if f.size <= limits.SLOW_ANALYZER_MAX_BYTES), key=lambda f: -f.size
         )
         vermin = {f.path for f in by_size[: python_version.VERMIN_MAX_FILES]}
         pyflakes = {f.path for f in by_size[: health.PYFLAKES_MAX_FILES]}
+        slow_deadline = min(self.deadline, time.monotonic() + limits.SLOW_ANALYZER_SECONDS)
         return build_index(
             self.snap,
             analyzers,
-            lambda e: {"vermin": e.path in vermin, "pyflakes": e.path in pyflakes},
+            lambda e: {
+                "vermin": e.path in vermin,
+                "pyflakes": e.path in pyflakes,
+                "slow_deadline": slow_deadline,
+                "limited": e.size > limits.SLOW_ANALYZER_MAX_BYTES,
+            },
             self.deadline,
         )
 

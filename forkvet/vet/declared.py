@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from forkvet import safeyaml
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import normalize
+from forkvet.vet.textnorm import line_of
 
 _REQ_FILE = re.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", re.I)
 _ENV_FILE = re.compile(r"^(?:conda[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", re.I)
@@ -119,6 +120,20 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         return normalize(m.group(1)), spec.replace(" ", "")
 
 
+# Declared requirements read in one run: real projects declare tens; a README of
+# "pip install a a a ..." declaring 100,000 made every later check quadratic.
+MAX_DECLARED = 2000
+
+
+def _full(out: DeclaredSet, path: str) -> bool:
+    if len(out.items) < MAX_DECLARED:
+        return False
+    note = f"{path}: over {MAX_DECLARED} declared requirements in all; the rest were not read"
+    if note not in out.notes:
+        out.notes.append(note)
+    return True
+
+
 def _requirements_file(ctx: Context, path: str, out: DeclaredSet, depth: int = 0) -> None:
     text = ctx.snap.read_text(path)
     if text is None or depth > 3:
@@ -128,6 +143,8 @@ def _requirements_file(ctx: Context, path: str, out: DeclaredSet, depth: int = 0
     dev = bool(_DEV_HINT.search(path.rsplit("/", 1)[-1]))
     base = path.rsplit("/", 1)[0] if "/" in path else ""
     for lineno, raw in enumerate(text.splitlines(), 1):
+        if _full(out, path):
+            return
         line = raw.split(" #")[0].strip()
         if line.startswith(("-r ", "--requirement", "-c ")):
             include = line.split(None, 1)[1].strip() if " " in line else ""
@@ -166,6 +183,8 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
         return 0
 
     for dep in data["dependencies"]:
+        if _full(out, path):
+            return
         if isinstance(dep, dict):
             for item in dep.get("pip", []) or []:
                 parsed = parse_requirement(str(item))
@@ -220,15 +239,18 @@ _CONDA_LINE = re.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
 
 def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
     """Requirements named on `pip install` / `conda install` lines of a README or notebook."""
+    lines = line_of(text)
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
         for m in regex.finditer(text):
-            line = text.count("\n", 0, m.start()) + 1 + offset
+            line = lines(m.start()) + offset
             try:
                 words = shlex.split(m.group(1), comments=True)
             except ValueError:
                 words = m.group(1).split()
             skip_next = False
             for word in words:
+                if _full(out, path):
+                    return
                 if skip_next:
                     skip_next = False
                     continue
@@ -290,7 +312,7 @@ def collect(ctx: Context) -> DeclaredSet:
     for meta in ctx.packages:
         if meta.requires or meta.extras:
             out.files.append(meta.path)
-        for req in meta.requires:
+        for req in meta.requires[:MAX_DECLARED]:
             parsed = parse_requirement(req)
             if parsed:
                 out.items.append(Declared(parsed[0], parsed[1], meta.path, 0, raw=req))

@@ -34,22 +34,24 @@ _NOT_ENTRY = re.compile(r"(?i)^(setup|install|build|lint|format|make|compile|act
 _TOOL = re.compile(r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_)")
 _UNIT_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
 _UNIT_TEST_TEXT = re.compile(
-    r"^\s*(?:def test_|class \w*Test\w*\(.*TestCase|import unittest|import pytest|"
+    r"^[ \t]*(?:def test_|class \w*Test\w*\(.*TestCase|import unittest|import pytest|"
     r"from unittest|from pytest)",
     re.M,
 )
 _MAIN_GUARD = re.compile(r"^if\s+__name__\s*==\s*['\"]__main__['\"]", re.M)
 _NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modules/")
-_ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*"
+# Only [ \t] inside a line: \s would let one match start at every one of 100,000 blank lines
+# and run over all of them (quadratic on a hostile README).
+_ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
 _COMMAND = re.compile(
-    rf"^\s*(?:\$\s*|>\s*|!|%\s*)?({_ENV_PREFIX}(?:python[\d.]*|python3?\s+-m\s+\S+|torchrun|"
-    rf"accelerate\s+launch|deepspeed|bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
+    rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?({_ENV_PREFIX}(?:python[\d.]*|"
+    rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
+    rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua)|(?:scripts|tools|experiments)/\S+\.sh|"
-    rf"horovodrun|mpirun|srun|nohup\s+python[\d.]*)(?:[ \t][^\n]*)?)$",
+    rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*)(?:[ \t][^\n]*)?)$",
     re.M,
 )
 _INLINE = re.compile(r"(?<!`)`([^`\n]{4,300})`(?!`)")
-_FENCE = re.compile(r"```[^\n]*\n(.*?)```|~~~[^\n]*\n(.*?)~~~", re.S)
 _INSTALL = re.compile(
     r"\bpip3?\s+install|conda\s+(?:install|create|env)|setup\.py\s+"
     r"(?:install|develop|build)|git\s+clone|\bmake\b|luarocks|\binstall\.sh"
@@ -342,12 +344,43 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
     )
 
 
+def fences(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of ``` and ~~~ fenced blocks, found with str.find: linear in the
+    text (a regex with a lazy body retried at each of 100,000 unclosed fences is quadratic)."""
+    out: list[tuple[int, int, str]] = []
+    closed = {"```": True, "~~~": True}  # False once no closing fence of that kind remains
+    i = 0
+    while any(closed.values()):
+        starts = [(text.find(f, i), f) for f, ok in closed.items() if ok]
+        starts = [(a, f) for a, f in starts if a >= 0]
+        if not starts:
+            break
+        a, fence = min(starts)
+        nl = text.find("\n", a + 3)
+        if nl < 0:
+            break
+        end = text.find(fence, nl + 1)
+        if end < 0:
+            closed[fence] = False
+            i = a + 3
+            continue
+        out.append((a, end + 3, text[nl + 1 : end]))
+        i = end + 3
+    return out
+
+
 def _blocks(text: str) -> list[tuple[str, str]]:
     """(code, the prose just before it) for fenced, indented and inline code."""
     out: list[tuple[str, str]] = []
-    for m in _FENCE.finditer(text):
-        out.append((m.group(1) or m.group(2) or "", text[max(0, m.start() - 300) : m.start()]))
-    prose = _FENCE.sub("", text)
+    spans = fences(text)
+    pieces: list[str] = []
+    last = 0
+    for start, end, content in spans:
+        out.append((content, text[max(0, start - 300) : start]))
+        pieces.append(text[last:start])
+        last = end
+    pieces.append(text[last:])
+    prose = "".join(pieces)
     # Indented code blocks of reStructuredText and old Markdown.
     for m in re.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, re.M):
         out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()]))
@@ -398,7 +431,7 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
         low = c.command.lower()
         script = command_script(c.command)
         if re.search(
-            r"^(?:\S+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
+            r"^(?:[^\s=]+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
         ):
             target = next(
                 (

@@ -13,6 +13,7 @@ from forkvet.report import Finding, Framework
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet
 from forkvet.vet.importmap import canonical
+from forkvet.vet.textnorm import line_of
 
 CHECK = "frameworks"
 
@@ -273,10 +274,13 @@ _README_NAMES = {
 }
 _V = r"(\d+\.\d+(?:\.\d+)?)"
 _README_VERSION = re.compile(
-    r"\b(pytorch|torch|tensorflow-gpu|tensorflow|keras|mxnet|chainer|theano|jax)\s*"
-    r"(?:version\s*)?[(:]?\s*(==|>=|>|=|~=|v\.?|r|\s)?\s*" + _V + r"(\+)?"
-    r"(?:\s*(?:or|and|/|,)\s*(?:r|v)?" + _V + r"(?!\s*(?:or|and)\s+(?:newer|later|above|higher)))?"
-    r"(\s*\)?\s*(?:or|and)\s+(?:newer|later|above|higher|greater|up)\b)?",
+    # Possessive blanks: adjacent optional \s* runs were quadratic on "torch" + 100,000 newlines.
+    r"\b(pytorch|torch|tensorflow-gpu|tensorflow|keras|mxnet|chainer|theano|jax)\s*+"
+    r"(?:version\s*+)?[(:]?\s*+(==|>=|>|=|~=|v\.?|r)?\s*+" + _V + r"(\+)?"
+    r"(?:\s*+(?:or|and|/|,)\s*+(?:r|v)?"
+    + _V
+    + r"(?!\s*(?:or|and)\s+(?:newer|later|above|higher)))?"
+    r"(\s*+\)?\s*+(?:or|and)\s++(?:newer|later|above|higher|greater|up)\b)?",
     re.I,
 )
 _FLOOR_BEFORE = re.compile(r"(?i)(?:at least|minimum(?: version)?(?: of)?|or newer of)\s*$")
@@ -297,11 +301,12 @@ def readme_versions(text: str) -> dict[str, tuple[str, int]]:
     "rX.Y", "vX.Y") a preference; both allow the newest release of X's major line on the date.
     Only "==X" pins. "X or Y" names a range. "PyTorch 0.3 will break it" is not a version."""
     found: dict[str, list[tuple[str, Version, int]]] = {}
+    lines = line_of(text)
     for m in _README_VERSION.finditer(text):
         if _NEGATIVE_AFTER.search(text[m.end() : m.end() + 60]):
             continue
         name = _README_NAMES[m.group(1).lower()]
-        line = text.count("\n", 0, m.start()) + 1
+        line = lines(m.start())
         op = (m.group(2) or "").strip().lower()
         floor = (
             op in (">=", ">", "~=")
@@ -384,7 +389,7 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
             weak.setdefault("lua-torch", set()).add(f.path)
         elif f.name == ".gitmodules" and f.path.count("/") == 0:
             text = ctx.snap.read_text(f.path) or ""
-            if re.search(r"(?im)^\s*(?:path|url)\s*=\s*\S*caffe\b", text):
+            if re.search(r"(?im)^[ \t]*(?:path|url)[ \t]*=[ \t]*\S*caffe\b", text):
                 evidence.setdefault("caffe", []).append(f"{f.path}: Caffe submodule")
                 strong.setdefault("caffe", set()).add(f.path)
     declared_by_fw: dict[str, list[str]] = {}
@@ -402,6 +407,8 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
                 evidence[name].append(f"{ctx.snap.readme.path}:{line}: README names {rspec}")
     hints: dict[str, list[str]] = {}
     for pf in ctx.py.files:
+        if pf.copy_of:
+            continue
         for hint_fw, rx, hint_spec, why in API_HINTS:
             if hint_fw not in evidence:
                 continue

@@ -106,7 +106,7 @@ def has_python(snap: Snapshot) -> bool:
     )
 
 
-_OBJC = re.compile(r"^\s*(?:#import|@interface|@implementation)\b", re.M)
+_OBJC = re.compile(r"^[ \t]*(?:#import|@interface|@implementation)\b", re.M)
 
 
 def _language(entry: FileEntry, has_cpp: bool, ctx: Context) -> str | None:
@@ -135,7 +135,10 @@ def check(ctx: Context) -> tuple[list[Language], list[Finding]]:
             continue  # binary or too large
         if lang == "Jupyter Notebook":
             # Count the code in the cells, not the JSON around it.
-            joined = notebook_source(text)
+            try:
+                joined = notebook_source(text)
+            except RecursionError:  # reported by the Python index
+                joined = None
             text = joined[0] if joined else ""
         files[lang] += 1
         lines[lang] += sum(1 for ln in text.splitlines() if ln.strip())

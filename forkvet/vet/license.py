@@ -295,8 +295,8 @@ _README_STATEMENT = re.compile(
 )
 _LICENSE_LINE = re.compile(r"^\W{0,4}licen[sc]e\W{0,3}\s*[:：]\s*\**([^\n]{2,80})$", re.I | re.M)
 _LICENSE_SECTION = re.compile(
-    r"^(?:#{1,6}\s*|\*\*)?\s*(?:licen[sc]e|licensing|terms of use|copyright)\b[^\n]*\n"
-    r"(?:[=\-~^]{3,}\s*\n)?(.*?)(?=^#{1,6}\s|^\S[^\n]*\n[=\-~^]{3,}\s*$|\Z)",
+    r"^(?:#{1,6}|\*\*)?[ \t]*+(?:licen[sc]e|licensing|terms of use|copyright)\b[^\n]*\n"
+    r"(?:[=\-~^]{3,}[ \t]*\n)?(.*?)(?=^#{1,6}\s|^\S[^\n]*\n[=\-~^]{3,}\s*$|\Z)",
     re.I | re.M | re.S,
 )
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
@@ -418,7 +418,7 @@ def _named(
     """A license name as people write it. strict: the text must look like a title ("MIT
     License", "Attribution-NonCommercial 4.0 International", or just "MIT"), not any line."""
     name = name.strip().strip("*_`").strip()
-    if not strict:
+    if not strict and len(name) <= 300:  # a name, not a text: the split below backtracks
         # "a dual Apache v2/GPL v2 license", "Apache-2.0 or MIT": every license named.
         parts = re.split(r"\s*(?:/|,?\s+or\s+|,?\s+and\s+|\s+&\s+)\s*", name)
         if len(parts) > 1:
@@ -804,7 +804,7 @@ def _most_permissive(terms: list[Terms]) -> Terms:
 def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
     policy = ctx.config.license
     where = ctx.config.source or "policy"
-    ids = {i.strip("() ").lower() for i in re.split(r"\s+(?:AND|OR)\s+", info.spdx or "")}
+    ids = {i.strip("() ").lower() for i in re.split(r"(?<!\s)\s+(?:AND|OR)\s+", info.spdx or "")}
     keys = {info.category.lower()} | ids
     # A policy may name a license off the SPDX list by its key ("nvidia-nc"), its LicenseRef
     # id, or the id forkvet used before LicenseRef ids ("CreativeML-OpenRAIL-M").

@@ -34,12 +34,13 @@ from typing import IO, Any, cast
 HEAD = 4096  # bytes read from every file to decide what it is
 MAX_DEPTH = 4  # containers inside containers
 MAX_MEMBERS = 10_000  # per archive
-MAX_OPS = 10_000_000  # per file, all pickles in it together
+MAX_OPS = 5_000_000  # per file, all pickles in it together (~3 µs each)
 MAX_MEMO = 1_000_000
 MAX_LINE = 64 * 1024  # protocol-0 arguments end with a newline; real ones are short
 MAX_SPOOL = 512 * 1024 * 1024  # a nested archive copied out to be opened (zip needs seeking)
 MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024  # per file: a zip/gzip bomb stops here
-FILE_SECONDS = 15.0
+FILE_SECONDS = 10.0  # per file
+RUN_SECONDS = 20.0  # all pickle scanning of one run; later big pickles are "not verified"
 _SMALL_ARG = 1024  # string arguments up to this size are kept (module and class names)
 
 
@@ -52,8 +53,9 @@ class Budget:
     """Bounds for scanning one file (deadline: time.monotonic() value)."""
 
     deadline: float
-    max_ops: int = MAX_OPS
-    max_bytes: int = MAX_DECOMPRESSED
+    # Read at creation (not import) time, so that tests can lower them.
+    max_ops: int = field(default_factory=lambda: MAX_OPS)
+    max_bytes: int = field(default_factory=lambda: MAX_DECOMPRESSED)
     ops: int = 0
     bytes: int = 0
 
@@ -412,6 +414,12 @@ def scan_path(path: str, display: str, deadline: float) -> FileScan | None:
     budget = Budget(deadline=min(deadline, time.monotonic() + FILE_SECONDS))
     with open(path, "rb") as fh:
         head = fh.read(HEAD)
+        if time.monotonic() > budget.deadline:
+            # Out of time: still tell which files are (or hold) pickles, from their head.
+            if sniff(head) or probe(head):
+                result.note("", "the time budget for scanning pickles was spent before it")
+                return result
+            return None
         try:
             _dispatch(Stream(fh, budget, head, counted=False), "", result, budget, 0, fh)
         except Unverified as exc:
@@ -630,11 +638,7 @@ def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
             yield x
     else:  # zlib, or joblib's "ZF" + hex length + zlib
         if kind == "zfile":
-            head = s.peek(64)
-            start = head.find(b"\x78", 2)
-            if start < 0:
-                raise ValueError("no zlib stream")
-            s.read(start)
+            s.read(2 + 19)  # joblib: b"ZF", the length in hex padded to len(hex(2**64))
         yield cast(IO[bytes], _ZlibReader(s))
 
 

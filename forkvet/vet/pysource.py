@@ -55,6 +55,9 @@ class PyFile:
     facts: dict[str, Any] = field(default_factory=dict)
     # Why part of the analysis of this file failed (deep nesting, a parser crash), or None.
     failure: str | None = None
+    # The path of a file with the same content, whose analysis this one shares: checks that
+    # search a file's text skip copies (50 names for one 2 MB file cost one search).
+    copy_of: str | None = None
 
 
 # An analyzer reads one parsed file (its tree, and every node of it in ast.walk order, walked
@@ -248,7 +251,20 @@ def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences in old code
             tree = ast.parse(text, filename=path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+    except (RecursionError, MemoryError) as exc:
+        # Not a syntax error of the authors: a file built to exhaust the parser. Its imports
+        # are still read line by line; the file is reported as not analysed.
+        lines = blank_strings_and_comments(text)
+        return PyFile(
+            path,
+            text,
+            None,
+            imports=imports_from_lines(path, lines),
+            is_notebook=is_notebook,
+            code_lines=lines,
+            failure=f"not parsed ({_why(exc)})",
+        )
+    except (SyntaxError, ValueError) as exc:
         lineno = getattr(exc, "lineno", None) or 0
         msg = getattr(exc, "msg", None) or str(exc)
         lines = blank_strings_and_comments(text)
@@ -306,10 +322,13 @@ _MAGIC_RE = re.compile(r"^(\s*)([!%].*)$")
 
 
 def notebook_source(text: str) -> tuple[str, list[str]] | None:
-    """Join a notebook's code cells into one Python source; also return its shell (!) lines."""
+    """Join a notebook's code cells into one Python source; also return its shell (!) lines.
+
+    None when it is not JSON; RecursionError when the JSON is nested too deeply to read.
+    """
     try:
         nb = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
+    except ValueError:
         return None
     if not isinstance(nb, dict):
         return None
@@ -417,7 +436,11 @@ def build_index(
         by_hash[digest] = entry.path
         flags = flag(entry) if flag else {}
         if entry.suffix == ".ipynb":
-            joined = notebook_source(text)
+            try:
+                joined = notebook_source(text)
+            except RecursionError:
+                unread.append((entry.path, "notebook not read: JSON nested too deeply"))
+                continue
             if joined is None:
                 continue
             src, sh = joined
@@ -456,6 +479,7 @@ def _copy_of(f: PyFile, path: str) -> PyFile:
         path=path,
         imports=[dataclasses.replace(r, path=path) for r in f.imports],
         facts=dict(f.facts),
+        copy_of=f.path,
     )
 
 

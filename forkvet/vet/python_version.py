@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,6 +25,7 @@ from forkvet.vet.pyhistory import (
     newest_at,
 )
 from forkvet.vet.pysource import PyFile
+from forkvet.vet.textnorm import line_of
 
 CHECK = "python"
 MAX_EVIDENCE = 12
@@ -41,7 +43,7 @@ _PY2_SYNTAX: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("long literal 10L", re.compile(r"(?<![\w.])\d+[lL](?!\w)")),
 )
 _README_PY = re.compile(
-    r"python\s*(?:version\s*)?(?:==|>=|=|:)?\s*v?([23])(?:\.(\d{1,2}))?(?!\d)", re.I
+    r"python\s*+(?:version\s*+)?(?:==|>=|=|:)?\s*+v?([23])(?:\.(\d{1,2}))?(?!\d)", re.I
 )
 
 
@@ -228,11 +230,18 @@ class _Py3Scanner:
                 self._py2(node, f".{fn.attr}() (Python 2 dict method)")
 
 
+def _out_of_time(f: PyFile) -> bool:
+    if time.monotonic() > f.facts.get("slow_deadline", float("inf")):
+        f.facts["limited"] = True
+        return True
+    return False
+
+
 def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer (runs while the AST exists; see pysource.build_index)."""
     sig = _Signals()
     _Py3Scanner(f, nodes, sig).run()
-    if f.facts.get("vermin"):
+    if f.facts.get("vermin") and not _out_of_time(f):
         sig.min3 = _vermin_file(f, tree)
         sig.min_evidence = f.path
     f.facts["python"] = sig
@@ -305,16 +314,18 @@ def _declared(ctx: Context, sig: _Signals) -> None:
         if not is_ci:
             continue
         text = ctx.snap.read_text(f.path) or ""
+        lines = line_of(text)
         for m in _VERSION_IN_FILE.finditer(text):
-            line = text.count("\n", 0, m.start()) + 1
+            line = lines(m.start())
             sig.declared.append((m.group(1), f"{f.path}:{line}"))
         if f.name == "tox.ini":
             for m in _TOX_ENV.finditer(text):
                 v = m.group(1)
                 sig.declared.append((f"{v[0]}.{v[1:]}", f"{f.path}"))
     if ctx.snap.readme:
+        readme_lines = line_of(ctx.readme)
         for m in _README_PY.finditer(ctx.readme):
-            line = ctx.readme.count("\n", 0, m.start()) + 1
+            line = readme_lines(m.start())
             version = m.group(1) + (f".{m.group(2)}" if m.group(2) else "")
             sig.declared.append((version, f"{ctx.snap.readme.path}:{line}"))
 

@@ -31,10 +31,11 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     """Every file is sniffed for pickles by content (names lie); containers are opened."""
     plain: list[str] = []
     seen: dict[tuple[int, int], pickles.FileScan | None] = {}
+    deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
     for f in ctx.snap.files:
         if f.size < 2:
             continue
-        path = ctx.snap.root / f.path
+        path = ctx.snap.fs_path(f.path)
         try:
             st = path.lstat()
             if (st.st_dev, st.st_ino) in seen:  # hard links: one scan, every name reported
@@ -54,10 +55,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
                         )
                     )
                     continue
-                if time.monotonic() > ctx.deadline:
-                    risks.append(_unverified(f.path, "vetting deadline reached before this file"))
-                    continue
-                scan = pickles.scan_path(str(path), f.path, ctx.deadline)
+                scan = pickles.scan_path(str(path), f.path, deadline)
                 seen[(st.st_dev, st.st_ino)] = scan
         except OSError:
             continue
@@ -207,6 +205,8 @@ def _code_risks(ctx: Context, risks: list[Risk]) -> None:
             risks.append(Risk(kind, severity, msg, path, line))  # type: ignore[arg-type]
 
     for f in ctx.py.files:
+        if f.copy_of:
+            continue
         if _CPU_PATH.search(f.text):
             cpu_path = True
         facts = f.facts.get("risks")
@@ -273,8 +273,8 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
     if gm is None:
         return
     text = ctx.snap.read_text(gm.path) or ""
-    for m in re.finditer(r"^\s*path\s*=\s*(.+?)\s*$", text, re.M):
-        path = m.group(1)
+    for m in re.finditer(r"^[ \t]*path[ \t]*=(.*)$", text, re.M):
+        path = m.group(1).strip()
         if not any(f.path.startswith(path + "/") for f in ctx.snap.files):
             risks.append(
                 Risk(

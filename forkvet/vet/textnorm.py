@@ -6,11 +6,14 @@ copyright lines, URLs and common spelling variants do not matter; words and thei
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
+from collections.abc import Callable
 
 _COPYRIGHT_LINE = re.compile(
-    r"^\s*(?:[#*/;!\-\s]*)(?:copyright\b|\(c\)|©|all rights reserved\.?\s*$).*$",
+    # One possessive run of comment marks and blanks: no backtracking between overlapping sets.
+    r"^[#*/;!\- \t]*+(?:copyright\b|\(c\)|©|all rights reserved\.?[ \t]*$).*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -55,3 +58,19 @@ def normalize_tokens(text: str) -> list[str]:
 def bigrams(tokens: list[str]) -> set[int]:
     # Hash pairs to ints: sets of ints are several times smaller than sets of tuples.
     return {hash((a, b)) for a, b in itertools.pairwise(tokens)}
+
+
+def line_of(text: str) -> Callable[[int], int]:
+    """A function from an offset in text to its 1-based line number, for loops over many
+    matches (text.count("\\n", 0, pos) for each match is quadratic on a hostile README)."""
+    newlines: list[int] = []
+    built = False
+
+    def at(pos: int) -> int:
+        nonlocal built
+        if not built:
+            newlines.extend(m.start() for m in re.finditer("\n", text))
+            built = True
+        return bisect.bisect_left(newlines, pos) + 1
+
+    return at

@@ -3,11 +3,13 @@ and download scripts."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from urllib.parse import urlparse
 
 from forkvet.report import Finding, Weight
 from forkvet.vet.context import Context
+from forkvet.vet.textnorm import line_of
 
 CHECK = "weights"
 WEIGHT_EXT = (
@@ -256,28 +258,35 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
     if ctx.snap.readme:
         text = ctx.readme
         headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
+        heading_at = [pos for pos, _ in headings]
+        lines = line_of(text)
         for m in _URL.finditer(text):
             url = m.group(0).rstrip(".,;:")
             start = text.rfind("\n", 0, m.start()) + 1
             end = text.find("\n", m.end())
             line = text[start : end if end >= 0 else len(text)].replace(url, " ")
-            heading = next((h for pos, h in reversed(headings) if pos < m.start()), "")
+            # The last heading before the link (bisect: a README of 50,000 links and headings).
+            before = bisect.bisect_left(heading_at, m.start())
+            heading = headings[before - 1][1] if before else ""
             # A Markdown link's text names the file better than a drive id does.
             label = ""
             if text[max(0, m.start() - 2) : m.start()] == "](":
                 open_at = text.rfind("[", max(0, m.start() - 300), m.start())
                 label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
             kind = classify_url(url, line.replace(label, " "), heading, label)
-            lineno = text.count("\n", 0, m.start()) + 1
+            lineno = lines(m.start())
             add(kind, Weight(url, None, _host(url), f"{ctx.snap.readme.path}:{lineno}"))
     for f in ctx.py.files:
+        if f.copy_of:
+            continue
+        flines = line_of(f.text)
         for m in _CODE_LOADERS.finditer(f.text):
-            at = f.text.count("\n", 0, m.start()) + 1
+            at = flines(m.start())
             url = m.group(1)
             kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
             add(kind, Weight(url, None, _host(url) or "code", f"{f.path}:{at}"))
         for m in _FROM_PRETRAINED.finditer(f.text):
-            at = f.text.count("\n", 0, m.start()) + 1
+            at = flines(m.start())
             add(
                 "weight",
                 Weight(
@@ -299,8 +308,9 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             text = ctx.snap.read_text(fe.path) or ""
             scripts.append(fe.path)
             script_words = fe.name.replace("_", " ")
+            slines = line_of(text)
             for m in _URL.finditer(text):
-                at = text.count("\n", 0, m.start()) + 1
+                at = slines(m.start())
                 url = m.group(0)
                 kind = classify_url(url, "", script_words) or (
                     "dataset" if _DATA_WORDS.search(script_words) else "weight"
