@@ -22,7 +22,7 @@ from bot.workflow import choose_labels, render
 from forkvet.config import Config, tighten
 from forkvet.envgen.generate import generate
 from forkvet.errors import ForkvetError, InputError
-from forkvet.escape import md_code, md_inline, md_url
+from forkvet.escape import md_code, md_fence, md_inline, md_url
 from forkvet.github import artifacts, checks, content, issues, pulls
 from forkvet.github.client import GitHubApp
 from forkvet.render import to_markdown, verdict
@@ -455,19 +455,21 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
                         config.upstream.max_prs_per_hour,
                         config.upstream.max_open_prs,
                     )
+            # Commit subjects and messages are the fork's text: escaped; links only to GitHub.
             link = (
-                f": [open the pull request]({draft.compare_url})"
+                f": open the pull request {md_url(draft.compare_url, _web_hosts(settings))}"
                 if draft.compare_url and draft.status == "drafted"
                 else ""
             )
             lines.append(
-                f"- **{draft.title}** — {draft.status}{link}"
-                + (f" ({draft.url})" if draft.url else "")
-                + (f"\n\n```\n{draft.message}\n```" if draft.message else "")
+                f"- **{md_inline(draft.title)}** — {md_inline(draft.status)}{link}"
+                + (f" ({md_url(draft.url, _web_hosts(settings))})" if draft.url else "")
+                + (f"\n\n{md_fence(draft.message)}" if draft.message else "")
             )
         skipped = [c for c in result.commits if c["classification"] != "fix"]
         lines += [
-            f"- `{c['sha'][:10]}` {c['subject']}: {c['classification']} ({c['reason']})"
+            f"- {md_code(str(c['sha'])[:10])} {md_inline(c['subject'])}: "
+            f"{md_inline(c['classification'])} ({md_inline(c['reason'])})"
             for c in skipped
         ]
         return "upstream drafts (branches pushed to this fork):\n\n" + "\n".join(lines)

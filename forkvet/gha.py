@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from forkvet.errors import InputError
-from forkvet.escape import md_code, md_fence, md_inline, strip_ansi
+from forkvet.escape import md_code, md_fence, md_inline, md_url, strip_ansi
 from forkvet.extras import require
 
 MAX_ANNOTATIONS = 10
@@ -153,6 +153,56 @@ def publish_train(data: dict[str, Any]) -> None:
         )
 
 
+def publish_env(data: dict[str, Any], path: str) -> None:
+    """forkvet env --format json: outputs and a summary of the pins and problems."""
+    verify = data.get("verify") or {"ok": True}
+    complete = bool(data.get("complete")) and bool(verify.get("ok"))
+    files = [str(f) for f in data.get("files") or []]
+    _gha().set_output("python", str(data.get("python") or ""))
+    _gha().set_output("complete", str(complete).lower())
+    _gha().set_output(
+        "requirements", next((f for f in files if f.endswith("requirements.txt")), "")
+    )
+    _gha().set_output("result", path)
+    md = [
+        f"### forkvet environment: Python {md_inline(data.get('python'))}, as of "
+        f"{md_inline(data.get('as_of'))}",
+        "",
+    ]
+    md += [
+        f"- {md_inline(r.get('name'))}=={md_inline(r.get('version'))}"
+        for r in data.get("requirements") or []
+        if r.get("kind") != "transitive"
+    ]
+    md += [f"- ⚠️ {md_inline(p, limit=1000)}" for p in data.get("problems") or []]
+    _summary("\n".join(md) + "\n")
+
+
+def publish_upstream(data: dict[str, Any], path: str) -> None:
+    """forkvet upstream --format json: outputs and a summary of the fork's commits and drafts
+    (commit subjects are the fork's text: escaped; compare links only to the GitHub host)."""
+    import os
+    from urllib.parse import urlsplit
+
+    drafts = data.get("drafts") or []
+    _gha().set_output("result", path)
+    _gha().set_output("drafts", str(len(drafts)))
+    server = urlsplit(os.environ.get("GITHUB_SERVER_URL", "")).hostname
+    hosts = ("github.com", server) if server else ("github.com",)
+    md = ["### forkvet: fixes to send upstream", ""]
+    for c in data.get("commits") or []:
+        md.append(
+            f"- {md_code(str(c.get('sha', ''))[:10])} {md_inline(c.get('subject'))}: "
+            f"**{md_inline(c.get('classification'))}** ({md_inline(c.get('reason'))})"
+        )
+    for d in drafts:
+        link = ""
+        if d.get("compare_url"):
+            link = f" — open the pull request: {md_url(d['compare_url'], hosts)}"
+        md.append(f"- draft **{md_inline(d.get('title'))}**: {md_inline(d.get('status'))}{link}")
+    _summary("\n".join(md) + "\n")
+
+
 _CHART = re.compile(
     r'```mermaid\nxychart-beta\n    title "[\w ()-]*"\n    x-axis "[\w ()]*" 1 --> \d+\n'
     r'    y-axis "loss" [-\d.e+]+ --> [-\d.e+]+\n    line \[[-\d.e+, ]*\]\n```\n?'
@@ -204,18 +254,25 @@ def publish_check_run(name: str, title: str, summary: str, conclusion: str) -> s
     return "created"
 
 
+def _read_result(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"no such file: {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not a forkvet JSON result: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is not a forkvet JSON result")
+    return data
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Publish JSON results written by vet/smoke/train-check to the Actions runner."""
     status = 0
     for kind, path in (("vet", args.vet), ("smoke", args.smoke), ("train", args.train)):
         if not path:
             continue
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise InputError(f"no such file: {path}") from exc
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path} is not a forkvet JSON result: {exc}") from exc
+        data = _read_result(path)
         {"vet": publish_vet, "smoke": publish_smoke, "train": publish_train}[kind](data)
         failed = data.get("verdict") == "fail" or (
             kind == "vet" and any(f.get("severity") == "error" for f in data.get("findings", []))
@@ -229,8 +286,11 @@ def cmd_report(args: argparse.Namespace) -> int:
                 summary,
                 conclusion,
             )
-    if not (args.vet or args.smoke or args.train):
-        raise InputError("give at least one of --vet, --smoke, --train")
+    for kind, path in (("env", args.env), ("upstream", args.upstream)):
+        if path:
+            {"env": publish_env, "upstream": publish_upstream}[kind](_read_result(path), path)
+    if not (args.vet or args.smoke or args.train or args.env or args.upstream):
+        raise InputError("give at least one of --vet, --smoke, --train, --env, --upstream")
     return status if args.fail_on_error else 0
 
 
@@ -245,6 +305,8 @@ def register(sub: Any) -> None:
     r.add_argument("--vet", metavar="JSON", help="output of forkvet vet --format json")
     r.add_argument("--smoke", metavar="JSON", help="output of forkvet smoke --format json")
     r.add_argument("--train", metavar="JSON", help="output of forkvet train-check --format json")
+    r.add_argument("--env", metavar="JSON", help="output of forkvet env --format json")
+    r.add_argument("--upstream", metavar="JSON", help="output of forkvet upstream --format json")
     r.add_argument("--fail-on-error", action="store_true", help="exit 1 when a result failed")
     r.add_argument(
         "--check-run",

@@ -296,3 +296,74 @@ def _parse_outputs(text: str) -> dict[str, str]:
         else:
             i += 1
     return out
+
+
+def test_env_and_upstream_summaries_are_inert(tmp_path: Path) -> None:
+    """The env and upstream-pr actions publish through `forkvet report --env/--upstream`."""
+    hostile = "Fix <!-- forkvet:report --> @octocat ![x](https://evil.example/x.png) #1"
+    env_json = tmp_path / "env.json"
+    env_json.write_text(
+        json.dumps(
+            {
+                "python": "3.10",
+                "as_of": "2020-01-01",
+                "complete": True,
+                "files": [str(tmp_path / "out" / "requirements.txt")],
+                "requirements": [{"name": "torch", "version": "1.4.0", "kind": "main"}],
+                "problems": [hostile],
+            }
+        )
+    )
+    up_json = tmp_path / "up.json"
+    up_json.write_text(
+        json.dumps(
+            {
+                "commits": [
+                    {"sha": "a" * 40, "subject": hostile, "classification": "fix", "reason": "x"}
+                ],
+                "drafts": [
+                    {
+                        "title": hostile,
+                        "status": "drafted",
+                        "compare_url": "https://evil.example/compare",
+                    },
+                    {
+                        "title": "ok",
+                        "status": "drafted",
+                        "compare_url": "https://github.com/up/m/compare/main...me:b",
+                    },
+                ],
+            }
+        )
+    )
+    out, summary = tmp_path / "out.txt", tmp_path / "summary.md"
+    out.touch()
+    summary.touch()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "forkvet",
+            "report",
+            "--env",
+            str(env_json),
+            "--upstream",
+            str(up_json),
+        ],
+        capture_output=True,
+        text=True,
+        env={
+            "GITHUB_OUTPUT": str(out),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "PATH": "/usr/bin",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        },
+    )
+    assert proc.returncode == 0, proc.stderr
+    outputs = _parse_outputs(out.read_text())
+    assert outputs["drafts"] == "2" and outputs["python"] == "3.10"
+    text = summary.read_text()
+    assert MARKER not in text
+    html = _md().render(text)
+    assert html.count("<a href=") == 1 and 'href="https://github.com/up/m/compare' in html
+    assert_inert(parse(text), {"h3", "ul", "li", "code", "strong", "a"} | {"p"})

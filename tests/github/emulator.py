@@ -135,7 +135,17 @@ class GitHubEmulator:
         bare = self.workdir / f"{owner}__{name}.git"
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
         repo = RepoState(owner, name, bare, next(self._ids), fork=fork, parent=parent)
-        self.commit(repo, "main", files, "initial import", author=("Ada Author", "ada@example.org"))
+        # One fixed date (unless the test sets one): a fork and its upstream created from the
+        # same files share their root commit even when created in different seconds.
+        date = os.environ.get("GIT_COMMITTER_DATE", "2024-01-02T03:04:05+00:00")
+        self.commit(
+            repo,
+            "main",
+            files,
+            "initial import",
+            author=("Ada Author", "ada@example.org"),
+            date=date,
+        )
         self.repos[repo.full_name] = repo
         return repo
 
@@ -146,6 +156,7 @@ class GitHubEmulator:
         files: dict[str, str],
         message: str,
         author: tuple[str, str] | None = None,
+        date: str | None = None,
     ) -> str:
         name, email = author or (self.bot_login, f"{self.app_slug}[bot]@users.noreply.github.com")
         index = self.workdir / f"idx-{secrets.token_hex(4)}"
@@ -156,6 +167,8 @@ class GitHubEmulator:
             "GIT_COMMITTER_EMAIL": email,
             "GIT_INDEX_FILE": str(index),
         }
+        if date:
+            env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
         parent = self.sha(repo, branch)
         if parent:
             _git(repo.bare, "read-tree", parent, env=env)

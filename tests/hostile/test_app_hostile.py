@@ -440,3 +440,33 @@ def test_serve_refuses_to_start_unpinned(settings: Settings, tmp_path: Path) -> 
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("forkvet-app: error: FORKVET_ACTION_REF is not set")
+
+
+def test_upstream_drafts_quote_the_forks_commits_inertly(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    subject = (
+        "Fix loading <!-- forkvet:report --> @upstream-org/maintainers [x](https://evil.example)"
+    )
+    emulator.commit(
+        repo,
+        "main",
+        {
+            "train.py": FORK_FILES["train.py"].replace(
+                "'ckpt.pth')", "'ckpt.pth', weights_only=True)"
+            )
+        },
+        subject + "\n\n```\n</details><img src=https://evil.example/p.png>\n",
+        author=("Bea Fixer", "bea@example.org"),
+    )
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    post(client, command_payload(repo.issues[0], "/forkvet upstream", "acme"), "issue_comment")
+    wait_for(lambda: len(repo.comments) == 1)
+    reply = repo.comments[0]["body"].removeprefix("@acme ")  # forkvet answers the commenter
+    assert "Fix loading" in reply and MARKER not in reply
+    assert_inert(parse(reply), {"p", "ul", "li", "strong", "code", "pre", "a"})
+    assert "](https://evil.example" not in reply
