@@ -410,3 +410,18 @@ def test_contact_for_commercial_use_beside_gpl_is_an_offer(vet_repo: Vet) -> Non
     }
     lic = _lic(vet_repo, files)
     assert lic.category == "strong-copyleft" and lic.commercial_use is True
+
+
+def test_a_license_text_mentioning_a_model_license_further_down(vet_repo: Vet) -> None:
+    text = license_text("MIT.txt") + (
+        "\n\nThe model weights are not covered by this license; they are released under the "
+        "Llama 2 Community License.\n"
+    )
+    assert _lic(vet_repo, {"LICENSE": text}).spdx == "MIT"
+
+
+def test_readme_section_naming_code_and_weights_licenses(vet_repo: Vet) -> None:
+    readme = "# X\n\n## License\n\nCode: MIT License. Weights: Llama 2 Community License.\n"
+    lic = _lic(vet_repo, {"README.md": readme})
+    assert {m.spdx for m in lic.all} == {"MIT", "LicenseRef-Llama-2-Community"}
+    assert valid_expression(lic.spdx)

@@ -367,10 +367,17 @@ def known_by_tag(tag: str) -> KnownLicense | None:
 
 
 def known_license(text: str) -> KnownLicense | None:
+    found = known_license_at(text)
+    return found[0] if found else None
+
+
+def known_license_at(text: str) -> tuple[KnownLicense, int] | None:
+    """The first license off the SPDX list that text names, and where it names it."""
     head = text[:20000]
     for known in KNOWN:
-        if known.pattern.search(head):
-            return known
+        m = known.pattern.search(head)
+        if m:
+            return known, m.start()
     return None
 
 
