@@ -425,3 +425,15 @@ def test_readme_section_naming_code_and_weights_licenses(vet_repo: Vet) -> None:
     lic = _lic(vet_repo, {"README.md": readme})
     assert {m.spdx for m in lic.all} == {"MIT", "LicenseRef-Llama-2-Community"}
     assert valid_expression(lic.spdx)
+
+
+def test_lgpl3_shipped_with_the_gpl3_text_is_lgpl(vet_repo: Vet) -> None:
+    # LGPL-3.0 asks for the GPL-3.0 text next to it; the pair is one license. The LGPL-3.0
+    # text is not among the fixtures: its normalised words from the bundled list stand in.
+    files = {
+        "COPYING": license_text("GPL-3.0-only.txt"),
+        "COPYING.LESSER": licensedb.template_tokens("LGPL-3.0-only"),
+    }
+    lic = _lic(vet_repo, files)
+    assert lic.spdx is not None and lic.spdx.startswith("LGPL-3.0")
+    assert lic.category == "weak-copyleft"

@@ -637,6 +637,10 @@ def _decide(
         if all(f.match.spdx != d.match.spdx for d in distinct):
             distinct.append(f)
     distinct.sort(key=lambda f: governing.index(f))
+    # LGPL-3.0 is the GPL-3.0 plus extra permissions and must ship with the GPL text
+    # (COPYING + COPYING.LESSER): the GPL file is part of the LGPL, not a second license.
+    if any((d.match.spdx or "").startswith("LGPL-3.0") for d in distinct):
+        distinct = [d for d in distinct if not (d.match.spdx or "").startswith("GPL-3.0")]
     primary = distinct[0]
     reason = {
         "code": f"license file {primary.match.path}",
