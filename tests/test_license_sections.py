@@ -437,3 +437,27 @@ def test_lgpl3_shipped_with_the_gpl3_text_is_lgpl(vet_repo: Vet) -> None:
     lic = _lic(vet_repo, files)
     assert lic.spdx is not None and lic.spdx.startswith("LGPL-3.0")
     assert lic.category == "weak-copyleft"
+
+
+@pytest.mark.parametrize(
+    ("title", "spdx", "commercial"),
+    [
+        (
+            "DEEPSEEK LICENSE AGREEMENT\nVersion 1.0, 23 October 2023\n",
+            "LicenseRef-DeepSeek-License",
+            True,
+        ),
+        (
+            "Tongyi Qianwen RESEARCH LICENSE AGREEMENT\n",
+            "LicenseRef-Tongyi-Qianwen-Research-License",
+            False,
+        ),
+        ("Tongyi Qianwen LICENSE AGREEMENT\n", "LicenseRef-Tongyi-Qianwen-License", True),
+    ],
+)
+def test_model_licenses_by_their_title(
+    vet_repo: Vet, title: str, spdx: str, commercial: bool
+) -> None:
+    body = "\n1. Definitions\n\nThe Model means the weights and code made available here.\n" * 3
+    lic = _lic(vet_repo, {"LICENSE-MODEL": title + body})
+    assert (lic.spdx, lic.commercial_use) == (spdx, commercial)
