@@ -410,3 +410,54 @@ def test_contact_for_commercial_use_beside_gpl_is_an_offer(vet_repo: Vet) -> Non
     }
     lic = _lic(vet_repo, files)
     assert lic.category == "strong-copyleft" and lic.commercial_use is True
+
+
+def test_a_license_text_mentioning_a_model_license_further_down(vet_repo: Vet) -> None:
+    text = license_text("MIT.txt") + (
+        "\n\nThe model weights are not covered by this license; they are released under the "
+        "Llama 2 Community License.\n"
+    )
+    assert _lic(vet_repo, {"LICENSE": text}).spdx == "MIT"
+
+
+def test_readme_section_naming_code_and_weights_licenses(vet_repo: Vet) -> None:
+    readme = "# X\n\n## License\n\nCode: MIT License. Weights: Llama 2 Community License.\n"
+    lic = _lic(vet_repo, {"README.md": readme})
+    assert {m.spdx for m in lic.all} == {"MIT", "LicenseRef-Llama-2-Community"}
+    assert valid_expression(lic.spdx)
+
+
+def test_lgpl3_shipped_with_the_gpl3_text_is_lgpl(vet_repo: Vet) -> None:
+    # LGPL-3.0 asks for the GPL-3.0 text next to it; the pair is one license. The LGPL-3.0
+    # text is not among the fixtures: its normalised words from the bundled list stand in.
+    files = {
+        "COPYING": license_text("GPL-3.0-only.txt"),
+        "COPYING.LESSER": licensedb.template_tokens("LGPL-3.0-only"),
+    }
+    lic = _lic(vet_repo, files)
+    assert lic.spdx is not None and lic.spdx.startswith("LGPL-3.0")
+    assert lic.category == "weak-copyleft"
+
+
+@pytest.mark.parametrize(
+    ("title", "spdx", "commercial"),
+    [
+        (
+            "DEEPSEEK LICENSE AGREEMENT\nVersion 1.0, 23 October 2023\n",
+            "LicenseRef-DeepSeek-License",
+            True,
+        ),
+        (
+            "Tongyi Qianwen RESEARCH LICENSE AGREEMENT\n",
+            "LicenseRef-Tongyi-Qianwen-Research-License",
+            False,
+        ),
+        ("Tongyi Qianwen LICENSE AGREEMENT\n", "LicenseRef-Tongyi-Qianwen-License", True),
+    ],
+)
+def test_model_licenses_by_their_title(
+    vet_repo: Vet, title: str, spdx: str, commercial: bool
+) -> None:
+    body = "\n1. Definitions\n\nThe Model means the weights and code made available here.\n" * 3
+    lic = _lic(vet_repo, {"LICENSE-MODEL": title + body})
+    assert (lic.spdx, lic.commercial_use) == (spdx, commercial)

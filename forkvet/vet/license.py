@@ -32,6 +32,7 @@ from forkvet.vet.licenseterms import (
     custom_terms,
     known_by_tag,
     known_license,
+    known_license_at,
     ref_terms,
     spdx_terms,
 )
@@ -104,10 +105,18 @@ def classify_text(text: str, path: str, source: str) -> Classified:
 
 
 def _classify_section(text: str, path: str, source: str) -> Classified:
-    known = known_license(text)
-    if known is not None:
-        return [(*_from_known(known, path, source, 0.9), "grant")]
-    matches = licensedb.match_text(text)
+    known_at = known_license_at(text)
+    matches: list[licensedb.TextMatch] | None = None
+    if known_at is not None:
+        known, pos = known_at
+        # Named in the opening lines, it is this file's license. Named further down ("the
+        # weights are under the Llama 2 Community License"), a full SPDX text wins.
+        if pos > 300:
+            matches = [m for m in licensedb.match_text(text) if m.containment >= licensedb.ACCEPT]
+        if not matches:
+            return [(*_from_known(known, path, source, 0.9), "grant")]
+    if matches is None:
+        matches = licensedb.match_text(text)
     if matches:
         out: Classified = []
         for i, m in enumerate(matches):
@@ -369,14 +378,15 @@ def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]
         if found and found[0][0].confidence >= 0.9:
             return found
     known = known_license(section)
-    if known:
-        return [_from_known(known, path, "readme", 0.7)]
     found_clauses = clauses(section)
+    # "Code: MIT. Weights: Llama 2 Community License": both are named.
     named = _names_in(section, path, "readme")
+    if known:
+        named.append(_from_known(known, path, "readme", 0.7))
     restrictive = [c for c in found_clauses if c in RESTRICTIVE_CLAUSES]
     if not named and "commercial-contact" in found_clauses:
         restrictive.append("commercial-contact")
-    out = named[:2]
+    out = named[:3]
     if restrictive:
         out.append(_readme_terms(restrictive, path))
     elif not named and "public-domain" in found_clauses:
@@ -627,6 +637,10 @@ def _decide(
         if all(f.match.spdx != d.match.spdx for d in distinct):
             distinct.append(f)
     distinct.sort(key=lambda f: governing.index(f))
+    # LGPL-3.0 is the GPL-3.0 plus extra permissions and must ship with the GPL text
+    # (COPYING + COPYING.LESSER): the GPL file is part of the LGPL, not a second license.
+    if any((d.match.spdx or "").startswith("LGPL-3.0") for d in distinct):
+        distinct = [d for d in distinct if not (d.match.spdx or "").startswith("GPL-3.0")]
     primary = distinct[0]
     reason = {
         "code": f"license file {primary.match.path}",

@@ -338,6 +338,36 @@ KNOWN: tuple[KnownLicense, ...] = (
         "LicenseRef-LLaMA-Model-License",
     ),
     KnownLicense(
+        "deepseek",
+        "DeepSeek License Agreement",
+        re.compile(r"deepseek\s+licen[sc]e\s+agreement", re.I),
+        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
+        "LicenseRef-DeepSeek-License",
+    ),
+    KnownLicense(
+        "tongyi-qianwen-research",
+        "Tongyi Qianwen Research License Agreement",
+        re.compile(r"tongyi\s+qianwen\s+research\s+licen[sc]e", re.I),
+        Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
+        "LicenseRef-Tongyi-Qianwen-Research-License",
+    ),
+    KnownLicense(
+        "tongyi-qianwen",
+        "Tongyi Qianwen License Agreement",
+        re.compile(r"tongyi\s+qianwen\s+licen[sc]e\s+agreement", re.I),
+        Terms(
+            "custom-restricted",
+            True,
+            (
+                USE_RESTRICTIONS,
+                INCLUDE_LICENSE,
+                "Products with over 100 million monthly active users need a license from "
+                "Alibaba Cloud",
+            ),
+        ),
+        "LicenseRef-Tongyi-Qianwen-License",
+    ),
+    KnownLicense(
         "gemma",
         "Gemma Terms of Use",
         re.compile(r"gemma\s+terms\s+of\s+use", re.I),
@@ -367,10 +397,17 @@ def known_by_tag(tag: str) -> KnownLicense | None:
 
 
 def known_license(text: str) -> KnownLicense | None:
+    found = known_license_at(text)
+    return found[0] if found else None
+
+
+def known_license_at(text: str) -> tuple[KnownLicense, int] | None:
+    """The first license off the SPDX list that text names, and where it names it."""
     head = text[:20000]
     for known in KNOWN:
-        if known.pattern.search(head):
-            return known
+        m = known.pattern.search(head)
+        if m:
+            return known, m.start()
     return None
 
 
