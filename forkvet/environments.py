@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from forkvet.config import Config
+from forkvet.envgen.uv import plain_requirement
 from forkvet.errors import ForkvetError, InputError
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
@@ -49,7 +50,6 @@ _DROP_OPTION = re.compile(
 )
 _EDITABLE_SELF = re.compile(r"^\s*(?:-e\s+|--editable[\s=]+)?(?:\.|\./|\.\[[^\]]*\])\s*$")
 _INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
-_NO_INTERPRETER = re.compile(r"No interpreter found|not found in|no python|not find", re.I)
 
 
 @dataclass
@@ -122,8 +122,8 @@ def requirements_file(snap: Snapshot) -> Path | None:
 
 
 def sanitize_requirements(path: Path, root: Path, depth: int = 0) -> list[str]:
-    """The requirement lines, with `-r` includes inlined (inside the repository only) and the
-    options that choose an index, a local path or the repository itself dropped."""
+    """The plain named requirements, with `-r` includes inlined (inside the repository only);
+    lines that are options (an index, `-e`), URLs or paths are left out."""
     out: list[str] = []
     try:
         text = path.read_text(encoding="utf-8-sig", errors="replace")[:1_000_000]
@@ -141,9 +141,11 @@ def sanitize_requirements(path: Path, root: Path, depth: int = 0) -> list[str]:
             if depth < 3 and target.is_file() and target.is_relative_to(root):
                 out += sanitize_requirements(target, root, depth + 1)
             continue
-        if line.startswith("-"):
-            continue  # other pip options (-e ../elsewhere, --hash-only lines...)
-        out.append(line)
+        try:
+            # Plain named requirements only: no option, URL or path from a repository's file.
+            out.append(plain_requirement(line))
+        except ForkvetError:
+            continue
     return out
 
 
@@ -369,8 +371,9 @@ def _create_venv(uv: str, folder: Path, python_version: str | None) -> None:
     if proc.returncode == 0:
         return
     error = _last_line(proc.stderr)
-    if python_version and _NO_INTERPRETER.search(proc.stderr):
-        # uv could not find or download it: an installed one (pyenv, setup-python, conda).
+    if python_version:
+        # uv could not find or download it (no network, UV_PYTHON_DOWNLOADS=never): an
+        # installed one (pyenv, setup-python, conda).
         from forkvet.interpreters import find_python, python_hint
 
         found = find_python(python_version)

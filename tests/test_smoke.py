@@ -254,3 +254,33 @@ def test_train_and_test_commands_come_from_the_readme_then_from_scripts(
     repo2 = make_repo({"README.md": "Run\n\n```bash\n$ pytest -q tests\n```\n", "a.py": "x = 1\n"})
     snap2 = load(repo2)
     assert detect(vet(snap2), "test", False, snap2)[0] == "pytest -q tests"
+
+
+def test_a_python_that_is_not_installed_is_one_line_with_the_install_command(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("uv")
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("UV_NO_INDEX", "1")
+    repo = make_repo({"requirements.txt": "# none\n", "demo.py": "print(1)\n"})
+    code = main(
+        [
+            "smoke",
+            str(repo),
+            "--python-version",
+            "3.4",
+            "--env-dir",
+            str(tmp_path / "envs"),
+            "--out",
+            str(tmp_path / "out"),
+            "--cmd",
+            "python demo.py",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "no Python 3.4 interpreter here" in err and "conda create" in err
+    assert not any((tmp_path / "envs").glob("*/bin"))  # the failed build left nothing
