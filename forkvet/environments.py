@@ -474,19 +474,25 @@ def _last_line(text: str) -> str:
 
 
 def _run(cmd: list[str], cwd: Path, keep_index_config: bool) -> subprocess.CompletedProcess[str]:
+    """Run uv in a private folder (cwd is ignored for that): no repository's uv.toml,
+    pyproject [tool.uv] or .python-version can apply; the user's own configuration does."""
+    from forkvet.envgen.uv import private_workdir
+
+    del cwd
     isolate_self()
     try:
-        return subprocess.run(
-            cmd,
-            cwd=cwd,
-            env=scrubbed_env(keep_index_config=keep_index_config),
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-            check=False,
-            start_new_session=True,
-        )
+        with private_workdir() as work:
+            return subprocess.run(
+                cmd,
+                cwd=work,
+                env=scrubbed_env(keep_index_config=keep_index_config),
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_TIMEOUT,
+                stdin=subprocess.DEVNULL,
+                check=False,
+                start_new_session=True,
+            )
     except subprocess.TimeoutExpired as exc:
         raise ForkvetError(f"{cmd[1]} {cmd[2]} timed out after {INSTALL_TIMEOUT} s") from exc
     except OSError as exc:
