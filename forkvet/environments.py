@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -214,17 +214,22 @@ def installable(files: dict[str, str]) -> bool:
     return False
 
 
-def build_requirements(files: dict[str, str]) -> list[str]:
+def build_requirements(files: dict[str, str], requirements: Sequence[str] = ()) -> list[str]:
     """What the repository's own build needs (it is built without isolation)."""
     reqs = ["setuptools"]  # setuptools >= 70.1 builds wheels without `wheel`
+    if any(re.match(r"setuptools\s*(?:==|<|~=)", r) for r in requirements):
+        reqs.append("wheel")  # a pinned older setuptools needs it for editable installs
     if "pyproject.toml" in files:
         try:
             declared = tomllib.loads(files["pyproject.toml"]).get("build-system", {})
         except tomllib.TOMLDecodeError:
             declared = {}
         extra = declared.get("requires", []) if isinstance(declared, dict) else []
-        if isinstance(extra, list):
-            reqs += [r for r in extra if isinstance(r, str) and not r.startswith("-")][:20]
+        for raw in extra[:20] if isinstance(extra, list) else []:
+            try:
+                reqs.append(plain_requirement(str(raw)))
+            except ForkvetError:
+                continue  # only plain named requirements, as for requirements files
     return list(dict.fromkeys(reqs))
 
 
@@ -399,7 +404,7 @@ def _build(p: Plan, allow_build: bool) -> Environment:
     python = venv_python(p.folder)
     notes: list[str] = []
     own = installable(p.build_files)
-    reqs = list(p.requirements) + (build_requirements(p.build_files) if own else [])
+    reqs = list(p.requirements) + (build_requirements(p.build_files, p.requirements) if own else [])
     if reqs:
         req_file = p.folder / "forkvet-requirements.txt"
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
