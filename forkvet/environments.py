@@ -26,12 +26,13 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from forkvet.config import Config
+from forkvet.envgen.uv import plain_requirement
 from forkvet.errors import ForkvetError, InputError
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
@@ -49,7 +50,6 @@ _DROP_OPTION = re.compile(
 )
 _EDITABLE_SELF = re.compile(r"^\s*(?:-e\s+|--editable[\s=]+)?(?:\.|\./|\.\[[^\]]*\])\s*$")
 _INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
-_NO_INTERPRETER = re.compile(r"No interpreter found|not found in|no python|not find", re.I)
 
 
 @dataclass
@@ -122,8 +122,8 @@ def requirements_file(snap: Snapshot) -> Path | None:
 
 
 def sanitize_requirements(path: Path, root: Path, depth: int = 0) -> list[str]:
-    """The requirement lines, with `-r` includes inlined (inside the repository only) and the
-    options that choose an index, a local path or the repository itself dropped."""
+    """The plain named requirements, with `-r` includes inlined (inside the repository only);
+    lines that are options (an index, `-e`), URLs or paths are left out."""
     out: list[str] = []
     try:
         text = path.read_text(encoding="utf-8-sig", errors="replace")[:1_000_000]
@@ -141,9 +141,11 @@ def sanitize_requirements(path: Path, root: Path, depth: int = 0) -> list[str]:
             if depth < 3 and target.is_file() and target.is_relative_to(root):
                 out += sanitize_requirements(target, root, depth + 1)
             continue
-        if line.startswith("-"):
-            continue  # other pip options (-e ../elsewhere, --hash-only lines...)
-        out.append(line)
+        try:
+            # Plain named requirements only: no option, URL or path from a repository's file.
+            out.append(plain_requirement(line))
+        except ForkvetError:
+            continue
     return out
 
 
@@ -212,17 +214,22 @@ def installable(files: dict[str, str]) -> bool:
     return False
 
 
-def build_requirements(files: dict[str, str]) -> list[str]:
+def build_requirements(files: dict[str, str], requirements: Sequence[str] = ()) -> list[str]:
     """What the repository's own build needs (it is built without isolation)."""
     reqs = ["setuptools"]  # setuptools >= 70.1 builds wheels without `wheel`
+    if any(re.match(r"setuptools\s*(?:==|<|~=)", r) for r in requirements):
+        reqs.append("wheel")  # a pinned older setuptools needs it for editable installs
     if "pyproject.toml" in files:
         try:
             declared = tomllib.loads(files["pyproject.toml"]).get("build-system", {})
         except tomllib.TOMLDecodeError:
             declared = {}
         extra = declared.get("requires", []) if isinstance(declared, dict) else []
-        if isinstance(extra, list):
-            reqs += [r for r in extra if isinstance(r, str) and not r.startswith("-")][:20]
+        for raw in extra[:20] if isinstance(extra, list) else []:
+            try:
+                reqs.append(plain_requirement(str(raw)))
+            except ForkvetError:
+                continue  # only plain named requirements, as for requirements files
     return list(dict.fromkeys(reqs))
 
 
@@ -369,8 +376,9 @@ def _create_venv(uv: str, folder: Path, python_version: str | None) -> None:
     if proc.returncode == 0:
         return
     error = _last_line(proc.stderr)
-    if python_version and _NO_INTERPRETER.search(proc.stderr):
-        # uv could not find or download it: an installed one (pyenv, setup-python, conda).
+    if python_version:
+        # uv could not find or download it (no network, UV_PYTHON_DOWNLOADS=never): an
+        # installed one (pyenv, setup-python, conda).
         from forkvet.interpreters import find_python, python_hint
 
         found = find_python(python_version)
@@ -396,7 +404,7 @@ def _build(p: Plan, allow_build: bool) -> Environment:
     python = venv_python(p.folder)
     notes: list[str] = []
     own = installable(p.build_files)
-    reqs = list(p.requirements) + (build_requirements(p.build_files) if own else [])
+    reqs = list(p.requirements) + (build_requirements(p.build_files, p.requirements) if own else [])
     if reqs:
         req_file = p.folder / "forkvet-requirements.txt"
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
@@ -471,19 +479,25 @@ def _last_line(text: str) -> str:
 
 
 def _run(cmd: list[str], cwd: Path, keep_index_config: bool) -> subprocess.CompletedProcess[str]:
+    """Run uv in a private folder (cwd is ignored for that): no repository's uv.toml,
+    pyproject [tool.uv] or .python-version can apply; the user's own configuration does."""
+    from forkvet.envgen.uv import private_workdir
+
+    del cwd
     isolate_self()
     try:
-        return subprocess.run(
-            cmd,
-            cwd=cwd,
-            env=scrubbed_env(keep_index_config=keep_index_config),
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-            check=False,
-            start_new_session=True,
-        )
+        with private_workdir() as work:
+            return subprocess.run(
+                cmd,
+                cwd=work,
+                env=scrubbed_env(keep_index_config=keep_index_config),
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_TIMEOUT,
+                stdin=subprocess.DEVNULL,
+                check=False,
+                start_new_session=True,
+            )
     except subprocess.TimeoutExpired as exc:
         raise ForkvetError(f"{cmd[1]} {cmd[2]} timed out after {INSTALL_TIMEOUT} s") from exc
     except OSError as exc:

@@ -47,6 +47,10 @@ def run_action(
     steps_out: dict[str, dict[str, str]] = {}
     summary = temp / "summary.md"
     summary.touch()
+    # The runner's other workflow-command files: what a step writes there changes later steps.
+    runner_files = {"GITHUB_ENV": temp / "set_env", "GITHUB_PATH": temp / "add_path"}
+    for path in runner_files.values():
+        path.touch()
     bindir = str(Path(sys.executable).parent)
 
     def expr(m: re.Match[str]) -> str:
@@ -69,6 +73,7 @@ def run_action(
             "PATH": bindir + os.pathsep + os.environ["PATH"],
             "GITHUB_OUTPUT": str(output),
             "GITHUB_STEP_SUMMARY": str(summary),
+            **{name: str(path) for name, path in runner_files.items()},
             "GITHUB_ACTIONS": "true",
             "RUNNER_TEMP": str(temp),
             "GITHUB_ACTION_PATH": str(action_yml.parent),

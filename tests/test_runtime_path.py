@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.action_runner import run_action
 from tests.conftest import MakeRepo, git
 from tests.wheelhouse import wheelhouse
 
@@ -219,3 +220,46 @@ def test_own_package_is_never_a_guessed_name(
     reasons = " ".join(data["reasons"])
     assert "this repository's own code" in reasons and "a guessed name" not in reasons
     assert data["environment"]["own_package"].startswith("on PYTHONPATH")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# A training script that tries to change the job's later steps through the runner's files.
+HOSTILE_TRAIN = (
+    "import os\n"
+    "for name in ('GITHUB_ENV', 'GITHUB_PATH', 'GITHUB_OUTPUT'):\n"
+    "    if os.environ.get(name):\n"
+    "        open(os.environ[name], 'a').write('INJECTED=1\\n')\n" + TRAIN
+)
+
+
+def test_the_actions_run_the_same_sequence_with_the_runners_files(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    uv_offline: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The smoke-test and train-check actions' real shell, one after the other as the workflow
+    runs them: one environment (under RUNNER_TEMP), the README's commands, and the runner's
+    workflow-command files out of the model's reach."""
+    for name, value in uv_offline.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("FORKVET_ENV_DIR", raising=False)
+    repo = make_repo({**FILES, "scripts/train.py": HOSTILE_TRAIN})
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    smoke_out, _, procs = run_action(ROOT / "actions" / "smoke-test" / "action.yml", {}, repo, temp)
+    assert smoke_out["verdict"] == "pass", [p.stderr for p in procs]
+    train_out, summary, procs = run_action(
+        ROOT / "actions" / "train-check" / "action.yml", {}, repo, temp
+    )
+    assert train_out["verdict"] == "pass", [p.stderr for p in procs]
+    assert "xychart-beta" in summary
+    smoke = json.loads(Path(smoke_out["result"]).read_text())
+    train = json.loads(Path(train_out["result"]).read_text())
+    envs = temp / "forkvet-envs"
+    assert smoke["environment"]["path"].startswith(str(envs))
+    assert train["environment"]["reused"] is True
+    assert train["environment"]["path"] == smoke["environment"]["path"]
+    for name in ("set_env", "add_path"):
+        assert "INJECTED" not in (temp / name).read_text()
+    assert not any("INJECTED" in p.read_text() for p in temp.glob("out-*"))

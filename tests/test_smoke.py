@@ -219,3 +219,68 @@ def test_environment_is_built_from_generated_requirements(
     assert data["python"].startswith(str(tmp_path / "envs"))
     assert data["environment"]["reused"] is False
     assert data["environment"]["own_package"].startswith("on PYTHONPATH")
+
+
+def test_train_and_test_commands_come_from_the_readme_then_from_scripts(
+    make_repo: MakeRepo,
+) -> None:
+    from forkvet.runtime.commands import detect
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+
+    # minGPT's shape: a unittest README command, and a training script not named train*.py.
+    repo = make_repo(
+        {
+            "README.md": "# gpt\n\n### Unit tests\n\n```\npython -m unittest discover tests\n```\n",
+            "mingpt/__init__.py": "",
+            "mingpt/trainer.py": "class Trainer:\n    def run(self):\n        pass\n",
+            "projects/adder/adder.py": (
+                "from mingpt.trainer import Trainer\n\nif __name__ == '__main__':\n"
+                "    trainer = Trainer()\n    trainer.run()\n"
+            ),
+            "projects/readme.md": "projects\n",
+            "tests/test_x.py": "import unittest\n",
+        }
+    )
+    snap = load(repo)
+    report = vet(snap)
+    assert detect(report, "test", False, snap) == (
+        "python -m unittest discover tests",
+        "README (README.md)",
+    )
+    cmd, source = detect(report, "train", False, snap)
+    assert cmd == "python projects/adder/adder.py" and "trains" in source
+    # A bare `pytest` line in a README code block is a test command too.
+    repo2 = make_repo({"README.md": "Run\n\n```bash\n$ pytest -q tests\n```\n", "a.py": "x = 1\n"})
+    snap2 = load(repo2)
+    assert detect(vet(snap2), "test", False, snap2)[0] == "pytest -q tests"
+
+
+def test_a_python_that_is_not_installed_is_one_line_with_the_install_command(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("uv")
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("UV_NO_INDEX", "1")
+    repo = make_repo({"requirements.txt": "# none\n", "demo.py": "print(1)\n"})
+    code = main(
+        [
+            "smoke",
+            str(repo),
+            "--python-version",
+            "3.4",
+            "--env-dir",
+            str(tmp_path / "envs"),
+            "--out",
+            str(tmp_path / "out"),
+            "--cmd",
+            "python demo.py",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "no Python 3.4 interpreter here" in err and "conda create" in err
+    assert not any((tmp_path / "envs").glob("*/bin"))  # the failed build left nothing

@@ -108,3 +108,28 @@ def test_upstream_path_is_relative_to_the_current_folder(
     out = capsys.readouterr().out
     assert code == 0, out
     assert json.loads(out)["changed"]  # upstream was found and compared
+
+
+def test_train_check_without_the_runtime_extra_stops_before_training(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pymannkendall", None)  # as if not installed
+    marker = tmp_path / "trained"
+    repo = make_repo({"train.py": f"open({str(marker)!r}, 'w')\n"})
+    code = main(
+        [
+            "train-check",
+            str(repo),
+            "--python",
+            sys.executable,
+            "--cmd",
+            "python train.py",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 2 and "pip install 'forkvet[runtime]'" in one_line_error(capsys)
+    assert not marker.exists()

@@ -121,4 +121,39 @@ def detect(
             continue
         cmd = " ".join(["python", shlex.quote(entry.path), *map(shlex.quote, flags)])
         return cmd, f"detected {kind} script {entry.path}"
+    if kind == "train" and snap is not None:
+        found = training_script(snap)
+        if found:
+            return f"python {shlex.quote(found)}", f"script that trains: {found}"
     return None, "no command configured, documented or detected"
+
+
+# A script trains when its main block builds a trainer or steps an optimizer itself
+# (minGPT's projects/adder/adder.py: `Trainer(...)` then `trainer.run()`).
+_TRAINS = re.compile(
+    r"\.backward\(|\bTrainer\(|\btrainer\.(?:run|train|fit)\(|\bmodel\.fit\(|\.minimize\("
+)
+_MAIN = re.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]""", re.M)
+_NOT_TRAINING_DIR = re.compile(r"(?:^|/)(?:tests?|docs?|examples?/old|benchmarks?)/")
+
+
+def training_script(snap: Snapshot) -> str | None:
+    """The shallowest script (with a main block) that trains, for repositories whose training
+    scripts are not named train*.py and whose README shows no training command."""
+    candidates = sorted(
+        (
+            f
+            for f in snap.files
+            if f.suffix == ".py"
+            and not f.vendored
+            and not _NOT_TRAINING_DIR.search(f.path)
+            and not f.name.startswith("test")
+            and f.name != "setup.py"
+        ),
+        key=lambda f: (f.path.count("/"), f.path),
+    )
+    for f in candidates[:500]:
+        text = snap.read_text(f.path) or ""
+        if _MAIN.search(text) and _TRAINS.search(text):
+            return f.path
+    return None
