@@ -16,6 +16,15 @@ from forkvet.snapshot import load
 from forkvet.vet import vet
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_public_vulnerability_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    # forkvet env audits its pins online by default: tests never reach a public service
+    # (a test that wants one starts its own OSV server on 127.0.0.1 and sets this itself).
+    monkeypatch.setenv("FORKVET_OSV_URL", "http://127.0.0.1:9")
+
+
 LICENSES = DATA / "licenses"
 
 
