@@ -20,7 +20,7 @@ class TrainStore(Protocol):
 
 
 def _final_loss(losses: list[Any]) -> float | None:
-    finite = [float(v) for v in losses if isinstance(v, int | float) and math.isfinite(v)]
+    finite = [v for v in curve_from_result({"losses": losses}).losses if math.isfinite(v)]
     if not finite:
         return None
     tail = finite[-max(1, len(finite) // 5) :]
@@ -80,7 +80,14 @@ def record(
 
 
 def _fmt(value: Any, spec: str = ".4g") -> str:
-    return format(value, spec) if isinstance(value, int | float) else "—"
+    # values come from an artifact the fork's code wrote: only finite, sane numbers are shown
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    try:
+        number = float(value)
+    except OverflowError:  # a 400-digit integer
+        return "—"
+    return format(number, spec) if math.isfinite(number) else "—"
 
 
 def trend_table(entries: list[dict[str, Any]]) -> str:

@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.web import create_app
 from forkvet.github.artifacts import result_from_archive
+from forkvet.runtime.baseline import curve_from_result
 from tests.app_fixtures import adapt, example
 from tests.github.emulator import GitHubEmulator
 from tests.test_app import (  # noqa: F401
@@ -134,6 +135,29 @@ def test_fail_on_regression_and_bad_artifacts(
         emulator.add_workflow_run(repo, worse, artifacts={"forkvet-runtime": artifact(curve(1.5))}),
     )
     assert check["conclusion"] == "failure" and "regressed" in check["output"]["title"]
+
+
+def test_trend_table_survives_hostile_numbers() -> None:
+    from bot.tracking import trend_table
+
+    huge = 10**400
+    table = trend_table(
+        [
+            {
+                "sha": "a" * 40,
+                "branch": "main",
+                "verdict": "pass",
+                "final_loss": huge,
+                "steps_per_second": float("nan"),
+                "peak_gpu_memory_mib": True,
+            }
+        ]
+    )
+    assert table.count("—") >= 3
+    assert curve_from_result({"losses": [huge, 1.0], "steps_per_second": huge}).losses[1] == 1.0
+    from bot.tracking import _final_loss
+
+    assert _final_loss([huge, 2.0, 1.0]) == 1.0
 
 
 def test_archive_reading_is_bounded_and_validated() -> None:

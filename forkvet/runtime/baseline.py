@@ -66,7 +66,11 @@ class Comparison:
 def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float (a hostile result file)
+        return None
+    return number if math.isfinite(number) else None
 
 
 def curve_from_result(data: Any, label: str = "") -> Curve:
