@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from forkvet.errors import InputError
+from forkvet.escape import terminal
 from forkvet.safe_write import OutputDir, default_out, write_file
 
 EXIT_FAIL = 1
@@ -18,7 +19,13 @@ EXIT_FAIL = 1
 def _emit(
     data: dict[str, Any], fmt: str, output: str | None, text: str, repo: Path | None = None
 ) -> None:
-    body = json.dumps(data, indent=2) + "\n" if fmt == "json" else text
+    # Text lines carry repository text (README commands, the run's output, paths): each line
+    # is made inert for the terminal and for CI logs (no ANSI, no control characters).
+    body = (
+        json.dumps(data, indent=2) + "\n"
+        if fmt == "json"
+        else "".join(terminal(line) + "\n" for line in text.splitlines())
+    )
     if output and output != "-":
         try:
             write_file(Path(output), body, repo=repo)
@@ -92,9 +99,9 @@ def _env_line(env: Any) -> str:
 
 def _print_dry_run(what: str, command: str | None, source: str, env_lines: list[str]) -> int:
     print(f"forkvet {what} --dry-run: nothing is run")
-    print(f"  command     {command or '(none)'}" + (f" ({source})" if source else ""))
+    print(terminal(f"  command     {command or '(none)'}" + (f" ({source})" if source else "")))
     for line in env_lines:
-        print(f"  {line}")
+        print(terminal(f"  {line}"))
     return 0
 
 
@@ -296,7 +303,7 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     if not written:
         raise InputError(f"{args.target}: no Python test or training script to start from")
     for path in written:
-        print(path)
+        print(terminal(path))
     return 0
 
 

@@ -16,7 +16,7 @@ _CUDA = re.compile(
 _OOM = re.compile(r"CUDA out of memory|OutOfMemoryError|Killed\s*$|MemoryError", re.M)
 _NOFILE = re.compile(
     r"(?:FileNotFoundError|IOError|OSError): \[Errno 2\] No such file or "
-    r"directory: '([^']+)'"
+    r"directory: '([^'\n]{1,500})'"
 )
 _SYNTAX = re.compile(r"SyntaxError: (.+)")
 _WEIGHT_EXT = (
