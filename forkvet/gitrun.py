@@ -86,6 +86,9 @@ def _base_env() -> dict[str, str]:
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_CONFIG_GLOBAL": os.devnull,
             "GIT_NO_REPLACE_OBJECTS": "1",
+            # git >= 2.45: never fetch a partial clone's missing objects (older git: forkvet
+            # refuses such repositories before running git, see snapshot.git_refusal)
+            "GIT_NO_LAZY_FETCH": "1",
             "GIT_TERMINAL_PROMPT": "0",
             "GIT_ASKPASS": "true",
             "SSH_ASKPASS": "true",

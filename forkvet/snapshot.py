@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -95,6 +96,7 @@ class GitInfo:
     commit_date: str | None = None
     code_date: str | None = None
     remote: str | None = None
+    refused: str | None = None  # why git was not run in this folder
 
 
 @dataclass
@@ -236,6 +238,16 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
         root=root, name=name or root.name, files=files, notices=notices, disk_names=disk_names
     )
     snap.git = read_git_info(root, remote)
+    if snap.git.refused:
+        snap.notices.append(
+            Finding(
+                "snapshot",
+                "warning",
+                "Git metadata not read",
+                f"git was not run in this folder: {snap.git.refused}; the commit and its "
+                f"date are unknown (vet a fresh clone to get them)",
+            )
+        )
     return snap
 
 
@@ -254,6 +266,7 @@ def _walk(
     files: list[FileEntry] = []
     notices: list[Finding] = []
     outside: list[str] = []
+    linked: dict[tuple[int, int], tuple[int, list[int]]] = {}
     truncated = False
     stack = [root]
     while stack:
@@ -294,9 +307,29 @@ def _walk(
             if len(files) >= MAX_FILES:
                 truncated = True
                 break
-            files.append(FileEntry(rel, entry.stat(follow_symlinks=False).st_size))
+            st = entry.stat(follow_symlinks=False)
+            if st.st_nlink > 1:
+                linked.setdefault((st.st_dev, st.st_ino), (st.st_nlink, []))[1].append(len(files))
+            files.append(FileEntry(rel, st.st_size))
         if truncated:
             break
+    # A hard link is a second name for a file that may live outside the tree (a runner's
+    # credentials): such a file is read only when every one of its names is in the tree.
+    foreign = sorted(i for nlink, idx in linked.values() if len(idx) < nlink for i in idx)
+    if foreign:
+        names = [files[i].path for i in foreign]
+        for i in reversed(foreign):
+            del files[i]
+        notices.append(
+            Finding(
+                "snapshot",
+                "notice",
+                "Hard-linked files not read",
+                f"{len(names)} file(s) have hard links outside the repository and were not "
+                f"read: " + ", ".join(names[:5]),
+                path=names[0],
+            )
+        )
     if outside:
         notices.append(
             Finding(
@@ -325,7 +358,7 @@ def _git(root: Path, *args: str) -> str | None:
     from forkvet.gitrun import run_git
 
     try:
-        proc = run_git(list(args), repo=root, timeout=30)
+        proc = run_git(list(args), repo=root, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -351,7 +384,60 @@ CODE_PATHSPECS = (
 )
 
 
+def git_refusal(root: Path) -> str | None:
+    """Why git must not run in this folder at all, or None. Git reads more than the tree:
+    a `.git` file or `commondir` points at another repository, alternates and config
+    includes read files elsewhere, a partial clone fetches missing objects from a remote the
+    repository names (running its upload-pack), and a FIFO where git expects a file hangs."""
+    dot = root / ".git"
+    try:
+        st = dot.lstat()
+    except OSError:
+        return None  # not a repository: git finds nothing (the parent check follows)
+    if not stat.S_ISDIR(st.st_mode):
+        return "its .git is not a folder (a gitdir link to another repository)"
+    for name in (
+        "HEAD",
+        "config",
+        "packed-refs",
+        "commondir",
+        "objects/info/alternates",
+        "objects/info/http-alternates",
+    ):
+        try:
+            mode = (dot / name).lstat().st_mode
+        except OSError:
+            continue
+        if name in ("commondir", "objects/info/alternates", "objects/info/http-alternates"):
+            return f".git/{name} points git at objects outside the repository"
+        if not stat.S_ISREG(mode):
+            return f".git/{name} is not a regular file"
+    try:
+        with open(dot / "config", "rb") as fh:
+            config = fh.read(256 * 1024).decode("utf-8", "replace").lower()
+    except OSError:
+        config = ""
+    if re.search(r"^\s*(partialclone|promisor)\s*=", config, re.M) or "[include" in config:
+        return ".git/config makes git fetch from a remote or read other files"
+    refs = dot / "refs"
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(refs, followlinks=False):
+        for fname in filenames:
+            count += 1
+            if count > 20_000:
+                return "too many refs"
+            if not stat.S_ISREG(os.lstat(os.path.join(dirpath, fname)).st_mode):
+                return ".git/refs holds something that is not a file"
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+    return None
+
+
 def read_git_info(root: Path, remote: str | None = None) -> GitInfo:
+    refusal = git_refusal(root)
+    if refusal is not None:
+        info = GitInfo(remote=redact_url(remote) if remote else None)
+        info.refused = refusal
+        return info
     top = _git(root, "rev-parse", "--show-toplevel")
     if top is None or Path(top).resolve() != root:
         # Not a repository, or a subfolder of one: report no commit rather than the parent's.
