@@ -11,6 +11,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from forkvet import safeyaml
 from forkvet.errors import InputError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -81,7 +82,7 @@ def read_environment_yml(path: Path, pins: Pins | None = None) -> Pins:
     if re.search(r"(^|\s)[&*][A-Za-z0-9_-]+", text):
         raise InputError(f"{path}: YAML anchors/aliases are not supported here")
     try:
-        data = yaml.safe_load(text)
+        data = safeyaml.load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML") from exc
     if not isinstance(data, dict):

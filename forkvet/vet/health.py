@@ -59,7 +59,9 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
 
     try:
         checker = Checker(tree, filename=f.path)
-    except Exception:
+    except (Exception, RecursionError, MemoryError) as exc:
+        # A third-party parser failing on one hostile file is a notice naming it.
+        f.failure = f"partly analysed (pyflakes failed: {type(exc).__name__})"
         return
     f.facts["undefined"] = [
         f"{f.path}:{m.lineno}: undefined name {m.message_args[0]!r}"

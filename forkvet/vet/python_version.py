@@ -274,8 +274,11 @@ def _vermin_file(f: PyFile, tree: ast.Module) -> tuple[int, int] | None:
         visitor.set_no_lines(set())
         visitor.tour(tree)
         mins = visitor.minimum_versions()
-    except (Exception, vermin.InvalidVersionException):
+    except vermin.InvalidVersionException:
         # vermin gives up on code mixing 2-only and 3-only APIs; the file still counts.
+        return None
+    except (Exception, RecursionError, MemoryError) as exc:
+        f.failure = f"partly analysed (vermin failed: {type(exc).__name__})"
         return None
     v3 = mins[1] if len(mins) > 1 else None
     return (v3[0], v3[1]) if isinstance(v3, tuple) else None

@@ -173,6 +173,47 @@ def legacy_torch_tar(cmd: str, where: str = "pickle") -> bytes:
     return tarred(members)
 
 
+# -- the set ------------------------------------------------------------------------------------
+def hostile_set(cmd: str) -> dict[str, bytes]:
+    """{path: bytes} of malicious pickles that call os.system(cmd) when their ordinary loader
+    reads them: each bypass of issue 9 and its neighbours."""
+    evil = os_system(cmd, 2)
+    cases = {f"proto{p}.pkl": os_system(cmd, p) for p in range(6)}
+    cases |= {
+        "harmless_first.pkl": harmless_first(cmd),
+        "no_proto.dat": stripped_proto(cmd),
+        "exec.bin": builtins_exec(f"import os; os.system({cmd!r})"),
+        "dumps.pkl": pickle.dumps(_Reduce(cmd), protocol=4),
+        # odd names: content decides
+        "weights.bin": os_system(cmd, 0),
+        "model.ckpt": os_system(cmd, 1),
+        "net.model": os_system(cmd, 3),
+        "yolo.weights": os_system(cmd, 4),
+        "no_extension": os_system(cmd, 5),
+        "notes.txt": harmless_first(cmd),
+        "figure.png": os_system(cmd, 2),
+        # compression wrappers (joblib reads each of them directly)
+        "model.joblib": gz(evil),
+        "model.pkl.gz": gz(evil),
+        "model.pkl.bz2": bz(evil),
+        "model.pkl.xz": xz(evil),
+        "model.pkl.lzma": lzma_alone(evil),
+        "model.pkl.z": zlib_raw(evil),
+        "old_joblib.pkl": joblib_zfile(evil),
+        # archives
+        "release/model.pt": torch_zip(evil),
+        "data.zip": zipped({"data/weights": evil}),  # member not named *.pkl
+        "nested.zip": zipped({"inner.zip": zipped({"x/y": evil})}),
+        "bundle.tar.gz": gz(tarred({"ckpt/state": evil})),
+        "legacy.pth": legacy_torch_tar(cmd),
+        "legacy_views.pth": legacy_torch_tar(cmd, where="storages"),
+        "arrays.npz": npz_object(cmd),
+        "array.npy": npy_object(cmd),
+        "gz_in_zip.zip": zipped({"m.gz": gz(evil)}),
+    }
+    return cases
+
+
 # -- resource bombs ----------------------------------------------------------------------------
 def declared_length_bomb() -> bytes:
     """2.5 KiB that declare a 6 GiB argument: a reader that allocates what is declared dies."""

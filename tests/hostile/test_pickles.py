@@ -24,42 +24,7 @@ def _marker(tmp_path: Path) -> Path:
 
 
 def _cases(cmd: str) -> dict[str, bytes]:
-    """Each bypass of the issue, and its neighbours."""
-    evil = P.os_system(cmd, 2)
-    cases = {f"proto{p}.pkl": P.os_system(cmd, p) for p in range(6)}
-    cases |= {
-        "harmless_first.pkl": P.harmless_first(cmd),
-        "no_proto.dat": P.stripped_proto(cmd),
-        "exec.bin": P.builtins_exec(f"import os; os.system({cmd!r})"),
-        "dumps.pkl": __import__("pickle").dumps(P._Reduce(cmd), protocol=4),
-        # odd names: content decides
-        "weights.bin": P.os_system(cmd, 0),
-        "model.ckpt": P.os_system(cmd, 1),
-        "net.model": P.os_system(cmd, 3),
-        "yolo.weights": P.os_system(cmd, 4),
-        "no_extension": P.os_system(cmd, 5),
-        "notes.txt": P.harmless_first(cmd),
-        "figure.png": P.os_system(cmd, 2),
-        # compression wrappers (joblib reads each of them directly)
-        "model.joblib": P.gz(evil),
-        "model.pkl.gz": P.gz(evil),
-        "model.pkl.bz2": P.bz(evil),
-        "model.pkl.xz": P.xz(evil),
-        "model.pkl.lzma": P.lzma_alone(evil),
-        "model.pkl.z": P.zlib_raw(evil),
-        "old_joblib.pkl": P.joblib_zfile(evil),
-        # archives
-        "release/model.pt": P.torch_zip(evil),
-        "data.zip": P.zipped({"data/weights": evil}),  # member not named *.pkl
-        "nested.zip": P.zipped({"inner.zip": P.zipped({"x/y": evil})}),
-        "bundle.tar.gz": P.gz(P.tarred({"ckpt/state": evil})),
-        "legacy.pth": P.legacy_torch_tar(cmd),
-        "legacy_views.pth": P.legacy_torch_tar(cmd, where="storages"),
-        "arrays.npz": P.npz_object(cmd),
-        "array.npy": P.npy_object(cmd),
-        "gz_in_zip.zip": P.zipped({"m.gz": P.gz(evil)}),
-    }
-    return cases
+    return P.hostile_set(cmd)
 
 
 def test_every_malicious_pickle_is_an_error_and_none_runs(
