@@ -73,8 +73,9 @@ def manual(repo: Path, env_dir: Path, env: dict[str, str]) -> float:
     into the environment's own interpreter version, with a warm uv cache."""
     made = next(p for p in env_dir.iterdir() if p.is_dir() and p.name != "generated")
     reqs = made / "forkvet-requirements.txt"
+    # The interpreter the environment was made from (uv may not download one here).
     version = subprocess.run(
-        [str(made / "bin" / "python"), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        [str(made / "bin" / "python"), "-c", "import sys; print(sys._base_executable)"],
         capture_output=True,
         text=True,
         check=True,

@@ -284,3 +284,27 @@ def test_a_python_that_is_not_installed_is_one_line_with_the_install_command(
     assert code == 2 and "Traceback" not in err
     assert "no Python 3.4 interpreter here" in err and "conda create" in err
     assert not any((tmp_path / "envs").glob("*/bin"))  # the failed build left nothing
+
+
+@pytest.mark.parametrize(
+    ("output", "where"),
+    [
+        (  # transformers' from_pretrained without the network (minGPT's unit test)
+            "OSError: We couldn't connect to 'https://huggingface.co' to load this model, "
+            "couldn't find it in the cached files and it looks like gpt2 is not the path to a "
+            "directory containing a config.json file.",
+            "https://huggingface.co",
+        ),
+        (  # torchvision's dataset download through urllib
+            "urllib.error.URLError: <urlopen error [Errno -2] Name or service not known>",
+            None,
+        ),
+    ],
+)
+def test_downloads_without_the_network_are_explained(output: str, where: str | None) -> None:
+    from forkvet.runtime.explain import explain
+
+    reasons = explain(output, 1, False, 60)
+    assert reasons[0].startswith("needs the network to download something at run time")
+    if where:
+        assert where in reasons[0]

@@ -19,6 +19,12 @@ _NOFILE = re.compile(
     r"directory: '([^'\n]{1,500})'"
 )
 _SYNTAX = re.compile(r"SyntaxError: (.+)")
+# Downloads at run time (pretrained weights, datasets) on a machine without the network.
+_NETWORK = re.compile(
+    r"couldn't connect to '?(https?://[^\s']+)|Failed to establish a new connection|"
+    r"Name or service not known|Temporary failure in name resolution|"
+    r"urlopen error|ConnectionError: .*?(https?://[^\s'\"]+)",
+)
 _WEIGHT_EXT = (
     ".pth",
     ".pt",
@@ -70,6 +76,14 @@ def explain(
         reasons.append(
             f"wanted {kind} that is not there: {path} (see the report's weights "
             f"section, or the README's download step)"
+        )
+    net = _NETWORK.search(output)
+    if net:
+        where = next((g for g in net.groups() if g), None)
+        reasons.append(
+            "needs the network to download something at run time"
+            + (f" ({where})" if where else "")
+            + ": download the weights or data beforehand, or run where it can connect"
         )
     m = _SYNTAX.search(output)
     if m:

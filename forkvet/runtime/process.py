@@ -278,7 +278,12 @@ def run(
     start = time.monotonic()
     sampler = GpuSampler()
     sampler.start()
-    log = os.fdopen(open_log(log_path, repo=cwd), "w", encoding="utf-8") if log_path else None
+    # Line-buffered: the log can be followed while the command runs.
+    log = (
+        os.fdopen(open_log(log_path, repo=cwd), "w", encoding="utf-8", buffering=1)
+        if log_path
+        else None
+    )
     before = _children_now()
     proc = subprocess.Popen(
         ["/bin/sh", "-c", command],
