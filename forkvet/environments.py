@@ -34,6 +34,7 @@ from pathlib import Path
 from forkvet.config import Config
 from forkvet.envgen.uv import plain_requirement
 from forkvet.errors import ForkvetError, InputError
+from forkvet.runtime import sandbox
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
 
@@ -488,7 +489,8 @@ def _run(cmd: list[str], cwd: Path, keep_index_config: bool) -> subprocess.Compl
     try:
         with private_workdir() as work:
             return subprocess.run(
-                cmd,
+                # an editable install runs the repository's build (setup.py): sandboxed
+                sandbox.wrap_argv(cmd),
                 cwd=work,
                 env=scrubbed_env(keep_index_config=keep_index_config),
                 capture_output=True,

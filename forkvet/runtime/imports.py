@@ -9,8 +9,9 @@ import subprocess
 import warnings
 from dataclasses import dataclass, field
 
+from forkvet.runtime import sandbox
 from forkvet.runtime.explain import explain
-from forkvet.runtime.process import scrubbed_env
+from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
 
 _SKIP_DIRS = (
@@ -143,9 +144,11 @@ def check_imports(
         return ImportCheck(True, 0, skipped=skipped)
     # One child for all modules; the total budget covers a slow first import (torch).
     budget = 60 + timeout * min(len(mods), 20)
+    isolate_self()
     try:
         proc = subprocess.run(
-            [python, "-c", _CHILD, json.dumps(mods), str(timeout)],
+            # the repository's modules run here: in the sandbox, like the smoke command
+            sandbox.wrap_argv([python, "-c", _CHILD, json.dumps(mods), str(timeout)]),
             cwd=snap.root,
             env=scrubbed_env(env),
             capture_output=True,

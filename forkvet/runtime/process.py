@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forkvet.runtime import sandbox
 from forkvet.runtime.gpu import GpuSampler
 from forkvet.safe_write import open_log
 
@@ -173,6 +174,9 @@ class RunResult:
     gpu_name: str | None = None
     gpu_peak_mib: float | None = None
     line_times: list[float] = field(default_factory=list)
+    # "namespace": own PID and mount namespace (ancestors and command files unreachable);
+    # "process": a scrubbed child only (see forkvet.runtime.sandbox)
+    isolation: str = "process"
 
     @property
     def ok(self) -> bool:
@@ -285,8 +289,9 @@ def run(
         else None
     )
     before = _children_now()
+    argv, isolation = sandbox.wrap(command, sandbox.hidden_files())
     proc = subprocess.Popen(
-        ["/bin/sh", "-c", command],
+        argv,
         cwd=cwd,
         env=scrubbed_env(env, pass_env),
         stdin=subprocess.DEVNULL,
@@ -343,4 +348,5 @@ def run(
         str(log_path) if log_path else None,
         name,
         peak,
+        isolation=isolation,
     )
