@@ -14,12 +14,15 @@ def main() -> None:
     start = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kib = usage.ru_maxrss
     print(
         json.dumps(
             {
                 "seconds": seconds,
                 "peak_mib": peak_kib / 1024,
+                # CPU time: the work done, unlike wall seconds not inflated by a busy machine
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
                 "rc": proc.returncode,
                 "stderr": proc.stderr.decode(errors="replace")[-300:],
             }

@@ -34,10 +34,9 @@ class Context:
         )
         code = [f for f in self.snap.files if f.suffix in (".py", ".ipynb")]
         # vermin and pyflakes are superlinear in a file's definitions (a 2 MB file of 25,000
-        # functions took minutes): they get files up to a size and a time budget of their own.
-        by_size = sorted(
-            (f for f in code if f.size <= limits.SLOW_ANALYZER_MAX_BYTES), key=lambda f: -f.size
-        )
+        # functions took minutes): they get code up to a size (checked on the parsed source:
+        # a notebook's JSON is mostly outputs) and a time budget of their own.
+        by_size = sorted(code, key=lambda f: -f.size)
         vermin = {f.path for f in by_size[: python_version.VERMIN_MAX_FILES]}
         pyflakes = {f.path for f in by_size[: health.PYFLAKES_MAX_FILES]}
         slow_deadline = min(self.deadline, time.monotonic() + limits.SLOW_ANALYZER_SECONDS)
@@ -48,7 +47,6 @@ class Context:
                 "vermin": e.path in vermin,
                 "pyflakes": e.path in pyflakes,
                 "slow_deadline": slow_deadline,
-                "limited": e.size > limits.SLOW_ANALYZER_MAX_BYTES,
             },
             self.deadline,
         )

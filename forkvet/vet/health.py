@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import re
-import time
 from typing import Any
 
 from forkvet.report import (
@@ -51,8 +50,9 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer: names pyflakes finds undefined (they fail when the line runs)."""
     if f.is_notebook or not f.facts.get("pyflakes", True):
         return
-    if time.monotonic() > f.facts.get("slow_deadline", float("inf")):
-        f.facts["limited"] = True  # reported once for all such files
+    from forkvet.vet.python_version import too_costly
+
+    if too_costly(f):  # reported once for all such files
         return
     from pyflakes.checker import Checker
     from pyflakes.messages import UndefinedName

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 import vermin
 
+from forkvet import limits
 from forkvet.report import Finding, Framework, PythonInfo
 from forkvet.vet.context import Context
 from forkvet.vet.pyhistory import (
@@ -230,8 +231,11 @@ class _Py3Scanner:
                 self._py2(node, f".{fn.attr}() (Python 2 dict method)")
 
 
-def _out_of_time(f: PyFile) -> bool:
-    if time.monotonic() > f.facts.get("slow_deadline", float("inf")):
+def too_costly(f: PyFile) -> bool:
+    """vermin and pyflakes are superlinear: only code up to a size, within their time budget."""
+    if len(f.text) > limits.SLOW_ANALYZER_MAX_BYTES or time.monotonic() > f.facts.get(
+        "slow_deadline", float("inf")
+    ):
         f.facts["limited"] = True
         return True
     return False
@@ -241,7 +245,7 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer (runs while the AST exists; see pysource.build_index)."""
     sig = _Signals()
     _Py3Scanner(f, nodes, sig).run()
-    if f.facts.get("vermin") and not _out_of_time(f):
+    if f.facts.get("vermin") and not too_costly(f):
         sig.min3 = _vermin_file(f, tree)
         sig.min_evidence = f.path
     f.facts["python"] = sig

@@ -1,5 +1,6 @@
-"""Tiny hostile repositories cannot stall vetting: every resource bomb finishes within 30 s and
-1 GiB of memory, in a child process, with a complete report that says what limit was reached.
+"""Tiny hostile repositories cannot stall vetting: every resource bomb finishes within 30 s
+(of CPU: the test machines are shared) and 1 GiB of memory, in a child process, with a
+complete report that says what limit was reached.
 
 These are bounds on hostile cases with wide margins (the cases took minutes, gigabytes or an
 OOM kill before), not timings of forkvet's speed.
@@ -34,7 +35,7 @@ def _bounded(repo: Path) -> dict[str, object]:
     seconds, peak_mib, rc, report = P.vet_bounded(repo, SECONDS)
     assert rc in (0, 1), f"exit {rc}"
     assert report, "no report written"
-    assert seconds < SECONDS, f"{seconds:.1f} s"
+    assert seconds < SECONDS, f"{seconds:.1f} s of CPU"
     assert peak_mib < MIB, f"{peak_mib:.0f} MiB"
     return report
 
