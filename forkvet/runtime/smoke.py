@@ -37,6 +37,7 @@ class SmokeResult:
     python: str | None = None
     notebook: dict[str, Any] | None = None
     environment: dict[str, Any] | None = None
+    isolation: str | None = None  # namespace | process (forkvet.runtime.sandbox)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +121,7 @@ def smoke(
     result.exit_code, result.duration = ran.returncode, round(ran.duration, 2)
     result.timed_out, result.tail, result.log = ran.timed_out, ran.tail[-30:], ran.log
     result.gpu, result.peak_gpu_memory_mib = ran.gpu_name, ran.gpu_peak_mib
+    result.isolation = ran.isolation
     if not ran.ok:
         result.reasons += explain(
             "\n".join(ran.tail), ran.returncode, ran.timed_out, timeout, own_modules(snap)

@@ -41,6 +41,7 @@ class TrainResult:
     command_source: str | None = None
     # Named series besides `losses` (GAN logs: "generator", "discriminator"; null = NaN/Inf).
     series: dict[str, list[float | None]] = field(default_factory=dict)
+    isolation: str | None = None  # namespace | process (forkvet.runtime.sandbox)
     # Set with --baseline: this run against an earlier one (forkvet.runtime.baseline).
     baseline: dict[str, Any] | None = None
 
@@ -120,6 +121,7 @@ def check(
             "stopped_early": ran.stopped_early,
             "timed_out": ran.timed_out,
             "gpu": ran.gpu_name,
+            "isolation": ran.isolation,
             "peak_gpu_memory_mib": ran.gpu_peak_mib,
         }
         if ran.stopped_early:
