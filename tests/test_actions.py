@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -96,8 +97,11 @@ def test_workflow_template_guards_the_self_hosted_runner() -> None:
     gpu = wf["jobs"]["gpu"]
     assert gpu["runs-on"] == ["self-hosted", "linux", "x64", "gpu"]
     assert "head.repo.full_name == github.repository" in gpu["if"]
+    # read-only everywhere; the GPU job may also read earlier runs' artifacts (its baseline)
+    assert wf["jobs"]["vet"]["permissions"] == {"contents": "read"}
+    assert gpu["permissions"] == {"contents": "read", "actions": "read"}
     for job in wf["jobs"].values():
-        assert job["timeout-minutes"] and job["permissions"] == {"contents": "read"}
+        assert job["timeout-minutes"] and set(job["permissions"].values()) == {"read"}
         for step in job["steps"]:
             if "uses" in step:
                 assert re.search(r"@[0-9a-f]{40}$", step["uses"])
@@ -141,3 +145,27 @@ def test_env_action_offline(tmp_path: Path) -> None:
     assert outputs["complete"] == "true" and outputs["python"].startswith("3.")
     assert "torch>=1.13" in Path(outputs["requirements"]).read_text()
     assert summary.startswith("### forkvet environment")
+
+
+def test_train_check_action_compares_with_a_baseline(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    good = "".join(f"step {i} loss: {2.0 * 0.95**i + 0.3:.4f}\n" for i in range(1, 61))
+    worse = "".join(f"step {i} loss: {2.0 * 0.99**i + 0.9:.4f}\n" for i in range(1, 61))
+    (repo / "good.log").write_text(good)
+    (repo / "worse.log").write_text(worse)
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    action = ROOT / "actions" / "train-check" / "action.yml"
+    first, _, _ = run_action(action, {"log": str(repo / "good.log")}, repo, temp)
+    baseline = tmp_path / "baseline.json"
+    shutil.copy(first["result"], baseline)
+    temp2 = tmp_path / "runner2"
+    temp2.mkdir()
+    outputs, summary, procs = run_action(
+        action, {"log": str(repo / "worse.log"), "baseline": str(baseline)}, repo, temp2
+    )
+    assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
+    result = json.loads(Path(outputs["result"]).read_text())
+    assert result["baseline"]["regression"] is True
+    assert "**Regressed** against the baseline" in summary
