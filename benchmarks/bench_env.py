@@ -169,6 +169,11 @@ def _resolves(requirements: Path, python: str) -> str:
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
     config = requirements.parent / "uv.toml"
     more = ["--config-file", str(config)] if config.exists() else []
+    # Old source releases build with the target Python, as in the user's `uv venv --python`.
+    from forkvet.interpreters import find_python
+
+    found = find_python(python)
+    more += ["--python", found] if found else []
     proc = subprocess.run(
         [
             *(uv, "pip", "compile", str(requirements), "--python-version", python),
