@@ -162,14 +162,23 @@ def _stripped_copy(clone: Path, dest: Path, as_of: date) -> Path:
 
 
 def _resolves(requirements: Path, python: str) -> str:
-    """Whether uv resolves the written file, as a user would run it (no date cap)."""
+    """Whether uv resolves the written file, as a user would run it (no date cap; with the
+    written uv.toml of metadata repairs, as the printed command does)."""
     if python.startswith("2."):
         return "n/a (conda)"
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    config = requirements.parent / "uv.toml"
+    more = ["--config-file", str(config)] if config.exists() else []
+    # Old source releases build with the target Python, as in the user's `uv venv --python`.
+    from forkvet.interpreters import find_python
+
+    found = find_python(python)
+    more += ["--python", found] if found else []
     proc = subprocess.run(
         [
             *(uv, "pip", "compile", str(requirements), "--python-version", python),
             *("--quiet", "--python-platform", "x86_64-unknown-linux-gnu", "--no-header"),
+            *more,
         ],
         capture_output=True,
         text=True,
@@ -189,7 +198,9 @@ def _era(version: str | None, era: str) -> str:
         return "?"
 
 
-def environments(clones: list[Path], verify_all: bool, device: str) -> None:
+def environments(
+    clones: list[Path], verify_all: bool, device: str, skip_verify: bool, allow_build: bool
+) -> None:
     truth_file = json.loads((HERE / "env_truth.json").read_text())
     by_commit = {v["commit"]: (k, v) for k, v in truth_file.items() if not k.startswith("_")}
     rows: list[list[str]] = []
@@ -207,6 +218,7 @@ def environments(clones: list[Path], verify_all: bool, device: str) -> None:
             out = Path(tmp) / "out"
             cmd = [sys.executable, "-m", "forkvet", "env", str(repo), "--out", str(out)]
             cmd += ["--format", "json", "--as-of", as_of.isoformat(), "--device", device]
+            cmd += ["--allow-build"] if allow_build else []
             seconds, proc = run(cmd, repo)
             seconds_all.append(seconds)
             try:
@@ -218,11 +230,20 @@ def environments(clones: list[Path], verify_all: bool, device: str) -> None:
             pins = {r["name"]: r["version"] for r in data["requirements"]}
             late, total = released_after(dict(pins), as_of)
             fw = data.get("framework") or {}
-            fw_text = f"{fw['dist']} {fw['version']}" if fw else "-"
-            want = f"{authors['dist']} {authors['version']}" if authors else "-"
+            # The authors' framework may not be forkvet's first one (Keras on TensorFlow).
+            mine = ""
+            if authors:
+                alts = (authors["dist"], f"{authors['dist']}-gpu", f"{authors['dist']}-cpu")
+                mine = next((pins[d] for d in alts if pins.get(d)), "")
+            fw_text = (
+                f"{authors['dist']} {mine or '-'}"
+                if authors
+                else (f"{fw['dist']} {fw['version']}" if fw else "-")
+            )
+            want = authors["version"] if authors else "-"
             ok = _resolves(out / "requirements.txt", data["python"])
             verified = "-"
-            if spec.get("verify") or verify_all:
+            if (spec.get("verify") or verify_all) and not skip_verify:
                 vout = Path(tmp) / "verify"
                 vs, vproc = run([*cmd[:6], str(vout), *cmd[7:], "--verify"], repo)
                 try:
@@ -237,16 +258,16 @@ def environments(clones: list[Path], verify_all: bool, device: str) -> None:
                     "yes" if data["complete"] else "NO",
                     f"{data['python']}" + (f" ({spec['python']})" if spec.get("python") else ""),
                     f"{fw_text} ({want})",
-                    _era(fw.get("version"), authors.get("era", "")) if authors else "-",
+                    _era(mine, authors.get("era", "")) if authors else "-",
                     f"{late} of {total}",
                     ok,
                     f"{seconds:.1f}",
                     verified,
                 ]
             )
-            if not data["complete"]:
-                for p in data["problems"][:4]:
-                    print(f"  {name}: {p[:300]}", file=sys.stderr)
+            print("| " + " | ".join(rows[-1]) + " |", file=sys.stderr, flush=True)
+            for p in data["problems"][:5]:
+                print(f"    {p[:400]}", file=sys.stderr, flush=True)
     head = [
         "repository",
         "code date",
@@ -274,9 +295,13 @@ def main() -> None:
     ap.add_argument("--names", action="store_true", help="score names against pipreqs/pigar")
     ap.add_argument("--verify-all", action="store_true", help="--verify every repository")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--skip-verify", action="store_true", help="no --verify installs")
+    ap.add_argument(
+        "--allow-build", action="store_true", help="pass --allow-build (source-only packages)"
+    )
     args = ap.parse_args()
     if not args.names:
-        environments(args.clones, args.verify_all, args.device)
+        environments(args.clones, args.verify_all, args.device, args.skip_verify, args.allow_build)
         return
     truth_file = json.loads((HERE / "env_truth.json").read_text())
     by_commit = {

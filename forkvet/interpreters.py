@@ -8,6 +8,7 @@ Every candidate is asked for its version (a pyenv shim on PATH answers "command 
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
@@ -123,9 +124,32 @@ def candidates(version: str) -> Iterator[str]:
     yield f"/usr/bin/{exe}"
 
 
+_ENV_KEYS = (
+    "PATH",
+    "HOME",
+    "PYENV_ROOT",
+    "RUNNER_TOOL_CACHE",
+    "CONDA_PREFIX",
+    "CONDA_ROOT",
+    "CONDA_EXE",
+    "MAMBA_ROOT_PREFIX",
+)
+
+
 def find_python(version: str) -> str | None:
-    """The path of an installed interpreter of Python X.Y, or None. Never downloads."""
+    """The path of an installed interpreter of Python X.Y, or None. Never downloads.
+    Remembered for the process (asking every interpreter takes seconds)."""
     _parse(version)
+    return _find(version, tuple(os.environ.get(k, "") for k in _ENV_KEYS))
+
+
+def forget() -> None:
+    """Look again next time (after installing an interpreter)."""
+    _find.cache_clear()
+
+
+@functools.lru_cache(maxsize=64)
+def _find(version: str, _env: tuple[str, ...]) -> str | None:
     found = _uv_find(version)
     if found and _answers(found, version):
         return found

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +41,8 @@ DISTS = [
         for v in ("36", "37")
     ],
     Dist("tensorflow", "2.1.0", "2020-01-08T00:00:00Z", ["numpy>=1.16"], tag=cp("37")),
+    # TensorFlow 1.x's GPU build is a distribution of its own
+    Dist("tensorflow-gpu", "1.15.0", "2019-10-17T00:00:00Z", ["numpy>=1.16,<1.19"], tag=cp("37")),
     Dist("numpy", "1.14.0", "2018-01-06T00:00:00Z", license="BSD-3-Clause"),
     Dist("numpy", "1.16.0", "2019-01-13T00:00:00Z", license="BSD-3-Clause"),
     Dist("numpy", "1.17.4", "2019-11-10T00:00:00Z", license="BSD-3-Clause"),
@@ -109,21 +114,26 @@ def test_tensorflow_1_repo_pins_framework_first_as_of_the_code_date(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo(TF1, date="2019-12-01T10:00:00+00:00")
-    code, data = run_env(repo, tmp_path / "out", capsys)
+    code, data = run_env(repo, tmp_path / "out", capsys, "--device", "cuda")
     assert code == 0, data
     assert data["python"] == "3.7" and data["as_of"] == "2019-12-01"
     pins = {r["name"]: r["version"] for r in data["requirements"]}
-    assert pins == {"tensorflow": "1.15.0", "numpy": "1.17.4", "opencv-python": "3.4.2.17"}
+    # on a GPU, TensorFlow 1.x is tensorflow-gpu, with the CUDA and cuDNN 1.15 was built for
+    assert pins == {"tensorflow-gpu": "1.15.0", "numpy": "1.17.4", "opencv-python": "3.4.2.17"}
     for name, version in pins.items():  # nothing released after the code's date
         assert UPLOADED[(name, version)] <= "2019-12-01T23:59:59Z"
     reqs = (tmp_path / "out" / "requirements.txt").read_text()
-    assert reqs.splitlines()[4] == "tensorflow==1.15.0"
+    assert reqs.splitlines()[4] == "tensorflow-gpu==1.15.0"
     assert "opencv-python==3.4.2.17  # imported at model.py:3" in reqs
     env = (tmp_path / "out" / "environment.yml").read_text()
     assert "name: model-repo" in env and "  - python=3.7" in env
-    assert "  - cudatoolkit=10.0" in env and "    - tensorflow==1.15.0" in env
+    assert "  - cudatoolkit=10.0\n  - cudnn=7.4" in env and "    - tensorflow-gpu==1.15.0" in env
     assert (tmp_path / "out" / ".python-version").read_text() == "3.7\n"
     assert data["commands"]["uv"].startswith("uv venv --python 3.7")
+    # on a CPU: the CPU build, and no CUDA toolkit to download
+    code, cpu = run_env(repo, tmp_path / "cpu", capsys, "--device", "cpu")
+    assert code == 0 and cpu["framework"]["dist"] == "tensorflow"
+    assert "cudatoolkit" not in (tmp_path / "cpu" / "environment.yml").read_text()
 
 
 def test_declared_pins_are_kept_and_conflicts_reported(
@@ -139,7 +149,7 @@ def test_declared_pins_are_kept_and_conflicts_reported(
         date="2019-12-01T10:00:00+00:00",
     )
     code, data = run_env(repo, tmp_path / "out", capsys)
-    assert code == 0
+    assert code == 0, (data["problems"], data["dropped"], data["complete"])
     pins = {r["name"]: r["version"] for r in data["requirements"]}
     assert pins["numpy"] == "1.16.0"
     assert data["conflicts"] == [
@@ -189,7 +199,8 @@ def test_package_that_no_longer_exists_is_dropped(
         date="2019-12-01T10:00:00+00:00",
     )
     code, data = run_env(repo, tmp_path / "out", capsys)
-    assert code == 0 and data["dropped"] == ["vanished-pkg"]
+    # not every name is pinned: a partial result, saying what is missing
+    assert code == 1 and data["complete"] is False and data["dropped"] == ["vanished-pkg"]
     assert "vanished-pkg" in (tmp_path / "out" / "requirements.txt").read_text()
 
 
@@ -227,6 +238,14 @@ def test_invalid_legacy_metadata_is_repaired(
     pins = {r["name"]: r["version"] for r in data["requirements"]}
     assert pins == {"legacylib": "1.0", "tzdep": "2018.9"}  # not the 2014 release
     assert any("invalid legacy metadata of legacylib" in p for p in data["problems"])
+    # installing the pins needs the repair too: uv refuses tzdep (>=2011k) on install as well
+    out = tmp_path / "out"
+    assert "--config-file uv.toml" in data["commands"]["uv"]
+    uv = [shutil.which("uv") or str(Path(sys.executable).parent / "uv"), "pip", "compile"]
+    args = [str(out / "requirements.txt"), "--python-version", "3.11", "--quiet"]
+    assert subprocess.run([*uv, *args], capture_output=True, check=False).returncode != 0
+    fixed = [*uv, *args, "--config-file", str(out / "uv.toml")]
+    assert subprocess.run(fixed, capture_output=True, check=False).returncode == 0
 
 
 def test_python2_code_gets_a_conda_environment(

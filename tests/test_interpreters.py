@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from forkvet.interpreters import find_python, python_hint
+from forkvet.interpreters import find_python, forget, python_hint
 
 HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -56,6 +56,7 @@ def test_a_pyenv_shim_that_cannot_run_is_skipped_for_the_real_pyenv_build(
     shim = "echo 'pyenv: python3.98: command not found'; exit 127"
     _script(bare_env / "bin" / "python3.98", shim)
     assert find_python("3.98") is None
+    forget()  # answers are remembered for the process
     real = _script(bare_env / "pyenv" / "versions" / "3.98.2" / "bin" / "python3.98", "printf 3.98")
     assert find_python("3.98") == str(real)
 

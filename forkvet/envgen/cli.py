@@ -46,7 +46,17 @@ def cmd_env(args: argparse.Namespace) -> int:
                 f"no Python environment to generate"
             )
         config, _ = config_for(args.config, snap.root)
-        gen = {"as_of": as_of, "python": args.python, "offline": args.offline, "config": config}
+        sources = [x for url in args.find_links or [] for x in ("--find-links", url)] + [
+            x for url in args.extra_index_url or [] for x in ("--extra-index-url", url)
+        ]
+        gen = {
+            "as_of": as_of,
+            "python": args.python,
+            "offline": args.offline,
+            "config": config,
+            "device": args.device,
+            "sources": sources,
+        }
         result, _report = generate(snap, out=out, **gen)
         verification = None
         if args.verify:
@@ -143,6 +153,24 @@ def register(sub: Any) -> None:
         action="store_true",
         help="let uv build source releases (runs their build code) when a package has no "
         "wheel at the date; default: wheels only, and the result names what needed a build",
+    )
+    e.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        help="build the environment for CPU or CUDA (default: cuda when nvidia-smi is found)",
+    )
+    e.add_argument(
+        "--find-links",
+        action="append",
+        metavar="URL",
+        help="an extra source of releases (a find-links page, e.g. a framework's archive of "
+        "old releases the index lacks); repeatable. Only what you pass is used.",
+    )
+    e.add_argument(
+        "--extra-index-url",
+        action="append",
+        metavar="URL",
+        help="an extra package index, used with yours; repeatable",
     )
     e.add_argument("--config", metavar="FILE")
     e.add_argument("--format", choices=("text", "json"), default="text")

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from forkvet.config import Config
+from forkvet.envgen import device as devices
 from forkvet.envgen import licenses, outputs
-from forkvet.envgen.names import Need, NeedSet, from_report
+from forkvet.envgen.choose import choose, python_candidates
+from forkvet.envgen.docker import dockerfile_versions
+from forkvet.envgen.metadata_fix import uv_toml_text
+from forkvet.envgen.names import Need, NeedSet, from_report, readme_git_clones
 from forkvet.envgen.py2 import resolve_py2
-from forkvet.envgen.resolve import (
-    FRAMEWORK_DISTS,
-    Resolution,
-    pin_framework,
-    python_candidates,
-    resolve,
-)
+from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution, resolve
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
-from forkvet.report import Report
+from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
 from forkvet.vet import Context, vet
 from forkvet.vet.declared import collect
@@ -48,6 +49,14 @@ class EnvResult:
     verify: dict[str, Any] | None = None
     # Needed a source build, which was not allowed (`--allow-build`): left out or relaxed.
     needs_build: list[str] = field(default_factory=list)
+    # "cpu" or "cuda": which builds the environment is for (--device; default what this has).
+    device: str = "cpu"
+    # Optional extras the authors declared (extras_require), listed as comments, not resolved.
+    extras: list[str] = field(default_factory=list)
+    # `name @ git+https://…` / `git+https://…` the authors install from git: comments only.
+    git: list[str] = field(default_factory=list)
+    # Pinned to a release after the date: nothing installable without a build came earlier.
+    after_date: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,9 +91,9 @@ def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
     ]
     for need in needs.of_kind("main", "build"):
         lines.append(f"{need.name}{need.spec}  # {terminal(need.why)}")
-    optional = needs.of_kind("optional")
+    optional = needs.of_kind("optional", "extra")
     if optional:
-        lines += ["", "# optional: imported inside try/except ImportError"]
+        lines += ["", "# optional: imported inside try/except ImportError, or an optional extra"]
         lines += [f"# {n.name}{n.spec}" for n in optional]
     return "\n".join(lines) + "\n"
 
@@ -97,18 +106,28 @@ def generate(
     python: str | None = None,
     offline: bool = False,
     extra: list[Need] | None = None,
+    device: str | None = None,
+    sources: list[str] | None = None,
 ) -> tuple[EnvResult, Report]:
+    """sources: uv options the user passed for extra package sources (["--find-links", URL,
+    ...]), used for every resolution and written into requirements.txt."""
     config = config or Config()
+    device = device or devices.detect()
+    flags = source_flags(sources or [])
     ctx = Context(snap, config)
     report = vet(snap, config, ctx)
     needs = from_report(report, collect(ctx))
     for need in extra or []:
         if needs.get(need.name) is None:
             needs.needs.append(need)
+    needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
     when = as_of or code_date(report)
     py = report.python
+    framework = next((fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS), None)
+    framework = _docker_pin(snap, framework, needs)
+    _other_framework_specs(report, needs, framework)
     if py.majors == [2] and python in (None, "2.7"):
-        res = _offline(needs, "2.7") if offline else resolve_py2(needs, when)
+        res = _offline(needs, "2.7") if offline else resolve_py2(needs, when, framework, device)
     else:
         pythons = (
             [python]
@@ -118,24 +137,29 @@ def generate(
         if offline:
             res = _offline(needs, pythons[0])
         else:
-            framework = next((fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS), None)
-            pin, chosen, problem = (
-                pin_framework(framework, needs, pythons, when) if framework else (None, None, "")
-            )
-            res = resolve(needs, chosen or pythons[0], when, pin)
-            if problem:
-                res.problems.insert(0, problem)
-                res.complete = False
+
+            def attempt(version: str, pin: FrameworkPin | None, more: list[str]) -> Resolution:
+                # Each attempt relaxes pins on its own copy of the needs.
+                return resolve(copy.deepcopy(needs), version, when, pin, flags + more)
+
+            res = choose(framework, needs, pythons, when, device, flags, attempt)
     res.problems[:0] = needs.notices
     files = {
         "requirements.txt": (
             _offline_requirements(snap.name, needs, res)
             if offline
-            else outputs.requirements_txt(snap.name, res, needs, when)
+            else outputs.requirements_txt(snap.name, res, needs, when, sources or [])
         ),
-        "environment.yml": outputs.environment_yml(snap.name, res, needs),
+        "environment.yml": outputs.environment_yml(snap.name, res, needs, device),
         ".python-version": f"{res.python}\n",
     }
+    fixes = [f for f in res.metadata_fixes if res.pins.get(str(f["name"])) == str(f["version"])]
+    if fixes and not offline:
+        files["uv.toml"] = (
+            "# Repaired metadata of old releases (invalid version specifiers such as\n"
+            "# pytz>=2011k, which uv and pip >= 24.1 refuse). Use with: uv pip install\n"
+            "# --config-file uv.toml -r requirements.txt\n" + uv_toml_text(fixes)
+        )
     written = outputs.write(out, files, repo=snap.root) if out else []
     top = {n.name: n for n in needs.needs}
     requirements = [
@@ -171,7 +195,7 @@ def generate(
         framework=asdict(res.framework) if res.framework else None,
         requirements=requirements,
         files=written,
-        commands=outputs.commands(snap.name, res),
+        commands=outputs.commands(snap.name, res, device, repaired=bool(fixes)),
         problems=res.problems,
         relaxed=res.relaxed,
         dropped=res.dropped,
@@ -179,6 +203,10 @@ def generate(
         licenses=dep_licenses,
         needs_build=res.needs_build,
         optional=[n.name for n in needs.of_kind("optional")],
+        device=device,
+        extras=[n.name for n in needs.of_kind("extra")],
+        git=list(needs.git),
+        after_date=res.after_date,
         unresolved=[
             n.name
             for n in needs.of_kind("main", "build")
@@ -188,3 +216,47 @@ def generate(
         ],
     )
     return result, report
+
+
+def _docker_pin(snap: Snapshot, fw: Framework | None, needs: NeedSet) -> Framework | None:
+    """A Dockerfile `FROM tensorflow/tensorflow:1.12.0-py3` names the release the authors ran:
+    it pins the framework unless their own declarations already do."""
+    if fw is None:
+        return fw
+    found = dockerfile_versions(snap).get(fw.name)
+    declared = needs.get(FRAMEWORK_DISTS[fw.name])
+    if not found or (declared is not None and "==" in declared.spec):
+        return fw
+    version, where = found
+    try:
+        if fw.version_spec and not SpecifierSet(fw.version_spec).contains(version):
+            return fw  # the code's own constraints disagree: keep them
+    except InvalidSpecifier:
+        pass
+    needs.notices.append(f"{where}: the Dockerfile builds on {fw.name} {version}; pinned it")
+    return replace(fw, version_spec=f"=={version}")
+
+
+def _other_framework_specs(report: Report, needs: NeedSet, primary: Any) -> None:
+    """The versions a README names for the other frameworks (Keras 2.1.5 *and* TensorFlow
+    1.6.0) constrain them too: uv otherwise takes any release it can (TF 1.4.1)."""
+    for fw in report.frameworks:
+        if fw is primary or not fw.version_spec or fw.name not in FRAMEWORK_DISTS:
+            continue
+        need = needs.get(FRAMEWORK_DISTS[fw.name])
+        if need is not None and not need.spec:
+            need.spec = fw.version_spec
+
+
+SOURCE_OPTIONS = ("--find-links", "--extra-index-url")
+# Archives of old framework releases (find-links pages) carry no upload times, which uv's date
+# cap treats as "too new": the framework family is exempt from the cap when the user adds one.
+_UNDATED = ("torch", "torchvision", "torchaudio", "tensorflow", "tensorflow-gpu")
+
+
+def source_flags(sources: list[str]) -> list[str]:
+    flags = list(sources)
+    if sources:
+        for name in _UNDATED:
+            flags += ["--exclude-newer-package", f"{name}=false"]
+    return flags

@@ -93,14 +93,20 @@ def repair(name: str, as_of: date) -> list[dict[str, object]]:
 
 
 def write_uv_toml(path: Path, entries: list[dict[str, object]]) -> Path:
+    path.write_text(uv_toml_text(entries), encoding="utf-8")
+    return path
+
+
+def uv_toml_text(entries: list[dict[str, object]]) -> str:
+    """uv's `dependency-metadata` entries: the repaired metadata, which installing the pinned
+    releases with uv needs too (uv refuses `pytz>=2011k` when installing as when resolving)."""
     lines = []
     for e in entries:
         lines.append("[[dependency-metadata]]")
         for key, value in e.items():
             lines.append(f"{key} = {json.dumps(value)}")
         lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return "\n".join(lines)
 
 
 def newer_release_is_broken(name: str, pinned: str, as_of: date) -> bool:

@@ -34,6 +34,8 @@ class NeedSet:
     conflicts: list[str] = field(default_factory=list)
     # Declarations left out or trimmed because they were not plain named requirements.
     notices: list[str] = field(default_factory=list)
+    # `name @ git+https://…` the authors install from git: written as comments, never resolved.
+    git: list[str] = field(default_factory=list)
 
     def of_kind(self, *kinds: str) -> list[Need]:
         return [n for n in self.needs if n.kind in kinds]
@@ -61,6 +63,41 @@ def _plain_spec(name: str, spec: str) -> str | None:
     return None if req.url else str(req.specifier)
 
 
+_GIT_URL = re.compile(
+    r"^(?:git\+)?(https://[A-Za-z0-9.-]+/[\w.-]+/[\w.-]+?)(?:\.git)?(@[\w./-]+)?$"
+)
+
+
+def _git_requirement(name: str, spec: str) -> str | None:
+    """`name @ git+https://host/owner/repo[@ref]` for a git URL declaration; None otherwise.
+    Only plain https URLs with no credentials or odd characters are kept."""
+    url = spec.strip().removeprefix("@").strip()
+    if "git" not in url:
+        return None
+    m = _GIT_URL.match(url)
+    if not m or not _NAME.fullmatch(name):
+        return None
+    return f"{name} @ git+{m.group(1)}{m.group(2) or ''}"
+
+
+def readme_git_clones(text: str, own: str) -> list[str]:
+    """`git+https://…` for the repositories a README tells the reader to `git clone` (other
+    than this repository itself): the code imports them, no index has them."""
+    out = []
+    for m in re.finditer(r"git clone\s+(?:--[\w-]+(?:[= ]\S+)?\s+)*(https://\S+)", text):
+        url = m.group(1).rstrip(").,;'\"`")
+        g = _GIT_URL.match(url)
+        if not g:
+            continue
+        repo = g.group(1).rstrip("/").rsplit("/", 1)[-1]
+        if normalize(repo) == normalize(own.rsplit("/", 1)[-1]):
+            continue
+        line = f"git+{g.group(1)}"
+        if line not in out:
+            out.append(line)
+    return out
+
+
 def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     out = NeedSet()
     seen: dict[str, Need] = {}
@@ -70,6 +107,15 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
             continue
         if not _NAME.fullmatch(item.name):
             out.notices.append(f"{terminal(item.name)} ({where}): not a package name; left out")
+            continue
+        git = _git_requirement(item.name, item.spec)
+        if git:
+            if git not in out.git:
+                out.git.append(git)
+                out.notices.append(
+                    f"{item.name} ({where}): installed from git by the authors; written to "
+                    f"requirements.txt as a comment, never resolved (review it before use)"
+                )
             continue
         if "://" in item.spec:
             out.notices.append(
@@ -98,11 +144,12 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
                 prior.spec = spec
             if item.dev:
                 continue
-            if prior.kind == "dev":
+            if prior.kind == "dev" or (prior.kind == "extra" and not item.extra):
                 prior.kind = _kind(item.name)
             continue
-        kind = "dev" if item.dev else _kind(item.name)
-        need = Need(item.name, spec, f"declared in {where}", kind, declared=True)
+        kind = "dev" if item.dev else "extra" if item.extra else _kind(item.name)
+        why = f"declared in {where}" + (f" (extra {item.extra!r})" if item.extra else "")
+        need = Need(item.name, spec, why, kind, declared=True)
         seen[key] = need
         out.needs.append(need)
     deps = report.dependencies
@@ -114,6 +161,9 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
                 seen[key].why += f"; imported at {where}"
             if seen[key].kind == "dev" and name not in DEV_ONLY:
                 seen[key].kind = "main"
+            # An optional extra the code imports unconditionally is required after all.
+            if seen[key].kind == "extra" and name not in deps.optional:
+                seen[key].kind = _kind(name)
             continue
         if not _NAME.fullmatch(name):
             # e.g. `import café`: a Python identifier, but no distribution can be named so

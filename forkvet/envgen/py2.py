@@ -1,23 +1,55 @@
 """Python 2 code: uv cannot resolve for Python 2, so each distribution's version is chosen from
-the index by upload date and Requires-Python, and conda provides python=2.7."""
+the index by upload date and what installs on 2.7 (wheel tags, `Requires-Python`), and conda
+provides python=2.7. Every dependency of the chosen releases is pinned the same way, by reading
+their metadata (PEP 658, or the METADATA of the wheel by HTTP range requests): pip inside the
+conda environment would otherwise take today's releases, which dropped Python 2 long ago."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
 
+from packaging.markers import UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from forkvet.envgen.index import IndexFile, project_files
+from forkvet.envgen.index import IndexError_, IndexFile, core_metadata, project_files
+from forkvet.envgen.metadata_fix import sanitize
 from forkvet.envgen.names import NeedSet
-from forkvet.envgen.resolve import Resolution
-from forkvet.envgen.uv import builds_allowed
+from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution
+from forkvet.report import Framework
+from forkvet.vet.importmap import normalize
 
 _PY2_TAG = re.compile(r"-(?:py2|py2\.py3|cp27|py27)[.-]")
+_LINUX = re.compile(r"(?:-any|manylinux[\w.]*_x86_64|linux_x86_64)\.whl$")
+_SDIST = (".tar.gz", ".zip", ".tar.bz2")
+MAX_PACKAGES = 150
+# Environment markers as pip on Linux x86-64 CPython 2.7 evaluates them.
+_MARKERS = {
+    "python_version": "2.7",
+    "python_full_version": "2.7.18",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "sys_platform": "linux2",
+    "platform_system": "Linux",
+    "platform_machine": "x86_64",
+    "os_name": "posix",
+    "extra": "",
+}
 
 
-def _installable(f: IndexFile, python: str) -> bool:
+def _builds_allowed() -> bool:
+    try:
+        from forkvet.envgen import uv
+
+        allowed = getattr(uv, "builds_allowed", None)
+        return bool(allowed()) if callable(allowed) else False
+    except ImportError:
+        return False
+
+
+def _installable(f: IndexFile, python: str, builds: bool) -> bool:
     if f.requires_python:
         try:
             if not SpecifierSet(f.requires_python).contains(python):
@@ -25,10 +57,13 @@ def _installable(f: IndexFile, python: str) -> bool:
         except InvalidSpecifier:
             pass
     if f.filename.endswith(".whl"):
+        if not _LINUX.search(f.filename):
+            return False
         if python == "2.7":
             return bool(_PY2_TAG.search(f.filename))
         return "-py2-" not in f.filename and "-cp2" not in f.filename
-    return f.filename.endswith((".tar.gz", ".zip", ".tar.bz2"))
+    # A source release runs its build code and may well be Python 3 only: only when allowed.
+    return builds and f.filename.endswith(_SDIST)
 
 
 def newest_by_date(name: str, as_of: date, python: str) -> str | None:
@@ -37,10 +72,16 @@ def newest_by_date(name: str, as_of: date, python: str) -> str | None:
 
 
 def pick(
-    name: str, spec: str, as_of: date, python: str = "2.7", oldest: bool = False
+    name: str,
+    spec: str,
+    as_of: date,
+    python: str = "2.7",
+    oldest: bool = False,
+    builds: bool | None = None,
 ) -> str | None:
     """The newest (or oldest) version uploaded by the date that the Python can install."""
     cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
+    builds = _builds_allowed() if builds is None else builds
     try:
         allowed = SpecifierSet(spec) if spec else SpecifierSet()
     except InvalidSpecifier:
@@ -49,7 +90,7 @@ def pick(
     for f in project_files(name):
         if f.yanked or not f.version or (f.upload_time and f.upload_time > cutoff):
             continue
-        if not _installable(f, python):
+        if not _installable(f, python, builds):
             continue
         try:
             v = Version(f.version)
@@ -62,49 +103,141 @@ def pick(
     return str(best) if best else None
 
 
-def resolve_py2(needs: NeedSet, as_of: date) -> Resolution:
-    result = Resolution("2.7")
-    for need in needs.of_kind("main", "build"):
-        version = pick(need.name, need.spec, as_of)
-        if version is None:
-            # Old releases get deleted from indexes (opencv-python's pre-2018 wheels are
-            # gone): take the oldest one still there, and say so.
-            version = pick(need.name, need.spec, date.max, oldest=True)
-            if version is not None:
-                result.pins[need.name] = version
-                result.problems.append(
-                    f"{need.name}: nothing installable on Python 2.7 from "
-                    f"before {as_of.isoformat()} is left on the index; "
-                    f"pinned the oldest that is, {version}"
-                )
-                continue
-        if version is None:
-            result.problems.append(
-                f"{need.name}{need.spec}: no release installable on Python "
-                f"2.7 was published by {as_of.isoformat()}"
-            )
-            result.dropped.append(need.name)
+def _requires(name: str, version: str, as_of: date) -> list[Requirement]:
+    """The dependencies (for Linux CPython 2.7) of a release, from a wheel it would install."""
+    files = [
+        f
+        for f in project_files(name)
+        if f.version == version and f.filename.endswith(".whl") and _installable(f, "2.7", False)
+    ]
+    files.sort(key=lambda f: not f.core_metadata)
+    meta = core_metadata(files[0]) if files else None
+    if meta is None:
+        return []
+    out = []
+    for raw in meta.get_all("Requires-Dist") or []:
+        fixed = sanitize(raw)
+        if not fixed:
             continue
-        result.pins[need.name] = version
+        try:
+            req = Requirement(fixed)
+        except InvalidRequirement:
+            continue
+        try:
+            if req.marker and not req.marker.evaluate(dict(_MARKERS)):
+                continue
+        except UndefinedEnvironmentName:
+            continue
+        out.append(req)
+    return out
+
+
+def _choose(name: str, spec: str, as_of: date, result: Resolution) -> str | None:
+    version = pick(name, spec, as_of)
+    if version is not None:
+        return version
+    # Old releases get deleted from indexes (opencv-python's pre-2018 wheels are gone): take
+    # the oldest one still there that installs on 2.7, and say so.
+    version = pick(name, spec, date.max, oldest=True)
+    if version is not None:
+        result.problems.append(
+            f"{name}: nothing installable on Python 2.7 from before {as_of.isoformat()} is "
+            f"left on the index; pinned the oldest that is, {version}"
+        )
+    return version
+
+
+def _framework_spec(fw: Framework | None, needs: NeedSet, device: str) -> tuple[str, str]:
+    if fw is None or fw.name not in FRAMEWORK_DISTS:
+        return "", ""
+    dist = FRAMEWORK_DISTS[fw.name]
+    if dist == "tensorflow" and device == "cuda":
+        dist = "tensorflow-gpu"
+    return dist, fw.version_spec or ""
+
+
+def resolve_py2(
+    needs: NeedSet, as_of: date, framework: Framework | None = None, device: str = "cpu"
+) -> Resolution:
+    result = Resolution("2.7")
+    wanted: list[tuple[str, str]] = []
+    fw_dist, fw_spec = _framework_spec(framework, needs, device)
+    for need in needs.of_kind("main", "build"):
+        spec = need.spec
+        if fw_dist and normalize(need.name) in ("tensorflow", "tensorflow-gpu", fw_dist):
+            continue
+        wanted.append((need.name, spec))
+    fw_name = framework.name if framework else ""
+    if fw_dist:
+        declared = needs.get(fw_dist) or needs.get(FRAMEWORK_DISTS[fw_name])
+        spec = ",".join(s for s in (declared.spec if declared else "", fw_spec) if s)
+        wanted.insert(0, (fw_dist, spec))
+    try:
+        _walk(wanted, as_of, result)
+    except IndexError_ as exc:
+        result.problems.append(f"could not read the index: {exc}")
+        result.complete = False
+    if fw_dist and fw_dist in result.pins:
+        result.framework = FrameworkPin(fw_name, fw_dist, result.pins[fw_dist], fw_spec)
     sources = [n for n, v in result.pins.items() if not _has_py2_wheel(n, v)]
     if sources:
-        # Not built here (nothing is resolved by building), but pip builds them when the
-        # environment is created, and `--verify` installs wheels only unless --allow-build.
+        # Only with --allow-build: pip builds them when the environment is created.
         result.needs_build += sources
         result.problems.append(
             f"{', '.join(sources)}: only a source release at the pinned version; creating the "
             f"environment builds it (runs its setup.py)"
-            + ("" if builds_allowed() else "; forkvet env --verify builds only with --allow-build")
         )
     result.problems.append(
-        "Python 2: top-level packages are pinned by upload date; pip inside "
-        "the conda environment resolves their dependencies"
+        "Python 2: every package and every dependency is pinned by upload date to a release "
+        "that installs on 2.7 (wheels tagged for Python 2, Requires-Python)"
     )
     return result
 
 
+def _walk(wanted: list[tuple[str, str]], as_of: date, result: Resolution) -> None:
+    """Pin the wanted names, then their dependencies, breadth first (bounded)."""
+    queue = list(wanted)
+    specs: dict[str, list[str]] = {}
+    while queue and len(result.pins) < MAX_PACKAGES:
+        raw, spec = queue.pop(0)
+        name = normalize(raw)
+        if spec:
+            specs.setdefault(name, []).append(spec)
+        if name in result.pins:
+            try:
+                if spec and not SpecifierSet(spec).contains(result.pins[name]):
+                    result.problems.append(
+                        f"{name}=={result.pins[name]} does not satisfy {spec} (another "
+                        f"package's requirement); kept the first choice"
+                    )
+            except InvalidSpecifier:
+                pass
+            continue
+        if name in result.dropped:
+            continue
+        version = _choose(name, ",".join(specs.get(name, [])), as_of, result)
+        if version is None:
+            result.problems.append(
+                f"{name}{spec}: no release installable on Python 2.7 was published by "
+                f"{as_of.isoformat()}"
+                + ("" if _builds_allowed() else " (source releases need --allow-build)")
+            )
+            result.dropped.append(name)
+            result.complete = False
+            continue
+        result.pins[name] = version
+        for req in _requires(name, version, as_of):
+            queue.append((req.name, str(req.specifier)))
+    if queue:
+        result.complete = False
+        result.problems.append(
+            f"stopped after {MAX_PACKAGES} packages; the rest are left to pip: "
+            + ", ".join(sorted({normalize(n) for n, _ in queue})[:10])
+        )
+
+
 def _has_py2_wheel(name: str, version: str) -> bool:
     return any(
-        f.version == version and f.filename.endswith(".whl") and _installable(f, "2.7")
+        f.version == version and f.filename.endswith(".whl") and _installable(f, "2.7", False)
         for f in project_files(name)
     )

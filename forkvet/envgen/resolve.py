@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from forkvet.envgen.metadata_fix import (
     invalid_packages,
@@ -18,7 +18,6 @@ from forkvet.envgen.metadata_fix import (
 )
 from forkvet.envgen.names import Need, NeedSet
 from forkvet.envgen.uv import BUILD_TOOLS, compile_
-from forkvet.report import Framework
 from forkvet.vet.importmap import canonical
 
 FRAMEWORK_DISTS = {
@@ -54,86 +53,31 @@ class Resolution:
     complete: bool = True
     # Packages only usable as source releases, which builds being off left out or relaxed.
     needs_build: list[str] = field(default_factory=list)
-
-
-def python_candidates(
-    recommended: str | None, min_version: str | None, max_version: str | None
-) -> list[str]:
-    """Newest first, from the recommendation down to the minimum the code supports."""
-
-    def v(s: str | None, default: tuple[int, int]) -> tuple[int, int]:
-        if not s:
-            return default
-        a, b = s.split(".")[:2]
-        return int(a), int(b)
-
-    top = v(recommended, (3, 12))
-    low = max(v(min_version, (3, 5)), (3, 5))
-    out = [f"3.{m}" for m in range(top[1], low[1] - 1, -1)] if top[0] == 3 else []
-    if max_version and v(max_version, top) < top:
-        out = [p for p in out if v(p, top) <= v(max_version, top)]
-    return out or [f"{top[0]}.{top[1]}"]
-
-
-def _framework_spec(fw: Framework, needs: NeedSet, dist: str) -> str:
-    need = needs.get(dist) or (needs.get("tensorflow-gpu") if dist == "tensorflow" else None)
-    parts = [
-        p.strip()
-        for s in (need.spec if need else "", fw.version_spec or "")
-        for p in s.split(",")
-        if p.strip()
-    ]
-    spec = ",".join(dict.fromkeys(parts))
-    try:
-        SpecifierSet(spec)
-    except InvalidSpecifier:
-        spec = need.spec if need and need.spec else ""
-    return spec
-
-
-def pin_framework(
-    fw: Framework, needs: NeedSet, pythons: list[str], as_of: date
-) -> tuple[FrameworkPin | None, str | None, str]:
-    """(pin, python, problem): the newest framework release on the date that satisfies the
-    declared and implied constraints and has wheels for the newest possible Python."""
-    dist = FRAMEWORK_DISTS.get(fw.name)
-    if dist is None:
-        return None, None, ""
-    declared = needs.get("tensorflow-gpu") if dist == "tensorflow" else None
-    if declared is not None:
-        dist = "tensorflow-gpu"
-    spec = _framework_spec(fw, needs, dist)
-    for python in pythons:
-        res = compile_([f"{dist}{spec}"], python, as_of, ["--no-deps", "--only-binary", dist])
-        if res.ok and res.pins:
-            version = res.pins.get(dist) or next(iter(res.pins.values()))
-            return FrameworkPin(fw.name, dist, version, spec), python, ""
-        if res.not_found:
-            return None, None, f"{dist} is not on the package index"
-    return (
-        None,
-        None,
-        (
-            f"no {dist} release{' matching ' + spec if spec else ''} with wheels for "
-            f"Python {', '.join(pythons)} was published on or before "
-            f"{as_of.isoformat()} (a date before the framework existed?)"
-        ),
-    )
+    # Allowed past the date: their first wheel for this Python came after it (builds off).
+    after_date: list[str] = field(default_factory=list)
+    # Repaired legacy metadata (uv `dependency-metadata` entries) the pins need to install.
+    metadata_fixes: list[dict[str, object]] = field(default_factory=list)
 
 
 def _req(need: Need) -> str:
     return f"{need.name}{need.spec}"
 
 
-def resolve(needs: NeedSet, python: str, as_of: date, framework: FrameworkPin | None) -> Resolution:
+def resolve(
+    needs: NeedSet,
+    python: str,
+    as_of: date,
+    framework: FrameworkPin | None,
+    flags: list[str] | None = None,
+) -> Resolution:
     """Resolve the main requirements; relax declared pins or drop missing packages until it
-    resolves (bounded), recording each change."""
+    resolves (bounded), recording each change. flags: the user's extra sources for uv."""
     result = Resolution(python, framework=framework)
     active = needs.of_kind("main", "build")
     if framework:
         # The framework is pinned already; its other spellings must not reintroduce it.
         active = [n for n in active if canonical(n.name) != canonical(framework.dist)]
-    extra: list[str] = []
+    extra: list[str] = list(flags or [])
     fixes: list[dict[str, object]] = []
     repaired: set[str] = set()
     tmp = tempfile.TemporaryDirectory(prefix="forkvet-uv-")
@@ -155,6 +99,7 @@ def _rounds(
     tmp: tempfile.TemporaryDirectory[str],
 ) -> Resolution:
     no_build: set[str] = set()
+    widened: set[str] = set()
     config: Path | None = None
     for _ in range(MAX_ROUNDS + 4):
         reqs = ([f"{framework.dist}=={framework.version}"] if framework else []) + [
@@ -174,19 +119,31 @@ def _rounds(
                 if n in top and n not in repaired and newer_release_is_broken(n, v, as_of)
             ]
             if not broken:
-                result.pins = _cap_build_tools(res.pins, as_of, result)
+                result.pins = _cap_build_tools(res.pins, python, as_of, flags, uv_toml, result)
+                _flag_downgrades(result, active)
                 return result
         if broken:
             for name in broken:
                 fixes += repair(name, as_of)
                 repaired.add(name)
             config = write_uv_toml(Path(tmp.name) / "uv.toml", fixes)
+            result.metadata_fixes = fixes
             # The failed build was the resolver backtracking past releases it could not read:
             # with their metadata repaired, that package may build again.
             no_build -= set(broken)
             result.problems.append(
                 f"repaired the invalid legacy metadata of {', '.join(broken)} (e.g. pytz>=2011k)"
             )
+            continue
+        if res.needs_build and _nearest_wheels(
+            result, res.needs_build, python, as_of, extra, widened
+        ):
+            continue
+        # Nothing of a package on the date (PyTorch before 1.0 was never on the index): its
+        # first release with a wheel for this Python, disclosed.
+        fw_name = canonical(framework.dist) if framework else ""
+        absent = sorted({canonical(m) for m in _NO_VERSIONS.findall(res.error)} - {fw_name})
+        if absent and _nearest_wheels(result, absent, python, as_of, extra, widened):
             continue
         if res.needs_build:
             if not _without_builds(result, active, res.needs_build, as_of):
@@ -240,6 +197,50 @@ def _rounds(
     return result
 
 
+_NO_VERSIONS = re.compile(r"there (?:are|is) no versions? of ([A-Za-z0-9][\w.-]*)")
+
+
+def _nearest_wheels(
+    result: Resolution,
+    names: list[str],
+    python: str,
+    as_of: date,
+    extra: list[str],
+    widened: set[str],
+) -> bool:
+    """Builds are off and these packages had only source releases by the date: allow each up
+    to its first release with a wheel for this Python (disclosed: released after the date).
+    False when none has such a release (then they are relaxed or left out)."""
+    from forkvet.envgen.wheels import first_wheel_after
+
+    changed = False
+    for name in names:
+        if name in widened:
+            continue
+        widened.add(name)
+        found = first_wheel_after(name, python, as_of)
+        if found is None:
+            continue
+        version, uploaded = found
+        limit = (uploaded + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        extra += ["--exclude-newer-package", f"{name}={limit}"]
+        result.after_date.append(name)
+        from forkvet.envgen.uv import builds_allowed
+
+        why = (
+            "no release on the index by then"
+            if builds_allowed()
+            else "only source releases or none by then, and builds are off (--allow-build "
+            "builds them)"
+        )
+        result.problems.append(
+            f"{name}: {why}; allowed up to {name} {version}, its first release with a wheel "
+            f"for Python {python} ({uploaded.date().isoformat()}), after {as_of.isoformat()}"
+        )
+        changed = True
+    return changed
+
+
 def _without_builds(result: Resolution, active: list[Need], names: list[str], as_of: date) -> bool:
     """Builds are not allowed: relax a declared pin whose releases are only source releases,
     or leave out a package that has no wheel at all by the date. False when the package that
@@ -271,14 +272,106 @@ def _without_builds(result: Resolution, active: list[Need], names: list[str], as
     return True
 
 
-def _cap_build_tools(pins: dict[str, str], as_of: date, result: Resolution) -> dict[str, str]:
-    """Build tools are resolved uncapped (old setuptools cannot build old sdists), but the
-    environment itself gets the newest release up to the date, like everything else."""
-    from forkvet.envgen.py2 import newest_by_date
+def _cap_build_tools(
+    pins: dict[str, str],
+    python: str,
+    as_of: date,
+    flags: list[str],
+    uv_toml: str,
+    result: Resolution,
+) -> dict[str, str]:
+    """With builds allowed, build tools were resolved uncapped (uv builds old setup.py
+    releases with setuptools>=40.8). The environment's own build-tool pins are then the
+    newest release up to the date within every pinned package's limits on them (TF 1.10:
+    setuptools<=39.1.0), read from those releases' metadata. Without builds they were capped
+    and resolved with the rest in the first place."""
+    from forkvet.envgen.uv import builds_allowed
 
-    for tool in BUILD_TOOLS:
-        if tool in pins:
-            capped = newest_by_date(tool, as_of, python=result.python)
-            if capped and capped != pins[tool]:
-                pins[tool] = capped
-    return pins
+    tools = [t for t in BUILD_TOOLS if t in pins]
+    if not tools or not builds_allowed():
+        return pins
+    limits = _limits_on(tools, {n: v for n, v in pins.items() if n not in tools}, python)
+    out = dict(pins)
+    for tool in tools:
+        spec = ",".join(limits.get(tool, []))
+        res = compile_(
+            [f"{tool}{spec}"],
+            python,
+            as_of,
+            ["--no-deps", *flags],
+            uv_toml=uv_toml,
+            uncap_build_tools=False,
+        )
+        if res.ok and tool in res.pins:
+            out[tool] = res.pins[tool]
+        else:
+            result.problems.append(
+                f"{tool}: no release up to {as_of.isoformat()} satisfies {spec}; kept {pins[tool]}"
+            )
+    return out
+
+
+def _limits_on(tools: list[str], pins: dict[str, str], python: str) -> dict[str, list[str]]:
+    """The specifiers the pinned releases' wheels put on the build tools, for this Python."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from forkvet.envgen.index import IndexError_, core_metadata, project_files
+    from forkvet.envgen.wheels import installs_on
+
+    env = {"python_version": python, "python_full_version": f"{python}.0", "extra": ""}
+
+    def one(item: tuple[str, str]) -> list[tuple[str, str]]:
+        name, version = item
+        try:
+            files = [
+                f
+                for f in project_files(name)
+                if f.version == version and installs_on(f.filename, python)
+            ]
+            meta = (
+                core_metadata(sorted(files, key=lambda f: not f.core_metadata)[0])
+                if files
+                else None
+            )
+        except (IndexError_, OSError):
+            return []
+        found = []
+        for raw in (meta.get_all("Requires-Dist") or []) if meta else []:
+            try:
+                req = Requirement(raw)
+            except InvalidRequirement:
+                continue
+            tool = canonical(req.name)
+            if tool in tools and req.specifier and (not req.marker or req.marker.evaluate(env)):
+                found.append((tool, str(req.specifier)))
+        return found
+
+    limits: dict[str, list[str]] = {}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for found in pool.map(one, pins.items()):
+            for tool, spec in found:
+                limits.setdefault(tool, []).append(spec)
+    return limits
+
+
+def _flag_downgrades(result: Resolution, active: list[Need]) -> None:
+    """A relaxed pin that ended below the authors' own floor is a silent downgrade (uv took
+    a much older release): the result is not what the authors used, so not complete."""
+    relaxed = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0]: r for r in result.relaxed}
+    for name, original in relaxed.items():
+        pinned = result.pins.get(name)
+        floors = re.findall(r"(?:==|>=|~=)\s*([\w.]+)", original)
+        if not pinned or not floors:
+            continue
+        try:
+            if Version(pinned) < Version(floors[0]):
+                result.complete = False
+                result.problems.append(
+                    f"{name}: uv could only use {pinned}, below the authors' {original}"
+                )
+        except InvalidVersion:
+            continue
+    if getattr(result, "needs_build", []):
+        result.complete = False

@@ -103,9 +103,9 @@ def private_workdir(uv_toml: str = "") -> Iterator[Path]:
 
 
 def uv_env() -> dict[str, str]:
+    # UV_PYTHON_DOWNLOADS stays the user's choice (uv's default: download when needed).
     return {
         **os.environ,
-        "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never"),
         "UV_NO_PROGRESS": "1",
         "UV_HTTP_TIMEOUT": os.environ.get("UV_HTTP_TIMEOUT", "30"),
     }
@@ -151,8 +151,11 @@ def compile_(
     extra: list[str] | None = None,
     timeout: float = COMPILE_TIMEOUT_S,
     uv_toml: str = "",
+    uncap_build_tools: bool = True,
 ) -> Compiled:
-    """uv_toml: forkvet's own uv settings for this run (e.g. metadata repairs)."""
+    """uv_toml: forkvet's own uv settings for this run (e.g. metadata repairs).
+    uncap_build_tools: when builds are allowed, build backends are not date-capped (a build
+    runs today's interpreter); the environment's own pins are capped in a second pass."""
     lines = [plain_requirement(r) for r in requirements]
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cmd = [
@@ -170,8 +173,16 @@ def compile_(
         "--exclude-newer",
         _end_of(as_of),
     ]
-    for tool in BUILD_TOOLS:
-        cmd += ["--exclude-newer-package", f"{tool}={now}"]
+    if builds_allowed():
+        if uncap_build_tools:
+            for tool in BUILD_TOOLS:
+                cmd += ["--exclude-newer-package", f"{tool}={now}"]
+        # Build old source releases with an installed interpreter of the target version.
+        from forkvet.interpreters import find_python
+
+        found = find_python(python)
+        if found:
+            cmd += ["--python", found]
     cmd += build_flags() + (extra or [])
     try:
         with private_workdir(uv_toml) as cwd:
@@ -207,7 +218,7 @@ def compile_(
     build = _BUILD.search(err)
     failed = re.split(r"[=<>!~ ]", build.group(1))[0].lower() if build else None
     needs_build = sorted({re.sub(r"[-_.]+", "-", m).lower() for m in _NEEDS_BUILD.findall(err)})
-    return Compiled(False, {}, _explain(err), missing, failed, needs_build)
+    return Compiled(False, {}, _explain(err, python), missing, failed, needs_build)
 
 
 def _first_cause(err: str) -> str:
@@ -218,15 +229,18 @@ def _first_cause(err: str) -> str:
 _BUILD = re.compile(r"Failed to build `([^`]+)`")
 
 
-def _explain(err: str) -> str:
+def _explain(err: str, python: str = "") -> str:
     """uv's resolver explanation, trimmed to its sentences."""
+    from forkvet.interpreters import find_python, python_hint
+
     build = _BUILD.search(err)
     if build and "interpreter" not in err:
-        return (
-            f"uv could not build {build.group(1)} from source to read its metadata "
-            f"(old source releases need the target Python to build: allow uv to download "
-            f"it with UV_PYTHON_DOWNLOADS=automatic, or install that Python)"
+        fix = (
+            ""
+            if not python or find_python(python)
+            else f"; old source releases build with the target Python: {python_hint(python)}"
         )
+        return f"uv could not build {build.group(1)} from source to read its metadata{fix}"
     lines = [
         ln.strip().lstrip("╰─▶").strip()
         for ln in err.splitlines()

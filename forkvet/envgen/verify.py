@@ -3,10 +3,12 @@ module of the repository, and repair missing dependencies in bounded rounds."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,23 @@ def _classify(snap: Snapshot, module: str, error: str) -> tuple[str | None, str]
     if dist is None:
         return None, f"{missing} is not installable from the package index"
     return dist, f"missing {missing} → added {dist}"
+
+
+@contextlib.contextmanager
+def _repaired_metadata(config: Path) -> Iterator[None]:
+    """Install with forkvet's own uv.toml of metadata repairs (pytz>=2011k), when written."""
+    if not config.exists():
+        yield
+        return
+    before = os.environ.get("UV_CONFIG_FILE")
+    os.environ["UV_CONFIG_FILE"] = str(config)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("UV_CONFIG_FILE", None)
+        else:
+            os.environ["UV_CONFIG_FILE"] = before
 
 
 def verify(
@@ -100,7 +119,8 @@ def verify(
         # The shared environment (kept outside the checkout): smoke and train-check reuse it.
         lines = environments.sanitize_requirements(out / "requirements.txt", out)
         plan = environments.plan(snap, lines, "forkvet env", result.python)
-        python = environments.prepare(plan, allow_build=builds_allowed()).python
+        with _repaired_metadata(out / "uv.toml"):
+            python = environments.prepare(plan, allow_build=builds_allowed()).python
         report.python = python
         checked = check_imports(snap, python)
         report.failures = []

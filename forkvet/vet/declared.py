@@ -83,6 +83,7 @@ class Declared:
     line: int
     dev: bool = False
     raw: str = ""
+    extra: str = ""  # the optional extra (extras_require key) it is declared under, if any
 
 
 @dataclass
@@ -328,6 +329,7 @@ def collect(ctx: Context) -> DeclaredSet:
                             0,
                             dev=bool(_DEV_HINT.search(extra)),
                             raw=req,
+                            extra=extra,
                         )
                     )
         for rf in meta.requirement_files:

@@ -1,0 +1,77 @@
+"""Which wheels install on a given CPython on Linux x86-64, and the first such release of a
+package after a date.
+
+Builds are off by default (building a source release runs its code). Many small pure-Python
+packages of 2015-2019 (PyYAML, absl-py, termcolor) published only source releases, so a
+dependency can have nothing installable by the code's date. The nearest installable release is
+then the first one with a wheel for that Python: later than the date, and disclosed as such.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import Version
+
+from forkvet.envgen.index import IndexFile, project_files
+
+
+def installs_on(filename: str, python: str) -> bool:
+    """Whether a wheel installs on CPython `python` (X.Y) on Linux x86-64."""
+    try:
+        _, _, _, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    major, minor = (int(x) for x in python.split(".")[:2])
+    cp = f"cp{major}{minor}"
+    for tag in tags:
+        plat = tag.platform
+        if plat != "any" and not (
+            plat.endswith("x86_64") and plat.startswith(("manylinux", "linux"))
+        ):
+            continue
+        interp = tag.interpreter
+        if interp in (f"py{major}", f"py{major}{minor}", cp) and tag.abi in (
+            "none",
+            cp,
+            f"{cp}m",
+            f"{cp}mu",
+        ):
+            return True
+        if tag.abi == "abi3" and interp.startswith(f"cp{major}"):
+            try:
+                if int(interp[3:] or 0) <= minor:
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def first_wheel_after(name: str, python: str, as_of: date) -> tuple[str, datetime] | None:
+    """(version, upload time) of the oldest release after the date with a wheel for python."""
+    cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
+    best: tuple[Version, IndexFile] | None = None
+    for f in project_files(name):
+        if f.yanked or not f.version or not f.filename.endswith(".whl") or not f.upload_time:
+            continue
+        if f.upload_time <= cutoff or not installs_on(f.filename, python):
+            continue
+        if f.requires_python:
+            try:
+                if not SpecifierSet(f.requires_python).contains(python + ".99"):
+                    continue
+            except InvalidSpecifier:
+                pass
+        try:
+            v = Version(f.version)
+        except ValueError:
+            continue
+        if v.is_prerelease:
+            continue
+        if best is None or v < best[0]:
+            best = (v, f)
+    if best is None or best[1].upload_time is None:
+        return None
+    return str(best[0]), best[1].upload_time

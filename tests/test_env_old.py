@@ -1,0 +1,229 @@
+"""Old research code: Python choice, framework fallbacks, CUDA table, uv's wordings, Python 2."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forkvet.cli import main
+from forkvet.envgen.choose import python_candidates
+from forkvet.envgen.device import conda_packages
+from forkvet.envgen.metadata_fix import invalid_packages
+from forkvet.envgen.names import Need, NeedSet
+from forkvet.envgen.py2 import resolve_py2
+from tests.conftest import MakeRepo
+from tests.pkgindex import Dist, PackageIndex, write_dists
+
+
+def test_python_never_below_what_uv_supports() -> None:
+    # 3.5-era code steps up to 3.6, the oldest uv resolves for
+    assert python_candidates("3.5", "3.3", None)[0] == "3.6"
+    assert "3.5" not in python_candidates("3.5", None, None)
+    # otherwise newest first, down to the code's minimum but not below 3.6
+    assert python_candidates("3.8", "3.5", None) == ["3.8", "3.7", "3.6"]
+    assert python_candidates("3.12", "3.10", "3.11") == ["3.11", "3.10"]
+
+
+def test_uv_invalid_metadata_wordings() -> None:
+    for err in (
+        "Because pandas==0.23.4 has invalid metadata and you require",
+        "And because pandas>=0.20.1 has invalid metadata and you require pandas>=0.20",
+        "Because all versions of pandas have invalid metadata",
+        "Because pandas>=0.20.1,<0.24 have invalid metadata",
+        "hint: Metadata for `pandas` (v0.23.4) could not be parsed:",
+    ):
+        assert invalid_packages(err) == ["pandas"], err
+    assert invalid_packages("Because only pandas<=0.19 is available") == []
+
+
+def test_cuda_of_old_frameworks() -> None:
+    assert conda_packages("tensorflow-gpu", "1.10.1") == ["cudatoolkit=9.0", "cudnn=7.1"]
+    assert conda_packages("tensorflow", "1.15.5") == ["cudatoolkit=10.0", "cudnn=7.4"]
+    assert conda_packages("torch", "0.4.1") == ["cudatoolkit=9.0"]
+    assert conda_packages("torch", "1.7.1") == ["cudatoolkit=11.0"]
+    assert conda_packages("torch", "2.1.0") == []  # the wheels bundle CUDA
+
+
+PY2 = [
+    # only a Python 2 wheel: installs on 2.7
+    Dist(
+        "oldcv",
+        "3.4.0",
+        "2018-01-01T00:00:00Z",
+        ["numpy>=1.11"],
+        tag="cp27-cp27mu-manylinux1_x86_64",
+    ),
+    # a later release with Python 3 wheels only (no Requires-Python): not for 2.7
+    Dist("oldcv", "4.3.0", "2019-06-01T00:00:00Z", tag="cp36-cp36m-manylinux1_x86_64"),
+    Dist("numpy", "1.16.6", "2019-12-29T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    Dist(
+        "numpy",
+        "1.18.0",
+        "2019-12-22T00:00:00Z",
+        requires_python=">=3.5",
+        tag="cp37-cp37m-manylinux1_x86_64",
+    ),
+    Dist(
+        "numpy",
+        "1.17.0",
+        "2019-07-26T00:00:00Z",
+        requires_python=">=3.5",
+        tag="cp37-cp37m-manylinux1_x86_64",
+    ),
+    Dist("numpy", "1.15.0", "2018-07-23T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+]
+
+
+@pytest.fixture
+def py2_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PackageIndex]:
+    with PackageIndex(PY2) as idx:
+        monkeypatch.setenv("UV_INDEX_URL", idx.url)
+        monkeypatch.setenv("PIP_INDEX_URL", idx.url)
+        yield idx
+
+
+def test_python2_pins_dependencies_too_by_date_and_tags(py2_index: PackageIndex) -> None:
+    needs = NeedSet([Need("oldcv", "", "imported", "main")])
+    res = resolve_py2(needs, date(2019, 8, 1))
+    # oldcv 4.3.0 has no Python 2 wheel; numpy (a dependency only) is pinned as of the
+    # date among the releases that install on 2.7, not left to pip's newest
+    assert res.pins == {"oldcv": "3.4.0", "numpy": "1.15.0"}
+    assert res.complete
+
+
+# ---- `forkvet env` end to end on a local index: old frameworks, old Pythons, old packaging --
+
+
+def cp(py: str) -> str:
+    abi = f"cp{py}m" if py in ("35", "36", "37") else f"cp{py}"
+    return f"cp{py}-{abi}-manylinux1_x86_64"
+
+
+OLD = [
+    # PyTorch before 1.0 was never on the package index; 1.0 came in December 2018
+    *[Dist("torch", "1.0.0", "2018-12-07T00:00:00Z", ["numpy"], tag=cp(v)) for v in ("36", "37")],
+    # torch 1.13 for 3.10/3.11; torchvision only for 3.10 by the date
+    *[
+        Dist("torch", "1.13.0", "2022-10-28T00:00:00Z", ["numpy"], tag=cp(v))
+        for v in ("310", "311")
+    ],
+    Dist("torchvision", "0.14.0", "2022-10-28T00:00:00Z", ["torch==1.13.0"], tag=cp("310")),
+    Dist("torchvision", "0.14.0", "2024-09-01T00:00:00Z", ["torch==1.13.0"], tag=cp("311")),
+    Dist("numpy", "1.15.0", "2018-07-23T00:00:00Z", tag="py3-none-any"),
+    Dist("numpy", "1.14.0", "2018-01-06T00:00:00Z", tag="py3-none-any"),
+    # TensorFlow 1.10 caps setuptools; the newest setuptools on the date is above the cap
+    Dist(
+        "tensorflow",
+        "1.10.0",
+        "2018-08-08T00:00:00Z",
+        ["numpy", "setuptools<=39.1.0"],
+        tag=cp("36"),
+    ),
+    Dist("tensorflow", "1.12.0", "2018-11-05T00:00:00Z", ["numpy"], tag=cp("36")),
+    Dist("setuptools", "39.1.0", "2018-04-30T00:00:00Z", tag="py2.py3-none-any"),
+    Dist("setuptools", "40.4.0", "2018-09-18T00:00:00Z", tag="py2.py3-none-any"),
+    # a package that published only a source release before the date; wheels came later
+    Dist("srconly", "1.0", "2017-05-01T00:00:00Z", sdist=True),
+    Dist("srconly", "1.1", "2019-05-01T00:00:00Z", tag="py3-none-any"),
+]
+
+
+@pytest.fixture
+def old_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PackageIndex]:
+    pytest.importorskip("uv")
+    with PackageIndex(OLD) as idx:
+        monkeypatch.setenv("UV_INDEX_URL", idx.url)
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        yield idx
+
+
+def env(repo: Path, out: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+    code = main(["env", str(repo), "--out", str(out), "--format", "json", *extra])
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    data["code"] = code
+    return data
+
+
+def pins_of(data: dict[str, Any]) -> dict[str, str]:
+    return {r["name"]: r["version"] for r in data["requirements"]}
+
+
+def test_pytorch_04_code_falls_back_to_what_installs_and_says_so(
+    old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (
+        "Requirements: Python 3.5, PyTorch 0.4\n\n"
+        "    pip install git+https://github.com/someone/helper.git\n"
+        "    git clone https://github.com/someone/cocoapi\n"
+    )
+    repo = make_repo(
+        {"README.md": readme, "detect.py": "import torch\nimport numpy\n"},
+        date="2018-06-12T10:00:00+00:00",
+    )
+    data = env(repo, tmp_path / "out", capsys, "--device", "cpu")
+    # uv resolves nothing below 3.6: 3.5-era code steps up, and no index had PyTorch 0.4
+    assert data["python"] == "3.6" and data["complete"] is True, "\n".join(data["problems"])
+    assert pins_of(data)["torch"] == "1.0.0"
+    assert any("oldest torch" in p and "after the code's date" in p for p in data["problems"])
+    assert "--torch-backend cpu" in data["commands"]["uv"]  # CPU builds on a CPU machine
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    # git installs are comments, never resolved or installed blindly
+    assert "# helper @ git+https://github.com/someone/helper" in reqs
+    assert "# git+https://github.com/someone/cocoapi" in reqs
+    # the archive the user points at (never one the repository names) gives the 0.4 release
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    write_dists(archive, [Dist("torch", "0.4.0", "2018-04-24T00:00:00Z", tag=cp("36"))])
+    data = env(repo, tmp_path / "out2", capsys, "--device", "cpu", "--find-links", str(archive))
+    assert data["complete"] is True and pins_of(data)["torch"] == "0.4.0", data["problems"]
+    assert f"--find-links {archive}" in (tmp_path / "out2" / "requirements.txt").read_text()
+
+
+def test_python_steps_down_when_the_stack_has_no_wheels_for_it(
+    old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"train.py": "import torch\nimport torchvision\n"},
+        date="2024-06-01T10:00:00+00:00",  # Python 3.11+ was current; torchvision lagged
+    )
+    data = env(repo, tmp_path / "out", capsys, "--device", "cpu")
+    assert data["complete"] is True and data["python"] == "3.10", data["problems"]
+    assert pins_of(data)["torchvision"] == "0.14.0"
+    assert any("tried before it: " in p and "Python 3.11" in p for p in data["problems"]), data[
+        "problems"
+    ]
+
+
+def test_build_tool_pins_respect_the_framework_limits(
+    old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "m.py": "import tensorflow as tf\nsess = tf.Session()\n",
+            "README.md": "Tested with TensorFlow 1.10.0.\n",
+        },
+        date="2018-10-01T10:00:00+00:00",
+    )
+    data = env(repo, tmp_path / "out", capsys, "--device", "cpu")
+    assert data["complete"] is True, data["problems"]
+    pins = pins_of(data)
+    assert pins["tensorflow"] == "1.10.0"  # the newest 1.x on the date
+    assert pins["setuptools"] == "39.1.0"  # not 40.4.0: TensorFlow 1.10 caps it
+
+
+def test_source_only_packages_without_builds_take_the_first_wheel_and_say_so(
+    old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({"m.py": "import srconly\n"}, date="2018-01-01T10:00:00+00:00")
+    data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
+    assert data["complete"] is True and pins_of(data) == {"srconly": "1.1"}
+    assert data["after_date"] == ["srconly"]
+    assert any("its first release with a wheel" in p for p in data["problems"])
+    built = env(repo, tmp_path / "built", capsys, "--python", "3.11", "--allow-build")
+    assert pins_of(built) == {"srconly": "1.0"} and built["after_date"] == []
