@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from forkvet.escape import md_inline
 from forkvet.giveback.attribution import attribution_md, is_holder_notice, upstream_base
 from forkvet.giveback.cli import thanks_text
 from forkvet.giveback.gitops import fetch_upstream
@@ -70,7 +71,7 @@ def test_only_mentioned_papers_give_no_own_paper(vet_repo: Vet) -> None:
     report = vet_repo({"README.md": readme, "m.py": "x = 1\n"})
     assert report.citation is None
     _, body = thanks_text(report, "org/tinygpt", None)
-    assert "Attention Is All You Need" not in body and "1706.03762" not in body
+    assert "Attention Is All You Need" not in body and "1706" not in body
 
 
 def test_arxiv_badge_without_bibtex_is_informal(vet_repo: Vet) -> None:
@@ -88,8 +89,9 @@ def test_arxiv_badge_without_bibtex_is_informal(vet_repo: Vet) -> None:
 def test_thank_you_cites_the_own_paper(vet_repo: Vet) -> None:
     report = vet_repo({"README.md": README, "m.py": "x = 1\n"})
     _, body = thanks_text(report, "org/segnet", None)
-    assert "*SegNet Plus: Faster Segmentation* (arXiv:2101.00001)" in body
-    assert "Attention Is All You Need" not in body and "1706.03762" not in body
+    title = md_inline("SegNet Plus: Faster Segmentation")
+    assert f"*{title}* (arXiv:{md_inline('2101.00001')})" in body
+    assert "Attention Is All You Need" not in body and "1706" not in body
 
 
 def test_copyright_holders_not_license_boilerplate() -> None:
@@ -142,6 +144,6 @@ def test_attribution_names_the_upstream_commit_the_fork_started_from(tmp_path: P
     assert fork_head not in md and up_head not in md
     holders = md.split("## Copyright", 1)[1].split("##", 1)[0]
     assert holders.strip() == "- Copyright (c) 2021 Jane Doe"
-    assert "arXiv: 2101.00001" in md and "1706.03762" not in md
+    assert f"arXiv: {md_inline('2101.00001')}" in md and "1706" not in md
     # An upstream without a known base: no commit is claimed (HEAD is the fork's).
     assert "at commit" not in attribution_md(vet(snap), snap, str(up), None)

@@ -109,7 +109,15 @@ class _OwnLabel:
 
 
 _OWN_LABEL = _OwnLabel()
-_OWN_LINE = re.compile(r"(?i)^\W*(?:paper|arxiv|pdf|preprint)\s*[:|]|img\.shields\.io|badge")
+_OWN_LINE = re.compile(
+    r"(?i)^\W*(?:paper|arxiv|pdf|preprint)\s*[:|]|img\.shields\.io|badge|"
+    r"\b(?:our|full)\s+paper\b"
+)
+# "This implements ... from [Paper](arxiv)": the paper the code is the implementation of.
+_IMPLEMENTS = re.compile(
+    r"(?i)\b(?:implement(?:s|ation|ing|ed)?|code (?:for|of)|official|reproduc\w*|accompan\w*|"
+    r"(?:described|introduced|proposed|presented) in|from the paper)\b"
+)
 _THEIR = re.compile(r"(?i)\b(?:also|their|original|following works?|baselines?|related)\b")
 
 
@@ -170,7 +178,14 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
             text[max(start, m.start() - 200) : m.start()],
         )
         label = label_m.group(1) if label_m else ""
+        if re.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
+            label = ""  # [http://arxiv.org/abs/x](http://arxiv.org/abs/x): no words
         score = 0
+        # The cue must lead to this link: "implements ... from [Paper](…)", nothing between.
+        link_at = text.rfind("[", start, m.start()) if label_m else m.start()
+        lead = text[max(start, link_at - 100) : max(start, link_at)]
+        if _IMPLEMENTS.search(lead) and "](" not in lead:
+            score += 3
         if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(line):
             score += 3
         if title_words and len(title_words & _words(line)) >= max(2, len(title_words) // 2):
@@ -181,7 +196,12 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
             score -= 2  # [Transformer](arxiv...): a paper the README mentions
         if score > 0:
             candidates.append((-score, m.group(1)))
-    return min(candidates)[1] if candidates else None
+    if not candidates:
+        return None
+    best = min(candidates)[0]
+    ids = {i for score, i in candidates if score == best}
+    # Several papers equally likely (a collection of implementations): none is "the" paper.
+    return ids.pop() if len(ids) == 1 else None
 
 
 def _bib_files(ctx: Context) -> list[str]:

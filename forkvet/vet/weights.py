@@ -131,6 +131,10 @@ _CODE_LOADERS = re.compile(
     r"(?:[\w_]+\s*=\s*)?[\"']([^\"']+)[\"']"
 )
 _FROM_PRETRAINED = re.compile(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']")
+_ZOO_DOC = re.compile(
+    r"(?i)model[_-]?zoo|(?:^|/)(?:pretrained|models?|weights|checkpoints)/readme|"
+    r"(?:^|/)(?:models|pretrained|weights|checkpoints)\.(?:md|rst)$"
+)
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
 
 
@@ -255,8 +259,21 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             seen.add(key)
             found[kind].append(w)
 
+    docs: list[tuple[str, str]] = []
     if ctx.snap.readme:
-        text = ctx.readme
+        docs.append((ctx.snap.readme.path, ctx.readme))
+    # Model-zoo pages (MODEL_ZOO.md, pretrained/README.md) list the checkpoints.
+    for fe in ctx.snap.files:
+        if (
+            fe.suffix in (".md", ".rst")
+            and fe.path.count("/") <= 2
+            and _ZOO_DOC.search(fe.path)
+            and not fe.vendored
+            and len(docs) < 6
+        ):
+            docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
+    for doc_path, text in docs:
+        zoo_page = doc_path != (ctx.snap.readme.path if ctx.snap.readme else "")
         headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
         heading_at = [pos for pos, _ in headings]
         lines = line_of(text)
@@ -273,9 +290,11 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             if text[max(0, m.start() - 2) : m.start()] == "](":
                 open_at = text.rfind("[", max(0, m.start() - 300), m.start())
                 label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
-            kind = classify_url(url, line.replace(label, " "), heading, label)
+            kind = classify_url(
+                url, line.replace(label, " "), heading or ("models" if zoo_page else ""), label
+            )
             lineno = lines(m.start())
-            add(kind, Weight(url, None, _host(url), f"{ctx.snap.readme.path}:{lineno}"))
+            add(kind, Weight(url, None, _host(url), f"{doc_path}:{lineno}"))
     for f in ctx.py.files:
         if f.copy_of:
             continue
