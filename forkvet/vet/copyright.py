@@ -10,7 +10,11 @@ from forkvet.report import Finding
 from forkvet.snapshot import Snapshot
 from forkvet.vet.context import Context
 
-_NOTICE_LINE = re.compile(r"^[#/*;\s-]*((?:Copyright|\(c\)|©)[^\n]{3,150})$", re.I | re.M)
+_NOTICE_LINE = re.compile(
+    r"^[#/*;\s\"'-]*(?:(?:Software|Code|Source code|Portions)\s+)?"
+    r"((?:Copyright|\(c\)|©)[^\n]{3,150})$",
+    re.I | re.M,
+)
 # License text that talks about copyright, never a holder's notice.
 _BOILERPLATE = re.compile(
     r"(?i)copyright\s+(?:notice|statement|license|law|holders?\b(?!:)|owners?\b(?!:)|and\s+"
@@ -56,7 +60,7 @@ def notice_lines(snap: Snapshot, limit: int = 20) -> list[str]:
 def holder_name(line: str) -> str | None:
     """The owner a notice names: "Copyright (c) 2014-2017, Facebook, Inc." → "Facebook, Inc."."""
     name = re.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
-    name = re.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*@[^)]*\)|https?://\S+", " ", name)
+    name = re.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
     name = re.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
     name = re.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
     name = name.strip(" ,;:-")
@@ -94,6 +98,8 @@ def _split_names(name: str) -> list[str]:
     # "Phillip Isola and Jun-Yan Zhu" are two; "Meta Platforms, Inc. and affiliates" is one;
     # "Patrick Esser and contributors" is Patrick Esser.
     name = re.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
+    if "," in name:
+        return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
     parts = re.split(r"\s+and\s+(?!(?:its\s+)?affiliates)", name)
     return [p.strip(" ,") for p in parts if p.strip(" ,")]
 

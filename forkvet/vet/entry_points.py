@@ -19,21 +19,26 @@ _TRAIN = re.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", re.I)
 _TEST = re.compile(
     r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
-    r"classify|caption|stylize|colori[sz]e|extract[-_]?feat",
+    r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|"
+    r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
     re.I,
 )
 # Data preparation: its own kind (run before training, not how the model is run).
 _PREPARE = re.compile(
     r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
-    r"convert_\w*data|(?:download|get|fetch)_?\w*?(?:data|dataset|celeba|coco|imagenet|"
-    r"mnist|cifar|corpus|images)s?\d*$|gen_\w*data|split_data|crop_|extract_frames)|"
+    r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
+    r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|download$|gen_\w*data|split_data|crop_|"
+    r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$)|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
 )
 _DATA_DIR = re.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
 _NOT_ENTRY = re.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
-_TOOL = re.compile(r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_)")
-_HELPER_DIR = re.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs)/")
+_TOOL = re.compile(
+    r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
+)
+_MODEL_WORD = re.compile(r"(?i)models?|weights?|ckpt|checkpoints?|pretrained")
+_HELPER_DIR = re.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs|misc)/")
 _UNIT_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
 _UNIT_TEST_TEXT = re.compile(
     r"^[ \t]*(?:def test_|class \w*Test\w*\(.*TestCase|import unittest|import pytest|"
@@ -328,8 +333,10 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
             else script
         )
         kind = kind_of(stem)
-        if kind is None and _DATA_DIR.search(script):
+        if kind is None and _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
             return "prepare"
+        if kind is None and _TOOL.search(stem):
+            return "other"
         if kind == "prepare":
             return "prepare"
         args = low.split(script.lower(), 1)[-1]
@@ -542,14 +549,18 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         if _HELPER_DIR.search(f.path):
             continue  # utils/flask_rest_api/example_request.py: a helper, unless documented
         kind = kind_of(stem)
+        if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
+            kind = "prepare"  # datasets/coco_generate_instance_map.py makes data
         if kind is None and _is_generic(stem) and f.path.count("/") <= 1:
             options = _entry_facts(f)[1]
             names = " ".join(str(o.get("name")) + str(o.get("choices", "")) for o in options)
-            says_train = "train" in names
-            says_test = bool(re.search(r"test|eval|infer|predict", names))
-            if not (says_train or says_test) and _entry_facts(f)[0]:
-                code = _code_kind(f.text)
-                says_train, says_test = code == "train", code == "test"
+            # A generic script with any sign of training trains (its --eval flag evaluates
+            # what it trained); otherwise test flags or its code say what it is.
+            code = _code_kind(f.text) if _entry_facts(f)[0] else None
+            says_train = "train" in names or code == "train"
+            says_test = not says_train and (
+                bool(re.search(r"test|eval|infer|predict", names)) or code == "test"
+            )
             if says_train:
                 ep.train.append(ScriptEntry(f.path, "train", options))
             if says_test:
@@ -582,6 +593,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             fe.path.startswith(_NOT_ENTRY_DIRS)
             or _NOT_ENTRY.match(stem)
             or _UNIT_TEST_DIR.search(fe.path)
+            or _HELPER_DIR.search(fe.path)
             or (stem.endswith("_test") and fe.suffix != ".m")
         ):
             continue
