@@ -135,6 +135,12 @@ _ZOO_DOC = re.compile(
     r"(?i)model[_-]?zoo|(?:^|/)(?:pretrained|models?|weights|checkpoints)/readme|"
     r"(?:^|/)(?:models|pretrained|weights|checkpoints)\.(?:md|rst)$"
 )
+_AMBIGUOUS_EXT = (".tar", ".mat", ".bin", ".model", ".pkl", ".pickle", ".npz", ".json")
+_DOWNLOADER = re.compile(r"(?i)^(?:download|fetch|get)[-_]?\w*\.(?:sh|py)$")
+_WEIGHT_FILE = re.compile(
+    r"\.(?:pth|pt|ckpt|h5|hdf5|caffemodel|t7|safetensors|onnx|tflite|pb|params)\b|"
+    r"(?i:model\.ckpt|checkpoint)"
+)
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
 
 
@@ -189,7 +195,9 @@ def _decide(texts: tuple[str, ...]) -> str | None:
     return None
 
 
-def classify_url(url: str, line: str = "", heading: str = "", label: str = "") -> str | None:
+def classify_url(
+    url: str, line: str = "", heading: str = "", label: str = "", near: str = ""
+) -> str | None:
     """ "weight", "dataset" or None (documentation, badges, papers, project pages).
 
     Only downloadable things count: files, cloud-drive and storage links, hub ids, model zoos.
@@ -202,7 +210,9 @@ def classify_url(url: str, line: str = "", heading: str = "", label: str = "") -
     name = low.rsplit("/", 1)[-1]
     folder = low.rsplit("/", 1)[0]
     zoo = re.search(r"(?i)model[_-]?zoo", path)
-    if _on(netloc, _DOC_HOSTS) or (_DOC_PATH.search(path) and not zoo):
+    if _on(netloc, _DOC_HOSTS) or (
+        _DOC_PATH.search(path) and not zoo and not (path in ("", "/") and parsed.fragment)
+    ):
         return None
     if _on(netloc, ("huggingface.co", "hf.co")):
         if low.startswith("/datasets/"):
@@ -229,7 +239,8 @@ def classify_url(url: str, line: str = "", heading: str = "", label: str = "") -
     for text in (name, label.lower()):
         if text.endswith(WEIGHT_EXT) and not text.endswith((".tar", ".mat", ".bin", ".model")):
             return "weight"
-    kind = _decide((label, name, folder, line))
+    # near: the words just before the link ("Pre-trained: [BtoA](…)") outrank the whole line.
+    kind = _decide((label, name, folder, near, line))
     if kind:
         return kind
     if _on(netloc, _DATASET_HOSTS):
@@ -290,8 +301,15 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             if text[max(0, m.start() - 2) : m.start()] == "](":
                 open_at = text.rfind("[", max(0, m.start() - 300), m.start())
                 label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
+            link_at = m.start() - len(label) - 3 if label else m.start()
+            near = text[max(start, link_at - 40) : max(start, link_at)]
+            near = near.rsplit(")", 1)[-1]  # not the previous link's words
             kind = classify_url(
-                url, line.replace(label, " "), heading or ("models" if zoo_page else ""), label
+                url,
+                line.replace(label, " "),
+                heading or ("models" if zoo_page else ""),
+                label,
+                near,
             )
             lineno = lines(m.start())
             add(kind, Weight(url, None, _host(url), f"{doc_path}:{lineno}"))
@@ -299,6 +317,15 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
         if f.copy_of:
             continue
         flines = line_of(f.text)
+        # A checkpoint URL in a string (CLIP's _MODELS table, a download helper's list).
+        for m in _URL.finditer(f.text):
+            url = m.group(0).rstrip(".,;:")
+            name = urlparse(url).path.lower().rsplit("/", 1)[-1]
+            if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
+                add(
+                    "weight",
+                    Weight(url, None, _host(url) or "code", f"{f.path}:{flines(m.start())}"),
+                )
         for m in _CODE_LOADERS.finditer(f.text):
             at = flines(m.start())
             url = m.group(1)
@@ -323,6 +350,18 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             if not _looks_binary(ctx, fe.path):
                 continue
             add("weight", Weight(None, fe.path, None, "repository"))
+        if (
+            fe.suffix in (".sh", ".py")
+            and _DOWNLOADER.search(fe.name)
+            and not fe.vendored
+            and fe.path.count("/") <= 2
+        ):
+            # A script that fetches checkpoints (llama's download.sh, gpt-2's download_model.py)
+            # even when the address is built at run time.
+            body = ctx.snap.read_text(fe.path) or ""
+            has_urls = fe.suffix == ".sh" and _URL.search(body) is not None
+            if not has_urls and (_MODEL_WORDS.search(fe.name) or _WEIGHT_FILE.search(body)):
+                add("weight", Weight(None, fe.path, None, "download script"))
         if fe.suffix == ".sh" and re.search(r"download|fetch|get_|weights|models?", fe.name, re.I):
             text = ctx.snap.read_text(fe.path) or ""
             scripts.append(fe.path)
