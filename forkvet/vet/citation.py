@@ -10,6 +10,7 @@ import yaml
 from forkvet import safeyaml
 from forkvet.report import Finding
 from forkvet.vet.context import Context
+from forkvet.vet.textnorm import line_of
 
 CHECK = "citation"
 _ARXIV = re.compile(
@@ -131,7 +132,7 @@ def _heading_before(text: str, pos: int) -> str:
 def own_bibtex(text: str) -> str | None:
     """The BibTeX the README asks you to cite for this repository, not one it mentions."""
     scored: list[tuple[int, int, str]] = []
-    for i, entry in enumerate(bibtex_blocks(text)):
+    for i, entry in enumerate(bibtex_blocks(text)[:20]):
         at = text.find(entry)
         before = text[max(0, at - 400) : at]
         score = 0
@@ -168,11 +169,16 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
     )
     title_words = _words(title or "")
     candidates: list[tuple[int, str]] = []
-    for m in _ARXIV.finditer(text):
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.end())
-        line = text[start : end if end >= 0 else len(text)]
-        lineno = text.count("\n", 0, m.start())
+    lines_at = line_of(text)
+    for n, m in enumerate(_ARXIV.finditer(text)):
+        if n >= 500:
+            break  # a README of thousands of arXiv links: the first 500 decide
+        # Line-bound and length-bound: never a scan back over a huge line.
+        start = text.rfind("\n", max(0, m.start() - 500), m.start()) + 1
+        start = start or max(0, m.start() - 500)
+        end = text.find("\n", m.end(), m.end() + 500)
+        line = text[start : end if end >= 0 else min(len(text), m.end() + 500)]
+        lineno = lines_at(m.start()) - 1
         label_m = re.search(
             r"\[([^\]]*)\]\(\s*(?:https?://)?(?:www\.|export\.)?$",
             text[max(start, m.start() - 200) : m.start()],

@@ -405,8 +405,11 @@ def _blocks(text: str) -> list[tuple[str, str]]:
     for m in re.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, re.M):
         out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()]))
     for m in _INLINE.finditer(prose):
-        line_start = prose.rfind("\n", 0, m.start()) + 1
-        line_end = prose.find("\n", m.end())
+        # Bounded: one enormous line of inline code must not make this quadratic.
+        line_start = prose.rfind("\n", max(0, m.start() - 300), m.start()) + 1
+        line_start = line_start or max(0, m.start() - 300)
+        line_end = prose.find("\n", m.end(), m.end() + 300)
+        line_end = line_end if line_end >= 0 else min(len(prose), m.end() + 300)
         # "Run `experiments/script_x.m` to train a model": the words after count too.
         context = prose[line_start : m.start()] + " " + prose[m.end() : line_end]
         code = m.group(1).strip()
