@@ -181,6 +181,8 @@ class Report:
     # Links to data sets (same shape as weights): what training needs, not the model.
     datasets: list[Weight] = field(default_factory=list)
     citation: dict[str, Any] | None = None
+    # Copyright owners from the license files' one-line notices: {holders, notices}.
+    copyright: dict[str, Any] = field(default_factory=dict)
     risks: list[Risk] = field(default_factory=list)
     checklist: Checklist = field(default_factory=Checklist)
     findings: list[Finding] = field(default_factory=list)

@@ -7,12 +7,14 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from forkvet.giveback.attribution import attribution_md, is_holder_notice, upstream_base
+from forkvet.escape import md_inline
+from forkvet.giveback.attribution import attribution_md, upstream_base
 from forkvet.giveback.cli import thanks_text
 from forkvet.giveback.gitops import fetch_upstream
 from forkvet.report import Report
 from forkvet.snapshot import load
 from forkvet.vet import vet
+from forkvet.vet.copyright import is_holder_notice
 from tests.conftest import git, write_files
 
 Vet = Callable[..., Report]
@@ -70,7 +72,7 @@ def test_only_mentioned_papers_give_no_own_paper(vet_repo: Vet) -> None:
     report = vet_repo({"README.md": readme, "m.py": "x = 1\n"})
     assert report.citation is None
     _, body = thanks_text(report, "org/tinygpt", None)
-    assert "Attention Is All You Need" not in body and "1706.03762" not in body
+    assert "Attention Is All You Need" not in body and "1706" not in body
 
 
 def test_arxiv_badge_without_bibtex_is_informal(vet_repo: Vet) -> None:
@@ -88,8 +90,9 @@ def test_arxiv_badge_without_bibtex_is_informal(vet_repo: Vet) -> None:
 def test_thank_you_cites_the_own_paper(vet_repo: Vet) -> None:
     report = vet_repo({"README.md": README, "m.py": "x = 1\n"})
     _, body = thanks_text(report, "org/segnet", None)
-    assert "*SegNet Plus: Faster Segmentation* (arXiv:2101.00001)" in body
-    assert "Attention Is All You Need" not in body and "1706.03762" not in body
+    title = md_inline("SegNet Plus: Faster Segmentation")
+    assert f"*{title}* (arXiv:{md_inline('2101.00001')})" in body
+    assert "Attention Is All You Need" not in body and "1706" not in body
 
 
 def test_copyright_holders_not_license_boilerplate() -> None:
@@ -142,6 +145,31 @@ def test_attribution_names_the_upstream_commit_the_fork_started_from(tmp_path: P
     assert fork_head not in md and up_head not in md
     holders = md.split("## Copyright", 1)[1].split("##", 1)[0]
     assert holders.strip() == "- Copyright (c) 2021 Jane Doe"
-    assert "arXiv: 2101.00001" in md and "1706.03762" not in md
+    assert f"arXiv: {md_inline('2101.00001')}" in md and "1706" not in md
     # An upstream without a known base: no commit is claimed (HEAD is the fork's).
     assert "at commit" not in attribution_md(vet(snap), snap, str(up), None)
+
+
+def test_copyright_holders_from_the_license_grant(vet_repo: Vet) -> None:
+    lic = (
+        "Copyright (c) 2016, Phillip Isola and Jun-Yan Zhu\nAll rights reserved.\n\n"
+        "Redistribution and use in source and binary forms ... THIS SOFTWARE IS PROVIDED BY THE\n"
+        'COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"\n\n'
+        "--------------------------- LICENSE FOR DCGAN --------------------------------\n"
+        "Copyright (c) 2015, Facebook, Inc.\n"
+    )
+    report = vet_repo(
+        {
+            "LICENSE": lic,
+            "NOTICE": "Copyright 2014-2017 Meta Platforms, Inc. "
+            "and affiliates. All rights reserved.\n",
+            "m.py": "x = 1\n",
+        }
+    )
+    assert report.copyright["holders"] == [
+        "Phillip Isola",
+        "Jun-Yan Zhu",
+        "Meta Platforms, Inc. and affiliates",
+    ]
+    # The appended third-party notice is listed as a notice, not as an owner of this code.
+    assert "Copyright (c) 2015, Facebook, Inc." in report.copyright["notices"]

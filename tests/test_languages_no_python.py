@@ -23,6 +23,7 @@ def test_vendored_javascript_and_docs_do_not_decide_the_language(vet_repo: Vet) 
             "web/js/jquery-3.4.1.js": JS,
             "web/js/d3.v5.js": JS,
             "web/js/bootstrap.bundle.js": JS,
+            "server/static/deeplearn-0.3.15.js": JS,
             "web/static/app.min.js": JS,
             "node_modules/left-pad/index.js": JS,
             "docs/_static/searchtools.js": JS,

@@ -77,3 +77,24 @@ def test_download_script_links_follow_the_script(vet_repo: Vet) -> None:
     )
     assert [w.url for w in report.weights] == ["http://example.org/pix/$FILE.t7"]
     assert [w.url for w in report.datasets] == ["http://example.org/pix/$FILE.tar.gz"]
+
+
+def test_checkpoints_named_in_code_and_fetched_by_scripts(vet_repo: Vet) -> None:
+    readme = (
+        "| Dataset | Weights |\n|---|---|\n"
+        "| 400 images from the [Facades dataset](http://example.org/facades/) "
+        "(31MB) <br> Pre-trained: [BtoA](https://mega.nz/#!H0AmER7Y!pBHcH4M11) |\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "clip/clip.py": '_MODELS = {\n    "RN50": "https://example.org/clip/models/'
+            'RN50.pt",\n}\n',
+            "download.sh": 'wget ${PRESIGNED_URL/"*"/"${MODEL}/consolidated.00.pth"}\n',
+        }
+    )
+    weights = {w.url or w.path: w.source for w in report.weights}
+    assert weights["https://example.org/clip/models/RN50.pt"] == "clip/clip.py:2"
+    assert weights["download.sh"] == "download script"
+    assert "https://mega.nz/#!H0AmER7Y!pBHcH4M11" in weights
+    assert [w.url for w in report.datasets] == []

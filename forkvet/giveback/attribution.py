@@ -10,47 +10,13 @@ from forkvet.escape import md_code, md_fence, md_inline
 from forkvet.report import Report
 from forkvet.safe_write import OutputDir
 from forkvet.snapshot import Snapshot
+from forkvet.vet.copyright import notice_lines
 
 _COMMERCIAL = {True: "allowed", False: "not allowed", None: "unclear"}
-_COPYRIGHT = re.compile(r"^[#/*;\s-]*((?:Copyright|\(c\)|©)[^\n]{3,150})$", re.I | re.M)
-# License text that talks about copyright, never a holder's notice.
-_BOILERPLATE = re.compile(
-    r"(?i)copyright\s+(?:notice|statement|license|law|holders?\b(?!:)|owners?\b(?!:)|and\s+"
-    r"(?:related|similar)|protection|interest|infringement|claims?|to\s+the\s+work)|"
-    r"included in or attached|holders and contributors|the\s+(?:above|following)\s+copyright|"
-    r"<(?:year|owner|name|copyright)[^>]*>|\[(?:yyyy|year|name)[^\]]*\]|\{(?:yyyy|year|name)\}|"
-    r"free software foundation|this (?:license|agreement)|all copies|"
-    r"^copyright\W*$|^\(c\)\s*$"
-)
-# A holder's notice names a year or a (c)/© mark followed by a name.
-_HOLDER_NOTICE = re.compile(r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)")
-
-
-def is_holder_notice(line: str) -> bool:
-    """`Copyright (c) 2020 Jane Doe` is one; "copyright notice that is included in or attached
-    to the work" (license boilerplate) is not."""
-    return bool(_HOLDER_NOTICE.search(line)) and not _BOILERPLATE.search(line)
 
 
 def copyright_lines(snap: Snapshot, limit: int = 20) -> list[str]:
-    found: list[str] = []
-    candidates = [
-        f
-        for f in snap.files
-        if f.name.upper().startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE"))
-    ]
-    candidates += [f for f in snap.files if f.suffix in (".py", ".c", ".cpp", ".h", ".cu", ".lua")][
-        :300
-    ]
-    for f in candidates:
-        text = (snap.read_text(f.path) or "")[:3000]
-        for m in _COPYRIGHT.finditer(text):
-            line = " ".join(m.group(1).split())
-            if len(found) >= limit or not is_holder_notice(line):
-                continue
-            if line not in found:
-                found.append(line)
-    return found
+    return notice_lines(snap, limit)
 
 
 def upstream_base(repo: Path) -> str | None:

@@ -22,6 +22,7 @@ from forkvet.report import (
 from forkvet.snapshot import Snapshot
 from forkvet.vet import (
     citation,
+    copyright,
     dependencies,
     entry_points,
     frameworks,
@@ -94,6 +95,7 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
     no_links: tuple[list[Weight], list[Weight]] = ([], [])
     report.weights, report.datasets = run("weights", _links, no_links)
     report.citation = run("citation", lambda: citation.check(ctx), None)
+    report.copyright = run("copyright", lambda: copyright.check(ctx), {})
     report.risks = run("risks", lambda: risks.check(ctx), [])
 
     def _health() -> tuple[tuple[dict[str, Any], Checklist], list[Finding]]:

@@ -10,6 +10,7 @@ import yaml
 from forkvet import safeyaml
 from forkvet.report import Finding
 from forkvet.vet.context import Context
+from forkvet.vet.textnorm import line_of
 
 CHECK = "citation"
 _ARXIV = re.compile(
@@ -109,7 +110,15 @@ class _OwnLabel:
 
 
 _OWN_LABEL = _OwnLabel()
-_OWN_LINE = re.compile(r"(?i)^\W*(?:paper|arxiv|pdf|preprint)\s*[:|]|img\.shields\.io|badge")
+_OWN_LINE = re.compile(
+    r"(?i)^\W*(?:paper|arxiv|pdf|preprint)\s*[:|]|img\.shields\.io|badge|"
+    r"\b(?:our|full)\s+paper\b"
+)
+# "This implements ... from [Paper](arxiv)": the paper the code is the implementation of.
+_IMPLEMENTS = re.compile(
+    r"(?i)\b(?:implement(?:s|ation|ing|ed)?|code (?:for|of)|official|reproduc\w*|accompan\w*|"
+    r"(?:described|introduced|proposed|presented) in|from the paper)\b"
+)
 _THEIR = re.compile(r"(?i)\b(?:also|their|original|following works?|baselines?|related)\b")
 
 
@@ -123,7 +132,7 @@ def _heading_before(text: str, pos: int) -> str:
 def own_bibtex(text: str) -> str | None:
     """The BibTeX the README asks you to cite for this repository, not one it mentions."""
     scored: list[tuple[int, int, str]] = []
-    for i, entry in enumerate(bibtex_blocks(text)):
+    for i, entry in enumerate(bibtex_blocks(text)[:20]):
         at = text.find(entry)
         before = text[max(0, at - 400) : at]
         score = 0
@@ -160,17 +169,29 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
     )
     title_words = _words(title or "")
     candidates: list[tuple[int, str]] = []
-    for m in _ARXIV.finditer(text):
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.end())
-        line = text[start : end if end >= 0 else len(text)]
-        lineno = text.count("\n", 0, m.start())
+    lines_at = line_of(text)
+    for n, m in enumerate(_ARXIV.finditer(text)):
+        if n >= 500:
+            break  # a README of thousands of arXiv links: the first 500 decide
+        # Line-bound and length-bound: never a scan back over a huge line.
+        start = text.rfind("\n", max(0, m.start() - 500), m.start()) + 1
+        start = start or max(0, m.start() - 500)
+        end = text.find("\n", m.end(), m.end() + 500)
+        line = text[start : end if end >= 0 else min(len(text), m.end() + 500)]
+        lineno = lines_at(m.start()) - 1
         label_m = re.search(
             r"\[([^\]]*)\]\(\s*(?:https?://)?(?:www\.|export\.)?$",
             text[max(start, m.start() - 200) : m.start()],
         )
         label = label_m.group(1) if label_m else ""
+        if re.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
+            label = ""  # [http://arxiv.org/abs/x](http://arxiv.org/abs/x): no words
         score = 0
+        # The cue must lead to this link: "implements ... from [Paper](…)", nothing between.
+        link_at = text.rfind("[", start, m.start()) if label_m else m.start()
+        lead = text[max(start, link_at - 100) : max(start, link_at)]
+        if _IMPLEMENTS.search(lead) and "](" not in lead:
+            score += 3
         if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(line):
             score += 3
         if title_words and len(title_words & _words(line)) >= max(2, len(title_words) // 2):
@@ -181,7 +202,12 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
             score -= 2  # [Transformer](arxiv...): a paper the README mentions
         if score > 0:
             candidates.append((-score, m.group(1)))
-    return min(candidates)[1] if candidates else None
+    if not candidates:
+        return None
+    best = min(candidates)[0]
+    ids = {i for score, i in candidates if score == best}
+    # Several papers equally likely (a collection of implementations): none is "the" paper.
+    return ids.pop() if len(ids) == 1 else None
 
 
 def _bib_files(ctx: Context) -> list[str]:

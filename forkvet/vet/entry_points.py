@@ -18,20 +18,27 @@ _PRETRAINED = re.compile(r"pre[-_]?trained", re.I)
 _TRAIN = re.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", re.I)
 _TEST = re.compile(
     r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
-    r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)",
+    r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
+    r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|"
+    r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
     re.I,
 )
 # Data preparation: its own kind (run before training, not how the model is run).
 _PREPARE = re.compile(
     r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
-    r"convert_\w*data|download_?(?:data|dataset|celeba|coco|imagenet|mnist|cifar)|"
-    r"(?:get|fetch)_?(?:data|dataset)|gen_\w*data|split_data|crop_|extract_frames)|"
+    r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
+    r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|download$|gen_\w*data|split_data|crop_|"
+    r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$)|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
 )
 _DATA_DIR = re.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
 _NOT_ENTRY = re.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
-_TOOL = re.compile(r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_)")
+_TOOL = re.compile(
+    r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
+)
+_MODEL_WORD = re.compile(r"(?i)models?|weights?|ckpt|checkpoints?|pretrained")
+_HELPER_DIR = re.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs|misc)/")
 _UNIT_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
 _UNIT_TEST_TEXT = re.compile(
     r"^[ \t]*(?:def test_|class \w*Test\w*\(.*TestCase|import unittest|import pytest|"
@@ -47,7 +54,7 @@ _COMMAND = re.compile(
     rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?({_ENV_PREFIX}(?:python[\d.]*|"
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
-    rf"\./\S+\.(?:sh|py|lua)|(?:scripts|tools|experiments)/\S+\.sh|"
+    rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
     rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*)(?:[ \t][^\n]*)?)$",
     re.M,
 )
@@ -191,9 +198,14 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
 def _entry_facts(f: PyFile) -> tuple[bool, list[dict[str, Any]]]:
     if "entry" in f.facts:
         return f.facts["entry"]  # type: ignore[no-any-return]
-    # Not parsed (Python 2): a real script has a main guard; a library module that only
-    # mentions argparse is not one.
-    return bool(_MAIN_GUARD.search(f.text)), []
+    # Not parsed (Python 2): a real script has a main guard or runs statements at the top
+    # level; a library module that only mentions argparse (defs and imports) is not one.
+    return bool(_MAIN_GUARD.search(f.text) or _TOP_LEVEL_RUN.search(f.text)), []
+
+
+_TOP_LEVEL_RUN = re.compile(
+    r"^(?:for|while|with)\b[^\n]*:\s*$|^print\b|^[A-Za-z_][\w.]*\s*\((?!.*\bdef\b)", re.M
+)
 
 
 _GENERIC = ("main", "run", "app", "cli", "launch", "start")
@@ -208,10 +220,14 @@ def kind_of(stem: str) -> str | None:
     """What a script named `stem` is for: train, test, eval, demo, inference, prepare or None."""
     if _PREPARE.search(stem):
         return "prepare"
+    if "config" in stem.lower():
+        return None  # rcnn_config_local.example.m, config/eval_gpt2.py: settings, not scripts
     cleaned = _PRETRAINED.sub("", stem)
-    if _TRAIN.search(cleaned):
-        return "train"
+    train = _TRAIN.search(cleaned)
     m = _TEST.search(cleaned)
+    # The first word decides: train_and_test trains, evaluate_finetune evaluates.
+    if train and not (m and m.start() < train.start()):
+        return "train"
     if m:
         word = m.group(0).lower().strip("_")
         for kind in ("eval", "demo", "infer", "predict", "example", "sample", "generate"):
@@ -226,13 +242,12 @@ def kind_of(stem: str) -> str | None:
 
 
 def _is_unit_test(path: str, text: str) -> bool:
-    """test_x.py / x_test.py: a unit test unless it is a script under tools/ or scripts/."""
+    """test_x.py / x_test.py: a unit test when it is written as one (test_ functions, unittest
+    or pytest); test_on_image.py or tools/test_net.py that just run a model are test scripts."""
     stem = _stem(path)
     if not (stem.startswith("test_") or stem.endswith("_test")):
         return False
-    if re.search(r"(?:^|/)(?:tools|scripts|bin|experiments)/", path):
-        return bool(_UNIT_TEST_TEXT.search(text))
-    return not _MAIN_GUARD.search(text) or bool(_UNIT_TEST_TEXT.search(text))
+    return bool(_UNIT_TEST_TEXT.search(text))
 
 
 def _imported_modules(ctx: Context) -> set[str]:
@@ -242,7 +257,8 @@ def _imported_modules(ctx: Context) -> set[str]:
 def _is_library_module(path: str, imported: set[str], packages: set[str]) -> bool:
     """A module inside a package that other files import (lib/rpn/generate_anchors.py)."""
     parts = path[:-3].split("/") if path.endswith(".py") else []
-    if len(parts) < 2 or "/".join(parts[:-1]) not in packages:
+    # pkg/train.py next to pkg/main.py is still the training code; lib/x/test.py is not.
+    if len(parts) < 3 or "/".join(parts[:-1]) not in packages:
         return False
     # Any dotted suffix, down to the bare name (research code extends sys.path freely).
     dotted = [".".join(parts[i:]) for i in range(len(parts))]
@@ -250,8 +266,9 @@ def _is_library_module(path: str, imported: set[str], packages: set[str]) -> boo
 
 
 _TRAIN_CELL = re.compile(
-    r"\.backward\(|optimizer\.step\(|\.fit\(|trainer\.train\(|train_step|"
-    r"\btrain\(|for\s+epoch\s+in\b"
+    r"\.backward\(|optimizer\w*\.step\(|\.fit\(|trainer\.(?:train|run|fit)\(|train_step|"
+    r"\btrain\(|for\s+epoch\s+in\b|:backward\(|optim\.(?:sgd|adam|rmsprop)\(|\.minimize\(|"
+    r"apply_gradients\(|SGDSolver\(|solver\.(?:step|solve)\("
 )
 
 
@@ -268,10 +285,11 @@ def _notebook_kind(stem: str, text: str | None) -> str | None:
     kind = kind_of(stem)
     if kind in ("train", "prepare"):
         return kind
+    # A "demo" notebook that runs a training loop trains (minGPT's demo.ipynb).
+    if kind in (None, "demo") and text is not None and _TRAIN_CELL.search(text):
+        return "train"
     if kind is not None or text is None:
         return "notebook"
-    if _TRAIN_CELL.search(text):
-        return "train"
     return "notebook" if _INFER_CELL.search(text) else None
 
 
@@ -315,8 +333,10 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
             else script
         )
         kind = kind_of(stem)
-        if kind is None and _DATA_DIR.search(script):
+        if kind is None and _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
             return "prepare"
+        if kind is None and _TOOL.search(stem):
+            return "other"
         if kind == "prepare":
             return "prepare"
         args = low.split(script.lower(), 1)[-1]
@@ -385,9 +405,21 @@ def _blocks(text: str) -> list[tuple[str, str]]:
     for m in re.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, re.M):
         out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()]))
     for m in _INLINE.finditer(prose):
-        line_start = prose.rfind("\n", 0, m.start()) + 1
-        out.append((m.group(1), prose[max(0, line_start - 200) : m.start()]))
+        # Bounded: one enormous line of inline code must not make this quadratic.
+        line_start = prose.rfind("\n", max(0, m.start() - 300), m.start()) + 1
+        line_start = line_start or max(0, m.start() - 300)
+        line_end = prose.find("\n", m.end(), m.end() + 300)
+        line_end = line_end if line_end >= 0 else min(len(prose), m.end() + 300)
+        # "Run `experiments/script_x.m` to train a model": the words after count too.
+        context = prose[line_start : m.start()] + " " + prose[m.end() : line_end]
+        code = m.group(1).strip()
+        if _BARE_SCRIPT.fullmatch(code):
+            code = f"./{code.removeprefix('./')}"
+        out.append((code, context))
     return out
+
+
+_BARE_SCRIPT = re.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
 
 
 def readme_commands(text: str, source: str) -> list[Command]:
@@ -411,10 +443,16 @@ def readme_commands(text: str, source: str) -> list[Command]:
 
 
 def _script_path(script: str, ctx: Context) -> str | None:
-    """The repository file a README command names (./x.py, pkg.mod via -m), if it exists."""
+    """The repository file a README command names (./x.py, pkg.mod via -m), if it exists;
+    a bare name run after `cd somewhere` is found when exactly one file has that name."""
     cand = script.lstrip("./") if script.startswith("./") else script
     if ctx.snap.get(cand) is not None:
         return cand
+    if cand.endswith(_SCRIPT_EXT) and not cand.startswith(("/", "~", "$")):
+        tail = "/" + cand
+        matches = [f.path for f in ctx.snap.files if f.path.endswith(tail)][:2]
+        if len(matches) == 1:
+            return matches[0]
     if not cand.endswith(_SCRIPT_EXT) and re.fullmatch(r"[\w.]+", cand):
         mod = cand.replace(".", "/")
         for p in (f"{mod}.py", f"{mod}/__main__.py"):
@@ -426,6 +464,12 @@ def _script_path(script: str, ctx: Context) -> str | None:
 def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
     for c in ep.commands:
+        if c.kind == "other":
+            # An uninformative name (aae.py, style.py): what the script's code does.
+            script = command_script(c.command)
+            found = _script_path(script, ctx) if script else None
+            if found and kind_of(_stem(found)) is None and not _TOOL.match(_stem(found)):
+                c.kind = _code_kind(ctx.snap.read_text(found) or "") or "other"
         if c.kind not in lists:
             continue
         low = c.command.lower()
@@ -470,6 +514,13 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
         lst.append(entry)
 
 
+def _code_kind(text: str) -> str | None:
+    """train when the code has a training loop, test when it only loads and runs a model."""
+    if _TRAIN_CELL.search(text):
+        return "train"
+    return "test" if _INFER_CELL.search(text) else None
+
+
 def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     ep = EntryPoints()
     lists = {"train": ep.train, "prepare": ep.prepare}
@@ -498,13 +549,24 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             continue
         if _is_unit_test(f.path, f.text):
             continue  # unit tests, counted by the health check
+        if _HELPER_DIR.search(f.path):
+            continue  # utils/flask_rest_api/example_request.py: a helper, unless documented
         kind = kind_of(stem)
+        if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
+            kind = "prepare"  # datasets/coco_generate_instance_map.py makes data
         if kind is None and _is_generic(stem) and f.path.count("/") <= 1:
             options = _entry_facts(f)[1]
             names = " ".join(str(o.get("name")) + str(o.get("choices", "")) for o in options)
-            if "train" in names:
+            # A generic script with any sign of training trains (its --eval flag evaluates
+            # what it trained); otherwise test flags or its code say what it is.
+            code = _code_kind(f.text) if _entry_facts(f)[0] else None
+            says_train = "train" in names or code == "train"
+            says_test = not says_train and (
+                bool(re.search(r"test|eval|infer|predict", names)) or code == "test"
+            )
+            if says_train:
                 ep.train.append(ScriptEntry(f.path, "train", options))
-            if re.search(r"test|eval|infer|predict", names):
+            if says_test:
                 ep.test.append(ScriptEntry(f.path, "test", options))
             continue
         if kind is None:
@@ -534,13 +596,16 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             fe.path.startswith(_NOT_ENTRY_DIRS)
             or _NOT_ENTRY.match(stem)
             or _UNIT_TEST_DIR.search(fe.path)
-            or stem.endswith("_test")
+            or _HELPER_DIR.search(fe.path)
+            or (stem.endswith("_test") and fe.suffix != ".m")
         ):
             continue
         kind = kind_of(stem)
+        if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
+            kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
         if kind is None:
             continue
-        if fe.suffix == ".m" and not _matlab_script(ctx, fe.path):
+        if fe.suffix == ".m" and not _matlab_entry(ctx, fe.path):
             continue
         lists.get(kind, ep.test).append(ScriptEntry(fe.path, kind))
     if ctx.snap.readme:
@@ -572,7 +637,19 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     return ep, findings
 
 
-def _matlab_script(ctx: Context, path: str) -> bool:
-    """A MATLAB file that runs (a script, or a function named like an entry), not Objective-C."""
+_MATLAB_ENTRY_DIR = re.compile(
+    r"(?i)^(?:experiments?|scripts?|demos?|examples?|tools|matlab)/[^/]+$"
+)
+
+
+def _matlab_entry(ctx: Context, path: str) -> bool:
+    """A MATLAB file you run: a script (no `function` header), or a function at the top
+    level or in experiments/ or scripts/; not one inside a +package, not Objective-C."""
+    if "/+" in "/" + path or "config" in _stem(path).lower():
+        return False
     text = (ctx.snap.read_text(path) or "")[:4000]
-    return not re.search(r"^\s*(?:#import|@interface|@implementation)\b", text, re.M)
+    if re.search(r"^\s*(?:#import|@interface|@implementation)\b", text, re.M):
+        return False
+    code = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("%")]
+    is_function = bool(code) and code[0].lstrip().startswith("function")
+    return not is_function or "/" not in path or bool(_MATLAB_ENTRY_DIR.match(path))

@@ -63,6 +63,25 @@ _MATCAFFE = re.compile(
     r"\bcaffe\.(?:Net|Solver|set_mode_gpu|set_mode_cpu|set_device|reset_all|io\.)|"
     r"\bcaffe\s*\(\s*'|matcaffe"
 )
+# Base frameworks: one next to another in the same files is a port or converter; a wrapper
+# (Lightning on PyTorch, Keras on TensorFlow, Flax on JAX) is not.
+_BASES = frozenset(
+    {
+        "pytorch",
+        "tensorflow",
+        "jax",
+        "mxnet",
+        "paddle",
+        "caffe",
+        "caffe2",
+        "theano",
+        "chainer",
+        "mindspore",
+        "lua-torch",
+        "cntk",
+        "dynet",
+    }
+)
 # Helper libraries: primary only when an entry-point script imports them itself.
 LIBRARIES = frozenset({"transformers", "scikit-learn", "onnx", "xgboost"})
 # Where export targets, ports, demos and tests live: not what training needs.
@@ -527,7 +546,12 @@ def _assign_roles(
         theirs = main_paths.get(dominant.name, set())
         if not mine:
             fw.role = "optional"  # only in export scripts, tools, tests or notebooks
-        elif mine <= strong.get(dominant.name, set()) and len(theirs) >= 3 * len(mine):
+        elif (
+            fw.name in _BASES
+            and dominant.name in _BASES
+            and mine <= strong.get(dominant.name, set())
+            and len(theirs) >= 3 * len(mine)
+        ):
             fw.role = "optional"  # a port or converter next to the main framework's code
         else:
             fw.role = "primary"

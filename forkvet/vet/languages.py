@@ -84,7 +84,10 @@ _JS_LIBRARY = re.compile(
     r"mootools|prototype|dojo|ext-all|yui|handlebars|mustache|knockout|ember|socket\.io|"
     r"swfobject|html5shiv|respond|normalize|tether|select2|datatables|dropzone|clipboard|"
     r"katex|marked|showdown|vega|vega-lite|vega-embed|c3|nv\.d3|sigma|cytoscape|hammer|"
-    r"pixi|phaser|p5|tf|ort|onnx|numjs)(?:[.-][\w.-]*)?\.(?:js|css)$"
+    r"pixi|phaser|p5|tf|ort|onnx|numjs|convnet|deeplearn|tfjs|brain|synaptic|keras|webdnn|"
+    r"ml5|gpu)(?:[.-][\w.-]*)?\.(?:js|css)$|"
+    # A versioned file name (deeplearn-0.3.15.js, jquery.1.12.min.js) is a copied release.
+    r"[.-]v?\d+\.\d+(?:\.\d+)?(?:[.-]min)?\.(?:js|css)$"
 )
 
 

@@ -131,6 +131,16 @@ _CODE_LOADERS = re.compile(
     r"(?:[\w_]+\s*=\s*)?[\"']([^\"']+)[\"']"
 )
 _FROM_PRETRAINED = re.compile(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']")
+_ZOO_DOC = re.compile(
+    r"(?i)model[_-]?zoo|(?:^|/)(?:pretrained|models?|weights|checkpoints)/readme|"
+    r"(?:^|/)(?:models|pretrained|weights|checkpoints)\.(?:md|rst)$"
+)
+_AMBIGUOUS_EXT = (".tar", ".mat", ".bin", ".model", ".pkl", ".pickle", ".npz", ".json")
+_DOWNLOADER = re.compile(r"(?i)^(?:download|fetch|get)[-_]?\w*\.(?:sh|py)$")
+_WEIGHT_FILE = re.compile(
+    r"\.(?:pth|pt|ckpt|h5|hdf5|caffemodel|t7|safetensors|onnx|tflite|pb|params)\b|"
+    r"(?i:model\.ckpt|checkpoint)"
+)
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
 
 
@@ -185,7 +195,9 @@ def _decide(texts: tuple[str, ...]) -> str | None:
     return None
 
 
-def classify_url(url: str, line: str = "", heading: str = "", label: str = "") -> str | None:
+def classify_url(
+    url: str, line: str = "", heading: str = "", label: str = "", near: str = ""
+) -> str | None:
     """ "weight", "dataset" or None (documentation, badges, papers, project pages).
 
     Only downloadable things count: files, cloud-drive and storage links, hub ids, model zoos.
@@ -198,7 +210,9 @@ def classify_url(url: str, line: str = "", heading: str = "", label: str = "") -
     name = low.rsplit("/", 1)[-1]
     folder = low.rsplit("/", 1)[0]
     zoo = re.search(r"(?i)model[_-]?zoo", path)
-    if _on(netloc, _DOC_HOSTS) or (_DOC_PATH.search(path) and not zoo):
+    if _on(netloc, _DOC_HOSTS) or (
+        _DOC_PATH.search(path) and not zoo and not (path in ("", "/") and parsed.fragment)
+    ):
         return None
     if _on(netloc, ("huggingface.co", "hf.co")):
         if low.startswith("/datasets/"):
@@ -225,7 +239,8 @@ def classify_url(url: str, line: str = "", heading: str = "", label: str = "") -
     for text in (name, label.lower()):
         if text.endswith(WEIGHT_EXT) and not text.endswith((".tar", ".mat", ".bin", ".model")):
             return "weight"
-    kind = _decide((label, name, folder, line))
+    # near: the words just before the link ("Pre-trained: [BtoA](…)") outrank the whole line.
+    kind = _decide((label, name, folder, near, line))
     if kind:
         return kind
     if _on(netloc, _DATASET_HOSTS):
@@ -255,8 +270,21 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             seen.add(key)
             found[kind].append(w)
 
+    docs: list[tuple[str, str]] = []
     if ctx.snap.readme:
-        text = ctx.readme
+        docs.append((ctx.snap.readme.path, ctx.readme))
+    # Model-zoo pages (MODEL_ZOO.md, pretrained/README.md) list the checkpoints.
+    for fe in ctx.snap.files:
+        if (
+            fe.suffix in (".md", ".rst")
+            and fe.path.count("/") <= 2
+            and _ZOO_DOC.search(fe.path)
+            and not fe.vendored
+            and len(docs) < 6
+        ):
+            docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
+    for doc_path, text in docs:
+        zoo_page = doc_path != (ctx.snap.readme.path if ctx.snap.readme else "")
         headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
         heading_at = [pos for pos, _ in headings]
         lines = line_of(text)
@@ -273,13 +301,31 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             if text[max(0, m.start() - 2) : m.start()] == "](":
                 open_at = text.rfind("[", max(0, m.start() - 300), m.start())
                 label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
-            kind = classify_url(url, line.replace(label, " "), heading, label)
+            link_at = m.start() - len(label) - 3 if label else m.start()
+            near = text[max(start, link_at - 40) : max(start, link_at)]
+            near = near.rsplit(")", 1)[-1]  # not the previous link's words
+            kind = classify_url(
+                url,
+                line.replace(label, " "),
+                heading or ("models" if zoo_page else ""),
+                label,
+                near,
+            )
             lineno = lines(m.start())
-            add(kind, Weight(url, None, _host(url), f"{ctx.snap.readme.path}:{lineno}"))
+            add(kind, Weight(url, None, _host(url), f"{doc_path}:{lineno}"))
     for f in ctx.py.files:
         if f.copy_of:
             continue
         flines = line_of(f.text)
+        # A checkpoint URL in a string (CLIP's _MODELS table, a download helper's list).
+        for m in _URL.finditer(f.text):
+            url = m.group(0).rstrip(".,;:")
+            name = urlparse(url).path.lower().rsplit("/", 1)[-1]
+            if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
+                add(
+                    "weight",
+                    Weight(url, None, _host(url) or "code", f"{f.path}:{flines(m.start())}"),
+                )
         for m in _CODE_LOADERS.finditer(f.text):
             at = flines(m.start())
             url = m.group(1)
@@ -304,6 +350,18 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             if not _looks_binary(ctx, fe.path):
                 continue
             add("weight", Weight(None, fe.path, None, "repository"))
+        if (
+            fe.suffix in (".sh", ".py")
+            and _DOWNLOADER.search(fe.name)
+            and not fe.vendored
+            and fe.path.count("/") <= 2
+        ):
+            # A script that fetches checkpoints (llama's download.sh, gpt-2's download_model.py)
+            # even when the address is built at run time.
+            body = ctx.snap.read_text(fe.path) or ""
+            has_urls = fe.suffix == ".sh" and _URL.search(body) is not None
+            if not has_urls and (_MODEL_WORDS.search(fe.name) or _WEIGHT_FILE.search(body)):
+                add("weight", Weight(None, fe.path, None, "download script"))
         if fe.suffix == ".sh" and re.search(r"download|fetch|get_|weights|models?", fe.name, re.I):
             text = ctx.snap.read_text(fe.path) or ""
             scripts.append(fe.path)

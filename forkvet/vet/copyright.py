@@ -1,0 +1,132 @@
+"""Copyright holders: who owns the code, from one-line notices (`Copyright (c) 2020 Name`),
+never from license boilerplate ("the copyright holders and contributors")."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from forkvet.report import Finding
+from forkvet.snapshot import Snapshot
+from forkvet.vet.context import Context
+
+_NOTICE_LINE = re.compile(
+    r"^[#/*;\s\"'-]*(?:(?:Software|Code|Source code|Portions)\s+)?"
+    r"((?:Copyright|\(c\)|©)[^\n]{3,150})$",
+    re.I | re.M,
+)
+# License text that talks about copyright, never a holder's notice.
+_BOILERPLATE = re.compile(
+    r"(?i)copyright\s+(?:notice|statement|license|law|holders?\b(?!:)|owners?\b(?!:)|and\s+"
+    r"(?:related|similar)|protection|interest|infringement|claims?|to\s+the\s+work)|"
+    r"included in or attached|holders and contributors|the\s+(?:above|following)\s+copyright|"
+    r"<(?:year|owner|name|copyright)[^>]*>|\[(?:yyyy|year|name)[^\]]*\]|\{(?:yyyy|year|name)\}|"
+    r"free software foundation|sam hocevar|this (?:license|agreement)|all copies|"
+    r"^copyright\W*$|^\(c\)\s*$"
+)
+# A holder's notice names a year or a (c)/© mark followed by a name.
+_HOLDER_NOTICE = re.compile(r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)")
+# Where a license file's own grant ends and appended third-party notices begin.
+_NOTICES_START = re.compile(
+    r"(?im)^\s*(?:-{3,}|={3,}|\*{3,}|license for\b|third[- ]party|[^\n]{0,60}\bnotices?\s*:?\s*$)"
+)
+_LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "COPYRIGHT")
+
+
+def is_holder_notice(line: str) -> bool:
+    """`Copyright (c) 2020 Jane Doe` is one; "copyright notice that is included in or attached
+    to the work" (license boilerplate) is not."""
+    return bool(_HOLDER_NOTICE.search(line)) and not _BOILERPLATE.search(line)
+
+
+def notice_lines(snap: Snapshot, limit: int = 20) -> list[str]:
+    """Holders' copyright lines from license files and source headers."""
+    found: list[str] = []
+    candidates = [f for f in snap.files if f.name.upper().startswith(_LICENSE_NAMES)]
+    candidates += [f for f in snap.files if f.suffix in (".py", ".c", ".cpp", ".h", ".cu", ".lua")][
+        :300
+    ]
+    for f in candidates:
+        text = (snap.read_text(f.path) or "")[:3000]
+        for m in _NOTICE_LINE.finditer(text):
+            line = " ".join(m.group(1).split())
+            if len(found) >= limit or not is_holder_notice(line):
+                continue
+            if line not in found:
+                found.append(line)
+    return found
+
+
+def holder_name(line: str) -> str | None:
+    """The owner a notice names: "Copyright (c) 2014-2017, Facebook, Inc." → "Facebook, Inc."."""
+    name = re.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
+    name = re.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
+    name = re.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
+    name = re.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
+    name = name.strip(" ,;:-")
+    name = (
+        re.sub(r"\.\s*$", "", name)
+        if not re.search(r"(?i)\b(?:inc|ltd|co|corp)\.$", name)
+        else name
+    )
+    return name if re.search(r"[A-Za-z]{2}", name) else None
+
+
+def holders(snap: Snapshot) -> list[str]:
+    """Owners named in the top-level license files' own section (not appended notices)."""
+    out: list[str] = []
+    for f in snap.top_level:
+        if not f.name.upper().startswith(_LICENSE_NAMES):
+            continue
+        text = (snap.read_text(f.path) or "")[:20000]
+        cut = next((m.start() for m in _NOTICES_START.finditer(text) if m.start() > 80), len(text))
+        for m in _NOTICE_LINE.finditer(text[:cut]):
+            line = " ".join(m.group(1).split())
+            if not is_holder_notice(line):
+                continue
+            name = holder_name(line)
+            if not name:
+                continue
+            # "Phillip Isola and Jun-Yan Zhu" are two; "Meta Platforms, Inc. and affiliates" one.
+            for part in _split_names(name):
+                if part not in out and len(out) < 20:
+                    out.append(part)
+    return out or _source_holders(snap)
+
+
+def _split_names(name: str) -> list[str]:
+    # "Phillip Isola and Jun-Yan Zhu" are two; "Meta Platforms, Inc. and affiliates" is one;
+    # "Patrick Esser and contributors" is Patrick Esser.
+    name = re.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
+    if "," in name:
+        return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
+    parts = re.split(r"\s+and\s+(?!(?:its\s+)?affiliates)", name)
+    return [p.strip(" ,") for p in parts if p.strip(" ,")]
+
+
+def _source_holders(snap: Snapshot) -> list[str]:
+    """No notice in the license files: the owners most source headers name."""
+    counts: dict[str, int] = {}
+    sources = [
+        f
+        for f in snap.files
+        if f.suffix in (".py", ".lua", ".c", ".cpp", ".cu", ".h", ".m") and not f.vendored
+    ][:300]
+    for f in sources:
+        head = "\n".join((snap.read_text(f.path) or "")[:2000].splitlines()[:30])
+        names: set[str] = set()
+        for m in _NOTICE_LINE.finditer(head):
+            line = " ".join(m.group(1).split())
+            name = holder_name(line) if is_holder_notice(line) else None
+            names.update(_split_names(name) if name else [])
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return []
+    top = max(counts.values())
+    ranked = sorted(counts, key=lambda n: (-counts[n], n))
+    return [n for n in ranked if counts[n] * 2 >= top][:3]
+
+
+def check(ctx: Context) -> tuple[dict[str, Any], list[Finding]]:
+    return {"holders": holders(ctx.snap), "notices": notice_lines(ctx.snap)}, []
