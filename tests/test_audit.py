@@ -401,3 +401,52 @@ def test_markdown_escapes_advisory_text(tmp_path: Path, capsys: pytest.CaptureFi
     main(["audit", str(reqs), "--vuln-db", str(folder), "--no-index", "--format", "markdown"])
     out = capsys.readouterr().out
     assert "EVIL-1" in out and "<img" not in out
+
+
+def test_env_reports_vulnerable_pins_and_safe_pins_the_nearest_fix(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    make_repo: Any,
+) -> None:
+    dists = [
+        Dist("numpy", "1.14.0", "2018-01-06T00:00:00Z"),
+        Dist("numpy", "1.16.0", "2019-01-13T00:00:00Z"),
+        Dist("numpy", "2.0.0", "2024-06-16T00:00:00Z"),
+    ]
+    db = tmp_path / "osv"
+    db.mkdir()
+    (db / "np.json").write_text(
+        json.dumps(
+            record(
+                "PYSEC-2019-108",
+                "numpy",
+                [{"introduced": "0"}, {"fixed": "1.16.0"}],
+                severity="CRITICAL",
+                summary="np.load allow_pickle runs code",
+            )
+        )
+    )
+    repo = make_repo({"model.py": "import numpy as np\nnp.zeros(3)\n"})
+    with PackageIndex(dists) as idx:
+        monkeypatch.setenv("UV_INDEX_URL", idx.url)
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        base = ["env", str(repo), "--as-of", "2018-06-01", "--vuln-db", str(db), "--format", "json"]
+        main([*base, "--out", str(tmp_path / "plain")])
+        plain = json.loads(capsys.readouterr().out)
+        main([*base, "--out", str(tmp_path / "safe"), "--safe"])
+        safe = json.loads(capsys.readouterr().out)
+    assert {"numpy": "1.14.0"}.items() <= {
+        r["name"]: r["version"] for r in plain["requirements"]
+    }.items()
+    (vuln,) = plain["audit"]["vulnerabilities"]
+    assert vuln["id"] == "PYSEC-2019-108" and vuln["nearest_safe"] == "1.16.0"
+    assert "numpy==1.14.0" in (tmp_path / "plain" / "requirements.txt").read_text()
+    assert safe["audit"]["changed"] == ["numpy 1.14.0 -> 1.16.0"]
+    written = (tmp_path / "safe" / "requirements.txt").read_text()
+    assert "numpy==1.16.0" in written and "numpy==1.14.0" not in written
+    assert "--safe" in written.splitlines()[0]
+    # --safe needs the audit, which needs the index and advisories: not with --offline
+    code = main(["env", str(repo), "--as-of", "2018-06-01", "--offline", "--safe"])
+    assert code == 2 and "--safe needs" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from forkvet.errors import InputError
+from forkvet.escape import terminal
 
 
 def _date(text: str) -> date:
@@ -29,6 +30,8 @@ def cmd_env(args: argparse.Namespace) -> int:
     as_of = _date(args.as_of) if args.as_of else None
     if args.python and not re.fullmatch(r"[23]\.\d{1,2}", args.python):
         raise InputError(f"--python {args.python!r}: give a version like 3.7")
+    if args.safe and (args.offline or args.no_audit):
+        raise InputError("--safe needs the vulnerability audit: drop --offline / --no-audit")
     from forkvet.envgen.uv import allow_builds
     from forkvet.safe_write import default_out
     from forkvet.source import local_target
@@ -66,7 +69,16 @@ def cmd_env(args: argparse.Namespace) -> int:
 
             result, verification = verify(snap, result, out, **gen)
             result.verify = asdict(verification)
+    audit = None
+    if not args.offline and not args.no_audit:
+        # Pinning "as the authors had it" pins old releases: say which carry known
+        # vulnerabilities (and with --safe, pin the nearest safe release instead).
+        from forkvet.audit.envaudit import audit_env
+
+        audit = audit_env(result.requirements, result.python, out, args.vuln_db, args.safe)
     data = result.to_dict()
+    if audit is not None:
+        data["audit"] = audit
     if args.format == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
@@ -106,6 +118,15 @@ def _text(d: dict[str, Any]) -> str:
             f"round(s)" + (f"; added {', '.join(v['added'])}" if v["added"] else "")
         )
         lines += [f"    - {f['module']}: {f['reason']}" for f in v["failures"]]
+    if d.get("audit"):
+        a = d["audit"]
+        lines.append(f"  audit      {terminal(a['summary'])}")
+        lines += [
+            f"  ! {terminal(v['severity'])} {terminal(v['package'])}=={terminal(v['version'])}: "
+            f"{terminal(v['id'])} (nearest safe {terminal(v['nearest_safe'] or 'none')})"
+            for v in a.get("vulnerabilities", [])[:20]
+        ]
+        lines += [f"  safe       {terminal(c)}" for c in a.get("changed", [])]
     lines += [f"  wrote      {f}" for f in d["files"]]
     lines += [f"  {k:<10} {v}" for k, v in d["commands"].items()]
     return "\n".join(lines) + "\n"
@@ -173,5 +194,15 @@ def register(sub: Any) -> None:
         help="an extra package index, used with yours; repeatable",
     )
     e.add_argument("--config", metavar="FILE")
+    e.add_argument(
+        "--safe",
+        action="store_true",
+        help="pin the nearest safe release of each pin with a known vulnerability (same "
+        "major line where one exists) and say what changed",
+    )
+    e.add_argument(
+        "--vuln-db", metavar="PATH", help="audit against an OSV export (folder or zip) offline"
+    )
+    e.add_argument("--no-audit", action="store_true", help="skip the vulnerability audit")
     e.add_argument("--format", choices=("text", "json"), default="text")
     e.set_defaults(func=cmd_env)
