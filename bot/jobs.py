@@ -69,8 +69,9 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
     is reachable, the authors' own pins (`--offline`) and a note saying so."""
     note = None
     try:
-        generate(load(snap_root), config, out=work / "online")
+        result, _ = generate(load(snap_root), config, out=work / "online")
         out = work / "online"
+        note = _vulnerable_pins_note(result.requirements, result.python)
     except (ForkvetError, OSError) as exc:
         log.warning(
             "online environment resolution failed; offline files instead",
@@ -89,6 +90,28 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
         for name in ("requirements.txt", "environment.yml")
     }
     return files, note
+
+
+def _vulnerable_pins_note(requirements: list[dict[str, Any]], python: str) -> str | None:
+    """The setup pull request names pins with known vulnerabilities (OSV through the worker's
+    own configuration; FORKVET_OSV_URL for a mirror) and the nearest safe releases."""
+    from forkvet.audit.envaudit import audit_env
+
+    audit = audit_env(requirements, python, None)
+    vulns = audit.get("vulnerabilities") or []
+    if not vulns:
+        return None
+    rows = [
+        f"{md_code(v['package'] + '==' + v['version'])} {md_inline(v['id'])} "
+        f"({md_inline(v['severity'])}, nearest safe {md_code(v['nearest_safe'] or 'none')})"
+        for v in vulns[:15]
+    ]
+    return (
+        f"**Known vulnerabilities in these pins**: {md_inline(audit['summary'])}: "
+        + "; ".join(rows)
+        + ". The pins keep the versions the authors used; `forkvet env --safe` pins the "
+        "nearest safe releases instead."
+    )
 
 
 def _setup_files(

@@ -262,14 +262,24 @@ def test_setup_pr_carries_the_pinned_environment_or_says_why_not(
     online = emulator.add_repo("acme", "tf1", TF1)
     offline = emulator.add_repo("acme", "tf1-offline", TF1)
     client = create_app(settings).test_client()
-    with PackageIndex(DISTS) as idx:
+    from tests.test_audit import OSVServer, record
+
+    advisory = record(
+        "PYSEC-2019-999", "numpy", [{"introduced": "0"}, {"fixed": "1.18.0"}], severity="HIGH"
+    )
+    with PackageIndex(DISTS) as idx, OSVServer([advisory]) as osv:
         monkeypatch.setenv("UV_INDEX_URL", idx.url)
+        monkeypatch.setenv("FORKVET_OSV_URL", osv.url)
         post(client, fork_payload("acme", "tf1"), "repository")
         wait_for(lambda: done(emulator, online), timeout=120)
     reqs = branch_file(online, "requirements.txt")
     assert "tensorflow==1.15.0" in reqs and "numpy==1.17.4" in reqs
     assert "  - python=3.7" in branch_file(online, "environment.yml")
-    assert "No package index was reachable" not in online.pulls[0]["body"]
+    body = online.pulls[0]["body"]
+    assert "No package index was reachable" not in body
+    # the pins the authors used are kept, and their known vulnerabilities are named
+    assert "Known vulnerabilities in these pins" in body and "PYSEC-2019-999" in body
+    assert "nearest safe `1.18.0`" in body
     monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple/")
     post(client, fork_payload("acme", "tf1-offline"), "repository")
     wait_for(lambda: done(emulator, offline), timeout=120)
