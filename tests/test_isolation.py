@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from forkvet.runtime.process import scrubbed_env
+from forkvet.runtime.sandbox import available
 from tests.conftest import MakeRepo
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
@@ -79,9 +80,14 @@ def alive(marker: str) -> list[str]:
     return found
 
 
+@pytest.mark.parametrize("sandbox", ["namespace", "off"])
 def test_child_cannot_read_forkvets_environment_through_proc(
-    make_repo: MakeRepo, tmp_path: Path
+    make_repo: MakeRepo, tmp_path: Path, sandbox: str
 ) -> None:
+    """Two layers, each tested alone: the PID namespace (ancestors invisible), and without it
+    forkvet's own wiped, non-dumpable environment."""
+    if sandbox == "namespace" and not available():
+        pytest.skip("this machine cannot start a PID namespace")
     planted = f"ghp_planted{uuid.uuid4().hex}"
     repo = make_repo({"reader.py": READER})
     proc = forkvet(
@@ -98,12 +104,21 @@ def test_child_cannot_read_forkvets_environment_through_proc(
             "--cmd",
             f"python reader.py {planted}",
         ],
-        {"GH_PAT": planted, "DATABASE_URL": f"postgres://u:{planted}@db/x"},
+        {
+            "GH_PAT": planted,
+            "DATABASE_URL": f"postgres://u:{planted}@db/x",
+            **({"FORKVET_NO_SANDBOX": "1"} if sandbox == "off" else {}),
+        },
         tmp_path,
     )
     data = json.loads(proc.stdout)
     line = next(t for t in data["tail"] if t.startswith("ANCESTORS "))
     ancestors = json.loads(line[len("ANCESTORS ") :])
+    if sandbox == "namespace":
+        # its own PID namespace: the command is process 1 there, no ancestor to read at all
+        assert data["isolation"] == "namespace" and ancestors == [], ancestors
+        return
+    assert data["isolation"] == "process"
     assert ancestors, data["tail"]
     assert not any(a.get("found") for a in ancestors), ancestors
     # Not vacuous: the reader reached forkvet's own process (the shell's parent), and what
