@@ -14,6 +14,7 @@ is reported as "not verified", never as a pass.
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import lzma
@@ -41,6 +42,7 @@ MAX_SPOOL = 512 * 1024 * 1024  # a nested archive copied out to be opened (zip n
 MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024  # per file: a zip/gzip bomb stops here
 FILE_SECONDS = 10.0  # per file
 RUN_SECONDS = 20.0  # all pickle scanning of one run; later big pickles are "not verified"
+_MIN_OPS = 64  # a stream that fails sooner without importing is not counted as a pickle
 _SMALL_ARG = 1024  # string arguments up to this size are kept (module and class names)
 
 
@@ -127,19 +129,34 @@ def sniff(head: bytes) -> str | None:
 
 
 # -- the opcode walker ------------------------------------------------------------------------
-# Argument kinds, from pickletools' own opcode table (so every protocol's opcodes are known).
+# Argument kinds and stack effects come from pickletools' own opcode table, so every protocol's
+# opcodes are known and each one pops and pushes what pickle.load pops and pushes.
 _LINE, _LINE2, _LEN1, _LEN4S, _LEN4U, _LEN8 = -1, -10, -2, -3, -4, -5
-_OPS: dict[int, tuple[str, int]] = {}
-for _op in pickletools.opcodes:
-    if _op.arg is None:
-        _kind = 0
-    elif _op.arg.name == "stringnl_noescape_pair":
-        _kind = _LINE2
-    else:
-        _kind = _op.arg.n
-    _OPS[ord(_op.code)] = (_op.name, _kind)
 
-_IMPORTS = {"GLOBAL", "INST", "STACK_GLOBAL"}
+
+@dataclass(frozen=True)
+class _Op:
+    name: str
+    kind: int  # argument: 0 none, n > 0 fixed bytes, or one of the kinds above
+    mark: bool  # pops everything down to the topmost MARK first
+    pops: int  # then pops this many items (those below the mark, or all of them)
+    pushes: int
+
+
+def _op(o: pickletools.OpcodeInfo) -> _Op:
+    if o.arg is None:
+        kind = 0
+    elif o.arg.name == "stringnl_noescape_pair":
+        kind = _LINE2
+    else:
+        kind = o.arg.n
+    before = [s.name for s in o.stack_before]
+    mark = "mark" in before
+    pops = before.index("mark") if mark else len(before)
+    return _Op(o.name, kind, mark, pops, len(o.stack_after))
+
+
+_OPS: dict[int, _Op] = {ord(o.code): _op(o) for o in pickletools.opcodes}
 _STRINGS = {
     "STRING",
     "BINSTRING",
@@ -151,15 +168,22 @@ _STRINGS = {
 }
 _GETS = {"GET", "BINGET", "LONG_BINGET"}
 _PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
-# Opcodes that push nothing (the last two pushes are STACK_GLOBAL's module and name).
-_NO_PUSH = _PUTS | {"MEMOIZE", "FRAME", "PROTO", "STOP", "POP", "POP_MARK"}
-_INTS = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1"}
-_UNSIGNED = {"BININT1", "BININT2", "PROTO", "BINGET", "BINPUT", "LONG_BINGET", "LONG_BINPUT"}
+_INTS = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"}
+_EXTS = {"EXT1", "EXT2", "EXT4"}
 _IDENT = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+UNKNOWN = "?unknown"  # a module or name the walker cannot know (built while loading)
+_MAX_NAME = 256  # longer strings are not kept: no importable module or name is that long
+_MAX_HELD = 64 * 1024 * 1024  # characters of strings held on the model stack and memo
+# C strtol(s, &end, 0), which pickle's INT opcode uses: hex, octal with a leading 0, decimal.
+_STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 
 
 class _Bad(Exception):
-    """The bytes stop being a pickle here (pickle.load would fail at this point too)."""
+    """The bytes stop being a pickle here (pickle.load fails at this point too)."""
+
+
+class _LongLine(Exception):
+    """A line argument over MAX_LINE: skipped to its end, its value not kept."""
 
 
 class Stream:
@@ -188,20 +212,28 @@ class Stream:
         return out
 
     def readline(self, limit: int) -> bytes:
+        """One line with its newline. _Bad("unterminated") when the stream ends first;
+        _LongLine (the line consumed to its end) when it is longer than limit, as pickle
+        reads lines of any length."""
         chunks: list[bytes] = []
         total = 0
-        while total < limit:
-            c = self.read(min(256, limit - total))
+        while True:
+            c = self.read(4096)
             if not c:
-                break
+                raise _Bad("unterminated line")
             i = c.find(b"\n")
             if i >= 0:
-                chunks.append(c[: i + 1])
                 self._unread(c[i + 1 :])
+                if total + i + 1 > limit:
+                    raise _LongLine
+                chunks.append(c[: i + 1])
                 return b"".join(chunks)
-            chunks.append(c)
             total += len(c)
-        raise _Bad("line too long or unterminated")
+            if total <= limit:
+                chunks.append(c)
+            else:
+                chunks = []
+                self.budget.tick()
 
     def _unread(self, data: bytes) -> None:
         if data:
@@ -230,21 +262,140 @@ class PickleInfo:
     ops: int = 0
     error: str | None = None  # where it stopped being a pickle
     int_value: int | None = None  # the value, when the pickle is a single integer
+    long_line: bool = False  # a line argument was longer than MAX_LINE (not kept)
 
 
-def walk(s: Stream, budget: Budget, window: int | None = None) -> PickleInfo:
+class _Machine:
+    """pickle.load's stack, marks and memo, holding only what imports need: the strings (a
+    STACK_GLOBAL's module and name) and small ints; every other object is None.
+
+    Never stricter than pickle.load: where pickle.load would fail, the model may go on (and
+    report more); it never stops where pickle.load goes on."""
+
+    def __init__(self, info: PickleInfo) -> None:
+        self.info = info
+        self.stack: list[object] = []
+        self.marks: list[int] = []
+        self.memo: dict[int, object] = {}
+        self.memo_known = True  # False once a PUT went to a key the walker could not read
+        self.held = 0  # characters of strings held
+        self.ints: list[int] = []
+
+    def push(self, value: object) -> None:
+        if isinstance(value, str):
+            self.held += len(value)
+            if self.held > _MAX_HELD:
+                raise Unverified(f"over {_MAX_HELD >> 20} M characters of strings held")
+        self.stack.append(value)
+
+    def pop(self, n: int) -> list[object]:
+        if n == 0:
+            return []
+        if len(self.stack) < n:
+            raise _Bad("stack underflow")
+        out = self.stack[-n:]
+        del self.stack[-n:]
+        self._forget(out)
+        # A mark above the new top would make pickle.load fail; keep the model going.
+        while self.marks and self.marks[-1] > len(self.stack):
+            self.marks[-1] = len(self.stack)
+        return out
+
+    def pop_mark(self) -> list[object]:
+        if not self.marks:
+            raise _Bad("no MARK to pop to")
+        k = self.marks.pop()
+        out = self.stack[k:]
+        del self.stack[k:]
+        self._forget(out)
+        return out
+
+    def _forget(self, values: list[object]) -> None:
+        self.held -= sum(len(v) for v in values if isinstance(v, str))
+
+    def top(self) -> object:
+        if not self.stack:
+            raise _Bad("stack underflow")
+        return self.stack[-1]
+
+    def memo_put(self, key: object) -> None:
+        value = self.top()
+        if not isinstance(key, int) or not self.memo_known:
+            # pickle.load stored it under a key the walker cannot read: from now on no memo
+            # entry is known (a GET could fetch what that PUT stored).
+            self.memo_known = False
+            self.memo.clear()
+            return
+        if len(self.memo) >= MAX_MEMO:
+            raise Unverified(f"over {MAX_MEMO:,} memo entries")
+        if isinstance(value, str):
+            self.held += len(value)
+        self.memo[key] = value
+
+    def memo_get(self, key: object) -> object:
+        if not self.memo_known or not isinstance(key, int):
+            return None
+        return self.memo.get(key)
+
+    def step(self, op: _Op, value: object) -> None:
+        """Apply one opcode (its argument already read) as pickle.load would."""
+        name = op.name
+        if name == "MARK":
+            self.marks.append(len(self.stack))
+        elif name == "POP":
+            if self.marks and self.marks[-1] == len(self.stack):
+                self.marks.pop()  # pickle.load's POP drops a MARK on top
+            else:
+                self.pop(1)
+        elif name == "DUP":
+            self.push(self.top())
+        elif name in _PUTS:
+            self.memo_put(value)
+        elif name == "MEMOIZE":
+            self.memo_put(len(self.memo) if self.memo_known else None)
+        elif name in _GETS:
+            self.push(self.memo_get(value))
+        elif name in _STRINGS:
+            self.push(value if isinstance(value, str) else None)
+        elif name in _INTS:
+            self.push(value if isinstance(value, int) else None)
+            if isinstance(value, int):
+                self.ints.append(value)
+        elif name == "STACK_GLOBAL":
+            module, attr = self.pop(2)
+            # Operands the walker cannot name (built while loading, too long, not strings)
+            # make an import it cannot check: reported as unknown, never as safe.
+            self.info.imports.append(
+                (
+                    module if isinstance(module, str) else UNKNOWN,
+                    attr if isinstance(attr, str) else UNKNOWN,
+                )
+            )
+            self.push(None)
+        else:
+            if name in ("GLOBAL", "INST"):
+                assert isinstance(value, tuple)
+                self.info.imports.append(value)
+            elif name in _EXTS:
+                # copyreg's extension registry names the callable at load time.
+                self.info.imports.append(("?extension-registry", f"code-{value}"))
+            if op.mark:
+                self.pop_mark()
+            self.pop(op.pops)
+            for _ in range(op.pushes):
+                self.stack.append(None)
+
+
+def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInfo:
     """Walk one pickle's opcodes from the stream's position; never builds an object.
 
-    With window, stop after that many bytes (a probe of the head).
+    Imports are added to info as they are met, so a caller keeps them when a bound stops
+    the walk (Unverified) half-way.
     """
-    info = PickleInfo()
-    memo: dict[int, str | None] = {}
-    pushes: list[str | None] = []  # last values pushed: str for strings, None for others
+    info = info if info is not None else PickleInfo()
+    machine = _Machine(info)
     start = s.offset
-    ints: list[int] = []
     while True:
-        if window is not None and s.offset - start >= window:
-            return info
         code = s.read(1)
         if not code:
             info.error = "truncated" if info.ops else "empty"
@@ -253,7 +404,6 @@ def walk(s: Stream, budget: Budget, window: int | None = None) -> PickleInfo:
         if op is None:
             info.error = f"not an opcode at byte {s.offset - start - 1}"
             return info
-        name, kind = op
         info.ops += 1
         budget.ops += 1
         if budget.ops > budget.max_ops:
@@ -261,99 +411,107 @@ def walk(s: Stream, budget: Budget, window: int | None = None) -> PickleInfo:
         if budget.ops & 0x3FF == 0:
             budget.tick()
         try:
-            value = _read_arg(s, name, kind)
-        except _Bad as exc:
-            info.error = f"{name}: {exc}"
-            return info
-        if name in _IMPORTS:
-            if name == "STACK_GLOBAL":
-                mod = pushes[-2] if len(pushes) >= 2 else None
-                attr = pushes[-1] if pushes else None
-                # A name the walker cannot follow (built at load time) is reported as unknown.
-                pair = (mod or "?unknown", attr or "?unknown")
-            else:
-                assert isinstance(value, tuple)
-                pair = value
-            info.imports.append(pair)
-            pushes.append(None)
-        elif name in _STRINGS:
-            pushes.append(value if isinstance(value, str) else None)
-        elif name in _GETS:
-            pushes.append(memo.get(value) if isinstance(value, int) else None)
-        elif name in _PUTS or name == "MEMOIZE":
-            if len(memo) >= MAX_MEMO:
-                raise Unverified(f"over {MAX_MEMO:,} memo entries")
-            key = len(memo) if name == "MEMOIZE" else value
-            if isinstance(key, int):
-                memo[key] = pushes[-1] if pushes else None
-        elif name == "DUP":
-            pushes.append(pushes[-1] if pushes else None)
-        elif name == "PROTO":
-            if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
-                info.error = "unknown protocol"
+            value = _read_arg(s, op.name, op.kind, info)
+            if op.name == "PROTO" and (
+                not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1
+            ):
+                raise _Bad("unknown protocol")
+            if op.name == "STOP":
+                machine.pop(1)
+                info.complete = True
+                if len(machine.ints) == 1 and info.ops <= 3:
+                    info.int_value = machine.ints[0]
                 return info
-        elif name == "STOP":
-            info.complete = True
-            if len(ints) == 1 and info.ops <= 3:
-                info.int_value = ints[0]
+            machine.step(op, value)
+        except _Bad as exc:
+            info.error = f"{op.name}: {exc}"
             return info
-        elif name not in _NO_PUSH:
-            pushes.append(None)
-            if name in _INTS and isinstance(value, int):
-                ints.append(value)
-        if len(pushes) > 8:
-            del pushes[:-4]
 
 
-def _line(s: Stream) -> str:
-    raw = s.readline(MAX_LINE)
-    return raw[:-1].decode("latin-1")
+def _line(s: Stream, info: PickleInfo) -> bytes | None:
+    """A line argument without its newline; None when it was too long to keep."""
+    try:
+        return s.readline(MAX_LINE)[:-1]
+    except _LongLine:
+        info.long_line = True
+        return None
 
 
-def _read_arg(s: Stream, name: str, kind: int) -> object:
-    """The opcode's argument, as far as the walker needs it (pickle.load's own checks)."""
+def c_int(raw: bytes, base: int = 0) -> int | None:
+    """What pickle.load makes of an INT/LONG/GET/PUT line: C strtol (base 0: 0x hex, leading-0
+    octal), then Python's int() of the C string (underscores, 0o, 0b, spaces); None when both
+    reject it (pickle.load fails too)."""
+    text = raw.split(b"\0", 1)[0]  # C string functions stop at a NUL
+    if base == 0:
+        m = _STRTOL.match(text)
+        if m and m.end() == len(text):
+            digits = m.group(2)
+            radix = 16 if digits[:2].lower() == b"0x" else 8 if digits[:1] == b"0" else 10
+            return int(m.group(1) + (digits[2:] if radix == 16 else digits), radix)
+    try:
+        return int(text.decode("latin-1").strip(), base)
+    except ValueError:
+        return None
+
+
+def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
+    """The opcode's argument, as far as the walker needs it. Accepts everything pickle.load
+    accepts (a value it cannot keep is None, i.e. unknown)."""
     if kind == 0:
         return None
-    if kind == _LINE2:  # GLOBAL / INST: "module\nname\n"; find_class fails on anything else
-        mod, attr = _line(s), _line(s)
-        if not (_IDENT.fullmatch(mod) and _IDENT.fullmatch(attr)):
+    if kind == _LINE2:  # GLOBAL / INST: "module\nname\n"
+        mod, attr = _line(s, info), _line(s, info)
+        try:
+            module = UNKNOWN if mod is None else mod.decode("utf-8")
+            qualname = UNKNOWN if attr is None else attr.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Bad("module or name not UTF-8") from None
+        # find_class imports the module: a name that is no module path cannot be imported.
+        # (A module name over MAX_LINE is no file name either.)
+        if not _IDENT.fullmatch(module) or not (qualname == UNKNOWN or _IDENT.fullmatch(qualname)):
             raise _Bad("not an importable name")
-        return (mod, attr)
+        return (module, qualname)
     if kind == _LINE:
-        text = _line(s).rstrip("\r")
-        if name in ("INT", "LONG", "GET", "PUT"):
-            digits = text[:-1] if name == "LONG" and text.endswith("L") else text
-            try:
-                return int(digits)
-            except ValueError:
-                raise _Bad("not a number") from None
+        raw = _line(s, info)
+        if raw is None:
+            return None  # unknown (a PUT to an unknown key makes the whole memo unknown)
+        if name in ("INT", "LONG"):
+            text = raw
+            if name == "LONG" and text.rstrip(b"\r").endswith(b"L"):
+                text = text.rstrip(b"\r")[:-1]
+            value = c_int(text)
+            if value is None:
+                raise _Bad("not a number")
+            return value
+        if name in ("GET", "PUT"):
+            value = c_int(raw, 10)
+            if value is None or value < 0:
+                raise _Bad("not a memo key")
+            return value
         if name == "FLOAT":
             try:
-                float(text)
+                float(raw.split(b"\0", 1)[0].decode("latin-1").strip())
             except ValueError:
                 raise _Bad("not a number") from None
             return None
         if name == "STRING":
-            if len(text) < 2 or text[0] != text[-1] or text[0] not in "'\"":
+            text = raw.rstrip(b"\r\n")
+            if len(text) < 2 or text[:1] != text[-1:] or text[:1] not in (b"'", b'"'):
                 raise _Bad("unquoted string")
-            return text[1:-1]
-        return text if name == "UNICODE" else None
+            return _short(_unescape(text[1:-1], "escape"))
+        if name == "UNICODE":
+            return _short(_unescape(raw, "raw-unicode-escape"))
+        return None
     if kind > 0:
         raw = s.read(kind)
         if len(raw) < kind:
             raise _Bad("truncated")
-        if name in (
-            "BININT1",
-            "BININT2",
-            "PROTO",
-            "BINGET",
-            "BINPUT",
-            "LONG_BINGET",
-            "LONG_BINPUT",
-        ):
+        if name == "BININT" or name in _EXTS:
+            return int.from_bytes(raw, "little", signed=name == "BININT")
+        if name in ("BININT1", "BININT2", "PROTO", "BINGET", "BINPUT"):
             return int.from_bytes(raw, "little")
-        if name == "BININT":
-            return int.from_bytes(raw, "little", signed=True)
+        if name in ("LONG_BINGET", "LONG_BINPUT"):
+            return int.from_bytes(raw, "little")
         return None
     size_len = {_LEN1: 1, _LEN4S: 4, _LEN4U: 4, _LEN8: 8}[kind]
     raw = s.read(size_len)
@@ -364,32 +522,51 @@ def _read_arg(s: Stream, name: str, kind: int) -> object:
         raise _Bad("negative length")
     if name == "FRAME":
         return None  # a frame's content is more opcodes
-    if name in ("LONG1", "LONG4"):
+    if name in ("LONG1", "LONG4") or (name in _STRINGS and n <= _MAX_NAME):
         if n > _SMALL_ARG:
             s.skip(n)
             return None
         data = s.read(n)
         if len(data) < n:
             raise _Bad("truncated")
-        return int.from_bytes(data, "little", signed=True)
-    if name in _STRINGS and n <= _SMALL_ARG:
-        data = s.read(n)
-        if len(data) < n:
-            raise _Bad("truncated")
-        return data.decode("utf-8" if "UNICODE" in name else "latin-1", "replace")
+        if name in ("LONG1", "LONG4"):
+            return int.from_bytes(data, "little", signed=True)
+        if "UNICODE" in name:
+            try:
+                return data.decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                return None  # pickle.load fails here; the walker goes on
+        return data.decode("latin-1")  # a protocol 0-2 str: what encoding='latin1' gives
     s.skip(n)
     return None
 
 
-def probe(head: bytes) -> bool:
+def _unescape(raw: bytes, codec: str) -> str | None:
+    """A protocol-0 STRING ('escape', as pickle.load decodes it) or UNICODE argument."""
+    try:
+        if codec == "escape":
+            data, _ = codecs.escape_decode(raw)
+            return data.decode("latin-1")
+        return raw.decode("raw-unicode-escape")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _short(value: str | None) -> str | None:
+    return value if value is not None and len(value) <= _MAX_NAME else None
+
+
+def probe(head: bytes, more: bool | None = None) -> bool:
     """Would pickle.load do anything with a stream starting with these bytes?
 
+    more: the stream goes on past head (default: head is a full HEAD window).
     True when the head decodes as pickle opcodes up to a STOP, to its end, or up to an import
     (pickle.load imports and calls before it meets the bad byte that follows). Text and other
     binary formats fail within a few bytes: a space, a newline or a NUL is not an opcode.
     """
     if len(head) < 2:
         return False
+    more = len(head) >= HEAD if more is None else more
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
     info = walk(Stream(io.BytesIO(b""), budget, head, counted=False), budget)
     if info.imports:
@@ -402,9 +579,25 @@ def probe(head: bytes) -> bool:
         except Exception:
             return False
         return True
-    # A window full of valid opcodes (a big pickle's head); a short file ending mid-pickle
-    # without imports cannot do anything.
-    return bool(info.error and info.error.endswith("truncated")) and len(head) >= HEAD
+    # A window full of valid opcodes (a big pickle's head, or a line argument longer than
+    # the window: unsure, so it is scanned); a short file ending mid-pickle without imports
+    # cannot do anything.
+    return bool(more and info.error and info.error.endswith(("truncated", "unterminated line")))
+
+
+def looks_like_pickle(s: Stream) -> bool:
+    """probe() on the stream's head. When the head ends inside a line argument (protocol 0
+    reads lines of any length), decided on up to MAX_LINE more bytes; a first line longer
+    than that is scanned rather than skipped."""
+    head = s.peek(HEAD)
+    if len(head) < HEAD:
+        return probe(head, more=False)
+    budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
+    info = walk(Stream(io.BytesIO(b""), budget, head, counted=False), budget)
+    if info.imports or not (info.error or "").endswith("unterminated line"):
+        return probe(head)
+    longer = s.peek(HEAD + MAX_LINE)
+    return probe(longer, more=len(longer) == HEAD + MAX_LINE)
 
 
 # -- scanning ----------------------------------------------------------------------------------
@@ -435,7 +628,7 @@ def _dispatch(
     head = s.peek(HEAD)
     kind = sniff(head)
     if kind is None:
-        if probe(head):
+        if looks_like_pickle(s):
             _scan_pickles(s, where, out, budget)
         return
     if depth >= MAX_DEPTH:
@@ -466,13 +659,18 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
     """All pickles one after the other (torch's legacy format writes five in a row)."""
     first = True
     while True:
-        if not first and not probe(s.peek(HEAD)):
+        if not first and not looks_like_pickle(s):
             return  # what follows is raw data (tensor storages), not a pickle
-        info = walk(s, budget)
         first = False
-        out.pickles += 1
-        for mod, name in info.imports:
-            out.add_import(where, mod, name)
+        info = PickleInfo()
+        try:
+            walk(s, budget, info)
+        finally:  # a bound reached half-way keeps the imports met before it
+            for mod, name in info.imports:
+                out.add_import(where, mod, name)
+            # A few valid opcodes then garbage is a text file that looked like one.
+            if info.complete or info.imports or info.ops >= _MIN_OPS:
+                out.pickles += 1
         if not info.complete:
             return
 
@@ -494,7 +692,7 @@ def _scan_npy(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
     if len(header) < hlen:
         return
     # numpy pickles the data when the dtype holds Python objects ('O' in its description).
-    if re.search(rb"['\"]\|?O\d*['\"]", header) or probe(s.peek(HEAD)):
+    if re.search(rb"['\"][<>|=]?(?:O\d*|object_?)['\"]", header) or looks_like_pickle(s):
         _scan_pickles(s, where, out, budget)
 
 
@@ -593,10 +791,13 @@ def _scan_legacy_torch(s: Stream, kind: str, where: str, out: FileScan, budget: 
     """torch's legacy tar format: pickles with raw tensor data between them."""
 
     def one() -> PickleInfo:
-        info = walk(s, budget)
-        out.pickles += 1
-        for mod, name in info.imports:
-            out.add_import(where, mod, name)
+        info = PickleInfo()
+        try:
+            walk(s, budget, info)
+        finally:
+            out.pickles += 1
+            for mod, name in info.imports:
+                out.add_import(where, mod, name)
         if not info.complete:
             raise _Bad(info.error or "incomplete pickle")
         return info
