@@ -40,18 +40,19 @@ def _write(text: str, output: str | None, repo: Path | None = None) -> None:
 
 
 def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Finding]]:
-    """The policy: --config FILE (the operator's) as the floor, tightened by the
-    repository's own .github/forkvet.yml, which can add restrictions but never remove one.
-    Without --config the repository's file is the policy. A broken repository file is an
-    error finding (exit 1), and the floor (or the defaults) applies: a typo like `licence:`
-    never silently switches the policy off."""
-    floor = load_config(Path(path)) if path else None
+    """The policy: the operator's (--config FILE, or forkvet's defaults) is the floor; the
+    repository's own .github/forkvet.yml can only tighten it (tighten(): it adds
+    restrictions, never removes one; its run settings, such as commands and timeouts, apply).
+    The vetted repository is untrusted: its file must not switch an error off. A broken
+    repository file is an error finding (exit 1), and the floor applies: a typo like
+    `licence:` never silently switches the policy off."""
+    floor = load_config(Path(path)) if path else Config()
     try:
         text = read_repo_config(root) if root is not None and root.is_dir() else None
         own = load_config(Path(CONFIG_PATH), text) if text is not None else None
     except InputError as exc:
         applied = f"the policy of {path}" if path else "the default policy"
-        return floor or Config(), [
+        return floor, [
             Finding(
                 "config",
                 "error",
@@ -61,8 +62,8 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
             )
         ]
     if own is None:
-        return floor or Config(), []
-    return (tighten(floor, own) if floor else own), []
+        return floor, []
+    return tighten(floor, own), []
 
 
 def cmd_vet(args: argparse.Namespace) -> int:
@@ -109,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vet_p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     vet_p.add_argument(
-        "--config", metavar="FILE", help=f"policy file (default: the repository's {CONFIG_PATH})"
+        "--config",
+        metavar="FILE",
+        help=f"your policy file (default: forkvet's defaults); the repository's own "
+        f"{CONFIG_PATH} can only tighten it",
     )
     vet_p.add_argument(
         "--output", "-o", metavar="FILE", help="write the report here (default: stdout)"

@@ -244,6 +244,9 @@ def load_config(path: Path, text: str | None = None) -> Config:
     return parse_config(data, str(path))
 
 
+_STRICT = ("any", "high", "never")  # audit.fail_on, strictest first
+
+
 def tighten(floor: Config, repo: Config) -> Config:
     """The policy when an operator's config (`floor`: the App's FORKVET_POLICY, the CLI's
     --config) meets a repository's own .github/forkvet.yml: the repository can add
@@ -272,6 +275,10 @@ def tighten(floor: Config, repo: Config) -> Config:
         train=repo.train,
         runner=repo.runner,
         upstream=upstream,
+        # Secrets for the repository's code come from the operator only; an audit fails on
+        # the stricter of the two levels.
+        runtime=floor.runtime,
+        audit=AuditConfig(fail_on=min(floor.audit.fail_on, repo.audit.fail_on, key=_STRICT.index)),
         source=f"{floor.source or 'defaults'} + {repo.source}" if repo.source else floor.source,
     )
 

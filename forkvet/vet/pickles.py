@@ -658,9 +658,10 @@ def _join(where: str, part: str) -> str:
 def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
     """All pickles one after the other (torch's legacy format writes five in a row)."""
     first = True
+    inline = False
     while True:
         if not first and not looks_like_pickle(s):
-            return  # what follows is raw data (tensor storages), not a pickle
+            break  # what follows is raw data (tensor storages), not a pickle
         first = False
         info = PickleInfo()
         try:
@@ -671,8 +672,36 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
             # A few valid opcodes then garbage is a text file that looked like one.
             if info.complete or info.imports or info.ops >= _MIN_OPS:
                 out.pickles += 1
+        inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
         if not info.complete:
-            return
+            break
+    if inline and s.peek(1):
+        # joblib writes array bytes (or a nested pickle) into the middle of the pickle
+        # stream and its loader goes on unpickling after them: the rest cannot be walked.
+        out.note(where, "array data inside the pickle stream; what follows was not walked")
+        for mod, name in _sweep(s, budget):
+            out.add_import(where, mod, name)
+
+
+_INLINE_DATA = ("joblib.numpy_pickle", "sklearn.externals.joblib.numpy_pickle")
+# Import opcodes as pickle.dumps writes them: GLOBAL, and STACK_GLOBAL of two short strings.
+_GLOBAL_BYTES = re.compile(
+    rb"c([A-Za-z_][\w.]{0,200})\n([A-Za-z_][\w.]{0,200})\n"
+    rb"|\x8c[\x01-\xc8]([A-Za-z_][\w.]{0,200})\x94?\x8c[\x01-\xc8]([A-Za-z_][\w.]{0,200})\x94?\x93"
+)
+
+
+def _sweep(s: Stream, budget: Budget) -> Iterator[tuple[str, str]]:
+    """Import opcodes anywhere in the rest of the stream (bounded like every read): names
+    for the report when the opcodes cannot be walked. Not a proof of absence."""
+    tail = b""
+    while chunk := s.read(1 << 20):
+        budget.tick()
+        data = tail + chunk
+        for m in _GLOBAL_BYTES.finditer(data):
+            mod, name = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            yield mod.decode("latin-1"), name.decode("latin-1")
+        tail = data[-512:]
 
 
 def _scan_npy(s: Stream, where: str, out: FileScan, budget: Budget) -> None:

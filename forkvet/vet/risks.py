@@ -82,10 +82,12 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
 
 
 def _unverified(path: str, reason: str) -> Risk:
+    # What was not looked at may import anything: an error, like a dangerous pickle (the
+    # operator's risks.fail_on_dangerous_pickle: false makes both warnings).
     return Risk(
         "pickle-unverified",
-        "warning",
-        f"Pickle data NOT verified ({reason}): treat it as unsafe and do not load it",
+        "error",
+        f"Pickle data NOT verified ({reason}): treat it as dangerous and do not load it",
         path,
     )
 
@@ -287,6 +289,9 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
             )
 
 
+_PICKLE_ERRORS = ("dangerous-pickle", "unsafe-pickle", "pickle-unverified")
+
+
 def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks: list[Risk] = []
     _pickle_risks(ctx, risks)
@@ -296,10 +301,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     findings: list[Finding] = []
     for r in risks:
         severity = r.severity
-        if (
-            r.kind in ("dangerous-pickle", "unsafe-pickle")
-            and not ctx.config.risks.fail_on_dangerous_pickle
-        ):
+        if r.kind in _PICKLE_ERRORS and not ctx.config.risks.fail_on_dangerous_pickle:
             severity = "warning"
         if severity in ("error", "warning"):
             findings.append(
