@@ -178,6 +178,11 @@ _MAX_HELD = 64 * 1024 * 1024  # characters of strings held on the model stack an
 _STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 
 
+# Over Python's int-string digit limit (4,300 unless the loading process lifts it): read by
+# a loader without the limit, never by the walker, so the value is unknown.
+_BIG_NUMBER = re.compile(rb"\s*[+-]?[0-9a-fA-FxXoObB_]{4000,}L?\s*")
+
+
 class _Bad(Exception):
     """The bytes stop being a pickle here (pickle.load fails at this point too)."""
 
@@ -480,14 +485,16 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
             if name == "LONG" and text.rstrip(b"\r").endswith(b"L"):
                 text = text.rstrip(b"\r")[:-1]
             value = c_int(text)
-            if value is None:
+            if value is None and not _BIG_NUMBER.fullmatch(text.split(b"\0", 1)[0]):
                 raise _Bad("not a number")
             return value
         if name in ("GET", "PUT"):
             value = c_int(raw, 10)
-            if value is None or value < 0:
+            if value is None and not _BIG_NUMBER.fullmatch(raw.split(b"\0", 1)[0]):
                 raise _Bad("not a memo key")
-            return value
+            if value is not None and value < 0:
+                raise _Bad("negative memo key")
+            return value  # None: too long to read here (a PUT then makes the memo unknown)
         if name == "FLOAT":
             try:
                 float(raw.split(b"\0", 1)[0].decode("latin-1").strip())

@@ -1,0 +1,415 @@
+"""An outside reviewer's pickle bypasses (the `attack` branch's test_outsider.py), and their
+neighbours: every pickle that imports or runs code is an error (exit 1), none is unpickled.
+
+Each hostile file is proven to run its payload under the ordinary loader in a throwaway child
+(so a pass of forkvet's scan would be a real miss, not a broken file).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from forkvet.config import Config, RiskPolicy
+from forkvet.report import Report
+from tests.hostile import payloads as P
+
+Vet = Callable[..., Report]
+ROOT = Path(__file__).resolve().parents[2]
+MEMORY_CAP = 4_000_000_000  # the child forkvet can never take the machine down
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+def forkvet(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """forkvet as a user runs it, in its own process."""
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "forkvet", *args],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limit,
+        check=False,
+    )
+
+
+def touch_pickle(flag: Path) -> bytes:
+    """Protocol 0: os.system('touch MARKER') when loaded."""
+    return f"cos\nsystem\n(S'touch {flag}'\ntR.".encode()
+
+
+def assert_pickle_is_an_error(repo: Path, flag: Path, *args: str) -> dict[str, object]:
+    proc = forkvet("vet", str(repo), "--format", "json", *args)
+    assert not flag.exists(), "forkvet itself unpickled the file"
+    assert proc.returncode == 1, f"exit {proc.returncode}: {proc.stderr[-500:]}"
+    report: dict[str, object] = json.loads(proc.stdout)
+    kinds = {r["kind"] for r in report["risks"]}  # type: ignore[attr-defined]
+    assert kinds & {"dangerous-pickle", "unsafe-pickle"}, kinds
+    return report
+
+
+def each_runs(cases: dict[str, bytes], flag: Path, loader: str = "pickle.load(fh)") -> None:
+    """loads_and_runs for many files in one child: each one alone creates the flag."""
+    folder = flag.parent / "proof"
+    folder.mkdir()
+    for i, data in enumerate(cases.values()):
+        (folder / str(i)).write_bytes(data)
+    code = (
+        "import os, pickle, sys\n"
+        f"flag, out = {str(flag)!r}, []\n"
+        f"for i in range({len(cases)}):\n"
+        f"    fh = open(os.path.join({str(folder)!r}, str(i)), 'rb')\n"
+        f"    try:\n        {loader}\n    except Exception:\n        pass\n"
+        "    out.append(os.path.exists(flag))\n"
+        "    if os.path.exists(flag):\n        os.unlink(flag)\n"
+        "print(''.join('1' if x else '0' for x in out))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], timeout=120, check=False, capture_output=True, text=True
+    )
+    ran = dict(zip(cases, proc.stdout.strip()))
+    assert [name for name in cases if ran.get(name) != "1"] == [], "not working payloads"
+
+
+def loads_and_runs(data: bytes, flag: Path, loader: str = "pickle.load(fh)") -> None:
+    """Prove, in a throwaway child, that the ordinary loader really runs the payload."""
+    payload = flag.parent / "payload.bin"
+    payload.write_bytes(data)
+    code = (
+        f"import gzip, pickle\nfh = open({str(payload)!r}, 'rb')\n"
+        f"try:\n    {loader}\nexcept Exception:\n    pass\n"
+    )
+    subprocess.run([sys.executable, "-c", code], timeout=60, check=False, cwd=flag.parent)
+    assert flag.exists(), "the hostile file is not a working payload"
+    flag.unlink()
+    payload.unlink()
+
+
+def _su(text: str) -> bytes:
+    """SHORT_BINUNICODE."""
+    raw = text.encode()
+    return b"\x8c" + bytes([len(raw)]) + raw
+
+
+def _one_file_repo(tmp_path: Path, name: str, data: bytes) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / name).write_bytes(data)
+    return repo
+
+
+# -- the reviewer's cases (tests/hostile/test_outsider.py on the attack branch) ------------------
+def test_pickle_behind_a_long_protocol0_line_is_an_error(tmp_path: Path) -> None:
+    """A protocol-0 STRING longer than the 4 KiB head: pickle.load reads any line length."""
+    flag = tmp_path / "MARKER"
+    data = b"S'" + b"A" * 5000 + b"'\n0" + touch_pickle(flag)
+    loads_and_runs(data, flag)
+    assert_pickle_is_an_error(_one_file_repo(tmp_path, "model.pkl", data), flag)
+
+
+def test_pickle_starting_with_a_hex_int_is_an_error(tmp_path: Path) -> None:
+    """INT is read by C strtol(base 0): `I0x10` is a valid opcode."""
+    flag = tmp_path / "MARKER"
+    data = b"I0x10\n0" + touch_pickle(flag)
+    loads_and_runs(data, flag)
+    assert_pickle_is_an_error(_one_file_repo(tmp_path, "weights.pt", data), flag)
+
+
+def test_stack_global_after_pops_is_seen_as_what_it_imports(tmp_path: Path) -> None:
+    """push 'os', 'system', 'torch._utils', '_rebuild_tensor_v2', POP, POP, STACK_GLOBAL:
+    pickle imports os.system, not torch's rebuild function."""
+    flag = tmp_path / "MARKER"
+    data = (
+        b"\x80\x04"
+        + b"".join(map(_su, ("os", "system", "torch._utils", "_rebuild_tensor_v2")))
+        + b"00\x93"
+        + _su(f"touch {flag}")
+        + b"\x85R."
+    )
+    loads_and_runs(data, flag)
+    report = assert_pickle_is_an_error(_one_file_repo(tmp_path, "model.pt", data), flag)
+    messages = " ".join(r["message"] for r in report["risks"])  # type: ignore[attr-defined]
+    assert "os.system" in messages
+
+
+def test_repository_config_cannot_switch_off_the_pickle_error(tmp_path: Path) -> None:
+    """The fork's own .github/forkvet.yml says `fail_on_dangerous_pickle: false`."""
+    flag = tmp_path / "MARKER"
+    repo = tmp_path / "repo"
+    (repo / ".github").mkdir(parents=True)
+    (repo / ".github" / "forkvet.yml").write_text("risks:\n  fail_on_dangerous_pickle: false\n")
+    (repo / "model.pkl").write_bytes(touch_pickle(flag))
+    assert_pickle_is_an_error(repo, flag)
+
+
+def test_pickle_hidden_past_the_scan_budget_is_an_error(tmp_path: Path) -> None:
+    """Millions of harmless opcodes in a gzip, then os.system: the budget runs out."""
+    flag = tmp_path / "MARKER"
+    raw = b"N0" * 3_000_000 + touch_pickle(flag)
+    repo = _one_file_repo(tmp_path, "model.pkl.gz", gzip.compress(raw))
+    assert (repo / "model.pkl.gz").stat().st_size < 64 * 1024
+    loads_and_runs(raw, flag)
+    proc = forkvet("vet", str(repo), "--format", "json", env={"FORKVET_VET_SECONDS": "2"})
+    assert not flag.exists()
+    assert proc.returncode == 1, f"exit {proc.returncode}: an unverified pickle passed"
+    risks = json.loads(proc.stdout)["risks"]
+    assert any(r["kind"] == "pickle-unverified" and r["severity"] == "error" for r in risks)
+
+
+# -- neighbours: the stack model ---------------------------------------------------------------
+def _stack_cases(cmd: str) -> dict[str, bytes]:
+    arg = _su(cmd) + b"\x85R."
+    safe = _su("torch._utils") + _su("_rebuild_tensor_v2")
+    return {
+        # POP_MARK drops the decoys pushed after a MARK
+        "pop_mark.pt": b"\x80\x04" + _su("os") + _su("system") + b"(" + safe + b"1\x93" + arg,
+        # the decoys are packed into a tuple and dropped
+        "tuple_pop.pt": b"\x80\x04" + _su("os") + _su("system") + safe + b"\x860\x93" + arg,
+        # a list built from the decoys (MARK ... LIST), dropped
+        "list_pop.pt": b"\x80\x04" + _su("os") + _su("system") + b"(" + safe + b"l0\x93" + arg,
+        # the real names come back from the memo after decoys were on top
+        "memo.pt": b"\x80\x04"
+        + _su("os")
+        + b"\x94"
+        + _su("system")
+        + b"\x94"
+        + b"00"
+        + safe
+        + b"00h\x00h\x01\x93"
+        + arg,
+        # PUT overwrites a memo slot that first held a safe name
+        "memo_overwrite.pt": b"\x80\x02"
+        + _su("torch._utils")
+        + b"q\x00"
+        + _su("_rebuild_tensor_v2")
+        + b"q\x010"
+        + b"0"
+        + _su("os")
+        + b"q\x000"
+        + _su("system")
+        + b"q\x010"
+        + b"h\x00h\x01\x93"
+        + arg,
+        # a PUT key written as 70,000 digits: the walker cannot keep it, so the memo is unknown
+        "long_put_key.pt": b"\x80\x02"
+        + _su("torch._utils")
+        + b"q\x000"
+        + _su("os")
+        + b"p"
+        + b" " * 70_000
+        + b"0\n0h\x00"
+        + _su("system")
+        + b"\x93"
+        + arg,
+        # DUP of a name, then the decoy dropped
+        "dup.pt": b"\x80\x04" + _su("os") + _su("system") + b"2" + b"0" + b"\x93" + arg,
+        # the module name is built at load time (builtins.str('os')): unknown, never safe
+        "built_name.pt": b"\x80\x04"
+        + _su("builtins")
+        + _su("str")
+        + b"\x93"
+        + _su("os")
+        + b"\x85R"
+        + _su("system")
+        + b"\x93"
+        + arg,
+    }
+
+
+def test_stack_global_sees_the_names_pickle_load_uses(tmp_path: Path, vet_repo: Vet) -> None:
+    flag = tmp_path / "MARKER"
+    cases = _stack_cases(f"touch {flag}")
+    each_runs(cases, flag)
+    report = vet_repo(cases)
+    flagged = {
+        r.path
+        for r in report.risks
+        if r.severity == "error" and r.kind in ("dangerous-pickle", "unsafe-pickle")
+    }
+    assert sorted(set(cases) - flagged) == []
+    # the rebuild function of torch is never what hides the payload
+    assert not any(r.kind == "pickle-checkpoint" for r in report.risks)
+    assert not flag.exists()
+
+
+# -- neighbours: what pickle.load accepts as arguments -----------------------------------------
+def _arg_cases(flag: Path) -> dict[str, bytes]:
+    evil = touch_pickle(flag)
+    return {
+        "octal.pkl": b"I010\n0" + evil,  # strtol: a leading 0 is octal
+        "spaces.pkl": b"I  12\n0" + evil,
+        "nul.pkl": b"I1\x00junk\n0" + evil,  # C strtol stops at the NUL
+        "underscore.pkl": b"I1_000\n0" + evil,  # Python's int() fallback
+        "binary.pkl": b"I0b101\n0" + evil,
+        "long_hex.pkl": b"L0x10L\n0" + evil,
+        "float_nan.pkl": b"Fnan\n0" + evil,
+        "escaped_string.pkl": b"S'\\x41\\n'\n0" + evil,
+        "huge_line.pkl": b"V" + b"A" * 100_000 + b"\n0" + evil,  # past the 64 KiB window
+        "long_string.pkl": b"S'" + b"B" * 70_000 + b"'\n0" + evil,
+    }
+
+
+def test_arguments_pickle_load_accepts_do_not_stop_the_scan(tmp_path: Path, vet_repo: Vet) -> None:
+    flag = tmp_path / "MARKER"
+    cases = _arg_cases(flag)
+    each_runs(cases, flag)
+    report = vet_repo(cases)
+    flagged = {
+        r.path
+        for r in report.risks
+        if r.kind == "dangerous-pickle" and r.severity == "error" and "os.system" in r.message
+    }
+    assert sorted(set(cases) - flagged) == []
+
+
+def test_text_files_with_long_lines_are_not_pickles(vet_repo: Vet) -> None:
+    """The longer probe window does not turn text into pickles."""
+    report = vet_repo(
+        {
+            "notes.txt": "Some notes " + "x" * 10_000 + "\nmore text\n",
+            "data.csv": "I,am,a,header\n" + "1,2,3,4\n" * 2000,
+            "long.txt": "V" + "y" * 100_000 + "\nplain words follow here\n",
+            "S.txt": "S'" + "z" * 6_000 + "\nno closing quote\n",
+        }
+    )
+    assert [r for r in report.risks if "pickle" in r.kind] == []
+
+
+# -- neighbours: numpy and joblib --------------------------------------------------------------
+def _npy(descr: str, body: bytes) -> bytes:
+    header = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': (1,), }}".encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + body
+
+
+def test_object_npy_with_code_is_an_error(tmp_path: Path, vet_repo: Vet) -> None:
+    pytest.importorskip("numpy")
+    flag = tmp_path / "MARKER"
+    evil = P.os_system(f"touch {flag}", 2)
+    cases = {f"arr{i}.npy": _npy(d, evil) for i, d in enumerate(["|O", "<O", "O", "object"])}
+    each_runs(cases, flag, "import numpy as np; np.load(fh, allow_pickle=True)")
+    report = vet_repo(cases)
+    flagged = {r.path for r in report.risks if r.kind == "dangerous-pickle"}
+    assert sorted(set(cases) - flagged) == []
+
+
+def _joblib_file(tmp_path: Path, cmd: str, object_array: bool) -> bytes:
+    """A real joblib.dump: an array written inline in the pickle stream, then os.system."""
+    code = (
+        "import io, os, sys, joblib, numpy as np\n"
+        "class R:\n"
+        f"    def __reduce__(self): return (os.system, ({cmd!r},))\n"
+        "arr = np.array([1, 'x'], dtype=object) if sys.argv[1] == '1' else np.arange(5000.0)\n"
+        "buf = io.BytesIO()\n"
+        "joblib.dump({'weights': arr, 'hook': R()}, buf)\n"
+        "sys.stdout.buffer.write(buf.getvalue())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "1" if object_array else "0"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return out.stdout
+
+
+@pytest.mark.parametrize("object_array", [False, True])
+def test_joblib_inline_array_does_not_hide_what_follows(
+    tmp_path: Path, object_array: bool, vet_repo: Vet
+) -> None:
+    pytest.importorskip("joblib")
+    flag = tmp_path / "MARKER"
+    data = _joblib_file(tmp_path, f"touch {flag}", object_array)
+    loads_and_runs(data, flag, "import joblib; joblib.load(fh)")
+    report = vet_repo({"model.joblib": data})
+    errors = [r for r in report.risks if r.severity == "error"]
+    assert any(r.kind == "dangerous-pickle" and "system" in r.message for r in errors), [
+        r.message for r in report.risks
+    ]
+    assert not flag.exists()
+
+
+# -- the policy: the operator decides, never the vetted repository -----------------------------
+def test_only_the_operators_config_downgrades_pickle_errors(tmp_path: Path) -> None:
+    flag = tmp_path / "MARKER"
+    repo = _one_file_repo(tmp_path, "model.pkl", touch_pickle(flag))
+    policy = tmp_path / "policy.yml"
+    policy.write_text("risks:\n  fail_on_dangerous_pickle: false\n")
+    proc = forkvet("vet", str(repo), "--format", "json", "--config", str(policy))
+    assert proc.returncode == 0, proc.stderr[-500:]
+    findings = json.loads(proc.stdout)["findings"]
+    assert any(f["title"] == "Dangerous pickle" and f["severity"] == "warning" for f in findings)
+    assert not flag.exists()
+
+
+def test_repository_config_still_tightens_and_sets_run_settings(tmp_path: Path) -> None:
+    from forkvet.cli import config_for
+
+    repo = tmp_path / "repo"
+    (repo / ".github").mkdir(parents=True)
+    (repo / ".github" / "forkvet.yml").write_text(
+        "risks:\n  fail_on_dangerous_pickle: false\n"
+        "license:\n  deny: [non-commercial]\n"
+        "smoke:\n  command: python demo.py\n"
+        "runtime:\n  pass_env: [AWS_SECRET_ACCESS_KEY]\n"
+    )
+    config, notes = config_for(None, repo)
+    assert notes == []
+    assert config.risks.fail_on_dangerous_pickle is True  # cannot loosen
+    assert "non-commercial" in config.license.deny  # can tighten
+    assert config.smoke.command == "python demo.py"  # run settings are the repository's
+    assert config.runtime.pass_env == []  # secrets only from the operator
+    floor = tmp_path / "policy.yml"
+    floor.write_text("runtime:\n  pass_env: [HF_TOKEN]\nlicense:\n  allow: [permissive]\n")
+    config, _ = config_for(str(floor), repo)
+    assert config.runtime.pass_env == ["HF_TOKEN"]
+    assert config.license.allow == ["permissive"]
+
+
+def test_unverified_pickles_follow_the_operators_policy(
+    vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.vet import pickles
+
+    monkeypatch.setattr(pickles, "MAX_OPS", 1000)
+    flood = P.opcode_flood(50_000)[:-1] + b"0" + P.os_system("true", 0)
+    relaxed = Config(risks=RiskPolicy(fail_on_dangerous_pickle=False))
+    report = vet_repo({"big.pkl": flood}, relaxed)
+    assert [f.severity for f in report.findings if f.title == "Pickle unverified"] == ["warning"]
+    assert not report.has_errors
+
+
+def test_a_stream_of_text_is_not_buffered_whole(tmp_path: Path) -> None:
+    """A 64 MiB single line after a PUT opcode is skipped, not held."""
+    from forkvet.vet import pickles
+
+    path = tmp_path / "big.pkl"
+    with open(path, "wb") as fh:
+        fh.write(b"\x80\x02Np")
+        fh.write(b"1" * (64 << 20))
+        fh.write(b"\n0" + P.os_system("true", 0))
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    scan = pickles.scan_path(str(path), "big.pkl", time.monotonic() + 60)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert scan is not None and ("os", "system") in scan.imports[""]
+    assert peak < 8 << 20, peak
