@@ -42,6 +42,7 @@ MAX_SPOOL = 512 * 1024 * 1024  # a nested archive copied out to be opened (zip n
 MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024  # per file: a zip/gzip bomb stops here
 FILE_SECONDS = 10.0  # per file
 RUN_SECONDS = 20.0  # all pickle scanning of one run; later big pickles are "not verified"
+_READ_AHEAD = 64 * 1024
 _MIN_OPS = 64  # a stream that fails sooner without importing is not counted as a pickle
 _SMALL_ARG = 1024  # string arguments up to this size are kept (module and class names)
 
@@ -134,6 +135,47 @@ def sniff(head: bytes) -> str | None:
 _LINE, _LINE2, _LEN1, _LEN4S, _LEN4U, _LEN8 = -1, -10, -2, -3, -4, -5
 
 
+# What the walker does with an opcode (most only pop and push objects it does not need).
+(
+    _A_PLAIN,
+    _A_VALUE,
+    _A_MARK,
+    _A_POP,
+    _A_DUP,
+    _A_PUT,
+    _A_MEMOIZE,
+    _A_GET,
+    _A_STACK_GLOBAL,
+    _A_IMPORT,
+    _A_EXT,
+    _A_PROTO,
+    _A_STOP,
+) = range(13)
+_ACTIONS = {
+    "MARK": _A_MARK,
+    "POP": _A_POP,
+    "DUP": _A_DUP,
+    "PUT": _A_PUT,
+    "BINPUT": _A_PUT,
+    "LONG_BINPUT": _A_PUT,
+    "MEMOIZE": _A_MEMOIZE,
+    "GET": _A_GET,
+    "BINGET": _A_GET,
+    "LONG_BINGET": _A_GET,
+    "STACK_GLOBAL": _A_STACK_GLOBAL,
+    "GLOBAL": _A_IMPORT,
+    "INST": _A_IMPORT,
+    "EXT1": _A_EXT,
+    "EXT2": _A_EXT,
+    "EXT4": _A_EXT,
+    "PROTO": _A_PROTO,
+    "STOP": _A_STOP,
+}
+_VALUES = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE"}
+_VALUES |= {"SHORT_BINUNICODE", "BINUNICODE8", "INT", "BININT", "BININT1", "BININT2", "LONG"}
+_VALUES |= {"LONG1", "LONG4"}
+
+
 @dataclass(frozen=True)
 class _Op:
     name: str
@@ -141,6 +183,7 @@ class _Op:
     mark: bool  # pops everything down to the topmost MARK first
     pops: int  # then pops this many items (those below the mark, or all of them)
     pushes: int
+    action: int
 
 
 def _op(o: pickletools.OpcodeInfo) -> _Op:
@@ -153,7 +196,8 @@ def _op(o: pickletools.OpcodeInfo) -> _Op:
     before = [s.name for s in o.stack_before]
     mark = "mark" in before
     pops = before.index("mark") if mark else len(before)
-    return _Op(o.name, kind, mark, pops, len(o.stack_after))
+    action = _ACTIONS.get(o.name, _A_VALUE if o.name in _VALUES else _A_PLAIN)
+    return _Op(o.name, kind, mark, pops, len(o.stack_after), action)
 
 
 _OPS: dict[int, _Op] = {ord(o.code): _op(o) for o in pickletools.opcodes}
@@ -168,12 +212,12 @@ _STRINGS = {
 }
 _GETS = {"GET", "BINGET", "LONG_BINGET"}
 _PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
-_INTS = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"}
 _EXTS = {"EXT1", "EXT2", "EXT4"}
 _IDENT = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 UNKNOWN = "?unknown"  # a module or name the walker cannot know (built while loading)
 _MAX_NAME = 256  # longer strings are not kept: no importable module or name is that long
-_MAX_HELD = 64 * 1024 * 1024  # characters of strings held on the model stack and memo
+_MAX_HELD = 64 * 1024 * 1024  # characters of strings the memo holds
+_DEEP = 100_000  # strings pushed deeper than this into the stack are not kept
 # C strtol(s, &end, 0), which pickle's INT opcode uses: hex, octal with a leading 0, decimal.
 _STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 
@@ -203,16 +247,19 @@ class Stream:
         self.offset = 0  # bytes consumed so far
 
     def read(self, n: int) -> bytes:
-        out = b""
-        if self.pos < len(self.buf):
-            out = self.buf[self.pos : self.pos + n]
-            self.pos += len(out)
-            n -= len(out)
-        if n > 0:
-            more = self.raw.read(n)
-            if self.counted:
-                self.budget.charge_bytes(len(more))
-            out += more
+        pos, end = self.pos, self.pos + n
+        if end <= len(self.buf):  # the common case: one opcode from the read-ahead
+            self.pos = end
+            self.offset += n
+            return self.buf[pos:end]
+        out = self.buf[pos:]
+        need = n - len(out)
+        # Small reads (opcodes) come from a read-ahead; large ones (skipped data) directly.
+        more = self.raw.read(_READ_AHEAD if need < _READ_AHEAD else need)
+        if self.counted:
+            self.budget.charge_bytes(len(more))
+        self.buf, self.pos = more, min(need, len(more))
+        out += more[:need]
         self.offset += len(out)
         return out
 
@@ -220,6 +267,12 @@ class Stream:
         """One line with its newline. _Bad("unterminated") when the stream ends first;
         _LongLine (the line consumed to its end) when it is longer than limit, as pickle
         reads lines of any length."""
+        i = self.buf.find(b"\n", self.pos, self.pos + limit + 1)
+        if i >= 0:  # the common case: a short line in the read-ahead
+            line = self.buf[self.pos : i + 1]
+            self.offset += len(line)
+            self.pos = i + 1
+            return line
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -283,45 +336,34 @@ class _Machine:
         self.marks: list[int] = []
         self.memo: dict[int, object] = {}
         self.memo_known = True  # False once a PUT went to a key the walker could not read
-        self.held = 0  # characters of strings held
+        self.memo_chars = 0  # characters of strings the memo holds
         self.ints: list[int] = []
 
-    def push(self, value: object) -> None:
-        if isinstance(value, str):
-            self.held += len(value)
-            if self.held > _MAX_HELD:
-                raise Unverified(f"over {_MAX_HELD >> 20} M characters of strings held")
-        self.stack.append(value)
-
     def pop(self, n: int) -> list[object]:
-        if n == 0:
-            return []
-        if len(self.stack) < n:
+        stack = self.stack
+        if len(stack) < n:
             raise _Bad("stack underflow")
-        out = self.stack[-n:]
-        del self.stack[-n:]
-        self._forget(out)
+        out = stack[-n:]
+        del stack[-n:]
         # A mark above the new top would make pickle.load fail; keep the model going.
-        while self.marks and self.marks[-1] > len(self.stack):
-            self.marks[-1] = len(self.stack)
+        marks = self.marks
+        while marks and marks[-1] > len(stack):
+            marks[-1] = len(stack)
         return out
 
-    def pop_mark(self) -> list[object]:
+    def pop_mark(self) -> None:
         if not self.marks:
             raise _Bad("no MARK to pop to")
-        k = self.marks.pop()
-        out = self.stack[k:]
-        del self.stack[k:]
-        self._forget(out)
-        return out
-
-    def _forget(self, values: list[object]) -> None:
-        self.held -= sum(len(v) for v in values if isinstance(v, str))
+        del self.stack[self.marks.pop() :]
 
     def top(self) -> object:
         if not self.stack:
             raise _Bad("stack underflow")
         return self.stack[-1]
+
+    def push_value(self, value: object) -> None:
+        # Strings deep in a huge stack are not kept (memory): unknown if ever imported.
+        self.stack.append(value if len(self.stack) < _DEEP else None)
 
     def memo_put(self, key: object) -> None:
         value = self.top()
@@ -334,39 +376,31 @@ class _Machine:
         if len(self.memo) >= MAX_MEMO:
             raise Unverified(f"over {MAX_MEMO:,} memo entries")
         if isinstance(value, str):
-            self.held += len(value)
+            self.memo_chars += len(value)
+            if self.memo_chars > _MAX_HELD:
+                value = None  # not kept (memory): unknown if ever imported
         self.memo[key] = value
 
-    def memo_get(self, key: object) -> object:
-        if not self.memo_known or not isinstance(key, int):
-            return None
-        return self.memo.get(key)
-
-    def step(self, op: _Op, value: object) -> None:
-        """Apply one opcode (its argument already read) as pickle.load would."""
-        name = op.name
-        if name == "MARK":
+    def slow(self, op: _Op, value: object) -> None:
+        """Apply an opcode that is not a plain pop-and-push."""
+        act = op.action
+        if act == _A_MARK:
             self.marks.append(len(self.stack))
-        elif name == "POP":
+        elif act == _A_POP:
             if self.marks and self.marks[-1] == len(self.stack):
                 self.marks.pop()  # pickle.load's POP drops a MARK on top
             else:
                 self.pop(1)
-        elif name == "DUP":
-            self.push(self.top())
-        elif name in _PUTS:
+        elif act == _A_DUP:
+            self.stack.append(self.top())
+        elif act == _A_PUT:
             self.memo_put(value)
-        elif name == "MEMOIZE":
+        elif act == _A_MEMOIZE:
             self.memo_put(len(self.memo) if self.memo_known else None)
-        elif name in _GETS:
-            self.push(self.memo_get(value))
-        elif name in _STRINGS:
-            self.push(value if isinstance(value, str) else None)
-        elif name in _INTS:
-            self.push(value if isinstance(value, int) else None)
-            if isinstance(value, int):
-                self.ints.append(value)
-        elif name == "STACK_GLOBAL":
+        elif act == _A_GET:
+            known = self.memo_known and isinstance(value, int)
+            self.stack.append(self.memo.get(cast(int, value)) if known else None)
+        elif act == _A_STACK_GLOBAL:
             module, attr = self.pop(2)
             # Operands the walker cannot name (built while loading, too long, not strings)
             # make an import it cannot check: reported as unknown, never as safe.
@@ -376,19 +410,19 @@ class _Machine:
                     attr if isinstance(attr, str) else UNKNOWN,
                 )
             )
-            self.push(None)
-        else:
-            if name in ("GLOBAL", "INST"):
-                assert isinstance(value, tuple)
-                self.info.imports.append(value)
-            elif name in _EXTS:
+            self.stack.append(None)
+        else:  # GLOBAL, INST, EXT*: an import, then the opcode's stack effect
+            if act == _A_EXT:
                 # copyreg's extension registry names the callable at load time.
                 self.info.imports.append(("?extension-registry", f"code-{value}"))
+            else:
+                assert isinstance(value, tuple)
+                self.info.imports.append(value)
             if op.mark:
                 self.pop_mark()
-            self.pop(op.pops)
-            for _ in range(op.pushes):
-                self.stack.append(None)
+            if op.pops:
+                self.pop(op.pops)
+            self.stack.append(None)
 
 
 def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInfo:
@@ -399,13 +433,17 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
     """
     info = info if info is not None else PickleInfo()
     machine = _Machine(info)
+    stack = machine.stack
+    marks = machine.marks
     start = s.offset
+    read = s.read
+    ops_table = _OPS
     while True:
-        code = s.read(1)
+        code = read(1)
         if not code:
             info.error = "truncated" if info.ops else "empty"
             return info
-        op = _OPS.get(code[0])
+        op = ops_table.get(code[0])
         if op is None:
             info.error = f"not an opcode at byte {s.offset - start - 1}"
             return info
@@ -416,18 +454,37 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
         if budget.ops & 0x3FF == 0:
             budget.tick()
         try:
-            value = _read_arg(s, op.name, op.kind, info)
-            if op.name == "PROTO" and (
-                not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1
-            ):
-                raise _Bad("unknown protocol")
-            if op.name == "STOP":
+            value = _read_arg(s, op.name, op.kind, info) if op.kind else None
+            act = op.action
+            if act == _A_PLAIN:  # most opcodes: pop (to the mark), push one unknown object
+                if op.mark:
+                    if not marks:
+                        raise _Bad("no MARK to pop to")
+                    del stack[marks.pop() :]
+                n = op.pops
+                if n:
+                    if len(stack) < n:
+                        raise _Bad("stack underflow")
+                    del stack[-n:]
+                    while marks and marks[-1] > len(stack):
+                        marks[-1] = len(stack)
+                if op.pushes:
+                    stack.append(None)
+            elif act == _A_VALUE:  # strings and ints: kept for imports (and legacy counts)
+                machine.push_value(value)
+                if isinstance(value, int) and len(machine.ints) < 2:
+                    machine.ints.append(value)
+            elif act == _A_PROTO:
+                if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
+                    raise _Bad("unknown protocol")
+            elif act == _A_STOP:
                 machine.pop(1)
                 info.complete = True
                 if len(machine.ints) == 1 and info.ops <= 3:
                     info.int_value = machine.ints[0]
                 return info
-            machine.step(op, value)
+            else:
+                machine.slow(op, value)
         except _Bad as exc:
             info.error = f"{op.name}: {exc}"
             return info
