@@ -43,6 +43,7 @@ MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024  # per file: a zip/gzip bomb stops her
 FILE_SECONDS = 10.0  # per file
 RUN_SECONDS = 20.0  # all pickle scanning of one run; later big pickles are "not verified"
 _READ_AHEAD = 64 * 1024
+_C_SPACE = bytes(range(33))
 _MIN_OPS = 64  # a stream that fails sooner without importing is not counted as a pickle
 _SMALL_ARG = 1024  # string arguments up to this size are kept (module and class names)
 
@@ -559,7 +560,7 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
                 raise _Bad("not a number") from None
             return None
         if name == "STRING":
-            text = raw.rstrip(b"\r\n")
+            text = raw.rstrip(_C_SPACE)  # lenient: more than pickle.load accepts
             if len(text) < 2 or text[:1] != text[-1:] or text[:1] not in (b"'", b'"'):
                 raise _Bad("unquoted string")
             return _short(_unescape(text[1:-1], "escape"))
