@@ -356,6 +356,15 @@ def test_only_the_operators_config_downgrades_pickle_errors(tmp_path: Path) -> N
     findings = json.loads(proc.stdout)["findings"]
     assert any(f["title"] == "Dangerous pickle" and f["severity"] == "warning" for f in findings)
     assert not flag.exists()
+    # a repository file that does not mention the key leaves the operator's choice alone;
+    # one that asks for the error gets it
+    (repo / ".github").mkdir()
+    (repo / ".github" / "forkvet.yml").write_text("smoke:\n  command: python demo.py\n")
+    proc = forkvet("vet", str(repo), "--format", "json", "--config", str(policy))
+    assert proc.returncode == 0, proc.stderr[-500:]
+    (repo / ".github" / "forkvet.yml").write_text("risks:\n  fail_on_dangerous_pickle: true\n")
+    proc = forkvet("vet", str(repo), "--format", "json", "--config", str(policy))
+    assert proc.returncode == 1, proc.stderr[-500:]
 
 
 def test_repository_config_still_tightens_and_sets_run_settings(tmp_path: Path) -> None:
