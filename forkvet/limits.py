@@ -23,6 +23,13 @@ MAX_REGEX_TEXT = 1024 * 1024
 SLOW_ANALYZER_MAX_BYTES = 256 * 1024
 SLOW_ANALYZER_SECONDS = 20.0
 MAX_LINE = 4096
+# ast holds ~700 bytes per syntax node and every analyzer walks them all: a 2 MB file of a
+# million names took 1.4 GB and 40 s. A file estimated (by a token count) over this many
+# nodes is read by the line scanner used for Python 2 code instead, with a notice.
+MAX_PARSE_TOKENS = 400_000
+# Files over this size are parsed in the main process, one at a time and between deadline
+# checks, never in the worker pool (workers parsing big trees at once multiply the memory).
+MAX_POOLED_FILE_BYTES = 64 * 1024
 
 
 def vet_seconds() -> float:

@@ -119,6 +119,17 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
                     path,
                 )
             )
+        if len(py.failed) > 10:
+            findings.append(
+                Finding(
+                    "snapshot",
+                    "notice",
+                    "Files not analysed",
+                    f"{len(py.failed) - 10} more file(s) not analysed, e.g. {py.failed[10][0]} "
+                    f"({py.failed[10][1]})",
+                    py.failed[10][0],
+                )
+            )
         limited = sorted(f.path for f in py.files if f.facts.get("limited"))
         if limited:
             findings.append(

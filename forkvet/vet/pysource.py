@@ -246,7 +246,40 @@ def _dynamic_imports(path: str, tree: ast.Module, out: list[ImportRef]) -> None:
             out.append(ImportRef(arg.value, path, node.lineno, True))
 
 
+# Upper bound on tokens (each name, number and punctuation sign; strings and comments word by
+# word): counted in C by re.subn without building a match object per token.
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def estimated_nodes(text: str) -> int:
+    """A cheap over-estimate of the syntax nodes ast would build for `text`."""
+    if len(text) <= limits.MAX_PARSE_TOKENS:
+        return len(text)  # no more tokens than characters: no need to count
+    return _TOKEN.subn("", text)[1]
+
+
+def _line_scanned(path: str, text: str, is_notebook: bool, failure: str) -> PyFile:
+    """A file not given to ast (built to exhaust it): imports are read line by line."""
+    lines = blank_strings_and_comments(text)
+    return PyFile(
+        path,
+        text,
+        None,
+        imports=imports_from_lines(path, lines),
+        is_notebook=is_notebook,
+        code_lines=lines,
+        failure=failure,
+    )
+
+
 def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
+    if estimated_nodes(text) > limits.MAX_PARSE_TOKENS:
+        return _line_scanned(
+            path,
+            text,
+            is_notebook,
+            f"not parsed (over {limits.MAX_PARSE_TOKENS:,} tokens; imports read line by line)",
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences in old code
@@ -254,16 +287,7 @@ def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
     except (RecursionError, MemoryError) as exc:
         # Not a syntax error of the authors: a file built to exhaust the parser. Its imports
         # are still read line by line; the file is reported as not analysed.
-        lines = blank_strings_and_comments(text)
-        return PyFile(
-            path,
-            text,
-            None,
-            imports=imports_from_lines(path, lines),
-            is_notebook=is_notebook,
-            code_lines=lines,
-            failure=f"not parsed ({_why(exc)})",
-        )
+        return _line_scanned(path, text, is_notebook, f"not parsed ({_why(exc)})")
     except (SyntaxError, ValueError) as exc:
         lineno = getattr(exc, "lineno", None) or 0
         msg = getattr(exc, "msg", None) or str(exc)
@@ -399,6 +423,48 @@ def _analyze_chunk(
     return [analyze(p, t, nb, analyzers, fl) for p, t, nb, fl in items]
 
 
+_LATE = "not parsed: the vetting time limit was reached"
+
+
+def _analyze_in_pool(
+    work: list[tuple[str, str, bool, dict[str, Any]]],
+    analyzers: Sequence[Analyzer],
+    jobs: int,
+    deadline: float | None,
+    unread: list[tuple[str, str]],
+) -> list[PyFile]:
+    """Analyze small files in worker processes, collecting each chunk against the deadline.
+
+    At the deadline the workers are killed (a chunk cannot be interrupted otherwise) and the
+    files of every chunk not collected are reported as not parsed.
+    """
+    # Fork: workers inherit the loaded modules, so start-up costs milliseconds. Chunks are
+    # small so that a deadline loses little finished work.
+    size = max(10, min(100, len(work) // (jobs * 8)))
+    chunks = [work[i : i + size] for i in range(0, len(work), size)]
+    files: list[PyFile] = []
+    pool = mp.get_context("fork").Pool(jobs)
+    try:
+        pending = [pool.apply_async(_analyze_chunk, ((chunk, analyzers),)) for chunk in chunks]
+        pool.close()
+        for chunk, result in zip(chunks, pending, strict=True):
+            left = None if deadline is None else deadline - time.monotonic()
+            try:
+                if left is not None and left <= 0 and not result.ready():
+                    raise mp.TimeoutError
+                files += result.get(left)
+            except mp.TimeoutError:
+                unread += [(p, _LATE) for p, _, _, _ in chunk]
+                deadline = time.monotonic()  # the rest: only what is already done
+            except Exception as exc:  # a worker died (killed for memory) or sent junk
+                why = f"not parsed: a worker process failed ({type(exc).__name__})"
+                unread += [(p, why) for p, _, _, _ in chunk]
+    finally:
+        pool.terminate()
+        pool.join()
+    return files
+
+
 def build_index(
     snap: Snapshot,
     analyzers: Sequence[Analyzer] = (),
@@ -449,20 +515,17 @@ def build_index(
             work.append((entry.path, src, True, flags))
         else:
             work.append((entry.path, text, False, flags))
+    files: list[PyFile] = []
     jobs = _jobs()
     if jobs > 1 and len(work) >= PARALLEL_MIN_FILES and "fork" in mp.get_all_start_methods():
-        # Fork: workers inherit the loaded modules, so start-up costs milliseconds.
-        size = max(50, len(work) // (jobs * 4))
-        chunks = [(work[i : i + size], analyzers) for i in range(0, len(work), size)]
-        with mp.get_context("fork").Pool(jobs) as pool:
-            files = [f for chunk in pool.map(_analyze_chunk, chunks) for f in chunk]
-    else:
-        files = []
-        for p, t, nb, fl in work:
-            if deadline is not None and time.monotonic() > deadline:
-                unread.append((p, "not parsed: the vetting time limit was reached"))
-                continue
-            files.append(analyze(p, t, nb, analyzers, fl))
+        small = [w for w in work if len(w[1]) <= limits.MAX_POOLED_FILE_BYTES]
+        work = [w for w in work if len(w[1]) > limits.MAX_POOLED_FILE_BYTES]
+        files += _analyze_in_pool(small, analyzers, jobs, deadline, unread)
+    for p, t, nb, fl in work:
+        if deadline is not None and time.monotonic() > deadline:
+            unread.append((p, _LATE))
+            continue
+        files.append(analyze(p, t, nb, analyzers, fl))
     by_path = {f.path: f for f in files}
     for path, original in copies:
         f = by_path.get(original)

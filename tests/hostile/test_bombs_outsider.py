@@ -1,0 +1,168 @@
+"""An outside reviewer's resource bombs (from the `attack` branch): one dense Python file,
+many Python files for the worker pool, long requirements and environment files. Each runs
+`forkvet vet` in a child process under a watchdog that sums the resident memory of its whole
+process tree (the pool's workers included) and kills it at the bound, so a bomb that still
+works costs a test at most that much. These are bounds on hostile cases with wide margins,
+not timings of forkvet's speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GIB = 1 << 30
+MEMORY_CAP = 4_000_000_000  # the child forkvet can never take the machine down
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run_bounded(
+    *args: str, seconds: float, memory: int = GIB, env: dict[str, str] | None = None
+) -> tuple[int | None, float, int, str]:
+    """(exit code or None when killed, wall seconds, peak resident bytes of the process tree,
+    stdout) of `python -m forkvet ARGS`, killed at `seconds` or at `memory`."""
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    with tempfile.TemporaryFile() as out:
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "forkvet", *args],
+            cwd=ROOT,
+            env=full,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_limit,
+            start_new_session=True,
+        )
+        peak = 0
+        killed = False
+        while proc.poll() is None:
+            peak = max(peak, sum(_rss(p) for p in _tree(proc.pid)))
+            if time.monotonic() - start > seconds or peak > memory:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                killed = True
+                break
+            time.sleep(0.05)
+        wall = time.monotonic() - start
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    return (None if killed else proc.returncode), wall, peak, text
+
+
+def _assert_bounded(rc: int | None, wall: float, peak: int, limit_s: float) -> None:
+    assert rc is not None, f"killed after {wall:.0f} s at {peak / GIB:.2f} GiB: no report"
+    assert rc in (0, 1), rc
+    assert wall < limit_s, f"took {wall:.0f} s"
+    assert peak < GIB, f"peak {peak / GIB:.2f} GiB"
+
+
+def _said(out: str) -> str:
+    report = json.loads(out)
+    return " ".join(f"{f.get('path')}: {f['message']}" for f in report["findings"])
+
+
+def test_one_dense_python_file_stays_under_1_gib(tmp_path: Path) -> None:
+    """2 MB of a million names in a list (under the 2 MiB text limit): 1.43 GB and 39.5 s
+    before; now read by the line scanner, with a notice, and its imports still found."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "data.py").write_text("import scipy\nx = [" + "a," * 1_000_000 + "]\n")
+    rc, wall, peak, out = run_bounded("vet", str(repo), "--format", "json", seconds=20)
+    assert peak < GIB, f"peak {peak / GIB:.2f} GiB after {wall:.0f} s (rc {rc})"
+    assert rc in (0, 1), rc
+    assert "data.py: not parsed (over" in _said(out)
+    assert "scipy" in json.loads(out)["dependencies"]["imported"]
+
+
+def test_one_dense_python_file_keeps_the_vetting_deadline(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "data.py").write_text("x = [" + "a," * 250_000 + "]\n")
+    rc, wall, peak, _ = run_bounded(
+        "vet", str(repo), "--format", "json", seconds=15, env={"FORKVET_VET_SECONDS": "3"}
+    )
+    _assert_bounded(rc, wall, peak, 12)
+
+
+def test_many_python_files_keep_the_vetting_deadline(tmp_path: Path) -> None:
+    """From 400 Python files on, parsing runs in a process pool: its chunks are collected
+    against the deadline (45.9 s with a 3 s budget before). 600 distinct small files of 2,000
+    names each; two workers, as on a 2-core machine, so the pool is used everywhere."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    body = "a," * 2000
+    for i in range(600):
+        (repo / f"m{i:03}.py").write_text(f"x{i} = [{body}]\n")
+    rc, wall, peak, out = run_bounded(
+        "vet",
+        str(repo),
+        "--format",
+        "json",
+        seconds=15,
+        env={"FORKVET_VET_SECONDS": "3", "FORKVET_JOBS": "2"},
+    )
+    _assert_bounded(rc, wall, peak, 12)
+    assert json.loads(out)["repo"], "no report"
+
+
+def test_a_long_requirements_file_keeps_the_vetting_deadline(tmp_path: Path) -> None:
+    """15,000 names (240 KB): quadratic in the dependencies check before the 2,000 cap."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "train.py").write_text("import torch\n")
+    (repo / "requirements.txt").write_text("".join(f"pkg{i:05d}==1.0\n" for i in range(15_000)))
+    rc, wall, peak, _ = run_bounded(
+        "vet", str(repo), "--format", "json", seconds=19, env={"FORKVET_VET_SECONDS": "8"}
+    )
+    _assert_bounded(rc, wall, peak, 17)
+
+
+def test_a_long_environment_yml_keeps_the_vetting_deadline(tmp_path: Path) -> None:
+    """environment.yml: PyYAML's pure-Python parse and a quadratic line search took 33 s
+    for one 2 MB file, and three such files ran past 300 s."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "train.py").write_text("import torch\n")
+    pip = "".join(f"    - pkg{i:05d}==1.0\n" for i in range(12_000))
+    for name in ("environment.yml", "environment-gpu.yml", "env.yaml"):
+        (repo / name).write_text(f"name: x\ndependencies:\n  - pip\n  - pip:\n{pip}")
+    rc, wall, peak, _ = run_bounded(
+        "vet", str(repo), "--format", "json", seconds=15, env={"FORKVET_VET_SECONDS": "3"}
+    )
+    _assert_bounded(rc, wall, peak, 12)
