@@ -53,7 +53,7 @@ class Context:
 
     @cached_property
     def packages(self) -> list[PackageMeta]:
-        return package_metadata(self.snap)
+        return package_metadata(self.snap, self.deadline)
 
     @cached_property
     def readme(self) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ast
 import configparser
+import time
 import tomllib
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from forkvet import limits
 from forkvet.snapshot import Snapshot
+from forkvet.vet.pysource import estimated_nodes
 
 
 @dataclass
@@ -54,6 +57,8 @@ def _opened_files(node: ast.AST) -> list[str]:
 
 
 def parse_setup_py(path: str, text: str) -> PackageMeta | None:
+    if estimated_nodes(text) > limits.MAX_PARSE_TOKENS:
+        return None  # built to exhaust ast (a million names: over 1 GB): not read
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -199,11 +204,14 @@ _PARSERS = {
 }
 
 
-def package_metadata(snap: Snapshot) -> list[PackageMeta]:
-    """Metadata of the top-level package files (and one level down, for monorepo layouts)."""
+def package_metadata(snap: Snapshot, deadline: float | None = None) -> list[PackageMeta]:
+    """Metadata of the top-level package files (and one level down, for monorepo layouts),
+    read until the deadline."""
     out: list[PackageMeta] = []
     for f in snap.files:
         if f.name in ("setup.py", "setup.cfg", "pyproject.toml") and len(f.parts) <= 2:
+            if deadline is not None and time.monotonic() > deadline:
+                break
             text = snap.read_text(f.path)
             if text:
                 meta = _PARSERS[f.name](f.path, text)
