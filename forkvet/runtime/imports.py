@@ -9,10 +9,12 @@ import subprocess
 import warnings
 from dataclasses import dataclass, field
 
+from forkvet import limits
 from forkvet.runtime import sandbox
 from forkvet.runtime.explain import explain
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
+from forkvet.vet.pysource import estimated_nodes
 
 _SKIP_DIRS = (
     "tests/",
@@ -66,6 +68,8 @@ class ImportCheck:
 
 def _safe_to_import(text: str) -> bool:
     """A module whose top level only defines things: importing it runs no training."""
+    if estimated_nodes(text) > limits.MAX_PARSE_TOKENS:
+        return False  # built to exhaust ast (over 1 GB for a million names): not imported
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -9,11 +9,13 @@ import os
 import warnings
 from pathlib import Path
 
+from forkvet import limits
 from forkvet.report import ScriptEntry
 from forkvet.runtime.commands import tiny_flags
 from forkvet.safe_write import OutputDir, safe_name
 from forkvet.snapshot import Snapshot
 from forkvet.vet import vet
+from forkvet.vet.pysource import estimated_nodes
 
 PARAMETERS = """# %% tags=["parameters"]
 # Parameters (papermill can override these): keep them tiny while you explore.
@@ -34,6 +36,8 @@ MAX_CELL_LINES = 25
 def _cells(source: str) -> list[str]:
     """Split a script into cells a person would make: the imports, each function or class,
     the main block, and the statements between them grouped (not one statement per cell)."""
+    if estimated_nodes(source) > limits.MAX_PARSE_TOKENS:
+        return [source]  # built to exhaust ast (over 1 GB for a million names): one cell
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
