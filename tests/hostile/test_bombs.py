@@ -134,3 +134,52 @@ def test_fifty_names_for_one_big_python_file(tmp_path: Path) -> None:
         (repo / f"copy{i}.py").write_text(big, encoding="utf-8")
     report = _bounded(repo)
     assert "numpy" in report["dependencies"]["imported"]  # type: ignore[index]
+
+
+def test_requirement_files_that_include_themselves(tmp_path: Path) -> None:
+    """5,000 `-r requirements.txt` lines in requirements.txt: each include was read again, to
+    depth 3 (5,000 ** 3 reads; no report after 120 s). Each file is read once."""
+    loop = "".join("-r requirements.txt\n-r extra.txt\n" for _ in range(2500))
+    repo = _repo(
+        tmp_path,
+        {
+            "requirements.txt": loop + "numpy==1.26\n",
+            "extra.txt": "-r requirements.txt\nscipy\n",
+            "train.py": "import numpy\nimport scipy\n",
+        },
+    )
+    report = _bounded(repo)
+    declared = report["dependencies"]["declared"]  # type: ignore[index]
+    assert "numpy" in declared and "scipy" in declared
+
+
+def test_environments_inline_each_included_file_once(tmp_path: Path) -> None:
+    """`forkvet env`/smoke inline `-r` includes for the installer: the same loop, bounded."""
+    from forkvet.environments import sanitize_requirements
+
+    repo = _repo(
+        tmp_path,
+        {
+            "requirements.txt": "-r requirements.txt\n" * 5000 + "-r b.txt\nnumpy\n",
+            "b.txt": "-r requirements.txt\nscipy\n",
+        },
+    )
+    assert sanitize_requirements(repo / "requirements.txt", repo) == ["scipy", "numpy"]
+
+
+def test_dense_setup_py_and_environment_yml(tmp_path: Path) -> None:
+    """A setup.py of a million names (ast: over 1 GiB, read for package metadata as well as
+    for the code checks) and a 2 MB environment.yml of 500,000 entries (over the node bound)."""
+    repo = _repo(
+        tmp_path,
+        {
+            "setup.py": "import yaml\nx = [" + "a," * 1_000_000 + "]\n",
+            "environment.yml": "dependencies:\n" + "- a\n" * 500_000,
+            "train.py": "import numpy\n",
+        },
+    )
+    report = _bounded(repo)
+    said = " ".join(f"{f.get('path')}: {f['message']}" for f in _notices(report))
+    assert "setup.py: not parsed (over" in said
+    assert "environment.yml: YAML over forkvet's limits" in said
+    assert "pyyaml" in report["dependencies"]["imported"]  # type: ignore[index]
