@@ -488,6 +488,9 @@ def build_index(
         if len(work) >= MAX_PY_FILES:
             skipped += 1
             continue
+        if deadline is not None and time.monotonic() > deadline:
+            unread.append((entry.path, _LATE))
+            continue
         text = snap.read_text(entry.path)
         if text is None:
             continue
