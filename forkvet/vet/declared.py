@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
-from forkvet import safeyaml
+from forkvet import limits, safeyaml
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import normalize
 from forkvet.vet.textnorm import line_of
@@ -101,6 +101,8 @@ class DeclaredSet:
 def parse_requirement(text: str) -> tuple[str, str] | None:
     """(normalised name, specifier) of one requirement, tolerating old and sloppy syntax."""
     text = text.strip().strip("'\"")
+    if len(text) > limits.MAX_LINE:  # no real requirement is 4 KB long; parsing 2 MB took s
+        return None
     if text.startswith(("-e ", "--editable ")):
         text = text.split(None, 1)[1].strip()
     if not text or text.startswith(("-", "#", ".", "/")):
