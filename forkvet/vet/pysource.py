@@ -519,6 +519,7 @@ def build_index(
         else:
             work.append((entry.path, text, False, flags))
     files: list[PyFile] = []
+    order = {w[0]: i for i, w in enumerate(work)}
     jobs = _jobs()
     if jobs > 1 and len(work) >= PARALLEL_MIN_FILES and "fork" in mp.get_all_start_methods():
         small = [w for w in work if len(w[1]) <= limits.MAX_POOLED_FILE_BYTES]
@@ -529,6 +530,7 @@ def build_index(
             unread.append((p, _LATE))
             continue
         files.append(analyze(p, t, nb, analyzers, fl))
+    files.sort(key=lambda f: order[f.path])  # the walk's order, wherever a file was parsed
     by_path = {f.path: f for f in files}
     for path, original in copies:
         f = by_path.get(original)
