@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import resource
 import struct
 import subprocess
 import sys
@@ -22,31 +20,9 @@ import pytest
 from forkvet.config import Config, RiskPolicy
 from forkvet.report import Report
 from tests.hostile import payloads as P
+from tests.hostile.child import forkvet
 
 Vet = Callable[..., Report]
-ROOT = Path(__file__).resolve().parents[2]
-MEMORY_CAP = 4_000_000_000  # the child forkvet can never take the machine down
-
-
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-
-
-def forkvet(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """forkvet as a user runs it, in its own process."""
-    full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "forkvet", *args],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_limit,
-        check=False,
-    )
 
 
 def touch_pickle(flag: Path) -> bytes:
