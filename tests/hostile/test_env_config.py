@@ -170,7 +170,8 @@ def test_source_releases_are_not_built_unless_allowed(
         date=DATE,
     )
     code, data = env(repo, tmp_path / "out", capsys)
-    assert code == 0, data
+    # written, but partial: a package that needs a build is not "complete" (exit 1)
+    assert code == 1 and data["complete"] is False, data
     assert not marker.exists()  # no build ran
     assert sorted(data["needs_build"]) == ["mixed", "srconly"]
     pins = {r["name"]: r["version"] for r in data["requirements"]}
@@ -272,8 +273,9 @@ def test_python2_pins_that_need_a_build_are_named(
 ) -> None:
     repo = make_repo({"old.py": "import srconly\nprint 'hello'\n"}, date=DATE)
     code, data = env(repo, tmp_path / "out", capsys)
-    assert code == 0 and data["python"] == "2.7", data
-    assert data["needs_build"] == ["srconly"]
-    assert {r["name"]: r["version"] for r in data["requirements"]} == {"srconly": "1.0"}
-    assert any("srconly: only a source release" in p for p in data["problems"])
+    # partial (exit 1): the pin needs a build, which is off
+    assert code == 1 and data["python"] == "2.7" and data["complete"] is False, data
+    # nothing that installs on 2.7 without a build: left out, and the message names the flag
+    assert data["dropped"] == ["srconly"] and data["requirements"] == []
+    assert any("srconly" in p and "--allow-build" in p for p in data["problems"])
     assert not marker.exists()
