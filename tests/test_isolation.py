@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +66,25 @@ def forkvet(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     )
 
 
+def smoke(repo: Path, cmd: str, tmp_path: Path, env: dict[str, str], *extra: str) -> dict[str, Any]:
+    """`forkvet smoke --format json` of one command, as a user runs it."""
+    args = [
+        "smoke",
+        str(repo),
+        "--python",
+        sys.executable,
+        "--no-import-check",
+        "--format",
+        "json",
+        "--out",
+        str(tmp_path / "o"),
+        "--cmd",
+        cmd,
+        *extra,
+    ]
+    return dict(json.loads(forkvet(args, env, tmp_path).stdout))
+
+
 def alive(marker: str) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -90,28 +110,16 @@ def test_child_cannot_read_forkvets_environment_through_proc(
         pytest.skip("this machine cannot start a PID namespace")
     planted = f"ghp_planted{uuid.uuid4().hex}"
     repo = make_repo({"reader.py": READER})
-    proc = forkvet(
-        [
-            "smoke",
-            str(repo),
-            "--python",
-            sys.executable,
-            "--no-import-check",
-            "--format",
-            "json",
-            "--out",
-            str(tmp_path / "o"),
-            "--cmd",
-            f"python reader.py {planted}",
-        ],
+    data = smoke(
+        repo,
+        f"python reader.py {planted}",
+        tmp_path,
         {
             "GH_PAT": planted,
             "DATABASE_URL": f"postgres://u:{planted}@db/x",
             **({"FORKVET_NO_SANDBOX": "1"} if sandbox == "off" else {}),
         },
-        tmp_path,
     )
-    data = json.loads(proc.stdout)
     line = next(t for t in data["tail"] if t.startswith("ANCESTORS "))
     ancestors = json.loads(line[len("ANCESTORS ") :])
     if sandbox == "namespace":
@@ -131,26 +139,7 @@ def test_child_cannot_read_forkvets_environment_through_proc(
 def test_a_setsid_grandchild_is_killed_at_the_timeout(make_repo: MakeRepo, tmp_path: Path) -> None:
     marker = f"forkvet-escape-{uuid.uuid4().hex}"
     repo = make_repo({"escape.py": ESCAPER})
-    proc = forkvet(
-        [
-            "smoke",
-            str(repo),
-            "--python",
-            sys.executable,
-            "--no-import-check",
-            "--timeout",
-            "3",
-            "--format",
-            "json",
-            "--out",
-            str(tmp_path / "o"),
-            "--cmd",
-            f"python escape.py {marker} 300",
-        ],
-        {},
-        tmp_path,
-    )
-    data = json.loads(proc.stdout)
+    data = smoke(repo, f"python escape.py {marker} 300", tmp_path, {}, "--timeout", "3")
     assert data["timed_out"] is True and "started" in data["tail"]
     assert alive(marker) == []
 
@@ -158,24 +147,7 @@ def test_a_setsid_grandchild_is_killed_at_the_timeout(make_repo: MakeRepo, tmp_p
 def test_a_daemon_left_by_a_finished_command_is_killed(make_repo: MakeRepo, tmp_path: Path) -> None:
     marker = f"forkvet-daemon-{uuid.uuid4().hex}"
     repo = make_repo({"escape.py": ESCAPER})
-    proc = forkvet(
-        [
-            "smoke",
-            str(repo),
-            "--python",
-            sys.executable,
-            "--no-import-check",
-            "--format",
-            "json",
-            "--out",
-            str(tmp_path / "o"),
-            "--cmd",
-            f"python escape.py {marker} 0.5",
-        ],
-        {},
-        tmp_path,
-    )
-    data = json.loads(proc.stdout)
+    data = smoke(repo, f"python escape.py {marker} 0.5", tmp_path, {})
     assert data["verdict"] == "pass" and data["exit_code"] == 0
     assert alive(marker) == []
 
@@ -233,22 +205,9 @@ def test_pass_env_from_the_operator_not_from_the_fork(make_repo: MakeRepo, tmp_p
     operator = tmp_path / "policy.yml"
     operator.write_text("runtime:\n  pass_env: [HF_TOKEN]\n")
     secrets = {"HF_TOKEN": "hf_gated", "GH_PAT": "ghp_runner"}
-    common = [
-        "smoke",
-        str(repo),
-        "--python",
-        sys.executable,
-        "--no-import-check",
-        "--format",
-        "json",
-        "--out",
-        str(tmp_path / "o"),
-        "--cmd",
-        "python show.py",
-    ]
-    plain = json.loads(forkvet(common, secrets, tmp_path).stdout)
+    plain = smoke(repo, "python show.py", tmp_path, secrets)
     assert plain["tail"] == ["HF None GH None"]
-    flag = json.loads(forkvet([*common, "--pass-env", "HF_TOKEN"], secrets, tmp_path).stdout)
+    flag = smoke(repo, "python show.py", tmp_path, secrets, "--pass-env", "HF_TOKEN")
     assert flag["tail"] == ["HF hf_gated GH None"]
-    policy = json.loads(forkvet([*common, "--config", str(operator)], secrets, tmp_path).stdout)
+    policy = smoke(repo, "python show.py", tmp_path, secrets, "--config", str(operator))
     assert policy["tail"] == ["HF hf_gated GH None"]
