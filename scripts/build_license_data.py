@@ -4,6 +4,7 @@ Source: the npm package `spdx-license-list` (its `spdx-full.json` holds every li
 
     npm pack spdx-license-list@6.12.0 && tar xzf spdx-license-list-6.12.0.tgz
     python scripts/build_license_data.py package/spdx-full.json
+    python scripts/build_license_data.py --index    # only the word index, from the data file
 
 Deprecated identifiers are dropped: their texts duplicate current ids (GPL-2.0 = GPL-2.0-only).
 Texts are stored normalised (see forkvet/vet/textnorm.py), which is all the matcher needs.
@@ -69,7 +70,39 @@ def main(src: str, dest: str = "forkvet/data/spdx_licenses.json.gz") -> None:
     raw = json.dumps(out, separators=(",", ":"), sort_keys=True).encode()
     Path(dest).write_bytes(gzip.compress(raw, 9, mtime=0))
     print(f"{len(out)} licenses -> {dest} ({Path(dest).stat().st_size // 1024} KiB)")
+    write_index(out, str(Path(dest).with_name(INDEX_NAME)))
+
+
+INDEX_NAME = "spdx_words.json.gz"
+
+
+def word_index(licenses: dict[str, dict[str, object]]) -> dict[str, object]:
+    """Which licenses use each word: the matcher's first pass counts shared words per license
+    from this instead of splitting ~700 texts into sets on every run (~0.15 s saved)."""
+    ids = sorted(licenses)
+    words: dict[str, list[int]] = {}
+    sizes = []
+    for i, spdx in enumerate(ids):
+        tokens = str(licenses[spdx]["tokens"]).split()
+        unique = sorted(set(tokens))
+        sizes.append([len(tokens), len(unique)])
+        for w in unique:
+            words.setdefault(w, []).append(i)
+    return {"ids": ids, "sizes": sizes, "words": words}
+
+
+def write_index(licenses: dict[str, dict[str, object]], dest: str) -> None:
+    raw = json.dumps(word_index(licenses), separators=(",", ":"), sort_keys=True).encode()
+    Path(dest).write_bytes(gzip.compress(raw, 9, mtime=0))
+    print(f"word index -> {dest} ({Path(dest).stat().st_size // 1024} KiB)")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1:] == ["--index"]:
+        data_file = Path("forkvet/data/spdx_licenses.json.gz")
+        write_index(
+            json.loads(gzip.decompress(data_file.read_bytes())),
+            str(data_file.with_name(INDEX_NAME)),
+        )
+    else:
+        main(*sys.argv[1:])

@@ -111,3 +111,21 @@ def test_framework_folder_does_not_hide_the_framework(vet_repo: Vet) -> None:
     )
     assert {fw.name for fw in report.frameworks} >= {"tensorflow", "pytorch"}
     assert {"tensorflow", "torch"} <= set(report.dependencies.imported)
+
+
+def test_every_api_hint_is_reachable_through_its_needles() -> None:
+    """Hints are only tried on files holding one of their framework's needles (for speed): a
+    hint whose match contains none of them would silently never fire."""
+    from forkvet.vet.frameworks import _NEEDLES, API_HINTS
+
+    samples = (
+        "tf.contrib.layers tf.Session() tf.mul( tensorflow.compat.v1 tf.function "
+        "volatile = True x.data[0] torch.utils.ffi torch.rfft( torch._six torch.solve( "
+        "torch.no_grad( torch.cuda.amp torch.fft.fft( torch.inference_mode weights_only= "
+        "torch.compile( nb_epoch= border_mode = subsample=( keras.layers.Merge keras.ops "
+        "from keras import ops"
+    )
+    for framework, rx, _, why in API_HINTS:
+        found = [m.group(0) for m in rx.finditer(samples)]
+        assert found, f"no sample for the hint {why!r}: add one"
+        assert all(any(n in m for n in _NEEDLES[framework]) for m in found), why

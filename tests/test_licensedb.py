@@ -60,3 +60,21 @@ def test_unrelated_text_matches_nothing() -> None:
 def test_truncated_license_is_not_claimed() -> None:
     words = license_text("Apache-2.0.txt").split()
     assert all(m.spdx != "Apache-2.0" for m in match_text(" ".join(words[: len(words) // 3])))
+
+
+def test_word_index_agrees_with_the_bundled_texts() -> None:
+    """The first pass counts shared words from a prebuilt index: a stale index (texts updated,
+    index not rebuilt) would silently drop licenses from the short list."""
+    import gzip
+    import json
+    import sys
+    from importlib import resources
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from build_license_data import word_index
+
+    data = resources.files("forkvet.data")
+    texts = json.loads(gzip.decompress(data.joinpath("spdx_licenses.json.gz").read_bytes()))
+    index = json.loads(gzip.decompress(data.joinpath("spdx_words.json.gz").read_bytes()))
+    assert index == word_index(texts)

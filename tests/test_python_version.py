@@ -133,3 +133,25 @@ def test_mixed_repository_reports_the_minority(vet_repo: Vet) -> None:
 def test_no_python_files(vet_repo: Vet) -> None:
     py = vet_repo({"train.lua": "require 'torch'\n"}).python
     assert py.majors == [] and py.recommended is None
+
+
+def test_minimum_from_syntax_holds_beyond_vermins_budget(
+    vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vermin reads a byte budget of files (it is the slow part); syntax that needs a newer
+    Python is still found in every file, so a large repository's minimum is not understated."""
+    from forkvet import limits
+
+    monkeypatch.setattr(limits, "VERMIN_MAX_BYTES", 40)
+    report = vet_repo(
+        {
+            "train.py": "import torch\nprint('training')\n",
+            "deep/inside/utils.py": "def first(xs):\n    if (n := len(xs)) > 0:\n"
+            "        return xs[0], n\n",
+            "deep/inside/loop.py": "match x:\n    case 1:\n        pass\n",
+        }
+    )
+    py = report.python
+    assert py.min_version == "3.10"
+    assert any("deep/inside/loop.py:1: match statement" in e for e in py.evidence)
+    assert any("vermin read 1 of 3 Python files" in e for e in py.evidence)

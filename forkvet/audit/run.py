@@ -15,8 +15,6 @@ from forkvet.audit.osv import SEVERITY_ORDER, Advisory, parse_version
 from forkvet.audit.pins import Pins
 from forkvet.audit.sources import AdvisorySource
 
-FAIL_LEVELS = ("high", "any", "never")
-
 
 @dataclass
 class Vulnerability:

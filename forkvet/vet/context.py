@@ -8,7 +8,7 @@ from functools import cached_property
 
 from forkvet import limits
 from forkvet.config import Config
-from forkvet.snapshot import Snapshot
+from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet.metadata import PackageMeta, package_metadata
 from forkvet.vet.pysource import PyIndex, build_index
 
@@ -34,11 +34,10 @@ class Context:
         )
         code = [f for f in self.snap.files if f.suffix in (".py", ".ipynb")]
         # vermin and pyflakes are superlinear in a file's definitions (a 2 MB file of 25,000
-        # functions took minutes): they get code up to a size (checked on the parsed source:
-        # a notebook's JSON is mostly outputs) and a time budget of their own.
-        by_size = sorted(code, key=lambda f: -f.size)
-        vermin = {f.path for f in by_size[: python_version.VERMIN_MAX_FILES]}
-        pyflakes = {f.path for f in by_size[: health.PYFLAKES_MAX_FILES]}
+        # functions took minutes) and cost ~2 s per MB even on plain code: they read a sample
+        # within a byte budget (all of a typical repository), scripts near the top first.
+        vermin = _sample(code, limits.VERMIN_MAX_BYTES)
+        pyflakes = _sample(code, limits.PYFLAKES_MAX_BYTES)
         slow_deadline = min(self.deadline, time.monotonic() + limits.SLOW_ANALYZER_SECONDS)
         return build_index(
             self.snap,
@@ -58,3 +57,14 @@ class Context:
     @cached_property
     def readme(self) -> str:
         return self.snap.readme_text()
+
+
+def _sample(code: list[FileEntry], max_bytes: int) -> set[str]:
+    """Paths whose sizes fit in max_bytes: shallow files (the scripts people run) first, then
+    small before large (more files covered); vendored copies last."""
+    chosen: set[str] = set()
+    for f in sorted(code, key=lambda f: (f.vendored, f.path.count("/"), f.size)):
+        if f.size <= max_bytes:
+            chosen.add(f.path)
+            max_bytes -= f.size
+    return chosen

@@ -104,10 +104,11 @@ def _const(node: ast.expr | None) -> Any:
         return ast.unparse(node)[:60]
 
 
-def script_options(tree: ast.Module) -> list[dict[str, Any]]:
-    """Command-line options a script defines, without running it."""
+def script_options(tree: ast.Module, nodes: list[ast.AST] | None = None) -> list[dict[str, Any]]:
+    """Command-line options a script defines, without running it (nodes: the tree's nodes,
+    when the caller already has them)."""
     out: list[dict[str, Any]] = []
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if nodes is None else nodes:
         if isinstance(node, ast.Call):
             fn = node.func
             name = (
@@ -192,7 +193,7 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     stem = _stem(f.path)
     if kind_of(stem) is None and not _is_generic(stem):
         return
-    f.facts["entry"] = (_is_script(tree), script_options(tree))
+    f.facts["entry"] = (_is_script(tree), script_options(tree, nodes))
 
 
 def _entry_facts(f: PyFile) -> tuple[bool, list[dict[str, Any]]]:

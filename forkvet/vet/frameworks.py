@@ -150,6 +150,19 @@ API_HINTS: tuple[tuple[str, re.Pattern[str], str, str], ...] = tuple(
     )
 )
 
+# A plain substring every match of a hint contains: `in` skips most files at memchr speed,
+# where a pattern that starts with \b is tried at every position (~30 ms per MB each).
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "tensorflow": ("tf.", "tensorflow."),
+    "pytorch": ("volatile", ".data[0]", "torch", "weights_only"),
+    "keras": ("nb_epoch", "border_mode", "subsample", "Merge", "ops"),
+}
+
+
+def _may_hint(framework: str, text: str) -> bool:
+    return any(n in text for n in _NEEDLES[framework])
+
+
 # Newest Python with wheels for each framework minor release.
 PYTHON_MAX: dict[str, dict[str, str]] = {
     "pytorch": {
@@ -429,7 +442,7 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
         if pf.copy_of:
             continue
         for hint_fw, rx, hint_spec, why in API_HINTS:
-            if hint_fw not in evidence:
+            if hint_fw not in evidence or not _may_hint(hint_fw, pf.text):
                 continue
             m = rx.search(pf.text)
             if m and hint_spec not in hints.get(hint_fw, []):

@@ -42,10 +42,6 @@ def has_results(readme: str) -> bool:
     return False
 
 
-# pyflakes is the costliest analyzer: on huge trees, check a bounded sample (the largest files).
-PYFLAKES_MAX_FILES = 1500
-
-
 def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     """Per-file analyzer: names pyflakes finds undefined (they fail when the line runs)."""
     if f.is_notebook or not f.facts.get("pyflakes", True):

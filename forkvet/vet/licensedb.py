@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from itertools import pairwise
+from typing import Any
 
 from forkvet.vet.textnorm import bigrams, normalize_tokens
 
@@ -46,9 +48,16 @@ class _Entry:
     spdx: str
     name: str
     osi: bool
-    tokens: list[str]
-    words: frozenset[str]
+    raw: str  # normalised words joined by spaces; split only for the short list
+    n_words: int  # distinct words
+    _tokens: list[str] | None = None
     _bigrams: set[int] | None = None
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = self.raw.split()
+        return self._tokens
 
     @property
     def bigrams(self) -> set[int]:
@@ -57,32 +66,51 @@ class _Entry:
         return self._bigrams
 
 
+def _load(name: str) -> dict[str, Any]:
+    raw = resources.files("forkvet.data").joinpath(name).read_bytes()
+    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    return data
+
+
 @cache
-def _db() -> list[_Entry]:
-    raw = resources.files("forkvet.data").joinpath("spdx_licenses.json.gz").read_bytes()
-    data = json.loads(gzip.decompress(raw))
-    out = []
-    for spdx, meta in data.items():
-        tokens = meta["tokens"].split()
-        if len(tokens) < 8:
-            continue
-        out.append(_Entry(spdx, meta["name"], meta["osi"], tokens, frozenset(tokens)))
+def _db() -> list[_Entry | None]:
+    """Every license on the list, in the word index's order (texts under 8 words: None)."""
+    data = _load("spdx_licenses.json.gz")
+    index = _words()
+    out: list[_Entry | None] = []
+    for spdx, (n_tokens, n_words) in zip(index["ids"], index["sizes"], strict=True):
+        meta = data[spdx]
+        if n_tokens >= 8:
+            out.append(_Entry(spdx, meta["name"], meta["osi"], meta["tokens"], n_words))
+        else:
+            out.append(None)
     return out
 
 
+@cache
+def _words() -> dict[str, Any]:
+    # Built by scripts/build_license_data.py from the texts; tests check the two agree.
+    return _load("spdx_words.json.gz")
+
+
+@cache
+def _entries() -> list[_Entry]:
+    return [e for e in _db() if e is not None]
+
+
 def spdx_name(spdx: str) -> str | None:
-    for e in _db():
+    for e in _entries():
         if e.spdx == spdx:
             return e.name
     return None
 
 
 def is_osi(spdx: str) -> bool:
-    return any(e.spdx == spdx and e.osi for e in _db())
+    return any(e.spdx == spdx and e.osi for e in _entries())
 
 
 def known_ids() -> set[str]:
-    return {e.spdx for e in _db()}
+    return {e.spdx for e in _entries()}
 
 
 def match_text(text: str) -> list[TextMatch]:
@@ -98,11 +126,17 @@ def match_text(text: str) -> list[TextMatch]:
     if len(tokens) < 8:
         return []
     words = set(tokens)
+    db, postings = _db(), _words()["words"]
+    shared: Counter[int] = Counter()
+    for w in words:
+        shared.update(postings.get(w, ()))
     scored = []
-    for e in _db():
+    for i, common in shared.items():
+        e = db[i]
+        if e is None:
+            continue
         # Word containment is an upper bound-ish of bigram containment: prune on it.
-        common = len(e.words & words)
-        wc = common / len(e.words)
+        wc = common / e.n_words
         if wc >= ACCEPT - 0.05 or (wc >= PARTIAL - 0.05 and common / len(words) >= INSIDE - 0.05):
             scored.append((wc, e))
     scored.sort(key=lambda x: -x[0])
@@ -134,7 +168,7 @@ def match_text(text: str) -> list[TextMatch]:
         explained |= inter
     if len(accepted) > 1:
         ordered = [hash(p) for p in pairwise(tokens)]
-        by_id = {e.spdx: e for e in _db()}
+        by_id = {e.spdx: e for e in _entries()}
         accepted = [
             TextMatch(
                 m.spdx, m.name, m.containment, m.dice, m.osi, _start(ordered, by_id[m.spdx].bigrams)
@@ -147,7 +181,7 @@ def match_text(text: str) -> list[TextMatch]:
 
 
 def template_bigrams(spdx: str) -> set[int]:
-    for e in _db():
+    for e in _entries():
         if e.spdx == spdx:
             return e.bigrams
     return set()
@@ -155,9 +189,9 @@ def template_bigrams(spdx: str) -> set[int]:
 
 def template_tokens(spdx: str) -> str:
     """The normalised words of a license on the list, joined by spaces ("" if unknown)."""
-    for e in _db():
+    for e in _entries():
         if e.spdx == spdx:
-            return " ".join(e.tokens)
+            return e.raw
     return ""
 
 

@@ -308,6 +308,22 @@ def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
     return PyFile(path, text, tree, None, refs, is_notebook, parsed=True)
 
 
+def all_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of the tree, breadth first: ast.walk's result, ~25% faster (no generators)."""
+    out = [tree]
+    i = 0
+    while i < len(out):
+        node = out[i]
+        i += 1
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                out.extend(v for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                out.append(value)
+    return out
+
+
 def analyze(
     path: str,
     text: str,
@@ -324,7 +340,7 @@ def analyze(
         f.facts.update(flags)
     if f.tree is not None:
         try:
-            nodes = list(ast.walk(f.tree)) if analyzers else []
+            nodes = all_nodes(f.tree) if analyzers else []
             for analyzer in analyzers:
                 analyzer(f, f.tree, nodes)
         except (Exception, RecursionError, MemoryError) as exc:
@@ -405,8 +421,10 @@ def _is_python(entry: FileEntry) -> bool:
     return entry.suffix in (".py", ".pyw")
 
 
-# Above this many files, parsing runs in worker processes (one per core).
-PARALLEL_MIN_FILES = 400
+# From this much code on, parsing runs in worker processes (one per core): forked workers
+# start in milliseconds, and parsing plus the analyzers cost ~1-2 s per MB on one core.
+PARALLEL_MIN_BYTES = 64 * 1024
+PARALLEL_MIN_FILES = 4
 
 
 def _jobs() -> int:
@@ -432,21 +450,24 @@ def _analyze_in_pool(
     jobs: int,
     deadline: float | None,
     unread: list[tuple[str, str]],
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> list[PyFile]:
-    """Analyze small files in worker processes, collecting each chunk against the deadline.
+    """Analyze small files in worker processes, collecting each chunk against the deadline;
+    `meanwhile` runs in this process while the workers work (the big files).
 
     At the deadline the workers are killed (a chunk cannot be interrupted otherwise) and the
     files of every chunk not collected are reported as not parsed.
     """
     # Fork: workers inherit the loaded modules, so start-up costs milliseconds. Chunks are
     # small so that a deadline loses little finished work.
-    size = max(10, min(100, len(work) // (jobs * 8)))
+    size = max(1, min(100, len(work) // (jobs * 8)))
     chunks = [work[i : i + size] for i in range(0, len(work), size)]
     files: list[PyFile] = []
     pool = mp.get_context("fork").Pool(jobs)
     try:
         pending = [pool.apply_async(_analyze_chunk, ((chunk, analyzers),)) for chunk in chunks]
         pool.close()
+        meanwhile()
         for chunk, result in zip(chunks, pending, strict=True):
             left = None if deadline is None else deadline - time.monotonic()
             try:
@@ -520,16 +541,29 @@ def build_index(
             work.append((entry.path, text, False, flags))
     files: list[PyFile] = []
     order = {w[0]: i for i, w in enumerate(work)}
+
+    def one_by_one(items: list[tuple[str, str, bool, dict[str, Any]]]) -> None:
+        for p, t, nb, fl in items:
+            if deadline is not None and time.monotonic() > deadline:
+                unread.append((p, _LATE))
+                continue
+            files.append(analyze(p, t, nb, analyzers, fl))
+
     jobs = _jobs()
-    if jobs > 1 and len(work) >= PARALLEL_MIN_FILES and "fork" in mp.get_all_start_methods():
-        small = [w for w in work if len(w[1]) <= limits.MAX_POOLED_FILE_BYTES]
-        work = [w for w in work if len(w[1]) > limits.MAX_POOLED_FILE_BYTES]
-        files += _analyze_in_pool(small, analyzers, jobs, deadline, unread)
-    for p, t, nb, fl in work:
-        if deadline is not None and time.monotonic() > deadline:
-            unread.append((p, _LATE))
-            continue
-        files.append(analyze(p, t, nb, analyzers, fl))
+    small = [w for w in work if len(w[1]) <= limits.MAX_POOLED_FILE_BYTES]
+    if (
+        jobs > 1
+        and len(work) >= PARALLEL_MIN_FILES
+        and sum(len(w[1]) for w in small) >= PARALLEL_MIN_BYTES
+        and "fork" in mp.get_all_start_methods()
+    ):
+        big = [w for w in work if len(w[1]) > limits.MAX_POOLED_FILE_BYTES]
+        pooled = _analyze_in_pool(
+            small, analyzers, jobs, deadline, unread, meanwhile=lambda: one_by_one(big)
+        )
+        files += pooled
+    else:
+        one_by_one(work)
     files.sort(key=lambda f: order[f.path])  # the walk's order, wherever a file was parsed
     by_path = {f.path: f for f in files}
     for path, original in copies:

@@ -30,7 +30,6 @@ from forkvet.vet.textnorm import line_of
 
 CHECK = "python"
 MAX_EVIDENCE = 12
-VERMIN_MAX_FILES = 400  # vermin is the slow part; the largest files decide the minimum
 
 _PY2_SYNTAX: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("print statement", re.compile(r"^\s*print(?:\s*>>|\s+[^\s(=.,;)\]}+*/%<>&|^-]|\s*$)")),
@@ -43,6 +42,8 @@ _PY2_SYNTAX: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ur'' string", re.compile(r"(?<![\w])[uU][rR]\"\"")),
     ("long literal 10L", re.compile(r"(?<![\w.])\d+[lL](?!\w)")),
 )
+# One search per line first (most lines match none): the labels are looked up only on a hit.
+_PY2_ANY = re.compile("|".join(f"(?:{pat.pattern})" for _, pat in _PY2_SYNTAX))
 _README_PY = re.compile(
     r"python\s*+(?:version\s*+)?(?:==|>=|=|:)?\s*+v?([23])(?:\.(\d{1,2}))?(?!\d)", re.I
 )
@@ -61,6 +62,12 @@ class _Signals:
     broken: list[str] = field(default_factory=list)
     min3: tuple[int, int] | None = None
     min_evidence: str = ""
+    vermin_files: int = 0  # files vermin read (the rest: forkvet's own syntax pass only)
+    vermin_skipped: int = 0
+
+    def needs(self, version: tuple[int, int], evidence: str) -> None:
+        if self.min3 is None or version > self.min3:
+            self.min3, self.min_evidence = version, evidence
 
     def merge(self, other: _Signals) -> None:
         for name in ("py2_syntax", "py2_runtime", "py3_only", "compat", "removed"):
@@ -68,8 +75,10 @@ class _Signals:
             mine += getattr(other, name)[: max(0, 200 - len(mine))]
         self.py2_files |= other.py2_files
         self.py3_files |= other.py3_files
-        if other.min3 and (self.min3 is None or other.min3 > self.min3):
-            self.min3, self.min_evidence = other.min3, other.min_evidence
+        if other.min3:
+            self.needs(other.min3, other.min_evidence)
+        self.vermin_files += other.vermin_files
+        self.vermin_skipped += other.vermin_skipped
 
 
 def _py2_syntax_signs(f: PyFile, sig: _Signals) -> None:
@@ -79,6 +88,8 @@ def _py2_syntax_signs(f: PyFile, sig: _Signals) -> None:
         sig.py2_syntax.append(f"{f.path}:{f.syntax_error[1]}: tabs and spaces mixed (Python 2)")
         found = True
     for lineno, line in enumerate(f.code_lines, 1):
+        if not _PY2_ANY.search(line):
+            continue
         for label, pat in _PY2_SYNTAX:
             if pat.search(line):
                 sig.py2_syntax.append(f"{f.path}:{lineno}: {label} (Python 2)")
@@ -92,12 +103,15 @@ def _py2_syntax_signs(f: PyFile, sig: _Signals) -> None:
         sig.broken.append(f"{f.path}:{f.syntax_error[1]}: {f.syntax_error[0]}")
 
 
-_PY3_NODES: dict[type, str] = {
-    ast.JoinedStr: "f-string (Python 3.6+)",
-    ast.AsyncFunctionDef: "async def (Python 3.5+)",
-    ast.Nonlocal: "nonlocal (Python 3)",
-    ast.YieldFrom: "yield from (Python 3.3+)",
-    ast.AnnAssign: "variable annotation (Python 3.6+)",
+_PY3_NODES: dict[type, tuple[str, tuple[int, int]]] = {
+    ast.JoinedStr: ("f-string (Python 3.6+)", (3, 6)),
+    ast.AsyncFunctionDef: ("async def (Python 3.5+)", (3, 5)),
+    ast.Nonlocal: ("nonlocal (Python 3)", (3, 0)),
+    ast.YieldFrom: ("yield from (Python 3.3+)", (3, 3)),
+    ast.AnnAssign: ("variable annotation (Python 3.6+)", (3, 6)),
+    ast.NamedExpr: ("assignment expression := (Python 3.8+)", (3, 8)),
+    ast.Match: ("match statement (Python 3.10+)", (3, 10)),
+    ast.TryStar: ("except* (Python 3.11+)", (3, 11)),
 }
 
 
@@ -113,8 +127,11 @@ class _Py3Scanner:
         self.py3_here = False
         self.py2_here = False
 
-    def _py3(self, node: ast.AST, what: str) -> None:
+    def _py3(self, node: ast.AST, what: str, needs: tuple[int, int] = (3, 0)) -> None:
         self.py3_here = True
+        if needs > (3, 0):
+            # Syntax decides the minimum in every file, also those vermin does not read.
+            self.sig.needs(needs, f"{self.f.path}:{getattr(node, 'lineno', 0)}: {what}")
         if len(self.sig.py3_only) < 50:
             self.sig.py3_only.append(f"{self.f.path}:{getattr(node, 'lineno', 0)}: {what}")
 
@@ -157,13 +174,15 @@ class _Py3Scanner:
                         )
         for node in nodes:
             t = type(node)
-            label = _PY3_NODES.get(t)
-            if label:
-                self._py3(node, label)
+            known = _PY3_NODES.get(t)
+            if known:
+                self._py3(node, *known)
             elif t is ast.FunctionDef:
                 assert isinstance(node, ast.FunctionDef)
                 args = node.args
-                if node.returns is not None or any(
+                if args.posonlyargs:
+                    self._py3(node, "positional-only parameters (Python 3.8+)", (3, 8))
+                elif node.returns is not None or any(
                     a.annotation is not None for a in args.args + args.kwonlyargs + args.posonlyargs
                 ):
                     self._py3(node, "function annotations (Python 3)")
@@ -179,7 +198,7 @@ class _Py3Scanner:
                 ):
                     self._py2(node, "print statement (Python 2)")
                 elif isinstance(node.op, ast.MatMult):
-                    self._py3(node, "@ operator (Python 3.5+)")
+                    self._py3(node, "@ operator (Python 3.5+)", (3, 5))
             elif t is ast.Raise:
                 if node.cause is not None:  # type: ignore[attr-defined]
                     self._py3(node, "raise ... from (Python 3)")
@@ -246,8 +265,12 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     sig = _Signals()
     _Py3Scanner(f, nodes, sig).run()
     if f.facts.get("vermin") and not too_costly(f):
-        sig.min3 = _vermin_file(f, tree)
-        sig.min_evidence = f.path
+        sig.vermin_files = 1
+        found = _vermin_file(f, tree)
+        if found:
+            sig.needs(found, f"{f.path}: needs Python {fmt(found)}+ (vermin)")
+    else:
+        sig.vermin_skipped = 1
     f.facts["python"] = sig
 
 
@@ -413,7 +436,12 @@ def check(
     else:
         min_version = sig.min3 or (3, 0)
         if sig.min3 and sig.min3 > (3, 0):
-            evidence.append(f"{sig.min_evidence}: needs Python {fmt(sig.min3)}+ (vermin)")
+            evidence.append(sig.min_evidence)
+        if sig.vermin_skipped:
+            evidence.append(
+                f"vermin read {sig.vermin_files} of {sig.vermin_files + sig.vermin_skipped} "
+                f"Python files (its time budget); syntax was checked in all"
+            )
         if sig.removed:
             removed_in, where = min(sig.removed)
             max_version = (removed_in[0], removed_in[1] - 1)

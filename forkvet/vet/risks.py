@@ -209,7 +209,7 @@ def _code_risks(ctx: Context, risks: list[Risk]) -> None:
     for f in ctx.py.files:
         if f.copy_of:
             continue
-        if _CPU_PATH.search(f.text):
+        if not cpu_path and _CPU_PATH.search(f.text):  # once found, no need to look again
             cpu_path = True
         facts = f.facts.get("risks")
         if facts is None:  # not parsed (Python 2): fall back to text search
