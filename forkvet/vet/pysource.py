@@ -11,9 +11,9 @@ import ast
 import dataclasses
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import re
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -463,6 +463,8 @@ def _analyze_in_pool(
     size = max(1, min(100, len(work) // (jobs * 8)))
     chunks = [work[i : i + size] for i in range(0, len(work), size)]
     files: list[PyFile] = []
+    import multiprocessing as mp  # only trees big enough for workers pay for it
+
     pool = mp.get_context("fork").Pool(jobs)
     try:
         pending = [pool.apply_async(_analyze_chunk, ((chunk, analyzers),)) for chunk in chunks]
@@ -555,7 +557,7 @@ def build_index(
         jobs > 1
         and len(work) >= PARALLEL_MIN_FILES
         and sum(len(w[1]) for w in small) >= PARALLEL_MIN_BYTES
-        and "fork" in mp.get_all_start_methods()
+        and sys.platform != "win32"  # fork: workers inherit the loaded modules
     ):
         big = [w for w in work if len(w[1]) > limits.MAX_POOLED_FILE_BYTES]
         pooled = _analyze_in_pool(
