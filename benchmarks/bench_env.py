@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -65,8 +66,16 @@ def parse_requirements(text: str) -> dict[str, str | None]:
 
 
 def run(cmd: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+    # `python -m forkvet` must run the forkvet next to this script (a frozen copy, a branch),
+    # not whichever one the interpreter has installed.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
+    }
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=900, check=False, env=env
+    )
     return time.perf_counter() - start, proc
 
 

@@ -63,20 +63,7 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
         ]
     if own is None:
         return floor, []
-    config = tighten(floor, own)
-    if not _names_pickle_policy(text):
-        # The repository's file leaves the key unset: its default (true) is no tightening
-        # it asked for, so the operator's own downgrade stands.
-        config.risks = floor.risks
-    return config, []
-
-
-def _names_pickle_policy(text: str | None) -> bool:
-    from forkvet import safeyaml
-
-    data = safeyaml.load(text) if text else None  # already parsed once: within limits
-    risks = data.get("risks") if isinstance(data, dict) else None
-    return isinstance(risks, dict) and "fail_on_dangerous_pickle" in risks
+    return tighten(floor, own), []
 
 
 def cmd_vet(args: argparse.Namespace) -> int:

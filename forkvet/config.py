@@ -103,6 +103,8 @@ class Config:
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     source: str | None = None  # where it was read from
+    # "section.key" names the file set itself (tighten: a default is no restriction asked for)
+    explicit: set[str] = field(default_factory=set)
 
 
 _SECTIONS: dict[str, type] = {
@@ -167,6 +169,7 @@ def parse_config(data: Any, source: str) -> Config:
                 f"{source}: {key}.{sub}", subval, getattr(section, fdef.name), str(fdef.type)
             )
             setattr(section, fdef.name, checked)
+            cfg.explicit.add(f"{key}.{fdef.name}")
     _check_policy_entries(cfg.license, source)
     if cfg.audit.fail_on not in ("high", "any", "never"):
         raise InputError(f"{source}: audit.fail_on must be high, any or never")
@@ -258,9 +261,14 @@ def tighten(floor: Config, repo: Config) -> Config:
         require_commercial_use=floor.license.require_commercial_use
         or repo.license.require_commercial_use,
     )
+    # A key the repository's file leaves unset keeps the floor's value: its default (true) is
+    # no restriction the repository asked for, and must not undo the operator's downgrade.
     risks = RiskPolicy(
         fail_on_dangerous_pickle=floor.risks.fail_on_dangerous_pickle
-        or repo.risks.fail_on_dangerous_pickle
+        or (
+            "risks.fail_on_dangerous_pickle" in repo.explicit
+            and repo.risks.fail_on_dangerous_pickle
+        )
     )
     upstream = UpstreamConfig(
         open_pull_requests=repo.upstream.open_pull_requests,

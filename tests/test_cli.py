@@ -169,6 +169,20 @@ def test_tighten_keeps_what_both_policies_allow() -> None:
     assert both.license.require_commercial_use and both.risks.fail_on_dangerous_pickle
 
 
+def test_a_repository_file_silent_on_pickles_keeps_the_operators_downgrade() -> None:
+    """The App calls tighten() directly: a fork's forkvet.yml that only sets run settings must
+    not turn the operator's `fail_on_dangerous_pickle: false` back into errors (its default
+    is no restriction the fork asked for); one that names the key still tightens."""
+    from forkvet.config import parse_config, tighten
+
+    operator = parse_config({"risks": {"fail_on_dangerous_pickle": False}}, "FORKVET_POLICY")
+    silent = parse_config({"smoke": {"command": "python demo.py"}}, ".github/forkvet.yml")
+    asks = parse_config({"risks": {"fail_on_dangerous_pickle": True}}, ".github/forkvet.yml")
+    assert tighten(operator, silent).risks.fail_on_dangerous_pickle is False
+    assert tighten(operator, silent).smoke.command == "python demo.py"
+    assert tighten(operator, asks).risks.fail_on_dangerous_pickle is True
+
+
 @pytest.mark.parametrize(
     ("content", "needle"),
     [

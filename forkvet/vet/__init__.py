@@ -76,8 +76,17 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
         findings.extend(found)
         return value
 
-    report.license = run("license", lambda: license.check(ctx), LicenseInfo())
-    report.languages = run("languages", lambda: languages.check(ctx), [])
+    started: list[bool] = []
+
+    def independent() -> None:  # checks that need no parsed Python: run while workers parse
+        if started:
+            return
+        started.append(True)
+        report.license = run("license", lambda: license.check(ctx), LicenseInfo())
+        report.languages = run("languages", lambda: languages.check(ctx), [])
+
+    run("python files", lambda: (ctx.index(independent), []), None)
+    independent()  # when parsing failed before it got to them
     declared = run("dependencies", lambda: (collect(ctx), []), DeclaredSet())
     report.frameworks = run("frameworks", lambda: frameworks.check(ctx, declared), [])
     report.python = run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -22,6 +23,18 @@ class Context:
 
     @cached_property
     def py(self) -> PyIndex:
+        return self.index()
+
+    def index(self, meanwhile: Callable[[], None] = lambda: None) -> PyIndex:
+        """Build the Python index now; `meanwhile` (checks that do not need it) runs while
+        worker processes parse."""
+        if "py" in self.__dict__:
+            meanwhile()
+            return self.py
+        self.__dict__["py"] = self._build(meanwhile)
+        return self.py
+
+    def _build(self, meanwhile: Callable[[], None]) -> PyIndex:
         # The checks' per-file analyzers run while each file's AST exists (imported here:
         # the check modules import this one).
         from forkvet.vet import entry_points, health, python_version, risks
@@ -48,6 +61,7 @@ class Context:
                 "slow_deadline": slow_deadline,
             },
             self.deadline,
+            meanwhile,
         )
 
     @cached_property

@@ -488,13 +488,20 @@ def _analyze_in_pool(
     return files
 
 
+def _both(first: Callable[[], None], then: Callable[[], None]) -> None:
+    first()
+    then()
+
+
 def build_index(
     snap: Snapshot,
     analyzers: Sequence[Analyzer] = (),
     flag: Callable[[FileEntry], dict[str, Any]] | None = None,
     deadline: float | None = None,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> PyIndex:
-    """Parse every Python file and notebook once, running the checks' analyzers on each.
+    """Parse every Python file and notebook once, running the checks' analyzers on each;
+    `meanwhile` runs in this process while worker processes parse (or first, without them).
 
     Files with the same content (copies, hard links) are parsed once. Parsing stops at
     limits.MAX_PARSE_BYTES of distinct text or at the deadline; what was left is reported.
@@ -561,10 +568,16 @@ def build_index(
     ):
         big = [w for w in work if len(w[1]) > limits.MAX_POOLED_FILE_BYTES]
         pooled = _analyze_in_pool(
-            small, analyzers, jobs, deadline, unread, meanwhile=lambda: one_by_one(big)
+            small,
+            analyzers,
+            jobs,
+            deadline,
+            unread,
+            meanwhile=lambda: _both(meanwhile, lambda: one_by_one(big)),
         )
         files += pooled
     else:
+        meanwhile()
         one_by_one(work)
     files.sort(key=lambda f: order[f.path])  # the walk's order, wherever a file was parsed
     by_path = {f.path: f for f in files}
