@@ -17,6 +17,7 @@ from forkvet.report import (
     PythonInfo,
     RepoInfo,
     Report,
+    Risk,
     Weight,
 )
 from forkvet.snapshot import Snapshot
@@ -84,6 +85,8 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
         started.append(True)
         report.license = run("license", lambda: license.check(ctx), LicenseInfo())
         report.languages = run("languages", lambda: languages.check(ctx), [])
+        no_risks: list[Risk] = []
+        run("risks", lambda: (risks.pickle_risks(ctx), []), no_risks)
 
     run("python files", lambda: (ctx.index(independent), []), None)
     independent()  # when parsing failed before it got to them

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from forkvet import limits
 from forkvet.config import Config
@@ -20,6 +21,8 @@ class Context:
     config: Config = field(default_factory=Config)
     # time.monotonic() after which checks still to run are skipped (forkvet.limits).
     deadline: float = field(default_factory=limits.deadline)
+    # Results a check computed early (while worker processes parse), by name.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def py(self) -> PyIndex:

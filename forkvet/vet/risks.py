@@ -292,9 +292,18 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
 _PICKLE_ERRORS = ("dangerous-pickle", "unsafe-pickle", "pickle-unverified")
 
 
+def pickle_risks(ctx: Context) -> list[Risk]:
+    """Every file sniffed for pickles (needs no parsed Python: vet runs it while workers
+    parse); computed once per context."""
+    if "pickle_risks" not in ctx.memo:
+        found: list[Risk] = []
+        _pickle_risks(ctx, found)
+        ctx.memo["pickle_risks"] = found
+    return list(ctx.memo["pickle_risks"])
+
+
 def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
-    risks: list[Risk] = []
-    _pickle_risks(ctx, risks)
+    risks = pickle_risks(ctx)
     _code_risks(ctx, risks)
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
