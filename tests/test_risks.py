@@ -67,6 +67,8 @@ def test_dangerous_pickle_can_be_downgraded_by_config(vet_repo: Vet) -> None:
     )
     assert not report.has_errors
     assert any(f.title == "Dangerous pickle" and f.severity == "warning" for f in report.findings)
+    # ...and in the JSON risks, which tools read instead of the findings
+    assert [r.severity for r in report.risks if r.kind == "dangerous-pickle"] == ["warning"]
 
 
 def test_code_risks(vet_repo: Vet) -> None:

@@ -308,10 +308,14 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     findings: list[Finding] = []
+    if not ctx.config.risks.fail_on_dangerous_pickle:
+        # The operator's downgrade holds in the JSON `risks` too, not only in the findings.
+        risks = [
+            dataclasses.replace(r, severity="warning") if r.kind in _PICKLE_ERRORS else r
+            for r in risks
+        ]
     for r in risks:
         severity = r.severity
-        if r.kind in _PICKLE_ERRORS and not ctx.config.risks.fail_on_dangerous_pickle:
-            severity = "warning"
         if severity in ("error", "warning"):
             findings.append(
                 Finding(
