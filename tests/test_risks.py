@@ -104,3 +104,24 @@ def test_shell_downloads_lfs_pointers_and_absent_submodules(vet_repo: Vet) -> No
     assert kinds["curl-pipe-shell"] == ["install.sh"]
     assert kinds["lfs-pointer"] == ["weights/big.ckpt"]
     assert kinds["submodule-absent"] == [".gitmodules"]
+
+
+def test_python2_code_gets_the_same_loader_risks(vet_repo: Vet) -> None:
+    """Python 2 files do not parse with Python 3's ast: their risky calls are found by pattern
+    (strings and comments blanked), with line numbers, instead of being skipped."""
+    report = vet_repo(
+        {
+            "train.py": (
+                "import cPickle\n"
+                "print 'loading'\n"
+                "roidb = cPickle.load(open(cache_file, 'rb'))\n"
+                "exec code in namespace\n"
+                "net = torch.load(args.resume)\n"
+                "safe = torch.load(args.resume,\n    weights_only=True)\n"
+                "cfg = yaml.load(open('cfg.yml'))\n"
+                "print 'pickle.load(x) in a string'  # pickle.load(y) in a comment\n"
+            )
+        }
+    )
+    found = {(r.kind, r.line) for r in report.risks if r.path == "train.py"}
+    assert found == {("pickle-load", 3), ("eval", 4), ("torch-load", 5), ("yaml-load", 8)}

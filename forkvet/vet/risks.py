@@ -12,6 +12,7 @@ from forkvet.report import Finding, Risk
 from forkvet.vet import pickles
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
+from forkvet.vet.textnorm import line_of
 
 CHECK = "risks"
 _LFS = b"version https://git-lfs.github.com/spec/v1"
@@ -131,6 +132,46 @@ def _call_name(node: ast.Call) -> str:
 
 _TORCH_LOAD = "torch.load without weights_only=True runs any pickled code in the checkpoint"
 _PICKLE_LOADERS = ("pickle.load", "pickle.loads", "cPickle.load", "joblib.load", "dill.load")
+_YAML_LOAD = "yaml.load without a Loader can run code (old PyYAML) and fails on PyYAML 6"
+_EVAL = "{}() on a computed string: check what reaches it (command-line arguments, config files)"
+_NP_PICKLE = "np.load(allow_pickle=True) unpickles data"
+_REMOTE_CODE = "trust_remote_code=True downloads and runs code from the model hub"
+# Files ast did not read (Python 2, or over the parse budget): the same calls by pattern, on
+# the code with strings and comments blanked. Look-aheads are bounded (no quadratic scan).
+_TEXT_RISKS: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
+    (
+        re.compile(r"\btorch\.load\s*\((?![^)]{0,400}\bweights_only\b)"),
+        "torch-load",
+        "warning",
+        _TORCH_LOAD,
+    ),
+    (
+        re.compile(r"(?<![\w.])(?:c?[pP]ickle|joblib|dill)\.loads?\s*\("),
+        "pickle-load",
+        "notice",
+        "{} executes code in untrusted files",
+    ),
+    (re.compile(r"\byaml\.load\s*\((?![^)]{0,400}\bLoader\b)"), "yaml-load", "warning", _YAML_LOAD),
+    (
+        re.compile(r"(?<![\w.])(eval|exec)\s*\(\s*(?!['\"])|^[ \t]*(exec)[ \t]+(?!['\"(])\w", re.M),
+        "eval",
+        "warning",
+        _EVAL,
+    ),
+    (re.compile(r"\ballow_pickle\s*=\s*True\b"), "pickle-load", "notice", _NP_PICKLE),
+    (re.compile(r"\btrust_remote_code\s*=\s*True\b"), "trust-remote-code", "warning", _REMOTE_CODE),
+)
+
+
+def text_risks(code: str) -> list[tuple[str, str, str, int]]:
+    """(kind, severity, message, line) of risky calls found by pattern in unparsed code."""
+    lines = line_of(code)
+    out = []
+    for rx, kind, severity, msg in _TEXT_RISKS:
+        for m in rx.finditer(code):
+            what = next((g for g in m.groups() if g), m.group(0).rstrip("( \t"))
+            out.append((kind, severity, msg.format(what.strip()), lines(m.start())))
+    return sorted(out, key=lambda r: r[3])
 
 
 def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
@@ -142,34 +183,21 @@ def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
     if name in _PICKLE_LOADERS:
         return "pickle-load", "notice", f"{name} executes code in untrusted files"
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
-        return (
-            "yaml-load",
-            "warning",
-            "yaml.load without a Loader can run code (old PyYAML) and fails on PyYAML 6",
-        )
+        return "yaml-load", "warning", _YAML_LOAD
     if name in ("eval", "exec") and node.args and not isinstance(node.args[0], ast.Constant):
-        return (
-            "eval",
-            "warning",
-            f"{name}() on a computed string: check what reaches it "
-            "(command-line arguments, config files)",
-        )
+        return "eval", "warning", _EVAL.format(name)
     if name in ("np.load", "numpy.load") and any(
         k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is True
         for k in node.keywords
     ):
-        return "pickle-load", "notice", "np.load(allow_pickle=True) unpickles data"
+        return "pickle-load", "notice", _NP_PICKLE
     for kw in node.keywords:
         if (
             kw.arg == "trust_remote_code"
             and isinstance(kw.value, ast.Constant)
             and kw.value.value is True
         ):
-            return (
-                "trust-remote-code",
-                "warning",
-                "trust_remote_code=True downloads and runs code from the model hub",
-            )
+            return "trust-remote-code", "warning", _REMOTE_CODE
     return None
 
 
@@ -212,12 +240,12 @@ def _code_risks(ctx: Context, risks: list[Risk]) -> None:
         if not cpu_path and _CPU_PATH.search(f.text):  # once found, no need to look again
             cpu_path = True
         facts = f.facts.get("risks")
-        if facts is None:  # not parsed (Python 2): fall back to text search
-            if ".cuda()" in f.text:
-                cuda_calls.append((f.path, f.text[: f.text.find(".cuda()")].count("\n") + 1))
-            if "torch.load(" in f.text:
-                line = f.text[: f.text.find("torch.load(")].count("\n") + 1
-                add("torch-load", "warning", _TORCH_LOAD, f.path, line)
+        if facts is None:  # not parsed (Python 2, over the budget): the same risks by pattern
+            code = "\n".join(f.code_lines) if f.code_lines is not None else f.text
+            if ".cuda()" in code:
+                cuda_calls.append((f.path, code[: code.find(".cuda()")].count("\n") + 1))
+            for kind, severity, msg, line in text_risks(code):
+                add(kind, severity, msg, f.path, line)
             continue
         calls, paths, cuda = facts
         for kind, severity, msg, line in calls:
