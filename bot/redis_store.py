@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -52,6 +52,20 @@ return 0
 """
 
 
+# redis-py types every command for its sync and async clients at once (`Awaitable[T] | T`);
+# this client is the sync one, so each read says what it returns (decode_responses: str).
+def _hash(r: redis.Redis, key: str) -> dict[str, str]:
+    return cast(dict[str, str], r.hgetall(key))
+
+
+def _members(r: redis.Redis, key: str) -> set[str]:
+    return cast(set[str], r.smembers(key))
+
+
+def _value(r: redis.Redis, key: str) -> str | None:
+    return cast(str | None, r.get(key))
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         self.r = redis.Redis.from_url(url, decode_responses=True)
@@ -71,8 +85,8 @@ class RedisStore:
 
     def retry_failed(self, delivery: str) -> list[int]:
         out = []
-        for raw in self.r.smembers(f"{P}jobs:failed"):
-            h = self.r.hgetall(f"{P}job:{raw}")
+        for raw in _members(self.r, f"{P}jobs:failed"):
+            h = _hash(self.r, f"{P}job:{raw}")
             d = h.get("delivery", "")
             if d == delivery or d.startswith(delivery + "#"):
                 pipe = self.r.pipeline()
@@ -96,14 +110,14 @@ class RedisStore:
         self.r.set(f"{P}heartbeat", time.time(), ex=DELIVERY_TTL_S)
 
     def last_heartbeat(self) -> float | None:
-        value = self.r.get(f"{P}heartbeat")
+        value = _value(self.r, f"{P}heartbeat")
         return float(value) if value else None
 
     # -- jobs -------------------------------------------------------------------------------
     def add_job(self, delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> int | None:
         if not self.r.set(f"{P}job-delivery:{delivery}", 1, nx=True, ex=DELIVERY_TTL_S):
             return None
-        job_id = int(self.r.incr(f"{P}jobs:next"))
+        job_id = cast(int, self.r.incr(f"{P}jobs:next"))
         pipe = self.r.pipeline()
         pipe.hset(
             f"{P}job:{job_id}",
@@ -123,7 +137,7 @@ class RedisStore:
         return job_id
 
     def get(self, job_id: int) -> Job | None:
-        h = self.r.hgetall(f"{P}job:{job_id}")
+        h = _hash(self.r, f"{P}job:{job_id}")
         if not h:
             return None
         return Job(
@@ -142,7 +156,7 @@ class RedisStore:
         return bool(self._start(keys=keys, args=[job_id, worker_id(), time.time()]))
 
     def set_check_run(self, job_id: int, check_run_id: int) -> None:
-        self.r.hset(f"{P}job:{job_id}", "check_run_id", check_run_id)
+        self.r.hset(f"{P}job:{job_id}", "check_run_id", str(check_run_id))
 
     def finish(self, job_id: int, error: str | None = None) -> None:
         status = "failed" if error else "done"
@@ -158,9 +172,9 @@ class RedisStore:
 
     def requeue_candidates(self, stale_after: float = 600) -> list[int]:
         now, host = time.time(), socket.gethostname()
-        out = [int(i) for i in self.r.smembers(f"{P}jobs:queued")]
-        for raw in self.r.smembers(f"{P}jobs:running"):
-            h = self.r.hgetall(f"{P}job:{raw}")
+        out = [int(i) for i in _members(self.r, f"{P}jobs:queued")]
+        for raw in _members(self.r, f"{P}jobs:running"):
+            h = _hash(self.r, f"{P}job:{raw}")
             w_host, _, pid = h.get("worker", "").partition(":")
             dead = w_host == host and pid.isdigit() and not _alive(int(pid))
             if dead or now - float(h.get("updated") or 0) > stale_after:
@@ -168,7 +182,7 @@ class RedisStore:
         return out
 
     def counts(self) -> dict[str, int]:
-        return {s: n for s in _STATUSES if (n := int(self.r.scard(f"{P}jobs:{s}")))}
+        return {s: n for s in _STATUSES if (n := cast(int, self.r.scard(f"{P}jobs:{s}")))}
 
     # -- per-repository locks ---------------------------------------------------------------
     def acquire(self, name: str, ttl: float = 900) -> bool:
@@ -176,7 +190,7 @@ class RedisStore:
         key, ms = f"{P}lock:{name}", int(ttl * 1000)
         if self.r.set(key, me, nx=True, px=ms):
             return True
-        owner = self.r.get(key)
+        owner = _value(self.r, key)
         if owner is None:
             return bool(self.r.set(key, me, nx=True, px=ms))
         host, pid = ([*str(owner).split(":"), "", ""])[:2]
@@ -194,7 +208,7 @@ class RedisStore:
 
     def save_runtime(self, repo: str, runtime: str) -> tuple[str, str]:
         self.r.hset(f"{P}report:{repo}", mapping={"runtime": runtime, "updated": time.time()})
-        h = self.r.hgetall(f"{P}report:{repo}")
+        h = _hash(self.r, f"{P}report:{repo}")
         return h.get("markdown", ""), h.get("runtime", "")
 
     # -- training results per commit --------------------------------------------------------
@@ -208,7 +222,7 @@ class RedisStore:
         pipe.execute()
 
     def train_results(self, repo: str, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self.r.zrevrange(f"{P}train:{repo}", 0, limit - 1)
+        rows = cast(list[str], self.r.zrevrange(f"{P}train:{repo}", 0, limit - 1))
         seen: set[Any] = set()
         out = []
         for raw in rows:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install forkvet and its dev dependencies into .venv, then run every check the project has:
-# ruff (lint and format), mypy on forkvet/, and the whole pytest suite. Extra arguments go to
+# ruff (lint and format), mypy (strict) on forkvet/ and bot/, and the whole pytest suite. Extra arguments go to
 # pytest. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
