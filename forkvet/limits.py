@@ -25,8 +25,8 @@ SLOW_ANALYZER_SECONDS = 20.0
 # ...and, per run, files up to these many bytes in all (vermin reads ~0.5 MB/s, pyflakes ~1.5):
 # all of a typical research repository, and a bounded share of the rest. Syntax that needs a
 # newer Python (f-strings, :=, match) is still found in every file by forkvet's own pass.
-VERMIN_MAX_BYTES = 192 * 1024
-PYFLAKES_MAX_BYTES = 384 * 1024
+VERMIN_MAX_BYTES = 128 * 1024
+PYFLAKES_MAX_BYTES = 256 * 1024
 MAX_LINE = 4096
 # ast holds ~700 bytes per syntax node and every analyzer walks them all: a 2 MB file of a
 # million names took 1.4 GB and 40 s. A file estimated (by a token count) over this many

@@ -42,6 +42,7 @@ _PY2_SYNTAX: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ur'' string", re.compile(r"(?<![\w])[uU][rR]\"\"")),
     ("long literal 10L", re.compile(r"(?<![\w.])\d+[lL](?!\w)")),
 )
+_COMPAT = re.compile(r"\bsix\b|sys\.version_info|\bPY2\b|\bPY3\b")
 # One search per line first (most lines match none): the labels are looked up only on a hit.
 _PY2_ANY = re.compile("|".join(f"(?:{pat.pattern})" for _, pat in _PY2_SYNTAX))
 _README_PY = re.compile(
@@ -227,9 +228,9 @@ class _Py3Scanner:
                             )
                         )
         # Code that checks the version (six, sys.version_info) is written for both majors.
-        compat = re.search(r"\bsix\b|sys\.version_info|\bPY2\b|\bPY3\b", self.f.text)
-        if self.py2_here and not self.py3_here and not compat:
-            self.sig.py2_files.add(self.f.path)
+        if self.py2_here and not self.py3_here:
+            if not _COMPAT.search(self.f.text):  # searched only here: a scan of the whole text
+                self.sig.py2_files.add(self.f.path)
         elif self.py3_here:
             self.sig.py3_files.add(self.f.path)
 
