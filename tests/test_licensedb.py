@@ -78,3 +78,16 @@ def test_word_index_agrees_with_the_bundled_texts() -> None:
     texts = json.loads(gzip.decompress(data.joinpath("spdx_licenses.json.gz").read_bytes()))
     index = json.loads(gzip.decompress(data.joinpath("spdx_words.json.gz").read_bytes()))
     assert index == word_index(texts)
+
+
+def test_apache_without_its_appendix_is_apache_not_a_modified_apache() -> None:
+    # The apache.org file as many repositories ship it: the terms, then the filled-in notice
+    # instead of the "How to apply" appendix. Pixar's license is Apache-2.0 without the
+    # appendix and with one clause changed; it must not win on this text.
+    terms = license_text("Apache-2.0.txt").split("APPENDIX:")[0]
+    text = terms + (
+        "\n   Copyright 2021 Jane Researcher\n\n"
+        '   Licensed under the Apache License, Version 2.0 (the "License");\n'
+        "   you may not use this file except in compliance with the License.\n"
+    )
+    assert [m.spdx for m in match_text(text)] == ["Apache-2.0"]

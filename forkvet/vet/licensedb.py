@@ -150,16 +150,24 @@ def match_text(text: str) -> list[TextMatch]:
         dice = 2 * len(inter) / (len(e.bigrams) + len(cand_bigrams))
         if containment >= ACCEPT:
             m = TextMatch(e.spdx, e.name, round(containment, 4), round(dice, 4), e.osi)
-            full.append((len(inter) * containment, m, inter))
+            # Ranked by how much of the text it explains, less a quarter of the template's
+            # bigrams the text lacks: an Apache-2.0 file without its optional appendix is
+            # Apache-2.0, not Pixar (Apache minus the appendix, one clause changed), and a
+            # whole Apache-2.0 text is not ECL-2.0 (Apache plus a paragraph) for two words a
+            # preamble happens to share with ECL.
+            missing = len(e.bigrams) - len(inter)
+            full.append((len(inter) - missing / 4, m, inter))
         elif containment >= PARTIAL and inside >= INSIDE:
             # Reported containment is capped below ACCEPT: a partial text is weaker evidence.
             conf = round(min(ACCEPT - 0.05, 0.6 + 0.3 * containment), 4)
             m = TextMatch(e.spdx, e.name, conf, round(dice, 4), e.osi)
             partial.append((inside + containment, m, inter))
-    ranked = sorted(full, key=lambda x: -x[0]) or sorted(partial, key=lambda x: -x[0])[:1]
+    ranked = [(m, inter) for _, m, inter in sorted(full, key=lambda x: -x[0])] or [
+        (m, inter) for _, m, inter in sorted(partial, key=lambda x: -x[0])[:1]
+    ]
     accepted: list[TextMatch] = []
     explained: set[int] = set()
-    for _, m, inter in ranked:
+    for m, inter in ranked:
         new = len(inter - explained) / max(1, len(inter))
         # A second license must explain mostly words the first one did not.
         if accepted and new < 0.5:
