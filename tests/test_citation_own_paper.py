@@ -173,3 +173,57 @@ def test_copyright_holders_from_the_license_grant(vet_repo: Vet) -> None:
     ]
     # The appended third-party notice is listed as a notice, not as an owner of this code.
     assert "Copyright (c) 2015, Facebook, Inc." in report.copyright["notices"]
+
+
+def _arxiv(vet_repo: Vet, readme: str) -> str | None:
+    c = vet_repo({"README.md": readme, "m.py": "x = 1\n"}).citation
+    return None if c is None else c.get("arxiv")
+
+
+def test_link_labelled_with_the_cited_title_beats_a_described_in_link(vet_repo: Vet) -> None:
+    readme = (
+        "# Graph Nets\n\nA TensorFlow implementation of graph nets, as described in our paper:\n"
+        " \nJ. Doe, [Semi-Supervised Labelling with Graph Nets](http://arxiv.org/abs/1601.00001)"
+        "\n\n## Models\n\n* `cheb`: a variant as described in (R. Roe, [Fast Spectral Filters on "
+        "Graphs](https://arxiv.org/abs/1602.00002), 2016)\n\n## Cite\n\nPlease cite our paper:"
+        "\n\n```\n@inproceedings{doe,\n  title={Semi-Supervised Labelling with Graph Nets},\n"
+        "  author={Doe, J.},\n  year={2017}\n}\n```\n"
+    )
+    assert _arxiv(vet_repo, readme) == "1601.00001"
+
+
+def test_a_part_the_code_implements_is_not_the_own_paper(vet_repo: Vet) -> None:
+    readme = (
+        "# Mesh Thing\n\nThe scheme is similar to the [original Big-LM](https://arxiv.org/abs/"
+        "1603.00003), which is fast. There is also an experimental version which implements "
+        "[ZeRO style\nsharding](https://arxiv.org/abs/1604.00004).\n\n## Citation\n\nTo cite:\n\n"
+        "```\n@misc{mesh,\n  author = {Doe, Jane},\n  title = {{Mesh Thing: Model-Parallel "
+        "Transformers}},\n  howpublished = {\\url{https://example.org/mesh}},\n"
+        "  year = 2021\n}\n```\n"
+    )
+    assert _arxiv(vet_repo, readme) is None
+
+
+def test_the_titles_short_name_and_our_paper_beat_a_follow_ups_paper_link(
+    vet_repo: Vet,
+) -> None:
+    readme = (
+        "## FooGAN\n\nWe extended FooGAN to Real-FooGAN, in another repository:\n\n"
+        "> [[Paper](https://arxiv.org/abs/2107.00005)]\n\n#### BibTeX\n\n"
+        "    @InProceedings{foogan,\n        title = {FooGAN: Enhanced Image Generators},\n"
+        "        year = {2018}\n    }\n\n## Results\n\n| Data | [*FooGAN*](https://arxiv.org/abs/"
+        "1809.00006) | [BarGAN](https://arxiv.org/abs/1609.00007) |\n|---|---|---|\n\n"
+        "More details are in our [paper](https://arxiv.org/abs/1809.00006).\n"
+    )
+    assert _arxiv(vet_repo, readme) == "1809.00006"
+
+
+def test_a_sentence_wrapped_before_the_link_still_names_the_implemented_paper(
+    vet_repo: Vet,
+) -> None:
+    readme = (
+        "# Face Recognition\n\nThis is a TensorFlow implementation of the recognizer described "
+        'in the paper\n["BarNet: One Embedding for Faces"](http://arxiv.org/abs/1503.00008). It '
+        "also uses ideas from [another paper](https://arxiv.org/abs/1504.00009).\n"
+    )
+    assert _arxiv(vet_repo, readme) == "1503.00008"

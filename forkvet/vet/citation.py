@@ -168,6 +168,9 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         (i for i, ln in enumerate(lines) if i > 0 and re.match(r"^\s{0,3}#{2,6}\s", ln)), 15
     )
     title_words = _words(title or "")
+    # "ESRGAN: Enhanced ..." -> "esrgan": a link labelled with the title's short name.
+    short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
+    short = short if re.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
     candidates: list[tuple[int, str]] = []
     lines_at = line_of(text)
     for n, m in enumerate(_ARXIV.finditer(text)):
@@ -179,23 +182,51 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         end = text.find("\n", m.end(), m.end() + 500)
         line = text[start : end if end >= 0 else min(len(text), m.end() + 500)]
         lineno = lines_at(m.start()) - 1
+        # A label may wrap onto the link's line ("[ZeRO style\nsharding](…)").
+        prev_nl = text.rfind("\n", max(0, start - 500), max(0, start - 1))
+        prev_start = prev_nl + 1 if prev_nl >= 0 else max(0, start - 500)
         label_m = re.search(
-            r"\[([^\]]*)\]\(\s*(?:https?://)?(?:www\.|export\.)?$",
-            text[max(start, m.start() - 200) : m.start()],
+            r"\[([^\]\[]*)\]\(\s*(?:https?://)?(?:www\.|export\.)?$",
+            text[max(prev_start, m.start() - 200) : m.start()],
         )
-        label = label_m.group(1) if label_m else ""
+        label = " ".join(label_m.group(1).split()) if label_m else ""
         if re.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
             label = ""  # [http://arxiv.org/abs/x](http://arxiv.org/abs/x): no words
         score = 0
         # The cue must lead to this link: "implements ... from [Paper](…)", nothing between.
-        link_at = text.rfind("[", start, m.start()) if label_m else m.start()
-        lead = text[max(start, link_at - 100) : max(start, link_at)]
-        if _IMPLEMENTS.search(lead) and "](" not in lead:
+        link_at = text.rfind("[", prev_start, m.start()) if label_m else m.start()
+        if link_at < start:
+            start = text.rfind("\n", 0, link_at) + 1  # the link begins on the line above
+        # A sentence wrapped just before the link ("described in the paper\n[FaceNet](…)")
+        # leads to it from the line above; a blank line (a new paragraph) does not.
+        lead_from = start
+        if not text[start:link_at].strip(" \t[(*_\"'") and start > 0:
+            prev = max(text.rfind("\n", max(0, start - 500), start - 1) + 1, start - 500)
+            if text[prev : start - 1].strip():
+                lead_from = prev
+        lead = text[max(lead_from, link_at - 100) : max(lead_from, link_at)]
+        # "... which implements [ZeRO-style sharding](…)": a part of the code, not the paper.
+        if (
+            _IMPLEMENTS.search(lead)
+            and "](" not in lead
+            and not re.search(r"(?i)\b(?:which|that|also)\s+implement", lead)
+        ):
             score += 3
         if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(line):
             score += 3
+            if label and re.search(r"(?i)\bour\s*\W?$", lead):
+                score += 2  # "in our [paper](…)"
         if title_words and len(title_words & _words(line)) >= max(2, len(title_words) // 2):
             score += 2
+        bare = label.strip(" *_`'\"").lower()
+        # Labelled with the cited title itself, or with its short name: the own paper.
+        if label and (
+            (short and bare == short)
+            or (
+                len(title_words) >= 3 and len(title_words & _words(label)) >= 0.8 * len(title_words)
+            )
+        ):
+            score += 4
         if lineno <= first_heading and not label:
             score += 1
         if label and not _OWN_LABEL.match(label) and score < 2:
