@@ -143,6 +143,12 @@ def test_policy_can_deny_the_no_permission_category(vet_repo: Vet) -> None:
         ("# Net\n\nThis project is licensed under the MIT License - see below.\n", "MIT", True),
         ("# Net\n\nCode and models are released under CC BY-NC 4.0.\n", "CC-BY-NC-4.0", False),
         ("---\nlicense: cc-by-nc-sa-4.0\n---\n# Model card\n", "CC-BY-NC-SA-4.0", False),
+        (
+            "# Net\n\nThe code here is available under the same license as Torch (BSD-3) and "
+            "the bundled models (unrestricted use).\n",
+            "BSD-3-Clause",
+            True,
+        ),
     ],
 )
 def test_readme_statement_without_a_license_file(

@@ -211,8 +211,21 @@ def _names_in(text: str, path: str, source: str) -> list[tuple[LicenseMatch, Ter
                 return named
     out: list[tuple[LicenseMatch, Terms]] = []
     for m in _statements(text):
-        out += _named(m.group(1), path, source, 0.65)
+        out += _named_in_statement(m, path, source, 0.65)
     return out
+
+
+def _named_in_statement(
+    m: re.Match[str], path: str, source: str, conf: float
+) -> list[tuple[LicenseMatch, Terms]]:
+    """The license a "released under X" sentence names; when X names none ("the same
+    license as Caffe (BSD-2)"), the name in the parentheses right after it."""
+    named = _named(m.group(1), path, source, conf)
+    if not named:
+        after = re.match(r"\s*\(([^()\n]{2,40})\)", m.string[m.end() : m.end() + 60])
+        if after:
+            named = _named(after.group(1), path, source, conf, strict=True)
+    return named
 
 
 def _statements(text: str) -> list[re.Match[str]]:
@@ -415,7 +428,7 @@ def _readme_terms(restrictive: list[str], path: str) -> tuple[LicenseMatch, Term
 def _statement_names(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
     out: list[tuple[LicenseMatch, Terms]] = []
     for m in _statements(text):
-        out += _named(m.group(1), path, "readme", 0.6)
+        out += _named_in_statement(m, path, "readme", 0.6)
     known = known_license(text) if not out else None
     if known:
         out.append(_from_known(known, path, "readme", 0.6))
