@@ -167,3 +167,61 @@ def test_python2_scripts_kept_library_modules_dropped(vet_repo: Vet) -> None:
     ).entry_points
     assert _paths(ep.train) == ["tools/train_net.py"]
     assert ep.test == []
+
+
+def test_names_folders_and_code_say_what_a_script_does(vet_repo: Vet) -> None:
+    solve = (
+        "import caffe\nimport score\n\nsolver = caffe.SGDSolver('solver.prototxt')\n"
+        "for _ in range(25):\n    solver.step(4000)\n    score.seg_tests(solver)\n"
+    )
+    knn = "import sys\nfrom pkg.eval import knn\nif __name__ == '__main__':\n    knn.main()\n"
+    report = vet_repo(
+        {
+            "Demo_Train_model_64.m": "net = init();\nnet = train(net, imdb);\n",
+            "Demo_Test_model_64.m": "load('model.mat');\nout = simplenn(net, im);\n",
+            "voc-fcn8s/solve.py": solve,
+            "nyud-fcn32s/solve.py": solve,
+            "score.py": "def seg_tests(solver):\n    return 0\n",
+            "pkg/__init__.py": "",
+            "pkg/eval/__init__.py": "",
+            "pkg/eval/knn.py": "def main():\n    return 0\n",
+            "pkg/run/eval/knn.py": knn,
+            "train/photo-2x.sh": "python3 enhance.py --train 'data/*.jpg' --epochs=50\n",
+            "README.md": (
+                "# Net\n\nEvaluate a checkpoint:\n\n```\npython pkg/run/eval/knn.py "
+                "--pretrained-weights ckpt.pth --train-dataset ImageNet:split=TRAIN\n```\n"
+            ),
+        }
+    )
+    ep = report.entry_points
+    # A "Demo_" prefix only offers the script as an example; Train says what it does.
+    assert "Demo_Train_model_64.m" in _paths(ep.train)
+    assert "Demo_Test_model_64.m" in _paths(ep.test)
+    # Caffe's solve.py has no telling name: its solver loop trains.
+    assert {"voc-fcn8s/solve.py", "nyud-fcn32s/solve.py"} <= set(_paths(ep.train))
+    assert "score.py" not in _paths(ep.train) + _paths(ep.test)
+    # run/eval/knn.py evaluates, though its arguments name a --train-dataset.
+    assert "pkg/run/eval/knn.py" in _paths(ep.test)
+    assert "pkg/run/eval/knn.py" not in _paths(ep.train)
+    # A shell script in a train/ folder trains.
+    assert "train/photo-2x.sh" in _paths(ep.train)
+
+
+def test_one_script_trains_with_its_train_flag_and_is_the_demo_without_it(
+    vet_repo: Vet,
+) -> None:
+    enhance = (
+        "import argparse\nparser = argparse.ArgumentParser()\nadd_arg = parser.add_argument\n"
+        "add_arg('--train', default=False)\nadd_arg('files', nargs='*')\n"
+        "args = parser.parse_args()\n\n"
+        "def fit(model, opt):\n    for epoch in range(10):\n        loss = model(1)\n"
+        "        opt.step()\n\nif __name__ == '__main__':\n    fit(None, None)\n"
+    )
+    readme = (
+        "# Enhance\n\nSome command lines to use with the models we provide:\n\n"
+        "```\npython3 enhance.py --zoom=2 photo.jpg\n```\n\n"
+        "Training your own:\n\n```\npython3 enhance.py --train 'data/*.jpg' --epochs=50\n```\n"
+    )
+    report = vet_repo({"enhance.py": enhance, "README.md": readme})
+    ep = report.entry_points
+    assert _paths(ep.train) == ["enhance.py"] and _paths(ep.test) == ["enhance.py"]

@@ -32,6 +32,9 @@ _PREPARE = re.compile(
     r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$)|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
 )
+_OFFERED = re.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
+# A folder that says what the scripts in it do (dinov2/run/eval/knn.py, train/ne2x.sh).
+_KIND_DIR = re.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|demos?)/[^/]+$")
 _DATA_DIR = re.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
 _NOT_ENTRY = re.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
 _TOOL = re.compile(
@@ -65,7 +68,8 @@ _INSTALL = re.compile(
 )
 # Arguments that say what a generic script (main.py, run_classifier.py) does in this command.
 _ARG_TRAIN = re.compile(
-    r"(?i)(?:--?do_train(?:=true)?\b|--?train\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+train\b)"
+    r"(?i)(?:--?do_train(?:=true)?\b|--?train(?![-\w])|"
+    r"(?:--?mode|--?phase|\bmode|\bphase)[= ]+train\b)"
 )
 _ARG_TEST = re.compile(
     r"(?i)(?:--?do_(?:predict|eval|test)(?:=true)?\b|--?(?:eval|test|evaluate|predict|demo)"
@@ -226,8 +230,11 @@ def kind_of(stem: str) -> str | None:
     cleaned = _PRETRAINED.sub("", stem)
     train = _TRAIN.search(cleaned)
     m = _TEST.search(cleaned)
-    # The first word decides: train_and_test trains, evaluate_finetune evaluates.
-    if train and not (m and m.start() < train.start()):
+    # The first word decides: train_and_test trains, evaluate_finetune evaluates; but a
+    # "demo"/"example" prefix only says the script is offered as one (Demo_Train_model.m).
+    if train and not (
+        m and m.start() < train.start() and not _OFFERED.fullmatch(cleaned[: train.start()])
+    ):
         return "train"
     if m:
         word = m.group(0).lower().strip("_")
@@ -240,6 +247,12 @@ def kind_of(stem: str) -> str | None:
     if cleaned != stem:
         return "demo"  # load_pretrained.py: runs a trained model
     return None
+
+
+def _dir_kind(path: str) -> str | None:
+    """What the folder a script sits in says it does: train/x.sh trains, eval/knn.py evaluates."""
+    m = _KIND_DIR.search(path)
+    return kind_of(m.group(1)) if m else None
 
 
 def _is_unit_test(path: str, text: str) -> bool:
@@ -341,6 +354,8 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
         if kind == "prepare":
             return "prepare"
         args = low.split(script.lower(), 1)[-1]
+        if kind is None:
+            kind = _dir_kind(script)
         if kind is None or _is_generic(stem):
             if _ARG_TRAIN.search(args):
                 return "train"
@@ -470,7 +485,17 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             script = command_script(c.command)
             found = _script_path(script, ctx) if script else None
             if found and kind_of(_stem(found)) is None and not _TOOL.match(_stem(found)):
-                c.kind = _code_kind(ctx.snap.read_text(found) or "") or "other"
+                code = ctx.snap.read_text(found) or ""
+                c.kind = _code_kind(code) or "other"
+                pf = by_path.get(found)
+                options = _entry_facts(pf)[1] if pf is not None else []
+                if (
+                    c.kind == "train"
+                    and (_has_train_switch(options) or _TRAIN_FLAG.search(code))
+                    and not _ARG_TRAIN.search(c.command)
+                ):
+                    # enhance.py trains only with --train: run without it, it is the demo.
+                    c.kind = "test"
         if c.kind not in lists:
             continue
         low = c.command.lower()
@@ -513,6 +538,21 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             if other is not lst:
                 other[:] = [e for e in other if not (e.path == entry.path and e.command is None)]
         lst.append(entry)
+
+
+# add_arg('--train', ...) through an alias the option parser does not follow.
+_TRAIN_FLAG = re.compile(r"""\(\s*['"]--(?:train|do_train)['"]""")
+
+
+def _has_train_switch(options: list[dict[str, Any]]) -> bool:
+    """The script trains only when asked: a --train/--do_train flag or a train mode."""
+    for o in options:
+        name = str(o.get("name") or "").lstrip("-").lower()
+        if name in ("train", "do_train", "training"):
+            return True
+        if name in ("mode", "phase") and "train" in str(o.get("choices") or "").lower():
+            return True
+    return False
 
 
 def _code_kind(text: str) -> str | None:
@@ -570,9 +610,13 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             if says_test:
                 ep.test.append(ScriptEntry(f.path, "test", options))
             continue
+        runs, options = _entry_facts(f)
+        if kind is None and runs and not _TOOL.match(stem):
+            # An uninformative name (Caffe's solve.py): a script whose code runs a training
+            # loop trains; one that only loads a model is left to the README.
+            kind = "train" if _code_kind(f.text) == "train" else None
         if kind is None:
             continue
-        runs, options = _entry_facts(f)
         if not runs or _is_library_module(f.path, imported, packages):
             continue
         if kind == "prepare" and _NOT_ENTRY.match(stem):
@@ -602,6 +646,8 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         ):
             continue
         kind = kind_of(stem)
+        if kind is None and fe.suffix == ".sh":
+            kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
         if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
             kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
         if kind is None:
