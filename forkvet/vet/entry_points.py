@@ -286,6 +286,14 @@ _TRAIN_CELL = re.compile(
 )
 
 
+# Stronger than _TRAIN_CELL, for scripts with no telling name: gradient steps or a solver,
+# not a scikit-learn .fit() that scores features (svhn_semisup_analysis.py evaluates).
+_TRAIN_LOOP = re.compile(
+    r"\.backward\(|optimizer\w*\.step\(|:backward\(|\.minimize\(|apply_gradients\(|"
+    r"SGDSolver\(|get_solver\(|solver\.(?:step|solve)\(|trainer\.(?:train|fit|run)\("
+)
+
+
 # A notebook that loads a trained model and runs it is a demo; one that only plots is not.
 _INFER_CELL = re.compile(
     r"from_pretrained\(|load_state_dict\(|torch\.load\(|\.load_weights\(|load_model\(|"
@@ -614,7 +622,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         if kind is None and runs and not _TOOL.match(stem):
             # An uninformative name (Caffe's solve.py): a script whose code runs a training
             # loop trains; one that only loads a model is left to the README.
-            kind = "train" if _code_kind(f.text) == "train" else None
+            kind = "train" if _TRAIN_LOOP.search(f.text) else None
         if kind is None:
             continue
         if not runs or _is_library_module(f.path, imported, packages):
