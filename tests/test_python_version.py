@@ -155,3 +155,22 @@ def test_minimum_from_syntax_holds_beyond_vermins_budget(
     assert py.min_version == "3.10"
     assert any("deep/inside/loop.py:1: match statement" in e for e in py.evidence)
     assert any("vermin read 1 of 3 Python files" in e for e in py.evidence)
+
+
+def test_parameters_named_like_python2_builtins_and_starred_print_are_python3(
+    vet_repo: Vet,
+) -> None:
+    # `reduce` here is a parameter, not Python 2's builtin; print(x, *args) cannot be
+    # Python 2's print statement.
+    code = (
+        "import datetime\n\n"
+        "class Loss(object):\n"
+        "    def __init__(self, size_average=None, reduce=None, reduction='sum'):\n"
+        "        super(Loss, self).__init__()\n"
+        "        self.args = (size_average, reduce, reduction)\n\n"
+        "def log(*args, **kwargs):\n"
+        "    print(datetime.datetime.now(), *args, **kwargs)\n"
+    )
+    py = vet_repo({"main_train.py": code}).python
+    assert py.majors == [3]
+    assert not any("reduce" in e for e in py.evidence)

@@ -152,6 +152,8 @@ class _Py3Scanner:
                 assigned.add(node.id)  # type: ignore[attr-defined]
             elif t is ast.FunctionDef or t is ast.ClassDef:
                 assigned.add(node.name)  # type: ignore[attr-defined]
+            elif t is ast.arg:
+                assigned.add(node.arg)  # type: ignore[attr-defined]  # def f(reduce=None)
             elif t is ast.alias:
                 assigned.add((node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
             elif t is ast.Import:
@@ -240,9 +242,13 @@ class _Py3Scanner:
             if (
                 fn.id == "print"
                 and not future_print
-                and any(k.arg in ("end", "sep", "file", "flush") for k in node.keywords)
+                and (
+                    any(k.arg in ("end", "sep", "file", "flush", None) for k in node.keywords)
+                    or any(isinstance(a, ast.Starred) for a in node.args)
+                )
             ):
-                self._py3(node, "print(..., end=/file=) without __future__ (Python 3)")
+                # print(x, *args) / print(**kw) is a syntax error in Python 2's print statement.
+                self._py3(node, "print(..., end=/file=/*args) without __future__ (Python 3)")
             elif fn.id == "super" and not node.args:
                 self._py3(node, "super() without arguments (Python 3)")
         elif isinstance(fn, ast.Attribute) and fn.attr in PY2_ONLY_METHODS:
