@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from forkvet.report import Report
+from forkvet.vet.weights import classify_url
 
 Vet = Callable[..., Report]
 NPY = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4'}" + b"\x00" * 64
@@ -98,3 +99,10 @@ def test_checkpoints_named_in_code_and_fetched_by_scripts(vet_repo: Vet) -> None
     assert weights["download.sh"] == "download script"
     assert "https://mega.nz/#!H0AmER7Y!pBHcH4M11" in weights
     assert [w.url for w in report.datasets] == []
+
+
+def test_zstd_archives_on_a_plain_web_server_are_files() -> None:
+    url = "https://files.example.org/public/AI/net-6B/step_383500_slim.tar.zstd"
+    assert classify_url(url, label="Download slim weights (bf16, for inference, 9GB)") == "weight"
+    data = "https://files.example.org/public/pile/train.jsonl.zst"
+    assert classify_url(data, label="Download the training data") == "dataset"

@@ -119,7 +119,21 @@ _DATASET_HOSTS = (
     "lsun.cs.princeton.edu",
     "mmlab.ie.cuhk.edu.hk",
 )
-_ARCHIVE = (".tar", ".tar.gz", ".tgz", ".zip", ".7z", ".gz", ".rar", ".tar.bz2", ".bz2", ".xz")
+_ARCHIVE = (
+    ".tar",
+    ".tar.gz",
+    ".tgz",
+    ".zip",
+    ".7z",
+    ".gz",
+    ".rar",
+    ".tar.bz2",
+    ".bz2",
+    ".xz",
+    ".zst",
+    ".zstd",  # GPT-J's step_383500_slim.tar.zstd
+    ".lz4",
+)
 # Weight files committed to the tree: binary, or arrays under a models/weights folder.
 _ARRAY_EXT = (".npy", ".npz")
 _MODEL_DIR = re.compile(
