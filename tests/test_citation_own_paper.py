@@ -15,7 +15,7 @@ from forkvet.report import Report
 from forkvet.snapshot import load
 from forkvet.vet import vet
 from forkvet.vet.copyright import is_holder_notice
-from tests.conftest import git, write_files
+from tests.conftest import git, license_text, write_files
 
 Vet = Callable[..., Report]
 
@@ -173,6 +173,26 @@ def test_copyright_holders_from_the_license_grant(vet_repo: Vet) -> None:
     ]
     # The appended third-party notice is listed as a notice, not as an owner of this code.
     assert "Copyright (c) 2015, Facebook, Inc." in report.copyright["notices"]
+
+
+def test_copyright_holder_after_apache_terms_without_the_appendix(vet_repo: Vet) -> None:
+    # Apache-2.0 section 4's "(b) ... carry prominent notices" ends a line on "notices" and
+    # its "(c) You must retain" starts with "(c)": neither is a heading or a holder.
+    terms = (
+        "      (b) You must cause any modified files to carry prominent notices\n"
+        "          stating that You changed the files; and\n\n"
+        "      (c) You must retain, in the Source form of any Derivative Works\n"
+        "          that You distribute, all copyright, patent, trademark, and\n"
+        "          attribution notices from the Source form of the Work,\n"
+    )
+    # The fixture's clauses are one line each; these are wrapped as apache.org's file is.
+    lic = (
+        license_text("Apache-2.0.txt").split("APPENDIX:")[0]
+        + terms
+        + "\n   END OF TERMS AND CONDITIONS\n\n   Copyright 2021 Jane Researcher\n"
+    )
+    report = vet_repo({"LICENSE.txt": lic, "m.py": "x = 1\n"})
+    assert report.copyright["holders"] == ["Jane Researcher"]
 
 
 def _arxiv(vet_repo: Vet, readme: str) -> str | None:

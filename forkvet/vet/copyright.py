@@ -22,13 +22,18 @@ _BOILERPLATE = re.compile(
     r"included in or attached|holders and contributors|the\s+(?:above|following)\s+copyright|"
     r"<(?:year|owner|name|copyright)[^>]*>|\[(?:yyyy|year|name)[^\]]*\]|\{(?:yyyy|year|name)\}|"
     r"free software foundation|sam hocevar|this (?:license|agreement)|all copies|"
-    r"^copyright\W*$|^\(c\)\s*$"
+    r"^copyright\W*$|^\(c\)\s*$|"
+    # "(c) You must retain, in the Source form ...": a clause letter, not a copyright mark.
+    r"^\(c\)\s+(?:you|the|any|if|in|to|this|such|that|an?|for|no|neither|each)\b"
 )
 # A holder's notice names a year or a (c)/© mark followed by a name.
 _HOLDER_NOTICE = re.compile(r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)")
 # Where a license file's own grant ends and appended third-party notices begin.
 _NOTICES_START = re.compile(
-    r"(?im)^\s*(?:-{3,}|={3,}|\*{3,}|license for\b|third[- ]party|[^\n]{0,60}\bnotices?\s*:?\s*$)"
+    r"(?im)^\s*(?:-{3,}|={3,}|\*{3,}|license for\b|third[- ]party|"
+    # A short heading ("Third-party notices:"), not a clause that ends on the word ("(b) You
+    # must cause any modified files to carry prominent notices", Apache-2.0 section 4).
+    r"(?:[^\s(][^\s]*[ \t]+){0,4}notices?\s*:?\s*$)"
 )
 _LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "COPYRIGHT")
 
