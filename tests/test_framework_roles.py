@@ -91,3 +91,14 @@ def test_caffe_from_matlab_and_matconvnet(vet_repo: Vet) -> None:
         {"cnn_train.m": "res = vl_simplenn(net, im);\ny = vl_nnconv(x, w, b);\n"}, name="mcn"
     )
     assert _roles(mcn) == {"matconvnet": "primary"}
+
+
+def test_a_framework_only_in_scratch_or_contributed_folders_is_optional(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "src/train_softmax.py": "import tensorflow as tf\n",
+            "tmp/align_dataset.m": "net = caffe.Net('det1.prototxt', 'det1.caffemodel', 'test');\n",
+            "contributed/export_embeddings.py": "import tensorflow as tf\nimport mxnet as mx\n",
+        }
+    )
+    assert _roles(report) == {"tensorflow": "primary", "caffe": "optional", "mxnet": "optional"}

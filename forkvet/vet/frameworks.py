@@ -87,6 +87,7 @@ LIBRARIES = frozenset({"transformers", "scikit-learn", "onnx", "xgboost"})
 # Where export targets, ports, demos and tests live: not what training needs.
 _AUX_PATH = re.compile(
     r"(?i)(?:^|/)(?:tests?|testing|docs?|examples?|notebooks?|demos?|tools|scripts|utils?|"
+    r"tmp|temp|scratch|old|legacy|deprecated|attic|unused|contrib(?:uted)?|"
     r"deploy\w*|export\w*|convert\w*|onnx\w*|tflite\w*|coreml\w*|tensorrt\w*|trt\w*|"
     r"quantiz\w*|benchmarks?)(?:/|\.py$|\.ipynb$)|\.ipynb$|(?:^|/)\w*(?:export|convert|_to_|2onnx|"
     r"2tf|2caffe|2torch)\w*\.py$"
