@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from forkvet.report import Report
+from forkvet.vet.entry_points import kind_of
 
 Vet = Callable[..., Report]
 MAIN = "import argparse\nif __name__ == '__main__':\n    argparse.ArgumentParser().parse_args()\n"
@@ -225,3 +226,10 @@ def test_one_script_trains_with_its_train_flag_and_is_the_demo_without_it(
     report = vet_repo({"enhance.py": enhance, "README.md": readme})
     ep = report.entry_points
     assert _paths(ep.train) == ["enhance.py"] and _paths(ep.test) == ["enhance.py"]
+
+
+def test_data_making_names_are_preparation_not_demos() -> None:
+    for stem in ("align_dataset_mtcnn", "GenerateTrainingPatches", "GenerateData_model_64"):
+        assert kind_of(stem) == "prepare", stem
+    for stem in ("generate", "generate_samples", "generate_images"):
+        assert kind_of(stem) == "demo", stem

@@ -29,7 +29,8 @@ _PREPARE = re.compile(
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
     r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|download$|gen_\w*data|split_data|crop_|"
-    r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$)|(?:^|_)annotations?$|"
+    r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$|(?:align|clean|resize|decode)_\w*data|"
+    r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
 )
 _OFFERED = re.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
