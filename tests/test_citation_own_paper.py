@@ -195,6 +195,18 @@ def test_copyright_holder_after_apache_terms_without_the_appendix(vet_repo: Vet)
     assert report.copyright["holders"] == ["Jane Researcher"]
 
 
+def test_copyright_notice_wrapped_onto_the_next_comment_line(vet_repo: Vet) -> None:
+    header = (
+        "# -*- coding: utf-8 -*-\n\n"
+        "# Copyright©2019 Gesellschaft zur Förderung\n"
+        "# der Wissenschaften e.V. (GFW). acting on behalf of its Institute\n"
+        "# for Intelligent Systems. All rights reserved.\n\n"
+        "import torch\n"
+    )
+    report = vet_repo({"LICENSE": "Non-commercial research use only.\n", "fit.py": header})
+    assert report.copyright["holders"] == ["Gesellschaft zur Förderung der Wissenschaften e.V."]
+
+
 def _arxiv(vet_repo: Vet, readme: str) -> str | None:
     c = vet_repo({"README.md": readme, "m.py": "x = 1\n"}).citation
     return None if c is None else c.get("arxiv")

@@ -68,10 +68,11 @@ def holder_name(line: str) -> str | None:
     name = re.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
     name = re.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
     name = re.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
+    name = re.sub(r"(?i)(?:\s+[.,])?\s+acting\s+on\s+behalf\b.*$", "", name)  # "…e.V. acting on…"
     name = name.strip(" ,;:-")
     name = (
         re.sub(r"\.\s*$", "", name)
-        if not re.search(r"(?i)\b(?:inc|ltd|co|corp)\.$", name)
+        if not re.search(r"(?i)\b(?:inc|ltd|co|corp|e\.v)\.$", name)
         else name
     )
     return name if re.search(r"[A-Za-z]{2}", name) else None
@@ -109,6 +110,17 @@ def _split_names(name: str) -> list[str]:
     return [p.strip(" ,") for p in parts if p.strip(" ,")]
 
 
+_CONTINUED = re.compile(r"\n[#/*;\s\"'-]*([a-zäöüé][^\n]{0,150})")
+
+
+def _continuation(text: str, end: int) -> str:
+    """A notice wrapped onto the next comment line ("Copyright©2019 Max-Planck-Gesellschaft
+    zur Förderung" / "# der Wissenschaften e.V. (MPG). acting on behalf of ..."): that line,
+    when it goes on in lower case."""
+    m = _CONTINUED.match(text, end)
+    return " " + m.group(1) if m and not text[:end].rstrip().endswith(".") else ""
+
+
 def _source_holders(snap: Snapshot) -> list[str]:
     """No notice in the license files: the owners most source headers name."""
     counts: dict[str, int] = {}
@@ -121,7 +133,7 @@ def _source_holders(snap: Snapshot) -> list[str]:
         head = "\n".join((snap.read_text(f.path) or "")[:2000].splitlines()[:30])
         names: set[str] = set()
         for m in _NOTICE_LINE.finditer(head):
-            line = " ".join(m.group(1).split())
+            line = " ".join((m.group(1) + _continuation(head, m.end())).split())
             name = holder_name(line) if is_holder_notice(line) else None
             names.update(_split_names(name) if name else [])
         for name in names:
