@@ -148,6 +148,22 @@ def test_pickle_hidden_past_the_scan_budget_is_an_error(tmp_path: Path) -> None:
     assert any(r["kind"] == "pickle-unverified" and r["severity"] == "error" for r in risks)
 
 
+def test_a_run_out_of_time_before_the_pickle_scan_still_fails(tmp_path: Path) -> None:
+    """Vetting spends its whole budget on other files first: the risks check still runs (the
+    other checks that did not start are notices), and the pickle it had no time for is an
+    unverified error, never an exit 0."""
+    flag = tmp_path / "MARKER"
+    repo = _one_file_repo(tmp_path, "model.pkl", touch_pickle(flag))
+    for i in range(200):
+        (repo / f"mod{i}.py").write_text("import os\n" * 300)
+    proc = forkvet("vet", str(repo), "--format", "json", env={"FORKVET_VET_SECONDS": "0.05"})
+    assert not flag.exists()
+    assert proc.returncode == 1, f"exit {proc.returncode}: a pickle passed unscanned"
+    report = json.loads(proc.stdout)
+    assert any(f["title"] == "Check not run: time limit" for f in report["findings"])
+    assert any(r["kind"] in ("pickle-unverified", "dangerous-pickle") for r in report["risks"])
+
+
 # -- neighbours: the stack model ---------------------------------------------------------------
 def _stack_cases(cmd: str) -> dict[str, bytes]:
     arg = _su(cmd) + b"\x85R."
