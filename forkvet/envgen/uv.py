@@ -152,10 +152,14 @@ def compile_(
     timeout: float = COMPILE_TIMEOUT_S,
     uv_toml: str = "",
     uncap_build_tools: bool = True,
+    may_build: bool = True,
 ) -> Compiled:
     """uv_toml: forkvet's own uv settings for this run (e.g. metadata repairs).
     uncap_build_tools: when builds are allowed, build backends are not date-capped (a build
-    runs today's interpreter); the environment's own pins are capped in a second pass."""
+    runs today's interpreter); the environment's own pins are capped in a second pass.
+    may_build: False for a look-up that cannot build (one package, wheels only, no
+    dependencies): it needs no interpreter of the target version, whose search takes a
+    second per version."""
     lines = [plain_requirement(r) for r in requirements]
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cmd = [
@@ -180,7 +184,7 @@ def compile_(
         # Build old source releases with an installed interpreter of the target version.
         from forkvet.interpreters import find_python
 
-        found = find_python(python)
+        found = find_python(python) if may_build else None
         if found:
             cmd += ["--python", found]
     cmd += build_flags() + (extra or [])
