@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -58,8 +59,17 @@ def index_url() -> str:
     return _configured_index()
 
 
-@cache
 def _configured_index() -> str:
+    # Look-ups run side by side: one `pip config` run for all of them, not one each.
+    with _CONFIG_LOCK:
+        return _pip_config_index()
+
+
+_CONFIG_LOCK = threading.Lock()
+
+
+@cache
+def _pip_config_index() -> str:
     try:
         out = subprocess.run(
             [sys.executable, "-m", "pip", "config", "get", "global.index-url"],

@@ -159,7 +159,7 @@ def compile_(
     runs today's interpreter); the environment's own pins are capped in a second pass.
     may_build: False for a look-up that cannot build (one package, wheels only, no
     dependencies): it needs no interpreter of the target version, whose search takes a
-    second per version."""
+    second per version; forkvet's own interpreter serves."""
     lines = [plain_requirement(r) for r in requirements]
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cmd = [
@@ -177,6 +177,7 @@ def compile_(
         "--exclude-newer",
         _end_of(as_of),
     ]
+    found = None
     if builds_allowed():
         if uncap_build_tools:
             for tool in BUILD_TOOLS:
@@ -185,8 +186,9 @@ def compile_(
         from forkvet.interpreters import find_python
 
         found = find_python(python) if may_build else None
-        if found:
-            cmd += ["--python", found]
+    # Resolving for --python-version needs no interpreter of that version; left to choose,
+    # uv asks every interpreter on the machine (seconds per call behind pyenv shims).
+    cmd += ["--python", found or sys.executable]
     cmd += build_flags() + (extra or [])
     try:
         with private_workdir(uv_toml) as cwd:
