@@ -80,6 +80,7 @@ DISTS = [
     # a package whose metadata forgets a dependency it imports
     Dist("pkga", "1.0", "2019-01-01T00:00:00Z", code="import pkgb\n"),
     Dist("pkgb", "1.0", "2019-01-01T00:00:00Z"),
+    Dist("torch", "1.4.0", "2019-06-01T00:00:00Z", modules=["torch"]),
 ]
 UPLOADED = {(d.name, d.version): d.uploaded for d in DISTS}
 
@@ -350,6 +351,37 @@ def test_verify_repairs_a_missing_dependency(
     assert code == 0, data
     assert verify["ok"] is True and verify["added"] == ["pkgb"] and verify["rounds"] == 2
     assert "pkgb==1.0" in (tmp_path / "out" / "requirements.txt").read_text()
+
+
+def test_verify_takes_pytorch_from_your_index_when_pytorchs_own_is_out_of_reach(
+    index: PackageIndex,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On CPU, uv's --torch-backend reads PyTorch's own index, which is not the user's: on a
+    # network that only reaches their mirror it cannot be reached. A dead proxy stands in for
+    # that network here (nothing leaves this machine; the local index is exempt).
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+        monkeypatch.setenv(var.lower(), "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.delenv("FORKVET_TORCH_BACKEND", raising=False)
+    monkeypatch.delenv("UV_TORCH_BACKEND", raising=False)
+    monkeypatch.setenv("FORKVET_ENV_DIR", str(tmp_path / "envs"))
+    repo = make_repo({"train.py": "import torch\n"}, date="2020-01-01T00:00:00+00:00")
+    code, data = run_env(
+        repo, tmp_path / "out", capsys, "--verify", "--python", "3.11", "--device", "cpu"
+    )
+    assert code == 0 and "--torch-backend cpu" in data["commands"]["uv"], data
+    verify = data["verify"]
+    assert verify["ok"] is True, verify
+    assert any(
+        "PyTorch's cpu builds could not be downloaded" in n and "from your index" in n
+        for n in verify["notes"]
+    ), verify
 
 
 def test_bad_input(make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

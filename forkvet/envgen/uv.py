@@ -46,9 +46,11 @@ BUILD_TOOLS = (
 PLATFORM = "x86_64-unknown-linux-gnu"
 _NETWORK = re.compile(
     r"error sending request|dns error|Connection refused|operation timed out|"
-    r"Failed to fetch|tcp connect error|connection closed|timed out",
+    r"Failed to fetch|tcp connect error|connection closed|timed out|"
+    r"failed to lookup address information",
     re.I,
 )
+NETWORK_ERROR = _NETWORK  # uv's words for an index it could not reach
 _NOT_FOUND = re.compile(
     r"Because (?:there is no version of |)([\w.-]+)(?:\S*)? was not found "
     r"in the package registry|(?<![\w.-])([\w.-]+) was not found in the package "
