@@ -34,7 +34,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's forkvet
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -266,6 +266,8 @@ def environments(
                 try:
                     v = json.loads(vproc.stdout).get("verify") or {}
                     verified = ("yes" if v.get("ok") else "NO") + f" ({vs:.0f} s)"
+                    for n in v.get("notes", []):
+                        print(f"    verify note: {n[:300]}", file=sys.stderr)
                     for f in v.get("failures", [])[:5]:
                         print(f"    verify: {f['module']}: {f['reason'][:300]}", file=sys.stderr)
                 except json.JSONDecodeError:
