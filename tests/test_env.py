@@ -81,6 +81,12 @@ DISTS = [
     Dist("pkga", "1.0", "2019-01-01T00:00:00Z", code="import pkgb\n"),
     Dist("pkgb", "1.0", "2019-01-01T00:00:00Z"),
     Dist("torch", "1.4.0", "2019-06-01T00:00:00Z", modules=["torch"]),
+    # Python 2: the oldest release left of a package wants a newer numpy than the date gives
+    *[
+        Dist("numlib", v, when, tag="cp27-cp27mu-manylinux1_x86_64")
+        for v, when in (("1.11.0", "2016-03-27T00:00:00Z"), ("1.11.1", "2016-06-26T00:00:00Z"))
+    ],
+    Dist("cvlib", "3.4.0", "2018-01-01T00:00:00Z", ["numlib>=1.11.1"], tag="py2.py3-none-any"),
 ]
 UPLOADED = {(d.name, d.version): d.uploaded for d in DISTS}
 
@@ -336,6 +342,23 @@ def test_index_that_times_out(
     finally:
         server.shutdown()
     assert code == 2 and "--offline" in str(data["stderr"])
+
+
+def test_python2_pin_that_another_pin_rules_out_is_raised_to_one_that_fits(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"old.py": "import numlib\nimport cvlib\nprint 'hello'\n"},
+        date="2016-05-17T00:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0 and data["python"] == "2.7", data
+    # cvlib has nothing from before the date: its oldest release wants numlib>=1.11.1, so the
+    # numlib of the date (1.11.0) would not install beside it
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins == {"numlib": "1.11.1", "cvlib": "3.4.0"}, data["problems"]
+    assert any("numlib: 1.11.0 does not satisfy" in p for p in data["problems"])
+    assert "    - numlib==1.11.1" in (tmp_path / "out" / "environment.yml").read_text()
 
 
 def test_verify_repairs_a_missing_dependency(
