@@ -2,6 +2,7 @@
 
     python benchmarks/bench_env.py CLONE [CLONE ...]            # environments
     python benchmarks/bench_env.py --names CLONE [CLONE ...]    # names vs pipreqs and pigar
+    python benchmarks/bench_env.py --cold CLONE [CLONE ...]     # an empty uv cache each
 
 Each CLONE is a git checkout of a repository listed in benchmarks/env_truth.json (matched by
 commit). Its dependency files are removed (requirements*, environment*.yml, Pipfile*,
@@ -33,7 +34,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's forkvet
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -65,16 +66,16 @@ def parse_requirements(text: str) -> dict[str, str | None]:
     return out
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+def run(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[float, subprocess.CompletedProcess[str]]:
     # `python -m forkvet` must run the forkvet next to this script (a frozen copy, a branch),
     # not whichever one the interpreter has installed.
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = dict(env or os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")])
     start = time.perf_counter()
     proc = subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=900, check=False, env=env
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=1800, check=False, env=env
     )
     return time.perf_counter() - start, proc
 
@@ -208,7 +209,12 @@ def _era(version: str | None, era: str) -> str:
 
 
 def environments(
-    clones: list[Path], verify_all: bool, device: str, skip_verify: bool, allow_build: bool
+    clones: list[Path],
+    verify_all: bool,
+    device: str,
+    skip_verify: bool,
+    allow_build: bool,
+    cold: bool = False,
 ) -> None:
     truth_file = json.loads((HERE / "env_truth.json").read_text())
     by_commit = {v["commit"]: (k, v) for k, v in truth_file.items() if not k.startswith("_")}
@@ -228,7 +234,9 @@ def environments(
             cmd = [sys.executable, "-m", "forkvet", "env", str(repo), "--out", str(out)]
             cmd += ["--format", "json", "--as-of", as_of.isoformat(), "--device", device]
             cmd += ["--allow-build"] if allow_build else []
-            seconds, proc = run(cmd, repo)
+            # --cold: an empty uv cache for this repository, as on a fresh machine.
+            env = {**os.environ, "UV_CACHE_DIR": str(Path(tmp) / "uv-cache")} if cold else None
+            seconds, proc = run(cmd, repo, env)
             seconds_all.append(seconds)
             try:
                 data = json.loads(proc.stdout)
@@ -254,12 +262,17 @@ def environments(
             verified = "-"
             if (spec.get("verify") or verify_all) and not skip_verify:
                 vout = Path(tmp) / "verify"
-                vs, vproc = run([*cmd[:6], str(vout), *cmd[7:], "--verify"], repo)
+                vs, vproc = run([*cmd[:6], str(vout), *cmd[7:], "--verify"], repo, env)
                 try:
                     v = json.loads(vproc.stdout).get("verify") or {}
                     verified = ("yes" if v.get("ok") else "NO") + f" ({vs:.0f} s)"
+                    for n in v.get("notes", []):
+                        print(f"    verify note: {n[:300]}", file=sys.stderr)
+                    for f in v.get("failures", [])[:5]:
+                        print(f"    verify: {f['module']}: {f['reason'][:300]}", file=sys.stderr)
                 except json.JSONDecodeError:
                     verified = "ERROR"
+                    print(f"    verify: {vproc.stderr.strip()[-600:]}", file=sys.stderr)
             rows.append(
                 [
                     name,
@@ -308,9 +321,12 @@ def main() -> None:
     ap.add_argument(
         "--allow-build", action="store_true", help="pass --allow-build (source-only packages)"
     )
+    ap.add_argument("--cold", action="store_true", help="an empty uv cache per repository")
     args = ap.parse_args()
     if not args.names:
-        environments(args.clones, args.verify_all, args.device, args.skip_verify, args.allow_build)
+        environments(
+            args.clones, args.verify_all, args.device, args.skip_verify, args.allow_build, args.cold
+        )
         return
     truth_file = json.loads((HERE / "env_truth.json").read_text())
     by_commit = {

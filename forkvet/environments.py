@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from forkvet.config import Config
+from forkvet.envgen.uv import NETWORK_ERROR as _NETWORK
 from forkvet.envgen.uv import plain_requirement
 from forkvet.errors import ForkvetError, InputError
 from forkvet.runtime import sandbox
@@ -418,12 +419,24 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         req_file = p.folder / "forkvet-requirements.txt"
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
         cmd = [uv, "pip", "install", "-q", "--python", str(python), "-r", str(req_file)]
-        backend = torch_backend(p.device)
-        if backend:
-            cmd += ["--torch-backend", backend]
         if not allow_build:
             cmd += ["--only-binary", ":all:"]
-        proc = _run(cmd, p.folder, keep_index_config=True)
+        backend = torch_backend(p.device)
+        proc = _run(
+            [*cmd, "--torch-backend", backend] if backend else cmd, p.folder, keep_index_config=True
+        )
+        if proc.returncode != 0 and backend and _NETWORK.search(proc.stderr):
+            # --torch-backend reads PyTorch's own index, which is not the user's configured
+            # one and may be out of reach (a network that only reaches a mirror): the builds
+            # on the user's index then, said so.
+            retry = _run(cmd, p.folder, keep_index_config=True)
+            if retry.returncode == 0:
+                notes.append(
+                    f"PyTorch's {backend} builds could not be downloaded "
+                    f"({_last_line(proc.stderr)}): PyTorch came from your index, in its "
+                    f"default build (FORKVET_TORCH_BACKEND=none skips the attempt)"
+                )
+                proc = retry
         if proc.returncode != 0:
             raise ForkvetError(
                 f"installing the requirements ({p.requirements_source}) failed: "

@@ -25,6 +25,15 @@ def _no_public_vulnerability_service(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FORKVET_OSV_URL", "http://127.0.0.1:9")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_index_reads() -> None:
+    # forkvet remembers index pages and metadata for the process: each test's own index (a
+    # new server, perhaps on a port an earlier test used) is read afresh.
+    from forkvet.envgen.index import forget
+
+    forget()
+
+
 LICENSES = DATA / "licenses"
 
 

@@ -128,6 +128,8 @@ class PackageIndex:
         self.dists = dists
         self.wheels = {d.filename: d.wheel() for d in dists}
         self.requests: list[str] = []
+        # (User-Agent, path) of each request: which client (uv or forkvet) asked for what.
+        self.agents: list[tuple[str, str]] = []
         index = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -136,6 +138,7 @@ class PackageIndex:
 
             def do_GET(self) -> None:
                 index.requests.append(self.path)
+                index.agents.append((self.headers.get("User-Agent", ""), self.path))
                 path = self.path.split("?", 1)[0]
                 if path.startswith("/files/"):
                     name = path[len("/files/") :]

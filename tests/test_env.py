@@ -80,6 +80,13 @@ DISTS = [
     # a package whose metadata forgets a dependency it imports
     Dist("pkga", "1.0", "2019-01-01T00:00:00Z", code="import pkgb\n"),
     Dist("pkgb", "1.0", "2019-01-01T00:00:00Z"),
+    Dist("torch", "1.4.0", "2019-06-01T00:00:00Z", modules=["torch"]),
+    # Python 2: the oldest release left of a package wants a newer numpy than the date gives
+    *[
+        Dist("numlib", v, when, tag="cp27-cp27mu-manylinux1_x86_64")
+        for v, when in (("1.11.0", "2016-03-27T00:00:00Z"), ("1.11.1", "2016-06-26T00:00:00Z"))
+    ],
+    Dist("cvlib", "3.4.0", "2018-01-01T00:00:00Z", ["numlib>=1.11.1"], tag="py2.py3-none-any"),
 ]
 UPLOADED = {(d.name, d.version): d.uploaded for d in DISTS}
 
@@ -248,6 +255,24 @@ def test_invalid_legacy_metadata_is_repaired(
     assert subprocess.run(fixed, capture_output=True, check=False).returncode == 0
 
 
+def test_unreadable_metadata_is_repaired_before_uv_backtracks_past_it(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # uv cannot read legacylib 1.0's requirements (tzdep >=2011k): left alone, it backtracks to
+    # older releases (with pandas: a 2014 source release it then builds) before saying so.
+    # forkvet reads the newest release's metadata first and hands uv the repair up front.
+    repo = make_repo({"m.py": "import legacylib\n"}, date="2019-06-01T00:00:00+00:00")
+    code, data = run_env(repo, tmp_path / "out", capsys, "--python", "3.11")
+    assert code == 0, data
+    assert {r["name"]: r["version"] for r in data["requirements"]} == {
+        "legacylib": "1.0",
+        "tzdep": "2018.9",
+    }
+    assert any("invalid legacy metadata of legacylib" in p for p in data["problems"])
+    by_uv = [path for agent, path in index.agents if agent.startswith("uv/")]
+    assert by_uv and not [p for p in by_uv if p.startswith("/files/legacylib-")], by_uv
+
+
 def test_python2_code_gets_a_conda_environment(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -319,6 +344,23 @@ def test_index_that_times_out(
     assert code == 2 and "--offline" in str(data["stderr"])
 
 
+def test_python2_pin_that_another_pin_rules_out_is_raised_to_one_that_fits(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"old.py": "import numlib\nimport cvlib\nprint 'hello'\n"},
+        date="2016-05-17T00:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys)
+    assert code == 0 and data["python"] == "2.7", data
+    # cvlib has nothing from before the date: its oldest release wants numlib>=1.11.1, so the
+    # numlib of the date (1.11.0) would not install beside it
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins == {"numlib": "1.11.1", "cvlib": "3.4.0"}, data["problems"]
+    assert any("numlib: 1.11.0 does not satisfy" in p for p in data["problems"])
+    assert "    - numlib==1.11.1" in (tmp_path / "out" / "environment.yml").read_text()
+
+
 def test_verify_repairs_a_missing_dependency(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -332,6 +374,37 @@ def test_verify_repairs_a_missing_dependency(
     assert code == 0, data
     assert verify["ok"] is True and verify["added"] == ["pkgb"] and verify["rounds"] == 2
     assert "pkgb==1.0" in (tmp_path / "out" / "requirements.txt").read_text()
+
+
+def test_verify_takes_pytorch_from_your_index_when_pytorchs_own_is_out_of_reach(
+    index: PackageIndex,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On CPU, uv's --torch-backend reads PyTorch's own index, which is not the user's: on a
+    # network that only reaches their mirror it cannot be reached. A dead proxy stands in for
+    # that network here (nothing leaves this machine; the local index is exempt).
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+        monkeypatch.setenv(var.lower(), "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.delenv("FORKVET_TORCH_BACKEND", raising=False)
+    monkeypatch.delenv("UV_TORCH_BACKEND", raising=False)
+    monkeypatch.setenv("FORKVET_ENV_DIR", str(tmp_path / "envs"))
+    repo = make_repo({"train.py": "import torch\n"}, date="2020-01-01T00:00:00+00:00")
+    code, data = run_env(
+        repo, tmp_path / "out", capsys, "--verify", "--python", "3.11", "--device", "cpu"
+    )
+    assert code == 0 and "--torch-backend cpu" in data["commands"]["uv"], data
+    verify = data["verify"]
+    assert verify["ok"] is True, verify
+    assert any(
+        "PyTorch's cpu builds could not be downloaded" in n and "from your index" in n
+        for n in verify["notes"]
+    ), verify
 
 
 def test_bad_input(make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from packaging.utils import canonicalize_name
 
 from forkvet.audit.pins import Pins
 from forkvet.audit.run import audit_pins, safe_requirements
+from forkvet.envgen.index import WORKERS
 from forkvet.errors import ForkvetError
 from forkvet.safe_write import OutputDir
 
@@ -30,7 +31,8 @@ def audit_env(
         if req.get("version"):
             pins.packages[canonicalize_name(str(req["name"]))] = str(req["version"])
     try:
-        result = audit_pins(pins, source_for(vuln_db))
+        # One service round trip per pin (and per advisory): side by side, as the index.
+        result = audit_pins(pins, source_for(vuln_db), workers=WORKERS)
     except ForkvetError as exc:
         return {"error": str(exc), "summary": f"not audited: {exc}"}
     data: dict[str, Any] = {

@@ -117,7 +117,7 @@ def _one(dist: str, spec: str, python: str, as_of: date, lowest: bool, flags: li
     extra = ["--no-deps", "--only-binary", dist, *flags]
     if lowest:
         extra += ["--resolution", "lowest"]
-    res = compile_([f"{dist}{spec}"], python, as_of, extra)
+    res = compile_([f"{dist}{spec}"], python, as_of, extra, may_build=False)
     return res.pins.get(dist, "") if res.ok else ""
 
 

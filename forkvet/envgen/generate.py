@@ -184,7 +184,10 @@ def generate(
     dep_licenses = (
         []
         if offline or not res.pins
-        else [asdict(d) for d in licenses.check(res.pins, report.license.category, config.license)]
+        else [
+            asdict(d)
+            for d in licenses.check(res.pins, report.license.category, config.license, res.python)
+        ]
     )
     result = EnvResult(
         repo=snap.name,

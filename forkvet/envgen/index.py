@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +25,8 @@ from forkvet.errors import ForkvetError
 
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 TIMEOUT_S = float(os.environ.get("FORKVET_INDEX_TIMEOUT", "30"))
+# Index look-ups are round trips, not work: this many go out side by side.
+WORKERS = 16
 
 
 class IndexError_(ForkvetError):
@@ -56,8 +59,17 @@ def index_url() -> str:
     return _configured_index()
 
 
-@cache
 def _configured_index() -> str:
+    # Look-ups run side by side: one `pip config` run for all of them, not one each.
+    with _CONFIG_LOCK:
+        return _pip_config_index()
+
+
+_CONFIG_LOCK = threading.Lock()
+
+
+@cache
+def _pip_config_index() -> str:
     try:
         out = subprocess.run(
             [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
@@ -136,20 +148,53 @@ def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
     return tuple(files)
 
 
+def forget() -> None:
+    """Read the index afresh next time (a test's index on a reused port, a long process)."""
+    _project_files.cache_clear()
+    _metadata_bytes.cache_clear()
+
+
 def core_metadata(file: IndexFile) -> email.message.Message | None:
     """A wheel's METADATA: through PEP 658 when the index serves it, else read out of the
-    wheel with HTTP range requests (a few KiB instead of the whole wheel)."""
-    url = file.url.split("#", 1)[0]
+    wheel with HTTP range requests (a few KiB instead of the whole wheel). Remembered for
+    the process: the build-tool limits, the metadata checks and the licenses read the same
+    releases."""
+    raw = _metadata_bytes(file.url.split("#", 1)[0], file.core_metadata, file.filename)
+    return None if raw is None else email.parser.Parser().parsestr(raw.decode("utf-8", "replace"))
+
+
+@lru_cache(maxsize=4096)
+def _metadata_bytes(url: str, pep658: bool, filename: str) -> bytes | None:
     try:
-        if file.core_metadata:
-            raw = _get(url + ".metadata")
-        elif file.filename.endswith(".whl"):
-            raw = _metadata_from_remote_wheel(url)
-        else:
-            return None
+        if pep658:
+            return _get(url + ".metadata")
+        if filename.endswith(".whl"):
+            return _metadata_from_remote_wheel(url)
     except (LookupError, zipfile.BadZipFile, KeyError, ValueError):
+        pass
+    return None
+
+
+def release_metadata(
+    name: str, version: str, python: str | None = None
+) -> email.message.Message | None:
+    """The core metadata of one release: from a wheel that installs on `python` when there is
+    one (its requirements may differ by Python), PEP 658 first; None without a wheel."""
+    from forkvet.envgen.wheels import installs_on
+
+    wheels = [
+        f for f in project_files(name) if f.version == version and f.filename.endswith(".whl")
+    ]
+    if not wheels:
         return None
-    return email.parser.Parser().parsestr(raw.decode("utf-8", "replace"))
+    best = min(
+        wheels,
+        key=lambda f: (
+            python is not None and not installs_on(f.filename, python),
+            not f.core_metadata,
+        ),
+    )
+    return core_metadata(best)
 
 
 class _RangeFile(io.RawIOBase):

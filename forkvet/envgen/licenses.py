@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from forkvet.config import LicensePolicy
-from forkvet.envgen.index import core_metadata, project_files
+from forkvet.envgen.index import WORKERS, release_metadata
 from forkvet.vet.license import spdx_from_name
 from forkvet.vet.licensedb import is_osi
 from forkvet.vet.licenseterms import RESTRICTIVENESS, spdx_terms
@@ -53,18 +53,22 @@ def _license_of(
     return (text or "unknown"), "unknown"
 
 
-def check(pins: dict[str, str], repo_category: str, policy: LicensePolicy) -> list[DepLicense]:
+def check(
+    pins: dict[str, str], repo_category: str, policy: LicensePolicy, python: str | None = None
+) -> list[DepLicense]:
     # One index round trip or more per package: fetch them side by side.
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         return list(
             pool.map(
-                lambda item: _check_one(item[0], item[1], repo_category, policy),
+                lambda item: _check_one(item[0], item[1], repo_category, policy, python),
                 sorted(pins.items()),
             )
         )
 
 
-def _check_one(name: str, version: str, repo_category: str, policy: LicensePolicy) -> DepLicense:
+def _check_one(
+    name: str, version: str, repo_category: str, policy: LicensePolicy, python: str | None
+) -> DepLicense:
     if _NVIDIA_RUNTIME.match(name):
         # The CUDA runtime wheels are NVIDIA's redistributable runtime: no alarm.
         return DepLicense(
@@ -75,12 +79,9 @@ def _check_one(name: str, version: str, repo_category: str, policy: LicensePolic
             "ok",
             "CUDA runtime library",
         )
-    # PEP 658 metadata when the index has it, else the wheel's METADATA by range requests.
-    files = sorted(
-        (f for f in project_files(name) if f.version == version and f.filename.endswith(".whl")),
-        key=lambda f: not f.core_metadata,
-    )
-    meta = core_metadata(files[0]) if files else None
+    # PEP 658 metadata when the index has it, else the wheel's METADATA by range requests
+    # (the same release's metadata the build-tool limits read: remembered, not fetched twice).
+    meta = release_metadata(name, version, python)
     if meta is None:
         return DepLicense(
             name,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from forkvet.envgen.index import IndexFile, core_metadata, project_files
+from forkvet.envgen.index import WORKERS, IndexError_, IndexFile, core_metadata, project_files
 
 MAX_VERSIONS = 8
 # uv words it several ways: "pandas==0.23.4 has invalid metadata", "pandas>=0.20.1 has invalid
@@ -72,12 +73,15 @@ def wheels_by_version(name: str, as_of: date) -> dict[Version, list[IndexFile]]:
 def repair(name: str, as_of: date) -> list[dict[str, object]]:
     """dependency-metadata entries for the newest releases of name up to the date."""
     by_version = wheels_by_version(name, as_of)
+    versions = sorted(by_version, reverse=True)[:MAX_VERSIONS]
+    chosen = [
+        min(by_version[v], key=lambda f: (not f.core_metadata, "manylinux" not in f.filename))
+        for v in versions
+    ]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        metas = list(pool.map(core_metadata, chosen))
     entries: list[dict[str, object]] = []
-    for version in sorted(by_version, reverse=True)[:MAX_VERSIONS]:
-        files = sorted(
-            by_version[version], key=lambda f: (not f.core_metadata, "manylinux" not in f.filename)
-        )
-        meta = core_metadata(files[0])
+    for version, meta in zip(versions, metas, strict=True):
         if meta is None:
             continue
         reqs = [sanitize(r) for r in meta.get_all("Requires-Dist") or []]
@@ -107,6 +111,23 @@ def uv_toml_text(entries: list[dict[str, object]]) -> str:
             lines.append(f"{key} = {json.dumps(value)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def newest_are_broken(names: list[str], as_of: date) -> list[str]:
+    """Which of these packages' newest release up to the date has requirements that do not
+    parse (looked up side by side). uv cannot read such a release: it backtracks to older
+    ones, tries to build a 2014 pandas from source, and only then reports the invalid metadata,
+    so repairing them before the first resolution saves those rounds."""
+
+    def broken(name: str) -> bool:
+        try:
+            return newer_release_is_broken(name, "0", as_of)
+        except IndexError_:
+            return False  # the resolution itself reports an index that cannot be read
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        flags = list(pool.map(broken, names))
+    return [n for n, bad in zip(names, flags, strict=True) if bad]
 
 
 def newer_release_is_broken(name: str, pinned: str, as_of: date) -> bool:

@@ -198,7 +198,9 @@ def _walk(wanted: list[tuple[str, str]], as_of: date, result: Resolution) -> Non
     """Pin the wanted names, then their dependencies, breadth first (bounded)."""
     queue = list(wanted)
     specs: dict[str, list[str]] = {}
-    while queue and len(result.pins) < MAX_PACKAGES:
+    steps = 0  # re-pinning requeues requirements: bounded however they interlock
+    while queue and len(result.pins) < MAX_PACKAGES and steps < MAX_PACKAGES * 20:
+        steps += 1
         raw, spec = queue.pop(0)
         name = normalize(raw)
         if spec:
@@ -206,10 +208,7 @@ def _walk(wanted: list[tuple[str, str]], as_of: date, result: Resolution) -> Non
         if name in result.pins:
             try:
                 if spec and not SpecifierSet(spec).contains(result.pins[name]):
-                    result.problems.append(
-                        f"{name}=={result.pins[name]} does not satisfy {spec} (another "
-                        f"package's requirement); kept the first choice"
-                    )
+                    _repin(name, specs[name], as_of, result, queue)
             except InvalidSpecifier:
                 pass
             continue
@@ -234,6 +233,41 @@ def _walk(wanted: list[tuple[str, str]], as_of: date, result: Resolution) -> Non
             f"stopped after {MAX_PACKAGES} packages; the rest are left to pip: "
             + ", ".join(sorted({normalize(n) for n, _ in queue})[:10])
         )
+
+
+def _repin(
+    name: str,
+    specs: list[str],
+    as_of: date,
+    result: Resolution,
+    queue: list[tuple[str, str]],
+) -> None:
+    """A package pinned earlier does not satisfy a later one's requirement (opencv-python's
+    oldest remaining release wants numpy>=1.11.1, numpy was pinned by a 2016 date to 1.11.0):
+    pin the release every requirement allows (on the date, else the oldest after it, said so),
+    or say that none does: pip would refuse the pair."""
+    first = result.pins[name]
+    spec = ",".join(specs)
+    version = pick(name, spec, as_of)
+    later = version is None
+    if later:
+        version = pick(name, spec, date.max, oldest=True)
+    if version is None:
+        result.complete = False
+        result.problems.append(
+            f"{name}: no release installable on Python 2.7 satisfies "
+            f"{', '.join(sorted(set(specs)))} (the requirements of the packages pinned); kept "
+            f"{first}, which pip may refuse"
+        )
+        return
+    result.pins[name] = version
+    result.problems.append(
+        f"{name}: {first} does not satisfy another package's requirement "
+        f"({', '.join(sorted(set(specs)))}); pinned {version}"
+        + (", the oldest release that does (after the date)" if later else "")
+    )
+    for req in _requires(name, version, as_of):
+        queue.append((req.name, str(req.specifier)))
 
 
 def _has_py2_wheel(name: str, version: str) -> bool:

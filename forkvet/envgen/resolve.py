@@ -13,6 +13,7 @@ from packaging.version import InvalidVersion, Version
 from forkvet.envgen.metadata_fix import (
     invalid_packages,
     newer_release_is_broken,
+    newest_are_broken,
     repair,
     write_uv_toml,
 )
@@ -101,6 +102,9 @@ def _rounds(
     no_build: set[str] = set()
     widened: set[str] = set()
     config: Path | None = None
+    early = newest_are_broken(sorted({canonical(n.name) for n in active}), as_of)
+    if early:
+        config = _repair(early, as_of, fixes, repaired, result, tmp)
     for _ in range(MAX_ROUNDS + 4):
         reqs = ([f"{framework.dist}=={framework.version}"] if framework else []) + [
             _req(n) for n in active
@@ -113,27 +117,18 @@ def _rounds(
         broken = [n for n in invalid_packages(res.error) if n not in repaired]
         if res.ok:
             top = {n.name for n in active}
-            broken = [
-                n
-                for n, v in res.pins.items()
-                if n in top and n not in repaired and newer_release_is_broken(n, v, as_of)
-            ]
+            broken = _newer_broken(
+                {n: v for n, v in res.pins.items() if n in top and n not in repaired}, as_of
+            )
             if not broken:
                 result.pins = _cap_build_tools(res.pins, python, as_of, flags, uv_toml, result)
                 _flag_downgrades(result, active)
                 return result
         if broken:
-            for name in broken:
-                fixes += repair(name, as_of)
-                repaired.add(name)
-            config = write_uv_toml(Path(tmp.name) / "uv.toml", fixes)
-            result.metadata_fixes = fixes
+            config = _repair(broken, as_of, fixes, repaired, result, tmp)
             # The failed build was the resolver backtracking past releases it could not read:
             # with their metadata repaired, that package may build again.
             no_build -= set(broken)
-            result.problems.append(
-                f"repaired the invalid legacy metadata of {', '.join(broken)} (e.g. pytz>=2011k)"
-            )
             continue
         if res.needs_build and _nearest_wheels(
             result, res.needs_build, python, as_of, extra, widened
@@ -195,6 +190,38 @@ def _rounds(
     result.complete = False
     result.problems.append("gave up after relaxing pins several times")
     return result
+
+
+def _newer_broken(pins: dict[str, str], as_of: date) -> list[str]:
+    """The pinned packages with a newer release up to the date that uv could not read (looked
+    up side by side)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forkvet.envgen.index import WORKERS
+
+    items = sorted(pins.items())
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        flags = list(pool.map(lambda item: newer_release_is_broken(item[0], item[1], as_of), items))
+    return [n for (n, _), bad in zip(items, flags, strict=True) if bad]
+
+
+def _repair(
+    broken: list[str],
+    as_of: date,
+    fixes: list[dict[str, object]],
+    repaired: set[str],
+    result: Resolution,
+    tmp: tempfile.TemporaryDirectory[str],
+) -> Path:
+    """Repair these packages' legacy metadata (up to the date) for uv; the uv.toml to use."""
+    for name in broken:
+        fixes += repair(name, as_of)
+        repaired.add(name)
+    result.metadata_fixes = fixes
+    result.problems.append(
+        f"repaired the invalid legacy metadata of {', '.join(broken)} (e.g. pytz>=2011k)"
+    )
+    return write_uv_toml(Path(tmp.name) / "uv.toml", fixes)
 
 
 _NO_VERSIONS = re.compile(r"there (?:are|is) no versions? of ([A-Za-z0-9][\w.-]*)")
@@ -317,24 +344,14 @@ def _limits_on(tools: list[str], pins: dict[str, str], python: str) -> dict[str,
 
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from forkvet.envgen.index import IndexError_, core_metadata, project_files
-    from forkvet.envgen.wheels import installs_on
+    from forkvet.envgen.index import WORKERS, IndexError_, release_metadata
 
     env = {"python_version": python, "python_full_version": f"{python}.0", "extra": ""}
 
     def one(item: tuple[str, str]) -> list[tuple[str, str]]:
         name, version = item
         try:
-            files = [
-                f
-                for f in project_files(name)
-                if f.version == version and installs_on(f.filename, python)
-            ]
-            meta = (
-                core_metadata(sorted(files, key=lambda f: not f.core_metadata)[0])
-                if files
-                else None
-            )
+            meta = release_metadata(name, version, python)
         except (IndexError_, OSError):
             return []
         found = []
@@ -349,7 +366,7 @@ def _limits_on(tools: list[str], pins: dict[str, str], python: str) -> dict[str,
         return found
 
     limits: dict[str, list[str]] = {}
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for found in pool.map(one, pins.items()):
             for tool, spec in found:
                 limits.setdefault(tool, []).append(spec)

@@ -46,9 +46,11 @@ BUILD_TOOLS = (
 PLATFORM = "x86_64-unknown-linux-gnu"
 _NETWORK = re.compile(
     r"error sending request|dns error|Connection refused|operation timed out|"
-    r"Failed to fetch|tcp connect error|connection closed|timed out",
+    r"Failed to fetch|tcp connect error|connection closed|timed out|"
+    r"failed to lookup address information",
     re.I,
 )
+NETWORK_ERROR = _NETWORK  # uv's words for an index it could not reach
 _NOT_FOUND = re.compile(
     r"Because (?:there is no version of |)([\w.-]+)(?:\S*)? was not found "
     r"in the package registry|(?<![\w.-])([\w.-]+) was not found in the package "
@@ -152,10 +154,14 @@ def compile_(
     timeout: float = COMPILE_TIMEOUT_S,
     uv_toml: str = "",
     uncap_build_tools: bool = True,
+    may_build: bool = True,
 ) -> Compiled:
     """uv_toml: forkvet's own uv settings for this run (e.g. metadata repairs).
     uncap_build_tools: when builds are allowed, build backends are not date-capped (a build
-    runs today's interpreter); the environment's own pins are capped in a second pass."""
+    runs today's interpreter); the environment's own pins are capped in a second pass.
+    may_build: False for a look-up that cannot build (one package, wheels only, no
+    dependencies): it needs no interpreter of the target version, whose search takes a
+    second per version; forkvet's own interpreter serves."""
     lines = [plain_requirement(r) for r in requirements]
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cmd = [
@@ -173,6 +179,7 @@ def compile_(
         "--exclude-newer",
         _end_of(as_of),
     ]
+    found = None
     if builds_allowed():
         if uncap_build_tools:
             for tool in BUILD_TOOLS:
@@ -180,9 +187,10 @@ def compile_(
         # Build old source releases with an installed interpreter of the target version.
         from forkvet.interpreters import find_python
 
-        found = find_python(python)
-        if found:
-            cmd += ["--python", found]
+        found = find_python(python) if may_build else None
+    # Resolving for --python-version needs no interpreter of that version; left to choose,
+    # uv asks every interpreter on the machine (seconds per call behind pyenv shims).
+    cmd += ["--python", found or sys.executable]
     cmd += build_flags() + (extra or [])
     try:
         with private_workdir(uv_toml) as cwd:

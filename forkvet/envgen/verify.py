@@ -33,6 +33,8 @@ class Verification:
     added: list[str] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
     python: str | None = None
+    # What building the environment had to do differently (PyTorch from your index).
+    notes: list[str] = field(default_factory=list)
 
 
 def _classify(snap: Snapshot, module: str, error: str) -> tuple[str | None, str]:
@@ -120,8 +122,10 @@ def verify(
         lines = environments.sanitize_requirements(out / "requirements.txt", out)
         plan = environments.plan(snap, lines, "forkvet env", result.python)
         with _repaired_metadata(out / "uv.toml"):
-            python = environments.prepare(plan, allow_build=builds_allowed()).python
+            built = environments.prepare(plan, allow_build=builds_allowed())
+        python = built.python
         report.python = python
+        report.notes = list(built.notes)
         checked = check_imports(snap, python)
         report.failures = []
         new: list[Need] = []

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import fcntl
 import json
+import os
 import re
+import struct
 import subprocess
+import termios
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from forkvet import limits
@@ -53,8 +59,9 @@ for name, path_dir in mods:
         err = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     finally:
         signal.alarm(0)
-    print(json.dumps({"module": name, "error": err, "seconds": round(time.time() - start, 3)}),
-          flush=True)
+    # On a line of its own: the module may have printed without a newline (an input() prompt).
+    row = {"module": name, "error": err, "seconds": round(time.time() - start, 3)}
+    print("\n" + json.dumps(row), flush=True)
 """
 
 
@@ -139,6 +146,31 @@ def own_modules(snap: Snapshot) -> set[str]:
     return names
 
 
+@contextlib.contextmanager
+def _terminal() -> Iterator[int]:
+    """A pseudo-terminal (24 rows, 80 columns) as the import check's stdin. Research code
+    reads the terminal's size at import (`os.popen('stty size').read().split()` in a progress
+    bar copied into countless PyTorch repositories), which fails on /dev/null although the
+    environment is right. Reading it gives end-of-file at once, as /dev/null does: an
+    `input()` at import fails instead of waiting for the timeout. Nothing reads what the
+    child writes to it (echo is off); the user's own terminal is never involved."""
+    master, child = os.openpty()
+    try:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        attrs = termios.tcgetattr(child)
+        attrs[3] &= ~(termios.ECHO | termios.ECHONL)  # lflag
+        termios.tcsetattr(child, termios.TCSANOW, attrs)
+        # Each end-of-file character ends one read: enough for every input() of a run.
+        os.write(master, bytes([attrs[6][termios.VEOF][0]]) * _EOFS)
+        yield child
+    finally:
+        os.close(child)
+        os.close(master)
+
+
+_EOFS = 256
+
+
 def check_imports(
     snap: Snapshot, python: str, timeout: int = 60, env: dict[str, str] | None = None
 ) -> ImportCheck:
@@ -150,17 +182,18 @@ def check_imports(
     budget = 60 + timeout * min(len(mods), 20)
     isolate_self()
     try:
-        proc = subprocess.run(
-            # the repository's modules run here: in the sandbox, like the smoke command
-            sandbox.wrap_argv([python, "-c", _CHILD, json.dumps(mods), str(timeout)]),
-            cwd=snap.root,
-            env=scrubbed_env(env),
-            capture_output=True,
-            text=True,
-            timeout=budget,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        with _terminal() as stdin:
+            proc = subprocess.run(
+                # the repository's modules run here: in the sandbox, like the smoke command
+                sandbox.wrap_argv([python, "-c", _CHILD, json.dumps(mods), str(timeout)]),
+                cwd=snap.root,
+                env=scrubbed_env(env),
+                capture_output=True,
+                text=True,
+                timeout=budget,
+                stdin=stdin,
+                check=False,
+            )
         out, stderr = proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
