@@ -33,8 +33,9 @@ MAX_LINE = 4096
 # nodes is read by the line scanner used for Python 2 code instead, with a notice.
 MAX_PARSE_TOKENS = 400_000
 # Files over this size are parsed in the main process, one at a time and between deadline
-# checks, never in the worker pool (workers parsing big trees at once multiply the memory).
-MAX_POOLED_FILE_BYTES = 64 * 1024
+# checks, never in the worker pool (workers parsing big trees at once multiply the memory;
+# a 256 KiB file's tree is ~30 MB, generated model definitions of 70-90 KiB are common).
+MAX_POOLED_FILE_BYTES = 256 * 1024
 
 
 def vet_seconds() -> float:

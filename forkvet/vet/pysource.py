@@ -459,7 +459,9 @@ def _analyze_in_pool(
     files of every chunk not collected are reported as not parsed.
     """
     # Fork: workers inherit the loaded modules, so start-up costs milliseconds. Chunks are
-    # small so that a deadline loses little finished work.
+    # small so that a deadline loses little finished work; the largest files go first, so
+    # no worker is left with a big one at the end.
+    work = sorted(work, key=lambda w: -len(w[1]))
     size = max(1, min(100, len(work) // (jobs * 8)))
     chunks = [work[i : i + size] for i in range(0, len(work), size)]
     files: list[PyFile] = []
