@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -467,7 +469,7 @@ def _analyze_in_pool(
     files: list[PyFile] = []
     import multiprocessing as mp  # only trees big enough for workers pay for it
 
-    pool = mp.get_context("fork").Pool(jobs)
+    pool = mp.get_context("fork").Pool(jobs, initializer=_worker_init)
     try:
         pending = [pool.apply_async(_analyze_chunk, ((chunk, analyzers),)) for chunk in chunks]
         pool.close()
@@ -488,6 +490,14 @@ def _analyze_in_pool(
         pool.terminate()
         pool.join()
     return files
+
+
+def _worker_init() -> None:
+    # Signal handlers inherited through fork (an App's, a test runner's) must not keep a worker
+    # alive when the pool stops it (terminate() would then wait forever); Ctrl-C is the
+    # parent's to handle.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _both(first: Callable[[], None], then: Callable[[], None]) -> None:
@@ -567,6 +577,10 @@ def build_index(
         and len(work) >= PARALLEL_MIN_FILES
         and sum(len(w[1]) for w in small) >= PARALLEL_MIN_BYTES
         and sys.platform != "win32"  # fork: workers inherit the loaded modules
+        # ...and every lock as it was: forking a process with other threads (the App's queue
+        # worker, a test server) can copy a lock some thread holds, and the child waits on it
+        # forever. Such processes parse in this thread instead.
+        and threading.active_count() == 1
     ):
         big = [w for w in work if len(w[1]) > limits.MAX_POOLED_FILE_BYTES]
         pooled = _analyze_in_pool(
