@@ -79,32 +79,17 @@ def test_vet_runs_no_upload_pack_from_a_promisor_remote(tmp_path: Path) -> None:
     assert not flag.exists(), "forkvet vet ran the repository's uploadpack program"
 
 
-def test_vet_makes_no_network_fetch_for_a_promisor_remote(tmp_path: Path) -> None:
+def test_vet_makes_no_network_fetch_for_a_promisor_remote(
+    tmp_path: Path,
+    recorder: Recorder,  # noqa: F811 - fixture
+) -> None:
     """Even with upload-pack neutralised, the lazy fetch contacts the URL the repository
     names (a beacon to the attacker, or a request into the user's network) during a step that
     promises to read files only."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    hits: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_error(404)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/attacker.git"
-        repo = _promisor_repo(tmp_path, "git-upload-pack", url)
-        forkvet("vet", str(repo), "--format", "json")
-    finally:
-        server.shutdown()
-        server.server_close()
+    url = f"http://127.0.0.1:{recorder.server.server_address[1]}/attacker.git"
+    repo = _promisor_repo(tmp_path, "git-upload-pack", url)
+    forkvet("vet", str(repo), "--format", "json")
+    hits = recorder.hits
     assert hits == [], f"static vetting fetched from the repository's URL: {hits[:3]}"
 
 
