@@ -1,7 +1,7 @@
 """Run a repository's command as an isolated child: a timeout, a scrubbed environment, output
 teed to a log file, and every process it started killed at the end — `setsid` ones too.
 
-What holds (Linux; see the README's "Running it" section for the operator's part):
+What holds (Linux; see docs/runtime.md for the operator's part):
 - the child's environment has no secret-looking variable (`scrub`), only the ones the
   operator passes on purpose (`--pass-env`), and none of the runner's workflow-command files
   (`GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `GITHUB_STATE`);
