@@ -2,6 +2,7 @@
 
     python benchmarks/materialize_repos.py /tmp/truth-clones     # checkouts at the labelled commits
     python benchmarks/bench_truth.py /tmp/truth-clones [--json] [--only owner/name ...]
+                                            [--split dev|heldout|unsplit]
 
 Labels: benchmarks/repos_truth.json (written by reading each repository, never from forkvet's
 output; see its `_about`). Each clone CLONES_DIR/owner+name is vetted with
@@ -460,6 +461,12 @@ def main() -> int:
     ap.add_argument(
         "--only", nargs="*", default=None, help="owner/name of the repositories to score"
     )
+    ap.add_argument(
+        "--split",
+        choices=("dev", "heldout", "unsplit"),
+        default=None,
+        help="score one half of the round-3 labels (unsplit: the labels from before the split)",
+    )
     ap.add_argument("-v", "--verbose", action="store_true", help="list every wrong answer")
     args = ap.parse_args()
     try:
@@ -475,6 +482,8 @@ def main() -> int:
         return 2
     if args.only:
         labels = [lab for lab in labels if lab["repo"] in args.only]
+    if args.split:
+        labels = [lab for lab in labels if lab.get("split", "unsplit") == args.split]
     results: dict[str, Vetted] = {}
     compile_bytecode()
     for label in labels:
