@@ -293,3 +293,26 @@ def vet_bounded(repo: Path, timeout: float = 30.0) -> tuple[float, float, int, d
     m = json.loads(proc.stdout)
     report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     return m["cpu_seconds"], m["peak_mib"], m["rc"], report
+
+
+# -- pickles that look like something else (issue 17) -------------------------------------------
+def ustar_at_257(cmd: str) -> bytes:
+    """A protocol-0 os.system pickle whose byte 257 starts `ustar` (inside a string argument):
+    a tar sniffer by magic takes it for an archive."""
+    head = b"cos\nsystem\n(V"
+    arg = cmd.encode() + b" #"
+    pad = 257 - len(head) - len(arg)
+    return head + arg + b"x" * pad + b"ustar  \x00" + b"y" * 300 + b"\ntR."
+
+
+def bzh_prefix(cmd: str) -> bytes:
+    """A pickle starting `BZh1`: a BINBYTES of length int.from_bytes(b'Zh1\\x00') dropped by
+    POP, then os.system. It does not decompress as bz2; pickle.load runs it."""
+    n = int.from_bytes(b"Zh1\x00", "little")
+    return b"BZh1\x00" + b"\x00" * n + b"0" + os_system(cmd, 2)[2:]
+
+
+def prefixed(magic: bytes, cmd: str) -> bytes:
+    """A pickle that starts with `magic` as the bytes of a BINBYTES argument it then drops
+    (`B` + 4-byte length + magic + POP): any magic fits."""
+    return b"B" + struct.pack("<I", len(magic)) + magic + b"0" + os_system(cmd, 2)[2:]
