@@ -33,6 +33,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     plain: list[str] = []
     seen: dict[tuple[int, int], pickles.FileScan | None] = {}
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
+    names = pickles.repo_names(f.path for f in ctx.snap.files)
     for f in ctx.snap.files:
         if f.size < 2:
             continue
@@ -60,9 +61,9 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
                 seen[(st.st_dev, st.st_ino)] = scan
         except OSError:
             continue
-        if scan is None:
+        if scan is None or _never_loads(scan, names):
             continue
-        risk = _pickle_verdict(scan)
+        risk = _pickle_verdict(scan, names)
         if risk is None:
             plain.append(f.path)
         else:
@@ -82,6 +83,17 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
         )
 
 
+def _never_loads(scan: pickles.FileScan, names: frozenset[str]) -> bool:
+    """Opcodes whose only imports name nothing any loader can import (text that spells a
+    GLOBAL, `changes\n=======\n`): every loader fails there, before running anything."""
+    every = {g for found in scan.imports.values() for g in found}
+    return (
+        bool(every)
+        and not scan.unverified
+        and not any(pickles.importable(*g, names) for g in every)
+    )
+
+
 def _unverified(path: str, reason: str) -> Risk:
     # What was not looked at may import anything: an error, like a dangerous pickle (the
     # operator's risks.fail_on_dangerous_pickle: false makes both warnings).
@@ -93,11 +105,11 @@ def _unverified(path: str, reason: str) -> Risk:
     )
 
 
-def _pickle_verdict(scan: pickles.FileScan) -> Risk | None:
+def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk | None:
     """dangerous-pickle (known-dangerous imports) or unsafe-pickle (imports not on the safe
     list: loading runs that code too); None when every import only rebuilds data."""
     every = {g for found in scan.imports.values() for g in found}
-    unsafe = {g for g in every if not pickles.is_safe(*g)}
+    unsafe = {g for g in every if not pickles.is_safe(*g) and pickles.importable(*g, repo_names)}
     if not unsafe:
         return None
     dangerous = pickles.known_dangerous(unsafe)

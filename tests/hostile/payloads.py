@@ -297,12 +297,9 @@ def vet_bounded(repo: Path, timeout: float = 30.0) -> tuple[float, float, int, d
 
 # -- pickles that look like something else (issue 17) -------------------------------------------
 def ustar_at_257(cmd: str) -> bytes:
-    """A protocol-0 os.system pickle whose byte 257 starts `ustar` (inside a string argument):
-    a tar sniffer by magic takes it for an archive."""
-    head = b"cos\nsystem\n(V"
-    arg = cmd.encode() + b" #"
-    pad = 257 - len(head) - len(arg)
-    return head + arg + b"x" * pad + b"ustar  \x00" + b"y" * 300 + b"\ntR."
+    """A protocol-0 os.system pickle whose byte 257 starts `ustar` (inside a string argument
+    it drops first): a tar sniffer by magic takes it for an archive."""
+    return b"V" + b"x" * 256 + b"ustar  " + b"y" * 300 + b"\n0" + os_system(cmd, 0)
 
 
 def bzh_prefix(cmd: str) -> bytes:
