@@ -157,7 +157,8 @@ _LINE, _LINE2, _LEN1, _LEN4S, _LEN4U, _LEN8 = -1, -10, -2, -3, -4, -5
     _A_EXT,
     _A_PROTO,
     _A_STOP,
-) = range(13)
+    _A_PERSID,
+) = range(14)
 _ACTIONS = {
     "MARK": _A_MARK,
     "POP": _A_POP,
@@ -176,6 +177,8 @@ _ACTIONS = {
     "EXT2": _A_EXT,
     "EXT4": _A_EXT,
     "PROTO": _A_PROTO,
+    "PERSID": _A_PERSID,
+    "BINPERSID": _A_PERSID,
     "STOP": _A_STOP,
 }
 _VALUES = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE"}
@@ -245,8 +248,19 @@ class _LongLine(Exception):
 class Stream:
     """A binary stream read through the budget, with a pushed-back head."""
 
-    def __init__(self, raw: IO[bytes], budget: Budget, head: bytes = b"", counted: bool = True):
+    def __init__(
+        self,
+        raw: IO[bytes],
+        budget: Budget,
+        head: bytes = b"",
+        counted: bool = True,
+        persistent: bool = False,
+    ):
         self.raw = raw
+        # Whether its loader may have a persistent_load (torch's, for an archive member or a
+        # legacy checkpoint's later pickles). Without one, PERSID fails: pickle.load,
+        # numpy, joblib and pandas stop there.
+        self.persistent = persistent
         self.budget = budget
         self.buf = head
         self.pos = 0
@@ -484,6 +498,12 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
             elif act == _A_PROTO:
                 if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
                     raise _Bad("unknown protocol")
+            elif act == _A_PERSID:
+                if not s.persistent:
+                    raise _Bad("no persistent_load")
+                if op.pops:
+                    machine.pop(op.pops)
+                stack.append(None)
             elif act == _A_STOP:
                 machine.pop(1)
                 info.complete = True
@@ -626,7 +646,7 @@ def _short(value: str | None) -> str | None:
     return value if value is not None and len(value) <= _MAX_NAME else None
 
 
-def probe(head: bytes, more: bool | None = None) -> bool:
+def probe(head: bytes, more: bool | None = None, persistent: bool = False) -> bool:
     """Would pickle.load do anything with a stream starting with these bytes?
 
     more: the stream goes on past head (default: head is a full HEAD window).
@@ -638,7 +658,7 @@ def probe(head: bytes, more: bool | None = None) -> bool:
         return False
     more = len(head) >= HEAD if more is None else more
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
-    info = walk(Stream(io.BytesIO(b""), budget, head, counted=False), budget)
+    info = walk(Stream(io.BytesIO(b""), budget, head, False, persistent), budget)
     if info.imports:
         return True
     if info.complete:
@@ -661,13 +681,13 @@ def looks_like_pickle(s: Stream) -> bool:
     than that is scanned rather than skipped."""
     head = s.peek(HEAD)
     if len(head) < HEAD:
-        return probe(head, more=False)
+        return probe(head, False, s.persistent)
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
-    info = walk(Stream(io.BytesIO(b""), budget, head, counted=False), budget)
+    info = walk(Stream(io.BytesIO(b""), budget, head, False, s.persistent), budget)
     if info.imports or not (info.error or "").endswith("unterminated line"):
-        return probe(head)
+        return probe(head, None, s.persistent)
     longer = s.peek(HEAD + MAX_LINE)
-    return probe(longer, more=len(longer) == HEAD + MAX_LINE)
+    return probe(longer, len(longer) == HEAD + MAX_LINE, s.persistent)
 
 
 # -- scanning ----------------------------------------------------------------------------------
@@ -708,7 +728,8 @@ def _dispatch(
     if pickled + len(kinds) > 1 and seekable is None:
         # Read more than once: copied out (bounded) to be read from its start again.
         with _spooled(s) as fh:
-            _dispatch(Stream(fh, budget, counted=False), where, out, budget, depth, fh)
+            again = Stream(fh, budget, counted=False, persistent=s.persistent)
+            _dispatch(again, where, out, budget, depth, fh)
         return
     if pickled:
         _scan_pickles(s, where, out, budget)
@@ -795,6 +816,7 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
         if not info.complete:
             break
+        s.persistent = True  # torch's legacy format: its main pickle has a persistent_load
     if inline and s.peek(1):
         # joblib writes array bytes (or a nested pickle) into the middle of the pickle
         # stream and its loader goes on unpickling after them: the rest cannot be walked.
@@ -919,7 +941,8 @@ def _scan_zip(
                 budget.tick()
                 try:
                     with zf.open(info) as inner:
-                        _dispatch(Stream(inner, budget), member, out, budget, depth + 1, None)
+                        stream = Stream(inner, budget, persistent=True)  # torch's data.pkl
+                        _dispatch(stream, member, out, budget, depth + 1, None)
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
 
@@ -985,7 +1008,7 @@ def _scan_tar(s: Stream, where: str, out: FileScan, budget: Budget, depth: int) 
                 if inner is None:
                     continue
                 name = _join(where, member.name)
-                stream = Stream(inner, budget, counted=s.counted)
+                stream = Stream(inner, budget, counted=s.counted, persistent=True)
                 if member.name in ("storages", "tensors"):
                     _scan_legacy_torch(stream, member.name, name, out, budget)
                 else:

@@ -313,3 +313,24 @@ def prefixed(magic: bytes, cmd: str) -> bytes:
     """A pickle that starts with `magic` as the bytes of a BINBYTES argument it then drops
     (`B` + 4-byte length + magic + POP): any magic fits."""
     return b"B" + struct.pack("<I", len(magic)) + magic + b"0" + os_system(cmd, 2)[2:]
+
+
+def zstd(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdCompressor().compress(data)
+
+
+def lz4_frame(data: bytes) -> bytes:
+    import lz4.frame
+
+    return bytes(lz4.frame.compress(data))
+
+
+def npy_plain(data: bytes, descr: str = "'<f4'", major: int = 1) -> bytes:
+    """A .npy header for a 1-d array whose dtype description is the literal `descr`, then
+    `data` as its raw bytes."""
+    header = f"{{'descr': {descr}, 'fortran_order': False, 'shape': ({len(data) // 4},), }}"
+    raw = header.encode().ljust(118 + (major > 1) * 128) + b"\n"
+    size = len(raw).to_bytes(2 if major == 1 else 4, "little")
+    return b"\x93NUMPY" + bytes([major, 0]) + size + raw + data

@@ -80,3 +80,70 @@ def test_a_module_name_that_is_no_identifier_is_still_an_import(tmp_path: Path) 
     assert P.really_runs("import pickle; pickle.loads(DATA)", cases["a.pkl"], repo, marker)
     marker.unlink()
     assert P.really_runs("import pickle; pickle.loads(DATA)", cases["b.pkl"], lib, marker)
+
+
+def test_zstd_and_lz4_pickles_are_opened(tmp_path: Path, vet_repo: Vet) -> None:
+    marker = tmp_path / "PWNED"
+    evil = P.os_system(f"touch {marker}", 4)
+    skippable = b"\x50\x2a\x4d\x18" + (4).to_bytes(4, "little") + b"junk"
+    cases = {
+        "model.pkl.zst": P.zstd(evil),
+        "model.joblib": P.lz4_frame(evil),
+        "skip.zst": skippable + P.zstd(evil),
+        "skip.lz4": skippable + P.lz4_frame(evil),
+        "tar.zst": P.zstd(P.tarred({"a/b": P.gz(evil)})),
+    }
+    report = vet_repo({**cases, "plain.zst": P.zstd(b"just text\n" * 100)})
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == set(cases)
+    assert P.really_runs(
+        "import io, pandas; pandas.read_pickle(io.BytesIO(DATA), compression='zstd')",
+        cases["model.pkl.zst"],
+        tmp_path,
+        marker,
+    )
+    marker.unlink()
+    assert P.really_runs(
+        "import joblib; joblib.load('payload.bin')", cases["model.joblib"], tmp_path, marker
+    )
+
+
+def test_a_zstd_bomb_stops_at_the_bound(vet_repo: Vet, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forkvet.vet import pickles
+
+    monkeypatch.setattr(pickles, "MAX_DECOMPRESSED", 1 << 20)
+    flood = P.opcode_flood(4_000_000)
+    report = vet_repo({"bomb.zst": P.zstd(flood), "bomb.lz4": P.lz4_frame(flood)})
+    unverified = {r.path for r in report.risks if r.kind == "pickle-unverified"}
+    assert unverified == {"bomb.zst", "bomb.lz4"}
+
+
+def test_plain_numpy_arrays_are_never_pickles_object_arrays_always(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """Issue 19: a float32 .npy whose data starts with pickle opcodes is data (numpy.load
+    never unpickles it); only an object dtype's data is a pickle. A header numpy cannot read
+    proves nothing, so the data is probed."""
+    np = pytest.importorskip("numpy")
+    import io
+
+    evil = P.os_system(f"touch {tmp_path / 'PWNED'}", 2)
+    pad = evil + b"\x00" * (-len(evil) % 4)
+    floats = P.npy_plain(pad)  # the bytes of a pickle, as float32 numbers
+    assert np.load(io.BytesIO(floats)).dtype == np.float32
+    buf = io.BytesIO()
+    np.savez(buf, a=np.frombuffer(pad, dtype=np.float32), b=np.arange(3.0))
+    report = vet_repo(
+        {
+            "floats.npy": floats,
+            "arrays.npz": buf.getvalue(),
+            "fields.npy": P.npy_plain(pad, "[('x', '<f4'), ('y', [('z', '>i2')], (2,))]", 2),
+            "objects.npy": P.npy_object("true"),
+            "object_field.npy": P.npy_plain(pad, "[('x', '<f4'), ('y', [('z', '|O')])]"),
+            "object_comma.npy": P.npy_plain(pad, "'f4,O'"),
+            "broken_header.npy": P.npy_plain(pad).replace(b"'descr'", b"'descX'"),
+        }
+    )
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == {"objects.npy", "object_field.npy", "object_comma.npy", "broken_header.npy"}
+    assert not any(r.path in ("floats.npy", "arrays.npz", "fields.npy") for r in report.risks)
