@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
+import os
 import re
+import stat
 import time
+from pathlib import Path
 
 from forkvet.report import Finding, Risk
+from forkvet.snapshot import Snapshot, shown_name
 from forkvet.vet import pickles
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -33,16 +38,26 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     plain: list[str] = []
     seen: dict[tuple[int, int], pickles.FileScan | None] = {}
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
-    names = pickles.repo_names(f.path for f in ctx.snap.files)
-    for f in ctx.snap.files:
-        if f.size < 2:
-            continue
-        path = ctx.snap.fs_path(f.path)
+    extra, more = _unlisted(ctx.snap)
+    listed = [(f.path, ctx.snap.fs_path(f.path)) for f in ctx.snap.files]
+    names = pickles.repo_names([p for p, _ in listed] + [p for p, _ in extra])
+    linked_out: list[str] = []
+    if more:
+        risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files outside the file list"))
+    todo = itertools.chain(((s, p, False) for s, p in listed), ((s, p, True) for s, p in extra))
+    for shown, path, unlisted in todo:
         try:
             st = path.lstat()
+            if st.st_size < 2 or not stat.S_ISREG(st.st_mode):
+                continue
             if (st.st_dev, st.st_ino) in seen:  # hard links: one scan, every name reported
                 cached = seen[(st.st_dev, st.st_ino)]
-                scan = dataclasses.replace(cached, path=f.path) if cached else None
+                scan = dataclasses.replace(cached, path=shown) if cached else None
+            elif st.st_nlink > 1 and unlisted:
+                # Not in the file list (a skipped folder): its other names may be outside
+                # the tree, so it is not read (as the file list's own rule).
+                linked_out.append(shown)
+                continue
             else:
                 with open(path, "rb") as fh:
                     head = fh.read(len(_LFS))
@@ -53,11 +68,11 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
                             "warning",
                             "Git LFS pointer: the file's content is not in the clone "
                             "(run `git lfs pull`)",
-                            f.path,
+                            shown,
                         )
                     )
                     continue
-                scan = pickles.scan_path(str(path), f.path, deadline)
+                scan = pickles.scan_path(str(path), shown, deadline)
                 seen[(st.st_dev, st.st_ino)] = scan
         except OSError:
             continue
@@ -65,11 +80,22 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
             continue
         risk = _pickle_verdict(scan, names)
         if risk is None:
-            plain.append(f.path)
+            plain.append(shown)
         else:
             risks.append(risk)
         for reason in scan.unverified[:3]:
-            risks.append(_unverified(f.path, reason))
+            risks.append(_unverified(shown, reason))
+    if linked_out:
+        risks.append(
+            Risk(
+                "pickle-unread",
+                "warning",
+                f"{len(linked_out)} file(s) in skipped folders have hard links and were not "
+                f"read for pickles (their other names may be outside the repository): "
+                f"{', '.join(linked_out[:3])}",
+                linked_out[0],
+            )
+        )
     if plain:
         risks.append(
             Risk(
@@ -83,6 +109,44 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
         )
 
 
+_MAX_UNLISTED = 500_000
+
+
+def _unlisted(snap: Snapshot) -> tuple[list[tuple[str, Path]], bool]:
+    """Files the file list leaves out — skipped folders (`.cache`, `venv`, ...) and files
+    past its count cut — as (shown path, path on disk), and whether there were more than
+    _MAX_UNLISTED. A loader reads `checkpoints/.cache/model.pkl` like any other file. Only
+    git's own store (`.git`) is not walked: a clone never writes a file there."""
+    root = snap.root
+    if snap.truncated:
+        starts = [""]
+        listed = {snap.disk_names.get(f.path, f.path) for f in snap.files}
+    else:
+        starts = [d for d in snap.skipped_dirs if os.path.basename(d) != ".git"]
+        listed = set()
+    out: list[tuple[str, Path]] = []
+    for start in starts:
+        stack = [start]
+        while stack:
+            rel = stack.pop()
+            try:
+                entries = list(os.scandir(root / rel))
+            except OSError:
+                continue
+            for entry in entries:
+                sub = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_symlink():
+                    continue  # never followed (the file list's rule)
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".git":
+                        stack.append(sub)
+                elif sub not in listed:
+                    if len(out) >= _MAX_UNLISTED:
+                        return out, True
+                    out.append((shown_name(sub), root / sub))
+    return out, False
+
+
 def _never_loads(scan: pickles.FileScan, names: frozenset[str]) -> bool:
     """Opcodes whose only imports name nothing any loader can import (text that spells a
     GLOBAL, `changes\n=======\n`): every loader fails there, before running anything."""
@@ -94,7 +158,7 @@ def _never_loads(scan: pickles.FileScan, names: frozenset[str]) -> bool:
     )
 
 
-def _unverified(path: str, reason: str) -> Risk:
+def _unverified(path: str | None, reason: str) -> Risk:
     # What was not looked at may import anything: an error, like a dangerous pickle (the
     # operator's risks.fail_on_dangerous_pickle: false makes both warnings).
     return Risk(

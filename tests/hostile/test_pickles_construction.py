@@ -147,3 +147,26 @@ def test_plain_numpy_arrays_are_never_pickles_object_arrays_always(
     errors = {r.path for r in report.risks if r.severity == "error"}
     assert errors == {"objects.npy", "object_field.npy", "object_comma.npy", "broken_header.npy"}
     assert not any(r.path in ("floats.npy", "arrays.npz", "fields.npy") for r in report.risks)
+
+
+def test_pickles_in_skipped_folders_and_past_the_file_cut_are_found(
+    tmp_path: Path, vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file list skips `.cache`, `venv`, `node_modules`, ... and stops at a count; a
+    loader reads `checkpoints/.cache/model.pkl` all the same."""
+    from forkvet import snapshot
+
+    evil = P.os_system("true", 2)
+    folders = [".cache", "venv", "node_modules", "site-packages", "__pycache__"]
+    folders += [".ipynb_checkpoints", ".venv/lib/python3.11/site-packages/pkg", ".tox/x"]
+    cases = {f"checkpoints/{d}/model.pkl": evil for d in folders}
+    report = vet_repo({**cases, "train.py": "import pickle\n"})
+    assert {r.path for r in report.risks if r.severity == "error"} == set(cases)
+
+    monkeypatch.setattr(snapshot, "MAX_FILES", 5)
+    many: dict[str, str | bytes] = {f"a{i:02}.txt": "x\n" for i in range(20)}
+    many |= {"z/late.pkl": evil, "z/.cache/later.pkl": P.gz(evil)}
+    report = vet_repo(many, name="cut")
+    assert any(n.title == "Repository truncated" for n in report.findings)
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == {"z/late.pkl", "z/.cache/later.pkl"}
