@@ -19,6 +19,7 @@ import codecs
 import gzip
 import io
 import lzma
+import os
 import pickle
 import pickletools
 import re
@@ -749,20 +750,26 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
     kinds = ["zstd", "lz4"] if kind == "skippable" else [kind] if kind else []
     # zipfile (pandas.read_pickle of a .zip) finds an archive by its end record, whatever
     # precedes it. Only files are looked at from their end (a member would be read twice).
-    if seekable is not None and "zip" not in kinds and _zip_at_end(seekable):
+    whole = len(head) < HEAD  # the head is the whole stream: no need to read its end
+    at_end = b"PK\x05\x06" in head if whole else seekable is not None and _zip_at_end(seekable)
+    if seekable is not None and "zip" not in kinds and at_end:
         kinds.append("zip-at-end")
     return kinds
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:
     """A zip end-of-central-directory record in the last 64 KiB (where zipfile looks)."""
-    here = fh.tell()
-    try:
+    if isinstance(fh, io.BufferedReader):  # a file: one read, its position kept
+        fd = fh.fileno()
+        size = os.fstat(fd).st_size
+        tail = os.pread(fd, (1 << 16) + 22, max(0, size - (1 << 16) - 22))
+    else:  # a spooled copy
+        here = fh.tell()
         size = fh.seek(0, io.SEEK_END)
         fh.seek(max(0, size - (1 << 16) - 22))
-        return b"PK\x05\x06" in fh.read()
-    finally:
+        tail = fh.read()
         fh.seek(here)
+    return b"PK\x05\x06" in tail
 
 
 def _scan_container(
@@ -1193,11 +1200,12 @@ def importable(module: str, name: str, repo_names: frozenset[str]) -> bool:
     """Whether loading may import (and run) something for this import. A module or name
     that is no identifier path is kept by the walk (__import__ finds `my-mod.py` as well as
     any file), but only a repository file or folder can carry such a name: installed
-    modules have identifier names. When no part of the module names a repository file or
-    folder, every loader fails on the import and nothing runs."""
+    modules have identifier names. __import__ imports the first part of a dotted path
+    before the rest: when it names no repository file or folder, every loader fails on the
+    import and nothing runs (a Python file starting `import a.b` spells INST `mport a.b`)."""
     if module.startswith("?") or (_IDENT.fullmatch(module) and _IDENT.fullmatch(name)):
         return True
-    return any(part in repo_names for part in module.split("."))
+    return module.split(".", 1)[0] in repo_names
 
 
 # Where __import__ finds a top-level name: a folder (package or namespace package), or a
