@@ -323,6 +323,17 @@ class Stream:
 
     def skip(self, n: int) -> None:
         """Skip n bytes; _Bad if the stream ends first (a truncated pickle)."""
+        held = len(self.buf) - self.pos
+        if n > held + _READ_AHEAD and isinstance(self.raw, io.BufferedReader):
+            # A file (a bz2 archive's `BZh` reads as a BINBYTES of ~1 GB): seek, not read.
+            self.buf, self.pos = b"", 0
+            here = self.raw.tell()
+            end = os.fstat(self.raw.fileno()).st_size
+            self.raw.seek(min(end, here + n - held))
+            self.offset += min(n, held + end - here)
+            if here + n - held > end:
+                raise _Bad("truncated")
+            return
         while n > 0:
             got = len(self.read(min(n, 1 << 20)))
             if got == 0:
