@@ -801,12 +801,10 @@ def _scan_container(
     else:
         try:
             with _decompressed(kind, s) as inner:
-                _dispatch(
-                    Stream(inner, budget), _join(where, f"({kind})"), out, budget, depth + 1, None
-                )
+                stream = Stream(cast(IO[bytes], _UpToError(inner)), budget)
+                _dispatch(stream, _join(where, f"({kind})"), out, budget, depth + 1, None)
         except _NOT_COMPRESSED:
-            # Not (or no longer) that compression: its loader fails here too. What was
-            # decompressed before it was walked, and its imports kept.
+            # Not that compression (it fails to open): its loader fails here too.
             return
 
 
@@ -959,8 +957,11 @@ def _scan_zip(
                 budget.tick()
                 try:
                     with zf.open(info) as inner:
-                        stream = Stream(inner, budget, persistent=True)  # torch's data.pkl
+                        safe = _UpToError(inner)
+                        stream = Stream(cast(IO[bytes], safe), budget, persistent=True)
                         _dispatch(stream, member, out, budget, depth + 1, None)
+                    if safe.error is not None:  # torch's own reader may read further
+                        raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
 
@@ -1113,6 +1114,43 @@ def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
         if kind == "zfile":
             s.read(2 + 19)  # joblib: b"ZF", the length in hex padded to len(hex(2**64))
         yield cast(IO[bytes], _ZlibReader(s))
+
+
+_BROKEN: tuple[type[Exception], ...] = (*_NOT_COMPRESSED, zipfile.BadZipFile)
+
+
+class _UpToError(io.RawIOBase):
+    """A decompressing stream that ends where it breaks (a bad CRC, corrupt data), keeping
+    what came before: a loader has unpickled that much by then. Read in the chunks a
+    loader's buffered reader asks for, so the scan sees at least what the loader saw."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self.inner = inner
+        self.error: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        n = 1 << 20 if n is None or n < 0 else n
+        chunks: list[bytes] = []
+        got = 0
+        while got < n and self.error is None:
+            try:
+                chunk = self.inner.read(min(n - got, io.DEFAULT_BUFFER_SIZE))
+            except _BROKEN as exc:
+                self.error = exc
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
 
 
 class _ZstdErrors(io.RawIOBase):

@@ -172,3 +172,32 @@ def test_pickles_in_skipped_folders_and_past_the_file_cut_are_found(
     assert any(n.title == "Repository truncated" for n in report.findings)
     errors = {r.path for r in report.risks if r.severity == "error"}
     assert errors == {"z/late.pkl", "z/.cache/later.pkl"}
+
+
+def _bad_crc(data: bytes) -> bytes:
+    gz = bytearray(P.gz(data))
+    gz[-8] ^= 0xFF  # the CRC-32 in the trailer: gzip raises only when it reads to the end
+    return bytes(gz)
+
+
+def test_a_stream_that_fails_after_its_pickle_is_judged_on_what_came_first(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """A compressed stream that breaks after the pickle's STOP: the loader has run it by then,
+    so the scan walks what came before the break (also when the stream is read twice)."""
+    marker = tmp_path / "PWNED"
+    cmd = f"touch {marker}"
+    tail = b"N" * 20_000  # read after STOP only by a scanner, never by pickle.load
+    cases = {
+        "plain.pkl.gz": _bad_crc(P.os_system(cmd, 2) + tail),
+        "ustar.pkl.gz": _bad_crc(P.ustar_at_257(cmd) + tail),
+        "bzh.pkl.gz": _bad_crc(P.prefixed(b"BZh9", cmd) + tail),
+        "member.zip": P.zipped({"x.gz": _bad_crc(P.ustar_at_257(cmd) + tail)}),
+    }
+    report = vet_repo(cases)
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == set(cases)
+    for name in ("plain.pkl.gz", "ustar.pkl.gz"):
+        loader = "import gzip, io, pickle; pickle.load(gzip.open(io.BytesIO(DATA)))"
+        assert P.really_runs(loader, cases[name], tmp_path, marker), name
+        marker.unlink()
