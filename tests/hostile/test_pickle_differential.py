@@ -106,6 +106,15 @@ def _npz(d: bytes) -> bytes:
     return P.zipped({"w.npy": P.npy_plain(b"\0" * 16), "meta.npy": _npy_object(d)})
 
 
+_TAIL = b"N" * 20_000  # after STOP: read by a scanner, never by a loader
+
+
+def _bad_crc(gz: bytes) -> bytes:
+    out = bytearray(gz)
+    out[-8] ^= 0xFF  # gzip checks the CRC-32 only when it reads to the end
+    return bytes(out)
+
+
 WRAPPERS: dict[str, tuple[Wrap, str]] = {
     "raw": (lambda d: d, ".pkl"),
     **{f"magic_{k}": (_prefix(m), ".pkl") for k, m in _MAGICS.items()},
@@ -131,6 +140,9 @@ WRAPPERS: dict[str, tuple[Wrap, str]] = {
     "gz_in_zip": (lambda d: P.zipped({"m.gz": P.gz(d)}), ".zip"),
     "magic_in_torch": (lambda d: _torch(P.magic_prefix(b"BZh1") + d), ".pt"),
     "ustar_in_zst": (lambda d: P.zstd(_ustar(d)), ".pkl.zst"),
+    "gzip_bad_crc": (lambda d: _bad_crc(P.gz(d + _TAIL)), ".pkl.gz"),
+    "xz_cut": (lambda d: P.xz(d + _TAIL)[:-30], ".pkl.xz"),
+    "bz2_cut": (lambda d: P.bz(d + _TAIL)[:-30], ".pkl.bz2"),
     "magic_in_gzip": (lambda d: P.gz(P.magic_prefix(b"PK\x03\x04") + d), ".pkl.gz"),
 }
 _FOLDERS = [
