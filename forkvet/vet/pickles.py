@@ -120,8 +120,8 @@ def sniff(head: bytes) -> str | None:
         return "bz2"
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
-    if head.startswith(b"]\x00\x00") and len(head) >= 13:
-        return "lzma"  # LZMA "alone" format (joblib's .lzma)
+    if head.startswith(b"]\x00") and len(head) >= 13:
+        return "lzma"  # LZMA "alone" format: joblib's .lzma, any dictionary size
     if head.startswith(b"ZF"):
         return "zfile"  # joblib < 0.10 compressed pickles
     if head.startswith(b"\x28\xb5\x2f\xfd"):

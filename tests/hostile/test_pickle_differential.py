@@ -106,6 +106,14 @@ def _npz(d: bytes) -> bytes:
     return P.zipped({"w.npy": P.npy_plain(b"\0" * 16), "meta.npy": _npy_object(d)})
 
 
+def _lzma_small(d: bytes) -> bytes:
+    """LZMA "alone" with a 4 KiB dictionary: `]\x00\x10`, which joblib reads as lzma."""
+    import lzma
+
+    lzma1 = [{"id": lzma.FILTER_LZMA1, "dict_size": 4096}]
+    return lzma.compress(d, format=lzma.FORMAT_ALONE, filters=lzma1)
+
+
 _TAIL = b"N" * 20_000  # after STOP: read by a scanner, never by a loader
 
 
@@ -123,6 +131,7 @@ WRAPPERS: dict[str, tuple[Wrap, str]] = {
     "bz2": (P.bz, ".pkl.bz2"),
     "xz": (P.xz, ".pkl.xz"),
     "lzma": (P.lzma_alone, ".lzma"),
+    "lzma_small_dict": (_lzma_small, ".pkl"),
     "zlib": (P.zlib_raw, ".joblib"),
     "zfile": (P.joblib_zfile, ".pkl"),
     "zstd": (P.zstd, ".pkl.zst"),
