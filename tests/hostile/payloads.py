@@ -210,6 +210,14 @@ def hostile_set(cmd: str) -> dict[str, bytes]:
         "arrays.npz": npz_object(cmd),
         "array.npy": npy_object(cmd),
         "gz_in_zip.zip": zipped({"m.gz": gz(evil)}),
+        # issue 17: a pickle that looks like a container, new compressions, skipped folders
+        "looks_like_tar.pkl": ustar_at_257(cmd),
+        "looks_like_bz2.pkl": bzh_prefix(cmd),
+        "release/tar_looking.pt": torch_zip(ustar_at_257(cmd)),
+        "frame.pkl.zst": zstd(evil),
+        "model_lz4.joblib": lz4_frame(evil),
+        "checkpoints/.cache/model.pkl": evil,
+        "node_modules/pkg/weights.bin": evil,
     }
     return cases
 
