@@ -65,6 +65,8 @@ def test_a_module_name_that_is_no_identifier_is_still_an_import(tmp_path: Path) 
         "e.pkl": b"\x80\x04\x8c\x051evil\x94\x8c\x03x-y\x94\x93.",
         # after a name no loader can import, the walk goes on to the next import
         "f.pkl": b"cnot a module\nx\n0" + P.os_system("true", 2)[2:],
+        # a name too long to keep is unknown, whatever module it is in
+        "g.pkl": b"cos\n" + b"path.os." * 10_000 + b"system\n(Vtrue\ntR.",
         # text that spells a GLOBAL of names nothing can import is not a pickle
         "CHANGES": b"changes\n=======\n\n- 1.0: first release\n",
         # INST `mport lib.x`: __import__ needs `mport lib` first, which nothing provides
@@ -74,7 +76,7 @@ def test_a_module_name_that_is_no_identifier_is_still_an_import(tmp_path: Path) 
         (repo / name).write_bytes(data)
     report = vet(load(repo))
     errors = {r.path for r in report.risks if r.severity == "error"}
-    assert errors == {"a.pkl", "b.pkl", "c.pkl", "e.pkl", "f.pkl"}
+    assert errors == {"a.pkl", "b.pkl", "c.pkl", "e.pkl", "f.pkl", "g.pkl"}
     assert not any(r.path in ("CHANGES", "lib/use.py") for r in report.risks)
     assert not marker.exists()
     # and the loaders really do import the repository's module
