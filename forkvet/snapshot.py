@@ -110,6 +110,10 @@ class Snapshot:
     # Shown path -> the name on disk, for names that are not valid UTF-8 (shown with \xNN
     # escapes so that every report, render and JSON output holds valid text).
     disk_names: dict[str, str] = field(default_factory=dict)
+    # What the file list leaves out, for the checks that must see every file (pickles):
+    # skipped folders (names on disk, relative to the root) and whether the count cut hit.
+    skipped_dirs: list[str] = field(default_factory=list)
+    truncated: bool = False
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
@@ -231,11 +235,18 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
         raise InputError(f"{root} is a file, not a directory: give the repository's folder")
     root = root.resolve()
     disk_names: dict[str, str] = {}
-    files, notices = _walk(root, disk_names)
+    skipped: list[str] = []
+    files, notices = _walk(root, disk_names, skipped)
     if not files:
         raise InputError(f"{root} has no files to vet (empty directory)")
     snap = Snapshot(
-        root=root, name=name or root.name, files=files, notices=notices, disk_names=disk_names
+        root=root,
+        name=name or root.name,
+        files=files,
+        notices=notices,
+        disk_names=disk_names,
+        skipped_dirs=skipped,
+        truncated=len(files) >= MAX_FILES,
     )
     snap.git = read_git_info(root, remote)
     if snap.git.refused:
@@ -261,7 +272,7 @@ def shown_name(name: str) -> str:
 
 
 def _walk(
-    root: Path, disk_names: dict[str, str] | None = None
+    root: Path, disk_names: dict[str, str] | None = None, skipped: list[str] | None = None
 ) -> tuple[list[FileEntry], list[Finding]]:
     files: list[FileEntry] = []
     notices: list[Finding] = []
@@ -301,6 +312,8 @@ def _walk(
             if entry.is_dir(follow_symlinks=False):
                 if entry.name not in SKIP_DIRS:
                     stack.append(Path(entry.path))
+                elif skipped is not None:
+                    skipped.append(os.path.relpath(entry.path, root))
                 continue
             if not entry.is_file(follow_symlinks=False):
                 continue

@@ -13,21 +13,22 @@ is reported as "not verified", never as a pass.
 
 from __future__ import annotations
 
+import ast
 import bz2
 import codecs
 import gzip
 import io
 import lzma
+import os
 import pickle
 import pickletools
 import re
-import struct
 import tarfile
 import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
@@ -119,10 +120,16 @@ def sniff(head: bytes) -> str | None:
         return "bz2"
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
-    if head.startswith(b"]\x00\x00") and len(head) >= 13:
-        return "lzma"  # LZMA "alone" format (joblib's .lzma)
+    if head.startswith(b"]\x00") and len(head) >= 13:
+        return "lzma"  # LZMA "alone" format: joblib's .lzma, any dictionary size
     if head.startswith(b"ZF"):
         return "zfile"  # joblib < 0.10 compressed pickles
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"  # pandas.read_pickle("x.pkl.zst")
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        return "lz4"  # lz4 frames: joblib.dump(..., compress="lz4")
+    if head[1:4] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50:
+        return "skippable"  # a skippable frame, which both zstd and lz4 frames may start with
     if _is_zlib(head):
         return "zlib"
     if _is_tar(head):
@@ -151,7 +158,8 @@ _LINE, _LINE2, _LEN1, _LEN4S, _LEN4U, _LEN8 = -1, -10, -2, -3, -4, -5
     _A_EXT,
     _A_PROTO,
     _A_STOP,
-) = range(13)
+    _A_PERSID,
+) = range(14)
 _ACTIONS = {
     "MARK": _A_MARK,
     "POP": _A_POP,
@@ -170,6 +178,8 @@ _ACTIONS = {
     "EXT2": _A_EXT,
     "EXT4": _A_EXT,
     "PROTO": _A_PROTO,
+    "PERSID": _A_PERSID,
+    "BINPERSID": _A_PERSID,
     "STOP": _A_STOP,
 }
 _VALUES = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE"}
@@ -239,8 +249,19 @@ class _LongLine(Exception):
 class Stream:
     """A binary stream read through the budget, with a pushed-back head."""
 
-    def __init__(self, raw: IO[bytes], budget: Budget, head: bytes = b"", counted: bool = True):
+    def __init__(
+        self,
+        raw: IO[bytes],
+        budget: Budget,
+        head: bytes = b"",
+        counted: bool = True,
+        persistent: bool = False,
+    ):
         self.raw = raw
+        # Whether its loader may have a persistent_load (torch's, for an archive member or a
+        # legacy checkpoint's later pickles). Without one, PERSID fails: pickle.load,
+        # numpy, joblib and pandas stop there.
+        self.persistent = persistent
         self.budget = budget
         self.buf = head
         self.pos = 0
@@ -302,6 +323,17 @@ class Stream:
 
     def skip(self, n: int) -> None:
         """Skip n bytes; _Bad if the stream ends first (a truncated pickle)."""
+        held = len(self.buf) - self.pos
+        if n > held + _READ_AHEAD and isinstance(self.raw, io.BufferedReader):
+            # A file (a bz2 archive's `BZh` reads as a BINBYTES of ~1 GB): seek, not read.
+            self.buf, self.pos = b"", 0
+            here = self.raw.tell()
+            end = os.fstat(self.raw.fileno()).st_size
+            self.raw.seek(min(end, here + n - held))
+            self.offset += min(n, held + end - here)
+            if here + n - held > end:
+                raise _Bad("truncated")
+            return
         while n > 0:
             got = len(self.read(min(n, 1 << 20)))
             if got == 0:
@@ -478,6 +510,12 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
             elif act == _A_PROTO:
                 if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
                     raise _Bad("unknown protocol")
+            elif act == _A_PERSID:
+                if not s.persistent:
+                    raise _Bad("no persistent_load")
+                if op.pops:
+                    machine.pop(op.pops)
+                stack.append(None)
             elif act == _A_STOP:
                 machine.pop(1)
                 info.complete = True
@@ -529,10 +567,9 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
             qualname = UNKNOWN if attr is None else attr.decode("utf-8")
         except UnicodeDecodeError:
             raise _Bad("module or name not UTF-8") from None
-        # find_class imports the module: a name that is no module path cannot be imported.
-        # (A module name over MAX_LINE is no file name either.)
-        if not _IDENT.fullmatch(module) or not (qualname == UNKNOWN or _IDENT.fullmatch(qualname)):
-            raise _Bad("not an importable name")
+        # Kept whatever it spells: find_class hands the module to __import__, which finds a
+        # repository file `1evil.py` or `my-mod.py` as well as any other (and runs it).
+        # Only an identifier path can be on the safe list, so any other name is an error.
         return (module, qualname)
     if kind == _LINE:
         raw = _line(s, info)
@@ -621,7 +658,7 @@ def _short(value: str | None) -> str | None:
     return value if value is not None and len(value) <= _MAX_NAME else None
 
 
-def probe(head: bytes, more: bool | None = None) -> bool:
+def probe(head: bytes, more: bool | None = None, persistent: bool = False) -> bool:
     """Would pickle.load do anything with a stream starting with these bytes?
 
     more: the stream goes on past head (default: head is a full HEAD window).
@@ -633,7 +670,7 @@ def probe(head: bytes, more: bool | None = None) -> bool:
         return False
     more = len(head) >= HEAD if more is None else more
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
-    info = walk(Stream(io.BytesIO(b""), budget, head, counted=False), budget)
+    info = walk(Stream(io.BytesIO(b""), budget, head, False, persistent), budget)
     if info.imports:
         return True
     if info.complete:
@@ -656,13 +693,13 @@ def looks_like_pickle(s: Stream) -> bool:
     than that is scanned rather than skipped."""
     head = s.peek(HEAD)
     if len(head) < HEAD:
-        return probe(head, more=False)
+        return probe(head, False, s.persistent)
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
-    info = walk(Stream(io.BytesIO(b""), budget, head, counted=False), budget)
+    info = walk(Stream(io.BytesIO(b""), budget, head, False, s.persistent), budget)
     if info.imports or not (info.error or "").endswith("unterminated line"):
-        return probe(head)
+        return probe(head, None, s.persistent)
     longer = s.peek(HEAD + MAX_LINE)
-    return probe(longer, more=len(longer) == HEAD + MAX_LINE)
+    return probe(longer, len(longer) == HEAD + MAX_LINE, s.persistent)
 
 
 # -- scanning ----------------------------------------------------------------------------------
@@ -674,7 +711,7 @@ def scan_path(path: str, display: str, deadline: float) -> FileScan | None:
         head = fh.read(HEAD)
         if time.monotonic() > budget.deadline:
             # Out of time: still tell which files are (or hold) pickles, from their head.
-            if sniff(head) or probe(head):
+            if sniff(head) or probe(head) or _zip_at_end(fh):
                 result.note("", "the time budget for scanning pickles was spent before it")
                 return result
             return None
@@ -690,29 +727,84 @@ def scan_path(path: str, display: str, deadline: float) -> FileScan | None:
 def _dispatch(
     s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
 ) -> None:
+    """Every stream is probed as a pickle from its first byte, whatever it looks like: a
+    container's magic can be spelled by a pickle's own bytes. Each container kind it may also
+    be (magic at the start, a zip's end record at the end) adds a scan from the first byte."""
     head = s.peek(HEAD)
-    kind = sniff(head)
-    if kind is None:
-        if looks_like_pickle(s):
+    kinds = _kinds(head, seekable)
+    pickled = looks_like_pickle(s)
+    if not kinds:
+        if pickled:
             _scan_pickles(s, where, out, budget)
         return
+    if pickled + len(kinds) > 1 and seekable is None:
+        # Read more than once: copied out (bounded) to be read from its start again.
+        with _spooled(s) as fh:
+            again = Stream(fh, budget, counted=False, persistent=s.persistent)
+            _dispatch(again, where, out, budget, depth, fh)
+        return
+    if pickled:
+        _scan_pickles(s, where, out, budget)
     if depth >= MAX_DEPTH:
         out.note(where, f"archive nested deeper than {MAX_DEPTH} levels, not opened")
         return
+    for i, kind in enumerate(kinds):
+        if pickled or i:
+            assert seekable is not None
+            seekable.seek(0)
+            s = Stream(seekable, budget, counted=False)
+        _scan_container(kind, s, where, out, budget, depth, seekable)
+
+
+def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
+    kind = sniff(head)
+    kinds = ["zstd", "lz4"] if kind == "skippable" else [kind] if kind else []
+    # zipfile (pandas.read_pickle of a .zip) finds an archive by its end record, whatever
+    # precedes it. Only files are looked at from their end (a member would be read twice).
+    whole = len(head) < HEAD  # the head is the whole stream: no need to read its end
+    at_end = b"PK\x05\x06" in head if whole else seekable is not None and _zip_at_end(seekable)
+    if seekable is not None and "zip" not in kinds and at_end:
+        kinds.append("zip-at-end")
+    return kinds
+
+
+def _zip_at_end(fh: IO[bytes]) -> bool:
+    """A zip end-of-central-directory record in the last 64 KiB (where zipfile looks)."""
+    if isinstance(fh, io.BufferedReader):  # a file: one read, its position kept
+        fd = fh.fileno()
+        size = os.fstat(fd).st_size
+        tail = os.pread(fd, (1 << 16) + 22, max(0, size - (1 << 16) - 22))
+    else:  # a spooled copy
+        here = fh.tell()
+        size = fh.seek(0, io.SEEK_END)
+        fh.seek(max(0, size - (1 << 16) - 22))
+        tail = fh.read()
+        fh.seek(here)
+    return b"PK\x05\x06" in tail
+
+
+def _scan_container(
+    kind: str,
+    s: Stream,
+    where: str,
+    out: FileScan,
+    budget: Budget,
+    depth: int,
+    seekable: IO[bytes] | None,
+) -> None:
     if kind == "npy":
         _scan_npy(s, where, out, budget)
-    elif kind == "zip":
-        _scan_zip(s, where, out, budget, depth, seekable)
+    elif kind in ("zip", "zip-at-end"):
+        _scan_zip(s, where, out, budget, depth, seekable, by_magic=kind == "zip")
     elif kind == "tar":
         _scan_tar(s, where, out, budget, depth)
     else:
         try:
             with _decompressed(kind, s) as inner:
-                _dispatch(
-                    Stream(inner, budget), _join(where, f"({kind})"), out, budget, depth + 1, None
-                )
-        except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError):
-            # Not really compressed data: then no loader reads it as such either.
+                stream = Stream(cast(IO[bytes], _UpToError(inner)), budget)
+                _dispatch(stream, _join(where, f"({kind})"), out, budget, depth + 1, None)
+        except _NOT_COMPRESSED:
+            # Not that compression (it fails to open): its loader fails here too.
             return
 
 
@@ -740,6 +832,7 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
         if not info.complete:
             break
+        s.persistent = True  # torch's legacy format: its main pickle has a persistent_load
     if inline and s.peek(1):
         # joblib writes array bytes (or a nested pickle) into the middle of the pickle
         # stream and its loader goes on unpickling after them: the rest cannot be walked.
@@ -770,36 +863,88 @@ def _sweep(s: Stream, budget: Budget) -> Iterator[tuple[str, str]]:
 
 
 def _scan_npy(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
-    """.npy: magic, version, header length, header; an object array's data is a pickle."""
-    pre = s.read(10)
-    if len(pre) < 10:
+    """.npy: magic, version, header length, header. numpy.load unpickles the data only when
+    the header's dtype holds Python objects; any other array's data is raw numbers, whatever
+    its bytes. A header numpy would not read proves nothing: the data is probed."""
+    pre = s.read(8)
+    if len(pre) < 8:
         return
-    major = pre[6]
-    if major == 1:
-        hlen = struct.unpack("<H", pre[8:10])[0]
-    else:
-        hlen = struct.unpack("<I", pre[8:10] + s.read(2))[0]
+    size = {1: 2, 2: 4, 3: 4}.get(pre[6], 0)
+    raw = s.read(size)
+    if not size or len(raw) < size:
+        return  # numpy.load fails on an unknown version or a truncated header
+    hlen = int.from_bytes(raw, "little")
     if hlen > 1 << 20:
         out.note(where, "numpy header over 1 MiB")
         return
     header = s.read(hlen)
     if len(header) < hlen:
         return
-    # numpy pickles the data when the dtype holds Python objects ('O' in its description).
-    if re.search(rb"['\"][<>|=]?(?:O\d*|object_?)['\"]", header) or looks_like_pickle(s):
+    dtype = npy_object_dtype(header)
+    if dtype is False:
+        return
+    if dtype is True or looks_like_pickle(s):
         _scan_pickles(s, where, out, budget)
 
 
+def npy_object_dtype(header: bytes) -> bool | None:
+    """Whether a .npy header's dtype holds Python objects (so numpy pickles the data); None
+    when the header is not one numpy reads. Read as numpy reads it: a Python literal."""
+    try:
+        meta = ast.literal_eval(header.decode("latin-1"))
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
+    if not isinstance(meta, dict) or set(meta) != {"descr", "fortran_order", "shape"}:
+        return None
+    return _has_object(meta["descr"], 0)
+
+
+# Type strings of arrays without objects, as numpy.save writes them (dtype.str): byte order,
+# kind, size, and a unit for datetimes. Any other string may name an object dtype ('O',
+# 'object', 'f4,O', ...) and counts as one.
+_PLAIN_TYPE = re.compile(r"[<>|=]?(?:[biufcSUVa?]\d*|[mM]8(?:\[\w+\])?)")
+
+
+def _has_object(descr: object, depth: int) -> bool | None:
+    """A dtype description (a type string, a (descr, shape) pair, or a list of (name, descr
+    [, shape]) fields): False only when no part can hold objects; None when it is not a
+    description numpy reads."""
+    if depth > 32:
+        return None
+    if isinstance(descr, str):
+        return not _PLAIN_TYPE.fullmatch(descr)
+    if isinstance(descr, tuple):
+        return _has_object(descr[0], depth + 1) if len(descr) == 2 else None
+    if not isinstance(descr, list) or not descr:
+        return None
+    found = False
+    for field_ in descr:
+        if not isinstance(field_, tuple) or len(field_) not in (2, 3):
+            return None
+        inner = _has_object(field_[1], depth + 1)
+        if inner is None:
+            return None
+        found = found or inner
+    return found
+
+
 def _scan_zip(
-    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+    s: Stream,
+    where: str,
+    out: FileScan,
+    budget: Budget,
+    depth: int,
+    seekable: IO[bytes] | None,
+    by_magic: bool = True,
 ) -> None:
     from picklescan.relaxed_zipfile import RelaxedZipFile  # what torch's own reader accepts
 
-    with _seekable(s, seekable, budget) as fh:
+    with _seekable(s, seekable) as fh:
         try:
             zf = RelaxedZipFile(fh)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            out.note(where, "looks like a zip archive but could not be opened")
+            if by_magic:  # torch's reader may still open what zipfile refuses
+                out.note(where, "looks like a zip archive but could not be opened")
             return
         with zf:
             infos = zf.infolist()
@@ -812,27 +957,37 @@ def _scan_zip(
                 budget.tick()
                 try:
                     with zf.open(info) as inner:
-                        _dispatch(Stream(inner, budget), member, out, budget, depth + 1, None)
+                        safe = _UpToError(inner)
+                        stream = Stream(cast(IO[bytes], safe), budget, persistent=True)
+                        _dispatch(stream, member, out, budget, depth + 1, None)
+                    if safe.error is not None:  # torch's own reader may read further
+                        raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
 
 
 @contextmanager
-def _seekable(s: Stream, fh: IO[bytes] | None, budget: Budget) -> Iterator[IO[bytes]]:
+def _seekable(s: Stream, fh: IO[bytes] | None) -> Iterator[IO[bytes]]:
     if fh is not None:
         fh.seek(0)
         yield fh
         return
-    # A nested archive: copy it out (bounded) so zipfile can seek.
+    with _spooled(s) as spool:  # a nested archive: zipfile seeks
+        yield spool
+
+
+@contextmanager
+def _spooled(s: Stream) -> Iterator[IO[bytes]]:
+    """The rest of the stream copied out (bounded), to seek in or read again."""
     with tempfile.SpooledTemporaryFile(max_size=16 << 20) as spool:
         total = 0
         while chunk := s.read(1 << 20):
             total += len(chunk)
             if total > MAX_SPOOL:
-                raise Unverified(f"nested archive over {MAX_SPOOL >> 20} MiB")
+                raise Unverified(f"nested stream over {MAX_SPOOL >> 20} MiB")
             spool.write(chunk)
         spool.seek(0)
-        yield spool
+        yield cast(IO[bytes], spool)
 
 
 _LEGACY_TORCH = {"storages", "tensors", "pickle", "sys_info"}
@@ -872,7 +1027,7 @@ def _scan_tar(s: Stream, where: str, out: FileScan, budget: Budget, depth: int) 
                 if inner is None:
                     continue
                 name = _join(where, member.name)
-                stream = Stream(inner, budget, counted=s.counted)
+                stream = Stream(inner, budget, counted=s.counted, persistent=True)
                 if member.name in ("storages", "tensors"):
                     _scan_legacy_torch(stream, member.name, name, out, budget)
                 else:
@@ -919,6 +1074,16 @@ def _scan_legacy_torch(s: Stream, kind: str, where: str, out: FileScan, budget: 
         out.note(where, f"legacy torch data could not be followed ({exc}); rest not scanned")
 
 
+_NOT_COMPRESSED: tuple[type[Exception], ...] = (
+    OSError,
+    EOFError,
+    lzma.LZMAError,
+    zlib.error,
+    ValueError,
+    RuntimeError,  # lz4
+)
+
+
 @contextmanager
 def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
     if kind == "gzip":
@@ -931,10 +1096,84 @@ def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
         fmt = lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE
         with lzma.LZMAFile(cast(Any, s), "rb", format=fmt) as x:
             yield x
+    elif kind == "zstd":
+        import zstandard
+
+        # A frame may declare any window: memory stays at zstd's default cap (128 MiB).
+        reader = zstandard.ZstdDecompressor(max_window_size=1 << 27).stream_reader(
+            cast(Any, s), read_across_frames=True
+        )
+        with reader:
+            yield cast(IO[bytes], _ZstdErrors(reader))
+    elif kind == "lz4":
+        import lz4.frame
+
+        with lz4.frame.LZ4FrameFile(cast(Any, s), "rb") as f:
+            yield cast(IO[bytes], f)
     else:  # zlib, or joblib's "ZF" + hex length + zlib
         if kind == "zfile":
             s.read(2 + 19)  # joblib: b"ZF", the length in hex padded to len(hex(2**64))
         yield cast(IO[bytes], _ZlibReader(s))
+
+
+_BROKEN: tuple[type[Exception], ...] = (*_NOT_COMPRESSED, zipfile.BadZipFile)
+
+
+class _UpToError(io.RawIOBase):
+    """A decompressing stream that ends where it breaks (a bad CRC, corrupt data), keeping
+    what came before: a loader has unpickled that much by then. Read in the chunks a
+    loader's buffered reader asks for, so the scan sees at least what the loader saw."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self.inner = inner
+        self.error: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        n = 1 << 20 if n is None or n < 0 else n
+        chunks: list[bytes] = []
+        got = 0
+        while got < n and self.error is None:
+            try:
+                chunk = self.inner.read(min(n - got, io.DEFAULT_BUFFER_SIZE))
+            except _BROKEN as exc:
+                self.error = exc
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+class _ZstdErrors(io.RawIOBase):
+    """zstandard's reader, its errors as OSError (zstandard.ZstdError is no OSError)."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        import zstandard
+
+        try:
+            return bytes(self.reader.read(1 << 20 if n is None or n < 0 else n))
+        except zstandard.ZstdError as exc:
+            raise OSError(str(exc)) from None
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
 
 
 class _ZlibReader(io.RawIOBase):
@@ -1004,6 +1243,38 @@ SAFE_GLOBALS: dict[str, frozenset[str]] = {
 # torch.nn layers (a whole model saved with torch.save(model)): constructing them runs no
 # user code. The model's own class still has to be imported, and is reported.
 _SAFE_MODULE_PREFIXES = ("torch.nn.modules.",)
+
+
+def importable(module: str, name: str, repo_names: frozenset[str]) -> bool:
+    """Whether loading may import (and run) something for this import. A module or name
+    that is no identifier path is kept by the walk (__import__ finds `my-mod.py` as well as
+    any file), but only a repository file or folder can carry such a name: installed
+    modules have identifier names. __import__ imports the first part of a dotted path
+    before the rest: when it names no repository file or folder, every loader fails on the
+    import and nothing runs (a Python file starting `import a.b` spells INST `mport a.b`)."""
+    if module.startswith("?") or name == UNKNOWN:
+        return True  # not known: anything (`os` and `path.os.` * 10,000 + `system`)
+    if _IDENT.fullmatch(module) and _IDENT.fullmatch(name):
+        return True
+    return module.split(".", 1)[0] in repo_names
+
+
+# Where __import__ finds a top-level name: a folder (package or namespace package), or a
+# file of that stem with a suffix importlib loads (source, bytecode, extension module).
+MODULE_SUFFIXES = (".py", ".pyw", ".pyc", ".so", ".pyd")
+
+
+def repo_names(paths: Iterable[str]) -> frozenset[str]:
+    """Every name a module in these files could be imported by: folder names, and the stems
+    of files __import__ loads (`my-mod.py` -> `my-mod`, `x.cpython-311-x86_64-linux-gnu.so`
+    -> `x`)."""
+    out: set[str] = set()
+    for path in paths:
+        *folders, name = path.split("/")
+        out.update(folders)
+        if name.endswith(MODULE_SUFFIXES):
+            out.add(name.split(".", 1)[0])
+    return frozenset(out)
 
 
 def is_safe(module: str, name: str) -> bool:

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
+import os
 import re
+import stat
 import time
+from pathlib import Path
 
 from forkvet.report import Finding, Risk
+from forkvet.snapshot import Snapshot, shown_name
 from forkvet.vet import pickles
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -33,15 +38,26 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     plain: list[str] = []
     seen: dict[tuple[int, int], pickles.FileScan | None] = {}
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
-    for f in ctx.snap.files:
-        if f.size < 2:
-            continue
-        path = ctx.snap.fs_path(f.path)
+    extra, more = _unlisted(ctx.snap)
+    listed = [(f.path, ctx.snap.fs_path(f.path)) for f in ctx.snap.files]
+    names = pickles.repo_names([p for p, _ in listed] + [p for p, _ in extra])
+    linked_out: list[str] = []
+    if more:
+        risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files outside the file list"))
+    todo = itertools.chain(((s, p, False) for s, p in listed), ((s, p, True) for s, p in extra))
+    for shown, path, unlisted in todo:
         try:
             st = path.lstat()
+            if st.st_size < 2 or not stat.S_ISREG(st.st_mode):
+                continue
             if (st.st_dev, st.st_ino) in seen:  # hard links: one scan, every name reported
                 cached = seen[(st.st_dev, st.st_ino)]
-                scan = dataclasses.replace(cached, path=f.path) if cached else None
+                scan = dataclasses.replace(cached, path=shown) if cached else None
+            elif st.st_nlink > 1 and unlisted:
+                # Not in the file list (a skipped folder): its other names may be outside
+                # the tree, so it is not read (as the file list's own rule).
+                linked_out.append(shown)
+                continue
             else:
                 with open(path, "rb") as fh:
                     head = fh.read(len(_LFS))
@@ -52,23 +68,34 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
                             "warning",
                             "Git LFS pointer: the file's content is not in the clone "
                             "(run `git lfs pull`)",
-                            f.path,
+                            shown,
                         )
                     )
                     continue
-                scan = pickles.scan_path(str(path), f.path, deadline)
+                scan = pickles.scan_path(str(path), shown, deadline)
                 seen[(st.st_dev, st.st_ino)] = scan
         except OSError:
             continue
-        if scan is None:
+        if scan is None or _never_loads(scan, names):
             continue
-        risk = _pickle_verdict(scan)
+        risk = _pickle_verdict(scan, names)
         if risk is None:
-            plain.append(f.path)
+            plain.append(shown)
         else:
             risks.append(risk)
         for reason in scan.unverified[:3]:
-            risks.append(_unverified(f.path, reason))
+            risks.append(_unverified(shown, reason))
+    if linked_out:
+        risks.append(
+            Risk(
+                "pickle-unread",
+                "warning",
+                f"{len(linked_out)} file(s) in skipped folders have hard links and were not "
+                f"read for pickles (their other names may be outside the repository): "
+                f"{', '.join(linked_out[:3])}",
+                linked_out[0],
+            )
+        )
     if plain:
         risks.append(
             Risk(
@@ -82,7 +109,56 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
         )
 
 
-def _unverified(path: str, reason: str) -> Risk:
+_MAX_UNLISTED = 500_000
+
+
+def _unlisted(snap: Snapshot) -> tuple[list[tuple[str, Path]], bool]:
+    """Files the file list leaves out — skipped folders (`.cache`, `venv`, ...) and files
+    past its count cut — as (shown path, path on disk), and whether there were more than
+    _MAX_UNLISTED. A loader reads `checkpoints/.cache/model.pkl` like any other file. Only
+    git's own store (`.git`) is not walked: a clone never writes a file there."""
+    root = snap.root
+    if snap.truncated:
+        starts = [""]
+        listed = {snap.disk_names.get(f.path, f.path) for f in snap.files}
+    else:
+        starts = [d for d in snap.skipped_dirs if os.path.basename(d) != ".git"]
+        listed = set()
+    out: list[tuple[str, Path]] = []
+    for start in starts:
+        stack = [start]
+        while stack:
+            rel = stack.pop()
+            try:
+                entries = list(os.scandir(root / rel))
+            except OSError:
+                continue
+            for entry in entries:
+                sub = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_symlink():
+                    continue  # never followed (the file list's rule)
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".git":
+                        stack.append(sub)
+                elif sub not in listed:
+                    if len(out) >= _MAX_UNLISTED:
+                        return out, True
+                    out.append((shown_name(sub), root / sub))
+    return out, False
+
+
+def _never_loads(scan: pickles.FileScan, names: frozenset[str]) -> bool:
+    """Opcodes whose only imports name nothing any loader can import (text that spells a
+    GLOBAL, `changes\n=======\n`): every loader fails there, before running anything."""
+    every = {g for found in scan.imports.values() for g in found}
+    return (
+        bool(every)
+        and not scan.unverified
+        and not any(pickles.importable(*g, names) for g in every)
+    )
+
+
+def _unverified(path: str | None, reason: str) -> Risk:
     # What was not looked at may import anything: an error, like a dangerous pickle (the
     # operator's risks.fail_on_dangerous_pickle: false makes both warnings).
     return Risk(
@@ -93,11 +169,11 @@ def _unverified(path: str, reason: str) -> Risk:
     )
 
 
-def _pickle_verdict(scan: pickles.FileScan) -> Risk | None:
+def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk | None:
     """dangerous-pickle (known-dangerous imports) or unsafe-pickle (imports not on the safe
     list: loading runs that code too); None when every import only rebuilds data."""
     every = {g for found in scan.imports.values() for g in found}
-    unsafe = {g for g in every if not pickles.is_safe(*g)}
+    unsafe = {g for g in every if not pickles.is_safe(*g) and pickles.importable(*g, repo_names)}
     if not unsafe:
         return None
     dangerous = pickles.known_dangerous(unsafe)

@@ -210,6 +210,14 @@ def hostile_set(cmd: str) -> dict[str, bytes]:
         "arrays.npz": npz_object(cmd),
         "array.npy": npy_object(cmd),
         "gz_in_zip.zip": zipped({"m.gz": gz(evil)}),
+        # issue 17: a pickle that looks like a container, new compressions, skipped folders
+        "looks_like_tar.pkl": ustar_at_257(cmd),
+        "looks_like_bz2.pkl": bzh_prefix(cmd),
+        "release/tar_looking.pt": torch_zip(ustar_at_257(cmd)),
+        "frame.pkl.zst": zstd(evil),
+        "model_lz4.joblib": lz4_frame(evil),
+        "checkpoints/.cache/model.pkl": evil,
+        "node_modules/pkg/weights.bin": evil,
     }
     return cases
 
@@ -293,3 +301,49 @@ def vet_bounded(repo: Path, timeout: float = 30.0) -> tuple[float, float, int, d
     m = json.loads(proc.stdout)
     report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     return m["cpu_seconds"], m["peak_mib"], m["rc"], report
+
+
+# -- pickles that look like something else (issue 17) -------------------------------------------
+def ustar_at_257(cmd: str) -> bytes:
+    """A protocol-0 os.system pickle whose byte 257 starts `ustar` (inside a string argument
+    it drops first): a tar sniffer by magic takes it for an archive."""
+    return b"V" + b"x" * 256 + b"ustar  " + b"y" * 300 + b"\n0" + os_system(cmd, 0)
+
+
+def bzh_prefix(cmd: str) -> bytes:
+    """A pickle starting `BZh1`: a BINBYTES of length int.from_bytes(b'Zh1\\x00') dropped by
+    POP, then os.system. It does not decompress as bz2; pickle.load runs it."""
+    n = int.from_bytes(b"Zh1\x00", "little")
+    return b"BZh1\x00" + b"\x00" * n + b"0" + os_system(cmd, 2)[2:]
+
+
+def magic_prefix(magic: bytes) -> bytes:
+    """Opcodes that start a pickle with `magic` and leave nothing behind: a BINBYTES of it,
+    then POP. Any magic fits."""
+    return b"B" + struct.pack("<I", len(magic)) + magic + b"0"
+
+
+def prefixed(magic: bytes, cmd: str) -> bytes:
+    """An os.system pickle that starts with `magic` (see magic_prefix)."""
+    return magic_prefix(magic) + os_system(cmd, 2)[2:]
+
+
+def zstd(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdCompressor().compress(data)
+
+
+def lz4_frame(data: bytes) -> bytes:
+    import lz4.frame
+
+    return bytes(lz4.frame.compress(data))
+
+
+def npy_plain(data: bytes, descr: str = "'<f4'", major: int = 1) -> bytes:
+    """A .npy header for a 1-d array whose dtype description is the literal `descr`, then
+    `data` as its raw bytes."""
+    header = f"{{'descr': {descr}, 'fortran_order': False, 'shape': ({len(data) // 4},), }}"
+    raw = header.encode().ljust(118 + (major > 1) * 128) + b"\n"
+    size = len(raw).to_bytes(2 if major == 1 else 4, "little")
+    return b"\x93NUMPY" + bytes([major, 0]) + size + raw + data

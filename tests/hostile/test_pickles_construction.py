@@ -1,0 +1,205 @@
+"""The pickle rules of issue 17, by construction: every stream gets the pickle probe whatever
+its name, folder or magic bytes; sniffing a container only adds scans."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from forkvet.report import Report
+from tests.hostile import payloads as P
+
+Vet = Callable[..., Report]
+
+
+def _disguised(cmd: str) -> dict[str, bytes]:
+    return {
+        "ustar.pkl": P.ustar_at_257(cmd),
+        "bzh.pkl": P.bzh_prefix(cmd),
+        "gzip_magic.pkl": P.prefixed(b"\x1f\x8b\x08\x00", cmd),
+        "zip_magic.pkl": P.prefixed(b"PK\x03\x04", cmd),
+        "npy_magic.pkl": P.prefixed(b"\x93NUMPY\x01\x00", cmd),
+        "xz_magic.pkl": P.prefixed(b"\xfd7zXZ\x00", cmd),
+        "zstd_magic.pkl": P.prefixed(b"\x28\xb5\x2f\xfd", cmd),
+        "release/ustar.pt": P.torch_zip(P.ustar_at_257(cmd)),
+        "release/bzh.pt": P.torch_zip(P.bzh_prefix(cmd)),
+    }
+
+
+def test_a_pickle_that_looks_like_a_container_is_still_walked(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    marker = tmp_path / "PWNED"
+    cases = _disguised(f"touch {marker}")
+    report = vet_repo(cases)
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert sorted(set(cases) - errors) == []
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", ["ustar.pkl", "bzh.pkl", "zip_magic.pkl", "npy_magic.pkl"])
+def test_the_disguised_fixtures_really_run_code(tmp_path: Path, name: str) -> None:
+    marker = tmp_path / "PWNED"
+    data = _disguised(f"touch {marker}")[name]
+    assert P.really_runs("import pickle; pickle.loads(DATA)", data, tmp_path, marker)
+
+
+def test_a_module_name_that_is_no_identifier_is_still_an_import(tmp_path: Path) -> None:
+    """pickle.load hands any module name to __import__, which finds `1evil.py` or
+    `my-mod.py` in the repository: such an import is an error, not the end of the walk."""
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+
+    marker = tmp_path / "PWNED"
+    repo = tmp_path / "repo"
+    (repo / "lib").mkdir(parents=True)
+    (repo / "1evil.py").write_text(f"open({str(marker)!r}, 'w')\nx = 1\n")
+    (repo / "lib" / "my-mod.py").write_text(f"open({str(marker)!r}, 'w')\nx = 1\n")
+    cases = {
+        "a.pkl": b"c1evil\nx\n.",
+        "b.pkl": b"\x80\x02cmy-mod\nx\nq\x00)\x81.",
+        "c.pkl": b"(i1evil\nx\n.",
+        "d.pkl": b"\x80\x04\x8c\x061evil \x94\x8c\x01x\x94\x93.",  # not a repository name
+        "e.pkl": b"\x80\x04\x8c\x051evil\x94\x8c\x03x-y\x94\x93.",
+        # after a name no loader can import, the walk goes on to the next import
+        "f.pkl": b"cnot a module\nx\n0" + P.os_system("true", 2)[2:],
+        # a name too long to keep is unknown, whatever module it is in
+        "g.pkl": b"cos\n" + b"path.os." * 10_000 + b"system\n(Vtrue\ntR.",
+        # text that spells a GLOBAL of names nothing can import is not a pickle
+        "CHANGES": b"changes\n=======\n\n- 1.0: first release\n",
+        # INST `mport lib.x`: __import__ needs `mport lib` first, which nothing provides
+        "lib/use.py": b"import lib.x\nfrom lib import y\n",
+    }
+    for name, data in cases.items():
+        (repo / name).write_bytes(data)
+    report = vet(load(repo))
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == {"a.pkl", "b.pkl", "c.pkl", "e.pkl", "f.pkl", "g.pkl"}
+    assert not any(r.path in ("CHANGES", "lib/use.py") for r in report.risks)
+    assert not marker.exists()
+    # and the loaders really do import the repository's module
+    lib = repo / "lib"
+    assert P.really_runs("import pickle; pickle.loads(DATA)", cases["a.pkl"], repo, marker)
+    marker.unlink()
+    assert P.really_runs("import pickle; pickle.loads(DATA)", cases["b.pkl"], lib, marker)
+
+
+def test_zstd_and_lz4_pickles_are_opened(tmp_path: Path, vet_repo: Vet) -> None:
+    marker = tmp_path / "PWNED"
+    evil = P.os_system(f"touch {marker}", 4)
+    skippable = b"\x50\x2a\x4d\x18" + (4).to_bytes(4, "little") + b"junk"
+    cases = {
+        "model.pkl.zst": P.zstd(evil),
+        "model.joblib": P.lz4_frame(evil),
+        "skip.zst": skippable + P.zstd(evil),
+        "skip.lz4": skippable + P.lz4_frame(evil),
+        "tar.zst": P.zstd(P.tarred({"a/b": P.gz(evil)})),
+    }
+    report = vet_repo({**cases, "plain.zst": P.zstd(b"just text\n" * 100)})
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == set(cases)
+    assert P.really_runs(
+        "import io, pandas; pandas.read_pickle(io.BytesIO(DATA), compression='zstd')",
+        cases["model.pkl.zst"],
+        tmp_path,
+        marker,
+    )
+    marker.unlink()
+    assert P.really_runs(
+        "import joblib; joblib.load('payload.bin')", cases["model.joblib"], tmp_path, marker
+    )
+
+
+def test_a_zstd_bomb_stops_at_the_bound(vet_repo: Vet, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forkvet.vet import pickles
+
+    monkeypatch.setattr(pickles, "MAX_DECOMPRESSED", 1 << 20)
+    flood = P.opcode_flood(4_000_000)
+    report = vet_repo({"bomb.zst": P.zstd(flood), "bomb.lz4": P.lz4_frame(flood)})
+    unverified = {r.path for r in report.risks if r.kind == "pickle-unverified"}
+    assert unverified == {"bomb.zst", "bomb.lz4"}
+
+
+def test_plain_numpy_arrays_are_never_pickles_object_arrays_always(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """Issue 19: a float32 .npy whose data starts with pickle opcodes is data (numpy.load
+    never unpickles it); only an object dtype's data is a pickle. A header numpy cannot read
+    proves nothing, so the data is probed."""
+    np = pytest.importorskip("numpy")
+    import io
+
+    evil = P.os_system(f"touch {tmp_path / 'PWNED'}", 2)
+    pad = evil + b"\x00" * (-len(evil) % 4)
+    floats = P.npy_plain(pad)  # the bytes of a pickle, as float32 numbers
+    assert np.load(io.BytesIO(floats)).dtype == np.float32
+    buf = io.BytesIO()
+    np.savez(buf, a=np.frombuffer(pad, dtype=np.float32), b=np.arange(3.0))
+    report = vet_repo(
+        {
+            "floats.npy": floats,
+            "arrays.npz": buf.getvalue(),
+            "fields.npy": P.npy_plain(pad, "[('x', '<f4'), ('y', [('z', '>i2')], (2,))]", 2),
+            "objects.npy": P.npy_object("true"),
+            "object_field.npy": P.npy_plain(pad, "[('x', '<f4'), ('y', [('z', '|O')])]"),
+            "object_comma.npy": P.npy_plain(pad, "'f4,O'"),
+            "broken_header.npy": P.npy_plain(pad).replace(b"'descr'", b"'descX'"),
+        }
+    )
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == {"objects.npy", "object_field.npy", "object_comma.npy", "broken_header.npy"}
+    assert not any(r.path in ("floats.npy", "arrays.npz", "fields.npy") for r in report.risks)
+
+
+def test_pickles_in_skipped_folders_and_past_the_file_cut_are_found(
+    tmp_path: Path, vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file list skips `.cache`, `venv`, `node_modules`, ... and stops at a count; a
+    loader reads `checkpoints/.cache/model.pkl` all the same."""
+    from forkvet import snapshot
+
+    evil = P.os_system("true", 2)
+    folders = [".cache", "venv", "node_modules", "site-packages", "__pycache__"]
+    folders += [".ipynb_checkpoints", ".venv/lib/python3.11/site-packages/pkg", ".tox/x"]
+    cases = {f"checkpoints/{d}/model.pkl": evil for d in folders}
+    report = vet_repo({**cases, "train.py": "import pickle\n"})
+    assert {r.path for r in report.risks if r.severity == "error"} == set(cases)
+
+    monkeypatch.setattr(snapshot, "MAX_FILES", 5)
+    many: dict[str, str | bytes] = {f"a{i:02}.txt": "x\n" for i in range(20)}
+    many |= {"z/late.pkl": evil, "z/.cache/later.pkl": P.gz(evil)}
+    report = vet_repo(many, name="cut")
+    assert any(n.title == "Repository truncated" for n in report.findings)
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == {"z/late.pkl", "z/.cache/later.pkl"}
+
+
+def _bad_crc(data: bytes) -> bytes:
+    gz = bytearray(P.gz(data))
+    gz[-8] ^= 0xFF  # the CRC-32 in the trailer: gzip raises only when it reads to the end
+    return bytes(gz)
+
+
+def test_a_stream_that_fails_after_its_pickle_is_judged_on_what_came_first(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """A compressed stream that breaks after the pickle's STOP: the loader has run it by then,
+    so the scan walks what came before the break (also when the stream is read twice)."""
+    marker = tmp_path / "PWNED"
+    cmd = f"touch {marker}"
+    tail = b"N" * 20_000  # read after STOP only by a scanner, never by pickle.load
+    cases = {
+        "plain.pkl.gz": _bad_crc(P.os_system(cmd, 2) + tail),
+        "ustar.pkl.gz": _bad_crc(P.ustar_at_257(cmd) + tail),
+        "bzh.pkl.gz": _bad_crc(P.prefixed(b"BZh9", cmd) + tail),
+        "member.zip": P.zipped({"x.gz": _bad_crc(P.ustar_at_257(cmd) + tail)}),
+    }
+    report = vet_repo(cases)
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert errors == set(cases)
+    for name in ("plain.pkl.gz", "ustar.pkl.gz"):
+        loader = "import gzip, io, pickle; pickle.load(gzip.open(io.BytesIO(DATA)))"
+        assert P.really_runs(loader, cases[name], tmp_path, marker), name
+        marker.unlink()
