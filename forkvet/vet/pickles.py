@@ -81,9 +81,19 @@ class FileScan:
     imports: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     pickles: int = 0
     unverified: list[str] = field(default_factory=list)  # "location: reason"
+    # Imports met only in streams that broke before any opcode called anything: every loader
+    # raises there, so the only effect was the import itself (a text file starting
+    # `imgHQ00000\n...` spells INST; joblib's pure-Python unpickler imports before it fails).
+    inert: set[tuple[str, str]] = field(default_factory=set)
+    _acting: set[tuple[str, str]] = field(default_factory=set)
 
-    def add_import(self, where: str, module: str, name: str) -> None:
+    def add_import(self, where: str, module: str, name: str, inert: bool = False) -> None:
         self.imports.setdefault(where, set()).add((module, name))
+        if inert and (module, name) not in self._acting:
+            self.inert.add((module, name))
+        elif not inert:
+            self._acting.add((module, name))
+            self.inert.discard((module, name))
 
     def note(self, where: str, reason: str) -> None:
         self.unverified.append(f"{where}: {reason}" if where else reason)
@@ -195,6 +205,13 @@ class _Op:
     pops: int  # then pops this many items (those below the mark, or all of them)
     pushes: int
     action: int
+    acts: bool  # calls something on what the stack holds (an imported callable, a method)
+
+
+# Opcodes that call into what the stack holds: a stream that breaks before any of them ran
+# has only imported, never called (see FileScan.inert).
+_ACTING = {"REDUCE", "BUILD", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "APPEND", "APPENDS"}
+_ACTING |= {"SETITEM", "SETITEMS", "ADDITEMS", "PERSID", "BINPERSID"}
 
 
 def _op(o: pickletools.OpcodeInfo) -> _Op:
@@ -208,7 +225,7 @@ def _op(o: pickletools.OpcodeInfo) -> _Op:
     mark = "mark" in before
     pops = before.index("mark") if mark else len(before)
     action = _ACTIONS.get(o.name, _A_VALUE if o.name in _VALUES else _A_PLAIN)
-    return _Op(o.name, kind, mark, pops, len(o.stack_after), action)
+    return _Op(o.name, kind, mark, pops, len(o.stack_after), action, o.name in _ACTING)
 
 
 _OPS: dict[int, _Op] = {ord(o.code): _op(o) for o in pickletools.opcodes}
@@ -354,6 +371,7 @@ class PickleInfo:
     error: str | None = None  # where it stopped being a pickle
     int_value: int | None = None  # the value, when the pickle is a single integer
     long_line: bool = False  # a line argument was longer than MAX_LINE (not kept)
+    acted: bool = False  # an opcode that calls into the stack's objects was applied
 
 
 class _Machine:
@@ -524,6 +542,8 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
                 return info
             else:
                 machine.slow(op, value)
+            if op.acts:
+                info.acted = True
         except _Bad as exc:
             info.error = f"{op.name}: {exc}"
             return info
@@ -824,8 +844,10 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
         try:
             walk(s, budget, info)
         finally:  # a bound reached half-way keeps the imports met before it
+            # Broke (every loader raises) before calling anything: only imported.
+            inert = info.error is not None and not info.acted and not info.complete
             for mod, name in info.imports:
-                out.add_import(where, mod, name)
+                out.add_import(where, mod, name, inert)
             # A few valid opcodes then garbage is a text file that looked like one.
             if info.complete or info.imports or info.ops >= _MIN_OPS:
                 out.pickles += 1
@@ -1262,6 +1284,24 @@ def importable(module: str, name: str, repo_names: frozenset[str]) -> bool:
 # Where __import__ finds a top-level name: a folder (package or namespace package), or a
 # file of that stem with a suffix importlib loads (source, bytecode, extension module).
 MODULE_SUFFIXES = (".py", ".pyw", ".pyc", ".so", ".pyd")
+
+
+def live_imports(scan: FileScan, repo_names: frozenset[str]) -> set[tuple[str, str]]:
+    """The imports loading this file may act on: importable ones (see importable), less those
+    only imported and never called (FileScan.inert) whose module is not the repository's own
+    and that picklescan does not call dangerous. Such an import runs no code of the
+    repository's, and text files spell them by chance (a file list starting `imgHQ00000`);
+    a deliberate `os.system` stays an error, so forkvet is never weaker than picklescan."""
+    every = {g for found in scan.imports.values() for g in found}
+    live = {g for g in every if importable(*g, repo_names)}
+    inert = {
+        g
+        for g in live & scan.inert
+        if not g[0].startswith("?") and g[0].split(".", 1)[0] not in repo_names
+    }
+    if inert:
+        live -= inert - known_dangerous(inert)
+    return live
 
 
 def repo_names(paths: Iterable[str]) -> frozenset[str]:

@@ -149,13 +149,10 @@ def _unlisted(snap: Snapshot) -> tuple[list[tuple[str, Path]], bool]:
 
 def _never_loads(scan: pickles.FileScan, names: frozenset[str]) -> bool:
     """Opcodes whose only imports name nothing any loader can import (text that spells a
-    GLOBAL, `changes\n=======\n`): every loader fails there, before running anything."""
+    GLOBAL, `changes\n=======\n`), or that no loader gets to call (see live_imports):
+    every loader fails there, before running anything."""
     every = {g for found in scan.imports.values() for g in found}
-    return (
-        bool(every)
-        and not scan.unverified
-        and not any(pickles.importable(*g, names) for g in every)
-    )
+    return bool(every) and not scan.unverified and not pickles.live_imports(scan, names)
 
 
 def _unverified(path: str | None, reason: str) -> Risk:
@@ -172,8 +169,7 @@ def _unverified(path: str | None, reason: str) -> Risk:
 def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk | None:
     """dangerous-pickle (known-dangerous imports) or unsafe-pickle (imports not on the safe
     list: loading runs that code too); None when every import only rebuilds data."""
-    every = {g for found in scan.imports.values() for g in found}
-    unsafe = {g for g in every if not pickles.is_safe(*g) and pickles.importable(*g, repo_names)}
+    unsafe = {g for g in pickles.live_imports(scan, repo_names) if not pickles.is_safe(*g)}
     if not unsafe:
         return None
     dangerous = pickles.known_dangerous(unsafe)

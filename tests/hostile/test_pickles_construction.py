@@ -203,3 +203,39 @@ def test_a_stream_that_fails_after_its_pickle_is_judged_on_what_came_first(
         loader = "import gzip, io, pickle; pickle.load(gzip.open(io.BytesIO(DATA)))"
         assert P.really_runs(loader, cases[name], tmp_path, marker), name
         marker.unlink()
+
+
+def test_text_that_only_spells_an_import_is_data_unless_the_import_is_the_repositorys(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """A file list starting `imgHQ00000.npy` spells INST: joblib's pure-Python unpickler
+    imports `mgHQ00000` and fails before calling anything (the C unpickler fails even
+    earlier). Only importing the repository's own module runs code, and a deliberate
+    dangerous import stays an error (never weaker than picklescan)."""
+    listing = "".join(f"imgHQ{i:05d}.npy\n" for i in range(40)).encode()
+    report = vet_repo(
+        {
+            "data/celebahqtrain.txt": listing,
+            "data/ignore.txt": b"cbuiltins\neval\n\xff",  # eval imported, never called
+            "data/own.txt": b"ievilmod\nrun\n\xff",  # imports the repository's evilmod.py
+            "evilmod.py": b"x = 1\n",
+            "data/called.txt": b"cos\nsystem\n(S'true'\ntR.",
+        }
+    )
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert "data/celebahqtrain.txt" not in errors
+    assert {"data/ignore.txt", "data/own.txt", "data/called.txt"} <= errors
+
+
+def test_an_import_only_file_really_imports_under_joblib(tmp_path: Path) -> None:
+    """The premise of the rule above, on the real loader: joblib imports the module named by
+    a MARK-less INST, then fails before calling it."""
+    marker = tmp_path / "IMPORTED"
+    (tmp_path / "evilmod.py").write_text(f"open({str(marker)!r}, 'w')\n")
+    data = b"ievilmod\nrun\n\xff"
+    code = (
+        "import sys, joblib, pathlib; sys.path.insert(0, '.'); "
+        "pathlib.Path('f.pkl').write_bytes(DATA)\n"
+        "try:\n    joblib.load('f.pkl')\nexcept Exception:\n    pass"
+    )
+    assert P.really_runs(code, data, tmp_path, marker)
