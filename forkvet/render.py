@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from forkvet.citing import citation_line
 from forkvet.escape import md_code, md_fence, md_inline, terminal
 from forkvet.report import Report
 
@@ -184,14 +185,7 @@ def to_markdown(report: Report) -> str:
     if r.citation:
         c = r.citation
         md += ["", "### Citation", ""]
-        title = c.get("title") or "—"
-        authors = ", ".join(c.get("authors", [])[:6]) if isinstance(c.get("authors"), list) else ""
-        md.append(
-            md_inline(title)
-            + (f" — {md_inline(authors)}" if authors else "")
-            + (f" ({md_inline(c['year'])})" if c.get("year") else "")
-            + (f" — arXiv {md_inline(c['arxiv'])}" if c.get("arxiv") else "")
-        )
+        md.append(md_inline(citation_line(c) or "cite the repository by its URL", limit=None))
         if c.get("bibtex"):
             md += [
                 "",
@@ -290,7 +284,7 @@ def to_text(report: Report) -> str:
     if ep.prepare:
         out.append("  Prepare     " + ", ".join(e.path for e in ep.prepare[:4]))
     if r.citation:
-        out.append(f"  Citation    {r.citation.get('title') or r.citation.get('arxiv') or 'yes'}")
+        out.append(f"  Citation    {citation_line(r.citation)[:200] or 'yes'}")
     out.append(f"  Checklist   {r.checklist.score}/5")
     findings = [f for f in r.sorted_findings() if f.severity != "notice"]
     if findings:

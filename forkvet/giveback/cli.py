@@ -160,9 +160,10 @@ def _text(d: dict[str, Any]) -> str:
 
 
 def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, str]:
+    from forkvet.citing import paper
     from forkvet.escape import md_inline
 
-    c = report.citation or {}
+    c = paper(report.citation)
     title = "Thank you for this work"
     body = [
         f"Hello! I forked {md_inline(upstream)} to build on it"
@@ -171,16 +172,15 @@ def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, s
         "publishing the code.",
         "",
     ]
-    # Only the repository's own paper: its BibTeX/CITATION.cff title or its own arXiv id.
-    own_arxiv = c.get("arxiv") if isinstance(c.get("arxiv"), str) else None
-    if c.get("title"):
+    # Only the repository's own paper, as agreed with its BibTeX (forkvet.citing).
+    if c.title:
         body.append(
-            f"We cite *{md_inline(c['title'])}*"
-            + (f" (arXiv:{md_inline(own_arxiv)})" if own_arxiv else "")
+            f"We cite *{md_inline(c.title)}*"
+            + (f" (arXiv:{md_inline(c.arxiv)})" if c.arxiv else "")
             + " in our work."
         )
-    elif own_arxiv:
-        body.append(f"We cite your paper (arXiv:{md_inline(own_arxiv)}) in our work.")
+    elif c.arxiv:
+        body.append(f"We cite your paper (arXiv:{md_inline(c.arxiv)}) in our work.")
     body += ["", "<sub>Sent with forkvet; this message is opt-in and sent once.</sub>"]
     return title, "\n".join(body)
 

@@ -1,0 +1,172 @@
+"""Where the parts meet: what one part hands to the next, run end to end with the real parts
+(the App against the GitHub emulator, the CLI, the runtime steps)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from bot.web import create_app
+from forkvet.cli import main
+from forkvet.snapshot import load
+from forkvet.vet import vet
+from tests import test_app
+from tests.conftest import license_text, write_files
+from tests.github.emulator import GitHubEmulator, RepoState
+from tests.test_app import done, fork_payload, post, wait_for
+
+# The App tests' fixtures, shared as they are.
+emulator = test_app.emulator
+settings = test_app.settings
+worker = test_app.worker
+no_package_index = test_app.no_package_index
+
+# A StyleGAN2-ADA-like fork: its own paper is the bare arXiv link under the bold title and the
+# BibTeX (which names no arXiv id); the metrics references link other papers; torch and click
+# are declared only by a README `pip install` line and the imports.
+GAN_README = """## GAN-ADA &mdash; Official PyTorch implementation
+
+**Training Generative Adversarial Networks with Limited Data**<br>
+Tero Karras, Miika Aittala, Janne Hellsten<br>
+https://arxiv.org/abs/2006.06676<br>
+
+## Requirements
+
+* Python libraries: `pip install click tqdm`.
+
+## Projecting images to latent space
+
+```.bash
+python projector.py --outdir=out --target=<path/to/image.png> \\
+    --network=https://example.org/pretrained/ffhq.pkl
+```
+
+## Training new networks
+
+```.bash
+python train.py --outdir=~/training-runs --data=~/mydataset.zip --gpus=1
+```
+
+## Quality metrics
+
+References:
+1. [A Style-Based Generator Architecture for Generative Adversarial Networks](
+https://arxiv.org/abs/1812.04948), Karras et al. 2018
+
+## Citation
+
+```
+@inproceedings{Karras2020ada,
+  title     = {Training Generative Adversarial Networks with Limited Data},
+  author    = {Tero Karras and Miika Aittala and Janne Hellsten},
+  booktitle = {Proc. NeurIPS},
+  year      = {2020}
+}
+```
+"""
+GAN_FILES = {
+    "LICENSE": license_text("MIT.txt"),
+    "README.md": GAN_README,
+    "train.py": (
+        "import click\nimport torch\n\n@click.command()\n@click.option('--outdir')\n"
+        "@click.option('--data')\ndef main(outdir, data):\n"
+        "    for step in range(5):\n        print(f'step {step} loss {1.0 / (step + 1)}')\n\n"
+        "if __name__ == '__main__':\n    main()\n"
+    ),
+    "projector.py": (
+        "import pickle\nimport click\n\n@click.command()\n@click.option('--network')\n"
+        "def run(network):\n    with open(network, 'rb') as f:\n        pickle.load(f)\n\n"
+        "if __name__ == '__main__':\n    run()\n"
+    ),
+}
+OWN, OTHER = "2006.06676", "1812.04948"
+
+
+def _show(repo: RepoState, ref_path: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "show", ref_path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_app_setup_pr_ships_the_environment_and_cites_the_bibtex_paper(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    """README-only dependencies: the setup PR carries requirements.txt and environment.yml
+    (as its body says), and every citing output names the BibTeX's paper."""
+    repo = emulator.add_repo("acme", "deepnet", GAN_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    reqs = _show(repo, "forkvet/setup:requirements.txt")
+    assert "torch" in reqs and "click" in reqs
+    assert "dependencies:" in _show(repo, "forkvet/setup:environment.yml")
+    body = repo.pulls[0]["body"]
+    assert "`requirements.txt` and `environment.yml`" in body
+    attribution = _show(repo, "forkvet/setup:ATTRIBUTION.md")
+    issue = repo.issues[0]["body"]
+    for text in (attribution, issue):
+        assert OWN in text and OTHER not in text.split("BibTeX")[0], text
+
+
+def test_app_setup_pr_with_a_requirements_file_says_why_it_adds_none(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo(
+        "acme", "deepnet", {**GAN_FILES, "requirements.txt": "click\ntorch==1.7.1\n"}
+    )
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    body = repo.pulls[0]["body"]
+    assert "No `requirements.txt` or `environment.yml` added" in body
+    assert "`requirements.txt` and `environment.yml` (pinned" not in body
+    files = _show(repo, "forkvet/setup:").split()
+    assert "environment.yml" not in files
+
+
+def test_cli_citing_outputs_agree_with_the_bibtex(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """vet (all formats), attribution and the thank-you draft name the BibTeX's paper, never
+    the one from the metrics references."""
+    write_files(tmp_path, dict(GAN_FILES))
+    outputs = []
+    for args in (
+        ["vet", str(tmp_path), "--format", "json"],
+        ["vet", str(tmp_path), "--format", "markdown"],
+        ["vet", str(tmp_path)],
+        ["attribution", str(tmp_path), "--format", "text"],
+        ["thank", str(tmp_path), "--upstream", "https://github.com/o/gan"],
+    ):
+        main(args)
+        outputs.append(capsys.readouterr().out)
+    assert json.loads(outputs[0])["citation"]["arxiv"] == OWN
+    for out in outputs:
+        assert OWN in out and OTHER not in out.split("@inproceedings")[0].split("mentioned")[0]
+    assert "— —" not in outputs[1]
+
+
+@pytest.mark.parametrize(
+    ("readme", "arxiv"),
+    [
+        # A link labelled "Paper" is the repository's own, whatever the BibTeX title says.
+        ("# TinyNet\n[Paper](https://arxiv.org/abs/2101.00001)\n", "2101.00001"),
+        # The only link, labelled with another paper's title: no arXiv id at all.
+        ("# TinyNet\nSee [Deep Residual Learning](https://arxiv.org/abs/1512.03385)\n", None),
+    ],
+)
+def test_arxiv_agreement_keeps_the_own_link_and_drops_another_papers(
+    tmp_path: Path, readme: str, arxiv: str | None
+) -> None:
+    bib = "\n## Citation\n\n```\n@article{t,\n  title = {Tiny Networks for Tiny Data},\n}\n```\n"
+    files: dict[str, str | bytes] = {"README.md": readme + bib, "train.py": "print(1)\n"}
+    write_files(tmp_path, files)
+    citation = vet(load(tmp_path)).citation or {}
+    assert citation.get("arxiv") == arxiv
