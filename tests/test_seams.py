@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,9 +78,14 @@ GAN_FILES = {
         "    for step in range(5):\n        print(f'step {step} loss {1.0 / (step + 1)}')\n\n"
         "if __name__ == '__main__':\n    main()\n"
     ),
+    # Optimises a latent with a loss and an optimizer: vet counts it as training too.
     "projector.py": (
-        "import pickle\nimport click\n\n@click.command()\n@click.option('--network')\n"
-        "def run(network):\n    with open(network, 'rb') as f:\n        pickle.load(f)\n\n"
+        "import pickle\nimport click\nimport torch\n\n@click.command()\n"
+        "@click.option('--network')\n@click.option('--target')\ndef run(network, target):\n"
+        "    with open(network, 'rb') as f:\n        G = pickle.load(f)\n"
+        "    w = torch.zeros(1, requires_grad=True)\n    opt = torch.optim.Adam([w])\n"
+        "    for step in range(100):\n        loss = (G(w) - 1).square().sum()\n"
+        "        loss.backward()\n        opt.step()\n\n"
         "if __name__ == '__main__':\n    run()\n"
     ),
 }
@@ -170,3 +176,56 @@ def test_arxiv_agreement_keeps_the_own_link_and_drops_another_papers(
     write_files(tmp_path, files)
     citation = vet(load(tmp_path)).citation or {}
     assert citation.get("arxiv") == arxiv
+
+
+# -- vet -> train-check: the default command is a training command ------------------------
+NANO_README = """# nanoGPT-like
+
+```sh
+python train.py config/train_char.py
+```
+
+No GPU? Then:
+
+```sh
+python train.py config/train_char.py --device=cpu --compile=False --max_iters=2000
+```
+"""
+NANO_TRAIN = "import torch\nimport sys\nfor a in sys.argv[1:]:\n    print(a)\nloss.backward()\n"
+
+
+def _dry_run_command(repo: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["train-check", str(repo), "--dry-run", "--python", sys.executable]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "command" in ln)
+    return line.split("command", 1)[1].strip()
+
+
+def test_train_check_prefers_train_py_over_a_projector_with_placeholders_and_pickles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_files(tmp_path, dict(GAN_FILES))
+    command = _dry_run_command(tmp_path, capsys)
+    assert command.startswith("python train.py --outdir=~/training-runs"), command
+    assert "skipped projector.py" in command
+
+
+def test_train_check_on_a_cpu_runner_takes_the_readmes_cpu_variant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_files(tmp_path, {"README.md": NANO_README, "train.py": NANO_TRAIN})
+    command = _dry_run_command(tmp_path, capsys)
+    assert "--device=cpu --compile=False" in command, command
+
+
+def test_a_cuda_failure_says_cuda_is_unavailable_not_set_a_pattern(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "train.py").write_text(
+        "raise AssertionError('Torch not compiled with CUDA enabled')\n"
+    )
+    out = tmp_path / "result.json"
+    args = ["train-check", str(tmp_path), "--cmd", "python train.py", "--python", sys.executable]
+    code = main([*args, "--out", str(tmp_path / "o"), "--format", "json", "-o", str(out)])
+    reasons = json.loads(out.read_text())["reasons"]
+    assert code == 1 and any("CUDA is unavailable" in r for r in reasons), reasons
+    assert not any("train.pattern" in r for r in reasons), reasons

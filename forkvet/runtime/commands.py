@@ -104,28 +104,78 @@ def detect(
         rel = script.removeprefix("./")
         return rel in paths or (snap is not None and snap.get(rel) is not None)
 
-    for c in report.entry_points.commands:
+    skipped: list[str] = []
+    usable = []
+    for n, c in enumerate(report.entry_points.commands):
         if c.kind != kind:
             continue
         script = _python_script(c.command)
-        if (script and exists(script)) or (kind == "test" and _TEST_RUNNER.match(c.command)):
-            return c.command, f"README ({c.source})"
+        if not ((script and exists(script)) or (kind == "test" and _TEST_RUNNER.match(c.command))):
+            continue
+        why = unrunnable(c.command)
+        if why:
+            skipped.append(f"{script or c.command[:40]}: {why}")
+            continue
+        usable.append((_preference(c.command, script, kind, gpu), n, c))
+    if usable:
+        _, _, c = min(usable, key=lambda u: (u[0], u[1]))
+        return c.command, f"README ({c.source})" + _skipped_note(skipped)
     if kind == "test" and snap is not None:
         for cmd in readme_test_runners(snap.readme_text()):
             return cmd, "README"
-    for entry in entries:
+    ordered = sorted(entries, key=lambda e: kind == "train" and not _TRAIN_NAME.search(e.path))
+    for entry in ordered:
         if not entry.path.endswith(".py"):
             continue
         flags = tiny_flags(entry, gpu, train=kind == "train")
         if flags is None:
             continue
         cmd = " ".join(["python", shlex.quote(entry.path), *map(shlex.quote, flags)])
-        return cmd, f"detected {kind} script {entry.path}"
+        return cmd, f"detected {kind} script {entry.path}" + _skipped_note(skipped)
     if kind == "train" and snap is not None:
         found = training_script(snap)
         if found:
             return f"python {shlex.quote(found)}", f"script that trains: {found}"
     return None, "no command configured, documented or detected"
+
+
+# README placeholders a person fills in: `<path>`, `path/to/...`, `/path/to/...`, `YOUR_...`.
+_PLACEHOLDER = re.compile(
+    r"<[A-Za-z_][^<>\s]{0,60}>|(?:^|[\s=/'\"])path/to/|\b(?:YOUR|your)_[A-Za-z]"
+)
+# A URL to a pickle-format file the command would download and unpickle.
+_PICKLE_URL = re.compile(
+    r"https?://\S+?\.(?:pkl|pickle|pt|pth|ckpt|bin|joblib|npy|tar)(?:\.gz)?(?:[\s'\"?#]|$)", re.I
+)
+# Options that make a training script print or check and exit without training.
+_NO_TRAINING = re.compile(r"(?:^|\s)(?:--dry[-_]run|--help|-h)(?:[\s=]|$)")
+_CPU_OPTION = re.compile(
+    r"--device[= ]['\"]?cpu\b|--cpu\b|--no[-_]cuda\b|--gpus?[= ]0\b|--accelerator[= ]cpu\b"
+)
+_TRAIN_NAME = re.compile(r"(?:^|/)[^/]*(?:train|fine_?tune)[^/]*\.py$", re.I)
+
+
+def unrunnable(cmd: str) -> str | None:
+    """Why a README command cannot be the default one, or None."""
+    if _PLACEHOLDER.search(cmd):
+        return "a placeholder path to fill in"
+    if _PICKLE_URL.search(cmd):
+        return "downloads a pickle-format file and loads it"
+    return None
+
+
+def _preference(cmd: str, script: str | None, kind: str, gpu: bool) -> tuple[int, int, int]:
+    """Lower is better: a training script by its name (not a demo or a projector), a command
+    that trains (not --dry-run), then the README's variant for this machine (its CPU variant
+    on a CPU runner, the other on a GPU one)."""
+    named = kind != "train" or bool(script and _TRAIN_NAME.search(script))
+    trains = not (kind == "train" and _NO_TRAINING.search(cmd))
+    cpu = bool(_CPU_OPTION.search(cmd))
+    return (not named, not trains, cpu == gpu)
+
+
+def _skipped_note(skipped: list[str]) -> str:
+    return f"; skipped {'; '.join(skipped[:3])}" if skipped else ""
 
 
 # A script trains when its main block builds a trainer or steps an optimizer itself
