@@ -229,3 +229,87 @@ def test_a_cuda_failure_says_cuda_is_unavailable_not_set_a_pattern(
     reasons = json.loads(out.read_text())["reasons"]
     assert code == 1 and any("CUDA is unavailable" in r for r in reasons), reasons
     assert not any("train.pattern" in r for r in reasons), reasons
+
+
+# -- notebooks: the parameters reach the script --------------------------------------------
+CONFIGURATOR = (
+    "import sys\nfrom ast import literal_eval\nfor arg in sys.argv[1:]:\n"
+    "    key, val = arg[2:].split('=')\n    try:\n        val = literal_eval(val)\n"
+    "    except ValueError:\n        pass\n    globals()[key] = val\n"
+)
+NANO_STYLE_TRAIN = (
+    "max_iters = 600000\nbatch_size = 12\ndevice = 'cuda'\ncompile = True\nlr = 6e-4\n"
+    "exec(open('configurator.py').read())\n"
+    "print('run', max_iters, batch_size, device, compile)\n"
+)
+
+
+def _run_notebook_script(path: Path, cwd: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(path)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_notebook_parameters_reach_a_key_value_configurator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("jupytext")
+    write_files(tmp_path, {"train.py": NANO_STYLE_TRAIN, "configurator.py": CONFIGURATOR})
+    out = tmp_path / "notebooks"
+    assert main(["notebooks", str(tmp_path), "--out", str(out)]) == 0
+    capsys.readouterr()
+    printed = _run_notebook_script(out / "training_train.py", out)
+    assert printed.strip().splitlines()[-1] == "run 10 2 cpu False", printed
+    assert "Parameters passed to the script" in (out / "training_train.py").read_text()
+
+
+def test_notebook_warns_when_the_parameters_cannot_reach_the_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("jupytext")
+    write_files(tmp_path, {"train.py": "steps = 1000\nloss.backward()\nprint(steps)\n"})
+    out = tmp_path / "notebooks"
+    assert main(["notebooks", str(tmp_path), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert "does not reach this script" in (out / "training_train.py").read_text()
+
+
+def test_fire_scripts_get_key_value_parameters(tmp_path: Path) -> None:
+    from forkvet.report import ScriptEntry
+    from forkvet.runtime.notebooks import parameters
+
+    source = (
+        "import fire\n\ndef main(max_steps=100, lr=0.1, device='cuda'):\n    pass\n\n"
+        "fire.Fire(main)\n"
+    )
+    argv, note = parameters(ScriptEntry("train.py", "train"), source)
+    assert argv == 'sys.argv = ["train.py", "--max_steps=" + str(steps), "--device=" + str(device)]'
+    assert "steps → --max_steps" in note
+
+
+def test_a_training_script_after_notebooks_still_gets_a_notebook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """minGPT-like: vet lists notebooks first; the scripts behind them still get notebooks."""
+    pytest.importorskip("jupytext")
+    nb = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    adder = (
+        "import sys\nfrom mingpt.trainer import Trainer\n\nif __name__ == '__main__':\n"
+        "    trainer = Trainer(sys.argv[1:])\n    trainer.run()\n"
+    )
+    write_files(
+        tmp_path,
+        {
+            "train.ipynb": nb,
+            "demo.ipynb": nb,
+            "mingpt/__init__.py": "",
+            "mingpt/trainer.py": "class Trainer:\n    def run(self):\n        pass\n",
+            "projects/adder/adder.py": adder,
+        },
+    )
+    out = tmp_path / "notebooks"
+    assert main(["notebooks", str(tmp_path), "--out", str(out)]) == 0
+    written = capsys.readouterr().out
+    assert "training_adder.ipynb" in written, written
