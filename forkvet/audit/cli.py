@@ -14,7 +14,7 @@ from forkvet.errors import InputError
 
 if TYPE_CHECKING:  # the audit code loads when the command runs, not for every forkvet command
     from forkvet.audit.pins import Pins
-    from forkvet.audit.run import AuditResult
+    from forkvet.audit.run import AuditResult, Vulnerability
     from forkvet.audit.sources import AdvisorySource
 
 FAIL_LEVELS = ("high", "any", "never")
@@ -78,7 +78,7 @@ def pins_for(target: str, python: str | None, offline: bool) -> Pins:
 def render_text(result: AuditResult) -> str:
     lines = [f"forkvet audit: {result.summary()} (source: {result.source})"]
     for v in result.vulnerabilities:
-        fix = f"nearest safe {v.nearest_safe}" if v.nearest_safe else "no fixed release"
+        fix = _fix_text(v, result.python)
         alias = f" ({', '.join(v.aliases[:3])})" if v.aliases else ""
         lines.append(
             f"  {v.severity.upper():8} {v.package} {v.version}: {v.id}{alias} — {v.summary[:120]}"
@@ -88,6 +88,26 @@ def render_text(result: AuditResult) -> str:
         lines.append(f"  not pinned, not audited: {', '.join(result.unpinned)}")
     lines += [f"  note: {n}" for n in result.notes]
     return "\n".join(_clean(line) for line in lines) + "\n"
+
+
+def _fix_text(v: Vulnerability, python: str | None) -> str:
+    if v.nearest_safe:
+        return f"nearest safe {v.nearest_safe}"
+    if v.fixed_in:
+        needs = _python_floor(v.fixed_requires_python)
+        on = f"Python {python}" if python else "this Python"
+        return f"fixed in {v.fixed_in}, which " + (
+            f"needs Python {needs}" if needs else f"has no release for {on}"
+        )
+    return "no fixed release"
+
+
+def _python_floor(spec: str | None) -> str | None:
+    """ ">=3.9" -> "≥ 3.9" (the part a person acts on); other specifiers as written."""
+    if not spec:
+        return None
+    m = re.search(r">=\s*([\d.]+)", spec)
+    return f"≥ {m.group(1)}" if m else spec.strip()[:40]
 
 
 def render_markdown(result: AuditResult) -> str:
@@ -100,7 +120,8 @@ def render_markdown(result: AuditResult) -> str:
         for v in result.vulnerabilities:
             lines.append(
                 f"| {_md(v.package)} | {_md(v.version)} | "
-                f"{_md(v.id)} | {v.severity} | {_md(v.nearest_safe or '—')} |"
+                f"{_md(v.id)} | {v.severity} | "
+                f"{_md(v.nearest_safe or _fix_text(v, result.python))} |"
             )
     return "\n".join(lines) + "\n"
 
