@@ -313,3 +313,29 @@ def test_a_training_script_after_notebooks_still_gets_a_notebook(
     assert main(["notebooks", str(tmp_path), "--out", str(out)]) == 0
     written = capsys.readouterr().out
     assert "training_adder.ipynb" in written, written
+
+
+# -- the terminal and Markdown reports ------------------------------------------------------
+def test_text_report_groups_identical_warnings_shows_notices_and_counts_what_it_cut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files: dict[str, str | bytes] = {
+        f"m{i}.py": f"import torch\nimport pickle\nm = torch.load('c{i}.pt')\np = pickle.load(f)\n"
+        for i in range(10)
+    }
+    files.update({f"train_{i}.py": f"import torch\nloss{i}.backward()\n" for i in range(6)})
+    files["requirements.txt"] = "torch\nrequests\n"
+    write_files(tmp_path, files)
+    assert main(["vet", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    torch_lines = [ln for ln in text.splitlines() if "torch.load without" in ln]
+    assert len(torch_lines) == 1 and "10 places: m0.py:3, m1.py:3, m2.py:3 +7 more" in text
+    pickle_line = next(ln for ln in text.splitlines() if "pickle.load executes" in ln)
+    assert pickle_line.strip().startswith("WARNING"), pickle_line
+    assert "NOTICE" in text and "see --format markdown" not in text  # notices are shown
+    assert "+2 more" in next(ln for ln in text.splitlines() if ln.strip().startswith("Train"))
+    assert main(["vet", str(tmp_path), "--format", "markdown"]) == 0
+    md = capsys.readouterr().out
+    findings = md.split("### Findings")[-1]
+    assert "torch.load without" in md.split("### Findings")[0]
+    assert "torch.load without" not in findings  # once, in the Risks table
