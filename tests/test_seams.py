@@ -15,8 +15,8 @@ from bot.web import create_app
 from forkvet.cli import main
 from forkvet.snapshot import load
 from forkvet.vet import vet
-from tests import test_app
-from tests.conftest import license_text, write_files
+from tests import test_app, test_giveback
+from tests.conftest import git, license_text, write_files
 from tests.github.emulator import GitHubEmulator, RepoState
 from tests.test_app import done, fork_payload, post, wait_for
 
@@ -25,6 +25,7 @@ emulator = test_app.emulator
 settings = test_app.settings
 worker = test_app.worker
 no_package_index = test_app.no_package_index
+repos = test_giveback.repos
 
 # A StyleGAN2-ADA-like fork: its own paper is the bare arXiv link under the bold title and the
 # BibTeX (which names no arXiv id); the metrics references link other papers; torch and click
@@ -339,3 +340,51 @@ def test_text_report_groups_identical_warnings_shows_notices_and_counts_what_it_
     findings = md.split("### Findings")[-1]
     assert "torch.load without" in md.split("### Findings")[0]
     assert "torch.load without" not in findings  # once, in the Risks table
+
+
+# -- upstream: drafts, dry runs and errors ----------------------------------------------------
+def test_upstream_dry_run_leaves_no_branch_or_ref_and_links_with_upstream_repo(
+    repos: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fork, up = repos["fork"], repos["upstream"]
+    refs_before = git(fork, "for-each-ref", "--format=%(refname)")
+    args = ["upstream", str(fork), "--upstream", str(up), "--dry-run", "--format", "json"]
+    main([*args, "--fork-owner", "acme", "--upstream-repo", "upstream-org/deepnet"])
+    data = json.loads(capsys.readouterr().out)
+    assert git(fork, "for-each-ref", "--format=%(refname)") == refs_before
+    drafts = {d["status"]: d for d in data["drafts"]}
+    link = drafts["drafted"]["compare_url"]
+    assert link.startswith("https://github.com/upstream-org/deepnet/compare/master...acme:") or (
+        link.startswith("https://github.com/upstream-org/deepnet/compare/main...acme:")
+    ), link
+    recipe = drafts["conflict"]["message"]
+    assert f"git fetch {up}" in recipe and "UPSTREAM_URL" not in recipe, recipe
+
+
+def test_upstream_without_fork_owner_says_why_there_is_no_link(
+    repos: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fork, up = repos["fork"], repos["upstream"]
+    main(["upstream", str(fork), "--upstream", str(up), "--format", "json"])
+    drafted = [d for d in json.loads(capsys.readouterr().out)["drafts"] if d["status"] == "drafted"]
+    assert drafted[0]["compare_url"] is None and "--upstream-repo" in drafted[0]["message"]
+
+
+def test_unreachable_upstream_is_one_clean_line(
+    repos: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["upstream", str(repos["fork"]), "--upstream", f"file://{tmp_path}/nonexist"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "repository exists" not in err and "['" not in err, err
+
+
+def test_attribution_text_is_text_not_markdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_files(tmp_path, {**GAN_FILES, "my_model.py": "import torch\n"})
+    assert main(["attribution", str(tmp_path), "--format", "text"]) == 0
+    text = capsys.readouterr().out
+    assert "Training Generative Adversarial Networks" in text and "ATTRIBUTION" in text
+    for mark in ("**", "`", "## ", "\\_", "&lt;", "\u200b"):
+        assert mark not in text, mark

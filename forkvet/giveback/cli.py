@@ -79,10 +79,36 @@ def cmd_attribution(args: argparse.Namespace) -> int:
             + "\n"
         )
     else:
-        sys.stdout.write(md if args.format == "markdown" else md.replace("**", ""))
+        sys.stdout.write(md if args.format == "markdown" else plain_text(md))
     if args.out:
         write(Path(args.out), md, notice, repo=repo)
     return 0
+
+
+def plain_text(md: str) -> str:
+    """forkvet's own Markdown as terminal text: no heading marks, emphasis, code spans, fences,
+    backslash escapes or entities; control characters shown, not obeyed (escape.terminal)."""
+    import html
+
+    from forkvet.escape import ZWSP, terminal
+
+    out = []
+    fenced = False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced:  # verbatim (BibTeX's own backslashes stay)
+            out.append(terminal(line))
+            continue
+        heading = re.match(r"^(#{1,6}) (.*)$", line)
+        if heading:
+            line = heading.group(2).upper() if len(heading.group(1)) == 1 else heading.group(2)
+        line = line.replace("**", "")
+        line = re.sub(r"(`+) ?(.*?) ?\1", r"\2", line)
+        line = re.sub(r"\\(.)", r"\1", line)
+        out.append(terminal(html.unescape(line).replace(ZWSP, "")))
+    return "\n".join(out) + "\n"
 
 
 def cmd_upstream(args: argparse.Namespace) -> int:
@@ -91,14 +117,35 @@ def cmd_upstream(args: argparse.Namespace) -> int:
     from forkvet.giveback.gitops import fetch_upstream, git
 
     repo = _repo(args.target)
+    from forkvet.giveback.gitops import UPSTREAM_REF
+
+    before = git(repo, "rev-parse", "--verify", "-q", UPSTREAM_REF, check=False).stdout.strip()
     base = fetch_upstream(repo, args.upstream)
     origin = git(repo, "config", "--get", "remote.origin.url", check=False).stdout.strip()
     fork = github_slug(origin)
     fork_owner = args.fork_owner or (fork[1].split("/")[0] if fork else None)
+    compare_upstream = (
+        f"https://{_web_host(args.api_url)}/{args.upstream_repo}" if args.upstream_repo else None
+    )
     try:
-        result = plan(repo, args.upstream, base, args.commits or None, fork_owner, args.evidence)
+        result = plan(
+            repo,
+            args.upstream,
+            base,
+            args.commits or None,
+            fork_owner,
+            args.evidence,
+            keep=not args.dry_run,
+            compare_upstream=compare_upstream,
+        )
     except LookupError as exc:
         raise InputError(f"--commits {exc}: no such commit among the fork's new commits") from exc
+    finally:
+        if args.dry_run:  # leave the fork's refs as they were
+            if before:
+                git(repo, "update-ref", UPSTREAM_REF, before, check=False)
+            else:
+                git(repo, "update-ref", "-d", UPSTREAM_REF, check=False)
     if not result.commits:
         raise InputError("the fork has no commits that upstream lacks: nothing to send")
     token = os.environ.get(TOKEN_ENV)
@@ -116,6 +163,14 @@ def cmd_upstream(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_text(data))
     return 1 if any(d["status"] == "conflict" for d in data["drafts"]) else 0
+
+
+def _web_host(api_url: str) -> str:
+    """github.com for api.github.com; a GitHub Enterprise Server's own host otherwise."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(api_url).hostname or "github.com"
+    return "github.com" if host == "api.github.com" else host
 
 
 def _open(
@@ -249,7 +304,9 @@ def register(sub: Any) -> None:
         help="send these commits (default: the ones classified as fixes)",
     )
     u.add_argument(
-        "--dry-run", action="store_true", help="never push or open (the default without --open)"
+        "--dry-run",
+        action="store_true",
+        help="try the cherry-picks but keep no branch or ref, never push or open",
     )
     u.add_argument(
         "--open", action="store_true", help=f"push and open the pull requests (needs {TOKEN_ENV})"
