@@ -480,10 +480,15 @@ def add_packages(env: Environment, packages: list[str]) -> None:
 
 def given_interpreter(path: str, root: Path) -> Environment:
     """--python PATH: that interpreter as it is, with the repository on PYTHONPATH."""
+    # A bare name (python3) is looked up on PATH, as a shell would; a path is taken as is.
+    found = shutil.which(path) if os.sep not in path else path
     # Absolute, but not resolved: a venv's python is a symlink whose venv we must keep.
-    python = os.path.abspath(path)
+    python = os.path.abspath(found or path)
     if not os.access(python, os.X_OK) or os.path.isdir(python):
-        raise InputError(f"--python {path}: no such interpreter")
+        raise InputError(
+            f"--python {path}: no such interpreter"
+            + ("" if os.sep in path else " on PATH (give its path)")
+        )
     return Environment(
         python=python,
         path=None,

@@ -388,3 +388,47 @@ def test_attribution_text_is_text_not_markdown(
     assert "Training Generative Adversarial Networks" in text and "ATTRIBUTION" in text
     for mark in ("**", "`", "## ", "\\_", "&lt;", "\u200b"):
         assert mark not in text, mark
+
+
+def test_notebook_smoke_with_an_interpreter_without_ipykernel_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("nbclient")
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = str(bare / "bin" / "python")
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "print(1)",
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "demo.ipynb").write_text(json.dumps(nb))
+    args = ["smoke", str(tmp_path / "repo"), "--python", python, "--no-import-check"]
+    notebook = str(tmp_path / "repo" / "demo.ipynb")
+    code = main([*args, "--notebook", notebook, "--out", str(tmp_path / "o")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "None" not in captured.out and "Traceback" not in captured.err, captured
+    reasons = [ln for ln in captured.out.splitlines() if "ipykernel" in ln]
+    assert len(reasons) == 1 and f"{python} -m pip install ipykernel" in reasons[0], captured.out
+
+
+def test_python_by_name_is_found_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forkvet.environments import given_interpreter
+    from forkvet.errors import InputError
+
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    env = given_interpreter(Path(sys.executable).name, tmp_path)
+    assert env.python == str(Path(sys.executable).absolute())
+    with pytest.raises(InputError, match="no such interpreter on PATH"):
+        given_interpreter("python-that-does-not-exist-3.99", tmp_path)

@@ -93,7 +93,13 @@ def _environment(
 
 
 def _env_line(env: Any) -> str:
-    how = "reused" if env.reused else f"built in {env.built_seconds} s"
+    how = (
+        "reused"
+        if env.reused
+        else f"built in {env.built_seconds} s"
+        if env.built_seconds is not None
+        else "as given"  # --python: nothing was built
+    )
     return f"  env       {env.path or env.python} ({how}; {env.device}; own code {env.own_package})"
 
 
@@ -161,6 +167,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     lines = [f"forkvet smoke: {result.verdict.upper()}", _env_line(environment)]
     if result.command:
         lines.append(f"  command   {result.command} ({result.command_source})")
+    if result.exit_code is not None:  # a notebook has no exit status, only its cells
         lines.append(
             f"  exit      {result.exit_code} in {result.duration} s"
             + (" (timed out)" if result.timed_out else "")
