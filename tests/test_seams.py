@@ -432,3 +432,20 @@ def test_python_by_name_is_found_on_path(tmp_path: Path, monkeypatch: pytest.Mon
     assert env.python == str(Path(sys.executable).absolute())
     with pytest.raises(InputError, match="no such interpreter on PATH"):
         given_interpreter("python-that-does-not-exist-3.99", tmp_path)
+
+
+def test_the_workflow_templates_company_line_fails_a_non_commercial_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = (Path(__file__).parent.parent / "workflows" / "forkvet.yml").read_text()
+    line = next(ln for ln in template.splitlines() if "require_commercial_use" in ln)
+    policy = line.strip().removeprefix("#").strip()
+    files: dict[str, str | bytes] = {
+        "LICENSE": license_text("CC-BY-NC-4.0.txt"),
+        "train.py": "import torch\n",
+    }
+    write_files(tmp_path, files)
+    assert main(["vet", str(tmp_path)]) == 0  # green without the policy
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "forkvet.yml").write_text(policy + "\n")
+    assert main(["vet", str(tmp_path)]) == 1, capsys.readouterr().out
