@@ -449,3 +449,44 @@ def test_the_workflow_templates_company_line_fails_a_non_commercial_repository(
     (tmp_path / ".github").mkdir()
     (tmp_path / ".github" / "forkvet.yml").write_text(policy + "\n")
     assert main(["vet", str(tmp_path)]) == 1, capsys.readouterr().out
+
+
+# -- bad input: one line, exit 2 ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["vet", ""], "TARGET is empty"),
+        (["train-check", ".", "--max-steps", "-3"], "give 0 (no limit) or more"),
+        (["train-check", ".", "--timeout", "-1"], "give seconds above 0"),
+        (["smoke", ".", "--timeout", "0"], "give seconds above 0"),
+    ],
+)
+def test_bad_numbers_and_empty_targets_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:  # argparse's own exit, or forkvet's
+        raise SystemExit(main(args))
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_deprecated_gpl_id_in_a_policy_suggests_the_spdx_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text("license:\n  deny: [GPL-3.0]\n")
+    assert main(["vet", str(tmp_path), "--config", str(policy)]) == 2
+    assert "did you mean GPL-3.0-only or GPL-3.0-or-later?" in capsys.readouterr().err
+
+
+def test_output_file_extension_chooses_the_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_files(tmp_path / "repo", {"train.py": "import torch\n"})
+    main(["vet", str(tmp_path / "repo"), "-o", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text())["schema_version"]
+    main(["vet", str(tmp_path / "repo"), "-o", str(tmp_path / "r.md")])
+    assert (tmp_path / "r.md").read_text().startswith(("✅", "⚠️", "❌"))
+    main(["vet", str(tmp_path / "repo"), "-o", str(tmp_path / "r.txt")])
+    assert (tmp_path / "r.txt").read_text().startswith("forkvet: ")

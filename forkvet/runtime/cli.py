@@ -16,6 +16,35 @@ from forkvet.safe_write import OutputDir, default_out, write_file
 EXIT_FAIL = 1
 
 
+def positive_seconds(value: str) -> float:
+    """argparse type: a time limit above zero (a negative one would stop nothing)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r}: give seconds above 0")
+    return seconds
+
+
+def non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: give 0 (no limit) or more")
+    return number
+
+
+def output_format(fmt: str | None, output: str | None) -> str:
+    """--format as given; else what -o FILE's extension says (r.json: JSON); else text."""
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lower() if output and output != "-" else ""
+    return {".json": "json", ".md": "markdown", ".markdown": "markdown"}.get(suffix, "text")
+
+
 def _emit(
     data: dict[str, Any], fmt: str, output: str | None, text: str, repo: Path | None = None
 ) -> None:
@@ -182,7 +211,8 @@ def cmd_smoke(args: argparse.Namespace) -> int:
         + (f", peak {result.peak_gpu_memory_mib:.0f} MiB" if result.peak_gpu_memory_mib else "")
     )
     lines += [f"  - {r}" for r in result.reasons]
-    _emit(result.to_dict(), args.format, args.output, "\n".join(lines) + "\n", snap.root)
+    fmt = output_format(args.format, args.output)
+    _emit(result.to_dict(), fmt, args.output, "\n".join(lines) + "\n", snap.root)
     if args.github:
         from forkvet.gha import publish_smoke
 
@@ -290,7 +320,8 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     ]
     lines += [f"  - {r}" for r in result.reasons]
     data = result.to_dict()
-    _emit(data, args.format, args.output, "\n".join(lines) + "\n", target)
+    fmt = output_format(args.format, args.output)
+    _emit(data, fmt, args.output, "\n".join(lines) + "\n", target)
     if args.github:
         from forkvet.gha import publish_train
 
@@ -378,7 +409,7 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--python-version", help="Python for a new environment (uv)")
     _environment_options(s)
-    s.add_argument("--timeout", type=float, help="seconds (default 600)")
+    s.add_argument("--timeout", type=positive_seconds, help="seconds (default 600)")
     s.add_argument("--no-import-check", action="store_true")
     s.add_argument(
         "--notebook",
@@ -389,7 +420,9 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--config", metavar="FILE")
     s.add_argument("--out", help="folder for logs (default ./forkvet-out, outside the repository)")
-    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.add_argument(
+        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
+    )
     s.add_argument("--output", "-o", metavar="FILE")
     s.add_argument(
         "--github",
@@ -427,9 +460,11 @@ def register(sub: Any) -> None:
     t.add_argument("--python-version", help="Python for a new environment (uv)")
     _environment_options(t)
     t.add_argument(
-        "--max-steps", type=int, help="stop after this many loss values (default 50; 0 = no limit)"
+        "--max-steps",
+        type=non_negative_int,
+        help="stop after this many loss values (default 50; 0 = no limit)",
     )
-    t.add_argument("--timeout", type=float, help="seconds (default 900)")
+    t.add_argument("--timeout", type=positive_seconds, help="seconds (default 900)")
     t.add_argument("--pattern", metavar="REGEX", help="loss regex with one group")
     t.add_argument("--num-classes", type=int, help="check the initial loss against ln(C)")
     t.add_argument("--min-points", type=int, default=8)
@@ -438,7 +473,9 @@ def register(sub: Any) -> None:
     t.add_argument(
         "--out", help="folder for the log and plot (default ./forkvet-out, outside the repository)"
     )
-    t.add_argument("--format", choices=("text", "json"), default="text")
+    t.add_argument(
+        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
+    )
     t.add_argument("--output", "-o", metavar="FILE")
     t.add_argument(
         "--github",
