@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -490,3 +491,53 @@ def test_output_file_extension_chooses_the_format(
     assert (tmp_path / "r.md").read_text().startswith(("✅", "⚠️", "❌"))
     main(["vet", str(tmp_path / "repo"), "-o", str(tmp_path / "r.txt")])
     assert (tmp_path / "r.txt").read_text().startswith("forkvet: ")
+
+
+# -- rendering the training check -------------------------------------------------------------
+def test_rising_loss_says_rose_and_a_blow_up_is_a_factor() -> None:
+    pytest.importorskip("pymannkendall")
+    from forkvet.runtime.decide import decide
+
+    rising = decide([1.0 + 0.2 * i for i in range(20)])
+    assert rising.verdict == "fail" and any("rose " in r for r in rising.reasons)
+    assert not any("-" in r.split(":")[-1] and "%" in r for r in rising.reasons), rising.reasons
+    blown = decide([1.0] * 10 + [1e29] * 10)
+    line = next(r for r in blown.reasons if "rose" in r)
+    assert "rose 1e+29×" in line and len(line) < 120, line
+
+
+def test_wide_loss_ranges_get_a_log_axis() -> None:
+    from forkvet.runtime.plot import axis_scale
+
+    assert axis_scale([2.3, 1.9, 1.5]) == "linear"
+    assert axis_scale([1e29, 1e5, 3.0, 2.0]) == "log"
+    assert axis_scale([5000.0, -2.0, 1.0]) == "symlog"
+
+
+def test_gan_plot_draws_and_labels_both_series(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib.axes
+
+    from forkvet.runtime.plot import plot_png
+
+    labels: list[str] = []
+    legends: list[bool] = []
+    plot = matplotlib.axes.Axes.plot
+    legend = matplotlib.axes.Axes.legend
+
+    def spy_plot(self: Any, *a: Any, **k: Any) -> Any:
+        labels.append(k.get("label", ""))
+        return plot(self, *a, **k)
+
+    def spy_legend(self: Any, *a: Any, **k: Any) -> Any:
+        legends.append(True)
+        return legend(self, *a, **k)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy_plot)
+    monkeypatch.setattr(matplotlib.axes.Axes, "legend", spy_legend)
+    gen, disc = [3.0, 2.5, 2.0], [0.7, 0.6, 0.65]
+    plot_png(gen, tmp_path / "loss.png", "GAN", series={"generator": gen, "discriminator": disc})
+    assert labels == ["generator", "discriminator"] and legends == [True]
+    assert (tmp_path / "loss.png").stat().st_size > 0

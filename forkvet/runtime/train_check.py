@@ -168,7 +168,14 @@ def check(
     plot = None
     if points:
         plot = str(
-            plot_png(values, out_dir / "loss.png", f"training loss: {verdict}", step_list, baseline)
+            plot_png(
+                values,
+                out_dir / "loss.png",
+                f"training loss: {verdict}",
+                step_list,
+                baseline,
+                series=series if len(series) >= 2 else None,
+            )
         )
     result = TrainResult(
         verdict=verdict,
