@@ -63,6 +63,14 @@ def _where(path: str | None, line: int | None, empty: str) -> str:
     return md_code(f"{path}:{line}" if line else path)
 
 
+def _declared(name: str, spec: str) -> str:
+    """`torch>=1.7`; a VCS or URL requirement apart from its name, as code, so the URL stays
+    one you can copy: clip (`clip @ git+https://…`)."""
+    if not spec or spec[0] in "<>=!~[;,( ":
+        return md_inline(f"{name}{spec}")
+    return f"{md_inline(name)} ({md_code(spec)})"
+
+
 def to_markdown(report: Report) -> str:
     status, line = verdict(report)
     icon = {"fail": "❌", "warn": "⚠️", "pass": "✅"}[status]
@@ -146,7 +154,7 @@ def to_markdown(report: Report) -> str:
             ["Declared in", ", ".join(map(md_code, deps.files)) or "nothing"],
             [
                 "Declared",
-                ", ".join(md_inline(f"{n}{deps.declared_specs.get(n, '')}") for n in deps.declared)
+                ", ".join(_declared(n, deps.declared_specs.get(n, "")) for n in deps.declared)
                 or "—",
             ],
             ["Imported", ", ".join(map(md_inline, deps.imported)) or "—"],

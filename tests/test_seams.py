@@ -541,3 +541,36 @@ def test_gan_plot_draws_and_labels_both_series(
     plot_png(gen, tmp_path / "loss.png", "GAN", series={"generator": gen, "discriminator": disc})
     assert labels == ["generator", "discriminator"] and legends == [True]
     assert (tmp_path / "loss.png").stat().st_size > 0
+
+
+def test_markdown_keeps_vcs_requirements_apart_and_copyable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_files(
+        tmp_path,
+        {
+            "requirements.txt": "torch>=1.7\nclip @ git+https://github.com/openai/CLIP.git\n",
+            "a.py": "import torch\nimport clip\n",
+        },
+    )
+    main(["vet", str(tmp_path), "--format", "markdown"])
+    row = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| Declared |"))
+    assert "clip (`clip @ git+https://github.com/openai/CLIP.git`)" in row, row
+    assert "torch&gt;=1.7" in row and "\u200b" not in row
+
+
+def test_attribution_names_a_copyright_holder_once_whatever_the_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mit = license_text("MIT.txt")
+    write_files(
+        tmp_path,
+        {
+            "LICENSE": "Copyright (c) 2019 ACME Research\n\n" + mit,
+            "LICENSE-weights": "copyright (C) 2019 Acme Research\n\n" + mit,
+            "a.py": "import torch\n",
+        },
+    )
+    main(["attribution", str(tmp_path)])
+    out = capsys.readouterr().out.casefold()
+    assert out.count("2019 acme research") == 1, out

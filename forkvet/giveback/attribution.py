@@ -17,7 +17,12 @@ _COMMERCIAL = {True: "allowed", False: "not allowed", None: "unclear"}
 
 
 def copyright_lines(snap: Snapshot, limit: int = 20) -> list[str]:
-    return notice_lines(snap, limit)
+    """The notices, each once: "Copyright (c) 2019 ACME" and "copyright (C) 2019 Acme" are
+    one holder (the first spelling is kept)."""
+    seen: dict[str, str] = {}
+    for line in notice_lines(snap, limit):
+        seen.setdefault(" ".join(line.casefold().replace("(c)", "©").split()), line)
+    return list(seen.values())
 
 
 def upstream_base(repo: Path) -> str | None:
