@@ -276,15 +276,22 @@ class Plan:
 
     def describe(self) -> list[str]:
         own = (
-            "pip install -e . (no deps, no build isolation)"
+            "pip install -e . tried (no deps, no build isolation; if it fails, the code goes "
+            "on PYTHONPATH)"
             if installable(self.build_files)
             else "on PYTHONPATH (no setup.py/pyproject.toml)"
         )
         backend = torch_backend(self.device)
+        torch = any(re.match(r"(?i)torch(?:vision|audio)?\b", r) for r in self.requirements)
+        if self.requirements and not torch:
+            how = " (no PyTorch in the requirements: no torch backend)"
+        elif backend:
+            how = f" (uv --torch-backend {backend} for PyTorch)"
+        else:
+            how = " (torch from your index)"
         return [
             f"environment {self.folder} ({'reuse' if self.exists else 'build'})",
-            f"device      {self.device}"
-            + (f" (uv --torch-backend {backend})" if backend else " (torch from your index)"),
+            f"device      {self.device}" + how,
             f"python      {self.python_version or 'uv default'}",
             f"requires    {len(self.requirements)} line(s) from {self.requirements_source}",
             f"own package {own}",

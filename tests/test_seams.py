@@ -574,3 +574,17 @@ def test_attribution_names_a_copyright_holder_once_whatever_the_case(
     main(["attribution", str(tmp_path)])
     out = capsys.readouterr().out.casefold()
     assert out.count("2019 acme research") == 1, out
+
+
+def test_dry_run_labels_say_what_will_be_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORKVET_ENV_DIR", str(tmp_path / "envs"))
+    write_files(tmp_path / "tf", {"train.py": "import tensorflow as tf\nprint(tf.__version__)\n"})
+    assert main(["smoke", str(tmp_path / "tf"), "--dry-run", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "torch-backend" not in out and "tensorflow: no torch backend" in out, out
+    assert "uv default" not in out and "vet's choice" in out, out
+    write_files(tmp_path / "pkg", {"setup.py": "from setuptools import setup\nsetup()\n"})
+    assert main(["smoke", str(tmp_path / "pkg"), "--dry-run"]) == 0
+    assert "if it fails, the code goes on PYTHONPATH" in capsys.readouterr().out

@@ -117,8 +117,30 @@ def _environment(
     )
     plan = envs.plan(snap, lines, source, version, args.device, args.env_dir)
     if dry_run:
-        return None, plan.describe()
+        return None, _dry_run_labels(plan.describe(), snap, cfg, version, bool(lines))
     return envs.prepare(plan), plan.describe()
+
+
+def _dry_run_labels(
+    described: list[str], snap: Any, cfg: Any, version: str | None, known: bool
+) -> list[str]:
+    """Before forkvet env has run, the Python and the framework are vet's: say those, not
+    "uv default" or a torch backend for a TensorFlow repository."""
+    if known:
+        return described
+    from forkvet.vet import vet
+
+    report = vet(snap, cfg)
+    primary = [fw.name for fw in report.frameworks if fw.role == "primary"]
+    out = []
+    for line in described:
+        if line.startswith("python ") and version is None and report.python.recommended:
+            line = f"python      {report.python.recommended} (vet's choice; forkvet env decides)"
+        elif line.startswith("device ") and "pytorch" not in primary:
+            frameworks = ", ".join(primary) or "no framework found"
+            line = line.split(" (", 1)[0] + f" ({frameworks}: no torch backend)"
+        out.append(line)
+    return out
 
 
 def _env_line(env: Any) -> str:

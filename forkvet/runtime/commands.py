@@ -136,7 +136,7 @@ def detect(
         found = training_script(snap)
         if found:
             return f"python {shlex.quote(found)}", f"script that trains: {found}"
-    return None, "no command configured, documented or detected"
+    return None, "no command configured, documented or detected" + _skipped_note(skipped)
 
 
 # README placeholders a person fills in: `<path>`, `path/to/...`, `/path/to/...`, `YOUR_...`.
