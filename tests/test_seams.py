@@ -588,3 +588,15 @@ def test_dry_run_labels_say_what_will_be_used(
     write_files(tmp_path / "pkg", {"setup.py": "from setuptools import setup\nsetup()\n"})
     assert main(["smoke", str(tmp_path / "pkg"), "--dry-run"]) == 0
     assert "if it fails, the code goes on PYTHONPATH" in capsys.readouterr().out
+
+
+def test_git_errors_are_git_reason_not_its_advice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["vet", f"file://{tmp_path}/nonexist"]) == 2
+    err = capsys.readouterr().err
+    assert "repository exists" not in err and "does not appear to be a git repository" in err
+    write_files(tmp_path / "plain", {"a.py": "x = 1\n"})
+    assert main(["vet", str(tmp_path / "plain"), "--ref", "main"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("is not a git repository, so --ref cannot be used"), err
