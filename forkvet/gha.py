@@ -132,7 +132,13 @@ def publish_train(data: dict[str, Any]) -> None:
     base = data.get("baseline")
     if isinstance(base, dict):
         # the comparison first: it is what changed since the last commit
-        head = "**Regressed** against the baseline" if base.get("regression") else "Baseline"
+        head = (
+            "**Slower** than the baseline (the loss is not worse)"
+            if base.get("slower_only")
+            else "**Regressed** against the baseline"
+            if base.get("regression")
+            else "Baseline"
+        )
         md.append(f"{head} {md_code(str(base.get('baseline') or '')[-40:])}:")
         md += [f"- {md_inline(r, limit=1000)}" for r in base.get("reasons", [])]
         md.append("")

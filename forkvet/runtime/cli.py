@@ -327,7 +327,13 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     regressed = bool(result.baseline and result.baseline["regression"])
     lines = [
         f"forkvet train-check: {result.verdict.upper()}"
-        + (" — REGRESSED vs the baseline" if regressed else ""),
+        + (
+            " — slower than the baseline (the loss is not worse; a busy machine is slower too)"
+            if regressed and result.baseline and result.baseline.get("slower_only")
+            else " — REGRESSED vs the baseline"
+            if regressed
+            else ""
+        ),
         *(
             [f"  baseline  {r}" for r in result.baseline["reasons"]]
             if result.baseline is not None
