@@ -327,7 +327,7 @@ def register(sub: Any) -> None:
         "(pushes of this repository only) and write its uploaded train-check result, for "
         "`forkvet train-check --baseline`. Needs GITHUB_TOKEN with actions: read.",
     )
-    b.add_argument("--out", required=True, metavar="FILE")
+    b.add_argument("--out", required=True, metavar="FILE", help="write the result here")
     b.add_argument("--branch", help="default: the repository's default branch")
     b.add_argument("--workflow", help="workflow file name (default: the running workflow's)")
     b.set_defaults(func=cmd_baseline)

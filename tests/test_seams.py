@@ -600,3 +600,19 @@ def test_git_errors_are_git_reason_not_its_advice(
     assert main(["vet", str(tmp_path / "plain"), "--ref", "main"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith("is not a git repository, so --ref cannot be used"), err
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    import argparse
+
+    from forkvet.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, command in sub.choices.items()
+        for action in command._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
+    assert missing == [], missing

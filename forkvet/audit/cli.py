@@ -168,7 +168,11 @@ def register(sub: Any) -> None:
         "export for air-gapped runners.",
         epilog="Exit codes: 0 (or 1 when --fail-on / audit.fail_on says so), 2 bad input.",
     )
-    a.add_argument("target", metavar="TARGET")
+    a.add_argument(
+        "target",
+        metavar="TARGET",
+        help="requirements file, environment.yml, forkvet env output or repository",
+    )
     a.add_argument("--vuln-db", metavar="PATH", help="an OSV export: a folder or zip of JSON")
     a.add_argument("--osv-url", metavar="URL", help="an OSV-compatible service (a mirror)")
     a.add_argument("--python", metavar="X.Y", help="the environment's Python (default: read)")
@@ -178,6 +182,8 @@ def register(sub: Any) -> None:
         help="do not ask the package index which fixed releases exist for this Python",
     )
     a.add_argument("--fail-on", choices=FAIL_LEVELS, help="default: audit.fail_on (never)")
-    a.add_argument("--config", metavar="FILE")
-    a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    a.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
+    a.add_argument(
+        "--format", choices=("text", "json", "markdown"), default="text", help="output format"
+    )
     a.set_defaults(func=cmd_audit)

@@ -289,14 +289,18 @@ def register(sub: Any) -> None:
         help="the original repository, to list the files the fork changed",
     )
     a.add_argument("--out", metavar="DIR", help="also write ATTRIBUTION.md (and NOTICE) here")
-    a.add_argument("--format", choices=("markdown", "text", "json"), default="markdown")
+    a.add_argument(
+        "--format", choices=("markdown", "text", "json"), default="markdown", help="output format"
+    )
     a.set_defaults(func=cmd_attribution)
 
     u = sub.add_parser(
         "upstream", help="draft (or open) upstream pull requests for the fork's fixes"
     )
     u.add_argument("target", metavar="TARGET", help="the fork's folder (a git repository)")
-    u.add_argument("--upstream", required=True, metavar="URL_OR_PATH")
+    u.add_argument(
+        "--upstream", required=True, metavar="URL_OR_PATH", help="the original repository"
+    )
     u.add_argument(
         "--commits",
         nargs="+",
@@ -316,21 +320,25 @@ def register(sub: Any) -> None:
     u.add_argument("--upstream-repo", help="owner/repo of the upstream on GitHub")
     u.add_argument("--fork-repo", help="owner/repo of the fork on GitHub")
     u.add_argument("--push-url", help="where to push the branches (default: origin)")
-    u.add_argument("--api-url", default=DEFAULT_API_URL)
-    u.add_argument("--max-per-hour", type=int, default=2)
-    u.add_argument("--max-open", type=int, default=3)
-    u.add_argument("--format", choices=("text", "json"), default="text")
+    u.add_argument("--api-url", default=DEFAULT_API_URL, help="GitHub's API (Enterprise: its own)")
+    u.add_argument(
+        "--max-per-hour", type=int, default=2, help="pull requests opened upstream per hour"
+    )
+    u.add_argument(
+        "--max-open", type=int, default=3, help="open forkvet pull requests upstream at most"
+    )
+    u.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     u.set_defaults(func=cmd_upstream)
 
     t = sub.add_parser("thank", help="draft (or open) a thank-you issue upstream")
     t.add_argument("target", metavar="TARGET", help="the fork's folder")
-    t.add_argument("--upstream", required=True, metavar="URL")
+    t.add_argument("--upstream", required=True, metavar="URL", help="the original repository")
     t.add_argument("--purpose", help="what you use the fork for")
     t.add_argument(
         "--open", action="store_true", help=f"open it (opt-in config and {TOKEN_ENV} needed)"
     )
     t.add_argument("--upstream-repo", help="owner/repo of the upstream on GitHub")
-    t.add_argument("--api-url", default=DEFAULT_API_URL)
-    t.add_argument("--config", metavar="FILE")
-    t.add_argument("--format", choices=("text", "json"), default="text")
+    t.add_argument("--api-url", default=DEFAULT_API_URL, help="GitHub's API (Enterprise: its own)")
+    t.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
+    t.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     t.set_defaults(func=cmd_thank)

@@ -438,7 +438,9 @@ def register(sub: Any) -> None:
     s.add_argument("--python-version", help="Python for a new environment (uv)")
     _environment_options(s)
     s.add_argument("--timeout", type=positive_seconds, help="seconds (default 600)")
-    s.add_argument("--no-import-check", action="store_true")
+    s.add_argument(
+        "--no-import-check", action="store_true", help="skip importing every module first"
+    )
     s.add_argument(
         "--notebook",
         metavar="PATH",
@@ -446,12 +448,12 @@ def register(sub: Any) -> None:
         "command (per-cell timeout = --timeout; "
         "the interpreter needs ipykernel)",
     )
-    s.add_argument("--config", metavar="FILE")
+    s.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     s.add_argument("--out", help="folder for logs (default ./forkvet-out, outside the repository)")
     s.add_argument(
         "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
     )
-    s.add_argument("--output", "-o", metavar="FILE")
+    s.add_argument("--output", "-o", metavar="FILE", help="write the result here")
     s.add_argument(
         "--github",
         action="store_true",
@@ -495,16 +497,16 @@ def register(sub: Any) -> None:
     t.add_argument("--timeout", type=positive_seconds, help="seconds (default 900)")
     t.add_argument("--pattern", metavar="REGEX", help="loss regex with one group")
     t.add_argument("--num-classes", type=int, help="check the initial loss against ln(C)")
-    t.add_argument("--min-points", type=int, default=8)
+    t.add_argument("--min-points", type=int, default=8, help="loss values needed for a verdict (8)")
     t.add_argument("--min-drop", type=float, default=0.10, help="minimum relative drop (0.10)")
-    t.add_argument("--config", metavar="FILE")
+    t.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     t.add_argument(
         "--out", help="folder for the log and plot (default ./forkvet-out, outside the repository)"
     )
     t.add_argument(
         "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
     )
-    t.add_argument("--output", "-o", metavar="FILE")
+    t.add_argument("--output", "-o", metavar="FILE", help="write the result here")
     t.add_argument(
         "--github",
         action="store_true",
