@@ -616,3 +616,18 @@ def test_every_option_of_every_command_has_help() -> None:
         if not action.help and not isinstance(action, argparse._HelpAction)
     ]
     assert missing == [], missing
+
+
+def test_overfit_one_batch_passes_a_learning_linear_model_with_a_short_repr() -> None:
+    torch = pytest.importorskip("torch")
+    from forkvet import sanity
+
+    torch.manual_seed(0)
+    x = torch.randn(32, 10)
+    y = x.sum(1, keepdim=True) + 2 * torch.randn(32, 1)  # a noise floor no line can fit
+    model = torch.nn.Linear(10, 1)
+    result = sanity.overfit_one_batch(model, (x, y), torch.nn.MSELoss(), steps=300, lr=0.05)
+    first, last = result.losses[0], result.losses[-1]
+    assert last / first > 0.1 and last / first <= 0.5, (first, last)  # learns, cannot memorise
+    assert result and "learns one batch" in result.message
+    assert len(repr(result)) < 300, repr(result)
