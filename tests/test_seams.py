@@ -631,3 +631,21 @@ def test_overfit_one_batch_passes_a_learning_linear_model_with_a_short_repr() ->
     assert last / first > 0.1 and last / first <= 0.5, (first, last)  # learns, cannot memorise
     assert result and "learns one batch" in result.message
     assert len(repr(result)) < 300, repr(result)
+
+
+def test_app_setup_pr_is_one_commit(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", GAN_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    commits = subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "rev-list", "main..forkvet/setup"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(commits) == 1, commits
+    files = _show(repo, "forkvet/setup:").split()
+    assert {"ATTRIBUTION.md", "requirements.txt", "environment.yml", ".github/"} <= set(files)
