@@ -649,3 +649,22 @@ def test_app_setup_pr_is_one_commit(
     assert len(commits) == 1, commits
     files = _show(repo, "forkvet/setup:").split()
     assert {"ATTRIBUTION.md", "requirements.txt", "environment.yml", ".github/"} <= set(files)
+
+
+def test_gunicorn_access_and_error_lines_are_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+    import logging.config
+
+    from bot import gunicorn_conf
+
+    before = logging.getLogger().handlers[:]
+    try:
+        logging.config.dictConfig(gunicorn_conf.logconfig_dict)
+        logging.getLogger("gunicorn.access").info('127.0.0.1 "GET /healthz HTTP/1.1" 200 15 1ms')
+        logging.getLogger("gunicorn.error").warning("Worker timeout (pid:42)")
+    finally:
+        logging.getLogger().handlers[:] = before
+    lines = capsys.readouterr().err.strip().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["logger"] for r in records] == ["gunicorn.access", "gunicorn.error"]
+    assert "GET /healthz" in records[0]["message"]
