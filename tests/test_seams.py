@@ -668,3 +668,14 @@ def test_gunicorn_access_and_error_lines_are_json(capsys: pytest.CaptureFixture[
     records = [json.loads(line) for line in lines]
     assert [r["logger"] for r in records] == ["gunicorn.access", "gunicorn.error"]
     assert "GET /healthz" in records[0]["message"]
+
+
+def test_vet_never_recommends_a_python_nothing_installs(tmp_path: Path) -> None:
+    setup = (
+        "from setuptools import setup\nsetup(name='old', classifiers=["
+        "'Programming Language :: Python :: 3.3'])\n"
+    )
+    write_files(tmp_path, {"setup.py": setup, "old.py": "print('hello')\n"})
+    python = vet(load(tmp_path)).python
+    assert python.recommended == "3.6", python
+    assert any("no longer installable" in e for e in python.evidence)
