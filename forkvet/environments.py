@@ -282,7 +282,7 @@ class Plan:
             else "on PYTHONPATH (no setup.py/pyproject.toml)"
         )
         backend = torch_backend(self.device)
-        torch = any(re.match(r"(?i)torch(?:vision|audio)?\b", r) for r in self.requirements)
+        torch = any(_name(r) in ("torch", "torchvision", "torchaudio") for r in self.requirements)
         if self.requirements and not torch:
             how = " (no PyTorch in the requirements: no torch backend)"
         elif backend:
@@ -296,6 +296,16 @@ class Plan:
             f"requires    {len(self.requirements)} line(s) from {self.requirements_source}",
             f"own package {own}",
         ]
+
+
+def _name(requirement: str) -> str:
+    """The distribution name a requirement line starts with, lower case."""
+    out = []
+    for ch in requirement.strip():
+        if not (ch.isalnum() or ch in "-_."):
+            break
+        out.append(ch.lower())
+    return "".join(out)
 
 
 def plan(

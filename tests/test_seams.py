@@ -679,3 +679,41 @@ def test_vet_never_recommends_a_python_nothing_installs(tmp_path: Path) -> None:
     python = vet(load(tmp_path)).python
     assert python.recommended == "3.6", python
     assert any("no longer installable" in e for e in python.evidence)
+
+
+@pytest.mark.parametrize(
+    ("cmd", "why"),
+    [
+        ("python demo.py --img <path/to/img.png>", "placeholder"),
+        ("python demo.py --data path/to/data", "placeholder"),
+        ("python demo.py --ckpt=/path/to/ckpt.pth", "placeholder"),
+        ("python demo.py --key YOUR_KEY", "placeholder"),
+        ("python gen.py --network=https://host.example/ffhq.pkl", "pickle"),
+        ("python gen.py --weights https://host.example/m.pth?dl=1", "pickle"),
+        ("python train.py --data ~/datasets/x.zip --lr 1e-3", None),
+        ("python train.py config/train_char.py --out_dir=out", None),
+    ],
+)
+def test_readme_commands_that_cannot_be_the_default(cmd: str, why: str | None) -> None:
+    from forkvet.runtime.commands import unrunnable
+
+    found = unrunnable(cmd)
+    assert (found is None) if why is None else (why in (found or "")), found
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "python train.py --device=cpu",
+        "python train.py --device cpu",
+        "python train.py --device='cpu'",
+        "python train.py --gpus 0",
+        "python train.py --no-cuda",
+        "python train.py --accelerator=cpu",
+    ],
+)
+def test_cpu_variants_are_recognised(cmd: str) -> None:
+    from forkvet.runtime.commands import _preference
+
+    assert _preference(cmd, "train.py", "train", gpu=False) == (False, False, False)
+    assert _preference(cmd, "train.py", "train", gpu=True)[2]  # not preferred on a GPU

@@ -106,8 +106,11 @@ def _python_floor(spec: str | None) -> str | None:
     """ ">=3.9" -> "≥ 3.9" (the part a person acts on); other specifiers as written."""
     if not spec:
         return None
-    m = re.search(r">=\s*([\d.]+)", spec)
-    return f"≥ {m.group(1)}" if m else spec.strip()[:40]
+    for part in spec.split(","):
+        part = part.strip()
+        if part.startswith(">="):
+            return f"≥ {part[2:].strip()}"
+    return spec.strip()[:40]
 
 
 def render_markdown(result: AuditResult) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -147,9 +146,12 @@ class OnlineOSV:
 def _short_reason(exc: BaseException) -> str:
     """ "Connection refused", "timed out": not urllib3's 300-character retry chain."""
     text = str(exc)
-    m = re.search(r"\[Errno -?\d+\] ([^'\")\]]{1,80})", text)
-    if m:
-        return m.group(1).strip()
+    at = text.find("[Errno ")
+    if at >= 0:
+        after = text[text.find("]", at) + 1 :].strip()
+        reason = after.split("'")[0].split('"')[0].split(")")[0].strip()
+        if reason:
+            return reason[:80]
     for words in ("timed out", "Name or service not known", "certificate verify failed"):
         if words in text:
             return words

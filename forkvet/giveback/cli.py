@@ -101,14 +101,28 @@ def plain_text(md: str) -> str:
         if fenced:  # verbatim (BibTeX's own backslashes stay)
             out.append(terminal(line))
             continue
-        heading = re.match(r"^(#{1,6}) (.*)$", line)
-        if heading:
-            line = heading.group(2).upper() if len(heading.group(1)) == 1 else heading.group(2)
-        line = line.replace("**", "")
-        line = re.sub(r"(`+) ?(.*?) ?\1", r"\2", line)
-        line = re.sub(r"\\(.)", r"\1", line)
-        out.append(terminal(html.unescape(line).replace(ZWSP, "")))
+        level = len(line) - len(line.lstrip("#"))
+        if 1 <= level <= 6 and line[level : level + 1] == " ":
+            line = line[level + 1 :].upper() if level == 1 else line[level + 1 :]
+        out.append(terminal(html.unescape(_unmark(line.replace("**", ""))).replace(ZWSP, "")))
     return "\n".join(out) + "\n"
+
+
+def _unmark(line: str) -> str:
+    """Code-span backticks and backslash escapes out of forkvet's own Markdown (str methods:
+    the text inside came from a repository)."""
+    out = []
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "\\" and i + 1 < len(line):
+            out.append(line[i + 1])
+            i += 2
+            continue
+        if ch != "`":
+            out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def cmd_upstream(args: argparse.Namespace) -> int:

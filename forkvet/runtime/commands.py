@@ -123,7 +123,7 @@ def detect(
     if kind == "test" and snap is not None:
         for cmd in readme_test_runners(snap.readme_text()):
             return cmd, "README"
-    ordered = sorted(entries, key=lambda e: kind == "train" and not _TRAIN_NAME.search(e.path))
+    ordered = sorted(entries, key=lambda e: kind == "train" and not trains_by_name(e.path))
     for entry in ordered:
         if not entry.path.endswith(".py"):
             continue
@@ -139,39 +139,74 @@ def detect(
     return None, "no command configured, documented or detected" + _skipped_note(skipped)
 
 
-# README placeholders a person fills in: `<path>`, `path/to/...`, `/path/to/...`, `YOUR_...`.
-_PLACEHOLDER = re.compile(
-    r"<[A-Za-z_][^<>\s]{0,60}>|(?:^|[\s=/'\"])path/to/|\b(?:YOUR|your)_[A-Za-z]"
-)
-# A URL to a pickle-format file the command would download and unpickle.
-_PICKLE_URL = re.compile(
-    r"https?://\S+?\.(?:pkl|pickle|pt|pth|ckpt|bin|joblib|npy|tar)(?:\.gz)?(?:[\s'\"?#]|$)", re.I
-)
-# Options that make a training script print or check and exit without training.
-_NO_TRAINING = re.compile(r"(?:^|\s)(?:--dry[-_]run|--help|-h)(?:[\s=]|$)")
-_CPU_OPTION = re.compile(
-    r"--device[= ]['\"]?cpu\b|--cpu\b|--no[-_]cuda\b|--gpus?[= ]0\b|--accelerator[= ]cpu\b"
-)
-_TRAIN_NAME = re.compile(r"(?:^|/)[^/]*(?:train|fine_?tune)[^/]*\.py$", re.I)
+# Word tests with str methods, not regexes: README commands are repository text (and the
+# project moves every pattern on repository text to a linear-time engine).
+_PICKLE_EXT = (".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".bin", ".joblib", ".npy", ".tar")
+_NO_TRAINING = {"--dry-run", "--dry_run", "--help", "-h"}
+_CPU_FLAGS = {"--cpu", "--no-cuda", "--no_cuda"}
+_CPU_VALUES = {"--device": "cpu", "--accelerator": "cpu", "--gpus": "0", "--gpu": "0"}
+
+
+def _words(cmd: str) -> list[str]:
+    try:
+        return shlex.split(cmd)
+    except ValueError:
+        return cmd.split()
+
+
+def _placeholder(word: str) -> bool:
+    """`<path>`, `path/to/...`, `/path/to/...`, `YOUR_...`: a value a person fills in."""
+    value = word.split("=", 1)[-1]
+    opened = value.find("<")
+    if opened >= 0 and value.find(">", opened + 2) > opened:
+        return True
+    low = value.lower()
+    return low.startswith(("path/to/", "/path/to/", "your_")) or "/path/to/" in low
+
+
+def _pickle_url(word: str) -> bool:
+    """A URL to a pickle-format file the command would download and unpickle."""
+    value = word.split("=", 1)[-1] if word.startswith("-") else word
+    if "://" not in value:
+        return False
+    path = value.split("?", 1)[0].split("#", 1)[0].lower().removesuffix(".gz")
+    return path.endswith(_PICKLE_EXT)
 
 
 def unrunnable(cmd: str) -> str | None:
     """Why a README command cannot be the default one, or None."""
-    if _PLACEHOLDER.search(cmd):
+    words = _words(cmd)
+    if any(_placeholder(w) for w in words):
         return "a placeholder path to fill in"
-    if _PICKLE_URL.search(cmd):
+    if any(_pickle_url(w) for w in words):
         return "downloads a pickle-format file and loads it"
     return None
+
+
+def _cpu_variant(words: list[str]) -> bool:
+    for i, w in enumerate(words):
+        name, _, value = w.partition("=")
+        if not value and i + 1 < len(words) and name in _CPU_VALUES:
+            value = words[i + 1]
+        if w in _CPU_FLAGS or (name in _CPU_VALUES and value.strip("'\"") == _CPU_VALUES[name]):
+            return True
+    return False
+
+
+def trains_by_name(path: str) -> bool:
+    """train.py, finetune_lm.py, scripts/train_gan.py: a script named for training."""
+    name = path.rsplit("/", 1)[-1].lower()
+    return name.endswith(".py") and any(w in name for w in ("train", "finetune", "fine_tune"))
 
 
 def _preference(cmd: str, script: str | None, kind: str, gpu: bool) -> tuple[int, int, int]:
     """Lower is better: a training script by its name (not a demo or a projector), a command
     that trains (not --dry-run), then the README's variant for this machine (its CPU variant
     on a CPU runner, the other on a GPU one)."""
-    named = kind != "train" or bool(script and _TRAIN_NAME.search(script))
-    trains = not (kind == "train" and _NO_TRAINING.search(cmd))
-    cpu = bool(_CPU_OPTION.search(cmd))
-    return (not named, not trains, cpu == gpu)
+    words = _words(cmd)
+    named = kind != "train" or bool(script and trains_by_name(script))
+    trains = not (kind == "train" and any(w.split("=", 1)[0] in _NO_TRAINING for w in words))
+    return (not named, not trains, _cpu_variant(words) == gpu)
 
 
 def _skipped_note(skipped: list[str]) -> str:
