@@ -160,9 +160,11 @@ def _add_env(out: SetupFiles, snap_root: Path, config: Config, work: Path) -> No
         env, env_note = _pinned_env(snap_root, config, work)
     except (ForkvetError, OSError) as exc:
         log.warning("environment generation failed", extra={"error_type": type(exc).__name__})
+        # The error's text stays in the log (it can carry paths or the repository's text).
         out.notes.append(
             "**No `requirements.txt` or `environment.yml`**: forkvet could not generate them "
-            f"here ({md_inline(str(exc), limit=300)}). Run `forkvet env .` in your checkout."
+            f"here ({type(exc).__name__}, in the App's log). Run `forkvet env .` in your "
+            "checkout, which says why."
         )
         return
     out.files.update(env)

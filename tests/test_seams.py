@@ -717,3 +717,25 @@ def test_cpu_variants_are_recognised(cmd: str) -> None:
 
     assert _preference(cmd, "train.py", "train", gpu=False) == (False, False, False)
     assert _preference(cmd, "train.py", "train", gpu=True)[2]  # not preferred on a GPU
+
+
+def test_app_setup_pr_says_why_when_no_environment_could_be_made(
+    settings: Settings,
+    emulator: GitHubEmulator,
+    worker: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.jobs
+    from forkvet.errors import ForkvetError
+
+    def broken(*_: object) -> None:
+        raise ForkvetError("/secret/path/of/the/worker: resolution failed")
+
+    monkeypatch.setattr(bot.jobs, "_pinned_env", broken)  # the worker runs in this process
+    repo = emulator.add_repo("acme", "deepnet", GAN_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    body = repo.pulls[0]["body"]
+    assert "could not generate them here (ForkvetError" in body and "/secret" not in body
+    assert "`requirements.txt` and `environment.yml` (pinned" not in body
