@@ -739,3 +739,9 @@ def test_app_setup_pr_says_why_when_no_environment_could_be_made(
     body = repo.pulls[0]["body"]
     assert "could not generate them here (ForkvetError" in body and "/secret" not in body
     assert "`requirements.txt` and `environment.yml` (pinned" not in body
+
+
+def test_pickle_load_is_a_warning_in_python_2_code_too(tmp_path: Path) -> None:
+    write_files(tmp_path, {"old.py": "import cPickle\nprint 'loading'\nm = cPickle.load(f)\n"})
+    risks = [r for r in vet(load(tmp_path)).risks if r.kind == "pickle-load"]
+    assert risks and all(r.severity == "warning" for r in risks), risks

@@ -148,7 +148,7 @@ _TEXT_RISKS: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
     (
         re.compile(r"(?<![\w.])(?:c?[pP]ickle|joblib|dill)\.loads?\s*\("),
         "pickle-load",
-        "notice",
+        "warning",
         "{} executes code in untrusted files",
     ),
     (re.compile(r"\byaml\.load\s*\((?![^)]{0,400}\bLoader\b)"), "yaml-load", "warning", _YAML_LOAD),
