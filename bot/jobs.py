@@ -130,13 +130,46 @@ def _setup_files(
         out.notes.append(md_inline(label_note, limit=None))
     if not settings.pinned:
         out.notes.append(UNPINNED_WARNING)
-    if not report.dependencies.files:
-        env, env_note = _pinned_env(snap_root, config, work)
-        out.files.update(env)
-        if env_note:
-            out.notes.append(env_note)
+    declared_in = real_requirement_files(report)
+    if declared_in:
+        out.notes.append(
+            "No `requirements.txt` or `environment.yml` added: the repository declares its "
+            f"dependencies in {', '.join(map(md_code, declared_in[:5]))}, and a second list "
+            "would compete with the authors' own. `forkvet env .` pins them as of the "
+            "code's date."
+        )
+    else:
+        _add_env(out, snap_root, config, work)
     out.files["ATTRIBUTION.md"] = attribution_draft(repo, report, snap_root)
     return out
+
+
+def real_requirement_files(report: Report) -> list[str]:
+    """Declaration files a tool installs from; a README's `pip install` line or a notebook's
+    `!pip` cell is evidence, not an environment anyone can install."""
+    return [
+        f
+        for f in report.dependencies.files
+        if not f.rsplit("/", 1)[-1].lower().startswith("readme")
+        and not f.lower().endswith((".md", ".rst", ".ipynb"))
+    ]
+
+
+def _add_env(out: SetupFiles, snap_root: Path, config: Config, work: Path) -> None:
+    try:
+        env, env_note = _pinned_env(snap_root, config, work)
+    except (ForkvetError, OSError) as exc:
+        log.warning("environment generation failed", extra={"error_type": type(exc).__name__})
+        # The error's text stays in the log (it can carry paths or the repository's text).
+        out.notes.append(
+            "**No `requirements.txt` or `environment.yml`**: forkvet could not generate them "
+            f"here ({type(exc).__name__}, in the App's log). Run `forkvet env .` in your "
+            "checkout, which says why."
+        )
+        return
+    out.files.update(env)
+    if env_note:
+        out.notes.append(env_note)
 
 
 UNPINNED_WARNING = (
@@ -215,7 +248,10 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         work.mkdir()
         setup_files = _setup_files(repo, dest, report, settings, config, work)
     setup = pulls.ensure_setup_pr(
-        repo, setup_files.files, _pr_body(report, setup_files.notes), app_login(app)
+        repo,
+        setup_files.files,
+        _pr_body(report, setup_files.notes, setup_files.files),
+        app_login(app),
     )
     if setup.skipped_reason and setup.pull is not None:
         setup.pull.create_issue_comment(
@@ -284,16 +320,23 @@ def app_login(app: GitHubApp) -> str:
     return _LOGINS[key]
 
 
-def _pr_body(report: Report, notes: list[str]) -> str:
+def _pr_body(report: Report, notes: list[str], files: dict[str, str]) -> str:
+    """The body lists exactly the files the pull request carries: it never promises one."""
     _status, line = verdict(report)
+    adds = [
+        "- `.github/workflows/forkvet.yml`: vet on every push; smoke test and training "
+        "check on your self-hosted GPU runner"
+    ]
+    if "requirements.txt" in files:
+        adds.append(
+            "- `requirements.txt` and `environment.yml` (pinned by `forkvet env`): the "
+            "repository declared no installable dependency list"
+        )
+    adds.append("- `ATTRIBUTION.md`: a draft crediting the original authors")
     body = (
         f"forkvet vetted this fork: {md_inline(line, limit=None)}\n\nThis pull request adds:\n\n"
-        f"- `.github/workflows/forkvet.yml`: vet on every push; smoke test and training "
-        f"check on your self-hosted GPU runner\n"
-        f"- `requirements.txt` and `environment.yml` (pinned by `forkvet env`) when the "
-        f"repository had none\n"
-        f"- `ATTRIBUTION.md`: a draft crediting the original authors\n\n"
-        f"forkvet keeps this branch up to date until someone pushes to it."
+        + "\n".join(adds)
+        + "\n\nforkvet keeps this branch up to date until someone pushes to it."
     )
     if notes:
         body += "\n\n### Notes\n\n" + "\n".join(f"- {n}" for n in notes)

@@ -68,18 +68,22 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
 
 def cmd_vet(args: argparse.Namespace) -> int:
     from forkvet.render import to_markdown, to_text
+    from forkvet.runtime.cli import output_format
     from forkvet.source import open_target
     from forkvet.vet import vet
 
+    if not args.target.strip():
+        raise InputError("TARGET is empty: give a folder or a git URL (. for this folder)")
     if args.config:
         load_config(Path(args.config))  # fail fast, before a clone
     with open_target(args.target, args.ref) as snap:
         config, notes = config_for(args.config, snap.root)
         report = vet(snap, config)
         report.findings += notes
-    if args.format == "json":
+    fmt = output_format(args.format, args.output)
+    if fmt == "json":
         text = report.to_json() + "\n"
-    elif args.format == "markdown":
+    elif fmt == "markdown":
         text = to_markdown(report)
     else:
         text = to_text(report)
@@ -91,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="forkvet",
         description="Vet an ML research repository before you build on it.",
-        epilog="Exit codes: 0 clean, 1 policy violation or dangerous file, 2 usage or input error.",
+        epilog="Exit codes: 0 clean, 1 policy violation or dangerous file (or a failed check), "
+        "2 usage or input error, 3 internal error (a bug in forkvet: please report it).",
     )
     parser.add_argument("--version", action="version", version=f"forkvet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -108,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--ref",
         help="branch, tag or commit to vet (default: the checkout / the remote's default branch)",
     )
-    vet_p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    vet_p.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        help="default: by -o FILE's extension (.json, .md), else text",
+    )
     vet_p.add_argument(
         "--config",
         metavar="FILE",

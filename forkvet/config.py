@@ -181,15 +181,28 @@ def _check_policy_entries(policy: LicensePolicy, source: str) -> None:
     from forkvet.vet.licensedb import known_ids
     from forkvet.vet.licenseterms import KNOWN
 
-    valid = {i.lower() for i in known_ids()} | {k.key for k in KNOWN} | set(CATEGORIES)
-    valid |= {k.spdx.lower() for k in KNOWN if k.spdx}
+    names = [*known_ids(), *(k.key for k in KNOWN), *CATEGORIES]
+    names += [k.spdx for k in KNOWN if k.spdx]
+    spelled = {n.lower(): n for n in names}  # lower case -> as SPDX spells it
     for item in policy.allow + policy.deny:
-        if item.lower() not in valid:
+        if item.lower() not in spelled:
             # Catch typos ("permisive") rather than silently allowing nothing.
             raise InputError(
                 f"{source}: license policy entry {item!r} is neither a category "
-                f"({', '.join(CATEGORIES)}) nor a known license id"
+                f"({', '.join(CATEGORIES)}) nor a known license id{_suggest(item, spelled)}"
             )
+
+
+def _suggest(item: str, spelled: dict[str, str]) -> str:
+    """ "GPL-3.0" -> "; did you mean GPL-3.0-only or GPL-3.0-or-later?" (SPDX retired the
+    bare GPL ids); else the closest spellings."""
+    import difflib
+
+    low = item.lower()
+    found = sorted(spelled[k] for k in spelled if k.startswith(low + "-"))[:3]
+    if not found:
+        found = [spelled[k] for k in difflib.get_close_matches(low, list(spelled), n=2)]
+    return f"; did you mean {' or '.join(found)}?" if found else ""
 
 
 def read_repo_config(root: Path) -> str | None:

@@ -276,19 +276,36 @@ class Plan:
 
     def describe(self) -> list[str]:
         own = (
-            "pip install -e . (no deps, no build isolation)"
+            "pip install -e . tried (no deps, no build isolation; if it fails, the code goes "
+            "on PYTHONPATH)"
             if installable(self.build_files)
             else "on PYTHONPATH (no setup.py/pyproject.toml)"
         )
         backend = torch_backend(self.device)
+        torch = any(_name(r) in ("torch", "torchvision", "torchaudio") for r in self.requirements)
+        if self.requirements and not torch:
+            how = " (no PyTorch in the requirements: no torch backend)"
+        elif backend:
+            how = f" (uv --torch-backend {backend} for PyTorch)"
+        else:
+            how = " (torch from your index)"
         return [
             f"environment {self.folder} ({'reuse' if self.exists else 'build'})",
-            f"device      {self.device}"
-            + (f" (uv --torch-backend {backend})" if backend else " (torch from your index)"),
+            f"device      {self.device}" + how,
             f"python      {self.python_version or 'uv default'}",
             f"requires    {len(self.requirements)} line(s) from {self.requirements_source}",
             f"own package {own}",
         ]
+
+
+def _name(requirement: str) -> str:
+    """The distribution name a requirement line starts with, lower case."""
+    out = []
+    for ch in requirement.strip():
+        if not (ch.isalnum() or ch in "-_."):
+            break
+        out.append(ch.lower())
+    return "".join(out)
 
 
 def plan(
@@ -480,10 +497,15 @@ def add_packages(env: Environment, packages: list[str]) -> None:
 
 def given_interpreter(path: str, root: Path) -> Environment:
     """--python PATH: that interpreter as it is, with the repository on PYTHONPATH."""
+    # A bare name (python3) is looked up on PATH, as a shell would; a path is taken as is.
+    found = shutil.which(path) if os.sep not in path else path
     # Absolute, but not resolved: a venv's python is a symlink whose venv we must keep.
-    python = os.path.abspath(path)
+    python = os.path.abspath(found or path)
     if not os.access(python, os.X_OK) or os.path.isdir(python):
-        raise InputError(f"--python {path}: no such interpreter")
+        raise InputError(
+            f"--python {path}: no such interpreter"
+            + ("" if os.sep in path else " on PATH (give its path)")
+        )
     return Environment(
         python=python,
         path=None,

@@ -132,7 +132,13 @@ def publish_train(data: dict[str, Any]) -> None:
     base = data.get("baseline")
     if isinstance(base, dict):
         # the comparison first: it is what changed since the last commit
-        head = "**Regressed** against the baseline" if base.get("regression") else "Baseline"
+        head = (
+            "**Slower** than the baseline (the loss is not worse)"
+            if base.get("slower_only")
+            else "**Regressed** against the baseline"
+            if base.get("regression")
+            else "Baseline"
+        )
         md.append(f"{head} {md_code(str(base.get('baseline') or '')[-40:])}:")
         md += [f"- {md_inline(r, limit=1000)}" for r in base.get("reasons", [])]
         md.append("")
@@ -321,7 +327,7 @@ def register(sub: Any) -> None:
         "(pushes of this repository only) and write its uploaded train-check result, for "
         "`forkvet train-check --baseline`. Needs GITHUB_TOKEN with actions: read.",
     )
-    b.add_argument("--out", required=True, metavar="FILE")
+    b.add_argument("--out", required=True, metavar="FILE", help="write the result here")
     b.add_argument("--branch", help="default: the repository's default branch")
     b.add_argument("--workflow", help="workflow file name (default: the running workflow's)")
     b.set_defaults(func=cmd_baseline)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from forkvet.citing import citation_line
 from forkvet.escape import md_code, md_fence, md_inline, terminal
-from forkvet.report import Report
+from forkvet.report import Finding, Report
 
 # GitHub caps a check run summary at 65,535 characters; leave room for the App's additions.
 MARKDOWN_LIMIT = 60_000
@@ -60,6 +61,14 @@ def _where(path: str | None, line: int | None, empty: str) -> str:
     if not path:
         return empty
     return md_code(f"{path}:{line}" if line else path)
+
+
+def _declared(name: str, spec: str) -> str:
+    """`torch>=1.7`; a VCS or URL requirement apart from its name, as code, so the URL stays
+    one you can copy: clip (`clip @ git+https://…`)."""
+    if not spec or spec[0] in "<>=!~[;,( ":
+        return md_inline(f"{name}{spec}")
+    return f"{md_inline(name)} ({md_code(spec)})"
 
 
 def to_markdown(report: Report) -> str:
@@ -145,7 +154,7 @@ def to_markdown(report: Report) -> str:
             ["Declared in", ", ".join(map(md_code, deps.files)) or "nothing"],
             [
                 "Declared",
-                ", ".join(md_inline(f"{n}{deps.declared_specs.get(n, '')}") for n in deps.declared)
+                ", ".join(_declared(n, deps.declared_specs.get(n, "")) for n in deps.declared)
                 or "—",
             ],
             ["Imported", ", ".join(map(md_inline, deps.imported)) or "—"],
@@ -184,14 +193,7 @@ def to_markdown(report: Report) -> str:
     if r.citation:
         c = r.citation
         md += ["", "### Citation", ""]
-        title = c.get("title") or "—"
-        authors = ", ".join(c.get("authors", [])[:6]) if isinstance(c.get("authors"), list) else ""
-        md.append(
-            md_inline(title)
-            + (f" — {md_inline(authors)}" if authors else "")
-            + (f" ({md_inline(c['year'])})" if c.get("year") else "")
-            + (f" — arXiv {md_inline(c['arxiv'])}" if c.get("arxiv") else "")
-        )
+        md.append(md_inline(citation_line(c) or "cite the repository by its URL", limit=None))
         if c.get("bibtex"):
             md += [
                 "",
@@ -215,7 +217,8 @@ def to_markdown(report: Report) -> str:
                 for k in r.risks
             ],
         )
-    findings = r.sorted_findings()
+    # A risk's finding repeats its row in the Risks table above: listed once, there.
+    findings = [f for f in r.sorted_findings() if not (f.check == "risks" and r.risks)]
     if findings:
         md += ["", "### Findings", ""]
         md += _table(
@@ -279,35 +282,61 @@ def to_text(report: Report) -> str:
     d = r.dependencies
     out.append(
         f"  Deps        {len(d.declared)} declared, {len(d.imported)} imported, "
-        f"missing: {', '.join(d.missing[:8]) or '-'}"
+        f"missing: {_some(d.missing, 8)}"
     )
     ep = r.entry_points
-    out.append("  Train       " + (", ".join(e.path for e in ep.train[:4]) or "-"))
-    out.append("  Test/demo   " + (", ".join(e.path for e in ep.test[:4]) or "-"))
+    out.append("  Train       " + _some([e.path for e in ep.train], 4))
+    out.append("  Test/demo   " + _some([e.path for e in ep.test], 4))
     out.append(f"  Weights     {len(r.weights)} link(s)/file(s)")
     if r.datasets:
         out.append(f"  Datasets    {len(r.datasets)} link(s)")
     if ep.prepare:
-        out.append("  Prepare     " + ", ".join(e.path for e in ep.prepare[:4]))
+        out.append("  Prepare     " + _some([e.path for e in ep.prepare], 4))
     if r.citation:
-        out.append(f"  Citation    {r.citation.get('title') or r.citation.get('arxiv') or 'yes'}")
+        out.append(f"  Citation    {citation_line(r.citation)[:200] or 'yes'}")
     out.append(f"  Checklist   {r.checklist.score}/5")
-    findings = [f for f in r.sorted_findings() if f.severity != "notice"]
-    if findings:
+    groups = _grouped(r.sorted_findings())
+    if groups:
         out.append("")
-        for f in findings[:25]:
-            where = (
-                f" ({f.path}:{f.line})" if f.path and f.line else f" ({f.path})" if f.path else ""
+        for severity, title, message, places in groups[:MAX_TEXT_FINDINGS]:
+            out.append(f"  {severity.upper():7} {title}: {message}{_places(places)}")
+        if len(groups) > MAX_TEXT_FINDINGS:
+            out.append(
+                f"  … +{len(groups) - MAX_TEXT_FINDINGS} more (see --format markdown or json)"
             )
-            out.append(f"  {f.severity.upper():7} {f.title}: {f.message}{where}")
-        if len(findings) > 25:
-            out.append(f"  … {len(findings) - 25} more (use --format json)")
-    notices = sum(f.severity == "notice" for f in r.findings)
-    if notices:
-        out += ["", f"  {notices} notice(s): see --format markdown or json"]
     # Repository text must not act on the terminal or the CI log: every line is one line,
     # with control characters and ANSI escapes shown, not obeyed.
     return "\n".join(terminal(line) for line in out) + "\n"
+
+
+MAX_TEXT_FINDINGS = 30
+
+
+def _some(items: list[str], limit: int) -> str:
+    """ "a, b, c +3 more": a cut list says how much it left out."""
+    if not items:
+        return "-"
+    extra = len(items) - limit
+    return ", ".join(items[:limit]) + (f" +{extra} more" if extra > 0 else "")
+
+
+def _grouped(findings: list[Finding]) -> list[tuple[str, str, str, list[str]]]:
+    """Identical findings (severity, title, message) as one line with their places, in the
+    findings' order (errors first)."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for f in findings:
+        places = groups.setdefault((f.severity, f.title, f.message), [])
+        if f.path:
+            places.append(f"{f.path}:{f.line}" if f.line else f.path)
+    return [(*key, places) for key, places in groups.items()]
+
+
+def _places(places: list[str]) -> str:
+    if not places:
+        return ""
+    if len(places) == 1:
+        return f" ({places[0]})"
+    return f" ({len(places)} places: {_some(places, 3)})"
 
 
 def _other_frameworks(r: Report, show: Callable[[str], str]) -> str:

@@ -33,7 +33,14 @@ def repo_name_from_url(url: str) -> str:
     return tail[:-4] if tail.endswith(".git") else tail
 
 
-def _run_git(args: list[str], what: str, cwd: Path | None = None, token: str | None = None) -> None:
+def _run_git(
+    args: list[str],
+    what: str,
+    cwd: Path | None = None,
+    token: str | None = None,
+    git_says: bool = True,
+) -> None:
+    """git_says=False: `what` is the whole message (git's own words would only repeat it)."""
     try:
         proc = run_git(args, cwd=cwd, token=token, timeout=CLONE_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
@@ -41,8 +48,13 @@ def _run_git(args: list[str], what: str, cwd: Path | None = None, token: str | N
     except FileNotFoundError as exc:
         raise InputError("git is not installed; install git to vet a URL") from exc
     if proc.returncode != 0:
+        if not git_says:
+            raise InputError(what)
         lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
-        detail = lines[-1] if lines else f"git exited with {proc.returncode}"
+        # git's reason is its `fatal:` line; the lines after it are advice ("Please make
+        # sure you have the correct access rights / and the repository exists.").
+        fatal = [ln.removeprefix("fatal:").strip() for ln in lines if ln.startswith("fatal:")]
+        detail = (fatal or lines[-1:] or [f"git exited with {proc.returncode}"])[0]
         raise InputError(f"{what}: {redact_url(detail)}")
 
 
@@ -109,6 +121,7 @@ def open_target(target: str, ref: str | None = None) -> Iterator[Snapshot]:
                 str(dest),
             ],
             f"{path} is not a git repository, so --ref cannot be used",
+            git_says=False,
         )
         _run_git(["checkout", "-q", ref], f"no ref {ref!r} in {path}", cwd=dest)
         snap = load(dest, name=path.resolve().name)

@@ -1,34 +1,51 @@
 #!/usr/bin/env bash
-# Install forkvet and its dev dependencies into .venv, then run every check the project has:
-# ruff (lint and format), mypy (strict) on forkvet/ and bot/, and the whole pytest suite. Extra arguments go to
-# pytest. CI runs exactly this (.ci/run).
+# Install forkvet and its dev dependencies, then run every check the project has: ruff (lint
+# and format), mypy (strict) on forkvet/ and bot/, zizmor, and the whole pytest suite. Extra
+# arguments go to pytest. CI runs exactly this (.ci/run).
+#
+# What it installs, and where (printed before anything is installed):
+#   - $FORKVET_TEST_VENV (default .venv): forkvet as an editable install with its dev extras,
+#     and torch 2.13.0 when no torch is there. Point it elsewhere to keep a quick-start .venv
+#     as it is: FORKVET_TEST_VENV=.venv-dev scripts/test.sh
+#   - tests/github/node_modules: GitHub's OpenAPI description and webhook examples (npm ci).
+#   - redis-server, system-wide with apt-get, only when run as root with apt-get, no
+#     redis-server on PATH and FORKVET_TEST_APT is not 0 (else the Redis queue test is skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
+VENV=${FORKVET_TEST_VENV:-.venv}
 "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "forkvet needs Python 3.11+")'
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+apt_redis=no
+if ! command -v redis-server >/dev/null 2>&1 && [ "${FORKVET_TEST_APT:-1}" != 0 ] &&
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt_redis=yes
+fi
+echo "scripts/test.sh installs: forkvet -e '.[dev]' (and torch if missing) into $VENV;" \
+  "npm packages into tests/github/node_modules" \
+  "$([ "$apt_redis" = yes ] && echo "; redis-server system-wide (apt-get; FORKVET_TEST_APT=0 skips it)")"
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
 # The training check trains a real (tiny) PyTorch model on the CPU. torch comes from the
 # user's own pip configuration; 2.13.0 is the release the suite is tested with.
-.venv/bin/python -c 'import torch' 2>/dev/null ||
-  .venv/bin/python -m pip install -q --disable-pip-version-check 'torch==2.13.0'
+"$VENV/bin/python" -c 'import torch' 2>/dev/null ||
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check 'torch==2.13.0'
 
 # A real Redis server for the App's shared-queue test (installed when we may; else skipped).
-if ! command -v redis-server >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null 2>&1 ||
-      echo "note: could not install redis-server; the Redis queue test will be skipped"
-  else
-    echo "note: redis-server is not installed; the Redis queue test will be skipped"
-  fi
+if [ "$apt_redis" = yes ]; then
+  (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null 2>&1 ||
+    echo "note: could not install redis-server; the Redis queue test will be skipped"
+elif ! command -v redis-server >/dev/null 2>&1; then
+  echo "note: redis-server is not installed; the Redis queue test will be skipped"
 fi
 
 # GitHub's own artifacts the App tests validate against (pinned in tests/github/package-lock.json).
 (cd tests/github && npm ci --no-audit --no-fund --silent)
 
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-.venv/bin/mypy
-.venv/bin/zizmor --offline --no-progress workflows/forkvet.yml action.yml actions/*/action.yml
-.venv/bin/python -m pytest -q "$@"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"
+"$VENV/bin/zizmor" --offline --no-progress workflows/forkvet.yml action.yml actions/*/action.yml
+"$VENV/bin/python" -m pytest -q "$@"

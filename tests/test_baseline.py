@@ -75,7 +75,7 @@ def test_a_change_that_hurts_is_flagged_with_the_reason(
     runs: dict[str, dict[str, object]],
 ) -> None:
     result = compare(curve_from_result(runs["hurt"]), curve_from_result(runs["base"]))
-    assert result.regression
+    assert result.regression and not result.slower_only
     assert result.final_loss_change is not None and result.final_loss_change > 0.1
     assert "worse than the baseline" in result.reasons[0]
     assert result.loss_at_matched_steps and result.matched_on == "steps"
@@ -97,6 +97,7 @@ def test_throughput_drop_beyond_the_tolerance(runs: dict[str, dict[str, object]]
     slow = dict(runs["base"], steps_per_second=35.0, peak_gpu_memory_mib=1500.0)
     result = compare(curve_from_result(slow), curve_from_result(runs["base"]))
     assert result.regression and result.speed_change == -0.3
+    assert result.slower_only  # the loss matches: reported as slower, not as regressed
     assert result.memory_change == 0.5
     assert not compare(
         curve_from_result(slow), curve_from_result(runs["base"]), speed_tolerance=0.5

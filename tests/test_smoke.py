@@ -89,7 +89,7 @@ def test_cuda_only_code_gets_a_clear_message(
     repo = make_repo({"demo.py": "import torch\nx = torch.zeros(2).cuda()\nprint(x)\n"})
     code, data = smoke(repo, tmp_path, capsys, "--cmd", "python demo.py", "--no-import-check")
     assert code == 1 and data["gpu_visible"] is False
-    assert any("needs CUDA but no NVIDIA GPU is visible" in r for r in data["reasons"])
+    assert any("CUDA is unavailable here" in r for r in data["reasons"])
 
 
 def test_hanging_command_times_out_and_leaves_no_process(

@@ -14,7 +14,7 @@ from forkvet.errors import InputError
 
 if TYPE_CHECKING:  # the audit code loads when the command runs, not for every forkvet command
     from forkvet.audit.pins import Pins
-    from forkvet.audit.run import AuditResult
+    from forkvet.audit.run import AuditResult, Vulnerability
     from forkvet.audit.sources import AdvisorySource
 
 FAIL_LEVELS = ("high", "any", "never")
@@ -78,7 +78,7 @@ def pins_for(target: str, python: str | None, offline: bool) -> Pins:
 def render_text(result: AuditResult) -> str:
     lines = [f"forkvet audit: {result.summary()} (source: {result.source})"]
     for v in result.vulnerabilities:
-        fix = f"nearest safe {v.nearest_safe}" if v.nearest_safe else "no fixed release"
+        fix = _fix_text(v, result.python)
         alias = f" ({', '.join(v.aliases[:3])})" if v.aliases else ""
         lines.append(
             f"  {v.severity.upper():8} {v.package} {v.version}: {v.id}{alias} — {v.summary[:120]}"
@@ -88,6 +88,29 @@ def render_text(result: AuditResult) -> str:
         lines.append(f"  not pinned, not audited: {', '.join(result.unpinned)}")
     lines += [f"  note: {n}" for n in result.notes]
     return "\n".join(_clean(line) for line in lines) + "\n"
+
+
+def _fix_text(v: Vulnerability, python: str | None) -> str:
+    if v.nearest_safe:
+        return f"nearest safe {v.nearest_safe}"
+    if v.fixed_in:
+        needs = _python_floor(v.fixed_requires_python)
+        on = f"Python {python}" if python else "this Python"
+        return f"fixed in {v.fixed_in}, which " + (
+            f"needs Python {needs}" if needs else f"has no release for {on}"
+        )
+    return "no fixed release"
+
+
+def _python_floor(spec: str | None) -> str | None:
+    """ ">=3.9" -> "≥ 3.9" (the part a person acts on); other specifiers as written."""
+    if not spec:
+        return None
+    for part in spec.split(","):
+        part = part.strip()
+        if part.startswith(">="):
+            return f"≥ {part[2:].strip()}"
+    return spec.strip()[:40]
 
 
 def render_markdown(result: AuditResult) -> str:
@@ -100,7 +123,8 @@ def render_markdown(result: AuditResult) -> str:
         for v in result.vulnerabilities:
             lines.append(
                 f"| {_md(v.package)} | {_md(v.version)} | "
-                f"{_md(v.id)} | {v.severity} | {_md(v.nearest_safe or '—')} |"
+                f"{_md(v.id)} | {v.severity} | "
+                f"{_md(v.nearest_safe or _fix_text(v, result.python))} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -147,7 +171,11 @@ def register(sub: Any) -> None:
         "export for air-gapped runners.",
         epilog="Exit codes: 0 (or 1 when --fail-on / audit.fail_on says so), 2 bad input.",
     )
-    a.add_argument("target", metavar="TARGET")
+    a.add_argument(
+        "target",
+        metavar="TARGET",
+        help="requirements file, environment.yml, forkvet env output or repository",
+    )
     a.add_argument("--vuln-db", metavar="PATH", help="an OSV export: a folder or zip of JSON")
     a.add_argument("--osv-url", metavar="URL", help="an OSV-compatible service (a mirror)")
     a.add_argument("--python", metavar="X.Y", help="the environment's Python (default: read)")
@@ -157,6 +185,8 @@ def register(sub: Any) -> None:
         help="do not ask the package index which fixed releases exist for this Python",
     )
     a.add_argument("--fail-on", choices=FAIL_LEVELS, help="default: audit.fail_on (never)")
-    a.add_argument("--config", metavar="FILE")
-    a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    a.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
+    a.add_argument(
+        "--format", choices=("text", "json", "markdown"), default="text", help="output format"
+    )
     a.set_defaults(func=cmd_audit)

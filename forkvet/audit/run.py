@@ -27,6 +27,10 @@ class Vulnerability:
     severity: str
     nearest_safe: str | None
     nearest_safe_checked: bool = False  # against the index, for the environment's Python
+    # No safe release installs on the environment's Python, but one exists for a newer one:
+    # the lowest such release and its Requires-Python ("fixed in 2.6.0, which needs ≥3.9").
+    fixed_in: str | None = None
+    fixed_requires_python: str | None = None
 
 
 @dataclass
@@ -158,6 +162,29 @@ def _nearest(
     return pick[0] if pick else None
 
 
+def _fix_for_another_python(
+    package: str, current: Version, adv: Advisory
+) -> tuple[str | None, str | None]:
+    """The lowest release on the index, for any Python, that the advisory does not affect,
+    and the Python it needs (its files' Requires-Python)."""
+    from forkvet.envgen.index import project_files
+
+    try:
+        files = project_files(package)
+    except Exception:
+        return None, None
+    needs: dict[Version, str | None] = {}
+    for f in files:
+        v = parse_version(f.version) if f.version else None
+        if v is None or v.is_prerelease or v <= current or adv.affects(package, v):
+            continue
+        needs[v] = needs.get(v) or f.requires_python
+    if not needs:
+        return None, None
+    lowest = min(needs)
+    return str(lowest), needs[lowest]
+
+
 def audit_pins(
     pins: Pins, source: AdvisorySource, check_index: bool = True, workers: int = 8
 ) -> AuditResult:
@@ -198,6 +225,11 @@ def audit_pins(
             result.safe_pins[name] = str(overall)
         for adv in sorted(advisories, key=lambda a: (SEVERITY_ORDER[a.severity], a.id)):
             near = _nearest(current, [adv], name, releases)
+            fixed_in, fixed_python = (
+                _fix_for_another_python(name, current, adv)
+                if near is None and releases is not None
+                else (None, None)
+            )
             result.vulnerabilities.append(
                 Vulnerability(
                     package=name,
@@ -209,6 +241,8 @@ def audit_pins(
                     severity=adv.severity,
                     nearest_safe=str(near) if near is not None else None,
                     nearest_safe_checked=releases is not None,
+                    fixed_in=fixed_in,
+                    fixed_requires_python=fixed_python,
                 )
             )
     return result

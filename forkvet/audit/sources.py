@@ -110,8 +110,8 @@ class OnlineOSV:
             _, results = self._service.query(ResolvedDependency(package, version))
         except (ServiceError, AuditConnectionError, OSError) as exc:
             raise ForkvetError(
-                f"the vulnerability service could not be reached ({exc}); use --vuln-db PATH "
-                f"with an OSV export for offline runners"
+                f"the vulnerability service could not be reached ({_short_reason(exc)}); use "
+                f"--vuln-db PATH with an OSV export for offline runners"
             ) from exc
         out = []
         for result in results:
@@ -141,3 +141,18 @@ class OnlineOSV:
             except Exception:  # a record we cannot read is skipped, the query hit is kept
                 self._records[vuln_id] = None
         return self._records[vuln_id]
+
+
+def _short_reason(exc: BaseException) -> str:
+    """ "Connection refused", "timed out": not urllib3's 300-character retry chain."""
+    text = str(exc)
+    at = text.find("[Errno ")
+    if at >= 0:
+        after = text[text.find("]", at) + 1 :].strip()
+        reason = after.split("'")[0].split('"')[0].split(")")[0].strip()
+        if reason:
+            return reason[:80]
+    for words in ("timed out", "Name or service not known", "certificate verify failed"):
+        if words in text:
+            return words
+    return type(exc).__name__

@@ -193,7 +193,7 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="an extra package index, used with yours; repeatable",
     )
-    e.add_argument("--config", metavar="FILE")
+    e.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     e.add_argument(
         "--safe",
         action="store_true",
@@ -204,5 +204,5 @@ def register(sub: Any) -> None:
         "--vuln-db", metavar="PATH", help="audit against an OSV export (folder or zip) offline"
     )
     e.add_argument("--no-audit", action="store_true", help="skip the vulnerability audit")
-    e.add_argument("--format", choices=("text", "json"), default="text")
+    e.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     e.set_defaults(func=cmd_env)

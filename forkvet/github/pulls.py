@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from github import GithubException
+from github import GithubException, InputGitTreeElement
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
@@ -52,20 +52,9 @@ def ensure_setup_pr(
         return SetupResult(
             existing, False, [], f"someone pushed to {BRANCH}: forkvet no longer updates it"
         )
-    changed = []
-    for path, content in files.items():
-        try:
-            current = repo.get_contents(path, ref=BRANCH)
-        except GithubException as exc:
-            if exc.status != 404:
-                raise
-            current = None
-        if current is None or isinstance(current, list):
-            repo.create_file(path, f"forkvet: add {path}", content, branch=BRANCH)
-            changed.append(path)
-        elif current.decoded_content.decode("utf-8", "replace") != content:
-            repo.update_file(path, f"forkvet: update {path}", content, current.sha, branch=BRANCH)
-            changed.append(path)
+    changed = [path for path, content in files.items() if _differs(repo, path, content)]
+    if changed:
+        _commit(repo, head_sha or base_sha, {p: files[p] for p in changed})
     pull = _find(repo)
     if pull is None:
         pull = repo.create_pull(title=TITLE, body=body, head=BRANCH, base=base)
@@ -73,6 +62,31 @@ def ensure_setup_pr(
     if pull.body != body and pull.state == "open":
         pull.edit(body=body)
     return SetupResult(pull, False, changed)
+
+
+def _differs(repo: Repository, path: str, content: str) -> bool:
+    try:
+        current = repo.get_contents(path, ref=BRANCH)
+    except GithubException as exc:
+        if exc.status != 404:
+            raise
+        return True
+    if isinstance(current, list):
+        return True
+    return current.decoded_content.decode("utf-8", "replace") != content
+
+
+def _commit(repo: Repository, parent_sha: str, files: dict[str, str]) -> None:
+    """Every file in one commit on BRANCH (the Git database API: a tree on the parent's
+    tree, a commit, the branch moved to it), not one commit per file."""
+    parent = repo.get_git_commit(parent_sha)
+    elements = [
+        InputGitTreeElement(path, "100644", "blob", content=text) for path, text in files.items()
+    ]
+    tree = repo.create_git_tree(elements, parent.tree)
+    names = ", ".join(files)
+    commit = repo.create_git_commit(f"forkvet: set up {names}"[:200], tree, [parent])
+    repo.get_git_ref(f"heads/{BRANCH}").edit(commit.sha)
 
 
 def _find(repo: Repository) -> PullRequest | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from forkvet.citing import paper
 from forkvet.escape import md_code, md_fence, md_inline
 from forkvet.report import Report
 from forkvet.safe_write import OutputDir
@@ -16,7 +17,12 @@ _COMMERCIAL = {True: "allowed", False: "not allowed", None: "unclear"}
 
 
 def copyright_lines(snap: Snapshot, limit: int = 20) -> list[str]:
-    return notice_lines(snap, limit)
+    """The notices, each once: "Copyright (c) 2019 ACME" and "copyright (C) 2019 Acme" are
+    one holder (the first spelling is kept)."""
+    seen: dict[str, str] = {}
+    for line in notice_lines(snap, limit):
+        seen.setdefault(" ".join(line.casefold().replace("(c)", "©").split()), line)
+    return list(seen.values())
 
 
 def upstream_base(repo: Path) -> str | None:
@@ -73,20 +79,19 @@ def attribution_md(
     holders = copyright_lines(snap)
     if holders:
         lines += ["", "## Copyright", "", *[f"- {md_inline(h)}" for h in holders]]
-    c = report.citation
-    if c:
+    c = paper(report.citation)
+    if report.citation:
         lines += ["", "## Authors and citation", ""]
-        if c.get("title"):
-            authors = c.get("authors") if isinstance(c.get("authors"), list) else []
+        if c.title:
             lines.append(
-                md_inline(c["title"])
-                + (f" — {md_inline(', '.join(map(str, authors[:8])))}" if authors else "")
+                md_inline(c.title)
+                + (f" — {md_inline(', '.join(c.authors[:8]))}" if c.authors else "")
             )
-        # Only the repository's own paper (citation.arxiv); mentioned_arxiv is not it.
-        if isinstance(c.get("arxiv"), str):
-            lines.append(f"arXiv: {md_inline(c['arxiv'])}")
-        if c.get("bibtex"):
-            lines += ["", md_fence(c["bibtex"], "bibtex")]
+        # Only the repository's own paper, as agreed with its BibTeX (forkvet.citing).
+        if c.arxiv:
+            lines.append(f"arXiv: {md_inline(c.arxiv)}")
+        if c.bibtex:
+            lines += ["", md_fence(c.bibtex, "bibtex")]
     vendored = vendored_licenses(report)
     if vendored:
         lines += [

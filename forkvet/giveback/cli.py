@@ -79,10 +79,50 @@ def cmd_attribution(args: argparse.Namespace) -> int:
             + "\n"
         )
     else:
-        sys.stdout.write(md if args.format == "markdown" else md.replace("**", ""))
+        sys.stdout.write(md if args.format == "markdown" else plain_text(md))
     if args.out:
         write(Path(args.out), md, notice, repo=repo)
     return 0
+
+
+def plain_text(md: str) -> str:
+    """forkvet's own Markdown as terminal text: no heading marks, emphasis, code spans, fences,
+    backslash escapes or entities; control characters shown, not obeyed (escape.terminal)."""
+    import html
+
+    from forkvet.escape import ZWSP, terminal
+
+    out = []
+    fenced = False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced:  # verbatim (BibTeX's own backslashes stay)
+            out.append(terminal(line))
+            continue
+        level = len(line) - len(line.lstrip("#"))
+        if 1 <= level <= 6 and line[level : level + 1] == " ":
+            line = line[level + 1 :].upper() if level == 1 else line[level + 1 :]
+        out.append(terminal(html.unescape(_unmark(line.replace("**", ""))).replace(ZWSP, "")))
+    return "\n".join(out) + "\n"
+
+
+def _unmark(line: str) -> str:
+    """Code-span backticks and backslash escapes out of forkvet's own Markdown (str methods:
+    the text inside came from a repository)."""
+    out = []
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "\\" and i + 1 < len(line):
+            out.append(line[i + 1])
+            i += 2
+            continue
+        if ch != "`":
+            out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def cmd_upstream(args: argparse.Namespace) -> int:
@@ -91,14 +131,35 @@ def cmd_upstream(args: argparse.Namespace) -> int:
     from forkvet.giveback.gitops import fetch_upstream, git
 
     repo = _repo(args.target)
+    from forkvet.giveback.gitops import UPSTREAM_REF
+
+    before = git(repo, "rev-parse", "--verify", "-q", UPSTREAM_REF, check=False).stdout.strip()
     base = fetch_upstream(repo, args.upstream)
     origin = git(repo, "config", "--get", "remote.origin.url", check=False).stdout.strip()
     fork = github_slug(origin)
     fork_owner = args.fork_owner or (fork[1].split("/")[0] if fork else None)
+    compare_upstream = (
+        f"https://{_web_host(args.api_url)}/{args.upstream_repo}" if args.upstream_repo else None
+    )
     try:
-        result = plan(repo, args.upstream, base, args.commits or None, fork_owner, args.evidence)
+        result = plan(
+            repo,
+            args.upstream,
+            base,
+            args.commits or None,
+            fork_owner,
+            args.evidence,
+            keep=not args.dry_run,
+            compare_upstream=compare_upstream,
+        )
     except LookupError as exc:
         raise InputError(f"--commits {exc}: no such commit among the fork's new commits") from exc
+    finally:
+        if args.dry_run:  # leave the fork's refs as they were
+            if before:
+                git(repo, "update-ref", UPSTREAM_REF, before, check=False)
+            else:
+                git(repo, "update-ref", "-d", UPSTREAM_REF, check=False)
     if not result.commits:
         raise InputError("the fork has no commits that upstream lacks: nothing to send")
     token = os.environ.get(TOKEN_ENV)
@@ -116,6 +177,14 @@ def cmd_upstream(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_text(data))
     return 1 if any(d["status"] == "conflict" for d in data["drafts"]) else 0
+
+
+def _web_host(api_url: str) -> str:
+    """github.com for api.github.com; a GitHub Enterprise Server's own host otherwise."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(api_url).hostname or "github.com"
+    return "github.com" if host == "api.github.com" else host
 
 
 def _open(
@@ -160,9 +229,10 @@ def _text(d: dict[str, Any]) -> str:
 
 
 def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, str]:
+    from forkvet.citing import paper
     from forkvet.escape import md_inline
 
-    c = report.citation or {}
+    c = paper(report.citation)
     title = "Thank you for this work"
     body = [
         f"Hello! I forked {md_inline(upstream)} to build on it"
@@ -171,16 +241,15 @@ def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, s
         "publishing the code.",
         "",
     ]
-    # Only the repository's own paper: its BibTeX/CITATION.cff title or its own arXiv id.
-    own_arxiv = c.get("arxiv") if isinstance(c.get("arxiv"), str) else None
-    if c.get("title"):
+    # Only the repository's own paper, as agreed with its BibTeX (forkvet.citing).
+    if c.title:
         body.append(
-            f"We cite *{md_inline(c['title'])}*"
-            + (f" (arXiv:{md_inline(own_arxiv)})" if own_arxiv else "")
+            f"We cite *{md_inline(c.title)}*"
+            + (f" (arXiv:{md_inline(c.arxiv)})" if c.arxiv else "")
             + " in our work."
         )
-    elif own_arxiv:
-        body.append(f"We cite your paper (arXiv:{md_inline(own_arxiv)}) in our work.")
+    elif c.arxiv:
+        body.append(f"We cite your paper (arXiv:{md_inline(c.arxiv)}) in our work.")
     body += ["", "<sub>Sent with forkvet; this message is opt-in and sent once.</sub>"]
     return title, "\n".join(body)
 
@@ -234,14 +303,18 @@ def register(sub: Any) -> None:
         help="the original repository, to list the files the fork changed",
     )
     a.add_argument("--out", metavar="DIR", help="also write ATTRIBUTION.md (and NOTICE) here")
-    a.add_argument("--format", choices=("markdown", "text", "json"), default="markdown")
+    a.add_argument(
+        "--format", choices=("markdown", "text", "json"), default="markdown", help="output format"
+    )
     a.set_defaults(func=cmd_attribution)
 
     u = sub.add_parser(
         "upstream", help="draft (or open) upstream pull requests for the fork's fixes"
     )
     u.add_argument("target", metavar="TARGET", help="the fork's folder (a git repository)")
-    u.add_argument("--upstream", required=True, metavar="URL_OR_PATH")
+    u.add_argument(
+        "--upstream", required=True, metavar="URL_OR_PATH", help="the original repository"
+    )
     u.add_argument(
         "--commits",
         nargs="+",
@@ -249,7 +322,9 @@ def register(sub: Any) -> None:
         help="send these commits (default: the ones classified as fixes)",
     )
     u.add_argument(
-        "--dry-run", action="store_true", help="never push or open (the default without --open)"
+        "--dry-run",
+        action="store_true",
+        help="try the cherry-picks but keep no branch or ref, never push or open",
     )
     u.add_argument(
         "--open", action="store_true", help=f"push and open the pull requests (needs {TOKEN_ENV})"
@@ -259,21 +334,25 @@ def register(sub: Any) -> None:
     u.add_argument("--upstream-repo", help="owner/repo of the upstream on GitHub")
     u.add_argument("--fork-repo", help="owner/repo of the fork on GitHub")
     u.add_argument("--push-url", help="where to push the branches (default: origin)")
-    u.add_argument("--api-url", default=DEFAULT_API_URL)
-    u.add_argument("--max-per-hour", type=int, default=2)
-    u.add_argument("--max-open", type=int, default=3)
-    u.add_argument("--format", choices=("text", "json"), default="text")
+    u.add_argument("--api-url", default=DEFAULT_API_URL, help="GitHub's API (Enterprise: its own)")
+    u.add_argument(
+        "--max-per-hour", type=int, default=2, help="pull requests opened upstream per hour"
+    )
+    u.add_argument(
+        "--max-open", type=int, default=3, help="open forkvet pull requests upstream at most"
+    )
+    u.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     u.set_defaults(func=cmd_upstream)
 
     t = sub.add_parser("thank", help="draft (or open) a thank-you issue upstream")
     t.add_argument("target", metavar="TARGET", help="the fork's folder")
-    t.add_argument("--upstream", required=True, metavar="URL")
+    t.add_argument("--upstream", required=True, metavar="URL", help="the original repository")
     t.add_argument("--purpose", help="what you use the fork for")
     t.add_argument(
         "--open", action="store_true", help=f"open it (opt-in config and {TOKEN_ENV} needed)"
     )
     t.add_argument("--upstream-repo", help="owner/repo of the upstream on GitHub")
-    t.add_argument("--api-url", default=DEFAULT_API_URL)
-    t.add_argument("--config", metavar="FILE")
-    t.add_argument("--format", choices=("text", "json"), default="text")
+    t.add_argument("--api-url", default=DEFAULT_API_URL, help="GitHub's API (Enterprise: its own)")
+    t.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
+    t.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     t.set_defaults(func=cmd_thank)

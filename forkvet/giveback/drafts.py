@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import tempfile
 import urllib.parse
@@ -104,16 +105,27 @@ def _identity(repo: Path) -> tuple[str, str]:
     return name, email
 
 
-def make_branch(repo: Path, commits: list[Commit], branch: str) -> tuple[bool, str]:
+def make_branch(
+    repo: Path,
+    commits: list[Commit],
+    branch: str,
+    upstream: str = "UPSTREAM_URL",
+    base: str = "main",
+    keep: bool = True,
+) -> tuple[bool, str]:
     """Create `branch` from upstream with the commits cherry-picked (-x, Co-authored-by), in a
     temporary worktree so the user's checkout is untouched. On a conflict, abort cleanly and
-    return the exact commands to finish by hand."""
+    return the exact commands to finish by hand. keep=False (a dry run) tries the same on a
+    detached worktree: no branch is made, none is replaced."""
     name, email = _identity(repo)
     wt = Path(tempfile.mkdtemp(prefix="forkvet-wt-")) / "wt"
-    exists = git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False)
-    if exists.returncode == 0:
-        git(repo, "branch", "-D", branch)
-    git(repo, "worktree", "add", "-q", "-b", branch, str(wt), UPSTREAM_REF)
+    if keep:
+        exists = git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False)
+        if exists.returncode == 0:
+            git(repo, "branch", "-D", branch)
+        git(repo, "worktree", "add", "-q", "-b", branch, str(wt), UPSTREAM_REF)
+    else:
+        git(repo, "worktree", "add", "-q", "--detach", str(wt), UPSTREAM_REF)
     env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
     ok = False
     try:
@@ -124,8 +136,8 @@ def make_branch(repo: Path, commits: list[Commit], branch: str) -> tuple[bool, s
                 shas = " ".join(x.sha[:12] for x in commits)
                 return False, (
                     f"cherry-picking {c.sha[:12]} onto upstream conflicts. To finish by hand:\n"
-                    f"  git fetch UPSTREAM_URL {UPSTREAM_REF.rsplit('/', 1)[-1]}\n"
-                    f"  git switch -c {branch} {UPSTREAM_REF}\n"
+                    f"  git fetch {shlex.quote(upstream)} {shlex.quote(base)}\n"
+                    f"  git switch -c {branch} FETCH_HEAD\n"
                     f"  git cherry-pick -x {shas}\n"
                     f"  # resolve the conflicts, then: git add -A && git cherry-pick --continue"
                 )
@@ -139,7 +151,7 @@ def make_branch(repo: Path, commits: list[Commit], branch: str) -> tuple[bool, s
     finally:
         git(repo, "worktree", "remove", "--force", str(wt), check=False)
         shutil.rmtree(wt.parent, ignore_errors=True)
-        if not ok:  # nothing half-made is left behind
+        if keep and not ok:  # nothing half-made is left behind
             git(repo, "branch", "-D", branch, check=False)
 
 
@@ -150,7 +162,11 @@ def plan(
     chosen: list[str] | None,
     fork_owner: str | None,
     evidence: str | None = None,
+    keep: bool = True,
+    compare_upstream: str | None = None,
 ) -> UpstreamResult:
+    """keep=False: a dry run (no branch is left). compare_upstream: the upstream's GitHub URL
+    for the compare link when `upstream` itself is not one (a local mirror)."""
     result = UpstreamResult(upstream, base)
     commits = fork_commits(repo)
     if not commits:
@@ -179,16 +195,16 @@ def plan(
             continue
         branch = branch_name(c)
         title, body = pr_text([c], evidence)
-        ok, message = make_branch(repo, [c], branch)
+        ok, message = make_branch(repo, [c], branch, upstream, base, keep)
+        link = compare_url(compare_upstream or upstream, base, fork_owner, branch, title, body)
+        if ok and link is None:
+            missing = [] if fork_owner else ["--fork-owner OWNER"]
+            if not github_slug(compare_upstream or upstream):
+                missing.append("--upstream-repo OWNER/NAME (the upstream is not a GitHub URL)")
+            message = "no compare link: pass " + " and ".join(missing)
+        if ok and not keep:
+            message = "\n".join(x for x in ("dry run: no branch was kept", message) if x)
         result.drafts.append(
-            Draft(
-                [c.sha],
-                branch,
-                title,
-                body,
-                compare_url(upstream, base, fork_owner, branch, title, body),
-                "drafted" if ok else "conflict",
-                message,
-            )
+            Draft([c.sha], branch, title, body, link, "drafted" if ok else "conflict", message)
         )
     return result

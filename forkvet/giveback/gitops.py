@@ -45,8 +45,8 @@ def fetch_upstream(repo: Path, upstream: str) -> str:
     probe = git(repo, "ls-remote", "--symref", upstream, "HEAD", check=False)
     if probe.returncode != 0:
         raise InputError(
-            f"upstream {upstream} cannot be reached (deleted, private, or a "
-            f"typo?): {probe.stderr.strip().splitlines()[-1:] or ''}"
+            f"upstream {upstream} cannot be reached (deleted, private, or a typo?)"
+            + (f": {_git_reason(probe.stderr)}" if _git_reason(probe.stderr) else "")
         )
     branch = "main"
     for line in probe.stdout.splitlines():
@@ -54,6 +54,14 @@ def fetch_upstream(repo: Path, upstream: str) -> str:
             branch = line.split()[1].removeprefix("refs/heads/")
     git(repo, "fetch", "-q", "--no-tags", upstream, f"+refs/heads/{branch}:{UPSTREAM_REF}")
     return branch
+
+
+def _git_reason(stderr: str) -> str:
+    """git's own reason in one line: its first `fatal:` line (the lines after it are advice,
+    such as "...and the repository exists."), else its first line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    fatal = [ln for ln in lines if ln.startswith("fatal:")]
+    return (fatal or lines or [""])[0].removeprefix("fatal:").strip()[:200]
 
 
 def fork_commits(repo: Path, head: str = "HEAD") -> list[Commit]:

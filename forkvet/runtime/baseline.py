@@ -58,6 +58,9 @@ class Comparison:
     matched_on: str = "steps"  # steps | logged points | none
     noise: float | None = None
     baseline: str = ""
+    # The regression is speed alone (the loss matches or is better): a busy machine does this
+    # too, so it is reported as "slower", not as a regressed training.
+    slower_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -200,6 +203,8 @@ def compare(current: Curve, baseline: Curve, speed_tolerance: float = 0.2) -> Co
                 f"{baseline.steps_per_second:g} steps/s ({change:+.0%}, tolerance "
                 f"{speed_tolerance:.0%})"
             )
+    loss_worse = any(r.startswith("the loss is worse") for r in result.reasons)
+    result.slower_only = result.regression and not loss_worse
     if current.peak_gpu_memory_mib and baseline.peak_gpu_memory_mib:
         result.memory_change = round(
             current.peak_gpu_memory_mib / baseline.peak_gpu_memory_mib - 1, 4

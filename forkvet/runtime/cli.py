@@ -16,6 +16,35 @@ from forkvet.safe_write import OutputDir, default_out, write_file
 EXIT_FAIL = 1
 
 
+def positive_seconds(value: str) -> float:
+    """argparse type: a time limit above zero (a negative one would stop nothing)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r}: give seconds above 0")
+    return seconds
+
+
+def non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: give 0 (no limit) or more")
+    return number
+
+
+def output_format(fmt: str | None, output: str | None) -> str:
+    """--format as given; else what -o FILE's extension says (r.json: JSON); else text."""
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lower() if output and output != "-" else ""
+    return {".json": "json", ".md": "markdown", ".markdown": "markdown"}.get(suffix, "text")
+
+
 def _emit(
     data: dict[str, Any], fmt: str, output: str | None, text: str, repo: Path | None = None
 ) -> None:
@@ -88,12 +117,40 @@ def _environment(
     )
     plan = envs.plan(snap, lines, source, version, args.device, args.env_dir)
     if dry_run:
-        return None, plan.describe()
+        return None, _dry_run_labels(plan.describe(), snap, cfg, version, bool(lines))
     return envs.prepare(plan), plan.describe()
 
 
+def _dry_run_labels(
+    described: list[str], snap: Any, cfg: Any, version: str | None, known: bool
+) -> list[str]:
+    """Before forkvet env has run, the Python and the framework are vet's: say those, not
+    "uv default" or a torch backend for a TensorFlow repository."""
+    if known:
+        return described
+    from forkvet.vet import vet
+
+    report = vet(snap, cfg)
+    primary = [fw.name for fw in report.frameworks if fw.role == "primary"]
+    out = []
+    for line in described:
+        if line.startswith("python ") and version is None and report.python.recommended:
+            line = f"python      {report.python.recommended} (vet's choice; forkvet env decides)"
+        elif line.startswith("device ") and "pytorch" not in primary:
+            frameworks = ", ".join(primary) or "no framework found"
+            line = line.split(" (", 1)[0] + f" ({frameworks}: no torch backend)"
+        out.append(line)
+    return out
+
+
 def _env_line(env: Any) -> str:
-    how = "reused" if env.reused else f"built in {env.built_seconds} s"
+    how = (
+        "reused"
+        if env.reused
+        else f"built in {env.built_seconds} s"
+        if env.built_seconds is not None
+        else "as given"  # --python: nothing was built
+    )
     return f"  env       {env.path or env.python} ({how}; {env.device}; own code {env.own_package})"
 
 
@@ -161,6 +218,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     lines = [f"forkvet smoke: {result.verdict.upper()}", _env_line(environment)]
     if result.command:
         lines.append(f"  command   {result.command} ({result.command_source})")
+    if result.exit_code is not None:  # a notebook has no exit status, only its cells
         lines.append(
             f"  exit      {result.exit_code} in {result.duration} s"
             + (" (timed out)" if result.timed_out else "")
@@ -175,7 +233,8 @@ def cmd_smoke(args: argparse.Namespace) -> int:
         + (f", peak {result.peak_gpu_memory_mib:.0f} MiB" if result.peak_gpu_memory_mib else "")
     )
     lines += [f"  - {r}" for r in result.reasons]
-    _emit(result.to_dict(), args.format, args.output, "\n".join(lines) + "\n", snap.root)
+    fmt = output_format(args.format, args.output)
+    _emit(result.to_dict(), fmt, args.output, "\n".join(lines) + "\n", snap.root)
     if args.github:
         from forkvet.gha import publish_smoke
 
@@ -268,7 +327,13 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     regressed = bool(result.baseline and result.baseline["regression"])
     lines = [
         f"forkvet train-check: {result.verdict.upper()}"
-        + (" — REGRESSED vs the baseline" if regressed else ""),
+        + (
+            " — slower than the baseline (the loss is not worse; a busy machine is slower too)"
+            if regressed and result.baseline and result.baseline.get("slower_only")
+            else " — REGRESSED vs the baseline"
+            if regressed
+            else ""
+        ),
         *(
             [f"  baseline  {r}" for r in result.baseline["reasons"]]
             if result.baseline is not None
@@ -283,7 +348,8 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     ]
     lines += [f"  - {r}" for r in result.reasons]
     data = result.to_dict()
-    _emit(data, args.format, args.output, "\n".join(lines) + "\n", target)
+    fmt = output_format(args.format, args.output)
+    _emit(data, fmt, args.output, "\n".join(lines) + "\n", target)
     if args.github:
         from forkvet.gha import publish_train
 
@@ -371,8 +437,10 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--python-version", help="Python for a new environment (uv)")
     _environment_options(s)
-    s.add_argument("--timeout", type=float, help="seconds (default 600)")
-    s.add_argument("--no-import-check", action="store_true")
+    s.add_argument("--timeout", type=positive_seconds, help="seconds (default 600)")
+    s.add_argument(
+        "--no-import-check", action="store_true", help="skip importing every module first"
+    )
     s.add_argument(
         "--notebook",
         metavar="PATH",
@@ -380,10 +448,12 @@ def register(sub: Any) -> None:
         "command (per-cell timeout = --timeout; "
         "the interpreter needs ipykernel)",
     )
-    s.add_argument("--config", metavar="FILE")
+    s.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     s.add_argument("--out", help="folder for logs (default ./forkvet-out, outside the repository)")
-    s.add_argument("--format", choices=("text", "json"), default="text")
-    s.add_argument("--output", "-o", metavar="FILE")
+    s.add_argument(
+        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
+    )
+    s.add_argument("--output", "-o", metavar="FILE", help="write the result here")
     s.add_argument(
         "--github",
         action="store_true",
@@ -420,19 +490,23 @@ def register(sub: Any) -> None:
     t.add_argument("--python-version", help="Python for a new environment (uv)")
     _environment_options(t)
     t.add_argument(
-        "--max-steps", type=int, help="stop after this many loss values (default 50; 0 = no limit)"
+        "--max-steps",
+        type=non_negative_int,
+        help="stop after this many loss values (default 50; 0 = no limit)",
     )
-    t.add_argument("--timeout", type=float, help="seconds (default 900)")
+    t.add_argument("--timeout", type=positive_seconds, help="seconds (default 900)")
     t.add_argument("--pattern", metavar="REGEX", help="loss regex with one group")
     t.add_argument("--num-classes", type=int, help="check the initial loss against ln(C)")
-    t.add_argument("--min-points", type=int, default=8)
+    t.add_argument("--min-points", type=int, default=8, help="loss values needed for a verdict (8)")
     t.add_argument("--min-drop", type=float, default=0.10, help="minimum relative drop (0.10)")
-    t.add_argument("--config", metavar="FILE")
+    t.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     t.add_argument(
         "--out", help="folder for the log and plot (default ./forkvet-out, outside the repository)"
     )
-    t.add_argument("--format", choices=("text", "json"), default="text")
-    t.add_argument("--output", "-o", metavar="FILE")
+    t.add_argument(
+        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
+    )
+    t.add_argument("--output", "-o", metavar="FILE", help="write the result here")
     t.add_argument(
         "--github",
         action="store_true",

@@ -104,28 +104,113 @@ def detect(
         rel = script.removeprefix("./")
         return rel in paths or (snap is not None and snap.get(rel) is not None)
 
-    for c in report.entry_points.commands:
+    skipped: list[str] = []
+    usable = []
+    for n, c in enumerate(report.entry_points.commands):
         if c.kind != kind:
             continue
         script = _python_script(c.command)
-        if (script and exists(script)) or (kind == "test" and _TEST_RUNNER.match(c.command)):
-            return c.command, f"README ({c.source})"
+        if not ((script and exists(script)) or (kind == "test" and _TEST_RUNNER.match(c.command))):
+            continue
+        why = unrunnable(c.command)
+        if why:
+            skipped.append(f"{script or c.command[:40]}: {why}")
+            continue
+        usable.append((_preference(c.command, script, kind, gpu), n, c))
+    if usable:
+        _, _, c = min(usable, key=lambda u: (u[0], u[1]))
+        return c.command, f"README ({c.source})" + _skipped_note(skipped)
     if kind == "test" and snap is not None:
         for cmd in readme_test_runners(snap.readme_text()):
             return cmd, "README"
-    for entry in entries:
+    ordered = sorted(entries, key=lambda e: kind == "train" and not trains_by_name(e.path))
+    for entry in ordered:
         if not entry.path.endswith(".py"):
             continue
         flags = tiny_flags(entry, gpu, train=kind == "train")
         if flags is None:
             continue
         cmd = " ".join(["python", shlex.quote(entry.path), *map(shlex.quote, flags)])
-        return cmd, f"detected {kind} script {entry.path}"
+        return cmd, f"detected {kind} script {entry.path}" + _skipped_note(skipped)
     if kind == "train" and snap is not None:
         found = training_script(snap)
         if found:
             return f"python {shlex.quote(found)}", f"script that trains: {found}"
-    return None, "no command configured, documented or detected"
+    return None, "no command configured, documented or detected" + _skipped_note(skipped)
+
+
+# Word tests with str methods, not regexes: README commands are repository text (and the
+# project moves every pattern on repository text to a linear-time engine).
+_PICKLE_EXT = (".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".bin", ".joblib", ".npy", ".tar")
+_NO_TRAINING = {"--dry-run", "--dry_run", "--help", "-h"}
+_CPU_FLAGS = {"--cpu", "--no-cuda", "--no_cuda"}
+_CPU_VALUES = {"--device": "cpu", "--accelerator": "cpu", "--gpus": "0", "--gpu": "0"}
+
+
+def _words(cmd: str) -> list[str]:
+    try:
+        return shlex.split(cmd)
+    except ValueError:
+        return cmd.split()
+
+
+def _placeholder(word: str) -> bool:
+    """`<path>`, `path/to/...`, `/path/to/...`, `YOUR_...`: a value a person fills in."""
+    value = word.split("=", 1)[-1]
+    opened = value.find("<")
+    if opened >= 0 and value.find(">", opened + 2) > opened:
+        return True
+    low = value.lower()
+    return low.startswith(("path/to/", "/path/to/", "your_")) or "/path/to/" in low
+
+
+def _pickle_url(word: str) -> bool:
+    """A URL to a pickle-format file the command would download and unpickle."""
+    value = word.split("=", 1)[-1] if word.startswith("-") else word
+    if "://" not in value:
+        return False
+    path = value.split("?", 1)[0].split("#", 1)[0].lower().removesuffix(".gz")
+    return path.endswith(_PICKLE_EXT)
+
+
+def unrunnable(cmd: str) -> str | None:
+    """Why a README command cannot be the default one, or None."""
+    words = _words(cmd)
+    if any(_placeholder(w) for w in words):
+        return "a placeholder path to fill in"
+    if any(_pickle_url(w) for w in words):
+        return "downloads a pickle-format file and loads it"
+    return None
+
+
+def _cpu_variant(words: list[str]) -> bool:
+    for i, w in enumerate(words):
+        name, _, value = w.partition("=")
+        if not value and i + 1 < len(words) and name in _CPU_VALUES:
+            value = words[i + 1]
+        if w in _CPU_FLAGS or (name in _CPU_VALUES and value.strip("'\"") == _CPU_VALUES[name]):
+            return True
+    return False
+
+
+def trains_by_name(path: str) -> bool:
+    """train.py, finetune_lm.py, scripts/train_gan.py: a script named for training."""
+    name = path.rsplit("/", 1)[-1].lower()
+    return name.endswith(".py") and any(w in name for w in ("train", "finetune", "fine_tune"))
+
+
+def _preference(cmd: str, script: str | None, kind: str, gpu: bool) -> tuple[int, int, int]:
+    """Lower is better: a training script by its name (not a demo or a projector), a command
+    that trains (not --dry-run), then the README's variant for this machine (its CPU variant
+    on a CPU runner, the other on a GPU one)."""
+    words = _words(cmd)
+    named = kind != "train" or bool(script and trains_by_name(script))
+    trains = not (kind == "train" and any(w.split("=", 1)[0] in _NO_TRAINING for w in words))
+    return (not named, not trains, _cpu_variant(words) == gpu)
+
+
+def _skipped_note(skipped: list[str]) -> str:
+    return f"; skipped {'; '.join(skipped[:3])}" if skipped else ""
 
 
 # A script trains when its main block builds a trainer or steps an optimizer itself

@@ -35,6 +35,16 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs)
 
 
+def change_text(first: float, last: float, drop: float) -> str:
+    """ "12.0% drop", "rose 192.0%", or for a blow-up "rose 1e+29×" (never a 27-digit
+    percentage)."""
+    if drop >= 0:
+        return f"{drop:.1%} drop"
+    if first > 0 and last / first >= 10:
+        return f"rose {last / first:.3g}×"
+    return f"rose {-drop:.1%}"
+
+
 def decide(
     losses: list[float],
     min_points: int = MIN_POINTS,
@@ -69,9 +79,8 @@ def decide(
     result = mk.original_test(losses, alpha=alpha)
     trend, p = str(result.trend), float(result.p)
     reasons: list[str] = [
-        f"loss {first:.4g} → {last:.4g} (mean of first/last {window} points): {drop:+.1%} change"
-        if drop < 0
-        else f"loss {first:.4g} → {last:.4g} (mean of first/last {window} points): {drop:.1%} drop",
+        f"loss {first:.4g} → {last:.4g} (mean of first/last {window} points): "
+        + change_text(first, last, drop),
         f"Mann-Kendall trend: {trend} (p={p:.3g})",
     ]
     if num_classes and num_classes > 1:

@@ -66,8 +66,9 @@ def explain(
         reasons.append(f"missing module {name!r} ({hint}{'' if certain else ', a guessed name'})")
     if _CUDA.search(output):
         reasons.append(
-            "needs CUDA but no NVIDIA GPU is visible: run it on a GPU runner, or "
-            "pass a CPU option (e.g. --device cpu / map_location='cpu')"
+            "CUDA is unavailable here (no NVIDIA GPU visible) and the command needs it: run "
+            "it on a GPU runner, or use the README's CPU variant or a CPU option (e.g. "
+            "--device=cpu, map_location='cpu')"
         )
     if _OOM.search(output):
         reasons.append("ran out of memory: lower the batch size or the input size")

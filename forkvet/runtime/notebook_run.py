@@ -28,6 +28,33 @@ class NotebookRun:
     error: str | None = None
 
 
+def _no_ipykernel(python: str, env: dict[str, str]) -> str | None:
+    """One line when the interpreter cannot start a kernel (no ipykernel), before nbclient
+    waits for a kernel that dies at start and answers with a traceback."""
+    import shlex
+    import subprocess
+
+    try:
+        # From an empty folder: never a same-named module of the repository.
+        with tempfile.TemporaryDirectory(prefix="forkvet-probe-") as empty:
+            proc = subprocess.run(
+                [python, "-c", "import ipykernel_launcher"],
+                capture_output=True,
+                timeout=120,
+                env=env,
+                cwd=empty,
+                check=False,
+            )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{python} cannot be started ({type(exc).__name__})"
+    if proc.returncode == 0:
+        return None
+    return (
+        f"{python} has no ipykernel, which runs notebooks: install it with "
+        f"{shlex.quote(python)} -m pip install ipykernel"
+    )
+
+
 def run_notebook(
     notebook: Path,
     python: str,
@@ -48,6 +75,10 @@ def run_notebook(
     except Exception as exc:  # nbformat raises several unrelated types on bad JSON
         raise InputError(f"{notebook} is not a notebook: {exc}") from exc
     OutputDir(out_dir, repo=cwd).close()
+    missing = _no_ipykernel(python, scrubbed_env(env, pass_env or ()))
+    if missing:
+        code_cells = sum(c.cell_type == "code" for c in nb.cells)
+        return NotebookRun(str(notebook), "", False, code_cells, error=missing)
     isolate_self()
     executed = out_dir / f"executed-{safe_name(notebook.name, 'notebook.ipynb')}"
     with tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp:

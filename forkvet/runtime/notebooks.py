@@ -11,7 +11,7 @@ from pathlib import Path
 
 from forkvet import limits
 from forkvet.report import ScriptEntry
-from forkvet.runtime.commands import tiny_flags
+from forkvet.runtime.commands import tiny_flags, training_script
 from forkvet.safe_write import OutputDir, safe_name
 from forkvet.snapshot import Snapshot
 from forkvet.vet import vet
@@ -76,25 +76,147 @@ def _cells(source: str) -> list[str]:
     return (["\n".join(imports)] if imports else []) + [c for c in cells if c.strip()]
 
 
-def _argv(entry: ScriptEntry) -> str:
+# Names a `--key=value` configurator sets (nanoGPT's configurator.py overrides the script's
+# globals): the parameter each takes.
+_PARAM_OF = {
+    **dict.fromkeys(_STEP_OPTIONS | {"max_iters", "eval_iters"}, "steps"),
+    **dict.fromkeys(_EPOCH_OPTIONS, "epochs"),
+    **dict.fromkeys(_BATCH_OPTIONS, "batch_size"),
+    "device": "device",
+}
+
+
+def _argv(entry: ScriptEntry) -> tuple[str, list[str]]:
+    """sys.argv for a script with argparse/click/absl options, and the parameters it takes."""
     flags = tiny_flags(entry, gpu=False) or []
     rendered = []
+    used = []
     for i, f in enumerate(flags):
         option = flags[i - 1].lstrip("-").replace("-", "_").lower() if i else ""
         if option in _STEP_OPTIONS:
             rendered.append("str(steps)")
+            used.append(f"steps → {flags[i - 1]}")
         elif option in _EPOCH_OPTIONS:
             rendered.append("str(epochs)")
+            used.append(f"epochs → {flags[i - 1]}")
         elif option in _BATCH_OPTIONS:
             rendered.append("str(batch_size)")
+            used.append(f"batch_size → {flags[i - 1]}")
         elif option == "device" and f == "cpu":
             rendered.append("device")
+            used.append(f"device → {flags[i - 1]}")
         else:
             rendered.append(json.dumps(f))
-    return f"sys.argv = [{json.dumps(entry.path)}, {', '.join(rendered)}]"
+    return f"sys.argv = [{json.dumps(entry.path)}, {', '.join(rendered)}]", used
 
 
-def _setup_cell(snap: Snapshot, entry: ScriptEntry, out: Path) -> str:
+def _style(tree: ast.Module | None, source: str) -> str:
+    """How the script reads its parameters: "configurator" (`--key=value` overriding its
+    globals, as nanoGPT's `exec(open('configurator.py').read())`), "fire", "argv" (reads
+    sys.argv some other way) or "none"."""
+    if tree is None:
+        return "argv" if "sys.argv" in source else "none"
+    for node in limits_walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        fn = node.func
+        if isinstance(fn, ast.Name) and fn.id == "exec" and _opens(node):
+            return "configurator"
+        if isinstance(fn, ast.Attribute) and fn.attr == "Fire" and isinstance(fn.value, ast.Name):
+            return "fire"
+    return "argv" if "sys.argv" in source else "none"
+
+
+def _opens(call: ast.Call) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == "open" for a in call.args for n in ast.walk(a))
+
+
+def limits_walk(tree: ast.Module, cap: int = 200_000) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    for node in ast.walk(tree):
+        out.append(node)
+        if len(out) >= cap:
+            break
+    return out
+
+
+def _names(tree: ast.Module, style: str) -> list[str]:
+    """Names a `--key=value` reaches: the script's top-level globals (configurator) or the
+    parameters of the function fire.Fire runs."""
+    if style == "configurator":
+        return [
+            t.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        ]
+    fired = {
+        a.id
+        for node in limits_walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "Fire"
+        for a in node.args[:1]
+        if isinstance(a, ast.Name)
+    }
+    return [
+        a.arg
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name in fired
+        for a in [*node.args.args, *node.args.kwonlyargs]
+    ]
+
+
+def _key_value_argv(entry: ScriptEntry, names: list[str]) -> tuple[str, list[str]]:
+    rendered, used = [], []
+    for name in dict.fromkeys(names):
+        param = _PARAM_OF.get(name.lower())
+        if param:
+            rendered.append(f'"--{name}=" + str({param})')
+            used.append(f"{param} → --{name}")
+        elif name == "compile":
+            rendered.append('"--compile=False"')  # torch.compile needs a compiler toolchain
+            used.append("--compile=False")
+    return f"sys.argv = [{json.dumps(entry.path)}, {', '.join(rendered)}]", used
+
+
+def parameters(entry: ScriptEntry, source: str) -> tuple[str, str]:
+    """(the sys.argv line, a Markdown note saying which parameters reach the script). The
+    parameters cell only matters if the script reads them: when it cannot, the note says so
+    instead of pretending."""
+    tree = _parse(source)
+    if entry.options:
+        argv, used = _argv(entry)
+    else:
+        style = _style(tree, source)
+        if style in ("configurator", "fire") and tree is not None:
+            argv, used = _key_value_argv(entry, _names(tree, style))
+        else:
+            argv, used = f"sys.argv = [{json.dumps(entry.path)}]", []
+    if used:
+        note = "Parameters passed to the script: " + ", ".join(f"`{u}`" for u in used) + "."
+    else:
+        note = (
+            "**Warning: the parameters cell does not reach this script**: it reads no "
+            "command-line option forkvet can set (steps, epochs, batch size, device). Edit "
+            "the values in the code cells below to keep the run tiny."
+        )
+    return argv, note
+
+
+def _parse(source: str) -> ast.Module | None:
+    if estimated_nodes(source) > limits.MAX_PARSE_TOKENS:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _setup_cell(snap: Snapshot, entry: ScriptEntry, out: Path, argv: str) -> str:
     """Run from the repository's root wherever Jupyter starts (notebooks/ is one folder
     down), with the root and the script's own folder importable, as `python script.py` has."""
     script_dir = str(Path(entry.path).parent).replace("\\", "/")
@@ -114,7 +236,7 @@ def _setup_cell(snap: Snapshot, entry: ScriptEntry, out: Path) -> str:
         "        sys.path.insert(0, str(_p))\n"
         "random.seed(seed)\n"
         "# The script reads its options from sys.argv; these make it run on tiny input.\n"
-        f"{_argv(entry)}\n"
+        f"{argv}\n"
     )
 
 
@@ -122,12 +244,13 @@ def percent_script(
     snap: Snapshot, entry: ScriptEntry, purpose: str, out: Path | None = None
 ) -> str:
     source = snap.read_text(entry.path) or ""
+    argv, note = parameters(entry, source)
     parts = [
         f"# %% [markdown]\n# # {purpose} notebook: `{entry.path}`\n#\n"
         f"# Generated by `forkvet notebooks` from {snap.name}'s `{entry.path}`. Run it as is "
-        f"first, then adapt it to one item of your own data.\n",
+        f"first, then adapt it to one item of your own data.\n#\n# {note}\n",
         PARAMETERS,
-        _setup_cell(snap, entry, out if out is not None else snap.root / "notebooks"),
+        _setup_cell(snap, entry, out if out is not None else snap.root / "notebooks", argv),
     ]
     for cell in _cells(source):
         if cell.lstrip().startswith("if __name__"):
@@ -139,14 +262,23 @@ def percent_script(
     return "\n".join(parts)
 
 
+def _first_script(entries: list[ScriptEntry]) -> list[ScriptEntry]:
+    """The first Python script of a list that may start with notebooks."""
+    return [e for e in entries if e.path.endswith(".py")][:1]
+
+
 def write_notebooks(snap: Snapshot, out: Path) -> list[Path]:
     from forkvet.extras import require
 
     jupytext = require("jupytext")
 
     report = vet(snap)
-    chosen = [(e, "Testing") for e in report.entry_points.test[:1] if e.path.endswith(".py")]
-    chosen += [(e, "Training") for e in report.entry_points.train[:1] if e.path.endswith(".py")]
+    chosen = [(e, "Testing") for e in _first_script(report.entry_points.test)]
+    train = _first_script(report.entry_points.train)
+    if not train:
+        found = training_script(snap)  # minGPT's projects/adder/adder.py: Trainer(...).run()
+        train = [ScriptEntry(found, "train")] if found else []
+    chosen += [(e, "Training") for e in train]
     written = []
     with OutputDir(out, repo=snap.root) as folder:
         for entry, purpose in chosen:

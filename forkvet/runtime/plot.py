@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from forkvet.runtime.baseline import Curve
@@ -19,7 +19,9 @@ def plot_png(
     title: str,
     steps: list[int] | None = None,
     baseline: Curve | None = None,
+    series: dict[str, list[float]] | None = None,
 ) -> Path:
+    """series: a GAN's losses by name (generator, discriminator), each drawn and labelled."""
     from forkvet.extras import require
 
     matplotlib = require("matplotlib")
@@ -41,10 +43,17 @@ def plot_png(
             color="grey",
             label=f"baseline {baseline.label}"[:60],
         )
-    if finite:
+    named = {k: v for k, v in (series or {}).items() if v}
+    if len(named) >= 2:
+        for name, vals in named.items():
+            sx = xs if len(vals) == len(xs) else list(range(1, len(vals) + 1))
+            pts = [(x, v) for x, v in zip(sx, vals, strict=True) if math.isfinite(v)]
+            ax.plot([x for x, _ in pts], [v for _, v in pts], lw=1.5, label=name[:40])
+    elif finite:
         ax.plot([x for x, _ in finite], [v for _, v in finite], lw=1.5, label="this run")
-    if baseline is not None:
+    if baseline is not None or len(named) >= 2:
         ax.legend(loc="upper right", fontsize=8)
+    _scale(ax, [v for _, v in finite] + [v for vals in named.values() for v in vals])
     for x, v in zip(xs, losses, strict=True):
         if not math.isfinite(v):
             ax.axvline(x, color="red", ls="--", lw=1)
@@ -57,6 +66,27 @@ def plot_png(
         fig.savefig(f, format="png")
     plt.close(fig)
     return path
+
+
+WIDE = 1e3  # max/min beyond this: a logarithmic axis, or the early values flatten the rest
+
+
+def axis_scale(values: list[float]) -> str:
+    """linear; log when the values span more than WIDE (all positive); else symlog."""
+    finite = [v for v in values if math.isfinite(v)]
+    positive = [abs(v) for v in finite if v != 0]
+    if not positive or max(positive) / min(positive) < WIDE:
+        return "linear"
+    return "log" if all(v > 0 for v in finite) else "symlog"
+
+
+def _scale(ax: Any, values: list[float]) -> None:
+    scale = axis_scale(values)
+    if scale == "log":
+        ax.set_yscale("log")
+    elif scale == "symlog":
+        small = min(abs(v) for v in values if math.isfinite(v) and v != 0)
+        ax.set_yscale("symlog", linthresh=small)
 
 
 def mermaid_chart(losses: list[float], title: str, max_points: int = 60) -> str:

@@ -148,13 +148,14 @@ def check(
     # Steps that restart (per-epoch batch counters) are no x-axis.
     increasing = all(a < b for a, b in itertools.pairwise(steps))
     step_list = steps if points and len(steps) == len(points) and increasing else None
-    if not points:
+    if not points and "the training command failed" in run_reasons:
+        # The failure is the reason (explained above), not the loss pattern.
+        verdict, reasons = "fail", ["it failed before printing any loss value"]
+    elif not points:
         verdict, reasons = (
             "inconclusive",
             ["no loss values found in the output: set train.pattern (a regex with one group)"],
         )
-        if run_reasons and "the training command failed" in run_reasons:
-            verdict = "fail"
     else:
         if "generator" in series and "discriminator" in series:
             v = decide_gan(series["generator"], series["discriminator"], min_points)
@@ -167,7 +168,14 @@ def check(
     plot = None
     if points:
         plot = str(
-            plot_png(values, out_dir / "loss.png", f"training loss: {verdict}", step_list, baseline)
+            plot_png(
+                values,
+                out_dir / "loss.png",
+                f"training loss: {verdict}",
+                step_list,
+                baseline,
+                series=series if len(series) >= 2 else None,
+            )
         )
     result = TrainResult(
         verdict=verdict,

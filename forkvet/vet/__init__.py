@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from forkvet import __version__, limits
+from forkvet.citing import agree
 from forkvet.config import Config
 from forkvet.report import (
     Checklist,
@@ -108,7 +109,8 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
 
     no_links: tuple[list[Weight], list[Weight]] = ([], [])
     report.weights, report.datasets = run("weights", _links, no_links)
-    report.citation = run("citation", lambda: citation.check(ctx), None)
+    # Every citing output prints the arXiv id beside the BibTeX: they must agree (forkvet.citing).
+    report.citation = agree(run("citation", lambda: citation.check(ctx), None), ctx.readme)
     report.copyright = run("copyright", lambda: copyright.check(ctx), {})
     # Runs even past the deadline: a pickle the scan had no time for is reported as not
     # verified (an error), never left out (the scan stops at once past its own deadline).

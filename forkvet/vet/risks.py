@@ -220,7 +220,7 @@ _TEXT_RISKS: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
     (
         re.compile(r"(?<![\w.])(?:c?[pP]ickle|joblib|dill)\.loads?\s*\("),
         "pickle-load",
-        "notice",
+        "warning",
         "{} executes code in untrusted files",
     ),
     (re.compile(r"\byaml\.load\s*\((?![^)]{0,400}\bLoader\b)"), "yaml-load", "warning", _YAML_LOAD),
@@ -253,7 +253,8 @@ def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
     if name == "torch.load" and "weights_only" not in kws:
         return "torch-load", "warning", _TORCH_LOAD
     if name in _PICKLE_LOADERS:
-        return "pickle-load", "notice", f"{name} executes code in untrusted files"
+        # as dangerous as torch.load without weights_only: the same severity
+        return "pickle-load", "warning", f"{name} executes code in untrusted files"
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
         return "yaml-load", "warning", _YAML_LOAD
     if name in ("eval", "exec") and node.args and not isinstance(node.args[0], ast.Constant):

@@ -461,6 +461,115 @@ class GitHubEmulator:
             _git(state.bare, "update-ref", data["ref"], data["sha"])
             return 201, get_ref(owner, repo, data["ref"][len("refs/") :])[1]
 
+        # -- the Git database API: one commit of many files (the setup pull request) ----------
+        @route("PATCH", R + "/git/refs/(?P<ref>.+)")
+        def update_ref(owner: str, repo: str, ref: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            data = request.get_json()
+            old = self.sha(state, f"refs/{ref}")
+            if old is None:
+                return 422, {"message": "Reference does not exist"}
+            is_ancestor = subprocess.run(
+                [
+                    "git",
+                    "--git-dir",
+                    str(state.bare),
+                    "merge-base",
+                    "--is-ancestor",
+                    old,
+                    data["sha"],
+                ],
+                capture_output=True,
+                check=False,
+            )
+            if is_ancestor.returncode != 0 and not data.get("force"):
+                return 422, {"message": "Update is not a fast forward"}
+            _git(state.bare, "update-ref", f"refs/{ref}", data["sha"])
+            return 200, get_ref(owner, repo, ref)[1]
+
+        @route("GET", R + "/git/commits/(?P<sha>[0-9a-f]{40})")
+        def get_git_commit(owner: str, repo: str, sha: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            try:
+                tree = _git(state.bare, "rev-parse", f"{sha}^{{tree}}").decode().strip()
+            except subprocess.CalledProcessError:
+                raise _NotFound() from None
+            return 200, git_commit_json(state, sha, tree, "git-commit-2")
+
+        def git_commit_json(state: RepoState, sha: str, tree: str, example: str) -> Any:
+            body = self.example(example)
+            message = _git(state.bare, "log", "-1", "--format=%B", sha).decode().rstrip("\n")
+            parents = _git(state.bare, "log", "-1", "--format=%P", sha).decode().split()
+            base = f"{self.base_url}/repos/{state.full_name}/git"
+            body.update(
+                {
+                    "sha": sha,
+                    "node_id": "C_" + sha[:20],
+                    "url": f"{base}/commits/{sha}",
+                    "message": message,
+                    "tree": {"sha": tree, "url": f"{base}/trees/{tree}"},
+                    "parents": [
+                        {"sha": p, "url": f"{base}/commits/{p}", "html_url": body["html_url"]}
+                        for p in parents
+                    ],
+                }
+            )
+            return body
+
+        @route("POST", R + "/git/trees")
+        def create_tree(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            data = request.get_json()
+            index = self.workdir / f"idx-{secrets.token_hex(4)}"
+            env = {"GIT_INDEX_FILE": str(index)}
+            try:
+                if data.get("base_tree"):
+                    _git(state.bare, "read-tree", data["base_tree"], env=env)
+                for item in data["tree"]:
+                    blob = (
+                        _git(
+                            state.bare,
+                            "hash-object",
+                            "-w",
+                            "--stdin",
+                            input=item["content"].encode(),
+                        )
+                        .decode()
+                        .strip()
+                    )
+                    info = f"{item['mode']},{blob},{item['path']}"
+                    _git(state.bare, "update-index", "--add", "--cacheinfo", info, env=env)
+                tree = _git(state.bare, "write-tree", env=env).decode().strip()
+            finally:
+                index.unlink(missing_ok=True)
+            body = self.example("git-tree")
+            body.update(
+                {
+                    "sha": tree,
+                    "url": f"{self.base_url}/repos/{state.full_name}/git/trees/{tree}",
+                    "tree": [],
+                    "truncated": False,
+                }
+            )
+            return 201, body
+
+        @route("POST", R + "/git/commits")
+        def create_git_commit(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            data = request.get_json()
+            name, email = self.bot_login, f"{self.app_slug}[bot]@users.noreply.github.com"
+            env = {
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name,
+                "GIT_COMMITTER_EMAIL": email,
+            }
+            args = ["commit-tree", data["tree"], "-m", data["message"]]
+            for parent in data.get("parents", []):
+                args += ["-p", parent]
+            sha = _git(state.bare, *args, env=env).decode().strip()
+            return 201, git_commit_json(state, sha, data["tree"], "git-commit")
+
         @route("GET", R + "/contents/(?P<path>.+)")
         def get_contents(owner: str, repo: str, path: str) -> tuple[int, Any]:
             state = repo_or_404(owner, repo)
@@ -894,7 +1003,7 @@ class _SlashSafeRequest(WerkzeugOpenAPIRequest):
     """GitHub accepts slashes inside {path} and {ref}; OpenAPI path templates do not match
     them, so they are percent-encoded for validation only."""
 
-    _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|branches))/(.+)$")
+    _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/refs?|branches))/(.+)$")
 
     def get_path(self, path: str) -> str:
         m = self._SLASHED.match(path)
