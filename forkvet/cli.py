@@ -67,6 +67,7 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
 
 
 def cmd_vet(args: argparse.Namespace) -> int:
+    from forkvet import sarif
     from forkvet.render import to_markdown, to_text
     from forkvet.source import open_target
     from forkvet.vet import vet
@@ -81,9 +82,13 @@ def cmd_vet(args: argparse.Namespace) -> int:
         text = report.to_json() + "\n"
     elif args.format == "markdown":
         text = to_markdown(report)
+    elif args.format == "sarif":
+        text = sarif.from_report(report)
     else:
         text = to_text(report)
     _write(text, args.output, repo=snap.root)
+    if args.sarif:
+        _write(sarif.from_report(report), args.sarif, repo=snap.root)
     return EXIT_POLICY if report.has_errors else EXIT_OK
 
 
@@ -108,7 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--ref",
         help="branch, tag or commit to vet (default: the checkout / the remote's default branch)",
     )
-    vet_p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    vet_p.add_argument(
+        "--format",
+        choices=("text", "json", "markdown", "sarif"),
+        default="text",
+        help="sarif: SARIF 2.1.0 for GitHub code scanning (see docs/vet.md)",
+    )
     vet_p.add_argument(
         "--config",
         metavar="FILE",
@@ -117,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vet_p.add_argument(
         "--output", "-o", metavar="FILE", help="write the report here (default: stdout)"
+    )
+    vet_p.add_argument(
+        "--sarif",
+        metavar="FILE",
+        help="also write the findings as SARIF 2.1.0 here (one vet, two outputs)",
     )
     vet_p.set_defaults(func=cmd_vet)
     for register in _extra_commands():

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,12 +128,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
     pins = pins_for(args.target, args.python, offline=bool(args.vuln_db) and args.no_index)
     result = audit_pins(pins, source, check_index=not args.no_index)
     if args.format == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
     elif args.format == "markdown":
-        sys.stdout.write(render_markdown(result))
+        text = render_markdown(result)
+    elif args.format == "sarif":
+        from forkvet.sarif import from_audit
+
+        text = from_audit(result, pins.sources)
     else:
-        sys.stdout.write(render_text(result))
+        text = render_text(result)
+    _output(text, args.output)
     return 1 if result.fails(level) else 0
+
+
+def _output(text: str, output: str | None) -> None:
+    from forkvet.cli import _write
+
+    _write(text, output)
 
 
 def register(sub: Any) -> None:
@@ -158,5 +168,11 @@ def register(sub: Any) -> None:
     )
     a.add_argument("--fail-on", choices=FAIL_LEVELS, help="default: audit.fail_on (never)")
     a.add_argument("--config", metavar="FILE")
-    a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    a.add_argument(
+        "--format",
+        choices=("text", "json", "markdown", "sarif"),
+        default="text",
+        help="sarif: SARIF 2.1.0 for GitHub code scanning (see docs/audit.md)",
+    )
+    a.add_argument("--output", "-o", metavar="FILE", help="write the result here (default: stdout)")
     a.set_defaults(func=cmd_audit)
