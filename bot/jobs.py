@@ -21,6 +21,7 @@ from bot.store import Job, Store
 from bot.workflow import choose_labels, render
 from forkvet.config import Config, tighten
 from forkvet.envgen.generate import generate
+from forkvet.envgen.sbom import SBOM_NAME, sbom_json
 from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url
 from forkvet.github import artifacts, checks, content, issues, pulls
@@ -69,7 +70,7 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
     is reachable, the authors' own pins (`--offline`) and a note saying so."""
     note = None
     try:
-        result, _ = generate(load(snap_root), config, out=work / "online")
+        result, env_report = generate(load(snap_root), config, out=work / "online")
         out = work / "online"
         note = _vulnerable_pins_note(result.requirements, result.python)
     except (ForkvetError, OSError) as exc:
@@ -77,7 +78,7 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
             "online environment resolution failed; offline files instead",
             extra={"error_type": type(exc).__name__},
         )
-        generate(load(snap_root), config, out=work / "offline", offline=True)
+        result, env_report = generate(load(snap_root), config, out=work / "offline", offline=True)
         out = work / "offline"
         note = (
             "No package index was reachable from the forkvet App, so `requirements.txt` and "
@@ -89,6 +90,8 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
         name: (out / name).read_text(encoding="utf-8")
         for name in ("requirements.txt", "environment.yml")
     }
+    # The environment's CycloneDX SBOM, for the security team's SBOM tools (env --sbom).
+    files[SBOM_NAME] = sbom_json(result, env_report)
     return files, note
 
 
@@ -291,7 +294,7 @@ def _pr_body(report: Report, notes: list[str]) -> str:
         f"- `.github/workflows/forkvet.yml`: vet on every push; smoke test and training "
         f"check on your self-hosted GPU runner\n"
         f"- `requirements.txt` and `environment.yml` (pinned by `forkvet env`) when the "
-        f"repository had none\n"
+        f"repository had none, with `sbom.cdx.json`, their CycloneDX SBOM\n"
         f"- `ATTRIBUTION.md`: a draft crediting the original authors\n\n"
         f"forkvet keeps this branch up to date until someone pushes to it."
     )
