@@ -318,7 +318,11 @@ def from_audit(result: AuditResult, sources: list[str], base: Path | None = None
         "forkvet/audit/",
         rules,
         results,
-        properties={"source": text(result.source, 500), "summary": text(result.summary(), 500)},
+        properties={
+            "source": text(result.source, 500),
+            "sourceAgeDays": result.source_age_days,
+            "summary": text(result.summary(), 500),
+        },
     )
 
 
