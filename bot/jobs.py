@@ -19,6 +19,7 @@ from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
 from bot.store import Job, Store
 from bot.workflow import choose_labels, render
+from forkvet import accept
 from forkvet.config import Config, tighten
 from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
@@ -192,6 +193,8 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         dest = Path(tmp) / repo.name
         _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
         report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
+        # The operator's acceptances (FORKVET_POLICY's accept:), never the fork's own file.
+        accept.apply(report, config.accept, dest)
         if config_error:
             report.findings.append(
                 Finding(

@@ -63,11 +63,24 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
         ]
     if own is None:
         return floor, []
-    return tighten(floor, own), []
+    notes = []
+    if own.accept:
+        notes.append(
+            Finding(
+                "accept",
+                "warning",
+                "Acceptances in the repository ignored",
+                f"{CONFIG_PATH} lists {len(own.accept)} accepted finding(s): acceptances come "
+                f"from your own policy (--config) only, never from the vetted repository, "
+                f"whose files its upstream authors write",
+                path=CONFIG_PATH,
+            )
+        )
+    return tighten(floor, own), notes
 
 
 def cmd_vet(args: argparse.Namespace) -> int:
-    from forkvet import sarif
+    from forkvet import accept, sarif
     from forkvet.render import to_markdown, to_text
     from forkvet.source import open_target
     from forkvet.vet import vet
@@ -78,6 +91,7 @@ def cmd_vet(args: argparse.Namespace) -> int:
         config, notes = config_for(args.config, snap.root)
         report = vet(snap, config)
         report.findings += notes
+        accept.apply(report, config.accept, snap.root)
     if args.format == "json":
         text = report.to_json() + "\n"
     elif args.format == "markdown":

@@ -17,6 +17,7 @@ SARIF embedded link (`[text](url)`) that a viewer would render.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -213,15 +214,39 @@ def _fallback_path(report: Report, finding: Finding) -> str:
     return CONFIG_PATH
 
 
+def finding_fingerprint(report: Report, finding: Finding) -> str:
+    """The `forkvet/v1` partial fingerprint of a finding (what an acceptance may name)."""
+    if finding.accepted and finding.accepted.get("fingerprint"):
+        return str(finding.accepted["fingerprint"])  # as before it was accepted
+    path = finding.path or _fallback_path(report, finding)
+    return fingerprint(rule_id(finding), uri(path), text(finding.message))
+
+
 def from_report(report: Report, findings: Iterable[Finding] | None = None) -> str:
-    """The SARIF log of a vet report (its findings, most severe first)."""
+    """The SARIF log of a vet report (its findings, most severe first). An accepted finding
+    is a note with an `accepted` external suppression and its justification."""
     rules = _Rules()
     results = []
     for f in findings if findings is not None else report.sorted_findings():
-        rule = _vet_rule(f)
+        original = f
+        if f.accepted:  # the rule and the fingerprint are those of the finding as found
+            original = dataclasses.replace(
+                f, title=f.title.removeprefix("Accepted: "), severity=f.accepted["severity"]
+            )
+        rule = _vet_rule(original)
         index = rules.add(rule)
         path = f.path or _fallback_path(report, f)
-        results.append(_result(rule["id"], index, _LEVEL[f.severity], f.message, path, f.line))
+        result = _result(rule["id"], index, _LEVEL[f.severity], f.message, path, f.line)
+        result["partialFingerprints"][FINGERPRINT_KEY] = finding_fingerprint(report, f)
+        if f.accepted:
+            result["suppressions"] = [
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": text(f.accepted.get("reason") or "", 1000),
+                }
+            ]
+        results.append(result)
     extra: dict[str, Any] = {}
     if report.repo.commit:
         vcs: dict[str, Any] = {"revisionId": report.repo.commit}
