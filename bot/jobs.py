@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from github import GithubException
 from github.Repository import Repository
 
-from bot import tracking
+from bot import accepting, tracking
 from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
 from bot.store import Job, Store
@@ -193,8 +193,9 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         dest = Path(tmp) / repo.name
         _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
         report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
-        # The operator's acceptances (FORKVET_POLICY's accept:), never the fork's own file.
-        accept.apply(report, config.accept, dest)
+        # The operator's acceptances (FORKVET_POLICY's accept:) and those people with write
+        # access made with `/forkvet accept`: never the fork's own file.
+        accept.apply(report, config.accept + accepting.stored(store, job.repo), dest)
         if config_error:
             report.findings.append(
                 Finding(
@@ -388,6 +389,8 @@ run and the setup pull request
 - `/forkvet upstream [SHA ...]`: draft this fork's fixes (all, or the commits named) as pull \
 requests to the parent repository
 - `/forkvet thank`: draft a thank-you issue to the parent repository's authors
+- `/forkvet accept RULE PATH REASON [until YYYY-MM-DD]`: accept a reviewed finding (shown as \
+accepted, no longer counted) until the date or until the file changes
 - `/forkvet help`: this list"""
 
 
@@ -395,7 +398,8 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
     """`/forkvet recheck` on the report issue, from someone with write access."""
     p = job.payload
     app = app_for(settings)
-    repo = app.client(int(p["installation_id"])).get_repo(job.repo)
+    gh = app.client(int(p["installation_id"]))
+    repo = gh.get_repo(job.repo)
     user = p["user"]
     permission = "write" if p.get("trusted") else repo.get_collaborator_permission(user)
     issue = repo.get_issue(int(p["issue_number"]))
@@ -410,6 +414,14 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         head = f"{md_code(f'/forkvet {unknown}')} is not a forkvet command. " if unknown else ""
         issue.create_comment(f"@{user} {head}{HELP}")
         return {"command": "help", "unknown": unknown}
+    if p.get("command") == "accept":
+        reply = accepting.accept(settings, store, gh, repo, user, str(p.get("args", "")))
+        if not reply.startswith("accepted"):
+            issue.create_comment(f"@{user} {reply}")
+            return {"command": "accept", "refused": reply}
+        result = vet_and_publish(settings, store, job)
+        issue.create_comment(f"@{user} {reply} The report above is up to date.")
+        return {"command": "accept", **result}
     if p.get("command") in ("upstream", "thank"):
         try:
             reply = give_back(settings, app, repo, p)

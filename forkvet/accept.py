@@ -31,7 +31,7 @@ from forkvet.errors import InputError
 from forkvet.report import Finding, Report
 
 MAX_ACCEPTANCES = 1000
-_KEYS = ("rule", "path", "reason", "by", "until", "sha256", "fingerprint")
+_KEYS = ("rule", "path", "reason", "by", "at", "until", "sha256", "blob", "fingerprint")
 
 
 @dataclass
@@ -40,12 +40,15 @@ class Acceptance:
     rule: str | None = None
     path: str | None = None
     by: str | None = None
+    at: str | None = None  # when it was accepted (ISO 8601), as the App records it
     until: date | None = None
     sha256: str | None = None
+    blob: str | None = None  # the file's git blob id (`git hash-object FILE`)
     fingerprint: str | None = None
 
     def describe(self) -> str:
         who = f" by {self.by}" if self.by else ""
+        who += f" on {self.at[:10]}" if self.at else ""
         until = f" until {self.until.isoformat()}" if self.until else ""
         return f"accepted{who}{until}: {self.reason}"
 
@@ -67,7 +70,7 @@ def _entry(item: Any, where: str) -> Acceptance:
     if unknown:
         raise InputError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(_KEYS)})")
     text = {k: item.get(k) for k in _KEYS}
-    for key in ("rule", "path", "reason", "by", "sha256", "fingerprint"):
+    for key in ("rule", "path", "reason", "by", "at", "sha256", "blob", "fingerprint"):
         if text[key] is not None and not isinstance(text[key], str):
             raise InputError(f"{where}.{key} must be a string")
     reason = (text["reason"] or "").strip()
@@ -78,11 +81,16 @@ def _entry(item: Any, where: str) -> Acceptance:
     sha = text["sha256"]
     if sha is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha):
         raise InputError(f"{where}.sha256 must be 64 hex digits")
+    blob = text["blob"]
+    if blob is not None and not re.fullmatch(r"[0-9a-fA-F]{40}", blob):
+        raise InputError(f"{where}.blob must be a git blob id (40 hex digits)")
     return Acceptance(
         reason=reason,
         rule=text["rule"],
         path=text["path"].strip("/") if text["path"] else None,
         by=text["by"],
+        at=text["at"],
+        blob=blob.lower() if blob else None,
         until=_date(item.get("until"), f"{where}.until"),
         sha256=sha.lower() if sha else None,
         fingerprint=text["fingerprint"],
@@ -100,15 +108,27 @@ def _date(value: Any, where: str) -> date | None:
 
 def file_sha256(root: Path, path: str) -> str | None:
     """sha256 of a regular file in the tree (never through a link); None when absent."""
+    return _digest(root / path, hashlib.sha256())
+
+
+def file_blob(root: Path, path: str) -> str | None:
+    """The file's git blob id, as `git hash-object` and GitHub's contents API give it."""
     target = root / path
+    try:
+        size = target.lstat().st_size
+    except OSError:
+        return None
+    return _digest(target, hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False))
+
+
+def _digest(target: Path, digest: Any) -> str | None:
     try:
         if target.is_symlink() or not target.is_file():
             return None
-        digest = hashlib.sha256()
         with target.open("rb") as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
-        return digest.hexdigest()
+        return str(digest.hexdigest())
     except OSError:
         return None
 
@@ -158,6 +178,7 @@ def apply(
                 accepted={
                     "reason": a.reason,
                     "by": a.by,
+                    "at": a.at,
                     "until": a.until.isoformat() if a.until else None,
                     "severity": f.severity,
                     "rule": rule,
@@ -187,9 +208,11 @@ def _due(a: Acceptance, f: Finding, root: Path | None, today: date) -> str | Non
             f"the acceptance of {rule_text(a, f)} expired on {a.until.isoformat()} "
             f"({a.reason}); review the finding again"
         )
-    if a.sha256 and f.path and root is not None:
-        now = file_sha256(root, f.path)
-        if now != a.sha256:
+    if (a.sha256 or a.blob) and f.path and root is not None:
+        same = (not a.sha256 or file_sha256(root, f.path) == a.sha256) and (
+            not a.blob or file_blob(root, f.path) == a.blob
+        )
+        if not same:
             return (
                 f"{f.path} changed since {rule_text(a, f)} was accepted ({a.reason}); "
                 f"review the finding again"
