@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,11 +23,12 @@ from tests.test_app import (
     emulator,
     fork_payload,
     post,
+    redis_url,
     settings,
     wait_for,
 )
 
-__all__ = ["emulator", "settings"]  # the fixtures, shared
+__all__ = ["emulator", "redis_url", "settings"]  # the fixtures, shared
 
 ACCEPT = "/forkvet accept risks/torch-load train.py loads only our own checkpoints until 2099-12-31"
 
@@ -117,3 +119,16 @@ def test_acceptance_settings_are_checked() -> None:
     assert _acceptances(None) == "write" and _acceptances("team:acme/ml-sec") == "team:acme/ml-sec"
     with pytest.raises(SettingsError, match="FORKVET_ACCEPTANCES"):
         _acceptances("everyone")
+
+
+def test_both_stores_keep_one_acceptance_per_rule_and_path(tmp_path: Path, redis_url: str) -> None:
+    from bot.redis_store import RedisStore
+
+    for store in (Store(str(tmp_path / "a.sqlite3")), RedisStore(redis_url)):
+        first = {"rule": "risks/eval", "path": "a.py", "reason": "one", "at": "2026-01-01"}
+        second = {**first, "reason": "two", "at": "2026-01-02"}
+        other = {**first, "path": "b.py", "at": "2026-01-03"}
+        for entry in (first, second, other):
+            store.save_acceptance("o/r", f"{entry['rule']} {entry['path']}", entry)
+        assert store.acceptances("o/r") == [second, other]
+        assert store.acceptances("o/other") == []
