@@ -108,23 +108,25 @@ def _date(value: Any, where: str) -> date | None:
 
 def file_sha256(root: Path, path: str) -> str | None:
     """sha256 of a regular file in the tree (never through a link); None when absent."""
-    return _digest(root / path, hashlib.sha256())
+    return _digest(root, path, hashlib.sha256())
 
 
 def file_blob(root: Path, path: str) -> str | None:
     """The file's git blob id, as `git hash-object` and GitHub's contents API give it."""
-    target = root / path
     try:
-        size = target.lstat().st_size
+        size = (root / path).lstat().st_size
     except OSError:
         return None
-    return _digest(target, hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False))
+    return _digest(root, path, hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False))
 
 
-def _digest(target: Path, digest: Any) -> str | None:
+def _digest(root: Path, path: str, digest: Any) -> str | None:
+    target = root / path
     try:
         if target.is_symlink() or not target.is_file():
             return None
+        if not target.resolve().is_relative_to(root.resolve()):
+            return None  # through a linked folder: not the repository's file
         with target.open("rb") as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)

@@ -191,3 +191,24 @@ def test_bad_acceptances_are_one_line_errors(
     code = main(["vet", str(repo), "--config", policy(tmp_path, text)])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_blob_is_gits_own_id_of_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    repo = repo_with(tmp_path / "repo", {"train.py": TRAIN})
+    blob = subprocess.run(
+        ["git", "hash-object", "train.py"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    cfg = policy(
+        tmp_path,
+        f"accept:\n  - rule: risks/torch-load\n    path: train.py\n    reason: ok\n"
+        f"    blob: {blob}\n",
+    )
+    _, report = vet(capsys, repo, "--config", cfg)
+    assert "Accepted: Torch load" in by_title(report)
+    (repo / "train.py").write_text(TRAIN + "\n")
+    _, report = vet(capsys, repo, "--config", cfg)
+    assert "Acceptance no longer applies" in by_title(report)
