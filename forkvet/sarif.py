@@ -231,7 +231,9 @@ def from_report(report: Report, findings: Iterable[Finding] | None = None) -> st
         original = f
         if f.accepted:  # the rule and the fingerprint are those of the finding as found
             original = dataclasses.replace(
-                f, title=f.title.removeprefix("Accepted: "), severity=f.accepted["severity"]
+                f,
+                title=f.title.removeprefix("Accepted: "),
+                severity=f.accepted.get("severity") or f.severity,
             )
         rule = _vet_rule(original)
         index = rules.add(rule)
