@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.version import Version
 
-from forkvet.audit.offline_db import DB_NAME, META_NAME
+from forkvet.audit.offline_db import DB_NAME, INDEX_NAME, META_NAME, cached, open_cached
 from forkvet.cli import main
 from tests.test_audit import RECORDS, REQUIREMENTS
 
@@ -108,6 +109,17 @@ def test_update_then_audit_offline_with_the_server_gone(
         meta["size"] == len(export.body) and meta["records"] == len(RECORDS) - 2
     )  # npm and withdrawn left out
     assert meta["url"] == export.url + "/PyPI/all.zip"
+    # the package index written at download: an audit parses only its pins' records
+    index = json.loads((cache / INDEX_NAME).read_text())
+    assert index["torch"] == ["GHSA-53q9-r3pm-6pq6.json"] and "npm-1" not in str(index).lower()
+    info = cached()
+    assert info is not None
+    db = open_cached(info)
+    assert db is not None and db.advisories("PyYAML", Version("5.3.1"))[0].id in (
+        "PYSEC-2021-142",
+        "GHSA-8q59-q68h-6hv4",
+    )
+    assert sorted(db._parsed) == ["pyyaml"]
     export.close()  # the network is gone from here on
 
     code, data, err = run(capsys, str(reqs), "--offline", "--format", "json")
@@ -170,5 +182,10 @@ def test_missing_damaged_and_bad_downloads_are_one_line_errors(
     code, _, err = run(capsys, str(reqs), "--offline")
     assert code == 2 and "sha256 does not match" in err
     assert "Traceback" not in err
+    # so is an index changed on disk (it would hide a package's advisories)
+    assert run(capsys, "--update-db", "--db-url", export.url)[0] == 0
+    (cache / INDEX_NAME).write_text("{}")
+    code, _, err = run(capsys, str(reqs), "--offline")
+    assert code == 2 and "osv-PyPI-index.json: its sha256 does not match" in err
     code, _, err = run(capsys)
     assert code == 2 and "give a TARGET" in err

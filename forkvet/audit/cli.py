@@ -55,8 +55,11 @@ def choose_source(args: argparse.Namespace) -> tuple[AdvisorySource, list[str], 
             [f"the cached database is {age:.1f} days old (over {limit:g}): OSV online was used"],
             0.0,
         )
-    db = LocalDatabase(Path(info.path))
-    db.description = info.describe()
+    db: AdvisorySource | None = offline_db.open_cached(info)
+    if db is None:  # a cache written without an index: read the whole export
+        whole = LocalDatabase(Path(info.path))
+        whole.description = info.describe()
+        db = whole
     notes = []
     if age > limit:
         notes.append(
