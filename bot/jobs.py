@@ -92,7 +92,7 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
         for name in ("requirements.txt", "environment.yml")
     }
     # The environment's CycloneDX SBOM, for the security team's SBOM tools (env --sbom).
-    files[SBOM_NAME] = sbom_json(result, env_report)
+    files[SBOM_NAME] = sbom_json(result, env_report, reproducible=True)
     return files, note
 
 

@@ -286,6 +286,8 @@ def test_fork_gets_a_check_run_a_report_issue_and_a_setup_pr(
     assert sbom["bomFormat"] == "CycloneDX"
     assert {"torch", "numpy"} <= {c["name"] for c in sbom["components"]}
     assert sbom["metadata"]["component"]["name"] == "deepnet"
+    # reproducible: no timestamp or serial number, so a re-vet does not rewrite it
+    assert "serialNumber" not in sbom and "timestamp" not in sbom["metadata"]
 
 
 def test_redelivery_and_concurrent_deliveries_make_one_issue_one_pr(

@@ -80,6 +80,15 @@ def test_sbom_of_a_cuda_environment_validates_and_names_everything(
     assert meta["forkvet:python"] == "3.7"
     (deps,) = [d for d in sbom["dependencies"] if d["ref"] == root["bom-ref"]]
     assert len(deps["dependsOn"]) == len(pins) + 2
+    # reproducible (the App's setup PR): the same bytes twice, still valid
+    from forkvet.envgen.generate import EnvResult
+    from forkvet.envgen.sbom import sbom_json
+    from forkvet.report import RepoInfo, Report
+
+    result = EnvResult(**{k: v for k, v in data.items() if k != "audit"})  # type: ignore[arg-type]
+    twice = [sbom_json(result, Report(RepoInfo("model-repo")), reproducible=True) for _ in "ab"]
+    assert twice[0] == twice[1] and "serialNumber" not in twice[0]
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(twice[0]) is None
     # on a CPU: no CUDA components
     code, _ = run_env(repo, tmp_path / "cpu", capsys, "--device", "cpu", "--sbom", "--no-audit")
     cpu = json.loads((tmp_path / "cpu" / "sbom.cdx.json").read_text())

@@ -12,6 +12,7 @@ Built with cyclonedx-python-lib (the CycloneDX project's own library), CycloneDX
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,8 +71,16 @@ def _license(text: str | None) -> list[License]:
         return [DisjunctiveLicense(name=text[:200])]
 
 
-def sbom_json(result: EnvResult, report: Report, hashes: bool = True, workers: int = 8) -> str:
-    """The SBOM text (CycloneDX 1.6 JSON)."""
+def sbom_json(
+    result: EnvResult,
+    report: Report,
+    hashes: bool = True,
+    workers: int = 8,
+    reproducible: bool = False,
+) -> str:
+    """The SBOM text (CycloneDX 1.6 JSON). reproducible: no timestamp and no serial number
+    (as cyclonedx-py's --output-reproducible), so the same environment gives the same bytes
+    (the App's setup pull request changes only when the environment does)."""
     bom = Bom()
     bom.metadata.tools.components.add(
         Component(type=ComponentType.APPLICATION, name="forkvet", version=__version__)
@@ -102,7 +111,13 @@ def sbom_json(result: EnvResult, report: Report, hashes: bool = True, workers: i
     for c in components:
         bom.components.add(c)
     bom.register_dependency(root, components)
-    return str(JsonV1Dot6(bom).output_as_string(indent=2)) + "\n"
+    text = str(JsonV1Dot6(bom).output_as_string(indent=2))
+    if reproducible:  # the library always sets both; the schema requires neither
+        data = json.loads(text)
+        data.pop("serialNumber", None)
+        data.get("metadata", {}).pop("timestamp", None)
+        text = json.dumps(data, indent=2)
+    return text + "\n"
 
 
 def write_sbom(result: EnvResult, report: Report, out: Path) -> str:
