@@ -71,6 +71,7 @@ _DOCS = {
     "snapshot": "vet.md#limits",
     "limits": "vet.md#limits",
     "risks": "security.md#static-vetting",
+    "accept": "vet.md#accepted-findings",
 }
 
 
