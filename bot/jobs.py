@@ -14,13 +14,15 @@ from urllib.parse import urlsplit
 from github import GithubException
 from github.Repository import Repository
 
-from bot import tracking
+from bot import accepting, tracking
 from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
 from bot.store import Job, Store
 from bot.workflow import choose_labels, render
+from forkvet import accept
 from forkvet.config import Config, tighten
 from forkvet.envgen.generate import generate
+from forkvet.envgen.sbom import SBOM_NAME, sbom_json
 from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url
 from forkvet.github import artifacts, checks, content, issues, pulls
@@ -69,7 +71,7 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
     is reachable, the authors' own pins (`--offline`) and a note saying so."""
     note = None
     try:
-        result, _ = generate(load(snap_root), config, out=work / "online")
+        result, env_report = generate(load(snap_root), config, out=work / "online")
         out = work / "online"
         note = _vulnerable_pins_note(result.requirements, result.python)
     except (ForkvetError, OSError) as exc:
@@ -77,7 +79,7 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
             "online environment resolution failed; offline files instead",
             extra={"error_type": type(exc).__name__},
         )
-        generate(load(snap_root), config, out=work / "offline", offline=True)
+        result, env_report = generate(load(snap_root), config, out=work / "offline", offline=True)
         out = work / "offline"
         note = (
             "No package index was reachable from the forkvet App, so `requirements.txt` and "
@@ -89,6 +91,8 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
         name: (out / name).read_text(encoding="utf-8")
         for name in ("requirements.txt", "environment.yml")
     }
+    # The environment's CycloneDX SBOM, for the security team's SBOM tools (env --sbom).
+    files[SBOM_NAME] = sbom_json(result, env_report, reproducible=True)
     return files, note
 
 
@@ -222,6 +226,9 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         dest = Path(tmp) / repo.name
         _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
         report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
+        # The operator's acceptances (FORKVET_POLICY's accept:) and those people with write
+        # access made with `/forkvet accept`: never the fork's own file.
+        accept.apply(report, config.accept + accepting.stored(store, job.repo), dest)
         if config_error:
             report.findings.append(
                 Finding(
@@ -331,6 +338,7 @@ def _pr_body(report: Report, notes: list[str], files: dict[str, str]) -> str:
         adds.append(
             "- `requirements.txt` and `environment.yml` (pinned by `forkvet env`): the "
             "repository declared no installable dependency list"
+            + (", with `sbom.cdx.json`, their CycloneDX SBOM" if "sbom.cdx.json" in files else "")
         )
     adds.append("- `ATTRIBUTION.md`: a draft crediting the original authors")
     body = (
@@ -425,6 +433,8 @@ run and the setup pull request
 - `/forkvet upstream [SHA ...]`: draft this fork's fixes (all, or the commits named) as pull \
 requests to the parent repository
 - `/forkvet thank`: draft a thank-you issue to the parent repository's authors
+- `/forkvet accept RULE PATH REASON [until YYYY-MM-DD]`: accept a reviewed finding (shown as \
+accepted, no longer counted) until the date or until the file changes
 - `/forkvet help`: this list"""
 
 
@@ -432,7 +442,8 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
     """`/forkvet recheck` on the report issue, from someone with write access."""
     p = job.payload
     app = app_for(settings)
-    repo = app.client(int(p["installation_id"])).get_repo(job.repo)
+    gh = app.client(int(p["installation_id"]))
+    repo = gh.get_repo(job.repo)
     user = p["user"]
     permission = "write" if p.get("trusted") else repo.get_collaborator_permission(user)
     issue = repo.get_issue(int(p["issue_number"]))
@@ -447,6 +458,14 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         head = f"{md_code(f'/forkvet {unknown}')} is not a forkvet command. " if unknown else ""
         issue.create_comment(f"@{user} {head}{HELP}")
         return {"command": "help", "unknown": unknown}
+    if p.get("command") == "accept":
+        reply = accepting.accept(settings, store, gh, repo, user, str(p.get("args", "")))
+        if not reply.startswith("accepted"):
+            issue.create_comment(f"@{user} {reply}")
+            return {"command": "accept", "refused": reply}
+        result = vet_and_publish(settings, store, job)
+        issue.create_comment(f"@{user} {reply} The report above is up to date.")
+        return {"command": "accept", **result}
     if p.get("command") in ("upstream", "thank"):
         try:
             reply = give_back(settings, app, repo, p)

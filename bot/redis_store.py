@@ -211,6 +211,15 @@ class RedisStore:
         h = _hash(self.r, f"{P}report:{repo}")
         return h.get("markdown", ""), h.get("runtime", "")
 
+    # -- accepted findings (`/forkvet accept`) ---------------------------------------------
+    def save_acceptance(self, repo: str, key: str, entry: dict[str, Any]) -> None:
+        self.r.hset(f"{P}accept:{repo}", key, json.dumps(entry, sort_keys=True))
+
+    def acceptances(self, repo: str) -> list[dict[str, Any]]:
+        rows = _hash(self.r, f"{P}accept:{repo}")
+        entries = [json.loads(v) for v in rows.values()]
+        return sorted(entries, key=lambda e: str(e.get("at", "")))
+
     # -- training results per commit --------------------------------------------------------
     def save_train_result(self, repo: str, entry: dict[str, Any]) -> None:
         key = f"{P}train:{repo}"

@@ -50,6 +50,9 @@ class Settings:
     # A user's token for writes upstream (pull requests, thank-you issues); without it the
     # App only drafts them.
     user_token: str | None = None
+    # Who may `/forkvet accept` a finding (FORKVET_ACCEPTANCES): "write" (anyone with write
+    # access), "team:ORG/SLUG" (write access and that team), or "off".
+    acceptances: str = "write"
 
     @property
     def pinned(self) -> bool:
@@ -116,6 +119,7 @@ class Settings:
             heartbeat_s=_number(env, "FORKVET_HEARTBEAT_S", 10.0, float),
             health_max_age_s=_number(env, "FORKVET_HEALTH_MAX_AGE_S", 60.0, float),
             user_token=env.get("FORKVET_USER_TOKEN") or None,
+            acceptances=_acceptances(env.get("FORKVET_ACCEPTANCES")),
         )
 
 
@@ -144,6 +148,15 @@ def _labels(raw: str | None) -> tuple[str, ...]:
             f"not valid: {', '.join(bad) or raw!r}"
         )
     return labels
+
+
+def _acceptances(raw: str | None) -> str:
+    value = (raw or "write").strip()
+    if value in ("write", "off") or re.fullmatch(r"team:[\w.-]+/[\w.-]+", value):
+        return value
+    raise SettingsError(
+        f"FORKVET_ACCEPTANCES must be write, off or team:ORG/TEAM-SLUG, not {value!r}"
+    )
 
 
 def _policy(path: str | None) -> Config:

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS train_results (repo TEXT, run_id INTEGER, created REA
 CREATE TABLE IF NOT EXISTS bodies (hash TEXT PRIMARY KEY, delivery TEXT, received REAL);
 CREATE INDEX IF NOT EXISTS bodies_received ON bodies(received);
 CREATE TABLE IF NOT EXISTS heartbeats (worker TEXT PRIMARY KEY, seen REAL);
+CREATE TABLE IF NOT EXISTS acceptances (repo TEXT, key TEXT, entry TEXT, created REAL,
+  PRIMARY KEY (repo, key));
 """
 # Signed bodies are remembered this long (GitHub redelivers up to 3 days back) and at most
 # this many: a captured delivery replayed under a new delivery id is refused in that window.
@@ -272,6 +274,22 @@ class Store:
             rows = db.execute(
                 "SELECT entry FROM train_results WHERE repo=? ORDER BY created DESC LIMIT ?",
                 (repo, limit),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    # -- accepted findings (`/forkvet accept`), by people with write access ------------------
+    def save_acceptance(self, repo: str, key: str, entry: dict[str, Any]) -> None:
+        """One acceptance per rule and path: a new one replaces the old (a new reason)."""
+        with self.conn() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO acceptances (repo, key, entry, created) VALUES (?,?,?,?)",
+                (repo, key, json.dumps(entry), time.time()),
+            )
+
+    def acceptances(self, repo: str) -> list[dict[str, Any]]:
+        with self.conn() as db:
+            rows = db.execute(
+                "SELECT entry FROM acceptances WHERE repo=? ORDER BY created", (repo,)
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 

@@ -63,10 +63,24 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
         ]
     if own is None:
         return floor, []
-    return tighten(floor, own), []
+    notes = []
+    if own.accept:
+        notes.append(
+            Finding(
+                "accept",
+                "warning",
+                "Acceptances in the repository ignored",
+                f"{CONFIG_PATH} lists {len(own.accept)} accepted finding(s): acceptances come "
+                f"from your own policy (--config) only, never from the vetted repository, "
+                f"whose files its upstream authors write",
+                path=CONFIG_PATH,
+            )
+        )
+    return tighten(floor, own), notes
 
 
 def cmd_vet(args: argparse.Namespace) -> int:
+    from forkvet import accept, sarif
     from forkvet.render import to_markdown, to_text
     from forkvet.runtime.cli import output_format
     from forkvet.source import open_target
@@ -80,14 +94,19 @@ def cmd_vet(args: argparse.Namespace) -> int:
         config, notes = config_for(args.config, snap.root)
         report = vet(snap, config)
         report.findings += notes
+        accept.apply(report, config.accept, snap.root)
     fmt = output_format(args.format, args.output)
     if fmt == "json":
         text = report.to_json() + "\n"
     elif fmt == "markdown":
         text = to_markdown(report)
+    elif fmt == "sarif":
+        text = sarif.from_report(report)
     else:
         text = to_text(report)
     _write(text, args.output, repo=snap.root)
+    if args.sarif:
+        _write(sarif.from_report(report), args.sarif, repo=snap.root)
     return EXIT_POLICY if report.has_errors else EXIT_OK
 
 
@@ -115,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vet_p.add_argument(
         "--format",
-        choices=("text", "json", "markdown"),
-        help="default: by -o FILE's extension (.json, .md), else text",
+        choices=("text", "json", "markdown", "sarif"),
+        help="default: by -o FILE's extension (.json, .md, .sarif), else text; sarif: SARIF 2.1.0 "
+        "for GitHub code scanning (see docs/vet.md)",
     )
     vet_p.add_argument(
         "--config",
@@ -126,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vet_p.add_argument(
         "--output", "-o", metavar="FILE", help="write the report here (default: stdout)"
+    )
+    vet_p.add_argument(
+        "--sarif",
+        metavar="FILE",
+        help="also write the findings as SARIF 2.1.0 here (one vet, two outputs)",
     )
     vet_p.set_defaults(func=cmd_vet)
     for register in _extra_commands():

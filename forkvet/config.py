@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 from forkvet import safeyaml
+from forkvet.accept import Acceptance
+from forkvet.accept import parse as parse_accept
 from forkvet.errors import InputError
 
 CONFIG_PATH = ".github/forkvet.yml"
@@ -102,6 +104,8 @@ class Config:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    # Accepted findings (forkvet.accept): honoured from the operator's config only.
+    accept: list[Acceptance] = field(default_factory=list)
     source: str | None = None  # where it was read from
     # "section.key" names the file set itself (tighten: a default is no restriction asked for)
     explicit: set[str] = field(default_factory=set)
@@ -152,9 +156,13 @@ def parse_config(data: Any, source: str) -> Config:
         raise InputError(f"{source}: the top level must be a mapping of sections")
     cfg = Config(source=source)
     for key, value in data.items():
+        if key == "accept":
+            cfg.accept = parse_accept(value, source)
+            continue
         cls = _SECTIONS.get(str(key))
         if cls is None:
-            raise InputError(f"{source}: unknown section {key!r} (known: {', '.join(_SECTIONS)})")
+            names = ", ".join([*_SECTIONS, "accept"])
+            raise InputError(f"{source}: unknown section {key!r} (known: {names})")
         if value is None:
             continue
         if not isinstance(value, dict):
@@ -299,6 +307,8 @@ def tighten(floor: Config, repo: Config) -> Config:
         # Secrets for the repository's code come from the operator only; an audit fails on
         # the stricter of the two levels.
         runtime=floor.runtime,
+        # Acceptances are the operator's: a fork's own file must never accept its findings.
+        accept=floor.accept,
         audit=AuditConfig(fail_on=min(floor.audit.fail_on, repo.audit.fail_on, key=_STRICT.index)),
         source=f"{floor.source or 'defaults'} + {repo.source}" if repo.source else floor.source,
     )

@@ -25,6 +25,9 @@ class Finding:
     message: str
     path: str | None = None
     line: int | None = None
+    # Set when the operator's policy accepted this finding (forkvet.accept): reason, by,
+    # until, severity (before acceptance), rule, fingerprint.
+    accepted: dict[str, Any] | None = None
 
 
 @dataclass

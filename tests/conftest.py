@@ -23,6 +23,9 @@ def _no_public_vulnerability_service(monkeypatch: pytest.MonkeyPatch) -> None:
     # forkvet env audits its pins online by default: tests never reach a public service
     # (a test that wants one starts its own OSV server on 127.0.0.1 and sets this itself).
     monkeypatch.setenv("FORKVET_OSV_URL", "http://127.0.0.1:9")
+    # nor the public OSV export, nor a database the developer cached with --update-db
+    monkeypatch.setenv("FORKVET_OSV_EXPORT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("FORKVET_VULN_DB_DIR", "/nonexistent/forkvet-test-vuln-db")
 
 
 @pytest.fixture(autouse=True)

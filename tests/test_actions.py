@@ -28,7 +28,7 @@ def test_actions_are_composite_with_documented_inputs_and_outputs(path: Path) ->
             assert item.get("description"), f"{path}: {section}.{name} has no description"
     for step in spec["runs"]["steps"]:
         if "uses" in step:
-            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            assert re.fullmatch(r"[\w-]+/[\w-]+(/[\w-]+)*@[0-9a-f]{40}", step["uses"]), step["uses"]
         else:
             assert "${{" not in step["run"], "expressions must reach run: through env:"
 
@@ -42,6 +42,25 @@ def test_vet_action_on_the_example_repository(tmp_path: Path) -> None:
     assert outputs["commercial-use"] == "true"
     assert Path(outputs["report"]).is_file()
     assert summary.startswith("✅ **forkvet**")
+
+
+def test_vet_action_writes_sarif_and_uploads_it_with_a_pinned_action(tmp_path: Path) -> None:
+    outputs, _, procs = run_action(
+        ACTIONS[0], {"path": str(ROOT / "examples" / "tiny-model"), "sarif": "true"}, ROOT, tmp_path
+    )
+    assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
+    log = json.loads(Path(outputs["sarif"]).read_text())
+    assert log["version"] == "2.1.0" and log["runs"][0]["tool"]["driver"]["name"] == "forkvet"
+    spec = yaml.safe_load(ACTIONS[0].read_text())
+    (upload,) = [s for s in spec["runs"]["steps"] if "upload-sarif" in s.get("uses", "")]
+    assert upload["if"] == "inputs.sarif == 'true'"
+    assert upload["with"]["sarif_file"] == "${{ steps.vet.outputs.sarif }}"
+    # off by default: no SARIF file, no upload
+    (tmp_path / "off").mkdir()
+    outputs, _, _ = run_action(
+        ACTIONS[0], {"path": str(ROOT / "examples" / "tiny-model")}, ROOT, tmp_path / "off"
+    )
+    assert outputs["sarif"] == ""
 
 
 def test_vet_action_fails_the_step_on_policy_violation(tmp_path: Path) -> None:
@@ -97,11 +116,17 @@ def test_workflow_template_guards_the_self_hosted_runner() -> None:
     gpu = wf["jobs"]["gpu"]
     assert gpu["runs-on"] == ["self-hosted", "linux", "x64", "gpu"]
     assert "head.repo.full_name == github.repository" in gpu["if"]
-    # read-only everywhere; the GPU job may also read earlier runs' artifacts (its baseline)
-    assert wf["jobs"]["vet"]["permissions"] == {"contents": "read"}
+    # read-only everywhere; the GPU job may also read earlier runs' artifacts (its baseline);
+    # the vet job may write code scanning alerts (SARIF), nothing else
+    vet = wf["jobs"]["vet"]
+    assert vet["permissions"] == {"contents": "read", "security-events": "write"}
     assert gpu["permissions"] == {"contents": "read", "actions": "read"}
-    for job in wf["jobs"].values():
-        assert job["timeout-minutes"] and set(job["permissions"].values()) == {"read"}
+    (vet_step,) = [s for s in vet["steps"] if s.get("id") == "vet"]
+    assert "head.repo.full_name == github.repository" in vet_step["with"]["sarif"]
+    for name, job in wf["jobs"].items():
+        perms = {k: v for k, v in job["permissions"].items() if k != "security-events"}
+        assert job["timeout-minutes"] and set(perms.values()) == {"read"}
+        assert name == "vet" or "security-events" not in job["permissions"]
         for step in job["steps"]:
             if "uses" in step:
                 assert re.search(r"@[0-9a-f]{40}$", step["uses"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import signal
 import subprocess
@@ -274,6 +275,19 @@ def test_fork_gets_a_check_run_a_report_issue_and_a_setup_pr(
         check=True,
     ).stdout
     assert "torch" in reqs and "numpy" in reqs
+    sbom = json.loads(
+        subprocess.run(
+            ["git", "--git-dir", str(repo.bare), "show", "forkvet/setup:sbom.cdx.json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert sbom["bomFormat"] == "CycloneDX"
+    assert {"torch", "numpy"} <= {c["name"] for c in sbom["components"]}
+    assert sbom["metadata"]["component"]["name"] == "deepnet"
+    # reproducible: no timestamp or serial number, so a re-vet does not rewrite it
+    assert "serialNumber" not in sbom and "timestamp" not in sbom["metadata"]
 
 
 def test_redelivery_and_concurrent_deliveries_make_one_issue_one_pr(

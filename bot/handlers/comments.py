@@ -1,5 +1,6 @@
 """Commands in comments on the report issue: `/forkvet recheck`, `/forkvet upstream <sha>...`,
-`/forkvet thank`, `/forkvet help` (an unknown command, or a bare `/forkvet`, gets the help).
+`/forkvet thank`, `/forkvet accept RULE PATH REASON [until DATE]`, `/forkvet help` (an
+unknown command, or a bare `/forkvet`, gets the help).
 The worker checks that the commenter has write access and answers every command."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from bot.routing import Event, Router
 from forkvet.github.issues import MARKER
 
 COMMAND = re.compile(r"^[ \t]*/forkvet(?![\w-])(?:[ \t]+(\S+))?(.*)$", re.M)
-COMMANDS = ("recheck", "upstream", "thank", "help")
+COMMANDS = ("recheck", "upstream", "thank", "accept", "help")
 
 
 def commented(event: Event) -> list[JobSpec]:

@@ -30,6 +30,45 @@ def source_for(vuln_db: str | None, osv_url: str | None = None) -> AdvisorySourc
     return OnlineOSV(osv_url or os.environ.get("FORKVET_OSV_URL") or None)
 
 
+def choose_source(args: argparse.Namespace) -> tuple[AdvisorySource, list[str], float | None]:
+    """--vuln-db PATH always; else the cached export (--update-db) when it is fresh enough,
+    and with --offline whatever its age; else OSV online. Returns the source, notes, and the
+    advisories' age in days (0 online)."""
+    from forkvet.audit import offline_db
+    from forkvet.audit.sources import LocalDatabase
+
+    if args.vuln_db:
+        return source_for(args.vuln_db), [], None
+    limit = offline_db.max_age_days(args.max_db_age)
+    info = offline_db.cached()
+    if info is None:
+        if args.offline:
+            raise InputError(
+                "--offline: no cached vulnerability database; run `forkvet audit --update-db` "
+                "where the network is reachable (or give --vuln-db PATH)"
+            )
+        return source_for(None, args.osv_url), [], 0.0
+    age = info.age_days()
+    if age > limit and not args.offline:
+        return (
+            source_for(None, args.osv_url),
+            [f"the cached database is {age:.1f} days old (over {limit:g}): OSV online was used"],
+            0.0,
+        )
+    db: AdvisorySource | None = offline_db.open_cached(info)
+    if db is None:  # a cache written without an index: read the whole export
+        whole = LocalDatabase(Path(info.path))
+        whole.description = info.describe()
+        db = whole
+    notes = []
+    if age > limit:
+        notes.append(
+            f"STALE: the cached vulnerability database is {age:.1f} days old (over {limit:g}); "
+            f"advisories published since are missing: run `forkvet audit --update-db`"
+        )
+    return db, notes, age
+
+
 def _is_env_output(folder: Path) -> bool:
     reqs = folder / "requirements.txt"
     if not reqs.is_file() or reqs.is_symlink():
@@ -77,6 +116,8 @@ def pins_for(target: str, python: str | None, offline: bool) -> Pins:
 
 def render_text(result: AuditResult) -> str:
     lines = [f"forkvet audit: {result.summary()} (source: {result.source})"]
+    if result.source_age_days is not None and result.source_age_days > 0:
+        lines[0] += f" [advisories {result.source_age_days:.1f} days old]"
     for v in result.vulnerabilities:
         fix = _fix_text(v, result.python)
         alias = f" ({', '.join(v.aliases[:3])})" if v.aliases else ""
@@ -114,7 +155,15 @@ def _python_floor(spec: str | None) -> str | None:
 
 
 def render_markdown(result: AuditResult) -> str:
-    lines = [f"**Known vulnerabilities:** {_md(result.summary())}", ""]
+    age = (
+        f", {result.source_age_days:.1f} days old"
+        if result.source_age_days is not None and result.source_age_days > 0
+        else ""
+    )
+    lines = [
+        f"**Known vulnerabilities:** {_md(result.summary())} (source: {_md(result.source)}{age})",
+        "",
+    ]
     if result.vulnerabilities:
         lines += [
             "| package | pinned | advisory | severity | nearest safe |",
@@ -149,16 +198,43 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise InputError(f"--python {args.python!r}: give a version like 3.7")
     config, _ = config_for(args.config, None)
     level = args.fail_on or config.audit.fail_on
-    source = source_for(args.vuln_db, args.osv_url)
-    pins = pins_for(args.target, args.python, offline=bool(args.vuln_db) and args.no_index)
-    result = audit_pins(pins, source, check_index=not args.no_index)
+    if args.update_db:
+        from forkvet.audit import offline_db
+
+        info = offline_db.update(args.db_url)
+        print(
+            f"forkvet audit: updated the vulnerability database: {info.describe()}", file=sys.stderr
+        )
+        if not args.target:
+            return 0
+    if not args.target:
+        raise InputError("give a TARGET to audit (or --update-db alone to refresh the database)")
+    source, notes, age = choose_source(args)
+    no_index = args.no_index or args.offline
+    pins = pins_for(
+        args.target, args.python, offline=(bool(args.vuln_db) or args.offline) and no_index
+    )
+    result = audit_pins(pins, source, check_index=not no_index)
+    result.notes[:0] = notes
+    result.source_age_days = age
     if args.format == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
     elif args.format == "markdown":
-        sys.stdout.write(render_markdown(result))
+        text = render_markdown(result)
+    elif args.format == "sarif":
+        from forkvet.sarif import from_audit
+
+        text = from_audit(result, pins.sources)
     else:
-        sys.stdout.write(render_text(result))
+        text = render_text(result)
+    _output(text, args.output)
     return 1 if result.fails(level) else 0
+
+
+def _output(text: str, output: str | None) -> None:
+    from forkvet.cli import _write
+
+    _write(text, output)
 
 
 def register(sub: Any) -> None:
@@ -174,9 +250,34 @@ def register(sub: Any) -> None:
     a.add_argument(
         "target",
         metavar="TARGET",
+        nargs="?",
         help="requirements file, environment.yml, forkvet env output or repository",
     )
     a.add_argument("--vuln-db", metavar="PATH", help="an OSV export: a folder or zip of JSON")
+    a.add_argument(
+        "--update-db",
+        action="store_true",
+        help="download OSV's PyPI export into the user cache (then audit TARGET, if given)",
+    )
+    a.add_argument(
+        "--offline",
+        action="store_true",
+        help="use the cached database whatever its age (and no package index); fails when "
+        "there is none",
+    )
+    a.add_argument(
+        "--max-db-age",
+        type=float,
+        metavar="DAYS",
+        help="use the cached database when younger than this (default 7, or "
+        "FORKVET_VULN_DB_MAX_AGE_DAYS), else OSV online",
+    )
+    a.add_argument(
+        "--db-url",
+        metavar="URL",
+        help="where --update-db downloads from: a mirror of OSV's export layout (default "
+        "FORKVET_OSV_EXPORT_URL, else OSV's public export)",
+    )
     a.add_argument("--osv-url", metavar="URL", help="an OSV-compatible service (a mirror)")
     a.add_argument("--python", metavar="X.Y", help="the environment's Python (default: read)")
     a.add_argument(
@@ -187,6 +288,10 @@ def register(sub: Any) -> None:
     a.add_argument("--fail-on", choices=FAIL_LEVELS, help="default: audit.fail_on (never)")
     a.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     a.add_argument(
-        "--format", choices=("text", "json", "markdown"), default="text", help="output format"
+        "--format",
+        choices=("text", "json", "markdown", "sarif"),
+        default="text",
+        help="sarif: SARIF 2.1.0 for GitHub code scanning (see docs/audit.md)",
     )
+    a.add_argument("--output", "-o", metavar="FILE", help="write the result here (default: stdout)")
     a.set_defaults(func=cmd_audit)

@@ -119,6 +119,10 @@ def read_target(path: Path) -> Pins | None:
     """Pins from a file or a folder of forkvet env output; None when the folder has neither
     (a repository, to be pinned first)."""
     if path.is_file():
+        from forkvet.audit.sbominput import is_cyclonedx, read_sbom
+
+        if is_cyclonedx(path):
+            return read_sbom(path)
         if path.name.endswith((".yml", ".yaml")):
             return read_environment_yml(path)
         return read_requirements(path)

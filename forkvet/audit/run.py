@@ -43,6 +43,8 @@ class AuditResult:
     safe_pins: dict[str, str] = field(default_factory=dict)
     unpinned: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # how old the advisories are, in days: 0 online, the cached export's age, None unknown
+    source_age_days: float | None = None
 
     @property
     def counts(self) -> dict[str, int]:

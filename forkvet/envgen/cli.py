@@ -60,7 +60,7 @@ def cmd_env(args: argparse.Namespace) -> int:
             "device": args.device,
             "sources": sources,
         }
-        result, _report = generate(snap, out=out, **gen)
+        result, report = generate(snap, out=out, **gen)
         verification = None
         if args.verify:
             if args.offline:
@@ -76,6 +76,11 @@ def cmd_env(args: argparse.Namespace) -> int:
         from forkvet.audit.envaudit import audit_env
 
         audit = audit_env(result.requirements, result.python, out, args.vuln_db, args.safe)
+    if args.sbom:
+        # after the audit: with --safe, the SBOM names the safe pins written
+        from forkvet.envgen.sbom import write_sbom
+
+        result.files.append(write_sbom(result, report, out))
     data = result.to_dict()
     if audit is not None:
         data["audit"] = audit
@@ -204,5 +209,11 @@ def register(sub: Any) -> None:
         "--vuln-db", metavar="PATH", help="audit against an OSV export (folder or zip) offline"
     )
     e.add_argument("--no-audit", action="store_true", help="skip the vulnerability audit")
+    e.add_argument(
+        "--sbom",
+        action="store_true",
+        help="also write sbom.cdx.json (CycloneDX 1.6): every pin with its purl, license and "
+        "the index's hashes, the CUDA build with --device cuda, the repository as the root",
+    )
     e.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     e.set_defaults(func=cmd_env)

@@ -42,6 +42,8 @@ class IndexFile:
     upload_time: datetime | None
     core_metadata: bool
     yanked: bool
+    # the index's sha256 of the file, when it gives one (the SBOM's hashes)
+    sha256: str | None = None
 
 
 def _pip_default_index() -> str:
@@ -143,9 +145,19 @@ def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
                 else None,
                 core_metadata=bool(f.get("core-metadata") or f.get("dist-info-metadata")),
                 yanked=bool(f.get("yanked")),
+                sha256=_sha256(f.get("hashes")),
             )
         )
     return tuple(files)
+
+
+def _sha256(hashes: Any) -> str | None:
+    value = hashes.get("sha256") if isinstance(hashes, dict) else None
+    return (
+        value.lower()
+        if isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{64}", value)
+        else None
+    )
 
 
 def forget() -> None:

@@ -42,7 +42,9 @@ def output_format(fmt: str | None, output: str | None) -> str:
     if fmt:
         return fmt
     suffix = Path(output).suffix.lower() if output and output != "-" else ""
-    return {".json": "json", ".md": "markdown", ".markdown": "markdown"}.get(suffix, "text")
+    return {".json": "json", ".md": "markdown", ".markdown": "markdown", ".sarif": "sarif"}.get(
+        suffix, "text"
+    )
 
 
 def _emit(

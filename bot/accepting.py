@@ -1,0 +1,119 @@
+"""`/forkvet accept RULE PATH REASON [until YYYY-MM-DD]` on the report issue: a person with
+write access (and, when the operator says so, in a team) accepts a reviewed finding.
+
+The App records who, when and why, and the file's git blob id at the default branch's head:
+the finding is shown as "accepted by @user" and stops counting toward the verdict until the
+date passes or the file changes (forkvet.accept). Acceptances live in the App's store, never
+in the fork: a hostile upstream must not be able to accept its own pickle.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from github import GithubException
+
+from forkvet.accept import Acceptance
+from forkvet.accept import parse as parse_accept
+from forkvet.errors import InputError
+from forkvet.escape import md_code, md_inline
+
+if TYPE_CHECKING:
+    from github import Github
+    from github.Repository import Repository
+
+    from bot.settings import Settings
+    from bot.store import Store
+
+USAGE = "`/forkvet accept RULE PATH REASON [until YYYY-MM-DD]`"
+_RULE = re.compile(r"[a-z0-9-]+/[a-z0-9-]+")
+_UNTIL = re.compile(r"\s+until\s+(\d{4}-\d{2}-\d{2})\s*$", re.I)
+
+
+def parse_args(args: str) -> tuple[str, str, str, date | None]:
+    """RULE PATH REASON [until DATE]; ValueError with the reply when it does not parse."""
+    text = args.strip()
+    until = None
+    m = _UNTIL.search(text)
+    if m:
+        try:
+            until = date.fromisoformat(m.group(1))
+        except ValueError:
+            raise ValueError(f"{md_code(m.group(1))} is not a date") from None
+        text = text[: m.start()]
+    parts = text.split(None, 2)
+    if len(parts) < 3 or not parts[2].strip():
+        raise ValueError(f"give a rule, a path and a reason: {USAGE}")
+    rule, path, reason = parts[0], parts[1].strip("/"), parts[2].strip()
+    if not _RULE.fullmatch(rule):
+        raise ValueError(
+            f"{md_code(rule)} is not a forkvet rule id (such as `risks/torch-load`; the "
+            f"SARIF output and the report name them)"
+        )
+    return rule, path, reason[:500], until
+
+
+def allowed(settings: Settings, gh: Github, user: str) -> str | None:
+    """Why this user may not accept findings here (write access is checked before)."""
+    if settings.acceptances == "off":
+        return "the App's operator has turned acceptances off"
+    if settings.acceptances.startswith("team:"):
+        org, slug = settings.acceptances[len("team:") :].split("/", 1)
+        try:
+            team = gh.get_organization(org).get_team_by_slug(slug)
+            active = team.get_team_membership(user).state == "active"
+        except GithubException:  # not a member, or the App cannot see the team: refused
+            active = False
+        if not active:
+            return f"only members of the {md_code(org + '/' + slug)} team may accept findings"
+    return None
+
+
+def accept(
+    settings: Settings, store: Store, gh: Github, repo: Repository, user: str, args: str
+) -> str:
+    """Record the acceptance; the reply to post (the caller refreshes the report)."""
+    refused = allowed(settings, gh, user)
+    if refused:
+        return f"not accepted: {refused}."
+    try:
+        rule, path, reason, until = parse_args(args)
+    except ValueError as exc:
+        return f"not accepted: {exc}"
+    today = datetime.now(UTC).date()
+    if until is not None and until < today:
+        return f"not accepted: {until.isoformat()} is in the past."
+    try:
+        blob = repo.get_contents(path, ref=repo.default_branch)
+    except GithubException:
+        return f"not accepted: {md_code(path)} is not a file on {md_code(repo.default_branch)}."
+    if isinstance(blob, list):
+        return f"not accepted: {md_code(path)} is a folder; name the file."
+    entry: dict[str, Any] = {
+        "rule": rule,
+        "path": path,
+        "reason": reason,
+        "by": f"@{user}",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "until": until.isoformat() if until else None,
+        "blob": blob.sha,
+    }
+    store.save_acceptance(repo.full_name, f"{rule} {path}", entry)
+    due = f" until {until.isoformat()}" if until else ""
+    return (
+        f"accepted {md_code(rule)} on {md_code(path)}{due}: {md_inline(reason)}. It is due "
+        f"again when {md_code(path)} changes" + (" or the date passes." if until else ".")
+    )
+
+
+def stored(store: Store, repo: str) -> list[Acceptance]:
+    """The App's acceptances for this repository (a damaged record is skipped, not fatal)."""
+    out: list[Acceptance] = []
+    for entry in store.acceptances(repo):
+        try:
+            out += parse_accept([entry], "the App's acceptances")
+        except InputError:
+            continue
+    return out

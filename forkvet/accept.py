@@ -1,0 +1,228 @@
+"""Accepted findings: a finding someone reviewed becomes a note, shown as accepted, never
+silently dropped, and no longer counts toward the verdict.
+
+Acceptances come from the operator's policy only (`--config FILE`, the App's policy), never
+from the vetted repository: a fork's files are the upstream author's, and a hostile upstream
+must not be able to accept its own pickle. `tighten()` drops a repository file's `accept:`
+by construction, and `forkvet vet` says so in a notice.
+
+    accept:
+      - rule: risks/torch-load          # the SARIF rule id (forkvet vet --format sarif)
+        path: train.py                  # repository-relative, exact
+        reason: loads only our own checkpoints, reviewed in PR 12
+        by: alice                       # optional: who accepted it
+        until: 2027-03-31               # optional: due again after this date
+        sha256: 9f86d0…                 # optional: due again when the file changes
+      - fingerprint: 3f0c…              # or the result's partialFingerprints["forkvet/v1"]
+        reason: …
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from forkvet.errors import InputError
+from forkvet.report import Finding, Report
+
+MAX_ACCEPTANCES = 1000
+_KEYS = ("rule", "path", "reason", "by", "at", "until", "sha256", "blob", "fingerprint")
+
+
+@dataclass
+class Acceptance:
+    reason: str
+    rule: str | None = None
+    path: str | None = None
+    by: str | None = None
+    at: str | None = None  # when it was accepted (ISO 8601), as the App records it
+    until: date | None = None
+    sha256: str | None = None
+    blob: str | None = None  # the file's git blob id (`git hash-object FILE`)
+    fingerprint: str | None = None
+
+    def describe(self) -> str:
+        who = f" by {self.by}" if self.by else ""
+        who += f" on {self.at[:10]}" if self.at else ""
+        until = f" until {self.until.isoformat()}" if self.until else ""
+        return f"accepted{who}{until}: {self.reason}"
+
+
+def parse(value: Any, source: str) -> list[Acceptance]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{source}: accept must be a list of entries")
+    if len(value) > MAX_ACCEPTANCES:
+        raise InputError(f"{source}: accept has more than {MAX_ACCEPTANCES} entries")
+    return [_entry(item, f"{source}: accept[{i}]") for i, item in enumerate(value)]
+
+
+def _entry(item: Any, where: str) -> Acceptance:
+    if not isinstance(item, dict):
+        raise InputError(f"{where} must be a mapping (rule, path, reason, until)")
+    unknown = [str(k) for k in item if k not in _KEYS]
+    if unknown:
+        raise InputError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(_KEYS)})")
+    text = {k: item.get(k) for k in _KEYS}
+    for key in ("rule", "path", "reason", "by", "at", "sha256", "blob", "fingerprint"):
+        if text[key] is not None and not isinstance(text[key], str):
+            raise InputError(f"{where}.{key} must be a string")
+    reason = (text["reason"] or "").strip()
+    if not reason:
+        raise InputError(f"{where}: a reason is required (why the finding is acceptable)")
+    if not text["fingerprint"] and not (text["rule"] and text["path"]):
+        raise InputError(f"{where}: give rule and path, or fingerprint")
+    sha = text["sha256"]
+    if sha is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha):
+        raise InputError(f"{where}.sha256 must be 64 hex digits")
+    blob = text["blob"]
+    if blob is not None and not re.fullmatch(r"[0-9a-fA-F]{40}", blob):
+        raise InputError(f"{where}.blob must be a git blob id (40 hex digits)")
+    return Acceptance(
+        reason=reason,
+        rule=text["rule"],
+        path=text["path"].strip("/") if text["path"] else None,
+        by=text["by"],
+        at=text["at"],
+        blob=blob.lower() if blob else None,
+        until=_date(item.get("until"), f"{where}.until"),
+        sha256=sha.lower() if sha else None,
+        fingerprint=text["fingerprint"],
+    )
+
+
+def _date(value: Any, where: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InputError(f"{where} must be a date (YYYY-MM-DD)") from exc
+
+
+def file_sha256(root: Path, path: str) -> str | None:
+    """sha256 of a regular file in the tree (never through a link); None when absent."""
+    return _digest(root, path, hashlib.sha256())
+
+
+def file_blob(root: Path, path: str) -> str | None:
+    """The file's git blob id, as `git hash-object` and GitHub's contents API give it."""
+    try:
+        size = (root / path).lstat().st_size
+    except OSError:
+        return None
+    return _digest(root, path, hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False))
+
+
+def _digest(root: Path, path: str, digest: Any) -> str | None:
+    target = root / path
+    try:
+        if target.is_symlink() or not target.is_file():
+            return None
+        if not target.resolve().is_relative_to(root.resolve()):
+            return None  # through a linked folder: not the repository's file
+        with target.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        return str(digest.hexdigest())
+    except OSError:
+        return None
+
+
+def apply(
+    report: Report,
+    accepted: list[Acceptance],
+    root: Path | None = None,
+    today: date | None = None,
+) -> None:
+    """Turn accepted findings into notes that say so; warn about expired acceptances and
+    files changed since; note acceptances that match nothing (the finding is gone)."""
+    from forkvet.sarif import finding_fingerprint, rule_id
+
+    if not accepted:
+        return
+    today = today or datetime.now(UTC).date()
+    used: set[int] = set()
+    out: list[Finding] = []
+    extra: list[Finding] = []
+    for f in report.findings:
+        rule, fp = rule_id(f), finding_fingerprint(report, f)
+        match = next(
+            (
+                (i, a)
+                for i, a in enumerate(accepted)
+                if (a.fingerprint == fp) or (a.rule == rule and a.path == (f.path or "").strip("/"))
+            ),
+            None,
+        )
+        if match is None:
+            out.append(f)
+            continue
+        i, a = match
+        used.add(i)
+        due = _due(a, f, root, today)
+        if due:
+            out.append(f)
+            extra.append(Finding("accept", "warning", "Acceptance no longer applies", due, f.path))
+            continue
+        out.append(
+            dataclasses.replace(
+                f,
+                severity="notice",
+                title=f"Accepted: {f.title}",
+                message=f"{f.message} [{a.describe()}; was {f.severity}]",
+                accepted={
+                    "reason": a.reason,
+                    "by": a.by,
+                    "at": a.at,
+                    "until": a.until.isoformat() if a.until else None,
+                    "severity": f.severity,
+                    "rule": rule,
+                    "fingerprint": fp,
+                },
+            )
+        )
+    for i, a in enumerate(accepted):
+        if i not in used:
+            what = a.fingerprint or f"{a.rule} {a.path}"
+            extra.append(
+                Finding(
+                    "accept",
+                    "notice",
+                    "Acceptance matches no finding",
+                    f"{what} ({a.reason}) matches no finding any more: remove it from the policy",
+                    a.path,
+                )
+            )
+    report.findings = out + extra
+
+
+def _due(a: Acceptance, f: Finding, root: Path | None, today: date) -> str | None:
+    """Why the acceptance no longer holds (expired, file changed), or None."""
+    if a.until is not None and today > a.until:
+        return (
+            f"the acceptance of {rule_text(a, f)} expired on {a.until.isoformat()} "
+            f"({a.reason}); review the finding again"
+        )
+    if (a.sha256 or a.blob) and f.path and root is not None:
+        same = (not a.sha256 or file_sha256(root, f.path) == a.sha256) and (
+            not a.blob or file_blob(root, f.path) == a.blob
+        )
+        if not same:
+            return (
+                f"{f.path} changed since {rule_text(a, f)} was accepted ({a.reason}); "
+                f"review the finding again"
+            )
+    return None
+
+
+def rule_text(a: Acceptance, f: Finding) -> str:
+    from forkvet.sarif import rule_id
+
+    return a.rule or rule_id(f)
