@@ -49,6 +49,15 @@ def app_for(settings: Settings) -> GitHubApp:
     )
 
 
+def _job_dirs(tmp: Path) -> tuple[Path, Path]:
+    """(checkout, work) inside a job's own fresh temporary folder. Both names are the
+    worker's own, never the repository's: a fork named `generated`, `.git` or `checkout`
+    collides with nothing, and the generated files live outside the clone."""
+    dest, work = tmp / "checkout", tmp / "generated"
+    work.mkdir()
+    return dest, work
+
+
 def _clone(url: str, token: str, dest: Path, depth: int | None = 1) -> None:
     try:
         clone(url, dest, depth=depth, token=token)
@@ -63,13 +72,15 @@ class SetupFiles:
     notes: list[str] = field(default_factory=list)
 
 
-def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, str], str | None]:
+def _pinned_env(
+    snap_root: Path, name: str, config: Config, work: Path
+) -> tuple[dict[str, str], str | None]:
     """requirements.txt and environment.yml as `forkvet env` makes them, written to `work`
     (never into the clone). Online with the worker's own pip/uv configuration; when no index
     is reachable, the authors' own pins (`--offline`) and a note saying so."""
     note = None
     try:
-        result, _ = generate(load(snap_root), config, out=work / "online")
+        result, _ = generate(load(snap_root, name=name), config, out=work / "online")
         out = work / "online"
         note = _vulnerable_pins_note(result.requirements, result.python)
     except (ForkvetError, OSError) as exc:
@@ -77,7 +88,7 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
             "online environment resolution failed; offline files instead",
             extra={"error_type": type(exc).__name__},
         )
-        generate(load(snap_root), config, out=work / "offline", offline=True)
+        generate(load(snap_root, name=name), config, out=work / "offline", offline=True)
         out = work / "offline"
         note = (
             "No package index was reachable from the forkvet App, so `requirements.txt` and "
@@ -131,7 +142,7 @@ def _setup_files(
     if not settings.pinned:
         out.notes.append(UNPINNED_WARNING)
     if not report.dependencies.files:
-        env, env_note = _pinned_env(snap_root, config, work)
+        env, env_note = _pinned_env(snap_root, repo.name, config, work)
         out.files.update(env)
         if env_note:
             out.notes.append(env_note)
@@ -150,7 +161,7 @@ def attribution_draft(repo: Repository, report: Report, snap_root: Path) -> str:
     from forkvet.giveback.attribution import attribution_md
 
     upstream = repo.parent.full_name if repo.parent else None
-    return attribution_md(report, load(snap_root), upstream, None)
+    return attribution_md(report, load(snap_root, name=repo.name), upstream, None)
 
 
 def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
@@ -186,7 +197,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
     own, config_error = content.repo_config(repo, repo.default_branch)
     config = settings.policy if config_error else tighten(settings.policy, own)
     with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
-        dest = Path(tmp) / repo.name
+        dest, work = _job_dirs(Path(tmp))
         _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
         report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
         if config_error:
@@ -211,8 +222,6 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         )
         store.save_report(job.repo, markdown)
         issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
-        work = Path(tmp) / "generated"  # outside the clone: the fork chooses nothing here
-        work.mkdir()
         setup_files = _setup_files(repo, dest, report, settings, config, work)
     setup = pulls.ensure_setup_pr(
         repo, setup_files.files, _pr_body(report, setup_files.notes), app_login(app)
@@ -442,10 +451,10 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
     config, _ = content.repo_config(repo, repo.default_branch)
     token = app.token(int(p["installation_id"]))
     with tempfile.TemporaryDirectory(prefix="forkvet-giveback-") as tmp:
-        dest = Path(tmp) / repo.name
+        dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
         if p["command"] == "thank":
-            title, body = thanks_text(vet(load(dest)), parent.full_name, None)
+            title, body = thanks_text(vet(load(dest, name=repo.name)), parent.full_name, None)
             if settings.user_token and config.upstream.thank_you:
                 status, url = thank(
                     client(settings.user_token, settings.api_url), parent.full_name, title, body

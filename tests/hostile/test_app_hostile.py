@@ -480,3 +480,23 @@ def test_upstream_drafts_quote_the_forks_commits_inertly(
     assert "Fix loading" in reply and MARKER not in reply
     assert_inert(parse(reply), {"p", "ul", "li", "strong", "code", "pre", "a"})
     assert "](https://evil.example" not in reply
+
+
+# -- the worker's own paths --------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["generated", ".git", "checkout", "repo"])
+def test_a_fork_named_like_the_workers_own_paths_is_vetted(
+    settings: Settings, emulator: GitHubEmulator, worker: None, name: str
+) -> None:
+    """The worker's checkout and work folders are its own names inside a fresh temporary
+    folder: a repository's name is never a path, so no name collides."""
+    files = {**FORK_FILES, "model.pkl": "not a pickle, but named like one"}
+    repo = emulator.add_repo("acme", name, files)
+    post(create_app(settings).test_client(), fork_payload("acme", name), "repository")
+    wait_for(lambda: done(emulator, repo))
+    _, store = queue.setup(settings)
+    wait_for(lambda: store.counts() == {"done": 1})
+    assert store.get(1) is not None and store.get(1).attempts == 1  # type: ignore[union-attr]
+    run = repo.check_runs[0]
+    assert run["conclusion"] != "action_required"
+    assert "forkvet:" in run["output"]["title"]
+    assert f"name: {name}" in branch_file(repo, "environment.yml") or name == ".git"
