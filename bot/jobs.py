@@ -448,7 +448,10 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
     parent = repo.parent
     if parent is None:
         return "this repository is not a fork: there is no upstream to give back to."
-    config, _ = content.repo_config(repo, repo.default_branch)
+    # The operator's policy caps what the fork's own file may ask: upstream writes use the
+    # operator's user token, so they need the operator's opt-in as well as the fork's.
+    own, config_error = content.repo_config(repo, repo.default_branch)
+    config = settings.policy if config_error else tighten(settings.policy, own)
     token = app.token(int(p["installation_id"]))
     with tempfile.TemporaryDirectory(prefix="forkvet-giveback-") as tmp:
         dest, _ = _job_dirs(Path(tmp))
@@ -461,8 +464,9 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
                 )
                 return f"thank-you issue: {status}" + (f" — {url}" if url else "")
             return (
-                "here is a draft thank-you issue (forkvet opens it only when "
-                "`upstream.thank_you: true` is set and a user token is configured):\n\n"
+                "here is a draft thank-you issue (forkvet opens it only when both this "
+                "fork's `.github/forkvet.yml` and the App's operator set "
+                "`upstream.thank_you: true` and a user token is configured):\n\n"
                 f"**{title}**\n\n{body}"
             )
         base = fetch_upstream(dest, parent.clone_url)

@@ -35,8 +35,9 @@ class Settings:
     action_repo: str = "forkvet/forkvet"
     action_ref: str = ""
     allow_unpinned: bool = False
-    # Runner labels a fork's .github/forkvet.yml may choose among (FORKVET_RUNNER_LABELS).
-    runner_labels: tuple[str, ...] = TEMPLATE_LABELS
+    # Runner label sets a fork's .github/forkvet.yml may pick one of, exactly
+    # (FORKVET_RUNNER_LABELS); the first is the default.
+    runner_labels: tuple[tuple[str, ...], ...] = (TEMPLATE_LABELS,)
     # The operator's policy (FORKVET_POLICY): the floor a fork's own file can only tighten.
     policy: Config = field(default_factory=Config)
     # A worker writes a heartbeat this often; /healthz is 503 when none is this old.
@@ -132,18 +133,21 @@ def _number(env: dict[str, str], name: str, default: Any, kind: Callable[[str], 
     return value
 
 
-def _labels(raw: str | None) -> tuple[str, ...]:
-    """FORKVET_RUNNER_LABELS: `a,b,c` or `[a, b, c]`."""
+def _labels(raw: str | None) -> tuple[tuple[str, ...], ...]:
+    """FORKVET_RUNNER_LABELS: label sets separated by `;`, each `a,b,c` or `[a, b, c]`."""
     if raw is None or not raw.strip():
-        return TEMPLATE_LABELS
-    labels = tuple(x.strip() for x in raw.strip().strip("[]").split(",") if x.strip())
-    bad = [x for x in labels if not re.fullmatch(r"[\w.-]+", x)]
-    if bad or not labels:
-        raise SettingsError(
-            f"FORKVET_RUNNER_LABELS must be a comma-separated list of runner labels; "
-            f"not valid: {', '.join(bad) or raw!r}"
-        )
-    return labels
+        return (TEMPLATE_LABELS,)
+    sets = []
+    for part in raw.split(";"):
+        labels = tuple(x.strip() for x in part.strip().strip("[]").split(",") if x.strip())
+        bad = [x for x in labels if not re.fullmatch(r"[\w.-]+", x)]
+        if bad or not labels:
+            raise SettingsError(
+                f"FORKVET_RUNNER_LABELS must be runner label sets, `a,b,c; a,b,d`; "
+                f"not valid: {', '.join(bad) or repr(part.strip())}"
+            )
+        sets.append(tuple(dict.fromkeys(labels)))
+    return tuple(sets)
 
 
 def _policy(path: str | None) -> Config:

@@ -39,6 +39,14 @@ def _write(text: str, output: str | None, repo: Path | None = None) -> None:
         raise InputError(f"cannot write {output}: {exc.strerror}") from exc
 
 
+def _no_operator_floor() -> Config:
+    """Without --config the person running forkvet, with their own token and an explicit
+    --open, is the operator: upstream writes then hang on the repository's opt-in alone."""
+    from forkvet.config import UpstreamConfig
+
+    return Config(upstream=UpstreamConfig(open_pull_requests=True, thank_you=True))
+
+
 def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Finding]]:
     """The policy: the operator's (--config FILE, or forkvet's defaults) is the floor; the
     repository's own .github/forkvet.yml can only tighten it (tighten(): it adds
@@ -63,7 +71,7 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
         ]
     if own is None:
         return floor, []
-    return tighten(floor, own), []
+    return tighten(floor if path else _no_operator_floor(), own), []
 
 
 def cmd_vet(args: argparse.Namespace) -> int:

@@ -212,11 +212,13 @@ def test_settings_refuse_what_would_be_unsafe(change: dict[str, str], message: s
 
 def test_settings_defaults_and_dev_mode() -> None:
     settings = Settings.from_env(VALID)
-    assert settings.pinned and settings.runner_labels == ("self-hosted", "linux", "x64", "gpu")
+    assert settings.pinned and settings.runner_labels == (("self-hosted", "linux", "x64", "gpu"),)
     unpinned = Settings.from_env({**VALID, "FORKVET_ACTION_REF": ""}, allow_unpinned=True)
     assert not unpinned.pinned and unpinned.allow_unpinned
-    labels = Settings.from_env({**VALID, "FORKVET_RUNNER_LABELS": "[self-hosted, a100]"})
-    assert labels.runner_labels == ("self-hosted", "a100")
+    labels = Settings.from_env(
+        {**VALID, "FORKVET_RUNNER_LABELS": "[self-hosted, a100]; self-hosted,linux, h100"}
+    )
+    assert labels.runner_labels == (("self-hosted", "a100"), ("self-hosted", "linux", "h100"))
 
 
 def test_settings_need_the_secrets(tmp_path: Path) -> None:
@@ -512,18 +514,25 @@ def test_merged_upstream_labelled_pull_request_is_drafted(
     assert post(client, unlabelled, "pull_request").get_json()["jobs"] == 0
 
 
+GPU = ("self-hosted", "linux", "x64", "gpu")
+A100 = ("self-hosted", "linux", "x64", "a100")
+
+
 @pytest.mark.parametrize(
-    ("allowed", "runs_on", "note"),
+    ("allowed", "requested", "runs_on", "note"),
     [
-        (("self-hosted", "linux", "x64", "gpu", "a100"), "[self-hosted, a100]", False),
-        (("self-hosted", "linux", "x64", "gpu"), "[self-hosted, linux, x64, gpu]", True),
+        ((GPU, A100), "[a100, self-hosted, linux, x64]", "[self-hosted, linux, x64, a100]", False),
+        # A subset of an allowed set reaches every runner that has those labels: refused.
+        ((GPU, A100), "[self-hosted, a100]", "[self-hosted, linux, x64, gpu]", True),
+        (((*GPU, "a100"),), "[self-hosted]", "[self-hosted, linux, x64, gpu, a100]", True),
     ],
 )
-def test_fork_config_chooses_runners_only_among_the_operators_labels(
+def test_fork_config_picks_one_of_the_operators_runner_label_sets_exactly(
     settings: Settings,
     emulator: GitHubEmulator,
     worker: None,
-    allowed: tuple[str, ...],
+    allowed: tuple[tuple[str, ...], ...],
+    requested: str,
     runs_on: str,
     note: bool,
 ) -> None:
@@ -533,7 +542,7 @@ def test_fork_config_chooses_runners_only_among_the_operators_labels(
     repo = emulator.add_repo(
         "acme",
         "deepnet",
-        {**FORK_FILES, ".github/forkvet.yml": "runner:\n  labels: [self-hosted, a100]\n"},
+        {**FORK_FILES, ".github/forkvet.yml": f"runner:\n  labels: {requested}\n"},
     )
     worker_settings = queue._state["settings"]
     queue._state["settings"] = settings  # the worker thread reads the same settings
@@ -551,7 +560,7 @@ def test_fork_config_chooses_runners_only_among_the_operators_labels(
     ).stdout
     assert f"runs-on: {runs_on}" in wf
     body = repo.pulls[0]["body"]
-    assert ("are not among the labels this App's operator allows" in body) is note
+    assert ("are not one of the label sets this App's operator allows" in body) is note
 
 
 @pytest.fixture

@@ -500,3 +500,58 @@ def test_a_fork_named_like_the_workers_own_paths_is_vetted(
     assert run["conclusion"] != "action_required"
     assert "forkvet:" in run["output"]["title"]
     assert f"name: {name}" in branch_file(repo, "environment.yml") or name == ".git"
+
+
+# -- the operator's floor covers what uses the operator's credentials ---------------------------
+@pytest.mark.parametrize("operator_allows", [False, True])
+def test_upstream_writes_need_the_operators_opt_in_not_only_the_forks(
+    settings: Settings, emulator: GitHubEmulator, worker: None, operator_allows: bool
+) -> None:
+    emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    opt_in = "upstream:\n  thank_you: true\n  open_pull_requests: true\n"
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    emulator.commit(repo, "main", {".github/forkvet.yml": opt_in}, "Ask for upstream writes")
+    emulator.commit(
+        repo,
+        "main",
+        {"train.py": FORK_FILES["train.py"].replace("'ckpt.pth')", "'ckpt.pth', weights_only=1)")},
+        "Fix unsafe checkpoint loading",
+        author=("Bea Fixer", "bea@example.org"),
+    )
+    policy = parse_config(
+        {"upstream": {"thank_you": operator_allows, "open_pull_requests": operator_allows}}
+        if operator_allows
+        else {},
+        "operator policy",
+    )
+    token = emulator.user_token("operator")
+    with worker_settings(replace(settings, policy=policy, user_token=token)) as s:
+        client = create_app(s).test_client()
+        post(client, fork_payload(), "repository")
+        wait_for(lambda: done(emulator, repo))
+        for body in ("/forkvet upstream", "/forkvet thank"):
+            post(client, command_payload(repo.issues[0], body, "acme"), "issue_comment")
+        wait_for(lambda: len(repo.comments) == 2)
+    upstream = emulator.repos["upstream-org/model"]
+    assert bool(upstream.pulls) is operator_allows
+    assert bool(upstream.issues) is operator_allows
+    if not operator_allows:
+        thanks = next(c["body"] for c in repo.comments if "thank-you" in c["body"])
+        assert "draft thank-you issue" in thanks and "the App's operator" in thanks
+
+
+def test_the_fork_never_picks_a_narrower_runner_set_or_secrets() -> None:
+    from bot.workflow import choose_labels
+    from forkvet.config import tighten
+
+    gpu, a100 = ("self-hosted", "linux", "x64", "gpu"), ("self-hosted", "linux", "x64", "a100")
+    for narrowed in (["self-hosted"], ["self-hosted", "gpu"], ["linux", "x64", "gpu"], ["gpu"]):
+        labels, note = choose_labels(narrowed, (gpu, a100))
+        assert labels == list(gpu) and note and "not one of the label sets" in note
+    assert choose_labels(["a100", "x64", "linux", "self-hosted"], (gpu, a100)) == (list(a100), None)
+    # A superset is no allowed set either: it would match only runners the operator never named.
+    assert choose_labels([*gpu, "privileged"], (gpu,))[0] == list(gpu)
+    fork = parse_config({"runtime": {"pass_env": ["GH_PAT", "AWS_SECRET_ACCESS_KEY"]}}, "fork")
+    operator = parse_config({"runtime": {"pass_env": ["HF_TOKEN"]}}, "operator")
+    assert tighten(operator, fork).runtime.pass_env == ["HF_TOKEN"]
+    assert tighten(parse_config({}, "operator"), fork).runtime.pass_env == []
