@@ -341,7 +341,7 @@ def test_workflow_run_results_are_folded_into_the_report(
     client = create_app(settings).test_client()
     post(client, fork_payload(), "repository")
     wait_for(lambda: done(emulator, repo))
-    run = workflow_run_payload(head_sha=emulator.sha(repo, "main"))
+    run = workflow_run_payload(head_sha=emulator.sha(repo, "main") or "")
     assert post(client, run, "workflow_run").get_json()["jobs"] == 1
     wait_for(lambda: "Runtime checks" in (repo.issues[0]["body"] or ""))
     assert "**success**" in repo.issues[0]["body"] and len(repo.issues) == 1
