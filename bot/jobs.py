@@ -242,6 +242,9 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying later: GitHub 5xx, rate limits, network trouble (requests' errors are
     OSErrors), a clone that failed."""
+    flag = getattr(exc, "transient", None)  # a job's child said so (bot.isolate)
+    if isinstance(flag, bool):
+        return flag
     if isinstance(exc, Transient | OSError | TimeoutError):
         return True
     status = getattr(exc, "status", 0)
@@ -272,6 +275,43 @@ def report_failure(settings: Settings, store: Store, job: Job, error_id: str) ->
             f"(error id `{error_id}`, in the App's log). Try again later; if it fails again, "
             f"give the App's operator the error id."
         )
+
+
+def report_killed(
+    settings: Settings, store: Store, job: Job, reason: str, detail: str, error_id: str
+) -> None:
+    """A job was stopped at its budget: the check run ends `timed_out` (time) or `failure`
+    (memory, or no result), says so in words, and says what to do. Never a silent flip."""
+    p = job.payload
+    gh = app_for(settings).client(int(p["installation_id"]))
+    repo = gh.get_repo(job.repo)
+    job = store.get(job.id) or job
+    what = {
+        "time": "took longer than the time budget",
+        "memory": "needed more memory than the memory budget",
+    }.get(reason, "stopped without a result")
+    budgets = (
+        f"forkvet vets each repository in a separate process with a time budget of "
+        f"{settings.job_timeout_s:g} s and a memory budget of {settings.job_memory_mb} MiB, "
+        f"set by the App's operator (`FORKVET_JOB_TIMEOUT_S`, `FORKVET_JOB_MEMORY_MB`)."
+    )
+    message = (
+        f"**This repository was not vetted**: vetting it {what} ({md_inline(detail)}), so "
+        f"forkvet stopped it. Nothing in this check says the repository is safe.\n\n"
+        f"{budgets} A repository usually goes past them when it holds very many or very "
+        f"large files, or text built to slow parsers down.\n\nWhat to do: vet it on your "
+        f"own machine with `forkvet vet .` (no budget there), or ask the App's operator to "
+        f"raise the budget, then comment `/forkvet recheck` on the report issue. The App's "
+        f"log has this under error id `{error_id}`."
+    )
+    if job.kind == "vet" and job.check_run_id:
+        repo.get_check_run(job.check_run_id).edit(
+            status="completed",
+            conclusion="timed_out" if reason == "time" else "failure",
+            output={"title": f"forkvet: not vetted: {what}"[:255], "summary": message},
+        )
+    elif job.kind == "comment" and p.get("issue_number"):
+        repo.get_issue(int(p["issue_number"])).create_comment(f"@{p.get('user')} {message}")
 
 
 _LOGINS: dict[str, str] = {}
