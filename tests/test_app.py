@@ -186,18 +186,42 @@ def test_healthz_follows_the_worker_heartbeat(settings: Settings) -> None:
 
 VALID = {
     "FORKVET_APP_ID": "1",
-    "FORKVET_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-    "FORKVET_WEBHOOK_SECRET": "a-long-enough-webhook-secret",
+    "FORKVET_PRIVATE_KEY": keypair()[0],
+    "FORKVET_WEBHOOK_SECRET": "a-long-enough-webhook-secret-3e9d0b7c",
     "FORKVET_ACTION_REF": "b" * 40,
 }
+FAKE_PEM = "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"
+
+
+def _ec_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"FORKVET_WEBHOOK_SECRET": "   \t   "}, "FORKVET_WEBHOOK_SECRET must be at least 16"),
-        ({"FORKVET_WEBHOOK_SECRET": "short"}, "at least 16"),
-        ({"FORKVET_WEBHOOK_SECRET": " a-long-enough-webhook-secret "}, "surrounding spaces"),
+        ({"FORKVET_WEBHOOK_SECRET": "   \t   "}, "FORKVET_WEBHOOK_SECRET has surrounding"),
+        ({"FORKVET_WEBHOOK_SECRET": "short"}, "at least 32"),
+        ({"FORKVET_WEBHOOK_SECRET": "a-long-enough-webhook-secret"}, "at least 32"),
+        ({"FORKVET_WEBHOOK_SECRET": " a-long-enough-webhook-secret-3e9d "}, "surrounding"),
+        ({"FORKVET_WEBHOOK_SECRET": "x" * 16}, "at least 32"),
+        ({"FORKVET_WEBHOOK_SECRET": "x" * 64}, "too predictable"),
+        ({"FORKVET_WEBHOOK_SECRET": "ab" * 32}, "too predictable"),
+        ({"FORKVET_WEBHOOK_SECRET": "abcdefgh" * 4}, "too predictable"),
+        ({"FORKVET_PRIVATE_KEY": FAKE_PEM}, "not a usable PEM private key .it does not parse"),
+        ({"FORKVET_PRIVATE_KEY": "PRIVATE KEY"}, "not a usable PEM private key"),
+        ({"FORKVET_PRIVATE_KEY": _ec_key()}, "not the RSA key"),
         ({"FORKVET_ACTION_REF": ""}, "FORKVET_ACTION_REF is not set"),
         ({"FORKVET_ACTION_REF": "v1.2.0"}, "full 40-character commit SHA"),
         ({"FORKVET_RUNNER_LABELS": "gpu, bad label"}, "FORKVET_RUNNER_LABELS"),

@@ -555,3 +555,177 @@ def test_the_fork_never_picks_a_narrower_runner_set_or_secrets() -> None:
     operator = parse_config({"runtime": {"pass_env": ["HF_TOKEN"]}}, "operator")
     assert tighten(operator, fork).runtime.pass_env == ["HF_TOKEN"]
     assert tighten(parse_config({}, "operator"), fork).runtime.pass_env == []
+
+
+# -- a hostile job costs only its own budget ----------------------------------------------------
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for child in _children(pid):
+        out += [child, *_descendants(child)]
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize(
+    ("marker", "budget", "conclusion", "words"),
+    [
+        # Every job gets this budget, the benign one too: room for it on a busy machine.
+        ("FORKVET_TEST_BURN_CPU", {"job_timeout_s": 30.0}, "timed_out", "time budget of 30 s"),
+        ("FORKVET_TEST_EAT_MEMORY", {"job_memory_mb": 1024}, "failure", "memory budget of 1024"),
+    ],
+)
+def test_a_job_past_its_budget_is_killed_and_the_check_run_says_so(
+    settings: Settings,
+    emulator: GitHubEmulator,
+    worker: None,
+    marker: str,
+    budget: dict[str, Any],
+    conclusion: str,
+    words: str,
+) -> None:
+    hostile = emulator.add_repo("acme", "slow", {**FORK_FILES, marker: "x"})
+    benign = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    slow = replace(settings, **{"job_module": "tests.slow_job", "job_timeout_s": 60.0, **budget})
+    _, store = queue.setup(settings)
+    with worker_settings(slow) as s:
+        client = create_app(s).test_client()
+        post(client, fork_payload("acme", "slow"), "repository")
+        wait_for(lambda: bool(hostile.check_runs))  # the hostile job is running
+        post(client, fork_payload(), "repository")
+        wait_for(lambda: done(emulator, benign), timeout=90)
+        hostile_still_running = hostile.check_runs[0]["status"] != "completed"
+        seen = store.last_heartbeat()
+        assert seen is not None and time.time() - seen < 3  # the worker beats on
+        wait_for(lambda: hostile.check_runs[0]["status"] == "completed", timeout=90)
+    run = hostile.check_runs[0]
+    assert run["conclusion"] == conclusion, run
+    summary = run["output"]["summary"]
+    assert "This repository was not vetted" in summary and words in summary
+    assert "What to do" in summary and "not vetted" in run["output"]["title"]
+    assert benign.check_runs[0]["conclusion"] != "timed_out"
+    # The benign fork did not wait for the endless one's budget to run out.
+    assert hostile_still_running or marker != "FORKVET_TEST_BURN_CPU"
+    wait_for(lambda: store.counts() == {"done": 1, "failed": 1})
+    # Not retried (it would cost the budget again), and nothing of the job is left running.
+    assert all(j.attempts == 1 for j in (store.get(1), store.get(2)) if j is not None)
+    assert not [p for p in _descendants(os.getpid()) if "slow_job" in _cmdline(p)]
+
+
+def test_serve_stops_at_once_with_a_job_running_and_its_child_goes_too(
+    settings: Settings, emulator: GitHubEmulator, tmp_path: Path
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    emulator.delays = {"GET /repos/acme/deepnet/issues": 60}  # the job hangs mid-way
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=app_env(settings, FORKVET_DB=str(tmp_path / "serve.sqlite3")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _healthy(port), timeout=60)
+        body, headers = signed(fork_payload(), "repository")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("POST", WEBHOOK_PATH, body=body, headers=headers)
+        assert conn.getresponse().status == 202
+        wait_for(lambda: bool(repo.check_runs), timeout=60)
+        jobs = [p for p in _descendants(proc.pid) if "bot.jobchild" in _cmdline(p)]
+        assert len(jobs) == 1  # the job runs in its own child process
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert time.monotonic() - started < 15  # not the job's 60 s, nor its budget
+        wait_for(lambda: not _alive(jobs[0]), timeout=10)
+    finally:
+        emulator.delays = {}
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _healthy(port: int) -> bool:
+    with contextlib.suppress(OSError):
+        return _get(port, "/healthz")[0] == 200
+    return False
+
+
+# -- small costs an outsider could raise ---------------------------------------------------------
+def test_an_artifact_with_hundreds_of_result_members_reads_only_the_first_few() -> None:
+    import io
+    import zipfile
+
+    from forkvet.github.artifacts import result_from_archive
+
+    bad = json.dumps({"pad": [1.5] * 500_000}).encode()  # ~3 MB, parses, is no result
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(300):
+            zf.writestr(f"d{i}/train.json", bad)
+    started = time.process_time()
+    assert result_from_archive(buf.getvalue()) is None
+    assert time.process_time() - started < 1.5
+
+
+class _Zeros:
+    """A request body that is produced as it is read, and counts what was read."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.pos, self.read_bytes = size, 0, 0
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size - self.pos if n < 0 else min(n, self.size - self.pos)
+        self.pos += n
+        self.read_bytes += n
+        return b"0" * n
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = self.size + offset if whence == 2 else offset
+        return self.pos
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64])
+def test_a_forged_24_mb_delivery_is_refused_in_bounded_memory(
+    settings: Settings, signature: str | None
+) -> None:
+    import tracemalloc
+
+    client = create_app(settings).test_client()
+    size = 24 * 1024 * 1024
+    body = _Zeros(size)
+    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1", "Content-Length": str(size)}
+    if signature:
+        headers["X-Hub-Signature-256"] = signature
+    tracemalloc.start()
+    try:
+        resp = client.post(WEBHOOK_PATH, input_stream=body, headers=headers)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert resp.status_code == 401
+    assert peak < 3 * 1024 * 1024, peak
+    # Unsigned: not one byte of the body was read.
+    assert body.read_bytes == (0 if signature is None else size)
+
+
+def test_a_weak_webhook_secret_is_a_one_line_startup_error(settings: Settings) -> None:
+    env = app_env(settings, FORKVET_WEBHOOK_SECRET="z" * 16)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("forkvet-app: error: FORKVET_WEBHOOK_SECRET must be at least")
+    assert len(proc.stderr.strip().splitlines()) == 1
