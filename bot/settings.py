@@ -49,7 +49,7 @@ class Settings:
     # A worker writes a heartbeat this often; /healthz is 503 when none is this old.
     heartbeat_s: float = 10.0
     health_max_age_s: float = 60.0
-    workers: int = 2
+    workers: int = 4  # jobs at once per worker; each is a child process with its budget
     # Tests set these to 0; github.com wants PyGithub's gentle defaults.
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
@@ -119,7 +119,7 @@ class Settings:
             allow_unpinned=allow_unpinned,
             runner_labels=_labels(env.get("FORKVET_RUNNER_LABELS")),
             policy=_policy(env.get("FORKVET_POLICY")),
-            workers=_number(env, "FORKVET_WORKERS", 2, int),
+            workers=_number(env, "FORKVET_WORKERS", 4, int),
             seconds_between_requests=_number(env, "FORKVET_SECONDS_BETWEEN_REQUESTS", 0.25, float),
             seconds_between_writes=_number(env, "FORKVET_SECONDS_BETWEEN_WRITES", 1.0, float),
             heartbeat_s=_number(env, "FORKVET_HEARTBEAT_S", 10.0, float),
