@@ -227,6 +227,8 @@ def _ec_key() -> str:
         ({"FORKVET_RUNNER_LABELS": "gpu, bad label"}, "FORKVET_RUNNER_LABELS"),
         ({"FORKVET_POLICY": "/nonexistent/policy.yml"}, "FORKVET_POLICY"),
         ({"FORKVET_WORKERS": "two"}, "FORKVET_WORKERS must be a number"),
+        ({"FORKVET_JOB_TIMEOUT_S": "0"}, "FORKVET_JOB_TIMEOUT_S must be more than 0"),
+        ({"FORKVET_JOB_MEMORY_MB": "-1"}, "FORKVET_JOB_MEMORY_MB must not be negative"),
     ],
 )
 def test_settings_refuse_what_would_be_unsafe(change: dict[str, str], message: str) -> None:
@@ -239,6 +241,7 @@ def test_settings_defaults_and_dev_mode() -> None:
     assert settings.pinned and settings.runner_labels == (("self-hosted", "linux", "x64", "gpu"),)
     unpinned = Settings.from_env({**VALID, "FORKVET_ACTION_REF": ""}, allow_unpinned=True)
     assert not unpinned.pinned and unpinned.allow_unpinned
+    assert (settings.job_timeout_s, settings.job_memory_mb, settings.workers) == (600, 3072, 4)
     labels = Settings.from_env(
         {**VALID, "FORKVET_RUNNER_LABELS": "[self-hosted, a100]; self-hosted,linux, h100"}
     )
