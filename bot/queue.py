@@ -167,7 +167,8 @@ def start_heartbeat(settings: Settings, store: Any) -> threading.Event:
 
 def requeue_stale(settings: Settings) -> list[int]:
     _, store = setup(settings)
-    ids = store.requeue_candidates()
+    # A job on another machine is stale only once it ran past any budget it could have.
+    ids = store.requeue_candidates(stale_after=max(600.0, settings.job_timeout_s + 120))
     for job_id in ids:
         enqueue(settings, job_id)
     if ids:
