@@ -86,6 +86,8 @@ class Settings:
         if missing:
             raise SettingsError(f"missing configuration: {', '.join(missing)}")
         assert key is not None
+        if "\n" not in key.strip() and "\\n" in key:
+            key = key.replace("\\n", "\n")  # one line with \n, as .env files hold it
         _check_private_key(key)
         secret = env["FORKVET_WEBHOOK_SECRET"]
         _check_secret(secret)

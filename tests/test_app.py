@@ -242,6 +242,10 @@ def test_settings_defaults_and_dev_mode() -> None:
     unpinned = Settings.from_env({**VALID, "FORKVET_ACTION_REF": ""}, allow_unpinned=True)
     assert not unpinned.pinned and unpinned.allow_unpinned
     assert (settings.job_timeout_s, settings.job_memory_mb, settings.workers) == (600, 3072, 4)
+    one_line = VALID["FORKVET_PRIVATE_KEY"].strip().replace("\n", "\\n")
+    assert "\n" not in one_line
+    keyed = Settings.from_env({**VALID, "FORKVET_PRIVATE_KEY": one_line})
+    assert keyed.private_key.strip() == VALID["FORKVET_PRIVATE_KEY"].strip()
     labels = Settings.from_env(
         {**VALID, "FORKVET_RUNNER_LABELS": "[self-hosted, a100]; self-hosted,linux, h100"}
     )
