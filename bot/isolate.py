@@ -69,7 +69,7 @@ def run(settings: Settings, job_id: int) -> dict[str, Any] | None:
     """Run one job in a child process and return its handler's result; raises JobKilled or
     JobFailed. Everything the job wrote lives under a fresh private temporary folder, removed
     here even when the job was killed."""
-    with tempfile.TemporaryDirectory(prefix="forkvet-job-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="forkvet-job-", ignore_cleanup_errors=True) as tmp:
         os.chmod(tmp, 0o700)
         work = Path(tmp) / "tmp"
         work.mkdir()
