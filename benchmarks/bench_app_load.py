@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.signature import sign
 
-SECRET = "load-test-secret"
+SECRET = "load-test-webhook-secret-5c1f9e27ab3d"  # the App refuses weak secrets
 EXAMPLES = (
     Path(__file__).resolve().parents[1]
     / "tests"

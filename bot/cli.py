@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from bot import queue
+from bot import isolate, queue
 from bot.logs import configure
 from bot.settings import Settings, SettingsError
 
@@ -36,7 +36,11 @@ def run_worker(settings: Settings) -> None:
     consumer = huey.create_consumer(
         workers=settings.workers, worker_type="thread", periodic=False, check_worker_health=True
     )
-    consumer.run()
+    try:
+        # SIGTERM: huey stops at once; the jobs' children go with it (re-queued on restart).
+        consumer.run()
+    finally:
+        isolate.kill_all()
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -130,10 +134,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    # gunicorn stops gracefully on SIGTERM; huey finishes its running jobs on SIGINT.
-    for name, proc in children.items():
+    # gunicorn stops gracefully on SIGTERM; the worker stops at once on SIGTERM and kills its
+    # jobs' children (a job may run for its whole budget; the next worker runs it again).
+    for proc in children.values():
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT if "worker" in name else signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_S
     for proc in children.values():
         try:

@@ -51,6 +51,15 @@ def app_for(settings: Settings) -> GitHubApp:
     )
 
 
+def _job_dirs(tmp: Path) -> tuple[Path, Path]:
+    """(checkout, work) inside a job's own fresh temporary folder. Both names are the
+    worker's own, never the repository's: a fork named `generated`, `.git` or `checkout`
+    collides with nothing, and the generated files live outside the clone."""
+    dest, work = tmp / "checkout", tmp / "generated"
+    work.mkdir()
+    return dest, work
+
+
 def _clone(url: str, token: str, dest: Path, depth: int | None = 1) -> None:
     try:
         clone(url, dest, depth=depth, token=token)
@@ -65,13 +74,15 @@ class SetupFiles:
     notes: list[str] = field(default_factory=list)
 
 
-def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, str], str | None]:
+def _pinned_env(
+    snap_root: Path, name: str, config: Config, work: Path
+) -> tuple[dict[str, str], str | None]:
     """requirements.txt and environment.yml as `forkvet env` makes them, written to `work`
     (never into the clone). Online with the worker's own pip/uv configuration; when no index
     is reachable, the authors' own pins (`--offline`) and a note saying so."""
     note = None
     try:
-        result, env_report = generate(load(snap_root), config, out=work / "online")
+        result, env_report = generate(load(snap_root, name=name), config, out=work / "online")
         out = work / "online"
         note = _vulnerable_pins_note(result.requirements, result.python)
     except (ForkvetError, OSError) as exc:
@@ -79,7 +90,9 @@ def _pinned_env(snap_root: Path, config: Config, work: Path) -> tuple[dict[str, 
             "online environment resolution failed; offline files instead",
             extra={"error_type": type(exc).__name__},
         )
-        result, env_report = generate(load(snap_root), config, out=work / "offline", offline=True)
+        result, env_report = generate(
+            load(snap_root, name=name), config, out=work / "offline", offline=True
+        )
         out = work / "offline"
         note = (
             "No package index was reachable from the forkvet App, so `requirements.txt` and "
@@ -143,7 +156,7 @@ def _setup_files(
             "code's date."
         )
     else:
-        _add_env(out, snap_root, config, work)
+        _add_env(out, snap_root, repo.name, config, work)
     out.files["ATTRIBUTION.md"] = attribution_draft(repo, report, snap_root)
     return out
 
@@ -159,9 +172,9 @@ def real_requirement_files(report: Report) -> list[str]:
     ]
 
 
-def _add_env(out: SetupFiles, snap_root: Path, config: Config, work: Path) -> None:
+def _add_env(out: SetupFiles, snap_root: Path, name: str, config: Config, work: Path) -> None:
     try:
-        env, env_note = _pinned_env(snap_root, config, work)
+        env, env_note = _pinned_env(snap_root, name, config, work)
     except (ForkvetError, OSError) as exc:
         log.warning("environment generation failed", extra={"error_type": type(exc).__name__})
         # The error's text stays in the log (it can carry paths or the repository's text).
@@ -187,7 +200,7 @@ def attribution_draft(repo: Repository, report: Report, snap_root: Path) -> str:
     from forkvet.giveback.attribution import attribution_md
 
     upstream = repo.parent.full_name if repo.parent else None
-    return attribution_md(report, load(snap_root), upstream, None)
+    return attribution_md(report, load(snap_root, name=repo.name), upstream, None)
 
 
 def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
@@ -223,7 +236,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
     own, config_error = content.repo_config(repo, repo.default_branch)
     config = settings.policy if config_error else tighten(settings.policy, own)
     with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
-        dest = Path(tmp) / repo.name
+        dest, work = _job_dirs(Path(tmp))
         _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
         report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
         # The operator's acceptances (FORKVET_POLICY's accept:) and those people with write
@@ -251,8 +264,6 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         )
         store.save_report(job.repo, markdown)
         issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
-        work = Path(tmp) / "generated"  # outside the clone: the fork chooses nothing here
-        work.mkdir()
         setup_files = _setup_files(repo, dest, report, settings, config, work)
     setup = pulls.ensure_setup_pr(
         repo,
@@ -276,6 +287,9 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying later: GitHub 5xx, rate limits, network trouble (requests' errors are
     OSErrors), a clone that failed."""
+    flag = getattr(exc, "transient", None)  # a job's child said so (bot.isolate)
+    if isinstance(flag, bool):
+        return flag
     if isinstance(exc, Transient | OSError | TimeoutError):
         return True
     status = getattr(exc, "status", 0)
@@ -306,6 +320,43 @@ def report_failure(settings: Settings, store: Store, job: Job, error_id: str) ->
             f"(error id `{error_id}`, in the App's log). Try again later; if it fails again, "
             f"give the App's operator the error id."
         )
+
+
+def report_killed(
+    settings: Settings, store: Store, job: Job, reason: str, detail: str, error_id: str
+) -> None:
+    """A job was stopped at its budget: the check run ends `timed_out` (time) or `failure`
+    (memory, or no result), says so in words, and says what to do. Never a silent flip."""
+    p = job.payload
+    gh = app_for(settings).client(int(p["installation_id"]))
+    repo = gh.get_repo(job.repo)
+    job = store.get(job.id) or job
+    what = {
+        "time": "took longer than the time budget",
+        "memory": "needed more memory than the memory budget",
+    }.get(reason, "stopped without a result")
+    budgets = (
+        f"forkvet vets each repository in a separate process with a time budget of "
+        f"{settings.job_timeout_s:g} s and a memory budget of {settings.job_memory_mb} MiB, "
+        f"set by the App's operator (`FORKVET_JOB_TIMEOUT_S`, `FORKVET_JOB_MEMORY_MB`)."
+    )
+    message = (
+        f"**This repository was not vetted**: vetting it {what} ({md_inline(detail)}), so "
+        f"forkvet stopped it. Nothing in this check says the repository is safe.\n\n"
+        f"{budgets} A repository usually goes past them when it holds very many or very "
+        f"large files, or text built to slow parsers down.\n\nWhat to do: vet it on your "
+        f"own machine with `forkvet vet .` (no budget there), or ask the App's operator to "
+        f"raise the budget, then comment `/forkvet recheck` on the report issue. The App's "
+        f"log has this under error id `{error_id}`."
+    )
+    if job.kind == "vet" and job.check_run_id:
+        repo.get_check_run(job.check_run_id).edit(
+            status="completed",
+            conclusion="timed_out" if reason == "time" else "failure",
+            output={"title": f"forkvet: not vetted: {what}"[:255], "summary": message},
+        )
+    elif job.kind == "comment" and p.get("issue_number"):
+        repo.get_issue(int(p["issue_number"])).create_comment(f"@{p.get('user')} {message}")
 
 
 _LOGINS: dict[str, str] = {}
@@ -501,21 +552,25 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
     parent = repo.parent
     if parent is None:
         return "this repository is not a fork: there is no upstream to give back to."
-    config, _ = content.repo_config(repo, repo.default_branch)
+    # The operator's policy caps what the fork's own file may ask: upstream writes use the
+    # operator's user token, so they need the operator's opt-in as well as the fork's.
+    own, config_error = content.repo_config(repo, repo.default_branch)
+    config = settings.policy if config_error else tighten(settings.policy, own)
     token = app.token(int(p["installation_id"]))
     with tempfile.TemporaryDirectory(prefix="forkvet-giveback-") as tmp:
-        dest = Path(tmp) / repo.name
+        dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
         if p["command"] == "thank":
-            title, body = thanks_text(vet(load(dest)), parent.full_name, None)
+            title, body = thanks_text(vet(load(dest, name=repo.name)), parent.full_name, None)
             if settings.user_token and config.upstream.thank_you:
                 status, url = thank(
                     client(settings.user_token, settings.api_url), parent.full_name, title, body
                 )
                 return f"thank-you issue: {status}" + (f" — {url}" if url else "")
             return (
-                "here is a draft thank-you issue (forkvet opens it only when "
-                "`upstream.thank_you: true` is set and a user token is configured):\n\n"
+                "here is a draft thank-you issue (forkvet opens it only when both this "
+                "fork's `.github/forkvet.yml` and the App's operator set "
+                "`upstream.thank_you: true` and a user token is configured):\n\n"
                 f"**{title}**\n\n{body}"
             )
         base = fetch_upstream(dest, parent.clone_url)

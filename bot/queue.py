@@ -16,7 +16,7 @@ from typing import Any
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.exceptions import RetryTask
 
-from bot import jobs
+from bot import isolate, jobs
 from bot.settings import Settings
 from bot.store import Store
 
@@ -24,6 +24,15 @@ log = logging.getLogger("forkvet.app")
 MAX_ATTEMPTS = 6
 
 _state: dict[str, Any] = {}
+
+
+def make_store(settings: Settings) -> Any:
+    if settings.redis_url:
+        # Shared by every web process and worker, on every machine.
+        from bot.redis_store import RedisStore
+
+        return RedisStore(settings.redis_url)
+    return Store(settings.db)
 
 
 def setup(settings: Settings) -> tuple[Huey, Store]:
@@ -34,12 +43,7 @@ def setup(settings: Settings) -> tuple[Huey, Store]:
             if settings.redis_url
             else SqliteHuey("forkvet", filename=settings.db + ".queue")
         )
-        store: Any = Store(settings.db)
-        if settings.redis_url:
-            # Shared by every web process and worker, on every machine.
-            from bot.redis_store import RedisStore
-
-            store = RedisStore(settings.redis_url)
+        store = make_store(settings)
         _state.update(
             key=key,
             huey=huey,
@@ -64,20 +68,28 @@ def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:
     # One job per repository at a time: two deliveries for one fork make one issue. The lock
     # lives in the Store, so a killed worker's lock is taken over instead of blocking forever.
     lock = f"repo:{job.repo}"
-    if not store.acquire(lock):
+    if not store.acquire(lock, ttl=settings.job_timeout_s + 120):
         raise RetryTask(delay=2)
     try:
         if not store.start(job_id):
             return None
         job = store.get(job_id)
         assert job is not None
-        result = jobs.HANDLERS[job.kind](settings, store, job)
+        # In a child process with its own time and memory budget (bot.isolate).
+        result = isolate.run(settings, job_id)
         store.finish(job_id)
         log.info(
             "job done",
             extra={"job": job_id, "repo": job.repo, "result": result, "delivery": job.delivery},
         )
         return result
+    except isolate.WorkerStopping:
+        # The worker is stopping: the job stays 'running' and the next worker re-queues it.
+        return None
+    except isolate.JobKilled as exc:
+        assert job is not None
+        _killed(settings, store, store.get(job_id) or job, exc)
+        return None
     except Exception as exc:
         assert job is not None
         current = store.get(job_id) or job
@@ -113,6 +125,27 @@ def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:
         store.release(lock)
 
 
+def _killed(settings: Settings, store: Store, job: Any, exc: isolate.JobKilled) -> None:
+    """A job past its budget is not retried (it would cost the budget again); the human is
+    told what happened on the check run (or the command's issue)."""
+    error_id = uuid.uuid4().hex[:12]
+    log.error(
+        "job stopped",
+        extra={
+            "job": job.id,
+            "repo": job.repo,
+            "error_id": error_id,
+            "reason": exc.reason,
+            "detail": str(exc),
+        },
+    )
+    store.finish(job.id, error=f"[{error_id}] stopped ({exc.reason}): {exc}")
+    try:
+        jobs.report_killed(settings, store, job, exc.reason, str(exc), error_id)
+    except Exception:  # GitHub itself is down: the log has it
+        log.exception("could not report a stopped job", extra={"error_id": error_id})
+
+
 def start_heartbeat(settings: Settings, store: Any) -> threading.Event:
     """Tell /healthz that a worker is alive, every heartbeat_s; set the event to stop."""
     from bot.store import worker_id
@@ -134,7 +167,8 @@ def start_heartbeat(settings: Settings, store: Any) -> threading.Event:
 
 def requeue_stale(settings: Settings) -> list[int]:
     _, store = setup(settings)
-    ids = store.requeue_candidates()
+    # A job on another machine is stale only once it ran past any budget it could have.
+    ids = store.requeue_candidates(stale_after=max(600.0, settings.job_timeout_s + 120))
     for job_id in ids:
         enqueue(settings, job_id)
     if ids:

@@ -25,23 +25,28 @@ UNPINNED = "0" * 40
 
 
 def choose_labels(
-    requested: list[str] | None, allowed: tuple[str, ...]
+    requested: list[str] | None, allowed: tuple[tuple[str, ...], ...]
 ) -> tuple[list[str], str | None]:
     """(labels for runs-on, a note when the fork asked for labels the operator does not
-    allow). A fork's .github/forkvet.yml chooses only among the operator's labels: it must
-    not send the GPU jobs, with the fork's code, to another pool of self-hosted runners."""
+    allow). The operator allows whole label sets (FORKVET_RUNNER_LABELS); a fork's
+    .github/forkvet.yml picks one of them exactly. A narrower set, such as `[self-hosted]`
+    alone, is refused: GitHub routes a job to every runner that has all its labels, so a
+    subset would send the GPU jobs, with the fork's code, to other pools of runners."""
     template = DEFAULT_LABELS.strip("[]").split(", ")
-    default = template if set(template) <= set(allowed) else list(allowed)
+    default = list(allowed[0]) if allowed else template
     if not requested:
         return default, None
-    refused = [label for label in requested if label not in allowed]
-    if refused:
-        return default, (
-            f"runner labels {', '.join(repr(x) for x in refused)} from .github/forkvet.yml "
-            f"are not among the labels this App's operator allows "
-            f"({', '.join(allowed)}): the workflow uses [{', '.join(default)}]"
-        )
-    return list(dict.fromkeys(requested)), None
+    for labels in allowed:
+        if set(requested) == set(labels):
+            return list(labels), None
+    if set(requested) == set(template):
+        return default, None  # the config's own default, not a choice the fork made
+    sets = "; ".join(f"[{', '.join(labels)}]" for labels in allowed)
+    return default, (
+        f"runner labels [{', '.join(repr(x) for x in requested)}] from .github/forkvet.yml "
+        f"are not one of the label sets this App's operator allows ({sets}): the workflow "
+        f"uses [{', '.join(default)}]"
+    )
 
 
 def render(action_repo: str, action_ref: str, labels: list[str] | None = None) -> str:

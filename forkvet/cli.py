@@ -39,6 +39,14 @@ def _write(text: str, output: str | None, repo: Path | None = None) -> None:
         raise InputError(f"cannot write {output}: {exc.strerror}") from exc
 
 
+def _no_operator_floor() -> Config:
+    """Without --config the person running forkvet, with their own token and an explicit
+    --open, is the operator: upstream writes then hang on the repository's opt-in alone."""
+    from forkvet.config import UpstreamConfig
+
+    return Config(upstream=UpstreamConfig(open_pull_requests=True, thank_you=True))
+
+
 def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Finding]]:
     """The policy: the operator's (--config FILE, or forkvet's defaults) is the floor; the
     repository's own .github/forkvet.yml can only tighten it (tighten(): it adds
@@ -76,7 +84,7 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
                 path=CONFIG_PATH,
             )
         )
-    return tighten(floor, own), notes
+    return tighten(floor if path else _no_operator_floor(), own), notes
 
 
 def cmd_vet(args: argparse.Namespace) -> int:

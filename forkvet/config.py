@@ -275,7 +275,9 @@ def tighten(floor: Config, repo: Config) -> Config:
     """The policy when an operator's config (`floor`: the App's FORKVET_POLICY, the CLI's
     --config) meets a repository's own .github/forkvet.yml: the repository can add
     restrictions, never remove one. Run settings (commands, timeouts, runner labels) are the
-    repository's, within the caps of the floor."""
+    repository's, within the caps of the floor. What uses the operator's credentials is the
+    floor's to allow: upstream pull requests and thank-you issues need both to say true, and
+    secrets for the repository's code (runtime.pass_env) come from the floor alone."""
     lic = LicensePolicy(
         allow=_allow_both(floor.license.allow, repo.license.allow),
         deny=list(dict.fromkeys(floor.license.deny + repo.license.deny)),
@@ -291,9 +293,10 @@ def tighten(floor: Config, repo: Config) -> Config:
             and repo.risks.fail_on_dangerous_pickle
         )
     )
+    # Upstream writes use the operator's credentials: both must opt in, the floor is a cap.
     upstream = UpstreamConfig(
-        open_pull_requests=repo.upstream.open_pull_requests,
-        thank_you=repo.upstream.thank_you,
+        open_pull_requests=floor.upstream.open_pull_requests and repo.upstream.open_pull_requests,
+        thank_you=floor.upstream.thank_you and repo.upstream.thank_you,
         max_prs_per_hour=min(floor.upstream.max_prs_per_hour, repo.upstream.max_prs_per_hour),
         max_open_prs=min(floor.upstream.max_open_prs, repo.upstream.max_open_prs),
     )

@@ -17,7 +17,7 @@ from tests.github.trim_openapi import main as trim
 
 GITHUB = Path(__file__).parent / "github"
 NODE = GITHUB / "node_modules" / "@octokit"
-SECRET = "test-webhook-secret"
+SECRET = "test-webhook-secret-7f3a9c1e5b2d8046"  # 35 characters, ~150 bits
 APP_ID = 4242
 INSTALLATION = 777
 

@@ -187,23 +187,49 @@ def test_healthz_follows_the_worker_heartbeat(settings: Settings) -> None:
 
 VALID = {
     "FORKVET_APP_ID": "1",
-    "FORKVET_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-    "FORKVET_WEBHOOK_SECRET": "a-long-enough-webhook-secret",
+    "FORKVET_PRIVATE_KEY": keypair()[0],
+    "FORKVET_WEBHOOK_SECRET": "a-long-enough-webhook-secret-3e9d0b7c",
     "FORKVET_ACTION_REF": "b" * 40,
 }
+FAKE_PEM = "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"
+
+
+def _ec_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"FORKVET_WEBHOOK_SECRET": "   \t   "}, "FORKVET_WEBHOOK_SECRET must be at least 16"),
-        ({"FORKVET_WEBHOOK_SECRET": "short"}, "at least 16"),
-        ({"FORKVET_WEBHOOK_SECRET": " a-long-enough-webhook-secret "}, "surrounding spaces"),
+        ({"FORKVET_WEBHOOK_SECRET": "   \t   "}, "FORKVET_WEBHOOK_SECRET has surrounding"),
+        ({"FORKVET_WEBHOOK_SECRET": "short"}, "at least 32"),
+        ({"FORKVET_WEBHOOK_SECRET": "a-long-enough-webhook-secret"}, "at least 32"),
+        ({"FORKVET_WEBHOOK_SECRET": " a-long-enough-webhook-secret-3e9d "}, "surrounding"),
+        ({"FORKVET_WEBHOOK_SECRET": "x" * 16}, "at least 32"),
+        ({"FORKVET_WEBHOOK_SECRET": "x" * 64}, "too predictable"),
+        ({"FORKVET_WEBHOOK_SECRET": "ab" * 32}, "too predictable"),
+        ({"FORKVET_WEBHOOK_SECRET": "abcdefgh" * 4}, "too predictable"),
+        ({"FORKVET_PRIVATE_KEY": FAKE_PEM}, "not a usable PEM private key .it does not parse"),
+        ({"FORKVET_PRIVATE_KEY": "PRIVATE KEY"}, "not a usable PEM private key"),
+        ({"FORKVET_PRIVATE_KEY": _ec_key()}, "not the RSA key"),
         ({"FORKVET_ACTION_REF": ""}, "FORKVET_ACTION_REF is not set"),
         ({"FORKVET_ACTION_REF": "v1.2.0"}, "full 40-character commit SHA"),
         ({"FORKVET_RUNNER_LABELS": "gpu, bad label"}, "FORKVET_RUNNER_LABELS"),
         ({"FORKVET_POLICY": "/nonexistent/policy.yml"}, "FORKVET_POLICY"),
         ({"FORKVET_WORKERS": "two"}, "FORKVET_WORKERS must be a number"),
+        ({"FORKVET_JOB_TIMEOUT_S": "0"}, "FORKVET_JOB_TIMEOUT_S must be more than 0"),
+        ({"FORKVET_JOB_MEMORY_MB": "-1"}, "FORKVET_JOB_MEMORY_MB must not be negative"),
     ],
 )
 def test_settings_refuse_what_would_be_unsafe(change: dict[str, str], message: str) -> None:
@@ -213,11 +239,18 @@ def test_settings_refuse_what_would_be_unsafe(change: dict[str, str], message: s
 
 def test_settings_defaults_and_dev_mode() -> None:
     settings = Settings.from_env(VALID)
-    assert settings.pinned and settings.runner_labels == ("self-hosted", "linux", "x64", "gpu")
+    assert settings.pinned and settings.runner_labels == (("self-hosted", "linux", "x64", "gpu"),)
     unpinned = Settings.from_env({**VALID, "FORKVET_ACTION_REF": ""}, allow_unpinned=True)
     assert not unpinned.pinned and unpinned.allow_unpinned
-    labels = Settings.from_env({**VALID, "FORKVET_RUNNER_LABELS": "[self-hosted, a100]"})
-    assert labels.runner_labels == ("self-hosted", "a100")
+    assert (settings.job_timeout_s, settings.job_memory_mb, settings.workers) == (600, 3072, 4)
+    one_line = VALID["FORKVET_PRIVATE_KEY"].strip().replace("\n", "\\n")
+    assert "\n" not in one_line
+    keyed = Settings.from_env({**VALID, "FORKVET_PRIVATE_KEY": one_line})
+    assert keyed.private_key.strip() == VALID["FORKVET_PRIVATE_KEY"].strip()
+    labels = Settings.from_env(
+        {**VALID, "FORKVET_RUNNER_LABELS": "[self-hosted, a100]; self-hosted,linux, h100"}
+    )
+    assert labels.runner_labels == (("self-hosted", "a100"), ("self-hosted", "linux", "h100"))
 
 
 def test_settings_need_the_secrets(tmp_path: Path) -> None:
@@ -353,7 +386,7 @@ def test_workflow_run_results_are_folded_into_the_report(
     client = create_app(settings).test_client()
     post(client, fork_payload(), "repository")
     wait_for(lambda: done(emulator, repo))
-    run = workflow_run_payload(head_sha=emulator.sha(repo, "main"))
+    run = workflow_run_payload(head_sha=emulator.sha(repo, "main") or "")
     assert post(client, run, "workflow_run").get_json()["jobs"] == 1
     wait_for(lambda: "Runtime checks" in (repo.issues[0]["body"] or ""))
     assert "**success**" in repo.issues[0]["body"] and len(repo.issues) == 1
@@ -526,18 +559,25 @@ def test_merged_upstream_labelled_pull_request_is_drafted(
     assert post(client, unlabelled, "pull_request").get_json()["jobs"] == 0
 
 
+GPU = ("self-hosted", "linux", "x64", "gpu")
+A100 = ("self-hosted", "linux", "x64", "a100")
+
+
 @pytest.mark.parametrize(
-    ("allowed", "runs_on", "note"),
+    ("allowed", "requested", "runs_on", "note"),
     [
-        (("self-hosted", "linux", "x64", "gpu", "a100"), "[self-hosted, a100]", False),
-        (("self-hosted", "linux", "x64", "gpu"), "[self-hosted, linux, x64, gpu]", True),
+        ((GPU, A100), "[a100, self-hosted, linux, x64]", "[self-hosted, linux, x64, a100]", False),
+        # A subset of an allowed set reaches every runner that has those labels: refused.
+        ((GPU, A100), "[self-hosted, a100]", "[self-hosted, linux, x64, gpu]", True),
+        (((*GPU, "a100"),), "[self-hosted]", "[self-hosted, linux, x64, gpu, a100]", True),
     ],
 )
-def test_fork_config_chooses_runners_only_among_the_operators_labels(
+def test_fork_config_picks_one_of_the_operators_runner_label_sets_exactly(
     settings: Settings,
     emulator: GitHubEmulator,
     worker: None,
-    allowed: tuple[str, ...],
+    allowed: tuple[tuple[str, ...], ...],
+    requested: str,
     runs_on: str,
     note: bool,
 ) -> None:
@@ -547,7 +587,7 @@ def test_fork_config_chooses_runners_only_among_the_operators_labels(
     repo = emulator.add_repo(
         "acme",
         "deepnet",
-        {**FORK_FILES, ".github/forkvet.yml": "runner:\n  labels: [self-hosted, a100]\n"},
+        {**FORK_FILES, ".github/forkvet.yml": f"runner:\n  labels: {requested}\n"},
     )
     worker_settings = queue._state["settings"]
     queue._state["settings"] = settings  # the worker thread reads the same settings
@@ -565,7 +605,7 @@ def test_fork_config_chooses_runners_only_among_the_operators_labels(
     ).stdout
     assert f"runs-on: {runs_on}" in wf
     body = repo.pulls[0]["body"]
-    assert ("are not among the labels this App's operator allows" in body) is note
+    assert ("are not one of the label sets this App's operator allows" in body) is note
 
 
 @pytest.fixture

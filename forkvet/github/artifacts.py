@@ -24,6 +24,9 @@ ARTIFACT_NAMES = ("forkvet-runtime", "forkvet-train")
 RESULT_MEMBER = "train.json"
 MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 MAX_MEMBER_BYTES = 4 * 1024 * 1024
+# The action uploads one train.json at the top; a fork's run can add any number more (300
+# of them once cost 19 s of worker CPU). Only the shallowest few are ever read.
+MAX_RESULT_MEMBERS = 2
 WORKFLOW_FILE = "forkvet.yml"
 
 
@@ -78,7 +81,8 @@ def result_from_archive(data: bytes) -> dict[str, Any] | None:
             for i in zf.infolist()
             if i.filename.rsplit("/", 1)[-1] == RESULT_MEMBER and i.file_size <= MAX_MEMBER_BYTES
         ]
-        for info in sorted(members, key=lambda i: i.filename.count("/")):
+        shallowest = sorted(members, key=lambda i: i.filename.count("/"))
+        for info in shallowest[:MAX_RESULT_MEMBERS]:
             try:
                 with zf.open(info) as fh:
                     raw = fh.read(MAX_MEMBER_BYTES + 1)

@@ -480,3 +480,252 @@ def test_upstream_drafts_quote_the_forks_commits_inertly(
     assert "Fix loading" in reply and MARKER not in reply
     assert_inert(parse(reply), {"p", "ul", "li", "strong", "code", "pre", "a"})
     assert "](https://evil.example" not in reply
+
+
+# -- the worker's own paths --------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["generated", ".git", "checkout", "repo"])
+def test_a_fork_named_like_the_workers_own_paths_is_vetted(
+    settings: Settings, emulator: GitHubEmulator, worker: None, name: str
+) -> None:
+    """The worker's checkout and work folders are its own names inside a fresh temporary
+    folder: a repository's name is never a path, so no name collides."""
+    files = {**FORK_FILES, "model.pkl": "not a pickle, but named like one"}
+    repo = emulator.add_repo("acme", name, files)
+    post(create_app(settings).test_client(), fork_payload("acme", name), "repository")
+    wait_for(lambda: done(emulator, repo))
+    _, store = queue.setup(settings)
+    wait_for(lambda: store.counts() == {"done": 1})
+    assert store.get(1) is not None and store.get(1).attempts == 1  # type: ignore[union-attr]
+    run = repo.check_runs[0]
+    assert run["conclusion"] != "action_required"
+    assert "forkvet:" in run["output"]["title"]
+    assert f"name: {name}" in branch_file(repo, "environment.yml") or name == ".git"
+
+
+# -- the operator's floor covers what uses the operator's credentials ---------------------------
+@pytest.mark.parametrize("operator_allows", [False, True])
+def test_upstream_writes_need_the_operators_opt_in_not_only_the_forks(
+    settings: Settings, emulator: GitHubEmulator, worker: None, operator_allows: bool
+) -> None:
+    emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    opt_in = "upstream:\n  thank_you: true\n  open_pull_requests: true\n"
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    emulator.commit(repo, "main", {".github/forkvet.yml": opt_in}, "Ask for upstream writes")
+    emulator.commit(
+        repo,
+        "main",
+        {"train.py": FORK_FILES["train.py"].replace("'ckpt.pth')", "'ckpt.pth', weights_only=1)")},
+        "Fix unsafe checkpoint loading",
+        author=("Bea Fixer", "bea@example.org"),
+    )
+    policy = parse_config(
+        {"upstream": {"thank_you": operator_allows, "open_pull_requests": operator_allows}}
+        if operator_allows
+        else {},
+        "operator policy",
+    )
+    token = emulator.user_token("operator")
+    with worker_settings(replace(settings, policy=policy, user_token=token)) as s:
+        client = create_app(s).test_client()
+        post(client, fork_payload(), "repository")
+        wait_for(lambda: done(emulator, repo))
+        for body in ("/forkvet upstream", "/forkvet thank"):
+            post(client, command_payload(repo.issues[0], body, "acme"), "issue_comment")
+        wait_for(lambda: len(repo.comments) == 2)
+    upstream = emulator.repos["upstream-org/model"]
+    assert bool(upstream.pulls) is operator_allows
+    assert bool(upstream.issues) is operator_allows
+    if not operator_allows:
+        thanks = next(c["body"] for c in repo.comments if "thank-you" in c["body"])
+        assert "draft thank-you issue" in thanks and "the App's operator" in thanks
+
+
+def test_the_fork_never_picks_a_narrower_runner_set_or_secrets() -> None:
+    from bot.workflow import choose_labels
+    from forkvet.config import tighten
+
+    gpu, a100 = ("self-hosted", "linux", "x64", "gpu"), ("self-hosted", "linux", "x64", "a100")
+    for narrowed in (["self-hosted"], ["self-hosted", "gpu"], ["linux", "x64", "gpu"], ["gpu"]):
+        labels, note = choose_labels(narrowed, (gpu, a100))
+        assert labels == list(gpu) and note and "not one of the label sets" in note
+    assert choose_labels(["a100", "x64", "linux", "self-hosted"], (gpu, a100)) == (list(a100), None)
+    # A superset is no allowed set either: it would match only runners the operator never named.
+    assert choose_labels([*gpu, "privileged"], (gpu,))[0] == list(gpu)
+    fork = parse_config({"runtime": {"pass_env": ["GH_PAT", "AWS_SECRET_ACCESS_KEY"]}}, "fork")
+    operator = parse_config({"runtime": {"pass_env": ["HF_TOKEN"]}}, "operator")
+    assert tighten(operator, fork).runtime.pass_env == ["HF_TOKEN"]
+    assert tighten(parse_config({}, "operator"), fork).runtime.pass_env == []
+
+
+# -- a hostile job costs only its own budget ----------------------------------------------------
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for child in _children(pid):
+        out += [child, *_descendants(child)]
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize(
+    ("marker", "budget", "conclusion", "words"),
+    [
+        # Every job gets this budget, the benign one too: room for it on a busy machine.
+        ("FORKVET_TEST_BURN_CPU", {"job_timeout_s": 30.0}, "timed_out", "time budget of 30 s"),
+        ("FORKVET_TEST_EAT_MEMORY", {"job_memory_mb": 1024}, "failure", "memory budget of 1024"),
+    ],
+)
+def test_a_job_past_its_budget_is_killed_and_the_check_run_says_so(
+    settings: Settings,
+    emulator: GitHubEmulator,
+    worker: None,
+    marker: str,
+    budget: dict[str, Any],
+    conclusion: str,
+    words: str,
+) -> None:
+    hostile = emulator.add_repo("acme", "slow", {**FORK_FILES, marker: "x"})
+    benign = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    slow = replace(settings, **{"job_module": "tests.slow_job", "job_timeout_s": 60.0, **budget})
+    _, store = queue.setup(settings)
+    with worker_settings(slow) as s:
+        client = create_app(s).test_client()
+        post(client, fork_payload("acme", "slow"), "repository")
+        wait_for(lambda: bool(hostile.check_runs))  # the hostile job is running
+        post(client, fork_payload(), "repository")
+        wait_for(lambda: done(emulator, benign), timeout=90)
+        hostile_still_running = hostile.check_runs[0]["status"] != "completed"
+        seen = store.last_heartbeat()
+        assert seen is not None and time.time() - seen < 3  # the worker beats on
+        wait_for(lambda: hostile.check_runs[0]["status"] == "completed", timeout=90)
+    run = hostile.check_runs[0]
+    assert run["conclusion"] == conclusion, run
+    summary = run["output"]["summary"]
+    assert "This repository was not vetted" in summary and words in summary
+    assert "What to do" in summary and "not vetted" in run["output"]["title"]
+    assert benign.check_runs[0]["conclusion"] != "timed_out"
+    # The benign fork did not wait for the endless one's budget to run out.
+    assert hostile_still_running or marker != "FORKVET_TEST_BURN_CPU"
+    wait_for(lambda: store.counts() == {"done": 1, "failed": 1})
+    # Not retried (it would cost the budget again), and nothing of the job is left running.
+    assert all(j.attempts == 1 for j in (store.get(1), store.get(2)) if j is not None)
+    assert not [p for p in _descendants(os.getpid()) if "slow_job" in _cmdline(p)]
+
+
+def test_serve_stops_at_once_with_a_job_running_and_its_child_goes_too(
+    settings: Settings, emulator: GitHubEmulator, tmp_path: Path
+) -> None:
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    emulator.delays = {"GET /repos/acme/deepnet/issues": 60}  # the job hangs mid-way
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=app_env(settings, FORKVET_DB=str(tmp_path / "serve.sqlite3")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _healthy(port), timeout=60)
+        body, headers = signed(fork_payload(), "repository")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("POST", WEBHOOK_PATH, body=body, headers=headers)
+        assert conn.getresponse().status == 202
+        wait_for(lambda: bool(repo.check_runs), timeout=60)
+        jobs = [p for p in _descendants(proc.pid) if "bot.jobchild" in _cmdline(p)]
+        assert len(jobs) == 1  # the job runs in its own child process
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert time.monotonic() - started < 15  # not the job's 60 s, nor its budget
+        wait_for(lambda: not _alive(jobs[0]), timeout=10)
+    finally:
+        emulator.delays = {}
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _healthy(port: int) -> bool:
+    with contextlib.suppress(OSError):
+        return _get(port, "/healthz")[0] == 200
+    return False
+
+
+# -- small costs an outsider could raise ---------------------------------------------------------
+def test_an_artifact_with_hundreds_of_result_members_reads_only_the_first_few() -> None:
+    import io
+    import zipfile
+
+    from forkvet.github.artifacts import result_from_archive
+
+    bad = json.dumps({"pad": [1.5] * 500_000}).encode()  # ~3 MB, parses, is no result
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(300):
+            zf.writestr(f"d{i}/train.json", bad)
+    started = time.process_time()
+    assert result_from_archive(buf.getvalue()) is None
+    assert time.process_time() - started < 1.5
+
+
+class _Zeros:
+    """A request body that is produced as it is read, and counts what was read."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.pos, self.read_bytes = size, 0, 0
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size - self.pos if n < 0 else min(n, self.size - self.pos)
+        self.pos += n
+        self.read_bytes += n
+        return b"0" * n
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = self.size + offset if whence == 2 else offset
+        return self.pos
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64])
+def test_a_forged_24_mb_delivery_is_refused_in_bounded_memory(
+    settings: Settings, signature: str | None
+) -> None:
+    import tracemalloc
+
+    client = create_app(settings).test_client()
+    size = 24 * 1024 * 1024
+    body = _Zeros(size)
+    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1", "Content-Length": str(size)}
+    if signature:
+        headers["X-Hub-Signature-256"] = signature
+    tracemalloc.start()
+    try:
+        resp = client.post(WEBHOOK_PATH, input_stream=body, headers=headers)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert resp.status_code == 401
+    assert peak < 3 * 1024 * 1024, peak
+    # Unsigned: not one byte of the body was read.
+    assert body.read_bytes == (0 if signature is None else size)
+
+
+def test_a_weak_webhook_secret_is_a_one_line_startup_error(settings: Settings) -> None:
+    env = app_env(settings, FORKVET_WEBHOOK_SECRET="z" * 16)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("forkvet-app: error: FORKVET_WEBHOOK_SECRET must be at least")
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -1,0 +1,331 @@
+"""Tenants under attack: does one hostile fork slow the App down for everybody else?
+
+    python benchmarks/bench_app_tenants.py [--budget 30] [--workers 4] [--probe-rate 20]
+
+Runs the real App against the GitHub emulator (tests/github, validated with GitHub's OpenAPI
+description): gunicorn serving the webhook (2 workers), and a queue worker process whose jobs
+run in child processes with their time and memory budgets (bot.isolate). Then:
+
+1. a benign fork alone: seconds from its delivery to a completed check run, report issue
+   and setup pull request;
+2. two hostile forks, then, while both are being processed, a second benign fork (as soon
+   as both hostile jobs run) and a third (12 s into the attack, when the hostile jobs have
+   dropped to the lowest CPU priority): their time to vetted, and the webhook latency
+   (p50/p99) of signed deliveries for other forks sent at --probe-rate per second all along.
+   Target: p99 < 50 ms; the benign forks in about their time alone.
+
+The hostile forks: a README of 400 KB of `curl ` (a regex's worst case once), and a fork
+whose vet never ends (pure CPU), through the test-only job module tests/slow_job.py (the
+stand-in for any parser's next unknown worst case). Both must end at their budget with a
+`timed_out` check run. Peak memory: sampled RSS of the worker and of each job's process
+tree. No traffic leaves this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.app_fixtures import (  # noqa: E402
+    APP_ID,
+    SECRET,
+    adapt,
+    example,
+    keypair,
+    signed,
+    trimmed_spec,
+)
+from tests.github.emulator import GitHubEmulator, RepoState  # noqa: E402
+
+FILES = {
+    "LICENSE": "MIT License\n\nCopyright (c) 2024 Ada Author\n",
+    "README.md": "# DeepNet\n\n```\npython train.py --epochs 1\n```\n",
+    "train.py": "import torch\nimport numpy as np\nm = torch.load('ckpt.pth', weights_only=True)\n",
+}
+HOSTILE_README = {**FILES, "README.md": "curl " * (400 * 1024 // 5)}
+HOSTILE_CPU = {**FILES, "FORKVET_TEST_BURN_CPU": "x"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def post(port: int, payload: dict[str, Any], event: str) -> tuple[int, float]:
+    body, headers = signed(payload, event)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    started = time.perf_counter()
+    try:
+        conn.request("POST", "/api/github/webhooks", body=body, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def fork(name: str) -> dict[str, Any]:
+    return adapt(example("repository", "created"), "acme", name, fork=True)
+
+
+def vetted(repo: RepoState) -> bool:
+    runs = [r for r in repo.check_runs if r["status"] == "completed"]
+    return bool(runs) and bool(repo.issues) and bool(repo.pulls)
+
+
+def wait(cond: Any, timeout: float) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if cond():
+            return time.perf_counter() - started
+        time.sleep(0.05)
+    raise TimeoutError("timed out")
+
+
+class Prober(threading.Thread):
+    """Signed deliveries for other forks' events, each body unique (the App refuses replays),
+    at a steady rate; records every acknowledgement's latency."""
+
+    def __init__(self, port: int, rate: float) -> None:
+        super().__init__(daemon=True)
+        self.port, self.period = port, 1.0 / rate
+        self.latencies: list[float] = []
+        self.bad: list[int] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            ping = example("ping")
+            ping["zen"] = uuid.uuid4().hex
+            status, seconds = post(self.port, ping, "ping")
+            self.latencies.append(seconds)
+            if status != 202:
+                self.bad.append(status)
+            self.stop.wait(max(0.0, self.period - seconds))
+
+
+class MemorySampler(threading.Thread):
+    """Peak RSS of the worker and of each job's process tree (sampled from /proc)."""
+
+    def __init__(self, worker_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = worker_pid
+        self.worker_peak = 0
+        self.job_peak = 0
+        self.total_peak = 0
+        self.stop = threading.Event()
+
+    @staticmethod
+    def rss(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        out = []  # each thread's own children (the worker's threads start the jobs)
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                out += [int(x) for x in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        return out
+
+    def tree(self, pid: int) -> int:
+        return self.rss(pid) + sum(self.tree(c) for c in self.children(pid))
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            worker = self.rss(self.pid)
+            jobs = [self.tree(c) for c in self.children(self.pid)]
+            self.worker_peak = max(self.worker_peak, worker)
+            self.job_peak = max([self.job_peak, *jobs])
+            self.total_peak = max(self.total_peak, worker + sum(jobs))
+
+
+WORKER = """
+from dataclasses import replace
+from bot.cli import run_worker
+from bot.logs import configure
+from bot.settings import Settings
+configure()
+# The test-only job module: a fork holding FORKVET_TEST_BURN_CPU burns CPU in vet forever.
+run_worker(replace(Settings.from_env(), job_module="tests.slow_job"))
+"""
+
+
+def main() -> None:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's access log
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--budget", type=float, default=30.0, help="FORKVET_JOB_TIMEOUT_S")
+    parser.add_argument("--workers", type=int, default=4, help="FORKVET_WORKERS")
+    parser.add_argument("--probe-rate", type=float, default=20.0)
+    args = parser.parse_args()
+    private, public = keypair()
+    tmp = Path(tempfile.mkdtemp(prefix="forkvet-bench-tenants-"))
+    (tmp / "github").mkdir()
+    with GitHubEmulator(tmp / "github", trimmed_spec(tmp), APP_ID, public) as emu:
+        port = free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "FORKVET_APP_ID": str(APP_ID),
+            "FORKVET_PRIVATE_KEY": private,
+            "FORKVET_WEBHOOK_SECRET": SECRET,
+            "FORKVET_GITHUB_API_URL": emu.base_url,
+            "FORKVET_DB": str(tmp / "app.sqlite3"),
+            "FORKVET_ACTION_REF": "a" * 40,
+            "FORKVET_SECONDS_BETWEEN_REQUESTS": "0",
+            "FORKVET_SECONDS_BETWEEN_WRITES": "0",
+            "FORKVET_HEARTBEAT_S": "1",
+            "FORKVET_JOB_TIMEOUT_S": str(args.budget),
+            "FORKVET_WORKERS": str(args.workers),
+            # No package index here: setup pull requests use the authors' own pins.
+            "UV_INDEX_URL": "http://127.0.0.1:9/simple/",
+            "UV_HTTP_RETRIES": "0",
+            "UV_OFFLINE": "1",
+        }
+        web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "bot.wsgi:app",
+                "--config",
+                "python:bot.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--access-logfile",
+                "/dev/null",
+            ],
+            env=env,
+            cwd=ROOT,
+            stderr=(tmp / "web.log").open("wb"),
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-c", WORKER],
+            env=env,
+            cwd=ROOT,
+            stderr=(tmp / "worker.log").open("wb"),
+        )
+        sampler = MemorySampler(worker.pid)
+        sampler.start()
+        try:
+            print(f"logs: {tmp}", file=sys.stderr)
+            wait(lambda: _healthy(port), 60)
+            result = scenario(emu, port, args)
+        finally:
+            sampler.stop.set()
+            worker.terminate()
+            web.terminate()
+            worker.wait(30)
+            web.wait(30)
+    result.update(
+        peak_worker_mib=round(sampler.worker_peak / 2**20, 1),
+        peak_job_tree_mib=round(sampler.job_peak / 2**20, 1),
+        peak_worker_and_jobs_mib=round(sampler.total_peak / 2**20, 1),
+        emulator_errors=len(emu.errors),
+    )
+    print(json.dumps(result, indent=2))
+
+
+def _healthy(port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def scenario(emu: GitHubEmulator, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    alone = emu.add_repo("acme", "benign-alone", FILES)
+    readme = emu.add_repo("acme", "hostile-readme", HOSTILE_README)
+    cpu = emu.add_repo("acme", "hostile-cpu", HOSTILE_CPU)
+    benign = emu.add_repo("acme", "benign-attacked", FILES)
+    late = emu.add_repo("acme", "benign-late", FILES)
+    prober = Prober(port, args.probe_rate)
+    prober.start()
+    time.sleep(2)
+    quiet = list(prober.latencies)
+    post(port, fork("benign-alone"), "repository")
+    alone_s = wait(lambda: vetted(alone), 120)
+    attack_started = time.perf_counter()
+    mark = len(prober.latencies)
+    post(port, fork("hostile-readme"), "repository")
+    post(port, fork("hostile-cpu"), "repository")
+    wait(lambda: bool(readme.check_runs) and bool(cpu.check_runs), 60)  # both running
+    ended: dict[str, float] = {}
+
+    def watch() -> None:  # when each hostile job's check run completes
+        while len(ended) < 2:
+            for repo in (readme, cpu):
+                if repo.name not in ended and repo.check_runs[0]["status"] == "completed":
+                    ended[repo.name] = time.perf_counter() - attack_started
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+    post(port, fork("benign-attacked"), "repository")
+    attacked_s = wait(lambda: vetted(benign), 300)
+    # Once the hostile jobs are past bot.isolate.LATE_AFTER_S they yield the CPU to new jobs.
+    time.sleep(max(0.0, attack_started + 12 - time.perf_counter()))
+    post(port, fork("benign-late"), "repository")
+    late_s = wait(lambda: vetted(late), 300)
+    hostile_done = {}
+    for repo in (readme, cpu):
+        wait(lambda r=repo: r.name in ended, args.budget * 3 + 60)
+        hostile_done[repo.name] = {
+            "conclusion": repo.check_runs[0]["conclusion"],
+            "title": repo.check_runs[0]["output"]["title"],
+            "ended_after_s": round(ended.get(repo.name, -1.0), 1),
+        }
+    prober.stop.set()
+    prober.join()
+    during = prober.latencies[mark:]
+    return {
+        "budget_s": args.budget,
+        "workers": args.workers,
+        "benign_alone_s": round(alone_s, 2),
+        "benign_while_two_hostile_s": round(attacked_s, 2),
+        "benign_12s_into_the_attack_s": round(late_s, 2),
+        "hostile": hostile_done,
+        "webhook_quiet_p50_ms": _ms(quiet, 50),
+        "webhook_quiet_p99_ms": _ms(quiet, 99),
+        "webhook_during_attack_n": len(during),
+        "webhook_during_attack_p50_ms": _ms(during, 50),
+        "webhook_during_attack_p99_ms": _ms(during, 99),
+        "webhook_during_attack_max_ms": round(max(during) * 1000, 1) if during else None,
+        "webhook_non_202": len(prober.bad),
+    }
+
+
+def _ms(values: list[float], pct: int) -> float | None:
+    if len(values) < 2:
+        return None
+    return round(statistics.quantiles(values, n=100)[pct - 1] * 1000, 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""A job child for tests and benchmarks only: bot.jobchild, with a vet that burns CPU or
+eats memory when the repository holds a marker file. Settings.job_module points here in
+tests; the App never can (Settings.from_env does not read it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import jobchild, jobs
+
+BURN_CPU = "FORKVET_TEST_BURN_CPU"
+EAT_MEMORY = "FORKVET_TEST_EAT_MEMORY"
+_real_vet = getattr(jobs, "vet")  # noqa: B009
+
+
+def hostile_vet(snap: Any, config: Any) -> Any:
+    if (snap.root / BURN_CPU).exists():
+        n = 0
+        while True:  # a parser's worst case, stood in for: pure CPU, never done
+            n = (n * 31 + 7) % 1_000_003
+    if (snap.root / EAT_MEMORY).exists():
+        hog = []
+        while True:
+            hog.append(bytearray(64 * 1024 * 1024))
+    return _real_vet(snap, config)
+
+
+if __name__ == "__main__":
+    setattr(jobs, "vet", hostile_vet)  # noqa: B010  (the module global the handler calls)
+    raise SystemExit(jobchild.main())
