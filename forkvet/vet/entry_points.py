@@ -10,7 +10,7 @@ from typing import Any
 
 from forkvet.report import Command, EntryPoints, Finding, ScriptEntry
 from forkvet.vet.context import Context
-from forkvet.vet.pysource import PyFile
+from forkvet.vet.pysource import NOT_READ, PyFile
 
 CHECK = "entry_points"
 # "pretrained" is not "train": pretrained_example.py and load_pretrained.py are demos.
@@ -631,10 +631,13 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         if kind == "prepare" and _NOT_ENTRY.match(stem):
             continue
         lists.get(kind, ep.test).append(ScriptEntry(f.path, kind, options))
+    # Files whose content is not a notebook at all (invalid JSON): never an entry point.
+    not_read = {p for p, why in ctx.py.unread if why.startswith(NOT_READ)}
     for fe in ctx.snap.files:
         if (
             fe.suffix == ".ipynb"
             and fe.path not in by_path
+            and fe.path not in not_read
             and fe.path.count("/") <= 2
             and not (fe.vendored or _UNIT_TEST_DIR.search(fe.path))
         ):

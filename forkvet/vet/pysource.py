@@ -447,6 +447,9 @@ def _analyze_chunk(
 
 
 _LATE = "not parsed: the vetting time limit was reached"
+# The reason given for files whose content is not Python (or not a notebook) at all: they are
+# never entry points, unlike files only left unparsed by a size or time budget.
+NOT_READ = "not read"
 
 
 def _analyze_in_pool(
@@ -538,6 +541,12 @@ def build_index(
             continue
         text = snap.read_text(entry.path)
         if text is None:
+            if entry.size <= snap.max_text_bytes:  # too large: the snapshot says so itself
+                unread.append((entry.path, f"{NOT_READ}: binary content (a NUL byte)"))
+            continue
+        if "\x00" in text:
+            # ast refuses NUL bytes (a ValueError, not a syntax error of the authors).
+            unread.append((entry.path, f"{NOT_READ}: a NUL byte in the source"))
             continue
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         if digest in by_hash:
@@ -553,9 +562,10 @@ def build_index(
             try:
                 joined = notebook_source(text)
             except RecursionError:
-                unread.append((entry.path, "notebook not read: JSON nested too deeply"))
+                unread.append((entry.path, f"{NOT_READ}: notebook JSON nested too deeply"))
                 continue
             if joined is None:
+                unread.append((entry.path, f"{NOT_READ}: the notebook is not valid JSON"))
                 continue
             src, sh = joined
             if sh:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from urllib.parse import urlparse
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import ParseResult, urlparse
 
 from forkvet.report import Finding, Weight
 from forkvet.vet.context import Context
@@ -158,8 +160,26 @@ _WEIGHT_FILE = re.compile(
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
 
 
+def _parse(url: str) -> ParseResult:
+    """urlparse, but a malformed address (an unclosed IPv6 literal `http://[::1`, which the
+    link pattern stops at the `]`) parses as a link with no host instead of raising: one bad
+    link must never cost the rest of the section."""
+    try:
+        return urlparse(url)
+    except ValueError:
+        return urlparse("")
+
+
+def _readable(url: str) -> bool:
+    try:
+        urlparse(url)
+    except ValueError:
+        return False
+    return True
+
+
 def _host(url: str) -> str | None:
-    netloc = urlparse(url).netloc.lower()
+    netloc = _parse(url).netloc.lower()
     for host, label in _HOSTS.items():
         if netloc == host or netloc.endswith("." + host):
             return label
@@ -218,7 +238,9 @@ def classify_url(
     The file name speaks first, then its folder, then the line around the link, then the
     section heading.
     """
-    parsed = urlparse(url)
+    parsed = _parse(url)
+    if not parsed.netloc:
+        return None  # not an address urllib can read
     netloc, path = parsed.netloc.lower().split(":")[0], parsed.path
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
@@ -273,6 +295,78 @@ def _looks_binary(ctx: Context, path: str) -> bool:
     return not head or bool(re.search(rb"[\x00-\x08\x0e-\x1f]", head))
 
 
+Add = Callable[[str | None, Weight], None]
+
+
+def _isolated(
+    skipped: list[tuple[str, str]], path: str, step: Callable[..., None], *args: Any
+) -> None:
+    """Run one file's step: a file this check cannot read (a parser bug, a pathological
+    link) becomes a notice, and the links of every other file are still reported."""
+    try:
+        step(*args)
+    except (Exception, RecursionError) as exc:
+        skipped.append((path, type(exc).__name__))
+
+
+def _doc_links(
+    doc_path: str, text: str, zoo_page: bool, add: Add, skipped: list[tuple[str, str]]
+) -> None:
+    """Checkpoint and data links of one README or model-zoo page."""
+    headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
+    heading_at = [pos for pos, _ in headings]
+    lines = line_of(text)
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(".,;:")
+        if not _readable(url):
+            skipped.append((f"{doc_path}:{lines(m.start())}", "malformed address"))
+            continue
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        line = text[start : end if end >= 0 else len(text)].replace(url, " ")
+        # The last heading before the link (bisect: a README of 50,000 links and headings).
+        before = bisect.bisect_left(heading_at, m.start())
+        heading = headings[before - 1][1] if before else ""
+        # A Markdown link's text names the file better than a drive id does.
+        label = ""
+        if text[max(0, m.start() - 2) : m.start()] == "](":
+            open_at = text.rfind("[", max(0, m.start() - 300), m.start())
+            label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
+        link_at = m.start() - len(label) - 3 if label else m.start()
+        near = text[max(start, link_at - 40) : max(start, link_at)]
+        near = near.rsplit(")", 1)[-1]  # not the previous link's words
+        kind = classify_url(
+            url,
+            line.replace(label, " "),
+            heading or ("models" if zoo_page else ""),
+            label,
+            near,
+        )
+        add(kind, Weight(url, None, _host(url), f"{doc_path}:{lines(m.start())}"))
+
+
+def _code_links(path: str, text: str, add: Add) -> None:
+    """Checkpoints a Python file downloads: URLs of weight files, loader calls, hub ids."""
+    flines = line_of(text)
+    # A checkpoint URL in a string (CLIP's _MODELS table, a download helper's list).
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(".,;:")
+        name = _parse(url).path.lower().rsplit("/", 1)[-1]
+        if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
+            add("weight", Weight(url, None, _host(url) or "code", f"{path}:{flines(m.start())}"))
+    for m in _CODE_LOADERS.finditer(text):
+        at = flines(m.start())
+        url = m.group(1)
+        kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
+        add(kind, Weight(url, None, _host(url) or "code", f"{path}:{at}"))
+    for m in _FROM_PRETRAINED.finditer(text):
+        at = flines(m.start())
+        add(
+            "weight",
+            Weight(f"https://huggingface.co/{m.group(1)}", None, "Hugging Face", f"{path}:{at}"),
+        )
+
+
 def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
     """(weights, datasets, findings)."""
     found: dict[str, list[Weight]] = {"weight": [], "dataset": []}
@@ -297,62 +391,16 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             and len(docs) < 6
         ):
             docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
+    skipped: list[tuple[str, str]] = []  # (path, why) of inputs that could not be read
+
+    readme_path = ctx.snap.readme.path if ctx.snap.readme else ""
     for doc_path, text in docs:
-        zoo_page = doc_path != (ctx.snap.readme.path if ctx.snap.readme else "")
-        headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
-        heading_at = [pos for pos, _ in headings]
-        lines = line_of(text)
-        for m in _URL.finditer(text):
-            url = m.group(0).rstrip(".,;:")
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.end())
-            line = text[start : end if end >= 0 else len(text)].replace(url, " ")
-            # The last heading before the link (bisect: a README of 50,000 links and headings).
-            before = bisect.bisect_left(heading_at, m.start())
-            heading = headings[before - 1][1] if before else ""
-            # A Markdown link's text names the file better than a drive id does.
-            label = ""
-            if text[max(0, m.start() - 2) : m.start()] == "](":
-                open_at = text.rfind("[", max(0, m.start() - 300), m.start())
-                label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
-            link_at = m.start() - len(label) - 3 if label else m.start()
-            near = text[max(start, link_at - 40) : max(start, link_at)]
-            near = near.rsplit(")", 1)[-1]  # not the previous link's words
-            kind = classify_url(
-                url,
-                line.replace(label, " "),
-                heading or ("models" if zoo_page else ""),
-                label,
-                near,
-            )
-            lineno = lines(m.start())
-            add(kind, Weight(url, None, _host(url), f"{doc_path}:{lineno}"))
+        _isolated(
+            skipped, doc_path, _doc_links, doc_path, text, doc_path != readme_path, add, skipped
+        )
     for f in ctx.py.files:
-        if f.copy_of:
-            continue
-        flines = line_of(f.text)
-        # A checkpoint URL in a string (CLIP's _MODELS table, a download helper's list).
-        for m in _URL.finditer(f.text):
-            url = m.group(0).rstrip(".,;:")
-            name = urlparse(url).path.lower().rsplit("/", 1)[-1]
-            if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
-                add(
-                    "weight",
-                    Weight(url, None, _host(url) or "code", f"{f.path}:{flines(m.start())}"),
-                )
-        for m in _CODE_LOADERS.finditer(f.text):
-            at = flines(m.start())
-            url = m.group(1)
-            kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
-            add(kind, Weight(url, None, _host(url) or "code", f"{f.path}:{at}"))
-        for m in _FROM_PRETRAINED.finditer(f.text):
-            at = flines(m.start())
-            add(
-                "weight",
-                Weight(
-                    f"https://huggingface.co/{m.group(1)}", None, "Hugging Face", f"{f.path}:{at}"
-                ),
-            )
+        if not f.copy_of:
+            _isolated(skipped, f.path, _code_links, f.path, f.text, add)
     scripts: list[str] = []
     for fe in ctx.snap.files:
         if fe.size > 0 and (
@@ -397,6 +445,18 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
                 "notice",
                 "Download scripts",
                 f"Weights or data are fetched by: {', '.join(scripts[:5])}",
+            )
+        )
+    if skipped:
+        shown = ", ".join(f"{p} ({why})" for p, why in skipped[:5])
+        findings.append(
+            Finding(
+                CHECK,
+                "notice",
+                "Links not read",
+                f"{len(skipped)} link(s) or file(s) could not be read and were skipped: {shown}; "
+                f"the other links are listed",
+                skipped[0][0].rsplit(":", 1)[0],
             )
         )
     drives = [

@@ -1,0 +1,62 @@
+"""One bad input is a notice, never a lost section or a wrong entry point."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from forkvet.report import Report
+from forkvet.vet.weights import classify_url
+
+Vet = Callable[..., Report]
+
+README = """# Tool
+
+Served locally at http://[fe80::1%eth0]:8080/ or http://[::1/broken while developing.
+
+## Pretrained models
+
+[model.pth](https://github.com/org/tool/releases/download/v1/model.pth)
+
+## Data
+
+http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar
+"""
+
+
+def test_an_ipv6_link_does_not_cost_the_weights_section(vet_repo: Vet) -> None:
+    report = vet_repo({"README.md": README, "train.py": "import torch\n"})
+    assert [w.url for w in report.weights] == [
+        "https://github.com/org/tool/releases/download/v1/model.pth"
+    ]
+    assert len(report.datasets) == 1
+    assert not [f for f in report.findings if f.title == "Check incomplete"]
+    notice = [f for f in report.findings if f.title == "Links not read"]
+    assert len(notice) == 1 and "README.md:3 (malformed address)" in notice[0].message
+
+
+def test_a_malformed_address_is_no_kind_of_link() -> None:
+    assert classify_url("http://[::1") is None
+    assert classify_url("https://[fe80::1]:8080/model.pth") == "weight"
+
+
+def test_a_bad_notebook_and_a_nul_byte_file_are_skipped_with_a_notice(vet_repo: Vet) -> None:
+    good = {"cells": [{"cell_type": "code", "source": "model.load_state_dict(torch.load(p))"}]}
+    report = vet_repo(
+        {
+            "README.md": "# x\n",
+            "demo.ipynb": "{ this is not json",
+            "inference.ipynb": json.dumps(good),
+            "eval.py": "import torch\x00\nprint(1)\n",
+            "test_model.py": b"\x00\x01binary" * 10,
+            "train.py": "import torch\nif __name__ == '__main__':\n    pass\n",
+        }
+    )
+    tests = [e.path for e in report.entry_points.test]
+    assert "demo.ipynb" not in tests and "inference.ipynb" in tests
+    assert "eval.py" not in tests and "test_model.py" not in tests
+    skipped = {f.path: f.message for f in report.findings if f.title == "File not analysed"}
+    assert "not valid JSON" in skipped["demo.ipynb"]
+    assert "NUL byte" in skipped["eval.py"]
+    assert "NUL byte" in skipped["test_model.py"]
+    assert not [f for f in report.findings if f.title == "Check incomplete"]
