@@ -146,7 +146,21 @@ _CODE_LOADERS = re.compile(
     r"snapshot_download|get_file|urlretrieve|download_url|gdown\.download)\s*\(\s*"
     r"(?:[\w_]+\s*=\s*)?[\"']([^\"']+)[\"']"
 )
-_FROM_PRETRAINED = re.compile(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']")
+# A hub id passed to a loader: org/name, or a bare canonical name (gpt2, bert-base-uncased,
+# t5-small) that has a digit or a hyphen, unlike a local folder name (output, checkpoints).
+_HUB_ID = r"(?:[A-Za-z0-9][\w.-]*/[\w.-]+|[A-Za-z][A-Za-z]*(?:[\d-][\w.-]*))"
+_FROM_PRETRAINED = re.compile(rf"from_pretrained\(\s*[\"']({_HUB_ID})[\"']")
+# nanoGPT's `--init_from=gpt2-xl` / `init_from = 'gpt2'`, the transformers examples'
+# `--model_name_or_path bert-base-uncased`: a checkpoint fetched by name at run time.
+_INIT_FROM = re.compile(
+    rf"(?:--?|\b)(?:init_from|model_name_or_path|pretrained_model_name_or_path)"
+    rf"(?:[ \t]*=[ \t]*|[ \t]+)[\"']?({_HUB_ID})\b(?![\w/.-]*\.(?:py|ya?ml|json)\b)"
+)
+_NOT_HUB_NAMES = frozenset({"scratch", "resume", "none", "null", "true", "false"})
+_KAGGLEHUB = re.compile(r"kagglehub\.model_download\(\s*[\"']([\w.-]+(?:/[\w.-]+)+)[\"']")
+_GCS_CHECKPOINT = re.compile(
+    r"gs://[\w.-]+/[^\s\"'`]*?(?:checkpoints?|ckpts?|pretrained|weights|models?)/[^\s\"'`]*"
+)
 _ZOO_DOC = re.compile(
     r"(?i)model[_-]?zoo|(?:^|/)(?:pretrained|models?|weights|checkpoints)/readme|"
     r"(?:^|/)(?:models|pretrained|weights|checkpoints)\.(?:md|rst)$"
@@ -156,6 +170,23 @@ _DOWNLOADER = re.compile(r"(?i)^(?:download|fetch|get)[-_]?\w*\.(?:sh|py)$")
 _WEIGHT_FILE = re.compile(
     r"\.(?:pth|pt|ckpt|h5|hdf5|caffemodel|t7|safetensors|onnx|tflite|pb|params)\b|"
     r"(?i:model\.ckpt|checkpoint)"
+)
+# Files that are never checkpoints, whatever the words around them: licenses, fonts (YOLOv5's
+# Arial.ttf), tokenizer and vocabulary files, data tables, and unformatted templates
+# ("{:s}/{:s}", "%s") whose real address is only known at run time (a shell script's $FILE
+# is kept: the script says which files it fetches).
+_NOT_CHECKPOINT = re.compile(
+    r"(?i)(?:^|/)(?:licen[cs]e|copying|notice)(?:[._-][\w.-]*)?$|"
+    r"\.(?:ttf|otf|woff2?|ttc|fon|txt|csv|tsv|jsonl?|parquet|tfrecords?|arrow|xml|ya?ml|"
+    r"vocab|merges|spm|bpe|tiktoken)$|"
+    r"(?:^|/)(?:tokenizer(?:_config)?(?:\.\w+)?|vocab(?:ulary)?[\w.-]*|merges[\w.-]*|"
+    r"special_tokens_map\.json|sentencepiece[\w.-]*|spiece\.model|\w*\.?bpe(?:\.\w+)?|"
+    r"encoder\.json)$|"
+    r"(?<!\$)\{[^{}]*\}|%[sd]"
+)
+_PRETRAINED_LINK = re.compile(
+    r"(?i)\bpre-?trained[ _-]+(?:models?|weights|checkpoints?|networks?)\b|"
+    r"\b(?:download|get)[ _-]+(?:the[ _-]+)?(?:models?|weights|checkpoints?)\b"
 )
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
 
@@ -268,8 +299,9 @@ def classify_url(
         # A repository link: a data set's repository says so in its name.
         return "dataset" if _DATA_WORDS.search(name.replace("-", "_")) else None
     if not downloadable:
-        # A web page: a folder of models, or a data set's page by its address.
-        if _STRONG_MODEL_PATH.search(low):
+        # A web page: a folder of models, or a data set's page by its address, or one the
+        # link's own words call the pretrained model ("[pretrained model](http://host/x)").
+        if _STRONG_MODEL_PATH.search(low) or _PRETRAINED_LINK.search(f"{label} {near}"):
             return "weight"
         return "dataset" if _DATA_WORDS.search(f"{netloc} {low}".replace("-", "_")) else None
     for text in (name, label.lower()):
@@ -343,6 +375,7 @@ def _doc_links(
             near,
         )
         add(kind, Weight(url, None, _host(url), f"{doc_path}:{lines(m.start())}"))
+    _named_checkpoints(doc_path, text, add)
 
 
 def _code_links(path: str, text: str, add: Add) -> None:
@@ -359,12 +392,26 @@ def _code_links(path: str, text: str, add: Add) -> None:
         url = m.group(1)
         kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
         add(kind, Weight(url, None, _host(url) or "code", f"{path}:{at}"))
-    for m in _FROM_PRETRAINED.finditer(text):
-        at = flines(m.start())
-        add(
-            "weight",
-            Weight(f"https://huggingface.co/{m.group(1)}", None, "Hugging Face", f"{path}:{at}"),
-        )
+    _named_checkpoints(path, text, add)
+
+
+def _named_checkpoints(path: str, text: str, add: Add) -> None:
+    """Checkpoints fetched by name, not by address: hub ids given to from_pretrained or an
+    --init_from option, Kaggle models, and checkpoint folders on Google Cloud Storage."""
+    flines = line_of(text)
+    for pattern in (_FROM_PRETRAINED, _INIT_FROM):
+        for m in pattern.finditer(text):
+            name = m.group(1)
+            if name.lower() in _NOT_HUB_NAMES or name.startswith(("http", "gs")):
+                continue
+            at = f"{path}:{flines(m.start())}"
+            add("weight", Weight(f"https://huggingface.co/{name}", None, "Hugging Face", at))
+    for m in _KAGGLEHUB.finditer(text):
+        at = f"{path}:{flines(m.start())}"
+        add("weight", Weight(f"https://www.kaggle.com/models/{m.group(1)}", None, "Kaggle", at))
+    for m in _GCS_CHECKPOINT.finditer(text):
+        at = f"{path}:{flines(m.start())}"
+        add("weight", Weight(m.group(0).rstrip(".,;:)"), None, "Google Cloud Storage", at))
 
 
 def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
@@ -374,6 +421,8 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
 
     def add(kind: str | None, w: Weight) -> None:
         key = w.url or w.path or ""
+        if kind == "weight" and w.url and _NOT_CHECKPOINT.search(_parse(w.url).path or w.url):
+            return
         if kind in found and key not in seen and len(found[kind]) < 100:
             seen.add(key)
             found[kind].append(w)
