@@ -148,3 +148,16 @@ def test_checkpoints_named_in_code_are_weights_and_other_files_are_not(vet_repo:
         "gs://big-bucket/vit_models/checkpoints/ViT-B_16.npz",
         "http://models.example.org/tinygpt/",
     }
+
+
+def test_a_checkpoint_named_through_a_variable(vet_repo: Vet) -> None:
+    model = (
+        "class GPT:\n"
+        "    @classmethod\n"
+        "    def from_pretrained(cls, model_type):\n"
+        "        assert model_type in {'gpt2', 'gpt2-medium'}\n"
+        "        return GPT2LMHeadModel.from_pretrained(model_type)\n"
+    )
+    banner = "![logo](https://github.com/org/assets/raw/main/logo.png)\n"
+    report = vet_repo({"README.md": "# g\n" + banner, "tinygpt/model.py": model})
+    assert [w.url for w in report.weights] == ["https://huggingface.co/gpt2"]

@@ -156,6 +156,9 @@ _INIT_FROM = re.compile(
     rf"(?:--?|\b)(?:init_from|model_name_or_path|pretrained_model_name_or_path)"
     rf"(?:[ \t]*=[ \t]*|[ \t]+)[\"']?({_HUB_ID})\b(?![\w/.-]*\.(?:py|ya?ml|json)\b)"
 )
+# from_pretrained(model_type) with `model_type = 'gpt2'` or `assert model_type in {'gpt2', …}`
+# in the same file (minGPT): the first literal it is given names the checkpoint.
+_FROM_PRETRAINED_VAR = re.compile(r"from_pretrained\(\s*([A-Za-z_]\w*)\s*[,)]")
 _NOT_HUB_NAMES = frozenset({"scratch", "resume", "none", "null", "true", "false"})
 _KAGGLEHUB = re.compile(r"kagglehub\.model_download\(\s*[\"']([\w.-]+(?:/[\w.-]+)+)[\"']")
 _GCS_CHECKPOINT = re.compile(
@@ -177,7 +180,7 @@ _WEIGHT_FILE = re.compile(
 # is kept: the script says which files it fetches).
 _NOT_CHECKPOINT = re.compile(
     r"(?i)(?:^|/)(?:licen[cs]e|copying|notice)(?:[._-][\w.-]*)?$|"
-    r"\.(?:ttf|otf|woff2?|ttc|fon|txt|csv|tsv|jsonl?|parquet|tfrecords?|arrow|xml|ya?ml|"
+    r"\.(?:ttf|otf|woff2?|ttc|fon|png|jpe?g|gif|svg|webp|bmp|mp4|webm|txt|csv|tsv|jsonl?|parquet|tfrecords?|arrow|xml|ya?ml|"
     r"vocab|merges|spm|bpe|tiktoken)$|"
     r"(?:^|/)(?:tokenizer(?:_config)?(?:\.\w+)?|vocab(?:ulary)?[\w.-]*|merges[\w.-]*|"
     r"special_tokens_map\.json|sentencepiece[\w.-]*|spiece\.model|\w*\.?bpe(?:\.\w+)?|"
@@ -395,13 +398,27 @@ def _code_links(path: str, text: str, add: Add) -> None:
     _named_checkpoints(path, text, add)
 
 
+def _variable_value(text: str, var: str) -> str | None:
+    """The first hub id a variable is set to (or checked against) in the same file."""
+    m = re.search(
+        rf"\b{re.escape(var)}\s*(?:=|\bin\s*[\[{{(])\s*[\"']({_HUB_ID})[\"']", text[:200_000]
+    )
+    return m.group(1) if m else None
+
+
 def _named_checkpoints(path: str, text: str, add: Add) -> None:
     """Checkpoints fetched by name, not by address: hub ids given to from_pretrained or an
     --init_from option, Kaggle models, and checkpoint folders on Google Cloud Storage."""
     flines = line_of(text)
+    by_variable = [
+        (m, _variable_value(text, m.group(1))) for m in _FROM_PRETRAINED_VAR.finditer(text)
+    ]
     for pattern in (_FROM_PRETRAINED, _INIT_FROM):
-        for m in pattern.finditer(text):
-            name = m.group(1)
+        for m, name in [(m, m.group(1)) for m in pattern.finditer(text)] + (
+            by_variable if pattern is _FROM_PRETRAINED else []
+        ):
+            if name is None:
+                continue
             if name.lower() in _NOT_HUB_NAMES or name.startswith(("http", "gs")):
                 continue
             at = f"{path}:{flines(m.start())}"
