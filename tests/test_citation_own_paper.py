@@ -259,3 +259,37 @@ def test_a_sentence_wrapped_before_the_link_still_names_the_implemented_paper(
         "also uses ideas from [another paper](https://arxiv.org/abs/1504.00009).\n"
     )
     assert _arxiv(vet_repo, readme) == "1503.00008"
+
+
+def test_copyright_title_and_notice_on_one_line(vet_repo: Vet) -> None:
+    mit = (
+        "The MIT License (MIT) Copyright (c) 2020 Jane Researcher\n\n"
+        "Permission is hereby granted, free of charge, to any person obtaining a copy\n"
+        "The above copyright notice and this permission notice shall be included in all\n"
+    )
+    report = vet_repo({"LICENSE": mit, "train.py": "import torch\n"})
+    assert report.copyright["holders"] == ["Jane Researcher"]
+
+
+def test_copyright_from_apache_appendix_without_a_year(vet_repo: Vet) -> None:
+    apache = (
+        "   APPENDIX: How to apply the Apache License to your work.\n\n"
+        "   Copyright Jane Q Researcher\n\n"
+        '   Licensed under the Apache License, Version 2.0 (the "License");\n'
+    )
+    report = vet_repo({"LICENSE": apache, "train.py": "import torch\n"})
+    assert report.copyright["holders"] == ["Jane Q Researcher"]
+
+
+def test_copyright_from_parts_readme_and_docs_before_source_headers(vet_repo: Vet) -> None:
+    vendored = "# Copyright 2020 The Library Team. All rights reserved.\nimport os\n"
+    part = "MIT License\n\nCopyright (c) 2016 Example Lab\n\nPermission is hereby granted\n"
+    files = {"a/train.py": vendored, "b/trainer.py": vendored, "a/LICENSE": part}
+    assert vet_repo(files, name="parts").copyright["holders"] == ["Example Lab"]
+    readme = "# Tool\n\nCopyright (c) 2016 Jane Researcher. Contact me for commercial use.\n"
+    files = {"README.md": readme, "x/trainer.py": vendored, "y/trainer.py": vendored}
+    assert vet_repo(files, name="readme").copyright["holders"] == ["Jane Researcher"]
+    conf = 'project = "tool"\ncopyright = "2021 Example Org, 2020 The Tool Authors"\n'
+    files = {"README.md": "# Tool\n", "docs/conf.py": conf, "x/trainer.py": vendored}
+    holders = vet_repo(files, name="docs").copyright["holders"]
+    assert holders == ["Example Org", "The Tool Authors"]
