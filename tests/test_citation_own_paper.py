@@ -293,3 +293,54 @@ def test_copyright_from_parts_readme_and_docs_before_source_headers(vet_repo: Ve
     files = {"README.md": "# Tool\n", "docs/conf.py": conf, "x/trainer.py": vendored}
     holders = vet_repo(files, name="docs").copyright["holders"]
     assert holders == ["Example Org", "The Tool Authors"]
+
+
+ADA_LIKE = """## GANLite &mdash; Official implementation
+
+**Training Generative Adversarial Networks on Tiny Budgets**<br>
+Jane Researcher, John Scientist<br>
+https://arxiv.org/abs/2101.00001<br>
+
+## Metrics
+
+1. [Improved Techniques for Training GANs](https://arxiv.org/abs/1606.03498), 2016
+2. [A Style-Based Generator Architecture for Generative Adversarial Networks](
+   https://arxiv.org/abs/1812.04948), 2018
+
+## Citation
+
+```
+@inproceedings{ganlite,
+  title     = {Training Generative Adversarial Networks on Tiny Budgets},
+  author    = {Jane Researcher and John Scientist},
+  year      = {2021}
+}
+```
+"""
+
+
+def test_the_link_under_the_title_beats_a_reference_list(vet_repo: Vet) -> None:
+    report = vet_repo({"README.md": ADA_LIKE, "train.py": "import torch\n"})
+    assert report.citation is not None and report.citation["arxiv"] == "2101.00001"
+
+
+def test_this_is_the_codebase_for_a_paper(vet_repo: Vet) -> None:
+    readme = (
+        "# tinydiff\n\nThis is the codebase for [Diffusion Models Made Tiny]"
+        "(https://arxiv.org/abs/2102.00002).\n\nWe build on [DDPM](https://arxiv.org/abs/2006.11239)"
+        " and [Improved Techniques for Training Score-Based Models](https://arxiv.org/abs/2006.09011)"
+        ".\n"
+    )
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert report.citation is not None and report.citation["arxiv"] == "2102.00002"
+
+
+def test_a_bibtex_title_rules_out_another_papers_link(vet_repo: Vet) -> None:
+    readme = (
+        "# tinyseg\n\nWe use the backbone of [Deep Residual Learning for Image Recognition]"
+        "(https://arxiv.org/abs/1512.03385).\n\n## Citation\n\n```\n@article{tinyseg,\n"
+        "  title = {Tiny Segmentation Networks for Phones},\n  author = {Jane Researcher},\n"
+        "  year = {2021}\n}\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert report.citation is not None and "arxiv" not in report.citation
