@@ -364,8 +364,7 @@ def _declared(ctx: Context, sig: _Signals) -> None:
                 sig.declared.append((f"{v[0]}.{v[1:]}", f"{f.path}"))
     for name in ("setup.cfg", "setup.py"):
         # A universal wheel ([bdist_wheel] universal=1) is built for both majors.
-        m = _UNIVERSAL.search(ctx.snap.read_text(name) or "") if ctx.snap.get(name) else None
-        if m:
+        if ctx.snap.get(name) and _UNIVERSAL.search(ctx.snap.read_text(name) or ""):
             sig.compat.append(f"{name}: universal wheel (Python 2 and 3)")
     if ctx.snap.readme:
         readme_lines = line_of(ctx.readme)
