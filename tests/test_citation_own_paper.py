@@ -344,3 +344,24 @@ def test_a_bibtex_title_rules_out_another_papers_link(vet_repo: Vet) -> None:
     )
     report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
     assert report.citation is not None and "arxiv" not in report.citation
+
+
+def test_papers_the_code_builds_on_are_not_its_own(vet_repo: Vet) -> None:
+    readme = (
+        "# Fast Style Transfer\n\nOur implementation is based off of [A Neural Algorithm of "
+        "Artistic Style](https://arxiv.org/abs/1508.06576) and Ulyanov's [Instance "
+        "Normalization](https://arxiv.org/abs/1607.08022).\n\n## Citation\n\n```\n@misc{fst,\n"
+        "  title = {Fast Style Transfer},\n  author = {Jane Researcher},\n  year = {2016}\n}\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "style.py": "import tensorflow\n"})
+    assert report.citation is not None and "arxiv" not in report.citation
+
+
+def test_appended_library_license_holders_are_not_the_repositorys(vet_repo: Vet) -> None:
+    part = (
+        "The MIT License (MIT)\n\nCopyright (c) 2016 Example Lab\n\nPermission is hereby "
+        "granted, free of charge, to any person obtaining a copy of this software.\n\n\n"
+        "The MIT License (MIT)\n\nCopyright (c) 2014-2015 Bundled Library contributors\n"
+    )
+    report = vet_repo({"gan/LICENSE": part, "gan/train.py": "import theano\n"})
+    assert report.copyright["holders"] == ["Example Lab"]

@@ -173,6 +173,7 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
     short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
     short = short if re.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
     candidates: list[tuple[int, str]] = []
+    under_title = False
     lines_at = line_of(text)
     for n, m in enumerate(_ARXIV.finditer(text)):
         if n >= 500:
@@ -220,7 +221,13 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         # A link labelled with another paper's title ("[A Style-Based Generator Architecture
         # for GANs](…)" in a metrics reference list) shares words with any GAN title: only an
         # unlabelled or short-labelled line counts by word overlap.
-        other_title = len(_words(label)) >= 4 and not _same_title(title_words, label)
+        bare = label.strip(" *_`'\"").lower()
+        other_title = (
+            bool(_words(label))
+            and not _OWN_LABEL.match(label)
+            and not (short and bare == short)
+            and len(title_words & _words(label)) < max(2, len(title_words) // 2)
+        )
         if (
             title_words
             and not other_title
@@ -228,9 +235,10 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         ):
             score += 2
         # The link on the lines just under the paper's title (bold title, authors, link).
-        if not label and _same_title(title_words, text[max(0, start - 400) : start]):
+        above = text[max(0, start - 400) : start].splitlines()[-4:]
+        if not label and not under_title and _same_title(title_words, "\n".join(above)):
+            under_title = True  # the first such link only: the next title is another paper's
             score += 4
-        bare = label.strip(" *_`'\"").lower()
         # Labelled with the cited title itself, or with its short name: the own paper.
         if label and (
             (short and bare == short)

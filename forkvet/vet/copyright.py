@@ -37,6 +37,8 @@ _HOLDER_NOTICE = re.compile(
 # Where a license file's own grant ends and appended third-party notices begin.
 _NOTICES_START = re.compile(
     r"(?im)^\s*(?:-{3,}|={3,}|\*{3,}|license for\b|third[- ]party|"
+    # A second license's title: the text of a bundled library's license follows.
+    r"(?:the\s+)?(?:mit|bsd|apache|gnu|mozilla|isc)\b[^\n]{0,40}\blicen[cs]e\b[^\n]{0,30}$|"
     # A short heading ("Third-party notices:"), not a clause that ends on the word ("(b) You
     # must cause any modified files to carry prominent notices", Apache-2.0 section 4).
     r"(?:[^\s(][^\s]*[ \t]+){0,4}notices?\s*:?\s*$)"
@@ -136,7 +138,16 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
     out: list[str] = []
     for f in files:
         text = (snap.read_text(f.path) or "")[:20000]
-        cut = next((m.start() for m in _NOTICES_START.finditer(text) if m.start() > 80), len(text))
+        # The file's own grant ends where appended notices begin: past its first holder's
+        # notice ("The modifications are Copyright OpenAI" / "The MIT License" / "Copyright
+        # Taehoon Kim" keeps the original author of a derived work).
+        first = next(
+            (m.end() for m in _NOTICE_LINE.finditer(text) if is_holder_notice(m.group(1))), 0
+        )
+        cut = next(
+            (m.start() for m in _NOTICES_START.finditer(text) if m.start() > max(80, first)),
+            len(text),
+        )
         for m in _NOTICE_LINE.finditer(text[:cut]):
             line = " ".join(m.group(1).split())
             if not is_holder_notice(line):
