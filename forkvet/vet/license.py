@@ -562,6 +562,45 @@ def _file_role(path: str) -> str:
     return "other" if _WEIGHTS_NAME.search(path) else "third-party"
 
 
+# A source-header template kept as a file: it points at the licenses, it grants none.
+_HEADER_TEMPLATE = re.compile(
+    r"(?i)licensed\s+under\s+the\s+(?:licen[cs]e\s+)?(?:found\s+)?(?:in\s+)?(?:the\s+)?"
+    r"licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))"
+)
+# A LICENSE that holds only an address: the license it names there.
+_LICENSE_URLS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)", re.I), "CC-{0}-{1}"),
+    (re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I), "CC0-1.0"),
+    (re.compile(r"apache\.org/licenses/LICENSE-2\.0", re.I), "Apache-2.0"),
+    (re.compile(r"gnu\.org/licenses/(a?gpl|lgpl)-(\d\.\d)", re.I), "{0}-{1}"),
+    (re.compile(r"opensource\.org/licenses?/([\w.-]+?)(?:\.php|\.html)?/?$", re.I), "{0}"),
+    (re.compile(r"choosealicense\.com/licenses/([\w.-]+?)/?$", re.I), "{0}"),
+    (re.compile(r"ai\.google\.dev/gemma/terms", re.I), "gemma"),
+    (re.compile(r"llama\.(?:meta\.)?com/llama(\d)", re.I), "llama{0}"),
+    (re.compile(r"llama\.(?:meta\.)?com/llama-?(\d)", re.I), "llama{0}"),
+)
+
+
+def _license_at_url(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
+    """A license file of a line or two that is an address ("https://creativecommons.org/
+    licenses/by-nc/4.0/"): the license that address names, when forkvet knows it."""
+    words = text.split()
+    urls = [w.strip("<>()[]\"'.,") for w in words if re.match(r"[<(\[]?https?://", w)]
+    if len(urls) != 1 or len(words) > 12:
+        return []
+    for pattern, template in _LICENSE_URLS:
+        m = pattern.search(urls[0])
+        if m:
+            groups = [
+                g.upper() if "CC-" in template or "gpl" in g.lower() else g for g in m.groups()
+            ]
+            name = template.format(*groups)
+            items = _named(name, path, "file", 0.8, strict=True)
+            if items:
+                return items
+    return []
+
+
 def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     findings: list[Finding] = []
     found: list[_Found] = []
@@ -570,8 +609,14 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
         text = ctx.snap.read_text(path)
         if not text or not text.strip():
             continue
+        if _HEADER_TEMPLATE.search(text[:2000]) and len(text) < 2000:
+            continue  # "licensed under the LICENSE file in each model folder": a header
         texts[path] = text
         role = _file_role(path)
+        pointed = _license_at_url(text, path)
+        if pointed:
+            found += [_Found(m, t, t.obligations, role) for m, t in pointed]
+            continue
         for m, terms, kind in classify_text(text, path, "file"):
             item_role = "third-party" if kind == "notice" else role
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
@@ -762,9 +807,12 @@ def _offers_choice(ctx: Context, distinct: list[_Found], texts: dict[str, str]) 
     """Whether the README or the license files say the licenses are alternatives ("dual-
     licensed", "at your option", "either ... or", "individually"); Rust-style LICENSE-MIT +
     LICENSE-APACHE files are alternatives by convention."""
+    paths = {d.match.path for d in distinct}
+    folders = {p.rsplit("/", 1)[0] if "/" in p else "" for p in paths}
+    if len(folders) == len(paths) and "" not in folders and len(paths) > 1:
+        return False  # a LICENSE in each model's folder: each covers its part (AND)
     if says_choice(ctx.readme):
         return True
-    paths = {d.match.path for d in distinct}
     if all(
         re.match(
             r"(?i)licen[cs]e[-_.](?:mit|apache|bsd|gpl|lgpl|mpl|isc|zlib|unlicense)",
