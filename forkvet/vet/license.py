@@ -8,7 +8,7 @@ from functools import cache
 from itertools import pairwise
 
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
-from forkvet.vet import licensedb
+from forkvet.vet import licensedb, modelterms
 from forkvet.vet.context import Context
 from forkvet.vet.licensesections import (
     custom_ref,
@@ -22,6 +22,7 @@ from forkvet.vet.licenseterms import (
     KNOWN,
     NO_DERIVATIVES,
     NO_LICENSE,
+    NONCOMMERCIAL,
     PUBLIC_DOMAIN_REF,
     RESTRICTIVE_CLAUSES,
     RESTRICTIVENESS,
@@ -337,6 +338,12 @@ _GENERIC_BSD = re.compile(r"\bbsd\b", re.I)
 _PUBLIC_DOMAIN = re.compile(r"public\s+domain|\bunlicen[sc]ed?\b", re.I)
 
 
+_DATA_SUBJECT = re.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations|images)\b")
+_CODE_SUBJECT = re.compile(
+    r"(?i)\b(?:code|software|models?|weights|checkpoints?|repository|this\s+(?:work|project))\b"
+)
+
+
 def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     """License evidence in a README or model card (weaker than a license file): front matter,
     a License section, a "License: X" line, a sentence naming a license, restrictive terms."""
@@ -371,6 +378,8 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
         read += 1
         if read > 200:  # bounded on hostile READMEs; real ones say it in a few sentences
             break
+        if _DATA_SUBJECT.search(sentence) and not _CODE_SUBJECT.search(sentence):
+            continue  # a data set's terms: reported apart (modelterms.dataset_terms)
         restrictive += [
             c
             for c in clauses(sentence)
@@ -601,6 +610,34 @@ def _license_at_url(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
     return []
 
 
+_RESEARCH_TERMS = Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only"))
+
+
+def _model_restrictions(ctx: Context) -> list[_Found]:
+    """Non-commercial terms on the models (catalogues, model cards, a research-only base
+    model): restrictions on the weights, so commercial use is never a plain yes."""
+    out: list[_Found] = []
+    sources = modelterms.catalogues(ctx)
+    base = modelterms.research_base(ctx)
+    if base is not None:
+        sources.append(base)
+    for mt in sources:
+        named = [item for lic in mt.licenses[:20] for item in _named(lic, mt.path, "file", 0.7)]
+        closed = [(m, t) for m, t in named if t.commercial_use is False]
+        if closed:
+            m, terms = closed[0]
+            name = f"{m.name} ({mt.what})"
+        elif mt.research_only:
+            terms = _RESEARCH_TERMS
+            name = mt.what
+        else:
+            continue
+        ref = custom_ref("", f"Model-Terms-{mt.path}")
+        match, _ = _item(ref, name, terms, mt.path, 0.6, "file")
+        out.append(_Found(match, terms, terms.obligations, "other", "extra"))
+    return out
+
+
 def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     findings: list[Finding] = []
     found: list[_Found] = []
@@ -656,9 +693,23 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
             "LicenseRef-PATENTS", "Additional patent grant (PATENTS)", terms, path, 0.9, "file"
         )
         found.append(_Found(m, terms, terms.obligations, "patents", "extra"))
+    found += _model_restrictions(ctx)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
     info = _decide(ctx, found, texts, findings)
+    data_terms = modelterms.dataset_terms(ctx)
+    if data_terms:
+        # A data set's terms bind whoever downloads it; they do not decide the code's answer.
+        findings.append(
+            Finding(
+                CHECK,
+                "notice",
+                "Data set terms",
+                f"The README puts data under research-only terms: {data_terms[0]!r}; check "
+                f"them before using the data commercially (the code's license is separate).",
+                ctx.snap.readme.path if ctx.snap.readme else None,
+            )
+        )
     findings += _policy(ctx, info)
     return info, findings
 
