@@ -120,6 +120,11 @@ def test_what_you_install_to_run_the_model_is_primary(vet_repo: Vet) -> None:
             "input_pipeline.py": pipeline,
             "device_sample.py": sample,
             "evaluations/evaluator.py": evaluator,
+            "device_serve.py": "import transformers\nimport jax\n"
+            "if __name__ == '__main__':\n"
+            "    tok = transformers.GPT2TokenizerFast.from_pretrained('gpt2')\n",
+            "notebooks/keras_port.ipynb": '{"cells": [{"cell_type": "code", "source": '
+            '"import tensorflow as tf\\nm = tf.keras.Sequential()"}]}',
             "main.lua": lua,
             "train.lua": lua,
             "models/vgg_deploy.prototxt": "name: 'VGG'\nlayer { type: 'Convolution' }\n",

@@ -531,7 +531,11 @@ def _helper_roles(ctx: Context, frameworks: list[Framework], strong: dict[str, s
         tf is not None
         and tf.role == "primary"
         and any(by_name.get(n) and by_name[n].role == "primary" for n in _JAX_FAMILY)
-        and not any(_TF_MODEL_USE.search(texts.get(p, "")) for p in strong.get("tensorflow", ()))
+        and not any(
+            _TF_MODEL_USE.search(texts.get(p, ""))
+            for p in strong.get("tensorflow", ())
+            if not _AUX_PATH.search(p)  # a notebook's or a test's tf.keras is not the model
+        )
     ):
         tf.role = "library"
     hf = by_name.get("transformers")
@@ -540,7 +544,7 @@ def _helper_roles(ctx: Context, frameworks: list[Framework], strong: dict[str, s
         for p in strong["transformers"]:
             text = texts.get(p, "")
             if re.search(r"^[ \t]*import[ \t]+transformers\b", text, re.M):
-                return  # transformers.X used in code: whatever it is, it is needed
+                names += re.findall(r"\btransformers\.(\w+)", text)[:200] or ["transformers"]
             for m in _TRANSFORMERS_NAMES.finditer(text):
                 names += [n.split(" as ")[0].strip() for n in m.group(1).split(",")]
         if names and all("Tokenizer" in n for n in names if n):
