@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+
 from forkvet.report import Report
 from forkvet.vet.weights import classify_url
 
@@ -60,3 +62,24 @@ def test_a_bad_notebook_and_a_nul_byte_file_are_skipped_with_a_notice(vet_repo: 
     assert "NUL byte" in skipped["eval.py"]
     assert "NUL byte" in skipped["test_model.py"]
     assert not [f for f in report.findings if f.title == "Check incomplete"]
+
+
+def test_code_past_the_analysis_budget_is_skimmed(
+    vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet import limits
+
+    monkeypatch.setattr(limits, "FULL_ANALYSIS_BYTES", 400)
+    own = "import torch\n\nif __name__ == '__main__':\n    print(torch.zeros(1))\n"
+    big = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(200))
+    vendored = (
+        "import os\ntry:\n    import tensorflow as tf\nexcept ImportError:\n    tf = None\n"
+        "from . import sibling\n\n\ndef load(p):\n    return pickle.loads(open(p, 'rb').read())\n"
+    ) + big
+    report = vet_repo({"train.py": own, "third_party/biglib/core.py": vendored})
+    assert "train.py" in {e.path for e in report.entry_points.train}
+    names = {fw.name for fw in report.frameworks}
+    assert names == {"pytorch", "tensorflow"}  # the skimmed file's imports still count
+    assert [r for r in report.risks if r.path == "third_party/biglib/core.py"]
+    notice = [f for f in report.findings if f.title == "Python files skimmed"]
+    assert notice and "third_party/biglib/core.py" in notice[0].message
