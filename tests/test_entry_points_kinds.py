@@ -302,3 +302,12 @@ def test_entries_the_readme_names(vet_repo: Vet) -> None:
         "server/app.py",
     } <= test, test
     assert "examples/helpers.py" not in test | train
+
+
+def test_a_main_that_fits_then_predicts_trains(vet_repo: Vet) -> None:
+    main = (
+        "from keras.models import Sequential\nmodel = Sequential()\n"
+        "model.fit(x, y, epochs=10)\nprint(model.predict(x_test))\n"
+    )
+    report = vet_repo({"src/keras_app/main.py": main, "src/keras_app/model.py": "import keras\n"})
+    assert [e.path for e in report.entry_points.train] == ["src/keras_app/main.py"]

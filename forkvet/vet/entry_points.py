@@ -807,13 +807,9 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         if kind is None and runs and not _TOOL.match(stem):
             # An uninformative name (Caffe's solve.py): a script whose code runs a training
             # loop trains; one that only loads a model is left to the README.
-            kind = (
-                "train"
-                if _TRAIN_LOOP.search(f.text)
-                else "demo"
-                if _SERVE_DIR.search(f.path)
-                else None
-            )
+            # A main.py that calls model.fit(...) and then predicts trains (Keras).
+            loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
+            kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
         if kind is None:
             continue
         if not runs or _is_library_module(f.path, imported, packages):
