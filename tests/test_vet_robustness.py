@@ -83,3 +83,15 @@ def test_code_past_the_analysis_budget_is_skimmed(
     assert [r for r in report.risks if r.path == "third_party/biglib/core.py"]
     notice = [f for f in report.findings if f.title == "Python files skimmed"]
     assert notice and "third_party/biglib/core.py" in notice[0].message
+
+
+def test_skimmed_python2_code_is_not_a_crash(
+    vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet import limits
+
+    monkeypatch.setattr(limits, "FULL_ANALYSIS_BYTES", 200)
+    py2 = "import cPickle\n\ndef main():\n    print 'hello'\n\nmain()\n"
+    report = vet_repo({"train.py": py2, "lib/deep/more.py": py2 + "# padding\n" * 40})
+    assert report.python.majors == [2]
+    assert not [f for f in report.findings if f.title == "Check incomplete"]

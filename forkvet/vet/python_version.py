@@ -400,7 +400,9 @@ def check(
     if not files:
         return PythonInfo(), []
     for f in files:
-        if not f.parsed:
+        if f.facts.get("skimmed"):
+            pass  # past the analysis budget: its imports only (below)
+        elif not f.parsed:
             _py2_syntax_signs(f, sig)
         elif isinstance(f.facts.get("python"), _Signals):
             sig.merge(f.facts["python"])
