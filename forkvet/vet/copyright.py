@@ -113,7 +113,10 @@ def _readme_holders(snap: Snapshot) -> list[str]:
     """ "Copyright (c) 2016 Logan Engstrom. Contact me for commercial use": a README's notice."""
     text = snap.readme_text()[:100_000]
     out: list[str] = []
-    for m in re.finditer(r"(?im)^[\s>*_#-]*((?:Copyright|©)\s*(?:\(c\)\s*)?[^\n.]{3,120})", text):
+    # [ \t], not \s: a run of blank lines must not be rescanned from every line start.
+    for m in re.finditer(
+        r"(?im)^[ \t>*_#-]*((?:Copyright|©)[ \t]*(?:\(c\)[ \t]*)?[^\n.]{3,120})", text
+    ):
         line = " ".join(m.group(1).split())
         name = holder_name(line) if is_holder_notice(line) else None
         for part in _split_names(name) if name else []:

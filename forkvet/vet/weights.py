@@ -419,9 +419,12 @@ def _named_checkpoints(path: str, text: str, add: Add) -> None:
     if not any(n in text for n in _NAMED_NEEDLES):
         return  # memchr-speed test first: the patterns cost ~0.3 s per MB of code otherwise
     flines = line_of(text)
-    by_variable = [
-        (m, _variable_value(text, m.group(1))) for m in _FROM_PRETRAINED_VAR.finditer(text)
-    ]
+    values: dict[str, str | None] = {}  # one search per variable name, whatever the calls
+    by_variable = []
+    for m in _FROM_PRETRAINED_VAR.finditer(text):
+        if m.group(1) not in values and len(values) < 20:
+            values[m.group(1)] = _variable_value(text, m.group(1))
+        by_variable.append((m, values.get(m.group(1))))
     for pattern in (_FROM_PRETRAINED, _INIT_FROM):
         for m, name in [(m, m.group(1)) for m in pattern.finditer(text)] + (
             by_variable if pattern is _FROM_PRETRAINED else []
