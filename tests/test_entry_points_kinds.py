@@ -311,3 +311,18 @@ def test_a_main_that_fits_then_predicts_trains(vet_repo: Vet) -> None:
     )
     report = vet_repo({"src/keras_app/main.py": main, "src/keras_app/model.py": "import keras\n"})
     assert [e.path for e in report.entry_points.train] == ["src/keras_app/main.py"]
+
+
+def test_a_command_handed_a_trained_checkpoint_runs_the_model(vet_repo: Vet) -> None:
+    readme = (
+        "# gan\n\nTo train a projection of your own image:\n\n```\n"
+        "python projector.py --outdir=out --target=me.png --network=https://example.org/ffhq.pkl\n"
+        "python style_mixing.py --outdir=out --network=models/ffhq.pkl\n"
+        "python train.py --outdir=runs --resume=models/ffhq.pkl\n```\n"
+    )
+    script = "import torch\n\nif __name__ == '__main__':\n    main()\n"
+    report = vet_repo(
+        {"README.md": readme, "projector.py": script, "style_mixing.py": script, "train.py": script}
+    )
+    assert {e.path for e in report.entry_points.test} == {"projector.py", "style_mixing.py"}
+    assert {e.path for e in report.entry_points.train} == {"train.py"}

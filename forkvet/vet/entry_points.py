@@ -375,6 +375,13 @@ def command_targets(cmd: str) -> list[tuple[str, str]]:
     return out
 
 
+_LOADS_TRAINED = re.compile(
+    r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir))?|"
+    r"pretrained(?:[_-]?(?:model|weights))?|load[_-]?(?:model|path|from))[= ]+['\"]?"
+    r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb))"
+)
+
+
 def _command_kind(cmd: str, script: str | None, context: str) -> str:
     low = cmd.lower()
     if _INSTALL.search(low):
@@ -406,6 +413,10 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
             return "train" if kind == "train" else "test"
         if _TOOL.match(stem):
             return "other"  # converters and exporters: neither training nor testing
+        if _LOADS_TRAINED.search(args):
+            # `style_mixing.py --network=…/ffhq.pkl`: a command handed a trained checkpoint
+            # runs the model (a demo), whatever the sentence before it says.
+            return "test"
         # An uninformative name: the sentence before the command says what it does.
         if re.search(r"(?i)\btrain(?!ed)", context):
             return "train"
