@@ -259,3 +259,109 @@ def test_a_sentence_wrapped_before_the_link_still_names_the_implemented_paper(
         "also uses ideas from [another paper](https://arxiv.org/abs/1504.00009).\n"
     )
     assert _arxiv(vet_repo, readme) == "1503.00008"
+
+
+def test_copyright_title_and_notice_on_one_line(vet_repo: Vet) -> None:
+    mit = (
+        "The MIT License (MIT) Copyright (c) 2020 Jane Researcher\n\n"
+        "Permission is hereby granted, free of charge, to any person obtaining a copy\n"
+        "The above copyright notice and this permission notice shall be included in all\n"
+    )
+    report = vet_repo({"LICENSE": mit, "train.py": "import torch\n"})
+    assert report.copyright["holders"] == ["Jane Researcher"]
+
+
+def test_copyright_from_apache_appendix_without_a_year(vet_repo: Vet) -> None:
+    apache = (
+        "   APPENDIX: How to apply the Apache License to your work.\n\n"
+        "   Copyright Jane Q Researcher\n\n"
+        '   Licensed under the Apache License, Version 2.0 (the "License");\n'
+    )
+    report = vet_repo({"LICENSE": apache, "train.py": "import torch\n"})
+    assert report.copyright["holders"] == ["Jane Q Researcher"]
+
+
+def test_copyright_from_parts_readme_and_docs_before_source_headers(vet_repo: Vet) -> None:
+    vendored = "# Copyright 2020 The Library Team. All rights reserved.\nimport os\n"
+    part = "MIT License\n\nCopyright (c) 2016 Example Lab\n\nPermission is hereby granted\n"
+    files = {"a/train.py": vendored, "b/trainer.py": vendored, "a/LICENSE": part}
+    assert vet_repo(files, name="parts").copyright["holders"] == ["Example Lab"]
+    readme = "# Tool\n\nCopyright (c) 2016 Jane Researcher. Contact me for commercial use.\n"
+    files = {"README.md": readme, "x/trainer.py": vendored, "y/trainer.py": vendored}
+    assert vet_repo(files, name="readme").copyright["holders"] == ["Jane Researcher"]
+    conf = 'project = "tool"\ncopyright = "2021 Example Org, 2020 The Tool Authors"\n'
+    files = {"README.md": "# Tool\n", "docs/conf.py": conf, "x/trainer.py": vendored}
+    holders = vet_repo(files, name="docs").copyright["holders"]
+    assert holders == ["Example Org", "The Tool Authors"]
+
+
+ADA_LIKE = """## GANLite &mdash; Official implementation
+
+**Training Generative Adversarial Networks on Tiny Budgets**<br>
+Jane Researcher, John Scientist<br>
+https://arxiv.org/abs/2101.00001<br>
+
+## Metrics
+
+1. [Improved Techniques for Training GANs](https://arxiv.org/abs/1606.03498), 2016
+2. [A Style-Based Generator Architecture for Generative Adversarial Networks](
+   https://arxiv.org/abs/1812.04948), 2018
+
+## Citation
+
+```
+@inproceedings{ganlite,
+  title     = {Training Generative Adversarial Networks on Tiny Budgets},
+  author    = {Jane Researcher and John Scientist},
+  year      = {2021}
+}
+```
+"""
+
+
+def test_the_link_under_the_title_beats_a_reference_list(vet_repo: Vet) -> None:
+    report = vet_repo({"README.md": ADA_LIKE, "train.py": "import torch\n"})
+    assert report.citation is not None and report.citation["arxiv"] == "2101.00001"
+
+
+def test_this_is_the_codebase_for_a_paper(vet_repo: Vet) -> None:
+    readme = (
+        "# tinydiff\n\nThis is the codebase for [Diffusion Models Made Tiny]"
+        "(https://arxiv.org/abs/2102.00002).\n\nWe build on [DDPM](https://arxiv.org/abs/2006.11239)"
+        " and [Improved Techniques for Training Score-Based Models](https://arxiv.org/abs/2006.09011)"
+        ".\n"
+    )
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert report.citation is not None and report.citation["arxiv"] == "2102.00002"
+
+
+def test_a_bibtex_title_rules_out_another_papers_link(vet_repo: Vet) -> None:
+    readme = (
+        "# tinyseg\n\nWe use the backbone of [Deep Residual Learning for Image Recognition]"
+        "(https://arxiv.org/abs/1512.03385).\n\n## Citation\n\n```\n@article{tinyseg,\n"
+        "  title = {Tiny Segmentation Networks for Phones},\n  author = {Jane Researcher},\n"
+        "  year = {2021}\n}\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert report.citation is not None and "arxiv" not in report.citation
+
+
+def test_papers_the_code_builds_on_are_not_its_own(vet_repo: Vet) -> None:
+    readme = (
+        "# Fast Style Transfer\n\nOur implementation is based off of [A Neural Algorithm of "
+        "Artistic Style](https://arxiv.org/abs/1508.06576) and Ulyanov's [Instance "
+        "Normalization](https://arxiv.org/abs/1607.08022).\n\n## Citation\n\n```\n@misc{fst,\n"
+        "  title = {Fast Style Transfer},\n  author = {Jane Researcher},\n  year = {2016}\n}\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "style.py": "import tensorflow\n"})
+    assert report.citation is not None and "arxiv" not in report.citation
+
+
+def test_appended_library_license_holders_are_not_the_repositorys(vet_repo: Vet) -> None:
+    part = (
+        "The MIT License (MIT)\n\nCopyright (c) 2016 Example Lab\n\nPermission is hereby "
+        "granted, free of charge, to any person obtaining a copy of this software.\n\n\n"
+        "The MIT License (MIT)\n\nCopyright (c) 2014-2015 Bundled Library contributors\n"
+    )
+    report = vet_repo({"gan/LICENSE": part, "gan/train.py": "import theano\n"})
+    assert report.copyright["holders"] == ["Example Lab"]

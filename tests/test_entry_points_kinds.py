@@ -233,3 +233,96 @@ def test_data_making_names_are_preparation_not_demos() -> None:
         assert kind_of(stem) == "prepare", stem
     for stem in ("generate", "generate_samples", "generate_images"):
         assert kind_of(stem) == "demo", stem
+
+
+README_NAMED = """# mytool
+
+Example scripts are in `examples/`.
+
+Pretrain on 8 GPUs:
+
+```
+python -m torch.distributed.launch --nproc_per_node=8 main_pretrain.py --batch 64
+torchrun --nproc_per_node 8 finetune_classifier.py
+python -m ml_launcher.run --cfg=configs/cifar_resnet.py
+```
+
+Decode audio with the installed command:
+
+```
+$ mytool-decode --model model.pt input.wav
+```
+
+To see every flag, run `python3 -m mytool.train
+--helpfull`.
+"""
+
+FIRE = "import fire\n\ndef generate(prompt='hi'):\n    print(prompt)\n\nfire.Fire(generate)\n"
+MAIN = "def main():\n    print('chat')\n\nif __name__ == '__main__':\n    main()\n"
+SETUP = (
+    "from setuptools import setup\nsetup(name='mytool', entry_points={'console_scripts': "
+    "['mytool-decode = mytool.decode_cli:main']})\n"
+)
+
+
+def test_entries_the_readme_names(vet_repo: Vet) -> None:
+    plain_nb = '{"cells": [{"cell_type": "code", "source": "x = 1\\nprint(x)"}]}'
+    report = vet_repo(
+        {
+            "README.md": README_NAMED,
+            "setup.py": SETUP,
+            "mytool/__init__.py": "",
+            "mytool/decode_cli.py": MAIN,
+            "mytool/train.py": "import torch\nif __name__ == '__main__':\n    pass\n",
+            "mytool/model.py": "import torch\n",
+            "examples/generate_text.py": FIRE,
+            "examples/chat.py": MAIN,
+            "examples/helpers.py": "def f():\n    return 1\n",
+            "main_pretrain.py": "import torch\nif __name__ == '__main__':\n    pass\n",
+            "finetune_classifier.py": "import torch\nif __name__ == '__main__':\n    pass\n",
+            "configs/cifar_resnet.py": "config = dict(lr=0.1)\n",
+            "colabs/sampling.ipynb": plain_nb,
+            "server/app.py": MAIN,
+        }
+    )
+    ep = report.entry_points
+    train = {e.path for e in ep.train}
+    test = {e.path for e in ep.test}
+    assert {
+        "main_pretrain.py",
+        "finetune_classifier.py",
+        "configs/cifar_resnet.py",
+        "mytool/train.py",
+    } <= train, train
+    assert {
+        "examples/generate_text.py",
+        "examples/chat.py",
+        "mytool/decode_cli.py",
+        "colabs/sampling.ipynb",
+        "server/app.py",
+    } <= test, test
+    assert "examples/helpers.py" not in test | train
+
+
+def test_a_main_that_fits_then_predicts_trains(vet_repo: Vet) -> None:
+    main = (
+        "from keras.models import Sequential\nmodel = Sequential()\n"
+        "model.fit(x, y, epochs=10)\nprint(model.predict(x_test))\n"
+    )
+    report = vet_repo({"src/keras_app/main.py": main, "src/keras_app/model.py": "import keras\n"})
+    assert [e.path for e in report.entry_points.train] == ["src/keras_app/main.py"]
+
+
+def test_a_command_handed_a_trained_checkpoint_runs_the_model(vet_repo: Vet) -> None:
+    readme = (
+        "# gan\n\nTo train a projection of your own image:\n\n```\n"
+        "python projector.py --outdir=out --target=me.png --network=https://example.org/ffhq.pkl\n"
+        "python style_mixing.py --outdir=out --network=models/ffhq.pkl\n"
+        "python train.py --outdir=runs --resume=models/ffhq.pkl\n```\n"
+    )
+    script = "import torch\n\nif __name__ == '__main__':\n    main()\n"
+    report = vet_repo(
+        {"README.md": readme, "projector.py": script, "style_mixing.py": script, "train.py": script}
+    )
+    assert {e.path for e in report.entry_points.test} == {"projector.py", "style_mixing.py"}
+    assert {e.path for e in report.entry_points.train} == {"train.py"}

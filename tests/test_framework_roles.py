@@ -102,3 +102,39 @@ def test_a_framework_only_in_scratch_or_contributed_folders_is_optional(vet_repo
         }
     )
     assert _roles(report) == {"tensorflow": "primary", "caffe": "optional", "mxnet": "optional"}
+
+
+def test_what_you_install_to_run_the_model_is_primary(vet_repo: Vet) -> None:
+    jax_model = "import jax\nimport flax.linen as nn\n\nclass Net(nn.Module):\n    pass\n"
+    pipeline = "import tensorflow as tf\nimport tensorflow_datasets as tfds\nds = tf.data.Dataset\n"
+    sample = (
+        "from transformers import GPT2TokenizerFast\nimport jax\n"
+        "if __name__ == '__main__':\n    tok = GPT2TokenizerFast.from_pretrained('gpt2')\n"
+    )
+    evaluator = "import tensorflow.compat.v1 as tf\nimport numpy as np\n"
+    lua = "require 'torch'\nrequire 'nn'\n"
+    report = vet_repo(
+        {
+            "model.py": jax_model,
+            "train.py": "import jax\nfrom model import Net\n",
+            "input_pipeline.py": pipeline,
+            "device_sample.py": sample,
+            "evaluations/evaluator.py": evaluator,
+            "device_serve.py": "import transformers\nimport jax\n"
+            "if __name__ == '__main__':\n"
+            "    tok = transformers.GPT2TokenizerFast.from_pretrained('gpt2')\n",
+            "notebooks/keras_port.ipynb": '{"cells": [{"cell_type": "code", "source": '
+            '"import tensorflow as tf\\nm = tf.keras.Sequential()"}]}',
+            "main.lua": lua,
+            "train.lua": lua,
+            "models/vgg_deploy.prototxt": "name: 'VGG'\nlayer { type: 'Convolution' }\n",
+        }
+    )
+    roles = _roles(report)
+    primary = {name for name, role in roles.items() if role == "primary"}
+    assert primary == {"jax", "flax", "lua-torch"}, roles
+
+
+def test_a_repository_of_prototxt_files_is_caffe(vet_repo: Vet) -> None:
+    report = vet_repo({"prototxt/ResNet-50-deploy.prototxt": "name: 'ResNet-50'\n"})
+    assert _roles(report) == {"caffe": "primary"}

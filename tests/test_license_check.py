@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from forkvet.config import Config, LicensePolicy
 from forkvet.report import Report
 from tests.conftest import license_text
@@ -213,3 +215,50 @@ def test_policy_allows_by_id_and_denies_by_category(vet_repo: Vet) -> None:
     assert [f.title for f in denied.findings if f.severity == "error"] == [
         "License denied by policy"
     ]
+
+
+def test_a_license_file_holding_only_an_address(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {"LICENSE": "https://creativecommons.org/licenses/by-nc/4.0/\n", "a.py": "x = 1\n"}
+    )
+    assert report.license.spdx == "CC-BY-NC-4.0"
+    assert report.license.commercial_use is False
+
+
+def test_a_header_template_is_not_a_license_and_model_folders_are_and(vet_repo: Vet) -> None:
+    header = (
+        "Copyright (c) Example Org.\n\nThis source code is licensed under the license found in "
+        "the LICENSE file in each model folder.\n"
+    )
+    mit = license_text("MIT.txt").replace("<year> <copyright holders>", "2024 Example Org")
+    nc = "https://creativecommons.org/licenses/by-nc/4.0/\n"
+    report = vet_repo(
+        {
+            "LICENSE_HEADER": header,
+            "models/alpha/LICENSE": mit,
+            "models/beta/LICENSE": nc,
+            "models/alpha/model.py": "x = 1\n",
+            "models/beta/model.py": "x = 1\n",
+        }
+    )
+    assert report.license.spdx == "MIT AND CC-BY-NC-4.0"
+    assert report.license.commercial_use is False
+    assert all(m.path != "LICENSE_HEADER" for m in report.license.all)
+
+
+@pytest.mark.parametrize(
+    ("title", "spdx", "commercial"),
+    [
+        ("LLAMA 4 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-4-Community", True),
+        ("Llama 3.3 Community License Agreement", "LicenseRef-Llama-3-Community", True),
+        ("Qwen RESEARCH LICENSE AGREEMENT", "LicenseRef-Qwen-Research-License", False),
+        ("Mistral AI Research License", "LicenseRef-Mistral-AI-Research-License", False),
+        ("STABILITY AI COMMUNITY LICENSE AGREEMENT", "LicenseRef-Stability-AI-Community", None),
+    ],
+)
+def test_model_community_licenses(
+    vet_repo: Vet, title: str, spdx: str, commercial: bool | None
+) -> None:
+    text = f"{title}\n\nVersion release date: 2025\n\nTerms and conditions for use follow.\n"
+    report = vet_repo({"LICENSE": text, "a.py": "x = 1\n"})
+    assert (report.license.spdx, report.license.commercial_use) == (spdx, commercial)

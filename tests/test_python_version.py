@@ -174,3 +174,21 @@ def test_parameters_named_like_python2_builtins_and_starred_print_are_python3(
     py = vet_repo({"main_train.py": code}).python
     assert py.majors == [3]
     assert not any("reduce" in e for e in py.evidence)
+
+
+def test_neutral_code_beside_a_python3_notebook_is_both(vet_repo: Vet) -> None:
+    neutral = (
+        "from __future__ import print_function\nimport six\n\n"
+        "def run(x):\n    if six.PY2:\n        return x\n    print('value', x)\n"
+    )
+    cell = {"cell_type": "code", "source": "name = 'x'\nprint(f'{name}')\n"}
+    notebook = '{"cells": [' + __import__("json").dumps(cell) + "]}"
+    report = vet_repo({"modeling.py": neutral, "run.py": neutral, "colab.ipynb": notebook})
+    assert report.python.majors == [2, 3]
+
+
+def test_a_universal_wheel_is_both(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {"setup.cfg": "[bdist_wheel]\nuniversal = 1\n", "lib.py": "def f(x):\n    return x\n"}
+    )
+    assert report.python.majors == [2, 3]

@@ -106,3 +106,58 @@ def test_zstd_archives_on_a_plain_web_server_are_files() -> None:
     assert classify_url(url, label="Download slim weights (bf16, for inference, 9GB)") == "weight"
     data = "https://files.example.org/public/pile/train.jsonl.zst"
     assert classify_url(data, label="Download the training data") == "dataset"
+
+
+CODE = """
+import kagglehub
+from transformers import GPT2LMHeadModel, AutoTokenizer
+
+model = GPT2LMHeadModel.from_pretrained('gpt2')
+tok = AutoTokenizer.from_pretrained("bert-base-uncased")
+local = GPT2LMHeadModel.from_pretrained('output')
+path = kagglehub.model_download("google/gemma/flax/2b")
+CKPT = "gs://big-bucket/vit_models/checkpoints/ViT-B_16.npz"
+FONT = "https://example.org/assets/Arial.ttf"
+URL_FMT = "https://example.org/{:s}/{:s}.pth"
+"""
+
+NAMED_README = """# tinygpt
+
+Fine-tune from the largest released model:
+
+```
+python train.py --init_from=gpt2-xl --out_dir=out
+python train.py --init_from=resume
+```
+
+The [pretrained model](http://models.example.org/tinygpt/) is on our server.
+License: [LICENSE.txt](https://example.org/releases/LICENSE.txt), fonts from
+[here](https://github.com/org/fonts/releases/download/v1/Arial.ttf), and the
+[tokenizer](https://dl.fbaipublicfiles.com/tinygpt/tokenizer.model).
+"""
+
+
+def test_checkpoints_named_in_code_are_weights_and_other_files_are_not(vet_repo: Vet) -> None:
+    report = vet_repo({"README.md": NAMED_README, "train.py": "import torch\n", "sample.py": CODE})
+    weights = {w.url for w in report.weights}
+    assert weights == {
+        "https://huggingface.co/gpt2",
+        "https://huggingface.co/bert-base-uncased",
+        "https://huggingface.co/gpt2-xl",
+        "https://www.kaggle.com/models/google/gemma/flax/2b",
+        "gs://big-bucket/vit_models/checkpoints/ViT-B_16.npz",
+        "http://models.example.org/tinygpt/",
+    }
+
+
+def test_a_checkpoint_named_through_a_variable(vet_repo: Vet) -> None:
+    model = (
+        "class GPT:\n"
+        "    @classmethod\n"
+        "    def from_pretrained(cls, model_type):\n"
+        "        assert model_type in {'gpt2', 'gpt2-medium'}\n"
+        "        return GPT2LMHeadModel.from_pretrained(model_type)\n"
+    )
+    banner = "![logo](https://github.com/org/assets/raw/main/logo.png)\n"
+    report = vet_repo({"README.md": "# g\n" + banner, "tinygpt/model.py": model})
+    assert [w.url for w in report.weights] == ["https://huggingface.co/gpt2"]

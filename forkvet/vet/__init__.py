@@ -148,6 +148,20 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
                     py.failed[10][0],
                 )
             )
+        skimmed = [f.path for f in py.files if f.facts.get("skimmed")]
+        if skimmed:
+            findings.append(
+                Finding(
+                    "snapshot",
+                    "notice",
+                    "Python files skimmed",
+                    f"{len(skimmed)} Python file(s) past forkvet's analysis budget of "
+                    f"{limits.FULL_ANALYSIS_BYTES >> 10} KiB (vendored copies first, then the "
+                    f"deepest and largest) were read for imports and risky calls only, e.g. "
+                    f"{', '.join(skimmed[:3])}",
+                    skimmed[0],
+                )
+            )
         limited = sorted(f.path for f in py.files if f.facts.get("limited"))
         if limited:
             findings.append(

@@ -116,7 +116,8 @@ _OWN_LINE = re.compile(
 )
 # "This implements ... from [Paper](arxiv)": the paper the code is the implementation of.
 _IMPLEMENTS = re.compile(
-    r"(?i)\b(?:implement(?:s|ation|ing|ed)?|code (?:for|of)|official|reproduc\w*|accompan\w*|"
+    r"(?i)\b(?:implement(?:s|ation|ing|ed)?|(?:code|codebase|code ?release|source code|"
+    r"repository|repo) (?:for|of)|official|reproduc\w*|accompan\w*|"
     r"(?:described|introduced|proposed|presented) in|from the paper)\b"
 )
 _THEIR = re.compile(r"(?i)\b(?:also|their|original|following works?|baselines?|related)\b")
@@ -172,6 +173,7 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
     short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
     short = short if re.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
     candidates: list[tuple[int, str]] = []
+    under_title = False
     lines_at = line_of(text)
     for n, m in enumerate(_ARXIV.finditer(text)):
         if n >= 500:
@@ -216,9 +218,27 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
             score += 3
             if label and re.search(r"(?i)\bour\s*\W?$", lead):
                 score += 2  # "in our [paper](…)"
-        if title_words and len(title_words & _words(line)) >= max(2, len(title_words) // 2):
-            score += 2
+        # A link labelled with another paper's title ("[A Style-Based Generator Architecture
+        # for GANs](…)" in a metrics reference list) shares words with any GAN title: only an
+        # unlabelled or short-labelled line counts by word overlap.
         bare = label.strip(" *_`'\"").lower()
+        other_title = (
+            bool(_words(label))
+            and not _OWN_LABEL.match(label)
+            and not (short and bare == short)
+            and len(title_words & _words(label)) < max(2, len(title_words) // 2)
+        )
+        if (
+            title_words
+            and not other_title
+            and len(title_words & _words(line)) >= max(2, len(title_words) // 2)
+        ):
+            score += 2
+        # The link on the lines just under the paper's title (bold title, authors, link).
+        above = text[max(0, start - 400) : start].splitlines()[-4:]
+        if not label and not under_title and _same_title(title_words, "\n".join(above)):
+            under_title = True  # the first such link only: the next title is another paper's
+            score += 4
         # Labelled with the cited title itself, or with its short name: the own paper.
         if label and (
             (short and bare == short)
@@ -231,7 +251,8 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
             score += 1
         if label and not _OWN_LABEL.match(label) and score < 2:
             score -= 2  # [Transformer](arxiv...): a paper the README mentions
-        if score > 0:
+        # The README's BibTeX names the own paper: a link labelled with another title is not it.
+        if score > 0 and not (bib and other_title):
             candidates.append((-score, m.group(1)))
     if not candidates:
         return None
@@ -239,6 +260,11 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
     ids = {i for score, i in candidates if score == best}
     # Several papers equally likely (a collection of implementations): none is "the" paper.
     return ids.pop() if len(ids) == 1 else None
+
+
+def _same_title(title_words: set[str], text: str) -> bool:
+    """Whether text holds (nearly all of) a title of three or more long words."""
+    return len(title_words) >= 3 and len(title_words & _words(text)) >= 0.8 * len(title_words)
 
 
 def _bib_files(ctx: Context) -> list[str]:

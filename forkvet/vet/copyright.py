@@ -7,14 +7,17 @@ import re
 from typing import Any
 
 from forkvet.report import Finding
-from forkvet.snapshot import Snapshot
+from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet.context import Context
 
 _NOTICE_LINE = re.compile(
     r"^[#/*;\s\"'-]*(?:(?:Software|Code|Source code|Portions)\s+)?"
+    # "The MIT License (MIT) Copyright (c) 2020 Andrej Karpathy": title and notice on one line.
+    r"(?:(?:The\s+)?[\w.-]+(?:\s+[\w.-]+){0,3}\s+Licen[cs]e(?:\s*\([\w.-]+\))?[\s:,-]*)?"
     r"((?:Copyright|\(c\)|©)[^\n]{3,150})$",
     re.I | re.M,
 )
+_ANY_MARK = re.compile(r"(?i)copyright|\(c\)|©")
 # License text that talks about copyright, never a holder's notice.
 _BOILERPLATE = re.compile(
     r"(?i)copyright\s+(?:notice|statement|license|law|holders?\b(?!:)|owners?\b(?!:)|and\s+"
@@ -27,10 +30,16 @@ _BOILERPLATE = re.compile(
     r"^\(c\)\s+(?:you|the|any|if|in|to|this|such|that|an?|for|no|neither|each)\b"
 )
 # A holder's notice names a year or a (c)/© mark followed by a name.
-_HOLDER_NOTICE = re.compile(r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)")
+# (Apache's appendix filled in without a year: "Copyright Zhengxiao Du", names only.)
+_HOLDER_NOTICE = re.compile(
+    r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)|"
+    r"^Copyright(?-i:\s+[A-Z][\w.-]*(?:\s+(?:[A-Z][\w.,&-]*|of|de|van|von|der|zur)){0,6})\s*$"
+)
 # Where a license file's own grant ends and appended third-party notices begin.
 _NOTICES_START = re.compile(
     r"(?im)^\s*(?:-{3,}|={3,}|\*{3,}|license for\b|third[- ]party|"
+    # A second license's title: the text of a bundled library's license follows.
+    r"(?:the\s+)?(?:mit|bsd|apache|gnu|mozilla|isc)\b[^\n]{0,40}\blicen[cs]e\b[^\n]{0,30}$|"
     # A short heading ("Third-party notices:"), not a clause that ends on the word ("(b) You
     # must cause any modified files to carry prominent notices", Apache-2.0 section 4).
     r"(?:[^\s(][^\s]*[ \t]+){0,4}notices?\s*:?\s*$)"
@@ -53,6 +62,8 @@ def notice_lines(snap: Snapshot, limit: int = 20) -> list[str]:
     ]
     for f in candidates:
         text = (snap.read_text(f.path) or "")[:3000]
+        if not _ANY_MARK.search(text):
+            continue  # most source files: one cheap search instead of a try at every line
         for m in _NOTICE_LINE.finditer(text):
             line = " ".join(m.group(1).split())
             if len(found) >= limit or not is_holder_notice(line):
@@ -79,13 +90,70 @@ def holder_name(line: str) -> str | None:
 
 
 def holders(snap: Snapshot) -> list[str]:
-    """Owners named in the top-level license files' own section (not appended notices)."""
+    """Who owns the repository's code, from the first source that names anyone: the top-level
+    license files' own section (not appended notices), license files one folder down (each
+    part's, when there is no root one), a notice in the README, the docs' `copyright =`
+    setting, and last the owners most (non-vendored) source headers name."""
+    top = [f for f in snap.top_level if f.name.upper().startswith(_LICENSE_NAMES)]
+    parts = [
+        f
+        for f in snap.files
+        if f.path.count("/") == 1 and f.name.upper().startswith(_LICENSE_NAMES) and not f.vendored
+    ]
+    return (
+        _license_holders(snap, top)
+        or (_license_holders(snap, parts[:10]) if not top else [])
+        or _readme_holders(snap)
+        or _docs_conf_holders(snap)
+        or _source_holders(snap)
+    )
+
+
+def _readme_holders(snap: Snapshot) -> list[str]:
+    """ "Copyright (c) 2016 Logan Engstrom. Contact me for commercial use": a README's notice."""
+    text = snap.readme_text()[:100_000]
     out: list[str] = []
-    for f in snap.top_level:
-        if not f.name.upper().startswith(_LICENSE_NAMES):
+    # [ \t], not \s: a run of blank lines must not be rescanned from every line start.
+    for m in re.finditer(
+        r"(?im)^[ \t>*_#-]*((?:Copyright|©)[ \t]*(?:\(c\)[ \t]*)?[^\n.]{3,120})", text
+    ):
+        line = " ".join(m.group(1).split())
+        name = holder_name(line) if is_holder_notice(line) else None
+        for part in _split_names(name) if name else []:
+            if part not in out and len(out) < 5:
+                out.append(part)
+    return out
+
+
+_CONF_COPYRIGHT = re.compile(r"""(?m)^copyright\s*=\s*(?:u?['"])([^'"\n]{2,200})['"]""")
+
+
+def _docs_conf_holders(snap: Snapshot) -> list[str]:
+    """Sphinx's `copyright = "2021 Org, 2020 Authors"` (docs/conf.py): one holder per year."""
+    for path in ("docs/conf.py", "doc/conf.py", "docs/source/conf.py", "doc/source/conf.py"):
+        m = _CONF_COPYRIGHT.search((snap.read_text(path) or "")[:50_000])
+        if not m:
             continue
+        pieces = re.split(r",\s*(?=(?:19|20)\d\d\b)", m.group(1))
+        names = [holder_name(p) for p in pieces]
+        return [n for n in names if n][:5]
+    return []
+
+
+def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
+    out: list[str] = []
+    for f in files:
         text = (snap.read_text(f.path) or "")[:20000]
-        cut = next((m.start() for m in _NOTICES_START.finditer(text) if m.start() > 80), len(text))
+        # The file's own grant ends where appended notices begin: past its first holder's
+        # notice ("The modifications are Copyright OpenAI" / "The MIT License" / "Copyright
+        # Taehoon Kim" keeps the original author of a derived work).
+        first = next(
+            (m.end() for m in _NOTICE_LINE.finditer(text) if is_holder_notice(m.group(1))), 0
+        )
+        cut = next(
+            (m.start() for m in _NOTICES_START.finditer(text) if m.start() > max(80, first)),
+            len(text),
+        )
         for m in _NOTICE_LINE.finditer(text[:cut]):
             line = " ".join(m.group(1).split())
             if not is_holder_notice(line):
@@ -97,7 +165,7 @@ def holders(snap: Snapshot) -> list[str]:
             for part in _split_names(name):
                 if part not in out and len(out) < 20:
                     out.append(part)
-    return out or _source_holders(snap)
+    return out
 
 
 def _split_names(name: str) -> list[str]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+import tomllib
 from typing import Any
 
 from forkvet.report import Command, EntryPoints, Finding, ScriptEntry
 from forkvet.vet.context import Context
-from forkvet.vet.pysource import PyFile
+from forkvet.vet.pysource import NOT_READ, PyFile
 
 CHECK = "entry_points"
 # "pretrained" is not "train": pretrained_example.py and load_pretrained.py are demos.
@@ -19,7 +20,8 @@ _TRAIN = re.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", re.I)
 _TEST = re.compile(
     r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
-    r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|"
+    r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|decode|transcribe|"
+    r"serve\b|server\b|chat\b|"
     r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
     re.I,
 )
@@ -62,7 +64,8 @@ _COMMAND = re.compile(
     rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*)(?:[ \t][^\n]*)?)$",
     re.M,
 )
-_INLINE = re.compile(r"(?<!`)`([^`\n]{4,300})`(?!`)")
+# Inline code may wrap onto the next line ("run `python3 -m pkg.train\n--helpfull`").
+_INLINE = re.compile(r"(?<!`)`([^`\n]{4,300}(?:\n[^`\n]{1,200})?)`(?!`)")
 _INSTALL = re.compile(
     r"\bpip3?\s+install|conda\s+(?:install|create|env)|setup\.py\s+"
     r"(?:install|develop|build)|git\s+clone|\bmake\b|luarocks|\binstall\.sh"
@@ -331,7 +334,7 @@ def command_script(cmd: str) -> str | None:
         i += 1  # env-var prefixes: dataset=folder th main.lua
     rest = words[i:]
     for j, w in enumerate(rest):
-        if w == "-m" and j + 1 < len(rest):
+        if w == "-m" and j + 1 < len(rest) and not _LAUNCHER_MODULES.match(rest[j + 1]):
             return rest[j + 1]
         if w in ("-r", "-batch") and rest[0].startswith(("matlab", "octave")) and j + 1 < len(rest):
             return re.split(r"[;(\s]", rest[j + 1].strip("\"'"))[0] + ".m"
@@ -341,6 +344,42 @@ def command_script(cmd: str) -> str | None:
         if "=" in w and w.split("=", 1)[1].endswith((".py", ".yaml", ".json")):
             continue
     return None
+
+
+# Modules that start another program: the script or config after them is what runs.
+_LAUNCHER_MODULES = re.compile(
+    r"^(?:torch\.distributed\.(?:launch|run)|torch\.distributed\.elastic\.\w+|accelerate\S*|"
+    r"deepspeed\S*|horovod\S*|jax\.distributed|mpi4py)$"
+)
+_CONFIG_ARG = re.compile(r"^--?(?:cfg|config|config[_-]?file|gin[_-]?file|exp(?:eriment)?)$")
+
+
+def command_targets(cmd: str) -> list[tuple[str, str]]:
+    """Everything a README command may run, in order: ("module", pkg.mod) after -m, ("script",
+    path) positional scripts, ("config", path) a .py/.yaml config given to --cfg/--config."""
+    words = [re.sub(r"^(?:\$\(pwd\)|\$\{?PWD\}?)/", "", w) for w in _split_words(cmd)]
+    out: list[tuple[str, str]] = []
+    for j, w in enumerate(words):
+        if w == "-m" and j + 1 < len(words):
+            out.append(("module", words[j + 1]))
+        elif w.lower().endswith(_SCRIPT_EXT) and not w.startswith("-") and "=" not in w:
+            out.append(("script", w))
+        elif "=" in w and _CONFIG_ARG.match(w.split("=", 1)[0]):
+            value = w.split("=", 1)[1].split(":", 1)[0]
+            if value.endswith((".py", ".yaml", ".yml", ".json", ".gin")):
+                out.append(("config", value))
+        elif _CONFIG_ARG.match(w) and j + 1 < len(words):
+            value = words[j + 1].split(":", 1)[0]
+            if value.endswith((".py", ".yaml", ".yml", ".json", ".gin")):
+                out.append(("config", value))
+    return out
+
+
+_LOADS_TRAINED = re.compile(
+    r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir))?|"
+    r"pretrained(?:[_-]?(?:model|weights))?|load[_-]?(?:model|path|from))[= ]+['\"]?"
+    r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb))"
+)
 
 
 def _command_kind(cmd: str, script: str | None, context: str) -> str:
@@ -374,6 +413,10 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
             return "train" if kind == "train" else "test"
         if _TOOL.match(stem):
             return "other"  # converters and exporters: neither training nor testing
+        if _LOADS_TRAINED.search(args):
+            # `style_mixing.py --network=…/ffhq.pkl`: a command handed a trained checkpoint
+            # runs the model (a demo), whatever the sentence before it says.
+            return "test"
         # An uninformative name: the sentence before the command says what it does.
         if re.search(r"(?i)\btrain(?!ed)", context):
             return "train"
@@ -437,7 +480,7 @@ def _blocks(text: str) -> list[tuple[str, str]]:
         line_end = line_end if line_end >= 0 else min(len(prose), m.end() + 300)
         # "Run `experiments/script_x.m` to train a model": the words after count too.
         context = prose[line_start : m.start()] + " " + prose[m.end() : line_end]
-        code = m.group(1).strip()
+        code = " ".join(m.group(1).split())
         if _BARE_SCRIPT.fullmatch(code):
             code = f"./{code.removeprefix('./')}"
         out.append((code, context))
@@ -489,6 +532,19 @@ def _script_path(script: str, ctx: Context) -> str | None:
 def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
     for c in ep.commands:
+        script = command_script(c.command)
+        config = None if script and _script_path(script, ctx) else _launched_config(c.command, ctx)
+        if config is not None:
+            # `python -m <launcher> --cfg=examples/x.py`: the config is the experiment that
+            # runs; a launcher trains unless the command or the config's name says otherwise.
+            ckind = kind_of(_stem(config))
+            tests = _ARG_TEST.search(c.command) or ckind not in (None, "train", "prepare")
+            entry = ScriptEntry(config, "test" if tests else "train", command=c.command)
+            c.kind = entry.kind
+            lst = lists[c.kind]
+            if not any(e.path == config for e in lst):
+                lst.append(entry)
+            continue
         if c.kind == "other":
             # An uninformative name (aae.py, style.py): what the script's code does.
             script = command_script(c.command)
@@ -549,6 +605,24 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
         lst.append(entry)
 
 
+def _launched_config(cmd: str, ctx: Context) -> str | None:
+    """The repository config a command hands to a launcher it does not contain itself."""
+    targets = command_targets(cmd)
+    if not any(kind == "module" for kind, _ in targets):
+        return None
+    for kind, path in targets:
+        if kind == "script" and _script_path(path, ctx):
+            return None  # `torchrun … train.py --config x.yaml`: the script is the entry
+    for kind, path in targets:
+        if kind == "config":
+            found = _script_path(path.removeprefix("./"), ctx) or (
+                path if ctx.snap.get(path) else None
+            )
+            if found:
+                return found
+    return None
+
+
 # add_arg('--train', ...) through an alias the option parser does not follow.
 _TRAIN_FLAG = re.compile(r"""\(\s*['"]--(?:train|do_train)['"]""")
 
@@ -569,6 +643,121 @@ def _code_kind(text: str) -> str | None:
     if _TRAIN_CELL.search(text):
         return "train"
     return "test" if _INFER_CELL.search(text) else None
+
+
+_CONSOLE_SCRIPT = re.compile(r"""['"]\s*([\w.-]+)\s*=\s*([\w.]+)(?::[\w.]+)?\s*['"]""")
+_CFG_SCRIPT = re.compile(r"(?m)^[ \t]+([\w.-]+)[ \t]*=[ \t]*([\w.]+)(?::[\w.]+)?[ \t]*$")
+
+
+def package_scripts(ctx: Context) -> dict[str, str]:
+    """Commands the package installs (setup.py/setup.cfg console_scripts, [project.scripts])
+    and bin/ wrappers: command name -> the repository file that runs."""
+    modules: dict[str, str] = {}
+    setup = ctx.snap.read_text("setup.py") if ctx.snap.get("setup.py") else None
+    at = setup.find("console_scripts") if setup else -1
+    if setup and at >= 0:
+        modules.update(_CONSOLE_SCRIPT.findall(setup[at : at + 5000]))
+    cfg = ctx.snap.read_text("setup.cfg") if ctx.snap.get("setup.cfg") else None
+    at = cfg.find("console_scripts") if cfg else -1
+    if cfg and at >= 0:
+        block = re.split(r"\n\S", cfg[at : at + 5000].split("\n", 1)[-1], maxsplit=1)[0]
+        modules.update(_CFG_SCRIPT.findall(block))
+    pyproject = ctx.snap.read_text("pyproject.toml") if ctx.snap.get("pyproject.toml") else None
+    if pyproject:
+        try:
+            scripts = tomllib.loads(pyproject).get("project", {}).get("scripts", {})
+        except (tomllib.TOMLDecodeError, ValueError, AttributeError):
+            scripts = {}
+        if isinstance(scripts, dict):
+            modules.update(
+                {str(k): str(v).split(":")[0] for k, v in scripts.items() if isinstance(v, str)}
+            )
+    out: dict[str, str] = {}
+    for name, module in list(modules.items())[:50]:
+        found = _script_path(module, ctx)
+        if found:
+            out[name] = found
+    for fe in ctx.snap.files:
+        if fe.path.startswith(("bin/", "scripts/bin/")) and fe.path.count("/") <= 2:
+            out.setdefault(fe.name.removesuffix(".py").removesuffix(".sh"), fe.path)
+            out.setdefault(fe.name, fe.path)
+    return out
+
+
+def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
+    """README commands that run an installed console script or a bin/ wrapper
+    (`mytool-decode --model x`): the file behind the command is the entry point."""
+    tools = package_scripts(ctx)
+    if not tools:
+        return
+    lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
+    names = "|".join(re.escape(n) for n in sorted(tools, key=len, reverse=True))
+    pattern = re.compile(rf"^[ \t]*(?:\$[ \t]*)?(?:\./)?(?:bin/)?({names})(?:[ \t]+[^\n]*)?$", re.M)
+    for block, context in _blocks(ctx.readme)[:500]:
+        for m in pattern.finditer(block):
+            path = tools[m.group(1)]
+            cmd = " ".join(m.group(0).split())
+            kind = kind_of(re.sub(r"[-.]", "_", m.group(1))) or _dir_kind(path)
+            if kind is None:
+                kind = _command_kind(cmd, path, context.rsplit("\n\n", 1)[-1])
+            kind = {"other": None}.get(kind, kind)
+            if kind is None:
+                continue
+            bucket = "train" if kind == "train" else "prepare" if kind == "prepare" else "test"
+            ep.commands.append(
+                Command(cmd, ctx.snap.readme.path if ctx.snap.readme else "", bucket)
+            )
+            if not any(e.path == path for e in lists[bucket]):
+                lists[bucket].append(ScriptEntry(path, kind, command=cmd))
+
+
+# "Example scripts are in `examples/`", "see the demos in the [demo](demo/) folder".
+_EXAMPLE_FOLDER = re.compile(
+    r"(?i)\b(?:examples?|demos?|samples?|sample|usage)\b[^.\n]{0,60}?\b(?:in|under|at|see)\s+"
+    r"(?:the\s+)?[`\[]?(?:\./)?([\w.-]+(?:/[\w.-]+)*)/?[`\]]?(?:\([^)\n]*\))?"
+    r"(?:\s+(?:folder|directory|dir))?"
+)
+_EXAMPLE_DIR = re.compile(r"(?i)examples?|demos?|samples?|tutorials?|colabs?|notebooks?|apps?")
+# Where inference scripts and demo servers live (bin/sample.py, server/app.py).
+_SERVE_DIR = re.compile(r"(?i)(?:^|/)(?:bin|server|serve|serving|webui)/[^/]+$")
+_RUNS_MAIN = re.compile(r"^\s*(?:def main\(|fire\.Fire\(|app\.run\(|if __name__ ==)", re.M)
+
+
+def _example_folders(ctx: Context, ep: EntryPoints) -> None:
+    """A README sentence that names a folder of example scripts names each script in it that
+    runs (a main(), fire.Fire, absl app.run or a main guard)."""
+    folders: list[str] = []
+    for m in _EXAMPLE_FOLDER.finditer(ctx.readme[:200_000]):
+        folder = m.group(1).strip("/")
+        # The sentence speaks of scripts, or the folder is named for examples: "for example,
+        # in data/ …" does not make data/'s scripts demos.
+        if not (
+            re.search(r"(?i)scripts?\b", m.group(0))
+            or _EXAMPLE_DIR.fullmatch(folder.split("/")[-1])
+        ):
+            continue
+        if folder not in folders and any(
+            f.path.startswith(folder + "/") for f in ctx.snap.files[:20000]
+        ):
+            folders.append(folder)
+    by_path = {f.path: f for f in ctx.py.files}
+    known = {e.path for lst in (ep.train, ep.test, ep.prepare) for e in lst}
+    for folder in folders[:5]:
+        scripts = [
+            f
+            for f in ctx.snap.files
+            if f.path.startswith(folder + "/")
+            and f.path.count("/") == folder.count("/") + 1
+            and f.suffix == ".py"
+            and not f.name.startswith("_")
+        ]
+        for fe in scripts[:30]:
+            pf = by_path.get(fe.path)
+            if pf is None or fe.path in known or not _RUNS_MAIN.search(pf.text):
+                continue
+            kind = kind_of(_stem(fe.path)) or ("train" if _TRAIN_LOOP.search(pf.text) else "demo")
+            lst = {"train": ep.train, "prepare": ep.prepare}.get(kind, ep.test)
+            lst.append(ScriptEntry(fe.path, kind, _entry_facts(pf)[1]))
 
 
 def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
@@ -594,6 +783,10 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             if f.path.count("/") > 2:
                 continue
             nkind = _notebook_kind(stem, f.text)
+            if nkind is None and _EXAMPLE_DIR.fullmatch(
+                f.path.rsplit("/", 2)[-2] if "/" in f.path else ""
+            ):
+                nkind = "notebook"  # colabs/sampling.ipynb: a folder of notebooks to run
             if nkind is not None:
                 lists.get(nkind, ep.test).append(ScriptEntry(f.path, nkind))
             continue
@@ -618,12 +811,16 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
                 ep.train.append(ScriptEntry(f.path, "train", options))
             if says_test:
                 ep.test.append(ScriptEntry(f.path, "test", options))
+            elif not says_train and _SERVE_DIR.search(f.path) and _entry_facts(f)[0]:
+                ep.test.append(ScriptEntry(f.path, "demo", options))  # server/app.py
             continue
         runs, options = _entry_facts(f)
         if kind is None and runs and not _TOOL.match(stem):
             # An uninformative name (Caffe's solve.py): a script whose code runs a training
             # loop trains; one that only loads a model is left to the README.
-            kind = "train" if _TRAIN_LOOP.search(f.text) else None
+            # A main.py that calls model.fit(...) and then predicts trains (Keras).
+            loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
+            kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
         if kind is None:
             continue
         if not runs or _is_library_module(f.path, imported, packages):
@@ -631,10 +828,13 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         if kind == "prepare" and _NOT_ENTRY.match(stem):
             continue
         lists.get(kind, ep.test).append(ScriptEntry(f.path, kind, options))
+    # Files whose content is not a notebook at all (invalid JSON): never an entry point.
+    not_read = {p for p, why in ctx.py.unread if why.startswith(NOT_READ)}
     for fe in ctx.snap.files:
         if (
             fe.suffix == ".ipynb"
             and fe.path not in by_path
+            and fe.path not in not_read
             and fe.path.count("/") <= 2
             and not (fe.vendored or _UNIT_TEST_DIR.search(fe.path))
         ):
@@ -667,6 +867,8 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     if ctx.snap.readme:
         ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path)
         _add_readme_entries(ctx, ep, by_path)
+        _tool_commands(ctx, ep)
+        _example_folders(ctx, ep)
     for lst in (ep.train, ep.test, ep.prepare):
         lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
     findings: list[Finding] = []

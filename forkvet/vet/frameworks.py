@@ -89,7 +89,7 @@ _AUX_PATH = re.compile(
     r"(?i)(?:^|/)(?:tests?|testing|docs?|examples?|notebooks?|demos?|tools|scripts|utils?|"
     r"tmp|temp|scratch|old|legacy|deprecated|attic|unused|contrib(?:uted)?|"
     r"deploy\w*|export\w*|convert\w*|onnx\w*|tflite\w*|coreml\w*|tensorrt\w*|trt\w*|"
-    r"quantiz\w*|benchmarks?)(?:/|\.py$|\.ipynb$)|\.ipynb$|(?:^|/)\w*(?:export|convert|_to_|2onnx|"
+    r"quantiz\w*|benchmarks?|evaluations?|evaluators?)(?:/|\.py$|\.ipynb$)|\.ipynb$|(?:^|/)\w*(?:export|convert|_to_|2onnx|"
     r"2tf|2caffe|2torch)\w*\.py$"
 )
 
@@ -405,8 +405,11 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
                 )
                 strong.setdefault("lua-torch", set()).add(f.path)
         elif f.suffix in (".prototxt", ".caffemodel"):
+            # A network definition is data: Caffe is primary through code that runs it, or
+            # when nothing else runs the model (a repository of prototxt files), never
+            # because a Lua or PyTorch repository ships one to compare with or convert.
             evidence.setdefault("caffe", []).append(f"{f.path}: Caffe model definition")
-            strong.setdefault("caffe", set()).add(f.path)
+            weak.setdefault("caffe", set()).add(f.path)
         elif f.suffix == ".m" and not f.vendored:
             text = ctx.snap.read_text(f.path) or ""
             if _MATCONVNET.search(text):
@@ -425,6 +428,9 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
             if re.search(r"(?im)^[ \t]*(?:path|url)[ \t]*=[ \t]*\S*caffe\b", text):
                 evidence.setdefault("caffe", []).append(f"{f.path}: Caffe submodule")
                 strong.setdefault("caffe", set()).add(f.path)
+    definitions = {p for p in weak.get("caffe", set()) if p.endswith((".prototxt", ".caffemodel"))}
+    if definitions and not any(strong.values()):
+        strong.setdefault("caffe", set()).update(definitions)  # nothing else runs the model
     declared_by_fw: dict[str, list[str]] = {}
     for d in declared.items:
         for fw in FRAMEWORKS:
@@ -482,6 +488,7 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
             spec = _merge_specs(declared_specs)
         frameworks.append(Framework(name, spec, _dedupe(ev)[:8], python_max(name, spec)))
     _assign_roles(frameworks, strong, weak)
+    _helper_roles(ctx, frameworks, strong)
     order = {fw.name: i for i, fw in enumerate(FRAMEWORKS)}
     rank = {"primary": 0, "optional": 1, "library": 2}
     frameworks.sort(
@@ -498,6 +505,50 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
             )
         )
     return frameworks, findings
+
+
+# The TensorFlow a JAX codebase imports for tf.data, TFDS and TFRecords: the input pipeline
+# (a library), unless the same files build or run networks with it.
+_TF_MODEL_USE = re.compile(
+    r"\btf\.(?:keras|nn|layers|Variable|GradientTape|Session|train\.\w*Optimizer|estimator|"
+    r"compat\.v1\.(?:Session|layers|nn|train))\b|from\s+tensorflow(?:\.compat\.v1)?\s+"
+    r"import\s+[^\n]*\b(?:keras|layers|nn)\b"
+)
+_JAX_FAMILY = ("jax", "flax", "haiku")
+# `from transformers import GPT2TokenizerFast`: a tokenizer, not the model you install.
+_TRANSFORMERS_NAMES = re.compile(
+    r"^[ \t]*from[ \t]+transformers(?:\.[\w.]+)?[ \t]+import[ \t]+\(?([^\n)]*)", re.M
+)
+
+
+def _helper_roles(ctx: Context, frameworks: list[Framework], strong: dict[str, set[str]]) -> None:
+    """Primary means what you install to run the model: TensorFlow as a JAX codebase's input
+    pipeline and transformers used only for its tokenizers are libraries."""
+    by_name = {fw.name: fw for fw in frameworks}
+    texts = {f.path: f.text for f in ctx.py.files}
+    tf = by_name.get("tensorflow")
+    if (
+        tf is not None
+        and tf.role == "primary"
+        and any(by_name.get(n) and by_name[n].role == "primary" for n in _JAX_FAMILY)
+        and not any(
+            _TF_MODEL_USE.search(texts.get(p, ""))
+            for p in strong.get("tensorflow", ())
+            if not _AUX_PATH.search(p)  # a notebook's or a test's tf.keras is not the model
+        )
+    ):
+        tf.role = "library"
+    hf = by_name.get("transformers")
+    if hf is not None and hf.role == "primary" and strong.get("transformers"):
+        names: list[str] = []
+        for p in strong["transformers"]:
+            text = texts.get(p, "")
+            if re.search(r"^[ \t]*import[ \t]+transformers\b", text, re.M):
+                names += re.findall(r"\btransformers\.(\w+)", text)[:200] or ["transformers"]
+            for m in _TRANSFORMERS_NAMES.finditer(text):
+                names += [n.split(" as ")[0].strip() for n in m.group(1).split(",")]
+        if names and all("Tokenizer" in n for n in names if n):
+            hf.role = "library"
 
 
 def _unsatisfiable(name: str, spec: str) -> bool:

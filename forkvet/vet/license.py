@@ -8,7 +8,7 @@ from functools import cache
 from itertools import pairwise
 
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
-from forkvet.vet import licensedb
+from forkvet.vet import licensedb, modelterms
 from forkvet.vet.context import Context
 from forkvet.vet.licensesections import (
     custom_ref,
@@ -22,6 +22,7 @@ from forkvet.vet.licenseterms import (
     KNOWN,
     NO_DERIVATIVES,
     NO_LICENSE,
+    NONCOMMERCIAL,
     PUBLIC_DOMAIN_REF,
     RESTRICTIVE_CLAUSES,
     RESTRICTIVENESS,
@@ -337,6 +338,12 @@ _GENERIC_BSD = re.compile(r"\bbsd\b", re.I)
 _PUBLIC_DOMAIN = re.compile(r"public\s+domain|\bunlicen[sc]ed?\b", re.I)
 
 
+_DATA_SUBJECT = re.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations|images)\b")
+_CODE_SUBJECT = re.compile(
+    r"(?i)\b(?:code|software|models?|weights|checkpoints?|repository|this\s+(?:work|project))\b"
+)
+
+
 def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     """License evidence in a README or model card (weaker than a license file): front matter,
     a License section, a "License: X" line, a sentence naming a license, restrictive terms."""
@@ -371,6 +378,8 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
         read += 1
         if read > 200:  # bounded on hostile READMEs; real ones say it in a few sentences
             break
+        if _DATA_SUBJECT.search(sentence) and not _CODE_SUBJECT.search(sentence):
+            continue  # a data set's terms: reported apart (modelterms.dataset_terms)
         restrictive += [
             c
             for c in clauses(sentence)
@@ -562,6 +571,73 @@ def _file_role(path: str) -> str:
     return "other" if _WEIGHTS_NAME.search(path) else "third-party"
 
 
+# A source-header template kept as a file: it points at the licenses, it grants none.
+_HEADER_TEMPLATE = re.compile(
+    r"(?i)licensed\s+under\s+the\s+(?:licen[cs]e\s+)?(?:found\s+)?(?:in\s+)?(?:the\s+)?"
+    r"licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))"
+)
+# A LICENSE that holds only an address: the license it names there.
+_LICENSE_URLS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)", re.I), "CC-{0}-{1}"),
+    (re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I), "CC0-1.0"),
+    (re.compile(r"apache\.org/licenses/LICENSE-2\.0", re.I), "Apache-2.0"),
+    (re.compile(r"gnu\.org/licenses/(a?gpl|lgpl)-(\d\.\d)", re.I), "{0}-{1}"),
+    (re.compile(r"opensource\.org/licenses?/([\w.-]+?)(?:\.php|\.html)?/?$", re.I), "{0}"),
+    (re.compile(r"choosealicense\.com/licenses/([\w.-]+?)/?$", re.I), "{0}"),
+    (re.compile(r"ai\.google\.dev/gemma/terms", re.I), "gemma"),
+    (re.compile(r"llama\.(?:meta\.)?com/llama(\d)", re.I), "llama{0}"),
+    (re.compile(r"llama\.(?:meta\.)?com/llama-?(\d)", re.I), "llama{0}"),
+)
+
+
+def _license_at_url(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
+    """A license file of a line or two that is an address ("https://creativecommons.org/
+    licenses/by-nc/4.0/"): the license that address names, when forkvet knows it."""
+    words = text.split()
+    urls = [w.strip("<>()[]\"'.,") for w in words if re.match(r"[<(\[]?https?://", w)]
+    if len(urls) != 1 or len(words) > 12:
+        return []
+    for pattern, template in _LICENSE_URLS:
+        m = pattern.search(urls[0])
+        if m:
+            groups = [
+                g.upper() if "CC-" in template or "gpl" in g.lower() else g for g in m.groups()
+            ]
+            name = template.format(*groups)
+            items = _named(name, path, "file", 0.8, strict=True)
+            if items:
+                return items
+    return []
+
+
+_RESEARCH_TERMS = Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only"))
+
+
+def _model_restrictions(ctx: Context) -> list[_Found]:
+    """Non-commercial terms on the models (catalogues, model cards, a research-only base
+    model): restrictions on the weights, so commercial use is never a plain yes."""
+    out: list[_Found] = []
+    sources = modelterms.catalogues(ctx)
+    base = modelterms.research_base(ctx)
+    if base is not None:
+        sources.append(base)
+    for mt in sources:
+        named = [item for lic in mt.licenses[:20] for item in _named(lic, mt.path, "file", 0.7)]
+        closed = [(m, t) for m, t in named if t.commercial_use is False]
+        if closed:
+            m, terms = closed[0]
+            name = f"{m.name} ({mt.what})"
+        elif mt.research_only:
+            terms = _RESEARCH_TERMS
+            name = mt.what
+        else:
+            continue
+        ref = custom_ref("", f"Model-Terms-{mt.path}")
+        match, _ = _item(ref, name, terms, mt.path, 0.6, "file")
+        out.append(_Found(match, terms, terms.obligations, "other", "extra"))
+    return out
+
+
 def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     findings: list[Finding] = []
     found: list[_Found] = []
@@ -570,8 +646,14 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
         text = ctx.snap.read_text(path)
         if not text or not text.strip():
             continue
+        if _HEADER_TEMPLATE.search(text[:2000]) and len(text) < 2000:
+            continue  # "licensed under the LICENSE file in each model folder": a header
         texts[path] = text
         role = _file_role(path)
+        pointed = _license_at_url(text, path)
+        if pointed:
+            found += [_Found(m, t, t.obligations, role) for m, t in pointed]
+            continue
         for m, terms, kind in classify_text(text, path, "file"):
             item_role = "third-party" if kind == "notice" else role
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
@@ -611,9 +693,23 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
             "LicenseRef-PATENTS", "Additional patent grant (PATENTS)", terms, path, 0.9, "file"
         )
         found.append(_Found(m, terms, terms.obligations, "patents", "extra"))
+    found += _model_restrictions(ctx)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
     info = _decide(ctx, found, texts, findings)
+    data_terms = modelterms.dataset_terms(ctx)
+    if data_terms:
+        # A data set's terms bind whoever downloads it; they do not decide the code's answer.
+        findings.append(
+            Finding(
+                CHECK,
+                "notice",
+                "Data set terms",
+                f"The README puts data under research-only terms: {data_terms[0]!r}; check "
+                f"them before using the data commercially (the code's license is separate).",
+                ctx.snap.readme.path if ctx.snap.readme else None,
+            )
+        )
     findings += _policy(ctx, info)
     return info, findings
 
@@ -762,9 +858,12 @@ def _offers_choice(ctx: Context, distinct: list[_Found], texts: dict[str, str]) 
     """Whether the README or the license files say the licenses are alternatives ("dual-
     licensed", "at your option", "either ... or", "individually"); Rust-style LICENSE-MIT +
     LICENSE-APACHE files are alternatives by convention."""
+    paths = {d.match.path for d in distinct}
+    folders = {p.rsplit("/", 1)[0] if "/" in p else "" for p in paths}
+    if len(folders) == len(paths) and "" not in folders and len(paths) > 1:
+        return False  # a LICENSE in each model's folder: each covers its part (AND)
     if says_choice(ctx.readme):
         return True
-    paths = {d.match.path for d in distinct}
     if all(
         re.match(
             r"(?i)licen[cs]e[-_.](?:mit|apache|bsd|gpl|lgpl|mpl|isc|zlib|unlicense)",

@@ -307,6 +307,21 @@ KNOWN: tuple[KnownLicense, ...] = (
         "LicenseRef-OpenRAIL",
     ),
     KnownLicense(
+        "llama-4",
+        "Llama 4 Community License",
+        re.compile(r"(?:meta\s+)?llama\s+4(?:\.\d)?\s+community\s+licen[sc]e", re.I),
+        Terms(
+            "custom-restricted",
+            True,
+            (
+                *_LLAMA_OBL,
+                'Display "Built with Llama" with products using it',
+                'Model names derived from it must begin with "Llama"',
+            ),
+        ),
+        "LicenseRef-Llama-4-Community",
+    ),
+    KnownLicense(
         "llama-3",
         "Llama 3 Community License",
         re.compile(r"(?:meta\s+)?llama\s+3(?:\.\d)?\s+community\s+licen[sc]e", re.I),
@@ -368,6 +383,73 @@ KNOWN: tuple[KnownLicense, ...] = (
         "LicenseRef-Tongyi-Qianwen-License",
     ),
     KnownLicense(
+        "qwen-research",
+        "Qwen Research License Agreement",
+        re.compile(r"qwen\s+research\s+licen[sc]e", re.I),
+        Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
+        "LicenseRef-Qwen-Research-License",
+    ),
+    KnownLicense(
+        "qwen",
+        "Qwen License Agreement",
+        re.compile(r"qwen\s+licen[sc]e\s+agreement", re.I),
+        Terms(
+            "custom-restricted",
+            True,
+            (
+                USE_RESTRICTIONS,
+                INCLUDE_LICENSE,
+                "Products with over 100 million monthly active users need a license from "
+                "Alibaba Cloud",
+            ),
+        ),
+        "LicenseRef-Qwen-License",
+    ),
+    KnownLicense(
+        "mistral-research",
+        "Mistral AI Research / Non-Production License",
+        re.compile(r"mistral\s+ai\s+(?:research|non-?production)\s+licen[sc]e", re.I),
+        Terms("non-commercial", False, (NONCOMMERCIAL, "Research or evaluation use only")),
+        "LicenseRef-Mistral-AI-Research-License",
+    ),
+    KnownLicense(
+        "stability-nc",
+        "Stability AI Non-Commercial Research Community License",
+        re.compile(r"stability\s+ai\s+non-?commercial\s+research\s+community", re.I),
+        Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
+        "LicenseRef-Stability-AI-Non-Commercial-Research-Community",
+    ),
+    KnownLicense(
+        "stability-community",
+        "Stability AI Community License",
+        re.compile(r"stability\s+ai\s+community\s+licen[sc]e", re.I),
+        Terms(
+            "custom-restricted",
+            None,
+            (
+                USE_RESTRICTIONS,
+                INCLUDE_LICENSE,
+                "Commercial use is free only under a yearly revenue threshold; above it, an "
+                "enterprise license from Stability AI",
+            ),
+        ),
+        "LicenseRef-Stability-AI-Community",
+    ),
+    KnownLicense(
+        "falcon",
+        "Falcon LLM License",
+        re.compile(r"falcon[\w\s.-]{0,20}?(?:tii\s+)?licen[sc]e(?:\s+version)?", re.I),
+        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
+        "LicenseRef-Falcon-LLM-License",
+    ),
+    KnownLicense(
+        "nvidia-open-model",
+        "NVIDIA Open Model License",
+        re.compile(r"nvidia\s+open\s+model\s+licen[sc]e", re.I),
+        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
+        "LicenseRef-NVIDIA-Open-Model-License",
+    ),
+    KnownLicense(
         "gemma",
         "Gemma Terms of Use",
         re.compile(r"gemma\s+terms\s+of\s+use", re.I),
@@ -384,6 +466,10 @@ _TAGS = {
     "llama3.1": "llama-3",
     "llama3.2": "llama-3",
     "llama3.3": "llama-3",
+    "llama4": "llama-4",
+    "gemma": "gemma",
+    "qwen": "qwen",
+    "qwen-research": "qwen-research",
     "bigscience-bloom-rail-1.0": "bigscience-openrail-m",
     "bigcode-openrail-m": "openrail",
     "creativeml-openrail-m": "creativeml-openrail-m",

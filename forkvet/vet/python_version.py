@@ -344,6 +344,9 @@ _VERSION_IN_FILE = re.compile(
 _TOX_ENV = re.compile(r"\bpy(2\d|3\d{1,2})\b")
 
 
+_UNIVERSAL = re.compile(r"(?m)^\s*['\"]?universal['\"]?\s*[=:]\s*['\"]?(?:1|true)\b", re.I)
+
+
 def _declared(ctx: Context, sig: _Signals) -> None:
     for f in ctx.snap.files:
         if len(f.parts) > 3:
@@ -360,6 +363,10 @@ def _declared(ctx: Context, sig: _Signals) -> None:
             for m in _TOX_ENV.finditer(text):
                 v = m.group(1)
                 sig.declared.append((f"{v[0]}.{v[1:]}", f"{f.path}"))
+    for name in ("setup.cfg", "setup.py"):
+        # A universal wheel ([bdist_wheel] universal=1) is built for both majors.
+        if ctx.snap.get(name) and _UNIVERSAL.search(ctx.snap.read_text(name) or ""):
+            sig.compat.append(f"{name}: universal wheel (Python 2 and 3)")
     if ctx.snap.readme:
         readme_lines = line_of(ctx.readme)
         for m in _README_PY.finditer(ctx.readme):
@@ -394,7 +401,9 @@ def check(
     if not files:
         return PythonInfo(), []
     for f in files:
-        if not f.parsed:
+        if f.facts.get("skimmed"):
+            pass  # past the analysis budget: its imports only (below)
+        elif not f.parsed:
             _py2_syntax_signs(f, sig)
         elif isinstance(f.facts.get("python"), _Signals):
             sig.merge(f.facts["python"])
@@ -404,6 +413,15 @@ def check(
     declared_majors = Counter(v.split(".")[0] for v, _ in sig.declared)
     py2_weight = len(sig.py2_files)
     py3_weight = len(sig.py3_files)
+    if (
+        sig.compat
+        and not py2_weight
+        and all(p.endswith(".ipynb") for p in sig.py3_files)
+        and any(not f.is_notebook for f in files)
+    ):
+        # 2/3-neutral code (__future__ imports, six) with a Python 3 Colab notebook beside it:
+        # the code is what you install; the notebook does not narrow it to Python 3.
+        py3_weight = 0
     findings: list[Finding] = []
     if py2_weight and py3_weight:
         # Mixed repository: the majority decides; the rest is reported.

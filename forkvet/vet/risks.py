@@ -235,11 +235,25 @@ _TEXT_RISKS: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
 )
 
 
+# A plain substring each pattern's matches contain: `in` skips most files at memchr speed (the
+# patterns, tried at every position, cost ~0.5 s per MB together).
+_TEXT_NEEDLES: tuple[tuple[str, ...], ...] = (
+    ("torch.load",),
+    ("load",),
+    ("yaml.load",),
+    ("eval", "exec"),
+    ("allow_pickle",),
+    ("trust_remote_code",),
+)
+
+
 def text_risks(code: str) -> list[tuple[str, str, str, int]]:
     """(kind, severity, message, line) of risky calls found by pattern in unparsed code."""
     lines = line_of(code)
     out = []
-    for rx, kind, severity, msg in _TEXT_RISKS:
+    for (rx, kind, severity, msg), needles in zip(_TEXT_RISKS, _TEXT_NEEDLES, strict=True):
+        if not any(n in code for n in needles):
+            continue
         for m in rx.finditer(code):
             what = next((g for g in m.groups() if g), m.group(0).rstrip("( \t"))
             out.append((kind, severity, msg.format(what.strip()), lines(m.start())))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from urllib.parse import urlparse
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import ParseResult, urlparse
 
 from forkvet.report import Finding, Weight
 from forkvet.vet.context import Context
@@ -144,7 +146,31 @@ _CODE_LOADERS = re.compile(
     r"snapshot_download|get_file|urlretrieve|download_url|gdown\.download)\s*\(\s*"
     r"(?:[\w_]+\s*=\s*)?[\"']([^\"']+)[\"']"
 )
-_FROM_PRETRAINED = re.compile(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']")
+# A hub id passed to a loader: org/name, or a bare canonical name (gpt2, bert-base-uncased,
+# t5-small) that has a digit or a hyphen, unlike a local folder name (output, checkpoints).
+_HUB_ID = r"(?:[A-Za-z0-9][\w.-]*/[\w.-]+|[A-Za-z][A-Za-z]*(?:[\d-][\w.-]*))"
+_FROM_PRETRAINED = re.compile(rf"from_pretrained\(\s*[\"']({_HUB_ID})[\"']")
+# nanoGPT's `--init_from=gpt2-xl` / `init_from = 'gpt2'`, the transformers examples'
+# `--model_name_or_path bert-base-uncased`: a checkpoint fetched by name at run time.
+_INIT_FROM = re.compile(
+    rf"(?:--?|\b)(?:init_from|model_name_or_path|pretrained_model_name_or_path)"
+    rf"(?:[ \t]*=[ \t]*|[ \t]+)[\"']?({_HUB_ID})\b(?![\w/.-]*\.(?:py|ya?ml|json)\b)"
+)
+# from_pretrained(model_type) with `model_type = 'gpt2'` or `assert model_type in {'gpt2', …}`
+# in the same file (minGPT): the first literal it is given names the checkpoint.
+_FROM_PRETRAINED_VAR = re.compile(r"from_pretrained\(\s*([A-Za-z_]\w*)\s*[,)]")
+_NAMED_NEEDLES = (
+    "from_pretrained",
+    "init_from",
+    "model_name_or_path",
+    "kagglehub",
+    "gs://",
+)
+_NOT_HUB_NAMES = frozenset({"scratch", "resume", "none", "null", "true", "false"})
+_KAGGLEHUB = re.compile(r"kagglehub\.model_download\(\s*[\"']([\w.-]+(?:/[\w.-]+)+)[\"']")
+_GCS_CHECKPOINT = re.compile(
+    r"gs://[\w.-]+/[^\s\"'`]*?(?:checkpoints?|ckpts?|pretrained|weights|models?)/[^\s\"'`]*"
+)
 _ZOO_DOC = re.compile(
     r"(?i)model[_-]?zoo|(?:^|/)(?:pretrained|models?|weights|checkpoints)/readme|"
     r"(?:^|/)(?:models|pretrained|weights|checkpoints)\.(?:md|rst)$"
@@ -155,11 +181,46 @@ _WEIGHT_FILE = re.compile(
     r"\.(?:pth|pt|ckpt|h5|hdf5|caffemodel|t7|safetensors|onnx|tflite|pb|params)\b|"
     r"(?i:model\.ckpt|checkpoint)"
 )
+# Files that are never checkpoints, whatever the words around them: licenses, fonts (YOLOv5's
+# Arial.ttf), tokenizer and vocabulary files, data tables, and unformatted templates
+# ("{:s}/{:s}", "%s") whose real address is only known at run time (a shell script's $FILE
+# is kept: the script says which files it fetches).
+_NOT_CHECKPOINT = re.compile(
+    r"(?i)(?:^|/)(?:licen[cs]e|copying|notice)(?:[._-][\w.-]*)?$|"
+    r"\.(?:ttf|otf|woff2?|ttc|fon|png|jpe?g|gif|svg|webp|bmp|mp4|webm|txt|csv|tsv|jsonl?|parquet|tfrecords?|arrow|xml|ya?ml|"
+    r"vocab|merges|spm|bpe|tiktoken)$|"
+    r"(?:^|/)(?:tokenizer(?:_config)?(?:\.\w+)?|vocab(?:ulary)?[\w.-]*|merges[\w.-]*|"
+    r"special_tokens_map\.json|sentencepiece[\w.-]*|spiece\.model|\w*\.?bpe(?:\.\w+)?|"
+    r"encoder\.json)$|"
+    r"(?<!\$)\{[^{}]*\}|%[sd]"
+)
+_PRETRAINED_LINK = re.compile(
+    r"(?i)\bpre-?trained[ _-]+(?:models?|weights|checkpoints?|networks?)\b|"
+    r"\b(?:download|get)[ _-]+(?:the[ _-]+)?(?:models?|weights|checkpoints?)\b"
+)
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
 
 
+def _parse(url: str) -> ParseResult:
+    """urlparse, but a malformed address (an unclosed IPv6 literal `http://[::1`, which the
+    link pattern stops at the `]`) parses as a link with no host instead of raising: one bad
+    link must never cost the rest of the section."""
+    try:
+        return urlparse(url)
+    except ValueError:
+        return urlparse("")
+
+
+def _readable(url: str) -> bool:
+    try:
+        urlparse(url)
+    except ValueError:
+        return False
+    return True
+
+
 def _host(url: str) -> str | None:
-    netloc = urlparse(url).netloc.lower()
+    netloc = _parse(url).netloc.lower()
     for host, label in _HOSTS.items():
         if netloc == host or netloc.endswith("." + host):
             return label
@@ -218,7 +279,9 @@ def classify_url(
     The file name speaks first, then its folder, then the line around the link, then the
     section heading.
     """
-    parsed = urlparse(url)
+    parsed = _parse(url)
+    if not parsed.netloc:
+        return None  # not an address urllib can read
     netloc, path = parsed.netloc.lower().split(":")[0], parsed.path
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
@@ -246,8 +309,9 @@ def classify_url(
         # A repository link: a data set's repository says so in its name.
         return "dataset" if _DATA_WORDS.search(name.replace("-", "_")) else None
     if not downloadable:
-        # A web page: a folder of models, or a data set's page by its address.
-        if _STRONG_MODEL_PATH.search(low):
+        # A web page: a folder of models, or a data set's page by its address, or one the
+        # link's own words call the pretrained model ("[pretrained model](http://host/x)").
+        if _STRONG_MODEL_PATH.search(low) or _PRETRAINED_LINK.search(f"{label} {near}"):
             return "weight"
         return "dataset" if _DATA_WORDS.search(f"{netloc} {low}".replace("-", "_")) else None
     for text in (name, label.lower()):
@@ -273,6 +337,112 @@ def _looks_binary(ctx: Context, path: str) -> bool:
     return not head or bool(re.search(rb"[\x00-\x08\x0e-\x1f]", head))
 
 
+Add = Callable[[str | None, Weight], None]
+
+
+def _isolated(
+    skipped: list[tuple[str, str]], path: str, step: Callable[..., None], *args: Any
+) -> None:
+    """Run one file's step: a file this check cannot read (a parser bug, a pathological
+    link) becomes a notice, and the links of every other file are still reported."""
+    try:
+        step(*args)
+    except (Exception, RecursionError) as exc:
+        skipped.append((path, type(exc).__name__))
+
+
+def _doc_links(
+    doc_path: str, text: str, zoo_page: bool, add: Add, skipped: list[tuple[str, str]]
+) -> None:
+    """Checkpoint and data links of one README or model-zoo page."""
+    headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
+    heading_at = [pos for pos, _ in headings]
+    lines = line_of(text)
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(".,;:")
+        if not _readable(url):
+            skipped.append((f"{doc_path}:{lines(m.start())}", "malformed address"))
+            continue
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        line = text[start : end if end >= 0 else len(text)].replace(url, " ")
+        # The last heading before the link (bisect: a README of 50,000 links and headings).
+        before = bisect.bisect_left(heading_at, m.start())
+        heading = headings[before - 1][1] if before else ""
+        # A Markdown link's text names the file better than a drive id does.
+        label = ""
+        if text[max(0, m.start() - 2) : m.start()] == "](":
+            open_at = text.rfind("[", max(0, m.start() - 300), m.start())
+            label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
+        link_at = m.start() - len(label) - 3 if label else m.start()
+        near = text[max(start, link_at - 40) : max(start, link_at)]
+        near = near.rsplit(")", 1)[-1]  # not the previous link's words
+        kind = classify_url(
+            url,
+            line.replace(label, " "),
+            heading or ("models" if zoo_page else ""),
+            label,
+            near,
+        )
+        add(kind, Weight(url, None, _host(url), f"{doc_path}:{lines(m.start())}"))
+    _named_checkpoints(doc_path, text, add)
+
+
+def _code_links(path: str, text: str, add: Add) -> None:
+    """Checkpoints a Python file downloads: URLs of weight files, loader calls, hub ids."""
+    flines = line_of(text)
+    # A checkpoint URL in a string (CLIP's _MODELS table, a download helper's list).
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(".,;:")
+        name = _parse(url).path.lower().rsplit("/", 1)[-1]
+        if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
+            add("weight", Weight(url, None, _host(url) or "code", f"{path}:{flines(m.start())}"))
+    for m in _CODE_LOADERS.finditer(text):
+        at = flines(m.start())
+        url = m.group(1)
+        kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
+        add(kind, Weight(url, None, _host(url) or "code", f"{path}:{at}"))
+    _named_checkpoints(path, text, add)
+
+
+def _variable_value(text: str, var: str) -> str | None:
+    """The first hub id a variable is set to (or checked against) in the same file."""
+    m = re.search(
+        rf"\b{re.escape(var)}\s*(?:=|\bin\s*[\[{{(])\s*[\"']({_HUB_ID})[\"']", text[:200_000]
+    )
+    return m.group(1) if m else None
+
+
+def _named_checkpoints(path: str, text: str, add: Add) -> None:
+    """Checkpoints fetched by name, not by address: hub ids given to from_pretrained or an
+    --init_from option, Kaggle models, and checkpoint folders on Google Cloud Storage."""
+    if not any(n in text for n in _NAMED_NEEDLES):
+        return  # memchr-speed test first: the patterns cost ~0.3 s per MB of code otherwise
+    flines = line_of(text)
+    values: dict[str, str | None] = {}  # one search per variable name, whatever the calls
+    by_variable = []
+    for m in _FROM_PRETRAINED_VAR.finditer(text):
+        if m.group(1) not in values and len(values) < 20:
+            values[m.group(1)] = _variable_value(text, m.group(1))
+        by_variable.append((m, values.get(m.group(1))))
+    for pattern in (_FROM_PRETRAINED, _INIT_FROM):
+        for m, name in [(m, m.group(1)) for m in pattern.finditer(text)] + (
+            by_variable if pattern is _FROM_PRETRAINED else []
+        ):
+            if name is None:
+                continue
+            if name.lower() in _NOT_HUB_NAMES or name.startswith(("http", "gs")):
+                continue
+            at = f"{path}:{flines(m.start())}"
+            add("weight", Weight(f"https://huggingface.co/{name}", None, "Hugging Face", at))
+    for m in _KAGGLEHUB.finditer(text):
+        at = f"{path}:{flines(m.start())}"
+        add("weight", Weight(f"https://www.kaggle.com/models/{m.group(1)}", None, "Kaggle", at))
+    for m in _GCS_CHECKPOINT.finditer(text):
+        at = f"{path}:{flines(m.start())}"
+        add("weight", Weight(m.group(0).rstrip(".,;:)"), None, "Google Cloud Storage", at))
+
+
 def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
     """(weights, datasets, findings)."""
     found: dict[str, list[Weight]] = {"weight": [], "dataset": []}
@@ -280,6 +450,8 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
 
     def add(kind: str | None, w: Weight) -> None:
         key = w.url or w.path or ""
+        if kind == "weight" and w.url and _NOT_CHECKPOINT.search(_parse(w.url).path or w.url):
+            return
         if kind in found and key not in seen and len(found[kind]) < 100:
             seen.add(key)
             found[kind].append(w)
@@ -297,62 +469,16 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             and len(docs) < 6
         ):
             docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
+    skipped: list[tuple[str, str]] = []  # (path, why) of inputs that could not be read
+
+    readme_path = ctx.snap.readme.path if ctx.snap.readme else ""
     for doc_path, text in docs:
-        zoo_page = doc_path != (ctx.snap.readme.path if ctx.snap.readme else "")
-        headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
-        heading_at = [pos for pos, _ in headings]
-        lines = line_of(text)
-        for m in _URL.finditer(text):
-            url = m.group(0).rstrip(".,;:")
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.end())
-            line = text[start : end if end >= 0 else len(text)].replace(url, " ")
-            # The last heading before the link (bisect: a README of 50,000 links and headings).
-            before = bisect.bisect_left(heading_at, m.start())
-            heading = headings[before - 1][1] if before else ""
-            # A Markdown link's text names the file better than a drive id does.
-            label = ""
-            if text[max(0, m.start() - 2) : m.start()] == "](":
-                open_at = text.rfind("[", max(0, m.start() - 300), m.start())
-                label = text[open_at + 1 : m.start() - 2] if open_at >= 0 else ""
-            link_at = m.start() - len(label) - 3 if label else m.start()
-            near = text[max(start, link_at - 40) : max(start, link_at)]
-            near = near.rsplit(")", 1)[-1]  # not the previous link's words
-            kind = classify_url(
-                url,
-                line.replace(label, " "),
-                heading or ("models" if zoo_page else ""),
-                label,
-                near,
-            )
-            lineno = lines(m.start())
-            add(kind, Weight(url, None, _host(url), f"{doc_path}:{lineno}"))
+        _isolated(
+            skipped, doc_path, _doc_links, doc_path, text, doc_path != readme_path, add, skipped
+        )
     for f in ctx.py.files:
-        if f.copy_of:
-            continue
-        flines = line_of(f.text)
-        # A checkpoint URL in a string (CLIP's _MODELS table, a download helper's list).
-        for m in _URL.finditer(f.text):
-            url = m.group(0).rstrip(".,;:")
-            name = urlparse(url).path.lower().rsplit("/", 1)[-1]
-            if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
-                add(
-                    "weight",
-                    Weight(url, None, _host(url) or "code", f"{f.path}:{flines(m.start())}"),
-                )
-        for m in _CODE_LOADERS.finditer(f.text):
-            at = flines(m.start())
-            url = m.group(1)
-            kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
-            add(kind, Weight(url, None, _host(url) or "code", f"{f.path}:{at}"))
-        for m in _FROM_PRETRAINED.finditer(f.text):
-            at = flines(m.start())
-            add(
-                "weight",
-                Weight(
-                    f"https://huggingface.co/{m.group(1)}", None, "Hugging Face", f"{f.path}:{at}"
-                ),
-            )
+        if not f.copy_of:
+            _isolated(skipped, f.path, _code_links, f.path, f.text, add)
     scripts: list[str] = []
     for fe in ctx.snap.files:
         if fe.size > 0 and (
@@ -397,6 +523,18 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
                 "notice",
                 "Download scripts",
                 f"Weights or data are fetched by: {', '.join(scripts[:5])}",
+            )
+        )
+    if skipped:
+        shown = ", ".join(f"{p} ({why})" for p, why in skipped[:5])
+        findings.append(
+            Finding(
+                CHECK,
+                "notice",
+                "Links not read",
+                f"{len(skipped)} link(s) or file(s) could not be read and were skipped: {shown}; "
+                f"the other links are listed",
+                skipped[0][0].rsplit(":", 1)[0],
             )
         )
     drives = [

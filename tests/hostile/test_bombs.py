@@ -114,6 +114,12 @@ def test_yaml_anchor_bombs(tmp_path: Path, path: str, text: str) -> None:
         "pip install " + "a " * 100_000,
         "license\n" * 25_000,
         "torch 1.0 " * 20_000,
+        "\n" * 200_000 + "Copyright (c) 2020 x",
+        "Example scripts are in " + "a/" * 100_000,
+        "from_pretrained(x)\n" * 20_000 + "x = 'gpt2'\n",
+        "--init_from" + " " * 200_000 + "x",
+        "The dataset" + " " * 200_000 + "is for research only",
+        "fine-tuned from LLaMA " * 20_000,
     ],
     ids=lambda s: repr(s[:12]),
 )

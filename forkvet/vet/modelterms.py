@@ -1,0 +1,194 @@
+"""Terms that cover the models rather than the code: model catalogues (a JSON/YAML list of
+models with a license each, model-zoo pages), model cards ("intended use: research only"),
+adapters and fine-tunes of a research-only base model, and data sets' research-only terms.
+
+The license check turns the first three into restrictions on the weights (commercial use is
+then never a plain "yes"); data-set terms are reported apart and decide nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from forkvet import safeyaml
+from forkvet.snapshot import FileEntry
+from forkvet.vet.context import Context
+
+MAX_CATALOGUE_BYTES = 512 * 1024
+MAX_CATALOGUES = 30
+
+
+@dataclass
+class ModelTerms:
+    path: str
+    what: str  # what the finding says, e.g. "model catalogue: 3 model(s) under CC-BY-NC-4.0"
+    licenses: list[str]  # license names or ids the source gives (to classify), may be empty
+    research_only: bool  # the source itself says research / non-commercial only
+
+
+_RESEARCH_ONLY = re.compile(
+    r"(?i)\bnon[- ]?commercial\b|\bresearch[- ](?:purposes?[- ])?only\b|"
+    r"\bfor\s+(?:academic\s+|non[- ]?commercial\s+)?research\s+(?:purposes?\s+)?only\b|"
+    r"\bcc[- ]by[- ]nc\b|\bnot\s+for\s+commercial\b"
+)
+_MODEL_KEYS = frozenset(
+    {
+        "model",
+        "models",
+        "name",
+        "model_name",
+        "model_id",
+        "repo_id",
+        "checkpoint",
+        "weights",
+        "url",
+        "ckpt",
+        "hf_repo",
+        "hub_id",
+        "arch",
+        "architecture",
+    }
+)
+_LICENSE_KEY = re.compile(r"(?i)^licen[cs]e(?:_?(?:name|id|type))?$")
+_CATALOGUE_NAME = re.compile(
+    r"(?i)(?:models?|zoo|catalog(?:ue)?|checkpoints?|weights|registry|hub|pretrained|cards?)"
+)
+_ZOO_PAGE = re.compile(
+    r"(?i)(?:^|/)(?:model[_-]?zoo|models?|pretrained(?:_models)?|checkpoints|model[_-]?cards?)"
+    r"(?:/readme)?\.(?:md|rst)$"
+)
+_MODEL_CARD = re.compile(r"(?i)(?:^|/)model[_-]?card[\w.-]*\.(?:md|txt)$")
+_INTENDED_USE = re.compile(
+    r"(?is)intended\s+use[^\n]{0,40}\n?(.{0,800})",
+)
+# Base models released for research only (LLaMA 1, OPT-175B, Galactica, Alpaca): weights
+# derived from them inherit those terms. Llama 2/3/4 and Code Llama are other licenses.
+_RESEARCH_BASE = re.compile(
+    r"(?i)\b(?<!code\s)(?<!code-)(?:llama|LLaMA)(?![-\s._]?(?:2|3|4|\.cpp|[-_]?index)\b|/)"
+    r"(?:[-\s_]?(?:7|13|30|33|65)b)?\b|\bopt-(?:66|175)b\b|\bgalactica\b|\balpaca\b"
+)
+_DERIVED = re.compile(
+    r"(?i)\b(?:fine[- ]?tun\w*|adapters?|lora|peft|delta\s+weights|instruction[- ]tuned|"
+    r"trained\s+on\s+top\s+of|built\s+on|based\s+on|initiali[sz]ed\s+from|derived\s+from)\b"
+)
+_DATASET_TERMS = re.compile(
+    r"(?i)(?:data\s*sets?|corpus|images|annotations)\b[^.\n]{0,200}?"
+    r"(?:research\s+(?:purposes?\s+)?only|non[- ]?commercial(?:\s+research)?\s+(?:use|purposes?)"
+    r"|not\s+for\s+commercial)"
+)
+
+
+def catalogues(ctx: Context) -> list[ModelTerms]:
+    """Model lists in JSON/YAML files and model-zoo pages that give each model a license."""
+    out: list[ModelTerms] = []
+    files = [f for f in ctx.snap.files if _is_catalogue_candidate(f)][:MAX_CATALOGUES]
+    for fe in files:
+        text = ctx.snap.read_text(fe.path)
+        if not text:
+            continue
+        try:
+            data = json.loads(text) if fe.suffix == ".json" else safeyaml.load(text)
+        except (ValueError, RecursionError, yaml.YAMLError):
+            continue
+        licenses = _entry_licenses(data)
+        if len(licenses) >= 2 or (licenses and _CATALOGUE_NAME.search(fe.name)):
+            restricted = sorted({lic for lic in licenses if _RESEARCH_ONLY.search(lic)})
+            out.append(
+                ModelTerms(
+                    fe.path,
+                    f"model catalogue {fe.path}: {len(licenses)} model(s) with a license each",
+                    sorted(set(licenses)),
+                    bool(restricted),
+                )
+            )
+    for fe in ctx.snap.files:
+        page = _ZOO_PAGE.search(fe.path) or _MODEL_CARD.search(fe.path)
+        if page and fe.suffix in (".md", ".rst") and not fe.vendored and fe.path.count("/") <= 2:
+            out += _page_terms(fe.path, ctx.snap.read_text(fe.path) or "")
+    return out
+
+
+def _is_catalogue_candidate(fe: FileEntry) -> bool:
+    return (
+        fe.suffix in (".json", ".yaml", ".yml")
+        and 0 < fe.size <= MAX_CATALOGUE_BYTES
+        and not fe.vendored
+        and fe.path.count("/") <= 3
+        and not fe.path.startswith((".github/", "node_modules/"))
+        and fe.name not in ("package.json", "package-lock.json", "tsconfig.json")
+    )
+
+
+def _entry_licenses(data: Any, depth: int = 0) -> list[str]:
+    """The license of each model-like entry (a mapping with a license key and a model key)."""
+    if depth > 6:
+        return []
+    out: list[str] = []
+    if isinstance(data, dict):
+        keys = {str(k).lower() for k in data}
+        lic = next((v for k, v in data.items() if _LICENSE_KEY.match(str(k))), None)
+        if isinstance(lic, str) and (keys & _MODEL_KEYS or depth > 0):
+            out.append(lic[:200])
+        for value in list(data.values())[:2000]:
+            if isinstance(value, dict | list):
+                out += _entry_licenses(value, depth + 1)
+    elif isinstance(data, list):
+        for item in data[:2000]:
+            out += _entry_licenses(item, depth + 1)
+    return out[:500]
+
+
+def _page_terms(path: str, text: str) -> list[ModelTerms]:
+    text = text[:200_000]
+    if _MODEL_CARD.search(path):
+        m = _INTENDED_USE.search(text)
+        if m and _RESEARCH_ONLY.search(m.group(1)):
+            return [ModelTerms(path, f"model card {path}: intended use is research only", [], True)]
+        return []
+    m = _RESEARCH_ONLY.search(text)
+    if m:
+        line = text[text.rfind("\n", 0, m.start()) + 1 : text.find("\n", m.end())]
+        what = f"model docs {path} mark models {m.group(0).strip()}: {' '.join(line.split())[:120]}"
+        return [ModelTerms(path, what, [], True)]
+    return []
+
+
+def research_base(ctx: Context) -> ModelTerms | None:
+    """Weights that adapt or fine-tune a research-only base model (a PEFT adapter_config.json
+    naming one, or the README saying the model is fine-tuned from one)."""
+    for fe in ctx.snap.files:
+        if fe.name == "adapter_config.json" and fe.size <= MAX_CATALOGUE_BYTES:
+            try:
+                cfg = json.loads(ctx.snap.read_text(fe.path) or "")
+            except ValueError:
+                continue
+            base = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None
+            if isinstance(base, str) and _RESEARCH_BASE.search(base):
+                what = f"{fe.path}: an adapter of {base}, a research-only base model"
+                return ModelTerms(fe.path, what, [], True)
+    readme = ctx.readme[:100_000]
+    for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", readme):
+        base = _RESEARCH_BASE.search(sentence)
+        if base and _DERIVED.search(sentence) and len(sentence) < 600:
+            path = ctx.snap.readme.path if ctx.snap.readme else "README"
+            what = (
+                f"{path}: the weights derive from {base.group(0)}, a base model released for "
+                f"research only"
+            )
+            return ModelTerms(path, what, [], True)
+    return None
+
+
+def dataset_terms(ctx: Context) -> list[str]:
+    """Sentences of the README that put a data set under research-only terms."""
+    found: list[str] = []
+    for m in _DATASET_TERMS.finditer(ctx.readme[:200_000]):
+        found.append(" ".join(m.group(0).split())[:200])
+        if len(found) >= 3:
+            break
+    return found

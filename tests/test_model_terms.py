@@ -1,0 +1,61 @@
+"""Terms on the models, not the code: catalogues, model cards, research-only base models and
+data sets. Commercial use is then never a plain yes; data-set terms are reported apart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from forkvet.report import Report
+from tests.conftest import license_text
+
+Vet = Callable[..., Report]
+APACHE = license_text("Apache-2.0.txt")
+CODE = {"LICENSE": APACHE, "train.py": "import torch\n"}
+
+
+def test_apache_code_alone_is_yes(vet_repo: Vet) -> None:
+    assert vet_repo(CODE).license.commercial_use is True
+
+
+def test_a_catalogue_with_non_commercial_models_is_unclear(vet_repo: Vet) -> None:
+    catalogue = [
+        {"name": "tiny-base", "url": "https://example.org/base.pt", "license": "Apache-2.0"},
+        {"name": "tiny-large", "url": "https://example.org/large.pt", "license": "CC-BY-NC-4.0"},
+    ]
+    report = vet_repo({**CODE, "configs/models.json": json.dumps(catalogue)})
+    assert report.license.spdx == "Apache-2.0"
+    assert report.license.commercial_use is None
+    assert "configs/models.json" in report.license.governs_reason
+
+
+def test_a_catalogue_of_permissive_models_stays_yes(vet_repo: Vet) -> None:
+    catalogue = {"models": [{"name": "a", "license": "MIT"}, {"name": "b", "license": "MIT"}]}
+    report = vet_repo({**CODE, "models.yaml": json.dumps(catalogue)})
+    assert report.license.commercial_use is True
+
+
+def test_a_model_card_for_research_only(vet_repo: Vet) -> None:
+    card = "# Model card\n\n## Intended use\n\nThe model is intended for research purposes only.\n"
+    report = vet_repo({**CODE, "MODEL_CARD.md": card})
+    assert report.license.commercial_use is None
+    assert "intended use is research only" in report.license.governs_reason
+
+
+def test_an_adapter_of_a_research_only_base_model(vet_repo: Vet) -> None:
+    adapter = {"base_model_name_or_path": "huggyllama/llama-7b", "r": 8}
+    report = vet_repo({**CODE, "lora/adapter_config.json": json.dumps(adapter)})
+    assert report.license.commercial_use is None
+    assert "research-only base model" in report.license.governs_reason
+    readme = "# tinychat\n\nLoRA weights fine-tuned from LLaMA-7B on our chat data.\n"
+    report = vet_repo({**CODE, "README.md": readme}, name="readme")
+    assert report.license.commercial_use is None
+    later = "# tinychat\n\nLoRA weights fine-tuned from Llama-2-7b and meta-llama/Llama-3.1-8B.\n"
+    assert vet_repo({**CODE, "README.md": later}, name="l2").license.commercial_use is True
+
+
+def test_data_set_terms_are_reported_apart(vet_repo: Vet) -> None:
+    readme = "# seg\n\nThe dataset is available for non-commercial research purposes only.\n"
+    report = vet_repo({**CODE, "README.md": readme})
+    assert report.license.commercial_use is True
+    assert [f for f in report.findings if f.title == "Data set terms"]
