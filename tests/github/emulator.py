@@ -18,6 +18,7 @@ import re
 import secrets
 import subprocess
 import threading
+import urllib.parse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -289,7 +290,8 @@ class GitHubEmulator:
             {
                 "login": login,
                 "type": "Bot" if bot else "User",
-                "url": f"{self.base_url}/users/{login}",
+                # GitHub percent-encodes a bot's login in its URLs (forkvet%5Bbot%5D)
+                "url": f"{self.base_url}/users/{urllib.parse.quote(login, safe='')}",
             }
         )
         return u
