@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
 from typing import Any
 
@@ -22,13 +21,14 @@ from bot.handlers import router
 from bot.routing import Event
 from bot.settings import Settings
 from bot.signature import verify
+from forkvet import rx
 
 log = logging.getLogger("forkvet.app")
 WEBHOOK_PATH = "/api/github/webhooks"
 # GitHub's payloads nest about a dozen levels; anything far deeper is not GitHub's.
 MAX_JSON_DEPTH = 64
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
-_PAIRS = re.compile(rb"\[\]|\{\}")
+_STRINGS = rx.compile(rb'"(?:[^"\\]|\\.)*"', rx.S)
+_PAIRS = rx.compile(rb"\[\]|\{\}")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 import stat
 import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.report import Finding
 
@@ -61,7 +61,7 @@ VENDORED_PARTS = frozenset(
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 MAX_FILES = 200_000
 _BINARY_SNIFF = 8192
-_CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_CODING_RE = rx.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
 @dataclass(frozen=True)
@@ -417,7 +417,7 @@ def git_refusal(root: Path) -> str | None:
             config = fh.read(256 * 1024).decode("utf-8", "replace").lower()
     except OSError:
         config = ""
-    if re.search(r"^\s*(partialclone|promisor)\s*=", config, re.M) or "[include" in config:
+    if rx.search(r"^\s*(partialclone|promisor)\s*=", config, rx.M) or "[include" in config:
         return ".git/config makes git fetch from a remote or read other files"
     refs = dot / "refs"
     count = 0
@@ -456,4 +456,4 @@ def read_git_info(root: Path, remote: str | None = None) -> GitInfo:
 
 def redact_url(url: str) -> str:
     """Drop credentials from a URL (https://user:token@host/... → https://host/...)."""
-    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)
+    return rx.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)

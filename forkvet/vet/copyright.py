@@ -3,21 +3,21 @@ never from license boilerplate ("the copyright holders and contributors")."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from forkvet import rx
 from forkvet.report import Finding
 from forkvet.snapshot import Snapshot
 from forkvet.vet.context import Context
 
-_NOTICE_LINE = re.compile(
+_NOTICE_LINE = rx.compile(
     r"^[#/*;\s\"'-]*(?:(?:Software|Code|Source code|Portions)\s+)?"
     r"((?:Copyright|\(c\)|©)[^\n]{3,150})$",
-    re.I | re.M,
+    rx.I | rx.M,
 )
 # License text that talks about copyright, never a holder's notice.
-_BOILERPLATE = re.compile(
-    r"(?i)copyright\s+(?:notice|statement|license|law|holders?\b(?!:)|owners?\b(?!:)|and\s+"
+_BOILERPLATE = rx.compile(
+    r"(?i)copyright\s+(?:notice|statement|license|law|holders?(?:[^\w:]|$)|owners?(?:[^\w:]|$)|and\s+"
     r"(?:related|similar)|protection|interest|infringement|claims?|to\s+the\s+work)|"
     r"included in or attached|holders and contributors|the\s+(?:above|following)\s+copyright|"
     r"<(?:year|owner|name|copyright)[^>]*>|\[(?:yyyy|year|name)[^\]]*\]|\{(?:yyyy|year|name)\}|"
@@ -27,9 +27,9 @@ _BOILERPLATE = re.compile(
     r"^\(c\)\s+(?:you|the|any|if|in|to|this|such|that|an?|for|no|neither|each)\b"
 )
 # A holder's notice names a year or a (c)/© mark followed by a name.
-_HOLDER_NOTICE = re.compile(r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)")
+_HOLDER_NOTICE = rx.compile(r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)")
 # Where a license file's own grant ends and appended third-party notices begin.
-_NOTICES_START = re.compile(
+_NOTICES_START = rx.compile(
     r"(?im)^\s*(?:-{3,}|={3,}|\*{3,}|license for\b|third[- ]party|"
     # A short heading ("Third-party notices:"), not a clause that ends on the word ("(b) You
     # must cause any modified files to carry prominent notices", Apache-2.0 section 4).
@@ -64,18 +64,18 @@ def notice_lines(snap: Snapshot, limit: int = 20) -> list[str]:
 
 def holder_name(line: str) -> str | None:
     """The owner a notice names: "Copyright (c) 2014-2017, Facebook, Inc." → "Facebook, Inc."."""
-    name = re.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
-    name = re.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
-    name = re.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
-    name = re.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
-    name = re.sub(r"(?i)(?:\s+[.,])?\s+acting\s+on\s+behalf\b.*$", "", name)  # "…e.V. acting on…"
+    name = rx.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
+    name = rx.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
+    name = rx.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
+    name = rx.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
+    name = rx.sub(r"(?i)(?:\s+[.,])?\s+acting\s+on\s+behalf\b.*$", "", name)  # "…e.V. acting on…"
     name = name.strip(" ,;:-")
     name = (
-        re.sub(r"\.\s*$", "", name)
-        if not re.search(r"(?i)\b(?:inc|ltd|co|corp|e\.v)\.$", name)
+        rx.sub(r"\.\s*$", "", name)
+        if not rx.search(r"(?i)\b(?:inc|ltd|co|corp|e\.v)\.$", name)
         else name
     )
-    return name if re.search(r"[A-Za-z]{2}", name) else None
+    return name if rx.search(r"[A-Za-z]{2}", name) else None
 
 
 def holders(snap: Snapshot) -> list[str]:
@@ -103,14 +103,23 @@ def holders(snap: Snapshot) -> list[str]:
 def _split_names(name: str) -> list[str]:
     # "Phillip Isola and Jun-Yan Zhu" are two; "Meta Platforms, Inc. and affiliates" is one;
     # "Patrick Esser and contributors" is Patrick Esser.
-    name = re.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
+    name = rx.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
     if "," in name:
         return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
-    parts = re.split(r"\s+and\s+(?!(?:its\s+)?affiliates)", name)
+    parts, last = [], 0
+    for m in _AND.finditer(name):
+        if not _AFFILIATES.match(name[m.end() : m.end() + 64]):
+            parts.append(name[last : m.start()])
+            last = m.end()
+    parts.append(name[last:])
     return [p.strip(" ,") for p in parts if p.strip(" ,")]
 
 
-_CONTINUED = re.compile(r"\n[#/*;\s\"'-]*([a-zäöüé][^\n]{0,150})")
+_AND = rx.compile(r"\s+and\s+")
+_AFFILIATES = rx.compile(r"(?:its\s+)?affiliates")
+
+
+_CONTINUED = rx.compile(r"\n[#/*;\s\"'-]*([a-zäöüé][^\n]{0,150})")
 
 
 def _continuation(text: str, end: int) -> str:

@@ -4,27 +4,28 @@ click, absl flags, read from the AST), and the commands the README documents."""
 from __future__ import annotations
 
 import ast
-import re
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
+from forkvet import rx
 from forkvet.report import Command, EntryPoints, Finding, ScriptEntry
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
 
 CHECK = "entry_points"
 # "pretrained" is not "train": pretrained_example.py and load_pretrained.py are demos.
-_PRETRAINED = re.compile(r"pre[-_]?trained", re.I)
-_TRAIN = re.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", re.I)
-_TEST = re.compile(
+_PRETRAINED = rx.compile(r"pre[-_]?trained", rx.I)
+_TRAIN = rx.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", rx.I)
+_TEST = rx.compile(
     r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
     r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|"
     r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
-    re.I,
+    rx.I,
 )
 # Data preparation: its own kind (run before training, not how the model is run).
-_PREPARE = re.compile(
+_PREPARE = rx.compile(
     r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
@@ -33,46 +34,71 @@ _PREPARE = re.compile(
     r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
 )
-_OFFERED = re.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
+_OFFERED = rx.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
 # A folder that says what the scripts in it do (dinov2/run/eval/knn.py, train/ne2x.sh).
-_KIND_DIR = re.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|demos?)/[^/]+$")
-_DATA_DIR = re.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
-_NOT_ENTRY = re.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
-_TOOL = re.compile(
+_KIND_DIR = rx.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|demos?)/[^/]+$")
+_DATA_DIR = rx.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
+_NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
+_TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
 )
-_MODEL_WORD = re.compile(r"(?i)models?|weights?|ckpt|checkpoints?|pretrained")
-_HELPER_DIR = re.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs|misc)/")
-_UNIT_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
-_UNIT_TEST_TEXT = re.compile(
+_MODEL_WORD = rx.compile(r"(?i)models?|weights?|ckpt|checkpoints?|pretrained")
+_HELPER_DIR = rx.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs|misc)/")
+_UNIT_TEST_DIR = rx.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
+_UNIT_TEST_TEXT = rx.compile(
     r"^[ \t]*(?:def test_|class \w*Test\w*\(.*TestCase|import unittest|import pytest|"
     r"from unittest|from pytest)",
-    re.M,
+    rx.M,
 )
-_MAIN_GUARD = re.compile(r"^if\s+__name__\s*==\s*['\"]__main__['\"]", re.M)
+_MAIN_GUARD = rx.compile(r"^if\s+__name__\s*==\s*['\"]__main__['\"]", rx.M)
 _NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modules/")
 # Only [ \t] inside a line: \s would let one match start at every one of 100,000 blank lines
 # and run over all of them (quadratic on a hostile README).
 _ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
-_COMMAND = re.compile(
+_COMMAND = rx.compile(
     rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?({_ENV_PREFIX}(?:python[\d.]*|"
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
     rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*)(?:[ \t][^\n]*)?)$",
-    re.M,
+    rx.M,
 )
-_INLINE = re.compile(r"(?<!`)`([^`\n]{4,300})`(?!`)")
-_INSTALL = re.compile(
+
+
+def _inline_code(prose: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, code) of each `code` span: single backticks, 4-300 characters on one line
+    (what `(?<!`)`([^`\n]{4,300})`(?!`)` found, by a scan of the backticks)."""
+    ticks = []
+    at = prose.find("`")
+    while at >= 0:
+        ticks.append(at)
+        at = prose.find("`", at + 1)
+    k = 0
+    while k + 1 < len(ticks):
+        i, j = ticks[k], ticks[k + 1]
+        inner = prose[i + 1 : j]
+        if (
+            prose[i - 1 : i] != "`"
+            and prose[j + 1 : j + 2] != "`"
+            and 4 <= len(inner) <= 300
+            and "\n" not in inner
+        ):
+            yield i, j + 1, inner
+            k += 2  # the closing backtick opens nothing
+        else:
+            k += 1
+
+
+_INSTALL = rx.compile(
     r"\bpip3?\s+install|conda\s+(?:install|create|env)|setup\.py\s+"
     r"(?:install|develop|build)|git\s+clone|\bmake\b|luarocks|\binstall\.sh"
 )
 # Arguments that say what a generic script (main.py, run_classifier.py) does in this command.
-_ARG_TRAIN = re.compile(
-    r"(?i)(?:--?do_train(?:=true)?\b|--?train(?![-\w])|"
+_ARG_TRAIN = rx.compile(
+    r"(?i)(?:--?do_train(?:=true)?\b|--?train(?:[^-\w]|$)|"
     r"(?:--?mode|--?phase|\bmode|\bphase)[= ]+train\b)"
 )
-_ARG_TEST = re.compile(
+_ARG_TEST = rx.compile(
     r"(?i)(?:--?do_(?:predict|eval|test)(?:=true)?\b|--?(?:eval|test|evaluate|predict|demo)"
     r"\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+(?:test|eval|val|predict|sample|demo)\b)"
 )
@@ -206,12 +232,20 @@ def _entry_facts(f: PyFile) -> tuple[bool, list[dict[str, Any]]]:
         return f.facts["entry"]  # type: ignore[no-any-return]
     # Not parsed (Python 2): a real script has a main guard or runs statements at the top
     # level; a library module that only mentions argparse (defs and imports) is not one.
-    return bool(_MAIN_GUARD.search(f.text) or _TOP_LEVEL_RUN.search(f.text)), []
+    return bool(_MAIN_GUARD.search(f.text) or _runs_at_top_level(f.text)), []
 
 
-_TOP_LEVEL_RUN = re.compile(
-    r"^(?:for|while|with)\b[^\n]*:\s*$|^print\b|^[A-Za-z_][\w.]*\s*\((?!.*\bdef\b)", re.M
+_TOP_LEVEL_RUN = rx.compile(
+    r"^(?:for|while|with)\b[^\n]*:\s*$|^print\b|^[A-Za-z_][\w.]*\s*\((.*)", rx.M
 )
+_DEF = rx.compile(r"\bdef\b")
+
+
+def _runs_at_top_level(text: str) -> bool:
+    # A call at the top level, unless its line goes on to define something (`f(def ...`).
+    return any(
+        m.group(1) is None or not _DEF.search(m.group(1)) for m in _TOP_LEVEL_RUN.finditer(text)
+    )
 
 
 _GENERIC = ("main", "run", "app", "cli", "launch", "start")
@@ -280,7 +314,7 @@ def _is_library_module(path: str, imported: set[str], packages: set[str]) -> boo
     return any(d in imported for d in dotted)
 
 
-_TRAIN_CELL = re.compile(
+_TRAIN_CELL = rx.compile(
     r"\.backward\(|optimizer\w*\.step\(|\.fit\(|trainer\.(?:train|run|fit)\(|train_step|"
     r"\btrain\(|for\s+epoch\s+in\b|:backward\(|optim\.(?:sgd|adam|rmsprop)\(|\.minimize\(|"
     r"apply_gradients\(|SGDSolver\(|solver\.(?:step|solve)\("
@@ -289,14 +323,14 @@ _TRAIN_CELL = re.compile(
 
 # Stronger than _TRAIN_CELL, for scripts with no telling name: gradient steps or a solver,
 # not a scikit-learn .fit() that scores features (svhn_semisup_analysis.py evaluates).
-_TRAIN_LOOP = re.compile(
+_TRAIN_LOOP = rx.compile(
     r"\.backward\(|optimizer\w*\.step\(|:backward\(|\.minimize\(|apply_gradients\(|"
     r"SGDSolver\(|get_solver\(|solver\.(?:step|solve)\(|trainer\.(?:train|fit|run)\("
 )
 
 
 # A notebook that loads a trained model and runs it is a demo; one that only plots is not.
-_INFER_CELL = re.compile(
+_INFER_CELL = rx.compile(
     r"from_pretrained\(|load_state_dict\(|torch\.load\(|\.load_weights\(|load_model\(|"
     r"\.predict\(|\.generate\(|\bclip\.load\(|\.eval\(\)|pipeline\(|tf\.saved_model\.load|"
     r"hub\.(?:load|KerasLayer|Module)\(|restore\("
@@ -327,14 +361,14 @@ def command_script(cmd: str) -> str | None:
     """The script or module a README command runs: path, `-m` module, or None."""
     words = _split_words(cmd)
     i = 0
-    while i < len(words) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[i]):
+    while i < len(words) and rx.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[i]):
         i += 1  # env-var prefixes: dataset=folder th main.lua
     rest = words[i:]
     for j, w in enumerate(rest):
         if w == "-m" and j + 1 < len(rest):
             return rest[j + 1]
         if w in ("-r", "-batch") and rest[0].startswith(("matlab", "octave")) and j + 1 < len(rest):
-            return re.split(r"[;(\s]", rest[j + 1].strip("\"'"))[0] + ".m"
+            return rx.split(r"[;(\s]", rest[j + 1].strip("\"'"))[0] + ".m"
         low = w.lower()
         if low.endswith(_SCRIPT_EXT) and not w.startswith("-"):
             return w
@@ -347,7 +381,7 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
     low = cmd.lower()
     if _INSTALL.search(low):
         return "install"
-    if re.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
+    if rx.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
         return "test"
     if script:
         stem = _stem(
@@ -375,9 +409,9 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
         if _TOOL.match(stem):
             return "other"  # converters and exporters: neither training nor testing
         # An uninformative name: the sentence before the command says what it does.
-        if re.search(r"(?i)\btrain(?!ed)", context):
+        if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
             return "train"
-        if re.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
+        if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
             return "test"
         if _is_generic(stem):
             return "train"
@@ -427,24 +461,24 @@ def _blocks(text: str) -> list[tuple[str, str]]:
     pieces.append(text[last:])
     prose = "".join(pieces)
     # Indented code blocks of reStructuredText and old Markdown.
-    for m in re.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, re.M):
+    for m in rx.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, rx.M):
         out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()]))
-    for m in _INLINE.finditer(prose):
+    for m_start, m_end, inline in _inline_code(prose):
         # Bounded: one enormous line of inline code must not make this quadratic.
-        line_start = prose.rfind("\n", max(0, m.start() - 300), m.start()) + 1
-        line_start = line_start or max(0, m.start() - 300)
-        line_end = prose.find("\n", m.end(), m.end() + 300)
-        line_end = line_end if line_end >= 0 else min(len(prose), m.end() + 300)
+        line_start = prose.rfind("\n", max(0, m_start - 300), m_start) + 1
+        line_start = line_start or max(0, m_start - 300)
+        line_end = prose.find("\n", m_end, m_end + 300)
+        line_end = line_end if line_end >= 0 else min(len(prose), m_end + 300)
         # "Run `experiments/script_x.m` to train a model": the words after count too.
-        context = prose[line_start : m.start()] + " " + prose[m.end() : line_end]
-        code = m.group(1).strip()
+        context = prose[line_start:m_start] + " " + prose[m_end:line_end]
+        code = inline.strip()
         if _BARE_SCRIPT.fullmatch(code):
             code = f"./{code.removeprefix('./')}"
         out.append((code, context))
     return out
 
 
-_BARE_SCRIPT = re.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
+_BARE_SCRIPT = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
 
 
 def readme_commands(text: str, source: str) -> list[Command]:
@@ -452,14 +486,14 @@ def readme_commands(text: str, source: str) -> list[Command]:
     seen: set[str] = set()
     for block, context in _blocks(text):
         # Join shell continuation lines before matching.
-        block = re.sub(r"\\\n\s*", " ", block)
+        block = rx.sub(r"\\\n\s*", " ", block)
         for m in _COMMAND.finditer(block):
             cmd = " ".join(m.group(1).split())
             if cmd in seen or len(cmd) > 400:
                 continue
             seen.add(cmd)
             # The paragraph just before the code says what it does.
-            paragraphs = [p for p in re.split(r"\n\s*\n", context) if p.strip()]
+            paragraphs = [p for p in rx.split(r"\n\s*\n", context) if p.strip()]
             kind = _command_kind(cmd, command_script(cmd), paragraphs[-1] if paragraphs else "")
             out.append(Command(cmd, source, kind))
             if len(out) >= MAX_COMMANDS:
@@ -478,7 +512,7 @@ def _script_path(script: str, ctx: Context) -> str | None:
         matches = [f.path for f in ctx.snap.files if f.path.endswith(tail)][:2]
         if len(matches) == 1:
             return matches[0]
-    if not cand.endswith(_SCRIPT_EXT) and re.fullmatch(r"[\w.]+", cand):
+    if not cand.endswith(_SCRIPT_EXT) and rx.fullmatch(r"[\w.]+", cand):
         mod = cand.replace(".", "/")
         for p in (f"{mod}.py", f"{mod}/__main__.py"):
             if ctx.snap.get(p) is not None:
@@ -509,7 +543,7 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             continue
         low = c.command.lower()
         script = command_script(c.command)
-        if re.search(
+        if rx.search(
             r"^(?:[^\s=]+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
         ):
             target = next(
@@ -550,7 +584,7 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
 
 
 # add_arg('--train', ...) through an alias the option parser does not follow.
-_TRAIN_FLAG = re.compile(r"""\(\s*['"]--(?:train|do_train)['"]""")
+_TRAIN_FLAG = rx.compile(r"""\(\s*['"]--(?:train|do_train)['"]""")
 
 
 def _has_train_switch(options: list[dict[str, Any]]) -> bool:
@@ -612,7 +646,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             code = _code_kind(f.text) if _entry_facts(f)[0] else None
             says_train = "train" in names or code == "train"
             says_test = not says_train and (
-                bool(re.search(r"test|eval|infer|predict", names)) or code == "test"
+                bool(rx.search(r"test|eval|infer|predict", names)) or code == "test"
             )
             if says_train:
                 ep.train.append(ScriptEntry(f.path, "train", options))
@@ -693,7 +727,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     return ep, findings
 
 
-_MATLAB_ENTRY_DIR = re.compile(
+_MATLAB_ENTRY_DIR = rx.compile(
     r"(?i)^(?:experiments?|scripts?|demos?|examples?|tools|matlab)/[^/]+$"
 )
 
@@ -704,7 +738,7 @@ def _matlab_entry(ctx: Context, path: str) -> bool:
     if "/+" in "/" + path or "config" in _stem(path).lower():
         return False
     text = (ctx.snap.read_text(path) or "")[:4000]
-    if re.search(r"^\s*(?:#import|@interface|@implementation)\b", text, re.M):
+    if rx.search(r"^\s*(?:#import|@interface|@implementation)\b", text, rx.M):
         return False
     code = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("%")]
     is_function = bool(code) and code[0].lstrip().startswith("function")

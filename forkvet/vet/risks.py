@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import re
 import time
 
+from forkvet import rx
 from forkvet.report import Finding, Risk
 from forkvet.vet import pickles
 from forkvet.vet.context import Context
@@ -16,15 +16,15 @@ from forkvet.vet.textnorm import line_of
 
 CHECK = "risks"
 _LFS = b"version https://git-lfs.github.com/spec/v1"
-_PIPE_SHELL = re.compile(r"(?:curl|wget)\s[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b")
-_ABS_PATH = re.compile(
+_PIPE_SHELL = rx.compile(r"(?:curl|wget)\s[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b")
+_ABS_PATH = rx.compile(
     r"^(?:/home/|/data\d*/|/mnt/|/nfs/|/scratch/|/Users/|/media/|/share/|"
     r"/gpfs/|/raid/|/disk\d*/|/ssd/|/hdd/|/work/|[A-Za-z]:\\\\?)"
 )
-_CPU_PATH = re.compile(
+_CPU_PATH = rx.compile(
     r"cuda\.is_available|torch\.device\(|['\"]cpu['\"]|map_location|"
     r"device\s*=|--cpu|no_cuda|use_cuda|--gpu",
-    re.I,
+    rx.I,
 )
 
 
@@ -137,38 +137,70 @@ _EVAL = "{}() on a computed string: check what reaches it (command-line argument
 _NP_PICKLE = "np.load(allow_pickle=True) unpickles data"
 _REMOTE_CODE = "trust_remote_code=True downloads and runs code from the model hub"
 # Files ast did not read (Python 2, or over the parse budget): the same calls by pattern, on
-# the code with strings and comments blanked. Look-aheads are bounded (no quadratic scan).
-_TEXT_RISKS: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
+# the code with strings and comments blanked. RE2 has no look-arounds: what they said is
+# checked on the match's neighbours in `_accepted` (a bounded window, so still linear).
+_NOT_AFTER_WORD_OR_DOT = "not-after-word-or-dot"
+_TEXT_RISKS: tuple[tuple[rx.Pattern[str], tuple[str, ...], str, str, str], ...] = (
+    (rx.compile(r"\btorch\.load\s*\("), ("no-weights_only",), "torch-load", "warning", _TORCH_LOAD),
     (
-        re.compile(r"\btorch\.load\s*\((?![^)]{0,400}\bweights_only\b)"),
-        "torch-load",
-        "warning",
-        _TORCH_LOAD,
-    ),
-    (
-        re.compile(r"(?<![\w.])(?:c?[pP]ickle|joblib|dill)\.loads?\s*\("),
+        rx.compile(r"(?:c?[pP]ickle|joblib|dill)\.loads?\s*\("),
+        (_NOT_AFTER_WORD_OR_DOT,),
         "pickle-load",
         "notice",
         "{} executes code in untrusted files",
     ),
-    (re.compile(r"\byaml\.load\s*\((?![^)]{0,400}\bLoader\b)"), "yaml-load", "warning", _YAML_LOAD),
+    (rx.compile(r"\byaml\.load\s*\("), ("no-Loader",), "yaml-load", "warning", _YAML_LOAD),
     (
-        re.compile(r"(?<![\w.])(eval|exec)\s*\(\s*(?!['\"])|^[ \t]*(exec)[ \t]+(?!['\"(])\w", re.M),
+        rx.compile(r"(eval|exec)\s*\("),
+        (_NOT_AFTER_WORD_OR_DOT, "no-quote"),
         "eval",
         "warning",
         _EVAL,
     ),
-    (re.compile(r"\ballow_pickle\s*=\s*True\b"), "pickle-load", "notice", _NP_PICKLE),
-    (re.compile(r"\btrust_remote_code\s*=\s*True\b"), "trust-remote-code", "warning", _REMOTE_CODE),
+    (rx.compile(r"^[ \t]*(exec)[ \t]+\w", rx.M), (), "eval", "warning", _EVAL),
+    (rx.compile(r"\ballow_pickle\s*=\s*True\b"), (), "pickle-load", "notice", _NP_PICKLE),
+    (
+        rx.compile(r"\btrust_remote_code\s*=\s*True\b"),
+        (),
+        "trust-remote-code",
+        "warning",
+        _REMOTE_CODE,
+    ),
 )
+_LOOKAHEAD = 400  # how far the argument list is searched for weights_only / Loader
+_ARGUMENT_WORD = {
+    "no-weights_only": rx.compile(r"\bweights_only\b"),
+    "no-Loader": rx.compile(r"\bLoader\b"),
+}
+
+
+def _accepted(code: str, m: rx.Match[str], checks: tuple[str, ...]) -> bool:
+    for check in checks:
+        if check == _NOT_AFTER_WORD_OR_DOT:
+            before = code[m.start() - 1 : m.start()]
+            if before and (before == "." or before == "_" or before.isalnum()):
+                return False
+        elif check == "no-quote":
+            if code[m.end() : m.end() + 1] in ("'", '"'):
+                return False
+        else:
+            # The word within the next 400 characters of the argument list (before a `)`).
+            window = code[m.end() : m.end() + _LOOKAHEAD + 32]
+            close = window.find(")")
+            word = _ARGUMENT_WORD[check].search(window[: close + 1] if close >= 0 else window)
+            if word and word.start() <= _LOOKAHEAD and (close < 0 or word.end() <= close):
+                return False
+    return True
 
 
 def text_risks(code: str) -> list[tuple[str, str, str, int]]:
     """(kind, severity, message, line) of risky calls found by pattern in unparsed code."""
     lines = line_of(code)
     out = []
-    for rx, kind, severity, msg in _TEXT_RISKS:
-        for m in rx.finditer(code):
+    for pattern, checks, kind, severity, msg in _TEXT_RISKS:
+        for m in pattern.finditer(code):
+            if not _accepted(code, m, checks):
+                continue
             what = next((g for g in m.groups() if g), m.group(0).rstrip("( \t"))
             out.append((kind, severity, msg.format(what.strip()), lines(m.start())))
     return sorted(out, key=lambda r: r[3])
@@ -303,7 +335,7 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
     if gm is None:
         return
     text = ctx.snap.read_text(gm.path) or ""
-    for m in re.finditer(r"^[ \t]*path[ \t]*=(.*)$", text, re.M):
+    for m in rx.finditer(r"^[ \t]*path[ \t]*=(.*)$", text, rx.M):
         path = m.group(1).strip()
         if not any(f.path.startswith(path + "/") for f in ctx.snap.files):
             risks.append(

@@ -4,9 +4,9 @@ and download scripts."""
 from __future__ import annotations
 
 import bisect
-import re
 from urllib.parse import urlparse
 
+from forkvet import rx
 from forkvet.report import Finding, Weight
 from forkvet.vet.context import Context
 from forkvet.vet.textnorm import line_of
@@ -38,7 +38,7 @@ WEIGHT_EXT = (
     ".gguf",
     ".keras",
 )
-_URL = re.compile(r"https?://[^\s<>\"'`)\]}]+")
+_URL = rx.compile(r"https?://[^\s<>\"'`)\]}]+")
 _HOSTS = {
     "drive.google.com": "Google Drive",
     "docs.google.com": "Google Drive",
@@ -64,11 +64,11 @@ _HOSTS = {
     "githubusercontent.com": "GitHub",
     "dl.fbaipublicfiles.com": "Meta",
 }
-_MODEL_WORDS = re.compile(
+_MODEL_WORDS = rx.compile(
     r"(?i)pre-?trained|checkpoint|ckpt|weights?\b|\bmodels?\b|model[_-]?zoo|snapshot|"
     r"\.pth\b|\bnet[_-]G\b|_model\b|models?[_/-]"
 )
-_DATA_WORDS = re.compile(
+_DATA_WORDS = rx.compile(
     r"(?i)datasets?\b|\bdata\b|_data\b|data[_/-]|corpus|annotations?|\bimages\b|"
     r"train(?:ing)?[ _-]?set|test[ _-]?set|val(?:idation)?[ _-]?set|devkit|benchmark data|"
     r"trainval|\bsplits?\b|\blmdb\b|tfrecords?"
@@ -105,7 +105,7 @@ _DOC_HOSTS = (
     "gist.github.com",
     "wixsite.com",
 )
-_DOC_PATH = re.compile(
+_DOC_PATH = rx.compile(
     r"(?i)(?:^/(?:spaces|docs|papers|blog|login|join|pricing|tasks)(?:/|$)|/badge|\.svg$|"
     r"\.(?:html?|pdf|md|php)$|/(?:blob|tree|issues|pull|wiki|actions)/|^/?$)"
 )
@@ -136,26 +136,26 @@ _ARCHIVE = (
 )
 # Weight files committed to the tree: binary, or arrays under a models/weights folder.
 _ARRAY_EXT = (".npy", ".npz")
-_MODEL_DIR = re.compile(
+_MODEL_DIR = rx.compile(
     r"(?i)(?:^|/)(?:models?|weights?|pretrained|checkpoints?|ckpts?|snapshots?)/"
 )
-_CODE_LOADERS = re.compile(
+_CODE_LOADERS = rx.compile(
     r"(?:load_state_dict_from_url|model_zoo\.load_url|load_url|hf_hub_download|"
     r"snapshot_download|get_file|urlretrieve|download_url|gdown\.download)\s*\(\s*"
     r"(?:[\w_]+\s*=\s*)?[\"']([^\"']+)[\"']"
 )
-_FROM_PRETRAINED = re.compile(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']")
-_ZOO_DOC = re.compile(
+_FROM_PRETRAINED = rx.compile(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']")
+_ZOO_DOC = rx.compile(
     r"(?i)model[_-]?zoo|(?:^|/)(?:pretrained|models?|weights|checkpoints)/readme|"
     r"(?:^|/)(?:models|pretrained|weights|checkpoints)\.(?:md|rst)$"
 )
 _AMBIGUOUS_EXT = (".tar", ".mat", ".bin", ".model", ".pkl", ".pickle", ".npz", ".json")
-_DOWNLOADER = re.compile(r"(?i)^(?:download|fetch|get)[-_]?\w*\.(?:sh|py)$")
-_WEIGHT_FILE = re.compile(
+_DOWNLOADER = rx.compile(r"(?i)^(?:download|fetch|get)[-_]?\w*\.(?:sh|py)$")
+_WEIGHT_FILE = rx.compile(
     r"\.(?:pth|pt|ckpt|h5|hdf5|caffemodel|t7|safetensors|onnx|tflite|pb|params)\b|"
     r"(?i:model\.ckpt|checkpoint)"
 )
-_HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
+_HEADING = rx.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", rx.M)
 
 
 def _host(url: str) -> str | None:
@@ -171,7 +171,7 @@ def _on(netloc: str, hosts: tuple[str, ...]) -> bool:
 
 
 _FILE_EXT = WEIGHT_EXT + _ARCHIVE + (".npy", ".json", ".txt", ".csv", ".h5", ".lmdb", ".parquet")
-_STRONG_MODEL_PATH = re.compile(
+_STRONG_MODEL_PATH = rx.compile(
     r"(?i)(?:^|/)(?:models?|weights?|checkpoints?|ckpts?|pretrained(?:_models?)?|"
     r"\w*_models)(?:/|$)|model[_-]?zoo"
 )
@@ -223,7 +223,7 @@ def classify_url(
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
     folder = low.rsplit("/", 1)[0]
-    zoo = re.search(r"(?i)model[_-]?zoo", path)
+    zoo = rx.search(r"(?i)model[_-]?zoo", path)
     if _on(netloc, _DOC_HOSTS) or (
         _DOC_PATH.search(path) and not zoo and not (path in ("", "/") and parsed.fragment)
     ):
@@ -239,7 +239,7 @@ def classify_url(
     if zoo:
         return "weight"
     github = _on(netloc, ("github.com",))
-    release = github and re.search(r"/(?:releases/download|raw|lfs)/", low)
+    release = github and rx.search(r"/(?:releases/download|raw|lfs)/", low)
     is_file = name.endswith(_FILE_EXT) or name.endswith(".t7")
     downloadable = is_file or release or _on(netloc, _DOWNLOAD_HOSTS)
     if github and not release:
@@ -270,7 +270,7 @@ def _looks_binary(ctx: Context, path: str) -> bool:
     except OSError:
         return False
     # Text (a prototxt saved as *.pt, a config) has no control bytes but tab and newlines.
-    return not head or bool(re.search(rb"[\x00-\x08\x0e-\x1f]", head))
+    return not head or bool(rx.search(rb"[\x00-\x08\x0e-\x1f]", head))
 
 
 def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
@@ -376,7 +376,7 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             has_urls = fe.suffix == ".sh" and _URL.search(body) is not None
             if not has_urls and (_MODEL_WORDS.search(fe.name) or _WEIGHT_FILE.search(body)):
                 add("weight", Weight(None, fe.path, None, "download script"))
-        if fe.suffix == ".sh" and re.search(r"download|fetch|get_|weights|models?", fe.name, re.I):
+        if fe.suffix == ".sh" and rx.search(r"download|fetch|get_|weights|models?", fe.name, rx.I):
             text = ctx.snap.read_text(fe.path) or ""
             scripts.append(fe.path)
             script_words = fe.name.replace("_", " ")
