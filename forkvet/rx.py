@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, AnyStr, Generic, Literal, Protocol, overload
 
 import re2  # type: ignore[import-untyped]
+from re2 import _re2
 
 # Python's flag values, so callers need no `re` import; VERBOSE is not supported.
 A = ASCII = re.ASCII
@@ -53,7 +54,7 @@ _MAX_MEM = 64 << 20  # RE2's DFA cache per pattern; past it RE2 falls back to a 
 
 
 class Match(Protocol[AnyStr]):
-    """The part of `re.Match` that RE2's matches offer (and forkvet uses)."""
+    """The part of `re.Match` that forkvet uses (groups by number or name)."""
 
     @overload
     def group(self, group: Literal[0] = 0, /) -> AnyStr: ...
@@ -66,9 +67,9 @@ class Match(Protocol[AnyStr]):
     def __getitem__(self, group: str | int, /) -> AnyStr | Any: ...
     def groups(self, default: Any = None) -> tuple[AnyStr | Any, ...]: ...
     def groupdict(self, default: Any = None) -> dict[str, AnyStr | Any]: ...
-    def start(self, group: int = 0, /) -> int: ...
-    def end(self, group: int = 0, /) -> int: ...
-    def span(self, group: int = 0, /) -> tuple[int, int]: ...
+    def start(self, group: int | str = 0, /) -> int: ...
+    def end(self, group: int | str = 0, /) -> int: ...
+    def span(self, group: int | str = 0, /) -> tuple[int, int]: ...
     def expand(self, template: AnyStr) -> AnyStr: ...
     @property
     def string(self) -> AnyStr: ...
@@ -76,57 +77,196 @@ class Match(Protocol[AnyStr]):
     def lastindex(self) -> int | None: ...
 
 
-class Pattern(Generic[AnyStr]):
-    """An RE2 pattern with the `re.Pattern` methods forkvet uses."""
+_NO_SPAN = (-1, -1)
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+_ANCHOR_START = _re2.RE2.Anchor.ANCHOR_START
+_ANCHOR_BOTH = _re2.RE2.Anchor.ANCHOR_BOTH
 
-    __slots__ = ("_rx", "flags", "pattern", "translated")
+
+class _Match:
+    """A match: spans in characters (str) or bytes, as `re` gives them."""
+
+    __slots__ = ("_pattern", "_spans", "endpos", "pos", "string")
+
+    def __init__(
+        self, pattern: Pattern[Any], text: Any, pos: int, endpos: int, spans: list[tuple[int, int]]
+    ) -> None:
+        self._pattern = pattern
+        self.string = text
+        self.pos = pos
+        self.endpos = endpos
+        self._spans = spans
+
+    def __repr__(self) -> str:
+        return f"<rx.Match span={self._spans[0]} match={self.group()!r}>"
+
+    def _index(self, group: int | str) -> int:
+        if isinstance(group, str):
+            try:
+                return self._pattern.groupindex[group]
+            except KeyError:
+                raise IndexError(f"no such group: {group!r}") from None
+        if not 0 <= group < len(self._spans):
+            raise IndexError(f"no such group: {group}")
+        return group
+
+    def __getitem__(self, group: int | str) -> Any:
+        a, b = self._spans[self._index(group)]
+        return None if a < 0 else self.string[a:b]
+
+    def group(self, *groups: int | str) -> Any:
+        if len(groups) <= 1:
+            return self[groups[0] if groups else 0]
+        return tuple(self[g] for g in groups)
+
+    def groups(self, default: Any = None) -> tuple[Any, ...]:
+        return tuple(default if a < 0 else self.string[a:b] for a, b in self._spans[1:])
+
+    def groupdict(self, default: Any = None) -> dict[str, Any]:
+        out = {}
+        for name, i in self._pattern.groupindex.items():
+            a, b = self._spans[i]
+            out[name] = default if a < 0 else self.string[a:b]
+        return out
+
+    def start(self, group: int | str = 0) -> int:
+        return self._spans[self._index(group)][0]
+
+    def end(self, group: int | str = 0) -> int:
+        return self._spans[self._index(group)][1]
+
+    def span(self, group: int | str = 0) -> tuple[int, int]:
+        return self._spans[self._index(group)]
+
+    @property
+    def lastindex(self) -> int | None:
+        # The group whose closing parenthesis comes last (the outermost on ties), as in `re`.
+        best, best_end = None, -1
+        for i, (_a, b) in enumerate(self._spans[1:], 1):
+            if b > best_end:
+                best, best_end = i, b
+        return best
+
+    def expand(self, template: Any) -> Any:
+        return _expand(self, template)
+
+
+def _expand(match: _Match, template: Any) -> Any:
+    # RE2's own template expansion (\1, \g<name>), on a match object it knows.
+    spans = match._spans
+    theirs = re2._Match(match._pattern._rx_object(), match.string, match.pos, match.endpos, spans)
+    return theirs.expand(template)
+
+
+class Pattern(Generic[AnyStr]):
+    """An RE2 pattern with the `re.Pattern` methods forkvet uses. RE2 compiles on first use
+    (a few hundred patterns, most unused in one run); `compile` has already checked it."""
+
+    __slots__ = ("_compiled", "_groupindex", "flags", "pattern", "translated")
 
     pattern: AnyStr
-    translated: AnyStr  # what RE2 compiled
+    translated: AnyStr  # what RE2 compiles
 
     def __init__(self, pattern: AnyStr, flags: int, translated: AnyStr) -> None:
         self.pattern = pattern
         self.flags = flags
         self.translated = translated
-        options = re2.Options()
-        options.log_errors = False
-        options.max_mem = _MAX_MEM
-        if isinstance(translated, bytes):
-            options.encoding = re2.Options.Encoding.LATIN1  # bytes match bytes, not UTF-8
-        self._rx = re2.compile(translated, options)
+        self._compiled: Any = None
+        self._groupindex: dict[str, int] | None = None
 
     def __repr__(self) -> str:
         return f"rx.compile({self.pattern!r}, {self.flags})"
 
+    def _rx_object(self) -> Any:
+        if self._compiled is None:
+            options = re2.Options()
+            options.log_errors = False
+            options.max_mem = _MAX_MEM
+            if isinstance(self.translated, bytes):
+                options.encoding = re2.Options.Encoding.LATIN1  # bytes match bytes, not UTF-8
+            self._compiled = re2.compile(self.translated, options)
+        return self._compiled
+
     @property
     def groups(self) -> int:
-        return int(self._rx.groups)
+        return int(self._rx_object().groups)
 
     @property
     def groupindex(self) -> dict[str, int]:
-        return dict(self._rx.groupindex)
+        if self._groupindex is None:
+            self._groupindex = dict(self._rx_object().groupindex)
+        return self._groupindex
+
+    def _iter(
+        self, anchor: Any, text: AnyStr, pos: int, endpos: int | None
+    ) -> Iterator[Match[AnyStr]]:
+        regexp = self._rx_object()._regexp
+        n = len(text)
+        pos = max(0, min(pos, n))
+        endpos = n if endpos is None else max(0, min(endpos, n))
+        if pos > endpos:
+            return
+        encoded, offsets = _encoded(text)
+        if offsets is None:
+            bpos, bend = pos, endpos
+        else:
+            bpos, bend = offsets.to_bytes(pos), offsets.to_bytes(endpos)
+        empty_at = -1  # where the last match was empty: `re` never repeats an empty match
+        while True:
+            spans = regexp.Match(anchor, encoded, bpos, bend)
+            start, end = spans[0]
+            if start < 0:
+                return
+            if start == end == empty_at:
+                if bpos >= bend:
+                    return
+                bpos = bpos + 1 if offsets is None else offsets.next_char(bpos)
+                continue
+            found = spans if offsets is None else offsets.to_chars(spans)
+            yield _Match(self, text, pos, endpos, found)
+            bpos = end
+            empty_at = end if start == end else -1
 
     def search(self, text: AnyStr, pos: int = 0, endpos: int | None = None) -> Match[AnyStr] | None:
-        return self._rx.search(text, pos, endpos)  # type: ignore[no-any-return]
+        return next(self._iter(_UNANCHORED, text, pos, endpos), None)
 
     def match(self, text: AnyStr, pos: int = 0, endpos: int | None = None) -> Match[AnyStr] | None:
-        return self._rx.match(text, pos, endpos)  # type: ignore[no-any-return]
+        return next(self._iter(_ANCHOR_START, text, pos, endpos), None)
 
     def fullmatch(
         self, text: AnyStr, pos: int = 0, endpos: int | None = None
     ) -> Match[AnyStr] | None:
-        return self._rx.fullmatch(text, pos, endpos)  # type: ignore[no-any-return]
+        return next(self._iter(_ANCHOR_BOTH, text, pos, endpos), None)
 
     def finditer(
         self, text: AnyStr, pos: int = 0, endpos: int | None = None
     ) -> Iterator[Match[AnyStr]]:
-        return self._rx.finditer(text, pos, endpos)  # type: ignore[no-any-return]
+        return self._iter(_UNANCHORED, text, pos, endpos)
 
     def findall(self, text: AnyStr, pos: int = 0, endpos: int | None = None) -> list[Any]:
-        return self._rx.findall(text, pos, endpos)  # type: ignore[no-any-return]
+        empty = text[:0]
+        groups = self.groups
+        out: list[Any] = []
+        for m in self.finditer(text, pos, endpos):
+            if groups == 0:
+                out.append(m.group())
+            elif groups == 1:
+                out.append(m.groups(empty)[0])
+            else:
+                out.append(m.groups(empty))
+        return out
 
     def split(self, text: AnyStr, maxsplit: int = 0) -> list[AnyStr | Any]:
-        return self._rx.split(text, maxsplit)  # type: ignore[no-any-return]
+        out: list[Any] = []
+        last = 0
+        for i, m in enumerate(self.finditer(text)):
+            if maxsplit and i >= maxsplit:
+                break
+            out.append(text[last : m.start()])
+            out.extend(m.groups())
+            last = m.end()
+        out.append(text[last:])
+        return out
 
     def sub(
         self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], text: AnyStr, count: int = 0
@@ -136,10 +276,77 @@ class Pattern(Generic[AnyStr]):
     def subn(
         self, repl: AnyStr | Callable[[Match[AnyStr]], AnyStr], text: AnyStr, count: int = 0
     ) -> tuple[AnyStr, int]:
-        if isinstance(repl, str | bytes) and not _has_backslash(repl):
-            literal = repl  # no group references: skip RE2's template expansion
-            return self._rx.subn(lambda _m: literal, text, count)  # type: ignore[no-any-return]
-        return self._rx.subn(repl, text, count)  # type: ignore[no-any-return]
+        if callable(repl):
+            replace = repl
+        elif _has_backslash(repl):
+            template = repl
+            replace = lambda m: _expand(m, template)  # type: ignore[arg-type]  # noqa: E731
+        else:
+            literal = repl
+            replace = lambda _m: literal  # noqa: E731
+        pieces: list[AnyStr] = []
+        last = 0
+        done = 0
+        for m in self.finditer(text):
+            if count and done >= count:
+                break
+            pieces.append(text[last : m.start()])
+            pieces.append(replace(m))
+            last = m.end()
+            done += 1
+        pieces.append(text[last:])
+        return text[:0].join(pieces), done
+
+
+class _Offsets:
+    """Character <-> UTF-8 byte offsets of one text, read forwards in one pass per search."""
+
+    __slots__ = ("_byte", "_char", "_encoded")
+
+    def __init__(self, encoded: bytes) -> None:
+        self._encoded = encoded
+        self._byte = 0
+        self._char = 0
+
+    def to_bytes(self, char: int) -> int:
+        if char < self._char:
+            self._byte = self._char = 0
+        self._byte += _re2.CharLenToBytes(self._encoded, self._byte, char - self._char)
+        self._char = char
+        return self._byte
+
+    def to_chars(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        cache: dict[int, int] = {}
+        for offset in sorted({o for span in spans for o in span if o >= 0}):
+            if offset < self._byte:
+                self._byte = self._char = 0
+            self._char += _re2.BytesToCharLen(self._encoded, self._byte, offset)
+            self._byte = offset
+            cache[offset] = self._char
+        return [_NO_SPAN if a < 0 else (cache[a], cache[b]) for a, b in spans]
+
+    def next_char(self, byte: int) -> int:
+        return byte + int(_re2.CharLenToBytes(self._encoded, byte, 1))
+
+
+# The text last matched, encoded once for the many patterns that read the same file in turn.
+_last_text: tuple[Any, bytes, bool] = ("", b"", True)
+
+
+def _encoded(text: str | bytes) -> tuple[bytes, _Offsets | None]:
+    global _last_text
+    last = _last_text
+    if last[0] is text:
+        encoded, ascii = last[1], last[2]
+    elif isinstance(text, bytes):
+        encoded, ascii = text, True
+    elif text.isascii():
+        encoded, ascii = text.encode("ascii"), True
+        _last_text = (text, encoded, True)
+    else:
+        encoded, ascii = text.encode("utf-8", "surrogatepass"), False
+        _last_text = (text, encoded, False)
+    return encoded, (None if ascii else _Offsets(encoded))
 
 
 def _has_backslash(text: str | bytes) -> bool:
@@ -172,6 +379,19 @@ def compile(pattern: str | bytes, flags: int = 0) -> Pattern[Any]:
         compiled = Pattern(pattern, flags, _with_flags(pattern, flags))
     REGISTRY[key] = compiled
     return compiled
+
+
+def compile_now(pattern: str, flags: int = 0) -> Pattern[str]:
+    """`compile` for a pattern a person typed: RE2's objection is raised here, not at first use."""
+    compiled = compile(pattern, flags)
+    compiled._rx_object()
+    return compiled
+
+
+def check_all() -> None:
+    """Compile every registered pattern on RE2 now (tests; a bad one raises `error`)."""
+    for compiled in list(REGISTRY.values()):
+        compiled._rx_object()
 
 
 def _bytes_pattern(pattern: bytes, flags: int, translated: str | bytes) -> Pattern[bytes]:

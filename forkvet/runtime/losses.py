@@ -115,7 +115,7 @@ def compile_pattern(pattern: str | None) -> list[rx.Pattern[str]]:
     if not pattern:
         return list(DEFAULT_PATTERNS)
     try:
-        compiled = rx.compile(pattern)
+        compiled = rx.compile_now(pattern)
     except rx.error as exc:
         raise InputError(
             f"--pattern is not a valid regular expression for RE2 (no look-arounds or "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import random
 import re
 import time
 import unicodedata
@@ -92,7 +93,7 @@ def test_every_written_pattern_compiles_on_re2() -> None:
     failed = []
     for where, pattern, flags in patterns:
         try:
-            rx.compile(pattern, flags)
+            rx.compile(pattern, flags)._rx_object()
         except rx.error as exc:
             failed.append(f"{where}: {exc}")
     assert not failed, "\n".join(failed)
@@ -108,11 +109,12 @@ def test_every_pattern_built_at_import_is_an_re2_pattern() -> None:
             except bot.settings.SettingsError:
                 continue  # App modules that read their settings at import (none here)
     assert len(rx.REGISTRY) > 200
+    rx.check_all()  # RE2 compiles on first use: compile them all now
     for (pattern, _flags), compiled in rx.REGISTRY.items():
         # A Pattern exists only once RE2 accepted it: RE2 has no backtracking, so every
         # search is linear in the text (an RE2 program, not Python's sre).
         assert isinstance(compiled, rx.Pattern)
-        assert type(compiled._rx).__module__ == "re2", pattern
+        assert type(compiled._rx_object()).__module__ == "re2", pattern
 
 
 @pytest.mark.parametrize(
@@ -121,7 +123,7 @@ def test_every_pattern_built_at_import_is_an_re2_pattern() -> None:
 )
 def test_backtracking_features_are_refused(pattern: str) -> None:
     with pytest.raises(rx.error):
-        rx.compile(pattern)
+        rx.compile_now(pattern)
 
 
 def test_curl_pipe_shell_on_400_kb_of_curl_is_fast() -> None:
@@ -244,3 +246,35 @@ def test_documented_differences() -> None:
     assert rx.search(r"ab$", "ab\n") is None  # Python also matches before a final newline
     assert re.search(r"ab$", "ab\n") is not None
     assert rx.search(r"ab$", "ab\n", rx.M) is not None
+
+
+_DIFF_PATTERNS = [
+    r"é*",
+    r"\w+",
+    r"(\d+)(?:\.(\d+))?",
+    r"(?P<a>[^\s,]+),?",
+    r"x|",
+    r"(?i)[a-zé]+",
+    r"(?s).{2}",
+    r"^.*$",
+    r"[^a]*",
+]
+
+
+@pytest.mark.parametrize("pattern", _DIFF_PATTERNS)
+def test_spans_on_mixed_text_match_python(pattern: str) -> None:
+    """Offsets are characters for any text: ASCII (the fast path), UTF-8 with 2-4 byte
+    characters, empty matches between them, and searches from a position."""
+    rng = random.Random(pattern)
+    alphabet = ["a", "x", "1", " ", ",", ".", "\n", "é", "ß", "€", "𝔘", "٣", "\u3000"]
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        p, r = rx.compile(pattern, rx.M), re.compile(pattern, re.M)
+        assert [(m.span(), m.groups()) for m in p.finditer(text)] == [
+            (m.span(), m.groups()) for m in r.finditer(text)
+        ], text
+        start = rng.randrange(0, len(text) + 1)
+        got, want = p.search(text, start), r.search(text, start)
+        assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups()))
+        assert p.sub("<\\g<0>>", text) == r.sub("<\\g<0>>", text)
+        assert p.split(text) == r.split(text)
