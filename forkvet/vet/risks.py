@@ -33,7 +33,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     plain: list[str] = []
     seen: dict[tuple[int, int], pickles.FileScan | None] = {}
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
-    for f in ctx.snap.files:
+    for f in ctx.snap.probe_files:  # skipped folders too (.cache/, venv/, ...)
         if f.size < 2:
             continue
         path = ctx.snap.fs_path(f.path)
@@ -43,8 +43,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
                 cached = seen[(st.st_dev, st.st_ino)]
                 scan = dataclasses.replace(cached, path=f.path) if cached else None
             else:
-                with open(path, "rb") as fh:
-                    head = fh.read(len(_LFS))
+                head = ctx.snap.read_bytes(f.path, len(_LFS))
                 if head.startswith(_LFS):
                     risks.append(
                         Risk(
