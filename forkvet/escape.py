@@ -44,7 +44,7 @@ _MENTION = rx.compile(r"@([\w-])")
 _ISSUE_REF = rx.compile(r"#(\d)")
 _GH_REF = rx.compile(r"(?i)\b(gh)(-\d)")
 _WWW = rx.compile(r"(?i)\bwww\.")
-_EMOJI_START = rx.compile(r":([a-z0-9_+\-]+)", rx.I)
+_EMOJI_START = rx.compile(r":([a-z0-9_+\\-]+)", rx.I)
 
 
 def _controls(text: str, replacement: str = " ") -> str:

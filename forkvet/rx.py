@@ -243,6 +243,19 @@ class Pattern(Generic[AnyStr]):
     ) -> Iterator[Match[AnyStr]]:
         return self._iter(_UNANCHORED, text, pos, endpos)
 
+    def resuming(
+        self, text: AnyStr, resume: Callable[[Match[AnyStr]], int]
+    ) -> Iterator[Match[AnyStr]]:
+        """`finditer` that starts each next search at `resume(match)`: where a pattern ends
+        in a consumed stand-in for a look-ahead, the next match may begin inside it."""
+        pos = 0
+        while pos <= len(text):
+            m = self.search(text, pos)
+            if m is None:
+                return
+            yield m
+            pos = max(resume(m), m.start() + 1)
+
     def findall(self, text: AnyStr, pos: int = 0, endpos: int | None = None) -> list[Any]:
         empty = text[:0]
         groups = self.groups
@@ -299,54 +312,59 @@ class Pattern(Generic[AnyStr]):
 
 
 class _Offsets:
-    """Character <-> UTF-8 byte offsets of one text, read forwards in one pass per search."""
+    """Character <-> UTF-8 byte offsets of one text. Each conversion starts from the closest
+    point already known at or before it (the last one, or an offset of the last match), so
+    a scan forwards through the text, or a search resumed inside the last match, reads each
+    part of the text about once. The known points are replaced whole (atomic under the GIL),
+    so threads sharing a text lose only speed, never correctness."""
 
-    __slots__ = ("_byte", "_char", "_encoded")
+    __slots__ = ("_encoded", "_marks")
 
     def __init__(self, encoded: bytes) -> None:
         self._encoded = encoded
-        self._byte = 0
-        self._char = 0
+        self._marks: tuple[tuple[int, int], ...] = ((0, 0),)  # (char, byte) pairs
 
     def to_bytes(self, char: int) -> int:
-        if char < self._char:
-            self._byte = self._char = 0
-        self._byte += _re2.CharLenToBytes(self._encoded, self._byte, char - self._char)
-        self._char = char
-        return self._byte
+        c, b = max((m for m in self._marks if m[0] <= char), default=(0, 0))
+        b += _re2.CharLenToBytes(self._encoded, b, char - c)
+        self._marks = (*self._marks, (char, b))[-8:]
+        return int(b)
 
     def to_chars(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        offsets = sorted({o for span in spans for o in span if o >= 0})
+        c, b = max(((c, b) for c, b in self._marks if b <= offsets[0]), default=(0, 0))
         cache: dict[int, int] = {}
-        for offset in sorted({o for span in spans for o in span if o >= 0}):
-            if offset < self._byte:
-                self._byte = self._char = 0
-            self._char += _re2.BytesToCharLen(self._encoded, self._byte, offset)
-            self._byte = offset
-            cache[offset] = self._char
-        return [_NO_SPAN if a < 0 else (cache[a], cache[b]) for a, b in spans]
+        marks = []
+        for offset in offsets:
+            c += _re2.BytesToCharLen(self._encoded, b, offset)
+            b = offset
+            cache[offset] = c
+            marks.append((c, b))
+        self._marks = tuple(marks)
+        return [_NO_SPAN if a < 0 else (cache[a], cache[z]) for a, z in spans]
 
     def next_char(self, byte: int) -> int:
         return byte + int(_re2.CharLenToBytes(self._encoded, byte, 1))
 
 
-# The text last matched, encoded once for the many patterns that read the same file in turn.
-_last_text: tuple[Any, bytes, bool] = ("", b"", True)
+# The text last matched, encoded once for the many patterns that read the same file in turn
+# (and its offsets, for searches that resume in it).
+_last_text: tuple[Any, bytes, _Offsets | None] = ("", b"", None)
 
 
 def _encoded(text: str | bytes) -> tuple[bytes, _Offsets | None]:
     global _last_text
     last = _last_text
     if last[0] is text:
-        encoded, ascii = last[1], last[2]
-    elif isinstance(text, bytes):
-        encoded, ascii = text, True
-    elif text.isascii():
-        encoded, ascii = text.encode("ascii"), True
-        _last_text = (text, encoded, True)
+        return last[1], last[2]
+    if isinstance(text, bytes):
+        return text, None
+    if text.isascii():
+        _last_text = (text, text.encode("ascii"), None)
     else:
-        encoded, ascii = text.encode("utf-8", "surrogatepass"), False
-        _last_text = (text, encoded, False)
-    return encoded, (None if ascii else _Offsets(encoded))
+        encoded = text.encode("utf-8", "surrogatepass")
+        _last_text = (text, encoded, _Offsets(encoded))
+    return _last_text[1], _last_text[2]
 
 
 def _has_backslash(text: str | bytes) -> bool:

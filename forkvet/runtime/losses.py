@@ -100,15 +100,18 @@ def _first_named(
     index = pattern.groupindex.get("name")
     if index is None:
         return pattern.search(line)
-    for m in pattern.finditer(line):
+    pos = 0
+    while True:
+        m = pattern.search(line, pos)
+        if m is None:
+            return None
         before = line[m.start(index) - 1 : m.start(index)]
         after = line[m.end(index) : m.end(index) + 1]
-        if before and joins(before):
-            continue
-        if joins is _ascii_alnum and after and joins(after):
-            continue
-        return m
-    return None
+        if not (before and joins(before)) and not (
+            joins is _ascii_alnum and after and joins(after)
+        ):
+            return m
+        pos = m.start(index) + 1  # a name may still start inside the refused match
 
 
 def compile_pattern(pattern: str | None) -> list[rx.Pattern[str]]:

@@ -108,9 +108,14 @@ def _split_names(name: str) -> list[str]:
         return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
     parts, last = [], 0
     for m in _AND.finditer(name):
-        if not _AFFILIATES.match(name[m.end() : m.end() + 64]):
-            parts.append(name[last : m.start()])
-            last = m.end()
+        end = m.end()
+        if _AFFILIATES.match(name[end : end + 64]):
+            # `\s+and\s+(?!(?:its\s+)?affiliates)` backtracked one blank when it could.
+            if not name[end - 2 : end].isspace():
+                continue
+            end -= 1
+        parts.append(name[last : m.start()])
+        last = end
     parts.append(name[last:])
     return [p.strip(" ,") for p in parts if p.strip(" ,")]
 

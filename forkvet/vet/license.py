@@ -235,7 +235,9 @@ def _statements(text: str) -> list[rx.Match[str]]:
     out: list[rx.Match[str]] = []
     for para in rx.split(r"\n\s*\n", text):
         if "under" in para.lower():
-            out += _README_STATEMENT.finditer(para[:2000])
+            # The statement's end is matched too (RE2 has no look-ahead): the next one may
+            # start right after the name.
+            out += _README_STATEMENT.resuming(para[:2000], lambda m: m.end(1))
             if len(out) >= 20:  # a README names its license a few times, not thousands
                 return out[:20]
     return out

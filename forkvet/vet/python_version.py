@@ -352,7 +352,8 @@ def _declared(ctx: Context, sig: _Signals) -> None:
             continue
         text = ctx.snap.read_text(f.path) or ""
         lines = line_of(text)
-        for m in _VERSION_IN_FILE.finditer(text):
+        # The character after the version is matched (no look-ahead in RE2): resume there.
+        for m in _VERSION_IN_FILE.resuming(text, lambda m: m.end(1)):
             line = lines(m.start())
             sig.declared.append((m.group(1), f"{f.path}:{line}"))
         if f.name == "tox.ini":
@@ -361,7 +362,7 @@ def _declared(ctx: Context, sig: _Signals) -> None:
                 sig.declared.append((f"{v[0]}.{v[1:]}", f"{f.path}"))
     if ctx.snap.readme:
         readme_lines = line_of(ctx.readme)
-        for m in _README_PY.finditer(ctx.readme):
+        for m in _README_PY.resuming(ctx.readme, lambda m: m.end(2) if m.group(2) else m.end(1)):
             line = readme_lines(m.start())
             version = m.group(1) + (f".{m.group(2)}" if m.group(2) else "")
             sig.declared.append((version, f"{ctx.snap.readme.path}:{line}"))

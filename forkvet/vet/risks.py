@@ -150,13 +150,14 @@ _TEXT_RISKS: tuple[tuple[rx.Pattern[str], tuple[str, ...], str, str, str], ...] 
     ),
     (rx.compile(r"\byaml\.load\s*\("), ("no-Loader",), "yaml-load", "warning", _YAML_LOAD),
     (
-        rx.compile(r"(eval|exec)\s*\("),
-        (_NOT_AFTER_WORD_OR_DOT, "no-quote"),
+        # A call `eval(...)` (checked: not after a word or `.`, not on a literal string) or a
+        # Python 2 statement `exec code`: one pattern, so a match of one hides the other.
+        rx.compile(r"(eval|exec)\s*\(|^[ \t]*(exec)[ \t]+\w", rx.M),
+        ("eval-call",),
         "eval",
         "warning",
         _EVAL,
     ),
-    (rx.compile(r"^[ \t]*(exec)[ \t]+\w", rx.M), (), "eval", "warning", _EVAL),
     (rx.compile(r"\ballow_pickle\s*=\s*True\b"), (), "pickle-load", "notice", _NP_PICKLE),
     (
         rx.compile(r"\btrust_remote_code\s*=\s*True\b"),
@@ -178,6 +179,11 @@ def _accepted(code: str, m: rx.Match[str], checks: tuple[str, ...]) -> bool:
         if check == _NOT_AFTER_WORD_OR_DOT:
             before = code[m.start() - 1 : m.start()]
             if before and (before == "." or before == "_" or before.isalnum()):
+                return False
+        elif check == "eval-call":
+            if m.group(1) is not None and not _accepted(
+                code, m, (_NOT_AFTER_WORD_OR_DOT, "no-quote")
+            ):
                 return False
         elif check == "no-quote":
             if code[m.end() : m.end() + 1] in ("'", '"'):
