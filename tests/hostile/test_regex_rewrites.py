@@ -355,3 +355,41 @@ def test_unicode_word_rules_hold_for_the_rewrites() -> None:
     for ch in ("é", "٣", "ß", "_", "x", "中"):
         assert bool(re.match(r"\w", ch)) == (ch == "_" or ch.isalnum())
     assert unicodedata.category("é") == "Ll"
+
+
+# -- the App's depth pre-check ---------------------------------------------------------------
+def _old_too_deep(body: bytes, limit: int) -> bool:
+    strings = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+    pairs = re.compile(rb"\[\]|\{\}")
+    not_brackets = bytes(b for b in range(256) if b not in b"[]{}")
+    brackets = strings.sub(b"", body).translate(None, not_brackets)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets, n = pairs.subn(b"", brackets)
+        if n == 0:
+            return False
+    return bool(brackets)
+
+
+def _random_json(rng: random.Random, depth: int) -> object:
+    if depth == 0 or rng.random() < 0.2:
+        return rng.choice(['a"b', "\\", '\\"[{', "]}", "é", 1, None, "", '"' * 3])
+    if rng.random() < 0.5:
+        return [_random_json(rng, depth - 1) for _ in range(rng.randrange(0, 3))]
+    return {f"k{i}\\[": _random_json(rng, depth - 1) for i in range(rng.randrange(0, 3))}
+
+
+def test_json_depth_as_before() -> None:
+    import json
+
+    from bot.web import too_deep
+
+    rng = random.Random(3)
+    for _ in range(N):
+        body = json.dumps(_random_json(rng, rng.randrange(0, 9)), ensure_ascii=False).encode()
+        for limit in (1, 2, 3, 5, 8):
+            assert too_deep(body, limit) == _old_too_deep(body, limit), body
+    for cut in range(1, 40):  # not JSON: an answer, never an exception
+        too_deep(b'{"a": ["\\\\\\"", [[{"x": "]]]"}]]]}'[:cut], 3)
+    assert too_deep(b"[" * 65 + b"]" * 65) and not too_deep(b"[" * 64 + b"]" * 64)
