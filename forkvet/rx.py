@@ -162,7 +162,7 @@ class Pattern(Generic[AnyStr]):
     """An RE2 pattern with the `re.Pattern` methods forkvet uses. RE2 compiles on first use
     (a few hundred patterns, most unused in one run); `compile` has already checked it."""
 
-    __slots__ = ("_compiled", "_groupindex", "flags", "pattern", "translated")
+    __slots__ = ("_compiled", "_groupindex", "_regexp", "flags", "pattern", "translated")
 
     pattern: AnyStr
     translated: AnyStr  # what RE2 compiles
@@ -172,6 +172,7 @@ class Pattern(Generic[AnyStr]):
         self.flags = flags
         self.translated = translated
         self._compiled: Any = None
+        self._regexp: Any = None  # RE2 itself, once compiled
         self._groupindex: dict[str, int] | None = None
 
     def __repr__(self) -> str:
@@ -185,6 +186,7 @@ class Pattern(Generic[AnyStr]):
             if isinstance(self.translated, bytes):
                 options.encoding = re2.Options.Encoding.LATIN1  # bytes match bytes, not UTF-8
             self._compiled = re2.compile(self.translated, options)
+            self._regexp = self._compiled._regexp
         return self._compiled
 
     @property
@@ -200,7 +202,7 @@ class Pattern(Generic[AnyStr]):
     def _iter(
         self, anchor: Any, text: AnyStr, pos: int, endpos: int | None
     ) -> Iterator[Match[AnyStr]]:
-        regexp = self._rx_object()._regexp
+        regexp = self._regexp or self._rx_object()._regexp
         n = len(text)
         pos = max(0, min(pos, n))
         endpos = n if endpos is None else max(0, min(endpos, n))
@@ -227,16 +229,30 @@ class Pattern(Generic[AnyStr]):
             bpos = end
             empty_at = end if start == end else -1
 
+    def _first(
+        self, anchor: Any, text: AnyStr, pos: int, endpos: int | None
+    ) -> Match[AnyStr] | None:
+        # The common call (a whole text, from its start), without a generator.
+        if pos or endpos is not None:
+            return next(self._iter(anchor, text, pos, endpos), None)
+        regexp = self._regexp or self._rx_object()._regexp
+        encoded, offsets = _encoded(text)
+        spans = regexp.Match(anchor, encoded, 0, len(encoded))
+        if spans[0][0] < 0:
+            return None
+        found = spans if offsets is None else offsets.to_chars(spans)
+        return _Match(self, text, 0, len(text), found)
+
     def search(self, text: AnyStr, pos: int = 0, endpos: int | None = None) -> Match[AnyStr] | None:
-        return next(self._iter(_UNANCHORED, text, pos, endpos), None)
+        return self._first(_UNANCHORED, text, pos, endpos)
 
     def match(self, text: AnyStr, pos: int = 0, endpos: int | None = None) -> Match[AnyStr] | None:
-        return next(self._iter(_ANCHOR_START, text, pos, endpos), None)
+        return self._first(_ANCHOR_START, text, pos, endpos)
 
     def fullmatch(
         self, text: AnyStr, pos: int = 0, endpos: int | None = None
     ) -> Match[AnyStr] | None:
-        return next(self._iter(_ANCHOR_BOTH, text, pos, endpos), None)
+        return self._first(_ANCHOR_BOTH, text, pos, endpos)
 
     def finditer(
         self, text: AnyStr, pos: int = 0, endpos: int | None = None
