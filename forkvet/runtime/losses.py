@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,19 +13,18 @@ from forkvet.errors import InputError
 
 _NUM = r"(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|-?nan|-?inf(?:inity)?)"
 # Training loss only: `loss`, `train_loss`, `total_loss`... never `val_loss`/`test_loss`.
-# RE2 has no look-behind: the name is the group `name`, and `_first_named` skips a match whose
-# name follows a word character or a dot (what `(?<![\w.])` said).
-_NAME = (
-    r"(?P<name>(?:train(?:ing)?[_ ]?|total[_ ]?|avg[_ ]?|mean[_ ]?|batch[_ ]?|running[_ ]?)?loss)"
-)
+_NAME = r"(?:train(?:ing)?[_ ]?|total[_ ]?|avg[_ ]?|mean[_ ]?|batch[_ ]?|running[_ ]?)?loss"
+# Not after a word character or a dot: RE2 has no look-behind `(?<![\w.])`, so the character
+# before is matched too. Each line is searched once (the first match), where that is the same.
+_NOT_AFTER = r"(?:^|[^\w.])"
 # A value as printed: 1.23, '1.23' (Hugging Face Trainer's string values), tensor(1.23, ...),
 # tensor([1.23]).
 _VALUE = rf"""['"]?\s*(?:tensor\(\s*\[?\s*)?{_NUM}"""
 DEFAULT_PATTERNS = (
     rx.compile(rf"(?i)['\"]{_NAME}['\"]\s*:\s*{_VALUE}"),  # {'loss': 1.2} / {'loss': '1.2'}
     # After the name comes a blank, `(`, `:` or `=`: never a word character or a quote.
-    rx.compile(rf"(?i){_NAME}\s*(?:\([^)]*\))?\s*[:=]\s*{_VALUE}"),
-    rx.compile(rf"(?i){_NAME}\s+(?:tensor\(\s*\[?\s*)?{_NUM}(?:[^\w.]|$)"),  # loss 1.23
+    rx.compile(rf"(?i){_NOT_AFTER}{_NAME}\s*(?:\([^)]*\))?\s*[:=]\s*{_VALUE}"),
+    rx.compile(rf"(?i){_NOT_AFTER}{_NAME}\s+(?:tensor\(\s*\[?\s*)?{_NUM}(?:[^\w.]|$)"),  # loss 1.23
 )
 # Summary lines print the mean over the whole run as `train_loss`: not a point of the series.
 _SUMMARY = rx.compile(r"train_runtime|train_samples_per_second|Training completed", rx.I)
@@ -38,7 +36,7 @@ _SEP = r"""['"]?\s*[:=]?\s*"""
 
 def _gan_name(x: str, word: str) -> str:
     return (
-        rf"(?i)(?P<name>loss[_ ]?{x}|{x}[_ ]loss|err_?{x}|{x}_?err|"
+        rf"(?i)(?:^|[^A-Za-z0-9])(?P<name>loss[_ ]?{x}|{x}[_ ]loss|err_?{x}|{x}_?err|"
         rf"{word}(?:ator)?[_ ]loss|loss[_ ]{word}(?:ator)?)"
     )
 
@@ -84,34 +82,23 @@ def parse_value(text: str) -> float:
     return float(text)
 
 
-def _word_or_dot(ch: str) -> bool:
-    return ch == "." or ch == "_" or ch.isalnum()
-
-
 def _ascii_alnum(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
-def _first_named(
-    pattern: rx.Pattern[str], line: str, joins: Callable[[str], bool] = _word_or_dot
-) -> rx.Match[str] | None:
-    """The first match whose group `name` is a whole word: not after a character that
-    `joins` it (and, for the GAN names, not before one). Patterns without `name`: first match."""
-    index = pattern.groupindex.get("name")
-    if index is None:
-        return pattern.search(line)
+def _first_named(pattern: rx.Pattern[str], line: str) -> rx.Match[str] | None:
+    """The first match whose group `name` is not followed by a letter or digit (the GAN
+    names' `(?![A-Za-z0-9])`). A refused match cannot hold another name in its value, so
+    resuming just after its name start rescans only that short value."""
+    index = pattern.groupindex["name"]
     pos = 0
     while True:
         m = pattern.search(line, pos)
         if m is None:
             return None
-        before = line[m.start(index) - 1 : m.start(index)]
-        after = line[m.end(index) : m.end(index) + 1]
-        if not (before and joins(before)) and not (
-            joins is _ascii_alnum and after and joins(after)
-        ):
+        if not _ascii_alnum(line[m.end(index) : m.end(index) + 1]):
             return m
-        pos = m.start(index) + 1  # a name may still start inside the refused match
+        pos = m.start(index) + 1
 
 
 def compile_pattern(pattern: str | None) -> list[rx.Pattern[str]]:
@@ -130,7 +117,7 @@ def compile_pattern(pattern: str | None) -> list[rx.Pattern[str]]:
 
 
 def gan_from_line(line: str) -> LossPoint | None:
-    d, g = _first_named(_GAN_D, line, _ascii_alnum), _first_named(_GAN_G, line, _ascii_alnum)
+    d, g = _first_named(_GAN_D, line), _first_named(_GAN_G, line)
     if not (d and g):
         return None
     try:
@@ -151,7 +138,7 @@ def loss_from_line(line: str, patterns: list[rx.Pattern[str]]) -> LossPoint | No
         if gan is not None:
             return gan
     for pattern in patterns:
-        m = _first_named(pattern, line)
+        m = pattern.search(line)
         if m:
             raw = m.group("loss") if "loss" in pattern.groupindex else m.group(pattern.groups)
             try:

@@ -11,6 +11,7 @@ import random
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,48 @@ def test_spans_on_mixed_text_match_python(pattern: str) -> None:
         assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups()))
         assert p.sub("<\\g<0>>", text) == r.sub("<\\g<0>>", text)
         assert p.split(text) == r.split(text)
+
+
+# -- the checks written in Python around RE2 matches stay linear ---------------------------------
+def _hostile_call_sites() -> list[tuple[str, Callable[[str], object], str]]:
+    from forkvet.runtime import losses
+    from forkvet.vet import copyright, entry_points, frameworks, license, python_version
+
+    return [
+        (
+            "loss name after a word",
+            lambda t: losses.loss_from_line(t + ")=1", []),
+            "xloss(" * 60_000,
+        ),
+        ("GAN name before a letter", losses.gan_from_line, "lossDtensor(1" * 30_000),
+        ("GAN names", losses.gan_from_line, "errDx errGx " * 30_000),
+        ("inline code", lambda t: list(entry_points._inline_code(t)), "`abcd``" * 60_000),
+        ("top-level calls", entry_points._runs_at_top_level, "f(def\n" * 60_000),
+        ("license sections", lambda t: list(license._license_sections(t)), "## License\n" * 40_000),
+        ("license statements", license._statements, "released under MIT.5 " * 20_000),
+        ("names and affiliates", copyright._split_names, " and affiliates" * 30_000),
+        (
+            "framework versions",
+            lambda t: list(frameworks._readme_versions(t)),
+            "torch 1.0 or 1.1 or newer " * 20_000,
+        ),
+        (
+            "python versions",
+            lambda t: list(python_version._README_PY.resuming(t, lambda m: m.end(1))),
+            "python3" * 60_000,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_python_side_checks_are_linear(case: int) -> None:
+    """Each site doubles its input: the time may double (with slack for a busy machine), not
+    quadruple."""
+    name, site, text = _hostile_call_sites()[case]
+    times = []
+    for size in (len(text) // 2, len(text)):
+        start = time.perf_counter()
+        site(text[:size])
+        times.append(time.perf_counter() - start)
+    assert times[1] < 8.0, name
+    assert times[1] < 3.5 * times[0] + 0.2, (name, times)
