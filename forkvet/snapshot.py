@@ -481,7 +481,6 @@ def _walk_notices(walked: _Walked) -> list[Finding]:
                 f"{len(shown)} folder(s) of caches, environments or build output were not "
                 f"vetted as the project's code (files git tracks in them were); every file in "
                 f"them was still probed for pickles: " + ", ".join(shown[:8]),
-                path=sorted(walked.skipped_dirs)[0],
             )
         )
     if walked.truncated:
