@@ -50,7 +50,7 @@ _OUTSIDE = {
     "s": f"[{_SPACE}]",
     "S": f"[^{_SPACE}]",
 }
-_MAX_MEM = 64 << 20  # RE2's DFA cache per pattern; past it RE2 falls back to a slower NFA
+_MAX_MEM = 8 << 20  # RE2's default: program and DFA cache per pattern; past it, a slower NFA
 
 
 class Match(Protocol[AnyStr]):
@@ -390,6 +390,7 @@ def _has_backslash(text: str | bytes) -> bool:
 # Every pattern compiled so far, by (pattern, flags): module-level calls reuse them, and the
 # engine test walks them.
 REGISTRY: dict[tuple[str | bytes, int], Pattern[Any]] = {}
+_REGISTRY_MAX = 4096
 
 
 @overload
@@ -411,7 +412,8 @@ def compile(pattern: str | bytes, flags: int = 0) -> Pattern[Any]:
         compiled: Pattern[Any] = _bytes_pattern(pattern, flags, translated)
     else:
         compiled = Pattern(pattern, flags, _with_flags(pattern, flags))
-    REGISTRY[key] = compiled
+    if len(REGISTRY) < _REGISTRY_MAX:  # patterns built from data (names) must not grow it forever
+        REGISTRY[key] = compiled
     return compiled
 
 
