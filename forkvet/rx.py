@@ -196,7 +196,11 @@ class Pattern(Generic[AnyStr]):
     @property
     def groupindex(self) -> dict[str, int]:
         if self._groupindex is None:
-            self._groupindex = dict(self._rx_object().groupindex)
+            # Names are text, as in `re` (RE2 gives a bytes pattern's names as bytes).
+            self._groupindex = {
+                (k.decode("latin-1") if isinstance(k, bytes) else k): int(v)
+                for k, v in self._rx_object().groupindex.items()
+            }
         return self._groupindex
 
     def _iter(

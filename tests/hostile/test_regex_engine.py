@@ -184,6 +184,16 @@ def test_ascii_flag_keeps_classes_ascii() -> None:
     assert rx.findall(rb"\w+", b"h\xe9llo") == [b"h", b"llo"]
 
 
+def test_bytes_patterns_match_bytes() -> None:
+    """Bytes patterns read bytes (Latin-1 in RE2), not UTF-8: any byte is one character."""
+    text = b"a\xff\xfe\x00b\xc3\xa9"
+    for pattern in (rb"(\xff+)", rb"(.)\x00", rb"[\x80-\xff]+", rb"(?s).{3}$", rb"b(..)"):
+        want = [(m.span(), m.groups()) for m in re.finditer(pattern, text)]
+        assert [(m.span(), m.groups()) for m in rx.finditer(pattern, text)] == want
+    m = rx.search(rb"(?P<hi>\xff)", text)
+    assert m is not None and (m.group(1), m["hi"], m.start("hi")) == (b"\xff", b"\xff", 1)
+
+
 @pytest.mark.parametrize(
     ("pattern", "flags", "text"),
     [
