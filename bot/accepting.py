@@ -9,12 +9,12 @@ in the fork: a hostile upstream must not be able to accept its own pickle.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from github import GithubException
 
+from forkvet import rx
 from forkvet.accept import Acceptance
 from forkvet.accept import parse as parse_accept
 from forkvet.errors import InputError
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from bot.store import Store
 
 USAGE = "`/forkvet accept RULE PATH REASON [until YYYY-MM-DD]`"
-_RULE = re.compile(r"[a-z0-9-]+/[a-z0-9-]+")
-_UNTIL = re.compile(r"\s+until\s+(\d{4}-\d{2}-\d{2})\s*$", re.I)
+_RULE = rx.compile(r"[a-z0-9-]+/[a-z0-9-]+")
+_UNTIL = rx.compile(r"\s+until\s+(\d{4}-\d{2}-\d{2})\s*$", rx.I)
 
 
 def parse_args(args: str) -> tuple[str, str, str, date | None]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.config import Config, load_config
 from forkvet.errors import InputError
 from forkvet.github.client import DEFAULT_API_URL
@@ -69,7 +69,7 @@ class Settings:
 
     @property
     def pinned(self) -> bool:
-        return bool(re.fullmatch(r"[0-9a-f]{40}", self.action_ref))
+        return bool(rx.fullmatch(r"[0-9a-f]{40}", self.action_ref))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, allow_unpinned: bool = False) -> Settings:
@@ -97,9 +97,9 @@ class Settings:
         allow_unpinned = allow_unpinned or env.get("FORKVET_ALLOW_UNPINNED") == "1"
         action_repo = env.get("FORKVET_ACTION_REPO", "forkvet/forkvet")
         action_ref = env.get("FORKVET_ACTION_REF", "").strip()
-        if not re.fullmatch(r"[\w.-]+/[\w.-]+", action_repo):
+        if not rx.fullmatch(r"[\w.-]+/[\w.-]+", action_repo):
             raise SettingsError(f"FORKVET_ACTION_REPO must be owner/repo, not {action_repo!r}")
-        if action_ref and not re.fullmatch(r"[0-9a-f]{40}", action_ref):
+        if action_ref and not rx.fullmatch(r"[0-9a-f]{40}", action_ref):
             raise SettingsError(
                 "FORKVET_ACTION_REF must be a full 40-character commit SHA of "
                 f"{action_repo} (a tag or branch can be moved under the forks' feet)"
@@ -198,7 +198,7 @@ def _labels(raw: str | None) -> tuple[tuple[str, ...], ...]:
     sets = []
     for part in raw.split(";"):
         labels = tuple(x.strip() for x in part.strip().strip("[]").split(",") if x.strip())
-        bad = [x for x in labels if not re.fullmatch(r"[\w.-]+", x)]
+        bad = [x for x in labels if not rx.fullmatch(r"[\w.-]+", x)]
         if bad or not labels:
             raise SettingsError(
                 f"FORKVET_RUNNER_LABELS must be runner label sets, `a,b,c; a,b,d`; "
@@ -210,7 +210,7 @@ def _labels(raw: str | None) -> tuple[tuple[str, ...], ...]:
 
 def _acceptances(raw: str | None) -> str:
     value = (raw or "write").strip()
-    if value in ("write", "off") or re.fullmatch(r"team:[\w.-]+/[\w.-]+", value):
+    if value in ("write", "off") or rx.fullmatch(r"team:[\w.-]+/[\w.-]+", value):
         return value
     raise SettingsError(
         f"FORKVET_ACCEPTANCES must be write, off or team:ORG/TEAM-SLUG, not {value!r}"

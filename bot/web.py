@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import tempfile
 import time
 from typing import IO, Any
@@ -23,14 +22,14 @@ from bot import queue
 from bot.handlers import router
 from bot.routing import Event
 from bot.settings import Settings
+from forkvet import rx
 
 log = logging.getLogger("forkvet.app")
 WEBHOOK_PATH = "/api/github/webhooks"
 # GitHub's payloads nest about a dozen levels; anything far deeper is not GitHub's.
 MAX_JSON_DEPTH = 64
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
-_PAIRS = re.compile(rb"\[\]|\{\}")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")  # depth does not depend on the bracket's kind
 
 
 def _json(code: int, **body: Any) -> Response:
@@ -39,18 +38,20 @@ def _json(code: int, **body: Any) -> Response:
 
 def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when the JSON nests deeper than `limit`, found without parsing it: strings out,
-    brackets only, then one innermost level removed per pass (each pass is linear)."""
-    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    brackets only, then one innermost level removed per pass. Bytes operations only (each
+    pass linear, in C): a regex engine's per-match cost on 25 MB of `[]` was seconds."""
+    brackets = _outside_strings(body).translate(_ONE_KIND, _NOT_BRACKETS)
     for _ in range(limit):
         if not brackets:
             return False
-        brackets, n = _PAIRS.subn(b"", brackets)
-        if n == 0:
+        inner = brackets.replace(b"[]", b"")  # every innermost pair: one level
+        if len(inner) == len(brackets):
             return False  # unbalanced: the parser will say it is not JSON
+        brackets = inner
     return bool(brackets)
 
 
-SIGNATURE_HEADER = re.compile(r"sha256=[0-9a-f]{64}")
+SIGNATURE_HEADER = rx.compile(r"sha256=[0-9a-f]{64}")
 CHUNK = 64 * 1024
 SPOOL_BYTES = 1024 * 1024
 
@@ -73,6 +74,16 @@ def read_signed(stream: IO[bytes], length: int, secret: str, header: str) -> byt
             return None
         spool.seek(0)
         return spool.read()
+
+
+def _outside_strings(body: bytes) -> bytes:
+    """The body without its JSON strings. Escapes pair left to right as JSON reads them (`\\\\`
+    first, then `\\"`), so every quote left opens or closes a string."""
+    parts = body.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')
+    outside = parts[0::2]
+    if len(parts) % 2 == 0:  # an unterminated string: kept, as the parser will see it
+        outside.append(b'"' + parts[-1])
+    return b"".join(outside)
 
 
 def create_app(settings: Settings) -> Flask:

@@ -3,10 +3,11 @@ actions pinned to the App's configured release commit."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-_PIN = re.compile(r"forkvet/forkvet(/actions/[\w-]+)?@0{40}")
+from forkvet import rx
+
+_PIN = rx.compile(r"forkvet/forkvet(/actions/[\w-]+)?@0{40}")
 
 
 def template() -> str:
@@ -52,7 +53,7 @@ def choose_labels(
 def render(action_repo: str, action_ref: str, labels: list[str] | None = None) -> str:
     """The workflow file; `labels` must come from choose_labels."""
     action_ref = action_ref or UNPINNED
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", action_repo) or not re.fullmatch(
+    if not rx.fullmatch(r"[\w.-]+/[\w.-]+", action_repo) or not rx.fullmatch(
         r"[0-9a-f]{40}", action_ref
     ):
         raise ValueError(
@@ -60,7 +61,7 @@ def render(action_repo: str, action_ref: str, labels: list[str] | None = None) -
         )
     text = _PIN.sub(lambda m: f"{action_repo}{m.group(1) or ''}@{action_ref}", template())
     if labels:
-        safe = [label for label in labels if re.fullmatch(r"[\w.-]+", label)]
+        safe = [label for label in labels if rx.fullmatch(r"[\w.-]+", label)]
         if safe:
             text = text.replace(f"runs-on: {DEFAULT_LABELS}", f"runs-on: [{', '.join(safe)}]")
     return text

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.report import Finding, Report
 
@@ -79,10 +79,10 @@ def _entry(item: Any, where: str) -> Acceptance:
     if not text["fingerprint"] and not (text["rule"] and text["path"]):
         raise InputError(f"{where}: give rule and path, or fingerprint")
     sha = text["sha256"]
-    if sha is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha):
+    if sha is not None and not rx.fullmatch(r"[0-9a-fA-F]{64}", sha):
         raise InputError(f"{where}.sha256 must be 64 hex digits")
     blob = text["blob"]
-    if blob is not None and not re.fullmatch(r"[0-9a-fA-F]{40}", blob):
+    if blob is not None and not rx.fullmatch(r"[0-9a-fA-F]{40}", blob):
         raise InputError(f"{where}.blob must be a git blob id (40 hex digits)")
     return Acceptance(
         reason=reason,

@@ -20,7 +20,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.config import Config
 from forkvet.envgen.uv import NETWORK_ERROR as _NETWORK
 from forkvet.envgen.uv import plain_requirement
@@ -46,12 +46,12 @@ REQUIREMENTS = ("requirements.txt", "requirements/base.txt", "requirements/requi
 MARKER = "forkvet-env.json"
 DEVICES = ("cpu", "cuda")
 # Requirement-file options that would let the repository choose the index or a local path.
-_DROP_OPTION = re.compile(
+_DROP_OPTION = rx.compile(
     r"^\s*(?:-i|--index-url|--extra-index-url|-f|--find-links|--trusted-host|--no-index|"
     r"-c|--constraint|--pre|--prefer-binary|--only-binary|--no-binary)\b"
 )
-_EDITABLE_SELF = re.compile(r"^\s*(?:-e\s+|--editable[\s=]+)?(?:\.|\./|\.\[[^\]]*\])\s*$")
-_INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
+_EDITABLE_SELF = rx.compile(r"^\s*(?:-e\s+|--editable[\s=]+)?(?:\.|\./|\.\[[^\]]*\])\s*$")
+_INCLUDE = rx.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
 
 
 @dataclass
@@ -227,7 +227,7 @@ def installable(files: dict[str, str]) -> bool:
 def build_requirements(files: dict[str, str], requirements: Sequence[str] = ()) -> list[str]:
     """What the repository's own build needs (it is built without isolation)."""
     reqs = ["setuptools"]  # setuptools >= 70.1 builds wheels without `wheel`
-    if any(re.match(r"setuptools\s*(?:==|<|~=)", r) for r in requirements):
+    if any(rx.match(r"setuptools\s*(?:==|<|~=)", r) for r in requirements):
         reqs.append("wheel")  # a pinned older setuptools needs it for editable installs
     if "pyproject.toml" in files:
         try:
@@ -319,7 +319,7 @@ def plan(
     dev = choose_device(device)
     files = build_files(snap.root)
     key = key_for(snap.root, requirements, files, python_version, dev)
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", snap.name)[:40] or "repo"
+    name = rx.sub(r"[^A-Za-z0-9._-]", "_", snap.name)[:40] or "repo"
     folder = env_root(env_dir) / f"{name}-{key}"
     return Plan(
         snap.root,

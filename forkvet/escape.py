@@ -20,24 +20,31 @@ renderer, never raw. The rules, per sink:
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from urllib.parse import urlsplit
+
+from forkvet import rx
 
 # Zero-width space: breaks @mentions, #references, autolinks and :emoji: without a visible
 # change. GitHub's filters run on the rendered text, where backslash escapes are already gone.
 ZWSP = "\u200b"
 # Bidirectional overrides/isolates (Trojan Source) and other invisible format characters.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_BIDI = rx.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_ANSI = rx.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 # Escaped everywhere (they act anywhere in a line); the rest only where they act.
 _BACKSLASHED = set("\\`*[]~$")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "|": "&#124;"}
 # At the start of a line: a heading, a list item (-, +, 1. or 1)), a thematic break.
 # Only where they act: `1.`/`-`/`+`/`#` need a space (or the end) after them, `=` underlines.
 # `2101.00001` or `-5` at the start are plain text and stay unescaped.
-_LINE_START = re.compile(r"^(#{1,6}(?=\s|$)|[-+](?=\s|$)|[-=]+\s*$|\d{1,9}(?=[.)](?:\s|$)))")
-_MENTION = re.compile(r"@(?=[\w-])")
+# The marker is the first group that took part (RE2 has no look-ahead: what follows is matched
+# too, and only the marker counts).
+_LINE_START = rx.compile(r"^(?:(#{1,6}|[-+])(?:\s|$)|([-=]+\s*$)|(\d{1,9})[.)](?:\s|$))")
+_MENTION = rx.compile(r"@([\w-])")
+_ISSUE_REF = rx.compile(r"#(\d)")
+_GH_REF = rx.compile(r"(?i)\b(gh)(-\d)")
+_WWW = rx.compile(r"(?i)\bwww\.")
+_EMOJI_START = rx.compile(r":([a-z0-9_+\\-]+)", rx.I)
 
 
 def _controls(text: str, replacement: str = " ") -> str:
@@ -79,19 +86,34 @@ def md_inline(value: object, limit: int | None = 300) -> str:
     escaped = "".join(out)
     m = _LINE_START.match(escaped)
     if m:
-        end = m.end()
-        if m.group(1)[0].isdigit():
+        marker = next(g for g in (1, 2, 3) if m.group(g) is not None)
+        end = m.end(marker)
+        if m.group(marker)[0].isdigit():
             escaped = escaped[:end] + "\\" + escaped[end:]  # 1\. not an ordered list
         else:
             escaped = "\\" + escaped
     # Filters GitHub runs after Markdown: mentions, references, bare links, emoji.
-    escaped = _MENTION.sub("@" + ZWSP, escaped)
-    escaped = re.sub(r"(?<!&)#(?=\d)", "#" + ZWSP, escaped)
-    escaped = re.sub(r"(?i)\bgh(?=-\d)", lambda m: m.group(0) + ZWSP, escaped)
+    escaped = _MENTION.sub(lambda m: "@" + ZWSP + m.group(1), escaped)
+    escaped = _ISSUE_REF.sub(_issue_ref, escaped)
+    escaped = _GH_REF.sub(lambda m: m.group(1) + ZWSP + m.group(2), escaped)
     escaped = escaped.replace("://", ":" + ZWSP + "//")
-    escaped = re.sub(r"(?i)\bwww(?=\.)", "www" + ZWSP, escaped)
-    escaped = re.sub(r":(?=[a-z0-9_+\\-]+:)", ":" + ZWSP, escaped, flags=re.I)
+    escaped = _WWW.sub("www" + ZWSP + ".", escaped)
+    escaped = _EMOJI_START.sub(_emoji_start, escaped)
     return escaped
+
+
+def _issue_ref(m: rx.Match[str]) -> str:
+    # `&#123;` is an entity this function wrote, not a reference.
+    if m.string[m.start() - 1 : m.start()] == "&":
+        return m.group(0)
+    return "#" + ZWSP + m.group(1)
+
+
+def _emoji_start(m: rx.Match[str]) -> str:
+    # `:name:` is an emoji shortcode only with its closing colon.
+    if m.string[m.end() : m.end() + 1] != ":":
+        return m.group(0)
+    return ":" + ZWSP + m.group(1)
 
 
 def md_code(value: object, limit: int | None = 300) -> str:
@@ -102,7 +124,7 @@ def md_code(value: object, limit: int | None = 300) -> str:
     if not text:
         return "` `"
     text = _unmark(text)
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    longest = max((len(m) for m in rx.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -116,7 +138,7 @@ def md_fence(value: object, lang: str = "", limit: int | None = 20_000) -> str:
         for line in text.replace("\r\n", "\n").split("\n")
     )
     text = _unmark(text)
-    longest = max((len(m) for m in re.findall(r"`{3,}|~{3,}", text)), default=0)
+    longest = max((len(m) for m in rx.findall(r"`{3,}|~{3,}", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{lang}\n{text}\n{fence}"
 
@@ -136,7 +158,7 @@ def md_url(url: object, hosts: tuple[str, ...] = ("github.com",), path_prefix: s
         and parts.username is None
         and parts.password is None
         and parts.path.startswith(path_prefix)
-        and not re.search(r"[\s<>()\[\]`\\\"']", text)
+        and not rx.search(r"[\s<>()\[\]`\\\"']", text)
     )
     if not ok:
         return md_code(text)

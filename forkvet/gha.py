@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url, strip_ansi
 from forkvet.extras import require
@@ -209,7 +209,7 @@ def publish_upstream(data: dict[str, Any], path: str) -> None:
     _summary("\n".join(md) + "\n")
 
 
-_CHART = re.compile(
+_CHART = rx.compile(
     r'```mermaid\nxychart-beta\n    title "[\w ()-]*"\n    x-axis "[\w ()]*" 1 --> \d+\n'
     r'    y-axis "loss" [-\d.e+]+ --> [-\d.e+]+\n    line \[[-\d.e+, ]*\]\n```\n?'
 )

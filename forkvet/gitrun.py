@@ -23,14 +23,14 @@ from __future__ import annotations
 import base64
 import functools
 import os
-import re
 import subprocess
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.errors import InputError
 
 # Inherited variables that would point git at another repository or config.
-_DROP = re.compile(
+_DROP = rx.compile(
     r"^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|COMMON_DIR|"
     r"NAMESPACE|CEILING_DIRECTORIES|CONFIG|CONFIG_PARAMETERS|CONFIG_COUNT|CONFIG_KEY_\d+|"
     r"CONFIG_VALUE_\d+|CONFIG_SYSTEM|CONFIG_GLOBAL|EXTERNAL_DIFF|PAGER|EDITOR|"
@@ -65,10 +65,10 @@ NEUTRAL: tuple[tuple[str, str], ...] = (
     ("filter.lfs.required", "false"),
 )
 # Per-driver keys a repository can define under any name.
-_DRIVER_KEY = re.compile(
+_DRIVER_KEY = rx.compile(
     r"^(?:(filter)\.(.+)\.(clean|smudge|process|required)|(diff)\.(.+)\.(textconv|command)|"
     r"(merge)\.(.+)\.(driver)|(remote)\.(.+)\.(uploadpack|receivepack))$",
-    re.I,
+    rx.I,
 )
 _DRIVER_VALUE = {
     "required": "false",

@@ -11,14 +11,15 @@ from __future__ import annotations
 import functools
 import glob
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-_VERSION = re.compile(r"^(\d)\.(\d{1,2})$")
+from forkvet import rx
+
+_VERSION = rx.compile(r"^(\d)\.(\d{1,2})$")
 # The oldest X.Y uv has its own builds for; older ones come from pyenv or conda.
 UV_INSTALLABLE_FROM = (3, 8)
 # uv refuses to resolve or create environments for anything older than this.
@@ -110,7 +111,7 @@ def candidates(version: str) -> Iterator[str]:
         yield on_path
     pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
     for d in sorted(glob.glob(str(pyenv_root / "versions" / f"{version}*")), reverse=True):
-        if re.fullmatch(rf"{re.escape(version)}(\.\d+)?", Path(d).name):
+        if rx.fullmatch(rf"{rx.escape(version)}(\.\d+)?", Path(d).name):
             yield str(Path(d) / "bin" / exe)
     for root in _conda_roots():
         yield str(root / "bin" / exe)
@@ -118,7 +119,7 @@ def candidates(version: str) -> Iterator[str]:
             yield str(Path(d) / "bin" / exe)
     toolcache = os.environ.get("RUNNER_TOOL_CACHE") or "/opt/hostedtoolcache"
     for d in sorted(glob.glob(f"{toolcache}/Python/{version}*"), reverse=True):
-        if re.fullmatch(rf"{re.escape(version)}(\.\d+)?", Path(d).name):
+        if rx.fullmatch(rf"{rx.escape(version)}(\.\d+)?", Path(d).name):
             yield str(Path(d) / "x64" / "bin" / exe)
     yield f"/usr/local/bin/{exe}"
     yield f"/usr/bin/{exe}"

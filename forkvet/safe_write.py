@@ -19,14 +19,14 @@ import contextlib
 import errno
 import hashlib
 import os
-import re
 import stat
 from pathlib import Path
 from types import TracebackType
 
+from forkvet import rx
 from forkvet.errors import InputError
 
-_BAD_NAME = re.compile(r"[/\x00-\x1f\x7f\x85\u2028\u2029]")
+_BAD_NAME = rx.compile(r"[/\x00-\x1f\x7f\x85\u2028\u2029]")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -43,7 +43,7 @@ def check_name(name: str) -> str:
 
 def safe_name(text: str, fallback: str = "output") -> str:
     """A repository-supplied string made into a usable file name (for derived names)."""
-    name = re.sub(r"[^\w.+-]+", "_", text).strip("._")[:120]
+    name = rx.sub(r"[^\w.+-]+", "_", text).strip("._")[:120]
     return name or fallback
 
 

@@ -21,14 +21,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from forkvet import __version__
+from forkvet import __version__, rx
 from forkvet.config import CONFIG_PATH
 from forkvet.escape import _controls
 from forkvet.report import Finding, Report
@@ -83,12 +82,12 @@ def docs_url(section: str) -> str:
 def text(value: object, limit: int = 2000) -> str:
     """Plain SARIF message text: one line, no controls, no embedded links."""
     out = _controls(str(value)).strip()
-    out = re.sub(r"([\\\[\]])", r"\\\1", out)
+    out = rx.sub(r"([\\\[\]])", r"\\\1", out)
     return out[: limit - 1] + "…" if len(out) > limit else out
 
 
 def slug(value: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "finding"
+    return rx.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "finding"
 
 
 def rule_id(finding: Finding) -> str:
@@ -97,7 +96,7 @@ def rule_id(finding: Finding) -> str:
 
 def fingerprint(rule: str, path: str, message: str) -> str:
     """Stable across commits: numbers (counts, line numbers, sizes) and spacing do not count."""
-    normal = re.sub(r"\d+", "0", re.sub(r"\s+", " ", message.lower())).strip()
+    normal = rx.sub(r"\d+", "0", rx.sub(r"\s+", " ", message.lower())).strip()
     digest = hashlib.sha256("\x00".join((rule, path, normal)).encode("utf-8", "replace"))
     return digest.hexdigest()[:32]
 
@@ -190,7 +189,7 @@ def _vet_rule(finding: Finding) -> dict[str, Any]:
         properties["security-severity"] = _SECURITY_SEVERITY[finding.severity]
     return {
         "id": rid,
-        "name": "".join(p.capitalize() for p in re.split(r"[^a-z0-9]+", rid) if p),
+        "name": "".join(p.capitalize() for p in rx.split(r"[^a-z0-9]+", rid) if p),
         "shortDescription": {"text": text(finding.title, 200)},
         "fullDescription": {"text": text(f"forkvet's {finding.check} check: {finding.title}", 400)},
         "helpUri": help_uri,
@@ -284,7 +283,7 @@ def _audit_rule(v: Vulnerability) -> dict[str, Any]:
     }
 
 
-_PIN_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_PIN_LINE = rx.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def pin_locations(sources: list[str], base: Path | None = None) -> dict[str, tuple[str, int]]:
@@ -299,7 +298,7 @@ def pin_locations(sources: list[str], base: Path | None = None) -> dict[str, tup
         rel = display_path(p, base)
         lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
         for no, line in enumerate(lines, 1):
-            purl = re.search(r'"pkg:pypi/([^@"]+)@', line)
+            purl = rx.search(r'"pkg:pypi/([^@"]+)@', line)
             if purl:
                 out.setdefault(canonicalize_name(purl.group(1)), (rel, no))
                 continue

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 import stat
+import struct
 import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.report import Finding
 
-# Directories that never hold the project's own code.
+# Version control's own folders: git never checks a file out into them, so nothing the
+# repository committed is there (never walked).
+VCS_DIRS = frozenset({b".git", b".hg", b".svn"})
+# Folders that never hold the project's own code: their files are not vetted as code (named
+# in a notice), but still get the pickle probe (`Snapshot.probe_files`), and what git tracks
+# in them is vetted as usual.
 SKIP_DIRS = frozenset(
     {
-        ".git",
-        ".hg",
-        ".svn",
         "__pycache__",
         "node_modules",
         ".venv",
@@ -61,13 +65,18 @@ VENDORED_PARTS = frozenset(
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 MAX_FILES = 200_000
 _BINARY_SNIFF = 8192
-_CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_CODING_RE = rx.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
 @dataclass(frozen=True)
 class FileEntry:
-    path: str  # POSIX path relative to the root
+    path: str  # POSIX path relative to the root, as text: `shown_name` of `disk`
     size: int
+    # The name on disk (bytes, relative to the root) and the file the walk saw: reads open
+    # exactly this file, never what the name points at later.
+    disk: bytes = b""
+    dev: int = 0
+    ino: int = 0
 
     # Plain string operations: these run for every file in every check (PurePosixPath is
     # several times slower on 50,000-file trees).
@@ -107,16 +116,15 @@ class Snapshot:
     git: GitInfo = field(default_factory=GitInfo)
     notices: list[Finding] = field(default_factory=list)
     max_text_bytes: int = MAX_TEXT_BYTES
-    # Shown path -> the name on disk, for names that are not valid UTF-8 (shown with \xNN
-    # escapes so that every report, render and JSON output holds valid text).
-    disk_names: dict[str, str] = field(default_factory=dict)
-    # What the file list leaves out, for the checks that must see every file (pickles):
-    # skipped folders (names on disk, relative to the root) and whether the count cut hit.
-    skipped_dirs: list[str] = field(default_factory=list)
-    truncated: bool = False
+    # Files in SKIP_DIRS folders that git does not track: not vetted as code, but probed.
+    skipped: list[FileEntry] = field(default_factory=list)
+    truncated: bool = False  # the file-count cut hit: files past it are listed by risks
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
+        self._all = {f.path: f for f in self.skipped} | self._by_path
+        if len(self._all) != len(self.files) + len(self.skipped):
+            raise ValueError("two files with one shown name")  # shown_name is one-to-one
         self._text_cache: dict[str, str | None] = {}
         self._oversize: list[str] = []
         self._undecodable: list[str] = []
@@ -128,6 +136,11 @@ class Snapshot:
     def by_suffix(self, *suffixes: str) -> list[FileEntry]:
         wanted = {s.lower() for s in suffixes}
         return [f for f in self.files if f.suffix in wanted]
+
+    @cached_property
+    def probe_files(self) -> list[FileEntry]:
+        """Every file the pickle probe reads: the vetted files and those in skipped folders."""
+        return sorted([*self.files, *self.skipped], key=lambda f: f.path)
 
     @cached_property
     def top_level(self) -> list[FileEntry]:
@@ -152,11 +165,22 @@ class Snapshot:
 
     # -- reading ------------------------------------------------------------------------------
     def fs_path(self, path: str) -> Path:
-        """Where a file of the snapshot is on disk."""
-        return self.root / self.disk_names.get(path, path)
+        """Where a file of the snapshot is on disk (open it with `open`, which checks it)."""
+        entry = self._all.get(path)
+        if entry is None or not entry.disk:
+            return self.root / path
+        return Path(os.fsdecode(os.fsencode(self.root) + b"/" + entry.disk))
+
+    def open(self, path: str) -> BinaryIO:
+        """The file the walk saw, opened without following a link at any level: a file or
+        folder swapped for a symlink (or another file) since is refused with OSError."""
+        entry = self._all.get(path)
+        if entry is None:
+            raise FileNotFoundError(f"not in the snapshot: {path}")
+        return open_in_tree(self.root, entry)
 
     def read_bytes(self, path: str, limit: int | None = None) -> bytes:
-        with open(self.fs_path(path), "rb") as fh:
+        with self.open(path) as fh:
             return fh.read(limit if limit is not None else -1)
 
     def read_text(self, path: str) -> str | None:
@@ -234,9 +258,7 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
     if not root.is_dir():
         raise InputError(f"{root} is a file, not a directory: give the repository's folder")
     root = root.resolve()
-    disk_names: dict[str, str] = {}
-    skipped: list[str] = []
-    files, notices = _walk(root, disk_names, skipped)
+    files, skipped, notices = _walk(root, git_tracked(root))
     if not files:
         raise InputError(f"{root} has no files to vet (empty directory)")
     snap = Snapshot(
@@ -244,9 +266,8 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
         name=name or root.name,
         files=files,
         notices=notices,
-        disk_names=disk_names,
-        skipped_dirs=skipped,
-        truncated=len(files) >= MAX_FILES,
+        skipped=skipped,
+        truncated=len(files) + len(skipped) >= MAX_FILES,
     )
     snap.git = read_git_info(root, remote)
     if snap.git.refused:
@@ -262,100 +283,214 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
     return snap
 
 
-def shown_name(name: str) -> str:
-    """A file name as valid text: bytes that are not UTF-8 become \\xNN escapes."""
+def shown_name(name: str | bytes) -> str:
+    """A file name as text, one-to-one: bytes that are not UTF-8 become \\xNN escapes and a
+    backslash becomes \\\\, so a name that reads `\\xff` and the byte 0xff never meet."""
+    raw = name if isinstance(name, bytes) else os.fsencode(name)
+    if b"\\" not in raw:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _open_dir(root: Path, rel: bytes) -> int:
+    """A folder of the tree, each level opened without following a link."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return name
+        for part in rel.split(b"/") if rel else ():
+            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_in_tree(root: Path, entry: FileEntry) -> BinaryIO:
+    """Open `entry` below `root`: no level may be a symlink now, and the file must be the
+    regular file the walk recorded (same device and inode), or OSError."""
+    disk = entry.disk or os.fsencode(entry.path)
+    folder, _, name = disk.rpartition(b"/")
+    dir_fd = _open_dir(root, folder)
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{entry.path} is no longer a regular file")
+        if entry.ino and (st.st_dev, st.st_ino) != (entry.dev, entry.ino):
+            raise OSError(f"{entry.path} was replaced during the run")
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+@dataclass
+class _Walked:
+    entries: list[tuple[FileEntry, str | None]] = field(default_factory=list)  # (file, skip)
+    nlink: dict[tuple[int, int], int] = field(default_factory=dict)  # files with hard links
+    notices: list[Finding] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    skipped_dirs: dict[str, int] = field(default_factory=dict)  # shown folder -> files
+    truncated: bool = False
 
 
 def _walk(
-    root: Path, disk_names: dict[str, str] | None = None, skipped: list[str] | None = None
-) -> tuple[list[FileEntry], list[Finding]]:
-    files: list[FileEntry] = []
-    notices: list[Finding] = []
-    outside: list[str] = []
-    linked: dict[tuple[int, int], tuple[int, list[int]]] = {}
-    truncated = False
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        try:
-            entries = list(os.scandir(current))
-        except OSError as exc:
-            notices.append(
-                Finding(
-                    "snapshot",
-                    "notice",
-                    "Unreadable folder",
-                    f"{shown_name(current.relative_to(root).as_posix())}: {exc.strerror}",
-                )
-            )
-            continue
-        entries.sort(key=lambda e: e.name)
-        for entry in entries:
-            rel = Path(entry.path).relative_to(root).as_posix()
-            shown = shown_name(rel)
-            if shown != rel:
-                if disk_names is None or shown in disk_names:
-                    continue
-                disk_names[shown] = rel
-                rel = shown
-            if entry.is_symlink():
-                # Never follow links: one pointing outside the tree could read the runner's files.
-                target = os.path.realpath(entry.path)
-                if not (target == str(root) or target.startswith(str(root) + os.sep)):
-                    outside.append(rel)
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name not in SKIP_DIRS:
-                    stack.append(Path(entry.path))
-                elif skipped is not None:
-                    skipped.append(os.path.relpath(entry.path, root))
-                continue
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            if len(files) >= MAX_FILES:
-                truncated = True
-                break
-            st = entry.stat(follow_symlinks=False)
-            if st.st_nlink > 1:
-                linked.setdefault((st.st_dev, st.st_ino), (st.st_nlink, []))[1].append(len(files))
-            files.append(FileEntry(rel, st.st_size))
-        if truncated:
-            break
-    # A hard link is a second name for a file that may live outside the tree (a runner's
-    # credentials): such a file is read only when every one of its names is in the tree.
-    foreign = sorted(i for nlink, idx in linked.values() if len(idx) < nlink for i in idx)
-    if foreign:
-        names = [files[i].path for i in foreign]
-        for i in reversed(foreign):
-            del files[i]
-        notices.append(
+    root: Path, tracked: frozenset[bytes] = frozenset()
+) -> tuple[list[FileEntry], list[FileEntry], list[Finding]]:
+    """(vetted files, files in skipped folders, notices). Names are bytes throughout; each
+    folder is opened level by level without following links, so a folder swapped for a
+    symlink mid-walk is never listed."""
+    walked = _Walked()
+    # The project's own folders first, skipped ones after: the file budget goes to code.
+    stack: list[tuple[bytes, str | None]] = [(b"", None)]
+    later: list[tuple[bytes, str | None]] = []
+    while (stack or later) and not walked.truncated:
+        rel_dir, skip = stack.pop() if stack else later.pop()
+        _walk_folder(root, rel_dir, skip, tracked, walked, stack, later)
+    entries = _without_foreign_links(walked)
+    files = sorted((f for f, skip in entries if skip is None), key=lambda f: f.path)
+    skipped = sorted((f for f, skip in entries if skip is not None), key=lambda f: f.path)
+    return files, skipped, walked.notices + _walk_notices(walked)
+
+
+def _walk_folder(
+    root: Path,
+    rel_dir: bytes,
+    skip: str | None,
+    tracked: frozenset[bytes],
+    walked: _Walked,
+    stack: list[tuple[bytes, str | None]],
+    later: list[tuple[bytes, str | None]],
+) -> None:
+    try:
+        fd = _open_dir(root, rel_dir)
+    except OSError as exc:
+        walked.notices.append(
             Finding(
                 "snapshot",
                 "notice",
-                "Hard-linked files not read",
-                f"{len(names)} file(s) have hard links outside the repository and were not "
-                f"read: " + ", ".join(names[:5]),
-                path=names[0],
+                "Unreadable folder",
+                f"{shown_name(rel_dir)}: {exc.strerror or exc}",
             )
         )
-    if outside:
-        notices.append(
+        return
+    try:  # the entries stat through the folder's descriptor: keep it open meanwhile
+        _read_folder(root, fd, rel_dir, skip, tracked, walked, stack, later)
+    finally:
+        os.close(fd)
+
+
+def _read_folder(
+    root: Path,
+    fd: int,
+    rel_dir: bytes,
+    skip: str | None,
+    tracked: frozenset[bytes],
+    walked: _Walked,
+    stack: list[tuple[bytes, str | None]],
+    later: list[tuple[bytes, str | None]],
+) -> None:
+    root_b = os.fsencode(root)
+    for entry in sorted(os.scandir(fd), key=lambda e: e.name):
+        name = os.fsencode(entry.name)
+        rel = rel_dir + b"/" + name if rel_dir else name
+        if entry.is_symlink():
+            # Never follow links: one pointing outside the tree could read the runner's files.
+            target = os.path.realpath(root_b + b"/" + rel)
+            if not (target == root_b or target.startswith(root_b + b"/")):
+                walked.outside.append(shown_name(rel))
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            if name in VCS_DIRS:
+                continue
+            if skip is None and entry.name in SKIP_DIRS:
+                walked.skipped_dirs[shown_name(rel)] = 0
+                later.append((rel, shown_name(rel)))
+            else:
+                stack.append((rel, skip))
+            continue
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        if len(walked.entries) >= MAX_FILES:
+            walked.truncated = True
+            return
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # gone since the folder was listed
+        if st.st_nlink > 1:
+            walked.nlink[(st.st_dev, st.st_ino)] = st.st_nlink
+        # What git tracks is the project's, whatever folder it is in.
+        file_skip = None if skip is None or rel in tracked else skip
+        if file_skip is not None:
+            walked.skipped_dirs[file_skip] += 1
+        fe = FileEntry(shown_name(rel), st.st_size, rel, st.st_dev, st.st_ino)
+        walked.entries.append((fe, file_skip))
+
+
+def _without_foreign_links(walked: _Walked) -> list[tuple[FileEntry, str | None]]:
+    """A hard link is a second name for a file that may live outside the tree (a runner's
+    credentials): such a file is read only when every one of its names is in the tree."""
+    names_in_tree: dict[tuple[int, int], int] = {}
+    for f, _skip in walked.entries:
+        if (f.dev, f.ino) in walked.nlink:
+            names_in_tree[(f.dev, f.ino)] = names_in_tree.get((f.dev, f.ino), 0) + 1
+    foreign = {key for key, n in names_in_tree.items() if n < walked.nlink[key]}
+    if not foreign:
+        return walked.entries
+    names = sorted(f.path for f, _skip in walked.entries if (f.dev, f.ino) in foreign)
+    walked.notices.append(
+        Finding(
+            "snapshot",
+            "notice",
+            "Hard-linked files not read",
+            f"{len(names)} file(s) have hard links outside the repository and were not "
+            f"read: " + ", ".join(names[:5]),
+            path=names[0],
+        )
+    )
+    return [(f, skip) for f, skip in walked.entries if (f.dev, f.ino) not in foreign]
+
+
+def _walk_notices(walked: _Walked) -> list[Finding]:
+    out: list[Finding] = []
+    if walked.outside:
+        outside = sorted(walked.outside)
+        out.append(
             Finding(
                 "snapshot",
                 "notice",
                 "Symlinks leaving the repository",
-                f"{len(outside)} symlink(s) point outside the repository and were not followed: "
-                + ", ".join(sorted(outside)[:5]),
-                path=sorted(outside)[0],
+                f"{len(outside)} symlink(s) point outside the repository and were not "
+                f"followed: " + ", ".join(outside[:5]),
+                path=outside[0],
             )
         )
-    if truncated:
-        notices.append(
+    if walked.skipped_dirs:
+        shown = [f"{d}/ ({n} file(s))" for d, n in sorted(walked.skipped_dirs.items())]
+        out.append(
+            Finding(
+                "snapshot",
+                "notice",
+                "Folders not vetted as code",
+                f"{len(shown)} folder(s) of caches, environments or build output were not "
+                f"vetted as the project's code (files git tracks in them were); every file in "
+                f"them was still probed for pickles: " + ", ".join(shown[:8]),
+            )
+        )
+    if walked.truncated:
+        out.append(
             Finding(
                 "snapshot",
                 "warning",
@@ -363,8 +498,66 @@ def _walk(
                 f"only the first {MAX_FILES} files were vetted",
             )
         )
-    files.sort(key=lambda f: f.path)
-    return files, notices
+    return out
+
+
+# -- what git tracks, from its index file (no git program runs) --------------------------------
+_INDEX_MAX_BYTES = 256 << 20
+
+
+def git_tracked(root: Path) -> frozenset[bytes]:
+    """The paths in `.git/index`, read as a file (git's documented index format, versions 2-4).
+    Empty when there is no plain `.git` folder with a plain index, or it does not parse: a
+    forged index can only make more files count as the project's, never fewer."""
+    try:
+        if not stat.S_ISDIR((root / ".git").lstat().st_mode):
+            return frozenset()
+        with open_in_tree(root, FileEntry(".git/index", 0, b".git/index")) as fh:
+            data = fh.read(_INDEX_MAX_BYTES + 1)
+    except OSError:
+        return frozenset()
+    if len(data) > _INDEX_MAX_BYTES:
+        return frozenset()
+    try:
+        return frozenset(_index_paths(data))
+    except (ValueError, IndexError, struct.error):
+        return frozenset()
+
+
+def _index_paths(data: bytes) -> list[bytes]:
+    signature, version, count = struct.unpack_from(">4sLL", data, 0)
+    if signature != b"DIRC" or version not in (2, 3, 4):
+        raise ValueError("not a git index")
+    pos, previous, out = 12, b"", []
+    for _ in range(count):
+        flags = struct.unpack_from(">H", data, pos + 60)[0]
+        head = 62 + (2 if version >= 3 and flags & 0x4000 else 0)
+        start = pos + head
+        if version == 4:
+            strip, start = _varint(data, start)
+            end = data.index(b"\0", start)
+            if strip > len(previous):
+                raise ValueError("bad prefix length")
+            path = previous[: len(previous) - strip] + data[start:end]
+            pos = end + 1
+        else:
+            end = data.index(b"\0", start)
+            path = data[start:end]
+            pos += (end - pos + 8) // 8 * 8  # NUL-padded to a multiple of 8
+        out.append(path.rstrip(b"/"))  # a sparse index lists whole folders as `dir/`
+        previous = path
+    return out
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    # git's offset varint (varint.c): 7 bits a byte, each continuation adds one.
+    byte = data[pos]
+    value = byte & 0x7F
+    while byte & 0x80:
+        pos += 1
+        byte = data[pos]
+        value = ((value + 1) << 7) | (byte & 0x7F)
+    return value, pos + 1
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -430,7 +623,7 @@ def git_refusal(root: Path) -> str | None:
             config = fh.read(256 * 1024).decode("utf-8", "replace").lower()
     except OSError:
         config = ""
-    if re.search(r"^\s*(partialclone|promisor)\s*=", config, re.M) or "[include" in config:
+    if rx.search(r"^\s*(partialclone|promisor)\s*=", config, rx.M) or "[include" in config:
         return ".git/config makes git fetch from a remote or read other files"
     refs = dot / "refs"
     count = 0
@@ -469,4 +662,4 @@ def read_git_info(root: Path, remote: str | None = None) -> GitInfo:
 
 def redact_url(url: str) -> str:
     """Drop credentials from a URL (https://user:token@host/... → https://host/...)."""
-    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)
+    return rx.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile
@@ -10,13 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.gitrun import run_git
 from forkvet.snapshot import Snapshot, load, redact_url
 
 CLONE_TIMEOUT_S = 300
-_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:[^/].*")
-_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_SCP_LIKE = rx.compile(r"^[\w.-]+@[\w.-]+:[^/].*")
+_SHA = rx.compile(r"^[0-9a-f]{7,40}$")
 
 
 def is_git_url(target: str) -> bool:

@@ -5,13 +5,14 @@ The worker checks that the commenter has write access and answers every command.
 
 from __future__ import annotations
 
-import re
-
 from bot.handlers.common import JobSpec, installation_id
 from bot.routing import Event, Router
+from forkvet import rx
 from forkvet.github.issues import MARKER
 
-COMMAND = re.compile(r"^[ \t]*/forkvet(?![\w-])(?:[ \t]+(\S+))?(.*)$", re.M)
+# After `/forkvet` comes a word or nothing (not `/forkvet-x`): the rest starts with no word
+# character, which is what the look-ahead `(?![\w-])` said.
+COMMAND = rx.compile(r"^[ \t]*/forkvet(?:[ \t]+(\S+))?((?:[^\w\-\n].*)?)$", rx.M)
 COMMANDS = ("recheck", "upstream", "thank", "accept", "help")
 
 

@@ -12,10 +12,10 @@ counts only when all hold:
 from __future__ import annotations
 
 import logging
-import re
 
 from bot.handlers.common import JobSpec, installation_id
 from bot.routing import Event, Router
+from forkvet import rx
 
 log = logging.getLogger("forkvet.app")
 WORKFLOW_PATH = ".github/workflows/forkvet.yml"
@@ -43,7 +43,7 @@ def trusted_run(event: Event) -> tuple[bool, str]:
         return False, f"started by {run.get('event')!r}, not a push, dispatch or schedule"
     if run.get("pull_requests"):
         return False, "the run belongs to a pull request"
-    if not re.fullmatch(r"[0-9a-f]{40}", str(run.get("head_sha") or "")):
+    if not rx.fullmatch(r"[0-9a-f]{40}", str(run.get("head_sha") or "")):
         return False, "no commit"
     return True, ""
 

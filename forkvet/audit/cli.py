@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from forkvet import rx
 from forkvet.errors import InputError
 
 if TYPE_CHECKING:  # the audit code loads when the command runs, not for every forkvet command
@@ -181,20 +181,20 @@ def render_markdown(result: AuditResult) -> str:
 def _md(text: str) -> str:
     # advisory text and package names are third-party: no HTML, links, mentions or table breaks
     text = _clean(text).replace("\n", " ")
-    text = re.sub(r"([\\`*_{}\[\]<>()#+!|~])", r"\\\1", text)
+    text = rx.sub(r"([\\`*_{}\[\]<>()#+!|~])", r"\\\1", text)
     return text.replace("@", "@\u200b")
 
 
 def _clean(text: str) -> str:
     # advisory text is third-party: no control characters reach the terminal
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "?", text)
+    return rx.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "?", text)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from forkvet.audit.run import audit_pins
     from forkvet.cli import config_for
 
-    if args.python and not re.fullmatch(r"[23]\.\d{1,2}", args.python):
+    if args.python and not rx.fullmatch(r"[23]\.\d{1,2}", args.python):
         raise InputError(f"--python {args.python!r}: give a version like 3.7")
     config, _ = config_for(args.config, None)
     level = args.fail_on or config.audit.fail_on

@@ -7,12 +7,13 @@ as strings, so `1.10` is after `1.9` and `2.0rc1` before `2.0`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from forkvet import rx
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unknown": 4}
 _GHSA_WORDS = {
@@ -106,7 +107,7 @@ def _in_range(version: Version, events: list[tuple[str, str]]) -> bool:
 def _text(value: Any, limit: int = 300) -> str:
     if not isinstance(value, str):
         return ""
-    return re.sub(r"\s+", " ", value).strip()[:limit]
+    return rx.sub(r"\s+", " ", value).strip()[:limit]
 
 
 def severity_of(record: dict[str, Any]) -> str:

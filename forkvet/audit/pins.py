@@ -3,7 +3,6 @@ folder holding them (forkvet env's output)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from forkvet import safeyaml
+from forkvet import rx, safeyaml
 from forkvet.errors import InputError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -79,7 +78,7 @@ def read_environment_yml(path: Path, pins: Pins | None = None) -> Pins:
     text = _read(path)
     # anchors and aliases have no place in an environment file: refuse them rather than
     # expand a YAML bomb
-    if re.search(r"(^|\s)[&*][A-Za-z0-9_-]+", text):
+    if rx.search(r"(^|\s)[&*][A-Za-z0-9_-]+", text):
         raise InputError(f"{path}: YAML anchors/aliases are not supported here")
     try:
         data = safeyaml.load(text)
@@ -96,7 +95,7 @@ def read_environment_yml(path: Path, pins: Pins | None = None) -> Pins:
         if not isinstance(dep, str):
             continue
         spec = dep.split("::", 1)[-1].strip()
-        m = re.match(r"^([A-Za-z0-9_.-]+)\s*(?:==?\s*([0-9][^=\s]*))?", spec)
+        m = rx.match(r"^([A-Za-z0-9_.-]+)\s*(?:==?\s*([0-9][^=\s]*))?", spec)
         if not m:
             continue
         name, version = m.group(1).lower(), m.group(2)
@@ -137,6 +136,6 @@ def read_target(path: Path) -> Pins | None:
     pyver = path / ".python-version"
     if pyver.is_file() and not pyver.is_symlink():
         text = _read(pyver).strip()
-        if re.fullmatch(r"\d+\.\d+(\.\d+)?", text):
+        if rx.fullmatch(r"\d+\.\d+(\.\d+)?", text):
             pins.python = ".".join(text.split(".")[:2])
     return pins

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from forkvet import rx
 from forkvet.audit.osv import SEVERITY_ORDER, Advisory, parse_version
 from forkvet.audit.pins import Pins
 from forkvet.audit.sources import AdvisorySource
@@ -256,7 +256,7 @@ def safe_requirements(text: str, safe: dict[str, str]) -> tuple[str, list[str]]:
     changed: list[str] = []
     out = []
     for line in text.splitlines():
-        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;#]+)(.*)$", line)
+        m = rx.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;#]+)(.*)$", line)
         if m and canonicalize_name(m.group(1)) in safe:
             new = safe[canonicalize_name(m.group(1))]
             if new != m.group(3):

@@ -7,13 +7,13 @@ PyPI); the environment's Python comes from forkvet's `forkvet:python` property w
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
+from forkvet import rx
 from forkvet.audit.pins import MAX_FILE_BYTES, Pins, _read
 from forkvet.errors import InputError
 
@@ -53,7 +53,7 @@ def read_sbom(path: Path) -> Pins:
     for prop in (meta.get("properties") if isinstance(meta, dict) else None) or []:
         if isinstance(prop, dict) and prop.get("name") == "forkvet:python":
             value = str(prop.get("value", ""))
-            if re.fullmatch(r"\d\.\d{1,2}", value):
+            if rx.fullmatch(r"\d\.\d{1,2}", value):
                 pins.python = value
     return pins
 

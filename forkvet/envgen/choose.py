@@ -13,13 +13,13 @@ release at all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from forkvet import rx
 from forkvet.envgen.device import tf_gpu_dist
 from forkvet.envgen.index import IndexError_, project_files
 from forkvet.envgen.names import NeedSet
@@ -107,7 +107,7 @@ def _floor(spec: str) -> str:
     """The lower bounds of spec: "==0.12.1" -> ">=0.12.1", ">=1.4,<1.5" -> ">=1.4"."""
     out = []
     for part in spec.split(","):
-        m = re.match(r"\s*(==|>=|>|~=)\s*([\w.]+)", part)
+        m = rx.match(r"\s*(==|>=|>|~=)\s*([\w.]+)", part)
         if m:
             out.append((">" if m.group(1) == ">" else ">=") + m.group(2).rstrip(".*"))
     return ",".join(out)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.escape import terminal
 
@@ -28,7 +28,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     from forkvet.source import open_target
 
     as_of = _date(args.as_of) if args.as_of else None
-    if args.python and not re.fullmatch(r"[23]\.\d{1,2}", args.python):
+    if args.python and not rx.fullmatch(r"[23]\.\d{1,2}", args.python):
         raise InputError(f"--python {args.python!r}: give a version like 3.7")
     if args.safe and (args.offline or args.no_audit):
         raise InputError("--safe needs the vulnerability audit: drop --offline / --no-audit")

@@ -4,13 +4,12 @@ is the release the authors ran."""
 
 from __future__ import annotations
 
-import re
-
 from packaging.version import InvalidVersion, Version
 
+from forkvet import rx
 from forkvet.snapshot import Snapshot
 
-_FROM = re.compile(
+_FROM = rx.compile(
     r"(?im)^\s*FROM\s+(?:--platform=\S+\s+)?(?:docker\.io/)?"
     r"(tensorflow/tensorflow|pytorch/pytorch):(\d+\.\d+(?:\.\d+)?)\b"
 )

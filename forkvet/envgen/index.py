@@ -8,7 +8,6 @@ import email.parser
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
+from forkvet import rx
 from forkvet.errors import ForkvetError
 
 ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -112,19 +112,19 @@ def _version_from_filename(filename: str) -> str | None:
         if filename.endswith(ext):
             stem = filename[: -len(ext)]
             # name-1.2.3: the version is after the last dash followed by a digit
-            m = re.match(r"^(.+?)-(\d[^-]*)(?:-py\d.*)?$", stem)
+            m = rx.match(r"^(.+?)-(\d[^-]*)(?:-py\d.*)?$", stem)
             return m.group(2) if m else None
     return None
 
 
 def project_files(name: str, base: str | None = None) -> list[IndexFile]:
     """Every file of a project; [] when the index has no such project."""
-    return list(_project_files(re.sub(r"[-_.]+", "-", name).lower(), base or index_url()))
+    return list(_project_files(rx.sub(r"[-_.]+", "-", name).lower(), base or index_url()))
 
 
 @lru_cache(maxsize=4096)
 def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
-    url = f"{base}{re.sub(r'[-_.]+', '-', name).lower()}/"
+    url = f"{base}{rx.sub(r'[-_.]+', '-', name).lower()}/"
     try:
         data: dict[str, Any] = json.loads(_get(url, ACCEPT))
     except LookupError:
@@ -155,7 +155,7 @@ def _sha256(hashes: Any) -> str | None:
     value = hashes.get("sha256") if isinstance(hashes, dict) else None
     return (
         value.lower()
-        if isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{64}", value)
+        if isinstance(value, str) and rx.fullmatch(r"[0-9a-fA-F]{64}", value)
         else None
     )
 

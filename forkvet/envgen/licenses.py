@@ -7,17 +7,17 @@ flags the NVIDIA CUDA runtime wheels torch pulls in, and crashes on some `WITH` 
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from forkvet import rx
 from forkvet.config import LicensePolicy
 from forkvet.envgen.index import WORKERS, release_metadata
 from forkvet.vet.license import spdx_from_name
 from forkvet.vet.licensedb import is_osi
 from forkvet.vet.licenseterms import RESTRICTIVENESS, spdx_terms
 
-_NVIDIA_RUNTIME = re.compile(r"^nvidia-[a-z0-9-]+-cu\d+$|^nvidia-[a-z-]+$")
+_NVIDIA_RUNTIME = rx.compile(r"^nvidia-[a-z0-9-]+-cu\d+$|^nvidia-[a-z-]+$")
 
 
 @dataclass
@@ -37,8 +37,8 @@ def _license_of(
     text = expression or meta_license or ""
     if text:
         # "Apache-2.0 WITH LLVM-exception": the exception only adds permissions.
-        main = re.split(r"\s+WITH\s+", text.strip(), maxsplit=1)[0]
-        parts = re.split(r"\s+OR\s+|\s+AND\s+", main.strip("()"))
+        main = rx.split(r"\s+WITH\s+", text.strip(), maxsplit=1)[0]
+        parts = rx.split(r"\s+OR\s+|\s+AND\s+", main.strip("()"))
         ids = [spdx_from_name(p.strip("() ")) for p in parts if p.strip()]
         known = [i for i in ids if i]
         if known:
@@ -95,7 +95,7 @@ def _check_one(
         meta.get("License"), meta.get("License-Expression"), meta.get_all("Classifier") or []
     )
     verdict, note = "ok", ""
-    ids = {i.lower() for i in re.split(r"\s+(?:OR|AND|WITH)\s+", lic)}
+    ids = {i.lower() for i in rx.split(r"\s+(?:OR|AND|WITH)\s+", lic)}
     if category == "unknown":
         verdict, note = "notice", "license not stated in a form forkvet reads"
     elif category in ("non-commercial", "custom-restricted"):

@@ -9,7 +9,6 @@ corrected metadata as `dependency-metadata` in a uv.toml, for the releases up to
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
+from forkvet import rx
 from forkvet.envgen.index import WORKERS, IndexError_, IndexFile, core_metadata, project_files
 
 MAX_VERSIONS = 8
@@ -24,12 +24,12 @@ MAX_VERSIONS = 8
 # metadata", "all versions of pandas have invalid metadata", "pandas>=0.20.1,<0.24 have invalid
 # metadata", and in its hints "Metadata for `pandas` (v0.23.4) could not be parsed".
 _SPEC = r"(?:[<>=!~]=?[\w.*+!]+)"
-_INVALID = re.compile(
-    rf"(?<![\w.-])([A-Za-z0-9][\w.-]*?)(?:{_SPEC}(?:\s*,\s*{_SPEC})*)?\s+"
+_INVALID = rx.compile(
+    rf"(?:^|[^\w.-])([A-Za-z0-9][\w.-]*?)(?:{_SPEC}(?:\s*,\s*{_SPEC})*)?\s+"
     r"(?:has|have) invalid metadata"
     r"|[Mm]etadata for `([A-Za-z0-9][\w.-]*)`[^\n]*could not be parsed",
 )
-_VERSION_TAIL = re.compile(r"(\d)[A-Za-z]+(?=[,\s)]|$)")
+_VERSION_TAIL = rx.compile(r"(\d)[A-Za-z]+([,\s)]|$)")
 
 
 def invalid_packages(error: str) -> list[str]:
@@ -42,9 +42,9 @@ def sanitize(requirement: str) -> str | None:
         return str(Requirement(requirement))
     except InvalidRequirement:
         pass
-    fixed = _VERSION_TAIL.sub(r"\1", requirement)
+    fixed = _VERSION_TAIL.sub(r"\1\2", requirement)
     fixed = (
-        re.sub(r"\(\s*([^)]*?)\s*\)", r"\1", fixed) if "(" in fixed and ";" not in fixed else fixed
+        rx.sub(r"\(\s*([^)]*?)\s*\)", r"\1", fixed) if "(" in fixed and ";" not in fixed else fixed
     )
     try:
         return str(Requirement(fixed))

@@ -3,11 +3,11 @@ imports they did not declare; optional, dev-only, build-only and non-installable
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from forkvet import rx
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
 from forkvet.report import Report
 from forkvet.vet.declared import DeclaredSet
@@ -15,7 +15,7 @@ from forkvet.vet.importmap import BUILD_ONLY, DEV_ONLY, canonical, normalize
 
 # Conda-world names that are not Python packages: never pip-installed.
 SYSTEM = frozenset({"cudatoolkit", "cudnn", "nccl", "cuda-toolkit", "mkl", "python", "pip"})
-_PIN = re.compile(r"^==\s*([\w.*+!]+)$")
+_PIN = rx.compile(r"^==\s*([\w.*+!]+)$")
 
 
 @dataclass
@@ -48,7 +48,7 @@ def _kind(name: str) -> str:
     return "dev" if name in DEV_ONLY else "build" if name in BUILD_ONLY else "main"
 
 
-_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
+_NAME = rx.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
 
 
 def _plain_spec(name: str, spec: str) -> str | None:
@@ -63,7 +63,7 @@ def _plain_spec(name: str, spec: str) -> str | None:
     return None if req.url else str(req.specifier)
 
 
-_GIT_URL = re.compile(
+_GIT_URL = rx.compile(
     r"^(?:git\+)?(https://[A-Za-z0-9.-]+/[\w.-]+/[\w.-]+?)(?:\.git)?(@[\w./-]+)?$"
 )
 
@@ -84,7 +84,7 @@ def readme_git_clones(text: str, own: str) -> list[str]:
     """`git+https://…` for the repositories a README tells the reader to `git clone` (other
     than this repository itself): the code imports them, no index has them."""
     out = []
-    for m in re.finditer(r"git clone\s+(?:--[\w-]+(?:[= ]\S+)?\s+)*(https://\S+)", text):
+    for m in rx.finditer(r"git clone\s+(?:--[\w-]+(?:[= ]\S+)?\s+)*(https://\S+)", text):
         url = m.group(1).rstrip(").,;'\"`")
         g = _GIT_URL.match(url)
         if not g:

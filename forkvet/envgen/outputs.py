@@ -3,10 +3,10 @@ commands that create the environment."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.envgen import device as devices
 from forkvet.envgen.names import NeedSet
 from forkvet.envgen.resolve import Resolution
@@ -95,7 +95,7 @@ def requirements_txt(
 
 
 def environment_yml(repo: str, res: Resolution, needs: NeedSet, device: str = "cuda") -> str:
-    name = re.sub(r"[^\w.-]+", "-", repo).strip("-") or "env"
+    name = rx.sub(r"[^\w.-]+", "-", repo).strip("-") or "env"
     # pip 24.1 and later refuse the invalid metadata of some old releases (pytz>=2011k).
     repaired = any(res.pins.get(str(f["name"])) == str(f["version"]) for f in res.metadata_fixes)
     conda = [f"python={res.python}", "pip<24.1" if repaired else "pip"]
@@ -118,7 +118,7 @@ def _has_torch(res: Resolution) -> bool:
 def commands(
     repo: str, res: Resolution, device: str = "cuda", repaired: bool = False
 ) -> dict[str, str]:
-    name = re.sub(r"[^\w.-]+", "-", repo).strip("-") or "env"
+    name = rx.sub(r"[^\w.-]+", "-", repo).strip("-") or "env"
     out = {"conda": f"conda env create -f environment.yml && conda activate {name}"}
     if res.python != "2.7":
         # uv picks PyTorch's CPU builds from PyTorch's own index for torch & co.

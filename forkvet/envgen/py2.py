@@ -6,7 +6,6 @@ conda environment would otherwise take today's releases, which dropped Python 2 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 
 from packaging.markers import UndefinedEnvironmentName
@@ -14,6 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from forkvet import rx
 from forkvet.envgen.index import IndexError_, IndexFile, core_metadata, project_files
 from forkvet.envgen.metadata_fix import sanitize
 from forkvet.envgen.names import NeedSet
@@ -21,8 +21,8 @@ from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution
 from forkvet.report import Framework
 from forkvet.vet.importmap import normalize
 
-_PY2_TAG = re.compile(r"-(?:py2|py2\.py3|cp27|py27)[.-]")
-_LINUX = re.compile(r"(?:-any|manylinux[\w.]*_x86_64|linux_x86_64)\.whl$")
+_PY2_TAG = rx.compile(r"-(?:py2|py2\.py3|cp27|py27)[.-]")
+_LINUX = rx.compile(r"(?:-any|manylinux[\w.]*_x86_64|linux_x86_64)\.whl$")
 _SDIST = (".tar.gz", ".zip", ".tar.bz2")
 MAX_PACKAGES = 150
 # Environment markers as pip on Linux x86-64 CPython 2.7 evaluates them.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from forkvet import rx
 from forkvet.envgen.metadata_fix import (
     invalid_packages,
     newer_release_is_broken,
@@ -147,7 +147,7 @@ def _rounds(
             continue
         unbuildable = [
             m.lower()
-            for m in re.findall(r"all versions of ([\w.-]+) have no usable wheels", res.error)
+            for m in rx.findall(r"all versions of ([\w.-]+) have no usable wheels", res.error)
             if m.lower() in no_build
         ]
         if unbuildable:
@@ -177,7 +177,7 @@ def _rounds(
             continue
         # Relax the declared pins the resolver names, one round at a time.
         named = [
-            n for n in active if n.spec and re.search(rf"(?i)\b{re.escape(n.name)}\b", res.error)
+            n for n in active if n.spec and rx.search(rf"(?i)\b{rx.escape(n.name)}\b", res.error)
         ]
         if not named:
             result.problems.append(f"unresolvable: {res.error}")
@@ -224,7 +224,7 @@ def _repair(
     return write_uv_toml(Path(tmp.name) / "uv.toml", fixes)
 
 
-_NO_VERSIONS = re.compile(r"there (?:are|is) no versions? of ([A-Za-z0-9][\w.-]*)")
+_NO_VERSIONS = rx.compile(r"there (?:are|is) no versions? of ([A-Za-z0-9][\w.-]*)")
 
 
 def _nearest_wheels(
@@ -376,10 +376,10 @@ def _limits_on(tools: list[str], pins: dict[str, str], python: str) -> dict[str,
 def _flag_downgrades(result: Resolution, active: list[Need]) -> None:
     """A relaxed pin that ended below the authors' own floor is a silent downgrade (uv took
     a much older release): the result is not what the authors used, so not complete."""
-    relaxed = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0]: r for r in result.relaxed}
+    relaxed = {rx.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0]: r for r in result.relaxed}
     for name, original in relaxed.items():
         pinned = result.pins.get(name)
-        floors = re.findall(r"(?:==|>=|~=)\s*([\w.]+)", original)
+        floors = rx.findall(r"(?:==|>=|~=)\s*([\w.]+)", original)
         if not pinned or not floors:
             continue
         try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from forkvet import rx
 from forkvet.envgen.index import IndexError_
 from forkvet.errors import ForkvetError
 
@@ -44,25 +44,25 @@ BUILD_TOOLS = (
     "meson-python",
 )
 PLATFORM = "x86_64-unknown-linux-gnu"
-_NETWORK = re.compile(
+_NETWORK = rx.compile(
     r"error sending request|dns error|Connection refused|operation timed out|"
     r"Failed to fetch|tcp connect error|connection closed|timed out|"
     r"failed to lookup address information",
-    re.I,
+    rx.I,
 )
 NETWORK_ERROR = _NETWORK  # uv's words for an index it could not reach
-_NOT_FOUND = re.compile(
+_NOT_FOUND = rx.compile(
     r"Because (?:there is no version of |)([\w.-]+)(?:\S*)? was not found "
-    r"in the package registry|(?<![\w.-])([\w.-]+) was not found in the package "
+    r"in the package registry|(?:^|[^\w.-])([\w.-]+) was not found in the package "
     r"registry",
-    re.I,
+    rx.I,
 )
-_NEEDS_BUILD = re.compile(
+_NEEDS_BUILD = rx.compile(
     r"Wheels are required for `([^`]+)` because building from source is disabled for all"
 )
 # The user's choice (`--allow-build`), for every uv call of this command.
 _ALLOW_BUILD: ContextVar[bool] = ContextVar("forkvet_allow_build", default=False)
-_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;]+)")
+_LINE = rx.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;]+)")
 
 
 def uv_binary() -> str:
@@ -214,7 +214,7 @@ def compile_(
         for line in proc.stdout.splitlines():
             m = _LINE.match(line.strip())
             if m:
-                pins[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+                pins[rx.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
         return Compiled(True, pins, "", [])
     err = proc.stderr.strip()
     if _NETWORK.search(err) and "No solution found" not in err:
@@ -224,8 +224,8 @@ def compile_(
         )
     missing = sorted({(a or b).lower() for a, b in _NOT_FOUND.findall(err)})
     build = _BUILD.search(err)
-    failed = re.split(r"[=<>!~ ]", build.group(1))[0].lower() if build else None
-    needs_build = sorted({re.sub(r"[-_.]+", "-", m).lower() for m in _NEEDS_BUILD.findall(err)})
+    failed = rx.split(r"[=<>!~ ]", build.group(1))[0].lower() if build else None
+    needs_build = sorted({rx.sub(r"[-_.]+", "-", m).lower() for m in _NEEDS_BUILD.findall(err)})
     return Compiled(False, {}, _explain(err, python), missing, failed, needs_build)
 
 
@@ -234,7 +234,7 @@ def _first_cause(err: str) -> str:
     return causes[-1] if causes else err.splitlines()[0][:200]
 
 
-_BUILD = re.compile(r"Failed to build `([^`]+)`")
+_BUILD = rx.compile(r"Failed to build `([^`]+)`")
 
 
 def _explain(err: str, python: str = "") -> str:
@@ -255,4 +255,4 @@ def _explain(err: str, python: str = "") -> str:
         if ln.strip() and not ln.strip().startswith(("warning:", "hint:"))
     ]
     text = " ".join(ln for ln in lines if not ln.startswith("×"))
-    return re.sub(r"\s+", " ", text)[:600] or "resolution failed"
+    return rx.sub(r"\s+", " ", text)[:600] or "resolution failed"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forkvet import environments
+from forkvet import environments, rx
 from forkvet.envgen.generate import EnvResult, generate
 from forkvet.envgen.names import Need
 from forkvet.envgen.uv import builds_allowed
@@ -23,7 +22,7 @@ from forkvet.snapshot import Snapshot
 from forkvet.vet.importmap import dist_for_module
 
 MAX_ROUNDS = 3
-_MISSING = re.compile(r"No module named '([\w.]+)'")
+_MISSING = rx.compile(r"No module named '([\w.]+)'")
 
 
 @dataclass

@@ -3,9 +3,9 @@ license, how to cite it, and what this fork changed."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.citing import paper
 from forkvet.escape import md_code, md_fence, md_inline
 from forkvet.report import Report
@@ -31,7 +31,7 @@ def upstream_base(repo: Path) -> str | None:
 
     proc = git(repo, "merge-base", UPSTREAM_REF, "HEAD", check=False)
     sha = proc.stdout.strip()
-    return sha if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
+    return sha if proc.returncode == 0 and rx.fullmatch(r"[0-9a-f]{40,64}", sha) else None
 
 
 def vendored_licenses(report: Report) -> list[str]:

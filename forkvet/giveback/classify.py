@@ -7,23 +7,22 @@ whether it only changes configuration or data paths; its size.
 
 from __future__ import annotations
 
-import re
-
+from forkvet import rx
 from forkvet.giveback.gitops import Commit
 
-_FIX = re.compile(
+_FIX = rx.compile(
     r"\b(fix(e[sd])?|bug|typo|crash|error|correct|nan|overflow|off[- ]by[- ]one|"
     r"leak|broken|wrong|patch|repair|handle|python ?3|deprecat)",
-    re.I,
+    rx.I,
 )
-_SPECIFIC = re.compile(
+_SPECIFIC = rx.compile(
     r"\b(dataset|data ?path|our|internal|company|config|hyper-?param|"
     r"experiment|my |local|cluster|wandb|add(ed)? (support|feature)|feature|"
     r"new model|fine-?tun|wip|tmp|temp|debug)",
-    re.I,
+    rx.I,
 )
-_CONFIG = re.compile(r"\.(ya?ml|json|cfg|ini|toml|txt|sh)$|(^|/)configs?/|(^|/)scripts?/", re.I)
-_PATH_LITERAL = re.compile(r"['\"](/[\w.-]+){2,}|['\"][A-Za-z]:\\\\")
+_CONFIG = rx.compile(r"\.(ya?ml|json|cfg|ini|toml|txt|sh)$|(^|/)configs?/|(^|/)scripts?/", rx.I)
+_PATH_LITERAL = rx.compile(r"['\"](/[\w.-]+){2,}|['\"][A-Za-z]:\\\\")
 
 
 def classify(commit: Commit, diff_text: str = "") -> tuple[str, str]:

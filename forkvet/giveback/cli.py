@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.errors import ForkvetError, InputError
 
 TOKEN_ENV = "FORKVET_USER_TOKEN"
@@ -20,7 +20,7 @@ TOKEN_ENV = "FORKVET_USER_TOKEN"
 def _upstream(value: str | None) -> str | None:
     """A local upstream path is relative to where the user typed it, not to the fork (git
     runs inside the fork); URLs and scp-style remotes pass as they are."""
-    if not value or "://" in value or re.match(r"^[\w.-]+@[\w.-]+:", value):
+    if not value or "://" in value or rx.match(r"^[\w.-]+@[\w.-]+:", value):
         return value
     path = Path(value).expanduser()
     return str(path.absolute()) if path.exists() else value

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 import shutil
 import tempfile
@@ -12,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.escape import md_code, md_inline
 from forkvet.giveback.classify import classify
 from forkvet.giveback.gitops import UPSTREAM_REF, Commit, fork_commits, git
@@ -46,7 +46,7 @@ class UpstreamResult:
 
 
 def slug(subject: str) -> str:
-    words = re.sub(r"[^a-z0-9]+", "-", subject.lower()).strip("-")
+    words = rx.sub(r"[^a-z0-9]+", "-", subject.lower()).strip("-")
     return words[:40].rstrip("-") or "change"
 
 
@@ -56,7 +56,7 @@ def branch_name(commit: Commit) -> str:
 
 def github_slug(url: str) -> tuple[str, str] | None:
     """(host, owner/repo) of a GitHub-style remote URL, or None for local paths."""
-    m = re.match(r"^(?:https?://|ssh://git@|git@)([^/:]+)[/:]([\w.-]+/[\w.-]+?)(?:\.git)?/?$", url)
+    m = rx.match(r"^(?:https?://|ssh://git@|git@)([^/:]+)[/:]([\w.-]+/[\w.-]+?)(?:\.git)?/?$", url)
     return (m.group(1), m.group(2)) if m else None
 
 

@@ -3,9 +3,9 @@ tiny-input options filled in when the script's own options make that possible.""
 
 from __future__ import annotations
 
-import re
 import shlex
 
+from forkvet import rx
 from forkvet.report import Report, ScriptEntry
 from forkvet.snapshot import Snapshot
 
@@ -68,17 +68,17 @@ def _python_script(cmd: str) -> str | None:
     except ValueError:
         return None
     for i, w in enumerate(words):
-        if re.fullmatch(r"python[\d.]*", w) and i + 1 < len(words) and words[i + 1].endswith(".py"):
+        if rx.fullmatch(r"python[\d.]*", w) and i + 1 < len(words) and words[i + 1].endswith(".py"):
             return words[i + 1]
     return None
 
 
 # Test runners a README documents: `python -m unittest discover tests`, `pytest`, `nosetests`.
-_TEST_RUNNER = re.compile(
+_TEST_RUNNER = rx.compile(
     r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:python[\d.]*\s+-m\s+(?:unittest|pytest|nose2?)\b|"
     r"pytest\b|py\.test\b|nosetests\b|nose2\b)"
 )
-_FENCED = re.compile(r"```[^\n]*\n(.*?)```|~~~[^\n]*\n(.*?)~~~", re.S)
+_FENCED = rx.compile(r"```[^\n]*\n(.*?)```|~~~[^\n]*\n(.*?)~~~", rx.S)
 
 
 def readme_test_runners(readme: str) -> list[str]:
@@ -215,11 +215,11 @@ def _skipped_note(skipped: list[str]) -> str:
 
 # A script trains when its main block builds a trainer or steps an optimizer itself
 # (minGPT's projects/adder/adder.py: `Trainer(...)` then `trainer.run()`).
-_TRAINS = re.compile(
+_TRAINS = rx.compile(
     r"\.backward\(|\bTrainer\(|\btrainer\.(?:run|train|fit)\(|\bmodel\.fit\(|\.minimize\("
 )
-_MAIN = re.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]""", re.M)
-_NOT_TRAINING_DIR = re.compile(r"(?:^|/)(?:tests?|docs?|examples?/old|benchmarks?)/")
+_MAIN = rx.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]""", rx.M)
+_NOT_TRAINING_DIR = rx.compile(r"(?:^|/)(?:tests?|docs?|examples?/old|benchmarks?)/")
 
 
 def training_script(snap: Snapshot) -> str | None:

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import re
-
+from forkvet import rx
 from forkvet.vet.importmap import dist_for_module
 
-_MISSING = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '?([\w.]+)'?")
-_CUDA = re.compile(
+_MISSING = rx.compile(r"(?:ModuleNotFoundError|ImportError): No module named '?([\w.]+)'?")
+_CUDA = rx.compile(
     r"Torch not compiled with CUDA|no CUDA GPUs are available|Found no NVIDIA "
     r"driver|CUDA driver version is insufficient|cudaGetDeviceCount|"
     r"CUDA unavailable|libcuda\.so|could not find any GPU|No CUDA runtime is found|"
     r"Attempting to deserialize object on a CUDA device"
 )
-_OOM = re.compile(r"CUDA out of memory|OutOfMemoryError|Killed\s*$|MemoryError", re.M)
-_NOFILE = re.compile(
+_OOM = rx.compile(r"CUDA out of memory|OutOfMemoryError|Killed\s*$|MemoryError", rx.M)
+_NOFILE = rx.compile(
     r"(?:FileNotFoundError|IOError|OSError): \[Errno 2\] No such file or "
     r"directory: '([^'\n]{1,500})'"
 )
-_SYNTAX = re.compile(r"SyntaxError: (.+)")
+_SYNTAX = rx.compile(r"SyntaxError: (.+)")
 # Downloads at run time (pretrained weights, datasets) on a machine without the network.
-_NETWORK = re.compile(
+_NETWORK = rx.compile(
     r"couldn't connect to '?(https?://[^\s']+)|Failed to establish a new connection|"
     r"Name or service not known|Temporary failure in name resolution|"
     r"urlopen error|ConnectionError: .*?(https?://[^\s'\"]+)",

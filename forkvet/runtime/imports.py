@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import struct
 import subprocess
 import termios
@@ -15,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from forkvet import limits
+from forkvet import limits, rx
 from forkvet.runtime import sandbox
 from forkvet.runtime.explain import explain
 from forkvet.runtime.process import isolate_self, scrubbed_env
@@ -33,7 +32,7 @@ _SKIP_DIRS = (
     "setup.py",
     "conftest.py",
 )
-_SETUP_CALL = re.compile(
+_SETUP_CALL = rx.compile(
     r"^(?:add_|set_|register|append$|insert$|extend$|filterwarnings$|simplefilter$|"
     r"basicConfig$|setLevel$|addHandler$|manual_seed$|seed$|use$|setdefault$|update$|"
     r"disable_|enable_|setrecursionlimit$|set_start_method$|getLogger$|warn$)"

@@ -5,27 +5,29 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.errors import InputError
 
 _NUM = r"(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|-?nan|-?inf(?:inity)?)"
 # Training loss only: `loss`, `train_loss`, `total_loss`... never `val_loss`/`test_loss`.
-_NAME = (
-    r"(?<![\w.])(?:train(?:ing)?[_ ]?|total[_ ]?|avg[_ ]?|mean[_ ]?|batch[_ ]?|running[_ ]?)?loss"
-)
+_NAME = r"(?:train(?:ing)?[_ ]?|total[_ ]?|avg[_ ]?|mean[_ ]?|batch[_ ]?|running[_ ]?)?loss"
+# Not after a word character or a dot: RE2 has no look-behind `(?<![\w.])`, so the character
+# before is matched too. Each line is searched once (the first match), where that is the same.
+_NOT_AFTER = r"(?:^|[^\w.])"
 # A value as printed: 1.23, '1.23' (Hugging Face Trainer's string values), tensor(1.23, ...),
 # tensor([1.23]).
 _VALUE = rf"""['"]?\s*(?:tensor\(\s*\[?\s*)?{_NUM}"""
 DEFAULT_PATTERNS = (
-    re.compile(rf"(?i)['\"]{_NAME}['\"]\s*:\s*{_VALUE}"),  # {'loss': 1.2} / {'loss': '1.2'}
-    re.compile(rf"(?i){_NAME}(?![\w'\"])\s*(?:\([^)]*\))?\s*[:=]\s*{_VALUE}"),
-    re.compile(rf"(?i){_NAME}(?![\w'\"])\s+(?:tensor\(\s*\[?\s*)?{_NUM}(?![\w.])"),  # loss 1.23
+    rx.compile(rf"(?i)['\"]{_NAME}['\"]\s*:\s*{_VALUE}"),  # {'loss': 1.2} / {'loss': '1.2'}
+    # After the name comes a blank, `(`, `:` or `=`: never a word character or a quote.
+    rx.compile(rf"(?i){_NOT_AFTER}{_NAME}\s*(?:\([^)]*\))?\s*[:=]\s*{_VALUE}"),
+    rx.compile(rf"(?i){_NOT_AFTER}{_NAME}\s+(?:tensor\(\s*\[?\s*)?{_NUM}(?:[^\w.]|$)"),  # loss 1.23
 )
 # Summary lines print the mean over the whole run as `train_loss`: not a point of the series.
-_SUMMARY = re.compile(r"train_runtime|train_samples_per_second|Training completed", re.I)
+_SUMMARY = rx.compile(r"train_runtime|train_samples_per_second|Training completed", rx.I)
 # GAN logs: a discriminator and a generator loss on one line, in the spellings real GAN code
 # prints: `Loss_D: 1.2 Loss_G: 3.4` (PyTorch's DCGAN), `[D loss: 0.69] [G loss: 0.70]`
 # (PyTorch-GAN, Keras-GAN), `d_loss: ..., g_loss: ...`, `errD`/`errG`, `lossD`/`lossG`.
@@ -34,15 +36,15 @@ _SEP = r"""['"]?\s*[:=]?\s*"""
 
 def _gan_name(x: str, word: str) -> str:
     return (
-        rf"(?i)(?<![A-Za-z0-9])(?:loss[_ ]?{x}|{x}[_ ]loss|err_?{x}|{x}_?err|"
-        rf"{word}(?:ator)?[_ ]loss|loss[_ ]{word}(?:ator)?)(?![A-Za-z0-9])"
+        rf"(?i)(?:^|[^A-Za-z0-9])(?P<name>loss[_ ]?{x}|{x}[_ ]loss|err_?{x}|{x}_?err|"
+        rf"{word}(?:ator)?[_ ]loss|loss[_ ]{word}(?:ator)?)"
     )
 
 
-_GAN_D = re.compile(_gan_name("D", "discrimin") + _SEP + _VALUE)
-_GAN_G = re.compile(_gan_name("G", "gener") + _SEP + _VALUE)
-_GAN_D_KEY = re.compile(_gan_name("D", "discrimin"))
-_GAN_G_KEY = re.compile(_gan_name("G", "gener"))
+_GAN_D = rx.compile(_gan_name("D", "discrimin") + _SEP + _VALUE)
+_GAN_G = rx.compile(_gan_name("G", "gener") + _SEP + _VALUE)
+_GAN_D_KEY = rx.compile(_gan_name("D", "discrimin"))
+_GAN_G_KEY = rx.compile(_gan_name("G", "gener"))
 
 
 def _gan_keys(keys: list[str]) -> tuple[str, str] | None:
@@ -60,7 +62,7 @@ def _gan_point(row: dict[str, object], keys: tuple[str, str], step: int | None) 
     return LossPoint(g, step, {"generator": g, "discriminator": d})
 
 
-_STEP = re.compile(r"(?i)\b(?:global[_ ]?step|step|iter(?:ation)?|it|batch)\b\s*[:=#]?\s*\[?(\d+)")
+_STEP = rx.compile(r"(?i)\b(?:global[_ ]?step|step|iter(?:ation)?|it|batch)\b\s*[:=#]?\s*\[?(\d+)")
 
 
 @dataclass
@@ -80,24 +82,46 @@ def parse_value(text: str) -> float:
     return float(text)
 
 
-def compile_pattern(pattern: str | None) -> list[re.Pattern[str]]:
+def _ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _first_named(pattern: rx.Pattern[str], line: str) -> rx.Match[str] | None:
+    """The first match whose group `name` is not followed by a letter or digit (the GAN
+    names' `(?![A-Za-z0-9])`). A refused match cannot hold another name in its value, so
+    resuming just after its name start rescans only that short value."""
+    index = pattern.groupindex["name"]
+    pos = 0
+    while True:
+        m = pattern.search(line, pos)
+        if m is None:
+            return None
+        if not _ascii_alnum(line[m.end(index) : m.end(index) + 1]):
+            return m
+        pos = m.start(index) + 1
+
+
+def compile_pattern(pattern: str | None) -> list[rx.Pattern[str]]:
     if not pattern:
         return list(DEFAULT_PATTERNS)
     try:
-        rx = re.compile(pattern)
-    except re.error as exc:
-        raise InputError(f"--pattern is not a valid regular expression: {exc}") from exc
-    if rx.groups < 1:
+        compiled = rx.compile_now(pattern)
+    except rx.error as exc:
+        raise InputError(
+            f"--pattern is not a valid regular expression for RE2 (no look-arounds or "
+            f"backreferences): {exc}"
+        ) from exc
+    if compiled.groups < 1:
         raise InputError("--pattern needs a group around the loss value, e.g. 'loss=([0-9.]+)'")
-    return [rx]
+    return [compiled]
 
 
 def gan_from_line(line: str) -> LossPoint | None:
-    d, g = _GAN_D.search(line), _GAN_G.search(line)
+    d, g = _first_named(_GAN_D, line), _first_named(_GAN_G, line)
     if not (d and g):
         return None
     try:
-        dv, gv = parse_value(d.group(d.re.groups)), parse_value(g.group(g.re.groups))
+        dv, gv = parse_value(d.group(_GAN_D.groups)), parse_value(g.group(_GAN_G.groups))
     except ValueError:
         return None
     step = _STEP.search(line)
@@ -106,17 +130,17 @@ def gan_from_line(line: str) -> LossPoint | None:
     )
 
 
-def loss_from_line(line: str, patterns: list[re.Pattern[str]]) -> LossPoint | None:
-    if all(rx in DEFAULT_PATTERNS for rx in patterns):  # a user's --pattern: just that
+def loss_from_line(line: str, patterns: list[rx.Pattern[str]]) -> LossPoint | None:
+    if all(p in DEFAULT_PATTERNS for p in patterns):  # a user's --pattern: just that
         if _SUMMARY.search(line):
             return None
         gan = gan_from_line(line)
         if gan is not None:
             return gan
-    for rx in patterns:
-        m = rx.search(line)
+    for pattern in patterns:
+        m = pattern.search(line)
         if m:
-            raw = m.group("loss") if "loss" in rx.groupindex else m.group(rx.groups)
+            raw = m.group("loss") if "loss" in pattern.groupindex else m.group(pattern.groups)
             try:
                 value = parse_value(raw)
             except ValueError:
@@ -145,7 +169,7 @@ def _pick_key(keys: list[str]) -> str | None:
         if want in lowered:
             return lowered[want]
     for low, key in lowered.items():
-        if "loss" in low and not re.search(r"val|test|eval", low):
+        if "loss" in low and not rx.search(r"val|test|eval", low):
             return key
     return None
 

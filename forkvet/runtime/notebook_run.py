@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.safe_write import OutputDir, safe_name
 
 KERNEL_NAME = "forkvet-target"
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI = rx.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -28,15 +27,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.runtime import sandbox
 from forkvet.runtime.gpu import GpuSampler
 from forkvet.safe_write import open_log
 
 # Names that carry credentials on runners and developer machines.
-_SECRET_NAME = re.compile(
+_SECRET_NAME = rx.compile(
     r"TOKEN|SECRET|PASSW(?:OR)?D|CREDENTIAL|PRIVATE_KEY|API_KEY|ACCESS_KEY|AUTH|COOKIE|SESSION|"
     r"WEBHOOK|_PAT$|^PAT$|_KEY$|^NETRC$|_NETRC$|DATABASE_URL|_DSN$|CONNECTION_STRING",
-    re.I,
+    rx.I,
 )
 _SECRET_PREFIXES = (
     "AWS_",
@@ -83,9 +83,9 @@ RUNNER_FILES = (
 )
 # A package manager's own settings: kept for the installs forkvet runs itself (a company
 # mirror with credentials), never for the repository's code.
-_INDEX_CONFIG = re.compile(r"^(?:UV_|PIP_)")
+_INDEX_CONFIG = rx.compile(r"^(?:UV_|PIP_)")
 # scheme://user:password@host — a URL that carries a password, whatever the variable's name.
-_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.I)
+_URL_WITH_PASSWORD = rx.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", rx.I)
 TAIL_LINES = 60
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.environments import Environment
 from forkvet.runtime import commands
 from forkvet.runtime.explain import explain
@@ -50,9 +50,9 @@ def python_env(python: str) -> dict[str, str]:
 
 
 def with_interpreter(command: str, python: str) -> str:
-    return re.sub(
-        r"^((?:[A-Z_][A-Z0-9_]*=\S*\s+)*)python[\d.]*(?=\s)",
-        lambda m: m.group(1) + python,
+    return rx.sub(
+        r"^((?:[A-Z_][A-Z0-9_]*=\S*\s+)*)python[\d.]*(\s)",
+        lambda m: m.group(1) + python + m.group(2),
         command.strip(),
     )
 

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
 
-from forkvet import safeyaml
+from forkvet import rx, safeyaml
 from forkvet.report import Finding
 from forkvet.vet.context import Context
 from forkvet.vet.textnorm import line_of
 
 CHECK = "citation"
-_ARXIV = re.compile(
-    r"(?:arxiv\.org/(?:abs|pdf)/|arXiv:\s*)(\d{4}\.\d{4,5}|[a-z-]+/\d{7})(?:v\d+)?", re.I
+_ARXIV = rx.compile(
+    r"(?:arxiv\.org/(?:abs|pdf)/|arXiv:\s*)(\d{4}\.\d{4,5}|[a-z-]+/\d{7})(?:v\d+)?", rx.I
 )
-_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>)\]]+)")
-_BIB_START = re.compile(
+_DOI = rx.compile(r"\b(10\.\d{4,9}/[^\s\"'<>)\]]+)")
+_BIB_START = rx.compile(
     r"@(article|inproceedings|misc|conference|incollection|book|"
     r"techreport|phdthesis|unpublished|software)\s*\{",
-    re.I,
+    rx.I,
 )
 
 
@@ -41,10 +40,10 @@ def bibtex_blocks(text: str) -> list[str]:
 
 
 def _bib_field(entry: str, name: str) -> str | None:
-    m = re.search(rf"\b{name}\s*=\s*[{{\"](.+?)[}}\"]\s*,?\s*\n", entry, re.I | re.S)
+    m = rx.search(rf"\b{name}\s*=\s*[{{\"](.+?)[}}\"]\s*,?\s*\n", entry, rx.I | rx.S)
     if not m:
         return None
-    return re.sub(r"[{}]", "", " ".join(m.group(1).split()))
+    return rx.sub(r"[{}]", "", " ".join(m.group(1).split()))
 
 
 def _from_cff(text: str) -> dict[str, Any] | None:
@@ -73,8 +72,8 @@ def _from_cff(text: str) -> dict[str, Any] | None:
     }
 
 
-_CITE_HEADING = re.compile(r"(?i)cit(?:e|ing|ation)|bibtex|reference|publication|paper")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+)$|^(.+)\n[=-]{3,}\s*$", re.M)
+_CITE_HEADING = rx.compile(r"(?i)cit(?:e|ing|ation)|bibtex|reference|publication|paper")
+_HEADING = rx.compile(r"^\s{0,3}(#{1,6})\s+(.+)$|^(.+)\n[=-]{3,}\s*$", rx.M)
 # A link labelled only with these words points at the repository's own paper.
 _OWN_LABEL_WORDS = frozenset(
     [
@@ -105,22 +104,22 @@ _OWN_LABEL_WORDS = frozenset(
 class _OwnLabel:
     @staticmethod
     def match(label: str) -> bool:
-        words = re.findall(r"[a-z0-9]+", label.lower())
+        words = rx.findall(r"[a-z0-9]+", label.lower())
         return bool(words) and all(w in _OWN_LABEL_WORDS for w in words)
 
 
 _OWN_LABEL = _OwnLabel()
-_OWN_LINE = re.compile(
+_OWN_LINE = rx.compile(
     r"(?i)^\W*(?:paper|arxiv|pdf|preprint)\s*[:|]|img\.shields\.io|badge|"
     r"\b(?:our|full)\s+paper\b"
 )
 # "This implements ... from [Paper](arxiv)": the paper the code is the implementation of.
-_IMPLEMENTS = re.compile(
+_IMPLEMENTS = rx.compile(
     r"(?i)\b(?:implement(?:s|ation|ing|ed)?|(?:code|codebase|code ?release|source code|"
     r"repository|repo) (?:for|of)|official|reproduc\w*|accompan\w*|"
     r"(?:described|introduced|proposed|presented) in|from the paper)\b"
 )
-_THEIR = re.compile(r"(?i)\b(?:also|their|original|following works?|baselines?|related)\b")
+_THEIR = rx.compile(r"(?i)\b(?:also|their|original|following works?|baselines?|related)\b")
 
 
 def _heading_before(text: str, pos: int) -> str:
@@ -139,7 +138,7 @@ def own_bibtex(text: str) -> str | None:
         score = 0
         if _CITE_HEADING.search(_heading_before(text, at)):
             score += 2
-        if re.search(r"(?i)\bcit(?:e|ing)\b", before):
+        if rx.search(r"(?i)\bcit(?:e|ing)\b", before):
             score += 1
         if _THEIR.search(before[-200:]):
             score -= 2
@@ -149,12 +148,12 @@ def own_bibtex(text: str) -> str | None:
 
 
 def _bib_arxiv(entry: str) -> str | None:
-    m = re.search(r"(?i)eprint\s*=\s*[{\"]\s*(\d{4}\.\d{4,5})", entry) or _ARXIV.search(entry)
+    m = rx.search(r"(?i)eprint\s*=\s*[{\"]\s*(\d{4}\.\d{4,5})", entry) or _ARXIV.search(entry)
     return m.group(1) if m else None
 
 
 def _words(title: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9-]{4,}", title.lower())}
+    return {w for w in rx.findall(r"[a-z0-9-]{4,}", title.lower())}
 
 
 def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
@@ -166,12 +165,12 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
             return found
     lines = text.splitlines()
     first_heading = next(
-        (i for i, ln in enumerate(lines) if i > 0 and re.match(r"^\s{0,3}#{2,6}\s", ln)), 15
+        (i for i, ln in enumerate(lines) if i > 0 and rx.match(r"^\s{0,3}#{2,6}\s", ln)), 15
     )
     title_words = _words(title or "")
     # "ESRGAN: Enhanced ..." -> "esrgan": a link labelled with the title's short name.
     short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
-    short = short if re.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
+    short = short if rx.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
     candidates: list[tuple[int, str]] = []
     under_title = False
     lines_at = line_of(text)
@@ -187,12 +186,12 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         # A label may wrap onto the link's line ("[ZeRO style\nsharding](…)").
         prev_nl = text.rfind("\n", max(0, start - 500), max(0, start - 1))
         prev_start = prev_nl + 1 if prev_nl >= 0 else max(0, start - 500)
-        label_m = re.search(
+        label_m = rx.search(
             r"\[([^\]\[]*)\]\(\s*(?:https?://)?(?:www\.|export\.)?$",
             text[max(prev_start, m.start() - 200) : m.start()],
         )
         label = " ".join(label_m.group(1).split()) if label_m else ""
-        if re.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
+        if rx.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
             label = ""  # [http://arxiv.org/abs/x](http://arxiv.org/abs/x): no words
         score = 0
         # The cue must lead to this link: "implements ... from [Paper](…)", nothing between.
@@ -211,12 +210,12 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         if (
             _IMPLEMENTS.search(lead)
             and "](" not in lead
-            and not re.search(r"(?i)\b(?:which|that|also)\s+implement", lead)
+            and not rx.search(r"(?i)\b(?:which|that|also)\s+implement", lead)
         ):
             score += 3
         if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(line):
             score += 3
-            if label and re.search(r"(?i)\bour\s*\W?$", lead):
+            if label and rx.search(r"(?i)\bour\s*\W?$", lead):
                 score += 2  # "in our [paper](…)"
         # A link labelled with another paper's title ("[A Style-Based Generator Architecture
         # for GANs](…)" in a metrics reference list) shares words with any GAN title: only an
@@ -313,7 +312,7 @@ def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
             citation.setdefault("title", title)
         authors = _bib_field(entry, "author")
         if authors:
-            citation.setdefault("authors", [a.strip() for a in re.split(r"\s+and\s+", authors)])
+            citation.setdefault("authors", [a.strip() for a in rx.split(r"\s+and\s+", authors)])
         year = _bib_field(entry, "year")
         if year and year[:4].isdigit():
             citation.setdefault("year", int(year[:4]))

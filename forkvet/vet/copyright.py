@@ -3,24 +3,24 @@ never from license boilerplate ("the copyright holders and contributors")."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from forkvet import rx
 from forkvet.report import Finding
 from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet.context import Context
 
-_NOTICE_LINE = re.compile(
+_NOTICE_LINE = rx.compile(
     r"^[#/*;\s\"'-]*(?:(?:Software|Code|Source code|Portions)\s+)?"
     # "The MIT License (MIT) Copyright (c) 2020 Andrej Karpathy": title and notice on one line.
     r"(?:(?:The\s+)?[\w.-]+(?:\s+[\w.-]+){0,3}\s+Licen[cs]e(?:\s*\([\w.-]+\))?[\s:,-]*)?"
     r"((?:Copyright|\(c\)|©)[^\n]{3,150})$",
-    re.I | re.M,
+    rx.I | rx.M,
 )
-_ANY_MARK = re.compile(r"(?i)copyright|\(c\)|©")
+_ANY_MARK = rx.compile(r"(?i)copyright|\(c\)|©")
 # License text that talks about copyright, never a holder's notice.
-_BOILERPLATE = re.compile(
-    r"(?i)copyright\s+(?:notice|statement|license|law|holders?\b(?!:)|owners?\b(?!:)|and\s+"
+_BOILERPLATE = rx.compile(
+    r"(?i)copyright\s+(?:notice|statement|license|law|holders?(?:[^\w:]|$)|owners?(?:[^\w:]|$)|and\s+"
     r"(?:related|similar)|protection|interest|infringement|claims?|to\s+the\s+work)|"
     r"included in or attached|holders and contributors|the\s+(?:above|following)\s+copyright|"
     r"<(?:year|owner|name|copyright)[^>]*>|\[(?:yyyy|year|name)[^\]]*\]|\{(?:yyyy|year|name)\}|"
@@ -31,12 +31,12 @@ _BOILERPLATE = re.compile(
 )
 # A holder's notice names a year or a (c)/© mark followed by a name.
 # (Apache's appendix filled in without a year: "Copyright Zhengxiao Du", names only.)
-_HOLDER_NOTICE = re.compile(
+_HOLDER_NOTICE = rx.compile(
     r"(?i)(?:\b(?:19|20)\d\d\b|\(c\)\s*\w|©\s*\w)|"
     r"^Copyright(?-i:\s+[A-Z][\w.-]*(?:\s+(?:[A-Z][\w.,&-]*|of|de|van|von|der|zur)){0,6})\s*$"
 )
 # Where a license file's own grant ends and appended third-party notices begin.
-_NOTICES_START = re.compile(
+_NOTICES_START = rx.compile(
     r"(?im)^\s*(?:-{3,}|={3,}|\*{3,}|license for\b|third[- ]party|"
     # A second license's title: the text of a bundled library's license follows.
     r"(?:the\s+)?(?:mit|bsd|apache|gnu|mozilla|isc)\b[^\n]{0,40}\blicen[cs]e\b[^\n]{0,30}$|"
@@ -75,18 +75,18 @@ def notice_lines(snap: Snapshot, limit: int = 20) -> list[str]:
 
 def holder_name(line: str) -> str | None:
     """The owner a notice names: "Copyright (c) 2014-2017, Facebook, Inc." → "Facebook, Inc."."""
-    name = re.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
-    name = re.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
-    name = re.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
-    name = re.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
-    name = re.sub(r"(?i)(?:\s+[.,])?\s+acting\s+on\s+behalf\b.*$", "", name)  # "…e.V. acting on…"
+    name = rx.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
+    name = rx.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
+    name = rx.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
+    name = rx.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
+    name = rx.sub(r"(?i)(?:\s+[.,])?\s+acting\s+on\s+behalf\b.*$", "", name)  # "…e.V. acting on…"
     name = name.strip(" ,;:-")
     name = (
-        re.sub(r"\.\s*$", "", name)
-        if not re.search(r"(?i)\b(?:inc|ltd|co|corp|e\.v)\.$", name)
+        rx.sub(r"\.\s*$", "", name)
+        if not rx.search(r"(?i)\b(?:inc|ltd|co|corp|e\.v)\.$", name)
         else name
     )
-    return name if re.search(r"[A-Za-z]{2}", name) else None
+    return name if rx.search(r"[A-Za-z]{2}", name) else None
 
 
 def holders(snap: Snapshot) -> list[str]:
@@ -114,7 +114,7 @@ def _readme_holders(snap: Snapshot) -> list[str]:
     text = snap.readme_text()[:100_000]
     out: list[str] = []
     # [ \t], not \s: a run of blank lines must not be rescanned from every line start.
-    for m in re.finditer(
+    for m in rx.finditer(
         r"(?im)^[ \t>*_#-]*((?:Copyright|©)[ \t]*(?:\(c\)[ \t]*)?[^\n.]{3,120})", text
     ):
         line = " ".join(m.group(1).split())
@@ -125,7 +125,19 @@ def _readme_holders(snap: Snapshot) -> list[str]:
     return out
 
 
-_CONF_COPYRIGHT = re.compile(r"""(?m)^copyright\s*=\s*(?:u?['"])([^'"\n]{2,200})['"]""")
+_CONF_COPYRIGHT = rx.compile(r"""(?m)^copyright\s*=\s*(?:u?['"])([^'"\n]{2,200})['"]""")
+
+
+_COMMA_YEAR = rx.compile(r",\s*((?:19|20)\d\d)\b")
+
+
+def _split_before_years(text: str) -> list[str]:
+    """ "2021 Org, 2020 Authors" -> ["2021 Org", "2020 Authors"]: cut at a comma before a year."""
+    out, start = [], 0
+    for m in _COMMA_YEAR.finditer(text):
+        out.append(text[start : m.start()])
+        start = m.start(1)
+    return [*out, text[start:]]
 
 
 def _docs_conf_holders(snap: Snapshot) -> list[str]:
@@ -134,7 +146,7 @@ def _docs_conf_holders(snap: Snapshot) -> list[str]:
         m = _CONF_COPYRIGHT.search((snap.read_text(path) or "")[:50_000])
         if not m:
             continue
-        pieces = re.split(r",\s*(?=(?:19|20)\d\d\b)", m.group(1))
+        pieces = _split_before_years(m.group(1))
         names = [holder_name(p) for p in pieces]
         return [n for n in names if n][:5]
     return []
@@ -171,14 +183,28 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
 def _split_names(name: str) -> list[str]:
     # "Phillip Isola and Jun-Yan Zhu" are two; "Meta Platforms, Inc. and affiliates" is one;
     # "Patrick Esser and contributors" is Patrick Esser.
-    name = re.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
+    name = rx.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
     if "," in name:
         return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
-    parts = re.split(r"\s+and\s+(?!(?:its\s+)?affiliates)", name)
+    parts, last = [], 0
+    for m in _AND.finditer(name):
+        end = m.end()
+        if _AFFILIATES.match(name[end : end + 64]):
+            # `\s+and\s+(?!(?:its\s+)?affiliates)` backtracked one blank when it could.
+            if not name[end - 2 : end].isspace():
+                continue
+            end -= 1
+        parts.append(name[last : m.start()])
+        last = end
+    parts.append(name[last:])
     return [p.strip(" ,") for p in parts if p.strip(" ,")]
 
 
-_CONTINUED = re.compile(r"\n[#/*;\s\"'-]*([a-zäöüé][^\n]{0,150})")
+_AND = rx.compile(r"\s+and\s+")
+_AFFILIATES = rx.compile(r"(?:its\s+)?affiliates")
+
+
+_CONTINUED = rx.compile(r"\n[#/*;\s\"'-]*([a-zäöüé][^\n]{0,150})")
 
 
 def _continuation(text: str, end: int) -> str:

@@ -4,7 +4,6 @@ notebooks. All read statically."""
 
 from __future__ import annotations
 
-import re
 import shlex
 import time
 import tomllib
@@ -13,15 +12,15 @@ from dataclasses import dataclass, field
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
-from forkvet import limits, safeyaml
+from forkvet import limits, rx, safeyaml
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import normalize
 from forkvet.vet.textnorm import line_of
 
-_REQ_FILE = re.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", re.I)
-_ENV_FILE = re.compile(r"^(?:conda[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", re.I)
-_LOOSE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
-_DEV_HINT = re.compile(r"dev|test|lint|doc|ci\b", re.I)
+_REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
+_ENV_FILE = rx.compile(r"^(?:conda[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", rx.I)
+_LOOSE = rx.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
+_DEV_HINT = rx.compile(r"dev|test|lint|doc|ci\b", rx.I)
 CONDA_TO_PYPI = {
     "pytorch": "torch",
     "py-opencv": "opencv-python",
@@ -108,10 +107,10 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
     if not text or text.startswith(("-", "#", ".", "/")):
         return None
     if "://" in text or text.startswith("git+"):
-        egg = re.search(r"#egg=([\w.-]+)", text)
+        egg = rx.search(r"#egg=([\w.-]+)", text)
         if egg:
             return normalize(egg.group(1)), text
-        m = re.search(r"/([\w.-]+?)(?:\.git)?(?:@[\w./-]+)?/?$", text.split("#")[0])
+        m = rx.search(r"/([\w.-]+?)(?:\.git)?(?:@[\w./-]+)?/?$", text.split("#")[0])
         return (normalize(m.group(1)), text) if m else None
     text = text.split(" #")[0].split(";")[0].strip()
     try:
@@ -122,7 +121,7 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         if not m:
             return None
         spec = m.group(3).strip()
-        if re.fullmatch(r"\d[\w.*+]*", spec):
+        if rx.fullmatch(r"\d[\w.*+]*", spec):
             spec = f"=={spec}"
         return normalize(m.group(1)), spec.replace(" ", "")
 
@@ -179,7 +178,7 @@ class _LineFinder:
     def __init__(self, text: str) -> None:
         self.text = text
         # From the dependencies key on (`name: numpy-env` is not where numpy is declared).
-        start = re.search(r"^dependencies\s*:", text, re.M)
+        start = rx.search(r"^dependencies\s*:", text, rx.M)
         self.cursor = start.start() if start else 0
         self.line = text.count("\n", 0, self.cursor) + 1
 
@@ -227,7 +226,7 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
                     )
             continue
         spec = str(dep).split("::")[-1].strip()
-        parts = re.split(r"\s*=\s*|\s+", spec, maxsplit=2)
+        parts = rx.split(r"\s*=\s*|\s+", spec, maxsplit=2)
         name = parts[0].lower()
         version = parts[1] if len(parts) > 1 else ""
         if name == "python":
@@ -235,7 +234,7 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
             continue
         if name in CONDA_ONLY or not name:
             continue
-        m = re.match(r"^(>=|<=|==|>|<|!=)?(.*)$", version)
+        m = rx.match(r"^(>=|<=|==|>|<|!=)?(.*)$", version)
         op, ver = (m.group(1) or "==", m.group(2)) if m and version else ("", "")
         pypi = CONDA_TO_PYPI.get(name, name)
         out.items.append(
@@ -266,8 +265,8 @@ def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
         out.python.append((str(py), path))
 
 
-_PIP_LINE = re.compile(r"(?:^|[\s`$>(])(?:python3?\s+-m\s+)?pip3?\s+install\s+([^\n`|&;]+)")
-_CONDA_LINE = re.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
+_PIP_LINE = rx.compile(r"(?:^|[\s`$>(])(?:python3?\s+-m\s+)?pip3?\s+install\s+([^\n`|&;]+)")
+_CONDA_LINE = rx.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
 
 
 def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
@@ -313,7 +312,7 @@ def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) ->
                 if conda:
                     name, _, ver = word.partition("=")
                     name = name.split("::")[-1].lower()
-                    if name in CONDA_ONLY or not re.fullmatch(r"[\w.-]+", name):
+                    if name in CONDA_ONLY or not rx.fullmatch(r"[\w.-]+", name):
                         continue
                     ver = ver.lstrip("=")
                     out.items.append(
@@ -327,7 +326,7 @@ def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) ->
                     )
                     continue
                 parsed = parse_requirement(word)
-                if parsed and re.fullmatch(r"[a-z0-9][a-z0-9._-]*", parsed[0]):
+                if parsed and rx.fullmatch(r"[a-z0-9][a-z0-9._-]*", parsed[0]):
                     out.items.append(Declared(parsed[0], parsed[1], path, line, raw=word))
 
 

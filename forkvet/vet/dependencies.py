@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from forkvet import rx
 from forkvet.report import Dependencies, Finding
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet, collect
@@ -17,13 +16,13 @@ _ALWAYS_PRESENT = frozenset({"setuptools", "pip", "wheel"})
 _STDLIB = STDLIB3 | PY2_ONLY_MODULES | {"__future__", "__main__", "builtins"}
 
 
-_GIT_SOURCE = re.compile(
+_GIT_SOURCE = rx.compile(
     r"(?:git\s+clone\s+(?:-{1,2}[\w-]+(?:[= ]\S+)?\s+)*|git\+)"
     r"(?:https?://|git@|ssh://git@)(?:www\.)?(github\.com|gitlab\.com|bitbucket\.org)[:/]"
-    r"([\w.-]+)/([\w.-]+?)(?:\.git)?(?=[\s@#/\"'`)]|$)"
+    r"([\w.-]+)/([\w.-]+?)(?:\.git)?(?:[\s@#/\"'`)]|$)"
 )
 # Prefixes and suffixes research repositories add to the package they hold.
-_AFFIX = re.compile(
+_AFFIX = rx.compile(
     r"^(?:py|pytorch|torch|tf|tensorflow|keras)[_-]|[_-](?:pytorch|torch|tf|"
     r"tensorflow|keras|pt|jax|official|release|code|master|main)$"
 )
@@ -61,7 +60,7 @@ def own_names(ctx: Context) -> set[str]:
     """Import names that are the repository itself (import DiT in facebookresearch/DiT)."""
     names = module_names(ctx.snap.name.split("+")[-1].split("/")[-1])
     remote = ctx.snap.git.remote or ""
-    m = re.search(r"[/:]([\w.-]+?)(?:\.git)?/?$", remote)
+    m = rx.search(r"[/:]([\w.-]+?)(?:\.git)?/?$", remote)
     if m:
         names |= module_names(m.group(1))
     return names

@@ -4,29 +4,30 @@ click, absl flags, read from the AST), and the commands the README documents."""
 from __future__ import annotations
 
 import ast
-import re
 import shlex
 import tomllib
+from collections.abc import Iterator
 from typing import Any
 
+from forkvet import rx
 from forkvet.report import Command, EntryPoints, Finding, ScriptEntry
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import NOT_READ, PyFile
 
 CHECK = "entry_points"
 # "pretrained" is not "train": pretrained_example.py and load_pretrained.py are demos.
-_PRETRAINED = re.compile(r"pre[-_]?trained", re.I)
-_TRAIN = re.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", re.I)
-_TEST = re.compile(
+_PRETRAINED = rx.compile(r"pre[-_]?trained", rx.I)
+_TRAIN = rx.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", rx.I)
+_TEST = rx.compile(
     r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
     r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|decode|transcribe|"
     r"serve\b|server\b|chat\b|"
     r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
-    re.I,
+    rx.I,
 )
 # Data preparation: its own kind (run before training, not how the model is run).
-_PREPARE = re.compile(
+_PREPARE = rx.compile(
     r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
@@ -35,47 +36,75 @@ _PREPARE = re.compile(
     r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
 )
-_OFFERED = re.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
+_OFFERED = rx.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
 # A folder that says what the scripts in it do (dinov2/run/eval/knn.py, train/ne2x.sh).
-_KIND_DIR = re.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|demos?)/[^/]+$")
-_DATA_DIR = re.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
-_NOT_ENTRY = re.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
-_TOOL = re.compile(
+_KIND_DIR = rx.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|demos?)/[^/]+$")
+_DATA_DIR = rx.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
+_NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
+_TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
 )
-_MODEL_WORD = re.compile(r"(?i)models?|weights?|ckpt|checkpoints?|pretrained")
-_HELPER_DIR = re.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs|misc)/")
-_UNIT_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
-_UNIT_TEST_TEXT = re.compile(
+_MODEL_WORD = rx.compile(r"(?i)models?|weights?|ckpt|checkpoints?|pretrained")
+_HELPER_DIR = rx.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs|misc)/")
+_UNIT_TEST_DIR = rx.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
+_UNIT_TEST_TEXT = rx.compile(
     r"^[ \t]*(?:def test_|class \w*Test\w*\(.*TestCase|import unittest|import pytest|"
     r"from unittest|from pytest)",
-    re.M,
+    rx.M,
 )
-_MAIN_GUARD = re.compile(r"^if\s+__name__\s*==\s*['\"]__main__['\"]", re.M)
+_MAIN_GUARD = rx.compile(r"^if\s+__name__\s*==\s*['\"]__main__['\"]", rx.M)
 _NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modules/")
 # Only [ \t] inside a line: \s would let one match start at every one of 100,000 blank lines
 # and run over all of them (quadratic on a hostile README).
 _ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
-_COMMAND = re.compile(
+_COMMAND = rx.compile(
     rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?({_ENV_PREFIX}(?:python[\d.]*|"
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
     rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*)(?:[ \t][^\n]*)?)$",
-    re.M,
+    rx.M,
 )
 # Inline code may wrap onto the next line ("run `python3 -m pkg.train\n--helpfull`").
-_INLINE = re.compile(r"(?<!`)`([^`\n]{4,300}(?:\n[^`\n]{1,200})?)`(?!`)")
-_INSTALL = re.compile(
+
+
+def _inline_code(prose: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, code) of each `code` span: single backticks, 4-300 characters on one line,
+    which may wrap onto a next line of 1-200 ("run `python3 -m pkg.train\n--helpfull`"); what
+    `(?<!`)`([^`\n]{4,300}(?:\n[^`\n]{1,200})?)`(?!`)` found, by a scan of the backticks."""
+    ticks = []
+    at = prose.find("`")
+    while at >= 0:
+        ticks.append(at)
+        at = prose.find("`", at + 1)
+    k = 0
+    while k + 1 < len(ticks):
+        i, j = ticks[k], ticks[k + 1]
+        inner = prose[i + 1 : j]
+        if prose[i - 1 : i] != "`" and prose[j + 1 : j + 2] != "`" and _inline_fits(inner):
+            yield i, j + 1, inner
+            k += 2  # the closing backtick opens nothing
+        else:
+            k += 1
+
+
+def _inline_fits(inner: str) -> bool:
+    first, nl, rest = inner.partition("\n")
+    if not 4 <= len(first) <= 300:
+        return False
+    return not nl or (1 <= len(rest) <= 200 and "\n" not in rest)
+
+
+_INSTALL = rx.compile(
     r"\bpip3?\s+install|conda\s+(?:install|create|env)|setup\.py\s+"
     r"(?:install|develop|build)|git\s+clone|\bmake\b|luarocks|\binstall\.sh"
 )
 # Arguments that say what a generic script (main.py, run_classifier.py) does in this command.
-_ARG_TRAIN = re.compile(
-    r"(?i)(?:--?do_train(?:=true)?\b|--?train(?![-\w])|"
+_ARG_TRAIN = rx.compile(
+    r"(?i)(?:--?do_train(?:=true)?\b|--?train(?:[^-\w]|$)|"
     r"(?:--?mode|--?phase|\bmode|\bphase)[= ]+train\b)"
 )
-_ARG_TEST = re.compile(
+_ARG_TEST = rx.compile(
     r"(?i)(?:--?do_(?:predict|eval|test)(?:=true)?\b|--?(?:eval|test|evaluate|predict|demo)"
     r"\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+(?:test|eval|val|predict|sample|demo)\b)"
 )
@@ -209,12 +238,20 @@ def _entry_facts(f: PyFile) -> tuple[bool, list[dict[str, Any]]]:
         return f.facts["entry"]  # type: ignore[no-any-return]
     # Not parsed (Python 2): a real script has a main guard or runs statements at the top
     # level; a library module that only mentions argparse (defs and imports) is not one.
-    return bool(_MAIN_GUARD.search(f.text) or _TOP_LEVEL_RUN.search(f.text)), []
+    return bool(_MAIN_GUARD.search(f.text) or _runs_at_top_level(f.text)), []
 
 
-_TOP_LEVEL_RUN = re.compile(
-    r"^(?:for|while|with)\b[^\n]*:\s*$|^print\b|^[A-Za-z_][\w.]*\s*\((?!.*\bdef\b)", re.M
+_TOP_LEVEL_RUN = rx.compile(
+    r"^(?:for|while|with)\b[^\n]*:\s*$|^print\b|^[A-Za-z_][\w.]*\s*\((.*)", rx.M
 )
+_DEF = rx.compile(r"\bdef\b")
+
+
+def _runs_at_top_level(text: str) -> bool:
+    # A call at the top level, unless its line goes on to define something (`f(def ...`).
+    return any(
+        m.group(1) is None or not _DEF.search(m.group(1)) for m in _TOP_LEVEL_RUN.finditer(text)
+    )
 
 
 _GENERIC = ("main", "run", "app", "cli", "launch", "start")
@@ -283,7 +320,7 @@ def _is_library_module(path: str, imported: set[str], packages: set[str]) -> boo
     return any(d in imported for d in dotted)
 
 
-_TRAIN_CELL = re.compile(
+_TRAIN_CELL = rx.compile(
     r"\.backward\(|optimizer\w*\.step\(|\.fit\(|trainer\.(?:train|run|fit)\(|train_step|"
     r"\btrain\(|for\s+epoch\s+in\b|:backward\(|optim\.(?:sgd|adam|rmsprop)\(|\.minimize\(|"
     r"apply_gradients\(|SGDSolver\(|solver\.(?:step|solve)\("
@@ -292,14 +329,14 @@ _TRAIN_CELL = re.compile(
 
 # Stronger than _TRAIN_CELL, for scripts with no telling name: gradient steps or a solver,
 # not a scikit-learn .fit() that scores features (svhn_semisup_analysis.py evaluates).
-_TRAIN_LOOP = re.compile(
+_TRAIN_LOOP = rx.compile(
     r"\.backward\(|optimizer\w*\.step\(|:backward\(|\.minimize\(|apply_gradients\(|"
     r"SGDSolver\(|get_solver\(|solver\.(?:step|solve)\(|trainer\.(?:train|fit|run)\("
 )
 
 
 # A notebook that loads a trained model and runs it is a demo; one that only plots is not.
-_INFER_CELL = re.compile(
+_INFER_CELL = rx.compile(
     r"from_pretrained\(|load_state_dict\(|torch\.load\(|\.load_weights\(|load_model\(|"
     r"\.predict\(|\.generate\(|\bclip\.load\(|\.eval\(\)|pipeline\(|tf\.saved_model\.load|"
     r"hub\.(?:load|KerasLayer|Module)\(|restore\("
@@ -330,14 +367,14 @@ def command_script(cmd: str) -> str | None:
     """The script or module a README command runs: path, `-m` module, or None."""
     words = _split_words(cmd)
     i = 0
-    while i < len(words) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[i]):
+    while i < len(words) and rx.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[i]):
         i += 1  # env-var prefixes: dataset=folder th main.lua
     rest = words[i:]
     for j, w in enumerate(rest):
         if w == "-m" and j + 1 < len(rest) and not _LAUNCHER_MODULES.match(rest[j + 1]):
             return rest[j + 1]
         if w in ("-r", "-batch") and rest[0].startswith(("matlab", "octave")) and j + 1 < len(rest):
-            return re.split(r"[;(\s]", rest[j + 1].strip("\"'"))[0] + ".m"
+            return rx.split(r"[;(\s]", rest[j + 1].strip("\"'"))[0] + ".m"
         low = w.lower()
         if low.endswith(_SCRIPT_EXT) and not w.startswith("-"):
             return w
@@ -347,17 +384,17 @@ def command_script(cmd: str) -> str | None:
 
 
 # Modules that start another program: the script or config after them is what runs.
-_LAUNCHER_MODULES = re.compile(
+_LAUNCHER_MODULES = rx.compile(
     r"^(?:torch\.distributed\.(?:launch|run)|torch\.distributed\.elastic\.\w+|accelerate\S*|"
     r"deepspeed\S*|horovod\S*|jax\.distributed|mpi4py)$"
 )
-_CONFIG_ARG = re.compile(r"^--?(?:cfg|config|config[_-]?file|gin[_-]?file|exp(?:eriment)?)$")
+_CONFIG_ARG = rx.compile(r"^--?(?:cfg|config|config[_-]?file|gin[_-]?file|exp(?:eriment)?)$")
 
 
 def command_targets(cmd: str) -> list[tuple[str, str]]:
     """Everything a README command may run, in order: ("module", pkg.mod) after -m, ("script",
     path) positional scripts, ("config", path) a .py/.yaml config given to --cfg/--config."""
-    words = [re.sub(r"^(?:\$\(pwd\)|\$\{?PWD\}?)/", "", w) for w in _split_words(cmd)]
+    words = [rx.sub(r"^(?:\$\(pwd\)|\$\{?PWD\}?)/", "", w) for w in _split_words(cmd)]
     out: list[tuple[str, str]] = []
     for j, w in enumerate(words):
         if w == "-m" and j + 1 < len(words):
@@ -375,7 +412,7 @@ def command_targets(cmd: str) -> list[tuple[str, str]]:
     return out
 
 
-_LOADS_TRAINED = re.compile(
+_LOADS_TRAINED = rx.compile(
     r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir))?|"
     r"pretrained(?:[_-]?(?:model|weights))?|load[_-]?(?:model|path|from))[= ]+['\"]?"
     r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb))"
@@ -386,7 +423,7 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
     low = cmd.lower()
     if _INSTALL.search(low):
         return "install"
-    if re.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
+    if rx.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
         return "test"
     if script:
         stem = _stem(
@@ -418,9 +455,9 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
             # runs the model (a demo), whatever the sentence before it says.
             return "test"
         # An uninformative name: the sentence before the command says what it does.
-        if re.search(r"(?i)\btrain(?!ed)", context):
+        if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
             return "train"
-        if re.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
+        if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
             return "test"
         if _is_generic(stem):
             return "train"
@@ -470,24 +507,24 @@ def _blocks(text: str) -> list[tuple[str, str]]:
     pieces.append(text[last:])
     prose = "".join(pieces)
     # Indented code blocks of reStructuredText and old Markdown.
-    for m in re.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, re.M):
+    for m in rx.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, rx.M):
         out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()]))
-    for m in _INLINE.finditer(prose):
+    for m_start, m_end, inline in _inline_code(prose):
         # Bounded: one enormous line of inline code must not make this quadratic.
-        line_start = prose.rfind("\n", max(0, m.start() - 300), m.start()) + 1
-        line_start = line_start or max(0, m.start() - 300)
-        line_end = prose.find("\n", m.end(), m.end() + 300)
-        line_end = line_end if line_end >= 0 else min(len(prose), m.end() + 300)
+        line_start = prose.rfind("\n", max(0, m_start - 300), m_start) + 1
+        line_start = line_start or max(0, m_start - 300)
+        line_end = prose.find("\n", m_end, m_end + 300)
+        line_end = line_end if line_end >= 0 else min(len(prose), m_end + 300)
         # "Run `experiments/script_x.m` to train a model": the words after count too.
-        context = prose[line_start : m.start()] + " " + prose[m.end() : line_end]
-        code = " ".join(m.group(1).split())
+        context = prose[line_start:m_start] + " " + prose[m_end:line_end]
+        code = " ".join(inline.split())
         if _BARE_SCRIPT.fullmatch(code):
             code = f"./{code.removeprefix('./')}"
         out.append((code, context))
     return out
 
 
-_BARE_SCRIPT = re.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
+_BARE_SCRIPT = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
 
 
 def readme_commands(text: str, source: str) -> list[Command]:
@@ -495,14 +532,14 @@ def readme_commands(text: str, source: str) -> list[Command]:
     seen: set[str] = set()
     for block, context in _blocks(text):
         # Join shell continuation lines before matching.
-        block = re.sub(r"\\\n\s*", " ", block)
+        block = rx.sub(r"\\\n\s*", " ", block)
         for m in _COMMAND.finditer(block):
             cmd = " ".join(m.group(1).split())
             if cmd in seen or len(cmd) > 400:
                 continue
             seen.add(cmd)
             # The paragraph just before the code says what it does.
-            paragraphs = [p for p in re.split(r"\n\s*\n", context) if p.strip()]
+            paragraphs = [p for p in rx.split(r"\n\s*\n", context) if p.strip()]
             kind = _command_kind(cmd, command_script(cmd), paragraphs[-1] if paragraphs else "")
             out.append(Command(cmd, source, kind))
             if len(out) >= MAX_COMMANDS:
@@ -521,7 +558,7 @@ def _script_path(script: str, ctx: Context) -> str | None:
         matches = [f.path for f in ctx.snap.files if f.path.endswith(tail)][:2]
         if len(matches) == 1:
             return matches[0]
-    if not cand.endswith(_SCRIPT_EXT) and re.fullmatch(r"[\w.]+", cand):
+    if not cand.endswith(_SCRIPT_EXT) and rx.fullmatch(r"[\w.]+", cand):
         mod = cand.replace(".", "/")
         for p in (f"{mod}.py", f"{mod}/__main__.py"):
             if ctx.snap.get(p) is not None:
@@ -565,7 +602,7 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             continue
         low = c.command.lower()
         script = command_script(c.command)
-        if re.search(
+        if rx.search(
             r"^(?:[^\s=]+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
         ):
             target = next(
@@ -624,7 +661,7 @@ def _launched_config(cmd: str, ctx: Context) -> str | None:
 
 
 # add_arg('--train', ...) through an alias the option parser does not follow.
-_TRAIN_FLAG = re.compile(r"""\(\s*['"]--(?:train|do_train)['"]""")
+_TRAIN_FLAG = rx.compile(r"""\(\s*['"]--(?:train|do_train)['"]""")
 
 
 def _has_train_switch(options: list[dict[str, Any]]) -> bool:
@@ -645,8 +682,8 @@ def _code_kind(text: str) -> str | None:
     return "test" if _INFER_CELL.search(text) else None
 
 
-_CONSOLE_SCRIPT = re.compile(r"""['"]\s*([\w.-]+)\s*=\s*([\w.]+)(?::[\w.]+)?\s*['"]""")
-_CFG_SCRIPT = re.compile(r"(?m)^[ \t]+([\w.-]+)[ \t]*=[ \t]*([\w.]+)(?::[\w.]+)?[ \t]*$")
+_CONSOLE_SCRIPT = rx.compile(r"""['"]\s*([\w.-]+)\s*=\s*([\w.]+)(?::[\w.]+)?\s*['"]""")
+_CFG_SCRIPT = rx.compile(r"(?m)^[ \t]+([\w.-]+)[ \t]*=[ \t]*([\w.]+)(?::[\w.]+)?[ \t]*$")
 
 
 def package_scripts(ctx: Context) -> dict[str, str]:
@@ -660,7 +697,7 @@ def package_scripts(ctx: Context) -> dict[str, str]:
     cfg = ctx.snap.read_text("setup.cfg") if ctx.snap.get("setup.cfg") else None
     at = cfg.find("console_scripts") if cfg else -1
     if cfg and at >= 0:
-        block = re.split(r"\n\S", cfg[at : at + 5000].split("\n", 1)[-1], maxsplit=1)[0]
+        block = rx.split(r"\n\S", cfg[at : at + 5000].split("\n", 1)[-1], maxsplit=1)[0]
         modules.update(_CFG_SCRIPT.findall(block))
     pyproject = ctx.snap.read_text("pyproject.toml") if ctx.snap.get("pyproject.toml") else None
     if pyproject:
@@ -691,13 +728,13 @@ def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
     if not tools:
         return
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
-    names = "|".join(re.escape(n) for n in sorted(tools, key=len, reverse=True))
-    pattern = re.compile(rf"^[ \t]*(?:\$[ \t]*)?(?:\./)?(?:bin/)?({names})(?:[ \t]+[^\n]*)?$", re.M)
+    names = "|".join(rx.escape(n) for n in sorted(tools, key=len, reverse=True))
+    pattern = rx.compile(rf"^[ \t]*(?:\$[ \t]*)?(?:\./)?(?:bin/)?({names})(?:[ \t]+[^\n]*)?$", rx.M)
     for block, context in _blocks(ctx.readme)[:500]:
         for m in pattern.finditer(block):
             path = tools[m.group(1)]
             cmd = " ".join(m.group(0).split())
-            kind = kind_of(re.sub(r"[-.]", "_", m.group(1))) or _dir_kind(path)
+            kind = kind_of(rx.sub(r"[-.]", "_", m.group(1))) or _dir_kind(path)
             if kind is None:
                 kind = _command_kind(cmd, path, context.rsplit("\n\n", 1)[-1])
             kind = {"other": None}.get(kind, kind)
@@ -712,15 +749,15 @@ def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
 
 
 # "Example scripts are in `examples/`", "see the demos in the [demo](demo/) folder".
-_EXAMPLE_FOLDER = re.compile(
+_EXAMPLE_FOLDER = rx.compile(
     r"(?i)\b(?:examples?|demos?|samples?|sample|usage)\b[^.\n]{0,60}?\b(?:in|under|at|see)\s+"
     r"(?:the\s+)?[`\[]?(?:\./)?([\w.-]+(?:/[\w.-]+)*)/?[`\]]?(?:\([^)\n]*\))?"
     r"(?:\s+(?:folder|directory|dir))?"
 )
-_EXAMPLE_DIR = re.compile(r"(?i)examples?|demos?|samples?|tutorials?|colabs?|notebooks?|apps?")
+_EXAMPLE_DIR = rx.compile(r"(?i)examples?|demos?|samples?|tutorials?|colabs?|notebooks?|apps?")
 # Where inference scripts and demo servers live (bin/sample.py, server/app.py).
-_SERVE_DIR = re.compile(r"(?i)(?:^|/)(?:bin|server|serve|serving|webui)/[^/]+$")
-_RUNS_MAIN = re.compile(r"^\s*(?:def main\(|fire\.Fire\(|app\.run\(|if __name__ ==)", re.M)
+_SERVE_DIR = rx.compile(r"(?i)(?:^|/)(?:bin|server|serve|serving|webui)/[^/]+$")
+_RUNS_MAIN = rx.compile(r"^\s*(?:def main\(|fire\.Fire\(|app\.run\(|if __name__ ==)", rx.M)
 
 
 def _example_folders(ctx: Context, ep: EntryPoints) -> None:
@@ -732,7 +769,7 @@ def _example_folders(ctx: Context, ep: EntryPoints) -> None:
         # The sentence speaks of scripts, or the folder is named for examples: "for example,
         # in data/ …" does not make data/'s scripts demos.
         if not (
-            re.search(r"(?i)scripts?\b", m.group(0))
+            rx.search(r"(?i)scripts?\b", m.group(0))
             or _EXAMPLE_DIR.fullmatch(folder.split("/")[-1])
         ):
             continue
@@ -805,7 +842,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             code = _code_kind(f.text) if _entry_facts(f)[0] else None
             says_train = "train" in names or code == "train"
             says_test = not says_train and (
-                bool(re.search(r"test|eval|infer|predict", names)) or code == "test"
+                bool(rx.search(r"test|eval|infer|predict", names)) or code == "test"
             )
             if says_train:
                 ep.train.append(ScriptEntry(f.path, "train", options))
@@ -895,7 +932,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     return ep, findings
 
 
-_MATLAB_ENTRY_DIR = re.compile(
+_MATLAB_ENTRY_DIR = rx.compile(
     r"(?i)^(?:experiments?|scripts?|demos?|examples?|tools|matlab)/[^/]+$"
 )
 
@@ -906,7 +943,7 @@ def _matlab_entry(ctx: Context, path: str) -> bool:
     if "/+" in "/" + path or "config" in _stem(path).lower():
         return False
     text = (ctx.snap.read_text(path) or "")[:4000]
-    if re.search(r"^\s*(?:#import|@interface|@implementation)\b", text, re.M):
+    if rx.search(r"^\s*(?:#import|@interface|@implementation)\b", text, rx.M):
         return False
     code = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("%")]
     is_function = bool(code) and code[0].lstrip().startswith("function")

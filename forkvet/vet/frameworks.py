@@ -3,12 +3,13 @@ with the version range implied by declared pins and by the APIs the code calls."
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from forkvet import rx
 from forkvet.report import Finding, Framework
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet
@@ -52,14 +53,14 @@ FRAMEWORKS: tuple[FrameworkDef, ...] = (
     FrameworkDef("xgboost", ("xgboost",), ("xgboost",)),
     FrameworkDef("onnx", ("onnx", "onnxruntime"), ("onnx", "onnxruntime")),
 )
-_LUA_REQUIRE = re.compile(
+_LUA_REQUIRE = rx.compile(
     r"""require\s*\(?\s*['"](torch|nn|cutorch|cunn|cudnn|nngraph|optim|"""
     r"""image|rnn|dpnn)['"]"""
 )
-_MATCONVNET = re.compile(r"\bvl_(?:simplenn|nnconv|setupnn|compilenn|nn\w+)\b|\bdagnn\.DagNN\b")
+_MATCONVNET = rx.compile(r"\bvl_(?:simplenn|nnconv|setupnn|compilenn|nn\w+)\b|\bdagnn\.DagNN\b")
 # Caffe driven from MATLAB: the matcaffe interface (caffe.Net, caffe.set_mode_gpu, the old
 # caffe('init', ...) calls) or a matcaffe path.
-_MATCAFFE = re.compile(
+_MATCAFFE = rx.compile(
     r"\bcaffe\.(?:Net|Solver|set_mode_gpu|set_mode_cpu|set_device|reset_all|io\.)|"
     r"\bcaffe\s*\(\s*'|matcaffe"
 )
@@ -85,7 +86,7 @@ _BASES = frozenset(
 # Helper libraries: primary only when an entry-point script imports them itself.
 LIBRARIES = frozenset({"transformers", "scikit-learn", "onnx", "xgboost"})
 # Where export targets, ports, demos and tests live: not what training needs.
-_AUX_PATH = re.compile(
+_AUX_PATH = rx.compile(
     r"(?i)(?:^|/)(?:tests?|testing|docs?|examples?|notebooks?|demos?|tools|scripts|utils?|"
     r"tmp|temp|scratch|old|legacy|deprecated|attic|unused|contrib(?:uted)?|"
     r"deploy\w*|export\w*|convert\w*|onnx\w*|tflite\w*|coreml\w*|tensorrt\w*|trt\w*|"
@@ -94,9 +95,9 @@ _AUX_PATH = re.compile(
 )
 
 # (framework, regex, specifier, what it means)
-API_HINTS: tuple[tuple[str, re.Pattern[str], str, str], ...] = tuple(
-    (fw, re.compile(rx), spec, why)
-    for fw, rx, spec, why in (
+API_HINTS: tuple[tuple[str, rx.Pattern[str], str, str], ...] = tuple(
+    (fw, rx.compile(pattern), spec, why)
+    for fw, pattern, spec, why in (
         ("tensorflow", r"\btf\.contrib\.", "<2", "tf.contrib (removed in TensorFlow 2.0)"),
         (
             "tensorflow",
@@ -265,7 +266,7 @@ def _merge_specs(specs: list[str]) -> str | None:
     for s in specs:
         for part in s.split(","):
             part = part.strip()
-            m = re.match(r"^(==|>=|>|<=|<|~=|!=)\s*(.+)$", part)
+            m = rx.match(r"^(==|>=|>|<=|<|~=|!=)\s*(.+)$", part)
             if not m:
                 continue
             op, ver = m.groups()
@@ -306,18 +307,38 @@ _README_NAMES = {
     "jax": "jax",
 }
 _V = r"(\d+\.\d+(?:\.\d+)?)"
-_README_VERSION = re.compile(
-    # Possessive blanks: adjacent optional \s* runs were quadratic on "torch" + 100,000 newlines.
-    r"\b(pytorch|torch|tensorflow-gpu|tensorflow|keras|mxnet|chainer|theano|jax)\s*+"
-    r"(?:version\s*+)?[(:]?\s*+(==|>=|>|=|~=|v\.?|r)?\s*+" + _V + r"(\+)?"
-    r"(?:\s*+(?:or|and|/|,)\s*+(?:r|v)?"
-    + _V
-    + r"(?!\s*(?:or|and)\s+(?:newer|later|above|higher)))?"
-    r"(\s*+\)?\s*+(?:or|and)\s++(?:newer|later|above|higher|greater|up)\b)?",
-    re.I,
+_README_VERSION = rx.compile(
+    # Adjacent optional \s* runs were quadratic on "torch" + 100,000 newlines under `re`; RE2 is
+    # linear. A second version followed by "or newer" is not taken (`_readme_versions`).
+    r"\b(pytorch|torch|tensorflow-gpu|tensorflow|keras|mxnet|chainer|theano|jax)\s*"
+    r"(?:version\s*)?[(:]?\s*(==|>=|>|=|~=|v\.?|r)?\s*" + _V + r"(\+)?"
+    r"(?:\s*(?:or|and|/|,)\s*(?:r|v)?" + _V + r")?"
+    r"(\s*\)?\s*(?:or|and)\s+(?:newer|later|above|higher|greater|up)\b)?",
+    rx.I,
 )
-_FLOOR_BEFORE = re.compile(r"(?i)(?:at least|minimum(?: version)?(?: of)?|or newer of)\s*$")
-_NEGATIVE_AFTER = re.compile(
+_OR_NEWER = rx.compile(r"(?i)\s*(?:or|and)\s+(?:newer|later|above|higher)")
+_FIRST_VERSION = rx.compile(
+    r"(?i)(\s*\)?\s*(?:or|and)\s+(?:newer|later|above|higher|greater|up)\b)?"
+)
+
+
+def _readme_versions(text: str) -> Iterator[tuple[int, int, list[str | None]]]:
+    """(start, end, groups 0-6) of each version statement. A second version that "or newer"
+    follows is dropped, and the statement ends after the first (look-ahead done by hand)."""
+    for m in _README_VERSION.finditer(text):
+        groups: list[str | None] = [m.group(i) for i in range(7)]
+        end = m.end()
+        if groups[5] is not None and _OR_NEWER.match(text[m.end(5) : m.end(5) + 200]):
+            first_end = m.end(4) if groups[4] is not None else m.end(3)
+            tail = _FIRST_VERSION.match(text[first_end : first_end + 200])
+            groups[5] = None
+            groups[6] = tail.group(1) if tail else None
+            end = first_end + (tail.end() if tail else 0)
+        yield m.start(), end, groups
+
+
+_FLOOR_BEFORE = rx.compile(r"(?i)(?:at least|minimum(?: version)?(?: of)?|or newer of)\s*$")
+_NEGATIVE_AFTER = rx.compile(
     r"(?i)^[^.\n]{0,30}\b(?:will break|breaks|does not work|doesn't work|not supported|"
     r"is not compatible|incompatible|won't work)"
 )
@@ -335,20 +356,20 @@ def readme_versions(text: str) -> dict[str, tuple[str, int]]:
     Only "==X" pins. "X or Y" names a range. "PyTorch 0.3 will break it" is not a version."""
     found: dict[str, list[tuple[str, Version, int]]] = {}
     lines = line_of(text)
-    for m in _README_VERSION.finditer(text):
-        if _NEGATIVE_AFTER.search(text[m.end() : m.end() + 60]):
+    for start, end, g in _readme_versions(text):
+        if _NEGATIVE_AFTER.search(text[end : end + 60]):
             continue
-        name = _README_NAMES[m.group(1).lower()]
-        line = lines(m.start())
-        op = (m.group(2) or "").strip().lower()
+        name = _README_NAMES[(g[1] or "").lower()]
+        line = lines(start)
+        op = (g[2] or "").strip().lower()
         floor = (
             op in (">=", ">", "~=")
-            or bool(m.group(4))
-            or bool(m.group(6))
-            or bool(_FLOOR_BEFORE.search(text[max(0, m.start() - 30) : m.start()]))
+            or bool(g[4])
+            or bool(g[6])
+            or bool(_FLOOR_BEFORE.search(text[max(0, start - 30) : start]))
         )
         kind = "==" if op == "==" else ">=" if floor else "~"
-        for ver in (m.group(3), m.group(5)):
+        for ver in (g[3], g[5]):
             if ver:
                 try:
                     found.setdefault(name, []).append((kind, Version(ver), line))
@@ -425,7 +446,7 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
             weak.setdefault("lua-torch", set()).add(f.path)
         elif f.name == ".gitmodules" and f.path.count("/") == 0:
             text = ctx.snap.read_text(f.path) or ""
-            if re.search(r"(?im)^[ \t]*(?:path|url)[ \t]*=[ \t]*\S*caffe\b", text):
+            if rx.search(r"(?im)^[ \t]*(?:path|url)[ \t]*=[ \t]*\S*caffe\b", text):
                 evidence.setdefault("caffe", []).append(f"{f.path}: Caffe submodule")
                 strong.setdefault("caffe", set()).add(f.path)
     definitions = {p for p in weak.get("caffe", set()) if p.endswith((".prototxt", ".caffemodel"))}
@@ -448,10 +469,10 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
     for pf in ctx.py.files:
         if pf.copy_of:
             continue
-        for hint_fw, rx, hint_spec, why in API_HINTS:
+        for hint_fw, hint, hint_spec, why in API_HINTS:
             if hint_fw not in evidence or not _may_hint(hint_fw, pf.text):
                 continue
-            m = rx.search(pf.text)
+            m = hint.search(pf.text)
             if m and hint_spec not in hints.get(hint_fw, []):
                 line = pf.text.count("\n", 0, m.start()) + 1
                 hints.setdefault(hint_fw, []).append(hint_spec)
@@ -509,15 +530,15 @@ def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Fi
 
 # The TensorFlow a JAX codebase imports for tf.data, TFDS and TFRecords: the input pipeline
 # (a library), unless the same files build or run networks with it.
-_TF_MODEL_USE = re.compile(
+_TF_MODEL_USE = rx.compile(
     r"\btf\.(?:keras|nn|layers|Variable|GradientTape|Session|train\.\w*Optimizer|estimator|"
     r"compat\.v1\.(?:Session|layers|nn|train))\b|from\s+tensorflow(?:\.compat\.v1)?\s+"
     r"import\s+[^\n]*\b(?:keras|layers|nn)\b"
 )
 _JAX_FAMILY = ("jax", "flax", "haiku")
 # `from transformers import GPT2TokenizerFast`: a tokenizer, not the model you install.
-_TRANSFORMERS_NAMES = re.compile(
-    r"^[ \t]*from[ \t]+transformers(?:\.[\w.]+)?[ \t]+import[ \t]+\(?([^\n)]*)", re.M
+_TRANSFORMERS_NAMES = rx.compile(
+    r"^[ \t]*from[ \t]+transformers(?:\.[\w.]+)?[ \t]+import[ \t]+\(?([^\n)]*)", rx.M
 )
 
 
@@ -543,8 +564,8 @@ def _helper_roles(ctx: Context, frameworks: list[Framework], strong: dict[str, s
         names: list[str] = []
         for p in strong["transformers"]:
             text = texts.get(p, "")
-            if re.search(r"^[ \t]*import[ \t]+transformers\b", text, re.M):
-                names += re.findall(r"\btransformers\.(\w+)", text)[:200] or ["transformers"]
+            if rx.search(r"^[ \t]*import[ \t]+transformers\b", text, rx.M):
+                names += rx.findall(r"\btransformers\.(\w+)", text)[:200] or ["transformers"]
             for m in _TRANSFORMERS_NAMES.finditer(text):
                 names += [n.split(" as ")[0].strip() for n in m.group(1).split(",")]
         if names and all("Tokenizer" in n for n in names if n):

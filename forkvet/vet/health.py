@@ -4,9 +4,9 @@ Code's ML Code Completeness Checklist as a score out of 5."""
 from __future__ import annotations
 
 import ast
-import re
 from typing import Any
 
+from forkvet import rx
 from forkvet.report import (
     Checklist,
     ChecklistItem,
@@ -20,12 +20,12 @@ from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
 
 CHECK = "health"
-_RESULTS_HEADING = re.compile(
+_RESULTS_HEADING = rx.compile(
     r"^#+[ \t]*(?:results?|performance|benchmarks?|evaluation|model zoo|main results)\b",
-    re.I | re.M,
+    rx.I | rx.M,
 )
-_METRIC = re.compile(r"acc|map|bleu|f1|psnr|ssim|top-?1|fid|iou|auc|wer|ppl|score", re.I)
-_CELL = re.compile(r"[\w .@%-]*")
+_METRIC = rx.compile(r"acc|map|bleu|f1|psnr|ssim|top-?1|fid|iou|auc|wer|ppl|score", rx.I)
+_CELL = rx.compile(r"[\w .@%-]*")
 
 
 def has_results(readme: str) -> bool:
@@ -84,7 +84,7 @@ def check(
     test_files = [
         f.path
         for f in ctx.snap.files
-        if re.search(r"(?:^|/)(?:test_[^/]*\.py|[^/]*_test\.py|tests?/[^/]+\.py)$", f.path)
+        if rx.search(r"(?:^|/)(?:test_[^/]*\.py|[^/]*_test\.py|tests?/[^/]+\.py)$", f.path)
     ]
     health: dict[str, Any] = {
         "readme": ctx.snap.readme.path if ctx.snap.readme else None,

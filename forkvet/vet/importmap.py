@@ -8,7 +8,7 @@ falls back to the import name itself and is reported as unmapped (a guess to rev
 
 from __future__ import annotations
 
-import re
+from forkvet import rx
 
 # module (top-level or dotted prefix) -> distribution; None = not installable from the index
 # (built from source, conda-only, or provided by a platform).
@@ -572,7 +572,7 @@ TOOLING = (
     )
 )
 
-_NORMALIZE = re.compile(r"[-_.]+")
+_NORMALIZE = rx.compile(r"[-_.]+")
 
 
 def normalize(name: str) -> str:

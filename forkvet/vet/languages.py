@@ -3,9 +3,9 @@ generated or binary files."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
+from forkvet import rx
 from forkvet.report import Finding, Language
 from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet.context import Context
@@ -66,18 +66,18 @@ FILENAMES = {
     "CMakeLists.txt": "CMake",
     "Dockerfile": "Dockerfile",
 }
-_GENERATED = re.compile(
+_GENERATED = rx.compile(
     r"(_pb2(?:_grpc)?\.py|\.min\.(?:js|css)|\.pb\.(?:cc|h)|_generated\.\w+|-min\.js|"
     r"\.bundle\.js)$"
 )
 # Linguist's vendor and documentation rules (a subset): copied libraries and docs never
 # decide what language a repository is written in.
-_VENDORED_PATH = re.compile(
+_VENDORED_PATH = rx.compile(
     r"(?i)(?:^|/)(?:node_modules|bower_components|vendors?|third[_-]?party|3rd[_-]?party|"
     r"externals?|extern|deps|Godeps|dist|docs?|Documentation|site-packages|\.?venv|"
     r"assets/(?:js|css)/lib|(?:web|static|public|www|assets)/(?:js|css)/(?:lib|libs|vendor))/"
 )
-_JS_LIBRARY = re.compile(
+_JS_LIBRARY = rx.compile(
     r"(?i)(?:^|/)(?:jquery|bootstrap|d3|three|underscore|lodash|backbone|angular|react|"
     r"react-dom|vue|moment|chart|highlight|mathjax|plotly|popper|codemirror|ace|modernizr|"
     r"prettify|require|font-?awesome|semantic|materialize|foundation|leaflet|raphael|"
@@ -109,7 +109,7 @@ def has_python(snap: Snapshot) -> bool:
     )
 
 
-_OBJC = re.compile(r"^[ \t]*(?:#import|@interface|@implementation)\b", re.M)
+_OBJC = rx.compile(r"^[ \t]*(?:#import|@interface|@implementation)\b", rx.M)
 
 
 def _language(entry: FileEntry, has_cpp: bool, ctx: Context) -> str | None:

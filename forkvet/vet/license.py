@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 
+from forkvet import rx
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
 from forkvet.vet import licensedb, modelterms
 from forkvet.vet.context import Context
@@ -41,10 +42,10 @@ from forkvet.vet.textnorm import bigrams, normalize_tokens
 
 CHECK = "license"
 MAX_LICENSE_CHARS = 200_000
-_LICENSE_NAME = re.compile(
+_LICENSE_NAME = rx.compile(
     r"^(?:un)?licen[cs]e(?:s)?(?:[-_. ][\w.-]*)?$|^copying(?:[-_.][\w.-]*)?$|"
     r"^[\w-]*[-_.]licen[cs]e(?:\.(?:md|txt|rst|markdown))?$|^eula(?:\.\w+)?$",
-    re.I,
+    rx.I,
 )
 
 
@@ -155,10 +156,10 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
 
 
 _BSD_CONDITIONS = (
-    ("BSD-4-Clause", re.compile(r"advertising\s+materials\s+mentioning", re.I)),
-    ("BSD-3-Clause", re.compile(r"endorse\s+or\s+promote", re.I)),
-    ("BSD-2-Clause", re.compile(r"redistributions\s+in\s+binary\s+form", re.I)),
-    ("BSD-1-Clause", re.compile(r"redistributions\s+of\s+source\s+code", re.I)),
+    ("BSD-4-Clause", rx.compile(r"advertising\s+materials\s+mentioning", rx.I)),
+    ("BSD-3-Clause", rx.compile(r"endorse\s+or\s+promote", rx.I)),
+    ("BSD-2-Clause", rx.compile(r"redistributions\s+in\s+binary\s+form", rx.I)),
+    ("BSD-1-Clause", rx.compile(r"redistributions\s+of\s+source\s+code", rx.I)),
 )
 
 
@@ -180,7 +181,7 @@ def _added_restrictions(text: str, spdx_ids: list[str]) -> list[str]:
     for spdx in spdx_ids:
         known |= licensedb.template_bigrams(spdx)
     residual = []
-    for para in re.split(r"\n\s*\n", text):
+    for para in rx.split(r"\n\s*\n", text):
         grams = bigrams(normalize_tokens(para))
         if grams and len(grams & known) < 0.9 * len(grams):
             residual.append(para)
@@ -217,33 +218,35 @@ def _names_in(text: str, path: str, source: str) -> list[tuple[LicenseMatch, Ter
 
 
 def _named_in_statement(
-    m: re.Match[str], path: str, source: str, conf: float
+    m: rx.Match[str], path: str, source: str, conf: float
 ) -> list[tuple[LicenseMatch, Terms]]:
     """The license a "released under X" sentence names; when X names none ("the same
     license as Caffe (BSD-2)"), the name in the parentheses right after it."""
     named = _named(m.group(1), path, source, conf)
     if not named:
-        after = re.match(r"\s*\(([^()\n]{2,40})\)", m.string[m.end() : m.end() + 60])
+        after = rx.match(r"\s*\(([^()\n]{2,40})\)", m.string[m.end(1) : m.end(1) + 60])
         if after:
             named = _named(after.group(1), path, source, conf, strict=True)
     return named
 
 
-def _statements(text: str) -> list[re.Match[str]]:
+def _statements(text: str) -> list[rx.Match[str]]:
     """ "released under X" sentences; only paragraphs that say "under" reach the regex (a
     2 MB README stays fast), each read to 2,000 characters."""
-    out: list[re.Match[str]] = []
-    for para in re.split(r"\n\s*\n", text):
+    out: list[rx.Match[str]] = []
+    for para in rx.split(r"\n\s*\n", text):
         if "under" in para.lower():
-            out += _README_STATEMENT.finditer(para[:2000])
+            # The statement's end is matched too (RE2 has no look-ahead): the next one may
+            # start right after the name.
+            out += _README_STATEMENT.resuming(para[:2000], lambda m: m.end(1))
             if len(out) >= 20:  # a README names its license a few times, not thousands
                 return out[:20]
     return out
 
 
 # -- names in metadata and READMEs --------------------------------------------------------------
-_NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p, re.I), spdx)
+_NAME_PATTERNS: tuple[tuple[rx.Pattern[str], str], ...] = tuple(
+    (rx.compile(p, rx.I), spdx)
     for p, spdx in (
         (r"\bcc[- ]by[- ]nc[- ]sa[- ]?(\d\.\d)", "CC-BY-NC-SA-{0}"),
         (r"\bcc[- ]by[- ]nc[- ]nd[- ]?(\d\.\d)", "CC-BY-NC-ND-{0}"),
@@ -289,7 +292,7 @@ _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bepl[- ]?2\.0\b|eclipse public license,? (?:version |v)?2", "EPL-2.0"),
     )
 )
-_CLASSIFIER = re.compile(r"^License :: (?:OSI Approved :: )?(.+)$")
+_CLASSIFIER = rx.compile(r"^License :: (?:OSI Approved :: )?(.+)$")
 
 
 @cache
@@ -310,36 +313,51 @@ def spdx_from_name(name: str) -> str | None:
     return None
 
 
-_README_STATEMENT = re.compile(
+_README_STATEMENT = rx.compile(
     r"(?:licen[sc]ed|released|distributed|available|provided|published|offered|covered)\s+"
     r"(?:as\s+\S+\s+)?under\s+(?:the\s+|an?\s+)?(?:terms\s+of\s+(?:the\s+)?)?"
-    r"([^\n;()]{2,80}?)(?=\.(?!\d)|;|\(|\n|$|,?\s+(?:and|but|except|which|with|see|for)\b)",
-    re.I,
+    # The end of the name is matched too (RE2 has no look-ahead): only group 1 is read.
+    r"([^\n;()]{2,80}?)(?:\.(?:\D|$)|;|\(|\n|$|,?\s+(?:and|but|except|which|with|see|for)\b)",
+    rx.I,
 )
-_LICENSE_LINE = re.compile(r"^\W{0,4}licen[sc]e\W{0,3}\s*[:：]\s*\**([^\n]{2,80})$", re.I | re.M)
-_LICENSE_SECTION = re.compile(
-    r"^(?:#{1,6}|\*\*)?[ \t]*+(?:licen[sc]e|licensing|terms of use|copyright)\b[^\n]*\n"
-    r"(?:[=\-~^]{3,}[ \t]*\n)?(.*?)(?=^#{1,6}\s|^\S[^\n]*\n[=\-~^]{3,}\s*$|\Z)",
-    re.I | re.M | re.S,
+_LICENSE_LINE = rx.compile(r"^\W{0,4}licen[sc]e\W{0,3}\s*[:：]\s*\**([^\n]{2,80})$", rx.I | rx.M)
+_LICENSE_SECTION = rx.compile(
+    r"^(?:#{1,6}|\*\*)?[ \t]*(?:licen[sc]e|licensing|terms of use|copyright)\b[^\n]*\n"
+    r"(?:[=\-~^]{3,}[ \t]*\n)?(.*?)(^#{1,6}\s|^\S[^\n]*\n[=\-~^]{3,}\s*$|\Z)",
+    rx.I | rx.M | rx.S,
 )
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-_FM_LICENSE = re.compile(r"^license:\s*['\"]?([\w.+-]+)", re.M)
-_FM_LICENSE_NAME = re.compile(r"^license_name:\s*['\"]?([\w.+-]+)", re.M)
+
+
+def _license_sections(text: str, most: int = 5) -> Iterator[str]:
+    """The first sections under a license heading. Each ends where the next heading starts
+    (group 2); the next search starts there, as the look-ahead `(?=...)` once let it."""
+    pos = 0
+    for _ in range(most):
+        m = _LICENSE_SECTION.search(text, pos)
+        if m is None:
+            return
+        yield m.group(1)
+        pos = max(m.start(2), m.start() + 1)
+
+
+_FRONT_MATTER = rx.compile(r"\A---\s*\n(.*?)\n---\s*\n", rx.S)
+_FM_LICENSE = rx.compile(r"^license:\s*['\"]?([\w.+-]+)", rx.M)
+_FM_LICENSE_NAME = rx.compile(r"^license_name:\s*['\"]?([\w.+-]+)", rx.M)
 # A license badge: alt text "License: MIT", or a shields.io "badge/license-Apache%202.0-blue".
-_BADGE = re.compile(
+_BADGE = rx.compile(
     r"!\[(?:code\s+)?licen[sc]e\s*:\s*([^\]\n]{2,40})\]|"
     r"img\.shields\.io/badge/(?:code(?:%20|_|\s))?licen[sc]e-((?:[^-/?\s)]|--){2,60})-[\w%]+",
-    re.I,
+    rx.I,
 )
 README_TERMS = "LicenseRef-README-Terms"
-_SENTENCE_END = re.compile(r"[.!?\n]")
-_TITLE_LIKE = re.compile(r"licen[sc]e|international|public\s+domain|\bversion\b", re.I)
-_GENERIC_BSD = re.compile(r"\bbsd\b", re.I)
-_PUBLIC_DOMAIN = re.compile(r"public\s+domain|\bunlicen[sc]ed?\b", re.I)
+_SENTENCE_END = rx.compile(r"[.!?\n]")
+_TITLE_LIKE = rx.compile(r"licen[sc]e|international|public\s+domain|\bversion\b", rx.I)
+_GENERIC_BSD = rx.compile(r"\bbsd\b", rx.I)
+_PUBLIC_DOMAIN = rx.compile(r"public\s+domain|\bunlicen[sc]ed?\b", rx.I)
 
 
-_DATA_SUBJECT = re.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations|images)\b")
-_CODE_SUBJECT = re.compile(
+_DATA_SUBJECT = rx.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations|images)\b")
+_CODE_SUBJECT = rx.compile(
     r"(?i)\b(?:code|software|models?|weights|checkpoints?|repository|this\s+(?:work|project))\b"
 )
 
@@ -360,9 +378,9 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
         name = (m.group(1) or m.group(2) or "").replace("--", "\0").replace("-", " ")
         name = name.replace("\0", "-").replace("%20", " ").replace("_", " ")
         out += _named(name, path, "readme", 0.5)
-    for n, m in enumerate(_LICENSE_SECTION.finditer(text)):
-        section = m.group(1).strip()[:60000]  # a pasted GPL is 35 kB
-        if section and n < 5:
+    for body in _license_sections(text):
+        section = body.strip()[:60000]  # a pasted GPL is 35 kB
+        if section:
             out += _readme_section(section, path)
     for m in _LICENSE_LINE.finditer(text):
         out += _named(m.group(1), path, "readme", 0.6)
@@ -452,14 +470,14 @@ def _named(
     name = name.strip().strip("*_`").strip()
     if not strict and len(name) <= 300:  # a name, not a text: the split below backtracks
         # "a dual Apache v2/GPL v2 license", "Apache-2.0 or MIT": every license named.
-        parts = re.split(r"\s*(?:/|,?\s+or\s+|,?\s+and\s+|\s+&\s+)\s*", name)
+        parts = rx.split(r"\s*(?:/|,?\s+or\s+|,?\s+and\s+|\s+&\s+)\s*", name)
         if len(parts) > 1:
             each = [x for p in parts for x in _named(p, path, source, conf, strict=True)]
             if len({m.spdx for m, _ in each}) > 1:
                 return each
     if strict and len(name.split()) > 3 and not _TITLE_LIKE.search(name):
         return []
-    if strict and re.match(r"(?i)\(?c\)|copyright|©", name):
+    if strict and rx.match(r"(?i)\(?c\)|copyright|©", name):
         return []
     spdx = spdx_from_name(name)
     if spdx is None:
@@ -492,16 +510,16 @@ def _dedupe(items: list[tuple[LicenseMatch, Terms]]) -> list[tuple[LicenseMatch,
 
 
 # -- GPL family: -only or -or-later ---------------------------------------------------------
-_OR_LATER = re.compile(
+_OR_LATER = rx.compile(
     r"or\s+\(?at\s+your\s+option\)?\s+any\s+later\s+version|"
     r"or\s+any\s+later\s+version|[AL]?GPL-?v?\d(?:\.\d)?\+|-or-later",
-    re.I,
+    rx.I,
 )
-_ONLY = re.compile(r"version\s+\d(?:\.\d)?\s+only|[AL]?GPL-?\d\.\d-only", re.I)
-_GPL_BODY = re.compile(
+_ONLY = rx.compile(r"version\s+\d(?:\.\d)?\s+only|[AL]?GPL-?\d\.\d-only", rx.I)
+_GPL_BODY = rx.compile(
     r"(?:GNU\s+(?:LESSER\s+|AFFERO\s+)?GENERAL\s+PUBLIC\s+LICENSE\s*\n\s*"
     r"Version)|TERMS\s+AND\s+CONDITIONS",
-    re.I,
+    rx.I,
 )
 
 
@@ -552,9 +570,9 @@ def _priority(path: str) -> tuple[int, int, str]:
     return (path.count("/"), rank, path)
 
 
-_THIRD_PARTY_NAME = re.compile(r"third|3rd|vendor|notice|bundled|external", re.I)
-_WEIGHTS_NAME = re.compile(r"model|weight|data|checkpoint|doc|font|image|asset", re.I)
-_PATENTS_NAME = re.compile(r"^patents(?:\.(?:md|txt))?$", re.I)
+_THIRD_PARTY_NAME = rx.compile(r"third|3rd|vendor|notice|bundled|external", rx.I)
+_WEIGHTS_NAME = rx.compile(r"model|weight|data|checkpoint|doc|font|image|asset", rx.I)
+_PATENTS_NAME = rx.compile(r"^patents(?:\.(?:md|txt))?$", rx.I)
 PATENTS_NOTE = (
     "PATENTS file: an additional patent grant that ends if you sue the grantor over patents"
 )
@@ -572,21 +590,21 @@ def _file_role(path: str) -> str:
 
 
 # A source-header template kept as a file: it points at the licenses, it grants none.
-_HEADER_TEMPLATE = re.compile(
+_HEADER_TEMPLATE = rx.compile(
     r"(?i)licensed\s+under\s+the\s+(?:licen[cs]e\s+)?(?:found\s+)?(?:in\s+)?(?:the\s+)?"
     r"licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))"
 )
 # A LICENSE that holds only an address: the license it names there.
-_LICENSE_URLS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)", re.I), "CC-{0}-{1}"),
-    (re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I), "CC0-1.0"),
-    (re.compile(r"apache\.org/licenses/LICENSE-2\.0", re.I), "Apache-2.0"),
-    (re.compile(r"gnu\.org/licenses/(a?gpl|lgpl)-(\d\.\d)", re.I), "{0}-{1}"),
-    (re.compile(r"opensource\.org/licenses?/([\w.-]+?)(?:\.php|\.html)?/?$", re.I), "{0}"),
-    (re.compile(r"choosealicense\.com/licenses/([\w.-]+?)/?$", re.I), "{0}"),
-    (re.compile(r"ai\.google\.dev/gemma/terms", re.I), "gemma"),
-    (re.compile(r"llama\.(?:meta\.)?com/llama(\d)", re.I), "llama{0}"),
-    (re.compile(r"llama\.(?:meta\.)?com/llama-?(\d)", re.I), "llama{0}"),
+_LICENSE_URLS: tuple[tuple[rx.Pattern[str], str], ...] = (
+    (rx.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)", rx.I), "CC-{0}-{1}"),
+    (rx.compile(r"creativecommons\.org/publicdomain/zero/1\.0", rx.I), "CC0-1.0"),
+    (rx.compile(r"apache\.org/licenses/LICENSE-2\.0", rx.I), "Apache-2.0"),
+    (rx.compile(r"gnu\.org/licenses/(a?gpl|lgpl)-(\d\.\d)", rx.I), "{0}-{1}"),
+    (rx.compile(r"opensource\.org/licenses?/([\w.-]+?)(?:\.php|\.html)?/?$", rx.I), "{0}"),
+    (rx.compile(r"choosealicense\.com/licenses/([\w.-]+?)/?$", rx.I), "{0}"),
+    (rx.compile(r"ai\.google\.dev/gemma/terms", rx.I), "gemma"),
+    (rx.compile(r"llama\.(?:meta\.)?com/llama(\d)", rx.I), "llama{0}"),
+    (rx.compile(r"llama\.(?:meta\.)?com/llama-?(\d)", rx.I), "llama{0}"),
 )
 
 
@@ -594,7 +612,7 @@ def _license_at_url(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
     """A license file of a line or two that is an address ("https://creativecommons.org/
     licenses/by-nc/4.0/"): the license that address names, when forkvet knows it."""
     words = text.split()
-    urls = [w.strip("<>()[]\"'.,") for w in words if re.match(r"[<(\[]?https?://", w)]
+    urls = [w.strip("<>()[]\"'.,") for w in words if rx.match(r"[<(\[]?https?://", w)]
     if len(urls) != 1 or len(words) > 12:
         return []
     for pattern, template in _LICENSE_URLS:
@@ -682,7 +700,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     for f in ctx.snap.files:
         if f.name == "CITATION.cff":
             text = ctx.snap.read_text(f.path) or ""
-            cm = re.search(r"^license:\s*['\"]?([\w.+-]+)", text, re.M)
+            cm = rx.search(r"^license:\s*['\"]?([\w.+-]+)", text, rx.M)
             if cm:
                 for m, terms in _named(cm.group(1), f.path, "metadata", 0.8):
                     found.append(_Found(m, terms, terms.obligations, "metadata"))
@@ -865,7 +883,7 @@ def _offers_choice(ctx: Context, distinct: list[_Found], texts: dict[str, str]) 
     if says_choice(ctx.readme):
         return True
     if all(
-        re.match(
+        rx.match(
             r"(?i)licen[cs]e[-_.](?:mit|apache|bsd|gpl|lgpl|mpl|isc|zlib|unlicense)",
             p.rsplit("/", 1)[-1],
         )
@@ -930,7 +948,7 @@ def _most_permissive(terms: list[Terms]) -> Terms:
 def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
     policy = ctx.config.license
     where = ctx.config.source or "policy"
-    ids = {i.strip("() ").lower() for i in re.split(r"(?<!\s)\s+(?:AND|OR)\s+", info.spdx or "")}
+    ids = {i.strip("() ").lower() for i in rx.split(r"\s+(?:AND|OR)\s+", info.spdx or "")}
     keys = {info.category.lower()} | ids
     # A policy may name a license off the SPDX list by its key ("nvidia-nc"), its LicenseRef
     # id, or the id forkvet used before LicenseRef ids ("CreativeML-OpenRAIL-M").

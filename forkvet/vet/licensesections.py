@@ -9,13 +9,13 @@ Also: the SPDX expression checks, and custom licenses' LicenseRef ids.
 from __future__ import annotations
 
 import itertools
-import re
 from functools import cache
 
+from forkvet import rx
 from forkvet.vet import licensedb
 
 # A line that starts the third-party part of a license file.
-_NOTICE_HEAD = re.compile(
+_NOTICE_HEAD = rx.compile(
     r"^\W*(?:"
     r"(?:third|3rd)[- ]party\b|"
     r"(?:the\s+)?following\s+(?:(?:third|3rd)[- ]party\s+|open[- ]source\s+)?"
@@ -24,18 +24,30 @@ _NOTICE_HEAD = re.compile(
     r"(?:also\s+)?(?:contains|includes|incorporates|uses|bundles|is\s+(?:partly\s+)?based\s+on|"
     r"is\s+derived\s+from|borrows|adapts)\b|"
     r"(?:some\s+)?(?:portions|parts)\s+of\s+th(?:is|e)\s+(?:code|software|project|repository)|"
-    r"(?:licen[cs]es?|copyright(?:\s+notices?)?|notices?)\s+(?:for|of|from)\s+(?!this\b|the\s+software\b)\S|"
+    # Not "licenses for this ..." / "... the software": `_notice_head` reads group `what`.
+    r"(?:licen[cs]es?|copyright(?:\s+notices?)?|notices?)\s+(?:for|of|from)\s+(?P<what>\S[^\n]{0,20})|"
     r"other\s+(?:dependencies|licen[cs]es|components)|"
     r"open\s+source\s+software\s+licen[cs]ed\s+under|"
     r"(?:original|upstream|included|bundled|vendored)\s+(?:code\s+)?licen[cs]es?\b|"
     r"code\s+(?:in|under)\s+\S+\s+(?:is|was)\s+(?:adapted|copied|taken)\s+from|"
     r"(?:adapted|copied|taken|borrowed)\s+from\b"
     r")",
-    re.I,
+    rx.I,
 )
+_OWN = rx.compile(r"(?i)(?:this|the\s+software)\b")
+
+
+def _notice_head(line: str) -> bool:
+    m = _NOTICE_HEAD.match(line)
+    if m is None:
+        return False
+    what = m.group("what")
+    return what is None or _OWN.match(what) is None
+
+
 # "------ LICENSE FOR pix2pix ------": a heading between rules is a new section.
-_RULED_HEADING = re.compile(r"^\s*[-=*#~_]{3,}\s*(\S.{0,100}?)\s*[-=*#~_]{3,}\s*$")
-_RULE = re.compile(r"^\s*[-=*#~_]{5,}\s*$")
+_RULED_HEADING = rx.compile(r"^\s*[-=*#~_]{3,}\s*(\S.{0,100}?)\s*[-=*#~_]{3,}\s*$")
+_RULE = rx.compile(r"^\s*[-=*#~_]{5,}\s*$")
 
 
 def split_notices(text: str) -> tuple[str, list[str]]:
@@ -48,11 +60,11 @@ def split_notices(text: str) -> tuple[str, list[str]]:
         stripped = line.strip()
         short = len(stripped) <= 160  # headings are short; long lines never reach the regexes
         heading = _RULED_HEADING.match(stripped) if short else None
-        ruled = bool(heading and re.search(r"[a-z]{3}", heading.group(1), re.I))
+        ruled = bool(heading and rx.search(r"[a-z]{3}", heading.group(1), rx.I))
         after_break = prev_blank or bool(
             i and len(lines[i - 1]) < 200 and _RULE.match(lines[i - 1])
         )
-        opens = short and (ruled or (after_break and bool(_NOTICE_HEAD.match(stripped))))
+        opens = short and (ruled or (after_break and _notice_head(stripped)))
         if words_before >= 8 and opens:
             cuts.append(i)
         words_before += len(stripped.split())
@@ -65,7 +77,7 @@ def split_notices(text: str) -> tuple[str, list[str]]:
     return own, [n for n in notices if n.strip()]
 
 
-_TITLE_WORDS = re.compile(r"licen[cs]e|agreement|terms|copying|public\s+domain", re.I)
+_TITLE_WORDS = rx.compile(r"licen[cs]e|agreement|terms|copying|public\s+domain", rx.I)
 
 
 def title_lines(text: str, limit: int = 4) -> list[str]:
@@ -85,17 +97,17 @@ def title_lines(text: str, limit: int = 4) -> list[str]:
 def custom_ref(text: str, fallback: str) -> str:
     """A LicenseRef id for a custom text: from its title line, else from the file name."""
     for line in title_lines(text, 6):
-        if re.match(r"(?i)\(?c\)|copyright|©|all rights", line) or not _TITLE_WORDS.search(line):
+        if rx.match(r"(?i)\(?c\)|copyright|©|all rights", line) or not _TITLE_WORDS.search(line):
             continue
-        words = re.findall(r"[A-Za-z0-9]+(?:\.[0-9]+)?", line)
+        words = rx.findall(r"[A-Za-z0-9]+(?:\.[0-9]+)?", line)
         if 2 <= len(words) <= 12:
             return "LicenseRef-" + "-".join(words[:8])
-    slug = "-".join(re.findall(r"[A-Za-z0-9]+", fallback))[:60] or "Custom"
+    slug = "-".join(rx.findall(r"[A-Za-z0-9]+", fallback))[:60] or "Custom"
     return f"LicenseRef-{slug}"
 
 
 # -- "you may choose" ----------------------------------------------------------------------------
-_CHOICE = re.compile(
+_CHOICE = rx.compile(
     r"dual[-\s]*licen[sc]ed|dual\s+(?:\S+\s+){0,3}licen[sc]e|multi[- ]licen[sc]ed|"
     r"at\s+your\s+(?:option|choice|discretion)|you\s+(?:may|can)\s+(?:choose|select|pick)|"
     r"(?:your|the)\s+choice\s+of|choose\s+(?:either|one|any|which)|"
@@ -103,7 +115,7 @@ _CHOICE = re.compile(
     r"\bindividually\s+or\s+in\s+concert|licen[sc]ed\s+under\s+(?:either|any)\b|"
     r"either\s+(?:the\s+)?[\w.\- ]{2,40}?\s+(?:licen[sc]e\s+)?or\s+(?:the\s+)?[\w.\- ]{2,40}?"
     r"licen[sc]e",
-    re.I,
+    rx.I,
 )
 
 
@@ -114,7 +126,7 @@ def says_choice(text: str, template: str = "") -> bool:
     # input, and a phrase wrapped over two lines still reads as one.
     flat = " ".join(text.split())
     lower = flat.lower()
-    hits = sorted(m.start() for m in re.finditer("|".join(_CHOICE_WORDS), lower))[:200]
+    hits = sorted(m.start() for m in rx.finditer("|".join(_CHOICE_WORDS), lower))[:200]
     last_end = -1
     for pos in hits:
         start = max(0, pos - 200)
@@ -131,7 +143,7 @@ _CHOICE_WORDS = ("licen", "dual", "option", "choose", "choice", "individually")
 
 def _choice_in(text: str, template: str) -> bool:
     for m in _CHOICE.finditer(text):
-        phrase = " ".join(re.findall(r"[a-z0-9]+", m.group(0).lower()))
+        phrase = " ".join(rx.findall(r"[a-z0-9]+", m.group(0).lower()))
         if template and phrase in template:
             continue
         return True
@@ -139,7 +151,7 @@ def _choice_in(text: str, template: str) -> bool:
 
 
 # -- SPDX expressions ----------------------------------------------------------------------------
-_REF = re.compile(r"(?:DocumentRef-[A-Za-z0-9.\-]+:)?LicenseRef-[A-Za-z0-9.\-]+")
+_REF = rx.compile(r"(?:DocumentRef-[A-Za-z0-9.\-]+:)?LicenseRef-[A-Za-z0-9.\-]+")
 
 
 @cache
@@ -149,7 +161,7 @@ def _ids() -> frozenset[str]:
 
 def valid_expression(expr: str) -> bool:
     """An SPDX license expression of known ids and LicenseRef- ids, AND/OR/WITH and brackets."""
-    tokens = re.findall(r"\(|\)|[^\s()]+", expr)
+    tokens = rx.findall(r"\(|\)|[^\s()]+", expr)
     pos = 0
 
     def atom() -> bool:
@@ -169,7 +181,7 @@ def valid_expression(expr: str) -> bool:
         pos += 1
         if pos < len(tokens) and tokens[pos] == "WITH":
             pos += 1
-            if pos >= len(tokens) or not re.fullmatch(r"[A-Za-z0-9.\-]+", tokens[pos]):
+            if pos >= len(tokens) or not rx.fullmatch(r"[A-Za-z0-9.\-]+", tokens[pos]):
                 return False
             pos += 1
         return True

@@ -8,8 +8,9 @@ custom texts by their clauses.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+from forkvet import rx
 
 # From most to least permissive: the strictest of several licenses governs, the most
 # permissive of a dual license may be chosen.
@@ -242,11 +243,15 @@ def spdx_terms(spdx: str, osi: bool) -> Terms:
 class KnownLicense:
     key: str
     name: str
-    pattern: re.Pattern[str]
+    pattern: rx.Pattern[str]
     terms: Terms
     # SPDX has no id for these (checked against the bundled SPDX list and ScanCode's index):
     # LicenseRef- ids, the form SPDX reserves for licenses not on its list.
     spdx: str
+    # RE2 repeats at most 1000 times: "A, then B within N characters" is A as `pattern` and
+    # B as `then`, checked on the N characters after each A.
+    then: rx.Pattern[str] | None = None
+    within: int = 0
 
 
 _LLAMA_OBL = (
@@ -254,12 +259,13 @@ _LLAMA_OBL = (
     INCLUDE_LICENSE,
     "Services with over 700 million monthly active users need a license from Meta",
 )
+_NONCOMMERCIAL_WORD = rx.compile(r"non-?commercial", rx.I)
 _RAIL = Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES))
 KNOWN: tuple[KnownLicense, ...] = (
     KnownLicense(
         "nvidia-nc",
         "NVIDIA Source Code License (non-commercial)",
-        re.compile(r"nvidia\s+source\s+code\s+licen[sc]e[\s\S]{0,4000}?non-?commercial", re.I),
+        rx.compile(r"nvidia\s+source\s+code\s+licen[sc]e", rx.I),
         Terms(
             "non-commercial",
             False,
@@ -270,46 +276,48 @@ KNOWN: tuple[KnownLicense, ...] = (
             ),
         ),
         "LicenseRef-NVIDIA-Source-Code-License-NC",
+        _NONCOMMERCIAL_WORD,
+        4000,
     ),
     KnownLicense(
         "nvidia",
         "NVIDIA Source Code License",
-        re.compile(r"nvidia\s+source\s+code\s+licen[sc]e", re.I),
+        rx.compile(r"nvidia\s+source\s+code\s+licen[sc]e", rx.I),
         Terms("custom-restricted", None, (KEEP_NOTICE, "Read the grant: NVIDIA licenses vary")),
         "LicenseRef-NVIDIA-Source-Code-License",
     ),
     KnownLicense(
         "creativeml-openrail-m",
         "CreativeML Open RAIL-M",
-        re.compile(r"creativeml\s+open\s*rail-?m", re.I),
+        rx.compile(r"creativeml\s+open\s*rail-?m", rx.I),
         _RAIL,
         "LicenseRef-CreativeML-OpenRAIL-M",
     ),
     KnownLicense(
         "openrail++",
         "CreativeML Open RAIL++-M",
-        re.compile(r"open\s*rail\s*\+\+", re.I),
+        rx.compile(r"open\s*rail\s*\+\+", rx.I),
         _RAIL,
         "LicenseRef-CreativeML-OpenRAIL-PlusPlus-M",
     ),
     KnownLicense(
         "bigscience-openrail-m",
         "BigScience OpenRAIL-M",
-        re.compile(r"bigscience\s+open\s*rail-?m|bigscience\s+rail", re.I),
+        rx.compile(r"bigscience\s+open\s*rail-?m|bigscience\s+rail", rx.I),
         _RAIL,
         "LicenseRef-BigScience-OpenRAIL-M",
     ),
     KnownLicense(
         "openrail",
         "OpenRAIL (Responsible AI License)",
-        re.compile(r"\bopen\s*rail\b|responsible\s+ai\s+licen[sc]e", re.I),
+        rx.compile(r"\bopen\s*rail\b|responsible\s+ai\s+licen[sc]e", rx.I),
         Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
         "LicenseRef-OpenRAIL",
     ),
     KnownLicense(
         "llama-4",
         "Llama 4 Community License",
-        re.compile(r"(?:meta\s+)?llama\s+4(?:\.\d)?\s+community\s+licen[sc]e", re.I),
+        rx.compile(r"(?:meta\s+)?llama\s+4(?:\.\d)?\s+community\s+licen[sc]e", rx.I),
         Terms(
             "custom-restricted",
             True,
@@ -324,7 +332,7 @@ KNOWN: tuple[KnownLicense, ...] = (
     KnownLicense(
         "llama-3",
         "Llama 3 Community License",
-        re.compile(r"(?:meta\s+)?llama\s+3(?:\.\d)?\s+community\s+licen[sc]e", re.I),
+        rx.compile(r"(?:meta\s+)?llama\s+3(?:\.\d)?\s+community\s+licen[sc]e", rx.I),
         Terms(
             "custom-restricted",
             True,
@@ -339,37 +347,37 @@ KNOWN: tuple[KnownLicense, ...] = (
     KnownLicense(
         "llama-2",
         "Llama 2 Community License",
-        re.compile(r"llama\s+2\s+community\s+licen[sc]e", re.I),
+        rx.compile(r"llama\s+2\s+community\s+licen[sc]e", rx.I),
         Terms("custom-restricted", True, _LLAMA_OBL),
         "LicenseRef-Llama-2-Community",
     ),
     KnownLicense(
         "llama-1",
         "LLaMA non-commercial model license",
-        re.compile(
-            r"llama\s+(?:model\s+)?licen[sc]e\s+agreement[\s\S]{0,3000}?non-?commercial", re.I
-        ),
+        rx.compile(r"llama\s+(?:model\s+)?licen[sc]e\s+agreement", rx.I),
         Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only")),
         "LicenseRef-LLaMA-Model-License",
+        _NONCOMMERCIAL_WORD,
+        3000,
     ),
     KnownLicense(
         "deepseek",
         "DeepSeek License Agreement",
-        re.compile(r"deepseek\s+licen[sc]e\s+agreement", re.I),
+        rx.compile(r"deepseek\s+licen[sc]e\s+agreement", rx.I),
         Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
         "LicenseRef-DeepSeek-License",
     ),
     KnownLicense(
         "tongyi-qianwen-research",
         "Tongyi Qianwen Research License Agreement",
-        re.compile(r"tongyi\s+qianwen\s+research\s+licen[sc]e", re.I),
+        rx.compile(r"tongyi\s+qianwen\s+research\s+licen[sc]e", rx.I),
         Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
         "LicenseRef-Tongyi-Qianwen-Research-License",
     ),
     KnownLicense(
         "tongyi-qianwen",
         "Tongyi Qianwen License Agreement",
-        re.compile(r"tongyi\s+qianwen\s+licen[sc]e\s+agreement", re.I),
+        rx.compile(r"tongyi\s+qianwen\s+licen[sc]e\s+agreement", rx.I),
         Terms(
             "custom-restricted",
             True,
@@ -385,14 +393,14 @@ KNOWN: tuple[KnownLicense, ...] = (
     KnownLicense(
         "qwen-research",
         "Qwen Research License Agreement",
-        re.compile(r"qwen\s+research\s+licen[sc]e", re.I),
+        rx.compile(r"qwen\s+research\s+licen[sc]e", rx.I),
         Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
         "LicenseRef-Qwen-Research-License",
     ),
     KnownLicense(
         "qwen",
         "Qwen License Agreement",
-        re.compile(r"qwen\s+licen[sc]e\s+agreement", re.I),
+        rx.compile(r"qwen\s+licen[sc]e\s+agreement", rx.I),
         Terms(
             "custom-restricted",
             True,
@@ -408,21 +416,21 @@ KNOWN: tuple[KnownLicense, ...] = (
     KnownLicense(
         "mistral-research",
         "Mistral AI Research / Non-Production License",
-        re.compile(r"mistral\s+ai\s+(?:research|non-?production)\s+licen[sc]e", re.I),
+        rx.compile(r"mistral\s+ai\s+(?:research|non-?production)\s+licen[sc]e", rx.I),
         Terms("non-commercial", False, (NONCOMMERCIAL, "Research or evaluation use only")),
         "LicenseRef-Mistral-AI-Research-License",
     ),
     KnownLicense(
         "stability-nc",
         "Stability AI Non-Commercial Research Community License",
-        re.compile(r"stability\s+ai\s+non-?commercial\s+research\s+community", re.I),
+        rx.compile(r"stability\s+ai\s+non-?commercial\s+research\s+community", rx.I),
         Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
         "LicenseRef-Stability-AI-Non-Commercial-Research-Community",
     ),
     KnownLicense(
         "stability-community",
         "Stability AI Community License",
-        re.compile(r"stability\s+ai\s+community\s+licen[sc]e", re.I),
+        rx.compile(r"stability\s+ai\s+community\s+licen[sc]e", rx.I),
         Terms(
             "custom-restricted",
             None,
@@ -438,21 +446,21 @@ KNOWN: tuple[KnownLicense, ...] = (
     KnownLicense(
         "falcon",
         "Falcon LLM License",
-        re.compile(r"falcon[\w\s.-]{0,20}?(?:tii\s+)?licen[sc]e(?:\s+version)?", re.I),
+        rx.compile(r"falcon[\w\s.-]{0,20}?(?:tii\s+)?licen[sc]e(?:\s+version)?", rx.I),
         Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
         "LicenseRef-Falcon-LLM-License",
     ),
     KnownLicense(
         "nvidia-open-model",
         "NVIDIA Open Model License",
-        re.compile(r"nvidia\s+open\s+model\s+licen[sc]e", re.I),
+        rx.compile(r"nvidia\s+open\s+model\s+licen[sc]e", rx.I),
         Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
         "LicenseRef-NVIDIA-Open-Model-License",
     ),
     KnownLicense(
         "gemma",
         "Gemma Terms of Use",
-        re.compile(r"gemma\s+terms\s+of\s+use", re.I),
+        rx.compile(r"gemma\s+terms\s+of\s+use", rx.I),
         Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
         "LicenseRef-Gemma-Terms-of-Use",
     ),
@@ -491,10 +499,16 @@ def known_license_at(text: str) -> tuple[KnownLicense, int] | None:
     """The first license off the SPDX list that text names, and where it names it."""
     head = text[:20000]
     for known in KNOWN:
-        m = known.pattern.search(head)
-        if m:
-            return known, m.start()
+        for m in known.pattern.finditer(head):
+            if known.then is None or _within(known.then, head, m.end(), known.within):
+                return known, m.start()
     return None
+
+
+def _within(then: rx.Pattern[str], text: str, end: int, within: int) -> bool:
+    # `then` starts at most `within` characters after `end`.
+    found = then.search(text[end : end + within + 64])
+    return found is not None and found.start() <= within
 
 
 # LicenseRef ids forkvet gives itself, with their terms.
@@ -514,14 +528,14 @@ def ref_terms(spdx: str) -> Terms | None:
 
 # -- clause classifier for custom texts ----------------------------------------------------------
 # "for any purpose, commercial or non-commercial" grants; it must not read as "non-commercial".
-_BOTH_USES = re.compile(
+_BOTH_USES = rx.compile(
     r"(?:commercial|profit)\s*(?:and|or|&|/|and/or)\s*non-?\s?(?:commercial|profit)|"
     r"non-?\s?(?:commercial|profit)\s*(?:and|or|&|/|and/or)\s*(?:commercial|profit)",
-    re.I,
+    rx.I,
 )
-_CLAUSES: dict[str, re.Pattern[str]] = {
+_CLAUSES: dict[str, rx.Pattern[str]] = {
     # Prohibitions, not grants: nothing is allowed without asking.
-    "no-permission": re.compile(
+    "no-permission": rx.compile(
         r"no\s+(?:permission|right|license|licence)s?\s+(?:is|are)\s+(?:hereby\s+)?"
         r"(?:granted|given)|"
         r"(?:no|not|nor)\b[^.;]{0,80}\bfor\s+any\s+(?:commercial\s+or\s+non-?\s?commercial|"
@@ -530,16 +544,16 @@ _CLAUSES: dict[str, re.Pattern[str]] = {
         r"(?:\s*,\s*|\s+or\s+|\s+and\s+|\s+|/)(?:\w+(?:\s*,\s*|\s+or\s+|\s+and\s+|\s+|/)){0,8}"
         r"(?:in\s+any\s+(?:form|way|manner)|for\s+any\s+purpose|by\s+anyone)|"
         r"(?:not\s+licensed|unlicensed)\s+for\s+(?:any\s+)?(?:use|reuse|redistribution)",
-        re.I,
+        rx.I,
     ),
-    "non-commercial": re.compile(
+    "non-commercial": rx.compile(
         r"non-?\s?commercial|not\s+(?:be\s+)?used\s+for\s+(?:any\s+)?commercial|"
         r"commercial\s+(?:use|purposes?|usage)\s+(?:is|are)\s+(?:strictly\s+)?"
         r"(?:prohibited|forbidden|not)|"
         r"no\s+commercial\s+use|without\s+(?:a\s+)?commercial\s+licen[sc]e",
-        re.I,
+        rx.I,
     ),
-    "research-only": re.compile(
+    "research-only": rx.compile(
         r"(?:academic|research|educational|evaluation|non-?profit|personal)\s+"
         r"(?:and\s+\w+\s+|or\s+\w+\s+)?(?:purposes?|use|usage)\s+only|"
         r"solely\s+for\s+(?:academic\s+|non-?commercial\s+|internal\s+)?(?:research|evaluation)|"
@@ -548,33 +562,33 @@ _CLAUSES: dict[str, re.Pattern[str]] = {
         r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)|"
         # "Tongyi Qianwen RESEARCH LICENSE AGREEMENT", "Microsoft Research License"
         r"\bresearch[- ](?:only\s+|use\s+)?licen[sc]e",
-        re.I,
+        rx.I,
     ),
     # "contact us for commercial use": a restriction when nothing else is granted; next to an
     # open-source license it is an offer of another license (dual licensing), not a restriction.
-    "commercial-contact": re.compile(
+    "commercial-contact": rx.compile(
         r"contact\b[^.;\n]{0,60}\bfor\s+(?:any\s+)?commercial\s+(?:use|purposes?|usage|licen)|"
         r"for\s+commercial\s+(?:use|purposes?|usage|licen\w*)[^.;\n]{0,30}\bcontact",
-        re.I,
+        rx.I,
     ),
-    "no-derivatives": re.compile(
+    "no-derivatives": rx.compile(
         r"no\s+derivative|not\s+(?:create|make|distribute)\s+(?:any\s+)?(?:derivative|modified)|"
         r"may\s+not\s+modify",
-        re.I,
+        rx.I,
     ),
-    "share-alike": re.compile(r"share\s*-?\s*alike|under\s+the\s+same\s+(?:license|terms)", re.I),
-    "patent": re.compile(r"\bpatent", re.I),
-    "public-domain": re.compile(
+    "share-alike": rx.compile(r"share\s*-?\s*alike|under\s+the\s+same\s+(?:license|terms)", rx.I),
+    "patent": rx.compile(r"\bpatent", rx.I),
+    "public-domain": rx.compile(
         r"(?:released|dedicated|placed|put|is|are|lies)\s+(?:in|into|to)\s+the\s+public\s+domain|"
         r"\bis\s+public\s+domain\b|"
         r"do\s+(?:whatever|what\s+(?:ever\s+)?the\s+\S+)\s+you\s+want|"
         r"no\s+rights\s+reserved|waives?\s+all\s+(?:copyright|rights)",
-        re.I,
+        rx.I,
     ),
-    "permission-grant": re.compile(
+    "permission-grant": rx.compile(
         r"permission\s+is\s+hereby\s+granted|redistribution\s+and\s+use\s+in\s+source|"
         r"licensed\s+under|grants?\s+you\s+a",
-        re.I,
+        rx.I,
     ),
 }
 RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-derivatives")
@@ -593,7 +607,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _candidates(text: str) -> tuple[str, list[tuple[str, re.Pattern[str]]]]:
+def _candidates(text: str) -> tuple[str, list[tuple[str, rx.Pattern[str]]]]:
     lower = text.lower()
     if "commercial" in lower or "profit" in lower:
         text = _BOTH_USES.sub(" any use ", text)

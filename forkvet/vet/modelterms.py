@@ -9,13 +9,12 @@ then never a plain "yes"); data-set terms are reported apart and decide nothing.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from forkvet import safeyaml
+from forkvet import rx, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 
@@ -31,7 +30,7 @@ class ModelTerms:
     research_only: bool  # the source itself says research / non-commercial only
 
 
-_RESEARCH_ONLY = re.compile(
+_RESEARCH_ONLY = rx.compile(
     r"(?i)\bnon[- ]?commercial\b|\bresearch[- ](?:purposes?[- ])?only\b|"
     r"\bfor\s+(?:academic\s+|non[- ]?commercial\s+)?research\s+(?:purposes?\s+)?only\b|"
     r"\bcc[- ]by[- ]nc\b|\bnot\s+for\s+commercial\b"
@@ -54,29 +53,61 @@ _MODEL_KEYS = frozenset(
         "architecture",
     }
 )
-_LICENSE_KEY = re.compile(r"(?i)^licen[cs]e(?:_?(?:name|id|type))?$")
-_CATALOGUE_NAME = re.compile(
+_LICENSE_KEY = rx.compile(r"(?i)^licen[cs]e(?:_?(?:name|id|type))?$")
+_CATALOGUE_NAME = rx.compile(
     r"(?i)(?:models?|zoo|catalog(?:ue)?|checkpoints?|weights|registry|hub|pretrained|cards?)"
 )
-_ZOO_PAGE = re.compile(
+_ZOO_PAGE = rx.compile(
     r"(?i)(?:^|/)(?:model[_-]?zoo|models?|pretrained(?:_models)?|checkpoints|model[_-]?cards?)"
     r"(?:/readme)?\.(?:md|rst)$"
 )
-_MODEL_CARD = re.compile(r"(?i)(?:^|/)model[_-]?card[\w.-]*\.(?:md|txt)$")
-_INTENDED_USE = re.compile(
+_MODEL_CARD = rx.compile(r"(?i)(?:^|/)model[_-]?card[\w.-]*\.(?:md|txt)$")
+_INTENDED_USE = rx.compile(
     r"(?is)intended\s+use[^\n]{0,40}\n?(.{0,800})",
 )
 # Base models released for research only (LLaMA 1, OPT-175B, Galactica, Alpaca): weights
 # derived from them inherit those terms. Llama 2/3/4 and Code Llama are other licenses.
-_RESEARCH_BASE = re.compile(
-    r"(?i)\b(?<!code\s)(?<!code-)(?:llama|LLaMA)(?![-\s._]?(?:2|3|4|\.cpp|[-_]?index)\b|/)"
-    r"(?:[-\s_]?(?:7|13|30|33|65)b)?\b|\bopt-(?:66|175)b\b|\bgalactica\b|\balpaca\b"
+_RESEARCH_BASE = rx.compile(
+    r"(?i)\bllama(?:[-\s_]?(?:7|13|30|33|65)b)?\b|\bopt-(?:66|175)b\b|\bgalactica\b|\balpaca\b"
 )
-_DERIVED = re.compile(
+# After "llama": a newer generation, llama.cpp, LlamaIndex or a hub path (meta-llama/...).
+_LATER_LLAMA = rx.compile(r"(?i)[-\s._]?(?:2|3|4|\.cpp|[-_]?index)\b|/")
+
+
+def _research_base(text: str) -> str | None:
+    """The research-only base model the text names, or None (Code Llama and Llama 2/3/4 are
+    other licenses: checked around the match, as RE2 has no look-arounds)."""
+    for m in _RESEARCH_BASE.finditer(text):
+        word = m.group(0)
+        if word[:5].lower() == "llama":
+            before = text[max(0, m.start() - 5) : m.start()]
+            if before[:4].lower() == "code" and (before[4:].isspace() or before[4:] == "-"):
+                continue
+            if _LATER_LLAMA.match(text, m.start() + 5):
+                continue
+        return word
+    return None
+
+
+_SENTENCE_END = rx.compile(r"[.!?]\s+|\n\s*\n")
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences: cut after . ! ? and whitespace, or at a blank line."""
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        end = m.start() + 1 if text[m.start()] in ".!?" else m.start()
+        out.append(text[start:end])
+        start = m.end()
+    out.append(text[start:])
+    return out
+
+
+_DERIVED = rx.compile(
     r"(?i)\b(?:fine[- ]?tun\w*|adapters?|lora|peft|delta\s+weights|instruction[- ]tuned|"
     r"trained\s+on\s+top\s+of|built\s+on|based\s+on|initiali[sz]ed\s+from|derived\s+from)\b"
 )
-_DATASET_TERMS = re.compile(
+_DATASET_TERMS = rx.compile(
     r"(?i)(?:data\s*sets?|corpus|images|annotations)\b[^.\n]{0,200}?"
     r"(?:research\s+(?:purposes?\s+)?only|non[- ]?commercial(?:\s+research)?\s+(?:use|purposes?)"
     r"|not\s+for\s+commercial)"
@@ -168,17 +199,16 @@ def research_base(ctx: Context) -> ModelTerms | None:
             except ValueError:
                 continue
             base = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None
-            if isinstance(base, str) and _RESEARCH_BASE.search(base):
+            if isinstance(base, str) and _research_base(base):
                 what = f"{fe.path}: an adapter of {base}, a research-only base model"
                 return ModelTerms(fe.path, what, [], True)
     readme = ctx.readme[:100_000]
-    for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", readme):
-        base = _RESEARCH_BASE.search(sentence)
+    for sentence in _sentences(readme):
+        base = _research_base(sentence)
         if base and _DERIVED.search(sentence) and len(sentence) < 600:
             path = ctx.snap.readme.path if ctx.snap.readme else "README"
             what = (
-                f"{path}: the weights derive from {base.group(0)}, a base model released for "
-                f"research only"
+                f"{path}: the weights derive from {base}, a base model released for research only"
             )
             return ModelTerms(path, what, [], True)
     return None

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from forkvet import limits
+from forkvet import limits, rx
 from forkvet.snapshot import FileEntry, Snapshot
 
 MAX_PY_FILES = 20_000
@@ -68,7 +67,7 @@ Analyzer = Callable[[PyFile, ast.Module, list[ast.AST]], None]
 
 
 # -- lexer for code ast cannot parse ------------------------------------------------------------
-_STRING_START = re.compile(r"""(?i)(?<![\w])([rubf]{0,2})('''|\"\"\"|'|")""")
+_STRING_START = rx.compile(r"""(?i)([rubf]{0,2})('''|\"\"\"|'|")""")
 
 
 def blank_strings_and_comments(text: str) -> list[str]:
@@ -95,10 +94,15 @@ def blank_strings_and_comments(text: str) -> list[str]:
             ch = line[i]
             if ch == "#":
                 break
-            m = _STRING_START.match(line, i) if ch in "'\"rRuUbBfF" else None
+            # A prefix or quote that does not follow a word character (a bounded slice: matching
+            # at i on the whole line would re-read the line for every quote).
+            starts = ch in "'\"rRuUbBfF" and not (
+                i and (line[i - 1] == "_" or line[i - 1].isalnum())
+            )
+            m = _STRING_START.match(line[i : i + 5]) if starts else None
             if m and (ch in "'\"" or m.group(1)):
                 quote = m.group(2)
-                j = m.end()
+                j = i + m.end()
                 if len(quote) == 3:
                     end = line.find(quote, j)
                     if end < 0:
@@ -118,9 +122,9 @@ def blank_strings_and_comments(text: str) -> list[str]:
     return out
 
 
-_IMPORT_RE = re.compile(r"^\s*import\s+(.+)$")
-_FROM_RE = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\b")
-_TRY_RE = re.compile(r"^\s*try\s*:")
+_IMPORT_RE = rx.compile(r"^\s*import\s+(.+)$")
+_FROM_RE = rx.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\b")
+_TRY_RE = rx.compile(r"^\s*try\s*:")
 
 
 def _indent(line: str) -> int:
@@ -148,7 +152,7 @@ def imports_from_lines(path: str, lines: list[str]) -> list[ImportRef]:
             if m:
                 for part in m.group(1).split(","):
                     name = part.strip().split(" ")[0].strip("()\\ ")
-                    if re.fullmatch(r"[A-Za-z_][\w.]*", name):
+                    if rx.fullmatch(r"[A-Za-z_][\w.]*", name):
                         refs.append(ImportRef(name, path, lineno, optional))
         if line.rstrip().endswith(":"):
             blocks.append((ind, bool(_TRY_RE.match(line))))
@@ -249,8 +253,8 @@ def _dynamic_imports(path: str, tree: ast.Module, out: list[ImportRef]) -> None:
 
 
 # Upper bound on tokens (each name, number and punctuation sign; strings and comments word by
-# word): counted in C by re.subn without building a match object per token.
-_TOKEN = re.compile(r"\w+|[^\w\s]")
+# word): counted in C by rx.subn without building a match object per token.
+_TOKEN = rx.compile(r"\w+|[^\w\s]")
 
 
 def estimated_nodes(text: str) -> int:
@@ -275,7 +279,7 @@ def _line_scanned(path: str, text: str, is_notebook: bool, failure: str) -> PyFi
 
 
 # An import statement's line, strings and comments not blanked: a skim, not a parse.
-_SKIM_IMPORT = re.compile(
+_SKIM_IMPORT = rx.compile(
     r"([ \t]*)(?:import[ \t]+([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*)|from[ \t]+([\w.]+)[ \t]+import\b)"
 )
 
@@ -394,7 +398,7 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__} in a parser"
 
 
-_MAGIC_RE = re.compile(r"^(\s*)([!%].*)$")
+_MAGIC_RE = rx.compile(r"^(\s*)([!%].*)$")
 
 
 def notebook_source(text: str) -> tuple[str, list[str]] | None:

@@ -4,7 +4,6 @@ the version to build an environment with — each with file:line evidence."""
 from __future__ import annotations
 
 import ast
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from datetime import date, datetime
 
 import vermin
 
-from forkvet import limits
+from forkvet import limits, rx
 from forkvet.report import Finding, Framework, PythonInfo
 from forkvet.vet.context import Context
 from forkvet.vet.pyhistory import (
@@ -32,22 +31,23 @@ from forkvet.vet.textnorm import line_of
 CHECK = "python"
 MAX_EVIDENCE = 12
 
-_PY2_SYNTAX: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("print statement", re.compile(r"^\s*print(?:\s*>>|\s+[^\s(=.,;)\]}+*/%<>&|^-]|\s*$)")),
-    ("exec statement", re.compile(r"^\s*exec\s+[^\s(=]")),
-    ("except E, e", re.compile(r"\bexcept\s+(?:[\w.]+|\([^)]*\))\s*,\s*\w+\s*:")),
-    ("raise E, msg", re.compile(r"^\s*raise\s+[\w.]+\s*,")),
-    ("backticks", re.compile(r"`")),
-    ("<> operator", re.compile(r"<>")),
-    ("octal literal 0777", re.compile(r"(?<![\w.])0[0-7]+(?![\w.])")),
-    ("ur'' string", re.compile(r"(?<![\w])[uU][rR]\"\"")),
-    ("long literal 10L", re.compile(r"(?<![\w.])\d+[lL](?!\w)")),
+_PY2_SYNTAX: tuple[tuple[str, rx.Pattern[str]], ...] = (
+    ("print statement", rx.compile(r"^\s*print(?:\s*>>|\s+[^\s(=.,;)\]}+*/%<>&|^-]|\s*$)")),
+    ("exec statement", rx.compile(r"^\s*exec\s+[^\s(=]")),
+    ("except E, e", rx.compile(r"\bexcept\s+(?:[\w.]+|\([^)]*\))\s*,\s*\w+\s*:")),
+    ("raise E, msg", rx.compile(r"^\s*raise\s+[\w.]+\s*,")),
+    ("backticks", rx.compile(r"`")),
+    ("<> operator", rx.compile(r"<>")),
+    # Look-arounds spelled as a neighbour or the line's end (the lines are searched, not split).
+    ("octal literal 0777", rx.compile(r"(?:^|[^\w.])0[0-7]+(?:[^\w.]|$)")),
+    ("ur'' string", rx.compile(r"(?:^|\W)[uU][rR]\"\"")),
+    ("long literal 10L", rx.compile(r"(?:^|[^\w.])\d+[lL](?:\W|$)")),
 )
-_COMPAT = re.compile(r"\bsix\b|sys\.version_info|\bPY2\b|\bPY3\b")
+_COMPAT = rx.compile(r"\bsix\b|sys\.version_info|\bPY2\b|\bPY3\b")
 # One search per line first (most lines match none): the labels are looked up only on a hit.
-_PY2_ANY = re.compile("|".join(f"(?:{pat.pattern})" for _, pat in _PY2_SYNTAX))
-_README_PY = re.compile(
-    r"python\s*+(?:version\s*+)?(?:==|>=|=|:)?\s*+v?([23])(?:\.(\d{1,2}))?(?!\d)", re.I
+_PY2_ANY = rx.compile("|".join(f"(?:{pat.pattern})" for _, pat in _PY2_SYNTAX))
+_README_PY = rx.compile(
+    r"python\s*(?:version\s*)?(?:==|>=|=|:)?\s*v?([23])(?:\.(\d{1,2}))?(?:\D|$)", rx.I
 )
 
 
@@ -334,17 +334,17 @@ _DECLARED_SOURCES = (
     "setup.cfg",
     "pyproject.toml",
 )
-_VERSION_IN_FILE = re.compile(
+_VERSION_IN_FILE = rx.compile(
     r"(?:python[_-]?version[\"']?\s*[:=]\s*\[?|python\s*[=:]+\s*|FROM\s+python:|"
     r"python-|\bpy|Programming Language :: Python :: |python_requires\s*=\s*[\"'][>=~^]*|"
     r"requires-python\s*=\s*[\"'][>=~^]*|conda create[^\n]*python=)"
-    r"[\"']?(2\.7|3\.\d{1,2}|2|3)(?![\d])",
-    re.I,
+    r"[\"']?(2\.7|3\.\d{1,2}|2|3)(?:\D|$)",
+    rx.I,
 )
-_TOX_ENV = re.compile(r"\bpy(2\d|3\d{1,2})\b")
+_TOX_ENV = rx.compile(r"\bpy(2\d|3\d{1,2})\b")
 
 
-_UNIVERSAL = re.compile(r"(?m)^\s*['\"]?universal['\"]?\s*[=:]\s*['\"]?(?:1|true)\b", re.I)
+_UNIVERSAL = rx.compile(r"(?m)^\s*['\"]?universal['\"]?\s*[=:]\s*['\"]?(?:1|true)\b", rx.I)
 
 
 def _declared(ctx: Context, sig: _Signals) -> None:
@@ -356,7 +356,8 @@ def _declared(ctx: Context, sig: _Signals) -> None:
             continue
         text = ctx.snap.read_text(f.path) or ""
         lines = line_of(text)
-        for m in _VERSION_IN_FILE.finditer(text):
+        # The character after the version is matched (no look-ahead in RE2): resume there.
+        for m in _VERSION_IN_FILE.resuming(text, lambda m: m.end(1)):
             line = lines(m.start())
             sig.declared.append((m.group(1), f"{f.path}:{line}"))
         if f.name == "tox.ini":
@@ -369,7 +370,7 @@ def _declared(ctx: Context, sig: _Signals) -> None:
             sig.compat.append(f"{name}: universal wheel (Python 2 and 3)")
     if ctx.snap.readme:
         readme_lines = line_of(ctx.readme)
-        for m in _README_PY.finditer(ctx.readme):
+        for m in _README_PY.resuming(ctx.readme, lambda m: m.end(2) if m.group(2) else m.end(1)):
             line = readme_lines(m.start())
             version = m.group(1) + (f".{m.group(2)}" if m.group(2) else "")
             sig.declared.append((version, f"{ctx.snap.readme.path}:{line}"))

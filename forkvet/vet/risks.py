@@ -7,11 +7,11 @@ import ast
 import dataclasses
 import itertools
 import os
-import re
 import stat
 import time
 from pathlib import Path
 
+from forkvet import rx
 from forkvet.report import Finding, Risk
 from forkvet.snapshot import Snapshot, shown_name
 from forkvet.vet import pickles
@@ -21,15 +21,15 @@ from forkvet.vet.textnorm import line_of
 
 CHECK = "risks"
 _LFS = b"version https://git-lfs.github.com/spec/v1"
-_PIPE_SHELL = re.compile(r"(?:curl|wget)\s[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b")
-_ABS_PATH = re.compile(
+_PIPE_SHELL = rx.compile(r"(?:curl|wget)\s[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b")
+_ABS_PATH = rx.compile(
     r"^(?:/home/|/data\d*/|/mnt/|/nfs/|/scratch/|/Users/|/media/|/share/|"
     r"/gpfs/|/raid/|/disk\d*/|/ssd/|/hdd/|/work/|[A-Za-z]:\\\\?)"
 )
-_CPU_PATH = re.compile(
+_CPU_PATH = rx.compile(
     r"cuda\.is_available|torch\.device\(|['\"]cpu['\"]|map_location|"
     r"device\s*=|--cpu|no_cuda|use_cuda|--gpu",
-    re.I,
+    rx.I,
 )
 
 
@@ -39,13 +39,13 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     seen: dict[tuple[int, int], pickles.FileScan | None] = {}
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
     extra, more = _unlisted(ctx.snap)
-    listed = [(f.path, ctx.snap.fs_path(f.path)) for f in ctx.snap.files]
-    names = pickles.repo_names([p for p, _ in listed] + [p for p, _ in extra])
+    listed = [(f.path, ctx.snap.fs_path(f.path), f) for f in ctx.snap.probe_files]
+    names = pickles.repo_names([p for p, _, _ in listed] + [p for p, _ in extra])
     linked_out: list[str] = []
     if more:
-        risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files outside the file list"))
-    todo = itertools.chain(((s, p, False) for s, p in listed), ((s, p, True) for s, p in extra))
-    for shown, path, unlisted in todo:
+        risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files past the file list's cut"))
+    todo = itertools.chain(listed, ((s, p, None) for s, p in extra))
+    for shown, path, entry in todo:
         try:
             st = path.lstat()
             if st.st_size < 2 or not stat.S_ISREG(st.st_mode):
@@ -53,14 +53,17 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
             if (st.st_dev, st.st_ino) in seen:  # hard links: one scan, every name reported
                 cached = seen[(st.st_dev, st.st_ino)]
                 scan = dataclasses.replace(cached, path=shown) if cached else None
-            elif st.st_nlink > 1 and unlisted:
-                # Not in the file list (a skipped folder): its other names may be outside
-                # the tree, so it is not read (as the file list's own rule).
+            elif st.st_nlink > 1 and entry is None:
+                # Past the file list's cut: its other names may be outside the tree, so it
+                # is not read (the file list's own rule drops such files).
                 linked_out.append(shown)
                 continue
             else:
-                with open(path, "rb") as fh:
-                    head = fh.read(len(_LFS))
+                if entry is not None:
+                    head = ctx.snap.read_bytes(entry.path, len(_LFS))
+                else:
+                    with path.open("rb") as fh:
+                        head = fh.read(len(_LFS))
                 if head.startswith(_LFS):
                     risks.append(
                         Risk(
@@ -90,7 +93,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
             Risk(
                 "pickle-unread",
                 "warning",
-                f"{len(linked_out)} file(s) in skipped folders have hard links and were not "
+                f"{len(linked_out)} file(s) past the file list's cut have hard links and were not "
                 f"read for pickles (their other names may be outside the repository): "
                 f"{', '.join(linked_out[:3])}",
                 linked_out[0],
@@ -113,37 +116,32 @@ _MAX_UNLISTED = 500_000
 
 
 def _unlisted(snap: Snapshot) -> tuple[list[tuple[str, Path]], bool]:
-    """Files the file list leaves out — skipped folders (`.cache`, `venv`, ...) and files
-    past its count cut — as (shown path, path on disk), and whether there were more than
-    _MAX_UNLISTED. A loader reads `checkpoints/.cache/model.pkl` like any other file. Only
-    git's own store (`.git`) is not walked: a clone never writes a file there."""
-    root = snap.root
-    if snap.truncated:
-        starts = [""]
-        listed = {snap.disk_names.get(f.path, f.path) for f in snap.files}
-    else:
-        starts = [d for d in snap.skipped_dirs if os.path.basename(d) != ".git"]
-        listed = set()
+    """Files past the file list's count cut, as (shown path, path on disk), and whether there
+    were more than _MAX_UNLISTED. A loader reads them like any other file. Only git's own
+    store (`.git`) is not walked: a clone never writes a file there."""
+    if not snap.truncated:
+        return [], False
+    root = os.fsencode(snap.root)
+    listed = {f.disk or os.fsencode(f.path) for f in snap.probe_files}
     out: list[tuple[str, Path]] = []
-    for start in starts:
-        stack = [start]
-        while stack:
-            rel = stack.pop()
-            try:
-                entries = list(os.scandir(root / rel))
-            except OSError:
-                continue
-            for entry in entries:
-                sub = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_symlink():
-                    continue  # never followed (the file list's rule)
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != ".git":
-                        stack.append(sub)
-                elif sub not in listed:
-                    if len(out) >= _MAX_UNLISTED:
-                        return out, True
-                    out.append((shown_name(sub), root / sub))
+    stack = [b""]
+    while stack:
+        rel = stack.pop()
+        try:
+            entries = list(os.scandir(os.path.join(root, rel) if rel else root))
+        except OSError:
+            continue
+        for e in entries:
+            sub = os.path.join(rel, e.name) if rel else e.name
+            if e.is_symlink():
+                continue  # never followed (the file list's rule)
+            if e.is_dir(follow_symlinks=False):
+                if e.name != b".git":
+                    stack.append(sub)
+            elif sub not in listed:
+                if len(out) >= _MAX_UNLISTED:
+                    return out, True
+                out.append((shown_name(sub), Path(os.fsdecode(os.path.join(root, sub)))))
     return out, False
 
 
@@ -209,30 +207,66 @@ _EVAL = "{}() on a computed string: check what reaches it (command-line argument
 _NP_PICKLE = "np.load(allow_pickle=True) unpickles data"
 _REMOTE_CODE = "trust_remote_code=True downloads and runs code from the model hub"
 # Files ast did not read (Python 2, or over the parse budget): the same calls by pattern, on
-# the code with strings and comments blanked. Look-aheads are bounded (no quadratic scan).
-_TEXT_RISKS: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
+# the code with strings and comments blanked. RE2 has no look-arounds: what they said is
+# checked on the match's neighbours in `_accepted` (a bounded window, so still linear).
+_NOT_AFTER_WORD_OR_DOT = "not-after-word-or-dot"
+_TEXT_RISKS: tuple[tuple[rx.Pattern[str], tuple[str, ...], str, str, str], ...] = (
+    (rx.compile(r"\btorch\.load\s*\("), ("no-weights_only",), "torch-load", "warning", _TORCH_LOAD),
     (
-        re.compile(r"\btorch\.load\s*\((?![^)]{0,400}\bweights_only\b)"),
-        "torch-load",
-        "warning",
-        _TORCH_LOAD,
-    ),
-    (
-        re.compile(r"(?<![\w.])(?:c?[pP]ickle|joblib|dill)\.loads?\s*\("),
+        rx.compile(r"(?:c?[pP]ickle|joblib|dill)\.loads?\s*\("),
+        (_NOT_AFTER_WORD_OR_DOT,),
         "pickle-load",
         "warning",
         "{} executes code in untrusted files",
     ),
-    (re.compile(r"\byaml\.load\s*\((?![^)]{0,400}\bLoader\b)"), "yaml-load", "warning", _YAML_LOAD),
+    (rx.compile(r"\byaml\.load\s*\("), ("no-Loader",), "yaml-load", "warning", _YAML_LOAD),
     (
-        re.compile(r"(?<![\w.])(eval|exec)\s*\(\s*(?!['\"])|^[ \t]*(exec)[ \t]+(?!['\"(])\w", re.M),
+        # A call `eval(...)` (checked: not after a word or `.`, not on a literal string) or a
+        # Python 2 statement `exec code`: one pattern, so a match of one hides the other.
+        rx.compile(r"(eval|exec)\s*\(|^[ \t]*(exec)[ \t]+\w", rx.M),
+        ("eval-call",),
         "eval",
         "warning",
         _EVAL,
     ),
-    (re.compile(r"\ballow_pickle\s*=\s*True\b"), "pickle-load", "notice", _NP_PICKLE),
-    (re.compile(r"\btrust_remote_code\s*=\s*True\b"), "trust-remote-code", "warning", _REMOTE_CODE),
+    (rx.compile(r"\ballow_pickle\s*=\s*True\b"), (), "pickle-load", "notice", _NP_PICKLE),
+    (
+        rx.compile(r"\btrust_remote_code\s*=\s*True\b"),
+        (),
+        "trust-remote-code",
+        "warning",
+        _REMOTE_CODE,
+    ),
 )
+_LOOKAHEAD = 400  # how far the argument list is searched for weights_only / Loader
+_ARGUMENT_WORD = {
+    "no-weights_only": rx.compile(r"\bweights_only\b"),
+    "no-Loader": rx.compile(r"\bLoader\b"),
+}
+
+
+def _accepted(code: str, m: rx.Match[str], checks: tuple[str, ...]) -> bool:
+    for check in checks:
+        if check == _NOT_AFTER_WORD_OR_DOT:
+            before = code[m.start() - 1 : m.start()]
+            if before and (before == "." or before == "_" or before.isalnum()):
+                return False
+        elif check == "eval-call":
+            if m.group(1) is not None and not _accepted(
+                code, m, (_NOT_AFTER_WORD_OR_DOT, "no-quote")
+            ):
+                return False
+        elif check == "no-quote":
+            if code[m.end() : m.end() + 1] in ("'", '"'):
+                return False
+        else:
+            # The word within the next 400 characters of the argument list (before a `)`).
+            window = code[m.end() : m.end() + _LOOKAHEAD + 32]
+            close = window.find(")")
+            word = _ARGUMENT_WORD[check].search(window[: close + 1] if close >= 0 else window)
+            if word and word.start() <= _LOOKAHEAD and (close < 0 or word.end() <= close):
+                return False
+    return True
 
 
 # A plain substring each pattern's matches contain: `in` skips most files at memchr speed (the
@@ -251,10 +285,14 @@ def text_risks(code: str) -> list[tuple[str, str, str, int]]:
     """(kind, severity, message, line) of risky calls found by pattern in unparsed code."""
     lines = line_of(code)
     out = []
-    for (rx, kind, severity, msg), needles in zip(_TEXT_RISKS, _TEXT_NEEDLES, strict=True):
+    for (pattern, checks, kind, severity, msg), needles in zip(
+        _TEXT_RISKS, _TEXT_NEEDLES, strict=True
+    ):
         if not any(n in code for n in needles):
             continue
-        for m in rx.finditer(code):
+        for m in pattern.finditer(code):
+            if not _accepted(code, m, checks):
+                continue
             what = next((g for g in m.groups() if g), m.group(0).rstrip("( \t"))
             out.append((kind, severity, msg.format(what.strip()), lines(m.start())))
     return sorted(out, key=lambda r: r[3])
@@ -390,7 +428,7 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
     if gm is None:
         return
     text = ctx.snap.read_text(gm.path) or ""
-    for m in re.finditer(r"^[ \t]*path[ \t]*=(.*)$", text, re.M):
+    for m in rx.finditer(r"^[ \t]*path[ \t]*=(.*)$", text, rx.M):
         path = m.group(1).strip()
         if not any(f.path.startswith(path + "/") for f in ctx.snap.files):
             risks.append(

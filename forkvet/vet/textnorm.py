@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import re
 from collections.abc import Callable
 
-_COPYRIGHT_LINE = re.compile(
-    # One possessive run of comment marks and blanks: no backtracking between overlapping sets.
-    r"^[#*/;!\- \t]*+(?:copyright\b|\(c\)|©|all rights reserved\.?[ \t]*$).*$",
-    re.IGNORECASE | re.MULTILINE,
+from forkvet import rx
+
+_COPYRIGHT_LINE = rx.compile(
+    # A run of comment marks and blanks (RE2 is linear; the words start with none of them).
+    r"^[#*/;!\- \t]*(?:copyright\b|\(c\)|©|all rights reserved\.?[ \t]*$).*$",
+    rx.IGNORECASE | rx.MULTILINE,
 )
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_WORD = re.compile(r"[a-z0-9]+")
+_URL = rx.compile(r"https?://\S+|www\.\S+")
+_WORD = rx.compile(r"[a-z0-9]+")
 # Spelling variants SPDX treats as equivalent (a small, frequent subset).
 _EQUIV = {
     "licence": "license",
@@ -69,7 +70,7 @@ def line_of(text: str) -> Callable[[int], int]:
     def at(pos: int) -> int:
         nonlocal built
         if not built:
-            newlines.extend(m.start() for m in re.finditer("\n", text))
+            newlines.extend(m.start() for m in rx.finditer("\n", text))
             built = True
         return bisect.bisect_left(newlines, pos) + 1
 

@@ -4,11 +4,11 @@ and download scripts."""
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import ParseResult, urlparse
 
+from forkvet import rx
 from forkvet.report import Finding, Weight
 from forkvet.vet.context import Context
 from forkvet.vet.textnorm import line_of
@@ -40,7 +40,7 @@ WEIGHT_EXT = (
     ".gguf",
     ".keras",
 )
-_URL = re.compile(r"https?://[^\s<>\"'`)\]}]+")
+_URL = rx.compile(r"https?://[^\s<>\"'`)\]}]+")
 _HOSTS = {
     "drive.google.com": "Google Drive",
     "docs.google.com": "Google Drive",
@@ -66,11 +66,11 @@ _HOSTS = {
     "githubusercontent.com": "GitHub",
     "dl.fbaipublicfiles.com": "Meta",
 }
-_MODEL_WORDS = re.compile(
+_MODEL_WORDS = rx.compile(
     r"(?i)pre-?trained|checkpoint|ckpt|weights?\b|\bmodels?\b|model[_-]?zoo|snapshot|"
     r"\.pth\b|\bnet[_-]G\b|_model\b|models?[_/-]"
 )
-_DATA_WORDS = re.compile(
+_DATA_WORDS = rx.compile(
     r"(?i)datasets?\b|\bdata\b|_data\b|data[_/-]|corpus|annotations?|\bimages\b|"
     r"train(?:ing)?[ _-]?set|test[ _-]?set|val(?:idation)?[ _-]?set|devkit|benchmark data|"
     r"trainval|\bsplits?\b|\blmdb\b|tfrecords?"
@@ -107,7 +107,7 @@ _DOC_HOSTS = (
     "gist.github.com",
     "wixsite.com",
 )
-_DOC_PATH = re.compile(
+_DOC_PATH = rx.compile(
     r"(?i)(?:^/(?:spaces|docs|papers|blog|login|join|pricing|tasks)(?:/|$)|/badge|\.svg$|"
     r"\.(?:html?|pdf|md|php)$|/(?:blob|tree|issues|pull|wiki|actions)/|^/?$)"
 )
@@ -138,10 +138,10 @@ _ARCHIVE = (
 )
 # Weight files committed to the tree: binary, or arrays under a models/weights folder.
 _ARRAY_EXT = (".npy", ".npz")
-_MODEL_DIR = re.compile(
+_MODEL_DIR = rx.compile(
     r"(?i)(?:^|/)(?:models?|weights?|pretrained|checkpoints?|ckpts?|snapshots?)/"
 )
-_CODE_LOADERS = re.compile(
+_CODE_LOADERS = rx.compile(
     r"(?:load_state_dict_from_url|model_zoo\.load_url|load_url|hf_hub_download|"
     r"snapshot_download|get_file|urlretrieve|download_url|gdown\.download)\s*\(\s*"
     r"(?:[\w_]+\s*=\s*)?[\"']([^\"']+)[\"']"
@@ -149,16 +149,19 @@ _CODE_LOADERS = re.compile(
 # A hub id passed to a loader: org/name, or a bare canonical name (gpt2, bert-base-uncased,
 # t5-small) that has a digit or a hyphen, unlike a local folder name (output, checkpoints).
 _HUB_ID = r"(?:[A-Za-z0-9][\w.-]*/[\w.-]+|[A-Za-z][A-Za-z]*(?:[\d-][\w.-]*))"
-_FROM_PRETRAINED = re.compile(rf"from_pretrained\(\s*[\"']({_HUB_ID})[\"']")
+_FROM_PRETRAINED = rx.compile(rf"from_pretrained\(\s*[\"']({_HUB_ID})[\"']")
 # nanoGPT's `--init_from=gpt2-xl` / `init_from = 'gpt2'`, the transformers examples'
 # `--model_name_or_path bert-base-uncased`: a checkpoint fetched by name at run time.
-_INIT_FROM = re.compile(
+_INIT_FROM = rx.compile(
     rf"(?:--?|\b)(?:init_from|model_name_or_path|pretrained_model_name_or_path)"
-    rf"(?:[ \t]*=[ \t]*|[ \t]+)[\"']?({_HUB_ID})\b(?![\w/.-]*\.(?:py|ya?ml|json)\b)"
+    rf"(?:[ \t]*=[ \t]*|[ \t]+)[\"']?({_HUB_ID})\b"
 )
+# ... unless the value goes on into a file name (`--init_from=configs/x.yaml`): checked from
+# the match's end (RE2 has no look-ahead).
+_CONFIG_TAIL = rx.compile(r"[\w/.-]*\.(?:py|ya?ml|json)\b")
 # from_pretrained(model_type) with `model_type = 'gpt2'` or `assert model_type in {'gpt2', …}`
 # in the same file (minGPT): the first literal it is given names the checkpoint.
-_FROM_PRETRAINED_VAR = re.compile(r"from_pretrained\(\s*([A-Za-z_]\w*)\s*[,)]")
+_FROM_PRETRAINED_VAR = rx.compile(r"from_pretrained\(\s*([A-Za-z_]\w*)\s*[,)]")
 _NAMED_NEEDLES = (
     "from_pretrained",
     "init_from",
@@ -167,17 +170,17 @@ _NAMED_NEEDLES = (
     "gs://",
 )
 _NOT_HUB_NAMES = frozenset({"scratch", "resume", "none", "null", "true", "false"})
-_KAGGLEHUB = re.compile(r"kagglehub\.model_download\(\s*[\"']([\w.-]+(?:/[\w.-]+)+)[\"']")
-_GCS_CHECKPOINT = re.compile(
+_KAGGLEHUB = rx.compile(r"kagglehub\.model_download\(\s*[\"']([\w.-]+(?:/[\w.-]+)+)[\"']")
+_GCS_CHECKPOINT = rx.compile(
     r"gs://[\w.-]+/[^\s\"'`]*?(?:checkpoints?|ckpts?|pretrained|weights|models?)/[^\s\"'`]*"
 )
-_ZOO_DOC = re.compile(
+_ZOO_DOC = rx.compile(
     r"(?i)model[_-]?zoo|(?:^|/)(?:pretrained|models?|weights|checkpoints)/readme|"
     r"(?:^|/)(?:models|pretrained|weights|checkpoints)\.(?:md|rst)$"
 )
 _AMBIGUOUS_EXT = (".tar", ".mat", ".bin", ".model", ".pkl", ".pickle", ".npz", ".json")
-_DOWNLOADER = re.compile(r"(?i)^(?:download|fetch|get)[-_]?\w*\.(?:sh|py)$")
-_WEIGHT_FILE = re.compile(
+_DOWNLOADER = rx.compile(r"(?i)^(?:download|fetch|get)[-_]?\w*\.(?:sh|py)$")
+_WEIGHT_FILE = rx.compile(
     r"\.(?:pth|pt|ckpt|h5|hdf5|caffemodel|t7|safetensors|onnx|tflite|pb|params)\b|"
     r"(?i:model\.ckpt|checkpoint)"
 )
@@ -185,20 +188,20 @@ _WEIGHT_FILE = re.compile(
 # Arial.ttf), tokenizer and vocabulary files, data tables, and unformatted templates
 # ("{:s}/{:s}", "%s") whose real address is only known at run time (a shell script's $FILE
 # is kept: the script says which files it fetches).
-_NOT_CHECKPOINT = re.compile(
+_NOT_CHECKPOINT = rx.compile(
     r"(?i)(?:^|/)(?:licen[cs]e|copying|notice)(?:[._-][\w.-]*)?$|"
     r"\.(?:ttf|otf|woff2?|ttc|fon|png|jpe?g|gif|svg|webp|bmp|mp4|webm|txt|csv|tsv|jsonl?|parquet|tfrecords?|arrow|xml|ya?ml|"
     r"vocab|merges|spm|bpe|tiktoken)$|"
     r"(?:^|/)(?:tokenizer(?:_config)?(?:\.\w+)?|vocab(?:ulary)?[\w.-]*|merges[\w.-]*|"
     r"special_tokens_map\.json|sentencepiece[\w.-]*|spiece\.model|\w*\.?bpe(?:\.\w+)?|"
     r"encoder\.json)$|"
-    r"(?<!\$)\{[^{}]*\}|%[sd]"
+    r"(?:^|[^$])\{[^{}]*\}|%[sd]"
 )
-_PRETRAINED_LINK = re.compile(
+_PRETRAINED_LINK = rx.compile(
     r"(?i)\bpre-?trained[ _-]+(?:models?|weights|checkpoints?|networks?)\b|"
     r"\b(?:download|get)[ _-]+(?:the[ _-]+)?(?:models?|weights|checkpoints?)\b"
 )
-_HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", re.M)
+_HEADING = rx.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", rx.M)
 
 
 def _parse(url: str) -> ParseResult:
@@ -232,7 +235,7 @@ def _on(netloc: str, hosts: tuple[str, ...]) -> bool:
 
 
 _FILE_EXT = WEIGHT_EXT + _ARCHIVE + (".npy", ".json", ".txt", ".csv", ".h5", ".lmdb", ".parquet")
-_STRONG_MODEL_PATH = re.compile(
+_STRONG_MODEL_PATH = rx.compile(
     r"(?i)(?:^|/)(?:models?|weights?|checkpoints?|ckpts?|pretrained(?:_models?)?|"
     r"\w*_models)(?:/|$)|model[_-]?zoo"
 )
@@ -286,7 +289,7 @@ def classify_url(
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
     folder = low.rsplit("/", 1)[0]
-    zoo = re.search(r"(?i)model[_-]?zoo", path)
+    zoo = rx.search(r"(?i)model[_-]?zoo", path)
     if _on(netloc, _DOC_HOSTS) or (
         _DOC_PATH.search(path) and not zoo and not (path in ("", "/") and parsed.fragment)
     ):
@@ -302,7 +305,7 @@ def classify_url(
     if zoo:
         return "weight"
     github = _on(netloc, ("github.com",))
-    release = github and re.search(r"/(?:releases/download|raw|lfs)/", low)
+    release = github and rx.search(r"/(?:releases/download|raw|lfs)/", low)
     is_file = name.endswith(_FILE_EXT) or name.endswith(".t7")
     downloadable = is_file or release or _on(netloc, _DOWNLOAD_HOSTS)
     if github and not release:
@@ -334,7 +337,7 @@ def _looks_binary(ctx: Context, path: str) -> bool:
     except OSError:
         return False
     # Text (a prototxt saved as *.pt, a config) has no control bytes but tab and newlines.
-    return not head or bool(re.search(rb"[\x00-\x08\x0e-\x1f]", head))
+    return not head or bool(rx.search(rb"[\x00-\x08\x0e-\x1f]", head))
 
 
 Add = Callable[[str | None, Weight], None]
@@ -407,8 +410,8 @@ def _code_links(path: str, text: str, add: Add) -> None:
 
 def _variable_value(text: str, var: str) -> str | None:
     """The first hub id a variable is set to (or checked against) in the same file."""
-    m = re.search(
-        rf"\b{re.escape(var)}\s*(?:=|\bin\s*[\[{{(])\s*[\"']({_HUB_ID})[\"']", text[:200_000]
+    m = rx.search(
+        rf"\b{rx.escape(var)}\s*(?:=|\bin\s*[\[{{(])\s*[\"']({_HUB_ID})[\"']", text[:200_000]
     )
     return m.group(1) if m else None
 
@@ -430,6 +433,8 @@ def _named_checkpoints(path: str, text: str, add: Add) -> None:
             by_variable if pattern is _FROM_PRETRAINED else []
         ):
             if name is None:
+                continue
+            if pattern is _INIT_FROM and _CONFIG_TAIL.match(text, m.end()):
                 continue
             if name.lower() in _NOT_HUB_NAMES or name.startswith(("http", "gs")):
                 continue
@@ -502,7 +507,7 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             has_urls = fe.suffix == ".sh" and _URL.search(body) is not None
             if not has_urls and (_MODEL_WORDS.search(fe.name) or _WEIGHT_FILE.search(body)):
                 add("weight", Weight(None, fe.path, None, "download script"))
-        if fe.suffix == ".sh" and re.search(r"download|fetch|get_|weights|models?", fe.name, re.I):
+        if fe.suffix == ".sh" and rx.search(r"download|fetch|get_|weights|models?", fe.name, rx.I):
             text = ctx.snap.read_text(fe.path) or ""
             scripts.append(fe.path)
             script_words = fe.name.replace("_", " ")

@@ -18,8 +18,8 @@ import re
 import secrets
 import subprocess
 import threading
-import urllib.parse
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
