@@ -217,8 +217,11 @@ def to_markdown(report: Report) -> str:
                 for k in r.risks
             ],
         )
-    # A risk's finding repeats its row in the Risks table above: listed once, there.
-    findings = [f for f in r.sorted_findings() if not (f.check == "risks" and r.risks)]
+    # A risk's finding repeats its row in the Risks table above: listed once, there (an
+    # accepted one stays here, where its acceptance is said).
+    findings = [
+        f for f in r.sorted_findings() if not (f.check == "risks" and r.risks and not f.accepted)
+    ]
     if findings:
         md += ["", "### Findings", ""]
         md += _table(

@@ -1,6 +1,6 @@
 """A job child for tests and benchmarks only: bot.jobchild, with a vet that burns CPU or
-eats memory when the repository holds a marker file. Settings.job_module points here in
-tests; the App never can (Settings.from_env does not read it)."""
+eats memory, or an environment generation that fails, when the repository holds a marker
+file. Settings.job_module points here in tests; the App never can (Settings.from_env does not read it)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ from bot import jobchild, jobs
 
 BURN_CPU = "FORKVET_TEST_BURN_CPU"
 EAT_MEMORY = "FORKVET_TEST_EAT_MEMORY"
+BREAK_ENV = "FORKVET_TEST_BREAK_ENV"
 _real_vet = getattr(jobs, "vet")  # noqa: B009
+_real_pinned_env = getattr(jobs, "_pinned_env")  # noqa: B009
+
+
+def broken_pinned_env(snap_root: Any, *args: Any) -> Any:
+    if (snap_root / BREAK_ENV).exists():
+        from forkvet.errors import ForkvetError
+
+        raise ForkvetError("/secret/path/of/the/worker: resolution failed")
+    return _real_pinned_env(snap_root, *args)
 
 
 def hostile_vet(snap: Any, config: Any) -> Any:
@@ -27,4 +37,5 @@ def hostile_vet(snap: Any, config: Any) -> Any:
 
 if __name__ == "__main__":
     setattr(jobs, "vet", hostile_vet)  # noqa: B010  (the module global the handler calls)
+    setattr(jobs, "_pinned_env", broken_pinned_env)  # noqa: B010
     raise SystemExit(jobchild.main())

@@ -70,7 +70,7 @@ def test_a_writer_accepts_a_finding_until_the_file_changes(
     app_settings: Settings, emulator: GitHubEmulator, app_worker: None
 ) -> None:
     repo = vetted(app_settings, emulator)
-    assert "Torch load" in repo.issues[0]["body"]
+    assert "torch-load" in repo.issues[0]["body"]
     reply = comment(app_settings, repo, ACCEPT, "stranger", 1)
     assert "only people with write access" in reply
     assert Store(app_settings.db).acceptances("acme/deepnet") == []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -208,7 +209,7 @@ def test_train_check_prefers_train_py_over_a_projector_with_placeholders_and_pic
     write_files(tmp_path, dict(GAN_FILES))
     command = _dry_run_command(tmp_path, capsys)
     assert command.startswith("python train.py --outdir=~/training-runs"), command
-    assert "skipped projector.py" in command
+    assert "projector.py --" not in command
 
 
 def test_train_check_on_a_cpu_runner_takes_the_readmes_cpu_variant(
@@ -725,17 +726,20 @@ def test_app_setup_pr_says_why_when_no_environment_could_be_made(
     worker: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.jobs
-    from forkvet.errors import ForkvetError
+    # Jobs run in a child process: the test job module breaks env generation on a marker.
+    from bot import queue
+    from tests.slow_job import BREAK_ENV
 
-    def broken(*_: object) -> None:
-        raise ForkvetError("/secret/path/of/the/worker: resolution failed")
-
-    monkeypatch.setattr(bot.jobs, "_pinned_env", broken)  # the worker runs in this process
-    repo = emulator.add_repo("acme", "deepnet", GAN_FILES)
-    client = create_app(settings).test_client()
-    post(client, fork_payload(), "repository")
-    wait_for(lambda: done(emulator, repo))
+    broken = dataclasses.replace(settings, job_module="tests.slow_job")
+    repo = emulator.add_repo("acme", "deepnet", {**GAN_FILES, BREAK_ENV: "1\n"})
+    before = queue._state["settings"]  # the in-process worker reads its settings here
+    queue._state["settings"] = broken
+    try:
+        client = create_app(broken).test_client()
+        post(client, fork_payload(), "repository")
+        wait_for(lambda: done(emulator, repo))
+    finally:
+        queue._state["settings"] = before
     body = repo.pulls[0]["body"]
     assert "could not generate them here (ForkvetError" in body and "/secret" not in body
     assert "`requirements.txt` and `environment.yml` (pinned" not in body
