@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forkvet.errors import InputError
+from forkvet.runtime import sandbox
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.safe_write import OutputDir, safe_name
 
@@ -50,22 +51,31 @@ def run_notebook(
     OutputDir(out_dir, repo=cwd).close()
     isolate_self()
     executed = out_dir / f"executed-{safe_name(notebook.name, 'notebook.ipynb')}"
-    with tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp:
+    kernel = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
+    with (
+        tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp,
+        # the kernel runs the notebook's code: in the sandbox, like the smoke command; it
+        # reads its connection file from `tmp` (read-only there)
+        sandbox.sandboxed(kernel, cwd, writable, readable=[tmp]) as (argv, _),
+    ):
         # A kernelspec for the chosen interpreter (it needs ipykernel), found via JUPYTER_PATH.
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
+        (Path(tmp) / "runtime").mkdir()
         (spec_dir / "kernel.json").write_text(
             json.dumps(
                 {
-                    "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "argv": argv,
                     "display_name": "forkvet target",
                     "language": "python",
                     "env": scrubbed_env(env, pass_env or ()),
                 }
             )
         )
-        old = os.environ.get("JUPYTER_PATH")
+        old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
         os.environ["JUPYTER_PATH"] = tmp
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(tmp) / "runtime")
         client = NotebookClient(
             nb,
             timeout=cell_timeout,
@@ -98,10 +108,11 @@ def run_notebook(
             if "No module named 'ipykernel" in str(exc) or "ipykernel_launcher" in str(exc):
                 result.error = f"{python} has no ipykernel: pip install ipykernel there"
         finally:
-            if old is None:
-                os.environ.pop("JUPYTER_PATH", None)
-            else:
-                os.environ["JUPYTER_PATH"] = old
+            for key, value in old.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     with OutputDir(out_dir, repo=cwd) as folder:
         folder.write_text(executed.name, nbformat.writes(nb))  # type: ignore[no-untyped-call]
     return result
