@@ -235,9 +235,11 @@ def _argv(
     for dev in _gpu_devices():
         argv += ["--dev-bind", dev, dev]
     argv += ["--bind", str(private_tmp), "/tmp"]
-    for folder in {os.path.dirname(f) for f in hidden_files()}:
-        if os.path.basename(folder) == _COMMAND_FOLDER:
-            argv += ["--tmpfs", folder, "--remount-ro", folder]
+    # The runner's folder of command files: every step's files, hidden at once (empty).
+    folders = {os.path.dirname(f) for f in hidden_files()}
+    folders = {f for f in folders if os.path.basename(f) == _COMMAND_FOLDER}
+    for folder in sorted(folders):
+        argv += ["--tmpfs", folder, "--remount-ro", folder]
     for path in rw:
         argv += ["--bind", path, path]
     for path in sorted({_real(p) for p in readable if os.path.exists(p)}):
@@ -246,7 +248,8 @@ def _argv(
         if _inside(path, rw) or _inside(path, ["/tmp"]):
             argv += ["--ro-bind", path, path]
     for path in hidden_files():
-        argv += ["--ro-bind", "/dev/null", path]
+        if os.path.dirname(path) not in folders or _inside(path, rw):
+            argv += ["--ro-bind", "/dev/null", path]
     home = "/tmp/home"
     argv += ["--setenv", "HOME", home, "--setenv", "TMPDIR", "/tmp"]
     argv += ["--chdir", _real(cwd), "--", *command]
