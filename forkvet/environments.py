@@ -548,12 +548,39 @@ def _run(
             if writable is None:
                 return _uv(cmd, work, env)
             folders = [*writable, *([cache] if cache else [])]
-            with sandbox.sandboxed(cmd, work, folders) as (argv, _):
+            local = _local_sources(env)
+            with sandbox.sandboxed(cmd, work, folders, local, private_home=False) as (argv, _):
                 return _uv(argv, work, env)
     except subprocess.TimeoutExpired as exc:
         raise ForkvetError(f"{cmd[1]} {cmd[2]} timed out after {INSTALL_TIMEOUT} s") from exc
     except OSError as exc:
         raise ForkvetError(f"could not run {cmd[0]}: {exc.strerror}") from exc
+
+
+# The user's package sources, which may be local folders (a wheelhouse, a file:// index).
+_SOURCES = (
+    "UV_FIND_LINKS",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+)
+
+
+def _local_sources(env: dict[str, str]) -> list[str]:
+    """Local folders among the user's package sources: visible (read-only) to the sandboxed
+    install even under /tmp, which is private there."""
+    found = []
+    for name in _SOURCES:
+        for item in re.split(r"[\s,]+", env.get(name, "")):
+            path = item.removeprefix("file://") if item.startswith("file://") else item
+            path = path.split("=", 1)[-1] if "=" in path and not path.startswith("/") else path
+            if path.startswith("/") and os.path.exists(path):
+                found.append(path)
+    return found
 
 
 def _uv(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

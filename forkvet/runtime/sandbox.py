@@ -200,6 +200,7 @@ def _argv(
     private_tmp: Path,
     bwrap: str,
     readable: Iterable[str | os.PathLike[str]] = (),
+    private_home: bool = True,
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
     protected and hidden paths come after the writable folders that might hold them."""
@@ -250,8 +251,9 @@ def _argv(
     for path in hidden_files():
         if os.path.dirname(path) not in folders or _inside(path, rw):
             argv += ["--ro-bind", "/dev/null", path]
-    home = "/tmp/home"
-    argv += ["--setenv", "HOME", home, "--setenv", "TMPDIR", "/tmp"]
+    if private_home:
+        argv += ["--setenv", "HOME", "/tmp/home"]
+    argv += ["--setenv", "TMPDIR", "/tmp"]
     argv += ["--chdir", _real(cwd), "--", *command]
     return argv
 
@@ -277,11 +279,13 @@ def sandboxed(
     cwd: Path,
     writable: Iterable[str | os.PathLike[str]] = (),
     readable: Iterable[str | os.PathLike[str]] = (),
+    private_home: bool = True,
 ) -> Iterator[tuple[list[str], str]]:
     """(argv that runs `command` in the sandbox, the isolation it gets: "bubblewrap" or, only
     when the operator opted out and no sandbox is available, "none"). `cwd` is writable; so
-    are `writable`; `readable` folders under /tmp stay visible read-only. The private /tmp
-    is removed afterwards."""
+    are `writable`; `readable` folders under /tmp stay visible read-only. HOME is a folder
+    of the private /tmp unless `private_home` is False (forkvet's installs: uv reads the
+    user's configuration there). The private /tmp is removed afterwards."""
     if not require():
         yield command, NONE
         return
@@ -290,7 +294,8 @@ def sandboxed(
     private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-"))
     try:
         (private / "home").mkdir()
-        yield _argv(command, cwd, [cwd, *writable], private, bwrap, readable), ISOLATED
+        argv = _argv(command, cwd, [cwd, *writable], private, bwrap, readable, private_home)
+        yield argv, ISOLATED
     finally:
         _remove(private)
 
