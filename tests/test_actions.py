@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -232,12 +233,21 @@ def test_install_reuses_forkvets_venv_only_when_every_file_is_as_installed(
     assert again.returncode == 0 and len(calls()) == 2, again.stdout  # reused as it is
     venv = temp / "forkvet-venv"
     site = venv / "lib" / "site-packages"
-    tamper = [
-        lambda: (site / "evil.pth").write_text("import os; os.system('id')\n"),
-        lambda: (site / "forkvet" / "__init__.py").write_text("VERSION = 2\n"),
-        lambda: ((venv / "bin" / "python3").unlink(), (venv / "bin" / "python3").symlink_to("/x")),
-        lambda: (site / "forkvet" / "__pycache__").mkdir(),
-    ]
+
+    def pth() -> None:
+        (site / "evil.pth").write_text("import os; os.system('id')\n")
+
+    def edit() -> None:
+        (site / "forkvet" / "__init__.py").write_text("VERSION = 2\n")
+
+    def relink() -> None:
+        (venv / "bin" / "python3").unlink()
+        (venv / "bin" / "python3").symlink_to("/x")
+
+    def folder() -> None:
+        (site / "forkvet" / "__pycache__").mkdir()
+
+    tamper: list[Callable[[], None]] = [pth, edit, relink, folder]
     for i, change in enumerate(tamper):
         change()
         proc = install()
