@@ -201,7 +201,6 @@ def _argv(
     bwrap: str,
     readable: Iterable[str | os.PathLike[str]] = (),
     private_home: bool = True,
-    die_with_parent: bool = True,
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
     protected and hidden paths come after the writable folders that might hold them."""
@@ -217,6 +216,7 @@ def _argv(
         "--unshare-uts",
         "--unshare-cgroup-try",
         "--disable-userns",
+        "--die-with-parent",
         "--cap-drop",
         "ALL",
         "--new-session",
@@ -256,8 +256,6 @@ def _argv(
     argv += ["--setenv", "TMPDIR", "/tmp"]
     # a host PID means nothing in the new PID namespace: ipykernel would see its parent gone
     argv += ["--unsetenv", "JPY_PARENT_PID"]
-    if die_with_parent:
-        argv.insert(1, "--die-with-parent")
     argv += ["--chdir", _real(cwd), "--", *command]
     return argv
 
@@ -284,15 +282,12 @@ def sandboxed(
     writable: Iterable[str | os.PathLike[str]] = (),
     readable: Iterable[str | os.PathLike[str]] = (),
     private_home: bool = True,
-    die_with_parent: bool = True,
 ) -> Iterator[tuple[list[str], str]]:
     """(argv that runs `command` in the sandbox, the isolation it gets: "bubblewrap" or, only
     when the operator opted out and no sandbox is available, "none"). `cwd` is writable; so
     are `writable`; `readable` folders under /tmp stay visible read-only. HOME is a folder
     of the private /tmp unless `private_home` is False (forkvet's installs: uv reads the
-    user's configuration there). `die_with_parent` kills the sandbox when the thread that
-    started it ends (False when a library starts it from a worker thread: notebook kernels).
-    The private /tmp is removed afterwards."""
+    user's configuration there). The private /tmp is removed afterwards."""
     if not require():
         yield command, NONE
         return
@@ -301,9 +296,7 @@ def sandboxed(
     private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-"))
     try:
         (private / "home").mkdir()
-        argv = _argv(
-            command, cwd, [cwd, *writable], private, bwrap, readable, private_home, die_with_parent
-        )
+        argv = _argv(command, cwd, [cwd, *writable], private, bwrap, readable, private_home)
         yield argv, ISOLATED
     finally:
         _remove(private)
