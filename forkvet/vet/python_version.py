@@ -17,7 +17,6 @@ from forkvet.report import Finding, Framework, PythonInfo
 from forkvet.vet.context import Context
 from forkvet.vet.pyhistory import (
     NEWEST_RECOMMENDED,
-    OLDEST_RECOMMENDED,
     PY2_ONLY_BUILTINS,
     PY2_ONLY_METHODS,
     PY2_ONLY_MODULES,
@@ -480,15 +479,6 @@ def check(
         if max_version and cap > max_version:
             cap = max_version
         recommended = max(cap, min_version) if min_version else cap
-        if recommended < OLDEST_RECOMMENDED and not (
-            max_version and max_version < OLDEST_RECOMMENDED
-        ):
-            # "3.3 declared": no installer offers it any more; the oldest that one does.
-            evidence.append(
-                f"Python {fmt(recommended)} is no longer installable (uv, conda): "
-                f"{fmt(OLDEST_RECOMMENDED)} instead"
-            )
-            recommended = OLDEST_RECOMMENDED
         if max_version and min_version and max_version < min_version:
             findings.append(
                 Finding(
