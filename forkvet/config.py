@@ -72,6 +72,9 @@ class RuntimeConfig:
     # weights). Honoured only from the operator's --config file, never from the repository's
     # own .github/forkvet.yml: a fork must not be able to ask for the runner's secrets.
     pass_env: list[str] = field(default_factory=list)
+    # Run the repository's code only in the sandbox (forkvet.runtime.sandbox); false lets it
+    # run without one where none is available. Also honoured only from the operator's file.
+    require_sandbox: bool = True
 
 
 @dataclass

@@ -44,6 +44,9 @@ INSTALL_TIMEOUT = 1800
 BUILD_FILES = ("setup.py", "setup.cfg", "pyproject.toml")
 REQUIREMENTS = ("requirements.txt", "requirements/base.txt", "requirements/requirements.txt")
 MARKER = "forkvet-env.json"
+# Files are copied out of uv's cache, never hard-linked: the repository's code may write its
+# environment, and a hard link would let it change the cached file every later install reuses.
+_COPY = ("--link-mode", "copy")
 DEVICES = ("cpu", "cuda")
 # Requirement-file options that would let the repository choose the index or a local path.
 _DROP_OPTION = rx.compile(
@@ -399,7 +402,7 @@ def _create_venv(uv: str, folder: Path, python_version: str | None) -> None:
     cmd = [uv, "venv", "-q", str(folder)]
     if python_version:
         cmd += ["--python", python_version]
-    proc = _run(cmd, folder.parent, keep_index_config=True)
+    proc = _run(cmd, None, keep_index_config=True)
     if proc.returncode == 0:
         return
     error = _last_line(proc.stderr)
@@ -411,9 +414,7 @@ def _create_venv(uv: str, folder: Path, python_version: str | None) -> None:
         found = find_python(python_version)
         if found:
             retry = _run(
-                [uv, "venv", "-q", str(folder), "--python", found],
-                folder.parent,
-                keep_index_config=True,
+                [uv, "venv", "-q", str(folder), "--python", found], None, keep_index_config=True
             )
             if retry.returncode == 0:
                 return
@@ -435,18 +436,22 @@ def _build(p: Plan, allow_build: bool) -> Environment:
     if reqs:
         req_file = p.folder / "forkvet-requirements.txt"
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
-        cmd = [uv, "pip", "install", "-q", "--python", str(python), "-r", str(req_file)]
+        cmd = [uv, "pip", "install", "-q", "--python", str(python), *_COPY, "-r", str(req_file)]
         if not allow_build:
             cmd += ["--only-binary", ":all:"]
         backend = torch_backend(p.device)
+        cache = _uv_cache(uv)
         proc = _run(
-            [*cmd, "--torch-backend", backend] if backend else cmd, p.folder, keep_index_config=True
+            [*cmd, "--torch-backend", backend] if backend else cmd,
+            [p.folder],
+            keep_index_config=True,
+            cache=cache,
         )
         if proc.returncode != 0 and backend and _NETWORK.search(proc.stderr):
             # --torch-backend reads PyTorch's own index, which is not the user's configured
             # one and may be out of reach (a network that only reaches a mirror): the builds
             # on the user's index then, said so.
-            retry = _run(cmd, p.folder, keep_index_config=True)
+            retry = _run(cmd, [p.folder], keep_index_config=True, cache=cache)
             if retry.returncode == 0:
                 notes.append(
                     f"PyTorch's {backend} builds could not be downloaded "
@@ -463,9 +468,10 @@ def _build(p: Plan, allow_build: bool) -> Environment:
     if own:
         # The repository's own build runs here: a runtime step, with secrets scrubbed and
         # no index (its dependencies came from the requirements above).
-        cmd = [uv, "pip", "install", "-q", "--python", str(python), "--no-deps"]
+        # No cache: the build may write the environment and the repository, nothing shared.
+        cmd = [uv, "pip", "install", "-q", "--python", str(python), "--no-deps", "--no-cache"]
         cmd += ["--no-build-isolation", "--offline", "-e", str(p.root)]
-        proc = _run(cmd, p.folder, keep_index_config=False)
+        proc = _run(cmd, [p.folder, p.root], keep_index_config=False)
         if proc.returncode == 0:
             own_package, pythonpath = "installed (pip install -e .)", ""
         else:
@@ -487,9 +493,10 @@ def add_packages(env: Environment, packages: list[str]) -> None:
     """Install extra packages forkvet needs in the environment (ipykernel for notebooks)."""
     uv = uv_binary()
     proc = _run(
-        [uv, "pip", "install", "-q", "--python", env.python, *packages],
-        Path(env.python).parent,
+        [uv, "pip", "install", "-q", "--python", env.python, *_COPY, *packages],
+        [Path(env.path or Path(env.python).parent)],
         keep_index_config=True,
+        cache=_uv_cache(uv),
     )
     if proc.returncode != 0:
         raise ForkvetError(f"installing {', '.join(packages)} failed: {_last_line(proc.stderr)}")
@@ -522,28 +529,91 @@ def _last_line(text: str) -> str:
     return lines[-1][:300] if lines else "(no output)"
 
 
-def _run(cmd: list[str], cwd: Path, keep_index_config: bool) -> subprocess.CompletedProcess[str]:
-    """Run uv in a private folder (cwd is ignored for that): no repository's uv.toml,
-    pyproject [tool.uv] or .python-version can apply; the user's own configuration does."""
+def _uv_cache(uv: str) -> Path:
+    """uv's cache folder as the user configured it (fixed before HOME changes in the sandbox)."""
+    proc = subprocess.run(
+        [uv, "cache", "dir"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=scrubbed_env(keep_index_config=True),
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise ForkvetError(f"uv cache dir failed: {_last_line(proc.stderr)}")
+    cache = Path(proc.stdout.strip())
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def _run(
+    cmd: list[str],
+    writable: list[Path] | None,
+    keep_index_config: bool,
+    cache: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run uv in a private folder: no repository's uv.toml, pyproject [tool.uv] or
+    .python-version can apply; the user's own configuration does.
+
+    writable: None for `uv venv`, which runs no code of the repository or of a package;
+    otherwise the install runs in the sandbox (a build is the repository's or a package's
+    code), where only these folders and uv's `cache` are writable."""
     from forkvet.envgen.uv import private_workdir
 
-    del cwd
     isolate_self()
+    env = scrubbed_env(keep_index_config=keep_index_config)
+    if cache is not None:
+        env["UV_CACHE_DIR"] = str(cache)  # HOME is a private folder in the sandbox
     try:
         with private_workdir() as work:
-            return subprocess.run(
-                # an editable install runs the repository's build (setup.py): sandboxed
-                sandbox.wrap_argv(cmd),
-                cwd=work,
-                env=scrubbed_env(keep_index_config=keep_index_config),
-                capture_output=True,
-                text=True,
-                timeout=INSTALL_TIMEOUT,
-                stdin=subprocess.DEVNULL,
-                check=False,
-                start_new_session=True,
-            )
+            if writable is None:
+                return _uv(cmd, work, env)
+            folders = [*writable, *([cache] if cache else [])]
+            local = _local_sources(env)
+            with sandbox.sandboxed(cmd, work, folders, local, private_home=False) as (argv, _):
+                return _uv(argv, work, env)
     except subprocess.TimeoutExpired as exc:
         raise ForkvetError(f"{cmd[1]} {cmd[2]} timed out after {INSTALL_TIMEOUT} s") from exc
     except OSError as exc:
         raise ForkvetError(f"could not run {cmd[0]}: {exc.strerror}") from exc
+
+
+# The user's package sources, which may be local folders (a wheelhouse, a file:// index).
+_SOURCES = (
+    "UV_FIND_LINKS",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+)
+
+
+def _local_sources(env: dict[str, str]) -> list[str]:
+    """Local folders among the user's package sources: visible (read-only) to the sandboxed
+    install even under /tmp, which is private there."""
+    found = []
+    for name in _SOURCES:
+        for item in rx.split(r"[\s,]+", env.get(name, "")):
+            path = item.removeprefix("file://") if item.startswith("file://") else item
+            path = path.split("=", 1)[-1] if "=" in path and not path.startswith("/") else path
+            if path.startswith("/") and os.path.exists(path):
+                found.append(path)
+    return found
+
+
+def _uv(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        start_new_session=True,
+    )

@@ -8,8 +8,9 @@
 #     and torch 2.13.0 when no torch is there. Point it elsewhere to keep a quick-start .venv
 #     as it is: FORKVET_TEST_VENV=.venv-dev scripts/test.sh
 #   - tests/github/node_modules: GitHub's OpenAPI description and webhook examples (npm ci).
-#   - redis-server, system-wide with apt-get, only when run as root with apt-get, no
-#     redis-server on PATH and FORKVET_TEST_APT is not 0 (else the Redis queue test is skipped).
+#   - redis-server and bubblewrap, system-wide with apt-get, only those missing from PATH,
+#     only when run as root with apt-get and FORKVET_TEST_APT is not 0 (else the Redis queue
+#     test and the sandbox's hostile tests are skipped; the fail-closed tests still run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,14 +18,14 @@ PY=${PYTHON:-python3}
 VENV=${FORKVET_TEST_VENV:-.venv}
 "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "forkvet needs Python 3.11+")'
 
-apt_redis=no
-if ! command -v redis-server >/dev/null 2>&1 && [ "${FORKVET_TEST_APT:-1}" != 0 ] &&
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  apt_redis=yes
+apt_pkgs=""
+if [ "${FORKVET_TEST_APT:-1}" != 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  command -v redis-server >/dev/null 2>&1 || apt_pkgs="redis-server"
+  command -v bwrap >/dev/null 2>&1 || apt_pkgs="$apt_pkgs bubblewrap"
 fi
 echo "scripts/test.sh installs: forkvet -e '.[dev]' (and torch if missing) into $VENV;" \
   "npm packages into tests/github/node_modules" \
-  "$([ "$apt_redis" = yes ] && echo "; redis-server system-wide (apt-get; FORKVET_TEST_APT=0 skips it)")"
+  "$([ -n "$apt_pkgs" ] && echo "; system-wide with apt-get:$apt_pkgs (FORKVET_TEST_APT=0 skips it)")"
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
@@ -33,13 +34,17 @@ echo "scripts/test.sh installs: forkvet -e '.[dev]' (and torch if missing) into 
 "$VENV/bin/python" -c 'import torch' 2>/dev/null ||
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check 'torch==2.13.0'
 
-# A real Redis server for the App's shared-queue test (installed when we may; else skipped).
-if [ "$apt_redis" = yes ]; then
-  (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null 2>&1 ||
-    echo "note: could not install redis-server; the Redis queue test will be skipped"
-elif ! command -v redis-server >/dev/null 2>&1; then
-  echo "note: redis-server is not installed; the Redis queue test will be skipped"
+# A real Redis server for the App's shared-queue test, and bubblewrap, the sandbox the
+# runtime steps run the repository's code in (installed when we may; else those tests skip).
+if [ -n "$apt_pkgs" ]; then
+  # shellcheck disable=SC2086  # a list of package names
+  (apt-get update -qq && apt-get install -y -qq $apt_pkgs) >/dev/null 2>&1 ||
+    echo "note: could not install$apt_pkgs; the tests that need them will be skipped"
 fi
+command -v redis-server >/dev/null 2>&1 ||
+  echo "note: redis-server is not installed; the Redis queue test will be skipped"
+command -v bwrap >/dev/null 2>&1 ||
+  echo "note: bubblewrap is not installed; the sandbox's hostile tests will be skipped"
 
 # GitHub's own artifacts the App tests validate against (pinned in tests/github/package-lock.json).
 (cd tests/github && npm ci --no-audit --no-fund --silent)

@@ -1,6 +1,7 @@
 """A job child for tests and benchmarks only: bot.jobchild, with a vet that burns CPU or
 eats memory, or an environment generation that fails, when the repository holds a marker
-file. Settings.job_module points here in tests; the App never can (Settings.from_env does not read it)."""
+file. Settings.job_module points here in tests; the App never can (Settings.from_env does
+not read it)."""
 
 from __future__ import annotations
 

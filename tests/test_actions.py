@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,157 @@ def test_train_check_action_compares_with_a_baseline(tmp_path: Path) -> None:
     result = json.loads(Path(outputs["result"]).read_text())
     assert result["baseline"]["regression"] is True
     assert "**Regressed** against the baseline" in summary
+
+
+FAKE_UV = r"""#!/usr/bin/env bash
+# uv as install.sh calls it: records each call and its settings, lays out a venv.
+echo "$* | link=$UV_LINK_MODE cache=$UV_CACHE_DIR" >> "$FAKE_UV_LOG"
+if [ "$1" = venv ]; then
+  venv="${@: -1}"
+  mkdir -p "$venv/bin" "$venv/lib/site-packages"
+  printf '#!/bin/sh\n' > "$venv/bin/python"; chmod +x "$venv/bin/python"
+  ln -s python "$venv/bin/python3"
+elif [ "$1" = pip ]; then
+  for a in "$@"; do case "$a" in */bin/python) venv="${a%/bin/python}";; esac; done
+  mkdir -p "$venv/lib/site-packages/forkvet"
+  echo "VERSION = 1" > "$venv/lib/site-packages/forkvet/__init__.py"
+  printf '#!/bin/sh\necho forkvet\n' > "$venv/bin/forkvet"; chmod +x "$venv/bin/forkvet"
+fi
+"""
+
+
+def test_install_reuses_forkvets_venv_only_when_every_file_is_as_installed(
+    tmp_path: Path,
+) -> None:
+    """A later step runs forkvet from this venv with the step's secrets: a .pth, a changed
+    file or a replaced link left by the repository's code means a fresh install."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "uv").write_text(FAKE_UV)
+    (bindir / "uv").chmod(0o755)
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    log = tmp_path / "uv.log"
+    env = {
+        "PATH": f"{bindir}:/usr/bin:/bin",
+        "RUNNER_TEMP": str(temp),
+        "RUNNER_TOOL_CACHE": str(tmp_path / "tools"),
+        "GITHUB_PATH": str(temp / "add_path"),
+        "FAKE_UV_LOG": str(log),
+    }
+
+    def install() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(ROOT / "actions" / "install.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def calls() -> list[str]:
+        return log.read_text().splitlines() if log.exists() else []
+
+    first = install()
+    assert first.returncode == 0, first.stderr
+    assert len(calls()) == 2 and "::warning" not in first.stdout
+    # copied, not hard-linked, from forkvet's own cache in the tool folder; byte code compiled
+    assert all(f"link=copy cache={tmp_path}/tools/forkvet-uv-cache" in c for c in calls())
+    assert "--compile-bytecode" in calls()[1]
+    assert (temp / "add_path").read_text() == f"{temp}/forkvet-venv/bin\n"
+    again = install()
+    assert again.returncode == 0 and len(calls()) == 2, again.stdout  # reused as it is
+    venv = temp / "forkvet-venv"
+    site = venv / "lib" / "site-packages"
+
+    def pth() -> None:
+        (site / "evil.pth").write_text("import os; os.system('id')\n")
+
+    def edit() -> None:
+        (site / "forkvet" / "__init__.py").write_text("VERSION = 2\n")
+
+    def relink() -> None:
+        (venv / "bin" / "python3").unlink()
+        (venv / "bin" / "python3").symlink_to("/x")
+
+    def folder() -> None:
+        (site / "forkvet" / "__pycache__").mkdir()
+
+    tamper: list[Callable[[], None]] = [pth, edit, relink, folder]
+    for i, change in enumerate(tamper):
+        change()
+        proc = install()
+        assert proc.returncode == 0, proc.stderr
+        assert "::warning title=forkvet::forkvet's environment changed" in proc.stdout, i
+        assert len(calls()) == 2 * (i + 2), i
+        assert not (site / "evil.pth").exists()
+        assert (site / "forkvet" / "__init__.py").read_text() == "VERSION = 1\n"
+        assert os.readlink(venv / "bin" / "python3") == "python"
+
+
+# The attack of issue 17 through the Action: the command writes every runner file it can
+# name, for later steps (BASH_ENV, PATH, a forged verdict, a summary), then fails.
+HOSTILE = r"""
+import os, sys
+for name, line in [
+    ("GITHUB_ENV", "BASH_ENV=/tmp/pwn.sh"),
+    ("GITHUB_PATH", "/tmp/pwn-bin"),
+    ("GITHUB_OUTPUT", "smoke-verdict=pass"),
+    ("GITHUB_STEP_SUMMARY", "PWNED summary"),
+]:
+    for path in sys.argv[1:]:
+        try:
+            with open(path, "a") as fh:
+                fh.write(line + "\n")
+            print("WROTE", path)
+        except OSError as exc:
+            print("refused", exc.strerror)
+sys.exit(1)
+"""
+
+
+def test_smoke_action_the_command_cannot_write_the_runners_files(tmp_path: Path) -> None:
+    from forkvet.runtime.sandbox import probe
+
+    if not probe().ok:
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "demo.py").write_text(HOSTILE)
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    # the runner's files of every step (action_runner's layout): named on the command line
+    targets = ["set_env", "add_path", "summary.md", *[f"out-{i}" for i in range(3)]]
+    command = "python demo.py " + " ".join(str(temp / t) for t in targets)
+    action = ROOT / "actions" / "smoke-test" / "action.yml"
+    outputs, summary, procs = run_action(
+        action, {"command": command, "python": sys.executable}, repo, temp
+    )
+    assert outputs["verdict"] == "fail", [p.stderr for p in procs]
+    # (under /tmp, as here, a write may land in the sandbox's private /tmp: never on the host)
+    for name in targets:
+        text = (temp / name).read_text() if (temp / name).exists() else ""
+        assert "BASH_ENV" not in text and "pwn-bin" not in text and "PWNED" not in text, name
+    assert (temp / "set_env").read_text() == "" and (temp / "add_path").read_text() == ""
+    assert "PWNED" not in summary
+
+
+def test_smoke_action_fails_closed_without_a_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "demo.py").write_text("print('ran')\n")
+    monkeypatch.setenv("FORKVET_NO_SANDBOX", "1")  # as on a runner without bubblewrap
+    action = ROOT / "actions" / "smoke-test" / "action.yml"
+    inputs = {"command": "python demo.py", "python": sys.executable}
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    outputs, _, procs = run_action(action, inputs, repo, temp)
+    assert procs[-1].returncode != 0 and outputs["verdict"] == "", procs[-1].stderr  # failed
+    assert "without a sandbox" in procs[-1].stderr and "allow-unsandboxed" in procs[-1].stderr
+    temp2 = tmp_path / "runner2"
+    temp2.mkdir()
+    opted, _, procs = run_action(action, {**inputs, "allow-unsandboxed": "true"}, repo, temp2)
+    assert opted["verdict"] == "pass", [p.stderr for p in procs]
+    assert json.loads(Path(opted["result"]).read_text())["isolation"] == "none"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from forkvet.runtime.process import scrubbed_env
-from forkvet.runtime.sandbox import available
+from forkvet.runtime.sandbox import probe
 from tests.conftest import MakeRepo
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
@@ -54,9 +56,11 @@ time.sleep(float(sys.argv[2]))
 """
 
 
-def forkvet(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def forkvet(
+    args: list[str], env: dict[str, str], cwd: Path, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "forkvet", *args],
+        [*(prefix or (sys.executable,)), "-m", "forkvet", *args],
         cwd=cwd,
         env={**os.environ, **env},
         capture_output=True,
@@ -66,13 +70,20 @@ def forkvet(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     )
 
 
-def smoke(repo: Path, cmd: str, tmp_path: Path, env: dict[str, str], *extra: str) -> dict[str, Any]:
+def smoke(
+    repo: Path,
+    cmd: str,
+    tmp_path: Path,
+    env: dict[str, str],
+    *extra: str,
+    prefix: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """`forkvet smoke --format json` of one command, as a user runs it."""
     args = [
         "smoke",
         str(repo),
         "--python",
-        sys.executable,
+        prefix[-1] if prefix else sys.executable,  # the interpreter forkvet runs on
         "--no-import-check",
         "--format",
         "json",
@@ -82,7 +93,9 @@ def smoke(repo: Path, cmd: str, tmp_path: Path, env: dict[str, str], *extra: str
         cmd,
         *extra,
     ]
-    return dict(json.loads(forkvet(args, env, tmp_path).stdout))
+    proc = forkvet(args, env, tmp_path, prefix)
+    assert proc.stdout.startswith("{"), proc.stderr[-2000:]
+    return dict(json.loads(proc.stdout))
 
 
 def alive(marker: str) -> list[str]:
@@ -100,14 +113,18 @@ def alive(marker: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("sandbox", ["namespace", "off"])
+def available() -> bool:
+    return probe().ok
+
+
+@pytest.mark.parametrize("sandbox", ["bubblewrap", "off"])
 def test_child_cannot_read_forkvets_environment_through_proc(
     make_repo: MakeRepo, tmp_path: Path, sandbox: str
 ) -> None:
-    """Two layers, each tested alone: the PID namespace (ancestors invisible), and without it
-    forkvet's own wiped, non-dumpable environment."""
-    if sandbox == "namespace" and not available():
-        pytest.skip("this machine cannot start a PID namespace")
+    """Two layers, each tested alone: the sandbox's PID namespace (ancestors invisible), and
+    without it (the operator's opt-out) forkvet's own wiped, non-dumpable environment."""
+    if sandbox == "bubblewrap" and not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
     planted = f"ghp_planted{uuid.uuid4().hex}"
     repo = make_repo({"reader.py": READER})
     data = smoke(
@@ -119,14 +136,16 @@ def test_child_cannot_read_forkvets_environment_through_proc(
             "DATABASE_URL": f"postgres://u:{planted}@db/x",
             **({"FORKVET_NO_SANDBOX": "1"} if sandbox == "off" else {}),
         },
+        *(["--allow-unsandboxed"] if sandbox == "off" else []),
     )
     line = next(t for t in data["tail"] if t.startswith("ANCESTORS "))
     ancestors = json.loads(line[len("ANCESTORS ") :])
-    if sandbox == "namespace":
-        # its own PID namespace: the command is process 1 there, no ancestor to read at all
-        assert data["isolation"] == "namespace" and ancestors == [], ancestors
+    if sandbox == "bubblewrap":
+        # its own PID namespace: only bwrap's init (the scrubbed environment) is above it
+        assert data["isolation"] == "bubblewrap", data
+        assert not any(a.get("found") for a in ancestors) and len(ancestors) <= 1, ancestors
         return
-    assert data["isolation"] == "process"
+    assert data["isolation"] == "none"
     assert ancestors, data["tail"]
     assert not any(a.get("found") for a in ancestors), ancestors
     # Not vacuous: the reader reached forkvet's own process (the shell's parent), and what
@@ -211,3 +230,303 @@ def test_pass_env_from_the_operator_not_from_the_fork(make_repo: MakeRepo, tmp_p
     assert flag["tail"] == ["HF hf_gated GH None"]
     policy = smoke(repo, "python show.py", tmp_path, secrets, "--config", str(operator))
     assert policy["tail"] == ["HF hf_gated GH None"]
+
+
+# What a fork's command tries once it runs (issue 17): undo the sandbox's mounts, write the
+# runner's command files, forkvet's own installation and the tool folders, gain privileges.
+ATTACK = r"""
+import ctypes, json, os, platform, sys
+args = json.loads(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+out = {}
+
+def err():
+    return os.strerror(ctypes.get_errno())
+
+def write(path, text="FORKVET_NO_SANDBOX=1\n"):
+    try:
+        with open(path, "a") as fh:
+            fh.write(text)
+        return "written"
+    except OSError as exc:
+        return exc.strerror
+
+def read(path):
+    try:
+        with open(path) as fh:
+            return "read:" + fh.read(100)
+    except OSError as exc:
+        return exc.strerror
+
+mounts = open("/proc/self/mountinfo").read()
+for f in args["hidden"]:
+    folder = os.path.dirname(f)
+    out["named in mountinfo " + f] = f in mounts or folder in mounts
+    for target in (f, folder):
+        out["umount2 " + target] = libc.umount2(target.encode(), 2) == 0 or err()  # MNT_DETACH
+        os.system(f"umount {target} 2>/dev/null")
+    out["write " + f] = write(f)
+    out["read " + f] = read(f)
+for name in ("pth", "package", "tool", "action"):
+    out["write " + name] = write(args[name])
+out["write repo"] = write(args["repo_file"])
+out["write out"] = write(args["out_file"])
+out["write /tmp"] = write("/tmp/forkvet-attack-" + args["marker"])
+out["write /etc"] = write("/etc/forkvet-attack")
+out["tmpfs mount"] = libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) == 0 or err()
+MS_REMOUNT, MS_BIND = 32, 4096
+out["remount / rw"] = libc.mount(None, b"/", None, MS_REMOUNT | MS_BIND, None) == 0 or err()
+out["remount repo rw"] = (
+    libc.mount(None, args["site"].encode(), None, MS_REMOUNT | MS_BIND, None) == 0 or err()
+)
+nr = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
+if nr:
+    out["pivot_root"] = libc.syscall(nr, b"/tmp", b"/tmp") == 0 or err()
+out["unshare user+mount"] = libc.unshare(0x10000000 | 0x00020000) == 0 or err()
+out["unshare mount"] = libc.unshare(0x00020000) == 0 or err()
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+out["CapEff"] = status["CapEff"].strip()
+out["CapPrm"] = status["CapPrm"].strip()
+out["NoNewPrivs"] = status["NoNewPrivs"].strip()
+found = []
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            if args["secret"].encode() in open(f"/proc/{pid}/environ", "rb").read():
+                found.append(pid)
+        except OSError:
+            pass
+out["secret in a /proc environ"] = found
+out["secret in env"] = [k for k, v in os.environ.items() if args["secret"] in v]
+out["/run"] = sorted(os.listdir("/run"))
+print("ATTACK " + json.dumps(out))
+"""
+
+
+def _attack(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    layout: str = "runner",
+    user: int | None = None,
+    python: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Path]]:
+    """Run ATTACK through `forkvet smoke` inside a runner-like layout; returns what it saw,
+    forkvet's result and the runner's files."""
+    import site
+
+    import forkvet
+
+    secret = f"ghs_{uuid.uuid4().hex}"
+    runner = tmp_path / "runner"
+    # The runner's own layout, or the files loose in RUNNER_TEMP (each covered alone).
+    commands = runner / "_runner_file_commands" if layout == "runner" else runner
+    commands.mkdir(parents=True)
+    files = {
+        name: commands / f"{name.lower()}_{uuid.uuid4().hex[:8]}"
+        for name in ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+    }
+    for path in files.values():
+        path.write_text("")
+    repo = make_repo({"attack.py": ATTACK})
+    out = tmp_path / "o"
+    # The tool folders inside writable ones: the sandbox must cover them read-only again.
+    tools = out / "tool-cache"
+    action = repo / "_actions" / "forkvet" / "forkvet" / "abc" / "actions" / "smoke-test"
+    for folder in (tools, action):
+        folder.mkdir(parents=True)
+    site_packages = site.getsitepackages()[0]
+    args = {
+        "hidden": [str(p) for p in files.values()],
+        "pth": os.path.join(site_packages, f"forkvet-attack-{uuid.uuid4().hex}.pth"),
+        "package": str(Path(forkvet.__file__).parent / "attack.py"),
+        "tool": str(tools / "attack"),
+        "action": str(action / "attack"),
+        "repo_file": str(repo / "written-by-attack"),
+        "out_file": str(out / "written-by-attack"),
+        "site": site_packages,
+        "secret": secret,
+        "marker": uuid.uuid4().hex,
+    }
+    env = {
+        **{name: str(path) for name, path in files.items()},
+        "RUNNER_TEMP": str(runner),
+        "RUNNER_TOOL_CACHE": str(tools),
+        "GITHUB_ACTION_PATH": str(action),
+        "GITHUB_TOKEN": secret,
+        "ACTIONS_RUNTIME_TOKEN": secret,
+    }
+    prefix: tuple[str, ...] = ()
+    if user is not None:
+        # forkvet itself as an unprivileged user, as on most runners
+        for path in (tmp_path, *tmp_path.rglob("*")):
+            os.chown(path, user, user, follow_symlinks=False)
+        prefix = ("setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *python)
+        env["HOME"] = str(tmp_path)
+        env["PYTHONPATH"] = os.pathsep.join(sys.path[1:])
+    data = smoke(repo, f"python attack.py '{json.dumps(args)}'", tmp_path, env, prefix=prefix)
+    line = next((t for t in data["tail"] if t.startswith("ATTACK ")), None)
+    assert line is not None, data
+    saw = json.loads(line[len("ATTACK ") :])
+    return saw, {**data, "args": args}, files
+
+
+@pytest.mark.parametrize("layout", ["runner", "loose"])
+def test_the_command_cannot_undo_the_sandbox_or_write_outside_it(
+    make_repo: MakeRepo, tmp_path: Path, layout: str
+) -> None:
+    if not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    saw, data, files = _attack(make_repo, tmp_path, layout)
+    args = data["args"]
+    assert data["isolation"] == "bubblewrap"
+    for f in args["hidden"]:
+        # the covering mount cannot be removed: no capability (EPERM); where the runner's
+        # whole folder is covered, the file itself does not exist there (ENOENT)
+        for target in (f, os.path.dirname(f)):
+            assert saw["umount2 " + target] in (
+                "Operation not permitted",
+                "Invalid argument",
+                "No such file or directory",
+            ), (target, saw)
+        assert saw["write " + f] != "written" and saw["read " + f] != "read:", saw
+    folders = {os.path.dirname(f) for f in args["hidden"]}
+    assert any(saw["umount2 " + d] == "Operation not permitted" for d in folders) or all(
+        saw["umount2 " + f] == "Operation not permitted" for f in args["hidden"]
+    ), saw
+    # not vacuous: the runner's files were named in mountinfo, the writable folders written
+    assert all(saw["named in mountinfo " + f] for f in args["hidden"])
+    assert saw["write repo"] == saw["write out"] == saw["write /tmp"] == "written", saw
+    for what in ("pth", "package", "tool", "action", "/etc"):
+        assert saw["write " + what] == "Read-only file system", (what, saw)
+    for what in ("tmpfs mount", "remount / rw", "remount repo rw", "pivot_root", "unshare mount"):
+        assert saw.get(what, "Operation not permitted") == "Operation not permitted", (what, saw)
+    # no further user namespace (bwrap --disable-userns: the limit is 0)
+    assert saw["unshare user+mount"] in ("No space left on device", "Operation not permitted")
+    assert int(saw["CapEff"], 16) == 0 and int(saw["CapPrm"], 16) == 0, saw
+    assert saw["NoNewPrivs"] == "1"
+    assert saw["secret in a /proc environ"] == [] and saw["secret in env"] == []
+    assert saw["/run"] in ([], ["mount"], ["user"]), saw  # no daemon's socket
+    # and on the host: nothing changed outside the repository and the output folder
+    assert all(path.read_text() == "" for path in files.values())
+    for what in ("pth", "package", "tool", "action"):
+        assert not Path(args[what]).exists(), what
+    assert not Path(f"/tmp/forkvet-attack-{args['marker']}").exists()  # its /tmp was private
+    assert not Path("/etc/forkvet-attack").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root")
+def test_an_unprivileged_forkvet_gives_the_command_the_same_sandbox() -> None:
+    """The attack of issue 17 also worked as an unprivileged user (root of its own user
+    namespace): the same promises hold when forkvet runs as one."""
+    if not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    # An interpreter that user may run: this one, or the system's of the same version (the
+    # test's packages then come from sys.path).
+    python = _runnable_by(65534)
+    if python is None:
+        pytest.skip("no Python of this version that an unprivileged user can run")
+    base = Path(tempfile.mkdtemp(prefix="forkvet-unprivileged-"))
+    try:
+        base.chmod(0o755)
+
+        def make(files: dict[str, str | bytes], **_: object) -> Path:
+            repo = base / "model-repo"
+            repo.mkdir()
+            for name, text in files.items():
+                (repo / name).write_text(str(text))
+            return repo
+
+        saw, data, files = _attack(make, base, "runner", user=65534, python=python)
+        assert data["isolation"] == "bubblewrap"
+        assert int(saw["CapEff"], 16) == 0 and saw["NoNewPrivs"] == "1", saw
+        assert saw["unshare user+mount"] in ("No space left on device", "Operation not permitted")
+        for what in ("tmpfs mount", "remount / rw", "unshare mount"):
+            assert saw[what] == "Operation not permitted", (what, saw)
+        assert saw["write repo"] == "written" and saw["write tool"] == "Read-only file system"
+        assert all(path.read_text() == "" for path in files.values())
+        assert saw["secret in a /proc environ"] == [] and saw["secret in env"] == []
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _runnable_by(user: int) -> tuple[str, ...] | None:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    check = "import os, sys, yaml; assert os.access(sys.executable, os.X_OK)"
+    for python in (sys.executable, f"/usr/bin/{version}"):
+        probe = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", python]
+        try:
+            proc = subprocess.run(
+                [*probe, "-c", check],
+                env={"PYTHONPATH": os.pathsep.join(sys.path[1:])},
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+        except OSError:
+            continue
+        if proc.returncode == 0:
+            return (python,)
+    return None
+
+
+def _refused(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 3, (proc.returncode, proc.stdout, proc.stderr)
+    assert "refusing to run the repository's code without a sandbox" in proc.stderr
+    assert "FORKVET_NO_SANDBOX" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_without_a_sandbox_nothing_of_the_repository_runs(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """Fail closed: the probe says no (simulated by FORKVET_NO_SANDBOX, which can only make a
+    run fail), so the command, the import check and the environment's build never start —
+    even when the repository's own config asks to run without one."""
+    marker = tmp_path / "ran"
+    repo = make_repo(
+        {
+            "demo.py": f"open({str(marker)!r}, 'w').write('x')\n",
+            "setup.py": f"open({str(marker)!r}, 'w').write('x')\n",
+            ".github/forkvet.yml": "runtime:\n  require_sandbox: false\n",
+        }
+    )
+    no = {"FORKVET_NO_SANDBOX": "1"}
+    base = ["--format", "json", "--out", str(tmp_path / "o"), "--cmd", "python demo.py"]
+    _refused(forkvet(["smoke", str(repo), "--python", sys.executable, *base], no, tmp_path))
+    # the environment (its editable install runs setup.py) is not even built
+    envs = ["--env-dir", str(tmp_path / "envs")]
+    _refused(forkvet(["smoke", str(repo), *envs, *base], no, tmp_path))
+    _refused(forkvet(["train-check", str(repo), "--python", sys.executable, *base], no, tmp_path))
+    verify = ["env", str(repo), "--verify", "--out", str(tmp_path / "e")]
+    _refused(forkvet(verify, no, tmp_path))
+    assert not marker.exists() and not (tmp_path / "envs").exists()
+
+
+def test_the_operator_can_opt_out_and_the_result_says_so(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = make_repo({"demo.py": "print('ran')\n"})
+    policy = tmp_path / "policy.yml"
+    policy.write_text("runtime:\n  require_sandbox: false\n")
+    no = {"FORKVET_NO_SANDBOX": "1"}
+    for extra in (["--allow-unsandboxed"], ["--config", str(policy)]):
+        data = smoke(repo, "python demo.py", tmp_path, no, *extra)
+        assert data["verdict"] == "pass" and data["tail"] == ["ran"]
+        assert data["isolation"] == "none"
+
+
+def test_sandboxed_refuses_when_the_probe_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from forkvet.runtime import sandbox
+
+    monkeypatch.setattr(sandbox, "probe", lambda: sandbox.Availability(False, "bwrap is gone"))
+    monkeypatch.setattr(sandbox, "_allowed_without", False)
+    with (
+        pytest.raises(sandbox.SandboxUnavailable, match="bwrap is gone"),
+        sandbox.sandboxed(["true"], tmp_path),
+    ):
+        pytest.fail("ran without a sandbox")
+    sandbox.allow_unsandboxed()
+    with sandbox.sandboxed(["true"], tmp_path) as (argv, isolation):
+        assert argv == ["true"] and isolation == "none"

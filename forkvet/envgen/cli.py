@@ -49,6 +49,14 @@ def cmd_env(args: argparse.Namespace) -> int:
                 f"no Python environment to generate"
             )
         config, _ = config_for(args.config, snap.root)
+        if args.verify:
+            # --verify runs builds and imports the repository's modules: in the sandbox, or
+            # not at all unless the operator opted out (forkvet.runtime.sandbox)
+            from forkvet.runtime import sandbox
+
+            if args.allow_unsandboxed or not config.runtime.require_sandbox:
+                sandbox.allow_unsandboxed()
+            sandbox.require()
         sources = [x for url in args.find_links or [] for x in ("--find-links", url)] + [
             x for url in args.extra_index_url or [] for x in ("--extra-index-url", url)
         ]
@@ -173,6 +181,12 @@ def register(sub: Any) -> None:
         help="create the environment, import every "
         "module, repair and retry (runners "
         "only: installs packages)",
+    )
+    e.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="with --verify, where no sandbox is available (bubblewrap, user namespaces), "
+        "build and import anyway, without one (only on a machine you throw away)",
     )
     e.add_argument(
         "--allow-build",

@@ -105,6 +105,18 @@ def _pass_env(args: argparse.Namespace) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _sandbox_policy(args: argparse.Namespace, cfg: Any) -> None:
+    """Before anything of the repository runs: the sandbox, or the operator's explicit opt-out
+    (--allow-unsandboxed, or runtime.require_sandbox: false in the operator's --config; the
+    repository's own file never reaches cfg.runtime). Without either, refuse (exit 3)."""
+    from forkvet.runtime import sandbox
+
+    if args.allow_unsandboxed or not cfg.runtime.require_sandbox:
+        sandbox.allow_unsandboxed()
+        return
+    sandbox.require()
+
+
 def _environment(
     args: argparse.Namespace, snap: Any, cfg: Any, dry_run: bool
 ) -> tuple[Any, list[str]]:
@@ -181,6 +193,8 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     snap = load(Path(args.target))
     cfg = _config(snap.root, args.config)
     pass_env = _pass_env(args)
+    if not args.dry_run:
+        _sandbox_policy(args, cfg)
     command = args.cmd or cfg.smoke.command
     source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
     timeout = args.timeout or cfg.smoke.timeout
@@ -295,6 +309,7 @@ def cmd_train_check(args: argparse.Namespace) -> int:
             return _print_dry_run("train-check", command, source, described)
         from forkvet.runtime.smoke import with_interpreter
 
+        _sandbox_policy(args, cfg)
         environment, _ = _environment(args, snap, cfg, dry_run=False)
         env = environment.child_env()
         command = with_interpreter(command, environment.python)
@@ -394,6 +409,12 @@ def _environment_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="pass this secret-looking variable to the repository's code on purpose "
         "(e.g. HF_TOKEN for gated weights); repeatable",
+    )
+    p.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="where no sandbox is available (bubblewrap, user namespaces), run the "
+        "repository's code anyway, without one (only on a machine you throw away)",
     )
     p.add_argument(
         "--dry-run",

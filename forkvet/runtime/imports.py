@@ -181,10 +181,15 @@ def check_imports(
     budget = 60 + timeout * min(len(mods), 20)
     isolate_self()
     try:
-        with _terminal() as stdin:
+        argv = [python, "-c", _CHILD, json.dumps(mods), str(timeout)]
+        # the repository's modules run here: in the sandbox, like the smoke command
+        writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
+        with (
+            _terminal() as stdin,
+            sandbox.sandboxed(argv, snap.root, writable) as (argv, _),
+        ):
             proc = subprocess.run(
-                # the repository's modules run here: in the sandbox, like the smoke command
-                sandbox.wrap_argv([python, "-c", _CHILD, json.dumps(mods), str(timeout)]),
+                argv,
                 cwd=snap.root,
                 env=scrubbed_env(env),
                 capture_output=True,

@@ -3,6 +3,7 @@ the executed notebook — outputs up to the failure — as an artifact."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from forkvet import rx
 from forkvet.errors import InputError
-from forkvet.runtime.process import isolate_self, scrubbed_env
+from forkvet.runtime import sandbox
+from forkvet.runtime.process import _children_now, isolate_self, kill_tree, scrubbed_env
 from forkvet.safe_write import OutputDir, safe_name
 
 KERNEL_NAME = "forkvet-target"
@@ -65,6 +67,7 @@ def run_notebook(
     pass_env: list[str] | None = None,
 ) -> NotebookRun:
     import nbformat
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -81,24 +84,44 @@ def run_notebook(
         return NotebookRun(str(notebook), "", False, code_cells, error=missing)
     isolate_self()
     executed = out_dir / f"executed-{safe_name(notebook.name, 'notebook.ipynb')}"
-    with tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp:
+    kernel = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
+    with (
+        tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp,
+        # the kernel runs the notebook's code: in the sandbox, like the smoke command; it
+        # reads its connection file from `tmp` (read-only there)
+        sandbox.sandboxed(kernel, cwd, writable, [tmp]) as (argv, _),
+    ):
         # A kernelspec for the chosen interpreter (it needs ipykernel), found via JUPYTER_PATH.
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
+        (Path(tmp) / "runtime").mkdir()
         (spec_dir / "kernel.json").write_text(
             json.dumps(
                 {
-                    "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "argv": argv,
                     "display_name": "forkvet target",
                     "language": "python",
+                    # a signal would reach bwrap, not the kernel: interrupt by message
+                    "interrupt_mode": "message",
                     "env": scrubbed_env(env, pass_env or ()),
                 }
             )
         )
-        old = os.environ.get("JUPYTER_PATH")
+        old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
         os.environ["JUPYTER_PATH"] = tmp
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(tmp) / "runtime")
+        # The connection file where the sandboxed kernel can read it (not a file in /tmp,
+        # which is private in the sandbox).
+        km = AsyncKernelManager(
+            kernel_name=KERNEL_NAME, connection_file=str(Path(tmp) / "runtime" / "kernel.json")
+        )
+        before = _children_now()
+        running: list[int] = []  # the cells started, in order: the last one timed out
         client = NotebookClient(
             nb,
+            km=km,
+            on_cell_execute=lambda cell, cell_index: running.append(cell_index),
             timeout=cell_timeout,
             kernel_name=KERNEL_NAME,
             resources={"metadata": {"path": str(cwd)}},
@@ -118,9 +141,7 @@ def run_notebook(
             if failed:
                 result.failed_cell = failed[0]
             elif isinstance(exc, CellTimeoutError):
-                result.failed_cell = next(
-                    (i for i in code_cells if nb.cells[i].get("execution_count") is None), None
-                )
+                result.failed_cell = running[-1] if running else None
             text = _ANSI.sub("", str(exc)).strip().splitlines()
             kind = "timed out" if isinstance(exc, CellTimeoutError) else "failed"
             result.error = f"cell {result.failed_cell} {kind}: " + (
@@ -129,10 +150,16 @@ def run_notebook(
             if "No module named 'ipykernel" in str(exc) or "ipykernel_launcher" in str(exc):
                 result.error = f"{python} has no ipykernel: pip install ipykernel there"
         finally:
-            if old is None:
-                os.environ.pop("JUPYTER_PATH", None)
-            else:
-                os.environ["JUPYTER_PATH"] = old
+            # whatever the client did not shut down (a kernel that never answered) dies here
+            for pid in _children_now() - before:
+                kill_tree(pid, before)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+            for key, value in old.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     with OutputDir(out_dir, repo=cwd) as folder:
         folder.write_text(executed.name, nbformat.writes(nb))  # type: ignore[no-untyped-call]
     return result

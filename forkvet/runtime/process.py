@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from forkvet import rx
 from forkvet.runtime import sandbox
@@ -174,9 +175,9 @@ class RunResult:
     gpu_name: str | None = None
     gpu_peak_mib: float | None = None
     line_times: list[float] = field(default_factory=list)
-    # "namespace": own PID and mount namespace (ancestors and command files unreachable);
-    # "process": a scrubbed child only (see forkvet.runtime.sandbox)
-    isolation: str = "process"
+    # "bubblewrap": the sandbox of forkvet.runtime.sandbox; "none": a scrubbed child only,
+    # because the operator opted out where no sandbox was available
+    isolation: str = "none"
 
     @property
     def ok(self) -> bool:
@@ -280,8 +281,6 @@ def run(
     isolate_self()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     start = time.monotonic()
-    sampler = GpuSampler()
-    sampler.start()
     # Line-buffered: the log can be followed while the command runs.
     log = (
         os.fdopen(open_log(log_path, repo=cwd), "w", encoding="utf-8", buffering=1)
@@ -289,11 +288,62 @@ def run(
         else None
     )
     before = _children_now()
-    argv, isolation = sandbox.wrap(command, sandbox.hidden_files())
+    # Writable inside the sandbox: the repository (cwd), the output folder, the environment.
+    writable = [log_path.parent] if log_path else []
+    if env and env.get("VIRTUAL_ENV"):
+        writable.append(Path(env["VIRTUAL_ENV"]))
+    try:
+        with sandbox.sandboxed(["/bin/sh", "-c", command], cwd, writable) as (argv, isolation):
+            returncode, timed_out, stopped_early, name, peak = _supervise(
+                argv,
+                cwd,
+                scrubbed_env(env, pass_env),
+                timeout,
+                start,
+                before,
+                tail,
+                log,
+                echo,
+                on_line,
+            )
+    finally:
+        if log:
+            log.close()
+    duration = time.monotonic() - start
+    return RunResult(
+        command,
+        returncode,
+        timed_out,
+        stopped_early,
+        duration,
+        list(tail),
+        str(log_path) if log_path else None,
+        name,
+        peak,
+        isolation=isolation,
+    )
+
+
+def _supervise(
+    argv: list[str],
+    cwd: Path,
+    child_env: dict[str, str],
+    timeout: float,
+    start: float,
+    before: set[int],
+    tail: deque[str],
+    log: TextIO | None,
+    echo: bool,
+    on_line: Callable[[str], bool] | None,
+) -> tuple[int | None, bool, bool, str | None, float | None]:
+    """Run argv until it ends, times out or on_line says stop; then kill its whole tree.
+    (exit code or None, timed out, stopped early, GPU name, peak GPU MiB)"""
+    sampler = GpuSampler()
+    sampler.start()
     proc = subprocess.Popen(
         argv,
         cwd=cwd,
-        env=scrubbed_env(env, pass_env),
+        env=child_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -335,18 +385,5 @@ def run(
     kill_tree(proc.pid, before)
     proc.wait()
     reader.join(timeout=5)
-    duration = time.monotonic() - start
-    if log:
-        log.close()
-    return RunResult(
-        command,
-        None if (timed_out or stopped_early) else proc.returncode,
-        timed_out,
-        stopped_early,
-        duration,
-        list(tail),
-        str(log_path) if log_path else None,
-        name,
-        peak,
-        isolation=isolation,
-    )
+    returncode = None if (timed_out or stopped_early) else proc.returncode
+    return returncode, timed_out, stopped_early, name, peak

@@ -1,27 +1,49 @@
-"""The repository's command in its own PID and mount namespace (Linux, util-linux `unshare`).
+"""The repository's code in a sandbox it cannot undo (bubblewrap, `bwrap`).
 
-forkvet wipes its own environment block, but the processes that started it — the CI step's
-shell, the runner, the user's terminal — hold secrets and the paths of the runner's
-workflow-command files in their `/proc/<pid>/environ`, readable by any process of the same
-user. In a new PID namespace with its own `/proc`, the model's code sees only its own
-processes; its ancestors are invisible. In the same private mount namespace, the step's
-command files (GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_STATE) are
-covered by /dev/null, so writes to them go nowhere. When the namespace init exits, the kernel
-kills everything left in the namespace: `setsid` and double-forks cannot outlive the run.
+Every program that runs the repository's code — the smoke and training commands, the import
+check, notebook kernels, the builds of `pip install -e .` and of source releases — starts
+through `sandboxed()`. Inside:
 
-Not root: a user namespace maps the caller to root inside (`--map-root-user`), which needs
-unprivileged user namespaces (some distributions switch them off — then the command runs
-without a namespace and the result says so: `isolation: process`).
+- the whole file system is read-only (`--ro-bind / /`); only the repository, its environment,
+  the output folder and a private, disk-backed `/tmp` (also `HOME`) are writable;
+- forkvet's own installation (`sys.prefix`, its site-packages, the folder of the `forkvet`
+  package), the Actions' tool folders (`RUNNER_TOOL_CACHE`, the runner's `_actions`) are
+  mounted read-only again on top of any writable folder that holds them;
+- the runner's workflow-command files (`GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`,
+  `GITHUB_STEP_SUMMARY`, `GITHUB_STATE`) are covered last, so nothing re-exposes them, and
+  `/run` (the Docker and other daemons' sockets) is an empty folder;
+- its own user, PID, IPC and UTS namespaces with a fresh `/proc` (forkvet's ancestors and
+  their `/proc/<pid>/environ` do not exist there), killed as a whole when it ends;
+- **no capability** (`--cap-drop ALL`, even when forkvet runs as root), `no_new_privs`, and no
+  further user namespace (`--disable-userns`): a mount cannot be removed, remounted or
+  replaced, so none of the above can be undone from inside. `probe()` checks this on the
+  machine (CapEff 0, NoNewPrivs 1) before it is trusted.
+
+Where bubblewrap is missing or cannot start (unprivileged user namespaces switched off, e.g.
+Ubuntu 24.04's AppArmor default), nothing of the repository runs: `SandboxUnavailable` (exit 3)
+says why and what to do, unless the operator opted out for this process
+(`allow_unsandboxed()`, from `--allow-unsandboxed` or `runtime.require_sandbox: false` in the
+operator's own `--config`; a repository's file cannot). `FORKVET_NO_SANDBOX=1` makes forkvet
+act as if no sandbox existed (tests, debugging): it can only make a run fail, never weaker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-import shlex
 import shutil
+import site
 import subprocess
-from collections.abc import Iterable
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import forkvet
+from forkvet.errors import ForkvetError, InputError
 
 COMMAND_FILES = (
     "GITHUB_ENV",
@@ -30,63 +52,262 @@ COMMAND_FILES = (
     "GITHUB_STEP_SUMMARY",
     "GITHUB_STATE",
 )
-# Mount what must be hidden, then become the command; "$@" keeps paths and the command
-# exactly as given (no quoting by string building).
-_INNER = (
-    'cmd=$1; shift; for f in "$@"; do mount --bind /dev/null "$f" 2>/dev/null || '
-    '{ echo "forkvet: could not hide $f from the command" >&2; exit 97; }; done; '
-    'exec /bin/sh -c "$cmd"'
+# Where the runner keeps the workflow-command files of every step of the job.
+_COMMAND_FOLDER = "_runner_file_commands"
+# GPUs the command may use: the device nodes only, never the rest of the host's /dev.
+_GPU_DEVICES = ("nvidia", "dri", "kfd")
+ISOLATED = "bubblewrap"
+NONE = "none"
+FIX = (
+    "install bubblewrap (apt-get install bubblewrap) and allow unprivileged user namespaces "
+    "(docs/runtime.md#isolation-what-holds-and-what-the-operator-must-do)"
 )
 
 
-def _flags() -> list[str]:
-    flags = ["--pid", "--fork", "--mount-proc", "--kill-child"]
-    if os.geteuid() != 0:
-        flags = ["--user", "--map-root-user", *flags]
-    return flags
+class SandboxUnavailable(ForkvetError):
+    """The repository's code would run without the sandbox, and the operator did not opt out."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""  # why not, with what to do
+
+
+_allowed_without = False
+
+
+def allow_unsandboxed() -> None:
+    """The operator's explicit opt-out for this process: without a sandbox, run anyway."""
+    global _allowed_without
+    _allowed_without = True
+
+
+def unsandboxed_allowed() -> bool:
+    return _allowed_without
+
+
+def _bwrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _apparmor_hint() -> str:
+    try:
+        flag = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").read_text()
+    except OSError:
+        return ""
+    if flag.strip() != "1" or os.geteuid() == 0:
+        return ""
+    return (
+        "; AppArmor restricts unprivileged user namespaces here "
+        "(kernel.apparmor_restrict_unprivileged_userns=1): give bwrap an AppArmor profile "
+        "with `userns` or set the sysctl to 0"
+    )
+
+
+# Run inside by the probe: the promises themselves, not only that bwrap starts.
+_PROBE = (
+    'grep -Eq "^CapEff:[[:space:]]*0+$" /proc/self/status && '
+    'grep -Eq "^NoNewPrivs:[[:space:]]*1$" /proc/self/status && '
+    "! touch /forkvet-probe 2>/dev/null"
+)
 
 
 @functools.cache
-def available() -> bool:
-    """Whether this machine lets forkvet start a PID + mount namespace (probed once)."""
-    if os.environ.get("FORKVET_NO_SANDBOX") or not shutil.which("unshare"):
-        return False
-    try:
-        proc = subprocess.run(
-            ["unshare", *_flags(), "/bin/sh", "-c", "test -r /proc/1/stat"],
-            capture_output=True,
-            timeout=10,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0
+def probe() -> Availability:
+    """Can this machine run the sandbox, with no capability and no_new_privs inside?"""
+    if os.environ.get("FORKVET_NO_SANDBOX"):
+        return Availability(False, "FORKVET_NO_SANDBOX is set")
+    if not sys.platform.startswith("linux"):
+        return Availability(False, f"no sandbox on {sys.platform} (Linux only)")
+    bwrap = _bwrap()
+    if bwrap is None:
+        return Availability(False, "bubblewrap (bwrap) is not installed: " + FIX)
+    with tempfile.TemporaryDirectory(prefix="forkvet-probe-") as tmp:
+        argv = _argv(["/bin/sh", "-c", _PROBE], Path("/"), [], Path(tmp), bwrap)
+        try:
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=False,
+                stdin=subprocess.DEVNULL,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return Availability(False, f"bwrap did not start ({exc}): {FIX}")
+    if proc.returncode != 0:
+        said = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        why = said[-1][:200] if said else "capabilities or no_new_privs not as required"
+        return Availability(False, f"bwrap failed: {why}{_apparmor_hint()}: {FIX}")
+    return Availability(True)
+
+
+def _real(path: str | os.PathLike[str]) -> str:
+    return os.path.realpath(path)
+
+
+def _inside(path: str, folders: Iterable[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def protected_paths(environ: dict[str, str] | None = None) -> list[str]:
+    """forkvet's own installation and the Actions' tool folders (read-only inside)."""
+    env = os.environ if environ is None else environ
+    found = [sys.prefix, str(Path(forkvet.__file__).resolve().parent)]
+    found += site.getsitepackages()
+    user = site.getusersitepackages()
+    found += [user] if isinstance(user, str) else []
+    if env.get("RUNNER_TOOL_CACHE"):
+        found.append(env["RUNNER_TOOL_CACHE"])
+    action = env.get("GITHUB_ACTION_PATH")
+    if action:
+        parts = Path(action).parts
+        # The runner's `_actions` folder holds every action of the job, forkvet's included.
+        cut = parts.index("_actions") + 1 if "_actions" in parts else len(parts)
+        found.append(str(Path(*parts[:cut])))
+    return sorted({_real(p) for p in found if p and os.path.exists(p)})
 
 
 def hidden_files(environ: dict[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
-    return [
-        os.path.realpath(env[name])
-        for name in COMMAND_FILES
-        if env.get(name) and os.path.isfile(env[name])
-    ]
-
-
-def wrap(command: str, hide: Iterable[str] = ()) -> tuple[list[str], str]:
-    """argv that runs `command` (a shell command line), and the isolation it gets."""
-    if not available():
-        return ["/bin/sh", "-c", command], "process"
-    unshare = shutil.which("unshare") or "unshare"
-    return (
-        [unshare, *_flags(), "/bin/sh", "-c", _INNER, "forkvet-sandbox", command, *hide],
-        "namespace",
+    return sorted(
+        {_real(env[name]) for name in COMMAND_FILES if env.get(name) and os.path.isfile(env[name])}
     )
 
 
-def wrap_argv(argv: list[str], hide: Iterable[str] | None = None) -> list[str]:
-    """The same for a program and its arguments (the import check, installs that run the
-    repository's build)."""
-    files = hidden_files() if hide is None else list(hide)
-    wrapped, isolation = wrap(shlex.join(argv), files)
-    return argv if isolation == "process" else wrapped
+def _gpu_devices() -> list[str]:
+    try:
+        names = os.listdir("/dev")
+    except OSError:
+        return []
+    return sorted(f"/dev/{n}" for n in names if n.startswith(_GPU_DEVICES))
+
+
+def _resolver_folder() -> str | None:
+    """/etc/resolv.conf often links into /run (systemd-resolved): keep that one folder."""
+    target = _real("/etc/resolv.conf")
+    return os.path.dirname(target) if target.startswith("/run/") else None
+
+
+def _argv(
+    command: list[str],
+    cwd: Path,
+    writable: Iterable[str | os.PathLike[str]],
+    private_tmp: Path,
+    bwrap: str,
+    readable: Iterable[str | os.PathLike[str]] = (),
+    private_home: bool = True,
+) -> list[str]:
+    """bwrap's arguments. Order matters: each mount covers the ones before it, so the
+    protected and hidden paths come after the writable folders that might hold them."""
+    rw = sorted({_real(p) for p in writable if os.path.exists(p)})
+    if "/" in rw:
+        # a writable / would bring back the host's /proc, /dev and /tmp over the new ones
+        raise InputError("the repository, environment or output folder is /: refusing to run")
+    argv = [
+        bwrap,
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--disable-userns",
+        "--die-with-parent",
+        "--cap-drop",
+        "ALL",
+        "--new-session",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/run",
+    ]
+    resolver = _resolver_folder()
+    if resolver and os.path.isdir(resolver):
+        argv += ["--ro-bind", resolver, resolver]
+    for dev in _gpu_devices():
+        argv += ["--dev-bind", dev, dev]
+    argv += ["--bind", str(private_tmp), "/tmp"]
+    # The runner's folder of command files: every step's files, hidden at once (empty).
+    folders = {os.path.dirname(f) for f in hidden_files()}
+    folders = {f for f in folders if os.path.basename(f) == _COMMAND_FOLDER}
+    for folder in sorted(folders):
+        argv += ["--tmpfs", folder, "--remount-ro", folder]
+    for path in rw:
+        argv += ["--bind", path, path]
+    for path in sorted({_real(p) for p in readable if os.path.exists(p)}):
+        argv += ["--ro-bind", path, path]
+    for path in protected_paths():
+        if _inside(path, rw) or _inside(path, ["/tmp"]):
+            argv += ["--ro-bind", path, path]
+    for path in hidden_files():
+        if os.path.dirname(path) not in folders or _inside(path, rw):
+            argv += ["--ro-bind", "/dev/null", path]
+    if private_home:
+        argv += ["--setenv", "HOME", "/tmp/home"]
+    argv += ["--setenv", "TMPDIR", "/tmp"]
+    # a host PID means nothing in the new PID namespace: ipykernel would see its parent gone
+    argv += ["--unsetenv", "JPY_PARENT_PID"]
+    argv += ["--chdir", _real(cwd), "--", *command]
+    return argv
+
+
+def require() -> bool:
+    """True when the sandbox is available; False when it is not and the operator opted out;
+    else SandboxUnavailable."""
+    found = probe()
+    if found.ok:
+        return True
+    if _allowed_without:
+        return False
+    raise SandboxUnavailable(
+        f"refusing to run the repository's code without a sandbox: {found.reason} "
+        "(to run it anyway on a machine you throw away: --allow-unsandboxed, or "
+        "runtime.require_sandbox: false in your --config)"
+    )
+
+
+@contextmanager
+def sandboxed(
+    command: list[str],
+    cwd: Path,
+    writable: Iterable[str | os.PathLike[str]] = (),
+    readable: Iterable[str | os.PathLike[str]] = (),
+    private_home: bool = True,
+) -> Iterator[tuple[list[str], str]]:
+    """(argv that runs `command` in the sandbox, the isolation it gets: "bubblewrap" or, only
+    when the operator opted out and no sandbox is available, "none"). `cwd` is writable; so
+    are `writable`; `readable` folders under /tmp stay visible read-only. HOME is a folder
+    of the private /tmp unless `private_home` is False (forkvet's installs: uv reads the
+    user's configuration there). The private /tmp is removed afterwards."""
+    if not require():
+        yield command, NONE
+        return
+    bwrap = _bwrap()
+    assert bwrap is not None  # the probe found it
+    private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-"))
+    try:
+        (private / "home").mkdir()
+        argv = _argv(command, cwd, [cwd, *writable], private, bwrap, readable, private_home)
+        yield argv, ISOLATED
+    finally:
+        _remove(private)
+
+
+def _remove(folder: Path) -> None:
+    """Remove the private /tmp, whatever modes the command left on its folders."""
+    for root, dirs, _ in os.walk(folder):  # top-down: each folder is opened after its chmod
+        for name in dirs:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):  # a link the command left may point anywhere
+                with contextlib.suppress(OSError):
+                    os.chmod(path, 0o700)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -37,7 +37,7 @@ class SmokeResult:
     python: str | None = None
     notebook: dict[str, Any] | None = None
     environment: dict[str, Any] | None = None
-    isolation: str | None = None  # namespace | process (forkvet.runtime.sandbox)
+    isolation: str | None = None  # bubblewrap | none (forkvet.runtime.sandbox)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -41,7 +41,7 @@ class TrainResult:
     command_source: str | None = None
     # Named series besides `losses` (GAN logs: "generator", "discriminator"; null = NaN/Inf).
     series: dict[str, list[float | None]] = field(default_factory=dict)
-    isolation: str | None = None  # namespace | process (forkvet.runtime.sandbox)
+    isolation: str | None = None  # bubblewrap | none (forkvet.runtime.sandbox)
     # Set with --baseline: this run against an earlier one (forkvet.runtime.baseline).
     baseline: dict[str, Any] | None = None
 
