@@ -678,10 +678,14 @@ def _short(value: str | None) -> str | None:
     return value if value is not None and len(value) <= _MAX_NAME else None
 
 
-def probe(head: bytes, more: bool | None = None, persistent: bool = False) -> bool:
+def probe(
+    head: bytes, more: bool | None = None, persistent: bool = False, lenient: bool = False
+) -> bool:
     """Would pickle.load do anything with a stream starting with these bytes?
 
     more: the stream goes on past head (default: head is a full HEAD window).
+    lenient: a complete pickle counts even when pickletools cannot disassemble it (pickle.load
+    accepts more than pickletools: a memo key stored twice, items left under the STOP).
     True when the head decodes as pickle opcodes up to a STOP, to its end, or up to an import
     (pickle.load imports and calls before it meets the bad byte that follows). Text and other
     binary formats fail within a few bytes: a space, a newline or a NUL is not an opcode.
@@ -694,6 +698,8 @@ def probe(head: bytes, more: bool | None = None, persistent: bool = False) -> bo
     if info.imports:
         return True
     if info.complete:
+        if lenient or head[:1] == b"\x80":  # PROTO first: written as a pickle, not text
+            return True
         # Without imports it runs nothing: only call it a pickle when its stack is sound
         # (a short text file can spell opcodes up to a "." by chance).
         try:
@@ -707,19 +713,19 @@ def probe(head: bytes, more: bool | None = None, persistent: bool = False) -> bo
     return bool(more and info.error and info.error.endswith(("truncated", "unterminated line")))
 
 
-def looks_like_pickle(s: Stream) -> bool:
+def looks_like_pickle(s: Stream, lenient: bool = False) -> bool:
     """probe() on the stream's head. When the head ends inside a line argument (protocol 0
     reads lines of any length), decided on up to MAX_LINE more bytes; a first line longer
     than that is scanned rather than skipped."""
     head = s.peek(HEAD)
     if len(head) < HEAD:
-        return probe(head, False, s.persistent)
+        return probe(head, False, s.persistent, lenient)
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
     info = walk(Stream(io.BytesIO(b""), budget, head, False, s.persistent), budget)
     if info.imports or not (info.error or "").endswith("unterminated line"):
-        return probe(head, None, s.persistent)
+        return probe(head, None, s.persistent, lenient)
     longer = s.peek(HEAD + MAX_LINE)
-    return probe(longer, len(longer) == HEAD + MAX_LINE, s.persistent)
+    return probe(longer, len(longer) == HEAD + MAX_LINE, s.persistent, lenient)
 
 
 # -- scanning ----------------------------------------------------------------------------------
@@ -752,10 +758,13 @@ def _dispatch(
     be (magic at the start, a zip's end record at the end) adds a scan from the first byte."""
     head = s.peek(HEAD)
     kinds = _kinds(head, seekable)
-    pickled = looks_like_pickle(s)
+    # A stream pickletools cannot disassemble is still walked (pickle.load accepts it, and
+    # pickles may follow it); it is reported only when something more than that one is found.
+    sound = looks_like_pickle(s)
+    pickled = sound or looks_like_pickle(s, lenient=True)
     if not kinds:
         if pickled:
-            _scan_pickles(s, where, out, budget)
+            _scan_pickles(s, where, out, budget, sound)
         return
     if pickled + len(kinds) > 1 and seekable is None:
         # Read more than once: copied out (bounded) to be read from its start again.
@@ -764,7 +773,7 @@ def _dispatch(
             _dispatch(again, where, out, budget, depth, fh)
         return
     if pickled:
-        _scan_pickles(s, where, out, budget)
+        _scan_pickles(s, where, out, budget, sound)
     if depth >= MAX_DEPTH:
         out.note(where, f"archive nested deeper than {MAX_DEPTH} levels, not opened")
         return
@@ -832,12 +841,18 @@ def _join(where: str, part: str) -> str:
     return f"{where}/{part}" if where else part
 
 
-def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
-    """All pickles one after the other (torch's legacy format writes five in a row)."""
+def _scan_pickles(
+    s: Stream, where: str, out: FileScan, budget: Budget, sound: bool = True
+) -> None:
+    """All pickles one after the other (torch's legacy format writes five in a row). Each next
+    one is decided leniently: pickle.load reads what pickletools refuses (a memo key stored
+    twice), so a loader reading on (torch.load) would run what follows it. sound: whether
+    the first passed the strict probe; a lone unsound one without imports is not counted."""
     first = True
     inline = False
+    found = counted = 0
     while True:
-        if not first and not looks_like_pickle(s):
+        if not first and not looks_like_pickle(s, lenient=True):
             break  # what follows is raw data (tensor storages), not a pickle
         first = False
         info = PickleInfo()
@@ -850,7 +865,10 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
                 out.add_import(where, mod, name, inert)
             # A few valid opcodes then garbage is a text file that looked like one.
             if info.complete or info.imports or info.ops >= _MIN_OPS:
-                out.pickles += 1
+                found += 1
+                if sound or info.imports or found > 1:
+                    out.pickles += found - counted
+                    counted = found
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
         if not info.complete:
             break

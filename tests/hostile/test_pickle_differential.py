@@ -117,6 +117,14 @@ def _lzma_small(d: bytes) -> bytes:
 _TAIL = b"N" * 20_000  # after STOP: read by a scanner, never by a loader
 
 
+def _legacy(sys_info: bytes) -> Wrap:
+    """torch's legacy stream (magic number, protocol, sys_info, the data, storage keys) whose
+    sys_info pickle.load reads but pickletools refuses: torch.load goes on to the data."""
+    magic = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
+    proto = pickle.dumps(1001, protocol=2)
+    return lambda d: magic + proto + sys_info + d + pickle.dumps([], protocol=2)
+
+
 def _bad_crc(gz: bytes) -> bytes:
     out = bytearray(gz)
     out[-8] ^= 0xFF  # gzip checks the CRC-32 only when it reads to the end
@@ -153,6 +161,8 @@ WRAPPERS: dict[str, tuple[Wrap, str]] = {
     "xz_cut": (lambda d: P.xz(d + _TAIL)[:-30], ".pkl.xz"),
     "bz2_cut": (lambda d: P.bz(d + _TAIL)[:-30], ".pkl.bz2"),
     "magic_in_gzip": (lambda d: P.gz(P.magic_prefix(b"PK\x03\x04") + d), ".pkl.gz"),
+    "legacy_memo_twice": (_legacy(b"\x80\x02}q\x00q\x00."), ".pt"),
+    "legacy_stack_left": (_legacy(b"\x80\x02NN."), ".pt"),
 }
 _FOLDERS = [
     "",

@@ -239,3 +239,27 @@ def test_an_import_only_file_really_imports_under_joblib(tmp_path: Path) -> None
         "try:\n    joblib.load('f.pkl')\nexcept Exception:\n    pass"
     )
     assert P.really_runs(code, data, tmp_path, marker)
+
+
+def test_pickles_after_one_that_pickletools_refuses_are_still_walked(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """pickle.load accepts a memo key stored twice and items left under STOP; pickletools
+    does not. A loader that reads on (torch's legacy format: magic, protocol, sys_info, data)
+    runs what follows, so the scan reads on too, whatever the first pickle looks like."""
+    import pickle
+
+    marker = tmp_path / "PWNED"
+    payload = P.os_system(f"touch {marker}", 2)
+    head = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2) + pickle.dumps(1001, protocol=2)
+    cases = {
+        "memo_twice.pt": head + b"\x80\x02}q\x00q\x00." + payload,
+        "stack_left.pt": head + b"\x80\x02NN." + payload,
+        "unsound_first.pkl": b"}q\x00q\x00." + payload,
+    }
+    report = vet_repo(cases)
+    errors = {r.path for r in report.risks if r.severity == "error"}
+    assert sorted(set(cases) - errors) == []
+    data = cases["memo_twice.pt"]
+    loader = "import torch, io; torch.load(io.BytesIO(DATA), weights_only=False)"
+    assert P.really_runs(loader, data, tmp_path, marker)
