@@ -121,3 +121,36 @@ def github(tmp_path: Path) -> Iterator[Any]:
     ) as emu:
         yield emu
     assert emu.errors == [], "\n".join(emu.errors)
+
+
+# Files whose tests build environments, train, run the App's worker and emulator, or feed
+# bombs: marked `slow`, so `pytest -m "not slow"` is a quick edit-test loop (the whole suite
+# stays the definition of done; scripts/test.sh runs it all).
+SLOW_FILES = frozenset(
+    {
+        "test_runtime_path.py",
+        "test_tracking_app.py",
+        "test_actions.py",
+        "test_app.py",
+        "test_app_accept.py",
+        "test_app_hostile.py",
+        "test_bombs.py",
+        "test_bombs_outsider.py",
+        "test_train_check.py",
+        "test_smoke.py",
+        "test_notebooks.py",
+        "test_baseline.py",
+        "test_env.py",
+        "test_env_old.py",
+        "test_isolation.py",
+        "test_pickle_differential.py",
+        "test_seams.py",
+        "test_outsider.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
