@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -48,6 +49,12 @@ def test_cuda_of_old_frameworks() -> None:
     assert conda_packages("torch", "1.7.1") == ["cudatoolkit=11.0"]
     assert conda_packages("torch", "2.1.0") == []  # the wheels bundle CUDA
 
+
+# A source release's build writes this file: resolving must never run it.
+BUILD_MARK = (
+    "import pathlib, tempfile\n"
+    "pathlib.Path(tempfile.gettempdir(), 'forkvet-test-built').write_text('ran')\n"
+)
 
 PY2 = [
     # only a Python 2 wheel: installs on 2.7
@@ -130,6 +137,42 @@ OLD = [
     # a package that published only a source release before the date; wheels came later
     Dist("srconly", "1.0", "2017-05-01T00:00:00Z", sdist=True),
     Dist("srconly", "1.1", "2019-05-01T00:00:00Z", tag="py3-none-any"),
+    # 2017-style source-only dependencies of a framework (gast, termcolor): old PKG-INFO
+    # without Requires-Dist; the requirements are in egg-info/requires.txt or setup.py.
+    Dist(
+        "gastlike",
+        "0.2.0",
+        "2017-06-01T00:00:00Z",
+        sdist=True,
+        build_code=BUILD_MARK,
+        sdist_files={
+            "PKG-INFO": "Metadata-Version: 1.1\nName: gastlike\nVersion: 0.2.0\n",
+            "gastlike.egg-info/requires.txt": (
+                'astorlike>=0.1\n\n[:python_version < "3"]\nfutureslike\n\n[test]\npytest\n'
+            ),
+        },
+    ),
+    Dist(
+        "colorlike",
+        "1.1.0",
+        "2017-03-01T00:00:00Z",
+        sdist=True,
+        build_code=BUILD_MARK,
+        sdist_files={
+            "PKG-INFO": "Metadata-Version: 1.1\nName: colorlike\nVersion: 1.1.0\n",
+            "setup.py": "from setuptools import setup\nsetup(name='colorlike', "
+            "install_requires=['six>=1.10'])\n",
+        },
+        # never read through a link: it would name an unrelated package
+        sdist_links={"setup.cfg": "/etc/passwd", "requirements.txt": "../../evil.txt"},
+    ),
+    Dist("astorlike", "0.6", "2017-05-01T00:00:00Z"),
+    Dist("six", "1.11.0", "2017-09-17T00:00:00Z", tag="py2.py3-none-any"),
+    Dist("futureslike", "3.2", "2017-01-01T00:00:00Z"),
+    # unrelated index projects named like a submodule's and a git requirement's modules
+    Dist("inception", "0.1", "2017-01-01T00:00:00Z"),
+    Dist("taming-transformers", "0.0.1", "2017-01-01T00:00:00Z", modules=["taming"]),
+    Dist("tflike", "1.4.0", "2017-11-01T00:00:00Z", ["gastlike>=0.2.0", "numpy"], tag=cp("36")),
 ]
 
 
@@ -217,13 +260,52 @@ def test_build_tool_pins_respect_the_framework_limits(
     assert pins["setuptools"] == "39.1.0"  # not 40.4.0: TensorFlow 1.10 caps it
 
 
-def test_source_only_packages_without_builds_take_the_first_wheel_and_say_so(
+def test_source_only_packages_are_pinned_on_the_date_from_metadata_read_statically(
     old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    marker = Path(tempfile.gettempdir(), "forkvet-test-built")
+    marker.unlink(missing_ok=True)
     repo = make_repo({"m.py": "import srconly\n"}, date="2018-01-01T10:00:00+00:00")
     data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
-    assert data["complete"] is True and pins_of(data) == {"srconly": "1.1"}
-    assert data["after_date"] == ["srconly"]
-    assert any("its first release with a wheel" in p for p in data["problems"])
+    assert data["complete"] is True and pins_of(data) == {"srconly": "1.0"}, data["problems"]
+    assert data["after_date"] == [] and data["builds_from_source"] == ["srconly==1.0"]
     built = env(repo, tmp_path / "built", capsys, "--python", "3.11", "--allow-build")
     assert pins_of(built) == {"srconly": "1.0"} and built["after_date"] == []
+    # a TensorFlow-1.x-like stack whose small dependencies were source-only then
+    tf_repo = make_repo(
+        {"m.py": "import tflike\nimport colorlike\n"}, date="2018-01-01T10:00:00+00:00"
+    )
+    data = env(tf_repo, tmp_path / "tf", capsys, "--device", "cpu", "--python", "3.6")
+    pins = pins_of(data)
+    assert data["complete"] is True, data["problems"]
+    assert pins["gastlike"] == "0.2.0" and pins["astorlike"] == "0.6"  # from requires.txt
+    assert pins["colorlike"] == "1.1.0" and pins["six"] == "1.11.0"  # from setup.py's AST
+    assert "futureslike" not in pins and "pytest" not in pins  # Python 2 only; an extra
+    assert data["builds_from_source"] == ["colorlike==1.1.0", "gastlike==0.2.0"]
+    assert not marker.exists(), "resolving ran a source release's build"
+    # installing with uv reads the same metadata instead of building to learn it
+    uv_toml = (tmp_path / "tf" / "uv.toml").read_text()
+    assert 'name = "gastlike"' in uv_toml and '"astorlike>=0.1"' in uv_toml
+    reqs = (tmp_path / "tf" / "requirements.txt").read_text()
+    assert "builds from source when installed" in reqs
+
+
+def test_modules_of_submodules_and_git_requirements_are_never_index_names(
+    old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            ".gitmodules": '[submodule "common/inception"]\n\tpath = common/inception\n'
+            "\turl = https://github.com/someone/chainer-inception-score.git\n",
+            "common/evaluation.py": "from inception.inception_score import score\n",
+            "train.py": "import taming.models\nimport srconly\n",
+            "requirements.txt": "-e git+https://github.com/someone/taming-transformers.git"
+            "@master#egg=taming-transformers\n",
+        },
+        date="2018-01-01T10:00:00+00:00",
+    )
+    data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
+    pins = pins_of(data)
+    assert "inception" not in pins and "taming-transformers" not in pins, pins
+    assert data["complete"] is True and "srconly" in pins, data["problems"]
+    assert any("taming-transformers" in g for g in data["git"])

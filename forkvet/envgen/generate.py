@@ -57,6 +57,9 @@ class EnvResult:
     git: list[str] = field(default_factory=list)
     # Pinned to a release after the date: nothing installable without a build came earlier.
     after_date: list[str] = field(default_factory=list)
+    # Pins (name==version) with only source releases on the date: resolved from their
+    # metadata read statically; installing them builds them from source.
+    builds_from_source: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,8 +159,9 @@ def generate(
     fixes = [f for f in res.metadata_fixes if res.pins.get(str(f["name"])) == str(f["version"])]
     if fixes and not offline:
         files["uv.toml"] = (
-            "# Repaired metadata of old releases (invalid version specifiers such as\n"
-            "# pytz>=2011k, which uv and pip >= 24.1 refuse). Use with: uv pip install\n"
+            "# Metadata of old releases for uv: repaired (invalid version specifiers such as\n"
+            "# pytz>=2011k, which uv and pip >= 24.1 refuse), or read without running anything\n"
+            "# from source-only releases. Use with: uv pip install\n"
             "# --config-file uv.toml -r requirements.txt\n" + uv_toml_text(fixes)
         )
     written = outputs.write(out, files, repo=snap.root) if out else []
@@ -210,6 +214,7 @@ def generate(
         extras=[n.name for n in needs.of_kind("extra")],
         git=list(needs.git),
         after_date=res.after_date,
+        builds_from_source=res.from_source,
         unresolved=[
             n.name
             for n in needs.of_kind("main", "build")

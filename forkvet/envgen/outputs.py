@@ -79,6 +79,12 @@ def requirements_txt(
             "# not installable from the package index (build from source or conda):",
             *[f"#   {terminal(n)}" for n in needs.not_installable],
         ]
+    if res.from_source:
+        lines += [
+            "",
+            "# builds from source when installed (only source releases on the date; their",
+            "# requirements were read without running them): " + ", ".join(res.from_source),
+        ]
     for name in res.dropped:
         lines.append(f"# {name}: not found on the package index, left out")
     unresolved = [

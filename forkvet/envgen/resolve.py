@@ -58,6 +58,9 @@ class Resolution:
     after_date: list[str] = field(default_factory=list)
     # Repaired legacy metadata (uv `dependency-metadata` entries) the pins need to install.
     metadata_fixes: list[dict[str, object]] = field(default_factory=list)
+    # Pins (name==version) that only had source releases: their requirements were read
+    # statically for resolving; installing them builds them from source.
+    from_source: list[str] = field(default_factory=list)
 
 
 def _req(need: Need) -> str:
@@ -101,6 +104,8 @@ def _rounds(
 ) -> Resolution:
     no_build: set[str] = set()
     widened: set[str] = set()
+    static: dict[tuple[str, str], dict[str, object]] = {}
+    read: dict[str, set[str]] = {}
     config: Path | None = None
     early = newest_are_broken(sorted({canonical(n.name) for n in active}), as_of)
     if early:
@@ -122,6 +127,7 @@ def _rounds(
             )
             if not broken:
                 result.pins = _cap_build_tools(res.pins, python, as_of, flags, uv_toml, result)
+                _from_source(result, static, fixes)
                 _flag_downgrades(result, active)
                 return result
         if broken:
@@ -130,14 +136,19 @@ def _rounds(
             # with their metadata repaired, that package may build again.
             no_build -= set(broken)
             continue
+        fw_name = canonical(framework.dist) if framework else ""
+        absent = sorted({canonical(m) for m in _NO_VERSIONS.findall(res.error)} - {fw_name})
+        # Source-only releases on the date: their requirements read without running them.
+        exact = _exact_pins(active, framework)
+        names = list(dict.fromkeys(res.needs_build + absent))
+        if names and _read_sources(result, names, python, as_of, extra, static, read, exact, tmp):
+            continue
         if res.needs_build and _nearest_wheels(
             result, res.needs_build, python, as_of, extra, widened
         ):
             continue
         # Nothing of a package on the date (PyTorch before 1.0 was never on the index): its
         # first release with a wheel for this Python, disclosed.
-        fw_name = canonical(framework.dist) if framework else ""
-        absent = sorted({canonical(m) for m in _NO_VERSIONS.findall(res.error)} - {fw_name})
         if absent and _nearest_wheels(result, absent, python, as_of, extra, widened):
             continue
         if res.needs_build:
@@ -190,6 +201,90 @@ def _rounds(
     result.complete = False
     result.problems.append("gave up after relaxing pins several times")
     return result
+
+
+def _read_sources(
+    result: Resolution,
+    names: list[str],
+    python: str,
+    as_of: date,
+    extra: list[str],
+    static: dict[tuple[str, str], dict[str, object]],
+    read: dict[str, set[str]],
+    exact: dict[str, str],
+    tmp: tempfile.TemporaryDirectory[str],
+) -> bool:
+    """Builds are off and these packages had only source releases for this Python by the
+    date: read the requirements of such releases statically (the pinned one, then the
+    newest, then older ones each time uv still lacks one) and give uv a metadata-only wheel
+    of each (sdist.py). False when there was nothing more to read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forkvet.envgen.index import WORKERS
+    from forkvet.envgen.sdist import metadata_wheel, source_only_versions, static_metadata
+    from forkvet.envgen.uv import builds_allowed
+
+    if builds_allowed():
+        return False
+    wanted = []
+    for name in names:
+        done_before = read.setdefault(name, set())
+        pinned = {exact[name]} if name in exact else set()
+        batch = source_only_versions(name, python, as_of, done_before, pinned - done_before)
+        done_before.update(v for v, _ in batch)
+        wanted += [(name, v, f) for v, f in batch]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        metas = list(pool.map(lambda t: static_metadata(*t), wanted))
+    folder = Path(tmp.name) / "static-metadata"
+    folder.mkdir(exist_ok=True)
+    done: dict[str, int] = {}
+    for meta in metas:
+        if meta is None:
+            continue
+        metadata_wheel(folder, meta)
+        static[(canonical(meta.name), meta.version)] = meta.entry()
+        done[meta.name] = done.get(meta.name, 0) + 1
+    if not done:
+        return False
+    if str(folder) not in extra:
+        extra += ["--find-links", str(folder)]
+    result.problems.append(
+        f"{', '.join(done)}: only source releases for Python {python} by "
+        f"{as_of.isoformat()}; read the requirements of "
+        + ", ".join(f"{n} ({k} release{'s' if k > 1 else ''})" for n, k in done.items())
+        + " from their archives without running anything"
+    )
+    return True
+
+
+def _exact_pins(active: list[Need], framework: FrameworkPin | None) -> dict[str, str]:
+    out = {canonical(framework.dist): framework.version} if framework else {}
+    for n in active:
+        m = re.fullmatch(r"\s*===?\s*([\w.+!-]+)\s*", n.spec)
+        if m:
+            out[canonical(n.name)] = m.group(1)
+    return out
+
+
+def _from_source(
+    result: Resolution,
+    static: dict[tuple[str, str], dict[str, object]],
+    fixes: list[dict[str, object]],
+) -> None:
+    """The pins that are source releases read statically: they build when installed, and the
+    metadata read goes into uv.toml (uv then reads it instead of building to learn it)."""
+    for name, version in sorted(result.pins.items()):
+        entry = static.get((canonical(name), version))
+        if entry is None:
+            continue
+        result.from_source.append(f"{name}=={version}")
+        fixes.append(entry)
+    result.metadata_fixes = fixes
+    if result.from_source:
+        result.problems.append(
+            f"builds from source when installed (only source releases on the date): "
+            f"{', '.join(result.from_source)}"
+        )
 
 
 def _newer_broken(pins: dict[str, str], as_of: date) -> list[str]:
