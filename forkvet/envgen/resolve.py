@@ -141,7 +141,9 @@ def _rounds(
         # Source-only releases on the date: their requirements read without running them.
         exact = _exact_pins(active, framework)
         names = list(dict.fromkeys(res.needs_build + absent))
-        if names and _read_sources(result, names, python, as_of, extra, static, read, exact, tmp):
+        if names and _read_sources(
+            result, names, python, as_of, extra, static, read, exact, tmp, res.error
+        ):
             continue
         if res.needs_build and _nearest_wheels(
             result, res.needs_build, python, as_of, extra, widened
@@ -213,6 +215,7 @@ def _read_sources(
     read: dict[str, set[str]],
     exact: dict[str, str],
     tmp: tempfile.TemporaryDirectory[str],
+    error: str = "",
 ) -> bool:
     """Builds are off and these packages had only source releases for this Python by the
     date: read the requirements of such releases statically (the pinned one, then the
@@ -230,7 +233,10 @@ def _read_sources(
     for name in names:
         done_before = read.setdefault(name, set())
         pinned = {exact[name]} if name in exact else set()
-        batch = source_only_versions(name, python, as_of, done_before, pinned - done_before)
+        asked = _asked_for(error, name)
+        batch = source_only_versions(
+            name, python, as_of, done_before, pinned - done_before, wanted=asked
+        )
         done_before.update(v for v, _ in batch)
         wanted += [(name, v, f) for v, f in batch]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
@@ -248,13 +254,27 @@ def _read_sources(
         return False
     if str(folder) not in extra:
         extra += ["--find-links", str(folder)]
-    result.problems.append(
-        f"{', '.join(done)}: only source releases for Python {python} by "
-        f"{as_of.isoformat()}; read the requirements of "
-        + ", ".join(f"{n} ({k} release{'s' if k > 1 else ''})" for n, k in done.items())
-        + " from their archives without running anything"
-    )
+    told = {
+        n
+        for p in result.problems
+        if "only source releases for Python" in p
+        for n in p.split(":", 1)[0].split(", ")
+    }
+    new = [n for n in done if n not in told]
+    if new:
+        result.problems.append(
+            f"{', '.join(new)}: only source releases for Python {python} by "
+            f"{as_of.isoformat()}; read the requirements of those releases from their "
+            f"archives without running anything"
+        )
     return True
+
+
+def _asked_for(error: str, name: str) -> list[str]:
+    """The specifiers uv's explanation says dependants put on name (`tensorflow==1.2.0
+    depends on markdown==2.2.0`): the source releases to read first."""
+    pattern = rf"(?i)depends on {re.escape(name)}((?:[<>=!~]=?[\w.*+!]+,?)+)"
+    return [m.rstrip(",") for m in re.findall(pattern, error)]
 
 
 def _exact_pins(active: list[Need], framework: FrameworkPin | None) -> dict[str, str]:

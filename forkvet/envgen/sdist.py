@@ -76,10 +76,20 @@ def source_only_versions(
     skip: set[str] | frozenset[str] = frozenset(),
     pinned: set[str] | frozenset[str] = frozenset(),
     limit: int = VERSIONS_PER_PACKAGE,
+    wanted: list[str] | None = None,
 ) -> list[tuple[str, IndexFile]]:
     """Releases up to the date with a source archive but no wheel for this Python, each with
     its archive: the pinned ones, then the newest final releases not in skip (read
-    already), at most limit of them."""
+    already) — those within a wanted specifier (what uv said a dependant asks for) first —
+    at most limit of them."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    specs = []
+    for text in wanted or []:
+        try:
+            specs.append(SpecifierSet(text))
+        except InvalidSpecifier:
+            continue
     cutoff = _cutoff(as_of)
     archives: dict[str, IndexFile] = {}
     wheels: set[str] = set()
@@ -102,7 +112,11 @@ def source_only_versions(
         if version in pinned or not parsed.is_prerelease:
             found.append((version not in pinned, parsed, version, f))
     first = [t for t in found if not t[0]]
-    rest = sorted((t for t in found if t[0]), key=lambda t: t[1], reverse=True)
+    rest = sorted(
+        (t for t in found if t[0]),
+        key=lambda t: (any(s.contains(t[1]) for s in specs), t[1]),
+        reverse=True,
+    )
     return [(v, f) for _, _, v, f in (first + rest)[: len(first) + limit]]
 
 
