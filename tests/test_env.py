@@ -81,6 +81,9 @@ DISTS = [
     Dist("pkga", "1.0", "2019-01-01T00:00:00Z", code="import pkgb\n"),
     Dist("pkgb", "1.0", "2019-01-01T00:00:00Z"),
     Dist("torch", "1.4.0", "2019-06-01T00:00:00Z", modules=["torch"]),
+    # a GPU-only build published as a distribution of its own, and its CPU twin
+    Dist("onnxruntime", "1.0.0", "2019-10-01T00:00:00Z"),
+    Dist("onnxruntime-gpu", "1.0.0", "2019-10-01T00:00:00Z", modules=["onnxruntime"]),
     # Python 2: the oldest release left of a package wants a newer numpy than the date gives
     *[
         Dist("numlib", v, when, tag="cp27-cp27mu-manylinux1_x86_64")
@@ -141,6 +144,37 @@ def test_tensorflow_1_repo_pins_framework_first_as_of_the_code_date(
     code, cpu = run_env(repo, tmp_path / "cpu", capsys, "--device", "cpu")
     assert code == 0 and cpu["framework"]["dist"] == "tensorflow"
     assert "cudatoolkit" not in (tmp_path / "cpu" / "environment.yml").read_text()
+
+
+def test_cpu_environment_gets_cpu_builds_and_keeps_the_authors_floor(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an unpinned tensorflow-gpu beside the authors' tensorflow pin; a CPU machine
+    repo = make_repo(
+        {**TF1, "requirements.txt": "tensorflow-gpu\ntensorflow==1.15.0\n"},
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys, "--device", "cpu")
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert code == 0 and pins["tensorflow"] == "1.15.0" and "tensorflow-gpu" not in pins, data
+    assert "tensorflow-gpu" not in (tmp_path / "out" / "requirements.txt").read_text()
+    # only GPU builds declared: their CPU builds, same versions
+    repo = make_repo(
+        {**TF1, "requirements.txt": "tensorflow-gpu==1.15.0\nonnxruntime-gpu==1.0.0\n"},
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "only-gpu", capsys, "--device", "cpu")
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins.get("tensorflow") == "1.15.0" and "tensorflow-gpu" not in pins, pins
+    assert pins.get("onnxruntime") == "1.0.0" and "onnxruntime-gpu" not in pins, pins
+    # the README's floor is after the code's date: the release of the date is not complete
+    repo = make_repo(
+        {**TF1, "requirements.txt": "", "README.md": "Requires TensorFlow >= 1.15.\n"},
+        date="2019-01-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "floor", capsys, "--device", "cpu")
+    assert code == 1 and data["complete"] is False, data["problems"]
+    assert any("below the authors' stated tensorflow>=1.15" in p for p in data["problems"])
 
 
 def test_declared_pins_are_kept_and_conflicts_reported(

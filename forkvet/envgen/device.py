@@ -12,6 +12,7 @@ install commands (the cudatoolkit each release's conda package was built with).
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from packaging.version import InvalidVersion, Version
@@ -70,3 +71,26 @@ def tf_gpu_dist(version: str) -> bool:
         return Version(version) < Version("2.1")
     except InvalidVersion:
         return False
+
+
+# GPU builds published as distributions of their own, and the CPU build of each.
+_CPU_TWINS = {
+    "tensorflow-gpu": "tensorflow",
+    "tf-nightly-gpu": "tf-nightly",
+    "paddlepaddle-gpu": "paddlepaddle",
+    "onnxruntime-gpu": "onnxruntime",
+    "faiss-gpu": "faiss-cpu",
+    "mxnet-mkl": "mxnet",
+    "jaxlib-cuda": "jaxlib",
+}
+_MXNET_CUDA = re.compile(r"^mxnet-cu\d+(?:mkl)?$")
+
+
+def cpu_twin(name: str) -> str | None:
+    """The CPU build's distribution of a GPU-only distribution (tensorflow-gpu → tensorflow,
+    mxnet-cu90 → mxnet); None when name is not one."""
+    if name in _CPU_TWINS:
+        return _CPU_TWINS[name]
+    if _MXNET_CUDA.match(name):
+        return "mxnet"
+    return None

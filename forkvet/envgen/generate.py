@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from forkvet.config import Config
 from forkvet.envgen import device as devices
@@ -124,6 +126,8 @@ def generate(
         if needs.get(need.name) is None:
             needs.needs.append(need)
     needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
+    if device == "cpu":
+        _cpu_twins(needs)
     when = as_of or code_date(report)
     py = report.python
     framework = next((fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS), None)
@@ -146,6 +150,8 @@ def generate(
                 return resolve(copy.deepcopy(needs), version, when, pin, flags + more)
 
             res = choose(framework, needs, pythons, when, device, flags, attempt)
+    if not offline:
+        _below_floors(res, needs, framework)
     res.problems[:0] = needs.notices
     files = {
         "requirements.txt": (
@@ -224,6 +230,59 @@ def generate(
         ],
     )
     return result, report
+
+
+_FLOOR = re.compile(r"(==|>=|~=|>)\s*([\w.]+)")
+
+
+def _below_floors(res: Resolution, needs: NeedSet, fw: Framework | None) -> None:
+    """A pin under a floor the authors stated (README "TF >= 1.2", requirements `x>=2`) is not
+    what they ran: never complete, and said."""
+    stated: list[tuple[str, str, str]] = [
+        (n.name, n.spec, n.why) for n in needs.of_kind("main", "build") if n.spec
+    ]
+    if fw is not None and fw.version_spec and fw.name in FRAMEWORK_DISTS:
+        stated.append((FRAMEWORK_DISTS[fw.name], fw.version_spec, "the README or code"))
+    pins = dict(res.pins)
+    if res.framework:
+        pins[res.framework.dist] = res.framework.version
+        if res.framework.dist == "tensorflow-gpu":
+            pins.setdefault("tensorflow", res.framework.version)
+    for name, spec, why in stated:
+        pinned = pins.get(name)
+        if not pinned or any(p.startswith(f"{name}: uv could only use") for p in res.problems):
+            continue
+        for op, floor in _FLOOR.findall(spec):
+            try:
+                low = Version(floor.rstrip(".*"))
+                below = Version(pinned) < low or (op == ">" and Version(pinned) == low)
+            except InvalidVersion:
+                continue
+            if below:
+                res.complete = False
+                res.problems.append(
+                    f"{name}=={pinned} is below the authors' stated {name}{spec} ({terminal(why)})"
+                )
+                break
+
+
+def _cpu_twins(needs: NeedSet) -> None:
+    """A CPU environment gets the CPU build of every GPU-only distribution the authors name
+    (tensorflow-gpu 1.x cannot even be imported without CUDA); their version carries over."""
+    for need in list(needs.needs):
+        twin = devices.cpu_twin(need.name)
+        if twin is None:
+            continue
+        needs.notices.append(f"{need.name}: its CPU build {twin} for --device cpu")
+        other = needs.get(twin)
+        if other is None:
+            need.name = twin
+            continue
+        if need.spec and not other.spec:
+            other.spec = need.spec
+        if need.kind == "main":
+            other.kind = "main"
+        needs.needs.remove(need)
 
 
 def _docker_pin(snap: Snapshot, fw: Framework | None, needs: NeedSet) -> Framework | None:
