@@ -177,6 +177,28 @@ def test_cpu_environment_gets_cpu_builds_and_keeps_the_authors_floor(
     assert any("below the authors' stated tensorflow>=1.15" in p for p in data["problems"])
 
 
+def test_the_code_date_ignores_later_docs_packaging_and_ci_commits(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(TF1, date="2019-12-01T10:00:00+00:00")
+    first = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    make_repo(
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='m')\n",
+            "README.md": "Updated.\n",
+            "docs/conf.py": "project = 'm'\n",
+            ".github/workflows/check.py": "print('ci')\n",
+            "requirements.txt": "numpy\n",
+        },
+        date="2026-01-01T10:00:00+00:00",
+    )
+    _, data = run_env(repo, tmp_path / "out", capsys, "--device", "cpu")
+    assert data["as_of"] == "2019-12-01" and data["code_commit"] == first, data
+    assert any(f"by commit {first[:12]}" in p for p in data["problems"])
+
+
 def test_declared_pins_are_kept_and_conflicts_reported(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

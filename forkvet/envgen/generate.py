@@ -62,6 +62,8 @@ class EnvResult:
     # Pins (name==version) with only source releases on the date: resolved from their
     # metadata read statically; installing them builds them from source.
     builds_from_source: list[str] = field(default_factory=list)
+    # The commit the date is from: the newest that changed code (not docs, packaging, CI).
+    code_commit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,6 +131,12 @@ def generate(
     if device == "cpu":
         _cpu_twins(needs)
     when = as_of or code_date(report)
+    dated_by = None if as_of else report.repo.code_commit
+    if dated_by and dated_by != report.repo.commit:
+        needs.notices.append(
+            f"dated {when.isoformat()} by commit {dated_by[:12]}, the newest that changes code "
+            f"(later commits change only docs, packaging metadata or CI)"
+        )
     py = report.python
     framework = next((fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS), None)
     framework = _docker_pin(snap, framework, needs)
@@ -221,6 +229,7 @@ def generate(
         git=list(needs.git),
         after_date=res.after_date,
         builds_from_source=res.from_source,
+        code_commit=dated_by,
         unresolved=[
             n.name
             for n in needs.of_kind("main", "build")
