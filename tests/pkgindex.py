@@ -42,6 +42,7 @@ class Dist:
     # symbolic links (member -> target) it also holds.
     sdist_files: dict[str, str] = field(default_factory=dict)
     sdist_links: dict[str, str] = field(default_factory=dict)
+    yanked: bool = False  # PEP 592: installs only when pinned exactly
 
     @property
     def filename(self) -> str:
@@ -185,6 +186,7 @@ class PackageIndex:
                                 "hashes": {"sha256": hashlib.sha256(whl).hexdigest()},
                                 "requires-python": d.requires_python,
                                 "upload-time": d.uploaded,
+                                "yanked": d.yanked,
                                 "core-metadata": False
                                 if d.sdist
                                 else {"sha256": hashlib.sha256(d.metadata().encode()).hexdigest()},
@@ -208,6 +210,7 @@ class PackageIndex:
                         if d.requires_python
                         else ""
                     )
+                    + (' data-yanked=""' if d.yanked else "")
                     + f">{d.filename}</a>\n"
                     for d in dists
                 )

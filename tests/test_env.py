@@ -161,6 +161,7 @@ def test_cpu_environment_gets_cpu_builds_and_keeps_the_authors_floor(
     # only GPU builds declared: their CPU builds, same versions
     repo = make_repo(
         {**TF1, "requirements.txt": "tensorflow-gpu==1.15.0\nonnxruntime-gpu==1.0.0\n"},
+        name="gpu-repo",
         date="2019-12-01T10:00:00+00:00",
     )
     code, data = run_env(repo, tmp_path / "only-gpu", capsys, "--device", "cpu")
@@ -169,7 +170,8 @@ def test_cpu_environment_gets_cpu_builds_and_keeps_the_authors_floor(
     assert pins.get("onnxruntime") == "1.0.0" and "onnxruntime-gpu" not in pins, pins
     # the README's floor is after the code's date: the release of the date is not complete
     repo = make_repo(
-        {**TF1, "requirements.txt": "", "README.md": "Requires TensorFlow >= 1.15.\n"},
+        {**TF1, "README.md": "Requires TensorFlow >= 1.15.\n"},
+        name="floor-repo",
         date="2019-01-01T10:00:00+00:00",
     )
     code, data = run_env(repo, tmp_path / "floor", capsys, "--device", "cpu")

@@ -169,6 +169,13 @@ OLD = [
     Dist("astorlike", "0.6", "2017-05-01T00:00:00Z"),
     Dist("six", "1.11.0", "2017-09-17T00:00:00Z", tag="py2.py3-none-any"),
     Dist("futureslike", "3.2", "2017-01-01T00:00:00Z"),
+    # every early release yanked later (torchvision 0.1/0.2)
+    Dist("tvlike", "0.2.1", "2018-01-01T00:00:00Z", yanked=True),
+    Dist("tvlike", "0.3.0", "2019-05-01T00:00:00Z"),
+    # a yanked wheel and a source release of the same version (torchvision 0.2.2)
+    Dist("tvwheel", "0.2.2", "2018-01-01T00:00:00Z", yanked=True),
+    Dist("tvwheel", "0.2.2", "2018-01-01T00:00:00Z", sdist=True, yanked=True),
+    Dist("tvwheel", "0.4.0", "2019-08-01T00:00:00Z"),
     # unrelated index projects named like a submodule's and a git requirement's modules
     Dist("inception", "0.1", "2017-01-01T00:00:00Z"),
     Dist("taming-transformers", "0.0.1", "2017-01-01T00:00:00Z", modules=["taming"]),
@@ -309,3 +316,15 @@ def test_modules_of_submodules_and_git_requirements_are_never_index_names(
     assert "inception" not in pins and "taming-transformers" not in pins, pins
     assert data["complete"] is True and "srconly" in pins, data["problems"]
     assert any("taming-transformers" in g for g in data["git"])
+
+
+def test_a_package_whose_releases_were_yanked_is_pinned_exactly(
+    old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({"m.py": "import tvlike\nimport tvwheel\n"}, date="2018-06-01T10:00:00+00:00")
+    data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
+    pins = pins_of(data)
+    assert data["complete"] is True, data["problems"]
+    assert pins == {"tvlike": "0.2.1", "tvwheel": "0.2.2"}, data["problems"]
+    assert any("PEP 592" in p for p in data["problems"])
+    assert "tvlike==0.2.1" in (tmp_path / "out" / "requirements.txt").read_text()

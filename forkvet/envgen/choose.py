@@ -165,6 +165,15 @@ def fallback(
                 f"no {wanted} release with wheels for Python {python} was on the index by "
                 f"{as_of.isoformat()}; pinned {dist}=={version}, the nearest newer one that was",
             )
+    if spec.startswith("==") and "," not in spec:
+        # The version the authors name, released after the code's date: still theirs.
+        version = _one(dist, spec, python, date.today(), False, flags)
+        if version:
+            return Choice(
+                FrameworkPin(fw.name, dist, version, spec),
+                f"{dist}=={version}, the version the authors name, was released after the "
+                f"code's date ({as_of.isoformat()}); pinned it",
+            )
     if spec:
         # A README often describes a later version than the code's date (DiT: "PyTorch 2.0",
         # code from before its release): the newest release on the date beats one after it.

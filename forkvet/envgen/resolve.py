@@ -141,6 +141,8 @@ def _rounds(
         # Source-only releases on the date: their requirements read without running them.
         exact = _exact_pins(active, framework)
         names = list(dict.fromkeys(res.needs_build + absent))
+        if names and _yanked_wheels(result, active, names, python, as_of, exact):
+            continue
         if names and _read_sources(
             result, names, python, as_of, extra, static, read, exact, tmp, res.error
         ):
@@ -178,6 +180,8 @@ def _rounds(
             # (its wheels stay); the next answer shows the real constraint, if any.
             no_build.add(failed)
             result.problems.append(f"{res.error}; its source releases were skipped")
+            continue
+        if _pin_yanked(result, active, res.error):
             continue
         if res.not_found:
             gone = set(res.not_found)
@@ -275,6 +279,69 @@ def _asked_for(error: str, name: str) -> list[str]:
     depends on markdown==2.2.0`): the source releases to read first."""
     pattern = rf"(?i)depends on {re.escape(name)}((?:[<>=!~]=?[\w.*+!]+,?)+)"
     return [m.rstrip(",") for m in re.findall(pattern, error)]
+
+
+_YANKED = re.compile(r"([A-Za-z0-9][\w.-]*)==([\w.+!]+) (?:was|were|is) yanked")
+
+
+def _pin_yanked(result: Resolution, active: list[Need], error: str) -> bool:
+    """Every release of a package that fits was yanked (early torchvision): an exact pin
+    installs a yanked release (PEP 592), so the newest one uv names is pinned, and said."""
+    found: dict[str, Version] = {}
+    for name, version in _YANKED.findall(error):
+        try:
+            v = Version(version)
+        except InvalidVersion:
+            continue
+        key = canonical(name)
+        found[key] = max(v, found.get(key, v))
+    changed = False
+    for key, version in sorted(found.items()):
+        need = next((n for n in active if canonical(n.name) == key), None)
+        if need is not None and need.spec.startswith("=="):
+            continue  # pinned already: the yanked release is not what blocks it
+        if need is None:
+            need = Need(key, "", "needed by the packages above", "main")
+            active.append(need)
+        need.spec = f"=={version}"
+        result.problems.append(
+            f"{key}: the releases that fit were yanked; pinned {key}=={version} exactly, "
+            f"which installs a yanked release (PEP 592)"
+        )
+        changed = True
+    return changed
+
+
+def _yanked_wheels(
+    result: Resolution,
+    active: list[Need],
+    names: list[str],
+    python: str,
+    as_of: date,
+    exact: dict[str, str],
+) -> bool:
+    """uv found nothing usable of these packages on the date: when the only wheels were
+    yanked since, pin the newest of them exactly (it installs; PEP 592)."""
+    from forkvet.envgen.wheels import newest_yanked_wheel
+
+    changed = False
+    for name in names:
+        if name in exact:
+            continue
+        version = newest_yanked_wheel(name, python, as_of)
+        if version is None:
+            continue
+        need = next((n for n in active if canonical(n.name) == name), None)
+        if need is None:
+            need = Need(name, "", "needed by the packages above", "main")
+            active.append(need)
+        need.spec = f"=={version}"
+        result.problems.append(
+            f"{name}: its wheels up to {as_of.isoformat()} were yanked later; pinned "
+            f"{name}=={version} exactly, which installs a yanked release (PEP 592)"
+        )
+        changed = True
+    return changed
 
 
 def _exact_pins(active: list[Need], framework: FrameworkPin | None) -> dict[str, str]:

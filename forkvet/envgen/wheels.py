@@ -75,3 +75,26 @@ def first_wheel_after(name: str, python: str, as_of: date) -> tuple[str, datetim
     if best is None or best[1].upload_time is None:
         return None
     return str(best[0]), best[1].upload_time
+
+
+def newest_yanked_wheel(name: str, python: str, as_of: date) -> str | None:
+    """The newest release up to the date whose only wheels for python were yanked later
+    (torchvision 0.2): an exact pin still installs it (PEP 592)."""
+    cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
+    live: set[str] = set()
+    yanked: set[str] = set()
+    for f in project_files(name):
+        if not f.version or not f.filename.endswith(".whl") or not installs_on(f.filename, python):
+            continue
+        if f.upload_time and f.upload_time > cutoff:
+            continue
+        (yanked if f.yanked else live).add(f.version)
+    best: Version | None = None
+    for raw in yanked - live:
+        try:
+            v = Version(raw)
+        except ValueError:
+            continue
+        if not v.is_prerelease and (best is None or v > best):
+            best = v
+    return str(best) if best else None
