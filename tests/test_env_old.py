@@ -83,6 +83,17 @@ PY2 = [
         tag="cp37-cp37m-manylinux1_x86_64",
     ),
     Dist("numpy", "1.15.0", "2018-07-23T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    # releases of 2011 and 2015 whose Linux wheels were uploaded in 2016
+    Dist("numlike", "1.6.0", "2011-05-01T00:00:00Z", sdist=True),
+    Dist("numlike", "1.6.0", "2016-04-01T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    Dist("numlike", "1.10.1", "2015-10-12T00:00:00Z", sdist=True),
+    Dist("numlike", "1.10.1", "2016-04-01T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    Dist("numlike", "1.11.0", "2016-03-27T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    # the only Python 2 wheel is a pre-release; the final release is for Python 3
+    Dist("weakreflike", "1.0rc1", "2015-06-01T00:00:00Z", tag="py2-none-any"),
+    Dist("weakreflike", "1.0", "2017-06-01T00:00:00Z", requires_python=">=3.4"),
+    # an old source release named "3.2.3-2": version 3.2.3.post2 (PEP 440), not "2"
+    Dist("functoolslike", "3.2.3-2", "2015-07-11T00:00:00Z", sdist=True),
 ]
 
 
@@ -101,6 +112,21 @@ def test_python2_pins_dependencies_too_by_date_and_tags(py2_index: PackageIndex)
     # date among the releases that install on 2.7, not left to pip's newest
     assert res.pins == {"oldcv": "3.4.0", "numpy": "1.15.0"}
     assert res.complete
+
+
+def test_python2_takes_the_release_of_the_date_its_only_wheel_and_reads_old_versions(
+    py2_index: PackageIndex,
+) -> None:
+    from forkvet.envgen.py2 import pick
+    from forkvet.envgen.uv import allow_builds
+
+    needs = NeedSet([Need("numlike", "", "imported"), Need("weakreflike", "", "imported")])
+    res = resolve_py2(needs, date(2015, 12, 1))
+    # the release of the date (its Linux wheel came later), not the oldest one with a wheel
+    assert res.pins["numlike"] == "1.10.1", res.problems
+    assert res.pins["weakreflike"] == "1.0rc1"  # its only Python 2 wheel
+    with allow_builds():
+        assert pick("functoolslike", "", date(2016, 1, 1)) == "3.2.3.post2"
 
 
 # ---- `forkvet env` end to end on a local index: old frameworks, old Pythons, old packaging --

@@ -79,28 +79,39 @@ def pick(
     oldest: bool = False,
     builds: bool | None = None,
 ) -> str | None:
-    """The newest (or oldest) version uploaded by the date that the Python can install."""
+    """The newest (or oldest) version released by the date that the Python can install. A
+    release counts from its first upload: a Linux wheel added later (numpy 1.10 for 2015
+    code) still installs the release of the date. Final releases first; a pre-release only
+    when nothing else installs (backports.weakref 1.0rc1 is its only Python 2 wheel)."""
     cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
     builds = _builds_allowed() if builds is None else builds
     try:
         allowed = SpecifierSet(spec) if spec else SpecifierSet()
     except InvalidSpecifier:
         allowed = SpecifierSet()
-    best: Version | None = None
-    for f in project_files(name):
-        if f.yanked or not f.version or (f.upload_time and f.upload_time > cutoff):
+    files = [f for f in project_files(name) if f.version]
+    first: dict[str, datetime] = {}
+    for f in files:
+        if f.upload_time and f.version:
+            first[f.version] = min(f.upload_time, first.get(f.version, f.upload_time))
+    found: list[Version] = []
+    for f in files:
+        released = first.get(f.version or "")
+        if f.yanked or (released and released > cutoff):
             continue
         if not _installable(f, python, builds):
             continue
         try:
-            v = Version(f.version)
+            v = Version(f.version or "")
         except InvalidVersion:
             continue
-        if v.is_prerelease or not allowed.contains(v):
-            continue
-        better = v < best if oldest and best is not None else best is None or v > best
-        best = v if better else best
-    return str(best) if best else None
+        if allowed.contains(v, prereleases=True):
+            found.append(v)
+    finals = [v for v in found if not v.is_prerelease]
+    pool = finals or [v for v in found if allowed.contains(v, prereleases=True)]
+    if not pool:
+        return None
+    return str(min(pool) if oldest else max(pool))
 
 
 def _requires(name: str, version: str, as_of: date) -> list[Requirement]:
