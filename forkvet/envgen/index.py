@@ -113,9 +113,9 @@ def _version_from_filename(filename: str) -> str | None:
             stem = re.sub(r"-py\d[\d.]*$", "", filename[: -len(ext)])
             # name-1.2.3: the version starts at the first dash followed by a digit from which
             # the rest is a version; `functools32-3.2.3-2` is 3.2.3.post2 (PEP 440), not 2.
-            for m in re.finditer(r"-(?=\d)", stem):
+            for dash in re.finditer(r"-(?=\d)", stem):
                 try:
-                    return str(Version(stem[m.end() :]))
+                    return str(Version(stem[dash.end() :]))
                 except InvalidVersion:
                     continue
             m = re.match(r"^(.+?)-(\d[^-]*)$", stem)
