@@ -318,6 +318,45 @@ def test_invalid_legacy_metadata_is_repaired(
     assert subprocess.run(fixed, capture_output=True, check=False).returncode == 0
 
 
+def test_what_env_made_installs_with_its_metadata_repairs(
+    index: PackageIndex,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from forkvet import environments
+    from forkvet.snapshot import load
+
+    repo = make_repo({"m.py": "import legacylib\n"}, date="2019-06-01T00:00:00+00:00")
+    # --verify installs with env's uv.toml, also when --out is relative
+    monkeypatch.chdir(tmp_path)
+    code, data = run_env(repo, Path("rel-out"), capsys, "--python", "3.11", "--verify")
+    assert code == 0 and data["verify"]["ok"] is True, data
+    # the runtime installs the authors' own pin of such a release: repaired, then installed
+    plan = environments.plan(
+        load(repo), ["legacylib==1.0"], "requirements.txt", "3.11", env_dir=str(tmp_path / "envs")
+    )
+    built = environments.prepare(plan)
+    assert any("repaired the invalid metadata of legacylib" in n for n in built.notes)
+
+
+def test_install_errors_show_uvs_explanation() -> None:
+    from forkvet.environments import uv_error
+
+    stderr = (
+        "Resolved 3 packages\n"
+        "error: Failed to parse metadata from built wheel\n"
+        "  Caused by: Expected a version, found 2011k\n"
+        "    tzdep (>=2011k)\n"
+        "           ^^^^^^^\n"
+        "hint: this is a hint\n"
+    )
+    shown = uv_error(stderr)
+    assert shown.startswith("error: Failed to parse metadata") and "2011k" in shown
+    assert "^^^" not in shown and "hint" not in shown
+
+
 def test_python2_code_gets_a_conda_environment(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
