@@ -381,10 +381,32 @@ def test_offline_uses_no_index(
     repo = make_repo({**TF1, "requirements.txt": "numpy==1.16.0\n"})
     before = len(index.requests)
     code, data = run_env(repo, tmp_path / "out", capsys, "--offline")
-    assert code == 0 and len(index.requests) == before
+    assert len(index.requests) == before
     reqs = (tmp_path / "out" / "requirements.txt").read_text()
     assert "numpy==1.16.0" in reqs and "tensorflow  # imported at model.py:2" in reqs
     assert data["python"] == "3.7"
+    # names without versions are not a complete environment
+    assert code == 1 and data["complete"] is False
+    assert any("no version for" in p and "tensorflow" in p for p in data["problems"])
+
+
+def test_results_never_claim_more_than_they_have(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Python 2.7 asked for, code with f-strings
+    repo = make_repo({"m.py": "import numpy\nprint(f'{numpy}')\n"}, name="fstrings")
+    code, data = run_env(repo, tmp_path / "py27", capsys, "--python", "2.7", "--offline")
+    assert code == 1 and data["complete"] is False
+    assert any("--python 2.7: the code needs Python >= 3.6" in p for p in data["problems"])
+    # a conda spec written with spaces constrains the version
+    repo = make_repo(
+        {**TF1, "environment.yml": "dependencies:\n  - numpy >= 1.17\n  - python = 3.7\n"},
+        name="conda-spaces",
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "conda", capsys, "--device", "cpu")
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins["numpy"] == "1.17.4" and data["python"] == "3.7", data["problems"]
 
 
 def test_no_network_suggests_offline(

@@ -202,6 +202,10 @@ OLD = [
     Dist("tvwheel", "0.2.2", "2018-01-01T00:00:00Z", yanked=True),
     Dist("tvwheel", "0.2.2", "2018-01-01T00:00:00Z", sdist=True, yanked=True),
     Dist("tvwheel", "0.4.0", "2019-08-01T00:00:00Z"),
+    # a placeholder 0.0.0 uploaded after the date, below the releases of the date
+    Dist("albulike", "0.1.0", "2017-01-01T00:00:00Z", sdist=True),
+    Dist("albulike", "0.0.0", "2018-03-01T00:00:00Z"),
+    Dist("albulike", "0.2.0", "2018-06-01T00:00:00Z"),
     # unrelated index projects named like a submodule's and a git requirement's modules
     Dist("inception", "0.1", "2017-01-01T00:00:00Z"),
     Dist("taming-transformers", "0.0.1", "2017-01-01T00:00:00Z", modules=["taming"]),
@@ -354,3 +358,12 @@ def test_a_package_whose_releases_were_yanked_is_pinned_exactly(
     assert pins == {"tvlike": "0.2.1", "tvwheel": "0.2.2"}, data["problems"]
     assert any("PEP 592" in p for p in data["problems"])
     assert "tvlike==0.2.1" in (tmp_path / "out" / "requirements.txt").read_text()
+
+
+def test_the_first_wheel_after_the_date_is_newer_than_the_date_s_releases(
+    old_index: PackageIndex,
+) -> None:
+    from forkvet.envgen.wheels import first_wheel_after
+
+    found = first_wheel_after("albulike", "3.11", date(2018, 1, 1))
+    assert found is not None and found[0] == "0.2.0"  # never "allowed up to 0.0.0"

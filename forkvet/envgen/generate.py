@@ -85,7 +85,29 @@ def _offline(needs: NeedSet, python: str) -> Resolution:
         if need.spec.startswith("==") and "*" not in need.spec:
             res.pins[need.name] = need.spec[2:]
     res.problems.append("offline: declared pins only; unpinned names are listed without versions")
+    unpinned = [n.name for n in needs.of_kind("main", "build") if n.name not in res.pins]
+    if unpinned:
+        # Names without versions are not an environment: complete only when all are pinned.
+        res.complete = False
+        res.problems.append(f"offline: no version for {', '.join(unpinned)}")
     return res
+
+
+def _python_too_old(report: Report, python: str | None, res: Resolution) -> None:
+    """A --python the code cannot run on (f-strings on 2.7) gives no complete environment."""
+    need = report.python.min_version
+    if not python or not need:
+        return
+    try:
+        too_old = Version(python) < Version(need)
+    except InvalidVersion:
+        return
+    if too_old:
+        res.complete = False
+        why = "; ".join(report.python.evidence[:2])
+        res.problems.append(
+            f"--python {python}: the code needs Python >= {need}" + (f" ({why})" if why else "")
+        )
 
 
 def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
@@ -160,6 +182,7 @@ def generate(
             res = choose(framework, needs, pythons, when, device, flags, attempt)
     if not offline:
         _below_floors(res, needs, framework)
+    _python_too_old(report, python, res)
     res.problems[:0] = needs.notices
     files = {
         "requirements.txt": (
