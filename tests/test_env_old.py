@@ -56,6 +56,21 @@ BUILD_MARK = (
     "pathlib.Path(tempfile.gettempdir(), 'forkvet-test-built').write_text('ran')\n"
 )
 
+def test_cuda_builds_and_gpu_kernels_of_old_frameworks() -> None:
+    from forkvet.envgen.device import gpu_warning, torch_backend_for
+
+    assert torch_backend_for("1.7.1") == "cu110"  # matches cudatoolkit=11.0 in the conda file
+    assert torch_backend_for("1.4.0") == "cu101"
+    assert torch_backend_for("2.1.0") is None  # the wheels bundle CUDA
+    hopper = gpu_warning("torch", "1.7.1", 9.0)
+    assert hopper is not None and "no kernel image" in hopper
+    assert gpu_warning("torch", "1.7.1", 8.0) is None  # Ampere kernels since 1.7
+    assert gpu_warning("tensorflow-gpu", "1.15.0", 8.6) is not None
+    assert gpu_warning("torch", "2.1.0", 9.0) is None
+    unknown = gpu_warning("torch", "1.4.0", None)
+    assert unknown is not None and "up to compute capability 7.5" in unknown
+
+
 PY2 = [
     # only a Python 2 wheel: installs on 2.7
     Dist(

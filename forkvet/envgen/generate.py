@@ -183,6 +183,12 @@ def generate(
     if not offline:
         _below_floors(res, needs, framework)
     _python_too_old(report, python, res)
+    if device == "cuda" and res.framework and not offline:
+        warning = devices.gpu_warning(
+            res.framework.dist, res.framework.version, devices.gpu_capability()
+        )
+        if warning:
+            res.problems.append(warning)
     res.problems[:0] = needs.notices
     files = {
         "requirements.txt": (
