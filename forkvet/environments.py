@@ -394,6 +394,7 @@ def prepare(p: Plan, allow_build: bool = True) -> Environment:
     with _locked(p.folder):
         found = _load(p.folder)
         if found is not None:
+            os.utime(p.folder / MARKER)  # its last use, for `forkvet envs list|prune`
             return found
         if p.folder.exists():
             shutil.rmtree(p.folder)  # a build that did not finish
