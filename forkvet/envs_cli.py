@@ -78,8 +78,34 @@ def prune(root: Path, idle_days: float | None, max_gib: float | None) -> list[Ke
     return removed
 
 
+def cache_key(target: str, python: str | None, device: str | None, env_dir: str | None) -> str:
+    """A key for an Actions cache of the environment: the resolved pins the runtime will
+    install (generated as of the code's date when the repository has no requirements file,
+    then kept beside the environments), the uv.toml, the Python and the device."""
+    import hashlib
+
+    from forkvet import environments as envs
+    from forkvet.snapshot import load
+
+    root = Path(target)
+    if not root.is_dir():
+        raise InputError(f"{target}: not a folder")
+    snap = load(root.resolve())
+    lines, _, version, config = envs.requirements_and_config(snap, None, python, env_dir)
+    h = hashlib.sha256("\n".join(lines).encode())
+    h.update((config.read_bytes() if config else b"") + b"\0")
+    h.update(f"{version}\0{envs.choose_device(device)}".encode())
+    return h.hexdigest()[:24]
+
+
 def cmd_envs(args: argparse.Namespace) -> int:
     root = env_root(args.env_dir)
+    if args.action == "key":
+        if not args.target:
+            raise InputError("forkvet envs key TARGET: give the repository folder")
+        sys.stdout.write(cache_key(args.target, args.python_version, args.device, args.env_dir))
+        sys.stdout.write("\n")
+        return 0
     if args.action == "list":
         items = listing(root)
     else:
@@ -107,7 +133,10 @@ def register(sub: Any) -> None:
         description="The environments smoke, train-check and env --verify keep outside the "
         "checkouts, one per repository, requirements, Python and device.",
     )
-    p.add_argument("action", choices=("list", "prune"))
+    p.add_argument("action", choices=("list", "prune", "key"))
+    p.add_argument("target", nargs="?", help="key: the repository folder")
+    p.add_argument("--python-version", help="key: the Python the runtime is asked for")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="key: the device")
     p.add_argument(
         "--env-dir",
         help="the environments' folder (default: FORKVET_ENV_DIR or ~/.cache/forkvet/envs)",

@@ -11,6 +11,7 @@ import pytest
 
 from forkvet.cli import main
 from forkvet.environments import MARKER
+from tests.conftest import MakeRepo
 
 
 def _env(root: Path, name: str, size: int, idle_days: float) -> Path:
@@ -43,3 +44,17 @@ def test_list_and_prune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert removed == ["old-aaaa", "big-bbbb"]
     assert sorted(p.name for p in root.iterdir()) == ["half-built", "new-cccc"]
     assert main(["envs", "prune", "--env-dir", str(root)]) == 2  # nothing to prune by: bad input
+
+
+def test_cache_key_follows_the_pins(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def key(repo: Path) -> str:
+        args = ["envs", "key", str(repo), "--device", "cpu", "--env-dir", str(tmp_path / "e")]
+        assert main(args) == 0
+        return capsys.readouterr().out.strip()
+
+    a = key(make_repo({"m.py": "import numpy\n", "requirements.txt": "numpy==1.16.0\n"}))
+    b = key(make_repo({"requirements.txt": "numpy==1.17.4\n"}, name="other"))
+    same = key(make_repo({"requirements.txt": "numpy==1.16.0\n"}, name="third"))
+    assert a != b and a == same and len(a) == 24
