@@ -56,6 +56,7 @@ BUILD_MARK = (
     "pathlib.Path(tempfile.gettempdir(), 'forkvet-test-built').write_text('ran')\n"
 )
 
+
 def test_cuda_builds_and_gpu_kernels_of_old_frameworks() -> None:
     from forkvet.envgen.device import gpu_warning, torch_backend_for
 
@@ -107,6 +108,17 @@ PY2 = [
     # the only Python 2 wheel is a pre-release; the final release is for Python 3
     Dist("weakreflike", "1.0rc1", "2015-06-01T00:00:00Z", tag="py2-none-any"),
     Dist("weakreflike", "1.0", "2017-06-01T00:00:00Z", requires_python=">=3.4"),
+    # a framework that published only source releases (Theano)
+    Dist(
+        "theanolike",
+        "0.8.2",
+        "2016-04-21T00:00:00Z",
+        sdist=True,
+        sdist_files={
+            "PKG-INFO": "Metadata-Version: 1.1\nName: theanolike\nVersion: 0.8.2\n",
+            "theanolike.egg-info/requires.txt": "numlike>=1.10\n",
+        },
+    ),
     # an old source release named "3.2.3-2": version 3.2.3.post2 (PEP 440), not "2"
     Dist("functoolslike", "3.2.3-2", "2015-07-11T00:00:00Z", sdist=True),
 ]
@@ -142,6 +154,10 @@ def test_python2_takes_the_release_of_the_date_its_only_wheel_and_reads_old_vers
     assert res.pins["weakreflike"] == "1.0rc1"  # its only Python 2 wheel
     with allow_builds():
         assert pick("functoolslike", "", date(2016, 1, 1)) == "3.2.3.post2"
+    # source-only on the date: pinned, its requirements read from the archive, disclosed
+    res = resolve_py2(NeedSet([Need("theanolike", "", "imported")]), date(2016, 6, 1))
+    assert res.pins == {"theanolike": "0.8.2", "numlike": "1.11.0"}, res.problems
+    assert res.from_source == ["theanolike==0.8.2"] and res.complete and not res.needs_build
 
 
 # ---- `forkvet env` end to end on a local index: old frameworks, old Pythons, old packaging --
