@@ -224,6 +224,18 @@ OLD = [
         sdist_links={"setup.cfg": "/etc/passwd", "requirements.txt": "../../evil.txt"},
     ),
     Dist("astorlike", "0.6", "2017-05-01T00:00:00Z"),
+    # the newest source release is for Python 2 only (futures 3.2.0), said only in PKG-INFO
+    Dist(
+        "futlike",
+        "3.2.0",
+        "2017-11-01T00:00:00Z",
+        sdist=True,
+        sdist_files={
+            "PKG-INFO": "Metadata-Version: 1.2\nName: futlike\nVersion: 3.2.0\n"
+            "Requires-Python: >=2.6, <3\n"
+        },
+    ),
+    Dist("futlike", "3.1.1", "2017-04-01T00:00:00Z", sdist=True),
     Dist("six", "1.11.0", "2017-09-17T00:00:00Z", tag="py2.py3-none-any"),
     Dist("futureslike", "3.2", "2017-01-01T00:00:00Z"),
     # every early release yanked later (torchvision 0.1/0.2)
@@ -341,7 +353,8 @@ def test_source_only_packages_are_pinned_on_the_date_from_metadata_read_statical
     assert pins_of(built) == {"srconly": "1.0"} and built["after_date"] == []
     # a TensorFlow-1.x-like stack whose small dependencies were source-only then
     tf_repo = make_repo(
-        {"m.py": "import tflike\nimport colorlike\n"}, date="2018-01-01T10:00:00+00:00"
+        {"m.py": "import tflike\nimport colorlike\nimport futlike\n"},
+        date="2018-01-01T10:00:00+00:00",
     )
     data = env(tf_repo, tmp_path / "tf", capsys, "--device", "cpu", "--python", "3.6")
     pins = pins_of(data)
@@ -349,7 +362,8 @@ def test_source_only_packages_are_pinned_on_the_date_from_metadata_read_statical
     assert pins["gastlike"] == "0.2.0" and pins["astorlike"] == "0.6"  # from requires.txt
     assert pins["colorlike"] == "1.1.0" and pins["six"] == "1.11.0"  # from setup.py's AST
     assert "futureslike" not in pins and "pytest" not in pins  # Python 2 only; an extra
-    assert data["builds_from_source"] == ["colorlike==1.1.0", "gastlike==0.2.0"]
+    assert pins["futlike"] == "3.1.1", data["problems"]  # 3.2.0 is for Python 2 only
+    assert data["builds_from_source"] == ["colorlike==1.1.0", "futlike==3.1.1", "gastlike==0.2.0"]
     assert not marker.exists(), "resolving ran a source release's build"
     # installing with uv reads the same metadata instead of building to learn it
     uv_toml = (tmp_path / "tf" / "uv.toml").read_text()

@@ -228,7 +228,12 @@ def _read_sources(
     from concurrent.futures import ThreadPoolExecutor
 
     from forkvet.envgen.index import WORKERS
-    from forkvet.envgen.sdist import metadata_wheel, source_only_versions, static_metadata
+    from forkvet.envgen.sdist import (
+        metadata_wheel,
+        source_only_versions,
+        static_metadata,
+        supports,
+    )
     from forkvet.envgen.uv import builds_allowed
 
     if builds_allowed():
@@ -249,7 +254,9 @@ def _read_sources(
     folder.mkdir(exist_ok=True)
     done: dict[str, int] = {}
     for meta in metas:
-        if meta is None:
+        # uv does not check a find-links wheel's Requires-Python: a release for Python 2 only
+        # (futures 3.2.0) must not stand in for one that installs here.
+        if meta is None or not supports(meta.requires_python, python):
             continue
         metadata_wheel(folder, meta)
         static[(canonical(meta.name), meta.version)] = meta.entry()

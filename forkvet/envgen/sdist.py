@@ -99,7 +99,11 @@ def source_only_versions(
         if f.filename.endswith(".whl"):
             if installs_on(f.filename, python):
                 wheels.add(f.version)
-        elif f.filename.endswith(_SDIST) and not (f.yanked and f.version not in pinned):
+        elif (
+            f.filename.endswith(_SDIST)
+            and not (f.yanked and f.version not in pinned)
+            and supports(f.requires_python, python)
+        ):
             archives.setdefault(f.version, f)
     found = []
     for version, f in archives.items():
@@ -117,7 +121,12 @@ def source_only_versions(
         key=lambda t: (any(s.contains(t[1]) for s in specs), t[1]),
         reverse=True,
     )
-    return [(v, f) for _, _, v, f in (first + rest)[: len(first) + limit]]
+    asked = [t for t in rest if any(s.contains(t[1]) for s in specs)]
+    if first or asked:
+        # The release pinned or asked for is usually the one uv needs: read just those now
+        # (an archive is a download: numpy's is 4 MiB), the newest others if uv asks again.
+        return [(v, f) for _, _, v, f in (first + asked)[: len(first) + limit]]
+    return [(v, f) for _, _, v, f in rest[: max(1, limit // 2)]]
 
 
 def source_pin(name: str, spec: str, python: str, as_of: date) -> str:
@@ -141,6 +150,18 @@ def source_pin(name: str, spec: str, python: str, as_of: date) -> str:
                 pass
         return version
     return ""
+
+
+def supports(requires_python: str | None, python: str) -> bool:
+    """Whether a Requires-Python admits this Python (X.Y); unreadable ones do."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not requires_python:
+        return True
+    try:
+        return SpecifierSet(requires_python).contains(f"{python}.0")
+    except InvalidSpecifier:
+        return True
 
 
 def _download(url: str) -> bytes:
