@@ -245,6 +245,8 @@ OLD = [
     Dist("tvwheel", "0.2.2", "2018-01-01T00:00:00Z", yanked=True),
     Dist("tvwheel", "0.2.2", "2018-01-01T00:00:00Z", sdist=True, yanked=True),
     Dist("tvwheel", "0.4.0", "2019-08-01T00:00:00Z"),
+    # the only source release of the date was yanked later (futures 3.1.1)
+    Dist("yankedsrc", "3.1.1", "2017-04-14T00:00:00Z", sdist=True, yanked=True),
     # a placeholder 0.0.0 uploaded after the date, below the releases of the date
     Dist("albulike", "0.1.0", "2017-01-01T00:00:00Z", sdist=True),
     Dist("albulike", "0.0.0", "2018-03-01T00:00:00Z"),
@@ -396,11 +398,15 @@ def test_modules_of_submodules_and_git_requirements_are_never_index_names(
 def test_a_package_whose_releases_were_yanked_is_pinned_exactly(
     old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = make_repo({"m.py": "import tvlike\nimport tvwheel\n"}, date="2018-06-01T10:00:00+00:00")
+    repo = make_repo(
+        {"m.py": "import tvlike\nimport tvwheel\nimport yankedsrc\n"},
+        date="2018-06-01T10:00:00+00:00",
+    )
     data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
     pins = pins_of(data)
     assert data["complete"] is True, data["problems"]
-    assert pins == {"tvlike": "0.2.1", "tvwheel": "0.2.2"}, data["problems"]
+    assert pins == {"tvlike": "0.2.1", "tvwheel": "0.2.2", "yankedsrc": "3.1.1"}, data["problems"]
+    assert data["builds_from_source"] == ["yankedsrc==3.1.1"]
     assert any("PEP 592" in p for p in data["problems"])
     assert "tvlike==0.2.1" in (tmp_path / "out" / "requirements.txt").read_text()
 

@@ -144,7 +144,7 @@ def _rounds(
         if names and _yanked_wheels(result, active, names, python, as_of, exact):
             continue
         if names and _read_sources(
-            result, names, python, as_of, extra, static, read, exact, tmp, res.error
+            result, names, python, as_of, extra, static, read, exact, tmp, res.error, active
         ):
             continue
         if res.needs_build and _nearest_wheels(
@@ -220,6 +220,7 @@ def _read_sources(
     exact: dict[str, str],
     tmp: tempfile.TemporaryDirectory[str],
     error: str = "",
+    active: list[Need] | None = None,
 ) -> bool:
     """Builds are off and these packages had only source releases for this Python by the
     date: read the requirements of such releases statically (the pinned one, then the
@@ -246,6 +247,20 @@ def _read_sources(
         batch = source_only_versions(
             name, python, as_of, done_before, pinned - done_before, wanted=asked
         )
+        if not batch and active is not None and name not in exact:
+            # Every source release that fits was yanked (futures 3.1.1): the newest, pinned
+            # exactly, installs (PEP 592).
+            batch = source_only_versions(name, python, as_of, done_before, yanked=True)[:1]
+            for version, _ in batch:
+                need = next((n for n in active if canonical(n.name) == name), None)
+                if need is None:
+                    need = Need(name, "", "needed by the packages above", "main")
+                    active.append(need)
+                need.spec = f"=={version}"
+                result.problems.append(
+                    f"{name}: its source releases that fit were yanked; pinned {name}=={version} "
+                    f"exactly, which installs a yanked release (PEP 592)"
+                )
         done_before.update(v for v, _ in batch)
         wanted += [(name, v, f) for v, f in batch]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:

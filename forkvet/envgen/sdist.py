@@ -77,11 +77,12 @@ def source_only_versions(
     pinned: set[str] | frozenset[str] = frozenset(),
     limit: int = VERSIONS_PER_PACKAGE,
     wanted: list[str] | None = None,
+    yanked: bool = False,
 ) -> list[tuple[str, IndexFile]]:
     """Releases up to the date with a source archive but no wheel for this Python, each with
     its archive: the pinned ones, then the newest final releases not in skip (read
     already) — those within a wanted specifier (what uv said a dependant asks for) first —
-    at most limit of them."""
+    at most limit of them. yanked: the yanked ones only (installable when pinned exactly)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     specs = []
@@ -101,7 +102,7 @@ def source_only_versions(
                 wheels.add(f.version)
         elif (
             f.filename.endswith(_SDIST)
-            and not (f.yanked and f.version not in pinned)
+            and (f.yanked == yanked or f.version in pinned)
             and supports(f.requires_python, python)
         ):
             archives.setdefault(f.version, f)
