@@ -167,6 +167,35 @@ def source_fingerprint(snap: Snapshot) -> str:
     return h.hexdigest()[:16]
 
 
+def _env_output(
+    snap: Snapshot, python_version: str | None
+) -> tuple[list[str], str, str | None, Path | None] | None:
+    """The pins `forkvet env .` wrote for this very code (its default output folder, outside
+    the checkout), with its uv.toml: what the runtime installs when they exist."""
+    from forkvet.envgen.generate import ENV_STAMP
+    from forkvet.safe_write import user_out
+
+    folder = user_out("forkvet-env", snap.root)
+    try:
+        stamp = json.loads((folder / ENV_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict) or stamp.get("fingerprint") != source_fingerprint(snap):
+        return None
+    python = str(stamp.get("python") or "") or None
+    if python_version and python_version not in (python, stamp.get("asked")):
+        return None
+    if python == "2.7" or not (folder / "requirements.txt").is_file():
+        return None
+    config = folder / "uv.toml"
+    return (
+        sanitize_requirements(folder / "requirements.txt", folder),
+        "forkvet env (its pins for this code)",
+        python_version or python,
+        config if config.is_file() else None,
+    )
+
+
 def requirements_for(
     snap: Snapshot,
     config: Config | None,
@@ -192,6 +221,9 @@ def requirements_and_config(
     The repository's requirements file when it has one; else `forkvet env`'s pins as of the
     code's date, generated once per version of the code and kept beside the environments.
     """
+    made = _env_output(snap, python_version)
+    if made is not None:
+        return made
     found = requirements_file(snap)
     if found is not None:
         rel = found.relative_to(snap.root).as_posix()

@@ -341,6 +341,37 @@ def test_what_env_made_installs_with_its_metadata_repairs(
     assert any("repaired the invalid metadata of legacylib" in n for n in built.notes)
 
 
+def test_the_runtime_installs_the_pins_env_made_for_this_code(
+    index: PackageIndex,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from forkvet import environments
+    from forkvet.snapshot import load
+
+    repo = make_repo(
+        {"m.py": "import legacylib\n", "requirements.txt": "legacylib\n"},
+        date="2019-06-01T00:00:00+00:00",
+    )
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(repo)  # `forkvet env .`: the output goes outside the checkout
+    assert main(["env", ".", "--python", "3.11", "--format", "json"]) == 0
+    capsys.readouterr()
+    lines, source, python, config = environments.requirements_and_config(
+        load(repo), None, None, str(tmp_path / "envs")
+    )
+    assert "legacylib==1.0" in lines and source.startswith("forkvet env") and python == "3.11"
+    assert config is not None and "dependency-metadata" in config.read_text()
+    # other code (a new file): env's pins are not for it, the repository's file is used
+    (repo / "n.py").write_text("x = 1\n")
+    lines, source, _, config = environments.requirements_and_config(
+        load(repo), None, None, str(tmp_path / "envs")
+    )
+    assert lines == ["legacylib"] and source == "requirements.txt" and config is None
+
+
 def test_install_errors_show_uvs_explanation() -> None:
     from forkvet.environments import uv_error
 

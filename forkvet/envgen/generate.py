@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -207,6 +208,13 @@ def generate(
             "# from source-only releases. Use with: uv pip install\n"
             "# --config-file uv.toml -r requirements.txt\n" + uv_toml_text(fixes)
         )
+    if not offline:
+        # Which code these pins are for: smoke and train-check reuse them for the same code.
+        from forkvet.environments import source_fingerprint
+
+        files[ENV_STAMP] = json.dumps(
+            {"fingerprint": source_fingerprint(snap), "python": res.python, "asked": python}
+        )
     written = outputs.write(out, files, repo=snap.root) if out else []
     top = {n.name: n for n in needs.needs}
     requirements = [
@@ -353,6 +361,7 @@ def _other_framework_specs(report: Report, needs: NeedSet, primary: Any) -> None
             need.spec = fw.version_spec
 
 
+ENV_STAMP = "forkvet-env.json"
 SOURCE_OPTIONS = ("--find-links", "--extra-index-url")
 # Archives of old framework releases (find-links pages) carry no upload times, which uv's date
 # cap treats as "too new": the framework family is exempt from the cap when the user adds one.
