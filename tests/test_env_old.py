@@ -418,3 +418,40 @@ def test_the_first_wheel_after_the_date_is_newer_than_the_date_s_releases(
 
     found = first_wheel_after("albulike", "3.11", date(2018, 1, 1))
     assert found is not None and found[0] == "0.2.0"  # never "allowed up to 0.0.0"
+
+
+def test_source_archives_are_read_in_memory_within_bounds() -> None:
+    import io
+    import tarfile
+    import zipfile
+
+    from forkvet.envgen import sdist
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, text in (
+            ("p-1.0/PKG-INFO", "Metadata-Version: 1.1\nName: p\nVersion: 1.0\n"),
+            ("p-1.0/p.egg-info/requires.txt", "six\n"),
+            ("../../escape/PKG-INFO", "Requires-Dist: evil\n"),  # never written anywhere
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tf.addfile(info, io.BytesIO(text.encode()))
+        link = tarfile.TarInfo("p-1.0/setup.py")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(link)
+        big = tarfile.TarInfo("p-1.0/setup.cfg")  # over the member bound: not read
+        big.size = sdist.MAX_MEMBER + 1
+        tf.addfile(big, io.BytesIO(b"[options]\ninstall_requires = evil\n".ljust(big.size)))
+    files = sdist.members(buf.getvalue(), "p-1.0.tar.gz")
+    assert "setup.py" not in files and "setup.cfg" not in files
+    meta = sdist.read_static("p", "1.0", files)
+    assert meta.requires == ["six"] and meta.source == "p.egg-info/requires.txt"
+    # a zip: the same members, sizes checked before reading
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as zf:
+        zf.writestr(
+            "p-1.0/setup.py", "from setuptools import setup\nsetup(install_requires=['a>=1'])\n"
+        )
+    meta = sdist.read_static("p", "1.0", sdist.members(zbuf.getvalue(), "p-1.0.zip"))
+    assert meta.requires == ["a>=1"] and meta.source == "setup.py"
