@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands() -> list[Callable[[argparse._SubParsersAction[_Parser]], None]]:
     # Each area registers its own subcommands, keeping this file small.
-    from forkvet import gha
+    from forkvet import envs_cli, gha
     from forkvet.audit import cli as audit_cli
     from forkvet.envgen import cli as env_cli
     from forkvet.giveback import cli as giveback_cli
@@ -180,6 +180,7 @@ def _extra_commands() -> list[Callable[[argparse._SubParsersAction[_Parser]], No
         giveback_cli.register,
         gha.register,
         audit_cli.register,
+        envs_cli.register,
     ]
 
 

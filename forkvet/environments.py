@@ -170,6 +170,35 @@ def source_fingerprint(snap: Snapshot) -> str:
     return h.hexdigest()[:16]
 
 
+def _env_output(
+    snap: Snapshot, python_version: str | None
+) -> tuple[list[str], str, str | None, Path | None] | None:
+    """The pins `forkvet env .` wrote for this very code (its default output folder, outside
+    the checkout), with its uv.toml: what the runtime installs when they exist."""
+    from forkvet.envgen.generate import ENV_STAMP
+    from forkvet.safe_write import user_out
+
+    folder = user_out("forkvet-env", snap.root)
+    try:
+        stamp = json.loads((folder / ENV_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict) or stamp.get("fingerprint") != source_fingerprint(snap):
+        return None
+    python = str(stamp.get("python") or "") or None
+    if python_version and python_version not in (python, stamp.get("asked")):
+        return None
+    if python == "2.7" or not (folder / "requirements.txt").is_file():
+        return None
+    config = folder / "uv.toml"
+    return (
+        sanitize_requirements(folder / "requirements.txt", folder),
+        "forkvet env (its pins for this code)",
+        python_version or python,
+        config if config.is_file() else None,
+    )
+
+
 def requirements_for(
     snap: Snapshot,
     config: Config | None,
@@ -177,21 +206,37 @@ def requirements_for(
     env_dir: str | None,
     generate_missing: bool = True,
 ) -> tuple[list[str], str, str | None]:
+    lines, source, version, _ = requirements_and_config(
+        snap, config, python_version, env_dir, generate_missing
+    )
+    return lines, source, version
+
+
+def requirements_and_config(
+    snap: Snapshot,
+    config: Config | None,
+    python_version: str | None,
+    env_dir: str | None,
+    generate_missing: bool = True,
+) -> tuple[list[str], str, str | None, Path | None]:
     """(requirement lines, where they came from, Python version to use).
 
     The repository's requirements file when it has one; else `forkvet env`'s pins as of the
     code's date, generated once per version of the code and kept beside the environments.
     """
+    made = _env_output(snap, python_version)
+    if made is not None:
+        return made
     found = requirements_file(snap)
     if found is not None:
         rel = found.relative_to(snap.root).as_posix()
-        return sanitize_requirements(found, snap.root), rel, python_version
+        return sanitize_requirements(found, snap.root), rel, python_version, None
     folder = env_root(env_dir) / "generated" / f"{source_fingerprint(snap)}-{python_version or ''}"
     done = folder / "requirements.txt"
     meta = folder / "python"
     if not done.is_file():
         if not generate_missing:
-            return [], "forkvet env (to be generated as of the code's date)", python_version
+            return [], "forkvet env (to be generated as of the code's date)", python_version, None
         from forkvet.envgen.generate import generate
 
         result, _ = generate(snap, config, out=folder, python=python_version)
@@ -203,7 +248,13 @@ def requirements_for(
         meta.write_text(result.python or "")
     lines = sanitize_requirements(done, folder) if done.is_file() else []
     chosen = python_version or (meta.read_text().strip() if meta.is_file() else None) or None
-    return lines, "forkvet env (pins as of the code's date)", chosen
+    uv_toml = folder / "uv.toml"
+    return (
+        lines,
+        "forkvet env (pins as of the code's date)",
+        chosen,
+        uv_toml if uv_toml.is_file() else None,
+    )
 
 
 def build_files(root: Path) -> dict[str, str]:
@@ -276,6 +327,12 @@ class Plan:
     requirements_source: str
     build_files: dict[str, str]
     exists: bool
+    # forkvet env's uv.toml beside the pins (repaired or statically read metadata): installing
+    # the pins needs it as resolving them did.
+    uv_config: Path | None = None
+    # With builds off: the distributions whose source releases may still be built (the pins
+    # `forkvet env` said build from source); every other requirement installs from wheels.
+    may_build: list[str] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         own = (
@@ -318,10 +375,14 @@ def plan(
     python_version: str | None = None,
     device: str | None = None,
     env_dir: str | None = None,
+    uv_config: Path | None = None,
 ) -> Plan:
     dev = choose_device(device)
     files = build_files(snap.root)
-    key = key_for(snap.root, requirements, files, python_version, dev)
+    config = uv_config.read_text(encoding="utf-8") if uv_config and uv_config.is_file() else ""
+    key = key_for(
+        snap.root, [*requirements, config] if config else requirements, files, python_version, dev
+    )
     name = rx.sub(r"[^A-Za-z0-9._-]", "_", snap.name)[:40] or "repo"
     folder = env_root(env_dir) / f"{name}-{key}"
     return Plan(
@@ -334,6 +395,7 @@ def plan(
         source,
         files,
         (folder / MARKER).is_file(),
+        uv_config.resolve() if config and uv_config else None,
     )
 
 
@@ -384,6 +446,7 @@ def prepare(p: Plan, allow_build: bool = True) -> Environment:
     with _locked(p.folder):
         found = _load(p.folder)
         if found is not None:
+            os.utime(p.folder / MARKER)  # its last use, for `forkvet envs list|prune`
             return found
         if p.folder.exists():
             shutil.rmtree(p.folder)  # a build that did not finish
@@ -437,32 +500,17 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         req_file = p.folder / "forkvet-requirements.txt"
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
         cmd = [uv, "pip", "install", "-q", "--python", str(python), *_COPY, "-r", str(req_file)]
+        if p.uv_config:
+            cmd += ["--config-file", str(p.uv_config)]
         if not allow_build:
-            cmd += ["--only-binary", ":all:"]
-        backend = torch_backend(p.device)
-        cache = _uv_cache(uv)
-        proc = _run(
-            [*cmd, "--torch-backend", backend] if backend else cmd,
-            [p.folder],
-            keep_index_config=True,
-            cache=cache,
-        )
-        if proc.returncode != 0 and backend and _NETWORK.search(proc.stderr):
-            # --torch-backend reads PyTorch's own index, which is not the user's configured
-            # one and may be out of reach (a network that only reaches a mirror): the builds
-            # on the user's index then, said so.
-            retry = _run(cmd, [p.folder], keep_index_config=True, cache=cache)
-            if retry.returncode == 0:
-                notes.append(
-                    f"PyTorch's {backend} builds could not be downloaded "
-                    f"({_last_line(proc.stderr)}): PyTorch came from your index, in its "
-                    f"default build (FORKVET_TORCH_BACKEND=none skips the attempt)"
-                )
-                proc = retry
+            cmd += _wheels_only(reqs, p.may_build)
+        proc = _install(cmd, p, notes)
+        if proc.returncode != 0 and not p.uv_config:
+            proc = _with_repaired_metadata(cmd, p, proc, notes)
         if proc.returncode != 0:
             raise ForkvetError(
                 f"installing the requirements ({p.requirements_source}) failed: "
-                f"{_last_line(proc.stderr)}"
+                f"{uv_error(proc.stderr)}"
             )
     own_package, pythonpath = "on PYTHONPATH (no setup.py or pyproject.toml)", str(p.root)
     if own:
@@ -487,6 +535,86 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         notes=notes,
         pythonpath=pythonpath or None,
     )
+
+
+def _wheels_only(reqs: list[str], may_build: list[str]) -> list[str]:
+    if not may_build:
+        return ["--only-binary", ":all:"]
+    allowed = {rx.sub(r"[-_.]+", "-", n).lower() for n in may_build}
+    flags: list[str] = []
+    for line in reqs:
+        m = rx.match(r"[A-Za-z0-9][\w.-]*", line.strip())
+        name = rx.sub(r"[-_.]+", "-", m.group(0)).lower() if m else ""
+        if name and name not in allowed:
+            flags += ["--only-binary", name]
+    return flags
+
+
+def _install(cmd: list[str], p: Plan, notes: list[str]) -> subprocess.CompletedProcess[str]:
+    backend = torch_backend(p.device)
+    cache = _uv_cache(cmd[0])
+    proc = _run(
+        [*cmd, "--torch-backend", backend] if backend else cmd,
+        [p.folder],
+        keep_index_config=True,
+        cache=cache,
+    )
+    if proc.returncode != 0 and backend and _NETWORK.search(proc.stderr):
+        # --torch-backend reads PyTorch's own index, which is not the user's configured
+        # one and may be out of reach (a network that only reaches a mirror): the builds
+        # on the user's index then, said so. Its failure is the one to show, if any.
+        first = uv_error(proc.stderr)
+        proc = _run(cmd, [p.folder], keep_index_config=True, cache=cache)
+        if proc.returncode == 0:
+            notes.append(
+                f"PyTorch's {backend} builds could not be downloaded "
+                f"({first}): PyTorch came from your index, in its "
+                f"default build (FORKVET_TORCH_BACKEND=none skips the attempt)"
+            )
+    return proc
+
+
+def _with_repaired_metadata(
+    cmd: list[str], p: Plan, failed: subprocess.CompletedProcess[str], notes: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """The authors' own pins of releases whose metadata uv refuses (pandas 0.23 declares
+    pytz>=2011k): repair it as `forkvet env` does and install again."""
+    from datetime import date
+
+    from forkvet.envgen.metadata_fix import invalid_packages, repair, uv_toml_text
+
+    broken = invalid_packages(failed.stderr)
+    if not broken:
+        return failed
+    pins = {}
+    for line in p.requirements:
+        m = rx.match(r"([A-Za-z0-9][\w.-]*)\s*==\s*([\w.+!]+)$", line.strip())
+        if m:
+            pins[rx.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+    entries: list[dict[str, object]] = []
+    for name in broken:
+        entries += repair(name, date.today(), only={pins[name]} if name in pins else None)
+    if not entries:
+        return failed
+    config = p.folder / "forkvet-uv.toml"
+    config.write_text(uv_toml_text(entries), encoding="utf-8")
+    notes.append(f"repaired the invalid metadata of {', '.join(broken)} to install them")
+    return _install([*cmd, "--config-file", str(config)], p, notes)
+
+
+def uv_error(stderr: str) -> str:
+    """uv's own explanation: the `error:` line and its causes, not the last line (a source
+    excerpt's `^^^^` marker or a hint)."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    start = next((i for i, ln in enumerate(lines) if ln.startswith(("error:", "×"))), None)
+    if start is None:
+        return _last_line(stderr)
+    kept = [
+        ln.lstrip("╰─▶├│ ").strip()
+        for ln in lines[start:]
+        if not ln.startswith(("hint:", "help:")) and not set(ln) <= set("^~|-─ ")
+    ]
+    return rx.sub(r"\s+", " ", " ".join(kept))[:600]
 
 
 def add_packages(env: Environment, packages: list[str]) -> None:

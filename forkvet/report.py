@@ -38,6 +38,7 @@ class RepoInfo:
     remote: str | None = None
     # Date of the last commit that touched code (not docs); envs are pinned as of it.
     code_date: str | None = None
+    code_commit: str | None = None
 
 
 @dataclass

@@ -186,6 +186,11 @@ def default_out(folder: str, target: Path | None) -> Path:
     here = Path.cwd()
     if target is None or not _inside(here.resolve(), target.resolve()):
         return here / folder
+    return user_out(folder, target)
+
+
+def user_out(folder: str, target: Path) -> Path:
+    """The per-user output folder of a repository (outside it, whatever the current folder)."""
     root = target.resolve()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:8]

@@ -104,6 +104,8 @@ class GitInfo:
     commit: str | None = None
     commit_date: str | None = None
     code_date: str | None = None
+    # The newest commit that changed code, which code_date is the date of.
+    code_commit: str | None = None
     remote: str | None = None
     refused: str | None = None  # why git was not run in this folder
 
@@ -582,11 +584,14 @@ CODE_PATHSPECS = (
     "*.h",
     "*.m",
     "*.sh",
-    "*requirements*.txt",
-    "setup.py",
-    "setup.cfg",
-    "pyproject.toml",
-    "environment*.yml",
+    # Not code: packaging metadata (a 2026 setup.py edit of 2021 code), docs and CI.
+    ":(exclude)*setup.py",
+    ":(exclude)docs/*",
+    ":(exclude)doc/*",
+    ":(exclude).github/*",
+    ":(exclude).circleci/*",
+    ":(exclude).gitlab/*",
+    ":(exclude)ci/*",
 )
 
 
@@ -650,12 +655,15 @@ def read_git_info(root: Path, remote: str | None = None) -> GitInfo:
         return GitInfo(remote=redact_url(remote) if remote else None)
     commit = _git(root, "rev-parse", "HEAD")
     date = _git(root, "log", "-1", "--format=%cI")
-    code_date = _git(root, "log", "-1", "--format=%cI", "--", *CODE_PATHSPECS) or date
+    code = _git(root, "log", "-1", "--format=%H %cI", "--", *CODE_PATHSPECS) or ""
+    code_commit, _, code_date = code.partition(" ")
+    code_date = code_date or date or ""
     remote = remote or _git(root, "config", "--get", "remote.origin.url")
     return GitInfo(
         commit=commit or None,
         commit_date=date or None,
         code_date=code_date or None,
+        code_commit=code_commit or None,
         remote=redact_url(remote) if remote else None,
     )
 

@@ -37,6 +37,12 @@ class Dist:
     # backend that needs nothing from the index), then yields a wheel.
     sdist: bool = False
     build_code: str = ""
+    # Members of the source release written instead of the generated PKG-INFO (old
+    # releases: PKG-INFO without Requires-Dist, an egg-info/requires.txt, a setup.py), and
+    # symbolic links (member -> target) it also holds.
+    sdist_files: dict[str, str] = field(default_factory=dict)
+    sdist_links: dict[str, str] = field(default_factory=dict)
+    yanked: bool = False  # PEP 592: installs only when pinned exactly
 
     @property
     def filename(self) -> str:
@@ -107,6 +113,7 @@ class Dist:
         )
         files = {
             "PKG-INFO": self.metadata(),
+            **self.sdist_files,
             "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
             'backend-path = ["."]\n',
             "backend.py": backend,
@@ -118,6 +125,11 @@ class Dist:
                 info = tarfile.TarInfo(f"{base}/{path}")
                 info.size = len(data)
                 tf.addfile(info, io.BytesIO(data))
+            for path, target in self.sdist_links.items():
+                info = tarfile.TarInfo(f"{base}/{path}")
+                info.type = tarfile.SYMTYPE
+                info.linkname = target
+                tf.addfile(info)
         return buf.getvalue()
 
 
@@ -174,6 +186,7 @@ class PackageIndex:
                                 "hashes": {"sha256": hashlib.sha256(whl).hexdigest()},
                                 "requires-python": d.requires_python,
                                 "upload-time": d.uploaded,
+                                "yanked": d.yanked,
                                 "core-metadata": False
                                 if d.sdist
                                 else {"sha256": hashlib.sha256(d.metadata().encode()).hexdigest()},
@@ -197,6 +210,7 @@ class PackageIndex:
                         if d.requires_python
                         else ""
                     )
+                    + (' data-yanked=""' if d.yanked else "")
                     + f">{d.filename}</a>\n"
                     for d in dists
                 )

@@ -169,7 +169,8 @@ def test_env_action_offline(tmp_path: Path) -> None:
         tmp_path,
     )
     assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
-    assert outputs["complete"] == "true" and outputs["python"].startswith("3.")
+    # offline gives names and the authors' ranges, no versions: not a complete environment
+    assert outputs["complete"] == "false" and outputs["python"].startswith("3.")
     assert "torch>=1.13" in Path(outputs["requirements"]).read_text()
     assert summary.startswith("### forkvet environment")
 

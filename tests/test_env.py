@@ -81,6 +81,9 @@ DISTS = [
     Dist("pkga", "1.0", "2019-01-01T00:00:00Z", code="import pkgb\n"),
     Dist("pkgb", "1.0", "2019-01-01T00:00:00Z"),
     Dist("torch", "1.4.0", "2019-06-01T00:00:00Z", modules=["torch"]),
+    # a GPU-only build published as a distribution of its own, and its CPU twin
+    Dist("onnxruntime", "1.0.0", "2019-10-01T00:00:00Z"),
+    Dist("onnxruntime-gpu", "1.0.0", "2019-10-01T00:00:00Z", modules=["onnxruntime"]),
     # Python 2: the oldest release left of a package wants a newer numpy than the date gives
     *[
         Dist("numlib", v, when, tag="cp27-cp27mu-manylinux1_x86_64")
@@ -141,6 +144,61 @@ def test_tensorflow_1_repo_pins_framework_first_as_of_the_code_date(
     code, cpu = run_env(repo, tmp_path / "cpu", capsys, "--device", "cpu")
     assert code == 0 and cpu["framework"]["dist"] == "tensorflow"
     assert "cudatoolkit" not in (tmp_path / "cpu" / "environment.yml").read_text()
+
+
+def test_cpu_environment_gets_cpu_builds_and_keeps_the_authors_floor(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an unpinned tensorflow-gpu beside the authors' tensorflow pin; a CPU machine
+    repo = make_repo(
+        {**TF1, "requirements.txt": "tensorflow-gpu\ntensorflow==1.15.0\n"},
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "out", capsys, "--device", "cpu")
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert code == 0 and pins["tensorflow"] == "1.15.0" and "tensorflow-gpu" not in pins, data
+    assert "tensorflow-gpu" not in (tmp_path / "out" / "requirements.txt").read_text()
+    # only GPU builds declared: their CPU builds, same versions
+    repo = make_repo(
+        {**TF1, "requirements.txt": "tensorflow-gpu==1.15.0\nonnxruntime-gpu==1.0.0\n"},
+        name="gpu-repo",
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "only-gpu", capsys, "--device", "cpu")
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins.get("tensorflow") == "1.15.0" and "tensorflow-gpu" not in pins, pins
+    assert pins.get("onnxruntime") == "1.0.0" and "onnxruntime-gpu" not in pins, pins
+    # the README's floor is after the code's date: the release of the date is not complete
+    repo = make_repo(
+        {**TF1, "README.md": "Requires TensorFlow >= 1.15.\n"},
+        name="floor-repo",
+        date="2019-01-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "floor", capsys, "--device", "cpu")
+    assert code == 1 and data["complete"] is False, data["problems"]
+    assert any("below the authors' stated tensorflow>=1.15" in p for p in data["problems"])
+
+
+def test_the_code_date_ignores_later_docs_packaging_and_ci_commits(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(TF1, date="2019-12-01T10:00:00+00:00")
+    first = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    make_repo(
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='m')\n",
+            "README.md": "Updated.\n",
+            "docs/conf.py": "project = 'm'\n",
+            ".github/workflows/check.py": "print('ci')\n",
+            "requirements.txt": "numpy\n",
+        },
+        date="2026-01-01T10:00:00+00:00",
+    )
+    _, data = run_env(repo, tmp_path / "out", capsys, "--device", "cpu")
+    assert data["as_of"] == "2019-12-01" and data["code_commit"] == first, data
+    assert any(f"by commit {first[:12]}" in p for p in data["problems"])
 
 
 def test_declared_pins_are_kept_and_conflicts_reported(
@@ -260,6 +318,76 @@ def test_invalid_legacy_metadata_is_repaired(
     assert subprocess.run(fixed, capture_output=True, check=False).returncode == 0
 
 
+def test_what_env_made_installs_with_its_metadata_repairs(
+    index: PackageIndex,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from forkvet import environments
+    from forkvet.snapshot import load
+
+    repo = make_repo({"m.py": "import legacylib\n"}, date="2019-06-01T00:00:00+00:00")
+    # --verify installs with env's uv.toml, also when --out is relative
+    monkeypatch.chdir(tmp_path)
+    code, data = run_env(repo, Path("rel-out"), capsys, "--python", "3.11", "--verify")
+    assert code == 0 and data["verify"]["ok"] is True, data
+    # the runtime installs the authors' own pin of such a release: repaired, then installed
+    plan = environments.plan(
+        load(repo), ["legacylib==1.0"], "requirements.txt", "3.11", env_dir=str(tmp_path / "envs")
+    )
+    built = environments.prepare(plan)
+    assert any("repaired the invalid metadata of legacylib" in n for n in built.notes)
+
+
+def test_the_runtime_installs_the_pins_env_made_for_this_code(
+    index: PackageIndex,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from forkvet import environments
+    from forkvet.snapshot import load
+
+    repo = make_repo(
+        {"m.py": "import legacylib\n", "requirements.txt": "legacylib\n"},
+        date="2019-06-01T00:00:00+00:00",
+    )
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(repo)  # `forkvet env .`: the output goes outside the checkout
+    assert main(["env", ".", "--python", "3.11", "--format", "json"]) == 0
+    capsys.readouterr()
+    lines, source, python, config = environments.requirements_and_config(
+        load(repo), None, None, str(tmp_path / "envs")
+    )
+    assert "legacylib==1.0" in lines and source.startswith("forkvet env") and python == "3.11"
+    assert config is not None and "dependency-metadata" in config.read_text()
+    # other code (a new file): env's pins are not for it, the repository's file is used
+    (repo / "n.py").write_text("x = 1\n")
+    lines, source, _, config = environments.requirements_and_config(
+        load(repo), None, None, str(tmp_path / "envs")
+    )
+    assert lines == ["legacylib"] and source == "requirements.txt" and config is None
+
+
+def test_install_errors_show_uvs_explanation() -> None:
+    from forkvet.environments import uv_error
+
+    stderr = (
+        "Resolved 3 packages\n"
+        "error: Failed to parse metadata from built wheel\n"
+        "  Caused by: Expected a version, found 2011k\n"
+        "    tzdep (>=2011k)\n"
+        "           ^^^^^^^\n"
+        "hint: this is a hint\n"
+    )
+    shown = uv_error(stderr)
+    assert shown.startswith("error: Failed to parse metadata") and "2011k" in shown
+    assert "^^^" not in shown and "hint" not in shown
+
+
 def test_python2_code_gets_a_conda_environment(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -284,10 +412,32 @@ def test_offline_uses_no_index(
     repo = make_repo({**TF1, "requirements.txt": "numpy==1.16.0\n"})
     before = len(index.requests)
     code, data = run_env(repo, tmp_path / "out", capsys, "--offline")
-    assert code == 0 and len(index.requests) == before
+    assert len(index.requests) == before
     reqs = (tmp_path / "out" / "requirements.txt").read_text()
     assert "numpy==1.16.0" in reqs and "tensorflow  # imported at model.py:2" in reqs
     assert data["python"] == "3.7"
+    # names without versions are not a complete environment
+    assert code == 1 and data["complete"] is False
+    assert any("no version for" in p and "tensorflow" in p for p in data["problems"])
+
+
+def test_results_never_claim_more_than_they_have(
+    index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Python 2.7 asked for, code with f-strings
+    repo = make_repo({"m.py": "import numpy\nprint(f'{numpy}')\n"}, name="fstrings")
+    code, data = run_env(repo, tmp_path / "py27", capsys, "--python", "2.7", "--offline")
+    assert code == 1 and data["complete"] is False
+    assert any("--python 2.7: the code needs Python >= 3.6" in p for p in data["problems"])
+    # a conda spec written with spaces constrains the version
+    repo = make_repo(
+        {**TF1, "environment.yml": "dependencies:\n  - numpy >= 1.17\n  - python = 3.7\n"},
+        name="conda-spaces",
+        date="2019-12-01T10:00:00+00:00",
+    )
+    code, data = run_env(repo, tmp_path / "conda", capsys, "--device", "cpu")
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    assert pins["numpy"] == "1.17.4" and data["python"] == "3.7", data["problems"]
 
 
 def test_no_network_suggests_offline(

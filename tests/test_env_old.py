@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,28 @@ def test_cuda_of_old_frameworks() -> None:
     assert conda_packages("torch", "2.1.0") == []  # the wheels bundle CUDA
 
 
+# A source release's build writes this file: resolving must never run it.
+BUILD_MARK = (
+    "import pathlib, tempfile\n"
+    "pathlib.Path(tempfile.gettempdir(), 'forkvet-test-built').write_text('ran')\n"
+)
+
+
+def test_cuda_builds_and_gpu_kernels_of_old_frameworks() -> None:
+    from forkvet.envgen.device import gpu_warning, torch_backend_for
+
+    assert torch_backend_for("1.7.1") == "cu110"  # matches cudatoolkit=11.0 in the conda file
+    assert torch_backend_for("1.4.0") == "cu101"
+    assert torch_backend_for("2.1.0") is None  # the wheels bundle CUDA
+    hopper = gpu_warning("torch", "1.7.1", 9.0)
+    assert hopper is not None and "no kernel image" in hopper
+    assert gpu_warning("torch", "1.7.1", 8.0) is None  # Ampere kernels since 1.7
+    assert gpu_warning("tensorflow-gpu", "1.15.0", 8.6) is not None
+    assert gpu_warning("torch", "2.1.0", 9.0) is None
+    unknown = gpu_warning("torch", "1.4.0", None)
+    assert unknown is not None and "up to compute capability 7.5" in unknown
+
+
 PY2 = [
     # only a Python 2 wheel: installs on 2.7
     Dist(
@@ -76,6 +99,28 @@ PY2 = [
         tag="cp37-cp37m-manylinux1_x86_64",
     ),
     Dist("numpy", "1.15.0", "2018-07-23T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    # releases of 2011 and 2015 whose Linux wheels were uploaded in 2016
+    Dist("numlike", "1.6.0", "2011-05-01T00:00:00Z", sdist=True),
+    Dist("numlike", "1.6.0", "2016-04-01T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    Dist("numlike", "1.10.1", "2015-10-12T00:00:00Z", sdist=True),
+    Dist("numlike", "1.10.1", "2016-04-01T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    Dist("numlike", "1.11.0", "2016-03-27T00:00:00Z", tag="cp27-cp27mu-manylinux1_x86_64"),
+    # the only Python 2 wheel is a pre-release; the final release is for Python 3
+    Dist("weakreflike", "1.0rc1", "2015-06-01T00:00:00Z", tag="py2-none-any"),
+    Dist("weakreflike", "1.0", "2017-06-01T00:00:00Z", requires_python=">=3.4"),
+    # a framework that published only source releases (Theano)
+    Dist(
+        "theanolike",
+        "0.8.2",
+        "2016-04-21T00:00:00Z",
+        sdist=True,
+        sdist_files={
+            "PKG-INFO": "Metadata-Version: 1.1\nName: theanolike\nVersion: 0.8.2\n",
+            "theanolike.egg-info/requires.txt": "numlike>=1.10\n",
+        },
+    ),
+    # an old source release named "3.2.3-2": version 3.2.3.post2 (PEP 440), not "2"
+    Dist("functoolslike", "3.2.3-2", "2015-07-11T00:00:00Z", sdist=True),
 ]
 
 
@@ -94,6 +139,25 @@ def test_python2_pins_dependencies_too_by_date_and_tags(py2_index: PackageIndex)
     # date among the releases that install on 2.7, not left to pip's newest
     assert res.pins == {"oldcv": "3.4.0", "numpy": "1.15.0"}
     assert res.complete
+
+
+def test_python2_takes_the_release_of_the_date_its_only_wheel_and_reads_old_versions(
+    py2_index: PackageIndex,
+) -> None:
+    from forkvet.envgen.py2 import pick
+    from forkvet.envgen.uv import allow_builds
+
+    needs = NeedSet([Need("numlike", "", "imported"), Need("weakreflike", "", "imported")])
+    res = resolve_py2(needs, date(2015, 12, 1))
+    # the release of the date (its Linux wheel came later), not the oldest one with a wheel
+    assert res.pins["numlike"] == "1.10.1", res.problems
+    assert res.pins["weakreflike"] == "1.0rc1"  # its only Python 2 wheel
+    with allow_builds():
+        assert pick("functoolslike", "", date(2016, 1, 1)) == "3.2.3.post2"
+    # source-only on the date: pinned, its requirements read from the archive, disclosed
+    res = resolve_py2(NeedSet([Need("theanolike", "", "imported")]), date(2016, 6, 1))
+    assert res.pins == {"theanolike": "0.8.2", "numlike": "1.11.0"}, res.problems
+    assert res.from_source == ["theanolike==0.8.2"] and res.complete and not res.needs_build
 
 
 # ---- `forkvet env` end to end on a local index: old frameworks, old Pythons, old packaging --
@@ -130,6 +194,67 @@ OLD = [
     # a package that published only a source release before the date; wheels came later
     Dist("srconly", "1.0", "2017-05-01T00:00:00Z", sdist=True),
     Dist("srconly", "1.1", "2019-05-01T00:00:00Z", tag="py3-none-any"),
+    # 2017-style source-only dependencies of a framework (gast, termcolor): old PKG-INFO
+    # without Requires-Dist; the requirements are in egg-info/requires.txt or setup.py.
+    Dist(
+        "gastlike",
+        "0.2.0",
+        "2017-06-01T00:00:00Z",
+        sdist=True,
+        build_code=BUILD_MARK,
+        sdist_files={
+            "PKG-INFO": "Metadata-Version: 1.1\nName: gastlike\nVersion: 0.2.0\n",
+            "gastlike.egg-info/requires.txt": (
+                'astorlike>=0.1\n\n[:python_version < "3"]\nfutureslike\n\n[test]\npytest\n'
+            ),
+        },
+    ),
+    Dist(
+        "colorlike",
+        "1.1.0",
+        "2017-03-01T00:00:00Z",
+        sdist=True,
+        build_code=BUILD_MARK,
+        sdist_files={
+            "PKG-INFO": "Metadata-Version: 1.1\nName: colorlike\nVersion: 1.1.0\n",
+            "setup.py": "from setuptools import setup\nsetup(name='colorlike', "
+            "install_requires=['six>=1.10'])\n",
+        },
+        # never read through a link: it would name an unrelated package
+        sdist_links={"setup.cfg": "/etc/passwd", "requirements.txt": "../../evil.txt"},
+    ),
+    Dist("astorlike", "0.6", "2017-05-01T00:00:00Z"),
+    # the newest source release is for Python 2 only (futures 3.2.0), said only in PKG-INFO
+    Dist(
+        "futlike",
+        "3.2.0",
+        "2017-11-01T00:00:00Z",
+        sdist=True,
+        sdist_files={
+            "PKG-INFO": "Metadata-Version: 1.2\nName: futlike\nVersion: 3.2.0\n"
+            "Requires-Python: >=2.6, <3\n"
+        },
+    ),
+    Dist("futlike", "3.1.1", "2017-04-01T00:00:00Z", sdist=True),
+    Dist("six", "1.11.0", "2017-09-17T00:00:00Z", tag="py2.py3-none-any"),
+    Dist("futureslike", "3.2", "2017-01-01T00:00:00Z"),
+    # every early release yanked later (torchvision 0.1/0.2)
+    Dist("tvlike", "0.2.1", "2018-01-01T00:00:00Z", yanked=True),
+    Dist("tvlike", "0.3.0", "2019-05-01T00:00:00Z"),
+    # a yanked wheel and a source release of the same version (torchvision 0.2.2)
+    Dist("tvwheel", "0.2.2", "2018-01-01T00:00:00Z", yanked=True),
+    Dist("tvwheel", "0.2.2", "2018-01-01T00:00:00Z", sdist=True, yanked=True),
+    Dist("tvwheel", "0.4.0", "2019-08-01T00:00:00Z"),
+    # the only source release of the date was yanked later (futures 3.1.1)
+    Dist("yankedsrc", "3.1.1", "2017-04-14T00:00:00Z", sdist=True, yanked=True),
+    # a placeholder 0.0.0 uploaded after the date, below the releases of the date
+    Dist("albulike", "0.1.0", "2017-01-01T00:00:00Z", sdist=True),
+    Dist("albulike", "0.0.0", "2018-03-01T00:00:00Z"),
+    Dist("albulike", "0.2.0", "2018-06-01T00:00:00Z"),
+    # unrelated index projects named like a submodule's and a git requirement's modules
+    Dist("inception", "0.1", "2017-01-01T00:00:00Z"),
+    Dist("taming-transformers", "0.0.1", "2017-01-01T00:00:00Z", modules=["taming"]),
+    Dist("tflike", "1.4.0", "2017-11-01T00:00:00Z", ["gastlike>=0.2.0", "numpy"], tag=cp("36")),
 ]
 
 
@@ -217,13 +342,116 @@ def test_build_tool_pins_respect_the_framework_limits(
     assert pins["setuptools"] == "39.1.0"  # not 40.4.0: TensorFlow 1.10 caps it
 
 
-def test_source_only_packages_without_builds_take_the_first_wheel_and_say_so(
+def test_source_only_packages_are_pinned_on_the_date_from_metadata_read_statically(
     old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    marker = Path(tempfile.gettempdir(), "forkvet-test-built")
+    marker.unlink(missing_ok=True)
     repo = make_repo({"m.py": "import srconly\n"}, date="2018-01-01T10:00:00+00:00")
     data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
-    assert data["complete"] is True and pins_of(data) == {"srconly": "1.1"}
-    assert data["after_date"] == ["srconly"]
-    assert any("its first release with a wheel" in p for p in data["problems"])
+    assert data["complete"] is True and pins_of(data) == {"srconly": "1.0"}, data["problems"]
+    assert data["after_date"] == [] and data["builds_from_source"] == ["srconly==1.0"]
     built = env(repo, tmp_path / "built", capsys, "--python", "3.11", "--allow-build")
     assert pins_of(built) == {"srconly": "1.0"} and built["after_date"] == []
+    # a TensorFlow-1.x-like stack whose small dependencies were source-only then
+    tf_repo = make_repo(
+        {"m.py": "import tflike\nimport colorlike\nimport futlike\n"},
+        date="2018-01-01T10:00:00+00:00",
+    )
+    data = env(tf_repo, tmp_path / "tf", capsys, "--device", "cpu", "--python", "3.6")
+    pins = pins_of(data)
+    assert data["complete"] is True, data["problems"]
+    assert pins["gastlike"] == "0.2.0" and pins["astorlike"] == "0.6"  # from requires.txt
+    assert pins["colorlike"] == "1.1.0" and pins["six"] == "1.11.0"  # from setup.py's AST
+    assert "futureslike" not in pins and "pytest" not in pins  # Python 2 only; an extra
+    assert pins["futlike"] == "3.1.1", data["problems"]  # 3.2.0 is for Python 2 only
+    assert data["builds_from_source"] == ["colorlike==1.1.0", "futlike==3.1.1", "gastlike==0.2.0"]
+    assert not marker.exists(), "resolving ran a source release's build"
+    # installing with uv reads the same metadata instead of building to learn it
+    uv_toml = (tmp_path / "tf" / "uv.toml").read_text()
+    assert 'name = "gastlike"' in uv_toml and '"astorlike>=0.1"' in uv_toml
+    reqs = (tmp_path / "tf" / "requirements.txt").read_text()
+    assert "builds from source when installed" in reqs
+
+
+def test_modules_of_submodules_and_git_requirements_are_never_index_names(
+    old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            ".gitmodules": '[submodule "common/inception"]\n\tpath = common/inception\n'
+            "\turl = https://github.com/someone/chainer-inception-score.git\n",
+            "common/evaluation.py": "from inception.inception_score import score\n",
+            "train.py": "import taming.models\nimport srconly\n",
+            "requirements.txt": "-e git+https://github.com/someone/taming-transformers.git"
+            "@master#egg=taming-transformers\n",
+        },
+        date="2018-01-01T10:00:00+00:00",
+    )
+    data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
+    pins = pins_of(data)
+    assert "inception" not in pins and "taming-transformers" not in pins, pins
+    assert data["complete"] is True and "srconly" in pins, data["problems"]
+    assert any("taming-transformers" in g for g in data["git"])
+
+
+def test_a_package_whose_releases_were_yanked_is_pinned_exactly(
+    old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"m.py": "import tvlike\nimport tvwheel\nimport yankedsrc\n"},
+        date="2018-06-01T10:00:00+00:00",
+    )
+    data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
+    pins = pins_of(data)
+    assert data["complete"] is True, data["problems"]
+    assert pins == {"tvlike": "0.2.1", "tvwheel": "0.2.2", "yankedsrc": "3.1.1"}, data["problems"]
+    assert data["builds_from_source"] == ["yankedsrc==3.1.1"]
+    assert any("PEP 592" in p for p in data["problems"])
+    assert "tvlike==0.2.1" in (tmp_path / "out" / "requirements.txt").read_text()
+
+
+def test_the_first_wheel_after_the_date_is_newer_than_the_date_s_releases(
+    old_index: PackageIndex,
+) -> None:
+    from forkvet.envgen.wheels import first_wheel_after
+
+    found = first_wheel_after("albulike", "3.11", date(2018, 1, 1))
+    assert found is not None and found[0] == "0.2.0"  # never "allowed up to 0.0.0"
+
+
+def test_source_archives_are_read_in_memory_within_bounds() -> None:
+    import io
+    import tarfile
+    import zipfile
+
+    from forkvet.envgen import sdist
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, text in (
+            ("p-1.0/PKG-INFO", "Metadata-Version: 1.1\nName: p\nVersion: 1.0\n"),
+            ("p-1.0/p.egg-info/requires.txt", "six\n"),
+            ("../../escape/PKG-INFO", "Requires-Dist: evil\n"),  # never written anywhere
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tf.addfile(info, io.BytesIO(text.encode()))
+        link = tarfile.TarInfo("p-1.0/setup.py")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(link)
+        big = tarfile.TarInfo("p-1.0/setup.cfg")  # over the member bound: not read
+        big.size = sdist.MAX_MEMBER + 1
+        tf.addfile(big, io.BytesIO(b"[options]\ninstall_requires = evil\n".ljust(big.size)))
+    files = sdist.members(buf.getvalue(), "p-1.0.tar.gz")
+    assert "setup.py" not in files and "setup.cfg" not in files
+    meta = sdist.read_static("p", "1.0", files)
+    assert meta.requires == ["six"] and meta.source == "p.egg-info/requires.txt"
+    # a zip: the same members, sizes checked before reading
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as zf:
+        zf.writestr(
+            "p-1.0/setup.py", "from setuptools import setup\nsetup(install_requires=['a>=1'])\n"
+        )
+    meta = sdist.read_static("p", "1.0", sdist.members(zbuf.getvalue(), "p-1.0.zip"))
+    assert meta.requires == ["a>=1"] and meta.source == "setup.py"

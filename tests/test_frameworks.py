@@ -83,19 +83,21 @@ def test_readme_version_parsing() -> None:
 
     assert spec("Install PyTorch>=1.0 and numpy", "pytorch") == ">=1.0,<2"
     assert spec("PyTorch 1.0+", "pytorch") == ">=1.0,<2"
-    # a preference: the newest release of that major line on the date
-    assert spec("tested with pytorch 0.4.1", "pytorch") == ">=0.4.1,<1"
-    assert spec("It was tested with TensorFlow 1.11.0.") == ">=1.11.0,<2"
+    # the one version the authors ran is the pin (X.Y: that release line)
+    assert spec("tested with pytorch 0.4.1", "pytorch") == "==0.4.1"
+    assert spec("It was tested with TensorFlow 1.11.0.") == "==1.11.0"
+    assert spec("Keras 2.1.5, TensorFlow 1.6.0 (tested environment)") == "==1.6.0"
+    assert spec("Keras 2.1.5, TensorFlow 1.6.0 (tested environment)", "keras") == "==2.1.5"
     # a floor is not capped at its minor release
     assert spec("TensorFlow 1.10.0 or newer") == ">=1.10.0,<2"
     assert spec("at least TensorFlow 1.4") == ">=1.4,<2"
     assert spec("Tensorflow > 0.12") == ">=0.12,<2"  # 0.x grew into 1.x
     # release branch names are versions
-    assert spec("Tensorflow r1.0.1") == ">=1.0.1,<2"
-    assert spec("tensorflow (r0.12)") == ">=0.12,<1"
+    assert spec("Tensorflow r1.0.1") == "==1.0.1"
+    assert spec("tensorflow (r0.12)") == "==0.12.*"
     # only == pins; a version that breaks the code is not one the authors used
     assert spec("pip install tensorflow==1.6.0") == "==1.6.0"
-    assert spec("- PyTorch 0.4\n\nPyTorch 0.3 will break the detector.", "pytorch") == ">=0.4,<1"
+    assert spec("- PyTorch 0.4\n\nPyTorch 0.3 will break the detector.", "pytorch") == "==0.4.*"
 
 
 def test_python_max_table() -> None:

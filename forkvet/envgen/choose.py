@@ -24,7 +24,7 @@ from forkvet.envgen.device import tf_gpu_dist
 from forkvet.envgen.index import IndexError_, project_files
 from forkvet.envgen.names import NeedSet
 from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution
-from forkvet.envgen.uv import BUILD_TOOLS, compile_
+from forkvet.envgen.uv import BUILD_TOOLS, builds_allowed, compile_
 from forkvet.report import Framework
 
 UV_FLOOR = (3, 6)  # uv refuses to resolve for anything older
@@ -138,6 +138,15 @@ def pin_on_date(
     dist: str, spec: str, python: str, as_of: date, flags: list[str]
 ) -> FrameworkPin | None:
     version = _one(dist, spec, python, as_of, False, flags)
+    if not version and not builds_allowed():
+        # Frameworks that shipped only source releases (chainer, Theano): the release on the
+        # date, whose requirements resolve.py reads without building it.
+        from forkvet.envgen.sdist import source_pin
+
+        try:
+            version = source_pin(dist, spec, python, as_of)
+        except IndexError_:
+            version = ""
     return FrameworkPin(dist, dist, version, spec) if version else None
 
 
@@ -155,6 +164,15 @@ def fallback(
                 FrameworkPin(fw.name, dist, version, floor),
                 f"no {wanted} release with wheels for Python {python} was on the index by "
                 f"{as_of.isoformat()}; pinned {dist}=={version}, the nearest newer one that was",
+            )
+    if spec.startswith("==") and "," not in spec:
+        # The version the authors name, released after the code's date: still theirs.
+        version = _one(dist, spec, python, date.today(), False, flags)
+        if version:
+            return Choice(
+                FrameworkPin(fw.name, dist, version, spec),
+                f"{dist}=={version}, the version the authors name, was released after the "
+                f"code's date ({as_of.isoformat()}); pinned it",
             )
     if spec:
         # A README often describes a later version than the code's date (DiT: "PyTorch 2.0",

@@ -116,6 +116,10 @@ def _text(d: dict[str, Any]) -> str:
         lines.append(
             f"  ! needs a source build (off; --allow-build): {', '.join(d['needs_build'])}"
         )
+    if d.get("builds_from_source"):
+        lines.append(
+            f"  builds     from source when installed: {', '.join(d['builds_from_source'])}"
+        )
     for c in d["conflicts"]:
         lines.append(f"  ! conflicting declared pins: {c}")
     flagged = [x for x in d["licenses"] if x["verdict"] in ("warning", "error")]

@@ -16,6 +16,8 @@ import shutil
 
 from packaging.version import InvalidVersion, Version
 
+from forkvet import rx
+
 # (framework, first version NOT covered, CUDA toolkit, cuDNN or ""), ascending per framework.
 CUDA_TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("tensorflow", "1.3", "8.0", "5.1"),  # 0.12 - 1.2
@@ -70,3 +72,95 @@ def tf_gpu_dist(version: str) -> bool:
         return Version(version) < Version("2.1")
     except InvalidVersion:
         return False
+
+
+# GPU builds published as distributions of their own, and the CPU build of each.
+_CPU_TWINS = {
+    "tensorflow-gpu": "tensorflow",
+    "tf-nightly-gpu": "tf-nightly",
+    "paddlepaddle-gpu": "paddlepaddle",
+    "onnxruntime-gpu": "onnxruntime",
+    "faiss-gpu": "faiss-cpu",
+    "mxnet-mkl": "mxnet",
+    "jaxlib-cuda": "jaxlib",
+}
+_MXNET_CUDA = rx.compile(r"^mxnet-cu\d+(?:mkl)?$")
+
+
+def cpu_twin(name: str) -> str | None:
+    """The CPU build's distribution of a GPU-only distribution (tensorflow-gpu → tensorflow,
+    mxnet-cu90 → mxnet); None when name is not one."""
+    if name in _CPU_TWINS:
+        return _CPU_TWINS[name]
+    if _MXNET_CUDA.match(name):
+        return "mxnet"
+    return None
+
+
+# The newest GPU architecture (compute capability) each release line ships kernels for:
+# (framework, first version NOT covered, newest capability), ascending per framework.
+# PyTorch 1.7 was the first built with CUDA 11 (Ampere, 8.0/8.6); Hopper (9.0) needs a
+# CUDA 11.8 build (PyTorch 2.0); TensorFlow 2.4 brought CUDA 11, 2.12+ Hopper.
+KERNEL_TABLE: tuple[tuple[str, str, float], ...] = (
+    ("torch", "1.7", 7.5),
+    ("torch", "2.0", 8.6),
+    ("tensorflow", "2.4", 7.5),
+    ("tensorflow", "2.12", 8.6),
+)
+
+
+def newest_capability(dist: str, version: str) -> float | None:
+    """The newest compute capability this release has kernels for; None when current."""
+    base = "tensorflow" if dist.startswith("tensorflow") else dist
+    try:
+        v = Version(version)
+    except InvalidVersion:
+        return None
+    for name, below, cap in KERNEL_TABLE:
+        if name == base and v < Version(below):
+            return cap
+    return None
+
+
+def gpu_capability() -> float | None:
+    """This machine's GPU compute capability (the first GPU's), when nvidia-smi tells."""
+    import subprocess
+
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return None
+    try:
+        out = subprocess.run(
+            [smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.split()
+        return float(out[0]) if out else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+
+
+def torch_backend_for(version: str) -> str | None:
+    """uv's --torch-backend for the CUDA build matching the conda file's cudatoolkit."""
+    found = cuda_for("torch", version)
+    return "cu" + found[0].replace(".", "") if found else None
+
+
+def gpu_warning(dist: str, version: str, capability: float | None) -> str | None:
+    newest = newest_capability(dist, version)
+    if newest is None:
+        return None
+    if capability is None:
+        return (
+            f"{dist} {version} has GPU kernels up to compute capability {newest:g}: it does "
+            f"not run on newer GPUs (Ampere 8.0 and later need PyTorch >= 1.7 / TensorFlow "
+            f">= 2.4; Hopper 9.0 PyTorch >= 2.0 / TensorFlow >= 2.12)"
+        )
+    if capability > newest:
+        return (
+            f"{dist} {version} has GPU kernels up to compute capability {newest:g}; this "
+            f"machine's GPU is {capability:g}: CUDA calls will fail with 'no kernel image'"
+        )
+    return None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
+from forkvet import rx
 from forkvet.config import Config
 from forkvet.envgen import device as devices
 from forkvet.envgen import licenses, outputs
@@ -57,6 +60,11 @@ class EnvResult:
     git: list[str] = field(default_factory=list)
     # Pinned to a release after the date: nothing installable without a build came earlier.
     after_date: list[str] = field(default_factory=list)
+    # Pins (name==version) with only source releases on the date: resolved from their
+    # metadata read statically; installing them builds them from source.
+    builds_from_source: list[str] = field(default_factory=list)
+    # The commit the date is from: the newest that changed code (not docs, packaging, CI).
+    code_commit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +86,29 @@ def _offline(needs: NeedSet, python: str) -> Resolution:
         if need.spec.startswith("==") and "*" not in need.spec:
             res.pins[need.name] = need.spec[2:]
     res.problems.append("offline: declared pins only; unpinned names are listed without versions")
+    unpinned = [n.name for n in needs.of_kind("main", "build") if n.name not in res.pins]
+    if unpinned:
+        # Names without versions are not an environment: complete only when all are pinned.
+        res.complete = False
+        res.problems.append(f"offline: no version for {', '.join(unpinned)}")
     return res
+
+
+def _python_too_old(report: Report, python: str | None, res: Resolution) -> None:
+    """A --python the code cannot run on (f-strings on 2.7) gives no complete environment."""
+    need = report.python.min_version
+    if not python or not need:
+        return
+    try:
+        too_old = Version(python) < Version(need)
+    except InvalidVersion:
+        return
+    if too_old:
+        res.complete = False
+        why = "; ".join(report.python.evidence[:2])
+        res.problems.append(
+            f"--python {python}: the code needs Python >= {need}" + (f" ({why})" if why else "")
+        )
 
 
 def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
@@ -121,7 +151,15 @@ def generate(
         if needs.get(need.name) is None:
             needs.needs.append(need)
     needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
+    if device == "cpu":
+        _cpu_twins(needs)
     when = as_of or code_date(report)
+    dated_by = None if as_of else report.repo.code_commit
+    if dated_by and dated_by != report.repo.commit:
+        needs.notices.append(
+            f"dated {when.isoformat()} by commit {dated_by[:12]}, the newest that changes code "
+            f"(later commits change only docs, packaging metadata or CI)"
+        )
     py = report.python
     framework = next((fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS), None)
     framework = _docker_pin(snap, framework, needs)
@@ -143,6 +181,15 @@ def generate(
                 return resolve(copy.deepcopy(needs), version, when, pin, flags + more)
 
             res = choose(framework, needs, pythons, when, device, flags, attempt)
+    if not offline:
+        _below_floors(res, needs, framework)
+    _python_too_old(report, python, res)
+    if device == "cuda" and res.framework and not offline:
+        warning = devices.gpu_warning(
+            res.framework.dist, res.framework.version, devices.gpu_capability()
+        )
+        if warning:
+            res.problems.append(warning)
     res.problems[:0] = needs.notices
     files = {
         "requirements.txt": (
@@ -156,9 +203,17 @@ def generate(
     fixes = [f for f in res.metadata_fixes if res.pins.get(str(f["name"])) == str(f["version"])]
     if fixes and not offline:
         files["uv.toml"] = (
-            "# Repaired metadata of old releases (invalid version specifiers such as\n"
-            "# pytz>=2011k, which uv and pip >= 24.1 refuse). Use with: uv pip install\n"
+            "# Metadata of old releases for uv: repaired (invalid version specifiers such as\n"
+            "# pytz>=2011k, which uv and pip >= 24.1 refuse), or read without running anything\n"
+            "# from source-only releases. Use with: uv pip install\n"
             "# --config-file uv.toml -r requirements.txt\n" + uv_toml_text(fixes)
+        )
+    if not offline:
+        # Which code these pins are for: smoke and train-check reuse them for the same code.
+        from forkvet.environments import source_fingerprint
+
+        files[ENV_STAMP] = json.dumps(
+            {"fingerprint": source_fingerprint(snap), "python": res.python, "asked": python}
         )
     written = outputs.write(out, files, repo=snap.root) if out else []
     top = {n.name: n for n in needs.needs}
@@ -210,6 +265,8 @@ def generate(
         extras=[n.name for n in needs.of_kind("extra")],
         git=list(needs.git),
         after_date=res.after_date,
+        builds_from_source=res.from_source,
+        code_commit=dated_by,
         unresolved=[
             n.name
             for n in needs.of_kind("main", "build")
@@ -219,6 +276,59 @@ def generate(
         ],
     )
     return result, report
+
+
+_FLOOR = rx.compile(r"(==|>=|~=|>)\s*([\w.]+)")
+
+
+def _below_floors(res: Resolution, needs: NeedSet, fw: Framework | None) -> None:
+    """A pin under a floor the authors stated (README "TF >= 1.2", requirements `x>=2`) is not
+    what they ran: never complete, and said."""
+    stated: list[tuple[str, str, str]] = [
+        (n.name, n.spec, n.why) for n in needs.of_kind("main", "build") if n.spec
+    ]
+    if fw is not None and fw.version_spec and fw.name in FRAMEWORK_DISTS:
+        stated.append((FRAMEWORK_DISTS[fw.name], fw.version_spec, "the README or code"))
+    pins = dict(res.pins)
+    if res.framework:
+        pins[res.framework.dist] = res.framework.version
+        if res.framework.dist == "tensorflow-gpu":
+            pins.setdefault("tensorflow", res.framework.version)
+    for name, spec, why in stated:
+        pinned = pins.get(name)
+        if not pinned or any(p.startswith(f"{name}: uv could only use") for p in res.problems):
+            continue
+        for op, floor in _FLOOR.findall(spec):
+            try:
+                low = Version(floor.rstrip(".*"))
+                below = Version(pinned) < low or (op == ">" and Version(pinned) == low)
+            except InvalidVersion:
+                continue
+            if below:
+                res.complete = False
+                res.problems.append(
+                    f"{name}=={pinned} is below the authors' stated {name}{spec} ({terminal(why)})"
+                )
+                break
+
+
+def _cpu_twins(needs: NeedSet) -> None:
+    """A CPU environment gets the CPU build of every GPU-only distribution the authors name
+    (tensorflow-gpu 1.x cannot even be imported without CUDA); their version carries over."""
+    for need in list(needs.needs):
+        twin = devices.cpu_twin(need.name)
+        if twin is None:
+            continue
+        needs.notices.append(f"{need.name}: its CPU build {twin} for --device cpu")
+        other = needs.get(twin)
+        if other is None:
+            need.name = twin
+            continue
+        if need.spec and not other.spec:
+            other.spec = need.spec
+        if need.kind == "main":
+            other.kind = "main"
+        needs.needs.remove(need)
 
 
 def _docker_pin(snap: Snapshot, fw: Framework | None, needs: NeedSet) -> Framework | None:
@@ -251,6 +361,7 @@ def _other_framework_specs(report: Report, needs: NeedSet, primary: Any) -> None
             need.spec = fw.version_spec
 
 
+ENV_STAMP = "forkvet-env.json"
 SOURCE_OPTIONS = ("--find-links", "--extra-index-url")
 # Archives of old framework releases (find-links pages) carry no upload times, which uv's date
 # cap treats as "too new": the framework family is exempt from the cap when the user adds one.

@@ -20,6 +20,8 @@ from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from forkvet import rx
 from forkvet.errors import ForkvetError
 
@@ -110,9 +112,15 @@ def _version_from_filename(filename: str) -> str | None:
         return parts[1] if len(parts) >= 5 else None
     for ext in (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".egg"):
         if filename.endswith(ext):
-            stem = filename[: -len(ext)]
-            # name-1.2.3: the version is after the last dash followed by a digit
-            m = rx.match(r"^(.+?)-(\d[^-]*)(?:-py\d.*)?$", stem)
+            stem = rx.sub(r"-py\d[\d.]*$", "", filename[: -len(ext)])
+            # name-1.2.3: the version starts at the first dash followed by a digit from which
+            # the rest is a version; `functools32-3.2.3-2` is 3.2.3.post2 (PEP 440), not 2.
+            for dash in rx.finditer(r"-\d", stem):
+                try:
+                    return str(Version(stem[dash.start() + 1 :]))
+                except InvalidVersion:
+                    continue
+            m = rx.match(r"^(.+?)-(\d[^-]*)$", stem)
             return m.group(2) if m else None
     return None
 

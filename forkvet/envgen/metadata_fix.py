@@ -70,10 +70,20 @@ def wheels_by_version(name: str, as_of: date) -> dict[Version, list[IndexFile]]:
     return out
 
 
-def repair(name: str, as_of: date) -> list[dict[str, object]]:
-    """dependency-metadata entries for the newest releases of name up to the date."""
+def repair(name: str, as_of: date, only: set[str] | None = None) -> list[dict[str, object]]:
+    """dependency-metadata entries for the newest releases of name up to the date (only:
+    these versions)."""
     by_version = wheels_by_version(name, as_of)
-    versions = sorted(by_version, reverse=True)[:MAX_VERSIONS]
+    versions = sorted(by_version, reverse=True)
+    if only is not None:
+        wanted = set()
+        for v in only:
+            try:
+                wanted.add(Version(v))
+            except InvalidVersion:
+                continue
+        versions = [v for v in versions if v in wanted]
+    versions = versions[:MAX_VERSIONS]
     chosen = [
         min(by_version[v], key=lambda f: (not f.core_metadata, "manylinux" not in f.filename))
         for v in versions

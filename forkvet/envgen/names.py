@@ -71,7 +71,7 @@ _GIT_URL = rx.compile(
 def _git_requirement(name: str, spec: str) -> str | None:
     """`name @ git+https://host/owner/repo[@ref]` for a git URL declaration; None otherwise.
     Only plain https URLs with no credentials or odd characters are kept."""
-    url = spec.strip().removeprefix("@").strip()
+    url = spec.strip().removeprefix("@").strip().split("#", 1)[0]  # `#egg=name` is pip's
     if "git" not in url:
         return None
     m = _GIT_URL.match(url)
@@ -101,6 +101,9 @@ def readme_git_clones(text: str, own: str) -> list[str]:
 def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     out = NeedSet()
     seen: dict[str, Need] = {}
+    # Distributions the authors install from git (`-e git+…/taming-transformers`): never an
+    # index name, also when the code imports them (PyPI's taming-transformers is another).
+    from_git: set[str] = set()
     for item in declared.items:
         where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
         if item.name in SYSTEM:
@@ -109,6 +112,8 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
             out.notices.append(f"{terminal(item.name)} ({where}): not a package name; left out")
             continue
         git = _git_requirement(item.name, item.spec)
+        if git or "://" in item.spec:
+            from_git.add(canonical(item.name))
         if git:
             if git not in out.git:
                 out.git.append(git)
@@ -155,6 +160,8 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     deps = report.dependencies
     for name in deps.imported:
         key = canonical(name)
+        if key in from_git and key not in seen:
+            continue
         where = ", ".join(deps.imported_at.get(name, [])[:2])
         if key in seen:
             if where and "imported" not in seen[key].why:

@@ -79,6 +79,12 @@ def requirements_txt(
             "# not installable from the package index (build from source or conda):",
             *[f"#   {terminal(n)}" for n in needs.not_installable],
         ]
+    if res.from_source:
+        lines += [
+            "",
+            "# builds from source when installed (only source releases on the date; their",
+            "# requirements were read without running them): " + ", ".join(res.from_source),
+        ]
     for name in res.dropped:
         lines.append(f"# {name}: not found on the package index, left out")
     unresolved = [
@@ -121,8 +127,15 @@ def commands(
     name = rx.sub(r"[^\w.-]+", "-", repo).strip("-") or "env"
     out = {"conda": f"conda env create -f environment.yml && conda activate {name}"}
     if res.python != "2.7":
-        # uv picks PyTorch's CPU builds from PyTorch's own index for torch & co.
+        # uv picks PyTorch's CPU builds, or the CUDA build the conda file's cudatoolkit
+        # matches, from PyTorch's own index for torch & co.
         backend = " --torch-backend cpu" if device == "cpu" and _has_torch(res) else ""
+        torch = res.pins.get("torch") or (
+            res.framework.version if res.framework and res.framework.dist == "torch" else ""
+        )
+        if device == "cuda" and torch:
+            cuda = devices.torch_backend_for(torch)
+            backend = f" --torch-backend {cuda}" if cuda else ""
         out["uv"] = (
             f"uv venv --python {res.python} && . .venv/bin/activate && "
             f"uv pip install{backend}"

@@ -79,32 +79,44 @@ def pick(
     oldest: bool = False,
     builds: bool | None = None,
 ) -> str | None:
-    """The newest (or oldest) version uploaded by the date that the Python can install."""
+    """The newest (or oldest) version released by the date that the Python can install. A
+    release counts from its first upload: a Linux wheel added later (numpy 1.10 for 2015
+    code) still installs the release of the date. Final releases first; a pre-release only
+    when nothing else installs (backports.weakref 1.0rc1 is its only Python 2 wheel)."""
     cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
     builds = _builds_allowed() if builds is None else builds
     try:
         allowed = SpecifierSet(spec) if spec else SpecifierSet()
     except InvalidSpecifier:
         allowed = SpecifierSet()
-    best: Version | None = None
-    for f in project_files(name):
-        if f.yanked or not f.version or (f.upload_time and f.upload_time > cutoff):
+    files = [f for f in project_files(name) if f.version]
+    first: dict[str, datetime] = {}
+    for f in files:
+        if f.upload_time and f.version:
+            first[f.version] = min(f.upload_time, first.get(f.version, f.upload_time))
+    found: list[Version] = []
+    for f in files:
+        released = first.get(f.version or "")
+        if f.yanked or (released and released > cutoff):
             continue
         if not _installable(f, python, builds):
             continue
         try:
-            v = Version(f.version)
+            v = Version(f.version or "")
         except InvalidVersion:
             continue
-        if v.is_prerelease or not allowed.contains(v):
-            continue
-        better = v < best if oldest and best is not None else best is None or v > best
-        best = v if better else best
-    return str(best) if best else None
+        if allowed.contains(v, prereleases=True):
+            found.append(v)
+    finals = [v for v in found if not v.is_prerelease]
+    pool = finals or [v for v in found if allowed.contains(v, prereleases=True)]
+    if not pool:
+        return None
+    return str(min(pool) if oldest else max(pool))
 
 
 def _requires(name: str, version: str, as_of: date) -> list[Requirement]:
-    """The dependencies (for Linux CPython 2.7) of a release, from a wheel it would install."""
+    """The dependencies (for Linux CPython 2.7) of a release, from a wheel it would install,
+    else read statically from its source archive (sdist.py: nothing runs)."""
     files = [
         f
         for f in project_files(name)
@@ -112,10 +124,19 @@ def _requires(name: str, version: str, as_of: date) -> list[Requirement]:
     ]
     files.sort(key=lambda f: not f.core_metadata)
     meta = core_metadata(files[0]) if files else None
-    if meta is None:
-        return []
+    if meta is not None:
+        raws = list(meta.get_all("Requires-Dist") or [])
+    else:
+        from forkvet.envgen.sdist import static_metadata
+
+        archives = [
+            f for f in project_files(name) if f.version == version and f.filename.endswith(_SDIST)
+        ]
+        archive = archives[0] if archives else None
+        static = static_metadata(name, version, archive) if archive else None
+        raws = list(static.requires) if static else []
     out = []
-    for raw in meta.get_all("Requires-Dist") or []:
+    for raw in raws:
         fixed = sanitize(raw)
         if not fixed:
             continue
@@ -136,6 +157,13 @@ def _choose(name: str, spec: str, as_of: date, result: Resolution) -> str | None
     version = pick(name, spec, as_of)
     if version is not None:
         return version
+    if not _builds_allowed():
+        # Only source releases on the date (Theano): pinned, their requirements read without
+        # running anything; installing builds them (disclosed).
+        version = pick(name, spec, as_of, builds=True)
+        if version is not None:
+            result.from_source.append(f"{name}=={version}")
+            return version
     # Old releases get deleted from indexes (opencv-python's pre-2018 wheels are gone): take
     # the oldest one still there that installs on 2.7, and say so.
     version = pick(name, spec, date.max, oldest=True)
@@ -179,7 +207,14 @@ def resolve_py2(
         result.complete = False
     if fw_dist and fw_dist in result.pins:
         result.framework = FrameworkPin(fw_name, fw_dist, result.pins[fw_dist], fw_spec)
-    sources = [n for n, v in result.pins.items() if not _has_py2_wheel(n, v)]
+    built = {p.split("==")[0] for p in result.from_source}
+    result.from_source = [p for p in result.from_source if p.split("==")[0] in result.pins]
+    if result.from_source:
+        result.problems.append(
+            f"builds from source when installed (only source releases on the date; their "
+            f"requirements were read without running them): {', '.join(result.from_source)}"
+        )
+    sources = [n for n, v in result.pins.items() if not _has_py2_wheel(n, v) and n not in built]
     if sources:
         # Only with --allow-build: pip builds them when the environment is created.
         result.needs_build += sources

@@ -58,6 +58,9 @@ class Resolution:
     after_date: list[str] = field(default_factory=list)
     # Repaired legacy metadata (uv `dependency-metadata` entries) the pins need to install.
     metadata_fixes: list[dict[str, object]] = field(default_factory=list)
+    # Pins (name==version) that only had source releases: their requirements were read
+    # statically for resolving; installing them builds them from source.
+    from_source: list[str] = field(default_factory=list)
 
 
 def _req(need: Need) -> str:
@@ -101,6 +104,8 @@ def _rounds(
 ) -> Resolution:
     no_build: set[str] = set()
     widened: set[str] = set()
+    static: dict[tuple[str, str], dict[str, object]] = {}
+    read: dict[str, set[str]] = {}
     config: Path | None = None
     early = newest_are_broken(sorted({canonical(n.name) for n in active}), as_of)
     if early:
@@ -122,6 +127,7 @@ def _rounds(
             )
             if not broken:
                 result.pins = _cap_build_tools(res.pins, python, as_of, flags, uv_toml, result)
+                _from_source(result, static, fixes)
                 _flag_downgrades(result, active)
                 return result
         if broken:
@@ -130,14 +136,23 @@ def _rounds(
             # with their metadata repaired, that package may build again.
             no_build -= set(broken)
             continue
+        fw_name = canonical(framework.dist) if framework else ""
+        absent = sorted({canonical(m) for m in _NO_VERSIONS.findall(res.error)} - {fw_name})
+        # Source-only releases on the date: their requirements read without running them.
+        exact = _exact_pins(active, framework)
+        names = list(dict.fromkeys(res.needs_build + absent))
+        if names and _yanked_wheels(result, active, names, python, as_of, exact):
+            continue
+        if names and _read_sources(
+            result, names, python, as_of, extra, static, read, exact, tmp, res.error, active
+        ):
+            continue
         if res.needs_build and _nearest_wheels(
             result, res.needs_build, python, as_of, extra, widened
         ):
             continue
         # Nothing of a package on the date (PyTorch before 1.0 was never on the index): its
         # first release with a wheel for this Python, disclosed.
-        fw_name = canonical(framework.dist) if framework else ""
-        absent = sorted({canonical(m) for m in _NO_VERSIONS.findall(res.error)} - {fw_name})
         if absent and _nearest_wheels(result, absent, python, as_of, extra, widened):
             continue
         if res.needs_build:
@@ -166,6 +181,8 @@ def _rounds(
             no_build.add(failed)
             result.problems.append(f"{res.error}; its source releases were skipped")
             continue
+        if _pin_yanked(result, active, res.error):
+            continue
         if res.not_found:
             gone = set(res.not_found)
             result.dropped += [n.name for n in active if n.name in gone]
@@ -190,6 +207,193 @@ def _rounds(
     result.complete = False
     result.problems.append("gave up after relaxing pins several times")
     return result
+
+
+def _read_sources(
+    result: Resolution,
+    names: list[str],
+    python: str,
+    as_of: date,
+    extra: list[str],
+    static: dict[tuple[str, str], dict[str, object]],
+    read: dict[str, set[str]],
+    exact: dict[str, str],
+    tmp: tempfile.TemporaryDirectory[str],
+    error: str = "",
+    active: list[Need] | None = None,
+) -> bool:
+    """Builds are off and these packages had only source releases for this Python by the
+    date: read the requirements of such releases statically (the pinned one, then the
+    newest, then older ones each time uv still lacks one) and give uv a metadata-only wheel
+    of each (sdist.py). False when there was nothing more to read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forkvet.envgen.index import WORKERS
+    from forkvet.envgen.sdist import (
+        metadata_wheel,
+        source_only_versions,
+        static_metadata,
+        supports,
+    )
+    from forkvet.envgen.uv import builds_allowed
+
+    if builds_allowed():
+        return False
+    wanted = []
+    for name in names:
+        done_before = read.setdefault(name, set())
+        pinned = {exact[name]} if name in exact else set()
+        asked = _asked_for(error, name)
+        batch = source_only_versions(
+            name, python, as_of, done_before, pinned - done_before, wanted=asked
+        )
+        if not batch and active is not None and name not in exact:
+            # Every source release that fits was yanked (futures 3.1.1): the newest, pinned
+            # exactly, installs (PEP 592).
+            batch = source_only_versions(name, python, as_of, done_before, yanked=True)[:1]
+            for version, _ in batch:
+                need = next((n for n in active if canonical(n.name) == name), None)
+                if need is None:
+                    need = Need(name, "", "needed by the packages above", "main")
+                    active.append(need)
+                need.spec = f"=={version}"
+                result.problems.append(
+                    f"{name}: its source releases that fit were yanked; pinned {name}=={version} "
+                    f"exactly, which installs a yanked release (PEP 592)"
+                )
+        done_before.update(v for v, _ in batch)
+        wanted += [(name, v, f) for v, f in batch]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        metas = list(pool.map(lambda t: static_metadata(*t), wanted))
+    folder = Path(tmp.name) / "static-metadata"
+    folder.mkdir(exist_ok=True)
+    done: dict[str, int] = {}
+    for meta in metas:
+        # uv does not check a find-links wheel's Requires-Python: a release for Python 2 only
+        # (futures 3.2.0) must not stand in for one that installs here.
+        if meta is None or not supports(meta.requires_python, python):
+            continue
+        metadata_wheel(folder, meta)
+        static[(canonical(meta.name), meta.version)] = meta.entry()
+        done[meta.name] = done.get(meta.name, 0) + 1
+    if not done:
+        return False
+    if str(folder) not in extra:
+        extra += ["--find-links", str(folder)]
+    told = {
+        n
+        for p in result.problems
+        if "only source releases for Python" in p
+        for n in p.split(":", 1)[0].split(", ")
+    }
+    new = [n for n in done if n not in told]
+    if new:
+        result.problems.append(
+            f"{', '.join(new)}: only source releases for Python {python} by "
+            f"{as_of.isoformat()}; read the requirements of those releases from their "
+            f"archives without running anything"
+        )
+    return True
+
+
+def _asked_for(error: str, name: str) -> list[str]:
+    """The specifiers uv's explanation says dependants put on name (`tensorflow==1.2.0
+    depends on markdown==2.2.0`): the source releases to read first."""
+    pattern = rf"(?i)depends on {rx.escape(name)}((?:[<>=!~]=?[\w.*+!]+,?)+)"
+    return [m.rstrip(",") for m in rx.findall(pattern, error)]
+
+
+_YANKED = rx.compile(r"([A-Za-z0-9][\w.-]*)==([\w.+!]+) (?:was|were|is) yanked")
+
+
+def _pin_yanked(result: Resolution, active: list[Need], error: str) -> bool:
+    """Every release of a package that fits was yanked (early torchvision): an exact pin
+    installs a yanked release (PEP 592), so the newest one uv names is pinned, and said."""
+    found: dict[str, Version] = {}
+    for name, version in _YANKED.findall(error):
+        try:
+            v = Version(version)
+        except InvalidVersion:
+            continue
+        key = canonical(name)
+        found[key] = max(v, found.get(key, v))
+    changed = False
+    for key, version in sorted(found.items()):
+        need = next((n for n in active if canonical(n.name) == key), None)
+        if need is not None and need.spec.startswith("=="):
+            continue  # pinned already: the yanked release is not what blocks it
+        if need is None:
+            need = Need(key, "", "needed by the packages above", "main")
+            active.append(need)
+        need.spec = f"=={version}"
+        result.problems.append(
+            f"{key}: the releases that fit were yanked; pinned {key}=={version} exactly, "
+            f"which installs a yanked release (PEP 592)"
+        )
+        changed = True
+    return changed
+
+
+def _yanked_wheels(
+    result: Resolution,
+    active: list[Need],
+    names: list[str],
+    python: str,
+    as_of: date,
+    exact: dict[str, str],
+) -> bool:
+    """uv found nothing usable of these packages on the date: when the only wheels were
+    yanked since, pin the newest of them exactly (it installs; PEP 592)."""
+    from forkvet.envgen.wheels import newest_yanked_wheel
+
+    changed = False
+    for name in names:
+        if name in exact:
+            continue
+        version = newest_yanked_wheel(name, python, as_of)
+        if version is None:
+            continue
+        need = next((n for n in active if canonical(n.name) == name), None)
+        if need is None:
+            need = Need(name, "", "needed by the packages above", "main")
+            active.append(need)
+        need.spec = f"=={version}"
+        result.problems.append(
+            f"{name}: its wheels up to {as_of.isoformat()} were yanked later; pinned "
+            f"{name}=={version} exactly, which installs a yanked release (PEP 592)"
+        )
+        changed = True
+    return changed
+
+
+def _exact_pins(active: list[Need], framework: FrameworkPin | None) -> dict[str, str]:
+    out = {canonical(framework.dist): framework.version} if framework else {}
+    for n in active:
+        m = rx.fullmatch(r"\s*===?\s*([\w.+!-]+)\s*", n.spec)
+        if m:
+            out[canonical(n.name)] = m.group(1)
+    return out
+
+
+def _from_source(
+    result: Resolution,
+    static: dict[tuple[str, str], dict[str, object]],
+    fixes: list[dict[str, object]],
+) -> None:
+    """The pins that are source releases read statically: they build when installed, and the
+    metadata read goes into uv.toml (uv then reads it instead of building to learn it)."""
+    for name, version in sorted(result.pins.items()):
+        entry = static.get((canonical(name), version))
+        if entry is None:
+            continue
+        result.from_source.append(f"{name}=={version}")
+        fixes.append(entry)
+    result.metadata_fixes = fixes
+    if result.from_source:
+        result.problems.append(
+            f"builds from source when installed (only source releases on the date): "
+            f"{', '.join(result.from_source)}"
+        )
 
 
 def _newer_broken(pins: dict[str, str], as_of: date) -> list[str]:

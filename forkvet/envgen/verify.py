@@ -3,11 +3,9 @@ module of the repository, and repair missing dependencies in bounded rounds."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,26 +55,10 @@ def _classify(snap: Snapshot, module: str, error: str) -> tuple[str | None, str]
     return dist, f"missing {missing} → added {dist}"
 
 
-@contextlib.contextmanager
-def _repaired_metadata(config: Path) -> Iterator[None]:
-    """Install with forkvet's own uv.toml of metadata repairs (pytz>=2011k), when written."""
-    if not config.exists():
-        yield
-        return
-    before = os.environ.get("UV_CONFIG_FILE")
-    os.environ["UV_CONFIG_FILE"] = str(config)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("UV_CONFIG_FILE", None)
-        else:
-            os.environ["UV_CONFIG_FILE"] = before
-
-
 def verify(
     snap: Snapshot, result: EnvResult, out: Path, **generate_args: Any
 ) -> tuple[EnvResult, Verification]:
+    out = out.resolve()  # a relative --out: uv and conda run in folders of their own
     if result.python == "2.7":
         conda = shutil.which("conda") or shutil.which("mamba")
         if not conda:
@@ -119,9 +101,12 @@ def verify(
         report.rounds = round_no
         # The shared environment (kept outside the checkout): smoke and train-check reuse it.
         lines = environments.sanitize_requirements(out / "requirements.txt", out)
-        plan = environments.plan(snap, lines, "forkvet env", result.python)
-        with _repaired_metadata(out / "uv.toml"):
-            built = environments.prepare(plan, allow_build=builds_allowed())
+        plan = environments.plan(
+            snap, lines, "forkvet env", result.python, uv_config=out / "uv.toml"
+        )
+        # The pins env disclosed as source-only build (sandboxed); nothing else does.
+        plan.may_build = [p.split("==")[0] for p in result.builds_from_source]
+        built = environments.prepare(plan, allow_build=builds_allowed())
         python = built.python
         report.python = python
         report.notes = list(built.notes)

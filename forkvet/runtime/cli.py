@@ -126,10 +126,10 @@ def _environment(
     if args.python:
         env = envs.given_interpreter(args.python, snap.root)
         return env, [f"environment {env.python} as it is (--python), repository on PYTHONPATH"]
-    lines, source, version = envs.requirements_for(
+    lines, source, version, uv_config = envs.requirements_and_config(
         snap, cfg, args.python_version, args.env_dir, generate_missing=not dry_run
     )
-    plan = envs.plan(snap, lines, source, version, args.device, args.env_dir)
+    plan = envs.plan(snap, lines, source, version, args.device, args.env_dir, uv_config)
     if dry_run:
         return None, _dry_run_labels(plan.describe(), snap, cfg, version, bool(lines))
     return envs.prepare(plan), plan.describe()

@@ -51,7 +51,12 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
     ctx = ctx or Context(snap, config or Config())
     report = Report(
         repo=RepoInfo(
-            snap.name, snap.git.commit, snap.git.commit_date, snap.git.remote, snap.git.code_date
+            snap.name,
+            snap.git.commit,
+            snap.git.commit_date,
+            snap.git.remote,
+            snap.git.code_date,
+            snap.git.code_commit,
         ),
         forkvet_version=__version__,
     )

@@ -226,22 +226,29 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
                     )
             continue
         spec = str(dep).split("::")[-1].strip()
-        parts = rx.split(r"\s*=\s*|\s+", spec, maxsplit=2)
-        name = parts[0].lower()
-        version = parts[1] if len(parts) > 1 else ""
+        name, conda_spec = _conda_match_spec(spec)
         if name == "python":
-            out.python.append((version, f"{path}:{line_of(spec)}"))
+            out.python.append((conda_spec.removeprefix("=="), f"{path}:{line_of(spec)}"))
             continue
         if name in CONDA_ONLY or not name:
             continue
-        m = rx.match(r"^(>=|<=|==|>|<|!=)?(.*)$", version)
-        op, ver = (m.group(1) or "==", m.group(2)) if m and version else ("", "")
         pypi = CONDA_TO_PYPI.get(name, name)
-        out.items.append(
-            Declared(
-                normalize(pypi), f"{op}{ver}" if ver else "", path, line_of(spec), raw=str(dep)
-            )
-        )
+        out.items.append(Declared(normalize(pypi), conda_spec, path, line_of(spec), raw=str(dep)))
+
+
+def _conda_match_spec(spec: str) -> tuple[str, str]:
+    """(name, PEP 440 specifier) of a conda match spec: `pytorch=1.7.1=py3.8_0` → ==1.7.1,
+    `pytorch >= 1.13` and `pytorch>=1.13,<2` as written, `numpy 1.19.*` → ==1.19.*."""
+    m = rx.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", spec)
+    if not m:
+        return "", ""
+    name, rest = m.group(1).lower(), rx.sub(r"\s+", "", m.group(2))
+    if not rest:
+        return name, ""
+    if rx.match(r"^(?:>=|<=|==|!=|~=|>|<)", rest):
+        return name, rest
+    version = rest.lstrip("=").split("=", 1)[0]  # a build string follows a second `=`
+    return name, f"=={version}" if version else ""
 
 
 def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:

@@ -83,6 +83,19 @@ def git_sources(ctx: Context) -> dict[str, str]:
     return out
 
 
+def submodule_names(ctx: Context) -> set[str]:
+    """Import names the git submodules provide: each submodule folder's name and the names
+    its repository may go by (`common/inception` → inception)."""
+    text = ctx.snap.read_text(".gitmodules") or ""
+    names: set[str] = set()
+    for m in rx.finditer(r"(?m)^\s*(path|url)\s*=\s*(\S+)", text[:65536]):
+        last = m.group(2).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        names |= module_names(last)
+        if m.group(1) == "path":
+            names.add(last)
+    return names
+
+
 def third_party_imports(
     ctx: Context, git: dict[str, str] | None = None
 ) -> dict[str, list[tuple[str, int, bool, str]]]:
@@ -97,6 +110,8 @@ def third_party_imports(
         if f.path.count("/") >= 1 and f.suffix in (".py", ".pyx", ".so")
     }
     git = git or {}
+    # A submodule's folder is empty in a snapshot, yet its modules are the repository's own.
+    top_dirs |= submodule_names(ctx)
     for ref in ctx.py.imports:
         top = ref.top
         if top in _STDLIB:

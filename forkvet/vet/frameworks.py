@@ -351,9 +351,10 @@ def _next_line(v: Version) -> str:
 
 def readme_versions(text: str) -> dict[str, tuple[str, int]]:
     """Framework versions a README names, read as a person reads them: "X or newer", "X+",
-    ">= X", "at least X" are floors; "tested with X", "we used X", a bare "TensorFlow X" (and
-    "rX.Y", "vX.Y") a preference; both allow the newest release of X's major line on the date.
-    Only "==X" pins. "X or Y" names a range. "PyTorch 0.3 will break it" is not a version."""
+    ">= X", "at least X" are floors, which allow the newest release of X's major line on the
+    date. One version the authors name — "tested with X", "we used X", a bare "TensorFlow X"
+    (and "rX.Y", "vX.Y"), "==X" — is the version they ran: it pins (X.Y: that release line).
+    "X or Y" names a range. "PyTorch 0.3 will break it" is not a version."""
     found: dict[str, list[tuple[str, Version, int]]] = {}
     lines = line_of(text)
     for start, end, g in _readme_versions(text):
@@ -387,6 +388,10 @@ def readme_versions(text: str) -> dict[str, tuple[str, int]]:
         floors = [v for kind, v, _ in items if kind == ">="]
         if floors:
             low = max(floors)
+        elif low == high:
+            exact = str(low) if len(low.release) >= 3 else f"{low}.*"
+            out[name] = (f"=={exact}", line)
+            continue
         cap = _next_line(high)
         if high.major == 0 and floors:
             cap = "2"  # "TensorFlow > 0.12": 0.x grew into 1.x, no 0.x line to stay within

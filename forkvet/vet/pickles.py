@@ -841,9 +841,7 @@ def _join(where: str, part: str) -> str:
     return f"{where}/{part}" if where else part
 
 
-def _scan_pickles(
-    s: Stream, where: str, out: FileScan, budget: Budget, sound: bool = True
-) -> None:
+def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: bool = True) -> None:
     """All pickles one after the other (torch's legacy format writes five in a row). Each next
     one is decided leniently: pickle.load reads what pickletools refuses (a memo key stored
     twice), so a loader reading on (torch.load) would run what follows it. sound: whether

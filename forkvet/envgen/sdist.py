@@ -1,0 +1,325 @@
+"""The requirements of a source-only release, read statically — its code never runs.
+
+Many small packages of 2015–2019 (gast 0.2.2, termcolor 1.1.0) published only source releases.
+uv must build one to learn its requirements, and building runs its setup.py; with builds off it
+refuses the release, and a whole TensorFlow 1.x stack fails to resolve. The requirements are
+readable without running anything: the archive's PKG-INFO (`Requires-Dist`), its
+`*.egg-info/requires.txt`, its setup.cfg or pyproject.toml, or its setup.py parsed as a syntax
+tree (as `vet` reads a repository's). forkvet downloads the archive (bounded), reads those few
+members in memory (regular files only, bounded; nothing is extracted, no link is followed) and
+hands uv a metadata-only wheel of that release in a private find-links folder, so uv resolves
+with wheels only, as before. Installing the pin later builds the real source release: that is
+disclosed (`builds_from_source`), and happens where builds are allowed (the sandbox, or opt-in).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import hashlib
+import io
+import tarfile
+import tomllib
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
+from forkvet import rx
+from forkvet.envgen.index import TIMEOUT_S, IndexError_, IndexFile, project_files
+from forkvet.envgen.metadata_fix import sanitize
+from forkvet.envgen.wheels import installs_on
+from forkvet.vet.metadata import parse_setup_cfg, parse_setup_py
+
+MAX_ARCHIVE = 16 * 1024 * 1024  # old pure-Python sdists are KiBs; numpy's is 5 MiB
+MAX_MEMBER = 1024 * 1024
+MAX_MEMBERS = 5000
+MAX_UNPACKED = 64 * 1024 * 1024  # what scanning a compressed tar may decompress
+VERSIONS_PER_PACKAGE = 6
+_SDIST = (".tar.gz", ".tgz", ".tar.bz2", ".zip")
+
+
+@dataclass
+class StaticMetadata:
+    name: str
+    version: str
+    requires: list[str] = field(default_factory=list)
+    requires_python: str | None = None
+    source: str = ""  # which member the requirements came from
+
+    def entry(self) -> dict[str, object]:
+        """uv's `dependency-metadata` entry."""
+        out: dict[str, object] = {
+            "name": self.name,
+            "version": self.version,
+            "requires-dist": self.requires,
+        }
+        if self.requires_python:
+            out["requires-python"] = self.requires_python
+        return out
+
+
+def _cutoff(as_of: date) -> datetime:
+    return datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
+
+
+def source_only_versions(
+    name: str,
+    python: str,
+    as_of: date,
+    skip: set[str] | frozenset[str] = frozenset(),
+    pinned: set[str] | frozenset[str] = frozenset(),
+    limit: int = VERSIONS_PER_PACKAGE,
+    wanted: list[str] | None = None,
+    yanked: bool = False,
+) -> list[tuple[str, IndexFile]]:
+    """Releases up to the date with a source archive but no wheel for this Python, each with
+    its archive: the pinned ones, then the newest final releases not in skip (read
+    already) — those within a wanted specifier (what uv said a dependant asks for) first —
+    at most limit of them. yanked: the yanked ones only (installable when pinned exactly)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    specs = []
+    for text in wanted or []:
+        try:
+            specs.append(SpecifierSet(text))
+        except InvalidSpecifier:
+            continue
+    cutoff = _cutoff(as_of)
+    archives: dict[str, IndexFile] = {}
+    wheels: set[str] = set()
+    for f in project_files(name):
+        if not f.version or (f.upload_time and f.upload_time > cutoff):
+            continue
+        if f.filename.endswith(".whl"):
+            if installs_on(f.filename, python):
+                wheels.add(f.version)
+        elif (
+            f.filename.endswith(_SDIST)
+            and (f.yanked == yanked or f.version in pinned)
+            and supports(f.requires_python, python)
+        ):
+            archives.setdefault(f.version, f)
+    found = []
+    for version, f in archives.items():
+        if version in wheels or version in skip:
+            continue
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            continue
+        if version in pinned or not parsed.is_prerelease:
+            found.append((version not in pinned, parsed, version, f))
+    first = [t for t in found if not t[0]]
+    rest = sorted(
+        (t for t in found if t[0]),
+        key=lambda t: (any(s.contains(t[1]) for s in specs), t[1]),
+        reverse=True,
+    )
+    asked = [t for t in rest if any(s.contains(t[1]) for s in specs)]
+    if first or asked:
+        # The release pinned or asked for is usually the one uv needs: read just those now
+        # (an archive is a download: numpy's is 4 MiB), the newest others if uv asks again.
+        return [(v, f) for _, _, v, f in (first + asked)[: len(first) + limit]]
+    return [(v, f) for _, _, v, f in rest[: max(1, limit // 2)]]
+
+
+def source_pin(name: str, spec: str, python: str, as_of: date) -> str:
+    """The newest release up to the date matching spec that only a source archive provides
+    for this Python (chainer and Theano published nothing else), or ""."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        allowed = SpecifierSet(spec)
+    except InvalidSpecifier:
+        return ""
+    pinned = {m.group(1) for m in [rx.fullmatch(r"\s*===?\s*([\w.+!-]+)\s*", spec)] if m}
+    for version, f in source_only_versions(name, python, as_of, pinned=pinned, limit=50):
+        if not allowed.contains(version, prereleases=bool(pinned)):
+            continue
+        if f.requires_python:
+            try:
+                if not SpecifierSet(f.requires_python).contains(python + ".0"):
+                    continue
+            except InvalidSpecifier:
+                pass
+        return version
+    return ""
+
+
+def supports(requires_python: str | None, python: str) -> bool:
+    """Whether a Requires-Python admits this Python (X.Y); unreadable ones do."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not requires_python:
+        return True
+    try:
+        return SpecifierSet(requires_python).contains(f"{python}.0")
+    except InvalidSpecifier:
+        return True
+
+
+def _download(url: str) -> bytes:
+    req = urllib.request.Request(url.split("#", 1)[0])
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+            size = resp.headers.get("Content-Length")
+            if size and int(size) > MAX_ARCHIVE:
+                raise ValueError("archive too large")
+            data = bytes(resp.read(MAX_ARCHIVE + 1))
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise IndexError_(f"could not download {url}: {exc}") from exc
+    if len(data) > MAX_ARCHIVE:
+        raise ValueError("archive too large")
+    return data
+
+
+def _wanted(path: str) -> bool:
+    """PKG-INFO, setup.py/cfg, pyproject.toml and requirements files at the archive's top
+    folder, and an egg-info's requires.txt one level below."""
+    parts = path.split("/")
+    if len(parts) == 2:
+        return parts[1] in ("PKG-INFO", "setup.py", "setup.cfg", "pyproject.toml") or parts[
+            1
+        ].endswith(".txt")
+    return len(parts) == 3 and parts[1].endswith(".egg-info") and parts[2] == "requires.txt"
+
+
+def members(data: bytes, filename: str) -> dict[str, str]:
+    """The wanted members of an archive as text, keyed by their path below the top folder
+    (`PKG-INFO`, `x.egg-info/requires.txt`); only regular files, each bounded."""
+    out: dict[str, str] = {}
+    if filename.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for entry in zf.infolist()[:MAX_MEMBERS]:
+                if entry.is_dir() or not _wanted(entry.filename) or entry.file_size > MAX_MEMBER:
+                    continue
+                out[entry.filename.split("/", 1)[1]] = zf.read(entry).decode("utf-8", "replace")
+        return out
+    unpacked = 0
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
+        for _ in range(MAX_MEMBERS):
+            member = tf.next()
+            if member is None:
+                break
+            unpacked += member.size
+            if unpacked > MAX_UNPACKED:
+                break
+            # Regular files only: a link's target is never read.
+            if not member.isreg() or not _wanted(member.name) or member.size > MAX_MEMBER:
+                continue
+            handle = tf.extractfile(member)
+            if handle is not None:
+                text = handle.read(MAX_MEMBER).decode("utf-8", "replace")
+                out[member.name.split("/", 1)[1]] = text
+    return out
+
+
+def egg_requires(text: str) -> list[str]:
+    """setuptools' requires.txt: plain lines, then `[extra]`, `[:marker]` or `[extra:marker]`
+    sections; the plain lines and marker-only sections are what installing needs."""
+    out: list[str] = []
+    marker: str | None = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            extra, _, cond = section.partition(":")
+            marker = None if extra else cond.strip()
+            continue
+        if marker is None:
+            continue  # an extra: optional
+        out.append(f"{line}; {marker}" if marker else line)
+    return out
+
+
+def _requirements_lines(text: str) -> list[str]:
+    return [
+        ln.split("#", 1)[0].strip()
+        for ln in text.splitlines()
+        if ln.split("#", 1)[0].strip() and not ln.strip().startswith("-")
+    ]
+
+
+def read_static(name: str, version: str, files: dict[str, str]) -> StaticMetadata:
+    meta = StaticMetadata(name, version)
+    info = email.parser.Parser().parsestr(files.get("PKG-INFO", ""))
+    meta.requires_python = info.get("Requires-Python") or None
+    found: list[tuple[str, list[str]]] = [("PKG-INFO", list(info.get_all("Requires-Dist") or []))]
+    found += [(p, egg_requires(t)) for p, t in sorted(files.items()) if p.endswith("requires.txt")]
+    if "setup.cfg" in files:
+        cfg = parse_setup_cfg("setup.cfg", files["setup.cfg"])
+        if cfg:
+            found.append(("setup.cfg", cfg.requires))
+            meta.requires_python = meta.requires_python or cfg.python_requires
+    if "pyproject.toml" in files:
+        try:
+            project = tomllib.loads(files["pyproject.toml"]).get("project")
+        except (tomllib.TOMLDecodeError, ValueError):
+            project = None
+        if isinstance(project, dict) and isinstance(project.get("dependencies"), list):
+            found.append(("pyproject.toml", [str(d) for d in project["dependencies"]]))
+    if "setup.py" in files:
+        setup = parse_setup_py("setup.py", files["setup.py"])
+        if setup:
+            reqs = list(setup.requires)
+            for path in setup.requirement_files:
+                reqs += _requirements_lines(files.get(path.removeprefix("./"), ""))
+            found.append(("setup.py", reqs))
+            meta.requires_python = meta.requires_python or setup.python_requires
+    source, reqs = next(((s, r) for s, r in found if r), ("PKG-INFO", []))
+    meta.source = source
+    meta.requires = [r for r in (sanitize(x) for x in reqs) if r and _named(r)]
+    return meta
+
+
+def _named(text: str) -> bool:
+    try:
+        return not Requirement(text).url
+    except InvalidRequirement:
+        return False
+
+
+@lru_cache(maxsize=256)
+def static_metadata(name: str, version: str, file: IndexFile) -> StaticMetadata | None:
+    """The requirements of this source release, or None when its archive cannot be read
+    (remembered: each Python tried reads the same archives)."""
+    try:
+        files = members(_download(file.url), file.filename)
+    except (ValueError, OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, IndexError_):
+        return None
+    return read_static(name, version, files)
+
+
+def metadata_wheel(folder: Path, meta: StaticMetadata) -> Path:
+    """A wheel that holds only this release's metadata: uv reads it to resolve, and never
+    installs it (requirements.txt names the release; installing builds the real one)."""
+    stem = f"{rx.sub(r'[-_.]+', '_', meta.name)}-{meta.version}"
+    distinfo = f"{stem}.dist-info"
+    lines = ["Metadata-Version: 2.1", f"Name: {meta.name}", f"Version: {meta.version}"]
+    if meta.requires_python:
+        lines.append(f"Requires-Python: {meta.requires_python}")
+    lines += [f"Requires-Dist: {r}" for r in meta.requires]
+    files = {
+        f"{distinfo}/METADATA": "\n".join(lines) + "\n",
+        f"{distinfo}/WHEEL": "Wheel-Version: 1.0\nGenerator: forkvet\nRoot-Is-Purelib: true\n"
+        "Tag: py2-none-any\nTag: py3-none-any\n",
+    }
+    record = []
+    for member, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{member},sha256={digest.decode()},{len(text.encode())}")
+    files[f"{distinfo}/RECORD"] = "\n".join([*record, f"{distinfo}/RECORD,,"]) + "\n"
+    path = folder / f"{stem}-py2.py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return path

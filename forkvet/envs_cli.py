@@ -1,0 +1,157 @@
+"""`forkvet envs list|prune`: the shared environments smoke, train-check and `env --verify`
+keep outside the checkouts (a persistent folder on self-hosted runners), with their size, age
+and last use, and removing the stale ones."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from forkvet.environments import MARKER, env_root
+from forkvet.errors import InputError
+
+DAY = 86400.0
+
+
+@dataclass
+class Kept:
+    name: str
+    path: str
+    size_mib: float
+    age_days: float
+    idle_days: float  # since an environment was last built or reused
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(folder, followlinks=False):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def listing(root: Path) -> list[Kept]:
+    now = time.time()
+    out = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        marker = folder / MARKER
+        if folder.is_symlink() or not marker.is_file():
+            continue
+        created = (folder / "pyvenv.cfg").stat().st_mtime if (folder / "pyvenv.cfg").exists() else 0
+        out.append(
+            Kept(
+                folder.name,
+                str(folder),
+                round(_size(folder) / 2**20, 1),
+                round((now - (created or marker.stat().st_mtime)) / DAY, 1),
+                round((now - marker.stat().st_mtime) / DAY, 1),
+            )
+        )
+    return out
+
+
+def prune(root: Path, idle_days: float | None, max_gib: float | None) -> list[Kept]:
+    """Remove environments unused for idle_days, then the least recently used until the rest
+    fit in max_gib. Returns what was removed."""
+    kept = sorted(listing(root), key=lambda k: k.idle_days, reverse=True)
+    removed = []
+    total = sum(k.size_mib for k in kept) / 1024
+    for k in kept:
+        stale = idle_days is not None and k.idle_days >= idle_days
+        too_big = max_gib is not None and total > max_gib
+        if not (stale or too_big):
+            continue
+        shutil.rmtree(k.path, ignore_errors=True)
+        Path(k.path + ".lock").unlink(missing_ok=True)
+        total -= k.size_mib / 1024
+        removed.append(k)
+    return removed
+
+
+def cache_key(target: str, python: str | None, device: str | None, env_dir: str | None) -> str:
+    """A key for an Actions cache of the environment: the resolved pins the runtime will
+    install (generated as of the code's date when the repository has no requirements file,
+    then kept beside the environments), the uv.toml, the Python and the device."""
+    import hashlib
+
+    from forkvet import environments as envs
+    from forkvet.snapshot import load
+
+    root = Path(target)
+    if not root.is_dir():
+        raise InputError(f"{target}: not a folder")
+    snap = load(root.resolve())
+    lines, _, version, config = envs.requirements_and_config(snap, None, python, env_dir)
+    h = hashlib.sha256("\n".join(lines).encode())
+    h.update((config.read_bytes() if config else b"") + b"\0")
+    h.update(f"{version}\0{envs.choose_device(device)}".encode())
+    return h.hexdigest()[:24]
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    root = env_root(args.env_dir)
+    if args.action == "key":
+        if not args.target:
+            raise InputError("forkvet envs key TARGET: give the repository folder")
+        sys.stdout.write(cache_key(args.target, args.python_version, args.device, args.env_dir))
+        sys.stdout.write("\n")
+        return 0
+    if args.action == "list":
+        items = listing(root)
+    else:
+        if args.older_than is None and args.max_size is None:
+            raise InputError("forkvet envs prune: give --older-than DAYS and/or --max-size GIB")
+        items = prune(root, args.older_than, args.max_size)
+    if args.format == "json":
+        data: dict[str, Any] = {"root": str(root), args.action: [asdict(k) for k in items]}
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    verb = "removed" if args.action == "prune" else "kept"
+    lines = [f"forkvet envs: {len(items)} {verb} in {root}"]
+    lines += [
+        f"  {k.size_mib:>9.1f} MiB  {k.age_days:>6.1f} d old  {k.idle_days:>6.1f} d idle  {k.name}"
+        for k in items
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "envs",
+        help="list or prune the shared environments (size, age, last use)",
+        description="The environments smoke, train-check and env --verify keep outside the "
+        "checkouts, one per repository, requirements, Python and device.",
+    )
+    p.add_argument("action", choices=("list", "prune", "key"))
+    p.add_argument("target", nargs="?", help="key: the repository folder")
+    p.add_argument("--python-version", help="key: the Python the runtime is asked for")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="key: the device")
+    p.add_argument(
+        "--env-dir",
+        help="the environments' folder (default: FORKVET_ENV_DIR or ~/.cache/forkvet/envs)",
+    )
+    p.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="prune: remove those not used for DAYS days",
+    )
+    p.add_argument(
+        "--max-size",
+        type=float,
+        metavar="GIB",
+        help="prune: then remove the least recently used until the rest fit",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_envs)
