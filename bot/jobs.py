@@ -421,9 +421,9 @@ def _runtime_report(store: Store, full_name: str, runtime_line: str) -> str:
 
 def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
     """The fork's forkvet workflow finished (the handler checked it is the fork's own run of
-    its own workflow file): add its result to the report issue, with the training trend over
-    commits, and a `forkvet GPU` check run on its commit. Nothing of the run's own text is
-    shown unescaped."""
+    its own workflow file): count it only when that file at its commit is one the App renders,
+    then add its result to the report issue, with the training trend over commits, and a
+    `forkvet GPU` check run on its commit. Nothing of the run's own text is shown unescaped."""
     p = job.payload
     run = p["workflow_run"]
     conclusion = str(run.get("conclusion") or "neutral")
