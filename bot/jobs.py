@@ -419,6 +419,20 @@ def _runtime_report(store: Store, full_name: str, runtime_line: str) -> str:
     )
 
 
+def _workflow_at(repo: Repository, sha: str) -> bytes | None:
+    """The workflow file at the run's commit, through the contents API; None when absent, a
+    folder, or over the API's 1 MB (sent without content: never a file the App renders)."""
+    try:
+        item = repo.get_contents(WORKFLOW_PATH, ref=sha)
+    except GithubException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    if isinstance(item, list) or item.encoding != "base64":
+        return None
+    return item.decoded_content
+
+
 def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
     """The fork's forkvet workflow finished (the handler checked it is the fork's own run of
     its own workflow file): count it only when that file at its commit is one the App renders,
@@ -439,7 +453,7 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
     app = app_for(settings)
     iid = int(p["installation_id"])
     repo = app.client(iid).get_repo(job.repo)
-    workflow = content.read_bytes(repo, WORKFLOW_PATH, sha)
+    workflow = _workflow_at(repo, sha)
     if workflow is None or not is_rendered(
         workflow, settings.action_repo, settings.action_ref, settings.runner_labels
     ):

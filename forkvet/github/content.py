@@ -11,8 +11,7 @@ from forkvet.config import CONFIG_PATH, Config, parse_config
 from forkvet.errors import InputError
 
 
-def read_bytes(repo: Repository, path: str, ref: str | None = None) -> bytes | None:
-    """The file's bytes at `ref` (default branch when None); None when absent or a folder."""
+def read_text(repo: Repository, path: str, ref: str | None = None) -> str | None:
     try:
         item = repo.get_contents(path, ref=ref) if ref else repo.get_contents(path)
     except GithubException as exc:
@@ -21,12 +20,7 @@ def read_bytes(repo: Repository, path: str, ref: str | None = None) -> bytes | N
         raise
     if isinstance(item, list):
         return None
-    return item.decoded_content
-
-
-def read_text(repo: Repository, path: str, ref: str | None = None) -> str | None:
-    data = read_bytes(repo, path, ref)
-    return None if data is None else data.decode("utf-8", "replace")
+    return item.decoded_content.decode("utf-8", "replace")
 
 
 def repo_config(repo: Repository, ref: str | None = None) -> tuple[Config, str | None]:
