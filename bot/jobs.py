@@ -18,7 +18,7 @@ from bot import accepting, tracking
 from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
 from bot.store import Job, Store
-from bot.workflow import choose_labels, render
+from bot.workflow import choose_labels, is_rendered, render
 from forkvet import accept
 from forkvet.config import Config, tighten
 from forkvet.envgen.generate import generate
@@ -408,11 +408,36 @@ def _web_hosts(settings: Settings) -> tuple[str, ...]:
     return ("github.com",) if host in ("api.github.com", "") else ("github.com", host)
 
 
+def _runtime_report(store: Store, full_name: str, runtime_line: str) -> str:
+    """The report issue's body with this runtime line and the training trend kept."""
+    markdown, runtime = store.save_runtime(full_name, runtime_line)
+    trend = tracking.trend_table(store.train_results(full_name))
+    return (
+        (markdown or "forkvet has not vetted this repository yet.")
+        + f"\n\n### Runtime checks\n\n{runtime}\n"
+        + (f"\n### Training over commits\n\n{trend}" if trend else "")
+    )
+
+
+def _workflow_at(repo: Repository, sha: str) -> bytes | None:
+    """The workflow file at the run's commit, through the contents API; None when absent, a
+    folder, or over the API's 1 MB (sent without content: never a file the App renders)."""
+    try:
+        item = repo.get_contents(WORKFLOW_PATH, ref=sha)
+    except GithubException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    if isinstance(item, list) or item.encoding != "base64":
+        return None
+    return item.decoded_content
+
+
 def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
     """The fork's forkvet workflow finished (the handler checked it is the fork's own run of
-    its own workflow file): add its result to the report issue, with the training trend over
-    commits, and a `forkvet GPU` check run on its commit. Nothing of the run's own text is
-    shown unescaped."""
+    its own workflow file): count it only when that file at its commit is one the App renders,
+    then add its result to the report issue, with the training trend over commits, and a
+    `forkvet GPU` check run on its commit. Nothing of the run's own text is shown unescaped."""
     p = job.payload
     run = p["workflow_run"]
     conclusion = str(run.get("conclusion") or "neutral")
@@ -420,14 +445,21 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
     url = str(run.get("html_url") or "")
     runs_prefix = f"/{job.repo}/actions/runs/"
     logs = md_url(url, _web_hosts(settings), runs_prefix)
-    line = (
+    where = (
         f"- GPU workflow `{WORKFLOW_PATH}` on {md_code(sha[:12])} "
-        f"({md_inline(run.get('event') or '')} to {md_code(run.get('head_branch') or '?')}): "
-        f"**{md_inline(conclusion)}** (logs: {logs})"
+        f"({md_inline(run.get('event') or '')} to {md_code(run.get('head_branch') or '?')})"
     )
+    line = f"{where}: **{md_inline(conclusion)}** (logs: {logs})"
     app = app_for(settings)
     iid = int(p["installation_id"])
     repo = app.client(iid).get_repo(job.repo)
+    workflow = _workflow_at(repo, sha)
+    if workflow is None or not is_rendered(
+        workflow, settings.action_repo, settings.action_ref, settings.runner_labels
+    ):
+        return _not_counted(
+            app, store, job.repo, repo, sha, f"{where}: **not counted** (logs: {logs})"
+        )
     config, _ = content.repo_config(repo)
     entry = None
     if run.get("id"):
@@ -443,13 +475,7 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
                 repo.default_branch,
                 config.train.max_slowdown / 100,
             )
-    markdown, runtime = store.save_runtime(job.repo, line)
-    trend = tracking.trend_table(store.train_results(job.repo))
-    body = (
-        (markdown or "forkvet has not vetted this repository yet.")
-        + f"\n\n### Runtime checks\n\n{runtime}\n"
-        + (f"\n### Training over commits\n\n{trend}" if trend else "")
-    )
+    body = _runtime_report(store, job.repo, line)
     issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app))
     # And a check run on the commit the GPU jobs ran on, beside the static `forkvet` one.
     title = f"GPU smoke test and training check: {conclusion}"
@@ -475,6 +501,42 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
         "check_run": check.id,
         "regression": bool(entry and entry["regression"]),
     }
+
+
+NOT_COUNTED = (
+    "Merge the forkvet setup pull request (branch `{branch}`); the workflow file `{path}` "
+    "on this commit is not the one forkvet proposed. Its run's result is not counted: that "
+    "file may run anything, on any runner, without forkvet's checks. Runs count again from "
+    "the first commit whose `{path}` is, byte for byte, the one in the setup pull request."
+)
+
+
+def _not_counted(
+    app: GitHubApp,
+    store: Store,
+    full_name: str,
+    repo: Repository,
+    sha: str,
+    line: str,
+) -> dict[str, Any]:
+    """A run of a workflow file forkvet did not render: never a success, and nothing of the
+    file or the run's own result shown (only the App's own words, the commit and the run's
+    escaped link). The report and a neutral `forkvet GPU` check say what to do."""
+    todo = NOT_COUNTED.format(branch=pulls.BRANCH, path=WORKFLOW_PATH)
+    body = _runtime_report(store, full_name, f"{line}\n\n{todo}")
+    issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app))
+    check = repo.create_check_run(
+        name=f"{checks.CHECK_NAME} GPU",
+        head_sha=sha,
+        status="completed",
+        conclusion="neutral",
+        output={
+            "title": "Not counted: the workflow file on this commit is not forkvet's",
+            "summary": f"{line}\n\n{todo}",
+        },
+    )
+    log.info("workflow run not counted", extra={"repo": full_name, "sha": sha})
+    return {"issue": issue.number, "check_run": check.id, "counted": False}
 
 
 HELP = """forkvet commands (comment on this issue; people with write access only):

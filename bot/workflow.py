@@ -65,3 +65,22 @@ def render(action_repo: str, action_ref: str, labels: list[str] | None = None) -
         if safe:
             text = text.replace(f"runs-on: {DEFAULT_LABELS}", f"runs-on: [{', '.join(safe)}]")
     return text
+
+
+def renderings(
+    action_repo: str, action_ref: str, allowed: tuple[tuple[str, ...], ...]
+) -> frozenset[bytes]:
+    """Every workflow file the App can propose under these settings, as bytes: one per label
+    set the operator allows (choose_labels only ever picks one of them, or the template's
+    default when the operator names none)."""
+    sets = [list(labels) for labels in allowed] or [choose_labels(None, ())[0]]
+    return frozenset(render(action_repo, action_ref, labels).encode() for labels in sets)
+
+
+def is_rendered(
+    content: bytes, action_repo: str, action_ref: str, allowed: tuple[tuple[str, ...], ...]
+) -> bool:
+    """True only when `content` is, byte for byte, a workflow this App renders: anything
+    else (the upstream's own forkvet.yml, a hand edit, one byte off) may run anything on any
+    runner, so its result says nothing about forkvet's checks."""
+    return content in renderings(action_repo, action_ref, allowed)

@@ -22,6 +22,7 @@ from bot import queue
 from bot.settings import Settings, SettingsError
 from bot.signature import sign, verify
 from bot.web import WEBHOOK_PATH, create_app
+from bot.workflow import is_rendered, render, renderings
 from tests.app_fixtures import (
     APP_ID,
     SECRET,
@@ -386,13 +387,51 @@ def test_workflow_run_results_are_folded_into_the_report(
     client = create_app(settings).test_client()
     post(client, fork_payload(), "repository")
     wait_for(lambda: done(emulator, repo))
-    run = workflow_run_payload(head_sha=emulator.sha(repo, "main") or "")
+    # the fork merges the setup pull request: the App's own rendered workflow now counts
+    run = workflow_run_payload(head_sha=merge_setup_workflow(emulator, repo))
     assert post(client, run, "workflow_run").get_json()["jobs"] == 1
     wait_for(lambda: "Runtime checks" in (repo.issues[0]["body"] or ""))
     assert "**success**" in repo.issues[0]["body"] and len(repo.issues) == 1
     wait_for(lambda: any(r["name"] == "forkvet GPU" for r in repo.check_runs))
     gpu = next(r for r in repo.check_runs if r["name"] == "forkvet GPU")
     assert gpu["conclusion"] == "success" and gpu["head_sha"] == run["workflow_run"]["head_sha"]
+
+
+WORKFLOW_PATH = ".github/workflows/forkvet.yml"
+
+
+def rendered(settings: Settings) -> str:
+    """The workflow the App proposes under these settings (the first allowed label set)."""
+    return render(settings.action_repo, settings.action_ref, list(settings.runner_labels[0]))
+
+
+def merge_setup_workflow(emulator: GitHubEmulator, repo: RepoState) -> str:
+    """The setup pull request's workflow file, as the App committed it, onto main (what
+    merging it does to that file); the new commit."""
+    text = subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "show", f"forkvet/setup:{WORKFLOW_PATH}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return emulator.commit(repo, "main", {WORKFLOW_PATH: text}, "Merge forkvet/setup")
+
+
+def test_only_the_workflows_the_app_renders_count_byte_for_byte() -> None:
+    allowed = (("self-hosted", "linux", "x64", "gpu"), ("self-hosted", "a100"))
+    pin = ("forkvet-org/forkvet", "b" * 40)
+    texts = renderings(*pin, allowed)
+    assert len(texts) == 2  # one per label set the operator allows
+    for labels in allowed:
+        text = render(*pin, list(labels)).encode()
+        assert is_rendered(text, *pin, allowed)
+        assert not is_rendered(text + b"\n", *pin, allowed)
+        assert not is_rendered(text.replace(b"b" * 40, b"c" * 40), *pin, allowed)
+        assert not is_rendered(text.replace(b"\n", b"\r\n"), *pin, allowed)
+    # a label set the operator does not allow, and another pin, are not this App's
+    assert not is_rendered(render(*pin, ["self-hosted"]).encode(), *pin, allowed)
+    assert not is_rendered(render(pin[0], "c" * 40, list(allowed[0])).encode(), *pin, allowed)
+    assert is_rendered(render(*pin, None).encode(), *pin, ())  # the template's own default
 
 
 def workflow_run_payload(head_sha: str, **run: Any) -> dict[str, Any]:

@@ -20,10 +20,13 @@ from tests.app_fixtures import adapt, example
 from tests.github.emulator import GitHubEmulator
 from tests.test_app import (  # noqa: F401
     FORK_FILES,
+    WORKFLOW_PATH,
     done,
     emulator,
     fork_payload,
+    merge_setup_workflow,
     post,
+    rendered,
     settings,
     wait_for,
     worker,
@@ -74,6 +77,7 @@ def test_trend_and_regression_over_commits(
     client = create_app(settings).test_client()
     post(client, fork_payload(), "repository")
     wait_for(lambda: done(emulator, repo))
+    merge_setup_workflow(emulator, repo)  # runs count only of the App's own workflow
     first = emulator.commit(repo, "main", {"train.py": "# v1\n"}, "v1")
     run1 = emulator.add_workflow_run(
         repo, first, artifacts={"forkvet-runtime": artifact(curve(0.5))}
@@ -105,7 +109,11 @@ def test_trend_and_regression_over_commits(
 def test_fail_on_regression_and_bad_artifacts(
     settings: Settings, emulator: GitHubEmulator, worker: None
 ) -> None:
-    files = {**FORK_FILES, ".github/forkvet.yml": "train:\n  fail_on_regression: true\n"}
+    files = {
+        **FORK_FILES,
+        ".github/forkvet.yml": "train:\n  fail_on_regression: true\n",
+        WORKFLOW_PATH: rendered(settings),
+    }
     repo = emulator.add_repo("acme", "deepnet", files)
     client = create_app(settings).test_client()
     base = emulator.sha(repo, "main")

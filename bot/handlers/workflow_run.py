@@ -7,6 +7,9 @@ counts only when all hold:
 - its head repository is the fork itself (head_repository.id == repository.id);
 - it was started by a push, a manual dispatch or a schedule on the fork (never a pull
   request, pull_request_target or workflow_run chain).
+The worker then checks what the run ran: the file at the run's head_sha must be, byte for
+byte, a workflow bot/workflow.py renders (bot.jobs.fold_workflow_run); a file of the same
+name that the upstream shipped passes every check here.
 """
 
 from __future__ import annotations

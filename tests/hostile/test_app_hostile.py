@@ -25,6 +25,7 @@ import pytest
 
 from bot import queue
 from bot.settings import Settings
+from bot.store import Store
 from bot.web import WEBHOOK_PATH, create_app
 from forkvet.config import parse_config
 from tests.app_fixtures import example, signed
@@ -32,6 +33,7 @@ from tests.github.emulator import GitHubEmulator, RepoState
 from tests.pkgindex import PackageIndex
 from tests.test_app import (  # noqa: F401  (pytest fixtures)
     FORK_FILES,
+    WORKFLOW_PATH,
     app_env,
     command_payload,
     done,
@@ -39,6 +41,7 @@ from tests.test_app import (  # noqa: F401  (pytest fixtures)
     fork_payload,
     no_package_index,
     post,
+    rendered,
     settings,
     wait_for,
     worker,
@@ -133,7 +136,7 @@ def test_only_the_forks_own_runs_of_its_forkvet_workflow_count(
 def test_a_trusted_run_is_reported_without_its_own_text(
     settings: Settings, emulator: GitHubEmulator, worker: None
 ) -> None:
-    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    repo = emulator.add_repo("acme", "deepnet", {**FORK_FILES, WORKFLOW_PATH: rendered(settings)})
     client = create_app(settings).test_client()
     name = "forkvet ✅ all GPU checks passed <!-- forkvet:report --> @acme/admins"
     payload = workflow_run_payload(
@@ -151,6 +154,63 @@ def test_a_trusted_run_is_reported_without_its_own_text(
         assert "](https://evil.example" not in text  # a URL elsewhere is code, not a link
     assert issue.count(MARKER) == 1
     assert "details_url" not in gpu or "evil.example" not in str(gpu.get("details_url"))
+    assert gpu["conclusion"] == "success"  # the App's own workflow: counted, text and all
+
+
+# What the upstream ships as its own forkvet.yml: any runner, no forkvet, always green.
+PLANTED = """name: forkvet
+on: [push]
+jobs:
+  gpu:
+    runs-on: [self-hosted]
+    steps:
+      - run: echo "no forkvet here <!-- forkvet:report --> @acme/admins"; exit 0
+"""
+
+
+@pytest.mark.parametrize(
+    "workflow",
+    [
+        pytest.param(lambda ours: {WORKFLOW_PATH: PLANTED}, id="planted by the upstream"),
+        pytest.param(lambda ours: {WORKFLOW_PATH: ours + " "}, id="one byte more"),
+        pytest.param(
+            lambda ours: {WORKFLOW_PATH: ours.replace("a" * 40, "a" * 39 + "b")},
+            id="one byte changed (the pin)",
+        ),
+        pytest.param(
+            lambda ours: {".github/workflows/gpu.yml": ours}, id="forkvet's file, another path"
+        ),
+    ],
+)
+def test_a_run_of_a_workflow_forkvet_did_not_render_never_counts(
+    settings: Settings, emulator: GitHubEmulator, worker: None, workflow: Any
+) -> None:
+    """The attack: the fork's push runs a `.github/workflows/forkvet.yml` that forkvet did not
+    write (the upstream's, or an edit) while the setup pull request stays unmerged. Right path,
+    the fork's own push: the run still must not count, and the human is told what to do."""
+    files = {**FORK_FILES, **workflow(rendered(settings))}
+    repo = emulator.add_repo("acme", "deepnet", files)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    assert not repo.pulls[0].get("_merged")  # the setup pull request stays unmerged
+    head = emulator.sha(repo, "main") or ""
+    assert post(client, workflow_run_payload(head), "workflow_run").get_json()["jobs"] == 1
+    wait_for(lambda: any(r["name"] == "forkvet GPU" for r in repo.check_runs))
+    gpu = next(r for r in repo.check_runs if r["name"] == "forkvet GPU")
+    assert gpu["conclusion"] == "neutral" and gpu["head_sha"] == head
+    assert "not forkvet's" in gpu["output"]["title"]
+    issue = repo.issues[0]["body"]
+    for text in (gpu["output"]["summary"], issue):
+        assert "Merge the forkvet setup pull request" in text
+        assert "is not the one forkvet proposed" in text
+        assert "no forkvet here" not in text and "@acme/admins" not in text
+        assert "**success**" not in text
+    assert "**not counted**" in issue and issue.count(MARKER) == 1
+    assert Store(settings.db).train_results("acme/deepnet") == []
+    # and the run of the right content under another path is not even looked at
+    other = workflow_run_payload(head, path=".github/workflows/gpu.yml")
+    assert post(client, other, "workflow_run").get_json()["jobs"] == 0
 
 
 # -- the webhook endpoint --------------------------------------------------------------------
