@@ -405,6 +405,58 @@ def _code_links(path: str, text: str, add: Add) -> None:
     _named_checkpoints(path, text, add)
 
 
+# A shell variable holding an address (`URL=http://host/models`) and its uses
+# (`wget ${URL}/x/model.ckpt-0.index`), and a Python constant holding one
+# (`PREFIX = 'https://host/'`) joined to a file name (`PREFIX + 'm/prior.pth.tar'`).
+_SH_URL_VAR = re.compile(r"(?m)^\s*(?:export\s+)?([A-Za-z_]\w*)=[\"']?(https?://[^\s\"'`$]+)")
+_SH_VAR_USE = re.compile(r"\$\{?([A-Za-z_]\w*)\}?(/[^\s\"'`;|&>)]+)")
+_PY_URL_CONST = re.compile(r"(?m)^([A-Za-z_]\w*)\s*=\s*[\"'](https?://[^\"'\s]+)[\"']")
+_PY_JOINED = re.compile(r"\b([A-Za-z_]\w*)\s*\+\s*[\"']([^\"'\s]{1,300})[\"']")
+
+
+def _script_checkpoints(path: str, text: str, add: Add) -> None:
+    """Checkpoint files a shell script fetches: an address naming a weight file, whole or
+    built from a variable that holds the host's address."""
+    slines = line_of(text)
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(".,;:")
+        name = _parse(url).path.lower().rsplit("/", 1)[-1]
+        if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
+            add("weight", Weight(url, None, _host(url) or "script", f"{path}:{slines(m.start())}"))
+    prefixes = {m.group(1): m.group(2).rstrip("/") for m in _SH_URL_VAR.finditer(text)}
+    if not prefixes:
+        return
+    for m in _SH_VAR_USE.finditer(text):
+        base = prefixes.get(m.group(1))
+        name = m.group(2).rsplit("/", 1)[-1]
+        if base and _WEIGHT_FILE.search(name) and not _DATA_WORDS.search(name):
+            url = base + m.group(2)
+            add("weight", Weight(url, None, _host(url) or "script", f"{path}:{slines(m.start())}"))
+
+
+def _joined_checkpoints(files: list[tuple[str, str]], add: Add) -> None:
+    """`PREFIX + 'models/5b/vqvae.pth.tar'` where PREFIX is an address constant of the
+    repository's code (often set in another module than the one that joins it)."""
+    prefixes: dict[str, str] = {}
+    for _, text in files:
+        for m in _PY_URL_CONST.finditer(text):
+            prefixes.setdefault(m.group(1), m.group(2))
+    if not prefixes:
+        return
+    for path, text in files:
+        if not any(name in text for name in prefixes):
+            continue
+        flines = line_of(text)
+        for m in _PY_JOINED.finditer(text):
+            base = prefixes.get(m.group(1))
+            name = m.group(2).rsplit("/", 1)[-1]
+            if base and _WEIGHT_FILE.search(name):
+                url = base + m.group(2)
+                add(
+                    "weight", Weight(url, None, _host(url) or "code", f"{path}:{flines(m.start())}")
+                )
+
+
 def _variable_value(text: str, var: str) -> str | None:
     """The first hub id a variable is set to (or checked against) in the same file."""
     m = re.search(
@@ -476,9 +528,10 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
         _isolated(
             skipped, doc_path, _doc_links, doc_path, text, doc_path != readme_path, add, skipped
         )
-    for f in ctx.py.files:
-        if not f.copy_of:
-            _isolated(skipped, f.path, _code_links, f.path, f.text, add)
+    own_code = [(f.path, f.text) for f in ctx.py.files if not f.copy_of]
+    for path, text in own_code:
+        _isolated(skipped, path, _code_links, path, text, add)
+    _isolated(skipped, "code", _joined_checkpoints, own_code, add)
     scripts: list[str] = []
     for fe in ctx.snap.files:
         if fe.size > 0 and (
@@ -502,6 +555,9 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             has_urls = fe.suffix == ".sh" and _URL.search(body) is not None
             if not has_urls and (_MODEL_WORDS.search(fe.name) or _WEIGHT_FILE.search(body)):
                 add("weight", Weight(None, fe.path, None, "download script"))
+        if fe.suffix == ".sh" and not fe.vendored and 0 < fe.size <= 256 * 1024:
+            body = ctx.snap.read_text(fe.path) or ""
+            _isolated(skipped, fe.path, _script_checkpoints, fe.path, body, add)
         if fe.suffix == ".sh" and re.search(r"download|fetch|get_|weights|models?", fe.name, re.I):
             text = ctx.snap.read_text(fe.path) or ""
             scripts.append(fe.path)
