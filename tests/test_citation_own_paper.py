@@ -365,3 +365,25 @@ def test_appended_library_license_holders_are_not_the_repositorys(vet_repo: Vet)
     )
     report = vet_repo({"gan/LICENSE": part, "gan/train.py": "import theano\n"})
     assert report.copyright["holders"] == ["Example Lab"]
+
+
+def test_own_paper_in_the_header_and_after_the_bibtex() -> None:
+    from forkvet.vet.citation import own_arxiv
+
+    header = (
+        "# TinyCLIP\n\n[[Paper]](https://arxiv.org/abs/2101.00001) [[Colab]](https://x.org)\n\n"
+        "## Usage\n\nFor int8 training see the tutorial or [paper](https://arxiv.org/abs/2102.00002).\n"
+    )
+    assert own_arxiv(header, "TinyCLIP", None) == "2101.00001"
+    two = (
+        "# TinyChat\n\n**TinyChat 1.5** [[Paper](https://arxiv.org/abs/2103.00003)]\n\n"
+        "**TinyChat** [[Paper](https://arxiv.org/abs/2104.00004)]\n\n## Install\n"
+    )
+    assert own_arxiv(two, "TinyChat-Next: More", None) == "2103.00003"
+    listed = (
+        "# Zoo\n\n## Models\n\n* GAN [[Paper](https://arxiv.org/abs/2105.00005)]\n"
+        "* VAE [[Paper](https://arxiv.org/abs/2106.00006)]\n"
+    )
+    assert own_arxiv(listed, "Zoo", None) is None
+    after = "# Lib\n\n## Citing\n\n```\n@misc{x}\n```\n\nThe preprint can be found in arXiv: "
+    assert own_arxiv(after + "https://arxiv.org/abs/2107.00007\n", "Lib", None) == "2107.00007"
