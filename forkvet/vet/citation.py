@@ -173,7 +173,7 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
     # "ESRGAN: Enhanced ..." -> "esrgan": a link labelled with the title's short name.
     short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
     short = short if re.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
-    candidates: list[tuple[int, str]] = []
+    candidates: list[tuple[int, str, bool]] = []
     under_title = False
     lines_at = line_of(text)
     for n, m in enumerate(_ARXIV.finditer(text)):
