@@ -19,7 +19,7 @@ from forkvet.vet.importmap import normalize
 from forkvet.vet.textnorm import line_of
 
 _REQ_FILE = re.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", re.I)
-_ENV_FILE = re.compile(r"^(?:conda[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", re.I)
+_ENV_FILE = re.compile(r"^(?:[\w.-]*[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", re.I)
 _LOOSE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 _DEV_HINT = re.compile(r"dev|test|lint|doc|ci\b", re.I)
 CONDA_TO_PYPI = {
