@@ -300,13 +300,15 @@ def _majors(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
 @accuracy("weights")
 def _weights(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     got = bool(rep.get("weights"))
-    return got == label["weights"], f"want {label['weights']}, got {got}"
+    ok = got == label["weights"] or _accepts(label, "weights", got)
+    return ok, f"want {label['weights']}, got {got}"
 
 
 @accuracy("citation.formal")
 def _formal(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     got = formal_citation(rep)
-    return got == label["citation"]["formal"], f"want {label['citation']['formal']}, got {got}"
+    ok = got == label["citation"]["formal"] or _accepts(label, "citation.formal", got)
+    return ok, f"want {label['citation']['formal']}, got {got}"
 
 
 @accuracy("citation.arxiv")
@@ -327,9 +329,8 @@ def _lang(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
 @accuracy("declared_requirements")
 def _declared(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     got = declared(rep)
-    return got == label[
-        "declared_requirements"
-    ], f"want {label['declared_requirements']}, got {got}"
+    ok = got == label["declared_requirements"] or _accepts(label, "declared_requirements", got)
+    return ok, f"want {label['declared_requirements']}, got {got}"
 
 
 def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str, Any]:
