@@ -326,3 +326,32 @@ def test_a_command_handed_a_trained_checkpoint_runs_the_model(vet_repo: Vet) -> 
     )
     assert {e.path for e in report.entry_points.test} == {"projector.py", "style_mixing.py"}
     assert {e.path for e in report.entry_points.train} == {"train.py"}
+
+
+def test_shell_scripts_are_what_the_python_they_run_is(vet_repo: Vet) -> None:
+    wrapper = (
+        "#!/bin/bash\nif [[ $1 == 'train' ]]; then\n  python train.py \\\n    --lr 0.1\n"
+        "elif [[ $1 == 'eval' ]]; then\n  python evaluate.py --split test\nfi\n"
+    )
+    tpu = (
+        "#!/bin/bash\npython make_records.py --split=test\n"
+        "python train_tpu.py \\\n  --do_train=True \\\n  --do_eval=False\n"
+    )
+    sota = "#!/bin/bash\npython train_tpu.py --do_train=False --do_eval=True\n"
+    report = vet_repo(
+        {
+            "README.md": "# lm\n",
+            "torch/train.py": MAIN,
+            "torch/evaluate.py": MAIN,
+            "torch/run_small.sh": wrapper,
+            "tpu/train_tpu.py": MAIN,
+            "tpu/make_records.py": MAIN,
+            "tpu/scripts/small_tpu.sh": tpu,
+            "tpu/sota/small.sh": sota,
+            "tools/lint.sh": "#!/bin/sh\nruff check .\n",
+        }
+    )
+    train, test = _paths(report.entry_points.train), _paths(report.entry_points.test)
+    assert {"torch/run_small.sh", "tpu/scripts/small_tpu.sh"} <= set(train)
+    assert "tpu/sota/small.sh" in test and "tpu/sota/small.sh" not in train
+    assert "tools/lint.sh" not in train + test

@@ -857,6 +857,8 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         kind = kind_of(stem)
         if kind is None and fe.suffix == ".sh":
             kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
+        if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
+            kind = _shell_kind(ctx, fe.path)  # run_wt103_base.sh: `python train.py …`
         if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
             kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
         if kind is None:
@@ -898,6 +900,50 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
 _MATLAB_ENTRY_DIR = re.compile(
     r"(?i)^(?:experiments?|scripts?|demos?|examples?|tools|matlab)/[^/]+$"
 )
+
+
+def _shell_kind(ctx: Context, path: str) -> str | None:
+    """What a shell script is for, from the first Python script it runs that says (by its
+    arguments, its name or its code): a wrapper of train.py trains; one that passes
+    --do_eval or --mode test evaluates."""
+    text = re.sub(r"\\\n", " ", ctx.snap.read_text(path) or "")
+    folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+    for line in text.splitlines()[:400]:
+        if "python" not in line or line.lstrip().startswith("#"):
+            continue
+        script = command_script(line)
+        if script is None:
+            continue
+        target = _script_target(ctx, folder, script)
+        if target is None:
+            continue
+        kind = kind_of(_stem(target))
+        if kind is None and _is_generic(_stem(target)):
+            kind = _code_kind(ctx.snap.read_text(target) or "")
+        if kind is not None and kind != "prepare":
+            # --do_eval=False is no test: switches turned off say nothing.
+            on = re.sub(r"(?i)\S+=(?:false|0)\b", " ", line)
+            return "train" if kind == "train" and not _ARG_TEST.search(on) else "test"
+    return None
+
+
+def _script_target(ctx: Context, folder: str, script: str) -> str | None:
+    """A Python script a shell script runs: beside it, from the root, or a module (also
+    under src/)."""
+    if script.endswith(".py"):
+        # Beside the script or in a folder above it (tf/scripts/x.sh is run from tf/).
+        parts = folder.rstrip("/").split("/") if folder else []
+        for depth in range(len(parts), -1, -1):
+            cand = "/".join([*parts[:depth], script.lstrip("./")])
+            if ctx.snap.get(cand) is not None:
+                return cand
+        return None
+    if re.fullmatch(r"[\w.]+", script):
+        mod = script.replace(".", "/")
+        for cand in (f"{mod}.py", f"src/{mod}.py", f"{mod}/__main__.py"):
+            if ctx.snap.get(cand) is not None:
+                return cand
+    return None
 
 
 def _matlab_entry(ctx: Context, path: str) -> bool:
