@@ -355,3 +355,21 @@ def test_shell_scripts_are_what_the_python_they_run_is(vet_repo: Vet) -> None:
     assert {"torch/run_small.sh", "tpu/scripts/small_tpu.sh"} <= set(train)
     assert "tpu/sota/small.sh" in test and "tpu/sota/small.sh" not in train
     assert "tools/lint.sh" not in train + test
+
+
+def test_commands_of_the_doc_pages_the_readme_links(vet_repo: Vet) -> None:
+    readme = "# vlm\n\nSee [Evaluation](docs/Evaluation.md) for the benchmarks.\n"
+    evaluation = "# Evaluation\n\nEvaluate the model on VQA:\n\n```\nbash scripts/v2/vqa.sh\n```\n"
+    unlinked = "# Notes\n\nEvaluate the model on GQA:\n\n```\nbash scripts/v2/gqa.sh\n```\n"
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "docs/Evaluation.md": evaluation,
+            "docs/Notes.md": unlinked,
+            "scripts/v2/vqa.sh": "#!/bin/sh\necho vqa\n",
+            "scripts/v2/gqa.sh": "#!/bin/sh\necho gqa\n",
+        }
+    )
+    assert "scripts/v2/vqa.sh" in _paths(report.entry_points.test)
+    assert "scripts/v2/gqa.sh" not in _paths(report.entry_points.test)
+    assert any(c.source == "docs/Evaluation.md" for c in report.entry_points.commands)

@@ -868,6 +868,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         lists.get(kind, ep.test).append(ScriptEntry(fe.path, kind))
     if ctx.snap.readme:
         ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path)
+        ep.commands += _doc_page_commands(ctx)
         _add_readme_entries(ctx, ep, by_path)
         _tool_commands(ctx, ep)
         _example_folders(ctx, ep)
@@ -900,6 +901,23 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
 _MATLAB_ENTRY_DIR = re.compile(
     r"(?i)^(?:experiments?|scripts?|demos?|examples?|tools|matlab)/[^/]+$"
 )
+
+
+def _doc_page_commands(ctx: Context) -> list[Command]:
+    """Commands of the documentation pages the README links (docs/Evaluation.md,
+    docs/llama.md): the README's own commands come first and win."""
+    out: list[Command] = []
+    for fe in ctx.snap.files:
+        if len(out) >= MAX_COMMANDS or fe.vendored or fe.size > 200_000:
+            continue
+        if (
+            fe.suffix in (".md", ".rst")
+            and len(fe.parts) == 2
+            and fe.parts[0].lower() in ("docs", "doc")
+            and fe.path in ctx.readme
+        ):
+            out += readme_commands(ctx.snap.read_text(fe.path) or "", fe.path)
+    return out[:MAX_COMMANDS]
 
 
 def _shell_kind(ctx: Context, path: str) -> str | None:
