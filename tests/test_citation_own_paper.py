@@ -387,3 +387,15 @@ def test_own_paper_in_the_header_and_after_the_bibtex() -> None:
     assert own_arxiv(listed, "Zoo", None) is None
     after = "# Lib\n\n## Citing\n\n```\n@misc{x}\n```\n\nThe preprint can be found in arXiv: "
     assert own_arxiv(after + "https://arxiv.org/abs/2107.00007\n", "Lib", None) == "2107.00007"
+
+
+def test_a_software_bibtex_does_not_overrule_the_header_paper(vet_repo: Vet) -> None:
+    readme = (
+        "# TinyCLIP\n\n[[Paper]](https://arxiv.org/abs/2101.00001)\n\n## Usage\n\n"
+        "Studied in [scaling laws for tiny contrastive models](https://arxiv.org/abs/2101.00001)."
+        "\n\nFor int8 see the [paper](https://arxiv.org/abs/2102.00002).\n\n## Citing\n\n"
+        "```bibtex\n@software{tiny2021,\n  title = {TinyCLIP},\n  author = {Doe, Jane},\n"
+        "  year = {2021}\n}\n```\n"
+    )
+    c = vet_repo({"README.md": readme, "m.py": "x = 1\n"}).citation
+    assert c is not None and c["arxiv"] == "2101.00001"
