@@ -189,3 +189,16 @@ def test_checkpoints_built_from_an_address_variable(vet_repo: Vet) -> None:
         "http://files.example.org/releases/lm/model/model.ckpt-10.index",
         "https://files.example.org/demo/graph_frozen.pb",
     }
+
+
+def test_weights_on_a_doc_page_the_readme_links(vet_repo: Vet) -> None:
+    readme = "# tinychat\n\nTo chat locally, read [the guide](docs/chat.md).\n"
+    guide = (
+        "# Chat\n\n## The fine-tuned weights\n\nDownload them from:\n"
+        "* [Hub](https://huggingface.co/someone/tinychat/tree/main)\n"
+    )
+    unlinked = "# Other\n\n* [Hub](https://huggingface.co/someone/other-model)\n"
+    report = vet_repo({"README.md": readme, "docs/chat.md": guide, "docs/other.md": unlinked})
+    assert [w.url for w in report.weights] == ["https://huggingface.co/someone/tinychat/tree/main"]
+    assert classify_url("https://huggingface.co/docs/transformers/index") is None
+    assert classify_url("https://huggingface.co/spaces/someone/demo/tree/main") is None

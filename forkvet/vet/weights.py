@@ -283,6 +283,8 @@ def classify_url(
     if not parsed.netloc:
         return None  # not an address urllib can read
     netloc, path = parsed.netloc.lower().split(":")[0], parsed.path
+    if _on(netloc, ("huggingface.co", "hf.co")):
+        path = re.sub(r"/(?:tree|blob)/.*$", "", path)  # a model repository's file browser
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
     folder = low.rsplit("/", 1)[0]
@@ -519,6 +521,20 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             and _ZOO_DOC.search(fe.path)
             and not fe.vendored
             and len(docs) < 6
+        ):
+            docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
+    # Documentation pages the README links (docs/koala.md: "the weights can be downloaded
+    # from …"), read like the README itself.
+    for fe in ctx.snap.files:
+        if (
+            fe.suffix in (".md", ".rst")
+            and len(fe.parts) == 2
+            and fe.parts[0].lower() in ("docs", "doc")
+            and not fe.vendored
+            and fe.size <= 200_000
+            and fe.path in ctx.readme
+            and all(fe.path != p for p, _ in docs)
+            and len(docs) < 10
         ):
             docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
     skipped: list[tuple[str, str]] = []  # (path, why) of inputs that could not be read
