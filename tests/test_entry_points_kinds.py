@@ -373,3 +373,17 @@ def test_commands_of_the_doc_pages_the_readme_links(vet_repo: Vet) -> None:
     assert "scripts/v2/vqa.sh" in _paths(report.entry_points.test)
     assert "scripts/v2/gqa.sh" not in _paths(report.entry_points.test)
     assert any(c.source == "docs/Evaluation.md" for c in report.entry_points.commands)
+
+
+def test_model_downloads_and_checkpoint_converters_prepare() -> None:
+    for stem in (
+        "download_models",
+        "download_pretrained_model",
+        "get_model",
+        "prep_wiki",
+        "convert_weight",
+        "convert_tf_to_torch",
+    ):
+        assert kind_of(stem) == "prepare", stem
+    for stem in ("convert", "get_modeling", "test_model", "export"):
+        assert kind_of(stem) != "prepare", stem
