@@ -387,3 +387,20 @@ def test_model_downloads_and_checkpoint_converters_prepare() -> None:
         assert kind_of(stem) == "prepare", stem
     for stem in ("convert", "get_modeling", "test_model", "export"):
         assert kind_of(stem) != "prepare", stem
+
+
+def test_lua_classes_and_modules_are_not_scripts(vet_repo: Vet) -> None:
+    layer = "require 'nn'\nlocal layer, parent = torch.class('nn.BoxSampler', 'nn.Module')\n"
+    opts = "local M = {}\nfunction M.parse(arg)\n  return arg\nend\n\nreturn M\n"
+    sample = "require 'nn'\nlocal model = torch.load(arg[1])\nprint(model:forward(x))\n"
+    report = vet_repo(
+        {
+            "README.md": "# cap\n",
+            "train.lua": "require 'nn'\n",
+            "caps/modules/BoxSampler.lua": layer,
+            "train_opts.lua": opts,
+            "sample.lua": sample,
+        }
+    )
+    assert _paths(report.entry_points.train) == ["train.lua"]
+    assert _paths(report.entry_points.test) == ["sample.lua"]

@@ -867,6 +867,8 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             continue
         if fe.suffix == ".m" and not _matlab_entry(ctx, fe.path):
             continue
+        if fe.suffix == ".lua" and _lua_module(ctx.snap.read_text(fe.path) or ""):
+            continue  # a class or a module other files require, not a script
         lists.get(kind, ep.test).append(ScriptEntry(fe.path, kind))
     if ctx.snap.readme:
         ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path)
@@ -964,6 +966,13 @@ def _script_target(ctx: Context, folder: str, script: str) -> str | None:
             if ctx.snap.get(cand) is not None:
                 return cand
     return None
+
+
+def _lua_module(text: str) -> bool:
+    """A Lua Torch class (`torch.class('nn.BoxSampler', 'nn.Module')`) or a file ending in
+    `return M`: a module that `require` loads."""
+    last = text.rstrip().rsplit("\n", 1)[-1]
+    return "torch.class(" in text or re.fullmatch(r"return[ \t]+[A-Za-z_][\w.]*", last) is not None
 
 
 def _matlab_entry(ctx: Context, path: str) -> bool:
