@@ -399,3 +399,24 @@ def test_a_software_bibtex_does_not_overrule_the_header_paper(vet_repo: Vet) -> 
     )
     c = vet_repo({"README.md": readme, "m.py": "x = 1\n"}).citation
     assert c is not None and c["arxiv"] == "2101.00001"
+
+
+def test_copyright_authors_wrapped_over_lines_and_a_dated_notice(vet_repo: Vet) -> None:
+    mit = (
+        "Copyright (c) 2019-2021 Ann Lee, Bo Chen, \nCy Diaz, Dee Evans-Fox,\nEd Gray\n\n"
+        "Permission is hereby granted, free of charge, to any person obtaining a copy\n"
+    )
+    report = vet_repo({"LICENSE": mit, "train.py": "import torch\n"})
+    assert report.copyright["holders"] == [
+        "Ann Lee",
+        "Bo Chen",
+        "Cy Diaz",
+        "Dee Evans-Fox",
+        "Ed Gray",
+    ]
+    dated = "Copyright © March 3rd 2016 Tiny Robotics University\n\nAll rights reserved.\n"
+    report = vet_repo({"LICENSE": dated, "train.py": "import torch\n"}, name="d")
+    assert report.copyright["holders"] == ["Tiny Robotics University"]
+    org = "Copyright (c) 2020 Vision and Learning Group, Tiny University, Somewhere\n"
+    report = vet_repo({"LICENSE": org, "train.py": "import torch\n"}, name="o")
+    assert report.copyright["holders"] == ["Vision and Learning Group, Tiny University, Somewhere"]

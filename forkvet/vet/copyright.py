@@ -77,6 +77,13 @@ def holder_name(line: str) -> str | None:
     """The owner a notice names: "Copyright (c) 2014-2017, Facebook, Inc." → "Facebook, Inc."."""
     name = re.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
     name = re.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
+    # "© July 17th 2016 Carnegie Mellon University": the date, not the owner.
+    name = re.sub(
+        r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}"
+        r"(?:st|nd|rd|th)?\b,?(?=\s*(?:19|20)\d\d\b)",
+        " ",
+        name,
+    )
     name = re.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
     name = re.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
     name = re.sub(r"(?i)(?:\s+[.,])?\s+acting\s+on\s+behalf\b.*$", "", name)  # "…e.V. acting on…"
@@ -155,7 +162,7 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
             len(text),
         )
         for m in _NOTICE_LINE.finditer(text[:cut]):
-            line = " ".join(m.group(1).split())
+            line = " ".join((m.group(1) + _wrapped(text[:cut], m)).split())
             if not is_holder_notice(line):
                 continue
             name = holder_name(line)
@@ -168,14 +175,34 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
     return out
 
 
+# A person's name: two to four capitalised words, none an organisation's word.
+_PERSON = re.compile(
+    r"(?!.*\b(?:Inc|Ltd|LLC|Corp|Corporation|University|Institute|Group|Lab|Labs|Team|"
+    r"Authors|Foundation|Company|Contributors)\b)[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){1,3}"
+)
+
+
 def _split_names(name: str) -> list[str]:
     # "Phillip Isola and Jun-Yan Zhu" are two; "Meta Platforms, Inc. and affiliates" is one;
     # "Patrick Esser and contributors" is Patrick Esser.
     name = re.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
     if "," in name:
+        people = [p.strip() for p in name.split(",") if p.strip()]
+        if len(people) >= 3 and all(_PERSON.fullmatch(p) for p in people):
+            return people  # "Gabriel Ilharco, Mitchell Wortsman, Nicholas Carlini": authors
         return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
     parts = re.split(r"\s+and\s+(?!(?:its\s+)?affiliates)", name)
     return [p.strip(" ,") for p in parts if p.strip(" ,")]
+
+
+def _wrapped(text: str, m: re.Match[str]) -> str:
+    """A list of names wrapped over the next lines ("Copyright (c) 2021 Ann Lee, Bo Chen,"
+    / "Cy Diaz"): the lines up to the blank one, when the notice ends on a comma."""
+    if not m.group(1).rstrip().endswith(","):
+        return ""
+    rest = text[m.end() : m.end() + 400]
+    blank = rest.find("\n\n", 1)
+    return " " + rest[: blank if blank >= 0 else len(rest)]
 
 
 _CONTINUED = re.compile(r"\n[#/*;\s\"'-]*([a-zäöüé][^\n]{0,150})")
