@@ -420,3 +420,19 @@ def test_copyright_authors_wrapped_over_lines_and_a_dated_notice(vet_repo: Vet) 
     org = "Copyright (c) 2020 Vision and Learning Group, Tiny University, Somewhere\n"
     report = vet_repo({"LICENSE": org, "train.py": "import torch\n"}, name="o")
     assert report.copyright["holders"] == ["Vision and Learning Group, Tiny University, Somewhere"]
+
+
+def test_holders_of_the_main_license_not_of_bundled_code(vet_repo: Vet) -> None:
+    mit = "MIT License\n\nCopyright (c) 2019 Kim Author\n\nPermission is hereby granted\n"
+    bundled = "Copyright (c) 2018, Big GPU Corporation. All rights reserved.\n\nRedistribution\n"
+    notice = "---- LICENSE FOR Big GPU code ----\nCopyright (c) 2022, Big GPU Corporation.\n"
+    report = vet_repo(
+        {"LICENSE": mit, "LICENSE-BIGGPU": bundled, "NOTICE": notice, "train.py": "import torch\n"}
+    )
+    assert report.copyright["holders"] == ["Kim Author"]
+    apache_notice = "Tiny Project\nCopyright 2020 Tiny Labs LLC\n"
+    report = vet_repo(
+        {"LICENSE": "Apache License\nVersion 2.0\n", "NOTICE": apache_notice, "m.py": "x = 1\n"},
+        name="n",
+    )
+    assert report.copyright["holders"] == ["Tiny Labs LLC"]

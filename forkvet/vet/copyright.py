@@ -107,13 +107,19 @@ def holders(snap: Snapshot) -> list[str]:
         for f in snap.files
         if f.path.count("/") == 1 and f.name.upper().startswith(_LICENSE_NAMES) and not f.vendored
     ]
+    # LICENSE and NOTICE before LICENSE-NVIDIA or LICENSE-LPIPS, bundled code's licenses.
+    own = [f for f in top if not _PART_LICENSE.fullmatch(f.name)]
     return (
-        _license_holders(snap, top)
+        _license_holders(snap, own)
+        or _license_holders(snap, top)
         or (_license_holders(snap, parts[:10]) if not top else [])
         or _readme_holders(snap)
         or _docs_conf_holders(snap)
         or _source_holders(snap)
     )
+
+
+_PART_LICENSE = re.compile(r"(?i)(?:licen[cs]e|copying)[-_.](?!(?:txt|md|rst)$)\w[\w.-]*")
 
 
 def _readme_holders(snap: Snapshot) -> list[str]:
@@ -151,6 +157,9 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
     out: list[str] = []
     for f in files:
         text = (snap.read_text(f.path) or "")[:20000]
+        start = _NOTICES_START.match(text.lstrip())
+        if start and start.start() == 0 and not f.name.upper().startswith(("LICENSE", "LICENCE")):
+            continue  # a NOTICE that opens with "--- LICENSE FOR <library> ---": bundled code's
         # The file's own grant ends where appended notices begin: past its first holder's
         # notice ("The modifications are Copyright OpenAI" / "The MIT License" / "Copyright
         # Taehoon Kim" keeps the original author of a derived work).
