@@ -404,3 +404,21 @@ def test_lua_classes_and_modules_are_not_scripts(vet_repo: Vet) -> None:
     )
     assert _paths(report.entry_points.train) == ["train.lua"]
     assert _paths(report.entry_points.test) == ["sample.lua"]
+
+
+def test_a_notebook_the_readme_links_is_a_demo(vet_repo: Vet) -> None:
+    readme = (
+        "# music\n\n[Colab](https://colab.research.google.com/github/org/music/blob/main/"
+        "music/Interacting_with_Music.ipynb)\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "music/Interacting_with_Music.ipynb": _nb("import music"),
+            "docs/internals.ipynb": _nb("import music"),
+            "music/model.py": "import torch\n",
+        }
+    )
+    paths = _paths(report.entry_points.test)
+    assert "music/Interacting_with_Music.ipynb" in paths
+    assert "docs/internals.ipynb" not in paths

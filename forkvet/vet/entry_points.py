@@ -874,6 +874,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path)
         ep.commands += _doc_page_commands(ctx)
         _add_readme_entries(ctx, ep, by_path)
+        _readme_notebooks(ctx, ep)
         _tool_commands(ctx, ep)
         _example_folders(ctx, ep)
     for lst in (ep.train, ep.test, ep.prepare):
@@ -905,6 +906,22 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
 _MATLAB_ENTRY_DIR = re.compile(
     r"(?i)^(?:experiments?|scripts?|demos?|examples?|tools|matlab)/[^/]+$"
 )
+
+
+def _readme_notebooks(ctx: Context, ep: EntryPoints) -> None:
+    """A notebook the README links (often through Colab, docs/Interacting_with_x.ipynb) is
+    a demo to run, wherever it sits."""
+    listed = {e.path for lst in (ep.train, ep.test, ep.prepare) for e in lst}
+    for fe in ctx.snap.files:
+        if (
+            fe.suffix == ".ipynb"
+            and fe.path not in listed
+            and not fe.vendored
+            and "/" + fe.path in ctx.readme
+            and len(ep.test) < 200
+        ):
+            kind = _notebook_kind(_stem(fe.path), None) or "notebook"
+            (ep.train if kind == "train" else ep.test).append(ScriptEntry(fe.path, kind))
 
 
 def _doc_page_commands(ctx: Context) -> list[Command]:
