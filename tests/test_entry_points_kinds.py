@@ -375,11 +375,8 @@ def test_commands_of_the_doc_pages_the_readme_links(vet_repo: Vet) -> None:
     assert any(c.source == "docs/Evaluation.md" for c in report.entry_points.commands)
 
 
-def test_model_downloads_and_checkpoint_converters_prepare() -> None:
+def test_checkpoint_converters_and_prep_scripts_prepare() -> None:
     for stem in (
-        "download_models",
-        "download_pretrained_model",
-        "get_model",
         "prep_wiki",
         "convert_weight",
         "convert_tf_to_torch",

@@ -174,6 +174,7 @@ def test_checkpoints_built_from_an_address_variable(vet_repo: Vet) -> None:
         "#!/bin/sh\nBASE=http://files.example.org/releases\n"
         "wget ${BASE}/lm/model/model.ckpt-10.index\nwget $BASE/lm/data/cache.pkl\n"
         "curl https://files.example.org/demo/graph_frozen.pb > graph_frozen.pb\n"
+        "# wget https://files.example.org/old/retired.pth\n"
     )
     report = vet_repo(
         {

@@ -30,7 +30,7 @@ _PREPARE = re.compile(
     r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
-    r"coco|imagenet|mnist|cifar|corpus|images|models?|weights|pretrained\w*|checkpoints?)s?\d*$|"
+    r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|"
     r"download$|gen_\w*data|split_data|crop_|prep_|"
     r"convert_\w*(?:weights?|models?|checkpoints?|ckpt)$|convert_\w+_to_\w+$|"
     r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$|(?:align|clean|resize|decode)_\w*data|"

@@ -423,6 +423,9 @@ def _script_checkpoints(path: str, text: str, add: Add) -> None:
     for m in _URL.finditer(text):
         url = m.group(0).rstrip(".,;:")
         name = _parse(url).path.lower().rsplit("/", 1)[-1]
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if text[line_start : m.start()].lstrip().startswith("#"):
+            continue  # `# wget http://…/x.weights`: commented out, not fetched
         if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
             add("weight", Weight(url, None, _host(url) or "script", f"{path}:{slines(m.start())}"))
     prefixes = {m.group(1): m.group(2).rstrip("/") for m in _SH_URL_VAR.finditer(text)}
