@@ -436,3 +436,14 @@ def test_holders_of_the_main_license_not_of_bundled_code(vet_repo: Vet) -> None:
         name="n",
     )
     assert report.copyright["holders"] == ["Tiny Labs LLC"]
+
+
+def test_copyright_authors_with_affiliations_and_a_shared_model(vet_repo: Vet) -> None:
+    lic = (
+        "COPYRIGHT\n\nAll new contributions:\nCopyright (c) 2015, Ann Lee (UCLA), Bo Chen (Acme),"
+        "\nCy Diaz (Acme), and Dee Fox (JHU)\nAll rights reserved.\n\n"
+        "All other contributions:\nCopyright (c) 2014, 2015, the respective contributors\n"
+        "All rights reserved.\n"
+    )
+    report = vet_repo({"LICENSE": lic, "train.py": "import torch\n"})
+    assert report.copyright["holders"] == ["Ann Lee", "Bo Chen", "Cy Diaz", "Dee Fox"]

@@ -25,6 +25,7 @@ _BOILERPLATE = re.compile(
     r"included in or attached|holders and contributors|the\s+(?:above|following)\s+copyright|"
     r"<(?:year|owner|name|copyright)[^>]*>|\[(?:yyyy|year|name)[^\]]*\]|\{(?:yyyy|year|name)\}|"
     r"free software foundation|sam hocevar|this (?:license|agreement)|all copies|"
+    r"\bthe\s+respective\s+(?:contributors|authors|owners)\b|"
     r"^copyright\W*$|^\(c\)\s*$|"
     # "(c) You must retain, in the Source form ...": a clause letter, not a copyright mark.
     r"^\(c\)\s+(?:you|the|any|if|in|to|this|such|that|an?|for|no|neither|each)\b"
@@ -196,7 +197,7 @@ def _split_names(name: str) -> list[str]:
     # "Patrick Esser and contributors" is Patrick Esser.
     name = re.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
     if "," in name:
-        people = [p.strip() for p in name.split(",") if p.strip()]
+        people = [re.sub(r"^and\s+", "", p.strip()) for p in name.split(",") if p.strip()]
         if len(people) >= 3 and all(_PERSON.fullmatch(p) for p in people):
             return people  # "Gabriel Ilharco, Mitchell Wortsman, Nicholas Carlini": authors
         return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
