@@ -447,3 +447,16 @@ def test_copyright_authors_with_affiliations_and_a_shared_model(vet_repo: Vet) -
     )
     report = vet_repo({"LICENSE": lic, "train.py": "import torch\n"})
     assert report.copyright["holders"] == ["Ann Lee", "Bo Chen", "Cy Diaz", "Dee Fox"]
+
+
+def test_source_holders_are_not_copied_files_owners(vet_repo: Vet) -> None:
+    own = "# Copyright (c) 2021 Jane Doe\nimport torch\n"
+    lib = "# Copyright (c) Big Lab. All rights reserved.\nimport os\n"
+    adapted = "# Copyright 2022 The Hub Team. All rights reserved.\n# Copyright 2023 Jane Doe\n"
+    files = {f"tiny/m{i}.py": own for i in range(3)}
+    files |= {f"tiny/third/mmcv/ops/o{i}.py": lib for i in range(9)}
+    files |= {"tiny/convert.py": adapted, "tiny/estimator.py": "# Copyright 2018 The X Authors.\n"}
+    report = vet_repo({"LICENSE": "Apache License\nVersion 2.0\n", **files})
+    assert report.copyright["holders"] == ["Jane Doe"]
+    few = {"a.py": own, "b.py": "import os\n"}
+    assert vet_repo(few, name="few").copyright["holders"] == ["Jane Doe"]

@@ -3,6 +3,7 @@ never from license boilerplate ("the copyright holders and contributors")."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -215,7 +216,7 @@ def _wrapped(text: str, m: re.Match[str]) -> str:
     return " " + rest[: blank if blank >= 0 else len(rest)]
 
 
-_CONTINUED = re.compile(r"\n[#/*;\s\"'-]*([a-zäöüé][^\n]{0,150})")
+_CONTINUED = re.compile(r"\n[ \t]*[#/*;\"'-]+[ \t]*([a-zäöüé][^\n]{0,150})")  # a comment line
 
 
 def _continuation(text: str, end: int) -> str:
@@ -229,25 +230,45 @@ def _continuation(text: str, end: int) -> str:
 def _source_holders(snap: Snapshot) -> list[str]:
     """No notice in the license files: the owners most source headers name."""
     counts: dict[str, int] = {}
-    sources = [
-        f
-        for f in snap.files
-        if f.suffix in (".py", ".lua", ".c", ".cpp", ".cu", ".h", ".m") and not f.vendored
-    ][:300]
+    sources = list(
+        itertools.islice(
+            (
+                f
+                for f in snap.files
+                if f.suffix in (".py", ".lua", ".c", ".cpp", ".cu", ".h", ".m")
+                and not f.vendored
+                and not _in_library_copy(f)
+            ),
+            300,
+        )
+    )
     for f in sources:
         head = "\n".join((snap.read_text(f.path) or "")[:2000].splitlines()[:30])
-        names: set[str] = set()
+        notices: list[list[str]] = []
         for m in _NOTICE_LINE.finditer(head):
             line = " ".join((m.group(1) + _continuation(head, m.end())).split())
             name = holder_name(line) if is_holder_notice(line) else None
-            names.update(_split_names(name) if name else [])
-        for name in names:
+            if name:
+                notices.append(_split_names(name))
+        # "Copyright 2022 The HuggingFace team" then "Copyright 2023 Jane Doe": the last
+        # notice is the one who adapted the file here; the first is the original's.
+        for name in set(notices[-1] if notices else []):
             counts[name] = counts.get(name, 0) + 1
     if not counts:
         return []
     top = max(counts.values())
+    # One or two headers among many sources are files copied from elsewhere.
+    floor = 3 if len(sources) >= 10 else 1
     ranked = sorted(counts, key=lambda n: (-counts[n], n))
-    return [n for n in ranked if counts[n] * 2 >= top][:3]
+    return [n for n in ranked if counts[n] * 2 >= top and counts[n] >= floor][:3]
+
+
+def _in_library_copy(f: FileEntry) -> bool:
+    """A file inside a folder named like a known library's package (annotator/uniformer/mmcv/):
+    a copy of that library, whose headers name its owners, not the repository's."""
+    from forkvet.vet.importmap import dist_for_module
+
+    return any(dist_for_module(part)[1] for part in f.parts[1:-1])
 
 
 def check(ctx: Context) -> tuple[dict[str, Any], list[Finding]]:
