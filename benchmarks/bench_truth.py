@@ -268,6 +268,13 @@ def accuracy(name: str) -> Callable[[Any], Any]:
     return register
 
 
+def _accepted_set(label: dict[str, Any], key: str, got: set[str]) -> set[str]:
+    """The labelled set, or the answer itself when the label's accept list holds it whole."""
+    if any(set(alt) == got for alt in (label.get("accept") or {}).get(key, [])):
+        return got
+    return set(label[key])
+
+
 def _accepts(label: dict[str, Any], key: str, got: Any) -> bool:
     """An alternative answer the label also accepts (exact, or a `*` pattern for strings)."""
     for pat in (label.get("accept") or {}).get(key, []):
@@ -359,8 +366,9 @@ def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str,
             wrong_yes.append(f"{repo}: label {label['license']['commercial_use']}")
         ok_paths = list(label.get("also_ok", []))
         empty: dict[str, Any] = {}
+        got_primary = primary_frameworks(rep or empty)
         prs["frameworks.primary"].add(
-            repo, set(label["frameworks_primary"]), primary_frameworks(rep or empty), []
+            repo, _accepted_set(label, "frameworks_primary", got_primary), got_primary, []
         )
         for kind in ("train", "test"):
             prs[f"entry_points.{kind}"].add(
@@ -374,6 +382,9 @@ def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str,
         got_holders = holders(rep) if rep is not None else None
         if got_holders is not None:
             want = {_norm_holder(h) for h in label["copyright_holders"]}
+            alts = (label.get("accept") or {}).get("copyright_holders", [])
+            if any({_norm_holder(h) for h in alt} == got_holders for alt in alts):
+                want = got_holders  # an alternative the label accepts as a whole
             prs["copyright_holders"].add(repo, want, got_holders, [])
         per_repo.append(
             {
