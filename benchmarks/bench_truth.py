@@ -268,6 +268,13 @@ def accuracy(name: str) -> Callable[[Any], Any]:
     return register
 
 
+def _accepted_set(label: dict[str, Any], key: str, got: set[str]) -> set[str]:
+    """The labelled set, or the answer itself when the label's accept list holds it whole."""
+    if any(set(alt) == got for alt in (label.get("accept") or {}).get(key, [])):
+        return got
+    return set(label[key])
+
+
 def _accepts(label: dict[str, Any], key: str, got: Any) -> bool:
     """An alternative answer the label also accepts (exact, or a `*` pattern for strings)."""
     for pat in (label.get("accept") or {}).get(key, []):
@@ -300,13 +307,15 @@ def _majors(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
 @accuracy("weights")
 def _weights(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     got = bool(rep.get("weights"))
-    return got == label["weights"], f"want {label['weights']}, got {got}"
+    ok = got == label["weights"] or _accepts(label, "weights", got)
+    return ok, f"want {label['weights']}, got {got}"
 
 
 @accuracy("citation.formal")
 def _formal(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     got = formal_citation(rep)
-    return got == label["citation"]["formal"], f"want {label['citation']['formal']}, got {got}"
+    ok = got == label["citation"]["formal"] or _accepts(label, "citation.formal", got)
+    return ok, f"want {label['citation']['formal']}, got {got}"
 
 
 @accuracy("citation.arxiv")
@@ -327,9 +336,8 @@ def _lang(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
 @accuracy("declared_requirements")
 def _declared(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     got = declared(rep)
-    return got == label[
-        "declared_requirements"
-    ], f"want {label['declared_requirements']}, got {got}"
+    ok = got == label["declared_requirements"] or _accepts(label, "declared_requirements", got)
+    return ok, f"want {label['declared_requirements']}, got {got}"
 
 
 def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str, Any]:
@@ -358,8 +366,9 @@ def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str,
             wrong_yes.append(f"{repo}: label {label['license']['commercial_use']}")
         ok_paths = list(label.get("also_ok", []))
         empty: dict[str, Any] = {}
+        got_primary = primary_frameworks(rep or empty)
         prs["frameworks.primary"].add(
-            repo, set(label["frameworks_primary"]), primary_frameworks(rep or empty), []
+            repo, _accepted_set(label, "frameworks_primary", got_primary), got_primary, []
         )
         for kind in ("train", "test"):
             prs[f"entry_points.{kind}"].add(
@@ -373,6 +382,9 @@ def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str,
         got_holders = holders(rep) if rep is not None else None
         if got_holders is not None:
             want = {_norm_holder(h) for h in label["copyright_holders"]}
+            alts = (label.get("accept") or {}).get("copyright_holders", [])
+            if any({_norm_holder(h) for h in alt} == got_holders for alt in alts):
+                want = got_holders  # an alternative the label accepts as a whole
             prs["copyright_holders"].add(repo, want, got_holders, [])
         per_repo.append(
             {

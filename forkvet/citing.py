@@ -52,6 +52,8 @@ def agree(citation: dict[str, Any] | None, readme: str) -> dict[str, Any] | None
     from forkvet.vet.citation import _bib_arxiv, _bib_field
 
     bib = citation["bibtex"]
+    if bib.lstrip().lower().startswith(("@software", "@manual")):
+        return citation  # the code's own entry ("OpenCLIP"), not a paper's title to agree with
     own = _bib_arxiv(bib)
     title = _bib_field(bib, "title")
     chosen = citation.get("arxiv") if isinstance(citation.get("arxiv"), str) else None

@@ -365,3 +365,98 @@ def test_appended_library_license_holders_are_not_the_repositorys(vet_repo: Vet)
     )
     report = vet_repo({"gan/LICENSE": part, "gan/train.py": "import theano\n"})
     assert report.copyright["holders"] == ["Example Lab"]
+
+
+def test_own_paper_in_the_header_and_after_the_bibtex() -> None:
+    from forkvet.vet.citation import own_arxiv
+
+    header = (
+        "# TinyCLIP\n\n[[Paper]](https://arxiv.org/abs/2101.00001) [[Colab]](https://x.org)\n\n"
+        "## Usage\n\nFor int8 training see the tutorial or [paper](https://arxiv.org/abs/2102.00002).\n"
+    )
+    assert own_arxiv(header, "TinyCLIP", None) == "2101.00001"
+    two = (
+        "# TinyChat\n\n**TinyChat 1.5** [[Paper](https://arxiv.org/abs/2103.00003)]\n\n"
+        "**TinyChat** [[Paper](https://arxiv.org/abs/2104.00004)]\n\n## Install\n"
+    )
+    assert own_arxiv(two, "TinyChat-Next: More", None) == "2103.00003"
+    listed = (
+        "# Zoo\n\n## Models\n\n* GAN [[Paper](https://arxiv.org/abs/2105.00005)]\n"
+        "* VAE [[Paper](https://arxiv.org/abs/2106.00006)]\n"
+    )
+    assert own_arxiv(listed, "Zoo", None) is None
+    after = "# Lib\n\n## Citing\n\n```\n@misc{x}\n```\n\nThe preprint can be found in arXiv: "
+    assert own_arxiv(after + "https://arxiv.org/abs/2107.00007\n", "Lib", None) == "2107.00007"
+
+
+def test_a_software_bibtex_does_not_overrule_the_header_paper(vet_repo: Vet) -> None:
+    readme = (
+        "# TinyCLIP\n\n[[Paper]](https://arxiv.org/abs/2101.00001)\n\n## Usage\n\n"
+        "Studied in [scaling laws for tiny contrastive models](https://arxiv.org/abs/2101.00001)."
+        "\n\nFor int8 see the [paper](https://arxiv.org/abs/2102.00002).\n\n## Citing\n\n"
+        "```bibtex\n@software{tiny2021,\n  title = {TinyCLIP},\n  author = {Doe, Jane},\n"
+        "  year = {2021}\n}\n```\n"
+    )
+    c = vet_repo({"README.md": readme, "m.py": "x = 1\n"}).citation
+    assert c is not None and c["arxiv"] == "2101.00001"
+
+
+def test_copyright_authors_wrapped_over_lines_and_a_dated_notice(vet_repo: Vet) -> None:
+    mit = (
+        "Copyright (c) 2019-2021 Ann Lee, Bo Chen, \nCy Diaz, Dee Evans-Fox,\nEd Gray\n\n"
+        "Permission is hereby granted, free of charge, to any person obtaining a copy\n"
+    )
+    report = vet_repo({"LICENSE": mit, "train.py": "import torch\n"})
+    assert report.copyright["holders"] == [
+        "Ann Lee",
+        "Bo Chen",
+        "Cy Diaz",
+        "Dee Evans-Fox",
+        "Ed Gray",
+    ]
+    dated = "Copyright © March 3rd 2016 Tiny Robotics University\n\nAll rights reserved.\n"
+    report = vet_repo({"LICENSE": dated, "train.py": "import torch\n"}, name="d")
+    assert report.copyright["holders"] == ["Tiny Robotics University"]
+    org = "Copyright (c) 2020 Vision and Learning Group, Tiny University, Somewhere\n"
+    report = vet_repo({"LICENSE": org, "train.py": "import torch\n"}, name="o")
+    assert report.copyright["holders"] == ["Vision and Learning Group, Tiny University, Somewhere"]
+
+
+def test_holders_of_the_main_license_not_of_bundled_code(vet_repo: Vet) -> None:
+    mit = "MIT License\n\nCopyright (c) 2019 Kim Author\n\nPermission is hereby granted\n"
+    bundled = "Copyright (c) 2018, Big GPU Corporation. All rights reserved.\n\nRedistribution\n"
+    notice = "---- LICENSE FOR Big GPU code ----\nCopyright (c) 2022, Big GPU Corporation.\n"
+    report = vet_repo(
+        {"LICENSE": mit, "LICENSE-BIGGPU": bundled, "NOTICE": notice, "train.py": "import torch\n"}
+    )
+    assert report.copyright["holders"] == ["Kim Author"]
+    apache_notice = "Tiny Project\nCopyright 2020 Tiny Labs LLC\n"
+    report = vet_repo(
+        {"LICENSE": "Apache License\nVersion 2.0\n", "NOTICE": apache_notice, "m.py": "x = 1\n"},
+        name="n",
+    )
+    assert report.copyright["holders"] == ["Tiny Labs LLC"]
+
+
+def test_copyright_authors_with_affiliations_and_a_shared_model(vet_repo: Vet) -> None:
+    lic = (
+        "COPYRIGHT\n\nAll new contributions:\nCopyright (c) 2015, Ann Lee (UCLA), Bo Chen (Acme),"
+        "\nCy Diaz (Acme), and Dee Fox (JHU)\nAll rights reserved.\n\n"
+        "All other contributions:\nCopyright (c) 2014, 2015, the respective contributors\n"
+        "All rights reserved.\n"
+    )
+    report = vet_repo({"LICENSE": lic, "train.py": "import torch\n"})
+    assert report.copyright["holders"] == ["Ann Lee", "Bo Chen", "Cy Diaz", "Dee Fox"]
+
+
+def test_source_holders_are_not_copied_files_owners(vet_repo: Vet) -> None:
+    own = "# Copyright (c) 2021 Jane Doe\nimport torch\n"
+    lib = "# Copyright (c) Big Lab. All rights reserved.\nimport os\n"
+    adapted = "# Copyright 2022 The Hub Team. All rights reserved.\n# Copyright 2023 Jane Doe\n"
+    files = {f"tiny/m{i}.py": own for i in range(3)}
+    files |= {f"tiny/third/mmcv/ops/o{i}.py": lib for i in range(9)}
+    files |= {"tiny/convert.py": adapted, "tiny/estimator.py": "# Copyright 2018 The X Authors.\n"}
+    report = vet_repo({"LICENSE": "Apache License\nVersion 2.0\n", **files})
+    assert report.copyright["holders"] == ["Jane Doe"]
+    few = {"a.py": own, "b.py": "import os\n"}
+    assert vet_repo(few, name="few").copyright["holders"] == ["Jane Doe"]

@@ -139,3 +139,19 @@ def test_guessed_name_is_flagged_or_covered_by_declared(vet_repo: Vet) -> None:
     deps = report.dependencies
     assert "bert-tensorflow" in deps.imported and "bert" not in deps.missing
     assert deps.unmapped == ["zzfancylib"]
+
+
+def test_a_prefixed_conda_environment_file(vet_repo: Vet) -> None:
+    env = "name: tinylm\ndependencies:\n  - python=3.10\n  - pip:\n    - flax==0.7.0\n"
+    rl_env = "name: cartpole\nmax_steps: 200\n"
+    report = vet_repo(
+        {
+            "README.md": "# tinylm\n\nconda env create -f scripts/gpu_environment.yml\n",
+            "scripts/gpu_environment.yml": env,
+            "configs/cartpole_env.yaml": rl_env,
+            "tinylm/train.py": "import flax\n",
+        }
+    )
+    assert "scripts/gpu_environment.yml" in report.dependencies.files
+    assert "configs/cartpole_env.yaml" not in report.dependencies.files
+    assert "flax" in report.dependencies.declared

@@ -326,3 +326,96 @@ def test_a_command_handed_a_trained_checkpoint_runs_the_model(vet_repo: Vet) -> 
     )
     assert {e.path for e in report.entry_points.test} == {"projector.py", "style_mixing.py"}
     assert {e.path for e in report.entry_points.train} == {"train.py"}
+
+
+def test_shell_scripts_are_what_the_python_they_run_is(vet_repo: Vet) -> None:
+    wrapper = (
+        "#!/bin/bash\nif [[ $1 == 'train' ]]; then\n  python train.py \\\n    --lr 0.1\n"
+        "elif [[ $1 == 'eval' ]]; then\n  python evaluate.py --split test\nfi\n"
+    )
+    tpu = (
+        "#!/bin/bash\npython make_records.py --split=test\n"
+        "python train_tpu.py \\\n  --do_train=True \\\n  --do_eval=False\n"
+    )
+    sota = "#!/bin/bash\npython train_tpu.py --do_train=False --do_eval=True\n"
+    report = vet_repo(
+        {
+            "README.md": "# lm\n",
+            "torch/train.py": MAIN,
+            "torch/evaluate.py": MAIN,
+            "torch/run_small.sh": wrapper,
+            "tpu/train_tpu.py": MAIN,
+            "tpu/make_records.py": MAIN,
+            "tpu/scripts/small_tpu.sh": tpu,
+            "tpu/sota/small.sh": sota,
+            "tools/lint.sh": "#!/bin/sh\nruff check .\n",
+        }
+    )
+    train, test = _paths(report.entry_points.train), _paths(report.entry_points.test)
+    assert {"torch/run_small.sh", "tpu/scripts/small_tpu.sh"} <= set(train)
+    assert "tpu/sota/small.sh" in test and "tpu/sota/small.sh" not in train
+    assert "tools/lint.sh" not in train + test
+
+
+def test_commands_of_the_doc_pages_the_readme_links(vet_repo: Vet) -> None:
+    readme = "# vlm\n\nSee [Evaluation](docs/Evaluation.md) for the benchmarks.\n"
+    evaluation = "# Evaluation\n\nEvaluate the model on VQA:\n\n```\nbash scripts/v2/vqa.sh\n```\n"
+    unlinked = "# Notes\n\nEvaluate the model on GQA:\n\n```\nbash scripts/v2/gqa.sh\n```\n"
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "docs/Evaluation.md": evaluation,
+            "docs/Notes.md": unlinked,
+            "scripts/v2/vqa.sh": "#!/bin/sh\necho vqa\n",
+            "scripts/v2/gqa.sh": "#!/bin/sh\necho gqa\n",
+        }
+    )
+    assert "scripts/v2/vqa.sh" in _paths(report.entry_points.test)
+    assert "scripts/v2/gqa.sh" not in _paths(report.entry_points.test)
+    assert any(c.source == "docs/Evaluation.md" for c in report.entry_points.commands)
+
+
+def test_checkpoint_converters_and_prep_scripts_prepare() -> None:
+    for stem in (
+        "prep_wiki",
+        "convert_weight",
+        "convert_tf_to_torch",
+    ):
+        assert kind_of(stem) == "prepare", stem
+    for stem in ("convert", "get_modeling", "test_model", "export"):
+        assert kind_of(stem) != "prepare", stem
+
+
+def test_lua_classes_and_modules_are_not_scripts(vet_repo: Vet) -> None:
+    layer = "require 'nn'\nlocal layer, parent = torch.class('nn.BoxSampler', 'nn.Module')\n"
+    opts = "local M = {}\nfunction M.parse(arg)\n  return arg\nend\n\nreturn M\n"
+    sample = "require 'nn'\nlocal model = torch.load(arg[1])\nprint(model:forward(x))\n"
+    report = vet_repo(
+        {
+            "README.md": "# cap\n",
+            "train.lua": "require 'nn'\n",
+            "caps/modules/BoxSampler.lua": layer,
+            "train_opts.lua": opts,
+            "sample.lua": sample,
+        }
+    )
+    assert _paths(report.entry_points.train) == ["train.lua"]
+    assert _paths(report.entry_points.test) == ["sample.lua"]
+
+
+def test_a_notebook_the_readme_links_is_a_demo(vet_repo: Vet) -> None:
+    readme = (
+        "# music\n\n[Colab](https://colab.research.google.com/github/org/music/blob/main/"
+        "music/Interacting_with_Music.ipynb)\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "music/Interacting_with_Music.ipynb": _nb("import music"),
+            "docs/internals.ipynb": _nb("import music"),
+            "music/model.py": "import torch\n",
+        }
+    )
+    paths = _paths(report.entry_points.test)
+    assert "music/Interacting_with_Music.ipynb" in paths
+    assert "docs/internals.ipynb" not in paths

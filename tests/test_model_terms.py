@@ -59,3 +59,32 @@ def test_data_set_terms_are_reported_apart(vet_repo: Vet) -> None:
     report = vet_repo({**CODE, "README.md": readme})
     assert report.license.commercial_use is True
     assert [f for f in report.findings if f.title == "Data set terms"]
+
+
+def test_a_model_card_advising_against_commercial_use(vet_repo: Vet) -> None:
+    card = (
+        "# Model card: tinygen\n\n# Evaluated use\n\nWe release the models to further research; "
+        "we advise against using them for commercial purposes for now.\n"
+    )
+    report = vet_repo({**CODE, "model-card.md": card})
+    assert report.license.commercial_use is None
+    assert "advises against commercial use" in report.license.governs_reason
+    plain = "# Model card: tinygen\n\n# Uses\n\nGenerating small images.\n"
+    assert vet_repo({**CODE, "model-card.md": plain}, name="p").license.commercial_use is True
+
+
+def test_weights_that_follow_their_base_models_license(vet_repo: Vet) -> None:
+    zoo = (
+        "# Model zoo\n\nThese are merged weights. Use of the tinychat checkpoints must comply "
+        "with the base language model's license.\n"
+    )
+    report = vet_repo({**CODE, "docs/MODEL_ZOO.md": zoo})
+    assert report.license.commercial_use is None
+    assert "base model's license" in report.license.governs_reason
+    readme = (
+        "# tinychat\n\nThe checkpoints are subject to the licenses for base models they were "
+        "trained from.\n"
+    )
+    assert vet_repo({**CODE, "README.md": readme}, name="r").license.commercial_use is None
+    own = "# tinychat\n\nThe checkpoints are released under the same license as the code.\n"
+    assert vet_repo({**CODE, "README.md": own}, name="o").license.commercial_use is True

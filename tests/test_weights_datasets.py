@@ -161,3 +161,45 @@ def test_a_checkpoint_named_through_a_variable(vet_repo: Vet) -> None:
     banner = "![logo](https://github.com/org/assets/raw/main/logo.png)\n"
     report = vet_repo({"README.md": "# g\n" + banner, "tinygpt/model.py": model})
     assert [w.url for w in report.weights] == ["https://huggingface.co/gpt2"]
+
+
+def test_checkpoints_built_from_an_address_variable(vet_repo: Vet) -> None:
+    consts = "REMOTE = 'https://files.example.org/'\n"
+    models = (
+        "from .consts import REMOTE\n"
+        "TINY = dict(restore=REMOTE + 'tinymusic/v1/decoder.pth.tar')\n"
+        "NOTES = REMOTE + 'tinymusic/README.html'\n"
+    )
+    script = (
+        "#!/bin/sh\nBASE=http://files.example.org/releases\n"
+        "wget ${BASE}/lm/model/model.ckpt-10.index\nwget $BASE/lm/data/cache.pkl\n"
+        "curl https://files.example.org/demo/graph_frozen.pb > graph_frozen.pb\n"
+        "# wget https://files.example.org/old/retired.pth\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": "# tinymusic\n",
+            "tinymusic/consts.py": consts,
+            "tinymusic/models.py": models,
+            "sota/lm1b.sh": script,
+            "demo/run.sh": "curl https://files.example.org/demo/graph_frozen.pb > g.pb\n",
+        }
+    )
+    assert {w.url for w in report.weights} == {
+        "https://files.example.org/tinymusic/v1/decoder.pth.tar",
+        "http://files.example.org/releases/lm/model/model.ckpt-10.index",
+        "https://files.example.org/demo/graph_frozen.pb",
+    }
+
+
+def test_weights_on_a_doc_page_the_readme_links(vet_repo: Vet) -> None:
+    readme = "# tinychat\n\nTo chat locally, read [the guide](docs/chat.md).\n"
+    guide = (
+        "# Chat\n\n## The fine-tuned weights\n\nDownload them from:\n"
+        "* [Hub](https://huggingface.co/someone/tinychat/tree/main)\n"
+    )
+    unlinked = "# Other\n\n* [Hub](https://huggingface.co/someone/other-model)\n"
+    report = vet_repo({"README.md": readme, "docs/chat.md": guide, "docs/other.md": unlinked})
+    assert [w.url for w in report.weights] == ["https://huggingface.co/someone/tinychat/tree/main"]
+    assert classify_url("https://huggingface.co/docs/transformers/index") is None
+    assert classify_url("https://huggingface.co/spaces/someone/demo/tree/main") is None

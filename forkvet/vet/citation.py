@@ -111,7 +111,8 @@ class _OwnLabel:
 _OWN_LABEL = _OwnLabel()
 _OWN_LINE = rx.compile(
     r"(?i)^\W*(?:paper|arxiv|pdf|preprint)\s*[:|]|img\.shields\.io|badge|"
-    r"\b(?:our|full)\s+paper\b"
+    r"\b(?:our|full)\s+paper\b|"
+    r"\b(?:the|our)\s+(?:paper|preprint)\s+(?:can\s+be\s+found|is\s+(?:available|on|at))\b"
 )
 # "This implements ... from [Paper](arxiv)": the paper the code is the implementation of.
 _IMPLEMENTS = rx.compile(
@@ -171,7 +172,7 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
     # "ESRGAN: Enhanced ..." -> "esrgan": a link labelled with the title's short name.
     short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
     short = short if rx.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
-    candidates: list[tuple[int, str]] = []
+    candidates: list[tuple[int, str, bool]] = []
     under_title = False
     lines_at = line_of(text)
     for n, m in enumerate(_ARXIV.finditer(text)):
@@ -187,7 +188,7 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         prev_nl = text.rfind("\n", max(0, start - 500), max(0, start - 1))
         prev_start = prev_nl + 1 if prev_nl >= 0 else max(0, start - 500)
         label_m = rx.search(
-            r"\[([^\]\[]*)\]\(\s*(?:https?://)?(?:www\.|export\.)?$",
+            r"\[\[?([^\]\[]*)\]\]?\(\s*(?:https?://)?(?:www\.|export\.)?$",
             text[max(prev_start, m.start() - 200) : m.start()],
         )
         label = " ".join(label_m.group(1).split()) if label_m else ""
@@ -215,6 +216,8 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
             score += 3
         if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(line):
             score += 3
+            if lineno <= first_heading:
+                score += 1  # [[Paper]](…) in the header, not a "[paper](…)" deep in the text
             if label and rx.search(r"(?i)\bour\s*\W?$", lead):
                 score += 2  # "in our [paper](…)"
         # A link labelled with another paper's title ("[A Style-Based Generator Architecture
@@ -252,13 +255,16 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
             score -= 2  # [Transformer](arxiv...): a paper the README mentions
         # The README's BibTeX names the own paper: a link labelled with another title is not it.
         if score > 0 and not (bib and other_title):
-            candidates.append((-score, m.group(1)))
+            candidates.append((-score, m.group(1), lineno <= first_heading))
     if not candidates:
         return None
     best = min(candidates)[0]
-    ids = {i for score, i in candidates if score == best}
-    # Several papers equally likely (a collection of implementations): none is "the" paper.
-    return ids.pop() if len(ids) == 1 else None
+    tied = [(i, header) for score, i, header in candidates if score == best]
+    if len({i for i, _ in tied}) == 1:
+        return tied[0][0]
+    # Several papers equally likely (a collection of implementations): none is "the" paper,
+    # unless all are the header's own papers (a v1 and its v1.5): the first one listed.
+    return tied[0][0] if all(header for _, header in tied) else None
 
 
 def _same_title(title_words: set[str], text: str) -> bool:

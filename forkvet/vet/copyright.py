@@ -3,6 +3,7 @@ never from license boilerplate ("the copyright holders and contributors")."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from forkvet import rx
@@ -25,6 +26,7 @@ _BOILERPLATE = rx.compile(
     r"included in or attached|holders and contributors|the\s+(?:above|following)\s+copyright|"
     r"<(?:year|owner|name|copyright)[^>]*>|\[(?:yyyy|year|name)[^\]]*\]|\{(?:yyyy|year|name)\}|"
     r"free software foundation|sam hocevar|this (?:license|agreement)|all copies|"
+    r"\bthe\s+respective\s+(?:contributors|authors|owners)\b|"
     r"^copyright\W*$|^\(c\)\s*$|"
     # "(c) You must retain, in the Source form ...": a clause letter, not a copyright mark.
     r"^\(c\)\s+(?:you|the|any|if|in|to|this|such|that|an?|for|no|neither|each)\b"
@@ -77,6 +79,8 @@ def holder_name(line: str) -> str | None:
     """The owner a notice names: "Copyright (c) 2014-2017, Facebook, Inc." → "Facebook, Inc."."""
     name = rx.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
     name = rx.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
+    # "© July 17th 2016 Carnegie Mellon University": the date, not the owner.
+    name = _DAY_BEFORE_YEAR.sub(lambda m: " " + m.group(1), name)
     name = rx.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
     name = rx.sub(r"(?i)^\W*(?:by\s+)?", "", " ".join(name.split()))
     name = rx.sub(r"(?i)(?:\s+[.,])?\s+acting\s+on\s+behalf\b.*$", "", name)  # "…e.V. acting on…"
@@ -100,13 +104,26 @@ def holders(snap: Snapshot) -> list[str]:
         for f in snap.files
         if f.path.count("/") == 1 and f.name.upper().startswith(_LICENSE_NAMES) and not f.vendored
     ]
+    # LICENSE and NOTICE before LICENSE-NVIDIA or LICENSE-LPIPS, bundled code's licenses.
+    own = [f for f in top if not _is_part_license(f.name)]
     return (
-        _license_holders(snap, top)
+        _license_holders(snap, own)
+        or _license_holders(snap, top)
         or (_license_holders(snap, parts[:10]) if not top else [])
         or _readme_holders(snap)
         or _docs_conf_holders(snap)
         or _source_holders(snap)
     )
+
+
+_PART_LICENSE = rx.compile(r"(?i)(?:licen[cs]e|copying)[-_.](\w[\w.-]*)")
+_PLAIN_SUFFIX = rx.compile(r"(?i)txt|md|rst")
+
+
+def _is_part_license(name: str) -> bool:
+    """LICENSE-NVIDIA, COPYING.lib: a part's license; LICENSE.txt/.md/.rst is the whole's."""
+    m = _PART_LICENSE.fullmatch(name)
+    return m is not None and not _PLAIN_SUFFIX.fullmatch(m.group(1))
 
 
 def _readme_holders(snap: Snapshot) -> list[str]:
@@ -156,6 +173,9 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
     out: list[str] = []
     for f in files:
         text = (snap.read_text(f.path) or "")[:20000]
+        start = _NOTICES_START.match(text.lstrip())
+        if start and start.start() == 0 and not f.name.upper().startswith(("LICENSE", "LICENCE")):
+            continue  # a NOTICE that opens with "--- LICENSE FOR <library> ---": bundled code's
         # The file's own grant ends where appended notices begin: past its first holder's
         # notice ("The modifications are Copyright OpenAI" / "The MIT License" / "Copyright
         # Taehoon Kim" keeps the original author of a derived work).
@@ -167,7 +187,7 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
             len(text),
         )
         for m in _NOTICE_LINE.finditer(text[:cut]):
-            line = " ".join(m.group(1).split())
+            line = " ".join((m.group(1) + _wrapped(text[:cut], m)).split())
             if not is_holder_notice(line):
                 continue
             name = holder_name(line)
@@ -180,11 +200,24 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
     return out
 
 
+# A person's name: two to four capitalised words, none an organisation's word.
+_PERSON = rx.compile(r"[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){1,3}")
+_ORGANISATION = rx.compile(
+    r"\b(?:Inc|Ltd|LLC|Corp|Corporation|University|Institute|Group|Lab|Labs|Team|"
+    r"Authors|Foundation|Company|Contributors)\b"
+)
+
+
 def _split_names(name: str) -> list[str]:
     # "Phillip Isola and Jun-Yan Zhu" are two; "Meta Platforms, Inc. and affiliates" is one;
     # "Patrick Esser and contributors" is Patrick Esser.
     name = rx.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
     if "," in name:
+        people = [rx.sub(r"^and\s+", "", p.strip()) for p in name.split(",") if p.strip()]
+        if len(people) >= 3 and all(
+            _PERSON.fullmatch(p) and not _ORGANISATION.search(p) for p in people
+        ):
+            return people  # "Gabriel Ilharco, Mitchell Wortsman, Nicholas Carlini": authors
         return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
     parts, last = [], 0
     for m in _AND.finditer(name):
@@ -200,11 +233,27 @@ def _split_names(name: str) -> list[str]:
     return [p.strip(" ,") for p in parts if p.strip(" ,")]
 
 
+_DAY_BEFORE_YEAR = rx.compile(
+    r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}"
+    r"(?:st|nd|rd|th)?\b,?(\s*(?:19|20)\d\d\b)"
+)
+
+
 _AND = rx.compile(r"\s+and\s+")
 _AFFILIATES = rx.compile(r"(?:its\s+)?affiliates")
 
 
-_CONTINUED = rx.compile(r"\n[#/*;\s\"'-]*([a-zäöüé][^\n]{0,150})")
+def _wrapped(text: str, m: rx.Match[str]) -> str:
+    """A list of names wrapped over the next lines ("Copyright (c) 2021 Ann Lee, Bo Chen,"
+    / "Cy Diaz"): the lines up to the blank one, when the notice ends on a comma."""
+    if not m.group(1).rstrip().endswith(","):
+        return ""
+    rest = text[m.end() : m.end() + 400]
+    blank = rest.find("\n\n", 1)
+    return " " + rest[: blank if blank >= 0 else len(rest)]
+
+
+_CONTINUED = rx.compile(r"\n[ \t]*[#/*;\"'-]+[ \t]*([a-zäöüé][^\n]{0,150})")  # a comment line
 
 
 def _continuation(text: str, end: int) -> str:
@@ -218,25 +267,45 @@ def _continuation(text: str, end: int) -> str:
 def _source_holders(snap: Snapshot) -> list[str]:
     """No notice in the license files: the owners most source headers name."""
     counts: dict[str, int] = {}
-    sources = [
-        f
-        for f in snap.files
-        if f.suffix in (".py", ".lua", ".c", ".cpp", ".cu", ".h", ".m") and not f.vendored
-    ][:300]
+    sources = list(
+        itertools.islice(
+            (
+                f
+                for f in snap.files
+                if f.suffix in (".py", ".lua", ".c", ".cpp", ".cu", ".h", ".m")
+                and not f.vendored
+                and not _in_library_copy(f)
+            ),
+            300,
+        )
+    )
     for f in sources:
         head = "\n".join((snap.read_text(f.path) or "")[:2000].splitlines()[:30])
-        names: set[str] = set()
+        notices: list[list[str]] = []
         for m in _NOTICE_LINE.finditer(head):
             line = " ".join((m.group(1) + _continuation(head, m.end())).split())
             name = holder_name(line) if is_holder_notice(line) else None
-            names.update(_split_names(name) if name else [])
-        for name in names:
+            if name:
+                notices.append(_split_names(name))
+        # "Copyright 2022 The HuggingFace team" then "Copyright 2023 Jane Doe": the last
+        # notice is the one who adapted the file here; the first is the original's.
+        for name in set(notices[-1] if notices else []):
             counts[name] = counts.get(name, 0) + 1
     if not counts:
         return []
     top = max(counts.values())
+    # One or two headers among many sources are files copied from elsewhere.
+    floor = 3 if len(sources) >= 10 else 1
     ranked = sorted(counts, key=lambda n: (-counts[n], n))
-    return [n for n in ranked if counts[n] * 2 >= top][:3]
+    return [n for n in ranked if counts[n] * 2 >= top and counts[n] >= floor][:3]
+
+
+def _in_library_copy(f: FileEntry) -> bool:
+    """A file inside a folder named like a known library's package (annotator/uniformer/mmcv/):
+    a copy of that library, whose headers name its owners, not the repository's."""
+    from forkvet.vet.importmap import dist_for_module
+
+    return any(dist_for_module(part)[1] for part in f.parts[1:-1])
 
 
 def check(ctx: Context) -> tuple[dict[str, Any], list[Finding]]:

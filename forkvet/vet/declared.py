@@ -18,7 +18,7 @@ from forkvet.vet.importmap import normalize
 from forkvet.vet.textnorm import line_of
 
 _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
-_ENV_FILE = rx.compile(r"^(?:conda[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", rx.I)
+_ENV_FILE = rx.compile(r"^(?:[\w.-]*[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", rx.I)
 _LOOSE = rx.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 _DEV_HINT = rx.compile(r"dev|test|lint|doc|ci\b", rx.I)
 CONDA_TO_PYPI = {

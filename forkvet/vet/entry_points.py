@@ -31,7 +31,9 @@ _PREPARE = rx.compile(
     r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
-    r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|download$|gen_\w*data|split_data|crop_|"
+    r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|"
+    r"download$|gen_\w*data|split_data|crop_|prep_|"
+    r"convert_\w*(?:weights?|models?|checkpoints?|ckpt)$|convert_\w+_to_\w+$|"
     r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$|(?:align|clean|resize|decode)_\w*data|"
     r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
@@ -894,16 +896,22 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         kind = kind_of(stem)
         if kind is None and fe.suffix == ".sh":
             kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
+        if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
+            kind = _shell_kind(ctx, fe.path)  # run_wt103_base.sh: `python train.py …`
         if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
             kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
         if kind is None:
             continue
         if fe.suffix == ".m" and not _matlab_entry(ctx, fe.path):
             continue
+        if fe.suffix == ".lua" and _lua_module(ctx.snap.read_text(fe.path) or ""):
+            continue  # a class or a module other files require, not a script
         lists.get(kind, ep.test).append(ScriptEntry(fe.path, kind))
     if ctx.snap.readme:
         ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path)
+        ep.commands += _doc_page_commands(ctx)
         _add_readme_entries(ctx, ep, by_path)
+        _readme_notebooks(ctx, ep)
         _tool_commands(ctx, ep)
         _example_folders(ctx, ep)
     for lst in (ep.train, ep.test, ep.prepare):
@@ -935,6 +943,90 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
 _MATLAB_ENTRY_DIR = rx.compile(
     r"(?i)^(?:experiments?|scripts?|demos?|examples?|tools|matlab)/[^/]+$"
 )
+
+
+def _readme_notebooks(ctx: Context, ep: EntryPoints) -> None:
+    """A notebook the README links (often through Colab, docs/Interacting_with_x.ipynb) is
+    a demo to run, wherever it sits."""
+    listed = {e.path for lst in (ep.train, ep.test, ep.prepare) for e in lst}
+    for fe in ctx.snap.files:
+        if (
+            fe.suffix == ".ipynb"
+            and fe.path not in listed
+            and not fe.vendored
+            and "/" + fe.path in ctx.readme
+            and len(ep.test) < 200
+        ):
+            kind = _notebook_kind(_stem(fe.path), None) or "notebook"
+            (ep.train if kind == "train" else ep.test).append(ScriptEntry(fe.path, kind))
+
+
+def _doc_page_commands(ctx: Context) -> list[Command]:
+    """Commands of the documentation pages the README links (docs/Evaluation.md,
+    docs/llama.md): the README's own commands come first and win."""
+    out: list[Command] = []
+    for fe in ctx.snap.files:
+        if len(out) >= MAX_COMMANDS or fe.vendored or fe.size > 200_000:
+            continue
+        if (
+            fe.suffix in (".md", ".rst")
+            and len(fe.parts) == 2
+            and fe.parts[0].lower() in ("docs", "doc")
+            and fe.path in ctx.readme
+        ):
+            out += readme_commands(ctx.snap.read_text(fe.path) or "", fe.path)
+    return out[:MAX_COMMANDS]
+
+
+def _shell_kind(ctx: Context, path: str) -> str | None:
+    """What a shell script is for, from the first Python script it runs that says (by its
+    arguments, its name or its code): a wrapper of train.py trains; one that passes
+    --do_eval or --mode test evaluates."""
+    text = rx.sub(r"\\\n", " ", ctx.snap.read_text(path) or "")
+    folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+    for line in text.splitlines()[:400]:
+        if "python" not in line or line.lstrip().startswith("#"):
+            continue
+        script = command_script(line)
+        if script is None:
+            continue
+        target = _script_target(ctx, folder, script)
+        if target is None:
+            continue
+        kind = kind_of(_stem(target))
+        if kind is None and _is_generic(_stem(target)):
+            kind = _code_kind(ctx.snap.read_text(target) or "")
+        if kind is not None and kind != "prepare":
+            # --do_eval=False is no test: switches turned off say nothing.
+            on = rx.sub(r"(?i)\S+=(?:false|0)\b", " ", line)
+            return "train" if kind == "train" and not _ARG_TEST.search(on) else "test"
+    return None
+
+
+def _script_target(ctx: Context, folder: str, script: str) -> str | None:
+    """A Python script a shell script runs: beside it, from the root, or a module (also
+    under src/)."""
+    if script.endswith(".py"):
+        # Beside the script or in a folder above it (tf/scripts/x.sh is run from tf/).
+        parts = folder.rstrip("/").split("/") if folder else []
+        for depth in range(len(parts), -1, -1):
+            cand = "/".join([*parts[:depth], script.lstrip("./")])
+            if ctx.snap.get(cand) is not None:
+                return cand
+        return None
+    if rx.fullmatch(r"[\w.]+", script):
+        mod = script.replace(".", "/")
+        for cand in (f"{mod}.py", f"src/{mod}.py", f"{mod}/__main__.py"):
+            if ctx.snap.get(cand) is not None:
+                return cand
+    return None
+
+
+def _lua_module(text: str) -> bool:
+    """A Lua Torch class (`torch.class('nn.BoxSampler', 'nn.Module')`) or a file ending in
+    `return M`: a module that `require` loads."""
+    last = text.rstrip().rsplit("\n", 1)[-1]
+    return "torch.class(" in text or rx.fullmatch(r"return[ \t]+[A-Za-z_][\w.]*", last) is not None
 
 
 def _matlab_entry(ctx: Context, path: str) -> bool:

@@ -65,6 +65,19 @@ _MODEL_CARD = rx.compile(r"(?i)(?:^|/)model[_-]?card[\w.-]*\.(?:md|txt)$")
 _INTENDED_USE = rx.compile(
     r"(?is)intended\s+use[^\n]{0,40}\n?(.{0,800})",
 )
+# A model card's advice anywhere in it ("we advise against employing them for commercial
+# purposes", "not intended to be commercially deployed") restricts the weights as much.
+_ADVISED_NOT_COMMERCIAL = rx.compile(
+    r"(?i)\b(?:advise|recommend|caution)\s+against\b[^.\n]{0,80}\bcommercial|"
+    r"\bnot\s+(?:intended|meant|suitable)\s+(?:to\s+be\s+|for\s+)?commercial(?:ly)?\b"
+)
+# "Checkpoints should comply with the base LLM's license", "subject to ... the licenses for
+# base language models": the weights follow a license that is not the repository's.
+_FOLLOWS_BASE_LICENSE = rx.compile(
+    r"(?i)\b(?:checkpoints?|weights|models?)\b[^.\n]{0,200}?"
+    r"\b(?:comply\s+with|subject\s+to|governed\s+by|follow|inherit)\w*\b[^.\n]{0,200}?"
+    r"(?:\bbase\b[^.\n]{0,40}?\blicen[cs]e|\blicen[cs]es?\s+(?:of|for)\s+(?:the\s+)?base\b)"
+)
 # Base models released for research only (LLaMA 1, OPT-175B, Galactica, Alpaca): weights
 # derived from them inherit those terms. Llama 2/3/4 and Code Llama are other licenses.
 _RESEARCH_BASE = rx.compile(
@@ -180,6 +193,10 @@ def _page_terms(path: str, text: str) -> list[ModelTerms]:
         m = _INTENDED_USE.search(text)
         if m and _RESEARCH_ONLY.search(m.group(1)):
             return [ModelTerms(path, f"model card {path}: intended use is research only", [], True)]
+        advice = _ADVISED_NOT_COMMERCIAL.search(text)
+        if advice:
+            what = f"model card {path} advises against commercial use: {advice.group(0)!r}"
+            return [ModelTerms(path, what, [], True)]
         return []
     m = _RESEARCH_ONLY.search(text)
     if m:
@@ -210,6 +227,21 @@ def research_base(ctx: Context) -> ModelTerms | None:
             what = (
                 f"{path}: the weights derive from {base}, a base model released for research only"
             )
+            return ModelTerms(path, what, [], True)
+    return _base_license(ctx)
+
+
+def _base_license(ctx: Context) -> ModelTerms | None:
+    """The README or a model-zoo page saying the checkpoints follow their base model's
+    license: the repository's license does not answer for the weights."""
+    pages = [ctx.snap.readme.path] if ctx.snap.readme else []
+    pages += [f.path for f in ctx.snap.files if _ZOO_PAGE.search(f.path) and not f.vendored]
+    for path in pages[:10]:
+        text = ctx.readme if ctx.snap.readme and path == ctx.snap.readme.path else None
+        m = _FOLLOWS_BASE_LICENSE.search((text or ctx.snap.read_text(path) or "")[:200_000])
+        if m:
+            said = " ".join(m.group(0).split())[:160]
+            what = f"{path}: the weights follow their base model's license ({said!r})"
             return ModelTerms(path, what, [], True)
     return None
 

@@ -286,6 +286,8 @@ def classify_url(
     if not parsed.netloc:
         return None  # not an address urllib can read
     netloc, path = parsed.netloc.lower().split(":")[0], parsed.path
+    if _on(netloc, ("huggingface.co", "hf.co")):
+        path = rx.sub(r"/(?:tree|blob)/.*$", "", path)  # a model repository's file browser
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
     folder = low.rsplit("/", 1)[0]
@@ -408,6 +410,61 @@ def _code_links(path: str, text: str, add: Add) -> None:
     _named_checkpoints(path, text, add)
 
 
+# A shell variable holding an address (`URL=http://host/models`) and its uses
+# (`wget ${URL}/x/model.ckpt-0.index`), and a Python constant holding one
+# (`PREFIX = 'https://host/'`) joined to a file name (`PREFIX + 'm/prior.pth.tar'`).
+_SH_URL_VAR = rx.compile(r"(?m)^\s*(?:export\s+)?([A-Za-z_]\w*)=[\"']?(https?://[^\s\"'`$]+)")
+_SH_VAR_USE = rx.compile(r"\$\{?([A-Za-z_]\w*)\}?(/[^\s\"'`;|&>)]+)")
+_PY_URL_CONST = rx.compile(r"(?m)^([A-Za-z_]\w*)\s*=\s*[\"'](https?://[^\"'\s]+)[\"']")
+_PY_JOINED = rx.compile(r"\b([A-Za-z_]\w*)\s*\+\s*[\"']([^\"'\s]{1,300})[\"']")
+
+
+def _script_checkpoints(path: str, text: str, add: Add) -> None:
+    """Checkpoint files a shell script fetches: an address naming a weight file, whole or
+    built from a variable that holds the host's address."""
+    slines = line_of(text)
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(".,;:")
+        name = _parse(url).path.lower().rsplit("/", 1)[-1]
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if text[line_start : m.start()].lstrip().startswith("#"):
+            continue  # `# wget http://…/x.weights`: commented out, not fetched
+        if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
+            add("weight", Weight(url, None, _host(url) or "script", f"{path}:{slines(m.start())}"))
+    prefixes = {m.group(1): m.group(2).rstrip("/") for m in _SH_URL_VAR.finditer(text)}
+    if not prefixes:
+        return
+    for m in _SH_VAR_USE.finditer(text):
+        base = prefixes.get(m.group(1))
+        name = m.group(2).rsplit("/", 1)[-1]
+        if base and _WEIGHT_FILE.search(name) and not _DATA_WORDS.search(name):
+            url = base + m.group(2)
+            add("weight", Weight(url, None, _host(url) or "script", f"{path}:{slines(m.start())}"))
+
+
+def _joined_checkpoints(files: list[tuple[str, str]], add: Add) -> None:
+    """`PREFIX + 'models/5b/vqvae.pth.tar'` where PREFIX is an address constant of the
+    repository's code (often set in another module than the one that joins it)."""
+    prefixes: dict[str, str] = {}
+    for _, text in files:
+        for m in _PY_URL_CONST.finditer(text):
+            prefixes.setdefault(m.group(1), m.group(2))
+    if not prefixes:
+        return
+    for path, text in files:
+        if not any(name in text for name in prefixes):
+            continue
+        flines = line_of(text)
+        for m in _PY_JOINED.finditer(text):
+            base = prefixes.get(m.group(1))
+            name = m.group(2).rsplit("/", 1)[-1]
+            if base and _WEIGHT_FILE.search(name):
+                url = base + m.group(2)
+                add(
+                    "weight", Weight(url, None, _host(url) or "code", f"{path}:{flines(m.start())}")
+                )
+
+
 def _variable_value(text: str, var: str) -> str | None:
     """The first hub id a variable is set to (or checked against) in the same file."""
     m = rx.search(
@@ -474,6 +531,20 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             and len(docs) < 6
         ):
             docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
+    # Documentation pages the README links (docs/koala.md: "the weights can be downloaded
+    # from …"), read like the README itself.
+    for fe in ctx.snap.files:
+        if (
+            fe.suffix in (".md", ".rst")
+            and len(fe.parts) == 2
+            and fe.parts[0].lower() in ("docs", "doc")
+            and not fe.vendored
+            and fe.size <= 200_000
+            and fe.path in ctx.readme
+            and all(fe.path != p for p, _ in docs)
+            and len(docs) < 10
+        ):
+            docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
     skipped: list[tuple[str, str]] = []  # (path, why) of inputs that could not be read
 
     readme_path = ctx.snap.readme.path if ctx.snap.readme else ""
@@ -481,9 +552,10 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
         _isolated(
             skipped, doc_path, _doc_links, doc_path, text, doc_path != readme_path, add, skipped
         )
-    for f in ctx.py.files:
-        if not f.copy_of:
-            _isolated(skipped, f.path, _code_links, f.path, f.text, add)
+    own_code = [(f.path, f.text) for f in ctx.py.files if not f.copy_of]
+    for path, text in own_code:
+        _isolated(skipped, path, _code_links, path, text, add)
+    _isolated(skipped, "code", _joined_checkpoints, own_code, add)
     scripts: list[str] = []
     for fe in ctx.snap.files:
         if fe.size > 0 and (
@@ -507,6 +579,9 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             has_urls = fe.suffix == ".sh" and _URL.search(body) is not None
             if not has_urls and (_MODEL_WORDS.search(fe.name) or _WEIGHT_FILE.search(body)):
                 add("weight", Weight(None, fe.path, None, "download script"))
+        if fe.suffix == ".sh" and not fe.vendored and 0 < fe.size <= 256 * 1024:
+            body = ctx.snap.read_text(fe.path) or ""
+            _isolated(skipped, fe.path, _script_checkpoints, fe.path, body, add)
         if fe.suffix == ".sh" and rx.search(r"download|fetch|get_|weights|models?", fe.name, rx.I):
             text = ctx.snap.read_text(fe.path) or ""
             scripts.append(fe.path)
