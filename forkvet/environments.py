@@ -531,15 +531,21 @@ def _last_line(text: str) -> str:
 
 def _uv_cache(uv: str) -> Path:
     """uv's cache folder as the user configured it (fixed before HOME changes in the sandbox)."""
-    proc = subprocess.run(
-        [uv, "cache", "dir"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=scrubbed_env(keep_index_config=True),
-        stdin=subprocess.DEVNULL,
-    )
+    from forkvet.envgen.uv import private_workdir
+
+    # In a private folder: a repository's uv.toml in the current folder must not choose the
+    # cache, which the sandboxed installs get writable.
+    with private_workdir() as work:
+        proc = subprocess.run(
+            [uv, "cache", "dir"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=work,
+            env=scrubbed_env(keep_index_config=True),
+            stdin=subprocess.DEVNULL,
+        )
     if proc.returncode != 0 or not proc.stdout.strip():
         raise ForkvetError(f"uv cache dir failed: {_last_line(proc.stderr)}")
     cache = Path(proc.stdout.strip())
@@ -568,7 +574,7 @@ def _run(
     try:
         with private_workdir() as work:
             if writable is None:
-                return _uv(cmd, work, env)
+                return _uv_venv(cmd, work, env)
             folders = [*writable, *([cache] if cache else [])]
             local = _local_sources(env)
             with sandbox.sandboxed(cmd, work, folders, local, private_home=False) as (argv, _):
@@ -605,7 +611,26 @@ def _local_sources(env: dict[str, str]) -> list[str]:
     return found
 
 
+def _uv_venv(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`uv venv` only, outside the sandbox: it makes a new folder from a host interpreter, in
+    a private folder; no file of the repository and no package's code is involved."""
+    if cmd[1:2] != ["venv"]:
+        raise ValueError(f"only uv venv runs outside the sandbox, not {cmd[1:3]}")
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        start_new_session=True,
+    )
+
+
 def _uv(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """uv in the sandbox: `argv` is always sandboxed()'s (tests/test_sandbox_entry.py)."""
     return subprocess.run(
         argv,
         cwd=cwd,
