@@ -39,11 +39,14 @@ from forkvet.runtime import sandbox
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
 
-FORMAT = 1  # bump when the layout of an environment changes
+FORMAT = 2  # bump when the layout of an environment changes (2: the record beside the folder)
 INSTALL_TIMEOUT = 1800
 BUILD_FILES = ("setup.py", "setup.cfg", "pyproject.toml")
 REQUIREMENTS = ("requirements.txt", "requirements/base.txt", "requirements/requirements.txt")
-MARKER = "forkvet-env.json"
+# The record of a built environment is kept BESIDE its folder (`<folder>.json`), never in it:
+# the repository's code may write the environment's folder, and nothing it can write may
+# decide a path, an interpreter or a mount of a later step.
+RECORD_SUFFIX = ".json"
 # Files are copied out of uv's cache, never hard-linked: the repository's code may write its
 # environment, and a hard link would let it change the cached file every later install reuses.
 _COPY = ("--link-mode", "copy")
@@ -333,7 +336,7 @@ def plan(
         requirements,
         source,
         files,
-        (folder / MARKER).is_file(),
+        record_path(folder).is_file(),
     )
 
 
@@ -365,28 +368,78 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _load(folder: Path) -> Environment | None:
-    try:
-        data = json.loads((folder / MARKER).read_text())
-        env = Environment(**{k: data[k] for k in Environment.__dataclass_fields__ if k in data})
-    except (OSError, ValueError, TypeError):
+def record_path(folder: Path) -> Path:
+    """Where the record of the environment in `folder` is kept: beside it, in the folder of
+    environments, which no sandbox gets writable (only an environment's own folder)."""
+    return folder.parent / (folder.name + RECORD_SUFFIX)
+
+
+def _own_interpreter(folder: Path) -> Path | None:
+    """The environment's interpreter, by forkvet's own layout: `folder/bin/python`, with the
+    folder and its bin/ real folders inside (no link leads elsewhere). The interpreter itself
+    may link to its base Python (a venv's does); whatever it is, it only runs sandboxed."""
+    python = venv_python(folder)
+    if folder.is_symlink() or not folder.is_dir():
         return None
-    if not Path(env.python).exists():
+    real = Path(os.path.realpath(folder))
+    if Path(os.path.realpath(python.parent)) != real / python.parent.relative_to(folder):
+        return None
+    return python if os.path.lexists(python) else None
+
+
+def _load(p: Plan) -> Environment | None:
+    """The environment of this plan, when it was built: its path, interpreter, key and device
+    are the plan's (computed by forkvet), never read from a file; the record beside the folder
+    only says how it was built (notes, how the own package is importable)."""
+    try:
+        data = json.loads(record_path(p.folder).read_text())
+        if not isinstance(data, dict) or data.get("key") != p.key:
+            return None
+        python = _own_interpreter(p.folder)
+        if python is None:
+            return None
+        notes = data.get("notes")
+        env = Environment(
+            python=str(python),
+            path=str(p.folder),
+            key=p.key,
+            device=p.device,
+            requirements=p.requirements_source,
+            own_package=str(data.get("own_package", "")),
+            notes=[str(n) for n in notes] if isinstance(notes, list) else [],
+            # the repository's own folder or nothing: the only value forkvet ever writes
+            pythonpath=str(p.root) if data.get("pythonpath") else None,
+        )
+    except (OSError, ValueError, TypeError):
         return None
     env.reused = True
     return env
+
+
+def _outside_repository(p: Plan) -> None:
+    """The repository's code gets its own folder writable: environments kept in it could be
+    rewritten for every later step."""
+    folder = Path(os.path.realpath(p.folder.parent))
+    if folder.is_relative_to(os.path.realpath(p.root)):
+        raise InputError(
+            f"--env-dir {p.folder.parent} is inside the repository: keep environments outside it"
+        )
 
 
 def prepare(p: Plan, allow_build: bool = True) -> Environment:
     """Reuse the environment of this plan, or build it (under a lock). allow_build: may
     source releases of dependencies be built (runtime steps run the code anyway; `env
     --verify` follows `--allow-build`)."""
+    _outside_repository(p)
     with _locked(p.folder):
-        found = _load(p.folder)
+        found = _load(p)
         if found is not None:
             return found
-        if p.folder.exists():
-            shutil.rmtree(p.folder)  # a build that did not finish
+        record_path(p.folder).unlink(missing_ok=True)
+        if p.folder.is_symlink():
+            p.folder.unlink()
+        elif p.folder.exists():
+            shutil.rmtree(p.folder)  # a build that did not finish, or a record that lies
         start = time.monotonic()
         try:
             env = _build(p, allow_build)
@@ -394,7 +447,7 @@ def prepare(p: Plan, allow_build: bool = True) -> Environment:
             shutil.rmtree(p.folder, ignore_errors=True)
             raise
         env.built_seconds = round(time.monotonic() - start, 1)
-        (p.folder / MARKER).write_text(json.dumps(env.to_dict(), indent=2))
+        record_path(p.folder).write_text(json.dumps(env.to_dict(), indent=2))
         return env
 
 
