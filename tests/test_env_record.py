@@ -38,7 +38,7 @@ import json, os, sys
 venv = os.environ["VIRTUAL_ENV"]
 lie = {"path": sys.argv[1], "python": os.path.realpath(sys.executable),
        "key": os.path.basename(venv).rsplit("-", 1)[-1], "pythonpath": sys.argv[1],
-       "own_package": "x", "device": "cpu"}
+       "own_package": "x", "device": "cpu", "requirements": "requirements.txt"}
 for record in (os.path.join(venv, "forkvet-env.json"), venv + ".json"):
     try:
         with open(record, "w") as fh:
