@@ -47,14 +47,21 @@ def _no_operator_floor() -> Config:
     return Config(upstream=UpstreamConfig(open_pull_requests=True, thank_you=True))
 
 
-def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Finding]]:
+def config_for(
+    path: str | None, root: Path | None, limits: Callable[[Config], None] | None = None
+) -> tuple[Config, list[Finding]]:
     """The policy: the operator's (--config FILE, or forkvet's defaults) is the floor; the
     repository's own .github/forkvet.yml can only tighten it (tighten(): it adds
     restrictions, never removes one; its run settings, such as commands and timeouts, apply).
     The vetted repository is untrusted: its file must not switch an error off. A broken
     repository file is an error finding (exit 1), and the floor applies: a typo like
-    `licence:` never silently switches the policy off."""
+    `licence:` never silently switches the policy off.
+
+    limits: sets the operator's command-line run limits (--timeout, --max-steps) on the floor,
+    where they are caps the repository's file can only lower."""
     floor = load_config(Path(path)) if path else Config()
+    if limits is not None:
+        limits(floor)
     try:
         text = read_repo_config(root) if root is not None and root.is_dir() else None
         own = load_config(Path(CONFIG_PATH), text) if text is not None else None
@@ -84,7 +91,11 @@ def config_for(path: str | None, root: Path | None) -> tuple[Config, list[Findin
                 path=CONFIG_PATH,
             )
         )
-    return tighten(floor if path else _no_operator_floor(), own), notes
+    if not path:
+        floor = _no_operator_floor()
+        if limits is not None:
+            limits(floor)
+    return tighten(floor, own), notes
 
 
 def cmd_vet(args: argparse.Namespace) -> int:

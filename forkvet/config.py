@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -277,8 +277,9 @@ _STRICT = ("any", "high", "never")  # audit.fail_on, strictest first
 def tighten(floor: Config, repo: Config) -> Config:
     """The policy when an operator's config (`floor`: the App's FORKVET_POLICY, the CLI's
     --config) meets a repository's own .github/forkvet.yml: the repository can add
-    restrictions, never remove one. Run settings (commands, timeouts, runner labels) are the
-    repository's, within the caps of the floor. What uses the operator's credentials is the
+    restrictions, never remove one. Run settings (commands, runner labels) are the
+    repository's, within the caps of the floor; its timeouts and train.max_steps can only
+    lower the floor's (min), never raise them. What uses the operator's credentials is the
     floor's to allow: upstream pull requests and thank-you issues need both to say true, and
     secrets for the repository's code (runtime.pass_env) come from the floor alone."""
     lic = LicensePolicy(
@@ -306,8 +307,15 @@ def tighten(floor: Config, repo: Config) -> Config:
     return Config(
         license=lic,
         risks=risks,
-        smoke=repo.smoke,
-        train=repo.train,
+        smoke=SmokeConfig(
+            command=repo.smoke.command,
+            timeout=_capped(floor.smoke.timeout, repo, "smoke.timeout"),
+        ),
+        train=replace(
+            repo.train,
+            timeout=_capped(floor.train.timeout, repo, "train.timeout"),
+            max_steps=_capped_steps(floor.train.max_steps, repo),
+        ),
         runner=repo.runner,
         upstream=upstream,
         # Secrets for the repository's code come from the operator only; an audit fails on
@@ -318,6 +326,25 @@ def tighten(floor: Config, repo: Config) -> Config:
         audit=AuditConfig(fail_on=min(floor.audit.fail_on, repo.audit.fail_on, key=_STRICT.index)),
         source=f"{floor.source or 'defaults'} + {repo.source}" if repo.source else floor.source,
     )
+
+
+def _capped(cap: int, repo: Config, key: str) -> int:
+    """The floor's limit (the operator's, or forkvet's default) is a cap: the repository's
+    file may only lower it. A key the file leaves unset keeps the cap."""
+    if key not in repo.explicit:
+        return cap
+    value: int = getattr(getattr(repo, key.split(".")[0]), key.split(".")[1])
+    return min(cap, value)
+
+
+def _capped_steps(cap: int, repo: Config) -> int:
+    """train.max_steps, where 0 means no limit: the repository's 0 cannot lift a cap."""
+    if "train.max_steps" not in repo.explicit:
+        return cap
+    asked = repo.train.max_steps
+    if cap == 0:
+        return asked
+    return cap if asked == 0 else min(cap, asked)
 
 
 def _category(entry: str) -> str | None:

@@ -39,11 +39,14 @@ from forkvet.runtime import sandbox
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
 
-FORMAT = 1  # bump when the layout of an environment changes
+FORMAT = 2  # bump when the layout of an environment changes (2: the record beside the folder)
 INSTALL_TIMEOUT = 1800
 BUILD_FILES = ("setup.py", "setup.cfg", "pyproject.toml")
 REQUIREMENTS = ("requirements.txt", "requirements/base.txt", "requirements/requirements.txt")
-MARKER = "forkvet-env.json"
+# The record of a built environment is kept BESIDE its folder (`<folder>.json`), never in it:
+# the repository's code may write the environment's folder, and nothing it can write may
+# decide a path, an interpreter or a mount of a later step.
+RECORD_SUFFIX = ".json"
 # Files are copied out of uv's cache, never hard-linked: the repository's code may write its
 # environment, and a hard link would let it change the cached file every later install reuses.
 _COPY = ("--link-mode", "copy")
@@ -394,7 +397,7 @@ def plan(
         requirements,
         source,
         files,
-        (folder / MARKER).is_file(),
+        record_path(folder).is_file(),
         uv_config.resolve() if config and uv_config else None,
     )
 
@@ -427,29 +430,79 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _load(folder: Path) -> Environment | None:
-    try:
-        data = json.loads((folder / MARKER).read_text())
-        env = Environment(**{k: data[k] for k in Environment.__dataclass_fields__ if k in data})
-    except (OSError, ValueError, TypeError):
+def record_path(folder: Path) -> Path:
+    """Where the record of the environment in `folder` is kept: beside it, in the folder of
+    environments, which no sandbox gets writable (only an environment's own folder)."""
+    return folder.parent / (folder.name + RECORD_SUFFIX)
+
+
+def _own_interpreter(folder: Path) -> Path | None:
+    """The environment's interpreter, by forkvet's own layout: `folder/bin/python`, with the
+    folder and its bin/ real folders inside (no link leads elsewhere). The interpreter itself
+    may link to its base Python (a venv's does); whatever it is, it only runs sandboxed."""
+    python = venv_python(folder)
+    if folder.is_symlink() or not folder.is_dir():
         return None
-    if not Path(env.python).exists():
+    real = Path(os.path.realpath(folder))
+    if Path(os.path.realpath(python.parent)) != real / python.parent.relative_to(folder):
+        return None
+    return python if os.path.lexists(python) else None
+
+
+def _load(p: Plan) -> Environment | None:
+    """The environment of this plan, when it was built: its path, interpreter, key and device
+    are the plan's (computed by forkvet), never read from a file; the record beside the folder
+    only says how it was built (notes, how the own package is importable)."""
+    try:
+        data = json.loads(record_path(p.folder).read_text())
+        if not isinstance(data, dict) or data.get("key") != p.key:
+            return None
+        python = _own_interpreter(p.folder)
+        if python is None:
+            return None
+        notes = data.get("notes")
+        env = Environment(
+            python=str(python),
+            path=str(p.folder),
+            key=p.key,
+            device=p.device,
+            requirements=p.requirements_source,
+            own_package=str(data.get("own_package", "")),
+            notes=[str(n) for n in notes] if isinstance(notes, list) else [],
+            # the repository's own folder or nothing: the only value forkvet ever writes
+            pythonpath=str(p.root) if data.get("pythonpath") else None,
+        )
+    except (OSError, ValueError, TypeError):
         return None
     env.reused = True
     return env
+
+
+def _outside_repository(p: Plan) -> None:
+    """The repository's code gets its own folder writable: environments kept in it could be
+    rewritten for every later step."""
+    folder = Path(os.path.realpath(p.folder.parent))
+    if folder.is_relative_to(os.path.realpath(p.root)):
+        raise InputError(
+            f"--env-dir {p.folder.parent} is inside the repository: keep environments outside it"
+        )
 
 
 def prepare(p: Plan, allow_build: bool = True) -> Environment:
     """Reuse the environment of this plan, or build it (under a lock). allow_build: may
     source releases of dependencies be built (runtime steps run the code anyway; `env
     --verify` follows `--allow-build`)."""
+    _outside_repository(p)
     with _locked(p.folder):
-        found = _load(p.folder)
+        found = _load(p)
         if found is not None:
-            os.utime(p.folder / MARKER)  # its last use, for `forkvet envs list|prune`
+            os.utime(record_path(p.folder))  # its last use, for `forkvet envs list|prune`
             return found
-        if p.folder.exists():
-            shutil.rmtree(p.folder)  # a build that did not finish
+        record_path(p.folder).unlink(missing_ok=True)
+        if p.folder.is_symlink():
+            p.folder.unlink()
+        elif p.folder.exists():
+            shutil.rmtree(p.folder)  # a build that did not finish, or a record that lies
         start = time.monotonic()
         try:
             env = _build(p, allow_build)
@@ -457,7 +510,7 @@ def prepare(p: Plan, allow_build: bool = True) -> Environment:
             shutil.rmtree(p.folder, ignore_errors=True)
             raise
         env.built_seconds = round(time.monotonic() - start, 1)
-        (p.folder / MARKER).write_text(json.dumps(env.to_dict(), indent=2))
+        record_path(p.folder).write_text(json.dumps(env.to_dict(), indent=2))
         return env
 
 
@@ -659,15 +712,21 @@ def _last_line(text: str) -> str:
 
 def _uv_cache(uv: str) -> Path:
     """uv's cache folder as the user configured it (fixed before HOME changes in the sandbox)."""
-    proc = subprocess.run(
-        [uv, "cache", "dir"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=scrubbed_env(keep_index_config=True),
-        stdin=subprocess.DEVNULL,
-    )
+    from forkvet.envgen.uv import private_workdir
+
+    # In a private folder: a repository's uv.toml in the current folder must not choose the
+    # cache, which the sandboxed installs get writable.
+    with private_workdir() as work:
+        proc = subprocess.run(
+            [uv, "cache", "dir"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=work,
+            env=scrubbed_env(keep_index_config=True),
+            stdin=subprocess.DEVNULL,
+        )
     if proc.returncode != 0 or not proc.stdout.strip():
         raise ForkvetError(f"uv cache dir failed: {_last_line(proc.stderr)}")
     cache = Path(proc.stdout.strip())
@@ -696,7 +755,7 @@ def _run(
     try:
         with private_workdir() as work:
             if writable is None:
-                return _uv(cmd, work, env)
+                return _uv_venv(cmd, work, env)
             folders = [*writable, *([cache] if cache else [])]
             local = _local_sources(env)
             with sandbox.sandboxed(cmd, work, folders, local, private_home=False) as (argv, _):
@@ -733,7 +792,26 @@ def _local_sources(env: dict[str, str]) -> list[str]:
     return found
 
 
+def _uv_venv(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`uv venv` only, outside the sandbox: it makes a new folder from a host interpreter, in
+    a private folder; no file of the repository and no package's code is involved."""
+    if cmd[1:2] != ["venv"]:
+        raise ValueError(f"only uv venv runs outside the sandbox, not {cmd[1:3]}")
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        start_new_session=True,
+    )
+
+
 def _uv(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """uv in the sandbox: `argv` is always sandboxed()'s (tests/test_sandbox_entry.py)."""
     return subprocess.run(
         argv,
         cwd=cwd,

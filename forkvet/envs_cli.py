@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from forkvet.environments import MARKER, env_root
+from forkvet.environments import env_root, record_path
 from forkvet.errors import InputError
 
 DAY = 86400.0
@@ -44,8 +44,8 @@ def listing(root: Path) -> list[Kept]:
     now = time.time()
     out = []
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        marker = folder / MARKER
-        if folder.is_symlink() or not marker.is_file():
+        marker = record_path(folder)  # beside the folder; its time is the last use
+        if folder.is_symlink() or not folder.is_dir() or not marker.is_file():
             continue
         created = (folder / "pyvenv.cfg").stat().st_mtime if (folder / "pyvenv.cfg").exists() else 0
         out.append(
@@ -73,6 +73,7 @@ def prune(root: Path, idle_days: float | None, max_gib: float | None) -> list[Ke
             continue
         shutil.rmtree(k.path, ignore_errors=True)
         Path(k.path + ".lock").unlink(missing_ok=True)
+        record_path(Path(k.path)).unlink(missing_ok=True)
         total -= k.size_mib / 1024
         removed.append(k)
     return removed

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from forkvet.cli import main
-from forkvet.environments import MARKER
+from forkvet.environments import record_path
 from tests.conftest import MakeRepo
 
 
@@ -19,7 +19,7 @@ def _env(root: Path, name: str, size: int, idle_days: float) -> Path:
     folder.mkdir(parents=True)
     (folder / "pyvenv.cfg").write_text("home = /usr\n")
     (folder / "blob").write_bytes(b"x" * size)
-    marker = folder / MARKER
+    marker = record_path(folder)
     marker.write_text("{}")
     when = time.time() - idle_days * 86400
     os.utime(marker, (when, when))
@@ -42,7 +42,7 @@ def test_list_and_prune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main([*args, "--max-size", str(1.5 / 1024), "--format", "json"]) == 0
     removed = [e["name"] for e in json.loads(capsys.readouterr().out)["prune"]]
     assert removed == ["old-aaaa", "big-bbbb"]
-    assert sorted(p.name for p in root.iterdir()) == ["half-built", "new-cccc"]
+    assert sorted(p.name for p in root.iterdir()) == ["half-built", "new-cccc", "new-cccc.json"]
     assert main(["envs", "prune", "--env-dir", str(root)]) == 2  # nothing to prune by: bad input
 
 

@@ -530,3 +530,51 @@ def test_sandboxed_refuses_when_the_probe_fails(
     sandbox.allow_unsandboxed()
     with sandbox.sandboxed(["true"], tmp_path) as (argv, isolation):
         assert argv == ["true"] and isolation == "none"
+
+
+# A repository module named like the kernel's launcher: whatever imports it runs it.
+LAUNCHER = r"""
+import json, os
+seen = {"NSpid": [ln for ln in open("/proc/self/status") if ln.startswith("NSpid")]}
+try:
+    seen["parent environ"] = open(f"/proc/{os.getppid()}/environ", "rb").read().decode("latin-1")
+except OSError as exc:
+    seen["parent environ"] = exc.strerror
+open(os.environ["FORKVET_TEST_OUTSIDE"], "w").write(json.dumps(seen))
+"""
+
+
+def test_no_child_of_a_notebook_run_runs_the_repository_outside_the_sandbox(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """Finding 1 of the third attack round: the "has ipykernel?" probe imported
+    `ipykernel_launcher` with the repository on PYTHONPATH, outside the sandbox, before
+    forkvet wiped its own environment. Every child of a notebook run is sandboxed now: the
+    repository's module cannot write a host folder, and no secret of forkvet is readable."""
+    if not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    pytest.importorskip("nbclient")
+    planted = f"ghp_planted{uuid.uuid4().hex}"
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    repo = make_repo({"ipykernel_launcher.py": LAUNCHER, "demo.ipynb": json.dumps(nb)})
+    outside = tmp_path / "host" / "written-outside-the-sandbox"
+    outside.parent.mkdir()
+    proc = forkvet(
+        [
+            "smoke",
+            str(repo),
+            "--python",
+            sys.executable,
+            "--notebook",
+            str(repo / "demo.ipynb"),
+            "--no-import-check",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        {"GH_PAT": planted, "FORKVET_TEST_OUTSIDE": str(outside)},
+        tmp_path,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert not outside.exists(), outside.read_text()[:500]
+    # not vacuous: the module did run (in the sandbox), so the probe reported it as broken
+    assert "ipykernel" in proc.stdout, proc.stdout

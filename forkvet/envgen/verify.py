@@ -3,7 +3,6 @@ module of the repository, and repair missing dependencies in bounded rounds."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -13,9 +12,11 @@ from typing import Any
 from forkvet import environments, rx
 from forkvet.envgen.generate import EnvResult, generate
 from forkvet.envgen.names import Need
-from forkvet.envgen.uv import builds_allowed
+from forkvet.envgen.uv import builds_allowed, private_workdir
 from forkvet.errors import ForkvetError
+from forkvet.runtime import sandbox
 from forkvet.runtime.imports import check_imports
+from forkvet.runtime.process import scrubbed_env
 from forkvet.snapshot import Snapshot
 from forkvet.vet.importmap import dist_for_module
 
@@ -55,6 +56,34 @@ def _classify(snap: Snapshot, module: str, error: str) -> tuple[str | None, str]
     return dist, f"missing {missing} → added {dist}"
 
 
+def _conda_create(conda: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """conda env create, in the sandbox: its pip section may build source releases (package
+    code). Writable: the output folder, which holds the new environment and conda's package
+    cache for it; secrets scrubbed (the index settings kept)."""
+    # The pip section is installed by pip: wheels only unless builds were allowed.
+    env = scrubbed_env(
+        {"CONDA_PKGS_DIRS": str(out / "conda-pkgs")}
+        | ({} if builds_allowed() else {"PIP_ONLY_BINARY": ":all:"}),
+        keep_index_config=True,
+    )
+    cmd = [conda, "env", "create", "-q", "-p", str(out / "conda-env")]
+    cmd += ["-f", str(out / "environment.yml")]
+    with (
+        private_workdir() as work,
+        sandbox.sandboxed(cmd, work, [out], private_home=False) as (argv, _),
+    ):
+        return subprocess.run(
+            argv,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+
+
 def verify(
     snap: Snapshot, result: EnvResult, out: Path, **generate_args: Any
 ) -> tuple[EnvResult, Verification]:
@@ -72,24 +101,7 @@ def verify(
                     }
                 ],
             )
-        proc = subprocess.run(
-            [
-                conda,
-                "env",
-                "create",
-                "-q",
-                "-p",
-                str(out / "conda-env"),
-                "-f",
-                str(out / "environment.yml"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-            # The pip section is installed by pip: wheels only unless builds were allowed.
-            env={**os.environ, **({} if builds_allowed() else {"PIP_ONLY_BINARY": ":all:"})},
-        )
+        proc = _conda_create(conda, out)
         if proc.returncode != 0:
             raise ForkvetError(f"conda env create failed: {proc.stderr.strip()[-300:]}")
         python = str(out / "conda-env" / "bin" / "python")

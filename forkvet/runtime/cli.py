@@ -85,10 +85,23 @@ def _out_dir(value: str | None, repo: Path) -> Path:
     return out
 
 
-def _config(target: Path, path: str | None) -> Any:
+def _config(
+    target: Path, path: str | None, args: argparse.Namespace | None = None, step: str = "smoke"
+) -> Any:
+    """The policy, with the operator's --timeout and --max-steps as caps on the floor: the
+    repository's .github/forkvet.yml can only lower them (config.tighten)."""
     from forkvet.cli import config_for
 
-    return config_for(path, target)[0]
+    def limits(floor: Any) -> None:
+        if args is None:
+            return
+        section = floor.train if step == "train" else floor.smoke
+        if getattr(args, "timeout", None):
+            section.timeout = args.timeout
+        if getattr(args, "max_steps", None) is not None:
+            floor.train.max_steps = args.max_steps
+
+    return config_for(path, target, limits)[0]
 
 
 def _pass_env(args: argparse.Namespace) -> list[str]:
@@ -191,13 +204,13 @@ def cmd_smoke(args: argparse.Namespace) -> int:
 
         require_actions()  # before the run, not after it
     snap = load(Path(args.target))
-    cfg = _config(snap.root, args.config)
+    cfg = _config(snap.root, args.config, args)
     pass_env = _pass_env(args)
     if not args.dry_run:
         _sandbox_policy(args, cfg)
     command = args.cmd or cfg.smoke.command
     source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
-    timeout = args.timeout or cfg.smoke.timeout
+    timeout = cfg.smoke.timeout  # the operator's (or default) cap, lowered by the repository
     out_dir = _out_dir(args.out, snap.root)
     _check_output(args.output, snap.root)
     notebook = _relative_to_cwd(args.notebook)
@@ -274,7 +287,7 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     if not target.is_dir():
         raise InputError(f"no such directory: {target}")
     log = _relative_to_cwd(args.log)
-    cfg = _config(target, args.config)
+    cfg = _config(target, args.config, args, "train")
     pass_env = _pass_env(args)
     out_dir = _out_dir(args.out, target.resolve())  # before any training, not after
     _check_output(args.output, target.resolve())
@@ -324,8 +337,9 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         command=command,
         log=log,
         cwd=snap.root if snap is not None else target,
-        timeout=args.timeout or cfg.train.timeout,
-        max_steps=args.max_steps if args.max_steps is not None else cfg.train.max_steps,
+        # the operator's (or default) caps, which the repository's file can only lower
+        timeout=cfg.train.timeout,
+        max_steps=cfg.train.max_steps,
         pattern=args.pattern or cfg.train.pattern,
         num_classes=args.num_classes or cfg.train.num_classes,
         out_dir=out_dir,

@@ -30,22 +30,23 @@ class NotebookRun:
     error: str | None = None
 
 
-def _no_ipykernel(python: str, env: dict[str, str]) -> str | None:
+def _no_ipykernel(python: str, env: dict[str, str], cwd: Path) -> str | None:
     """One line when the interpreter cannot start a kernel (no ipykernel), before nbclient
-    waits for a kernel that dies at start and answers with a traceback."""
+    waits for a kernel that dies at start and answers with a traceback.
+
+    The probe imports a module with the repository on PYTHONPATH, in an interpreter the
+    repository's code may have changed: it runs in the sandbox, like the kernel itself."""
     import shlex
     import subprocess
 
+    writable = [env["VIRTUAL_ENV"]] if env.get("VIRTUAL_ENV") else []
     try:
-        # From an empty folder: never a same-named module of the repository.
-        with tempfile.TemporaryDirectory(prefix="forkvet-probe-") as empty:
+        with sandbox.sandboxed([python, "-c", "import ipykernel_launcher"], cwd, writable) as (
+            argv,
+            _,
+        ):
             proc = subprocess.run(
-                [python, "-c", "import ipykernel_launcher"],
-                capture_output=True,
-                timeout=120,
-                env=env,
-                cwd=empty,
-                check=False,
+                argv, capture_output=True, timeout=120, env=env, cwd=cwd, check=False
             )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{python} cannot be started ({type(exc).__name__})"
@@ -78,11 +79,11 @@ def run_notebook(
     except Exception as exc:  # nbformat raises several unrelated types on bad JSON
         raise InputError(f"{notebook} is not a notebook: {exc}") from exc
     OutputDir(out_dir, repo=cwd).close()
-    missing = _no_ipykernel(python, scrubbed_env(env, pass_env or ()))
+    isolate_self()  # before the first child (sandboxed() does it too)
+    missing = _no_ipykernel(python, scrubbed_env(env, pass_env or ()), cwd)
     if missing:
         code_cells = sum(c.cell_type == "code" for c in nb.cells)
         return NotebookRun(str(notebook), "", False, code_cells, error=missing)
-    isolate_self()
     executed = out_dir / f"executed-{safe_name(notebook.name, 'notebook.ipynb')}"
     kernel = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []

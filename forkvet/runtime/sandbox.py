@@ -287,7 +287,16 @@ def sandboxed(
     when the operator opted out and no sandbox is available, "none"). `cwd` is writable; so
     are `writable`; `readable` folders under /tmp stay visible read-only. HOME is a folder
     of the private /tmp unless `private_home` is False (forkvet's installs: uv reads the
-    user's configuration there). The private /tmp is removed afterwards."""
+    user's configuration there). The private /tmp is removed afterwards.
+
+    Before anything starts, forkvet's own environment block is wiped (`isolate_self`): with
+    or without a sandbox, no child it starts here can read forkvet's secrets from
+    /proc/<forkvet>/environ. Every child that could run the repository's code (an interpreter
+    with the repository on its path, or the environment's interpreter, which that code may
+    have changed) starts from the argv yielded here; tests/test_sandbox_entry.py checks it."""
+    from forkvet.runtime.process import isolate_self  # process imports this module
+
+    isolate_self()
     if not require():
         yield command, NONE
         return
