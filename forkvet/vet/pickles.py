@@ -985,6 +985,15 @@ def _scan_zip(
                 out.note(where, "looks like a zip archive but could not be opened")
             return
         with zf:
+            shift = _directory_shift(fh, zf)
+            if shift:
+                # zipfile takes the gap as a prefix and shifts every offset; torch's reader
+                # takes the offsets as written: two readers, two sets of members.
+                out.note(
+                    where,
+                    f"zip directory {shift:,} bytes away from where its end record puts it "
+                    f"(zipfile and torch's reader would load different members)",
+                )
             infos = zf.infolist()
             if len(infos) > MAX_MEMBERS:
                 out.note(where, f"archive has {len(infos):,} members; the first {MAX_MEMBERS:,}")
@@ -1002,6 +1011,18 @@ def _scan_zip(
                         raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
+
+
+def _directory_shift(fh: IO[bytes], zf: zipfile.ZipFile) -> int:
+    """How far zipfile moved the central directory from the offset the end record states."""
+    try:
+        endrec = getattr(zipfile, "_EndRecData")(fh)  # noqa: B009 (zipfile's own reader)
+    except OSError:
+        return 0
+    if not endrec:
+        return 0
+    stated = int(endrec[6])  # _ECD_OFFSET
+    return int(getattr(zf, "start_dir", stated)) - stated
 
 
 @contextmanager
@@ -1045,9 +1066,31 @@ _ELEMENT_SIZE = {
 }
 
 
+MAX_TAR_HEADER = 1 << 20  # a long name or a pax header; real ones are a few hundred bytes
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a GNU long name or a pax header whole, into memory, before any member:
+    one that declares gigabytes is refused before it is read."""
+
+    def _proc_gnulong(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        self._refuse_huge()
+        proc: Any = getattr(super(), "_proc_gnulong")  # noqa: B009 (a private hook)
+        return cast(tarfile.TarInfo, proc(tf))
+
+    def _proc_pax(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        self._refuse_huge()
+        proc: Any = getattr(super(), "_proc_pax")  # noqa: B009
+        return cast(tarfile.TarInfo, proc(tf))
+
+    def _refuse_huge(self) -> None:
+        if self.size > MAX_TAR_HEADER:
+            raise Unverified(f"a tar header of {self.size:,} bytes (long name or pax), not read")
+
+
 def _scan_tar(s: Stream, where: str, out: FileScan, budget: Budget, depth: int) -> None:
     try:
-        tar = tarfile.open(fileobj=cast(Any, s), mode="r|")  # noqa: SIM115 (closed below)
+        tar = tarfile.open(fileobj=cast(Any, s), mode="r|", tarinfo=BoundedTarInfo)  # noqa: SIM115
     except (tarfile.TarError, OSError, EOFError):
         return
     with tar:

@@ -263,3 +263,44 @@ def test_pickles_after_one_that_pickletools_refuses_are_still_walked(
     data = cases["memo_twice.pt"]
     loader = "import torch, io; torch.load(io.BytesIO(DATA), weights_only=False)"
     assert P.really_runs(loader, data, tmp_path, marker)
+
+
+def test_a_zip_whose_directory_two_readers_place_differently_is_an_error(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """zipfile takes a gap before the central directory as a prefix and shifts every offset;
+    torch's reader takes the offsets as written. When the two disagree, which members load
+    depends on the loader: not verified, an error."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+    shifted = b"\0" * 512 + buf.getvalue()  # offsets as written, 512 bytes off
+    report = vet_repo({"model.pt": shifted, "plain.pt": buf.getvalue()})
+    errors = {r.path: r.message for r in report.risks if r.severity == "error"}
+    assert "model.pt" in errors and "zip directory" in errors["model.pt"]
+    assert "plain.pt" not in errors
+
+
+def test_a_tar_header_declaring_gigabytes_is_not_read_into_memory(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """tarfile reads a GNU long name whole before the member it names: one declaring 4 GiB
+    is refused unread (not verified, an error), and vet stays small."""
+    import gzip
+    import tarfile
+
+    long_name = tarfile.TarInfo("././@LongLink")
+    long_name.type = tarfile.GNUTYPE_LONGNAME
+    long_name.size = 4 << 30
+    data = gzip.compress(long_name.tobuf(tarfile.USTAR_FORMAT) + b"\0" * (1 << 20))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "data.tar.gz").write_bytes(data)
+    cpu, peak_mib, code, report = P.vet_bounded(repo)
+    assert code == 1 and peak_mib < 300, (cpu, peak_mib)
+    risks = report["risks"]
+    assert isinstance(risks, list)
+    assert any(r["kind"] == "pickle-unverified" and "tar header" in r["message"] for r in risks)
