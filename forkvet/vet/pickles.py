@@ -1333,9 +1333,13 @@ def importable(module: str, name: str, repo_names: frozenset[str]) -> bool:
     modules have identifier names. __import__ imports the first part of a dotted path
     before the rest: when it names no repository file or folder, every loader fails on the
     import and nothing runs (a Python file starting `import a.b` spells INST `mport a.b`)."""
-    if module.startswith("?") or name == UNKNOWN:
+    if module.startswith("?"):
         return True  # not known: anything (`os` and `path.os.` * 10,000 + `system`)
-    if _IDENT.fullmatch(module) and _IDENT.fullmatch(name):
+    if not _IDENT.fullmatch(module):
+        # Imported first, whatever the name: only the repository can hold such a module
+        # (`import yaml` at a file's start spells INST of `mport yaml`: nothing is imported).
+        return module.split(".", 1)[0] in repo_names
+    if name == UNKNOWN or _IDENT.fullmatch(name):
         return True
     return module.split(".", 1)[0] in repo_names
 

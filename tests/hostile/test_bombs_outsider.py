@@ -35,7 +35,8 @@ def test_one_dense_python_file_stays_under_1_gib(tmp_path: Path) -> None:
     rc, wall, peak, out = run_bounded("vet", str(repo), "--format", "json", seconds=20)
     assert peak < GIB, f"peak {peak / GIB:.2f} GiB after {wall:.0f} s (rc {rc})"
     assert rc in (0, 1), rc
-    assert "data.py: not parsed (over" in _said(out)
+    said = _said(out)  # not parsed whole: over the parse bound, or skimmed past the budget
+    assert "data.py: not parsed (over" in said or "risky calls only, e.g. data.py" in said
     assert "scipy" in json.loads(out)["dependencies"]["imported"]
 
 

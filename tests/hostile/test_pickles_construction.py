@@ -304,3 +304,11 @@ def test_a_tar_header_declaring_gigabytes_is_not_read_into_memory(
     risks = report["risks"]
     assert isinstance(risks, list)
     assert any(r["kind"] == "pickle-unverified" and "tar header" in r["message"] for r in risks)
+
+
+def test_python_source_that_spells_inst_is_not_a_pickle(tmp_path: Path, vet_repo: Vet) -> None:
+    """`import yaml` at a file's start spells INST of module `mport yaml`: no loader can import
+    that name (a space), whatever the name line holds, even one too long to keep."""
+    long_line = "x = [" + "a," * 50_000 + "]\n"
+    report = vet_repo({"setup.py": "import yaml\n" + long_line, "train.py": "import os\n"})
+    assert not [r for r in report.risks if "pickle" in r.kind and r.severity == "error"]
