@@ -113,7 +113,7 @@ def test_smoke_child_gets_no_credentials_under_unlisted_names(tmp_path: Path) ->
     }
     repo = tmp_path / "repo"
     repo.mkdir()
-    dump = tmp_path / "seen.txt"
+    dump = repo / "seen.txt"  # the repository is what its code may write (the sandbox)
     (repo / "demo.py").write_text(
         f"import os\nopen({str(dump)!r}, 'w').write(repr(dict(os.environ)))\n"
     )
@@ -321,7 +321,7 @@ def test_smoke_child_cannot_read_secrets_from_forkvets_parent(tmp_path: Path) ->
     secret = "ghs_SENTINEL_ancestor_777"
     repo = tmp_path / "repo"
     repo.mkdir()
-    dump = tmp_path / "found.txt"
+    dump = repo / "found.txt"  # the repository is what its code may write (the sandbox)
     (repo / "demo.py").write_text(f"SECRET = {secret!r}\nDUMP = {str(dump)!r}\n" + ANCESTOR_PROBE)
     cmd = (
         f"{sys.executable} -m forkvet smoke {repo} --cmd 'python demo.py' --python "
