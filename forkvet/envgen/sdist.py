@@ -26,6 +26,7 @@ import tomllib
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -215,7 +216,10 @@ class _Bounded(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         if size < 0 or size > MAX_READ:
             raise ArchiveTooLarge("a read over forkvet's limit")
-        data = self._inner.read(size)
+        try:
+            data = self._inner.read(size)
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise tarfile.ReadError(f"archive not readable: {exc}") from exc
         self._read += len(data)
         if self._read > MAX_UNPACKED + MAX_READ:
             raise ArchiveTooLarge("over forkvet's limit unpacked")

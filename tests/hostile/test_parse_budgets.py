@@ -151,3 +151,9 @@ def test_ordinary_tar_sdist_still_read() -> None:
     files = sdist.members(out.getvalue(), "p-1.0.tar.gz")
     assert set(files) == {"PKG-INFO", "setup.py"}
     assert sdist.read_static("p", "1.0", files).requires == ["numpy"]
+
+
+@pytest.mark.parametrize("head", [b"\x1f\x8b\x08\x00", b"BZh9", b"\xfd7zXZ\x00"])
+def test_corrupt_compressed_tar_is_a_read_error(head: bytes) -> None:
+    with pytest.raises(tarfile.ReadError):
+        sdist.members(head + b"\x00garbage" * 100, "p-1.0.tar.gz")
