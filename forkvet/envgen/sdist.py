@@ -15,14 +15,18 @@ disclosed (`builds_from_source`), and happens where builds are allowed (the sand
 from __future__ import annotations
 
 import base64
+import bz2
 import email.parser
+import gzip
 import hashlib
 import io
+import lzma
 import tarfile
 import tomllib
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -40,7 +44,10 @@ from forkvet.vet.metadata import parse_setup_cfg, parse_setup_py
 MAX_ARCHIVE = 16 * 1024 * 1024  # old pure-Python sdists are KiBs; numpy's is 5 MiB
 MAX_MEMBER = 1024 * 1024
 MAX_MEMBERS = 5000
-MAX_UNPACKED = 64 * 1024 * 1024  # what scanning a compressed tar may decompress
+MAX_UNPACKED = 64 * 1024 * 1024  # what scanning an archive may decompress (or read, for zip)
+# One read tarfile may ask of the decompressed stream: a header that declares more (a GNU
+# long name of 4 GiB) would otherwise be read whole inside tarfile.next().
+MAX_READ = 16 * 1024 * 1024
 VERSIONS_PER_PACKAGE = 6
 _SDIST = (".tar.gz", ".tgz", ".tar.bz2", ".zip")
 
@@ -191,19 +198,55 @@ def _wanted(path: str) -> bool:
     return len(parts) == 3 and parts[1].endswith(".egg-info") and parts[2] == "requires.txt"
 
 
+class ArchiveTooLarge(ValueError):
+    """The archive asks for more than forkvet reads: not read."""
+
+
+class _Bounded(io.RawIOBase):
+    """A decompressed stream that refuses to give more than MAX_UNPACKED bytes in all (plus
+    room for headers), or more than MAX_READ in one read: tarfile then fails early."""
+
+    def __init__(self, inner: io.BufferedIOBase | io.BytesIO) -> None:
+        self._inner = inner
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > MAX_READ:
+            raise ArchiveTooLarge("a read over forkvet's limit")
+        try:
+            data = self._inner.read(size)
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise tarfile.ReadError(f"archive not readable: {exc}") from exc
+        self._read += len(data)
+        if self._read > MAX_UNPACKED + MAX_READ:
+            raise ArchiveTooLarge("over forkvet's limit unpacked")
+        return data
+
+
+def _decompressed(data: bytes) -> io.BufferedIOBase | io.BytesIO:
+    raw = io.BytesIO(data)
+    if data[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw)
+    if data[:3] == b"BZh":
+        return bz2.BZ2File(raw)
+    if data[:6] == b"\xfd7zXZ\x00":
+        return lzma.LZMAFile(raw)
+    return raw
+
+
 def members(data: bytes, filename: str) -> dict[str, str]:
     """The wanted members of an archive as text, keyed by their path below the top folder
-    (`PKG-INFO`, `x.egg-info/requires.txt`); only regular files, each bounded."""
-    out: dict[str, str] = {}
+    (`PKG-INFO`, `x.egg-info/requires.txt`); only regular files, each bounded, and at most
+    MAX_UNPACKED bytes read in all (ArchiveTooLarge where tarfile would read more)."""
     if filename.endswith(".zip"):
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            for entry in zf.infolist()[:MAX_MEMBERS]:
-                if entry.is_dir() or not _wanted(entry.filename) or entry.file_size > MAX_MEMBER:
-                    continue
-                out[entry.filename.split("/", 1)[1]] = zf.read(entry).decode("utf-8", "replace")
-        return out
+        return _zip_members(data)
+    out: dict[str, str] = {}
     unpacked = 0
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
+    # A stream ("r|"): tarfile only reads forward, every byte through the bounded reader.
+    with tarfile.open(fileobj=_Bounded(_decompressed(data)), mode="r|") as tf:
         for _ in range(MAX_MEMBERS):
             member = tf.next()
             if member is None:
@@ -218,6 +261,21 @@ def members(data: bytes, filename: str) -> dict[str, str]:
             if handle is not None:
                 text = handle.read(MAX_MEMBER).decode("utf-8", "replace")
                 out[member.name.split("/", 1)[1]] = text
+    return out
+
+
+def _zip_members(data: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    unpacked = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for entry in zf.infolist()[:MAX_MEMBERS]:
+            if entry.is_dir() or not _wanted(entry.filename) or entry.file_size > MAX_MEMBER:
+                continue
+            # zipfile stops at the declared size, so declared sizes bound what is read.
+            unpacked += entry.file_size
+            if unpacked > MAX_UNPACKED:
+                break
+            out[entry.filename.split("/", 1)[1]] = zf.read(entry).decode("utf-8", "replace")
     return out
 
 

@@ -354,6 +354,7 @@ def collect(ctx: Context) -> DeclaredSet:
         elif f.name == "Pipfile":
             _pipfile(ctx, f.path, out)
     for meta in ctx.packages:
+        out.notes += [n for n in meta.notes if n not in out.notes]
         if meta.requires or meta.extras:
             out.files.append(meta.path)
         for req in meta.requires[:MAX_DECLARED]:

@@ -29,18 +29,64 @@ class PackageMeta:
     # requirements files the setup script reads (install_requires=open("requirements.txt")...)
     requirement_files: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
+    # limits reached while reading (shown as notices by the declared-dependencies check)
+    notes: list[str] = field(default_factory=list)
 
 
-def _literal(node: ast.AST, names: dict[str, ast.AST], depth: int = 0) -> Any:
+# Items one setup.py may produce in all (real projects declare tens): a name used many times
+# (`a+a+a+...` in thousands of setup() calls) would otherwise re-evaluate and copy its whole
+# list each time, gigabytes from a small file.
+MAX_SETUP_ITEMS = 10_000
+SETUP_SECONDS = 5.0  # one setup.py's static reading, when the caller gives no deadline
+
+
+class _OverBudget(Exception):
+    pass
+
+
+@dataclass
+class _Budget:
+    """What one parse may still produce, and until when."""
+
+    items: int
+    deadline: float
+
+    def charge(self, count: int) -> None:
+        self.items -= count
+        if self.items < 0 or time.monotonic() > self.deadline:
+            raise _OverBudget
+
+
+def _size(node: ast.AST) -> int:
+    """Elements a literal holds at its top level: charged before literal_eval builds it."""
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return len(node.elts)
+    if isinstance(node, ast.Dict):
+        return len(node.keys)
+    return 1
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    try:
+        return list(dict.fromkeys(items))
+    except TypeError:  # unhashable items (nested lists): kept as they are
+        return items
+
+
+def _literal(node: ast.AST, names: dict[str, ast.AST], budget: _Budget, depth: int = 0) -> Any:
     if depth > 5:
         return None
     if isinstance(node, ast.Name) and node.id in names:
-        return _literal(names[node.id], names, depth + 1)
+        return _literal(names[node.id], names, budget, depth + 1)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _literal(node.left, names, depth + 1), _literal(node.right, names, depth + 1)
+        left = _literal(node.left, names, budget, depth + 1)
+        right = _literal(node.right, names, budget, depth + 1)
         if isinstance(left, list) and isinstance(right, list):
-            return left + right
+            joined = _unique(left + right)
+            budget.charge(len(joined))
+            return joined
         return left if isinstance(left, list) else right if isinstance(right, list) else None
+    budget.charge(_size(node))
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -56,7 +102,9 @@ def _opened_files(node: ast.AST) -> list[str]:
     ]
 
 
-def parse_setup_py(path: str, text: str) -> PackageMeta | None:
+def parse_setup_py(path: str, text: str, deadline: float | None = None) -> PackageMeta | None:
+    """setup() calls' arguments read as literals, within MAX_SETUP_ITEMS and the deadline
+    (SETUP_SECONDS from now when none is given)."""
     if estimated_nodes(text) > limits.MAX_PARSE_TOKENS:
         return None  # built to exhaust ast (a million names: over 1 GB): not read
     try:
@@ -72,6 +120,23 @@ def parse_setup_py(path: str, text: str) -> PackageMeta | None:
             if isinstance(tgt, ast.Name):
                 names[tgt.id] = stmt.value
     meta = PackageMeta(path)
+    end = time.monotonic() + SETUP_SECONDS if deadline is None else deadline
+    budget = _Budget(MAX_SETUP_ITEMS, end)
+    try:
+        found = _setup_calls(tree, names, meta, budget)
+    except _OverBudget:
+        found = True
+        over = (
+            "its time limit" if time.monotonic() > end else f"{MAX_SETUP_ITEMS} requirement items"
+        )
+        meta.notes.append(f"{path}: over {over}; the rest not read")
+    return meta if found else None
+
+
+def _setup_calls(
+    tree: ast.Module, names: dict[str, ast.AST], meta: PackageMeta, budget: _Budget
+) -> bool:
+    """Read every setup() call's keywords into meta; whether there was one."""
     found = False
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -86,10 +151,11 @@ def parse_setup_py(path: str, text: str) -> PackageMeta | None:
         for kw in node.keywords:
             if kw.arg is None:
                 continue
-            value = _literal(kw.value, names)
+            value = _literal(kw.value, names, budget)
             if kw.arg == "install_requires":
                 if isinstance(value, list):
-                    meta.requires += [str(v) for v in value if isinstance(v, str)]
+                    new = [str(v) for v in value if isinstance(v, str)]
+                    meta.requires = list(dict.fromkeys(meta.requires + new))
                 else:
                     target = (
                         names.get(kw.value.id, kw.value)
@@ -109,7 +175,7 @@ def parse_setup_py(path: str, text: str) -> PackageMeta | None:
                 meta.classifiers = [str(v) for v in value]
             elif kw.arg == "author" and isinstance(value, str):
                 meta.authors = [value]
-    return meta if found else None
+    return found
 
 
 def parse_setup_cfg(path: str, text: str) -> PackageMeta | None:
@@ -214,7 +280,11 @@ def package_metadata(snap: Snapshot, deadline: float | None = None) -> list[Pack
                 break
             text = snap.read_text(f.path)
             if text:
-                meta = _PARSERS[f.name](f.path, text)
+                meta = (
+                    parse_setup_py(f.path, text, deadline)
+                    if f.name == "setup.py"
+                    else _PARSERS[f.name](f.path, text)
+                )
                 if meta:
                     out.append(meta)
     out.sort(key=lambda m: (m.path.count("/"), m.path))
