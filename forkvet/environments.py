@@ -554,7 +554,11 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
         cmd = [uv, "pip", "install", "-q", "--python", str(python), *_COPY, "-r", str(req_file)]
         if p.uv_config:
-            cmd += ["--config-file", str(p.uv_config)]
+            # Copied into the environment's folder: the sandboxed install sees that folder,
+            # not the one env wrote to (its /tmp is private).
+            config = p.folder / "forkvet-uv.toml"
+            shutil.copyfile(p.uv_config, config)
+            cmd += ["--config-file", str(config)]
         if not allow_build:
             cmd += _wheels_only(reqs, p.may_build)
         proc = _install(cmd, p, notes)
