@@ -112,7 +112,7 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
             out.notices.append(f"{terminal(item.name)} ({where}): not a package name; left out")
             continue
         git = _git_requirement(item.name, item.spec)
-        if git or "://" in item.spec:
+        if git:  # a spec that merely holds a URL (a smuggled --index-url) is no git install
             from_git.add(canonical(item.name))
         if git:
             if git not in out.git:

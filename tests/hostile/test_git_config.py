@@ -135,7 +135,8 @@ def test_vetting_runs_nothing_from_git_config(
     out = capsys.readouterr().out
     assert '"commit_date"' in out  # git metadata was still read
     assert main(["vet", str(repo), "--ref", "HEAD", "--format", "json"]) in (0, 1)
-    assert main(["env", str(repo), "--offline", "--out", str(markers.parent / "env")]) == 0
+    # --offline leaves imported names unpinned: written (exit 1, partial), nothing run
+    assert main(["env", str(repo), "--offline", "--out", str(markers.parent / "env")]) in (0, 1)
     assert fired(markers) == []
 
 
