@@ -578,3 +578,30 @@ def test_no_child_of_a_notebook_run_runs_the_repository_outside_the_sandbox(
     assert not outside.exists(), outside.read_text()[:500]
     # not vacuous: the module did run (in the sandbox), so the probe reported it as broken
     assert "ipykernel" in proc.stdout, proc.stdout
+
+
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap")
+def test_the_command_cannot_plant_git_config_for_later_git_commands(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """core.fsmonitor or a hook written into .git would run in git commands outside the
+    sandbox later (actions/checkout's clean-up): the repository's .git is read-only inside."""
+    repo = make_repo({"plant.py": PLANT_GIT})
+    data = smoke(repo, "python plant.py", tmp_path, {})
+    assert "planted" not in data["tail"], data["tail"]
+    assert "fsmonitor" not in (repo / ".git" / "config").read_text()
+    assert not (repo / ".git" / "hooks" / "post-checkout").exists()
+
+
+PLANT_GIT = """
+import pathlib
+git = pathlib.Path(".git")
+for target, text in ((git / "config", "[core]\\n\\tfsmonitor = touch PWNED\\n"),
+                     (git / "hooks" / "post-checkout", "#!/bin/sh\\ntouch PWNED\\n")):
+    try:
+        with open(target, "a") as fh:
+            fh.write(text)
+        print("planted", target)
+    except OSError as exc:
+        print("refused", target, exc.errno)
+"""

@@ -243,6 +243,13 @@ def _argv(
         argv += ["--tmpfs", folder, "--remount-ro", folder]
     for path in rw:
         argv += ["--bind", path, path]
+    for path in rw:
+        # The repository's git folder stays read-only: config, hooks or core.fsmonitor written
+        # there would run later in git commands outside the sandbox (actions/checkout's
+        # clean-up, the next job's checkout of the same workspace).
+        git = os.path.join(path, ".git")
+        if os.path.lexists(git) and not os.path.islink(git):
+            argv += ["--ro-bind", git, git]
     for path in sorted({_real(p) for p in readable if os.path.exists(p)}):
         argv += ["--ro-bind", path, path]
     for path in protected_paths():

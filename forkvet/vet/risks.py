@@ -40,7 +40,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
     extra, more = _unlisted(ctx.snap)
     listed = [(f.path, ctx.snap.fs_path(f.path), f) for f in ctx.snap.probe_files]
-    names = pickles.repo_names([p for p, _, _ in listed] + [p for p, _ in extra])
+    names = pickles.repo_names(_tree_names(ctx.snap.root))
     linked_out: list[str] = []
     if more:
         risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files past the file list's cut"))
@@ -113,6 +113,25 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
 
 
 _MAX_UNLISTED = 500_000
+
+
+_MAX_TREE_NAMES = 500_000
+
+
+def _tree_names(root: Path) -> list[str]:
+    """Every path in the tree as the file system names it (not as shown: `ev\\il.py` is
+    shown escaped), symlinks and skipped folders included: __import__ finds a module by any
+    of them (`helpers.py -> notes.txt` imports). Only .git is left out; bounded."""
+    out: list[str] = []
+    for top, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        rel = os.path.relpath(top, root)
+        for name in [*dirs, *files]:
+            out.append(name if rel == "." else f"{rel}/{name}")
+            # symlinked folders are in dirs but not walked (followlinks=False)
+        if len(out) >= _MAX_TREE_NAMES:
+            break
+    return out
 
 
 def _unlisted(snap: Snapshot) -> tuple[list[tuple[str, Path]], bool]:

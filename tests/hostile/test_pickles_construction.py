@@ -312,3 +312,23 @@ def test_python_source_that_spells_inst_is_not_a_pickle(tmp_path: Path, vet_repo
     long_line = "x = [" + "a," * 50_000 + "]\n"
     report = vet_repo({"setup.py": "import yaml\n" + long_line, "train.py": "import os\n"})
     assert not [r for r in report.risks if "pickle" in r.kind and r.severity == "error"]
+
+
+def test_modules_the_loader_finds_by_their_real_names_keep_their_imports_errors(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """__import__ finds `ev\\il.py` by its name on disk (shown escaped in reports) and
+    `helpers.py -> notes.txt` through the link the file list skips: an import of either is
+    the repository's code, an error even when the stream breaks right after it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "ev\\il.py").write_text("x = 1\n")
+    (repo / "notes.txt").write_text("x = 1\n")
+    (repo / "helpers.py").symlink_to("notes.txt")
+    (repo / "a.pkl").write_bytes(b"\x80\x02cev\\il\nx\n)R.")
+    (repo / "b.pkl").write_bytes(b"\x80\x02chelpers\nx\n\xff")
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+
+    errors = {r.path for r in vet(load(repo)).risks if r.severity == "error"}
+    assert {"a.pkl", "b.pkl"} <= errors
