@@ -301,12 +301,20 @@ def build_requirements(files: dict[str, str], requirements: Sequence[str] = ()) 
 
 
 def key_for(
-    root: Path, requirements: list[str], files: dict[str, str], python: str | None, device: str
+    root: Path,
+    requirements: list[str],
+    files: dict[str, str],
+    python: str | None,
+    device: str,
+    identity: str = "",
 ) -> str:
+    """identity: which repository this is (its remote, the workflow's repository): two forks
+    checked out at one path never share an environment, which the code of one can change."""
     h = hashlib.sha256()
     for part in (
         str(FORMAT),
         str(root.resolve()),
+        identity,
         "\n".join(requirements),
         json.dumps(files, sort_keys=True),
         python or "",
@@ -383,8 +391,14 @@ def plan(
     dev = choose_device(device)
     files = build_files(snap.root)
     config = uv_config.read_text(encoding="utf-8") if uv_config and uv_config.is_file() else ""
+    identity = f"{snap.git.remote or ''}\n{os.environ.get('GITHUB_REPOSITORY', '')}"
     key = key_for(
-        snap.root, [*requirements, config] if config else requirements, files, python_version, dev
+        snap.root,
+        [*requirements, config] if config else requirements,
+        files,
+        python_version,
+        dev,
+        identity,
     )
     name = rx.sub(r"[^A-Za-z0-9._-]", "_", snap.name)[:40] or "repo"
     folder = env_root(env_dir) / f"{name}-{key}"

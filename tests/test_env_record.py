@@ -148,3 +148,26 @@ def test_environments_inside_the_repository_are_refused(
     repo = make_repo({"requirements.txt": ""})
     with pytest.raises(InputError, match="inside the repository"):
         envs.prepare(_plan(repo, repo / ".envs"))
+
+
+def test_two_forks_at_one_path_never_share_an_environment(
+    make_repo: MakeRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forks of one upstream land at the same runner path with the same requirements; the
+    code of the first can change its environment (a .pth in site-packages), so the second
+    must not reuse it: the key covers which repository it is."""
+    repo = make_repo({"m.py": "x = 1\n"})
+    snap = load(repo)
+    plans = []
+    for remote, workflow_repo in (
+        ("https://github.com/alice/model", "alice/model"),
+        ("https://github.com/mallory/model", "mallory/model"),
+    ):
+        snap.git.remote = remote
+        monkeypatch.setenv("GITHUB_REPOSITORY", workflow_repo)
+        plans.append(envs.plan(snap, [], "none", PY_VERSION, env_dir=str(tmp_path / "envs")))
+    assert plans[0].folder != plans[1].folder
+    snap.git.remote = "https://github.com/alice/model"
+    monkeypatch.setenv("GITHUB_REPOSITORY", "alice/model")
+    same = envs.plan(snap, [], "none", PY_VERSION, env_dir=str(tmp_path / "envs"))
+    assert same.folder == plans[0].folder  # the same repository still reuses its own
