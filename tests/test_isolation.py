@@ -605,3 +605,27 @@ for target, text in ((git / "config", "[core]\\n\\tfsmonitor = touch PWNED\\n"),
     except OSError as exc:
         print("refused", target, exc.errno)
 """
+
+
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap")
+def test_links_and_fifos_left_in_the_output_folder_are_removed(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """What reads the output folder next runs unsandboxed (the artifact upload, `forkvet
+    report`, the App): a link to /proc/self/environ or a FIFO left there must not survive."""
+    out = tmp_path / "o"
+    script = (
+        "import os, sys\n"
+        "out = sys.argv[1]\n"
+        "os.makedirs(os.path.join(out, 'sub'), exist_ok=True)\n"
+        "os.symlink('/proc/self/environ', os.path.join(out, 'env.log'))\n"
+        "os.symlink('/', os.path.join(out, 'sub', 'root.log'))\n"
+        "os.mkfifo(os.path.join(out, 'pipe.log'))\n"
+        "open(os.path.join(out, 'kept.txt'), 'w').write('x')\n"
+    )
+    repo = make_repo({"leave.py": script})
+    data = smoke(repo, f"python leave.py {out}", tmp_path, {})
+    assert data["exit_code"] == 0, data["tail"]
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_symlink())
+    assert left == [] and not (out / "pipe.log").exists() and not (out / "env.log").exists()
+    assert (out / "kept.txt").read_text() == "x"

@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -309,6 +310,8 @@ def run(
     finally:
         if log:
             log.close()
+        if log_path:
+            drop_non_files(log_path.parent)
     duration = time.monotonic() - start
     return RunResult(
         command,
@@ -322,6 +325,25 @@ def run(
         peak,
         isolation=isolation,
     )
+
+
+def drop_non_files(folder: Path) -> list[str]:
+    """Remove what the command left in the output folder that is not a plain file or folder:
+    a symlink (`x.log -> /proc/self/environ`) or a FIFO there would be followed by whatever
+    reads the folder next, unsandboxed (the artifact upload, `forkvet report`, the App)."""
+    removed = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        for name in [*dirs, *files]:
+            path = os.path.join(top, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                    removed.append(path)
+    return removed
 
 
 def _supervise(
