@@ -188,3 +188,20 @@ def test_gan_metrics_files(tmp_path: Path) -> None:
         {"generator": 0.7, "discriminator": 1.3},
         {"generator": 0.9, "discriminator": 1.2},
     ]
+
+
+def test_a_planted_log_link_or_fifo_is_refused_not_followed(tmp_path: Path) -> None:
+    """The earlier smoke step's code can leave train.log as a link to /dev/zero or a FIFO:
+    one line each, never an endless read or a hang."""
+    import os
+
+    from forkvet.errors import InputError
+    from forkvet.runtime.losses import from_file
+
+    link = tmp_path / "train.log"
+    link.symlink_to("/dev/zero")
+    fifo = tmp_path / "fifo.log"
+    os.mkfifo(fifo)
+    for path, words in ((link, "symbolic link"), (fifo, "not a regular file")):
+        with pytest.raises(InputError, match=words):
+            from_file(path)

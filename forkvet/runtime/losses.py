@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,10 +259,22 @@ def from_tensorboard(path: Path) -> list[LossPoint]:
     return [LossPoint(e.value, e.step) for e in acc.Scalars(tag)]
 
 
+MAX_LOG_BYTES = 256 << 20
+
+
 def from_file(path: Path, pattern: str | None = None) -> list[LossPoint]:
     """A log, a CSV/JSONL metrics file, or a TensorBoard event file or folder."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise InputError(f"no such file: {path}")
+    # A log the repository's code may have planted: never a link (to /dev/zero, a secret) or
+    # a FIFO (reading it would wait forever), and bounded.
+    mode = path.lstat()
+    if stat.S_ISLNK(mode.st_mode):
+        raise InputError(f"{path} is a symbolic link: give the log file itself")
+    if not (stat.S_ISREG(mode.st_mode) or stat.S_ISDIR(mode.st_mode)):
+        raise InputError(f"{path} is not a regular file")
+    if stat.S_ISREG(mode.st_mode) and mode.st_size > MAX_LOG_BYTES:
+        raise InputError(f"{path} is over {MAX_LOG_BYTES >> 20} MiB: give a shorter log")
     if path.is_dir() or "tfevents" in path.name:
         return from_tensorboard(path)
     if path.suffix == ".csv":
