@@ -13,6 +13,7 @@ import termios
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from forkvet import limits, rx
 from forkvet.runtime import sandbox
@@ -184,9 +185,13 @@ def check_imports(
         argv = [python, "-c", _CHILD, json.dumps(mods), str(timeout)]
         # the repository's modules run here: in the sandbox, like the smoke command
         writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
+        # The interpreter's own environment, when it is one, is seen (read-only) even where
+        # the sandbox's private /tmp would hide it (an --env-dir under /tmp).
+        venv = Path(python).parent.parent
+        readable = [venv] if (venv / "pyvenv.cfg").is_file() else []
         with (
             _terminal() as stdin,
-            sandbox.sandboxed(argv, snap.root, writable) as (argv, _),
+            sandbox.sandboxed(argv, snap.root, writable, readable) as (argv, _),
         ):
             proc = subprocess.run(
                 argv,
