@@ -134,7 +134,12 @@ def register(sub: Any) -> None:
         description="The environments smoke, train-check and env --verify keep outside the "
         "checkouts, one per repository, requirements, Python and device.",
     )
-    p.add_argument("action", choices=("list", "prune", "key"))
+    p.add_argument(
+        "action",
+        choices=("list", "prune", "key"),
+        help="list: the kept environments (size, age, last use); prune: remove unused ones; "
+        "key: the cache key of a repository's environment (for actions/cache)",
+    )
     p.add_argument("target", nargs="?", help="key: the repository folder")
     p.add_argument("--python-version", help="key: the Python the runtime is asked for")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="key: the device")
@@ -154,5 +159,5 @@ def register(sub: Any) -> None:
         metavar="GIB",
         help="prune: then remove the least recently used until the rest fit",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.set_defaults(func=cmd_envs)
