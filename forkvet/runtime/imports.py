@@ -17,6 +17,7 @@ from pathlib import Path
 
 from forkvet import limits, rx
 from forkvet.runtime import sandbox
+from forkvet.runtime.capture import run_capped
 from forkvet.runtime.explain import explain
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
@@ -193,15 +194,9 @@ def check_imports(
             _terminal() as stdin,
             sandbox.sandboxed(argv, snap.root, writable, readable) as (argv, _),
         ):
-            proc = subprocess.run(
-                argv,
-                cwd=snap.root,
-                env=scrubbed_env(env),
-                capture_output=True,
-                text=True,
-                timeout=budget,
-                stdin=stdin,
-                check=False,
+            # bounded: a module that prints gigabytes at import costs forkvet a few MB
+            proc = run_capped(
+                argv, cwd=snap.root, env=scrubbed_env(env), timeout=budget, stdin=stdin
             )
         out, stderr = proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as exc:

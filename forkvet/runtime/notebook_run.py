@@ -39,15 +39,15 @@ def _no_ipykernel(python: str, env: dict[str, str], cwd: Path) -> str | None:
     import shlex
     import subprocess
 
+    from forkvet.runtime.capture import run_capped
+
     writable = [env["VIRTUAL_ENV"]] if env.get("VIRTUAL_ENV") else []
     try:
         with sandbox.sandboxed([python, "-c", "import ipykernel_launcher"], cwd, writable) as (
             argv,
             _,
         ):
-            proc = subprocess.run(
-                argv, capture_output=True, timeout=120, env=env, cwd=cwd, check=False
-            )
+            proc = run_capped(argv, cwd=cwd, env=env, timeout=120)  # bounded output
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{python} cannot be started ({type(exc).__name__})"
     if proc.returncode == 0:
