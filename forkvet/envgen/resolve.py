@@ -306,6 +306,15 @@ def _asked_for(error: str, name: str) -> list[str]:
 _YANKED = rx.compile(r"([A-Za-z0-9][\w.-]*)==([\w.+!]+) (?:was|were|is) yanked")
 
 
+def _pin_exactly(active: list[Need], need: Need | None, name: str, version: str) -> None:
+    """Pin `name` to exactly `version` (a yanked release installs when pinned, PEP 592),
+    adding it to the stack when nothing asked for it yet."""
+    if need is None:
+        need = Need(name, "", "needed by the packages above", "main")
+        active.append(need)
+    need.spec = f"=={version}"
+
+
 def _pin_yanked(result: Resolution, active: list[Need], error: str) -> bool:
     """Every release of a package that fits was yanked (early torchvision): an exact pin
     installs a yanked release (PEP 592), so the newest one uv names is pinned, and said."""
@@ -322,10 +331,7 @@ def _pin_yanked(result: Resolution, active: list[Need], error: str) -> bool:
         need = next((n for n in active if canonical(n.name) == key), None)
         if need is not None and need.spec.startswith("=="):
             continue  # pinned already: the yanked release is not what blocks it
-        if need is None:
-            need = Need(key, "", "needed by the packages above", "main")
-            active.append(need)
-        need.spec = f"=={version}"
+        _pin_exactly(active, need, key, str(version))
         result.problems.append(
             f"{key}: the releases that fit were yanked; pinned {key}=={version} exactly, "
             f"which installs a yanked release (PEP 592)"
@@ -354,10 +360,7 @@ def _yanked_wheels(
         if version is None:
             continue
         need = next((n for n in active if canonical(n.name) == name), None)
-        if need is None:
-            need = Need(name, "", "needed by the packages above", "main")
-            active.append(need)
-        need.spec = f"=={version}"
+        _pin_exactly(active, need, name, version)
         result.problems.append(
             f"{name}: its wheels up to {as_of.isoformat()} were yanked later; pinned "
             f"{name}=={version} exactly, which installs a yanked release (PEP 592)"
