@@ -560,6 +560,10 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
     user = p["user"]
     permission = "write" if p.get("trusted") else repo.get_collaborator_permission(user)
     issue = repo.get_issue(int(p["issue_number"]))
+    if not p.get("trusted") and issue.user.login != app_login(app):
+        # The marker can be copied into any issue: commands count only on the App's own.
+        log.info("command ignored", extra={"repo": job.repo, "issue": issue.number})
+        return {"ignored": "not forkvet's issue"}
     # A merged, labelled pull request was approved by someone who could merge it (trusted).
     if permission not in ("admin", "maintain", "write"):
         issue.create_comment(

@@ -356,7 +356,13 @@ def test_redelivery_and_concurrent_deliveries_make_one_issue_one_pr(
 def command_payload(issue: dict[str, Any], body: str, user: str) -> dict[str, Any]:
     """GitHub's real issue_comment example, as `user` commenting `body` on forkvet's issue."""
     comment = adapt(example("issue_comment", "created"), "acme", "deepnet")
-    comment["issue"].update({"number": issue["number"], "body": issue["body"]})
+    comment["issue"].update(
+        {
+            "number": issue["number"],
+            "body": issue["body"],
+            "user": {**comment["issue"]["user"], "login": "forkvet[bot]", "type": "Bot"},
+        }
+    )
     comment["comment"].update(
         {"body": body, "user": {**comment["comment"]["user"], "login": user, "type": "User"}}
     )
@@ -377,6 +383,31 @@ def test_recheck_command_only_from_writers(
         wait_for(lambda a=allowed: len(repo.comments) == (2 if a else 1))
     assert "only people with write access" in repo.comments[0]["body"]
     assert "done" in repo.comments[1]["body"]
+    assert sum(r["status"] == "completed" for r in repo.check_runs) == 2
+
+
+def test_commands_count_only_on_the_apps_own_issue(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    """The report marker can be copied into any issue; a command there is not run."""
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    report = repo.issues[0]
+    fake = {**report, "id": 999_001, "number": 99, "_creator": "mallory"}
+    repo.issues.append(fake)
+    # A person's issue: the webhook sees a User author and queues nothing.
+    human = command_payload(fake, "/forkvet recheck", "acme")
+    human["issue"]["user"] = {**human["issue"]["user"], "login": "mallory", "type": "User"}
+    assert post(client, human, "issue_comment").get_json()["jobs"] == 0
+    # A payload that claims a bot author: the worker reads the issue's real author and stops.
+    claimed = command_payload(fake, "/forkvet recheck", "acme")
+    assert post(client, claimed, "issue_comment").get_json()["jobs"] == 1
+    # The same command on the App's own issue runs (and proves the worker got that far).
+    post(client, command_payload(report, "/forkvet recheck", "acme"), "issue_comment")
+    wait_for(lambda: len(repo.comments) == 1)
+    assert [c["issue"] for c in repo.comments] == [report["number"]]
     assert sum(r["status"] == "completed" for r in repo.check_runs) == 2
 
 

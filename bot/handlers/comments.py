@@ -21,6 +21,8 @@ def commented(event: Event) -> list[JobSpec]:
     comment = event.payload.get("comment") or {}
     if MARKER not in (issue.get("body") or ""):
         return []
+    if (issue.get("user") or {}).get("type") != "Bot":
+        return []  # anyone can copy the marker; only an App's issue can be ours (worker checks)
     user = comment.get("user") or {}
     if user.get("type") == "Bot":
         return []  # never answer ourselves
