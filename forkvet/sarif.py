@@ -31,6 +31,7 @@ from forkvet import __version__, rx
 from forkvet.config import CONFIG_PATH
 from forkvet.escape import _controls
 from forkvet.report import Finding, Report
+from forkvet.snapshot import name_bytes
 
 if TYPE_CHECKING:
     from forkvet.audit.run import AuditResult, Vulnerability
@@ -102,9 +103,10 @@ def fingerprint(rule: str, path: str, message: str) -> str:
 
 
 def uri(path: str) -> str:
-    """A repository-relative URI reference (forward slashes, percent-encoded)."""
-    clean = path.replace("\\", "/").lstrip("/")
-    while clean.startswith("./"):
+    """A repository-relative URI reference to the file a report names: its bytes on disk,
+    percent-encoded (a backslash is part of a POSIX name, not a separator)."""
+    clean = name_bytes(path).lstrip(b"/")
+    while clean.startswith(b"./"):
         clean = clean[2:]
     return quote(clean, safe="/-._~")
 

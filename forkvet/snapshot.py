@@ -297,6 +297,28 @@ def shown_name(name: str | bytes) -> str:
     return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
 
+def name_bytes(shown: str) -> bytes:
+    """The inverse of `shown_name`: the name's bytes on disk from the name a report shows."""
+    out = bytearray()
+    i = 0
+    while i < len(shown):
+        ch = shown[i]
+        if ch == "\\" and shown[i + 1 : i + 2] == "\\":
+            out.append(0x5C)
+            i += 2
+        elif ch == "\\" and shown[i + 1 : i + 2] == "x" and _is_hex(shown[i + 2 : i + 4]):
+            out.append(int(shown[i + 2 : i + 4], 16))
+            i += 4
+        else:
+            out += ch.encode("utf-8", "surrogatepass")
+            i += 1
+    return bytes(out)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) == 2 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 

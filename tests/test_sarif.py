@@ -179,3 +179,15 @@ def test_audit_sarif_points_at_the_pins(
         ]
     )
     assert json.loads(out.read_text())["runs"][0]["results"] == log["runs"][0]["results"]
+
+
+def test_uri_names_the_file_on_disk_one_to_one() -> None:
+    """A report shows names one-to-one (`\\\\` for a backslash, `\\xNN` for a byte that is
+    not UTF-8); the SARIF location must point at that same file, never a neighbour."""
+    from forkvet.sarif import uri
+    from forkvet.snapshot import name_bytes, shown_name
+
+    names = [b"a\\b.py", b"a/b.py", b"\xff.pkl", b"\\xff.pkl", b"dir/\xc3\xa9t\xc3\xa9 x.pt"]
+    uris = [uri(shown_name(n)) for n in names]
+    assert uris == ["a%5Cb.py", "a/b.py", "%FF.pkl", "%5Cxff.pkl", "dir/%C3%A9t%C3%A9%20x.pt"]
+    assert all(name_bytes(shown_name(n)) == n for n in names)
