@@ -45,6 +45,9 @@ _ISSUE_REF = rx.compile(r"#(\d)")
 _GH_REF = rx.compile(r"(?i)\b(gh)(-\d)")
 _WWW = rx.compile(r"(?i)\bwww\.")
 _EMOJI_START = rx.compile(r":([a-z0-9_+\\-]+)", rx.I)
+# A URL as GitHub would autolink it: up to a space, a quote, an angle bracket, a backtick or a
+# table pipe (the rest stays text, escaped as text).
+_URL = rx.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>`|\"]+")
 
 
 def _controls(text: str, replacement: str = " ") -> str:
@@ -69,8 +72,36 @@ def _truncate(text: str, limit: int | None) -> str:
 
 
 def md_inline(value: object, limit: int | None = 300) -> str:
-    """Repository text as inert inline Markdown: it shows as written and does nothing."""
+    """Repository text as inert inline Markdown: it shows as written and does nothing.
+
+    A URL in it becomes a code span: no link, and it copies as the working URL (an invisible
+    space inside it would break the copy)."""
     text = _truncate(" ".join(_controls(str(value)).split()), limit)
+    pieces: list[str] = []
+    pos = 0
+    for m in _URL.finditer(text):
+        url = _trim_url(m.group(0))
+        if m.start() < pos or not url:
+            continue
+        pieces.append(_inline_text(text[pos : m.start()], at_line_start=pos == 0))
+        pieces.append(f"`{_unmark(url)}`")
+        pos = m.start() + len(url)
+    pieces.append(_inline_text(text[pos:], at_line_start=pos == 0))
+    return "".join(pieces)
+
+
+def _trim_url(url: str) -> str:
+    """Trailing punctuation ends a sentence, not the URL (as GitHub's autolinks read it)."""
+    while url and (
+        url[-1] in ".,:;!?*_~'"
+        or (url[-1] == ")" and url.count(")") > url.count("("))
+        or (url[-1] == "]" and url.count("]") > url.count("["))
+    ):
+        url = url[:-1]
+    return url if "://" in url or url.lower().startswith("www.") else ""
+
+
+def _inline_text(text: str, at_line_start: bool) -> str:
     out = []
     for i, ch in enumerate(text):
         if ch in _ENTITIES:
@@ -84,7 +115,7 @@ def md_inline(value: object, limit: int | None = 300) -> str:
         else:
             out.append(ch)
     escaped = "".join(out)
-    m = _LINE_START.match(escaped)
+    m = _LINE_START.match(escaped) if at_line_start else None
     if m:
         marker = next(g for g in (1, 2, 3) if m.group(g) is not None)
         end = m.end(marker)

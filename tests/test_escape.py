@@ -59,7 +59,7 @@ class _Html(HTMLParser):
         self.tags: list[str] = []
         self.comments: list[str] = []
         self.text: list[str] = []
-
+        self.shown: list[str] = []  # everything a reader sees, code included
         self.in_code = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -73,6 +73,7 @@ class _Html(HTMLParser):
         self.comments.append(data)
 
     def handle_data(self, data: str) -> None:
+        self.shown.append(data)
         # GitHub makes no mentions, references or links inside code.
         if not self.in_code:
             self.text.append(data)
@@ -101,8 +102,8 @@ def assert_inert(html: _Html, allowed_tags: set[str]) -> None:
 @pytest.mark.parametrize("value", HOSTILE)
 def test_md_inline_is_inert_text_that_reads_the_same(value: str) -> None:
     html = parse(f"Title: {md_inline(value)}")
-    assert_inert(html, {"p"})
-    shown = "".join(html.text).replace("\u200b", "").strip()
+    assert_inert(html, {"p", "code"})  # a URL is a code span: inert, and it copies whole
+    shown = "".join(html.shown).replace("\u200b", "").strip()
     visible = re.sub(r"[\u202a-\u202e\u2066-\u2069]", "", value)
     expected = " ".join(re.sub(r"[\x00-\x1f]", " ", visible).split())
     assert shown == f"Title: {expected}"
@@ -116,7 +117,8 @@ def test_md_code_cannot_close_its_span_and_a_table_stays_whole(value: str) -> No
     html = parse("| a | b |\n|---|---|\n" + row + "\n")
     assert_inert(html, {"table", "thead", "tbody", "tr", "th", "td", "code"})
     rendered = _md().render("| a | b |\n|---|---|\n" + row + "\n")
-    assert rendered.count("<td>") == 2 and rendered.count("<code>") == 1
+    url_spans = parse(md_inline(value)).tags.count("code")
+    assert rendered.count("<td>") == 2 and rendered.count("<code>") == 1 + url_spans
 
 
 def test_md_fence_holds_any_text() -> None:
@@ -367,3 +369,18 @@ def test_env_and_upstream_summaries_are_inert(tmp_path: Path) -> None:
     html = _md().render(text)
     assert html.count("<a href=") == 1 and 'href="https://github.com/up/m/compare' in html
     assert_inert(parse(text), {"h3", "ul", "li", "code", "strong", "a"} | {"p"})
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("weights: https://example.org/w_1/model.pth.", "https://example.org/w_1/model.pth"),
+        ("(see https://example.org/a_(b))", "https://example.org/a_(b)"),
+        ("mirror www.example.org/x?y=1&z=2, or ask", "www.example.org/x?y=1&z=2"),
+    ],
+)
+def test_a_url_in_text_copies_as_the_working_url(text: str, url: str) -> None:
+    """No invisible space inside a URL: what a reader copies from the report still works."""
+    html = parse(md_inline(text))
+    assert url in html.shown and "a" not in html.tags
+    assert "\u200b" not in url and "".join(html.shown).replace("\u200b", "").strip() == text

@@ -86,6 +86,8 @@ def test_md_inline_as_before() -> None:
     pieces = ["#", "##", "-", "+", "=", "1", "23", ".", ")", " ", "@", "a", "&", "#1", ":", "gh"]
     pieces += ["-1", "www", "WWW", ".", "_", "€", "x:", ":y:", "€@", "\t", "&#12;", "::", "<"]
     for text in _texts(pieces, "md"):
+        if escape._URL.search(text):
+            continue  # a URL is a code span now (test_escape checks it), not text with a ZWSP
         assert escape.md_inline(text, limit=None) == _old_md_inline(text), repr(text)
 
 
