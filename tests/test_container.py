@@ -156,7 +156,25 @@ def test_each_stack_gets_the_image_its_pinned_build_was_made_for(
     assert dev["remoteUser"] == "forkvet" and dev["workspaceFolder"] == "/workspace"
     assert dev.get("runArgs") == (["--gpus", "all"] if device == "cuda" else None)
     assert str(out / "Dockerfile") in data["files"]
+    notes = " ".join(data["container"]["notes"])
+    # old TensorFlow needs the system CUDA of its build: the container is how it runs today
+    assert ("the container is the way" in notes) == (name in ("tf14", "tf115"))
     hadolint(out / "Dockerfile")
+
+
+def test_text_output_names_the_image_and_its_notes(
+    env_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {"train.py": "import tensorflow\n", "requirements.txt": "tensorflow-gpu==1.4.0\n"}
+    )
+    code = main(["env", str(repo), "--out", str(tmp_path / "o"), "--device", "cuda", "--no-audit",
+                 "--container"])  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "  container  nvidia/cuda:8.0-cudnn6-runtime-ubuntu16.04, CUDA 8.0 / cuDNN 6.0; " in text
+    assert "Python 3.6 (conda-forge); GPUs passed through" in text
+    assert "  ! container: tensorflow-gpu 1.4.0 loads CUDA 8.0 and cuDNN 6.0" in text
 
 
 def assert_safe_dockerfile(text: str) -> None:
