@@ -267,7 +267,7 @@ def test_offline_and_foreign_dockerfile_are_refused(tmp_path: Path) -> None:
     assert (tmp_path / "Dockerfile").read_text() == "FROM scratch\n"
 
 
-def test_python_2_images() -> None:
+def test_python_2_images(tmp_path: Path) -> None:
     reqs = [{"name": "tensorflow", "version": "1.4.0"}]
     cpu = container.plan(result_dict(python="2.7", device="cpu", requirements=reqs, commands={}))
     text = container.dockerfile(cpu, "old")
@@ -284,6 +284,9 @@ def test_python_2_images() -> None:
     text = container.dockerfile(gpu, "old")
     assert "FROM nvidia/cuda:8.0-cudnn6-runtime-ubuntu16.04\n" in text
     assert "python=2.7 pip" in text and gpu.python_from == "conda-forge"
+    for name, p in (("cpu", cpu), ("gpu", gpu)):
+        (tmp_path / name).mkdir()
+        hadolint(Path(container.write(tmp_path / name, p, "old")[0]))
 
 
 def test_the_container_is_the_way_to_run_old_tensorflow_on_a_new_host() -> None:
