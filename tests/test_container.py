@@ -151,6 +151,9 @@ def test_each_stack_gets_the_image_its_pinned_build_was_made_for(
     assert how == ("image" if device == "cpu" else "uv" if newer else "conda-forge")
     # env's own uv command, verbatim
     assert f"    {data['commands']['uv']}\n" in text
+    # the user's index reaches the install step as secrets, also past --config-file uv.toml
+    assert "--mount=type=secret,id=uv,target=/home/forkvet/.config/uv/uv.toml" in text
+    assert "--mount=type=secret,id=UV_DEFAULT_INDEX,env=UV_DEFAULT_INDEX" in text
     assert_safe_dockerfile(text)
     dev = json.loads((out / ".devcontainer" / "devcontainer.json").read_text())
     assert dev["build"] == {"dockerfile": "../Dockerfile", "context": ".."}

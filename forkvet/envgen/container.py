@@ -206,14 +206,13 @@ def dockerfile(p: Plan, repo: str) -> str:
 
 
 def _index_comment(p: Plan) -> list[str]:
-    secret = (
-        "id=pip,src=$HOME/.config/pip/pip.conf"
-        if p.python == "2.7"
-        else ("id=uv,src=$HOME/.config/uv/uv.toml")
-    )
+    if p.python == "2.7":
+        secret, var = "id=pip,src=$HOME/.config/pip/pip.conf", "PIP_INDEX_URL"
+    else:
+        secret, var = "id=uv,src=$HOME/.config/uv/uv.toml", "UV_DEFAULT_INDEX"
     lines = [
-        "# The package index is yours: give your own configuration as a build secret",
-        f"# (docker build --secret {secret} .); a secret is never in a layer.",
+        "# The package index is yours: give your configuration as build secrets (never in a",
+        f"# layer): docker build --secret {secret} --secret id={var},env={var} .",
         "ENV PYTHONUNBUFFERED=1",
     ]
     if p.uv:
@@ -246,20 +245,33 @@ def _copied(p: Plan) -> list[str]:
 
 def _install_lines(p: Plan) -> list[str]:
     if p.python == "2.7":
-        secret = f"--mount=type=secret,id=pip,target={HOME}/.config/pip/pip.conf,uid={UID}"
+        secret = _secrets("pip", f"{HOME}/.config/pip/pip.conf", PIP_VARIABLES)
         user = " --user" if p.python_from == "image" else ""
         return [
             f"RUN {secret} \\",
             f"    {p.install.replace(' -r ', user + ' -r ', 1)}",
             f"ENV PATH={HOME}/.local/bin:$PATH",
         ]
-    secret = f"--mount=type=secret,id=uv,target={HOME}/.config/uv/uv.toml,uid={UID}"
+    secret = _secrets("uv", f"{HOME}/.config/uv/uv.toml", UV_VARIABLES)
     return [
         "# env's own uv command, as env printed it",
         f"RUN {secret} \\",
         f"    {p.install}",
         f"ENV VIRTUAL_ENV={ENV_DIR}/.venv PATH={ENV_DIR}/.venv/bin:$PATH",
     ]
+
+
+# The index settings a build may take from the host as secrets (never build arguments, which
+# stay in the image's history). Variables matter beside the file: uv ignores the user's own
+# uv.toml when env's command passes --config-file uv.toml.
+UV_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL")
+PIP_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+
+
+def _secrets(file_id: str, target: str, variables: tuple[str, ...]) -> str:
+    mounts = [f"--mount=type=secret,id={file_id},target={target},uid={UID}"]
+    mounts += [f"--mount=type=secret,id={v},env={v}" for v in variables]
+    return " \\\n    ".join(mounts)
 
 
 DOCKERIGNORE = """# Written by forkvet env --container: the build context holds env's files only.
