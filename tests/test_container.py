@@ -269,6 +269,15 @@ def test_offline_and_foreign_dockerfile_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="forkvet did not write"):
         container.write(tmp_path, container.plan(result_dict()), "repo")
     assert (tmp_path / "Dockerfile").read_text() == "FROM scratch\n"
+    (tmp_path / "Dockerfile").unlink()
+    (tmp_path / ".devcontainer").mkdir()
+    (tmp_path / ".devcontainer" / "devcontainer.json").write_text('{"name": "theirs"}')
+    with pytest.raises(InputError, match=r"devcontainer\.json forkvet did not write"):
+        container.write(tmp_path, container.plan(result_dict()), "repo")
+    # its own files it rewrites
+    (tmp_path / ".devcontainer" / "devcontainer.json").unlink()
+    container.write(tmp_path, container.plan(result_dict()), "repo")
+    container.write(tmp_path, container.plan(result_dict()), "repo")
 
 
 def test_python_2_images(tmp_path: Path) -> None:

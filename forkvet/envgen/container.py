@@ -32,6 +32,7 @@ WORKSPACE = "/workspace"
 UV_IMAGE = "ghcr.io/astral-sh/uv"
 MICROMAMBA = "mambaorg/micromamba:1.5.8"  # a static binary at /bin/micromamba
 MARK = "# Written by forkvet env --container"
+DEVCONTAINER_MARK = " (forkvet env)"  # the end of the devcontainer's name
 # Pythons uv downloads start at 3.8; older ones come from conda-forge.
 UV_PYTHONS_FROM = (3, 8)
 
@@ -292,7 +293,7 @@ id_*
 def devcontainer(p: Plan, repo: str) -> str:
     """devcontainer.json: this folder's image, the repository opened at /workspace."""
     config: dict[str, Any] = {
-        "name": f"{safe_name(repo)} (forkvet env)",
+        "name": f"{safe_name(repo)}{DEVCONTAINER_MARK}",
         "build": {"dockerfile": "../Dockerfile", "context": ".."},
         "workspaceMount": f"source=${{localWorkspaceFolder}},target={WORKSPACE},type=bind",
         "workspaceFolder": WORKSPACE,
@@ -333,15 +334,21 @@ def write(out: Path, p: Plan, repo_name: str, repo: Path | None = None) -> list[
 
 
 def _refuse_foreign(out: Path) -> None:
-    for name in ("Dockerfile", ".dockerignore"):
+    """Never overwrite the repository's own container files (`--out` at its root)."""
+    owned = {
+        "Dockerfile": MARK,
+        ".dockerignore": MARK,
+        ".devcontainer/devcontainer.json": DEVCONTAINER_MARK,
+    }
+    for name, mark in owned.items():
         path = out / name
-        if path.is_symlink() or (path.exists() and not _ours(path)):
+        if path.is_symlink() or (path.exists() and not _ours(path, mark)):
             raise InputError(f"--out {out} has a {name} forkvet did not write: give another --out")
 
 
-def _ours(path: Path) -> bool:
+def _ours(path: Path, mark: str) -> bool:
     try:
         with path.open(encoding="utf-8", errors="replace") as f:
-            return MARK in f.read(4096)
+            return mark in f.read(4096)
     except OSError:
         return False
