@@ -5,6 +5,7 @@ and with hadolint."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -274,6 +275,10 @@ def test_offline_and_foreign_dockerfile_are_refused(tmp_path: Path) -> None:
     (tmp_path / ".devcontainer" / "devcontainer.json").write_text('{"name": "theirs"}')
     with pytest.raises(InputError, match=r"devcontainer\.json forkvet did not write"):
         container.write(tmp_path, container.plan(result_dict()), "repo")
+    os.mkfifo(tmp_path / ".dockerignore")  # would block a read: refused unread
+    with pytest.raises(InputError, match="dockerignore forkvet did not write"):
+        container.write(tmp_path, container.plan(result_dict()), "repo")
+    (tmp_path / ".dockerignore").unlink()
     # its own files it rewrites
     (tmp_path / ".devcontainer" / "devcontainer.json").unlink()
     container.write(tmp_path, container.plan(result_dict()), "repo")

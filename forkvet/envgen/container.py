@@ -342,7 +342,8 @@ def _refuse_foreign(out: Path) -> None:
     }
     for name, mark in owned.items():
         path = out / name
-        if path.is_symlink() or (path.exists() and not _ours(path, mark)):
+        # a link or a FIFO (which would block the read) is refused unread
+        if path.is_symlink() or (path.exists() and not (path.is_file() and _ours(path, mark))):
             raise InputError(f"--out {out} has a {name} forkvet did not write: give another --out")
 
 
