@@ -8,11 +8,18 @@ import sys
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.escape import terminal
+
+if TYPE_CHECKING:
+    from forkvet.config import Config
+    from forkvet.envgen.generate import EnvResult
+    from forkvet.envgen.verify import Verification
+    from forkvet.report import Report
+    from forkvet.snapshot import Snapshot
 
 
 def _date(text: str) -> date:
@@ -23,50 +30,67 @@ def _date(text: str) -> date:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from forkvet.cli import config_for
-    from forkvet.envgen.generate import generate
-    from forkvet.source import open_target
+    _check_args(args)
+    out = _out_folder(args)
+    result, report, verification, root = _generate(args, out)
+    audit = _audit(args, result, out)
+    if args.sbom:
+        # after the audit: with --safe, the SBOM names the safe pins written
+        from forkvet.envgen.sbom import write_sbom
 
-    as_of = _date(args.as_of) if args.as_of else None
+        result.files.append(write_sbom(result, report, out))
+    data = result.to_dict()
+    if audit is not None:
+        data["audit"] = audit
+    if args.container:
+        data["container"] = _container(data, out, root)
+    _print(data, args.format)
+    failed = not result.complete or (verification is not None and not verification.ok)
+    return 1 if failed else 0
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.as_of:
+        _date(args.as_of)
     if args.python and not rx.fullmatch(r"[23]\.\d{1,2}", args.python):
         raise InputError(f"--python {args.python!r}: give a version like 3.7")
     if args.safe and (args.offline or args.no_audit):
         raise InputError("--safe needs the vulnerability audit: drop --offline / --no-audit")
-    from forkvet.envgen.uv import allow_builds
+    if args.container and args.offline:
+        raise InputError("--container installs pinned versions: it cannot run with --offline")
+
+
+def _out_folder(args: argparse.Namespace) -> Path:
     from forkvet.safe_write import default_out
     from forkvet.source import local_target
 
     out = Path(args.out) if args.out else default_out("forkvet-env", local_target(args.target))
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder")
-    with allow_builds(args.allow_build), open_target(args.target, args.ref) as snap:
-        from forkvet.vet.languages import has_python
+    return out
 
-        if not has_python(snap):
-            # A Lua Torch, MATLAB or C repository: a Python environment would be invented.
-            raise InputError(
-                f"{snap.name} has no Python code (no .py, .ipynb or Python packaging files): "
-                f"no Python environment to generate"
-            )
+
+def _generate(
+    args: argparse.Namespace, out: Path
+) -> tuple[EnvResult, Report, Verification | None, Path]:
+    """(result, report, verification or None, the repository's folder)."""
+    from forkvet.cli import config_for
+    from forkvet.envgen.generate import generate
+    from forkvet.envgen.uv import allow_builds
+    from forkvet.source import open_target
+
+    with allow_builds(args.allow_build), open_target(args.target, args.ref) as snap:
+        _require_python(snap)
         config, _ = config_for(args.config, snap.root)
         if args.verify:
-            # --verify runs builds and imports the repository's modules: in the sandbox, or
-            # not at all unless the operator opted out (forkvet.runtime.sandbox)
-            from forkvet.runtime import sandbox
-
-            if args.allow_unsandboxed or not config.runtime.require_sandbox:
-                sandbox.allow_unsandboxed()
-            sandbox.require()
-        sources = [x for url in args.find_links or [] for x in ("--find-links", url)] + [
-            x for url in args.extra_index_url or [] for x in ("--extra-index-url", url)
-        ]
+            _require_sandbox(args, config)
         gen = {
-            "as_of": as_of,
+            "as_of": _date(args.as_of) if args.as_of else None,
             "python": args.python,
             "offline": args.offline,
             "config": config,
             "device": args.device,
-            "sources": sources,
+            "sources": _sources(args),
         }
         result, report = generate(snap, out=out, **gen)
         verification = None
@@ -77,27 +101,62 @@ def cmd_env(args: argparse.Namespace) -> int:
 
             result, verification = verify(snap, result, out, **gen)
             result.verify = asdict(verification)
-    audit = None
-    if not args.offline and not args.no_audit:
-        # Pinning "as the authors had it" pins old releases: say which carry known
-        # vulnerabilities (and with --safe, pin the nearest safe release instead).
-        from forkvet.audit.envaudit import audit_env
+        return result, report, verification, snap.root
 
-        audit = audit_env(result.requirements, result.python, out, args.vuln_db, args.safe)
-    if args.sbom:
-        # after the audit: with --safe, the SBOM names the safe pins written
-        from forkvet.envgen.sbom import write_sbom
 
-        result.files.append(write_sbom(result, report, out))
-    data = result.to_dict()
-    if audit is not None:
-        data["audit"] = audit
-    if args.format == "json":
+def _require_python(snap: Snapshot) -> None:
+    from forkvet.vet.languages import has_python
+
+    if not has_python(snap):
+        # A Lua Torch, MATLAB or C repository: a Python environment would be invented.
+        raise InputError(
+            f"{snap.name} has no Python code (no .py, .ipynb or Python packaging files): "
+            f"no Python environment to generate"
+        )
+
+
+def _require_sandbox(args: argparse.Namespace, config: Config) -> None:
+    # --verify runs builds and imports the repository's modules: in the sandbox, or
+    # not at all unless the operator opted out (forkvet.runtime.sandbox)
+    from forkvet.runtime import sandbox
+
+    if args.allow_unsandboxed or not config.runtime.require_sandbox:
+        sandbox.allow_unsandboxed()
+    sandbox.require()
+
+
+def _sources(args: argparse.Namespace) -> list[str]:
+    return [x for url in args.find_links or [] for x in ("--find-links", url)] + [
+        x for url in args.extra_index_url or [] for x in ("--extra-index-url", url)
+    ]
+
+
+def _audit(args: argparse.Namespace, result: EnvResult, out: Path) -> dict[str, Any] | None:
+    if args.offline or args.no_audit:
+        return None
+    # Pinning "as the authors had it" pins old releases: say which carry known
+    # vulnerabilities (and with --safe, pin the nearest safe release instead).
+    from forkvet.audit.envaudit import audit_env
+
+    return audit_env(result.requirements, result.python, out, args.vuln_db, args.safe)
+
+
+def _container(data: dict[str, Any], out: Path, root: Path) -> dict[str, Any]:
+    """Dockerfile and devcontainer for the environment just written (after --safe's pins)."""
+    from forkvet.envgen import container
+    from forkvet.envgen.device import gpu_capability
+
+    capability = gpu_capability() if data["device"] == "cuda" else None
+    plan = container.plan(data, capability)
+    data["files"] += container.write(out, plan, data["repo"], repo=root)
+    return asdict(plan)
+
+
+def _print(data: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         sys.stdout.write(_text(data))
-    failed = not result.complete or (verification is not None and not verification.ok)
-    return 1 if failed else 0
 
 
 def _text(d: dict[str, Any]) -> str:
@@ -128,6 +187,15 @@ def _text(d: dict[str, Any]) -> str:
             f"  ! license {x['verdict']}: {x['name']}=={x['version']} is {x['license']}"
             f" ({x['note']})"
         )
+    lines += _text_checks(d) + _text_container(d.get("container"))
+    lines += [f"  wrote      {f}" for f in d["files"]]
+    lines += [f"  {k:<10} {v}" for k, v in d["commands"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _text_checks(d: dict[str, Any]) -> list[str]:
+    """The --verify and audit lines."""
+    lines: list[str] = []
     if d.get("verify"):
         v = d["verify"]
         lines.append(
@@ -144,9 +212,24 @@ def _text(d: dict[str, Any]) -> str:
             for v in a.get("vulnerabilities", [])[:20]
         ]
         lines += [f"  safe       {terminal(c)}" for c in a.get("changed", [])]
-    lines += [f"  wrote      {f}" for f in d["files"]]
-    lines += [f"  {k:<10} {v}" for k, v in d["commands"].items()]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _text_container(c: dict[str, Any] | None) -> list[str]:
+    if not c:
+        return []
+    cuda = (
+        f", CUDA {c['cuda']}" + (f" / cuDNN {c['cudnn']}" if c["cudnn"] else "")
+        if c["cuda"]
+        else ""
+    )
+    where = {"uv": "uv's build", "conda-forge": "conda-forge", "image": "the image's"}
+    lines = [
+        f"  container  {c['base']}{cuda}; Python {c['python']} "
+        f"({where.get(c['python_from'], c['python_from'])})"
+        + ("; GPUs passed through" if c["gpu"] else "")
+    ]
+    return lines + [f"  ! container: {terminal(n)}" for n in c["notes"]]
 
 
 def register(sub: Any) -> None:
@@ -159,6 +242,16 @@ def register(sub: Any) -> None:
         "Python 2 code gets a conda environment. Uses your own pip/uv index "
         "configuration.",
     )
+    _add_target_args(e)
+    _add_resolution_args(e)
+    _add_source_args(e)
+    _add_policy_args(e)
+    _add_output_args(e)
+    e.set_defaults(func=cmd_env)
+
+
+def _add_target_args(e: argparse.ArgumentParser) -> None:
+    """What to read and where to write."""
     e.add_argument("target", metavar="TARGET", help="a local folder or a git URL")
     e.add_argument("--ref", help="branch, tag or commit")
     e.add_argument(
@@ -174,6 +267,10 @@ def register(sub: Any) -> None:
         "./forkvet-env, or ~/.cache/forkvet/REPO-HASH/forkvet-env when the current folder "
         "is inside the repository)",
     )
+
+
+def _add_resolution_args(e: argparse.ArgumentParser) -> None:
+    """How to resolve: offline, verified, builds, device."""
     e.add_argument(
         "--offline",
         action="store_true",
@@ -203,6 +300,10 @@ def register(sub: Any) -> None:
         choices=("cpu", "cuda"),
         help="build the environment for CPU or CUDA (default: cuda when nvidia-smi is found)",
     )
+
+
+def _add_source_args(e: argparse.ArgumentParser) -> None:
+    """Extra package sources the user chooses (never the repository)."""
     e.add_argument(
         "--find-links",
         action="append",
@@ -216,6 +317,10 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="an extra package index, used with yours; repeatable",
     )
+
+
+def _add_policy_args(e: argparse.ArgumentParser) -> None:
+    """Policy and the vulnerability audit."""
     e.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     e.add_argument(
         "--safe",
@@ -227,11 +332,21 @@ def register(sub: Any) -> None:
         "--vuln-db", metavar="PATH", help="audit against an OSV export (folder or zip) offline"
     )
     e.add_argument("--no-audit", action="store_true", help="skip the vulnerability audit")
+
+
+def _add_output_args(e: argparse.ArgumentParser) -> None:
+    """Extra outputs beside requirements.txt, and the format."""
     e.add_argument(
         "--sbom",
         action="store_true",
         help="also write sbom.cdx.json (CycloneDX 1.6): every pin with its purl, license and "
         "the index's hashes, the CUDA build with --device cuda, the repository as the root",
     )
+    e.add_argument(
+        "--container",
+        action="store_true",
+        help="also write a Dockerfile (base image: the CUDA/cuDNN build of the pinned "
+        "framework with --device cuda, else python:X-slim; the same pins installed with the "
+        "same uv command, as a non-root user), .dockerignore and .devcontainer/devcontainer.json",
+    )
     e.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    e.set_defaults(func=cmd_env)

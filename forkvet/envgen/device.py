@@ -6,37 +6,58 @@ which needs the CUDA toolkit and cuDNN its release was compiled for; conda provi
 but conda installs of old releases need the matching `cudatoolkit`. Modern TensorFlow (>= 2.12)
 and PyTorch (>= 2.0) find or bundle CUDA themselves; no conda CUDA is written for them.
 
-Sources: TensorFlow's "tested build configurations" table and PyTorch's "previous versions"
-install commands (the cudatoolkit each release's conda package was built with).
+The table is data, forkvet/data/cuda_builds.json, with its sources named there: TensorFlow's
+"tested build configurations" and PyTorch's "previous versions" install commands (the
+cudatoolkit each release's conda package was built with). `env --container` reads the same rows
+for its nvidia/cuda base image.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import shutil
+from dataclasses import dataclass
+from importlib import resources
 
 from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
 
-# (framework, first version NOT covered, CUDA toolkit, cuDNN or ""), ascending per framework.
-CUDA_TABLE: tuple[tuple[str, str, str, str], ...] = (
-    ("tensorflow", "1.3", "8.0", "5.1"),  # 0.12 - 1.2
-    ("tensorflow", "1.5", "8.0", "6.0"),  # 1.3 - 1.4
-    ("tensorflow", "1.13", "9.0", "7.1"),  # 1.5 - 1.12
-    ("tensorflow", "2.1", "10.0", "7.4"),  # 1.13 - 2.0
-    ("tensorflow", "2.4", "10.1", "7.6"),  # 2.1 - 2.3
-    ("tensorflow", "2.5", "11.0", "8.0"),  # 2.4
-    ("tensorflow", "2.12", "11.2", "8.1"),  # 2.5 - 2.11
-    ("torch", "1.0", "9.0", ""),  # 0.4
-    ("torch", "1.3", "10.0", ""),  # 1.0 - 1.2
-    ("torch", "1.5", "10.1", ""),  # 1.3 - 1.4
-    ("torch", "1.7", "10.2", ""),  # 1.5 - 1.6
-    ("torch", "1.8", "11.0", ""),  # 1.7
-    ("torch", "1.10", "11.1", ""),  # 1.8 - 1.9
-    ("torch", "1.12", "11.3", ""),  # 1.10 - 1.11
-    ("torch", "1.13", "11.6", ""),  # 1.12
-    ("torch", "2.0", "11.7", ""),  # 1.13
-)
+
+@dataclass(frozen=True)
+class CudaBuild:
+    """One row of forkvet/data/cuda_builds.json: a framework release line's CUDA build."""
+
+    framework: str
+    below: str | None  # the first release NOT covered; None: every later release
+    cuda: str
+    cudnn: str  # "" where the framework's packages bring their own
+    conda: bool  # whether a conda environment installs this cudatoolkit/cudnn
+    image: str  # the nvidia/cuda runtime tag of this CUDA
+    note: str = ""  # why the image's CUDA differs from the build's, where it does
+
+
+@functools.cache
+def cuda_builds() -> tuple[CudaBuild, ...]:
+    """The table, ascending per framework (its sources are named in the file)."""
+    raw = resources.files("forkvet.data").joinpath("cuda_builds.json").read_text("utf-8")
+    return tuple(CudaBuild(**row) for row in json.loads(raw)["builds"])
+
+
+def cuda_build(dist: str, version: str) -> CudaBuild | None:
+    """The CUDA build of this framework release; None for an unknown framework or version."""
+    base = "tensorflow" if dist.startswith("tensorflow") else dist
+    try:
+        v = Version(version)
+    except InvalidVersion:
+        return None
+    for row in cuda_builds():
+        if row.framework == base and (row.below is None or v < Version(row.below)):
+            return row
+    return None
+
+
 DEVICES = ("cpu", "cuda")
 
 
@@ -47,15 +68,8 @@ def detect() -> str:
 
 def cuda_for(dist: str, version: str) -> tuple[str, str] | None:
     """(CUDA toolkit, cuDNN or "") the release was built for; None when it needs no conda CUDA."""
-    base = "tensorflow" if dist.startswith("tensorflow") else dist
-    try:
-        v = Version(version)
-    except InvalidVersion:
-        return None
-    for name, below, cuda, cudnn in CUDA_TABLE:
-        if name == base and v < Version(below):
-            return cuda, cudnn
-    return None
+    row = cuda_build(dist, version)
+    return (row.cuda, row.cudnn) if row is not None and row.conda else None
 
 
 def conda_packages(dist: str, version: str) -> list[str]:
