@@ -567,15 +567,12 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         req_file = p.folder / "forkvet-requirements.txt"
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
         cmd = [uv, "pip", "install", "-q", "--python", str(python), *_COPY, "-r", str(req_file)]
-        if p.uv_config:
-            # Copied into the environment's folder: the sandboxed install sees that folder,
-            # not the one env wrote to (its /tmp is private).
-            config = p.folder / "forkvet-uv.toml"
-            shutil.copyfile(p.uv_config, config)
-            cmd += ["--config-file", str(config)]
+        # env's uv.toml goes into uv's private working folder, where uv finds it and merges it
+        # with the user's own configuration (their mirror); --config-file would replace that.
+        uv_toml = p.uv_config.read_text(encoding="utf-8") if p.uv_config else ""
         if not allow_build:
             cmd += _wheels_only(reqs, p.may_build)
-        proc = _install(cmd, p, notes)
+        proc = _install(cmd, p, notes, uv_toml)
         if proc.returncode != 0 and not p.uv_config:
             proc = _with_repaired_metadata(cmd, p, proc, notes)
         if proc.returncode != 0:
@@ -621,7 +618,9 @@ def _wheels_only(reqs: list[str], may_build: list[str]) -> list[str]:
     return flags
 
 
-def _install(cmd: list[str], p: Plan, notes: list[str]) -> subprocess.CompletedProcess[str]:
+def _install(
+    cmd: list[str], p: Plan, notes: list[str], uv_toml: str = ""
+) -> subprocess.CompletedProcess[str]:
     backend = torch_backend(p.device)
     cache = _uv_cache(cmd[0])
     proc = _run(
@@ -629,13 +628,14 @@ def _install(cmd: list[str], p: Plan, notes: list[str]) -> subprocess.CompletedP
         [p.folder],
         keep_index_config=True,
         cache=cache,
+        uv_toml=uv_toml,
     )
     if proc.returncode != 0 and backend and _NETWORK.search(proc.stderr):
         # --torch-backend reads PyTorch's own index, which is not the user's configured
         # one and may be out of reach (a network that only reaches a mirror): the builds
         # on the user's index then, said so. Its failure is the one to show, if any.
         first = uv_error(proc.stderr)
-        proc = _run(cmd, [p.folder], keep_index_config=True, cache=cache)
+        proc = _run(cmd, [p.folder], keep_index_config=True, cache=cache, uv_toml=uv_toml)
         if proc.returncode == 0:
             notes.append(
                 f"PyTorch's {backend} builds could not be downloaded "
@@ -667,10 +667,8 @@ def _with_repaired_metadata(
         entries += repair(name, date.today(), only={pins[name]} if name in pins else None)
     if not entries:
         return failed
-    config = p.folder / "forkvet-uv.toml"
-    config.write_text(uv_toml_text(entries), encoding="utf-8")
     notes.append(f"repaired the invalid metadata of {', '.join(broken)} to install them")
-    return _install([*cmd, "--config-file", str(config)], p, notes)
+    return _install(cmd, p, notes, uv_toml_text(entries))
 
 
 def uv_error(stderr: str) -> str:
@@ -757,6 +755,7 @@ def _run(
     writable: list[Path] | None,
     keep_index_config: bool,
     cache: Path | None = None,
+    uv_toml: str = "",
 ) -> subprocess.CompletedProcess[str]:
     """Run uv in a private folder: no repository's uv.toml, pyproject [tool.uv] or
     .python-version can apply; the user's own configuration does.
@@ -771,7 +770,7 @@ def _run(
     if cache is not None:
         env["UV_CACHE_DIR"] = str(cache)  # HOME is a private folder in the sandbox
     try:
-        with private_workdir() as work:
+        with private_workdir(uv_toml) as work:
             if writable is None:
                 return _uv_venv(cmd, work, env)
             folders = [*writable, *([cache] if cache else [])]
@@ -807,6 +806,10 @@ def _local_sources(env: dict[str, str]) -> list[str]:
             path = path.split("=", 1)[-1] if "=" in path and not path.startswith("/") else path
             if path.startswith("/") and os.path.exists(path):
                 found.append(path)
+    # The user's own uv configuration (their mirror), merged with env's uv.toml by uv.
+    config = os.path.join(env.get("XDG_CONFIG_HOME", ""), "uv")
+    if config.startswith("/") and os.path.isdir(config):
+        found.append(config)
     return found
 
 

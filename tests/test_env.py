@@ -310,12 +310,14 @@ def test_invalid_legacy_metadata_is_repaired(
     assert by_uv and not [p for p in by_uv if p.startswith("/files/legacylib-")], by_uv
     # installing the pins needs the repair too: uv refuses tzdep (>=2011k) on install as well
     out = tmp_path / "out"
-    assert "--config-file uv.toml" in data["commands"]["uv"]
+    # The printed command runs in the output folder, where uv finds env's uv.toml and merges it
+    # with the user's own configuration (--config-file would drop the user's mirror).
+    assert "--config-file" not in data["commands"]["uv"] and data["out"] == str(out)
     uv = [shutil.which("uv") or str(Path(sys.executable).parent / "uv"), "pip", "compile"]
     args = [str(out / "requirements.txt"), "--python-version", "3.11", "--quiet"]
-    assert subprocess.run([*uv, *args], capture_output=True, check=False).returncode != 0
-    fixed = [*uv, *args, "--config-file", str(out / "uv.toml")]
-    assert subprocess.run(fixed, capture_output=True, check=False).returncode == 0
+    (elsewhere := tmp_path / "elsewhere").mkdir()
+    assert subprocess.run([*uv, *args], capture_output=True, check=False, cwd=elsewhere).returncode
+    assert subprocess.run([*uv, *args], capture_output=True, check=False, cwd=out).returncode == 0
 
 
 def test_what_env_made_installs_with_its_metadata_repairs(
@@ -329,6 +331,12 @@ def test_what_env_made_installs_with_its_metadata_repairs(
     from forkvet.snapshot import load
 
     repo = make_repo({"m.py": "import legacylib\n"}, date="2019-06-01T00:00:00+00:00")
+    # The user's index comes from their own uv.toml only: every install keeps it beside
+    # env's uv.toml (uv merges the two; --config-file would have dropped the user's).
+    (tmp_path / "xdg" / "uv").mkdir(parents=True)
+    (tmp_path / "xdg" / "uv" / "uv.toml").write_text(f'index-url = "{index.url}"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("UV_INDEX_URL")
     # --verify installs with env's uv.toml, also when --out is relative
     monkeypatch.chdir(tmp_path)
     code, data = run_env(repo, Path("rel-out"), capsys, "--python", "3.11", "--verify")
@@ -554,3 +562,28 @@ def test_bad_input(make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["env", str(repo), "--offline", "--verify", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("forkvet: error:") == 4 and "Traceback" not in err
+
+
+def test_the_index_is_the_one_in_the_users_own_uv_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """forkvet reads metadata from the index uv would use: a mirror set only in the user's
+    uv.toml (or the system's) counts, as uv reads it; environment variables come first."""
+    from forkvet.envgen.index import index_url
+
+    for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        monkeypatch.delenv(var, raising=False)
+    user, system = tmp_path / "user", tmp_path / "system"
+    (user / "uv").mkdir(parents=True)
+    (system / "uv").mkdir(parents=True)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(user))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(system))
+    (system / "uv" / "uv.toml").write_text('index-url = "https://mirror.example/sys"\n')
+    assert index_url() == "https://mirror.example/sys/"
+    (user / "uv" / "uv.toml").write_text(
+        '[[index]]\nurl = "https://extra.example/simple"\n\n'
+        '[[index]]\nurl = "https://mirror.example/simple"\ndefault = true\n'
+    )
+    assert index_url() == "https://mirror.example/simple/"
+    monkeypatch.setenv("UV_INDEX_URL", "https://env.example/simple")
+    assert index_url() == "https://env.example/simple/"

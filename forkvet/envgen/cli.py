@@ -40,6 +40,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 
         result.files.append(write_sbom(result, report, out))
     data = result.to_dict()
+    data["out"] = str(out)  # the commands run there (uv finds the env's uv.toml in it)
     if audit is not None:
         data["audit"] = audit
     if args.container:
@@ -189,6 +190,8 @@ def _text(d: dict[str, Any]) -> str:
         )
     lines += _text_checks(d) + _text_container(d.get("container"))
     lines += [f"  wrote      {f}" for f in d["files"]]
+    if d["commands"] and d.get("out"):
+        lines.append(f"  commands to run in {terminal(d['out'])}:")
     lines += [f"  {k:<10} {v}" for k, v in d["commands"].items()]
     return "\n".join(lines) + "\n"
 

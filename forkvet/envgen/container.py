@@ -45,7 +45,7 @@ _UV_VERSION = rx.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 # The command env prints (outputs.commands), and nothing else.
 _UV_COMMAND = rx.compile(
     r"uv venv --python (?:3\.[0-9]{1,2}) && \. \.venv/bin/activate && uv pip install"
-    r"(?: --torch-backend (?:cpu|cu[0-9]{2,3}))?(?: --config-file uv\.toml)? -r requirements\.txt"
+    r"(?: --torch-backend (?:cpu|cu[0-9]{2,3}))? -r requirements\.txt"
 )
 
 
@@ -63,6 +63,7 @@ class Plan:
     uv: str = ""  # the uv version copied in ("" for Python 2.7)
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    uv_toml: bool = False  # env wrote a uv.toml (metadata of old releases) beside the pins
 
 
 def plan(result: dict[str, Any], capability: float | None = None) -> Plan:
@@ -80,6 +81,7 @@ def plan(result: dict[str, Any], capability: float | None = None) -> Plan:
         base = f"python:{python}-slim"
     uv = "" if python == "2.7" else _uv_version()
     p = Plan(base, python, _python_from(python, base), gpu, _install(result, python), uv=uv)
+    p.uv_toml = any(Path(f).name == "uv.toml" for f in result.get("files") or [])
     if build is not None:
         p.cuda, p.cudnn = build.cuda, build.cudnn
     p.notes = _notes(result, pins, build, capability)
@@ -239,8 +241,8 @@ def _python_lines(p: Plan) -> list[str]:
 
 def _copied(p: Plan) -> list[str]:
     names = ["requirements.txt"]
-    if "--config-file uv.toml" in p.install:
-        names.append("uv.toml")
+    if p.uv_toml:
+        names.append("uv.toml")  # in the install's folder: uv finds it there
     return names
 
 
@@ -263,8 +265,7 @@ def _install_lines(p: Plan) -> list[str]:
 
 
 # The index settings a build may take from the host as secrets (never build arguments, which
-# stay in the image's history). Variables matter beside the file: uv ignores the user's own
-# uv.toml when env's command passes --config-file uv.toml.
+# stay in the image's history). The file is merged with env's uv.toml in the install folder.
 UV_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL")
 PIP_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
 

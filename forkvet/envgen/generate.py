@@ -205,8 +205,8 @@ def generate(
         files["uv.toml"] = (
             "# Metadata of old releases for uv: repaired (invalid version specifiers such as\n"
             "# pytz>=2011k, which uv and pip >= 24.1 refuse), or read without running anything\n"
-            "# from source-only releases. Use with: uv pip install\n"
-            "# --config-file uv.toml -r requirements.txt\n" + uv_toml_text(fixes)
+            "# from source-only releases. uv reads it when run in this folder (uv pip install\n"
+            "# -r requirements.txt), merged with your own uv configuration.\n" + uv_toml_text(fixes)
         )
     if not offline:
         # Which code these pins are for: smoke and train-check reuse them for the same code.

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -56,11 +57,37 @@ def _pip_default_index() -> str:
 
 
 def index_url() -> str:
-    """The index the user's tools use: uv's env, pip's env, pip's config, pip's default."""
-    for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+    """The index the user's tools use: uv's env, uv's own configuration file, pip's env,
+    pip's config, pip's default."""
+    for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL"):
         if os.environ.get(var):
             return os.environ[var].rstrip("/") + "/"
+    from_uv = uv_config_index()
+    if from_uv:
+        return from_uv.rstrip("/") + "/"
+    if os.environ.get("PIP_INDEX_URL"):
+        return os.environ["PIP_INDEX_URL"].rstrip("/") + "/"
     return _configured_index()
+
+
+def uv_config_index() -> str:
+    """The default index of the user's (else the system's) uv.toml, as uv reads it: the
+    `[[index]]` marked `default = true`, else `index-url`; "" when neither names one."""
+    import tomllib
+
+    home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    system = (os.environ.get("XDG_CONFIG_DIRS") or "/etc").split(":")
+    for folder in [home, *system]:
+        path = Path(folder) / "uv" / "uv.toml"
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        default = [i for i in data.get("index") or [] if isinstance(i, dict) and i.get("default")]
+        url = default[0].get("url") if default else data.get("index-url")
+        if isinstance(url, str) and url:
+            return url
+    return ""
 
 
 def _configured_index() -> str:

@@ -136,11 +136,11 @@ def commands(
         if device == "cuda" and torch:
             cuda = devices.torch_backend_for(torch)
             backend = f" --torch-backend {cuda}" if cuda else ""
+        # Run in the output folder: uv finds env's uv.toml there (when repaired) and merges it
+        # with the user's own configuration; --config-file would drop the user's mirror.
         out["uv"] = (
             f"uv venv --python {res.python} && . .venv/bin/activate && "
-            f"uv pip install{backend}"
-            + (" --config-file uv.toml" if repaired else "")
-            + " -r requirements.txt"
+            f"uv pip install{backend} -r requirements.txt"
         )
     return out
 
