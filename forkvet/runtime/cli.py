@@ -334,9 +334,33 @@ def _train_lines(result: Any, environment: Any, source: str, regressed: bool) ->
         f"  losses    {len(result.losses)} value(s)"
         + (f", first {finite[0]:.4g}, last {finite[-1]:.4g}" if finite else ""),
         f"  speed     {result.steps_per_second or '-'} steps/s",
+        *_gpu_line(result),
+        *_metric_lines(result.metrics),
         f"  plot      {result.plot or '-'}",
         *[f"  - {r}" for r in result.reasons],
     ]
+
+
+def _gpu_line(result: Any) -> list[str]:
+    if result.gpu_utilization_mean is None:
+        return []
+    return [
+        f"  GPU       {result.gpu_utilization_mean:.0f}% busy on average "
+        f"({result.gpu_utilization_samples} samples)"
+    ]
+
+
+def _metric_lines(metrics: dict[str, Any], most: int = 12) -> list[str]:
+    """One line per series: first → last, the best and where, the trend."""
+    lines = []
+    for name, m in list(metrics.items())[:most]:
+        if m["first"] is None:
+            continue
+        lines.append(
+            f"  metric    {name}: {m['first']:.4g} → {m['last']:.4g}, best {m['best']:.4g} "
+            f"at {m['best_step']} ({m['goal']} is better), {m['trend']}"
+        )
+    return lines
 
 
 def _load_baseline(args: argparse.Namespace) -> Any:

@@ -12,9 +12,12 @@ from typing import Any
 
 from forkvet import rx
 from forkvet.runtime import losses as L
+from forkvet.runtime import metrics as M
 from forkvet.runtime.baseline import Curve, compare, curve_from_result
+from forkvet.runtime.curves import warnings as curve_warnings
 from forkvet.runtime.decide import MIN_DROP, MIN_POINTS, decide, decide_gan
 from forkvet.runtime.explain import explain
+from forkvet.runtime.gpu import idle_warning
 from forkvet.runtime.plot import mermaid_chart, plot_png
 from forkvet.runtime.process import run
 from forkvet.safe_write import OutputDir
@@ -46,6 +49,10 @@ class TrainResult:
     isolation: str | None = None  # bubblewrap | none (forkvet.runtime.sandbox)
     # Set with --baseline: this run against an earlier one (forkvet.runtime.baseline).
     baseline: dict[str, Any] | None = None
+    # Every named scalar series found (forkvet.runtime.metrics.summary), by name.
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gpu_utilization_mean: float | None = None  # percent, over the samples taken
+    gpu_utilization_samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +91,8 @@ class _Collected:
     times: list[float] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     run_reasons: list[str] = field(default_factory=list)
+    metrics: M.Recorder = field(default_factory=M.Recorder)
+    gpu_utilization: tuple[float | None, int] = (None, 0)  # mean percent, samples
 
     @property
     def failed(self) -> bool:
@@ -93,10 +102,12 @@ class _Collected:
 def _loss_listener(
     patterns: list[rx.Pattern[str]], max_steps: int, got: _Collected
 ) -> Callable[[str], bool]:
-    """on_line for process.run: collect loss points; True (stop) after max_steps of them or
-    at the first NaN/Inf, since nothing after it can rescue the run."""
+    """on_line for process.run: collect loss points and every named metric; True (stop)
+    after max_steps loss values or at the first NaN/Inf, since nothing after it can rescue
+    the run."""
 
     def on_line(line: str) -> bool:
+        got.metrics.add_line(line)
         point = L.loss_from_line(line, patterns)
         if not point:
             return False
@@ -123,7 +134,11 @@ def _run_command(
 ) -> _Collected:
     got = _Collected()
     on_line = _loss_listener(patterns, max_steps, got)
+    started = time.time()
     ran = run(command, cwd, timeout, out_dir / "train.log", env, on_line, pass_env=pass_env or ())
+    # the metrics files the run wrote (CSV/JSONL loggers, TensorBoard), here or in its tree
+    got.metrics.merge(M.from_folders([out_dir, cwd], started))
+    got.gpu_utilization = (ran.gpu_utilization_mean, ran.gpu_utilization_samples)
     got.extra = {
         "command": command,
         "log": ran.log,
@@ -214,11 +229,15 @@ def check(
     if command:
         got = _run_command(command, cwd, timeout, max_steps, patterns, out_dir, env, own, pass_env)
     elif log is not None:
-        got = _Collected(L.from_file(log, pattern), extra={"source": str(log)})
+        got = _Collected(
+            L.from_file(log, pattern), extra={"source": str(log)}, metrics=M.from_file(log)
+        )
     points = _main_points(got.points)
     values, series, step_list = [p.value for p in points], _named_series(points), _step_axis(points)
     verdict, reasons = _verdict(values, series, got.failed, min_points, min_drop, num_classes)
-    plot = _plot(values, out_dir, verdict, step_list, baseline, series) if points else None
+    metrics = M.summaries(got.metrics)
+    reasons += _warnings(got, metrics)
+    plot = _plot(values, out_dir, verdict, step_list, baseline, series, metrics) if points else None
     safe, bad = _json_safe(values)
     result = TrainResult(
         verdict=verdict,
@@ -230,12 +249,22 @@ def check(
         nonfinite=bad,
         chart=mermaid_chart(values, f"training loss ({verdict})"),
         series={name: _json_safe(vals)[0] for name, vals in series.items()},
+        metrics=metrics,
+        gpu_utilization_mean=got.gpu_utilization[0],
+        gpu_utilization_samples=got.gpu_utilization[1],
         **got.extra,
     )
     if baseline is not None:
         mine = curve_from_result(result.to_dict(), label="this run")
         result.baseline = compare(mine, baseline, speed_tolerance).to_dict()
     return result
+
+
+def _warnings(got: _Collected, metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """What the other curves and the GPU say: warnings beside the verdict, never a failure."""
+    stepped = {name for name, series in got.metrics.series.items() if series.stepped()}
+    idle = idle_warning(*got.gpu_utilization)
+    return curve_warnings(metrics, stepped) + ([idle] if idle else [])
 
 
 def _plot(
@@ -245,6 +274,7 @@ def _plot(
     steps: list[int] | None,
     baseline: Curve | None,
     series: dict[str, list[float]],
+    metrics: dict[str, dict[str, Any]],
 ) -> str:
     return str(
         plot_png(
@@ -254,5 +284,6 @@ def _plot(
             steps,
             baseline,
             series=series if len(series) >= 2 else None,
+            metrics=metrics,
         )
     )
