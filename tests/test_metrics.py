@@ -293,4 +293,4 @@ def test_curve_warnings_need_a_training_loss_that_still_falls() -> None:
     assert curve_warnings(both, {"val_loss", "loss"}) == []
     both["loss"] = metric("loss", falling_train)
     (warning,) = curve_warnings(both, {"val_loss", "loss"})
-    assert "turned at step 3 (1)" in warning and "rose 65%" in warning
+    assert "turned at step 3 (1) and rose to 1.8 by step 7 (+80%)" in warning

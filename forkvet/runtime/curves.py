@@ -67,7 +67,7 @@ def overfitting(metrics: dict[str, dict[str, Any]], stepped: set[str]) -> tuple[
     turned = _turn(val)
     if turned is None:
         return None
-    low, rise = turned
+    low, _ = turned
     same_axis = val_name in stepped and train_name in stepped
     later = _later_part(train, val[low][0], low / (len(val) - 1), same_axis)
     if len(later) < 2:
@@ -79,8 +79,9 @@ def overfitting(metrics: dict[str, dict[str, Any]], stepped: set[str]) -> tuple[
     where = "step" if val_name in stepped else "evaluation"
     return val_name, (
         f"warning: overfitting: the validation loss {val_name} turned at {where} {val[low][0]} "
-        f"({val[low][1]:.4g}) and rose {rise:.0%} by {where} {val[-1][0]} "
-        f"({val[-1][1]:.4g}), while the training loss {train_name} still fell "
+        f"({val[low][1]:.4g}) and rose to {val[-1][1]:.4g} by {where} {val[-1][0]} "
+        f"({(val[-1][1] - val[low][1]) / abs(val[low][1]):+.0%}), while the training loss "
+        f"{train_name} still fell "
         f"({start:.4g} → {end:.4g}): stop earlier, regularise or use more data"
     )
 

@@ -97,7 +97,9 @@ def plot_png(
 def _metric_axis(ax: Any, name: str, metric: dict[str, Any]) -> None:
     points = [(x, v) for x, v in metric["points"] if v is not None]
     ax.plot([x for x, _ in points], [v for _, v in points], lw=1.5, label=name[:40])
-    if metric.get("best_step") is not None and metric.get("best") is not None:
+    # a best point only where better has a meaning (not a learning rate or a gradient norm)
+    judged = metric["kind"] in ("train_loss", "val_loss", "metric")
+    if judged and metric.get("best_step") is not None and metric.get("best") is not None:
         ax.plot(
             [metric["best_step"]], [metric["best"]], "o", ms=4, label=f"best ({metric['goal']})"
         )
