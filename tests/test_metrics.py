@@ -185,6 +185,19 @@ def test_series_and_points_are_bounded() -> None:
     assert M.clean_name("acc\x1b[31m\n" + "x" * 100) == ("acc__31m_" + "x" * 100)[: M.MAX_NAME]
 
 
+def test_hostile_metrics_files_cost_little(tmp_path: Path) -> None:
+    jsonl = tmp_path / "log.jsonl"
+    jsonl.write_text(
+        "[" * 5_000 + "\n" + '{"x": [' + "1," * 100_000 + "1]}\n" + '{"step": 1, "acc": 0.5}\n'
+    )
+    assert set(M.from_file(jsonl).series) == {"acc"}
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"loss{n}" for n in range(500)) + "\n" + "1," * 499 + "1\n")
+    assert len(M.from_file(wide).series) == M.MAX_SERIES
+    (tmp_path / "fifo.csv").symlink_to(wide)
+    assert M.from_file(tmp_path / "fifo.csv").series == {}
+
+
 def test_metrics_files_the_run_wrote_are_read_not_older_ones(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / "logs").mkdir(parents=True)

@@ -24,6 +24,7 @@ MAX_POINTS = 1000
 MAX_NAME = 64
 MAX_FILE_BYTES = 64 << 20
 MAX_ROWS = 200_000  # rows of one CSV/JSONL file
+MAX_ROW_CHARS = 1 << 16  # characters of one JSONL row
 MAX_FILES = 8  # metrics files read from a folder
 MAX_WALK = 2000  # entries looked at while searching a folder for them
 MIN_TREND_POINTS = 4
@@ -265,9 +266,11 @@ def from_jsonl(path: Path) -> Recorder:
         for i, line in enumerate(fh):
             if i >= MAX_ROWS:
                 break
+            if len(line) > MAX_ROW_CHARS:
+                continue  # a metrics row is short; a huge one would cost memory, not metrics
             try:
                 row = json.loads(line.replace("NaN", '"nan"').replace("Infinity", '"inf"'))
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # `[[[[…` nested past the stack
                 continue
             if isinstance(row, dict):
                 _add_row(rec, row)
