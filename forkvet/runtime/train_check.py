@@ -162,6 +162,13 @@ def _run_command(
     return got
 
 
+def _read_log(log: Path, pattern: str | None) -> _Collected:
+    """A log, metrics file or TensorBoard events: the loss, and every other series in it."""
+    return _Collected(
+        L.from_file(log, pattern), extra={"source": str(log)}, metrics=M.from_file(log)
+    )
+
+
 def _main_points(points: list[L.LossPoint]) -> list[L.LossPoint]:
     """A GAN log: the generator is the main series, judged with its pair."""
     gan = [p for p in points if p.series]
@@ -229,9 +236,7 @@ def check(
     if command:
         got = _run_command(command, cwd, timeout, max_steps, patterns, out_dir, env, own, pass_env)
     elif log is not None:
-        got = _Collected(
-            L.from_file(log, pattern), extra={"source": str(log)}, metrics=M.from_file(log)
-        )
+        got = _read_log(log, pattern)
     points = _main_points(got.points)
     values, series, step_list = [p.value for p in points], _named_series(points), _step_axis(points)
     verdict, reasons = _verdict(values, series, got.failed, min_points, min_drop, num_classes)
