@@ -307,3 +307,6 @@ def test_curve_warnings_need_a_training_loss_that_still_falls() -> None:
     both["loss"] = metric("loss", falling_train)
     (warning,) = curve_warnings(both, {"val_loss", "loss"})
     assert "turned at step 3 (1) and rose to 1.8 by step 7 (+80%)" in warning
+    noisy = [2.0, 1.5, 1.2, 1.0, 1.02, 1.3, 1.01, 1.25, 1.2]  # evaluation noise, no turn
+    both["val_loss"] = metric("val_loss", noisy)
+    assert curve_warnings(both, {"val_loss", "loss"}) == []

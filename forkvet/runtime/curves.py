@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from forkvet.runtime.metrics import OVERFIT_RISE
+from forkvet.runtime.metrics import MIN_TREND_POINTS, OVERFIT_RISE, trend
 
 MIN_VALIDATION_POINTS = 5
 MIN_STALL_POINTS = 3
@@ -31,8 +31,9 @@ def _pick(metrics: dict[str, dict[str, Any]], kind: str, least: int) -> str | No
 def _turn(points: list[tuple[int, float]]) -> tuple[int, float] | None:
     """(index of the minimum, how far the end lies above it) when the curve went up after
     its minimum and stays there: at least two points after it, the last half of them
-    OVERFIT_RISE above it on average, each a little higher than the one before on the
-    whole (the later half above the earlier half)."""
+    OVERFIT_RISE above it on average, and rising from the minimum on (Mann-Kendall from
+    four points on, so one noisy evaluation is no turn; else the later half above the
+    earlier half)."""
     values = [v for _, v in points]
     low = min(range(len(values)), key=values.__getitem__)
     after = values[low + 1 :]
@@ -41,7 +42,8 @@ def _turn(points: list[tuple[int, float]]) -> tuple[int, float] | None:
     half = max(1, len(after) // 2)
     end = _mean(after[-half:])
     rise = (end - values[low]) / abs(values[low])
-    rising = end > _mean(after[:half])
+    tail = values[low:]
+    rising = trend(tail) == "rising" if len(tail) >= MIN_TREND_POINTS else end > _mean(after[:half])
     return (low, rise) if rise >= OVERFIT_RISE and rising else None
 
 

@@ -393,7 +393,7 @@ def from_folders(folders: list[Path], since: float) -> Recorder:
     return rec
 
 
-def _trend(values: list[float]) -> str:
+def trend(values: list[float]) -> str:
     """falling | rising | flat (Mann-Kendall, p < 0.05) | unknown (too few points)."""
     finite = [v for v in values if math.isfinite(v)]
     if len(finite) < MIN_TREND_POINTS or len(set(finite)) == 1:
@@ -425,7 +425,7 @@ def summary(name: str, series: Series) -> dict[str, Any]:
         "best": best[1] if best else None,
         "best_step": best[0] if best else None,
         "goal": goal,
-        "trend": _trend([v for _, v in xy]),
+        "trend": trend([v for _, v in xy]),
         "kind": kind_of(name),
     }
 
