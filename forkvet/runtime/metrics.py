@@ -186,9 +186,9 @@ def from_line(line: str) -> list[tuple[str, int | None, float]]:
     step = _step_of(line)
     out: dict[str, float] = {}
     taken: list[tuple[int, int]] = []
-    for name, span, raw in _gan_pairs(line):
+    for name, span, value in _gan_pairs(line):
         taken.append(span)
-        out[name] = raw
+        out[name] = value
     for m in _PAIR.finditer(line):
         name, start = m.group("name"), m.start("name")
         if name in out or any(a <= start < b for a, b in taken):
