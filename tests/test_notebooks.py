@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -82,9 +83,104 @@ def test_notebook_opened_from_notebooks_folder_finds_the_repository(
     assert proc.stdout.strip().splitlines()[-1] == "epochs 1 steps 10 batch 2 ['cat', 'dog']"
     nb = json.loads((out / "training_train.ipynb").read_text())
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
-    # Parameters, set-up, imports, the constants together, main(), the main block.
-    assert len(code) == 6, code
+    # Parameters, set-up, imports, the constants together, main(), the main block, and the
+    # closing metrics plot.
+    assert len(code) == 7, code
+    assert "train-check.json" in code[-1] and "plt.subplots" in code[-1]
     assert any("SEED = 1" in c and "LR = 0.1" in c for c in code)
+
+
+DEMO = """import argparse
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--image", required=True)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--batch-size", type=int, default=64)
+    a = p.parse_args()
+    print("demo on", a.image, a.device, a.batch_size)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def _run_script(path: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(path)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "MPLBACKEND": "Agg", **env},
+    )
+
+
+def test_testing_notebook_runs_the_demo_on_one_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "assets").mkdir(parents=True)
+    (repo / "assets" / "dog.png").write_bytes(b"\x89PNG\r\n")
+    (repo / "README.md").write_text("A demo.\n")
+    (repo / "demo.py").write_text(DEMO)
+    assert main(["notebooks", str(repo), "--out", str(repo / "notebooks")]) == 0
+    capsys.readouterr()
+    script = repo / "notebooks" / "testing_demo.py"
+    text = script.read_text()
+    assert "The demo runs on one input: `--image` = `assets/dog.png`." in text
+    assert 'demo_input = "assets/dog.png"' in text
+    proc = _run_script(script, repo / "notebooks")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "demo on assets/dog.png cpu 2"
+
+
+def test_a_demo_whose_input_is_unknown_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "demo.py").write_text(DEMO.replace('"--image"', '"--weights"'))
+    assert main(["notebooks", str(repo), "--out", str(repo / "notebooks")]) == 0
+    capsys.readouterr()
+    nb = json.loads((repo / "notebooks" / "testing_demo.ipynb").read_text())
+    first = "".join(nb["cells"][0]["source"])
+    assert nb["cells"][0]["cell_type"] == "markdown"
+    assert "forkvet could not tell which input the demo takes" in first
+
+
+def test_each_notebook_ends_with_the_metrics_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    from forkvet.runtime.train_check import check
+
+    repo = tmp_path / "repo"
+    (repo / "assets").mkdir(parents=True)
+    (repo / "assets" / "cat.jpg").write_bytes(b"\xff\xd8")
+    (repo / "demo.py").write_text(DEMO)
+    (repo / "train.py").write_text(
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('--epochs', type=int, default=100)\na = p.parse_args()\n"
+        "for e in range(a.epochs):\n    print(f'epoch {e} loss {1 / (e + 1)} val_acc 0.5')\n"
+    )
+    assert main(["notebooks", str(repo), "--out", str(repo / "notebooks")]) == 0
+    capsys.readouterr()
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"step {s} loss {2 / (s + 1)} val_acc {s / 10}\n" for s in range(9)))
+    result = tmp_path / "train-check.json"
+    result.write_text(json.dumps(check(log=log, out_dir=tmp_path / "out").to_dict()))
+    for name in ("testing_demo", "training_train"):
+        nb = json.loads((repo / "notebooks" / f"{name}.ipynb").read_text())
+        assert "## Metrics" in "".join(nb["cells"][-2]["source"])
+        assert '"metrics"' in "".join(nb["cells"][-1]["source"])
+        missing = _run_script(repo / "notebooks" / f"{name}.py", repo)
+        assert missing.returncode == 0 and "no training-check result" in missing.stderr
+        shown = _run_script(repo / "notebooks" / f"{name}.py", repo, FORKVET_RESULT=str(result))
+        assert shown.returncode == 0 and "no training-check result" not in shown.stderr
 
 
 def test_no_scripts_is_an_input_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -279,6 +279,98 @@ def _require_runtime_extra() -> None:
     require("matplotlib")
 
 
+def _train_command(
+    args: argparse.Namespace, target: Path, cfg: Any, log: Path | None
+) -> tuple[str | None, str, Any]:
+    """(the training command, where it came from, the snapshot — None when reading a log)."""
+    command = args.cmd or (None if log else cfg.train.command)
+    source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
+    if log:
+        return command, source, None
+    from forkvet.snapshot import load
+
+    snap = load(target)
+    if not command:
+        from forkvet.runtime import commands
+        from forkvet.runtime.gpu import query
+        from forkvet.vet import vet
+
+        command, source = commands.detect(vet(snap), "train", bool(query()), snap)
+    if not command:
+        raise InputError(
+            "no training command: pass --cmd or set train.command in .github/forkvet.yml "
+            f"({source})"
+        )
+    return command, source, snap
+
+
+def _train_environment(
+    args: argparse.Namespace, snap: Any, cfg: Any, command: str
+) -> tuple[Any, dict[str, str], str]:
+    """(the environment, the child's variables, the command with its interpreter): the
+    sandbox policy first, since building the environment runs the repository's build."""
+    from forkvet.runtime.smoke import with_interpreter
+
+    _sandbox_policy(args, cfg)
+    environment, _ = _environment(args, snap, cfg, dry_run=False)
+    return environment, environment.child_env(), with_interpreter(command, environment.python)
+
+
+def _train_lines(result: Any, environment: Any, source: str, regressed: bool) -> list[str]:
+    """The text output: the verdict, the baseline, the environment, the losses, the plot."""
+    finite = [v for v in result.losses if v is not None]
+    headline = f"forkvet train-check: {result.verdict.upper()}"
+    if regressed and result.baseline and result.baseline.get("slower_only"):
+        headline += (
+            " — slower than the baseline (the loss is not worse; a busy machine is slower too)"
+        )
+    elif regressed:
+        headline += " — REGRESSED vs the baseline"
+    return [
+        headline,
+        *([f"  baseline  {r}" for r in result.baseline["reasons"]] if result.baseline else []),
+        *([_env_line(environment)] if environment is not None else []),
+        *([f"  command   {result.command} ({source})"] if result.command else []),
+        f"  losses    {len(result.losses)} value(s)"
+        + (f", first {finite[0]:.4g}, last {finite[-1]:.4g}" if finite else ""),
+        f"  speed     {result.steps_per_second or '-'} steps/s",
+        *_gpu_line(result),
+        *_metric_lines(result.metrics),
+        f"  plot      {result.plot or '-'}",
+        *[f"  - {r}" for r in result.reasons],
+    ]
+
+
+def _gpu_line(result: Any) -> list[str]:
+    if result.gpu_utilization_mean is None:
+        return []
+    return [
+        f"  GPU       {result.gpu_utilization_mean:.0f}% busy on average "
+        f"({result.gpu_utilization_samples} samples)"
+    ]
+
+
+def _metric_lines(metrics: dict[str, Any], most: int = 12) -> list[str]:
+    """One line per series: first → last, the best and where, the trend."""
+    lines = []
+    for name, m in list(metrics.items())[:most]:
+        if m["first"] is None:
+            continue
+        lines.append(
+            f"  metric    {name}: {m['first']:.4g} → {m['last']:.4g}, best {m['best']:.4g} "
+            f"at {m['best_step']} ({m['goal']} is better), {m['trend']}"
+        )
+    return lines
+
+
+def _load_baseline(args: argparse.Namespace) -> Any:
+    if not args.baseline:
+        return None
+    from forkvet.runtime.baseline import load_baseline
+
+    return load_baseline(Path(args.baseline).absolute())
+
+
 def cmd_train_check(args: argparse.Namespace) -> int:
     from forkvet.runtime.train_check import check
 
@@ -291,48 +383,18 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     pass_env = _pass_env(args)
     out_dir = _out_dir(args.out, target.resolve())  # before any training, not after
     _check_output(args.output, target.resolve())
-    baseline = None
-    if args.baseline:
-        from forkvet.runtime.baseline import load_baseline
-
-        baseline = load_baseline(Path(args.baseline).absolute())
-    command = args.cmd or (None if log else cfg.train.command)
-    source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
-    snap = None
-    if not log:
-        from forkvet.snapshot import load
-
-        snap = load(target)
-        if not command:
-            from forkvet.runtime import commands
-            from forkvet.runtime.gpu import query
-            from forkvet.vet import vet
-
-            command, source = commands.detect(vet(snap), "train", bool(query()), snap)
-        if not command:
-            raise InputError(
-                "no training command: pass --cmd or set train.command in .github/forkvet.yml "
-                f"({source})"
-            )
-    environment = None
-    env = None
-    if command and snap is not None:
-        if args.dry_run:
-            _, described = _environment(args, snap, cfg, dry_run=True)
-            return _print_dry_run("train-check", command, source, described)
-        from forkvet.runtime.smoke import with_interpreter
-
-        _sandbox_policy(args, cfg)
-        environment, _ = _environment(args, snap, cfg, dry_run=False)
-        env = environment.child_env()
-        command = with_interpreter(command, environment.python)
-    elif args.dry_run:
+    baseline = _load_baseline(args)
+    command, source, snap = _train_command(args, target, cfg, log)
+    if args.dry_run and snap is not None:
+        _, described = _environment(args, snap, cfg, dry_run=True)
+        return _print_dry_run("train-check", command, source, described)
+    if args.dry_run:
         return _print_dry_run("train-check", f"read {log}", "--log", [])
-    own = None
-    if snap is not None:
-        from forkvet.runtime.imports import own_modules
+    environment, env = None, None
+    if command and snap is not None:
+        environment, env, command = _train_environment(args, snap, cfg, command)
+    from forkvet.runtime.imports import own_modules
 
-        own = own_modules(snap)
     result = check(
         command=command,
         log=log,
@@ -346,41 +408,25 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         min_points=args.min_points,
         min_drop=args.min_drop,
         env=env,
-        own=own,
+        own=own_modules(snap) if snap is not None else None,
         pass_env=pass_env,
         baseline=baseline,
         speed_tolerance=cfg.train.max_slowdown / 100,
     )
+    return _train_exit(args, result, environment, source, cfg, target)
+
+
+def _train_exit(
+    args: argparse.Namespace, result: Any, environment: Any, source: str, cfg: Any, target: Path
+) -> int:
+    """Write the result (text or JSON, Actions outputs) and choose the exit status."""
     if environment is not None:
         result.environment = environment.to_dict()
     result.command_source = source or None
-    finite = [v for v in result.losses if v is not None]
     regressed = bool(result.baseline and result.baseline["regression"])
-    lines = [
-        f"forkvet train-check: {result.verdict.upper()}"
-        + (
-            " — slower than the baseline (the loss is not worse; a busy machine is slower too)"
-            if regressed and result.baseline and result.baseline.get("slower_only")
-            else " — REGRESSED vs the baseline"
-            if regressed
-            else ""
-        ),
-        *(
-            [f"  baseline  {r}" for r in result.baseline["reasons"]]
-            if result.baseline is not None
-            else []
-        ),
-        *([_env_line(environment)] if environment is not None else []),
-        *([f"  command   {result.command} ({source})"] if result.command else []),
-        f"  losses    {len(result.losses)} value(s)"
-        + (f", first {finite[0]:.4g}, last {finite[-1]:.4g}" if finite else ""),
-        f"  speed     {result.steps_per_second or '-'} steps/s",
-        f"  plot      {result.plot or '-'}",
-    ]
-    lines += [f"  - {r}" for r in result.reasons]
-    data = result.to_dict()
+    lines = _train_lines(result, environment, source, regressed)
     fmt = output_format(args.format, args.output)
-    _emit(data, fmt, args.output, "\n".join(lines) + "\n", target)
+    _emit(result.to_dict(), fmt, args.output, "\n".join(lines) + "\n", target)
     if args.github:
         from forkvet.gha import publish_train
 

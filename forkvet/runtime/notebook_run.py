@@ -7,8 +7,10 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from forkvet import rx
 from forkvet.errors import InputError
@@ -58,6 +60,117 @@ def _no_ipykernel(python: str, env: dict[str, str], cwd: Path) -> str | None:
     )
 
 
+def _read(notebook: Path) -> Any:
+    import nbformat
+
+    if not notebook.is_file():
+        raise InputError(f"no such notebook: {notebook}")
+    try:
+        return nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # nbformat raises several unrelated types on bad JSON
+        raise InputError(f"{notebook} is not a notebook: {exc}") from exc
+
+
+def _write_kernelspec(tmp: str, argv: list[str], env: dict[str, str]) -> None:
+    """A kernelspec for the chosen interpreter (it needs ipykernel), found via JUPYTER_PATH."""
+    spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    (Path(tmp) / "runtime").mkdir()
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": argv,
+                "display_name": "forkvet target",
+                "language": "python",
+                # a signal would reach bwrap, not the kernel: interrupt by message
+                "interrupt_mode": "message",
+                "env": env,
+            }
+        )
+    )
+
+
+@contextlib.contextmanager
+def _jupyter_paths(tmp: str) -> Iterator[None]:
+    """Jupyter finds the kernelspec and writes its runtime files under `tmp`, for this run."""
+    old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
+    os.environ["JUPYTER_PATH"] = tmp
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(tmp) / "runtime")
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _kill_leftovers(before: set[int]) -> None:
+    """Whatever the client did not shut down (a kernel that never answered) dies here."""
+    for pid in _children_now() - before:
+        kill_tree(pid, before)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _explain_failure(
+    exc: Exception, nb: Any, code_cells: list[int], running: list[int], python: str
+) -> tuple[int | None, str]:
+    """(the cell that failed, one line saying how): the first cell with an error output,
+    else the last cell started when a cell timed out."""
+    from nbclient.exceptions import CellTimeoutError
+
+    failed = [
+        i
+        for i in code_cells
+        if any(o.get("output_type") == "error" for o in nb.cells[i].get("outputs", []))
+    ]
+    cell = failed[0] if failed else None
+    if cell is None and isinstance(exc, CellTimeoutError):
+        cell = running[-1] if running else None
+    if "No module named 'ipykernel" in str(exc) or "ipykernel_launcher" in str(exc):
+        return cell, f"{python} has no ipykernel: pip install ipykernel there"
+    text = _ANSI.sub("", str(exc)).strip().splitlines()
+    kind = "timed out" if isinstance(exc, CellTimeoutError) else "failed"
+    return cell, f"cell {cell} {kind}: " + (text[-1] if text else type(exc).__name__)
+
+
+def _execute(
+    nb: Any, result: NotebookRun, python: str, tmp: str, cwd: Path, cell_timeout: int
+) -> None:
+    """Run every cell in the sandboxed kernel of `tmp`'s kernelspec; record a failure on
+    `result`."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    # The connection file where the sandboxed kernel can read it (not a file in /tmp,
+    # which is private in the sandbox).
+    km = AsyncKernelManager(
+        kernel_name=KERNEL_NAME, connection_file=str(Path(tmp) / "runtime" / "kernel.json")
+    )
+    before = _children_now()
+    running: list[int] = []  # the cells started, in order: the last one timed out
+    client = NotebookClient(
+        nb,
+        km=km,
+        on_cell_execute=lambda cell, cell_index: running.append(cell_index),
+        timeout=cell_timeout,
+        kernel_name=KERNEL_NAME,
+        resources={"metadata": {"path": str(cwd)}},
+        startup_timeout=120,
+    )
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
+        result.ok = False
+        result.failed_cell, result.error = _explain_failure(exc, nb, code_cells, running, python)
+    finally:
+        _kill_leftovers(before)
+
+
 def run_notebook(
     notebook: Path,
     python: str,
@@ -68,23 +181,16 @@ def run_notebook(
     pass_env: list[str] | None = None,
 ) -> NotebookRun:
     import nbformat
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    if not notebook.is_file():
-        raise InputError(f"no such notebook: {notebook}")
-    try:
-        nb = nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
-    except Exception as exc:  # nbformat raises several unrelated types on bad JSON
-        raise InputError(f"{notebook} is not a notebook: {exc}") from exc
+    nb = _read(notebook)
     OutputDir(out_dir, repo=cwd).close()
     isolate_self()  # before the first child (sandboxed() does it too)
+    code_cells = sum(c.cell_type == "code" for c in nb.cells)
     missing = _no_ipykernel(python, scrubbed_env(env, pass_env or ()), cwd)
     if missing:
-        code_cells = sum(c.cell_type == "code" for c in nb.cells)
         return NotebookRun(str(notebook), "", False, code_cells, error=missing)
     executed = out_dir / f"executed-{safe_name(notebook.name, 'notebook.ipynb')}"
+    result = NotebookRun(str(notebook), str(executed), True, code_cells)
     kernel = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
     with (
@@ -93,74 +199,9 @@ def run_notebook(
         # reads its connection file from `tmp` (read-only there)
         sandbox.sandboxed(kernel, cwd, writable, [tmp]) as (argv, _),
     ):
-        # A kernelspec for the chosen interpreter (it needs ipykernel), found via JUPYTER_PATH.
-        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
-        spec_dir.mkdir(parents=True)
-        (Path(tmp) / "runtime").mkdir()
-        (spec_dir / "kernel.json").write_text(
-            json.dumps(
-                {
-                    "argv": argv,
-                    "display_name": "forkvet target",
-                    "language": "python",
-                    # a signal would reach bwrap, not the kernel: interrupt by message
-                    "interrupt_mode": "message",
-                    "env": scrubbed_env(env, pass_env or ()),
-                }
-            )
-        )
-        old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
-        os.environ["JUPYTER_PATH"] = tmp
-        os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(tmp) / "runtime")
-        # The connection file where the sandboxed kernel can read it (not a file in /tmp,
-        # which is private in the sandbox).
-        km = AsyncKernelManager(
-            kernel_name=KERNEL_NAME, connection_file=str(Path(tmp) / "runtime" / "kernel.json")
-        )
-        before = _children_now()
-        running: list[int] = []  # the cells started, in order: the last one timed out
-        client = NotebookClient(
-            nb,
-            km=km,
-            on_cell_execute=lambda cell, cell_index: running.append(cell_index),
-            timeout=cell_timeout,
-            kernel_name=KERNEL_NAME,
-            resources={"metadata": {"path": str(cwd)}},
-            startup_timeout=120,
-        )
-        code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-        result = NotebookRun(str(notebook), str(executed), True, len(code_cells))
-        try:
-            client.execute()
-        except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
-            result.ok = False
-            failed = [
-                i
-                for i in code_cells
-                if any(o.get("output_type") == "error" for o in nb.cells[i].get("outputs", []))
-            ]
-            if failed:
-                result.failed_cell = failed[0]
-            elif isinstance(exc, CellTimeoutError):
-                result.failed_cell = running[-1] if running else None
-            text = _ANSI.sub("", str(exc)).strip().splitlines()
-            kind = "timed out" if isinstance(exc, CellTimeoutError) else "failed"
-            result.error = f"cell {result.failed_cell} {kind}: " + (
-                text[-1] if text else type(exc).__name__
-            )
-            if "No module named 'ipykernel" in str(exc) or "ipykernel_launcher" in str(exc):
-                result.error = f"{python} has no ipykernel: pip install ipykernel there"
-        finally:
-            # whatever the client did not shut down (a kernel that never answered) dies here
-            for pid in _children_now() - before:
-                kill_tree(pid, before)
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)
-            for key, value in old.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        _write_kernelspec(tmp, argv, scrubbed_env(env, pass_env or ()))
+        with _jupyter_paths(tmp):
+            _execute(nb, result, python, tmp, cwd, cell_timeout)
     with OutputDir(out_dir, repo=cwd) as folder:
         folder.write_text(executed.name, nbformat.writes(nb))  # type: ignore[no-untyped-call]
     return result

@@ -31,7 +31,7 @@ from typing import TextIO
 
 from forkvet import rx
 from forkvet.runtime import sandbox
-from forkvet.runtime.gpu import GpuSampler
+from forkvet.runtime.gpu import GpuSampler, GpuStats
 from forkvet.safe_write import open_log
 
 # Names that carry credentials on runners and developer machines.
@@ -176,6 +176,9 @@ class RunResult:
     gpu_name: str | None = None
     gpu_peak_mib: float | None = None
     line_times: list[float] = field(default_factory=list)
+    # Mean GPU utilisation (percent) over the samples taken while the command ran.
+    gpu_utilization_mean: float | None = None
+    gpu_utilization_samples: int = 0
     # "bubblewrap": the sandbox of forkvet.runtime.sandbox; "none": a scrubbed child only,
     # because the operator opted out where no sandbox was available
     isolation: str = "none"
@@ -295,7 +298,7 @@ def run(
         writable.append(Path(env["VIRTUAL_ENV"]))
     try:
         with sandbox.sandboxed(["/bin/sh", "-c", command], cwd, writable) as (argv, isolation):
-            returncode, timed_out, stopped_early, name, peak = _supervise(
+            returncode, timed_out, stopped_early, gpu = _supervise(
                 argv,
                 cwd,
                 scrubbed_env(env, pass_env),
@@ -321,9 +324,11 @@ def run(
         duration,
         list(tail),
         str(log_path) if log_path else None,
-        name,
-        peak,
+        gpu.name,
+        gpu.peak_mib,
         isolation=isolation,
+        gpu_utilization_mean=gpu.utilization_mean,
+        gpu_utilization_samples=gpu.utilization_samples,
     )
 
 
@@ -357,9 +362,9 @@ def _supervise(
     log: TextIO | None,
     echo: bool,
     on_line: Callable[[str], bool] | None,
-) -> tuple[int | None, bool, bool, str | None, float | None]:
+) -> tuple[int | None, bool, bool, GpuStats]:
     """Run argv until it ends, times out or on_line says stop; then kill its whole tree.
-    (exit code or None, timed out, stopped early, GPU name, peak GPU MiB)"""
+    (exit code or None, timed out, stopped early, what the GPU sampler saw)"""
     sampler = GpuSampler()
     sampler.start()
     proc = subprocess.Popen(
@@ -402,10 +407,10 @@ def _supervise(
                 timed_out = True
                 break
     stopped_early = stop.is_set() and proc.poll() is None
-    name, peak = sampler.stop()
+    gpu = sampler.stop()
     # Kill the whole tree: the command's children (data loaders, servers, daemons) go too.
     kill_tree(proc.pid, before)
     proc.wait()
     reader.join(timeout=5)
     returncode = None if (timed_out or stopped_early) else proc.returncode
-    return returncode, timed_out, stopped_early, name, peak
+    return returncode, timed_out, stopped_early, gpu

@@ -5,14 +5,19 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.runtime import losses as L
+from forkvet.runtime import metrics as M
 from forkvet.runtime.baseline import Curve, compare, curve_from_result
+from forkvet.runtime.curves import warnings as curve_warnings
 from forkvet.runtime.decide import MIN_DROP, MIN_POINTS, decide, decide_gan
 from forkvet.runtime.explain import explain
+from forkvet.runtime.gpu import idle_warning
 from forkvet.runtime.plot import mermaid_chart, plot_png
 from forkvet.runtime.process import run
 from forkvet.safe_write import OutputDir
@@ -44,6 +49,10 @@ class TrainResult:
     isolation: str | None = None  # bubblewrap | none (forkvet.runtime.sandbox)
     # Set with --baseline: this run against an earlier one (forkvet.runtime.baseline).
     baseline: dict[str, Any] | None = None
+    # Every named scalar series found (forkvet.runtime.metrics.summary), by name.
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gpu_utilization_mean: float | None = None  # percent, over the samples taken
+    gpu_utilization_samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +82,137 @@ def _rate(points: list[L.LossPoint], times: list[float]) -> float | None:
     return round(span / (times[-1] - times[0]), 3)
 
 
+@dataclass
+class _Collected:
+    """What the run (or the log) gave: loss points, their arrival times, facts about the run
+    for the result, and reasons the run itself gives (stopped, timed out, failed)."""
+
+    points: list[L.LossPoint] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    run_reasons: list[str] = field(default_factory=list)
+    metrics: M.Recorder = field(default_factory=M.Recorder)
+    gpu_utilization: tuple[float | None, int] = (None, 0)  # mean percent, samples
+
+    @property
+    def failed(self) -> bool:
+        return "the training command failed" in self.run_reasons
+
+
+def _loss_listener(
+    patterns: list[rx.Pattern[str]], max_steps: int, got: _Collected
+) -> Callable[[str], bool]:
+    """on_line for process.run: collect loss points and every named metric; True (stop)
+    after max_steps loss values or at the first NaN/Inf, since nothing after it can rescue
+    the run."""
+
+    def on_line(line: str) -> bool:
+        got.metrics.add_line(line)
+        point = L.loss_from_line(line, patterns)
+        if not point:
+            return False
+        got.points.append(point)
+        got.times.append(time.monotonic())
+        values = [point.value, *(point.series or {}).values()]
+        return (max_steps > 0 and len(got.points) >= max_steps) or not all(
+            math.isfinite(v) for v in values
+        )
+
+    return on_line
+
+
+def _run_command(
+    command: str,
+    cwd: Path,
+    timeout: float,
+    max_steps: int,
+    patterns: list[rx.Pattern[str]],
+    out_dir: Path,
+    env: dict[str, str] | None,
+    own: set[str] | None,
+    pass_env: list[str] | None,
+) -> _Collected:
+    got = _Collected()
+    on_line = _loss_listener(patterns, max_steps, got)
+    started = time.time()
+    ran = run(command, cwd, timeout, out_dir / "train.log", env, on_line, pass_env=pass_env or ())
+    # the metrics files the run wrote (CSV/JSONL loggers, TensorBoard), here or in its tree
+    got.metrics.merge(M.from_folders([out_dir, cwd], started))
+    got.gpu_utilization = (ran.gpu_utilization_mean, ran.gpu_utilization_samples)
+    got.extra = {
+        "command": command,
+        "log": ran.log,
+        "duration": round(ran.duration, 2),
+        "exit_code": ran.returncode,
+        "stopped_early": ran.stopped_early,
+        "timed_out": ran.timed_out,
+        "gpu": ran.gpu_name,
+        "isolation": ran.isolation,
+        "peak_gpu_memory_mib": ran.gpu_peak_mib,
+    }
+    if ran.stopped_early:
+        got.run_reasons.append(f"stopped after {len(got.points)} loss values (max {max_steps})")
+    elif ran.timed_out:
+        got.run_reasons.append(f"stopped at the {timeout:g} s time limit")
+    elif ran.returncode != 0:
+        got.run_reasons += [
+            "the training command failed",
+            *explain("\n".join(ran.tail), ran.returncode, False, timeout, own or set()),
+        ]
+    return got
+
+
+def _read_log(log: Path, pattern: str | None) -> _Collected:
+    """A log, metrics file or TensorBoard events: the loss, and every other series in it."""
+    return _Collected(
+        L.from_file(log, pattern), extra={"source": str(log)}, metrics=M.from_file(log)
+    )
+
+
+def _main_points(points: list[L.LossPoint]) -> list[L.LossPoint]:
+    """A GAN log: the generator is the main series, judged with its pair."""
+    gan = [p for p in points if p.series]
+    return gan if gan and len(gan) * 2 >= len(points) else points
+
+
+def _named_series(points: list[L.LossPoint]) -> dict[str, list[float]]:
+    series: dict[str, list[float]] = {}
+    for p in points:
+        for name, value in (p.series or {}).items():
+            series.setdefault(name, []).append(value)
+    return series
+
+
+def _step_axis(points: list[L.LossPoint]) -> list[int] | None:
+    """The logged steps, when every point has one and they increase (steps that restart,
+    per-epoch batch counters, are no x-axis)."""
+    steps = [p.step for p in points if p.step is not None]
+    increasing = all(a < b for a, b in itertools.pairwise(steps))
+    return steps if points and len(steps) == len(points) and increasing else None
+
+
+def _verdict(
+    values: list[float],
+    series: dict[str, list[float]],
+    failed: bool,
+    min_points: int,
+    min_drop: float,
+    num_classes: int | None,
+) -> tuple[str, list[str]]:
+    if not values and failed:
+        # The failure is the reason (explained above), not the loss pattern.
+        return "fail", ["it failed before printing any loss value"]
+    if not values:
+        return "inconclusive", [
+            "no loss values found in the output: set train.pattern (a regex with one group)"
+        ]
+    if "generator" in series and "discriminator" in series:
+        v = decide_gan(series["generator"], series["discriminator"], min_points)
+    else:
+        v = decide(values, min_points=min_points, min_drop=min_drop, num_classes=num_classes)
+    return ("fail" if failed else v.verdict), v.reasons
+
+
 def check(
     command: str | None = None,
     log: Path | None = None,
@@ -92,104 +232,63 @@ def check(
 ) -> TrainResult:
     OutputDir(out_dir, repo=cwd).close()
     patterns = L.compile_pattern(pattern)
-    points: list[L.LossPoint] = []
-    times: list[float] = []
-    result_extra: dict[str, Any] = {}
-    run_reasons: list[str] = []
+    got = _Collected()
     if command:
-
-        def on_line(line: str) -> bool:
-            point = L.loss_from_line(line, patterns)
-            if point:
-                points.append(point)
-                times.append(time.monotonic())
-                # Stop early on NaN too: nothing after it can rescue the run.
-                values = [point.value, *(point.series or {}).values()]
-                return (max_steps > 0 and len(points) >= max_steps) or not all(
-                    math.isfinite(v) for v in values
-                )
-            return False
-
-        ran = run(
-            command, cwd, timeout, out_dir / "train.log", env, on_line, pass_env=pass_env or ()
-        )
-        result_extra = {
-            "command": command,
-            "log": ran.log,
-            "duration": round(ran.duration, 2),
-            "exit_code": ran.returncode,
-            "stopped_early": ran.stopped_early,
-            "timed_out": ran.timed_out,
-            "gpu": ran.gpu_name,
-            "isolation": ran.isolation,
-            "peak_gpu_memory_mib": ran.gpu_peak_mib,
-        }
-        if ran.stopped_early:
-            run_reasons.append(f"stopped after {len(points)} loss values (max {max_steps})")
-        elif ran.timed_out:
-            run_reasons.append(f"stopped at the {timeout:g} s time limit")
-        elif ran.returncode != 0:
-            run_reasons += [
-                "the training command failed",
-                *explain("\n".join(ran.tail), ran.returncode, False, timeout, own or set()),
-            ]
+        got = _run_command(command, cwd, timeout, max_steps, patterns, out_dir, env, own, pass_env)
     elif log is not None:
-        points = L.from_file(log, pattern)
-        result_extra = {"source": str(log)}
-    gan = [p for p in points if p.series]
-    if gan and len(gan) * 2 >= len(points):
-        points = gan  # a GAN log: the generator is the main series, judged with its pair
-    values = [p.value for p in points]
-    series: dict[str, list[float]] = {}
-    for p in points:
-        for name, value in (p.series or {}).items():
-            series.setdefault(name, []).append(value)
-    steps = [p.step for p in points if p.step is not None]
-    # Steps that restart (per-epoch batch counters) are no x-axis.
-    increasing = all(a < b for a, b in itertools.pairwise(steps))
-    step_list = steps if points and len(steps) == len(points) and increasing else None
-    if not points and "the training command failed" in run_reasons:
-        # The failure is the reason (explained above), not the loss pattern.
-        verdict, reasons = "fail", ["it failed before printing any loss value"]
-    elif not points:
-        verdict, reasons = (
-            "inconclusive",
-            ["no loss values found in the output: set train.pattern (a regex with one group)"],
-        )
-    else:
-        if "generator" in series and "discriminator" in series:
-            v = decide_gan(series["generator"], series["discriminator"], min_points)
-        else:
-            v = decide(values, min_points=min_points, min_drop=min_drop, num_classes=num_classes)
-        verdict, reasons = v.verdict, v.reasons
-        if "the training command failed" in run_reasons:
-            verdict = "fail"
+        got = _read_log(log, pattern)
+    points = _main_points(got.points)
+    values, series, step_list = [p.value for p in points], _named_series(points), _step_axis(points)
+    verdict, reasons = _verdict(values, series, got.failed, min_points, min_drop, num_classes)
+    metrics = M.summaries(got.metrics)
+    reasons += _warnings(got, metrics)
+    plot = _plot(values, out_dir, verdict, step_list, baseline, series, metrics) if points else None
     safe, bad = _json_safe(values)
-    plot = None
-    if points:
-        plot = str(
-            plot_png(
-                values,
-                out_dir / "loss.png",
-                f"training loss: {verdict}",
-                step_list,
-                baseline,
-                series=series if len(series) >= 2 else None,
-            )
-        )
     result = TrainResult(
         verdict=verdict,
-        reasons=run_reasons + reasons,
+        reasons=got.run_reasons + reasons,
         losses=safe,
         steps=step_list,
-        steps_per_second=_rate(points, times) if times else None,
+        steps_per_second=_rate(points, got.times) if got.times else None,
         plot=plot,
         nonfinite=bad,
         chart=mermaid_chart(values, f"training loss ({verdict})"),
         series={name: _json_safe(vals)[0] for name, vals in series.items()},
-        **result_extra,
+        metrics=metrics,
+        gpu_utilization_mean=got.gpu_utilization[0],
+        gpu_utilization_samples=got.gpu_utilization[1],
+        **got.extra,
     )
     if baseline is not None:
         mine = curve_from_result(result.to_dict(), label="this run")
         result.baseline = compare(mine, baseline, speed_tolerance).to_dict()
     return result
+
+
+def _warnings(got: _Collected, metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """What the other curves and the GPU say: warnings beside the verdict, never a failure."""
+    stepped = {name for name, series in got.metrics.series.items() if series.stepped()}
+    idle = idle_warning(*got.gpu_utilization)
+    return curve_warnings(metrics, stepped) + ([idle] if idle else [])
+
+
+def _plot(
+    values: list[float],
+    out_dir: Path,
+    verdict: str,
+    steps: list[int] | None,
+    baseline: Curve | None,
+    series: dict[str, list[float]],
+    metrics: dict[str, dict[str, Any]],
+) -> str:
+    return str(
+        plot_png(
+            values,
+            out_dir / "loss.png",
+            f"training loss: {verdict}",
+            steps,
+            baseline,
+            series=series if len(series) >= 2 else None,
+            metrics=metrics,
+        )
+    )
