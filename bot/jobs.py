@@ -28,7 +28,7 @@ from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
 from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url
-from forkvet.github import artifacts, checks, content, issues, pulls
+from forkvet.github import artifacts, checks, content, issues, pr_comments, pulls
 from forkvet.github.client import GitHubApp
 from forkvet.render import to_markdown, verdict
 from forkvet.report import Finding, Report
@@ -502,16 +502,20 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
             app, store, job.repo, repo, sha, f"{where}: **not counted** (logs: {logs})"
         )
     config, _ = content.repo_config(repo)
-    entry = _record_result(app, iid, store, job.repo, repo, run, config)
+    found = _run_result(app, iid, repo, run)
+    entry = _record(store, job.repo, repo, run, found, config)
     line = f"{where}: **{md_inline(str(run.get('conclusion') or 'neutral'))}** (logs: {logs})"
     issue, _ = issues.upsert_report_issue(
         repo, _runtime_report(store, job.repo, line), creator=app_login(app)
     )
     check = _gpu_check(repo, run, line, logs, entry, config)
+    plot = _artifact_link(settings, job.repo, run, found)
+    comments = _comment_on_pulls(app, repo, run, (logs, plot), found, entry, issue.number)
     return {
         "issue": issue.number,
         "check_run": check.id,
         "regression": bool(entry and entry["regression"]),
+        "pull_comments": comments,
     }
 
 
@@ -534,25 +538,74 @@ def _runs_our_workflow(settings: Settings, repo: Repository, sha: str) -> bool:
     )
 
 
-def _record_result(
-    app: GitHubApp,
-    iid: int,
+def _run_result(
+    app: GitHubApp, iid: int, repo: Repository, run: dict[str, Any]
+) -> artifacts.ArtifactResult | None:
+    """The run's train-check result (its artifact), or None."""
+    if not run.get("id"):
+        return None
+    return artifacts.run_artifact_result(repo, int(run["id"]), app.token(iid))
+
+
+def _record(
     store: Store,
     full_name: str,
     repo: Repository,
     run: dict[str, Any],
+    found: artifacts.ArtifactResult | None,
     config: Config,
 ) -> dict[str, Any] | None:
-    """The run's train-check result (its artifact), stored per commit and compared with the
-    default branch's previous one; the stored entry, or None without a result."""
-    if not run.get("id"):
-        return None
-    result = artifacts.run_result(repo, int(run["id"]), app.token(iid))
-    if result is None:
+    """The result stored per commit and compared with the default branch's previous one;
+    the stored entry, or None without a result."""
+    if found is None:
         return None
     return tracking.record(
-        store, full_name, run, result, repo.default_branch, config.train.max_slowdown / 100
+        store, full_name, run, found.result, repo.default_branch, config.train.max_slowdown / 100
     )
+
+
+def _artifact_link(
+    settings: Settings,
+    full_name: str,
+    run: dict[str, Any],
+    found: artifacts.ArtifactResult | None,
+) -> str | None:
+    """A link to the artifact that holds the loss plot, on the fork's own run page (the App
+    hosts no images: the plot stays in the artifact). None without one."""
+    url = str(run.get("html_url") or "")
+    if found is None or not url:
+        return None
+    return md_url(
+        f"{url}/artifacts/{found.artifact_id}",
+        _web_hosts(settings),
+        f"/{full_name}/actions/runs/",
+    )
+
+
+def _comment_on_pulls(
+    app: GitHubApp,
+    repo: Repository,
+    run: dict[str, Any],
+    links: tuple[str, str | None],
+    found: artifacts.ArtifactResult | None,
+    entry: dict[str, Any] | None,
+    issue_number: int,
+) -> list[int]:
+    """The one forkvet comment on each of the fork's own pull requests the run belongs to (the
+    handler kept only those), written or updated in place; the comments' ids."""
+    body = tracking.pr_comment(
+        str(run["head_sha"]),
+        str(run.get("conclusion") or "neutral"),
+        links,
+        found.result if found else None,
+        entry,
+        issue_number,
+    )
+    ids = []
+    for number in run.get("pull_requests") or []:
+        comment, _ = pr_comments.upsert_pr_comment(repo, int(number), body, app_login(app))
+        ids.append(comment.id)
+    return ids
 
 
 def _gpu_check(
