@@ -603,7 +603,16 @@ def _comment_on_pulls(
     )
     ids = []
     for number in run.get("pull_requests") or []:
-        comment, _ = pr_comments.upsert_pr_comment(repo, int(number), body, app_login(app))
+        try:
+            comment, _ = pr_comments.upsert_pr_comment(repo, int(number), body, app_login(app))
+        except GithubException as exc:
+            # A locked or deleted pull request: the report issue and the check run already
+            # hold the result, and retrying the job would add a second check run.
+            log.warning(
+                "pull request comment failed",
+                extra={"repo": repo.full_name, "pull": number, "status": exc.status},
+            )
+            continue
         ids.append(comment.id)
     return ids
 

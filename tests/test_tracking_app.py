@@ -349,6 +349,18 @@ def test_one_pull_request_comment_updated_in_place_for_trusted_runs_only(
     assert rows == sorted(rows)
     assert "64%" in table and "0.91" in table and "@acme/admins" not in table
 
+    # a locked pull request refuses the edit: the job still ends, with one more check run
+    # (a retried job would add a second one)
+    third = emulator.commit(repo, "feature", {"train.py": "# warmup\n"}, "warmup")
+    emulator.fail_next("PATCH", r"/issues/comments/\d+$", 403)
+    gpu_checks = sum(r["name"] == "forkvet GPU" for r in repo.check_runs)
+    fold(client, emulator, pr_run(emulator, repo, third, number, with_metrics(curve(0.4), 0.9)))
+    store = Store(settings.db)
+    wait_for(lambda: any(m == "PATCH" and s == 403 for m, _p, s in emulator.calls))
+    wait_for(lambda: set(store.counts()) == {"done"})
+    assert sum(r["name"] == "forkvet GPU" for r in repo.check_runs) == gpu_checks + 1
+    assert third[:12] not in bot_comments(emulator, repo, number)[0]["body"]
+
     # a pull request from another fork: its run never counts, so no comment
     other = emulator.add_repo("mallory", "deepnet", FORK_FILES)
     fork_run = emulator.add_workflow_run(
@@ -368,3 +380,23 @@ def test_one_pull_request_comment_updated_in_place_for_trusted_runs_only(
         payload["repository"]["id"] = repo.id
         assert post(client, payload, "workflow_run").get_json()["jobs"] == 0
     assert len(repo.comments) == 2 and again["_edits"] == 1
+
+
+def test_only_pull_requests_between_the_forks_own_branches_are_kept() -> None:
+    from bot.handlers.workflow_run import own_pulls
+
+    def pr(number: Any, head: Any = 7, base: Any = 7) -> dict[str, Any]:
+        return {"number": number, "head": {"repo": {"id": head}}, "base": {"repo": {"id": base}}}
+
+    assert own_pulls({"pull_requests": []}, 7) == []
+    assert own_pulls({"pull_requests": [pr(3), pr(5)]}, 7) == [3, 5]
+    for bad in (
+        [pr(3, head=8)],  # from another fork
+        [pr(3), pr(4, base=8)],  # one of them into another repository
+        [pr(True)],
+        [pr("3")],
+        [{"number": 3}],  # repositories not named: cannot be told
+        [{"number": 3, "head": "x", "base": []}],
+        "not a list",
+    ):
+        assert own_pulls({"pull_requests": bad}, 7) is None, bad

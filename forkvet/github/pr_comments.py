@@ -7,6 +7,7 @@ comment of their own (the escaping breaks copies in text forkvet writes, not in 
 
 from __future__ import annotations
 
+from github.Issue import Issue
 from github.IssueComment import IssueComment
 from github.Repository import Repository
 
@@ -14,8 +15,8 @@ MARKER = "<!-- forkvet:train-check -->"
 MAX_SCANNED = 500  # comments looked through on one pull request
 
 
-def find_own_comment(repo: Repository, number: int, author: str) -> IssueComment | None:
-    for i, comment in enumerate(repo.get_issue(number).get_comments()):
+def find_own_comment(issue: Issue, author: str) -> IssueComment | None:
+    for i, comment in enumerate(issue.get_comments()):
         if i >= MAX_SCANNED:
             break
         if comment.user.login == author and (comment.body or "").startswith(MARKER):
@@ -28,9 +29,10 @@ def upsert_pr_comment(
 ) -> tuple[IssueComment, bool]:
     """(comment, created): the App's comment on pull request `number` now says `body`."""
     text = f"{MARKER}\n{body}"
-    comment = find_own_comment(repo, number, author)
+    issue = repo.get_issue(number)  # a pull request's comments are its issue's
+    comment = find_own_comment(issue, author)
     if comment is None:
-        return repo.get_issue(number).create_comment(text), True
+        return issue.create_comment(text), True
     if comment.body != text:
         comment.edit(text)
     return comment, False
