@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
+from forkvet.errors import InputError
 from forkvet.escape import md_code, md_inline
 from forkvet.runtime import runs_table
 from forkvet.runtime.baseline import compare, curve_from_result
+from forkvet.runtime.plot import mermaid_chart
 from forkvet.runtime.runs_table import RunRow
 
 MAX_ROWS = runs_table.MAX_ROWS
@@ -132,18 +134,28 @@ def pr_comment(
             "`forkvet-runtime` artifact), so there is nothing to compare."
         )
     else:
-        parts += [_metrics_section(result), _baseline_section(entry)]
+        parts += [_chart(result), _metrics_section(result), _baseline_section(entry)]
     parts.append(
         f"_forkvet updates this comment for each new commit; the report issue #{issue_number} "
         "keeps the table of runs across commits._"
     )
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _chart(result: dict[str, Any]) -> str:
+    """The loss curve inline: a Mermaid chart the App draws again from the result's validated
+    numbers (never the `chart` text the run wrote), which GitHub renders in comments."""
+    try:
+        losses = curve_from_result(result).losses
+    except InputError:
+        return ""
+    return mermaid_chart(losses, "training loss").strip()
 
 
 def _metrics_section(result: dict[str, Any]) -> str:
     table = runs_table.metrics_markdown(result)
     if table:
-        return "#### Metrics\n\n" + table
+        return "#### Metrics\n\n" + table.strip()
     final = runs_table.fmt(runs_table.final_loss(result.get("losses")))
     return f"#### Metrics\n\nOnly the training loss was found: final loss {final}."
 

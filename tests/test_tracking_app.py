@@ -329,6 +329,7 @@ def test_one_pull_request_comment_updated_in_place_for_trusted_runs_only(
     body = comment["body"]
     assert body.startswith(MARKER) and body.count(MARKER) == 1
     assert f"`{first[:12]}`: **pass**" in body and "#### Metrics" in body
+    assert '```mermaid\nxychart-beta\n    title "training loss"' in body  # drawn by the App
     assert "@acme/admins" not in body and "<!-- forkvet:train-check -->" not in body[1:]
     assert f"](https://github.com/acme/deepnet/actions/runs/{run1['id']}/artifacts/" in body
     assert f"no regression vs `{base[:7]}`" in body
