@@ -80,12 +80,14 @@ def _against(
         "reasons": cmp.reasons,
         "final_loss_change": cmp.final_loss_change,
         "speed_change": cmp.speed_change,
+        "slower_only": cmp.slower_only,
     }
 
 
 def _status(entry: dict[str, Any]) -> str | None:
+    """The runs table's `vs baseline`: speed alone is "slower" (a busy runner does that too)."""
     if entry.get("regression"):
-        return "regressed"
+        return "slower" if entry.get("slower_only") is True else "regressed"
     return "ok" if entry.get("baseline_sha") else None
 
 
@@ -164,6 +166,8 @@ def _baseline_section(entry: dict[str, Any] | None) -> str:
     head = "#### Against the default branch\n\n"
     if entry is None or not entry.get("baseline_sha"):
         return head + "No earlier result of the default branch to compare with."
-    status = "**regressed**" if entry.get("regression") else "no regression"
+    status = {"regressed": "**regressed**", "slower": "**slower**"}.get(
+        str(_status(entry)), "no regression"
+    )
     reasons = "\n".join(f"- {md_inline(r)}" for r in entry.get("reasons") or [])
     return f"{head}{status} vs {md_code(str(entry['baseline_sha'])[:7])}\n\n{reasons}".rstrip()

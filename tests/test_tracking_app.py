@@ -401,3 +401,23 @@ def test_only_pull_requests_between_the_forks_own_branches_are_kept() -> None:
         "not a list",
     ):
         assert own_pulls({"pull_requests": bad}, 7) is None, bad
+
+
+def test_the_comment_and_the_table_say_slower_when_only_speed_fell() -> None:
+    from bot.tracking import pr_comment, row_of, trend_table
+
+    entry = {
+        "sha": "c" * 40,
+        "created": 100.0,
+        "verdict": "pass",
+        "final_loss": 0.5,
+        "regression": True,
+        "slower_only": True,
+        "baseline_sha": "d" * 40,
+        "reasons": ["training is slower: 6 vs 10 steps/s (-40%, tolerance 20%)"],
+    }
+    body = pr_comment("c" * 40, "success", ("logs", None), curve(0.5), entry, 1)
+    assert "**slower** vs `ddddddd`" in body and "regressed" not in body
+    # an entry stored before the runs table existed (no `row`) still gives its row
+    assert row_of(entry).train_loss == 0.5 and row_of(entry).vs_baseline == "slower"
+    assert "**slower** vs `ddddddd`" in trend_table([entry])
