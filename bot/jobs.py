@@ -8,10 +8,13 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from github import GithubException
+from github import Github, GithubException
+from github.CheckRun import CheckRun
+from github.Issue import Issue
+from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from bot import accepting, tracking
@@ -25,13 +28,16 @@ from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
 from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url
-from forkvet.github import artifacts, checks, content, issues, pulls
+from forkvet.github import artifacts, checks, content, issues, pr_comments, pulls
 from forkvet.github.client import GitHubApp
 from forkvet.render import to_markdown, verdict
 from forkvet.report import Finding, Report
 from forkvet.snapshot import load
 from forkvet.source import clone
 from forkvet.vet import vet
+
+if TYPE_CHECKING:
+    from forkvet.giveback.drafts import Draft
 
 log = logging.getLogger("forkvet.app")
 CLONE_TIMEOUT_S = 600
@@ -204,12 +210,41 @@ def attribution_draft(repo: Repository, report: Report, snap_root: Path) -> str:
 
 
 def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
+    """Vet the fork's default branch and publish: the `forkvet` check run, the report issue,
+    the setup pull request."""
     p = job.payload
     app = app_for(settings)
-    gh = app.client(int(p["installation_id"]))
+    opened = _open_repo(app.client(int(p["installation_id"])), job)
+    if isinstance(opened, dict):
+        return opened
+    repo, head = opened
+    if p.get("forks_only") and not repo.fork:
+        return {"skipped": "not a fork"}
+    check = _check_run(repo, store, job, head)
+    # A failure propagates: the queue retries transient ones and reports the final one
+    # on this check run (report_failure).
+    config, config_error = _effective_config(settings, repo)
+    with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
+        dest, work = _job_dirs(Path(tmp))
+        _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
+        report = _vet_checkout(store, job, repo, dest, config, config_error)
+        status, issue, created = _publish_report(app, store, job, repo, check, report, config_error)
+        setup_files = _setup_files(repo, dest, report, settings, config, work)
+    pull = _publish_setup_pr(app, repo, report, setup_files)
+    return {
+        "check_run": check.id,
+        "issue": issue.number,
+        "issue_created": created,
+        "pull": pull.number if pull else None,
+        "verdict": status,
+    }
+
+
+def _open_repo(gh: Github, job: Job) -> tuple[Repository, str] | dict[str, Any]:
+    """(repository, default branch head), or the job's result when it is gone."""
     try:
         repo = gh.get_repo(job.repo)
-        head = repo.get_branch(repo.default_branch).commit.sha
+        return repo, repo.get_branch(repo.default_branch).commit.sha
     except GithubException as exc:
         if exc.status == 404:
             log.warning(
@@ -218,53 +253,76 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
             )
             return {"skipped": "repository not found"}
         raise
-    if p.get("forks_only") and not repo.fork:
-        return {"skipped": "not a fork"}
-    check = None
+
+
+def _check_run(repo: Repository, store: Store, job: Job, head: str) -> CheckRun:
+    """The job's own check run (a retried job reuses it), else a new one on `head`."""
     if job.check_run_id:
         try:
-            check = repo.get_check_run(job.check_run_id)
+            return repo.get_check_run(job.check_run_id)
         except GithubException:
-            check = None
-    if check is None:
-        check = checks.start(repo, head)
-        store.set_check_run(job.id, check.id)
-    # A failure propagates: the queue retries transient ones and reports the final one
-    # on this check run (report_failure).
-    # The operator's policy is the floor; the fork's own file can only tighten it, and a
-    # broken one leaves the operator's policy in force and says so (action_required).
+            pass
+    check = checks.start(repo, head)
+    store.set_check_run(job.id, check.id)
+    return check
+
+
+def _effective_config(settings: Settings, repo: Repository) -> tuple[Config, str | None]:
+    """The operator's policy is the floor; the fork's own file can only tighten it, and a
+    broken one leaves the operator's policy in force (the error is returned, to be said)."""
     own, config_error = content.repo_config(repo, repo.default_branch)
-    config = settings.policy if config_error else tighten(settings.policy, own)
-    with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
-        dest, work = _job_dirs(Path(tmp))
-        _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
-        report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
-        # The operator's acceptances (FORKVET_POLICY's accept:) and those people with write
-        # access made with `/forkvet accept`: never the fork's own file.
-        accept.apply(report, config.accept + accepting.stored(store, job.repo), dest)
-        if config_error:
-            report.findings.append(
-                Finding(
-                    "config",
-                    "warning",
-                    "Invalid .github/forkvet.yml",
-                    f"{config_error}; the App's policy was applied instead. Fix the file: "
-                    f"until then this check asks for action",
-                    path=".github/forkvet.yml",
-                )
+    return (settings.policy if config_error else tighten(settings.policy, own)), config_error
+
+
+def _vet_checkout(
+    store: Store, job: Job, repo: Repository, dest: Path, config: Config, config_error: str | None
+) -> Report:
+    report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
+    # The operator's acceptances (FORKVET_POLICY's accept:) and those people with write
+    # access made with `/forkvet accept`: never the fork's own file.
+    accept.apply(report, config.accept + accepting.stored(store, job.repo), dest)
+    if config_error:
+        report.findings.append(
+            Finding(
+                "config",
+                "warning",
+                "Invalid .github/forkvet.yml",
+                f"{config_error}; the App's policy was applied instead. Fix the file: "
+                f"until then this check asks for action",
+                path=".github/forkvet.yml",
             )
-        markdown = to_markdown(report)
-        status, line = verdict(report)
-        checks.complete(
-            check,
-            report,
-            title=f"forkvet: {line}"[:255],
-            summary=markdown,
-            conclusion=("action_required" if config_error and not report.has_errors else None),
         )
-        store.save_report(job.repo, markdown)
-        issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
-        setup_files = _setup_files(repo, dest, report, settings, config, work)
+    return report
+
+
+def _publish_report(
+    app: GitHubApp,
+    store: Store,
+    job: Job,
+    repo: Repository,
+    check: CheckRun,
+    report: Report,
+    config_error: str | None,
+) -> tuple[str, Issue, bool]:
+    """The check run completed and the report issue written; (verdict, issue, created)."""
+    markdown = to_markdown(report)
+    status, line = verdict(report)
+    checks.complete(
+        check,
+        report,
+        title=f"forkvet: {line}"[:255],
+        summary=markdown,
+        # a broken .github/forkvet.yml asks for action (unless an error already fails it)
+        conclusion=("action_required" if config_error and not report.has_errors else None),
+    )
+    store.save_report(job.repo, markdown)
+    issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
+    return status, issue, created
+
+
+def _publish_setup_pr(
+    app: GitHubApp, repo: Repository, report: Report, setup_files: SetupFiles
+) -> PullRequest | None:
     setup = pulls.ensure_setup_pr(
         repo,
         setup_files.files,
@@ -275,13 +333,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         setup.pull.create_issue_comment(
             f"forkvet did not update this pull request: {setup.skipped_reason}."
         )
-    return {
-        "check_run": check.id,
-        "issue": issue.number,
-        "issue_created": created,
-        "pull": setup.pull.number if setup.pull else None,
-        "verdict": status,
-    }
+    return setup.pull
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -440,44 +492,141 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
     `forkvet GPU` check run on its commit. Nothing of the run's own text is shown unescaped."""
     p = job.payload
     run = p["workflow_run"]
-    conclusion = str(run.get("conclusion") or "neutral")
     sha = str(run["head_sha"])
-    url = str(run.get("html_url") or "")
-    runs_prefix = f"/{job.repo}/actions/runs/"
-    logs = md_url(url, _web_hosts(settings), runs_prefix)
-    where = (
-        f"- GPU workflow `{WORKFLOW_PATH}` on {md_code(sha[:12])} "
-        f"({md_inline(run.get('event') or '')} to {md_code(run.get('head_branch') or '?')})"
-    )
-    line = f"{where}: **{md_inline(conclusion)}** (logs: {logs})"
+    where, logs = _run_where(settings, job.repo, run)
     app = app_for(settings)
     iid = int(p["installation_id"])
     repo = app.client(iid).get_repo(job.repo)
-    workflow = _workflow_at(repo, sha)
-    if workflow is None or not is_rendered(
-        workflow, settings.action_repo, settings.action_ref, settings.runner_labels
-    ):
+    if not _runs_our_workflow(settings, repo, sha):
         return _not_counted(
             app, store, job.repo, repo, sha, f"{where}: **not counted** (logs: {logs})"
         )
     config, _ = content.repo_config(repo)
-    entry = None
-    if run.get("id"):
-        # The run's train-check result (its artifact): stored per commit and compared with
-        # the default branch's previous one.
-        result = artifacts.run_result(repo, int(run["id"]), app.token(iid))
-        if result is not None:
-            entry = tracking.record(
-                store,
-                job.repo,
-                run,
-                result,
-                repo.default_branch,
-                config.train.max_slowdown / 100,
+    found = _run_result(app, iid, repo, run)
+    entry = _record(store, job.repo, repo, run, found, config)
+    line = f"{where}: **{md_inline(str(run.get('conclusion') or 'neutral'))}** (logs: {logs})"
+    issue, _ = issues.upsert_report_issue(
+        repo, _runtime_report(store, job.repo, line), creator=app_login(app)
+    )
+    check = _gpu_check(repo, run, line, logs, entry, config)
+    plot = _artifact_link(settings, job.repo, run, found)
+    comments = _comment_on_pulls(app, repo, run, (logs, plot), found, entry, issue.number)
+    return {
+        "issue": issue.number,
+        "check_run": check.id,
+        "regression": bool(entry and entry["regression"]),
+        "pull_comments": comments,
+    }
+
+
+def _run_where(settings: Settings, full_name: str, run: dict[str, Any]) -> tuple[str, str]:
+    """(what ran where, the logs link): the run's URL is a link only to the fork's own runs
+    on GitHub, else code."""
+    url = str(run.get("html_url") or "")
+    logs = md_url(url, _web_hosts(settings), f"/{full_name}/actions/runs/")
+    where = (
+        f"- GPU workflow `{WORKFLOW_PATH}` on {md_code(str(run['head_sha'])[:12])} "
+        f"({md_inline(run.get('event') or '')} to {md_code(run.get('head_branch') or '?')})"
+    )
+    return where, logs
+
+
+def _runs_our_workflow(settings: Settings, repo: Repository, sha: str) -> bool:
+    workflow = _workflow_at(repo, sha)
+    return workflow is not None and is_rendered(
+        workflow, settings.action_repo, settings.action_ref, settings.runner_labels
+    )
+
+
+def _run_result(
+    app: GitHubApp, iid: int, repo: Repository, run: dict[str, Any]
+) -> artifacts.ArtifactResult | None:
+    """The run's train-check result (its artifact), or None."""
+    if not run.get("id"):
+        return None
+    return artifacts.run_artifact_result(repo, int(run["id"]), app.token(iid))
+
+
+def _record(
+    store: Store,
+    full_name: str,
+    repo: Repository,
+    run: dict[str, Any],
+    found: artifacts.ArtifactResult | None,
+    config: Config,
+) -> dict[str, Any] | None:
+    """The result stored per commit and compared with the default branch's previous one;
+    the stored entry, or None without a result."""
+    if found is None:
+        return None
+    return tracking.record(
+        store, full_name, run, found.result, repo.default_branch, config.train.max_slowdown / 100
+    )
+
+
+def _artifact_link(
+    settings: Settings,
+    full_name: str,
+    run: dict[str, Any],
+    found: artifacts.ArtifactResult | None,
+) -> str | None:
+    """A link to the artifact that holds the loss plot, on the fork's own run page (the App
+    hosts no images: the plot stays in the artifact). None without one."""
+    url = str(run.get("html_url") or "")
+    if found is None or not url:
+        return None
+    return md_url(
+        f"{url}/artifacts/{found.artifact_id}",
+        _web_hosts(settings),
+        f"/{full_name}/actions/runs/",
+    )
+
+
+def _comment_on_pulls(
+    app: GitHubApp,
+    repo: Repository,
+    run: dict[str, Any],
+    links: tuple[str, str | None],
+    found: artifacts.ArtifactResult | None,
+    entry: dict[str, Any] | None,
+    issue_number: int,
+) -> list[int]:
+    """The one forkvet comment on each of the fork's own pull requests the run belongs to (the
+    handler kept only those), written or updated in place; the comments' ids."""
+    body = tracking.pr_comment(
+        str(run["head_sha"]),
+        str(run.get("conclusion") or "neutral"),
+        links,
+        found.result if found else None,
+        entry,
+        issue_number,
+    )
+    ids = []
+    for number in run.get("pull_requests") or []:
+        try:
+            comment, _ = pr_comments.upsert_pr_comment(repo, int(number), body, app_login(app))
+        except GithubException as exc:
+            # A locked or deleted pull request: the report issue and the check run already
+            # hold the result, and retrying the job would add a second check run.
+            log.warning(
+                "pull request comment failed",
+                extra={"repo": repo.full_name, "pull": number, "status": exc.status},
             )
-    body = _runtime_report(store, job.repo, line)
-    issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app))
-    # And a check run on the commit the GPU jobs ran on, beside the static `forkvet` one.
+            continue
+        ids.append(comment.id)
+    return ids
+
+
+def _gpu_check(
+    repo: Repository,
+    run: dict[str, Any],
+    line: str,
+    logs: str,
+    entry: dict[str, Any] | None,
+    config: Config,
+) -> CheckRun:
+    """A `forkvet GPU` check run on the commit the GPU jobs ran on, beside the static one."""
+    conclusion = str(run.get("conclusion") or "neutral")
     title = f"GPU smoke test and training check: {conclusion}"
     summary = f"{line}\n\nThe job summaries on the run hold the details (loss chart, output tail)."
     if entry is not None and entry["regression"]:
@@ -487,20 +636,15 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
             conclusion = "failure"
     kwargs: dict[str, Any] = {}
     if logs.startswith("["):  # a link: the URL is the fork's own run on GitHub
-        kwargs["details_url"] = url
-    check = repo.create_check_run(
+        kwargs["details_url"] = str(run.get("html_url") or "")
+    return repo.create_check_run(
         name=f"{checks.CHECK_NAME} GPU",
-        head_sha=sha,
+        head_sha=str(run["head_sha"]),
         status="completed",
         conclusion=conclusion,
         output={"title": title, "summary": summary},
         **kwargs,
     )
-    return {
-        "issue": issue.number,
-        "check_run": check.id,
-        "regression": bool(entry and entry["regression"]),
-    }
 
 
 NOT_COUNTED = (
@@ -610,75 +754,112 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
 
 def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str, Any]) -> str:
     """Draft (or, with a user token and opt-in config, open) upstream fixes or a thank-you."""
-    from forkvet.giveback.cli import thanks_text
-    from forkvet.giveback.drafts import compare_url, plan
-    from forkvet.giveback.gitops import fetch_upstream
-    from forkvet.giveback.publish import client, open_pull, push_branch, thank
-
     parent = repo.parent
     if parent is None:
         return "this repository is not a fork: there is no upstream to give back to."
     # The operator's policy caps what the fork's own file may ask: upstream writes use the
     # operator's user token, so they need the operator's opt-in as well as the fork's.
-    own, config_error = content.repo_config(repo, repo.default_branch)
-    config = settings.policy if config_error else tighten(settings.policy, own)
+    config, _ = _effective_config(settings, repo)
     token = app.token(int(p["installation_id"]))
     with tempfile.TemporaryDirectory(prefix="forkvet-giveback-") as tmp:
         dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
         if p["command"] == "thank":
-            title, body = thanks_text(vet(load(dest, name=repo.name)), parent.full_name, None)
-            if settings.user_token and config.upstream.thank_you:
-                status, url = thank(
-                    client(settings.user_token, settings.api_url), parent.full_name, title, body
-                )
-                return f"thank-you issue: {status}" + (f" — {url}" if url else "")
-            return (
-                "here is a draft thank-you issue (forkvet opens it only when both this "
-                "fork's `.github/forkvet.yml` and the App's operator set "
-                "`upstream.thank_you: true` and a user token is configured):\n\n"
-                f"**{title}**\n\n{body}"
-            )
-        base = fetch_upstream(dest, parent.clone_url)
-        shas = p.get("args", "").split() or None
-        result = plan(dest, parent.clone_url, base, shas, repo.owner.login)
-        if not result.commits:
-            return "this fork has no commits that upstream lacks."
-        lines = []
-        for draft in result.drafts:
-            draft.compare_url = compare_url(
-                parent.html_url, base, repo.owner.login, draft.branch, draft.title, draft.body
-            )
-            if draft.status == "drafted":
-                push_branch(dest, repo.clone_url, draft.branch, token)
-                if settings.user_token and config.upstream.open_pull_requests:
-                    open_pull(
-                        client(settings.user_token, settings.api_url),
-                        parent.full_name,
-                        repo.full_name,
-                        draft,
-                        base,
-                        config.upstream.max_prs_per_hour,
-                        config.upstream.max_open_prs,
-                    )
-            # Commit subjects and messages are the fork's text: escaped; links only to GitHub.
-            link = (
-                f": open the pull request {md_url(draft.compare_url, _web_hosts(settings))}"
-                if draft.compare_url and draft.status == "drafted"
-                else ""
-            )
-            lines.append(
-                f"- **{md_inline(draft.title)}** — {md_inline(draft.status)}{link}"
-                + (f" ({md_url(draft.url, _web_hosts(settings))})" if draft.url else "")
-                + (f"\n\n{md_fence(draft.message)}" if draft.message else "")
-            )
-        skipped = [c for c in result.commits if c["classification"] != "fix"]
-        lines += [
-            f"- {md_code(str(c['sha'])[:10])} {md_inline(c['subject'])}: "
-            f"{md_inline(c['classification'])} ({md_inline(c['reason'])})"
-            for c in skipped
-        ]
-        return "upstream drafts (branches pushed to this fork):\n\n" + "\n".join(lines)
+            return _thank(settings, config, repo, parent, dest)
+        return _upstream(settings, config, repo, parent, dest, token, p.get("args", ""))
+
+
+def _thank(
+    settings: Settings, config: Config, repo: Repository, parent: Repository, dest: Path
+) -> str:
+    from forkvet.giveback.cli import thanks_text
+    from forkvet.giveback.publish import client, thank
+
+    title, body = thanks_text(vet(load(dest, name=repo.name)), parent.full_name, None)
+    if settings.user_token and config.upstream.thank_you:
+        status, url = thank(
+            client(settings.user_token, settings.api_url), parent.full_name, title, body
+        )
+        return f"thank-you issue: {status}" + (f" — {url}" if url else "")
+    return (
+        "here is a draft thank-you issue (forkvet opens it only when both this "
+        "fork's `.github/forkvet.yml` and the App's operator set "
+        "`upstream.thank_you: true` and a user token is configured):\n\n"
+        f"**{title}**\n\n{body}"
+    )
+
+
+def _upstream(
+    settings: Settings,
+    config: Config,
+    repo: Repository,
+    parent: Repository,
+    dest: Path,
+    token: str,
+    args: str,
+) -> str:
+    from forkvet.giveback.drafts import compare_url, plan
+    from forkvet.giveback.gitops import fetch_upstream
+
+    base = fetch_upstream(dest, parent.clone_url)
+    result = plan(dest, parent.clone_url, base, args.split() or None, repo.owner.login)
+    if not result.commits:
+        return "this fork has no commits that upstream lacks."
+    lines = []
+    for draft in result.drafts:
+        draft.compare_url = compare_url(
+            parent.html_url, base, repo.owner.login, draft.branch, draft.title, draft.body
+        )
+        if draft.status == "drafted":
+            _push_draft(settings, config, repo, parent, dest, token, draft, base)
+        lines.append(_draft_line(settings, draft))
+    skipped = [c for c in result.commits if c["classification"] != "fix"]
+    lines += [
+        f"- {md_code(str(c['sha'])[:10])} {md_inline(c['subject'])}: "
+        f"{md_inline(c['classification'])} ({md_inline(c['reason'])})"
+        for c in skipped
+    ]
+    return "upstream drafts (branches pushed to this fork):\n\n" + "\n".join(lines)
+
+
+def _push_draft(
+    settings: Settings,
+    config: Config,
+    repo: Repository,
+    parent: Repository,
+    dest: Path,
+    token: str,
+    draft: Draft,
+    base: str,
+) -> None:
+    """The draft's branch on the fork; the pull request upstream only when both opted in."""
+    from forkvet.giveback.publish import client, open_pull, push_branch
+
+    push_branch(dest, repo.clone_url, draft.branch, token)
+    if settings.user_token and config.upstream.open_pull_requests:
+        open_pull(
+            client(settings.user_token, settings.api_url),
+            parent.full_name,
+            repo.full_name,
+            draft,
+            base,
+            config.upstream.max_prs_per_hour,
+            config.upstream.max_open_prs,
+        )
+
+
+def _draft_line(settings: Settings, draft: Draft) -> str:
+    # Commit subjects and messages are the fork's text: escaped; links only to GitHub.
+    link = (
+        f": open the pull request {md_url(draft.compare_url, _web_hosts(settings))}"
+        if draft.compare_url and draft.status == "drafted"
+        else ""
+    )
+    return (
+        f"- **{md_inline(draft.title)}** — {md_inline(draft.status)}{link}"
+        + (f" ({md_url(draft.url, _web_hosts(settings))})" if draft.url else "")
+        + (f"\n\n{md_fence(draft.message)}" if draft.message else "")
+    )
 
 
 HANDLERS = {"vet": vet_and_publish, "workflow_run": fold_workflow_run, "comment": comment_command}

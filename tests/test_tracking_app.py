@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import subprocess
 import zipfile
 from typing import Any
 
@@ -163,9 +164,9 @@ def test_trend_table_survives_hostile_numbers() -> None:
     )
     assert table.count("—") >= 3
     assert curve_from_result({"losses": [huge, 1.0], "steps_per_second": huge}).losses[1] == 1.0
-    from bot.tracking import _final_loss
+    from forkvet.runtime.runs_table import final_loss
 
-    assert _final_loss([huge, 2.0, 1.0]) == 1.0
+    assert final_loss([huge, 2.0, 1.0]) == 1.0
 
 
 def test_archive_reading_is_bounded_and_validated() -> None:
@@ -215,3 +216,208 @@ def test_the_action_takes_its_baseline_from_the_default_branch(
     out2 = tmp_path / "none.json"
     assert main(["baseline", "--out", str(out2), "--branch", "nope"]) == 0
     assert not out2.exists() and "no earlier result" in capsys.readouterr().out
+
+
+# -- results where the pull request is ---------------------------------------------------------
+HOSTILE_METRIC = "top1 <!-- forkvet:train-check --> @acme/admins"
+
+
+def with_metrics(result: dict[str, Any], top1: float) -> dict[str, Any]:
+    def metric(kind: str, last: float, best: float, goal: str) -> dict[str, Any]:
+        return {
+            "points": [[10, last], [400, last]],
+            "first": last,
+            "last": last,
+            "best": best,
+            "best_step": 400,
+            "goal": goal,
+            "trend": "flat",
+            "kind": kind,
+        }
+
+    final = result["losses"][-1]
+    return {
+        **result,
+        "gpu_utilization_mean": 64.0,
+        "metrics": {
+            "loss": metric("train_loss", final, final, "min"),
+            "val_loss": metric("val_loss", final + 0.1, final + 0.1, "min"),
+            HOSTILE_METRIC: metric("metric", top1, top1, "max"),
+        },
+    }
+
+
+def pull_minimal(emulator: GitHubEmulator, number: int, sha: str, head: Any, base: Any) -> Any:
+    """A workflow run's `pull_requests` entry, as GitHub's schema has it."""
+
+    def side(repo: Any, ref: str) -> dict[str, Any]:
+        url = f"{emulator.base_url}/repos/{repo.full_name}"
+        return {"ref": ref, "sha": sha, "repo": {"id": repo.id, "url": url, "name": repo.name}}
+
+    return {
+        "id": 9000 + number,
+        "number": number,
+        "url": f"{emulator.base_url}/repos/{base.full_name}/pulls/{number}",
+        "head": side(head, "feature"),
+        "base": side(base, "main"),
+    }
+
+
+def open_pull(emulator: GitHubEmulator, repo: Any) -> int:
+    number = len(repo.issues) + len(repo.pulls) + 1
+    repo.pulls.append(
+        {
+            "id": 8000 + number,
+            "number": number,
+            "title": "try a new schedule",
+            "body": "",
+            "state": "open",
+            "_head": "feature",
+            "_base": "main",
+            "created_at": "2026-12-06T08:00:00Z",
+        }
+    )
+    return number
+
+
+def pr_run(
+    emulator: GitHubEmulator, repo: Any, sha: str, number: int, result: dict[str, Any]
+) -> dict[str, Any]:
+    run = emulator.add_workflow_run(
+        repo,
+        sha,
+        branch="feature",
+        event="pull_request",
+        artifacts={"forkvet-runtime": artifact(result)},
+    )
+    run["pull_requests"] = [pull_minimal(emulator, number, sha, repo, repo)]
+    return run
+
+
+def bot_comments(emulator: GitHubEmulator, repo: Any, number: int) -> list[dict[str, Any]]:
+    return [c for c in repo.comments if c["issue"] == number and c["_user"] == emulator.bot_login]
+
+
+def test_one_pull_request_comment_updated_in_place_for_trusted_runs_only(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    from forkvet.github.pr_comments import MARKER
+
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    base = merge_setup_workflow(emulator, repo)
+    fold(
+        client,
+        emulator,
+        emulator.add_workflow_run(repo, base, artifacts={"forkvet-runtime": artifact(curve(0.5))}),
+    )
+    # a same-repository pull request from the branch `feature`, where someone already pasted
+    # forkvet's marker into a comment of their own
+    subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "update-ref", "refs/heads/feature", base], check=True
+    )
+    number = open_pull(emulator, repo)
+    human = emulator.add_comment(repo, number, f"{MARKER}\nmine, not forkvet's", "mallory")
+
+    first = emulator.commit(repo, "feature", {"train.py": "# cosine\n"}, "cosine")
+    run1 = pr_run(emulator, repo, first, number, with_metrics(curve(0.45), 0.91))
+    fold(client, emulator, run1)
+    wait_for(lambda: bot_comments(emulator, repo, number))
+    [comment] = bot_comments(emulator, repo, number)
+    body = comment["body"]
+    assert body.startswith(MARKER) and body.count(MARKER) == 1
+    assert f"`{first[:12]}`: **pass**" in body and "#### Metrics" in body
+    assert '```mermaid\nxychart-beta\n    title "training loss"' in body  # drawn by the App
+    assert "@acme/admins" not in body and "<!-- forkvet:train-check -->" not in body[1:]
+    assert f"](https://github.com/acme/deepnet/actions/runs/{run1['id']}/artifacts/" in body
+    assert f"no regression vs `{base[:7]}`" in body
+    assert human["_edits"] == 0 and human["body"].endswith("mine, not forkvet's")
+
+    # the next commit of the pull request: the same comment, updated in place
+    second = emulator.commit(repo, "feature", {"train.py": "# lr typo\n"}, "lr")
+    fold(client, emulator, pr_run(emulator, repo, second, number, with_metrics(curve(1.3), 0.5)))
+    wait_for(lambda: second[:12] in bot_comments(emulator, repo, number)[0]["body"])
+    [again] = bot_comments(emulator, repo, number)
+    assert again["id"] == comment["id"] and again["_edits"] == 1
+    assert f"**regressed** vs `{base[:7]}`" in again["body"] and human["_edits"] == 0
+
+    # the report issue's runs table grew by one row per commit, newest first
+    table = repo.issues[0]["body"].split("### Training over commits", 1)[1]
+    assert "| train loss | val loss | best metric |" in table
+    rows = [table.index(f"| `{sha[:7]}` |") for sha in (second, first, base)]
+    assert rows == sorted(rows)
+    assert "64%" in table and "0.91" in table and "@acme/admins" not in table
+
+    # a locked pull request refuses the edit: the job still ends, with one more check run
+    # (a retried job would add a second one)
+    third = emulator.commit(repo, "feature", {"train.py": "# warmup\n"}, "warmup")
+    emulator.fail_next("PATCH", r"/issues/comments/\d+$", 403)
+    gpu_checks = sum(r["name"] == "forkvet GPU" for r in repo.check_runs)
+    fold(client, emulator, pr_run(emulator, repo, third, number, with_metrics(curve(0.4), 0.9)))
+    store = Store(settings.db)
+    wait_for(lambda: any(m == "PATCH" and s == 403 for m, _p, s in emulator.calls))
+    wait_for(lambda: set(store.counts()) == {"done"})
+    assert sum(r["name"] == "forkvet GPU" for r in repo.check_runs) == gpu_checks + 1
+    assert third[:12] not in bot_comments(emulator, repo, number)[0]["body"]
+
+    # a pull request from another fork: its run never counts, so no comment
+    other = emulator.add_repo("mallory", "deepnet", FORK_FILES)
+    fork_run = emulator.add_workflow_run(
+        repo,
+        second,
+        event="pull_request",
+        head_repo=other,
+        artifacts={"forkvet-runtime": artifact(curve(0.1))},
+    )
+    fork_run["pull_requests"] = [pull_minimal(emulator, number, second, other, repo)]
+    # and the fork's own push whose run names that other fork's pull request
+    push_run = emulator.add_workflow_run(repo, second, branch="feature")
+    push_run["pull_requests"] = [pull_minimal(emulator, number, second, other, repo)]
+    for run in (fork_run, push_run):
+        payload = adapt(example("workflow_run", "completed"), "acme", "deepnet")
+        payload["workflow_run"] = run
+        payload["repository"]["id"] = repo.id
+        assert post(client, payload, "workflow_run").get_json()["jobs"] == 0
+    assert len(repo.comments) == 2 and again["_edits"] == 1
+
+
+def test_only_pull_requests_between_the_forks_own_branches_are_kept() -> None:
+    from bot.handlers.workflow_run import own_pulls
+
+    def pr(number: Any, head: Any = 7, base: Any = 7) -> dict[str, Any]:
+        return {"number": number, "head": {"repo": {"id": head}}, "base": {"repo": {"id": base}}}
+
+    assert own_pulls({"pull_requests": []}, 7) == []
+    assert own_pulls({"pull_requests": [pr(3), pr(5)]}, 7) == [3, 5]
+    for bad in (
+        [pr(3, head=8)],  # from another fork
+        [pr(3), pr(4, base=8)],  # one of them into another repository
+        [pr(True)],
+        [pr("3")],
+        [{"number": 3}],  # repositories not named: cannot be told
+        [{"number": 3, "head": "x", "base": []}],
+        "not a list",
+    ):
+        assert own_pulls({"pull_requests": bad}, 7) is None, bad
+
+
+def test_the_comment_and_the_table_say_slower_when_only_speed_fell() -> None:
+    from bot.tracking import pr_comment, row_of, trend_table
+
+    entry = {
+        "sha": "c" * 40,
+        "created": 100.0,
+        "verdict": "pass",
+        "final_loss": 0.5,
+        "regression": True,
+        "slower_only": True,
+        "baseline_sha": "d" * 40,
+        "reasons": ["training is slower: 6 vs 10 steps/s (-40%, tolerance 20%)"],
+    }
+    body = pr_comment("c" * 40, "success", ("logs", None), curve(0.5), entry, 1)
+    assert "**slower** vs `ddddddd`" in body and "regressed" not in body
+    # an entry stored before the runs table existed (no `row`) still gives its row
+    assert row_of(entry).train_loss == 0.5 and row_of(entry).vs_baseline == "slower"
+    assert "**slower** vs `ddddddd`" in trend_table([entry])

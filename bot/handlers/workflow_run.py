@@ -5,8 +5,13 @@ request from another fork runs the fork's workflows with the pull request's code
 counts only when all hold:
 - it is the workflow file the setup pull request adds (`.github/workflows/forkvet.yml`);
 - its head repository is the fork itself (head_repository.id == repository.id);
-- it was started by a push, a manual dispatch or a schedule on the fork (never a pull
-  request, pull_request_target or workflow_run chain).
+- it was started by a push, a manual dispatch, a schedule or a pull request on the fork
+  (never pull_request_target or a workflow_run chain, which run in the fork's context with
+  code it did not choose);
+- every pull request it names is between two branches of the fork itself (head and base
+  repository ids are the fork's), and a pull request run names at least one.
+Those pull requests are the ones the App comments on (bot.jobs); a pull request from another
+fork never gets a comment, because its run never counts.
 The worker then checks what the run ran: the file at the run's head_sha must be, byte for
 byte, a workflow bot/workflow.py renders (bot.jobs.fold_workflow_run); a file of the same
 name that the upstream shipped passes every check here.
@@ -22,13 +27,39 @@ from forkvet import rx
 
 log = logging.getLogger("forkvet.app")
 WORKFLOW_PATH = ".github/workflows/forkvet.yml"
-TRUSTED_EVENTS = ("push", "workflow_dispatch", "schedule")
+TRUSTED_EVENTS = ("push", "workflow_dispatch", "schedule", "pull_request")
+MAX_PULLS = 10  # pull requests one run comments on
 CONCLUSIONS = ("success", "failure", "cancelled", "timed_out", "neutral", "skipped")
 
 
 def _id(obj: object) -> int | None:
     value = obj.get("id") if isinstance(obj, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _at(obj: object, *keys: str) -> object:
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def own_pulls(run: dict[str, object], fork_id: int) -> list[int] | None:
+    """The numbers of the run's pull requests when each is between branches of the fork
+    itself; None when any is not, or cannot be told."""
+    pulls = run.get("pull_requests") or []
+    numbers = []
+    for pr in pulls if isinstance(pulls, list) else [None]:
+        number = _at(pr, "number")
+        if (
+            _id(_at(pr, "head", "repo")) != fork_id
+            or _id(_at(pr, "base", "repo")) != fork_id
+            or not isinstance(number, int)
+            or isinstance(number, bool)
+            or number <= 0
+        ):
+            return None
+        numbers.append(number)
+    return numbers[:MAX_PULLS]
 
 
 def trusted_run(event: Event) -> tuple[bool, str]:
@@ -43,9 +74,14 @@ def trusted_run(event: Event) -> tuple[bool, str]:
     if fork_id is None or head_id != fork_id:
         return False, "the run's code came from another repository"
     if run.get("event") not in TRUSTED_EVENTS:
-        return False, f"started by {run.get('event')!r}, not a push, dispatch or schedule"
-    if run.get("pull_requests"):
-        return False, "the run belongs to a pull request"
+        return False, (
+            f"started by {run.get('event')!r}, not a push, dispatch, schedule or pull request"
+        )
+    pulls = own_pulls(run, fork_id)
+    if pulls is None:
+        return False, "the run names a pull request that is not between the fork's own branches"
+    if run.get("event") == "pull_request" and not pulls:
+        return False, "a pull request run that names no pull request of the fork's own"
     if not rx.fullmatch(r"[0-9a-f]{40}", str(run.get("head_sha") or "")):
         return False, "no commit"
     return True, ""
@@ -72,6 +108,8 @@ def completed(event: Event) -> list[JobSpec]:
         "event": run.get("event"),
         "html_url": str(run.get("html_url") or ""),
         "id": _id(run),
+        # the fork's own pull requests (trusted_run checked each): they get the comment
+        "pull_requests": own_pulls(run, int(event.payload["repository"]["id"])) or [],
     }
     return [
         JobSpec(

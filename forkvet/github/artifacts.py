@@ -94,8 +94,14 @@ def result_from_archive(data: bytes) -> dict[str, Any] | None:
     return None
 
 
-def run_result(repo: Repository, run_id: int, token: str) -> dict[str, Any] | None:
-    """The train-check result a workflow run uploaded, or None."""
+@dataclass
+class ArtifactResult:
+    result: dict[str, Any]
+    artifact_id: int  # for a link to the artifact (with the loss plot) on the run's page
+
+
+def run_artifact_result(repo: Repository, run_id: int, token: str) -> ArtifactResult | None:
+    """The train-check result a workflow run uploaded, and the artifact it came in; or None."""
     try:
         artifacts = list(repo.get_workflow_run(run_id).get_artifacts())
     except GithubException:
@@ -107,8 +113,14 @@ def run_result(repo: Repository, run_id: int, token: str) -> dict[str, Any] | No
             data = _download(art.archive_download_url, token)
             result = result_from_archive(data) if data else None
             if result is not None:
-                return result
+                return ArtifactResult(result, int(art.id))
     return None
+
+
+def run_result(repo: Repository, run_id: int, token: str) -> dict[str, Any] | None:
+    """The train-check result a workflow run uploaded, or None."""
+    found = run_artifact_result(repo, run_id, token)
+    return found.result if found else None
 
 
 def latest_result(

@@ -11,6 +11,7 @@ from typing import Any
 
 from forkvet.errors import InputError
 from forkvet.escape import terminal
+from forkvet.runtime.runs_cli import register_runs
 from forkvet.safe_write import OutputDir, default_out, write_file
 
 EXIT_FAIL = 1
@@ -596,3 +597,4 @@ def register(sub: Any) -> None:
         help="also write GitHub Actions outputs, job summary and annotations",
     )
     t.set_defaults(func=cmd_train_check)
+    register_runs(sub)

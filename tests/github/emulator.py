@@ -203,6 +203,12 @@ class GitHubEmulator:
         self.token_users[token] = login
         return token
 
+    def add_comment(self, repo: RepoState, number: int, body: str, login: str) -> dict[str, Any]:
+        """A comment on issue or pull request `number`, written by `login`."""
+        c = {"id": next(self._ids), "issue": number, "body": body, "_user": login, "_edits": 0}
+        repo.comments.append(c)
+        return c
+
     def fail_next(
         self,
         method: str,
@@ -798,20 +804,47 @@ class GitHubEmulator:
                 }
             return 200, issue_json(state, issue)
 
+        def comment_json(state: RepoState, c: dict[str, Any]) -> dict[str, Any]:
+            body = self.example("issue-comment")
+            api = f"{self.base_url}/repos/{state.full_name}/issues"
+            body.update(
+                {
+                    "id": c["id"],
+                    "body": c["body"],
+                    "user": self.user(c["_user"], c["_user"].endswith("[bot]")),
+                    "url": f"{api}/comments/{c['id']}",
+                    "issue_url": f"{api}/{c['issue']}",
+                    "html_url": f"https://github.com/{state.full_name}/issues/{c['issue']}"
+                    f"#issuecomment-{c['id']}",
+                }
+            )
+            return body
+
         @route("POST", R + r"/issues/(?P<number>\d+)/comments")
         def comment(owner: str, repo: str, number: str) -> tuple[int, Any]:
             state = repo_or_404(owner, repo)
             data = request.get_json()
-            body = self.example("issue-comment")
-            body.update(
-                {
-                    "id": next(self._ids),
-                    "body": data["body"],
-                    "user": self.user(self.bot_login, True),
-                }
-            )
-            state.comments.append({"issue": int(number), "body": data["body"]})
-            return 201, body
+            c = self.add_comment(state, int(number), data["body"], requester_login())
+            return 201, comment_json(state, c)
+
+        @route("GET", R + r"/issues/(?P<number>\d+)/comments")
+        def list_comments(owner: str, repo: str, number: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            return 200, [
+                comment_json(state, c) for c in state.comments if c["issue"] == int(number)
+            ]
+
+        @route("PATCH", R + r"/issues/comments/(?P<cid>\d+)")
+        def edit_comment(owner: str, repo: str, cid: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            c = next((c for c in state.comments if c["id"] == int(cid)), None)
+            if c is None:
+                raise _NotFound()
+            # GitHub lets anyone with write access edit any comment: only the App's own
+            # check keeps it off other people's comments.
+            c["body"] = request.get_json()["body"]
+            c["_edits"] += 1
+            return 200, comment_json(state, c)
 
         def pull_json(state: RepoState, pull: dict[str, Any]) -> dict[str, Any]:
             body = self.example("pull-request")

@@ -39,7 +39,8 @@ OPERATIONS = {
     "/repos/{owner}/{repo}/git/trees": ["post"],
     "/repos/{owner}/{repo}/issues": ["get", "post"],
     "/repos/{owner}/{repo}/issues/{issue_number}": ["patch", "get"],
-    "/repos/{owner}/{repo}/issues/{issue_number}/comments": ["post"],
+    "/repos/{owner}/{repo}/issues/{issue_number}/comments": ["get", "post"],
+    "/repos/{owner}/{repo}/issues/comments/{comment_id}": ["patch"],
     "/repos/{owner}/{repo}/pulls": ["get", "post"],
     "/repos/{owner}/{repo}/pulls/{pull_number}": ["patch", "get"],
 }
