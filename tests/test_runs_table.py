@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,22 @@ def test_forkvet_runs_help_names_every_flag(capsys: pytest.CaptureFixture[str]) 
     assert "--format {text,markdown,json}" in out and "PATH" in out
     docs = (Path(__file__).parent.parent / "docs" / "tracking.md").read_text()
     assert "forkvet runs PATH" in docs and "--format text|markdown|json" in docs
+
+
+def test_a_train_check_result_carries_when_it_finished(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train-check writes `finished_at` (and `commit` when it ran the repository's code), so
+    `forkvet runs` dates a downloaded result by the run, not by when the file was copied."""
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"step {i} loss {3.0 - 0.1 * i:.2f}\n" for i in range(20)))
+    out = tmp_path / "results" / "train.json"
+    out.parent.mkdir()
+    assert main(["train-check", str(tmp_path), "--log", str(log), "--output", str(out)]) == 0
+    capsys.readouterr()
+    data = json.loads(out.read_text())
+    assert data["commit"] is None and abs(data["finished_at"] - time.time()) < 600
+    os.utime(out, (1_000, 1_000))  # as if copied long after: the run's own time wins
+    assert main(["runs", str(out), "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert not row["date"].startswith("1970")

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -414,11 +415,18 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         baseline=baseline,
         speed_tolerance=cfg.train.max_slowdown / 100,
     )
-    return _train_exit(args, result, environment, source, cfg, target)
+    commit = snap.git.commit if snap is not None else None
+    return _train_exit(args, result, environment, source, cfg, target, commit)
 
 
 def _train_exit(
-    args: argparse.Namespace, result: Any, environment: Any, source: str, cfg: Any, target: Path
+    args: argparse.Namespace,
+    result: Any,
+    environment: Any,
+    source: str,
+    cfg: Any,
+    target: Path,
+    commit: str | None = None,
 ) -> int:
     """Write the result (text or JSON, Actions outputs) and choose the exit status."""
     if environment is not None:
@@ -427,11 +435,13 @@ def _train_exit(
     regressed = bool(result.baseline and result.baseline["regression"])
     lines = _train_lines(result, environment, source, regressed)
     fmt = output_format(args.format, args.output)
-    _emit(result.to_dict(), fmt, args.output, "\n".join(lines) + "\n", target)
+    # Which code and when: `forkvet runs` orders and labels stored results by these.
+    data = {**result.to_dict(), "commit": commit, "finished_at": round(time.time(), 3)}
+    _emit(data, fmt, args.output, "\n".join(lines) + "\n", target)
     if args.github:
         from forkvet.gha import publish_train
 
-        publish_train(result.to_dict())
+        publish_train(data)
     if regressed and cfg.train.fail_on_regression:
         return EXIT_FAIL
     return 0 if result.verdict != "fail" else EXIT_FAIL
