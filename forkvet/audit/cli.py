@@ -192,7 +192,7 @@ def _clean(text: str) -> str:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from forkvet.audit.run import audit_pins
-    from forkvet.cli import config_for
+    from forkvet.config import config_for
 
     if args.python and not rx.fullmatch(r"[23]\.\d{1,2}", args.python):
         raise InputError(f"--python {args.python!r}: give a version like 3.7")
@@ -232,7 +232,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _output(text: str, output: str | None) -> None:
-    from forkvet.cli import _write
+    from forkvet.safe_write import write_output as _write
 
     _write(text, output)
 

@@ -23,7 +23,7 @@ def _date(text: str) -> date:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from forkvet.cli import config_for
+    from forkvet.config import config_for
     from forkvet.envgen.generate import generate
     from forkvet.source import open_target
 

@@ -256,7 +256,7 @@ def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, s
 
 def cmd_thank(args: argparse.Namespace) -> int:
     args.upstream = _upstream(args.upstream)
-    from forkvet.cli import config_for
+    from forkvet.config import config_for
     from forkvet.giveback.drafts import github_slug
     from forkvet.snapshot import load
     from forkvet.vet import vet

@@ -90,7 +90,7 @@ def _config(
 ) -> Any:
     """The policy, with the operator's --timeout and --max-steps as caps on the floor: the
     repository's .github/forkvet.yml can only lower them (config.tighten)."""
-    from forkvet.cli import config_for
+    from forkvet.config import config_for
 
     def limits(floor: Any) -> None:
         if args is None:
