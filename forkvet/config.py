@@ -15,13 +15,13 @@ from typing import Any
 
 import yaml
 
+from forkvet import CONFIG_PATH as CONFIG_PATH  # re-exported: callers import it from here
 from forkvet import safeyaml
 from forkvet.accept import Acceptance
 from forkvet.accept import parse as parse_accept
 from forkvet.errors import InputError
 from forkvet.report import Finding
 
-CONFIG_PATH = ".github/forkvet.yml"
 MAX_CONFIG_BYTES = 256 * 1024
 CATEGORIES = (
     "permissive",
