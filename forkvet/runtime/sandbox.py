@@ -44,6 +44,7 @@ from pathlib import Path
 
 import forkvet
 from forkvet.errors import ForkvetError, InputError
+from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
     "GITHUB_ENV",
@@ -301,8 +302,6 @@ def sandboxed(
     /proc/<forkvet>/environ. Every child that could run the repository's code (an interpreter
     with the repository on its path, or the environment's interpreter, which that code may
     have changed) starts from the argv yielded here; tests/test_sandbox_entry.py checks it."""
-    from forkvet.runtime.process import isolate_self  # process imports this module
-
     isolate_self()
     if not require():
         yield command, NONE
