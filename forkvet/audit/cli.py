@@ -82,7 +82,8 @@ def _is_env_output(folder: Path) -> bool:
 
 def pins_for(target: str, python: str | None, offline: bool) -> Pins:
     """Pins of a file, a forkvet-env folder, or a repository (pinned by forkvet env first)."""
-    from forkvet.audit.pins import Pins, read_target
+    from forkvet.audit.inputs import read_target
+    from forkvet.audit.pins import Pins
     from forkvet.source import is_git_url
 
     path = Path(target)
