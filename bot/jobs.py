@@ -606,10 +606,11 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
 
 def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str, Any]) -> str:
     """Draft (or, with a user token and opt-in config, open) upstream fixes or a thank-you."""
+    from forkvet.github.client import user_client as client
     from forkvet.giveback.cli import thanks_text
     from forkvet.giveback.drafts import compare_url, plan
     from forkvet.giveback.gitops import fetch_upstream
-    from forkvet.giveback.publish import client, open_pull, push_branch, thank
+    from forkvet.giveback.publish import open_pull, push_branch, thank
 
     parent = repo.parent
     if parent is None:

@@ -194,7 +194,8 @@ def _open(
     from forkvet.giveback.drafts import github_slug
 
     require("github")  # PyGithub: pip install 'forkvet[runtime]'
-    from forkvet.giveback.publish import client, open_pull, push_branch
+    from forkvet.github.client import user_client
+    from forkvet.giveback.publish import open_pull, push_branch
 
     up = github_slug(args.upstream)
     fork = github_slug(origin)
@@ -202,7 +203,7 @@ def _open(
     fork_name = args.fork_repo or (fork[1] if fork else None)
     if not upstream_name or not fork_name:
         raise InputError("--open needs GitHub remotes (or --upstream-repo and --fork-repo)")
-    gh = client(token, args.api_url)
+    gh = user_client(token, args.api_url)
     for draft in result.drafts:
         if draft.status != "drafted":
             continue
@@ -276,14 +277,15 @@ def cmd_thank(args: argparse.Namespace) -> int:
         from forkvet.extras import require
 
         require("github")  # PyGithub: pip install 'forkvet[runtime]'
-        from forkvet.giveback.publish import client, thank
+        from forkvet.github.client import user_client
+        from forkvet.giveback.publish import thank
 
         up = github_slug(args.upstream)
         name = args.upstream_repo or (up[1] if up else None)
         if not name:
             raise InputError("--open needs a GitHub upstream URL (or --upstream-repo)")
         with _github_errors(args.api_url):
-            status, url = thank(client(token, args.api_url), name, title, body)
+            status, url = thank(user_client(token, args.api_url), name, title, body)
     data = {"status": status, "url": url, "title": title, "body": body}
     if args.format == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
