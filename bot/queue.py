@@ -19,20 +19,12 @@ from huey.exceptions import RetryTask
 from bot import isolate, jobs
 from bot.settings import Settings
 from bot.store import Store
+from bot.stores import make_store
 
 log = logging.getLogger("forkvet.app")
 MAX_ATTEMPTS = 6
 
 _state: dict[str, Any] = {}
-
-
-def make_store(settings: Settings) -> Any:
-    if settings.redis_url:
-        # Shared by every web process and worker, on every machine.
-        from bot.redis_store import RedisStore
-
-        return RedisStore(settings.redis_url)
-    return Store(settings.db)
 
 
 def setup(settings: Settings) -> tuple[Huey, Store]:
