@@ -437,7 +437,22 @@ def _environment_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(sub: Any) -> None:
+def _result_options(p: argparse.ArgumentParser, out_help: str) -> None:
+    """The options smoke and train-check share: the policy file and where results go."""
+    p.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
+    p.add_argument("--out", help=out_help)
+    p.add_argument(
+        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
+    )
+    p.add_argument("--output", "-o", metavar="FILE", help="write the result here")
+    p.add_argument(
+        "--github",
+        action="store_true",
+        help="also write GitHub Actions outputs, job summary and annotations",
+    )
+
+
+def _register_notebooks(sub: Any) -> None:
     n = sub.add_parser(
         "notebooks",
         help="write starter testing and training notebooks",
@@ -454,6 +469,8 @@ def register(sub: Any) -> None:
     )
     n.set_defaults(func=cmd_notebooks)
 
+
+def _register_smoke(sub: Any) -> None:
     s = sub.add_parser(
         "smoke",
         help="run the import check and the test/demo command",
@@ -485,19 +502,11 @@ def register(sub: Any) -> None:
         "command (per-cell timeout = --timeout; "
         "the interpreter needs ipykernel)",
     )
-    s.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
-    s.add_argument("--out", help="folder for logs (default ./forkvet-out, outside the repository)")
-    s.add_argument(
-        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
-    )
-    s.add_argument("--output", "-o", metavar="FILE", help="write the result here")
-    s.add_argument(
-        "--github",
-        action="store_true",
-        help="also write GitHub Actions outputs, job summary and annotations",
-    )
+    _result_options(s, "folder for logs (default ./forkvet-out, outside the repository)")
     s.set_defaults(func=cmd_smoke)
 
+
+def _register_train_check(sub: Any) -> None:
     t = sub.add_parser(
         "train-check",
         help="train a few steps and check that the loss falls",
@@ -536,17 +545,13 @@ def register(sub: Any) -> None:
     t.add_argument("--num-classes", type=int, help="check the initial loss against ln(C)")
     t.add_argument("--min-points", type=int, default=8, help="loss values needed for a verdict (8)")
     t.add_argument("--min-drop", type=float, default=0.10, help="minimum relative drop (0.10)")
-    t.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
-    t.add_argument(
-        "--out", help="folder for the log and plot (default ./forkvet-out, outside the repository)"
-    )
-    t.add_argument(
-        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
-    )
-    t.add_argument("--output", "-o", metavar="FILE", help="write the result here")
-    t.add_argument(
-        "--github",
-        action="store_true",
-        help="also write GitHub Actions outputs, job summary and annotations",
+    _result_options(
+        t, "folder for the log and plot (default ./forkvet-out, outside the repository)"
     )
     t.set_defaults(func=cmd_train_check)
+
+
+def register(sub: Any) -> None:
+    _register_notebooks(sub)
+    _register_smoke(sub)
+    _register_train_check(sub)
