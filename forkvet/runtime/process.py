@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 from forkvet import rx
 from forkvet.runtime import sandbox
@@ -331,36 +331,13 @@ def _supervise(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    assert proc.stdout is not None
     stop = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for raw in iter(proc.stdout.readline, b""):
-            # tqdm redraws with \r: each redraw is a line for loss parsing.
-            for line in raw.decode("utf-8", "replace").replace("\r", "\n").splitlines():
-                if not line.strip():
-                    continue
-                tail.append(line)
-                if log:
-                    log.write(line + "\n")
-                if echo:
-                    print(line, flush=True)
-                if on_line and not stop.is_set() and on_line(line):
-                    stop.set()
-
-    reader = threading.Thread(target=read, daemon=True)
+    reader = threading.Thread(
+        target=_read_lines, args=(proc.stdout, stop, tail, log, echo, on_line), daemon=True
+    )
     reader.start()
-    timed_out = False
-    while True:
-        try:
-            proc.wait(timeout=0.2)
-            break
-        except subprocess.TimeoutExpired:
-            if stop.is_set():
-                break
-            if time.monotonic() - start > timeout:
-                timed_out = True
-                break
+    timed_out = _wait(proc, stop, start, timeout)
     stopped_early = stop.is_set() and proc.poll() is None
     name, peak = sampler.stop()
     # Kill the whole tree: the command's children (data loaders, servers, daemons) go too.
@@ -369,3 +346,42 @@ def _supervise(
     reader.join(timeout=5)
     returncode = None if (timed_out or stopped_early) else proc.returncode
     return returncode, timed_out, stopped_early, name, peak
+
+
+def _read_lines(
+    stream: IO[bytes],
+    stop: threading.Event,
+    tail: deque[str],
+    log: TextIO | None,
+    echo: bool,
+    on_line: Callable[[str], bool] | None,
+) -> None:
+    """Every non-blank line of the output into the tail and the log; set stop when on_line
+    says the run has enough."""
+    for raw in iter(stream.readline, b""):
+        # tqdm redraws with \r: each redraw is a line for loss parsing.
+        for line in raw.decode("utf-8", "replace").replace("\r", "\n").splitlines():
+            if not line.strip():
+                continue
+            tail.append(line)
+            if log:
+                log.write(line + "\n")
+            if echo:
+                print(line, flush=True)
+            if on_line and not stop.is_set() and on_line(line):
+                stop.set()
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], stop: threading.Event, start: float, timeout: float
+) -> bool:
+    """Until the process ends or stop is set; True when the run's time ran out first."""
+    while True:
+        try:
+            proc.wait(timeout=0.2)
+            return False
+        except subprocess.TimeoutExpired:
+            if stop.is_set():
+                return False
+            if time.monotonic() - start > timeout:
+                return True
