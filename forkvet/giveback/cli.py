@@ -294,9 +294,7 @@ def cmd_thank(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
-    from forkvet.github import DEFAULT_API_URL
-
+def _register_attribution(sub: Any) -> None:
     a = sub.add_parser("attribution", help="draft ATTRIBUTION.md (and NOTICE) for a fork")
     a.add_argument("target", metavar="TARGET", help="the fork's folder (a git repository)")
     a.add_argument(
@@ -309,6 +307,10 @@ def register(sub: Any) -> None:
         "--format", choices=("markdown", "text", "json"), default="markdown", help="output format"
     )
     a.set_defaults(func=cmd_attribution)
+
+
+def _register_upstream(sub: Any) -> None:
+    from forkvet.github import DEFAULT_API_URL
 
     u = sub.add_parser(
         "upstream", help="draft (or open) upstream pull requests for the fork's fixes"
@@ -346,6 +348,10 @@ def register(sub: Any) -> None:
     u.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     u.set_defaults(func=cmd_upstream)
 
+
+def _register_thank(sub: Any) -> None:
+    from forkvet.github import DEFAULT_API_URL
+
     t = sub.add_parser("thank", help="draft (or open) a thank-you issue upstream")
     t.add_argument("target", metavar="TARGET", help="the fork's folder")
     t.add_argument("--upstream", required=True, metavar="URL", help="the original repository")
@@ -358,3 +364,9 @@ def register(sub: Any) -> None:
     t.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     t.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     t.set_defaults(func=cmd_thank)
+
+
+def register(sub: Any) -> None:
+    _register_attribution(sub)
+    _register_upstream(sub)
+    _register_thank(sub)
