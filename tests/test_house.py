@@ -77,3 +77,8 @@ def test_lengths_count_methods_and_nested_functions(tmp_path: Path) -> None:
         "forkvet/m.py:A.f.g": 2,
         "forkvet/m.py:h": 2,
     }
+
+
+def test_the_readme_is_a_front_door() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= 250, f"README.md has {lines} lines: move reference material to docs/"
