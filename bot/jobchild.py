@@ -38,7 +38,7 @@ def limit_self(memory_mb: int, parent: int) -> None:
 
 def run_job(settings: Settings, job_id: int) -> dict[str, Any]:
     from bot import jobs
-    from bot.queue import make_store
+    from bot.stores import make_store
 
     store = make_store(settings)
     job = store.get(job_id)

@@ -773,7 +773,8 @@ def _thank(
     settings: Settings, config: Config, repo: Repository, parent: Repository, dest: Path
 ) -> str:
     from forkvet.giveback.cli import thanks_text
-    from forkvet.giveback.publish import client, thank
+    from forkvet.giveback.publish import thank
+    from forkvet.github.client import user_client as client
 
     title, body = thanks_text(vet(load(dest, name=repo.name)), parent.full_name, None)
     if settings.user_token and config.upstream.thank_you:
@@ -833,7 +834,8 @@ def _push_draft(
     base: str,
 ) -> None:
     """The draft's branch on the fork; the pull request upstream only when both opted in."""
-    from forkvet.giveback.publish import client, open_pull, push_branch
+    from forkvet.giveback.publish import open_pull, push_branch
+    from forkvet.github.client import user_client as client
 
     push_branch(dest, repo.clone_url, draft.branch, token)
     if settings.user_token and config.upstream.open_pull_requests:

@@ -18,21 +18,13 @@ from huey.exceptions import RetryTask
 
 from bot import isolate, jobs
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Job, Store
+from bot.stores import make_store
 
 log = logging.getLogger("forkvet.app")
 MAX_ATTEMPTS = 6
 
 _state: dict[str, Any] = {}
-
-
-def make_store(settings: Settings) -> Any:
-    if settings.redis_url:
-        # Shared by every web process and worker, on every machine.
-        from bot.redis_store import RedisStore
-
-        return RedisStore(settings.redis_url)
-    return Store(settings.db)
 
 
 def setup(settings: Settings) -> tuple[Huey, Store]:
@@ -75,14 +67,7 @@ def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:
             return None
         job = store.get(job_id)
         assert job is not None
-        # In a child process with its own time and memory budget (bot.isolate).
-        result = isolate.run(settings, job_id)
-        store.finish(job_id)
-        log.info(
-            "job done",
-            extra={"job": job_id, "repo": job.repo, "result": result, "delivery": job.delivery},
-        )
-        return result
+        return _execute(settings, store, job)
     except isolate.WorkerStopping:
         # The worker is stopping: the job stays 'running' and the next worker re-queues it.
         return None
@@ -92,37 +77,53 @@ def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:
         return None
     except Exception as exc:
         assert job is not None
-        current = store.get(job_id) or job
-        attempts = current.attempts
-        if jobs.is_transient(exc) and attempts < MAX_ATTEMPTS:
-            delay = min(300, 5 * 2**attempts)
-            log.warning(
-                "job failed, retrying",
-                extra={
-                    "job": job_id,
-                    "repo": job.repo,
-                    "error_type": type(exc).__name__,
-                    "attempt": attempts,
-                    "delay": delay,
-                },
-            )
-            raise RetryTask(delay=delay) from exc
-        # For good: the error goes to the log under an id; the human gets the id and what
-        # to do (jobs.report_failure), never the exception's text.
-        error_id = uuid.uuid4().hex[:12]
-        log.error(
-            "job failed",
-            exc_info=exc,
-            extra={"job": job_id, "repo": job.repo, "error_id": error_id, "attempts": attempts},
-        )
-        store.finish(job_id, error=f"[{error_id}] {type(exc).__name__}: {str(exc)[:500]}")
-        try:
-            jobs.report_failure(settings, store, current, error_id)
-        except Exception:  # GitHub itself is down: the log has it
-            log.exception("could not report a failed job", extra={"error_id": error_id})
+        _failed(settings, store, store.get(job_id) or job, exc)
         return None
     finally:
         store.release(lock)
+
+
+def _execute(settings: Settings, store: Store, job: Job) -> dict[str, Any] | None:
+    # In a child process with its own time and memory budget (bot.isolate).
+    result = isolate.run(settings, job.id)
+    store.finish(job.id)
+    log.info(
+        "job done",
+        extra={"job": job.id, "repo": job.repo, "result": result, "delivery": job.delivery},
+    )
+    return result
+
+
+def _failed(settings: Settings, store: Store, job: Job, exc: Exception) -> None:
+    """A job raised: retried later when the cause is transient (RetryTask), else failed for
+    good and reported."""
+    attempts = job.attempts
+    if jobs.is_transient(exc) and attempts < MAX_ATTEMPTS:
+        delay = min(300, 5 * 2**attempts)
+        log.warning(
+            "job failed, retrying",
+            extra={
+                "job": job.id,
+                "repo": job.repo,
+                "error_type": type(exc).__name__,
+                "attempt": attempts,
+                "delay": delay,
+            },
+        )
+        raise RetryTask(delay=delay) from exc
+    # For good: the error goes to the log under an id; the human gets the id and what
+    # to do (jobs.report_failure), never the exception's text.
+    error_id = uuid.uuid4().hex[:12]
+    log.error(
+        "job failed",
+        exc_info=exc,
+        extra={"job": job.id, "repo": job.repo, "error_id": error_id, "attempts": attempts},
+    )
+    store.finish(job.id, error=f"[{error_id}] {type(exc).__name__}: {str(exc)[:500]}")
+    try:
+        jobs.report_failure(settings, store, job, error_id)
+    except Exception:  # GitHub itself is down: the log has it
+        log.exception("could not report a failed job", extra={"error_id": error_id})
 
 
 def _killed(settings: Settings, store: Store, job: Any, exc: isolate.JobKilled) -> None:

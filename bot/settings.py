@@ -75,15 +75,7 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None, allow_unpinned: bool = False) -> Settings:
         env = dict(os.environ if env is None else env)
         missing = [k for k in ("FORKVET_APP_ID", "FORKVET_WEBHOOK_SECRET") if not env.get(k)]
-        key = env.get("FORKVET_PRIVATE_KEY")
-        if not key and env.get("FORKVET_PRIVATE_KEY_PATH"):
-            path = Path(env["FORKVET_PRIVATE_KEY_PATH"])
-            try:
-                key = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise SettingsError(
-                    f"FORKVET_PRIVATE_KEY_PATH: cannot read {path}: {exc.strerror}"
-                ) from exc
+        key = _read_private_key(env)
         if not key:
             missing.append("FORKVET_PRIVATE_KEY or FORKVET_PRIVATE_KEY_PATH")
         if missing:
@@ -95,21 +87,7 @@ class Settings:
         secret = env["FORKVET_WEBHOOK_SECRET"]
         _check_secret(secret)
         allow_unpinned = allow_unpinned or env.get("FORKVET_ALLOW_UNPINNED") == "1"
-        action_repo = env.get("FORKVET_ACTION_REPO", "forkvet/forkvet")
-        action_ref = env.get("FORKVET_ACTION_REF", "").strip()
-        if not rx.fullmatch(r"[\w.-]+/[\w.-]+", action_repo):
-            raise SettingsError(f"FORKVET_ACTION_REPO must be owner/repo, not {action_repo!r}")
-        if action_ref and not rx.fullmatch(r"[0-9a-f]{40}", action_ref):
-            raise SettingsError(
-                "FORKVET_ACTION_REF must be a full 40-character commit SHA of "
-                f"{action_repo} (a tag or branch can be moved under the forks' feet)"
-            )
-        if not action_ref and not allow_unpinned:
-            raise SettingsError(
-                f"FORKVET_ACTION_REF is not set: set it to the full commit SHA of the "
-                f"{action_repo} release the setup pull requests should pin "
-                f"(--allow-unpinned for development only)"
-            )
+        action_repo, action_ref = _action_pin(env, allow_unpinned)
         if _number(env, "FORKVET_JOB_TIMEOUT_S", 600.0, float) == 0:
             raise SettingsError("FORKVET_JOB_TIMEOUT_S must be more than 0 seconds")
         return cls(
@@ -134,6 +112,40 @@ class Settings:
             user_token=env.get("FORKVET_USER_TOKEN") or None,
             acceptances=_acceptances(env.get("FORKVET_ACCEPTANCES")),
         )
+
+
+def _read_private_key(env: dict[str, str]) -> str | None:
+    """FORKVET_PRIVATE_KEY, else the file FORKVET_PRIVATE_KEY_PATH names."""
+    key = env.get("FORKVET_PRIVATE_KEY")
+    if not key and env.get("FORKVET_PRIVATE_KEY_PATH"):
+        path = Path(env["FORKVET_PRIVATE_KEY_PATH"])
+        try:
+            key = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(
+                f"FORKVET_PRIVATE_KEY_PATH: cannot read {path}: {exc.strerror}"
+            ) from exc
+    return key
+
+
+def _action_pin(env: dict[str, str], allow_unpinned: bool) -> tuple[str, str]:
+    """(owner/repo, commit SHA) of the action the setup pull requests pin."""
+    action_repo = env.get("FORKVET_ACTION_REPO", "forkvet/forkvet")
+    action_ref = env.get("FORKVET_ACTION_REF", "").strip()
+    if not rx.fullmatch(r"[\w.-]+/[\w.-]+", action_repo):
+        raise SettingsError(f"FORKVET_ACTION_REPO must be owner/repo, not {action_repo!r}")
+    if action_ref and not rx.fullmatch(r"[0-9a-f]{40}", action_ref):
+        raise SettingsError(
+            "FORKVET_ACTION_REF must be a full 40-character commit SHA of "
+            f"{action_repo} (a tag or branch can be moved under the forks' feet)"
+        )
+    if not action_ref and not allow_unpinned:
+        raise SettingsError(
+            f"FORKVET_ACTION_REF is not set: set it to the full commit SHA of the "
+            f"{action_repo} release the setup pull requests should pin "
+            f"(--allow-unpinned for development only)"
+        )
+    return action_repo, action_ref
 
 
 def _check_private_key(pem: str) -> None:

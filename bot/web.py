@@ -22,6 +22,7 @@ from bot import queue
 from bot.handlers import router
 from bot.routing import Event
 from bot.settings import Settings
+from bot.store import Store
 from forkvet import rx
 
 log = logging.getLogger("forkvet.app")
@@ -93,79 +94,112 @@ def create_app(settings: Settings) -> Flask:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_: Exception) -> Response:
-        return _json(413, error=f"payload over {settings.max_body_bytes // 1024 // 1024} MB")
+        return _too_large(settings)
 
     @app.get("/healthz")
     def healthz() -> Response:
-        counts = store.counts()
-        seen = store.last_heartbeat()
-        age = None if seen is None else time.time() - seen
-        if age is None or age > settings.health_max_age_s:
-            # The web side alone accepts deliveries that nobody will ever process.
-            return _json(
-                503,
-                status="no worker",
-                detail="no queue worker has been seen"
-                + ("" if age is None else f" for {age:.0f} s")
-                + ": start `forkvet-app worker` (or `forkvet-app serve`)",
-                jobs=counts,
-            )
-        return _json(200, status="ok", worker_seen_s_ago=round(age, 1), jobs=counts)
+        return _health(settings, store)
 
     @app.post(WEBHOOK_PATH)
     def webhook() -> Response:
-        delivery = request.headers.get("X-GitHub-Delivery", "")
-        name = request.headers.get("X-GitHub-Event", "")
-        length = request.content_length
-        if length is None:
-            return _json(411, error="Content-Length is required")
-        if length > settings.max_body_bytes:
-            return too_large(RequestEntityTooLarge())
-        header = request.headers.get("X-Hub-Signature-256", "")
-        # Unsigned: refused before a byte of the body is read. Signed: the signature is
-        # checked while the body streams in (memory bounded), before anything parses it.
-        body = (
-            read_signed(request.stream, length, settings.webhook_secret, header)
-            if SIGNATURE_HEADER.fullmatch(header)
-            else None
-        )
-        if body is None:
-            log.warning("bad signature", extra={"delivery": delivery[:64], "event": name[:64]})
-            return _json(401, error="signature does not match (X-Hub-Signature-256)")
-        if not delivery or not name or len(delivery) > 128 or len(name) > 64:
-            return _json(400, error="X-GitHub-Event and X-GitHub-Delivery are required")
-        if too_deep(body):
-            return _json(400, error=f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            return _json(400, error="body is not JSON")
-        if not isinstance(payload, dict):
-            return _json(400, error="body is not a JSON object")
-        state = store.record_delivery(delivery, name, hashlib.sha256(body).hexdigest())
-        if state == "replay":
-            log.warning("replayed delivery refused", extra={"delivery": delivery, "event": name})
-            return _json(409, error="this signed payload was already delivered")
-        if state == "redelivery":
-            retried = store.retry_failed(delivery)
-            for retry_id in retried:
-                queue.enqueue(settings, retry_id)
-            log.info("redelivery", extra={"delivery": delivery, "event": name, "retried": retried})
-            if retried:
-                return _json(202, status="retried", jobs=len(retried))
-            return _json(202, status="duplicate")
-        event = Event(name, delivery, payload)
-        specs = [spec for result in router.dispatch(event) for spec in (result or [])]
-        queued = 0
-        for i, spec in enumerate(specs):
-            job_id = store.add_job(f"{delivery}#{i}", spec.kind, spec.repo, spec.payload)
-            if job_id is not None:
-                queue.enqueue(settings, job_id)
-                queued += 1
-        log.info(
-            "delivery accepted",
-            extra={"delivery": delivery, "event": event.full_name, "jobs": queued},
-        )
-        return _json(202, status="queued" if queued else "ignored", jobs=queued)
+        return _webhook(settings, store)
 
     return app
+
+
+def _too_large(settings: Settings) -> Response:
+    return _json(413, error=f"payload over {settings.max_body_bytes // 1024 // 1024} MB")
+
+
+def _health(settings: Settings, store: Store) -> Response:
+    counts = store.counts()
+    seen = store.last_heartbeat()
+    age = None if seen is None else time.time() - seen
+    if age is None or age > settings.health_max_age_s:
+        # The web side alone accepts deliveries that nobody will ever process.
+        return _json(
+            503,
+            status="no worker",
+            detail="no queue worker has been seen"
+            + ("" if age is None else f" for {age:.0f} s")
+            + ": start `forkvet-app worker` (or `forkvet-app serve`)",
+            jobs=counts,
+        )
+    return _json(200, status="ok", worker_seen_s_ago=round(age, 1), jobs=counts)
+
+
+def _webhook(settings: Settings, store: Store) -> Response:
+    received = _verified_delivery(settings)
+    if isinstance(received, Response):
+        return received
+    delivery, name, body, payload = received
+    state = store.record_delivery(delivery, name, hashlib.sha256(body).hexdigest())
+    if state == "replay":
+        log.warning("replayed delivery refused", extra={"delivery": delivery, "event": name})
+        return _json(409, error="this signed payload was already delivered")
+    if state == "redelivery":
+        return _redelivery(settings, store, delivery, name)
+    event = Event(name, delivery, payload)
+    queued = _enqueue_jobs(settings, store, event)
+    log.info(
+        "delivery accepted",
+        extra={"delivery": delivery, "event": event.full_name, "jobs": queued},
+    )
+    return _json(202, status="queued" if queued else "ignored", jobs=queued)
+
+
+def _verified_delivery(settings: Settings) -> tuple[str, str, bytes, dict[str, Any]] | Response:
+    """(delivery id, event name, body, payload) of a signed, bounded JSON delivery, or the
+    response that refuses it."""
+    delivery = request.headers.get("X-GitHub-Delivery", "")
+    name = request.headers.get("X-GitHub-Event", "")
+    length = request.content_length
+    if length is None:
+        return _json(411, error="Content-Length is required")
+    if length > settings.max_body_bytes:
+        return _too_large(settings)
+    header = request.headers.get("X-Hub-Signature-256", "")
+    # Unsigned: refused before a byte of the body is read. Signed: the signature is
+    # checked while the body streams in (memory bounded), before anything parses it.
+    body = (
+        read_signed(request.stream, length, settings.webhook_secret, header)
+        if SIGNATURE_HEADER.fullmatch(header)
+        else None
+    )
+    if body is None:
+        log.warning("bad signature", extra={"delivery": delivery[:64], "event": name[:64]})
+        return _json(401, error="signature does not match (X-Hub-Signature-256)")
+    if not delivery or not name or len(delivery) > 128 or len(name) > 64:
+        return _json(400, error="X-GitHub-Event and X-GitHub-Delivery are required")
+    if too_deep(body):
+        return _json(400, error=f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return _json(400, error="body is not JSON")
+    if not isinstance(payload, dict):
+        return _json(400, error="body is not a JSON object")
+    return delivery, name, body, payload
+
+
+def _redelivery(settings: Settings, store: Store, delivery: str, name: str) -> Response:
+    """GitHub sent this delivery again: retry its failed jobs, nothing else."""
+    retried = store.retry_failed(delivery)
+    for retry_id in retried:
+        queue.enqueue(settings, retry_id)
+    log.info("redelivery", extra={"delivery": delivery, "event": name, "retried": retried})
+    if retried:
+        return _json(202, status="retried", jobs=len(retried))
+    return _json(202, status="duplicate")
+
+
+def _enqueue_jobs(settings: Settings, store: Store, event: Event) -> int:
+    """The jobs the handlers ask for, recorded once per delivery and queued; how many."""
+    specs = [spec for result in router.dispatch(event) for spec in (result or [])]
+    queued = 0
+    for i, spec in enumerate(specs):
+        job_id = store.add_job(f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload)
+        if job_id is not None:
+            queue.enqueue(settings, job_id)
+            queued += 1
+    return queued

@@ -153,14 +153,7 @@ def apply(
     extra: list[Finding] = []
     for f in report.findings:
         rule, fp = rule_id(f), finding_fingerprint(report, f)
-        match = next(
-            (
-                (i, a)
-                for i, a in enumerate(accepted)
-                if (a.fingerprint == fp) or (a.rule == rule and a.path == (f.path or "").strip("/"))
-            ),
-            None,
-        )
+        match = _match(accepted, f, rule, fp)
         if match is None:
             out.append(f)
             continue
@@ -171,36 +164,56 @@ def apply(
             out.append(f)
             extra.append(Finding("accept", "warning", "Acceptance no longer applies", due, f.path))
             continue
-        out.append(
-            dataclasses.replace(
-                f,
-                severity="notice",
-                title=f"Accepted: {f.title}",
-                message=f"{f.message} [{a.describe()}; was {f.severity}]",
-                accepted={
-                    "reason": a.reason,
-                    "by": a.by,
-                    "at": a.at,
-                    "until": a.until.isoformat() if a.until else None,
-                    "severity": f.severity,
-                    "rule": rule,
-                    "fingerprint": fp,
-                },
-            )
+        out.append(_accepted(f, a, rule, fp))
+    report.findings = out + extra + _unused(accepted, used)
+
+
+def _match(
+    accepted: list[Acceptance], f: Finding, rule: str, fp: str
+) -> tuple[int, Acceptance] | None:
+    """The first acceptance naming the finding by fingerprint, or by rule and exact path."""
+    return next(
+        (
+            (i, a)
+            for i, a in enumerate(accepted)
+            if (a.fingerprint == fp) or (a.rule == rule and a.path == (f.path or "").strip("/"))
+        ),
+        None,
+    )
+
+
+def _accepted(f: Finding, a: Acceptance, rule: str, fp: str) -> Finding:
+    """The finding as an accepted note that keeps what it was."""
+    return dataclasses.replace(
+        f,
+        severity="notice",
+        title=f"Accepted: {f.title}",
+        message=f"{f.message} [{a.describe()}; was {f.severity}]",
+        accepted={
+            "reason": a.reason,
+            "by": a.by,
+            "at": a.at,
+            "until": a.until.isoformat() if a.until else None,
+            "severity": f.severity,
+            "rule": rule,
+            "fingerprint": fp,
+        },
+    )
+
+
+def _unused(accepted: list[Acceptance], used: set[int]) -> list[Finding]:
+    return [
+        Finding(
+            "accept",
+            "notice",
+            "Acceptance matches no finding",
+            f"{a.fingerprint or f'{a.rule} {a.path}'} ({a.reason}) matches no finding any "
+            f"more: remove it from the policy",
+            a.path,
         )
-    for i, a in enumerate(accepted):
-        if i not in used:
-            what = a.fingerprint or f"{a.rule} {a.path}"
-            extra.append(
-                Finding(
-                    "accept",
-                    "notice",
-                    "Acceptance matches no finding",
-                    f"{what} ({a.reason}) matches no finding any more: remove it from the policy",
-                    a.path,
-                )
-            )
-    report.findings = out + extra
+        for i, a in enumerate(accepted)
+        if i not in used
+    ]
 
 
 def _due(a: Acceptance, f: Finding, root: Path | None, today: date) -> str | None:

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from forkvet import __version__
-from forkvet.config import CONFIG_PATH, Config, load_config, read_repo_config, tighten
+from forkvet.config import CONFIG_PATH, config_for, load_config
 from forkvet.errors import ForkvetError, InputError
-from forkvet.report import Finding
-from forkvet.safe_write import write_file
+from forkvet.safe_write import write_output as _write  # the name the commands here use
 
 EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -23,79 +22,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _write(text: str, output: str | None, repo: Path | None = None) -> None:
-    if output in (None, "-"):
-        sys.stdout.write(text)
-        return
-    assert output is not None
-    path = Path(output)
-    if path.is_dir():
-        raise InputError(f"--output {output} is a directory; give a file name")
-    try:
-        write_file(path, text, repo=repo)
-    except OSError as exc:
-        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
-
-
-def _no_operator_floor() -> Config:
-    """Without --config the person running forkvet, with their own token and an explicit
-    --open, is the operator: upstream writes then hang on the repository's opt-in alone."""
-    from forkvet.config import UpstreamConfig
-
-    return Config(upstream=UpstreamConfig(open_pull_requests=True, thank_you=True))
-
-
-def config_for(
-    path: str | None, root: Path | None, limits: Callable[[Config], None] | None = None
-) -> tuple[Config, list[Finding]]:
-    """The policy: the operator's (--config FILE, or forkvet's defaults) is the floor; the
-    repository's own .github/forkvet.yml can only tighten it (tighten(): it adds
-    restrictions, never removes one; its run settings, such as commands and timeouts, apply).
-    The vetted repository is untrusted: its file must not switch an error off. A broken
-    repository file is an error finding (exit 1), and the floor applies: a typo like
-    `licence:` never silently switches the policy off.
-
-    limits: sets the operator's command-line run limits (--timeout, --max-steps) on the floor,
-    where they are caps the repository's file can only lower."""
-    floor = load_config(Path(path)) if path else Config()
-    if limits is not None:
-        limits(floor)
-    try:
-        text = read_repo_config(root) if root is not None and root.is_dir() else None
-        own = load_config(Path(CONFIG_PATH), text) if text is not None else None
-    except InputError as exc:
-        applied = f"the policy of {path}" if path else "the default policy"
-        return floor, [
-            Finding(
-                "config",
-                "error",
-                "Invalid .github/forkvet.yml",
-                f"{exc}; {applied} was applied instead. Fix the file: until then this check fails",
-                path=CONFIG_PATH,
-            )
-        ]
-    if own is None:
-        return floor, []
-    notes = []
-    if own.accept:
-        notes.append(
-            Finding(
-                "accept",
-                "warning",
-                "Acceptances in the repository ignored",
-                f"{CONFIG_PATH} lists {len(own.accept)} accepted finding(s): acceptances come "
-                f"from your own policy (--config) only, never from the vetted repository, "
-                f"whose files its upstream authors write",
-                path=CONFIG_PATH,
-            )
-        )
-    if not path:
-        floor = _no_operator_floor()
-        if limits is not None:
-            limits(floor)
-    return tighten(floor, own), notes
 
 
 def cmd_vet(args: argparse.Namespace) -> int:

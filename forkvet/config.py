@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from forkvet import CONFIG_PATH as CONFIG_PATH  # re-exported: callers import it from here
 from forkvet import safeyaml
 from forkvet.accept import Acceptance
 from forkvet.accept import parse as parse_accept
 from forkvet.errors import InputError
+from forkvet.report import Finding
 
-CONFIG_PATH = ".github/forkvet.yml"
 MAX_CONFIG_BYTES = 256 * 1024
 CATEGORIES = (
     "permissive",
@@ -375,3 +377,60 @@ def _allow_both(floor: list[str], repo: list[str]) -> list[str]:
     kept = list(dict.fromkeys(both))
     # Nothing in common: nothing is allowed. A license key no list can match says so.
     return kept or ["none-allowed-by-both-policies"]
+
+
+def _no_operator_floor() -> Config:
+    """Without --config the person running forkvet, with their own token and an explicit
+    --open, is the operator: upstream writes then hang on the repository's opt-in alone."""
+    return Config(upstream=UpstreamConfig(open_pull_requests=True, thank_you=True))
+
+
+def config_for(
+    path: str | None, root: Path | None, limits: Callable[[Config], None] | None = None
+) -> tuple[Config, list[Finding]]:
+    """The policy: the operator's (--config FILE, or forkvet's defaults) is the floor; the
+    repository's own .github/forkvet.yml can only tighten it (tighten(): it adds
+    restrictions, never removes one; its run settings, such as commands and timeouts, apply).
+    The vetted repository is untrusted: its file must not switch an error off. A broken
+    repository file is an error finding (exit 1), and the floor applies: a typo like
+    `licence:` never silently switches the policy off.
+
+    limits: sets the operator's command-line run limits (--timeout, --max-steps) on the floor,
+    where they are caps the repository's file can only lower."""
+    floor = load_config(Path(path)) if path else Config()
+    if limits is not None:
+        limits(floor)
+    try:
+        text = read_repo_config(root) if root is not None and root.is_dir() else None
+        own = load_config(Path(CONFIG_PATH), text) if text is not None else None
+    except InputError as exc:
+        applied = f"the policy of {path}" if path else "the default policy"
+        return floor, [
+            Finding(
+                "config",
+                "error",
+                "Invalid .github/forkvet.yml",
+                f"{exc}; {applied} was applied instead. Fix the file: until then this check fails",
+                path=CONFIG_PATH,
+            )
+        ]
+    if own is None:
+        return floor, []
+    notes = []
+    if own.accept:
+        notes.append(
+            Finding(
+                "accept",
+                "warning",
+                "Acceptances in the repository ignored",
+                f"{CONFIG_PATH} lists {len(own.accept)} accepted finding(s): acceptances come "
+                f"from your own policy (--config) only, never from the vetted repository, "
+                f"whose files its upstream authors write",
+                path=CONFIG_PATH,
+            )
+        )
+    if not path:
+        floor = _no_operator_floor()
+        if limits is not None:
+            limits(floor)
+    return tighten(floor, own), notes

@@ -20,6 +20,7 @@ import errno
 import hashlib
 import os
 import stat
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -195,3 +196,18 @@ def user_out(folder: str, target: Path) -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:8]
     return cache / "forkvet" / f"{safe_name(root.name, 'repo')}-{digest}" / folder
+
+
+def write_output(text: str, output: str | None, repo: Path | None = None) -> None:
+    """A command's --output: standard output for none or "-", else the file (write_file)."""
+    if output in (None, "-"):
+        sys.stdout.write(text)
+        return
+    assert output is not None
+    path = Path(output)
+    if path.is_dir():
+        raise InputError(f"--output {output} is a directory; give a file name")
+    try:
+        write_file(path, text, repo=repo)
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}") from exc

@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from forkvet import __version__, rx
-from forkvet.config import CONFIG_PATH
+from forkvet import CONFIG_PATH, __version__, rx
 from forkvet.escape import _controls
 from forkvet.report import Finding, Report
 from forkvet.snapshot import name_bytes

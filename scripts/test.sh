@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install forkvet and its dev dependencies, then run every check the project has: ruff (lint
-# and format), mypy (strict) on forkvet/ and bot/, zizmor, and the whole pytest suite. Extra
-# arguments go to pytest. CI runs exactly this (.ci/run).
+# and format), mypy (strict) on forkvet/ and bot/, zizmor, the documentation site (mkdocs
+# --strict: a broken link or anchor fails), and the whole pytest suite. Extra arguments go to
+# pytest. CI runs exactly this (.ci/run).
 #
 # What it installs, and where (printed before anything is installed):
 #   - $FORKVET_TEST_VENV (default .venv): forkvet as an editable install with its dev extras,
@@ -53,4 +54,9 @@ command -v bwrap >/dev/null 2>&1 ||
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
 "$VENV/bin/zizmor" --offline --no-progress workflows/forkvet.yml action.yml actions/*/action.yml
+# The docs site (mkdocs.yml), built into a temporary folder only to check its links and
+# anchors. Not --quiet: mkdocs then hides the warnings --strict counts, and passes.
+site=$(mktemp -d)
+trap 'rm -rf "$site"' EXIT
+NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --site-dir "$site"
 "$VENV/bin/python" -m pytest -q "$@"

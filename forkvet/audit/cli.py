@@ -82,7 +82,8 @@ def _is_env_output(folder: Path) -> bool:
 
 def pins_for(target: str, python: str | None, offline: bool) -> Pins:
     """Pins of a file, a forkvet-env folder, or a repository (pinned by forkvet env first)."""
-    from forkvet.audit.pins import Pins, read_target
+    from forkvet.audit.inputs import read_target
+    from forkvet.audit.pins import Pins
     from forkvet.source import is_git_url
 
     path = Path(target)
@@ -192,7 +193,7 @@ def _clean(text: str) -> str:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from forkvet.audit.run import audit_pins
-    from forkvet.cli import config_for
+    from forkvet.config import config_for
 
     if args.python and not rx.fullmatch(r"[23]\.\d{1,2}", args.python):
         raise InputError(f"--python {args.python!r}: give a version like 3.7")
@@ -232,7 +233,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _output(text: str, output: str | None) -> None:
-    from forkvet.cli import _write
+    from forkvet.safe_write import write_output as _write
 
     _write(text, output)
 

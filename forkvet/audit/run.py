@@ -196,13 +196,30 @@ def audit_pins(
         source=source.description,
         unpinned=sorted(set(pins.unpinned)),
     )
+    parsed = _versions(pins, result.notes)
+    found = _advisories(parsed, source, workers)
+    for name in sorted(found):
+        if found[name]:
+            _add_package(result, name, parsed[name], found[name], pins.python, check_index)
+    return result
+
+
+def _versions(pins: Pins, notes: list[str]) -> dict[str, Version]:
+    """The pins as versions; one that is not PEP 440 is noted and left out."""
     parsed: dict[str, Version] = {}
     for name, text in pins.packages.items():
         v = parse_version(text)
         if v is None:
-            result.notes.append(f"{name}=={text}: not a PEP 440 version, not audited")
+            notes.append(f"{name}=={text}: not a PEP 440 version, not audited")
         else:
             parsed[name] = v
+    return parsed
+
+
+def _advisories(
+    parsed: dict[str, Version], source: AdvisorySource, workers: int
+) -> dict[str, list[Advisory]]:
+    """Each package's advisories that affect its pinned version, asked in parallel."""
 
     def hits(item: tuple[str, Version]) -> tuple[str, list[Advisory]]:
         name, version = item
@@ -210,44 +227,53 @@ def audit_pins(
         return name, _merge(found)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        found = dict(pool.map(hits, sorted(parsed.items())))
-    for name in sorted(found):
-        advisories = found[name]
-        if not advisories:
-            continue
-        current = parsed[name]
-        releases = _index_releases(name, pins.python) if check_index else None
-        if check_index and releases is None:
-            result.notes.append(
-                f"{name}: the index could not be asked; nearest safe versions "
-                f"come from the advisories' fix versions alone"
-            )
-        overall = _nearest(current, advisories, name, releases)
-        if overall is not None:
-            result.safe_pins[name] = str(overall)
-        for adv in sorted(advisories, key=lambda a: (SEVERITY_ORDER[a.severity], a.id)):
-            near = _nearest(current, [adv], name, releases)
-            fixed_in, fixed_python = (
-                _fix_for_another_python(name, current, adv)
-                if near is None and releases is not None
-                else (None, None)
-            )
-            result.vulnerabilities.append(
-                Vulnerability(
-                    package=name,
-                    version=str(current),
-                    id=adv.id,
-                    aliases=adv.aliases,
-                    summary=adv.summary,
-                    fix_versions=[str(v) for v in adv.fix_versions(name)],
-                    severity=adv.severity,
-                    nearest_safe=str(near) if near is not None else None,
-                    nearest_safe_checked=releases is not None,
-                    fixed_in=fixed_in,
-                    fixed_requires_python=fixed_python,
-                )
-            )
-    return result
+        return dict(pool.map(hits, sorted(parsed.items())))
+
+
+def _add_package(
+    result: AuditResult,
+    name: str,
+    current: Version,
+    advisories: list[Advisory],
+    python: str | None,
+    check_index: bool,
+) -> None:
+    """One vulnerable package: its nearest safe pin and each advisory, most severe first."""
+    releases = _index_releases(name, python) if check_index else None
+    if check_index and releases is None:
+        result.notes.append(
+            f"{name}: the index could not be asked; nearest safe versions "
+            f"come from the advisories' fix versions alone"
+        )
+    overall = _nearest(current, advisories, name, releases)
+    if overall is not None:
+        result.safe_pins[name] = str(overall)
+    for adv in sorted(advisories, key=lambda a: (SEVERITY_ORDER[a.severity], a.id)):
+        result.vulnerabilities.append(_vulnerability(name, current, adv, releases))
+
+
+def _vulnerability(
+    name: str, current: Version, adv: Advisory, releases: list[Version] | None
+) -> Vulnerability:
+    near = _nearest(current, [adv], name, releases)
+    fixed_in, fixed_python = (
+        _fix_for_another_python(name, current, adv)
+        if near is None and releases is not None
+        else (None, None)
+    )
+    return Vulnerability(
+        package=name,
+        version=str(current),
+        id=adv.id,
+        aliases=adv.aliases,
+        summary=adv.summary,
+        fix_versions=[str(v) for v in adv.fix_versions(name)],
+        severity=adv.severity,
+        nearest_safe=str(near) if near is not None else None,
+        nearest_safe_checked=releases is not None,
+        fixed_in=fixed_in,
+        fixed_requires_python=fixed_python,
+    )
 
 
 def safe_requirements(text: str, safe: dict[str, str]) -> tuple[str, list[str]]:

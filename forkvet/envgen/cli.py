@@ -75,7 +75,7 @@ def _generate(
     args: argparse.Namespace, out: Path
 ) -> tuple[EnvResult, Report, Verification | None, Path]:
     """(result, report, verification or None, the repository's folder)."""
-    from forkvet.cli import config_for
+    from forkvet.config import config_for
     from forkvet.envgen.generate import generate
     from forkvet.envgen.uv import allow_builds
     from forkvet.source import open_target

@@ -14,7 +14,7 @@ from github import Auth, Github, GithubRetry
 
 from forkvet.github import DEFAULT_API_URL
 
-__all__ = ["DEFAULT_API_URL", "GitHubApp"]
+__all__ = ["DEFAULT_API_URL", "GitHubApp", "user_client"]
 
 
 @dataclass
@@ -51,3 +51,14 @@ class GitHubApp:
         """The installation token itself (for git over HTTPS); never logged."""
         self.client(installation_id)  # wires the auth to a requester for this API URL
         return str(self._auth(installation_id).token)
+
+
+def user_client(token: str, api_url: str) -> Github:
+    """A client with a person's own token: upstream pull requests and thank-you issues (the
+    App's installation token cannot write to repositories it is not installed on)."""
+    return Github(
+        auth=Auth.Token(token),
+        base_url=api_url,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )

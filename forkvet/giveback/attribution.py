@@ -54,7 +54,6 @@ def attribution_md(
 ) -> str:
     """base_commit: the upstream commit the fork started from (merge base). With an upstream
     but no base, no commit is named: the vetted HEAD is the fork's, not upstream's."""
-    lic = report.license
     name = upstream or report.repo.remote or report.repo.name
     commit = base_commit if upstream else (base_commit or report.repo.commit)
     lines = [
@@ -63,6 +62,18 @@ def attribution_md(
         f"This project builds on **{md_inline(name)}**"
         + (f", at commit {md_code(commit)}" if commit else "")
         + ".",
+        *_license_section(report),
+        *_copyright_section(snap),
+        *_citation_section(report),
+        *_vendored_section(report),
+        *_changes_section(changed),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _license_section(report: Report) -> list[str]:
+    lic = report.license
+    lines = [
         "",
         "## License",
         "",
@@ -75,38 +86,51 @@ def attribution_md(
             f"- Full text: {', '.join(map(md_code, lic.files))} in the original repository"
         )
     lines += ["", "What the license asks of you:", ""]
-    lines += [f"- {md_inline(o)}" for o in lic.obligations] or ["- nothing beyond this note"]
+    return lines + (
+        [f"- {md_inline(o)}" for o in lic.obligations] or ["- nothing beyond this note"]
+    )
+
+
+def _copyright_section(snap: Snapshot) -> list[str]:
     holders = copyright_lines(snap)
-    if holders:
-        lines += ["", "## Copyright", "", *[f"- {md_inline(h)}" for h in holders]]
+    return ["", "## Copyright", "", *[f"- {md_inline(h)}" for h in holders]] if holders else []
+
+
+def _citation_section(report: Report) -> list[str]:
+    if not report.citation:
+        return []
     c = paper(report.citation)
-    if report.citation:
-        lines += ["", "## Authors and citation", ""]
-        if c.title:
-            lines.append(
-                md_inline(c.title)
-                + (f" — {md_inline(', '.join(c.authors[:8]))}" if c.authors else "")
-            )
-        # Only the repository's own paper, as agreed with its BibTeX (forkvet.citing).
-        if c.arxiv:
-            lines.append(f"arXiv: {md_inline(c.arxiv)}")
-        if c.bibtex:
-            lines += ["", md_fence(c.bibtex, "bibtex")]
+    lines = ["", "## Authors and citation", ""]
+    if c.title:
+        lines.append(
+            md_inline(c.title) + (f" — {md_inline(', '.join(c.authors[:8]))}" if c.authors else "")
+        )
+    # Only the repository's own paper, as agreed with its BibTeX (forkvet.citing).
+    if c.arxiv:
+        lines.append(f"arXiv: {md_inline(c.arxiv)}")
+    if c.bibtex:
+        lines += ["", md_fence(c.bibtex, "bibtex")]
+    return lines
+
+
+def _vendored_section(report: Report) -> list[str]:
     vendored = vendored_licenses(report)
-    if vendored:
-        lines += [
-            "",
-            "## Third-party code inside the repository",
-            "",
-            *[f"- {md_inline(v)}" for v in vendored],
-        ]
-    lines += ["", "## Changes made in this fork", ""]
-    if changed:
-        labels = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed"}
-        lines += [f"- {labels.get(s, s)}: {md_code(p)}" for s, p in changed[:200]]
-    else:
-        lines.append("- (none yet, or no upstream given: run with --upstream)")
-    return "\n".join(lines) + "\n"
+    if not vendored:
+        return []
+    return [
+        "",
+        "## Third-party code inside the repository",
+        "",
+        *[f"- {md_inline(v)}" for v in vendored],
+    ]
+
+
+def _changes_section(changed: list[tuple[str, str]] | None) -> list[str]:
+    lines = ["", "## Changes made in this fork", ""]
+    if not changed:
+        return [*lines, "- (none yet, or no upstream given: run with --upstream)"]
+    labels = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed"}
+    return lines + [f"- {labels.get(s, s)}: {md_code(p)}" for s, p in changed[:200]]
 
 
 def notice_text(snap: Snapshot) -> str:

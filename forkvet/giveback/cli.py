@@ -194,7 +194,8 @@ def _open(
     from forkvet.giveback.drafts import github_slug
 
     require("github")  # PyGithub: pip install 'forkvet[runtime]'
-    from forkvet.giveback.publish import client, open_pull, push_branch
+    from forkvet.github.client import user_client
+    from forkvet.giveback.publish import open_pull, push_branch
 
     up = github_slug(args.upstream)
     fork = github_slug(origin)
@@ -202,7 +203,7 @@ def _open(
     fork_name = args.fork_repo or (fork[1] if fork else None)
     if not upstream_name or not fork_name:
         raise InputError("--open needs GitHub remotes (or --upstream-repo and --fork-repo)")
-    gh = client(token, args.api_url)
+    gh = user_client(token, args.api_url)
     for draft in result.drafts:
         if draft.status != "drafted":
             continue
@@ -256,7 +257,7 @@ def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, s
 
 def cmd_thank(args: argparse.Namespace) -> int:
     args.upstream = _upstream(args.upstream)
-    from forkvet.cli import config_for
+    from forkvet.config import config_for
     from forkvet.giveback.drafts import github_slug
     from forkvet.snapshot import load
     from forkvet.vet import vet
@@ -276,14 +277,15 @@ def cmd_thank(args: argparse.Namespace) -> int:
         from forkvet.extras import require
 
         require("github")  # PyGithub: pip install 'forkvet[runtime]'
-        from forkvet.giveback.publish import client, thank
+        from forkvet.github.client import user_client
+        from forkvet.giveback.publish import thank
 
         up = github_slug(args.upstream)
         name = args.upstream_repo or (up[1] if up else None)
         if not name:
             raise InputError("--open needs a GitHub upstream URL (or --upstream-repo)")
         with _github_errors(args.api_url):
-            status, url = thank(client(token, args.api_url), name, title, body)
+            status, url = thank(user_client(token, args.api_url), name, title, body)
     data = {"status": status, "url": url, "title": title, "body": body}
     if args.format == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -292,9 +294,7 @@ def cmd_thank(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
-    from forkvet.github import DEFAULT_API_URL
-
+def _register_attribution(sub: Any) -> None:
     a = sub.add_parser("attribution", help="draft ATTRIBUTION.md (and NOTICE) for a fork")
     a.add_argument("target", metavar="TARGET", help="the fork's folder (a git repository)")
     a.add_argument(
@@ -307,6 +307,10 @@ def register(sub: Any) -> None:
         "--format", choices=("markdown", "text", "json"), default="markdown", help="output format"
     )
     a.set_defaults(func=cmd_attribution)
+
+
+def _register_upstream(sub: Any) -> None:
+    from forkvet.github import DEFAULT_API_URL
 
     u = sub.add_parser(
         "upstream", help="draft (or open) upstream pull requests for the fork's fixes"
@@ -344,6 +348,10 @@ def register(sub: Any) -> None:
     u.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     u.set_defaults(func=cmd_upstream)
 
+
+def _register_thank(sub: Any) -> None:
+    from forkvet.github import DEFAULT_API_URL
+
     t = sub.add_parser("thank", help="draft (or open) a thank-you issue upstream")
     t.add_argument("target", metavar="TARGET", help="the fork's folder")
     t.add_argument("--upstream", required=True, metavar="URL", help="the original repository")
@@ -356,3 +364,9 @@ def register(sub: Any) -> None:
     t.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
     t.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     t.set_defaults(func=cmd_thank)
+
+
+def register(sub: Any) -> None:
+    _register_attribution(sub)
+    _register_upstream(sub)
+    _register_thank(sub)

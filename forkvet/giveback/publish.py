@@ -7,22 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from github import Auth, Github, GithubException
+from github import Github, GithubException
 from github.Repository import Repository
 
 from forkvet.gitrun import run_git
 from forkvet.giveback.drafts import Draft
 
 THANKS_MARKER = "<!-- forkvet:thanks -->"
-
-
-def client(token: str, api_url: str) -> Github:
-    return Github(
-        auth=Auth.Token(token),
-        base_url=api_url,
-        seconds_between_requests=0,
-        seconds_between_writes=0,
-    )
 
 
 def push_branch(repo_dir: Path, remote_url: str, branch: str, token: str) -> None:

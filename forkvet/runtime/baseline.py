@@ -150,59 +150,11 @@ def compare(current: Curve, baseline: Curve, speed_tolerance: float = 0.2) -> Co
     cx, cy = _finite(current, by_steps)
     bx, by = _finite(baseline, by_steps)
     if len(cx) >= 2 and len(bx) >= 2:
-        lo, hi = max(cx[0], bx[0]), min(cx[-1], bx[-1])
-        overlap = [(x, y) for x, y in zip(cx, cy, strict=True) if lo <= x <= hi]
-        if len(overlap) < 3 or hi <= lo:
-            result.matched_on = "none"
-            result.reasons.append(
-                "the runs share too few steps to compare their losses "
-                f"(this run {cx[0]:g}–{cx[-1]:g}, baseline {bx[0]:g}–{bx[-1]:g})"
-            )
-        else:
-            start = overlap[0][0] + (1 - TAIL_SHARE) * (overlap[-1][0] - overlap[0][0])
-            tail = [(x, y) for x, y in overlap if x >= start]
-            if len(tail) < 3:
-                tail = overlap[-3:]
-            base_at = [_interp(bx, by, x) for x, _ in tail]
-            mine = [y for _, y in tail]
-            result.loss_at_matched_steps = [
-                {"step": x, "loss": y, "baseline": round(b, 6)}
-                for (x, y), b in zip(tail[-20:], base_at[-20:], strict=True)
-            ]
-            mean_mine, mean_base = statistics.fmean(mine), statistics.fmean(base_at)
-            base_tail = [y for x, y in zip(bx, by, strict=True) if start <= x <= hi]
-            noise = math.hypot(_noise(mine), _noise(base_tail or base_at))
-            result.noise = round(noise, 6)
-            diff = mean_mine - mean_base
-            scale = abs(mean_base) or 1.0
-            result.final_loss_change = round(diff / scale, 4)
-            threshold = max(NOISE_FACTOR * noise, MIN_RELATIVE * scale)
-            if diff > threshold:
-                result.regression = True
-                result.reasons.append(
-                    f"the loss is worse than the baseline: {mean_mine:.4g} vs {mean_base:.4g} "
-                    f"at matched {result.matched_on} ({diff / scale:+.1%}; the noise is "
-                    f"±{noise:.2g})"
-                )
-            elif diff < -threshold:
-                result.reasons.append(
-                    f"the loss is better than the baseline: {mean_mine:.4g} vs {mean_base:.4g}"
-                )
-            else:
-                result.reasons.append("the loss matches the baseline within its noise")
+        _compare_losses(result, (cx, cy), (bx, by))
     else:
         result.matched_on = "none"
         result.reasons.append("too few finite loss values to compare with the baseline")
-    if current.steps_per_second and baseline.steps_per_second:
-        change = current.steps_per_second / baseline.steps_per_second - 1
-        result.speed_change = round(change, 4)
-        if change < -speed_tolerance:
-            result.regression = True
-            result.reasons.append(
-                f"training is slower: {current.steps_per_second:g} vs "
-                f"{baseline.steps_per_second:g} steps/s ({change:+.0%}, tolerance "
-                f"{speed_tolerance:.0%})"
-            )
+    _compare_speed(result, current, baseline, speed_tolerance)
     loss_worse = any(r.startswith("the loss is worse") for r in result.reasons)
     result.slower_only = result.regression and not loss_worse
     if current.peak_gpu_memory_mib and baseline.peak_gpu_memory_mib:
@@ -210,3 +162,73 @@ def compare(current: Curve, baseline: Curve, speed_tolerance: float = 0.2) -> Co
             current.peak_gpu_memory_mib / baseline.peak_gpu_memory_mib - 1, 4
         )
     return result
+
+
+def _compare_losses(
+    result: Comparison,
+    current: tuple[list[float], list[float]],
+    baseline: tuple[list[float], list[float]],
+) -> None:
+    """The last part of the steps both runs logged: this run's mean loss against the
+    baseline's, interpolated at the same steps."""
+    (cx, cy), (bx, by) = current, baseline
+    lo, hi = max(cx[0], bx[0]), min(cx[-1], bx[-1])
+    overlap = [(x, y) for x, y in zip(cx, cy, strict=True) if lo <= x <= hi]
+    if len(overlap) < 3 or hi <= lo:
+        result.matched_on = "none"
+        result.reasons.append(
+            "the runs share too few steps to compare their losses "
+            f"(this run {cx[0]:g}–{cx[-1]:g}, baseline {bx[0]:g}–{bx[-1]:g})"
+        )
+        return
+    start = overlap[0][0] + (1 - TAIL_SHARE) * (overlap[-1][0] - overlap[0][0])
+    tail = [(x, y) for x, y in overlap if x >= start]
+    if len(tail) < 3:
+        tail = overlap[-3:]
+    base_at = [_interp(bx, by, x) for x, _ in tail]
+    mine = [y for _, y in tail]
+    result.loss_at_matched_steps = [
+        {"step": x, "loss": y, "baseline": round(b, 6)}
+        for (x, y), b in zip(tail[-20:], base_at[-20:], strict=True)
+    ]
+    base_tail = [y for x, y in zip(bx, by, strict=True) if start <= x <= hi]
+    noise = math.hypot(_noise(mine), _noise(base_tail or base_at))
+    result.noise = round(noise, 6)
+    _judge_loss(result, statistics.fmean(mine), statistics.fmean(base_at), noise)
+
+
+def _judge_loss(result: Comparison, mean_mine: float, mean_base: float, noise: float) -> None:
+    """Worse only beyond the noise of both runs (and a minimum share of the loss)."""
+    diff = mean_mine - mean_base
+    scale = abs(mean_base) or 1.0
+    result.final_loss_change = round(diff / scale, 4)
+    threshold = max(NOISE_FACTOR * noise, MIN_RELATIVE * scale)
+    if diff > threshold:
+        result.regression = True
+        result.reasons.append(
+            f"the loss is worse than the baseline: {mean_mine:.4g} vs {mean_base:.4g} "
+            f"at matched {result.matched_on} ({diff / scale:+.1%}; the noise is "
+            f"±{noise:.2g})"
+        )
+    elif diff < -threshold:
+        result.reasons.append(
+            f"the loss is better than the baseline: {mean_mine:.4g} vs {mean_base:.4g}"
+        )
+    else:
+        result.reasons.append("the loss matches the baseline within its noise")
+
+
+def _compare_speed(
+    result: Comparison, current: Curve, baseline: Curve, speed_tolerance: float
+) -> None:
+    if not (current.steps_per_second and baseline.steps_per_second):
+        return
+    change = current.steps_per_second / baseline.steps_per_second - 1
+    result.speed_change = round(change, 4)
+    if change < -speed_tolerance:
+        result.regression = True
+        result.reasons.append(
+            f"training is slower: {current.steps_per_second:g} vs "
+            f"{baseline.steps_per_second:g} steps/s ({change:+.0%}, tolerance "
+            f"{speed_tolerance:.0%})"
+        )

@@ -92,7 +92,7 @@ def _config(
 ) -> Any:
     """The policy, with the operator's --timeout and --max-steps as caps on the floor: the
     repository's .github/forkvet.yml can only lower them (config.tighten)."""
-    from forkvet.cli import config_for
+    from forkvet.config import config_for
 
     def limits(floor: Any) -> None:
         if args is None:
@@ -196,57 +196,36 @@ def _relative_to_cwd(value: str | None) -> Path | None:
     return Path(value).absolute() if value else None
 
 
-def cmd_smoke(args: argparse.Namespace) -> int:
-    from forkvet.runtime import commands
-    from forkvet.runtime.smoke import smoke
-    from forkvet.snapshot import load
-
-    if args.github:
-        from forkvet.gha import require_actions
-
-        require_actions()  # before the run, not after it
-    snap = load(Path(args.target))
-    cfg = _config(snap.root, args.config, args)
-    pass_env = _pass_env(args)
-    if not args.dry_run:
-        _sandbox_policy(args, cfg)
-    command = args.cmd or cfg.smoke.command
-    source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
-    timeout = cfg.smoke.timeout  # the operator's (or default) cap, lowered by the repository
-    out_dir = _out_dir(args.out, snap.root)
-    _check_output(args.output, snap.root)
-    notebook = _relative_to_cwd(args.notebook)
+def _notebook_arg(value: str | None) -> Path | None:
+    notebook = _relative_to_cwd(value)
     if notebook is not None and not notebook.is_file():
-        raise InputError(
-            f"--notebook {args.notebook}: no such notebook (relative to the current folder)"
-        )
-    if args.dry_run:
-        from forkvet.runtime.gpu import query
-        from forkvet.vet import vet
+        raise InputError(f"--notebook {value}: no such notebook (relative to the current folder)")
+    return notebook
 
-        if notebook is not None:
-            command, source = f"notebook {notebook}", "--notebook"
-        elif not command:
-            command, source = commands.detect(vet(snap), "test", bool(query()), snap)
-        _, described = _environment(args, snap, cfg, dry_run=True)
-        return _print_dry_run("smoke", command, source, described)
-    environment, _ = _environment(args, snap, cfg, dry_run=False)
-    if notebook is not None and environment.path:
-        from forkvet.environments import add_packages
 
-        add_packages(environment, ["ipykernel"])
-    result = smoke(
-        snap,
-        environment,
-        command,
-        timeout,
-        out_dir,
-        not args.no_import_check,
-        notebook=notebook,
-        source=source,
-        pass_env=pass_env,
-    )
-    lines = [f"forkvet smoke: {result.verdict.upper()}", _env_line(environment)]
+def _smoke_dry_run(
+    args: argparse.Namespace,
+    snap: Any,
+    cfg: Any,
+    command: str | None,
+    source: str,
+    notebook: Path | None,
+) -> int:
+    from forkvet.runtime import commands
+    from forkvet.runtime.gpu import query
+    from forkvet.vet import vet
+
+    if notebook is not None:
+        command, source = f"notebook {notebook}", "--notebook"
+    elif not command:
+        command, source = commands.detect(vet(snap), "test", bool(query()), snap)
+    _, described = _environment(args, snap, cfg, dry_run=True)
+    return _print_dry_run("smoke", command, source, described)
+
+
+def smoke_summary(result: Any, env_line: str) -> str:
+    """The terminal view of a smoke result (SmokeResult)."""
+    lines = [f"forkvet smoke: {result.verdict.upper()}", env_line]
     if result.command:
         lines.append(f"  command   {result.command} ({result.command_source})")
     if result.exit_code is not None:  # a notebook has no exit status, only its cells
@@ -264,8 +243,48 @@ def cmd_smoke(args: argparse.Namespace) -> int:
         + (f", peak {result.peak_gpu_memory_mib:.0f} MiB" if result.peak_gpu_memory_mib else "")
     )
     lines += [f"  - {r}" for r in result.reasons]
-    fmt = output_format(args.format, args.output)
-    _emit(result.to_dict(), fmt, args.output, "\n".join(lines) + "\n", snap.root)
+    return "\n".join(lines) + "\n"
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from forkvet.runtime.smoke import smoke
+    from forkvet.snapshot import load
+
+    if args.github:
+        from forkvet.gha import require_actions
+
+        require_actions()  # before the run, not after it
+    snap = load(Path(args.target))
+    cfg = _config(snap.root, args.config, args)
+    pass_env = _pass_env(args)
+    if not args.dry_run:
+        _sandbox_policy(args, cfg)
+    command = args.cmd or cfg.smoke.command
+    source = "--cmd" if args.cmd else ".github/forkvet.yml" if command else ""
+    timeout = cfg.smoke.timeout  # the operator's (or default) cap, lowered by the repository
+    out_dir = _out_dir(args.out, snap.root)
+    _check_output(args.output, snap.root)
+    notebook = _notebook_arg(args.notebook)
+    if args.dry_run:
+        return _smoke_dry_run(args, snap, cfg, command, source, notebook)
+    environment, _ = _environment(args, snap, cfg, dry_run=False)
+    if notebook is not None and environment.path:
+        from forkvet.environments import add_packages
+
+        add_packages(environment, ["ipykernel"])
+    result = smoke(
+        snap,
+        environment,
+        command,
+        timeout,
+        out_dir,
+        not args.no_import_check,
+        notebook=notebook,
+        source=source,
+        pass_env=pass_env,
+    )
+    text = smoke_summary(result, _env_line(environment))
+    _emit(result.to_dict(), output_format(args.format, args.output), args.output, text, snap.root)
     if args.github:
         from forkvet.gha import publish_smoke
 
@@ -494,7 +513,22 @@ def _environment_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(sub: Any) -> None:
+def _result_options(p: argparse.ArgumentParser, out_help: str) -> None:
+    """The options smoke and train-check share: the policy file and where results go."""
+    p.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
+    p.add_argument("--out", help=out_help)
+    p.add_argument(
+        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
+    )
+    p.add_argument("--output", "-o", metavar="FILE", help="write the result here")
+    p.add_argument(
+        "--github",
+        action="store_true",
+        help="also write GitHub Actions outputs, job summary and annotations",
+    )
+
+
+def _register_notebooks(sub: Any) -> None:
     n = sub.add_parser(
         "notebooks",
         help="write starter testing and training notebooks",
@@ -511,6 +545,8 @@ def register(sub: Any) -> None:
     )
     n.set_defaults(func=cmd_notebooks)
 
+
+def _register_smoke(sub: Any) -> None:
     s = sub.add_parser(
         "smoke",
         help="run the import check and the test/demo command",
@@ -542,19 +578,11 @@ def register(sub: Any) -> None:
         "command (per-cell timeout = --timeout; "
         "the interpreter needs ipykernel)",
     )
-    s.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
-    s.add_argument("--out", help="folder for logs (default ./forkvet-out, outside the repository)")
-    s.add_argument(
-        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
-    )
-    s.add_argument("--output", "-o", metavar="FILE", help="write the result here")
-    s.add_argument(
-        "--github",
-        action="store_true",
-        help="also write GitHub Actions outputs, job summary and annotations",
-    )
+    _result_options(s, "folder for logs (default ./forkvet-out, outside the repository)")
     s.set_defaults(func=cmd_smoke)
 
+
+def _register_train_check(sub: Any) -> None:
     t = sub.add_parser(
         "train-check",
         help="train a few steps and check that the loss falls",
@@ -593,18 +621,14 @@ def register(sub: Any) -> None:
     t.add_argument("--num-classes", type=int, help="check the initial loss against ln(C)")
     t.add_argument("--min-points", type=int, default=8, help="loss values needed for a verdict (8)")
     t.add_argument("--min-drop", type=float, default=0.10, help="minimum relative drop (0.10)")
-    t.add_argument("--config", metavar="FILE", help="policy file (.github/forkvet.yml format)")
-    t.add_argument(
-        "--out", help="folder for the log and plot (default ./forkvet-out, outside the repository)"
-    )
-    t.add_argument(
-        "--format", choices=("text", "json"), help="default: by -o FILE's extension, else text"
-    )
-    t.add_argument("--output", "-o", metavar="FILE", help="write the result here")
-    t.add_argument(
-        "--github",
-        action="store_true",
-        help="also write GitHub Actions outputs, job summary and annotations",
+    _result_options(
+        t, "folder for the log and plot (default ./forkvet-out, outside the repository)"
     )
     t.set_defaults(func=cmd_train_check)
+
+
+def register(sub: Any) -> None:
+    _register_notebooks(sub)
+    _register_smoke(sub)
+    _register_train_check(sub)
     register_runs(sub)

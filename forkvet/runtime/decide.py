@@ -52,6 +52,32 @@ def decide(
     alpha: float = ALPHA,
     num_classes: int | None = None,
 ) -> Verdict:
+    unusable = _unusable(losses, min_points)
+    if unusable is not None:
+        return unusable
+    from forkvet.extras import require
+
+    mk = require("pymannkendall")
+
+    window = max(2, len(losses) // 5)
+    first, last = _mean(losses[:window]), _mean(losses[-window:])
+    drop = (first - last) / abs(first) if first != 0 else 0.0
+    result = mk.original_test(losses, alpha=alpha)
+    trend, p = str(result.trend), float(result.p)
+    reasons: list[str] = [
+        f"loss {first:.4g} → {last:.4g} (mean of first/last {window} points): "
+        + change_text(first, last, drop),
+        f"Mann-Kendall trend: {trend} (p={p:.3g})",
+        *initial_loss_warning(losses[0], num_classes),
+    ]
+    separated = first - last > 3 * statistics.stdev(losses[-window:])
+    verdict, lead, note = weigh(drop, trend, separated, min_drop)
+    reasons = [*([lead] if lead else []), *reasons, *([note] if note else [])]
+    return Verdict(verdict, reasons, drop, trend, p)
+
+
+def _unusable(losses: list[float], min_points: int) -> Verdict | None:
+    """Steps 1 and 2: a value that is not finite fails; too few values are inconclusive."""
     bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
     if bad:
         return Verdict(
@@ -69,54 +95,36 @@ def decide(
                 "run more steps or log more often"
             ],
         )
-    from forkvet.extras import require
+    return None
 
-    mk = require("pymannkendall")
 
-    window = max(2, len(losses) // 5)
-    first, last = _mean(losses[:window]), _mean(losses[-window:])
-    drop = (first - last) / abs(first) if first != 0 else 0.0
-    result = mk.original_test(losses, alpha=alpha)
-    trend, p = str(result.trend), float(result.p)
-    reasons: list[str] = [
-        f"loss {first:.4g} → {last:.4g} (mean of first/last {window} points): "
-        + change_text(first, last, drop),
-        f"Mann-Kendall trend: {trend} (p={p:.3g})",
+def initial_loss_warning(initial: float, num_classes: int | None) -> list[str]:
+    """A classifier starts near ln(C); far from it, the labels or the loss are suspect."""
+    if not num_classes or num_classes <= 1:
+        return []
+    expected = math.log(num_classes)
+    if expected / 3 <= initial <= expected * 3:
+        return []
+    return [
+        f"warning: initial loss {initial:.4g} is far from ln({num_classes})"
+        f"={expected:.3g}; check the labels, the output layer or the loss"
     ]
-    if num_classes and num_classes > 1:
-        expected = math.log(num_classes)
-        if not (expected / 3 <= losses[0] <= expected * 3):
-            reasons.append(
-                f"warning: initial loss {losses[0]:.4g} is far from ln({num_classes})"
-                f"={expected:.3g}; check the labels, the output layer or the loss"
-            )
-    tail = losses[-window:]
-    separated = first - last > 3 * statistics.stdev(tail)
+
+
+def weigh(
+    drop: float, trend: str, separated: bool, min_drop: float
+) -> tuple[str, str | None, str | None]:
+    """Steps 3 and 4: (verdict, the reason to put first, a note to put last)."""
     if drop >= min_drop and (trend == "decreasing" or (separated and trend != "increasing")):
-        if trend != "decreasing":
-            reasons.append("converged early: the first points lie far above the final plateau")
-        return Verdict("pass", reasons, drop, trend, p)
+        early = "converged early: the first points lie far above the final plateau"
+        return "pass", None, None if trend == "decreasing" else early
     if trend == "increasing" or drop < -min_drop:
-        return Verdict(
-            "fail", ["loss is rising: learning rate too high, or a bug", *reasons], drop, trend, p
-        )
+        return "fail", "loss is rising: learning rate too high, or a bug", None
     if drop >= min_drop:
-        return Verdict(
-            "inconclusive",
-            ["loss fell but too noisily to be sure: run more steps", *reasons],
-            drop,
-            trend,
-            p,
-        )
+        return "inconclusive", "loss fell but too noisily to be sure: run more steps", None
     if trend == "decreasing":
-        return Verdict(
-            "fail",
-            [f"loss fell by less than {min_drop:.0%}: not learning enough", *reasons],
-            drop,
-            trend,
-            p,
-        )
-    return Verdict("fail", ["loss is flat: the model is not learning", *reasons], drop, trend, p)
+        return "fail", f"loss fell by less than {min_drop:.0%}: not learning enough", None
+    return "fail", "loss is flat: the model is not learning", None
 
 
 # GAN thresholds: a discriminator whose loss sits near zero has won (the generator gets no

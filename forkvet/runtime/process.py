@@ -15,7 +15,6 @@ What holds (Linux; see docs/runtime.md for the operator's part):
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import stat
@@ -27,11 +26,12 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 from forkvet import rx
 from forkvet.runtime import sandbox
 from forkvet.runtime.gpu import GpuSampler, GpuStats
+from forkvet.runtime.selfisolate import isolate_self as isolate_self  # re-exported
 from forkvet.safe_write import open_log
 
 # Names that carry credentials on runners and developer machines.
@@ -122,46 +122,6 @@ def scrubbed_env(
     env.update(extra or {})
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
-
-
-_isolated = False
-
-
-def isolate_self() -> None:
-    """Before the first child: make forkvet's own environment unreadable to its children.
-
-    /proc/<pid>/environ shows the block the kernel wrote at exec, not os.environ: changing
-    os.environ does not hide it. So every variable is first re-homed by setenv (C's
-    `environ` then points at fresh copies), and the original block is overwritten with
-    zeros through /proc/self/mem. PR_SET_DUMPABLE 0 also makes /proc/<pid>/ of forkvet
-    root-owned, so a child of the same (non-root) user cannot read it or attach to it.
-    PR_SET_CHILD_SUBREAPER makes orphaned descendants forkvet's children.
-    """
-    global _isolated
-    if _isolated or not sys.platform.startswith("linux"):
-        return
-    _isolated = True
-    try:
-        stat = Path("/proc/self/stat").read_text()
-        rest = stat[stat.rindex(")") + 2 :].split()
-        # Fields 50 and 51 of stat (env_start, env_end); `rest` starts at field 3.
-        start, end = int(rest[47]), int(rest[48])
-        for key, value in os.environ.items():
-            os.putenv(key, value)
-        if 0 < start < end and end - start < 1 << 24:
-            with open("/proc/self/mem", "r+b", buffering=0) as mem:
-                mem.seek(start)
-                mem.write(b"\0" * (end - start))
-    except (OSError, ValueError, IndexError):
-        pass
-    # After the wipe: a non-dumpable process's /proc/self/mem is root's to open.
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_dumpable, pr_set_child_subreaper = 4, 36
-        libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)
-        libc.prctl(pr_set_dumpable, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 @dataclass
@@ -376,36 +336,13 @@ def _supervise(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    assert proc.stdout is not None
     stop = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for raw in iter(proc.stdout.readline, b""):
-            # tqdm redraws with \r: each redraw is a line for loss parsing.
-            for line in raw.decode("utf-8", "replace").replace("\r", "\n").splitlines():
-                if not line.strip():
-                    continue
-                tail.append(line)
-                if log:
-                    log.write(line + "\n")
-                if echo:
-                    print(line, flush=True)
-                if on_line and not stop.is_set() and on_line(line):
-                    stop.set()
-
-    reader = threading.Thread(target=read, daemon=True)
+    reader = threading.Thread(
+        target=_read_lines, args=(proc.stdout, stop, tail, log, echo, on_line), daemon=True
+    )
     reader.start()
-    timed_out = False
-    while True:
-        try:
-            proc.wait(timeout=0.2)
-            break
-        except subprocess.TimeoutExpired:
-            if stop.is_set():
-                break
-            if time.monotonic() - start > timeout:
-                timed_out = True
-                break
+    timed_out = _wait(proc, stop, start, timeout)
     stopped_early = stop.is_set() and proc.poll() is None
     gpu = sampler.stop()
     # Kill the whole tree: the command's children (data loaders, servers, daemons) go too.
@@ -414,3 +351,42 @@ def _supervise(
     reader.join(timeout=5)
     returncode = None if (timed_out or stopped_early) else proc.returncode
     return returncode, timed_out, stopped_early, gpu
+
+
+def _read_lines(
+    stream: IO[bytes],
+    stop: threading.Event,
+    tail: deque[str],
+    log: TextIO | None,
+    echo: bool,
+    on_line: Callable[[str], bool] | None,
+) -> None:
+    """Every non-blank line of the output into the tail and the log; set stop when on_line
+    says the run has enough."""
+    for raw in iter(stream.readline, b""):
+        # tqdm redraws with \r: each redraw is a line for loss parsing.
+        for line in raw.decode("utf-8", "replace").replace("\r", "\n").splitlines():
+            if not line.strip():
+                continue
+            tail.append(line)
+            if log:
+                log.write(line + "\n")
+            if echo:
+                print(line, flush=True)
+            if on_line and not stop.is_set() and on_line(line):
+                stop.set()
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], stop: threading.Event, start: float, timeout: float
+) -> bool:
+    """Until the process ends or stop is set; True when the run's time ran out first."""
+    while True:
+        try:
+            proc.wait(timeout=0.2)
+            return False
+        except subprocess.TimeoutExpired:
+            if stop.is_set():
+                return False
+            if time.monotonic() - start > timeout:
+                return True

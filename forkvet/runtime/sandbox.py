@@ -44,6 +44,7 @@ from pathlib import Path
 
 import forkvet
 from forkvet.errors import ForkvetError, InputError
+from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
     "GITHUB_ENV",
@@ -193,6 +194,30 @@ def _resolver_folder() -> str | None:
     return os.path.dirname(target) if target.startswith("/run/") else None
 
 
+# Namespaces, capabilities and the read-only host: the start of every sandbox's argv.
+_ISOLATION = (
+    "--unshare-user",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--disable-userns",
+    "--die-with-parent",
+    "--cap-drop",
+    "ALL",
+    "--new-session",
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--tmpfs",
+    "/run",
+)
+
+
 def _argv(
     command: list[str],
     cwd: Path,
@@ -204,43 +229,56 @@ def _argv(
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
     protected and hidden paths come after the writable folders that might hold them."""
+    rw = _writable(writable)
+    folders = _command_folders()
+    return [
+        bwrap,
+        *_ISOLATION,
+        *_host_mounts(private_tmp),
+        *_empty_command_folders(folders),
+        *_writable_mounts(rw),
+        *_readable_mounts(readable),
+        *_masks(rw, folders),
+        *_child_environment(private_home),
+        *["--chdir", _real(cwd), "--", *command],
+    ]
+
+
+def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
     rw = sorted({_real(p) for p in writable if os.path.exists(p)})
     if "/" in rw:
         # a writable / would bring back the host's /proc, /dev and /tmp over the new ones
         raise InputError("the repository, environment or output folder is /: refusing to run")
-    argv = [
-        bwrap,
-        "--unshare-user",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup-try",
-        "--disable-userns",
-        "--die-with-parent",
-        "--cap-drop",
-        "ALL",
-        "--new-session",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/run",
-    ]
+    return rw
+
+
+def _host_mounts(private_tmp: Path) -> list[str]:
+    """What the child sees of the host besides the read-only /: DNS, GPUs, a private /tmp."""
+    argv: list[str] = []
     resolver = _resolver_folder()
     if resolver and os.path.isdir(resolver):
         argv += ["--ro-bind", resolver, resolver]
     for dev in _gpu_devices():
         argv += ["--dev-bind", dev, dev]
-    argv += ["--bind", str(private_tmp), "/tmp"]
-    # The runner's folder of command files: every step's files, hidden at once (empty).
+    return [*argv, "--bind", str(private_tmp), "/tmp"]
+
+
+def _command_folders() -> set[str]:
+    """The runner's folders of workflow-command files (every step's files in one folder)."""
     folders = {os.path.dirname(f) for f in hidden_files()}
-    folders = {f for f in folders if os.path.basename(f) == _COMMAND_FOLDER}
+    return {f for f in folders if os.path.basename(f) == _COMMAND_FOLDER}
+
+
+def _empty_command_folders(folders: set[str]) -> list[str]:
+    # The runner's folder of command files: every step's files, hidden at once (empty).
+    argv: list[str] = []
     for folder in sorted(folders):
         argv += ["--tmpfs", folder, "--remount-ro", folder]
+    return argv
+
+
+def _writable_mounts(rw: list[str]) -> list[str]:
+    argv: list[str] = []
     for path in rw:
         argv += ["--bind", path, path]
     for path in rw:
@@ -250,21 +288,34 @@ def _argv(
         git = os.path.join(path, ".git")
         if os.path.lexists(git) and not os.path.islink(git):
             argv += ["--ro-bind", git, git]
+    return argv
+
+
+def _readable_mounts(readable: Iterable[str | os.PathLike[str]]) -> list[str]:
+    argv: list[str] = []
     for path in sorted({_real(p) for p in readable if os.path.exists(p)}):
         argv += ["--ro-bind", path, path]
+    return argv
+
+
+def _masks(rw: list[str], folders: set[str]) -> list[str]:
+    """forkvet's own files read-only and the runner's command files hidden, over the writable
+    folders that might hold them."""
+    argv: list[str] = []
     for path in protected_paths():
         if _inside(path, rw) or _inside(path, ["/tmp"]):
             argv += ["--ro-bind", path, path]
     for path in hidden_files():
         if os.path.dirname(path) not in folders or _inside(path, rw):
             argv += ["--ro-bind", "/dev/null", path]
-    if private_home:
-        argv += ["--setenv", "HOME", "/tmp/home"]
+    return argv
+
+
+def _child_environment(private_home: bool) -> list[str]:
+    argv = ["--setenv", "HOME", "/tmp/home"] if private_home else []
     argv += ["--setenv", "TMPDIR", "/tmp"]
     # a host PID means nothing in the new PID namespace: ipykernel would see its parent gone
-    argv += ["--unsetenv", "JPY_PARENT_PID"]
-    argv += ["--chdir", _real(cwd), "--", *command]
-    return argv
+    return [*argv, "--unsetenv", "JPY_PARENT_PID"]
 
 
 def require() -> bool:
@@ -301,8 +352,6 @@ def sandboxed(
     /proc/<forkvet>/environ. Every child that could run the repository's code (an interpreter
     with the repository on its path, or the environment's interpreter, which that code may
     have changed) starts from the argv yielded here; tests/test_sandbox_entry.py checks it."""
-    from forkvet.runtime.process import isolate_self  # process imports this module
-
     isolate_self()
     if not require():
         yield command, NONE

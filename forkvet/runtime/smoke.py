@@ -77,15 +77,10 @@ def smoke(
         command, source = f"notebook {notebook.name}", "--notebook"
     if not command:
         command, source = commands.detect(vet(snap), "test", gpu=bool(gpus), snap=snap)
-    imports: ImportCheck | None = None
-    reasons: list[str] = []
-    if import_check:
-        imports = check_imports(snap, python, import_timeout, env)
-        for failure in imports.failures[:10]:
-            reasons.append(f"import {failure['module']}: {failure['reason']}")
+    imports = check_imports(snap, python, import_timeout, env) if import_check else None
     result = SmokeResult(
         "pass",
-        reasons,
+        import_reasons(imports),
         command,
         source,
         asdict(imports) if imports else None,
@@ -94,22 +89,54 @@ def smoke(
         environment=environment.to_dict(),
     )
     if notebook is not None:
-        from forkvet.runtime.notebook_run import run_notebook
-
-        nb = run_notebook(notebook, python, snap.root, out_dir, int(timeout), env, pass_env)
-        result.notebook = asdict(nb)
-        if not nb.ok:
-            result.verdict = "fail"
-            result.reasons.append(f"notebook {notebook.name}: {nb.error}")
-        elif imports and not imports.ok:
-            result.verdict = "fail"
-        return result
-    if command is None:
-        result.verdict = "fail" if imports and not imports.ok else "skipped"
+        _run_notebook(result, notebook, python, snap.root, out_dir, timeout, env, pass_env)
+    elif command is None:
+        result.verdict = "skipped"
         result.reasons.append(
             f"no test command: {source}; set smoke.command in .github/forkvet.yml"
         )
-        return result
+    else:
+        _run_command(result, command, python, snap, timeout, out_dir, env, pass_env)
+    if imports and not imports.ok:
+        result.verdict = "fail"
+    return result
+
+
+def import_reasons(imports: ImportCheck | None) -> list[str]:
+    """The first ten modules that failed to import, as reasons."""
+    failures = imports.failures[:10] if imports else []
+    return [f"import {f['module']}: {f['reason']}" for f in failures]
+
+
+def _run_notebook(
+    result: SmokeResult,
+    notebook: Path,
+    python: str,
+    root: Path,
+    out_dir: Path,
+    timeout: float,
+    env: dict[str, str],
+    pass_env: list[str] | None,
+) -> None:
+    from forkvet.runtime.notebook_run import run_notebook
+
+    nb = run_notebook(notebook, python, root, out_dir, int(timeout), env, pass_env)
+    result.notebook = asdict(nb)
+    if not nb.ok:
+        result.verdict = "fail"
+        result.reasons.append(f"notebook {notebook.name}: {nb.error}")
+
+
+def _run_command(
+    result: SmokeResult,
+    command: str,
+    python: str,
+    snap: Snapshot,
+    timeout: float,
+    out_dir: Path,
+    env: dict[str, str],
+    pass_env: list[str] | None,
+) -> None:
     ran = run(
         with_interpreter(command, python),
         snap.root,
@@ -123,9 +150,7 @@ def smoke(
     result.gpu, result.peak_gpu_memory_mib = ran.gpu_name, ran.gpu_peak_mib
     result.isolation = ran.isolation
     if not ran.ok:
+        result.verdict = "fail"
         result.reasons += explain(
             "\n".join(ran.tail), ran.returncode, ran.timed_out, timeout, own_modules(snap)
         )
-    if not ran.ok or (imports and not imports.ok):
-        result.verdict = "fail"
-    return result
