@@ -772,9 +772,9 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
 def _thank(
     settings: Settings, config: Config, repo: Repository, parent: Repository, dest: Path
 ) -> str:
+    from forkvet.github.client import user_client as client
     from forkvet.giveback.cli import thanks_text
     from forkvet.giveback.publish import thank
-    from forkvet.github.client import user_client as client
 
     title, body = thanks_text(vet(load(dest, name=repo.name)), parent.full_name, None)
     if settings.user_token and config.upstream.thank_you:
@@ -834,8 +834,8 @@ def _push_draft(
     base: str,
 ) -> None:
     """The draft's branch on the fork; the pull request upstream only when both opted in."""
-    from forkvet.giveback.publish import open_pull, push_branch
     from forkvet.github.client import user_client as client
+    from forkvet.giveback.publish import open_pull, push_branch
 
     push_branch(dest, repo.clone_url, draft.branch, token)
     if settings.user_token and config.upstream.open_pull_requests:

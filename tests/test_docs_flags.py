@@ -31,6 +31,7 @@ PAGES = {
     "thank": "giveback.md",
     "report": "actions.md",
     "baseline": "tracking.md",
+    "runs": "tracking.md",
 }
 NOT_DOCUMENTED = {"--help", "--version"}  # argparse's own
 
