@@ -288,6 +288,14 @@ status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in
 out["CapEff"] = status["CapEff"].strip()
 out["CapPrm"] = status["CapPrm"].strip()
 out["NoNewPrivs"] = status["NoNewPrivs"].strip()
+# The kernel's global knobs: as root, core_pattern would run a program as the host's root.
+# access() answers for the mount without writing anything.
+out["writable proc knobs"] = [
+    p for p in ("/proc/sys/kernel/core_pattern", "/proc/sys/kernel/modprobe",
+                "/proc/sys/vm/drop_caches", "/proc/sysrq-trigger")
+    if os.path.exists(p) and os.access(p, os.W_OK)
+]
+out["kcore readable"] = os.path.exists("/proc/kcore") and os.path.getsize("/proc/kcore") > 0
 found = []
 for pid in os.listdir("/proc"):
     if pid.isdigit():
@@ -404,6 +412,7 @@ def test_the_command_cannot_undo_the_sandbox_or_write_outside_it(
     assert saw["unshare user+mount"] in ("No space left on device", "Operation not permitted")
     assert int(saw["CapEff"], 16) == 0 and int(saw["CapPrm"], 16) == 0, saw
     assert saw["NoNewPrivs"] == "1"
+    assert saw["writable proc knobs"] == [] and saw["kcore readable"] is False, saw
     assert saw["secret in a /proc environ"] == [] and saw["secret in env"] == []
     assert saw["/run"] in ([], ["mount"], ["user"]), saw  # no daemon's socket
     # and on the host: nothing changed outside the repository and the output folder

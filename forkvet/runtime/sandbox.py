@@ -234,6 +234,7 @@ def _argv(
     return [
         bwrap,
         *_ISOLATION,
+        *_proc_protection(),
         *_host_mounts(private_tmp),
         *_empty_command_folders(folders),
         *_writable_mounts(rw),
@@ -242,6 +243,36 @@ def _argv(
         *_child_environment(private_home),
         *["--chdir", _real(cwd), "--", *command],
     ]
+
+
+# The new /proc still has the kernel's global knobs, and some check only that the writer is
+# uid 0, not a capability: `kernel.core_pattern` would run a program of the repository as
+# the host's root, outside every namespace, when forkvet runs as root (outside attack, round
+# 4). As Docker and runc do: these read-only, and kernel internals hidden.
+_PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
+_PROC_HIDDEN = (
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/timer_list",
+    "/proc/sched_debug",
+    "/proc/latency_stats",
+    "/proc/acpi",
+    "/proc/scsi",
+    "/proc/asound",
+)
+
+
+def _proc_protection() -> list[str]:
+    argv: list[str] = []
+    for path in _PROC_READ_ONLY:
+        if os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    for path in _PROC_HIDDEN:
+        if os.path.isdir(path):
+            argv += ["--tmpfs", path, "--remount-ro", path]
+        elif os.path.exists(path):
+            argv += ["--ro-bind", "/dev/null", path]
+    return argv
 
 
 def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
