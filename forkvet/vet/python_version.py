@@ -6,8 +6,10 @@ from __future__ import annotations
 import ast
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, ClassVar
 
 import vermin
 
@@ -128,6 +130,9 @@ class _Py3Scanner:
         self.f, self.nodes, self.sig = f, nodes, sig
         self.py3_here = False
         self.py2_here = False
+        self.assigned: set[str] = set()
+        self.aliases: dict[str, str] = {}
+        self.future_print = False
 
     def _py3(self, node: ast.AST, what: str, needs: tuple[int, int] = (3, 0)) -> None:
         self.py3_here = True
@@ -143,93 +148,101 @@ class _Py3Scanner:
             self.sig.py2_runtime.append(f"{self.f.path}:{getattr(node, 'lineno', 0)}: {what}")
 
     def run(self) -> None:
-        nodes = self.nodes
-        assigned: set[str] = set()
-        aliases: dict[str, str] = {}
-        future_print = False
-        for node in nodes:
-            t = type(node)
-            if t is ast.Name and isinstance(node.ctx, ast.Store):  # type: ignore[attr-defined]
-                assigned.add(node.id)  # type: ignore[attr-defined]
-            elif t is ast.FunctionDef or t is ast.ClassDef:
-                assigned.add(node.name)  # type: ignore[attr-defined]
-            elif t is ast.arg:
-                assigned.add(node.arg)  # type: ignore[attr-defined]  # def f(reduce=None)
-            elif t is ast.alias:
-                assigned.add((node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
-            elif t is ast.Import:
-                for a in node.names:  # type: ignore[attr-defined]
-                    aliases[a.asname or a.name] = a.name
-            elif t is ast.ImportFrom:
-                assert isinstance(node, ast.ImportFrom)
-                if node.module == "__future__":
-                    future_print |= any(a.name == "print_function" for a in node.names)
-                    self.sig.compat.append(f"{self.f.path}:{node.lineno}: from __future__ import")
-                for a in node.names:
-                    removed = REMOVED_APIS.get(f"{node.module}.{a.name}")
-                    if removed:
-                        self.sig.removed.append(
-                            (
-                                removed,
-                                f"{self.f.path}:{node.lineno}: from "
-                                f"{node.module} import {a.name} (removed in "
-                                f"Python {fmt(removed)})",
-                            )
-                        )
-        for node in nodes:
-            t = type(node)
-            known = _PY3_NODES.get(t)
+        self._bindings()
+        for node in self.nodes:
+            known = _PY3_NODES.get(type(node))
             if known:
                 self._py3(node, *known)
-            elif t is ast.FunctionDef:
-                assert isinstance(node, ast.FunctionDef)
-                args = node.args
-                if args.posonlyargs:
-                    self._py3(node, "positional-only parameters (Python 3.8+)", (3, 8))
-                elif node.returns is not None or any(
-                    a.annotation is not None for a in args.args + args.kwonlyargs + args.posonlyargs
-                ):
-                    self._py3(node, "function annotations (Python 3)")
-                elif args.kwonlyargs:
-                    self._py3(node, "keyword-only arguments (Python 3)")
-            elif t is ast.BinOp:
-                assert isinstance(node, ast.BinOp)
-                # `print >>f, x` parses in Python 3 as a shift: it is Python 2's print statement.
-                if (
-                    isinstance(node.op, ast.RShift)
-                    and isinstance(node.left, ast.Name)
-                    and node.left.id == "print"
-                ):
-                    self._py2(node, "print statement (Python 2)")
-                elif isinstance(node.op, ast.MatMult):
-                    self._py3(node, "@ operator (Python 3.5+)", (3, 5))
-            elif t is ast.Raise:
-                if node.cause is not None:  # type: ignore[attr-defined]
-                    self._py3(node, "raise ... from (Python 3)")
-            elif t is ast.Call:
-                self._call(node, future_print)  # type: ignore[arg-type]
-            elif t is ast.Name:
-                assert isinstance(node, ast.Name)
-                if (
-                    isinstance(node.ctx, ast.Load)
-                    and node.id in PY2_ONLY_BUILTINS
-                    and node.id not in assigned
-                ):
-                    self._py2(node, f"{node.id} (Python 2 builtin)")
-            elif t is ast.Attribute:
-                assert isinstance(node, ast.Attribute)
-                if isinstance(node.value, ast.Name):
-                    mod = aliases.get(node.value.id, node.value.id)
-                    removed = REMOVED_APIS.get(f"{mod}.{node.attr}")
-                    if removed:
-                        self.sig.removed.append(
-                            (
-                                removed,
-                                f"{self.f.path}:{node.lineno}: "
-                                f"{mod}.{node.attr} (removed in Python "
-                                f"{fmt(removed)})",
-                            )
-                        )
+                continue
+            visit = self._VISIT.get(type(node))
+            if visit is not None:
+                visit(self, node)
+        self._classify_file()
+
+    def _bindings(self) -> None:
+        """First pass: the names the file binds (a builtin it shadows is not Python 2's),
+        module aliases, and what it imports from __future__ or from removed APIs."""
+        for node in self.nodes:
+            t = type(node)
+            if t is ast.Name and isinstance(node.ctx, ast.Store):  # type: ignore[attr-defined]
+                self.assigned.add(node.id)  # type: ignore[attr-defined]
+            elif t is ast.FunctionDef or t is ast.ClassDef:
+                self.assigned.add(node.name)  # type: ignore[attr-defined]
+            elif t is ast.arg:
+                self.assigned.add(node.arg)  # type: ignore[attr-defined]  # def f(reduce=None)
+            elif t is ast.alias:
+                self.assigned.add((node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
+            elif t is ast.Import:
+                for a in node.names:  # type: ignore[attr-defined]
+                    self.aliases[a.asname or a.name] = a.name
+            elif t is ast.ImportFrom:
+                assert isinstance(node, ast.ImportFrom)
+                self._import_from(node)
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        if node.module == "__future__":
+            self.future_print |= any(a.name == "print_function" for a in node.names)
+            self.sig.compat.append(f"{self.f.path}:{node.lineno}: from __future__ import")
+        for a in node.names:
+            removed = REMOVED_APIS.get(f"{node.module}.{a.name}")
+            if removed:
+                self.sig.removed.append(
+                    (
+                        removed,
+                        f"{self.f.path}:{node.lineno}: from {node.module} import {a.name} "
+                        f"(removed in Python {fmt(removed)})",
+                    )
+                )
+
+    def _function(self, node: ast.FunctionDef) -> None:
+        args = node.args
+        if args.posonlyargs:
+            self._py3(node, "positional-only parameters (Python 3.8+)", (3, 8))
+        elif node.returns is not None or any(
+            a.annotation is not None for a in args.args + args.kwonlyargs + args.posonlyargs
+        ):
+            self._py3(node, "function annotations (Python 3)")
+        elif args.kwonlyargs:
+            self._py3(node, "keyword-only arguments (Python 3)")
+
+    def _binop(self, node: ast.BinOp) -> None:
+        # `print >>f, x` parses in Python 3 as a shift: it is Python 2's print statement.
+        if (
+            isinstance(node.op, ast.RShift)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == "print"
+        ):
+            self._py2(node, "print statement (Python 2)")
+        elif isinstance(node.op, ast.MatMult):
+            self._py3(node, "@ operator (Python 3.5+)", (3, 5))
+
+    def _raise(self, node: ast.Raise) -> None:
+        if node.cause is not None:
+            self._py3(node, "raise ... from (Python 3)")
+
+    def _name(self, node: ast.Name) -> None:
+        if (
+            isinstance(node.ctx, ast.Load)
+            and node.id in PY2_ONLY_BUILTINS
+            and node.id not in self.assigned
+        ):
+            self._py2(node, f"{node.id} (Python 2 builtin)")
+
+    def _attribute(self, node: ast.Attribute) -> None:
+        if not isinstance(node.value, ast.Name):
+            return
+        mod = self.aliases.get(node.value.id, node.value.id)
+        removed = REMOVED_APIS.get(f"{mod}.{node.attr}")
+        if removed:
+            self.sig.removed.append(
+                (
+                    removed,
+                    f"{self.f.path}:{node.lineno}: {mod}.{node.attr} (removed in Python "
+                    f"{fmt(removed)})",
+                )
+            )
+
+    def _classify_file(self) -> None:
         # Code that checks the version (six, sys.version_info) is written for both majors.
         if self.py2_here and not self.py3_here:
             if not _COMPAT.search(self.f.text):  # searched only here: a scan of the whole text
@@ -237,12 +250,12 @@ class _Py3Scanner:
         elif self.py3_here:
             self.sig.py3_files.add(self.f.path)
 
-    def _call(self, node: ast.Call, future_print: bool) -> None:
+    def _call(self, node: ast.Call) -> None:
         fn = node.func
         if isinstance(fn, ast.Name):
             if (
                 fn.id == "print"
-                and not future_print
+                and not self.future_print
                 and (
                     any(k.arg in ("end", "sep", "file", "flush", None) for k in node.keywords)
                     or any(isinstance(a, ast.Starred) for a in node.args)
@@ -256,6 +269,16 @@ class _Py3Scanner:
             base = fn.value
             if not (isinstance(base, ast.Name) and base.id in ("six", "future", "np", "numpy")):
                 self._py2(node, f".{fn.attr}() (Python 2 dict method)")
+
+    # The second pass's handler for each node type (one dict lookup per node).
+    _VISIT: ClassVar[dict[type, Callable[[_Py3Scanner, Any], None]]] = {
+        ast.FunctionDef: _function,
+        ast.BinOp: _binop,
+        ast.Raise: _raise,
+        ast.Call: _call,
+        ast.Name: _name,
+        ast.Attribute: _attribute,
+    }
 
 
 def too_costly(f: PyFile) -> bool:
