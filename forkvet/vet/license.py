@@ -657,7 +657,26 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
 
 
 def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
+    """Collect every license statement (files, package metadata, README, CITATION.cff, patent
+    grants, model terms) → decide the governing one → data set terms → the user's policy."""
     findings: list[Finding] = []
+    found, texts = _license_file_statements(ctx)
+    found += _metadata_statements(ctx)
+    found += _readme_statements(ctx, found)
+    found += _citation_statements(ctx)
+    found += _patent_grants(ctx)
+    found += _model_restrictions(ctx)
+    for item in found:
+        item.match.role = _REPORT_ROLE[item.role]
+    info = _decide(ctx, found, texts, findings)
+    findings += _data_set_terms(ctx)
+    findings += _policy(ctx, info)
+    return info, findings
+
+
+def _license_file_statements(ctx: Context) -> tuple[list[_Found], dict[str, str]]:
+    """What each license file grants (or the license it points to by URL), most likely the
+    main license first; and the files' texts."""
     found: list[_Found] = []
     texts: dict[str, str] = {}
     for path in sorted(_license_files(ctx), key=_priority):
@@ -675,6 +694,12 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
         for m, terms, kind in classify_text(text, path, "file"):
             item_role = "third-party" if kind == "notice" else role
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
+    return found, texts
+
+
+def _metadata_statements(ctx: Context) -> list[_Found]:
+    """setup(license=...), pyproject license and license classifiers."""
+    found: list[_Found] = []
     for meta in ctx.packages:
         names = [meta.license] if meta.license else []
         names += [cm.group(1) for c in meta.classifiers if (cm := _CLASSIFIER.match(c))]
@@ -685,25 +710,44 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
                 ]
             else:
                 items = _named(name, meta.path, "metadata", 0.8)
-            for m, terms in items:
-                found.append(_Found(m, terms, terms.obligations, "metadata"))
-    if ctx.snap.readme:
-        items = readme_licenses(ctx.snap.readme.path, ctx.readme)
-        named = any(m.spdx != README_TERMS for m, _ in items)
-        if any(f.kind == "grant" for f in found):
-            # Beside a license file, "contact us for commercial use" is an offer, not a term.
-            items = [(m, t) for m, t in items if m.name != _CONTACT_ONLY]
-        for m, terms in items:
-            # Restrictive sentences are the README's license only when it names none.
-            kind = "extra" if m.spdx == README_TERMS and named else "grant"
-            found.append(_Found(m, terms, terms.obligations, "readme", kind))
+            found += [_Found(m, terms, terms.obligations, "metadata") for m, terms in items]
+    return found
+
+
+def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
+    """The README's license statements and restrictive sentences."""
+    if not ctx.snap.readme:
+        return []
+    items = readme_licenses(ctx.snap.readme.path, ctx.readme)
+    named = any(m.spdx != README_TERMS for m, _ in items)
+    if any(f.kind == "grant" for f in found):
+        # Beside a license file, "contact us for commercial use" is an offer, not a term.
+        items = [(m, t) for m, t in items if m.name != _CONTACT_ONLY]
+    out: list[_Found] = []
+    for m, terms in items:
+        # Restrictive sentences are the README's license only when it names none.
+        kind = "extra" if m.spdx == README_TERMS and named else "grant"
+        out.append(_Found(m, terms, terms.obligations, "readme", kind))
+    return out
+
+
+def _citation_statements(ctx: Context) -> list[_Found]:
+    """`license:` in a CITATION.cff."""
+    found: list[_Found] = []
     for f in ctx.snap.files:
-        if f.name == "CITATION.cff":
-            text = ctx.snap.read_text(f.path) or ""
-            cm = rx.search(r"^license:\s*['\"]?([\w.+-]+)", text, rx.M)
-            if cm:
-                for m, terms in _named(cm.group(1), f.path, "metadata", 0.8):
-                    found.append(_Found(m, terms, terms.obligations, "metadata"))
+        if f.name != "CITATION.cff":
+            continue
+        text = ctx.snap.read_text(f.path) or ""
+        cm = rx.search(r"^license:\s*['\"]?([\w.+-]+)", text, rx.M)
+        if cm:
+            for m, terms in _named(cm.group(1), f.path, "metadata", 0.8):
+                found.append(_Found(m, terms, terms.obligations, "metadata"))
+    return found
+
+
+def _patent_grants(ctx: Context) -> list[_Found]:
+    """A PATENTS file at the top: an additional grant beside the license."""
+    found: list[_Found] = []
     patents = [f.path for f in ctx.snap.files if len(f.parts) == 1 and _PATENTS_NAME.match(f.name)]
     for path in patents:
         terms = Terms("permissive", True, (PATENTS_NOTE,))
@@ -711,25 +755,24 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
             "LicenseRef-PATENTS", "Additional patent grant (PATENTS)", terms, path, 0.9, "file"
         )
         found.append(_Found(m, terms, terms.obligations, "patents", "extra"))
-    found += _model_restrictions(ctx)
-    for item in found:
-        item.match.role = _REPORT_ROLE[item.role]
-    info = _decide(ctx, found, texts, findings)
+    return found
+
+
+def _data_set_terms(ctx: Context) -> list[Finding]:
     data_terms = modelterms.dataset_terms(ctx)
-    if data_terms:
-        # A data set's terms bind whoever downloads it; they do not decide the code's answer.
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Data set terms",
-                f"The README puts data under research-only terms: {data_terms[0]!r}; check "
-                f"them before using the data commercially (the code's license is separate).",
-                ctx.snap.readme.path if ctx.snap.readme else None,
-            )
+    if not data_terms:
+        return []
+    # A data set's terms bind whoever downloads it; they do not decide the code's answer.
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Data set terms",
+            f"The README puts data under research-only terms: {data_terms[0]!r}; check "
+            f"them before using the data commercially (the code's license is separate).",
+            ctx.snap.readme.path if ctx.snap.readme else None,
         )
-    findings += _policy(ctx, info)
-    return info, findings
+    ]
 
 
 # Why the governing license governs, by the role of the evidence it came from.
