@@ -432,6 +432,50 @@ class _Machine:
                 value = None  # not kept (memory): unknown if ever imported
         self.memo[key] = value
 
+    def plain(self, op: _Op) -> None:
+        """Most opcodes: pop (to the mark, then op.pops items), push one unknown object."""
+        stack = self.stack
+        marks = self.marks
+        if op.mark:
+            if not marks:
+                raise _Bad("no MARK to pop to")
+            del stack[marks.pop() :]
+        n = op.pops
+        if n:
+            if len(stack) < n:
+                raise _Bad("stack underflow")
+            del stack[-n:]
+            while marks and marks[-1] > len(stack):
+                marks[-1] = len(stack)
+        if op.pushes:
+            stack.append(None)
+
+    def apply(self, op: _Op, value: object, persistent: bool) -> bool:
+        """Apply any other opcode; True at STOP (the pickle is complete)."""
+        act = op.action
+        if act == _A_VALUE:  # strings and ints: kept for imports (and legacy counts)
+            self.push_value(value)
+            if isinstance(value, int) and len(self.ints) < 2:
+                self.ints.append(value)
+        elif act == _A_PROTO:
+            if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
+                raise _Bad("unknown protocol")
+        elif act == _A_PERSID:
+            if not persistent:
+                raise _Bad("no persistent_load")
+            if op.pops:
+                self.pop(op.pops)
+            self.stack.append(None)
+        elif act == _A_STOP:
+            self.pop(1)
+            self.info.complete = True
+            if len(self.ints) == 1 and self.info.ops <= 3:
+                self.info.int_value = self.ints[0]
+            return True
+        else:
+            self.slow(op, value)
+        return False
+
     def slow(self, op: _Op, value: object) -> None:
         """Apply an opcode that is not a plain pop-and-push."""
         act = op.action
@@ -484,19 +528,14 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
     """
     info = info if info is not None else PickleInfo()
     machine = _Machine(info)
-    stack = machine.stack
-    marks = machine.marks
     start = s.offset
     read = s.read
     ops_table = _OPS
     while True:
         code = read(1)
-        if not code:
-            info.error = "truncated" if info.ops else "empty"
-            return info
-        op = ops_table.get(code[0])
+        op = ops_table.get(code[0]) if code else None
         if op is None:
-            info.error = f"not an opcode at byte {s.offset - start - 1}"
+            info.error = _why_not(code, info, s.offset - start - 1)
             return info
         info.ops += 1
         budget.ops += 1
@@ -506,47 +545,22 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
             budget.tick()
         try:
             value = _read_arg(s, op.name, op.kind, info) if op.kind else None
-            act = op.action
-            if act == _A_PLAIN:  # most opcodes: pop (to the mark), push one unknown object
-                if op.mark:
-                    if not marks:
-                        raise _Bad("no MARK to pop to")
-                    del stack[marks.pop() :]
-                n = op.pops
-                if n:
-                    if len(stack) < n:
-                        raise _Bad("stack underflow")
-                    del stack[-n:]
-                    while marks and marks[-1] > len(stack):
-                        marks[-1] = len(stack)
-                if op.pushes:
-                    stack.append(None)
-            elif act == _A_VALUE:  # strings and ints: kept for imports (and legacy counts)
-                machine.push_value(value)
-                if isinstance(value, int) and len(machine.ints) < 2:
-                    machine.ints.append(value)
-            elif act == _A_PROTO:
-                if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
-                    raise _Bad("unknown protocol")
-            elif act == _A_PERSID:
-                if not s.persistent:
-                    raise _Bad("no persistent_load")
-                if op.pops:
-                    machine.pop(op.pops)
-                stack.append(None)
-            elif act == _A_STOP:
-                machine.pop(1)
-                info.complete = True
-                if len(machine.ints) == 1 and info.ops <= 3:
-                    info.int_value = machine.ints[0]
-                return info
-            else:
-                machine.slow(op, value)
+            if op.action == _A_PLAIN:  # most opcodes: pop (to the mark), push one unknown
+                machine.plain(op)
+            elif machine.apply(op, value, s.persistent):
+                return info  # STOP
             if op.acts:
                 info.acted = True
         except _Bad as exc:
             info.error = f"{op.name}: {exc}"
             return info
+
+
+def _why_not(code: bytes, info: PickleInfo, at: int) -> str:
+    """Why the walk stopped before an opcode: the stream ended, or this byte is none."""
+    if not code:
+        return "truncated" if info.ops else "empty"
+    return f"not an opcode at byte {at}"
 
 
 def _line(s: Stream, info: PickleInfo) -> bytes | None:

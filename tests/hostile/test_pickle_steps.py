@@ -73,3 +73,35 @@ def test_global_arguments_keep_any_spelling() -> None:
 )
 def test_a_decimal_int_past_the_digit_limit_is_unknown_not_a_crash() -> None:
     assert pk._int_line(b"9" * 5000) is None
+
+
+def _op(name: str) -> pk._Op:
+    return next(op for op in pk._OPS.values() if op.name == name)
+
+
+def test_plain_opcodes_pop_to_the_mark_and_push_one_unknown() -> None:
+    m = pk._Machine(pk.PickleInfo())
+    m.stack += ["a", "b"]
+    m.marks.append(1)
+    m.plain(_op("TUPLE"))  # pops to the mark, pushes the tuple
+    assert m.stack == ["a", None] and m.marks == []
+    with pytest.raises(pk._Bad, match="no MARK"):
+        m.plain(_op("TUPLE"))
+    with pytest.raises(pk._Bad, match="stack underflow"):
+        pk._Machine(pk.PickleInfo()).plain(_op("TUPLE2"))
+
+
+def test_apply_keeps_values_for_imports_and_stops_at_stop() -> None:
+    info = pk.PickleInfo(ops=2)
+    m = pk._Machine(info)
+    assert not m.apply(_op("BININT1"), 7, persistent=False)
+    assert m.apply(_op("STOP"), None, persistent=False)
+    assert info.complete and info.int_value == 7
+    with pytest.raises(pk._Bad, match="no persistent_load"):
+        m.apply(_op("BINPERSID"), None, persistent=False)
+
+
+def test_why_the_walk_stopped() -> None:
+    assert pk._why_not(b"", pk.PickleInfo(), 0) == "empty"
+    assert pk._why_not(b"", pk.PickleInfo(ops=3), 3) == "truncated"
+    assert pk._why_not(b"\xff", pk.PickleInfo(ops=3), 3) == "not an opcode at byte 3"
