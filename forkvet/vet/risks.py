@@ -9,11 +9,12 @@ import itertools
 import os
 import stat
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from forkvet import rx
 from forkvet.report import Finding, Risk
-from forkvet.snapshot import Snapshot, shown_name
+from forkvet.snapshot import FileEntry, Snapshot, shown_name
 from forkvet.vet import pickles
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -35,81 +36,114 @@ _CPU_PATH = rx.compile(
 
 def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     """Every file is sniffed for pickles by content (names lie); containers are opened."""
-    plain: list[str] = []
-    seen: dict[tuple[int, int], pickles.FileScan | None] = {}
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
     extra, more = _unlisted(ctx.snap)
     listed = [(f.path, ctx.snap.fs_path(f.path), f) for f in ctx.snap.probe_files]
     names = pickles.repo_names(_tree_names(ctx.snap.root))
-    linked_out: list[str] = []
+    sweep = _PickleSweep(ctx, deadline, names, risks)
     if more:
         risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files past the file list's cut"))
-    todo = itertools.chain(listed, ((s, p, None) for s, p in extra))
-    for shown, path, entry in todo:
+    for shown, path, entry in itertools.chain(listed, ((s, p, None) for s, p in extra)):
+        sweep.file(shown, path, entry)
+    risks += _linked_out_risk(sweep.linked_out) + _plain_pickles_risk(sweep.plain)
+
+
+@dataclass
+class _PickleSweep:
+    """The pickle scan of a tree, file by file: risks as found, safe pickles and the hard-linked
+    files not read collected for one line each."""
+
+    ctx: Context
+    deadline: float
+    names: frozenset[str]
+    risks: list[Risk]
+    # (device, inode) -> its scan: hard links are scanned once and reported by every name
+    seen: dict[tuple[int, int], pickles.FileScan | None] = field(default_factory=dict)
+    plain: list[str] = field(default_factory=list)
+    linked_out: list[str] = field(default_factory=list)
+
+    def file(self, shown: str, path: Path, entry: FileEntry | None) -> None:
         try:
-            st = path.lstat()
-            if st.st_size < 2 or not stat.S_ISREG(st.st_mode):
-                continue
-            if (st.st_dev, st.st_ino) in seen:  # hard links: one scan, every name reported
-                cached = seen[(st.st_dev, st.st_ino)]
-                scan = dataclasses.replace(cached, path=shown) if cached else None
-            elif st.st_nlink > 1 and entry is None:
-                # Past the file list's cut: its other names may be outside the tree, so it
-                # is not read (the file list's own rule drops such files).
-                linked_out.append(shown)
-                continue
-            else:
-                if entry is not None:
-                    head = ctx.snap.read_bytes(entry.path, len(_LFS))
-                else:
-                    with path.open("rb") as fh:
-                        head = fh.read(len(_LFS))
-                if head.startswith(_LFS):
-                    risks.append(
-                        Risk(
-                            "lfs-pointer",
-                            "warning",
-                            "Git LFS pointer: the file's content is not in the clone "
-                            "(run `git lfs pull`)",
-                            shown,
-                        )
-                    )
-                    continue
-                scan = pickles.scan_path(str(path), shown, deadline)
-                seen[(st.st_dev, st.st_ino)] = scan
+            scan = self._scan(shown, path, entry)
         except OSError:
-            continue
-        if scan is None or _never_loads(scan, names):
-            continue
-        risk = _pickle_verdict(scan, names)
+            return
+        if scan is None or _never_loads(scan, self.names):
+            return
+        risk = _pickle_verdict(scan, self.names)
         if risk is None:
-            plain.append(shown)
+            self.plain.append(shown)
         else:
-            risks.append(risk)
+            self.risks.append(risk)
         for reason in scan.unverified[:3]:
-            risks.append(_unverified(shown, reason))
-    if linked_out:
-        risks.append(
-            Risk(
-                "pickle-unread",
-                "warning",
-                f"{len(linked_out)} file(s) past the file list's cut have hard links and were not "
-                f"read for pickles (their other names may be outside the repository): "
-                f"{', '.join(linked_out[:3])}",
-                linked_out[0],
+            self.risks.append(_unverified(shown, reason))
+
+    def _scan(self, shown: str, path: Path, entry: FileEntry | None) -> pickles.FileScan | None:
+        """None when the file holds no pickle or is not read: too small, not a regular file,
+        hard-linked past the file list's cut, or a Git LFS pointer (a risk of its own)."""
+        st = path.lstat()
+        if st.st_size < 2 or not stat.S_ISREG(st.st_mode):
+            return None
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen:  # hard links: one scan, every name reported
+            cached = self.seen[key]
+            return dataclasses.replace(cached, path=shown) if cached else None
+        if st.st_nlink > 1 and entry is None:
+            # Past the file list's cut: its other names may be outside the tree, so it
+            # is not read (the file list's own rule drops such files).
+            self.linked_out.append(shown)
+            return None
+        if _lfs_pointer(self.ctx, path, entry):
+            self.risks.append(
+                Risk(
+                    "lfs-pointer",
+                    "warning",
+                    "Git LFS pointer: the file's content is not in the clone (run `git lfs pull`)",
+                    shown,
+                )
             )
+            return None
+        scan = pickles.scan_path(str(path), shown, self.deadline)
+        self.seen[key] = scan
+        return scan
+
+
+def _lfs_pointer(ctx: Context, path: Path, entry: FileEntry | None) -> bool:
+    if entry is not None:
+        head = ctx.snap.read_bytes(entry.path, len(_LFS))
+    else:
+        with path.open("rb") as fh:
+            head = fh.read(len(_LFS))
+    return head.startswith(_LFS)
+
+
+def _linked_out_risk(linked_out: list[str]) -> list[Risk]:
+    if not linked_out:
+        return []
+    return [
+        Risk(
+            "pickle-unread",
+            "warning",
+            f"{len(linked_out)} file(s) past the file list's cut have hard links and were not "
+            f"read for pickles (their other names may be outside the repository): "
+            f"{', '.join(linked_out[:3])}",
+            linked_out[0],
         )
-    if plain:
-        risks.append(
-            Risk(
-                "pickle-checkpoint",
-                "notice",
-                f"{len(plain)} pickle-based file(s) with only known-safe imports; "
-                f"still load them with torch.load(weights_only=True): "
-                f"{', '.join(plain[:3])}",
-                plain[0],
-            )
+    ]
+
+
+def _plain_pickles_risk(plain: list[str]) -> list[Risk]:
+    if not plain:
+        return []
+    return [
+        Risk(
+            "pickle-checkpoint",
+            "notice",
+            f"{len(plain)} pickle-based file(s) with only known-safe imports; "
+            f"still load them with torch.load(weights_only=True): "
+            f"{', '.join(plain[:3])}",
+            plain[0],
         )
+    ]
 
 
 _MAX_UNLISTED = 500_000
