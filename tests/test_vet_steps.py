@@ -74,3 +74,37 @@ def test_index_notices_name_ten_failures_then_count_the_rest() -> None:
     ]
     more = vet_pkg._index_notices(py)[10]
     assert more.message.startswith("2 more file(s) not analysed, e.g. f10.py (too deep)")
+
+
+def _vet_imports() -> dict[str, set[str]]:
+    """forkvet.vet's modules and the sibling modules each imports (anywhere in the file)."""
+    folder = Path(vet_pkg.__file__).parent
+    names = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+    graph: dict[str, set[str]] = {}
+    for name in names:
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse((folder / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "forkvet.vet":
+                deps |= {a.name for a in node.names if a.name in names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "forkvet.vet."
+            ):
+                deps.add((node.module or "").split(".")[2])
+        graph[name] = deps & names
+    return graph
+
+
+def test_no_import_circle_between_the_checks_modules() -> None:
+    graph = _vet_imports()
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        assert name not in path, " -> ".join([*path, name])
+        if name in done:
+            return
+        for dep in sorted(graph[name]):
+            visit(dep, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])

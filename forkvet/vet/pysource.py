@@ -24,6 +24,7 @@ from typing import Any
 
 from forkvet import limits, rx
 from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet.textrisks import text_risks
 
 MAX_PY_FILES = 20_000
 
@@ -288,8 +289,6 @@ def skim_python(path: str, text: str) -> PyFile:
     """A file past the run's analysis budget: its imports (indented ones optional) and its
     risky calls by pattern; its text is not kept. Lines are found from each "import" with
     str.find (memchr speed): a regex anchored at every line start costs ten times more."""
-    from forkvet.vet.risks import text_risks  # risks imports this module
-
     refs: list[ImportRef] = []
     line, counted_to = 1, 0
     at = text.find("import")
