@@ -40,3 +40,11 @@ def test_sort_puts_primary_first_then_the_most_evidence() -> None:
 
 def test_each_file_suffix_has_its_sign() -> None:
     assert set(fwc._FILE_SIGNS) == {".lua", ".prototxt", ".caffemodel", ".m", ".t7"}
+
+
+def test_the_evidence_tables_come_from_the_data_file() -> None:
+    names = [fw.name for fw in fwc.FRAMEWORKS]
+    assert names[:2] == ["pytorch", "tensorflow"] and len(set(names)) == len(names)
+    assert all(fw.modules for fw in fwc.FRAMEWORKS)
+    assert set(fwc.PYTHON_MAX) <= set(names)
+    assert fwc.python_max("pytorch", "==1.4.0") == "3.8"

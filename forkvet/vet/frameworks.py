@@ -3,8 +3,11 @@ with the version range implied by declared pins and by the APIs the code calls."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
@@ -27,32 +30,19 @@ class FrameworkDef:
     dists: tuple[str, ...]
 
 
-FRAMEWORKS: tuple[FrameworkDef, ...] = (
-    FrameworkDef("pytorch", ("torch",), ("torch",)),
-    FrameworkDef("tensorflow", ("tensorflow",), ("tensorflow",)),
-    FrameworkDef("keras", ("keras",), ("keras",)),
-    FrameworkDef("jax", ("jax", "jaxlib"), ("jax", "jaxlib")),
-    FrameworkDef("flax", ("flax",), ("flax",)),
-    FrameworkDef("haiku", ("haiku",), ("dm-haiku",)),
-    FrameworkDef("chainer", ("chainer", "chainercv"), ("chainer",)),
-    FrameworkDef("caffe", ("caffe",), ()),
-    FrameworkDef("caffe2", ("caffe2",), ()),
-    FrameworkDef("mxnet", ("mxnet", "gluoncv", "gluonnlp"), ("mxnet",)),
-    FrameworkDef("theano", ("theano",), ("theano",)),
-    FrameworkDef("lasagne", ("lasagne",), ("lasagne",)),
-    FrameworkDef("paddle", ("paddle",), ("paddlepaddle",)),
-    FrameworkDef("cntk", ("cntk",), ("cntk",)),
-    FrameworkDef("dynet", ("dynet",), ("dynet",)),
-    FrameworkDef("mindspore", ("mindspore",), ("mindspore",)),
-    FrameworkDef("tensorlayer", ("tensorlayer",), ("tensorlayer",)),
-    FrameworkDef("sonnet", ("sonnet",), ("dm-sonnet",)),
-    FrameworkDef(
-        "pytorch-lightning", ("pytorch_lightning", "lightning"), ("pytorch-lightning", "lightning")
-    ),
-    FrameworkDef("transformers", ("transformers",), ("transformers",)),
-    FrameworkDef("scikit-learn", ("sklearn",), ("scikit-learn",)),
-    FrameworkDef("xgboost", ("xgboost",), ("xgboost",)),
-    FrameworkDef("onnx", ("onnx", "onnxruntime"), ("onnx", "onnxruntime")),
+def _tables() -> dict[str, Any]:
+    raw = resources.files("forkvet.data").joinpath("frameworks.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+# The evidence tables live in forkvet/data/frameworks.json: which import and distribution
+# names mean a framework (in the order ties are broken), and the newest Python each framework
+# release has wheels for.
+_TABLES = _tables()
+FRAMEWORKS: tuple[FrameworkDef, ...] = tuple(
+    FrameworkDef(fw["name"], tuple(fw["modules"]), tuple(fw["dists"]))
+    for fw in _TABLES["frameworks"]
 )
 _LUA_REQUIRE = rx.compile(
     r"""require\s*\(?\s*['"](torch|nn|cutorch|cunn|cudnn|nngraph|optim|"""
@@ -167,73 +157,7 @@ def _may_hint(framework: str, text: str) -> bool:
 
 
 # Newest Python with wheels for each framework minor release.
-PYTHON_MAX: dict[str, dict[str, str]] = {
-    "pytorch": {
-        "0.1": "3.6",
-        "0.2": "3.6",
-        "0.3": "3.6",
-        "0.4": "3.7",
-        "1.0": "3.7",
-        "1.1": "3.7",
-        "1.2": "3.7",
-        "1.3": "3.7",
-        "1.4": "3.8",
-        "1.5": "3.8",
-        "1.6": "3.8",
-        "1.7": "3.8",
-        "1.8": "3.9",
-        "1.9": "3.9",
-        "1.10": "3.9",
-        "1.11": "3.10",
-        "1.12": "3.10",
-        "1.13": "3.10",
-        "2.0": "3.11",
-        "2.1": "3.11",
-        "2.2": "3.12",
-        "2.3": "3.12",
-        "2.4": "3.12",
-        "2.5": "3.13",
-    },
-    "tensorflow": {
-        "0.12": "3.5",
-        "1.0": "3.6",
-        "1.1": "3.6",
-        "1.2": "3.6",
-        "1.3": "3.6",
-        "1.4": "3.6",
-        "1.5": "3.6",
-        "1.6": "3.6",
-        "1.7": "3.6",
-        "1.8": "3.6",
-        "1.9": "3.6",
-        "1.10": "3.6",
-        "1.11": "3.6",
-        "1.12": "3.6",
-        "1.13": "3.7",
-        "1.14": "3.7",
-        "1.15": "3.7",
-        "2.0": "3.7",
-        "2.1": "3.7",
-        "2.2": "3.8",
-        "2.3": "3.8",
-        "2.4": "3.8",
-        "2.5": "3.9",
-        "2.6": "3.9",
-        "2.7": "3.9",
-        "2.8": "3.10",
-        "2.9": "3.10",
-        "2.10": "3.10",
-        "2.11": "3.10",
-        "2.12": "3.11",
-        "2.13": "3.11",
-        "2.14": "3.11",
-        "2.15": "3.11",
-        "2.16": "3.12",
-        "2.17": "3.12",
-        "2.18": "3.12",
-    },
-    "keras": {"1.2": "3.6", "2.0": "3.6", "2.2": "3.7", "2.3": "3.8", "2.4": "3.8"},
-}
+PYTHON_MAX: dict[str, dict[str, str]] = _TABLES["python_max"]
 
 
 def python_max(framework: str, spec: str | None) -> str | None:
