@@ -582,7 +582,10 @@ def c_int(raw: bytes, base: int = 0) -> int | None:
         if m and m.end() == len(text):
             digits = m.group(2)
             radix = 16 if digits[:2].lower() == b"0x" else 8 if digits[:1] == b"0" else 10
-            return int(m.group(1) + (digits[2:] if radix == 16 else digits), radix)
+            try:
+                return int(m.group(1) + (digits[2:] if radix == 16 else digits), radix)
+            except ValueError:  # past int()'s digit limit: pickle.load fails on it too
+                return None
     try:
         return int(text.decode("latin-1").strip(), base)
     except ValueError:

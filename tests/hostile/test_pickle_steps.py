@@ -64,13 +64,6 @@ def test_global_arguments_keep_any_spelling() -> None:
         pk._global_arg(_stream(b"\xff\nx\n"), info)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="found while refactoring (left as it was: structure only): c_int's strtol branch "
-    "lets int()'s 4,300-digit ValueError escape the walker, and the risks check then stops "
-    "for the whole repository",
-)
 def test_a_decimal_int_past_the_digit_limit_is_unknown_not_a_crash() -> None:
     assert pk._int_line(b"9" * 5000) is None
 
