@@ -11,6 +11,7 @@ from typing import Any
 
 from forkvet import rx
 from forkvet.report import Command, EntryPoints, Finding, ScriptEntry
+from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import NOT_READ, PyFile
 
@@ -145,68 +146,13 @@ def _const(node: ast.expr | None) -> Any:
 
 def script_options(tree: ast.Module, nodes: list[ast.AST] | None = None) -> list[dict[str, Any]]:
     """Command-line options a script defines, without running it (nodes: the tree's nodes,
-    when the caller already has them)."""
+    when the caller already has them): argparse, absl flags and click."""
     out: list[dict[str, Any]] = []
     for node in ast.walk(tree) if nodes is None else nodes:
         if isinstance(node, ast.Call):
-            fn = node.func
-            name = (
-                fn.attr
-                if isinstance(fn, ast.Attribute)
-                else fn.id
-                if isinstance(fn, ast.Name)
-                else ""
-            )
-            if name == "add_argument":
-                flags = [
-                    a.value
-                    for a in node.args
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                ]
-                if not flags:
-                    continue
-                opt: dict[str, Any] = {"name": max(flags, key=len), "flags": flags}
-                for kw in node.keywords:
-                    if kw.arg in ("default", "type", "required", "help", "choices", "action"):
-                        value = _const(kw.value)
-                        if kw.arg == "type" and isinstance(kw.value, ast.Name):
-                            value = kw.value.id
-                        opt[kw.arg] = (
-                            value
-                            if isinstance(value, str | int | float | bool | list | None)
-                            else str(value)
-                        )
+            opt = _option_of(node)
+            if opt is not None:
                 out.append(opt)
-            elif name.startswith("DEFINE_") and node.args:
-                flag = _const(node.args[0])
-                if isinstance(flag, str):
-                    opt = {
-                        "name": f"--{flag}",
-                        "flags": [f"--{flag}"],
-                        "type": name[len("DEFINE_") :],
-                    }
-                    if len(node.args) > 1:
-                        opt["default"] = _const(node.args[1])
-                    if len(node.args) > 2:
-                        opt["help"] = _const(node.args[2])
-                    out.append(opt)
-            elif (
-                name in ("option", "argument")
-                and isinstance(fn, ast.Attribute)
-                and isinstance(fn.value, ast.Name)
-                and fn.value.id == "click"
-            ):
-                flags = [
-                    a.value
-                    for a in node.args
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                ]
-                if flags:
-                    opt = {"name": max(flags, key=len), "flags": flags}
-                    for kw in node.keywords:
-                        if kw.arg in ("default", "type", "required", "help"):
-                            opt[kw.arg] = _const(kw.value)
-                    out.append(opt)
         if len(out) >= 200:
             break
     for opt in out:
@@ -214,6 +160,66 @@ def script_options(tree: ast.Module, nodes: list[ast.AST] | None = None) -> list
             if not isinstance(value, str | int | float | bool | list | type(None)):
                 opt[key] = str(value)
     return out
+
+
+def _option_of(node: ast.Call) -> dict[str, Any] | None:
+    fn = node.func
+    name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+    if name == "add_argument":
+        return _argparse_option(node)
+    if name.startswith("DEFINE_") and node.args:
+        return _absl_option(node, name)
+    if (
+        name in ("option", "argument")
+        and isinstance(fn, ast.Attribute)
+        and isinstance(fn.value, ast.Name)
+        and fn.value.id == "click"
+    ):
+        return _click_option(node)
+    return None
+
+
+def _str_args(node: ast.Call) -> list[str]:
+    return [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+
+
+def _argparse_option(node: ast.Call) -> dict[str, Any] | None:
+    flags = _str_args(node)
+    if not flags:
+        return None
+    opt: dict[str, Any] = {"name": max(flags, key=len), "flags": flags}
+    for kw in node.keywords:
+        if kw.arg in ("default", "type", "required", "help", "choices", "action"):
+            value = _const(kw.value)
+            if kw.arg == "type" and isinstance(kw.value, ast.Name):
+                value = kw.value.id
+            opt[kw.arg] = (
+                value if isinstance(value, str | int | float | bool | list | None) else str(value)
+            )
+    return opt
+
+
+def _absl_option(node: ast.Call, name: str) -> dict[str, Any] | None:
+    flag = _const(node.args[0])
+    if not isinstance(flag, str):
+        return None
+    opt: dict[str, Any] = {"name": f"--{flag}", "flags": [f"--{flag}"], "type": name[7:]}
+    if len(node.args) > 1:
+        opt["default"] = _const(node.args[1])
+    if len(node.args) > 2:
+        opt["help"] = _const(node.args[2])
+    return opt
+
+
+def _click_option(node: ast.Call) -> dict[str, Any] | None:
+    flags = _str_args(node)
+    if not flags:
+        return None
+    opt: dict[str, Any] = {"name": max(flags, key=len), "flags": flags}
+    for kw in node.keywords:
+        if kw.arg in ("default", "type", "required", "help"):
+            opt[kw.arg] = _const(kw.value)
+    return opt
 
 
 def _is_script(tree: ast.Module) -> bool:
@@ -569,79 +575,101 @@ def _script_path(script: str, ctx: Context) -> str | None:
 
 
 def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    """Each README command's script (or launched config, or unit-test folder) is an entry of
+    the command's kind; the README wins over what the file's name said."""
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
     for c in ep.commands:
-        script = command_script(c.command)
-        config = None if script and _script_path(script, ctx) else _launched_config(c.command, ctx)
-        if config is not None:
-            # `python -m <launcher> --cfg=examples/x.py`: the config is the experiment that
-            # runs; a launcher trains unless the command or the config's name says otherwise.
-            ckind = kind_of(_stem(config))
-            tests = _ARG_TEST.search(c.command) or ckind not in (None, "train", "prepare")
-            entry = ScriptEntry(config, "test" if tests else "train", command=c.command)
-            c.kind = entry.kind
-            lst = lists[c.kind]
-            if not any(e.path == config for e in lst):
-                lst.append(entry)
+        if _add_launched_config(ctx, c, lists):
             continue
         if c.kind == "other":
-            # An uninformative name (aae.py, style.py): what the script's code does.
-            script = command_script(c.command)
-            found = _script_path(script, ctx) if script else None
-            if found and kind_of(_stem(found)) is None and not _TOOL.match(_stem(found)):
-                code = ctx.snap.read_text(found) or ""
-                c.kind = _code_kind(code) or "other"
-                pf = by_path.get(found)
-                options = _entry_facts(pf)[1] if pf is not None else []
-                if (
-                    c.kind == "train"
-                    and (_has_train_switch(options) or _TRAIN_FLAG.search(code))
-                    and not _ARG_TRAIN.search(c.command)
-                ):
-                    # enhance.py trains only with --train: run without it, it is the demo.
-                    c.kind = "test"
+            c.kind = _other_command_kind(ctx, c, by_path)
         if c.kind not in lists:
             continue
-        low = c.command.lower()
-        script = command_script(c.command)
-        if rx.search(
-            r"^(?:[^\s=]+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
-        ):
-            target = next(
-                (
-                    w
-                    for w in _split_words(c.command)[2:]
-                    if ctx.snap.get(w.rstrip("/"))
-                    or any(f.path.startswith(w.rstrip("/") + "/") for f in ctx.snap.files[:5000])
-                ),
-                None,
-            )
-            path = target.rstrip("/") if target else "tests"
-            entry = ScriptEntry(path, "unittest", command=c.command)
-        elif script is None:
-            continue
-        else:
-            found = _script_path(script, ctx)
-            if found is None:
-                continue
-            pf = by_path.get(found)
-            options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
-            kind = kind_of(_stem(found)) or c.kind
-            if c.kind != "prepare" and kind == "prepare":
-                kind = c.kind
-            entry = ScriptEntry(
-                found, kind if c.kind != "prepare" else "prepare", options, c.command
-            )
-        lst = lists[c.kind]
-        known = next((e for e in lst if e.path == entry.path), None)
-        if known is not None:
-            known.command = known.command or entry.command
-            continue
-        # Documented as training but found under test (or the other way): the README wins.
-        for other in lists.values():
-            if other is not lst:
-                other[:] = [e for e in other if not (e.path == entry.path and e.command is None)]
+        entry = _command_entry(ctx, c, by_path)
+        if entry is not None:
+            _place(lists, lists[c.kind], entry)
+
+
+def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptEntry]]) -> bool:
+    """`python -m <launcher> --cfg=examples/x.py`: the config is the experiment that runs; a
+    launcher trains unless the command or the config's name says otherwise."""
+    script = command_script(c.command)
+    config = None if script and _script_path(script, ctx) else _launched_config(c.command, ctx)
+    if config is None:
+        return False
+    ckind = kind_of(_stem(config))
+    tests = _ARG_TEST.search(c.command) or ckind not in (None, "train", "prepare")
+    entry = ScriptEntry(config, "test" if tests else "train", command=c.command)
+    c.kind = entry.kind
+    lst = lists[c.kind]
+    if not any(e.path == config for e in lst):
         lst.append(entry)
+    return True
+
+
+def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> str:
+    """An uninformative name (aae.py, style.py): what the script's code does."""
+    script = command_script(c.command)
+    found = _script_path(script, ctx) if script else None
+    if not found or kind_of(_stem(found)) is not None or _TOOL.match(_stem(found)):
+        return c.kind
+    code = ctx.snap.read_text(found) or ""
+    kind = _code_kind(code) or "other"
+    pf = by_path.get(found)
+    options = _entry_facts(pf)[1] if pf is not None else []
+    if (
+        kind == "train"
+        and (_has_train_switch(options) or _TRAIN_FLAG.search(code))
+        and not _ARG_TRAIN.search(c.command)
+    ):
+        return "test"  # enhance.py trains only with --train: run without it, it is the demo
+    return kind
+
+
+def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> ScriptEntry | None:
+    """The entry a command runs: a unit-test folder through pytest, or a repository script."""
+    low = c.command.lower()
+    if rx.search(
+        r"^(?:[^\s=]+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
+    ):
+        return ScriptEntry(_unit_test_target(ctx, c.command), "unittest", command=c.command)
+    script = command_script(c.command)
+    found = _script_path(script, ctx) if script is not None else None
+    if found is None:
+        return None
+    pf = by_path.get(found)
+    options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
+    kind = kind_of(_stem(found)) or c.kind
+    if c.kind != "prepare" and kind == "prepare":
+        kind = c.kind
+    return ScriptEntry(found, kind if c.kind != "prepare" else "prepare", options, c.command)
+
+
+def _unit_test_target(ctx: Context, command: str) -> str:
+    """The folder or file a pytest command names, or tests/."""
+    target = next(
+        (
+            w
+            for w in _split_words(command)[2:]
+            if ctx.snap.get(w.rstrip("/"))
+            or any(f.path.startswith(w.rstrip("/") + "/") for f in ctx.snap.files[:5000])
+        ),
+        None,
+    )
+    return target.rstrip("/") if target else "tests"
+
+
+def _place(lists: dict[str, list[ScriptEntry]], lst: list[ScriptEntry], entry: ScriptEntry) -> None:
+    """Add a documented entry; documented as training but found under test (or the other
+    way): the README wins."""
+    known = next((e for e in lst if e.path == entry.path), None)
+    if known is not None:
+        known.command = known.command or entry.command
+        return
+    for other in lists.values():
+        if other is not lst:
+            other[:] = [e for e in other if not (e.path == entry.path and e.command is None)]
+    lst.append(entry)
 
 
 def _launched_config(cmd: str, ctx: Context) -> str | None:
@@ -800,15 +828,31 @@ def _example_folders(ctx: Context, ep: EntryPoints) -> None:
 
 
 def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
+    """Entry points from the files (names, folders, code), then from the README's commands."""
     ep = EntryPoints()
-    lists = {"train": ep.train, "prepare": ep.prepare}
+    by_path = {f.path: f for f in ctx.py.files}
+    _python_entries(ctx, ep)
+    _other_file_entries(ctx, ep, by_path)
+    if ctx.snap.readme:
+        _readme_entries(ctx, ep, by_path)
+    for lst in (ep.train, ep.test, ep.prepare):
+        lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
+    return ep, _missing_findings(ep)
+
+
+def _bucket(ep: EntryPoints, kind: str) -> list[ScriptEntry]:
+    """The list an entry of this kind goes to: train, prepare, or test (everything else)."""
+    return {"train": ep.train, "prepare": ep.prepare}.get(kind, ep.test)
+
+
+def _python_entries(ctx: Context, ep: EntryPoints) -> None:
+    """Python scripts and notebooks, by their names, folders and code."""
     imported = _imported_modules(ctx)
     packages = {
         f.path.rsplit("/", 1)[0]
         for f in ctx.snap.files
         if f.name == "__init__.py" and "/" in f.path
     }
-    by_path = {f.path: f for f in ctx.py.files}
     for f in ctx.py.files:
         fentry = ctx.snap.get(f.path)
         if (
@@ -817,56 +861,69 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             or (fentry is not None and fentry.vendored)
         ):
             continue
-        stem = _stem(f.path)
         if f.is_notebook:
-            if f.path.count("/") > 2:
-                continue
-            nkind = _notebook_kind(stem, f.text)
-            if nkind is None and _EXAMPLE_DIR.fullmatch(
-                f.path.rsplit("/", 2)[-2] if "/" in f.path else ""
-            ):
-                nkind = "notebook"  # colabs/sampling.ipynb: a folder of notebooks to run
-            if nkind is not None:
-                lists.get(nkind, ep.test).append(ScriptEntry(f.path, nkind))
-            continue
-        if _is_unit_test(f.path, f.text):
+            _notebook_entry(ep, f)
+        elif _is_unit_test(f.path, f.text):
             continue  # unit tests, counted by the health check
-        if _HELPER_DIR.search(f.path):
+        elif _HELPER_DIR.search(f.path):
             continue  # utils/flask_rest_api/example_request.py: a helper, unless documented
-        kind = kind_of(stem)
-        if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
-            kind = "prepare"  # datasets/coco_generate_instance_map.py makes data
-        if kind is None and _is_generic(stem) and f.path.count("/") <= 1:
-            options = _entry_facts(f)[1]
-            names = " ".join(str(o.get("name")) + str(o.get("choices", "")) for o in options)
-            # A generic script with any sign of training trains (its --eval flag evaluates
-            # what it trained); otherwise test flags or its code say what it is.
-            code = _code_kind(f.text) if _entry_facts(f)[0] else None
-            says_train = "train" in names or code == "train"
-            says_test = not says_train and (
-                bool(rx.search(r"test|eval|infer|predict", names)) or code == "test"
-            )
-            if says_train:
-                ep.train.append(ScriptEntry(f.path, "train", options))
-            if says_test:
-                ep.test.append(ScriptEntry(f.path, "test", options))
-            elif not says_train and _SERVE_DIR.search(f.path) and _entry_facts(f)[0]:
-                ep.test.append(ScriptEntry(f.path, "demo", options))  # server/app.py
-            continue
-        runs, options = _entry_facts(f)
-        if kind is None and runs and not _TOOL.match(stem):
-            # An uninformative name (Caffe's solve.py): a script whose code runs a training
-            # loop trains; one that only loads a model is left to the README.
-            # A main.py that calls model.fit(...) and then predicts trains (Keras).
-            loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
-            kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
-        if kind is None:
-            continue
-        if not runs or _is_library_module(f.path, imported, packages):
-            continue
-        if kind == "prepare" and _NOT_ENTRY.match(stem):
-            continue
-        lists.get(kind, ep.test).append(ScriptEntry(f.path, kind, options))
+        else:
+            _script_entry(ep, f, imported, packages)
+
+
+def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
+    if f.path.count("/") > 2:
+        return
+    nkind = _notebook_kind(_stem(f.path), f.text)
+    if nkind is None and _EXAMPLE_DIR.fullmatch(f.path.rsplit("/", 2)[-2] if "/" in f.path else ""):
+        nkind = "notebook"  # colabs/sampling.ipynb: a folder of notebooks to run
+    if nkind is not None:
+        _bucket(ep, nkind).append(ScriptEntry(f.path, nkind))
+
+
+def _script_entry(ep: EntryPoints, f: PyFile, imported: set[str], packages: set[str]) -> None:
+    stem = _stem(f.path)
+    kind = kind_of(stem)
+    if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
+        kind = "prepare"  # datasets/coco_generate_instance_map.py makes data
+    if kind is None and _is_generic(stem) and f.path.count("/") <= 1:
+        _generic_entry(ep, f)
+        return
+    runs, options = _entry_facts(f)
+    if kind is None and runs and not _TOOL.match(stem):
+        # An uninformative name (Caffe's solve.py): a script whose code runs a training
+        # loop trains; one that only loads a model is left to the README.
+        # A main.py that calls model.fit(...) and then predicts trains (Keras).
+        loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
+        kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
+    if kind is None or not runs or _is_library_module(f.path, imported, packages):
+        return
+    if kind == "prepare" and _NOT_ENTRY.match(stem):
+        return
+    _bucket(ep, kind).append(ScriptEntry(f.path, kind, options))
+
+
+def _generic_entry(ep: EntryPoints, f: PyFile) -> None:
+    """main.py, run.py at the top: its options and code say whether it trains or tests."""
+    options = _entry_facts(f)[1]
+    names = " ".join(str(o.get("name")) + str(o.get("choices", "")) for o in options)
+    # A generic script with any sign of training trains (its --eval flag evaluates
+    # what it trained); otherwise test flags or its code say what it is.
+    code = _code_kind(f.text) if _entry_facts(f)[0] else None
+    says_train = "train" in names or code == "train"
+    says_test = not says_train and (
+        bool(rx.search(r"test|eval|infer|predict", names)) or code == "test"
+    )
+    if says_train:
+        ep.train.append(ScriptEntry(f.path, "train", options))
+    if says_test:
+        ep.test.append(ScriptEntry(f.path, "test", options))
+    elif not says_train and _SERVE_DIR.search(f.path) and _entry_facts(f)[0]:
+        ep.test.append(ScriptEntry(f.path, "demo", options))  # server/app.py
+
+
+def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    """Notebooks too large to parse, and shell, Lua and MATLAB scripts."""
     # Files whose content is not a notebook at all (invalid JSON): never an entry point.
     not_read = {p for p, why in ctx.py.unread if why.startswith(NOT_READ)}
     for fe in ctx.snap.files:
@@ -879,43 +936,54 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         ):
             # Too large to parse (saved outputs): a demo unless its name says otherwise.
             nkind = _notebook_kind(_stem(fe.path), None) or "notebook"
-            lists.get(nkind, ep.test).append(ScriptEntry(fe.path, nkind))
+            _bucket(ep, nkind).append(ScriptEntry(fe.path, nkind))
             continue
         if fe.suffix not in (".sh", ".lua", ".m") or fe.vendored or fe.path.count("/") > 2:
             continue
-        stem = fe.name.rsplit(".", 1)[0]
-        # CI scripts, unit tests and installers are not how the model is run.
-        if (
-            fe.path.startswith(_NOT_ENTRY_DIRS)
-            or _NOT_ENTRY.match(stem)
-            or _UNIT_TEST_DIR.search(fe.path)
-            or _HELPER_DIR.search(fe.path)
-            or (stem.endswith("_test") and fe.suffix != ".m")
-        ):
-            continue
-        kind = kind_of(stem)
-        if kind is None and fe.suffix == ".sh":
-            kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
-        if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
-            kind = _shell_kind(ctx, fe.path)  # run_wt103_base.sh: `python train.py …`
-        if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
-            kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
-        if kind is None:
-            continue
-        if fe.suffix == ".m" and not _matlab_entry(ctx, fe.path):
-            continue
-        if fe.suffix == ".lua" and _lua_module(ctx.snap.read_text(fe.path) or ""):
-            continue  # a class or a module other files require, not a script
-        lists.get(kind, ep.test).append(ScriptEntry(fe.path, kind))
-    if ctx.snap.readme:
-        ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path)
-        ep.commands += _doc_page_commands(ctx)
-        _add_readme_entries(ctx, ep, by_path)
-        _readme_notebooks(ctx, ep)
-        _tool_commands(ctx, ep)
-        _example_folders(ctx, ep)
-    for lst in (ep.train, ep.test, ep.prepare):
-        lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
+        kind = _file_script_kind(ctx, fe)
+        if kind is not None:
+            _bucket(ep, kind).append(ScriptEntry(fe.path, kind))
+
+
+def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
+    """What a shell, Lua or MATLAB script is for, or None when it is not an entry point."""
+    stem = fe.name.rsplit(".", 1)[0]
+    # CI scripts, unit tests and installers are not how the model is run.
+    if (
+        fe.path.startswith(_NOT_ENTRY_DIRS)
+        or _NOT_ENTRY.match(stem)
+        or _UNIT_TEST_DIR.search(fe.path)
+        or _HELPER_DIR.search(fe.path)
+        or (stem.endswith("_test") and fe.suffix != ".m")
+    ):
+        return None
+    kind = kind_of(stem)
+    if kind is None and fe.suffix == ".sh":
+        kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
+    if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
+        kind = _shell_kind(ctx, fe.path)  # run_wt103_base.sh: `python train.py …`
+    if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
+        kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
+    if kind is None:
+        return None
+    if fe.suffix == ".m" and not _matlab_entry(ctx, fe.path):
+        return None
+    if fe.suffix == ".lua" and _lua_module(ctx.snap.read_text(fe.path) or ""):
+        return None  # a class or a module other files require, not a script
+    return kind
+
+
+def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    """What the README (and the doc pages it links) tells you to run."""
+    ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path if ctx.snap.readme else "")
+    ep.commands += _doc_page_commands(ctx)
+    _add_readme_entries(ctx, ep, by_path)
+    _readme_notebooks(ctx, ep)
+    _tool_commands(ctx, ep)
+    _example_folders(ctx, ep)
+
+
+def _missing_findings(ep: EntryPoints) -> list[Finding]:
     findings: list[Finding] = []
     if not ep.train:
         findings.append(
@@ -937,7 +1005,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
                 ".github/forkvet.yml for the smoke test.",
             )
         )
-    return ep, findings
+    return findings
 
 
 _MATLAB_ENTRY_DIR = rx.compile(
