@@ -2,6 +2,13 @@
 
     python benchmarks/diff_reports.py snapshot CLONES_DIR OUT_DIR [--src FORKVET_ROOT]
     python benchmarks/diff_reports.py diff BEFORE_DIR AFTER_DIR
+    python benchmarks/diff_reports.py checks CLONES_DIR BEFORE_SRC MODULE...
+
+`checks` is the fast form for a refactor of a few checks on a shared machine: per clone it
+builds the context once and runs each named check module's `check` from this checkout and from
+BEFORE_SRC (an exported copy of the base), plus `script_options` on every parsed file when the
+module has it, and compares the outputs. The rest of the report is a function of the context
+and the checks' outputs, so equal outputs of the changed modules mean equal reports.
 
 `snapshot` vets every clone in CLONES_DIR (as made by materialize_repos.py) with
 `python -m forkvet vet CLONE --format json` and writes OUT_DIR/owner+name.json. `--src` runs the
@@ -85,6 +92,62 @@ def diff(before: Path, after: Path) -> int:
     return 1 if changed else 0
 
 
+def _as_json(value: Any) -> str:
+    import dataclasses
+
+    def default(o: Any) -> Any:
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            return dataclasses.asdict(o)
+        return str(o)
+
+    return json.dumps(value, default=default, sort_keys=True)
+
+
+def _load_before(src: Path, module: str) -> Any:
+    import importlib.util
+
+    path = src / (module.replace(".", "/") + ".py")
+    spec = importlib.util.spec_from_file_location("_before_" + module.replace(".", "_"), path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"diff_reports: cannot load {path}")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def checks(clones: Path, before_src: Path, modules: list[str]) -> int:
+    import ast
+    import importlib
+
+    sys.path.insert(0, str(ROOT))
+    from forkvet import snapshot
+    from forkvet.config import Config
+    from forkvet.vet.context import Context
+
+    pairs = [(m, importlib.import_module(m), _load_before(before_src, m)) for m in modules]
+    changed = total = 0
+    for clone in sorted(p for p in clones.iterdir() if (p / ".git").exists()):
+        ctx = Context(snapshot.load(clone), Config())
+        diffs = []
+        for name, new, old in pairs:
+            if _as_json(new.check(ctx)) != _as_json(old.check(ctx)):
+                diffs.append(f"{name}.check")
+            if hasattr(new, "script_options"):
+                for f in ctx.py.files[:400]:
+                    try:
+                        tree = ast.parse(f.text)
+                    except (SyntaxError, ValueError, RecursionError):
+                        continue
+                    if _as_json(new.script_options(tree)) != _as_json(old.script_options(tree)):
+                        diffs.append(f"{name}.script_options({f.path})")
+                        break
+        total += 1
+        changed += bool(diffs)
+        print(f"{clone.name}: {'differs: ' + ', '.join(diffs) if diffs else 'same'}", flush=True)
+    print(f"{total} repositories, {changed} differ")
+    return 1 if changed else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -95,7 +158,13 @@ def main() -> int:
     dif = sub.add_parser("diff", help="compare two snapshots, ignoring timings")
     dif.add_argument("before", type=Path)
     dif.add_argument("after", type=Path)
+    chk = sub.add_parser("checks", help="run changed check modules before/after on one context")
+    chk.add_argument("clones", type=Path)
+    chk.add_argument("before_src", type=Path)
+    chk.add_argument("modules", nargs="+")
     args = ap.parse_args()
+    if args.cmd == "checks":
+        return checks(args.clones, args.before_src, args.modules)
     if args.cmd == "snapshot":
         if not args.clones.is_dir():
             print(f"diff_reports: {args.clones} is not a folder", file=sys.stderr)

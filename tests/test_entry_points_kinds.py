@@ -419,3 +419,67 @@ def test_a_notebook_the_readme_links_is_a_demo(vet_repo: Vet) -> None:
     paths = _paths(report.entry_points.test)
     assert "music/Interacting_with_Music.ipynb" in paths
     assert "docs/internals.ipynb" not in paths
+
+
+def test_short_fine_tuning_names_train_and_download_stats_names_prepare() -> None:
+    for stem in ("gpt2_ft", "run_sft", "dpo-train", "finetuning_lm", "rlhf_step"):
+        assert kind_of(stem) == "train", stem
+    for stem in ("download_models", "download-weights", "get_pretrained_model", "fetch_ckpts"):
+        assert kind_of(stem) == "prepare", stem
+    for stem in ("calc_inception", "compute_mean_std", "genLMDB", "genJson"):
+        assert kind_of(stem) == "prepare", stem
+    for stem in ("gradio_app", "streamlit_viewer", "calc_fid", "ppl", "eval_bleu"):
+        assert kind_of(stem) in ("test", "eval"), stem
+    # Words that only contain the letters stay unknown.
+    for stem in ("softmax", "gift", "draft", "general", "generic_layers"):
+        assert kind_of(stem) is None, stem
+
+
+def test_shell_launchers_with_torchrun_and_code_that_trains(vet_repo: Vet) -> None:
+    loop = (
+        "import torch\n\ndef main():\n    for batch in data:\n        loss.backward()\n"
+        "        optimizer.step()\n\nif __name__ == '__main__':\n    main()\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": "# LM adapters\n",
+            "adapt.py": loop,
+            "prepare_shards.py": "if __name__ == '__main__':\n    print('shards')\n",
+            # A launcher line with no "python" in it, and an uninformative script name.
+            "scripts/launch/node8.sh": "torchrun --nproc_per_node 8 adapt.py --lr 1e-4\n",
+            "scripts/acc.sh": "accelerate launch adapt.py --bf16\n",
+            # Only data preparation.
+            "scripts/shards.sh": "python prepare_shards.py --out data/\n",
+            "docs/script_examples/cluster_job.sh": "srun python adapt.py --epochs 3\n",
+            "docs/build_docs.sh": "python adapt.py\n",
+        }
+    )
+    ep = report.entry_points
+    train = _paths(ep.train)
+    assert "scripts/launch/node8.sh" in train
+    assert "scripts/acc.sh" in train
+    assert "docs/script_examples/cluster_job.sh" in train
+    assert "docs/build_docs.sh" not in train
+    assert "scripts/shards.sh" in _paths(ep.prepare)
+
+
+def test_readme_headings_and_sentences_say_what_a_command_does(vet_repo: Vet) -> None:
+    readme = (
+        "# Segmenter\n\n## Data preparation\n\nFirst:\n\n"
+        "```\npython tools/coco_split.py --root coco\n```\n\n"
+        "To convert the raw annotations into the training format, run\n\n"
+        "```\npython tools/convert.py --in raw --out ann\n```\n\n"
+        "## Evaluation\n\nThen:\n\n```\npython tools/runner.py --ckpt out/best\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "tools/coco_split.py": MAIN,
+            "tools/convert.py": MAIN,
+            "tools/runner.py": MAIN,
+        }
+    )
+    ep = report.entry_points
+    assert {"tools/coco_split.py", "tools/convert.py"} <= set(_paths(ep.prepare))
+    assert "tools/runner.py" in _paths(ep.test)
+    assert "tools/runner.py" not in _paths(ep.train)

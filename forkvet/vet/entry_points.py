@@ -18,12 +18,16 @@ from forkvet.vet.pysource import NOT_READ, PyFile
 CHECK = "entry_points"
 # "pretrained" is not "train": pretrained_example.py and load_pretrained.py are demos.
 _PRETRAINED = rx.compile(r"pre[-_]?trained", rx.I)
-_TRAIN = rx.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", rx.I)
+# Fine-tuning by its short names too: gpt2_ft.py, run_sft.py, dpo_train.sh.
+_TRAIN = rx.compile(
+    r"train|fine[-_]?tun|\bfit\b|_fit\b|^fit_|(?:^|[-_])(?:ft|sft|dpo|rlhf|ppo)(?:[-_]|$)", rx.I
+)
 _TEST = rx.compile(
     r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
     r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|decode|transcribe|"
-    r"serve\b|server\b|chat\b|"
+    r"serve\b|server\b|chat\b|gradio|streamlit|webui|"
+    r"(?:^|_)(?:fid|kid|ppl|lpips|bleu|rouge|perplexity)(?:_|$)|"
     r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
     rx.I,
 )
@@ -33,7 +37,9 @@ _PREPARE = rx.compile(
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
     r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|"
-    r"download$|gen_\w*data|split_data|crop_|prep_|"
+    r"download|(?:get|fetch)[-_]\w*(?:models?|weights?|checkpoints?|ckpts?|pretrained\w*)\d*$|"
+    r"(?:calc|compute)_\w*(?:stats?|statistics|mean|std|inception|weights?)$|"
+    r"gen_\w*data|split_data|crop_|prep_|"
     r"convert_\w*(?:weights?|models?|checkpoints?|ckpt)$|convert_\w+_to_\w+$|"
     r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$|(?:align|clean|resize|decode)_\w*data|"
     r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
@@ -270,9 +276,13 @@ def _is_generic(stem: str) -> bool:
     return low in _GENERIC or low.startswith(("run_", "main_")) or low.endswith("_main")
 
 
+# genLMDB.m, genJSON.py: camel-case "gen" scripts build data files.
+_GEN_CAMEL = rx.compile(r"^gen[A-Z]")
+
+
 def kind_of(stem: str) -> str | None:
     """What a script named `stem` is for: train, test, eval, demo, inference, prepare or None."""
-    if _PREPARE.search(stem):
+    if _PREPARE.search(stem) or _GEN_CAMEL.search(stem):
         return "prepare"
     if "config" in stem.lower():
         return None  # rcnn_config_local.example.m, config/eval_gpt2.py: settings, not scripts
@@ -427,6 +437,14 @@ _LOADS_TRAINED = rx.compile(
 )
 
 
+# "To prepare the data, run …", "## Data preparation": what the next command does.
+_PREPARE_CONTEXT = rx.compile(
+    r"(?i)\b(?:prepar\w*|pre-?process\w*|download\w*|generat\w*|creat\w*|build\w*|"
+    r"extract\w*|convert\w*)\b[^.\n]{0,40}?\b(?:data|datasets?|images|annotations?|corpus|"
+    r"tfrecords?|lmdb|vocab\w*|splits?)\b|\b(?:data(?:set)?s?)\s+(?:prep\w*|pre-?process\w*)"
+)
+
+
 def _command_kind(cmd: str, script: str | None, context: str) -> str:
     low = cmd.lower()
     if _INSTALL.search(low):
@@ -442,10 +460,10 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
         kind = kind_of(stem)
         if kind is None and _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
             return "prepare"
+        if kind == "prepare" or (kind is None and _PREPARE_CONTEXT.search(context)):
+            return "prepare"
         if kind is None and _TOOL.search(stem):
             return "other"
-        if kind == "prepare":
-            return "prepare"
         args = low.split(script.lower(), 1)[-1]
         if kind is None:
             kind = _dir_kind(script)
@@ -546,9 +564,13 @@ def readme_commands(text: str, source: str) -> list[Command]:
             if cmd in seen or len(cmd) > 400:
                 continue
             seen.add(cmd)
-            # The paragraph just before the code says what it does.
+            # The paragraph just before the code says what it does (and a heading over it
+            # that says "Data preparation").
             paragraphs = [p for p in rx.split(r"\n\s*\n", context) if p.strip()]
-            kind = _command_kind(cmd, command_script(cmd), paragraphs[-1] if paragraphs else "")
+            said = paragraphs[-1] if paragraphs else ""
+            heading = [p for p in paragraphs[:-1] if p.lstrip().startswith("#")][-1:]
+            said = "\n".join([*heading, said])
+            kind = _command_kind(cmd, command_script(cmd), said)
             out.append(Command(cmd, source, kind))
             if len(out) >= MAX_COMMANDS:
                 return out
@@ -938,11 +960,21 @@ def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             nkind = _notebook_kind(_stem(fe.path), None) or "notebook"
             _bucket(ep, nkind).append(ScriptEntry(fe.path, nkind))
             continue
-        if fe.suffix not in (".sh", ".lua", ".m") or fe.vendored or fe.path.count("/") > 2:
+        if fe.suffix not in (".sh", ".lua", ".m") or fe.vendored or _too_deep(fe):
             continue
         kind = _file_script_kind(ctx, fe)
         if kind is not None:
             _bucket(ep, kind).append(ScriptEntry(fe.path, kind))
+
+
+# Shell scripts of examples shipped with the docs (docs/script_examples/x.sh) are run too.
+_DOC_EXAMPLES = rx.compile(r"(?i)^docs?/(?:[\w.-]+/)*?[\w.-]*(?:examples?|scripts?)[\w.-]*/")
+
+
+def _too_deep(fe: FileEntry) -> bool:
+    """Lua and MATLAB scripts sit near the top; shell launchers also one level deeper
+    (scripts/finetune/run_x.sh, examples/task/train.sh)."""
+    return fe.path.count("/") > (3 if fe.suffix == ".sh" else 2)
 
 
 def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
@@ -950,7 +982,7 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     stem = fe.name.rsplit(".", 1)[0]
     # CI scripts, unit tests and installers are not how the model is run.
     if (
-        fe.path.startswith(_NOT_ENTRY_DIRS)
+        (fe.path.startswith(_NOT_ENTRY_DIRS) and not _DOC_EXAMPLES.match(fe.path))
         or _NOT_ENTRY.match(stem)
         or _UNIT_TEST_DIR.search(fe.path)
         or _HELPER_DIR.search(fe.path)
@@ -1046,29 +1078,44 @@ def _doc_page_commands(ctx: Context) -> list[Command]:
     return out[:MAX_COMMANDS]
 
 
+# The lines of a shell script that start a Python program: python itself or a launcher.
+_RUNS_PYTHON = rx.compile(r"\bpython[\d.]*\b|\btorchrun\b|\bdeepspeed\b|\baccelerate\s+launch\b")
+
+
 def _shell_kind(ctx: Context, path: str) -> str | None:
     """What a shell script is for, from the first Python script it runs that says (by its
     arguments, its name or its code): a wrapper of train.py trains; one that passes
-    --do_eval or --mode test evaluates."""
+    --do_eval or --mode test evaluates; one that only prepares data prepares."""
     text = rx.sub(r"\\\n", " ", ctx.snap.read_text(path) or "")
     folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+    prepares = False
     for line in text.splitlines()[:400]:
-        if "python" not in line or line.lstrip().startswith("#"):
+        if not _RUNS_PYTHON.search(line) or line.lstrip().startswith("#"):
             continue
         script = command_script(line)
-        if script is None:
-            continue
-        target = _script_target(ctx, folder, script)
+        target = _script_target(ctx, folder, script) if script is not None else None
         if target is None:
             continue
-        kind = kind_of(_stem(target))
-        if kind is None and _is_generic(_stem(target)):
-            kind = _code_kind(ctx.snap.read_text(target) or "")
-        if kind is not None and kind != "prepare":
+        kind = _target_kind(ctx, target)
+        if kind == "prepare":
+            prepares = True  # `python prepare.py && python train.py`: the training decides
+        elif kind is not None:
             # --do_eval=False is no test: switches turned off say nothing.
             on = rx.sub(r"(?i)\S+=(?:false|0)\b", " ", line)
             return "train" if kind == "train" and not _ARG_TEST.search(on) else "test"
-    return None
+    return "prepare" if prepares else None
+
+
+def _target_kind(ctx: Context, target: str) -> str | None:
+    """What a script a shell script runs is for: its name, else its code (a training loop
+    trains, whatever the script is called: qlora.py, gpt2_ft.py)."""
+    kind = kind_of(_stem(target))
+    if kind is not None:
+        return kind
+    code = ctx.snap.read_text(target) or ""
+    if _is_generic(_stem(target)):
+        return _code_kind(code)
+    return "train" if _TRAIN_LOOP.search(code) else None
 
 
 def _script_target(ctx: Context, folder: str, script: str) -> str | None:
