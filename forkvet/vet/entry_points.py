@@ -439,10 +439,26 @@ _LOADS_TRAINED = rx.compile(
 
 # "To prepare the data, run …", "## Data preparation": what the next command does.
 _PREPARE_CONTEXT = rx.compile(
-    r"(?i)\b(?:prepar\w*|pre-?process\w*|download\w*|generat\w*|creat\w*|build\w*|"
-    r"extract\w*|convert\w*)\b[^.\n]{0,40}?\b(?:data|datasets?|images|annotations?|corpus|"
-    r"tfrecords?|lmdb|vocab\w*|splits?)\b|\b(?:data(?:set)?s?)\s+(?:prep\w*|pre-?process\w*)"
+    r"(?i)\b(?:prepar\w*|pre-?process\w*|download\w*)\b[^.\n]{0,40}?\b(?:data|datasets?|images|"
+    r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?)\b|"
+    # "generate images" is a demo; "generate the dataset's TFRecords" prepares.
+    r"\b(?:generat\w*|creat\w*|build\w*|extract\w*|convert\w*)\b[^.\n]{0,40}?\b(?:datasets?|"
+    r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?|(?:the|training|your)\s+data)\b|"
+    r"\b(?:data(?:set)?s?)\s+(?:prep\w*|pre-?process\w*)"
 )
+
+
+# What the words after "download the data" go on to say: then it is run, not prepared.
+_RUN_CUE = rx.compile(r"(?i)\b(?:train|evaluat|test|demo|inference|sampl|generat|finetun|fine-tun)")
+
+
+def _prepares(context: str) -> bool:
+    """The sentence before a command says it prepares data: the last preparation phrase is
+    not followed by a word about training or running the model."""
+    last = None
+    for m in _PREPARE_CONTEXT.finditer(context[-2000:]):
+        last = m
+    return last is not None and not _RUN_CUE.search(context[-2000:][last.end() :])
 
 
 def _command_kind(cmd: str, script: str | None, context: str) -> str:
@@ -460,7 +476,12 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
         kind = kind_of(stem)
         if kind is None and _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
             return "prepare"
-        if kind == "prepare" or (kind is None and _PREPARE_CONTEXT.search(context)):
+        if kind == "prepare" or (
+            kind is None
+            and not _is_generic(stem)
+            and _dir_kind(script) is None
+            and _prepares(context)
+        ):
             return "prepare"
         if kind is None and _TOOL.search(stem):
             return "other"
@@ -990,6 +1011,10 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     ):
         return None
     kind = kind_of(stem)
+    if kind == "demo" and fe.suffix == ".sh" and "example" in stem.lower():
+        # stability_example.sh: "example" only says it is offered; what it runs decides.
+        kind = _shell_kind(ctx, fe.path) if fe.size <= 64 * 1024 else None
+        kind = "train" if kind == "train" else "demo"
     if kind is None and fe.suffix == ".sh":
         kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
     if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
@@ -1093,10 +1118,11 @@ def _shell_kind(ctx: Context, path: str) -> str | None:
         if not _RUNS_PYTHON.search(line) or line.lstrip().startswith("#"):
             continue
         script = command_script(line)
-        target = _script_target(ctx, folder, script) if script is not None else None
-        if target is None:
+        if script is None:
             continue
-        kind = _target_kind(ctx, target)
+        target = _script_target(ctx, folder, script)
+        # A script the wrapper names but this commit lacks (moved since): its name and folder.
+        kind = _target_kind(ctx, target) if target else kind_of(_stem(script)) or _dir_kind(script)
         if kind == "prepare":
             prepares = True  # `python prepare.py && python train.py`: the training decides
         elif kind is not None:
