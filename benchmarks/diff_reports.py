@@ -111,6 +111,7 @@ def _load_before(src: Path, module: str) -> Any:
     if spec is None or spec.loader is None:
         raise SystemExit(f"diff_reports: cannot load {path}")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
     spec.loader.exec_module(mod)
     return mod
 

@@ -460,3 +460,18 @@ def test_source_holders_are_not_copied_files_owners(vet_repo: Vet) -> None:
     assert report.copyright["holders"] == ["Jane Doe"]
     few = {"a.py": own, "b.py": "import os\n"}
     assert vet_repo(few, name="few").copyright["holders"] == ["Jane Doe"]
+
+
+def test_a_method_the_code_uses_is_not_the_paper_it_is_for(vet_repo: Vet) -> None:
+    readme = (
+        "# Tiny-Chat-Adapters\n\nThis repository holds code for reproducing the TinyChat results "
+        "using low-rank adaptation ([LoRA](https://arxiv.org/abs/2106.09685)).\n"
+    )
+    report = vet_repo({"README.md": readme, "finetune.py": "import torch\n"})
+    assert report.citation is None or "arxiv" not in report.citation
+    readme = (
+        "# tinyvit\n\nOfficial PyTorch implementation of [Tiny Vision Transformers]"
+        "(https://arxiv.org/abs/2203.00003), trained with mixed precision.\n"
+    )
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert report.citation is not None and report.citation["arxiv"] == "2203.00003"

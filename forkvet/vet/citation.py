@@ -295,6 +295,7 @@ def _cue_score(paper: _Paper, link: _Link) -> int:
         _IMPLEMENTS.search(lead)
         and "](" not in lead
         and not rx.search(r"(?i)\b(?:which|that|also)\s+implement", lead)
+        and not _TOOL_OF_CODE.search(_after_last(_IMPLEMENTS, lead))
     ):
         score += 3
     if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(link.line):
@@ -304,6 +305,21 @@ def _cue_score(paper: _Paper, link: _Link) -> int:
         if label and rx.search(r"(?i)\bour\s*\W?$", lead):
             score += 2  # "in our [paper](…)"
     return score
+
+
+# "Code for reproducing X using low-rank adaptation ([LoRA](…))": the link names a method
+# the code uses, not the paper the code is for.
+_TOOL_OF_CODE = rx.compile(
+    r"(?i)\b(?:using|uses|with|via|based\s+on|built\s+on|on\s+top\s+of|leverag\w*|thanks\s+to)\b"
+)
+
+
+def _after_last(pattern: rx.Pattern[str], text: str) -> str:
+    """The text after the last match of pattern."""
+    end = 0
+    for m in pattern.finditer(text):
+        end = m.end()
+    return text[end:]
 
 
 def _best(candidates: list[tuple[int, str, bool]]) -> str | None:
