@@ -483,3 +483,29 @@ def test_readme_headings_and_sentences_say_what_a_command_does(vet_repo: Vet) ->
     assert {"tools/coco_split.py", "tools/convert.py"} <= set(_paths(ep.prepare))
     assert "tools/runner.py" in _paths(ep.test)
     assert "tools/runner.py" not in _paths(ep.train)
+
+
+def test_weight_export_and_data_subcommands_prepare(vet_repo: Vet) -> None:
+    for stem in ("export_hf_checkpoint", "export_state_dict", "export_onnx"):
+        assert kind_of(stem) == "prepare", stem
+    readme = (
+        "# tinylm\n\nGet the stories and tokenize them:\n\n"
+        "```\npython stories.py download\npython stories.py pretokenize\n```\n\n"
+        "Convert the Hugging Face model weights to our format:\n\n"
+        "```\npython tools/cast.py --in hf --out ours\n```\n\n"
+        "Download the checkpoints, then evaluate with:\n\n"
+        "```\npython tools/bench_run.py --ckpt ours\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "stories.py": MAIN,
+            "tools/cast.py": MAIN,
+            "tools/bench_run.py": MAIN,
+            "data_loaders/tfr/generate.py": MAIN,
+        }
+    )
+    ep = report.entry_points
+    prepare = _paths(ep.prepare)
+    assert {"stories.py", "tools/cast.py", "data_loaders/tfr/generate.py"} <= set(prepare)
+    assert "tools/bench_run.py" in _paths(ep.test)

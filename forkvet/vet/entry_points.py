@@ -41,6 +41,7 @@ _PREPARE = rx.compile(
     r"(?:calc|compute)_\w*(?:stats?|statistics|mean|std|inception|weights?)$|"
     r"gen_\w*data|split_data|crop_|prep_|"
     r"convert_\w*(?:weights?|models?|checkpoints?|ckpt)$|convert_\w+_to_\w+$|"
+    r"export_\w*(?:weights?|models?|checkpoints?|ckpts?|state_dict|onnx)$|"
     r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$|(?:align|clean|resize|decode)_\w*data|"
     r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
@@ -48,7 +49,9 @@ _PREPARE = rx.compile(
 _OFFERED = rx.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
 # A folder that says what the scripts in it do (dinov2/run/eval/knn.py, train/ne2x.sh).
 _KIND_DIR = rx.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|demos?)/[^/]+$")
-_DATA_DIR = rx.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
+_DATA_DIR = rx.compile(
+    r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep|data_(?:loaders?|tools?|scripts?))/"
+)
 _NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
 _TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
@@ -440,16 +443,30 @@ _LOADS_TRAINED = rx.compile(
 # "To prepare the data, run …", "## Data preparation": what the next command does.
 _PREPARE_CONTEXT = rx.compile(
     r"(?i)\b(?:prepar\w*|pre-?process\w*|download\w*)\b[^.\n]{0,40}?\b(?:data|datasets?|images|"
-    r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?)\b|"
+    r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?|weights|checkpoints?|ckpts?)\b|"
     # "generate images" is a demo; "generate the dataset's TFRecords" prepares.
     r"\b(?:generat\w*|creat\w*|build\w*|extract\w*|convert\w*)\b[^.\n]{0,40}?\b(?:datasets?|"
-    r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?|(?:the|training|your)\s+data)\b|"
+    r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?|(?:the|training|your)\s+data|"
+    r"(?:model\s+)?weights|checkpoints?)\b|"
     r"\b(?:data(?:set)?s?)\s+(?:prep\w*|pre-?process\w*)"
 )
 
 
 # What the words after "download the data" go on to say: then it is run, not prepared.
-_RUN_CUE = rx.compile(r"(?i)\b(?:train|evaluat|test|demo|inference|sampl|generat|finetun|fine-tun)")
+_RUN_CUE = rx.compile(
+    r"(?i)\b(?:train|training\s+(?:the|a|your|our)|evaluat\w*|test(?:ing)?\s+(?:the|a|it)|demo|"
+    r"inference|sampl\w*|generat\w*|fine-?tun\w*)\b"
+)
+
+
+# A first argument that is a data-preparation subcommand.
+_PREPARE_VERB = rx.compile(r"(?i)(?:download|prepare|preprocess|pretokeni[sz]e|tokeni[sz]e)$")
+
+
+def _first_argument(low: str, script: str) -> str:
+    """The word right after the script in a command, unless it is an option."""
+    rest = low.split(script.lower(), 1)[-1].split()
+    return rest[0] if rest and not rest[0].startswith("-") else ""
 
 
 def _prepares(context: str) -> bool:
@@ -476,7 +493,9 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
         kind = kind_of(stem)
         if kind is None and _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
             return "prepare"
-        if kind == "prepare" or (
+        if kind == "prepare" or _PREPARE_VERB.match(_first_argument(low, script)):
+            return "prepare"  # `python tinystories.py download`: a data subcommand
+        if (
             kind is None
             and not _is_generic(stem)
             and _dir_kind(script) is None
