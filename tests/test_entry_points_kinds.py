@@ -509,3 +509,21 @@ def test_weight_export_and_data_subcommands_prepare(vet_repo: Vet) -> None:
     prepare = _paths(ep.prepare)
     assert {"stories.py", "tools/cast.py", "data_loaders/tfr/generate.py"} <= set(prepare)
     assert "tools/bench_run.py" in _paths(ep.test)
+
+
+def test_scripts_in_data_folders_and_setup_commands_prepare(vet_repo: Vet) -> None:
+    assert kind_of("setup_eval") == "prepare"
+    assert kind_of("get_data_from_xml") == "prepare"
+    report = vet_repo(
+        {
+            "README.md": "# gen\n\nFirst run `bash scripts/setup_eval.sh`.\n",
+            "scripts/setup_eval.sh": "wget https://example.org/coco.zip\n",
+            "datasets/bedrooms.py": "import sys\n\nif __name__ == '__main__':\n    print(sys.argv)\n",
+            "datasets/common.py": "def load():\n    return 1\n",
+        }
+    )
+    prepare = _paths(report.entry_points.prepare)
+    assert "datasets/bedrooms.py" in prepare
+    assert "datasets/common.py" not in prepare
+    assert "scripts/setup_eval.sh" in prepare
+    assert not report.entry_points.test

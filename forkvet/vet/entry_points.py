@@ -38,6 +38,7 @@ _PREPARE = rx.compile(
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
     r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|"
     r"download|(?:get|fetch)[-_]\w*(?:models?|weights?|checkpoints?|ckpts?|pretrained\w*)\d*$|"
+    r"get_data|setup_\w+|"
     r"(?:calc|compute)_\w*(?:stats?|statistics|mean|std|inception|weights?)$|"
     r"gen_\w*data|split_data|crop_|prep_|"
     r"convert_\w*(?:weights?|models?|checkpoints?|ckpt)$|convert_\w+_to_\w+$|"
@@ -958,6 +959,8 @@ def _script_entry(ep: EntryPoints, f: PyFile, imported: set[str], packages: set[
         # A main.py that calls model.fit(...) and then predicts trains (Keras).
         loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
         kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
+        if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
+            kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
     if kind is None or not runs or _is_library_module(f.path, imported, packages):
         return
     if kind == "prepare" and _NOT_ENTRY.match(stem):
