@@ -511,6 +511,16 @@ def test_weight_export_and_data_subcommands_prepare(vet_repo: Vet) -> None:
     assert "tools/bench_run.py" in _paths(ep.test)
 
 
+def test_preconditions_and_numbered_steps_are_not_preparation() -> None:
+    from forkvet.vet.entry_points import _prepares
+
+    assert _prepares("To prepare the data, run")
+    assert _prepares("## Data preparation\n\nFirst:")
+    assert not _prepares("After [downloading the weights](https://example.org/w), run")
+    assert not _prepares("1. Download the weights.\n2. Convert them.\n3. Run detection.")
+    assert not _prepares("Download the checkpoints, then evaluate with:")
+
+
 def test_scripts_in_data_folders_and_setup_commands_prepare(vet_repo: Vet) -> None:
     assert kind_of("setup_eval") == "prepare"
     assert kind_of("get_data_from_xml") == "prepare"
@@ -518,7 +528,7 @@ def test_scripts_in_data_folders_and_setup_commands_prepare(vet_repo: Vet) -> No
         {
             "README.md": "# gen\n\nFirst run `bash scripts/setup_eval.sh`.\n",
             "scripts/setup_eval.sh": "wget https://example.org/coco.zip\n",
-            "datasets/bedrooms.py": "import sys\n\nif __name__ == '__main__':\n    print(sys.argv)\n",
+            "datasets/bedrooms.py": "import sys\n\nif __name__ == '__main__':\n    print(1)\n",
             "datasets/common.py": "def load():\n    return 1\n",
         }
     )

@@ -471,12 +471,32 @@ def _first_argument(low: str, script: str) -> str:
 
 
 def _prepares(context: str) -> bool:
-    """The sentence before a command says it prepares data: the last preparation phrase is
-    not followed by a word about training or running the model."""
+    """The words before a command say it prepares data: its last sentence ("To prepare the
+    data, run") or its heading ("## Data preparation"). Not a precondition ("After
+    downloading the weights, run"), nor a list whose last step runs the model."""
+    lines = [ln.strip() for ln in context[-2000:].splitlines() if ln.strip()]
+    if not lines:
+        return False
+    sentence = rx.split(r"[.!?]\s+", lines[-1])[-1]
     last = None
-    for m in _PREPARE_CONTEXT.finditer(context[-2000:]):
+    for m in _PREPARE_CONTEXT.finditer(sentence):
         last = m
-    return last is not None and not _RUN_CUE.search(context[-2000:][last.end() :])
+    if last is not None:
+        return not (
+            _PRECONDITION.search(sentence[: last.start()])
+            or _RUN_CUE.search(sentence[last.end() :])
+        )
+    heading = next((ln for ln in reversed(lines) if ln.startswith("#")), "")
+    return bool(heading) and bool(
+        _PREPARE_CONTEXT.search(heading) or _PREPARE_HEADING.search(heading)
+    )
+
+
+_PRECONDITION = rx.compile(r"(?i)\b(?:after|once|when|if|having|before)\b")
+_PREPARE_HEADING = rx.compile(
+    r"(?i)^#+\s*(?:\W*\s*)?(?:data(?:set)?s?\s+(?:prep\w*|pre-?process\w*)|prepar\w*|"
+    r"pre-?process\w*)"
+)
 
 
 def _command_kind(cmd: str, script: str | None, context: str) -> str:
