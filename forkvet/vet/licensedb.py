@@ -162,7 +162,8 @@ def match_text(text: str) -> list[TextMatch]:
             conf = round(min(ACCEPT - 0.05, 0.6 + 0.3 * containment), 4)
             m = TextMatch(e.spdx, e.name, conf, round(dice, 4), e.osi)
             partial.append((inside + containment, m, inter))
-    ranked = [(m, inter) for _, m, inter in sorted(full, key=lambda x: -x[0])] or [
+    full = _near_twins_by_their_differences(sorted(full, key=lambda x: -x[0]), cand_bigrams)
+    ranked = [(m, inter) for _, m, inter in full] or [
         (m, inter) for _, m, inter in sorted(partial, key=lambda x: -x[0])[:1]
     ]
     accepted: list[TextMatch] = []
@@ -186,6 +187,24 @@ def match_text(text: str) -> list[TextMatch]:
         # The text that comes first is the document's own license; later ones are appended.
         accepted.sort(key=lambda m: m.position)
     return accepted
+
+
+def _near_twins_by_their_differences(
+    full: list[tuple[float, TextMatch, set[int]]], text: set[int]
+) -> list[tuple[float, TextMatch, set[int]]]:
+    """Two full matches that are nearly the same template (Apache-2.0 and Pixar, which is
+    Apache without the appendix and one clause changed): the one whose own clauses the text
+    holds wins, not the one that lacks the optional part the text also lacks."""
+    if len(full) < 2:
+        return full
+    first, second = full[0], full[1]
+    a, b = template_bigrams(first[1].spdx), template_bigrams(second[1].spdx)
+    if not a or not b or len(a & b) < 0.8 * len(a | b):
+        return full
+    own_a, own_b = len((a - b) & text), len((b - a) & text)
+    # Only when the text lacks most of what sets the leader apart (its changed clause).
+    flip = own_b > own_a and own_a < 0.5 * len(a - b)
+    return [second, first, *full[2:]] if flip else full
 
 
 def template_bigrams(spdx: str) -> set[int]:
