@@ -162,7 +162,9 @@ def match_text(text: str) -> list[TextMatch]:
             conf = round(min(ACCEPT - 0.05, 0.6 + 0.3 * containment), 4)
             m = TextMatch(e.spdx, e.name, conf, round(dice, 4), e.osi)
             partial.append((inside + containment, m, inter))
-    full = _near_twins_by_their_differences(sorted(full, key=lambda x: -x[0]), cand_bigrams)
+    full = _near_twins_by_their_differences(
+        sorted(full, key=lambda x: -x[0]), cand_bigrams, [e for _, e in scored[: SHORTLIST * 4]]
+    )
     ranked = [(m, inter) for _, m, inter in full] or [
         (m, inter) for _, m, inter in sorted(partial, key=lambda x: -x[0])[:1]
     ]
@@ -190,21 +192,28 @@ def match_text(text: str) -> list[TextMatch]:
 
 
 def _near_twins_by_their_differences(
-    full: list[tuple[float, TextMatch, set[int]]], text: set[int]
+    full: list[tuple[float, TextMatch, set[int]]], text: set[int], shortlist: list[Any]
 ) -> list[tuple[float, TextMatch, set[int]]]:
-    """Two full matches that are nearly the same template (Apache-2.0 and Pixar, which is
-    Apache without the appendix and one clause changed): the one whose own clauses the text
-    holds wins, not the one that lacks the optional part the text also lacks."""
-    if len(full) < 2:
+    """A full match with a near-twin template (Pixar is Apache-2.0 without the appendix and
+    one clause changed): the twin whose own clauses the text holds wins, when the text lacks
+    most of what sets the leader apart, even if the twin's optional part is missing too."""
+    if not full:
         return full
-    first, second = full[0], full[1]
-    a, b = template_bigrams(first[1].spdx), template_bigrams(second[1].spdx)
-    if not a or not b or len(a & b) < 0.8 * len(a | b):
-        return full
-    own_a, own_b = len((a - b) & text), len((b - a) & text)
-    # Only when the text lacks most of what sets the leader apart (its changed clause).
-    flip = own_b > own_a and own_a < 0.5 * len(a - b)
-    return [second, first, *full[2:]] if flip else full
+    lead = full[0][1]
+    a = template_bigrams(lead.spdx)
+    for e in shortlist:
+        b = e.bigrams
+        if e.spdx == lead.spdx or not a or len(a & b) < 0.8 * len(a | b):
+            continue
+        own_a, own_b = len((a - b) & text), len((b - a) & text)
+        # A changed clause (20+ bigrams), not a few words of a BSD variant.
+        if own_b > own_a and len(a - b) >= 20 and own_a < 0.5 * len(a - b):
+            inter = b & text
+            containment = round(len(inter) / max(1, len(b)), 4)
+            dice = round(2 * len(inter) / (len(b) + len(text)), 4)
+            twin = TextMatch(e.spdx, e.name, max(containment, ACCEPT), dice, e.osi)
+            return [(full[0][0], twin, inter), *full[1:]]
+    return full
 
 
 def template_bigrams(spdx: str) -> set[int]:
