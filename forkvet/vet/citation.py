@@ -199,9 +199,22 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         link = _link(paper, m)
         score, other_title = _link_score(paper, link)
         # The README's BibTeX names the own paper: a link labelled with another title is not it.
-        if score > 0 and not (bib and other_title):
+        if score > 0 and not (bib and other_title) and not _bib_disagrees(paper, link):
             candidates.append((-score, m.group(1), link.lineno <= paper.first_heading))
     return _best(candidates)
+
+
+def _bib_disagrees(paper: _Paper, link: _Link) -> bool:
+    """The README's BibTeX gives the own paper's title: a link below the header, not
+    labelled "paper", with nothing of that title around it, is another paper (the BibTeX
+    wins, or no id is given)."""
+    tw = paper.title_words
+    if not paper.bib or len(tw) < 3 or link.lineno <= paper.first_heading:
+        return False
+    if link.label and _OWN_LABEL.match(link.label):
+        return False
+    around = paper.text[max(0, link.start - 400) : link.start] + link.line + link.label
+    return len(tw & _words(around)) < 0.5 * len(tw)
 
 
 def _paper(text: str, title: str | None, bib: str | None) -> _Paper:
