@@ -537,3 +537,37 @@ def test_scripts_in_data_folders_and_setup_commands_prepare(vet_repo: Vet) -> No
     assert "datasets/common.py" not in prepare
     assert "scripts/setup_eval.sh" in prepare
     assert not report.entry_points.test
+
+
+def test_console_script_subcommands_run_their_modules(vet_repo: Vet) -> None:
+    setup = (
+        "from setuptools import setup\nsetup(name='tinylm', entry_points={'console_scripts': "
+        "['tinylm=tinylm.__main__:main']})\n"
+    )
+    readme = (
+        "# tinylm\n\n```\ntinylm download org/tiny-1b\ntinylm finetune_lora org/tiny-1b --data x\n"
+        "tinylm pretrain --config cfg.yaml\ntinylm chat out/final\n```\n\n"
+        "Or from the example folder:\n\n```\ncd examples/nlg && python src/ft_small.py\n```\n"
+    )
+    lib = "def setup(args):\n    return args\n"
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "setup.py": setup,
+            "tinylm/__init__.py": "",
+            "tinylm/__main__.py": "def main():\n    pass\n",
+            "tinylm/pretrain.py": lib,
+            "tinylm/finetune/__init__.py": "",
+            "tinylm/finetune/lora.py": lib,
+            "tinylm/scripts/__init__.py": "",
+            "tinylm/scripts/download.py": lib,
+            "tinylm/chat/__init__.py": "",
+            "tinylm/chat/base.py": lib,
+            "examples/nlg/src/ft_small.py": MAIN,
+        }
+    )
+    ep = report.entry_points
+    assert {"tinylm/pretrain.py", "tinylm/finetune/lora.py"} <= set(_paths(ep.train))
+    assert "examples/nlg/src/ft_small.py" in _paths(ep.train)
+    assert "tinylm/scripts/download.py" in _paths(ep.prepare)
+    assert "tinylm/chat/base.py" in _paths(ep.test)

@@ -71,7 +71,8 @@ _NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modu
 # and run over all of them (quadratic on a hostile README).
 _ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
 _COMMAND = rx.compile(
-    rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?({_ENV_PREFIX}(?:python[\d.]*|"
+    rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?((?:cd[ \t]+[\w./-]+[ \t]*&&[ \t]*)?"
+    rf"{_ENV_PREFIX}(?:python[\d.]*|"
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
@@ -847,7 +848,11 @@ def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
         for m in pattern.finditer(block):
             path = tools[m.group(1)]
             cmd = " ".join(m.group(0).split())
-            kind = kind_of(rx.sub(r"[-.]", "_", m.group(1))) or _dir_kind(path)
+            module = _subcommand_module(ctx, path, cmd.split()[1:2])
+            if module is not None:
+                path, kind = module
+            else:
+                kind = kind_of(rx.sub(r"[-.]", "_", m.group(1))) or _dir_kind(path)
             if kind is None:
                 kind = _command_kind(cmd, path, context.rsplit("\n\n", 1)[-1])
             kind = {"other": None}.get(kind, kind)
@@ -859,6 +864,21 @@ def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
             )
             if not any(e.path == path for e in lists[bucket]):
                 lists[bucket].append(ScriptEntry(path, kind, command=cmd))
+
+
+def _subcommand_module(ctx: Context, tool: str, words: list[str]) -> tuple[str, str | None] | None:
+    """`mytool finetune_lora …`, `mytool download …`: a subcommand that names a module of the
+    tool's package (pkg/finetune/lora.py, pkg/scripts/download.py) runs that module; its kind
+    is what the subcommand's name says."""
+    if not words or "/" not in tool or not rx.fullmatch(r"[a-z][a-z0-9_]{2,40}", words[0]):
+        return None
+    sub, pkg = words[0], tool.split("/", 1)[0]
+    cands = [f"{pkg}/{sub}.py", f"{pkg}/{sub}/__main__.py", f"{pkg}/{sub}/base.py"]
+    cands += [f"{pkg}/{sub.replace('_', '/')}.py", f"{pkg}/scripts/{sub}.py"]
+    found = next((c for c in cands if ctx.snap.get(c) is not None), None)
+    if found is None:
+        return None
+    return found, kind_of(sub) or kind_of(_stem(found)) or _dir_kind(found)
 
 
 # "Example scripts are in `examples/`", "see the demos in the [demo](demo/) folder".
