@@ -571,3 +571,22 @@ def test_console_script_subcommands_run_their_modules(vet_repo: Vet) -> None:
     assert "examples/nlg/src/ft_small.py" in _paths(ep.train)
     assert "tinylm/scripts/download.py" in _paths(ep.prepare)
     assert "tinylm/chat/base.py" in _paths(ep.test)
+
+
+CAFFE_FORK = {
+    "README.md": "# SegNet on our Caffe\n\nTrain with `sh train_seg.sh`.\n",
+    "include/caffe/net.hpp": "// net\n",
+    "src/caffe/net.cpp": "// net\n",
+    "examples/mnist/train_lenet.sh": "./build/tools/caffe train --solver=x.prototxt\n",
+    "train_seg.sh": "./build/tools/caffe train --solver=seg.prototxt\n",
+}
+
+
+def test_a_forked_frameworks_own_examples_are_not_entries(vet_repo: Vet) -> None:
+    train = _paths(vet_repo(CAFFE_FORK).entry_points.train)
+    assert "train_seg.sh" in train and "examples/mnist/train_lenet.sh" not in train
+
+
+def test_without_the_frameworks_tree_examples_are_the_repositorys(vet_repo: Vet) -> None:
+    files = {k: v for k, v in CAFFE_FORK.items() if not k.startswith("include/")}
+    assert "examples/mnist/train_lenet.sh" in _paths(vet_repo(files).entry_points.train)

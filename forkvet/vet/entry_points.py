@@ -1027,11 +1027,28 @@ def _generic_entry(ep: EntryPoints, f: PyFile) -> None:
         ep.test.append(ScriptEntry(f.path, "demo", options))  # server/app.py
 
 
+# A repository that is a fork of a C++ framework (PSPNet, SSD and R-FCN on Caffe): the
+# framework's own example scripts are not how this repository's model is run.
+_FRAMEWORK_TREES = ("include/caffe/", "include/mxnet/")
+_FRAMEWORK_EXAMPLES = ("examples/",)
+
+
+def _framework_examples(ctx: Context) -> tuple[str, ...]:
+    """The folders of a forked framework's own examples ((), when this is no such fork)."""
+    for tree in _FRAMEWORK_TREES:
+        if any(f.path.startswith(tree) for f in ctx.snap.files[:50_000]):
+            return _FRAMEWORK_EXAMPLES
+    return ()
+
+
 def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
     """Notebooks too large to parse, and shell, Lua and MATLAB scripts."""
     # Files whose content is not a notebook at all (invalid JSON): never an entry point.
     not_read = {p for p, why in ctx.py.unread if why.startswith(NOT_READ)}
+    framework = _framework_examples(ctx)
     for fe in ctx.snap.files:
+        if framework and fe.path.startswith(framework):
+            continue  # the README still names any of them it wants run
         if (
             fe.suffix == ".ipynb"
             and fe.path not in by_path
