@@ -590,3 +590,12 @@ def test_a_forked_frameworks_own_examples_are_not_entries(vet_repo: Vet) -> None
 def test_without_the_frameworks_tree_examples_are_the_repositorys(vet_repo: Vet) -> None:
     files = {k: v for k, v in CAFFE_FORK.items() if not k.startswith("include/")}
     assert "examples/mnist/train_lenet.sh" in _paths(vet_repo(files).entry_points.train)
+
+
+def test_a_command_from_weights_to_weights_prepares() -> None:
+    from forkvet.vet.entry_points import _command_kind
+
+    cmd = "python add_branch.py ./models/base.ckpt ./models/base_with_branch.ckpt"
+    assert _command_kind(cmd, "add_branch.py", "") == "prepare"
+    # One checkpoint handed to a script runs the model.
+    assert _command_kind("python look.py --weights m.pth", "look.py", "") == "test"

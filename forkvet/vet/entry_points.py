@@ -461,6 +461,10 @@ _RUN_CUE = rx.compile(
 )
 
 
+# A weights file named as a plain argument (not an option's value: --resume x.pth).
+_WEIGHT_FILE = rx.compile(
+    r"(?:^|[ \t])(?:[^\s=-][^\s=]*)\.(?:ckpt|pth|pt|bin|safetensors|h5|caffemodel|t7|npz)\b"
+)
 # A first argument that is a data-preparation subcommand.
 _PREPARE_VERB = rx.compile(r"(?i)(?:download|prepare|preprocess|pretokeni[sz]e|tokeni[sz]e)$")
 
@@ -517,6 +521,8 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
             return "prepare"
         if kind == "prepare" or _PREPARE_VERB.match(_first_argument(low, script)):
             return "prepare"  # `python tinystories.py download`: a data subcommand
+        if kind is None and len(_WEIGHT_FILE.findall(low.split(script.lower(), 1)[-1])) >= 2:
+            return "prepare"  # `python add_control.py in.ckpt out.ckpt`: weights made from weights
         if (
             kind is None
             and not _is_generic(stem)
