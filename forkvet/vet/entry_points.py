@@ -505,62 +505,68 @@ _PREPARE_HEADING = rx.compile(
 
 
 def _command_kind(cmd: str, script: str | None, context: str) -> str:
+    """install, test (unit tests), train, prepare, other: what a README command does."""
     low = cmd.lower()
     if _INSTALL.search(low):
         return "install"
     if rx.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
         return "test"
     if script:
-        stem = _stem(
-            script.replace(".", "/")
-            if "/" not in script and not script.endswith(_SCRIPT_EXT)
-            else script
-        )
-        kind = kind_of(stem)
-        if kind is None and _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
-            return "prepare"
-        if kind == "prepare" or _PREPARE_VERB.match(_first_argument(low, script)):
-            return "prepare"  # `python tinystories.py download`: a data subcommand
-        if kind is None and len(_WEIGHT_FILE.findall(low.split(script.lower(), 1)[-1])) >= 2:
-            return "prepare"  # `python add_control.py in.ckpt out.ckpt`: weights made from weights
-        if (
-            kind is None
-            and not _is_generic(stem)
-            and _dir_kind(script) is None
-            and _prepares(context)
-        ):
-            return "prepare"
-        if kind is None and _TOOL.search(stem):
-            return "other"
-        args = low.split(script.lower(), 1)[-1]
-        if kind is None:
-            kind = _dir_kind(script)
-        if kind is None or _is_generic(stem):
-            if _ARG_TRAIN.search(args):
-                return "train"
-            if _ARG_TEST.search(args):
-                return "test"
-        if kind is not None:
-            return "train" if kind == "train" else "test"
-        if _TOOL.match(stem):
-            return "other"  # converters and exporters: neither training nor testing
-        if _LOADS_TRAINED.search(args):
-            # `style_mixing.py --network=…/ffhq.pkl`: a command handed a trained checkpoint
-            # runs the model (a demo), whatever the sentence before it says.
-            return "test"
-        # An uninformative name: the sentence before the command says what it does.
-        if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
-            return "train"
-        if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
-            return "test"
-        if _is_generic(stem):
-            return "train"
-        return "other"
+        return _script_command_kind(low, script, context)
     return (
         "train"
         if _TRAIN.search(_PRETRAINED.sub("", low))
         else ("test" if _TEST.search(low) else "other")
     )
+
+
+def _prepare_command(low: str, script: str, stem: str, kind: str | None, context: str) -> bool:
+    """A command that prepares data or weights: by the script's name or folder, a data
+    subcommand (`x.py download`), two weights files (in.ckpt out.ckpt), or the words before."""
+    if kind == "prepare" or _PREPARE_VERB.match(_first_argument(low, script)):
+        return True
+    if kind is not None:
+        return False
+    if _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
+        return True
+    if len(_WEIGHT_FILE.findall(low.split(script.lower(), 1)[-1])) >= 2:
+        return True  # `python add_control.py in.ckpt out.ckpt`: weights made from weights
+    return not _is_generic(stem) and _dir_kind(script) is None and _prepares(context)
+
+
+def _script_command_kind(low: str, script: str, context: str) -> str:
+    stem = _stem(
+        script.replace(".", "/")
+        if "/" not in script and not script.endswith(_SCRIPT_EXT)
+        else script
+    )
+    kind = kind_of(stem)
+    if _prepare_command(low, script, stem, kind, context):
+        return "prepare"
+    if kind is None and _TOOL.search(stem):
+        return "other"
+    args = low.split(script.lower(), 1)[-1]
+    if kind is None:
+        kind = _dir_kind(script)
+    if kind is None or _is_generic(stem):
+        if _ARG_TRAIN.search(args):
+            return "train"
+        if _ARG_TEST.search(args):
+            return "test"
+    if kind is not None:
+        return "train" if kind == "train" else "test"
+    if _TOOL.match(stem):
+        return "other"  # converters and exporters: neither training nor testing
+    if _LOADS_TRAINED.search(args):
+        # `style_mixing.py --network=…/ffhq.pkl`: a command handed a trained checkpoint
+        # runs the model (a demo), whatever the sentence before it says.
+        return "test"
+    # An uninformative name: the sentence before the command says what it does.
+    if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
+        return "train"
+    if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
+        return "test"
+    return "train" if _is_generic(stem) else "other"
 
 
 def fences(text: str) -> list[tuple[int, int, str]]:
