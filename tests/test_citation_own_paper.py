@@ -460,3 +460,33 @@ def test_source_holders_are_not_copied_files_owners(vet_repo: Vet) -> None:
     assert report.copyright["holders"] == ["Jane Doe"]
     few = {"a.py": own, "b.py": "import os\n"}
     assert vet_repo(few, name="few").copyright["holders"] == ["Jane Doe"]
+
+
+def test_a_method_the_code_uses_is_not_the_paper_it_is_for(vet_repo: Vet) -> None:
+    readme = (
+        "# Tiny-Chat-Adapters\n\nThis repository holds code for reproducing the TinyChat results "
+        "using low-rank adaptation ([LoRA](https://arxiv.org/abs/2106.09685)).\n"
+    )
+    report = vet_repo({"README.md": readme, "finetune.py": "import torch\n"})
+    assert report.citation is None or "arxiv" not in report.citation
+    readme = (
+        "# tinyvit\n\nOfficial PyTorch implementation of [Tiny Vision Transformers]"
+        "(https://arxiv.org/abs/2203.00003), trained with mixed precision.\n"
+    )
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert report.citation is not None and report.citation["arxiv"] == "2203.00003"
+
+
+def test_the_bibtex_title_wins_over_an_unlabelled_link_below_the_header(vet_repo: Vet) -> None:
+    readme = (
+        "# tinygan\n\nSmall GANs.\n\n## Method\n\nThis code is an implementation of the method "
+        "described in https://arxiv.org/abs/1812.04948\n\n## Citation\n\n```\n@inproceedings{tiny,"
+        "\n  title = {Tiny Generative Networks for Phones},\n  author = {Jane Researcher},\n"
+        "  year = {2022}\n}\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert report.citation is not None and "arxiv" not in report.citation
+    # The same link beside the BibTeX's title is the own paper.
+    readme = readme.replace("the method described in", "Tiny Generative Networks for Phones,")
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert report.citation is not None and report.citation["arxiv"] == "1812.04948"

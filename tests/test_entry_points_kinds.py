@@ -419,3 +419,183 @@ def test_a_notebook_the_readme_links_is_a_demo(vet_repo: Vet) -> None:
     paths = _paths(report.entry_points.test)
     assert "music/Interacting_with_Music.ipynb" in paths
     assert "docs/internals.ipynb" not in paths
+
+
+def test_short_fine_tuning_names_train_and_download_stats_names_prepare() -> None:
+    for stem in ("gpt2_ft", "run_sft", "dpo-train", "finetuning_lm", "rlhf_step"):
+        assert kind_of(stem) == "train", stem
+    for stem in ("download_models", "download-weights", "get_pretrained_model", "fetch_ckpts"):
+        assert kind_of(stem) == "prepare", stem
+    for stem in ("calc_inception", "compute_mean_std", "genLMDB", "genJson"):
+        assert kind_of(stem) == "prepare", stem
+    for stem in ("gradio_app", "streamlit_viewer", "calc_fid", "ppl", "eval_bleu"):
+        assert kind_of(stem) in ("test", "eval"), stem
+    # Words that only contain the letters stay unknown.
+    for stem in ("softmax", "gift", "draft", "general", "generic_layers"):
+        assert kind_of(stem) is None, stem
+
+
+def test_shell_launchers_with_torchrun_and_code_that_trains(vet_repo: Vet) -> None:
+    loop = (
+        "import torch\n\ndef main():\n    for batch in data:\n        loss.backward()\n"
+        "        optimizer.step()\n\nif __name__ == '__main__':\n    main()\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": "# LM adapters\n",
+            "adapt.py": loop,
+            "prepare_shards.py": "if __name__ == '__main__':\n    print('shards')\n",
+            # A launcher line with no "python" in it, and an uninformative script name.
+            "scripts/launch/node8.sh": "torchrun --nproc_per_node 8 adapt.py --lr 1e-4\n",
+            "scripts/acc.sh": "accelerate launch adapt.py --bf16\n",
+            # Only data preparation.
+            "scripts/shards.sh": "python prepare_shards.py --out data/\n",
+            "docs/script_examples/cluster_job.sh": "srun python adapt.py --epochs 3\n",
+            "docs/build_docs.sh": "python adapt.py\n",
+        }
+    )
+    ep = report.entry_points
+    train = _paths(ep.train)
+    assert "scripts/launch/node8.sh" in train
+    assert "scripts/acc.sh" in train
+    assert "docs/script_examples/cluster_job.sh" in train
+    assert "docs/build_docs.sh" not in train
+    assert "scripts/shards.sh" in _paths(ep.prepare)
+
+
+def test_readme_headings_and_sentences_say_what_a_command_does(vet_repo: Vet) -> None:
+    readme = (
+        "# Segmenter\n\n## Data preparation\n\nFirst:\n\n"
+        "```\npython tools/coco_split.py --root coco\n```\n\n"
+        "To convert the raw annotations into the training format, run\n\n"
+        "```\npython tools/convert.py --in raw --out ann\n```\n\n"
+        "## Evaluation\n\nThen:\n\n```\npython tools/runner.py --ckpt out/best\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "tools/coco_split.py": MAIN,
+            "tools/convert.py": MAIN,
+            "tools/runner.py": MAIN,
+        }
+    )
+    ep = report.entry_points
+    assert {"tools/coco_split.py", "tools/convert.py"} <= set(_paths(ep.prepare))
+    assert "tools/runner.py" in _paths(ep.test)
+    assert "tools/runner.py" not in _paths(ep.train)
+
+
+def test_weight_export_and_data_subcommands_prepare(vet_repo: Vet) -> None:
+    for stem in ("export_hf_checkpoint", "export_state_dict", "export_onnx"):
+        assert kind_of(stem) == "prepare", stem
+    readme = (
+        "# tinylm\n\nGet the stories and tokenize them:\n\n"
+        "```\npython stories.py download\npython stories.py pretokenize\n```\n\n"
+        "Convert the Hugging Face model weights to our format:\n\n"
+        "```\npython tools/cast.py --in hf --out ours\n```\n\n"
+        "Download the checkpoints, then evaluate with:\n\n"
+        "```\npython tools/bench_run.py --ckpt ours\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "stories.py": MAIN,
+            "tools/cast.py": MAIN,
+            "tools/bench_run.py": MAIN,
+            "data_loaders/tfr/generate.py": MAIN,
+        }
+    )
+    ep = report.entry_points
+    prepare = _paths(ep.prepare)
+    assert {"stories.py", "tools/cast.py", "data_loaders/tfr/generate.py"} <= set(prepare)
+    assert "tools/bench_run.py" in _paths(ep.test)
+
+
+def test_preconditions_and_numbered_steps_are_not_preparation() -> None:
+    from forkvet.vet.entry_points import _prepares
+
+    assert _prepares("To prepare the data, run")
+    assert _prepares("## Data preparation\n\nFirst:")
+    assert not _prepares("After [downloading the weights](https://example.org/w), run")
+    assert not _prepares("1. Download the weights.\n2. Convert them.\n3. Run detection.")
+    assert not _prepares("Download the checkpoints, then evaluate with:")
+
+
+def test_scripts_in_data_folders_and_setup_commands_prepare(vet_repo: Vet) -> None:
+    assert kind_of("setup_eval") == "prepare"
+    assert kind_of("get_data_from_xml") == "prepare"
+    report = vet_repo(
+        {
+            "README.md": "# gen\n\nFirst run `bash scripts/setup_eval.sh`.\n",
+            "scripts/setup_eval.sh": "wget https://example.org/coco.zip\n",
+            "datasets/bedrooms.py": "import sys\n\nif __name__ == '__main__':\n    print(1)\n",
+            "datasets/common.py": "def load():\n    return 1\n",
+        }
+    )
+    prepare = _paths(report.entry_points.prepare)
+    assert "datasets/bedrooms.py" in prepare
+    assert "datasets/common.py" not in prepare
+    assert "scripts/setup_eval.sh" in prepare
+    assert not report.entry_points.test
+
+
+def test_console_script_subcommands_run_their_modules(vet_repo: Vet) -> None:
+    setup = (
+        "from setuptools import setup\nsetup(name='tinylm', entry_points={'console_scripts': "
+        "['tinylm=tinylm.__main__:main']})\n"
+    )
+    readme = (
+        "# tinylm\n\n```\ntinylm download org/tiny-1b\ntinylm finetune_lora org/tiny-1b --data x\n"
+        "tinylm pretrain --config cfg.yaml\ntinylm chat out/final\n```\n\n"
+        "Or from the example folder:\n\n```\ncd examples/nlg && python src/ft_small.py\n```\n"
+    )
+    lib = "def setup(args):\n    return args\n"
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "setup.py": setup,
+            "tinylm/__init__.py": "",
+            "tinylm/__main__.py": "def main():\n    pass\n",
+            "tinylm/pretrain.py": lib,
+            "tinylm/finetune/__init__.py": "",
+            "tinylm/finetune/lora.py": lib,
+            "tinylm/scripts/__init__.py": "",
+            "tinylm/scripts/download.py": lib,
+            "tinylm/chat/__init__.py": "",
+            "tinylm/chat/base.py": lib,
+            "examples/nlg/src/ft_small.py": MAIN,
+        }
+    )
+    ep = report.entry_points
+    assert {"tinylm/pretrain.py", "tinylm/finetune/lora.py"} <= set(_paths(ep.train))
+    assert "examples/nlg/src/ft_small.py" in _paths(ep.train)
+    assert "tinylm/scripts/download.py" in _paths(ep.prepare)
+    assert "tinylm/chat/base.py" in _paths(ep.test)
+
+
+CAFFE_FORK = {
+    "README.md": "# SegNet on our Caffe\n\nTrain with `sh train_seg.sh`.\n",
+    "include/caffe/net.hpp": "// net\n",
+    "src/caffe/net.cpp": "// net\n",
+    "examples/mnist/train_lenet.sh": "./build/tools/caffe train --solver=x.prototxt\n",
+    "train_seg.sh": "./build/tools/caffe train --solver=seg.prototxt\n",
+}
+
+
+def test_a_forked_frameworks_own_examples_are_not_entries(vet_repo: Vet) -> None:
+    train = _paths(vet_repo(CAFFE_FORK).entry_points.train)
+    assert "train_seg.sh" in train and "examples/mnist/train_lenet.sh" not in train
+
+
+def test_without_the_frameworks_tree_examples_are_the_repositorys(vet_repo: Vet) -> None:
+    files = {k: v for k, v in CAFFE_FORK.items() if not k.startswith("include/")}
+    assert "examples/mnist/train_lenet.sh" in _paths(vet_repo(files).entry_points.train)
+
+
+def test_a_command_from_weights_to_weights_prepares() -> None:
+    from forkvet.vet.entry_points import _command_kind
+
+    cmd = "python add_branch.py ./models/base.ckpt ./models/base_with_branch.ckpt"
+    assert _command_kind(cmd, "add_branch.py", "") == "prepare"
+    # One checkpoint handed to a script runs the model.
+    assert _command_kind("python look.py --weights m.pth", "look.py", "") == "test"

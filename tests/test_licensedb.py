@@ -91,3 +91,18 @@ def test_apache_without_its_appendix_is_apache_not_a_modified_apache() -> None:
         "   you may not use this file except in compliance with the License.\n"
     )
     assert [m.spdx for m in match_text(text)] == ["Apache-2.0"]
+
+
+def test_apache_without_its_appendix_is_apache_not_its_near_twin() -> None:
+    # Pixar's license is Apache-2.0 less the appendix with clause 6 changed: an Apache text
+    # cut at "END OF TERMS AND CONDITIONS" keeps Apache's clause 6, so it is Apache-2.0.
+    text = license_text("Apache-2.0.txt")
+    cut = text[: text.index("END OF TERMS AND CONDITIONS") + len("END OF TERMS AND CONDITIONS")]
+    assert [m.spdx for m in match_text(cut)][:1] == ["Apache-2.0"]
+    # Wrapped and indented as LICENSE files are, the words split into other bigrams.
+    wrapped = "\n\n".join(
+        textwrap.fill(p, 72, initial_indent="   ", subsequent_indent="      ")
+        for p in cut.split("\n\n")
+    )
+    assert [m.spdx for m in match_text(wrapped)][:1] == ["Apache-2.0"]
+    assert [m.spdx for m in match_text(text)][:1] == ["Apache-2.0"]

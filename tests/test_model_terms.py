@@ -88,3 +88,22 @@ def test_weights_that_follow_their_base_models_license(vet_repo: Vet) -> None:
     assert vet_repo({**CODE, "README.md": readme}, name="r").license.commercial_use is None
     own = "# tinychat\n\nThe checkpoints are released under the same license as the code.\n"
     assert vet_repo({**CODE, "README.md": own}, name="o").license.commercial_use is True
+
+
+def test_a_readme_model_table_with_a_non_production_row_is_unclear(vet_repo: Vet) -> None:
+    readme = (
+        "# Tiny LMs\n\n| Model | Download | License |\n|---|---|---|\n"
+        "| tiny-7b | [link](https://example.org/7b.tar) | Apache 2.0 |\n"
+        "| tiny-code | [link](https://example.org/code.tar) | Tiny AI Non-Production License |\n"
+    )
+    report = vet_repo({**CODE, "README.md": readme})
+    assert report.license.commercial_use is None
+    assert "README.md" in report.license.governs_reason
+
+
+def test_a_readme_model_table_of_open_licenses_stays_yes(vet_repo: Vet) -> None:
+    readme = (
+        "# Tiny LMs\n\n| Model | **License** |\n|---|---|\n| tiny-7b | Apache 2.0 |\n"
+        "| tiny-1b | MIT |\n\nAll models run on one GPU.\n"
+    )
+    assert vet_repo({**CODE, "README.md": readme}).license.commercial_use is True

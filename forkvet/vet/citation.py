@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -157,6 +159,31 @@ def _words(title: str) -> set[str]:
     return {w for w in rx.findall(r"[a-z0-9-]{4,}", title.lower())}
 
 
+@dataclass
+class _Paper:
+    """What the README says about its own paper, for scoring each arXiv link."""
+
+    text: str
+    bib: str | None
+    title_words: set[str]
+    short: str  # "ESRGAN: Enhanced ..." -> "esrgan"
+    first_heading: int
+    lines_at: Callable[[int], int]
+    under_title: bool = False  # the first link under the title only: the next is another's
+
+
+@dataclass
+class _Link:
+    """One arXiv link: its line, the label of the Markdown link it sits in, the words that
+    lead to it."""
+
+    line: str
+    lineno: int
+    label: str
+    lead: str
+    start: int
+
+
 def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
     """The repository's own arXiv id: in its BibTeX, its title or badge lines, a link labelled
     "paper", or the only one near the top. Papers it merely mentions are not it."""
@@ -164,98 +191,151 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         found = _bib_arxiv(bib)
         if found:
             return found
+    paper = _paper(text, title, bib)
+    candidates: list[tuple[int, str, bool]] = []
+    for n, m in enumerate(_ARXIV.finditer(text)):
+        if n >= 500:
+            break  # a README of thousands of arXiv links: the first 500 decide
+        link = _link(paper, m)
+        score, other_title = _link_score(paper, link)
+        # The README's BibTeX names the own paper: a link labelled with another title is not it.
+        if score > 0 and not (bib and other_title) and not _bib_disagrees(paper, link):
+            candidates.append((-score, m.group(1), link.lineno <= paper.first_heading))
+    return _best(candidates)
+
+
+def _bib_disagrees(paper: _Paper, link: _Link) -> bool:
+    """The README's BibTeX gives the own paper's title: a link below the header, not
+    labelled "paper", with nothing of that title around it, is another paper (the BibTeX
+    wins, or no id is given)."""
+    tw = paper.title_words
+    if not paper.bib or len(tw) < 3 or link.lineno <= paper.first_heading:
+        return False
+    if link.label and _OWN_LABEL.match(link.label):
+        return False
+    around = paper.text[max(0, link.start - 400) : link.start] + link.line + link.label
+    return len(tw & _words(around)) < 0.5 * len(tw)
+
+
+def _paper(text: str, title: str | None, bib: str | None) -> _Paper:
     lines = text.splitlines()
     first_heading = next(
         (i for i, ln in enumerate(lines) if i > 0 and rx.match(r"^\s{0,3}#{2,6}\s", ln)), 15
     )
-    title_words = _words(title or "")
-    # "ESRGAN: Enhanced ..." -> "esrgan": a link labelled with the title's short name.
     short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
     short = short if rx.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
-    candidates: list[tuple[int, str, bool]] = []
-    under_title = False
-    lines_at = line_of(text)
-    for n, m in enumerate(_ARXIV.finditer(text)):
-        if n >= 500:
-            break  # a README of thousands of arXiv links: the first 500 decide
-        # Line-bound and length-bound: never a scan back over a huge line.
-        start = text.rfind("\n", max(0, m.start() - 500), m.start()) + 1
-        start = start or max(0, m.start() - 500)
-        end = text.find("\n", m.end(), m.end() + 500)
-        line = text[start : end if end >= 0 else min(len(text), m.end() + 500)]
-        lineno = lines_at(m.start()) - 1
-        # A label may wrap onto the link's line ("[ZeRO style\nsharding](…)").
-        prev_nl = text.rfind("\n", max(0, start - 500), max(0, start - 1))
-        prev_start = prev_nl + 1 if prev_nl >= 0 else max(0, start - 500)
-        label_m = rx.search(
-            r"\[\[?([^\]\[]*)\]\]?\(\s*(?:https?://)?(?:www\.|export\.)?$",
-            text[max(prev_start, m.start() - 200) : m.start()],
-        )
-        label = " ".join(label_m.group(1).split()) if label_m else ""
-        if rx.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
-            label = ""  # [http://arxiv.org/abs/x](http://arxiv.org/abs/x): no words
-        score = 0
-        # The cue must lead to this link: "implements ... from [Paper](…)", nothing between.
-        link_at = text.rfind("[", prev_start, m.start()) if label_m else m.start()
-        if link_at < start:
-            start = text.rfind("\n", 0, link_at) + 1  # the link begins on the line above
-        # A sentence wrapped just before the link ("described in the paper\n[FaceNet](…)")
-        # leads to it from the line above; a blank line (a new paragraph) does not.
-        lead_from = start
-        if not text[start:link_at].strip(" \t[(*_\"'") and start > 0:
-            prev = max(text.rfind("\n", max(0, start - 500), start - 1) + 1, start - 500)
-            if text[prev : start - 1].strip():
-                lead_from = prev
-        lead = text[max(lead_from, link_at - 100) : max(lead_from, link_at)]
-        # "... which implements [ZeRO-style sharding](…)": a part of the code, not the paper.
-        if (
-            _IMPLEMENTS.search(lead)
-            and "](" not in lead
-            and not rx.search(r"(?i)\b(?:which|that|also)\s+implement", lead)
-        ):
-            score += 3
-        if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(line):
-            score += 3
-            if lineno <= first_heading:
-                score += 1  # [[Paper]](…) in the header, not a "[paper](…)" deep in the text
-            if label and rx.search(r"(?i)\bour\s*\W?$", lead):
-                score += 2  # "in our [paper](…)"
-        # A link labelled with another paper's title ("[A Style-Based Generator Architecture
-        # for GANs](…)" in a metrics reference list) shares words with any GAN title: only an
-        # unlabelled or short-labelled line counts by word overlap.
-        bare = label.strip(" *_`'\"").lower()
-        other_title = (
-            bool(_words(label))
-            and not _OWN_LABEL.match(label)
-            and not (short and bare == short)
-            and len(title_words & _words(label)) < max(2, len(title_words) // 2)
-        )
-        if (
-            title_words
-            and not other_title
-            and len(title_words & _words(line)) >= max(2, len(title_words) // 2)
-        ):
-            score += 2
-        # The link on the lines just under the paper's title (bold title, authors, link).
-        above = text[max(0, start - 400) : start].splitlines()[-4:]
-        if not label and not under_title and _same_title(title_words, "\n".join(above)):
-            under_title = True  # the first such link only: the next title is another paper's
-            score += 4
-        # Labelled with the cited title itself, or with its short name: the own paper.
-        if label and (
-            (short and bare == short)
-            or (
-                len(title_words) >= 3 and len(title_words & _words(label)) >= 0.8 * len(title_words)
-            )
-        ):
-            score += 4
-        if lineno <= first_heading and not label:
-            score += 1
-        if label and not _OWN_LABEL.match(label) and score < 2:
-            score -= 2  # [Transformer](arxiv...): a paper the README mentions
-        # The README's BibTeX names the own paper: a link labelled with another title is not it.
-        if score > 0 and not (bib and other_title):
-            candidates.append((-score, m.group(1), lineno <= first_heading))
+    return _Paper(text, bib, _words(title or ""), short, first_heading, line_of(text))
+
+
+def _link(paper: _Paper, m: rx.Match[str]) -> _Link:
+    text = paper.text
+    # Line-bound and length-bound: never a scan back over a huge line.
+    start = text.rfind("\n", max(0, m.start() - 500), m.start()) + 1
+    start = start or max(0, m.start() - 500)
+    end = text.find("\n", m.end(), m.end() + 500)
+    line = text[start : end if end >= 0 else min(len(text), m.end() + 500)]
+    lineno = paper.lines_at(m.start()) - 1
+    # A label may wrap onto the link's line ("[ZeRO style\nsharding](…)").
+    prev_nl = text.rfind("\n", max(0, start - 500), max(0, start - 1))
+    prev_start = prev_nl + 1 if prev_nl >= 0 else max(0, start - 500)
+    label_m = rx.search(
+        r"\[\[?([^\]\[]*)\]\]?\(\s*(?:https?://)?(?:www\.|export\.)?$",
+        text[max(prev_start, m.start() - 200) : m.start()],
+    )
+    label = " ".join(label_m.group(1).split()) if label_m else ""
+    if rx.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
+        label = ""  # [http://arxiv.org/abs/x](http://arxiv.org/abs/x): no words
+    # The cue must lead to this link: "implements ... from [Paper](…)", nothing between.
+    link_at = text.rfind("[", prev_start, m.start()) if label_m else m.start()
+    if link_at < start:
+        start = text.rfind("\n", 0, link_at) + 1  # the link begins on the line above
+    return _Link(line, lineno, label, _lead(text, start, link_at), start)
+
+
+def _lead(text: str, start: int, link_at: int) -> str:
+    """The words just before a link. A sentence wrapped just before the link ("described in
+    the paper\n[FaceNet](…)") leads to it from the line above; a blank line does not."""
+    lead_from = start
+    if not text[start:link_at].strip(" \t[(*_\"'") and start > 0:
+        prev = max(text.rfind("\n", max(0, start - 500), start - 1) + 1, start - 500)
+        if text[prev : start - 1].strip():
+            lead_from = prev
+    return text[max(lead_from, link_at - 100) : max(lead_from, link_at)]
+
+
+def _link_score(paper: _Paper, link: _Link) -> tuple[int, bool]:
+    """How strongly a link names the own paper, and whether it is labelled with another
+    paper's title."""
+    label = link.label
+    score = _cue_score(paper, link)
+    # A link labelled with another paper's title ("[A Style-Based Generator Architecture
+    # for GANs](…)" in a metrics reference list) shares words with any GAN title: only an
+    # unlabelled or short-labelled line counts by word overlap.
+    bare = label.strip(" *_`'\"").lower()
+    tw = paper.title_words
+    other_title = (
+        bool(_words(label))
+        and not _OWN_LABEL.match(label)
+        and not (paper.short and bare == paper.short)
+        and len(tw & _words(label)) < max(2, len(tw) // 2)
+    )
+    if tw and not other_title and len(tw & _words(link.line)) >= max(2, len(tw) // 2):
+        score += 2
+    # The link on the lines just under the paper's title (bold title, authors, link).
+    above = paper.text[max(0, link.start - 400) : link.start].splitlines()[-4:]
+    if not label and not paper.under_title and _same_title(tw, "\n".join(above)):
+        paper.under_title = True  # the first such link only: the next title is another paper's
+        score += 4
+    # Labelled with the cited title itself, or with its short name: the own paper.
+    if label and (
+        (paper.short and bare == paper.short)
+        or (len(tw) >= 3 and len(tw & _words(label)) >= 0.8 * len(tw))
+    ):
+        score += 4
+    if link.lineno <= paper.first_heading and not label:
+        score += 1
+    if label and not _OWN_LABEL.match(label) and score < 2:
+        score -= 2  # [Transformer](arxiv...): a paper the README mentions
+    return score, other_title
+
+
+def _cue_score(paper: _Paper, link: _Link) -> int:
+    """Words that say "this is our paper": an "implements … from" lead, a "paper" label or line."""
+    label, lead = link.label, link.lead
+    score = 0
+    # "... which implements [ZeRO-style sharding](…)": a part of the code, not the paper.
+    if (
+        _IMPLEMENTS.search(lead)
+        and "](" not in lead
+        and not rx.search(r"(?i)\b(?:which|that|also)\s+implement", lead)
+        and not _TOOL_OF_CODE.search(_after_last(_IMPLEMENTS, lead))
+    ):
+        score += 3
+    if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(link.line):
+        score += 3
+        if link.lineno <= paper.first_heading:
+            score += 1  # [[Paper]](…) in the header, not a "[paper](…)" deep in the text
+        if label and rx.search(r"(?i)\bour\s*\W?$", lead):
+            score += 2  # "in our [paper](…)"
+    return score
+
+
+# "Code for reproducing X using low-rank adaptation ([LoRA](…))": the link names a method
+# the code uses, not the paper the code is for.
+_TOOL_OF_CODE = rx.compile(
+    r"(?i)\b(?:using|uses|with|via|based\s+on|built\s+on|on\s+top\s+of|leverag\w*|thanks\s+to)\b"
+)
+
+
+def _after_last(pattern: rx.Pattern[str], text: str) -> str:
+    """The text after the last match of pattern."""
+    end = 0
+    for m in pattern.finditer(text):
+        end = m.end()
+    return text[end:]
+
+
+def _best(candidates: list[tuple[int, str, bool]]) -> str | None:
     if not candidates:
         return None
     best = min(candidates)[0]
@@ -281,51 +361,15 @@ def _bib_files(ctx: Context) -> list[str]:
 
 
 def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
-    citation: dict[str, Any] = {}
-    findings = []
-    for f in ctx.snap.files:
-        if f.name == "CITATION.cff" and f.path.count("/") == 0:
-            try:
-                cff = _from_cff(ctx.snap.read_text(f.path) or "")
-            except safeyaml.YamlLimitError as exc:
-                findings.append(
-                    Finding(
-                        CHECK,
-                        "notice",
-                        "CITATION.cff not read",
-                        f"over forkvet's YAML limits ({exc}): skipped",
-                        f.path,
-                    )
-                )
-                continue
-            if cff:
-                citation.update({k: v for k, v in cff.items() if v})
-                citation["source"] = f.path
+    """CITATION.cff, then the README's own BibTeX (or a .bib file), then the own arXiv id."""
+    findings: list[Finding] = []
+    citation = _cff_citation(ctx, findings)
     text = ctx.readme
-    entry = own_bibtex(text)
-    source = ctx.snap.readme.path if ctx.snap.readme else "README"
-    if entry is None:
-        for path in _bib_files(ctx):
-            bibs = bibtex_blocks(ctx.snap.read_text(path) or "")
-            if bibs:
-                entry, source = bibs[0], path
-                break
+    entry, source = _own_entry(ctx)
     if entry:
         citation.setdefault("source", source)
         citation["bibtex"] = entry
-        title = _bib_field(entry, "title")
-        if title:
-            citation.setdefault("title", title)
-        authors = _bib_field(entry, "author")
-        if authors:
-            citation.setdefault("authors", [a.strip() for a in rx.split(r"\s+and\s+", authors)])
-        year = _bib_field(entry, "year")
-        if year and year[:4].isdigit():
-            citation.setdefault("year", int(year[:4]))
-        for key in ("journal", "booktitle"):
-            venue = _bib_field(entry, key)
-            if venue:
-                citation.setdefault("venue", venue)
+        _add_bib_fields(citation, entry)
     own = own_arxiv(text, citation.get("title") or _readme_title(text), entry)
     mentioned = sorted({m.group(1) for m in _ARXIV.finditer(text)} - {own})
     if own:
@@ -353,6 +397,60 @@ def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
         )
         return None, findings
     return citation, findings
+
+
+def _cff_citation(ctx: Context, findings: list[Finding]) -> dict[str, Any]:
+    """What a top-level CITATION.cff says (a notice when it is over the YAML limits)."""
+    citation: dict[str, Any] = {}
+    for f in ctx.snap.files:
+        if f.name != "CITATION.cff" or f.path.count("/") != 0:
+            continue
+        try:
+            cff = _from_cff(ctx.snap.read_text(f.path) or "")
+        except safeyaml.YamlLimitError as exc:
+            findings.append(
+                Finding(
+                    CHECK,
+                    "notice",
+                    "CITATION.cff not read",
+                    f"over forkvet's YAML limits ({exc}): skipped",
+                    f.path,
+                )
+            )
+            continue
+        if cff:
+            citation.update({k: v for k, v in cff.items() if v})
+            citation["source"] = f.path
+    return citation
+
+
+def _own_entry(ctx: Context) -> tuple[str | None, str]:
+    """The README's own BibTeX entry, else the first one of a top-level .bib file; and where."""
+    entry = own_bibtex(ctx.readme)
+    source = ctx.snap.readme.path if ctx.snap.readme else "README"
+    if entry is None:
+        for path in _bib_files(ctx):
+            bibs = bibtex_blocks(ctx.snap.read_text(path) or "")
+            if bibs:
+                return bibs[0], path
+    return entry, source
+
+
+def _add_bib_fields(citation: dict[str, Any], entry: str) -> None:
+    """Title, authors, year and venue from BibTeX, where CITATION.cff did not give them."""
+    title = _bib_field(entry, "title")
+    if title:
+        citation.setdefault("title", title)
+    authors = _bib_field(entry, "author")
+    if authors:
+        citation.setdefault("authors", [a.strip() for a in rx.split(r"\s+and\s+", authors)])
+    year = _bib_field(entry, "year")
+    if year and year[:4].isdigit():
+        citation.setdefault("year", int(year[:4]))
+    for key in ("journal", "booktitle"):
+        venue = _bib_field(entry, key)
+        if venue:
+            citation.setdefault("venue", venue)
 
 
 def _readme_title(text: str) -> str | None:

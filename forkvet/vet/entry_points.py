@@ -11,18 +11,23 @@ from typing import Any
 
 from forkvet import rx
 from forkvet.report import Command, EntryPoints, Finding, ScriptEntry
+from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import NOT_READ, PyFile
 
 CHECK = "entry_points"
 # "pretrained" is not "train": pretrained_example.py and load_pretrained.py are demos.
 _PRETRAINED = rx.compile(r"pre[-_]?trained", rx.I)
-_TRAIN = rx.compile(r"train|finetune|fine_tune|\bfit\b|_fit\b|^fit_", rx.I)
+# Fine-tuning by its short names too: gpt2_ft.py, run_sft.py, dpo_train.sh.
+_TRAIN = rx.compile(
+    r"train|fine[-_]?tun|\bfit\b|_fit\b|^fit_|(?:^|[-_])(?:ft|sft|dpo|rlhf|ppo)(?:[-_]|$)", rx.I
+)
 _TEST = rx.compile(
     r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
     r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|decode|transcribe|"
-    r"serve\b|server\b|chat\b|"
+    r"serve\b|server\b|chat\b|gradio|streamlit|webui|"
+    r"(?:^|_)(?:fid|kid|ppl|lpips|bleu|rouge|perplexity)(?:_|$)|"
     r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
     rx.I,
 )
@@ -32,8 +37,12 @@ _PREPARE = rx.compile(
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
     r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|"
-    r"download$|gen_\w*data|split_data|crop_|prep_|"
+    r"download|(?:get|fetch)[-_]\w*(?:models?|weights?|checkpoints?|ckpts?|pretrained\w*)\d*$|"
+    r"get_data|setup_\w+|"
+    r"(?:calc|compute)_\w*(?:stats?|statistics|mean|std|inception|weights?)$|"
+    r"gen_\w*data|split_data|crop_|prep_|"
     r"convert_\w*(?:weights?|models?|checkpoints?|ckpt)$|convert_\w+_to_\w+$|"
+    r"export_\w*(?:weights?|models?|checkpoints?|ckpts?|state_dict|onnx)$|"
     r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$|(?:align|clean|resize|decode)_\w*data|"
     r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
     r"_(?:prep|preprocess|preprocessing|prepare)$"
@@ -41,7 +50,9 @@ _PREPARE = rx.compile(
 _OFFERED = rx.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
 # A folder that says what the scripts in it do (dinov2/run/eval/knn.py, train/ne2x.sh).
 _KIND_DIR = rx.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|demos?)/[^/]+$")
-_DATA_DIR = rx.compile(r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep)/")
+_DATA_DIR = rx.compile(
+    r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep|data_(?:loaders?|tools?|scripts?))/"
+)
 _NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
 _TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
@@ -60,7 +71,8 @@ _NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modu
 # and run over all of them (quadratic on a hostile README).
 _ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
 _COMMAND = rx.compile(
-    rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?({_ENV_PREFIX}(?:python[\d.]*|"
+    rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?((?:cd[ \t]+[\w./-]+[ \t]*&&[ \t]*)?"
+    rf"{_ENV_PREFIX}(?:python[\d.]*|"
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
@@ -145,68 +157,13 @@ def _const(node: ast.expr | None) -> Any:
 
 def script_options(tree: ast.Module, nodes: list[ast.AST] | None = None) -> list[dict[str, Any]]:
     """Command-line options a script defines, without running it (nodes: the tree's nodes,
-    when the caller already has them)."""
+    when the caller already has them): argparse, absl flags and click."""
     out: list[dict[str, Any]] = []
     for node in ast.walk(tree) if nodes is None else nodes:
         if isinstance(node, ast.Call):
-            fn = node.func
-            name = (
-                fn.attr
-                if isinstance(fn, ast.Attribute)
-                else fn.id
-                if isinstance(fn, ast.Name)
-                else ""
-            )
-            if name == "add_argument":
-                flags = [
-                    a.value
-                    for a in node.args
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                ]
-                if not flags:
-                    continue
-                opt: dict[str, Any] = {"name": max(flags, key=len), "flags": flags}
-                for kw in node.keywords:
-                    if kw.arg in ("default", "type", "required", "help", "choices", "action"):
-                        value = _const(kw.value)
-                        if kw.arg == "type" and isinstance(kw.value, ast.Name):
-                            value = kw.value.id
-                        opt[kw.arg] = (
-                            value
-                            if isinstance(value, str | int | float | bool | list | None)
-                            else str(value)
-                        )
+            opt = _option_of(node)
+            if opt is not None:
                 out.append(opt)
-            elif name.startswith("DEFINE_") and node.args:
-                flag = _const(node.args[0])
-                if isinstance(flag, str):
-                    opt = {
-                        "name": f"--{flag}",
-                        "flags": [f"--{flag}"],
-                        "type": name[len("DEFINE_") :],
-                    }
-                    if len(node.args) > 1:
-                        opt["default"] = _const(node.args[1])
-                    if len(node.args) > 2:
-                        opt["help"] = _const(node.args[2])
-                    out.append(opt)
-            elif (
-                name in ("option", "argument")
-                and isinstance(fn, ast.Attribute)
-                and isinstance(fn.value, ast.Name)
-                and fn.value.id == "click"
-            ):
-                flags = [
-                    a.value
-                    for a in node.args
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                ]
-                if flags:
-                    opt = {"name": max(flags, key=len), "flags": flags}
-                    for kw in node.keywords:
-                        if kw.arg in ("default", "type", "required", "help"):
-                            opt[kw.arg] = _const(kw.value)
-                    out.append(opt)
         if len(out) >= 200:
             break
     for opt in out:
@@ -214,6 +171,66 @@ def script_options(tree: ast.Module, nodes: list[ast.AST] | None = None) -> list
             if not isinstance(value, str | int | float | bool | list | type(None)):
                 opt[key] = str(value)
     return out
+
+
+def _option_of(node: ast.Call) -> dict[str, Any] | None:
+    fn = node.func
+    name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+    if name == "add_argument":
+        return _argparse_option(node)
+    if name.startswith("DEFINE_") and node.args:
+        return _absl_option(node, name)
+    if (
+        name in ("option", "argument")
+        and isinstance(fn, ast.Attribute)
+        and isinstance(fn.value, ast.Name)
+        and fn.value.id == "click"
+    ):
+        return _click_option(node)
+    return None
+
+
+def _str_args(node: ast.Call) -> list[str]:
+    return [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+
+
+def _argparse_option(node: ast.Call) -> dict[str, Any] | None:
+    flags = _str_args(node)
+    if not flags:
+        return None
+    opt: dict[str, Any] = {"name": max(flags, key=len), "flags": flags}
+    for kw in node.keywords:
+        if kw.arg in ("default", "type", "required", "help", "choices", "action"):
+            value = _const(kw.value)
+            if kw.arg == "type" and isinstance(kw.value, ast.Name):
+                value = kw.value.id
+            opt[kw.arg] = (
+                value if isinstance(value, str | int | float | bool | list | None) else str(value)
+            )
+    return opt
+
+
+def _absl_option(node: ast.Call, name: str) -> dict[str, Any] | None:
+    flag = _const(node.args[0])
+    if not isinstance(flag, str):
+        return None
+    opt: dict[str, Any] = {"name": f"--{flag}", "flags": [f"--{flag}"], "type": name[7:]}
+    if len(node.args) > 1:
+        opt["default"] = _const(node.args[1])
+    if len(node.args) > 2:
+        opt["help"] = _const(node.args[2])
+    return opt
+
+
+def _click_option(node: ast.Call) -> dict[str, Any] | None:
+    flags = _str_args(node)
+    if not flags:
+        return None
+    opt: dict[str, Any] = {"name": max(flags, key=len), "flags": flags}
+    for kw in node.keywords:
+        if kw.arg in ("default", "type", "required", "help"):
+            opt[kw.arg] = _const(kw.value)
+    return opt
 
 
 def _is_script(tree: ast.Module) -> bool:
@@ -264,9 +281,13 @@ def _is_generic(stem: str) -> bool:
     return low in _GENERIC or low.startswith(("run_", "main_")) or low.endswith("_main")
 
 
+# genLMDB.m, genJSON.py: camel-case "gen" scripts build data files.
+_GEN_CAMEL = rx.compile(r"^gen[A-Z]")
+
+
 def kind_of(stem: str) -> str | None:
     """What a script named `stem` is for: train, test, eval, demo, inference, prepare or None."""
-    if _PREPARE.search(stem):
+    if _PREPARE.search(stem) or _GEN_CAMEL.search(stem):
         return "prepare"
     if "config" in stem.lower():
         return None  # rcnn_config_local.example.m, config/eval_gpt2.py: settings, not scripts
@@ -421,54 +442,131 @@ _LOADS_TRAINED = rx.compile(
 )
 
 
+# "To prepare the data, run …", "## Data preparation": what the next command does.
+_PREPARE_CONTEXT = rx.compile(
+    r"(?i)\b(?:prepar\w*|pre-?process\w*|download\w*)\b[^.\n]{0,40}?\b(?:data|datasets?|images|"
+    r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?|weights|checkpoints?|ckpts?)\b|"
+    # "generate images" is a demo; "generate the dataset's TFRecords" prepares.
+    r"\b(?:generat\w*|creat\w*|build\w*|extract\w*|convert\w*)\b[^.\n]{0,40}?\b(?:datasets?|"
+    r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?|(?:the|training|your)\s+data|"
+    r"(?:model\s+)?weights|checkpoints?)\b|"
+    r"\b(?:data(?:set)?s?)\s+(?:prep\w*|pre-?process\w*)"
+)
+
+
+# What the words after "download the data" go on to say: then it is run, not prepared.
+_RUN_CUE = rx.compile(
+    r"(?i)\b(?:train|training\s+(?:the|a|your|our)|evaluat\w*|test(?:ing)?\s+(?:the|a|it)|demo|"
+    r"inference|sampl\w*|generat\w*|fine-?tun\w*)\b"
+)
+
+
+# A weights file named as a plain argument (not an option's value: --resume x.pth).
+_WEIGHT_FILE = rx.compile(
+    r"(?:^|[ \t])(?:[^\s=-][^\s=]*)\.(?:ckpt|pth|pt|bin|safetensors|h5|caffemodel|t7|npz)\b"
+)
+# A first argument that is a data-preparation subcommand.
+_PREPARE_VERB = rx.compile(r"(?i)(?:download|prepare|preprocess|pretokeni[sz]e|tokeni[sz]e)$")
+
+
+def _first_argument(low: str, script: str) -> str:
+    """The word right after the script in a command, unless it is an option."""
+    rest = low.split(script.lower(), 1)[-1].split()
+    return rest[0] if rest and not rest[0].startswith("-") else ""
+
+
+def _prepares(context: str) -> bool:
+    """The words before a command say it prepares data: its last sentence ("To prepare the
+    data, run") or its heading ("## Data preparation"). Not a precondition ("After
+    downloading the weights, run"), nor a list whose last step runs the model."""
+    lines = [ln.strip() for ln in context[-2000:].splitlines() if ln.strip()]
+    if not lines:
+        return False
+    sentence = rx.split(r"[.!?]\s+", lines[-1])[-1]
+    last = None
+    for m in _PREPARE_CONTEXT.finditer(sentence):
+        last = m
+    if last is not None:
+        return not (
+            _PRECONDITION.search(sentence[: last.start()])
+            or _RUN_CUE.search(sentence[last.end() :])
+        )
+    heading = next((ln for ln in reversed(lines) if ln.startswith("#")), "")
+    return bool(heading) and bool(
+        _PREPARE_CONTEXT.search(heading) or _PREPARE_HEADING.search(heading)
+    )
+
+
+_PRECONDITION = rx.compile(r"(?i)\b(?:after|once|when|if|having|before)\b")
+_PREPARE_HEADING = rx.compile(
+    r"(?i)^#+\s*(?:\W*\s*)?(?:data(?:set)?s?\s+(?:prep\w*|pre-?process\w*)|prepar\w*|"
+    r"pre-?process\w*)"
+)
+
+
 def _command_kind(cmd: str, script: str | None, context: str) -> str:
+    """install, test (unit tests), train, prepare, other: what a README command does."""
     low = cmd.lower()
     if _INSTALL.search(low):
         return "install"
     if rx.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
         return "test"
     if script:
-        stem = _stem(
-            script.replace(".", "/")
-            if "/" not in script and not script.endswith(_SCRIPT_EXT)
-            else script
-        )
-        kind = kind_of(stem)
-        if kind is None and _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
-            return "prepare"
-        if kind is None and _TOOL.search(stem):
-            return "other"
-        if kind == "prepare":
-            return "prepare"
-        args = low.split(script.lower(), 1)[-1]
-        if kind is None:
-            kind = _dir_kind(script)
-        if kind is None or _is_generic(stem):
-            if _ARG_TRAIN.search(args):
-                return "train"
-            if _ARG_TEST.search(args):
-                return "test"
-        if kind is not None:
-            return "train" if kind == "train" else "test"
-        if _TOOL.match(stem):
-            return "other"  # converters and exporters: neither training nor testing
-        if _LOADS_TRAINED.search(args):
-            # `style_mixing.py --network=…/ffhq.pkl`: a command handed a trained checkpoint
-            # runs the model (a demo), whatever the sentence before it says.
-            return "test"
-        # An uninformative name: the sentence before the command says what it does.
-        if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
-            return "train"
-        if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
-            return "test"
-        if _is_generic(stem):
-            return "train"
-        return "other"
+        return _script_command_kind(low, script, context)
     return (
         "train"
         if _TRAIN.search(_PRETRAINED.sub("", low))
         else ("test" if _TEST.search(low) else "other")
     )
+
+
+def _prepare_command(low: str, script: str, stem: str, kind: str | None, context: str) -> bool:
+    """A command that prepares data or weights: by the script's name or folder, a data
+    subcommand (`x.py download`), two weights files (in.ckpt out.ckpt), or the words before."""
+    if kind == "prepare" or _PREPARE_VERB.match(_first_argument(low, script)):
+        return True
+    if kind is not None:
+        return False
+    if _DATA_DIR.search(script) and not _MODEL_WORD.search(stem):
+        return True
+    if len(_WEIGHT_FILE.findall(low.split(script.lower(), 1)[-1])) >= 2:
+        return True  # `python add_control.py in.ckpt out.ckpt`: weights made from weights
+    return not _is_generic(stem) and _dir_kind(script) is None and _prepares(context)
+
+
+def _script_command_kind(low: str, script: str, context: str) -> str:
+    stem = _stem(
+        script.replace(".", "/")
+        if "/" not in script and not script.endswith(_SCRIPT_EXT)
+        else script
+    )
+    kind = kind_of(stem)
+    if _prepare_command(low, script, stem, kind, context):
+        return "prepare"
+    if kind is None and _TOOL.search(stem):
+        return "other"
+    args = low.split(script.lower(), 1)[-1]
+    if kind is None:
+        kind = _dir_kind(script)
+    if kind is None or _is_generic(stem):
+        if _ARG_TRAIN.search(args):
+            return "train"
+        if _ARG_TEST.search(args):
+            return "test"
+    if kind is not None:
+        return "train" if kind == "train" else "test"
+    if _TOOL.match(stem):
+        return "other"  # converters and exporters: neither training nor testing
+    if _LOADS_TRAINED.search(args):
+        # `style_mixing.py --network=…/ffhq.pkl`: a command handed a trained checkpoint
+        # runs the model (a demo), whatever the sentence before it says.
+        return "test"
+    # An uninformative name: the sentence before the command says what it does.
+    if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
+        return "train"
+    if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
+        return "test"
+    return "train" if _is_generic(stem) else "other"
 
 
 def fences(text: str) -> list[tuple[int, int, str]]:
@@ -540,9 +638,13 @@ def readme_commands(text: str, source: str) -> list[Command]:
             if cmd in seen or len(cmd) > 400:
                 continue
             seen.add(cmd)
-            # The paragraph just before the code says what it does.
+            # The paragraph just before the code says what it does (and a heading over it
+            # that says "Data preparation").
             paragraphs = [p for p in rx.split(r"\n\s*\n", context) if p.strip()]
-            kind = _command_kind(cmd, command_script(cmd), paragraphs[-1] if paragraphs else "")
+            said = paragraphs[-1] if paragraphs else ""
+            heading = [p for p in paragraphs[:-1] if p.lstrip().startswith("#")][-1:]
+            said = "\n".join([*heading, said])
+            kind = _command_kind(cmd, command_script(cmd), said)
             out.append(Command(cmd, source, kind))
             if len(out) >= MAX_COMMANDS:
                 return out
@@ -569,79 +671,101 @@ def _script_path(script: str, ctx: Context) -> str | None:
 
 
 def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    """Each README command's script (or launched config, or unit-test folder) is an entry of
+    the command's kind; the README wins over what the file's name said."""
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
     for c in ep.commands:
-        script = command_script(c.command)
-        config = None if script and _script_path(script, ctx) else _launched_config(c.command, ctx)
-        if config is not None:
-            # `python -m <launcher> --cfg=examples/x.py`: the config is the experiment that
-            # runs; a launcher trains unless the command or the config's name says otherwise.
-            ckind = kind_of(_stem(config))
-            tests = _ARG_TEST.search(c.command) or ckind not in (None, "train", "prepare")
-            entry = ScriptEntry(config, "test" if tests else "train", command=c.command)
-            c.kind = entry.kind
-            lst = lists[c.kind]
-            if not any(e.path == config for e in lst):
-                lst.append(entry)
+        if _add_launched_config(ctx, c, lists):
             continue
         if c.kind == "other":
-            # An uninformative name (aae.py, style.py): what the script's code does.
-            script = command_script(c.command)
-            found = _script_path(script, ctx) if script else None
-            if found and kind_of(_stem(found)) is None and not _TOOL.match(_stem(found)):
-                code = ctx.snap.read_text(found) or ""
-                c.kind = _code_kind(code) or "other"
-                pf = by_path.get(found)
-                options = _entry_facts(pf)[1] if pf is not None else []
-                if (
-                    c.kind == "train"
-                    and (_has_train_switch(options) or _TRAIN_FLAG.search(code))
-                    and not _ARG_TRAIN.search(c.command)
-                ):
-                    # enhance.py trains only with --train: run without it, it is the demo.
-                    c.kind = "test"
+            c.kind = _other_command_kind(ctx, c, by_path)
         if c.kind not in lists:
             continue
-        low = c.command.lower()
-        script = command_script(c.command)
-        if rx.search(
-            r"^(?:[^\s=]+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
-        ):
-            target = next(
-                (
-                    w
-                    for w in _split_words(c.command)[2:]
-                    if ctx.snap.get(w.rstrip("/"))
-                    or any(f.path.startswith(w.rstrip("/") + "/") for f in ctx.snap.files[:5000])
-                ),
-                None,
-            )
-            path = target.rstrip("/") if target else "tests"
-            entry = ScriptEntry(path, "unittest", command=c.command)
-        elif script is None:
-            continue
-        else:
-            found = _script_path(script, ctx)
-            if found is None:
-                continue
-            pf = by_path.get(found)
-            options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
-            kind = kind_of(_stem(found)) or c.kind
-            if c.kind != "prepare" and kind == "prepare":
-                kind = c.kind
-            entry = ScriptEntry(
-                found, kind if c.kind != "prepare" else "prepare", options, c.command
-            )
-        lst = lists[c.kind]
-        known = next((e for e in lst if e.path == entry.path), None)
-        if known is not None:
-            known.command = known.command or entry.command
-            continue
-        # Documented as training but found under test (or the other way): the README wins.
-        for other in lists.values():
-            if other is not lst:
-                other[:] = [e for e in other if not (e.path == entry.path and e.command is None)]
+        entry = _command_entry(ctx, c, by_path)
+        if entry is not None:
+            _place(lists, lists[c.kind], entry)
+
+
+def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptEntry]]) -> bool:
+    """`python -m <launcher> --cfg=examples/x.py`: the config is the experiment that runs; a
+    launcher trains unless the command or the config's name says otherwise."""
+    script = command_script(c.command)
+    config = None if script and _script_path(script, ctx) else _launched_config(c.command, ctx)
+    if config is None:
+        return False
+    ckind = kind_of(_stem(config))
+    tests = _ARG_TEST.search(c.command) or ckind not in (None, "train", "prepare")
+    entry = ScriptEntry(config, "test" if tests else "train", command=c.command)
+    c.kind = entry.kind
+    lst = lists[c.kind]
+    if not any(e.path == config for e in lst):
         lst.append(entry)
+    return True
+
+
+def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> str:
+    """An uninformative name (aae.py, style.py): what the script's code does."""
+    script = command_script(c.command)
+    found = _script_path(script, ctx) if script else None
+    if not found or kind_of(_stem(found)) is not None or _TOOL.match(_stem(found)):
+        return c.kind
+    code = ctx.snap.read_text(found) or ""
+    kind = _code_kind(code) or "other"
+    pf = by_path.get(found)
+    options = _entry_facts(pf)[1] if pf is not None else []
+    if (
+        kind == "train"
+        and (_has_train_switch(options) or _TRAIN_FLAG.search(code))
+        and not _ARG_TRAIN.search(c.command)
+    ):
+        return "test"  # enhance.py trains only with --train: run without it, it is the demo
+    return kind
+
+
+def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> ScriptEntry | None:
+    """The entry a command runs: a unit-test folder through pytest, or a repository script."""
+    low = c.command.lower()
+    if rx.search(
+        r"^(?:[^\s=]+=\S*\s+)*(?:pytest\b|python[\d.]*\s+-m\s+(?:unittest|pytest)\b)", low
+    ):
+        return ScriptEntry(_unit_test_target(ctx, c.command), "unittest", command=c.command)
+    script = command_script(c.command)
+    found = _script_path(script, ctx) if script is not None else None
+    if found is None:
+        return None
+    pf = by_path.get(found)
+    options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
+    kind = kind_of(_stem(found)) or c.kind
+    if c.kind != "prepare" and kind == "prepare":
+        kind = c.kind
+    return ScriptEntry(found, kind if c.kind != "prepare" else "prepare", options, c.command)
+
+
+def _unit_test_target(ctx: Context, command: str) -> str:
+    """The folder or file a pytest command names, or tests/."""
+    target = next(
+        (
+            w
+            for w in _split_words(command)[2:]
+            if ctx.snap.get(w.rstrip("/"))
+            or any(f.path.startswith(w.rstrip("/") + "/") for f in ctx.snap.files[:5000])
+        ),
+        None,
+    )
+    return target.rstrip("/") if target else "tests"
+
+
+def _place(lists: dict[str, list[ScriptEntry]], lst: list[ScriptEntry], entry: ScriptEntry) -> None:
+    """Add a documented entry; documented as training but found under test (or the other
+    way): the README wins."""
+    known = next((e for e in lst if e.path == entry.path), None)
+    if known is not None:
+        known.command = known.command or entry.command
+        return
+    for other in lists.values():
+        if other is not lst:
+            other[:] = [e for e in other if not (e.path == entry.path and e.command is None)]
+    lst.append(entry)
 
 
 def _launched_config(cmd: str, ctx: Context) -> str | None:
@@ -736,7 +860,11 @@ def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
         for m in pattern.finditer(block):
             path = tools[m.group(1)]
             cmd = " ".join(m.group(0).split())
-            kind = kind_of(rx.sub(r"[-.]", "_", m.group(1))) or _dir_kind(path)
+            module = _subcommand_module(ctx, path, cmd.split()[1:2])
+            if module is not None:
+                path, kind = module
+            else:
+                kind = kind_of(rx.sub(r"[-.]", "_", m.group(1))) or _dir_kind(path)
             if kind is None:
                 kind = _command_kind(cmd, path, context.rsplit("\n\n", 1)[-1])
             kind = {"other": None}.get(kind, kind)
@@ -748,6 +876,21 @@ def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
             )
             if not any(e.path == path for e in lists[bucket]):
                 lists[bucket].append(ScriptEntry(path, kind, command=cmd))
+
+
+def _subcommand_module(ctx: Context, tool: str, words: list[str]) -> tuple[str, str | None] | None:
+    """`mytool finetune_lora …`, `mytool download …`: a subcommand that names a module of the
+    tool's package (pkg/finetune/lora.py, pkg/scripts/download.py) runs that module; its kind
+    is what the subcommand's name says."""
+    if not words or "/" not in tool or not rx.fullmatch(r"[a-z][a-z0-9_]{2,40}", words[0]):
+        return None
+    sub, pkg = words[0], tool.split("/", 1)[0]
+    cands = [f"{pkg}/{sub}.py", f"{pkg}/{sub}/__main__.py", f"{pkg}/{sub}/base.py"]
+    cands += [f"{pkg}/{sub.replace('_', '/')}.py", f"{pkg}/scripts/{sub}.py"]
+    found = next((c for c in cands if ctx.snap.get(c) is not None), None)
+    if found is None:
+        return None
+    return found, kind_of(sub) or kind_of(_stem(found)) or _dir_kind(found)
 
 
 # "Example scripts are in `examples/`", "see the demos in the [demo](demo/) folder".
@@ -800,15 +943,31 @@ def _example_folders(ctx: Context, ep: EntryPoints) -> None:
 
 
 def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
+    """Entry points from the files (names, folders, code), then from the README's commands."""
     ep = EntryPoints()
-    lists = {"train": ep.train, "prepare": ep.prepare}
+    by_path = {f.path: f for f in ctx.py.files}
+    _python_entries(ctx, ep)
+    _other_file_entries(ctx, ep, by_path)
+    if ctx.snap.readme:
+        _readme_entries(ctx, ep, by_path)
+    for lst in (ep.train, ep.test, ep.prepare):
+        lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
+    return ep, _missing_findings(ep)
+
+
+def _bucket(ep: EntryPoints, kind: str) -> list[ScriptEntry]:
+    """The list an entry of this kind goes to: train, prepare, or test (everything else)."""
+    return {"train": ep.train, "prepare": ep.prepare}.get(kind, ep.test)
+
+
+def _python_entries(ctx: Context, ep: EntryPoints) -> None:
+    """Python scripts and notebooks, by their names, folders and code."""
     imported = _imported_modules(ctx)
     packages = {
         f.path.rsplit("/", 1)[0]
         for f in ctx.snap.files
         if f.name == "__init__.py" and "/" in f.path
     }
-    by_path = {f.path: f for f in ctx.py.files}
     for f in ctx.py.files:
         fentry = ctx.snap.get(f.path)
         if (
@@ -817,59 +976,91 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
             or (fentry is not None and fentry.vendored)
         ):
             continue
-        stem = _stem(f.path)
         if f.is_notebook:
-            if f.path.count("/") > 2:
-                continue
-            nkind = _notebook_kind(stem, f.text)
-            if nkind is None and _EXAMPLE_DIR.fullmatch(
-                f.path.rsplit("/", 2)[-2] if "/" in f.path else ""
-            ):
-                nkind = "notebook"  # colabs/sampling.ipynb: a folder of notebooks to run
-            if nkind is not None:
-                lists.get(nkind, ep.test).append(ScriptEntry(f.path, nkind))
-            continue
-        if _is_unit_test(f.path, f.text):
+            _notebook_entry(ep, f)
+        elif _is_unit_test(f.path, f.text):
             continue  # unit tests, counted by the health check
-        if _HELPER_DIR.search(f.path):
+        elif _HELPER_DIR.search(f.path):
             continue  # utils/flask_rest_api/example_request.py: a helper, unless documented
-        kind = kind_of(stem)
-        if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
-            kind = "prepare"  # datasets/coco_generate_instance_map.py makes data
-        if kind is None and _is_generic(stem) and f.path.count("/") <= 1:
-            options = _entry_facts(f)[1]
-            names = " ".join(str(o.get("name")) + str(o.get("choices", "")) for o in options)
-            # A generic script with any sign of training trains (its --eval flag evaluates
-            # what it trained); otherwise test flags or its code say what it is.
-            code = _code_kind(f.text) if _entry_facts(f)[0] else None
-            says_train = "train" in names or code == "train"
-            says_test = not says_train and (
-                bool(rx.search(r"test|eval|infer|predict", names)) or code == "test"
-            )
-            if says_train:
-                ep.train.append(ScriptEntry(f.path, "train", options))
-            if says_test:
-                ep.test.append(ScriptEntry(f.path, "test", options))
-            elif not says_train and _SERVE_DIR.search(f.path) and _entry_facts(f)[0]:
-                ep.test.append(ScriptEntry(f.path, "demo", options))  # server/app.py
-            continue
-        runs, options = _entry_facts(f)
-        if kind is None and runs and not _TOOL.match(stem):
-            # An uninformative name (Caffe's solve.py): a script whose code runs a training
-            # loop trains; one that only loads a model is left to the README.
-            # A main.py that calls model.fit(...) and then predicts trains (Keras).
-            loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
-            kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
-        if kind is None:
-            continue
-        if not runs or _is_library_module(f.path, imported, packages):
-            continue
-        if kind == "prepare" and _NOT_ENTRY.match(stem):
-            continue
-        lists.get(kind, ep.test).append(ScriptEntry(f.path, kind, options))
+        else:
+            _script_entry(ep, f, imported, packages)
+
+
+def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
+    if f.path.count("/") > 2:
+        return
+    nkind = _notebook_kind(_stem(f.path), f.text)
+    if nkind is None and _EXAMPLE_DIR.fullmatch(f.path.rsplit("/", 2)[-2] if "/" in f.path else ""):
+        nkind = "notebook"  # colabs/sampling.ipynb: a folder of notebooks to run
+    if nkind is not None:
+        _bucket(ep, nkind).append(ScriptEntry(f.path, nkind))
+
+
+def _script_entry(ep: EntryPoints, f: PyFile, imported: set[str], packages: set[str]) -> None:
+    stem = _stem(f.path)
+    kind = kind_of(stem)
+    if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
+        kind = "prepare"  # datasets/coco_generate_instance_map.py makes data
+    if kind is None and _is_generic(stem) and f.path.count("/") <= 1:
+        _generic_entry(ep, f)
+        return
+    runs, options = _entry_facts(f)
+    if kind is None and runs and not _TOOL.match(stem):
+        # An uninformative name (Caffe's solve.py): a script whose code runs a training
+        # loop trains; one that only loads a model is left to the README.
+        # A main.py that calls model.fit(...) and then predicts trains (Keras).
+        loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
+        kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
+        if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
+            kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
+    if kind is None or not runs or _is_library_module(f.path, imported, packages):
+        return
+    if kind == "prepare" and _NOT_ENTRY.match(stem):
+        return
+    _bucket(ep, kind).append(ScriptEntry(f.path, kind, options))
+
+
+def _generic_entry(ep: EntryPoints, f: PyFile) -> None:
+    """main.py, run.py at the top: its options and code say whether it trains or tests."""
+    options = _entry_facts(f)[1]
+    names = " ".join(str(o.get("name")) + str(o.get("choices", "")) for o in options)
+    # A generic script with any sign of training trains (its --eval flag evaluates
+    # what it trained); otherwise test flags or its code say what it is.
+    code = _code_kind(f.text) if _entry_facts(f)[0] else None
+    says_train = "train" in names or code == "train"
+    says_test = not says_train and (
+        bool(rx.search(r"test|eval|infer|predict", names)) or code == "test"
+    )
+    if says_train:
+        ep.train.append(ScriptEntry(f.path, "train", options))
+    if says_test:
+        ep.test.append(ScriptEntry(f.path, "test", options))
+    elif not says_train and _SERVE_DIR.search(f.path) and _entry_facts(f)[0]:
+        ep.test.append(ScriptEntry(f.path, "demo", options))  # server/app.py
+
+
+# A repository that is a fork of a C++ framework (PSPNet, SSD and R-FCN on Caffe): the
+# framework's own example scripts are not how this repository's model is run.
+_FRAMEWORK_TREES = ("include/caffe/", "include/mxnet/")
+_FRAMEWORK_EXAMPLES = ("examples/",)
+
+
+def _framework_examples(ctx: Context) -> tuple[str, ...]:
+    """The folders of a forked framework's own examples ((), when this is no such fork)."""
+    for tree in _FRAMEWORK_TREES:
+        if any(f.path.startswith(tree) for f in ctx.snap.files[:50_000]):
+            return _FRAMEWORK_EXAMPLES
+    return ()
+
+
+def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    """Notebooks too large to parse, and shell, Lua and MATLAB scripts."""
     # Files whose content is not a notebook at all (invalid JSON): never an entry point.
     not_read = {p for p, why in ctx.py.unread if why.startswith(NOT_READ)}
+    framework = _framework_examples(ctx)
     for fe in ctx.snap.files:
+        if framework and fe.path.startswith(framework):
+            continue  # the README still names any of them it wants run
         if (
             fe.suffix == ".ipynb"
             and fe.path not in by_path
@@ -879,43 +1070,68 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
         ):
             # Too large to parse (saved outputs): a demo unless its name says otherwise.
             nkind = _notebook_kind(_stem(fe.path), None) or "notebook"
-            lists.get(nkind, ep.test).append(ScriptEntry(fe.path, nkind))
+            _bucket(ep, nkind).append(ScriptEntry(fe.path, nkind))
             continue
-        if fe.suffix not in (".sh", ".lua", ".m") or fe.vendored or fe.path.count("/") > 2:
+        if fe.suffix not in (".sh", ".lua", ".m") or fe.vendored or _too_deep(fe):
             continue
-        stem = fe.name.rsplit(".", 1)[0]
-        # CI scripts, unit tests and installers are not how the model is run.
-        if (
-            fe.path.startswith(_NOT_ENTRY_DIRS)
-            or _NOT_ENTRY.match(stem)
-            or _UNIT_TEST_DIR.search(fe.path)
-            or _HELPER_DIR.search(fe.path)
-            or (stem.endswith("_test") and fe.suffix != ".m")
-        ):
-            continue
-        kind = kind_of(stem)
-        if kind is None and fe.suffix == ".sh":
-            kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
-        if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
-            kind = _shell_kind(ctx, fe.path)  # run_wt103_base.sh: `python train.py …`
-        if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
-            kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
-        if kind is None:
-            continue
-        if fe.suffix == ".m" and not _matlab_entry(ctx, fe.path):
-            continue
-        if fe.suffix == ".lua" and _lua_module(ctx.snap.read_text(fe.path) or ""):
-            continue  # a class or a module other files require, not a script
-        lists.get(kind, ep.test).append(ScriptEntry(fe.path, kind))
-    if ctx.snap.readme:
-        ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path)
-        ep.commands += _doc_page_commands(ctx)
-        _add_readme_entries(ctx, ep, by_path)
-        _readme_notebooks(ctx, ep)
-        _tool_commands(ctx, ep)
-        _example_folders(ctx, ep)
-    for lst in (ep.train, ep.test, ep.prepare):
-        lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
+        kind = _file_script_kind(ctx, fe)
+        if kind is not None:
+            _bucket(ep, kind).append(ScriptEntry(fe.path, kind))
+
+
+# Shell scripts of examples shipped with the docs (docs/script_examples/x.sh) are run too.
+_DOC_EXAMPLES = rx.compile(r"(?i)^docs?/(?:[\w.-]+/)*?[\w.-]*(?:examples?|scripts?)[\w.-]*/")
+
+
+def _too_deep(fe: FileEntry) -> bool:
+    """Lua and MATLAB scripts sit near the top; shell launchers also one level deeper
+    (scripts/finetune/run_x.sh, examples/task/train.sh)."""
+    return fe.path.count("/") > (3 if fe.suffix == ".sh" else 2)
+
+
+def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
+    """What a shell, Lua or MATLAB script is for, or None when it is not an entry point."""
+    stem = fe.name.rsplit(".", 1)[0]
+    # CI scripts, unit tests and installers are not how the model is run.
+    if (
+        (fe.path.startswith(_NOT_ENTRY_DIRS) and not _DOC_EXAMPLES.match(fe.path))
+        or _NOT_ENTRY.match(stem)
+        or _UNIT_TEST_DIR.search(fe.path)
+        or _HELPER_DIR.search(fe.path)
+        or (stem.endswith("_test") and fe.suffix != ".m")
+    ):
+        return None
+    kind = kind_of(stem)
+    if kind == "demo" and fe.suffix == ".sh" and "example" in stem.lower():
+        # stability_example.sh: "example" only says it is offered; what it runs decides.
+        kind = _shell_kind(ctx, fe.path) if fe.size <= 64 * 1024 else None
+        kind = "train" if kind == "train" else "demo"
+    if kind is None and fe.suffix == ".sh":
+        kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
+    if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
+        kind = _shell_kind(ctx, fe.path)  # run_wt103_base.sh: `python train.py …`
+    if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
+        kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
+    if kind is None:
+        return None
+    if fe.suffix == ".m" and not _matlab_entry(ctx, fe.path):
+        return None
+    if fe.suffix == ".lua" and _lua_module(ctx.snap.read_text(fe.path) or ""):
+        return None  # a class or a module other files require, not a script
+    return kind
+
+
+def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    """What the README (and the doc pages it links) tells you to run."""
+    ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path if ctx.snap.readme else "")
+    ep.commands += _doc_page_commands(ctx)
+    _add_readme_entries(ctx, ep, by_path)
+    _readme_notebooks(ctx, ep)
+    _tool_commands(ctx, ep)
+    _example_folders(ctx, ep)
+
+
+def _missing_findings(ep: EntryPoints) -> list[Finding]:
     findings: list[Finding] = []
     if not ep.train:
         findings.append(
@@ -937,7 +1153,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
                 ".github/forkvet.yml for the smoke test.",
             )
         )
-    return ep, findings
+    return findings
 
 
 _MATLAB_ENTRY_DIR = rx.compile(
@@ -978,29 +1194,45 @@ def _doc_page_commands(ctx: Context) -> list[Command]:
     return out[:MAX_COMMANDS]
 
 
+# The lines of a shell script that start a Python program: python itself or a launcher.
+_RUNS_PYTHON = rx.compile(r"\bpython[\d.]*\b|\btorchrun\b|\bdeepspeed\b|\baccelerate\s+launch\b")
+
+
 def _shell_kind(ctx: Context, path: str) -> str | None:
     """What a shell script is for, from the first Python script it runs that says (by its
     arguments, its name or its code): a wrapper of train.py trains; one that passes
-    --do_eval or --mode test evaluates."""
+    --do_eval or --mode test evaluates; one that only prepares data prepares."""
     text = rx.sub(r"\\\n", " ", ctx.snap.read_text(path) or "")
     folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+    prepares = False
     for line in text.splitlines()[:400]:
-        if "python" not in line or line.lstrip().startswith("#"):
+        if not _RUNS_PYTHON.search(line) or line.lstrip().startswith("#"):
             continue
         script = command_script(line)
         if script is None:
             continue
         target = _script_target(ctx, folder, script)
-        if target is None:
-            continue
-        kind = kind_of(_stem(target))
-        if kind is None and _is_generic(_stem(target)):
-            kind = _code_kind(ctx.snap.read_text(target) or "")
-        if kind is not None and kind != "prepare":
+        # A script the wrapper names but this commit lacks (moved since): its name and folder.
+        kind = _target_kind(ctx, target) if target else kind_of(_stem(script)) or _dir_kind(script)
+        if kind == "prepare":
+            prepares = True  # `python prepare.py && python train.py`: the training decides
+        elif kind is not None:
             # --do_eval=False is no test: switches turned off say nothing.
             on = rx.sub(r"(?i)\S+=(?:false|0)\b", " ", line)
             return "train" if kind == "train" and not _ARG_TEST.search(on) else "test"
-    return None
+    return "prepare" if prepares else None
+
+
+def _target_kind(ctx: Context, target: str) -> str | None:
+    """What a script a shell script runs is for: its name, else its code (a training loop
+    trains, whatever the script is called: qlora.py, gpt2_ft.py)."""
+    kind = kind_of(_stem(target))
+    if kind is not None:
+        return kind
+    code = ctx.snap.read_text(target) or ""
+    if _is_generic(_stem(target)):
+        return _code_kind(code)
+    return "train" if _TRAIN_LOOP.search(code) else None
 
 
 def _script_target(ctx: Context, folder: str, script: str) -> str | None:

@@ -130,8 +130,12 @@ def match_text(text: str) -> list[TextMatch]:
     if len(tokens) < 8:
         return []
     shortlist = _shortlist(set(tokens))
-    full, partial = _compare(shortlist, bigrams(tokens))
-    ranked = [(m, inter) for _, m, inter in sorted(full, key=lambda x: -x[0])] or [
+    cand_bigrams = bigrams(tokens)
+    full, partial = _compare(shortlist, cand_bigrams)
+    full = _near_twins_by_their_differences(
+        sorted(full, key=lambda x: -x[0]), cand_bigrams, shortlist
+    )
+    ranked = [(m, inter) for _, m, inter in full] or [
         (m, inter) for _, m, inter in sorted(partial, key=lambda x: -x[0])[:1]
     ]
     accepted = _explaining(ranked)
@@ -211,6 +215,31 @@ def _in_text_order(accepted: list[TextMatch], tokens: list[str]) -> list[TextMat
     ]
     located.sort(key=lambda m: m.position)
     return located
+
+
+def _near_twins_by_their_differences(
+    full: list[tuple[float, TextMatch, set[int]]], text: set[int], shortlist: list[Any]
+) -> list[tuple[float, TextMatch, set[int]]]:
+    """A full match with a near-twin template (Pixar is Apache-2.0 without the appendix and
+    one clause changed): the twin whose own clauses the text holds wins, when the text lacks
+    most of what sets the leader apart, even if the twin's optional part is missing too."""
+    if not full:
+        return full
+    lead = full[0][1]
+    a = template_bigrams(lead.spdx)
+    for e in shortlist:
+        b = e.bigrams
+        if e.spdx == lead.spdx or not a or len(a & b) < 0.8 * len(a | b):
+            continue
+        own_a, own_b = len((a - b) & text), len((b - a) & text)
+        # A changed clause (20+ bigrams), not a few words of a BSD variant.
+        if own_b > own_a and len(a - b) >= 20 and own_a < 0.5 * len(a - b):
+            inter = b & text
+            containment = round(len(inter) / max(1, len(b)), 4)
+            dice = round(2 * len(inter) / (len(b) + len(text)), 4)
+            twin = TextMatch(e.spdx, e.name, max(containment, ACCEPT), dice, e.osi)
+            return [(full[0][0], twin, inter), *full[1:]]
+    return full
 
 
 def template_bigrams(spdx: str) -> set[int]:

@@ -33,7 +33,9 @@ class ModelTerms:
 _RESEARCH_ONLY = rx.compile(
     r"(?i)\bnon[- ]?commercial\b|\bresearch[- ](?:purposes?[- ])?only\b|"
     r"\bfor\s+(?:academic\s+|non[- ]?commercial\s+)?research\s+(?:purposes?\s+)?only\b|"
-    r"\bcc[- ]by[- ]nc\b|\bnot\s+for\s+commercial\b"
+    r"\bcc[- ]by[- ]nc\b|\bnot\s+for\s+commercial\b|"
+    # "Non-Production License", "Research License", "academic use only": no commercial use.
+    r"\bnon[- ]?production\b|\bresearch\s+licen[cs]e\b|\bacademic\s+(?:use|purposes?)\s+only\b"
 )
 _MODEL_KEYS = frozenset(
     {
@@ -150,11 +152,40 @@ def catalogues(ctx: Context) -> list[ModelTerms]:
                     bool(restricted),
                 )
             )
+    out += readme_model_table(ctx)
     for fe in ctx.snap.files:
         page = _ZOO_PAGE.search(fe.path) or _MODEL_CARD.search(fe.path)
         if page and fe.suffix in (".md", ".rst") and not fe.vendored and fe.path.count("/") <= 2:
             out += _page_terms(fe.path, ctx.snap.read_text(fe.path) or "")
     return out
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def readme_model_table(ctx: Context) -> list[ModelTerms]:
+    """A README table of models with a License column: a row under research-only or
+    non-production terms restricts the weights the repository runs."""
+    path = ctx.snap.readme.path if ctx.snap.readme else "README"
+    column: int | None = None
+    for line in ctx.readme[:200_000].splitlines()[:5000]:
+        if not line.lstrip().startswith("|"):
+            column = None  # the table ended
+            continue
+        cells = _cells(line)
+        if column is None:
+            column = next((i for i, c in enumerate(cells) if _TABLE_LICENSE.fullmatch(c)), None)
+            continue
+        if column < len(cells) and _RESEARCH_ONLY.search(cells[column]):
+            model = " ".join(cells[0].split())[:60]
+            what = f"{path}: the model table puts {model!r} under {cells[column][:80]!r}"
+            return [ModelTerms(path, what, [cells[column][:200]], True)]
+    return []
+
+
+# The header cell of a table's license column ("License", "**Licence**", "Model license").
+_TABLE_LICENSE = rx.compile(r"(?i)[*_` ]*(?:model\s+|weights?\s+)?licen[cs]es?[*_` ]*")
 
 
 def _is_catalogue_candidate(fe: FileEntry) -> bool:
