@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -42,6 +43,10 @@ from forkvet.vet.textnorm import bigrams, normalize_tokens
 
 CHECK = "license"
 MAX_LICENSE_CHARS = 200_000
+# License files matched in full against the SPDX list (~65 ms each for a long text): the root
+# and shallowest ones first (see _priority); the rest are named in a notice. A REUSE-style
+# LICENSES/ folder of a real project holds a handful; a thousand is a bomb.
+MAX_LICENSE_FILES = 24
 _LICENSE_NAME = rx.compile(
     r"^(?:un)?licen[cs]e(?:s)?(?:[-_. ][\w.-]*)?$|^copying(?:[-_.][\w.-]*)?$|"
     r"^[\w-]*[-_.]licen[cs]e(?:\.(?:md|txt|rst|markdown))?$|^eula(?:\.\w+)?$",
@@ -556,6 +561,29 @@ def _license_files(ctx: Context) -> list[str]:
     return out
 
 
+def _matched_license_files(ctx: Context, findings: list[Finding]) -> Iterator[str]:
+    """The license files to match, in priority order: at most MAX_LICENSE_FILES, and none after
+    the run's deadline. Files left unmatched, for either reason, are named in one notice."""
+    ordered = sorted(_license_files(ctx), key=_priority)
+    for i, path in enumerate(ordered):
+        late = time.monotonic() > ctx.deadline
+        if i >= MAX_LICENSE_FILES or late:
+            rest = ordered[i:]
+            why = "the vetting time limit was reached" if late else f"over {MAX_LICENSE_FILES}"
+            findings.append(
+                Finding(
+                    CHECK,
+                    "notice",
+                    "License files not read",
+                    f"{len(rest)} license file(s) not matched ({why}), e.g. {rest[0]}: the "
+                    f"root and shallowest ones were; read the others yourself",
+                    rest[0],
+                )
+            )
+            return
+        yield path
+
+
 def _priority(path: str) -> tuple[int, int, str]:
     name = path.rsplit("/", 1)[-1].upper()
     rank = (
@@ -660,7 +688,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     findings: list[Finding] = []
     found: list[_Found] = []
     texts: dict[str, str] = {}
-    for path in sorted(_license_files(ctx), key=_priority):
+    for path in _matched_license_files(ctx, findings):
         text = ctx.snap.read_text(path)
         if not text or not text.strip():
             continue
