@@ -188,28 +188,73 @@ SECRETS = {
     "GOOGLE_CLOUD_PROJECT": "p",
     "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE": "/t",
     "HF_TOKEN": "hf_x",
+    # Names no pattern of secret-looking names knew (outside attack, round 4): an allow-list
+    # drops them, and any other name nobody listed, by construction.
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "http.extraHeader",
+    "GIT_CONFIG_VALUE_0": "AUTHORIZATION: basic Zm9vOmJhcg==",
+    "APIKEY": "k",
+    "BEARER": "k",
+    "PGPASS": "k",
+    "DSN": "k",
+    "SAS": "k",
+    "CONN_STR": "k",
+    "TORCH_HUB_TOKEN": "k",  # an allowed prefix still never carries a secret-looking name
+    "PYTHON_SECRET": "k",
+    "XDG_SESSION_COOKIE": "k",
+    "ZZ_ANYTHING_AT_ALL": "k",
 }
 RUNNER_FILES = ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 KEPT = {
     "CUDA_VISIBLE_DEVICES": "0",
     "HOME": "/root",
-    "PUBLIC_URL": "https://example.org/data",
-    "KEYBOARD_LAYOUT": "us",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "TZ": "UTC",
+    "OMP_NUM_THREADS": "4",
+    "NCCL_DEBUG": "INFO",
+    "HF_HOME": "/cache/hf",
+    "TORCH_HOME": "/cache/torch",
+    "XDG_CACHE_HOME": "/cache",
+    "PYTHONHASHSEED": "0",
+    "TOKENIZERS_PARALLELISM": "false",
+    "CI": "true",
+    "GITHUB_REPOSITORY": "acme/deepnet",
+    "RUNNER_OS": "Linux",
 }
 
 
-def test_secret_variables_are_scrubbed_and_kept_ones_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_allowed_variables_pass_and_secrets_never(monkeypatch: pytest.MonkeyPatch) -> None:
     for k, v in {**SECRETS, **KEPT}.items():
         monkeypatch.setenv(k, v)
     for k in RUNNER_FILES:
         monkeypatch.setenv(k, f"/runner/_temp/{k}")
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:hunter2@proxy.internal:3128")
+    monkeypatch.setenv("no_proxy", "localhost,.internal")
     env = scrubbed_env()
     assert not set(SECRETS) & set(env), set(SECRETS) & set(env)
     assert not set(RUNNER_FILES) & set(env)
     for k, v in KEPT.items():
         assert env[k] == v
+    assert env["HTTPS_PROXY"] == "http://proxy.internal:3128"  # the proxy, not its password
+    assert env["no_proxy"] == "localhost,.internal"
     # On purpose: the operator names what the repository's code may see.
     assert scrubbed_env(pass_env=["HF_TOKEN"])["HF_TOKEN"] == "hf_x"
+    assert scrubbed_env(pass_env=["ZZ_ANYTHING_AT_ALL"])["ZZ_ANYTHING_AT_ALL"] == "k"
+    # forkvet's own installs keep the package manager's settings, a mirror's password too.
+    monkeypatch.setenv("UV_INDEX_URL", "https://u:p@mirror.internal/simple")
+    assert "UV_INDEX_URL" not in scrubbed_env()
+    assert scrubbed_env(keep_index_config=True)["UV_INDEX_URL"].startswith("https://u:p@")
+
+
+def test_the_command_sees_only_allowed_variables(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """Round 4's reproduction, as a user runs it: the repository prints what it sees."""
+    printer = "import json, os\nprint(json.dumps(sorted(os.environ)))\n"
+    repo = make_repo({"show.py": printer})
+    data = smoke(repo, "python show.py", tmp_path, {**SECRETS, **KEPT})
+    seen = set(json.loads(data["tail"][-1]))
+    assert not set(SECRETS) & seen, set(SECRETS) & seen
+    assert {"CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "HF_HOME"} <= seen
 
 
 def test_pass_env_from_the_operator_not_from_the_fork(make_repo: MakeRepo, tmp_path: Path) -> None:
