@@ -6,6 +6,7 @@ started with; the repository's code tries what a hostile fork would try.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,11 +14,13 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from forkvet.errors import InputError
 from forkvet.runtime.process import scrubbed_env
 from forkvet.runtime.sandbox import probe
 from tests.conftest import MakeRepo
@@ -683,3 +686,90 @@ def test_links_and_fifos_left_in_the_output_folder_are_removed(
     left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_symlink())
     assert left == [] and not (out / "pipe.log").exists() and not (out / "env.log").exists()
     assert (out / "kept.txt").read_text() == "x"
+
+
+# What the sandbox can reach over sockets (outside attack, round 4, F2): a stand-in daemon on
+# a filesystem socket, an abstract socket and TCP on loopback; the command reports each.
+SOCKETS = r"""
+import socket, sys
+for family, addr in ((socket.AF_UNIX, sys.argv[1]), (socket.AF_UNIX, "\0" + sys.argv[2]),
+                     (socket.AF_INET, ("127.0.0.1", int(sys.argv[3])))):
+    c = socket.socket(family)
+    try:
+        c.connect(addr)
+        print("reached", c.recv(3).decode())
+    except OSError as exc:
+        print("refused", type(exc).__name__)
+"""
+
+
+@pytest.fixture
+def daemons() -> Iterator[tuple[str, str, int]]:
+    import socket
+    import threading
+
+    # Outside /tmp, which the sandbox replaces: where /var/lib's or /var/snap's daemons are.
+    folder = Path(tempfile.mkdtemp(prefix="forkvet-daemon-", dir="/var/tmp"))
+    path = str(folder / "daemon.sock")
+    name = f"forkvet-test-{uuid.uuid4().hex}"
+    listeners = [socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX), socket.socket()]
+    listeners[0].bind(path)
+    listeners[1].bind("\0" + name)
+    listeners[2].bind(("127.0.0.1", 0))
+    for reply, sock in zip(("FSS", "ABS", "TCP"), listeners, strict=True):
+        sock.listen()
+
+        def serve(sock: socket.socket = sock, reply: str = reply) -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    conn, _ = sock.accept()
+                    conn.sendall(reply.encode())
+                    conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+    yield path, name, listeners[2].getsockname()[1]
+    for sock in listeners:
+        sock.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_network_is_shared_by_default_and_cut_on_the_operators_word(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    daemons: tuple[str, str, int],
+) -> None:
+    if not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    path, name, port = daemons
+    repo = make_repo({"probe.py": SOCKETS})
+    cmd = f"python probe.py {path} {name} {port}"
+    shared = smoke(repo, cmd, tmp_path, {})
+    assert shared["tail"] == ["reached FSS", "reached ABS", "reached TCP"], shared["tail"]
+    cut = smoke(repo, cmd, tmp_path, {}, "--no-network")
+    # A filesystem socket is a file: what the runner's user may connect to stays reachable
+    # (docs/runtime.md says so); abstract sockets and TCP belong to the network namespace.
+    assert cut["tail"][:2] == ["reached FSS", "refused ConnectionRefusedError"], cut["tail"]
+    assert cut["tail"][2].startswith("refused"), cut["tail"]
+    operator = tmp_path / "policy.yml"
+    operator.write_text("runtime:\n  network: none\n")
+    # The fork's own file cannot give the network back.
+    (repo / ".github").mkdir()
+    (repo / ".github" / "forkvet.yml").write_text("runtime:\n  network: shared\n")
+    floor = smoke(repo, cmd, tmp_path, {}, "--config", str(operator))
+    assert floor["tail"][1:] == cut["tail"][1:], floor["tail"]
+
+
+def test_a_forks_file_can_cut_its_network_but_never_restore_it() -> None:
+    from forkvet.config import parse_config, tighten
+
+    shared, none = ({"runtime": {"network": v}} for v in ("shared", "none"))
+    operator_none = parse_config(none, "operator")
+    assert tighten(operator_none, parse_config(shared, "fork")).runtime.network == "none"
+    assert tighten(parse_config({}, "operator"), parse_config(none, "fork")).runtime.network == (
+        "none"
+    )
+    assert tighten(parse_config({}, "operator"), parse_config({}, "fork")).runtime.network == (
+        "shared"
+    )
+    with pytest.raises(InputError, match=r"runtime\.network must be shared or none"):
+        parse_config({"runtime": {"network": "host"}}, "operator")
