@@ -150,7 +150,43 @@ def test_terminal_shows_controls_instead_of_obeying_them() -> None:
     name = "a\n::error file=x::pwned\x1b[2K\x1b[1A\rERROR hidden\u202e"
     out = terminal(name)
     assert "\n" not in out and "\r" not in out and "\x1b" not in out and "\u202e" not in out
-    assert out == "a\\n::error file=x::pwned\\x1b[2K\\x1b[1A\\rERROR hidden"
+    assert out == "a\\n::error file=x::pwned\\x1b[2K\\x1b[1A\\rERROR hidden\\u202e"
+
+
+# One character of each class that acts or hides (outside attack, round 4, F4): C0, C1 (8-bit
+# CSI, NEL), format (bidi override, isolate, mark, zero-width), line and paragraph separators,
+# a lone surrogate (an undecodable file name), a tag character.
+INVISIBLE = {
+    "\x07": "\\x07",
+    "\x7f": "\\x7f",
+    "\x9b": "\\x9b",
+    "\x85": "\\x85",
+    "\u202e": "\\u202e",
+    "\u2066": "\\u2066",
+    "\u200f": "\\u200f",
+    "\u061c": "\\u061c",
+    "\u200b": "\\u200b",
+    "\ufeff": "\\ufeff",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+    "\udcff": "\\udcff",
+    "\U000e0041": "\\U000e0041",
+}
+
+
+@pytest.mark.parametrize(("char", "shown"), INVISIBLE.items())
+def test_every_invisible_class_is_shown_in_terminal_and_workflow_commands(
+    char: str, shown: str
+) -> None:
+    import unicodedata
+
+    from forkvet.escape import workflow_data, workflow_property
+
+    name = f"g{char}lpk.exe"
+    for out in (terminal(name), workflow_property(name), workflow_data(name)):
+        assert char not in out and shown in out, (unicodedata.category(char), out)
+    line = f"::error title=forkvet%3A Dangerous pickle,file={workflow_property(name)}::x"
+    assert all(unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs") for c in line)
 
 
 HOSTILE_FILES = {
