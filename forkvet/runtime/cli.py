@@ -499,8 +499,8 @@ def _environment_options(p: argparse.ArgumentParser) -> None:
         "--pass-env",
         action="append",
         metavar="NAME",
-        help="pass this secret-looking variable to the repository's code on purpose "
-        "(e.g. HF_TOKEN for gated weights); repeatable",
+        help="pass this variable to the repository's code on purpose (only an allow-list "
+        "passes otherwise; e.g. HF_TOKEN for gated weights); repeatable",
     )
     p.add_argument(
         "--no-network",
