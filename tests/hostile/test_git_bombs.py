@@ -128,3 +128,25 @@ def test_the_app_refuses_a_tree_bomb_once_and_says_what_to_do(
     wait_for(lambda: store.counts() == {"done": 1})
     job = store.get(1)
     assert job is not None and job.attempts == 1  # not retried: the same tree tomorrow
+
+
+def test_sigterm_mid_checkout_leaves_no_clone_behind(tmp_path: Path) -> None:
+    """Under both bounds (100,000 files), so the checkout runs: SIGTERM (a cancelled job,
+    `timeout`) in the middle unwinds and removes the temporary clone."""
+    import signal
+
+    url, _ = _bomb(tmp_path, 5)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forkvet", "vet", url, "--format", "json"],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("forkvet-*/bomb/bomb")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert list(scratch.iterdir()) == []
