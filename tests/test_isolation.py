@@ -773,3 +773,20 @@ def test_a_forks_file_can_cut_its_network_but_never_restore_it() -> None:
     )
     with pytest.raises(InputError, match=r"runtime\.network must be shared or none"):
         parse_config({"runtime": {"network": "host"}}, "operator")
+
+
+def test_installs_from_the_index_keep_the_network_when_it_is_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.runtime import sandbox
+
+    if not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    monkeypatch.setattr(sandbox, "_NETWORK_CUT", [])
+    with sandbox.sandboxed(["true"], tmp_path) as (argv, _):
+        assert "--unshare-net" not in argv
+    sandbox.cut_network()
+    with sandbox.sandboxed(["true"], tmp_path) as (argv, _):
+        assert "--unshare-net" in argv  # the repository's code: the import check, a kernel
+    with sandbox.sandboxed(["true"], tmp_path, index=True) as (argv, _):
+        assert "--unshare-net" not in argv  # uv, conda: the package index
