@@ -72,18 +72,33 @@ def _declared(name: str, spec: str) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    status, line = verdict(report)
+    """The report as Markdown: a verdict line, then one section per part of the report."""
+    md: list[str] = [*_md_head(report), *_md_license(report), *_md_code(report)]
+    for section in _MD_SECTIONS:
+        md += section(report)
+    md += _md_foot(report)
+    text = "\n".join(md)
+    if len(text) > MARKDOWN_LIMIT:
+        text = text[:MARKDOWN_LIMIT] + "\n\n… (truncated; see the JSON report)\n"
+    return text
+
+
+def _md_head(r: Report) -> list[str]:
+    status, line = verdict(r)
     icon = {"fail": "❌", "warn": "⚠️", "pass": "✅"}[status]
-    r = report
-    md: list[str] = [f"{icon} **forkvet**: {md_inline(line, limit=None)}", ""]
     repo = r.repo
-    md.append(
+    return [
+        f"{icon} **forkvet**: {md_inline(line, limit=None)}",
+        "",
         f"Repository **{md_inline(repo.name)}**"
         + (f" at {md_code(repo.commit[:12])}" if repo.commit else "")
-        + (f" ({md_inline(repo.commit_date[:10])})" if repo.commit_date else "")
-    )
-    md += ["", "### License", ""]
+        + (f" ({md_inline(repo.commit_date[:10])})" if repo.commit_date else ""),
+    ]
+
+
+def _md_license(r: Report) -> list[str]:
     lic = r.license
+    md = ["", "### License", ""]
     md += _table(
         ["License", "SPDX", "Category", "Commercial use", "Confidence"],
         [
@@ -107,7 +122,10 @@ def to_markdown(report: Report) -> str:
             "Also found: "
             + ", ".join(f"{md_inline(m.name)} ({md_code(m.path)})" for m in others[:8]),
         ]
-    md += ["", "### Code", ""]
+    return md
+
+
+def _md_code(r: Report) -> list[str]:
     py = r.python
     rows: list[list[object]] = [
         [
@@ -122,15 +140,7 @@ def to_markdown(report: Report) -> str:
                 f" (min {py.min_version or '—'}, max {py.max_version or '—'})"
             ),
         ],
-        [
-            "Frameworks",
-            ", ".join(
-                md_inline(f"{fw.name} {fw.version_spec or ''}".strip())
-                for fw in r.frameworks
-                if fw.role == "primary"
-            )
-            or "—",
-        ],
+        ["Frameworks", _primary_frameworks(r, md_inline) or "—"],
         [
             "Checklist",
             f"{r.checklist.score}/5: "
@@ -142,152 +152,181 @@ def to_markdown(report: Report) -> str:
     if any(fw.role != "primary" for fw in r.frameworks):
         # Export targets, optional imports and helper libraries, apart from what you install.
         rows.insert(3, ["Also used", _other_frameworks(r, md_inline)])
-    md += _table(["", ""], rows)
+    md = ["", "### Code", "", *_table(["", ""], rows)]
     if py.evidence:
         md += ["", "<details><summary>Python evidence</summary>", ""]
         md += [f"- {md_code(e)}" for e in py.evidence] + ["", "</details>"]
+    return md
+
+
+def _md_dependencies(r: Report) -> list[str]:
     deps = r.dependencies
-    md += ["", "### Dependencies", ""]
-    md += _table(
-        ["", ""],
-        [
-            ["Declared in", ", ".join(map(md_code, deps.files)) or "nothing"],
+    return [
+        "",
+        "### Dependencies",
+        "",
+        *_table(
+            ["", ""],
             [
-                "Declared",
-                ", ".join(_declared(n, deps.declared_specs.get(n, "")) for n in deps.declared)
-                or "—",
+                ["Declared in", ", ".join(map(md_code, deps.files)) or "nothing"],
+                [
+                    "Declared",
+                    ", ".join(_declared(n, deps.declared_specs.get(n, "")) for n in deps.declared)
+                    or "—",
+                ],
+                ["Imported", ", ".join(map(md_inline, deps.imported)) or "—"],
+                ["Missing", ", ".join(map(md_inline, deps.missing)) or "—"],
+                ["Unused", ", ".join(map(md_inline, deps.unused)) or "—"],
             ],
-            ["Imported", ", ".join(map(md_inline, deps.imported)) or "—"],
-            ["Missing", ", ".join(map(md_inline, deps.missing)) or "—"],
-            ["Unused", ", ".join(map(md_inline, deps.unused)) or "—"],
-        ],
-    )
+        ),
+    ]
+
+
+def _md_how_to_run(r: Report) -> list[str]:
     ep = r.entry_points
-    if ep.train or ep.test or ep.commands:
-        md += ["", "### How to run it", ""]
-        if ep.train:
-            md.append("Training: " + ", ".join(md_code(e.path) for e in ep.train[:6]))
-        if ep.test:
-            md.append("Test/eval/demo: " + ", ".join(md_code(e.path) for e in ep.test[:6]))
-        if ep.prepare:
-            md.append("Data preparation: " + ", ".join(md_code(e.path) for e in ep.prepare[:6]))
-        cmds = [c for c in ep.commands if c.kind != "install"][:8]
-        if cmds:
-            commands = "\n".join(" ".join(c.command.split()) for c in cmds)
-            md += ["", "Documented commands:", "", md_fence(commands, "sh")]
-    if r.weights or r.datasets:
-        md += ["", "### Weights and data", ""]
-        md += _table(
-            ["Link or file", "What", "Where", "Found in"],
-            [
-                [
-                    md_code(w.url) if w.url else md_code(w.path or ""),
-                    what,
-                    md_inline(w.host or "—"),
-                    md_inline(w.source or "—"),
-                ]
-                for what, links in (("weights", r.weights), ("data set", r.datasets))
-                for w in links
-            ],
-        )
-    if r.citation:
-        c = r.citation
-        md += ["", "### Citation", ""]
-        md.append(md_inline(citation_line(c) or "cite the repository by its URL", limit=None))
-        if c.get("bibtex"):
-            md += [
-                "",
-                "<details><summary>BibTeX</summary>",
-                "",
-                md_fence(c["bibtex"], "bibtex"),
-                "",
-                "</details>",
-            ]
-    if r.risks:
-        md += ["", "### Risks of running it", ""]
-        md += _table(
-            ["Severity", "Risk", "Where", "Detail"],
-            [
-                [
-                    md_inline(k.severity),
-                    md_inline(k.kind),
-                    _where(k.path, k.line, "—"),
-                    md_inline(k.message),
-                ]
-                for k in r.risks
-            ],
-        )
+    if not (ep.train or ep.test or ep.commands):
+        return []
+    md = ["", "### How to run it", ""]
+    if ep.train:
+        md.append("Training: " + ", ".join(md_code(e.path) for e in ep.train[:6]))
+    if ep.test:
+        md.append("Test/eval/demo: " + ", ".join(md_code(e.path) for e in ep.test[:6]))
+    if ep.prepare:
+        md.append("Data preparation: " + ", ".join(md_code(e.path) for e in ep.prepare[:6]))
+    cmds = [c for c in ep.commands if c.kind != "install"][:8]
+    if cmds:
+        commands = "\n".join(" ".join(c.command.split()) for c in cmds)
+        md += ["", "Documented commands:", "", md_fence(commands, "sh")]
+    return md
+
+
+def _md_weights(r: Report) -> list[str]:
+    if not (r.weights or r.datasets):
+        return []
+    rows: list[list[object]] = [
+        [
+            md_code(w.url) if w.url else md_code(w.path or ""),
+            what,
+            md_inline(w.host or "—"),
+            md_inline(w.source or "—"),
+        ]
+        for what, links in (("weights", r.weights), ("data set", r.datasets))
+        for w in links
+    ]
+    return [
+        "",
+        "### Weights and data",
+        "",
+        *_table(["Link or file", "What", "Where", "Found in"], rows),
+    ]
+
+
+def _md_citation(r: Report) -> list[str]:
+    c = r.citation
+    if not c:
+        return []
+    md = ["", "### Citation", ""]
+    md.append(md_inline(citation_line(c) or "cite the repository by its URL", limit=None))
+    if c.get("bibtex"):
+        md += ["", "<details><summary>BibTeX</summary>", "", md_fence(c["bibtex"], "bibtex")]
+        md += ["", "</details>"]
+    return md
+
+
+def _md_risks(r: Report) -> list[str]:
+    if not r.risks:
+        return []
+    rows: list[list[object]] = [
+        [
+            md_inline(k.severity),
+            md_inline(k.kind),
+            _where(k.path, k.line, "—"),
+            md_inline(k.message),
+        ]
+        for k in r.risks
+    ]
+    return [
+        "",
+        "### Risks of running it",
+        "",
+        *_table(["Severity", "Risk", "Where", "Detail"], rows),
+    ]
+
+
+def _md_findings(r: Report) -> list[str]:
     # A risk's finding repeats its row in the Risks table above: listed once, there (an
     # accepted one stays here, where its acceptance is said).
     findings = [
         f for f in r.sorted_findings() if not (f.check == "risks" and r.risks and not f.accepted)
     ]
-    if findings:
-        md += ["", "### Findings", ""]
-        md += _table(
-            ["Severity", "Check", "Finding", "Where"],
-            [
-                [
-                    md_inline(f.severity),
-                    md_inline(f.check),
-                    md_inline(f"{f.title}: {f.message}", limit=600),
-                    _where(f.path, f.line, ""),
-                ]
-                for f in findings
-            ],
-        )
-    md += [
+    if not findings:
+        return []
+    rows: list[list[object]] = [
+        [
+            md_inline(f.severity),
+            md_inline(f.check),
+            md_inline(f"{f.title}: {f.message}", limit=600),
+            _where(f.path, f.line, ""),
+        ]
+        for f in findings
+    ]
+    return ["", "### Findings", "", *_table(["Severity", "Check", "Finding", "Where"], rows)]
+
+
+def _md_foot(r: Report) -> list[str]:
+    return [
         "",
         f"<sub>forkvet {md_inline(r.forkvet_version)} · report schema "
         f"{md_inline(r.schema_version)} · static "
         f"analysis only: no code from the repository was run.</sub>",
         "",
     ]
-    text = "\n".join(md)
-    if len(text) > MARKDOWN_LIMIT:
-        text = text[:MARKDOWN_LIMIT] + "\n\n… (truncated; see the JSON report)\n"
-    return text
+
+
+_MD_SECTIONS: tuple[Callable[[Report], list[str]], ...] = (
+    _md_dependencies,
+    _md_how_to_run,
+    _md_weights,
+    _md_citation,
+    _md_risks,
+    _md_findings,
+)
 
 
 def to_text(report: Report) -> str:
+    """A terminal summary: the verdict, one aligned line per part, then grouped findings."""
     status, line = verdict(report)
-    r = report
     out = [f"forkvet: {status.upper()}: {line}", ""]
-    lic = r.license
-    out.append(
+    out += _text_summary(report)
+    out += _text_findings(report)
+    # Repository text must not act on the terminal or the CI log: every line is one line,
+    # with control characters and ANSI escapes shown, not obeyed.
+    return "\n".join(terminal(line) for line in out) + "\n"
+
+
+def _text_summary(r: Report) -> list[str]:
+    lic, py, d, ep = r.license, r.python, r.dependencies, r.entry_points
+    out = [
         f"  License     {lic.name} [{lic.spdx or '-'}] {lic.category}, commercial use "
         f"{_commercial(lic.commercial_use)} ({lic.confidence:.0%})"
-    )
+    ]
     if lic.obligations:
         out.append("              must: " + "; ".join(lic.obligations[:4]))
     out.append(
         "  Languages   "
         + (", ".join(f"{lang.name} {lang.lines}" for lang in r.languages[:5]) or "-")
     )
-    py = r.python
     out.append(
         f"  Python      {'/'.join(map(str, py.majors)) or '-'} → use {py.recommended or '-'}"
         f" (min {py.min_version or '-'}, max {py.max_version or '-'})"
     )
-    out.append(
-        "  Frameworks  "
-        + (
-            ", ".join(
-                f"{fw.name} {fw.version_spec or ''}".strip()
-                for fw in r.frameworks
-                if fw.role == "primary"
-            )
-            or "-"
-        )
-    )
+    out.append("  Frameworks  " + (_primary_frameworks(r, str) or "-"))
     if any(fw.role != "primary" for fw in r.frameworks):
         out.append("  Also used   " + _other_frameworks(r, str))
-    d = r.dependencies
     out.append(
         f"  Deps        {len(d.declared)} declared, {len(d.imported)} imported, "
         f"missing: {_some(d.missing, 8)}"
     )
-    ep = r.entry_points
     out.append("  Train       " + _some([e.path for e in ep.train], 4))
     out.append("  Test/demo   " + _some([e.path for e in ep.test], 4))
     out.append(f"  Weights     {len(r.weights)} link(s)/file(s)")
@@ -298,18 +337,28 @@ def to_text(report: Report) -> str:
     if r.citation:
         out.append(f"  Citation    {citation_line(r.citation)[:200] or 'yes'}")
     out.append(f"  Checklist   {r.checklist.score}/5")
+    return out
+
+
+def _text_findings(r: Report) -> list[str]:
     groups = _grouped(r.sorted_findings())
-    if groups:
-        out.append("")
-        for severity, title, message, places in groups[:MAX_TEXT_FINDINGS]:
-            out.append(f"  {severity.upper():7} {title}: {message}{_places(places)}")
-        if len(groups) > MAX_TEXT_FINDINGS:
-            out.append(
-                f"  … +{len(groups) - MAX_TEXT_FINDINGS} more (see --format markdown or json)"
-            )
-    # Repository text must not act on the terminal or the CI log: every line is one line,
-    # with control characters and ANSI escapes shown, not obeyed.
-    return "\n".join(terminal(line) for line in out) + "\n"
+    if not groups:
+        return []
+    out = [""]
+    for severity, title, message, places in groups[:MAX_TEXT_FINDINGS]:
+        out.append(f"  {severity.upper():7} {title}: {message}{_places(places)}")
+    if len(groups) > MAX_TEXT_FINDINGS:
+        out.append(f"  … +{len(groups) - MAX_TEXT_FINDINGS} more (see --format markdown or json)")
+    return out
+
+
+def _primary_frameworks(r: Report, show: Callable[[str], str]) -> str:
+    """What you install: "torch >=1.7, torchvision"."""
+    return ", ".join(
+        show(f"{fw.name} {fw.version_spec or ''}".strip())
+        for fw in r.frameworks
+        if fw.role == "primary"
+    )
 
 
 MAX_TEXT_FINDINGS = 30

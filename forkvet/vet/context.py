@@ -11,6 +11,7 @@ from typing import Any
 from forkvet import limits
 from forkvet.config import Config
 from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet import analyzers
 from forkvet.vet.metadata import PackageMeta, package_metadata
 from forkvet.vet.pysource import PyIndex, build_index
 
@@ -38,16 +39,6 @@ class Context:
         return self.py
 
     def _build(self, meanwhile: Callable[[], None]) -> PyIndex:
-        # The checks' per-file analyzers run while each file's AST exists (imported here:
-        # the check modules import this one).
-        from forkvet.vet import entry_points, health, python_version, risks
-
-        analyzers = (
-            python_version.analyze_file,
-            risks.analyze_file,
-            health.analyze_file,
-            entry_points.analyze_file,
-        )
         code = [f for f in self.snap.files if f.suffix in (".py", ".ipynb")]
         # vermin and pyflakes are superlinear in a file's definitions (a 2 MB file of 25,000
         # functions took minutes) and cost ~2 s per MB even on plain code: they read a sample
@@ -57,7 +48,8 @@ class Context:
         slow_deadline = min(self.deadline, time.monotonic() + limits.SLOW_ANALYZER_SECONDS)
         return build_index(
             self.snap,
-            analyzers,
+            # The checks' per-file analyzers run while each file's AST exists.
+            analyzers.registered(),
             lambda e: {
                 "vermin": e.path in vermin,
                 "pyflakes": e.path in pyflakes,

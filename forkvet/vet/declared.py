@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from forkvet import limits, rx, safeyaml
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import normalize
+from forkvet.vet.metadata import PackageMeta
 from forkvet.vet.textnorm import line_of
 
 _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
@@ -338,52 +339,12 @@ def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) ->
 
 
 def collect(ctx: Context) -> DeclaredSet:
+    """Declared requirements from requirement, conda and Pipfile files, package metadata, the
+    README's install commands and notebooks' shell lines."""
     out = DeclaredSet()
-    late: list[str] = []  # declaration files not read: the run's deadline had passed
-    for f in ctx.snap.files:
-        if len(f.parts) > 3 or f.vendored:
-            continue
-        if (_REQ_FILE.match(f.name) or _ENV_FILE.match(f.name) or f.name == "Pipfile") and (
-            late or time.monotonic() > ctx.deadline
-        ):
-            late.append(f.path)
-        elif _REQ_FILE.match(f.name):
-            _requirements_file(ctx, f.path, out)
-        elif _ENV_FILE.match(f.name):
-            _conda_env(ctx, f.path, out)
-        elif f.name == "Pipfile":
-            _pipfile(ctx, f.path, out)
+    late = _declaration_files(ctx, out)
     for meta in ctx.packages:
-        out.notes += [n for n in meta.notes if n not in out.notes]
-        if meta.requires or meta.extras:
-            out.files.append(meta.path)
-        for req in meta.requires[:MAX_DECLARED]:
-            parsed = parse_requirement(req)
-            if parsed:
-                out.items.append(Declared(parsed[0], parsed[1], meta.path, 0, raw=req))
-        for extra, reqs in meta.extras.items():
-            for req in reqs:
-                if _full(out, meta.path):
-                    break
-                parsed = parse_requirement(req)
-                if parsed:
-                    out.items.append(
-                        Declared(
-                            parsed[0],
-                            parsed[1],
-                            meta.path,
-                            0,
-                            dev=bool(_DEV_HINT.search(extra)),
-                            raw=req,
-                            extra=extra,
-                        )
-                    )
-        for rf in meta.requirement_files:
-            base = meta.path.rsplit("/", 1)[0] + "/" if "/" in meta.path else ""
-            if ctx.snap.get(base + rf):
-                _requirements_file(ctx, base + rf, out)
-        if meta.python_requires:
-            out.python.append((meta.python_requires, meta.path))
+        _package_metadata(ctx, meta, out)
     if ctx.snap.readme:
         before = len(out.items)
         install_commands(ctx.readme, ctx.snap.readme.path, out)
@@ -398,3 +359,51 @@ def collect(ctx: Context) -> DeclaredSet:
         )
     out.files = sorted(set(out.files))
     return out
+
+
+def _declaration_files(ctx: Context, out: DeclaredSet) -> list[str]:
+    """Read requirement, conda environment and Pipfile files (three levels deep, not
+    vendored); returns those not read because the run's deadline had passed."""
+    late: list[str] = []
+    for f in ctx.snap.files:
+        if len(f.parts) > 3 or f.vendored:
+            continue
+        if (_REQ_FILE.match(f.name) or _ENV_FILE.match(f.name) or f.name == "Pipfile") and (
+            late or time.monotonic() > ctx.deadline
+        ):
+            late.append(f.path)
+        elif _REQ_FILE.match(f.name):
+            _requirements_file(ctx, f.path, out)
+        elif _ENV_FILE.match(f.name):
+            _conda_env(ctx, f.path, out)
+        elif f.name == "Pipfile":
+            _pipfile(ctx, f.path, out)
+    return late
+
+
+def _package_metadata(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None:
+    """One package's install_requires, extras (dev extras marked), requirement files it
+    reads, and python_requires."""
+    out.notes += [n for n in meta.notes if n not in out.notes]
+    if meta.requires or meta.extras:
+        out.files.append(meta.path)
+    for req in meta.requires[:MAX_DECLARED]:
+        parsed = parse_requirement(req)
+        if parsed:
+            out.items.append(Declared(parsed[0], parsed[1], meta.path, 0, raw=req))
+    for extra, reqs in meta.extras.items():
+        dev = bool(_DEV_HINT.search(extra))
+        for req in reqs:
+            if _full(out, meta.path):
+                break
+            parsed = parse_requirement(req)
+            if parsed:
+                out.items.append(
+                    Declared(parsed[0], parsed[1], meta.path, 0, dev=dev, raw=req, extra=extra)
+                )
+    for rf in meta.requirement_files:
+        base = meta.path.rsplit("/", 1)[0] + "/" if "/" in meta.path else ""
+        if ctx.snap.get(base + rf):
+            _requirements_file(ctx, base + rf, out)
+    if meta.python_requires:
+        out.python.append((meta.python_requires, meta.path))

@@ -138,21 +138,60 @@ def third_party_imports(
 
 
 def check(ctx: Context, declared: DeclaredSet | None = None) -> tuple[Dependencies, list[Finding]]:
+    """Declared (requirements, setup, environment files) against imported (mapped to
+    distributions) → missing and unused → notices."""
     declared = declared if declared is not None else collect(ctx)
-    git = git_sources(ctx)
-    imports = third_party_imports(ctx, git)
+    imports = third_party_imports(ctx, git_sources(ctx))
     deps = Dependencies(files=declared.files)
+    _git_requirements(imports, deps)
+    specs = _declared_specs(declared, deps)
+    not_installable = _imported(imports, deps)
+    _prefer_declared_names(deps, specs)
+    declared_canonical = {canonical(n) for n in specs}
+    # Missing: imported for real (not only optionally), and not declared under any alias.
+    deps.missing = [
+        n
+        for n in deps.imported
+        if n not in deps.optional
+        and n not in _ALWAYS_PRESENT
+        and canonical(n) not in declared_canonical
+    ]
+    deps.unused = _unused(deps, declared)
+    findings = _missing_findings(deps, declared)
+    findings += _unused_notice(deps)
+    findings += _not_installable_notice(not_installable)
+    findings += _git_notice(deps)
+    findings += _guessed_notice(deps)
+    for note in declared.notes:
+        findings.append(Finding(CHECK, "notice", "Unreadable dependency file", note))
+    return deps, findings
+
+
+Uses = dict[str, list[tuple[str, int, bool, str]]]
+
+
+def _git_requirements(imports: Uses, deps: Dependencies) -> None:
+    """Imports installed from a git repository: taken out of the imports, by module."""
     for key in sorted(imports):
         if key.startswith("git+"):
             uses = imports.pop(key)
             deps.git_requirements[uses[0][3].split(".")[0]] = key
+
+
+def _declared_specs(declared: DeclaredSet, deps: Dependencies) -> dict[str, str]:
+    """Each declared distribution once, with its first non-empty spec."""
     specs: dict[str, str] = {}
     for d in declared.items:
         if d.name not in specs or (d.spec and not specs[d.name]):
             specs[d.name] = d.spec
     deps.declared = sorted(specs)
     deps.declared_specs = dict(sorted(specs.items()))
-    declared_canonical = {canonical(n) for n in specs}
+    return specs
+
+
+def _imported(imports: Uses, deps: Dependencies) -> list[str]:
+    """The imported distributions with where, whether only optional, and whether the name is
+    a guess; returns the imports no package index has (<name>)."""
     not_installable: list[str] = []
     imported: list[str] = []
     for key, uses in sorted(imports.items()):
@@ -168,8 +207,13 @@ def check(ctx: Context, declared: DeclaredSet | None = None) -> tuple[Dependenci
         if any(not dist_for_module(m)[1] for m in mods):
             deps.unmapped.append(key)
     deps.imported = imported
-    # A guessed name is covered by a declared distribution that extends it (bert →
-    # bert-tensorflow): the authors' word beats our guess.
+    return not_installable
+
+
+def _prefer_declared_names(deps: Dependencies, specs: dict[str, str]) -> None:
+    """A guessed name is covered by a declared distribution that extends it (bert →
+    bert-tensorflow): the authors' word beats our guess."""
+    imported = deps.imported
     for guess in list(deps.unmapped):
         for name in specs:
             if name.startswith(f"{guess}-") or name.endswith(f"-{guess}"):
@@ -179,16 +223,12 @@ def check(ctx: Context, declared: DeclaredSet | None = None) -> tuple[Dependenci
                 if guess in deps.optional:
                     deps.optional[deps.optional.index(guess)] = name
                 break
-    # Missing: imported for real (not only optionally), and not declared under any alias.
-    deps.missing = [
-        n
-        for n in imported
-        if n not in deps.optional
-        and n not in _ALWAYS_PRESENT
-        and canonical(n) not in declared_canonical
-    ]
-    imported_canonical = {canonical(n) for n in imported}
-    deps.unused = [
+
+
+def _unused(deps: Dependencies, declared: DeclaredSet) -> list[str]:
+    """Declared, never imported: not a tool, a plugin of an import, or a dev dependency."""
+    imported_canonical = {canonical(n) for n in deps.imported}
+    return [
         n
         for n in deps.declared
         if canonical(n) not in imported_canonical
@@ -196,74 +236,90 @@ def check(ctx: Context, declared: DeclaredSet | None = None) -> tuple[Dependenci
         and not _is_plugin(n, imported_canonical)
         and not any(d.dev for d in declared.items if d.name == n)
     ]
-    findings: list[Finding] = []
-    if not declared.files and imported:
-        findings.append(
+
+
+def _missing_findings(deps: Dependencies, declared: DeclaredSet) -> list[Finding]:
+    if not declared.files and deps.imported:
+        return [
             Finding(
                 CHECK,
                 "warning",
                 "No dependency file",
-                f"The code imports {len(imported)} third-party package(s) but declares none: run "
-                f"`forkvet env` to generate a pinned requirements.txt.",
+                f"The code imports {len(deps.imported)} third-party package(s) but declares "
+                f"none: run `forkvet env` to generate a pinned requirements.txt.",
             )
+        ]
+    if not deps.missing:
+        return []
+    first = deps.missing[0]
+    where = deps.imported_at[first][0] if deps.imported_at.get(first) else None
+    return [
+        Finding(
+            CHECK,
+            "warning",
+            "Undeclared dependencies",
+            f"Imported but not declared: {', '.join(deps.missing[:15])}"
+            + (" ..." if len(deps.missing) > 15 else ""),
+            path=where.rsplit(":", 1)[0] if where else None,
+            line=int(where.rsplit(":", 1)[1]) if where else None,
         )
-    elif deps.missing:
-        first = deps.missing[0]
-        where = deps.imported_at[first][0] if deps.imported_at.get(first) else None
-        findings.append(
-            Finding(
-                CHECK,
-                "warning",
-                "Undeclared dependencies",
-                f"Imported but not declared: {', '.join(deps.missing[:15])}"
-                + (" ..." if len(deps.missing) > 15 else ""),
-                path=where.rsplit(":", 1)[0] if where else None,
-                line=int(where.rsplit(":", 1)[1]) if where else None,
-            )
+    ]
+
+
+def _unused_notice(deps: Dependencies) -> list[Finding]:
+    if not deps.unused:
+        return []
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Declared but not imported",
+            f"{', '.join(deps.unused[:15])}: declared but never imported (maybe used as a "
+            f"command-line tool, or left over).",
         )
-    if deps.unused:
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Declared but not imported",
-                f"{', '.join(deps.unused[:15])}: declared but never imported (maybe used as a "
-                f"command-line tool, or left over).",
-            )
+    ]
+
+
+def _not_installable_notice(not_installable: list[str]) -> list[Finding]:
+    if not not_installable:
+        return []
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Dependencies not on the package index",
+            f"{', '.join(sorted(set(not_installable)))}: not installable with pip (build from "
+            f"source, conda, or a platform such as Colab).",
         )
-    if not_installable:
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Dependencies not on the package index",
-                f"{', '.join(sorted(set(not_installable)))}: not installable with pip (build from "
-                f"source, conda, or a platform such as Colab).",
-            )
+    ]
+
+
+def _git_notice(deps: Dependencies) -> list[Finding]:
+    if not deps.git_requirements:
+        return []
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Dependencies from git",
+            ", ".join(f"{m} ({url})" for m, url in sorted(deps.git_requirements.items()))
+            + ": installed from their repositories, not from the package index.",
         )
-    if deps.git_requirements:
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Dependencies from git",
-                ", ".join(f"{m} ({url})" for m, url in sorted(deps.git_requirements.items()))
-                + ": installed from their repositories, not from the package index.",
-            )
+    ]
+
+
+def _guessed_notice(deps: Dependencies) -> list[Finding]:
+    if not deps.unmapped:
+        return []
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Guessed package names",
+            f"{', '.join(deps.unmapped[:15])}: not in forkvet's import table; the import name "
+            f"was used as the package name. Check before installing (typo-squatting exists).",
         )
-    if deps.unmapped:
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Guessed package names",
-                f"{', '.join(deps.unmapped[:15])}: not in forkvet's import table; the import name "
-                f"was used as the package name. Check before installing (typo-squatting exists).",
-            )
-        )
-    for note in declared.notes:
-        findings.append(Finding(CHECK, "notice", "Unreadable dependency file", note))
-    return deps, findings
+    ]
 
 
 def _is_plugin(name: str, imported: set[str]) -> bool:

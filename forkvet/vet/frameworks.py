@@ -3,14 +3,18 @@ with the version range implied by declared pins and by the APIs the code calls."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from forkvet import rx
 from forkvet.report import Finding, Framework
+from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet
 from forkvet.vet.importmap import canonical
@@ -26,32 +30,19 @@ class FrameworkDef:
     dists: tuple[str, ...]
 
 
-FRAMEWORKS: tuple[FrameworkDef, ...] = (
-    FrameworkDef("pytorch", ("torch",), ("torch",)),
-    FrameworkDef("tensorflow", ("tensorflow",), ("tensorflow",)),
-    FrameworkDef("keras", ("keras",), ("keras",)),
-    FrameworkDef("jax", ("jax", "jaxlib"), ("jax", "jaxlib")),
-    FrameworkDef("flax", ("flax",), ("flax",)),
-    FrameworkDef("haiku", ("haiku",), ("dm-haiku",)),
-    FrameworkDef("chainer", ("chainer", "chainercv"), ("chainer",)),
-    FrameworkDef("caffe", ("caffe",), ()),
-    FrameworkDef("caffe2", ("caffe2",), ()),
-    FrameworkDef("mxnet", ("mxnet", "gluoncv", "gluonnlp"), ("mxnet",)),
-    FrameworkDef("theano", ("theano",), ("theano",)),
-    FrameworkDef("lasagne", ("lasagne",), ("lasagne",)),
-    FrameworkDef("paddle", ("paddle",), ("paddlepaddle",)),
-    FrameworkDef("cntk", ("cntk",), ("cntk",)),
-    FrameworkDef("dynet", ("dynet",), ("dynet",)),
-    FrameworkDef("mindspore", ("mindspore",), ("mindspore",)),
-    FrameworkDef("tensorlayer", ("tensorlayer",), ("tensorlayer",)),
-    FrameworkDef("sonnet", ("sonnet",), ("dm-sonnet",)),
-    FrameworkDef(
-        "pytorch-lightning", ("pytorch_lightning", "lightning"), ("pytorch-lightning", "lightning")
-    ),
-    FrameworkDef("transformers", ("transformers",), ("transformers",)),
-    FrameworkDef("scikit-learn", ("sklearn",), ("scikit-learn",)),
-    FrameworkDef("xgboost", ("xgboost",), ("xgboost",)),
-    FrameworkDef("onnx", ("onnx", "onnxruntime"), ("onnx", "onnxruntime")),
+def _tables() -> dict[str, Any]:
+    raw = resources.files("forkvet.data").joinpath("frameworks.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+# The evidence tables live in forkvet/data/frameworks.json: which import and distribution
+# names mean a framework (in the order ties are broken), and the newest Python each framework
+# release has wheels for.
+_TABLES = _tables()
+FRAMEWORKS: tuple[FrameworkDef, ...] = tuple(
+    FrameworkDef(fw["name"], tuple(fw["modules"]), tuple(fw["dists"]))
+    for fw in _TABLES["frameworks"]
 )
 _LUA_REQUIRE = rx.compile(
     r"""require\s*\(?\s*['"](torch|nn|cutorch|cunn|cudnn|nngraph|optim|"""
@@ -166,73 +157,7 @@ def _may_hint(framework: str, text: str) -> bool:
 
 
 # Newest Python with wheels for each framework minor release.
-PYTHON_MAX: dict[str, dict[str, str]] = {
-    "pytorch": {
-        "0.1": "3.6",
-        "0.2": "3.6",
-        "0.3": "3.6",
-        "0.4": "3.7",
-        "1.0": "3.7",
-        "1.1": "3.7",
-        "1.2": "3.7",
-        "1.3": "3.7",
-        "1.4": "3.8",
-        "1.5": "3.8",
-        "1.6": "3.8",
-        "1.7": "3.8",
-        "1.8": "3.9",
-        "1.9": "3.9",
-        "1.10": "3.9",
-        "1.11": "3.10",
-        "1.12": "3.10",
-        "1.13": "3.10",
-        "2.0": "3.11",
-        "2.1": "3.11",
-        "2.2": "3.12",
-        "2.3": "3.12",
-        "2.4": "3.12",
-        "2.5": "3.13",
-    },
-    "tensorflow": {
-        "0.12": "3.5",
-        "1.0": "3.6",
-        "1.1": "3.6",
-        "1.2": "3.6",
-        "1.3": "3.6",
-        "1.4": "3.6",
-        "1.5": "3.6",
-        "1.6": "3.6",
-        "1.7": "3.6",
-        "1.8": "3.6",
-        "1.9": "3.6",
-        "1.10": "3.6",
-        "1.11": "3.6",
-        "1.12": "3.6",
-        "1.13": "3.7",
-        "1.14": "3.7",
-        "1.15": "3.7",
-        "2.0": "3.7",
-        "2.1": "3.7",
-        "2.2": "3.8",
-        "2.3": "3.8",
-        "2.4": "3.8",
-        "2.5": "3.9",
-        "2.6": "3.9",
-        "2.7": "3.9",
-        "2.8": "3.10",
-        "2.9": "3.10",
-        "2.10": "3.10",
-        "2.11": "3.10",
-        "2.12": "3.11",
-        "2.13": "3.11",
-        "2.14": "3.11",
-        "2.15": "3.11",
-        "2.16": "3.12",
-        "2.17": "3.12",
-        "2.18": "3.12",
-    },
-    "keras": {"1.2": "3.6", "2.0": "3.6", "2.2": "3.7", "2.3": "3.8", "2.4": "3.8"},
-}
+PYTHON_MAX: dict[str, dict[str, str]] = _TABLES["python_max"]
 
 
 def python_max(framework: str, spec: str | None) -> str | None:
@@ -399,138 +324,214 @@ def readme_versions(text: str) -> dict[str, tuple[str, int]]:
     return out
 
 
+@dataclass
+class _Evidence:
+    """What points to each framework (evidence lines, in the order found) and the files that
+    need it at load time (strong: module-level imports, Lua requires, MATLAB calls) or only
+    optionally or lazily (weak)."""
+
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    strong: dict[str, set[str]] = field(default_factory=dict)
+    weak: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, name: str, line: str, path: str | None = None, strong: bool = True) -> None:
+        self.lines.setdefault(name, []).append(line)
+        if path is not None:
+            (self.strong if strong else self.weak).setdefault(name, set()).add(path)
+
+
 def check(ctx: Context, declared: DeclaredSet) -> tuple[list[Framework], list[Finding]]:
-    evidence: dict[str, list[str]] = {}
-    # Files where the code needs the framework at load time (module-level imports, Lua
-    # requires, MATLAB calls), and files where it is only optional or lazy.
-    strong: dict[str, set[str]] = {}
-    weak: dict[str, set[str]] = {}
+    """Collect evidence (imports, files, declarations, README, API calls) → a version spec
+    per framework → roles → order → notices."""
+    ev = _Evidence()
+    _import_evidence(ctx, ev)
+    _file_evidence(ctx, ev)
+    declared_by_fw = _declared_specs(declared, ev)
+    _readme_specs(ctx, ev, declared_by_fw)
+    hints = _api_hints(ctx, ev)
+    frameworks: list[Framework] = []
+    findings: list[Finding] = []
+    for name, lines in ev.lines.items():
+        spec, conflict = _spec(name, lines, declared_by_fw.get(name, []), hints.get(name, []))
+        findings += conflict
+        frameworks.append(Framework(name, spec, _dedupe(lines)[:8], python_max(name, spec)))
+    _assign_roles(frameworks, ev.strong, ev.weak)
+    _helper_roles(ctx, frameworks, ev.strong)
+    _sort(frameworks)
+    if any(fw.name == "lua-torch" for fw in frameworks):
+        findings.append(_lua_torch_notice())
+    return frameworks, findings
+
+
+def _import_evidence(ctx: Context, ev: _Evidence) -> None:
+    """Python imports of a framework's modules (not the repository's own package of that name);
+    an optional, indented or vendored one is weak."""
     tops_to_fw = {m: fw.name for fw in FRAMEWORKS for m in fw.modules}
     lines_of: dict[str, list[str]] = {}
     for ref in ctx.py.imports:
         fw_name = tops_to_fw.get(ref.top)
-        if fw_name and ref.top not in ctx.py.local_packages:
-            evidence.setdefault(fw_name, []).append(f"{ref.path}:{ref.line}: import {ref.module}")
-            entry = ctx.snap.get(ref.path)
-            if (
-                ref.optional
-                or _nested(ctx, ref.path, ref.line, lines_of)
-                or (entry is not None and entry.vendored)
-            ):
-                weak.setdefault(fw_name, set()).add(ref.path)
-            else:
-                strong.setdefault(fw_name, set()).add(ref.path)
+        if not fw_name or ref.top in ctx.py.local_packages:
+            continue
+        entry = ctx.snap.get(ref.path)
+        weak = (
+            ref.optional
+            or _nested(ctx, ref.path, ref.line, lines_of)
+            or (entry is not None and entry.vendored)
+        )
+        ev.add(fw_name, f"{ref.path}:{ref.line}: import {ref.module}", ref.path, strong=not weak)
+
+
+def _file_evidence(ctx: Context, ev: _Evidence) -> None:
+    """Files that are not Python: Lua requires, Caffe definitions, MATLAB calls, Torch7 models,
+    a Caffe submodule."""
     for f in ctx.snap.files:
-        if f.suffix == ".lua":
-            text = ctx.snap.read_text(f.path) or ""
-            m = _LUA_REQUIRE.search(text)
-            if m:
-                line = text.count("\n", 0, m.start()) + 1
-                evidence.setdefault("lua-torch", []).append(
-                    f"{f.path}:{line}: require '{m.group(1)}'"
-                )
-                strong.setdefault("lua-torch", set()).add(f.path)
-        elif f.suffix in (".prototxt", ".caffemodel"):
-            # A network definition is data: Caffe is primary through code that runs it, or
-            # when nothing else runs the model (a repository of prototxt files), never
-            # because a Lua or PyTorch repository ships one to compare with or convert.
-            evidence.setdefault("caffe", []).append(f"{f.path}: Caffe model definition")
-            weak.setdefault("caffe", set()).add(f.path)
-        elif f.suffix == ".m" and not f.vendored:
-            text = ctx.snap.read_text(f.path) or ""
-            if _MATCONVNET.search(text):
-                evidence.setdefault("matconvnet", []).append(f"{f.path}: MatConvNet calls")
-                strong.setdefault("matconvnet", set()).add(f.path)
-            m = _MATCAFFE.search(text)
-            if m:
-                line = text.count("\n", 0, m.start()) + 1
-                evidence.setdefault("caffe", []).append(f"{f.path}:{line}: Caffe from MATLAB")
-                strong.setdefault("caffe", set()).add(f.path)
-        elif f.suffix == ".t7":
-            evidence.setdefault("lua-torch", []).append(f"{f.path}: Torch7 model file")
-            weak.setdefault("lua-torch", set()).add(f.path)
+        sign = _FILE_SIGNS.get(f.suffix)
+        if sign is not None:
+            sign(ctx, f, ev)
         elif f.name == ".gitmodules" and f.path.count("/") == 0:
-            text = ctx.snap.read_text(f.path) or ""
-            if rx.search(r"(?im)^[ \t]*(?:path|url)[ \t]*=[ \t]*\S*caffe\b", text):
-                evidence.setdefault("caffe", []).append(f"{f.path}: Caffe submodule")
-                strong.setdefault("caffe", set()).add(f.path)
-    definitions = {p for p in weak.get("caffe", set()) if p.endswith((".prototxt", ".caffemodel"))}
-    if definitions and not any(strong.values()):
-        strong.setdefault("caffe", set()).update(definitions)  # nothing else runs the model
+            _gitmodules(ctx, f, ev)
+    definitions = {
+        p for p in ev.weak.get("caffe", set()) if p.endswith((".prototxt", ".caffemodel"))
+    }
+    if definitions and not any(ev.strong.values()):
+        ev.strong.setdefault("caffe", set()).update(definitions)  # nothing else runs the model
+
+
+def _lua(ctx: Context, f: FileEntry, ev: _Evidence) -> None:
+    text = ctx.snap.read_text(f.path) or ""
+    m = _LUA_REQUIRE.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        ev.add("lua-torch", f"{f.path}:{line}: require '{m.group(1)}'", f.path)
+
+
+def _caffe_definition(ctx: Context, f: FileEntry, ev: _Evidence) -> None:
+    # A network definition is data: Caffe is primary through code that runs it, or when
+    # nothing else runs the model (a repository of prototxt files), never because a Lua or
+    # PyTorch repository ships one to compare with or convert.
+    ev.add("caffe", f"{f.path}: Caffe model definition", f.path, strong=False)
+
+
+def _matlab(ctx: Context, f: FileEntry, ev: _Evidence) -> None:
+    if f.vendored:
+        return
+    text = ctx.snap.read_text(f.path) or ""
+    if _MATCONVNET.search(text):
+        ev.add("matconvnet", f"{f.path}: MatConvNet calls", f.path)
+    m = _MATCAFFE.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        ev.add("caffe", f"{f.path}:{line}: Caffe from MATLAB", f.path)
+
+
+def _torch7(ctx: Context, f: FileEntry, ev: _Evidence) -> None:
+    ev.add("lua-torch", f"{f.path}: Torch7 model file", f.path, strong=False)
+
+
+def _gitmodules(ctx: Context, f: FileEntry, ev: _Evidence) -> None:
+    text = ctx.snap.read_text(f.path) or ""
+    if rx.search(r"(?im)^[ \t]*(?:path|url)[ \t]*=[ \t]*\S*caffe\b", text):
+        ev.add("caffe", f"{f.path}: Caffe submodule", f.path)
+
+
+# What a file of each suffix says about frameworks.
+_FILE_SIGNS: dict[str, Callable[[Context, FileEntry, _Evidence], None]] = {
+    ".lua": _lua,
+    ".prototxt": _caffe_definition,
+    ".caffemodel": _caffe_definition,
+    ".m": _matlab,
+    ".t7": _torch7,
+}
+
+
+def _declared_specs(declared: DeclaredSet, ev: _Evidence) -> dict[str, list[str]]:
+    """Each framework's declared version specs (requirements, setup.py, environment.yml)."""
     declared_by_fw: dict[str, list[str]] = {}
     for d in declared.items:
         for fw in FRAMEWORKS:
             if canonical(d.name) in fw.dists or d.name in fw.dists:
                 declared_by_fw.setdefault(fw.name, []).append(d.spec)
-                evidence.setdefault(fw.name, []).append(
-                    f"{d.path}{':' + str(d.line) if d.line else ''}: declared {d.raw or d.name}"
-                )
-    if ctx.snap.readme:
-        for name, (rspec, line) in readme_versions(ctx.readme).items():
-            if name in evidence and name not in declared_by_fw:
-                declared_by_fw[name] = [rspec]
-                evidence[name].append(f"{ctx.snap.readme.path}:{line}: README names {rspec}")
+                where = f"{d.path}{':' + str(d.line) if d.line else ''}"
+                ev.add(fw.name, f"{where}: declared {d.raw or d.name}")
+    return declared_by_fw
+
+
+def _readme_specs(ctx: Context, ev: _Evidence, declared_by_fw: dict[str, list[str]]) -> None:
+    """A version the README names, for a framework the code uses and nothing declares."""
+    if not ctx.snap.readme:
+        return
+    for name, (rspec, line) in readme_versions(ctx.readme).items():
+        if name in ev.lines and name not in declared_by_fw:
+            declared_by_fw[name] = [rspec]
+            ev.add(name, f"{ctx.snap.readme.path}:{line}: README names {rspec}")
+
+
+def _api_hints(ctx: Context, ev: _Evidence) -> dict[str, list[str]]:
+    """Version specs implied by the APIs the code calls (API_HINTS), once each."""
     hints: dict[str, list[str]] = {}
     for pf in ctx.py.files:
         if pf.copy_of:
             continue
         for hint_fw, hint, hint_spec, why in API_HINTS:
-            if hint_fw not in evidence or not _may_hint(hint_fw, pf.text):
+            if hint_fw not in ev.lines or not _may_hint(hint_fw, pf.text):
                 continue
             m = hint.search(pf.text)
             if m and hint_spec not in hints.get(hint_fw, []):
                 line = pf.text.count("\n", 0, m.start()) + 1
                 hints.setdefault(hint_fw, []).append(hint_spec)
-                evidence[hint_fw].append(f"{pf.path}:{line}: {why}")
-    frameworks: list[Framework] = []
-    findings: list[Finding] = []
-    for name, ev in evidence.items():
-        declared_specs = [s for s in declared_by_fw.get(name, []) if s and "://" not in s]
-        hint_specs = hints.get(name, [])
-        # tf.compat.v1 code runs on 2.x: it overrides the "<2" implied by 1.x calls.
-        if (
-            name == "tensorflow"
-            and ">=1.13" in hint_specs
-            and "<2" in hint_specs
-            and not any("contrib" in e for e in ev)
-        ):
-            hint_specs = [s for s in hint_specs if s != "<2"]
-        spec: str | None = _merge_specs(declared_specs + hint_specs)
-        if spec:
-            try:
-                SpecifierSet(spec)
-            except InvalidSpecifier:
-                spec = _merge_specs(declared_specs) or None
-        if spec and _unsatisfiable(name, spec):
-            findings.append(
-                Finding(
-                    CHECK,
-                    "warning",
-                    f"Conflicting {name} versions",
-                    f"The declared versions and the APIs the code uses disagree ({spec}); the "
-                    f"declared pin is kept.",
-                )
-            )
-            spec = _merge_specs(declared_specs)
-        frameworks.append(Framework(name, spec, _dedupe(ev)[:8], python_max(name, spec)))
-    _assign_roles(frameworks, strong, weak)
-    _helper_roles(ctx, frameworks, strong)
+                ev.add(hint_fw, f"{pf.path}:{line}: {why}")
+    return hints
+
+
+def _spec(
+    name: str, lines: list[str], declared: list[str], hint_specs: list[str]
+) -> tuple[str | None, list[Finding]]:
+    """The declared pins merged with the API hints; the declared pin alone where they
+    disagree (a warning) or the merge is not a valid specifier."""
+    declared_specs = [s for s in declared if s and "://" not in s]
+    # tf.compat.v1 code runs on 2.x: it overrides the "<2" implied by 1.x calls.
+    if (
+        name == "tensorflow"
+        and ">=1.13" in hint_specs
+        and "<2" in hint_specs
+        and not any("contrib" in e for e in lines)
+    ):
+        hint_specs = [s for s in hint_specs if s != "<2"]
+    spec: str | None = _merge_specs(declared_specs + hint_specs)
+    if spec:
+        try:
+            SpecifierSet(spec)
+        except InvalidSpecifier:
+            spec = _merge_specs(declared_specs) or None
+    if not (spec and _unsatisfiable(name, spec)):
+        return spec, []
+    conflict = Finding(
+        CHECK,
+        "warning",
+        f"Conflicting {name} versions",
+        f"The declared versions and the APIs the code uses disagree ({spec}); the "
+        f"declared pin is kept.",
+    )
+    return _merge_specs(declared_specs), [conflict]
+
+
+def _sort(frameworks: list[Framework]) -> None:
+    """Primary first, then by weight of evidence, then in FRAMEWORKS' order."""
     order = {fw.name: i for i, fw in enumerate(FRAMEWORKS)}
     rank = {"primary": 0, "optional": 1, "library": 2}
     frameworks.sort(
         key=lambda fw: (rank.get(fw.role, 3), -len(fw.evidence), order.get(fw.name, 99), fw.name)
     )
-    if any(fw.name == "lua-torch" for fw in frameworks):
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Lua Torch (Torch7)",
-                "Torch7 is unmaintained since 2017 and needs LuaJIT and CUDA <= 10; consider a "
-                "PyTorch port of this model.",
-            )
-        )
-    return frameworks, findings
+
+
+def _lua_torch_notice() -> Finding:
+    return Finding(
+        CHECK,
+        "notice",
+        "Lua Torch (Torch7)",
+        "Torch7 is unmaintained since 2017 and needs LuaJIT and CUDA <= 10; consider a "
+        "PyTorch port of this model.",
+    )
 
 
 # The TensorFlow a JAX codebase imports for tf.data, TFDS and TFRecords: the input pipeline

@@ -70,22 +70,18 @@ def _undefined_names(ctx: Context) -> list[str]:
     return [u for f in ctx.py.files for u in f.facts.get("undefined", [])]
 
 
+_TEST_FILE = r"(?:^|/)(?:test_[^/]*\.py|[^/]*_test\.py|tests?/[^/]+\.py)$"
+
+
 def check(
     ctx: Context, python: PythonInfo, deps: Dependencies, ep: EntryPoints, weights: list[Weight]
 ) -> tuple[dict[str, Any], Checklist, list[Finding]]:
-    findings: list[Finding] = []
+    """Code health (syntax errors and undefined names in Python 3 code, tests, README) and the
+    ML Code Completeness Checklist."""
     py3 = python.majors != [2]
-    syntax = [
-        f"{f.path}:{f.syntax_error[1]}: {f.syntax_error[0]}"
-        for f in ctx.py.files
-        if f.syntax_error and py3
-    ]
+    syntax = _syntax_errors(ctx) if py3 else []
     undefined = _undefined_names(ctx) if py3 else []
-    test_files = [
-        f.path
-        for f in ctx.snap.files
-        if rx.search(r"(?:^|/)(?:test_[^/]*\.py|[^/]*_test\.py|tests?/[^/]+\.py)$", f.path)
-    ]
+    test_files = [f.path for f in ctx.snap.files if rx.search(_TEST_FILE, f.path)]
     health: dict[str, Any] = {
         "readme": ctx.snap.readme.path if ctx.snap.readme else None,
         "tests": len(test_files),
@@ -95,23 +91,43 @@ def check(
         "undefined_names_checked": sum("undefined" in f.facts for f in ctx.py.files),
         "examples": (syntax + undefined)[:10],
     }
+    findings: list[Finding] = []
     if not ctx.snap.readme:
         findings.append(Finding(CHECK, "warning", "No README", "The repository has no README."))
-    if undefined:
-        path, line, _ = undefined[0].split(":", 2)
-        findings.append(
-            Finding(
-                CHECK,
-                "warning",
-                "Undefined names",
-                f"{len(undefined)} undefined name(s) (pyflakes): these lines fail when they run. "
-                f"First: {undefined[0]}",
-                path=path,
-                line=int(line),
-            )
+    findings += _undefined_finding(undefined)
+    items = _checklist(ctx.readme, deps, ep, weights)
+    return health, Checklist(sum(i.present for i in items), items), findings
+
+
+def _syntax_errors(ctx: Context) -> list[str]:
+    return [
+        f"{f.path}:{f.syntax_error[1]}: {f.syntax_error[0]}" for f in ctx.py.files if f.syntax_error
+    ]
+
+
+def _undefined_finding(undefined: list[str]) -> list[Finding]:
+    if not undefined:
+        return []
+    path, line, _ = undefined[0].split(":", 2)
+    return [
+        Finding(
+            CHECK,
+            "warning",
+            "Undefined names",
+            f"{len(undefined)} undefined name(s) (pyflakes): these lines fail when they run. "
+            f"First: {undefined[0]}",
+            path=path,
+            line=int(line),
         )
-    readme = ctx.readme
-    items = [
+    ]
+
+
+def _checklist(
+    readme: str, deps: Dependencies, ep: EntryPoints, weights: list[Weight]
+) -> list[ChecklistItem]:
+    """Papers with Code's ML Code Completeness Checklist, one item each."""
+    results = has_results(readme) and bool(ep.commands)
+    return [
         ChecklistItem(
             "dependencies",
             bool(deps.files),
@@ -130,11 +146,9 @@ def check(
         ),
         ChecklistItem(
             "results",
-            has_results(readme) and bool(ep.commands),
+            results,
             "README has results and commands"
-            if has_results(readme) and ep.commands
+            if results
             else "no results table with reproduction commands",
         ),
     ]
-    checklist = Checklist(sum(i.present for i in items), items)
-    return health, checklist, findings

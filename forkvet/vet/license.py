@@ -685,7 +685,26 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
 
 
 def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
+    """Collect every license statement (files, package metadata, README, CITATION.cff, patent
+    grants, model terms) → decide the governing one → data set terms → the user's policy."""
     findings: list[Finding] = []
+    found, texts = _license_file_statements(ctx)
+    found += _metadata_statements(ctx)
+    found += _readme_statements(ctx, found)
+    found += _citation_statements(ctx)
+    found += _patent_grants(ctx)
+    found += _model_restrictions(ctx)
+    for item in found:
+        item.match.role = _REPORT_ROLE[item.role]
+    info = _decide(ctx, found, texts, findings)
+    findings += _data_set_terms(ctx)
+    findings += _policy(ctx, info)
+    return info, findings
+
+
+def _license_file_statements(ctx: Context) -> tuple[list[_Found], dict[str, str]]:
+    """What each license file grants (or the license it points to by URL), most likely the
+    main license first; and the files' texts."""
     found: list[_Found] = []
     texts: dict[str, str] = {}
     for path in _matched_license_files(ctx, findings):
@@ -703,6 +722,12 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
         for m, terms, kind in classify_text(text, path, "file"):
             item_role = "third-party" if kind == "notice" else role
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
+    return found, texts
+
+
+def _metadata_statements(ctx: Context) -> list[_Found]:
+    """setup(license=...), pyproject license and license classifiers."""
+    found: list[_Found] = []
     for meta in ctx.packages:
         names = [meta.license] if meta.license else []
         names += [cm.group(1) for c in meta.classifiers if (cm := _CLASSIFIER.match(c))]
@@ -713,25 +738,44 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
                 ]
             else:
                 items = _named(name, meta.path, "metadata", 0.8)
-            for m, terms in items:
-                found.append(_Found(m, terms, terms.obligations, "metadata"))
-    if ctx.snap.readme:
-        items = readme_licenses(ctx.snap.readme.path, ctx.readme)
-        named = any(m.spdx != README_TERMS for m, _ in items)
-        if any(f.kind == "grant" for f in found):
-            # Beside a license file, "contact us for commercial use" is an offer, not a term.
-            items = [(m, t) for m, t in items if m.name != _CONTACT_ONLY]
-        for m, terms in items:
-            # Restrictive sentences are the README's license only when it names none.
-            kind = "extra" if m.spdx == README_TERMS and named else "grant"
-            found.append(_Found(m, terms, terms.obligations, "readme", kind))
+            found += [_Found(m, terms, terms.obligations, "metadata") for m, terms in items]
+    return found
+
+
+def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
+    """The README's license statements and restrictive sentences."""
+    if not ctx.snap.readme:
+        return []
+    items = readme_licenses(ctx.snap.readme.path, ctx.readme)
+    named = any(m.spdx != README_TERMS for m, _ in items)
+    if any(f.kind == "grant" for f in found):
+        # Beside a license file, "contact us for commercial use" is an offer, not a term.
+        items = [(m, t) for m, t in items if m.name != _CONTACT_ONLY]
+    out: list[_Found] = []
+    for m, terms in items:
+        # Restrictive sentences are the README's license only when it names none.
+        kind = "extra" if m.spdx == README_TERMS and named else "grant"
+        out.append(_Found(m, terms, terms.obligations, "readme", kind))
+    return out
+
+
+def _citation_statements(ctx: Context) -> list[_Found]:
+    """`license:` in a CITATION.cff."""
+    found: list[_Found] = []
     for f in ctx.snap.files:
-        if f.name == "CITATION.cff":
-            text = ctx.snap.read_text(f.path) or ""
-            cm = rx.search(r"^license:\s*['\"]?([\w.+-]+)", text, rx.M)
-            if cm:
-                for m, terms in _named(cm.group(1), f.path, "metadata", 0.8):
-                    found.append(_Found(m, terms, terms.obligations, "metadata"))
+        if f.name != "CITATION.cff":
+            continue
+        text = ctx.snap.read_text(f.path) or ""
+        cm = rx.search(r"^license:\s*['\"]?([\w.+-]+)", text, rx.M)
+        if cm:
+            for m, terms in _named(cm.group(1), f.path, "metadata", 0.8):
+                found.append(_Found(m, terms, terms.obligations, "metadata"))
+    return found
+
+
+def _patent_grants(ctx: Context) -> list[_Found]:
+    """A PATENTS file at the top: an additional grant beside the license."""
+    found: list[_Found] = []
     patents = [f.path for f in ctx.snap.files if len(f.parts) == 1 and _PATENTS_NAME.match(f.name)]
     for path in patents:
         terms = Terms("permissive", True, (PATENTS_NOTE,))
@@ -739,52 +783,100 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
             "LicenseRef-PATENTS", "Additional patent grant (PATENTS)", terms, path, 0.9, "file"
         )
         found.append(_Found(m, terms, terms.obligations, "patents", "extra"))
-    found += _model_restrictions(ctx)
-    for item in found:
-        item.match.role = _REPORT_ROLE[item.role]
-    info = _decide(ctx, found, texts, findings)
+    return found
+
+
+def _data_set_terms(ctx: Context) -> list[Finding]:
     data_terms = modelterms.dataset_terms(ctx)
-    if data_terms:
-        # A data set's terms bind whoever downloads it; they do not decide the code's answer.
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Data set terms",
-                f"The README puts data under research-only terms: {data_terms[0]!r}; check "
-                f"them before using the data commercially (the code's license is separate).",
-                ctx.snap.readme.path if ctx.snap.readme else None,
-            )
+    if not data_terms:
+        return []
+    # A data set's terms bind whoever downloads it; they do not decide the code's answer.
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Data set terms",
+            f"The README puts data under research-only terms: {data_terms[0]!r}; check "
+            f"them before using the data commercially (the code's license is separate).",
+            ctx.snap.readme.path if ctx.snap.readme else None,
         )
-    findings += _policy(ctx, info)
-    return info, findings
+    ]
+
+
+# Why the governing license governs, by the role of the evidence it came from.
+_GOVERNS_BECAUSE = {
+    "code": "license file {path}",
+    "metadata": "package metadata in {path}",
+    "readme": "statement in {path} (no license file)",
+    "other": "license file {path}",
+}
+# Categories that limit what a company may do with the code: said as a finding.
+_LIMITING = (
+    "non-commercial",
+    "no-permission",
+    "custom-restricted",
+    "network-copyleft",
+    "strong-copyleft",
+)
 
 
 def _decide(
     ctx: Context, found: list[_Found], texts: dict[str, str], findings: list[Finding]
 ) -> LicenseInfo:
-    info = LicenseInfo(all=[f.match for f in found])
+    """The governing grants (license files before metadata before README before the weights'
+    license) → one license or an AND/OR of several → obligations → what else restricts it."""
     grants = [f for f in found if f.kind == "grant"]
-    role = next(
-        (r for r in ("code", "metadata", "readme", "other") if any(f.role == r for f in grants)), ""
-    )
+    role = _governing_role(grants)
     if not role:
-        info.obligations = list(NO_LICENSE.obligations)
-        info.governs_reason = "no license file, metadata or README statement"
-        restrictive = [f for f in found if f.terms.commercial_use is False]
-        if restrictive:
-            info.governs_reason += f"; {restrictive[0].match.name} in {restrictive[0].match.path}"
-        findings.append(
-            Finding(
-                CHECK,
-                "warning",
-                "No license",
-                "No license found: the code is all rights reserved. You may not use, copy or "
-                "modify it without the authors' permission; ask them to add a license.",
-            )
-        )
-        return info
-    governing = [f for f in grants if f.role == role]
+        findings.append(_no_license_finding())
+        return _no_license(found)
+    distinct = _distinct([f for f in grants if f.role == role])
+    primary = distinct[0]
+    info = LicenseInfo(all=[f.match for f in found])
+    reason = _GOVERNS_BECAUSE[role].format(path=primary.match.path)
+    choice = len(distinct) > 1 and _offers_choice(ctx, distinct, texts)
+    if len(distinct) > 1:
+        reason += _combine(info, distinct, choice)
+    else:
+        reason += _single(ctx, info, primary, texts.get(primary.match.path, ""))
+    info.confidence = round(min(d.match.confidence for d in distinct), 2)
+    info.files = sorted({f.match.path for f in found if f.match.source == "file"})
+    info.obligations, patents = _obligations(found, distinct)
+    info.governs_reason = reason + patents
+    _restrictions_elsewhere(found, distinct if choice else [primary], info, findings)
+    findings += _other_licenses(found, primary, role)
+    findings += _category_findings(info, primary)
+    return info
+
+
+def _governing_role(grants: list[_Found]) -> str:
+    """The strongest kind of evidence that grants anything ("" when none does)."""
+    roles = ("code", "metadata", "readme", "other")
+    return next((r for r in roles if any(f.role == r for f in grants)), "")
+
+
+def _no_license(found: list[_Found]) -> LicenseInfo:
+    info = LicenseInfo(all=[f.match for f in found])
+    info.obligations = list(NO_LICENSE.obligations)
+    info.governs_reason = "no license file, metadata or README statement"
+    restrictive = [f for f in found if f.terms.commercial_use is False]
+    if restrictive:
+        info.governs_reason += f"; {restrictive[0].match.name} in {restrictive[0].match.path}"
+    return info
+
+
+def _no_license_finding() -> Finding:
+    return Finding(
+        CHECK,
+        "warning",
+        "No license",
+        "No license found: the code is all rights reserved. You may not use, copy or "
+        "modify it without the authors' permission; ask them to add a license.",
+    )
+
+
+def _distinct(governing: list[_Found]) -> list[_Found]:
+    """One entry per license, in the order found, each with its strongest evidence."""
     # The same license named twice (a LICENSE that says "GPLv3, see COPYING" and COPYING
     # holding the GPL text) is one license: keep the strongest evidence.
     distinct: list[_Found] = []
@@ -796,81 +888,76 @@ def _decide(
     # (COPYING + COPYING.LESSER): the GPL file is part of the LGPL, not a second license.
     if any((d.match.spdx or "").startswith("LGPL-3.0") for d in distinct):
         distinct = [d for d in distinct if not (d.match.spdx or "").startswith("GPL-3.0")]
-    primary = distinct[0]
-    reason = {
-        "code": f"license file {primary.match.path}",
-        "metadata": f"package metadata in {primary.match.path}",
-        "readme": f"statement in {primary.match.path} (no license file)",
-        "other": f"license file {primary.match.path}",
-    }[role]
-    text = texts.get(primary.match.path, "")
-    choice = False
-    if len(distinct) > 1:
-        ids = [_expr_id(d) for d in distinct]
-        choice = _offers_choice(ctx, distinct, texts)
-        op = " OR " if choice else " AND "
-        spdx = op.join(ids)
-        chosen = (
-            _most_permissive([d.terms for d in distinct])
-            if choice
-            else _most_restrictive([d.terms for d in distinct])
-        )
-        info.name = op.join(d.match.name for d in distinct)
-        info.category = chosen.category
-        info.commercial_use = chosen.commercial_use
-        reason += "; " + (
-            "the licenses offer a choice: you may pick one"
-            if choice
-            else "several licenses apply to the code: the strictest terms apply"
-        )
-    else:
-        spdx = _expr_id(primary)
-        spdx, why = _gpl_variant(ctx, spdx, text)
-        if why:
-            reason += f"; {why}"
-        info.name = primary.match.name
-        info.category = primary.terms.category
-        info.commercial_use = primary.terms.commercial_use
-        if spdx != primary.match.spdx:
-            info.name = licensedb.spdx_name(spdx) or info.name
+    return distinct
+
+
+def _combine(info: LicenseInfo, distinct: list[_Found], choice: bool) -> str:
+    """Several licenses: OR (the most permissive decides) or AND (the strictest does).
+    Returns what to add to the reason."""
+    op = " OR " if choice else " AND "
+    terms = [d.terms for d in distinct]
+    chosen = _most_permissive(terms) if choice else _most_restrictive(terms)
+    info.spdx = op.join(_expr_id(d) for d in distinct)
+    info.name = op.join(d.match.name for d in distinct)
+    info.category = chosen.category
+    info.commercial_use = chosen.commercial_use
+    return "; " + (
+        "the licenses offer a choice: you may pick one"
+        if choice
+        else "several licenses apply to the code: the strictest terms apply"
+    )
+
+
+def _single(ctx: Context, info: LicenseInfo, primary: _Found, text: str) -> str:
+    """One license, with its GPL variant (-only / -or-later) read from the text. Returns what
+    to add to the reason."""
+    spdx, why = _gpl_variant(ctx, _expr_id(primary), text)
     info.spdx = spdx
-    info.confidence = round(min(d.match.confidence for d in distinct), 2)
-    info.files = sorted({f.match.path for f in found if f.match.source == "file"})
+    info.name = primary.match.name
+    info.category = primary.terms.category
+    info.commercial_use = primary.terms.commercial_use
+    if spdx != primary.match.spdx:
+        info.name = licensedb.spdx_name(spdx) or info.name
+    return f"; {why}" if why else ""
+
+
+def _obligations(found: list[_Found], distinct: list[_Found]) -> tuple[list[str], str]:
+    """The governing licenses' obligations (each once), then a patent grant's; and what the
+    patent grants add to the reason."""
     obligations: list[str] = []
     for d in distinct:
         obligations += [o for o in d.obligations if o not in obligations]
+    reason = ""
     for f in found:
         if f.role == "patents":
             obligations.append(PATENTS_NOTE)
             reason += f"; {f.match.path} adds a patent grant"
-    info.obligations = obligations
-    info.governs_reason = reason
-    _restrictions_elsewhere(found, distinct if choice else [primary], info, findings)
-    for f in found:
-        if (
-            f.role == "other"
-            and f.kind == "grant"
-            and f.match.spdx != primary.match.spdx
-            and (role != "other")
-        ):
-            findings.append(
-                Finding(
-                    CHECK,
-                    "notice",
-                    "Other license in the repository",
-                    f"{f.match.path} is under {f.match.name} ({f.match.category}); it covers that "
-                    f"part (weights or data), not the main code.",
-                    path=f.match.path,
-                )
-            )
-    if info.category in (
-        "non-commercial",
-        "no-permission",
-        "custom-restricted",
-        "network-copyleft",
-        "strong-copyleft",
-    ):
-        findings.append(
+    return obligations, reason
+
+
+def _other_licenses(found: list[_Found], primary: _Found, role: str) -> list[Finding]:
+    """A license of the weights or data beside the code's: said, not deciding."""
+    if role == "other":
+        return []
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Other license in the repository",
+            f"{f.match.path} is under {f.match.name} ({f.match.category}); it covers that "
+            f"part (weights or data), not the main code.",
+            path=f.match.path,
+        )
+        for f in found
+        if f.role == "other" and f.kind == "grant" and f.match.spdx != primary.match.spdx
+    ]
+
+
+def _category_findings(info: LicenseInfo, primary: _Found) -> list[Finding]:
+    """A limiting category, and a text forkvet could only classify by its clauses."""
+    out: list[Finding] = []
+    if info.category in _LIMITING:
+        out.append(
             Finding(
                 CHECK,
                 "warning" if info.commercial_use is not True else "notice",
@@ -880,7 +967,7 @@ def _decide(
             )
         )
     if primary.match.name.startswith("Custom license") and primary.match.confidence <= 0.5:
-        findings.append(
+        out.append(
             Finding(
                 CHECK,
                 "warning",
@@ -890,7 +977,7 @@ def _decide(
                 path=primary.match.path,
             )
         )
-    return info
+    return out
 
 
 def _expr_id(f: _Found) -> str:

@@ -113,6 +113,10 @@ def known_ids() -> set[str]:
     return {e.spdx for e in _entries()}
 
 
+# A candidate template's score, the match it makes, and the text bigrams it explains.
+_Ranked = list[tuple[float, TextMatch, set[int]]]
+
+
 def match_text(text: str) -> list[TextMatch]:
     """All licenses found in text, best first; empty when nothing reaches the cut-off.
 
@@ -125,7 +129,20 @@ def match_text(text: str) -> list[TextMatch]:
     tokens = normalize_tokens(text)
     if len(tokens) < 8:
         return []
-    words = set(tokens)
+    shortlist = _shortlist(set(tokens))
+    full, partial = _compare(shortlist, bigrams(tokens))
+    ranked = [(m, inter) for _, m, inter in sorted(full, key=lambda x: -x[0])] or [
+        (m, inter) for _, m, inter in sorted(partial, key=lambda x: -x[0])[:1]
+    ]
+    accepted = _explaining(ranked)
+    if len(accepted) > 1:
+        accepted = _in_text_order(accepted, tokens)
+    return accepted
+
+
+def _shortlist(words: set[str]) -> list[_Entry]:
+    """Templates sharing enough words with the text, most shared first (word containment
+    bounds bigram containment from above, roughly: a cheap prune)."""
     db, postings = _db(), _words()["words"]
     shared: Counter[int] = Counter()
     for w in words:
@@ -135,15 +152,18 @@ def match_text(text: str) -> list[TextMatch]:
         e = db[i]
         if e is None:
             continue
-        # Word containment is an upper bound-ish of bigram containment: prune on it.
         wc = common / e.n_words
         if wc >= ACCEPT - 0.05 or (wc >= PARTIAL - 0.05 and common / len(words) >= INSIDE - 0.05):
             scored.append((wc, e))
     scored.sort(key=lambda x: -x[0])
-    cand_bigrams = bigrams(tokens)
-    full: list[tuple[float, TextMatch, set[int]]] = []
-    partial: list[tuple[float, TextMatch, set[int]]] = []
-    for _, e in scored[: SHORTLIST * 4]:
+    return [e for _, e in scored[: SHORTLIST * 4]]
+
+
+def _compare(shortlist: list[_Entry], cand_bigrams: set[int]) -> tuple[_Ranked, _Ranked]:
+    """(full matches, partial matches) by bigram containment, each with its rank score."""
+    full: _Ranked = []
+    partial: _Ranked = []
+    for e in shortlist:
         inter = e.bigrams & cand_bigrams
         containment = len(inter) / max(1, len(e.bigrams))
         inside = len(inter) / max(1, len(cand_bigrams))
@@ -162,30 +182,35 @@ def match_text(text: str) -> list[TextMatch]:
             conf = round(min(ACCEPT - 0.05, 0.6 + 0.3 * containment), 4)
             m = TextMatch(e.spdx, e.name, conf, round(dice, 4), e.osi)
             partial.append((inside + containment, m, inter))
-    ranked = [(m, inter) for _, m, inter in sorted(full, key=lambda x: -x[0])] or [
-        (m, inter) for _, m, inter in sorted(partial, key=lambda x: -x[0])[:1]
-    ]
+    return full, partial
+
+
+def _explaining(ranked: list[tuple[TextMatch, set[int]]]) -> list[TextMatch]:
+    """The best match, then each further one that explains mostly text the earlier did not."""
     accepted: list[TextMatch] = []
     explained: set[int] = set()
     for m, inter in ranked:
         new = len(inter - explained) / max(1, len(inter))
-        # A second license must explain mostly words the first one did not.
         if accepted and new < 0.5:
             continue
         accepted.append(m)
         explained |= inter
-    if len(accepted) > 1:
-        ordered = [hash(p) for p in pairwise(tokens)]
-        by_id = {e.spdx: e for e in _entries()}
-        accepted = [
-            TextMatch(
-                m.spdx, m.name, m.containment, m.dice, m.osi, _start(ordered, by_id[m.spdx].bigrams)
-            )
-            for m in accepted
-        ]
-        # The text that comes first is the document's own license; later ones are appended.
-        accepted.sort(key=lambda m: m.position)
     return accepted
+
+
+def _in_text_order(accepted: list[TextMatch], tokens: list[str]) -> list[TextMatch]:
+    """Several licenses: each with where it starts, the text's first one first (the
+    document's own license; later ones are appended)."""
+    ordered = [hash(p) for p in pairwise(tokens)]
+    by_id = {e.spdx: e for e in _entries()}
+    located = [
+        TextMatch(
+            m.spdx, m.name, m.containment, m.dice, m.osi, _start(ordered, by_id[m.spdx].bigrams)
+        )
+        for m in accepted
+    ]
+    located.sort(key=lambda m: m.position)
+    return located
 
 
 def template_bigrams(spdx: str) -> set[int]:

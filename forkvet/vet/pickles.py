@@ -28,7 +28,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
@@ -432,6 +432,50 @@ class _Machine:
                 value = None  # not kept (memory): unknown if ever imported
         self.memo[key] = value
 
+    def plain(self, op: _Op) -> None:
+        """Most opcodes: pop (to the mark, then op.pops items), push one unknown object."""
+        stack = self.stack
+        marks = self.marks
+        if op.mark:
+            if not marks:
+                raise _Bad("no MARK to pop to")
+            del stack[marks.pop() :]
+        n = op.pops
+        if n:
+            if len(stack) < n:
+                raise _Bad("stack underflow")
+            del stack[-n:]
+            while marks and marks[-1] > len(stack):
+                marks[-1] = len(stack)
+        if op.pushes:
+            stack.append(None)
+
+    def apply(self, op: _Op, value: object, persistent: bool) -> bool:
+        """Apply any other opcode; True at STOP (the pickle is complete)."""
+        act = op.action
+        if act == _A_VALUE:  # strings and ints: kept for imports (and legacy counts)
+            self.push_value(value)
+            if isinstance(value, int) and len(self.ints) < 2:
+                self.ints.append(value)
+        elif act == _A_PROTO:
+            if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
+                raise _Bad("unknown protocol")
+        elif act == _A_PERSID:
+            if not persistent:
+                raise _Bad("no persistent_load")
+            if op.pops:
+                self.pop(op.pops)
+            self.stack.append(None)
+        elif act == _A_STOP:
+            self.pop(1)
+            self.info.complete = True
+            if len(self.ints) == 1 and self.info.ops <= 3:
+                self.info.int_value = self.ints[0]
+            return True
+        else:
+            self.slow(op, value)
+        return False
+
     def slow(self, op: _Op, value: object) -> None:
         """Apply an opcode that is not a plain pop-and-push."""
         act = op.action
@@ -484,19 +528,14 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
     """
     info = info if info is not None else PickleInfo()
     machine = _Machine(info)
-    stack = machine.stack
-    marks = machine.marks
     start = s.offset
     read = s.read
     ops_table = _OPS
     while True:
         code = read(1)
-        if not code:
-            info.error = "truncated" if info.ops else "empty"
-            return info
-        op = ops_table.get(code[0])
+        op = ops_table.get(code[0]) if code else None
         if op is None:
-            info.error = f"not an opcode at byte {s.offset - start - 1}"
+            info.error = _why_not(code, info, s.offset - start - 1)
             return info
         info.ops += 1
         budget.ops += 1
@@ -506,47 +545,22 @@ def walk(s: Stream, budget: Budget, info: PickleInfo | None = None) -> PickleInf
             budget.tick()
         try:
             value = _read_arg(s, op.name, op.kind, info) if op.kind else None
-            act = op.action
-            if act == _A_PLAIN:  # most opcodes: pop (to the mark), push one unknown object
-                if op.mark:
-                    if not marks:
-                        raise _Bad("no MARK to pop to")
-                    del stack[marks.pop() :]
-                n = op.pops
-                if n:
-                    if len(stack) < n:
-                        raise _Bad("stack underflow")
-                    del stack[-n:]
-                    while marks and marks[-1] > len(stack):
-                        marks[-1] = len(stack)
-                if op.pushes:
-                    stack.append(None)
-            elif act == _A_VALUE:  # strings and ints: kept for imports (and legacy counts)
-                machine.push_value(value)
-                if isinstance(value, int) and len(machine.ints) < 2:
-                    machine.ints.append(value)
-            elif act == _A_PROTO:
-                if not isinstance(value, int) or value > pickle.HIGHEST_PROTOCOL + 1:
-                    raise _Bad("unknown protocol")
-            elif act == _A_PERSID:
-                if not s.persistent:
-                    raise _Bad("no persistent_load")
-                if op.pops:
-                    machine.pop(op.pops)
-                stack.append(None)
-            elif act == _A_STOP:
-                machine.pop(1)
-                info.complete = True
-                if len(machine.ints) == 1 and info.ops <= 3:
-                    info.int_value = machine.ints[0]
-                return info
-            else:
-                machine.slow(op, value)
+            if op.action == _A_PLAIN:  # most opcodes: pop (to the mark), push one unknown
+                machine.plain(op)
+            elif machine.apply(op, value, s.persistent):
+                return info  # STOP
             if op.acts:
                 info.acted = True
         except _Bad as exc:
             info.error = f"{op.name}: {exc}"
             return info
+
+
+def _why_not(code: bytes, info: PickleInfo, at: int) -> str:
+    """Why the walk stopped before an opcode: the stream ended, or this byte is none."""
+    if not code:
+        return "truncated" if info.ops else "empty"
+    return f"not an opcode at byte {at}"
 
 
 def _line(s: Stream, info: PickleInfo) -> bytes | None:
@@ -568,7 +582,10 @@ def c_int(raw: bytes, base: int = 0) -> int | None:
         if m and m.end() == len(text):
             digits = m.group(2)
             radix = 16 if digits[:2].lower() == b"0x" else 8 if digits[:1] == b"0" else 10
-            return int(m.group(1) + (digits[2:] if radix == 16 else digits), radix)
+            try:
+                return int(m.group(1) + (digits[2:] if radix == 16 else digits), radix)
+            except ValueError:  # past int()'s digit limit: pickle.load fails on it too
+                return None
     try:
         return int(text.decode("latin-1").strip(), base)
     except ValueError:
@@ -581,60 +598,100 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
     if kind == 0:
         return None
     if kind == _LINE2:  # GLOBAL / INST: "module\nname\n"
-        mod, attr = _line(s, info), _line(s, info)
-        try:
-            module = UNKNOWN if mod is None else mod.decode("utf-8")
-            qualname = UNKNOWN if attr is None else attr.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _Bad("module or name not UTF-8") from None
-        # Kept whatever it spells: find_class hands the module to __import__, which finds a
-        # repository file `1evil.py` or `my-mod.py` as well as any other (and runs it).
-        # Only an identifier path can be on the safe list, so any other name is an error.
-        return (module, qualname)
+        return _global_arg(s, info)
     if kind == _LINE:
         raw = _line(s, info)
         if raw is None:
             return None  # unknown (a PUT to an unknown key makes the whole memo unknown)
-        if name in ("INT", "LONG"):
-            text = raw
-            if name == "LONG" and text.rstrip(b"\r").endswith(b"L"):
-                text = text.rstrip(b"\r")[:-1]
-            value = c_int(text)
-            if value is None and not _BIG_NUMBER.fullmatch(text.split(b"\0", 1)[0]):
-                raise _Bad("not a number")
-            return value
-        if name in ("GET", "PUT"):
-            value = c_int(raw, 10)
-            if value is None and not _BIG_NUMBER.fullmatch(raw.split(b"\0", 1)[0]):
-                raise _Bad("not a memo key")
-            if value is not None and value < 0:
-                raise _Bad("negative memo key")
-            return value  # None: too long to read here (a PUT then makes the memo unknown)
-        if name == "FLOAT":
-            try:
-                float(raw.split(b"\0", 1)[0].decode("latin-1").strip())
-            except ValueError:
-                raise _Bad("not a number") from None
-            return None
-        if name == "STRING":
-            text = raw.rstrip(_C_SPACE)  # lenient: more than pickle.load accepts
-            if len(text) < 2 or text[:1] != text[-1:] or text[:1] not in (b"'", b'"'):
-                raise _Bad("unquoted string")
-            return _short(_unescape(text[1:-1], "escape"))
-        if name == "UNICODE":
-            return _short(_unescape(raw, "raw-unicode-escape"))
-        return None
+        parse = _LINE_ARGS.get(name)
+        return parse(raw) if parse is not None else None
     if kind > 0:
-        raw = s.read(kind)
-        if len(raw) < kind:
-            raise _Bad("truncated")
-        if name == "BININT" or name in _EXTS:
-            return int.from_bytes(raw, "little", signed=name == "BININT")
-        if name in ("BININT1", "BININT2", "PROTO", "BINGET", "BINPUT"):
-            return int.from_bytes(raw, "little")
-        if name in ("LONG_BINGET", "LONG_BINPUT"):
-            return int.from_bytes(raw, "little")
-        return None
+        return _fixed_arg(s, name, kind)
+    return _counted_arg(s, name, kind)
+
+
+def _global_arg(s: Stream, info: PickleInfo) -> tuple[str, str]:
+    mod, attr = _line(s, info), _line(s, info)
+    try:
+        module = UNKNOWN if mod is None else mod.decode("utf-8")
+        qualname = UNKNOWN if attr is None else attr.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Bad("module or name not UTF-8") from None
+    # Kept whatever it spells: find_class hands the module to __import__, which finds a
+    # repository file `1evil.py` or `my-mod.py` as well as any other (and runs it).
+    # Only an identifier path can be on the safe list, so any other name is an error.
+    return (module, qualname)
+
+
+def _int_line(raw: bytes) -> int | None:
+    value = c_int(raw)
+    if value is None and not _BIG_NUMBER.fullmatch(raw.split(b"\0", 1)[0]):
+        raise _Bad("not a number")
+    return value
+
+
+def _long_line(raw: bytes) -> int | None:
+    text = raw
+    if text.rstrip(b"\r").endswith(b"L"):
+        text = text.rstrip(b"\r")[:-1]
+    return _int_line(text)
+
+
+def _memo_key_line(raw: bytes) -> int | None:
+    value = c_int(raw, 10)
+    if value is None and not _BIG_NUMBER.fullmatch(raw.split(b"\0", 1)[0]):
+        raise _Bad("not a memo key")
+    if value is not None and value < 0:
+        raise _Bad("negative memo key")
+    return value  # None: too long to read here (a PUT then makes the memo unknown)
+
+
+def _float_line(raw: bytes) -> None:
+    try:
+        float(raw.split(b"\0", 1)[0].decode("latin-1").strip())
+    except ValueError:
+        raise _Bad("not a number") from None
+
+
+def _string_line(raw: bytes) -> str | None:
+    text = raw.rstrip(_C_SPACE)  # lenient: more than pickle.load accepts
+    if len(text) < 2 or text[:1] != text[-1:] or text[:1] not in (b"'", b'"'):
+        raise _Bad("unquoted string")
+    return _short(_unescape(text[1:-1], "escape"))
+
+
+def _unicode_line(raw: bytes) -> str | None:
+    return _short(_unescape(raw, "raw-unicode-escape"))
+
+
+# How each protocol-0 opcode's line argument reads (the others' lines are not needed).
+_LINE_ARGS: dict[str, Callable[[bytes], object]] = {
+    "INT": _int_line,
+    "LONG": _long_line,
+    "GET": _memo_key_line,
+    "PUT": _memo_key_line,
+    "FLOAT": _float_line,
+    "STRING": _string_line,
+    "UNICODE": _unicode_line,
+}
+# Fixed-size arguments read as unsigned little-endian integers.
+_UNSIGNED_FIXED = {"BININT1", "BININT2", "PROTO", "BINGET", "BINPUT", "LONG_BINGET"}
+_UNSIGNED_FIXED |= {"LONG_BINPUT"}
+
+
+def _fixed_arg(s: Stream, name: str, kind: int) -> int | None:
+    raw = s.read(kind)
+    if len(raw) < kind:
+        raise _Bad("truncated")
+    if name == "BININT" or name in _EXTS:
+        return int.from_bytes(raw, "little", signed=name == "BININT")
+    if name in _UNSIGNED_FIXED:
+        return int.from_bytes(raw, "little")
+    return None
+
+
+def _counted_arg(s: Stream, name: str, kind: int) -> object:
+    """A length-prefixed argument: small strings and longs are kept, the rest skipped."""
     size_len = {_LEN1: 1, _LEN4S: 4, _LEN4U: 4, _LEN8: 8}[kind]
     raw = s.read(size_len)
     if len(raw) < size_len:
@@ -644,23 +701,23 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
         raise _Bad("negative length")
     if name == "FRAME":
         return None  # a frame's content is more opcodes
-    if name in ("LONG1", "LONG4") or (name in _STRINGS and n <= _MAX_NAME):
-        if n > _SMALL_ARG:
-            s.skip(n)
-            return None
-        data = s.read(n)
-        if len(data) < n:
-            raise _Bad("truncated")
-        if name in ("LONG1", "LONG4"):
-            return int.from_bytes(data, "little", signed=True)
-        if "UNICODE" in name:
-            try:
-                return data.decode("utf-8", "surrogatepass")
-            except UnicodeDecodeError:
-                return None  # pickle.load fails here; the walker goes on
-        return data.decode("latin-1")  # a protocol 0-2 str: what encoding='latin1' gives
-    s.skip(n)
-    return None
+    if not (name in ("LONG1", "LONG4") or (name in _STRINGS and n <= _MAX_NAME)):
+        s.skip(n)
+        return None
+    if n > _SMALL_ARG:
+        s.skip(n)
+        return None
+    data = s.read(n)
+    if len(data) < n:
+        raise _Bad("truncated")
+    if name in ("LONG1", "LONG4"):
+        return int.from_bytes(data, "little", signed=True)
+    if "UNICODE" in name:
+        try:
+            return data.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            return None  # pickle.load fails here; the walker goes on
+    return data.decode("latin-1")  # a protocol 0-2 str: what encoding='latin1' gives
 
 
 def _unescape(raw: bytes, codec: str) -> str | None:

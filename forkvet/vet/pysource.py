@@ -24,6 +24,7 @@ from typing import Any
 
 from forkvet import limits, rx
 from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet.textrisks import text_risks
 
 MAX_PY_FILES = 20_000
 
@@ -288,8 +289,6 @@ def skim_python(path: str, text: str) -> PyFile:
     """A file past the run's analysis budget: its imports (indented ones optional) and its
     risky calls by pattern; its text is not kept. Lines are found from each "import" with
     str.find (memchr speed): a regex anchored at every line start costs ten times more."""
-    from forkvet.vet.risks import text_risks  # risks imports this module
-
     refs: list[ImportRef] = []
     line, counted_to = 1, 0
     at = text.find("import")
@@ -546,6 +545,39 @@ def _both(first: Callable[[], None], then: Callable[[], None]) -> None:
     then()
 
 
+# One file to parse: (path, Python source, is a notebook, the context's flags for it).
+_Work = tuple[str, str, bool, dict[str, Any]]
+
+
+@dataclass
+class _Gathered:
+    """What build_index read before parsing: the files to parse, copies of them, files only
+    skimmed, and what it left and why."""
+
+    budget: int  # bytes of distinct text still to parse
+    work: list[_Work] = field(default_factory=list)
+    shell: dict[str, list[str]] = field(default_factory=dict)
+    skipped: int = 0
+    unread: list[tuple[str, str]] = field(default_factory=list)
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (path, path of its original)
+    skimmed: list[PyFile] = field(default_factory=list)
+    by_hash: dict[bytes, str] = field(default_factory=dict)
+
+    def claim(self, path: str, text: str) -> bool:
+        """Whether to analyse this text: a copy of one already claimed is recorded as such,
+        and text past the byte budget is left (and said)."""
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in self.by_hash:
+            self.copies.append((path, self.by_hash[digest]))
+            return False
+        if len(text) > self.budget:
+            self.unread.append((path, "not parsed: the run's budget of bytes to parse is spent"))
+            return False
+        self.budget -= len(text)
+        self.by_hash[digest] = path
+        return True
+
+
 def build_index(
     snap: Snapshot,
     analyzers: Sequence[Analyzer] = (),
@@ -559,64 +591,90 @@ def build_index(
     Files with the same content (copies, hard links) are parsed once. Parsing stops at
     limits.MAX_PARSE_BYTES of distinct text or at the deadline; what was left is reported.
     """
-    shell: dict[str, list[str]] = {}
-    skipped = 0
-    unread: list[tuple[str, str]] = []
-    work: list[tuple[str, str, bool, dict[str, Any]]] = []
-    copies: list[tuple[str, str]] = []  # (path, path of the same content in work)
-    by_hash: dict[bytes, str] = {}
-    budget = limits.MAX_PARSE_BYTES
+    g = _gather(snap, flag, deadline)
+    files = _parse_all(g.work, analyzers, deadline, g.unread, meanwhile)
+    order = {w[0]: i for i, w in enumerate(g.work)}
+    files.sort(key=lambda f: order[f.path])  # the walk's order, wherever a file was parsed
+    files += g.skimmed
+    by_path = {f.path: f for f in files}
+    for path, original in g.copies:
+        f = by_path.get(original)
+        if f is not None:
+            files.append(_copy_of(f, path))
+    loose, packages = local_module_names(snap)
+    return PyIndex(files, g.shell, loose, packages, g.skipped, g.unread)
+
+
+def _gather(
+    snap: Snapshot, flag: Callable[[FileEntry], dict[str, Any]] | None, deadline: float | None
+) -> _Gathered:
+    """Read the Python files and notebooks in the walk's order, within the file count, the
+    deadline and the byte budget; past the full-analysis budget a file is only skimmed."""
+    g = _Gathered(budget=limits.MAX_PARSE_BYTES)
     candidates = [f for f in snap.files if _is_python(f) or f.suffix == ".ipynb"]
     full = _full_analysis(candidates)
-    skimmed: list[PyFile] = []
     for entry in candidates:
-        if len(work) >= MAX_PY_FILES:
-            skipped += 1
+        if len(g.work) >= MAX_PY_FILES:
+            g.skipped += 1
             continue
         if deadline is not None and time.monotonic() > deadline:
-            unread.append((entry.path, _LATE))
+            g.unread.append((entry.path, _LATE))
             continue
-        text = snap.read_text(entry.path)
-        if text is None:
-            if entry.size <= snap.max_text_bytes:  # too large: the snapshot says so itself
-                unread.append((entry.path, f"{NOT_READ}: binary content (a NUL byte)"))
+        text = _source(snap, entry, g.unread)
+        if text is None or not g.claim(entry.path, text):
             continue
-        if "\x00" in text:
-            # ast refuses NUL bytes (a ValueError, not a syntax error of the authors).
-            unread.append((entry.path, f"{NOT_READ}: a NUL byte in the source"))
-            continue
-        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        if digest in by_hash:
-            copies.append((entry.path, by_hash[digest]))
-            continue
-        if len(text) > budget:
-            unread.append((entry.path, "not parsed: the run's budget of bytes to parse is spent"))
-            continue
-        budget -= len(text)
-        by_hash[digest] = entry.path
         if entry.path not in full:
-            skimmed.append(skim_python(entry.path, text))
+            g.skimmed.append(skim_python(entry.path, text))
             continue
-        flags = flag(entry) if flag else {}
-        if entry.suffix == ".ipynb":
-            try:
-                joined = notebook_source(text)
-            except RecursionError:
-                unread.append((entry.path, f"{NOT_READ}: notebook JSON nested too deeply"))
-                continue
-            if joined is None:
-                unread.append((entry.path, f"{NOT_READ}: the notebook is not valid JSON"))
-                continue
-            src, sh = joined
-            if sh:
-                shell[entry.path] = sh
-            work.append((entry.path, src, True, flags))
-        else:
-            work.append((entry.path, text, False, flags))
-    files: list[PyFile] = []
-    order = {w[0]: i for i, w in enumerate(work)}
+        _add_work(g, entry, text, flag(entry) if flag else {})
+    return g
 
-    def one_by_one(items: list[tuple[str, str, bool, dict[str, Any]]]) -> None:
+
+def _source(snap: Snapshot, entry: FileEntry, unread: list[tuple[str, str]]) -> str | None:
+    """The file's text, or None (said in unread) when it is binary or holds a NUL byte."""
+    text = snap.read_text(entry.path)
+    if text is None:
+        if entry.size <= snap.max_text_bytes:  # too large: the snapshot says so itself
+            unread.append((entry.path, f"{NOT_READ}: binary content (a NUL byte)"))
+        return None
+    if "\x00" in text:
+        # ast refuses NUL bytes (a ValueError, not a syntax error of the authors).
+        unread.append((entry.path, f"{NOT_READ}: a NUL byte in the source"))
+        return None
+    return text
+
+
+def _add_work(g: _Gathered, entry: FileEntry, text: str, flags: dict[str, Any]) -> None:
+    """A Python file as it is; a notebook as its code cells (its shell lines apart)."""
+    if entry.suffix != ".ipynb":
+        g.work.append((entry.path, text, False, flags))
+        return
+    try:
+        joined = notebook_source(text)
+    except RecursionError:
+        g.unread.append((entry.path, f"{NOT_READ}: notebook JSON nested too deeply"))
+        return
+    if joined is None:
+        g.unread.append((entry.path, f"{NOT_READ}: the notebook is not valid JSON"))
+        return
+    src, sh = joined
+    if sh:
+        g.shell[entry.path] = sh
+    g.work.append((entry.path, src, True, flags))
+
+
+def _parse_all(
+    work: list[_Work],
+    analyzers: Sequence[Analyzer],
+    deadline: float | None,
+    unread: list[tuple[str, str]],
+    meanwhile: Callable[[], None],
+) -> list[PyFile]:
+    """Parse and analyse every file: the small ones in worker processes while this process
+    runs `meanwhile` and then the big ones; or all here, after `meanwhile`."""
+    files: list[PyFile] = []
+
+    def one_by_one(items: list[_Work]) -> None:
         for p, t, nb, fl in items:
             if deadline is not None and time.monotonic() > deadline:
                 unread.append((p, _LATE))
@@ -625,7 +683,24 @@ def build_index(
 
     jobs = _jobs()
     small = [w for w in work if len(w[1]) <= limits.MAX_POOLED_FILE_BYTES]
-    if (
+    if not _workers_pay(work, small, jobs):
+        meanwhile()
+        one_by_one(work)
+        return files
+    big = [w for w in work if len(w[1]) > limits.MAX_POOLED_FILE_BYTES]
+    files += _analyze_in_pool(
+        small,
+        analyzers,
+        jobs,
+        deadline,
+        unread,
+        meanwhile=lambda: _both(meanwhile, lambda: one_by_one(big)),
+    )
+    return files
+
+
+def _workers_pay(work: list[_Work], small: list[_Work], jobs: int) -> bool:
+    return (
         jobs > 1
         and len(work) >= PARALLEL_MIN_FILES
         and sum(len(w[1]) for w in small) >= PARALLEL_MIN_BYTES
@@ -634,29 +709,7 @@ def build_index(
         # worker, a test server) can copy a lock some thread holds, and the child waits on it
         # forever. Such processes parse in this thread instead.
         and threading.active_count() == 1
-    ):
-        big = [w for w in work if len(w[1]) > limits.MAX_POOLED_FILE_BYTES]
-        pooled = _analyze_in_pool(
-            small,
-            analyzers,
-            jobs,
-            deadline,
-            unread,
-            meanwhile=lambda: _both(meanwhile, lambda: one_by_one(big)),
-        )
-        files += pooled
-    else:
-        meanwhile()
-        one_by_one(work)
-    files.sort(key=lambda f: order[f.path])  # the walk's order, wherever a file was parsed
-    files += skimmed
-    by_path = {f.path: f for f in files}
-    for path, original in copies:
-        f = by_path.get(original)
-        if f is not None:
-            files.append(_copy_of(f, path))
-    loose, packages = local_module_names(snap)
-    return PyIndex(files, shell, loose, packages, skipped, unread)
+    )
 
 
 def _full_analysis(candidates: list[FileEntry]) -> set[str]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import ast
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, ClassVar
 
 import vermin
 
@@ -128,6 +130,9 @@ class _Py3Scanner:
         self.f, self.nodes, self.sig = f, nodes, sig
         self.py3_here = False
         self.py2_here = False
+        self.assigned: set[str] = set()
+        self.aliases: dict[str, str] = {}
+        self.future_print = False
 
     def _py3(self, node: ast.AST, what: str, needs: tuple[int, int] = (3, 0)) -> None:
         self.py3_here = True
@@ -143,93 +148,101 @@ class _Py3Scanner:
             self.sig.py2_runtime.append(f"{self.f.path}:{getattr(node, 'lineno', 0)}: {what}")
 
     def run(self) -> None:
-        nodes = self.nodes
-        assigned: set[str] = set()
-        aliases: dict[str, str] = {}
-        future_print = False
-        for node in nodes:
-            t = type(node)
-            if t is ast.Name and isinstance(node.ctx, ast.Store):  # type: ignore[attr-defined]
-                assigned.add(node.id)  # type: ignore[attr-defined]
-            elif t is ast.FunctionDef or t is ast.ClassDef:
-                assigned.add(node.name)  # type: ignore[attr-defined]
-            elif t is ast.arg:
-                assigned.add(node.arg)  # type: ignore[attr-defined]  # def f(reduce=None)
-            elif t is ast.alias:
-                assigned.add((node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
-            elif t is ast.Import:
-                for a in node.names:  # type: ignore[attr-defined]
-                    aliases[a.asname or a.name] = a.name
-            elif t is ast.ImportFrom:
-                assert isinstance(node, ast.ImportFrom)
-                if node.module == "__future__":
-                    future_print |= any(a.name == "print_function" for a in node.names)
-                    self.sig.compat.append(f"{self.f.path}:{node.lineno}: from __future__ import")
-                for a in node.names:
-                    removed = REMOVED_APIS.get(f"{node.module}.{a.name}")
-                    if removed:
-                        self.sig.removed.append(
-                            (
-                                removed,
-                                f"{self.f.path}:{node.lineno}: from "
-                                f"{node.module} import {a.name} (removed in "
-                                f"Python {fmt(removed)})",
-                            )
-                        )
-        for node in nodes:
-            t = type(node)
-            known = _PY3_NODES.get(t)
+        self._bindings()
+        for node in self.nodes:
+            known = _PY3_NODES.get(type(node))
             if known:
                 self._py3(node, *known)
-            elif t is ast.FunctionDef:
-                assert isinstance(node, ast.FunctionDef)
-                args = node.args
-                if args.posonlyargs:
-                    self._py3(node, "positional-only parameters (Python 3.8+)", (3, 8))
-                elif node.returns is not None or any(
-                    a.annotation is not None for a in args.args + args.kwonlyargs + args.posonlyargs
-                ):
-                    self._py3(node, "function annotations (Python 3)")
-                elif args.kwonlyargs:
-                    self._py3(node, "keyword-only arguments (Python 3)")
-            elif t is ast.BinOp:
-                assert isinstance(node, ast.BinOp)
-                # `print >>f, x` parses in Python 3 as a shift: it is Python 2's print statement.
-                if (
-                    isinstance(node.op, ast.RShift)
-                    and isinstance(node.left, ast.Name)
-                    and node.left.id == "print"
-                ):
-                    self._py2(node, "print statement (Python 2)")
-                elif isinstance(node.op, ast.MatMult):
-                    self._py3(node, "@ operator (Python 3.5+)", (3, 5))
-            elif t is ast.Raise:
-                if node.cause is not None:  # type: ignore[attr-defined]
-                    self._py3(node, "raise ... from (Python 3)")
-            elif t is ast.Call:
-                self._call(node, future_print)  # type: ignore[arg-type]
-            elif t is ast.Name:
-                assert isinstance(node, ast.Name)
-                if (
-                    isinstance(node.ctx, ast.Load)
-                    and node.id in PY2_ONLY_BUILTINS
-                    and node.id not in assigned
-                ):
-                    self._py2(node, f"{node.id} (Python 2 builtin)")
-            elif t is ast.Attribute:
-                assert isinstance(node, ast.Attribute)
-                if isinstance(node.value, ast.Name):
-                    mod = aliases.get(node.value.id, node.value.id)
-                    removed = REMOVED_APIS.get(f"{mod}.{node.attr}")
-                    if removed:
-                        self.sig.removed.append(
-                            (
-                                removed,
-                                f"{self.f.path}:{node.lineno}: "
-                                f"{mod}.{node.attr} (removed in Python "
-                                f"{fmt(removed)})",
-                            )
-                        )
+                continue
+            visit = self._VISIT.get(type(node))
+            if visit is not None:
+                visit(self, node)
+        self._classify_file()
+
+    def _bindings(self) -> None:
+        """First pass: the names the file binds (a builtin it shadows is not Python 2's),
+        module aliases, and what it imports from __future__ or from removed APIs."""
+        for node in self.nodes:
+            t = type(node)
+            if t is ast.Name and isinstance(node.ctx, ast.Store):  # type: ignore[attr-defined]
+                self.assigned.add(node.id)  # type: ignore[attr-defined]
+            elif t is ast.FunctionDef or t is ast.ClassDef:
+                self.assigned.add(node.name)  # type: ignore[attr-defined]
+            elif t is ast.arg:
+                self.assigned.add(node.arg)  # type: ignore[attr-defined]  # def f(reduce=None)
+            elif t is ast.alias:
+                self.assigned.add((node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
+            elif t is ast.Import:
+                for a in node.names:  # type: ignore[attr-defined]
+                    self.aliases[a.asname or a.name] = a.name
+            elif t is ast.ImportFrom:
+                assert isinstance(node, ast.ImportFrom)
+                self._import_from(node)
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        if node.module == "__future__":
+            self.future_print |= any(a.name == "print_function" for a in node.names)
+            self.sig.compat.append(f"{self.f.path}:{node.lineno}: from __future__ import")
+        for a in node.names:
+            removed = REMOVED_APIS.get(f"{node.module}.{a.name}")
+            if removed:
+                self.sig.removed.append(
+                    (
+                        removed,
+                        f"{self.f.path}:{node.lineno}: from {node.module} import {a.name} "
+                        f"(removed in Python {fmt(removed)})",
+                    )
+                )
+
+    def _function(self, node: ast.FunctionDef) -> None:
+        args = node.args
+        if args.posonlyargs:
+            self._py3(node, "positional-only parameters (Python 3.8+)", (3, 8))
+        elif node.returns is not None or any(
+            a.annotation is not None for a in args.args + args.kwonlyargs + args.posonlyargs
+        ):
+            self._py3(node, "function annotations (Python 3)")
+        elif args.kwonlyargs:
+            self._py3(node, "keyword-only arguments (Python 3)")
+
+    def _binop(self, node: ast.BinOp) -> None:
+        # `print >>f, x` parses in Python 3 as a shift: it is Python 2's print statement.
+        if (
+            isinstance(node.op, ast.RShift)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == "print"
+        ):
+            self._py2(node, "print statement (Python 2)")
+        elif isinstance(node.op, ast.MatMult):
+            self._py3(node, "@ operator (Python 3.5+)", (3, 5))
+
+    def _raise(self, node: ast.Raise) -> None:
+        if node.cause is not None:
+            self._py3(node, "raise ... from (Python 3)")
+
+    def _name(self, node: ast.Name) -> None:
+        if (
+            isinstance(node.ctx, ast.Load)
+            and node.id in PY2_ONLY_BUILTINS
+            and node.id not in self.assigned
+        ):
+            self._py2(node, f"{node.id} (Python 2 builtin)")
+
+    def _attribute(self, node: ast.Attribute) -> None:
+        if not isinstance(node.value, ast.Name):
+            return
+        mod = self.aliases.get(node.value.id, node.value.id)
+        removed = REMOVED_APIS.get(f"{mod}.{node.attr}")
+        if removed:
+            self.sig.removed.append(
+                (
+                    removed,
+                    f"{self.f.path}:{node.lineno}: {mod}.{node.attr} (removed in Python "
+                    f"{fmt(removed)})",
+                )
+            )
+
+    def _classify_file(self) -> None:
         # Code that checks the version (six, sys.version_info) is written for both majors.
         if self.py2_here and not self.py3_here:
             if not _COMPAT.search(self.f.text):  # searched only here: a scan of the whole text
@@ -237,12 +250,12 @@ class _Py3Scanner:
         elif self.py3_here:
             self.sig.py3_files.add(self.f.path)
 
-    def _call(self, node: ast.Call, future_print: bool) -> None:
+    def _call(self, node: ast.Call) -> None:
         fn = node.func
         if isinstance(fn, ast.Name):
             if (
                 fn.id == "print"
-                and not future_print
+                and not self.future_print
                 and (
                     any(k.arg in ("end", "sep", "file", "flush", None) for k in node.keywords)
                     or any(isinstance(a, ast.Starred) for a in node.args)
@@ -256,6 +269,16 @@ class _Py3Scanner:
             base = fn.value
             if not (isinstance(base, ast.Name) and base.id in ("six", "future", "np", "numpy")):
                 self._py2(node, f".{fn.attr}() (Python 2 dict method)")
+
+    # The second pass's handler for each node type (one dict lookup per node).
+    _VISIT: ClassVar[dict[type, Callable[[_Py3Scanner, Any], None]]] = {
+        ast.FunctionDef: _function,
+        ast.BinOp: _binop,
+        ast.Raise: _raise,
+        ast.Call: _call,
+        ast.Name: _name,
+        ast.Attribute: _attribute,
+    }
 
 
 def too_costly(f: PyFile) -> bool:
@@ -394,13 +417,50 @@ def _code_date(ctx: Context) -> date | None:
         return None
 
 
+@dataclass
+class _Range:
+    """The Python 3 range the code runs on and the version to build an environment with."""
+
+    min_version: tuple[int, int] | None
+    max_version: tuple[int, int] | None
+    recommended: tuple[int, int] | None
+
+
+_PY2_RANGE = _Range((2, 7), (2, 7), (2, 7))
+
+
 def check(
     ctx: Context, frameworks: list[Framework] | None = None
 ) -> tuple[PythonInfo, list[Finding]]:
-    sig = _Signals()
+    """Collect the files' signals → decide the majors → the version range → explain."""
     files = ctx.py.files
     if not files:
         return PythonInfo(), []
+    sig = _collect(ctx, files)
+    majors, findings = _majors(sig, files)
+    evidence = _major_evidence(sig, majors)
+    if majors == [2]:
+        versions = _PY2_RANGE
+    else:
+        versions = _py3_range(ctx, sig, frameworks or [], evidence)
+        findings += _no_fit(versions)
+    findings += _syntax_errors(sig)
+    if majors == [2]:
+        findings.append(_py2_notice(sig))
+    info = PythonInfo(
+        majors=majors,
+        recommended=fmt(versions.recommended) if versions.recommended else None,
+        min_version=fmt(versions.min_version) if versions.min_version else None,
+        max_version=fmt(versions.max_version) if versions.max_version else None,
+        evidence=_dedupe(evidence)[:MAX_EVIDENCE],
+    )
+    return info, findings
+
+
+def _collect(ctx: Context, files: list[PyFile]) -> _Signals:
+    """Every file's signals (from its analyzer, or a syntax pass where ast could not parse it),
+    its imports, and the versions the repository declares."""
+    sig = _Signals()
     for f in files:
         if f.facts.get("skimmed"):
             pass  # past the analysis budget: its imports only (below)
@@ -410,8 +470,11 @@ def check(
             sig.merge(f.facts["python"])
         _import_signals(f, sig)
     _declared(ctx, sig)
+    return sig
 
-    declared_majors = Counter(v.split(".")[0] for v, _ in sig.declared)
+
+def _file_weights(sig: _Signals, files: list[PyFile]) -> tuple[int, int]:
+    """(Python 2 files, Python 3 files)."""
     py2_weight = len(sig.py2_files)
     py3_weight = len(sig.py3_files)
     if (
@@ -423,101 +486,149 @@ def check(
         # 2/3-neutral code (__future__ imports, six) with a Python 3 Colab notebook beside it:
         # the code is what you install; the notebook does not narrow it to Python 3.
         py3_weight = 0
-    findings: list[Finding] = []
+    return py2_weight, py3_weight
+
+
+def _majors(sig: _Signals, files: list[PyFile]) -> tuple[list[int], list[Finding]]:
+    """The majors the code is written for: its files' syntax first, then what it declares."""
+    py2_weight, py3_weight = _file_weights(sig, files)
+    declared_majors = Counter(v.split(".")[0] for v, _ in sig.declared)
     if py2_weight and py3_weight:
         # Mixed repository: the majority decides; the rest is reported.
         majors = [2] if py2_weight > py3_weight else [3]
         minority = "Python 2" if majors == [3] else "Python 3"
-        findings.append(
-            Finding(
-                CHECK,
-                "warning",
-                "Mixed Python 2 and 3 code",
-                f"{py2_weight} file(s) are Python 2 and {py3_weight} Python 3; the {minority} "
-                f"files will need porting or a separate environment.",
-            )
+        mixed = Finding(
+            CHECK,
+            "warning",
+            "Mixed Python 2 and 3 code",
+            f"{py2_weight} file(s) are Python 2 and {py3_weight} Python 3; the {minority} "
+            f"files will need porting or a separate environment.",
         )
-    elif py2_weight:
-        majors = [2]
-    elif py3_weight:
-        majors = [3]
-    elif sig.compat or (declared_majors["2"] and declared_majors["3"]):
-        majors = [2, 3]
-    elif declared_majors["2"] and not declared_majors["3"]:
-        majors = [2]
-    else:
-        majors = [3]
+        return majors, [mixed]
+    if py2_weight:
+        return [2], []
+    if py3_weight:
+        return [3], []
+    if sig.compat or (declared_majors["2"] and declared_majors["3"]):
+        return [2, 3], []
+    if declared_majors["2"] and not declared_majors["3"]:
+        return [2], []
+    return [3], []
 
+
+def _major_evidence(sig: _Signals, majors: list[int]) -> list[str]:
     evidence: list[str] = []
     if 2 in majors:
         evidence += sig.py2_syntax[:6] + sig.py2_runtime[:4]
     if 3 in majors:
         evidence += sig.py3_only[:6]
     evidence += sig.compat[:2] if majors == [2, 3] else []
+    return evidence
 
-    min_version: tuple[int, int] | None
-    max_version: tuple[int, int] | None = None
-    if majors == [2]:
-        min_version, max_version = (2, 7), (2, 7)
-        recommended: tuple[int, int] | None = (2, 7)
-    else:
-        min_version = sig.min3 or (3, 0)
-        if sig.min3 and sig.min3 > (3, 0):
-            evidence.append(sig.min_evidence)
-        if sig.vermin_skipped:
-            evidence.append(
-                f"vermin read {sig.vermin_files} of {sig.vermin_files + sig.vermin_skipped} "
-                f"Python files (its time budget); syntax was checked in all"
-            )
-        if sig.removed:
-            removed_in, where = min(sig.removed)
-            max_version = (removed_in[0], removed_in[1] - 1)
-            evidence.append(where)
-        cap = NEWEST_RECOMMENDED
-        when = _code_date(ctx)
-        if when:
-            cap = newest_at(when)
-            evidence.append(
-                f"code last changed {when.isoformat()}: Python {fmt(cap)} was current then"
-            )
-        for fw in frameworks or []:
-            fw_cap = _parse_v(fw.python_max) if fw.python_max else None
-            if fw_cap and fw_cap < cap:
-                cap = fw_cap
-                evidence.append(f"{fw.name} {fw.version_spec}: wheels up to Python {fw.python_max}")
-        declared3 = sorted(
-            {v for v, _ in sig.declared if v.startswith("3.") and _parse_v(v)},
-            key=lambda v: _parse_v(v) or (0, 0),
+
+def _py3_range(
+    ctx: Context, sig: _Signals, frameworks: list[Framework], evidence: list[str]
+) -> _Range:
+    """Minimum from syntax and vermin, maximum from removed APIs; the recommendation is the
+    newest Python of the code's time, capped by its frameworks' wheels and its own word."""
+    min_version = sig.min3 or (3, 0)
+    if sig.min3 and sig.min3 > (3, 0):
+        evidence.append(sig.min_evidence)
+    if sig.vermin_skipped:
+        evidence.append(
+            f"vermin read {sig.vermin_files} of {sig.vermin_files + sig.vermin_skipped} "
+            f"Python files (its time budget); syntax was checked in all"
         )
-        if declared3:
-            # The authors' own word beats the date heuristic, within the removal bound.
-            top = _parse_v(declared3[-1])
-            assert top is not None
-            cap = top if top >= min_version else cap
-            where = next(e for v, e in sig.declared if v == declared3[-1])
-            evidence.append(f"{where}: Python {declared3[-1]} declared")
-        if max_version and cap > max_version:
-            cap = max_version
-        recommended = max(cap, min_version) if min_version else cap
-        if recommended < OLDEST_RECOMMENDED and not (
-            max_version and max_version < OLDEST_RECOMMENDED
-        ):
-            # "3.3 declared": no installer offers it any more; the oldest that one does.
-            evidence.append(
-                f"Python {fmt(recommended)} is no longer installable (uv, conda): "
-                f"{fmt(OLDEST_RECOMMENDED)} instead"
-            )
-            recommended = OLDEST_RECOMMENDED
-        if max_version and min_version and max_version < min_version:
-            findings.append(
-                Finding(
-                    CHECK,
-                    "warning",
-                    "No Python version fits",
-                    f"The code needs Python {fmt(min_version)}+ but uses APIs removed in "
-                    f"{fmt((max_version[0], max_version[1] + 1))}.",
-                )
-            )
+    max_version = _removal_bound(sig, evidence)
+    cap = _date_cap(ctx, evidence)
+    cap = _framework_cap(cap, frameworks, evidence)
+    cap = _declared_cap(cap, sig, min_version, evidence)
+    recommended = _recommend(cap, min_version, max_version, evidence)
+    return _Range(min_version, max_version, recommended)
+
+
+def _removal_bound(sig: _Signals, evidence: list[str]) -> tuple[int, int] | None:
+    """The newest Python that still has every removed API the code uses."""
+    if not sig.removed:
+        return None
+    removed_in, where = min(sig.removed)
+    evidence.append(where)
+    return (removed_in[0], removed_in[1] - 1)
+
+
+def _date_cap(ctx: Context, evidence: list[str]) -> tuple[int, int]:
+    when = _code_date(ctx)
+    if not when:
+        return NEWEST_RECOMMENDED
+    cap = newest_at(when)
+    evidence.append(f"code last changed {when.isoformat()}: Python {fmt(cap)} was current then")
+    return cap
+
+
+def _framework_cap(
+    cap: tuple[int, int], frameworks: list[Framework], evidence: list[str]
+) -> tuple[int, int]:
+    for fw in frameworks:
+        fw_cap = _parse_v(fw.python_max) if fw.python_max else None
+        if fw_cap and fw_cap < cap:
+            cap = fw_cap
+            evidence.append(f"{fw.name} {fw.version_spec}: wheels up to Python {fw.python_max}")
+    return cap
+
+
+def _declared_cap(
+    cap: tuple[int, int], sig: _Signals, min_version: tuple[int, int], evidence: list[str]
+) -> tuple[int, int]:
+    declared3 = sorted(
+        {v for v, _ in sig.declared if v.startswith("3.") and _parse_v(v)},
+        key=lambda v: _parse_v(v) or (0, 0),
+    )
+    if not declared3:
+        return cap
+    # The authors' own word beats the date heuristic, within the removal bound.
+    top = _parse_v(declared3[-1])
+    assert top is not None
+    where = next(e for v, e in sig.declared if v == declared3[-1])
+    evidence.append(f"{where}: Python {declared3[-1]} declared")
+    return top if top >= min_version else cap
+
+
+def _recommend(
+    cap: tuple[int, int],
+    min_version: tuple[int, int],
+    max_version: tuple[int, int] | None,
+    evidence: list[str],
+) -> tuple[int, int]:
+    if max_version and cap > max_version:
+        cap = max_version
+    recommended = max(cap, min_version)
+    if recommended < OLDEST_RECOMMENDED and not (max_version and max_version < OLDEST_RECOMMENDED):
+        # "3.3 declared": no installer offers it any more; the oldest that one does.
+        evidence.append(
+            f"Python {fmt(recommended)} is no longer installable (uv, conda): "
+            f"{fmt(OLDEST_RECOMMENDED)} instead"
+        )
+        recommended = OLDEST_RECOMMENDED
+    return recommended
+
+
+def _no_fit(versions: _Range) -> list[Finding]:
+    low, high = versions.min_version, versions.max_version
+    if not (high and low and high < low):
+        return []
+    return [
+        Finding(
+            CHECK,
+            "warning",
+            "No Python version fits",
+            f"The code needs Python {fmt(low)}+ but uses APIs removed in "
+            f"{fmt((high[0], high[1] + 1))}.",
+        )
+    ]
+
+
+def _syntax_errors(sig: _Signals) -> list[Finding]:
+    findings = []
     for item in sig.broken[:5]:
         path, line, msg = ([*item.split(":", 2), "", ""])[:3]
         findings.append(
@@ -530,25 +641,18 @@ def check(
                 line=int(line) if line.isdigit() else None,
             )
         )
-    if majors == [2]:
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Python 2 code",
-                "This code is Python 2: it needs a Python 2.7 environment (conda) or porting "
-                "(e.g. `python -m lib2to3`/`2to3` on a Python <= 3.12).",
-                path=sig.py2_syntax[0].split(":")[0] if sig.py2_syntax else None,
-            )
-        )
-    info = PythonInfo(
-        majors=majors,
-        recommended=fmt(recommended) if recommended else None,
-        min_version=fmt(min_version) if min_version else None,
-        max_version=fmt(max_version) if max_version else None,
-        evidence=_dedupe(evidence)[:MAX_EVIDENCE],
+    return findings
+
+
+def _py2_notice(sig: _Signals) -> Finding:
+    return Finding(
+        CHECK,
+        "notice",
+        "Python 2 code",
+        "This code is Python 2: it needs a Python 2.7 environment (conda) or porting "
+        "(e.g. `python -m lib2to3`/`2to3` on a Python <= 3.12).",
+        path=sig.py2_syntax[0].split(":")[0] if sig.py2_syntax else None,
     )
-    return info, findings
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -9,15 +9,24 @@ import itertools
 import os
 import stat
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from forkvet import rx
 from forkvet.report import Finding, Risk
-from forkvet.snapshot import Snapshot, shown_name
+from forkvet.snapshot import FileEntry, Snapshot, shown_name
 from forkvet.vet import pickles
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
-from forkvet.vet.textnorm import line_of
+from forkvet.vet.textrisks import (
+    EVAL,
+    NP_PICKLE,
+    PICKLE_LOADERS,
+    REMOTE_CODE,
+    TORCH_LOAD,
+    YAML_LOAD,
+)
+from forkvet.vet.textrisks import text_risks as text_risks
 
 CHECK = "risks"
 _LFS = b"version https://git-lfs.github.com/spec/v1"
@@ -35,81 +44,119 @@ _CPU_PATH = rx.compile(
 
 def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     """Every file is sniffed for pickles by content (names lie); containers are opened."""
-    plain: list[str] = []
-    seen: dict[tuple[int, int], pickles.FileScan | None] = {}
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
     extra, more = _unlisted(ctx.snap)
     listed = [(f.path, ctx.snap.fs_path(f.path), f) for f in ctx.snap.probe_files]
     names = pickles.repo_names(_tree_names(ctx.snap.root))
-    linked_out: list[str] = []
+    sweep = _PickleSweep(ctx, deadline, names, risks)
     if more:
         risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files past the file list's cut"))
-    todo = itertools.chain(listed, ((s, p, None) for s, p in extra))
-    for shown, path, entry in todo:
+    for shown, path, entry in itertools.chain(listed, ((s, p, None) for s, p in extra)):
+        sweep.file(shown, path, entry)
+    risks += _linked_out_risk(sweep.linked_out) + _plain_pickles_risk(sweep.plain)
+
+
+@dataclass
+class _PickleSweep:
+    """The pickle scan of a tree, file by file: risks as found, safe pickles and the hard-linked
+    files not read collected for one line each."""
+
+    ctx: Context
+    deadline: float
+    names: frozenset[str]
+    risks: list[Risk]
+    # (device, inode) -> its scan: hard links are scanned once and reported by every name
+    seen: dict[tuple[int, int], pickles.FileScan | None] = field(default_factory=dict)
+    plain: list[str] = field(default_factory=list)
+    linked_out: list[str] = field(default_factory=list)
+
+    def file(self, shown: str, path: Path, entry: FileEntry | None) -> None:
         try:
-            st = path.lstat()
-            if st.st_size < 2 or not stat.S_ISREG(st.st_mode):
-                continue
-            if (st.st_dev, st.st_ino) in seen:  # hard links: one scan, every name reported
-                cached = seen[(st.st_dev, st.st_ino)]
-                scan = dataclasses.replace(cached, path=shown) if cached else None
-            elif st.st_nlink > 1 and entry is None:
-                # Past the file list's cut: its other names may be outside the tree, so it
-                # is not read (the file list's own rule drops such files).
-                linked_out.append(shown)
-                continue
-            else:
-                if entry is not None:
-                    head = ctx.snap.read_bytes(entry.path, len(_LFS))
-                else:
-                    with path.open("rb") as fh:
-                        head = fh.read(len(_LFS))
-                if head.startswith(_LFS):
-                    risks.append(
-                        Risk(
-                            "lfs-pointer",
-                            "warning",
-                            "Git LFS pointer: the file's content is not in the clone "
-                            "(run `git lfs pull`)",
-                            shown,
-                        )
-                    )
-                    continue
-                scan = pickles.scan_path(str(path), shown, deadline)
-                seen[(st.st_dev, st.st_ino)] = scan
+            scan = self._scan(shown, path, entry)
         except OSError:
-            continue
-        if scan is None or _never_loads(scan, names):
-            continue
-        risk = _pickle_verdict(scan, names)
+            return
+        except Exception as exc:
+            # By construction: whatever the walker trips on, this file is an error and the
+            # sweep goes on (a 5,000-digit INT line once stopped the whole check).
+            self.risks.append(_unverified(shown, f"the pickle scan failed ({type(exc).__name__})"))
+            return
+        if scan is None or _never_loads(scan, self.names):
+            return
+        risk = _pickle_verdict(scan, self.names)
         if risk is None:
-            plain.append(shown)
+            self.plain.append(shown)
         else:
-            risks.append(risk)
+            self.risks.append(risk)
         for reason in scan.unverified[:3]:
-            risks.append(_unverified(shown, reason))
-    if linked_out:
-        risks.append(
-            Risk(
-                "pickle-unread",
-                "warning",
-                f"{len(linked_out)} file(s) past the file list's cut have hard links and were not "
-                f"read for pickles (their other names may be outside the repository): "
-                f"{', '.join(linked_out[:3])}",
-                linked_out[0],
+            self.risks.append(_unverified(shown, reason))
+
+    def _scan(self, shown: str, path: Path, entry: FileEntry | None) -> pickles.FileScan | None:
+        """None when the file holds no pickle or is not read: too small, not a regular file,
+        hard-linked past the file list's cut, or a Git LFS pointer (a risk of its own)."""
+        st = path.lstat()
+        if st.st_size < 2 or not stat.S_ISREG(st.st_mode):
+            return None
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen:  # hard links: one scan, every name reported
+            cached = self.seen[key]
+            return dataclasses.replace(cached, path=shown) if cached else None
+        if st.st_nlink > 1 and entry is None:
+            # Past the file list's cut: its other names may be outside the tree, so it
+            # is not read (the file list's own rule drops such files).
+            self.linked_out.append(shown)
+            return None
+        if _lfs_pointer(self.ctx, path, entry):
+            self.risks.append(
+                Risk(
+                    "lfs-pointer",
+                    "warning",
+                    "Git LFS pointer: the file's content is not in the clone (run `git lfs pull`)",
+                    shown,
+                )
             )
+            return None
+        scan = pickles.scan_path(str(path), shown, self.deadline)
+        self.seen[key] = scan
+        return scan
+
+
+def _lfs_pointer(ctx: Context, path: Path, entry: FileEntry | None) -> bool:
+    if entry is not None:
+        head = ctx.snap.read_bytes(entry.path, len(_LFS))
+    else:
+        with path.open("rb") as fh:
+            head = fh.read(len(_LFS))
+    return head.startswith(_LFS)
+
+
+def _linked_out_risk(linked_out: list[str]) -> list[Risk]:
+    if not linked_out:
+        return []
+    return [
+        Risk(
+            "pickle-unread",
+            "warning",
+            f"{len(linked_out)} file(s) past the file list's cut have hard links and were not "
+            f"read for pickles (their other names may be outside the repository): "
+            f"{', '.join(linked_out[:3])}",
+            linked_out[0],
         )
-    if plain:
-        risks.append(
-            Risk(
-                "pickle-checkpoint",
-                "notice",
-                f"{len(plain)} pickle-based file(s) with only known-safe imports; "
-                f"still load them with torch.load(weights_only=True): "
-                f"{', '.join(plain[:3])}",
-                plain[0],
-            )
+    ]
+
+
+def _plain_pickles_risk(plain: list[str]) -> list[Risk]:
+    if not plain:
+        return []
+    return [
+        Risk(
+            "pickle-checkpoint",
+            "notice",
+            f"{len(plain)} pickle-based file(s) with only known-safe imports; "
+            f"still load them with torch.load(weights_only=True): "
+            f"{', '.join(plain[:3])}",
+            plain[0],
         )
+    ]
 
 
 _MAX_UNLISTED = 500_000
@@ -219,129 +266,31 @@ def _call_name(node: ast.Call) -> str:
     return fn.id if isinstance(fn, ast.Name) else ""
 
 
-_TORCH_LOAD = "torch.load without weights_only=True runs any pickled code in the checkpoint"
-_PICKLE_LOADERS = ("pickle.load", "pickle.loads", "cPickle.load", "joblib.load", "dill.load")
-_YAML_LOAD = "yaml.load without a Loader can run code (old PyYAML) and fails on PyYAML 6"
-_EVAL = "{}() on a computed string: check what reaches it (command-line arguments, config files)"
-_NP_PICKLE = "np.load(allow_pickle=True) unpickles data"
-_REMOTE_CODE = "trust_remote_code=True downloads and runs code from the model hub"
-# Files ast did not read (Python 2, or over the parse budget): the same calls by pattern, on
-# the code with strings and comments blanked. RE2 has no look-arounds: what they said is
-# checked on the match's neighbours in `_accepted` (a bounded window, so still linear).
-_NOT_AFTER_WORD_OR_DOT = "not-after-word-or-dot"
-_TEXT_RISKS: tuple[tuple[rx.Pattern[str], tuple[str, ...], str, str, str], ...] = (
-    (rx.compile(r"\btorch\.load\s*\("), ("no-weights_only",), "torch-load", "warning", _TORCH_LOAD),
-    (
-        rx.compile(r"(?:c?[pP]ickle|joblib|dill)\.loads?\s*\("),
-        (_NOT_AFTER_WORD_OR_DOT,),
-        "pickle-load",
-        "warning",
-        "{} executes code in untrusted files",
-    ),
-    (rx.compile(r"\byaml\.load\s*\("), ("no-Loader",), "yaml-load", "warning", _YAML_LOAD),
-    (
-        # A call `eval(...)` (checked: not after a word or `.`, not on a literal string) or a
-        # Python 2 statement `exec code`: one pattern, so a match of one hides the other.
-        rx.compile(r"(eval|exec)\s*\(|^[ \t]*(exec)[ \t]+\w", rx.M),
-        ("eval-call",),
-        "eval",
-        "warning",
-        _EVAL,
-    ),
-    (rx.compile(r"\ballow_pickle\s*=\s*True\b"), (), "pickle-load", "notice", _NP_PICKLE),
-    (
-        rx.compile(r"\btrust_remote_code\s*=\s*True\b"),
-        (),
-        "trust-remote-code",
-        "warning",
-        _REMOTE_CODE,
-    ),
-)
-_LOOKAHEAD = 400  # how far the argument list is searched for weights_only / Loader
-_ARGUMENT_WORD = {
-    "no-weights_only": rx.compile(r"\bweights_only\b"),
-    "no-Loader": rx.compile(r"\bLoader\b"),
-}
-
-
-def _accepted(code: str, m: rx.Match[str], checks: tuple[str, ...]) -> bool:
-    for check in checks:
-        if check == _NOT_AFTER_WORD_OR_DOT:
-            before = code[m.start() - 1 : m.start()]
-            if before and (before == "." or before == "_" or before.isalnum()):
-                return False
-        elif check == "eval-call":
-            if m.group(1) is not None and not _accepted(
-                code, m, (_NOT_AFTER_WORD_OR_DOT, "no-quote")
-            ):
-                return False
-        elif check == "no-quote":
-            if code[m.end() : m.end() + 1] in ("'", '"'):
-                return False
-        else:
-            # The word within the next 400 characters of the argument list (before a `)`).
-            window = code[m.end() : m.end() + _LOOKAHEAD + 32]
-            close = window.find(")")
-            word = _ARGUMENT_WORD[check].search(window[: close + 1] if close >= 0 else window)
-            if word and word.start() <= _LOOKAHEAD and (close < 0 or word.end() <= close):
-                return False
-    return True
-
-
-# A plain substring each pattern's matches contain: `in` skips most files at memchr speed (the
-# patterns, tried at every position, cost ~0.5 s per MB together).
-_TEXT_NEEDLES: tuple[tuple[str, ...], ...] = (
-    ("torch.load",),
-    ("load",),
-    ("yaml.load",),
-    ("eval", "exec"),
-    ("allow_pickle",),
-    ("trust_remote_code",),
-)
-
-
-def text_risks(code: str) -> list[tuple[str, str, str, int]]:
-    """(kind, severity, message, line) of risky calls found by pattern in unparsed code."""
-    lines = line_of(code)
-    out = []
-    for (pattern, checks, kind, severity, msg), needles in zip(
-        _TEXT_RISKS, _TEXT_NEEDLES, strict=True
-    ):
-        if not any(n in code for n in needles):
-            continue
-        for m in pattern.finditer(code):
-            if not _accepted(code, m, checks):
-                continue
-            what = next((g for g in m.groups() if g), m.group(0).rstrip("( \t"))
-            out.append((kind, severity, msg.format(what.strip()), lines(m.start())))
-    return sorted(out, key=lambda r: r[3])
-
-
 def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
     """(kind, severity, message) of a risky call, or None."""
     name = _call_name(node)
     kws = {k.arg for k in node.keywords}
     if name == "torch.load" and "weights_only" not in kws:
-        return "torch-load", "warning", _TORCH_LOAD
-    if name in _PICKLE_LOADERS:
+        return "torch-load", "warning", TORCH_LOAD
+    if name in PICKLE_LOADERS:
         # as dangerous as torch.load without weights_only: the same severity
         return "pickle-load", "warning", f"{name} executes code in untrusted files"
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
-        return "yaml-load", "warning", _YAML_LOAD
+        return "yaml-load", "warning", YAML_LOAD
     if name in ("eval", "exec") and node.args and not isinstance(node.args[0], ast.Constant):
-        return "eval", "warning", _EVAL.format(name)
+        return "eval", "warning", EVAL.format(name)
     if name in ("np.load", "numpy.load") and any(
         k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is True
         for k in node.keywords
     ):
-        return "pickle-load", "notice", _NP_PICKLE
+        return "pickle-load", "notice", NP_PICKLE
     for kw in node.keywords:
         if (
             kw.arg == "trust_remote_code"
             and isinstance(kw.value, ast.Constant)
             and kw.value.value is True
         ):
-            return "trust-remote-code", "warning", _REMOTE_CODE
+            return "trust-remote-code", "warning", REMOTE_CODE
     return None
 
 

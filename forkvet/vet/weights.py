@@ -10,6 +10,7 @@ from urllib.parse import ParseResult, urlparse
 
 from forkvet import rx
 from forkvet.report import Finding, Weight
+from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.textnorm import line_of
 
@@ -505,19 +506,54 @@ def _named_checkpoints(path: str, text: str, add: Add) -> None:
         add("weight", Weight(m.group(0).rstrip(".,;:)"), None, "Google Cloud Storage", at))
 
 
-def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
-    """(weights, datasets, findings)."""
-    found: dict[str, list[Weight]] = {"weight": [], "dataset": []}
-    seen: set[str] = set()
+class _Links:
+    """Weights and data set links in the order found: each address once, at most 100 a kind."""
 
-    def add(kind: str | None, w: Weight) -> None:
+    def __init__(self) -> None:
+        self.found: dict[str, list[Weight]] = {"weight": [], "dataset": []}
+        self.seen: set[str] = set()
+        # (path, why) of inputs that could not be read
+        self.skipped: list[tuple[str, str]] = []
+
+    def add(self, kind: str | None, w: Weight) -> None:
         key = w.url or w.path or ""
         if kind == "weight" and w.url and _NOT_CHECKPOINT.search(_parse(w.url).path or w.url):
             return
-        if kind in found and key not in seen and len(found[kind]) < 100:
-            seen.add(key)
-            found[kind].append(w)
+        if kind in self.found and key not in self.seen and len(self.found[kind]) < 100:
+            self.seen.add(key)
+            self.found[kind].append(w)
 
+
+# Hosts of personal cloud drives, whose links often expire.
+_PERSONAL_DRIVES = ("Google Drive", "Baidu Pan", "Dropbox", "OneDrive", "MEGA", "Box")
+
+
+def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
+    """(weights, datasets, findings): links in the README and the pages it leads to, then in
+    the code, then weight files and download scripts in the tree; then notices."""
+    links = _Links()
+    _read_docs(ctx, _docs(ctx), links)
+    own_code = [(f.path, f.text) for f in ctx.py.files if not f.copy_of]
+    for path, text in own_code:
+        _isolated(links.skipped, path, _code_links, path, text, links.add)
+    _isolated(links.skipped, "code", _joined_checkpoints, own_code, links.add)
+    scripts: list[str] = []
+    for fe in ctx.snap.files:
+        _weight_file(ctx, fe, links.add)
+        _download_script(ctx, fe, links.add)
+        if fe.suffix == ".sh" and not fe.vendored and 0 < fe.size <= 256 * 1024:
+            body = ctx.snap.read_text(fe.path) or ""
+            _isolated(links.skipped, fe.path, _script_checkpoints, fe.path, body, links.add)
+        if fe.suffix == ".sh" and rx.search(r"download|fetch|get_|weights|models?", fe.name, rx.I):
+            scripts.append(fe.path)
+            _download_script_links(ctx, fe, links.add)
+    out, datasets = links.found["weight"], links.found["dataset"]
+    findings = _scripts_notice(scripts) + _skipped_notice(links.skipped) + _drives_notice(out)
+    return out, datasets, findings
+
+
+def _docs(ctx: Context) -> list[tuple[str, str]]:
+    """(path, text) of the README, model-zoo pages and documentation pages the README links."""
     docs: list[tuple[str, str]] = []
     if ctx.snap.readme:
         docs.append((ctx.snap.readme.path, ctx.readme))
@@ -545,91 +581,101 @@ def check(ctx: Context) -> tuple[list[Weight], list[Weight], list[Finding]]:
             and len(docs) < 10
         ):
             docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
-    skipped: list[tuple[str, str]] = []  # (path, why) of inputs that could not be read
+    return docs
 
+
+def _read_docs(ctx: Context, docs: list[tuple[str, str]], links: _Links) -> None:
     readme_path = ctx.snap.readme.path if ctx.snap.readme else ""
     for doc_path, text in docs:
-        _isolated(
-            skipped, doc_path, _doc_links, doc_path, text, doc_path != readme_path, add, skipped
+        zoo_page = doc_path != readme_path
+        args = (doc_path, text, zoo_page, links.add, links.skipped)
+        _isolated(links.skipped, doc_path, _doc_links, *args)
+
+
+def _weight_file(ctx: Context, fe: FileEntry, add: Add) -> None:
+    """A checkpoint in the tree: a weight extension (large enough where the extension is
+    ambiguous), or arrays in a model folder; binary, not text."""
+    if not fe.size or not (
+        (fe.suffix in WEIGHT_EXT and fe.suffix not in (".tar", ".bin", ".mat", ".model"))
+        or (fe.suffix in (".bin", ".mat", ".model", ".tar") and fe.size > 1024 * 1024)
+        or (fe.suffix in _ARRAY_EXT and (_MODEL_DIR.search(fe.path) or fe.size > 1024 * 1024))
+    ):
+        return
+    # A text file with a weight extension (Caffe's *.pt prototxt, a config) is not one.
+    if _looks_binary(ctx, fe.path):
+        add("weight", Weight(None, fe.path, None, "repository"))
+
+
+def _download_script(ctx: Context, fe: FileEntry, add: Add) -> None:
+    """A script that fetches checkpoints (llama's download.sh, gpt-2's download_model.py)
+    even when the address is built at run time."""
+    if not (
+        fe.suffix in (".sh", ".py")
+        and _DOWNLOADER.search(fe.name)
+        and not fe.vendored
+        and fe.path.count("/") <= 2
+    ):
+        return
+    body = ctx.snap.read_text(fe.path) or ""
+    has_urls = fe.suffix == ".sh" and _URL.search(body) is not None
+    if not has_urls and (_MODEL_WORDS.search(fe.name) or _WEIGHT_FILE.search(body)):
+        add("weight", Weight(None, fe.path, None, "download script"))
+
+
+def _download_script_links(ctx: Context, fe: FileEntry, add: Add) -> None:
+    """Every address in a download script: a weight unless it or the script's name says
+    data."""
+    text = ctx.snap.read_text(fe.path) or ""
+    script_words = fe.name.replace("_", " ")
+    slines = line_of(text)
+    for m in _URL.finditer(text):
+        at = slines(m.start())
+        url = m.group(0)
+        kind = classify_url(url, "", script_words) or (
+            "dataset" if _DATA_WORDS.search(script_words) else "weight"
         )
-    own_code = [(f.path, f.text) for f in ctx.py.files if not f.copy_of]
-    for path, text in own_code:
-        _isolated(skipped, path, _code_links, path, text, add)
-    _isolated(skipped, "code", _joined_checkpoints, own_code, add)
-    scripts: list[str] = []
-    for fe in ctx.snap.files:
-        if fe.size > 0 and (
-            (fe.suffix in WEIGHT_EXT and fe.suffix not in (".tar", ".bin", ".mat", ".model"))
-            or (fe.suffix in (".bin", ".mat", ".model", ".tar") and fe.size > 1024 * 1024)
-            or (fe.suffix in _ARRAY_EXT and (_MODEL_DIR.search(fe.path) or fe.size > 1024 * 1024))
-        ):
-            # A text file with a weight extension (Caffe's *.pt prototxt, a config) is not one.
-            if not _looks_binary(ctx, fe.path):
-                continue
-            add("weight", Weight(None, fe.path, None, "repository"))
-        if (
-            fe.suffix in (".sh", ".py")
-            and _DOWNLOADER.search(fe.name)
-            and not fe.vendored
-            and fe.path.count("/") <= 2
-        ):
-            # A script that fetches checkpoints (llama's download.sh, gpt-2's download_model.py)
-            # even when the address is built at run time.
-            body = ctx.snap.read_text(fe.path) or ""
-            has_urls = fe.suffix == ".sh" and _URL.search(body) is not None
-            if not has_urls and (_MODEL_WORDS.search(fe.name) or _WEIGHT_FILE.search(body)):
-                add("weight", Weight(None, fe.path, None, "download script"))
-        if fe.suffix == ".sh" and not fe.vendored and 0 < fe.size <= 256 * 1024:
-            body = ctx.snap.read_text(fe.path) or ""
-            _isolated(skipped, fe.path, _script_checkpoints, fe.path, body, add)
-        if fe.suffix == ".sh" and rx.search(r"download|fetch|get_|weights|models?", fe.name, rx.I):
-            text = ctx.snap.read_text(fe.path) or ""
-            scripts.append(fe.path)
-            script_words = fe.name.replace("_", " ")
-            slines = line_of(text)
-            for m in _URL.finditer(text):
-                at = slines(m.start())
-                url = m.group(0)
-                kind = classify_url(url, "", script_words) or (
-                    "dataset" if _DATA_WORDS.search(script_words) else "weight"
-                )
-                add(kind, Weight(url, None, _host(url), f"{fe.path}:{at}"))
-    out, datasets = found["weight"], found["dataset"]
-    findings: list[Finding] = []
-    if scripts:
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Download scripts",
-                f"Weights or data are fetched by: {', '.join(scripts[:5])}",
-            )
+        add(kind, Weight(url, None, _host(url), f"{fe.path}:{at}"))
+
+
+def _scripts_notice(scripts: list[str]) -> list[Finding]:
+    if not scripts:
+        return []
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Download scripts",
+            f"Weights or data are fetched by: {', '.join(scripts[:5])}",
         )
-    if skipped:
-        shown = ", ".join(f"{p} ({why})" for p, why in skipped[:5])
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Links not read",
-                f"{len(skipped)} link(s) or file(s) could not be read and were skipped: {shown}; "
-                f"the other links are listed",
-                skipped[0][0].rsplit(":", 1)[0],
-            )
-        )
-    drives = [
-        w
-        for w in out
-        if w.host in ("Google Drive", "Baidu Pan", "Dropbox", "OneDrive", "MEGA", "Box")
     ]
-    if drives:
-        findings.append(
-            Finding(
-                CHECK,
-                "notice",
-                "Weights on personal cloud drives",
-                f"{len(drives)} link(s) point to personal cloud drives, which often expire; mirror "
-                f"the files you need.",
-            )
+
+
+def _skipped_notice(skipped: list[tuple[str, str]]) -> list[Finding]:
+    if not skipped:
+        return []
+    shown = ", ".join(f"{p} ({why})" for p, why in skipped[:5])
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Links not read",
+            f"{len(skipped)} link(s) or file(s) could not be read and were skipped: {shown}; "
+            f"the other links are listed",
+            skipped[0][0].rsplit(":", 1)[0],
         )
-    return out, datasets, findings
+    ]
+
+
+def _drives_notice(weights: list[Weight]) -> list[Finding]:
+    drives = [w for w in weights if w.host in _PERSONAL_DRIVES]
+    if not drives:
+        return []
+    return [
+        Finding(
+            CHECK,
+            "notice",
+            "Weights on personal cloud drives",
+            f"{len(drives)} link(s) point to personal cloud drives, which often expire; mirror "
+            f"the files you need.",
+        )
+    ]

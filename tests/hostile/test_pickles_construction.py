@@ -332,3 +332,31 @@ def test_modules_the_loader_finds_by_their_real_names_keep_their_imports_errors(
 
     errors = {r.path for r in vet(load(repo)).risks if r.severity == "error"}
     assert {"a.pkl", "b.pkl"} <= errors
+
+
+def test_a_file_the_scanner_trips_on_is_an_error_and_the_rest_are_still_scanned(
+    tmp_path: Path, vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 5,000-digit INT line once raised out of the walker and stopped the risks check for
+    the whole repository, hiding an os.system pickle beside it. Whatever the scanner trips on,
+    that file is pickle-unverified (an error) and every other file is still scanned."""
+    from forkvet.vet import pickles
+
+    cmd = f"touch {tmp_path / 'PWNED'}"
+    cases = {"huge_int.pkl": b"I" + b"9" * 5000 + b"\n.", "model.pkl": P.os_system(cmd, 2)}
+    report = vet_repo(cases)
+    assert "Check incomplete" not in {f.title for f in report.findings}
+    assert any(r.path == "model.pkl" and r.severity == "error" for r in report.risks)
+
+    real = pickles.scan_path
+
+    def trips(path: str, shown: str, deadline: float) -> object:
+        if shown == "a_first.pkl":
+            raise RuntimeError("scanner bug")
+        return real(path, shown, deadline)
+
+    monkeypatch.setattr(pickles, "scan_path", trips)
+    report = vet_repo({"a_first.pkl": P.safe_state_dict(), "model.pkl": P.os_system(cmd, 2)})
+    by_path = {r.path: r for r in report.risks if r.severity == "error"}
+    assert by_path["a_first.pkl"].kind == "pickle-unverified"
+    assert "model.pkl" in by_path
