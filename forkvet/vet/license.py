@@ -688,7 +688,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     """Collect every license statement (files, package metadata, README, CITATION.cff, patent
     grants, model terms) → decide the governing one → data set terms → the user's policy."""
     findings: list[Finding] = []
-    found, texts = _license_file_statements(ctx)
+    found, texts = _license_file_statements(ctx, findings)
     found += _metadata_statements(ctx)
     found += _readme_statements(ctx, found)
     found += _citation_statements(ctx)
@@ -702,9 +702,11 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     return info, findings
 
 
-def _license_file_statements(ctx: Context) -> tuple[list[_Found], dict[str, str]]:
+def _license_file_statements(
+    ctx: Context, findings: list[Finding]
+) -> tuple[list[_Found], dict[str, str]]:
     """What each license file grants (or the license it points to by URL), most likely the
-    main license first; and the files' texts."""
+    main license first; and the files' texts. Bounded: see _matched_license_files."""
     found: list[_Found] = []
     texts: dict[str, str] = {}
     for path in _matched_license_files(ctx, findings):
