@@ -33,7 +33,7 @@ from forkvet.github.client import GitHubApp
 from forkvet.render import to_markdown, verdict
 from forkvet.report import Finding, Report
 from forkvet.snapshot import load
-from forkvet.source import clone
+from forkvet.source import TreeTooLarge, clone
 from forkvet.vet import vet
 
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ def _job_dirs(tmp: Path) -> tuple[Path, Path]:
 def _clone(url: str, token: str, dest: Path, depth: int | None = 1) -> None:
     try:
         clone(url, dest, depth=depth, token=token)
+    except TreeTooLarge:
+        raise  # the same tree tomorrow: not worth a retry
     except InputError as exc:
         raise Transient(str(exc)) from exc
 
@@ -226,7 +228,11 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
     config, config_error = _effective_config(settings, repo)
     with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
         dest, work = _job_dirs(Path(tmp))
-        _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
+        try:
+            _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
+        except TreeTooLarge as exc:
+            _too_large(check, exc)
+            return {"check_run": check.id, "skipped": "tree too large"}
         report = _vet_checkout(store, job, repo, dest, config, config_error)
         status, issue, created = _publish_report(app, store, job, repo, check, report, config_error)
         setup_files = _setup_files(repo, dest, report, settings, config, work)
@@ -238,6 +244,17 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         "pull": pull.number if pull else None,
         "verdict": status,
     }
+
+
+def _too_large(check: CheckRun, exc: TreeTooLarge) -> None:
+    checks.fail(
+        check,
+        "forkvet: not vetted: too many files or bytes to check out",
+        f"**This repository was not vetted**: {md_inline(str(exc))}. Its tree was measured "
+        f"before checkout and nothing was written. Nothing in this check says the repository "
+        f"is safe.\n\nWhat to do: vet it on your own machine from a checkout you made "
+        f"(`forkvet vet FOLDER`), after removing what makes it this large.",
+    )
 
 
 def _open_repo(gh: Github, job: Job) -> tuple[Repository, str] | dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -121,7 +122,19 @@ def _extra_commands() -> list[Callable[[argparse._SubParsersAction[_Parser]], No
     ]
 
 
+def _unwind_on_sigterm() -> None:
+    """SIGTERM (a cancelled CI job, `timeout`) unwinds like an exception, so every `finally`
+    runs: a temporary clone is removed, the sandbox's private /tmp too, children killed."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # run as a program (a test calling main() keeps its own handlers)
+        _unwind_on_sigterm()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

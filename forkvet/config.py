@@ -77,6 +77,11 @@ class RuntimeConfig:
     # Run the repository's code only in the sandbox (forkvet.runtime.sandbox); false lets it
     # run without one where none is available. Also honoured only from the operator's file.
     require_sandbox: bool = True
+    # "shared": the repository's code shares the host's network (downloads work; so do
+    # abstract UNIX sockets). "none": its own network namespace with only loopback, no
+    # download, no host TCP/UDP service, no abstract socket (docs/runtime.md). The operator's
+    # "none" is a floor: a repository's file can ask for "none", never undo it.
+    network: str = "shared"
 
 
 @dataclass
@@ -116,6 +121,7 @@ class Config:
     explicit: set[str] = field(default_factory=set)
 
 
+NETWORK_MODES = ("shared", "none")
 _SECTIONS: dict[str, type] = {
     "license": LicensePolicy,
     "risks": RiskPolicy,
@@ -184,6 +190,8 @@ def parse_config(data: Any, source: str) -> Config:
             setattr(section, fdef.name, checked)
             cfg.explicit.add(f"{key}.{fdef.name}")
     _check_policy_entries(cfg.license, source)
+    if cfg.runtime.network not in NETWORK_MODES:
+        raise InputError(f"{source}: runtime.network must be shared or none")
     if cfg.audit.fail_on not in ("high", "any", "never"):
         raise InputError(f"{source}: audit.fail_on must be high, any or never")
     return cfg
@@ -276,6 +284,10 @@ def load_config(path: Path, text: str | None = None) -> Config:
 _STRICT = ("any", "high", "never")  # audit.fail_on, strictest first
 
 
+def _stricter_network(floor: Config, repo: Config) -> str:
+    return "none" if "none" in (floor.runtime.network, repo.runtime.network) else "shared"
+
+
 def tighten(floor: Config, repo: Config) -> Config:
     """The policy when an operator's config (`floor`: the App's FORKVET_POLICY, the CLI's
     --config) meets a repository's own .github/forkvet.yml: the repository can add
@@ -320,9 +332,10 @@ def tighten(floor: Config, repo: Config) -> Config:
         ),
         runner=repo.runner,
         upstream=upstream,
-        # Secrets for the repository's code come from the operator only; an audit fails on
-        # the stricter of the two levels.
-        runtime=floor.runtime,
+        # Secrets for the repository's code come from the operator only; so does every other
+        # runtime setting, except that the repository may cut its own network. An audit fails
+        # on the stricter of the two levels.
+        runtime=replace(floor.runtime, network=_stricter_network(floor, repo)),
         # Acceptances are the operator's: a fork's own file must never accept its findings.
         accept=floor.accept,
         audit=AuditConfig(fail_on=min(floor.audit.fail_on, repo.audit.fail_on, key=_STRICT.index)),

@@ -775,7 +775,10 @@ def _run(
                 return _uv_venv(cmd, work, env)
             folders = [*writable, *([cache] if cache else [])]
             local = _local_sources(env)
-            with sandbox.sandboxed(cmd, work, folders, local, private_home=False) as (argv, _):
+            with sandbox.sandboxed(cmd, work, folders, local, private_home=False, index=True) as (
+                argv,
+                _,
+            ):
                 return _uv(argv, work, env)
     except subprocess.TimeoutExpired as exc:
         raise ForkvetError(f"{cmd[1]} {cmd[2]} timed out after {INSTALL_TIMEOUT} s") from exc

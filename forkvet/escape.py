@@ -12,10 +12,14 @@ renderer, never raw. The rules, per sink:
   visible text.
 - Markdown code (`md_code`, `md_fence`): a code span or fence the text cannot close.
 - URLs (`md_url`): a link only for https URLs on an expected host; otherwise code.
-- Terminal (`terminal`): control characters, ANSI escapes and line breaks made visible
-  (`\\x1b`, `\\n`), so a file name cannot move the cursor, hide a line or start one.
-- Workflow commands (`workflow_data`, `workflow_property`): GitHub's own escaping (`%`, CR,
-  LF; and `:` `,` in properties), as in @actions/core.
+- Terminal (`terminal`): every invisible or acting character made visible as an escape
+  (`\\x1b`, `\\n`, `\\x9b`, `\\u202e`): the whole Unicode categories Cc (C0 and C1
+  controls), Cf (format: bidi overrides and isolates, zero-width characters), Zl, Zp (line and
+  paragraph separators) and Cs (a lone surrogate from an undecodable file name). So a file
+  name cannot move the cursor, hide a line, start one or reorder itself on screen.
+- Workflow commands (`workflow_data`, `workflow_property`): the same characters made visible
+  (CR, LF kept for GitHub's own escaping), then GitHub's escaping (`%`, CR, LF; and `:` `,` in
+  properties), as in @actions/core.
 """
 
 from __future__ import annotations
@@ -196,22 +200,43 @@ def md_url(url: object, hosts: tuple[str, ...] = ("github.com",), path_prefix: s
     return f"[{md_inline(text, limit=None)}]({text})"
 
 
+# Whole categories, so a character nobody listed (a new format character) is covered too.
+_INVISIBLE = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs"))
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch in _NAMED:
+        return _NAMED[ch]
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
+def visible(text: str, keep: str = "") -> str:
+    """Every Cc, Cf, Zl, Zp and Cs character (but those in `keep`) as a visible escape."""
+    return "".join(
+        _escape(ch) if ch not in keep and unicodedata.category(ch) in _INVISIBLE else ch
+        for ch in text
+    )
+
+
 def terminal(value: object, limit: int | None = None) -> str:
-    """Repository text for a terminal line: every control character, ANSI escape and line
-    break shown as an escape sequence instead of acting."""
-    text = _BIDI.sub("", str(value))
-    out = []
-    for ch in text:
-        if unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}"))
-        else:
-            out.append(ch)
-    return _truncate("".join(out), limit)
+    """Repository text for a terminal line: every control, format (bidi) and line-break
+    character shown as an escape sequence instead of acting."""
+    return _truncate(visible(str(value)), limit)
 
 
 def workflow_data(value: object) -> str:
-    """The message part of a workflow command (`::error ...::MESSAGE`)."""
-    return str(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message part of a workflow command (`::error ...::MESSAGE`): invisible characters
+    made visible, then GitHub's escaping (CR and LF stay lines of the message)."""
+    text = visible(str(value), keep="\r\n\t")
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def workflow_property(value: object) -> str:

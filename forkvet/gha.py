@@ -16,7 +16,7 @@ from typing import Any
 
 from forkvet import rx
 from forkvet.errors import InputError
-from forkvet.escape import md_code, md_fence, md_inline, md_url, strip_ansi
+from forkvet.escape import md_code, md_fence, md_inline, md_url, strip_ansi, visible
 from forkvet.extras import require
 
 MAX_ANNOTATIONS = 10
@@ -57,7 +57,14 @@ def _annotate(items: list[tuple[str, str, str, str | None, int | None]]) -> None
     for severity, title, message, file, line in shown:
         g = _gha()
         fn = {"error": g.error, "warning": g.warning}.get(severity, g.notice)
-        fn(message, title=title, file=file, line=line)
+        # Every annotation passes here: invisible and acting characters shown as escapes
+        # (forkvet.escape.visible), then github-action-utils applies GitHub's own escaping.
+        fn(
+            visible(message, keep="\r\n\t"),
+            title=visible(title),
+            file=visible(file) if file is not None else None,
+            line=line,
+        )
 
 
 def publish_vet(data: dict[str, Any]) -> None:

@@ -5,16 +5,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from forkvet import rx
 from forkvet.errors import InputError
-from forkvet.gitrun import run_git
-from forkvet.snapshot import Snapshot, load, redact_url
+from forkvet.gitrun import git_env, run_git
+from forkvet.snapshot import MAX_FILES, Snapshot, load, redact_url
 
 CLONE_TIMEOUT_S = 300
+# A checkout is written only once its tree is known to be under both bounds (a 36-byte
+# repository whose folders all point at one subtree checks out to 10^k files): the walker's
+# own file cap, and this many bytes of file contents.
+MAX_CHECKOUT_BYTES = 4 * 1024**3
 _SCP_LIKE = rx.compile(r"^[\w.-]+@[\w.-]+:[^/].*")
 _SHA = rx.compile(r"^[0-9a-f]{7,40}$")
 
@@ -58,6 +63,53 @@ def _run_git(
         raise InputError(f"{what}: {redact_url(detail)}")
 
 
+class TreeTooLarge(InputError):
+    """The commit's tree is over MAX_FILES files or MAX_CHECKOUT_BYTES bytes: not checked out."""
+
+
+def _tree_size(dest: Path, rev: str) -> tuple[int, int, bool]:
+    """(files, bytes, over) of rev's tree, read from `git ls-tree -r -l` as a stream and
+    stopped as soon as either bound is passed, so a tree of 10^9 entries costs what 200,000 do."""
+    proc = subprocess.Popen(
+        ["git", "-C", str(dest), "ls-tree", "-r", "-l", "-z", "--full-tree", rev, "--"],
+        env=git_env(dest),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    timer = threading.Timer(CLONE_TIMEOUT_S, proc.kill)
+    timer.start()
+    files = size = 0
+    try:
+        assert proc.stdout is not None
+        pending = b""
+        while chunk := proc.stdout.read(1 << 16):
+            *entries, pending = (pending + chunk).split(b"\0")
+            for entry in entries:
+                files += 1
+                field = entry.split(b"\t", 1)[0].split()[-1:]
+                size += int(field[0]) if field and field[0].isdigit() else 0
+            if files > MAX_FILES or size > MAX_CHECKOUT_BYTES:
+                return files, size, True
+        proc.wait()  # an unknown rev: the checkout then fails with git's own reason
+        return files, size, False
+    finally:
+        timer.cancel()
+        proc.kill()
+        proc.wait()
+
+
+def _checkout(dest: Path, rev: str, what: str) -> None:
+    """Check rev out into dest (cloned with --no-checkout), refusing a tree over the bounds."""
+    files, size, over = _tree_size(dest, rev)
+    if over:
+        raise TreeTooLarge(
+            f"{what}: its tree holds over {MAX_FILES} files or {MAX_CHECKOUT_BYTES >> 30} GiB "
+            f"(at least {files} files, {size >> 20} MiB read so far), forkvet's bounds for a "
+            f"checkout; vet a checkout you made yourself (forkvet vet FOLDER)"
+        )
+    _run_git(["checkout", "-q", rev], what, cwd=dest)
+
+
 def clone(
     url: str, dest: Path, ref: str | None = None, depth: int | None = 1, token: str | None = None
 ) -> None:
@@ -78,14 +130,16 @@ def clone(
         except InputError:
             # Servers that refuse fetching by sha: fetch everything, then check out.
             _run_git(["fetch", "-q", "origin"], f"could not clone {shown}", cwd=dest, token=token)
-            _run_git(["checkout", "-q", ref], f"no commit {ref} in {shown}", cwd=dest)
+            _checkout(dest, ref, f"no commit {ref} in {shown}")
             return
-        _run_git(["checkout", "-q", "FETCH_HEAD"], f"could not check out {ref}", cwd=dest)
+        _checkout(dest, "FETCH_HEAD", f"could not check out {ref} of {shown}")
         return
-    args = ["clone", "-q", "--no-recurse-submodules", *depth_args]
+    # Never a checkout by clone itself: its tree is measured first (_checkout).
+    args = ["clone", "-q", "--no-checkout", "--no-recurse-submodules", *depth_args]
     if ref:
         args += ["--branch", ref]
     _run_git([*args, url, str(dest)], f"could not clone {shown}", token=token)
+    _checkout(dest, "HEAD", f"could not check out {shown}")
 
 
 @contextmanager
@@ -123,7 +177,7 @@ def open_target(target: str, ref: str | None = None) -> Iterator[Snapshot]:
             f"{path} is not a git repository, so --ref cannot be used",
             git_says=False,
         )
-        _run_git(["checkout", "-q", ref], f"no ref {ref!r} in {path}", cwd=dest)
+        _checkout(dest, ref, f"no ref {ref!r} in {path}")
         snap = load(dest, name=path.resolve().name)
         yield snap
     finally:

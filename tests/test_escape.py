@@ -150,7 +150,43 @@ def test_terminal_shows_controls_instead_of_obeying_them() -> None:
     name = "a\n::error file=x::pwned\x1b[2K\x1b[1A\rERROR hidden\u202e"
     out = terminal(name)
     assert "\n" not in out and "\r" not in out and "\x1b" not in out and "\u202e" not in out
-    assert out == "a\\n::error file=x::pwned\\x1b[2K\\x1b[1A\\rERROR hidden"
+    assert out == "a\\n::error file=x::pwned\\x1b[2K\\x1b[1A\\rERROR hidden\\u202e"
+
+
+# One character of each class that acts or hides (outside attack, round 4, F4): C0, C1 (8-bit
+# CSI, NEL), format (bidi override, isolate, mark, zero-width), line and paragraph separators,
+# a lone surrogate (an undecodable file name), a tag character.
+INVISIBLE = {
+    "\x07": "\\x07",
+    "\x7f": "\\x7f",
+    "\x9b": "\\x9b",
+    "\x85": "\\x85",
+    "\u202e": "\\u202e",
+    "\u2066": "\\u2066",
+    "\u200f": "\\u200f",
+    "\u061c": "\\u061c",
+    "\u200b": "\\u200b",
+    "\ufeff": "\\ufeff",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+    "\udcff": "\\udcff",
+    "\U000e0041": "\\U000e0041",
+}
+
+
+@pytest.mark.parametrize(("char", "shown"), INVISIBLE.items())
+def test_every_invisible_class_is_shown_in_terminal_and_workflow_commands(
+    char: str, shown: str
+) -> None:
+    import unicodedata
+
+    from forkvet.escape import workflow_data, workflow_property
+
+    name = f"g{char}lpk.exe"
+    for out in (terminal(name), workflow_property(name), workflow_data(name)):
+        assert char not in out and shown in out, (unicodedata.category(char), out)
+    line = f"::error title=forkvet%3A Dangerous pickle,file={workflow_property(name)}::x"
+    assert all(unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs") for c in line)
 
 
 HOSTILE_FILES = {
@@ -384,3 +420,45 @@ def test_a_url_in_text_copies_as_the_working_url(text: str, url: str) -> None:
     html = parse(md_inline(text))
     assert url in html.shown and "a" not in html.tags
     assert "\u200b" not in url and "".join(html.shown).replace("\u200b", "").strip() == text
+
+
+def test_annotations_show_every_invisible_class_of_a_file_name(tmp_path: Path) -> None:
+    """The Actions' annotations (`forkvet report`, github-action-utils) as the runner sees
+    them: round 4 found `\\x9b`, NEL and U+202E raw in `::error file=`."""
+    import unicodedata
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "train.py").write_text("import torch\n")
+    data = json.loads(vet(load(repo)).to_json())
+    # A lone surrogate cannot come from vet (file names are decoded first); the unit test has it.
+    for char in (c for c in INVISIBLE if c != "\udcff"):
+        data["findings"].append(
+            {
+                "check": "risks",
+                "severity": "error",
+                "title": f"Dangerous{char}pickle",
+                "message": f"Pickle{char} imports os.system",
+                "path": f"g{char}lpk.exe",
+                "line": 1,
+            }
+        )
+    report = tmp_path / "vet.json"
+    report.write_text(json.dumps(data))
+    out, summary = tmp_path / "out", tmp_path / "summary"
+    out.touch()
+    summary.touch()
+    env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary), "PATH": "/usr/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "forkvet", "report", "--vet", str(report)],
+        capture_output=True,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert proc.returncode == 0, proc.stderr
+    stdout = proc.stdout.decode("utf-8", "surrogateescape")
+    commands = [ln for ln in stdout.split("\n") if ln.startswith("::error")]
+    assert commands, stdout[-2000:]
+    for line in commands:
+        bad = [c for c in line if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs")]
+        assert not bad, (bad, line)
+    assert any("file=g\\x07lpk.exe" in ln for ln in commands), commands

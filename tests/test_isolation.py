@@ -6,6 +6,7 @@ started with; the repository's code tries what a hostile fork would try.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,11 +14,13 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from forkvet.errors import InputError
 from forkvet.runtime.process import scrubbed_env
 from forkvet.runtime.sandbox import probe
 from tests.conftest import MakeRepo
@@ -188,28 +191,73 @@ SECRETS = {
     "GOOGLE_CLOUD_PROJECT": "p",
     "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE": "/t",
     "HF_TOKEN": "hf_x",
+    # Names no pattern of secret-looking names knew (outside attack, round 4): an allow-list
+    # drops them, and any other name nobody listed, by construction.
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "http.extraHeader",
+    "GIT_CONFIG_VALUE_0": "AUTHORIZATION: basic Zm9vOmJhcg==",
+    "APIKEY": "k",
+    "BEARER": "k",
+    "PGPASS": "k",
+    "DSN": "k",
+    "SAS": "k",
+    "CONN_STR": "k",
+    "TORCH_HUB_TOKEN": "k",  # an allowed prefix still never carries a secret-looking name
+    "PYTHON_SECRET": "k",
+    "XDG_SESSION_COOKIE": "k",
+    "ZZ_ANYTHING_AT_ALL": "k",
 }
 RUNNER_FILES = ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 KEPT = {
     "CUDA_VISIBLE_DEVICES": "0",
     "HOME": "/root",
-    "PUBLIC_URL": "https://example.org/data",
-    "KEYBOARD_LAYOUT": "us",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "TZ": "UTC",
+    "OMP_NUM_THREADS": "4",
+    "NCCL_DEBUG": "INFO",
+    "HF_HOME": "/cache/hf",
+    "TORCH_HOME": "/cache/torch",
+    "XDG_CACHE_HOME": "/cache",
+    "PYTHONHASHSEED": "0",
+    "TOKENIZERS_PARALLELISM": "false",
+    "CI": "true",
+    "GITHUB_REPOSITORY": "acme/deepnet",
+    "RUNNER_OS": "Linux",
 }
 
 
-def test_secret_variables_are_scrubbed_and_kept_ones_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_allowed_variables_pass_and_secrets_never(monkeypatch: pytest.MonkeyPatch) -> None:
     for k, v in {**SECRETS, **KEPT}.items():
         monkeypatch.setenv(k, v)
     for k in RUNNER_FILES:
         monkeypatch.setenv(k, f"/runner/_temp/{k}")
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:hunter2@proxy.internal:3128")
+    monkeypatch.setenv("no_proxy", "localhost,.internal")
     env = scrubbed_env()
     assert not set(SECRETS) & set(env), set(SECRETS) & set(env)
     assert not set(RUNNER_FILES) & set(env)
     for k, v in KEPT.items():
         assert env[k] == v
+    assert env["HTTPS_PROXY"] == "http://proxy.internal:3128"  # the proxy, not its password
+    assert env["no_proxy"] == "localhost,.internal"
     # On purpose: the operator names what the repository's code may see.
     assert scrubbed_env(pass_env=["HF_TOKEN"])["HF_TOKEN"] == "hf_x"
+    assert scrubbed_env(pass_env=["ZZ_ANYTHING_AT_ALL"])["ZZ_ANYTHING_AT_ALL"] == "k"
+    # forkvet's own installs keep the package manager's settings, a mirror's password too.
+    monkeypatch.setenv("UV_INDEX_URL", "https://u:p@mirror.internal/simple")
+    assert "UV_INDEX_URL" not in scrubbed_env()
+    assert scrubbed_env(keep_index_config=True)["UV_INDEX_URL"].startswith("https://u:p@")
+
+
+def test_the_command_sees_only_allowed_variables(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """Round 4's reproduction, as a user runs it: the repository prints what it sees."""
+    printer = "import json, os\nprint(json.dumps(sorted(os.environ)))\n"
+    repo = make_repo({"show.py": printer})
+    data = smoke(repo, "python show.py", tmp_path, {**SECRETS, **KEPT})
+    seen = set(json.loads(data["tail"][-1]))
+    assert not set(SECRETS) & seen, set(SECRETS) & seen
+    assert {"CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "HF_HOME"} <= seen
 
 
 def test_pass_env_from_the_operator_not_from_the_fork(make_repo: MakeRepo, tmp_path: Path) -> None:
@@ -638,3 +686,107 @@ def test_links_and_fifos_left_in_the_output_folder_are_removed(
     left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_symlink())
     assert left == [] and not (out / "pipe.log").exists() and not (out / "env.log").exists()
     assert (out / "kept.txt").read_text() == "x"
+
+
+# What the sandbox can reach over sockets (outside attack, round 4, F2): a stand-in daemon on
+# a filesystem socket, an abstract socket and TCP on loopback; the command reports each.
+SOCKETS = r"""
+import socket, sys
+for family, addr in ((socket.AF_UNIX, sys.argv[1]), (socket.AF_UNIX, "\0" + sys.argv[2]),
+                     (socket.AF_INET, ("127.0.0.1", int(sys.argv[3])))):
+    c = socket.socket(family)
+    try:
+        c.connect(addr)
+        print("reached", c.recv(3).decode())
+    except OSError as exc:
+        print("refused", type(exc).__name__)
+"""
+
+
+@pytest.fixture
+def daemons() -> Iterator[tuple[str, str, int]]:
+    import socket
+    import threading
+
+    # Outside /tmp, which the sandbox replaces: where /var/lib's or /var/snap's daemons are.
+    folder = Path(tempfile.mkdtemp(prefix="forkvet-daemon-", dir="/var/tmp"))
+    path = str(folder / "daemon.sock")
+    name = f"forkvet-test-{uuid.uuid4().hex}"
+    listeners = [socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX), socket.socket()]
+    listeners[0].bind(path)
+    listeners[1].bind("\0" + name)
+    listeners[2].bind(("127.0.0.1", 0))
+    for reply, sock in zip(("FSS", "ABS", "TCP"), listeners, strict=True):
+        sock.listen()
+
+        def serve(sock: socket.socket = sock, reply: str = reply) -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    conn, _ = sock.accept()
+                    conn.sendall(reply.encode())
+                    conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+    yield path, name, listeners[2].getsockname()[1]
+    for sock in listeners:
+        sock.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_network_is_shared_by_default_and_cut_on_the_operators_word(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    daemons: tuple[str, str, int],
+) -> None:
+    if not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    path, name, port = daemons
+    repo = make_repo({"probe.py": SOCKETS})
+    cmd = f"python probe.py {path} {name} {port}"
+    shared = smoke(repo, cmd, tmp_path, {})
+    assert shared["tail"] == ["reached FSS", "reached ABS", "reached TCP"], shared["tail"]
+    cut = smoke(repo, cmd, tmp_path, {}, "--no-network")
+    # A filesystem socket is a file: what the runner's user may connect to stays reachable
+    # (docs/runtime.md says so); abstract sockets and TCP belong to the network namespace.
+    assert cut["tail"][:2] == ["reached FSS", "refused ConnectionRefusedError"], cut["tail"]
+    assert cut["tail"][2].startswith("refused"), cut["tail"]
+    operator = tmp_path / "policy.yml"
+    operator.write_text("runtime:\n  network: none\n")
+    # The fork's own file cannot give the network back.
+    (repo / ".github").mkdir()
+    (repo / ".github" / "forkvet.yml").write_text("runtime:\n  network: shared\n")
+    floor = smoke(repo, cmd, tmp_path, {}, "--config", str(operator))
+    assert floor["tail"][1:] == cut["tail"][1:], floor["tail"]
+
+
+def test_a_forks_file_can_cut_its_network_but_never_restore_it() -> None:
+    from forkvet.config import parse_config, tighten
+
+    shared, none = ({"runtime": {"network": v}} for v in ("shared", "none"))
+    operator_none = parse_config(none, "operator")
+    assert tighten(operator_none, parse_config(shared, "fork")).runtime.network == "none"
+    assert tighten(parse_config({}, "operator"), parse_config(none, "fork")).runtime.network == (
+        "none"
+    )
+    assert tighten(parse_config({}, "operator"), parse_config({}, "fork")).runtime.network == (
+        "shared"
+    )
+    with pytest.raises(InputError, match=r"runtime\.network must be shared or none"):
+        parse_config({"runtime": {"network": "host"}}, "operator")
+
+
+def test_installs_from_the_index_keep_the_network_when_it_is_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.runtime import sandbox
+
+    if not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    monkeypatch.setattr(sandbox, "_NETWORK_CUT", [])
+    with sandbox.sandboxed(["true"], tmp_path) as (argv, _):
+        assert "--unshare-net" not in argv
+    sandbox.cut_network()
+    with sandbox.sandboxed(["true"], tmp_path) as (argv, _):
+        assert "--unshare-net" in argv  # the repository's code: the import check, a kernel
+    with sandbox.sandboxed(["true"], tmp_path, index=True) as (argv, _):
+        assert "--unshare-net" not in argv  # uv, conda: the package index

@@ -70,7 +70,7 @@ def _conda_create(conda: str, out: Path) -> subprocess.CompletedProcess[str]:
     cmd += ["-f", str(out / "environment.yml")]
     with (
         private_workdir() as work,
-        sandbox.sandboxed(cmd, work, [out], private_home=False) as (argv, _),
+        sandbox.sandboxed(cmd, work, [out], private_home=False, index=True) as (argv, _),
     ):
         return subprocess.run(
             argv,

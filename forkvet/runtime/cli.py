@@ -126,6 +126,8 @@ def _sandbox_policy(args: argparse.Namespace, cfg: Any) -> None:
     repository's own file never reaches cfg.runtime). Without either, refuse (exit 3)."""
     from forkvet.runtime import sandbox
 
+    if getattr(args, "no_network", False) or cfg.runtime.network == "none":
+        sandbox.cut_network()
     if args.allow_unsandboxed or not cfg.runtime.require_sandbox:
         sandbox.allow_unsandboxed()
         return
@@ -497,8 +499,14 @@ def _environment_options(p: argparse.ArgumentParser) -> None:
         "--pass-env",
         action="append",
         metavar="NAME",
-        help="pass this secret-looking variable to the repository's code on purpose "
-        "(e.g. HF_TOKEN for gated weights); repeatable",
+        help="pass this variable to the repository's code on purpose (only an allow-list "
+        "passes otherwise; e.g. HF_TOKEN for gated weights); repeatable",
+    )
+    p.add_argument(
+        "--no-network",
+        action="store_true",
+        help="the repository's code gets no network: its own namespace with only loopback, "
+        "no abstract UNIX socket (runtime.network: none; installs still reach the index)",
     )
     p.add_argument(
         "--allow-unsandboxed",

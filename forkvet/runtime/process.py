@@ -2,9 +2,11 @@
 teed to a log file, and every process it started killed at the end — `setsid` ones too.
 
 What holds (Linux; see docs/runtime.md for the operator's part):
-- the child's environment has no secret-looking variable (`scrub`), only the ones the
-  operator passes on purpose (`--pass-env`), and none of the runner's workflow-command files
-  (`GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `GITHUB_STATE`);
+- the child's environment is an allow-list (`scrubbed_env`): the names a training script
+  needs (`_PASSED`, `_PASSED_PREFIXES`), proxies without their credentials, and the ones the
+  operator passes on purpose (`--pass-env`). Any other variable is dropped, whatever its name
+  (GIT_CONFIG_VALUE_0 carrying an extraHeader, BEARER, PGPASS, DSN...), and none of the
+  runner's workflow-command files (`GITHUB_ENV`, `GITHUB_PATH`, ...) is ever passed;
 - the child cannot read forkvet's own environment through `/proc/<pid>/environ`: forkvet wipes
   its initial environment block (kept in its memory since exec) and marks itself
   non-dumpable before it spawns anything;
@@ -83,9 +85,53 @@ RUNNER_FILES = (
     "GITHUB_STATE",
     "RUNNER_TEMP",
 )
+# What the repository's command may see, by name: nothing else passes. A name here still
+# passes only when it does not look like a secret (is_secret: HF_TOKEN, a URL with a password).
+_PASSED = frozenset(
+    (
+        "PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL",
+        "TMPDIR", "TEMP", "TMP", "HOSTNAME", "LD_LIBRARY_PATH", "VIRTUAL_ENV",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+        "MPLBACKEND", "MPLCONFIGDIR", "TOKENIZERS_PARALLELISM", "XLA_FLAGS",
+        "CI", "GITHUB_ACTIONS", "GITHUB_WORKSPACE", "GITHUB_REPOSITORY",
+        "GITHUB_REPOSITORY_OWNER", "GITHUB_SHA", "GITHUB_REF", "GITHUB_REF_NAME",
+        "GITHUB_HEAD_REF", "GITHUB_BASE_REF", "GITHUB_EVENT_NAME", "GITHUB_RUN_ID",
+        "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB", "GITHUB_WORKFLOW",
+        "GITHUB_ACTOR", "GITHUB_SERVER_URL", "GITHUB_API_URL", "RUNNER_OS", "RUNNER_ARCH",
+        "RUNNER_NAME", "RUNNER_DEBUG",
+    )
+)  # fmt: skip
+_PASSED_PREFIXES = (
+    "LC_",
+    "PYTHON",
+    "CUDA_",
+    "NVIDIA_",
+    "CUDNN",
+    "NCCL_",
+    "OMP_",
+    "MKL_",
+    "OPENBLAS_",
+    "TORCH_",
+    "HF_HOME",
+    "HF_HUB_OFFLINE",
+    "HF_DATASETS_CACHE",
+    "HF_DATASETS_OFFLINE",
+    "TRANSFORMERS_CACHE",
+    "TRANSFORMERS_OFFLINE",
+    "XDG_",
+    "TF_CPP_",
+    "JAX_PLATFORMS",
+    "CONDA_DEFAULT_ENV",
+    "CONDA_PREFIX",
+)
+# Proxies pass with any user:password removed from their URL.
+_PROXIES = frozenset(
+    v for n in ("http_proxy", "https_proxy", "all_proxy", "no_proxy") for v in (n, n.upper())
+)
+_PROXY_CREDENTIALS = rx.compile(r"(^|://)[^/\s@]*@")
 # A package manager's own settings: kept for the installs forkvet runs itself (a company
 # mirror with credentials), never for the repository's code.
-_INDEX_CONFIG = rx.compile(r"^(?:UV_|PIP_)")
+_INDEX_CONFIG = rx.compile(r"^(?:UV_|PIP_|CONDA_|MAMBA_)")
 # scheme://user:password@host — a URL that carries a password, whatever the variable's name.
 _URL_WITH_PASSWORD = rx.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", rx.I)
 TAIL_LINES = 60
@@ -105,10 +151,14 @@ def scrubbed_env(
     pass_env: Iterable[str] = (),
     keep_index_config: bool = False,
 ) -> dict[str, str]:
-    """The current environment without anything that looks like a secret or a runner file.
+    """The allow-listed part of the current environment: what a training script needs
+    (_PASSED, _PASSED_PREFIXES) that does not look like a secret, proxies without their
+    credentials, and the operator's pass_env. Everything else is dropped by construction,
+    whatever its name.
 
     pass_env: names the operator passes on purpose (e.g. HF_TOKEN for gated weights).
-    keep_index_config: keep UV_*/PIP_* settings even with credentials (forkvet's own installs).
+    keep_index_config: keep UV_*/PIP_*/CONDA_*/MAMBA_* settings even with credentials
+    (forkvet's own installs).
     """
     allowed = set(pass_env)
     env: dict[str, str] = {}
@@ -117,7 +167,13 @@ def scrubbed_env(
             env[k] = v
         elif k in RUNNER_FILES:
             continue
-        elif (keep_index_config and _INDEX_CONFIG.match(k)) or not is_secret(k, v):
+        elif keep_index_config and _INDEX_CONFIG.match(k):
+            env[k] = v
+        elif k in _PROXIES:
+            env[k] = _PROXY_CREDENTIALS.sub(lambda m: m.group(1), v)
+        elif k in _PASSED and not _URL_WITH_PASSWORD.search(v):
+            env[k] = v  # named one by one above (TOKENIZERS_PARALLELISM is no token)
+        elif k.startswith(_PASSED_PREFIXES) and not is_secret(k, v):
             env[k] = v
     env.update(extra or {})
     env.setdefault("PYTHONUNBUFFERED", "1")

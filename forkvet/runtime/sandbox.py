@@ -80,6 +80,20 @@ class Availability:
 _allowed_without = False
 
 
+_NETWORK_CUT: list[bool] = []
+
+
+def cut_network() -> None:
+    """The operator's `runtime.network: none` (or --no-network) for this process: every later
+    sandbox of the repository's code gets its own network namespace (only loopback). Installs
+    that fetch from the package index ask for the network explicitly (`index=True`)."""
+    _NETWORK_CUT.append(True)
+
+
+def network_cut() -> bool:
+    return bool(_NETWORK_CUT)
+
+
 def allow_unsandboxed() -> None:
     """The operator's explicit opt-out for this process: without a sandbox, run anyway."""
     global _allowed_without
@@ -226,6 +240,7 @@ def _argv(
     bwrap: str,
     readable: Iterable[str | os.PathLike[str]] = (),
     private_home: bool = True,
+    network: bool = True,
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
     protected and hidden paths come after the writable folders that might hold them."""
@@ -234,6 +249,7 @@ def _argv(
     return [
         bwrap,
         *_ISOLATION,
+        *([] if network else ["--unshare-net"]),
         *_proc_protection(),
         *_host_mounts(private_tmp),
         *_empty_command_folders(folders),
@@ -371,6 +387,7 @@ def sandboxed(
     writable: Iterable[str | os.PathLike[str]] = (),
     readable: Iterable[str | os.PathLike[str]] = (),
     private_home: bool = True,
+    index: bool = False,
 ) -> Iterator[tuple[list[str], str]]:
     """(argv that runs `command` in the sandbox, the isolation it gets: "bubblewrap" or, only
     when the operator opted out and no sandbox is available, "none"). `cwd` is writable; so
@@ -382,7 +399,10 @@ def sandboxed(
     or without a sandbox, no child it starts here can read forkvet's secrets from
     /proc/<forkvet>/environ. Every child that could run the repository's code (an interpreter
     with the repository on its path, or the environment's interpreter, which that code may
-    have changed) starts from the argv yielded here; tests/test_sandbox_entry.py checks it."""
+    have changed) starts from the argv yielded here; tests/test_sandbox_entry.py checks it.
+
+    `index`: an install that downloads from the package index keeps the network even when
+    the operator cut it (cut_network) for the repository's code."""
     isolate_self()
     if not require():
         yield command, NONE
@@ -392,7 +412,10 @@ def sandboxed(
     private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-"))
     try:
         (private / "home").mkdir()
-        argv = _argv(command, cwd, [cwd, *writable], private, bwrap, readable, private_home)
+        network = index or not network_cut()
+        argv = _argv(
+            command, cwd, [cwd, *writable], private, bwrap, readable, private_home, network
+        )
         yield argv, ISOLATED
     finally:
         _remove(private)

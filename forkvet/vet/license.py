@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -42,6 +43,10 @@ from forkvet.vet.textnorm import bigrams, normalize_tokens
 
 CHECK = "license"
 MAX_LICENSE_CHARS = 200_000
+# License files matched in full against the SPDX list (~65 ms each for a long text): the root
+# and shallowest ones first (see _priority); the rest are named in a notice. A REUSE-style
+# LICENSES/ folder of a real project holds a handful; a thousand is a bomb.
+MAX_LICENSE_FILES = 24
 _LICENSE_NAME = rx.compile(
     r"^(?:un)?licen[cs]e(?:s)?(?:[-_. ][\w.-]*)?$|^copying(?:[-_.][\w.-]*)?$|"
     r"^[\w-]*[-_.]licen[cs]e(?:\.(?:md|txt|rst|markdown))?$|^eula(?:\.\w+)?$",
@@ -556,6 +561,29 @@ def _license_files(ctx: Context) -> list[str]:
     return out
 
 
+def _matched_license_files(ctx: Context, findings: list[Finding]) -> Iterator[str]:
+    """The license files to match, in priority order: at most MAX_LICENSE_FILES, and none after
+    the run's deadline. Files left unmatched, for either reason, are named in one notice."""
+    ordered = sorted(_license_files(ctx), key=_priority)
+    for i, path in enumerate(ordered):
+        late = time.monotonic() > ctx.deadline
+        if i >= MAX_LICENSE_FILES or late:
+            rest = ordered[i:]
+            why = "the vetting time limit was reached" if late else f"over {MAX_LICENSE_FILES}"
+            findings.append(
+                Finding(
+                    CHECK,
+                    "notice",
+                    "License files not read",
+                    f"{len(rest)} license file(s) not matched ({why}), e.g. {rest[0]}: the "
+                    f"root and shallowest ones were; read the others yourself",
+                    rest[0],
+                )
+            )
+            return
+        yield path
+
+
 def _priority(path: str) -> tuple[int, int, str]:
     name = path.rsplit("/", 1)[-1].upper()
     rank = (
@@ -660,7 +688,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     """Collect every license statement (files, package metadata, README, CITATION.cff, patent
     grants, model terms) → decide the governing one → data set terms → the user's policy."""
     findings: list[Finding] = []
-    found, texts = _license_file_statements(ctx)
+    found, texts = _license_file_statements(ctx, findings)
     found += _metadata_statements(ctx)
     found += _readme_statements(ctx, found)
     found += _citation_statements(ctx)
@@ -674,12 +702,14 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     return info, findings
 
 
-def _license_file_statements(ctx: Context) -> tuple[list[_Found], dict[str, str]]:
+def _license_file_statements(
+    ctx: Context, findings: list[Finding]
+) -> tuple[list[_Found], dict[str, str]]:
     """What each license file grants (or the license it points to by URL), most likely the
-    main license first; and the files' texts."""
+    main license first; and the files' texts. Bounded: see _matched_license_files."""
     found: list[_Found] = []
     texts: dict[str, str] = {}
-    for path in sorted(_license_files(ctx), key=_priority):
+    for path in _matched_license_files(ctx, findings):
         text = ctx.snap.read_text(path)
         if not text or not text.strip():
             continue

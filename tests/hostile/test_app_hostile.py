@@ -648,7 +648,15 @@ def test_a_job_past_its_budget_is_killed_and_the_check_run_says_so(
     budget: dict[str, Any],
     conclusion: str,
     words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import tempfile
+
+    # The worker's own temporary folder: each job's (its clone included) is made here.
+    jobs_tmp = tmp_path / "jobs-tmp"
+    jobs_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(jobs_tmp))
     hostile = emulator.add_repo("acme", "slow", {**FORK_FILES, marker: "x"})
     benign = emulator.add_repo("acme", "deepnet", FORK_FILES)
     slow = replace(settings, **{"job_module": "tests.slow_job", "job_timeout_s": 60.0, **budget})
@@ -675,6 +683,8 @@ def test_a_job_past_its_budget_is_killed_and_the_check_run_says_so(
     # Not retried (it would cost the budget again), and nothing of the job is left running.
     assert all(j.attempts == 1 for j in (store.get(1), store.get(2)) if j is not None)
     assert not [p for p in _descendants(os.getpid()) if "slow_job" in _cmdline(p)]
+    # The killed job's folder, with the clone it was vetting, is gone: the worker owns it.
+    assert list(jobs_tmp.iterdir()) == []
 
 
 def test_serve_stops_at_once_with_a_job_running_and_its_child_goes_too(

@@ -96,3 +96,49 @@ def test_a_long_environment_yml_keeps_the_vetting_deadline(tmp_path: Path) -> No
         "vet", str(repo), "--format", "json", seconds=15, env={"FORKVET_VET_SECONDS": "3"}
     )
     _assert_bounded(rc, wall, peak, 12)
+
+
+def _license_bomb(root: Path, count: int) -> Path:
+    """A LICENSE and `count` distinct GPL-3.0 variants under LICENSES/ (round 4: 1,000 of
+    them cost 64 s of CPU, and every later check came back 'not run')."""
+    from tests.conftest import license_text
+
+    (root / "LICENSES").mkdir(parents=True)
+    (root / "LICENSE").write_text(license_text("MIT.txt"))
+    words = license_text("GPL-3.0-only.txt").split()
+    for i in range(count):
+        varied = [f"{w}{i}" if j % 97 == i % 97 else w for j, w in enumerate(words)]
+        (root / "LICENSES" / f"LicenseRef-x{i}.txt").write_text(" ".join(varied))
+    (root / "train.py").write_text("import torch\ntorch.load('m.pt')\n")
+    return root
+
+
+def test_a_license_bomb_matches_a_bounded_number_of_files(tmp_path: Path) -> None:
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+    from forkvet.vet.license import MAX_LICENSE_FILES
+
+    report = vet(load(_license_bomb(tmp_path / "repo", 40)))
+    matched = {m.path for m in report.license.all if m.path and m.path.startswith("LICENSES/")}
+    assert len(matched) < MAX_LICENSE_FILES, len(matched)
+    assert "MIT" in (report.license.spdx or "")  # the root LICENSE is always matched
+    notes = [f for f in report.findings if f.title == "License files not read"]
+    assert len(notes) == 1 and f"{40 - MAX_LICENSE_FILES + 1} license file(s)" in notes[0].message
+    assert not [f for f in report.findings if f.title == "Check not run: time limit"]
+    assert any("torch.load" in r.kind + r.message for r in report.risks), (
+        "the later checks still ran"
+    )
+
+
+def test_the_license_check_keeps_the_run_deadline(tmp_path: Path) -> None:
+    import time
+
+    from forkvet.snapshot import load
+    from forkvet.vet import license
+    from forkvet.vet.context import Context
+
+    ctx = Context(load(_license_bomb(tmp_path / "repo", 3)), deadline=time.monotonic() - 1)
+    info, findings = license.check(ctx)
+    assert not [m for m in info.all if m.path and m.path.startswith("LICENSE")]
+    said = [f.message for f in findings if f.title == "License files not read"]
+    assert said and "4 license file(s) not matched (the vetting time limit" in said[0], said
