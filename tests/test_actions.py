@@ -351,3 +351,40 @@ def test_smoke_action_fails_closed_without_a_sandbox(
     opted, _, procs = run_action(action, {**inputs, "allow-unsandboxed": "true"}, repo, temp2)
     assert opted["verdict"] == "pass", [p.stderr for p in procs]
     assert json.loads(Path(opted["result"]).read_text())["isolation"] == "none"
+
+
+def test_smoke_action_runs_the_code_without_network_when_asked(tmp_path: Path) -> None:
+    """network: none reaches the command as its own network namespace (no loopback server
+    answers); anything else than shared or none is refused before forkvet runs."""
+    from forkvet.runtime.sandbox import probe
+
+    if not probe().ok:
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "demo.py").write_text(
+        "import socket\n"
+        f"try:\n    socket.create_connection(('127.0.0.1', {port}), timeout=5)\n"
+        "    print('REACHED')\nexcept OSError as e:\n    print('CUT', e)\n"
+    )
+    action = ROOT / "actions" / "smoke-test" / "action.yml"
+    base = {"command": "python demo.py", "python": sys.executable}
+    try:
+        for network, word in (("shared", "REACHED"), ("none", "CUT")):
+            temp = tmp_path / f"runner-{network}"
+            temp.mkdir()
+            outputs, _, procs = run_action(action, {**base, "network": network}, repo, temp)
+            result = json.loads(Path(outputs["result"]).read_text())
+            assert any(word in line for line in result["tail"]), (network, result["tail"])
+        temp = tmp_path / "runner-bad"
+        temp.mkdir()
+        _, _, procs = run_action(action, {**base, "network": "off"}, repo, temp)
+        assert procs[-1].returncode == 2 and "shared or none" in procs[-1].stdout + procs[-1].stderr
+    finally:
+        server.close()
