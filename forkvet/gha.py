@@ -267,9 +267,21 @@ def publish_check_run(name: str, title: str, summary: str, conclusion: str) -> s
     return "created"
 
 
+def _utf8(value: Any) -> Any:
+    """Strings that can be written as UTF-8: JSON may spell a lone surrogate (`\\udcff`),
+    which no output file takes; it is shown as its escape."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_utf8(v) for v in value]
+    if isinstance(value, dict):
+        return {_utf8(k): _utf8(v) for k, v in value.items()}
+    return value
+
+
 def _read_result(path: str) -> dict[str, Any]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = _utf8(json.loads(Path(path).read_text(encoding="utf-8")))
     except FileNotFoundError as exc:
         raise InputError(f"no such file: {path}") from exc
     except json.JSONDecodeError as exc:
