@@ -329,8 +329,13 @@ def test_python_side_checks_are_linear(case: int) -> None:
     name, site, text = _hostile_call_sites()[case]
     times = []
     for size in (len(text) // 2, len(text)):
-        start = time.perf_counter()
-        site(text[:size])
-        times.append(time.perf_counter() - start)
+        # CPU time of this process, best of three: a busy machine slows a run, never speeds
+        # one up, and other processes' load does not count.
+        runs = []
+        for _ in range(3):
+            start = time.process_time()
+            site(text[:size])
+            runs.append(time.process_time() - start)
+        times.append(min(runs))
     assert times[1] < 8.0, name
     assert times[1] < 3.5 * times[0] + 0.2, (name, times)
