@@ -14,8 +14,8 @@ from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
 from forkvet.config import Config
+from forkvet.envgen import api_evidence, licenses, optional, outputs
 from forkvet.envgen import device as devices
-from forkvet.envgen import licenses, outputs
 from forkvet.envgen.choose import choose, python_candidates
 from forkvet.envgen.docker import dockerfile_versions
 from forkvet.envgen.metadata_fix import uv_toml_text
@@ -94,6 +94,18 @@ def _offline(needs: NeedSet, python: str) -> Resolution:
     return res
 
 
+def _optional_integrations(ctx: Context, report: Report, needs: NeedSet) -> list[str]:
+    """Distributions used only behind a flag or in export/integration files: optional."""
+    from forkvet.vet.dependencies import git_sources, third_party_imports
+
+    uses = third_party_imports(ctx, git_sources(ctx))
+    texts = {f.path: f.text for f in ctx.py.files if f.text}
+    known = [fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS]
+    # the framework the environment is built around stays required, whatever its role
+    keep = [FRAMEWORK_DISTS[f.name] for i, f in enumerate(known) if i == 0 or f.role == "primary"]
+    return optional.mark(needs, uses, texts, ctx.readme, keep)
+
+
 def _python_too_old(report: Report, python: str | None, res: Resolution) -> None:
     """A --python the code cannot run on (f-strings on 2.7) gives no complete environment."""
     need = report.python.min_version
@@ -151,6 +163,8 @@ def generate(
         if needs.get(need.name) is None:
             needs.needs.append(need)
     needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
+    # Said after the resolver's own problems: what the code's API and imports tell.
+    said = _optional_integrations(ctx, report, needs)
     if device == "cpu":
         _cpu_twins(needs)
     when = as_of or code_date(report)
@@ -164,6 +178,10 @@ def generate(
     framework = next((fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS), None)
     framework = _docker_pin(snap, framework, needs)
     _other_framework_specs(report, needs, framework)
+    framework, api_notes = api_evidence.apply(
+        ((f.path, f.text) for f in ctx.py.files if not f.copy_of and f.text), needs, framework
+    )
+    said[:0] = api_notes
     if py.majors == [2] and python in (None, "2.7"):
         res = _offline(needs, "2.7") if offline else resolve_py2(needs, when, framework, device)
     else:
@@ -191,6 +209,7 @@ def generate(
         if warning:
             res.problems.append(warning)
     res.problems[:0] = needs.notices
+    res.problems += said
     files = {
         "requirements.txt": (
             _offline_requirements(snap.name, needs, res)
