@@ -23,6 +23,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
+from forkvet.envgen.wheeltags import installs_on
 from forkvet.errors import ForkvetError
 
 ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -200,8 +201,6 @@ def release_metadata(
 ) -> email.message.Message | None:
     """The core metadata of one release: from a wheel that installs on `python` when there is
     one (its requirements may differ by Python), PEP 658 first; None without a wheel."""
-    from forkvet.envgen.wheels import installs_on
-
     wheels = [
         f for f in project_files(name) if f.version == version and f.filename.endswith(".whl")
     ]

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from forkvet import rx
 from forkvet.envgen.index import IndexError_
 from forkvet.errors import ForkvetError
+
+# Re-exported: callers import them from here (they live below, in forkvet.uvbin).
+from forkvet.uvbin import private_workdir as private_workdir
+from forkvet.uvbin import uv_binary as uv_binary
 
 COMPILE_TIMEOUT_S = 600
 # Build backends are never date-capped: old setuptools breaks building old sdists.
@@ -65,18 +66,6 @@ _ALLOW_BUILD: ContextVar[bool] = ContextVar("forkvet_allow_build", default=False
 _LINE = rx.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;]+)")
 
 
-def uv_binary() -> str:
-    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    if Path(found).exists():
-        return found
-    try:
-        from uv import find_uv_bin
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError) as exc:
-        raise ForkvetError("uv is not installed: pip install uv, or use --offline") from exc
-
-
 @contextlib.contextmanager
 def allow_builds(allowed: bool = True) -> Iterator[None]:
     """Let uv build source releases (run their build code) inside this block."""
@@ -94,14 +83,6 @@ def builds_allowed() -> bool:
 def build_flags() -> list[str]:
     # `--only-binary :all:` (not --no-build, which uv refuses beside per-package --only-binary)
     return [] if builds_allowed() else ["--only-binary", ":all:"]
-
-
-@contextlib.contextmanager
-def private_workdir(uv_toml: str = "") -> Iterator[Path]:
-    """A fresh folder (mode 0700) holding forkvet's uv.toml, to run uv in."""
-    with tempfile.TemporaryDirectory(prefix="forkvet-uv-") as tmp:
-        (Path(tmp) / "uv.toml").write_text(uv_toml, encoding="utf-8")
-        yield Path(tmp)
 
 
 def uv_env() -> dict[str, str]:
