@@ -64,7 +64,8 @@ def _commented_lines(needs: NeedSet) -> list[str]:
     lines: list[str] = []
     optional = needs.of_kind("optional")
     if optional:
-        lines += ["", "# optional: imported inside try/except ImportError (uncomment to use)"]
+        lines += ["", "# optional: imported only behind try/except ImportError or a flag, or in"]
+        lines += ["# export/integration code (not required; uncomment to use)"]
         lines += [f"# {n.name}{n.spec}  # {terminal(n.why)}" for n in optional]
     extras = needs.of_kind("extra")
     if extras:
