@@ -16,6 +16,15 @@ requirements.txt resolves (conda-only Python 2 environments: not applicable), se
 repositories marked `verify` (or with --verify-all) whether `forkvet env --verify` installs the
 environment and imports every module (CPU builds).
 
+Each repository's line carries its split (`dev`, `heldout`, or `unsplit` for the labels
+without one) and the load average when it ran; the summary counts dev and unsplit repositories
+apart from the held-out ones: complete, framework in the authors' era, resolvable by uv, pins
+released after the code date, median and max seconds, --verify passes. Held-out repositories
+are scored only in the summary: their own lines are printed with --show-heldout alone (for the
+very end of a round), and --json FILE writes the records (held-out ones reduced to their name
+unless --show-heldout). --forkvet DIR runs the forkvet of another checkout (a base commit's
+`git archive`) for before/after tables on the same machine.
+
 Names (--names): precision and recall of the names against the hand-read truth, pins after the
 date and seconds (forkvet's second run, warm uv cache), side by side with pipreqs and pigar.
 """
