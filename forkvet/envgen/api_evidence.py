@@ -64,11 +64,11 @@ def facts() -> tuple[Fact, ...]:
 # -- finding uses -----------------------------------------------------------------------------
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
+def _aliases(tree: ast.Module, nodes: list[ast.AST]) -> dict[str, str]:
     """Local name -> the dotted name it stands for, from imports and module-level assignments
     of a dotted name (`flags = tf.app.flags`; `FLAGS = flags.FLAGS`)."""
     names: dict[str, str] = {}
-    for node in all_nodes(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for a in node.names:
                 top = a.name.split(".")[0]
@@ -101,36 +101,65 @@ def _covers(api: str, name: str) -> bool:
 
 
 def _tree_uses(path: str, tree: ast.Module, wanted: list[Fact]) -> list[Use]:
-    names = _aliases(tree)
+    """One walk over the tree; each node's dotted name is looked up, not compared with every
+    fact (a 1,500-line file has 20,000 nodes)."""
+    nodes = all_nodes(tree)
+    names = _aliases(tree, nodes)
+    by_use: dict[tuple[str, str], list[Fact]] = {}
+    for fact in wanted:
+        by_use.setdefault((fact.use, fact.api), []).append(fact)
     out: list[Use] = []
-    for node in all_nodes(tree):
-        for fact in wanted:
-            if _matches(fact, node, names):
-                # a comprehension has no line of its own: its iterable's
-                at = node.iter if isinstance(node, ast.comprehension) else node
-                line = getattr(at, "lineno", 0)
-                out.append(Use(fact, path, line))
+    for node in nodes:
+        if type(node) not in _LOOKED_AT:
+            continue
+        for fact in _node_facts(node, names, by_use):
+            # a comprehension has no line of its own: its iterable's
+            at = node.iter if isinstance(node, ast.comprehension) else node
+            out.append(Use(fact, path, getattr(at, "lineno", 0)))
     return out
 
 
-def _matches(fact: Fact, node: ast.AST, names: dict[str, str]) -> bool:
-    if fact.use == "name":
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            return any(_covers(fact.api, f"{node.module}.{a.name}") for a in node.names) or (
-                _covers(fact.api, node.module)
-            )
-        if isinstance(node, ast.Import):
-            return any(_covers(fact.api, a.name) for a in node.names)
-        return isinstance(node, ast.Attribute) and _dotted(node, names) == fact.api
+_LOOKED_AT = frozenset(
+    {ast.Attribute, ast.Import, ast.ImportFrom, ast.Call, ast.For, ast.comprehension, ast.Subscript}
+)
+
+
+def _node_facts(
+    node: ast.AST, names: dict[str, str], by_use: dict[tuple[str, str], list[Fact]]
+) -> list[Fact]:
+    if isinstance(node, ast.Attribute):
+        return by_use.get(("name", _dotted(node, names) or ""), [])
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return [f for full in _imported(node) for f in _at_or_above(full, by_use)]
     if isinstance(node, ast.Call):
-        if _dotted(node.func, names) != fact.api:
-            return False
-        return fact.use == "call" or any(k.arg == fact.keyword for k in node.keywords)
-    if fact.use == "iterate" and isinstance(node, ast.For | ast.comprehension):
-        return _dotted(node.iter, names) == fact.api
-    if fact.use == "iterate" and isinstance(node, ast.Subscript):
-        return _dotted(node.value, names) == fact.api
-    return False
+        called = _dotted(node.func, names) or ""
+        keywords = {k.arg for k in node.keywords}
+        return by_use.get(("call", called), []) + [
+            f for f in by_use.get(("keyword", called), []) if f.keyword in keywords
+        ]
+    if isinstance(node, ast.For | ast.comprehension):
+        return by_use.get(("iterate", _dotted(node.iter, names) or ""), [])
+    if isinstance(node, ast.Subscript):
+        return by_use.get(("iterate", _dotted(node.value, names) or ""), [])
+    return []
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The full names an import statement brings in (`from a.b import c`: a.b and a.b.c)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if node.level or not node.module:
+        return []
+    return [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+
+
+def _at_or_above(full: str, by_use: dict[tuple[str, str], list[Fact]]) -> list[Fact]:
+    """'name' facts about full or a module above it (tensorflow.contrib for
+    tensorflow.contrib.layers)."""
+    parts = full.split(".")
+    return [
+        f for i in range(1, len(parts) + 1) for f in by_use.get(("name", ".".join(parts[:i])), [])
+    ]
 
 
 _IMPORT = rx.compile(r"^[ \t]*import[ \t]+([\w.]+)(?:[ \t]+as[ \t]+(\w+))?")
@@ -181,12 +210,21 @@ def _first_line(lines: list[str], dotted: str) -> int:
     return 0
 
 
+@cache
+def _leaves() -> rx.Pattern[str]:
+    """Where a fact's last name follows ".", a space, "(" or ",": files without any are never
+    parsed (one search in C per file)."""
+    leaves = sorted({f.leaf for f in facts()}, key=len, reverse=True)
+    return rx.compile(r"[.\s(,](" + "|".join(rx.escape(x) for x in leaves) + r")\b")
+
+
 def find_uses(files: Iterable[tuple[str, str]]) -> list[Use]:
     """Uses of the table's APIs in (path, text) pairs; the first use per fact and file."""
     table = facts()
     out: list[Use] = []
     for path, text in files:
-        wanted = [f for f in table if f.leaf in text]
+        present = set(_leaves().findall(text))
+        wanted = [f for f in table if f.leaf in present]
         if not wanted:
             continue
         parsed = parse_python(path, text)
