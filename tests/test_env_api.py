@@ -176,3 +176,12 @@ def test_the_code_s_api_outranks_a_stale_readme_and_integrations_stay_optional(
     assert {"trtlike", "tblike"} <= set(data["optional"])
     assert "trtlike" not in pins and "tblike" not in pins
     assert "export_trt.py:1" in said and "behind a flag" in said
+
+
+def test_readme_versions_in_parentheses_and_link_text() -> None:
+    from forkvet.vet.frameworks import readme_versions
+
+    # "tested with vX" inside parentheses, and a version that is a Markdown link's text
+    assert readme_versions(" - Tensorflow (tested with v1.8.0)\n") == {"tensorflow": ("==1.8.0", 1)}
+    link = "- Tensorflow [1.12.0](https://example.org/tensorflow/releases/tag/v1.12.0)\n"
+    assert readme_versions(link) == {"tensorflow": ("==1.12.0", 1)}
