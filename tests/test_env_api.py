@@ -185,3 +185,15 @@ def test_readme_versions_in_parentheses_and_link_text() -> None:
     assert readme_versions(" - Tensorflow (tested with v1.8.0)\n") == {"tensorflow": ("==1.8.0", 1)}
     link = "- Tensorflow [1.12.0](https://example.org/tensorflow/releases/tag/v1.12.0)\n"
     assert readme_versions(link) == {"tensorflow": ("==1.12.0", 1)}
+
+
+def test_keras_2_names_outrank_a_keras_1_hint_and_the_conflict_is_said() -> None:
+    from forkvet.report import Framework
+
+    files = [
+        ("resnet50.py", "from keras.layers import Conv2D\nx = Conv2D(64, (7, 7))\n"),
+        ("old.py", "from keras.layers import Convolution2D\nConvolution2D(64, 3, 3)\n"),
+    ]
+    fw, notes = api_evidence.apply(files, NeedSet(), Framework("keras", "<2"))
+    assert fw is not None and fw.version_spec == ">=2.0"
+    assert "conflicts with the code's API (resnet50.py:1:" in notes[0], notes

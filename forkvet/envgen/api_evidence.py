@@ -340,7 +340,8 @@ def _narrow_framework(fw: Framework, spec: str, found: Narrowed, notes: list[str
     dist = FRAMEWORK_DISTS[fw.name]
     stated = fw.version_spec or ""
     if stated and conflict(stated, spec):
-        notes.append(_conflict(dist, stated, "the README or declarations", found))
+        why = "the README, declarations or other API evidence"
+        notes.append(_conflict(dist, stated, why, found))
     new = merge(stated, spec)
     return replace(fw, version_spec=new, python_max=python_max(fw.name, new))
 
