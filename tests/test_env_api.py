@@ -134,6 +134,7 @@ DISTS = [
     Dist("scipy", "1.2.1", "2019-02-09T00:00:00Z", ["numpy"]),
     Dist("scipy", "1.3.0", "2019-05-17T00:00:00Z", ["numpy"]),
     Dist("numpy", "1.16.4", "2019-05-29T00:00:00Z"),
+    Dist("pillow", "6.0.0", "2019-04-01T00:00:00Z"),
     # an export runtime and a logger whose only releases came after the code's date
     Dist("trtlike", "8.0.0", "2022-01-01T00:00:00Z"),
     Dist("tblike", "2.0.0", "2022-01-01T00:00:00Z"),
@@ -172,6 +173,8 @@ def test_the_code_s_api_outranks_a_stale_readme_and_integrations_stay_optional(
     said = "\n".join(data["problems"])
     assert "conflicts with the code's API" in said and "main.py:12" in said, said
     assert "scipy<1.3 from the code's API: utils.py:6" in said, said
+    # scipy.misc.imread exists only with Pillow installed: the code never imports it itself
+    assert pins["pillow"] == "6.0.0" and "needed by scipy.misc.imread at utils.py:6" in said
     # the export runtime and the flagged logger: listed optional, never pinned after the date
     assert {"trtlike", "tblike"} <= set(data["optional"])
     assert "trtlike" not in pins and "tblike" not in pins

@@ -18,7 +18,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
-from forkvet.envgen.names import NeedSet
+from forkvet.envgen.names import Need, NeedSet
 from forkvet.envgen.resolve import FRAMEWORK_DISTS
 from forkvet.escape import terminal
 from forkvet.report import Framework
@@ -37,6 +37,7 @@ class Fact:
     why: str
     source: str
     keyword: str = ""
+    needs: str = ""  # a distribution the API works only with (scipy.misc.imread: Pillow)
 
     @property
     def leaf(self) -> str:
@@ -321,8 +322,9 @@ def apply(
     """Narrow the framework's and every imported distribution's specifier by the API the code
     uses; say each narrowing, and each stated version the API contradicts. Returns the
     framework with its narrowed specifier, and the notes (conflicts first)."""
-    found = narrow(find_uses(files))
-    notes: list[str] = []
+    uses = find_uses(files)
+    found = narrow(uses)
+    notes: list[str] = _companions(uses, needs)
     for dist, spec in sorted(found.specs.items()):
         if framework is not None and FRAMEWORK_DISTS.get(framework.name) == dist:
             # the framework's pin follows its specifier (choose), not its need's
@@ -334,6 +336,18 @@ def apply(
                 notes.append(_conflict(dist, need.spec, need.why, found))
             need.spec = merge(need.spec, spec)
     return framework, notes + found.notes()
+
+
+def _companions(uses: list[Use], needs: NeedSet) -> list[str]:
+    """What an API works only with and the code does not import: a need of its own."""
+    notes: list[str] = []
+    for use in uses:
+        dist = use.fact.needs
+        if dist and needs.get(dist) is None:
+            why = f"needed by {use.fact.api} at {use.where}"
+            needs.needs.append(Need(dist, "", why, "main"))
+            notes.append(f"{dist}: {why}, which works only when {dist} is installed; added")
+    return notes
 
 
 def _narrow_framework(fw: Framework, spec: str, found: Narrowed, notes: list[str]) -> Framework:
