@@ -85,6 +85,9 @@ def test_stated_versions_the_api_rules_out() -> None:
     assert not api_evidence.conflict("==1.6.0", ">=1.5,<2")
     assert api_evidence.merge("==0.12.1", ">=1.5") == ">=1.5"  # the code outranks the README
     assert api_evidence.merge(">=1.2", "<2") == ">=1.2,<2"
+    # the version the authors name stays exactly as written when the API agrees with it
+    assert api_evidence.merge("==2.0.*", ">=0.4") == "==2.0.*"
+    assert api_evidence.merge("==1.4.1", ">=0.12,<2") == "==1.4.1"
 
 
 def test_optional_integrations_are_marked_and_said() -> None:

@@ -313,7 +313,17 @@ def merge(stated: str, api_spec: str) -> str:
         return api_spec
     if conflict(stated, api_spec):
         return api_spec
+    if _exact(stated):
+        return stated  # a version the authors name stays theirs, unchanged, when the API agrees
     return f"{stated},{api_spec}"
+
+
+def _exact(spec: str) -> bool:
+    try:
+        parsed = list(SpecifierSet(spec))
+    except InvalidSpecifier:
+        return False
+    return len(parsed) == 1 and parsed[0].operator in ("==", "===")
 
 
 def apply(
