@@ -22,6 +22,7 @@ from forkvet.envgen.metadata_fix import uv_toml_text
 from forkvet.envgen.names import Need, NeedSet, from_report, readme_git_clones
 from forkvet.envgen.py2 import resolve_py2
 from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution, resolve
+from forkvet.envgen.stamp import ENV_STAMP, source_fingerprint
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
 from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
@@ -281,8 +282,6 @@ def _files(job: _Job, res: Resolution) -> tuple[dict[str, str], list[dict[str, o
         )
     if not job.offline:
         # Which code these pins are for: smoke and train-check reuse them for the same code.
-        from forkvet.environments import source_fingerprint
-
         files[ENV_STAMP] = json.dumps(
             {"fingerprint": source_fingerprint(snap), "python": res.python, "asked": job.python}
         )
@@ -437,7 +436,6 @@ def _other_framework_specs(report: Report, needs: NeedSet, primary: Any) -> None
             need.spec = fw.version_spec
 
 
-ENV_STAMP = "forkvet-env.json"
 SOURCE_OPTIONS = ("--find-links", "--extra-index-url")
 # Archives of old framework releases (find-links pages) carry no upload times, which uv's date
 # cap treats as "too new": the framework family is exempt from the cap when the user adds one.
