@@ -16,6 +16,15 @@ requirements.txt resolves (conda-only Python 2 environments: not applicable), se
 repositories marked `verify` (or with --verify-all) whether `forkvet env --verify` installs the
 environment and imports every module (CPU builds).
 
+Each repository's line carries its split (`dev`, `heldout`, or `unsplit` for the labels
+without one) and the load average when it ran; the summary counts dev and unsplit repositories
+apart from the held-out ones: complete, framework in the authors' era, resolvable by uv, pins
+released after the code date, median and max seconds, --verify passes. Held-out repositories
+are scored only in the summary: their own lines are printed with --show-heldout alone (for the
+very end of a round), and --json FILE writes the records (held-out ones reduced to their name
+unless --show-heldout). --forkvet DIR runs the forkvet of another checkout (a base commit's
+`git archive`) for before/after tables on the same machine.
+
 Names (--names): precision and recall of the names against the hand-read truth, pins after the
 date and seconds (forkvet's second run, warm uv cache), side by side with pipreqs and pigar.
 """
@@ -33,6 +42,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's forkvet
 from packaging.specifiers import SpecifierSet
@@ -42,6 +52,8 @@ from forkvet.envgen.index import index_url, project_files
 from forkvet.vet.importmap import canonical
 
 HERE = Path(__file__).resolve().parent
+# The forkvet checkout `forkvet env` runs from (--forkvet): this one unless told otherwise.
+HERE_FORKVET = [HERE.parent]
 DECLARATIONS = re.compile(
     r"(?i)^(.*requirements.*\.(txt|in)|environment.*\.ya?ml|Pipfile.*|"
     r"setup\.py|setup\.cfg|pyproject\.toml)$"
@@ -72,7 +84,7 @@ def run(
     # `python -m forkvet` must run the forkvet next to this script (a frozen copy, a branch),
     # not whichever one the interpreter has installed.
     env = dict(env or os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE_FORKVET[0]), env.get("PYTHONPATH", "")])
     start = time.perf_counter()
     proc = subprocess.run(
         cmd, cwd=cwd, capture_output=True, text=True, timeout=1800, check=False, env=env
@@ -208,107 +220,229 @@ def _era(version: str | None, era: str) -> str:
         return "?"
 
 
+def _load() -> str:
+    """The machine's load average now (`uptime`), to read the seconds against."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def _framework(data: dict[str, Any], authors: dict[str, str]) -> tuple[str, str]:
+    """(what the table shows, the authors' framework as pinned): the authors' framework may
+    not be forkvet's first one (Keras on TensorFlow)."""
+    pins = {r["name"]: r["version"] for r in data["requirements"]}
+    fw = data.get("framework") or {}
+    if not authors:
+        return (f"{fw['dist']} {fw['version']}" if fw else "-"), ""
+    alts = (authors["dist"], f"{authors['dist']}-gpu", f"{authors['dist']}-cpu")
+    mine = next((pins[d] for d in alts if pins.get(d)), "")
+    return f"{authors['dist']} {mine or '-'} ({authors['version']})", mine
+
+
+def _verify(cmd: list[str], repo: Path, tmp: Path, env: dict[str, str] | None) -> dict[str, Any]:
+    vout = tmp / "verify"
+    seconds, proc = run([*cmd[:6], str(vout), *cmd[7:], "--verify"], repo, env)
+    try:
+        v = json.loads(proc.stdout).get("verify") or {}
+    except json.JSONDecodeError:
+        return {"ok": None, "seconds": seconds, "error": proc.stderr.strip()[-600:]}
+    return {
+        "ok": bool(v.get("ok")),
+        "seconds": seconds,
+        "notes": [n[:300] for n in v.get("notes", [])],
+        "failures": [f"{f['module']}: {f['reason'][:300]}" for f in v.get("failures", [])[:5]],
+    }
+
+
+def _one(
+    clone: Path, name: str, spec: dict[str, Any], flags: list[str], verify: bool, cold: bool
+) -> dict[str, Any]:
+    """Run `forkvet env` on the stripped clone as of its code date; one record of results."""
+    as_of = date.fromisoformat(spec["as_of"])
+    authors = spec.get("framework") or {}
+    record: dict[str, Any] = {"repository": name, "split": spec.get("split", "unsplit")}
+    record |= {"code_date": as_of.isoformat(), "load": _load()}
+    with tempfile.TemporaryDirectory(prefix="forkvet-bench-env-") as tmp:
+        repo = _stripped_copy(clone, Path(tmp), as_of)
+        out = Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "forkvet", "env", str(repo), "--out", str(out)]
+        cmd += ["--format", "json", "--as-of", as_of.isoformat(), *flags]
+        # --cold: an empty uv cache for this repository, as on a fresh machine.
+        env = {**os.environ, "UV_CACHE_DIR": str(Path(tmp) / "uv-cache")} if cold else None
+        seconds, proc = run(cmd, repo, env)
+        record["seconds"] = round(seconds, 1)
+        try:
+            data = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            return record | {"error": proc.stderr.strip()[-300:]}
+        pins = {r["name"]: r["version"] for r in data["requirements"]}
+        late, total = released_after(dict(pins), as_of)
+        fw_text, mine = _framework(data, authors)
+        record |= {
+            "complete": bool(data["complete"]),
+            "python": data["python"],
+            "authors_python": spec.get("python"),
+            "framework": fw_text,
+            "era": _era(mine, authors.get("era", "")) if authors else "-",
+            "late": late,
+            "pins": total,
+            "resolves": _resolves(out / "requirements.txt", data["python"]),
+            "optional": data.get("optional", []),
+            "problems": [p[:400] for p in data["problems"][:5]],
+        }
+        if verify:
+            record["verify"] = _verify(cmd, repo, Path(tmp), env)
+    return record
+
+
+_HEAD = [
+    "repository",
+    "split",
+    "code date",
+    "complete",
+    "Python (authors')",
+    "framework (authors')",
+    "in era",
+    "pins after date",
+    "uv compile resolves",
+    "s",
+    "load",
+    "--verify",
+]
+
+
+def _row(r: dict[str, Any]) -> list[str]:
+    if "error" in r:
+        return [r["repository"], r["split"], r["code_date"], "ERROR", *["-"] * 5,
+                f"{r['seconds']}", r["load"], "-"]  # fmt: skip
+    v = r.get("verify")
+    verified = (
+        "-"
+        if not v
+        else (
+            ("ERROR" if v["ok"] is None else "yes" if v["ok"] else "NO")
+            + f" ({v['seconds']:.0f} s)"
+        )
+    )
+    python = r["python"] + (f" ({r['authors_python']})" if r["authors_python"] else "")
+    return [
+        r["repository"],
+        r["split"],
+        r["code_date"],
+        "yes" if r["complete"] else "NO",
+        python,
+        r["framework"],
+        r["era"],
+        f"{r['late']} of {r['pins']}",
+        r["resolves"],
+        f"{r['seconds']:.1f}",
+        r["load"],
+        verified,
+    ]
+
+
+def _load_range(records: list[dict[str, Any]]) -> list[float]:
+    ones = []
+    for r in records:
+        try:
+            ones.append(float(str(r.get("load", "")).split()[0]))
+        except (ValueError, IndexError):
+            continue
+    return [min(ones), max(ones)] if ones else []
+
+
+def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts over one group of records: complete, era-right, resolvable, late pins, seconds."""
+    ok = [r for r in records if "error" not in r]
+    seconds = sorted(r["seconds"] for r in records)
+    with_era = [r for r in ok if r["era"] in ("yes", "NO")]
+    checked = [r for r in ok if r["resolves"] in ("yes", "NO")]
+    verified = [r for r in ok if r.get("verify")]
+    return {
+        "repositories": len(records),
+        "complete": sum(r["complete"] for r in ok),
+        "era_right": sum(r["era"] == "yes" for r in with_era),
+        "with_authors_framework": len(with_era),
+        "resolves": sum(r["resolves"] == "yes" for r in checked),
+        "resolve_checked": len(checked),
+        "late_pins": sum(r["late"] for r in ok),
+        "pins": sum(r["pins"] for r in ok),
+        "repos_with_late_pins": sum(r["late"] > 0 for r in ok),
+        "median_s": seconds[len(seconds) // 2] if seconds else None,
+        "max_s": seconds[-1] if seconds else None,
+        "verify_ok": sum(bool(r["verify"]["ok"]) for r in verified),
+        "verified": len(verified),
+        # the 1-minute load average over the runs, lowest and highest
+        "load": _load_range(records),
+    }
+
+
+def _print_summary(groups: dict[str, dict[str, Any]]) -> None:
+    print("\n| | " + " | ".join(groups) + " |")
+    print("|---|" + "---|" * len(groups))
+    lines = {
+        "complete": lambda s: f"{s['complete']} of {s['repositories']}",
+        "framework in the authors' era": lambda s: (
+            f"{s['era_right']} of {s['with_authors_framework']}"
+        ),
+        "uv compile resolves": lambda s: f"{s['resolves']} of {s['resolve_checked']}",
+        "pins released after the code date": lambda s: (
+            f"{s['late_pins']} of {s['pins']} ({s['repos_with_late_pins']} repos)"
+        ),
+        "median / max seconds": lambda s: f"{s['median_s']} / {s['max_s']}",
+        "--verify ok": lambda s: f"{s['verify_ok']} of {s['verified']}",
+        "load average (1 min), lowest–highest": lambda s: (
+            f"{s['load'][0]}–{s['load'][1]}" if s["load"] else "-"
+        ),
+    }
+    for label, cell in lines.items():
+        print(f"| {label} | " + " | ".join(cell(s) for s in groups.values()) + " |")
+
+
 def environments(
     clones: list[Path],
     verify_all: bool,
-    device: str,
+    flags: list[str],
     skip_verify: bool,
-    allow_build: bool,
     cold: bool = False,
+    show_heldout: bool = False,
+    json_out: Path | None = None,
 ) -> None:
     truth_file = json.loads((HERE / "env_truth.json").read_text())
     by_commit = {v["commit"]: (k, v) for k, v in truth_file.items() if not k.startswith("_")}
-    rows: list[list[str]] = []
-    seconds_all: list[float] = []
+    records: list[dict[str, Any]] = []
     for clone in clones:
         commit = _commit_of(clone)
         if commit not in by_commit:
             print(f"{clone}: commit {commit[:10]} is not in env_truth.json, skipped")
             continue
         name, spec = by_commit[commit]
-        as_of = date.fromisoformat(spec["as_of"])
-        authors = spec.get("framework") or {}
-        with tempfile.TemporaryDirectory(prefix="forkvet-bench-env-") as tmp:
-            repo = _stripped_copy(clone, Path(tmp), as_of)
-            out = Path(tmp) / "out"
-            cmd = [sys.executable, "-m", "forkvet", "env", str(repo), "--out", str(out)]
-            cmd += ["--format", "json", "--as-of", as_of.isoformat(), "--device", device]
-            cmd += ["--allow-build"] if allow_build else []
-            # --cold: an empty uv cache for this repository, as on a fresh machine.
-            env = {**os.environ, "UV_CACHE_DIR": str(Path(tmp) / "uv-cache")} if cold else None
-            seconds, proc = run(cmd, repo, env)
-            seconds_all.append(seconds)
-            try:
-                data = json.loads(proc.stdout)
-            except json.JSONDecodeError:
-                rows.append([name, as_of.isoformat(), "ERROR", "-", "-", "-", "-", "-", "-"])
-                print(f"{name}: {proc.stderr.strip()[-300:]}", file=sys.stderr)
-                continue
-            pins = {r["name"]: r["version"] for r in data["requirements"]}
-            late, total = released_after(dict(pins), as_of)
-            fw = data.get("framework") or {}
-            # The authors' framework may not be forkvet's first one (Keras on TensorFlow).
-            mine = ""
-            if authors:
-                alts = (authors["dist"], f"{authors['dist']}-gpu", f"{authors['dist']}-cpu")
-                mine = next((pins[d] for d in alts if pins.get(d)), "")
-            fw_text = (
-                f"{authors['dist']} {mine or '-'}"
-                if authors
-                else (f"{fw['dist']} {fw['version']}" if fw else "-")
-            )
-            want = authors["version"] if authors else "-"
-            ok = _resolves(out / "requirements.txt", data["python"])
-            verified = "-"
-            if (spec.get("verify") or verify_all) and not skip_verify:
-                vout = Path(tmp) / "verify"
-                vs, vproc = run([*cmd[:6], str(vout), *cmd[7:], "--verify"], repo, env)
-                try:
-                    v = json.loads(vproc.stdout).get("verify") or {}
-                    verified = ("yes" if v.get("ok") else "NO") + f" ({vs:.0f} s)"
-                    for n in v.get("notes", []):
-                        print(f"    verify note: {n[:300]}", file=sys.stderr)
-                    for f in v.get("failures", [])[:5]:
-                        print(f"    verify: {f['module']}: {f['reason'][:300]}", file=sys.stderr)
-                except json.JSONDecodeError:
-                    verified = "ERROR"
-                    print(f"    verify: {vproc.stderr.strip()[-600:]}", file=sys.stderr)
-            rows.append(
-                [
-                    name,
-                    as_of.isoformat(),
-                    "yes" if data["complete"] else "NO",
-                    f"{data['python']}" + (f" ({spec['python']})" if spec.get("python") else ""),
-                    f"{fw_text} ({want})",
-                    _era(mine, authors.get("era", "")) if authors else "-",
-                    f"{late} of {total}",
-                    ok,
-                    f"{seconds:.1f}",
-                    verified,
-                ]
-            )
-            print("| " + " | ".join(rows[-1]) + " |", file=sys.stderr, flush=True)
-            for p in data["problems"][:5]:
-                print(f"    {p[:400]}", file=sys.stderr, flush=True)
-    head = [
-        "repository",
-        "code date",
-        "complete",
-        "Python (authors')",
-        "framework (authors')",
-        "in era",
-        "pins after date",
-        "uv compile resolves",
-        "s",
-        "--verify",
-    ]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
-    if seconds_all:
-        seconds_all.sort()
-        print(f"\nmedian {seconds_all[len(seconds_all) // 2]:.1f} s over {len(seconds_all)}")
+        verify = bool(spec.get("verify") or verify_all) and not skip_verify
+        records.append(_one(clone, name, spec, flags, verify, cold))
+        # Held-out repositories are scored in the summary only: their lines stay hidden, so
+        # that nobody fixes from them (--show-heldout, at the very end).
+        if records[-1]["split"] != "heldout" or show_heldout:
+            print("| " + " | ".join(_row(records[-1])) + " |", file=sys.stderr, flush=True)
+            for p in records[-1].get("problems", []):
+                print(f"    {p}", file=sys.stderr, flush=True)
+    shown = [r for r in records if r["split"] != "heldout" or show_heldout]
+    print("| " + " | ".join(_HEAD) + " |")
+    print("|" + "---|" * len(_HEAD))
+    for r in shown:
+        print("| " + " | ".join(_row(r)) + " |")
+    groups = {
+        "dev and unsplit": summary([r for r in records if r["split"] != "heldout"]),
+        "held out": summary([r for r in records if r["split"] == "heldout"]),
+        "all": summary(records),
+    }
+    _print_summary(groups)
+    if json_out:
+        hidden = [] if show_heldout else [r for r in records if r["split"] == "heldout"]
+        kept = [r if r not in hidden else {"repository": r["repository"], "split": "heldout"}
+                for r in records]  # fmt: skip
+        json_out.write_text(json.dumps({"flags": flags, "summary": groups, "repositories": kept},
+                                       indent=1))  # fmt: skip
 
 
 def main() -> None:
@@ -322,10 +456,31 @@ def main() -> None:
         "--allow-build", action="store_true", help="pass --allow-build (source-only packages)"
     )
     ap.add_argument("--cold", action="store_true", help="an empty uv cache per repository")
+    ap.add_argument(
+        "--show-heldout",
+        action="store_true",
+        help="print the held-out repositories' own lines too (only when all fixing is done)",
+    )
+    ap.add_argument("--json", type=Path, metavar="FILE", help="write the records and summary")
+    ap.add_argument(
+        "--forkvet",
+        type=Path,
+        metavar="DIR",
+        help="run the forkvet of this checkout (e.g. a base commit's copy, for before/after)",
+    )
     args = ap.parse_args()
+    if args.forkvet:
+        HERE_FORKVET[0] = args.forkvet.resolve()
     if not args.names:
+        flags = ["--device", args.device, *(["--allow-build"] if args.allow_build else [])]
         environments(
-            args.clones, args.verify_all, args.device, args.skip_verify, args.allow_build, args.cold
+            args.clones,
+            args.verify_all,
+            flags,
+            args.skip_verify,
+            args.cold,
+            args.show_heldout,
+            args.json,
         )
         return
     truth_file = json.loads((HERE / "env_truth.json").read_text())

@@ -1,5 +1,7 @@
 """Check out every repository labelled in benchmarks/repos_truth.json at its labelled commit.
 
+(`--truth benchmarks/env_truth.json` checks out the environment benchmark's repositories.)
+
     python benchmarks/materialize_repos.py DEST [--mirrors DIR] [--truth FILE]
 
 The labels were written by reading mirrors made by fetching `github:owner/name` (bare git
@@ -53,6 +55,17 @@ def materialize(src: Path, commit: str, dest: Path) -> str | None:
     return None
 
 
+def _labels(data: dict[str, object]) -> list[dict[str, str]]:
+    """repos_truth.json lists {"repo", "commit"}; env_truth.json maps owner/name to a label."""
+    if "repos" in data:
+        return data["repos"]  # type: ignore[return-value]
+    return [
+        {"repo": name, "commit": label["commit"]}  # type: ignore[index]
+        for name, label in data.items()
+        if not name.startswith("_")
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dest", type=Path, help="folder to put the clones in (e.g. /tmp/truth-clones)")
@@ -60,7 +73,7 @@ def main() -> int:
     ap.add_argument("--truth", type=Path, default=HERE / "repos_truth.json")
     args = ap.parse_args()
     try:
-        labels = json.loads(args.truth.read_text())["repos"]
+        labels = _labels(json.loads(args.truth.read_text()))
     except (OSError, ValueError, KeyError) as exc:
         print(f"materialize_repos: cannot read {args.truth}: {exc}", file=sys.stderr)
         return 2

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from forkvet import rx
 from forkvet.config import Config
+from forkvet.envgen.stamp import ENV_STAMP
+from forkvet.envgen.stamp import source_fingerprint as source_fingerprint
 from forkvet.envgen.uv import NETWORK_ERROR as _NETWORK
 from forkvet.envgen.uv import plain_requirement
 from forkvet.errors import ForkvetError, InputError
@@ -165,20 +167,11 @@ def sanitize_requirements(
     return out
 
 
-def source_fingerprint(snap: Snapshot) -> str:
-    """Changes when the code changes: the commit, and every file's path and size."""
-    h = hashlib.sha256((snap.git.commit or "").encode())
-    for f in sorted(snap.files, key=lambda f: f.path):
-        h.update(f"{f.path}\0{f.size}\n".encode("utf-8", "replace"))
-    return h.hexdigest()[:16]
-
-
 def _env_output(
     snap: Snapshot, python_version: str | None
 ) -> tuple[list[str], str, str | None, Path | None] | None:
     """The pins `forkvet env .` wrote for this very code (its default output folder, outside
     the checkout), with its uv.toml: what the runtime installs when they exist."""
-    from forkvet.envgen.generate import ENV_STAMP
     from forkvet.safe_write import user_out
 
     folder = user_out("forkvet-env", snap.root)

@@ -62,15 +62,13 @@ def _uv_find(version: str) -> str | None:
     """uv's own discovery (its managed Pythons, virtualenvs, PATH), never downloading."""
     if _parse(version) < UV_OLDEST:
         return None
-    from forkvet.envgen.uv import uv_binary
     from forkvet.errors import ForkvetError
+    from forkvet.uvbin import private_workdir, uv_binary
 
     try:
         uv = uv_binary()
     except ForkvetError:
         return None
-    from forkvet.envgen.uv import private_workdir
-
     try:
         # Outside any repository (a private folder with forkvet's own uv.toml, not a shared
         # temp dir): a project's .python-version or uv.toml must not choose for us.

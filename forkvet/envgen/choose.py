@@ -14,7 +14,7 @@ release at all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -251,6 +251,44 @@ def good(res: Resolution) -> bool:
     return res.complete and not dropped and not getattr(res, "needs_build", [])
 
 
+@dataclass
+class _Trials:
+    """The resolutions tried so far, one Python (and framework pin) at a time."""
+
+    pythons: list[str]
+    as_of: date
+    device: str
+    flags: list[str]
+    resolve: Callable[[str, FrameworkPin | None, list[str]], Resolution]
+    tried: list[str] = field(default_factory=list)
+    results: list[Resolution] = field(default_factory=list)
+    full: int = 0  # full resolutions run
+
+    def attempt(
+        self, python: str, pin: FrameworkPin | None, note: str, after: bool = False
+    ) -> Resolution | None:
+        """The result when it is complete on the date; None (and why, in tried) otherwise."""
+        # A fallback release from after the date is exempt from the date cap (pinned exactly).
+        extra = ["--exclude-newer-package", f"{pin.dist}=false"] if pin and after else []
+        res = self.resolve(python, pin, extra)
+        if note:
+            res.problems.insert(0, note)
+        self.results.append(res)
+        if good(res) and not res.after_date:
+            return res
+        reason = (
+            f"{', '.join(res.after_date)} only after the date"
+            if good(res)
+            else res.problems[-1]
+            if res.problems
+            else "incomplete"
+        )
+        self.tried.append(
+            f"Python {python}: the rest of the stack did not resolve ({reason[:200]})"
+        )
+        return None
+
+
 def choose(
     fw: Framework | None,
     needs: NeedSet,
@@ -262,75 +300,65 @@ def choose(
 ) -> Resolution:
     """The first Python (best first) for which the framework pins on the date and the whole
     stack resolves; else the best partial result, with what was tried."""
-    tried: list[str] = []
-    results: list[Resolution] = []
+    trials = _Trials(pythons, as_of, device, flags, resolve)
     dist = framework_dist(fw, needs, device) if fw and fw.name in FRAMEWORK_DISTS else ""
     spec = framework_spec(fw, needs, dist) if fw and dist else ""
-
-    def attempt(
-        python: str, pin: FrameworkPin | None, note: str, after: bool = False
-    ) -> Resolution | None:
-        # A fallback release from after the date is exempt from the date cap (pinned exactly).
-        extra = ["--exclude-newer-package", f"{pin.dist}=false"] if pin and after else []
-        res = resolve(python, pin, extra)
-        if note:
-            res.problems.insert(0, note)
-        results.append(res)
-        if good(res) and not res.after_date:
-            return res
-        reason = (
-            f"{', '.join(res.after_date)} only after the date"
-            if good(res)
-            else res.problems[-1]
-            if res.problems
-            else "incomplete"
-        )
-        tried.append(f"Python {python}: the rest of the stack did not resolve ({reason[:200]})")
-        return None
-
-    full = 0
     if fw and dist:
-        framework_missing: list[str] = []
-        for python in pythons:
-            pin = pin_on_date(dist, spec, python, as_of, flags)
-            if pin is None:
-                framework_missing.append(python)
-                continue
-            pin.name = fw.name
-            pin = for_device(pin, python, as_of, flags, device)
-            full += 1
-            done = attempt(python, pin, "")
-            if done or full >= MAX_FULL_RESOLVES:
-                break
-        if framework_missing:
-            tried.insert(
-                0,
-                f"Python {', '.join(framework_missing)}: no {dist}{spec} release with wheels "
-                f"for it on {as_of.isoformat()}",
-            )
-        on_date = len(framework_missing) < len(pythons)
-        date_is_wrong = _before_first_release(dist, as_of) and _index_has(dist, spec)
-        if not on_date and not date_is_wrong:
-            for python in pythons[:2]:
-                if full >= MAX_FULL_RESOLVES + 1:
-                    break
-                choice = fallback(fw, dist, spec, python, as_of, flags)
-                if choice is None or choice.pin is None:
-                    continue
-                full += 1
-                pin = for_device(choice.pin, python, as_of, flags, device)
-                if attempt(python, pin, choice.note, after="after the code's date" in choice.note):
-                    break
-        if not results:
-            res = resolve(pythons[0], None, [])
-            res.complete = False
-            res.problems.insert(0, why_none(dist, spec, pythons, as_of, flags))
-            results.append(res)
+        _with_framework(trials, fw, dist, spec)
     else:
         for python in pythons[:MAX_FULL_RESOLVES]:
-            if attempt(python, None, ""):
+            if trials.attempt(python, None, ""):
                 break
-    # Everything on the date beats a release after it; that beats a partial result.
+    return _best(trials)
+
+
+def _with_framework(trials: _Trials, fw: Framework, dist: str, spec: str) -> None:
+    """The framework's release on the date for each Python, then a fallback release."""
+    pythons, as_of, flags = trials.pythons, trials.as_of, trials.flags
+    missing: list[str] = []
+    for python in pythons:
+        pin = pin_on_date(dist, spec, python, as_of, flags)
+        if pin is None:
+            missing.append(python)
+            continue
+        pin.name = fw.name
+        pin = for_device(pin, python, as_of, flags, trials.device)
+        trials.full += 1
+        if trials.attempt(python, pin, "") or trials.full >= MAX_FULL_RESOLVES:
+            break
+    if missing:
+        trials.tried.insert(
+            0,
+            f"Python {', '.join(missing)}: no {dist}{spec} release with wheels "
+            f"for it on {as_of.isoformat()}",
+        )
+    on_date = len(missing) < len(pythons)
+    date_is_wrong = _before_first_release(dist, as_of) and _index_has(dist, spec)
+    if not on_date and not date_is_wrong:
+        _fallbacks(trials, fw, dist, spec)
+    if not trials.results:
+        res = trials.resolve(pythons[0], None, [])
+        res.complete = False
+        res.problems.insert(0, why_none(dist, spec, pythons, as_of, flags))
+        trials.results.append(res)
+
+
+def _fallbacks(trials: _Trials, fw: Framework, dist: str, spec: str) -> None:
+    for python in trials.pythons[:2]:
+        if trials.full >= MAX_FULL_RESOLVES + 1:
+            break
+        choice = fallback(fw, dist, spec, python, trials.as_of, trials.flags)
+        if choice is None or choice.pin is None:
+            continue
+        trials.full += 1
+        pin = for_device(choice.pin, python, trials.as_of, trials.flags, trials.device)
+        if trials.attempt(python, pin, choice.note, after="after the code's date" in choice.note):
+            break
+
+
+def _best(trials: _Trials) -> Resolution:
+    """Everything on the date beats a release after it; that beats a partial result."""
+    results, tried = trials.results, trials.tried
     best = next((r for r in results if good(r) and not r.after_date), None)
     best = best or next((r for r in results if good(r)), None)
     if best is None:

@@ -14,14 +14,15 @@ from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
 from forkvet.config import Config
+from forkvet.envgen import api_evidence, licenses, optional, outputs
 from forkvet.envgen import device as devices
-from forkvet.envgen import licenses, outputs
 from forkvet.envgen.choose import choose, python_candidates
 from forkvet.envgen.docker import dockerfile_versions
 from forkvet.envgen.metadata_fix import uv_toml_text
 from forkvet.envgen.names import Need, NeedSet, from_report, readme_git_clones
 from forkvet.envgen.py2 import resolve_py2
 from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution, resolve
+from forkvet.envgen.stamp import ENV_STAMP, source_fingerprint
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
 from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
@@ -94,6 +95,18 @@ def _offline(needs: NeedSet, python: str) -> Resolution:
     return res
 
 
+def _optional_integrations(ctx: Context, report: Report, needs: NeedSet) -> list[str]:
+    """Distributions used only behind a flag or in export/integration files: optional."""
+    from forkvet.vet.dependencies import git_sources, third_party_imports
+
+    uses = third_party_imports(ctx, git_sources(ctx))
+    texts = {f.path: f.text for f in ctx.py.files if f.text}
+    known = [fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS]
+    # the framework the environment is built around stays required, whatever its role
+    keep = [FRAMEWORK_DISTS[f.name] for i, f in enumerate(known) if i == 0 or f.role == "primary"]
+    return optional.mark(needs, uses, texts, ctx.readme, keep)
+
+
 def _python_too_old(report: Report, python: str | None, res: Resolution) -> None:
     """A --python the code cannot run on (f-strings on 2.7) gives no complete environment."""
     need = report.python.min_version
@@ -128,6 +141,24 @@ def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass
+class _Job:
+    """What one `forkvet env` run knows before it resolves: the vetted code and its needs."""
+
+    snap: Snapshot
+    config: Config
+    report: Report
+    needs: NeedSet
+    when: date
+    dated_by: str | None
+    framework: Framework | None
+    said: list[str]  # said after the resolver's own problems (the API, optional imports)
+    python: str | None
+    offline: bool
+    device: str
+    sources: list[str]
+
+
 def generate(
     snap: Snapshot,
     config: Config | None = None,
@@ -141,9 +172,26 @@ def generate(
 ) -> tuple[EnvResult, Report]:
     """sources: uv options the user passed for extra package sources (["--find-links", URL,
     ...]), used for every resolution and written into requirements.txt."""
-    config = config or Config()
+    job = _gather(snap, config or Config(), as_of, python, offline, extra, device, sources)
+    res = _resolve_job(job)
+    _check(job, res)
+    files, fixes = _files(job, res)
+    written = outputs.write(out, files, repo=snap.root) if out else []
+    return _result(job, res, written, fixes), job.report
+
+
+def _gather(
+    snap: Snapshot,
+    config: Config,
+    as_of: date | None,
+    python: str | None,
+    offline: bool,
+    extra: list[Need] | None,
+    device: str | None,
+    sources: list[str] | None,
+) -> _Job:
+    """Vet the code, collect what it needs, date it, and narrow the framework."""
     device = device or devices.detect()
-    flags = source_flags(sources or [])
     ctx = Context(snap, config)
     report = vet(snap, config, ctx)
     needs = from_report(report, collect(ctx))
@@ -151,6 +199,7 @@ def generate(
         if needs.get(need.name) is None:
             needs.needs.append(need)
     needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
+    said = _optional_integrations(ctx, report, needs)
     if device == "cpu":
         _cpu_twins(needs)
     when = as_of or code_date(report)
@@ -160,62 +209,86 @@ def generate(
             f"dated {when.isoformat()} by commit {dated_by[:12]}, the newest that changes code "
             f"(later commits change only docs, packaging metadata or CI)"
         )
-    py = report.python
     framework = next((fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS), None)
     framework = _docker_pin(snap, framework, needs)
     _other_framework_specs(report, needs, framework)
-    if py.majors == [2] and python in (None, "2.7"):
-        res = _offline(needs, "2.7") if offline else resolve_py2(needs, when, framework, device)
-    else:
-        pythons = (
-            [python]
-            if python
-            else python_candidates(py.recommended, py.min_version, py.max_version)
-        )
-        if offline:
-            res = _offline(needs, pythons[0])
-        else:
+    framework, api_notes = api_evidence.apply(
+        ((f.path, f.text) for f in ctx.py.files if not f.copy_of and f.text), needs, framework
+    )
+    said[:0] = api_notes
+    return _Job(
+        snap, config, report, needs, when, dated_by, framework, said, python, offline, device,
+        sources or [],
+    )  # fmt: skip
 
-            def attempt(version: str, pin: FrameworkPin | None, more: list[str]) -> Resolution:
-                # Each attempt relaxes pins on its own copy of the needs.
-                return resolve(copy.deepcopy(needs), version, when, pin, flags + more)
 
-            res = choose(framework, needs, pythons, when, device, flags, attempt)
-    if not offline:
-        _below_floors(res, needs, framework)
-    _python_too_old(report, python, res)
-    if device == "cuda" and res.framework and not offline:
+def _resolve_job(job: _Job) -> Resolution:
+    """Python 2 code gets its own resolver; Python 3 code the best Python that works."""
+    py, needs = job.report.python, job.needs
+    if py.majors == [2] and job.python in (None, "2.7"):
+        if job.offline:
+            return _offline(needs, "2.7")
+        return resolve_py2(needs, job.when, job.framework, job.device)
+    pythons = (
+        [job.python]
+        if job.python
+        else python_candidates(py.recommended, py.min_version, py.max_version)
+    )
+    if job.offline:
+        return _offline(needs, pythons[0])
+    flags = source_flags(job.sources)
+
+    def attempt(version: str, pin: FrameworkPin | None, more: list[str]) -> Resolution:
+        # Each attempt relaxes pins on its own copy of the needs.
+        return resolve(copy.deepcopy(needs), version, job.when, pin, flags + more)
+
+    return choose(job.framework, needs, pythons, job.when, job.device, flags, attempt)
+
+
+def _check(job: _Job, res: Resolution) -> None:
+    """What the result must say about itself: floors broken, a Python too old, GPU kernels."""
+    if not job.offline:
+        _below_floors(res, job.needs, job.framework)
+    _python_too_old(job.report, job.python, res)
+    if job.device == "cuda" and res.framework and not job.offline:
         warning = devices.gpu_warning(
             res.framework.dist, res.framework.version, devices.gpu_capability()
         )
         if warning:
             res.problems.append(warning)
-    res.problems[:0] = needs.notices
+    res.problems[:0] = job.needs.notices
+    res.problems += job.said
+
+
+def _files(job: _Job, res: Resolution) -> tuple[dict[str, str], list[dict[str, object]]]:
+    """The files to write, and the metadata repairs uv.toml carries."""
+    snap, needs = job.snap, job.needs
     files = {
         "requirements.txt": (
             _offline_requirements(snap.name, needs, res)
-            if offline
-            else outputs.requirements_txt(snap.name, res, needs, when, sources or [])
+            if job.offline
+            else outputs.requirements_txt(snap.name, res, needs, job.when, job.sources)
         ),
-        "environment.yml": outputs.environment_yml(snap.name, res, needs, device),
+        "environment.yml": outputs.environment_yml(snap.name, res, needs, job.device),
         ".python-version": f"{res.python}\n",
     }
     fixes = [f for f in res.metadata_fixes if res.pins.get(str(f["name"])) == str(f["version"])]
-    if fixes and not offline:
+    if fixes and not job.offline:
         files["uv.toml"] = (
             "# Metadata of old releases for uv: repaired (invalid version specifiers such as\n"
             "# pytz>=2011k, which uv and pip >= 24.1 refuse), or read without running anything\n"
             "# from source-only releases. uv reads it when run in this folder (uv pip install\n"
             "# -r requirements.txt), merged with your own uv configuration.\n" + uv_toml_text(fixes)
         )
-    if not offline:
+    if not job.offline:
         # Which code these pins are for: smoke and train-check reuse them for the same code.
-        from forkvet.environments import source_fingerprint
-
         files[ENV_STAMP] = json.dumps(
-            {"fingerprint": source_fingerprint(snap), "python": res.python, "asked": python}
+            {"fingerprint": source_fingerprint(snap), "python": res.python, "asked": job.python}
         )
-    written = outputs.write(out, files, repo=snap.root) if out else []
+    return files, fixes
+
+
+def _requirements(res: Resolution, needs: NeedSet) -> list[dict[str, str]]:
     top = {n.name: n for n in needs.needs}
     requirements = [
         {
@@ -227,55 +300,57 @@ def generate(
         for n, v in sorted(res.pins.items())
     ]
     if res.framework and res.framework.dist not in res.pins:
-        requirements.insert(
-            0,
-            {
-                "name": res.framework.dist,
-                "version": res.framework.version,
-                "why": "framework",
-                "kind": "main",
-            },
-        )
-    dep_licenses = (
-        []
-        if offline or not res.pins
-        else [
-            asdict(d)
-            for d in licenses.check(res.pins, report.license.category, config.license, res.python)
-        ]
-    )
-    result = EnvResult(
-        repo=snap.name,
+        fw = {"name": res.framework.dist, "version": res.framework.version}
+        requirements.insert(0, {**fw, "why": "framework", "kind": "main"})
+    return requirements
+
+
+def _dependency_licenses(job: _Job, res: Resolution) -> list[dict[str, Any]]:
+    if job.offline or not res.pins:
+        return []
+    category, policy = job.report.license.category, job.config.license
+    return [asdict(d) for d in licenses.check(res.pins, category, policy, res.python)]
+
+
+def _unresolved(res: Resolution, needs: NeedSet) -> list[str]:
+    return [
+        n.name
+        for n in needs.of_kind("main", "build")
+        if n.name not in res.pins
+        and not (res.framework and n.name == res.framework.dist)
+        and n.name not in res.dropped
+    ]
+
+
+def _result(
+    job: _Job, res: Resolution, written: list[str], fixes: list[dict[str, object]]
+) -> EnvResult:
+    needs = job.needs
+    return EnvResult(
+        repo=job.snap.name,
         python=res.python,
-        as_of=when.isoformat(),
-        offline=offline,
+        as_of=job.when.isoformat(),
+        offline=job.offline,
         complete=res.complete,
         framework=asdict(res.framework) if res.framework else None,
-        requirements=requirements,
+        requirements=_requirements(res, needs),
         files=written,
-        commands=outputs.commands(snap.name, res, device, repaired=bool(fixes)),
+        commands=outputs.commands(job.snap.name, res, job.device, repaired=bool(fixes)),
         problems=res.problems,
         relaxed=res.relaxed,
         dropped=res.dropped,
         conflicts=needs.conflicts,
-        licenses=dep_licenses,
+        licenses=_dependency_licenses(job, res),
         needs_build=res.needs_build,
         optional=[n.name for n in needs.of_kind("optional")],
-        device=device,
+        device=job.device,
         extras=[n.name for n in needs.of_kind("extra")],
         git=list(needs.git),
         after_date=res.after_date,
         builds_from_source=res.from_source,
-        code_commit=dated_by,
-        unresolved=[
-            n.name
-            for n in needs.of_kind("main", "build")
-            if n.name not in res.pins
-            and not (res.framework and n.name == res.framework.dist)
-            and n.name not in res.dropped
-        ],
+        code_commit=job.dated_by,
+        unresolved=_unresolved(res, needs),
     )
-    return result, report
 
 
 _FLOOR = rx.compile(r"(==|>=|~=|>)\s*([\w.]+)")
@@ -361,7 +436,6 @@ def _other_framework_specs(report: Report, needs: NeedSet, primary: Any) -> None
             need.spec = fw.version_spec
 
 
-ENV_STAMP = "forkvet-env.json"
 SOURCE_OPTIONS = ("--find-links", "--extra-index-url")
 # Archives of old framework releases (find-links pages) carry no upload times, which uv's date
 # cap treats as "too new": the framework family is exempt from the cap when the user adds one.

@@ -9,8 +9,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from forkvet import rx
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
-from forkvet.report import Report
-from forkvet.vet.declared import DeclaredSet
+from forkvet.report import Dependencies, Report
+from forkvet.vet.declared import Declared, DeclaredSet
 from forkvet.vet.importmap import BUILD_ONLY, DEV_ONLY, canonical, normalize
 
 # Conda-world names that are not Python packages: never pip-installed.
@@ -105,82 +105,101 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     # index name, also when the code imports them (PyPI's taming-transformers is another).
     from_git: set[str] = set()
     for item in declared.items:
-        where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
-        if item.name in SYSTEM:
-            continue
-        if not _NAME.fullmatch(item.name):
-            out.notices.append(f"{terminal(item.name)} ({where}): not a package name; left out")
-            continue
-        git = _git_requirement(item.name, item.spec)
-        if git:  # a spec that merely holds a URL (a smuggled --index-url) is no git install
-            from_git.add(canonical(item.name))
-        if git:
-            if git not in out.git:
-                out.git.append(git)
-                out.notices.append(
-                    f"{item.name} ({where}): installed from git by the authors; written to "
-                    f"requirements.txt as a comment, never resolved (review it before use)"
-                )
-            continue
-        if "://" in item.spec:
-            out.notices.append(
-                f"{item.name} ({where}): a URL or VCS requirement is never passed to the "
-                f"resolver (install it by hand if you trust it)"
-            )
-            continue
-        spec = _plain_spec(item.name, item.spec)
-        if spec is None:
-            out.notices.append(
-                f"{item.name} ({where}): its version specifier is not a plain PEP 440 "
-                f"specifier; it was ignored"
-            )
-            spec = ""
-        key = canonical(item.name)
-        if key in seen:
-            prior = seen[key]
-            a, b = _PIN.match(prior.spec), _PIN.match(spec)
-            if a and b and a.group(1) != b.group(1):
-                # Conflicting pins: the first file (requirements before setup.py) wins.
-                out.conflicts.append(
-                    f"{item.name}: {prior.spec} ({prior.why}) vs {spec} "
-                    f"({where}); kept {prior.spec}"
-                )
-            elif not prior.spec and spec:
-                prior.spec = spec
-            if item.dev:
-                continue
-            if prior.kind == "dev" or (prior.kind == "extra" and not item.extra):
-                prior.kind = _kind(item.name)
-            continue
-        kind = "dev" if item.dev else "extra" if item.extra else _kind(item.name)
-        why = f"declared in {where}" + (f" (extra {item.extra!r})" if item.extra else "")
-        need = Need(item.name, spec, why, kind, declared=True)
-        seen[key] = need
-        out.needs.append(need)
+        _add_declared(out, seen, from_git, item)
     deps = report.dependencies
     for name in deps.imported:
-        key = canonical(name)
-        if key in from_git and key not in seen:
-            continue
-        where = ", ".join(deps.imported_at.get(name, [])[:2])
-        if key in seen:
-            if where and "imported" not in seen[key].why:
-                seen[key].why += f"; imported at {where}"
-            if seen[key].kind == "dev" and name not in DEV_ONLY:
-                seen[key].kind = "main"
-            # An optional extra the code imports unconditionally is required after all.
-            if seen[key].kind == "extra" and name not in deps.optional:
-                seen[key].kind = _kind(name)
-            continue
-        if not _NAME.fullmatch(name):
-            # e.g. `import café`: a Python identifier, but no distribution can be named so
-            out.notices.append(f"{terminal(name)} (imported): not a package name; left out")
-            continue
-        kind = "optional" if name in deps.optional else _kind(name)
-        need = Need(name, "", f"imported at {where}" if where else "imported", kind)
-        seen[key] = need
-        out.needs.append(need)
+        _add_imported(out, seen, from_git, deps, name)
     for finding in report.findings:
         if finding.title == "Dependencies not on the package index":
             out.not_installable = [x.strip() for x in finding.message.split(":")[0].split(",")]
     return out
+
+
+def _add_declared(out: NeedSet, seen: dict[str, Need], from_git: set[str], item: Declared) -> None:
+    where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
+    if item.name in SYSTEM:
+        return
+    if not _NAME.fullmatch(item.name):
+        out.notices.append(f"{terminal(item.name)} ({where}): not a package name; left out")
+        return
+    if _git_or_url(out, from_git, item, where):
+        return
+    spec = _plain_spec(item.name, item.spec)
+    if spec is None:
+        out.notices.append(
+            f"{item.name} ({where}): its version specifier is not a plain PEP 440 "
+            f"specifier; it was ignored"
+        )
+        spec = ""
+    key = canonical(item.name)
+    if key in seen:
+        _merge_declared(out, seen[key], item, spec, where)
+        return
+    kind = "dev" if item.dev else "extra" if item.extra else _kind(item.name)
+    why = f"declared in {where}" + (f" (extra {item.extra!r})" if item.extra else "")
+    need = Need(item.name, spec, why, kind, declared=True)
+    seen[key] = need
+    out.needs.append(need)
+
+
+def _git_or_url(out: NeedSet, from_git: set[str], item: Declared, where: str) -> bool:
+    """A git install (kept as a comment) or any other URL (never resolved): True if so."""
+    git = _git_requirement(item.name, item.spec)
+    if git:  # a spec that merely holds a URL (a smuggled --index-url) is no git install
+        from_git.add(canonical(item.name))
+        if git not in out.git:
+            out.git.append(git)
+            out.notices.append(
+                f"{item.name} ({where}): installed from git by the authors; written to "
+                f"requirements.txt as a comment, never resolved (review it before use)"
+            )
+        return True
+    if "://" in item.spec:
+        out.notices.append(
+            f"{item.name} ({where}): a URL or VCS requirement is never passed to the "
+            f"resolver (install it by hand if you trust it)"
+        )
+        return True
+    return False
+
+
+def _merge_declared(out: NeedSet, prior: Need, item: Declared, spec: str, where: str) -> None:
+    a, b = _PIN.match(prior.spec), _PIN.match(spec)
+    if a and b and a.group(1) != b.group(1):
+        # Conflicting pins: the first file (requirements before setup.py) wins.
+        out.conflicts.append(
+            f"{item.name}: {prior.spec} ({prior.why}) vs {spec} ({where}); kept {prior.spec}"
+        )
+    elif not prior.spec and spec:
+        prior.spec = spec
+    if item.dev:
+        return
+    if prior.kind == "dev" or (prior.kind == "extra" and not item.extra):
+        prior.kind = _kind(item.name)
+
+
+def _add_imported(
+    out: NeedSet, seen: dict[str, Need], from_git: set[str], deps: Dependencies, name: str
+) -> None:
+    key = canonical(name)
+    if key in from_git and key not in seen:
+        return
+    where = ", ".join(deps.imported_at.get(name, [])[:2])
+    if key in seen:
+        need = seen[key]
+        if where and "imported" not in need.why:
+            need.why += f"; imported at {where}"
+        if need.kind == "dev" and name not in DEV_ONLY:
+            need.kind = "main"
+        # An optional extra the code imports unconditionally is required after all.
+        if need.kind == "extra" and name not in deps.optional:
+            need.kind = _kind(name)
+        return
+    if not _NAME.fullmatch(name):
+        # e.g. `import café`: a Python identifier, but no distribution can be named so
+        out.notices.append(f"{terminal(name)} (imported): not a package name; left out")
+        return
+    kind = "optional" if name in deps.optional else _kind(name)
+    need = Need(name, "", f"imported at {where}" if where else "imported", kind)
+    seen[key] = need
+    out.needs.append(need)

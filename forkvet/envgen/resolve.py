@@ -10,6 +10,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
+from forkvet.envgen.index import IndexFile
 from forkvet.envgen.metadata_fix import (
     invalid_packages,
     newer_release_is_broken,
@@ -18,7 +19,7 @@ from forkvet.envgen.metadata_fix import (
     write_uv_toml,
 )
 from forkvet.envgen.names import Need, NeedSet
-from forkvet.envgen.uv import BUILD_TOOLS, compile_
+from forkvet.envgen.uv import BUILD_TOOLS, Compiled, compile_
 from forkvet.vet.importmap import canonical
 
 FRAMEWORK_DISTS = {
@@ -91,6 +92,40 @@ def resolve(
         tmp.cleanup()
 
 
+@dataclass
+class _Rounds:
+    """The state of one Python's resolution rounds: what is still asked for, what uv may not
+    build, which source releases were read, and forkvet's uv.toml of metadata repairs."""
+
+    result: Resolution
+    active: list[Need]
+    framework: FrameworkPin | None
+    python: str
+    as_of: date
+    extra: list[str]
+    fixes: list[dict[str, object]]
+    repaired: set[str]
+    tmp: tempfile.TemporaryDirectory[str]
+    no_build: set[str] = field(default_factory=set)
+    widened: set[str] = field(default_factory=set)
+    static: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
+    read: dict[str, set[str]] = field(default_factory=dict)
+    config: Path | None = None
+
+    def repair(self, broken: list[str]) -> None:
+        self.config = _repair(broken, self.as_of, self.fixes, self.repaired, self.result, self.tmp)
+
+    def flags(self) -> list[str]:
+        return [*self.extra] + [x for pkg in sorted(self.no_build) for x in ("--only-binary", pkg)]
+
+    def uv_toml(self) -> str:
+        return self.config.read_text(encoding="utf-8") if self.config else ""
+
+    def drop(self, gone: set[str]) -> None:
+        self.result.dropped += [n.name for n in self.active if n.name in gone]
+        self.active = [n for n in self.active if n.name not in gone]
+
+
 def _rounds(
     result: Resolution,
     active: list[Need],
@@ -102,111 +137,141 @@ def _rounds(
     repaired: set[str],
     tmp: tempfile.TemporaryDirectory[str],
 ) -> Resolution:
-    no_build: set[str] = set()
-    widened: set[str] = set()
-    static: dict[tuple[str, str], dict[str, object]] = {}
-    read: dict[str, set[str]] = {}
-    config: Path | None = None
+    st = _Rounds(result, active, framework, python, as_of, extra, fixes, repaired, tmp)
     early = newest_are_broken(sorted({canonical(n.name) for n in active}), as_of)
     if early:
-        config = _repair(early, as_of, fixes, repaired, result, tmp)
+        st.repair(early)
     for _ in range(MAX_ROUNDS + 4):
         reqs = ([f"{framework.dist}=={framework.version}"] if framework else []) + [
-            _req(n) for n in active
+            _req(n) for n in st.active
         ]
-        flags = [*extra]
-        for pkg in sorted(no_build):
-            flags += ["--only-binary", pkg]
-        uv_toml = config.read_text(encoding="utf-8") if config else ""
-        res = compile_(reqs, python, as_of, flags, uv_toml=uv_toml)
-        broken = [n for n in invalid_packages(res.error) if n not in repaired]
-        if res.ok:
-            top = {n.name for n in active}
-            broken = _newer_broken(
-                {n: v for n, v in res.pins.items() if n in top and n not in repaired}, as_of
-            )
-            if not broken:
-                result.pins = _cap_build_tools(res.pins, python, as_of, flags, uv_toml, result)
-                _from_source(result, static, fixes)
-                _flag_downgrades(result, active)
-                return result
-        if broken:
-            config = _repair(broken, as_of, fixes, repaired, result, tmp)
-            # The failed build was the resolver backtracking past releases it could not read:
-            # with their metadata repaired, that package may build again.
-            no_build -= set(broken)
-            continue
-        fw_name = canonical(framework.dist) if framework else ""
-        absent = sorted({canonical(m) for m in _NO_VERSIONS.findall(res.error)} - {fw_name})
-        # Source-only releases on the date: their requirements read without running them.
-        exact = _exact_pins(active, framework)
-        names = list(dict.fromkeys(res.needs_build + absent))
-        if names and _yanked_wheels(result, active, names, python, as_of, exact):
-            continue
-        if names and _read_sources(
-            result, names, python, as_of, extra, static, read, exact, tmp, res.error, active
-        ):
-            continue
-        if res.needs_build and _nearest_wheels(
-            result, res.needs_build, python, as_of, extra, widened
-        ):
-            continue
-        # Nothing of a package on the date (PyTorch before 1.0 was never on the index): its
-        # first release with a wheel for this Python, disclosed.
-        if absent and _nearest_wheels(result, absent, python, as_of, extra, widened):
-            continue
-        if res.needs_build:
-            if not _without_builds(result, active, res.needs_build, as_of):
-                return result
-            active = [n for n in active if n.name not in result.dropped]
-            continue
-        unbuildable = [
-            m.lower()
-            for m in rx.findall(r"all versions of ([\w.-]+) have no usable wheels", res.error)
-            if m.lower() in no_build
-        ]
-        if unbuildable:
-            gone = set(unbuildable)
-            result.dropped += [n.name for n in active if n.name in gone]
-            active = [n for n in active if n.name not in gone]
-            result.problems.append(
-                f"{', '.join(sorted(gone))}: only source releases, which do "
-                f"not build here; left out (install by hand)"
-            )
-            continue
-        failed = res.build_failed_package
-        if failed and failed not in no_build:
-            # This source release does not build here: skip that package's source releases
-            # (its wheels stay); the next answer shows the real constraint, if any.
-            no_build.add(failed)
-            result.problems.append(f"{res.error}; its source releases were skipped")
-            continue
-        if _pin_yanked(result, active, res.error):
-            continue
-        if res.not_found:
-            gone = set(res.not_found)
-            result.dropped += [n.name for n in active if n.name in gone]
-            result.problems.append(
-                f"not on the package index: {', '.join(sorted(gone))} "
-                f"(renamed, removed or private?)"
-            )
-            active = [n for n in active if n.name not in gone]
-            continue
-        # Relax the declared pins the resolver names, one round at a time.
-        named = [
-            n for n in active if n.spec and rx.search(rf"(?i)\b{rx.escape(n.name)}\b", res.error)
-        ]
-        if not named:
-            result.problems.append(f"unresolvable: {res.error}")
-            result.complete = False
-            return result
-        for n in named:
-            result.relaxed.append(f"{n.name}{n.spec}")
-            n.spec = ""
-        result.problems.append(f"relaxed {', '.join(result.relaxed[-len(named) :])}: {res.error}")
+        res = compile_(reqs, python, as_of, st.flags(), uv_toml=st.uv_toml())
+        if _one_round(st, res):
+            return st.result
     result.complete = False
     result.problems.append("gave up after relaxing pins several times")
     return result
+
+
+def _one_round(st: _Rounds, res: Compiled) -> bool:
+    """One answer of uv acted on; True when the resolution is over (done or hopeless)."""
+    broken = [n for n in invalid_packages(res.error) if n not in st.repaired]
+    if res.ok:
+        top = {n.name for n in st.active}
+        broken = _newer_broken(
+            {n: v for n, v in res.pins.items() if n in top and n not in st.repaired}, st.as_of
+        )
+        if not broken:
+            _finish(st, res)
+            return True
+    if broken:
+        st.repair(broken)
+        # The failed build was the resolver backtracking past releases it could not read:
+        # with their metadata repaired, that package may build again.
+        st.no_build -= set(broken)
+        return False
+    if _without_source_builds(st, res):
+        return False
+    return _drop_or_relax(st, res)
+
+
+def _finish(st: _Rounds, res: Compiled) -> None:
+    result = st.result
+    result.pins = _cap_build_tools(res.pins, st.python, st.as_of, st.flags(), st.uv_toml(), result)
+    _from_source(result, st.static, st.fixes)
+    _flag_downgrades(result, st.active)
+
+
+def _without_source_builds(st: _Rounds, res: Compiled) -> bool:
+    """Packages uv would have to build, or that had nothing on the date: yanked wheels,
+    source releases read statically, or the nearest release with a wheel. True to retry."""
+    result, python, as_of, extra = st.result, st.python, st.as_of, st.extra
+    fw_name = canonical(st.framework.dist) if st.framework else ""
+    absent = sorted({canonical(m) for m in _NO_VERSIONS.findall(res.error)} - {fw_name})
+    # Source-only releases on the date: their requirements read without running them.
+    exact = _exact_pins(st.active, st.framework)
+    names = list(dict.fromkeys(res.needs_build + absent))
+    if names and _yanked_wheels(result, st.active, names, python, as_of, exact):
+        return True
+    if names and _read_sources(
+        result, names, python, as_of, extra, st.static, st.read, exact, st.tmp, res.error,
+        st.active,
+    ):  # fmt: skip
+        return True
+    if res.needs_build and _nearest_wheels(
+        result, res.needs_build, python, as_of, extra, st.widened
+    ):
+        return True
+    # Nothing of a package on the date (PyTorch before 1.0 was never on the index): its
+    # first release with a wheel for this Python, disclosed.
+    return bool(absent) and _nearest_wheels(result, absent, python, as_of, extra, st.widened)
+
+
+def _drop_or_relax(st: _Rounds, res: Compiled) -> bool:
+    """Leave out what cannot be had, or relax the pins uv names; True when over."""
+    result = st.result
+    if res.needs_build:
+        if not _without_builds(result, st.active, res.needs_build, st.as_of):
+            return True
+        st.active = [n for n in st.active if n.name not in result.dropped]
+        return False
+    if _unbuildable(st, res) or _failed_build(st, res):
+        return False
+    if _pin_yanked(result, st.active, res.error):
+        return False
+    if res.not_found:
+        gone = set(res.not_found)
+        st.drop(gone)
+        result.problems.append(
+            f"not on the package index: {', '.join(sorted(gone))} (renamed, removed or private?)"
+        )
+        return False
+    return _relax(st, res)
+
+
+def _unbuildable(st: _Rounds, res: Compiled) -> bool:
+    unbuildable = [
+        m.lower()
+        for m in rx.findall(r"all versions of ([\w.-]+) have no usable wheels", res.error)
+        if m.lower() in st.no_build
+    ]
+    if not unbuildable:
+        return False
+    gone = set(unbuildable)
+    st.drop(gone)
+    st.result.problems.append(
+        f"{', '.join(sorted(gone))}: only source releases, which do "
+        f"not build here; left out (install by hand)"
+    )
+    return True
+
+
+def _failed_build(st: _Rounds, res: Compiled) -> bool:
+    failed = res.build_failed_package
+    if not failed or failed in st.no_build:
+        return False
+    # This source release does not build here: skip that package's source releases
+    # (its wheels stay); the next answer shows the real constraint, if any.
+    st.no_build.add(failed)
+    st.result.problems.append(f"{res.error}; its source releases were skipped")
+    return True
+
+
+def _relax(st: _Rounds, res: Compiled) -> bool:
+    """Relax the declared pins the resolver names, one round at a time."""
+    result = st.result
+    named = [
+        n for n in st.active if n.spec and rx.search(rf"(?i)\b{rx.escape(n.name)}\b", res.error)
+    ]
+    if not named:
+        result.problems.append(f"unresolvable: {res.error}")
+        result.complete = False
+        return True
+    for n in named:
+        result.relaxed.append(f"{n.name}{n.spec}")
+        n.spec = ""
+    result.problems.append(f"relaxed {', '.join(result.relaxed[-len(named) :])}: {res.error}")
+    return False
 
 
 def _read_sources(
@@ -226,46 +291,81 @@ def _read_sources(
     date: read the requirements of such releases statically (the pinned one, then the
     newest, then older ones each time uv still lacks one) and give uv a metadata-only wheel
     of each (sdist.py). False when there was nothing more to read."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from forkvet.envgen.index import WORKERS
-    from forkvet.envgen.sdist import (
-        metadata_wheel,
-        source_only_versions,
-        static_metadata,
-        supports,
-    )
     from forkvet.envgen.uv import builds_allowed
 
     if builds_allowed():
         return False
-    wanted = []
-    for name in names:
-        done_before = read.setdefault(name, set())
-        pinned = {exact[name]} if name in exact else set()
-        asked = _asked_for(error, name)
-        batch = source_only_versions(
-            name, python, as_of, done_before, pinned - done_before, wanted=asked
-        )
-        if not batch and active is not None and name not in exact:
-            # Every source release that fits was yanked (futures 3.1.1): the newest, pinned
-            # exactly, installs (PEP 592).
-            batch = source_only_versions(name, python, as_of, done_before, yanked=True)[:1]
-            for version, _ in batch:
-                need = next((n for n in active if canonical(n.name) == name), None)
-                if need is None:
-                    need = Need(name, "", "needed by the packages above", "main")
-                    active.append(need)
-                need.spec = f"=={version}"
-                result.problems.append(
-                    f"{name}: its source releases that fit were yanked; pinned {name}=={version} "
-                    f"exactly, which installs a yanked release (PEP 592)"
-                )
-        done_before.update(v for v, _ in batch)
-        wanted += [(name, v, f) for v, f in batch]
+    wanted = [
+        (name, v, f)
+        for name in names
+        for v, f in _source_batch(result, name, python, as_of, read, exact, error, active)
+    ]
+    folder = Path(tmp.name) / "static-metadata"
+    done = _metadata_wheels(wanted, folder, python, static)
+    if not done:
+        return False
+    if str(folder) not in extra:
+        extra += ["--find-links", str(folder)]
+    _say_source_only(result, list(done), python, as_of)
+    return True
+
+
+def _source_batch(
+    result: Resolution,
+    name: str,
+    python: str,
+    as_of: date,
+    read: dict[str, set[str]],
+    exact: dict[str, str],
+    error: str,
+    active: list[Need] | None,
+) -> list[tuple[str, IndexFile]]:
+    """(version, file) of the source releases of name to read next; marks them read."""
+    from forkvet.envgen.sdist import source_only_versions
+
+    done_before = read.setdefault(name, set())
+    pinned = {exact[name]} if name in exact else set()
+    asked = _asked_for(error, name)
+    batch = source_only_versions(
+        name, python, as_of, done_before, pinned - done_before, wanted=asked
+    )
+    if not batch and active is not None and name not in exact:
+        # Every source release that fits was yanked (futures 3.1.1): the newest, pinned
+        # exactly, installs (PEP 592).
+        batch = source_only_versions(name, python, as_of, done_before, yanked=True)[:1]
+        for version, _ in batch:
+            _pin_yanked_source(result, active, name, version)
+    done_before.update(v for v, _ in batch)
+    return batch
+
+
+def _pin_yanked_source(result: Resolution, active: list[Need], name: str, version: str) -> None:
+    need = next((n for n in active if canonical(n.name) == name), None)
+    if need is None:
+        need = Need(name, "", "needed by the packages above", "main")
+        active.append(need)
+    need.spec = f"=={version}"
+    result.problems.append(
+        f"{name}: its source releases that fit were yanked; pinned {name}=={version} "
+        f"exactly, which installs a yanked release (PEP 592)"
+    )
+
+
+def _metadata_wheels(
+    wanted: list[tuple[str, str, IndexFile]],
+    folder: Path,
+    python: str,
+    static: dict[tuple[str, str], dict[str, object]],
+) -> dict[str, int]:
+    """Read each release's metadata side by side; a metadata-only wheel of each that
+    installs on python goes to folder. Returns how many per package."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forkvet.envgen.index import WORKERS
+    from forkvet.envgen.sdist import metadata_wheel, static_metadata, supports
+
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         metas = list(pool.map(lambda t: static_metadata(*t), wanted))
-    folder = Path(tmp.name) / "static-metadata"
     folder.mkdir(exist_ok=True)
     done: dict[str, int] = {}
     for meta in metas:
@@ -276,10 +376,10 @@ def _read_sources(
         metadata_wheel(folder, meta)
         static[(canonical(meta.name), meta.version)] = meta.entry()
         done[meta.name] = done.get(meta.name, 0) + 1
-    if not done:
-        return False
-    if str(folder) not in extra:
-        extra += ["--find-links", str(folder)]
+    return done
+
+
+def _say_source_only(result: Resolution, done: list[str], python: str, as_of: date) -> None:
     told = {
         n
         for p in result.problems
@@ -293,7 +393,6 @@ def _read_sources(
             f"{as_of.isoformat()}; read the requirements of those releases from their "
             f"archives without running anything"
         )
-    return True
 
 
 def _asked_for(error: str, name: str) -> list[str]:

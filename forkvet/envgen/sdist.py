@@ -38,7 +38,7 @@ from packaging.version import InvalidVersion, Version
 from forkvet import rx
 from forkvet.envgen.index import TIMEOUT_S, IndexError_, IndexFile, project_files
 from forkvet.envgen.metadata_fix import sanitize
-from forkvet.envgen.wheels import installs_on
+from forkvet.envgen.wheeltags import installs_on
 from forkvet.vet.metadata import parse_setup_cfg, parse_setup_py
 
 MAX_ARCHIVE = 16 * 1024 * 1024  # old pure-Python sdists are KiBs; numpy's is 5 MiB

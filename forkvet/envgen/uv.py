@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from forkvet import rx
 from forkvet.envgen.index import IndexError_
 from forkvet.errors import ForkvetError
+
+# Re-exported: callers import them from here (they live below, in forkvet.uvbin).
+from forkvet.uvbin import private_workdir as private_workdir
+from forkvet.uvbin import uv_binary as uv_binary
 
 COMPILE_TIMEOUT_S = 600
 # Build backends are never date-capped: old setuptools breaks building old sdists.
@@ -65,18 +66,6 @@ _ALLOW_BUILD: ContextVar[bool] = ContextVar("forkvet_allow_build", default=False
 _LINE = rx.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;]+)")
 
 
-def uv_binary() -> str:
-    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    if Path(found).exists():
-        return found
-    try:
-        from uv import find_uv_bin
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError) as exc:
-        raise ForkvetError("uv is not installed: pip install uv, or use --offline") from exc
-
-
 @contextlib.contextmanager
 def allow_builds(allowed: bool = True) -> Iterator[None]:
     """Let uv build source releases (run their build code) inside this block."""
@@ -94,14 +83,6 @@ def builds_allowed() -> bool:
 def build_flags() -> list[str]:
     # `--only-binary :all:` (not --no-build, which uv refuses beside per-package --only-binary)
     return [] if builds_allowed() else ["--only-binary", ":all:"]
-
-
-@contextlib.contextmanager
-def private_workdir(uv_toml: str = "") -> Iterator[Path]:
-    """A fresh folder (mode 0700) holding forkvet's uv.toml, to run uv in."""
-    with tempfile.TemporaryDirectory(prefix="forkvet-uv-") as tmp:
-        (Path(tmp) / "uv.toml").write_text(uv_toml, encoding="utf-8")
-        yield Path(tmp)
 
 
 def uv_env() -> dict[str, str]:
@@ -163,21 +144,22 @@ def compile_(
     dependencies): it needs no interpreter of the target version, whose search takes a
     second per version; forkvet's own interpreter serves."""
     lines = [plain_requirement(r) for r in requirements]
+    cmd = _compile_command(python, as_of, uncap_build_tools, may_build) + (extra or [])
+    proc = _run_compile(cmd, lines, uv_toml, timeout)
+    if proc.returncode == 0:
+        return Compiled(True, _pins(proc.stdout), "", [])
+    return _failed(proc.stderr.strip(), python)
+
+
+def _compile_command(
+    python: str, as_of: date, uncap_build_tools: bool, may_build: bool
+) -> list[str]:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cmd = [
         uv_binary(),
-        "pip",
-        "compile",
-        "-",
-        "--no-header",
-        "--no-annotate",
-        "--quiet",
-        "--python-version",
-        python,
-        "--python-platform",
-        PLATFORM,
-        "--exclude-newer",
-        _end_of(as_of),
+        *("pip", "compile", "-", "--no-header", "--no-annotate", "--quiet"),
+        *("--python-version", python, "--python-platform", PLATFORM),
+        *("--exclude-newer", _end_of(as_of)),
     ]
     found = None
     if builds_allowed():
@@ -191,10 +173,15 @@ def compile_(
     # Resolving for --python-version needs no interpreter of that version; left to choose,
     # uv asks every interpreter on the machine (seconds per call behind pyenv shims).
     cmd += ["--python", found or sys.executable]
-    cmd += build_flags() + (extra or [])
+    return cmd + build_flags()
+
+
+def _run_compile(
+    cmd: list[str], lines: list[str], uv_toml: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
     try:
         with private_workdir(uv_toml) as cwd:
-            proc = subprocess.run(
+            return subprocess.run(
                 cmd,
                 input="\n".join(lines) + "\n",
                 capture_output=True,
@@ -209,14 +196,20 @@ def compile_(
             f"resolving took over {timeout:g} s: the package index is too slow or "
             f"unreachable; use --offline"
         ) from exc
-    if proc.returncode == 0:
-        pins = {}
-        for line in proc.stdout.splitlines():
-            m = _LINE.match(line.strip())
-            if m:
-                pins[rx.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
-        return Compiled(True, pins, "", [])
-    err = proc.stderr.strip()
+
+
+def _pins(stdout: str) -> dict[str, str]:
+    pins = {}
+    for line in stdout.splitlines():
+        m = _LINE.match(line.strip())
+        if m:
+            pins[rx.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+    return pins
+
+
+def _failed(err: str, python: str) -> Compiled:
+    """uv's error read: unreachable index (raised), missing names, a failed build, builds
+    that were needed but not allowed."""
     if _NETWORK.search(err) and "No solution found" not in err:
         raise IndexError_(
             "could not reach the package index (" + _first_cause(err) + "); use "

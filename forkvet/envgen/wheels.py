@@ -12,41 +12,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from forkvet.envgen.index import IndexFile, project_files
-
-
-def installs_on(filename: str, python: str) -> bool:
-    """Whether a wheel installs on CPython `python` (X.Y) on Linux x86-64."""
-    try:
-        _, _, _, tags = parse_wheel_filename(filename)
-    except InvalidWheelFilename:
-        return False
-    major, minor = (int(x) for x in python.split(".")[:2])
-    cp = f"cp{major}{minor}"
-    for tag in tags:
-        plat = tag.platform
-        if plat != "any" and not (
-            plat.endswith("x86_64") and plat.startswith(("manylinux", "linux"))
-        ):
-            continue
-        interp = tag.interpreter
-        if interp in (f"py{major}", f"py{major}{minor}", cp) and tag.abi in (
-            "none",
-            cp,
-            f"{cp}m",
-            f"{cp}mu",
-        ):
-            return True
-        if tag.abi == "abi3" and interp.startswith(f"cp{major}"):
-            try:
-                if int(interp[3:] or 0) <= minor:
-                    return True
-            except ValueError:
-                continue
-    return False
+from forkvet.envgen.wheeltags import installs_on
 
 
 def first_wheel_after(name: str, python: str, as_of: date) -> tuple[str, datetime] | None:

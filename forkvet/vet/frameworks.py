@@ -236,7 +236,9 @@ _README_VERSION = rx.compile(
     # Adjacent optional \s* runs were quadratic on "torch" + 100,000 newlines under `re`; RE2 is
     # linear. A second version followed by "or newer" is not taken (`_readme_versions`).
     r"\b(pytorch|torch|tensorflow-gpu|tensorflow|keras|mxnet|chainer|theano|jax)\s*"
-    r"(?:version\s*)?[(:]?\s*(==|>=|>|=|~=|v\.?|r)?\s*" + _V + r"(\+)?"
+    r"(?:version\s*)?[(:\[]?\s*(?:tested\s+(?:with|on)\s+)?(==|>=|>|=|~=|v\.?|r)?\s*"
+    + _V
+    + r"(\+)?"
     r"(?:\s*(?:or|and|/|,)\s*(?:r|v)?" + _V + r")?"
     r"(\s*\)?\s*(?:or|and)\s+(?:newer|later|above|higher|greater|up)\b)?",
     rx.I,
