@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("forkvet", "bot")
 LONG, TOO_LONG = 60, 100  # lines, decorators and docstring included
@@ -40,11 +38,6 @@ def _table(lengths: dict[str, int], over: int) -> str:
     return "\n".join(f"  {n:4d}  {f}" for n, f in rows)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 23: the vet, env, render and jobs refactors land in other branches; "
-    "the lead removes this mark at merge",
-)
 def test_functions_are_short() -> None:
     lengths = function_lengths()
     too_long = [f for f, n in lengths.items() if n > TOO_LONG]
