@@ -587,3 +587,22 @@ def test_the_index_is_the_one_in_the_users_own_uv_toml(
     assert index_url() == "https://mirror.example/simple/"
     monkeypatch.setenv("UV_INDEX_URL", "https://env.example/simple")
     assert index_url() == "https://env.example/simple/"
+
+
+def test_the_chosen_python_is_not_listed_as_tried_before_itself() -> None:
+    """'Python 3.6 chosen; tried before it: Python 3.6, ...' read as a contradiction: the
+    note names the other Pythons, and why the chosen one won when it was not on the date."""
+    from forkvet.envgen.choose import _chosen_note
+    from forkvet.envgen.resolve import Resolution
+
+    best = Resolution(python="3.6", after_date=["absl-py"])
+    tried = [
+        "Python 3.6: the rest of the stack did not resolve (absl-py only after the date)",
+        "Python 3.7: the rest of the stack did not resolve (grpcio only after the date)",
+    ]
+    note = _chosen_note(best, tried)
+    assert note.startswith("Python 3.6 chosen (absl-py only after the code's date)")
+    assert "tried before it: Python 3.7:" in note and note.count("Python 3.6") == 1
+    assert _chosen_note(Resolution(python="3.7"), tried[:1]) == (
+        "Python 3.7 chosen; tried before it: " + tried[0]
+    )

@@ -371,7 +371,16 @@ def _best(trials: _Trials) -> Resolution:
                 f"result. Tried: " + "; ".join(tried),
             )
     elif tried:
-        best.problems.insert(
-            0, f"Python {best.python} chosen; tried before it: " + "; ".join(tried)
-        )
+        best.problems.insert(0, _chosen_note(best, tried))
     return best
+
+
+def _chosen_note(best: Resolution, tried: list[str]) -> str:
+    """Why this Python: the others tried and why they lost (its own attempt is not 'before
+    it'; when it won with releases after the date, that is said instead)."""
+    own = f"Python {best.python}:"
+    others = [t for t in tried if not t.startswith(own)]
+    note = f"Python {best.python} chosen"
+    if best.after_date:
+        note += f" ({', '.join(best.after_date)} only after the code's date)"
+    return note + ("; tried before it: " + "; ".join(others) if others else "")
