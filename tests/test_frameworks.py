@@ -131,3 +131,18 @@ def test_every_api_hint_is_reachable_through_its_needles() -> None:
         found = [m.group(0) for m in rx.finditer(samples)]
         assert found, f"no sample for the hint {why!r}: add one"
         assert all(any(n in m for n in _NEEDLES[framework]) for m in found), why
+
+
+def test_a_version_conflict_names_both_sides(vet_repo: Callable[..., Report]) -> None:
+    """'Conflicting pytorch versions (>=0.4,<0.4)' named no file: the finding says where the
+    declaration and the API call are, so the reader can judge which one is stale."""
+    report = vet_repo(
+        {
+            "requirements.txt": "torch>=0.4\n",
+            "train.py": "import torch\nfrom torch.autograd import Variable\n"
+            "x = Variable(torch.zeros(1), volatile=True)\n",
+        }
+    )
+    (finding,) = [f for f in report.findings if f.title == "Conflicting pytorch versions"]
+    assert "requirements.txt:1: declared torch>=0.4" in finding.message
+    assert "train.py:3: Variable(volatile=True)" in finding.message

@@ -507,14 +507,24 @@ def _spec(
             spec = _merge_specs(declared_specs) or None
     if not (spec and _unsatisfiable(name, spec)):
         return spec, []
+    stated, apis = _conflict_sources(name, lines)
     conflict = Finding(
         CHECK,
         "warning",
         f"Conflicting {name} versions",
-        f"The declared versions and the APIs the code uses disagree ({spec}); the "
-        f"declared pin is kept.",
+        f"The declared versions ({stated}) and the APIs the code uses ({apis}) disagree "
+        f"({spec}); the declared pin is kept.",
     )
     return _merge_specs(declared_specs), [conflict]
+
+
+def _conflict_sources(name: str, lines: list[str]) -> tuple[str, str]:
+    """Where the two sides of a version conflict come from: file:line of the declaration or
+    README, and of the API calls (the evidence lines _declared_specs and _api_hints wrote)."""
+    whys = {why for fw, _, _, why in API_HINTS if fw == name}
+    stated = [ln for ln in lines if ": declared " in ln or ": README names " in ln]
+    apis = [ln for ln in lines if ln.split(": ", 1)[-1] in whys]
+    return "; ".join(stated[:2]) or "declared", "; ".join(apis[:2]) or "API calls"
 
 
 def _sort(frameworks: list[Framework]) -> None:
