@@ -606,3 +606,29 @@ def test_the_chosen_python_is_not_listed_as_tried_before_itself() -> None:
     assert _chosen_note(Resolution(python="3.7"), tried[:1]) == (
         "Python 3.7 chosen; tried before it: " + tried[0]
     )
+
+
+def test_setuptools_imported_only_by_setup_py_is_no_requirement(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`setuptools  # imported at setup.py:1` was pinned as if the code needed it; Cython in
+    setup.py stays (building the extension in place needs it in the environment)."""
+    repo = make_repo(
+        {
+            "setup.py": "from setuptools import setup\nfrom Cython.Build import cythonize\n",
+            "m.py": "import numpy\n",
+            "tools/pkg_use.py": "import numpy\n",
+        }
+    )
+
+    def names(out: Path) -> set[str]:
+        lines = (out / "requirements.txt").read_text().splitlines()
+        return {ln.split()[0].lower() for ln in lines if ln and not ln.startswith("#")}
+
+    _, data = run_env(repo, tmp_path / "out", capsys, "--offline")
+    got = names(tmp_path / "out")
+    assert "setuptools" not in got and {"numpy", "cython"} <= got, got
+    assert any("setuptools: imported only by setup.py" in p for p in data["problems"]), data
+    repo2 = make_repo({"setup.py": "import setuptools\n", "m.py": "import pkg_resources\n"})
+    run_env(repo2, tmp_path / "out2", capsys, "--offline")
+    assert "setuptools" in names(tmp_path / "out2")  # the code itself uses it

@@ -44,6 +44,22 @@ class NeedSet:
         return next((n for n in self.needs if n.name == normalize(name)), None)
 
 
+# Brought by any build of the package; Cython, pybind11 or cmake stay (`python setup.py
+# build_ext --inplace`, the usual research-repo step, needs them in the environment).
+_PACKAGING = frozenset({"setuptools", "wheel", "pip", "setuptools-scm"})
+
+
+def _only_by_packaging(name: str, sites: list[str]) -> bool:
+    """setuptools (or wheel) that only setup.py files import: installing the package gets it
+    from the build backend; the code never needs it."""
+    files = [site.rsplit(":", 1)[0] for site in sites]
+    return (
+        name in _PACKAGING
+        and bool(files)
+        and all(f.rsplit("/", 1)[-1] == "setup.py" for f in files)
+    )
+
+
 def _kind(name: str) -> str:
     return "dev" if name in DEV_ONLY else "build" if name in BUILD_ONLY else "main"
 
@@ -198,6 +214,12 @@ def _add_imported(
     if not _NAME.fullmatch(name):
         # e.g. `import café`: a Python identifier, but no distribution can be named so
         out.notices.append(f"{terminal(name)} (imported): not a package name; left out")
+        return
+    if _only_by_packaging(name, deps.imported_at.get(name, [])):
+        out.notices.append(
+            f"{name}: imported only by setup.py (packaging, which brings its own build tools); "
+            f"not a requirement of the code"
+        )
         return
     kind = "optional" if name in deps.optional else _kind(name)
     need = Need(name, "", f"imported at {where}" if where else "imported", kind)
