@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from forkvet import __version__
 from forkvet.config import CONFIG_PATH, config_for, load_config
@@ -17,8 +17,27 @@ from forkvet.safe_write import write_output as _write  # the name the commands h
 EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def nonblank(action: argparse.Action, value: str) -> str:
+    """Refuse an empty or blank value for any argument that takes one: a blank shell variable
+    (`forkvet smoke "$REPO"`, `--log "$LOG"`) must never quietly mean "this folder", "no log,
+    so run the training" or "the default"."""
+    if value.strip():
+        return value
+    name = "/".join(action.option_strings) or str(action.metavar or action.dest)
+    hint = "give the repository (. for this folder)" if name == "TARGET" else "give a value"
+    raise argparse.ArgumentError(None, f"{name} is empty: {hint}")
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2."""
+    """argparse, but a usage error is one line and exit code 2, and no argument of any command
+    takes an empty value (checked here, where argparse turns every given string into a value,
+    so a new option cannot forget it)."""
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        # A subcommand's strings are its own parser's to check; a REMAINDER passes through.
+        if action.nargs not in (argparse.PARSER, argparse.REMAINDER):
+            nonblank(action, arg_string)
+        return super()._get_value(action, arg_string)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
