@@ -48,12 +48,25 @@ def fetch_upstream(repo: Path, upstream: str) -> str:
             f"upstream {upstream} cannot be reached (deleted, private, or a typo?)"
             + (f": {_git_reason(probe.stderr)}" if _git_reason(probe.stderr) else "")
         )
-    branch = "main"
-    for line in probe.stdout.splitlines():
-        if line.startswith("ref: ") and line.endswith("\tHEAD"):
-            branch = line.split()[1].removeprefix("refs/heads/")
-    git(repo, "fetch", "-q", "--no-tags", upstream, f"+refs/heads/{branch}:{UPSTREAM_REF}")
+    branch, source = default_branch(probe.stdout)
+    git(repo, "fetch", "-q", "--no-tags", upstream, f"+{source}:{UPSTREAM_REF}")
     return branch
+
+
+def default_branch(ls_remote: str) -> tuple[str, str]:
+    """The upstream's default branch from `git ls-remote --symref UPSTREAM HEAD`, and the ref to
+    fetch for it: HEAD's branch (`master` as often as `main` in research code); a checkout
+    with a detached HEAD (a local upstream) has no such line, so its HEAD commit is fetched and
+    named after the branch its clone came from (refs/remotes/origin/HEAD), else `main`."""
+    symrefs = {}
+    for line in ls_remote.splitlines():
+        if line.startswith("ref: ") and "\t" in line:
+            target, name = line.removeprefix("ref: ").split("\t", 1)
+            symrefs[name] = target
+    if symrefs.get("HEAD", "").startswith("refs/heads/"):
+        return symrefs["HEAD"].removeprefix("refs/heads/"), symrefs["HEAD"]
+    origin = symrefs.get("refs/remotes/origin/HEAD", "")
+    return (origin.removeprefix("refs/remotes/origin/") or "main"), "HEAD"
 
 
 def _git_reason(stderr: str) -> str:
