@@ -220,3 +220,30 @@ def test_smoke_refuses_a_python_version_that_is_none(capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit) as stop:
         main(["smoke", ".", "--python-version", "9.9", "--dry-run"])
     assert stop.value.code == 2 and "3.10 or 2.7" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["vet", "--fromat", "json", "."], "unknown option --fromat: did you mean --format?"),
+        (["train-check", ".", "--min-drp", "0.2"], "did you mean --min-drop?"),
+        (["envs", "--bogus"], "unknown option --bogus"),  # not "required: action"
+        (["smoke", ".", "--bogus=3"], "unknown option --bogus"),
+    ],
+)
+def test_a_mistyped_option_is_named_with_the_closest_one(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and said in err and err.count("\n") == 1, err
+    assert "did you mean --out" not in err
+
+
+def test_a_log_folder_without_event_files_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "result.json").write_text("{}")
+    assert main(["train-check", str(tmp_path), "--log", str(tmp_path)]) == 2
+    assert "has no event files (*tfevents*)" in one_line_error(capsys)
