@@ -247,3 +247,16 @@ def test_a_log_folder_without_event_files_says_so(
     (tmp_path / "result.json").write_text("{}")
     assert main(["train-check", str(tmp_path), "--log", str(tmp_path)]) == 2
     assert "has no event files (*tfevents*)" in one_line_error(capsys)
+
+
+def test_attribution_with_an_unrelated_upstream(
+    repos: dict[str, Path],  # noqa: F811
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = make_repo({"README.md": "# Something else\n"})
+    code = main(
+        ["attribution", str(repos["fork"]), "--upstream", str(other), "--out", str(tmp_path)]
+    )
+    assert code == 2 and "share no history" in one_line_error(capsys)

@@ -80,9 +80,7 @@ def _git_reason(stderr: str) -> str:
 def fork_commits(repo: Path, head: str = "HEAD") -> list[Commit]:
     """Commits on head that upstream does not have, oldest first; patch-equivalent commits
     already applied upstream are marked (git cherry)."""
-    base = git(repo, "merge-base", UPSTREAM_REF, head, check=False)
-    if base.returncode != 0:
-        raise InputError("the upstream is not an ancestor of this fork: they share no history")
+    merge_base(repo, head)
     cherry = git(repo, "cherry", UPSTREAM_REF, head).stdout.split("\n")
     applied = {ln[2:].strip() for ln in cherry if ln.startswith("- ")}
     shas = git(
@@ -110,8 +108,17 @@ def fork_commits(repo: Path, head: str = "HEAD") -> list[Commit]:
     return out
 
 
+def merge_base(repo: Path, head: str = "HEAD") -> str:
+    """The commit the fork left upstream at; an input error when they share no history (git
+    merge-base's only answer then is exit code 1)."""
+    proc = git(repo, "merge-base", UPSTREAM_REF, head, check=False)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise InputError("the upstream is not an ancestor of this fork: they share no history")
+    return proc.stdout.strip()
+
+
 def changed_files(repo: Path, head: str = "HEAD") -> list[tuple[str, str]]:
     """(status, path) changed in the fork since it left upstream (Apache-2.0 §4(b))."""
-    base = git(repo, "merge-base", UPSTREAM_REF, head).stdout.strip()
+    base = merge_base(repo, head)
     out = git(repo, "diff", "--name-status", "-M", base, head).stdout
     return [(ln.split("\t")[0][0], ln.split("\t")[-1]) for ln in out.splitlines() if "\t" in ln]
