@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import itertools
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from forkvet import __version__
 from forkvet.config import CONFIG_PATH, config_for, load_config
@@ -18,10 +20,65 @@ from forkvet.safe_write import write_output as _write  # the name the commands h
 EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def nonblank(action: argparse.Action, value: str) -> str:
+    """Refuse an empty or blank value for any argument that takes one: a blank shell variable
+    (`forkvet smoke "$REPO"`, `--log "$LOG"`) must never quietly mean "this folder", "no log,
+    so run the training" or "the default"."""
+    if value.strip():
+        return value
+    name = "/".join(action.option_strings) or str(action.metavar or action.dest)
+    hint = "give the repository (. for this folder)" if name == "TARGET" else "give a value"
+    raise argparse.ArgumentError(None, f"{name} is empty: {hint}")
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2."""
+    """argparse, but a usage error is one line and exit code 2, and no argument of any command
+    takes an empty value (checked here, where argparse turns every given string into a value,
+    so a new option cannot forget it)."""
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        # A subcommand's strings are its own parser's to check; a REMAINDER passes through.
+        if action.nargs not in (argparse.PARSER, argparse.REMAINDER):
+            nonblank(action, arg_string)
+        return super()._get_value(action, arg_string)
+
+    _given: list[str] = []
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._given = list(sys.argv[1:] if args is None else args)
+        parsed, extras = super().parse_known_args(self._given, namespace)
+        unknown = self._unknown_option(extras)
+        if unknown:  # here, where this command's options are known, to name the closest
+            self.error(unknown)
+        return parsed, extras
+
+    def _unknown_option(self, tokens: Sequence[str]) -> str | None:
+        """`unknown option --fromat: did you mean --format?` for the first long option in
+        tokens this parser does not have (argparse's own abbreviations still count)."""
+        known = [o for a in self._actions for o in a.option_strings]
+        for token in tokens:
+            if token == "--":
+                break
+            name = token.split("=", 1)[0]
+            if not name.startswith("--") or any(o.startswith(name) for o in known):
+                continue
+            # Compared without the dashes, which every option shares.
+            words = {o.lstrip("-"): o for o in known if o.startswith("--")}
+            close = difflib.get_close_matches(name.lstrip("-"), words, n=1, cutoff=0.7)
+            return f"unknown option {name}" + (
+                f": did you mean {words[close[0]]}?" if close else ""
+            )
+        return None
 
     def error(self, message: str) -> NoReturn:
+        # A missing argument is often the consequence of a mistyped option: name that first
+        # (before the COMMAND only, where the parser has commands: the rest is theirs).
+        given = self._given
+        if any(isinstance(a, argparse._SubParsersAction) for a in self._actions):
+            given = list(itertools.takewhile(lambda t: t.startswith("-"), given))
+        message = self._unknown_option(given) or message
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

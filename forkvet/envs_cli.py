@@ -128,6 +128,8 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    from forkvet.runtime.cli import python_version
+
     p = sub.add_parser(
         "envs",
         help="list or prune the shared environments (size, age, last use)",
@@ -141,7 +143,9 @@ def register(sub: Any) -> None:
         "key: the cache key of a repository's environment (for actions/cache)",
     )
     p.add_argument("target", nargs="?", help="key: the repository folder")
-    p.add_argument("--python-version", help="key: the Python the runtime is asked for")
+    p.add_argument(
+        "--python-version", type=python_version, help="key: the Python the runtime is asked for"
+    )
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="key: the device")
     p.add_argument(
         "--env-dir",

@@ -366,3 +366,37 @@ def hadolint(path: Path) -> None:
     except OSError as exc:
         pytest.skip(f"hadolint cannot run here: {exc}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_source_builds_get_a_compiler_and_headers(tmp_path: Path) -> None:
+    """A Python 2.7 stack whose pins build from source (dcgan_code: theano, matplotlib 1.5.1,
+    tables, pillow 3.2) on a -slim base with no compiler: the image installs one first."""
+    builds = ["theano==0.8.2", "matplotlib==1.5.1", "tables==3.2.2", "Pillow==3.2.0"]
+    reqs = [{"name": n.split("==")[0], "version": n.split("==")[1]} for n in builds]
+    cpu = container.plan(
+        result_dict(
+            python="2.7", device="cpu", requirements=reqs, commands={}, builds_from_source=builds
+        )
+    )
+    text = container.dockerfile(cpu, "dcgan_code")
+    apt = text.index("apt-get install -y --no-install-recommends build-essential")
+    assert apt < text.index("USER ") < text.index("pip install")  # as root, before the pins
+    for header in ("libfreetype6-dev", "libpng-dev", "libhdf5-dev", "libjpeg-dev"):
+        assert header in text[apt : text.index("\n", apt)]
+    assert "rm -rf /var/lib/apt/lists/*" in text and "nvidia-ml" not in text
+    assert any("build from source" in n and "matplotlib" in n for n in cpu.notes)
+    assert any("Debian 10" in n for n in cpu.notes)
+    gpu = container.plan(result_dict(builds_from_source=["theano==0.8.2"]))
+    gpu_text = container.dockerfile(gpu, "repo")
+    assert gpu.build_packages == ["build-essential", "pkg-config"]
+    assert "rm -f /etc/apt/sources.list.d/cuda*.list" in gpu_text
+    plain = container.dockerfile(container.plan(result_dict()), "repo")
+    assert "apt-get" not in plain  # nothing to build: no toolchain
+    for name, p in (("cpu", cpu), ("gpu", gpu)):
+        (tmp_path / name).mkdir()
+        hadolint(Path(container.write(tmp_path / name, p, "old")[0]))
+
+
+def test_a_hostile_source_build_name_is_refused() -> None:
+    with pytest.raises(ForkvetError):
+        container.plan(result_dict(builds_from_source=["numpy\nRUN id==1.0"]))

@@ -599,3 +599,17 @@ def test_a_command_from_weights_to_weights_prepares() -> None:
     assert _command_kind(cmd, "add_branch.py", "") == "prepare"
     # One checkpoint handed to a script runs the model.
     assert _command_kind("python look.py --weights m.pth", "look.py", "") == "test"
+
+
+def test_a_generate_mode_is_a_demo(vet_repo: Vet) -> None:
+    """keras-dcgan: one script, `--mode train` trains and `--mode generate` makes images from a
+    trained model (the README's "Image generation"): the second is the demo smoke can run."""
+    readme = (
+        "# DCGAN\n\n**Training:**\n\n`python dcgan.py --mode train --batch_size 128`\n\n"
+        "**Image generation:**\n\n`python dcgan.py --mode generate --batch_size 128`\n"
+    )
+    loop = "for epoch in range(100):\n    model.train_on_batch(x, y)\n"
+    report = vet_repo({"README.md": readme, "dcgan.py": MAIN + loop})
+    kinds = {c.command: c.kind for c in report.entry_points.commands}
+    assert kinds["python dcgan.py --mode train --batch_size 128"] == "train"
+    assert kinds["python dcgan.py --mode generate --batch_size 128"] == "test"

@@ -345,3 +345,32 @@ def test_upstream_and_attribution_actions(repos: dict[str, Path], tmp_path: Path
     )
     assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
     assert Path(outputs["attribution"]).read_text().startswith("# Attribution")
+
+
+@pytest.mark.parametrize("detached", [False, True])
+def test_an_upstream_whose_default_branch_is_master(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], detached: bool
+) -> None:
+    """Most 2015-2020 research repositories use `master`; a local upstream checkout may also
+    have a detached HEAD (no symbolic HEAD to read)."""
+    up = tmp_path / "upstream"
+    up.mkdir()
+    git(up, "init", "-q", "-b", "master")
+    commit(up, UPSTREAM_FILES, "DeepNet release", "Jane Doe")
+    if detached:
+        clone = tmp_path / "upstream-checkout"
+        subprocess.run(["git", "clone", "-q", str(up), str(clone)], check=True)
+        git(clone, "checkout", "-q", "--detach")
+        up = clone
+    fork = tmp_path / "fork"
+    subprocess.run(["git", "clone", "-q", str(up), str(fork)], check=True)
+    commit(fork, {"seg_head.py": "class SegHead:\n    pass\n"}, "Add a segmentation head")
+    code, out, _ = run(
+        ["attribution", str(fork), "--upstream", str(up), "--out", str(tmp_path / "a")], capsys
+    )
+    assert code == 0 and "- added: `seg_head.py`" in out
+    code, out, _ = run(
+        ["upstream", str(fork), "--upstream", str(up), "--dry-run", "--format", "json"], capsys
+    )
+    assert code == 0, out
+    assert json.loads(out)["base_branch"] == "master"

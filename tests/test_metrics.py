@@ -144,7 +144,15 @@ def test_jsonl_metrics_and_a_stalled_validation_metric(tmp_path: Path) -> None:
         ),
         ("step 100: train loss 2.31, val loss 2.40", {"train loss": 2.31, "val loss": 2.40}),
         ("[Epoch 1/200] [D loss: 0.693] [G loss: 0.702]", {"D loss": 0.693, "G loss": 0.702}),
-        ("Test set: Average loss: 0.0330, Accuracy: 9890/10000 (99%)", {"Average loss": 0.033}),
+        (
+            "Test set: Average loss: 0.0330, Accuracy: 9890/10000 (99%)",
+            {"Average loss": 0.033, "Accuracy": 99.0},  # the percentage, never the count
+        ),
+        (
+            "train final score: 9890/10000 = 98.90% correct",
+            {"train final score": 98.9},
+        ),
+        ("Accuracy: 9890/10000", {}),  # a count alone is no metric
         ("eta: 0:10:02  iter: 19  time: 0.51  data_time: 0.1  max_mem: 1234M", {}),
         ("{'train_runtime': 12.3, 'train_loss': 0.5}", {}),  # the run's mean: no point
     ],
@@ -310,3 +318,31 @@ def test_curve_warnings_need_a_training_loss_that_still_falls() -> None:
     noisy = [2.0, 1.5, 1.2, 1.0, 1.02, 1.3, 1.01, 1.25, 1.2]  # evaluation noise, no turn
     both["val_loss"] = metric("val_loss", noisy)
     assert curve_warnings(both, {"val_loss", "loss"}) == []
+
+
+def test_configuration_echoes_and_tracebacks_are_no_metrics() -> None:
+    """nanoGPT and minGPT print their configuration before training (a value once, or once
+    and once overridden), and a failed run a traceback: none of it is a curve."""
+    log = "\n".join(
+        [
+            "learning_rate = 6e-4 # max learning rate",
+            "lr_decay_iters = 5000",
+            "Overriding: lr_decay_iters = 2000",
+            "min_lr = 6e-5",
+            "trainer.grad_norm_clip: 1.0",
+            "warmup_steps: 100",
+            *[f"iter {i}: loss {4 - i / 10:.4f}, lr {1e-3 * (10 - i) / 10:.2e}" for i in range(10)],
+            "Traceback (most recent call last):",
+            '  File "train.py", line 3, in <module>',
+            "    data = np.memmap(path, mode='r')  # acc: 0.5",
+            "FileNotFoundError: [Errno 2] No such file or directory: 'train.bin'",
+            "OSError: [Errno 28] No space left on device",
+            "train final score: 12/9500 = 0.13% correct",
+            "test final score: 0/500 = 0.00% correct",
+        ]
+    )
+    found = M.summaries(M.from_text(log))
+    assert set(found) == {"loss", "lr", "train final score", "test final score"}, found
+    assert found["test final score"]["last"] == 0.0 and found["train final score"]["last"] == 0.13
+    assert found["lr"]["kind"] == "lr" and len(found["lr"]["points"]) == 10
+    assert M.kind_of("lr_decay_iters") == M.kind_of("grad_norm_clip") == "other"

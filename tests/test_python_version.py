@@ -192,3 +192,18 @@ def test_a_universal_wheel_is_both(vet_repo: Vet) -> None:
         {"setup.cfg": "[bdist_wheel]\nuniversal = 1\n", "lib.py": "def f(x):\n    return x\n"}
     )
     assert report.python.majors == [2, 3]
+
+
+def test_python2_tuple_parameters_are_no_syntax_error(vet_repo: Vet) -> None:
+    """dcgan_code's lib/vis.py: `def grayscale_grid_vis(X, (nh, nw), save_path=None):` is legal
+    Python 2 that Python 3's parser rejects; in Python 2 code that is no syntax error."""
+    report = vet_repo(
+        {
+            "train.py": "import numpy as np\nprint 'training'\n",
+            "lib/vis.py": "def grid_vis(X, (nh, nw), save_path=None):\n    return X\n",
+        }
+    )
+    assert report.python.majors == [2]
+    assert not [f for f in report.findings if f.title == "Syntax error"], report.findings
+    py3 = vet_repo({"a.py": "def f(:\n    pass\n", "b.py": "print(1)\n"}, name="py3")
+    assert [f for f in py3.findings if f.title == "Syntax error"]

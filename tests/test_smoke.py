@@ -310,3 +310,20 @@ def test_downloads_without_the_network_are_explained(output: str, where: str | N
     assert reasons[0].startswith("needs the network to download something at run time")
     if where:
         assert where in reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("data/shakespeare_char/train.bin", "a data file"),  # nanoGPT before prepare.py
+        ("/home/u/datasets/imagenet/val.pkl", "a data file"),
+        ("checkpoints/model.pth", "a weight file"),
+        ("configs/base.yaml", "a data or config file"),
+    ],
+)
+def test_a_missing_dataset_is_not_called_a_weight_file(path: str, kind: str) -> None:
+    from forkvet.runtime.explain import explain
+
+    output = f"FileNotFoundError: [Errno 2] No such file or directory: '{path}'\n"
+    (reason,) = explain(output, 1, False, 60)
+    assert reason.startswith(f"wanted {kind} that is not there: {path}")

@@ -64,6 +64,7 @@ class Plan:
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     uv_toml: bool = False  # env wrote a uv.toml (metadata of old releases) beside the pins
+    build_packages: list[str] = field(default_factory=list)  # apt: compiler and headers
 
 
 def plan(result: dict[str, Any], capability: float | None = None) -> Plan:
@@ -84,8 +85,62 @@ def plan(result: dict[str, Any], capability: float | None = None) -> Plan:
     p.uv_toml = any(Path(f).name == "uv.toml" for f in result.get("files") or [])
     if build is not None:
         p.cuda, p.cudnn = build.cuda, build.cudnn
-    p.notes = _notes(result, pins, build, capability)
+    p.build_packages = _build_packages(result)
+    p.notes = _notes(result, pins, build, capability) + _build_notes(result, p)
     return p
+
+
+# What a source build needs beyond a C/C++ compiler (each setup.py looks for these headers and
+# tools); the base images are Debian (python:X-slim) or Ubuntu (nvidia/cuda), with no compiler.
+_TOOLCHAIN = ("build-essential", "pkg-config")
+_BUILD_HEADERS = {
+    "matplotlib": ("libfreetype6-dev", "libpng-dev"),
+    "pillow": ("libjpeg-dev", "zlib1g-dev", "libfreetype6-dev"),
+    "tables": ("libhdf5-dev",),
+    "h5py": ("libhdf5-dev",),
+    "netcdf4": ("libhdf5-dev", "libnetcdf-dev"),
+    "scipy": ("gfortran", "libopenblas-dev", "liblapack-dev"),
+    "lxml": ("libxml2-dev", "libxslt1-dev"),
+    "cffi": ("libffi-dev",),
+    "cryptography": ("libssl-dev", "libffi-dev"),
+    "psycopg2": ("libpq-dev",),
+    "pycairo": ("libcairo2-dev",),
+    "mysqlclient": ("default-libmysqlclient-dev",),
+    "pyaudio": ("portaudio19-dev",),
+}
+
+
+def _from_source(result: dict[str, Any]) -> list[str]:
+    """The checked names of the pins env says build from source when installed."""
+    names = [str(spec).split("==")[0] for spec in result.get("builds_from_source") or []]
+    return [_checked(_NAME, name, "package name") for name in names]
+
+
+def _build_packages(result: dict[str, Any]) -> list[str]:
+    """The apt packages for env's source builds: forkvet's own constants only, never a name
+    the repository gives."""
+    names = [n.lower().replace("_", "-") for n in _from_source(result)]
+    if not names:
+        return []
+    extra = {pkg for n in names for pkg in _BUILD_HEADERS.get(n, ())}
+    return [*_TOOLCHAIN, *sorted(extra)]
+
+
+def _build_notes(result: dict[str, Any], p: Plan) -> list[str]:
+    if not p.build_packages:
+        return []
+    notes = [
+        f"{', '.join(_from_source(result))} build from source: the image installs a compiler "
+        f"and headers first ({' '.join(p.build_packages)}); a build that needs other headers "
+        f"fails at the install step and names them"
+    ]
+    if p.base == "python:2.7-slim":
+        notes.append(
+            "python:2.7-slim is Debian 10, past its end of life: if its apt-get update fails, "
+            "point the image's apt sources at Debian's archive, or the compiler cannot be "
+            "installed and the source builds fail"
+        )
+    return notes
 
 
 def _checked(pattern: rx.Pattern[str], value: object, what: str) -> str:
@@ -190,6 +245,7 @@ def dockerfile(p: Plan, repo: str) -> str:
         lines.append(f"COPY --from={UV_IMAGE}:{p.uv} /uv /uvx /usr/local/bin/")
     if p.python_from == "conda-forge":
         lines.append(f"COPY --from={MICROMAMBA} /bin/micromamba /usr/local/bin/micromamba")
+    lines += _toolchain_lines(p)
     lines += [
         "# A user of its own owns the environment; nothing after this runs as root.",
         f"RUN groupadd --gid {UID} {USER} \\",
@@ -206,6 +262,30 @@ def dockerfile(p: Plan, repo: str) -> str:
         'CMD ["bash"]',
     ]
     return "\n".join(lines) + "\n"
+
+
+def _toolchain_lines(p: Plan) -> list[str]:
+    if not p.build_packages:
+        return []
+    # Old nvidia/cuda images list NVIDIA's apt repository with a signing key it has since
+    # replaced, so apt-get update fails on it; the OS's own packages are all that is needed.
+    drop_cuda = (
+        ["rm -f /etc/apt/sources.list.d/cuda*.list /etc/apt/sources.list.d/nvidia-ml*.list"]
+        if p.base.startswith("nvidia/")
+        else []
+    )
+    steps = [
+        *drop_cuda,
+        "apt-get update",
+        f"apt-get install -y --no-install-recommends {' '.join(p.build_packages)}",
+        "rm -rf /var/lib/apt/lists/*",
+    ]
+    return [
+        "# Some pins build from source when installed: a compiler and the headers they need.",
+        "# (Unpinned on purpose: the base image's release fixes their versions.)",
+        "# hadolint ignore=DL3008",
+        "RUN " + " \\\n && ".join(steps),
+    ]
 
 
 def _index_comment(p: Plan) -> list[str]:

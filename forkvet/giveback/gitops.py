@@ -48,12 +48,25 @@ def fetch_upstream(repo: Path, upstream: str) -> str:
             f"upstream {upstream} cannot be reached (deleted, private, or a typo?)"
             + (f": {_git_reason(probe.stderr)}" if _git_reason(probe.stderr) else "")
         )
-    branch = "main"
-    for line in probe.stdout.splitlines():
-        if line.startswith("ref: ") and line.endswith("\tHEAD"):
-            branch = line.split()[1].removeprefix("refs/heads/")
-    git(repo, "fetch", "-q", "--no-tags", upstream, f"+refs/heads/{branch}:{UPSTREAM_REF}")
+    branch, source = default_branch(probe.stdout)
+    git(repo, "fetch", "-q", "--no-tags", upstream, f"+{source}:{UPSTREAM_REF}")
     return branch
+
+
+def default_branch(ls_remote: str) -> tuple[str, str]:
+    """The upstream's default branch from `git ls-remote --symref UPSTREAM HEAD`, and the ref to
+    fetch for it: HEAD's branch (`master` as often as `main` in research code); a checkout
+    with a detached HEAD (a local upstream) has no such line, so its HEAD commit is fetched and
+    named after the branch its clone came from (refs/remotes/origin/HEAD), else `main`."""
+    symrefs = {}
+    for line in ls_remote.splitlines():
+        if line.startswith("ref: ") and "\t" in line:
+            target, name = line.removeprefix("ref: ").split("\t", 1)
+            symrefs[name] = target
+    if symrefs.get("HEAD", "").startswith("refs/heads/"):
+        return symrefs["HEAD"].removeprefix("refs/heads/"), symrefs["HEAD"]
+    origin = symrefs.get("refs/remotes/origin/HEAD", "")
+    return (origin.removeprefix("refs/remotes/origin/") or "main"), "HEAD"
 
 
 def _git_reason(stderr: str) -> str:
@@ -67,9 +80,7 @@ def _git_reason(stderr: str) -> str:
 def fork_commits(repo: Path, head: str = "HEAD") -> list[Commit]:
     """Commits on head that upstream does not have, oldest first; patch-equivalent commits
     already applied upstream are marked (git cherry)."""
-    base = git(repo, "merge-base", UPSTREAM_REF, head, check=False)
-    if base.returncode != 0:
-        raise InputError("the upstream is not an ancestor of this fork: they share no history")
+    merge_base(repo, head)
     cherry = git(repo, "cherry", UPSTREAM_REF, head).stdout.split("\n")
     applied = {ln[2:].strip() for ln in cherry if ln.startswith("- ")}
     shas = git(
@@ -97,8 +108,17 @@ def fork_commits(repo: Path, head: str = "HEAD") -> list[Commit]:
     return out
 
 
+def merge_base(repo: Path, head: str = "HEAD") -> str:
+    """The commit the fork left upstream at; an input error when they share no history (git
+    merge-base's only answer then is exit code 1)."""
+    proc = git(repo, "merge-base", UPSTREAM_REF, head, check=False)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise InputError("the upstream is not an ancestor of this fork: they share no history")
+    return proc.stdout.strip()
+
+
 def changed_files(repo: Path, head: str = "HEAD") -> list[tuple[str, str]]:
     """(status, path) changed in the fork since it left upstream (Apache-2.0 §4(b))."""
-    base = git(repo, "merge-base", UPSTREAM_REF, head).stdout.strip()
+    base = merge_base(repo, head)
     out = git(repo, "diff", "--name-status", "-M", base, head).stdout
     return [(ln.split("\t")[0][0], ln.split("\t")[-1]) for ln in out.splitlines() if "\t" in ln]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +31,48 @@ def positive_seconds(value: str) -> float:
     return seconds
 
 
-def non_negative_int(value: str) -> int:
+def _whole_number(value: str) -> int:
     try:
-        number = int(value)
+        return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 0:
+
+
+def non_negative_int(value: str) -> int:
+    if (number := _whole_number(value)) < 0:
         raise argparse.ArgumentTypeError(f"{value!r}: give 0 (no limit) or more")
     return number
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """argparse type: a whole number of at least `low` (a count of 0 or -3 would make any run
+    pass)."""
+
+    def check(value: str) -> int:
+        if (number := _whole_number(value)) < low:
+            raise argparse.ArgumentTypeError(f"{value!r}: give {low} or more")
+        return number
+
+    check.__name__ = f"int_at_least_{low}"
+    return check
+
+
+def relative_drop(value: str) -> float:
+    """argparse type: a fraction in [0, 1) (a negative minimum drop would pass a rising loss)."""
+    try:
+        drop = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 <= drop < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a fraction from 0 to below 1 (0.1)")
+    return drop
+
+
+def python_version(value: str) -> str:
+    """argparse type: a Python version as uv and the env resolver take it (2.7 or 3.N)."""
+    if not re.fullmatch(r"2\.7|3\.[0-9]{1,2}", value):
+        raise argparse.ArgumentTypeError(f"{value!r}: give a Python version such as 3.10 or 2.7")
+    return value
 
 
 def output_format(fmt: str | None, output: str | None) -> str:
@@ -573,7 +609,11 @@ def _register_smoke(sub: Any) -> None:
         metavar="PATH",
         help="use this interpreter as it is (e.g. a runner's preinstalled CUDA framework)",
     )
-    s.add_argument("--python-version", help="Python for a new environment (uv)")
+    s.add_argument(
+        "--python-version",
+        type=python_version,
+        help="Python for a new environment (uv): 2.7 or 3.N",
+    )
     _environment_options(s)
     s.add_argument("--timeout", type=positive_seconds, help="seconds (default 600)")
     s.add_argument(
@@ -617,7 +657,11 @@ def _register_train_check(sub: Any) -> None:
         metavar="PATH",
         help="use this interpreter as it is (default: the environment smoke builds or built)",
     )
-    t.add_argument("--python-version", help="Python for a new environment (uv)")
+    t.add_argument(
+        "--python-version",
+        type=python_version,
+        help="Python for a new environment (uv): 2.7 or 3.N",
+    )
     _environment_options(t)
     t.add_argument(
         "--max-steps",
@@ -626,9 +670,23 @@ def _register_train_check(sub: Any) -> None:
     )
     t.add_argument("--timeout", type=positive_seconds, help="seconds (default 900)")
     t.add_argument("--pattern", metavar="REGEX", help="loss regex with one group")
-    t.add_argument("--num-classes", type=int, help="check the initial loss against ln(C)")
-    t.add_argument("--min-points", type=int, default=8, help="loss values needed for a verdict (8)")
-    t.add_argument("--min-drop", type=float, default=0.10, help="minimum relative drop (0.10)")
+    t.add_argument(
+        "--num-classes",
+        type=int_at_least(2),
+        help="check the initial loss against ln(C) (2 or more)",
+    )
+    t.add_argument(
+        "--min-points",
+        type=int_at_least(2),
+        default=8,
+        help="loss values needed for a verdict (8; 2 or more)",
+    )
+    t.add_argument(
+        "--min-drop",
+        type=relative_drop,
+        default=0.10,
+        help="minimum relative drop (0.10; from 0 to below 1)",
+    )
     _result_options(
         t, "folder for the log and plot (default ./forkvet-out, outside the repository)"
     )

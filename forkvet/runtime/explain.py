@@ -41,6 +41,25 @@ _WEIGHT_EXT = (
 )
 
 
+# A file under one of these folders is a dataset (nanoGPT's data/shakespeare_char/train.bin),
+# whatever its extension says.
+_DATA_DIRS = {"data", "dataset", "datasets", "corpus", "corpora"}
+
+
+def _missing_file(path: str) -> str:
+    folders = {part.lower() for part in path.replace("\\", "/").split("/")[:-1]}
+    if folders & _DATA_DIRS:
+        return (
+            f"wanted a data file that is not there: {path} (run the README's data preparation "
+            f"step first: vet lists its scripts under Prepare)"
+        )
+    kind = "a weight file" if path.endswith(_WEIGHT_EXT) else "a data or config file"
+    return (
+        f"wanted {kind} that is not there: {path} (see the report's weights section, or the "
+        f"README's download step)"
+    )
+
+
 def explain(
     output: str,
     returncode: int | None,
@@ -72,11 +91,7 @@ def explain(
     if _OOM.search(output):
         reasons.append("ran out of memory: lower the batch size or the input size")
     for path in dict.fromkeys(_NOFILE.findall(output)):
-        kind = "a weight file" if path.endswith(_WEIGHT_EXT) else "a data or config file"
-        reasons.append(
-            f"wanted {kind} that is not there: {path} (see the report's weights "
-            f"section, or the README's download step)"
-        )
+        reasons.append(_missing_file(path))
     net = _NETWORK.search(output)
     if net:
         where = next((g for g in net.groups() if g), None)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,6 +262,18 @@ def from_tensorboard(path: Path) -> list[LossPoint]:
 
 
 MAX_LOG_BYTES = 256 << 20
+MAX_FOLDER_ENTRIES = 10_000  # looked at for event files (TensorBoard reads one folder's files)
+
+
+def _has_event_files(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            for entry in itertools.islice(entries, MAX_FOLDER_ENTRIES):
+                if "tfevents" in entry.name and entry.is_file(follow_symlinks=False):
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def from_file(path: Path, pattern: str | None = None) -> list[LossPoint]:
@@ -275,6 +289,11 @@ def from_file(path: Path, pattern: str | None = None) -> list[LossPoint]:
         raise InputError(f"{path} is not a regular file")
     if stat.S_ISREG(mode.st_mode) and mode.st_size > MAX_LOG_BYTES:
         raise InputError(f"{path} is over {MAX_LOG_BYTES >> 20} MiB: give a shorter log")
+    if path.is_dir() and not _has_event_files(path):
+        raise InputError(
+            f"{path} is a folder, which is read as TensorBoard events, and has no event files "
+            f"(*tfevents*): give the log, the CSV/JSONL metrics file or the events' folder"
+        )
     if path.is_dir() or "tfevents" in path.name:
         return from_tensorboard(path)
     if path.suffix == ".csv":

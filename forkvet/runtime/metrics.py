@@ -32,12 +32,21 @@ OVERFIT_RISE = 0.05  # validation loss this far (relative) above its minimum at 
 
 # `name: 1.2`, `name=1.2`, `'name': '1.2'`, `name 1.2`: a name that starts with a letter, after
 # a blank, a bracket or a quote (never inside a word, a path or a number).
-# nanoGPT's `train loss 2.31, val loss 2.40`: a split's word before the name is part of it.
-# A value followed by `/` is a count (`Accuracy: 9890/10000`), not the metric.
+# nanoGPT's `train loss 2.31, val loss 2.40`: a split's word before the name is part of it, and
+# so is `final` (minGPT's `test final score: ...`).
+# A value followed by `/` is a count (`Accuracy: 9890/10000`), not the metric; the percentage
+# after it is (`9890/10000 (99%)`, `12/9500 = 0.13% correct`).
 _PAIR = rx.compile(
     r"(?i)(?:^|[^\w./\-])['\"]?(?P<name>(?:(?:train(?:ing)?|val(?:id(?:ation)?)?|eval|test|"
-    r"dev|average|avg|mean)\s)?[a-z](?:[a-z0-9_/.@\-]{0,62}[a-z0-9_])?)['\"]?"
-    r"(?:\s*[:=]\s*|\s+)['\"]?\s*(?:tensor\(\s*\[?\s*)?" + L._NUM + r"(?P<count>\s*/\s*\d)?"
+    r"dev|average|avg|mean)\s)?(?:final\s)?[a-z](?:[a-z0-9_/.@\-]{0,62}[a-z0-9_])?)['\"]?"
+    r"(?:\s*[:=]\s*|\s+)['\"]?\s*(?:tensor\(\s*\[?\s*)?(?P<value>" + L._NUM + r")"
+    r"(?P<count>\s*/\s*\d+(?:\s*(?:=|\()\s*(?P<percent>[0-9]+(?:\.[0-9]+)?)\s*%)?)?"
+)
+# A Python traceback: its first line, and the exception line that ends it (`FileNotFoundError:
+# [Errno 2] ...`), which is also printed alone; nothing in either is a metric.
+_TRACEBACK = rx.compile(r"^Traceback \(most recent call last\):")
+_EXCEPTION = rx.compile(
+    r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*(?:Error|Exception|Exit|Interrupt|Warning):"
 )
 _EPOCH = rx.compile(r"(?i)\bepoch\b\s*[:=#]?\s*\[?(\d+)")
 _SPLIT = rx.compile(r"[^a-z0-9]+")
@@ -54,6 +63,12 @@ _LR_TOKENS = {"lr"}
 _LR_WORDS = ("learning_rate", "learningrate", "learning rate", "learning-rate")
 _GRAD_TOKENS = {"gnorm", "gradnorm"}
 _GRAD_WORDS = ("grad_norm", "grad norm", "grad-norm", "gradient_norm", "total_norm")
+# A name with one of these is a setting or a count (`lr_decay_iters`, `warmup_steps`,
+# `grad_norm_clip`), never a curve, even with `lr` or `grad_norm` in it.
+_SETTING_TOKENS = {"iters", "iterations", "steps", "epochs", "interval", "every", "freq"}
+_SETTING_TOKENS |= {"frequency", "warmup", "decay", "clip", "patience", "size", "seed"}
+# A value printed once is configuration, not a curve, unless its name says it is a result.
+_RESULT_TOKENS = {"final", "best", "test"}
 _VAL_TOKENS = {"val", "valid", "validation", "eval", "test", "dev", "holdout"}
 # Columns that are an x-axis or a clock, never a metric.
 _AXES = {"step", "global_step", "_step", "iteration", "iter", "it", "epoch", "batch", "time"}
@@ -95,6 +110,8 @@ def is_validation(name: str) -> bool:
 def kind_of(name: str) -> str:
     """train_loss | val_loss | metric | lr | grad_norm | other."""
     low = name.lower()
+    if any(t in _SETTING_TOKENS for t in _tokens(low)):
+        return "other"
     if _has(low, _LR_TOKENS, _LR_WORDS):
         return "lr"
     if _has(low, _GRAD_TOKENS, _GRAD_WORDS):
@@ -119,6 +136,7 @@ class Series:
     stride: int = 1
     seen: int = 0
     last: tuple[int, int | None, float] | None = None
+    printed: bool = False  # from output lines (else a metrics file)
 
     def add(self, step: int | None, value: float) -> None:
         self.seen += 1
@@ -151,18 +169,30 @@ class Recorder:
 
     def __init__(self) -> None:
         self.series: dict[str, Series] = {}
+        self._traceback = False
 
-    def add(self, name: str, step: int | None, value: float) -> None:
+    def add(self, name: str, step: int | None, value: float, printed: bool = False) -> None:
         name = clean_name(name)
         if name not in self.series:
             if len(self.series) >= MAX_SERIES:
                 return
-            self.series[name] = Series()
+            self.series[name] = Series(printed=printed)
         self.series[name].add(step, value)
 
     def add_line(self, line: str) -> None:
+        if self._in_traceback(line):
+            return
         for name, step, value in from_line(line):
-            self.add(name, step, value)
+            self.add(name, step, value, printed=True)
+
+    def _in_traceback(self, line: str) -> bool:
+        """Is this line part of a Python traceback (from its first line to the exception)?"""
+        if _TRACEBACK.search(line):
+            self._traceback = True
+        elif self._traceback and line.strip() and not line.startswith((" ", "\t")):
+            self._traceback = False  # the exception line ends it
+            return True
+        return self._traceback or bool(_EXCEPTION.search(line))
 
     def merge(self, other: Recorder) -> None:
         """Series of `other` under names this one does not have yet (what a run printed
@@ -195,10 +225,10 @@ def from_line(line: str) -> list[tuple[str, int | None, float]]:
             continue
         if name.lower() in _AXES or kind_of(name) == "other":
             continue
-        if m.group("count"):
+        if m.group("count") and not m.group("percent"):
             continue
         try:
-            out[name] = L.parse_value(m.group(_PAIR.groups - 1))
+            out[name] = L.parse_value(m.group("percent") or m.group("value"))
         except ValueError:
             continue
     return [(name, step, value) for name, value in out.items()]
@@ -430,5 +460,18 @@ def summary(name: str, series: Series) -> dict[str, Any]:
     }
 
 
+def is_curve(name: str, series: Series) -> bool:
+    """A printed value is a metric when printed at least twice (once is the configuration
+    echoed at start-up: `learning_rate = 6e-4`), or once under a result's name (`test
+    accuracy`, `final score`); a metrics file's series always is."""
+    if not series.seen:
+        return False
+    if series.seen >= 2 or not series.printed:
+        return True
+    return any(t in _RESULT_TOKENS for t in _tokens(name.lower()))
+
+
 def summaries(rec: Recorder) -> dict[str, dict[str, Any]]:
-    return {name: summary(name, series) for name, series in rec.series.items() if series.seen}
+    return {
+        name: summary(name, series) for name, series in rec.series.items() if is_curve(name, series)
+    }

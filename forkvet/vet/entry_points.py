@@ -120,7 +120,8 @@ _ARG_TRAIN = rx.compile(
 )
 _ARG_TEST = rx.compile(
     r"(?i)(?:--?do_(?:predict|eval|test)(?:=true)?\b|--?(?:eval|test|evaluate|predict|demo)"
-    r"\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+(?:test|eval|val|predict|sample|demo)\b)"
+    r"\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+(?:test|eval|val|predict|sample|sampling|demo|"
+    r"generate|generation|inference|infer)\b)"
 )
 _LAUNCHERS = frozenset(
     {

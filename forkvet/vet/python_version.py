@@ -444,9 +444,12 @@ def check(
     else:
         versions = _py3_range(ctx, sig, frameworks or [], evidence)
         findings += _no_fit(versions)
-    findings += _syntax_errors(sig)
     if majors == [2]:
+        # Python 3's parser cannot judge Python 2 code (tuple parameters `def f(x, (h, w))`,
+        # `print >>f`...): a file it rejects there is no "Syntax error" to report.
         findings.append(_py2_notice(sig))
+    else:
+        findings += _syntax_errors(sig)
     info = PythonInfo(
         majors=majors,
         recommended=fmt(versions.recommended) if versions.recommended else None,
