@@ -58,6 +58,10 @@ def decide(
     from forkvet.extras import require
 
     mk = require("pymannkendall")
+    from forkvet.runtime.metrics import MAX_POINTS, thin
+
+    # Mann-Kendall's memory grows with the square of the points: it sees at most MAX_POINTS.
+    losses = thin(losses, MAX_POINTS)
 
     window = max(2, len(losses) // 5)
     first, last = _mean(losses[:window]), _mean(losses[-window:])
