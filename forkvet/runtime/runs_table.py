@@ -59,7 +59,7 @@ class RunRow:
         raw = {k: v for k, v in data.items() if k in names}
         return cls(
             commit=_text(raw.get("commit")) or "",
-            date=number(raw.get("date")),
+            date=date_of(raw.get("date")),
             verdict=_text(raw.get("verdict")) or "unknown",
             train_loss=number(raw.get("train_loss")),
             val_loss=number(raw.get("val_loss")),
@@ -81,6 +81,17 @@ def number(value: Any) -> float | None:
     except OverflowError:
         return None
     return out if math.isfinite(out) else None
+
+
+# 9999-12-31 23:59:59 UTC: the last instant strftime writes with a four-digit year.
+LAST_DATE = 253_402_300_799
+
+
+def date_of(value: Any) -> float | None:
+    """POSIX seconds from 1970 to the year 9999, else None: a result's 1e308 or -1e18 is no
+    date (time.gmtime would raise on it)."""
+    seconds = number(value)
+    return seconds if seconds is not None and 0 <= seconds <= LAST_DATE else None
 
 
 def _text(value: Any) -> str | None:
@@ -129,7 +140,7 @@ def _vs_baseline(result: dict[str, Any]) -> tuple[str | None, str | None]:
 def row_from_result(
     result: dict[str, Any],
     commit: str,
-    date: float | None,
+    date: Any,
     vs_baseline: str | None = None,
     baseline: str | None = None,
 ) -> RunRow:
@@ -142,7 +153,7 @@ def row_from_result(
         vs_baseline, baseline = _vs_baseline(result)
     return RunRow(
         commit=commit[:MAX_NAME],
-        date=number(date),
+        date=date_of(date),
         verdict=_text(result.get("verdict")) or "unknown",
         train_loss=train if train is not None else final_loss(result.get("losses")),
         val_loss=_last(result, "val_loss"),
