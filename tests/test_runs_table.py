@@ -91,7 +91,7 @@ def test_hostile_values_become_empty_cells_and_text_is_escaped() -> None:
 def test_markdown_is_newest_first_and_marks_regressions() -> None:
     rows = [
         row_from_result(new_result(0.5, 0.7, 0.91), SHA1, 100.0),
-        row_from_result(new_result(0.9, 1.1, 0.80), SHA2, 200.0, "regressed", SHA1),
+        row_from_result(new_result(0.9, 1.1, 0.80), SHA2, 200.0, ("regressed", SHA1)),
         RunRow.from_dict({**row_from_result(OLD, SHA3, 50.0).to_dict(), "junk": 1}),
     ]
     table = runs_table.markdown(rows)

@@ -22,9 +22,13 @@ MIN_DROP = 0.10
 ALPHA = 0.05
 
 
+# Every verdict train-check gives; a result that says anything else was not written by it.
+VERDICTS = ("pass", "fail", "inconclusive")
+
+
 @dataclass
 class Verdict:
-    verdict: str  # pass | fail | inconclusive
+    verdict: str  # one of VERDICTS
     reasons: list[str] = field(default_factory=list)
     drop: float | None = None
     trend: str | None = None
