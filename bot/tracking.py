@@ -44,7 +44,7 @@ def record(
         "sha": str(run.get("head_sha") or ""),
         "branch": run.get("head_branch"),
         "created": time.time(),
-        "verdict": str(result.get("verdict") or "unknown"),
+        "verdict": runs_table.verdict_of(result.get("verdict")),
         "final_loss": runs_table.final_loss(result.get("losses") or []),
         "steps_per_second": result.get("steps_per_second"),
         "peak_gpu_memory_mib": result.get("peak_gpu_memory_mib"),
@@ -52,15 +52,18 @@ def record(
         "baseline_sha": None,
         "reasons": [],
         "result": {
-            k: result.get(k)
-            for k in ("losses", "steps", "steps_per_second", "peak_gpu_memory_mib", "verdict")
+            **{k: result.get(k) for k in ("losses", "steps", "steps_per_second")},
+            "peak_gpu_memory_mib": result.get("peak_gpu_memory_mib"),
+            "verdict": runs_table.verdict_of(result.get("verdict")),
         },
     }
     if earlier:
         entry.update(_against(result, earlier[0], speed_tolerance))
-    # the runs table's row (named metrics, GPU utilisation), kept small: not the points
+    # the runs table's row (named metrics, GPU utilisation), kept small: not the points.
+    # `vs baseline` is the App's own comparison, also when there is none: never the
+    # `baseline` object the fork's result claims.
     entry["row"] = runs_table.row_from_result(
-        result, entry["sha"], entry["created"], _status(entry), entry["baseline_sha"]
+        result, entry["sha"], entry["created"], (_status(entry), entry["baseline_sha"])
     ).to_dict()
     store.save_train_result(repo, entry)
     return entry
@@ -94,7 +97,10 @@ def _status(entry: dict[str, Any]) -> str | None:
 def row_of(entry: dict[str, Any]) -> RunRow:
     """A stored entry's row; entries stored before the runs table get one from their fields."""
     if isinstance(entry.get("row"), dict):
-        return RunRow.from_dict(entry["row"])
+        # `vs baseline` from the entry's own comparison, also for rows stored before it was
+        # kept out of the result's claims
+        own = {"vs_baseline": _status(entry), "baseline": entry.get("baseline_sha")}
+        return RunRow.from_dict({**entry["row"], **own})
     return RunRow.from_dict(
         {
             "commit": entry.get("sha"),
@@ -124,7 +130,7 @@ def pr_comment(
     """The pull request comment: the commit, the verdict, where the plot is, the metrics and
     the comparison with the default branch. `links` are (logs, plot), already made safe."""
     logs, plot = links
-    verdict = md_inline(str(result.get("verdict") or "unknown")) if result else "no result"
+    verdict = md_inline(runs_table.verdict_of(result.get("verdict"))) if result else "no result"
     parts = [
         f"### forkvet training check on {md_code(sha[:12])}: **{verdict}**",
         f"GPU workflow: **{md_inline(conclusion)}** · logs: {logs}"

@@ -91,7 +91,7 @@ def test_hostile_values_become_empty_cells_and_text_is_escaped() -> None:
 def test_markdown_is_newest_first_and_marks_regressions() -> None:
     rows = [
         row_from_result(new_result(0.5, 0.7, 0.91), SHA1, 100.0),
-        row_from_result(new_result(0.9, 1.1, 0.80), SHA2, 200.0, "regressed", SHA1),
+        row_from_result(new_result(0.9, 1.1, 0.80), SHA2, 200.0, ("regressed", SHA1)),
         RunRow.from_dict({**row_from_result(OLD, SHA3, 50.0).to_dict(), "junk": 1}),
     ]
     table = runs_table.markdown(rows)
@@ -188,3 +188,30 @@ def test_a_train_check_result_carries_when_it_finished(
     assert main(["runs", str(out), "--format", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert not row["date"].startswith("1970")
+
+
+@pytest.mark.parametrize("finished_at", [1e308, -1e18, -1, 1e12, 2**70, "2026-01-01", True])
+def test_a_finished_at_that_is_no_date_shows_no_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], finished_at: Any
+) -> None:
+    """Round 5's F3: one result's `finished_at` of 1e308 or -1e18 made `forkvet runs` end in
+    an internal error, hiding every other result."""
+    write(tmp_path, "run-1/train.json", {**OLD, "commit": SHA1, "finished_at": 1_000}, 1_000)
+    write(tmp_path, "run-2/train.json", {**OLD, "commit": SHA2, "finished_at": finished_at}, 1)
+    for form in ("text", "markdown", "json"):
+        assert main(["runs", str(tmp_path), "--format", form]) == 0
+        out = capsys.readouterr().out
+        assert SHA1[:7] in out and SHA2[:7] in out
+    rows = {r["commit"]: r for r in json.loads(out)}
+    assert rows[SHA2]["date"] is None and rows[SHA1]["date"] == "1970-01-01T00:16:40Z"
+    assert runs_table.RunRow.from_dict({"commit": SHA2, "date": finished_at}).date is None
+
+
+def test_markdown_keeps_no_control_character_of_a_commit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "r/train.json", {**OLD, "commit": "ab\x1b[31mcd\x07\x00\u202e"}, 1)
+    assert main(["runs", str(tmp_path), "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert not [ch for ch in out if ord(ch) < 0x20 and ch != "\n"]
+    assert "\x7f" not in out and "\u202e" not in out and "[31mcd" in out

@@ -421,3 +421,38 @@ def test_the_comment_and_the_table_say_slower_when_only_speed_fell() -> None:
     # an entry stored before the runs table existed (no `row`) still gives its row
     assert row_of(entry).train_loss == 0.5 and row_of(entry).vs_baseline == "slower"
     assert "**slower** vs `ddddddd`" in trend_table([entry])
+
+
+def test_the_result_cannot_claim_a_regression_or_a_verdict_of_its_own(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    """Round 5's F5: the fork's code writes train.json, so its `baseline` object and its
+    `verdict` are claims. The report issue's `vs baseline` is the App's own comparison only
+    (none here: no earlier result of the default branch), and a verdict that is not one of
+    train-check's own shows as `unknown`."""
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    base = merge_setup_workflow(emulator, repo)
+    subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "update-ref", "refs/heads/feature", base], check=True
+    )
+    number = open_pull(emulator, repo)
+    sha = emulator.commit(repo, "feature", {"train.py": "# spoof\n"}, "spoof")
+    spoof = {
+        **curve(0.5),
+        "verdict": "pass ## all clear, approved by maintainers",
+        "baseline": {"regression": True, "baseline": "deadbeef"},
+    }
+    fold(client, emulator, pr_run(emulator, repo, sha, number, spoof))
+    wait_for(lambda: bot_comments(emulator, repo, number))
+    table = repo.issues[0]["body"].split("### Training over commits", 1)[1]
+    row = next(line for line in table.splitlines() if sha[:7] in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "unknown" and cells[-1] == "—"
+    assert "regressed" not in table and "deadbeef" not in table and "all clear" not in table
+    [comment] = bot_comments(emulator, repo, number)
+    assert f"`{sha[:12]}`: **unknown**" in comment["body"] and "all clear" not in comment["body"]
+    stored = Store(settings.db).train_results("acme/deepnet")[0]
+    assert stored["verdict"] == "unknown" and stored["result"]["verdict"] == "unknown"

@@ -22,9 +22,13 @@ MIN_DROP = 0.10
 ALPHA = 0.05
 
 
+# Every verdict train-check gives; a result that says anything else was not written by it.
+VERDICTS = ("pass", "fail", "inconclusive")
+
+
 @dataclass
 class Verdict:
-    verdict: str  # pass | fail | inconclusive
+    verdict: str  # one of VERDICTS
     reasons: list[str] = field(default_factory=list)
     drop: float | None = None
     trend: str | None = None
@@ -58,6 +62,10 @@ def decide(
     from forkvet.extras import require
 
     mk = require("pymannkendall")
+    from forkvet.runtime.metrics import MAX_POINTS, thin
+
+    # Mann-Kendall's memory grows with the square of the points: it sees at most MAX_POINTS.
+    losses = thin(losses, MAX_POINTS)
 
     window = max(2, len(losses) // 5)
     first, last = _mean(losses[:window]), _mean(losses[-window:])

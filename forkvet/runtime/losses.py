@@ -8,11 +8,15 @@ import json
 import math
 import os
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from forkvet import rx
 from forkvet.errors import InputError
+
+T = TypeVar("T")
 
 _NUM = r"(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|-?nan|-?inf(?:inity)?)"
 # Training loss only: `loss`, `train_loss`, `total_loss`... never `val_loss`/`test_loss`.
@@ -153,14 +157,72 @@ def loss_from_line(line: str, patterns: list[rx.Pattern[str]]) -> LossPoint | No
     return None
 
 
-def from_text(text: str, pattern: str | None = None) -> list[LossPoint]:
-    patterns = compile_pattern(pattern)
+MAX_LOG_LINES = 200_000  # lines (rows) of one log read: bounds the time parsing takes
+
+
+@dataclass
+class Tally:
+    """What reading one log left out: lines (rows) that failed to parse, and whether it
+    stopped at MAX_LOG_LINES."""
+
+    skipped: int = 0
+    truncated: bool = False
+
+    def notices(self, path: Path) -> list[str]:
+        out = []
+        if self.truncated:
+            out.append(f"notice: read only the first {MAX_LOG_LINES:,} lines of {path}")
+        if self.skipped:
+            out.append(f"notice: skipped {self.skipped} line(s) of {path} that could not be parsed")
+        return out
+
+
+def _each(rows: Iterator[T], tally: Tally) -> Iterator[T]:
+    """At most MAX_LOG_LINES rows; a row the reader itself fails on (csv.Error on an
+    oversized field, ...) is skipped and counted, never the end of the file."""
+    for _ in range(MAX_LOG_LINES):
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # whatever one hostile row raises, it is that row's failure
+            tally.skipped += 1
+            continue
+        yield row
+    try:
+        tally.truncated = next(rows, None) is not None
+    except Exception:  # the row after the cap is unreadable: there was one
+        tally.truncated = True
+
+
+def _parse_each(
+    rows: Iterator[T], parse: Callable[[T], LossPoint | None], tally: Tally
+) -> list[LossPoint]:
+    """parse() on each row: a row it fails on, for any reason (nesting past the stack, a
+    5,000-digit number...), is skipped and counted."""
     out = []
-    for line in text.replace("\r", "\n").splitlines():
-        point = loss_from_line(line, patterns)
-        if point:
+    for row in _each(rows, tally):
+        try:
+            point = parse(row)
+        except Exception:  # by construction: one line never ends the read
+            tally.skipped += 1
+            continue
+        if point is not None:
             out.append(point)
     return out
+
+
+def from_text(text: str, pattern: str | None = None, tally: Tally | None = None) -> list[LossPoint]:
+    patterns = compile_pattern(pattern)
+    lines = iter(text.replace("\r", "\n").splitlines())
+    return _parse_each(lines, lambda line: loss_from_line(line, patterns), tally or Tally())
+
+
+def _text_file(path: Path, pattern: str | None, tally: Tally) -> list[LossPoint]:
+    patterns = compile_pattern(pattern)
+    # newline="": lines end at \n, \r or \r\n (progress bars rewrite a line with \r)
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return _parse_each(iter(fh), lambda line: loss_from_line(line, patterns), tally)
 
 
 _LOSS_KEYS = ("loss", "train_loss", "train/loss", "training_loss", "total_loss", "loss/train")
@@ -185,63 +247,64 @@ def _step_key(keys: list[str]) -> str | None:
     return None
 
 
-def from_csv(path: Path) -> list[LossPoint]:
+def _csv_point(
+    row: dict[str, str], key: str | None, gan: tuple[str, str] | None, step_key: str | None
+) -> LossPoint | None:
+    raw_step = row.get(step_key) if step_key else None
+    step = int(float(raw_step)) if raw_step and raw_step.strip() else None
+    if gan is not None:
+        return _gan_point(dict(row), gan, step)
+    assert key is not None
+    raw = (row.get(key) or "").strip()
+    if not raw:
+        return None  # Lightning's CSVLogger leaves loss cells empty on val rows
+    try:
+        return LossPoint(parse_value(raw), step)
+    except ValueError:
+        return None
+
+
+def from_csv(path: Path, tally: Tally | None = None) -> list[LossPoint]:
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.DictReader(fh)
-        gan = _gan_keys(list(reader.fieldnames or []))
-        key = _pick_key(list(reader.fieldnames or []))
+        try:
+            fields = list(reader.fieldnames or [])
+        except Exception as exc:  # an oversized or malformed header
+            raise InputError(f"{path}: unreadable CSV header ({type(exc).__name__})") from exc
+        gan = _gan_keys(fields)
+        key = _pick_key(fields)
         if key is None and gan is None:
             raise InputError(f"{path}: no loss column (looked for {', '.join(_LOSS_KEYS)})")
-        step_key = _step_key(list(reader.fieldnames or []))
-        out = []
-        for row in reader:
-            if gan is not None:
-                step = row.get(step_key) if step_key else None
-                point = _gan_point(
-                    dict(row), gan, int(float(step)) if step and step.strip() else None
-                )
-                if point is not None:
-                    out.append(point)
-                continue
-            assert key is not None
-            raw = (row.get(key) or "").strip()
-            if not raw:
-                continue  # Lightning's CSVLogger leaves loss cells empty on val rows
-            try:
-                value = parse_value(raw)
-            except ValueError:
-                continue
-            step = row.get(step_key) if step_key else None
-            out.append(LossPoint(value, int(float(step)) if step and step.strip() else None))
-        return out
+        step_key = _step_key(fields)
+        return _parse_each(
+            iter(reader), lambda row: _csv_point(row, key, gan, step_key), tally or Tally()
+        )
 
 
-def from_jsonl(path: Path) -> list[LossPoint]:
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            row = json.loads(line.replace("NaN", '"nan"').replace("Infinity", '"inf"'))
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(row, dict):
-            continue
-        gan = _gan_keys(list(row))
-        if gan is not None:
-            step_key = _step_key(list(row))
-            point = _gan_point(row, gan, int(row[step_key]) if step_key else None)
-            if point is not None:
-                out.append(point)
-            continue
-        key = _pick_key(list(row))
-        if key is None or row[key] is None:
-            continue
-        try:
-            value = parse_value(str(row[key]))
-        except ValueError:
-            continue
-        step_key = _step_key(list(row))
-        out.append(LossPoint(value, int(row[step_key]) if step_key else None))
-    return out
+def _jsonl_point(line: str) -> LossPoint | None:
+    try:
+        row = json.loads(line.replace("NaN", '"nan"').replace("Infinity", '"inf"'))
+    except json.JSONDecodeError:
+        return None  # not JSON at all (a banner, a blank line): no point, no notice
+    if not isinstance(row, dict):
+        return None
+    step_key = _step_key(list(row))
+    gan = _gan_keys(list(row))
+    if gan is not None:
+        return _gan_point(row, gan, int(row[step_key]) if step_key else None)
+    key = _pick_key(list(row))
+    if key is None or row[key] is None:
+        return None
+    try:
+        value = parse_value(str(row[key]))
+    except ValueError:
+        return None
+    return LossPoint(value, int(row[step_key]) if step_key else None)
+
+
+def from_jsonl(path: Path, tally: Tally | None = None) -> list[LossPoint]:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return _parse_each(iter(fh), _jsonl_point, tally or Tally())
 
 
 def from_tensorboard(path: Path) -> list[LossPoint]:
@@ -252,7 +315,7 @@ def from_tensorboard(path: Path) -> list[LossPoint]:
             "reading TensorBoard event files needs the tensorboard package: "
             "pip install 'forkvet[tensorboard]'"
         ) from exc
-    acc = EventAccumulator(str(path), size_guidance={"scalars": 0})
+    acc = EventAccumulator(str(path), size_guidance={"scalars": MAX_LOG_LINES})
     acc.Reload()
     tags = acc.Tags().get("scalars", [])
     tag = _pick_key(tags)
@@ -278,6 +341,12 @@ def _has_event_files(folder: Path) -> bool:
 
 def from_file(path: Path, pattern: str | None = None) -> list[LossPoint]:
     """A log, a CSV/JSONL metrics file, or a TensorBoard event file or folder."""
+    return read(path, pattern)[0]
+
+
+def read(path: Path, pattern: str | None = None) -> tuple[list[LossPoint], list[str]]:
+    """from_file, and notices on what the read left out (lines past the cap, lines that
+    failed to parse)."""
     if not path.exists() and not path.is_symlink():
         raise InputError(f"no such file: {path}")
     # A log the repository's code may have planted: never a link (to /dev/zero, a secret) or
@@ -294,10 +363,13 @@ def from_file(path: Path, pattern: str | None = None) -> list[LossPoint]:
             f"{path} is a folder, which is read as TensorBoard events, and has no event files "
             f"(*tfevents*): give the log, the CSV/JSONL metrics file or the events' folder"
         )
+    tally = Tally()
     if path.is_dir() or "tfevents" in path.name:
-        return from_tensorboard(path)
-    if path.suffix == ".csv":
-        return from_csv(path)
-    if path.suffix in (".jsonl", ".ndjson"):
-        return from_jsonl(path)
-    return from_text(path.read_text(encoding="utf-8", errors="replace"), pattern)
+        points = from_tensorboard(path)
+    elif path.suffix == ".csv":
+        points = from_csv(path, tally)
+    elif path.suffix in (".jsonl", ".ndjson"):
+        points = from_jsonl(path, tally)
+    else:
+        points = _text_file(path, pattern, tally)
+    return points, tally.notices(path)

@@ -11,13 +11,15 @@ import json
 import math
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from forkvet import rx
 from forkvet.runtime import losses as L
+
+T = TypeVar("T")
 
 MAX_SERIES = 32
 MAX_POINTS = 1000
@@ -280,30 +282,45 @@ def _add_row(rec: Recorder, row: dict[str, Any]) -> None:
             rec.add(key, step, value)
 
 
+def _each_row(rows: Iterator[T], add: Callable[[T], None]) -> None:
+    """add() each of at most MAX_ROWS rows. A row that fails, in the reader (csv.Error on an
+    oversized field) or in add() (nesting past the stack, a 5,000-digit number), is skipped:
+    by construction, whatever it raises (the loss reader counts these in a notice)."""
+    for _ in range(MAX_ROWS):
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # one hostile row, never the end of the file
+            continue
+        try:
+            add(row)
+        except Exception:  # one hostile row, never the end of the file
+            continue
+
+
 def from_csv(path: Path) -> Recorder:
     rec = Recorder()
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        for i, row in enumerate(csv.DictReader(fh)):
-            if i >= MAX_ROWS:
-                break
-            _add_row(rec, dict(row))
+        _each_row(iter(csv.DictReader(fh)), lambda row: _add_row(rec, dict(row)))
     return rec
+
+
+def _add_json_line(rec: Recorder, line: str) -> None:
+    if len(line) > MAX_ROW_CHARS:
+        return  # a metrics row is short; a huge one would cost memory, not metrics
+    try:
+        row = json.loads(line.replace("NaN", '"nan"').replace("Infinity", '"inf"'))
+    except json.JSONDecodeError:
+        return
+    if isinstance(row, dict):
+        _add_row(rec, row)
 
 
 def from_jsonl(path: Path) -> Recorder:
     rec = Recorder()
     with open(path, encoding="utf-8", errors="replace") as fh:
-        for i, line in enumerate(fh):
-            if i >= MAX_ROWS:
-                break
-            if len(line) > MAX_ROW_CHARS:
-                continue  # a metrics row is short; a huge one would cost memory, not metrics
-            try:
-                row = json.loads(line.replace("NaN", '"nan"').replace("Infinity", '"inf"'))
-            except (json.JSONDecodeError, RecursionError):  # `[[[[…` nested past the stack
-                continue
-            if isinstance(row, dict):
-                _add_row(rec, row)
+        _each_row(iter(fh), lambda line: _add_json_line(rec, line))
     return rec
 
 
@@ -323,8 +340,15 @@ def from_tensorboard(path: Path) -> Recorder:
 
 def from_text(text: str) -> Recorder:
     rec = Recorder()
-    for line in text.replace("\r", "\n").splitlines():
-        rec.add_line(line)
+    _each_row(iter(text.replace("\r", "\n").splitlines()), rec.add_line)
+    return rec
+
+
+def _text_file(path: Path) -> Recorder:
+    rec = Recorder()
+    # newline="": lines end at \n, \r or \r\n (progress bars rewrite a line with \r)
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        _each_row(iter(fh), rec.add_line)
     return rec
 
 
@@ -348,7 +372,7 @@ def from_file(path: Path) -> Recorder:
             return rec
         if not _regular(path, L.MAX_LOG_BYTES):
             return Recorder()
-        return _read(path) if _kind(path.name) else from_text(path.read_text("utf-8", "replace"))
+        return _read(path) if _kind(path.name) else _text_file(path)
     except (OSError, ImportError, ValueError, UnicodeError, csv.Error):
         return Recorder()
 
@@ -423,9 +447,19 @@ def from_folders(folders: list[Path], since: float) -> Recorder:
     return rec
 
 
+def thin(items: Sequence[T], limit: int = MAX_POINTS) -> list[T]:
+    """At most `limit` items, evenly spaced, the first and the last kept: what a verdict or
+    a trend test sees of a series of any length (Mann-Kendall needs memory quadratic in it)."""
+    n = len(items)
+    if n <= limit:
+        return list(items)
+    return [items[i * (n - 1) // (limit - 1)] for i in range(limit)]
+
+
 def trend(values: list[float]) -> str:
-    """falling | rising | flat (Mann-Kendall, p < 0.05) | unknown (too few points)."""
-    finite = [v for v in values if math.isfinite(v)]
+    """falling | rising | flat (Mann-Kendall, p < 0.05) | unknown (too few points).
+    Judged on at most MAX_POINTS of them (thin)."""
+    finite = thin([v for v in values if math.isfinite(v)])
     if len(finite) < MIN_TREND_POINTS or len(set(finite)) == 1:
         return "flat" if len(finite) >= MIN_TREND_POINTS else "unknown"
     try:

@@ -126,11 +126,13 @@ def _read(path: Path) -> dict[str, Any] | str:
 
 def _row(path: Path, result: dict[str, Any]) -> runs_table.RunRow:
     """The commit is the result's own `commit` (set by `forkvet baseline`), else the file's
-    name; the date its `finished_at` (POSIX seconds) when present, else the file's mtime."""
+    name; the date its `finished_at` (POSIX seconds) when present, else the file's mtime. A
+    `finished_at` that is no date (out of range, not finite, not a number) leaves none."""
     commit = result.get("commit")
     label = commit if isinstance(commit, str) and commit else _label(path)
-    date = runs_table.number(result.get("finished_at"))
-    return runs_table.row_from_result(result, label, date or path.stat().st_mtime)
+    if "finished_at" in result:
+        return runs_table.row_from_result(result, label, result.get("finished_at"))
+    return runs_table.row_from_result(result, label, path.stat().st_mtime)
 
 
 def _label(path: Path) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from forkvet import rx
 from forkvet.escape import md_code, md_inline, terminal
 from forkvet.runtime.baseline import curve_from_result
+from forkvet.runtime.decide import VERDICTS
 
 MAX_ROWS = 15
 MAX_NAME = 80  # characters of a metric name or a label kept
@@ -59,15 +60,15 @@ class RunRow:
         raw = {k: v for k, v in data.items() if k in names}
         return cls(
             commit=_text(raw.get("commit")) or "",
-            date=number(raw.get("date")),
-            verdict=_text(raw.get("verdict")) or "unknown",
+            date=date_of(raw.get("date")),
+            verdict=verdict_of(raw.get("verdict")),
             train_loss=number(raw.get("train_loss")),
             val_loss=number(raw.get("val_loss")),
             metric=_text(raw.get("metric")),
             metric_value=number(raw.get("metric_value")),
             steps_per_second=number(raw.get("steps_per_second")),
             gpu_utilization=number(raw.get("gpu_utilization")),
-            vs_baseline=_text(raw.get("vs_baseline")),
+            vs_baseline=_one_of(raw.get("vs_baseline"), STATUSES),
             baseline=_text(raw.get("baseline")),
         )
 
@@ -81,6 +82,30 @@ def number(value: Any) -> float | None:
     except OverflowError:
         return None
     return out if math.isfinite(out) else None
+
+
+# 9999-12-31 23:59:59 UTC: the last instant strftime writes with a four-digit year.
+LAST_DATE = 253_402_300_799
+
+
+def date_of(value: Any) -> float | None:
+    """POSIX seconds from 1970 to the year 9999, else None: a result's 1e308 or -1e18 is no
+    date (time.gmtime would raise on it)."""
+    seconds = number(value)
+    return seconds if seconds is not None and 0 <= seconds <= LAST_DATE else None
+
+
+STATUSES = ("ok", "regressed", "slower")  # `vs baseline`
+
+
+def _one_of(value: Any, allowed: tuple[str, ...]) -> str | None:
+    return value if isinstance(value, str) and value in allowed else None
+
+
+def verdict_of(value: Any) -> str:
+    """One of train-check's own verdicts (decide.VERDICTS), else "unknown": a result's free
+    text never shows as a verdict."""
+    return _one_of(value, VERDICTS) or "unknown"
 
 
 def _text(value: Any) -> str | None:
@@ -129,29 +154,30 @@ def _vs_baseline(result: dict[str, Any]) -> tuple[str | None, str | None]:
 def row_from_result(
     result: dict[str, Any],
     commit: str,
-    date: float | None,
-    vs_baseline: str | None = None,
-    baseline: str | None = None,
+    date: Any,
+    against: tuple[str | None, str | None] | None = None,
 ) -> RunRow:
     """One row. The train loss is the `train_loss` metric's last value, else the final loss of
     `losses`; the validation loss the `val_loss` metric's last; the best metric the first
-    metric of kind `metric` in name order, with its best value."""
+    metric of kind `metric` in name order, with its best value.
+    `against`: (vs baseline, baseline) of the caller's own comparison (the App's, also when
+    it has none); None takes the result's own `baseline` object (the CLI, on the operator's
+    own results)."""
     train = _last(result, "train_loss")
     best = _first_of_kind(result, "metric")
-    if vs_baseline is None:
-        vs_baseline, baseline = _vs_baseline(result)
+    vs_baseline, baseline = _vs_baseline(result) if against is None else against
     return RunRow(
         commit=commit[:MAX_NAME],
-        date=number(date),
-        verdict=_text(result.get("verdict")) or "unknown",
+        date=date_of(date),
+        verdict=verdict_of(result.get("verdict")),
         train_loss=train if train is not None else final_loss(result.get("losses")),
         val_loss=_last(result, "val_loss"),
         metric=best[0][:MAX_NAME] if best else None,
         metric_value=number(best[1].get("best")) if best else None,
         steps_per_second=number(result.get("steps_per_second")),
         gpu_utilization=number(result.get("gpu_utilization_mean")),
-        vs_baseline=vs_baseline,
-        baseline=baseline,
+        vs_baseline=_one_of(vs_baseline, STATUSES),
+        baseline=_text(baseline),
     )
 
 

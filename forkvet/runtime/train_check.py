@@ -164,9 +164,33 @@ def _run_command(
 
 def _read_log(log: Path, pattern: str | None) -> _Collected:
     """A log, metrics file or TensorBoard events: the loss, and every other series in it."""
+    points, notices = L.read(log, pattern)
     return _Collected(
-        L.from_file(log, pattern), extra={"source": str(log)}, metrics=M.from_file(log)
+        points, extra={"source": str(log)}, run_reasons=notices, metrics=M.from_file(log)
     )
+
+
+def _bounded(got: _Collected) -> None:
+    """At most M.MAX_POINTS loss points (a log may hold hundreds of thousands, a run with
+    --max-steps 0 too): thinned evenly, the last kept, and the first that is not finite
+    (the verdict's first rule) kept too. Times are thinned alongside."""
+    n = len(got.points)
+    if n <= M.MAX_POINTS:
+        return
+    bad = next((i for i, p in enumerate(got.points) if not _finite_point(p)), None)
+    keep = set(M.thin(range(n), M.MAX_POINTS - (bad is not None)))
+    keep |= {bad} if bad is not None else set()
+    kept = sorted(keep)
+    got.points = [got.points[i] for i in kept]
+    if len(got.times) == n:
+        got.times = [got.times[i] for i in kept]
+    got.run_reasons.append(
+        f"notice: {n:,} loss values thinned to {len(kept):,} evenly spaced ones (the last kept)"
+    )
+
+
+def _finite_point(point: L.LossPoint) -> bool:
+    return all(math.isfinite(v) for v in [point.value, *(point.series or {}).values()])
 
 
 def _main_points(points: list[L.LossPoint]) -> list[L.LossPoint]:
@@ -237,6 +261,7 @@ def check(
         got = _run_command(command, cwd, timeout, max_steps, patterns, out_dir, env, own, pass_env)
     elif log is not None:
         got = _read_log(log, pattern)
+    _bounded(got)
     points = _main_points(got.points)
     values, series, step_list = [p.value for p in points], _named_series(points), _step_axis(points)
     verdict, reasons = _verdict(values, series, got.failed, min_points, min_drop, num_classes)

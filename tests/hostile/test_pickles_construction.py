@@ -3,6 +3,7 @@ its name, folder or magic bytes; sniffing a container only adds scans."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -360,3 +361,29 @@ def test_a_file_the_scanner_trips_on_is_an_error_and_the_rest_are_still_scanned(
     by_path = {r.path: r for r in report.risks if r.severity == "error"}
     assert by_path["a_first.pkl"].kind == "pickle-unverified"
     assert "model.pkl" in by_path
+
+
+def _overstated_zip() -> bytes:
+    """A harmless torch zip whose central directory claims 1,000,000 bytes for its first
+    member: reading that member runs past the end (EOFError)."""
+    data = bytearray(P.torch_zip(P.safe_state_dict()))
+    at = data.find(b"PK\x01\x02")
+    data[at + 20 : at + 28] = struct.pack("<II", 10**6, 10**6)
+    return bytes(data)
+
+
+def test_a_zip_overstating_a_member_beside_a_malicious_checkpoint(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """Round 5's F1: the broken zip once stopped the whole risks check (a notice, exit 0),
+    hiding the malicious checkpoint. Now the broken one is pickle-unverified, the malicious
+    one still an error, exit 1."""
+    cmd = f"touch {tmp_path / 'PWNED'}"
+    report = vet_repo(
+        {"model.pt": P.torch_zip(P.os_system(cmd, 2)), "zz_extra.pt": _overstated_zip()}
+    )
+    by_path = {r.path: r for r in report.risks if r.severity == "error"}
+    assert by_path["zz_extra.pt"].kind == "pickle-unverified"
+    assert by_path["model.pt"].kind != "pickle-unverified"
+    assert "Check incomplete" not in {f.title for f in report.findings}
+    assert report.has_errors  # exit 1
