@@ -22,12 +22,12 @@ import pickle
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
+from forkvet import fstree
 
 log = logging.getLogger("forkvet.app")
 RESULT_FILE = "result.json"
@@ -69,7 +69,7 @@ def run(settings: Settings, job_id: int) -> dict[str, Any] | None:
     """Run one job in a child process and return its handler's result; raises JobKilled or
     JobFailed. Everything the job wrote lives under a fresh private temporary folder, removed
     here even when the job was killed."""
-    with tempfile.TemporaryDirectory(prefix="forkvet-job-", ignore_cleanup_errors=True) as tmp:
+    with fstree.temporary_folder("forkvet-job-") as tmp:
         os.chmod(tmp, 0o700)
         work = Path(tmp) / "tmp"
         work.mkdir()

@@ -4,7 +4,6 @@ pull request — or, when that fails, tell the human exactly what to do."""
 from __future__ import annotations
 
 import logging
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
 from bot.store import Job, Store
 from bot.workflow import choose_labels, is_rendered, render
-from forkvet import accept
+from forkvet import accept, fstree
 from forkvet.config import Config, tighten
 from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
@@ -226,7 +225,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
     # A failure propagates: the queue retries transient ones and reports the final one
     # on this check run (report_failure).
     config, config_error = _effective_config(settings, repo)
-    with tempfile.TemporaryDirectory(prefix="forkvet-app-") as tmp:
+    with fstree.temporary_folder("forkvet-app-") as tmp:
         dest, work = _job_dirs(Path(tmp))
         try:
             _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
@@ -778,7 +777,7 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
     # operator's user token, so they need the operator's opt-in as well as the fork's.
     config, _ = _effective_config(settings, repo)
     token = app.token(int(p["installation_id"]))
-    with tempfile.TemporaryDirectory(prefix="forkvet-giveback-") as tmp:
+    with fstree.temporary_folder("forkvet-giveback-") as tmp:
         dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
         if p["command"] == "thank":

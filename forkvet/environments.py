@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from forkvet import rx
+from forkvet import fstree, rx
 from forkvet.config import Config
 from forkvet.envgen.stamp import ENV_STAMP
 from forkvet.envgen.stamp import source_fingerprint as source_fingerprint
@@ -509,12 +509,12 @@ def prepare(p: Plan, allow_build: bool = True) -> Environment:
         if p.folder.is_symlink():
             p.folder.unlink()
         elif p.folder.exists():
-            shutil.rmtree(p.folder)  # a build that did not finish, or a record that lies
+            fstree.remove_tree(p.folder)  # a build that did not finish, or a record that lies
         start = time.monotonic()
         try:
             env = _build(p, allow_build)
         except BaseException:
-            shutil.rmtree(p.folder, ignore_errors=True)
+            fstree.remove_tree(p.folder)
             raise
         env.built_seconds = round(time.monotonic() - start, 1)
         record_path(p.folder).write_text(json.dumps(env.to_dict(), indent=2))

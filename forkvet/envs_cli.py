@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from forkvet import fstree
 from forkvet.environments import env_root, record_path
 from forkvet.errors import InputError
 
@@ -31,7 +31,7 @@ class Kept:
 
 def _size(folder: Path) -> int:
     total = 0
-    for dirpath, _, files in os.walk(folder, followlinks=False):
+    for dirpath, _, files in fstree.walk(folder, followlinks=False):
         for name in files:
             try:
                 total += os.lstat(os.path.join(dirpath, name)).st_size
@@ -71,7 +71,7 @@ def prune(root: Path, idle_days: float | None, max_gib: float | None) -> list[Ke
         too_big = max_gib is not None and total > max_gib
         if not (stale or too_big):
             continue
-        shutil.rmtree(k.path, ignore_errors=True)
+        fstree.remove_tree(k.path)
         Path(k.path + ".lock").unlink(missing_ok=True)
         record_path(Path(k.path)).unlink(missing_ok=True)
         total -= k.size_mib / 1024

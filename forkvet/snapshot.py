@@ -17,13 +17,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
-from forkvet import rx
+from forkvet import fstree, rx
 from forkvet.errors import InputError
 from forkvet.report import Finding
 
-# Version control's own folders: git never checks a file out into them, so nothing the
-# repository committed is there (never walked).
-VCS_DIRS = frozenset({b".git", b".hg", b".svn"})
+# git's own folder: git never checks a file out into a path with a `.git` part, so nothing the
+# repository committed is there (never walked). `.hg` and `.svn` are ordinary names to git: a
+# fork can commit a checkpoint there (outside attack, round 6), so they are skipped folders.
+VCS_DIRS = frozenset({b".git"})
 # Folders that never hold the project's own code: their files are not vetted as code (named
 # in a notice), but still get the pickle probe (`Snapshot.probe_files`), and what git tracks
 # in them is vetted as usual.
@@ -44,6 +45,8 @@ SKIP_DIRS = frozenset(
         ".idea",
         ".vscode",
         ".cache",
+        ".hg",
+        ".svn",
     }
 )
 # Linguist's idea of vendored code: counted for dependencies, not for language statistics.
@@ -654,7 +657,7 @@ def git_refusal(root: Path) -> str | None:
         return ".git/config makes git fetch from a remote or read other files"
     refs = dot / "refs"
     count = 0
-    for dirpath, dirnames, filenames in os.walk(refs, followlinks=False):
+    for dirpath, dirnames, filenames in fstree.walk(refs, followlinks=False):
         for fname in filenames:
             count += 1
             if count > 20_000:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -10,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from forkvet import rx
+from forkvet import fstree, rx
 from forkvet.errors import InputError
 from forkvet.gitrun import git_env, run_git
 from forkvet.snapshot import MAX_FILES, Snapshot, load, redact_url
@@ -152,7 +151,7 @@ def open_target(target: str, ref: str | None = None) -> Iterator[Snapshot]:
             clone(target, dest, ref)
             yield load(dest, name=repo_name_from_url(target), remote=target)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            fstree.remove_tree(tmp)
         return
     path = Path(target).expanduser()
     if ref is None:
@@ -181,4 +180,4 @@ def open_target(target: str, ref: str | None = None) -> Iterator[Snapshot]:
         snap = load(dest, name=path.resolve().name)
         yield snap
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        fstree.remove_tree(tmp)

@@ -4,7 +4,6 @@ OSV service through pip-audit's client (online, the default)."""
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import Any, Protocol
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from forkvet import fstree
 from forkvet.audit.osv import Advisory, parse_record
 from forkvet.errors import ForkvetError, InputError
 from forkvet.extras import require
@@ -57,7 +57,7 @@ class LocalDatabase:
     def _raw_records(self) -> Iterator[bytes]:
         count = 0
         if self.path.is_dir():
-            for root, _dirs, files in os.walk(self.path, followlinks=False):
+            for root, _dirs, files in fstree.walk(self.path, followlinks=False):
                 for name in sorted(files):
                     p = Path(root) / name
                     if not name.endswith(".json") or p.is_symlink():

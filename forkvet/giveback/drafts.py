@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import shlex
-import shutil
 import tempfile
 import urllib.parse
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forkvet import rx
+from forkvet import fstree, rx
 from forkvet.escape import md_code, md_inline
 from forkvet.giveback.classify import classify
 from forkvet.giveback.gitops import UPSTREAM_REF, Commit, fork_commits, git
@@ -150,7 +149,7 @@ def make_branch(
         return True, ""
     finally:
         git(repo, "worktree", "remove", "--force", str(wt), check=False)
-        shutil.rmtree(wt.parent, ignore_errors=True)
+        fstree.remove_tree(wt.parent)
         if keep and not ok:  # nothing half-made is left behind
             git(repo, "branch", "-D", branch, check=False)
 

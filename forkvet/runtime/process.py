@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TextIO
 
-from forkvet import rx
+from forkvet import fstree, rx
 from forkvet.runtime import sandbox
 from forkvet.runtime.gpu import GpuSampler, GpuStats
 from forkvet.runtime.selfisolate import isolate_self as isolate_self  # re-exported
@@ -353,7 +353,7 @@ def drop_non_files(folder: Path) -> list[str]:
     a symlink (`x.log -> /proc/self/environ`) or a FIFO there would be followed by whatever
     reads the folder next, unsandboxed (the artifact upload, `forkvet report`, the App)."""
     removed = []
-    for top, dirs, files in os.walk(folder, followlinks=False):
+    for top, dirs, files in fstree.walk(folder, followlinks=False):
         for name in [*dirs, *files]:
             path = os.path.join(top, name)
             try:

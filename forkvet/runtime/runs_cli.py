@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from forkvet import fstree
 from forkvet.errors import InputError
 from forkvet.runtime import runs_table
 from forkvet.runtime.baseline import MAX_BASELINE_BYTES
@@ -97,7 +97,7 @@ def _load_folder(folder: Path, out: Loaded) -> None:
 def _json_files(folder: Path) -> list[Path]:
     """*.json files under `folder`, in name order, without following links."""
     files: list[Path] = []
-    for root, dirs, names in os.walk(folder):
+    for root, dirs, names in fstree.walk(folder):
         depth = len(Path(root).relative_to(folder).parts)
         dirs[:] = sorted(d for d in dirs if depth < MAX_DEPTH)
         for name in sorted(names):

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import forkvet
+from forkvet import fstree
 from forkvet.errors import ForkvetError, InputError
 from forkvet.runtime.selfisolate import isolate_self
 
@@ -423,10 +424,10 @@ def sandboxed(
 
 def _remove(folder: Path) -> None:
     """Remove the private /tmp, whatever modes the command left on its folders."""
-    for root, dirs, _ in os.walk(folder):  # top-down: each folder is opened after its chmod
+    for root, dirs, _ in fstree.walk(folder):  # top-down: each folder is opened after its chmod
         for name in dirs:
             path = os.path.join(root, name)
             if not os.path.islink(path):  # a link the command left may point anywhere
                 with contextlib.suppress(OSError):
                     os.chmod(path, 0o700)
-    shutil.rmtree(folder, ignore_errors=True)
+    fstree.remove_tree(folder)

@@ -69,7 +69,12 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
     _links_and_citation(ctx, report, run)
     # Runs even past the deadline: a pickle the scan had no time for is reported as not
     # verified (an error), never left out (the scan stops at once past its own deadline).
-    report.risks = run("risks", lambda: risks.check(ctx), [], always=True)
+    # A risks check that stops (whatever the cause) leaves every pickle unverified: an error,
+    # never an empty section (a 1,000-level folder chain once did that, outside attack 6).
+    stopped = _pickles_not_verified()
+    report.risks = run("risks", lambda: risks.check(ctx), [stopped], always=True)
+    if report.risks and report.risks[0] is stopped:
+        report.findings.append(Finding("risks", "error", "Pickle unverified", stopped.message))
     report.health, report.checklist = run("health", lambda: _health(ctx, report), _no_health())
     report.findings += snap.access_notices()
     py = ctx.__dict__.get("py")  # only when a check built it
@@ -249,6 +254,15 @@ def _skipped(name: str) -> Finding:
         "Check not run: time limit",
         f"forkvet's {limits.vet_seconds():.0f} s budget for static vetting was spent "
         f"before the {name} check; its section is empty",
+    )
+
+
+def _pickles_not_verified() -> Risk:
+    return Risk(
+        "pickle-unverified",
+        "error",
+        "Pickle data NOT verified (the pickle check stopped before it finished): treat every "
+        "pickle in this repository as dangerous and do not load it",
     )
 
 

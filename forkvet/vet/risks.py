@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forkvet import rx
+from forkvet import fstree, rx
 from forkvet.report import Finding, Risk
 from forkvet.snapshot import FileEntry, Snapshot, shown_name
 from forkvet.vet import pickles
@@ -107,10 +107,13 @@ class _PickleSweep:
             return None
         if _lfs_pointer(self.ctx, path, entry):
             self.risks.append(
+                # What a `git lfs pull` brings was never looked at: not verified, an error like
+                # any other unread content (outside attack, round 6: a checkpoint in LFS).
                 Risk(
                     "lfs-pointer",
-                    "warning",
-                    "Git LFS pointer: the file's content is not in the clone (run `git lfs pull`)",
+                    "error",
+                    "Git LFS pointer: the file's content is not in the clone and was NOT verified "
+                    "(run `git lfs pull`, then vet again before loading it)",
                     shown,
                 )
             )
@@ -170,7 +173,7 @@ def _tree_names(root: Path) -> list[str]:
     shown escaped), symlinks and skipped folders included: __import__ finds a module by any
     of them (`helpers.py -> notes.txt` imports). Only .git is left out; bounded."""
     out: list[str] = []
-    for top, dirs, files in os.walk(root, followlinks=False):
+    for top, dirs, files in fstree.walk(root, followlinks=False):
         dirs[:] = [d for d in dirs if d != ".git"]
         rel = os.path.relpath(top, root)
         for name in [*dirs, *files]:
@@ -410,7 +413,7 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
             )
 
 
-_PICKLE_ERRORS = ("dangerous-pickle", "unsafe-pickle", "pickle-unverified")
+_PICKLE_ERRORS = ("dangerous-pickle", "unsafe-pickle", "pickle-unverified", "lfs-pointer")
 
 
 def pickle_risks(ctx: Context) -> list[Risk]:
