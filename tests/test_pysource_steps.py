@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from forkvet.snapshot import FileEntry
 from forkvet.vet import pysource
 
@@ -27,9 +29,20 @@ def test_a_notebook_is_its_code_cells_and_a_broken_one_is_said() -> None:
     assert g.unread == [("bad.ipynb", "not read: the notebook is not valid JSON")]
 
 
-def test_workers_only_for_enough_code_and_more_than_one_core() -> None:
+def test_workers_only_for_enough_code_and_more_than_one_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Only this process's thread: other tests may leave a server thread behind, and a process
+    # with other threads parses in place (forking it could copy a held lock).
+    monkeypatch.setattr(pysource.threading, "active_count", lambda: 1)
     work: list[pysource._Work] = [(f"f{i}.py", "x" * 20_000, False, {}) for i in range(4)]
     assert pysource._workers_pay(work, work, jobs=2)
     assert not pysource._workers_pay(work, work, jobs=1)
     assert not pysource._workers_pay(work[:3], work[:3], jobs=2)
     assert not pysource._workers_pay(work, [], jobs=2)
+
+
+def test_a_process_with_other_threads_parses_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pysource.threading, "active_count", lambda: 2)
+    work: list[pysource._Work] = [(f"f{i}.py", "x" * 20_000, False, {}) for i in range(4)]
+    assert not pysource._workers_pay(work, work, jobs=2)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.escape import terminal
 from forkvet.runtime.runs_cli import register_runs
@@ -70,7 +70,7 @@ def relative_drop(value: str) -> float:
 
 def python_version(value: str) -> str:
     """argparse type: a Python version as uv and the env resolver take it (2.7 or 3.N)."""
-    if not re.fullmatch(r"2\.7|3\.[0-9]{1,2}", value):
+    if not rx.fullmatch(r"2\.7|3\.[0-9]{1,2}", value):
         raise argparse.ArgumentTypeError(f"{value!r}: give a Python version such as 3.10 or 2.7")
     return value
 
