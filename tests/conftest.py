@@ -146,11 +146,37 @@ SLOW_FILES = frozenset(
         "test_pickle_differential.py",
         "test_seams.py",
         "test_outsider.py",
+        # measured over 5 s a file: forked parse workers, git bombs, real installs, runs,
+        # folder chains past the recursion limit, git repositories with the emulator
+        "test_parallel_parse.py",
+        "test_git_bombs.py",
+        "test_env_config.py",
+        "test_run_limits.py",
+        "test_walk_depth_and_names.py",
+        "test_giveback.py",
+        "test_sbom.py",
+    }
+)
+
+
+# Single tests of over 2 s in otherwise quick files: a loader started in a child to prove a
+# fixture really runs code, timing loops, 50,000 files, real training.
+SLOW_TESTS = frozenset(
+    {
+        "test_fifty_thousand_files",
+        "test_python_side_checks_are_linear",
+        "test_the_fixtures_really_run_code",
+        "test_the_disguised_fixtures_really_run_code",
+        "test_a_zstd_bomb_stops_at_the_bound",
+        "test_gpu_utilisation_from_nvidia_smi_and_an_idle_gpu_warning",
+        "test_a_working_model_overfits_one_batch",
+        "test_pickle_hidden_past_the_scan_budget_is_an_error",
     }
 )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.name in SLOW_FILES:
+        name = getattr(item, "originalname", None) or item.name
+        if item.path.name in SLOW_FILES or name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
