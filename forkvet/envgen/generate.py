@@ -175,9 +175,9 @@ def generate(
     job = _gather(snap, config or Config(), as_of, python, offline, extra, device, sources)
     res = _resolve_job(job)
     _check(job, res)
-    files, fixes = _files(job, res)
+    files = _files(job, res)
     written = outputs.write(out, files, repo=snap.root) if out else []
-    return _result(job, res, written, fixes), job.report
+    return _result(job, res, written), job.report
 
 
 def _gather(
@@ -260,8 +260,8 @@ def _check(job: _Job, res: Resolution) -> None:
     res.problems += job.said
 
 
-def _files(job: _Job, res: Resolution) -> tuple[dict[str, str], list[dict[str, object]]]:
-    """The files to write, and the metadata repairs uv.toml carries."""
+def _files(job: _Job, res: Resolution) -> dict[str, str]:
+    """The files to write (uv.toml when metadata repairs apply to the pins)."""
     snap, needs = job.snap, job.needs
     files = {
         "requirements.txt": (
@@ -285,7 +285,7 @@ def _files(job: _Job, res: Resolution) -> tuple[dict[str, str], list[dict[str, o
         files[ENV_STAMP] = json.dumps(
             {"fingerprint": source_fingerprint(snap), "python": res.python, "asked": job.python}
         )
-    return files, fixes
+    return files
 
 
 def _requirements(res: Resolution, needs: NeedSet) -> list[dict[str, str]]:
@@ -322,9 +322,7 @@ def _unresolved(res: Resolution, needs: NeedSet) -> list[str]:
     ]
 
 
-def _result(
-    job: _Job, res: Resolution, written: list[str], fixes: list[dict[str, object]]
-) -> EnvResult:
+def _result(job: _Job, res: Resolution, written: list[str]) -> EnvResult:
     needs = job.needs
     return EnvResult(
         repo=job.snap.name,
@@ -335,7 +333,7 @@ def _result(
         framework=asdict(res.framework) if res.framework else None,
         requirements=_requirements(res, needs),
         files=written,
-        commands=outputs.commands(job.snap.name, res, job.device, repaired=bool(fixes)),
+        commands=outputs.commands(job.snap.name, res, job.device),
         problems=res.problems,
         relaxed=res.relaxed,
         dropped=res.dropped,

@@ -136,9 +136,7 @@ def _has_torch(res: Resolution) -> bool:
     return "torch" in res.pins or bool(res.framework and res.framework.dist == "torch")
 
 
-def commands(
-    repo: str, res: Resolution, device: str = "cuda", repaired: bool = False
-) -> dict[str, str]:
+def commands(repo: str, res: Resolution, device: str = "cuda") -> dict[str, str]:
     name = rx.sub(r"[^\w.-]+", "-", repo).strip("-") or "env"
     out = {"conda": f"conda env create -f environment.yml && conda activate {name}"}
     if res.python != "2.7":
