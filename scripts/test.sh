@@ -6,8 +6,8 @@
 #
 # What it installs, and where (printed before anything is installed):
 #   - $FORKVET_TEST_VENV (default .venv): forkvet as an editable install with its dev extras,
-#     and torch 2.13.0 when no torch is there. Point it elsewhere to keep a quick-start .venv
-#     as it is: FORKVET_TEST_VENV=.venv-dev scripts/test.sh
+#     and torch 2.13.0 (its CPU build where one can be had) when no torch is there. Point it
+#     elsewhere to keep a quick-start .venv as it is: FORKVET_TEST_VENV=.venv-dev scripts/test.sh
 #   - tests/github/node_modules: GitHub's OpenAPI description and webhook examples (npm ci).
 #   - redis-server and bubblewrap, system-wide with apt-get, only those missing from PATH,
 #     only when run as root with apt-get and FORKVET_TEST_APT is not 0 (else the Redis queue
@@ -30,10 +30,18 @@ echo "scripts/test.sh installs: forkvet -e '.[dev]' (and torch if missing) into 
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
-# The training check trains a real (tiny) PyTorch model on the CPU. torch comes from the
-# user's own pip configuration; 2.13.0 is the release the suite is tested with.
-"$VENV/bin/python" -c 'import torch' 2>/dev/null ||
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check 'torch==2.13.0'
+# The training check trains a real (tiny) PyTorch model on the CPU; 2.13.0 is the release the
+# suite is tested with. Its CPU build, where one can be had: PyTorch's default Linux build
+# brings ~5 GB of CUDA libraries that every test environment would copy. First from the
+# user's own pip configuration (a mirror that serves CPU builds), then through uv's
+# --torch-backend (PyTorch's own index, which uv knows), else the default build.
+if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check 'torch==2.13.0+cpu' 2>/dev/null ||
+    "$VENV/bin/python" -m uv pip install -q --python "$VENV/bin/python" --torch-backend cpu \
+      'torch==2.13.0' 2>/dev/null ||
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check 'torch==2.13.0'
+fi
+"$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "for the tests")'
 
 # A real Redis server for the App's shared-queue test, and bubblewrap, the sandbox the
 # runtime steps run the repository's code in (installed when we may; else those tests skip).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import pytest
 
 from tests.action_runner import run_action
 from tests.conftest import MakeRepo, git
-from tests.wheelhouse import wheelhouse
+from tests.wheelhouse import installed_size, wheelhouse
 
 pytest.importorskip("torch")
 pytest.importorskip("uv")
@@ -88,6 +89,15 @@ FILES: dict[str, str | bytes] = {
 def uv_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The user's uv configuration for these tests: no index, torch from a local folder."""
     root = tmp_path_factory.mktemp("uv-offline")
+    # The wheelhouse, uv's unpacked cache and this module's three environments (copied out of
+    # the cache, never linked) each hold the whole torch stack: about 1 GB for the CPU build
+    # scripts/test.sh installs, 6 GB for a CUDA build. Say so rather than fill the disk.
+    need, free = 5 * installed_size("torch", "setuptools"), shutil.disk_usage(root).free
+    if free < need:
+        pytest.skip(
+            f"the torch stack of this interpreter needs {need / 2**30:.1f} GiB free under "
+            f"{root.parent}, {free / 2**30:.1f} GiB are (install torch's CPU build to need less)"
+        )
     yield {
         "UV_NO_INDEX": "1",
         "UV_FIND_LINKS": str(wheelhouse(root / "wheels", "torch", "setuptools")),

@@ -64,6 +64,19 @@ def repack(dist: metadata.Distribution, folder: Path) -> Path:
     return path
 
 
+def installed_size(*names: str) -> int:
+    """Bytes on disk of the named distributions and their dependencies: what one wheelhouse,
+    one unpacked uv cache or one environment built from them takes."""
+    total = 0
+    for dist in _closure(list(names)):
+        for f in dist.files or []:
+            try:
+                total += Path(str(f.locate())).stat().st_size
+            except OSError:
+                continue
+    return total
+
+
 def wheelhouse(folder: Path, *names: str) -> Path:
     """A folder with a wheel of each named installed distribution and its dependencies."""
     folder.mkdir(parents=True, exist_ok=True)
