@@ -77,6 +77,24 @@ def test_readme_versions_are_used_when_nothing_is_declared(vet_repo: Vet) -> Non
     assert _fw(report, "tensorflow").version_spec == ">=1.14,<2"
 
 
+def test_a_folder_readme_states_the_versions_of_that_folders_code(vet_repo: Vet) -> None:
+    """One codebase per framework, each with its README: tf/README.md's TensorFlow version
+    is the authors', while pytorch/README.md's TensorFlow mention is not (no TensorFlow code
+    there), and the root README still comes first."""
+    report = vet_repo(
+        {
+            "README.md": "# Model\n\nCode in PyTorch 1.0.1 (pytorch/) and TensorFlow (tf/).\n",
+            "tf/README.md": "## Prerequisite\n\n- Python 2.7\n- Tensorflow [1.12.0](https://x)\n",
+            "tf/train.py": "import tensorflow as tf\n",
+            "pytorch/README.md": "Needs PyTorch 0.4; the TF 1.4 port is in tf/.\n",
+            "pytorch/train.py": "import torch\n",
+        }
+    )
+    assert _fw(report, "tensorflow").version_spec == "==1.12.0"
+    assert any("tf/README.md" in e for e in _fw(report, "tensorflow").evidence)
+    assert _fw(report, "pytorch").version_spec == "==1.0.1"
+
+
 def test_readme_version_parsing() -> None:
     def spec(text: str, name: str = "tensorflow") -> str:
         return readme_versions(text)[name][0]

@@ -459,13 +459,44 @@ def _declared_specs(declared: DeclaredSet, ev: _Evidence) -> dict[str, list[str]
 
 
 def _readme_specs(ctx: Context, ev: _Evidence, declared_by_fw: dict[str, list[str]]) -> None:
-    """A version the README names, for a framework the code uses and nothing declares."""
-    if not ctx.snap.readme:
-        return
-    for name, (rspec, line) in readme_versions(ctx.readme).items():
-        if name in ev.lines and name not in declared_by_fw:
-            declared_by_fw[name] = [rspec]
-            ev.add(name, f"{ctx.snap.readme.path}:{line}: README names {rspec}")
+    """A version the README names, for a framework the code uses and nothing declares. Then
+    the README of a top-level folder (`tf/README.md` beside `pytorch/README.md`), for a
+    framework that folder's own code imports: a repository with one codebase per framework
+    states each one's versions there."""
+    if ctx.snap.readme:
+        _take_readme(ctx.readme, ctx.snap.readme.path, None, ev, declared_by_fw)
+    for entry in _folder_readmes(ctx):
+        text = ctx.snap.read_text(entry.path) or ""
+        _take_readme(text, entry.path, entry.path.split("/")[0] + "/", ev, declared_by_fw)
+
+
+def _take_readme(
+    text: str,
+    path: str,
+    folder: str | None,
+    ev: _Evidence,
+    declared_by_fw: dict[str, list[str]],
+) -> None:
+    for name, (rspec, line) in readme_versions(text).items():
+        if name not in ev.lines or name in declared_by_fw:
+            continue
+        if folder and not any(p.startswith(folder) for p in ev.strong.get(name, ())):
+            continue
+        declared_by_fw[name] = [rspec]
+        ev.add(name, f"{path}:{line}: README names {rspec}")
+
+
+_FOLDER_READMES = 8  # bounded: a monorepo of many models is read through its root README
+
+
+def _folder_readmes(ctx: Context) -> list[FileEntry]:
+    order = {".md": 0, ".markdown": 0, ".rst": 1, ".txt": 2, "": 3}
+    found: dict[str, FileEntry] = {}
+    for f in sorted(ctx.snap.files, key=lambda f: (order.get(f.suffix, 4), f.path)):
+        parts = f.path.split("/")
+        if len(parts) == 2 and parts[1].lower().startswith("readme") and f.suffix in order:
+            found.setdefault(parts[0], f)
+    return [found[k] for k in sorted(found)][:_FOLDER_READMES]
 
 
 def _api_hints(ctx: Context, ev: _Evidence) -> dict[str, list[str]]:
