@@ -470,3 +470,35 @@ def test_env_reports_vulnerable_pins_and_safe_pins_the_nearest_fix(
     # --safe needs the audit, which needs the index and advisories: not with --offline
     code = main(["env", str(repo), "--as-of", "2018-06-01", "--offline", "--safe"])
     assert code == 2 and "--safe needs" in capsys.readouterr().err
+
+
+def test_an_unreachable_service_is_asked_once_not_once_per_pin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A service that fails answers every later pin at once: 40 pins asked side by side
+    (8 at a time) must not each wait for their own failure."""
+    asked: list[str] = []
+
+    class Failing(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            asked.append(self.path)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("".join(f"package{i}==1.0\n" for i in range(40)))
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        code = main(["audit", str(reqs), "--osv-url", url, "--no-index"])
+    finally:
+        httpd.shutdown()
+    assert code == 2 and "could not be reached" in capsys.readouterr().err
+    assert 1 <= len(asked) <= 8, len(asked)  # at most the queries already in flight

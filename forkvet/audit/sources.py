@@ -101,18 +101,24 @@ class OnlineOSV:
         self._vulns_url = self._service.osv_url.rsplit("/", 1)[0] + "/vulns/"
         self.description = "OSV (online)"
         self._records: dict[str, Advisory | None] = {}
+        # The first failure to reach the service answers every later query at once: without
+        # it, each of the pins (asked side by side) waited for its own DNS or connect timeout.
+        self._unreachable: ForkvetError | None = None
 
     def advisories(self, package: str, version: Version) -> list[Advisory]:
         from pip_audit._service import ConnectionError as AuditConnectionError
         from pip_audit._service import ResolvedDependency, ServiceError
 
+        if self._unreachable is not None:
+            raise self._unreachable
         try:
             _, results = self._service.query(ResolvedDependency(package, version))
         except (ServiceError, AuditConnectionError, OSError) as exc:
-            raise ForkvetError(
+            self._unreachable = ForkvetError(
                 f"the vulnerability service could not be reached ({_short_reason(exc)}); use "
                 f"--vuln-db PATH with an OSV export for offline runners"
-            ) from exc
+            )
+            raise self._unreachable from exc
         out = []
         for result in results:
             adv = self._record(result.id)
