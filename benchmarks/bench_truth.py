@@ -2,7 +2,8 @@
 
     python benchmarks/materialize_repos.py /tmp/truth-clones     # checkouts at the labelled commits
     python benchmarks/bench_truth.py /tmp/truth-clones [--json] [--only owner/name ...]
-                                            [--split dev|heldout|unsplit]
+                                            [--split dev|heldout|unsplit] [--round 3|4]
+    (names of failing repositories are printed only with -v: never use it on the held-out half)
 
 Labels: benchmarks/repos_truth.json (written by reading each repository, never from forkvet's
 output; see its `_about`). Each clone CLONES_DIR/owner+name is vetted with
@@ -10,7 +11,8 @@ output; see its `_about`). Each clone CLONES_DIR/owner+name is vetted with
 that process tree). A repository that fails to vet counts as wrong on every field.
 
 Scores: accuracy of license spdx, commercial use (with the count of wrong "yes": the label says
-no or unclear and forkvet says yes), Python majors, weights present, formal citation, arXiv id,
+no or unclear, does not accept yes, and forkvet says yes; a yes the label accepts is counted
+apart), Python majors, weights present, formal citation, arXiv id,
 top language, declared requirements; micro precision/recall of primary frameworks and of
 train/test entry points (matched by path; `also_ok` paths count neither way), and — once the
 report has the keys — of data-preparation scripts (entry_points.prepare) and copyright holders.
@@ -343,6 +345,7 @@ def _declared(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
 def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str, Any]:
     acc = {name: Score() for name in ACCURACY}
     wrong_yes: list[str] = []
+    yes_accepted: list[str] = []
     prs = {
         "frameworks.primary": PR(),
         "entry_points.train": PR(),
@@ -363,7 +366,14 @@ def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str,
             and commercial(rep) == "yes"
             and label["license"]["commercial_use"] != "yes"
         ):
-            wrong_yes.append(f"{repo}: label {label['license']['commercial_use']}")
+            # A "yes" the labeller also accepts (their notes say why it is defensible: code
+            # under MIT linking weights that state no license of their own) is counted
+            # apart; a "yes" the label does not accept is the error that must never happen.
+            line = f"{repo}: label {label['license']['commercial_use']}"
+            if _accepts(label, "license.commercial_use", "yes"):
+                yes_accepted.append(line)
+            else:
+                wrong_yes.append(line)
         ok_paths = list(label.get("also_ok", []))
         empty: dict[str, Any] = {}
         got_primary = primary_frameworks(rep or empty)
@@ -400,6 +410,7 @@ def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str,
             k: {"right": s.right, "total": s.total, "wrong": s.wrong} for k, s in acc.items()
         },
         "commercial_use_wrong_yes": wrong_yes,
+        "commercial_use_yes_accepted": yes_accepted,
         "precision_recall": {
             k: {
                 "tp": p.tp,
@@ -430,6 +441,10 @@ def print_text(result: dict[str, Any], verbose: bool) -> None:
         )
     wy = result["commercial_use_wrong_yes"]
     print(f"{'commercial_use wrong yes':<28} {len(wy):>4}      (must be 0)")
+    print(
+        f"{'  yes where label prefers':<28} {len(result['commercial_use_yes_accepted']):>4}"
+        "      (unclear or no, but the label accepts yes)"
+    )
     print(f"\n{'field':<28} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>10} {'recall':>7}")
     for name, p in result["precision_recall"].items():
         print(
@@ -447,11 +462,11 @@ def print_text(result: dict[str, Any], verbose: bool) -> None:
     print(f"\n{'repository':<44} {'seconds':>8} {'peak MiB':>9}  error")
     for r in result["per_repo"]:
         print(f"{r['repo']:<44} {r['seconds']:>8.2f} {r['peak_mib']:>9.1f}  {r['error'] or ''}")
-    if wy:
-        print("\nwrong 'commercial use: yes':")
-        for line in wy:
-            print(f"  {line}")
     if verbose:
+        if wy:
+            print("\nwrong 'commercial use: yes':")
+            for line in wy:
+                print(f"  {line}")
         for name, s in result["accuracy"].items():
             if s["wrong"]:
                 print(f"\n{name} wrong:")
@@ -479,6 +494,9 @@ def main() -> int:
         default=None,
         help="score one half of the round-3 labels (unsplit: the labels from before the split)",
     )
+    ap.add_argument(
+        "--round", type=int, default=None, help="score one labelling round (3 or 4) only"
+    )
     ap.add_argument("-v", "--verbose", action="store_true", help="list every wrong answer")
     args = ap.parse_args()
     try:
@@ -496,6 +514,8 @@ def main() -> int:
         labels = [lab for lab in labels if lab["repo"] in args.only]
     if args.split:
         labels = [lab for lab in labels if lab.get("split", "unsplit") == args.split]
+    if args.round is not None:
+        labels = [lab for lab in labels if lab.get("round") == args.round]
     results: dict[str, Vetted] = {}
     compile_bytecode()
     for label in labels:
