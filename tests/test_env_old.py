@@ -255,6 +255,16 @@ OLD = [
     Dist("inception", "0.1", "2017-01-01T00:00:00Z"),
     Dist("taming-transformers", "0.0.1", "2017-01-01T00:00:00Z", modules=["taming"]),
     Dist("tflike", "1.4.0", "2017-11-01T00:00:00Z", ["gastlike>=0.2.0", "numpy"], tag=cp("36")),
+    # a chain of source-only releases (albumentations -> imgaug -> ...): each would stop uv once
+    Dist("augchain", "0.4.3", "2017-09-01T00:00:00Z", ["imgchain>=0.2"], sdist=True),
+    Dist("imgchain", "0.2.6", "2017-08-01T00:00:00Z", ["leafchain"], sdist=True),
+    Dist("leafchain", "1.1", "2017-07-01T00:00:00Z", ["six"], sdist=True),
+    # an import nobody declared whose every release conflicts with the authors' pin
+    # (academictorrents' future==0.16.0 against pytorch-lightning's future>=0.17.1)
+    Dist("torrentlike", "2.3.1", "2017-10-01T00:00:00Z", ["futurelike==0.16.0"]),
+    Dist("futurelike", "0.16.0", "2016-10-27T00:00:00Z"),
+    Dist("futurelike", "0.17.1", "2017-10-01T00:00:00Z"),
+    Dist("lightlike", "1.4.2", "2017-11-01T00:00:00Z", ["futurelike>=0.17.1"]),
 ]
 
 
@@ -455,3 +465,43 @@ def test_source_archives_are_read_in_memory_within_bounds() -> None:
         )
     meta = sdist.read_static("p", "1.0", sdist.members(zbuf.getvalue(), "p-1.0.zip"))
     assert meta.requires == ["a>=1"] and meta.source == "setup.py"
+
+
+def test_source_only_chains_are_read_before_uv_runs_and_an_undeclared_conflict_is_left_out(
+    old_index: PackageIndex,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import forkvet.envgen.resolve as resolve
+
+    runs: list[list[str]] = []
+    real = resolve.compile_
+
+    def counted(reqs: list[str], *args: Any, **kwargs: Any) -> Any:
+        runs.append(reqs)
+        return real(reqs, *args, **kwargs)
+
+    monkeypatch.setattr(resolve, "compile_", counted)
+    repo = make_repo(
+        {
+            "requirements.txt": "lightlike==1.4.2\naugchain==0.4.3\n",
+            "train.py": "import lightlike\nimport augchain\n",
+            "data.py": "def fetch():\n    import torrentlike\n",
+        },
+        date="2017-12-01T10:00:00+00:00",
+    )
+    data = env(repo, tmp_path / "out", capsys, "--python", "3.6")
+    pins = pins_of(data)
+    # the three source-only releases were read before uv's first run, not one per run
+    assert {"augchain", "imgchain", "leafchain"} <= set(pins), data["problems"]
+    read = " ".join(p for p in data["problems"] if "only source releases for" in p)
+    assert all(name in read for name in ("augchain", "imgchain", "leafchain")), read
+    # the authors' pin stands; the undeclared import that cannot live with it is left out
+    assert pins["lightlike"] == "1.4.2" and pins["futurelike"] == "0.17.1"
+    assert "torrentlike" not in pins and data["complete"] is False
+    assert any(
+        p.startswith("torrentlike: imported by the code but not declared") for p in data["problems"]
+    )
+    assert len(runs) <= 3, runs

@@ -10,7 +10,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
-from forkvet.envgen.index import IndexFile
+from forkvet.envgen.index import IndexError_, IndexFile
 from forkvet.envgen.metadata_fix import (
     invalid_packages,
     newer_release_is_broken,
@@ -141,6 +141,7 @@ def _rounds(
     early = newest_are_broken(sorted({canonical(n.name) for n in active}), as_of)
     if early:
         st.repair(early)
+    _read_sources_ahead(st)
     for _ in range(MAX_ROUNDS + 4):
         reqs = ([f"{framework.dist}=={framework.version}"] if framework else []) + [
             _req(n) for n in st.active
@@ -151,6 +152,75 @@ def _rounds(
     result.complete = False
     result.problems.append("gave up after relaxing pins several times")
     return result
+
+
+_AHEAD_DEPTH = 3
+_AHEAD_PACKAGES = 40
+
+
+def _read_sources_ahead(st: _Rounds) -> None:
+    """The source-only releases uv would stop on, one per round (each a uv run: stable
+    diffusion's stack ran out of rounds finding eleven of them), read before the first run:
+    of each package asked for, then of what those releases require, whenever the newest
+    release the date and the specifier allow has no wheel for this Python. Bounded."""
+    from forkvet.envgen.uv import builds_allowed
+
+    if builds_allowed():
+        return
+    exact = _exact_pins(st.active, st.framework)
+    asked = {canonical(n.name): n.spec for n in st.active}
+    seen: set[str] = set()
+    for _ in range(_AHEAD_DEPTH):
+        names = [n for n in asked if n not in seen][: max(0, _AHEAD_PACKAGES - len(seen))]
+        seen.update(names)
+        sources = _source_only_now(names, asked, st.python, st.as_of)
+        if not sources:
+            return
+        _read_sources(
+            st.result, sources, st.python, st.as_of, st.extra, st.static, st.read, exact,
+            st.tmp, "", st.active,
+        )  # fmt: skip
+        asked = _requirements_of(st, set(sources))
+
+
+def _source_only_now(
+    names: list[str], asked: dict[str, str], python: str, as_of: date
+) -> list[str]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forkvet.envgen.index import WORKERS
+    from forkvet.envgen.sdist import newest_needs_source
+
+    def check(name: str) -> bool:
+        try:
+            return newest_needs_source(name, asked[name], python, as_of)
+        except (LookupError, IndexError_):
+            return False  # not on the index, or out of reach: the rounds will say so
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        flags = list(pool.map(check, names))
+    return [n for n, source in zip(names, flags, strict=True) if source]
+
+
+def _requirements_of(st: _Rounds, names: set[str]) -> dict[str, str]:
+    """The requirements (name: specifier) of the source releases read for these packages,
+    for this Python, without extras."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    env = {"python_version": st.python, "python_full_version": st.python + ".0", "extra": ""}
+    out: dict[str, str] = {}
+    for (name, _version), entry in st.static.items():
+        if name not in names:
+            continue
+        for text in entry.get("requires-dist") or []:  # type: ignore[attr-defined]
+            try:
+                req = Requirement(str(text))
+                if req.marker is not None and not req.marker.evaluate(env):
+                    continue
+            except (InvalidRequirement, ValueError):
+                continue
+            out.setdefault(canonical(req.name), str(req.specifier))
+    return out
 
 
 def _one_round(st: _Rounds, res: Compiled) -> bool:
@@ -170,9 +240,50 @@ def _one_round(st: _Rounds, res: Compiled) -> bool:
         # with their metadata repaired, that package may build again.
         st.no_build -= set(broken)
         return False
+    if _undeclared_conflict(st, res):
+        return False
     if _without_source_builds(st, res):
         return False
     return _drop_or_relax(st, res)
+
+
+_INCOMPATIBLE = rx.compile(r"(?i)\bare incompatible\b|\bcannot be used\b")
+
+
+def _undeclared_conflict(st: _Rounds, res: Compiled) -> bool:
+    """A package the code imports but the authors never declared, whose releases conflict
+    with the authors' own pins even after its source releases were read: left out, said why.
+    Reading its older releases one batch per round (each a uv run) only delays that answer,
+    and relaxing the authors' pins for it would trade their versions for a guess."""
+    if not _INCOMPATIBLE.search(res.error):
+        return False
+    declared = [n for n in st.active if n.declared and _named(n.name, res.error)]
+    blamed = [
+        n.name
+        for n in st.active
+        if not n.declared
+        and not n.spec
+        and _named(n.name, res.error)
+        # releases uv could not read yet may fit: read a batch of them first
+        and (n.name in st.read or not _unread(n.name, res.error))
+    ]
+    if not declared or len(blamed) != 1:
+        return False
+    st.drop(set(blamed))
+    st.result.problems.append(
+        f"{blamed[0]}: imported by the code but not declared by the authors, and no release "
+        f"of it on the date fits their pins ({', '.join(n.name for n in declared)}); left out, "
+        f"not pinned (install it by hand if you need the code that imports it): {res.error}"
+    )
+    return True
+
+
+def _unread(name: str, error: str) -> bool:
+    return bool(rx.search(rf"(?i){rx.escape(name)}[^\s,]* (?:has|have) no usable wheels", error))
+
+
+def _named(name: str, error: str) -> bool:
+    return bool(rx.search(rf"(?i)(?:^|[^\w.-]){rx.escape(name)}(?:[^\w-]|$)", error))
 
 
 def _finish(st: _Rounds, res: Compiled) -> None:

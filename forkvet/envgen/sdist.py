@@ -137,6 +137,36 @@ def source_only_versions(
     return [(v, f) for _, _, v, f in rest[: max(1, limit // 2)]]
 
 
+def newest_needs_source(name: str, spec: str, python: str, as_of: date) -> bool:
+    """Whether the newest release up to the date that spec allows (final, not yanked) has a
+    source archive but no wheel for this Python: the release uv would stop on."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        allowed = SpecifierSet(spec)
+    except InvalidSpecifier:
+        return False
+    cutoff = _cutoff(as_of)
+    kinds: dict[Version, set[str]] = {}
+    for f in project_files(name):
+        if not f.version or f.yanked or (f.upload_time and f.upload_time > cutoff):
+            continue
+        try:
+            version = Version(f.version)
+        except InvalidVersion:
+            continue
+        if not allowed.contains(version, prereleases=bool(spec.strip().startswith("=="))):
+            continue
+        if f.filename.endswith(".whl"):
+            if installs_on(f.filename, python):
+                kinds.setdefault(version, set()).add("wheel")
+        elif f.filename.endswith(_SDIST) and supports(f.requires_python, python):
+            kinds.setdefault(version, set()).add("sdist")
+    if not kinds:
+        return False
+    return kinds[max(kinds)] == {"sdist"}
+
+
 def source_pin(name: str, spec: str, python: str, as_of: date) -> str:
     """The newest release up to the date matching spec that only a source archive provides
     for this Python (chainer and Theano published nothing else), or ""."""
