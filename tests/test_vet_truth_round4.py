@@ -114,6 +114,19 @@ def test_a_two_word_title_does_not_agree_with_any_nearby_link() -> None:
     assert out is not None and "arxiv" not in out
 
 
+def test_many_reference_definitions_and_uses_stay_fast(vet_repo: Vet) -> None:
+    import time
+
+    uses = "See [our paper][p] and [x].\n" * 20_000
+    defs = "".join(f"[r{i}]: https://arxiv.org/abs/2101.{i:05d}\n" for i in range(3_000))
+    readme = "# Big\n\n" + uses + "[p]: https://arxiv.org/abs/2201.00002\n" + defs
+    readme += "[x]: https://drive.google.com/file/d/1abc/view\n" * 300
+    started = time.monotonic()
+    report = vet_repo({"README.md": readme, "m.py": "x = 1\n"})
+    assert time.monotonic() - started < 10
+    assert report.citation is not None and report.citation.get("arxiv") == "2201.00002"
+
+
 # ---- weights ----------------------------------------------------------------------------
 
 

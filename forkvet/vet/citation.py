@@ -26,10 +26,12 @@ _BIB_START = rx.compile(
 )
 
 
-def bibtex_blocks(text: str) -> list[str]:
-    """Balanced-brace BibTeX entries found in free text."""
-    out = []
+def bibtex_blocks(text: str, limit: int | None = None) -> list[str]:
+    """Balanced-brace BibTeX entries found in free text (the first `limit` of them)."""
+    out: list[str] = []
     for m in _BIB_START.finditer(text):
+        if limit is not None and len(out) >= limit:
+            break
         depth = 0
         for i in range(m.end() - 1, min(len(text), m.end() + 5000)):
             if text[i] == "{":
@@ -225,6 +227,7 @@ def _links(paper: _Paper) -> list[tuple[str, _Link]]:
     text = paper.text
     out: list[tuple[str, _Link]] = []
     lower: str | None = None
+    seen_refs: dict[str, list[_Link]] = {}  # reference name -> the places that use it
     for n, m in enumerate(_ARXIV.finditer(text)):
         if n >= 500:
             break  # a README of thousands of arXiv links: the first 500 decide
@@ -233,8 +236,15 @@ def _links(paper: _Paper) -> list[tuple[str, _Link]]:
         if ref is None:
             out.append((m.group(1), _link(paper, m)))
             continue
-        lower = lower if lower is not None else text.lower()
-        uses = _ref_uses(paper, lower, ref.group(1))
+        if lower is None:
+            # References match case-insensitively; a text whose lower case changes its
+            # length (a dotted capital I) is searched as written, so positions still agree.
+            folded = text.lower()
+            lower = folded if len(folded) == len(text) else text
+        key = ref.group(1).lower()
+        if key not in seen_refs and len(seen_refs) < 100:
+            seen_refs[key] = _ref_uses(paper, lower, ref.group(1))
+        uses = seen_refs.get(key, [])
         out += [(m.group(1), link) for link in uses] or [(m.group(1), _link(paper, m))]
     return out
 
@@ -244,7 +254,9 @@ def _ref_uses(paper: _Paper, lower: str, ref: str) -> list[_Link]:
     text, needle = paper.text, f"[{ref.lower()}]"
     links: list[_Link] = []
     at = lower.find(needle)
-    while at >= 0 and len(links) < 5:
+    for _ in range(50):  # a README repeating one reference thousands of times: 50 looks
+        if at < 0 or len(links) >= 5:
+            break
         end = at + len(needle)
         if text[end : end + 1] not in (":", "("):  # not the definition, not an inline link
             label, link_at = ref, at
@@ -548,7 +560,7 @@ def _docs_arxiv(ctx: Context, title: str) -> str | None:
         and f.size <= 200_000
     ][:MAX_DOC_PAGES]
     for f in pages:
-        for entry in bibtex_blocks(ctx.snap.read_text(f.path) or "")[:20]:
+        for entry in bibtex_blocks(ctx.snap.read_text(f.path) or "", limit=20):
             found = _bib_arxiv(entry)
             if found and _title_key(_bib_field(entry, "title") or "") == want:
                 return found

@@ -366,6 +366,7 @@ def _doc_links(
     headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
     heading_at = [pos for pos, _ in headings]
     lines = line_of(text)
+    ref_uses: dict[str, list[tuple[str, str, str, int]]] = {}  # reference name -> its uses
     for m in _URL.finditer(text):
         url = m.group(0).rstrip(".,;:")
         if not _readable(url):
@@ -390,7 +391,9 @@ def _doc_links(
         kind = classify_url(url, line.replace(label, " "), default, label, near)
         # `[Tacotron 2]: https://drive…` defines a link that "Download our published
         # [Tacotron 2] model" uses: the words are where it is used.
-        for use_line, use_label, use_near, at in _ref_uses(text, ref.group(1)) if ref else []:
+        if ref and ref.group(1) not in ref_uses and len(ref_uses) < 200:
+            ref_uses[ref.group(1)] = _ref_uses(text, ref.group(1))
+        for use_line, use_label, use_near, at in ref_uses.get(ref.group(1), []) if ref else []:
             before = bisect.bisect_left(heading_at, at)
             use_heading = headings[before - 1][1] if before else default
             kind = classify_url(url, use_line, use_heading, use_label, use_near) or kind
@@ -410,7 +413,9 @@ def _ref_uses(text: str, ref: str) -> list[tuple[str, str, str, int]]:
     needle = f"[{ref}]"
     out: list[tuple[str, str, str, int]] = []
     at = text.find(needle)
-    while at >= 0 and len(out) < 5:
+    for _ in range(50):  # a page repeating one reference thousands of times: 50 looks
+        if at < 0 or len(out) >= 5:
+            break
         end = at + len(needle)
         if text[end : end + 1] not in (":", "("):
             label, link_at = ref, at
