@@ -77,6 +77,18 @@ def test_a_software_bibtex_does_not_make_an_implemented_paper_own(vet_repo: Vet)
     assert _arxiv(vet_repo, {"README.md": readme}) is None
 
 
+def test_a_papers_bibtex_with_its_code_url_still_takes_the_implemented_title(
+    vet_repo: Vet,
+) -> None:
+    readme = (
+        "# WidgetNet\n\nPyTorch implementation of [WidgetNet: Fast Widget Segmentation]"
+        "(https://arxiv.org/abs/2104.00004).\n\n## Citation\n\n```\n@inproceedings{doe2021,\n"
+        "  title = {WidgetNet: Fast Widget Segmentation},\n  booktitle = {CVPR},\n"
+        "  url = {https://github.com/example/widgetnet},\n  year = {2021},\n}\n```\n"
+    )
+    assert _arxiv(vet_repo, {"README.md": readme}) == "2104.00004"
+
+
 def test_the_docs_bibtex_of_the_same_title_gives_the_arxiv_id(vet_repo: Vet) -> None:
     readme = (
         "# WidgetCraft\n\n## Citation\n\nPlease cite the following.\n```\n"
@@ -176,12 +188,13 @@ def test_a_download_helpers_root_address_is_a_checkpoint_source(vet_repo: Vet) -
         "README.md": "# Widget\n",
         "widget/pretrained.py": helper,
         "widget/download_data.py": data,
+        "widget/download_dataset.py": 'URL = "https://storage.googleapis.com/widget-set/"\n',
         "widget/config.py": 'MODEL_URLS = "https://files.example.org/widget/checkpoints/"\n',
     }
     urls = _weights(vet_repo, files)
     assert "https://dl.fbaipublicfiles.com/widget/" in urls
     assert "https://files.example.org/widget/checkpoints/" in urls
-    assert not any("readthedocs" in u or "widget-data" in u for u in urls)
+    assert not any("readthedocs" in u or "widget-data" in u or "widget-set" in u for u in urls)
 
 
 # ---- copyright --------------------------------------------------------------------------

@@ -451,15 +451,23 @@ def _claimed(link: _Link) -> bool:
 
 
 # A BibTeX entry that cites the code, not a paper: @software/@manual, or one published at
-# a code host's address.
-_SOFTWARE_BIB = rx.compile(
-    r"(?i)^\s*@(?:software|manual)\b|"
-    r"\b(?:howpublished|url|journal|note|publisher)\s*=\s*[{\"][^\n]{0,200}(?:github|gitlab)\.com"
+# a code host's address (`howpublished = {\url{https://github.com/…}}`, `journal = {GitHub
+# repository}`) with no proceedings (a paper's entry may carry its code's URL too).
+_SOFTWARE_KIND = rx.compile(r"(?i)^\s*@(?:software|manual)\b")
+_CODE_HOST_FIELD = rx.compile(
+    r"(?i)\b(?:howpublished|url|journal|note|publisher)\s*=\s*[{\"][^\n]{0,200}"
+    r"(?:github\.com|gitlab\.com|github\s+repository)"
 )
 
 
 def _cites_software(bib: str) -> bool:
-    return bool(_SOFTWARE_BIB.search(bib))
+    if _SOFTWARE_KIND.search(bib):
+        return True
+    if not _CODE_HOST_FIELD.search(bib):
+        return False
+    journal = _bib_field(bib, "journal") or ""
+    on_code_host = bool(rx.search(r"(?i)github|gitlab|https?://", journal))
+    return not rx.search(r"(?i)\bbooktitle\s*=", bib) and (not journal or on_code_host)
 
 
 # "Code for reproducing X using low-rank adaptation ([LoRA](…))": the link names a method

@@ -463,7 +463,10 @@ def _helper_roots(path: str, text: str, add: Add) -> None:
     it is a page or data."""
     if "http" not in text:
         return  # memchr-speed test first: most modules hold no address
-    helper = _HELPER_MODULE.search(path.rsplit("/", 1)[-1]) is not None
+    module = path.rsplit("/", 1)[-1]
+    if _DATA_WORDS.search(module.replace("-", "_")):
+        return  # download_dataset.py: its addresses are data
+    helper = _HELPER_MODULE.search(module) is not None
     flines = line_of(text)
     for m in _PY_URL_CONST.finditer(text):
         if not (helper or _CHECKPOINT_CONST.search(m.group(1))):
