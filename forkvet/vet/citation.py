@@ -173,6 +173,7 @@ class _Paper:
     first_heading: int
     lines_at: Callable[[int], int]
     headings: list[tuple[int, str]]  # (where, title) of every heading, in order
+    heading_starts: list[int]  # where each heading is (bisected for every link)
     under_title: bool = False  # the first link under the title only: the next is another's
 
 
@@ -290,12 +291,14 @@ def _paper(text: str, title: str | None, bib: str | None) -> _Paper:
     short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
     short = short if rx.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
     headings = [(m.start(), m.group(2) or m.group(3) or "") for m in _HEADING.finditer(text)]
-    return _Paper(text, bib, _words(title or ""), short, first_heading, line_of(text), headings)
+    starts = [at for at, _ in headings]
+    tw = _words(title or "")
+    return _Paper(text, bib, tw, short, first_heading, line_of(text), headings, starts)
 
 
 def _heading_at(paper: _Paper, pos: int) -> str:
     """The title of the section pos is in ("" above the first heading)."""
-    before = bisect.bisect_right([at for at, _ in paper.headings], pos)
+    before = bisect.bisect_right(paper.heading_starts, pos)
     return paper.headings[before - 1][1] if before else ""
 
 
