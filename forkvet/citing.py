@@ -115,11 +115,18 @@ def _title_scores(readme: str, title: set[str]) -> dict[str, tuple[float, int]]:
         for m in _ARXIV.finditer(line[:2000]):
             label = _label(line[: m.start()])
             if label is None:
+                if len(title) < 3:
+                    continue  # "Neural Style": two words stand beside many papers' links
                 above = [ln for ln in lines[max(0, n - 6) : n] if ln.strip()][-3:]
                 context, named = " ".join([*above, line[:2000]]), 0
+                share = len(title & _words(context)) / len(title)
             else:
-                context, named = label, len(_words(label))
-            share = len(title & _words(context)) / len(title)
+                # Both ways: a reference list's "Neural machine translation by jointly
+                # learning to align" holds three words of "Neural Machine Translation
+                # Tutorial", but most of its own words are not the title's.
+                words = _words(label)
+                named, common = len(words), len(title & words)
+                share = common / (len(title) if common * 2 >= named else named)
             if share >= scores.get(m.group(1), (-1.0, 0))[0]:
                 scores[m.group(1)] = (share, named)
     return scores

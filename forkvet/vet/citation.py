@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +26,12 @@ _BIB_START = rx.compile(
 )
 
 
-def bibtex_blocks(text: str) -> list[str]:
-    """Balanced-brace BibTeX entries found in free text."""
-    out = []
+def bibtex_blocks(text: str, limit: int | None = None) -> list[str]:
+    """Balanced-brace BibTeX entries found in free text (the first `limit` of them)."""
+    out: list[str] = []
     for m in _BIB_START.finditer(text):
+        if limit is not None and len(out) >= limit:
+            break
         depth = 0
         for i in range(m.end() - 1, min(len(text), m.end() + 5000)):
             if text[i] == "{":
@@ -169,6 +172,8 @@ class _Paper:
     short: str  # "ESRGAN: Enhanced ..." -> "esrgan"
     first_heading: int
     lines_at: Callable[[int], int]
+    headings: list[tuple[int, str]]  # (where, title) of every heading, in order
+    heading_starts: list[int]  # where each heading is (bisected for every link)
     under_title: bool = False  # the first link under the title only: the next is another's
 
 
@@ -182,6 +187,7 @@ class _Link:
     label: str
     lead: str
     start: int
+    heading: str = ""  # the section it is in
 
 
 def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
@@ -192,16 +198,76 @@ def own_arxiv(text: str, title: str | None, bib: str | None) -> str | None:
         if found:
             return found
     paper = _paper(text, title, bib)
+    software = bool(bib) and _cites_software(bib or "")
     candidates: list[tuple[int, str, bool]] = []
+    for arxiv_id, link in _links(paper):
+        score, other_title = _link_score(paper, link)
+        # The README's BibTeX names the own paper: a link labelled with another title is not it.
+        if score <= 0 or (bib and other_title) or _bib_disagrees(paper, link):
+            continue
+        # A BibTeX of the code itself (a GitHub URL, @software): the code may implement
+        # someone else's paper, so only a link the authors claim ("our paper", [Paper]) is own.
+        if software and not _claimed(link):
+            continue
+        candidates.append((-score, arxiv_id, link.lineno <= paper.first_heading))
+    return _best(candidates)
+
+
+# `[ref]: https://arxiv.org/abs/…`: a Markdown reference definition, used elsewhere as
+# `[label][ref]` or `[ref]`.
+_REF_DEF = rx.compile(r"^[ \t]{0,3}\[([^\]\n]{1,100})\]:[ \t]*<?(?:https?://)?(?:www\.|export\.)?$")
+_HTML_HREF = rx.compile(
+    r"(?i)<a\s[^<>]{0,200}href\s*=\s*[\"']\s*(?:https?://)?(?:www\.|export\.)?$"
+)
+_HTML_TEXT = rx.compile(r"^[^\"'<>\s]{0,100}[\"'][^<>]{0,200}>([^<]{1,150})</a>", rx.I)
+
+
+def _links(paper: _Paper) -> list[tuple[str, _Link]]:
+    """Every arXiv link of the README with its words: inline Markdown and HTML links, and for
+    a reference definition each place that uses it (the first 500 links decide)."""
+    text = paper.text
+    out: list[tuple[str, _Link]] = []
+    lower: str | None = None
+    seen_refs: dict[str, list[_Link]] = {}  # reference name -> the places that use it
     for n, m in enumerate(_ARXIV.finditer(text)):
         if n >= 500:
             break  # a README of thousands of arXiv links: the first 500 decide
-        link = _link(paper, m)
-        score, other_title = _link_score(paper, link)
-        # The README's BibTeX names the own paper: a link labelled with another title is not it.
-        if score > 0 and not (bib and other_title) and not _bib_disagrees(paper, link):
-            candidates.append((-score, m.group(1), link.lineno <= paper.first_heading))
-    return _best(candidates)
+        line_start = text.rfind("\n", max(0, m.start() - 300), m.start()) + 1
+        ref = _REF_DEF.match(text[line_start : m.start()])
+        if ref is None:
+            out.append((m.group(1), _link(paper, m)))
+            continue
+        if lower is None:
+            # References match case-insensitively; a text whose lower case changes its
+            # length (a dotted capital I) is searched as written, so positions still agree.
+            folded = text.lower()
+            lower = folded if len(folded) == len(text) else text
+        key = ref.group(1).lower()
+        if key not in seen_refs and len(seen_refs) < 100:
+            seen_refs[key] = _ref_uses(paper, lower, ref.group(1))
+        uses = seen_refs.get(key, [])
+        out += [(m.group(1), link) for link in uses] or [(m.group(1), _link(paper, m))]
+    return out
+
+
+def _ref_uses(paper: _Paper, lower: str, ref: str) -> list[_Link]:
+    """The places `[label][ref]`, `[ref][]` or `[ref]` use a reference definition (at most 5)."""
+    text, needle = paper.text, f"[{ref.lower()}]"
+    links: list[_Link] = []
+    at = lower.find(needle)
+    for _ in range(50):  # a README repeating one reference thousands of times: 50 looks
+        if at < 0 or len(links) >= 5:
+            break
+        end = at + len(needle)
+        if text[end : end + 1] not in (":", "("):  # not the definition, not an inline link
+            label, link_at = ref, at
+            if at > 0 and text[at - 1] == "]":  # [label][ref]
+                link_at = text.rfind("[", max(0, at - 300), at - 1)
+                label = text[link_at + 1 : at - 1] if link_at >= 0 else ref
+                link_at = max(link_at, 0)
+            links.append(_link_at(paper, at, end, " ".join(label.split()), link_at))
+        at = lower.find(needle, end)
+    return links
 
 
 def _bib_disagrees(paper: _Paper, link: _Link) -> bool:
@@ -224,43 +290,81 @@ def _paper(text: str, title: str | None, bib: str | None) -> _Paper:
     )
     short = (title or "").split(":")[0].strip().lower() if ":" in (title or "") else ""
     short = short if rx.fullmatch(r"[a-z0-9][a-z0-9+-]{2,29}", short) else ""
-    return _Paper(text, bib, _words(title or ""), short, first_heading, line_of(text))
+    headings = [(m.start(), m.group(2) or m.group(3) or "") for m in _HEADING.finditer(text)]
+    starts = [at for at, _ in headings]
+    tw = _words(title or "")
+    return _Paper(text, bib, tw, short, first_heading, line_of(text), headings, starts)
+
+
+def _heading_at(paper: _Paper, pos: int) -> str:
+    """The title of the section pos is in ("" above the first heading)."""
+    before = bisect.bisect_right(paper.heading_starts, pos)
+    return paper.headings[before - 1][1] if before else ""
 
 
 def _link(paper: _Paper, m: rx.Match[str]) -> _Link:
     text = paper.text
-    # Line-bound and length-bound: never a scan back over a huge line.
-    start = text.rfind("\n", max(0, m.start() - 500), m.start()) + 1
-    start = start or max(0, m.start() - 500)
-    end = text.find("\n", m.end(), m.end() + 500)
-    line = text[start : end if end >= 0 else min(len(text), m.end() + 500)]
-    lineno = paper.lines_at(m.start()) - 1
+    prev_start = _line_start(text, _line_start(text, m.start()) - 1)
     # A label may wrap onto the link's line ("[ZeRO style\nsharding](…)").
-    prev_nl = text.rfind("\n", max(0, start - 500), max(0, start - 1))
-    prev_start = prev_nl + 1 if prev_nl >= 0 else max(0, start - 500)
     label_m = rx.search(
         r"\[\[?([^\]\[]*)\]\]?\(\s*(?:https?://)?(?:www\.|export\.)?$",
         text[max(prev_start, m.start() - 200) : m.start()],
     )
     label = " ".join(label_m.group(1).split()) if label_m else ""
-    if rx.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
-        label = ""  # [http://arxiv.org/abs/x](http://arxiv.org/abs/x): no words
     # The cue must lead to this link: "implements ... from [Paper](…)", nothing between.
     link_at = text.rfind("[", prev_start, m.start()) if label_m else m.start()
+    if not label_m:
+        # <a href="https://arxiv.org/abs/…">Technical Report</a>: the anchor's text.
+        href = _HTML_HREF.search(text[max(prev_start, m.start() - 250) : m.start()])
+        anchor = _HTML_TEXT.match(text[m.end() : m.end() + 400]) if href else None
+        if href and anchor:
+            label = " ".join(anchor.group(1).split())
+            link_at = text.rfind("<", max(0, m.start() - 250), m.start())
+    if rx.search(r"(?i)^\s*(?:https?://|arxiv\.org|\d{4}\.\d{4,5})", label):
+        label = ""  # [http://arxiv.org/abs/x](http://arxiv.org/abs/x): no words
+    return _link_at(paper, m.start(), m.end(), label, link_at)
+
+
+def _line_start(text: str, pos: int) -> int:
+    """Where the line holding pos begins, looking back at most 500 characters."""
+    pos = max(0, pos)
+    nl = text.rfind("\n", max(0, pos - 500), pos)
+    return nl + 1 if nl >= 0 else max(0, pos - 500)
+
+
+def _link_at(paper: _Paper, at: int, end: int, label: str, link_at: int) -> _Link:
+    """The link whose address (or reference) spans at..end, labelled label, starting at
+    link_at ("[" or "<a")."""
+    text = paper.text
+    # Line-bound and length-bound: never a scan back over a huge line.
+    start = _line_start(text, at)
+    stop = text.find("\n", end, end + 500)
+    line = text[start : stop if stop >= 0 else min(len(text), end + 500)]
+    lineno = paper.lines_at(at) - 1
     if link_at < start:
         start = text.rfind("\n", 0, link_at) + 1  # the link begins on the line above
-    return _Link(line, lineno, label, _lead(text, start, link_at), start)
+    return _Link(line, lineno, label, _lead(text, start, link_at), start, _heading_at(paper, at))
 
 
 def _lead(text: str, start: int, link_at: int) -> str:
     """The words just before a link. A sentence wrapped just before the link ("described in
-    the paper\n[FaceNet](…)") leads to it from the line above; a blank line does not."""
+    the paper\n[FaceNet](…)") leads to it from the line above; a blank line does not, unless
+    the paragraph above ends on a colon ("please refer to our paper:" / blank / the link)."""
     lead_from = start
-    if not text[start:link_at].strip(" \t[(*_\"'") and start > 0:
-        prev = max(text.rfind("\n", max(0, start - 500), start - 1) + 1, start - 500)
-        if text[prev : start - 1].strip():
+    if not text[start:link_at].strip(_LEAD_JUNK) and start > 0:
+        prev = _line_start(text, start - 1)
+        above = text[prev : start - 1]
+        if not above.strip(_LEAD_JUNK) and prev > 0:
+            prev2 = _line_start(text, prev - 1)
+            if text[prev2 : prev - 1].rstrip(_LEAD_JUNK).endswith(":"):
+                prev, above = prev2, text[prev2 : prev - 1]
+        if above.strip(_LEAD_JUNK):
             lead_from = prev
     return text[max(lead_from, link_at - 100) : max(lead_from, link_at)]
+
+
+# Blanks and Markdown around a link: spaces, zero-width and no-break spaces, quotes, emphasis.
+_LEAD_JUNK = " \t\r[(*_\"'>\u200b\u00a0\ufeff"
 
 
 def _link_score(paper: _Paper, link: _Link) -> tuple[int, bool]:
@@ -296,7 +400,17 @@ def _link_score(paper: _Paper, link: _Link) -> tuple[int, bool]:
         score += 1
     if label and not _OWN_LABEL.match(label) and score < 2:
         score -= 2  # [Transformer](arxiv...): a paper the README mentions
+    if _NEWS.search(link.heading):
+        # "[Model Release] … released implementation of X [Paper](…)": a news list announces
+        # papers the code base also covers; it names the own paper only when nothing else does.
+        score = min(score, 1)
     return score, other_title
+
+
+_NEWS = rx.compile(
+    r"(?i)^\W*(?:what'?s\s+new|(?:latest\s+|recent\s+)?news|(?:latest\s+|recent\s+)?updates?|"
+    r"change\s*log|release\s+notes|announcements?)\b"
+)
 
 
 def _cue_score(paper: _Paper, link: _Link) -> int:
@@ -317,7 +431,46 @@ def _cue_score(paper: _Paper, link: _Link) -> int:
             score += 1  # [[Paper]](…) in the header, not a "[paper](…)" deep in the text
         if label and rx.search(r"(?i)\bour\s*\W?$", lead):
             score += 2  # "in our [paper](…)"
+    elif _OUR_PAPER.search(lead) and "](" not in lead:
+        score += 3  # "please refer to our paper:" then [Its Title](…)
     return score
+
+
+_OUR_PAPER = rx.compile(
+    r"(?i)\bour\s+(?:[\w-]+\s+){0,2}(?:paper|preprint|report|publication|article)\W*$"
+)
+# Words by which the authors claim a paper: "our paper", "we propose", "official".
+_CLAIM = rx.compile(r"(?i)\b(?:our|we|official(?:ly)?)\b")
+
+
+def _claimed(link: _Link) -> bool:
+    """Whether the authors call the linked paper theirs: a [Paper] label, or "our"/"we"/
+    "official" before it or on its line."""
+    return bool(
+        (link.label and _OWN_LABEL.match(link.label))
+        or _CLAIM.search(link.lead[-80:])
+        or _CLAIM.search(link.line)
+    )
+
+
+# A BibTeX entry that cites the code, not a paper: @software/@manual, or one published at
+# a code host's address (`howpublished = {\url{https://github.com/…}}`, `journal = {GitHub
+# repository}`) with no proceedings (a paper's entry may carry its code's URL too).
+_SOFTWARE_KIND = rx.compile(r"(?i)^\s*@(?:software|manual)\b")
+_CODE_HOST_FIELD = rx.compile(
+    r"(?i)\b(?:howpublished|url|journal|note|publisher)\s*=\s*[{\"][^\n]{0,200}"
+    r"(?:github\.com|gitlab\.com|github\s+repository)"
+)
+
+
+def _cites_software(bib: str) -> bool:
+    if _SOFTWARE_KIND.search(bib):
+        return True
+    if not _CODE_HOST_FIELD.search(bib):
+        return False
+    journal = _bib_field(bib, "journal") or ""
+    on_code_host = bool(rx.search(r"(?i)github|gitlab|https?://", journal))
+    return not rx.search(r"(?i)\bbooktitle\s*=", bib) and (not journal or on_code_host)
 
 
 # "Code for reproducing X using low-rank adaptation ([LoRA](…))": the link names a method
@@ -371,6 +524,8 @@ def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
         citation["bibtex"] = entry
         _add_bib_fields(citation, entry)
     own = own_arxiv(text, citation.get("title") or _readme_title(text), entry)
+    if not own and entry and citation.get("title"):
+        own = _docs_arxiv(ctx, str(citation["title"]))
     mentioned = sorted({m.group(1) for m in _ARXIV.finditer(text)} - {own})
     if own:
         citation["arxiv"] = own
@@ -397,6 +552,34 @@ def check(ctx: Context) -> tuple[dict[str, Any] | None, list[Finding]]:
         )
         return None, findings
     return citation, findings
+
+
+MAX_DOC_PAGES = 30  # Markdown pages under docs/ searched for the own paper's arXiv id
+
+
+def _docs_arxiv(ctx: Context, title: str) -> str | None:
+    """The README's BibTeX has no arXiv id and no link of the README stands for it: a BibTeX
+    entry of the same title in the documentation pages (docs/MUSICGEN.md) that has one."""
+    want = _title_key(title)
+    pages = [
+        f
+        for f in ctx.snap.files
+        if f.suffix in (".md", ".rst")
+        and len(f.parts) <= 3
+        and f.parts[0].lower() in ("docs", "doc")
+        and not f.vendored
+        and f.size <= 200_000
+    ][:MAX_DOC_PAGES]
+    for f in pages:
+        for entry in bibtex_blocks(ctx.snap.read_text(f.path) or "", limit=20):
+            found = _bib_arxiv(entry)
+            if found and _title_key(_bib_field(entry, "title") or "") == want:
+                return found
+    return None
+
+
+def _title_key(title: str) -> str:
+    return " ".join(rx.findall(r"[a-z0-9]+", title.lower()))
 
 
 def _cff_citation(ctx: Context, findings: list[Finding]) -> dict[str, Any]:

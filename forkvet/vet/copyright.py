@@ -12,7 +12,9 @@ from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet.context import Context
 
 _NOTICE_LINE = rx.compile(
-    r"^[#/*;\s\"'-]*(?:(?:Software|Code|Source code|Portions)\s+)?"
+    # "Modifications Copyright 2017 Abigail See": who adapted a derived work is a holder too.
+    r"^[#/*;\s\"'-]*(?:(?:Software|Code|Source code|Portions|Modifications|Modified|Changes|"
+    r"Additions)\s+)?"
     # "The MIT License (MIT) Copyright (c) 2020 Andrej Karpathy": title and notice on one line.
     r"(?:(?:The\s+)?[\w.-]+(?:\s+[\w.-]+){0,3}\s+Licen[cs]e(?:\s*\([\w.-]+\))?[\s:,-]*)?"
     r"((?:Copyright|\(c\)|©)[^\n]{3,150})$",
@@ -282,10 +284,16 @@ def _source_holders(snap: Snapshot) -> list[str]:
     for f in sources:
         head = "\n".join((snap.read_text(f.path) or "")[:2000].splitlines()[:30])
         notices: list[list[str]] = []
+        after = 0  # where the previous notice ended
         for m in _NOTICE_LINE.finditer(head):
             line = " ".join((m.group(1) + _continuation(head, m.end())).split())
             name = holder_name(line) if is_holder_notice(line) else None
-            if name:
+            copied = _COPIED_FROM.search(head[max(after, m.start() - 300) : m.start()])
+            after = m.end()
+            # "This code is based on tatsu-lab/stanford_alpaca. Below is the original
+            # copyright:" and "Copyright 2023 The HuggingFace Team" (a library's example
+            # script copied in): the owners of the code it was copied from.
+            if name and not copied and not _LIBRARY_TEAM.search(name):
                 notices.append(_split_names(name))
         # "Copyright 2022 The HuggingFace team" then "Copyright 2023 Jane Doe": the last
         # notice is the one who adapted the file here; the first is the original's.
@@ -298,6 +306,20 @@ def _source_holders(snap: Snapshot) -> list[str]:
     floor = 3 if len(sources) >= 10 else 1
     ranked = sorted(counts, key=lambda n: (-counts[n], n))
     return [n for n in ranked if counts[n] * 2 >= top and counts[n] >= floor][:3]
+
+
+# Words before a header's notice saying it is the notice of the code the file was copied from.
+_COPIED_FROM = rx.compile(
+    r"(?i)\b(?:based\s+on|adapted\s+from|copied\s+from|modified\s+from|borrowed\s+from|"
+    r"taken\s+from|derived\s+from|ported\s+from|original\s+(?:copyright|license|notice))\b"
+)
+# The teams of libraries whose example scripts are copied into research code with their
+# headers ("The HuggingFace Team", "The BigCode & HuggingFace Inc. teams"); the libraries'
+# own repositories name them in the license file, which is read before any header.
+_LIBRARY_TEAM = rx.compile(
+    r"(?i)\b(?:hugging\s*face|tensorflow|keras|pytorch(?:\s+lightning)?|lightning(?:\s+ai)?|"
+    r"fairseq|jax|flax|openmmlab|mmcv)(?:\s+inc\.?)?\s+(?:teams?|authors)\b"
+)
 
 
 def _in_library_copy(f: FileEntry) -> bool:

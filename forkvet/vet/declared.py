@@ -346,10 +346,9 @@ def collect(ctx: Context) -> DeclaredSet:
     for meta in ctx.packages:
         _package_metadata(ctx, meta, out)
     if ctx.snap.readme:
-        before = len(out.items)
+        # The README's `pip install x` lines name packages (kept in the declared list), but a
+        # README is no dependency file: `files` lists only files a tool can install from.
         install_commands(ctx.readme, ctx.snap.readme.path, out)
-        if len(out.items) > before:
-            out.files.append(ctx.snap.readme.path)
     for path, lines in ctx.py.notebook_shell.items():
         install_commands("\n".join(lines), path, out)
     if late:

@@ -240,13 +240,15 @@ def _unused(deps: Dependencies, declared: DeclaredSet) -> list[str]:
 
 def _missing_findings(deps: Dependencies, declared: DeclaredSet) -> list[Finding]:
     if not declared.files and deps.imported:
+        named = " (install commands in the README or notebooks name some)" if declared.items else ""
         return [
             Finding(
                 CHECK,
                 "warning",
                 "No dependency file",
-                f"The code imports {len(deps.imported)} third-party package(s) but declares "
-                f"none: run `forkvet env` to generate a pinned requirements.txt.",
+                f"The code imports {len(deps.imported)} third-party package(s) but no "
+                f"requirements, setup or environment file declares them{named}: run "
+                f"`forkvet env` to generate a pinned requirements.txt.",
             )
         ]
     if not deps.missing:

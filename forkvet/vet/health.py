@@ -130,8 +130,10 @@ def _checklist(
     return [
         ChecklistItem(
             "dependencies",
-            bool(deps.files),
-            ", ".join(deps.files[:3]) or "no requirements/environment file",
+            bool(deps.files or deps.declared),
+            ", ".join(deps.files[:3])
+            or ("install commands in the README" if deps.declared else "")
+            or "no requirements/environment file",
         ),
         ChecklistItem(
             "training code", bool(ep.train), ep.train[0].path if ep.train else "no training script"

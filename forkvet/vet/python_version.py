@@ -182,7 +182,7 @@ class _Py3Scanner:
     def _import_from(self, node: ast.ImportFrom) -> None:
         if node.module == "__future__":
             self.future_print |= any(a.name == "print_function" for a in node.names)
-            self.sig.compat.append(f"{self.f.path}:{node.lineno}: from __future__ import")
+            self.sig.compat.append(f"{self.f.path}:{node.lineno}{_FUTURE_SIGN}")
         for a in node.names:
             removed = REMOVED_APIS.get(f"{node.module}.{a.name}")
             if removed:
@@ -512,11 +512,24 @@ def _majors(sig: _Signals, files: list[PyFile]) -> tuple[list[int], list[Finding
         return [2], []
     if py3_weight:
         return [3], []
+    if _future_habit(sig) and declared_majors["3"] and not declared_majors["2"]:
+        # `from __future__ import print_function` alone, in code whose authors state Python 3
+        # only ("Python >= 3.6"): a habit, not a promise to run on Python 2 (no six, no
+        # version checks, no universal wheel).
+        return [3], []
     if sig.compat or (declared_majors["2"] and declared_majors["3"]):
         return [2, 3], []
     if declared_majors["2"] and not declared_majors["3"]:
         return [2], []
     return [3], []
+
+
+def _future_habit(sig: _Signals) -> bool:
+    """Whether the only 2/3 signs are `from __future__` imports."""
+    return bool(sig.compat) and all(c.endswith(_FUTURE_SIGN) for c in sig.compat)
+
+
+_FUTURE_SIGN = ": from __future__ import"
 
 
 def _major_evidence(sig: _Signals, majors: list[int]) -> list[str]:

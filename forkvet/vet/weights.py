@@ -179,6 +179,8 @@ _ZOO_DOC = rx.compile(
     r"(?i)model[_-]?zoo|(?:^|/)(?:pretrained|models?|weights|checkpoints)/readme|"
     r"(?:^|/)(?:models|pretrained|weights|checkpoints)\.(?:md|rst)$"
 )
+# A text file named for the links it holds: model_download_link.txt, weights_urls.txt.
+_LINK_LIST = rx.compile(r"(?i)(?:^|[_-])(?:download[_-]?)?(?:links?|urls?)\.txt$")
 _AMBIGUOUS_EXT = (".tar", ".mat", ".bin", ".model", ".pkl", ".pickle", ".npz", ".json")
 _DOWNLOADER = rx.compile(r"(?i)^(?:download|fetch|get)[-_]?\w*\.(?:sh|py)$")
 _WEIGHT_FILE = rx.compile(
@@ -364,6 +366,7 @@ def _doc_links(
     headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
     heading_at = [pos for pos, _ in headings]
     lines = line_of(text)
+    ref_uses: dict[str, list[tuple[str, str, str, int]]] = {}  # reference name -> its uses
     for m in _URL.finditer(text):
         url = m.group(0).rstrip(".,;:")
         if not _readable(url):
@@ -383,15 +386,49 @@ def _doc_links(
         link_at = m.start() - len(label) - 3 if label else m.start()
         near = text[max(start, link_at - 40) : max(start, link_at)]
         near = near.rsplit(")", 1)[-1]  # not the previous link's words
-        kind = classify_url(
-            url,
-            line.replace(label, " "),
-            heading or ("models" if zoo_page else ""),
-            label,
-            near,
-        )
+        ref = _REF_DEF.match(text[start : m.start()])
+        default = heading or ("models" if zoo_page else "")
+        kind = classify_url(url, line.replace(label, " "), default, label, near)
+        # `[Tacotron 2]: https://drive…` defines a link that "Download our published
+        # [Tacotron 2] model" uses: the words are where it is used.
+        if ref and ref.group(1) not in ref_uses and len(ref_uses) < 200:
+            ref_uses[ref.group(1)] = _ref_uses(text, ref.group(1))
+        for use_line, use_label, use_near, at in ref_uses.get(ref.group(1), []) if ref else []:
+            before = bisect.bisect_left(heading_at, at)
+            use_heading = headings[before - 1][1] if before else default
+            kind = classify_url(url, use_line, use_heading, use_label, use_near) or kind
+            if kind:
+                break
         add(kind, Weight(url, None, _host(url), f"{doc_path}:{lines(m.start())}"))
     _named_checkpoints(doc_path, text, add)
+
+
+# A Markdown reference definition `[name]: <address>` (the address is matched on its own).
+_REF_DEF = rx.compile(r"^[ \t]{0,3}\[([^\]\n]{1,100})\]:[ \t]*<?$")
+
+
+def _ref_uses(text: str, ref: str) -> list[tuple[str, str, str, int]]:
+    """The places a reference definition is used (`[label][ref]`, `[ref][]`, `[ref]`), at
+    most 5: (the line without the link, the link's label, the words just before it, where)."""
+    needle = f"[{ref}]"
+    out: list[tuple[str, str, str, int]] = []
+    at = text.find(needle)
+    for _ in range(50):  # a page repeating one reference thousands of times: 50 looks
+        if at < 0 or len(out) >= 5:
+            break
+        end = at + len(needle)
+        if text[end : end + 1] not in (":", "("):
+            label, link_at = ref, at
+            if at > 0 and text[at - 1] == "]":  # [label][ref]
+                link_at = max(0, text.rfind("[", max(0, at - 300), at - 1))
+                label = text[link_at + 1 : at - 1]
+            start = text.rfind("\n", 0, link_at) + 1
+            stop = text.find("\n", end)
+            line = text[start : stop if stop >= 0 else len(text)]
+            near = text[max(start, link_at - 40) : link_at].rsplit(")", 1)[-1]
+            out.append((line.replace(text[link_at:end], " "), label, near, at))
+        at = text.find(needle, end)
+    return out
 
 
 def _code_links(path: str, text: str, add: Add) -> None:
@@ -403,12 +440,48 @@ def _code_links(path: str, text: str, add: Add) -> None:
         name = _parse(url).path.lower().rsplit("/", 1)[-1]
         if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
             add("weight", Weight(url, None, _host(url) or "code", f"{path}:{flines(m.start())}"))
+    _helper_roots(path, text, add)
     for m in _CODE_LOADERS.finditer(text):
         at = flines(m.start())
         url = m.group(1)
         kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
         add(kind, Weight(url, None, _host(url) or "code", f"{path}:{at}"))
     _named_checkpoints(path, text, add)
+
+
+# A pretrained-model download helper (demucs/pretrained.py, hubconf.py, model_zoo.py) and
+# address constants named for checkpoints (MODEL_URL, CHECKPOINT_ROOT).
+_HELPER_MODULE = rx.compile(r"(?i)^(?:pretrained\w*|hubconf|model_?zoo|download\w*)\.py$")
+_CHECKPOINT_CONST = rx.compile(
+    r"(?i)(?:model|weight|checkpoint|ckpt|pretrained)s?_?(?:\w+_)?(?:urls?|root|base|prefix)$"
+)
+
+
+def _helper_roots(path: str, text: str, add: Add) -> None:
+    """The address a download helper builds checkpoint links from (`ROOT_URL =
+    "https://host/demucs/"` joined to names read at run time): a checkpoint source, unless
+    it is a page or data."""
+    if "http" not in text:
+        return  # memchr-speed test first: most modules hold no address
+    module = path.rsplit("/", 1)[-1]
+    if _DATA_WORDS.search(module.replace("-", "_")):
+        return  # download_dataset.py: its addresses are data
+    helper = _HELPER_MODULE.search(module) is not None
+    flines = line_of(text)
+    for m in _PY_URL_CONST.finditer(text):
+        if not (helper or _CHECKPOINT_CONST.search(m.group(1))):
+            continue
+        url = m.group(2)
+        parsed = _parse(url)
+        netloc = parsed.netloc.lower().split(":")[0]
+        if (
+            not netloc
+            or _on(netloc, _DOC_HOSTS)
+            or _DATA_WORDS.search(f"{m.group(1)} {parsed.path}".replace("-", "_"))
+            or not (_on(netloc, _DOWNLOAD_HOSTS) or _MODEL_WORDS.search(parsed.path))
+        ):
+            continue
+        add("weight", Weight(url, None, _host(url) or "code", f"{path}:{flines(m.start())}"))
 
 
 # A shell variable holding an address (`URL=http://host/models`) and its uses
@@ -567,6 +640,19 @@ def _docs(ctx: Context) -> list[tuple[str, str]]:
             and len(docs) < 6
         ):
             docs.append((fe.path, ctx.snap.read_text(fe.path) or ""))
+    # Text files that hold a model's download links (a Caffe zoo's per-model
+    # model_download_link.txt), read like a model-zoo page.
+    lists = [
+        fe
+        for fe in ctx.snap.files
+        if fe.suffix == ".txt"
+        and _LINK_LIST.search(fe.name)
+        and _MODEL_WORDS.search(fe.name)
+        and not _DATA_WORDS.search(fe.name)
+        and not fe.vendored
+        and fe.size <= 64 * 1024
+    ]
+    docs += [(fe.path, ctx.snap.read_text(fe.path) or "") for fe in lists[:10]]
     # Documentation pages the README links (docs/koala.md: "the weights can be downloaded
     # from …"), read like the README itself.
     for fe in ctx.snap.files:
