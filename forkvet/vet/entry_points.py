@@ -4,6 +4,7 @@ click, absl flags, read from the AST), and the commands the README documents."""
 from __future__ import annotations
 
 import ast
+import bisect
 import shlex
 import tomllib
 from collections.abc import Iterator
@@ -76,7 +77,8 @@ _COMMAND = rx.compile(
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
-    rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*)(?:[ \t][^\n]*)?)$",
+    rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*|(?:[\w.]*/)?caffe[ \t]+(?:train|test)\b)"
+    rf"(?:[ \t][^\n]*)?)$",
     rx.M,
 )
 # Inline code may wrap onto the next line ("run `python3 -m pkg.train\n--helpfull`").
@@ -439,7 +441,9 @@ def command_targets(cmd: str) -> list[tuple[str, str]]:
 _LOADS_TRAINED = rx.compile(
     r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir))?|"
     r"pretrained(?:[_-]?(?:model|weights))?|load[_-]?(?:model|path|from))[= ]+['\"]?"
-    r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb))"
+    r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb)|"
+    # A placeholder for one: --ckpt [CHECKPOINT], --model <model_path>.
+    r"\[[\w. -]*\]|<[\w. -]*>)"
 )
 
 
@@ -498,6 +502,14 @@ def _prepares(context: str) -> bool:
     )
 
 
+def _section_prepares(section: str) -> bool:
+    """A heading over the command says it prepares data ("### Dataset Preparation")."""
+    return any(
+        _PREPARE_HEADING.search("# " + title) or _PREPARE_CONTEXT.search(title)
+        for title in section.splitlines()
+    )
+
+
 _PRECONDITION = rx.compile(r"(?i)\b(?:after|once|when|if|having|before)\b")
 _PREPARE_HEADING = rx.compile(
     r"(?i)^#+\s*(?:\W*\s*)?(?:data(?:set)?s?\s+(?:prep\w*|pre-?process\w*)|prepar\w*|"
@@ -505,7 +517,7 @@ _PREPARE_HEADING = rx.compile(
 )
 
 
-def _command_kind(cmd: str, script: str | None, context: str) -> str:
+def _command_kind(cmd: str, script: str | None, context: str, section: str = "") -> str:
     """install, test (unit tests), train, prepare, other: what a README command does."""
     low = cmd.lower()
     if _INSTALL.search(low):
@@ -513,7 +525,7 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
     if rx.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
         return "test"
     if script:
-        return _script_command_kind(low, script, context)
+        return _script_command_kind(low, script, context, section)
     return (
         "train"
         if _TRAIN.search(_PRETRAINED.sub("", low))
@@ -535,7 +547,7 @@ def _prepare_command(low: str, script: str, stem: str, kind: str | None, context
     return not _is_generic(stem) and _dir_kind(script) is None and _prepares(context)
 
 
-def _script_command_kind(low: str, script: str, context: str) -> str:
+def _script_command_kind(low: str, script: str, context: str, section: str = "") -> str:
     stem = _stem(
         script.replace(".", "/")
         if "/" not in script and not script.endswith(_SCRIPT_EXT)
@@ -543,6 +555,9 @@ def _script_command_kind(low: str, script: str, context: str) -> str:
     )
     kind = kind_of(stem)
     if _prepare_command(low, script, stem, kind, context):
+        return "prepare"
+    if kind in (None, "demo") and not _is_generic(stem) and _section_prepares(section):
+        # generate_meta_info.py under "### Dataset Preparation": it makes data, not samples.
         return "prepare"
     if kind is None and _TOOL.search(stem):
         return "other"
@@ -595,21 +610,27 @@ def fences(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _blocks(text: str) -> list[tuple[str, str]]:
-    """(code, the prose just before it) for fenced, indented and inline code."""
-    out: list[tuple[str, str]] = []
+def _blocks(text: str) -> list[tuple[str, str, str]]:
+    """(code, the prose just before it, the headings of the section it sits in) for fenced,
+    indented and inline code."""
+    out: list[tuple[str, str, int]] = []
     spans = fences(text)
     pieces: list[str] = []
     last = 0
+    at = 0  # where the prose (the text without fenced code) has got to
     for start, end, content in spans:
-        out.append((content, text[max(0, start - 300) : start]))
+        at += start - last
+        out.append((content, text[max(0, start - 300) : start], at))
         pieces.append(text[last:start])
         last = end
     pieces.append(text[last:])
     prose = "".join(pieces)
     # Indented code blocks of reStructuredText and old Markdown.
     for m in rx.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, rx.M):
-        out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()]))
+        out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()], m.start()))
+    # Old READMEs quote their commands: "> python generate.py --ckpt PATH".
+    for m in _QUOTED_COMMAND.finditer(prose):
+        out.append((m.group(1), prose[max(0, m.start() - 300) : m.start()], m.start()))
     for m_start, m_end, inline in _inline_code(prose):
         # Bounded: one enormous line of inline code must not make this quadratic.
         line_start = prose.rfind("\n", max(0, m_start - 300), m_start) + 1
@@ -621,21 +642,65 @@ def _blocks(text: str) -> list[tuple[str, str]]:
         code = " ".join(inline.split())
         if _BARE_SCRIPT.fullmatch(code):
             code = f"./{code.removeprefix('./')}"
-        out.append((code, context))
-    return out
+        out.append((code, context, m_start))
+    sections = _Sections(prose)
+    return [(code, context, sections.at(pos)) for code, context, pos in out]
+
+
+_QUOTED_COMMAND = rx.compile(r"^>[ \t]*((?:python[\d.]*|bash|sh|th|\./)[^\n]{1,400})$", rx.M)
+
+
+# A Markdown heading outside fenced code (`# comment` lines in a bash block are not).
+_HEADING = rx.compile(r"^(#{1,6})[ \t]+([^\n]{1,200})$", rx.M)
+
+
+class _Sections:
+    """The headings that enclose each place of a page ("## Dataset Preparation" over
+    "#### Step 1: Generate multi-scale images"), one a level, below the page's title."""
+
+    def __init__(self, prose: str) -> None:
+        self.heads = [(m.start(), len(m.group(1)), m.group(2)) for m in _HEADING.finditer(prose)]
+        self.heads = self.heads[:2000]
+
+    def at(self, pos: int) -> str:
+        i = bisect.bisect_right(self.heads, (pos, 99, ""))
+        chain: dict[int, str] = {}
+        # Walk back from the nearest heading: each shallower level once.
+        for _start, level, title in reversed(self.heads[max(0, i - 200) : i]):
+            if level not in chain and all(level < k for k in chain):
+                chain[level] = title
+            if level == 1:
+                break
+        return "\n".join(chain[k] for k in sorted(chain) if k > 1)
 
 
 _BARE_SCRIPT = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
 
 
+# `CONFIG=configs/x.yml` on a line of its own, then `python train.py --config=$CONFIG`.
+_ASSIGN = rx.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s$`'\"]+)[ \t]*$", rx.M)
+
+
+def _substitute(cmd: str, assigned: list[tuple[int, str, str]], at: int) -> str:
+    """The command with the block's earlier shell variables written out."""
+    if "$" not in cmd:
+        return cmd
+    for start, name, value in assigned:
+        if start < at:
+            cmd = cmd.replace("${" + name + "}", value)
+            cmd = rx.sub(r"\$" + name + r"(\W|$)", value.replace("\\", "\\\\") + r"\1", cmd)
+    return cmd
+
+
 def readme_commands(text: str, source: str) -> list[Command]:
     out: list[Command] = []
     seen: set[str] = set()
-    for block, context in _blocks(text):
+    for block, context, section in _blocks(text):
         # Join shell continuation lines before matching.
         block = rx.sub(r"\\\n\s*", " ", block)
+        assigned = [(a.start(), a.group(1), a.group(2)) for a in _ASSIGN.finditer(block)][:50]
         for m in _COMMAND.finditer(block):
-            cmd = " ".join(m.group(1).split())
+            cmd = _substitute(" ".join(m.group(1).split()), assigned, m.start())
             if cmd in seen or len(cmd) > 400:
                 continue
             seen.add(cmd)
@@ -645,7 +710,7 @@ def readme_commands(text: str, source: str) -> list[Command]:
             said = paragraphs[-1] if paragraphs else ""
             heading = [p for p in paragraphs[:-1] if p.lstrip().startswith("#")][-1:]
             said = "\n".join([*heading, said])
-            kind = _command_kind(cmd, command_script(cmd), said)
+            kind = _command_kind(cmd, command_script(cmd), said, section)
             out.append(Command(cmd, source, kind))
             if len(out) >= MAX_COMMANDS:
                 return out
@@ -675,6 +740,7 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
     """Each README command's script (or launched config, or unit-test folder) is an entry of
     the command's kind; the README wins over what the file's name said."""
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
+    configs = _Configs(ctx)
     for c in ep.commands:
         if _add_launched_config(ctx, c, lists):
             continue
@@ -685,6 +751,134 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
         entry = _command_entry(ctx, c, by_path)
         if entry is not None:
             _place(lists, lists[c.kind], entry)
+        if c.kind == "train":
+            configs.add_from(c, lists)
+    configs.add_siblings(lists)
+
+
+# Options that hand a script its experiment: --config x.json, -opt options/x.yml,
+# --hparams_path=x.json, --config_path x.yml, caffe's -solver x.solver.
+_CONFIG_OPTION = rx.compile(
+    r"(?i)^--?(?:c|cfg|conf|config|config[-_]?(?:file|path|name)|opt|options?|"
+    r"hparams(?:[-_]?(?:path|file))?|solver|gin[-_]?(?:file|config)s?|exp[-_]?config)$"
+)
+_CONFIG_EXT = (".yaml", ".yml", ".json", ".gin", ".solver", ".prototxt", ".py", ".toml", ".cfg")
+# Keys that set how a model trains (a learning rate, a batch size, steps or epochs, an
+# optimizer): what makes a config an experiment to train, not a model's architecture
+# (yolov5n.yaml) or a dataset's description (coco.yaml).
+_TRAIN_KEYS = rx.compile(
+    r"(?i)(?:^|[\s{,\"'.])(?:lr|base_lr|learning_rate|lr_policy|batch_?size\w*|"
+    r"(?:num_|max_|n_|total_)?epochs?|max_iters?|iterations?|total_iters?|(?:num_)?train_steps|"
+    r"max_steps|optim(?:izer)?\w*|weight_decay)[\"']?[ \t]*[:=]"
+)
+MAX_CONFIGS = 40
+
+
+def command_configs(cmd: str) -> list[str]:
+    """The config files a command hands to its script (`--config x.json`, `-opt=x.yml`)."""
+    words = _split_words(cmd)
+    out: list[str] = []
+    for j, w in enumerate(words):
+        if not w.startswith("-"):
+            continue
+        opt, eq, value = w.partition("=")
+        if not eq:
+            value = words[j + 1] if j + 1 < len(words) else ""
+        if _CONFIG_OPTION.match(opt) and value.lower().endswith(_CONFIG_EXT):
+            out.append(value.removeprefix("./"))
+    return out
+
+
+def _names_folder(text: str, folder: str) -> bool:
+    """The text names the folder as a path (`configs/`, [hparams](nmt/standard_hparams/)),
+    not as a word of prose or as the start of a file's path."""
+    f = rx.escape(folder)
+    return bool(
+        rx.search(rf"[`(\[](?:\./)?{f}/?[`)\]]|(?:^|[^\w/.-])(?:\./)?{f}/(?:[)\]`'\",\s]|$)", text)
+    )
+
+
+class _Configs:
+    """Config files that training commands run: each named one that sets how to train, and,
+    when the README names two or more of a folder's configs or names the folder itself, the
+    folder's other configs of the same kind (a set of experiments shown by one or two)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.added: dict[str, str] = {}  # config path -> the list it went to
+        self._by_name: dict[str, list[str]] | None = None
+
+    def add_from(self, c: Command, lists: dict[str, list[ScriptEntry]]) -> None:
+        script = command_script(c.command)
+        for value in command_configs(c.command)[:10]:
+            for path in self._resolve(value, script):
+                self._add(path, c.command, lists)
+
+    def _resolve(self, value: str, script: str | None) -> list[str]:
+        """The repository files a config argument names: its path, beside the script, or
+        every file of that name when it has no folder (`caffe train --solver train.solver`,
+        run inside each model's folder)."""
+        snap = self.ctx.snap
+        if snap.get(value) is not None:
+            return [value]
+        if script and "/" in script:
+            beside = script.removeprefix("./").rsplit("/", 1)[0] + "/" + value
+            if snap.get(beside) is not None:
+                return [beside]
+        if "/" in value:
+            return []
+        if self._by_name is None:
+            self._by_name = {}
+            for fe in snap.files:
+                if fe.suffix in _CONFIG_EXT and not fe.vendored:
+                    self._by_name.setdefault(fe.name, []).append(fe.path)
+        found = self._by_name.get(value, [])
+        return found if len(found) <= 8 else []
+
+    def _sets_training(self, path: str) -> bool:
+        fe = self.ctx.snap.get(path)
+        if fe is None or fe.vendored or fe.size > 256 * 1024:
+            return False
+        return bool(_TRAIN_KEYS.search(self.ctx.snap.read_text(path) or ""))
+
+    def _add(self, path: str, command: str | None, lists: dict[str, list[ScriptEntry]]) -> None:
+        if path in self.added or len(self.added) >= MAX_CONFIGS or not self._sets_training(path):
+            return
+        # caffe train --solver test.solver: a config named for testing evaluates.
+        named = kind_of(_stem(path))
+        bucket = "test" if named not in (None, "train", "prepare") else "train"
+        self.added[path] = bucket
+        if not any(e.path == path for e in lists[bucket]):
+            lists[bucket].append(ScriptEntry(path, "config", command=command))
+
+    def add_siblings(self, lists: dict[str, list[ScriptEntry]]) -> None:
+        folders = {p.rsplit("/", 1)[0] if "/" in p else "" for p in self.added}
+        if not folders:
+            return
+        text = "\n".join(
+            [self.ctx.readme[:200_000]]
+            + [self.ctx.snap.read_text(p) or "" for p in doc_pages(self.ctx)]
+        )
+        for folder in sorted(folders)[:10]:
+            prefix = folder + "/" if folder else ""
+            suffixes = {
+                p.rsplit(".", 1)[-1]
+                for p in self.added
+                if p.startswith(prefix) and p.count("/") == prefix.count("/")
+            }
+            sibs = [
+                fe.path
+                for fe in self.ctx.snap.files
+                if fe.path.startswith(prefix)
+                and fe.path.count("/") == prefix.count("/")
+                and fe.suffix.lstrip(".") in suffixes
+            ]
+            if len(sibs) > MAX_CONFIGS:
+                continue
+            named = sum(1 for p in sibs if p.rsplit("/", 1)[-1] in text)
+            if named >= 2 or (folder and _names_folder(text, folder)):
+                for p in sibs:
+                    self._add(p, None, lists)
 
 
 def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptEntry]]) -> bool:
@@ -857,7 +1051,7 @@ def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
     names = "|".join(rx.escape(n) for n in sorted(tools, key=len, reverse=True))
     pattern = rx.compile(rf"^[ \t]*(?:\$[ \t]*)?(?:\./)?(?:bin/)?({names})(?:[ \t]+[^\n]*)?$", rx.M)
-    for block, context in _blocks(ctx.readme)[:500]:
+    for block, context, _section in _blocks(ctx.readme)[:500]:
         for m in pattern.finditer(block):
             path = tools[m.group(1)]
             cmd = " ".join(m.group(0).split())
@@ -969,6 +1163,7 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> None:
         for f in ctx.snap.files
         if f.name == "__init__.py" and "/" in f.path
     }
+    importers = _imported_names(ctx)
     for f in ctx.py.files:
         fentry = ctx.snap.get(f.path)
         if (
@@ -984,7 +1179,27 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> None:
         elif _HELPER_DIR.search(f.path):
             continue  # utils/flask_rest_api/example_request.py: a helper, unless documented
         else:
-            _script_entry(ep, f, imported, packages)
+            _script_entry(ep, f, imported, packages, importers)
+
+
+# `import model_utils`, `from splitcross import X`, `from . import model`, `from .model import X`.
+_IMPORT_NAME = rx.compile(
+    r"^[ \t]*(?:from[ \t]+\.*(?:[\w.]*\.)?(\w+)[ \t]+import\b|from[ \t]+\.+[ \t]+import[ \t]+(\w+)|"
+    r"import[ \t]+(?:[\w.]*\.)?(\w+))",
+    rx.M,
+)
+
+
+def _imported_names(ctx: Context) -> set[str]:
+    """The last name of every module the repository's Python files import, relative imports
+    included (the parse records only absolute ones)."""
+    names: set[str] = set()
+    for f in ctx.py.files:
+        if f.is_notebook:
+            continue
+        for m in _IMPORT_NAME.finditer(f.text[:20_000]):  # imports sit at the top
+            names.add(m.group(1) or m.group(2) or m.group(3))
+    return names
 
 
 def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
@@ -997,7 +1212,9 @@ def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
         _bucket(ep, nkind).append(ScriptEntry(f.path, nkind))
 
 
-def _script_entry(ep: EntryPoints, f: PyFile, imported: set[str], packages: set[str]) -> None:
+def _script_entry(
+    ep: EntryPoints, f: PyFile, imported: set[str], packages: set[str], importers: set[str]
+) -> None:
     stem = _stem(f.path)
     kind = kind_of(stem)
     if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
@@ -1014,6 +1231,8 @@ def _script_entry(ep: EntryPoints, f: PyFile, imported: set[str], packages: set[
         kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
         if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
             kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
+        if kind == "train" and stem in importers:
+            return  # model_utils.py, splitcross.py: training code the entry scripts import
     if kind is None or not runs or _is_library_module(f.path, imported, packages):
         return
     if kind == "prepare" and _NOT_ENTRY.match(stem):
@@ -1125,7 +1344,7 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
 def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
     """What the README (and the doc pages it links) tells you to run."""
     ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path if ctx.snap.readme else "")
-    ep.commands += _doc_page_commands(ctx)
+    ep.commands += _doc_page_commands(ctx, ep.commands)
     _add_readme_entries(ctx, ep, by_path)
     _readme_notebooks(ctx, ep)
     _tool_commands(ctx, ep)
@@ -1178,21 +1397,48 @@ def _readme_notebooks(ctx: Context, ep: EntryPoints) -> None:
             (ep.train if kind == "train" else ep.test).append(ScriptEntry(fe.path, kind))
 
 
-def _doc_page_commands(ctx: Context) -> list[Command]:
-    """Commands of the documentation pages the README links (docs/Evaluation.md,
-    docs/llama.md): the README's own commands come first and win."""
-    out: list[Command] = []
+# Pages that say how to run the code, wherever the README links them or not: TRAINING.md,
+# GETTING_STARTED.md, docs/get_started.md, EVAL.md, README_paper.md.
+_RUN_DOC = rx.compile(
+    r"(?i)^(?:(?:pre)?train(?:ing)?|fine[-_]?tun(?:e|ing)|get(?:ting)?[-_]?started|"
+    r"quick[-_]?start|eval(?:uation)?|inference|usage|howto[-_]\w+|readme[-_]\w+)\.(?:md|rst)$"
+)
+MAX_DOC_PAGES = 16
+MAX_DOC_COMMANDS = 2 * MAX_COMMANDS
+
+
+def doc_pages(ctx: Context) -> list[str]:
+    """The documentation pages whose commands count beside the README's (at most 16, each
+    under 200 kB, none vendored): pages under docs/ or doc/ the README links (docs/llama.md),
+    then pages at the top or in docs/ named for running the code (TRAINING.md, get_started.md)."""
+    linked: list[str] = []
+    named: list[str] = []
+    readme = ctx.snap.readme.path if ctx.snap.readme else ""
     for fe in ctx.snap.files:
-        if len(out) >= MAX_COMMANDS or fe.vendored or fe.size > 200_000:
+        if fe.vendored or fe.size > 200_000 or fe.path == readme or len(fe.parts) > 2:
             continue
-        if (
-            fe.suffix in (".md", ".rst")
-            and len(fe.parts) == 2
-            and fe.parts[0].lower() in ("docs", "doc")
-            and fe.path in ctx.readme
-        ):
-            out += readme_commands(ctx.snap.read_text(fe.path) or "", fe.path)
-    return out[:MAX_COMMANDS]
+        if fe.suffix not in (".md", ".rst"):
+            continue
+        in_docs = len(fe.parts) == 2 and fe.parts[0].lower() in ("docs", "doc")
+        if in_docs and fe.path in ctx.readme:
+            linked.append(fe.path)
+        elif (in_docs or len(fe.parts) == 1) and _RUN_DOC.match(fe.name):
+            named.append(fe.path)
+    return (linked + named)[:MAX_DOC_PAGES]
+
+
+def _doc_page_commands(ctx: Context, known: list[Command]) -> list[Command]:
+    """Commands of the documentation pages (doc_pages): the README's own come first and win."""
+    out: list[Command] = []
+    seen = {c.command for c in known}
+    for path in doc_pages(ctx):
+        if len(out) >= MAX_DOC_COMMANDS:
+            break
+        for c in readme_commands(ctx.snap.read_text(path) or "", path):
+            if c.command not in seen:  # README_CN.md repeats the README's commands
+                seen.add(c.command)
+                out.append(c)
+    return out[:MAX_DOC_COMMANDS]
 
 
 # The lines of a shell script that start a Python program: python itself or a launcher.
