@@ -28,6 +28,8 @@ _TEST = rx.compile(
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
     r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|decode|transcribe|"
     r"serve\b|server\b|chat\b|gradio|streamlit|webui|"
+    # What a trained model is applied to do: separate.py (sources), inpaint.py, upscale.py.
+    r"separate\b|denoise|upscale|inpaint|super[-_]?resol|"
     r"(?:^|_)(?:fid|kid|ppl|lpips|bleu|rouge|perplexity)(?:_|$)|"
     r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
     rx.I,
@@ -284,12 +286,15 @@ def _is_generic(stem: str) -> bool:
     return low in _GENERIC or low.startswith(("run_", "main_")) or low.endswith("_main")
 
 
+_LIBRARY_NAME = rx.compile(r"(?i)[-_](?:utils?|helpers?)$")
 # genLMDB.m, genJSON.py: camel-case "gen" scripts build data files.
 _GEN_CAMEL = rx.compile(r"^gen[A-Z]")
 
 
 def kind_of(stem: str) -> str | None:
     """What a script named `stem` is for: train, test, eval, demo, inference, prepare or None."""
+    if _LIBRARY_NAME.search(stem):
+        return None  # prepro_utils.py, train_helpers.py: functions other files import
     if _PREPARE.search(stem) or _GEN_CAMEL.search(stem):
         return "prepare"
     if "config" in stem.lower():
@@ -512,8 +517,13 @@ def _section_prepares(section: str) -> bool:
 
 _PRECONDITION = rx.compile(r"(?i)\b(?:after|once|when|if|having|before)\b")
 _PREPARE_HEADING = rx.compile(
-    r"(?i)^#+\s*(?:\W*\s*)?(?:data(?:set)?s?\s+(?:prep\w*|pre-?process\w*)|prepar\w*|"
+    r"(?i)^#+\s*(?:\W*\s*)?(?:data(?:set)?s?\s+(?:prep\w*|pre-?process\w*|clean\w*)|prepar\w*|"
     r"pre-?process\w*)"
+)
+
+
+_NEGATED_TRAIN = rx.compile(
+    r"(?i)\b(?:not|never|without|no\s+need\s+to|don't|do\s+not)\s+(?:\w+\s+){0,2}?train\w*"
 )
 
 
@@ -554,7 +564,9 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
         else script
     )
     kind = kind_of(stem)
-    if _prepare_command(low, script, stem, kind, context):
+    # `-m pkg.data.clean` runs pkg/data/clean.py: its folder says what it does too.
+    where = script if "/" in script or script.endswith(_SCRIPT_EXT) else script.replace(".", "/")
+    if _prepare_command(low, where, stem, kind, context):
         return "prepare"
     if kind in (None, "demo") and not _is_generic(stem) and _section_prepares(section):
         # generate_meta_info.py under "### Dataset Preparation": it makes data, not samples.
@@ -577,7 +589,9 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
         # `style_mixing.py --network=…/ffhq.pkl`: a command handed a trained checkpoint
         # runs the model (a demo), whatever the sentence before it says.
         return "test"
-    # An uninformative name: the sentence before the command says what it does.
+    # An uninformative name: the sentence before the command says what it does ("you
+    # wish to separate tracks, not train it" does not train).
+    context = _NEGATED_TRAIN.sub(" ", context)
     if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
         return "train"
     if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
@@ -751,9 +765,30 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
         entry = _command_entry(ctx, c, by_path)
         if entry is not None:
             _place(lists, lists[c.kind], entry)
+            runs = _main_module(ctx, entry.path)
+            if runs is not None:
+                _place(lists, lists[c.kind], ScriptEntry(runs, entry.kind, command=c.command))
         if c.kind == "train":
             configs.add_from(c, lists)
     configs.add_siblings(lists)
+
+
+_MAIN_IMPORT = rx.compile(r"^from[ \t]+(\.|[\w.]+\.)(\w+)[ \t]+import[ \t]+main\b", rx.M)
+
+
+def _main_module(ctx: Context, path: str) -> str | None:
+    """`python -m pkg` runs pkg/__main__.py; when that only calls the main() of a module
+    beside it (`from .separate import main`), that module is what runs too."""
+    if not path.endswith("/__main__.py"):
+        return None
+    fe = ctx.snap.get(path)
+    if fe is None or fe.size > 20_000:
+        return None
+    m = _MAIN_IMPORT.search(ctx.snap.read_text(path) or "")
+    if m is None:
+        return None
+    target = path.rsplit("/", 1)[0] + "/" + m.group(2) + ".py"
+    return target if ctx.snap.get(target) is not None else None
 
 
 # Options that hand a script its experiment: --config x.json, -opt options/x.yml,
@@ -902,8 +937,13 @@ def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) ->
     """An uninformative name (aae.py, style.py): what the script's code does."""
     script = command_script(c.command)
     found = _script_path(script, ctx) if script else None
-    if not found or kind_of(_stem(found)) is not None or _TOOL.match(_stem(found)):
+    # `python -m pkg`: what pkg/__main__.py hands over to (pkg/separate.py) says.
+    found = found and (_main_module(ctx, found) or found)
+    if not found or _TOOL.match(_stem(found)):
         return c.kind
+    named = kind_of(_stem(found))
+    if named is not None:
+        return "train" if named == "train" else "prepare" if named == "prepare" else "test"
     code = ctx.snap.read_text(found) or ""
     kind = _code_kind(code) or "other"
     pf = by_path.get(found)
@@ -1229,8 +1269,16 @@ def _script_entry(
         # A main.py that calls model.fit(...) and then predicts trains (Keras).
         loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
         kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
-        if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
-            kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
+        if (
+            kind is None
+            and _DATA_DIR.search(f.path)
+            and _MAIN_GUARD.search(f.text)
+            and f.path.rsplit("/", 1)[0] not in packages
+        ):
+            # datasets/lsun_bedroom.py: a script in a data folder makes data; the modules of
+            # a data package (pkg/data/x.py, run as `python -m pkg.data.x`) count when the
+            # README runs them.
+            kind = "prepare"
         if kind == "train" and stem in importers:
             return  # model_utils.py, splitcross.py: training code the entry scripts import
     if kind is None or not runs or _is_library_module(f.path, imported, packages):
@@ -1409,20 +1457,21 @@ MAX_DOC_COMMANDS = 2 * MAX_COMMANDS
 
 def doc_pages(ctx: Context) -> list[str]:
     """The documentation pages whose commands count beside the README's (at most 16, each
-    under 200 kB, none vendored): pages under docs/ or doc/ the README links (docs/llama.md),
+    under 200 kB, none vendored): pages under docs/ or doc/ the README links (docs/llama.md,
+    docs/commands/data_cleaning.md),
     then pages at the top or in docs/ named for running the code (TRAINING.md, get_started.md)."""
     linked: list[str] = []
     named: list[str] = []
     readme = ctx.snap.readme.path if ctx.snap.readme else ""
     for fe in ctx.snap.files:
-        if fe.vendored or fe.size > 200_000 or fe.path == readme or len(fe.parts) > 2:
+        if fe.vendored or fe.size > 200_000 or fe.path == readme or len(fe.parts) > 3:
             continue
         if fe.suffix not in (".md", ".rst"):
             continue
-        in_docs = len(fe.parts) == 2 and fe.parts[0].lower() in ("docs", "doc")
+        in_docs = len(fe.parts) > 1 and fe.parts[0].lower() in ("docs", "doc")
         if in_docs and fe.path in ctx.readme:
-            linked.append(fe.path)
-        elif (in_docs or len(fe.parts) == 1) and _RUN_DOC.match(fe.name):
+            linked.append(fe.path)  # docs/commands/data_cleaning.md too
+        elif (len(fe.parts) == 1 or (in_docs and len(fe.parts) == 2)) and _RUN_DOC.match(fe.name):
             named.append(fe.path)
     return (linked + named)[:MAX_DOC_PAGES]
 
