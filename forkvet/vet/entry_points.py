@@ -447,8 +447,9 @@ _LOADS_TRAINED = rx.compile(
     r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir))?|"
     r"pretrained(?:[_-]?(?:model|weights))?|load[_-]?(?:model|path|from))[= ]+['\"]?"
     r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb)|"
-    # A placeholder for one: --ckpt [CHECKPOINT], --model <model_path>.
-    r"\[[\w. -]*\]|<[\w. -]*>)"
+    # A placeholder for one (--ckpt [CHECKPOINT], --model <model_path>), a hub id or a path
+    # (--model-path lmsys/vicuna-7b, ../model/Yi-VL-34B).
+    r"\[[\w. -]*\]|<[\w. -]*>|(?:\.{0,2}/)?[\w.-]+/[\w./-]+)"
 )
 
 
@@ -731,10 +732,13 @@ def readme_commands(text: str, source: str) -> list[Command]:
     return out
 
 
-def _script_path(script: str, ctx: Context) -> str | None:
+def _script_path(script: str, ctx: Context, base: str = "") -> str | None:
     """The repository file a README command names (./x.py, pkg.mod via -m), if it exists;
-    a bare name run after `cd somewhere` is found when exactly one file has that name."""
+    in a folder's own README (base: its folder) beside it first; a bare name run after
+    `cd somewhere` is found when exactly one file has that name."""
     cand = script.lstrip("./") if script.startswith("./") else script
+    if base and cand.endswith(_SCRIPT_EXT) and ctx.snap.get(f"{base}/{cand}") is not None:
+        return f"{base}/{cand}"
     if ctx.snap.get(cand) is not None:
         return cand
     if cand.endswith(_SCRIPT_EXT) and not cand.startswith(("/", "~", "$")):
@@ -821,6 +825,11 @@ def command_configs(cmd: str) -> list[str]:
             value = words[j + 1] if j + 1 < len(words) else ""
         if _CONFIG_OPTION.match(opt) and value.lower().endswith(_CONFIG_EXT):
             out.append(value.removeprefix("./"))
+    # `torchrun train.py config.yaml`: a config right after the script.
+    for j, w in enumerate(words[:-1]):
+        if w.endswith((".py", ".lua")) and words[j + 1].lower().endswith(_CONFIG_EXT[:-2]):
+            out.append(words[j + 1].removeprefix("./"))
+            break
     return out
 
 
@@ -845,8 +854,11 @@ class _Configs:
 
     def add_from(self, c: Command, lists: dict[str, list[ScriptEntry]]) -> None:
         script = command_script(c.command)
+        base = _page_folder(c.source)
         for value in command_configs(c.command)[:10]:
-            for path in self._resolve(value, script):
+            for path in self._resolve(f"{base}/{value}" if base else value, script) or (
+                self._resolve(value, script) if base else []
+            ):
                 self._add(path, c.command, lists)
 
     def _resolve(self, value: str, script: str | None) -> list[str]:
@@ -936,7 +948,7 @@ def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptE
 def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> str:
     """An uninformative name (aae.py, style.py): what the script's code does."""
     script = command_script(c.command)
-    found = _script_path(script, ctx) if script else None
+    found = _script_path(script, ctx, _page_folder(c.source)) if script else None
     # `python -m pkg`: what pkg/__main__.py hands over to (pkg/separate.py) says.
     found = found and (_main_module(ctx, found) or found)
     if not found or _TOOL.match(_stem(found)):
@@ -957,6 +969,12 @@ def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) ->
     return kind
 
 
+def _page_folder(source: str) -> str:
+    """The folder of a folder's own README (chat/README.md: chat); "" for the top and docs."""
+    folder = source.rsplit("/", 1)[0] if "/" in source else ""
+    return "" if folder.split("/", 1)[0].lower() in ("", "docs", "doc") else folder
+
+
 def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> ScriptEntry | None:
     """The entry a command runs: a unit-test folder through pytest, or a repository script."""
     low = c.command.lower()
@@ -965,7 +983,7 @@ def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> Scri
     ):
         return ScriptEntry(_unit_test_target(ctx, c.command), "unittest", command=c.command)
     script = command_script(c.command)
-    found = _script_path(script, ctx) if script is not None else None
+    found = _script_path(script, ctx, _page_folder(c.source)) if script is not None else None
     if found is None:
         return None
     pf = by_path.get(found)
@@ -1459,9 +1477,11 @@ def doc_pages(ctx: Context) -> list[str]:
     """The documentation pages whose commands count beside the README's (at most 16, each
     under 200 kB, none vendored): pages under docs/ or doc/ the README links (docs/llama.md,
     docs/commands/data_cleaning.md),
-    then pages at the top or in docs/ named for running the code (TRAINING.md, get_started.md)."""
+    then pages at the top or in docs/ named for running the code (TRAINING.md, get_started.md),
+    then the README of a folder one or two deep (chat/README.md)."""
     linked: list[str] = []
     named: list[str] = []
+    folders: list[str] = []
     readme = ctx.snap.readme.path if ctx.snap.readme else ""
     for fe in ctx.snap.files:
         if fe.vendored or fe.size > 200_000 or fe.path == readme or len(fe.parts) > 3:
@@ -1471,9 +1491,15 @@ def doc_pages(ctx: Context) -> list[str]:
         in_docs = len(fe.parts) > 1 and fe.parts[0].lower() in ("docs", "doc")
         if in_docs and fe.path in ctx.readme:
             linked.append(fe.path)  # docs/commands/data_cleaning.md too
+        elif (
+            len(fe.parts) > 1
+            and fe.name.lower() in ("readme.md", "readme.rst")
+            and not _UNIT_TEST_DIR.search(fe.path)
+        ):
+            folders.append(fe.path)  # chat/README.md: how to run what is in chat/
         elif (len(fe.parts) == 1 or (in_docs and len(fe.parts) == 2)) and _RUN_DOC.match(fe.name):
             named.append(fe.path)
-    return (linked + named)[:MAX_DOC_PAGES]
+    return (linked + named + folders)[:MAX_DOC_PAGES]
 
 
 def _doc_page_commands(ctx: Context, known: list[Command]) -> list[Command]:
