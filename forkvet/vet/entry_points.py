@@ -1199,10 +1199,11 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     """Entry points from the files (names, folders, code), then from the README's commands."""
     ep = EntryPoints()
     by_path = {f.path: f for f in ctx.py.files}
-    _python_entries(ctx, ep)
+    by_folder = _python_entries(ctx, ep)
     _other_file_entries(ctx, ep, by_path)
     if ctx.snap.readme:
         _readme_entries(ctx, ep, by_path)
+        _documented_data_folders(ep, by_folder)
     for lst in (ep.train, ep.test, ep.prepare):
         lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
     return ep, _missing_findings(ep)
@@ -1213,8 +1214,10 @@ def _bucket(ep: EntryPoints, kind: str) -> list[ScriptEntry]:
     return {"train": ep.train, "prepare": ep.prepare}.get(kind, ep.test)
 
 
-def _python_entries(ctx: Context, ep: EntryPoints) -> None:
-    """Python scripts and notebooks, by their names, folders and code."""
+def _python_entries(ctx: Context, ep: EntryPoints) -> set[str]:
+    """Python scripts and notebooks, by their names, folders and code; returns the scripts
+    that are data preparation only by their folder."""
+    by_folder: set[str] = set()
     imported = _imported_modules(ctx)
     packages = {
         f.path.rsplit("/", 1)[0]
@@ -1237,7 +1240,8 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> None:
         elif _HELPER_DIR.search(f.path):
             continue  # utils/flask_rest_api/example_request.py: a helper, unless documented
         else:
-            _script_entry(ep, f, imported, packages, importers)
+            _script_entry(ep, f, imported, packages, importers, by_folder)
+    return by_folder
 
 
 # `import model_utils`, `from splitcross import X`, `from . import model`, `from .model import X`.
@@ -1271,7 +1275,12 @@ def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
 
 
 def _script_entry(
-    ep: EntryPoints, f: PyFile, imported: set[str], packages: set[str], importers: set[str]
+    ep: EntryPoints,
+    f: PyFile,
+    imported: set[str],
+    packages: set[str],
+    importers: set[str],
+    by_folder: set[str],
 ) -> None:
     stem = _stem(f.path)
     kind = kind_of(stem)
@@ -1287,16 +1296,9 @@ def _script_entry(
         # A main.py that calls model.fit(...) and then predicts trains (Keras).
         loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
         kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
-        if (
-            kind is None
-            and _DATA_DIR.search(f.path)
-            and _MAIN_GUARD.search(f.text)
-            and f.path.rsplit("/", 1)[0] not in packages
-        ):
-            # datasets/lsun_bedroom.py: a script in a data folder makes data; the modules of
-            # a data package (pkg/data/x.py, run as `python -m pkg.data.x`) count when the
-            # README runs them.
-            kind = "prepare"
+        if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
+            kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
+            by_folder.add(f.path)
         if kind == "train" and stem in importers:
             return  # model_utils.py, splitcross.py: training code the entry scripts import
     if kind is None or not runs or _is_library_module(f.path, imported, packages):
@@ -1405,6 +1407,23 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     if fe.suffix == ".lua" and _lua_module(ctx.snap.read_text(fe.path) or ""):
         return None  # a class or a module other files require, not a script
     return kind
+
+
+def _documented_data_folders(ep: EntryPoints, by_folder: set[str]) -> None:
+    """A data folder whose scripts the README runs (`python -m pkg.data.clean_x`): its other
+    scripts are not how the data is made (inspect_data.py, pretty_json.py); a folder the
+    README runs nothing from keeps every script in it."""
+    run = {
+        e.path.rsplit("/", 1)[0]
+        for lst in (ep.train, ep.test, ep.prepare)
+        for e in lst
+        if e.command is not None and "/" in e.path
+    }
+    ep.prepare[:] = [
+        e
+        for e in ep.prepare
+        if not (e.command is None and e.path in by_folder and e.path.rsplit("/", 1)[0] in run)
+    ]
 
 
 def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
