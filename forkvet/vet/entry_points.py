@@ -715,8 +715,11 @@ def readme_commands(text: str, source: str) -> list[Command]:
         block = rx.sub(r"\\\n\s*", " ", block)
         assigned = [(a.start(), a.group(1), a.group(2)) for a in _ASSIGN.finditer(block)][:50]
         for m in _COMMAND.finditer(block):
-            cmd = _substitute(" ".join(m.group(1).split()), assigned, m.start())
-            if cmd in seen or len(cmd) > 400:
+            written = " ".join(m.group(1).split())
+            if len(written) > 400:
+                continue
+            cmd = _substitute(written, assigned, m.start())[:1000]
+            if cmd in seen:
                 continue
             seen.add(cmd)
             # The paragraph just before the code says what it does (and a heading over it
