@@ -60,6 +60,7 @@ _NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|act
 _TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
 )
+_VISUALIZES = rx.compile(r"(?i)^(?:visuali[sz]e|plot)")
 _MODEL_WORD = rx.compile(r"(?i)models?|weights?|ckpt|checkpoints?|pretrained")
 _HELPER_DIR = rx.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs|misc)/")
 _UNIT_TEST_DIR = rx.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
@@ -447,9 +448,11 @@ _LOADS_TRAINED = rx.compile(
     r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir))?|"
     r"pretrained(?:[_-]?(?:model|weights))?|load[_-]?(?:model|path|from))[= ]+['\"]?"
     r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb)|"
-    # A placeholder for one (--ckpt [CHECKPOINT], --model <model_path>), a hub id or a path
-    # (--model-path lmsys/vicuna-7b, ../model/Yi-VL-34B).
-    r"\[[\w. -]*\]|<[\w. -]*>|(?:\.{0,2}/)?[\w.-]+/[\w./-]+)"
+    # A placeholder for one: --ckpt [CHECKPOINT], --model <model_path>.
+    r"\[[\w. -]*\]|<[\w. -]*>)|"
+    # A model's hub id or folder: --model-path lmsys/vicuna-7b, ../model/Yi-VL-34B (not
+    # --model_dir, where TensorFlow writes).
+    r"(?i)--?model(?:[_-]?path)?[= ]+['\"]?(?:\.{0,2}/)?[\w.-]+/[\w./-]+"
 )
 
 
@@ -523,6 +526,8 @@ _PREPARE_HEADING = rx.compile(
 )
 
 
+# "train", "trains", "training", but not "trained" (a precondition: "once trained, run").
+_TRAINS_WORD = rx.compile(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))")
 _NEGATED_TRAIN = rx.compile(
     r"(?i)\b(?:not|never|without|no\s+need\s+to|don't|do\s+not)\s+(?:\w+\s+){0,2}?train\w*"
 )
@@ -569,6 +574,13 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
     where = script if "/" in script or script.endswith(_SCRIPT_EXT) else script.replace(".", "/")
     if _prepare_command(low, where, stem, kind, context):
         return "prepare"
+    if (
+        kind == "demo"
+        and script.endswith(".sh")
+        and _OFFERED.fullmatch(stem)
+        and _TRAINS_WORD.search(_NEGATED_TRAIN.sub(" ", context))
+    ):
+        return "train"  # "see `example.sh` to train other algorithms": offered, and it trains
     if kind in (None, "demo") and not _is_generic(stem) and _section_prepares(section):
         # generate_meta_info.py under "### Dataset Preparation": it makes data, not samples.
         return "prepare"
@@ -593,7 +605,7 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
     # An uninformative name: the sentence before the command says what it does ("you
     # wish to separate tracks, not train it" does not train).
     context = _NEGATED_TRAIN.sub(" ", context)
-    if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
+    if _TRAINS_WORD.search(context):
         return "train"
     if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
         return "test"
@@ -954,6 +966,10 @@ def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) ->
     found = _script_path(script, ctx, _page_folder(c.source)) if script else None
     # `python -m pkg`: what pkg/__main__.py hands over to (pkg/separate.py) says.
     found = found and (_main_module(ctx, found) or found)
+    if found and _VISUALIZES.match(_stem(found)):
+        # visualize_attention.py that loads a trained model runs it: a demo; one that only
+        # plots logs or data is a tool.
+        return "test" if _INFER_CELL.search(ctx.snap.read_text(found) or "") else c.kind
     if not found or _TOOL.match(_stem(found)):
         return c.kind
     named = kind_of(_stem(found))
@@ -989,6 +1005,8 @@ def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> Scri
     found = _script_path(script, ctx, _page_folder(c.source)) if script is not None else None
     if found is None:
         return None
+    if found.endswith(".lua") and _lua_module(ctx.snap.read_text(found) or ""):
+        return None  # "the entry point to evaluation is inside `eval_utils.lua`": a module
     pf = by_path.get(found)
     options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
     kind = kind_of(_stem(found)) or c.kind
@@ -1504,6 +1522,7 @@ def doc_pages(ctx: Context) -> list[str]:
     linked: list[str] = []
     named: list[str] = []
     folders: list[str] = []
+    framework = _framework_examples(ctx)  # a forked Caffe's own examples/*/README.md
     readme = ctx.snap.readme.path if ctx.snap.readme else ""
     for fe in ctx.snap.files:
         if fe.vendored or fe.size > 200_000 or fe.path == readme or len(fe.parts) > 3:
@@ -1517,6 +1536,7 @@ def doc_pages(ctx: Context) -> list[str]:
             len(fe.parts) > 1
             and fe.name.lower() in ("readme.md", "readme.rst")
             and not _UNIT_TEST_DIR.search(fe.path)
+            and not (framework and fe.path.startswith(framework))
         ):
             folders.append(fe.path)  # chat/README.md: how to run what is in chat/
         elif (len(fe.parts) == 1 or (in_docs and len(fe.parts) == 2)) and _RUN_DOC.match(fe.name):
@@ -1563,7 +1583,9 @@ def _shell_kind(ctx: Context, path: str) -> str | None:
         elif kind is not None:
             # --do_eval=False is no test: switches turned off say nothing.
             on = rx.sub(r"(?i)\S+=(?:false|0)\b", " ", line)
-            return "train" if kind == "train" and not _ARG_TEST.search(on) else "test"
+            # --do_train=True --do_eval=True trains, then evaluates what it trained.
+            tests = _ARG_TEST.search(on) and not _ARG_TRAIN.search(on)
+            return "train" if kind == "train" and not tests else "test"
     return "prepare" if prepares else None
 
 
