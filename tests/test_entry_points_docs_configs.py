@@ -202,3 +202,51 @@ def test_a_data_preparation_section_and_quoted_commands(vet_repo: Vet) -> None:
     # Handed a trained checkpoint, the optimisation loop runs a model: a demo.
     assert "projector.py" in _paths(ep.test)
     assert "projector.py" not in _paths(ep.train)
+
+
+def test_wrappers_offered_examples_and_visualisations(vet_repo: Vet) -> None:
+    readme = (
+        "# GANs\n\nPlease see `example.sh` to train other algorithms.\n\n"
+        "Look at the attention of a trained model:\n\n```\npython visualize_attention.py\n```\n\n"
+        "Plot the curves:\n\n```\npython plot_curves.py\n```\n\n"
+        "The evaluation lives in `eval_utils.lua`.\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "example.sh": "python train.py --algorithm dcgan\n",
+            "train.py": TRAIN,
+            "visualize_attention.py": "import torch\nm.load_state_dict(torch.load(p))\n",
+            "plot_curves.py": "import matplotlib\nplt.plot(x)\n",
+            "eval_utils.lua": "local M = {}\nfunction M.f() end\nreturn M\n",
+            # Trains, then evaluates what it trained.
+            "scripts/race.sh": "python run_race.py \\\n  --do_train=True \\\n  --do_eval=True\n",
+            "run_race.py": TRAIN,
+        }
+    )
+    ep = report.entry_points
+    train, test = _paths(ep.train), _paths(ep.test)
+    assert {"example.sh", "scripts/race.sh"} <= train
+    assert "example.sh" not in test and "scripts/race.sh" not in test
+    assert "visualize_attention.py" in test
+    assert "plot_curves.py" not in test
+    assert "eval_utils.lua" not in test
+
+
+def test_a_model_path_runs_a_model_and_a_model_dir_is_output(vet_repo: Vet) -> None:
+    readme = (
+        "# Chat\n\nTalk to it:\n\n```\npython3 -m chat.cli --model-path lmsys/vicuna-7b\n```\n\n"
+        "Then train your own:\n\n```\npython run.py --train_mode=pretrain --model_dir=/tmp/m\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "chat/__init__.py": "",
+            "chat/cli.py": MAIN,
+            "run.py": MAIN,
+        }
+    )
+    ep = report.entry_points
+    assert "chat/cli.py" in _paths(ep.test)
+    assert "chat/cli.py" not in _paths(ep.train)
+    assert "run.py" in _paths(ep.train)
