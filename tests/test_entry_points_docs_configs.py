@@ -250,3 +250,25 @@ def test_a_model_path_runs_a_model_and_a_model_dir_is_output(vet_repo: Vet) -> N
     assert "chat/cli.py" in _paths(ep.test)
     assert "chat/cli.py" not in _paths(ep.train)
     assert "run.py" in _paths(ep.train)
+
+
+def test_a_serving_folder_the_readme_runs_keeps_what_it_runs(vet_repo: Vet) -> None:
+    readme = (
+        "# Chat\n\n## Serving\n\n```\npython3 -m chat.serve.controller\n"
+        "python3 -m chat.serve.model_worker --model-path org/model\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "chat/__init__.py": "",
+            "chat/serve/__init__.py": "",
+            "chat/serve/controller.py": MAIN,
+            "chat/serve/model_worker.py": MAIN,
+            "chat/serve/register_worker.py": MAIN,
+            "web/server/app_worker.py": MAIN,  # a folder the README runs nothing from
+        }
+    )
+    test = _paths(report.entry_points.test)
+    assert {"chat/serve/controller.py", "chat/serve/model_worker.py"} <= test
+    assert "chat/serve/register_worker.py" not in test
+    assert "web/server/app_worker.py" in test

@@ -1224,7 +1224,7 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     _other_file_entries(ctx, ep, by_path)
     if ctx.snap.readme:
         _readme_entries(ctx, ep, by_path)
-        _documented_data_folders(ep, by_folder)
+        _documented_folders(ctx, ep, by_folder)
     for lst in (ep.train, ep.test, ep.prepare):
         lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
     return ep, _missing_findings(ep)
@@ -1317,6 +1317,8 @@ def _script_entry(
         # A main.py that calls model.fit(...) and then predicts trains (Keras).
         loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
         kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
+        if kind == "demo":
+            by_folder.add(f.path)  # serve/x_worker.py: a demo by its folder alone
         if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
             kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
             by_folder.add(f.path)
@@ -1430,21 +1432,29 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     return kind
 
 
-def _documented_data_folders(ep: EntryPoints, by_folder: set[str]) -> None:
-    """A data folder whose scripts the README runs (`python -m pkg.data.clean_x`): its other
-    scripts are not how the data is made (inspect_data.py, pretty_json.py); a folder the
-    README runs nothing from keeps every script in it."""
-    run = {
-        e.path.rsplit("/", 1)[0]
-        for lst in (ep.train, ep.test, ep.prepare)
-        for e in lst
-        if e.command is not None and "/" in e.path
-    }
-    ep.prepare[:] = [
-        e
-        for e in ep.prepare
-        if not (e.command is None and e.path in by_folder and e.path.rsplit("/", 1)[0] in run)
-    ]
+def _documented_folders(ctx: Context, ep: EntryPoints, by_folder: set[str]) -> None:
+    """A data or serving folder whose scripts the README runs (`python -m pkg.data.clean_x`,
+    `python -m pkg.serve.model_worker`): its other scripts, entries by their folder alone, are
+    not how the data is made or the model served (inspect_data.py, register_worker.py); a
+    folder the README runs nothing from keeps every script in it."""
+    named = set()  # every script a command names, whatever the command was found to do
+    for c in ep.commands[: 2 * MAX_DOC_COMMANDS]:
+        script = command_script(c.command)
+        found = _script_path(script, ctx, _page_folder(c.source)) if script else None
+        if found:
+            named.add(found)
+    run = {p.rsplit("/", 1)[0] for p in named if "/" in p}
+    for lst in (ep.prepare, ep.test):
+        lst[:] = [
+            e
+            for e in lst
+            if not (
+                e.command is None
+                and e.path in by_folder
+                and e.path not in named
+                and e.path.rsplit("/", 1)[0] in run
+            )
+        ]
 
 
 def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
