@@ -637,9 +637,9 @@ def fences(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _blocks(text: str) -> list[tuple[str, str, str]]:
+def _blocks(text: str, bare: bool = True) -> list[tuple[str, str, str]]:
     """(code, the prose just before it, the headings of the section it sits in) for fenced,
-    indented and inline code."""
+    indented and inline code (bare: a lone `x.sh`/`x.m`/`x.lua` in inline code is run)."""
     out: list[tuple[str, str, int]] = []
     spans = fences(text)
     pieces: list[str] = []
@@ -667,7 +667,7 @@ def _blocks(text: str) -> list[tuple[str, str, str]]:
         # "Run `experiments/script_x.m` to train a model": the words after count too.
         context = prose[line_start:m_start] + " " + prose[m_end:line_end]
         code = " ".join(inline.split())
-        if _BARE_SCRIPT.fullmatch(code):
+        if bare and _BARE_SCRIPT.fullmatch(code):
             code = f"./{code.removeprefix('./')}"
         out.append((code, context, m_start))
     sections = _Sections(prose)
@@ -719,10 +719,10 @@ def _substitute(cmd: str, assigned: list[tuple[int, str, str]], at: int) -> str:
     return cmd
 
 
-def readme_commands(text: str, source: str) -> list[Command]:
+def readme_commands(text: str, source: str, bare: bool = True) -> list[Command]:
     out: list[Command] = []
     seen: set[str] = set()
-    for block, context, section in _blocks(text):
+    for block, context, section in _blocks(text, bare):
         # Join shell continuation lines before matching.
         block = rx.sub(r"\\\n\s*", " ", block)
         assigned = [(a.start(), a.group(1), a.group(2)) for a in _ASSIGN.finditer(block)][:50]
@@ -825,6 +825,7 @@ _TRAIN_KEYS = rx.compile(
     r"(?:num_|max_|n_|total_)?epochs?|max_iters?|iterations?|total_iters?|(?:num_)?train_steps|"
     r"max_steps|optim(?:izer)?\w*|weight_decay)[\"']?[ \t]*[:=]"
 )
+_DATA_CONFIG = (".yaml", ".yml", ".json")
 MAX_CONFIGS = 40
 
 
@@ -840,9 +841,10 @@ def command_configs(cmd: str) -> list[str]:
             value = words[j + 1] if j + 1 < len(words) else ""
         if _CONFIG_OPTION.match(opt) and value.lower().endswith(_CONFIG_EXT):
             out.append(value.removeprefix("./"))
-    # `torchrun train.py config.yaml`: a config right after the script.
+    # `torchrun train.py config.yaml`: a YAML or JSON config right after the script (a .py
+    # there may as well be another script).
     for j, w in enumerate(words[:-1]):
-        if w.endswith((".py", ".lua")) and words[j + 1].lower().endswith(_CONFIG_EXT[:-2]):
+        if w.endswith((".py", ".lua")) and words[j + 1].lower().endswith(_DATA_CONFIG):
             out.append(words[j + 1].removeprefix("./"))
             break
     return out
@@ -940,7 +942,9 @@ class _Configs:
             named = sum(1 for p in sibs if p.rsplit("/", 1)[-1] in text)
             if named >= 2 or (folder and _names_folder(text, folder)):
                 for p in sibs:
-                    self._add(p, None, lists)
+                    # Other experiments like the ones shown: not eval_gpt2.py beside them.
+                    if kind_of(_stem(p)) in (None, "train"):
+                        self._add(p, None, lists)
 
 
 def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptEntry]]) -> bool:
@@ -1546,6 +1550,7 @@ def doc_pages(ctx: Context) -> list[str]:
             len(fe.parts) > 1
             and fe.name.lower() in ("readme.md", "readme.rst")
             and not _UNIT_TEST_DIR.search(fe.path)
+            and not _HELPER_DIR.search(fe.path)
             and not (framework and fe.path.startswith(framework))
         ):
             folders.append(fe.path)  # chat/README.md: how to run what is in chat/
@@ -1561,7 +1566,10 @@ def _doc_page_commands(ctx: Context, known: list[Command]) -> list[Command]:
     for path in doc_pages(ctx):
         if len(out) >= MAX_DOC_COMMANDS:
             break
-        for c in readme_commands(ctx.snap.read_text(path) or "", path):
+        # A folder's README that names `eval_utils.lua` describes the folder; it runs
+        # what its code blocks say.
+        text = ctx.snap.read_text(path) or ""
+        for c in readme_commands(text, path, bare=not _page_folder(path)):
             if c.command not in seen:  # README_CN.md repeats the README's commands
                 seen.add(c.command)
                 out.append(c)
