@@ -272,3 +272,10 @@ def test_a_serving_folder_the_readme_runs_keeps_what_it_runs(vet_repo: Vet) -> N
     assert {"chat/serve/controller.py", "chat/serve/model_worker.py"} <= test
     assert "chat/serve/register_worker.py" not in test
     assert "web/server/app_worker.py" in test
+
+
+def test_metric_scripts_and_score_sections_evaluate(vet_repo: Vet) -> None:
+    readme = "# LM\n\n#### Step 3. Show MT-bench scores\n\n```\npython show_result.py\n```\n"
+    report = vet_repo({"README.md": readme, "show_result.py": MAIN, "scripts/image_nll.py": MAIN})
+    test = _paths(report.entry_points.test)
+    assert {"show_result.py", "scripts/image_nll.py"} <= test

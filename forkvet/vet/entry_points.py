@@ -30,7 +30,7 @@ _TEST = rx.compile(
     r"serve\b|server\b|chat\b|gradio|streamlit|webui|"
     # What a trained model is applied to do: separate.py (sources), inpaint.py, upscale.py.
     r"separate\b|denoise|upscale|inpaint|super[-_]?resol|"
-    r"(?:^|_)(?:fid|kid|ppl|lpips|bleu|rouge|perplexity)(?:_|$)|"
+    r"(?:^|_)(?:fid|kid|ppl|lpips|bleu|rouge|perplexity|nll|bpd|psnr|ssim)(?:_|$)|"
     r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
     rx.I,
 )
@@ -607,7 +607,12 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
     context = _NEGATED_TRAIN.sub(" ", context)
     if _TRAINS_WORD.search(context):
         return "train"
-    if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
+    # "Show MT-bench scores", "compute the metrics": an evaluation.
+    if rx.search(
+        r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat|scor(?:e|es|ing)\b|"
+        r"benchmark|metrics?\b)",
+        context,
+    ):
         return "test"
     return "train" if _is_generic(stem) else "other"
 
