@@ -1453,6 +1453,11 @@ def _documented_folders(ctx: Context, ep: EntryPoints, by_folder: set[str]) -> N
         if found:
             named.add(found)
     run = {p.rsplit("/", 1)[0] for p in named if "/" in p}
+    if not run:
+        return
+    # A script the pages name in prose ("we created a script [cifar10.py](cifar10.py)").
+    text = "\n".join([ctx.readme[:200_000]] + [ctx.snap.read_text(p) or "" for p in doc_pages(ctx)])
+    named |= {p for p in by_folder if p.rsplit("/", 1)[-1] in text}
     for lst in (ep.prepare, ep.test):
         lst[:] = [
             e
