@@ -714,14 +714,28 @@ _ASSIGN = rx.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s$`'
 
 
 def _substitute(cmd: str, assigned: list[tuple[int, str, str]], at: int) -> str:
-    """The command with the block's earlier shell variables written out."""
+    """The command with the block's earlier shell variables written out (plain string work:
+    a pattern compiled per variable would cost a millisecond each)."""
     if "$" not in cmd:
         return cmd
     for start, name, value in assigned:
         if start < at:
-            cmd = cmd.replace("${" + name + "}", value)
-            cmd = rx.sub(r"\$" + name + r"(\W|$)", value.replace("\\", "\\\\") + r"\1", cmd)
+            cmd = _replace_var(cmd.replace("${" + name + "}", value), "$" + name, value)
     return cmd
+
+
+def _replace_var(cmd: str, var: str, value: str) -> str:
+    """`$NAME` replaced where no letter, digit or _ goes on after it."""
+    out: list[str] = []
+    i = 0
+    while (j := cmd.find(var, i)) >= 0:
+        end = j + len(var)
+        follows = cmd[end : end + 1]
+        out.append(cmd[i:j])
+        out.append(value if not (follows.isalnum() or follows == "_") else var)
+        i = end
+    out.append(cmd[i:])
+    return "".join(out)
 
 
 def readme_commands(text: str, source: str, bare: bool = True) -> list[Command]:
@@ -858,10 +872,19 @@ def command_configs(cmd: str) -> list[str]:
 def _names_folder(text: str, folder: str) -> bool:
     """The text names the folder as a path (`configs/`, [hparams](nmt/standard_hparams/)),
     not as a word of prose or as the start of a file's path."""
-    f = rx.escape(folder)
-    return bool(
-        rx.search(rf"[`(\[](?:\./)?{f}/?[`)\]]|(?:^|[^\w/.-])(?:\./)?{f}/(?:[)\]`'\",\s]|$)", text)
-    )
+    for start in ("`", "(", "[", "`./", "(./", "[./"):
+        for end in ("`", ")", "]", "/`", "/)", "/]"):
+            if start + folder + end in text:
+                return True
+    at = text.find(folder + "/")
+    while at >= 0:
+        before = text[at - 1 : at]
+        after = text[at + len(folder) + 1 : at + len(folder) + 2]
+        part_of_path = bool(before) and (before.isalnum() or before in "_/.-")
+        if not part_of_path and (not after or after in ")]`'\", \n\t"):
+            return True
+        at = text.find(folder + "/", at + 1)
+    return False
 
 
 class _Configs:
@@ -1254,7 +1277,7 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> set[str]:
         for f in ctx.snap.files
         if f.name == "__init__.py" and "/" in f.path
     }
-    importers = _imported_names(ctx)
+    importers = _ImportedNames(ctx)
     for f in ctx.py.files:
         fentry = ctx.snap.get(f.path)
         if (
@@ -1282,16 +1305,22 @@ _IMPORT_NAME = rx.compile(
 )
 
 
-def _imported_names(ctx: Context) -> set[str]:
+class _ImportedNames:
     """The last name of every module the repository's Python files import, relative imports
-    included (the parse records only absolute ones)."""
-    names: set[str] = set()
-    for f in ctx.py.files:
-        if f.is_notebook:
-            continue
-        for m in _IMPORT_NAME.finditer(f.text[:20_000]):  # imports sit at the top
-            names.add(m.group(1) or m.group(2) or m.group(3))
-    return names
+    included (the parse records only absolute ones); read on the first question."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.names: set[str] | None = None
+
+    def __contains__(self, name: str) -> bool:
+        if self.names is None:
+            self.names = set()
+            for f in self.ctx.py.files:
+                if not f.is_notebook:
+                    for m in _IMPORT_NAME.finditer(f.text[:20_000]):  # imports sit at the top
+                        self.names.add(m.group(1) or m.group(2) or m.group(3))
+        return name in self.names
 
 
 def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
@@ -1309,7 +1338,7 @@ def _script_entry(
     f: PyFile,
     imported: set[str],
     packages: set[str],
-    importers: set[str],
+    importers: _ImportedNames,
     by_folder: set[str],
 ) -> None:
     stem = _stem(f.path)
