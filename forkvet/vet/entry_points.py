@@ -1360,8 +1360,10 @@ def _script_entry(
         if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
             kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
             by_folder.add(f.path)
-        if kind == "train" and stem in importers:
-            return  # model_utils.py, splitcross.py: training code the entry scripts import
+        if kind is not None and stem in importers:
+            # model_utils.py, splitcross.py: training code the entry scripts import;
+            # datasets/laion_dataset.py: a data set class the builders import.
+            return
     if kind is None or not runs or _is_library_module(f.path, imported, packages):
         return
     if kind == "prepare" and _NOT_ENTRY.match(stem):
