@@ -283,3 +283,19 @@ def test_metric_scripts_and_score_sections_evaluate(vet_repo: Vet) -> None:
     report = vet_repo({"README.md": readme, "show_result.py": MAIN, "scripts/image_nll.py": MAIN})
     test = _paths(report.entry_points.test)
     assert {"show_result.py", "scripts/image_nll.py"} <= test
+
+
+def test_hostile_pages_stay_linear() -> None:
+    """Thousands of headings and inline spans, a huge shell variable used hundreds of times,
+    and a folder named thousands of times: each rule stays linear in the text."""
+    import time
+
+    from forkvet.vet.entry_points import _names_folder, readme_commands
+
+    heads = "".join(f"## Data preparation {i}\n\n`python gen_{i}.py`\n\n" for i in range(20_000))
+    block = "```\nX=" + "a" * 200 + "\npython train.py " + "$X " * 130 + "\n```\n"
+    start = time.perf_counter()
+    commands = readme_commands(heads + block, "README.md")
+    assert commands and all(len(c.command) <= 1000 + 200 for c in commands)
+    assert not _names_folder("configs/x " * 100_000, "configs")
+    assert time.perf_counter() - start < 8.0

@@ -691,26 +691,31 @@ class _Sections:
     "#### Step 1: Generate multi-scale images"), one a level, below the page's title."""
 
     def __init__(self, prose: str) -> None:
-        self.heads = [(m.start(), len(m.group(1)), m.group(2)) for m in _HEADING.finditer(prose)]
-        self.heads = self.heads[:2000]
+        self.starts: list[int] = []
+        self.chains: list[str] = []
+        stack: list[tuple[int, str]] = []  # (level, title), shallowest first
+        for m in _HEADING.finditer(prose):
+            level = len(m.group(1))
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, m.group(2)))
+            self.starts.append(m.start())
+            self.chains.append("\n".join(t for lv, t in stack if lv > 1))
+            if len(self.starts) >= 2000:
+                break
 
     def at(self, pos: int) -> str:
-        i = bisect.bisect_right(self.heads, (pos, 99, ""))
-        chain: dict[int, str] = {}
-        # Walk back from the nearest heading: each shallower level once.
-        for _start, level, title in reversed(self.heads[max(0, i - 200) : i]):
-            if level not in chain and all(level < k for k in chain):
-                chain[level] = title
-            if level == 1:
-                break
-        return "\n".join(chain[k] for k in sorted(chain) if k > 1)
+        i = bisect.bisect_right(self.starts, pos)
+        return self.chains[i - 1] if i else ""
 
 
 _BARE_SCRIPT = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
 
 
 # `CONFIG=configs/x.yml` on a line of its own, then `python train.py --config=$CONFIG`.
-_ASSIGN = rx.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s$`'\"]+)[ \t]*$", rx.M)
+_ASSIGN = rx.compile(
+    r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s$`'\"]{1,200})[ \t]*$", rx.M
+)
 
 
 def _substitute(cmd: str, assigned: list[tuple[int, str, str]], at: int) -> str:
@@ -719,7 +724,7 @@ def _substitute(cmd: str, assigned: list[tuple[int, str, str]], at: int) -> str:
     if "$" not in cmd:
         return cmd
     for start, name, value in assigned:
-        if start < at:
+        if start < at and len(cmd) <= 1000:  # bounded: a hostile value cannot blow it up
             cmd = _replace_var(cmd.replace("${" + name + "}", value), "$" + name, value)
     return cmd
 
@@ -947,10 +952,8 @@ class _Configs:
         folders = {p.rsplit("/", 1)[0] if "/" in p else "" for p in self.added}
         if not folders:
             return
-        text = "\n".join(
-            [self.ctx.readme[:200_000]]
-            + [self.ctx.snap.read_text(p) or "" for p in doc_pages(self.ctx)]
-        )
+        text = _pages_text(self.ctx)
+        mentioned = set(_FILE_NAME.findall(text))
         for folder in sorted(folders)[:10]:
             prefix = folder + "/" if folder else ""
             suffixes = {
@@ -967,7 +970,7 @@ class _Configs:
             ]
             if len(sibs) > MAX_CONFIGS:
                 continue
-            named = sum(1 for p in sibs if p.rsplit("/", 1)[-1] in text)
+            named = sum(1 for p in sibs if p.rsplit("/", 1)[-1] in mentioned)
             if named >= 2 or (folder and _names_folder(text, folder)):
                 for p in sibs:
                     # Other experiments like the ones shown: not eval_gpt2.py beside them.
@@ -1472,6 +1475,21 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     return kind
 
 
+_FILE_NAME = rx.compile(r"[\w.-]{1,100}\.[A-Za-z]{1,8}")
+
+
+def _pages_text(ctx: Context) -> str:
+    """The README and the documentation pages read for commands, one text."""
+    pages = [ctx.snap.read_text(p) or "" for p in doc_pages(ctx)]
+    return "\n".join([ctx.readme[:200_000], *pages])
+
+
+def _mentioned_names(ctx: Context) -> set[str]:
+    """Every file name the pages mention (`cifar10.py`, `config_v2.json`): one pass over the
+    text, then set lookups."""
+    return set(_FILE_NAME.findall(_pages_text(ctx)))
+
+
 def _documented_folders(ctx: Context, ep: EntryPoints, by_folder: set[str]) -> None:
     """A data or serving folder whose scripts the README runs (`python -m pkg.data.clean_x`,
     `python -m pkg.serve.model_worker`): its other scripts, entries by their folder alone, are
@@ -1487,8 +1505,8 @@ def _documented_folders(ctx: Context, ep: EntryPoints, by_folder: set[str]) -> N
     if not run:
         return
     # A script the pages name in prose ("we created a script [cifar10.py](cifar10.py)").
-    text = "\n".join([ctx.readme[:200_000]] + [ctx.snap.read_text(p) or "" for p in doc_pages(ctx)])
-    named |= {p for p in by_folder if p.rsplit("/", 1)[-1] in text}
+    mentioned = _mentioned_names(ctx)
+    named |= {p for p in by_folder if p.rsplit("/", 1)[-1] in mentioned}
     for lst in (ep.prepare, ep.test):
         lst[:] = [
             e
