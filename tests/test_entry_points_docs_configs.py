@@ -299,3 +299,14 @@ def test_hostile_pages_stay_linear() -> None:
     assert commands and all(len(c.command) <= 1000 + 200 for c in commands)
     assert not _names_folder("configs/x " * 100_000, "configs")
     assert time.perf_counter() - start < 8.0
+
+
+def test_a_heading_that_also_runs_the_model_does_not_prepare(vet_repo: Vet) -> None:
+    readme = (
+        "# X\n\n## Download the weights and run the demo\n\n```\npython demo_app.py\n```\n\n"
+        "## Data\n\n### Data preparation\n\n```\npython generate_pairs.py\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "demo_app.py": MAIN, "generate_pairs.py": MAIN})
+    ep = report.entry_points
+    assert "demo_app.py" in _paths(ep.test)
+    assert "generate_pairs.py" in _paths(ep.prepare)

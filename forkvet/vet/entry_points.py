@@ -512,9 +512,12 @@ def _prepares(context: str) -> bool:
 
 
 def _section_prepares(section: str) -> bool:
-    """A heading over the command says it prepares data ("### Dataset Preparation")."""
+    """A heading over the command says it prepares data ("### Dataset Preparation"), and
+    not that the model then runs ("## Download the weights and run the demo")."""
     return any(
-        _PREPARE_HEADING.search("# " + title) or _PREPARE_CONTEXT.search(title)
+        (_PREPARE_HEADING.search("# " + title) or _PREPARE_CONTEXT.search(title))
+        and not _RUN_CUE.search(title)
+        and not _PRECONDITION.search(title)
         for title in section.splitlines()
     )
 
