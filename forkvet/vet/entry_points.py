@@ -665,7 +665,8 @@ def _blocks(text: str, bare: bool = True) -> list[tuple[str, str, str]]:
         out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()], m.start()))
     # Old READMEs quote their commands: "> python generate.py --ckpt PATH".
     for m in _QUOTED_COMMAND.finditer(prose):
-        out.append((m.group(1), prose[max(0, m.start() - 300) : m.start()], m.start()))
+        if len(m.group(1)) <= 400:
+            out.append((m.group(1), prose[max(0, m.start() - 300) : m.start()], m.start()))
     for m_start, m_end, inline in _inline_code(prose):
         # Bounded: one enormous line of inline code must not make this quadratic.
         line_start = prose.rfind("\n", max(0, m_start - 300), m_start) + 1
@@ -682,11 +683,11 @@ def _blocks(text: str, bare: bool = True) -> list[tuple[str, str, str]]:
     return [(code, context, sections.at(pos)) for code, context, pos in out]
 
 
-_QUOTED_COMMAND = rx.compile(r"^>[ \t]*((?:python[\d.]*|bash|sh|th|\./)[^\n]{1,400})$", rx.M)
+_QUOTED_COMMAND = rx.compile(r"^>[ \t]*((?:python[\d.]*|bash|sh|th|\./)[^\n]+)$", rx.M)
 
 
 # A Markdown heading outside fenced code (`# comment` lines in a bash block are not).
-_HEADING = rx.compile(r"^(#{1,6})[ \t]+([^\n]{1,200})$", rx.M)
+_HEADING = rx.compile(r"^(#{1,6})[ \t]+([^\n]+)$", rx.M)
 
 
 class _Sections:
@@ -701,7 +702,7 @@ class _Sections:
             level = len(m.group(1))
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, m.group(2)))
+            stack.append((level, m.group(2)[:200]))
             self.starts.append(m.start())
             self.chains.append("\n".join(t for lv, t in stack if lv > 1))
             if len(self.starts) >= 2000:
@@ -716,9 +717,7 @@ _BARE_SCRIPT = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
 
 
 # `CONFIG=configs/x.yml` on a line of its own, then `python train.py --config=$CONFIG`.
-_ASSIGN = rx.compile(
-    r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s$`'\"]{1,200})[ \t]*$", rx.M
-)
+_ASSIGN = rx.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s$`'\"]+)[ \t]*$", rx.M)
 
 
 def _substitute(cmd: str, assigned: list[tuple[int, str, str]], at: int) -> str:
@@ -752,7 +751,11 @@ def readme_commands(text: str, source: str, bare: bool = True) -> list[Command]:
     for block, context, section in _blocks(text, bare):
         # Join shell continuation lines before matching.
         block = rx.sub(r"\\\n\s*", " ", block)
-        assigned = [(a.start(), a.group(1), a.group(2)) for a in _ASSIGN.finditer(block)][:50]
+        assigned = [
+            (a.start(), a.group(1), a.group(2))
+            for a in _ASSIGN.finditer(block)
+            if len(a.group(2)) <= 200  # bounded: a hostile value cannot blow a command up
+        ][:50]
         for m in _COMMAND.finditer(block):
             written = " ".join(m.group(1).split())
             if len(written) > 400:
@@ -955,8 +958,8 @@ class _Configs:
         folders = {p.rsplit("/", 1)[0] if "/" in p else "" for p in self.added}
         if not folders:
             return
-        text = _pages_text(self.ctx)
-        mentioned = set(_FILE_NAME.findall(text))
+        text = _pages_text(self.ctx)  # searched with str.find only
+        mentioned = _mentioned_names(self.ctx)
         for folder in sorted(folders)[:10]:
             prefix = folder + "/" if folder else ""
             suffixes = {
@@ -1478,7 +1481,8 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     return kind
 
 
-_FILE_NAME = rx.compile(r"[\w.-]{1,100}\.[A-Za-z]{1,8}")
+# ASCII and no counted repeats: RE2 builds one state per repeat of a (Unicode) class.
+_FILE_NAME = rx.compile(r"[\w.-]+\.[A-Za-z]+", rx.A)
 
 
 def _pages_text(ctx: Context) -> str:
@@ -1488,9 +1492,13 @@ def _pages_text(ctx: Context) -> str:
 
 
 def _mentioned_names(ctx: Context) -> set[str]:
-    """Every file name the pages mention (`cifar10.py`, `config_v2.json`): one pass over the
-    text, then set lookups."""
-    return set(_FILE_NAME.findall(_pages_text(ctx)))
+    """Every file name the pages mention (`cifar10.py`, `config_v2.json`): one pass over each
+    page (not over all of them joined: the pattern engine keeps its last text encoded), then
+    set lookups."""
+    names = set(_FILE_NAME.findall(ctx.readme[:200_000]))
+    for p in doc_pages(ctx):
+        names.update(_FILE_NAME.findall(ctx.snap.read_text(p) or ""))
+    return names
 
 
 def _documented_folders(ctx: Context, ep: EntryPoints, by_folder: set[str]) -> None:
