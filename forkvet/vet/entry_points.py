@@ -4,6 +4,7 @@ click, absl flags, read from the AST), and the commands the README documents."""
 from __future__ import annotations
 
 import ast
+import bisect
 import shlex
 import tomllib
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ _TEST = rx.compile(
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
     r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|decode|transcribe|"
     r"serve\b|server\b|chat\b|gradio|streamlit|webui|"
-    r"(?:^|_)(?:fid|kid|ppl|lpips|bleu|rouge|perplexity)(?:_|$)|"
+    # What a trained model is applied to do: separate.py (sources), inpaint.py, upscale.py.
+    r"separate\b|denoise|upscale|inpaint|super[-_]?resol|"
+    r"(?:^|_)(?:fid|kid|ppl|lpips|bleu|rouge|perplexity|nll|bpd|psnr|ssim)(?:_|$)|"
     r"[a-z]2(?:img|image|video|vid|audio|speech|text|txt|mesh)",
     rx.I,
 )
@@ -57,6 +60,7 @@ _NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|act
 _TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
 )
+_VISUALIZES = rx.compile(r"(?i)^(?:visuali[sz]e|plot)")
 _MODEL_WORD = rx.compile(r"(?i)models?|weights?|ckpt|checkpoints?|pretrained")
 _HELPER_DIR = rx.compile(r"(?:^|/)(?:utils?|helpers?|common|lib|libs|misc)/")
 _UNIT_TEST_DIR = rx.compile(r"(?:^|/)(?:tests?|unittests?|testing)/")
@@ -76,7 +80,8 @@ _COMMAND = rx.compile(
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
-    rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*)(?:[ \t][^\n]*)?)$",
+    rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*|(?:[\w.]*/)?caffe[ \t]+(?:train|test)\b)"
+    rf"(?:[ \t][^\n]*)?)$",
     rx.M,
 )
 # Inline code may wrap onto the next line ("run `python3 -m pkg.train\n--helpfull`").
@@ -282,12 +287,15 @@ def _is_generic(stem: str) -> bool:
     return low in _GENERIC or low.startswith(("run_", "main_")) or low.endswith("_main")
 
 
+_LIBRARY_NAME = rx.compile(r"(?i)[-_](?:utils?|helpers?)$")
 # genLMDB.m, genJSON.py: camel-case "gen" scripts build data files.
 _GEN_CAMEL = rx.compile(r"^gen[A-Z]")
 
 
 def kind_of(stem: str) -> str | None:
     """What a script named `stem` is for: train, test, eval, demo, inference, prepare or None."""
+    if _LIBRARY_NAME.search(stem):
+        return None  # prepro_utils.py, train_helpers.py: functions other files import
     if _PREPARE.search(stem) or _GEN_CAMEL.search(stem):
         return "prepare"
     if "config" in stem.lower():
@@ -439,7 +447,12 @@ def command_targets(cmd: str) -> list[tuple[str, str]]:
 _LOADS_TRAINED = rx.compile(
     r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir))?|"
     r"pretrained(?:[_-]?(?:model|weights))?|load[_-]?(?:model|path|from))[= ]+['\"]?"
-    r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb))"
+    r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb)|"
+    # A placeholder for one: --ckpt [CHECKPOINT], --model <model_path>.
+    r"\[[\w. -]*\]|<[\w. -]*>)|"
+    # A model's hub id or folder: --model-path lmsys/vicuna-7b, ../model/Yi-VL-34B (not
+    # --model_dir, where TensorFlow writes).
+    r"(?i)--?model(?:[_-]?path)?[= ]+['\"]?(?:\.{0,2}/)?[\w.-]+/[\w./-]+"
 )
 
 
@@ -498,14 +511,32 @@ def _prepares(context: str) -> bool:
     )
 
 
+def _section_prepares(section: str) -> bool:
+    """A heading over the command says it prepares data ("### Dataset Preparation"), and
+    not that the model then runs ("## Download the weights and run the demo")."""
+    return any(
+        (_PREPARE_HEADING.search("# " + title) or _PREPARE_CONTEXT.search(title))
+        and not _RUN_CUE.search(title)
+        and not _PRECONDITION.search(title)
+        for title in section.splitlines()
+    )
+
+
 _PRECONDITION = rx.compile(r"(?i)\b(?:after|once|when|if|having|before)\b")
 _PREPARE_HEADING = rx.compile(
-    r"(?i)^#+\s*(?:\W*\s*)?(?:data(?:set)?s?\s+(?:prep\w*|pre-?process\w*)|prepar\w*|"
+    r"(?i)^#+\s*(?:\W*\s*)?(?:data(?:set)?s?\s+(?:prep\w*|pre-?process\w*|clean\w*)|prepar\w*|"
     r"pre-?process\w*)"
 )
 
 
-def _command_kind(cmd: str, script: str | None, context: str) -> str:
+# "train", "trains", "training", but not "trained" (a precondition: "once trained, run").
+_TRAINS_WORD = rx.compile(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))")
+_NEGATED_TRAIN = rx.compile(
+    r"(?i)\b(?:not|never|without|no\s+need\s+to|don't|do\s+not)\s+(?:\w+\s+){0,2}?train\w*"
+)
+
+
+def _command_kind(cmd: str, script: str | None, context: str, section: str = "") -> str:
     """install, test (unit tests), train, prepare, other: what a README command does."""
     low = cmd.lower()
     if _INSTALL.search(low):
@@ -513,7 +544,7 @@ def _command_kind(cmd: str, script: str | None, context: str) -> str:
     if rx.search(r"\bpytest\b|-m\s+(?:unittest|pytest)\b", low):
         return "test"
     if script:
-        return _script_command_kind(low, script, context)
+        return _script_command_kind(low, script, context, section)
     return (
         "train"
         if _TRAIN.search(_PRETRAINED.sub("", low))
@@ -535,14 +566,26 @@ def _prepare_command(low: str, script: str, stem: str, kind: str | None, context
     return not _is_generic(stem) and _dir_kind(script) is None and _prepares(context)
 
 
-def _script_command_kind(low: str, script: str, context: str) -> str:
+def _script_command_kind(low: str, script: str, context: str, section: str = "") -> str:
     stem = _stem(
         script.replace(".", "/")
         if "/" not in script and not script.endswith(_SCRIPT_EXT)
         else script
     )
     kind = kind_of(stem)
-    if _prepare_command(low, script, stem, kind, context):
+    # `-m pkg.data.clean` runs pkg/data/clean.py: its folder says what it does too.
+    where = script if "/" in script or script.endswith(_SCRIPT_EXT) else script.replace(".", "/")
+    if _prepare_command(low, where, stem, kind, context):
+        return "prepare"
+    if (
+        kind == "demo"
+        and script.endswith(".sh")
+        and _OFFERED.fullmatch(stem)
+        and _TRAINS_WORD.search(_NEGATED_TRAIN.sub(" ", context))
+    ):
+        return "train"  # "see `example.sh` to train other algorithms": offered, and it trains
+    if kind in (None, "demo") and not _is_generic(stem) and _section_prepares(section):
+        # generate_meta_info.py under "### Dataset Preparation": it makes data, not samples.
         return "prepare"
     if kind is None and _TOOL.search(stem):
         return "other"
@@ -562,10 +605,17 @@ def _script_command_kind(low: str, script: str, context: str) -> str:
         # `style_mixing.py --network=…/ffhq.pkl`: a command handed a trained checkpoint
         # runs the model (a demo), whatever the sentence before it says.
         return "test"
-    # An uninformative name: the sentence before the command says what it does.
-    if rx.search(r"(?i)\btrain(?:$|[^e]|e(?:$|[^d]))", context):
+    # An uninformative name: the sentence before the command says what it does ("you
+    # wish to separate tracks, not train it" does not train).
+    context = _NEGATED_TRAIN.sub(" ", context)
+    if _TRAINS_WORD.search(context):
         return "train"
-    if rx.search(r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat)", context):
+    # "Show MT-bench scores", "compute the metrics": an evaluation.
+    if rx.search(
+        r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat|scor(?:e|es|ing)\b|"
+        r"benchmark|metrics?\b)",
+        context,
+    ):
         return "test"
     return "train" if _is_generic(stem) else "other"
 
@@ -595,21 +645,28 @@ def fences(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _blocks(text: str) -> list[tuple[str, str]]:
-    """(code, the prose just before it) for fenced, indented and inline code."""
-    out: list[tuple[str, str]] = []
+def _blocks(text: str, bare: bool = True) -> list[tuple[str, str, str]]:
+    """(code, the prose just before it, the headings of the section it sits in) for fenced,
+    indented and inline code (bare: a lone `x.sh`/`x.m`/`x.lua` in inline code is run)."""
+    out: list[tuple[str, str, int]] = []
     spans = fences(text)
     pieces: list[str] = []
     last = 0
+    at = 0  # where the prose (the text without fenced code) has got to
     for start, end, content in spans:
-        out.append((content, text[max(0, start - 300) : start]))
+        at += start - last
+        out.append((content, text[max(0, start - 300) : start], at))
         pieces.append(text[last:start])
         last = end
     pieces.append(text[last:])
     prose = "".join(pieces)
     # Indented code blocks of reStructuredText and old Markdown.
     for m in rx.finditer(r"(?:^(?: {4}|\t)[^\n]+\n?)+", prose, rx.M):
-        out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()]))
+        out.append((m.group(0), prose[max(0, m.start() - 300) : m.start()], m.start()))
+    # Old READMEs quote their commands: "> python generate.py --ckpt PATH".
+    for m in _QUOTED_COMMAND.finditer(prose):
+        if len(m.group(1)) <= 400:
+            out.append((m.group(1), prose[max(0, m.start() - 300) : m.start()], m.start()))
     for m_start, m_end, inline in _inline_code(prose):
         # Bounded: one enormous line of inline code must not make this quadratic.
         line_start = prose.rfind("\n", max(0, m_start - 300), m_start) + 1
@@ -619,24 +676,92 @@ def _blocks(text: str) -> list[tuple[str, str]]:
         # "Run `experiments/script_x.m` to train a model": the words after count too.
         context = prose[line_start:m_start] + " " + prose[m_end:line_end]
         code = " ".join(inline.split())
-        if _BARE_SCRIPT.fullmatch(code):
+        if bare and _BARE_SCRIPT.fullmatch(code):
             code = f"./{code.removeprefix('./')}"
-        out.append((code, context))
-    return out
+        out.append((code, context, m_start))
+    sections = _Sections(prose)
+    return [(code, context, sections.at(pos)) for code, context, pos in out]
+
+
+_QUOTED_COMMAND = rx.compile(r"^>[ \t]*((?:python[\d.]*|bash|sh|th|\./)[^\n]+)$", rx.M)
+
+
+# A Markdown heading outside fenced code (`# comment` lines in a bash block are not).
+_HEADING = rx.compile(r"^(#{1,6})[ \t]+([^\n]+)$", rx.M)
+
+
+class _Sections:
+    """The headings that enclose each place of a page ("## Dataset Preparation" over
+    "#### Step 1: Generate multi-scale images"), one a level, below the page's title."""
+
+    def __init__(self, prose: str) -> None:
+        self.starts: list[int] = []
+        self.chains: list[str] = []
+        stack: list[tuple[int, str]] = []  # (level, title), shallowest first
+        for m in _HEADING.finditer(prose):
+            level = len(m.group(1))
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, m.group(2)[:200]))
+            self.starts.append(m.start())
+            self.chains.append("\n".join(t for lv, t in stack if lv > 1))
+            if len(self.starts) >= 2000:
+                break
+
+    def at(self, pos: int) -> str:
+        i = bisect.bisect_right(self.starts, pos)
+        return self.chains[i - 1] if i else ""
 
 
 _BARE_SCRIPT = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
 
 
-def readme_commands(text: str, source: str) -> list[Command]:
+# `CONFIG=configs/x.yml` on a line of its own, then `python train.py --config=$CONFIG`.
+_ASSIGN = rx.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s$`'\"]+)[ \t]*$", rx.M)
+
+
+def _substitute(cmd: str, assigned: list[tuple[int, str, str]], at: int) -> str:
+    """The command with the block's earlier shell variables written out (plain string work:
+    a pattern compiled per variable would cost a millisecond each)."""
+    if "$" not in cmd:
+        return cmd
+    for start, name, value in assigned:
+        if start < at and len(cmd) <= 1000:  # bounded: a hostile value cannot blow it up
+            cmd = _replace_var(cmd.replace("${" + name + "}", value), "$" + name, value)
+    return cmd
+
+
+def _replace_var(cmd: str, var: str, value: str) -> str:
+    """`$NAME` replaced where no letter, digit or _ goes on after it."""
+    out: list[str] = []
+    i = 0
+    while (j := cmd.find(var, i)) >= 0:
+        end = j + len(var)
+        follows = cmd[end : end + 1]
+        out.append(cmd[i:j])
+        out.append(value if not (follows.isalnum() or follows == "_") else var)
+        i = end
+    out.append(cmd[i:])
+    return "".join(out)
+
+
+def readme_commands(text: str, source: str, bare: bool = True) -> list[Command]:
     out: list[Command] = []
     seen: set[str] = set()
-    for block, context in _blocks(text):
+    for block, context, section in _blocks(text, bare):
         # Join shell continuation lines before matching.
         block = rx.sub(r"\\\n\s*", " ", block)
+        assigned = [
+            (a.start(), a.group(1), a.group(2))
+            for a in _ASSIGN.finditer(block)
+            if len(a.group(2)) <= 200  # bounded: a hostile value cannot blow a command up
+        ][:50]
         for m in _COMMAND.finditer(block):
-            cmd = " ".join(m.group(1).split())
-            if cmd in seen or len(cmd) > 400:
+            written = " ".join(m.group(1).split())
+            if len(written) > 400:
+                continue
+            cmd = _substitute(written, assigned, m.start())[:1000]
+            if cmd in seen:
                 continue
             seen.add(cmd)
             # The paragraph just before the code says what it does (and a heading over it
@@ -645,17 +770,20 @@ def readme_commands(text: str, source: str) -> list[Command]:
             said = paragraphs[-1] if paragraphs else ""
             heading = [p for p in paragraphs[:-1] if p.lstrip().startswith("#")][-1:]
             said = "\n".join([*heading, said])
-            kind = _command_kind(cmd, command_script(cmd), said)
+            kind = _command_kind(cmd, command_script(cmd), said, section)
             out.append(Command(cmd, source, kind))
             if len(out) >= MAX_COMMANDS:
                 return out
     return out
 
 
-def _script_path(script: str, ctx: Context) -> str | None:
+def _script_path(script: str, ctx: Context, base: str = "") -> str | None:
     """The repository file a README command names (./x.py, pkg.mod via -m), if it exists;
-    a bare name run after `cd somewhere` is found when exactly one file has that name."""
+    in a folder's own README (base: its folder) beside it first; a bare name run after
+    `cd somewhere` is found when exactly one file has that name."""
     cand = script.lstrip("./") if script.startswith("./") else script
+    if base and cand.endswith(_SCRIPT_EXT) and ctx.snap.get(f"{base}/{cand}") is not None:
+        return f"{base}/{cand}"
     if ctx.snap.get(cand) is not None:
         return cand
     if cand.endswith(_SCRIPT_EXT) and not cand.startswith(("/", "~", "$")):
@@ -675,6 +803,7 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
     """Each README command's script (or launched config, or unit-test folder) is an entry of
     the command's kind; the README wins over what the file's name said."""
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
+    configs = _Configs(ctx)
     for c in ep.commands:
         if _add_launched_config(ctx, c, lists):
             continue
@@ -685,6 +814,174 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
         entry = _command_entry(ctx, c, by_path)
         if entry is not None:
             _place(lists, lists[c.kind], entry)
+            runs = _main_module(ctx, entry.path)
+            if runs is not None:
+                _place(lists, lists[c.kind], ScriptEntry(runs, entry.kind, command=c.command))
+        if c.kind == "train":
+            configs.add_from(c, lists)
+    configs.add_siblings(lists)
+
+
+_MAIN_IMPORT = rx.compile(r"^from[ \t]+(\.|[\w.]+\.)(\w+)[ \t]+import[ \t]+main\b", rx.M)
+
+
+def _main_module(ctx: Context, path: str) -> str | None:
+    """`python -m pkg` runs pkg/__main__.py; when that only calls the main() of a module
+    beside it (`from .separate import main`), that module is what runs too."""
+    if not path.endswith("/__main__.py"):
+        return None
+    fe = ctx.snap.get(path)
+    if fe is None or fe.size > 20_000:
+        return None
+    m = _MAIN_IMPORT.search(ctx.snap.read_text(path) or "")
+    if m is None:
+        return None
+    target = path.rsplit("/", 1)[0] + "/" + m.group(2) + ".py"
+    return target if ctx.snap.get(target) is not None else None
+
+
+# Options that hand a script its experiment: --config x.json, -opt options/x.yml,
+# --hparams_path=x.json, --config_path x.yml, caffe's -solver x.solver.
+_CONFIG_OPTION = rx.compile(
+    r"(?i)^--?(?:c|cfg|conf|config|config[-_]?(?:file|path|name)|opt|options?|"
+    r"hparams(?:[-_]?(?:path|file))?|solver|gin[-_]?(?:file|config)s?|exp[-_]?config)$"
+)
+_CONFIG_EXT = (".yaml", ".yml", ".json", ".gin", ".solver", ".prototxt", ".py", ".toml", ".cfg")
+# Keys that set how a model trains (a learning rate, a batch size, steps or epochs, an
+# optimizer): what makes a config an experiment to train, not a model's architecture
+# (yolov5n.yaml) or a dataset's description (coco.yaml).
+_TRAIN_KEYS = rx.compile(
+    r"(?i)(?:^|[\s{,\"'.])(?:lr|base_lr|learning_rate|lr_policy|batch_?size\w*|"
+    r"(?:num_|max_|n_|total_)?epochs?|max_iters?|iterations?|total_iters?|(?:num_)?train_steps|"
+    r"max_steps|optim(?:izer)?\w*|weight_decay)[\"']?[ \t]*[:=]"
+)
+_DATA_CONFIG = (".yaml", ".yml", ".json")
+MAX_CONFIGS = 40
+
+
+def command_configs(cmd: str) -> list[str]:
+    """The config files a command hands to its script (`--config x.json`, `-opt=x.yml`)."""
+    words = _split_words(cmd)
+    out: list[str] = []
+    for j, w in enumerate(words):
+        if not w.startswith("-"):
+            continue
+        opt, eq, value = w.partition("=")
+        if not eq:
+            value = words[j + 1] if j + 1 < len(words) else ""
+        if _CONFIG_OPTION.match(opt) and value.lower().endswith(_CONFIG_EXT):
+            out.append(value.removeprefix("./"))
+    # `torchrun train.py config.yaml`: a YAML or JSON config right after the script (a .py
+    # there may as well be another script).
+    for j, w in enumerate(words[:-1]):
+        if w.endswith((".py", ".lua")) and words[j + 1].lower().endswith(_DATA_CONFIG):
+            out.append(words[j + 1].removeprefix("./"))
+            break
+    return out
+
+
+def _names_folder(text: str, folder: str) -> bool:
+    """The text names the folder as a path (`configs/`, [hparams](nmt/standard_hparams/)),
+    not as a word of prose or as the start of a file's path."""
+    for start in ("`", "(", "[", "`./", "(./", "[./"):
+        for end in ("`", ")", "]", "/`", "/)", "/]"):
+            if start + folder + end in text:
+                return True
+    at = text.find(folder + "/")
+    while at >= 0:
+        before = text[at - 1 : at]
+        after = text[at + len(folder) + 1 : at + len(folder) + 2]
+        part_of_path = bool(before) and (before.isalnum() or before in "_/.-")
+        if not part_of_path and (not after or after in ")]`'\", \n\t"):
+            return True
+        at = text.find(folder + "/", at + 1)
+    return False
+
+
+class _Configs:
+    """Config files that training commands run: each named one that sets how to train, and,
+    when the README names two or more of a folder's configs or names the folder itself, the
+    folder's other configs of the same kind (a set of experiments shown by one or two)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.added: dict[str, str] = {}  # config path -> the list it went to
+        self._by_name: dict[str, list[str]] | None = None
+
+    def add_from(self, c: Command, lists: dict[str, list[ScriptEntry]]) -> None:
+        script = command_script(c.command)
+        base = _page_folder(c.source)
+        for value in command_configs(c.command)[:10]:
+            for path in self._resolve(f"{base}/{value}" if base else value, script) or (
+                self._resolve(value, script) if base else []
+            ):
+                self._add(path, c.command, lists)
+
+    def _resolve(self, value: str, script: str | None) -> list[str]:
+        """The repository files a config argument names: its path, beside the script, or
+        every file of that name when it has no folder (`caffe train --solver train.solver`,
+        run inside each model's folder)."""
+        snap = self.ctx.snap
+        if snap.get(value) is not None:
+            return [value]
+        if script and "/" in script:
+            beside = script.removeprefix("./").rsplit("/", 1)[0] + "/" + value
+            if snap.get(beside) is not None:
+                return [beside]
+        if "/" in value:
+            return []
+        if self._by_name is None:
+            self._by_name = {}
+            for fe in snap.files:
+                if fe.suffix in _CONFIG_EXT and not fe.vendored:
+                    self._by_name.setdefault(fe.name, []).append(fe.path)
+        found = self._by_name.get(value, [])
+        return found if len(found) <= 8 else []
+
+    def _sets_training(self, path: str) -> bool:
+        fe = self.ctx.snap.get(path)
+        if fe is None or fe.vendored or fe.size > 256 * 1024:
+            return False
+        return bool(_TRAIN_KEYS.search(self.ctx.snap.read_text(path) or ""))
+
+    def _add(self, path: str, command: str | None, lists: dict[str, list[ScriptEntry]]) -> None:
+        if path in self.added or len(self.added) >= MAX_CONFIGS or not self._sets_training(path):
+            return
+        # caffe train --solver test.solver: a config named for testing evaluates.
+        named = kind_of(_stem(path))
+        bucket = "test" if named not in (None, "train", "prepare") else "train"
+        self.added[path] = bucket
+        if not any(e.path == path for e in lists[bucket]):
+            lists[bucket].append(ScriptEntry(path, "config", command=command))
+
+    def add_siblings(self, lists: dict[str, list[ScriptEntry]]) -> None:
+        folders = {p.rsplit("/", 1)[0] if "/" in p else "" for p in self.added}
+        if not folders:
+            return
+        text = _pages_text(self.ctx)  # searched with str.find only
+        mentioned = _mentioned_names(self.ctx)
+        for folder in sorted(folders)[:10]:
+            prefix = folder + "/" if folder else ""
+            suffixes = {
+                p.rsplit(".", 1)[-1]
+                for p in self.added
+                if p.startswith(prefix) and p.count("/") == prefix.count("/")
+            }
+            sibs = [
+                fe.path
+                for fe in self.ctx.snap.files
+                if fe.path.startswith(prefix)
+                and fe.path.count("/") == prefix.count("/")
+                and fe.suffix.lstrip(".") in suffixes
+            ]
+            if len(sibs) > MAX_CONFIGS:
+                continue
+            named = sum(1 for p in sibs if p.rsplit("/", 1)[-1] in mentioned)
+            if named >= 2 or (folder and _names_folder(text, folder)):
+                for p in sibs:
+                    # Other experiments like the ones shown: not eval_gpt2.py beside them.
+                    if kind_of(_stem(p)) in (None, "train"):
+                        self._add(p, None, lists)
 
 
 def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptEntry]]) -> bool:
@@ -707,9 +1004,18 @@ def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptE
 def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> str:
     """An uninformative name (aae.py, style.py): what the script's code does."""
     script = command_script(c.command)
-    found = _script_path(script, ctx) if script else None
-    if not found or kind_of(_stem(found)) is not None or _TOOL.match(_stem(found)):
+    found = _script_path(script, ctx, _page_folder(c.source)) if script else None
+    # `python -m pkg`: what pkg/__main__.py hands over to (pkg/separate.py) says.
+    found = found and (_main_module(ctx, found) or found)
+    if found and _VISUALIZES.match(_stem(found)):
+        # visualize_attention.py that loads a trained model runs it: a demo; one that only
+        # plots logs or data is a tool.
+        return "test" if _INFER_CELL.search(ctx.snap.read_text(found) or "") else c.kind
+    if not found or _TOOL.match(_stem(found)):
         return c.kind
+    named = kind_of(_stem(found))
+    if named is not None:
+        return "train" if named == "train" else "prepare" if named == "prepare" else "test"
     code = ctx.snap.read_text(found) or ""
     kind = _code_kind(code) or "other"
     pf = by_path.get(found)
@@ -723,6 +1029,12 @@ def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) ->
     return kind
 
 
+def _page_folder(source: str) -> str:
+    """The folder of a folder's own README (chat/README.md: chat); "" for the top and docs."""
+    folder = source.rsplit("/", 1)[0] if "/" in source else ""
+    return "" if folder.split("/", 1)[0].lower() in ("", "docs", "doc") else folder
+
+
 def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> ScriptEntry | None:
     """The entry a command runs: a unit-test folder through pytest, or a repository script."""
     low = c.command.lower()
@@ -731,9 +1043,11 @@ def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> Scri
     ):
         return ScriptEntry(_unit_test_target(ctx, c.command), "unittest", command=c.command)
     script = command_script(c.command)
-    found = _script_path(script, ctx) if script is not None else None
+    found = _script_path(script, ctx, _page_folder(c.source)) if script is not None else None
     if found is None:
         return None
+    if found.endswith(".lua") and _lua_module(ctx.snap.read_text(found) or ""):
+        return None  # "the entry point to evaluation is inside `eval_utils.lua`": a module
     pf = by_path.get(found)
     options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
     kind = kind_of(_stem(found)) or c.kind
@@ -857,7 +1171,7 @@ def _tool_commands(ctx: Context, ep: EntryPoints) -> None:
     lists = {"train": ep.train, "test": ep.test, "prepare": ep.prepare}
     names = "|".join(rx.escape(n) for n in sorted(tools, key=len, reverse=True))
     pattern = rx.compile(rf"^[ \t]*(?:\$[ \t]*)?(?:\./)?(?:bin/)?({names})(?:[ \t]+[^\n]*)?$", rx.M)
-    for block, context in _blocks(ctx.readme)[:500]:
+    for block, context, _section in _blocks(ctx.readme)[:500]:
         for m in pattern.finditer(block):
             path = tools[m.group(1)]
             cmd = " ".join(m.group(0).split())
@@ -947,10 +1261,11 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     """Entry points from the files (names, folders, code), then from the README's commands."""
     ep = EntryPoints()
     by_path = {f.path: f for f in ctx.py.files}
-    _python_entries(ctx, ep)
+    by_folder = _python_entries(ctx, ep)
     _other_file_entries(ctx, ep, by_path)
     if ctx.snap.readme:
         _readme_entries(ctx, ep, by_path)
+        _documented_folders(ctx, ep, by_folder)
     for lst in (ep.train, ep.test, ep.prepare):
         lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
     return ep, _missing_findings(ep)
@@ -961,14 +1276,17 @@ def _bucket(ep: EntryPoints, kind: str) -> list[ScriptEntry]:
     return {"train": ep.train, "prepare": ep.prepare}.get(kind, ep.test)
 
 
-def _python_entries(ctx: Context, ep: EntryPoints) -> None:
-    """Python scripts and notebooks, by their names, folders and code."""
+def _python_entries(ctx: Context, ep: EntryPoints) -> set[str]:
+    """Python scripts and notebooks, by their names, folders and code; returns the scripts
+    that are data preparation only by their folder."""
+    by_folder: set[str] = set()
     imported = _imported_modules(ctx)
     packages = {
         f.path.rsplit("/", 1)[0]
         for f in ctx.snap.files
         if f.name == "__init__.py" and "/" in f.path
     }
+    importers = _ImportedNames(ctx)
     for f in ctx.py.files:
         fentry = ctx.snap.get(f.path)
         if (
@@ -984,7 +1302,34 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> None:
         elif _HELPER_DIR.search(f.path):
             continue  # utils/flask_rest_api/example_request.py: a helper, unless documented
         else:
-            _script_entry(ep, f, imported, packages)
+            _script_entry(ep, f, imported, packages, importers, by_folder)
+    return by_folder
+
+
+# `import model_utils`, `from splitcross import X`, `from . import model`, `from .model import X`.
+_IMPORT_NAME = rx.compile(
+    r"^[ \t]*(?:from[ \t]+\.*(?:[\w.]*\.)?(\w+)[ \t]+import\b|from[ \t]+\.+[ \t]+import[ \t]+(\w+)|"
+    r"import[ \t]+(?:[\w.]*\.)?(\w+))",
+    rx.M,
+)
+
+
+class _ImportedNames:
+    """The last name of every module the repository's Python files import, relative imports
+    included (the parse records only absolute ones); read on the first question."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.names: set[str] | None = None
+
+    def __contains__(self, name: str) -> bool:
+        if self.names is None:
+            self.names = set()
+            for f in self.ctx.py.files:
+                if not f.is_notebook:
+                    for m in _IMPORT_NAME.finditer(f.text[:20_000]):  # imports sit at the top
+                        self.names.add(m.group(1) or m.group(2) or m.group(3))
+        return name in self.names
 
 
 def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
@@ -997,7 +1342,14 @@ def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
         _bucket(ep, nkind).append(ScriptEntry(f.path, nkind))
 
 
-def _script_entry(ep: EntryPoints, f: PyFile, imported: set[str], packages: set[str]) -> None:
+def _script_entry(
+    ep: EntryPoints,
+    f: PyFile,
+    imported: set[str],
+    packages: set[str],
+    importers: _ImportedNames,
+    by_folder: set[str],
+) -> None:
     stem = _stem(f.path)
     kind = kind_of(stem)
     if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
@@ -1012,8 +1364,15 @@ def _script_entry(ep: EntryPoints, f: PyFile, imported: set[str], packages: set[
         # A main.py that calls model.fit(...) and then predicts trains (Keras).
         loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
         kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
+        if kind == "demo":
+            by_folder.add(f.path)  # serve/x_worker.py: a demo by its folder alone
         if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
             kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
+            by_folder.add(f.path)
+        if kind is not None and stem in importers:
+            # model_utils.py, splitcross.py: training code the entry scripts import;
+            # datasets/laion_dataset.py: a data set class the builders import.
+            return
     if kind is None or not runs or _is_library_module(f.path, imported, packages):
         return
     if kind == "prepare" and _NOT_ENTRY.match(stem):
@@ -1122,10 +1481,60 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     return kind
 
 
+# ASCII and no counted repeats: RE2 builds one state per repeat of a (Unicode) class.
+_FILE_NAME = rx.compile(r"[\w.-]+\.[A-Za-z]+", rx.A)
+
+
+def _pages_text(ctx: Context) -> str:
+    """The README and the documentation pages read for commands, one text."""
+    pages = [ctx.snap.read_text(p) or "" for p in doc_pages(ctx)]
+    return "\n".join([ctx.readme[:200_000], *pages])
+
+
+def _mentioned_names(ctx: Context) -> set[str]:
+    """Every file name the pages mention (`cifar10.py`, `config_v2.json`): one pass over each
+    page (not over all of them joined: the pattern engine keeps its last text encoded), then
+    set lookups."""
+    names = set(_FILE_NAME.findall(ctx.readme[:200_000]))
+    for p in doc_pages(ctx):
+        names.update(_FILE_NAME.findall(ctx.snap.read_text(p) or ""))
+    return names
+
+
+def _documented_folders(ctx: Context, ep: EntryPoints, by_folder: set[str]) -> None:
+    """A data or serving folder whose scripts the README runs (`python -m pkg.data.clean_x`,
+    `python -m pkg.serve.model_worker`): its other scripts, entries by their folder alone, are
+    not how the data is made or the model served (inspect_data.py, register_worker.py); a
+    folder the README runs nothing from keeps every script in it."""
+    named = set()  # every script a command names, whatever the command was found to do
+    for c in ep.commands[: 2 * MAX_DOC_COMMANDS]:
+        script = command_script(c.command)
+        found = _script_path(script, ctx, _page_folder(c.source)) if script else None
+        if found:
+            named.add(found)
+    run = {p.rsplit("/", 1)[0] for p in named if "/" in p}
+    if not run:
+        return
+    # A script the pages name in prose ("we created a script [cifar10.py](cifar10.py)").
+    mentioned = _mentioned_names(ctx)
+    named |= {p for p in by_folder if p.rsplit("/", 1)[-1] in mentioned}
+    for lst in (ep.prepare, ep.test):
+        lst[:] = [
+            e
+            for e in lst
+            if not (
+                e.command is None
+                and e.path in by_folder
+                and e.path not in named
+                and e.path.rsplit("/", 1)[0] in run
+            )
+        ]
+
+
 def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
     """What the README (and the doc pages it links) tells you to run."""
     ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path if ctx.snap.readme else "")
-    ep.commands += _doc_page_commands(ctx)
+    ep.commands += _doc_page_commands(ctx, ep.commands)
     _add_readme_entries(ctx, ep, by_path)
     _readme_notebooks(ctx, ep)
     _tool_commands(ctx, ep)
@@ -1178,21 +1587,63 @@ def _readme_notebooks(ctx: Context, ep: EntryPoints) -> None:
             (ep.train if kind == "train" else ep.test).append(ScriptEntry(fe.path, kind))
 
 
-def _doc_page_commands(ctx: Context) -> list[Command]:
-    """Commands of the documentation pages the README links (docs/Evaluation.md,
-    docs/llama.md): the README's own commands come first and win."""
-    out: list[Command] = []
+# Pages that say how to run the code, wherever the README links them or not: TRAINING.md,
+# GETTING_STARTED.md, docs/get_started.md, EVAL.md, README_paper.md.
+_RUN_DOC = rx.compile(
+    r"(?i)^(?:(?:pre)?train(?:ing)?|fine[-_]?tun(?:e|ing)|get(?:ting)?[-_]?started|"
+    r"quick[-_]?start|eval(?:uation)?|inference|usage|howto[-_]\w+|readme[-_]\w+)\.(?:md|rst)$"
+)
+MAX_DOC_PAGES = 16
+MAX_DOC_COMMANDS = 2 * MAX_COMMANDS
+
+
+def doc_pages(ctx: Context) -> list[str]:
+    """The documentation pages whose commands count beside the README's (at most 16, each
+    under 200 kB, none vendored): pages under docs/ or doc/ the README links (docs/llama.md,
+    docs/commands/data_cleaning.md),
+    then pages at the top or in docs/ named for running the code (TRAINING.md, get_started.md),
+    then the README of a folder one or two deep (chat/README.md)."""
+    linked: list[str] = []
+    named: list[str] = []
+    folders: list[str] = []
+    framework = _framework_examples(ctx)  # a forked Caffe's own examples/*/README.md
+    readme = ctx.snap.readme.path if ctx.snap.readme else ""
     for fe in ctx.snap.files:
-        if len(out) >= MAX_COMMANDS or fe.vendored or fe.size > 200_000:
+        if fe.vendored or fe.size > 200_000 or fe.path == readme or len(fe.parts) > 3:
             continue
-        if (
-            fe.suffix in (".md", ".rst")
-            and len(fe.parts) == 2
-            and fe.parts[0].lower() in ("docs", "doc")
-            and fe.path in ctx.readme
+        if fe.suffix not in (".md", ".rst"):
+            continue
+        in_docs = len(fe.parts) > 1 and fe.parts[0].lower() in ("docs", "doc")
+        if in_docs and fe.path in ctx.readme:
+            linked.append(fe.path)  # docs/commands/data_cleaning.md too
+        elif (
+            len(fe.parts) > 1
+            and fe.name.lower() in ("readme.md", "readme.rst")
+            and not _UNIT_TEST_DIR.search(fe.path)
+            and not _HELPER_DIR.search(fe.path)
+            and not (framework and fe.path.startswith(framework))
         ):
-            out += readme_commands(ctx.snap.read_text(fe.path) or "", fe.path)
-    return out[:MAX_COMMANDS]
+            folders.append(fe.path)  # chat/README.md: how to run what is in chat/
+        elif (len(fe.parts) == 1 or (in_docs and len(fe.parts) == 2)) and _RUN_DOC.match(fe.name):
+            named.append(fe.path)
+    return (linked + named + folders)[:MAX_DOC_PAGES]
+
+
+def _doc_page_commands(ctx: Context, known: list[Command]) -> list[Command]:
+    """Commands of the documentation pages (doc_pages): the README's own come first and win."""
+    out: list[Command] = []
+    seen = {c.command for c in known}
+    for path in doc_pages(ctx):
+        if len(out) >= MAX_DOC_COMMANDS:
+            break
+        # A folder's README that names `eval_utils.lua` describes the folder; it runs
+        # what its code blocks say.
+        text = ctx.snap.read_text(path) or ""
+        for c in readme_commands(text, path, bare=not _page_folder(path)):
+            if c.command not in seen:  # README_CN.md repeats the README's commands
+                seen.add(c.command)
+                out.append(c)
+    return out[:MAX_DOC_COMMANDS]
 
 
 # The lines of a shell script that start a Python program: python itself or a launcher.
@@ -1220,7 +1671,9 @@ def _shell_kind(ctx: Context, path: str) -> str | None:
         elif kind is not None:
             # --do_eval=False is no test: switches turned off say nothing.
             on = rx.sub(r"(?i)\S+=(?:false|0)\b", " ", line)
-            return "train" if kind == "train" and not _ARG_TEST.search(on) else "test"
+            # --do_train=True --do_eval=True trains, then evaluates what it trained.
+            tests = _ARG_TEST.search(on) and not _ARG_TRAIN.search(on)
+            return "train" if kind == "train" and not tests else "test"
     return "prepare" if prepares else None
 
 
