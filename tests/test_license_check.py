@@ -246,14 +246,35 @@ def test_a_header_template_is_not_a_license_and_model_folders_are_and(vet_repo: 
     assert all(m.path != "LICENSE_HEADER" for m in report.license.all)
 
 
+# Commercial use: True when granted (use restrictions are obligations), False when not, None
+# when granted only under a condition (a user or revenue threshold, a registration).
 @pytest.mark.parametrize(
     ("title", "spdx", "commercial"),
     [
-        ("LLAMA 4 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-4-Community", True),
-        ("Llama 3.3 Community License Agreement", "LicenseRef-Llama-3-Community", True),
+        ("LLAMA 2 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-2-Community", None),
+        ("META LLAMA 3 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-3-Community", None),
+        ("LLAMA 3.1 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-3.1-Community", None),
+        ("LLAMA 3.2 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-3.2-Community", None),
+        ("Llama 3.3 Community License Agreement", "LicenseRef-Llama-3.3-Community", None),
+        ("LLAMA 4 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-4-Community", None),
+        ("Gemma Terms of Use", "LicenseRef-Gemma-Terms-of-Use", True),
+        ("Tongyi Qianwen LICENSE AGREEMENT", "LicenseRef-Tongyi-Qianwen-License", None),
+        (
+            "Tongyi Qianwen RESEARCH LICENSE AGREEMENT",
+            "LicenseRef-Tongyi-Qianwen-Research-License",
+            False,
+        ),
         ("Qwen RESEARCH LICENSE AGREEMENT", "LicenseRef-Qwen-Research-License", False),
+        ("Qwen LICENSE AGREEMENT", "LicenseRef-Qwen-License", None),
+        ("DEEPSEEK LICENSE AGREEMENT", "LicenseRef-DeepSeek-License", True),
+        ("Community License for Baichuan 2 Model", "LicenseRef-Baichuan-Community-License", None),
+        ("Yi Series Models Community License Agreement", "LicenseRef-Yi-Community-License", None),
+        ("BigCode Open RAIL-M v1 License Agreement", "LicenseRef-BigCode-OpenRAIL-M", True),
+        ("CreativeML Open RAIL-M", "LicenseRef-CreativeML-OpenRAIL-M", True),
         ("Mistral AI Research License", "LicenseRef-Mistral-AI-Research-License", False),
         ("STABILITY AI COMMUNITY LICENSE AGREEMENT", "LicenseRef-Stability-AI-Community", None),
+        ("Released under CC BY-NC", "LicenseRef-CC-BY-NC", False),
+        ("Released under CC BY-NC 4.0", "CC-BY-NC-4.0", False),
     ],
 )
 def test_model_community_licenses(
@@ -262,3 +283,30 @@ def test_model_community_licenses(
     text = f"{title}\n\nVersion release date: 2025\n\nTerms and conditions for use follow.\n"
     report = vet_repo({"LICENSE": text, "a.py": "x = 1\n"})
     assert (report.license.spdx, report.license.commercial_use) == (spdx, commercial)
+
+
+@pytest.mark.parametrize(
+    ("pointer", "spdx", "commercial"),
+    [
+        (
+            "Please refer to license: https://github.com/facebookresearch/llama/blob/main/LICENSE",
+            "LicenseRef-Llama-2-Community",
+            None,
+        ),
+        ("See https://llama.meta.com/llama3_1/license/", "LicenseRef-Llama-3.1-Community", None),
+        ("Terms: https://ai.google.dev/gemma/terms", "LicenseRef-Gemma-Terms-of-Use", True),
+        ("See the Llama 2 Community License.", "LicenseRef-Llama-2-Community", None),
+        (
+            "This model is under the Tongyi Qianwen LICENSE AGREEMENT.",
+            "LicenseRef-Tongyi-Qianwen-License",
+            None,
+        ),
+    ],
+)
+def test_a_license_that_points_to_a_model_license_is_that_license(
+    vet_repo: Vet, pointer: str, spdx: str, commercial: bool | None
+) -> None:
+    # A root LICENSE of one line that names or links a model license (kept as data in
+    # forkvet/data/model_licenses.json) is that license.
+    lic = vet_repo({"LICENSE": pointer + "\n", "a.py": "x = 1\n"}).license
+    assert (lic.spdx, lic.commercial_use, lic.files) == (spdx, commercial, ["LICENSE"])

@@ -22,6 +22,7 @@ from forkvet.vet.licensesections import (
 from forkvet.vet.licenseterms import (
     BSD_REF,
     KNOWN,
+    KNOWN_URLS,
     NO_DERIVATIVES,
     NO_LICENSE,
     NONCOMMERCIAL,
@@ -630,9 +631,6 @@ _LICENSE_URLS: tuple[tuple[rx.Pattern[str], str], ...] = (
     (rx.compile(r"gnu\.org/licenses/(a?gpl|lgpl)-(\d\.\d)", rx.I), "{0}-{1}"),
     (rx.compile(r"opensource\.org/licenses?/([\w.-]+?)(?:\.php|\.html)?/?$", rx.I), "{0}"),
     (rx.compile(r"choosealicense\.com/licenses/([\w.-]+?)/?$", rx.I), "{0}"),
-    (rx.compile(r"ai\.google\.dev/gemma/terms", rx.I), "gemma"),
-    (rx.compile(r"llama\.(?:meta\.)?com/llama(\d)", rx.I), "llama{0}"),
-    (rx.compile(r"llama\.(?:meta\.)?com/llama-?(\d)", rx.I), "llama{0}"),
 )
 
 
@@ -653,6 +651,11 @@ def _license_at_url(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
             items = _named(name, path, "file", 0.8, strict=True)
             if items:
                 return items
+    # The model licenses' own pages (forkvet/data/model_licenses.json).
+    for pattern, key in KNOWN_URLS:
+        known = known_by_tag(key) if pattern.search(urls[0]) else None
+        if known:
+            return [_from_known(known, path, "file", 0.8)]
     return []
 
 
