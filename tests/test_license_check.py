@@ -310,3 +310,24 @@ def test_a_license_that_points_to_a_model_license_is_that_license(
     # forkvet/data/model_licenses.json) is that license.
     lic = vet_repo({"LICENSE": pointer + "\n", "a.py": "x = 1\n"}).license
     assert (lic.spdx, lic.commercial_use, lic.files) == (spdx, commercial, ["LICENSE"])
+
+
+def test_a_pointer_license_to_an_unknown_address_follows_the_source_headers(
+    vet_repo: Vet,
+) -> None:
+    header = (
+        "# Copyright (c) Example Corp.\n# This software may be used and distributed according "
+        "to the terms of the Llama 2 Community License Agreement.\n\nx = 1\n"
+    )
+    files = {
+        "LICENSE": "Please refer to license: https://example.org/models/LICENSE\n",
+        "generate.py": header,
+        "model/layers.py": header,
+    }
+    lic = vet_repo(files).license
+    assert (lic.spdx, lic.commercial_use) == ("LicenseRef-Llama-2-Community", None)
+    assert "source headers" in lic.governs_reason
+    # Headers that disagree name no one license: the pointer alone is no license.
+    files["model/other.py"] = "# Licensed under the MIT License.\nx = 1\n"
+    files["model/more.py"] = "# Licensed under the MIT License.\nx = 1\n"
+    assert vet_repo(files, name="split").license.spdx is None

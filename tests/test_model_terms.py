@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+
 from forkvet.report import Report
 from tests.conftest import license_text
 
@@ -50,8 +52,48 @@ def test_an_adapter_of_a_research_only_base_model(vet_repo: Vet) -> None:
     readme = "# tinychat\n\nLoRA weights fine-tuned from LLaMA-7B on our chat data.\n"
     report = vet_repo({**CODE, "README.md": readme}, name="readme")
     assert report.license.commercial_use is None
-    later = "# tinychat\n\nLoRA weights fine-tuned from Llama-2-7b and meta-llama/Llama-3.1-8B.\n"
-    assert vet_repo({**CODE, "README.md": later}, name="l2").license.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "# tinychat\n\nLoRA weights fine-tuned from Llama-2-7b on our chat data.\n",
+        "# tinychat\n\nOur chat model is based on meta-llama/Llama-3.1-8B-Instruct.\n",
+        "# tinychat\n\nWe release adapters for Code Llama 7B.\n",
+    ],
+)
+def test_a_fine_tune_of_a_conditionally_licensed_base_is_never_yes(
+    vet_repo: Vet, readme: str
+) -> None:
+    # Llama 2/3/4 grant commercial use only under a user threshold and a use policy: weights
+    # derived from them follow that license (forkvet/data/model_licenses.json base_models).
+    report = vet_repo({**CODE, "README.md": readme})
+    assert report.license.spdx == "Apache-2.0"
+    assert report.license.commercial_use is None
+    assert "Llama" in report.license.governs_reason
+
+
+def test_an_adapter_config_of_a_conditionally_licensed_base_is_never_yes(vet_repo: Vet) -> None:
+    adapter = {"base_model_name_or_path": "meta-llama/Llama-2-7b-hf", "r": 8}
+    report = vet_repo({**CODE, "lora/adapter_config.json": json.dumps(adapter)})
+    assert report.license.commercial_use is None
+    assert "adapter of meta-llama/Llama-2-7b-hf" in report.license.governs_reason
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        # The base model is the subject of "based on", not what the weights derive from.
+        "# Tiny\n\nBoth Tiny and Llama are based on the Transformer architecture.\n",
+        "# Tiny\n\nTiny and LLaMA 2 are built on the same decoder design.\n",
+        # Named, but nothing derives from it.
+        "# Tiny\n\nTiny beats Llama-2-70B and LLaMA-65B on MMLU.\n",
+    ],
+)
+def test_a_base_model_named_without_deriving_from_it_changes_nothing(
+    vet_repo: Vet, readme: str
+) -> None:
+    assert vet_repo({**CODE, "README.md": readme}).license.commercial_use is True
 
 
 def test_data_set_terms_are_reported_apart(vet_repo: Vet) -> None:

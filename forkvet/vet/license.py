@@ -673,6 +673,8 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
     for mt in sources:
         named = [item for lic in mt.licenses[:20] for item in _named(lic, mt.path, "file", 0.7)]
         closed = [(m, t) for m, t in named if t.commercial_use is False]
+        if mt.base_model:  # a conditional grant binds weights derived from the base, too
+            closed += [(m, t) for m, t in named if t.commercial_use is None]
         if closed:
             m, terms = closed[0]
             name = f"{m.name} ({mt.what})"
@@ -712,6 +714,7 @@ def _license_file_statements(
     main license first; and the files' texts. Bounded: see _matched_license_files."""
     found: list[_Found] = []
     texts: dict[str, str] = {}
+    pointers: list[str] = []
     for path in _matched_license_files(ctx, findings):
         text = ctx.snap.read_text(path)
         if not text or not text.strip():
@@ -724,10 +727,52 @@ def _license_file_statements(
         if pointed:
             found += [_Found(m, t, t.obligations, role) for m, t in pointed]
             continue
-        for m, terms, kind in classify_text(text, path, "file"):
+        classified = classify_text(text, path, "file")
+        for m, terms, kind in classified:
             item_role = "third-party" if kind == "notice" else role
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
+        if not classified and role == "code" and len(text.split()) <= _POINTER_WORDS:
+            pointers.append(path)
+    if pointers and not any(f.role == "code" and f.kind == "grant" for f in found):
+        found += _header_license(ctx)
     return found, texts
+
+
+# A LICENSE this short that names no license points elsewhere ("Please refer to license:
+# <an address forkvet does not know>"); the source headers then say which license it is.
+_POINTER_WORDS = 30
+_HEADER_SUFFIXES = (".py", ".c", ".cc", ".cpp", ".h", ".cu", ".lua", ".sh", ".js", ".ts")
+_HEADER_FILES = 200
+
+
+def _header_license(ctx: Context) -> list[_Found]:
+    """The license the repository's own source headers name ("may be used and distributed
+    according to the terms of the Llama 2 Community License Agreement"), when most of the
+    headers that name one agree; read from the first lines of at most _HEADER_FILES files."""
+    votes: dict[str, list[tuple[LicenseMatch, Terms]]] = {}
+    read = 0
+    for f in ctx.snap.files:
+        if f.vendored or f.suffix not in _HEADER_SUFFIXES or f.path.count("/") > 2:
+            continue
+        read += 1
+        if read > _HEADER_FILES:
+            break
+        head = (ctx.snap.read_text(f.path) or "")[:1500]
+        if "licen" not in head.lower():
+            continue
+        known = known_license(head)
+        items = [_from_known(known, f.path, "header", 0.7)] if known else []
+        for said in [] if items else _statements(head):
+            items += _named_in_statement(said, f.path, "header", 0.7)
+        if items:
+            votes.setdefault(items[0][0].spdx or "", []).append(items[0])
+    if not votes:
+        return []
+    best = max(votes.values(), key=len)
+    if 2 * len(best) <= sum(len(v) for v in votes.values()):
+        return []  # the headers disagree: no one license is the repository's
+    match, terms = best[0]
+    return [_Found(match, terms, terms.obligations, "code")]
 
 
 def _metadata_statements(ctx: Context) -> list[_Found]:
@@ -839,6 +884,8 @@ def _decide(
     primary = distinct[0]
     info = LicenseInfo(all=[f.match for f in found])
     reason = _GOVERNS_BECAUSE[role].format(path=primary.match.path)
+    if primary.match.source == "header":
+        reason = f"source headers such as {primary.match.path} (the license file points elsewhere)"
     choice = len(distinct) > 1 and _offers_choice(ctx, distinct, texts)
     if len(distinct) > 1:
         reason += _combine(info, distinct, choice)
@@ -1029,7 +1076,11 @@ def _restrictions_elsewhere(
         for f in found
         if f not in chosen
         and f.role != "patents"
-        and (f.terms.commercial_use is False or NO_DERIVATIVES in f.terms.obligations)
+        and (
+            f.terms.commercial_use is False
+            or NO_DERIVATIVES in f.terms.obligations
+            or (f.role == "other" and f.kind == "extra" and f.terms.commercial_use is None)
+        )
     ]
     if not restrictive:
         return

@@ -303,6 +303,16 @@ def _load_known() -> tuple[tuple[KnownLicense, ...], dict[str, str], _Urls]:
 KNOWN, _TAGS, KNOWN_URLS = _load_known()
 
 
+def _load_bases() -> _Urls:
+    raw = resources.files("forkvet.data").joinpath("model_licenses.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(raw)
+    return tuple((rx.compile(b["pattern"], rx.I), b["license"]) for b in data["base_models"])
+
+
+# Base models under a conditional license, with its key: fine-tunes of them follow it.
+BASE_MODELS = _load_bases()
+
+
 def known_by_tag(tag: str) -> KnownLicense | None:
     """A license named by its key or model-card tag ("nvidia-nc", "llama2", "openrail++")."""
     key = _TAGS.get(tag.strip().lower(), tag.strip().lower())

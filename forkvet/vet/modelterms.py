@@ -17,6 +17,7 @@ import yaml
 from forkvet import rx, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
+from forkvet.vet.licenseterms import BASE_MODELS
 
 MAX_CATALOGUE_BYTES = 512 * 1024
 MAX_CATALOGUES = 30
@@ -28,6 +29,9 @@ class ModelTerms:
     what: str  # what the finding says, e.g. "model catalogue: 3 model(s) under CC-BY-NC-4.0"
     licenses: list[str]  # license names or ids the source gives (to classify), may be empty
     research_only: bool  # the source itself says research / non-commercial only
+    # The weights derive from a base model: its license binds them even where it grants
+    # commercial use only under a condition (a user threshold), so never a plain yes.
+    base_model: bool = False
 
 
 _RESEARCH_ONLY = rx.compile(
@@ -89,9 +93,9 @@ _RESEARCH_BASE = rx.compile(
 _LATER_LLAMA = rx.compile(r"(?i)[-\s._]?(?:2|3|4|\.cpp|[-_]?index)\b|/")
 
 
-def _research_base(text: str) -> str | None:
-    """The research-only base model the text names, or None (Code Llama and Llama 2/3/4 are
-    other licenses: checked around the match, as RE2 has no look-arounds)."""
+def _research_base(text: str) -> tuple[str, int] | None:
+    """The research-only base model the text names and where, or None (Code Llama and Llama
+    2/3/4 are other licenses: checked around the match, as RE2 has no look-arounds)."""
     for m in _RESEARCH_BASE.finditer(text):
         word = m.group(0)
         if word[:5].lower() == "llama":
@@ -100,8 +104,15 @@ def _research_base(text: str) -> str | None:
                 continue
             if _LATER_LLAMA.match(text, m.start() + 5):
                 continue
-        return word
+        return word, m.start()
     return None
+
+
+def _restricted_base(text: str) -> tuple[str, int, str] | None:
+    """A base model under a conditional license (forkvet/data/model_licenses.json): the name,
+    where, and the license's key."""
+    found = [(m.group(0), m.start(), key) for p, key in BASE_MODELS if (m := p.search(text))]
+    return min(found, key=lambda f: f[1]) if found else None
 
 
 _SENTENCE_END = rx.compile(r"[.!?]\s+|\n\s*\n")
@@ -122,6 +133,20 @@ _DERIVED = rx.compile(
     r"(?i)\b(?:fine[- ]?tun\w*|adapters?|lora|peft|delta\s+weights|instruction[- ]tuned|"
     r"trained\s+on\s+top\s+of|built\s+on|based\s+on|initiali[sz]ed\s+from|derived\s+from)\b"
 )
+# "based on X", "initialized from X": the base is what follows. "Both Yi and Llama are based
+# on the Transformer" derives nothing from Llama.
+_DERIVED_BEFORE_BASE = rx.compile(r"(?i)^(?:trained|built|based|initiali[sz]ed|derived)\b")
+
+
+def _derives_from(sentence: str, base_at: int) -> bool:
+    """Whether the sentence says weights derive from the base model named at base_at: a
+    fine-tune, adapter or delta beside it, or "based on / built on / derived from" before it."""
+    for m in _DERIVED.finditer(sentence):
+        if not _DERIVED_BEFORE_BASE.match(m.group(0)) or m.start() < base_at:
+            return True
+    return False
+
+
 _DATASET_TERMS = rx.compile(
     r"(?i)(?:data\s*sets?|corpus|images|annotations)\b[^.\n]{0,200}?"
     r"(?:research\s+(?:purposes?\s+)?only|non[- ]?commercial(?:\s+research)?\s+(?:use|purposes?)"
@@ -250,16 +275,25 @@ def research_base(ctx: Context) -> ModelTerms | None:
             if isinstance(base, str) and _research_base(base):
                 what = f"{fe.path}: an adapter of {base}, a research-only base model"
                 return ModelTerms(fe.path, what, [], True)
+            restricted = _restricted_base(base) if isinstance(base, str) else None
+            if restricted:
+                what = f"{fe.path}: an adapter of {base}"
+                return ModelTerms(fe.path, what, [restricted[2]], False, base_model=True)
     readme = ctx.readme[:100_000]
+    path = ctx.snap.readme.path if ctx.snap.readme else "README"
+    conditional: ModelTerms | None = None
     for sentence in _sentences(readme):
+        if len(sentence) >= 600 or not _DERIVED.search(sentence):
+            continue
         base = _research_base(sentence)
-        if base and _DERIVED.search(sentence) and len(sentence) < 600:
-            path = ctx.snap.readme.path if ctx.snap.readme else "README"
-            what = (
-                f"{path}: the weights derive from {base}, a base model released for research only"
-            )
+        if base and _derives_from(sentence, base[1]):
+            what = f"{path}: the weights derive from {base[0]}, a research-only base model"
             return ModelTerms(path, what, [], True)
-    return _base_license(ctx)
+        restricted = _restricted_base(sentence)
+        if conditional is None and restricted and _derives_from(sentence, restricted[1]):
+            what = f"{path}: the weights derive from {restricted[0]}"
+            conditional = ModelTerms(path, what, [restricted[2]], False, base_model=True)
+    return _base_license(ctx) or conditional
 
 
 def _base_license(ctx: Context) -> ModelTerms | None:
