@@ -86,6 +86,8 @@ def test_an_adapter_config_of_a_conditionally_licensed_base_is_never_yes(vet_rep
         # The base model is the subject of "based on", not what the weights derive from.
         "# Tiny\n\nBoth Tiny and Llama are based on the Transformer architecture.\n",
         "# Tiny\n\nTiny and LLaMA 2 are built on the same decoder design.\n",
+        # A project named after the model is not the model.
+        "# Tiny\n\nFine-tuning frameworks such as [LLaMA-Factory](https://example.org) work.\n",
         # Named, but nothing derives from it.
         "# Tiny\n\nTiny beats Llama-2-70B and LLaMA-65B on MMLU.\n",
     ],
@@ -149,3 +151,38 @@ def test_a_readme_model_table_of_open_licenses_stays_yes(vet_repo: Vet) -> None:
         "| tiny-1b | MIT |\n\nAll models run on one GPU.\n"
     )
     assert vet_repo({**CODE, "README.md": readme}).license.commercial_use is True
+
+
+def test_a_conditional_weights_license_beside_an_open_code_license_is_unclear(
+    vet_repo: Vet,
+) -> None:
+    report = vet_repo(
+        {**CODE, "MODEL_LICENSE": license_text("llama-2-community-license-excerpt.txt")}
+    )
+    assert report.license.spdx == "Apache-2.0"
+    assert report.license.commercial_use is None
+    assert "MODEL_LICENSE" in report.license.governs_reason
+
+
+def test_a_weights_license_the_readme_retires_decides_nothing(vet_repo: Vet) -> None:
+    readme = (
+        "# Tiny\n\n## License\n\nThe code and weights of the Tiny series models are distributed "
+        "under the Apache 2.0 license, free for commercial use.\n\nThe previous license, "
+        "MODEL_LICENSE.txt, no longer applies.\n"
+    )
+    files = {
+        **CODE,
+        "MODEL_LICENSE.txt": license_text("llama-2-community-license-excerpt.txt"),
+        "README.md": readme,
+    }
+    report = vet_repo(files)
+    assert (report.license.spdx, report.license.commercial_use) == ("Apache-2.0", True)
+    assert [f for f in report.findings if f.title == "Superseded license"]
+    assert "MODEL_LICENSE.txt" in {m.path for m in report.license.all}
+    # Retired, but the README puts only the code under Apache: the weights stay unclear.
+    code_only = readme.replace("code and weights of the Tiny series models are", "code is")
+    report = vet_repo({**files, "README.md": code_only}, name="code-only")
+    assert report.license.commercial_use is None
+    # The README puts the weights under Apache but never retires the file: unclear.
+    kept = readme.replace("The previous license, MODEL_LICENSE.txt, no longer applies.", "")
+    assert vet_repo({**files, "README.md": kept}, name="kept").license.commercial_use is None

@@ -61,7 +61,9 @@ class _Found:
     terms: Terms
     obligations: tuple[str, ...]
     role: str  # "code", "other", "metadata", "readme", "third-party", "patents"
-    kind: str = "grant"  # "grant": what this file/statement grants; "extra": added terms
+    # "grant": what this file/statement grants; "extra": added terms; "superseded": a license
+    # file the README retires (listed, restricts nothing)
+    kind: str = "grant"
 
 
 # What each internal role is called in the report's `all[].role`.
@@ -701,10 +703,62 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _model_restrictions(ctx)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
+    findings += _superseded(ctx, found)
     info = _decide(ctx, found, texts, findings)
     findings += _data_set_terms(ctx)
     findings += _policy(ctx, info)
     return info, findings
+
+
+# "The Yi Series Models Community License no longer applies", "MODEL_LICENSE.txt (the previous
+# license)": the README retires a license file it names.
+_RETIRED = rx.compile(
+    r"(?i)\bno\s+longer\s+(?:appl|valid|in\s+effect|in\s+force|used)|\bsuperseded\b|"
+    r"\b(?:has\s+been|was|is|are|were|have\s+been)\s+replaced\b|\breplaces\b|"
+    r"\b(?:previous|former|earlier|old|older|legacy)\s+(?:model\s+)?licen[cs]e"
+)
+_WEIGHTS_WORDS = rx.compile(r"(?i)\b(?:weights|checkpoints?|models?)\b")
+
+
+def _superseded(ctx: Context, found: list[_Found]) -> list[Finding]:
+    """A weights license file the README says no longer applies, next to a README statement
+    that puts the weights under a license that allows commercial use ("The code and weights
+    are distributed under the Apache 2.0 license"): the current statement decides, the old
+    file is kept in `all` and restricts nothing."""
+    old = [f for f in found if f.role == "other" and f.match.source == "file" and f.kind == "grant"]
+    if not old or not ctx.readme:
+        return []
+    sentences = [s for s in modelterms.sentences(ctx.readme[:200_000]) if len(s) < 800][:5000]
+    if not any(_open_weights_statement(s) for s in sentences if _WEIGHTS_WORDS.search(s)):
+        return []
+    out: list[Finding] = []
+    for f in old:
+        names = {f.match.path.rsplit("/", 1)[-1].lower(), f.match.name.lower()}
+        said = next(
+            (s for s in sentences if _RETIRED.search(s) and any(n in s.lower() for n in names)),
+            None,
+        )
+        if said is None:
+            continue
+        f.kind = "superseded"
+        out.append(
+            Finding(
+                CHECK,
+                "notice",
+                "Superseded license",
+                f"{f.match.path} ({f.match.name}) no longer applies, the README says: "
+                f"{' '.join(said.split())[:160]!r}; its current statement decides.",
+                path=f.match.path,
+            )
+        )
+    return out
+
+
+def _open_weights_statement(sentence: str) -> bool:
+    """A "the weights are released under X" sentence naming a license that allows commercial
+    use without conditions."""
+    named = [t for m in _statements(sentence) for _, t in _named_in_statement(m, "", "readme", 0)]
+    return bool(named) and all(t.commercial_use is True for t in named)
 
 
 def _license_file_statements(
@@ -1076,10 +1130,13 @@ def _restrictions_elsewhere(
         for f in found
         if f not in chosen
         and f.role != "patents"
+        and f.kind != "superseded"
         and (
             f.terms.commercial_use is False
             or NO_DERIVATIVES in f.terms.obligations
-            or (f.role == "other" and f.kind == "extra" and f.terms.commercial_use is None)
+            # The weights' own license, or a base model's, granting commercial use only under
+            # a condition (or not saying): the weights are not plainly yes.
+            or (f.role == "other" and f.terms.commercial_use is None)
         )
     ]
     if not restrictive:

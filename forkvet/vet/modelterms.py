@@ -91,6 +91,12 @@ _RESEARCH_BASE = rx.compile(
 )
 # After "llama": a newer generation, llama.cpp, LlamaIndex or a hub path (meta-llama/...).
 _LATER_LLAMA = rx.compile(r"(?i)[-\s._]?(?:2|3|4|\.cpp|[-_]?index)\b|/")
+# "LLaMA-Factory", "llama_recipes": a project named after the model, not the model ("LLaMA-7B",
+# "LLaMA-based" and "llama-weights" are the model).
+_NAMED_AFTER = rx.compile(r"[-_]([A-Za-z]{3,})")
+_MODEL_WORDS = frozenset(
+    {"model", "models", "weights", "base", "based", "checkpoint", "checkpoints"}
+)
 
 
 def _research_base(text: str) -> tuple[str, int] | None:
@@ -103,6 +109,9 @@ def _research_base(text: str) -> tuple[str, int] | None:
             if before[:4].lower() == "code" and (before[4:].isspace() or before[4:] == "-"):
                 continue
             if _LATER_LLAMA.match(text, m.start() + 5):
+                continue
+            project = _NAMED_AFTER.match(text, m.end())
+            if project and project.group(1).lower() not in _MODEL_WORDS:
                 continue
         return word, m.start()
     return None
@@ -118,7 +127,7 @@ def _restricted_base(text: str) -> tuple[str, int, str] | None:
 _SENTENCE_END = rx.compile(r"[.!?]\s+|\n\s*\n")
 
 
-def _sentences(text: str) -> list[str]:
+def sentences(text: str) -> list[str]:
     """Sentences: cut after . ! ? and whitespace, or at a blank line."""
     out, start = [], 0
     for m in _SENTENCE_END.finditer(text):
@@ -282,7 +291,7 @@ def research_base(ctx: Context) -> ModelTerms | None:
     readme = ctx.readme[:100_000]
     path = ctx.snap.readme.path if ctx.snap.readme else "README"
     conditional: ModelTerms | None = None
-    for sentence in _sentences(readme):
+    for sentence in sentences(readme):
         if len(sentence) >= 600 or not _DERIVED.search(sentence):
             continue
         base = _research_base(sentence)
