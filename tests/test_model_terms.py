@@ -186,3 +186,19 @@ def test_a_weights_license_the_readme_retires_decides_nothing(vet_repo: Vet) -> 
     # The README puts the weights under Apache but never retires the file: unclear.
     kept = readme.replace("The previous license, MODEL_LICENSE.txt, no longer applies.", "")
     assert vet_repo({**files, "README.md": kept}, name="kept").license.commercial_use is None
+
+
+def test_gated_weights_are_never_a_plain_yes(vet_repo: Vet) -> None:
+    readme = (
+        "# tinycoder\n\nBefore you can use the model go to hf.co/example/tinycoder and accept "
+        "the agreement.\n"
+    )
+    report = vet_repo({**CODE, "README.md": readme})
+    assert (report.license.spdx, report.license.commercial_use) == ("Apache-2.0", None)
+    assert "gated" in report.license.governs_reason
+    # Under a model license of its own, the agreement is that license: it alone decides.
+    rail = {"LICENSE": license_text("creativeml-openrail-m.txt"), "README.md": readme}
+    assert vet_repo(rail, name="rail").license.commercial_use is True
+    # Accepting a pull request is no agreement on weights.
+    plain = "# tinycoder\n\nWe accept the pull requests that add a model test.\n"
+    assert vet_repo({**CODE, "README.md": plain}, name="p").license.commercial_use is True

@@ -672,6 +672,9 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
     base = modelterms.research_base(ctx)
     if base is not None:
         sources.append(base)
+    gated = modelterms.gated_weights(ctx)
+    if gated is not None:
+        out.append(_gated_terms(gated))
     for mt in sources:
         named = [item for lic in mt.licenses[:20] for item in _named(lic, mt.path, "file", 0.7)]
         closed = [(m, t) for m, t in named if t.commercial_use is False]
@@ -689,6 +692,19 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
         match, _ = _item(ref, name, terms, mt.path, 0.6, "file")
         out.append(_Found(match, terms, terms.obligations, "other", "extra"))
     return out
+
+
+_GATED_TERMS = Terms(
+    "custom-restricted",
+    None,
+    ("The weights are gated: read the agreement you accept to get them, and its commercial terms",),
+)
+
+
+def _gated_terms(mt: modelterms.ModelTerms) -> _Found:
+    ref = custom_ref("", f"Model-Terms-{mt.path}")
+    match, _ = _item(ref, mt.what, _GATED_TERMS, mt.path, 0.6, "file")
+    return _Found(match, _GATED_TERMS, _GATED_TERMS.obligations, "other", "extra")
 
 
 def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
@@ -1131,6 +1147,7 @@ def _restrictions_elsewhere(
         if f not in chosen
         and f.role != "patents"
         and f.kind != "superseded"
+        and not (f.terms is _GATED_TERMS and _model_licensed(chosen))
         and (
             f.terms.commercial_use is False
             or NO_DERIVATIVES in f.terms.obligations
@@ -1163,6 +1180,13 @@ def _restrictions_elsewhere(
                 path=first.match.path,
             )
         )
+
+
+def _model_licensed(chosen: list[_Found]) -> bool:
+    """The governing license is itself a model license (Llama, OpenRAIL): the agreement a
+    gated download asks for is most likely that one, already decided on."""
+    ids = {k.spdx for k in KNOWN}
+    return any(c.match.spdx in ids for c in chosen)
 
 
 def _most_restrictive(terms: list[Terms]) -> Terms:

@@ -271,6 +271,26 @@ def _page_terms(path: str, text: str) -> list[ModelTerms]:
     return []
 
 
+# "Before you can use the model go to hf.co/org/model and accept the agreement", "request
+# access and accept the license": gated weights, under terms the repository does not state.
+_GATED = rx.compile(
+    r"(?i)\baccept(?:ing)?\s+(?:the|our|its|their|a)\s+(?:[\w-]+\s+){0,3}"
+    r"(?:agreement|licen[cs]e|terms)\b"
+)
+_GATED_SUBJECT = rx.compile(r"(?i)\b(?:models?|weights|checkpoints?)\b")
+
+
+def gated_weights(ctx: Context) -> ModelTerms | None:
+    """The README saying the weights can be had only after accepting an agreement or license:
+    their terms are not the code's, so commercial use is not a plain yes."""
+    path = ctx.snap.readme.path if ctx.snap.readme else "README"
+    for sentence in sentences(ctx.readme[:100_000])[:3000]:
+        if len(sentence) < 600 and _GATED.search(sentence) and _GATED_SUBJECT.search(sentence):
+            said = " ".join(sentence.split())[:160]
+            return ModelTerms(path, f"{path}: the weights are gated ({said!r})", [], False)
+    return None
+
+
 def research_base(ctx: Context) -> ModelTerms | None:
     """Weights that adapt or fine-tune a research-only base model (a PEFT adapter_config.json
     naming one, or the README saying the model is fine-tuned from one)."""
