@@ -331,3 +331,37 @@ def test_a_pointer_license_to_an_unknown_address_follows_the_source_headers(
     files["model/other.py"] = "# Licensed under the MIT License.\nx = 1\n"
     files["model/more.py"] = "# Licensed under the MIT License.\nx = 1\n"
     assert vet_repo(files, name="split").license.spdx is None
+
+
+APACHE_HEADER = (
+    "Copyright 2023 The Authors.\n\nLicensed under the Apache License, Version 2.0 (the "
+    '"License");\nyou may not use this file except in compliance with the License.\nYou may '
+    "obtain a copy of the License at\n\n    http://www.apache.org/licenses/LICENSE-2.0\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "LICENSE_HEADER",
+            "Copyright (c) Example Org.\n\nThis source code is licensed under the license found "
+            "in the\nLICENSE file in the root directory of this source tree.\n",
+        ),
+        ("license-header.txt", APACHE_HEADER),
+        ("LICENSE.template", APACHE_HEADER),
+    ],
+)
+def test_a_source_header_template_is_not_a_second_license(
+    vet_repo: Vet, name: str, text: str
+) -> None:
+    mit = license_text("MIT.txt").replace("<year> <copyright holders>", "2024 Example Org")
+    lic = vet_repo({"LICENSE": mit, name: text, "a.py": "x = 1\n"}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", True)
+    assert [m.path for m in lic.all] == ["LICENSE"]
+
+
+def test_a_header_template_alone_names_the_headers_license(vet_repo: Vet) -> None:
+    lic = vet_repo({"license-header.txt": APACHE_HEADER, "a.py": "x = 1\n"}).license
+    assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", True)
+    assert lic.all[0].source == "header"

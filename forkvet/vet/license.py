@@ -623,8 +623,14 @@ def _file_role(path: str) -> str:
 # A source-header template kept as a file: it points at the licenses, it grants none.
 _HEADER_TEMPLATE = rx.compile(
     r"(?i)licensed\s+under\s+the\s+(?:licen[cs]e\s+)?(?:found\s+)?(?:in\s+)?(?:the\s+)?"
-    r"licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))"
+    r"licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))|"
+    # "licensed under the (MIT) license found in the LICENSE file in the root directory of
+    # this source tree": it points at the license file, it is not one.
+    r"licensed\s+under\s+the\s+(?:[\w.-]+\s+){0,3}licen[cs]e\s+found\s+in\s+the\s+"
+    r"licen[cs]e\s+file"
 )
+# LICENSE_HEADER, license-header.txt, license_template: the text stamped into source files.
+_HEADER_NAME = rx.compile(r"(?i)header|template")
 # A LICENSE that holds only an address: the license it names there.
 _LICENSE_URLS: tuple[tuple[rx.Pattern[str], str], ...] = (
     (rx.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)", rx.I), "CC-{0}-{1}"),
@@ -785,12 +791,16 @@ def _license_file_statements(
     found: list[_Found] = []
     texts: dict[str, str] = {}
     pointers: list[str] = []
+    headers: list[tuple[str, str]] = []
     for path in _matched_license_files(ctx, findings):
         text = ctx.snap.read_text(path)
         if not text or not text.strip():
             continue
         if _HEADER_TEMPLATE.search(text[:2000]) and len(text) < 2000:
             continue  # "licensed under the LICENSE file in each model folder": a header
+        if _HEADER_NAME.search(path.rsplit("/", 1)[-1]):
+            headers.append((path, text))
+            continue
         texts[path] = text
         role = _file_role(path)
         pointed = _license_at_url(text, path)
@@ -803,6 +813,14 @@ def _license_file_statements(
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
         if not classified and role == "code" and len(text.split()) <= _POINTER_WORDS:
             pointers.append(path)
+    if not any(f.role == "code" and f.kind == "grant" for f in found):
+        # A source-header template is the headers' license only when no license file grants.
+        for path, text in headers[:1]:
+            found += [
+                _Found(m, t, t.obligations, "code")
+                for m, t, kind in classify_text(text, path, "header")
+                if kind == "grant"
+            ]
     if pointers and not any(f.role == "code" and f.kind == "grant" for f in found):
         found += _header_license(ctx)
     return found, texts
@@ -955,7 +973,7 @@ def _decide(
     info = LicenseInfo(all=[f.match for f in found])
     reason = _GOVERNS_BECAUSE[role].format(path=primary.match.path)
     if primary.match.source == "header":
-        reason = f"source headers such as {primary.match.path} (the license file points elsewhere)"
+        reason = f"the source headers' license ({primary.match.path}); no license file names one"
     choice = len(distinct) > 1 and _offers_choice(ctx, distinct, texts)
     if len(distinct) > 1:
         reason += _combine(info, distinct, choice)
