@@ -225,22 +225,29 @@ def test_a_license_file_holding_only_an_address(vet_repo: Vet) -> None:
     assert report.license.commercial_use is False
 
 
-def test_a_header_template_is_not_a_license_and_model_folders_are_and(vet_repo: Vet) -> None:
+@pytest.mark.parametrize(
+    ("prefix", "said_by"),
+    [("models/", "header"), ("", "header"), ("", "readme")],
+)
+def test_a_header_template_is_not_a_license_and_model_folders_are_and(
+    vet_repo: Vet, prefix: str, said_by: str
+) -> None:
+    # Each folder's LICENSE covers its part (AND): in `models/*` by the layout, in any
+    # top-level folder when a header template or the README says each folder has its own.
     header = (
         "Copyright (c) Example Org.\n\nThis source code is licensed under the license found in "
         "the LICENSE file in each model folder.\n"
     )
     mit = license_text("MIT.txt").replace("<year> <copyright holders>", "2024 Example Org")
     nc = "https://creativecommons.org/licenses/by-nc/4.0/\n"
-    report = vet_repo(
-        {
-            "LICENSE_HEADER": header,
-            "models/alpha/LICENSE": mit,
-            "models/beta/LICENSE": nc,
-            "models/alpha/model.py": "x = 1\n",
-            "models/beta/model.py": "x = 1\n",
-        }
-    )
+    files = {
+        f"{prefix}alpha/LICENSE": mit,
+        f"{prefix}beta/LICENSE": nc,
+        f"{prefix}alpha/model.py": "x = 1\n",
+        f"{prefix}beta/model.py": "x = 1\n",
+    }
+    files["LICENSE_HEADER" if said_by == "header" else "README.md"] = header
+    report = vet_repo(files)
     assert report.license.spdx == "MIT AND CC-BY-NC-4.0"
     assert report.license.commercial_use is False
     assert all(m.path != "LICENSE_HEADER" for m in report.license.all)

@@ -629,6 +629,10 @@ _HEADER_TEMPLATE = rx.compile(
     r"licensed\s+under\s+the\s+(?:[\w.-]+\s+){0,3}licen[cs]e\s+found\s+in\s+the\s+"
     r"licen[cs]e\s+file"
 )
+_EACH_FOLDER = rx.compile(
+    r"(?i)licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))\s+"
+    r"(?:\w+\s+)?(?:folder|director|sub-?folder|sub-?director|model)"
+)
 # LICENSE_HEADER, license-header.txt, license_template: the text stamped into source files.
 _HEADER_NAME = rx.compile(r"(?i)header|template")
 # A LICENSE that holds only an address: the license it names there.
@@ -792,17 +796,24 @@ def _license_file_statements(
     texts: dict[str, str] = {}
     pointers: list[str] = []
     headers: list[tuple[str, str]] = []
+    by_folder = bool(_EACH_FOLDER.search(ctx.readme[:200_000]))
     for path in _matched_license_files(ctx, findings):
         text = ctx.snap.read_text(path)
         if not text or not text.strip():
             continue
         if _HEADER_TEMPLATE.search(text[:2000]) and len(text) < 2000:
-            continue  # "licensed under the LICENSE file in each model folder": a header
+            # "licensed under the LICENSE file in each model folder": a header, which says
+            # the folders' license files are the repository's own, each for its part.
+            by_folder = by_folder or bool(_EACH_FOLDER.search(text[:2000]))
+            continue
         if _HEADER_NAME.search(path.rsplit("/", 1)[-1]):
             headers.append((path, text))
             continue
         texts[path] = text
         role = _file_role(path)
+        if by_folder and role == "third-party" and path.count("/") == 1:
+            entry = ctx.snap.get(path)
+            role = "code" if entry is None or not entry.vendored else role
         pointed = _license_at_url(text, path)
         if pointed:
             found += [_Found(m, t, t.obligations, role) for m, t in pointed]
