@@ -372,3 +372,13 @@ def test_a_header_template_alone_names_the_headers_license(vet_repo: Vet) -> Non
     lic = vet_repo({"license-header.txt": APACHE_HEADER, "a.py": "x = 1\n"}).license
     assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", True)
     assert lic.all[0].source == "header"
+
+
+def test_model_license_patterns_stay_small() -> None:
+    # RE2 builds a program per pattern: a Unicode class repeated {0,40} times is ~40,000
+    # instructions and megabytes of memory per vetting; the data keeps to small programs.
+    from forkvet.vet.licenseterms import BASE_MODELS, KNOWN, KNOWN_URLS
+
+    patterns = [k.pattern for k in KNOWN] + [p for p, _ in (*KNOWN_URLS, *BASE_MODELS)]
+    sizes = {p.pattern: p._rx_object()._regexp.ProgramSize() for p in patterns}
+    assert max(sizes.values()) < 4000, max(sizes.items(), key=lambda kv: kv[1])

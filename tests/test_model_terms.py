@@ -202,3 +202,15 @@ def test_gated_weights_are_never_a_plain_yes(vet_repo: Vet) -> None:
     # Accepting a pull request is no agreement on weights.
     plain = "# tinycoder\n\nWe accept the pull requests that add a model test.\n"
     assert vet_repo({**CODE, "README.md": plain}, name="p").license.commercial_use is True
+
+
+def test_a_readme_that_loads_a_conditionally_licensed_model_is_never_yes(vet_repo: Vet) -> None:
+    readme = (
+        "# tinyeval\n\n```python\nfrom transformers import AutoModelForCausalLM\n"
+        'model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf")\n```\n'
+    )
+    report = vet_repo({**CODE, "README.md": readme})
+    assert report.license.commercial_use is None
+    assert "loads meta-llama/Llama-2-7b-hf" in report.license.governs_reason
+    own = readme.replace("meta-llama/Llama-2-7b-hf", "example/tiny-open-7b")
+    assert vet_repo({**CODE, "README.md": own}, name="own").license.commercial_use is True

@@ -626,7 +626,7 @@ _HEADER_TEMPLATE = rx.compile(
     r"licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))|"
     # "licensed under the (MIT) license found in the LICENSE file in the root directory of
     # this source tree": it points at the license file, it is not one.
-    r"licensed\s+under\s+the\s+(?:[\w.-]+\s+){0,3}licen[cs]e\s+found\s+in\s+the\s+"
+    r"licensed\s+under\s+the\s+(?:[a-z0-9.-]+[ \t\n]+){0,3}licen[cs]e\s+found\s+in\s+the\s+"
     r"licen[cs]e\s+file"
 )
 _EACH_FOLDER = rx.compile(

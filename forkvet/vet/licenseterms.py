@@ -257,6 +257,9 @@ class KnownLicense:
     within: int = 0
     # What, right after the name, makes it another license ("CC BY-NC" then "4.0": an SPDX id).
     unless: rx.Pattern[str] | None = None
+    # Lower-case words the pattern cannot match without: a substring test skips the regex
+    # (and the memory RE2 spends on it) for texts that cannot name this license.
+    needs: tuple[str, ...] = ()
 
 
 def _obligation(ref: str, named: dict[str, str]) -> str:
@@ -293,6 +296,7 @@ def _load_known() -> tuple[tuple[KnownLicense, ...], dict[str, str], _Urls]:
                 rx.compile(then, rx.I) if then else None,
                 int(lic.get("within", 0)),
                 rx.compile(unless, rx.I) if unless else None,
+                tuple(lic.get("needs", ())),
             )
         )
         tags.update({t.lower(): lic["key"] for t in lic.get("tags", ())})
@@ -327,7 +331,10 @@ def known_license(text: str) -> KnownLicense | None:
 def known_license_at(text: str) -> tuple[KnownLicense, int] | None:
     """The first license off the SPDX list that text names, and where it names it."""
     head = text[:20000]
+    lower = head.lower()
     for known in KNOWN:
+        if known.needs and not any(n in lower for n in known.needs):
+            continue
         for m in known.pattern.finditer(head):
             if known.unless is not None and known.unless.match(head[m.end() : m.end() + 16]):
                 continue

@@ -274,7 +274,7 @@ def _page_terms(path: str, text: str) -> list[ModelTerms]:
 # "Before you can use the model go to hf.co/org/model and accept the agreement", "request
 # access and accept the license": gated weights, under terms the repository does not state.
 _GATED = rx.compile(
-    r"(?i)\baccept(?:ing)?\s+(?:the|our|its|their|a)\s+(?:[\w-]+\s+){0,3}"
+    r"(?i)\baccept(?:ing)?\s+(?:the|our|its|their|a)\s+(?:[a-z0-9-]+[ \t\n]+){0,3}"
     r"(?:agreement|licen[cs]e|terms)\b"
 )
 _GATED_SUBJECT = rx.compile(r"(?i)\b(?:models?|weights|checkpoints?)\b")
@@ -322,7 +322,30 @@ def research_base(ctx: Context) -> ModelTerms | None:
         if conditional is None and restricted and _derives_from(sentence, restricted[1]):
             what = f"{path}: the weights derive from {restricted[0]}"
             conditional = ModelTerms(path, what, [restricted[2]], False, base_model=True)
-    return _base_license(ctx) or conditional
+    return _base_license(ctx) or conditional or _loaded_base(readme, path)
+
+
+# A README that loads a model by its hub name: `from_pretrained("meta-llama/Llama-2-7b-hf")`,
+# `pipeline(model="org/name")`, `hf_hub_download(repo_id="org/name", ...)`.
+_LOADS = rx.compile(
+    r"(?:from_pretrained|pipeline|snapshot_download|hf_hub_download|load_model)\s*\("
+    r"[^)\n]*?[\"']([\w.-]+/[\w.-]+)[\"']"
+)
+
+
+def _loaded_base(readme: str, path: str) -> ModelTerms | None:
+    """The model the README's own code loads, when it is a research-only or conditionally
+    licensed base: the code runs weights under that license."""
+    for m in list(_LOADS.finditer(readme))[:50]:
+        name = m.group(1)
+        if _research_base(name):
+            what = f"{path}: the README loads {name}, a research-only base model"
+            return ModelTerms(path, what, [], True)
+        restricted = _restricted_base(name)
+        if restricted:
+            what = f"{path}: the README loads {name}"
+            return ModelTerms(path, what, [restricted[2]], False, base_model=True)
+    return None
 
 
 def _base_license(ctx: Context) -> ModelTerms | None:
