@@ -214,3 +214,20 @@ def test_a_readme_that_loads_a_conditionally_licensed_model_is_never_yes(vet_rep
     assert "loads meta-llama/Llama-2-7b-hf" in report.license.governs_reason
     own = readme.replace("meta-llama/Llama-2-7b-hf", "example/tiny-open-7b")
     assert vet_repo({**CODE, "README.md": own}, name="own").license.commercial_use is True
+
+
+def test_a_sub_project_readme_licensing_its_models_for_research_only(vet_repo: Vet) -> None:
+    project = (
+        "# TinyBLIP\n\n## Usage and License\n\nThe model is intended and licensed for research "
+        "use only. It was trained on a dataset for non-commercial use.\n"
+    )
+    report = vet_repo({**CODE, "projects/tinyblip/README.md": project})
+    assert report.license.commercial_use is None
+    assert "projects/tinyblip/README.md" in report.license.governs_reason
+    # A data set's terms in a sub-project README are the data's, not the models'.
+    data_only = "# TinyBLIP\n\nThe dataset is licensed for non-commercial research use only.\n"
+    files = {**CODE, "projects/tinyblip/README.md": data_only}
+    assert vet_repo(files, name="data").license.commercial_use is True
+    # Vendored code's README is that library's business.
+    files = {**CODE, "third_party/blip/README.md": project}
+    assert vet_repo(files, name="vendored").license.commercial_use is True

@@ -17,7 +17,7 @@ import yaml
 from forkvet import rx, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
-from forkvet.vet.licenseterms import BASE_MODELS
+from forkvet.vet.licenseterms import BASE_MODELS, clauses
 
 MAX_CATALOGUE_BYTES = 512 * 1024
 MAX_CATALOGUES = 30
@@ -191,6 +191,44 @@ def catalogues(ctx: Context) -> list[ModelTerms]:
         page = _ZOO_PAGE.search(fe.path) or _MODEL_CARD.search(fe.path)
         if page and fe.suffix in (".md", ".rst") and not fe.vendored and fe.path.count("/") <= 2:
             out += _page_terms(fe.path, ctx.snap.read_text(fe.path) or "")
+    return out + _project_readmes(ctx)
+
+
+MAX_PROJECT_READMES = 30
+_README_NAME = rx.compile(r"(?i)^readme(?:\.(?:md|rst|txt))?$")
+_MODEL_SUBJECT = rx.compile(r"(?i)\b(?:the\s+)?(?:models?|weights|checkpoints?)\b")
+_DATA_WORDS = rx.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations)\b")
+
+
+def _project_readmes(ctx: Context) -> list[ModelTerms]:
+    """A sub-project's README (`projects/x/README.md`) that licenses its models for research
+    or non-commercial use only: the repository ships or runs those models too."""
+    out: list[ModelTerms] = []
+    readmes = [
+        f
+        for f in ctx.snap.files
+        if _README_NAME.match(f.name) and 1 <= f.path.count("/") <= 2 and not f.vendored
+    ]
+    for fe in readmes[:MAX_PROJECT_READMES]:
+        text = (ctx.snap.read_text(fe.path) or "")[:100_000]
+        if "licen" not in text.lower():
+            continue
+        # A heading or a BibTeX block runs into the next sentence without a blank line.
+        lines = [line for sent in sentences(text)[:2000] for line in sent.split("\n")]
+        for sentence in lines[:5000]:
+            if (
+                len(sentence) < 400
+                and "licen" in sentence.lower()
+                and _MODEL_SUBJECT.search(sentence)
+                and not _DATA_WORDS.search(sentence)
+                and {"non-commercial", "research-only"} & set(clauses(sentence))
+            ):
+                said = " ".join(sentence.split())[:160]
+                what = f"{fe.path} licenses its models for research only: {said!r}"
+                out.append(ModelTerms(fe.path, what, [], True))
+                break
+        if out:
+            return out
     return out
 
 
