@@ -138,3 +138,34 @@ def test_what_you_install_to_run_the_model_is_primary(vet_repo: Vet) -> None:
 def test_a_repository_of_prototxt_files_is_caffe(vet_repo: Vet) -> None:
     report = vet_repo({"prototxt/ResNet-50-deploy.prototxt": "name: 'ResNet-50'\n"})
     assert _roles(report) == {"caffe": "primary"}
+
+
+def test_a_library_one_utility_imports_is_not_primary(vet_repo: Vet) -> None:
+    # One evaluation script (or a script in a playground) importing scikit-learn is that
+    # utility's need, not what you install to run the model; the demos' shared need is.
+    files = {
+        "train.py": "import torch\nfrom model import Net\n",
+        "model.py": MODEL,
+        "eval_retrieval.py": "import torch\nimport sklearn.metrics\n",
+        "playground/test_cluster.py": "import torch\nimport sklearn.cluster\n",
+    }
+    assert _roles(vet_repo(files))["scikit-learn"] == "library"
+    files["evaluate.py"] = "import torch\nimport sklearn.metrics\n"
+    assert _roles(vet_repo(files, name="two"))["scikit-learn"] == "primary"
+
+
+def test_a_bundled_package_s_imports_are_not_the_model_s(vet_repo: Vet) -> None:
+    # A whole other package copied into the repository (its own setup.py and LICENSE, beside
+    # the repository's own setup.py) imports what it needs; caffe2 there is not primary.
+    report = vet_repo(
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='tinymusic')\n",
+            "tinymusic/train.py": "import torch\nfrom tinymusic.model import Net\n",
+            "tinymusic/model.py": MODEL,
+            "boardlib/setup.py": "from setuptools import setup\nsetup(name='boardlib')\n",
+            "boardlib/LICENSE": "MIT License\n",
+            "boardlib/boardlib/caffe2_graph.py": "import caffe2.python\nimport caffe2.proto\n",
+        }
+    )
+    roles = _roles(report)
+    assert roles["pytorch"] == "primary" and roles["caffe2"] != "primary"

@@ -225,35 +225,63 @@ def test_a_license_file_holding_only_an_address(vet_repo: Vet) -> None:
     assert report.license.commercial_use is False
 
 
-def test_a_header_template_is_not_a_license_and_model_folders_are_and(vet_repo: Vet) -> None:
+@pytest.mark.parametrize(
+    ("prefix", "said_by"),
+    [("models/", "header"), ("", "header"), ("", "readme")],
+)
+def test_a_header_template_is_not_a_license_and_model_folders_are_and(
+    vet_repo: Vet, prefix: str, said_by: str
+) -> None:
+    # Each folder's LICENSE covers its part (AND): in `models/*` by the layout, in any
+    # top-level folder when a header template or the README says each folder has its own.
     header = (
         "Copyright (c) Example Org.\n\nThis source code is licensed under the license found in "
         "the LICENSE file in each model folder.\n"
     )
     mit = license_text("MIT.txt").replace("<year> <copyright holders>", "2024 Example Org")
     nc = "https://creativecommons.org/licenses/by-nc/4.0/\n"
-    report = vet_repo(
-        {
-            "LICENSE_HEADER": header,
-            "models/alpha/LICENSE": mit,
-            "models/beta/LICENSE": nc,
-            "models/alpha/model.py": "x = 1\n",
-            "models/beta/model.py": "x = 1\n",
-        }
-    )
+    files = {
+        f"{prefix}alpha/LICENSE": mit,
+        f"{prefix}beta/LICENSE": nc,
+        f"{prefix}alpha/model.py": "x = 1\n",
+        f"{prefix}beta/model.py": "x = 1\n",
+    }
+    files["LICENSE_HEADER" if said_by == "header" else "README.md"] = header
+    report = vet_repo(files)
     assert report.license.spdx == "MIT AND CC-BY-NC-4.0"
     assert report.license.commercial_use is False
     assert all(m.path != "LICENSE_HEADER" for m in report.license.all)
 
 
+# Commercial use: True when granted (use restrictions are obligations), False when not, None
+# when granted only under a condition (a user or revenue threshold, a registration).
 @pytest.mark.parametrize(
     ("title", "spdx", "commercial"),
     [
-        ("LLAMA 4 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-4-Community", True),
-        ("Llama 3.3 Community License Agreement", "LicenseRef-Llama-3-Community", True),
+        ("LLAMA 2 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-2-Community", None),
+        ("META LLAMA 3 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-3-Community", None),
+        ("LLAMA 3.1 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-3.1-Community", None),
+        ("LLAMA 3.2 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-3.2-Community", None),
+        ("Llama 3.3 Community License Agreement", "LicenseRef-Llama-3.3-Community", None),
+        ("LLAMA 4 COMMUNITY LICENSE AGREEMENT", "LicenseRef-Llama-4-Community", None),
+        ("Gemma Terms of Use", "LicenseRef-Gemma-Terms-of-Use", True),
+        ("Tongyi Qianwen LICENSE AGREEMENT", "LicenseRef-Tongyi-Qianwen-License", None),
+        (
+            "Tongyi Qianwen RESEARCH LICENSE AGREEMENT",
+            "LicenseRef-Tongyi-Qianwen-Research-License",
+            False,
+        ),
         ("Qwen RESEARCH LICENSE AGREEMENT", "LicenseRef-Qwen-Research-License", False),
+        ("Qwen LICENSE AGREEMENT", "LicenseRef-Qwen-License", None),
+        ("DEEPSEEK LICENSE AGREEMENT", "LicenseRef-DeepSeek-License", True),
+        ("Community License for Baichuan 2 Model", "LicenseRef-Baichuan-Community-License", None),
+        ("Yi Series Models Community License Agreement", "LicenseRef-Yi-Community-License", None),
+        ("BigCode Open RAIL-M v1 License Agreement", "LicenseRef-BigCode-OpenRAIL-M", True),
+        ("CreativeML Open RAIL-M", "LicenseRef-CreativeML-OpenRAIL-M", True),
         ("Mistral AI Research License", "LicenseRef-Mistral-AI-Research-License", False),
         ("STABILITY AI COMMUNITY LICENSE AGREEMENT", "LicenseRef-Stability-AI-Community", None),
+        ("Released under CC BY-NC", "LicenseRef-CC-BY-NC", False),
+        ("Released under CC BY-NC 4.0", "CC-BY-NC-4.0", False),
     ],
 )
 def test_model_community_licenses(
@@ -262,3 +290,95 @@ def test_model_community_licenses(
     text = f"{title}\n\nVersion release date: 2025\n\nTerms and conditions for use follow.\n"
     report = vet_repo({"LICENSE": text, "a.py": "x = 1\n"})
     assert (report.license.spdx, report.license.commercial_use) == (spdx, commercial)
+
+
+@pytest.mark.parametrize(
+    ("pointer", "spdx", "commercial"),
+    [
+        (
+            "Please refer to license: https://github.com/facebookresearch/llama/blob/main/LICENSE",
+            "LicenseRef-Llama-2-Community",
+            None,
+        ),
+        ("See https://llama.meta.com/llama3_1/license/", "LicenseRef-Llama-3.1-Community", None),
+        ("Terms: https://ai.google.dev/gemma/terms", "LicenseRef-Gemma-Terms-of-Use", True),
+        ("See the Llama 2 Community License.", "LicenseRef-Llama-2-Community", None),
+        (
+            "This model is under the Tongyi Qianwen LICENSE AGREEMENT.",
+            "LicenseRef-Tongyi-Qianwen-License",
+            None,
+        ),
+    ],
+)
+def test_a_license_that_points_to_a_model_license_is_that_license(
+    vet_repo: Vet, pointer: str, spdx: str, commercial: bool | None
+) -> None:
+    # A root LICENSE of one line that names or links a model license (kept as data in
+    # forkvet/data/model_licenses.json) is that license.
+    lic = vet_repo({"LICENSE": pointer + "\n", "a.py": "x = 1\n"}).license
+    assert (lic.spdx, lic.commercial_use, lic.files) == (spdx, commercial, ["LICENSE"])
+
+
+def test_a_pointer_license_to_an_unknown_address_follows_the_source_headers(
+    vet_repo: Vet,
+) -> None:
+    header = (
+        "# Copyright (c) Example Corp.\n# This software may be used and distributed according "
+        "to the terms of the Llama 2 Community License Agreement.\n\nx = 1\n"
+    )
+    files = {
+        "LICENSE": "Please refer to license: https://example.org/models/LICENSE\n",
+        "generate.py": header,
+        "model/layers.py": header,
+    }
+    lic = vet_repo(files).license
+    assert (lic.spdx, lic.commercial_use) == ("LicenseRef-Llama-2-Community", None)
+    assert "source headers" in lic.governs_reason
+    # Headers that disagree name no one license: the pointer alone is no license.
+    files["model/other.py"] = "# Licensed under the MIT License.\nx = 1\n"
+    files["model/more.py"] = "# Licensed under the MIT License.\nx = 1\n"
+    assert vet_repo(files, name="split").license.spdx is None
+
+
+APACHE_HEADER = (
+    "Copyright 2023 The Authors.\n\nLicensed under the Apache License, Version 2.0 (the "
+    '"License");\nyou may not use this file except in compliance with the License.\nYou may '
+    "obtain a copy of the License at\n\n    http://www.apache.org/licenses/LICENSE-2.0\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "LICENSE_HEADER",
+            "Copyright (c) Example Org.\n\nThis source code is licensed under the license found "
+            "in the\nLICENSE file in the root directory of this source tree.\n",
+        ),
+        ("license-header.txt", APACHE_HEADER),
+        ("LICENSE.template", APACHE_HEADER),
+    ],
+)
+def test_a_source_header_template_is_not_a_second_license(
+    vet_repo: Vet, name: str, text: str
+) -> None:
+    mit = license_text("MIT.txt").replace("<year> <copyright holders>", "2024 Example Org")
+    lic = vet_repo({"LICENSE": mit, name: text, "a.py": "x = 1\n"}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", True)
+    assert [m.path for m in lic.all] == ["LICENSE"]
+
+
+def test_a_header_template_alone_names_the_headers_license(vet_repo: Vet) -> None:
+    lic = vet_repo({"license-header.txt": APACHE_HEADER, "a.py": "x = 1\n"}).license
+    assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", True)
+    assert lic.all[0].source == "header"
+
+
+def test_model_license_patterns_stay_small() -> None:
+    # RE2 builds a program per pattern: a Unicode class repeated {0,40} times is ~40,000
+    # instructions and megabytes of memory per vetting; the data keeps to small programs.
+    from forkvet.vet.licenseterms import BASE_MODELS, KNOWN, KNOWN_URLS
+
+    patterns = [k.pattern for k in KNOWN] + [p for p, _ in (*KNOWN_URLS, *BASE_MODELS)]
+    sizes = {p.pattern: p._rx_object()._regexp.ProgramSize() for p in patterns}
+    assert max(sizes.values()) < 4000, max(sizes.items(), key=lambda kv: kv[1])

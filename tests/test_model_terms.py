@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+
 from forkvet.report import Report
 from tests.conftest import license_text
 
@@ -50,8 +52,50 @@ def test_an_adapter_of_a_research_only_base_model(vet_repo: Vet) -> None:
     readme = "# tinychat\n\nLoRA weights fine-tuned from LLaMA-7B on our chat data.\n"
     report = vet_repo({**CODE, "README.md": readme}, name="readme")
     assert report.license.commercial_use is None
-    later = "# tinychat\n\nLoRA weights fine-tuned from Llama-2-7b and meta-llama/Llama-3.1-8B.\n"
-    assert vet_repo({**CODE, "README.md": later}, name="l2").license.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "# tinychat\n\nLoRA weights fine-tuned from Llama-2-7b on our chat data.\n",
+        "# tinychat\n\nOur chat model is based on meta-llama/Llama-3.1-8B-Instruct.\n",
+        "# tinychat\n\nWe release adapters for Code Llama 7B.\n",
+    ],
+)
+def test_a_fine_tune_of_a_conditionally_licensed_base_is_never_yes(
+    vet_repo: Vet, readme: str
+) -> None:
+    # Llama 2/3/4 grant commercial use only under a user threshold and a use policy: weights
+    # derived from them follow that license (forkvet/data/model_licenses.json base_models).
+    report = vet_repo({**CODE, "README.md": readme})
+    assert report.license.spdx == "Apache-2.0"
+    assert report.license.commercial_use is None
+    assert "Llama" in report.license.governs_reason
+
+
+def test_an_adapter_config_of_a_conditionally_licensed_base_is_never_yes(vet_repo: Vet) -> None:
+    adapter = {"base_model_name_or_path": "meta-llama/Llama-2-7b-hf", "r": 8}
+    report = vet_repo({**CODE, "lora/adapter_config.json": json.dumps(adapter)})
+    assert report.license.commercial_use is None
+    assert "adapter of meta-llama/Llama-2-7b-hf" in report.license.governs_reason
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        # The base model is the subject of "based on", not what the weights derive from.
+        "# Tiny\n\nBoth Tiny and Llama are based on the Transformer architecture.\n",
+        "# Tiny\n\nTiny and LLaMA 2 are built on the same decoder design.\n",
+        # A project named after the model is not the model.
+        "# Tiny\n\nFine-tuning frameworks such as [LLaMA-Factory](https://example.org) work.\n",
+        # Named, but nothing derives from it.
+        "# Tiny\n\nTiny beats Llama-2-70B and LLaMA-65B on MMLU.\n",
+    ],
+)
+def test_a_base_model_named_without_deriving_from_it_changes_nothing(
+    vet_repo: Vet, readme: str
+) -> None:
+    assert vet_repo({**CODE, "README.md": readme}).license.commercial_use is True
 
 
 def test_data_set_terms_are_reported_apart(vet_repo: Vet) -> None:
@@ -107,3 +151,83 @@ def test_a_readme_model_table_of_open_licenses_stays_yes(vet_repo: Vet) -> None:
         "| tiny-1b | MIT |\n\nAll models run on one GPU.\n"
     )
     assert vet_repo({**CODE, "README.md": readme}).license.commercial_use is True
+
+
+def test_a_conditional_weights_license_beside_an_open_code_license_is_unclear(
+    vet_repo: Vet,
+) -> None:
+    report = vet_repo(
+        {**CODE, "MODEL_LICENSE": license_text("llama-2-community-license-excerpt.txt")}
+    )
+    assert report.license.spdx == "Apache-2.0"
+    assert report.license.commercial_use is None
+    assert "MODEL_LICENSE" in report.license.governs_reason
+
+
+def test_a_weights_license_the_readme_retires_decides_nothing(vet_repo: Vet) -> None:
+    readme = (
+        "# Tiny\n\n## License\n\nThe code and weights of the Tiny series models are distributed "
+        "under the Apache 2.0 license, free for commercial use.\n\nThe previous license, "
+        "MODEL_LICENSE.txt, no longer applies.\n"
+    )
+    files = {
+        **CODE,
+        "MODEL_LICENSE.txt": license_text("llama-2-community-license-excerpt.txt"),
+        "README.md": readme,
+    }
+    report = vet_repo(files)
+    assert (report.license.spdx, report.license.commercial_use) == ("Apache-2.0", True)
+    assert [f for f in report.findings if f.title == "Superseded license"]
+    assert "MODEL_LICENSE.txt" in {m.path for m in report.license.all}
+    # Retired, but the README puts only the code under Apache: the weights stay unclear.
+    code_only = readme.replace("code and weights of the Tiny series models are", "code is")
+    report = vet_repo({**files, "README.md": code_only}, name="code-only")
+    assert report.license.commercial_use is None
+    # The README puts the weights under Apache but never retires the file: unclear.
+    kept = readme.replace("The previous license, MODEL_LICENSE.txt, no longer applies.", "")
+    assert vet_repo({**files, "README.md": kept}, name="kept").license.commercial_use is None
+
+
+def test_gated_weights_are_never_a_plain_yes(vet_repo: Vet) -> None:
+    readme = (
+        "# tinycoder\n\nBefore you can use the model go to hf.co/example/tinycoder and accept "
+        "the agreement.\n"
+    )
+    report = vet_repo({**CODE, "README.md": readme})
+    assert (report.license.spdx, report.license.commercial_use) == ("Apache-2.0", None)
+    assert "gated" in report.license.governs_reason
+    # Under a model license of its own, the agreement is that license: it alone decides.
+    rail = {"LICENSE": license_text("creativeml-openrail-m.txt"), "README.md": readme}
+    assert vet_repo(rail, name="rail").license.commercial_use is True
+    # Accepting a pull request is no agreement on weights.
+    plain = "# tinycoder\n\nWe accept the pull requests that add a model test.\n"
+    assert vet_repo({**CODE, "README.md": plain}, name="p").license.commercial_use is True
+
+
+def test_a_readme_that_loads_a_conditionally_licensed_model_is_never_yes(vet_repo: Vet) -> None:
+    readme = (
+        "# tinyeval\n\n```python\nfrom transformers import AutoModelForCausalLM\n"
+        'model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf")\n```\n'
+    )
+    report = vet_repo({**CODE, "README.md": readme})
+    assert report.license.commercial_use is None
+    assert "loads meta-llama/Llama-2-7b-hf" in report.license.governs_reason
+    own = readme.replace("meta-llama/Llama-2-7b-hf", "example/tiny-open-7b")
+    assert vet_repo({**CODE, "README.md": own}, name="own").license.commercial_use is True
+
+
+def test_a_sub_project_readme_licensing_its_models_for_research_only(vet_repo: Vet) -> None:
+    project = (
+        "# TinyBLIP\n\n## Usage and License\n\nThe model is intended and licensed for research "
+        "use only. It was trained on a dataset for non-commercial use.\n"
+    )
+    report = vet_repo({**CODE, "projects/tinyblip/README.md": project})
+    assert report.license.commercial_use is None
+    assert "projects/tinyblip/README.md" in report.license.governs_reason
+    # A data set's terms in a sub-project README are the data's, not the models'.
+    data_only = "# TinyBLIP\n\nThe dataset is licensed for non-commercial research use only.\n"
+    files = {**CODE, "projects/tinyblip/README.md": data_only}
+    assert vet_repo(files, name="data").license.commercial_use is True
+    # Vendored code's README is that library's business.
+    files = {**CODE, "third_party/blip/README.md": project}
+    assert vet_repo(files, name="vendored").license.commercial_use is True

@@ -79,7 +79,7 @@ LIBRARIES = frozenset({"transformers", "scikit-learn", "onnx", "xgboost"})
 # Where export targets, ports, demos and tests live: not what training needs.
 _AUX_PATH = rx.compile(
     r"(?i)(?:^|/)(?:tests?|testing|docs?|examples?|notebooks?|demos?|tools|scripts|utils?|"
-    r"tmp|temp|scratch|old|legacy|deprecated|attic|unused|contrib(?:uted)?|"
+    r"tmp|temp|scratch|playground|sandbox|old|legacy|deprecated|attic|unused|contrib(?:uted)?|"
     r"deploy\w*|export\w*|convert\w*|onnx\w*|tflite\w*|coreml\w*|tensorrt\w*|trt\w*|"
     r"quantiz\w*|benchmarks?|evaluations?|evaluators?)(?:/|\.py$|\.ipynb$)|\.ipynb$|(?:^|/)\w*(?:export|convert|_to_|2onnx|"
     r"2tf|2caffe|2torch)\w*\.py$"
@@ -370,6 +370,7 @@ def _import_evidence(ctx: Context, ev: _Evidence) -> None:
     an optional, indented or vendored one is weak."""
     tops_to_fw = {m: fw.name for fw in FRAMEWORKS for m in fw.modules}
     lines_of: dict[str, list[str]] = {}
+    bundled = _bundled_packages(ctx)
     for ref in ctx.py.imports:
         fw_name = tops_to_fw.get(ref.top)
         if not fw_name or ref.top in ctx.py.local_packages:
@@ -379,8 +380,23 @@ def _import_evidence(ctx: Context, ev: _Evidence) -> None:
             ref.optional
             or _nested(ctx, ref.path, ref.line, lines_of)
             or (entry is not None and entry.vendored)
+            or ref.path.startswith(bundled)
         )
         ev.add(fw_name, f"{ref.path}:{ref.line}: import {ref.module}", ref.path, strong=not weak)
+
+
+_LICENSE_FILE = rx.compile(r"(?i)^(?:licen[cs]e|copying)(?:\.\w+)?$")
+
+
+def _bundled_packages(ctx: Context) -> tuple[str, ...]:
+    """Folders holding a whole other package next to the repository's own (its own setup.py
+    or pyproject.toml and its own LICENSE, as a copied tensorboardX/ or apex/ has): their
+    imports are that package's needs, not the model's."""
+    if not any("/" not in meta.path for meta in ctx.packages):
+        return ()
+    licensed = {f.path.rsplit("/", 1)[0] for f in ctx.snap.files if _LICENSE_FILE.match(f.name)}
+    folders = {m.path.rsplit("/", 1)[0] for m in ctx.packages if "/" in m.path}
+    return tuple(sorted(f + "/" for f in folders & licensed))
 
 
 def _file_evidence(ctx: Context, ev: _Evidence) -> None:
@@ -666,8 +682,10 @@ def _assign_roles(
     for fw in frameworks:
         paths = strong.get(fw.name, set())
         if fw.name in LIBRARIES:
-            # transformers in a demo's or trainer's own imports is what you install to run it.
-            needed = any(_is_entry_script(p) and not _AUX_PATH.search(p) for p in paths)
+            # transformers in the demos' and trainers' own imports is what you install to run
+            # the model; one script importing it (an evaluation, a monitor) is a utility's need.
+            entries = [p for p in paths if _is_entry_script(p) and not _AUX_PATH.search(p)]
+            needed = len(entries) >= 2
             fw.role = "primary" if needed or (paths and not core) else "library"
             continue
         if not paths:

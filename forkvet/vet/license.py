@@ -22,6 +22,7 @@ from forkvet.vet.licensesections import (
 from forkvet.vet.licenseterms import (
     BSD_REF,
     KNOWN,
+    KNOWN_URLS,
     NO_DERIVATIVES,
     NO_LICENSE,
     NONCOMMERCIAL,
@@ -60,7 +61,9 @@ class _Found:
     terms: Terms
     obligations: tuple[str, ...]
     role: str  # "code", "other", "metadata", "readme", "third-party", "patents"
-    kind: str = "grant"  # "grant": what this file/statement grants; "extra": added terms
+    # "grant": what this file/statement grants; "extra": added terms; "superseded": a license
+    # file the README retires (listed, restricts nothing)
+    kind: str = "grant"
 
 
 # What each internal role is called in the report's `all[].role`.
@@ -620,8 +623,18 @@ def _file_role(path: str) -> str:
 # A source-header template kept as a file: it points at the licenses, it grants none.
 _HEADER_TEMPLATE = rx.compile(
     r"(?i)licensed\s+under\s+the\s+(?:licen[cs]e\s+)?(?:found\s+)?(?:in\s+)?(?:the\s+)?"
-    r"licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))"
+    r"licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))|"
+    # "licensed under the (MIT) license found in the LICENSE file in the root directory of
+    # this source tree": it points at the license file, it is not one.
+    r"licensed\s+under\s+the\s+(?:[a-z0-9.-]+[ \t\n]+){0,3}licen[cs]e\s+found\s+in\s+the\s+"
+    r"licen[cs]e\s+file"
 )
+_EACH_FOLDER = rx.compile(
+    r"(?i)licen[cs]e\s+file\s+(?:in|of)\s+(?:each|every|the\s+(?:respective|corresponding))\s+"
+    r"(?:\w+\s+)?(?:folder|director|sub-?folder|sub-?director|model)"
+)
+# LICENSE_HEADER, license-header.txt, license_template: the text stamped into source files.
+_HEADER_NAME = rx.compile(r"(?i)header|template")
 # A LICENSE that holds only an address: the license it names there.
 _LICENSE_URLS: tuple[tuple[rx.Pattern[str], str], ...] = (
     (rx.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)", rx.I), "CC-{0}-{1}"),
@@ -630,9 +643,6 @@ _LICENSE_URLS: tuple[tuple[rx.Pattern[str], str], ...] = (
     (rx.compile(r"gnu\.org/licenses/(a?gpl|lgpl)-(\d\.\d)", rx.I), "{0}-{1}"),
     (rx.compile(r"opensource\.org/licenses?/([\w.-]+?)(?:\.php|\.html)?/?$", rx.I), "{0}"),
     (rx.compile(r"choosealicense\.com/licenses/([\w.-]+?)/?$", rx.I), "{0}"),
-    (rx.compile(r"ai\.google\.dev/gemma/terms", rx.I), "gemma"),
-    (rx.compile(r"llama\.(?:meta\.)?com/llama(\d)", rx.I), "llama{0}"),
-    (rx.compile(r"llama\.(?:meta\.)?com/llama-?(\d)", rx.I), "llama{0}"),
 )
 
 
@@ -653,6 +663,11 @@ def _license_at_url(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
             items = _named(name, path, "file", 0.8, strict=True)
             if items:
                 return items
+    # The model licenses' own pages (forkvet/data/model_licenses.json).
+    for pattern, key in KNOWN_URLS:
+        known = known_by_tag(key) if pattern.search(urls[0]) else None
+        if known:
+            return [_from_known(known, path, "file", 0.8)]
     return []
 
 
@@ -667,9 +682,14 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
     base = modelterms.research_base(ctx)
     if base is not None:
         sources.append(base)
+    gated = modelterms.gated_weights(ctx)
+    if gated is not None:
+        out.append(_gated_terms(gated))
     for mt in sources:
         named = [item for lic in mt.licenses[:20] for item in _named(lic, mt.path, "file", 0.7)]
         closed = [(m, t) for m, t in named if t.commercial_use is False]
+        if mt.base_model:  # a conditional grant binds weights derived from the base, too
+            closed += [(m, t) for m, t in named if t.commercial_use is None]
         if closed:
             m, terms = closed[0]
             name = f"{m.name} ({mt.what})"
@@ -684,6 +704,19 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
     return out
 
 
+_GATED_TERMS = Terms(
+    "custom-restricted",
+    None,
+    ("The weights are gated: read the agreement you accept to get them, and its commercial terms",),
+)
+
+
+def _gated_terms(mt: modelterms.ModelTerms) -> _Found:
+    ref = custom_ref("", f"Model-Terms-{mt.path}")
+    match, _ = _item(ref, mt.what, _GATED_TERMS, mt.path, 0.6, "file")
+    return _Found(match, _GATED_TERMS, _GATED_TERMS.obligations, "other", "extra")
+
+
 def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     """Collect every license statement (files, package metadata, README, CITATION.cff, patent
     grants, model terms) → decide the governing one → data set terms → the user's policy."""
@@ -696,10 +729,62 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _model_restrictions(ctx)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
+    findings += _superseded(ctx, found)
     info = _decide(ctx, found, texts, findings)
     findings += _data_set_terms(ctx)
     findings += _policy(ctx, info)
     return info, findings
+
+
+# "The Yi Series Models Community License no longer applies", "MODEL_LICENSE.txt (the previous
+# license)": the README retires a license file it names.
+_RETIRED = rx.compile(
+    r"(?i)\bno\s+longer\s+(?:appl|valid|in\s+effect|in\s+force|used)|\bsuperseded\b|"
+    r"\b(?:has\s+been|was|is|are|were|have\s+been)\s+replaced\b|\breplaces\b|"
+    r"\b(?:previous|former|earlier|old|older|legacy)\s+(?:model\s+)?licen[cs]e"
+)
+_WEIGHTS_WORDS = rx.compile(r"(?i)\b(?:weights|checkpoints?|models?)\b")
+
+
+def _superseded(ctx: Context, found: list[_Found]) -> list[Finding]:
+    """A weights license file the README says no longer applies, next to a README statement
+    that puts the weights under a license that allows commercial use ("The code and weights
+    are distributed under the Apache 2.0 license"): the current statement decides, the old
+    file is kept in `all` and restricts nothing."""
+    old = [f for f in found if f.role == "other" and f.match.source == "file" and f.kind == "grant"]
+    if not old or not ctx.readme:
+        return []
+    sentences = [s for s in modelterms.sentences(ctx.readme[:200_000]) if len(s) < 800][:5000]
+    if not any(_open_weights_statement(s) for s in sentences if _WEIGHTS_WORDS.search(s)):
+        return []
+    out: list[Finding] = []
+    for f in old:
+        names = {f.match.path.rsplit("/", 1)[-1].lower(), f.match.name.lower()}
+        said = next(
+            (s for s in sentences if _RETIRED.search(s) and any(n in s.lower() for n in names)),
+            None,
+        )
+        if said is None:
+            continue
+        f.kind = "superseded"
+        out.append(
+            Finding(
+                CHECK,
+                "notice",
+                "Superseded license",
+                f"{f.match.path} ({f.match.name}) no longer applies, the README says: "
+                f"{' '.join(said.split())[:160]!r}; its current statement decides.",
+                path=f.match.path,
+            )
+        )
+    return out
+
+
+def _open_weights_statement(sentence: str) -> bool:
+    """A "the weights are released under X" sentence naming a license that allows commercial
+    use without conditions."""
+    named = [t for m in _statements(sentence) for _, t in _named_in_statement(m, "", "readme", 0)]
+    return bool(named) and all(t.commercial_use is True for t in named)
 
 
 def _license_file_statements(
@@ -709,22 +794,84 @@ def _license_file_statements(
     main license first; and the files' texts. Bounded: see _matched_license_files."""
     found: list[_Found] = []
     texts: dict[str, str] = {}
+    pointers: list[str] = []
+    headers: list[tuple[str, str]] = []
+    by_folder = bool(_EACH_FOLDER.search(ctx.readme[:200_000]))
     for path in _matched_license_files(ctx, findings):
         text = ctx.snap.read_text(path)
         if not text or not text.strip():
             continue
         if _HEADER_TEMPLATE.search(text[:2000]) and len(text) < 2000:
-            continue  # "licensed under the LICENSE file in each model folder": a header
+            # "licensed under the LICENSE file in each model folder": a header, which says
+            # the folders' license files are the repository's own, each for its part.
+            by_folder = by_folder or bool(_EACH_FOLDER.search(text[:2000]))
+            continue
+        if _HEADER_NAME.search(path.rsplit("/", 1)[-1]):
+            headers.append((path, text))
+            continue
         texts[path] = text
         role = _file_role(path)
+        if by_folder and role == "third-party" and path.count("/") == 1:
+            entry = ctx.snap.get(path)
+            role = "code" if entry is None or not entry.vendored else role
         pointed = _license_at_url(text, path)
         if pointed:
             found += [_Found(m, t, t.obligations, role) for m, t in pointed]
             continue
-        for m, terms, kind in classify_text(text, path, "file"):
+        classified = classify_text(text, path, "file")
+        for m, terms, kind in classified:
             item_role = "third-party" if kind == "notice" else role
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
+        if not classified and role == "code" and len(text.split()) <= _POINTER_WORDS:
+            pointers.append(path)
+    if not any(f.role == "code" and f.kind == "grant" for f in found):
+        # A source-header template is the headers' license only when no license file grants.
+        for path, text in headers[:1]:
+            found += [
+                _Found(m, t, t.obligations, "code")
+                for m, t, kind in classify_text(text, path, "header")
+                if kind == "grant"
+            ]
+    if pointers and not any(f.role == "code" and f.kind == "grant" for f in found):
+        found += _header_license(ctx)
     return found, texts
+
+
+# A LICENSE this short that names no license points elsewhere ("Please refer to license:
+# <an address forkvet does not know>"); the source headers then say which license it is.
+_POINTER_WORDS = 30
+_HEADER_SUFFIXES = (".py", ".c", ".cc", ".cpp", ".h", ".cu", ".lua", ".sh", ".js", ".ts")
+_HEADER_FILES = 200
+
+
+def _header_license(ctx: Context) -> list[_Found]:
+    """The license the repository's own source headers name ("may be used and distributed
+    according to the terms of the Llama 2 Community License Agreement"), when most of the
+    headers that name one agree; read from the first lines of at most _HEADER_FILES files."""
+    votes: dict[str, list[tuple[LicenseMatch, Terms]]] = {}
+    read = 0
+    for f in ctx.snap.files:
+        if f.vendored or f.suffix not in _HEADER_SUFFIXES or f.path.count("/") > 2:
+            continue
+        read += 1
+        if read > _HEADER_FILES:
+            break
+        head = (ctx.snap.read_text(f.path) or "")[:1500]
+        if "licen" not in head.lower():
+            continue
+        known = known_license(head)
+        items = [_from_known(known, f.path, "header", 0.7)] if known else []
+        for said in [] if items else _statements(head):
+            items += _named_in_statement(said, f.path, "header", 0.7)
+        if items:
+            votes.setdefault(items[0][0].spdx or "", []).append(items[0])
+    if not votes:
+        return []
+    best = max(votes.values(), key=len)
+    if 2 * len(best) <= sum(len(v) for v in votes.values()):
+        return []  # the headers disagree: no one license is the repository's
+    match, terms = best[0]
+    return [_Found(match, terms, terms.obligations, "code")]
 
 
 def _metadata_statements(ctx: Context) -> list[_Found]:
@@ -836,6 +983,8 @@ def _decide(
     primary = distinct[0]
     info = LicenseInfo(all=[f.match for f in found])
     reason = _GOVERNS_BECAUSE[role].format(path=primary.match.path)
+    if primary.match.source == "header":
+        reason = f"the source headers' license ({primary.match.path}); no license file names one"
     choice = len(distinct) > 1 and _offers_choice(ctx, distinct, texts)
     if len(distinct) > 1:
         reason += _combine(info, distinct, choice)
@@ -1026,7 +1175,15 @@ def _restrictions_elsewhere(
         for f in found
         if f not in chosen
         and f.role != "patents"
-        and (f.terms.commercial_use is False or NO_DERIVATIVES in f.terms.obligations)
+        and f.kind != "superseded"
+        and not (f.terms is _GATED_TERMS and _model_licensed(chosen))
+        and (
+            f.terms.commercial_use is False
+            or NO_DERIVATIVES in f.terms.obligations
+            # The weights' own license, or a base model's, granting commercial use only under
+            # a condition (or not saying): the weights are not plainly yes.
+            or (f.role == "other" and f.terms.commercial_use is None)
+        )
     ]
     if not restrictive:
         return
@@ -1052,6 +1209,13 @@ def _restrictions_elsewhere(
                 path=first.match.path,
             )
         )
+
+
+def _model_licensed(chosen: list[_Found]) -> bool:
+    """The governing license is itself a model license (Llama, OpenRAIL): the agreement a
+    gated download asks for is most likely that one, already decided on."""
+    ids = {k.spdx for k in KNOWN}
+    return any(c.match.spdx in ids for c in chosen)
 
 
 def _most_restrictive(terms: list[Terms]) -> Terms:

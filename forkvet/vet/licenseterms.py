@@ -8,7 +8,10 @@ custom texts by their clauses.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 from forkvet import rx
 
@@ -252,236 +255,66 @@ class KnownLicense:
     # B as `then`, checked on the N characters after each A.
     then: rx.Pattern[str] | None = None
     within: int = 0
+    # What, right after the name, makes it another license ("CC BY-NC" then "4.0": an SPDX id).
+    unless: rx.Pattern[str] | None = None
+    # Lower-case words the pattern cannot match without: a substring test skips the regex
+    # (and the memory RE2 spends on it) for texts that cannot name this license.
+    needs: tuple[str, ...] = ()
 
 
-_LLAMA_OBL = (
-    USE_RESTRICTIONS,
-    INCLUDE_LICENSE,
-    "Services with over 700 million monthly active users need a license from Meta",
-)
-_NONCOMMERCIAL_WORD = rx.compile(r"non-?commercial", rx.I)
-_RAIL = Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE, STATE_CHANGES))
-KNOWN: tuple[KnownLicense, ...] = (
-    KnownLicense(
-        "nvidia-nc",
-        "NVIDIA Source Code License (non-commercial)",
-        rx.compile(r"nvidia\s+source\s+code\s+licen[sc]e", rx.I),
-        Terms(
-            "non-commercial",
-            False,
-            (
-                NONCOMMERCIAL,
-                KEEP_NOTICE,
-                "Research or evaluation use only; NVIDIA may use it commercially",
-            ),
-        ),
-        "LicenseRef-NVIDIA-Source-Code-License-NC",
-        _NONCOMMERCIAL_WORD,
-        4000,
-    ),
-    KnownLicense(
-        "nvidia",
-        "NVIDIA Source Code License",
-        rx.compile(r"nvidia\s+source\s+code\s+licen[sc]e", rx.I),
-        Terms("custom-restricted", None, (KEEP_NOTICE, "Read the grant: NVIDIA licenses vary")),
-        "LicenseRef-NVIDIA-Source-Code-License",
-    ),
-    KnownLicense(
-        "creativeml-openrail-m",
-        "CreativeML Open RAIL-M",
-        rx.compile(r"creativeml\s+open\s*rail-?m", rx.I),
-        _RAIL,
-        "LicenseRef-CreativeML-OpenRAIL-M",
-    ),
-    KnownLicense(
-        "openrail++",
-        "CreativeML Open RAIL++-M",
-        rx.compile(r"open\s*rail\s*\+\+", rx.I),
-        _RAIL,
-        "LicenseRef-CreativeML-OpenRAIL-PlusPlus-M",
-    ),
-    KnownLicense(
-        "bigscience-openrail-m",
-        "BigScience OpenRAIL-M",
-        rx.compile(r"bigscience\s+open\s*rail-?m|bigscience\s+rail", rx.I),
-        _RAIL,
-        "LicenseRef-BigScience-OpenRAIL-M",
-    ),
-    KnownLicense(
-        "openrail",
-        "OpenRAIL (Responsible AI License)",
-        rx.compile(r"\bopen\s*rail\b|responsible\s+ai\s+licen[sc]e", rx.I),
-        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
-        "LicenseRef-OpenRAIL",
-    ),
-    KnownLicense(
-        "llama-4",
-        "Llama 4 Community License",
-        rx.compile(r"(?:meta\s+)?llama\s+4(?:\.\d)?\s+community\s+licen[sc]e", rx.I),
-        Terms(
-            "custom-restricted",
-            True,
-            (
-                *_LLAMA_OBL,
-                'Display "Built with Llama" with products using it',
-                'Model names derived from it must begin with "Llama"',
-            ),
-        ),
-        "LicenseRef-Llama-4-Community",
-    ),
-    KnownLicense(
-        "llama-3",
-        "Llama 3 Community License",
-        rx.compile(r"(?:meta\s+)?llama\s+3(?:\.\d)?\s+community\s+licen[sc]e", rx.I),
-        Terms(
-            "custom-restricted",
-            True,
-            (
-                *_LLAMA_OBL,
-                'Display "Built with Llama" with products using it',
-                'Model names derived from it must begin with "Llama"',
-            ),
-        ),
-        "LicenseRef-Llama-3-Community",
-    ),
-    KnownLicense(
-        "llama-2",
-        "Llama 2 Community License",
-        rx.compile(r"llama\s+2\s+community\s+licen[sc]e", rx.I),
-        Terms("custom-restricted", True, _LLAMA_OBL),
-        "LicenseRef-Llama-2-Community",
-    ),
-    KnownLicense(
-        "llama-1",
-        "LLaMA non-commercial model license",
-        rx.compile(r"llama\s+(?:model\s+)?licen[sc]e\s+agreement", rx.I),
-        Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only")),
-        "LicenseRef-LLaMA-Model-License",
-        _NONCOMMERCIAL_WORD,
-        3000,
-    ),
-    KnownLicense(
-        "deepseek",
-        "DeepSeek License Agreement",
-        rx.compile(r"deepseek\s+licen[sc]e\s+agreement", rx.I),
-        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
-        "LicenseRef-DeepSeek-License",
-    ),
-    KnownLicense(
-        "tongyi-qianwen-research",
-        "Tongyi Qianwen Research License Agreement",
-        rx.compile(r"tongyi\s+qianwen\s+research\s+licen[sc]e", rx.I),
-        Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
-        "LicenseRef-Tongyi-Qianwen-Research-License",
-    ),
-    KnownLicense(
-        "tongyi-qianwen",
-        "Tongyi Qianwen License Agreement",
-        rx.compile(r"tongyi\s+qianwen\s+licen[sc]e\s+agreement", rx.I),
-        Terms(
-            "custom-restricted",
-            True,
-            (
-                USE_RESTRICTIONS,
-                INCLUDE_LICENSE,
-                "Products with over 100 million monthly active users need a license from "
-                "Alibaba Cloud",
-            ),
-        ),
-        "LicenseRef-Tongyi-Qianwen-License",
-    ),
-    KnownLicense(
-        "qwen-research",
-        "Qwen Research License Agreement",
-        rx.compile(r"qwen\s+research\s+licen[sc]e", rx.I),
-        Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
-        "LicenseRef-Qwen-Research-License",
-    ),
-    KnownLicense(
-        "qwen",
-        "Qwen License Agreement",
-        rx.compile(r"qwen\s+licen[sc]e\s+agreement", rx.I),
-        Terms(
-            "custom-restricted",
-            True,
-            (
-                USE_RESTRICTIONS,
-                INCLUDE_LICENSE,
-                "Products with over 100 million monthly active users need a license from "
-                "Alibaba Cloud",
-            ),
-        ),
-        "LicenseRef-Qwen-License",
-    ),
-    KnownLicense(
-        "mistral-research",
-        "Mistral AI Research / Non-Production License",
-        rx.compile(r"mistral\s+ai\s+(?:research|non-?production)\s+licen[sc]e", rx.I),
-        Terms("non-commercial", False, (NONCOMMERCIAL, "Research or evaluation use only")),
-        "LicenseRef-Mistral-AI-Research-License",
-    ),
-    KnownLicense(
-        "stability-nc",
-        "Stability AI Non-Commercial Research Community License",
-        rx.compile(r"stability\s+ai\s+non-?commercial\s+research\s+community", rx.I),
-        Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only", INCLUDE_LICENSE)),
-        "LicenseRef-Stability-AI-Non-Commercial-Research-Community",
-    ),
-    KnownLicense(
-        "stability-community",
-        "Stability AI Community License",
-        rx.compile(r"stability\s+ai\s+community\s+licen[sc]e", rx.I),
-        Terms(
-            "custom-restricted",
-            None,
-            (
-                USE_RESTRICTIONS,
-                INCLUDE_LICENSE,
-                "Commercial use is free only under a yearly revenue threshold; above it, an "
-                "enterprise license from Stability AI",
-            ),
-        ),
-        "LicenseRef-Stability-AI-Community",
-    ),
-    KnownLicense(
-        "falcon",
-        "Falcon LLM License",
-        rx.compile(r"falcon[\w\s.-]{0,20}?(?:tii\s+)?licen[sc]e(?:\s+version)?", rx.I),
-        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
-        "LicenseRef-Falcon-LLM-License",
-    ),
-    KnownLicense(
-        "nvidia-open-model",
-        "NVIDIA Open Model License",
-        rx.compile(r"nvidia\s+open\s+model\s+licen[sc]e", rx.I),
-        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
-        "LicenseRef-NVIDIA-Open-Model-License",
-    ),
-    KnownLicense(
-        "gemma",
-        "Gemma Terms of Use",
-        rx.compile(r"gemma\s+terms\s+of\s+use", rx.I),
-        Terms("custom-restricted", True, (USE_RESTRICTIONS, INCLUDE_LICENSE)),
-        "LicenseRef-Gemma-Terms-of-Use",
-    ),
-)
+def _obligation(ref: str, named: dict[str, str]) -> str:
+    return named.get(ref, ref)
 
 
-# Hugging Face model-card `license:` tags for the licenses above.
-_TAGS = {
-    "llama2": "llama-2",
-    "llama3": "llama-3",
-    "llama3.1": "llama-3",
-    "llama3.2": "llama-3",
-    "llama3.3": "llama-3",
-    "llama4": "llama-4",
-    "gemma": "gemma",
-    "qwen": "qwen",
-    "qwen-research": "qwen-research",
-    "bigscience-bloom-rail-1.0": "bigscience-openrail-m",
-    "bigcode-openrail-m": "openrail",
-    "creativeml-openrail-m": "creativeml-openrail-m",
-}
+_Urls = tuple[tuple[rx.Pattern[str], str], ...]
+
+
+def _load_known() -> tuple[tuple[KnownLicense, ...], dict[str, str], _Urls]:
+    """The model licenses in forkvet/data/model_licenses.json: each license, the model-card
+    tags that name one, and the addresses a pointer LICENSE may hold (pattern, key)."""
+    raw = resources.files("forkvet.data").joinpath("model_licenses.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(raw)
+    named: dict[str, str] = data["obligations"]
+    known: list[KnownLicense] = []
+    tags: dict[str, str] = {}
+    urls: list[tuple[rx.Pattern[str], str]] = []
+    for lic in data["licenses"]:
+        terms = Terms(
+            lic["category"],
+            lic["commercial_use"],
+            tuple(_obligation(o, named) for o in lic["obligations"]),
+        )
+        then = lic.get("then")
+        unless = lic.get("unless")
+        known.append(
+            KnownLicense(
+                lic["key"],
+                lic["name"],
+                rx.compile(lic["pattern"], rx.I),
+                terms,
+                lic["spdx"],
+                rx.compile(then, rx.I) if then else None,
+                int(lic.get("within", 0)),
+                rx.compile(unless, rx.I) if unless else None,
+                tuple(lic.get("needs", ())),
+            )
+        )
+        tags.update({t.lower(): lic["key"] for t in lic.get("tags", ())})
+        urls += [(rx.compile(u, rx.I), lic["key"]) for u in lic.get("urls", ())]
+    return tuple(known), tags, tuple(urls)
+
+
+KNOWN, _TAGS, KNOWN_URLS = _load_known()
+
+
+def _load_bases() -> _Urls:
+    raw = resources.files("forkvet.data").joinpath("model_licenses.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(raw)
+    return tuple((rx.compile(b["pattern"], rx.I), b["license"]) for b in data["base_models"])
+
+
+# Base models under a conditional license, with its key: fine-tunes of them follow it.
+BASE_MODELS = _load_bases()
 
 
 def known_by_tag(tag: str) -> KnownLicense | None:
@@ -498,8 +331,13 @@ def known_license(text: str) -> KnownLicense | None:
 def known_license_at(text: str) -> tuple[KnownLicense, int] | None:
     """The first license off the SPDX list that text names, and where it names it."""
     head = text[:20000]
+    lower = head.lower()
     for known in KNOWN:
+        if known.needs and not any(n in lower for n in known.needs):
+            continue
         for m in known.pattern.finditer(head):
+            if known.unless is not None and known.unless.match(head[m.end() : m.end() + 16]):
+                continue
             if known.then is None or _within(known.then, head, m.end(), known.within):
                 return known, m.start()
     return None

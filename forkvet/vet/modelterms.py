@@ -17,6 +17,7 @@ import yaml
 from forkvet import rx, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
+from forkvet.vet.licenseterms import BASE_MODELS, clauses
 
 MAX_CATALOGUE_BYTES = 512 * 1024
 MAX_CATALOGUES = 30
@@ -28,6 +29,9 @@ class ModelTerms:
     what: str  # what the finding says, e.g. "model catalogue: 3 model(s) under CC-BY-NC-4.0"
     licenses: list[str]  # license names or ids the source gives (to classify), may be empty
     research_only: bool  # the source itself says research / non-commercial only
+    # The weights derive from a base model: its license binds them even where it grants
+    # commercial use only under a condition (a user threshold), so never a plain yes.
+    base_model: bool = False
 
 
 _RESEARCH_ONLY = rx.compile(
@@ -87,11 +91,17 @@ _RESEARCH_BASE = rx.compile(
 )
 # After "llama": a newer generation, llama.cpp, LlamaIndex or a hub path (meta-llama/...).
 _LATER_LLAMA = rx.compile(r"(?i)[-\s._]?(?:2|3|4|\.cpp|[-_]?index)\b|/")
+# "LLaMA-Factory", "llama_recipes": a project named after the model, not the model ("LLaMA-7B",
+# "LLaMA-based" and "llama-weights" are the model).
+_NAMED_AFTER = rx.compile(r"[-_]([A-Za-z]{3,})")
+_MODEL_WORDS = frozenset(
+    {"model", "models", "weights", "base", "based", "checkpoint", "checkpoints"}
+)
 
 
-def _research_base(text: str) -> str | None:
-    """The research-only base model the text names, or None (Code Llama and Llama 2/3/4 are
-    other licenses: checked around the match, as RE2 has no look-arounds)."""
+def _research_base(text: str) -> tuple[str, int] | None:
+    """The research-only base model the text names and where, or None (Code Llama and Llama
+    2/3/4 are other licenses: checked around the match, as RE2 has no look-arounds)."""
     for m in _RESEARCH_BASE.finditer(text):
         word = m.group(0)
         if word[:5].lower() == "llama":
@@ -100,14 +110,24 @@ def _research_base(text: str) -> str | None:
                 continue
             if _LATER_LLAMA.match(text, m.start() + 5):
                 continue
-        return word
+            project = _NAMED_AFTER.match(text, m.end())
+            if project and project.group(1).lower() not in _MODEL_WORDS:
+                continue
+        return word, m.start()
     return None
+
+
+def _restricted_base(text: str) -> tuple[str, int, str] | None:
+    """A base model under a conditional license (forkvet/data/model_licenses.json): the name,
+    where, and the license's key."""
+    found = [(m.group(0), m.start(), key) for p, key in BASE_MODELS if (m := p.search(text))]
+    return min(found, key=lambda f: f[1]) if found else None
 
 
 _SENTENCE_END = rx.compile(r"[.!?]\s+|\n\s*\n")
 
 
-def _sentences(text: str) -> list[str]:
+def sentences(text: str) -> list[str]:
     """Sentences: cut after . ! ? and whitespace, or at a blank line."""
     out, start = [], 0
     for m in _SENTENCE_END.finditer(text):
@@ -122,6 +142,20 @@ _DERIVED = rx.compile(
     r"(?i)\b(?:fine[- ]?tun\w*|adapters?|lora|peft|delta\s+weights|instruction[- ]tuned|"
     r"trained\s+on\s+top\s+of|built\s+on|based\s+on|initiali[sz]ed\s+from|derived\s+from)\b"
 )
+# "based on X", "initialized from X": the base is what follows. "Both Yi and Llama are based
+# on the Transformer" derives nothing from Llama.
+_DERIVED_BEFORE_BASE = rx.compile(r"(?i)^(?:trained|built|based|initiali[sz]ed|derived)\b")
+
+
+def _derives_from(sentence: str, base_at: int) -> bool:
+    """Whether the sentence says weights derive from the base model named at base_at: a
+    fine-tune, adapter or delta beside it, or "based on / built on / derived from" before it."""
+    for m in _DERIVED.finditer(sentence):
+        if not _DERIVED_BEFORE_BASE.match(m.group(0)) or m.start() < base_at:
+            return True
+    return False
+
+
 _DATASET_TERMS = rx.compile(
     r"(?i)(?:data\s*sets?|corpus|images|annotations)\b[^.\n]{0,200}?"
     r"(?:research\s+(?:purposes?\s+)?only|non[- ]?commercial(?:\s+research)?\s+(?:use|purposes?)"
@@ -157,6 +191,44 @@ def catalogues(ctx: Context) -> list[ModelTerms]:
         page = _ZOO_PAGE.search(fe.path) or _MODEL_CARD.search(fe.path)
         if page and fe.suffix in (".md", ".rst") and not fe.vendored and fe.path.count("/") <= 2:
             out += _page_terms(fe.path, ctx.snap.read_text(fe.path) or "")
+    return out + _project_readmes(ctx)
+
+
+MAX_PROJECT_READMES = 30
+_README_NAME = rx.compile(r"(?i)^readme(?:\.(?:md|rst|txt))?$")
+_MODEL_SUBJECT = rx.compile(r"(?i)\b(?:the\s+)?(?:models?|weights|checkpoints?)\b")
+_DATA_WORDS = rx.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations)\b")
+
+
+def _project_readmes(ctx: Context) -> list[ModelTerms]:
+    """A sub-project's README (`projects/x/README.md`) that licenses its models for research
+    or non-commercial use only: the repository ships or runs those models too."""
+    out: list[ModelTerms] = []
+    readmes = [
+        f
+        for f in ctx.snap.files
+        if _README_NAME.match(f.name) and 1 <= f.path.count("/") <= 2 and not f.vendored
+    ]
+    for fe in readmes[:MAX_PROJECT_READMES]:
+        text = (ctx.snap.read_text(fe.path) or "")[:100_000]
+        if "licen" not in text.lower():
+            continue
+        # A heading or a BibTeX block runs into the next sentence without a blank line.
+        lines = [line for sent in sentences(text)[:2000] for line in sent.split("\n")]
+        for sentence in lines[:5000]:
+            if (
+                len(sentence) < 400
+                and "licen" in sentence.lower()
+                and _MODEL_SUBJECT.search(sentence)
+                and not _DATA_WORDS.search(sentence)
+                and {"non-commercial", "research-only"} & set(clauses(sentence))
+            ):
+                said = " ".join(sentence.split())[:160]
+                what = f"{fe.path} licenses its models for research only: {said!r}"
+                out.append(ModelTerms(fe.path, what, [], True))
+                break
+        if out:
+            return out
     return out
 
 
@@ -237,6 +309,26 @@ def _page_terms(path: str, text: str) -> list[ModelTerms]:
     return []
 
 
+# "Before you can use the model go to hf.co/org/model and accept the agreement", "request
+# access and accept the license": gated weights, under terms the repository does not state.
+_GATED = rx.compile(
+    r"(?i)\baccept(?:ing)?\s+(?:the|our|its|their|a)\s+(?:[a-z0-9-]+[ \t\n]+){0,3}"
+    r"(?:agreement|licen[cs]e|terms)\b"
+)
+_GATED_SUBJECT = rx.compile(r"(?i)\b(?:models?|weights|checkpoints?)\b")
+
+
+def gated_weights(ctx: Context) -> ModelTerms | None:
+    """The README saying the weights can be had only after accepting an agreement or license:
+    their terms are not the code's, so commercial use is not a plain yes."""
+    path = ctx.snap.readme.path if ctx.snap.readme else "README"
+    for sentence in sentences(ctx.readme[:100_000])[:3000]:
+        if len(sentence) < 600 and _GATED.search(sentence) and _GATED_SUBJECT.search(sentence):
+            said = " ".join(sentence.split())[:160]
+            return ModelTerms(path, f"{path}: the weights are gated ({said!r})", [], False)
+    return None
+
+
 def research_base(ctx: Context) -> ModelTerms | None:
     """Weights that adapt or fine-tune a research-only base model (a PEFT adapter_config.json
     naming one, or the README saying the model is fine-tuned from one)."""
@@ -250,16 +342,48 @@ def research_base(ctx: Context) -> ModelTerms | None:
             if isinstance(base, str) and _research_base(base):
                 what = f"{fe.path}: an adapter of {base}, a research-only base model"
                 return ModelTerms(fe.path, what, [], True)
+            restricted = _restricted_base(base) if isinstance(base, str) else None
+            if restricted:
+                what = f"{fe.path}: an adapter of {base}"
+                return ModelTerms(fe.path, what, [restricted[2]], False, base_model=True)
     readme = ctx.readme[:100_000]
-    for sentence in _sentences(readme):
+    path = ctx.snap.readme.path if ctx.snap.readme else "README"
+    conditional: ModelTerms | None = None
+    for sentence in sentences(readme):
+        if len(sentence) >= 600 or not _DERIVED.search(sentence):
+            continue
         base = _research_base(sentence)
-        if base and _DERIVED.search(sentence) and len(sentence) < 600:
-            path = ctx.snap.readme.path if ctx.snap.readme else "README"
-            what = (
-                f"{path}: the weights derive from {base}, a base model released for research only"
-            )
+        if base and _derives_from(sentence, base[1]):
+            what = f"{path}: the weights derive from {base[0]}, a research-only base model"
             return ModelTerms(path, what, [], True)
-    return _base_license(ctx)
+        restricted = _restricted_base(sentence)
+        if conditional is None and restricted and _derives_from(sentence, restricted[1]):
+            what = f"{path}: the weights derive from {restricted[0]}"
+            conditional = ModelTerms(path, what, [restricted[2]], False, base_model=True)
+    return _base_license(ctx) or conditional or _loaded_base(readme, path)
+
+
+# A README that loads a model by its hub name: `from_pretrained("meta-llama/Llama-2-7b-hf")`,
+# `pipeline(model="org/name")`, `hf_hub_download(repo_id="org/name", ...)`.
+_LOADS = rx.compile(
+    r"(?:from_pretrained|pipeline|snapshot_download|hf_hub_download|load_model)\s*\("
+    r"[^)\n]*?[\"']([\w.-]+/[\w.-]+)[\"']"
+)
+
+
+def _loaded_base(readme: str, path: str) -> ModelTerms | None:
+    """The model the README's own code loads, when it is a research-only or conditionally
+    licensed base: the code runs weights under that license."""
+    for m in list(_LOADS.finditer(readme))[:50]:
+        name = m.group(1)
+        if _research_base(name):
+            what = f"{path}: the README loads {name}, a research-only base model"
+            return ModelTerms(path, what, [], True)
+        restricted = _restricted_base(name)
+        if restricted:
+            what = f"{path}: the README loads {name}"
+            return ModelTerms(path, what, [restricted[2]], False, base_model=True)
+    return None
 
 
 def _base_license(ctx: Context) -> ModelTerms | None:
