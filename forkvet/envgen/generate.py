@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +30,9 @@ from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
 from forkvet.vet import Context, vet
 from forkvet.vet.declared import collect
+
+# Called with a result's requirements and Python, beside the license check (generate()).
+Alongside = Callable[[list[dict[str, str]], str], None]
 
 
 @dataclass
@@ -169,15 +174,18 @@ def generate(
     extra: list[Need] | None = None,
     device: str | None = None,
     sources: list[str] | None = None,
+    alongside: Alongside | None = None,
 ) -> tuple[EnvResult, Report]:
     """sources: uv options the user passed for extra package sources (["--find-links", URL,
-    ...]), used for every resolution and written into requirements.txt."""
+    ...]), used for every resolution and written into requirements.txt. alongside: called with
+    the result's requirements and Python once the files are written, side by side with the
+    dependency-license check (env's vulnerability audit: both only read remote services)."""
     job = _gather(snap, config or Config(), as_of, python, offline, extra, device, sources)
     res = _resolve_job(job)
     _check(job, res)
     files = _files(job, res)
     written = outputs.write(out, files, repo=snap.root) if out else []
-    return _result(job, res, written), job.report
+    return _result(job, res, written, alongside), job.report
 
 
 def _gather(
@@ -322,8 +330,16 @@ def _unresolved(res: Resolution, needs: NeedSet) -> list[str]:
     ]
 
 
-def _result(job: _Job, res: Resolution, written: list[str]) -> EnvResult:
+def _result(
+    job: _Job, res: Resolution, written: list[str], alongside: Alongside | None = None
+) -> EnvResult:
     needs = job.needs
+    requirements = _requirements(res, needs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(alongside, requirements, res.python) if alongside else None
+        dependency_licenses = _dependency_licenses(job, res)
+        if other is not None:
+            other.result()
     return EnvResult(
         repo=job.snap.name,
         python=res.python,
@@ -331,14 +347,14 @@ def _result(job: _Job, res: Resolution, written: list[str]) -> EnvResult:
         offline=job.offline,
         complete=res.complete,
         framework=asdict(res.framework) if res.framework else None,
-        requirements=_requirements(res, needs),
+        requirements=requirements,
         files=written,
         commands=outputs.commands(job.snap.name, res, job.device),
         problems=res.problems,
         relaxed=res.relaxed,
         dropped=res.dropped,
         conflicts=needs.conflicts,
-        licenses=_dependency_licenses(job, res),
+        licenses=dependency_licenses,
         needs_build=res.needs_build,
         optional=[n.name for n in needs.of_kind("optional")],
         device=job.device,
