@@ -207,10 +207,12 @@ _PLAIN_URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/@!$&'
 def _absolute(page: str, url: str) -> str:
     """urljoin(page, url), without its cost for the common case (a page lists tens of
     thousands of files): an absolute http(s) URL of plain characters, which urljoin returns
-    unchanged (nothing to strip, split off or normalise: no query, fragment, parameters,
-    brackets, spaces or control characters)."""
+    unchanged (a host, and nothing to strip, split off or normalise: no query, fragment,
+    parameters, brackets, spaces or control characters)."""
     if url.startswith(("https://", "http://")) and _PLAIN_URL_CHARS.issuperset(url):
-        return url
+        host = url.split("://", 1)[1][:1]
+        if host and host != "/":  # "https:///x" has no host: relative to the page's
+            return url
     return urllib.parse.urljoin(page, url)
 
 
