@@ -83,6 +83,22 @@ def test_a_linked_cache_folder_is_not_used(cache: Path, tmp_path: Path) -> None:
     assert indexcache.get("pages", "k", max_age=600) is None
 
 
+def test_folders_others_can_write_are_not_used(cache: Path) -> None:
+    forkvet = cache.parent.parent
+    forkvet.mkdir(mode=0o775)
+    os.chmod(forkvet, 0o775)  # a private group's umask (the environments' folder beside it)
+    indexcache.put("metadata", "k", b"body")
+    assert indexcache.get("metadata", "k") == b"body"
+    os.chmod(forkvet, 0o777)
+    assert indexcache.get("metadata", "k") is None
+    os.chmod(forkvet, 0o775)
+    os.chmod(cache / "metadata", 0o770)  # below it: the user's alone
+    assert indexcache.get("metadata", "k") is None
+    indexcache.put("metadata", "k2", b"body")
+    os.chmod(cache / "metadata", 0o700)
+    assert indexcache.get("metadata", "k2") is None
+
+
 def test_oversize_entries_are_neither_written_nor_read(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -267,3 +283,45 @@ def test_plain_absolute_urls_skip_urljoin_with_the_same_answer() -> None:
 
     for url in samples:
         assert answer(index._absolute, url) == answer(urllib.parse.urljoin, url), url
+
+
+def test_sandboxed_code_cannot_plant_entries_even_under_a_writable_cache_folder(
+    cache: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from forkvet.runtime.sandbox import probe, sandboxed
+
+    if not probe().ok:
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    forkvet = cache.parent.parent
+    forkvet.mkdir(exist_ok=True)
+    indexcache.put("metadata", "k", b"real")  # the folders exist before the sandbox starts
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    entry = _entry(cache, "metadata", "k")
+    script = (
+        "import sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        open(path, 'wb').write(b'planted')\n"
+        "        print(path, 'written')\n"
+        "    except OSError as exc:\n"
+        "        print(path, exc.strerror)\n"
+    )
+    # an environment folder of the whole forkvet cache folder: writable, but not the index
+    targets = [str(forkvet / "other"), str(entry), str(cache / "metadata" / "new")]
+    with sandboxed([sys.executable, "-c", script, *targets], repo, writable=[forkvet]) as (
+        argv,
+        isolation,
+    ):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert isolation == "bubblewrap"
+    lines = proc.stdout.splitlines()
+    assert lines == [
+        f"{targets[0]} written",  # not vacuous: the folder around it is writable
+        f"{targets[1]} Read-only file system",
+        f"{targets[2]} Read-only file system",
+    ], proc.stderr
+    assert indexcache.get("metadata", "k") == b"real"

@@ -102,8 +102,12 @@ def _open_kind(kind: str, create: bool) -> int | None:
             return None
         os.close(fd)
         fd = child
+        # The user's own, and writable by nobody else: `forkvet` (shared with the
+        # environments, made with the user's umask) may be group-writable (a private group);
+        # the folders below it are made 0700 here.
+        shared = stat.S_IWOTH if part == "forkvet" else stat.S_IWGRP | stat.S_IWOTH
         info = os.fstat(fd)
-        if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        if info.st_uid != os.geteuid() or info.st_mode & shared:
             os.close(fd)
             return None
     return fd
