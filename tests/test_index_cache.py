@@ -99,6 +99,17 @@ def test_folders_others_can_write_are_not_used(cache: Path) -> None:
     assert indexcache.get("metadata", "k2") is None
 
 
+def test_the_user_s_own_cache_folder_may_be_a_link(cache: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real-cache"
+    real.mkdir()
+    base = cache.parent.parent.parent
+    base.rmdir()
+    base.symlink_to(real)  # XDG_CACHE_HOME -> elsewhere: the user's choice
+    indexcache.put("metadata", "k", b"body")
+    assert indexcache.get("metadata", "k") == b"body"
+    assert (real / "forkvet" / "index").is_dir()
+
+
 def test_oversize_entries_are_neither_written_nor_read(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

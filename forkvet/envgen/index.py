@@ -159,12 +159,19 @@ def project_files(name: str, base: str | None = None) -> list[IndexFile]:
 @lru_cache(maxsize=4096)
 def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
     url = f"{base}{rx.sub(r'[-_.]+', '-', name).lower()}/"
+    # Kept on disk for minutes (indexcache): the next forkvet run on this machine (smoke
+    # after env, another repository) does not ask again. Only an answer that parsed is kept.
+    key = f"{url}\n{ACCEPT}"
+    kept = indexcache.get("pages", key, max_age=indexcache.PAGE_TTL_S)
     try:
-        data: dict[str, Any] = json.loads(_page(url))
+        raw = kept if kept is not None else _get(url, ACCEPT)
+        data: dict[str, Any] = json.loads(raw)
     except LookupError:
         return ()
     except json.JSONDecodeError as exc:
         raise IndexError_(f"{url} did not answer with the JSON simple API (PEP 691)") from exc
+    if kept is None:
+        indexcache.put("pages", key, raw)
     files = []
     for f in data.get("files", []):
         uploaded = f.get("upload-time")
@@ -183,22 +190,6 @@ def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
             )
         )
     return tuple(files)
-
-
-def _page(url: str) -> bytes:
-    """A project's page: kept on disk for minutes (indexcache), so the next forkvet run on
-    this machine (smoke after env, another repository) does not ask again."""
-    key = f"{url}\n{ACCEPT}"
-    kept = indexcache.get("pages", key, max_age=indexcache.PAGE_TTL_S)
-    if kept is not None:
-        return kept
-    body = _get(url, ACCEPT)
-    try:
-        json.loads(body)
-    except ValueError:
-        return body  # an answer that is not the JSON API is never kept
-    indexcache.put("pages", key, body)
-    return body
 
 
 _PLAIN_URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/@!$&'()*+,=%")

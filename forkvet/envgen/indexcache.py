@@ -88,7 +88,7 @@ def _open_kind(kind: str, create: bool) -> int | None:
         return None
     base = location().parent.parent  # the user's cache folder: theirs to point anywhere
     try:
-        fd = os.open(base, _DIR)
+        fd = os.open(base, _DIR & ~os.O_NOFOLLOW)
     except OSError:
         return None
     for part in ("forkvet", "index", _VERSION, kind):
