@@ -20,7 +20,7 @@ from forkvet.envgen import api_evidence, licenses, optional, outputs
 from forkvet.envgen import device as devices
 from forkvet.envgen.choose import choose, python_candidates
 from forkvet.envgen.docker import dockerfile_versions
-from forkvet.envgen.metadata_fix import uv_toml_text
+from forkvet.envgen.metadata_fix import look_ahead, uv_toml_text
 from forkvet.envgen.names import Need, NeedSet, from_report, readme_git_clones
 from forkvet.envgen.py2 import resolve_py2
 from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution, resolve
@@ -30,6 +30,7 @@ from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
 from forkvet.vet import Context, vet
 from forkvet.vet.declared import collect
+from forkvet.vet.importmap import canonical
 
 # Called with a result's requirements and Python, beside the license check (generate()).
 Alongside = Callable[[list[dict[str, str]], str], None]
@@ -244,13 +245,19 @@ def _resolve_job(job: _Job) -> Resolution:
     )
     if job.offline:
         return _offline(needs, pythons[0])
+    # What the first resolution checks of each package is read while uv pins the framework.
+    names = sorted({canonical(n.name) for n in needs.of_kind("main", "build")})
+    ahead = look_ahead(names, job.when)
     flags = source_flags(job.sources)
 
     def attempt(version: str, pin: FrameworkPin | None, more: list[str]) -> Resolution:
         # Each attempt relaxes pins on its own copy of the needs.
         return resolve(copy.deepcopy(needs), version, job.when, pin, flags + more)
 
-    return choose(job.framework, needs, pythons, job.when, job.device, flags, attempt)
+    try:
+        return choose(job.framework, needs, pythons, job.when, job.device, flags, attempt)
+    finally:
+        ahead.join()
 
 
 def _check(job: _Job, res: Resolution) -> None:
