@@ -195,6 +195,19 @@ def test_the_cache_stays_under_its_cap_oldest_first(
     assert total <= 1000
 
 
+def test_no_home_means_no_cache_and_no_relative_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FORKVET_INDEX_CACHE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # ignored, as the XDG spec says
+    monkeypatch.setenv("HOME", "~")  # expanduser cannot expand it: "~/.cache" is relative
+    assert indexcache.folder() is None
+    indexcache.put("metadata", "k", b"body")
+    indexcache.for_sandbox()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_turned_off_nothing_is_written(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FORKVET_INDEX_CACHE", "0")
     indexcache.put("metadata", "k", b"body")

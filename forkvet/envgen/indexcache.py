@@ -51,15 +51,18 @@ _fresh_after = [0.0]
 def location(environ: Mapping[str, str] | None = None) -> Path:
     """Where the cache lives (whether or not it is turned on)."""
     env = os.environ if environ is None else environ
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = env.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, or relative (which the XDG spec says to ignore)
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "forkvet" / "index"
 
 
 def folder() -> Path | None:
-    """The cache's folder, or None when the user turned it off."""
+    """The cache's folder, or None when the user turned it off or has no home to hold it."""
     if os.environ.get("FORKVET_INDEX_CACHE", "1").strip().lower() in ("0", "off", "no", "false"):
         return None
-    return location()
+    path = location()
+    return path if path.is_absolute() else None
 
 
 def for_sandbox(environ: Mapping[str, str] | None = None) -> Path:
@@ -67,8 +70,9 @@ def for_sandbox(environ: Mapping[str, str] | None = None) -> Path:
     does not exist cannot be mounted (the code inside could then make it, under a writable
     cache folder, and plant entries)."""
     path = location(environ)
-    with contextlib.suppress(OSError):
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.is_absolute():  # never a folder relative to wherever forkvet runs
+        with contextlib.suppress(OSError):
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -84,9 +88,10 @@ def _digest(kind: str, key: str) -> str:
 def _open_kind(kind: str, create: bool) -> int | None:
     """An open fd of the kind's folder, walked from the cache base without following links;
     None when it is missing (and not to be made) or not the user's own folder."""
-    if folder() is None:
+    root = folder()
+    if root is None:
         return None
-    base = location().parent.parent  # the user's cache folder: theirs to point anywhere
+    base = root.parent.parent  # the user's cache folder: theirs to point anywhere
     try:
         fd = os.open(base, _DIR & ~os.O_NOFOLLOW)
     except OSError:
