@@ -29,6 +29,13 @@ def _no_public_vulnerability_service(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_index_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    # forkvet keeps index answers in the user's cache folder: tests leave it alone (the
+    # cache's own tests point XDG_CACHE_HOME at a temporary folder and turn it on).
+    monkeypatch.setenv("FORKVET_INDEX_CACHE", "0")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_index_reads() -> None:
     # forkvet remembers index pages and metadata for the process: each test's own index (a
     # new server, perhaps on a port an earlier test used) is read afresh.

@@ -32,8 +32,10 @@ def _date(text: str) -> date:
 def cmd_env(args: argparse.Namespace) -> int:
     _check_args(args)
     out = _out_folder(args)
-    result, report, verification, root = _generate(args, out)
-    audit = _audit(args, result, out)
+    audited: list[dict[str, Any] | None] = []
+    result, report, verification, root = _generate(args, out, audited)
+    # Without --verify the audit ran beside the license check, on these same pins.
+    audit = audited[0] if audited else _audit(args, result, out)
     if args.sbom:
         # after the audit: with --safe, the SBOM names the safe pins written
         from forkvet.envgen.sbom import write_sbom
@@ -72,9 +74,11 @@ def _out_folder(args: argparse.Namespace) -> Path:
 
 
 def _generate(
-    args: argparse.Namespace, out: Path
+    args: argparse.Namespace, out: Path, audited: list[dict[str, Any] | None]
 ) -> tuple[EnvResult, Report, Verification | None, Path]:
-    """(result, report, verification or None, the repository's folder)."""
+    """(result, report, verification or None, the repository's folder). Without --verify the
+    audit runs while the dependency licenses are read (its answer goes into audited); with it,
+    the pins may still change, so the caller audits the final ones."""
     from forkvet.config import config_for
     from forkvet.envgen.generate import generate
     from forkvet.envgen.uv import allow_builds
@@ -93,7 +97,11 @@ def _generate(
             "device": args.device,
             "sources": _sources(args),
         }
-        result, report = generate(snap, out=out, **gen)
+
+        def audit(requirements: list[dict[str, str]], python: str) -> None:
+            audited.append(_audit_pins(args, requirements, python, out))
+
+        result, report = generate(snap, out=out, alongside=None if args.verify else audit, **gen)
         verification = None
         if args.verify:
             if args.offline:
@@ -133,13 +141,19 @@ def _sources(args: argparse.Namespace) -> list[str]:
 
 
 def _audit(args: argparse.Namespace, result: EnvResult, out: Path) -> dict[str, Any] | None:
+    return _audit_pins(args, result.requirements, result.python, out)
+
+
+def _audit_pins(
+    args: argparse.Namespace, requirements: list[dict[str, Any]], python: str, out: Path
+) -> dict[str, Any] | None:
     if args.offline or args.no_audit:
         return None
     # Pinning "as the authors had it" pins old releases: say which carry known
     # vulnerabilities (and with --safe, pin the nearest safe release instead).
     from forkvet.audit.envaudit import audit_env
 
-    return audit_env(result.requirements, result.python, out, args.vuln_db, args.safe)
+    return audit_env(requirements, python, out, args.vuln_db, args.safe)
 
 
 def _container(data: dict[str, Any], out: Path, root: Path) -> dict[str, Any]:

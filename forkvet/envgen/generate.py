@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +20,7 @@ from forkvet.envgen import api_evidence, licenses, optional, outputs
 from forkvet.envgen import device as devices
 from forkvet.envgen.choose import choose, python_candidates
 from forkvet.envgen.docker import dockerfile_versions
-from forkvet.envgen.metadata_fix import uv_toml_text
+from forkvet.envgen.metadata_fix import look_ahead, uv_toml_text
 from forkvet.envgen.names import Need, NeedSet, from_report, readme_git_clones
 from forkvet.envgen.py2 import resolve_py2
 from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution, resolve
@@ -28,6 +30,10 @@ from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
 from forkvet.vet import Context, vet
 from forkvet.vet.declared import collect
+from forkvet.vet.importmap import canonical
+
+# Called with a result's requirements and Python, beside the license check (generate()).
+Alongside = Callable[[list[dict[str, str]], str], None]
 
 
 @dataclass
@@ -169,15 +175,18 @@ def generate(
     extra: list[Need] | None = None,
     device: str | None = None,
     sources: list[str] | None = None,
+    alongside: Alongside | None = None,
 ) -> tuple[EnvResult, Report]:
     """sources: uv options the user passed for extra package sources (["--find-links", URL,
-    ...]), used for every resolution and written into requirements.txt."""
+    ...]), used for every resolution and written into requirements.txt. alongside: called with
+    the result's requirements and Python once the files are written, side by side with the
+    dependency-license check (env's vulnerability audit: both only read remote services)."""
     job = _gather(snap, config or Config(), as_of, python, offline, extra, device, sources)
     res = _resolve_job(job)
     _check(job, res)
     files = _files(job, res)
     written = outputs.write(out, files, repo=snap.root) if out else []
-    return _result(job, res, written), job.report
+    return _result(job, res, written, alongside), job.report
 
 
 def _gather(
@@ -236,13 +245,19 @@ def _resolve_job(job: _Job) -> Resolution:
     )
     if job.offline:
         return _offline(needs, pythons[0])
+    # What the first resolution checks of each package is read while uv pins the framework.
+    names = sorted({canonical(n.name) for n in needs.of_kind("main", "build")})
+    ahead = look_ahead(names, job.when)
     flags = source_flags(job.sources)
 
     def attempt(version: str, pin: FrameworkPin | None, more: list[str]) -> Resolution:
         # Each attempt relaxes pins on its own copy of the needs.
         return resolve(copy.deepcopy(needs), version, job.when, pin, flags + more)
 
-    return choose(job.framework, needs, pythons, job.when, job.device, flags, attempt)
+    try:
+        return choose(job.framework, needs, pythons, job.when, job.device, flags, attempt)
+    finally:
+        ahead.join()
 
 
 def _check(job: _Job, res: Resolution) -> None:
@@ -322,8 +337,16 @@ def _unresolved(res: Resolution, needs: NeedSet) -> list[str]:
     ]
 
 
-def _result(job: _Job, res: Resolution, written: list[str]) -> EnvResult:
+def _result(
+    job: _Job, res: Resolution, written: list[str], alongside: Alongside | None = None
+) -> EnvResult:
     needs = job.needs
+    requirements = _requirements(res, needs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(alongside, requirements, res.python) if alongside else None
+        dependency_licenses = _dependency_licenses(job, res)
+        if other is not None:
+            other.result()
     return EnvResult(
         repo=job.snap.name,
         python=res.python,
@@ -331,14 +354,14 @@ def _result(job: _Job, res: Resolution, written: list[str]) -> EnvResult:
         offline=job.offline,
         complete=res.complete,
         framework=asdict(res.framework) if res.framework else None,
-        requirements=_requirements(res, needs),
+        requirements=requirements,
         files=written,
         commands=outputs.commands(job.snap.name, res, job.device),
         problems=res.problems,
         relaxed=res.relaxed,
         dropped=res.dropped,
         conflicts=needs.conflicts,
-        licenses=_dependency_licenses(job, res),
+        licenses=dependency_licenses,
         needs_build=res.needs_build,
         optional=[n.name for n in needs.of_kind("optional")],
         device=job.device,

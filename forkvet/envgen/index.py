@@ -8,6 +8,7 @@ import email.parser
 import io
 import json
 import os
+import string
 import threading
 import urllib.error
 import urllib.parse
@@ -22,6 +23,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
+from forkvet.envgen import indexcache
 from forkvet.envgen.wheeltags import installs_on
 from forkvet.errors import ForkvetError
 
@@ -157,19 +159,26 @@ def project_files(name: str, base: str | None = None) -> list[IndexFile]:
 @lru_cache(maxsize=4096)
 def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
     url = f"{base}{rx.sub(r'[-_.]+', '-', name).lower()}/"
+    # Kept on disk for minutes (indexcache): the next forkvet run on this machine (smoke
+    # after env, another repository) does not ask again. Only an answer that parsed is kept.
+    key = f"{url}\n{ACCEPT}"
+    kept = indexcache.get("pages", key, max_age=indexcache.PAGE_TTL_S)
     try:
-        data: dict[str, Any] = json.loads(_get(url, ACCEPT))
+        raw = kept if kept is not None else _get(url, ACCEPT)
+        data: dict[str, Any] = json.loads(raw)
     except LookupError:
         return ()
     except json.JSONDecodeError as exc:
         raise IndexError_(f"{url} did not answer with the JSON simple API (PEP 691)") from exc
+    if kept is None:
+        indexcache.put("pages", key, raw)
     files = []
     for f in data.get("files", []):
         uploaded = f.get("upload-time")
         files.append(
             IndexFile(
                 filename=f["filename"],
-                url=urllib.parse.urljoin(url, f["url"]),
+                url=_absolute(url, f["url"]),
                 version=_version_from_filename(f["filename"]),
                 requires_python=f.get("requires-python"),
                 upload_time=datetime.fromisoformat(uploaded.replace("Z", "+00:00"))
@@ -183,19 +192,34 @@ def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
     return tuple(files)
 
 
+_PLAIN_URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/@!$&'()*+,=%")
+
+
+def _absolute(page: str, url: str) -> str:
+    """urljoin(page, url), without its cost for the common case (a page lists tens of
+    thousands of files): an absolute http(s) URL of plain characters, which urljoin returns
+    unchanged (a host, and nothing to strip, split off or normalise: no query, fragment,
+    parameters, brackets, spaces or control characters)."""
+    if url.startswith(("https://", "http://")) and _PLAIN_URL_CHARS.issuperset(url):
+        host = url.split("://", 1)[1][:1]
+        if host and host != "/":  # "https:///x" has no host: relative to the page's
+            return url
+    return urllib.parse.urljoin(page, url)
+
+
 def _sha256(hashes: Any) -> str | None:
     value = hashes.get("sha256") if isinstance(hashes, dict) else None
-    return (
-        value.lower()
-        if isinstance(value, str) and rx.fullmatch(r"[0-9a-fA-F]{64}", value)
-        else None
-    )
+    # 64 hex digits (checked without a regular expression: once per file of a page)
+    if isinstance(value, str) and len(value) == 64 and not value.strip(string.hexdigits):
+        return value.lower()
+    return None
 
 
 def forget() -> None:
     """Read the index afresh next time (a test's index on a reused port, a long process)."""
     _project_files.cache_clear()
     _metadata_bytes.cache_clear()
+    indexcache.forget_pages()
 
 
 def core_metadata(file: IndexFile) -> email.message.Message | None:
@@ -203,20 +227,29 @@ def core_metadata(file: IndexFile) -> email.message.Message | None:
     wheel with HTTP range requests (a few KiB instead of the whole wheel). Remembered for
     the process: the build-tool limits, the metadata checks and the licenses read the same
     releases."""
-    raw = _metadata_bytes(file.url.split("#", 1)[0], file.core_metadata, file.filename)
+    raw = _metadata_bytes(file.url.split("#", 1)[0], file.core_metadata, file.filename, file.sha256)
     return None if raw is None else email.parser.Parser().parsestr(raw.decode("utf-8", "replace"))
 
 
 @lru_cache(maxsize=4096)
-def _metadata_bytes(url: str, pep658: bool, filename: str) -> bytes | None:
+def _metadata_bytes(url: str, pep658: bool, filename: str, sha256: str | None) -> bytes | None:
+    # A file the index names by its sha256 never changes, nor its METADATA: kept on disk.
+    key = f"{url}\n{sha256}" if sha256 else ""
+    kept = indexcache.get("metadata", key) if key else None
+    if kept is not None:
+        return kept
     try:
         if pep658:
-            return _get(url + ".metadata")
-        if filename.endswith(".whl"):
-            return _metadata_from_remote_wheel(url)
+            raw = _get(url + ".metadata")
+        elif filename.endswith(".whl"):
+            raw = _metadata_from_remote_wheel(url)
+        else:
+            return None
     except (LookupError, zipfile.BadZipFile, KeyError, ValueError):
-        pass
-    return None
+        return None
+    if key:
+        indexcache.put("metadata", key, raw)
+    return raw
 
 
 def release_metadata(

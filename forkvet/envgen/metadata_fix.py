@@ -8,7 +8,9 @@ corrected metadata as `dependency-metadata` in a uv.toml, for the releases up to
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -138,6 +140,21 @@ def newest_are_broken(names: list[str], as_of: date) -> list[str]:
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         flags = list(pool.map(broken, names))
     return [n for n, bad in zip(names, flags, strict=True) if bad]
+
+
+def look_ahead(names: list[str], as_of: date) -> threading.Thread:
+    """Start reading what newest_are_broken will ask (these packages' pages and the
+    METADATA of their newest release on the date) in the background, while the framework is
+    pinned: the resolution's first step then finds it remembered. Only warms caches; join
+    the thread before returning, so nothing reads the index after the command."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):  # the real call meets any error itself
+            newest_are_broken(names, as_of)
+
+    thread = threading.Thread(target=run, name="forkvet-look-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 def newer_release_is_broken(name: str, pinned: str, as_of: date) -> bool:

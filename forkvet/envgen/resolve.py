@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -302,6 +303,7 @@ def _without_source_builds(st: _Rounds, res: Compiled) -> bool:
     # Source-only releases on the date: their requirements read without running them.
     exact = _exact_pins(st.active, st.framework)
     names = list(dict.fromkeys(res.needs_build + absent))
+    _prefetch(names)
     if names and _yanked_wheels(result, st.active, names, python, as_of, exact):
         return True
     if names and _read_sources(
@@ -316,6 +318,22 @@ def _without_source_builds(st: _Rounds, res: Compiled) -> bool:
     # Nothing of a package on the date (PyTorch before 1.0 was never on the index): its
     # first release with a wheel for this Python, disclosed.
     return bool(absent) and _nearest_wheels(result, absent, python, as_of, extra, st.widened)
+
+
+def _prefetch(names: list[str]) -> None:
+    """Read these packages' index pages side by side: the steps below look at them one by
+    one (an error is left for them to meet, as before)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forkvet.envgen.index import WORKERS, IndexError_, project_files
+
+    def one(name: str) -> None:
+        with contextlib.suppress(IndexError_):
+            project_files(name)
+
+    if len(names) > 1:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            list(pool.map(one, names))
 
 
 def _drop_or_relax(st: _Rounds, res: Compiled) -> bool:

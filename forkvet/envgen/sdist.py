@@ -20,6 +20,7 @@ import email.parser
 import gzip
 import hashlib
 import io
+import json
 import lzma
 import tarfile
 import tomllib
@@ -36,6 +37,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from forkvet import rx
+from forkvet.envgen import indexcache
 from forkvet.envgen.index import TIMEOUT_S, IndexError_, IndexFile, project_files
 from forkvet.envgen.metadata_fix import sanitize
 from forkvet.envgen.wheeltags import installs_on
@@ -381,10 +383,43 @@ def static_metadata(name: str, version: str, file: IndexFile) -> StaticMetadata 
     """The requirements of this source release, or None when its archive cannot be read
     (remembered: each Python tried reads the same archives)."""
     try:
-        files = members(_download(file.url), file.filename)
+        files = _members_of(file)
     except (ValueError, OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, IndexError_):
         return None
     return read_static(name, version, files)
+
+
+def _members_of(file: IndexFile) -> dict[str, str]:
+    """The wanted members of a source release. Kept on disk (indexcache) under the archive's
+    URL, its sha256 on the index — checked against the download — and this module's own code
+    (another forkvet may read other members), so an archive is downloaded once."""
+    url = file.url.split("#", 1)[0]
+    key = f"{url}\n{file.sha256}\n{_reader()}" if file.sha256 else ""
+    kept = _kept_members(indexcache.get("metadata", key)) if key else None
+    if kept is not None:
+        return kept
+    data = _download(file.url)
+    found = members(data, file.filename)
+    if key and hashlib.sha256(data).hexdigest() == file.sha256:
+        indexcache.put("metadata", key, json.dumps(found).encode())
+    return found
+
+
+def _kept_members(raw: bytes | None) -> dict[str, str] | None:
+    try:
+        value = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return value
+    return None
+
+
+@lru_cache(maxsize=1)
+def _reader() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
 def metadata_wheel(folder: Path, meta: StaticMetadata) -> Path:

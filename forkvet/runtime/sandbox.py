@@ -177,6 +177,11 @@ def protected_paths(environ: dict[str, str] | None = None) -> list[str]:
     found += site.getsitepackages()
     user = site.getusersitepackages()
     found += [user] if isinstance(user, str) else []
+    # forkvet's cache of index answers: the repository's code must not plant entries in it
+    # (an environment folder under the same cache folder is writable).
+    from forkvet.envgen.indexcache import for_sandbox
+
+    found.append(str(for_sandbox(env)))
     if env.get("RUNNER_TOOL_CACHE"):
         found.append(env["RUNNER_TOOL_CACHE"])
     action = env.get("GITHUB_ACTION_PATH")
