@@ -115,11 +115,20 @@ def _pip_config_index() -> str:
     return value.rstrip("/") + "/" if value else _pip_default_index()
 
 
-def _get(url: str, accept: str | None = None) -> bytes:
+# An index answer is read up to a bound, like uv does: a project page (torch's lists tens of
+# thousands of files: a few MiB) and a release's METADATA (kilobytes) never come near these.
+MAX_PAGE_BYTES = 64 * 2**20
+MAX_METADATA_BYTES = 2**20
+
+
+def _get(url: str, accept: str | None = None, limit: int = MAX_PAGE_BYTES) -> bytes:
     req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-            return bytes(resp.read())
+            data = bytes(resp.read(limit + 1))
+            if len(data) > limit:
+                raise IndexError_(f"{url}: the index's answer is over {limit // 2**20} MiB")
+            return data
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise LookupError(url) from exc
@@ -170,26 +179,37 @@ def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
         return ()
     except json.JSONDecodeError as exc:
         raise IndexError_(f"{url} did not answer with the JSON simple API (PEP 691)") from exc
+    files = [entry for f in _entries(data) if (entry := _file_entry(url, f)) is not None]
     if kept is None:
         indexcache.put("pages", key, raw)
-    files = []
-    for f in data.get("files", []):
-        uploaded = f.get("upload-time")
-        files.append(
-            IndexFile(
-                filename=f["filename"],
-                url=_absolute(url, f["url"]),
-                version=_version_from_filename(f["filename"]),
-                requires_python=f.get("requires-python"),
-                upload_time=datetime.fromisoformat(uploaded.replace("Z", "+00:00"))
-                if uploaded
-                else None,
-                core_metadata=bool(f.get("core-metadata") or f.get("dist-info-metadata")),
-                yanked=bool(f.get("yanked")),
-                sha256=_sha256(f.get("hashes")),
-            )
-        )
     return tuple(files)
+
+
+def _entries(data: Any) -> list[Any]:
+    files = data.get("files") if isinstance(data, dict) else None
+    return files if isinstance(files, list) else []
+
+
+def _file_entry(page: str, f: Any) -> IndexFile | None:
+    """One file of a page, or None when the entry is malformed (an index's or a mirror's
+    error, or a hostile index): skipped, never a crash."""
+    try:
+        uploaded = f.get("upload-time")
+        requires_python = f.get("requires-python")
+        return IndexFile(
+            filename=str(f["filename"]),
+            url=_absolute(page, str(f["url"])),
+            version=_version_from_filename(str(f["filename"])),
+            requires_python=requires_python if isinstance(requires_python, str) else None,
+            upload_time=datetime.fromisoformat(uploaded.replace("Z", "+00:00"))
+            if uploaded
+            else None,
+            core_metadata=bool(f.get("core-metadata") or f.get("dist-info-metadata")),
+            yanked=bool(f.get("yanked")),
+            sha256=_sha256(f.get("hashes")),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 _PLAIN_URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/@!$&'()*+,=%")
@@ -240,13 +260,13 @@ def _metadata_bytes(url: str, pep658: bool, filename: str, sha256: str | None) -
         return kept
     try:
         if pep658:
-            raw = _get(url + ".metadata")
+            raw = _get(url + ".metadata", limit=MAX_METADATA_BYTES)
         elif filename.endswith(".whl"):
             raw = _metadata_from_remote_wheel(url)
         else:
             return None
-    except (LookupError, zipfile.BadZipFile, KeyError, ValueError):
-        return None
+    except (LookupError, zipfile.BadZipFile, KeyError, ValueError, IndexError_):
+        return None  # unreadable or over the bound: this release's metadata is not known
     if key:
         indexcache.put("metadata", key, raw)
     return raw
@@ -331,10 +351,16 @@ class _RangeFile(io.RawIOBase):
 def _metadata_from_remote_wheel(url: str) -> bytes:
     try:
         with zipfile.ZipFile(_RangeFile(url)) as zf:
-            name = next(
-                n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            info = next(
+                i
+                for i in zf.infolist()
+                if i.filename.count("/") == 1 and i.filename.endswith(".dist-info/METADATA")
             )
-            return zf.read(name)
+            with zf.open(info) as fh:  # the size the archive claims is not trusted either
+                data = fh.read(MAX_METADATA_BYTES + 1)
+            if len(data) > MAX_METADATA_BYTES:
+                raise ValueError(f"{info.filename} is over {MAX_METADATA_BYTES} bytes")
+            return data
     except StopIteration as exc:
         raise KeyError("METADATA") from exc
     except (urllib.error.URLError, OSError, KeyError) as exc:

@@ -120,9 +120,15 @@ def uv_toml_text(entries: list[dict[str, object]]) -> str:
     for e in entries:
         lines.append("[[dependency-metadata]]")
         for key, value in e.items():
-            lines.append(f"{key} = {json.dumps(value)}")
+            lines.append(f"{key} = {_toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _toml_value(value: object) -> str:
+    """A string or list of strings as TOML: JSON's escapes are TOML's, except that JSON writes
+    a character beyond U+FFFF as a surrogate pair TOML refuses, and leaves DEL unescaped."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def newest_are_broken(names: list[str], as_of: date) -> list[str]:

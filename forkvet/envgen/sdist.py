@@ -47,6 +47,9 @@ MAX_ARCHIVE = 16 * 1024 * 1024  # old pure-Python sdists are KiBs; numpy's is 5 
 MAX_MEMBER = 1024 * 1024
 MAX_MEMBERS = 5000
 MAX_UNPACKED = 64 * 1024 * 1024  # what scanning an archive may decompress (or read, for zip)
+# The text kept of one archive's wanted members: a real one's are KiBs; 62 top-level `.txt`
+# files of 1 MiB each (a hostile release) were 62 MiB, times 16 archives read side by side.
+MAX_KEPT = 2 * 1024 * 1024
 # One read tarfile may ask of the decompressed stream: a header that declares more (a GNU
 # long name of 4 GiB) would otherwise be read whole inside tarfile.next().
 MAX_READ = 16 * 1024 * 1024
@@ -292,8 +295,18 @@ def members(data: bytes, filename: str) -> dict[str, str]:
             handle = tf.extractfile(member)
             if handle is not None:
                 text = handle.read(MAX_MEMBER).decode("utf-8", "replace")
-                out[member.name.split("/", 1)[1]] = text
+                if not _keep(out, member.name.split("/", 1)[1], text):
+                    break
     return out
+
+
+def _keep(out: dict[str, str], path: str, text: str) -> bool:
+    """Keep one member's text unless the archive's kept text would pass MAX_KEPT (False:
+    stop reading members)."""
+    if sum(len(t) for t in out.values()) + len(text) > MAX_KEPT:
+        return False
+    out[path] = text
+    return True
 
 
 def _zip_members(data: bytes) -> dict[str, str]:
@@ -307,7 +320,9 @@ def _zip_members(data: bytes) -> dict[str, str]:
             unpacked += entry.file_size
             if unpacked > MAX_UNPACKED:
                 break
-            out[entry.filename.split("/", 1)[1]] = zf.read(entry).decode("utf-8", "replace")
+            text = zf.read(entry).decode("utf-8", "replace")
+            if not _keep(out, entry.filename.split("/", 1)[1], text):
+                break
     return out
 
 
@@ -401,7 +416,7 @@ def _members_of(file: IndexFile) -> dict[str, str]:
     data = _download(file.url)
     found = members(data, file.filename)
     if key and hashlib.sha256(data).hexdigest() == file.sha256:
-        indexcache.put("metadata", key, json.dumps(found).encode())
+        indexcache.put("metadata", key, json.dumps(found, ensure_ascii=False).encode())
     return found
 
 
