@@ -4,7 +4,6 @@ dependency licenses are read (real local index, real OSV server, real uv)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +11,14 @@ import pytest
 
 from forkvet.envgen import licenses
 from tests.conftest import MakeRepo
-from tests.pkgindex import PackageIndex
 from tests.test_audit import OSVServer
-from tests.test_env import DISTS, TF1, run_env
+from tests.test_env import TF1, index, run_env  # noqa: F401  (index: test_env's fixture)
 
 pytest.importorskip("uv")
 
 
-@pytest.fixture
-def index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PackageIndex]:
-    with PackageIndex(DISTS) as idx:
-        monkeypatch.setenv("UV_INDEX_URL", idx.url)
-        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
-        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
-        yield idx
-
-
+@pytest.mark.usefixtures("index")
 def test_the_audit_runs_while_the_licenses_are_read(
-    index: PackageIndex,
     make_repo: MakeRepo,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -60,8 +49,8 @@ def test_the_audit_runs_while_the_licenses_are_read(
     assert any(p.startswith("/v1/query") for p in osv.requests)
 
 
+@pytest.mark.usefixtures("index")
 def test_with_verify_off_and_no_audit_nothing_runs_beside(
-    index: PackageIndex,
     make_repo: MakeRepo,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
