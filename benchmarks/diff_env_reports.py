@@ -31,6 +31,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_env import _commit_of, _load, _stripped_copy  # noqa: E402
+from diff_reports import _differences  # noqa: E402
 
 # Keys whose values are wall-clock measurements or this run's own folders, not answers.
 IGNORED_KEYS = frozenset({"seconds", "elapsed_s", "duration_s", "timings", "out", "files"})
@@ -94,17 +95,6 @@ def _strip(value: Any) -> Any:
     return value
 
 
-def _differences(a: Any, b: Any, path: str = "$") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        out: list[str] = []
-        for key in sorted(set(a) | set(b)):
-            out += _differences(a.get(key), b.get(key), f"{path}.{key}")
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
-    return [] if a == b else [f"{path}: {json.dumps(a)[:300]} != {json.dumps(b)[:300]}"]
-
-
 def _load_json(path: Path) -> Any:
     try:
         return _strip(json.loads(path.read_text()))
@@ -123,7 +113,7 @@ def diff(before: Path, after: Path) -> int:
             print(f"{name}: only in {'before' if a.exists() else 'after'}")
             changed += 1
             continue
-        found = _differences(_load_json(a), _load_json(b))
+        found = _differences(_load_json(a), _load_json(b), values=True)
         if found:
             changed += 1
             print(f"{name}: {len(found)} difference(s)")

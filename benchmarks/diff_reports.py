@@ -57,15 +57,22 @@ def _strip(value: Any) -> Any:
     return value
 
 
-def _differences(a: Any, b: Any, path: str = "$") -> list[str]:
+def _differences(a: Any, b: Any, path: str = "$", values: bool = False) -> list[str]:
+    """The JSON paths where a and b differ (with both values, shortened, when asked)."""
     if isinstance(a, dict) and isinstance(b, dict):
         out: list[str] = []
         for key in sorted(set(a) | set(b)):
-            out += _differences(a.get(key), b.get(key), f"{path}.{key}")
+            out += _differences(a.get(key), b.get(key), f"{path}.{key}", values)
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
-    return [] if a == b else [path]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b))
+            for d in _differences(x, y, f"{path}[{i}]", values)
+        ]
+    if a == b:
+        return []
+    return [f"{path}: {json.dumps(a)[:300]} != {json.dumps(b)[:300]}" if values else path]
 
 
 def _load(path: Path) -> Any:
