@@ -71,6 +71,10 @@ _BINARY_SNIFF = 8192
 _CODING_RE = rx.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
+# README formats, preferred first: Markdown, then reStructuredText, text, no suffix.
+README_ORDER = {".md": 0, ".markdown": 0, ".rst": 1, ".txt": 2, "": 3}
+
+
 @dataclass(frozen=True)
 class FileEntry:
     path: str  # POSIX path relative to the root, as text: `shown_name` of `disk`
@@ -154,9 +158,7 @@ class Snapshot:
     @cached_property
     def readme(self) -> FileEntry | None:
         candidates = [f for f in self.top_level if f.name.lower().startswith("readme")]
-        # Prefer Markdown, then reStructuredText, then anything else.
-        order = {".md": 0, ".markdown": 0, ".rst": 1, ".txt": 2, "": 3}
-        candidates.sort(key=lambda f: (order.get(f.suffix, 4), f.path))
+        candidates.sort(key=lambda f: (README_ORDER.get(f.suffix, 4), f.path))
         return candidates[0] if candidates else None
 
     @cached_property

@@ -14,7 +14,7 @@ from packaging.version import Version
 
 from forkvet import rx
 from forkvet.report import Finding, Framework
-from forkvet.snapshot import FileEntry
+from forkvet.snapshot import README_ORDER, FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet
 from forkvet.vet.importmap import canonical
@@ -506,11 +506,10 @@ _FOLDER_READMES = 8  # bounded: a monorepo of many models is read through its ro
 
 
 def _folder_readmes(ctx: Context) -> list[FileEntry]:
-    order = {".md": 0, ".markdown": 0, ".rst": 1, ".txt": 2, "": 3}
     found: dict[str, FileEntry] = {}
-    for f in sorted(ctx.snap.files, key=lambda f: (order.get(f.suffix, 4), f.path)):
+    for f in sorted(ctx.snap.files, key=lambda f: (README_ORDER.get(f.suffix, 4), f.path)):
         parts = f.path.split("/")
-        if len(parts) == 2 and parts[1].lower().startswith("readme") and f.suffix in order:
+        if len(parts) == 2 and parts[1].lower().startswith("readme") and f.suffix in README_ORDER:
             found.setdefault(parts[0], f)
     return [found[k] for k in sorted(found)][:_FOLDER_READMES]
 
