@@ -35,13 +35,17 @@ echo "scripts/test.sh installs: forkvet -e '.[dev]' (and torch if missing) into 
 # brings ~5 GB of CUDA libraries that every test environment would copy. First from the
 # user's own pip configuration (a mirror that serves CPU builds), then through uv's
 # --torch-backend (PyTorch's own index, which uv knows), else the default build.
+# --no-cache-dir: a CUDA build's wheels would stay in pip's cache too (~3 GB more disk).
+pip_torch=("$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-cache-dir)
 if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check 'torch==2.13.0+cpu' 2>/dev/null ||
-    "$VENV/bin/python" -m uv pip install -q --python "$VENV/bin/python" --torch-backend cpu \
-      'torch==2.13.0' 2>/dev/null ||
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check 'torch==2.13.0'
+  "${pip_torch[@]}" 'torch==2.13.0+cpu' 2>/dev/null ||
+    "$VENV/bin/python" -m uv pip install -q --no-cache --python "$VENV/bin/python" \
+      --torch-backend cpu 'torch==2.13.0' 2>/dev/null ||
+    "${pip_torch[@]}" 'torch==2.13.0'
 fi
-"$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "for the tests")'
+"$VENV/bin/python" -c 'import torch
+build = "CPU build" if torch.version.cuda is None else f"CUDA {torch.version.cuda} build"
+print("torch", torch.__version__, f"({build}) for the tests")'
 
 # A real Redis server for the App's shared-queue test, and bubblewrap, the sandbox the
 # runtime steps run the repository's code in (installed when we may; else those tests skip).

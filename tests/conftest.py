@@ -36,6 +36,15 @@ def _no_index_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _own_environments_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Environments built by a test never land in the user's ~/.cache/forkvet/envs (a test
+    # that wants another folder sets FORKVET_ENV_DIR or passes --env-dir itself).
+    monkeypatch.setenv("FORKVET_ENV_DIR", str(tmp_path_factory.mktemp("envs")))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_index_reads() -> None:
     # forkvet remembers index pages and metadata for the process: each test's own index (a
     # new server, perhaps on a port an earlier test used) is read afresh.

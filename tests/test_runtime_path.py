@@ -85,28 +85,57 @@ FILES: dict[str, str | bytes] = {
 }
 
 
+STACK = ("torch", "setuptools")
+SPARE = 2 * 2**30  # what the rest of the suite and the system may write meanwhile
+
+
 @pytest.fixture(scope="session")
-def uv_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The user's uv configuration for these tests: no index, torch from a local folder."""
-    root = tmp_path_factory.mktemp("uv-offline")
-    # The wheelhouse, uv's unpacked cache and this module's three environments (copied out of
-    # the cache, never linked) each hold the whole torch stack: about 1 GB for the CPU build
-    # scripts/test.sh installs, 6 GB for a CUDA build. Say so rather than fill the disk.
-    need, free = 5 * installed_size("torch", "setuptools"), shutil.disk_usage(root).free
+def stack_bytes() -> int:
+    """What one copy of this interpreter's torch stack takes: about 1 GB for the CPU build
+    scripts/test.sh installs, 6 GB for a CUDA build."""
+    return installed_size(*STACK)
+
+
+def need_room(where: Path, copies: int, stack: int) -> None:
+    """Skip, saying why, rather than fill the disk (a full disk fails every later test)."""
+    need, free = copies * stack + SPARE, shutil.disk_usage(where).free
     if free < need:
         pytest.skip(
-            f"the torch stack of this interpreter needs {need / 2**30:.1f} GiB free under "
-            f"{root.parent}, {free / 2**30:.1f} GiB are (install torch's CPU build to need less)"
+            f"{copies} copies of this interpreter's torch stack need {need / 2**30:.1f} GiB "
+            f"free under {where}, {free / 2**30:.1f} GiB are (torch's CPU build needs less)"
         )
+
+
+@pytest.fixture(scope="session")
+def uv_offline(
+    tmp_path_factory: pytest.TempPathFactory, stack_bytes: int
+) -> Iterator[dict[str, str]]:
+    """The user's uv configuration for these tests: no index, torch from a local folder. The
+    wheelhouse and uv's unpacked cache each hold the torch stack (removed after the session)."""
+    root = tmp_path_factory.mktemp("uv-offline")
+    need_room(root, 2, stack_bytes)
     yield {
         "UV_NO_INDEX": "1",
-        "UV_FIND_LINKS": str(wheelhouse(root / "wheels", "torch", "setuptools")),
+        "UV_FIND_LINKS": str(wheelhouse(root / "wheels", *STACK)),
         "UV_CACHE_DIR": str(root / "cache"),
         "UV_PYTHON": PY_VERSION,
         "UV_PYTHON_DOWNLOADS": "never",
         # A mirror that serves PyTorch's builds itself: leave torch to it.
         "FORKVET_TORCH_BACKEND": "none",
     }
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def torch_room(tmp_path: Path, uv_offline: dict[str, str], stack_bytes: int) -> Iterator[None]:
+    """Room for one environment with the torch stack (copied out of uv's cache, never linked),
+    removed after the test: the folders under tmp_path that hold a built environment."""
+    need_room(tmp_path, 1, stack_bytes)
+    yield
+    for record in list(tmp_path.rglob("*.json")):
+        folder = record.with_suffix("")
+        if (folder / "pyvenv.cfg").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def forkvet(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -129,7 +158,7 @@ def untracked(repo: Path) -> list[str]:
 
 
 def test_smoke_then_train_check_share_one_environment_outside_the_tree(
-    make_repo: MakeRepo, tmp_path: Path, uv_offline: dict[str, str]
+    make_repo: MakeRepo, tmp_path: Path, uv_offline: dict[str, str], torch_room: None
 ) -> None:
     repo = make_repo(FILES)
     envs, out = tmp_path / "envs", tmp_path / "out"
@@ -246,6 +275,7 @@ def test_the_actions_run_the_same_sequence_with_the_runners_files(
     make_repo: MakeRepo,
     tmp_path: Path,
     uv_offline: dict[str, str],
+    torch_room: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The smoke-test and train-check actions' real shell, one after the other as the workflow
