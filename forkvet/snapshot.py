@@ -66,6 +66,9 @@ VENDORED_PARTS = frozenset(
 )
 
 MAX_TEXT_BYTES = 2 * 1024 * 1024
+# Texts kept in memory for the checks that read a file again (the rest are read again).
+TEXT_CACHE_FILE_CHARS = 256 * 1024
+TEXT_CACHE_CHARS = 16 * 1024 * 1024
 MAX_FILES = 200_000
 _BINARY_SNIFF = 8192
 _CODING_RE = rx.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -135,6 +138,8 @@ class Snapshot:
         if len(self._all) != len(self.files) + len(self.skipped):
             raise ValueError("two files with one shown name")  # shown_name is one-to-one
         self._text_cache: dict[str, str | None] = {}
+        self._cached_chars = 0
+        self._read_once: set[str] = set()
         self._oversize: list[str] = []
         self._undecodable: list[str] = []
 
@@ -196,16 +201,28 @@ class Snapshot:
             return self._text_cache[path]
         entry = self._by_path.get(path)
         text: str | None = None
+        first = path not in self._read_once  # a notice is given once, however often it is read
+        self._read_once.add(path)
         if entry is not None:
             if entry.size > self.max_text_bytes:
-                self._oversize.append(path)
+                if first:
+                    self._oversize.append(path)
             else:
                 try:
-                    text = _decode(self.read_bytes(path), path, self._undecodable)
+                    undecodable = self._undecodable if first else []
+                    text = _decode(self.read_bytes(path), path, undecodable)
                 except OSError:
                     text = None
-        self._text_cache[path] = text
+        self._keep(path, text)
         return text
+
+    def _keep(self, path: str, text: str | None) -> None:
+        # Several checks read the same files: keep small texts for them, up to a total, so
+        # that a tree of large notebooks or data files is read again rather than held.
+        size = len(text) if text is not None else 0
+        if size <= TEXT_CACHE_FILE_CHARS and self._cached_chars + size <= TEXT_CACHE_CHARS:
+            self._text_cache[path] = text
+            self._cached_chars += size
 
     def readme_text(self) -> str:
         return (self.read_text(self.readme.path) or "") if self.readme else ""

@@ -322,6 +322,22 @@ def test_binary_undecodable_oversize_and_symlinks(
     assert "secretpkg" not in data["dependencies"]["imported"]
 
 
+def test_large_texts_are_read_again_not_held_and_noticed_once(make_repo: MakeRepo) -> None:
+    """A tree of large files is not held in memory for the checks that read it again, and
+    re-reading gives the same text and no second notice."""
+    from forkvet.snapshot import TEXT_CACHE_FILE_CHARS, load
+
+    big_latin = ("# caf\xe9\n" + "x = 1\n" * (TEXT_CACHE_FILE_CHARS // 6)).encode("latin-1")
+    repo = make_repo({**CODE, "big_latin.py": big_latin, "small.py": "import numpy\n"})
+    snap = load(repo)
+    first, again = snap.read_text("big_latin.py"), snap.read_text("big_latin.py")
+    assert first is not None and first == again and len(first) > TEXT_CACHE_FILE_CHARS
+    assert first is not again  # read from the file again, not kept
+    assert snap.read_text("small.py") is snap.read_text("small.py")  # kept
+    notices = [f for f in snap.access_notices() if "Latin-1" in f.message]
+    assert len(notices) == 1 and notices[0].message.count("big_latin.py") == 1
+
+
 def test_fifty_thousand_files(make_repo: MakeRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(CODE, use_git=False)
     for d in range(50):
