@@ -2,7 +2,7 @@
 
     python benchmarks/materialize_repos.py /tmp/truth-clones     # checkouts at the labelled commits
     python benchmarks/bench_truth.py /tmp/truth-clones [--json] [--only owner/name ...]
-                                            [--split dev|heldout|unsplit] [--round 3|4]
+                                            [--split dev|heldout|unsplit] [--round 3|4|5]
     (names of failing repositories are printed only with -v: never use it on the held-out half)
 
 Labels: benchmarks/repos_truth.json (written by reading each repository, never from forkvet's
@@ -495,7 +495,7 @@ def main() -> int:
         help="score one half of the round-3 labels (unsplit: the labels from before the split)",
     )
     ap.add_argument(
-        "--round", type=int, default=None, help="score one labelling round (3 or 4) only"
+        "--round", type=int, default=None, help="score one labelling round (3, 4 or 5) only"
     )
     ap.add_argument("-v", "--verbose", action="store_true", help="list every wrong answer")
     args = ap.parse_args()
