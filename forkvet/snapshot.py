@@ -88,23 +88,23 @@ class FileEntry:
     dev: int = 0
     ino: int = 0
 
-    # Plain string operations: these run for every file in every check (PurePosixPath is
-    # several times slower on 50,000-file trees).
-    @property
+    # Plain string operations, each computed once: they run for every file in every check
+    # (PurePosixPath is several times slower on 50,000-file trees).
+    @cached_property
     def name(self) -> str:
         return self.path.rpartition("/")[2]
 
-    @property
+    @cached_property
     def suffix(self) -> str:
         name = self.name
         dot = name.rfind(".")
         return name[dot:].lower() if dot > 0 else ""
 
-    @property
+    @cached_property
     def parts(self) -> tuple[str, ...]:
         return tuple(self.path.split("/"))
 
-    @property
+    @cached_property
     def vendored(self) -> bool:
         return any(p.lower() in VENDORED_PARTS for p in self.parts[:-1])
 

@@ -93,7 +93,9 @@ _JS_LIBRARY = rx.compile(
 
 def vendored_for_languages(path: str) -> bool:
     """Third-party or documentation files that Linguist leaves out of language statistics."""
-    return bool(_VENDORED_PATH.search(path) or _JS_LIBRARY.search(path))
+    return bool(
+        _VENDORED_PATH.search(path) or (path.endswith((".js", ".css")) and _JS_LIBRARY.search(path))
+    )
 
 
 _PYTHON_FILES = (".py", ".pyw", ".pyx", ".ipynb")
@@ -126,12 +128,19 @@ def _language(entry: FileEntry, has_cpp: bool, ctx: Context) -> str | None:
 COUNT_BYTES = 2 * 1024 * 1024
 
 
+def _may_count(entry: FileEntry) -> bool:
+    """Whether `_language` can name the file's language at all."""
+    return entry.name in FILENAMES or entry.suffix in EXTENSIONS or entry.suffix in (".h", ".m")
+
+
 def check(ctx: Context) -> tuple[list[Language], list[Finding]]:
     files: dict[str, int] = defaultdict(int)
     lines: dict[str, int] = defaultdict(int)
     read_bytes: dict[str, tuple[int, int]] = {}  # language -> (bytes read, lines counted)
     has_cpp = any(f.suffix in (".cpp", ".cc", ".cxx", ".hpp", ".cu") for f in ctx.snap.files)
     for entry in ctx.snap.files:
+        if not _may_count(entry):  # the cheap test first: most files of a data tree fail it
+            continue
         if entry.vendored or _GENERATED.search(entry.name) or vendored_for_languages(entry.path):
             continue
         lang = _language(entry, has_cpp, ctx)

@@ -188,8 +188,9 @@ def catalogues(ctx: Context) -> list[ModelTerms]:
             )
     out += readme_model_table(ctx)
     for fe in ctx.snap.files:
-        page = _ZOO_PAGE.search(fe.path) or _MODEL_CARD.search(fe.path)
-        if page and fe.suffix in (".md", ".rst") and not fe.vendored and fe.path.count("/") <= 2:
+        if fe.suffix not in (".md", ".rst") or fe.vendored or fe.path.count("/") > 2:
+            continue
+        if _ZOO_PAGE.search(fe.path) or _MODEL_CARD.search(fe.path):
             out += _page_terms(fe.path, ctx.snap.read_text(fe.path) or "")
     return out + _project_readmes(ctx)
 
@@ -390,7 +391,11 @@ def _base_license(ctx: Context) -> ModelTerms | None:
     """The README or a model-zoo page saying the checkpoints follow their base model's
     license: the repository's license does not answer for the weights."""
     pages = [ctx.snap.readme.path] if ctx.snap.readme else []
-    pages += [f.path for f in ctx.snap.files if _ZOO_PAGE.search(f.path) and not f.vendored]
+    pages += [
+        f.path
+        for f in ctx.snap.files
+        if f.suffix in (".md", ".rst") and not f.vendored and _ZOO_PAGE.search(f.path)
+    ]
     for path in pages[:10]:
         text = ctx.readme if ctx.snap.readme and path == ctx.snap.readme.path else None
         m = _FOLLOWS_BASE_LICENSE.search((text or ctx.snap.read_text(path) or "")[:200_000])
