@@ -78,7 +78,7 @@ _CODING_RE = rx.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 README_ORDER = {".md": 0, ".markdown": 0, ".rst": 1, ".txt": 2, "": 3}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     path: str  # POSIX path relative to the root, as text: `shown_name` of `disk`
     size: int
@@ -87,26 +87,25 @@ class FileEntry:
     disk: bytes = b""
     dev: int = 0
     ino: int = 0
+    # Asked for every file by every check: computed once (slots keep 50,000 entries small).
+    suffix: str = field(init=False, repr=False, compare=False)
+    vendored: bool = field(init=False, repr=False, compare=False)
 
-    # Plain string operations, each computed once: they run for every file in every check
-    # (PurePosixPath is several times slower on 50,000-file trees).
-    @cached_property
+    def __post_init__(self) -> None:
+        name = self.name
+        dot = name.rfind(".")
+        object.__setattr__(self, "suffix", name[dot:].lower() if dot > 0 else "")
+        folders = self.path.split("/")[:-1]
+        object.__setattr__(self, "vendored", any(p.lower() in VENDORED_PARTS for p in folders))
+
+    # Plain string operations (PurePosixPath is several times slower on 50,000-file trees).
+    @property
     def name(self) -> str:
         return self.path.rpartition("/")[2]
 
-    @cached_property
-    def suffix(self) -> str:
-        name = self.name
-        dot = name.rfind(".")
-        return name[dot:].lower() if dot > 0 else ""
-
-    @cached_property
+    @property
     def parts(self) -> tuple[str, ...]:
         return tuple(self.path.split("/"))
-
-    @cached_property
-    def vendored(self) -> bool:
-        return any(p.lower() in VENDORED_PARTS for p in self.parts[:-1])
 
 
 @dataclass
