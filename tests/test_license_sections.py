@@ -385,6 +385,21 @@ def test_policy_names_a_license_off_the_spdx_list(vet_repo: Vet, entry: str) -> 
 
 
 @pytest.mark.parametrize(
+    ("entry", "denied"),
+    [("llama-3", True), ("LicenseRef-Llama-3-Community", True), ("llama-2", False)],
+)
+def test_a_policy_naming_a_license_family_covers_its_point_releases(
+    vet_repo: Vet, entry: str, denied: bool
+) -> None:
+    """Llama 3.1-3.3 have ids of their own; a policy that denies Llama 3 denies them too, and
+    a policy that denies Llama 2 does not."""
+    card = "---\nlicense: llama3.1\n---\n# Model card\n"
+    report = vet_repo({**CODE, "README.md": card}, Config(license=LicensePolicy(deny=[entry])))
+    assert report.license.spdx == "LicenseRef-Llama-3.1-Community"
+    assert any(f.title == "License denied by policy" for f in report.findings) is denied
+
+
+@pytest.mark.parametrize(
     ("readme", "spdx"),
     [
         (

@@ -1226,6 +1226,15 @@ def _most_permissive(terms: list[Terms]) -> Terms:
     return min(terms, key=lambda t: RESTRICTIVENESS[t.category])
 
 
+def _family_names(family: str | None) -> set[str]:
+    """The names a policy may give the license a point release revises (its key and ids)."""
+    base = next((k for k in KNOWN if family and k.key == family), None)
+    if base is None:
+        return set()
+    spdx = base.spdx.lower()
+    return {base.key, spdx, spdx.removeprefix("licenseref-")}
+
+
 def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
     policy = ctx.config.license
     where = ctx.config.source or "policy"
@@ -1236,6 +1245,7 @@ def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
     for k in KNOWN:
         if k.spdx.lower() in ids:
             keys |= {k.key, k.spdx.lower().removeprefix("licenseref-")}
+            keys |= _family_names(k.family)
     out: list[Finding] = []
     denied = [d for d in policy.deny if d.lower() in keys]
     if denied:

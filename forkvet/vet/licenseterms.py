@@ -260,6 +260,9 @@ class KnownLicense:
     # Lower-case words the pattern cannot match without: a substring test skips the regex
     # (and the memory RE2 spends on it) for texts that cannot name this license.
     needs: tuple[str, ...] = ()
+    # The license this one is a point release of ("llama-3" for Llama 3.1): a policy that
+    # names the family names its releases too.
+    family: str | None = None
 
 
 def _obligation(ref: str, named: dict[str, str]) -> str:
@@ -297,6 +300,7 @@ def _load_known() -> tuple[tuple[KnownLicense, ...], dict[str, str], _Urls]:
                 int(lic.get("within", 0)),
                 rx.compile(unless, rx.I) if unless else None,
                 tuple(lic.get("needs", ())),
+                lic.get("family"),
             )
         )
         tags.update({t.lower(): lic["key"] for t in lic.get("tags", ())})
