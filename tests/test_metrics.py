@@ -199,6 +199,7 @@ def test_hostile_metrics_files_cost_little(tmp_path: Path) -> None:
         "[" * 5_000 + "\n" + '{"x": [' + "1," * 100_000 + "1]}\n" + '{"step": 1, "acc": 0.5}\n'
     )
     assert set(M.from_file(jsonl).series) == {"acc"}
+    assert M.from_file(jsonl).unread == 2  # counted, never silently dropped
     wide = tmp_path / "wide.csv"
     wide.write_text(",".join(f"loss{n}" for n in range(500)) + "\n" + "1," * 499 + "1\n")
     assert len(M.from_file(wide).series) == M.MAX_SERIES
@@ -226,6 +227,24 @@ def test_metrics_files_the_run_wrote_are_read_not_older_ones(tmp_path: Path) -> 
     assert "val_acc" in result.metrics and "loss" in result.metrics, result.reasons
     assert "author_acc" not in result.metrics and "root" not in json.dumps(result.metrics)
     assert result.metrics["val_acc"]["best"] == pytest.approx(0.59)
+    assert not any("could not be read" in r for r in result.reasons)
+
+
+def test_metrics_rows_the_run_wrote_that_cannot_be_read_are_said(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    script = (
+        "import pathlib\n"
+        'rows = [f\'{{"step": {s}, "val_acc": {s / 10}}}\' for s in range(5)]\n'
+        "pathlib.Path('metrics.jsonl').write_text('\\n'.join(rows + ['not json', '[1]']))\n"
+        "for s in range(10): print(f'step {s} loss {2 / (s + 1):.4f}')\n"
+    )
+    (repo / "train.py").write_text(script)
+    result = check(
+        command=f"{PY} train.py", cwd=repo, out_dir=tmp_path / "out", env={"PATH": "/usr/bin"}
+    )
+    assert "val_acc" in result.metrics, result.reasons
+    assert any(r.startswith("2 row(s) of the metrics files") for r in result.reasons)
 
 
 def test_plot_has_one_axis_per_series_each_with_a_legend(tmp_path: Path) -> None:

@@ -172,6 +172,7 @@ class Recorder:
     def __init__(self) -> None:
         self.series: dict[str, Series] = {}
         self._traceback = False
+        self.unread = 0  # rows of a metrics file that could not be read (said in the result)
 
     def add(self, name: str, step: int | None, value: float, printed: bool = False) -> None:
         name = clean_name(name)
@@ -202,6 +203,7 @@ class Recorder:
         for name, series in other.series.items():
             if name not in self.series and len(self.series) < MAX_SERIES:
                 self.series[name] = series
+        self.unread += other.unread
 
 
 def _step_of(line: str) -> int | None:
@@ -282,45 +284,54 @@ def _add_row(rec: Recorder, row: dict[str, Any]) -> None:
             rec.add(key, step, value)
 
 
-def _each_row(rows: Iterator[T], add: Callable[[T], None]) -> None:
-    """add() each of at most MAX_ROWS rows. A row that fails, in the reader (csv.Error on an
-    oversized field) or in add() (nesting past the stack, a 5,000-digit number), is skipped:
-    by construction, whatever it raises (the loss reader counts these in a notice)."""
+def _each_row(rows: Iterator[T], add: Callable[[T], object]) -> int:
+    """add() each of at most MAX_ROWS rows; the number of rows not read. A row that fails, in
+    the reader (csv.Error on an oversized field) or in add() (nesting past the stack, a
+    5,000-digit number), or that add() refuses (returns False), is skipped and counted: by
+    construction, whatever it raises."""
+    unread = 0
     for _ in range(MAX_ROWS):
         try:
             row = next(rows)
         except StopIteration:
-            return
+            break
         except Exception:  # one hostile row, never the end of the file
+            unread += 1
             continue
         try:
-            add(row)
+            unread += add(row) is False
         except Exception:  # one hostile row, never the end of the file
-            continue
+            unread += 1
+    return unread
 
 
 def from_csv(path: Path) -> Recorder:
     rec = Recorder()
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        _each_row(iter(csv.DictReader(fh)), lambda row: _add_row(rec, dict(row)))
+        rec.unread = _each_row(iter(csv.DictReader(fh)), lambda row: _add_row(rec, dict(row)))
     return rec
 
 
-def _add_json_line(rec: Recorder, line: str) -> None:
+def _add_json_line(rec: Recorder, line: str) -> bool:
+    """False for a line that is not a JSON object of a bounded size."""
+    if not line.strip():
+        return True
     if len(line) > MAX_ROW_CHARS:
-        return  # a metrics row is short; a huge one would cost memory, not metrics
+        return False  # a metrics row is short; a huge one would cost memory, not metrics
     try:
         row = json.loads(line.replace("NaN", '"nan"').replace("Infinity", '"inf"'))
     except json.JSONDecodeError:
-        return
-    if isinstance(row, dict):
-        _add_row(rec, row)
+        return False
+    if not isinstance(row, dict):
+        return False
+    _add_row(rec, row)
+    return True
 
 
 def from_jsonl(path: Path) -> Recorder:
     rec = Recorder()
     with open(path, encoding="utf-8", errors="replace") as fh:
-        _each_row(iter(fh), lambda line: _add_json_line(rec, line))
+        rec.unread = _each_row(iter(fh), lambda line: _add_json_line(rec, line))
     return rec
 
 

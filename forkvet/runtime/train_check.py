@@ -137,7 +137,13 @@ def _run_command(
     started = time.time()
     ran = run(command, cwd, timeout, out_dir / "train.log", env, on_line, pass_env=pass_env or ())
     # the metrics files the run wrote (CSV/JSONL loggers, TensorBoard), here or in its tree
-    got.metrics.merge(M.from_folders([out_dir, cwd], started))
+    found = M.from_folders([out_dir, cwd], started)
+    got.metrics.merge(found)
+    if found.unread:
+        got.run_reasons.append(
+            f"{found.unread} row(s) of the metrics files the run wrote could not be read "
+            "(not a JSON object, a malformed CSV row or a row over the size limit)"
+        )
     got.gpu_utilization = (ran.gpu_utilization_mean, ran.gpu_utilization_samples)
     got.extra = {
         "command": command,
