@@ -8,8 +8,8 @@ renderer, never raw. The rules, per sink:
 - Markdown inline text (`md_inline`): no raw HTML or HTML comments (so no copy of the bot's
   hidden marker), no links, images or autolinks, no @-mentions of users or teams, no issue
   cross-references, no emoji shortcodes, no headings, lists or quotes, no table break-out,
-  no line breaks, no control or bidirectional-override characters. It renders as the same
-  visible text.
+  no line breaks, no control characters; a bidirectional override or isolate is shown as its
+  escape (`\\u202e`), never acting. It renders as the same visible text.
 - Markdown code (`md_code`, `md_fence`): a code span or fence the text cannot close.
 - URLs (`md_url`): a link only for https URLs on an expected host; otherwise code.
 - Terminal (`terminal`): every invisible or acting character made visible as an escape
@@ -54,9 +54,16 @@ _EMOJI_START = rx.compile(r":([a-z0-9_+\\-]+)", rx.I)
 _URL = rx.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>`|\"]+")
 
 
+def _shown_bidi(text: str) -> str:
+    """Bidi characters as visible escapes (`\\u202e`): they cannot reorder the text, and a
+    file name still reads as it is (dropping them would name another file)."""
+    return _BIDI.sub(lambda m: _escape(m.group(0)), text)
+
+
 def _controls(text: str, replacement: str = " ") -> str:
-    """Drop bidi/format characters; turn line breaks and other controls into `replacement`."""
-    text = _BIDI.sub("", text)
+    """Show bidi characters as escapes; turn line breaks and other controls into
+    `replacement`."""
+    text = _shown_bidi(text)
     return "".join(
         replacement if unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029\x85" else ch
         for ch in text
@@ -167,7 +174,7 @@ def md_code(value: object, limit: int | None = 300) -> str:
 
 def md_fence(value: object, lang: str = "", limit: int | None = 20_000) -> str:
     """Repository text (many lines) as a fenced code block it cannot close."""
-    text = _truncate(_BIDI.sub("", str(value)), limit)
+    text = _truncate(_shown_bidi(str(value)), limit)
     text = "\n".join(
         "".join(ch if ch == "\t" or unicodedata.category(ch) != "Cc" else "�" for ch in line)
         for line in text.replace("\r\n", "\n").split("\n")

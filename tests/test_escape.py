@@ -104,7 +104,9 @@ def test_md_inline_is_inert_text_that_reads_the_same(value: str) -> None:
     html = parse(f"Title: {md_inline(value)}")
     assert_inert(html, {"p", "code"})  # a URL is a code span: inert, and it copies whole
     shown = "".join(html.shown).replace("\u200b", "").strip()
-    visible = re.sub(r"[\u202a-\u202e\u2066-\u2069]", "", value)
+    # a bidi override or isolate shows as its escape: it never reorders the text, and the
+    # name still reads as it is
+    visible = re.sub(r"[\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m[0]):04x}", value)
     expected = " ".join(re.sub(r"[\x00-\x1f]", " ", visible).split())
     assert shown == f"Title: {expected}"
 
@@ -463,3 +465,12 @@ def test_annotations_show_every_invisible_class_of_a_file_name(tmp_path: Path) -
         bad = [c for c in line if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs")]
         assert not bad, (bad, line)
     assert any("file=g\\x07lpk.exe" in ln for ln in commands), commands
+
+
+def test_a_bidi_override_in_a_file_name_is_shown_not_dropped() -> None:
+    """Outside attack round 8: dropping a right-to-left override named another file; shown
+    as its escape, the name reads as it is and cannot reorder itself."""
+    name = "evil\u202egnp.py"
+    for rendered in (md_inline(name), md_code(name), md_fence(name)):
+        assert "\u202e" not in rendered and "u202e" in rendered
+    assert "evil\\u202egnp.py" in md_code(name)

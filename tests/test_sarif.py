@@ -132,7 +132,7 @@ def test_fingerprints_survive_moved_lines_and_new_commits(
 
 def test_repository_text_cannot_form_links(tmp_path: Path) -> None:
     assert text("see [here](https://evil.example)\x1b[31m\u202e") == (
-        "see \\[here\\](https://evil.example) \\[31m"
+        "see \\[here\\](https://evil.example) \\[31m\\\\u202e"
     )
 
 
