@@ -69,3 +69,105 @@ def test_notices_only_below_a_license_for_bundled_code_separator_are_not_the_rep
     readme = "# Tool\n\n## Licensing\n\nCopyright (c) 2024, Acme Labs.\n"
     files = {"LICENSE": lic, "README.md": readme, "model.py": "import os\n"}
     assert vet_repo(files).copyright["holders"] == ["Acme Labs"]
+
+
+# ---- primary frameworks -----------------------------------------------------------------
+
+TORCH_MODEL = "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    pass\n"
+TF_RUN = "import tensorflow as tf\n\nif __name__ == '__main__':\n    tf.zeros(1)\n"
+TRAIN = "import torch\nfrom widget.model import Net\n\nif __name__ == '__main__':\n    Net()\n"
+
+
+def _roles(report: Report) -> dict[str, str | None]:
+    return {fw.name: fw.role for fw in report.frameworks}
+
+
+def test_a_port_in_a_folder_named_for_its_framework_is_not_primary(vet_repo: Vet) -> None:
+    files = {
+        "widget/__init__.py": "",
+        "widget/model.py": TORCH_MODEL,
+        "widget/blocks.py": TORCH_MODEL,
+        "train.py": TRAIN,
+        "run.py": TRAIN,
+        "tf/run_pb.py": TF_RUN,
+        "mobile/app/run_tflite.py": "import tensorflow as tf\n",
+    }
+    roles = _roles(vet_repo(files))
+    assert roles["pytorch"] == "primary"
+    assert roles["tensorflow"] == "optional"
+
+
+def test_two_codebases_each_in_its_own_framework_folder_stay_primary(vet_repo: Vet) -> None:
+    files = {
+        "pytorch/model.py": TORCH_MODEL,
+        "pytorch/train.py": "import torch\nimport model\n",
+        "pytorch/eval.py": "import torch\nimport model\n",
+        "tf/model.py": "import tensorflow as tf\n",
+        "tf/train.py": "import tensorflow as tf\nimport model\n",
+    }
+    roles = _roles(vet_repo(files))
+    assert roles["pytorch"] == roles["tensorflow"] == "primary"
+
+
+def test_a_framework_only_feature_extraction_scripts_import_is_not_primary(
+    vet_repo: Vet,
+) -> None:
+    files = {
+        "driver.py": "import numpy as np\n\nif __name__ == '__main__':\n    np.zeros(1)\n",
+        "predict_on_images.py": "import numpy as np\n\nif __name__ == '__main__':\n    pass\n",
+        "extract_features.py": "import caffe\n\nif __name__ == '__main__':\n    caffe.Net()\n",
+        "py_caffe_feat_extract.py": "import caffe\n",
+    }
+    assert _roles(vet_repo(files))["caffe"] == "optional"
+
+
+def test_a_module_inside_a_package_does_not_hide_the_framework(vet_repo: Vet) -> None:
+    files = {
+        "widget/__init__.py": "",
+        "widget/utils/__init__.py": "",
+        "widget/utils/torch.py": "def custom_amp():\n    pass\n",
+        "widget/model.py": TORCH_MODEL,
+        "widget/blocks.py": TORCH_MODEL,
+    }
+    assert _roles(vet_repo(files)).get("pytorch") == "primary"
+
+
+def test_tokenizer_only_data_scripts_do_not_make_transformers_primary(vet_repo: Vet) -> None:
+    tok = "from transformers import AutoTokenizer\n\nif __name__ == '__main__':\n    pass\n"
+    files = {
+        "widget/__init__.py": "",
+        "widget/model.py": TORCH_MODEL,
+        "widget/blocks.py": TORCH_MODEL,
+        "train.py": TRAIN,
+        "post/dpo_data.py": tok,
+        "post/sft_data.py": tok,
+        "post/example_reward.py": (
+            "from transformers import AutoModelForCausalLM\n\nif __name__ == '__main__':\n"
+            "    pass\n"
+        ),
+    }
+    assert _roles(vet_repo(files))["transformers"] == "library"
+
+
+# ---- weights ----------------------------------------------------------------------------
+
+
+def test_a_storage_buckets_name_is_weaker_than_the_section_heading(vet_repo: Vet) -> None:
+    readme = (
+        "# Widget\n\n## Released Models\n\n| Model | Params | Download |\n| --- | --- | --- |\n"
+        "| Widget-Small | 14M | [link](https://storage.googleapis.com/widget-data/small.zip) |\n"
+    )
+    report = vet_repo({"README.md": readme, "run.py": "import os\n"})
+    assert [w.url for w in report.weights] == [
+        "https://storage.googleapis.com/widget-data/small.zip"
+    ]
+    assert report.datasets == []
+
+
+def test_a_download_script_named_for_saved_models_fetches_weights(vet_repo: Vet) -> None:
+    script = (
+        "from helpers import fetch_file\n\nif __name__ == '__main__':\n"
+        "    fetch_file('https://example.org/s/abc/saved_models.zip', 'm.zip')\n"
+    )
+    files = {"style/download_saved_models.py": script, "style/run.py": "import os\n"}
+    assert [w.path for w in vet_repo(files).weights] == ["style/download_saved_models.py"]

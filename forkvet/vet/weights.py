@@ -69,7 +69,7 @@ _HOSTS = {
 }
 _MODEL_WORDS = rx.compile(
     r"(?i)pre-?trained|checkpoint|ckpt|weights?\b|\bmodels?\b|model[_-]?zoo|snapshot|"
-    r"\.pth\b|\bnet[_-]G\b|_model\b|models?[_/-]"
+    r"\.pth\b|\bnet[_-]G\b|_models?\b|models?[_/-]"
 )
 _DATA_WORDS = rx.compile(
     r"(?i)datasets?\b|\bdata\b|_data\b|data[_/-]|corpus|annotations?|\bimages\b|"
@@ -293,7 +293,7 @@ def classify_url(
         path = rx.sub(r"/(?:tree|blob)/.*$", "", path)  # a model repository's file browser
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
-    folder = low.rsplit("/", 1)[0]
+    bucket, folder = _bucket_and_folder(netloc, low)
     zoo = rx.search(r"(?i)model[_-]?zoo", path)
     if _on(netloc, _DOC_HOSTS) or (
         _DOC_PATH.search(path) and not zoo and not (path in ("", "/") and parsed.fragment)
@@ -333,7 +333,18 @@ def classify_url(
         return "dataset"
     if release or _on(netloc, ("download.pytorch.org", "dl.fbaipublicfiles.com")):
         return "weight"
-    return _decide((heading,))
+    return _decide((heading, bucket))
+
+
+def _bucket_and_folder(netloc: str, path: str) -> tuple[str, str]:
+    """A storage bucket (`storage.googleapis.com/electra-data/…`) holds everything a project
+    stores, its checkpoints too: its name is the weakest evidence, after the section heading.
+    Returns (bucket, the folders below it)."""
+    folder = path.rsplit("/", 1)[0]
+    if netloc == "storage.googleapis.com" or rx.match(r"s3[.-][\w.-]*amazonaws\.com$", netloc):
+        _, bucket, rest = (folder + "/").split("/", 2)
+        return bucket, "/" + rest.rstrip("/")
+    return "", folder
 
 
 def _looks_binary(ctx: Context, path: str) -> bool:
