@@ -171,3 +171,42 @@ def test_a_download_script_named_for_saved_models_fetches_weights(vet_repo: Vet)
     )
     files = {"style/download_saved_models.py": script, "style/run.py": "import os\n"}
     assert [w.path for w in vet_repo(files).weights] == ["style/download_saved_models.py"]
+
+
+# ---- commercial use: the weights' own terms ---------------------------------------------
+
+MIT = "MIT License\n\nCopyright (c) 2020 Jane Doe\n\n" + MIT_BODY
+DRIVE = "https://drive.google.com/file/d/abc123/view"
+
+
+def _weights_notices(report: Report) -> list[str]:
+    return [f.message for f in report.findings if f.title == "Weights license not stated"]
+
+
+def test_linked_weights_with_no_license_are_reported_apart_from_the_code(vet_repo: Vet) -> None:
+    readme = f"# Widget\n\n## Pretrained models\n\nDownload the [pretrained model]({DRIVE}).\n"
+    report = vet_repo({"LICENSE": MIT, "README.md": readme, "run.py": "import os\n"})
+    assert report.weights
+    # The code's answer stands (the labels keep "yes" for authors' own checkpoints) ...
+    assert report.license.commercial_use is True
+    # ... and the reason says the weights are not covered.
+    assert "state no license" in report.license.governs_reason
+    (message,) = _weights_notices(report)
+    assert "answers for the code" in message and "drive.google.com" in message
+
+
+def test_a_readme_sentence_licensing_the_models_covers_them(vet_repo: Vet) -> None:
+    readme = (
+        f"# Widget\n\nDownload the [pretrained model]({DRIVE}).\n\n## License\n\n"
+        "The code and the pretrained models are released under the MIT license.\n"
+    )
+    report = vet_repo({"LICENSE": MIT, "README.md": readme, "run.py": "import os\n"})
+    assert report.weights and _weights_notices(report) == []
+    assert "state no license" not in report.license.governs_reason
+
+
+def test_a_model_card_states_the_weights_terms(vet_repo: Vet) -> None:
+    readme = f"# Widget\n\nDownload the [pretrained model]({DRIVE}).\n"
+    card = "# Model card\n\nIntended use: image widgets.\n"
+    files = {"LICENSE": MIT, "README.md": readme, "MODEL_CARD.md": card, "run.py": "import os\n"}
+    assert _weights_notices(vet_repo(files)) == []
