@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from forkvet.report import Report
+from forkvet.vet.citation import own_arxiv
 from forkvet.vet.copyright import holder_name
 
 Vet = Callable[..., Report]
@@ -210,3 +211,17 @@ def test_a_model_card_states_the_weights_terms(vet_repo: Vet) -> None:
     card = "# Model card\n\nIntended use: image widgets.\n"
     files = {"LICENSE": MIT, "README.md": readme, "MODEL_CARD.md": card, "run.py": "import os\n"}
     assert _weights_notices(vet_repo(files)) == []
+
+
+# ---- own paper --------------------------------------------------------------------------
+
+
+def test_a_paper_credited_to_other_authors_by_name_is_not_the_own_paper() -> None:
+    readme = (
+        "# WidgetTalk\n\nThis code implements the models proposed by [Lee et al. from Acme "
+        "(CNN + LSTM)](http://arxiv.org/abs/1411.00001) and by [Doe and Roe](http://example.org/"
+        "doe).\n"
+    )
+    assert own_arxiv(readme, "WidgetTalk", None) is None
+    own = "# WidgetTalk\n\nThis code implements [Widget Talk](http://arxiv.org/abs/1411.00001).\n"
+    assert own_arxiv(own, "WidgetTalk", None) == "1411.00001"
