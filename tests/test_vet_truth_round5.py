@@ -165,6 +165,12 @@ def test_a_storage_buckets_name_is_weaker_than_the_section_heading(vet_repo: Vet
     assert report.datasets == []
 
 
+def test_storage_links_without_a_bucket_do_not_stop_the_check(vet_repo: Vet) -> None:
+    readme = "# W\n\n[a](https://storage.googleapis.com/x.zip) [b](https://s3.amazonaws.com/)\n"
+    report = vet_repo({"README.md": readme, "run.py": "import os\n"})
+    assert not [f for f in report.findings if f.check == "weights"]
+
+
 def test_a_download_script_named_for_saved_models_fetches_weights(vet_repo: Vet) -> None:
     script = (
         "from helpers import fetch_file\n\nif __name__ == '__main__':\n"

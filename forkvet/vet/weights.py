@@ -342,8 +342,8 @@ def _bucket_and_folder(netloc: str, path: str) -> tuple[str, str]:
     Returns (bucket, the folders below it)."""
     folder = path.rsplit("/", 1)[0]
     if netloc == "storage.googleapis.com" or rx.match(r"s3[.-][\w.-]*amazonaws\.com$", netloc):
-        _, bucket, rest = (folder + "/").split("/", 2)
-        return bucket, "/" + rest.rstrip("/")
+        parts = folder.lstrip("/").split("/", 1)
+        return parts[0], "/" + (parts[1] if len(parts) > 1 else "")
     return "", folder
 
 
