@@ -165,6 +165,18 @@ def test_a_storage_buckets_name_is_weaker_than_the_section_heading(vet_repo: Vet
     assert report.datasets == []
 
 
+def test_an_array_file_named_for_data_is_data_not_a_checkpoint(vet_repo: Vet) -> None:
+    host = "http://example.edu/widget"
+    files = {
+        "download_example_data.sh": f"wget {host}/tiny_widget_data.npz\n",
+        "download_example_weights.sh": f"wget {host}/lego_example_weights.npz\n",
+        "run.py": "import os\n",
+    }
+    report = vet_repo(files)
+    assert [w.url for w in report.weights] == [f"{host}/lego_example_weights.npz"]
+    assert [w.url for w in report.datasets] == [f"{host}/tiny_widget_data.npz"]
+
+
 def test_storage_links_without_a_bucket_do_not_stop_the_check(vet_repo: Vet) -> None:
     readme = "# W\n\n[a](https://storage.googleapis.com/x.zip) [b](https://s3.amazonaws.com/)\n"
     report = vet_repo({"README.md": readme, "run.py": "import os\n"})

@@ -323,7 +323,7 @@ def classify_url(
             return "weight"
         return "dataset" if _DATA_WORDS.search(f"{netloc} {low}".replace("-", "_")) else None
     for text in (name, label.lower()):
-        if text.endswith(WEIGHT_EXT) and not text.endswith((".tar", ".mat", ".bin", ".model")):
+        if text.endswith(WEIGHT_EXT) and not _ambiguous_file(text):
             return "weight"
     # near: the words just before the link ("Pre-trained: [BtoA](…)") outrank the whole line.
     kind = _decide((label, name, folder, near, line))
@@ -345,6 +345,14 @@ def _bucket_and_folder(netloc: str, path: str) -> tuple[str, str]:
         parts = folder.lstrip("/").split("/", 1)
         return parts[0], "/" + (parts[1] if len(parts) > 1 else "")
     return "", folder
+
+
+def _ambiguous_file(name: str) -> bool:
+    """An extension that holds weights or anything else (`.tar`, `.mat`), or arrays and pickles
+    whose name says data (`tiny_data.npz`, `train_data.pkl`): the words around decide."""
+    if name.endswith((".tar", ".mat", ".bin", ".model")):
+        return True
+    return name.endswith((".npz", ".npy", ".pkl", ".pickle")) and bool(_DATA_WORDS.search(name))
 
 
 def _looks_binary(ctx: Context, path: str) -> bool:
