@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from forkvet.config import Config, LicensePolicy
 from forkvet.report import Report
 from forkvet.vet.citation import own_arxiv
 from forkvet.vet.copyright import holder_name
@@ -212,6 +213,17 @@ def test_linked_weights_with_no_license_are_reported_apart_from_the_code(vet_rep
     assert "state no license" in report.license.governs_reason
     (message,) = _weights_notices(report)
     assert "answers for the code" in message and "drive.google.com" in message
+
+
+def test_a_policy_requiring_commercial_use_warns_about_unlicensed_weights(
+    vet_repo: Vet,
+) -> None:
+    readme = f"# Widget\n\nDownload the [pretrained model]({DRIVE}).\n"
+    config = Config(license=LicensePolicy(require_commercial_use=True))
+    report = vet_repo({"LICENSE": MIT, "README.md": readme, "run.py": "import os\n"}, config)
+    (finding,) = [f for f in report.findings if f.title == "Weights license not stated"]
+    assert finding.severity == "warning"
+    assert not [f for f in report.findings if f.severity == "error"]
 
 
 def test_a_readme_sentence_licensing_the_models_covers_them(vet_repo: Vet) -> None:

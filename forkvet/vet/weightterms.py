@@ -39,7 +39,9 @@ def check(ctx: Context, info: LicenseInfo, found: list[Weight]) -> tuple[None, l
         f"download(s) it names ({first[:120]}) state no license of their own anywhere in the "
         "repository: check their terms before using them commercially."
     )
-    return None, [Finding(CHECK, "notice", "Weights license not stated", message)]
+    # A policy that requires commercial use needs the weights' terms checked by hand.
+    severity = "warning" if ctx.config.license.require_commercial_use else "notice"
+    return None, [Finding(CHECK, severity, "Weights license not stated", message)]
 
 
 def _stated(ctx: Context, info: LicenseInfo) -> bool:
