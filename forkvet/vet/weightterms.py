@@ -5,7 +5,7 @@ links or loads, with no statement of their own anywhere in it, are reported apar
 from __future__ import annotations
 
 from forkvet import rx
-from forkvet.report import Finding, LicenseInfo, Weight
+from forkvet.report import Finding, LicenseInfo, Severity, Weight
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import sentences
 
@@ -40,7 +40,7 @@ def check(ctx: Context, info: LicenseInfo, found: list[Weight]) -> tuple[None, l
         "repository: check their terms before using them commercially."
     )
     # A policy that requires commercial use needs the weights' terms checked by hand.
-    severity = "warning" if ctx.config.license.require_commercial_use else "notice"
+    severity: Severity = "warning" if ctx.config.license.require_commercial_use else "notice"
     return None, [Finding(CHECK, severity, "Weights license not stated", message)]
 
 
