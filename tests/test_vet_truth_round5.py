@@ -111,6 +111,23 @@ def test_two_codebases_each_in_its_own_framework_folder_stay_primary(vet_repo: V
     assert roles["pytorch"] == roles["tensorflow"] == "primary"
 
 
+def test_a_second_framework_one_helper_module_imports_is_not_primary(vet_repo: Vet) -> None:
+    logger = "import tensorflow as tf\n\n\nclass Logger:\n    pass\n"
+    files = {
+        "widget/__init__.py": "",
+        "widget/model.py": TORCH_MODEL,
+        "widget/blocks.py": TORCH_MODEL,
+        "train.py": TRAIN + "from logger import Logger\n",
+        "logger.py": logger,
+    }
+    roles = _roles(vet_repo(files))
+    assert roles["pytorch"] == "primary"
+    assert roles["tensorflow"] == "optional"
+    # The same import in the training script itself is what you install to train.
+    files["train.py"] = TRAIN + "import tensorflow as tf\n"
+    assert _roles(vet_repo(files))["tensorflow"] == "primary"
+
+
 def test_a_framework_only_feature_extraction_scripts_import_is_not_primary(
     vet_repo: Vet,
 ) -> None:

@@ -768,5 +768,20 @@ def _assign_roles(
             and len(theirs) >= 3 * len(mine)
         ):
             fw.role = "optional"  # a port or converter next to the main framework's code
+        elif _one_helper(fw.name, dominant.name, mine, theirs):
+            fw.role = "optional"  # TensorFlow in a PyTorch repository's logger.py
         else:
             fw.role = "primary"
+
+
+def _one_helper(name: str, dominant: str, mine: set[str], theirs: set[str]) -> bool:
+    """A second base framework that one helper module imports (a TensorBoard `logger.py`, a
+    metric), no entry script, while the main framework's code spans several files: a
+    utility's need, not what runs the model."""
+    return (
+        name in _BASES
+        and dominant in _BASES
+        and len(mine) == 1
+        and not any(_is_entry_script(p) for p in mine)
+        and len(theirs) >= 3
+    )
