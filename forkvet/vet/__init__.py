@@ -35,6 +35,7 @@ from forkvet.vet import (
     python_version,
     risks,
     weights,
+    weightterms,
 )
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet, collect
@@ -155,6 +156,7 @@ def _links_and_citation(ctx: Context, report: Report, run: _Runner) -> None:
 
     no_links: tuple[list[Weight], list[Weight]] = ([], [])
     report.weights, report.datasets = run("weights", links, no_links)
+    run("weights license", lambda: weightterms.check(ctx, report.license, report.weights), None)
     # Every citing output prints the arXiv id beside the BibTeX: they must agree (forkvet.citing).
     report.citation = agree(run("citation", lambda: citation.check(ctx), None), ctx.readme)
     report.copyright = run("copyright", lambda: copyright.check(ctx), {})

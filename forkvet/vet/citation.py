@@ -423,6 +423,7 @@ def _cue_score(paper: _Paper, link: _Link) -> int:
         and "](" not in lead
         and not rx.search(r"(?i)\b(?:which|that|also)\s+implement", lead)
         and not _TOOL_OF_CODE.search(_after_last(_IMPLEMENTS, lead))
+        and not _by_other_authors(lead, label)
     ):
         score += 3
     if (label and _OWN_LABEL.match(label)) or _OWN_LINE.search(link.line):
@@ -478,6 +479,12 @@ def _cites_software(bib: str) -> bool:
 _TOOL_OF_CODE = rx.compile(
     r"(?i)\b(?:using|uses|with|via|based\s+on|built\s+on|on\s+top\s+of|leverag\w*|thanks\s+to)\b"
 )
+
+
+def _by_other_authors(lead: str, label: str) -> bool:
+    """ "implements the models proposed by [Vinyals et al. from Google](…)": a paper the link
+    credits to its authors by name is theirs, not the repository's own."""
+    return bool(rx.search(r"(?i)\bby\s*$", lead) and rx.search(r"(?i)\bet\.?\s+al\b", label))
 
 
 def _after_last(pattern: rx.Pattern[str], text: str) -> str:

@@ -13,8 +13,9 @@ from forkvet.vet.context import Context
 
 _NOTICE_LINE = rx.compile(
     # "Modifications Copyright 2017 Abigail See": who adapted a derived work is a holder too.
+    # "Modified & original work Copyright 2019 Jane Doe": which work the notice is for, too.
     r"^[#/*;\s\"'-]*(?:(?:Software|Code|Source code|Portions|Modifications|Modified|Changes|"
-    r"Additions)\s+)?"
+    r"Additions|Original)(?:\s+(?:&|and|original|modified|work|code|software))*\s+)?"
     # "The MIT License (MIT) Copyright (c) 2020 Andrej Karpathy": title and notice on one line.
     r"(?:(?:The\s+)?[\w.-]+(?:\s+[\w.-]+){0,3}\s+Licen[cs]e(?:\s*\([\w.-]+\))?[\s:,-]*)?"
     r"((?:Copyright|\(c\)|©)[^\n]{3,150})$",
@@ -48,6 +49,8 @@ _NOTICES_START = rx.compile(
     # must cause any modified files to carry prominent notices", Apache-2.0 section 4).
     r"(?:[^\s(][^\s]*[ \t]+){0,4}notices?\s*:?\s*$)"
 )
+# An explicit line that starts the appended notices of bundled code.
+_SEPARATOR = rx.compile(r"(?im)^[ \t]*(?:-{3,}|={3,}|\*{3,}|license\s+for\b|third[- ]party\b)")
 _LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "COPYRIGHT")
 
 
@@ -80,7 +83,8 @@ def notice_lines(snap: Snapshot, limit: int = 20) -> list[str]:
 def holder_name(line: str) -> str | None:
     """The owner a notice names: "Copyright (c) 2014-2017, Facebook, Inc." → "Facebook, Inc."."""
     name = rx.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
-    name = rx.sub(r"(?i)all rights reserved\.?|<[^>]*>|\([^)]*\)|https?://\S+|[\"`]", " ", name)
+    name = _PARENTHESIS.sub(_expansion_or_blank, name)
+    name = rx.sub(r"(?i)all rights reserved\.?|<[^>]*>|https?://\S+|[\"`]", " ", name)
     # "© July 17th 2016 Carnegie Mellon University": the date, not the owner.
     name = _DAY_BEFORE_YEAR.sub(lambda m: " " + m.group(1), name)
     name = rx.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
@@ -93,6 +97,20 @@ def holder_name(line: str) -> str | None:
         else name
     )
     return name if rx.search(r"[A-Za-z]{2}", name) else None
+
+
+_PARENTHESIS = rx.compile(r"(\b[A-Z][A-Z0-9&]+\s*)?\(([^)]*)\)")
+
+
+def _expansion_or_blank(m: rx.Match[str]) -> str:
+    """ "Intel ISL (Intel Intelligent Systems Lab)": a parenthesis that spells out the acronym
+    before it is part of the one holder's name; any other ("(MIT)", "(MPG)", "(https://…)") is
+    dropped."""
+    acronym = (m.group(1) or "").strip()
+    initials = "".join(w[0] for w in m.group(2).split() if w[:1].isupper())
+    if len(acronym) >= 2 and initials.upper().endswith(acronym.upper()):
+        return f"{m.group(1)}({m.group(2)})"
+    return f"{m.group(1) or ''} "
 
 
 def holders(snap: Snapshot) -> list[str]:
@@ -181,13 +199,18 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
         # The file's own grant ends where appended notices begin: past its first holder's
         # notice ("The modifications are Copyright OpenAI" / "The MIT License" / "Copyright
         # Taehoon Kim" keeps the original author of a derived work).
-        first = next(
-            (m.end() for m in _NOTICE_LINE.finditer(text) if is_holder_notice(m.group(1))), 0
-        )
+        notices = (m for m in _NOTICE_LINE.finditer(text) if is_holder_notice(m.group(1)))
+        holder = next(notices, None)
+        first = holder.end() if holder else 0
         cut = next(
             (m.start() for m in _NOTICES_START.finditer(text) if m.start() > max(80, first)),
             len(text),
         )
+        # "------ LICENSE FOR NVIDIA code ------" before any notice: the grant names no holder,
+        # every notice below it is the bundled code's.
+        bundled = next((m for m in _SEPARATOR.finditer(text) if m.start() > 80), None)
+        if holder and bundled and bundled.start() < holder.start():
+            cut = 0
         for m in _NOTICE_LINE.finditer(text[:cut]):
             line = " ".join((m.group(1) + _wrapped(text[:cut], m)).split())
             if not is_holder_notice(line):
@@ -206,7 +229,9 @@ def _license_holders(snap: Snapshot, files: list[FileEntry]) -> list[str]:
 _PERSON = rx.compile(r"[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){1,3}")
 _ORGANISATION = rx.compile(
     r"\b(?:Inc|Ltd|LLC|Corp|Corporation|University|Institute|Group|Lab|Labs|Team|"
-    r"Authors|Foundation|Company|Contributors)\b"
+    r"Authors|Foundation|Company|Contributors|Research|Limited|Technologies|Systems|"
+    r"Networks|Laboratory|Laboratories|AI|Center|Centre|College|School|Academy|GmbH|"
+    r"Microsoft|Google|Facebook|Meta|NVIDIA|Intel|Apple|Amazon|IBM|Baidu|Tencent|Alibaba)\b"
 )
 
 
@@ -216,10 +241,11 @@ def _split_names(name: str) -> list[str]:
     name = rx.sub(r"(?i)\s+and\s+(?:other\s+)?(?:contributors|others)\b.*$", "", name)
     if "," in name:
         people = [rx.sub(r"^and\s+", "", p.strip()) for p in name.split(",") if p.strip()]
-        if len(people) >= 3 and all(
+        if len(people) >= 2 and all(
             _PERSON.fullmatch(p) and not _ORGANISATION.search(p) for p in people
         ):
-            return people  # "Gabriel Ilharco, Mitchell Wortsman, Nicholas Carlini": authors
+            # "Gabriel Ilharco, Mitchell Wortsman, Nicholas Carlini", "Tri Dao, Albert Gu"
+            return people
         return [name]  # "Machine Vision and Learning Group, LMU Munich": one organisation
     parts, last = [], 0
     for m in _AND.finditer(name):

@@ -81,7 +81,7 @@ _AUX_PATH = rx.compile(
     r"(?i)(?:^|/)(?:tests?|testing|docs?|examples?|notebooks?|demos?|tools|scripts|utils?|"
     r"tmp|temp|scratch|playground|sandbox|old|legacy|deprecated|attic|unused|contrib(?:uted)?|"
     r"deploy\w*|export\w*|convert\w*|onnx\w*|tflite\w*|coreml\w*|tensorrt\w*|trt\w*|"
-    r"quantiz\w*|benchmarks?|evaluations?|evaluators?)(?:/|\.py$|\.ipynb$)|\.ipynb$|(?:^|/)\w*(?:export|convert|_to_|2onnx|"
+    r"quantiz\w*|benchmarks?|evaluations?|evaluators?|mobile|android|ios)(?:/|\.py$|\.ipynb$)|\.ipynb$|(?:^|/)\w*(?:export|convert|_to_|2onnx|"
     r"2tf|2caffe|2torch)\w*\.py$"
 )
 
@@ -623,17 +623,56 @@ def _helper_roles(ctx: Context, frameworks: list[Framework], strong: dict[str, s
         )
     ):
         tf.role = "library"
+    for fw in frameworks:
+        if fw.role == "primary" and _feature_extraction_only(ctx, strong.get(fw.name, set())):
+            fw.role = "optional"
     hf = by_name.get("transformers")
     if hf is not None and hf.role == "primary" and strong.get("transformers"):
-        names: list[str] = []
-        for p in strong["transformers"]:
-            text = texts.get(p, "")
-            if rx.search(r"^[ \t]*import[ \t]+transformers\b", text, rx.M):
-                names += rx.findall(r"\btransformers\.(\w+)", text)[:200] or ["transformers"]
-            for m in _TRANSFORMERS_NAMES.finditer(text):
-                names += [n.split(" as ")[0].strip() for n in m.group(1).split(",")]
-        if names and all("Tokenizer" in n for n in names if n):
+        names = {p: _transformers_names(texts.get(p, "")) for p in strong["transformers"]}
+        if _tokenizers_only([n for found in names.values() for n in found]):
             hf.role = "library"
+        # A data script that loads only a tokenizer is no entry that needs the model's library.
+        entries = [
+            p
+            for p in names
+            if _is_entry_script(p) and not _AUX_PATH.search(p) and not _tokenizers_only(names[p])
+        ]
+        others = any(fw.name not in LIBRARIES and strong.get(fw.name) for fw in frameworks)
+        if others and len(entries) < 2:
+            hf.role = "library"
+
+
+_EXTRACTS = rx.compile(
+    r"(?i)(?:^|_)(?:extract|feat|features?|preprocess\w*|prepare\w*|prep)(?:_|$)"
+)
+
+
+def _feature_extraction_only(ctx: Context, paths: set[str]) -> bool:
+    """Caffe imported only by scripts that extract CNN features (`extract_features.py`,
+    `py_caffe_feat_extract.py`) while the training and demo scripts import none of it: a
+    preparation step's tool, not what runs the model."""
+    stems = [p.rsplit("/", 1)[-1].rsplit(".", 1)[0] for p in paths]
+    if not stems or not all(_EXTRACTS.search(s) for s in stems):
+        return False
+    return any(
+        _is_entry_script(f.path) and f.path not in paths and not _AUX_PATH.search(f.path)
+        for f in ctx.py.files
+        if not _EXTRACTS.search(f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    )
+
+
+def _transformers_names(text: str) -> list[str]:
+    """What a file takes from transformers (`AutoTokenizer`, `AutoModelForCausalLM`, …)."""
+    names: list[str] = []
+    if rx.search(r"^[ \t]*import[ \t]+transformers\b", text, rx.M):
+        names += rx.findall(r"\btransformers\.(\w+)", text)[:200] or ["transformers"]
+    for m in _TRANSFORMERS_NAMES.finditer(text):
+        names += [n.split(" as ")[0].strip() for n in m.group(1).split(",")]
+    return [n for n in names if n]
+
+
+def _tokenizers_only(names: list[str]) -> bool:
+    return bool(names) and all("Tokenizer" in n for n in names)
 
 
 def _unsatisfiable(name: str, spec: str) -> bool:
@@ -669,6 +708,28 @@ def _is_entry_script(path: str) -> bool:
     )
 
 
+# Folders named for a framework: `tf/` beside the main PyTorch code holds a port of it.
+_PORT_FOLDERS = {
+    "tensorflow": ("tf", "tf1", "tf2", "tensorflow", "tflite"),
+    "keras": ("keras",),
+    "pytorch": ("pytorch", "torch", "pt"),
+    "jax": ("jax", "flax"),
+    "mxnet": ("mxnet", "mx", "gluon"),
+    "caffe": ("caffe", "pycaffe"),
+    "chainer": ("chainer",),
+    "paddle": ("paddle", "paddlepaddle"),
+    "theano": ("theano",),
+}
+
+
+def _in_port_folder(name: str, paths: set[str]) -> bool:
+    """Every file under a folder named for the framework (`tf/run_pb.py`)."""
+    folders = _PORT_FOLDERS.get(name, ())
+    return bool(paths) and all(
+        any(part.lower() in folders for part in p.split("/")[:-1]) for p in paths
+    )
+
+
 def _assign_roles(
     frameworks: list[Framework], strong: dict[str, set[str]], weak: dict[str, set[str]]
 ) -> None:
@@ -698,6 +759,8 @@ def _assign_roles(
         theirs = main_paths.get(dominant.name, set())
         if not mine:
             fw.role = "optional"  # only in export scripts, tools, tests or notebooks
+        elif _in_port_folder(fw.name, mine) and not _in_port_folder(dominant.name, theirs):
+            fw.role = "optional"  # a tf/ port beside the main code
         elif (
             fw.name in _BASES
             and dominant.name in _BASES
@@ -705,5 +768,20 @@ def _assign_roles(
             and len(theirs) >= 3 * len(mine)
         ):
             fw.role = "optional"  # a port or converter next to the main framework's code
+        elif _one_helper(fw.name, dominant.name, mine, theirs):
+            fw.role = "optional"  # TensorFlow in a PyTorch repository's logger.py
         else:
             fw.role = "primary"
+
+
+def _one_helper(name: str, dominant: str, mine: set[str], theirs: set[str]) -> bool:
+    """A second base framework that one helper module imports (a TensorBoard `logger.py`, a
+    metric), no entry script, while the main framework's code spans several files: a
+    utility's need, not what runs the model."""
+    return (
+        name in _BASES
+        and dominant in _BASES
+        and len(mine) == 1
+        and not any(_is_entry_script(p) for p in mine)
+        and len(theirs) >= 3
+    )

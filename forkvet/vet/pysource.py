@@ -745,18 +745,23 @@ def local_module_names(snap: Snapshot) -> tuple[set[str], set[str]]:
     Returns (loose, strict): loose holds every .py stem and every folder holding Python at any
     depth (research code adds subfolders to sys.path freely); strict holds only real modules
     and packages (X.py, X/__init__.py, extensions), used for well-known third-party names so
-    that a folder called `tensorflow/` does not hide the framework.
+    that a folder called `tensorflow/` does not hide the framework. A module inside a package
+    (`pkg/utils/torch.py`) is `pkg.utils.torch`: it never shadows `import torch`.
     """
     loose: set[str] = set()
     strict: set[str] = set()
+    packages = {f.path.rsplit("/", 1)[0] for f in snap.files if f.name == "__init__.py"}
     for f in snap.files:
         if f.suffix in (".py", ".pyx", ".so", ".pyd"):
             stem = f.name.split(".", 1)[0]
+            folder = f.path.rsplit("/", 1)[0] if "/" in f.path else ""
             if stem == "__init__":
-                if len(f.parts) >= 2:
+                parent = folder.rsplit("/", 1)[0] if "/" in folder else ""
+                if len(f.parts) >= 2 and parent not in packages:
                     strict.add(f.parts[-2])
             else:
                 loose.add(stem)
-                strict.add(stem)
+                if folder not in packages:
+                    strict.add(stem)
             loose.update(f.parts[:-1])
     return loose, strict

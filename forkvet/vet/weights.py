@@ -69,7 +69,7 @@ _HOSTS = {
 }
 _MODEL_WORDS = rx.compile(
     r"(?i)pre-?trained|checkpoint|ckpt|weights?\b|\bmodels?\b|model[_-]?zoo|snapshot|"
-    r"\.pth\b|\bnet[_-]G\b|_model\b|models?[_/-]"
+    r"\.pth\b|\bnet[_-]G\b|_models?\b|models?[_/-]"
 )
 _DATA_WORDS = rx.compile(
     r"(?i)datasets?\b|\bdata\b|_data\b|data[_/-]|corpus|annotations?|\bimages\b|"
@@ -293,7 +293,7 @@ def classify_url(
         path = rx.sub(r"/(?:tree|blob)/.*$", "", path)  # a model repository's file browser
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
-    folder = low.rsplit("/", 1)[0]
+    bucket, folder = _bucket_and_folder(netloc, low)
     zoo = rx.search(r"(?i)model[_-]?zoo", path)
     if _on(netloc, _DOC_HOSTS) or (
         _DOC_PATH.search(path) and not zoo and not (path in ("", "/") and parsed.fragment)
@@ -323,7 +323,7 @@ def classify_url(
             return "weight"
         return "dataset" if _DATA_WORDS.search(f"{netloc} {low}".replace("-", "_")) else None
     for text in (name, label.lower()):
-        if text.endswith(WEIGHT_EXT) and not text.endswith((".tar", ".mat", ".bin", ".model")):
+        if text.endswith(WEIGHT_EXT) and not _ambiguous_file(text):
             return "weight"
     # near: the words just before the link ("Pre-trained: [BtoA](…)") outrank the whole line.
     kind = _decide((label, name, folder, near, line))
@@ -333,7 +333,26 @@ def classify_url(
         return "dataset"
     if release or _on(netloc, ("download.pytorch.org", "dl.fbaipublicfiles.com")):
         return "weight"
-    return _decide((heading,))
+    return _decide((heading, bucket))
+
+
+def _bucket_and_folder(netloc: str, path: str) -> tuple[str, str]:
+    """A storage bucket (`storage.googleapis.com/electra-data/…`) holds everything a project
+    stores, its checkpoints too: its name is the weakest evidence, after the section heading.
+    Returns (bucket, the folders below it)."""
+    folder = path.rsplit("/", 1)[0]
+    if netloc == "storage.googleapis.com" or rx.match(r"s3[.-][\w.-]*amazonaws\.com$", netloc):
+        parts = folder.lstrip("/").split("/", 1)
+        return parts[0], "/" + (parts[1] if len(parts) > 1 else "")
+    return "", folder
+
+
+def _ambiguous_file(name: str) -> bool:
+    """An extension that holds weights or anything else (`.tar`, `.mat`), or arrays and pickles
+    whose name says data (`tiny_data.npz`, `train_data.pkl`): the words around decide."""
+    if name.endswith((".tar", ".mat", ".bin", ".model")):
+        return True
+    return name.endswith((".npz", ".npy", ".pkl", ".pickle")) and bool(_DATA_WORDS.search(name))
 
 
 def _looks_binary(ctx: Context, path: str) -> bool:
