@@ -156,6 +156,7 @@ def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
     installed from another index (a mirror, a build index), stays, with a note."""
     public = _known_public()
     out_names: set[str] = set()
+    noted: set[str] = set()
     for item in items:
         if not item.source:
             continue
@@ -163,6 +164,9 @@ def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
         name = terminal(item.name)
         key = canonical(item.name)
         if item.other_index and key in public:
+            if key in noted:
+                continue
+            noted.add(key)
             out.notices.append(
                 f"{name} ({where}): installed by the authors from {item.source}; resolved on "
                 f"your index as the public project of that name"
