@@ -130,6 +130,7 @@ PRIVATE = """# x
 pip install -i https://pypi.corp.example/simple corpwidget
 pip install --no-index --find-links ./wheels localwheel
 pip install --extra-index-url https://mirror.example/simple torch
+pip install -i https://pypi.corp.example/simple mxnet-corp
 ```
 """
 
@@ -150,7 +151,7 @@ def test_packages_from_another_index_are_not_pinned(
         {
             "README.md": PRIVATE,
             "requirements.txt": "corpwidget==1.0\n",
-            "m.py": "import corpwidget, localwheel, torch\n",
+            "m.py": "import corpwidget, localwheel, torch, mxnet_corp\n",
         }
     )
     data = _env_offline(repo, tmp_path / "out", capsys)
@@ -162,6 +163,8 @@ def test_packages_from_another_index_are_not_pinned(
     assert "-i https://pypi.corp.example/simple" in problems
     assert "localwheel (README.md:4)" in problems and "--find-links ./wheels" in problems
     assert "torch (README.md:5)" in problems and "public project" in problems
+    # a known project's prefix does not make a private name public (mxnet-* is mxnet's)
+    assert "mxnet-corp (README.md:6): installed by the authors from another index" in problems
 
 
 POETRY = """[tool.poetry]

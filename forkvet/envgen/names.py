@@ -130,7 +130,7 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     elsewhere = _from_elsewhere(out, declared.items)
     from_git = set(elsewhere)  # imports of these are never resolved on the index either
     for item in declared.items:
-        if canonical(item.name) in elsewhere:
+        if normalize(item.name) in elsewhere:
             continue  # named in _from_elsewhere, whichever file also declares it
         _add_declared(out, seen, from_git, item)
     deps = report.dependencies
@@ -143,10 +143,12 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
 
 
 def _known_public() -> frozenset[str]:
-    """Distributions forkvet's own import table names: public projects of the index."""
+    """Distributions forkvet's own import table names: public projects of the index. Exact
+    names only: `canonical` maps any `mxnet-*` to mxnet, which would make a private
+    `mxnet-corp` look public."""
     names = {v for v in MODULE_TO_DIST.values() if v} | {v for v in DOTTED_TO_DIST.values() if v}
     names |= set(EQUIVALENT) | set(EQUIVALENT.values())
-    return frozenset(canonical(n) for n in names)
+    return frozenset(normalize(n) for n in names)
 
 
 def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
@@ -162,7 +164,7 @@ def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
             continue
         where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
         name = terminal(item.name)
-        key = canonical(item.name)
+        key = normalize(item.name)  # exact: `mxnet-corp` from elsewhere is not mxnet
         if item.other_index and key in public:
             if key in noted:
                 continue
@@ -249,7 +251,7 @@ def _add_imported(
     out: NeedSet, seen: dict[str, Need], from_git: set[str], deps: Dependencies, name: str
 ) -> None:
     key = canonical(name)
-    if key in from_git and key not in seen:
+    if (key in from_git or normalize(name) in from_git) and key not in seen:
         return
     where = ", ".join(deps.imported_at.get(name, [])[:2])
     if key in seen:
