@@ -102,6 +102,8 @@ class OutputDir:
                     os.mkdir(name, 0o755, dir_fd=parent)
             return os.open(name, _DIR_FLAGS, dir_fd=parent)
         except OSError as exc:
+            if exc.errno == errno.ENOENT and not create:
+                raise _Missing from exc
             if _is_link(parent, name):
                 raise UnsafeOutput(
                     f"refusing to write into {self.path}: {name} is a symbolic link"
@@ -150,6 +152,20 @@ class OutputDir:
         except OSError as exc:  # swapped for a link since the check: O_NOFOLLOW refuses it
             raise UnsafeOutput(f"refusing to overwrite {self.path / name}: {exc.strerror}") from exc
 
+    def check(self, name: str) -> None:
+        """Refuse now what open_fd(name) would refuse later (a link, a special file, a hard
+        link); writes nothing."""
+        check_name(name)
+        try:
+            st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+            raise UnsafeOutput(f"refusing to overwrite {self.path / name}: it is {kind}")
+        if st.st_nlink > 1:
+            raise UnsafeOutput(f"refusing to overwrite {self.path / name}: it is a hard link")
+
     def write_bytes(self, name: str, data: bytes) -> Path:
         fd = self.open_fd(name)
         with os.fdopen(fd, "wb") as f:
@@ -158,6 +174,29 @@ class OutputDir:
 
     def write_text(self, name: str, text: str) -> Path:
         return self.write_bytes(name, text.encode("utf-8"))
+
+
+class _Missing(Exception):
+    """A folder on the way does not exist yet (only when not creating)."""
+
+
+def check_outputs(folder: Path, names: list[str], repo: Path | None = None) -> None:
+    """Refuse, before the first file is written, every output a later write would refuse:
+    `names` are file names in folder or `sub/name` in a subfolder. A link where the folder, a
+    subfolder or a file should be is an UnsafeOutput; nothing is created."""
+    subs: dict[str, list[str]] = {}
+    for name in names:
+        sub, _, base = name.rpartition("/")
+        subs.setdefault(sub, []).append(base)
+    for sub, files in subs.items():
+        path = Path(folder) / check_name(sub) if sub else Path(folder)
+        try:
+            opened = OutputDir(path, repo=repo, create=False)
+        except _Missing:
+            continue  # created fresh when written: nothing there to refuse
+        with opened:
+            for name in files:
+                opened.check(name)
 
 
 def _is_link(parent: int, name: str) -> bool:

@@ -32,6 +32,7 @@ def _date(text: str) -> date:
 def cmd_env(args: argparse.Namespace) -> int:
     _check_args(args)
     out = _out_folder(args)
+    _check_outputs(args, out)
     audited: list[dict[str, Any] | None] = []
     result, report, verification, root = _generate(args, out, audited)
     # Without --verify the audit ran beside the license check, on these same pins.
@@ -71,6 +72,24 @@ def _out_folder(args: argparse.Namespace) -> Path:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder")
     return out
+
+
+def _check_outputs(args: argparse.Namespace, out: Path) -> None:
+    """Refuse a link (or a foreign container file) where any output would go before the first
+    is written: a refusal leaves no half set of outputs that looks complete."""
+    from forkvet.envgen import container, outputs
+    from forkvet.envgen.sbom import SBOM_NAME
+    from forkvet.safe_write import check_outputs
+    from forkvet.source import local_target
+
+    names = list(outputs.FILES)
+    if args.sbom:
+        names.append(SBOM_NAME)
+    if args.container:
+        names += container.FILES
+    check_outputs(out, names, repo=local_target(args.target))
+    if args.container:
+        container.refuse_foreign(out)
 
 
 def _generate(

@@ -399,10 +399,14 @@ def safe_name(repo: str) -> str:
     return rx.sub(r"[^A-Za-z0-9._-]+", "-", repo).strip("-.")[:60] or "repository"
 
 
+# The files write() makes (checked by the CLI before env writes anything).
+FILES = ("Dockerfile", ".dockerignore", ".devcontainer/devcontainer.json")
+
+
 def write(out: Path, p: Plan, repo_name: str, repo: Path | None = None) -> list[str]:
     """Write Dockerfile, .dockerignore and .devcontainer/devcontainer.json into out (no write
     through a link; never over a Dockerfile forkvet did not write)."""
-    _refuse_foreign(out)
+    refuse_foreign(out)
     with OutputDir(out, repo=repo) as folder:
         written = [
             str(folder.write_text("Dockerfile", dockerfile(p, repo_name))),
@@ -414,7 +418,7 @@ def write(out: Path, p: Plan, repo_name: str, repo: Path | None = None) -> list[
     return written
 
 
-def _refuse_foreign(out: Path) -> None:
+def refuse_foreign(out: Path) -> None:
     """Never overwrite the repository's own container files (`--out` at its root)."""
     owned = {
         "Dockerfile": MARK,

@@ -11,7 +11,15 @@ from forkvet import rx
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
 from forkvet.report import Dependencies, Report
 from forkvet.vet.declared import Declared, DeclaredSet
-from forkvet.vet.importmap import BUILD_ONLY, DEV_ONLY, canonical, normalize
+from forkvet.vet.importmap import (
+    BUILD_ONLY,
+    DEV_ONLY,
+    DOTTED_TO_DIST,
+    EQUIVALENT,
+    MODULE_TO_DIST,
+    canonical,
+    normalize,
+)
 
 # Conda-world names that are not Python packages: never pip-installed.
 SYSTEM = frozenset({"cudatoolkit", "cudnn", "nccl", "cuda-toolkit", "mkl", "python", "pip"})
@@ -119,8 +127,11 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     seen: dict[str, Need] = {}
     # Distributions the authors install from git (`-e git+…/taming-transformers`): never an
     # index name, also when the code imports them (PyPI's taming-transformers is another).
-    from_git: set[str] = set()
+    elsewhere = _from_elsewhere(out, declared.items)
+    from_git = set(elsewhere)  # imports of these are never resolved on the index either
     for item in declared.items:
+        if normalize(item.name) in elsewhere:
+            continue  # named in _from_elsewhere, whichever file also declares it
         _add_declared(out, seen, from_git, item)
     deps = report.dependencies
     for name in deps.imported:
@@ -129,6 +140,47 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
         if finding.title == "Dependencies not on the package index":
             out.not_installable = [x.strip() for x in finding.message.split(":")[0].split(",")]
     return out
+
+
+def _known_public() -> frozenset[str]:
+    """Distributions forkvet's own import table names: public projects of the index. Exact
+    names only: `canonical` maps any `mxnet-*` to mxnet, which would make a private
+    `mxnet-corp` look public."""
+    names = {v for v in MODULE_TO_DIST.values() if v} | {v for v in DOTTED_TO_DIST.values() if v}
+    names |= set(EQUIVALENT) | set(EQUIVALENT.values())
+    return frozenset(normalize(n) for n in names)
+
+
+def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
+    """Names the authors install from a local path, a URL or another index: never resolved on
+    the user's index, whichever file also names them (dependency confusion: anyone may
+    register a private or local name there). A public project forkvet's import table knows,
+    installed from another index (a mirror, a build index), stays, with a note."""
+    public = _known_public()
+    out_names: set[str] = set()
+    noted: set[str] = set()
+    for item in items:
+        if not item.source:
+            continue
+        where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
+        name = terminal(item.name)
+        key = normalize(item.name)  # exact: `mxnet-corp` from elsewhere is not mxnet
+        if item.other_index and key in public:
+            if key in noted:
+                continue
+            noted.add(key)
+            out.notices.append(
+                f"{name} ({where}): installed by the authors from {item.source}; resolved on "
+                f"your index as the public project of that name"
+            )
+            continue
+        if key not in out_names:
+            out.notices.append(
+                f"{name} ({where}): installed by the authors from {item.source}; never "
+                f"resolved on your index (install it from there by hand if you trust it)"
+            )
+        out_names.add(key)
+    return out_names
 
 
 def _add_declared(out: NeedSet, seen: dict[str, Need], from_git: set[str], item: Declared) -> None:
@@ -171,6 +223,7 @@ def _git_or_url(out: NeedSet, from_git: set[str], item: Declared, where: str) ->
             )
         return True
     if "://" in item.spec:
+        from_git.add(canonical(item.name))  # nor is an import of it resolved on the index
         out.notices.append(
             f"{item.name} ({where}): a URL or VCS requirement is never passed to the "
             f"resolver (install it by hand if you trust it)"
@@ -198,7 +251,7 @@ def _add_imported(
     out: NeedSet, seen: dict[str, Need], from_git: set[str], deps: Dependencies, name: str
 ) -> None:
     key = canonical(name)
-    if key in from_git and key not in seen:
+    if (key in from_git or normalize(name) in from_git) and key not in seen:
         return
     where = ", ".join(deps.imported_at.get(name, [])[:2])
     if key in seen:

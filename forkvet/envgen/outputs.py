@@ -10,8 +10,13 @@ from forkvet import rx
 from forkvet.envgen import device as devices
 from forkvet.envgen.names import NeedSet
 from forkvet.envgen.resolve import Resolution
+from forkvet.envgen.stamp import ENV_STAMP
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
 from forkvet.safe_write import OutputDir
+
+# Every file env's generation may write: the CLI checks each of them before the first is
+# written (a link where one should go is refused before anything is written).
+FILES = ("requirements.txt", "environment.yml", ".python-version", "uv.toml", ENV_STAMP)
 
 
 def _why(needs: NeedSet, name: str) -> str:
@@ -160,5 +165,8 @@ def commands(repo: str, res: Resolution, device: str = "cuda") -> dict[str, str]
 
 def write(out: Path, files: dict[str, str], repo: Path | None = None) -> list[str]:
     """Write files into out without following links (see forkvet.safe_write)."""
+    unchecked = sorted(set(files) - set(FILES))
+    if unchecked:  # a new output must be added to FILES, so that it is checked first
+        raise RuntimeError(f"env output not in outputs.FILES: {unchecked}")
     with OutputDir(out, repo=repo) as folder:
         return [str(folder.write_text(name, text)) for name, text in files.items()]

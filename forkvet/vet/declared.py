@@ -4,6 +4,7 @@ notebooks. All read statically."""
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 import time
 import tomllib
@@ -13,6 +14,8 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
 from forkvet import limits, rx, safeyaml
+from forkvet.escape import terminal
+from forkvet.vet import pipargs
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import normalize
 from forkvet.vet.metadata import PackageMeta
@@ -85,6 +88,10 @@ class Declared:
     dev: bool = False
     raw: str = ""
     extra: str = ""  # the optional extra (extras_require key) it is declared under, if any
+    # Where the authors install it from when that is not the package index ("a local path
+    # libs/x", "the index 'corp'"): never resolved on the user's index under this name.
+    source: str = ""
+    other_index: bool = False  # source is another index (not a path, URL or git)
 
 
 @dataclass
@@ -108,6 +115,9 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
     if not text or text.startswith(("-", "#", ".", "/")):
         return None
     if "://" in text or text.startswith("git+"):
+        named = _named_url(text)
+        if named:
+            return named
         egg = rx.search(r"#egg=([\w.-]+)", text)
         if egg:
             return normalize(egg.group(1)), text
@@ -127,6 +137,16 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         return normalize(m.group(1)), spec.replace(" ", "")
 
 
+def _named_url(text: str) -> tuple[str, str] | None:
+    """(name, URL) of a PEP 508 `name @ URL` requirement: the name is the one written, never
+    a guess from the URL's last part (`y.whl`)."""
+    try:
+        req = Requirement(text.split(" #")[0].split(";")[0].strip())
+    except InvalidRequirement:
+        return None
+    return (normalize(req.name), req.url) if req.url else None
+
+
 # Declared requirements read in one run: real projects declare tens; a README of
 # "pip install a a a ..." declaring 100,000 made every later check quadratic.
 MAX_DECLARED = 2000
@@ -141,7 +161,19 @@ def _full(out: DeclaredSet, path: str) -> bool:
     return True
 
 
-def _requirements_file(ctx: Context, path: str, out: DeclaredSet, depth: int = 0) -> None:
+def in_tree(beside: str, rel: str) -> str | None:
+    """The snapshot path of `rel` named by the file `beside`, or None when it leaves the tree
+    (an absolute path, `..` above the root)."""
+    if not rel or rel.startswith(("/", "\\")) or "\x00" in rel:
+        return None
+    base = beside.rsplit("/", 1)[0] if "/" in beside else ""
+    path = posixpath.normpath(posixpath.join(base, rel))
+    return None if path == ".." or path.startswith("../") or path == "." else path
+
+
+def _requirements_file(
+    ctx: Context, path: str, out: DeclaredSet, depth: int = 0, extra: str = ""
+) -> None:
     if path in out.read or depth > 3:
         return
     out.read.add(path)
@@ -160,13 +192,15 @@ def _requirements_file(ctx: Context, path: str, out: DeclaredSet, depth: int = 0
             include = line.split(None, 1)[1].strip() if " " in line else ""
             target = f"{base}/{include}" if base else include
             if ctx.snap.get(target):
-                _requirements_file(ctx, target, out, depth + 1)
+                _requirements_file(ctx, target, out, depth + 1, extra)
             continue
         if line.startswith("-e ") and "egg=" in line:
             line = line[3:]
         parsed = parse_requirement(line)
         if parsed:
-            out.items.append(Declared(parsed[0], parsed[1], path, lineno, dev, raw.strip()))
+            out.items.append(
+                Declared(parsed[0], parsed[1], path, lineno, dev, raw.strip(), extra=extra)
+            )
 
 
 class _LineFinder:
@@ -263,14 +297,51 @@ def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
         return
     out.files.append(path)
     for section, dev in (("packages", False), ("dev-packages", True)):
-        for name, spec in (data.get(section) or {}).items():
+        table = data.get(section)
+        for name, spec in (table if isinstance(table, dict) else {}).items():
             if isinstance(spec, dict):
+                origin = _pipfile_origin(str(name), spec)
+                if origin is not None:
+                    origin.path, origin.dev = path, dev
+                    out.items.append(origin)
+                    continue
                 spec = spec.get("version", "")
             spec = "" if spec in ("*", None) else str(spec)
             out.items.append(Declared(normalize(name), spec, path, 0, dev))
     py = (data.get("requires") or {}).get("python_version")
     if py:
         out.python.append((str(py), path))
+
+
+def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:
+    """A Pipfile entry installed from git (a `git+https://…` spec), a path, a file or URL, or
+    an index it names (`index = "corp"`: a source forkvet cannot tell from the user's index
+    without trusting the repository's URL); None for the default index."""
+    for key, what in (("path", "a local path"), ("file", "a file or URL")):
+        if key in spec:
+            return Declared(
+                normalize(name), "", "", 0, raw=name, source=f"{what} ({str(spec[key])[:200]})"
+            )
+    if "git" in spec:
+        url = str(spec["git"]).removeprefix("git+")
+        ref = str(spec.get("ref") or "")
+        if url.startswith("https://") and "subdirectory" not in spec:
+            return Declared(
+                normalize(name), f"git+{url}" + (f"@{ref}" if ref else ""), "", 0, raw=name
+            )
+        return Declared(normalize(name), "", "", 0, raw=name, source=f"git ({url[:200]})")
+    index = spec.get("index")
+    if index is not None:
+        return Declared(
+            normalize(name),
+            "",
+            "",
+            0,
+            raw=name,
+            source=f"the package source {str(index)[:80]!r}",
+            other_index=True,
+        )
+    return None
 
 
 _PIP_LINE = rx.compile(r"(?:^|[\s`$>(])(?:python3?\s+-m\s+)?pip3?\s+install\s+([^\n`|&;]+)")
@@ -282,60 +353,83 @@ def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) ->
     lines = line_of(text)
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
         for m in regex.finditer(text):
-            line = lines(m.start()) + offset
+            line = lines(m.start(1)) + offset  # m.start() may be the newline before
             try:
                 words = shlex.split(m.group(1), comments=True)
             except ValueError:
                 words = m.group(1).split()
+            if conda:
+                _conda_words(words, path, line, out)
+            else:
+                _pip_words(words, path, line, out)
+            if _full(out, path):
+                return
+
+
+def _pip_words(words: list[str], path: str, line: int, out: DeclaredSet) -> None:
+    """The packages of one `pip install` line, split by pip's option table (an option's
+    argument is never a package); those it installs from another index or a folder are
+    marked so."""
+    parsed = pipargs.parse(words)
+    if parsed.unknown:
+        note = (
+            f"{path}:{line}: `pip install` option {terminal(parsed.unknown[:80])} is not "
+            f"one forkvet knows; the rest of the line was not read"
+        )
+        if note not in out.notes and len(out.notes) < 100:
+            out.notes.append(note)
+    source = "; ".join(terminal(s[:200]) for s in parsed.sources)
+    for word in parsed.packages:
+        if _full(out, path):
+            return
+        if (
+            word in (".", "..")
+            or ("/" in word and "://" not in word)
+            or word.endswith((".txt", ".whl", ".tar.gz", ".zip"))
+        ):
+            continue
+        req = parse_requirement(word)
+        if req and rx.fullmatch(r"[a-z0-9][a-z0-9._-]*", req[0]):
+            out.items.append(
+                Declared(
+                    req[0],
+                    req[1],
+                    path,
+                    line,
+                    raw=word,
+                    source=f"another index or folder ({source})" if source else "",
+                    other_index=bool(source),
+                )
+            )
+
+
+def _conda_words(words: list[str], path: str, line: int, out: DeclaredSet) -> None:
+    skip_next = False
+    for word in words:
+        if _full(out, path):
+            return
+        if skip_next:
             skip_next = False
-            for word in words:
-                if _full(out, path):
-                    return
-                if skip_next:
-                    skip_next = False
-                    continue
-                if word in (
-                    "-r",
-                    "-c",
-                    "-f",
-                    "-i",
-                    "--index-url",
-                    "--extra-index-url",
-                    "--find-links",
-                    "-e",
-                    "--channel",
-                    "-n",
-                    "--name",
-                    "--target",
-                ):
-                    skip_next = True
-                    continue
-                if (
-                    word.startswith("-")
-                    or word in (".", "..")
-                    or ("/" in word and "://" not in word)
-                    or word.endswith((".txt", ".whl", ".tar.gz", ".zip"))
-                ):
-                    continue
-                if conda:
-                    name, _, ver = word.partition("=")
-                    name = name.split("::")[-1].lower()
-                    if name in CONDA_ONLY or not rx.fullmatch(r"[\w.-]+", name):
-                        continue
-                    ver = ver.lstrip("=")
-                    out.items.append(
-                        Declared(
-                            normalize(CONDA_TO_PYPI.get(name, name)),
-                            f"=={ver}" if ver else "",
-                            path,
-                            line,
-                            raw=word,
-                        )
-                    )
-                    continue
-                parsed = parse_requirement(word)
-                if parsed and rx.fullmatch(r"[a-z0-9][a-z0-9._-]*", parsed[0]):
-                    out.items.append(Declared(parsed[0], parsed[1], path, line, raw=word))
+            continue
+        if word in ("-c", "-n", "--channel", "--name", "-p", "--prefix", "--file"):
+            skip_next = True
+            continue
+        if word.startswith("-") or word in (".", "..") or "/" in word:
+            continue
+        name, _, ver = word.partition("=")
+        name = name.split("::")[-1].lower()
+        if name in CONDA_ONLY or not rx.fullmatch(r"[\w.-]+", name):
+            continue
+        ver = ver.lstrip("=")
+        out.items.append(
+            Declared(
+                normalize(CONDA_TO_PYPI.get(name, name)),
+                f"=={ver}" if ver else "",
+                path,
+                line,
+                raw=word,
+            )
+        )
 
 
 def collect(ctx: Context) -> DeclaredSet:
@@ -400,9 +494,33 @@ def _package_metadata(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None
                 out.items.append(
                     Declared(parsed[0], parsed[1], meta.path, 0, dev=dev, raw=req, extra=extra)
                 )
+    for item in meta.elsewhere[:MAX_DECLARED]:
+        out.items.append(
+            Declared(
+                normalize(item.name),
+                "",
+                meta.path,
+                0,
+                dev=bool(item.extra and _DEV_HINT.search(item.extra)),
+                raw=item.name,
+                extra=item.extra,
+                source=item.source,
+                other_index=item.other_index,
+            )
+        )
     for rf in meta.requirement_files:
-        base = meta.path.rsplit("/", 1)[0] + "/" if "/" in meta.path else ""
-        if ctx.snap.get(base + rf):
-            _requirements_file(ctx, base + rf, out)
+        target = in_tree(meta.path, rf)
+        if target and ctx.snap.get(target):
+            _requirements_file(ctx, target, out)
+    for extra, files in meta.extra_files.items():
+        for rf in files:
+            target = in_tree(meta.path, rf)
+            if target and ctx.snap.get(target):
+                _requirements_file(ctx, target, out, extra=extra)
+            else:
+                out.notes.append(
+                    f"{meta.path}: `file: {terminal(rf[:200])}` is not a file in the "
+                    f"repository; not read"
+                )
     if meta.python_requires:
         out.python.append((meta.python_requires, meta.path))

@@ -16,6 +16,16 @@ from forkvet.vet.pysource import estimated_nodes
 
 
 @dataclass
+class Elsewhere:
+    """A dependency the authors install from a path, a URL or another index."""
+
+    name: str
+    source: str  # what it is installed from, as said to the reader ("a local path libs/x")
+    other_index: bool = False  # another index (not a path, URL or git)
+    extra: str = ""
+
+
+@dataclass
 class PackageMeta:
     path: str
     name: str | None = None
@@ -29,6 +39,11 @@ class PackageMeta:
     # requirements files the setup script reads (install_requires=open("requirements.txt")...)
     requirement_files: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
+    # requirements files setup.cfg's `file:` directive names, per extra ("" = install_requires)
+    extra_files: dict[str, list[str]] = field(default_factory=dict)
+    # Dependencies installed from somewhere other than the package index (Poetry's path, url,
+    # non-https git or named source): Elsewhere entries, never index names.
+    elsewhere: list[Elsewhere] = field(default_factory=list)
     # limits reached while reading (shown as notices by the declared-dependencies check)
     notes: list[str] = field(default_factory=list)
 
@@ -195,15 +210,22 @@ def parse_setup_cfg(path: str, text: str) -> PackageMeta | None:
     if cp.has_section("options"):
         opts = cp["options"]
         meta.python_requires = opts.get("python_requires")
-        meta.requires = [
-            r.strip()
-            for r in opts.get("install_requires", "").splitlines()
-            if r.strip() and not r.strip().startswith("#")
-        ]
+        meta.requires = _cfg_requirements(meta, "", opts.get("install_requires", ""))
     if cp.has_section("options.extras_require"):
         for k, v in cp["options.extras_require"].items():
-            meta.extras[k] = [r.strip() for r in v.splitlines() if r.strip()]
+            meta.extras[k] = _cfg_requirements(meta, k, v)
     return meta
+
+
+def _cfg_requirements(meta: PackageMeta, extra: str, value: str) -> list[str]:
+    """A setup.cfg requirement list; setuptools' `file: a.txt, b.txt` directive names
+    requirements files instead (read by the caller, inside the tree only), never a package
+    named `file`."""
+    if value.strip().startswith("file:"):
+        files = [f.strip() for f in value.strip()[5:].split(",") if f.strip()]
+        meta.extra_files.setdefault(extra, []).extend(files[:16])
+        return []
+    return [r.strip() for r in value.splitlines() if r.strip() and not r.strip().startswith("#")]
 
 
 def parse_pyproject(path: str, text: str) -> PackageMeta | None:
@@ -236,19 +258,76 @@ def parse_pyproject(path: str, text: str) -> PackageMeta | None:
     if isinstance(poetry, dict):
         meta.name = meta.name or poetry.get("name")
         meta.license = meta.license or poetry.get("license")
-        deps = poetry.get("dependencies", {})
-        if isinstance(deps, dict):
-            for name, spec in deps.items():
-                if name.lower() == "python":
-                    meta.python_requires = meta.python_requires or _poetry_spec(spec)
-                else:
-                    meta.requires.append(f"{name}{_poetry_spec(spec)}")
+        _poetry_dependencies(meta, poetry)
     if not isinstance(project, dict) and not isinstance(poetry, dict):
         return None
     return meta
 
 
+def _poetry_dependencies(meta: PackageMeta, poetry: dict[str, Any]) -> None:
+    """[tool.poetry.dependencies], the old dev-dependencies and every group's dependencies
+    (groups as extras named after them)."""
+    tables: list[tuple[str, Any]] = [("", poetry.get("dependencies"))]
+    tables.append(("dev", poetry.get("dev-dependencies")))
+    groups = poetry.get("group")
+    if isinstance(groups, dict):
+        tables += [
+            (str(g), v.get("dependencies")) for g, v in groups.items() if isinstance(v, dict)
+        ]
+    for extra, deps in tables:
+        if not isinstance(deps, dict):
+            continue
+        for name, spec in list(deps.items())[:MAX_SETUP_ITEMS]:
+            if name.lower() == "python":
+                if not extra:
+                    meta.python_requires = meta.python_requires or _poetry_spec(spec)
+                continue
+            _poetry_dependency(meta, str(name), spec, extra)
+
+
+def _poetry_dependency(meta: PackageMeta, name: str, spec: Any, extra: str) -> None:
+    """One Poetry dependency: from the index, from git (a `name @ git+https://…`
+    requirement), or from elsewhere (a path, a URL, another source)."""
+    entries = spec if isinstance(spec, list) else [spec]
+    requirement = f"{name}{_poetry_spec(spec)}"
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        found = _poetry_origin(name, entry, extra)
+        if isinstance(found, Elsewhere):
+            meta.elsewhere.append(found)
+            return
+        if found:
+            requirement = found
+    if extra:
+        meta.extras.setdefault(extra, []).append(requirement)
+    else:
+        meta.requires.append(requirement)
+
+
+def _poetry_origin(name: str, entry: dict[str, Any], extra: str) -> Elsewhere | str | None:
+    """Where one Poetry constraint installs from: an Elsewhere, a git requirement, or None
+    (the index)."""
+    for key, what in (("path", "a local path"), ("url", "a URL"), ("file", "a file")):
+        if key in entry:
+            return Elsewhere(name, f"{what} ({str(entry[key])[:200]})", extra=extra)
+    if "git" in entry:
+        url = str(entry["git"]).removeprefix("git+")
+        ref = next((str(entry[k]) for k in ("rev", "tag", "branch") if k in entry), "")
+        if url.startswith("https://") and "subdirectory" not in entry:
+            return f"{name} @ git+{url}" + (f"@{ref}" if ref else "")
+        return Elsewhere(name, f"git ({url[:200]})", extra=extra)
+    source = entry.get("source")
+    if source is not None:
+        return Elsewhere(
+            name, f"the package source {str(source)[:80]!r}", other_index=True, extra=extra
+        )
+    return None
+
+
 def _poetry_spec(raw: Any) -> str:
+    if isinstance(raw, list):
+        return ""  # one constraint per Python or platform: no single specifier
     if isinstance(raw, dict):
         raw = raw.get("version", "")
     spec = str(raw).strip()

@@ -7,6 +7,7 @@ points a symlink at it and the test asserts it is unchanged."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,49 @@ def test_env_into_a_committed_symlinked_folder_or_file_is_refused(
     assert sorted(p.name for p in bashrc.parent.iterdir()) == [".bashrc"]
 
 
+@pytest.mark.parametrize(
+    ("link", "flags"),
+    [
+        (".python-version", []),
+        ("uv.toml", []),
+        ("sbom.cdx.json", ["--sbom"]),
+    ],
+)
+def test_env_refuses_a_link_before_writing_any_output(
+    make_repo: MakeRepo,
+    bashrc: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    link: str,
+    flags: list[str],
+) -> None:
+    """A link where the last output would go is refused before the first is written: no half
+    set of outputs that looks complete is left behind."""
+    repo = hostile_repo(make_repo, {link: bashrc})
+    monkeypatch.chdir(repo)
+    assert main(["env", ".", "--offline", "--out", ".", *flags]) == 2
+    assert "symbolic link" in one_line_error(capsys)
+    for name in ("requirements.txt", "environment.yml", ".python-version", "sbom.cdx.json"):
+        assert name == link or not (repo / name).exists(), name
+    assert bashrc.read_text() == BASHRC
+
+
+def test_container_outputs_are_checked_before_anything_is_written(
+    make_repo: MakeRepo, bashrc: Path, tmp_path: Path
+) -> None:
+    from forkvet.envgen import container, outputs
+    from forkvet.safe_write import check_outputs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(bashrc.parent, out / ".devcontainer")
+    with pytest.raises(UnsafeOutput, match="symbolic link"):
+        check_outputs(out, [*outputs.FILES, *container.FILES])
+    assert sorted(p.name for p in out.iterdir()) == [".devcontainer"]
+    check_outputs(tmp_path / "missing" / "deeper", [*outputs.FILES, *container.FILES])
+    assert not (tmp_path / "missing").exists()
+
+
 def test_default_outputs_never_land_in_the_checkout(
     make_repo: MakeRepo,
     bashrc: Path,
@@ -129,7 +173,7 @@ def test_vet_attribution_notebooks_smoke_outputs_refuse_links(
     assert "symbolic link" in one_line_error(capsys)
     assert main(["notebooks", ".", "--out", "nb"]) == 2
     assert "symbolic link" in one_line_error(capsys)
-    python = str(Path(os.sys.executable))
+    python = str(Path(sys.executable))
     assert main(["smoke", ".", "--python", python, "--cmd", "true", "--out", "forkvet-out"]) == 2
     assert "symbolic link" in one_line_error(capsys)
     assert bashrc.read_text() == BASHRC and len(list(bashrc.parent.iterdir())) == 1

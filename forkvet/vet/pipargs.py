@@ -1,0 +1,187 @@
+"""The words of a `pip install` command line, split the way pip's own option parser splits
+them: an option's argument (`--trusted-host HOST`, `-i URL`, `--timeout 100`, `-t dir`) is never
+a package. A README's mirror line would otherwise declare `pypi-tuna-tsinghua-edu-cn`, a name
+anyone may register on the index (dependency confusion).
+
+The tables are pip's `install` options (and pip's general options, which `install` accepts),
+checked against the installed pip's `pip install --help` by the tests. An option forkvet does
+not know (a newer pip's, or uv's) may take an argument, so the rest of the line is not read:
+leaving a package out is safe, taking an argument for one is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Long options that take an argument (pip 23 to 25, with the hidden aliases).
+VALUE_LONG = frozenset(
+    {
+        "--abi",
+        "--all-releases",
+        "--build-constraint",
+        "--cache-dir",
+        "--cert",
+        "--client-cert",
+        "--config-settings",
+        "--constraint",
+        "--default-timeout",
+        "--editable",
+        "--exists-action",
+        "--extra-index-url",
+        "--find-links",
+        "--global-option",
+        "--group",
+        "--implementation",
+        "--index-url",
+        "--install-option",
+        "--keyring-provider",
+        "--local-log",
+        "--log",
+        "--log-file",
+        "--no-binary",
+        "--only-binary",
+        "--only-final",
+        "--platform",
+        "--prefix",
+        "--progress-bar",
+        "--proxy",
+        "--pypi-url",
+        "--python",
+        "--python-version",
+        "--report",
+        "--requirement",
+        "--resume-retries",
+        "--retries",
+        "--root",
+        "--root-user-action",
+        "--source",
+        "--source-dir",
+        "--source-directory",
+        "--src",
+        "--target",
+        "--timeout",
+        "--trusted-host",
+        "--upgrade-strategy",
+        "--uploaded-prior-to",
+        "--use-deprecated",
+        "--use-feature",
+    }
+)
+FLAG_LONG = frozenset(
+    {
+        "--break-system-packages",
+        "--check-build-dependencies",
+        "--compile",
+        "--debug",
+        "--disable-pip-version-check",
+        "--dry-run",
+        "--force-reinstall",
+        "--help",
+        "--ignore-installed",
+        "--ignore-requires-python",
+        "--isolated",
+        "--no-build-isolation",
+        "--no-cache-dir",
+        "--no-clean",
+        "--no-color",
+        "--no-compile",
+        "--no-dependencies",
+        "--no-deps",
+        "--no-index",
+        "--no-input",
+        "--no-python-version-warning",
+        "--no-use-pep517",
+        "--no-user",
+        "--no-warn-conflicts",
+        "--no-warn-script-location",
+        "--pre",
+        "--prefer-binary",
+        "--quiet",
+        "--require-hashes",
+        "--require-venv",
+        "--require-virtualenv",
+        "--upgrade",
+        "--use-pep517",
+        "--user",
+        "--verbose",
+        "--version",
+    }
+)
+VALUE_SHORT = frozenset("Ccefirt")
+FLAG_SHORT = frozenset("IUVhqv")
+# Options that make pip take packages from somewhere other than the user's index.
+SOURCE_OPTIONS = frozenset(
+    {"-i", "--index-url", "--pypi-url", "--extra-index-url", "-f", "--find-links", "--no-index"}
+)
+_SHORT_LONG = {"i": "--index-url", "f": "--find-links"}
+
+
+@dataclass
+class PipLine:
+    """What one `pip install` line asks for."""
+
+    packages: list[str] = field(default_factory=list)  # the positional words, as written
+    # The options that point pip at another index or a folder, with their argument.
+    sources: list[str] = field(default_factory=list)
+    unknown: str = ""  # the option the reading stopped at, if any
+
+
+def _long(word: str) -> tuple[str, str | None] | None:
+    """(the long option meant, its attached `=value`), or None when pip has no such option.
+    optparse takes any unambiguous prefix (`--trusted` is `--trusted-host`)."""
+    name, eq, value = word.partition("=")
+    if name in VALUE_LONG or name in FLAG_LONG:
+        return name, value if eq else None
+    matches = [o for o in (*VALUE_LONG, *FLAG_LONG) if o.startswith(name)]
+    return (matches[0], value if eq else None) if len(matches) == 1 else None
+
+
+def parse(words: list[str]) -> PipLine:
+    """Split the words after `pip install` into packages and options with their arguments."""
+    out = PipLine()
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word == "--":
+            out.packages += words[i:]
+            break
+        if not word.startswith("-") or word == "-":
+            out.packages.append(word)
+            continue
+        taken = _option(word, words[i] if i < len(words) else "", out)
+        if taken < 0:
+            out.unknown = word
+            break
+        i += taken
+    return out
+
+
+def _option(word: str, following: str, out: PipLine) -> int:
+    """Record one option word; how many of the following words it takes as its argument (0
+    or 1), or -1 for an option pip does not have."""
+    if word.startswith("--"):
+        found = _long(word)
+        if found is None:
+            return -1
+        name, attached = found
+        if name not in VALUE_LONG:
+            if name in SOURCE_OPTIONS:
+                out.sources.append(name)
+            return 0
+        value = attached if attached is not None else following
+        if name in SOURCE_OPTIONS:
+            out.sources.append(f"{name} {value}")
+        return 0 if attached is not None else 1
+    # Short options cluster (`-qU`); one that takes a value ends the cluster, and its value is
+    # the rest of the word (`-iURL`) or the next word.
+    for pos, char in enumerate(word[1:], 1):
+        if char in FLAG_SHORT:
+            continue
+        if char not in VALUE_SHORT:
+            return -1
+        rest = word[pos + 1 :]
+        if char in _SHORT_LONG:
+            out.sources.append(f"-{char} {rest or following}")
+        return 0 if rest else 1
+    return 0

@@ -1,0 +1,252 @@
+"""Declared dependencies are index names only when the authors install them from the index:
+an option's argument on a `pip install` line is never a package, and a package installed from
+another index, a local path, a URL or git is never resolved on the user's index under its
+name (dependency confusion: anyone may register that name there)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forkvet.cli import main
+from forkvet.report import Report
+from forkvet.vet import pipargs
+from forkvet.vet.declared import parse_requirement
+from tests.conftest import MakeRepo
+
+Vet = Callable[..., Report]
+
+
+def _help_options() -> dict[str, bool]:
+    """option -> takes a value, from the installed pip's `pip install --help`."""
+    text = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    out: dict[str, bool] = {}
+    for line in text.splitlines():
+        if not line.startswith("  -") or line.startswith("  - "):
+            continue
+        head = line.strip().split("  ")[0]
+        takes = "<" in head
+        for name in head.split(" <")[0].split(", "):
+            out[name.strip()] = takes
+    return out
+
+
+def test_the_option_table_is_pips_own() -> None:
+    """Every option the installed pip's `install --help` shows is in forkvet's table, as an
+    option with or without an argument, as pip has it."""
+    options = _help_options()
+    assert len(options) > 60 and options["--trusted-host"] and not options["--no-deps"]
+    for name, takes in options.items():
+        if name.startswith("--"):
+            table = pipargs.VALUE_LONG if takes else pipargs.FLAG_LONG
+        else:
+            table = pipargs.VALUE_SHORT if takes else pipargs.FLAG_SHORT
+            name = name[1:]
+        assert name in table, f"pip's {name} (takes a value: {takes}) is not in the table"
+
+
+@pytest.mark.parametrize(
+    ("words", "packages"),
+    [
+        ("torch --trusted-host mirrors.example -i http://mirrors.example/simple/", ["torch"]),
+        ("numpy --trusted-host=files.internal.corp", ["numpy"]),
+        ("opencv-python --default-timeout 100", ["opencv-python"]),
+        ("scipy --retries 5 --progress-bar off", ["scipy"]),
+        ("-qUt target a --src srcdir b", ["a", "b"]),
+        ("--trusted mirrors.example c", ["c"]),  # optparse's unambiguous prefix
+        ("-iURL d -- -e", ["d", "-e"]),
+        ("--python-version 38 --platform manylinux2014_x86_64 --abi cp38 e", ["e"]),
+        ("f --new-option value g", ["f"]),  # an unknown option: the rest is not read
+    ],
+)
+def test_option_arguments_are_never_packages(words: str, packages: list[str]) -> None:
+    assert pipargs.parse(words.split()).packages == packages
+
+
+README_OPTIONS = """# x
+
+```
+pip install -r requirements.txt -i https://mirror.example/simple --trusted-host mirror.example
+pip install numpy --trusted-host=files.internal.corp
+pip3 install opencv-python --default-timeout 100
+pip install scipy --retries 5 --progress-bar off
+pip install tqdm --src srcdir -t targetdir --prefix prefixdir --proxy proxyhost:8080
+pip install --platform manylinux2014_x86_64 --python-version 38 --log logfile.txt six
+pip install --cache-dir cachedir --root rootdir --global-option build_ext einops
+pip install --config-settings editable_mode=compat --implementation cp --abi cp38 rich
+pip install --exists-action w --upgrade-strategy eager --report reportfile.json click
+    pip install --timeout 30 attrs
+```
+
+Or `pip install --trusted-host inlinetrusted toolz`.
+"""
+
+
+def test_readme_option_arguments_are_not_declared(vet_repo: Vet) -> None:
+    nb = json.dumps(
+        {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "source": ["!pip install --timeout 100 --trusted-host nbtrusted.example wandb"],
+                }
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 2,
+        }
+    )
+    report = vet_repo({"README.md": README_OPTIONS, "demo.ipynb": nb, "m.py": "import os\n"})
+    declared = set(report.dependencies.declared)
+    assert declared == {
+        "numpy",
+        "opencv-python",
+        "scipy",
+        "tqdm",
+        "six",
+        "einops",
+        "rich",
+        "click",
+        "attrs",
+        "toolz",
+        "wandb",
+    }
+
+
+PRIVATE = """# x
+```
+pip install -i https://pypi.corp.example/simple corpwidget
+pip install --no-index --find-links ./wheels localwheel
+pip install --extra-index-url https://mirror.example/simple torch
+pip install -i https://pypi.corp.example/simple mxnet-corp
+```
+"""
+
+
+def _env_offline(repo: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    main(["env", str(repo), "--offline", "--out", str(out), "--format", "json"])
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def test_packages_from_another_index_are_not_pinned(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A README's private-index or local-wheel package is dropped and named, also when a
+    requirements file or an import names it too; a public project forkvet knows (torch from a
+    build index) stays, with a note."""
+    repo = make_repo(
+        {
+            "README.md": PRIVATE,
+            "requirements.txt": "corpwidget==1.0\n",
+            "m.py": "import corpwidget, localwheel, torch, mxnet_corp\n",
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    pinned = [line.split()[0] for line in reqs.splitlines() if line and line[0] != "#"]
+    assert pinned == ["torch"]
+    problems = "\n".join(str(p) for p in data["problems"])
+    assert "corpwidget (README.md:3): installed by the authors from another index" in problems
+    assert "-i https://pypi.corp.example/simple" in problems
+    assert "localwheel (README.md:4)" in problems and "--find-links ./wheels" in problems
+    assert "torch (README.md:5)" in problems and "public project" in problems
+    # a known project's prefix does not make a private name public (mxnet-* is mxnet's)
+    assert "mxnet-corp (README.md:6): installed by the authors from another index" in problems
+
+
+POETRY = """[tool.poetry]
+name = "app"
+version = "1.0"
+[tool.poetry.dependencies]
+python = "^3.8"
+numpy = "^1.19"
+poetrylocal = { path = "libs/poetrylocal", develop = true }
+poetrygit = { git = "https://github.com/example/poetrygit.git", tag = "v1" }
+poetryurl = { url = "https://example.com/poetryurl-1.0.tar.gz" }
+poetrycorp = { version = "^1.0", source = "corp" }
+[tool.poetry.group.test.dependencies]
+grouplocal = { path = "../grouplocal" }
+pytest = "^7"
+[[tool.poetry.source]]
+name = "corp"
+url = "https://pypi.corp.example/simple"
+priority = "explicit"
+"""
+PIPFILE = """[[source]]
+name = "corp"
+url = "https://pypi.corp.example/simple"
+[packages]
+pipfilelocal = {path = "./libs/pipfilelocal", editable = true}
+pipfilegit = {git = "https://github.com/example/pipfilegit.git", ref = "main"}
+pipfilefile = {file = "https://example.com/pipfilefile-1.0.tar.gz"}
+pipfilecorp = {version = "*", index = "corp"}
+scipy = "==1.5.0"
+"""
+
+
+def test_poetry_and_pipfile_paths_urls_git_and_sources_are_not_pinned(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "pyproject.toml": POETRY,
+            "Pipfile": PIPFILE,
+            "libs/poetrylocal/__init__.py": "x = 1\n",
+            "m.py": "import numpy, scipy, poetrylocal, pipfilecorp\n",
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    pinned = {line.split()[0] for line in reqs.splitlines() if line and line[0] != "#"}
+    assert pinned == {"numpy>=1.19", "scipy==1.5.0"}
+    assert set(data["git"]) == {
+        "poetrygit @ git+https://github.com/example/poetrygit@v1",
+        "pipfilegit @ git+https://github.com/example/pipfilegit@main",
+    }
+    problems = "\n".join(str(p) for p in data["problems"])
+    for name in ("poetrylocal", "poetryurl", "poetrycorp", "grouplocal", "pipfilelocal"):
+        assert f"{name} (" in problems and "never resolved on your index" in problems
+    assert "pipfilefile (Pipfile): installed by the authors from a file or URL" in problems
+    assert "pipfilecorp (Pipfile): installed by the authors from the package source" in problems
+
+
+def test_setup_cfg_file_directive_reads_the_file_in_the_tree(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "setup.cfg": (
+                "[metadata]\nname = x\n[options]\ninstall_requires = file: reqs-in.txt\n"
+                "[options.extras_require]\nviz = file: extras/viz.txt, ../outside.txt\n"
+            ),
+            "reqs-in.txt": "numpy==1.19.0\nscipy\n",
+            "extras/viz.txt": "matplotlib\n",
+            "m.py": "import numpy, scipy\n",
+        }
+    )
+    deps = report.dependencies
+    assert deps.declared == ["matplotlib", "numpy", "scipy"]
+    assert deps.declared_specs["numpy"] == "==1.19.0"
+    assert any("../outside.txt" in f.message and "not read" in f.message for f in report.findings)
+
+
+def test_a_named_url_requirement_keeps_its_name() -> None:
+    assert parse_requirement("setupurl @ https://example.com/y.whl") == (
+        "setupurl",
+        "https://example.com/y.whl",
+    )
+    assert parse_requirement("git+https://github.com/o/pkg.git") == (
+        "pkg",
+        "git+https://github.com/o/pkg.git",
+    )
