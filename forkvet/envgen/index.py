@@ -4,6 +4,7 @@ never from this code — so company mirrors work as they are."""
 
 from __future__ import annotations
 
+import base64
 import email.parser
 import io
 import json
@@ -121,18 +122,46 @@ MAX_PAGE_BYTES = 64 * 2**20
 MAX_METADATA_BYTES = 2**20
 
 
+def request(
+    url: str, headers: dict[str, str] | None = None, method: str | None = None
+) -> urllib.request.Request:
+    """A request for `url`. Credentials in it (`https://user:token@mirror/simple/`, as pip and
+    uv accept in an index URL) go in an Authorization header to that URL's own host, never
+    in the address (urllib would take `user:token@mirror` for the host name); file URLs on
+    other hosts carry none, so they never reach another host."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return urllib.request.Request(url, headers=headers or {}, method=method)
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    req = urllib.request.Request(
+        urllib.parse.urlunsplit(parts._replace(netloc=netloc)), headers=headers or {}, method=method
+    )
+    user = urllib.parse.unquote(parts.username or "")
+    secret = urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+    # Unredirected: a redirect (to a CDN, or anywhere a hostile mirror says) never carries it.
+    req.add_unredirected_header("Authorization", f"Basic {token}")
+    return req
+
+
+def redact(url: str) -> str:
+    """`url` without its credentials, for messages."""
+    return rx.sub(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1***@", url)
+
+
 def _get(url: str, accept: str | None = None, limit: int = MAX_PAGE_BYTES) -> bytes:
-    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    req = request(url, {"Accept": accept} if accept else {})
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
             data = bytes(resp.read(limit + 1))
             if len(data) > limit:
-                raise IndexError_(f"{url}: the index's answer is over {limit // 2**20} MiB")
+                raise IndexError_(f"{redact(url)}: the index's answer is over {limit // 2**20} MiB")
             return data
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
-            raise LookupError(url) from exc
-        raise IndexError_(f"the package index answered {exc.code} for {url}") from exc
+            raise LookupError(redact(url)) from exc
+        raise IndexError_(f"the package index answered {exc.code} for {redact(url)}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise IndexError_(
@@ -299,7 +328,7 @@ class _RangeFile(io.RawIOBase):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        req = urllib.request.Request(url, method="HEAD")
+        req = request(url, method="HEAD")
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
             self.size = int(resp.headers["Content-Length"])
         self.pos = 0
@@ -322,7 +351,7 @@ class _RangeFile(io.RawIOBase):
         if index not in self.blocks:
             start = index * self.BLOCK
             end = min(self.size, start + self.BLOCK) - 1
-            req = urllib.request.Request(self.url, headers={"Range": f"bytes={start}-{end}"})
+            req = request(self.url, {"Range": f"bytes={start}-{end}"})
             with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
                 self.blocks[index] = resp.read()
         return self.blocks[index]
