@@ -1,0 +1,183 @@
+"""Entry points, round 5 of issue 19: each general rule on a small repository of its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from forkvet.report import Report
+from forkvet.vet.entry_points import kind_of
+
+Vet = Callable[..., Report]
+MAIN = "import argparse\nif __name__ == '__main__':\n    argparse.ArgumentParser().parse_args()\n"
+TRAIN = "import torch\nif __name__ == '__main__':\n    loss.backward()\n    optimizer.step()\n"
+INFER = "import torch\nif __name__ == '__main__':\n    model.load_state_dict(torch.load(p))\n"
+
+
+def _paths(entries: list) -> set[str]:  # type: ignore[type-arg]
+    return {e.path for e in entries}
+
+
+def test_names_that_say_what_a_script_does() -> None:
+    # A noun before "train" names the part that trains, not an evaluation.
+    assert kind_of("synthesizer_train") == "train"
+    assert kind_of("detector_train") == "train"
+    assert kind_of("evaluate_finetune") == "eval"  # the first word still decides
+    # "preprocess" anywhere, dataset builders, archive extractors, hyphenated converters.
+    assert kind_of("synthesizer_preprocess_audio") == "prepare"
+    assert kind_of("build_pretraining_dataset") == "prepare"
+    assert kind_of("build_openwebtext_pretraining_dataset") == "prepare"
+    assert kind_of("extract_ILSVRC") == "prepare"
+    assert kind_of("convert-pretrain-to-detectron2") == "prepare"
+    assert kind_of("build_model") is None
+
+
+def test_examples_and_parameter_servers_that_train(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "ddp/README.md": "# DDP\n\n```\ntorchrun --nproc_per_node=8 example.py\n```\n",
+            "ddp/example.py": TRAIN,
+            "rpc/parameter_server.py": TRAIN,
+            "chat/example_chat.py": INFER,  # an example that runs a model stays a demo
+        }
+    )
+    train, test = _paths(report.entry_points.train), _paths(report.entry_points.test)
+    assert {"ddp/example.py", "rpc/parameter_server.py"} <= train
+    assert not {"ddp/example.py", "rpc/parameter_server.py"} & test
+    assert "chat/example_chat.py" in test
+
+
+def test_a_generic_main_with_training_options_trains(vet_repo: Vet) -> None:
+    # Options, not code: the loop lives in an imported train.py.
+    main = (
+        "import argparse\nfrom train import train, test\np = argparse.ArgumentParser()\n"
+        "p.add_argument('--test-batch-size', type=int)\np.add_argument('--epochs', type=int)\n"
+        "p.add_argument('--lr', type=float)\nif __name__ == '__main__':\n    run(p.parse_args())\n"
+    )
+    report = vet_repo({"hogwild/main.py": main, "hogwild/train.py": "def train():\n    pass\n"})
+    assert "hogwild/main.py" in _paths(report.entry_points.train)
+    assert "hogwild/main.py" not in _paths(report.entry_points.test)
+
+
+def test_run_and_an_inline_script_is_a_command(vet_repo: Vet) -> None:
+    readme = "# T5\n\nRun `download_the_pile.py` to fetch the corpus. See `model.py` too.\n"
+    fetch = "import tensorflow_datasets as tfds\nds = tfds.load('pile')\n"
+    report = vet_repo({"README.md": readme, "gpu/download_the_pile.py": fetch, "model.py": MAIN})
+    assert _paths(report.entry_points.prepare) == {"gpu/download_the_pile.py"}
+    assert [c.command for c in report.entry_points.commands] == ["python download_the_pile.py"]
+
+
+def test_a_subcommand_says_what_one_script_does(vet_repo: Vet) -> None:
+    readme = (
+        "# Style\n\n```\npython neural_style.py train --dataset d --epochs 2\n"
+        "python neural_style.py eval --content-image c.jpg --model m.pth\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "neural_style.py": MAIN})
+    assert "neural_style.py" in _paths(report.entry_points.train)
+    assert "neural_style.py" in _paths(report.entry_points.test)
+
+
+def test_what_is_generated_before_training_is_its_data(vet_repo: Vet) -> None:
+    readme = (
+        "# Sine\n\n```\npython generate_sine_wave.py\npython train.py\n```\n\n"
+        "Samples:\n\n```\npython generate.py --checkpoint model.pt\n```\n"
+    )
+    report = vet_repo(
+        {"README.md": readme, "generate_sine_wave.py": MAIN, "train.py": TRAIN, "generate.py": MAIN}
+    )
+    assert "generate_sine_wave.py" in _paths(report.entry_points.prepare)
+    assert "generate.py" in _paths(report.entry_points.test)
+
+
+def test_text_configs_and_configs_built_on_a_base(vet_repo: Vet) -> None:
+    readme = (
+        "# NeRF\n\n```\npython run_nerf.py --config configs/lego.txt\n```\n\n"
+        "## Detection\n\n```\npython train_net.py --config-file det/voc_moco.yaml\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "run_nerf.py": TRAIN,
+            "train_net.py": TRAIN,
+            "configs/lego.txt": "expname = lego_test\ndatadir = ./data/lego\nN_rand = 1024\n",
+            "det/Base-RCNN.yaml": "SOLVER:\n  BASE_LR: 0.02\n",
+            "det/voc.yaml": '_BASE_: "Base-RCNN.yaml"\nSOLVER:\n  STEPS: (1, 2)\n',
+            "det/voc_moco.yaml": '_BASE_: "voc.yaml"\nINPUT:\n  FORMAT: "RGB"\n',
+            "det/coco.yaml": '_BASE_: "Base-RCNN.yaml"\nDATASETS:\n  TRAIN: ("coco",)\n',
+            "det/lvis.yaml": "MODEL:\n  MASK_ON: True\n",  # built on nothing: not an experiment
+        }
+    )
+    train = _paths(report.entry_points.train)
+    assert {"configs/lego.txt", "det/voc_moco.yaml", "det/voc.yaml", "det/coco.yaml"} <= train
+    assert not {"det/Base-RCNN.yaml", "det/lvis.yaml"} & train
+
+
+def test_a_learning_rate_in_the_command_trains_from_a_checkpoint(vet_repo: Vet) -> None:
+    readme = (
+        "# MoCo\n\nWith a pre-trained model, train a linear classifier:\n\n```\n"
+        "python main_lincls.py --lr 30.0 --pretrained ckpt/checkpoint_0199.pth.tar\n```\n"
+    )
+    report = vet_repo({"README.md": readme, "main_lincls.py": MAIN})
+    assert _paths(report.entry_points.train) == {"main_lincls.py"}
+    assert not report.entry_points.test
+
+
+def test_demo_notebooks_in_the_docs_and_large_notebooks_that_train(vet_repo: Vet) -> None:
+    cell: dict[str, object] = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+    }
+    demo = {"cells": [{**cell, "source": ["m = load_model(p)\n", "train_steps = 1\n"]}]}
+    big = {
+        "cells": [
+            {**cell, "source": ["optimizer.apply_gradients(zip(g, v))\n"]},
+            {"cell_type": "markdown", "metadata": {}, "source": ["x" * (3 * 1024 * 1024)]},
+        ]
+    }
+    report = vet_repo(
+        {
+            "docs/graph/graph_demo.ipynb": json.dumps(demo),
+            "docs/build_docs.ipynb": json.dumps(demo),  # not named for running the model
+            "tiny_model.ipynb": json.dumps(big),
+        }
+    )
+    test, train = _paths(report.entry_points.test), _paths(report.entry_points.train)
+    assert "docs/graph/graph_demo.ipynb" in test  # `train_steps` is a widget, not a step
+    assert "docs/build_docs.ipynb" not in test | train
+    assert "tiny_model.ipynb" in train
+
+
+def test_a_generic_script_that_only_runs_a_model_is_a_demo(vet_repo: Vet) -> None:
+    readme = (
+        "# Depth\n\n```\npython run.py --input_path input --output_path output\n```\n\n"
+        "```\npython tf/run_onnx.py\n```\n\n"
+        "Go:\n\n```\npython main.py\n```\n"
+    )
+    onnx = "import onnxruntime as rt\nif __name__ == '__main__':\n    rt.InferenceSession(p)\n"
+    report = vet_repo(
+        {"README.md": readme, "run.py": INFER, "tf/run_onnx.py": onnx, "main.py": MAIN}
+    )
+    test, train = _paths(report.entry_points.test), _paths(report.entry_points.train)
+    assert {"run.py", "tf/run_onnx.py"} <= test
+    assert not {"run.py", "tf/run_onnx.py"} & train
+    assert "main.py" in train  # nothing said, nothing in its code: a main still trains
+
+
+def test_data_generation_headings_feature_folders_and_setup_calls(vet_repo: Vet) -> None:
+    readme = "# LM\n\n## Data generation\nFirst, grab the file.\n\n```\npython llama_data.py\n```\n"
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "llama_data.py": MAIN,
+            "python_features/extract_features.py": MAIN,
+            "extract_features.py": MAIN,  # the repository's own model run: a demo
+            # A library module that only extends sys.path at the top level.
+            "eval_tasks/eval_adapter.py": "import sys\nsys.path.append('..')\nclass A:\n    pass\n",
+        }
+    )
+    prepare, test = _paths(report.entry_points.prepare), _paths(report.entry_points.test)
+    assert {"llama_data.py", "python_features/extract_features.py"} <= prepare
+    assert "extract_features.py" in test
+    assert "eval_tasks/eval_adapter.py" not in test
