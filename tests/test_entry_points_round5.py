@@ -181,3 +181,27 @@ def test_data_generation_headings_feature_folders_and_setup_calls(vet_repo: Vet)
     assert {"llama_data.py", "python_features/extract_features.py"} <= prepare
     assert "extract_features.py" in test
     assert "eval_tasks/eval_adapter.py" not in test
+
+
+def test_uv_run_usage_sections_cog_and_folders_that_say_demo(vet_repo: Vet) -> None:
+    readme = (
+        "# Style\n\n## Running\n\nAfter that, you can run this program with:\n\n"
+        "```\nuv run neural_style.py --content c.jpg --styles s.jpg\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "neural_style.py": MAIN,
+            "cog.yaml": 'build:\n  gpu: true\npredict: "predict.py:Predictor"\n',
+            "predict.py": "from cog import BasePredictor\nclass Predictor(BasePredictor): ...\n",
+            "pkg/eval/run_pkg.py": MAIN,  # a runnable script in an eval folder evaluates
+            "app/main.py": MAIN,  # a streamlit app's main
+            "Separation.ipynb": json.dumps(
+                {"cells": [{"cell_type": "code", "source": ["m = pretrained.get_model('x')\n"]}]}
+            ),
+        }
+    )
+    test = _paths(report.entry_points.test)
+    assert {"neural_style.py", "predict.py", "pkg/eval/run_pkg.py", "app/main.py"} <= test
+    assert "Separation.ipynb" in test  # runs a pretrained model
+    assert not _paths(report.entry_points.train)

@@ -80,7 +80,7 @@ _NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modu
 _ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
 _COMMAND = rx.compile(
     rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?((?:cd[ \t]+[\w./-]+[ \t]*&&[ \t]*)?"
-    rf"{_ENV_PREFIX}(?:python[\d.]*|"
+    rf"{_ENV_PREFIX}(?:(?:uv|poetry|pipenv)[ \t]+run[ \t]+\S+\.py\b|python[\d.]*|"
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
     rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
@@ -410,7 +410,9 @@ _INFER_CELL = rx.compile(
     r"\.predict\(|\.generate\(|\bclip\.load\(|\.eval\(\)|pipeline\(|tf\.saved_model\.load|"
     r"hub\.(?:load|KerasLayer|Module)\(|restore\(|"
     # An exported model run as it is: ONNX Runtime, a frozen TensorFlow graph.
-    r"InferenceSession\(|import_graph_def\("
+    r"InferenceSession\(|import_graph_def\(|"
+    # A package's pretrained models: pretrained.get_model('mdx'), load_pretrained(…).
+    r"\bpretrained\.\w+\(|(?:load|get)_pretrained\w*\("
 )
 
 
@@ -666,11 +668,22 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
     # "Show MT-bench scores", "compute the metrics": an evaluation.
     if rx.search(
         r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat|scor(?:e|es|ing)\b|"
-        r"benchmark|metrics?\b)",
+        r"benchmark|metrics?\b|run\s+(?:the|a|our|your)\s+(?:\w+\s+)?model\b)",
         context,
     ):
         return "test"
+    if not _is_generic(stem) and _USAGE_HEADING.search(section):
+        # The one thing a "## Running" section runs, saying nothing more: how the method
+        # is used (neural_style.py --content c.jpg --styles s.jpg): a demo.
+        return "test"
     return "other"  # main.py, run.py with nothing said: its code decides (_other_command_kind)
+
+
+_USAGE_HEADING = rx.compile(
+    r"(?i)^\W*(?:usage|running|run(?:ning)?\s+(?:it|the\s+code)|quick\s*start|getting\s+started|"
+    r"how\s+to\s+(?:use|run))\W*$",
+    rx.M,
+)
 
 
 def fences(text: str) -> list[tuple[int, int, str]]:
@@ -1362,7 +1375,7 @@ _EXAMPLE_FOLDER = rx.compile(
 )
 _EXAMPLE_DIR = rx.compile(r"(?i)examples?|demos?|samples?|tutorials?|colabs?|notebooks?|apps?")
 # Where inference scripts and demo servers live (bin/sample.py, server/app.py).
-_SERVE_DIR = rx.compile(r"(?i)(?:^|/)(?:bin|server|serve|serving|webui)/[^/]+$")
+_SERVE_DIR = rx.compile(r"(?i)(?:^|/)(?:bin|server|serve|serving|webui|apps?)/[^/]+$")
 _RUNS_MAIN = rx.compile(r"^\s*(?:def main\(|fire\.Fire\(|app\.run\(|if __name__ ==)", rx.M)
 
 
@@ -1527,6 +1540,8 @@ def _script_entry(
         if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
             kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
             by_folder.add(f.path)
+        if kind is None and _MAIN_GUARD.search(f.text) and _dir_kind(f.path) != "train":
+            kind = _dir_kind(f.path)  # eval/run_llava.py: what its folder says
         if kind is not None and stem in importers:
             # model_utils.py, splitcross.py: training code the entry scripts import;
             # datasets/laion_dataset.py: a data set class the builders import.
@@ -1741,6 +1756,24 @@ def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -
     _readme_notebooks(ctx, ep)
     _tool_commands(ctx, ep)
     _example_folders(ctx, ep)
+    _cog_predictor(ctx, ep)
+
+
+# cog.yaml's `predict: "predict.py:Predictor"`: the model packaged to be run (Replicate's Cog).
+# No counted repeat: RE2 builds a state per repeat (36 MiB for {1,200}); bounded in Python.
+_COG_PREDICT = rx.compile(r"(?m)^predict:[ \t]*['\"]?([\w./-]+\.py):\w+")
+
+
+def _cog_predictor(ctx: Context, ep: EntryPoints) -> None:
+    """The predictor a Cog package runs is a demo entry (it has no main guard to find)."""
+    fe = ctx.snap.get("cog.yaml")
+    if fe is None or fe.size > 64 * 1024:
+        return
+    m = _COG_PREDICT.search(ctx.snap.read_text("cog.yaml") or "")
+    path = m.group(1).removeprefix("./") if m and len(m.group(1)) <= 200 else None
+    listed = {e.path for lst in (ep.train, ep.test, ep.prepare) for e in lst}
+    if path and ctx.snap.get(path) is not None and path not in listed:
+        ep.test.append(ScriptEntry(path, "inference"))
 
 
 def _missing_findings(ep: EntryPoints) -> list[Finding]:
