@@ -205,3 +205,58 @@ def test_uv_run_usage_sections_cog_and_folders_that_say_demo(vet_repo: Vet) -> N
     assert {"neural_style.py", "predict.py", "pkg/eval/run_pkg.py", "app/main.py"} <= test
     assert "Separation.ipynb" in test  # runs a pretrained model
     assert not _paths(report.entry_points.train)
+
+
+def test_downloads_converters_and_data_notebooks_prepare(vet_repo: Vet) -> None:
+    readme = (
+        "# SSD\n\n### Convert model to deploy mode\nThis removes the loss layers.\n\n"
+        "```\npython deploy.py --num-class 20\n```\n"
+    )
+    fetch = (
+        "pip install flask opencv-python\n# Get model weights\n"
+        "curl https://example.org/graph.pb > graph.pb\n"
+    )
+    notebook = {"cells": [{"cell_type": "code", "source": ["m = load_model(p)\n"]}]}
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "deploy.py": MAIN,
+            "demo/script.sh": fetch,  # in a demo folder, but it only downloads
+            "demo/run.sh": "curl https://example.org/x.pb > x.pb\npython server.py\n",
+            "demo/server.py": MAIN,
+            "tools/dataset/encode_dataset.ipynb": json.dumps(notebook),
+        }
+    )
+    prepare = _paths(report.entry_points.prepare)
+    assert {"deploy.py", "demo/script.sh", "tools/dataset/encode_dataset.ipynb"} <= prepare
+    assert "demo/run.sh" not in prepare  # it downloads, then runs the demo
+
+
+def test_eval_configs_of_a_test_command_and_json_switches(vet_repo: Vet) -> None:
+    readme = (
+        "# T5\n\n```\npython train.py --gin_file=gins/base_train.gin\n"
+        "python eval.py --gin_file=gins/base_eval.gin\n"
+        "python eval.py --gin_file=gins/base.gin\n"
+        "python sample.py --config sd/v2-inference.yaml\n```\n\n"
+        "Evaluate only:\n\n```\npython run_finetuning.py --hparams "
+        '\'{"do_train": false, "do_eval": true}\'\n```\n'
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "eval.py": MAIN,
+            "run_finetuning.py": TRAIN,
+            "train.py": TRAIN,
+            "sample.py": MAIN,
+            "gins/base_train.gin": "TRAIN_STEPS = 10\nBATCH_SIZE = 128\n",
+            "gins/base_eval.gin": "EVAL_STEPS = 10\n",
+            "gins/base.gin": "MODEL = @T5()\n",
+            "sd/v2-inference.yaml": "model:\n  target: ldm.LatentDiffusion\n",
+        }
+    )
+    test = {e.path: e for e in report.entry_points.test}
+    # Named for evaluation, beside the training configs: one of the set of experiments.
+    assert test["gins/base_eval.gin"].kind == "config"
+    assert "gins/base.gin" not in test  # a test command's settings, not named for it
+    assert "sd/v2-inference.yaml" not in test  # a folder of model settings, no experiments
+    assert test["run_finetuning.py"].kind == "test"

@@ -133,7 +133,9 @@ _ARG_TRAIN = rx.compile(
 _ARG_TEST = rx.compile(
     r"(?i)(?:--?do_(?:predict|eval|test)(?:=true)?\b|--?(?:eval|test|evaluate|predict|demo)"
     r"\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+(?:test|eval|val|predict|sample|sampling|demo|"
-    r"generate|generation|inference|infer)\b)"
+    r"generate|generation|inference|infer)\b|"
+    # The same switches handed over as JSON or key=value hparams: '{"do_eval": true}'.
+    r"[\"']do_(?:predict|eval|test)[\"'][ \t]*:[ \t]*true\b)"
 )
 _LAUNCHERS = frozenset(
     {
@@ -507,6 +509,9 @@ _PREPARE_CONTEXT = rx.compile(
     r"(?:model\s+)?weights|checkpoints?)\b|"
     r"\b(?:data(?:set)?s?)\s+(?:prep\w*|pre-?process\w*|generation|creation|download\w*)\b"
 )
+# "### Convert model to deploy mode" over a script whose name says nothing: a converter or
+# exporter, as convert_*_model.py is (not over demo.py, which then runs the converted model).
+_CONVERTS_MODEL = rx.compile(r"(?i)\b(?:convert\w*|export\w*)\s+(?:\w+\s+){0,2}?models?\b")
 
 
 # What the words after "download the data" go on to say: then it is run, not prepared.
@@ -558,7 +563,9 @@ def _prepares(context: str) -> bool:
         )
     heading = next((ln for ln in reversed(lines) if ln.startswith("#")), "")
     return bool(heading) and bool(
-        _PREPARE_CONTEXT.search(heading) or _PREPARE_HEADING.search(heading)
+        _PREPARE_CONTEXT.search(heading)
+        or _PREPARE_HEADING.search(heading)
+        or _CONVERTS_MODEL.search(heading)
     )
 
 
@@ -916,9 +923,10 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             runs = _main_module(ctx, entry.path)
             if runs is not None:
                 _place(lists, lists[c.kind], ScriptEntry(runs, entry.kind, command=c.command))
-        if c.kind == "train":
+        if c.kind in ("train", "test"):
             configs.add_from(c, lists)
     configs.add_siblings(lists)
+    configs.add_tested(ep.test)
 
 
 _MAIN_IMPORT = rx.compile(r"^from[ \t]+(\.|[\w.]+\.)(\w+)[ \t]+import[ \t]+main\b", rx.M)
@@ -1038,16 +1046,34 @@ class _Configs:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.added: dict[str, str] = {}  # config path -> the list it went to
+        self.tested: dict[str, str] = {}  # eval-named config -> the test command running it
         self._by_name: dict[str, list[str]] | None = None
 
     def add_from(self, c: Command, lists: dict[str, list[ScriptEntry]]) -> None:
+        """The configs a training command runs; of a test command's, only those named for
+        evaluation or inference (base_wmt_eval.gin): the others are its settings."""
         script = command_script(c.command)
         base = _page_folder(c.source)
         for value in command_configs(c.command)[:10]:
             for path in self._resolve(f"{base}/{value}" if base else value, script) or (
                 self._resolve(value, script) if base else []
             ):
-                self._add(path, c.command, lists)
+                if c.kind == "train":
+                    self._add(path, c.command, lists)
+                elif kind_of(_stem(path)) in ("eval", "inference", "test"):
+                    self.tested.setdefault(path, c.command)
+
+    def add_tested(self, tests: list[ScriptEntry]) -> None:
+        """Configs named for evaluation that a test command runs, beside training configs
+        that are entries (base_wmt_eval.gin among the experiments): one of the set. In a folder
+        of model settings with no training config (v2-inference.yaml) they are settings."""
+        folders = {p.rsplit("/", 1)[0] for p, where in self.added.items() if where == "train"}
+        for path, command in list(self.tested.items())[:MAX_CONFIGS]:
+            fe = self.ctx.snap.get(path)
+            if fe is None or fe.vendored or path.rsplit("/", 1)[0] not in folders:
+                continue
+            if not any(e.path == path for e in tests):
+                tests.append(ScriptEntry(path, "config", command=command))
 
     def _resolve(self, value: str, script: str | None) -> list[str]:
         """The repository files a config argument names: its path, beside the script, or
@@ -1210,8 +1236,8 @@ def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> Scri
     pf = by_path.get(found)
     options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
     kind = kind_of(_stem(found)) or c.kind
-    if c.kind != "prepare" and kind == "prepare":
-        kind = c.kind
+    if (c.kind != "prepare" and kind == "prepare") or (c.kind == "test" and kind == "train"):
+        kind = c.kind  # run_pretraining.py '{"do_train": false, "do_eval": true}' evaluates
     return ScriptEntry(found, kind if c.kind != "prepare" else "prepare", options, c.command)
 
 
@@ -1507,6 +1533,8 @@ def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
     nkind = _notebook_kind(_stem(f.path), f.text)
     if nkind is None and _EXAMPLE_DIR.fullmatch(f.path.rsplit("/", 2)[-2] if "/" in f.path else ""):
         nkind = "notebook"  # colabs/sampling.ipynb: a folder of notebooks to run
+    if nkind == "notebook" and _DATA_DIR.search(f.path):
+        nkind = "prepare"  # tools/dataset/encode_dataset.ipynb makes data, as scripts there do
     if nkind is not None:
         _bucket(ep, nkind).append(ScriptEntry(f.path, nkind))
 
@@ -1683,6 +1711,8 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
         # stability_example.sh: "example" only says it is offered; what it runs decides.
         kind = _shell_kind(ctx, fe.path) if fe.size <= 64 * 1024 else None
         kind = "train" if kind == "train" else "demo"
+    if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
+        kind = "prepare" if _fetches_only(ctx.snap.read_text(fe.path) or "") else None
     if kind is None and fe.suffix == ".sh":
         kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
     if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
@@ -1910,6 +1940,20 @@ def _shell_kind(ctx: Context, path: str) -> str | None:
             tests = _ARG_TEST.search(on) and not _ARG_TRAIN.search(on)
             return "train" if kind == "train" and not tests else "test"
     return "prepare" if prepares else None
+
+
+_FETCH = rx.compile(r"(?m)^[^#\n]*\b(?:curl|wget|aria2c|gsutil(?:[ \t]+-m)?[ \t]+cp|gdown)\b")
+# A program started as a command word (not `pip install opencv-python`).
+_RUNS_PROGRAM = rx.compile(
+    r"(?m)^(?:[^#\n]*[ \t;&|(`])?(?:python[\d.]*|torchrun|deepspeed|th|qlua|matlab|julia|srun|"
+    r"mpirun|\./\S+|\$\S+)(?:[ \t]|$)"
+)
+
+
+def _fetches_only(text: str) -> bool:
+    """A shell script that downloads (curl, wget, gsutil cp) and runs no program of the
+    repository gets things ready: weights, vectors, data."""
+    return _FETCH.search(text) is not None and _RUNS_PROGRAM.search(text) is None
 
 
 def _target_kind(ctx: Context, target: str) -> str | None:
