@@ -260,3 +260,18 @@ def test_eval_configs_of_a_test_command_and_json_switches(vet_repo: Vet) -> None
     assert "gins/base.gin" not in test  # a test command's settings, not named for it
     assert "sd/v2-inference.yaml" not in test  # a folder of model settings, no experiments
     assert test["run_finetuning.py"].kind == "test"
+
+
+def test_a_launcher_handed_a_training_config_trains(vet_repo: Vet) -> None:
+    readme = (
+        "# T5\n\nLaunch the xmanager script:\n\n```\n"
+        "python3 ./scripts/xm_launch.py --gin_file=gins/from_scratch.gin --model_dir=$D\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "scripts/xm_launch.py": MAIN,
+            "gins/from_scratch.gin": "TRAIN_STEPS = 100\nBATCH_SIZE = 128\n",
+        }
+    )
+    assert {"scripts/xm_launch.py", "gins/from_scratch.gin"} <= _paths(report.entry_points.train)

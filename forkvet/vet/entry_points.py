@@ -910,6 +910,8 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             continue
         if c.kind == "other":
             c.kind = _other_command_kind(ctx, c, by_path)
+        if c.kind == "other" and configs.runs_training(c):
+            c.kind = "train"  # xm_launch.py --gin_file=…/base_wmt_from_scratch.gin
         if c.kind not in lists:
             continue
         entry = _command_entry(ctx, c, by_path)
@@ -1062,6 +1064,15 @@ class _Configs:
                     self._add(path, c.command, lists)
                 elif kind_of(_stem(path)) in ("eval", "inference", "test"):
                     self.tested.setdefault(path, c.command)
+
+    def runs_training(self, c: Command) -> bool:
+        """A command whose script says nothing hands over a config that sets how to train: a
+        launcher of that training run."""
+        script = command_script(c.command)
+        for value in command_configs(c.command)[:10]:
+            if any(self._sets_training(p) for p in self._resolve(value, script)):
+                return True
+        return False
 
     def add_tested(self, tests: list[ScriptEntry]) -> None:
         """Configs named for evaluation that a test command runs, beside training configs
