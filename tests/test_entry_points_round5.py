@@ -275,3 +275,23 @@ def test_a_launcher_handed_a_training_config_trains(vet_repo: Vet) -> None:
         }
     )
     assert {"scripts/xm_launch.py", "gins/from_scratch.gin"} <= _paths(report.entry_points.train)
+
+
+def test_data_pages_nested_script_folders_and_wrapped_sentences(vet_repo: Vet) -> None:
+    readme = (
+        "# NMT\n\nWe will use the WMT16 data, you can download the data by the\n"
+        "following command.\n\n```\nnmt/scripts/wmt16_en_de.sh /tmp/wmt16\n```\n"
+    )
+    datasets = "# Datasets\n\n```\npython -m audio.data.audio_dataset in/ out.jsonl\n```\n"
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "nmt/scripts/wmt16_en_de.sh": "cd $1\nmake\n",
+            "DATASETS.md": datasets,
+            "audio/__init__.py": "",
+            "audio/data/__init__.py": "",
+            "audio/data/audio_dataset.py": "class D:\n    pass\n",
+        }
+    )
+    prepare = _paths(report.entry_points.prepare)
+    assert {"nmt/scripts/wmt16_en_de.sh", "audio/data/audio_dataset.py"} <= prepare

@@ -83,7 +83,7 @@ _COMMAND = rx.compile(
     rf"{_ENV_PREFIX}(?:(?:uv|poetry|pipenv)[ \t]+run[ \t]+\S+\.py\b|python[\d.]*|"
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
-    rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
+    rf"\./\S+\.(?:sh|py|lua|m)|(?:[\w.-]+/)*(?:scripts|tools|experiments)/\S+\.sh|"
     rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*|(?:[\w.]*/)?caffe[ \t]+(?:train|test)\b)"
     rf"(?:[ \t][^\n]*)?)$",
     rx.M,
@@ -545,6 +545,20 @@ def _first_argument(low: str, script: str) -> str:
     return rest[0] if rest and not rest[0].startswith("-") else ""
 
 
+_LINE_START = rx.compile(r"^(?:#|[-*+][ \t]|\d+[.)][ \t])")
+
+
+def _last_lines(lines: list[str]) -> str:
+    """The last line, with the lines of prose its sentence wraps from ("you can download the
+    data by the\nfollowing command."): back to a heading or a list item, at most three."""
+    out = [lines[-1]]
+    for ln in reversed(lines[-3:-1]):
+        if _LINE_START.match(out[0]) or ln.startswith("#"):
+            break
+        out.insert(0, ln)
+    return " ".join(out)
+
+
 def _prepares(context: str) -> bool:
     """The words before a command say it prepares data: its last sentence ("To prepare the
     data, run") or its heading ("## Data preparation"). Not a precondition ("After
@@ -552,7 +566,7 @@ def _prepares(context: str) -> bool:
     lines = [ln.strip() for ln in context[-2000:].splitlines() if ln.strip()]
     if not lines:
         return False
-    sentence = rx.split(r"[.!?]\s+", lines[-1])[-1]
+    sentence = rx.split(r"[.!?]\s+", _last_lines(lines))[-1]
     last = None
     for m in _PREPARE_CONTEXT.finditer(sentence):
         last = m
@@ -565,7 +579,7 @@ def _prepares(context: str) -> bool:
     return bool(heading) and bool(
         _PREPARE_CONTEXT.search(heading)
         or _PREPARE_HEADING.search(heading)
-        or _CONVERTS_MODEL.search(heading)
+        or (_CONVERTS_MODEL.search(heading) is not None and _RUN_CUE.search(heading) is None)
     )
 
 
@@ -1867,7 +1881,9 @@ def _readme_notebooks(ctx: Context, ep: EntryPoints) -> None:
 # GETTING_STARTED.md, docs/get_started.md, EVAL.md, README_paper.md.
 _RUN_DOC = rx.compile(
     r"(?i)^(?:(?:pre)?train(?:ing)?|fine[-_]?tun(?:e|ing)|get(?:ting)?[-_]?started|"
-    r"quick[-_]?start|eval(?:uation)?|inference|usage|howto[-_]\w+|readme[-_]\w+)\.(?:md|rst)$"
+    r"quick[-_]?start|eval(?:uation)?|inference|usage|howto[-_]\w+|readme[-_]\w+|"
+    # How the data is made: DATASETS.md, docs/data_preparation.md.
+    r"data(?:sets?)?|data[-_]?prep\w*|prepare[-_]?data\w*)\.(?:md|rst)$"
 )
 MAX_DOC_PAGES = 32
 MAX_DOC_COMMANDS = 2 * MAX_COMMANDS
