@@ -60,11 +60,28 @@ def test_a_generic_main_with_training_options_trains(vet_repo: Vet) -> None:
 
 
 def test_run_and_an_inline_script_is_a_command(vet_repo: Vet) -> None:
-    readme = "# T5\n\nRun `download_the_pile.py` to fetch the corpus. See `model.py` too.\n"
+    readme = (
+        "# T5\n\nRun `download_the_pile.py` to fetch the corpus. See `model.py` too.\n\n"
+        "To encode images with the trained model, use `encode.py`. We use `layers.py` inside.\n"
+    )
     fetch = "import tensorflow_datasets as tfds\nds = tfds.load('pile')\n"
-    report = vet_repo({"README.md": readme, "gpu/download_the_pile.py": fetch, "model.py": MAIN})
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "gpu/download_the_pile.py": fetch,
+            "model.py": MAIN,
+            "encode.py": INFER,
+            "layers.py": TRAIN,
+            # A scratch folder's scripts are no entries unless a page runs them.
+            "playground/test_embedding/test_search.py": MAIN,
+        }
+    )
     assert _paths(report.entry_points.prepare) == {"gpu/download_the_pile.py"}
-    assert [c.command for c in report.entry_points.commands] == ["python download_the_pile.py"]
+    assert [c.command for c in report.entry_points.commands] == [
+        "python download_the_pile.py",
+        "python encode.py",
+    ]
+    assert _paths(report.entry_points.test) == {"encode.py"}
 
 
 def test_a_subcommand_says_what_one_script_does(vet_repo: Vet) -> None:

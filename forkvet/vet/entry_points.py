@@ -74,7 +74,16 @@ _UNIT_TEST_TEXT = rx.compile(
     rx.M,
 )
 _MAIN_GUARD = rx.compile(r"^if\s+__name__\s*==\s*['\"]__main__['\"]", rx.M)
-_NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modules/")
+# playground/: the authors' scratch experiments, not how the repository is run.
+_NOT_ENTRY_DIRS = (
+    ".github/",
+    ".circleci/",
+    "dev/",
+    "docs/",
+    "doc/",
+    "node_modules/",
+    "playground/",
+)
 # Only [ \t] inside a line: \s would let one match start at every one of 100,000 blank lines
 # and run over all of them (quadratic on a hostile README).
 _ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
@@ -805,7 +814,7 @@ class _Sections:
 _BARE_SCRIPT = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
 _BARE_PY = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.py")
 # "Run `x.py`": the word right before inline code says it is run.
-_RUN_WORD = rx.compile(r"(?i)\b(?:run|execute)[ \t]*$")
+_RUN_WORD = rx.compile(r"(?i)(?:\b(?:run|execute)|(?:^|[.,;:][ \t]*|\bthen[ \t]+)use)[ \t]*$")
 
 
 # `CONFIG=configs/x.yml` on a line of its own, then `python train.py --config=$CONFIG`.
