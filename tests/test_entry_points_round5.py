@@ -242,10 +242,15 @@ def test_downloads_converters_and_data_notebooks_prepare(vet_repo: Vet) -> None:
             "demo/run.sh": "curl https://example.org/x.pb > x.pb\npython server.py\n",
             "demo/server.py": MAIN,
             "tools/dataset/encode_dataset.ipynb": json.dumps(notebook),
+            # A generic wrapper the folder README runs is what the Python it starts does.
+            "conv/README.md": "# Converter\n\n```\n./run.sh vgg19\n```\n",
+            "conv/run.sh": "wget $URL\npython convert_model.py deploy.prototxt vgg.caffemodel\n",
+            "conv/convert_model.py": MAIN,
         }
     )
     prepare = _paths(report.entry_points.prepare)
     assert {"deploy.py", "demo/script.sh", "tools/dataset/encode_dataset.ipynb"} <= prepare
+    assert "conv/run.sh" in prepare and "conv/run.sh" not in _paths(report.entry_points.train)
     assert "demo/run.sh" not in prepare  # it downloads, then runs the demo
 
 
@@ -312,3 +317,22 @@ def test_data_pages_nested_script_folders_and_wrapped_sentences(vet_repo: Vet) -
     )
     prepare = _paths(report.entry_points.prepare)
     assert {"nmt/scripts/wmt16_en_de.sh", "audio/data/audio_dataset.py"} <= prepare
+
+
+def test_a_hydra_training_scripts_config(vet_repo: Vet) -> None:
+    train = (
+        "import hydra\n\n"
+        '@hydra.main(config_path="../conf", config_name="config", version_base="1.1")\n'
+        "def main(cfg):\n    loss.backward()\n    optimizer.step()\n\n"
+        "if __name__ == '__main__':\n    main()\n"
+    )
+    report = vet_repo(
+        {
+            "pkg/train.py": train,
+            "conf/config.yaml": "epochs: 360\noptim:\n  lr: 3e-4\n",
+            "conf/model/big.yaml": "depth: 6\n",  # a group option, not the run's config
+        }
+    )
+    train_paths = _paths(report.entry_points.train)
+    assert {"pkg/train.py", "conf/config.yaml"} <= train_paths
+    assert "conf/model/big.yaml" not in train_paths

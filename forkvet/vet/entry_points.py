@@ -1231,6 +1231,9 @@ def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) ->
     if not found or _TOOL.match(_stem(found)):
         return "train" if generic and not found else c.kind
     named = kind_of(_stem(found))
+    fe = ctx.snap.get(found)
+    if named is None and found.endswith(".sh") and fe is not None and fe.size <= 64 * 1024:
+        named = _shell_kind(ctx, found)  # ./run.sh vgg19: what the Python it starts does
     if named is not None:
         return "train" if named == "train" else "prepare" if named == "prepare" else "test"
     code = ctx.snap.read_text(found) or ""
@@ -1485,9 +1488,39 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     if ctx.snap.readme:
         _readme_entries(ctx, ep, by_path)
         _documented_folders(ctx, ep, by_folder)
+    _hydra_configs(ctx, ep, by_path)
     for lst in (ep.train, ep.test, ep.prepare):
         lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
     return ep, _missing_findings(ep)
+
+
+# @hydra.main(config_path="../conf", config_name="config"), dora's @hydra_main(…) too.
+_HYDRA_MAIN = rx.compile(
+    r"@(?:hydra\.main|hydra_main)\([^)]*?config_path[ \t]*=[ \t]*['\"]([\w./-]+)['\"][^)]*?"
+    r"config_name[ \t]*=[ \t]*['\"]([\w.-]+)['\"]"
+)
+
+
+def _hydra_configs(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    """The config a Hydra training script composes from (conf/config.yaml) is the training
+    run's config, when it sets how to train."""
+    for entry in list(ep.train)[:20]:
+        pf = by_path.get(entry.path)
+        m = _HYDRA_MAIN.search(pf.text) if pf is not None else None
+        if m is None or len(m.group(1)) + len(m.group(2)) > 200:
+            continue
+        folder = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
+        name = m.group(2) if m.group(2).endswith((".yaml", ".yml")) else m.group(2) + ".yaml"
+        path = _normpath(f"{folder}{m.group(1)}/{name}")
+        fe = ctx.snap.get(path) if path else None
+        if path is None or fe is None or fe.vendored or fe.size > 256 * 1024:
+            continue
+        if _TRAIN_KEYS.search(ctx.snap.read_text(path) or "") and path not in _paths_of(ep):
+            ep.train.append(ScriptEntry(path, "config"))
+
+
+def _paths_of(ep: EntryPoints) -> set[str]:
+    return {e.path for lst in (ep.train, ep.test, ep.prepare) for e in lst}
 
 
 def _bucket(ep: EntryPoints, kind: str) -> list[ScriptEntry]:
