@@ -38,8 +38,9 @@ _TEST = rx.compile(
 _PREPARE = rx.compile(
     r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
-    r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch)[-_]?\w*?(?:data|dataset|celeba|"
-    r"coco|imagenet|mnist|cifar|corpus|images)s?\d*$|"
+    r"build_\w*_(?:data|datasets?|corpus|vocab|tfrecords?|lmdb)$|"
+    r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch|extract|unpack|untar)[-_]?\w*?"
+    r"(?:data|dataset|celeba|coco|imagenet|ilsvrc|mnist|cifar|corpus|images)s?\d*$|"
     r"download|(?:get|fetch)[-_]\w*(?:models?|weights?|checkpoints?|ckpts?|pretrained\w*)\d*$|"
     r"get_data|setup_\w+|"
     r"(?:calc|compute)_\w*(?:stats?|statistics|mean|std|inception|weights?)$|"
@@ -48,15 +49,18 @@ _PREPARE = rx.compile(
     r"export_\w*(?:weights?|models?|checkpoints?|ckpts?|state_dict|onnx)$|"
     r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$|(?:align|clean|resize|decode)_\w*data|"
     r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
-    r"_(?:prep|preprocess|preprocessing|prepare)$"
+    r"_(?:prep|preprocess|preprocessing|prepare)$|_preprocess(?:ing)?_"
 )
 _OFFERED = rx.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
 # A folder that says what the scripts in it do (dinov2/run/eval/knn.py, train/ne2x.sh).
 _KIND_DIR = rx.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|demos?)/[^/]+$")
+# A folder of features (python_features/, features/) computes the model's inputs: data too.
 _DATA_DIR = rx.compile(
-    r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep|data_(?:loaders?|tools?|scripts?))/"
+    r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep|data_(?:loaders?|tools?|scripts?)|"
+    r"(?:\w+_)?features(?:_\w+)?)/"
 )
 _NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
+_DATA_WORD = rx.compile(r"(?i)data|corpus|vocab|tfrecord|lmdb")
 _TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
 )
@@ -70,16 +74,25 @@ _UNIT_TEST_TEXT = rx.compile(
     rx.M,
 )
 _MAIN_GUARD = rx.compile(r"^if\s+__name__\s*==\s*['\"]__main__['\"]", rx.M)
-_NOT_ENTRY_DIRS = (".github/", ".circleci/", "dev/", "docs/", "doc/", "node_modules/")
+# playground/: the authors' scratch experiments, not how the repository is run.
+_NOT_ENTRY_DIRS = (
+    ".github/",
+    ".circleci/",
+    "dev/",
+    "docs/",
+    "doc/",
+    "node_modules/",
+    "playground/",
+)
 # Only [ \t] inside a line: \s would let one match start at every one of 100,000 blank lines
 # and run over all of them (quadratic on a hostile README).
 _ENV_PREFIX = r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*[ \t]+)*"
 _COMMAND = rx.compile(
     rf"^[ \t]*(?:\$[ \t]*|>[ \t]*|!|%[ \t]*)?((?:cd[ \t]+[\w./-]+[ \t]*&&[ \t]*)?"
-    rf"{_ENV_PREFIX}(?:python[\d.]*|"
+    rf"{_ENV_PREFIX}(?:(?:uv|poetry|pipenv)[ \t]+run[ \t]+\S+\.py\b|python[\d.]*|"
     rf"python3?[ \t]+-m[ \t]+\S+|torchrun|accelerate[ \t]+launch|deepspeed|"
     rf"bash|sh|th|qlua|luajit|matlab|octave|julia|pytest|"
-    rf"\./\S+\.(?:sh|py|lua|m)|(?:scripts|tools|experiments)/\S+\.sh|"
+    rf"\./\S+\.(?:sh|py|lua|m)|(?:[\w.-]+/)*(?:scripts|tools|experiments)/\S+\.sh|"
     rf"horovodrun|mpirun|srun|nohup[ \t]+python[\d.]*|(?:[\w.]*/)?caffe[ \t]+(?:train|test)\b)"
     rf"(?:[ \t][^\n]*)?)$",
     rx.M,
@@ -121,12 +134,17 @@ _INSTALL = rx.compile(
 # Arguments that say what a generic script (main.py, run_classifier.py) does in this command.
 _ARG_TRAIN = rx.compile(
     r"(?i)(?:--?do_train(?:=true)?\b|--?train(?:[^-\w]|$)|"
-    r"(?:--?mode|--?phase|\bmode|\bphase)[= ]+train\b)"
+    r"(?:--?mode|--?phase|\bmode|\bphase)[= ]+train\b|"
+    # A learning rate or a number of epochs: a checkpoint it is handed is where training
+    # starts (linear probing, fine-tuning), not a model to run.
+    r"--(?:lr|learning[-_]rate|(?:num[-_]|n[-_])?epochs|weight[-_]decay)[= ]+[\d.]+(?:e-?\d+)?\b)"
 )
 _ARG_TEST = rx.compile(
     r"(?i)(?:--?do_(?:predict|eval|test)(?:=true)?\b|--?(?:eval|test|evaluate|predict|demo)"
     r"\b|(?:--?mode|--?phase|\bmode|\bphase)[= ]+(?:test|eval|val|predict|sample|sampling|demo|"
-    r"generate|generation|inference|infer)\b)"
+    r"generate|generation|inference|infer)\b|"
+    # The same switches handed over as JSON or key=value hparams: '{"do_eval": true}'.
+    r"[\"']do_(?:predict|eval|test)[\"'][ \t]*:[ \t]*true\b)"
 )
 _LAUNCHERS = frozenset(
     {
@@ -243,7 +261,23 @@ def _is_script(tree: ast.Module) -> bool:
     for node in tree.body:
         if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
             return True
-    return any(isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) for n in tree.body)
+    return any(
+        isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) and not _setup_call(n.value)
+        for n in tree.body
+    )
+
+
+# Top-level calls that only prepare the import path, warnings or logging: a library module
+# does these too (eval_tasks/eval_adapter.py's sys.path.append), they run nothing.
+_SETUP_CALLS = ("sys.path.", "warnings.", "logging.basicConfig", "os.environ.")
+
+
+def _setup_call(call: ast.Call) -> bool:
+    try:
+        name = ast.unparse(call.func)
+    except (ValueError, RecursionError):
+        return False
+    return name.startswith(_SETUP_CALLS)
 
 
 def _stem(path: str) -> str:
@@ -296,7 +330,7 @@ def kind_of(stem: str) -> str | None:
     """What a script named `stem` is for: train, test, eval, demo, inference, prepare or None."""
     if _LIBRARY_NAME.search(stem):
         return None  # prepro_utils.py, train_helpers.py: functions other files import
-    if _PREPARE.search(stem) or _GEN_CAMEL.search(stem):
+    if _PREPARE.search(stem.replace("-", "_")) or _GEN_CAMEL.search(stem):
         return "prepare"
     if "config" in stem.lower():
         return None  # rcnn_config_local.example.m, config/eval_gpt2.py: settings, not scripts
@@ -304,9 +338,13 @@ def kind_of(stem: str) -> str | None:
     train = _TRAIN.search(cleaned)
     m = _TEST.search(cleaned)
     # The first word decides: train_and_test trains, evaluate_finetune evaluates; but a
-    # "demo"/"example" prefix only says the script is offered as one (Demo_Train_model.m).
+    # "demo"/"example" prefix only says the script is offered as one (Demo_Train_model.m),
+    # and a noun names the part that trains (synthesizer_train, detector_train).
     if train and not (
-        m and m.start() < train.start() and not _OFFERED.fullmatch(cleaned[: train.start()])
+        m
+        and m.start() < train.start()
+        and not _OFFERED.fullmatch(cleaned[: train.start()])
+        and not _agent_noun(cleaned, m.start())
     ):
         return "train"
     if m:
@@ -320,6 +358,16 @@ def kind_of(stem: str) -> str | None:
     if cleaned != stem:
         return "demo"  # load_pretrained.py: runs a trained model
     return None
+
+
+_WORD = rx.compile(r"[A-Za-z]+")
+
+
+def _agent_noun(stem: str, at: int) -> bool:
+    """The word at `at` is a noun for a model part, not an action: synthesizer, detector,
+    decoder, sampler (what would say test, but names what a later "train" trains)."""
+    m = _WORD.match(stem, at)
+    return m is not None and m.group(0).lower().endswith(("er", "or", "ers", "ors"))
 
 
 def _dir_kind(path: str) -> str | None:
@@ -353,7 +401,7 @@ def _is_library_module(path: str, imported: set[str], packages: set[str]) -> boo
 
 
 _TRAIN_CELL = rx.compile(
-    r"\.backward\(|optimizer\w*\.step\(|\.fit\(|trainer\.(?:train|run|fit)\(|train_step|"
+    r"\.backward\(|optimizer\w*\.step\(|\.fit\(|trainer\.(?:train|run|fit)\(|\btrain_step\b|"
     r"\btrain\(|for\s+epoch\s+in\b|:backward\(|optim\.(?:sgd|adam|rmsprop)\(|\.minimize\(|"
     r"apply_gradients\(|SGDSolver\(|solver\.(?:step|solve)\("
 )
@@ -371,7 +419,11 @@ _TRAIN_LOOP = rx.compile(
 _INFER_CELL = rx.compile(
     r"from_pretrained\(|load_state_dict\(|torch\.load\(|\.load_weights\(|load_model\(|"
     r"\.predict\(|\.generate\(|\bclip\.load\(|\.eval\(\)|pipeline\(|tf\.saved_model\.load|"
-    r"hub\.(?:load|KerasLayer|Module)\(|restore\("
+    r"hub\.(?:load|KerasLayer|Module)\(|restore\(|"
+    # An exported model run as it is: ONNX Runtime, a frozen TensorFlow graph.
+    r"InferenceSession\(|import_graph_def\(|"
+    # A package's pretrained models: pretrained.get_model('mdx'), load_pretrained(…).
+    r"\bpretrained\.\w+\(|(?:load|get)_pretrained\w*\("
 )
 
 
@@ -445,7 +497,7 @@ def command_targets(cmd: str) -> list[tuple[str, str]]:
 
 
 _LOADS_TRAINED = rx.compile(
-    r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir))?|"
+    r"(?i)--?(?:network|net|weights?|checkpoint|ckpt|model(?:[_-]?(?:path|file|dir|weights?))?|"
     r"pretrained(?:[_-]?(?:model|weights))?|load[_-]?(?:model|path|from))[= ]+['\"]?"
     r"(?:https?://\S+|\S+\.(?:pkl|pt|pth|ckpt|h5|t7|npz|onnx|safetensors|caffemodel|pb)|"
     # A placeholder for one: --ckpt [CHECKPOINT], --model <model_path>.
@@ -464,8 +516,11 @@ _PREPARE_CONTEXT = rx.compile(
     r"\b(?:generat\w*|creat\w*|build\w*|extract\w*|convert\w*)\b[^.\n]{0,40}?\b(?:datasets?|"
     r"annotations?|corpus|tfrecords?|lmdb|vocab\w*|splits?|(?:the|training|your)\s+data|"
     r"(?:model\s+)?weights|checkpoints?)\b|"
-    r"\b(?:data(?:set)?s?)\s+(?:prep\w*|pre-?process\w*)"
+    r"\b(?:data(?:set)?s?)\s+(?:prep\w*|pre-?process\w*|generation|creation|download\w*)\b"
 )
+# "### Convert model to deploy mode" over a script whose name says nothing: a converter or
+# exporter, as convert_*_model.py is (not over demo.py, which then runs the converted model).
+_CONVERTS_MODEL = rx.compile(r"(?i)\b(?:convert\w*|export\w*)\s+(?:\w+\s+){0,2}?models?\b")
 
 
 # What the words after "download the data" go on to say: then it is run, not prepared.
@@ -483,10 +538,34 @@ _WEIGHT_FILE = rx.compile(
 _PREPARE_VERB = rx.compile(r"(?i)(?:download|prepare|preprocess|pretokeni[sz]e|tokeni[sz]e)$")
 
 
+# A first argument that is a subcommand saying what the script does this time.
+_SUBCOMMAND = {
+    **dict.fromkeys(("train", "finetune", "fine-tune", "fit", "pretrain"), "train"),
+    **dict.fromkeys(
+        ("eval", "evaluate", "test", "predict", "infer", "inference", "sample", "generate"),
+        "test",
+    ),
+}
+
+
 def _first_argument(low: str, script: str) -> str:
     """The word right after the script in a command, unless it is an option."""
     rest = low.split(script.lower(), 1)[-1].split()
     return rest[0] if rest and not rest[0].startswith("-") else ""
+
+
+_LINE_START = rx.compile(r"^(?:#|[-*+][ \t]|\d+[.)][ \t])")
+
+
+def _last_lines(lines: list[str]) -> str:
+    """The last line, with the lines of prose its sentence wraps from ("you can download the
+    data by the\nfollowing command."): back to a heading or a list item, at most three."""
+    out = [lines[-1]]
+    for ln in reversed(lines[-3:-1]):
+        if _LINE_START.match(out[0]) or ln.startswith("#"):
+            break
+        out.insert(0, ln)
+    return " ".join(out)
 
 
 def _prepares(context: str) -> bool:
@@ -496,7 +575,7 @@ def _prepares(context: str) -> bool:
     lines = [ln.strip() for ln in context[-2000:].splitlines() if ln.strip()]
     if not lines:
         return False
-    sentence = rx.split(r"[.!?]\s+", lines[-1])[-1]
+    sentence = rx.split(r"[.!?]\s+", _last_lines(lines))[-1]
     last = None
     for m in _PREPARE_CONTEXT.finditer(sentence):
         last = m
@@ -507,7 +586,9 @@ def _prepares(context: str) -> bool:
         )
     heading = next((ln for ln in reversed(lines) if ln.startswith("#")), "")
     return bool(heading) and bool(
-        _PREPARE_CONTEXT.search(heading) or _PREPARE_HEADING.search(heading)
+        _PREPARE_CONTEXT.search(heading)
+        or _PREPARE_HEADING.search(heading)
+        or (_CONVERTS_MODEL.search(heading) is not None and _RUN_CUE.search(heading) is None)
     )
 
 
@@ -577,6 +658,10 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
     where = script if "/" in script or script.endswith(_SCRIPT_EXT) else script.replace(".", "/")
     if _prepare_command(low, where, stem, kind, context):
         return "prepare"
+    # Not a shell wrapper's: `run_x.sh eval` picks the program it runs, which is the entry.
+    verb = None if script.endswith(".sh") else _SUBCOMMAND.get(_first_argument(low, script))
+    if verb is not None:
+        return verb  # `neural_style.py eval …` and `neural_style.py train …`: one script, two
     if (
         kind == "demo"
         and script.endswith(".sh")
@@ -613,11 +698,22 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
     # "Show MT-bench scores", "compute the metrics": an evaluation.
     if rx.search(
         r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat|scor(?:e|es|ing)\b|"
-        r"benchmark|metrics?\b)",
+        r"benchmark|metrics?\b|run\s+(?:the|a|our|your)\s+(?:\w+\s+)?model\b)",
         context,
     ):
         return "test"
-    return "train" if _is_generic(stem) else "other"
+    if not _is_generic(stem) and _USAGE_HEADING.search(section):
+        # The one thing a "## Running" section runs, saying nothing more: how the method
+        # is used (neural_style.py --content c.jpg --styles s.jpg): a demo.
+        return "test"
+    return "other"  # main.py, run.py with nothing said: its code decides (_other_command_kind)
+
+
+_USAGE_HEADING = rx.compile(
+    r"(?i)^\W*(?:usage|running|run(?:ning)?\s+(?:it|the\s+code)|quick\s*start|getting\s+started|"
+    r"how\s+to\s+(?:use|run))\W*$",
+    rx.M,
+)
 
 
 def fences(text: str) -> list[tuple[int, int, str]]:
@@ -678,6 +774,8 @@ def _blocks(text: str, bare: bool = True) -> list[tuple[str, str, str]]:
         code = " ".join(inline.split())
         if bare and _BARE_SCRIPT.fullmatch(code):
             code = f"./{code.removeprefix('./')}"
+        elif _RUN_WORD.search(prose[line_start:m_start]) and _BARE_PY.fullmatch(code):
+            code = f"python {code}"  # "Run `download_the_pile.py` to download the pile"
         out.append((code, context, m_start))
     sections = _Sections(prose)
     return [(code, context, sections.at(pos)) for code, context, pos in out]
@@ -714,6 +812,9 @@ class _Sections:
 
 
 _BARE_SCRIPT = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.(?:m|lua|sh)")
+_BARE_PY = rx.compile(r"\.?/?[\w.-]+(?:/[\w.-]+)*\.py")
+# "Run `x.py`": the word right before inline code says it is run.
+_RUN_WORD = rx.compile(r"(?i)(?:\b(?:run|execute)|(?:^|[.,;:][ \t]*|\bthen[ \t]+)use)[ \t]*$")
 
 
 # `CONFIG=configs/x.yml` on a line of its own, then `python train.py --config=$CONFIG`.
@@ -756,6 +857,7 @@ def readme_commands(text: str, source: str, bare: bool = True) -> list[Command]:
             for a in _ASSIGN.finditer(block)
             if len(a.group(2)) <= 200  # bounded: a hostile value cannot blow a command up
         ][:50]
+        first = len(out)
         for m in _COMMAND.finditer(block):
             written = " ".join(m.group(1).split())
             if len(written) > 400:
@@ -773,8 +875,30 @@ def readme_commands(text: str, source: str, bare: bool = True) -> list[Command]:
             kind = _command_kind(cmd, command_script(cmd), said, section)
             out.append(Command(cmd, source, kind))
             if len(out) >= MAX_COMMANDS:
-                return out
+                break
+        _made_before_training(out[first:])
+        if len(out) >= MAX_COMMANDS:
+            break
     return out
+
+
+_MAKES = rx.compile(r"(?i)^(?:gen(?:erate)?|make|create)(?:[-_]|$)")
+
+
+def _made_before_training(block: list[Command]) -> None:
+    """`python generate_sine_wave.py` then `python train.py` in one block: what is generated
+    before the model is trained is its training data, not samples of it."""
+    trains = [i for i, c in enumerate(block) if c.kind == "train"]
+    for i, c in enumerate(block):
+        script = command_script(c.command)
+        if (
+            c.kind == "test"
+            and script
+            and trains
+            and i < trains[-1]
+            and _MAKES.match(_stem(script))
+        ):
+            c.kind = "prepare"
 
 
 def _script_path(script: str, ctx: Context, base: str = "") -> str | None:
@@ -809,17 +933,25 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             continue
         if c.kind == "other":
             c.kind = _other_command_kind(ctx, c, by_path)
+        if c.kind == "other" and configs.runs_training(c):
+            c.kind = "train"  # xm_launch.py --gin_file=…/base_wmt_from_scratch.gin
         if c.kind not in lists:
             continue
         entry = _command_entry(ctx, c, by_path)
+        pf = by_path.get(entry.path) if entry is not None else None
+        if entry is not None and pf is not None and c.kind == "test":
+            # `torchrun example.py` whose code trains.
+            c.kind = "train" if _offered_trainer(_stem(entry.path), pf.text) else c.kind
+            entry.kind = "train" if c.kind == "train" else entry.kind
         if entry is not None:
             _place(lists, lists[c.kind], entry)
             runs = _main_module(ctx, entry.path)
             if runs is not None:
                 _place(lists, lists[c.kind], ScriptEntry(runs, entry.kind, command=c.command))
-        if c.kind == "train":
+        if c.kind in ("train", "test"):
             configs.add_from(c, lists)
     configs.add_siblings(lists)
+    configs.add_tested(ep.test)
 
 
 _MAIN_IMPORT = rx.compile(r"^from[ \t]+(\.|[\w.]+\.)(\w+)[ \t]+import[ \t]+main\b", rx.M)
@@ -846,14 +978,28 @@ _CONFIG_OPTION = rx.compile(
     r"(?i)^--?(?:c|cfg|conf|config|config[-_]?(?:file|path|name)|opt|options?|"
     r"hparams(?:[-_]?(?:path|file))?|solver|gin[-_]?(?:file|config)s?|exp[-_]?config)$"
 )
-_CONFIG_EXT = (".yaml", ".yml", ".json", ".gin", ".solver", ".prototxt", ".py", ".toml", ".cfg")
+# .txt: configargparse's `key = value` files (`--config configs/lego.txt`).
+_CONFIG_EXT = (
+    ".yaml",
+    ".yml",
+    ".json",
+    ".gin",
+    ".solver",
+    ".prototxt",
+    ".py",
+    ".toml",
+    ".cfg",
+    ".txt",
+)
 # Keys that set how a model trains (a learning rate, a batch size, steps or epochs, an
 # optimizer): what makes a config an experiment to train, not a model's architecture
 # (yolov5n.yaml) or a dataset's description (coco.yaml).
 _TRAIN_KEYS = rx.compile(
     r"(?i)(?:^|[\s{,\"'.])(?:lr|base_lr|learning_rate|lr_policy|batch_?size\w*|"
     r"(?:num_|max_|n_|total_)?epochs?|max_iters?|iterations?|total_iters?|(?:num_)?train_steps|"
-    r"max_steps|optim(?:izer)?\w*|weight_decay)[\"']?[ \t]*[:=]"
+    r"max_steps|optim(?:izer)?\w*|weight_decay|"
+    # An experiment's name: the run a training command starts (nerf's `expname = fern`).
+    r"exp_?name|experiment_?name|run_?name)[\"']?[ \t]*[:=]"
 )
 _DATA_CONFIG = (".yaml", ".yml", ".json")
 MAX_CONFIGS = 40
@@ -898,6 +1044,25 @@ def _names_folder(text: str, folder: str) -> bool:
     return False
 
 
+# A config built on another: detectron2's `_BASE_: "Base-RCNN.yaml"`, mmcv's `_base_ = [...]`.
+_BASE_KEY = rx.compile(
+    r"(?m)^[ \t]*(?:_BASE_|_base_|__base__)[ \t]*[:=][ \t]*\[?[ \t]*['\"]?([\w./-]+\.(?:ya?ml|py))"
+)
+
+
+def _normpath(path: str) -> str | None:
+    """`a/b/../c.yaml` as `a/c.yaml`; None when it leaves the repository."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
+
+
 class _Configs:
     """Config files that training commands run: each named one that sets how to train, and,
     when the README names two or more of a folder's configs or names the folder itself, the
@@ -906,16 +1071,43 @@ class _Configs:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.added: dict[str, str] = {}  # config path -> the list it went to
+        self.tested: dict[str, str] = {}  # eval-named config -> the test command running it
         self._by_name: dict[str, list[str]] | None = None
 
     def add_from(self, c: Command, lists: dict[str, list[ScriptEntry]]) -> None:
+        """The configs a training command runs; of a test command's, only those named for
+        evaluation or inference (base_wmt_eval.gin): the others are its settings."""
         script = command_script(c.command)
         base = _page_folder(c.source)
         for value in command_configs(c.command)[:10]:
             for path in self._resolve(f"{base}/{value}" if base else value, script) or (
                 self._resolve(value, script) if base else []
             ):
-                self._add(path, c.command, lists)
+                if c.kind == "train":
+                    self._add(path, c.command, lists)
+                elif kind_of(_stem(path)) in ("eval", "inference", "test"):
+                    self.tested.setdefault(path, c.command)
+
+    def runs_training(self, c: Command) -> bool:
+        """A command whose script says nothing hands over a config that sets how to train: a
+        launcher of that training run."""
+        script = command_script(c.command)
+        for value in command_configs(c.command)[:10]:
+            if any(self._sets_training(p) for p in self._resolve(value, script)):
+                return True
+        return False
+
+    def add_tested(self, tests: list[ScriptEntry]) -> None:
+        """Configs named for evaluation that a test command runs, beside training configs
+        that are entries (base_wmt_eval.gin among the experiments): one of the set. In a folder
+        of model settings with no training config (v2-inference.yaml) they are settings."""
+        folders = {p.rsplit("/", 1)[0] for p, where in self.added.items() if where == "train"}
+        for path, command in list(self.tested.items())[:MAX_CONFIGS]:
+            fe = self.ctx.snap.get(path)
+            if fe is None or fe.vendored or path.rsplit("/", 1)[0] not in folders:
+                continue
+            if not any(e.path == path for e in tests):
+                tests.append(ScriptEntry(path, "config", command=command))
 
     def _resolve(self, value: str, script: str | None) -> list[str]:
         """The repository files a config argument names: its path, beside the script, or
@@ -938,11 +1130,28 @@ class _Configs:
         found = self._by_name.get(value, [])
         return found if len(found) <= 8 else []
 
-    def _sets_training(self, path: str) -> bool:
+    def _text(self, path: str) -> str:
         fe = self.ctx.snap.get(path)
         if fe is None or fe.vendored or fe.size > 256 * 1024:
-            return False
-        return bool(_TRAIN_KEYS.search(self.ctx.snap.read_text(path) or ""))
+            return ""
+        return self.ctx.snap.read_text(path) or ""
+
+    def _sets_training(self, path: str) -> bool:
+        """It sets how to train, itself or through the configs it inherits (`_BASE_:`)."""
+        return any(_TRAIN_KEYS.search(self._text(p)) for p in self._chain(path))
+
+    def _chain(self, path: str) -> list[str]:
+        """The config and the configs it inherits from (`_BASE_: x.yaml`, `_base_ = [...]`),
+        nearest first, at most four."""
+        chain = [path]
+        while len(chain) < 4:
+            m = _BASE_KEY.search(self._text(chain[-1])[:4000])
+            folder = chain[-1].rsplit("/", 1)[0] + "/" if "/" in chain[-1] else ""
+            base = _normpath(folder + m.group(1)) if m else None
+            if base is None or base in chain or self.ctx.snap.get(base) is None:
+                break
+            chain.append(base)
+        return chain
 
     def _add(self, path: str, command: str | None, lists: dict[str, list[ScriptEntry]]) -> None:
         if path in self.added or len(self.added) >= MAX_CONFIGS or not self._sets_training(path):
@@ -977,11 +1186,17 @@ class _Configs:
             if len(sibs) > MAX_CONFIGS:
                 continue
             named = sum(1 for p in sibs if p.rsplit("/", 1)[-1] in mentioned)
-            if named >= 2 or (folder and _names_folder(text, folder)):
-                for p in sibs:
-                    # Other experiments like the ones shown: not eval_gpt2.py beside them.
-                    if kind_of(_stem(p)) in (None, "train"):
-                        self._add(p, None, lists)
+            every = named >= 2 or (folder and _names_folder(text, folder))
+            roots = {
+                self._chain(p)[-1] for p in self.added if p in sibs and len(self._chain(p)) > 1
+            }
+            for p in sibs:
+                # Other experiments like the ones shown: not eval_gpt2.py beside them; or
+                # built on the same base as a shown one (detectron2's _BASE_), not the base.
+                chain = self._chain(p)
+                kin = len(chain) > 1 and chain[-1] in roots
+                if (every or kin) and kind_of(_stem(p)) in (None, "train"):
+                    self._add(p, None, lists)
 
 
 def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptEntry]]) -> bool:
@@ -1011,13 +1226,20 @@ def _other_command_kind(ctx: Context, c: Command, by_path: dict[str, PyFile]) ->
         # visualize_attention.py that loads a trained model runs it: a demo; one that only
         # plots logs or data is a tool.
         return "test" if _INFER_CELL.search(ctx.snap.read_text(found) or "") else c.kind
+    name = found or script or ""
+    generic = _is_generic(_stem(name if name.endswith(_SCRIPT_EXT) else name.replace(".", "/")))
     if not found or _TOOL.match(_stem(found)):
-        return c.kind
+        return "train" if generic and not found else c.kind
     named = kind_of(_stem(found))
+    fe = ctx.snap.get(found)
+    if named is None and found.endswith(".sh") and fe is not None and fe.size <= 64 * 1024:
+        named = _shell_kind(ctx, found)  # ./run.sh vgg19: what the Python it starts does
     if named is not None:
         return "train" if named == "train" else "prepare" if named == "prepare" else "test"
     code = ctx.snap.read_text(found) or ""
-    kind = _code_kind(code) or "other"
+    # A main.py or run.py the README runs trains, unless its code only runs a model
+    # (run.py --input_path in --output_path out: inference).
+    kind = _code_kind(code) or ("train" if generic else "other")
     pf = by_path.get(found)
     options = _entry_facts(pf)[1] if pf is not None else []
     if (
@@ -1051,8 +1273,8 @@ def _command_entry(ctx: Context, c: Command, by_path: dict[str, PyFile]) -> Scri
     pf = by_path.get(found)
     options = _entry_facts(pf)[1] if pf is not None and "entry" in pf.facts else []
     kind = kind_of(_stem(found)) or c.kind
-    if c.kind != "prepare" and kind == "prepare":
-        kind = c.kind
+    if (c.kind != "prepare" and kind == "prepare") or (c.kind == "test" and kind == "train"):
+        kind = c.kind  # run_pretraining.py '{"do_train": false, "do_eval": true}' evaluates
     return ScriptEntry(found, kind if c.kind != "prepare" else "prepare", options, c.command)
 
 
@@ -1216,7 +1438,7 @@ _EXAMPLE_FOLDER = rx.compile(
 )
 _EXAMPLE_DIR = rx.compile(r"(?i)examples?|demos?|samples?|tutorials?|colabs?|notebooks?|apps?")
 # Where inference scripts and demo servers live (bin/sample.py, server/app.py).
-_SERVE_DIR = rx.compile(r"(?i)(?:^|/)(?:bin|server|serve|serving|webui)/[^/]+$")
+_SERVE_DIR = rx.compile(r"(?i)(?:^|/)(?:bin|server|serve|serving|webui|apps?)/[^/]+$")
 _RUNS_MAIN = rx.compile(r"^\s*(?:def main\(|fire\.Fire\(|app\.run\(|if __name__ ==)", rx.M)
 
 
@@ -1266,9 +1488,39 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     if ctx.snap.readme:
         _readme_entries(ctx, ep, by_path)
         _documented_folders(ctx, ep, by_folder)
+    _hydra_configs(ctx, ep, by_path)
     for lst in (ep.train, ep.test, ep.prepare):
         lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
     return ep, _missing_findings(ep)
+
+
+# @hydra.main(config_path="../conf", config_name="config"), dora's @hydra_main(…) too.
+_HYDRA_MAIN = rx.compile(
+    r"@(?:hydra\.main|hydra_main)\([^)]*?config_path[ \t]*=[ \t]*['\"]([\w./-]+)['\"][^)]*?"
+    r"config_name[ \t]*=[ \t]*['\"]([\w.-]+)['\"]"
+)
+
+
+def _hydra_configs(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
+    """The config a Hydra training script composes from (conf/config.yaml) is the training
+    run's config, when it sets how to train."""
+    for entry in list(ep.train)[:20]:
+        pf = by_path.get(entry.path)
+        m = _HYDRA_MAIN.search(pf.text) if pf is not None else None
+        if m is None or len(m.group(1)) + len(m.group(2)) > 200:
+            continue
+        folder = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
+        name = m.group(2) if m.group(2).endswith((".yaml", ".yml")) else m.group(2) + ".yaml"
+        path = _normpath(f"{folder}{m.group(1)}/{name}")
+        fe = ctx.snap.get(path) if path else None
+        if path is None or fe is None or fe.vendored or fe.size > 256 * 1024:
+            continue
+        if _TRAIN_KEYS.search(ctx.snap.read_text(path) or "") and path not in _paths_of(ep):
+            ep.train.append(ScriptEntry(path, "config"))
+
+
+def _paths_of(ep: EntryPoints) -> set[str]:
+    return {e.path for lst in (ep.train, ep.test, ep.prepare) for e in lst}
 
 
 def _bucket(ep: EntryPoints, kind: str) -> list[ScriptEntry]:
@@ -1291,7 +1543,7 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> set[str]:
         fentry = ctx.snap.get(f.path)
         if (
             _UNIT_TEST_DIR.search(f.path)
-            or f.path.startswith(_NOT_ENTRY_DIRS)
+            or (f.path.startswith(_NOT_ENTRY_DIRS) and not _docs_notebook(f))
             or (fentry is not None and fentry.vendored)
         ):
             continue
@@ -1304,6 +1556,16 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> set[str]:
         else:
             _script_entry(ep, f, imported, packages, importers, by_folder)
     return by_folder
+
+
+def _docs_notebook(f: PyFile) -> bool:
+    """A notebook in the docs named for what it runs (docs/x/graphcast_demo.ipynb): the
+    documentation ships it to be run, unlike the docs' build scripts."""
+    return (
+        f.is_notebook
+        and f.path.startswith(("docs/", "doc/"))
+        and kind_of(_stem(f.path)) is not None
+    )
 
 
 # `import model_utils`, `from splitcross import X`, `from . import model`, `from .model import X`.
@@ -1338,6 +1600,8 @@ def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
     nkind = _notebook_kind(_stem(f.path), f.text)
     if nkind is None and _EXAMPLE_DIR.fullmatch(f.path.rsplit("/", 2)[-2] if "/" in f.path else ""):
         nkind = "notebook"  # colabs/sampling.ipynb: a folder of notebooks to run
+    if nkind == "notebook" and _DATA_DIR.search(f.path):
+        nkind = "prepare"  # tools/dataset/encode_dataset.ipynb makes data, as scripts there do
     if nkind is not None:
         _bucket(ep, nkind).append(ScriptEntry(f.path, nkind))
 
@@ -1354,6 +1618,8 @@ def _script_entry(
     kind = kind_of(stem)
     if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(f.path):
         kind = "prepare"  # datasets/coco_generate_instance_map.py makes data
+    if _offered_trainer(stem, f.text):
+        kind = "train"
     if kind is None and _is_generic(stem) and f.path.count("/") <= 1:
         _generic_entry(ep, f)
         return
@@ -1369,15 +1635,35 @@ def _script_entry(
         if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
             kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
             by_folder.add(f.path)
+        if kind is None and _MAIN_GUARD.search(f.text) and _dir_kind(f.path) != "train":
+            kind = _dir_kind(f.path)  # eval/run_llava.py: what its folder says
         if kind is not None and stem in importers:
             # model_utils.py, splitcross.py: training code the entry scripts import;
             # datasets/laion_dataset.py: a data set class the builders import.
             return
     if kind is None or not runs or _is_library_module(f.path, imported, packages):
         return
-    if kind == "prepare" and _NOT_ENTRY.match(stem):
-        return
+    if kind == "prepare" and _NOT_ENTRY.match(stem) and not _DATA_WORD.search(stem):
+        return  # setup_env.py, install_deps.py; build_pretraining_dataset.py makes data
     _bucket(ep, kind).append(ScriptEntry(f.path, kind, options))
+
+
+# Names that say a script is offered or serves, not what it does: example.py,
+# tensor_parallel_example.py, parameter_server.py.
+_OFFERED_NAME = rx.compile(r"(?i)example|(?:^|_)serve[rs]?(?:_|$)")
+
+
+def _offered_trainer(stem: str, code: str) -> bool:
+    """An example (or a parameter server) whose code takes optimizer steps trains: the name
+    only says it is offered, the training loop says what it does."""
+    return (
+        kind_of(stem) in ("demo", "test")
+        and _OFFERED_NAME.search(stem) is not None
+        and _TRAIN_LOOP.search(code) is not None
+    )
+
+
+_TRAIN_OPTION = rx.compile(r"(?i)(?:^|[\s-])(?:epochs?|lr|learning[-_]rate|momentum)(?:$|[\s\[(])")
 
 
 def _generic_entry(ep: EntryPoints, f: PyFile) -> None:
@@ -1387,7 +1673,9 @@ def _generic_entry(ep: EntryPoints, f: PyFile) -> None:
     # A generic script with any sign of training trains (its --eval flag evaluates
     # what it trained); otherwise test flags or its code say what it is.
     code = _code_kind(f.text) if _entry_facts(f)[0] else None
-    says_train = "train" in names or code == "train"
+    # --epochs, --lr: options that set how to train (its --test-batch-size then evaluates
+    # what it trained, as mnist_hogwild/main.py does through train.py).
+    says_train = "train" in names or code == "train" or bool(_TRAIN_OPTION.search(names))
     says_test = not says_train and (
         bool(rx.search(r"test|eval|infer|predict", names)) or code == "test"
     )
@@ -1418,6 +1706,7 @@ def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
     # Files whose content is not a notebook at all (invalid JSON): never an entry point.
     not_read = {p for p, why in ctx.py.unread if why.startswith(NOT_READ)}
     framework = _framework_examples(ctx)
+    scanned: list[str] = []
     for fe in ctx.snap.files:
         if framework and fe.path.startswith(framework):
             continue  # the README still names any of them it wants run
@@ -1428,8 +1717,12 @@ def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             and fe.path.count("/") <= 2
             and not (fe.vendored or _UNIT_TEST_DIR.search(fe.path))
         ):
-            # Too large to parse (saved outputs): a demo unless its name says otherwise.
+            # Too large to parse (saved outputs): a demo unless its name or a training step
+            # in its raw text says otherwise.
+            raw = _large_notebook_text(ctx, fe, scanned)
             nkind = _notebook_kind(_stem(fe.path), None) or "notebook"
+            if nkind == "notebook" and raw is not None and _TRAIN_CELL.search(raw):
+                nkind = "train"
             _bucket(ep, nkind).append(ScriptEntry(fe.path, nkind))
             continue
         if fe.suffix not in (".sh", ".lua", ".m") or fe.vendored or _too_deep(fe):
@@ -1437,6 +1730,23 @@ def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
         kind = _file_script_kind(ctx, fe)
         if kind is not None:
             _bucket(ep, kind).append(ScriptEntry(fe.path, kind))
+
+
+MAX_RAW_NOTEBOOKS = 4
+MAX_RAW_NOTEBOOK_BYTES = 4 * 1024 * 1024
+
+
+def _large_notebook_text(ctx: Context, fe: FileEntry, scanned: list[str]) -> str | None:
+    """A notebook too large to parse, as raw JSON text to search for a training step (its
+    code is in there, escaped); at most four of them, each under 4 MiB."""
+    if len(scanned) >= MAX_RAW_NOTEBOOKS or fe.size > MAX_RAW_NOTEBOOK_BYTES:
+        return None
+    scanned.append(fe.path)
+    try:
+        raw = ctx.snap.read_bytes(fe.path, MAX_RAW_NOTEBOOK_BYTES)
+    except OSError:
+        return None
+    return raw.decode("utf-8", "replace")
 
 
 # Shell scripts of examples shipped with the docs (docs/script_examples/x.sh) are run too.
@@ -1462,10 +1772,14 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     ):
         return None
     kind = kind_of(stem)
+    if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(fe.path):
+        kind = "prepare"  # matlab_features_reference/extract_features.m makes inputs
     if kind == "demo" and fe.suffix == ".sh" and "example" in stem.lower():
         # stability_example.sh: "example" only says it is offered; what it runs decides.
         kind = _shell_kind(ctx, fe.path) if fe.size <= 64 * 1024 else None
         kind = "train" if kind == "train" else "demo"
+    if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
+        kind = "prepare" if _fetches_only(ctx.snap.read_text(fe.path) or "") else None
     if kind is None and fe.suffix == ".sh":
         kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
     if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
@@ -1539,6 +1853,24 @@ def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -
     _readme_notebooks(ctx, ep)
     _tool_commands(ctx, ep)
     _example_folders(ctx, ep)
+    _cog_predictor(ctx, ep)
+
+
+# cog.yaml's `predict: "predict.py:Predictor"`: the model packaged to be run (Replicate's Cog).
+# No counted repeat: RE2 builds a state per repeat (36 MiB for {1,200}); bounded in Python.
+_COG_PREDICT = rx.compile(r"(?m)^predict:[ \t]*['\"]?([\w./-]+\.py):\w+")
+
+
+def _cog_predictor(ctx: Context, ep: EntryPoints) -> None:
+    """The predictor a Cog package runs is a demo entry (it has no main guard to find)."""
+    fe = ctx.snap.get("cog.yaml")
+    if fe is None or fe.size > 64 * 1024:
+        return
+    m = _COG_PREDICT.search(ctx.snap.read_text("cog.yaml") or "")
+    path = m.group(1).removeprefix("./") if m and len(m.group(1)) <= 200 else None
+    listed = {e.path for lst in (ep.train, ep.test, ep.prepare) for e in lst}
+    if path and ctx.snap.get(path) is not None and path not in listed:
+        ep.test.append(ScriptEntry(path, "inference"))
 
 
 def _missing_findings(ep: EntryPoints) -> list[Finding]:
@@ -1591,9 +1923,11 @@ def _readme_notebooks(ctx: Context, ep: EntryPoints) -> None:
 # GETTING_STARTED.md, docs/get_started.md, EVAL.md, README_paper.md.
 _RUN_DOC = rx.compile(
     r"(?i)^(?:(?:pre)?train(?:ing)?|fine[-_]?tun(?:e|ing)|get(?:ting)?[-_]?started|"
-    r"quick[-_]?start|eval(?:uation)?|inference|usage|howto[-_]\w+|readme[-_]\w+)\.(?:md|rst)$"
+    r"quick[-_]?start|eval(?:uation)?|inference|usage|howto[-_]\w+|readme[-_]\w+|"
+    # How the data is made: DATASETS.md, docs/data_preparation.md.
+    r"data(?:sets?)?|data[-_]?prep\w*|prepare[-_]?data\w*)\.(?:md|rst)$"
 )
-MAX_DOC_PAGES = 16
+MAX_DOC_PAGES = 32
 MAX_DOC_COMMANDS = 2 * MAX_COMMANDS
 
 
@@ -1675,6 +2009,20 @@ def _shell_kind(ctx: Context, path: str) -> str | None:
             tests = _ARG_TEST.search(on) and not _ARG_TRAIN.search(on)
             return "train" if kind == "train" and not tests else "test"
     return "prepare" if prepares else None
+
+
+_FETCH = rx.compile(r"(?m)^[^#\n]*\b(?:curl|wget|aria2c|gsutil(?:[ \t]+-m)?[ \t]+cp|gdown)\b")
+# A program started as a command word (not `pip install opencv-python`).
+_RUNS_PROGRAM = rx.compile(
+    r"(?m)^(?:[^#\n]*[ \t;&|(`])?(?:python[\d.]*|torchrun|deepspeed|th|qlua|matlab|julia|srun|"
+    r"mpirun|\./\S+|\$\S+)(?:[ \t]|$)"
+)
+
+
+def _fetches_only(text: str) -> bool:
+    """A shell script that downloads (curl, wget, gsutil cp) and runs no program of the
+    repository gets things ready: weights, vectors, data."""
+    return _FETCH.search(text) is not None and _RUNS_PROGRAM.search(text) is None
 
 
 def _target_kind(ctx: Context, target: str) -> str | None:
