@@ -10,9 +10,9 @@ import tomllib
 from dataclasses import dataclass, field
 
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 
-from forkvet import limits, rx, safeyaml
+from forkvet import limits, rx, safeparse, safeyaml
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import normalize
 from forkvet.vet.metadata import PackageMeta
@@ -115,7 +115,7 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         return (normalize(m.group(1)), text) if m else None
     text = text.split(" #")[0].split(";")[0].strip()
     try:
-        req = Requirement(text)
+        req = safeparse.requirement(text)
         return normalize(req.name), str(req.specifier)
     except InvalidRequirement:
         m = _LOOSE.match(text)
@@ -257,7 +257,7 @@ def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
     if not text:
         return
     try:
-        data = tomllib.loads(text)
+        data = safeparse.toml_loads(text)
     except tomllib.TOMLDecodeError:
         out.notes.append(f"{path}: not valid TOML, skipped")
         return
