@@ -48,6 +48,7 @@ KINDS: dict[str, dict[str, str]] = {
     "README": {"README.md": f"# x\n\nTested with TensorFlow 1.{LONG} and PyTorch {LONG}.1\n"},
     "folder README": {"tf/README.md": f"# tf\n\nWe used TensorFlow 1.{LONG}\n"},
     "CITATION.cff": {"CITATION.cff": f"cff-version: 1.2.0\ntitle: x\nversion: {LONG}\n"},
+    "CITATION.cff year": {"CITATION.cff": f'cff-version: 1.2.0\ntitle: x\nyear: "{LONG}"\n'},
     "Dockerfile": {"Dockerfile": f"FROM pytorch/pytorch:1.{LONG}-cuda10.1-cudnn7-runtime\n"},
     "notebook": {"nb.ipynb": '{"cells": [], "nbformat": ' + LONG + "}"},
 }

@@ -71,7 +71,8 @@ def _from_cff(text: str) -> dict[str, Any] | None:
     return {
         "title": pref.get("title") or data.get("title"),
         "authors": [a for a in authors if a],
-        "year": int(year) if year and str(year).isdigit() else None,
+        # a year: four digits (a quoted 5,000-digit "year" is past int()'s limit)
+        "year": int(year) if year and str(year).isdigit() and len(str(year)) <= 4 else None,
         "doi": pref.get("doi") or data.get("doi"),
         "url": pref.get("url") or data.get("url"),
     }
