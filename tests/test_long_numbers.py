@@ -118,3 +118,38 @@ def test_the_parsers_raise_their_own_errors_only() -> None:
     assert safeyaml.load("a: 0x1f\nb: 1:30\nc: 600") == {"a": 31, "b": 90, "c": 600}
     assert str(safeparse.version("2024.1.1")) == "2024.1.1"
     assert safeparse.specifiers(">=3.8").contains("3.12")
+
+
+def test_every_version_specifier_requirement_and_toml_parse_goes_through_safeparse() -> None:
+    """By construction: no other module builds these from text itself (a literal is fine)."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "forkvet"
+    direct = {"Version", "SpecifierSet", "Requirement"}
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "safeparse.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # the user's own uv.toml: neither a repository's nor an index's text
+        own = {
+            id(n)
+            for fn in ast.walk(tree)
+            if isinstance(fn, ast.FunctionDef) and fn.name == "uv_config_index"
+            for n in ast.walk(fn)
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or id(node) in own:
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else None
+            toml = (
+                isinstance(f, ast.Attribute)
+                and f.attr == "loads"
+                and isinstance(f.value, ast.Name)
+                and f.value.id == "tomllib"
+            )
+            literal = all(isinstance(a, ast.Constant) for a in node.args)
+            if (name in direct and not literal) or toml:
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == [], found
