@@ -274,6 +274,8 @@ def load_config(path: Path, text: str | None = None) -> Config:
         data = safeyaml.load(text)
     except safeyaml.YamlLimitError as exc:
         raise InputError(f"{path}: YAML over forkvet's limits ({exc})") from exc
+    except safeyaml.YamlValueError as exc:
+        raise InputError(f"{path}: not valid YAML ({exc})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

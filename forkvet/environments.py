@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from forkvet import fstree, rx
+from forkvet import fstree, rx, safeparse
 from forkvet.config import Config
 from forkvet.envgen.stamp import ENV_STAMP
 from forkvet.envgen.stamp import source_fingerprint as source_fingerprint
@@ -267,7 +267,7 @@ def installable(files: dict[str, str]) -> bool:
         return True
     if "pyproject.toml" in files:
         try:
-            data = tomllib.loads(files["pyproject.toml"])
+            data = safeparse.toml_loads(files["pyproject.toml"])
         except tomllib.TOMLDecodeError:
             return False
         return "project" in data or "build-system" in data
@@ -281,7 +281,7 @@ def build_requirements(files: dict[str, str], requirements: Sequence[str] = ()) 
         reqs.append("wheel")  # a pinned older setuptools needs it for editable installs
     if "pyproject.toml" in files:
         try:
-            declared = tomllib.loads(files["pyproject.toml"]).get("build-system", {})
+            declared = safeparse.toml_loads(files["pyproject.toml"]).get("build-system", {})
         except tomllib.TOMLDecodeError:
             declared = {}
         extra = declared.get("requires", []) if isinstance(declared, dict) else []

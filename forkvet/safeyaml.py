@@ -14,6 +14,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
+from forkvet import safeparse
+
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_ALIASES = 100
@@ -21,6 +23,21 @@ MAX_ALIASES = 100
 
 class YamlLimitError(yaml.YAMLError):
     """The document is over a size, node or alias limit."""
+
+
+class YamlValueError(yaml.YAMLError):
+    """A scalar PyYAML cannot build: an integer past int()'s digit limit, a date like 2020-13-45."""
+
+
+def _bounded_int(loader: Any, node: yaml.ScalarNode) -> Any:
+    """PyYAML's int, refused past MAX_DIGITS characters (decimal, hex or sexagesimal 1:2:3...).
+
+    int() raises a bare ValueError past 4,300 digits, and a long sexagesimal builds an integer
+    str() cannot print later: no repository setting needs more than a few digits.
+    """
+    if isinstance(node.value, str) and len(node.value) > safeparse.MAX_DIGITS:
+        raise YamlValueError(f"an integer of more than {safeparse.MAX_DIGITS} digits")
+    return loader.construct_yaml_int(node)
 
 
 def _check_expanded_size(node: yaml.Node) -> None:
@@ -93,9 +110,11 @@ else:
 
     _LOADER = _CBoundedLoader
 
+_LOADER.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+
 
 def load(text: str) -> Any:
-    """yaml.safe_load with limits; raises yaml.YAMLError (YamlLimitError past a limit)."""
+    """yaml.safe_load with limits; raises yaml.YAMLError (YamlLimitError past a limit) only."""
     if len(text) > MAX_BYTES:
         raise YamlLimitError(f"over {MAX_BYTES >> 20} MiB")
     loader = _LOADER(text)
@@ -103,5 +122,9 @@ def load(text: str) -> Any:
         return loader.get_single_data()
     except RecursionError:  # composing and constructing recurse once per nesting level
         raise YamlLimitError("nested too deeply") from None
+    except yaml.YAMLError:
+        raise
+    except ValueError as exc:  # a scalar PyYAML's constructors cannot build (a bad date...)
+        raise YamlValueError(f"unreadable value: {str(exc)[:80]}") from None
     finally:
         loader.dispose()

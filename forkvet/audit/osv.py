@@ -13,7 +13,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from forkvet import rx
+from forkvet import rx, safeparse
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unknown": 4}
 _GHSA_WORDS = {
@@ -27,7 +27,7 @@ _GHSA_WORDS = {
 
 def parse_version(text: str) -> Version | None:
     try:
-        return Version(text)
+        return safeparse.version(text)
     except InvalidVersion:
         return None
 
@@ -79,14 +79,14 @@ def _in_range(version: Version, events: list[tuple[str, str]]) -> bool:
     def key(event: tuple[str, str]) -> tuple[int, Version]:
         kind, value = event
         if kind == "introduced" and value == "0":
-            return (0, Version("0"))
+            return (0, safeparse.version("0"))
         v = parse_version(value)
-        return (1, v) if v is not None else (2, Version("0"))
+        return (1, v) if v is not None else (2, safeparse.version("0"))
 
     vulnerable = False
     for kind, value in sorted(events, key=key):
         if kind == "introduced":
-            start = Version("0") if value == "0" else parse_version(value)
+            start = safeparse.version("0") if value == "0" else parse_version(value)
             if start is not None and version >= start:
                 vulnerable = True
         elif kind == "fixed":

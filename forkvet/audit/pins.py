@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 
-from forkvet import rx, safeyaml
+from forkvet import rx, safeparse, safeyaml
 from forkvet.errors import InputError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -55,7 +55,7 @@ def _add_requirement(pins: Pins, line: str) -> None:
     if not line or line.startswith(("#", "-")):
         return
     try:
-        req = Requirement(line)
+        req = safeparse.requirement(line)
     except InvalidRequirement:
         return
     exact = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]

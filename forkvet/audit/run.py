@@ -6,11 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.audit.osv import SEVERITY_ORDER, Advisory, parse_version
 from forkvet.audit.pins import Pins
 from forkvet.audit.sources import AdvisorySource
@@ -109,10 +109,10 @@ def _merge(advisories: list[Advisory]) -> list[Advisory]:
 def _python_ok(requires_python: str | None, filename: str, python: str | None) -> bool:
     if python is None:
         return True
-    target = Version(python)
+    target = safeparse.version(python)
     if requires_python:
         try:
-            if target not in SpecifierSet(requires_python):
+            if target not in safeparse.specifiers(requires_python):
                 return False
         except (InvalidSpecifier, InvalidVersion):
             pass

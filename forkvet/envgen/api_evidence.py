@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier
 from packaging.version import InvalidVersion, Version
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.envgen.names import Need, NeedSet
 from forkvet.envgen.resolve import FRAMEWORK_DISTS
 from forkvet.escape import terminal
@@ -274,24 +274,24 @@ def conflict(stated: str, api_spec: str) -> bool:
     """Whether a version the authors state (an exact pin or a range) leaves no version the
     code's API can run on: an exact pin outside it, or a range with no overlap we can see."""
     try:
-        api = SpecifierSet(api_spec)
-        mine = SpecifierSet(stated)
+        api = safeparse.specifiers(api_spec)
+        mine = safeparse.specifiers(stated)
     except InvalidSpecifier:
         return False
     exact = [s.version for s in mine if s.operator in ("==", "===") and "*" not in s.version]
     try:
         if exact:
-            return not api.contains(Version(exact[0]), prereleases=True)
+            return not api.contains(safeparse.version(exact[0]), prereleases=True)
     except InvalidVersion:
         return False
     # A range: probe the bounds either side names; disjoint when no probe satisfies both.
     probes = [s.version.rstrip(".*") for s in (*mine, *api)]
     for p in probes:
         try:
-            v = Version(p)
+            v = safeparse.version(p)
         except InvalidVersion:
             continue
-        for cand in (v, Version(f"{v.base_version}.post999"), _below(v)):
+        for cand in (v, safeparse.version(f"{v.base_version}.post999"), _below(v)):
             if cand is not None and mine.contains(cand, True) and api.contains(cand, True):
                 return False
     return bool(probes)
@@ -302,7 +302,7 @@ def _below(v: Version) -> Version | None:
     for i in range(len(rel) - 1, -1, -1):
         if rel[i] > 0:
             rel[i] -= 1
-            return Version(".".join(map(str, rel[: i + 1])) + ".999")
+            return safeparse.version(".".join(map(str, rel[: i + 1])) + ".999")
     return None
 
 
@@ -320,7 +320,7 @@ def merge(stated: str, api_spec: str) -> str:
 
 def _exact(spec: str) -> bool:
     try:
-        parsed = list(SpecifierSet(spec))
+        parsed = list(safeparse.specifiers(spec))
     except InvalidSpecifier:
         return False
     return len(parsed) == 1 and parsed[0].operator in ("==", "===")

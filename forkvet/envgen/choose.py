@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.envgen.device import tf_gpu_dist
 from forkvet.envgen.index import IndexError_, project_files
 from forkvet.envgen.names import NeedSet
@@ -97,7 +97,7 @@ def framework_spec(fw: Framework, needs: NeedSet, dist: str) -> str:
     ]
     spec = ",".join(dict.fromkeys(parts))
     try:
-        SpecifierSet(spec)
+        safeparse.specifiers(spec)
     except InvalidSpecifier:
         spec = need.spec if need and need.spec else ""
     return spec
@@ -213,7 +213,7 @@ def fallback(
 def _index_has(dist: str, spec: str) -> bool:
     """Whether the index has any release matching spec (at any date)."""
     try:
-        allowed = SpecifierSet(spec)
+        allowed = safeparse.specifiers(spec)
         versions = {f.version for f in project_files(dist) if f.version}
     except (InvalidSpecifier, IndexError_):
         return True

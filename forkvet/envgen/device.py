@@ -20,9 +20,9 @@ import shutil
 from dataclasses import dataclass
 from importlib import resources
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
-from forkvet import rx
+from forkvet import rx, safeparse
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ def cuda_build(dist: str, version: str) -> CudaBuild | None:
     """The CUDA build of this framework release; None for an unknown framework or version."""
     base = "tensorflow" if dist.startswith("tensorflow") else dist
     try:
-        v = Version(version)
+        v = safeparse.version(version)
     except InvalidVersion:
         return None
     for row in cuda_builds():
-        if row.framework == base and (row.below is None or v < Version(row.below)):
+        if row.framework == base and (row.below is None or v < safeparse.version(row.below)):
             return row
     return None
 
@@ -83,7 +83,7 @@ def conda_packages(dist: str, version: str) -> list[str]:
 def tf_gpu_dist(version: str) -> bool:
     """Whether TensorFlow's GPU build of this release is the `tensorflow-gpu` distribution."""
     try:
-        return Version(version) < Version("2.1")
+        return safeparse.version(version) < safeparse.version("2.1")
     except InvalidVersion:
         return False
 
@@ -127,11 +127,11 @@ def newest_capability(dist: str, version: str) -> float | None:
     """The newest compute capability this release has kernels for; None when current."""
     base = "tensorflow" if dist.startswith("tensorflow") else dist
     try:
-        v = Version(version)
+        v = safeparse.version(version)
     except InvalidVersion:
         return None
     for name, below, cap in KERNEL_TABLE:
-        if name == base and v < Version(below):
+        if name == base and v < safeparse.version(below):
             return cap
     return None
 

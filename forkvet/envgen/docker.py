@@ -4,9 +4,9 @@ is the release the authors ran."""
 
 from __future__ import annotations
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.snapshot import Snapshot
 
 _FROM = rx.compile(
@@ -26,7 +26,7 @@ def dockerfile_versions(snap: Snapshot) -> dict[str, tuple[str, str]]:
         text = (snap.read_text(f.path) or "")[:_MAX_BYTES]
         for m in _FROM.finditer(text):
             try:
-                Version(m.group(2))
+                safeparse.version(m.group(2))
             except InvalidVersion:
                 continue
             line = text.count("\n", 0, m.start()) + 1

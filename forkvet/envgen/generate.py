@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.specifiers import InvalidSpecifier
+from packaging.version import InvalidVersion
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.config import Config
 from forkvet.envgen import api_evidence, licenses, optional, outputs
 from forkvet.envgen import device as devices
@@ -119,7 +119,7 @@ def _python_too_old(report: Report, python: str | None, res: Resolution) -> None
     if not python or not need:
         return
     try:
-        too_old = Version(python) < Version(need)
+        too_old = safeparse.version(python) < safeparse.version(need)
     except InvalidVersion:
         return
     if too_old:
@@ -396,8 +396,10 @@ def _below_floors(res: Resolution, needs: NeedSet, fw: Framework | None) -> None
             continue
         for op, floor in _FLOOR.findall(spec):
             try:
-                low = Version(floor.rstrip(".*"))
-                below = Version(pinned) < low or (op == ">" and Version(pinned) == low)
+                low = safeparse.version(floor.rstrip(".*"))
+                below = safeparse.version(pinned) < low or (
+                    op == ">" and safeparse.version(pinned) == low
+                )
             except InvalidVersion:
                 continue
             if below:
@@ -438,7 +440,7 @@ def _docker_pin(snap: Snapshot, fw: Framework | None, needs: NeedSet) -> Framewo
         return fw
     version, where = found
     try:
-        if fw.version_spec and not SpecifierSet(fw.version_spec).contains(version):
+        if fw.version_spec and not safeparse.specifiers(fw.version_spec).contains(version):
             return fw  # the code's own constraints disagree: keep them
     except InvalidSpecifier:
         pass

@@ -21,9 +21,9 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.envgen import indexcache
 from forkvet.envgen.wheeltags import installs_on
 from forkvet.errors import ForkvetError
@@ -150,10 +150,36 @@ def redact(url: str) -> str:
     return rx.sub(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1***@", url)
 
 
+def _http_only() -> urllib.request.OpenerDirector:
+    """urlopen's opener less its file:, ftp: and data: handlers. A page names its files' URLs
+    (a hostile index or mirror): `file:///etc/...` would be a local read, a FIFO a hang, and
+    an http answer may redirect to ftp:. Any other scheme is a URLError, as is a redirect to it."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+_OPENER = _http_only()
+
+
+def urlopen(req: urllib.request.Request, timeout: float = TIMEOUT_S) -> Any:
+    """urllib.request.urlopen over http(s) only: every request to an index or for what it names."""
+    return _OPENER.open(req, timeout=timeout)
+
+
 def _get(url: str, accept: str | None = None, limit: int = MAX_PAGE_BYTES) -> bytes:
     req = request(url, {"Accept": accept} if accept else {})
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+        with urlopen(req) as resp:
             data = bytes(resp.read(limit + 1))
             if len(data) > limit:
                 raise IndexError_(f"{redact(url)}: the index's answer is over {limit // 2**20} MiB")
@@ -181,7 +207,7 @@ def _version_from_filename(filename: str) -> str | None:
             # the rest is a version; `functools32-3.2.3-2` is 3.2.3.post2 (PEP 440), not 2.
             for dash in rx.finditer(r"-\d", stem):
                 try:
-                    return str(Version(stem[dash.start() + 1 :]))
+                    return str(safeparse.version(stem[dash.start() + 1 :]))
                 except InvalidVersion:
                     continue
             m = rx.match(r"^(.+?)-(\d[^-]*)$", stem)
@@ -203,7 +229,7 @@ def _project_files(name: str, base: str) -> tuple[IndexFile, ...]:
     kept = indexcache.get("pages", key, max_age=indexcache.PAGE_TTL_S)
     try:
         raw = kept if kept is not None else _get(url, ACCEPT)
-        data: dict[str, Any] = json.loads(raw)
+        data: dict[str, Any] = safeparse.json_loads(raw)
     except LookupError:
         return ()
     except json.JSONDecodeError as exc:
@@ -225,9 +251,12 @@ def _file_entry(page: str, f: Any) -> IndexFile | None:
     try:
         uploaded = f.get("upload-time")
         requires_python = f.get("requires-python")
+        url = _absolute(page, str(f["url"]))
+        if not url.startswith(("https://", "http://")):
+            return None  # file:, ftp:, data:...: never fetched (see _http_only)
         return IndexFile(
             filename=str(f["filename"]),
-            url=_absolute(page, str(f["url"])),
+            url=url,
             version=_version_from_filename(str(f["filename"])),
             requires_python=requires_python if isinstance(requires_python, str) else None,
             upload_time=datetime.fromisoformat(uploaded.replace("Z", "+00:00"))
@@ -329,7 +358,7 @@ class _RangeFile(io.RawIOBase):
     def __init__(self, url: str) -> None:
         self.url = url
         req = request(url, method="HEAD")
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+        with urlopen(req) as resp:
             self.size = int(resp.headers["Content-Length"])
         self.pos = 0
         self.blocks: dict[int, bytes] = {}
@@ -352,7 +381,7 @@ class _RangeFile(io.RawIOBase):
             start = index * self.BLOCK
             end = min(self.size, start + self.BLOCK) - 1
             req = request(self.url, {"Range": f"bytes={start}-{end}"})
-            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+            with urlopen(req) as resp:
                 self.blocks[index] = resp.read()
         return self.blocks[index]
 

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 from packaging.version import InvalidVersion, Version
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.envgen.index import WORKERS, IndexError_, IndexFile, core_metadata, project_files
 
 MAX_VERSIONS = 8
@@ -41,7 +41,7 @@ def invalid_packages(error: str) -> list[str]:
 def sanitize(requirement: str) -> str | None:
     """A parseable form of a legacy requirement, or None if it cannot be saved."""
     try:
-        return str(Requirement(requirement))
+        return str(safeparse.requirement(requirement))
     except InvalidRequirement:
         pass
     fixed = _VERSION_TAIL.sub(r"\1\2", requirement)
@@ -49,7 +49,7 @@ def sanitize(requirement: str) -> str | None:
         rx.sub(r"\(\s*([^)]*?)\s*\)", r"\1", fixed) if "(" in fixed and ";" not in fixed else fixed
     )
     try:
-        return str(Requirement(fixed))
+        return str(safeparse.requirement(fixed))
     except InvalidRequirement:
         return None
 
@@ -66,7 +66,7 @@ def wheels_by_version(name: str, as_of: date) -> dict[Version, list[IndexFile]]:
         ):
             continue
         try:
-            out.setdefault(Version(f.version), []).append(f)
+            out.setdefault(safeparse.version(f.version), []).append(f)
         except InvalidVersion:
             continue
     return out
@@ -81,7 +81,7 @@ def repair(name: str, as_of: date, only: set[str] | None = None) -> list[dict[st
         wanted = set()
         for v in only:
             try:
-                wanted.add(Version(v))
+                wanted.add(safeparse.version(v))
             except InvalidVersion:
                 continue
         versions = [v for v in versions if v in wanted]
@@ -167,7 +167,7 @@ def newer_release_is_broken(name: str, pinned: str, as_of: date) -> bool:
     """uv silently skips releases whose metadata it cannot parse and takes an older one: is
     there a newer release up to the date whose requirements do not parse?"""
     try:
-        current = Version(pinned)
+        current = safeparse.version(pinned)
     except InvalidVersion:
         return False
     newer = {
@@ -183,7 +183,7 @@ def newer_release_is_broken(name: str, pinned: str, as_of: date) -> bool:
         return False
     for req in meta.get_all("Requires-Dist") or []:
         try:
-            Requirement(req)
+            safeparse.requirement(req)
         except InvalidRequirement:
             return True
     return False

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
 from forkvet.report import Dependencies, Report
 from forkvet.vet.declared import Declared, DeclaredSet
@@ -81,7 +81,7 @@ def _plain_spec(name: str, spec: str) -> str | None:
     if "\n" in spec or "\r" in spec:
         return None
     try:
-        req = Requirement(f"{name}{spec}")
+        req = safeparse.requirement(f"{name}{spec}")
     except InvalidRequirement:
         return None
     return None if req.url else str(req.specifier)

@@ -13,7 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.envgen.index import IndexError_, IndexFile, core_metadata, project_files
 from forkvet.envgen.metadata_fix import sanitize
 from forkvet.envgen.names import NeedSet
@@ -52,7 +52,7 @@ def _builds_allowed() -> bool:
 def _installable(f: IndexFile, python: str, builds: bool) -> bool:
     if f.requires_python:
         try:
-            if not SpecifierSet(f.requires_python).contains(python):
+            if not safeparse.specifiers(f.requires_python).contains(python):
                 return False
         except InvalidSpecifier:
             pass
@@ -86,7 +86,7 @@ def pick(
     cutoff = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, tzinfo=UTC)
     builds = _builds_allowed() if builds is None else builds
     try:
-        allowed = SpecifierSet(spec) if spec else SpecifierSet()
+        allowed = safeparse.specifiers(spec) if spec else SpecifierSet()
     except InvalidSpecifier:
         allowed = SpecifierSet()
     files = [f for f in project_files(name) if f.version]
@@ -102,7 +102,7 @@ def pick(
         if not _installable(f, python, builds):
             continue
         try:
-            v = Version(f.version or "")
+            v = safeparse.version(f.version or "")
         except InvalidVersion:
             continue
         if allowed.contains(v, prereleases=True):
@@ -141,7 +141,7 @@ def _requires(name: str, version: str, as_of: date) -> list[Requirement]:
         if not fixed:
             continue
         try:
-            req = Requirement(fixed)
+            req = safeparse.requirement(fixed)
         except InvalidRequirement:
             continue
         try:
@@ -242,7 +242,7 @@ def _walk(wanted: list[tuple[str, str]], as_of: date, result: Resolution) -> Non
             specs.setdefault(name, []).append(spec)
         if name in result.pins:
             try:
-                if spec and not SpecifierSet(spec).contains(result.pins[name]):
+                if spec and not safeparse.specifiers(spec).contains(result.pins[name]):
                     _repin(name, specs[name], as_of, result, queue)
             except InvalidSpecifier:
                 pass

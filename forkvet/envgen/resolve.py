@@ -10,7 +10,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.envgen.index import IndexError_, IndexFile
 from forkvet.envgen.metadata_fix import (
     invalid_packages,
@@ -206,7 +206,7 @@ def _source_only_now(
 def _requirements_of(st: _Rounds, names: set[str]) -> dict[str, str]:
     """The requirements (name: specifier) of the source releases read for these packages,
     for this Python, without extras."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
 
     env = {"python_version": st.python, "python_full_version": st.python + ".0", "extra": ""}
     out: dict[str, str] = {}
@@ -215,7 +215,7 @@ def _requirements_of(st: _Rounds, names: set[str]) -> dict[str, str]:
             continue
         for text in entry.get("requires-dist") or []:  # type: ignore[attr-defined]
             try:
-                req = Requirement(str(text))
+                req = safeparse.requirement(str(text))
                 if req.marker is not None and not req.marker.evaluate(env):
                     continue
             except (InvalidRequirement, ValueError):
@@ -549,7 +549,7 @@ def _pin_yanked(result: Resolution, active: list[Need], error: str) -> bool:
     found: dict[str, Version] = {}
     for name, version in _YANKED.findall(error):
         try:
-            v = Version(version)
+            v = safeparse.version(version)
         except InvalidVersion:
             continue
         key = canonical(name)
@@ -777,7 +777,7 @@ def _limits_on(tools: list[str], pins: dict[str, str], python: str) -> dict[str,
     """The specifiers the pinned releases' wheels put on the build tools, for this Python."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
 
     from forkvet.envgen.index import WORKERS, IndexError_, release_metadata
 
@@ -792,7 +792,7 @@ def _limits_on(tools: list[str], pins: dict[str, str], python: str) -> dict[str,
         found = []
         for raw in (meta.get_all("Requires-Dist") or []) if meta else []:
             try:
-                req = Requirement(raw)
+                req = safeparse.requirement(raw)
             except InvalidRequirement:
                 continue
             tool = canonical(req.name)
@@ -818,7 +818,7 @@ def _flag_downgrades(result: Resolution, active: list[Need]) -> None:
         if not pinned or not floors:
             continue
         try:
-            if Version(pinned) < Version(floors[0]):
+            if safeparse.version(pinned) < safeparse.version(floors[0]):
                 result.complete = False
                 result.problems.append(
                     f"{name}: uv could only use {pinned}, below the authors' {original}"

@@ -23,6 +23,7 @@ import io
 import json
 import lzma
 import tarfile
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -33,12 +34,13 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
+from packaging.specifiers import InvalidSpecifier
 from packaging.version import InvalidVersion, Version
 
-from forkvet import rx
-from forkvet.envgen import indexcache
-from forkvet.envgen.index import TIMEOUT_S, IndexError_, IndexFile, project_files
+from forkvet import rx, safeparse
+from forkvet.envgen import index, indexcache
+from forkvet.envgen.index import IndexError_, IndexFile, project_files
 from forkvet.envgen.metadata_fix import sanitize
 from forkvet.envgen.wheeltags import installs_on
 from forkvet.vet.metadata import parse_setup_cfg, parse_setup_py
@@ -46,6 +48,8 @@ from forkvet.vet.metadata import parse_setup_cfg, parse_setup_py
 MAX_ARCHIVE = 16 * 1024 * 1024  # old pure-Python sdists are KiBs; numpy's is 5 MiB
 MAX_MEMBER = 1024 * 1024
 MAX_MEMBERS = 5000
+# A zip's central directory: 46 bytes and the name per entry, ~200 for MAX_MEMBERS real paths.
+MAX_ZIP_DIRECTORY = 1024 * 1024
 MAX_UNPACKED = 64 * 1024 * 1024  # what scanning an archive may decompress (or read, for zip)
 # The text kept of one archive's wanted members: a real one's are KiBs; 62 top-level `.txt`
 # files of 1 MiB each (a hostile release) were 62 MiB, times 16 archives read side by side.
@@ -95,12 +99,11 @@ def source_only_versions(
     its archive: the pinned ones, then the newest final releases not in skip (read
     already) — those within a wanted specifier (what uv said a dependant asks for) first —
     at most limit of them. yanked: the yanked ones only (installable when pinned exactly)."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     specs = []
     for text in wanted or []:
         try:
-            specs.append(SpecifierSet(text))
+            specs.append(safeparse.specifiers(text))
         except InvalidSpecifier:
             continue
     cutoff = _cutoff(as_of)
@@ -123,7 +126,7 @@ def source_only_versions(
         if version in wheels or version in skip:
             continue
         try:
-            parsed = Version(version)
+            parsed = safeparse.version(version)
         except InvalidVersion:
             continue
         if version in pinned or not parsed.is_prerelease:
@@ -145,10 +148,9 @@ def source_only_versions(
 def newest_needs_source(name: str, spec: str, python: str, as_of: date) -> bool:
     """Whether the newest release up to the date that spec allows (final, not yanked) has a
     source archive but no wheel for this Python: the release uv would stop on."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
-        allowed = SpecifierSet(spec)
+        allowed = safeparse.specifiers(spec)
     except InvalidSpecifier:
         return False
     cutoff = _cutoff(as_of)
@@ -157,7 +159,7 @@ def newest_needs_source(name: str, spec: str, python: str, as_of: date) -> bool:
         if not f.version or f.yanked or (f.upload_time and f.upload_time > cutoff):
             continue
         try:
-            version = Version(f.version)
+            version = safeparse.version(f.version)
         except InvalidVersion:
             continue
         if not allowed.contains(version, prereleases=bool(spec.strip().startswith("=="))):
@@ -175,10 +177,9 @@ def newest_needs_source(name: str, spec: str, python: str, as_of: date) -> bool:
 def source_pin(name: str, spec: str, python: str, as_of: date) -> str:
     """The newest release up to the date matching spec that only a source archive provides
     for this Python (chainer and Theano published nothing else), or ""."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
-        allowed = SpecifierSet(spec)
+        allowed = safeparse.specifiers(spec)
     except InvalidSpecifier:
         return ""
     pinned = {m.group(1) for m in [rx.fullmatch(r"\s*===?\s*([\w.+!-]+)\s*", spec)] if m}
@@ -187,7 +188,7 @@ def source_pin(name: str, spec: str, python: str, as_of: date) -> str:
             continue
         if f.requires_python:
             try:
-                if not SpecifierSet(f.requires_python).contains(python + ".0"):
+                if not safeparse.specifiers(f.requires_python).contains(python + ".0"):
                     continue
             except InvalidSpecifier:
                 pass
@@ -197,29 +198,41 @@ def source_pin(name: str, spec: str, python: str, as_of: date) -> str:
 
 def supports(requires_python: str | None, python: str) -> bool:
     """Whether a Requires-Python admits this Python (X.Y); unreadable ones do."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     if not requires_python:
         return True
     try:
-        return SpecifierSet(requires_python).contains(f"{python}.0")
+        return safeparse.specifiers(requires_python).contains(f"{python}.0")
     except InvalidSpecifier:
         return True
 
 
+# The whole download, not each read: a host that sends a byte every few seconds would pass
+# any per-read timeout (outside attack round 9).
+DOWNLOAD_S = 60.0
+
+
 def _download(url: str) -> bytes:
-    req = urllib.request.Request(url.split("#", 1)[0])
+    req = index.request(url.split("#", 1)[0])
+    deadline = time.monotonic() + DOWNLOAD_S
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+        with index.urlopen(req) as resp:
             size = resp.headers.get("Content-Length")
-            if size and int(size) > MAX_ARCHIVE:
+            if size and (not size.isdigit() or len(size) > 12 or int(size) > MAX_ARCHIVE):
                 raise ValueError("archive too large")
-            data = bytes(resp.read(MAX_ARCHIVE + 1))
+            data = bytearray()
+            while len(data) <= MAX_ARCHIVE:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"not downloaded within {DOWNLOAD_S:g} s")
+                chunk = resp.read1(64 * 1024)
+                if not chunk:
+                    break
+                data += chunk
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise IndexError_(f"could not download {url}: {exc}") from exc
+        raise IndexError_(f"could not download {index.redact(url)}: {exc}") from exc
     if len(data) > MAX_ARCHIVE:
         raise ValueError("archive too large")
-    return data
+    return bytes(data)
 
 
 def _wanted(path: str) -> bool:
@@ -309,10 +322,25 @@ def _keep(out: dict[str, str], path: str, text: str) -> bool:
     return True
 
 
+def _zip_directory_bounded(raw: io.BytesIO) -> None:
+    """Refuse a zip whose end record announces more than MAX_MEMBERS entries or a central
+    directory over MAX_ZIP_DIRECTORY bytes: ZipFile() builds every entry's ZipInfo (~500
+    bytes) before a single member is read (190,000 empty members: 100 MB per archive), and
+    it reads entries until the stated directory size, whatever count the record gives."""
+    endrec = getattr(zipfile, "_EndRecData")(raw)  # noqa: B009 (the record ZipFile() uses)
+    if not endrec:
+        raise zipfile.BadZipFile("no end of central directory record")
+    entries, size = int(endrec[4]), int(endrec[5])  # _ECD_ENTRIES_TOTAL, _ECD_SIZE
+    if entries > MAX_MEMBERS or size > MAX_ZIP_DIRECTORY:
+        raise ArchiveTooLarge(f"a zip of {entries:,} entries ({size:,} bytes of directory)")
+
+
 def _zip_members(data: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     unpacked = 0
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+    raw = io.BytesIO(data)
+    _zip_directory_bounded(raw)
+    with zipfile.ZipFile(raw) as zf:
         for entry in zf.infolist()[:MAX_MEMBERS]:
             if entry.is_dir() or not _wanted(entry.filename) or entry.file_size > MAX_MEMBER:
                 continue
@@ -367,7 +395,7 @@ def read_static(name: str, version: str, files: dict[str, str]) -> StaticMetadat
             meta.requires_python = meta.requires_python or cfg.python_requires
     if "pyproject.toml" in files:
         try:
-            project = tomllib.loads(files["pyproject.toml"]).get("project")
+            project = safeparse.toml_loads(files["pyproject.toml"]).get("project")
         except (tomllib.TOMLDecodeError, ValueError):
             project = None
         if isinstance(project, dict) and isinstance(project.get("dependencies"), list):
@@ -383,12 +411,22 @@ def read_static(name: str, version: str, files: dict[str, str]) -> StaticMetadat
     source, reqs = next(((s, r) for s, r in found if r), ("PKG-INFO", []))
     meta.source = source
     meta.requires = [r for r in (sanitize(x) for x in reqs) if r and _named(r)]
+    if meta.requires_python and not _specifier(meta.requires_python):
+        meta.requires_python = None  # unreadable (>=3.999...): uv would reject the release
     return meta
+
+
+def _specifier(text: str) -> bool:
+    try:
+        safeparse.specifiers(text)
+    except InvalidSpecifier:
+        return False
+    return True
 
 
 def _named(text: str) -> bool:
     try:
-        return not Requirement(text).url
+        return not safeparse.requirement(text).url
     except InvalidRequirement:
         return False
 
@@ -414,8 +452,12 @@ def _members_of(file: IndexFile) -> dict[str, str]:
     if kept is not None:
         return kept
     data = _download(file.url)
+    # Checked before anything is parsed: an archive other than the one the page names is
+    # not read at all (a mirror's or a hostile index's swap), nor kept.
+    if file.sha256 and hashlib.sha256(data).hexdigest() != file.sha256:
+        raise IndexError_(f"{url}: the archive's sha256 is not the one the index gives")
     found = members(data, file.filename)
-    if key and hashlib.sha256(data).hexdigest() == file.sha256:
+    if key:
         indexcache.put("metadata", key, json.dumps(found, ensure_ascii=False).encode())
     return found
 

@@ -20,9 +20,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.envgen.index import IndexError_
 from forkvet.errors import ForkvetError
 
@@ -100,7 +100,7 @@ def plain_requirement(text: str) -> str:
     if "\n" in text or "\r" in text or text.lstrip().startswith("-"):
         raise ForkvetError(f"not a plain requirement: {text!r}")
     try:
-        req = Requirement(text)
+        req = safeparse.requirement(text)
     except InvalidRequirement as exc:
         raise ForkvetError(f"not a plain requirement: {text!r}") from exc
     if req.url:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier
 from packaging.version import Version
 
+from forkvet import safeparse
 from forkvet.envgen.index import IndexFile, project_files
 from forkvet.envgen.wheeltags import installs_on
 
@@ -28,7 +29,7 @@ def first_wheel_after(name: str, python: str, as_of: date) -> tuple[str, datetim
     for f in files:
         if f.version and f.upload_time and f.upload_time <= cutoff:
             try:
-                released.append(Version(f.version))
+                released.append(safeparse.version(f.version))
             except ValueError:
                 continue
     newest = max(released, default=None)
@@ -40,15 +41,19 @@ def first_wheel_after(name: str, python: str, as_of: date) -> tuple[str, datetim
             continue
         if f.requires_python:
             try:
-                if not SpecifierSet(f.requires_python).contains(python + ".99"):
+                if not safeparse.specifiers(f.requires_python).contains(python + ".99"):
                     continue
             except InvalidSpecifier:
                 pass
         try:
-            v = Version(f.version)
+            v = safeparse.version(f.version)
         except ValueError:
             continue
-        if v.is_prerelease or (newest is not None and v <= newest) or v == Version("0.0.0"):
+        if (
+            v.is_prerelease
+            or (newest is not None and v <= newest)
+            or v == safeparse.version("0.0.0")
+        ):
             continue
         if best is None or v < best[0]:
             best = (v, f)
@@ -72,7 +77,7 @@ def newest_yanked_wheel(name: str, python: str, as_of: date) -> str | None:
     best: Version | None = None
     for raw in yanked - live:
         try:
-            v = Version(raw)
+            v = safeparse.version(raw)
         except ValueError:
             continue
         if not v.is_prerelease and (best is None or v > best):

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forkvet import limits, rx
+from forkvet import limits, rx, safeparse
 from forkvet.runtime import sandbox
 from forkvet.runtime.capture import run_capped
 from forkvet.runtime.explain import explain
@@ -206,7 +206,7 @@ def check_imports(
     seen = 0
     for line in out.splitlines():
         try:
-            row = json.loads(line)
+            row = safeparse.json_loads(line)
         except json.JSONDecodeError:
             continue
         if not isinstance(row, dict) or "module" not in row:

@@ -54,8 +54,8 @@ def _bib_field(entry: str, name: str) -> str | None:
 def _from_cff(text: str) -> dict[str, Any] | None:
     try:
         data = safeyaml.load(text)
-    except safeyaml.YamlLimitError:
-        raise
+    except (safeyaml.YamlLimitError, safeyaml.YamlValueError):
+        raise  # said as a notice by the caller
     except yaml.YAMLError:
         return None
     if not isinstance(data, dict):
@@ -71,7 +71,8 @@ def _from_cff(text: str) -> dict[str, Any] | None:
     return {
         "title": pref.get("title") or data.get("title"),
         "authors": [a for a in authors if a],
-        "year": int(year) if year and str(year).isdigit() else None,
+        # a year: four digits (a quoted 5,000-digit "year" is past int()'s limit)
+        "year": int(year) if year and str(year).isdigit() and len(str(year)) <= 4 else None,
         "doi": pref.get("doi") or data.get("doi"),
         "url": pref.get("url") or data.get("url"),
     }
@@ -597,13 +598,14 @@ def _cff_citation(ctx: Context, findings: list[Finding]) -> dict[str, Any]:
             continue
         try:
             cff = _from_cff(ctx.snap.read_text(f.path) or "")
-        except safeyaml.YamlLimitError as exc:
+        except (safeyaml.YamlLimitError, safeyaml.YamlValueError) as exc:
+            why = "over forkvet's YAML limits" if isinstance(exc, safeyaml.YamlLimitError) else ""
             findings.append(
                 Finding(
                     CHECK,
                     "notice",
                     "CITATION.cff not read",
-                    f"over forkvet's YAML limits ({exc}): skipped",
+                    f"{why or 'a value that cannot be read'} ({exc}): skipped",
                     f.path,
                 )
             )

@@ -11,9 +11,9 @@ import tomllib
 from dataclasses import dataclass, field
 
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 
-from forkvet import limits, rx, safeyaml
+from forkvet import limits, rx, safeparse, safeyaml
 from forkvet.escape import terminal
 from forkvet.vet import pipargs
 from forkvet.vet.context import Context
@@ -125,7 +125,7 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         return (normalize(m.group(1)), text) if m else None
     text = text.split(" #")[0].split(";")[0].strip()
     try:
-        req = Requirement(text)
+        req = safeparse.requirement(text)
         return normalize(req.name), str(req.specifier)
     except InvalidRequirement:
         m = _LOOSE.match(text)
@@ -141,7 +141,7 @@ def _named_url(text: str) -> tuple[str, str] | None:
     """(name, URL) of a PEP 508 `name @ URL` requirement: the name is the one written, never
     a guess from the URL's last part (`y.whl`)."""
     try:
-        req = Requirement(text.split(" #")[0].split(";")[0].strip())
+        req = safeparse.requirement(text.split(" #")[0].split(";")[0].strip())
     except InvalidRequirement:
         return None
     return (normalize(req.name), req.url) if req.url else None
@@ -291,7 +291,7 @@ def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
     if not text:
         return
     try:
-        data = tomllib.loads(text)
+        data = safeparse.toml_loads(text)
     except tomllib.TOMLDecodeError:
         out.notes.append(f"{path}: not valid TOML, skipped")
         return

@@ -10,7 +10,7 @@ import tomllib
 from collections.abc import Iterator
 from typing import Any
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.report import Command, EntryPoints, Finding, ScriptEntry
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
@@ -1365,7 +1365,7 @@ def package_scripts(ctx: Context) -> dict[str, str]:
     pyproject = ctx.snap.read_text("pyproject.toml") if ctx.snap.get("pyproject.toml") else None
     if pyproject:
         try:
-            scripts = tomllib.loads(pyproject).get("project", {}).get("scripts", {})
+            scripts = safeparse.toml_loads(pyproject).get("project", {}).get("scripts", {})
         except (tomllib.TOMLDecodeError, ValueError, AttributeError):
             scripts = {}
         if isinstance(scripts, dict):

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier
 from packaging.version import Version
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.report import Finding, Framework
 from forkvet.snapshot import README_ORDER, FileEntry
 from forkvet.vet.context import Context
@@ -166,13 +166,16 @@ def python_max(framework: str, spec: str | None) -> str | None:
     if not table or not spec:
         return None
     try:
-        specifier = SpecifierSet(spec)
+        specifier = safeparse.specifiers(spec)
     except InvalidSpecifier:
         return None
     allowed = [
         minor
         for minor in table
-        if any(specifier.contains(Version(f"{minor}.{p}"), prereleases=True) for p in range(0, 10))
+        if any(
+            specifier.contains(safeparse.version(f"{minor}.{p}"), prereleases=True)
+            for p in range(0, 10)
+        )
     ]
     if not allowed:
         return None
@@ -199,7 +202,7 @@ def _merge_specs(specs: list[str]) -> str | None:
                 pins.append(part)
                 continue
             try:
-                v = Version(ver.rstrip(".*"))
+                v = safeparse.version(ver.rstrip(".*"))
             except ValueError:
                 continue
             if op in (">=", ">"):
@@ -299,10 +302,11 @@ def readme_versions(text: str) -> dict[str, tuple[str, int]]:
         kind = "==" if op == "==" else ">=" if floor else "~"
         for ver in (g[3], g[5]):
             if ver:
-                try:
-                    found.setdefault(name, []).append((kind, Version(ver), line))
+                try:  # before the list is made: an empty one would be read as a version
+                    parsed = safeparse.version(ver)
                 except ValueError:
                     continue
+                found.setdefault(name, []).append((kind, parsed, line))
     out: dict[str, tuple[str, int]] = {}
     for name, items in found.items():
         line = items[0][2]
@@ -548,7 +552,7 @@ def _spec(
     spec: str | None = _merge_specs(declared_specs + hint_specs)
     if spec:
         try:
-            SpecifierSet(spec)
+            safeparse.specifiers(spec)
         except InvalidSpecifier:
             spec = _merge_specs(declared_specs) or None
     if not (spec and _unsatisfiable(name, spec)):
@@ -679,9 +683,14 @@ def _unsatisfiable(name: str, spec: str) -> bool:
     table = PYTHON_MAX.get(name)
     if not table:
         return False
-    specifier = SpecifierSet(spec)
+    try:
+        specifier = safeparse.specifiers(spec)
+    except InvalidSpecifier:
+        return False  # an unreadable declaration: no conflict to show
     return not any(
-        specifier.contains(Version(f"{m}.{p}"), prereleases=True) for m in table for p in range(10)
+        specifier.contains(safeparse.version(f"{m}.{p}"), prereleases=True)
+        for m in table
+        for p in range(10)
     )
 
 

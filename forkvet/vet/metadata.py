@@ -10,7 +10,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from forkvet import limits
+from forkvet import limits, safeparse
 from forkvet.snapshot import Snapshot
 from forkvet.vet.pysource import estimated_nodes
 
@@ -230,7 +230,7 @@ def _cfg_requirements(meta: PackageMeta, extra: str, value: str) -> list[str]:
 
 def parse_pyproject(path: str, text: str) -> PackageMeta | None:
     try:
-        data = tomllib.loads(text)
+        data = safeparse.toml_loads(text)
     except (tomllib.TOMLDecodeError, ValueError):
         return None
     meta = PackageMeta(path)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from forkvet import rx, safeyaml
+from forkvet import rx, safeparse, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import BASE_MODELS, clauses
@@ -336,7 +336,7 @@ def research_base(ctx: Context) -> ModelTerms | None:
     for fe in ctx.snap.files:
         if fe.name == "adapter_config.json" and fe.size <= MAX_CATALOGUE_BYTES:
             try:
-                cfg = json.loads(ctx.snap.read_text(fe.path) or "")
+                cfg = safeparse.json_loads(ctx.snap.read_text(fe.path) or "")
             except ValueError:
                 continue
             base = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None

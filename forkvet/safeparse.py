@@ -1,0 +1,76 @@
+"""TOML, JSON and version text from a repository or an index, parsed without a crash.
+
+Python refuses to convert integers of more than 4,300 digits (sys.int_max_str_digits: lifting
+it makes conversion quadratic, 11 s for a million digits) with a plain ValueError, raised from
+inside tomllib, json and packaging's Version; deep nesting raises RecursionError from tomllib
+and json. Neither is the parser's own error class, so a caller catching TOMLDecodeError,
+JSONDecodeError or InvalidVersion crashed on one hostile number or bracket run. These wrappers
+turn both into the parser's own error, so every caller's existing "bad file" path covers them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+# Far past any real version part or setting (dates and build numbers have up to ~14 digits),
+# far under int()'s limit: text with a longer run of digits is refused before any conversion.
+MAX_DIGITS = 100
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1}}}")
+
+
+def long_digits(text: str) -> bool:
+    """Whether text holds a run of more than MAX_DIGITS digits (no int() may see it)."""
+    return _LONG_DIGITS.search(text) is not None
+
+
+def toml_loads(text: str) -> dict[str, Any]:
+    """tomllib.loads; a number past int()'s limit or nesting past the stack is a TOMLDecodeError."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("nested too deeply") from None
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise tomllib.TOMLDecodeError(f"unreadable number: {str(exc)[:80]}") from None
+
+
+def json_loads(text: str | bytes) -> Any:
+    """json.loads; a number past int()'s limit or nesting past the stack is a JSONDecodeError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise json.JSONDecodeError(f"unreadable number: {str(exc)[:80]}", "", 0) from None
+
+
+def version(text: str) -> Version:
+    """packaging's Version; text with a digit run past MAX_DIGITS is an InvalidVersion."""
+    if long_digits(text):
+        raise InvalidVersion(f"a version part of more than {MAX_DIGITS} digits: {text[:40]!r}")
+    return Version(text)
+
+
+def specifiers(text: str) -> SpecifierSet:
+    """packaging's SpecifierSet; a digit run past MAX_DIGITS is an InvalidSpecifier (its
+    versions are converted to int() only when compared, past every caller's try)."""
+    if long_digits(text):
+        raise InvalidSpecifier(f"a version part of more than {MAX_DIGITS} digits: {text[:40]!r}")
+    return SpecifierSet(text)
+
+
+def requirement(text: str) -> Requirement:
+    """packaging's Requirement; a digit run past MAX_DIGITS is an InvalidRequirement."""
+    if long_digits(text):
+        raise InvalidRequirement(f"a number of more than {MAX_DIGITS} digits: {text[:40]!r}")
+    return Requirement(text)
