@@ -281,3 +281,37 @@ def test_a_zip_announcing_too_many_entries_is_refused_before_its_directory_is_re
     # few entries, a directory of long names over the bound
     with pytest.raises(sdist.ArchiveTooLarge):
         members(_zip([f"{i}" + "n" * 60_000 for i in range(20)]), "p-1.0.zip")
+
+
+def test_a_download_that_drips_stops_at_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside attack round 9 (F14): a host that sends one byte every half second passes
+    every per-read timeout; the whole download has a deadline."""
+    import time
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(1000):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.5)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setattr(sdist, "DOWNLOAD_S", 1.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(index.IndexError_, match="not downloaded within"):
+            sdist._download(f"http://127.0.0.1:{httpd.server_address[1]}/x-1.0.tar.gz")
+    finally:
+        httpd.shutdown()
+    assert time.monotonic() - started < 5
