@@ -139,6 +139,9 @@ class Snapshot:
     # Files with a hard link outside the tree: never read as text (nothing of theirs is
     # quoted), but probed for pickles, since their content is what a loader runs.
     linked_out: list[FileEntry] = field(default_factory=list)
+    # Symlinks that stay in the tree (shown name -> the shown name of what they resolve to):
+    # never followed, but a report names the ones a loader reaches a flagged file by.
+    links: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
@@ -318,6 +321,7 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
         skipped=walked.skipped,
         store=walked.store,
         linked_out=walked.linked_out,
+        links=walked.links,
         truncated=walked.truncated,
     )
     snap.git = read_git_info(root, remote)
@@ -416,6 +420,7 @@ class _Walked:
     outside: list[str] = field(default_factory=list)
     skipped_dirs: dict[str, int] = field(default_factory=dict)  # shown folder -> files
     special: list[str] = field(default_factory=list)  # FIFOs, devices, sockets: never read
+    links: dict[str, str] = field(default_factory=dict)  # in-tree symlink -> its target
     truncated: bool = False
 
 
@@ -427,6 +432,7 @@ class Walk:
     skipped: list[FileEntry]
     store: list[FileEntry]
     linked_out: list[FileEntry]
+    links: dict[str, str]
     notices: list[Finding]
     truncated: bool
 
@@ -455,6 +461,7 @@ def _walk(root: Path, tracked: frozenset[bytes] = frozenset()) -> Walk:
         skipped=of("skipped"),
         store=of("store"),
         linked_out=sorted((f for f, _skip in foreign), key=lambda f: f.path),
+        links=walked.links,
         notices=walked.notices + _walk_notices(walked),
         truncated=walked.truncated or len(walked.entries) >= MAX_FILES,
     )
@@ -512,6 +519,8 @@ def _read_folder(
             target = os.path.realpath(root_b + b"/" + rel)
             if not (target == root_b or target.startswith(root_b + b"/")):
                 walked.outside.append(shown_name(rel))
+            elif target != root_b:
+                walked.links[shown_name(rel)] = shown_name(target[len(root_b) + 1 :])
             continue
         if entry.is_dir(follow_symlinks=False):
             if name in VCS_DIRS or skip == _STORE:

@@ -54,7 +54,28 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
         sweep.file(entry, listed=True, foreign=entry.path in foreign)
     for entry in extra:
         sweep.file(entry, listed=False)
+    by_target: dict[str, list[str]] = {}
+    for link, target in ctx.snap.links.items():
+        by_target.setdefault(target, []).append(link)
+    risks[:] = [_with_aliases(r, by_target) for r in risks]
     risks += _plain_pickles_risk(sweep.plain)
+
+
+def _with_aliases(risk: Risk, by_target: dict[str, list[str]]) -> Risk:
+    """A flagged file that symlinks in the tree lead to is named by them too: a loader opens
+    `models/model.pt`, which may be a link to `.git/w.bin` (outside attack, round 9)."""
+    if not by_target or not risk.path or risk.kind not in _PICKLE_ERRORS:
+        return risk
+    path = risk.path
+    aliases: list[str] = []
+    cut = len(path)
+    while cut > 0 and len(aliases) < 4:  # the file itself, then each folder above it
+        aliases += [link + path[cut:] for link in by_target.get(path[:cut], [])[:4]]
+        cut = path.rfind("/", 0, cut)
+    if not aliases:
+        return risk
+    shown = ", ".join(sorted(aliases)[:3]) + (" and more" if len(aliases) > 3 else "")
+    return dataclasses.replace(risk, message=f"{risk.message} Symlinks lead to it: {shown}.")
 
 
 @dataclass

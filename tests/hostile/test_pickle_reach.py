@@ -76,7 +76,12 @@ def test_a_symlink_into_git_reaches_a_probed_file(tmp_path: Path) -> None:
     (root / ".git" / "weights.bin").write_bytes(EVIL)
     (root / "models" / "model.pt").symlink_to("../.git/weights.bin")
     (root / "top.pkl").symlink_to(".git/weights.bin")
-    assert _pickle_errors(root) == {".git/weights.bin": "dangerous-pickle"}
+    (root / "ckpt").symlink_to(".git")  # a folder link: its files are reached through it
+    report = vet(load(root))
+    (risk,) = [r for r in report.risks if r.severity == "error"]
+    assert (risk.kind, risk.path) == ("dangerous-pickle", ".git/weights.bin")
+    # the report names the paths a loader opens too
+    assert "ckpt/weights.bin, models/model.pt, top.pkl" in risk.message
 
 
 def test_nested_git_folders_are_probed_at_any_depth(tmp_path: Path) -> None:
