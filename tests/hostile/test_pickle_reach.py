@@ -9,6 +9,9 @@ import os
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
+from forkvet.errors import InputError
 from forkvet.snapshot import MAX_TEXT_BYTES, load
 from forkvet.vet import vet
 from tests.conftest import git
@@ -175,3 +178,22 @@ def test_growing_files_keep_vet_bounded(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 256 << 20, f"{peak >> 20} MiB"
+
+
+def test_a_config_grown_after_its_size_was_asked_is_over_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet import config
+
+    root = _repo(tmp_path)
+    (root / ".github").mkdir()
+    (root / ".github" / "forkvet.yml").write_text("smoke:\n  timeout: 5\n" * 100_000)
+    real = os.fstat
+
+    def small(fd: int) -> os.stat_result:  # the size as it was before the writer grew it
+        st = real(fd)
+        return os.stat_result((st.st_mode, *st[1:6], 10, *st[7:]))
+
+    monkeypatch.setattr(os, "fstat", small)
+    with pytest.raises(InputError, match="is over"):
+        config.read_repo_config(root)
