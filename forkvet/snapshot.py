@@ -167,8 +167,10 @@ class Snapshot:
     def probe_files(self) -> list[FileEntry]:
         """Every file the pickle probe reads: the vetted files, those in skipped folders and
         in `.git` folders, and those with hard links outside the tree (see `linked_out`)."""
-        every = [*self.files, *self.skipped, *self.store, *self.linked_out]
-        return sorted(every, key=lambda f: f.path)
+        every = sorted([*self.files, *self.skipped, *self.linked_out], key=lambda f: f.path)
+        # `.git` last: a large store must not spend the run's scan time before the project's
+        # own checkpoints are looked at.
+        return every + self.store
 
     @cached_property
     def top_level(self) -> list[FileEntry]:
