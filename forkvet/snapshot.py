@@ -454,7 +454,7 @@ def _walk(root: Path, tracked: frozenset[bytes] = frozenset()) -> Walk:
         _walk_folder(root, rel_dir, skip, tracked, walked, stack, later, last)
     entries, foreign = _without_foreign_links(walked)
 
-    def of(kind: object) -> list[FileEntry]:
+    def of(kind: str) -> list[FileEntry]:
         picked = (f for f, skip in entries if _kind(skip) == kind)
         return sorted(picked, key=lambda f: f.path)
 
