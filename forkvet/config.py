@@ -256,6 +256,8 @@ def read_repo_config(root: Path) -> str | None:
         data = os.read(fd, MAX_CONFIG_BYTES + 1)
     finally:
         os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:  # grown since its size was asked
+        raise InputError(f"{CONFIG_PATH} is over {MAX_CONFIG_BYTES // 1024} KiB")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -39,7 +39,7 @@ from forkvet.envgen.uv import plain_requirement
 from forkvet.errors import ForkvetError, InputError
 from forkvet.runtime import sandbox
 from forkvet.runtime.process import isolate_self, scrubbed_env
-from forkvet.snapshot import Snapshot
+from forkvet.snapshot import MAX_TEXT_BYTES, Snapshot
 
 FORMAT = 2  # bump when the layout of an environment changes (2: the record beside the folder)
 INSTALL_TIMEOUT = 1800
@@ -144,9 +144,16 @@ def sanitize_requirements(
         return out
     seen.add(path.resolve())
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")[:1_000_000]
+        data = _read_capped(path)
     except OSError:
         return out
+    if data is None:
+        # Installing a part of it would be a different environment under the same key.
+        raise InputError(
+            f"{path.name} is over {MAX_TEXT_BYTES >> 20} MiB: not read (no requirements file is "
+            f"that large; vet the repository and write your own)"
+        )
+    text = data.decode("utf-8-sig", errors="replace")
     for raw in text.replace("\\\n", " ").splitlines():
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#") or _DROP_OPTION.match(line):
@@ -258,8 +265,19 @@ def build_files(root: Path) -> dict[str, str]:
     for name in BUILD_FILES:
         path = root / name
         if path.is_file() and not path.is_symlink():
-            out[name] = path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
+            raw = _read_capped(path)
+            # The key changes with the first 2 MiB: a larger build file is not parsed either.
+            text = (raw if raw is not None else b"").decode("utf-8", errors="replace")
+            out[name] = text if raw is not None else f"(over {MAX_TEXT_BYTES} bytes)"
     return out
+
+
+def _read_capped(path: Path) -> bytes | None:
+    """The file's bytes, or None when it is over MAX_TEXT_BYTES: at most that and one more
+    byte are read, whatever its size (a 20 GiB requirements.txt was read whole, round 9)."""
+    with path.open("rb") as fh:
+        raw = fh.read(MAX_TEXT_BYTES + 1)
+    return raw if len(raw) <= MAX_TEXT_BYTES else None
 
 
 def installable(files: dict[str, str]) -> bool:

@@ -22,9 +22,13 @@ from forkvet.errors import InputError
 from forkvet.report import Finding
 
 # git's own folder: git never checks a file out into a path with a `.git` part, so nothing the
-# repository committed is there (never walked). `.hg` and `.svn` are ordinary names to git: a
-# fork can commit a checkpoint there (outside attack, round 6), so they are skipped folders.
+# repository committed is there and it is not vetted. But a folder that is not a fresh clone
+# (an archive, a prepared folder) can hold anything there, and an in-tree symlink reaches it
+# (outside attack, round 9): every `.git` folder, at any depth, is walked for the pickle
+# probe only (`Snapshot.store`). `.hg` and `.svn` are ordinary names to git: a fork can
+# commit a checkpoint there (outside attack, round 6), so they are skipped folders.
 VCS_DIRS = frozenset({b".git"})
+_STORE = ""  # the skip label of files in a `.git` folder: probed for pickles, never vetted
 # Folders that never hold the project's own code: their files are not vetted as code (named
 # in a notice), but still get the pickle probe (`Snapshot.probe_files`), and what git tracks
 # in them is vetted as usual.
@@ -130,11 +134,20 @@ class Snapshot:
     # Files in SKIP_DIRS folders that git does not track: not vetted as code, but probed.
     skipped: list[FileEntry] = field(default_factory=list)
     truncated: bool = False  # the file-count cut hit: files past it are listed by risks
+    # Files in `.git` folders (any depth): probed for pickles only (see VCS_DIRS).
+    store: list[FileEntry] = field(default_factory=list)
+    # Files with a hard link outside the tree: never read as text (nothing of theirs is
+    # quoted), but probed for pickles, since their content is what a loader runs.
+    linked_out: list[FileEntry] = field(default_factory=list)
+    # Symlinks that stay in the tree (shown name -> the shown name of what they resolve to):
+    # never followed, but a report names the ones a loader reaches a flagged file by.
+    links: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
-        self._all = {f.path: f for f in self.skipped} | self._by_path
-        if len(self._all) != len(self.files) + len(self.skipped):
+        probed_only = [*self.skipped, *self.store, *self.linked_out]
+        self._all = {f.path: f for f in probed_only} | self._by_path
+        if len(self._all) != len(self.files) + len(probed_only):
             raise ValueError("two files with one shown name")  # shown_name is one-to-one
         self._text_cache: dict[str, str | None] = {}
         self._cached_chars = 0
@@ -152,8 +165,12 @@ class Snapshot:
 
     @cached_property
     def probe_files(self) -> list[FileEntry]:
-        """Every file the pickle probe reads: the vetted files and those in skipped folders."""
-        return sorted([*self.files, *self.skipped], key=lambda f: f.path)
+        """Every file the pickle probe reads: the vetted files, those in skipped folders and
+        in `.git` folders, and those with hard links outside the tree (see `linked_out`)."""
+        every = sorted([*self.files, *self.skipped, *self.linked_out], key=lambda f: f.path)
+        # `.git` last: a large store must not spend the run's scan time before the project's
+        # own checkpoints are looked at.
+        return every + self.store
 
     @cached_property
     def top_level(self) -> list[FileEntry]:
@@ -191,8 +208,10 @@ class Snapshot:
         return open_in_tree(self.root, entry)
 
     def read_bytes(self, path: str, limit: int | None = None) -> bytes:
+        """At most `limit` bytes (by default the text cap + 1: more is "over the cap"), whatever
+        size the walk saw: a file may grow after it (outside attack, round 9: 3 GiB read)."""
         with self.open(path) as fh:
-            return fh.read(limit if limit is not None else -1)
+            return fh.read(limit if limit is not None else self.max_text_bytes + 1)
 
     def read_text(self, path: str) -> str | None:
         """The file's text, or None when it is binary, too large or unreadable (with a notice)."""
@@ -203,17 +222,28 @@ class Snapshot:
         first = path not in self._read_once  # a notice is given once, however often it is read
         self._read_once.add(path)
         if entry is not None:
-            if entry.size > self.max_text_bytes:
-                if first:
-                    self._oversize.append(path)
-            else:
-                try:
-                    undecodable = self._undecodable if first else []
-                    text = _decode(self.read_bytes(path), path, undecodable)
-                except OSError:
-                    text = None
+            text = self._text_of(entry, first)
         self._keep(path, text)
         return text
+
+    def _text_of(self, entry: FileEntry, first: bool) -> str | None:
+        try:
+            raw = self._read_capped(entry)
+        except OSError:
+            return None  # gone or swapped since the walk
+        if raw is None:
+            if first:
+                self._oversize.append(entry.path)
+            return None
+        return _decode(raw, entry.path, self._undecodable if first else [])
+
+    def _read_capped(self, entry: FileEntry) -> bytes | None:
+        """The file's bytes, or None when it is over the cap: by the walk's size, or by what
+        the read found (the file grew since)."""
+        if entry.size > self.max_text_bytes:
+            return None
+        raw = self.read_bytes(entry.path, self.max_text_bytes + 1)
+        return None if len(raw) > self.max_text_bytes else raw
 
     def _keep(self, path: str, text: str | None) -> None:
         # Several checks read the same files: keep small texts for them, up to a total, so
@@ -281,16 +311,20 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
     if not root.is_dir():
         raise InputError(f"{root} is a file, not a directory: give the repository's folder")
     root = root.resolve()
-    files, skipped, notices = _walk(root, git_tracked(root))
+    walked = _walk(root, git_tracked(root))
+    files = walked.files
     if not files:
         raise InputError(f"{root} has no files to vet (empty directory)")
     snap = Snapshot(
         root=root,
         name=name or root.name,
         files=files,
-        notices=notices,
-        skipped=skipped,
-        truncated=len(files) + len(skipped) >= MAX_FILES,
+        notices=walked.notices,
+        skipped=walked.skipped,
+        store=walked.store,
+        linked_out=walked.linked_out,
+        links=walked.links,
+        truncated=walked.truncated,
     )
     snap.git = read_git_info(root, remote)
     if snap.git.refused:
@@ -387,26 +421,56 @@ class _Walked:
     notices: list[Finding] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     skipped_dirs: dict[str, int] = field(default_factory=dict)  # shown folder -> files
+    special: list[str] = field(default_factory=list)  # FIFOs, devices, sockets: never read
+    links: dict[str, str] = field(default_factory=dict)  # in-tree symlink -> its target
     truncated: bool = False
 
 
-def _walk(
-    root: Path, tracked: frozenset[bytes] = frozenset()
-) -> tuple[list[FileEntry], list[FileEntry], list[Finding]]:
-    """(vetted files, files in skipped folders, notices). Names are bytes throughout; each
-    folder is opened level by level without following links, so a folder swapped for a
-    symlink mid-walk is never listed."""
+@dataclass
+class Walk:
+    """What the walk found, by the way each file is read (see Snapshot)."""
+
+    files: list[FileEntry]
+    skipped: list[FileEntry]
+    store: list[FileEntry]
+    linked_out: list[FileEntry]
+    links: dict[str, str]
+    notices: list[Finding]
+    truncated: bool
+
+
+def _walk(root: Path, tracked: frozenset[bytes] = frozenset()) -> Walk:
+    """The tree's files and notices. Names are bytes throughout; each folder is opened level
+    by level without following links, so a folder swapped for a symlink mid-walk is never
+    listed."""
     walked = _Walked()
-    # The project's own folders first, skipped ones after: the file budget goes to code.
+    # The project's own folders first, skipped ones after, `.git` last: the file budget
+    # goes to code.
     stack: list[tuple[bytes, str | None]] = [(b"", None)]
     later: list[tuple[bytes, str | None]] = []
-    while (stack or later) and not walked.truncated:
-        rel_dir, skip = stack.pop() if stack else later.pop()
-        _walk_folder(root, rel_dir, skip, tracked, walked, stack, later)
-    entries = _without_foreign_links(walked)
-    files = sorted((f for f, skip in entries if skip is None), key=lambda f: f.path)
-    skipped = sorted((f for f, skip in entries if skip is not None), key=lambda f: f.path)
-    return files, skipped, walked.notices + _walk_notices(walked)
+    last: list[tuple[bytes, str | None]] = []
+    while (stack or later or last) and not walked.truncated:
+        rel_dir, skip = stack.pop() if stack else later.pop() if later else last.pop()
+        _walk_folder(root, rel_dir, skip, tracked, walked, stack, later, last)
+    entries, foreign = _without_foreign_links(walked)
+
+    def of(kind: str) -> list[FileEntry]:
+        picked = (f for f, skip in entries if _kind(skip) == kind)
+        return sorted(picked, key=lambda f: f.path)
+
+    return Walk(
+        files=of("file"),
+        skipped=of("skipped"),
+        store=of("store"),
+        linked_out=sorted((f for f, _skip in foreign), key=lambda f: f.path),
+        links=walked.links,
+        notices=walked.notices + _walk_notices(walked),
+        truncated=walked.truncated or len(walked.entries) >= MAX_FILES,
+    )
+
+
+def _kind(skip: str | None) -> str:
+    return "file" if skip is None else "store" if skip == _STORE else "skipped"
 
 
 def _walk_folder(
@@ -417,6 +481,7 @@ def _walk_folder(
     walked: _Walked,
     stack: list[tuple[bytes, str | None]],
     later: list[tuple[bytes, str | None]],
+    last: list[tuple[bytes, str | None]],
 ) -> None:
     try:
         fd = _open_dir(root, rel_dir)
@@ -431,7 +496,7 @@ def _walk_folder(
         )
         return
     try:  # the entries stat through the folder's descriptor: keep it open meanwhile
-        _read_folder(root, fd, rel_dir, skip, tracked, walked, stack, later)
+        _read_folder(root, fd, rel_dir, skip, tracked, walked, stack, later, last)
     finally:
         os.close(fd)
 
@@ -445,6 +510,7 @@ def _read_folder(
     walked: _Walked,
     stack: list[tuple[bytes, str | None]],
     later: list[tuple[bytes, str | None]],
+    last: list[tuple[bytes, str | None]],
 ) -> None:
     root_b = os.fsencode(root)
     for entry in sorted(os.scandir(fd), key=lambda e: e.name):
@@ -455,17 +521,21 @@ def _read_folder(
             target = os.path.realpath(root_b + b"/" + rel)
             if not (target == root_b or target.startswith(root_b + b"/")):
                 walked.outside.append(shown_name(rel))
+            elif target != root_b:
+                walked.links[shown_name(rel)] = shown_name(target[len(root_b) + 1 :])
             continue
         if entry.is_dir(follow_symlinks=False):
-            if name in VCS_DIRS:
-                continue
-            if skip is None and entry.name in SKIP_DIRS:
+            if name in VCS_DIRS or skip == _STORE:
+                (last if skip != _STORE else stack).append((rel, _STORE))
+            elif skip is None and entry.name in SKIP_DIRS:
                 walked.skipped_dirs[shown_name(rel)] = 0
                 later.append((rel, shown_name(rel)))
             else:
                 stack.append((rel, skip))
             continue
         if not entry.is_file(follow_symlinks=False):
+            # A FIFO blocks a reader, a device is no file of the repository's: not read.
+            walked.special.append(shown_name(rel))
             continue
         if len(walked.entries) >= MAX_FILES:
             walked.truncated = True
@@ -476,36 +546,47 @@ def _read_folder(
             continue  # gone since the folder was listed
         if st.st_nlink > 1:
             walked.nlink[(st.st_dev, st.st_ino)] = st.st_nlink
-        # What git tracks is the project's, whatever folder it is in.
-        file_skip = None if skip is None or rel in tracked else skip
-        if file_skip is not None:
+        # What git tracks is the project's, whatever folder it is in (never in `.git`).
+        file_skip = skip if skip == _STORE or rel not in tracked else None
+        if file_skip:
             walked.skipped_dirs[file_skip] += 1
         fe = FileEntry(shown_name(rel), st.st_size, rel, st.st_dev, st.st_ino)
         walked.entries.append((fe, file_skip))
 
 
-def _without_foreign_links(walked: _Walked) -> list[tuple[FileEntry, str | None]]:
-    """A hard link is a second name for a file that may live outside the tree (a runner's
-    credentials): such a file is read only when every one of its names is in the tree."""
+_Entries = list[tuple[FileEntry, str | None]]
+
+
+def _without_foreign_links(walked: _Walked) -> tuple[_Entries, _Entries]:
+    """(the files read as usual, those with hard links outside the tree). A hard link is a
+    second name for a file that may live outside the tree (a runner's credentials): such a
+    file is read as text only when every one of its names is in the tree; the others are
+    only probed for pickles, and nothing of theirs is quoted."""
     names_in_tree: dict[tuple[int, int], int] = {}
     for f, _skip in walked.entries:
         if (f.dev, f.ino) in walked.nlink:
             names_in_tree[(f.dev, f.ino)] = names_in_tree.get((f.dev, f.ino), 0) + 1
     foreign = {key for key, n in names_in_tree.items() if n < walked.nlink[key]}
     if not foreign:
-        return walked.entries
-    names = sorted(f.path for f, _skip in walked.entries if (f.dev, f.ino) in foreign)
-    walked.notices.append(
-        Finding(
-            "snapshot",
-            "notice",
-            "Hard-linked files not read",
-            f"{len(names)} file(s) have hard links outside the repository and were not "
-            f"read: " + ", ".join(names[:5]),
-            path=names[0],
-        )
+        return walked.entries, []
+    # `git clone` of a local path hard-links git's objects: `.git` is never read as text.
+    names = sorted(
+        f.path for f, skip in walked.entries if (f.dev, f.ino) in foreign and skip != _STORE
     )
-    return [(f, skip) for f, skip in walked.entries if (f.dev, f.ino) not in foreign]
+    if names:
+        walked.notices.append(
+            Finding(
+                "snapshot",
+                "notice",
+                "Hard-linked files not read",
+                f"{len(names)} file(s) have hard links outside the repository and were not "
+                f"read as text (only probed for pickles): " + ", ".join(names[:5]),
+                path=names[0],
+            )
+        )
+    kept = [(f, skip) for f, skip in walked.entries if (f.dev, f.ino) not in foreign]
+    dropped = [(f, skip) for f, skip in walked.entries if (f.dev, f.ino) in foreign]
+    return kept, dropped
 
 
 def _walk_notices(walked: _Walked) -> list[Finding]:
@@ -532,6 +613,18 @@ def _walk_notices(walked: _Walked) -> list[Finding]:
                 f"{len(shown)} folder(s) of caches, environments or build output were not "
                 f"vetted as the project's code (files git tracks in them were); every file in "
                 f"them was still probed for pickles: " + ", ".join(shown[:8]),
+            )
+        )
+    if walked.special:
+        special = sorted(walked.special)
+        out.append(
+            Finding(
+                "snapshot",
+                "notice",
+                "Special files not read",
+                f"{len(special)} FIFO(s), device(s) or socket(s) in the tree were not read "
+                f"(no loader gets a repository's pickle from one): " + ", ".join(special[:5]),
+                path=special[0],
             )
         )
     if walked.truncated:

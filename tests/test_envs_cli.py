@@ -58,3 +58,22 @@ def test_cache_key_follows_the_pins(
     b = key(make_repo({"requirements.txt": "numpy==1.17.4\n"}, name="other"))
     same = key(make_repo({"requirements.txt": "numpy==1.16.0\n"}, name="third"))
     assert a != b and a == same and len(a) == 24
+
+
+def test_a_huge_requirements_file_is_one_line_error_not_a_read(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 20 GiB (sparse) requirements.txt was read whole for the key: MemoryError, exit 3
+    (outside attack, round 9). At most 2 MiB and a byte are read; more is bad input."""
+    repo = make_repo({"m.py": "import numpy\n", "requirements.txt": "numpy\n"})
+    os.truncate(repo / "requirements.txt", 20 << 30)
+    (repo / "setup.py").write_text("")
+    os.truncate(repo / "setup.py", 20 << 30)
+    started = time.monotonic()
+    args = ["envs", "key", str(repo), "--device", "cpu", "--env-dir", str(tmp_path / "e")]
+    assert main(args) == 2
+    assert time.monotonic() - started < 10
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "requirements.txt is over 2 MiB" in err
+    os.truncate(repo / "requirements.txt", 0)  # the build file alone: hashed from its head
+    assert main(args) == 0

@@ -788,20 +788,26 @@ def looks_like_pickle(s: Stream, lenient: bool = False) -> bool:
 # -- scanning ----------------------------------------------------------------------------------
 def scan_path(path: str, display: str, deadline: float) -> FileScan | None:
     """Scan one file; None when it neither is nor holds a pickle."""
+    with open(path, "rb") as fh:
+        return scan_file(fh, display, deadline)
+
+
+def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
+    """Scan an open file (seekable, at its start); None when it neither is nor holds a
+    pickle."""
     result = FileScan(display)
     budget = Budget(deadline=min(deadline, time.monotonic() + FILE_SECONDS))
-    with open(path, "rb") as fh:
-        head = fh.read(HEAD)
-        if time.monotonic() > budget.deadline:
-            # Out of time: still tell which files are (or hold) pickles, from their head.
-            if sniff(head) or probe(head) or _zip_at_end(fh):
-                result.note("", "the time budget for scanning pickles was spent before it")
-                return result
-            return None
-        try:
-            _dispatch(Stream(fh, budget, head, counted=False), "", result, budget, 0, fh)
-        except Unverified as exc:
-            result.note("", str(exc))
+    head = fh.read(HEAD)
+    if time.monotonic() > budget.deadline:
+        # Out of time: still tell which files are (or hold) pickles, from their head.
+        if sniff(head) or probe(head) or _zip_at_end(fh):
+            result.note("", "the time budget for scanning pickles was spent before it")
+            return result
+        return None
+    try:
+        _dispatch(Stream(fh, budget, head, counted=False), "", result, budget, 0, fh)
+    except Unverified as exc:
+        result.note("", str(exc))
     if result.pickles or result.unverified or result.imports:
         return result
     return None

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import itertools
 import os
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from forkvet import fstree, rx
 from forkvet.report import Finding, Risk
-from forkvet.snapshot import FileEntry, Snapshot, shown_name
+from forkvet.snapshot import FileEntry, Snapshot, open_in_tree, shown_name
 from forkvet.vet import pickles
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -46,20 +45,43 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     """Every file is sniffed for pickles by content (names lie); containers are opened."""
     deadline = min(ctx.deadline, time.monotonic() + pickles.RUN_SECONDS)
     extra, more = _unlisted(ctx.snap)
-    listed = [(f.path, ctx.snap.fs_path(f.path), f) for f in ctx.snap.probe_files]
     names = pickles.repo_names(_tree_names(ctx.snap.root))
+    foreign = {f.path for f in ctx.snap.linked_out}
     sweep = _PickleSweep(ctx, deadline, names, risks)
     if more:
         risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files past the file list's cut"))
-    for shown, path, entry in itertools.chain(listed, ((s, p, None) for s, p in extra)):
-        sweep.file(shown, path, entry)
-    risks += _linked_out_risk(sweep.linked_out) + _plain_pickles_risk(sweep.plain)
+    for entry in ctx.snap.probe_files:
+        sweep.file(entry, listed=True, foreign=entry.path in foreign)
+    for entry in extra:
+        sweep.file(entry, listed=False)
+    by_target: dict[str, list[str]] = {}
+    for link, target in ctx.snap.links.items():
+        by_target.setdefault(target, []).append(link)
+    risks[:] = [_with_aliases(r, by_target) for r in risks]
+    risks += _plain_pickles_risk(sweep.plain)
+
+
+def _with_aliases(risk: Risk, by_target: dict[str, list[str]]) -> Risk:
+    """A flagged file that symlinks in the tree lead to is named by them too: a loader opens
+    `models/model.pt`, which may be a link to `.git/w.bin` (outside attack, round 9)."""
+    if not by_target or not risk.path or risk.kind not in _PICKLE_ERRORS:
+        return risk
+    path = risk.path
+    aliases: list[str] = []
+    cut = len(path)
+    while cut > 0 and len(aliases) < 4:  # the file itself, then each folder above it
+        aliases += [link + path[cut:] for link in by_target.get(path[:cut], [])[:4]]
+        cut = path.rfind("/", 0, cut)
+    if not aliases:
+        return risk
+    shown = ", ".join(sorted(aliases)[:3]) + (" and more" if len(aliases) > 3 else "")
+    return dataclasses.replace(risk, message=f"{risk.message} Symlinks lead to it: {shown}.")
 
 
 @dataclass
 class _PickleSweep:
-    """The pickle scan of a tree, file by file: risks as found, safe pickles and the hard-linked
-    files not read collected for one line each."""
+    """The pickle scan of a tree, file by file: risks as found, safe pickles collected for
+    one line."""
 
     ctx: Context
     deadline: float
@@ -67,13 +89,22 @@ class _PickleSweep:
     risks: list[Risk]
     # (device, inode) -> its scan: hard links are scanned once and reported by every name
     seen: dict[tuple[int, int], pickles.FileScan | None] = field(default_factory=dict)
+    # (device, inode) of files with a hard link that may be outside the tree
+    foreign: set[tuple[int, int]] = field(default_factory=set)
     plain: list[str] = field(default_factory=list)
-    linked_out: list[str] = field(default_factory=list)
 
-    def file(self, shown: str, path: Path, entry: FileEntry | None) -> None:
+    def file(self, entry: FileEntry, listed: bool = True, foreign: bool = False) -> None:
+        """Scan one file of the tree: `listed` when the walk saw it (then it must still be
+        that file), `foreign` when it has hard links outside the tree (nothing of its
+        content is quoted)."""
+        shown = entry.path
         try:
-            scan = self._scan(shown, path, entry)
-        except OSError:
+            with self._open(entry, listed) as fh:
+                scan, foreign = self._scan(shown, fh, listed, foreign)
+        except OSError as exc:
+            # A file the walk saw and the probe cannot read now (replaced, made a link or a
+            # FIFO, removed) was not looked at: what a loader gets there may import anything.
+            self.risks.append(_unverified(shown, f"not read: {_why(exc)}"))
             return
         except Exception as exc:
             # By construction: whatever the walker trips on, this file is an error and the
@@ -83,6 +114,9 @@ class _PickleSweep:
         if scan is None or _never_loads(scan, self.names):
             return
         risk = _pickle_verdict(scan, self.names)
+        if foreign:
+            self._report_unquoted(scan, risk, shown)
+            return
         if risk is None:
             self.plain.append(shown)
         else:
@@ -90,22 +124,30 @@ class _PickleSweep:
         for reason in scan.unverified[:3]:
             self.risks.append(_unverified(shown, reason))
 
-    def _scan(self, shown: str, path: Path, entry: FileEntry | None) -> pickles.FileScan | None:
-        """None when the file holds no pickle or is not read: too small, not a regular file,
-        hard-linked past the file list's cut, or a Git LFS pointer (a risk of its own)."""
-        st = path.lstat()
-        if st.st_size < 2 or not stat.S_ISREG(st.st_mode):
-            return None
+    def _open(self, entry: FileEntry, listed: bool) -> BinaryIO:
+        # No level may be a link, and a file the walk saw must be the one it saw (a file past
+        # the file list's cut only a regular file).
+        if listed:
+            return self.ctx.snap.open(entry.path)
+        return open_in_tree(self.ctx.snap.root, entry)
+
+    def _scan(
+        self, shown: str, fh: BinaryIO, listed: bool, foreign: bool
+    ) -> tuple[pickles.FileScan | None, bool]:
+        """(the scan, None when the file holds no pickle: too small, or a Git LFS pointer (a
+        risk of its own); whether the file has hard links that may be outside the tree)."""
+        st = os.fstat(fh.fileno())
         key = (st.st_dev, st.st_ino)
+        # Past the file list's cut a file's other names are unknown: any may be outside.
+        if foreign or (not listed and st.st_nlink > 1):
+            self.foreign.add(key)
+        foreign = key in self.foreign
+        if st.st_size < 2:
+            return None, foreign
         if key in self.seen:  # hard links: one scan, every name reported
             cached = self.seen[key]
-            return dataclasses.replace(cached, path=shown) if cached else None
-        if st.st_nlink > 1 and entry is None:
-            # Past the file list's cut: its other names may be outside the tree, so it
-            # is not read (the file list's own rule drops such files).
-            self.linked_out.append(shown)
-            return None
-        if _lfs_pointer(self.ctx, path, entry):
+            return (dataclasses.replace(cached, path=shown) if cached else None), foreign
+        if fh.read(len(_LFS)).startswith(_LFS):
             self.risks.append(
                 # What a `git lfs pull` brings was never looked at: not verified, an error like
                 # any other unread content (outside attack, round 6: a checkpoint in LFS).
@@ -117,34 +159,34 @@ class _PickleSweep:
                     shown,
                 )
             )
-            return None
-        scan = pickles.scan_path(str(path), shown, self.deadline)
+            return None, foreign
+        fh.seek(0)
+        scan = pickles.scan_file(fh, shown, self.deadline)
         self.seen[key] = scan
-        return scan
+        return scan, foreign
+
+    def _report_unquoted(self, scan: pickles.FileScan, risk: Risk | None, shown: str) -> None:
+        """A file with hard links outside the tree may be someone's private file: its
+        verdict is reported, but no import, member name or reason read from it."""
+        if risk is not None:
+            self.risks.append(
+                Risk(
+                    risk.kind,
+                    "error",
+                    "Pickle imports callables that run when loaded (not named: the file has hard "
+                    "links outside the repository, so nothing of its content is quoted). Do not "
+                    "load it.",
+                    shown,
+                )
+            )
+        elif not scan.unverified:
+            self.plain.append(shown)
+        if scan.unverified:
+            self.risks.append(_unverified(shown, "the scan stopped before the end"))
 
 
-def _lfs_pointer(ctx: Context, path: Path, entry: FileEntry | None) -> bool:
-    if entry is not None:
-        head = ctx.snap.read_bytes(entry.path, len(_LFS))
-    else:
-        with path.open("rb") as fh:
-            head = fh.read(len(_LFS))
-    return head.startswith(_LFS)
-
-
-def _linked_out_risk(linked_out: list[str]) -> list[Risk]:
-    if not linked_out:
-        return []
-    return [
-        Risk(
-            "pickle-unread",
-            "warning",
-            f"{len(linked_out)} file(s) past the file list's cut have hard links and were not "
-            f"read for pickles (their other names may be outside the repository): "
-            f"{', '.join(linked_out[:3])}",
-            linked_out[0],
-        )
-    ]
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def _plain_pickles_risk(plain: list[str]) -> list[Risk]:
@@ -184,15 +226,14 @@ def _tree_names(root: Path) -> list[str]:
     return out
 
 
-def _unlisted(snap: Snapshot) -> tuple[list[tuple[str, Path]], bool]:
-    """Files past the file list's count cut, as (shown path, path on disk), and whether there
-    were more than _MAX_UNLISTED. A loader reads them like any other file. Only git's own
-    store (`.git`) is not walked: a clone never writes a file there."""
+def _unlisted(snap: Snapshot) -> tuple[list[FileEntry], bool]:
+    """The regular files past the file list's count cut, and whether there were more than
+    _MAX_UNLISTED. A loader reads them like any other file, `.git` folders included."""
     if not snap.truncated:
         return [], False
     root = os.fsencode(snap.root)
     listed = {f.disk or os.fsencode(f.path) for f in snap.probe_files}
-    out: list[tuple[str, Path]] = []
+    out: list[FileEntry] = []
     stack = [b""]
     while stack:
         rel = stack.pop()
@@ -205,12 +246,11 @@ def _unlisted(snap: Snapshot) -> tuple[list[tuple[str, Path]], bool]:
             if e.is_symlink():
                 continue  # never followed (the file list's rule)
             if e.is_dir(follow_symlinks=False):
-                if e.name != b".git":
-                    stack.append(sub)
-            elif sub not in listed:
+                stack.append(sub)
+            elif e.is_file(follow_symlinks=False) and sub not in listed:
                 if len(out) >= _MAX_UNLISTED:
                     return out, True
-                out.append((shown_name(sub), Path(os.fsdecode(os.path.join(root, sub)))))
+                out.append(FileEntry(shown_name(sub), 0, sub))
     return out, False
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -349,14 +350,14 @@ def test_a_file_the_scanner_trips_on_is_an_error_and_the_rest_are_still_scanned(
     assert "Check incomplete" not in {f.title for f in report.findings}
     assert any(r.path == "model.pkl" and r.severity == "error" for r in report.risks)
 
-    real = pickles.scan_path
+    real = pickles.scan_file
 
-    def trips(path: str, shown: str, deadline: float) -> object:
+    def trips(fh: IO[bytes], shown: str, deadline: float) -> object:
         if shown == "a_first.pkl":
             raise RuntimeError("scanner bug")
-        return real(path, shown, deadline)
+        return real(fh, shown, deadline)
 
-    monkeypatch.setattr(pickles, "scan_path", trips)
+    monkeypatch.setattr(pickles, "scan_file", trips)
     report = vet_repo({"a_first.pkl": P.safe_state_dict(), "model.pkl": P.os_system(cmd, 2)})
     by_path = {r.path: r for r in report.risks if r.severity == "error"}
     assert by_path["a_first.pkl"].kind == "pickle-unverified"
