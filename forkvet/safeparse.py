@@ -11,7 +11,6 @@ turn both into the parser's own error, so every caller's existing "bad file" pat
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from typing import Any
 
@@ -19,10 +18,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from forkvet import rx
+
 # Far past any real version part or setting (dates and build numbers have up to ~14 digits),
 # far under int()'s limit: text with a longer run of digits is refused before any conversion.
 MAX_DIGITS = 100
-_LONG_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1}}}")
+# Any decimal digit int() takes (Unicode Nd, not only ASCII), on RE2: linear in the text.
+_LONG_DIGITS = rx.compile(rf"\p{{Nd}}{{{MAX_DIGITS + 1}}}")
 
 
 def long_digits(text: str) -> bool:
