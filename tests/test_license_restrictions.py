@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from forkvet.report import Report
+from forkvet.vet.license import classify_text
 from forkvet.vet.licenseterms import RESTRICTIVE_CLAUSES, clauses
 from forkvet.vet.textnorm import fold
 from tests.conftest import LICENSES, license_text
@@ -41,6 +42,34 @@ def test_a_restriction_appended_to_mit_makes_commercial_use_unclear(
 ) -> None:
     lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n\n{sentence}\n"}).license
     assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("THE SOFTWARE.", "THE SOFTWARE. Not for commercial use."),
+        ("THE SOFTWARE.", "THE SOFTWARE.\nNot for commercial use."),
+        (
+            "Permission is hereby granted",
+            "For non-commercial use only. Permission is hereby granted",
+        ),
+        ("to use, copy,", "to use (for research only), copy,"),
+    ],
+)
+def test_a_restriction_written_into_the_mit_paragraphs_makes_commercial_use_unclear(
+    vet_repo: Vet, edit: tuple[str, str]
+) -> None:
+    head, found, tail = MIT.rpartition(edit[0])
+    assert found
+    text = head + edit[1] + tail
+    lic = vet_repo({**CODE, "LICENSE": text}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+def test_the_real_license_texts_add_no_terms_to_themselves() -> None:
+    for path in sorted(LICENSES.glob("*.txt")):
+        kinds = [kind for _, _, kind in classify_text(path.read_text("utf-8"), "LICENSE", "file")]
+        assert kinds == ["grant"], path.name
 
 
 @pytest.mark.parametrize(
@@ -163,3 +192,15 @@ def test_a_model_card_license_other_naming_a_known_license(vet_repo: Vet) -> Non
     readme = "---\nlicense: other\nlicense_name: llama3\n---\n# Model\n"
     lic = vet_repo({**CODE, "README.md": readme}).license
     assert lic.spdx == "LicenseRef-Llama-3-Community"
+
+
+def test_a_model_card_with_look_alike_letters_restricts_the_weights(vet_repo: Vet) -> None:
+    card = "# Card\n\n## Intended use\n\nFor research purposes \u043enly.\n"  # Cyrillic o
+    lic = vet_repo({**CODE, "LICENSE": MIT, "MODEL_CARD.md": card}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+def test_a_model_table_cell_with_look_alike_letters_restricts_the_weights(vet_repo: Vet) -> None:
+    readme = "# X\n\n| Model | License |\n|---|---|\n| big | CC BY-N\u0421 4.0 |\n"  # Cyrillic C
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": readme}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None

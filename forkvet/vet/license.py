@@ -40,7 +40,7 @@ from forkvet.vet.licenseterms import (
     ref_terms,
     spdx_terms,
 )
-from forkvet.vet.textnorm import bigrams, fold, normalize_tokens
+from forkvet.vet.textnorm import fold, normalize_tokens
 
 CHECK = "license"
 MAX_LICENSE_CHARS = 200_000
@@ -182,25 +182,17 @@ def _bsd_by_conditions(text: str, path: str, source: str) -> list[tuple[LicenseM
 
 
 def _added_restrictions(text: str, spdx_ids: list[str]) -> list[str]:
-    """Restrictive clauses in a text that its license template does not itself contain (the
+    """Restrictive clauses in a text that its license templates do not themselves contain (the
     GPL's own "occasionally and noncommercially" is not a restriction added by the authors).
-    Only paragraphs that are not the template's own words are read."""
-    known: set[int] = set()
-    for spdx in spdx_ids:
-        known |= licensedb.template_bigrams(spdx)
-    residual = []
-    for para in rx.split(r"\n\s*\n", text):
-        grams = bigrams(normalize_tokens(para))
-        if grams and len(grams & known) < 0.9 * len(grams):
-            residual.append(para)
-    if not residual:
-        return []
+    Every clause counts wherever it stands, in a paragraph of its own or written into the
+    template's ("... DEALINGS IN THE SOFTWARE. Not for commercial use.", "to use (for research
+    only), copy"): the template's words are told apart by the words, not by the paragraph."""
     templates = " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids)
     out: list[str] = []
-    for clause, words in clause_spans("\n\n".join(residual)):
+    for clause, words in clause_spans(text):
         if clause not in RESTRICTIVE_CLAUSES or clause in out:
             continue
-        if " ".join(normalize_tokens(words)) in templates:
+        if f" {' '.join(normalize_tokens(words))} " in f" {templates} ":
             continue
         out.append(clause)
     return out
