@@ -35,6 +35,11 @@ def _restrictive(text: str) -> list[str]:
         "The Software is licensed for n\u043en-c\u043emmercial use.",
         "Commercial use of the Software is pr\u043ehibited.",
         "Not for c\u200bommercial use.",
+        "Commercial use not permitted.",
+        "The Software shall not be used commercially.",
+        "You are not allowed to use it for commercial purposes.",
+        "Do not use the Software in commercial products.",
+        "Released exclusively for academic research.",
     ],
 )
 def test_a_restriction_appended_to_mit_makes_commercial_use_unclear(
@@ -82,6 +87,9 @@ def test_the_real_license_texts_add_no_terms_to_themselves() -> None:
         "Use it for any purpose, whether or not for commercial gain.",
         "You can sell products built with the Software.",
         "We cannot guarantee support in commercial settings.",
+        "Commercial use is not restricted.",
+        "Commercial use is permitted and modification is not allowed.",
+        "Do not hesitate to use it in commercial products.",
     ],
 )
 def test_a_grant_or_remark_appended_to_mit_stays_yes(vet_repo: Vet, sentence: str) -> None:

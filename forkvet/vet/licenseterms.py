@@ -381,7 +381,8 @@ _BOTH_USES = rx.compile(
 # called after "commercial": the class of phrasings, not a list of sentences.
 _FORBID = (
     r"(?:\b(?:may|must|shall|can|will)\s*not|\bcannot|\b(?:may|must|shall)\s+never|"
-    r"\bprohibited\s+from)"
+    r"\b(?:do\s+not|don'?t)|\b(?:prohibited|forbidden|barred)\s+from|"
+    r"\bnot\s+(?:allowed|permitted|authori[sz]ed|licensed|entitled)\s+to)"
 )
 _USE_VERB = (
     r"(?:use|used|using|employ|exploit|deploy|incorporate|include|integrate|embed|distribute|"
@@ -407,27 +408,30 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
     ),
     "non-commercial": rx.compile(
         r"non-?\s?commercial|not\s+(?:be\s+)?used\s+for\s+(?:any\s+)?commercial|"
-        r"commercial\s+(?:use|purposes?|usage)\s+(?:is|are)\s+(?:strictly\s+)?"
-        r"(?:prohibited|forbidden|not)|"
         r"no\s+commercial\s+use|without\s+(?:a\s+)?commercial\s+licen[sc]e|"
         # "Not for commercial use", "not for commercial exploitation".
         r"\bnot\s+for\s+(?:any\s+)?commercial|"
         # A prohibition, then a commercial use within the sentence: "You may not use the
         # Software for any commercial purpose", "... or use it in a commercial product".
-        rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\b(?:for|in|into|as|within)\s+(?:any\s+|an?\s+|the\s+)?"
-        rf"commercial(?:ly)?\s+{_COMMERCIAL_USE}|"
+        rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\b(?:for|in|into|as|within)\s+"
+        rf"(?:any\s+|an?\s+|the\s+)?commercial(?:ly)?\s+{_COMMERCIAL_USE}|"
+        # "shall not be used commercially".
+        rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,40}}?\bcommercially\b|"
         # "You may not sell the Software", "may not rent, lease or sell".
         rf"{_FORBID}\s+(?:[\w-]+,?\s+(?:or\s+)?){{0,3}}?(?:sell|resell|monetize|monetise)\b|"
-        # "Commercial use of the Software is prohibited".
-        rf"\bcommercial\s+{_COMMERCIAL_USE}[^.;:\n]{{0,60}}?\b(?:is|are)\s+"
-        r"(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|not\s+(?:permitted|allowed|licensed|granted))",
+        # "Commercial use of the Software is prohibited" (not "is not restricted": a grant).
+        rf"\bcommercial\s+{_COMMERCIAL_USE}"
+        r"(?:\s+(?:of|by|in|for|with|on)\s+(?:[\w-]+\s+){0,5}?)?"
+        r"\s*(?:(?:is|are)\s+)?(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|not\s+(?:permitted|allowed|"
+        r"licensed|granted|authori[sz]ed|covered|included))",
         rx.I,
     ),
     "research-only": rx.compile(
         r"(?:academic|research|educational|evaluation|non-?profit|personal)\s+"
         r"(?:and\s+\w+\s+|or\s+\w+\s+)?(?:purposes?|use|usage)\s+only|"
-        r"solely\s+for\s+(?:academic\s+|non-?commercial\s+|internal\s+)?(?:research|evaluation)|"
-        r"only\s+for\s+(?:academic|research|non-?commercial|evaluation)|"
+        r"(?:solely|exclusively|strictly)\s+for\s+(?:academic\s+|non-?commercial\s+|internal\s+)?"
+        r"(?:research|evaluation)|"
+        r"(?:only|exclusively|strictly)\s+for\s+(?:academic|research|non-?commercial|evaluation)|"
         r"free\s+for\s+(?:personal|research|academic|educational|non-?commercial|non-?profit)\b"
         r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)|"
         # "Tongyi Qianwen RESEARCH LICENSE AGREEMENT", "Microsoft Research License"
@@ -477,7 +481,7 @@ RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-d
 _NEEDS: dict[str, tuple[str, ...]] = {
     "no-permission": ("no ", "not", "nor ", "unlicensed"),
     "non-commercial": ("commercial", "sell", "monetiz", "monetis"),
-    "research-only": ("only", "solely", "free for", "research", "profit"),
+    "research-only": ("only", "solely", "free for", "research", "profit", "exclusively"),
     "commercial-contact": ("commercial",),
     "no-derivatives": ("derivative", "modif"),
     "share-alike": ("alike", "same"),
