@@ -212,3 +212,16 @@ def test_a_model_table_cell_with_look_alike_letters_restricts_the_weights(vet_re
     readme = "# X\n\n| Model | License |\n|---|---|\n| big | CC BY-N\u0421 4.0 |\n"  # Cyrillic C
     lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": readme}).license
     assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+def test_a_citation_cff_license_list_applies_every_entry(vet_repo: Vet) -> None:
+    cff = "cff-version: 1.2.0\ntitle: X\nlicense:\n  - MIT\n  - CC-BY-NC-4.0\n"
+    lic = vet_repo({**CODE, "LICENSE": MIT, "CITATION.cff": cff}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+    assert "CC-BY-NC-4.0" in {m.spdx for m in lic.all}
+
+
+def test_a_citation_cff_single_license_still_reads(vet_repo: Vet) -> None:
+    cff = 'cff-version: 1.2.0\ntitle: X\nlicense: "Apache-2.0"\n'
+    lic = vet_repo({**CODE, "CITATION.cff": cff}).license
+    assert lic.spdx == "Apache-2.0" and lic.commercial_use is True

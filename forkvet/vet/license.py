@@ -412,19 +412,26 @@ def _front_matter_licenses(block: str, path: str) -> list[tuple[LicenseMatch, Te
     Hub's `license: [mit, cc-by-nc-4.0]` does not let the first decide). `license: other` is
     a license of the card's own: the one `license_name` names, else custom terms on which
     forkvet has no verdict (commercial use unclear)."""
+    out: list[tuple[LicenseMatch, Terms]] = []
+    for name in _license_values(block):
+        if name.lower() == "other":
+            out += _other_license(block, path)
+        elif name.lower() != "unknown":
+            out += _named(name, path, "readme", 0.7)
+    return out
+
+
+def _license_values(block: str) -> list[str]:
+    """The values of the top-level `license:` keys of a YAML block (model-card front matter,
+    CITATION.cff): `license: mit`, `license: [mit, cc-by-nc-4.0]` or `license:` then `- id`
+    lines. Read by pattern, as before, so a block YAML rejects still gives its license."""
     names: list[str] = []
     for m in list(_FM_LICENSE.finditer(block))[:5]:
         value = m.group(1).split(" #")[0].strip()
         items = value.strip("[]").split(",") if value.startswith("[") else [value]
         items += [line.strip().removeprefix("-") for line in m.group(2).split("\n")]
         names += [n.strip().strip("'\"").strip() for n in items[:20]]
-    out: list[tuple[LicenseMatch, Terms]] = []
-    for name in filter(None, names):
-        if name.lower() == "other":
-            out += _other_license(block, path)
-        elif name.lower() != "unknown":
-            out += _named(name, path, "readme", 0.7)
-    return out
+    return [n for n in names if n]
 
 
 def _other_license(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
@@ -938,15 +945,14 @@ def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
 
 
 def _citation_statements(ctx: Context) -> list[_Found]:
-    """`license:` in a CITATION.cff."""
+    """`license:` in a CITATION.cff, one id or a list."""
     found: list[_Found] = []
     for f in ctx.snap.files:
         if f.name != "CITATION.cff":
             continue
         text = ctx.snap.read_text(f.path) or ""
-        cm = rx.search(r"^license:\s*['\"]?([\w.+-]+)", text, rx.M)
-        if cm:
-            for m, terms in _named(cm.group(1), f.path, "metadata", 0.8):
+        for name in _license_values(text):  # CFF's `license` may be a list: all apply
+            for m, terms in _named(name, f.path, "metadata", 0.8):
                 found.append(_Found(m, terms, terms.obligations, "metadata"))
     return found
 
