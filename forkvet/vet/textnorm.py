@@ -7,6 +7,7 @@ copyright lines, URLs and common spelling variants do not matter; words and thei
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import json
 import unicodedata
@@ -81,6 +82,7 @@ class _Fold(dict[int, str | None]):
 _FOLD = _Fold(_load_confusables())
 
 
+@functools.lru_cache(maxsize=16)  # one text is read by several clause patterns in turn
 def fold(text: str) -> str:
     """Text as a reader sees it, for matching clauses: compatibility forms unified (NFKD:
     fullwidth and mathematical letters, ligatures), invisible characters and accents
