@@ -40,7 +40,7 @@ from forkvet.vet.licenseterms import (
     ref_terms,
     spdx_terms,
 )
-from forkvet.vet.textnorm import bigrams, normalize_tokens
+from forkvet.vet.textnorm import fold, normalize_tokens
 
 CHECK = "license"
 MAX_LICENSE_CHARS = 200_000
@@ -182,25 +182,17 @@ def _bsd_by_conditions(text: str, path: str, source: str) -> list[tuple[LicenseM
 
 
 def _added_restrictions(text: str, spdx_ids: list[str]) -> list[str]:
-    """Restrictive clauses in a text that its license template does not itself contain (the
+    """Restrictive clauses in a text that its license templates do not themselves contain (the
     GPL's own "occasionally and noncommercially" is not a restriction added by the authors).
-    Only paragraphs that are not the template's own words are read."""
-    known: set[int] = set()
-    for spdx in spdx_ids:
-        known |= licensedb.template_bigrams(spdx)
-    residual = []
-    for para in rx.split(r"\n\s*\n", text):
-        grams = bigrams(normalize_tokens(para))
-        if grams and len(grams & known) < 0.9 * len(grams):
-            residual.append(para)
-    if not residual:
-        return []
+    Every clause counts wherever it stands, in a paragraph of its own or written into the
+    template's ("... DEALINGS IN THE SOFTWARE. Not for commercial use.", "to use (for research
+    only), copy"): the template's words are told apart by the words, not by the paragraph."""
     templates = " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids)
     out: list[str] = []
-    for clause, words in clause_spans("\n\n".join(residual)):
+    for clause, words in clause_spans(text):
         if clause not in RESTRICTIVE_CLAUSES or clause in out:
             continue
-        if " ".join(normalize_tokens(words)) in templates:
+        if f" {' '.join(normalize_tokens(words))} " in f" {templates} ":
             continue
         out.append(clause)
     return out
@@ -349,7 +341,8 @@ def _license_sections(text: str, most: int = 5) -> Iterator[str]:
 
 
 _FRONT_MATTER = rx.compile(r"\A---\s*\n(.*?)\n---\s*\n", rx.S)
-_FM_LICENSE = rx.compile(r"^license:\s*['\"]?([\w.+-]+)", rx.M)
+# `license: mit`, `license: [mit, cc-by-nc-4.0]`, or `license:` then `- mit` lines.
+_FM_LICENSE = rx.compile(r"^license:[ \t]*([^\n]*)((?:\n[ \t]*-[ \t]*[^\n]*)*)", rx.M)
 _FM_LICENSE_NAME = rx.compile(r"^license_name:\s*['\"]?([\w.+-]+)", rx.M)
 # A license badge: alt text "License: MIT", or a shields.io "badge/license-Apache%202.0-blue".
 _BADGE = rx.compile(
@@ -376,12 +369,7 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     out: list[tuple[LicenseMatch, Terms]] = []
     fm = _FRONT_MATTER.match(text)
     if fm:
-        m = _FM_LICENSE.search(fm.group(1))
-        other = _FM_LICENSE_NAME.search(fm.group(1))
-        if m and m.group(1).lower() not in ("other", "unknown"):
-            out += _named(m.group(1), path, "readme", 0.7)
-        elif other:  # `license: other` + `license_name: llama3`
-            out += _named(other.group(1), path, "readme", 0.7)
+        out += _front_matter_licenses(fm.group(1), path)
     for m in _BADGE.finditer(text[:20000]):
         name = (m.group(1) or m.group(2) or "").replace("--", "\0").replace("-", " ")
         name = name.replace("\0", "-").replace("%20", " ").replace("_", " ")
@@ -397,9 +385,8 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     # Restrictive terms anywhere in the README ("intended and licensed for research use only").
     restrictive: list[str] = []
     read = 0
-    for sentence in _SENTENCE_END.split(text):
-        lower = sentence.lower()
-        if "licen" not in lower and "commercial" not in lower:
+    for sentence in _SENTENCE_END.split(fold(text)):
+        if not _may_restrict(sentence.lower()):
             continue
         read += 1
         if read > 200:  # bounded on hostile READMEs; real ones say it in a few sentences
@@ -418,6 +405,54 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     if restrictive and not any(t.commercial_use is False for _, t in out):
         out.append(_readme_terms(restrictive, path))
     return _dedupe(out)
+
+
+def _front_matter_licenses(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
+    """A model card's `license:`: one id or a list, and every entry of a list applies (the
+    Hub's `license: [mit, cc-by-nc-4.0]` does not let the first decide). `license: other` is
+    a license of the card's own: the one `license_name` names, else custom terms on which
+    forkvet has no verdict (commercial use unclear)."""
+    out: list[tuple[LicenseMatch, Terms]] = []
+    for name in _license_values(block):
+        if name.lower() == "other":
+            out += _other_license(block, path)
+        elif name.lower() != "unknown":
+            out += _named(name, path, "readme", 0.7)
+    return out
+
+
+def _license_values(block: str) -> list[str]:
+    """The values of the top-level `license:` keys of a YAML block (model-card front matter,
+    CITATION.cff): `license: mit`, `license: [mit, cc-by-nc-4.0]` or `license:` then `- id`
+    lines. Read by pattern, as before, so a block YAML rejects still gives its license."""
+    names: list[str] = []
+    for m in list(_FM_LICENSE.finditer(block))[:5]:
+        value = m.group(1).split(" #")[0].strip()
+        items = value.strip("[]").split(",") if value.startswith("[") else [value]
+        items += [line.strip().removeprefix("-") for line in m.group(2).split("\n")]
+        names += [n.strip().strip("'\"").strip() for n in items[:20]]
+    return [n for n in names if n]
+
+
+def _other_license(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
+    """`license: other` (+ `license_name: llama3`): the license named, else a custom one."""
+    other = _FM_LICENSE_NAME.search(block)
+    named = _named(other.group(1), path, "readme", 0.7) if other else []
+    if named:
+        return named
+    label = other.group(1) if other else "other"
+    terms = custom_terms([])
+    ref = custom_ref("", f"Model-Card-{label}")
+    name = f"Custom license in the model card (license: other, {label})"
+    return [_item(ref, name, terms, path, 0.6, "readme")]
+
+
+def _may_restrict(lower: str) -> bool:
+    """Whether a README sentence can hold a restriction: it names a license or commercial or
+    non-profit use, or says "only" about research ("may only be used for academic research")."""
+    if "licen" in lower or "commercial" in lower or "profit" in lower:
+        return True
+    return "only" in lower and ("research" in lower or "academic" in lower)
 
 
 def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
@@ -726,6 +761,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _readme_statements(ctx, found)
     found += _citation_statements(ctx)
     found += _patent_grants(ctx)
+    found += _notice_restrictions(ctx, found)
     found += _model_restrictions(ctx)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
@@ -909,15 +945,14 @@ def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
 
 
 def _citation_statements(ctx: Context) -> list[_Found]:
-    """`license:` in a CITATION.cff."""
+    """`license:` in a CITATION.cff, one id or a list."""
     found: list[_Found] = []
     for f in ctx.snap.files:
         if f.name != "CITATION.cff":
             continue
         text = ctx.snap.read_text(f.path) or ""
-        cm = rx.search(r"^license:\s*['\"]?([\w.+-]+)", text, rx.M)
-        if cm:
-            for m, terms in _named(cm.group(1), f.path, "metadata", 0.8):
+        for name in _license_values(text):  # CFF's `license` may be a list: all apply
+            for m, terms in _named(name, f.path, "metadata", 0.8):
                 found.append(_Found(m, terms, terms.obligations, "metadata"))
     return found
 
@@ -933,6 +968,34 @@ def _patent_grants(ctx: Context) -> list[_Found]:
         )
         found.append(_Found(m, terms, terms.obligations, "patents", "extra"))
     return found
+
+
+_NOTICE_NAME = rx.compile(r"(?i)^notices?(?:\.(?:md|txt|rst))?$")
+
+
+def _notice_restrictions(ctx: Context, found: list[_Found]) -> list[_Found]:
+    """Restrictive terms in a top-level NOTICE file ("includes model weights licensed for
+    non-commercial research use only"): a part of what ships is restricted, so commercial use
+    is never a plain yes. The license texts a NOTICE pastes (the GPL's "noncommercially")
+    are their templates' words, not added terms: see _added_restrictions."""
+    out: list[_Found] = []
+    for f in ctx.snap.files:
+        if len(f.parts) != 1 or not _NOTICE_NAME.match(f.name):
+            continue
+        text = (ctx.snap.read_text(f.path) or "")[:MAX_LICENSE_CHARS]
+        if not clauses(text):
+            continue
+        ids = {x.match.spdx for x in found if x.match.spdx and x.match.source == "file"}
+        ids |= {m.spdx for m in licensedb.match_text(text)}
+        extra = _added_restrictions(text, sorted(ids))
+        if not extra:
+            continue
+        terms = custom_terms(extra)
+        ref = custom_ref("", f"Notice-Terms-{f.path}")
+        name = f"Terms in {f.path} ({', '.join(extra)})"
+        match, _ = _item(ref, name, terms, f.path, 0.6, "file")
+        out.append(_Found(match, terms, terms.obligations, "third-party", "extra"))
+    return out
 
 
 def _data_set_terms(ctx: Context) -> list[Finding]:

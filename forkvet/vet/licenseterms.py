@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from forkvet import rx
+from forkvet.vet.textnorm import fold
 
 # From most to least permissive: the strictest of several licenses governs, the most
 # permissive of a dual license may be chosen.
@@ -371,9 +372,26 @@ def ref_terms(spdx: str) -> Terms | None:
 # -- clause classifier for custom texts ----------------------------------------------------------
 # "for any purpose, commercial or non-commercial" grants; it must not read as "non-commercial".
 _BOTH_USES = rx.compile(
+    r"whether\s+or\s+not\s+(?:for\s+|in\s+)?(?:a\s+)?commercial(?:ly)?|"
     r"(?:commercial|profit)\s*(?:and|or|&|/|and/or)\s*non-?\s?(?:commercial|profit)|"
     r"non-?\s?(?:commercial|profit)\s*(?:and|or|&|/|and/or)\s*(?:commercial|profit)",
     rx.I,
+)
+# A prohibition ("you may not", "cannot", "is prohibited from") and what a commercial use is
+# called after "commercial": the class of phrasings, not a list of sentences.
+_FORBID = (
+    r"(?:\b(?:may|must|shall|can|will)\s*not|\bcannot|\b(?:may|must|shall)\s+never|"
+    r"\b(?:do\s+not|don'?t)|\b(?:prohibited|forbidden|barred)\s+from|"
+    r"\bnot\s+(?:allowed|permitted|authori[sz]ed|licensed|entitled)\s+to)"
+)
+_USE_VERB = (
+    r"(?:use|used|using|employ|exploit|deploy|incorporate|include|integrate|embed|distribute|"
+    r"sell|sold|offer|provide|apply|utili[sz]e|run|host|redistribute|license|sublicense)\w*\b"
+)
+_COMMERCIAL_USE = (
+    r"(?:purposes?|products?|use|usage|uses|exploitation|applications?|services?|settings?|"
+    r"activit(?:y|ies)|gain|advantage|offerings?|software|deployments?|environments?|"
+    r"contexts?|manner|ways?|distribution|projects?|ventures?|enterprises?)\b"
 )
 _CLAUSES: dict[str, rx.Pattern[str]] = {
     # Prohibitions, not grants: nothing is allowed without asking.
@@ -390,20 +408,44 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
     ),
     "non-commercial": rx.compile(
         r"non-?\s?commercial|not\s+(?:be\s+)?used\s+for\s+(?:any\s+)?commercial|"
-        r"commercial\s+(?:use|purposes?|usage)\s+(?:is|are)\s+(?:strictly\s+)?"
-        r"(?:prohibited|forbidden|not)|"
-        r"no\s+commercial\s+use|without\s+(?:a\s+)?commercial\s+licen[sc]e",
+        r"no\s+commercial\s+use|without\s+(?:a\s+)?commercial\s+licen[sc]e|"
+        # "Not for commercial use", "not for commercial exploitation".
+        r"\bnot\s+for\s+(?:any\s+)?commercial|"
+        # A prohibition, then a commercial use within the sentence: "You may not use the
+        # Software for any commercial purpose", "... or use it in a commercial product".
+        rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\b(?:for|in|into|as|within)\s+"
+        rf"(?:any\s+|an?\s+|the\s+)?commercial(?:ly)?\s+{_COMMERCIAL_USE}|"
+        # "shall not be used commercially".
+        rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,40}}?\bcommercially\b|"
+        # "You may not sell the Software", "may not rent, lease or sell".
+        rf"{_FORBID}\s+(?:[\w-]+,?\s+(?:or\s+)?){{0,3}}?(?:sell|resell|monetize|monetise)\b|"
+        # "Commercial use of the Software is prohibited" (not "is not restricted": a grant).
+        rf"\bcommercial\s+{_COMMERCIAL_USE}"
+        r"(?:\s+(?:of|by|in|for|with|on)\s+(?:[\w-]+\s+){0,5}?)?"
+        r"\s*(?:(?:is|are)\s+)?(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|not\s+(?:permitted|allowed|"
+        r"licensed|granted|authori[sz]ed|covered|included))",
         rx.I,
     ),
     "research-only": rx.compile(
         r"(?:academic|research|educational|evaluation|non-?profit|personal)\s+"
         r"(?:and\s+\w+\s+|or\s+\w+\s+)?(?:purposes?|use|usage)\s+only|"
-        r"solely\s+for\s+(?:academic\s+|non-?commercial\s+|internal\s+)?(?:research|evaluation)|"
-        r"only\s+for\s+(?:academic|research|non-?commercial|evaluation)|"
-        r"free\s+for\s+(?:personal|research|academic|educational|non-?commercial)\b"
+        r"(?:solely|exclusively|strictly)\s+for\s+(?:academic\s+|non-?commercial\s+|internal\s+)?"
+        r"(?:research|evaluation)|"
+        r"(?:only|exclusively|strictly)\s+for\s+(?:academic|research|non-?commercial|evaluation)|"
+        r"free\s+for\s+(?:personal|research|academic|educational|non-?commercial|non-?profit)\b"
         r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)|"
         # "Tongyi Qianwen RESEARCH LICENSE AGREEMENT", "Microsoft Research License"
-        r"\bresearch[- ](?:only\s+|use\s+)?licen[sc]e",
+        r"\bresearch[- ](?:only\s+|use\s+)?licen[sc]e|"
+        # "licensed for academic research only", "for non-commercial research only".
+        r"\bfor\s+(?:[\w-]+\s+){0,2}?(?:academic|research|scientific|non-?profit)"
+        r"(?:\s+(?:research|purposes?|use|usage|settings?))?\s+only\b|"
+        # "may only be used for academic research", "is only available for research".
+        r"\bonly\s+(?:be\s+)?(?:used|use|available|licensed|released|provided|distributed|"
+        r"permitted|allowed|intended)\s+(?:[\w-]+\s+){0,2}?for\s+(?:[\w-]+\s+){0,2}?"
+        r"(?:academic|research|non-?commercial|educational|non-?profit)\b|"
+        # "This model is for non-profit use" (not "a non-profit organisation").
+        r"\bfor\s+(?:[\w-]+\s+)?(?:non-?\s?profit|not-for-profit)\s+"
+        r"(?:use|usage|purposes?|research|applications?)\b",
         rx.I,
     ),
     # "contact us for commercial use": a restriction when nothing else is granted; next to an
@@ -438,8 +480,8 @@ RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-d
 # license texts (the GPL is 35 kB).
 _NEEDS: dict[str, tuple[str, ...]] = {
     "no-permission": ("no ", "not", "nor ", "unlicensed"),
-    "non-commercial": ("commercial",),
-    "research-only": ("only", "solely", "free for", "research"),
+    "non-commercial": ("commercial", "sell", "monetiz", "monetis"),
+    "research-only": ("only", "solely", "free for", "research", "profit", "exclusively"),
     "commercial-contact": ("commercial",),
     "no-derivatives": ("derivative", "modif"),
     "share-alike": ("alike", "same"),
@@ -450,6 +492,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 
 def _candidates(text: str) -> tuple[str, list[tuple[str, rx.Pattern[str]]]]:
+    text = fold(text)
     lower = text.lower()
     if "commercial" in lower or "profit" in lower:
         text = _BOTH_USES.sub(" any use ", text)

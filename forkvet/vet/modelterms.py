@@ -18,6 +18,7 @@ from forkvet import rx, safeparse, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import BASE_MODELS, clauses
+from forkvet.vet.textnorm import fold
 
 MAX_CATALOGUE_BYTES = 512 * 1024
 MAX_CATALOGUES = 30
@@ -211,7 +212,7 @@ def _project_readmes(ctx: Context) -> list[ModelTerms]:
         if _README_NAME.match(f.name) and 1 <= f.path.count("/") <= 2 and not f.vendored
     ]
     for fe in readmes[:MAX_PROJECT_READMES]:
-        text = (ctx.snap.read_text(fe.path) or "")[:100_000]
+        text = fold((ctx.snap.read_text(fe.path) or "")[:100_000])
         if "licen" not in text.lower():
             continue
         # A heading or a BibTeX block runs into the next sentence without a blank line.
@@ -250,7 +251,7 @@ def readme_model_table(ctx: Context) -> list[ModelTerms]:
         if column is None:
             column = next((i for i, c in enumerate(cells) if _TABLE_LICENSE.fullmatch(c)), None)
             continue
-        if column < len(cells) and _RESEARCH_ONLY.search(cells[column]):
+        if column < len(cells) and _RESEARCH_ONLY.search(fold(cells[column])):
             model = " ".join(cells[0].split())[:60]
             what = f"{path}: the model table puts {model!r} under {cells[column][:80]!r}"
             return [ModelTerms(path, what, [cells[column][:200]], True)]
@@ -292,7 +293,7 @@ def _entry_licenses(data: Any, depth: int = 0) -> list[str]:
 
 
 def _page_terms(path: str, text: str) -> list[ModelTerms]:
-    text = text[:200_000]
+    text = fold(text[:200_000])  # a look-alike "nоn-commercial" reads as written
     if _MODEL_CARD.search(path):
         m = _INTENDED_USE.search(text)
         if m and _RESEARCH_ONLY.search(m.group(1)):

@@ -7,8 +7,12 @@ copyright lines, URLs and common spelling variants do not matter; words and thei
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
+import json
+import unicodedata
 from collections.abc import Callable
+from importlib import resources
 
 from forkvet import rx
 
@@ -54,6 +58,39 @@ def normalize_tokens(text: str) -> list[str]:
         else:
             out.extend(rep.split())
     return out
+
+
+def _load_confusables() -> dict[int, str]:
+    raw = resources.files("forkvet.data").joinpath("confusables.json").read_text("utf-8")
+    table: dict[str, str] = json.loads(raw)["map"]
+    return {int(k.removeprefix("U+"), 16): v for k, v in table.items()}
+
+
+class _Fold(dict[int, str | None]):
+    """str.translate table, filled as characters are met: a look-alike letter or dash becomes
+    its ASCII twin, an invisible format character (soft hyphen, zero-width space, joiners)
+    or a combining mark is dropped; anything else stays as it is."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        out = None if unicodedata.category(char) in ("Cf", "Mn", "Me") else char
+        if len(self) < 100_000:  # a hostile text of every code point: bounded memory
+            self[code] = out
+        return out
+
+
+_FOLD = _Fold(_load_confusables())
+
+
+@functools.lru_cache(maxsize=16)  # one text is read by several clause patterns in turn
+def fold(text: str) -> str:
+    """Text as a reader sees it, for matching clauses: compatibility forms unified (NFKD:
+    fullwidth and mathematical letters, ligatures), invisible characters and accents
+    dropped, Cyrillic/Greek look-alike letters read as Latin. A hostile file cannot hide
+    "non-commercial" from a pattern by spelling it with a soft hyphen or a Cyrillic o."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text).translate(_FOLD)
 
 
 def bigrams(tokens: list[str]) -> set[int]:

@@ -1,0 +1,227 @@
+"""Restrictive terms beside a permissive license: never a commercial "yes" (outside attack
+round 9, F7). Each spelling below once gave MIT, commercial use yes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from forkvet.report import Report
+from forkvet.vet.license import classify_text
+from forkvet.vet.licenseterms import RESTRICTIVE_CLAUSES, clauses
+from forkvet.vet.textnorm import fold
+from tests.conftest import LICENSES, license_text
+
+Vet = Callable[..., Report]
+CODE = {"m.py": "import torch\n"}
+MIT = license_text("MIT.txt").replace("<year> <copyright holders>", "2023 Evil Corp")
+
+
+def _restrictive(text: str) -> list[str]:
+    return [c for c in clauses(text) if c in RESTRICTIVE_CLAUSES]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Not for commercial use.",
+        "You may not use the Software for any commercial purpose.",
+        "You may not sell the Software or use it in a commercial product.",
+        "Restriction: the Software is licensed for academic research only.",
+        "Commercial use of the Software is strictly prohibited.",
+        # Invisible and look-alike spellings: a soft hyphen, Cyrillic o (U+043E).
+        "The Software may be used for non-\u00adcommercial research.",
+        "The Software is licensed for n\u043en-c\u043emmercial use.",
+        "Commercial use of the Software is pr\u043ehibited.",
+        "Not for c\u200bommercial use.",
+        "Commercial use not permitted.",
+        "The Software shall not be used commercially.",
+        "You are not allowed to use it for commercial purposes.",
+        "Do not use the Software in commercial products.",
+        "Released exclusively for academic research.",
+    ],
+)
+def test_a_restriction_appended_to_mit_makes_commercial_use_unclear(
+    vet_repo: Vet, sentence: str
+) -> None:
+    lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n\n{sentence}\n"}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("THE SOFTWARE.", "THE SOFTWARE. Not for commercial use."),
+        ("THE SOFTWARE.", "THE SOFTWARE.\nNot for commercial use."),
+        (
+            "Permission is hereby granted",
+            "For non-commercial use only. Permission is hereby granted",
+        ),
+        ("to use, copy,", "to use (for research only), copy,"),
+    ],
+)
+def test_a_restriction_written_into_the_mit_paragraphs_makes_commercial_use_unclear(
+    vet_repo: Vet, edit: tuple[str, str]
+) -> None:
+    head, found, tail = MIT.rpartition(edit[0])
+    assert found
+    text = head + edit[1] + tail
+    lic = vet_repo({**CODE, "LICENSE": text}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+def test_the_real_license_texts_add_no_terms_to_themselves() -> None:
+    for path in sorted(LICENSES.glob("*.txt")):
+        kinds = [kind for _, _, kind in classify_text(path.read_text("utf-8"), "LICENSE", "file")]
+        assert kinds == ["grant"], path.name
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Commercial use is permitted.",
+        "You may use the Software for commercial purposes.",
+        "The Software may be used in commercial products.",
+        "You are not restricted from using it in commercial products.",
+        "Use it for any purpose, whether or not for commercial gain.",
+        "You can sell products built with the Software.",
+        "We cannot guarantee support in commercial settings.",
+        "Commercial use is not restricted.",
+        "Commercial use is permitted and modification is not allowed.",
+        "Do not hesitate to use it in commercial products.",
+    ],
+)
+def test_a_grant_or_remark_appended_to_mit_stays_yes(vet_repo: Vet, sentence: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n\n{sentence}\n"}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MIT.txt",
+        "Apache-2.0.txt",
+        "BSD-2-Clause.txt",
+        "BSD-3-Clause.txt",
+        "ISC.txt",
+        "Zlib.txt",
+        "BSL-1.0.txt",
+        "0BSD.txt",
+        "Unlicense.txt",
+        "CC-BY-4.0.txt",
+        "CC-BY-SA-4.0.txt",
+        "MPL-2.0.txt",
+        "EPL-2.0.txt",
+    ],
+)
+def test_licenses_that_allow_commercial_use_have_no_restrictive_clause(name: str) -> None:
+    assert _restrictive(license_text(name)) == []
+
+
+def test_every_license_text_reads_as_before_folding() -> None:
+    # The real texts are ASCII or plain Unicode punctuation: folding changes no clause.
+    for path in sorted(LICENSES.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        assert clauses(text) == clauses(text.encode("ascii", "ignore").decode()), path.name
+
+
+def test_fold_reads_text_as_a_person_sees_it() -> None:
+    assert fold("non-\u00adcommercial") == "non-commercial"  # soft hyphen
+    assert fold("n\u043en-c\u043emmercial") == "non-commercial"  # Cyrillic o
+    assert fold("\uff4e\uff4f\uff4e\u2011commercial") == "non-commercial"  # fullwidth, U+2011
+    assert fold("\u0391\u0392\u0421 zero\u200bwidth caf\u00e9") == "ABC zerowidth cafe"
+    assert fold("\u4e2d\u6587 license") == "\u4e2d\u6587 license"  # other scripts stay
+
+
+def test_a_notice_file_restricting_the_weights(vet_repo: Vet) -> None:
+    notice = "This product includes model weights licensed for non-commercial research use only.\n"
+    report = vet_repo({**CODE, "LICENSE": MIT, "NOTICE": notice})
+    assert report.license.spdx == "MIT" and report.license.commercial_use is None
+    assert any(f.title == "Conflicting license statements" for f in report.findings)
+
+
+def test_a_notice_file_of_attributions_restricts_nothing(vet_repo: Vet) -> None:
+    notice = (
+        "This product includes software developed at Example Labs (MIT License).\n\n"
+        + license_text("GPL-2.0-only.txt")  # the GPL's own "noncommercially"
+    )
+    lic = vet_repo({**CODE, "LICENSE": MIT, "NOTICE": notice}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "# X\n\n## Model weights\n\nThe weights may only be used for academic research.\n",
+        "# X\n\n## Terms of use\n\nThe dataset and models are released for research "
+        "purposes, not for commercial exploitation.\n",
+        "# X\n\nThis model is for non-profit use.\n",
+    ],
+)
+def test_readme_terms_beside_mit_make_commercial_use_unclear(vet_repo: Vet, readme: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": readme}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "# X\n\n## License\n\nMIT. Commercial use is permitted.\n",
+        "# X\n\nWe are a non-profit research lab. Our research only covers English.\n",
+        "# X\n\nThe code can be used for commercial and non-commercial purposes.\n",
+    ],
+)
+def test_readme_grants_and_remarks_beside_mit_stay_yes(vet_repo: Vet, readme: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": readme}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "front",
+    ["license:\n- mit\n- cc-by-nc-4.0\n", "license: [mit, 'cc-by-nc-4.0']\n"],
+)
+def test_a_model_card_license_list_applies_every_entry(vet_repo: Vet, front: str) -> None:
+    lic = vet_repo({**CODE, "README.md": f"---\n{front}---\n# Model\n"}).license
+    assert lic.commercial_use is False and "CC-BY-NC-4.0" in (lic.spdx or "")
+
+
+def test_a_model_card_license_other_is_a_custom_license(vet_repo: Vet) -> None:
+    readme = (
+        "---\nlicense: other\nlicense_name: evil-research-only\nlicense_link: LICENSE\n---\n"
+        "# Model\n\n## License\n\nMIT\n"
+    )
+    lic = vet_repo({**CODE, "README.md": readme}).license
+    assert lic.commercial_use is None
+    assert any("license: other" in m.name for m in lic.all)
+
+
+def test_a_model_card_license_other_naming_a_known_license(vet_repo: Vet) -> None:
+    readme = "---\nlicense: other\nlicense_name: llama3\n---\n# Model\n"
+    lic = vet_repo({**CODE, "README.md": readme}).license
+    assert lic.spdx == "LicenseRef-Llama-3-Community"
+
+
+def test_a_model_card_with_look_alike_letters_restricts_the_weights(vet_repo: Vet) -> None:
+    card = "# Card\n\n## Intended use\n\nFor research purposes \u043enly.\n"  # Cyrillic o
+    lic = vet_repo({**CODE, "LICENSE": MIT, "MODEL_CARD.md": card}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+def test_a_model_table_cell_with_look_alike_letters_restricts_the_weights(vet_repo: Vet) -> None:
+    readme = "# X\n\n| Model | License |\n|---|---|\n| big | CC BY-N\u0421 4.0 |\n"  # Cyrillic C
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": readme}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+def test_a_citation_cff_license_list_applies_every_entry(vet_repo: Vet) -> None:
+    cff = "cff-version: 1.2.0\ntitle: X\nlicense:\n  - MIT\n  - CC-BY-NC-4.0\n"
+    lic = vet_repo({**CODE, "LICENSE": MIT, "CITATION.cff": cff}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+    assert "CC-BY-NC-4.0" in {m.spdx for m in lic.all}
+
+
+def test_a_citation_cff_single_license_still_reads(vet_repo: Vet) -> None:
+    cff = 'cff-version: 1.2.0\ntitle: X\nlicense: "Apache-2.0"\n'
+    lic = vet_repo({**CODE, "CITATION.cff": cff}).license
+    assert lic.spdx == "Apache-2.0" and lic.commercial_use is True
