@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from forkvet.cli import main
-from forkvet.vet.declared import local_install
+from forkvet.vet.declared import local_install, parse_requirement
 from forkvet.vet.metadata import extension_modules
 from tests.conftest import MakeRepo
 
@@ -191,3 +191,10 @@ def test_modules_of_a_submodule_not_checked_out_are_not_pinned(
     assert _live(tmp_path / "out") == ["torch"]
     assert sorted(data["guessed"]) == ["dnnlib", "legacy", "torch-utils"]
     assert any("third_party/sg2 are not checked out" in p for p in data["problems"])
+
+
+def test_an_archive_url_is_named_by_its_file_name() -> None:
+    assert parse_requirement("https://example.com/y-1.0.tar.gz") == (
+        "y",
+        "https://example.com/y-1.0.tar.gz",
+    )

@@ -138,7 +138,8 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         if egg:
             return normalize(egg.group(1)), text
         m = rx.search(r"/([\w.-]+?)(?:\.git)?(?:@[\w./-]+)?/?$", text.split("#")[0])
-        return (normalize(m.group(1)), text) if m else None
+        # an archive's file name gives the project (`…/y-1.0.tar.gz` is y, not y-1-0-tar-gz)
+        return (normalize(local_install(m.group(1)) or m.group(1)), text) if m else None
     text = text.split(" #")[0].split(";")[0].strip()
     try:
         req = Requirement(text)
