@@ -350,7 +350,9 @@ def _guessed_notice(deps: Dependencies) -> list[Finding]:
             "notice",
             "Guessed package names",
             f"{', '.join(deps.unmapped[:15])}: not in forkvet's import table; the import name "
-            f"was used as the package name. Check before installing (typo-squatting exists).",
+            f"was used as the package name. Check before installing (typo-squatting exists); "
+            f"`forkvet env` pins one only when the authors declare it, else writes it as a "
+            f"comment.",
         )
     ]
 
