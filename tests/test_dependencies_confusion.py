@@ -59,13 +59,15 @@ def test_requirement_lines_from_disk_are_dropped_and_named(
             "requirements.txt": (
                 "mylib/\n-e mylib\nmylib-1.0-py3-none-any.whl\nlocalsdist-1.0.tar.gz\n"
                 "wheels/other-1.0-py3-none-any.whl\nbundle.zip\nnumpy==1.19.0\n"
+                "wheels/torch-1.4.0-cp36-cp36m-linux_x86_64.whl\n"
             ),
             "mylib/__init__.py": "x = 1\n",
-            "m.py": "import numpy, other, localsdist\n",
+            "m.py": "import numpy, other, localsdist, torch\n",
         }
     )
     data = _env_offline(repo, tmp_path / "out", capsys)
-    assert _live(tmp_path / "out") == ["numpy==1.19.0"]
+    # a local wheel of a public project forkvet knows stays that project
+    assert _live(tmp_path / "out") == ["numpy==1.19.0", "torch"]
     problems = "\n".join(data["problems"])
     for name, line in (("mylib", 1), ("localsdist", 4), ("other", 5), ("bundle", 6)):
         assert f"{name} (requirements.txt:{line}): installed by the authors from a local path" in (

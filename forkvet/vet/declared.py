@@ -104,7 +104,9 @@ class Declared:
     # Where the authors install it from when that is not the package index ("a local path
     # libs/x", "the index 'corp'"): never resolved on the user's index under this name.
     source: str = ""
-    other_index: bool = False  # source is another index (not a path, URL or git)
+    # source is another index or a file on disk (not a URL or git): a public project
+    # forkvet's import table knows keeps its name there, any other is dropped
+    other_index: bool = False
     conda: bool = False  # a conda package that is no PyPI project forkvet knows (ffmpeg)
 
 
@@ -275,6 +277,9 @@ def _from_disk(line: str, path: str, lineno: int, out: DeclaredSet) -> bool:
                 lineno,
                 raw=line,
                 source=f"a local path or file ({terminal(line[:200])})",
+                # a local build of a public project forkvet knows (wheels/torch-…whl) stays
+                # that project, like one from another index; any other name is dropped
+                other_index=True,
             )
         )
     return True
