@@ -351,6 +351,8 @@ MODULE_TO_DIST: dict[str, str | None] = {
     "redis": "redis",
     "sqlalchemy": "sqlalchemy",
     "flask": "flask",
+    "flask_cors": "flask-cors",
+    "toposort": "toposort",
     "fastapi": "fastapi",
     "uvicorn": "uvicorn",
     "gradio": "gradio",
