@@ -294,10 +294,19 @@ def test_dependency_licenses_of_the_pinned_release(
     assert {x["name"]: x["verdict"] for x in strict["licenses"]}["nc-lib"] == "error"
 
 
+def _declare(names: str) -> dict[str, str]:
+    """A README that declares the test index's packages: env pins an import that is neither
+    declared nor a known import name only as a comment (a guess)."""
+    return {"README.md": f"```\npip install {names}\n```\n"}
+
+
 def test_invalid_legacy_metadata_is_repaired(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = make_repo({"m.py": "import legacylib\n"}, date="2019-06-01T00:00:00+00:00")
+    repo = make_repo(
+        {"m.py": "import legacylib\n", **_declare("legacylib")},
+        date="2019-06-01T00:00:00+00:00",
+    )
     code, data = run_env(repo, tmp_path / "out", capsys, "--python", "3.11")
     assert code == 0, data
     pins = {r["name"]: r["version"] for r in data["requirements"]}
@@ -330,7 +339,10 @@ def test_what_env_made_installs_with_its_metadata_repairs(
     from forkvet import environments
     from forkvet.snapshot import load
 
-    repo = make_repo({"m.py": "import legacylib\n"}, date="2019-06-01T00:00:00+00:00")
+    repo = make_repo(
+        {"m.py": "import legacylib\n", **_declare("legacylib")},
+        date="2019-06-01T00:00:00+00:00",
+    )
     # The user's index comes from their own uv.toml only: every install keeps it beside
     # env's uv.toml (uv merges the two; --config-file would have dropped the user's).
     (tmp_path / "xdg" / "uv").mkdir(parents=True)
@@ -400,7 +412,7 @@ def test_python2_code_gets_a_conda_environment(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo(
-        {"old.py": "import six\nimport futurelib\nprint 'hello'\n"},
+        {"old.py": "import six\nimport futurelib\nprint 'hello'\n", **_declare("futurelib")},
         date="2020-01-01T00:00:00+00:00",
     )
     code, data = run_env(repo, tmp_path / "out", capsys)
@@ -493,7 +505,7 @@ def test_python2_pin_that_another_pin_rules_out_is_raised_to_one_that_fits(
     index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo(
-        {"old.py": "import numlib\nimport cvlib\nprint 'hello'\n"},
+        {"old.py": "import numlib\nimport cvlib\nprint 'hello'\n", **_declare("numlib cvlib")},
         date="2016-05-17T00:00:00+00:00",
     )
     code, data = run_env(repo, tmp_path / "out", capsys)

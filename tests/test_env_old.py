@@ -285,6 +285,12 @@ def env(repo: Path, out: Path, capsys: pytest.CaptureFixture[str], *extra: str) 
     return data
 
 
+def _declare(names: str) -> dict[str, str]:
+    """A README that declares the test index's packages: env pins an import that is neither
+    declared nor a known import name only as a comment (a guess)."""
+    return {"README.md": f"```\npip install {names}\n```\n"}
+
+
 def pins_of(data: dict[str, Any]) -> dict[str, str]:
     return {r["name"]: r["version"] for r in data["requirements"]}
 
@@ -357,7 +363,9 @@ def test_source_only_packages_are_pinned_on_the_date_from_metadata_read_statical
 ) -> None:
     marker = Path(tempfile.gettempdir(), "forkvet-test-built")
     marker.unlink(missing_ok=True)
-    repo = make_repo({"m.py": "import srconly\n"}, date="2018-01-01T10:00:00+00:00")
+    repo = make_repo(
+        {"m.py": "import srconly\n", **_declare("srconly")}, date="2018-01-01T10:00:00+00:00"
+    )
     data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
     assert data["complete"] is True and pins_of(data) == {"srconly": "1.0"}, data["problems"]
     assert data["after_date"] == [] and data["builds_from_source"] == ["srconly==1.0"]
@@ -365,7 +373,10 @@ def test_source_only_packages_are_pinned_on_the_date_from_metadata_read_statical
     assert pins_of(built) == {"srconly": "1.0"} and built["after_date"] == []
     # a TensorFlow-1.x-like stack whose small dependencies were source-only then
     tf_repo = make_repo(
-        {"m.py": "import tflike\nimport colorlike\nimport futlike\n"},
+        {
+            "m.py": "import tflike\nimport colorlike\nimport futlike\n",
+            **_declare("tflike colorlike futlike"),
+        },
         date="2018-01-01T10:00:00+00:00",
     )
     data = env(tf_repo, tmp_path / "tf", capsys, "--device", "cpu", "--python", "3.6")
@@ -393,6 +404,7 @@ def test_modules_of_submodules_and_git_requirements_are_never_index_names(
             "\turl = https://github.com/someone/chainer-inception-score.git\n",
             "common/evaluation.py": "from inception.inception_score import score\n",
             "train.py": "import taming.models\nimport srconly\n",
+            **_declare("srconly"),
             "requirements.txt": "-e git+https://github.com/someone/taming-transformers.git"
             "@master#egg=taming-transformers\n",
         },
@@ -409,7 +421,10 @@ def test_a_package_whose_releases_were_yanked_is_pinned_exactly(
     old_index: PackageIndex, make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo(
-        {"m.py": "import tvlike\nimport tvwheel\nimport yankedsrc\n"},
+        {
+            "m.py": "import tvlike\nimport tvwheel\nimport yankedsrc\n",
+            **_declare("tvlike tvwheel yankedsrc"),
+        },
         date="2018-06-01T10:00:00+00:00",
     )
     data = env(repo, tmp_path / "out", capsys, "--device", "cpu", "--python", "3.11")
@@ -484,6 +499,11 @@ def test_source_only_chains_are_read_before_uv_runs_and_an_undeclared_conflict_i
         return real(reqs, *args, **kwargs)
 
     monkeypatch.setattr(resolve, "compile_", counted)
+    # an undeclared import env resolves is a known import name (an unknown one is only a
+    # comment): torrentlike stands for one of forkvet's table
+    from forkvet.vet import importmap
+
+    monkeypatch.setitem(importmap.MODULE_TO_DIST, "torrentlike", "torrentlike")
     repo = make_repo(
         {
             "requirements.txt": "lightlike==1.4.2\naugchain==0.4.3\n",

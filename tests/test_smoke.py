@@ -182,6 +182,8 @@ def test_environment_is_built_from_generated_requirements(
         {
             "app/__init__.py": "import helperlib\nVERSION = helperlib.__version__\n",
             "demo.py": "import app\nprint('helperlib', app.VERSION)\n",
+            # declared: env writes an import neither declared nor known only as a comment
+            "README.md": "```\npip install helperlib\n```\n",
         },
         date="2020-06-01T00:00:00+00:00",
     )

@@ -21,7 +21,7 @@ from forkvet.envgen import device as devices
 from forkvet.envgen.choose import choose, python_candidates
 from forkvet.envgen.docker import dockerfile_versions
 from forkvet.envgen.metadata_fix import look_ahead, uv_toml_text
-from forkvet.envgen.names import Need, NeedSet, from_report, readme_git_clones
+from forkvet.envgen.names import Need, NeedSet, from_report, guessed_notice, readme_git_clones
 from forkvet.envgen.py2 import resolve_py2
 from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution, resolve
 from forkvet.envgen.stamp import ENV_STAMP, source_fingerprint
@@ -30,6 +30,7 @@ from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
 from forkvet.vet import Context, vet
 from forkvet.vet.declared import collect
+from forkvet.vet.dependencies import submodule_paths
 from forkvet.vet.importmap import canonical
 
 # Called with a result's requirements and Python, beside the license check (generate()).
@@ -63,6 +64,8 @@ class EnvResult:
     device: str = "cpu"
     # Optional extras the authors declared (extras_require), listed as comments, not resolved.
     extras: list[str] = field(default_factory=list)
+    # Imports neither declared nor in forkvet's import table: comments only, never resolved.
+    guessed: list[str] = field(default_factory=list)
     # `name @ git+https://…` / `git+https://…` the authors install from git: comments only.
     git: list[str] = field(default_factory=list)
     # Pinned to a release after the date: nothing installable without a build came earlier.
@@ -144,6 +147,7 @@ def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
     if optional:
         lines += ["", "# optional: imported inside try/except ImportError, or an optional extra"]
         lines += [f"# {n.name}{n.spec}" for n in optional]
+    lines += outputs.guessed_lines(needs) + outputs.conda_lines(needs)
     return "\n".join(lines) + "\n"
 
 
@@ -209,6 +213,7 @@ def _gather(
             needs.needs.append(need)
     needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
     said = _optional_integrations(ctx, report, needs)
+    guessed_notice(needs, submodule_paths(ctx))
     if device == "cpu":
         _cpu_twins(needs)
     when = as_of or code_date(report)
@@ -366,6 +371,7 @@ def _result(
         optional=[n.name for n in needs.of_kind("optional")],
         device=job.device,
         extras=[n.name for n in needs.of_kind("extra")],
+        guessed=[n.name for n in needs.of_kind("guessed")],
         git=list(needs.git),
         after_date=res.after_date,
         builds_from_source=res.from_source,

@@ -14,10 +14,8 @@ from forkvet.vet.declared import Declared, DeclaredSet
 from forkvet.vet.importmap import (
     BUILD_ONLY,
     DEV_ONLY,
-    DOTTED_TO_DIST,
-    EQUIVALENT,
-    MODULE_TO_DIST,
     canonical,
+    known_distributions,
     normalize,
 )
 
@@ -31,7 +29,7 @@ class Need:
     name: str  # PEP 503 normalised
     spec: str = ""  # as the authors wrote it ("" = unpinned)
     why: str = ""
-    kind: str = "main"  # main | optional | dev | build
+    kind: str = "main"  # main | optional | dev | build | extra | guessed
     declared: bool = False
 
 
@@ -44,6 +42,9 @@ class NeedSet:
     notices: list[str] = field(default_factory=list)
     # `name @ git+https://…` the authors install from git: written as comments, never resolved.
     git: list[str] = field(default_factory=list)
+    # Conda packages the authors install that are no PyPI project forkvet knows (ffmpeg,
+    # make): written to environment.yml and as a comment, never resolved on the index.
+    conda: list[str] = field(default_factory=list)
 
     def of_kind(self, *kinds: str) -> list[Need]:
         return [n for n in self.needs if n.kind in kinds]
@@ -142,21 +143,12 @@ def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
     return out
 
 
-def _known_public() -> frozenset[str]:
-    """Distributions forkvet's own import table names: public projects of the index. Exact
-    names only: `canonical` maps any `mxnet-*` to mxnet, which would make a private
-    `mxnet-corp` look public."""
-    names = {v for v in MODULE_TO_DIST.values() if v} | {v for v in DOTTED_TO_DIST.values() if v}
-    names |= set(EQUIVALENT) | set(EQUIVALENT.values())
-    return frozenset(normalize(n) for n in names)
-
-
 def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
     """Names the authors install from a local path, a URL or another index: never resolved on
     the user's index, whichever file also names them (dependency confusion: anyone may
     register a private or local name there). A public project forkvet's import table knows,
     installed from another index (a mirror, a build index), stays, with a note."""
-    public = _known_public()
+    public = known_distributions()
     out_names: set[str] = set()
     noted: set[str] = set()
     for item in items:
@@ -174,7 +166,15 @@ def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
                 f"your index as the public project of that name"
             )
             continue
-        if key not in out_names:
+        if item.conda:
+            if key not in out_names:
+                out.notices.append(
+                    f"{name} ({where}): a conda package, not a PyPI project forkvet knows to be "
+                    f"the same; written to environment.yml, never resolved on your index"
+                )
+                if _NAME.fullmatch(item.name):
+                    out.conda.append(item.name)
+        elif key not in out_names:
             out.notices.append(
                 f"{name} ({where}): installed by the authors from {item.source}; never "
                 f"resolved on your index (install it from there by hand if you trust it)"
@@ -275,6 +275,36 @@ def _add_imported(
         )
         return
     kind = "optional" if name in deps.optional else _kind(name)
-    need = Need(name, "", f"imported at {where}" if where else "imported", kind)
+    why = f"imported at {where}" if where else "imported"
+    if kind == "main" and name in deps.unmapped:
+        # Neither the authors' word nor forkvet's import table: a local module missing from
+        # the tree (a submodule, a file never committed) as often as a package, and a generic
+        # name (utils, models) anyone may register on the index. Never installed unasked.
+        kind = "guessed"
+        why = (
+            f"guessed from an import at {where or 'the code'}, not declared and not a known "
+            f"import name: check before installing"
+        )
+    need = Need(name, "", why, kind)
     seen[key] = need
     out.needs.append(need)
+
+
+def guessed_notice(needs: NeedSet, submodules: list[str]) -> None:
+    """Say which imports were guessed and left out; name the submodules not checked out,
+    whose modules look exactly like them."""
+    guessed = [n.name for n in needs.of_kind("guessed")]
+    if not guessed:
+        return
+    shown = ", ".join(guessed[:15]) + (" ..." if len(guessed) > 15 else "")
+    where = (
+        f" (the git submodule(s) {', '.join(terminal(s) for s in submodules[:5])} are not "
+        f"checked out: their modules look the same)"
+        if submodules
+        else ""
+    )
+    needs.notices.append(
+        f"{shown}: imported but not declared by the authors, and not import names forkvet "
+        f"knows{where}; written to requirements.txt as comments, not installed (anyone may "
+        f"register such a name on the index: check each before installing it)"
+    )

@@ -68,7 +68,7 @@ def mark(
     kept = {canonical(k) for k in keep}
     gated_cache: dict[str, set[int]] = {}
     notes: list[str] = []
-    for need in needs.of_kind("main"):
+    for need in needs.of_kind("main", "guessed"):  # a guess used only optionally is optional
         found = uses.get(need.name) or uses.get(canonical(need.name)) or []
         if need.declared or not found or canonical(need.name) in kept:
             continue

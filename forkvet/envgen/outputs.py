@@ -76,6 +76,7 @@ def _commented_lines(needs: NeedSet) -> list[str]:
     if extras:
         lines += ["", "# optional extras the authors declared (not required; uncomment to use)"]
         lines += [f"# {n.name}{n.spec}  # {terminal(n.why)}" for n in extras]
+    lines += guessed_lines(needs)
     if needs.git:
         lines += [
             "",
@@ -83,11 +84,38 @@ def _commented_lines(needs: NeedSet) -> list[str]:
             "# repository before uncommenting)",
         ]
         lines += [f"# {terminal(g)}" for g in needs.git]
+    lines += conda_lines(needs)
     dev = needs.of_kind("dev")
     if dev:
         lines += ["", "# development tools the authors used"]
         lines += [f"# {n.name}{n.spec}" for n in dev]
     return lines
+
+
+def guessed_lines(needs: NeedSet) -> list[str]:
+    """Imports neither declared nor known: comments with the reason, never installed."""
+    guessed = needs.of_kind("guessed")
+    if not guessed:
+        return []
+    return [
+        "",
+        "# guessed from imports: not declared by the authors and not an import name forkvet",
+        "# knows (a module missing from the tree or a submodule, or a package of another",
+        "# name; anyone may register such a name on the index: check before uncommenting)",
+        *[f"# {n.name}  # {terminal(n.why)}" for n in guessed],
+    ]
+
+
+def conda_lines(needs: NeedSet) -> list[str]:
+    """Conda packages that are no PyPI project forkvet knows: named, for conda."""
+    if not needs.conda:
+        return []
+    return [
+        "",
+        "# conda packages the authors install, no PyPI project forkvet knows by these names",
+        "# (environment.yml lists them; install them with conda, not pip):",
+        f"#   {', '.join(needs.conda)}",
+    ]
 
 
 def _left_out_lines(res: Resolution, needs: NeedSet) -> list[str]:
@@ -127,6 +155,7 @@ def environment_yml(repo: str, res: Resolution, needs: NeedSet, device: str = "c
     conda = [f"python={res.python}", "pip<24.1" if repaired else "pip"]
     if res.framework and device == "cuda":
         conda += devices.conda_packages(res.framework.dist, res.framework.version)
+    conda += [c for c in needs.conda if c not in conda]  # checked names (names._NAME)
     pins = [f"{n}=={v}" for n, v in sorted(res.pins.items())]
     if res.framework and res.framework.dist not in res.pins:
         pins.insert(0, f"{res.framework.dist}=={res.framework.version}")

@@ -17,7 +17,7 @@ from forkvet import limits, rx, safeparse, safeyaml
 from forkvet.escape import terminal
 from forkvet.vet import pipargs
 from forkvet.vet.context import Context
-from forkvet.vet.importmap import normalize
+from forkvet.vet.importmap import known_distributions, normalize
 from forkvet.vet.metadata import PackageMeta
 from forkvet.vet.textnorm import line_of
 
@@ -39,6 +39,19 @@ CONDA_TO_PYPI = {
     "faiss-gpu": "faiss-gpu",
     "faiss-cpu": "faiss-cpu",
     "pytables": "tables",
+    # conda names of PyPI projects that PyPI knows under another name
+    "matplotlib-base": "matplotlib",
+    "pyqt": "pyqt5",
+    "pytorch-scatter": "torch-scatter",
+    "pytorch-sparse": "torch-sparse",
+    "pytorch-cluster": "torch-cluster",
+    "pyg": "torch-geometric",
+    "python-lmdb": "lmdb",
+    "pysoundfile": "soundfile",
+    "msgpack-python": "msgpack",
+    "ruamel_yaml": "ruamel.yaml",
+    "pytorch-lightning": "pytorch-lightning",
+    "tensorboardx": "tensorboardx",
 }
 CONDA_ONLY = frozenset(
     {
@@ -91,7 +104,10 @@ class Declared:
     # Where the authors install it from when that is not the package index ("a local path
     # libs/x", "the index 'corp'"): never resolved on the user's index under this name.
     source: str = ""
-    other_index: bool = False  # source is another index (not a path, URL or git)
+    # source is another index or a file on disk (not a URL or git): a public project
+    # forkvet's import table knows keeps its name there, any other is dropped
+    other_index: bool = False
+    conda: bool = False  # a conda package that is no PyPI project forkvet knows (ffmpeg)
 
 
 @dataclass
@@ -110,9 +126,11 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
     text = text.strip().strip("'\"")
     if len(text) > limits.MAX_LINE:  # no real requirement is 4 KB long; parsing 2 MB took s
         return None
+    if local_install(text) is not None:
+        return None
     if text.startswith(("-e ", "--editable ")):
         text = text.split(None, 1)[1].strip()
-    if not text or text.startswith(("-", "#", ".", "/")):
+    if not text or text.startswith(("-", "#")):
         return None
     if "://" in text or text.startswith("git+"):
         named = _named_url(text)
@@ -122,7 +140,8 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         if egg:
             return normalize(egg.group(1)), text
         m = rx.search(r"/([\w.-]+?)(?:\.git)?(?:@[\w./-]+)?/?$", text.split("#")[0])
-        return (normalize(m.group(1)), text) if m else None
+        # an archive's file name gives the project (`…/y-1.0.tar.gz` is y, not y-1-0-tar-gz)
+        return (normalize(local_install(m.group(1)) or m.group(1)), text) if m else None
     text = text.split(" #")[0].split(";")[0].strip()
     try:
         req = safeparse.requirement(text)
@@ -135,6 +154,44 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         if rx.fullmatch(r"\d[\w.*+]*", spec):
             spec = f"=={spec}"
         return normalize(m.group(1)), spec.replace(" ", "")
+
+
+# What pip installs from disk rather than from an index: a folder, a wheel, a source archive.
+_ARCHIVE = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
+
+
+def local_install(text: str) -> str | None:
+    """The distribution name a requirement line that installs from disk would give (`mylib/`,
+    `./libs/x`, `wheels/x-1.0-py3-none-any.whl`, `x-1.0.tar.gz`, `x.zip` → x), "" for the
+    repository itself (`.`, `.[dev]`); None if the line is no path (a name, a URL, `x @ url`).
+    pip reads these from disk: the name is never one to look up on an index."""
+    text = text.strip().strip("'\"")
+    editable = text.startswith(("-e ", "--editable "))  # pip edits only folders and VCS URLs
+    if editable:
+        text = text.split(None, 1)[1].strip()
+    text = text.split(" #")[0].split(";")[0].strip()
+    if not text or "://" in text or text.startswith("git+") or "@" in text:
+        return None
+    lower = text.lower()
+    is_path = (
+        editable
+        or text.startswith((".", "/", "~"))
+        or "/" in text
+        or "\\" in text
+        or lower.endswith(_ARCHIVE)
+    )
+    if not is_path:
+        return None
+    last = rx.split(r"[/\\]", text.rstrip("/\\"))[-1]
+    last = rx.sub(r"\[[^\]]*\]$", "", last)  # `./pkg[extra]`
+    for suffix in _ARCHIVE:
+        if last.lower().endswith(suffix):
+            # a wheel's or source archive's file name: name-version[-tags]
+            last = last[: -len(suffix)]
+            version = rx.search(r"-\d", last)
+            last = last[: version.start()] if version else last
+            break
+    return normalize(last) if rx.fullmatch(r"[A-Za-z0-9][\w.-]*", last) else ""
 
 
 def _named_url(text: str) -> tuple[str, str] | None:
@@ -196,11 +253,36 @@ def _requirements_file(
             continue
         if line.startswith("-e ") and "egg=" in line:
             line = line[3:]
+        if _from_disk(line, path, lineno, out):
+            continue
         parsed = parse_requirement(line)
         if parsed:
             out.items.append(
                 Declared(parsed[0], parsed[1], path, lineno, dev, raw.strip(), extra=extra)
             )
+
+
+def _from_disk(line: str, path: str, lineno: int, out: DeclaredSet) -> bool:
+    """A line that installs from disk (a folder, wheel or archive in the tree): declared as
+    installed from there, so that env drops and names it and never looks its name up."""
+    name = local_install(line)
+    if name is None:
+        return False
+    if name:  # "" is the repository itself (`.`, `-e .[dev]`)
+        out.items.append(
+            Declared(
+                name,
+                "",
+                path,
+                lineno,
+                raw=line,
+                source=f"a local path or file ({terminal(line[:200])})",
+                # a local build of a public project forkvet knows (wheels/torch-…whl) stays
+                # that project, like one from another index; any other name is dropped
+                other_index=True,
+            )
+        )
+    return True
 
 
 class _LineFinder:
@@ -254,6 +336,8 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
             for item in pip if isinstance(pip, list) else []:
                 if _full(out, path):
                     return
+                if _from_disk(str(item), path, line_of(str(item)), out):
+                    continue
                 parsed = parse_requirement(str(item))
                 if parsed:
                     out.items.append(
@@ -267,8 +351,41 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
             continue
         if name in CONDA_ONLY or not name:
             continue
-        pypi = CONDA_TO_PYPI.get(name, name)
-        out.items.append(Declared(normalize(pypi), conda_spec, path, line_of(spec), raw=str(dep)))
+        out.items.append(_conda_package(name, conda_spec, path, line_of(spec), str(dep)))
+
+
+# Conda packages whose name is also a PyPI project's that is not the same software (the
+# graphviz program, not the Python bindings).
+_CONDA_NOT_PYPI = frozenset({"graphviz", "hdf5", "protobuf-c", "jpeg", "libprotobuf"})
+
+
+def pypi_name_of_conda(name: str) -> str | None:
+    """The PyPI project a conda package is, when forkvet knows it is the same one
+    (CONDA_TO_PYPI, or a distribution of forkvet's import table under the same name); None
+    for the rest (ffmpeg, make, git, openmpi, libsndfile, compilers): a name on PyPI that
+    anyone may have registered, not what the authors meant."""
+    name = name.lower()
+    if name in CONDA_TO_PYPI:
+        return CONDA_TO_PYPI[name]
+    if name in _CONDA_NOT_PYPI or normalize(name) not in known_distributions():
+        return None
+    return name
+
+
+def _conda_package(name: str, spec: str, path: str, line: int, raw: str) -> Declared:
+    """A conda dependency: its PyPI project, or a conda-only package named as such."""
+    pypi = pypi_name_of_conda(name)
+    if pypi is not None:
+        return Declared(normalize(pypi), spec, path, line, raw=raw)
+    return Declared(
+        name.lower(),  # conda's own spelling (gcc_linux-64), for environment.yml
+        spec,
+        path,
+        line,
+        raw=raw,
+        source="conda (not a PyPI project forkvet knows to be the same; install it with conda)",
+        conda=True,
+    )
 
 
 def _conda_match_spec(spec: str) -> tuple[str, str]:
@@ -421,15 +538,7 @@ def _conda_words(words: list[str], path: str, line: int, out: DeclaredSet) -> No
         if name in CONDA_ONLY or not rx.fullmatch(r"[\w.-]+", name):
             continue
         ver = ver.lstrip("=")
-        out.items.append(
-            Declared(
-                normalize(CONDA_TO_PYPI.get(name, name)),
-                f"=={ver}" if ver else "",
-                path,
-                line,
-                raw=word,
-            )
-        )
+        out.items.append(_conda_package(name, f"=={ver}" if ver else "", path, line, word))
 
 
 def collect(ctx: Context) -> DeclaredSet:

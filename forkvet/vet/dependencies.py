@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from forkvet import rx
+from forkvet.escape import terminal
 from forkvet.report import Dependencies, Finding
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet, collect
 from forkvet.vet.importmap import GIT_ONLY, MODULE_TO_DIST, TOOLING, canonical, dist_for_module
+from forkvet.vet.metadata import extension_modules
 from forkvet.vet.pyhistory import PY2_ONLY_MODULES, STDLIB3
 
 CHECK = "dependencies"
@@ -83,6 +85,16 @@ def git_sources(ctx: Context) -> dict[str, str]:
     return out
 
 
+def submodule_paths(ctx: Context) -> list[str]:
+    """The folders .gitmodules names whose content the snapshot lacks (forkvet never checks
+    submodules out)."""
+    text = ctx.snap.read_text(".gitmodules") or ""
+    found = rx.finditer(r"(?m)^\s*path\s*=\s*(\S+)", text[:65536])
+    paths = [m.group(1).rstrip("/") for m in found][:20]
+    filled = {p for p in paths for f in ctx.snap.files if f.path.startswith(f"{p}/")}
+    return [terminal(p) for p in paths if p not in filled]
+
+
 def submodule_names(ctx: Context) -> set[str]:
     """Import names the git submodules provide: each submodule folder's name and the names
     its repository may go by (`common/inception` → inception)."""
@@ -93,6 +105,24 @@ def submodule_names(ctx: Context) -> set[str]:
         names |= module_names(last)
         if m.group(1) == "path":
             names.add(last)
+    return names
+
+
+# setup.py files read for the extension modules they build (monorepos have a few; a tree of
+# thousands would be a hostile one).
+_MAX_SETUP_FILES = 50
+
+
+def built_extensions(ctx: Context) -> set[str]:
+    """Top-level names of the modules the repository's own setup.py files build
+    (`CUDAExtension('deform_conv_cuda', …)`, `Extension('deep.pkg.kern', …)` → deep): the
+    repository's own code, never an index package."""
+    names: set[str] = set()
+    setups = [f for f in ctx.snap.files if f.name == "setup.py"]
+    for f in setups[:_MAX_SETUP_FILES]:
+        text = ctx.snap.read_text(f.path)
+        if text:
+            names |= {n.split(".")[0] for n in extension_modules(text)}
     return names
 
 
@@ -112,6 +142,7 @@ def third_party_imports(
     git = git or {}
     # A submodule's folder is empty in a snapshot, yet its modules are the repository's own.
     top_dirs |= submodule_names(ctx)
+    built = built_extensions(ctx)
     for ref in ctx.py.imports:
         top = ref.top
         if top in _STDLIB:
@@ -123,7 +154,7 @@ def third_party_imports(
             if top in MODULE_TO_DIST
             else (top in loose or top in top_dirs)
         )
-        if local or top.lower() in own:
+        if local or top.lower() in own or (top in built and top not in _FRAMEWORK_MODULES):
             continue
         gkey = git.get(top) or git.get(top.lower()) or GIT_ONLY.get(top)
         if gkey:
@@ -319,7 +350,9 @@ def _guessed_notice(deps: Dependencies) -> list[Finding]:
             "notice",
             "Guessed package names",
             f"{', '.join(deps.unmapped[:15])}: not in forkvet's import table; the import name "
-            f"was used as the package name. Check before installing (typo-squatting exists).",
+            f"was used as the package name. Check before installing (typo-squatting exists); "
+            f"`forkvet env` pins one only when the authors declare it, else writes it as a "
+            f"comment.",
         )
     ]
 

@@ -8,6 +8,8 @@ falls back to the import name itself and is reported as unmapped (a guess to rev
 
 from __future__ import annotations
 
+import functools
+
 from forkvet import rx
 
 # module (top-level or dotted prefix) -> distribution; None = not installable from the index
@@ -349,6 +351,8 @@ MODULE_TO_DIST: dict[str, str | None] = {
     "redis": "redis",
     "sqlalchemy": "sqlalchemy",
     "flask": "flask",
+    "flask_cors": "flask-cors",
+    "toposort": "toposort",
     "fastapi": "fastapi",
     "uvicorn": "uvicorn",
     "gradio": "gradio",
@@ -605,3 +609,13 @@ def dist_for_module(module: str) -> tuple[str | None, bool]:
         return None, False
     # Unknown: the import name is the usual distribution name, but this is a guess.
     return normalize(top), False
+
+
+@functools.cache
+def known_distributions() -> frozenset[str]:
+    """Distributions forkvet's own import table names: public projects of the index. Exact
+    names only: `canonical` maps any `mxnet-*` to mxnet, which would make a private
+    `mxnet-corp` look public."""
+    names = {v for v in MODULE_TO_DIST.values() if v} | {v for v in DOTTED_TO_DIST.values() if v}
+    names |= set(EQUIVALENT) | set(EQUIVALENT.values())
+    return frozenset(normalize(n) for n in names)

@@ -117,6 +117,36 @@ def _opened_files(node: ast.AST) -> list[str]:
     ]
 
 
+def extension_modules(text: str) -> set[str]:
+    """Modules a setup script builds from C/C++/CUDA sources: the name of every
+    `*Extension('a.b', …)` / `*Extension(name='a.b', …)` call with a literal name
+    (setuptools' Extension, torch's CUDAExtension and CppExtension, Pybind11Extension), read
+    from the syntax tree wherever the call is (get_extensions() helpers included)."""
+    if estimated_nodes(text) > limits.MAX_PARSE_TOKENS:
+        return set()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        fn = node.func
+        fname = (
+            fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
+        )
+        if not fname.endswith("Extension"):
+            continue
+        args = [kw.value for kw in node.keywords if kw.arg == "name"] + node.args[:1]
+        for arg in args[:1]:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                out.add(arg.value.strip())
+    return {n for n in out if n and all(p.isidentifier() for p in n.split("."))}
+
+
 def parse_setup_py(path: str, text: str, deadline: float | None = None) -> PackageMeta | None:
     """setup() calls' arguments read as literals, within MAX_SETUP_ITEMS and the deadline
     (SETUP_SECONDS from now when none is given)."""

@@ -271,7 +271,9 @@ def test_python2_pins_that_need_a_build_are_named(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    repo = make_repo({"old.py": "import srconly\nprint 'hello'\n"}, date=DATE)
+    # declared: env writes an import neither declared nor known only as a comment
+    readme = "```\npip install srconly\n```\n"
+    repo = make_repo({"old.py": "import srconly\nprint 'hello'\n", "README.md": readme}, date=DATE)
     code, data = env(repo, tmp_path / "out", capsys)
     # Resolved from its source release's metadata, read without running it; the pin that
     # will build when installed is named (issue 18), and no build ran.
