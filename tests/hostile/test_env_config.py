@@ -155,7 +155,9 @@ def test_a_newline_in_a_pipfile_spec_cannot_smuggle_an_option(
     written = (tmp_path / "out" / "requirements.txt").read_text()
     for line in written.splitlines():
         assert not line.startswith(("-", "./")), line
-    assert "numpy==1.17.4  # imported at m.py:1" in written.splitlines()
+    # The authors declared numpy as something other than an index release (the spec does not
+    # parse): their import is not resolved on the user's index under that name either.
+    assert not any(line.startswith("numpy") for line in written.splitlines())
 
 
 def test_source_releases_are_not_built_unless_allowed(
