@@ -72,7 +72,7 @@ VENDORED_PARTS = frozenset(
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 # Texts kept in memory for the checks that read a file again (the rest are read again).
 TEXT_CACHE_FILE_CHARS = 256 * 1024
-TEXT_CACHE_CHARS = 16 * 1024 * 1024
+TEXT_CACHE_CHARS = 8 * 1024 * 1024
 MAX_FILES = 200_000
 _BINARY_SNIFF = 8192
 _CODING_RE = rx.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
