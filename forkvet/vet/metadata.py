@@ -117,28 +117,36 @@ def _opened_files(node: ast.AST) -> list[str]:
     ]
 
 
+def _setup_tree(text: str) -> ast.Module | None:
+    """A setup script's syntax tree, or None: unparsable, or built to exhaust ast (a million
+    names: over 1 GB), which is not read."""
+    if estimated_nodes(text) > limits.MAX_PARSE_TOKENS:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _called_name(node: ast.Call) -> str:
+    """`f` of `f(...)` or `m.f(...)`; "" for anything else."""
+    fn = node.func
+    return fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
+
+
 def extension_modules(text: str) -> set[str]:
     """Modules a setup script builds from C/C++/CUDA sources: the name of every
     `*Extension('a.b', …)` / `*Extension(name='a.b', …)` call with a literal name
     (setuptools' Extension, torch's CUDAExtension and CppExtension, Pybind11Extension), read
     from the syntax tree wherever the call is (get_extensions() helpers included)."""
-    if estimated_nodes(text) > limits.MAX_PARSE_TOKENS:
-        return set()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _setup_tree(text)
+    if tree is None:
         return set()
     out: set[str] = set()
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        fn = node.func
-        fname = (
-            fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
-        )
-        if not fname.endswith("Extension"):
+        if not isinstance(node, ast.Call) or not _called_name(node).endswith("Extension"):
             continue
         args = [kw.value for kw in node.keywords if kw.arg == "name"] + node.args[:1]
         for arg in args[:1]:
@@ -150,13 +158,8 @@ def extension_modules(text: str) -> set[str]:
 def parse_setup_py(path: str, text: str, deadline: float | None = None) -> PackageMeta | None:
     """setup() calls' arguments read as literals, within MAX_SETUP_ITEMS and the deadline
     (SETUP_SECONDS from now when none is given)."""
-    if estimated_nodes(text) > limits.MAX_PARSE_TOKENS:
-        return None  # built to exhaust ast (a million names: over 1 GB): not read
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _setup_tree(text)
+    if tree is None:
         return None
     names: dict[str, ast.AST] = {}
     for stmt in tree.body:
@@ -184,13 +187,7 @@ def _setup_calls(
     """Read every setup() call's keywords into meta; whether there was one."""
     found = False
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        fn = node.func
-        fname = (
-            fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
-        )
-        if fname != "setup":
+        if not isinstance(node, ast.Call) or _called_name(node) != "setup":
             continue
         found = True
         for kw in node.keywords:
