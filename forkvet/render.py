@@ -68,6 +68,8 @@ def _declared(name: str, spec: str) -> str:
     one you can copy: clip (`clip @ git+https://…`)."""
     if not spec or spec[0] in "<>=!~[;,( ":
         return md_inline(f"{name}{spec}")
+    if "://" in spec and not spec.startswith(name):
+        spec = f"{name} @ {spec}"  # the URL alone (the report's spec): as a requirement line
     return f"{md_inline(name)} ({md_code(spec)})"
 
 
