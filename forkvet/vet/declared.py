@@ -590,6 +590,8 @@ def _package_metadata(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None
     if meta.requires or meta.extras:
         out.files.append(meta.path)
     for req in meta.requires[:MAX_DECLARED]:
+        if _full(out, meta.path):  # the cap is for the run: 3,000 pyproject files share it
+            break
         parsed = parse_requirement(req)
         if parsed:
             out.items.append(Declared(parsed[0], parsed[1], meta.path, 0, raw=req))
@@ -604,6 +606,8 @@ def _package_metadata(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None
                     Declared(parsed[0], parsed[1], meta.path, 0, dev=dev, raw=req, extra=extra)
                 )
     for item in meta.elsewhere[:MAX_DECLARED]:
+        if _full(out, meta.path):
+            break
         out.items.append(
             Declared(
                 normalize(item.name),
