@@ -250,3 +250,26 @@ def test_a_named_url_requirement_keeps_its_name() -> None:
         "pkg",
         "git+https://github.com/o/pkg.git",
     )
+
+
+def test_requirement_lines_ending_in_a_backslash_join_the_next_as_pip_joins_them(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`./my\\` + `lib` is the path ./mylib (never a package `lib`), and a name on the line
+    after `--index-url \\` + URL is part of that option line, never a package."""
+    repo = make_repo(
+        {
+            "requirements.txt": (
+                "./my\\\nlib\n--index-url \\\nhttps://corp.example/simple \\\ncontpkg\n"
+                "numpy==1.19.5 \\\n  # a comment\n"
+            ),
+            "mylib/setup.py": "from setuptools import setup\nsetup(name='mylib')\n",
+            "m.py": "import numpy, lib, contpkg\n",
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    pinned = [line.split()[0] for line in reqs.splitlines() if line and line[0] != "#"]
+    assert "lib" not in pinned and "contpkg" not in pinned
+    assert "numpy==1.19.5" in pinned
+    assert "(./mylib)" in "\n".join(str(p) for p in data["problems"])

@@ -228,6 +228,32 @@ def in_tree(beside: str, rel: str) -> str | None:
     return None if path == ".." or path.startswith("../") or path == "." else path
 
 
+_COMMENT = rx.compile(r"(?:^|\s+)#.*$")
+
+
+def joined_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, line) of a requirements file with a line ending in `\\` joined to
+    the next, as pip joins them before parsing (`./my\\` + `lib` is the path `./mylib`)."""
+    out: list[tuple[int, str]] = []
+    parts: list[str] = []
+    first = 0
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.endswith("\\") and not _COMMENT.search(line):
+            first = first if parts else lineno
+            parts.append(line.strip("\\"))
+            continue
+        if _COMMENT.search(line):
+            line = " " + line  # pip's way to keep a comment a comment once joined
+        if parts:
+            out.append((first, "".join(parts) + line))
+            parts = []
+        else:
+            out.append((lineno, line))
+    if parts:
+        out.append((first, "".join(parts)))
+    return out
+
+
 def _requirements_file(
     ctx: Context, path: str, out: DeclaredSet, depth: int = 0, extra: str = ""
 ) -> None:
@@ -241,7 +267,7 @@ def _requirements_file(
         out.files.append(path)
     dev = bool(_DEV_HINT.search(path.rsplit("/", 1)[-1]))
     base = path.rsplit("/", 1)[0] if "/" in path else ""
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in joined_lines(text):
         if _full(out, path):
             return
         line = raw.split(" #")[0].strip()
