@@ -273,3 +273,15 @@ def test_requirement_lines_ending_in_a_backslash_join_the_next_as_pip_joins_them
     assert "lib" not in pinned and "contpkg" not in pinned
     assert "numpy==1.19.5" in pinned
     assert "(./mylib)" in "\n".join(str(p) for p in data["problems"])
+
+
+def test_every_pip_archive_suffix_is_a_path() -> None:
+    """pip's ARCHIVE_EXTENSIONS, the installed pip's own list: each is a file on disk."""
+    from pip._internal.utils.filetypes import ARCHIVE_EXTENSIONS
+
+    from forkvet.vet.declared import local_install
+
+    assert {".tlz", ".tar.lz", ".tar.lzma"} <= set(ARCHIVE_EXTENSIONS)
+    for suffix in ARCHIVE_EXTENSIONS:
+        assert local_install(f"corp3-1.0{suffix}") == "corp3", suffix
+        assert parse_requirement(f"corp3{suffix}") is None, suffix

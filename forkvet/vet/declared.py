@@ -157,7 +157,21 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
 
 
 # What pip installs from disk rather than from an index: a folder, a wheel, a source archive.
-_ARCHIVE = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
+# pip's ARCHIVE_EXTENSIONS (pip/_internal/utils/filetypes.py), every one of them.
+_ARCHIVE = (
+    ".whl",
+    ".tar.gz",
+    ".tgz",
+    ".tar.bz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tlz",
+    ".tar.lz",
+    ".tar.lzma",
+    ".tar",
+    ".zip",
+)
 
 
 def local_install(text: str) -> str | None:
@@ -528,7 +542,7 @@ def _pip_words(words: list[str], path: str, line: int, out: DeclaredSet) -> None
         if (
             word in (".", "..")
             or ("/" in word and "://" not in word)
-            or word.endswith((".txt", ".whl", ".tar.gz", ".zip"))
+            or word.lower().endswith((".txt", *_ARCHIVE))
         ):
             continue
         req = parse_requirement(word)
