@@ -285,3 +285,60 @@ def test_every_pip_archive_suffix_is_a_path() -> None:
     for suffix in ARCHIVE_EXTENSIONS:
         assert local_install(f"corp3-1.0{suffix}") == "corp3", suffix
         assert parse_requirement(f"corp3{suffix}") is None, suffix
+
+
+def _pinned(out: Path) -> set[str]:
+    reqs = (out / "requirements.txt").read_text()
+    return {line.split()[0] for line in reqs.splitlines() if line and line[0] != "#"}
+
+
+ENV_README = """# x
+```
+PIP_INDEX_URL=https://corp.example/simple pip install envonly
+pip install -i https://corp.example/simple -r reqs/requirements-corp.txt
+```
+```
+export PIP_EXTRA_INDEX_URL=https://corp.example/simple
+pip install exportonly
+```
+```
+pip install plainpkg
+```
+"""
+
+
+def test_an_index_set_for_a_whole_file_or_line_marks_all_its_packages(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A requirements file or conda pip section that sets an index anywhere, a README line
+    `pip install -i URL -r FILE`, a PIP_INDEX_URL-like variable on the line or exported
+    earlier in its code block, and setup.py's dependency_links: their packages are from
+    elsewhere; a public project forkvet knows (torch) stays."""
+    repo = make_repo(
+        {
+            "requirements.txt": "reqonly==1.0\n--extra-index-url https://corp.example/simple\n",
+            "dev-requirements.txt": "-f ./wheels\nwheelonly\n",
+            "environment.yml": (
+                "name: x\ndependencies:\n  - pip:\n    - --index-url https://corp.example/simple\n"
+                "    - condapiponly==1.0\n    - torch==2.1.0\n"
+            ),
+            "reqs/requirements-corp.txt": "corpx==1.0\n",
+            "README.md": ENV_README,
+            "setup.py": (
+                "from setuptools import setup\nsetup(name='app', install_requires=['deplinkonly',"
+                " 'scipy'], dependency_links=["
+                "'https://corp.example/deplinkonly-1.0.tar.gz#egg=deplinkonly-1.0'])\n"
+            ),
+            "m.py": (
+                "import reqonly, wheelonly, condapiponly, corpx, envonly, exportonly, plainpkg\n"
+                "import deplinkonly, scipy, torch\n"
+            ),
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    assert _pinned(tmp_path / "out") == {"torch==2.1.0", "plainpkg", "scipy"}
+    problems = "\n".join(str(p) for p in data["problems"])
+    for name in ("reqonly", "wheelonly", "condapiponly", "corpx", "envonly", "exportonly"):
+        assert f"{name} (" in problems, name
+    assert "deplinkonly (setup.py): installed by the authors from a link" in problems
+    assert "PIP_INDEX_URL=https://corp.example/simple" in problems

@@ -10,7 +10,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from forkvet import limits, safeparse
+from forkvet import limits, rx, safeparse
 from forkvet.snapshot import Snapshot
 from forkvet.vet.pysource import estimated_nodes
 
@@ -209,6 +209,8 @@ def _setup_calls(
                 meta.extras = {
                     str(k): [str(x) for x in v] for k, v in value.items() if isinstance(v, list)
                 }
+            elif kw.arg == "dependency_links" and isinstance(value, list):
+                meta.elsewhere += _dependency_links([str(v) for v in value])
             elif kw.arg == "setup_requires" and isinstance(value, list):
                 meta.setup_requires = [str(v) for v in value]
             elif kw.arg in ("license", "name", "python_requires") and isinstance(value, str):
@@ -217,6 +219,23 @@ def _setup_calls(
                 meta.classifiers = [str(v) for v in value]
             elif kw.arg == "author" and isinstance(value, str):
                 meta.authors = [value]
+    return found
+
+
+def _dependency_links(links: list[str]) -> list[Elsewhere]:
+    """The packages setup.py's dependency_links fetch from a link (`…#egg=name-1.0`, or an
+    archive's file name `name-1.0.tar.gz`): installed from there, not from the index."""
+    found: list[Elsewhere] = []
+    for link in links[:MAX_SETUP_ITEMS]:
+        egg = rx.search(r"#egg=([A-Za-z0-9][\w.]*)", link)
+        last = link.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        name = egg.group(1) if egg else last
+        name = rx.split(r"-\d", name, maxsplit=1)[0]
+        name = rx.sub(r"\.(?:whl|zip|tar(?:\.\w+)?|t[gbxl]z)$", "", name)
+        if rx.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
+            found.append(
+                Elsewhere(name, f"a link in dependency_links ({link[:200]})", other_index=True)
+            )
     return found
 
 
