@@ -342,3 +342,71 @@ def test_an_index_set_for_a_whole_file_or_line_marks_all_its_packages(
         assert f"{name} (" in problems, name
     assert "deplinkonly (setup.py): installed by the authors from a link" in problems
     assert "PIP_INDEX_URL=https://corp.example/simple" in problems
+
+
+UV_PYPROJECT = """[project]
+name = "myproj"
+version = "0.1"
+dependencies = ["numpy==1.19.5", "wslib", "uvgit", "uvidx", "uvpath", "uvurl"]
+[tool.uv.sources]
+wslib = { workspace = true }
+uvgit = { git = "https://github.com/corp/uvgit", tag = "v1" }
+uvidx = { index = "corp" }
+uvpath = { path = "./libs/uvpath" }
+uvurl = { url = "https://corp.example/uvurl-1.0.tar.gz" }
+[[tool.uv.index]]
+name = "corp"
+url = "https://corp.example/simple"
+explicit = true
+"""
+FILE_INDEXES = {
+    "uvdefault/pyproject.toml": (
+        '[project]\nname = "a"\nversion = "1"\ndependencies = ["uvdefonly", "torch"]\n'
+        '[[tool.uv.index]]\nname = "c"\nurl = "https://corp.example/simple"\ndefault = true\n'
+    ),
+    "uvurl/pyproject.toml": (
+        '[project]\nname = "b"\nversion = "1"\ndependencies = ["uvurlonly"]\n'
+        '[tool.uv]\nindex-url = "https://corp.example/simple"\n'
+    ),
+    "pdm/pyproject.toml": (
+        '[project]\nname = "c"\nversion = "1"\ndependencies = ["pdmonly"]\n'
+        '[[tool.pdm.source]]\nname = "pypi"\nurl = "https://corp.example/simple"\n'
+    ),
+    "poetry/pyproject.toml": (
+        '[tool.poetry]\nname = "d"\nversion = "1"\n[tool.poetry.dependencies]\n'
+        'poetonly = "^1.0"\n[[tool.poetry.source]]\nname = "corp"\n'
+        'url = "https://corp.example/simple"\npriority = "primary"\n'
+    ),
+    "pipenv/Pipfile": (
+        '[[source]]\nname = "corp"\nurl = "https://corp.example/simple"\n'
+        '[packages]\npipfonly = "*"\n'
+    ),
+}
+
+
+def test_uv_sources_and_whole_file_indexes_are_not_pinned(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """[tool.uv.sources] entries are from elsewhere (https git ones become git lines), and a
+    uv default index or index-url, PDM's `pypi` source, a Poetry primary source or a Pipfile's
+    only source that is not the user's index make every package of that file from
+    elsewhere; a public project forkvet knows (torch) stays."""
+    repo = make_repo(
+        {
+            "pyproject.toml": UV_PYPROJECT,
+            **FILE_INDEXES,
+            "m.py": (
+                "import numpy, wslib, uvgit, uvidx, uvpath, uvurl, uvdefonly, uvurlonly\n"
+                "import pdmonly, poetonly, pipfonly, torch\n"
+            ),
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    assert _pinned(tmp_path / "out") == {"numpy==1.19.5", "torch"}
+    assert set(data["git"]) == {"uvgit @ git+https://github.com/corp/uvgit@v1"}
+    problems = "\n".join(str(p) for p in data["problems"])
+    for name in ("wslib", "uvidx", "uvpath", "uvurl", "uvdefonly", "uvurlonly", "pdmonly"):
+        assert f"{name} (" in problems, name
+    for name in ("poetonly", "pipfonly"):
+        assert f"{name} (" in problems, name
+    assert "https://corp.example/simple set for the whole file" in problems

@@ -294,7 +294,8 @@ def mark_elsewhere(items: list[Declared], sources: list[str]) -> None:
         return
     said = "; ".join(terminal(s[:200]) for s in sources[:3])
     for item in items:
-        if not item.source:
+        # a git or URL requirement names where it comes from already; an index changes nothing
+        if not item.source and "://" not in item.spec:
             item.source = f"another index or folder ({said})"
             item.other_index = True
 
@@ -497,6 +498,26 @@ def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
         out.notes.append(f"{path}: not valid TOML, skipped")
         return
     out.files.append(path)
+    start = len(out.items)
+    _pipfile_packages(data, path, out)
+    mark_elsewhere(out.items[start:], _pipfile_index(data))
+    py = (data.get("requires") or {}).get("python_version")
+    if py:
+        out.python.append((str(py), path))
+
+
+def _pipfile_index(data: dict[str, object]) -> list[str]:
+    """pipenv installs a package with no `index` from the first `[[source]]`: when that is
+    not the user's index, every such package is from elsewhere."""
+    from forkvet.envgen.index import is_public_index
+
+    sources = data.get("source")
+    first = sources[0] if isinstance(sources, list) and sources else None
+    url = str(first.get("url") or "") if isinstance(first, dict) else ""
+    return [f"the Pipfile source {url[:200]}"] if url and not is_public_index(url) else []
+
+
+def _pipfile_packages(data: dict[str, object], path: str, out: DeclaredSet) -> None:
     for section, dev in (("packages", False), ("dev-packages", True)):
         table = data.get(section)
         for name, spec in (table if isinstance(table, dict) else {}).items():
@@ -509,9 +530,6 @@ def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
                 spec = spec.get("version", "")
             spec = "" if spec in ("*", None) else str(spec)
             out.items.append(Declared(normalize(name), spec, path, 0, dev))
-    py = (data.get("requires") or {}).get("python_version")
-    if py:
-        out.python.append((str(py), path))
 
 
 def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:
@@ -693,6 +711,13 @@ def _package_metadata(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None
     """One package's install_requires, extras (dev extras marked), requirement files it
     reads, and python_requires."""
     out.notes += [n for n in meta.notes if n not in out.notes]
+    start = len(out.items)
+    _metadata_items(ctx, meta, out)
+    if meta.index_source:
+        mark_elsewhere(out.items[start:], [meta.index_source])
+
+
+def _metadata_items(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None:
     if meta.requires or meta.extras:
         out.files.append(meta.path)
     for req in meta.requires[:MAX_DECLARED]:
