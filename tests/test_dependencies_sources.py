@@ -250,3 +250,163 @@ def test_a_named_url_requirement_keeps_its_name() -> None:
         "pkg",
         "git+https://github.com/o/pkg.git",
     )
+
+
+def test_requirement_lines_ending_in_a_backslash_join_the_next_as_pip_joins_them(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`./my\\` + `lib` is the path ./mylib (never a package `lib`), and a name on the line
+    after `--index-url \\` + URL is part of that option line, never a package."""
+    repo = make_repo(
+        {
+            "requirements.txt": (
+                "./my\\\nlib\n--index-url \\\nhttps://corp.example/simple \\\ncontpkg\n"
+                "numpy==1.19.5 \\\n  # a comment\n"
+            ),
+            "mylib/setup.py": "from setuptools import setup\nsetup(name='mylib')\n",
+            "m.py": "import numpy, lib, contpkg\n",
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    pinned = [line.split()[0] for line in reqs.splitlines() if line and line[0] != "#"]
+    assert "lib" not in pinned and "contpkg" not in pinned
+    assert "numpy==1.19.5" in pinned
+    assert "(./mylib)" in "\n".join(str(p) for p in data["problems"])
+
+
+def test_every_pip_archive_suffix_is_a_path() -> None:
+    """pip's ARCHIVE_EXTENSIONS, the installed pip's own list: each is a file on disk."""
+    from pip._internal.utils.filetypes import ARCHIVE_EXTENSIONS
+
+    from forkvet.vet.declared import local_install
+
+    assert {".tlz", ".tar.lz", ".tar.lzma"} <= set(ARCHIVE_EXTENSIONS)
+    for suffix in ARCHIVE_EXTENSIONS:
+        assert local_install(f"corp3-1.0{suffix}") == "corp3", suffix
+        assert parse_requirement(f"corp3{suffix}") is None, suffix
+
+
+def _pinned(out: Path) -> set[str]:
+    reqs = (out / "requirements.txt").read_text()
+    return {line.split()[0] for line in reqs.splitlines() if line and line[0] != "#"}
+
+
+ENV_README = """# x
+```
+PIP_INDEX_URL=https://corp.example/simple pip install envonly
+pip install -i https://corp.example/simple -r reqs/requirements-corp.txt
+```
+```
+export PIP_EXTRA_INDEX_URL=https://corp.example/simple
+pip install exportonly
+```
+```
+pip install plainpkg
+```
+"""
+
+
+def test_an_index_set_for_a_whole_file_or_line_marks_all_its_packages(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A requirements file or conda pip section that sets an index anywhere, a README line
+    `pip install -i URL -r FILE`, a PIP_INDEX_URL-like variable on the line or exported
+    earlier in its code block, and setup.py's dependency_links: their packages are from
+    elsewhere; a public project forkvet knows (torch) stays."""
+    repo = make_repo(
+        {
+            "requirements.txt": "reqonly==1.0\n--extra-index-url https://corp.example/simple\n",
+            "dev-requirements.txt": "-f ./wheels\nwheelonly\n",
+            "environment.yml": (
+                "name: x\ndependencies:\n  - pip:\n    - --index-url https://corp.example/simple\n"
+                "    - condapiponly==1.0\n    - torch==2.1.0\n"
+            ),
+            "reqs/requirements-corp.txt": "corpx==1.0\n",
+            "README.md": ENV_README,
+            "setup.py": (
+                "from setuptools import setup\nsetup(name='app', install_requires=['deplinkonly',"
+                " 'scipy'], dependency_links=["
+                "'https://corp.example/deplinkonly-1.0.tar.gz#egg=deplinkonly-1.0'])\n"
+            ),
+            "m.py": (
+                "import reqonly, wheelonly, condapiponly, corpx, envonly, exportonly, plainpkg\n"
+                "import deplinkonly, scipy, torch\n"
+            ),
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    assert _pinned(tmp_path / "out") == {"torch==2.1.0", "plainpkg", "scipy"}
+    problems = "\n".join(str(p) for p in data["problems"])
+    for name in ("reqonly", "wheelonly", "condapiponly", "corpx", "envonly", "exportonly"):
+        assert f"{name} (" in problems, name
+    assert "deplinkonly (setup.py): installed by the authors from a link" in problems
+    assert "PIP_INDEX_URL=https://corp.example/simple" in problems
+
+
+UV_PYPROJECT = """[project]
+name = "myproj"
+version = "0.1"
+dependencies = ["numpy==1.19.5", "wslib", "uvgit", "uvidx", "uvpath", "uvurl"]
+[tool.uv.sources]
+wslib = { workspace = true }
+uvgit = { git = "https://github.com/corp/uvgit", tag = "v1" }
+uvidx = { index = "corp" }
+uvpath = { path = "./libs/uvpath" }
+uvurl = { url = "https://corp.example/uvurl-1.0.tar.gz" }
+[[tool.uv.index]]
+name = "corp"
+url = "https://corp.example/simple"
+explicit = true
+"""
+FILE_INDEXES = {
+    "uvdefault/pyproject.toml": (
+        '[project]\nname = "a"\nversion = "1"\ndependencies = ["uvdefonly", "torch"]\n'
+        '[[tool.uv.index]]\nname = "c"\nurl = "https://corp.example/simple"\ndefault = true\n'
+    ),
+    "uvurl/pyproject.toml": (
+        '[project]\nname = "b"\nversion = "1"\ndependencies = ["uvurlonly"]\n'
+        '[tool.uv]\nindex-url = "https://corp.example/simple"\n'
+    ),
+    "pdm/pyproject.toml": (
+        '[project]\nname = "c"\nversion = "1"\ndependencies = ["pdmonly"]\n'
+        '[[tool.pdm.source]]\nname = "pypi"\nurl = "https://corp.example/simple"\n'
+    ),
+    "poetry/pyproject.toml": (
+        '[tool.poetry]\nname = "d"\nversion = "1"\n[tool.poetry.dependencies]\n'
+        'poetonly = "^1.0"\n[[tool.poetry.source]]\nname = "corp"\n'
+        'url = "https://corp.example/simple"\npriority = "primary"\n'
+    ),
+    "pipenv/Pipfile": (
+        '[[source]]\nname = "corp"\nurl = "https://corp.example/simple"\n'
+        '[packages]\npipfonly = "*"\n'
+    ),
+}
+
+
+def test_uv_sources_and_whole_file_indexes_are_not_pinned(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """[tool.uv.sources] entries are from elsewhere (https git ones become git lines), and a
+    uv default index or index-url, PDM's `pypi` source, a Poetry primary source or a Pipfile's
+    only source that is not the user's index make every package of that file from
+    elsewhere; a public project forkvet knows (torch) stays."""
+    repo = make_repo(
+        {
+            "pyproject.toml": UV_PYPROJECT,
+            **FILE_INDEXES,
+            "m.py": (
+                "import numpy, wslib, uvgit, uvidx, uvpath, uvurl, uvdefonly, uvurlonly\n"
+                "import pdmonly, poetonly, pipfonly, torch\n"
+            ),
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    assert _pinned(tmp_path / "out") == {"numpy==1.19.5", "torch"}
+    assert set(data["git"]) == {"uvgit @ git+https://github.com/corp/uvgit@v1"}
+    problems = "\n".join(str(p) for p in data["problems"])
+    for name in ("wslib", "uvidx", "uvpath", "uvurl", "uvdefonly", "uvurlonly", "pdmonly"):
+        assert f"{name} (" in problems, name
+    for name in ("poetonly", "pipfonly"):
+        assert f"{name} (" in problems, name
+    assert "https://corp.example/simple set for the whole file" in problems

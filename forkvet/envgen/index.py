@@ -72,6 +72,13 @@ def index_url() -> str:
     return _configured_index()
 
 
+def is_public_index(url: str) -> bool:
+    """Whether a URL a repository's file names is the index the user configured (or pip's
+    default): any other one replaces it for that file's packages."""
+    wanted = url.strip().rstrip("/").lower() + "/"
+    return wanted in {index_url().lower(), _pip_default_index().lower()}
+
+
 def uv_config_index() -> str:
     """The default index of the user's (else the system's) uv.toml, as uv reads it: the
     `[[index]]` marked `default = true`, else `index-url`; "" when neither names one."""

@@ -157,7 +157,21 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
 
 
 # What pip installs from disk rather than from an index: a folder, a wheel, a source archive.
-_ARCHIVE = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
+# pip's ARCHIVE_EXTENSIONS (pip/_internal/utils/filetypes.py), every one of them.
+_ARCHIVE = (
+    ".whl",
+    ".tar.gz",
+    ".tgz",
+    ".tar.bz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tlz",
+    ".tar.lz",
+    ".tar.lzma",
+    ".tar",
+    ".zip",
+)
 
 
 def local_install(text: str) -> str | None:
@@ -228,29 +242,95 @@ def in_tree(beside: str, rel: str) -> str | None:
     return None if path == ".." or path.startswith("../") or path == "." else path
 
 
+_COMMENT = rx.compile(r"(?:^|\s+)#.*$")
+
+
+def joined_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, line) of a requirements file with a line ending in `\\` joined to
+    the next, as pip joins them before parsing (`./my\\` + `lib` is the path `./mylib`)."""
+    out: list[tuple[int, str]] = []
+    parts: list[str] = []
+    first = 0
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.endswith("\\") and not _COMMENT.search(line):
+            first = first if parts else lineno
+            parts.append(line.strip("\\"))
+            continue
+        if _COMMENT.search(line):
+            line = " " + line  # pip's way to keep a comment a comment once joined
+        if parts:
+            out.append((first, "".join(parts) + line))
+            parts = []
+        else:
+            out.append((lineno, line))
+    if parts:
+        out.append((first, "".join(parts)))
+    return out
+
+
 def _requirements_file(
     ctx: Context, path: str, out: DeclaredSet, depth: int = 0, extra: str = ""
-) -> None:
+) -> list[str]:
+    """Read one requirements file (and those it includes); returns the options in them that
+    point pip at another index or a folder. pip applies such an option to the whole
+    install, so every package of the file is then marked as from elsewhere."""
     if path in out.read or depth > 3:
-        return
+        return []
     out.read.add(path)
     text = ctx.snap.read_text(path)
     if text is None:
-        return
+        return []
     if path not in out.files:
         out.files.append(path)
+    start = len(out.items)
+    sources = _requirement_lines(ctx, path, text, out, depth, extra)
+    mark_elsewhere(out.items[start:], sources)
+    return sources
+
+
+def mark_elsewhere(items: list[Declared], sources: list[str]) -> None:
+    """Mark packages as installed from the other index or folder `sources` name."""
+    if not sources:
+        return
+    said = "; ".join(terminal(s[:200]) for s in sources[:3])
+    for item in items:
+        # a git or URL requirement names where it comes from already; an index changes nothing
+        if not item.source and "://" not in item.spec:
+            item.source = f"another index or folder ({said})"
+            item.other_index = True
+
+
+def index_options(line: str) -> list[str]:
+    """The options of a requirements file's option line that point pip at another index or a
+    folder (`--index-url URL`, `-f ./wheels`, `--no-index`)."""
+    if not line.startswith("-"):
+        return []
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError:
+        words = line.split()
+    return pipargs.parse(words).sources
+
+
+def _requirement_lines(
+    ctx: Context, path: str, text: str, out: DeclaredSet, depth: int, extra: str
+) -> list[str]:
+    sources: list[str] = []
     dev = bool(_DEV_HINT.search(path.rsplit("/", 1)[-1]))
     base = path.rsplit("/", 1)[0] if "/" in path else ""
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in joined_lines(text):
         if _full(out, path):
-            return
+            return sources
         line = raw.split(" #")[0].strip()
         if line.startswith(("-r ", "--requirement", "-c ")):
             include = line.split(None, 1)[1].strip() if " " in line else ""
             target = f"{base}/{include}" if base else include
             if ctx.snap.get(target):
-                _requirements_file(ctx, target, out, depth + 1, extra)
+                sources += _requirements_file(ctx, target, out, depth + 1, extra)
             continue
+        sources += index_options(line)
+        if line.startswith("-") and not line.startswith(("-e", "--editable")):
+            continue  # an option line (`-f ./wheels`): its argument is no package or path
         if line.startswith("-e ") and "egg=" in line:
             line = line[3:]
         if _from_disk(line, path, lineno, out):
@@ -260,6 +340,7 @@ def _requirements_file(
             out.items.append(
                 Declared(parsed[0], parsed[1], path, lineno, dev, raw.strip(), extra=extra)
             )
+    return sources
 
 
 def _from_disk(line: str, path: str, lineno: int, out: DeclaredSet) -> bool:
@@ -333,9 +414,12 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
             return
         if isinstance(dep, dict):
             pip = dep.get("pip", []) or []
-            for item in pip if isinstance(pip, list) else []:
+            start = len(out.items)
+            pip = pip if isinstance(pip, list) else []
+            sources = [s for item in pip for s in index_options(str(item))]
+            for item in pip:
                 if _full(out, path):
-                    return
+                    break
                 if _from_disk(str(item), path, line_of(str(item)), out):
                     continue
                 parsed = parse_requirement(str(item))
@@ -343,6 +427,7 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
                     out.items.append(
                         Declared(parsed[0], parsed[1], path, line_of(str(item)), raw=str(item))
                     )
+            mark_elsewhere(out.items[start:], sources)
             continue
         spec = str(dep).split("::")[-1].strip()
         name, conda_spec = _conda_match_spec(spec)
@@ -413,6 +498,26 @@ def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
         out.notes.append(f"{path}: not valid TOML, skipped")
         return
     out.files.append(path)
+    start = len(out.items)
+    _pipfile_packages(data, path, out)
+    mark_elsewhere(out.items[start:], _pipfile_index(data))
+    py = (data.get("requires") or {}).get("python_version")
+    if py:
+        out.python.append((str(py), path))
+
+
+def _pipfile_index(data: dict[str, object]) -> list[str]:
+    """pipenv installs a package with no `index` from the first `[[source]]`: when that is
+    not the user's index, every such package is from elsewhere."""
+    from forkvet.envgen.index import is_public_index
+
+    sources = data.get("source")
+    first = sources[0] if isinstance(sources, list) and sources else None
+    url = str(first.get("url") or "") if isinstance(first, dict) else ""
+    return [f"the Pipfile source {url[:200]}"] if url and not is_public_index(url) else []
+
+
+def _pipfile_packages(data: dict[str, object], path: str, out: DeclaredSet) -> None:
     for section, dev in (("packages", False), ("dev-packages", True)):
         table = data.get(section)
         for name, spec in (table if isinstance(table, dict) else {}).items():
@@ -425,9 +530,6 @@ def _pipfile(ctx: Context, path: str, out: DeclaredSet) -> None:
                 spec = spec.get("version", "")
             spec = "" if spec in ("*", None) else str(spec)
             out.items.append(Declared(normalize(name), spec, path, 0, dev))
-    py = (data.get("requires") or {}).get("python_version")
-    if py:
-        out.python.append((str(py), path))
 
 
 def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:
@@ -478,16 +580,38 @@ def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) ->
             if conda:
                 _conda_words(words, path, line, out)
             else:
-                _pip_words(words, path, line, out)
+                _pip_words(words, path, line, out, _pip_environment(text, m.start(1)))
             if _full(out, path):
                 return
 
 
-def _pip_words(words: list[str], path: str, line: int, out: DeclaredSet) -> None:
+# pip's environment-variable spellings of its index options (`PIP_INDEX_URL=… pip install x`)
+_PIP_ENV = rx.compile(r"\bPIP_(?:INDEX_URL|EXTRA_INDEX_URL|FIND_LINKS|NO_INDEX)\s*=\s*[^\s;&|`]*")
+_ENV_WINDOW = 8192
+
+
+def _pip_environment(text: str, at: int) -> list[str]:
+    """pip index variables set before the `pip install` at `at`: on its line, or on an
+    earlier line of the same fenced code block (`export PIP_INDEX_URL=…`)."""
+    floor = max(0, at - _ENV_WINDOW)
+    fence = text.rfind("```", floor, at)
+    start = fence if fence >= 0 else text.rfind("\n", floor, at) + 1
+    return [m.group(0) for m in _PIP_ENV.finditer(text[start:at])][:3]
+
+
+def _pip_words(
+    words: list[str], path: str, line: int, out: DeclaredSet, environment: list[str]
+) -> None:
     """The packages of one `pip install` line, split by pip's option table (an option's
-    argument is never a package); those it installs from another index or a folder are
-    marked so."""
+    argument is never a package); those it installs from another index or a folder (an
+    option, a PIP_INDEX_URL-like variable) are marked so, and so are those of the
+    requirements files it names with `-r`."""
     parsed = pipargs.parse(words)
+    parsed.sources += environment
+    if parsed.sources:
+        for rf in parsed.requirements:
+            target = in_tree(path, rf)
+            mark_elsewhere([d for d in out.items if d.path == target], parsed.sources)
     if parsed.unknown:
         note = (
             f"{path}:{line}: `pip install` option {terminal(parsed.unknown[:80])} is not "
@@ -502,7 +626,7 @@ def _pip_words(words: list[str], path: str, line: int, out: DeclaredSet) -> None
         if (
             word in (".", "..")
             or ("/" in word and "://" not in word)
-            or word.endswith((".txt", ".whl", ".tar.gz", ".zip"))
+            or word.lower().endswith((".txt", *_ARCHIVE))
         ):
             continue
         req = parse_requirement(word)
@@ -587,6 +711,13 @@ def _package_metadata(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None
     """One package's install_requires, extras (dev extras marked), requirement files it
     reads, and python_requires."""
     out.notes += [n for n in meta.notes if n not in out.notes]
+    start = len(out.items)
+    _metadata_items(ctx, meta, out)
+    if meta.index_source:
+        mark_elsewhere(out.items[start:], [meta.index_source])
+
+
+def _metadata_items(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None:
     if meta.requires or meta.extras:
         out.files.append(meta.path)
     for req in meta.requires[:MAX_DECLARED]:

@@ -10,7 +10,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from forkvet import limits, safeparse
+from forkvet import limits, rx, safeparse
 from forkvet.snapshot import Snapshot
 from forkvet.vet.pysource import estimated_nodes
 
@@ -44,6 +44,9 @@ class PackageMeta:
     # Dependencies installed from somewhere other than the package index (Poetry's path, url,
     # non-https git or named source): Elsewhere entries, never index names.
     elsewhere: list[Elsewhere] = field(default_factory=list)
+    # An index set for the whole file (a uv default index, a Poetry primary source, PDM's
+    # `pypi` source) that is not the user's: every package of it is from elsewhere.
+    index_source: str = ""
     # limits reached while reading (shown as notices by the declared-dependencies check)
     notes: list[str] = field(default_factory=list)
 
@@ -209,6 +212,8 @@ def _setup_calls(
                 meta.extras = {
                     str(k): [str(x) for x in v] for k, v in value.items() if isinstance(v, list)
                 }
+            elif kw.arg == "dependency_links" and isinstance(value, list):
+                meta.elsewhere += _dependency_links([str(v) for v in value])
             elif kw.arg == "setup_requires" and isinstance(value, list):
                 meta.setup_requires = [str(v) for v in value]
             elif kw.arg in ("license", "name", "python_requires") and isinstance(value, str):
@@ -217,6 +222,23 @@ def _setup_calls(
                 meta.classifiers = [str(v) for v in value]
             elif kw.arg == "author" and isinstance(value, str):
                 meta.authors = [value]
+    return found
+
+
+def _dependency_links(links: list[str]) -> list[Elsewhere]:
+    """The packages setup.py's dependency_links fetch from a link (`…#egg=name-1.0`, or an
+    archive's file name `name-1.0.tar.gz`): installed from there, not from the index."""
+    found: list[Elsewhere] = []
+    for link in links[:MAX_SETUP_ITEMS]:
+        egg = rx.search(r"#egg=([A-Za-z0-9][\w.]*)", link)
+        last = link.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        name = egg.group(1) if egg else last
+        name = rx.split(r"-\d", name, maxsplit=1)[0]
+        name = rx.sub(r"\.(?:whl|zip|tar(?:\.\w+)?|t[gbxl]z)$", "", name)
+        if rx.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
+            found.append(
+                Elsewhere(name, f"a link in dependency_links ({link[:200]})", other_index=True)
+            )
     return found
 
 
@@ -288,7 +310,98 @@ def parse_pyproject(path: str, text: str) -> PackageMeta | None:
         _poetry_dependencies(meta, poetry)
     if not isinstance(project, dict) and not isinstance(poetry, dict):
         return None
+    tool = data.get("tool")
+    if isinstance(tool, dict):
+        _uv_sources(meta, tool.get("uv"))
+        meta.index_source = _file_index(tool)
     return meta
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _tables(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _file_index(tool: dict[str, Any]) -> str:
+    """The index a pyproject sets for all its packages, when it is not the user's: uv's
+    `index-url`, `extra-index-url` or an `[[tool.uv.index]]` that is the default or not
+    explicit (uv searches those first), pixi's pypi-options, a PDM source (`pypi` replaces the
+    default, others are searched beside it) without include_packages, a Poetry primary or
+    default source. "" when none."""
+    uv, pixi = _table(tool.get("uv")), _table(_table(tool.get("pixi")).get("pypi-options"))
+    urls: list[str] = []
+    for table in (uv, pixi):
+        for key in ("index-url", "extra-index-url", "extra-index-urls", "find-links"):
+            value = table.get(key)
+            urls += [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+    urls += [
+        str(i.get("url"))
+        for i in _tables(uv.get("index"))
+        if i.get("default") or not i.get("explicit")
+    ]
+    pdm = _tables(_table(tool.get("pdm")).get("source"))
+    urls += [str(s.get("url")) for s in pdm if not s.get("include_packages")]
+    poetry = _tables(_table(tool.get("poetry")).get("source"))
+    urls += [str(s.get("url")) for s in poetry if _poetry_primary(s)]
+    from forkvet.envgen.index import is_public_index
+
+    other = [u for u in urls[:16] if u and u != "None" and not is_public_index(u)]
+    return f"the index {other[0][:200]} set for the whole file" if other else ""
+
+
+def _poetry_primary(source: dict[str, Any]) -> bool:
+    """A Poetry source searched for every package: priority primary or default, the old
+    `default = true`, or no priority (primary since Poetry 1.5) and not the old secondary."""
+    priority = source.get("priority")
+    if priority is not None:
+        return priority in ("primary", "default")
+    return bool(source.get("default")) or not source.get("secondary")
+
+
+def _uv_sources(meta: PackageMeta, uv: Any) -> None:
+    """[tool.uv.sources]: a workspace member, a path, a URL or a named index is from
+    elsewhere (never an index name); an https git source becomes a `name @ git+…`
+    requirement, like Poetry's."""
+    sources = _table(_table(uv).get("sources"))
+    for name, spec in list(sources.items())[:MAX_SETUP_ITEMS]:
+        entries = _tables(spec) if isinstance(spec, list) else _tables([spec])
+        found = [_uv_origin(str(name), entry) for entry in entries]
+        origin: Elsewhere | str | None = next((f for f in found if isinstance(f, Elsewhere)), None)
+        origin = origin or next((f for f in found if f), None)
+        if origin is not None:
+            _replace(meta, str(name), origin)
+
+
+def _uv_origin(name: str, entry: dict[str, Any]) -> Elsewhere | str | None:
+    if entry.get("workspace"):
+        return Elsewhere(name, "a member of the uv workspace")
+    if "index" in entry:
+        return Elsewhere(name, f"the package source {str(entry['index'])[:80]!r}", other_index=True)
+    return _poetry_origin(name, {k: v for k, v in entry.items() if k != "source"}, "")
+
+
+def _key(requirement: str) -> str:
+    m = rx.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return rx.sub(r"[-_.]+", "-", m.group(1)).lower() if m else ""
+
+
+def _replace(meta: PackageMeta, name: str, origin: Elsewhere | str) -> None:
+    """Take `name` out of the requirement lists; a git requirement takes its place, an
+    Elsewhere is recorded once per list it was in."""
+    key = _key(name)
+    lists = [("", meta.requires), *meta.extras.items()]
+    for extra, reqs in lists:
+        kept = [r for r in reqs if _key(r) != key]
+        if len(kept) == len(reqs):
+            continue
+        if isinstance(origin, str):
+            kept.append(origin)
+        else:
+            meta.elsewhere.append(Elsewhere(name, origin.source, origin.other_index, extra))
+        reqs[:] = kept
 
 
 def _poetry_dependencies(meta: PackageMeta, poetry: dict[str, Any]) -> None:

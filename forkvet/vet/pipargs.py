@@ -124,6 +124,7 @@ class PipLine:
     # The options that point pip at another index or a folder, with their argument.
     sources: list[str] = field(default_factory=list)
     unknown: str = ""  # the option the reading stopped at, if any
+    requirements: list[str] = field(default_factory=list)  # the files `-r FILE` names
 
 
 def _long(word: str) -> tuple[str, str | None] | None:
@@ -170,6 +171,8 @@ def _option(word: str, following: str, out: PipLine) -> int:
                 out.sources.append(name)
             return 0
         value = attached if attached is not None else following
+        if name == "--requirement":
+            out.requirements.append(value)
         if name in SOURCE_OPTIONS:
             out.sources.append(f"{name} {value}")
         return 0 if attached is not None else 1
@@ -181,6 +184,8 @@ def _option(word: str, following: str, out: PipLine) -> int:
         if char not in VALUE_SHORT:
             return -1
         rest = word[pos + 1 :]
+        if char == "r":
+            out.requirements.append(rest or following)
         if char in _SHORT_LONG:
             out.sources.append(f"-{char} {rest or following}")
         return 0 if rest else 1
