@@ -225,3 +225,95 @@ def test_a_citation_cff_single_license_still_reads(vet_repo: Vet) -> None:
     cff = 'cff-version: 1.2.0\ntitle: X\nlicense: "Apache-2.0"\n'
     lic = vet_repo({**CODE, "CITATION.cff": cff}).license
     assert lic.spdx == "Apache-2.0" and lic.commercial_use is True
+
+
+# -- outside attack round 10 (F7): text read as GitHub renders it --------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Not for comm&#101;rcial use.",
+        "Non<!-- x -->-commercial use only.",
+        "**Non**-**commercial** use only.",
+        "Non-*commercial* use only.",
+        "Non\\-commercial use only.",
+        "Non-com<span>mercial</span> use only.",
+        "Non-comm&shy;ercial use only.",
+        "Non&#45;commercial use only.",
+    ],
+)
+def test_markup_in_a_license_md_reads_as_rendered(vet_repo: Vet, line: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE.md": f"{MIT}\n\n{line}\n"}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "# x\n\nLicense: MIT, non-comm&shy;ercial use only.\n",
+        "# x\n\nLicense: MIT, non&#45;commercial use only.\n",
+        "# x\n\n<p>License: MIT, <b>non-</b><b>commercial</b> use only.</p>\n",
+        "# x\n\n## License\n\nMIT. Commercial use without our written permission is prohibited.\n",
+        "# x\n\n## License\n\nThis project is MIT licensed. The model may not be used in "
+        "products sold to customers.\n",
+        "# x\n\n## Usage\n\nYou may not use this work to make money.\n",
+    ],
+)
+def test_readme_markup_and_prohibitions_beside_mit(vet_repo: Vet, readme: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": readme}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+def test_fold_reads_markup_as_rendered() -> None:
+    assert fold("non-comm&shy;ercial") == "non-commercial"
+    assert fold("<p><b>non-</b><b>commercial</b></p>") == "non-commercial"
+    assert fold("**Non**-*commercial* Non\\-commercial") == "Non-commercial Non-commercial"
+    assert fold("Non<!-- x -->-commercial") == "Non-commercial"
+    assert fold("\u1d04ommercial \u0274\u1d0f\u0274") == "commercial non"  # small capitals
+    assert fold("a < b and c > d, x & y") == "a < b and c > d, x & y"  # not markup
+
+
+# -- outside attack round 10 (F5): prohibitions as a class ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Commercial use without our written permission is prohibited.",
+        "Licensed under CC BY-NC 4.0.",
+        "This license does not grant any rights for commercial use.",
+        "You may not use this software for any for-profit purpose.",
+        "You are not permitted to use the Software in any business.",
+        "Any use by a company or in a product is prohibited.",
+        "Use for monetary gain is prohibited.",
+        "Commercial usage requires a separate written license from the authors.",
+        "\u1d04ommercial use is prohibited.",
+        "You may not use this work to make money.",
+        "The model may not be used in products sold to customers.",
+    ],
+)
+def test_more_prohibitions_appended_to_mit_make_commercial_use_unclear(
+    vet_repo: Vet, sentence: str
+) -> None:
+    lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n\n{sentence}\n"}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Commercial use without attribution is permitted.",
+        "You may use the Software in any business.",
+        "Use by a company is permitted.",
+        "Use for monetary gain is allowed.",
+        "You may use it to make money.",
+        "You may sell products built with it to customers.",
+        "**Commercial use** is *permitted*.",
+        "Commercial use does not require a separate license.",
+        "This license grants rights for commercial use.",
+    ],
+)
+def test_more_grants_appended_to_mit_stay_yes(vet_repo: Vet, sentence: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n\n{sentence}\n"}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is True

@@ -447,10 +447,14 @@ def _other_license(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
     return [_item(ref, name, terms, path, 0.6, "readme")]
 
 
+_RESTRICT_WORDS = ("licen", "commercial", "profit", "money", "business", "monetary", "customers")
+
+
 def _may_restrict(lower: str) -> bool:
     """Whether a README sentence can hold a restriction: it names a license or commercial or
-    non-profit use, or says "only" about research ("may only be used for academic research")."""
-    if "licen" in lower or "commercial" in lower or "profit" in lower:
+    non-profit use or commercial use in other words ("to make money", "in any business"), or
+    says "only" about research ("may only be used for academic research")."""
+    if any(w in lower for w in _RESTRICT_WORDS):
         return True
     return "only" in lower and ("research" in lower or "academic" in lower)
 

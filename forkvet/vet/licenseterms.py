@@ -393,6 +393,18 @@ _COMMERCIAL_USE = (
     r"activit(?:y|ies)|gain|advantage|offerings?|software|deployments?|environments?|"
     r"contexts?|manner|ways?|distribution|projects?|ventures?|enterprises?)\b"
 )
+# Commercial use in other words: a for-profit purpose, a business, money made by it.
+_BUSINESS = (
+    rf"(?:(?:for-?\s?profit|profit-?making|monetary|financial)\s+{_COMMERCIAL_USE}|"
+    r"(?:business|company|companies|corporation|enterprise)s?\b|"
+    r"products?\s+(?:sold|offered|licensed|provided)\s+to\s+(?:customers|clients|third)|"
+    r"(?:monetary|financial)\s+gain)"
+)
+# "is prohibited", "is not permitted", after what it forbids.
+_BANNED = (
+    r"\b(?:is|are)\s+(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|"
+    r"not\s+(?:permitted|allowed|licensed|authori[sz]ed))"
+)
 _CLAUSES: dict[str, rx.Pattern[str]] = {
     # Prohibitions, not grants: nothing is allowed without asking.
     "no-permission": rx.compile(
@@ -423,7 +435,27 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         rf"\bcommercial\s+{_COMMERCIAL_USE}"
         r"(?:\s+(?:of|by|in|for|with|on)\s+(?:[\w-]+\s+){0,5}?)?"
         r"\s*(?:(?:is|are)\s+)?(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|not\s+(?:permitted|allowed|"
-        r"licensed|granted|authori[sz]ed|covered|included))",
+        r"licensed|granted|authori[sz]ed|covered|included))|"
+        # "Commercial use without our written permission is prohibited", "... requires a
+        # separate written license": the grant withdrawn for commercial use.
+        rf"\bcommercial\s+{_COMMERCIAL_USE}[^.;:\n]{{0,60}}?\bwithout\b[^.;:\n]{{0,60}}?"
+        rf"{_BANNED}|"
+        rf"\bcommercial\s+{_COMMERCIAL_USE}\s+(?:(?:also|always|still)\s+)?(?:requires?|needs?)\s+"
+        r"(?:an?\s+)?(?:(?:separate|prior|written|additional|explicit|special)\s+){0,3}"
+        r"(?:licen[sc]e|permission|agreement|consent|authori[sz]ation)|"
+        # "does not grant any rights for commercial use".
+        r"\bnot\s+grant\w*\s+(?:you\s+)?(?:any\s+)?(?:rights?|permission|licen[sc]es?)\s+"
+        r"(?:for|to)\s+(?:any\s+)?commercial|"
+        # A named non-commercial license: "CC BY-NC 4.0", "CC-BY-NC-SA".
+        r"\bcc[-\s]*by[-\s]*nc\b|\bby-nc(?:-sa|-nd)?\b|"
+        # What a commercial use is called without the word: "for any for-profit purpose",
+        # "in any business", "for monetary gain", "to make money", "products sold to customers".
+        rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\b(?:for|in|into|as|within|by)\s+"
+        rf"(?:any\s+|an?\s+|the\s+)?{_BUSINESS}|"
+        rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\bto\s+(?:make|earn|generate)\s+"
+        r"(?:money|profits?|revenue|income)\b|"
+        rf"\b(?:use|usage)\s+(?:by|in|within|for)\s+(?:any\s+|an?\s+|the\s+)?{_BUSINESS}"
+        rf"[^.;:\n]{{0,60}}?{_BANNED}",
         rx.I,
     ),
     "research-only": rx.compile(
@@ -480,7 +512,23 @@ RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-d
 # license texts (the GPL is 35 kB).
 _NEEDS: dict[str, tuple[str, ...]] = {
     "no-permission": ("no ", "not", "nor ", "unlicensed"),
-    "non-commercial": ("commercial", "sell", "monetiz", "monetis"),
+    "non-commercial": (
+        "commercial",
+        "sell",
+        "monetiz",
+        "monetis",
+        "nc",
+        "profit",
+        "business",
+        "compan",
+        "corporat",
+        "enterprise",
+        "monetary",
+        "financial",
+        "money",
+        "customers",
+        "clients",
+    ),
     "research-only": ("only", "solely", "free for", "research", "profit", "exclusively"),
     "commercial-contact": ("commercial",),
     "no-derivatives": ("derivative", "modif"),

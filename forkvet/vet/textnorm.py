@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import html
 import itertools
 import json
 import unicodedata
@@ -80,6 +81,21 @@ class _Fold(dict[int, str | None]):
 
 
 _FOLD = _Fold(_load_confusables())
+# Markup GitHub renders away: comments, tags, Markdown emphasis marks and the backslash of an
+# escaped punctuation mark. Each piece is bounded, so an unclosed "<!--" or "<" costs a
+# bounded look-ahead, not a scan to the end of the text (RE2: linear in all).
+_MARKUP = rx.compile(
+    r"<!--[^\x00]{0,1000}?-->|</?[A-Za-z][\w-]{0,30}(?:\s[^<>]{0,500})?/?>|\*+|\\([!-/:-@\[-`{-~])"
+)
+_MARKUP_CHARS = frozenset("<*\\&")
+
+
+def _rendered(text: str) -> str:
+    """Text as GitHub renders a Markdown or HTML file: markup dropped, then character
+    references decoded ("non&#45;comm&shy;ercial" is what a reader sees as non-commercial)."""
+    if not _MARKUP_CHARS.intersection(text):
+        return text
+    return html.unescape(_MARKUP.sub(lambda m: m.group(1) or "", text))
 
 
 @functools.lru_cache(maxsize=16)  # one text is read by several clause patterns in turn
@@ -87,7 +103,9 @@ def fold(text: str) -> str:
     """Text as a reader sees it, for matching clauses: compatibility forms unified (NFKD:
     fullwidth and mathematical letters, ligatures), invisible characters and accents
     dropped, Cyrillic/Greek look-alike letters read as Latin. A hostile file cannot hide
-    "non-commercial" from a pattern by spelling it with a soft hyphen or a Cyrillic o."""
+    "non-commercial" from a pattern by spelling it with a soft hyphen or a Cyrillic o, an
+    HTML entity, a tag or Markdown emphasis."""
+    text = _rendered(text)
     if text.isascii():
         return text
     return unicodedata.normalize("NFKD", text).translate(_FOLD)
