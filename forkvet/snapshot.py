@@ -804,6 +804,7 @@ def read_git_info(root: Path, remote: str | None = None) -> GitInfo:
     )
 
 
-def redact_url(url: str) -> str:
-    """Drop credentials from a URL (https://user:token@host/... → https://host/...)."""
-    return rx.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)
+def redact_url(url: str, mark: str = "") -> str:
+    """Drop credentials from a URL (https://user:token@host/... → https://host/...), or put
+    `mark` in their place (`***@`, where a message should say some were there)."""
+    return rx.sub(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1" + mark, url)

@@ -27,6 +27,7 @@ from forkvet import rx, safeparse
 from forkvet.envgen import indexcache
 from forkvet.envgen.wheeltags import installs_on
 from forkvet.errors import ForkvetError
+from forkvet.snapshot import redact_url
 
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 TIMEOUT_S = float(os.environ.get("FORKVET_INDEX_TIMEOUT", "30"))
@@ -153,8 +154,8 @@ def request(
 
 
 def redact(url: str) -> str:
-    """`url` without its credentials, for messages."""
-    return rx.sub(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1***@", url)
+    """`url` without its credentials, for messages (snapshot's rule, saying some were there)."""
+    return redact_url(url, "***@")
 
 
 def _http_only() -> urllib.request.OpenerDirector:
