@@ -116,7 +116,9 @@ def _norm_spdx(expr: str | None) -> str | None:
 def spdx_right(label: dict[str, Any], pred: str | None) -> bool:
     want = label["spdx"]
     accept = label.get("_accept", [])
-    if pred is not None and any(fnmatch.fnmatch(pred, pat) for pat in accept):
+    if pred is None and None in accept:
+        return True  # the label also accepts "no license found"
+    if pred is not None and any(fnmatch.fnmatch(pred, pat) for pat in accept if pat):
         return True
     if want is None or pred is None:
         return want is None and pred in (None, "NONE")
@@ -342,6 +344,12 @@ def _declared(label: dict[str, Any], rep: dict[str, Any]) -> tuple[bool, str]:
     return ok, f"want {label['declared_requirements']}, got {got}"
 
 
+def _weights_notice(rep: dict[str, Any]) -> bool:
+    """The "yes" came with forkvet's notice that the linked weights state no license: the
+    labels disagree on that case (most say "yes", some "unclear"), so it is counted apart."""
+    return any(f.get("title") == "Weights license not stated" for f in rep.get("findings", []))
+
+
 def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str, Any]:
     acc = {name: Score() for name in ACCURACY}
     wrong_yes: list[str] = []
@@ -373,7 +381,7 @@ def score(labels: list[dict[str, Any]], results: dict[str, Vetted]) -> dict[str,
             if _accepts(label, "license.commercial_use", "yes"):
                 yes_accepted.append(line)
             else:
-                wrong_yes.append(line)
+                wrong_yes.append(line + (" (weights notice)" if _weights_notice(rep) else ""))
         ok_paths = list(label.get("also_ok", []))
         empty: dict[str, Any] = {}
         got_primary = primary_frameworks(rep or empty)
@@ -441,6 +449,11 @@ def print_text(result: dict[str, Any], verbose: bool) -> None:
         )
     wy = result["commercial_use_wrong_yes"]
     print(f"{'commercial_use wrong yes':<28} {len(wy):>4}      (must be 0)")
+    noticed = sum(line.endswith("(weights notice)") for line in wy)
+    print(
+        f"{'  of which weights notice':<28} {noticed:>4}"
+        "      (the yes came with 'Weights license not stated')"
+    )
     print(
         f"{'  yes where label prefers':<28} {len(result['commercial_use_yes_accepted']):>4}"
         "      (unclear or no, but the label accepts yes)"

@@ -382,3 +382,18 @@ def test_model_license_patterns_stay_small() -> None:
     patterns = [k.pattern for k in KNOWN] + [p for p, _ in (*KNOWN_URLS, *BASE_MODELS)]
     sizes = {p.pattern: p._rx_object()._regexp.ProgramSize() for p in patterns}
     assert max(sizes.values()) < 4000, max(sizes.items(), key=lambda kv: kv[1])
+
+
+def test_with_no_license_anywhere_else_the_source_headers_name_the_license(
+    vet_repo: Vet,
+) -> None:
+    # No LICENSE, no metadata, no README statement: the headers most files agree on are the
+    # license, for the files that carry them only, so commercial use is unclear, never "yes".
+    header = "# Copyright 2021 Example Inc.\n# Licensed under the Apache License, Version 2.0\n"
+    files = {"train.py": header + "x = 1\n", "model/net.py": header + "y = 2\n", "u.py": "z = 3\n"}
+    lic = vet_repo(files).license
+    assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", None)
+    assert "source headers" in lic.governs_reason
+    # Headers that disagree: no one license is the repository's.
+    files["a.py"] = files["b.py"] = "# Licensed under the MIT License.\nx = 1\n"
+    assert vet_repo(files, name="split").license.spdx is None

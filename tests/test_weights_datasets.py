@@ -203,3 +203,33 @@ def test_weights_on_a_doc_page_the_readme_links(vet_repo: Vet) -> None:
     assert [w.url for w in report.weights] == ["https://huggingface.co/someone/tinychat/tree/main"]
     assert classify_url("https://huggingface.co/docs/transformers/index") is None
     assert classify_url("https://huggingface.co/spaces/someone/demo/tree/main") is None
+
+
+def test_checkpoints_of_hub_entry_points_and_pretrained_library_models(vet_repo: Vet) -> None:
+    # torch.hub.load and a library model built with pretrained=True fetch a checkpoint when
+    # they run; a function that merely defaults `pretrained=True` fetches nothing.
+    code = (
+        "import torch, torchvision\n"
+        "net = torch.hub.load('pytorch/vision:v0.10.0', 'wide_resnet50_2', pretrained=True)\n"
+        "vgg = torchvision.models.vgg16(num_classes=10, pretrained=True)\n"
+        "def resnet(depth=50, pretrained=True):\n    return None\n"
+        "class Net(pretrained=True):\n    pass\n"
+    )
+    report = vet_repo({"README.md": "# m\n", "demo.py": code})
+    assert [w.url for w in report.weights] == [
+        "https://github.com/pytorch/vision (wide_resnet50_2)",
+        "torchvision.models.vgg16(pretrained=True)",
+    ]
+
+
+def test_a_download_link_takes_its_kind_from_the_enclosing_headings(vet_repo: Vet) -> None:
+    # "## ImageNet" under "# Pretrained models": the nearest heading names a data set, the
+    # one enclosing it says these are models; a Yandex Disk link is a cloud drive.
+    readme = (
+        "# WRN\n\n# Pretrained models\n\n## ImageNet\n\n"
+        "Download (263MB): https://yadi.sk/d/abcDEF123\n\n"
+        "# Data\n\n## CIFAR\n\nhttps://yadi.sk/d/xyz987\n"
+    )
+    report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
+    assert [w.url for w in report.weights] == ["https://yadi.sk/d/abcDEF123"]
+    assert [d.url for d in report.datasets] == ["https://yadi.sk/d/xyz987"]

@@ -764,6 +764,9 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _metadata_statements(ctx)
     found += _readme_statements(ctx, found)
     found += _citation_statements(ctx)
+    if not any(f.kind == "grant" for f in found):
+        # Nothing else grants: the repository's own source headers are its license.
+        found += _header_license(ctx)
     found += _patent_grants(ctx)
     found += _notice_restrictions(ctx, found)
     found += _model_restrictions(ctx)
@@ -914,6 +917,11 @@ def _header_license(ctx: Context) -> list[_Found]:
     return [_Found(match, terms, terms.obligations, "code")]
 
 
+def _from_source_headers(item: _Found) -> bool:
+    """Read from code files' headers (not from a header template file)."""
+    return item.match.source == "header" and item.match.path.endswith(_HEADER_SUFFIXES)
+
+
 def _metadata_statements(ctx: Context) -> list[_Found]:
     """setup(license=...), pyproject license and license classifiers."""
     found: list[_Found] = []
@@ -1057,6 +1065,10 @@ def _decide(
         reason += _combine(info, distinct, choice)
     else:
         reason += _single(ctx, info, primary, texts.get(primary.match.path, ""))
+    if _from_source_headers(primary) and info.commercial_use is True:
+        # Headers cover the files that carry them; nothing licenses the repository as a whole.
+        info.commercial_use = None
+        reason += "; only source headers state it, so files without one are unlicensed"
     info.confidence = round(min(d.match.confidence for d in distinct), 2)
     info.files = sorted({f.match.path for f in found if f.match.source == "file"})
     info.obligations, patents = _obligations(found, distinct)

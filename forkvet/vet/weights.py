@@ -163,8 +163,22 @@ _CONFIG_TAIL = rx.compile(r"[\w/.-]*\.(?:py|ya?ml|json)\b")
 # from_pretrained(model_type) with `model_type = 'gpt2'` or `assert model_type in {'gpt2', …}`
 # in the same file (minGPT): the first literal it is given names the checkpoint.
 _FROM_PRETRAINED_VAR = rx.compile(r"from_pretrained\(\s*([A-Za-z_]\w*)\s*[,)]")
+# torch.hub.load('pytorch/vision', 'wide_resnet50_2', pretrained=True): a hub repository's
+# entry point, whose checkpoint is fetched at run time.
+_TORCH_HUB = rx.compile(
+    r"\bhub\.load\(\s*(?:repo_or_dir\s*=\s*)?[\"']([\w.-]+/[\w.-]+)(?::[\w.-]+)?[\"']\s*,"
+    r"\s*(?:model\s*=\s*)?[\"']([\w.-]+)[\"']"
+)
+# models.vgg16(pretrained=True), timm.create_model('resnet50', pretrained=True): a library's
+# pretrained checkpoint, downloaded when the call runs (a `def f(pretrained=True)` is not one).
+_PRETRAINED_CALL = rx.compile(
+    r"([A-Za-z_][\w.]*)\((?:[^()\n]|\([^()\n]*\)){0,300}?\bpretrained\s*=\s*True\b"
+)
 _NAMED_NEEDLES = (
     "from_pretrained",
+    "hub.load",
+    "pretrained=True",
+    "pretrained = True",
     "init_from",
     "model_name_or_path",
     "kagglehub",
@@ -204,7 +218,7 @@ _PRETRAINED_LINK = rx.compile(
     r"(?i)\bpre-?trained[ _-]+(?:models?|weights|checkpoints?|networks?)\b|"
     r"\b(?:download|get)[ _-]+(?:the[ _-]+)?(?:models?|weights|checkpoints?)\b"
 )
-_HEADING = rx.compile(r"^\s{0,3}(?:#{1,6}\s+(.+)|(.+)\n[=-]{3,}\s*$)", rx.M)
+_HEADING = rx.compile(r"^\s{0,3}(?:(#{1,6})\s+(.+)|(.+)\n([=-])[=-]{2,}\s*$)", rx.M)
 
 
 def _parse(url: str) -> ParseResult:
@@ -263,6 +277,23 @@ _DOWNLOAD_HOSTS = (
     "dl.fbaipublicfiles.com",
     "raw.githubusercontent.com",
     "media.githubusercontent.com",
+    # Other cloud drives and object stores research code shares checkpoints from.
+    "yadi.sk",
+    "disk.yandex.ru",
+    "disk.yandex.com",
+    "cloud.mail.ru",
+    "mediafire.com",
+    "blob.core.windows.net",
+    "aliyuncs.com",
+    "bcebos.com",
+    "myqcloud.com",
+    "r2.dev",
+    "backblazeb2.com",
+    "digitaloceanspaces.com",
+    "osf.io",
+    "cloud.tsinghua.edu.cn",
+    "share.weiyun.com",
+    "drive.usercontent.google.com",
 )
 
 
@@ -280,6 +311,9 @@ def classify_url(
     url: str, line: str = "", heading: str = "", label: str = "", near: str = ""
 ) -> str | None:
     """ "weight", "dataset" or None (documentation, badges, papers, project pages).
+
+    `heading`: the link's section heading, then the headings that enclose it, one a line
+    ("ImageNet" under "Pretrained models").
 
     Only downloadable things count: files, cloud-drive and storage links, hub ids, model zoos.
     The file name speaks first, then its folder, then the line around the link, then the
@@ -333,7 +367,7 @@ def classify_url(
         return "dataset"
     if release or _on(netloc, ("download.pytorch.org", "dl.fbaipublicfiles.com")):
         return "weight"
-    return _decide((heading, bucket))
+    return _decide((*heading.split("\n"), bucket))
 
 
 def _bucket_and_folder(netloc: str, path: str) -> tuple[str, str]:
@@ -382,7 +416,7 @@ def _doc_links(
     doc_path: str, text: str, zoo_page: bool, add: Add, skipped: list[tuple[str, str]]
 ) -> None:
     """Checkpoint and data links of one README or model-zoo page."""
-    headings = [(m.start(), (m.group(1) or m.group(2) or "")) for m in _HEADING.finditer(text)]
+    headings = _heading_chains(text)
     heading_at = [pos for pos, _ in headings]
     lines = line_of(text)
     ref_uses: dict[str, list[tuple[str, str, str, int]]] = {}  # reference name -> its uses
@@ -420,6 +454,19 @@ def _doc_links(
                 break
         add(kind, Weight(url, None, _host(url), f"{doc_path}:{lines(m.start())}"))
     _named_checkpoints(doc_path, text, add)
+
+
+def _heading_chains(text: str) -> list[tuple[int, str]]:
+    """(position, the heading and those enclosing it, nearest first, one a line) of every
+    Markdown heading; a setext `===` heading is level 1, `---` level 2."""
+    chains: list[tuple[int, str]] = []
+    open_: list[tuple[int, str]] = []  # (level, title) of the headings enclosing this point
+    for m in _HEADING.finditer(text):
+        level = len(m.group(1)) if m.group(1) else (1 if m.group(4) == "=" else 2)
+        title = (m.group(2) or m.group(3) or "").replace("\n", " ")
+        open_ = [h for h in open_ if h[0] < level][:5] + [(level, title)]
+        chains.append((m.start(), "\n".join(t for _, t in reversed(open_))))
+    return chains
 
 
 # A Markdown reference definition `[name]: <address>` (the address is matched on its own).
@@ -590,6 +637,16 @@ def _named_checkpoints(path: str, text: str, add: Add) -> None:
                 continue
             at = f"{path}:{flines(m.start())}"
             add("weight", Weight(f"https://huggingface.co/{name}", None, "Hugging Face", at))
+    for m in _TORCH_HUB.finditer(text):
+        at = f"{path}:{flines(m.start())}"
+        hub = f"https://github.com/{m.group(1)} ({m.group(2)})"
+        add("weight", Weight(hub, None, "PyTorch Hub", at))
+    for m in _PRETRAINED_CALL.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if m.group(1).endswith("hub.load") or rx.search(r"\b(?:def|class)\s*$", text[line_start : m.start()]):
+            continue
+        at = f"{path}:{flines(m.start())}"
+        add("weight", Weight(f"{m.group(1)}(pretrained=True)", None, "library", at))
     for m in _KAGGLEHUB.finditer(text):
         at = f"{path}:{flines(m.start())}"
         add("weight", Weight(f"https://www.kaggle.com/models/{m.group(1)}", None, "Kaggle", at))
