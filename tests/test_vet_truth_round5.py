@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from forkvet.config import Config, LicensePolicy
 from forkvet.report import Report
 from forkvet.vet.citation import own_arxiv
@@ -272,3 +274,28 @@ def test_a_paper_credited_to_other_authors_by_name_is_not_the_own_paper() -> Non
     assert own_arxiv(readme, "WidgetTalk", None) is None
     own = "# WidgetTalk\n\nThis code implements [Widget Talk](http://arxiv.org/abs/1411.00001).\n"
     assert own_arxiv(own, "WidgetTalk", None) == "1411.00001"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "commercial"),
+    [
+        # Terms of their own, held elsewhere: unclear, whatever the code's license.
+        (
+            "Should you use these pre-trained weights, please adhere to the "
+            "[license agreements](https://example.org/terms).",
+            None,
+        ),
+        ("Use of the pretrained models is governed by a separate license agreement.", None),
+        # A license named, or the repository's own: the code's answer stands.
+        ("The pretrained models are released under the CC BY 4.0 license terms.", True),
+        ("The weights are released under the same license as the code.", True),
+    ],
+)
+def test_weights_under_license_terms_the_repository_does_not_hold_are_unclear(
+    vet_repo: Vet, sentence: str, commercial: bool | None
+) -> None:
+    readme = f"# Widget\n\nDownload the [pretrained model]({DRIVE}).\n\n{sentence}\n"
+    report = vet_repo({"LICENSE": MIT, "README.md": readme, "run.py": "import os\n"})
+    assert report.license.commercial_use is commercial
+    separate = [f for f in report.findings if f.title == "Weights under separate terms"]
+    assert bool(separate) is (commercial is None)

@@ -217,6 +217,11 @@ def _names_in(text: str, path: str, source: str) -> list[tuple[LicenseMatch, Ter
     return out
 
 
+def names_a_license(sentence: str) -> bool:
+    """The sentence names a license forkvet knows ("released under CC BY 4.0")."""
+    return bool(_names_in(sentence, "", "readme"))
+
+
 def _named_in_statement(
     m: rx.Match[str], path: str, source: str, conf: float
 ) -> list[tuple[LicenseMatch, Terms]]:

@@ -464,7 +464,7 @@ def _heading_chains(text: str) -> list[tuple[int, str]]:
     for m in _HEADING.finditer(text):
         level = len(m.group(1)) if m.group(1) else (1 if m.group(4) == "=" else 2)
         title = (m.group(2) or m.group(3) or "").replace("\n", " ")
-        open_ = [h for h in open_ if h[0] < level][:5] + [(level, title)]
+        open_ = [*[h for h in open_ if h[0] < level][:5], (level, title)]
         chains.append((m.start(), "\n".join(t for _, t in reversed(open_))))
     return chains
 
@@ -643,7 +643,8 @@ def _named_checkpoints(path: str, text: str, add: Add) -> None:
         add("weight", Weight(hub, None, "PyTorch Hub", at))
     for m in _PRETRAINED_CALL.finditer(text):
         line_start = text.rfind("\n", 0, m.start()) + 1
-        if m.group(1).endswith("hub.load") or rx.search(r"\b(?:def|class)\s*$", text[line_start : m.start()]):
+        before = text[line_start : m.start()]
+        if m.group(1).endswith("hub.load") or rx.search(r"\b(?:def|class)\s*$", before):
             continue
         at = f"{path}:{flines(m.start())}"
         add("weight", Weight(f"{m.group(1)}(pretrained=True)", None, "library", at))

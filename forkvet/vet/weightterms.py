@@ -7,6 +7,7 @@ from __future__ import annotations
 from forkvet import rx
 from forkvet.report import Finding, LicenseInfo, Severity, Weight
 from forkvet.vet.context import Context
+from forkvet.vet.license import names_a_license
 from forkvet.vet.modelterms import sentences
 
 CHECK = "license"
@@ -23,11 +24,34 @@ _TERMS_FILE = rx.compile(
 )
 
 
+# "Should you use these pre-trained weights, please adhere to the license agreements": the
+# weights come with terms of their own that the repository does not hold.
+_OWN_TERMS = rx.compile(
+    r"(?i)\blicen[cs]e\s+(?:agreements?|terms)\b|\bterms\s+of\s+(?:use|service)\b|"
+    r"\b(?:usage|use|download)\s+agreements?\b"
+)
+_SAME_TERMS = rx.compile(r"(?i)\b(?:same|this|our|above|repository'?s?|code'?s?)\s+licen[cs]e")
+
+
 def check(ctx: Context, info: LicenseInfo, found: list[Weight]) -> tuple[None, list[Finding]]:
-    """A notice (and a clause in `governs_reason`) when the answer is "yes" from the code's
+    """Commercial use `unclear` when the README puts the weights under terms it does not hold;
+    a notice (and a clause in `governs_reason`) when the answer is "yes" from the code's
     license while weights that nothing licenses are linked or loaded."""
     outside = [w for w in found if w.url or w.source != "repository"]
-    if info.commercial_use is not True or not outside or _stated(ctx, info):
+    if info.commercial_use is not True or not found:
+        return None, []
+    elsewhere = _terms_elsewhere(ctx)
+    if elsewhere:
+        info.commercial_use = None
+        info.governs_reason += (
+            "; the README puts the weights under license terms the repository does not hold"
+        )
+        message = (
+            f"{info.name} answers for the code. The README says the weights come with terms "
+            f'of their own ("{elsewhere[:160]}"): read them before any commercial use.'
+        )
+        return None, [Finding(CHECK, "warning", "Weights under separate terms", message)]
+    if not outside or _stated(ctx, info):
         return None, []
     first = outside[0].url or outside[0].path or ""
     info.governs_reason += (
@@ -42,6 +66,21 @@ def check(ctx: Context, info: LicenseInfo, found: list[Weight]) -> tuple[None, l
     # A policy that requires commercial use needs the weights' terms checked by hand.
     severity: Severity = "warning" if ctx.config.license.require_commercial_use else "notice"
     return None, [Finding(CHECK, severity, "Weights license not stated", message)]
+
+
+def _terms_elsewhere(ctx: Context) -> str:
+    """The README sentence that puts the weights under license terms of their own without
+    naming a license forkvet knows or this repository's license; "" when there is none."""
+    for s in sentences(ctx.readme[:200_000])[:5000]:
+        if (
+            len(s) < 1000
+            and _OWN_TERMS.search(s)
+            and _WEIGHT_WORDS.search(s)
+            and not _SAME_TERMS.search(s)
+            and not names_a_license(s)
+        ):
+            return s.strip()
+    return ""
 
 
 def _stated(ctx: Context, info: LicenseInfo) -> bool:
