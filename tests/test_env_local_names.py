@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 from forkvet.cli import main
+from forkvet.envgen.generate import generate
+from forkvet.envgen.names import Need
+from forkvet.snapshot import load
 from forkvet.vet.metadata import extension_modules, parse_pyproject, parse_setup_py
 from tests.conftest import MakeRepo
 
@@ -246,3 +249,22 @@ def test_setup_and_pyproject_name_what_they_build_and_are() -> None:
     )
     meta = parse_pyproject("pyproject.toml", pyproject)
     assert meta is not None and meta.extensions == ["p.fast"]
+
+
+def test_what_verify_finds_missing_is_never_a_repository_module(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """--verify imports the code and adds what a ModuleNotFoundError names: an extension not
+    built yet or a src-layout package is the repository's own, never installed for it."""
+    repo = make_repo(
+        {
+            "setup.py": "from setuptools import setup, Extension\nN = 'fastops'\n"
+            "setup(name='proj', ext_modules=[Extension(N, ['f.c'])])\n",
+            "src/srcpkg/__init__.py": "",
+            "run.py": "import srcpkg, fastops\n",
+        }
+    )
+    found = [Need(n, "", "found by --verify: missing") for n in ("fastops", "srcpkg", "pkgb")]
+    result, _ = generate(load(repo), out=tmp_path / "out", offline=True, extra=found)
+    assert _live(tmp_path / "out") == ["pkgb"]
+    assert sorted(result.local) == ["fastops", "srcpkg"]

@@ -215,8 +215,11 @@ def _gather(
     report = vet(snap, config, ctx)
     names = repo_names(ctx)
     needs = from_report(report, collect(ctx), names.declared_local)
-    for need in extra or []:
+    for need in extra or []:  # what --verify found missing: a repository module never is
         if needs.get(need.name) is None:
+            reason = names.declared_local(need.name)
+            if reason:
+                need = replace(need, kind="local", why=f"{need.why}; {reason}")
             needs.needs.append(need)
     needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
     said = _optional_integrations(ctx, report, needs, names)
