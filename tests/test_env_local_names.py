@@ -85,8 +85,8 @@ def test_names_the_repository_provides_are_comments_with_the_reason(
     assert "the repository's own project (named in pyproject.toml)" in _comment(
         out, "selfproj-internal"
     )
-    assert "a module the repository builds (setup.py)" in _comment(out, "fastops")
-    assert "a module the repository builds (setup.py)" in _comment(out, "cyops")
+    assert "a module the repository builds or installs (setup.py)" in _comment(out, "fastops")
+    assert "a module the repository builds or installs (setup.py)" in _comment(out, "cyops")
     assert "(src/srcpkg/)" in _comment(out, "srcpkg")
     assert "(my_dash/)" in _comment(out, "my-dash")
     assert "(third_party/vend/)" in _comment(out, "vend")
@@ -249,6 +249,38 @@ def test_setup_and_pyproject_name_what_they_build_and_are() -> None:
     )
     meta = parse_pyproject("pyproject.toml", pyproject)
     assert meta is not None and meta.extensions == ["p.fast"]
+    text = (
+        "setup(name='x', packages=['corelib', 'corelib.sub'], py_modules=['single'], "
+        "package_dir={'': 'src', 'renamed': 'lib/other'})\n"
+    )
+    meta = parse_setup_py("setup.py", text)
+    assert meta is not None
+    assert meta.extensions == ["corelib", "corelib.sub", "single", "renamed"]
+    pyproject = (
+        '[project]\nname = "p"\n[tool.setuptools]\npackages = ["alpha"]\n'
+        'py-modules = ["beta"]\npackage-dir = {gamma = "lib/g"}\n'
+        '[tool.poetry]\npackages = [{include = "delta", from = "src"}, {include = "*.py"}]\n'
+    )
+    meta = parse_pyproject("pyproject.toml", pyproject)
+    assert meta is not None and meta.extensions == ["alpha", "beta", "gamma", "delta"]
+
+
+def test_a_package_kept_in_a_folder_of_another_name_is_local(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "setup.py": "from setuptools import setup\n"
+            "setup(name='proj', package_dir={'corelib': 'lib'}, packages=['corelib'])\n",
+            "lib/__init__.py": "",
+            "requirements.txt": "corelib\nnumpy\n",
+            "run.py": "import corelib, numpy\n",
+        }
+    )
+    out = tmp_path / "out"
+    data = _env(repo, out, capsys)
+    assert _live(out) == ["numpy"]
+    assert data["local"] == ["corelib"] and data["guessed"] == []
 
 
 def test_what_verify_finds_missing_is_never_a_repository_module(

@@ -128,7 +128,8 @@ def built_extensions(ctx: Context) -> dict[str, str]:
     """Top-level names of the modules the repository's own setup.py files build
     (`CUDAExtension('deform_conv_cuda', …)`, `Extension('deep.pkg.kern', …)` → deep,
     `CUDAExtension(NAME, …)`, `cythonize("ops/cyops.pyx")` → cyops), with the setup.py
-    that builds each: the repository's own code, never an index package."""
+    that builds each, and those the package metadata installs (`packages`, `py_modules`,
+    `package_dir`): the repository's own code, never an index package."""
     names: dict[str, str] = {}
     setups = [f for f in ctx.snap.files if f.name == "setup.py"]
     for f in setups[:_MAX_SETUP_FILES]:
@@ -161,7 +162,7 @@ class RepoNames:
     loose: frozenset[str]  # every module stem and folder holding Python, at any depth
     strict: frozenset[str]  # real modules and packages (X.py, X/__init__.py, extensions)
     top_dirs: frozenset[str]  # top-level folders of Python, and git submodules' names
-    built: dict[str, str]  # module -> the setup script (or pyproject) that builds it
+    built: dict[str, str]  # module -> the setup script (or pyproject) that builds/installs it
     projects: dict[str, str]  # PEP 503 project name -> the metadata file naming it
     own: frozenset[str]  # names the repository itself goes by (its folder, its remote)
     python_files: tuple[str, ...] = ()  # paths of its Python files, to say where a name is
@@ -195,7 +196,7 @@ class RepoNames:
             return None
         built = {normalize(n): where for n, where in self.built.items()}
         if key in built:
-            return f"a module the repository builds ({built[key]})"
+            return f"a module the repository builds or installs ({built[key]})"
         if key in self._modules:
             return f"a module or package in the repository ({self._where(key)})"
         return None

@@ -47,7 +47,9 @@ class PackageMeta:
     # An index set for the whole file (a uv default index, a Poetry primary source, PDM's
     # `pypi` source) that is not the user's: every package of it is from elsewhere.
     index_source: str = ""
-    # Extension modules pyproject's `[[tool.setuptools.ext-modules]]` builds.
+    # Modules the project builds or installs besides those found in the tree: extension
+    # modules (pyproject's `[[tool.setuptools.ext-modules]]`), `packages`, `py_modules` and
+    # `package_dir` names (a package kept in a folder of another name).
     extensions: list[str] = field(default_factory=list)
     # limits reached while reading (shown as notices by the declared-dependencies check)
     notes: list[str] = field(default_factory=list)
@@ -337,6 +339,8 @@ def _setup_calls(
                 meta.setup_requires = [str(v) for v in value]
             elif kw.arg in ("license", "name", "python_requires") and isinstance(value, str):
                 setattr(meta, kw.arg, value)
+            elif kw.arg in ("packages", "py_modules", "package_dir"):
+                meta.extensions += _module_names(value)
             elif kw.arg == "name":  # `name=f"{NAME}-tools"`: read like an extension's name
                 named = _Strings(tree)(kw.value)
                 meta.name = named.pop() if len(named) == 1 else meta.name
@@ -441,10 +445,23 @@ def parse_pyproject(path: str, text: str) -> PackageMeta | None:
 
 
 def _pyproject_extensions(tool: dict[str, Any]) -> list[str]:
-    """`[[tool.setuptools.ext-modules]] name = "pkg.fast"`: modules the project builds."""
-    modules = _tables(_table(tool.get("setuptools")).get("ext-modules"))
-    found = (_module_name(str(m.get("name", ""))) for m in modules[:MAX_SETUP_ITEMS])
-    return [n for n in found if n]
+    """Modules the project builds or installs: `[[tool.setuptools.ext-modules]] name =
+    "pkg.fast"`, setuptools' `packages`, `py-modules` and `package-dir`, Poetry's
+    `packages = [{include = "x"}]`."""
+    setuptools = _table(tool.get("setuptools"))
+    modules = _tables(setuptools.get("ext-modules"))
+    found = [str(m.get("name", "")) for m in modules[:MAX_SETUP_ITEMS]]
+    for key in ("packages", "py-modules", "package-dir"):
+        found += _module_names(setuptools.get(key))
+    poetry = _tables(_table(tool.get("poetry")).get("packages"))
+    found += [str(p.get("include", "")) for p in poetry[:MAX_SETUP_ITEMS]]
+    return [n for n in map(_module_name, found) if n]
+
+
+def _module_names(value: Any) -> list[str]:
+    """Module names of a `packages`/`py_modules` list or a `package_dir` table's keys."""
+    items = list(value)[:MAX_SETUP_ITEMS] if isinstance(value, (list, dict)) else []
+    return [n for n in (_module_name(str(v)) for v in items if isinstance(v, str)) if n]
 
 
 def _table(value: Any) -> dict[str, Any]:
