@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from forkvet import environments
 from forkvet.cli import main
 from forkvet.envgen.generate import generate
 from forkvet.envgen.names import Need
@@ -300,3 +301,26 @@ def test_what_verify_finds_missing_is_never_a_repository_module(
     result, _ = generate(load(repo), out=tmp_path / "out", offline=True, extra=found)
     assert _live(tmp_path / "out") == ["pkgb"]
     assert sorted(result.local) == ["fastops", "srcpkg"]
+
+
+def test_the_runtime_never_installs_the_repositorys_own_names_from_its_file(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """smoke/train-check install a repository's own requirements file (when env made none for
+    this code): the same rule leaves out what the repository provides itself."""
+    repo = make_repo(
+        {
+            "requirements.txt": "toplocal\nnumpy==1.26.4\n-c pins.txt\nr9-tools[gpu]\n",
+            "pins.txt": "constronly==1.0\n",
+            "setup.py": "from setuptools import setup\nsetup(name='r9-tools')\n",
+            "toplocal/__init__.py": "",
+            "m.py": "import toplocal, numpy\n",
+        }
+    )
+    lines, source, _, _ = environments.requirements_and_config(
+        load(repo), None, None, str(tmp_path / "envs")
+    )
+    assert lines == ["numpy==1.26.4"]
+    assert source == (
+        "requirements.txt (less toplocal, r9-tools: the repository's own, never installed)"
+    )

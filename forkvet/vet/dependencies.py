@@ -21,6 +21,7 @@ from forkvet.vet.importmap import (
 )
 from forkvet.vet.metadata import extension_modules
 from forkvet.vet.pyhistory import PY2_ONLY_MODULES, STDLIB3
+from forkvet.vet.pysource import local_module_names
 
 CHECK = "dependencies"
 # Python 2 stdlib names, plus modules every Python has under another spelling.
@@ -228,9 +229,11 @@ def repo_names(ctx: Context) -> RepoNames:
     }
     # A submodule's folder is empty in a snapshot, yet its modules are the repository's own.
     top_dirs |= submodule_names(ctx)
+    # From the file list alone (the Python index is not needed: the runtime asks too).
+    loose, strict = local_module_names(ctx.snap)
     return RepoNames(
-        loose=frozenset(ctx.py.local_modules),
-        strict=frozenset(ctx.py.local_packages),
+        loose=frozenset(loose),
+        strict=frozenset(strict),
         top_dirs=frozenset(top_dirs),
         built=built_extensions(ctx),
         projects=project_names(ctx),
