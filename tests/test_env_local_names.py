@@ -324,3 +324,10 @@ def test_the_runtime_never_installs_the_repositorys_own_names_from_its_file(
     assert source == (
         "requirements.txt (less toplocal, r9-tools: the repository's own, never installed)"
     )
+
+
+def test_deep_chains_of_names_and_sums_end_without_a_recursion_error() -> None:
+    chain = "N0 = 'a'\n" + "".join(f"N{i} = N{i - 1} + 'a'\n" for i in range(1, 3000))
+    long_sum = " + ".join(["'a'"] * 2000)  # as deep as ast.parse goes
+    text = chain + f"Extension(N2999, [])\nExtension({long_sum}, [])\nExtension(N3, [])\n"
+    assert extension_modules(text) == {"aaaa"}

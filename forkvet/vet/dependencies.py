@@ -204,13 +204,19 @@ class RepoNames:
 
     def _where(self, key: str) -> str:
         """The first file or folder of the repository that gives the name `key`."""
+        return self._located.get(key, "a git submodule")
+
+    @cached_property
+    def _located(self) -> dict[str, str]:
+        """PEP 503 name -> the first file or folder giving it: one pass over the files, made
+        only when a declared name is local (a scan per name was quadratic)."""
+        out: dict[str, str] = {}
         for path in self.python_files:
             parts = path.split("/")
-            for i, part in enumerate(parts):
-                stem = part.split(".", 1)[0] if i == len(parts) - 1 else part
-                if normalize(stem) == key:
-                    return "/".join(parts[: i + 1]) + ("" if i == len(parts) - 1 else "/")
-        return "a git submodule"
+            for i, part in enumerate(parts[:-1]):
+                out.setdefault(normalize(part), "/".join(parts[: i + 1]) + "/")
+            out.setdefault(normalize(parts[-1].split(".", 1)[0]), path)
+        return out
 
     @cached_property
     def _modules(self) -> frozenset[str]:

@@ -168,16 +168,26 @@ class _Strings:
     script of names built from names built from names would otherwise be exponential)."""
 
     STEPS = 20_000
+    # Nesting worked out, names through names and `a + b + …` alike (the stack is no limit).
+    DEPTH = 24
 
     def __init__(self, tree: ast.Module) -> None:
         self.names = _assigned_strings(tree)
         self.known: dict[str, set[str]] = {}
         self.steps = self.STEPS
+        self.depth = 0
 
     def __call__(self, node: ast.AST) -> set[str]:
         self.steps -= 1
-        if self.steps < 0:
+        if self.steps < 0 or self.depth >= self.DEPTH:
             return set()
+        self.depth += 1
+        try:
+            return self._value(node)
+        finally:
+            self.depth -= 1
+
+    def _value(self, node: ast.AST) -> set[str]:
         if isinstance(node, ast.Constant):
             return {node.value} if isinstance(node.value, str) else set()
         if isinstance(node, ast.Name):
