@@ -194,6 +194,8 @@ def test_a_name_only_a_constraints_file_gives_is_no_requirement(
             # named by -r as well as by -c: pip installs what it names
             "shared.txt": "requests\n",
             "requirements-extra.txt": "-c shared.txt\n",
+            # called a constraints file and named by no -r: pins only
+            "requirements-constraints.txt": "namedonly==3.0\n",
             "train.py": "import numpy, requests\n",
         }
     )
@@ -201,7 +203,7 @@ def test_a_name_only_a_constraints_file_gives_is_no_requirement(
     data = _env(repo, out, capsys)
     assert _live(out) == ["numpy==1.26.4", "requests==2.31.0"]
     text = (out / "requirements.txt").read_text()
-    assert "constronly" not in text and "otheronly" not in text
+    assert "constronly" not in text and "otheronly" not in text and "namedonly" not in text
     assert "version from the constraints file constraints.txt:2" in text
     assert not any("constronly" in p for p in data["problems"])
 

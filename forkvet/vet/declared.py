@@ -367,9 +367,10 @@ def _option_line(
 
 
 def split_constraints(out: DeclaredSet) -> None:
-    """Move what only constraints files declare out of the requirements (pip installs a name
-    of a `-c` file only when something else requires it); a file also named by `-r` or by
-    the package metadata stays a requirements file."""
+    """Move what only constraints files declare (named by `-c`, or called so:
+    `requirements-constraints.txt`) out of the requirements (pip installs a name of a `-c`
+    file only when something else requires it); a file also named by `-r` or by the package
+    metadata stays a requirements file."""
     only = out.named_c - out.named_r
     if not only:
         return
@@ -735,6 +736,8 @@ def _declaration_files(ctx: Context, out: DeclaredSet) -> list[str]:
         ):
             late.append(f.path)
         elif _REQ_FILE.match(f.name):
+            if "constraint" in f.name.lower():  # requirements-constraints.txt: pins only
+                out.named_c.add(f.path)
             _requirements_file(ctx, f.path, out)
         elif _ENV_FILE.match(f.name):
             _conda_env(ctx, f.path, out)
