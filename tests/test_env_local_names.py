@@ -333,3 +333,11 @@ def test_deep_chains_of_names_and_sums_end_without_a_recursion_error() -> None:
     long_sum = " + ".join(["'a'"] * 2000)  # as deep as ast.parse goes
     text = chain + f"Extension(N2999, [])\nExtension({long_sum}, [])\nExtension(N3, [])\n"
     assert extension_modules(text) == {"aaaa"}
+
+
+def test_many_setup_calls_with_computed_names_stay_bounded() -> None:
+    text = "N = 'x'\n" + "setup(name=f'{N}-a')\n" * 20000
+    start = time.monotonic()
+    meta = parse_setup_py("setup.py", text)
+    assert time.monotonic() - start < 10
+    assert meta is not None and meta.name == "x-a"

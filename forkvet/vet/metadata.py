@@ -320,6 +320,7 @@ def _setup_calls(
 ) -> bool:
     """Read every setup() call's keywords into meta; whether there was one."""
     found = False
+    strings: _Strings | None = None  # made once, when a name is not a literal
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or _called_name(node) != "setup":
             continue
@@ -352,7 +353,8 @@ def _setup_calls(
             elif kw.arg in ("packages", "py_modules", "package_dir"):
                 meta.extensions += _module_names(value)
             elif kw.arg == "name":  # `name=f"{NAME}-tools"`: read like an extension's name
-                named = _Strings(tree)(kw.value)
+                strings = strings or _Strings(tree)
+                named = strings(kw.value)
                 meta.name = named.pop() if len(named) == 1 else meta.name
             elif kw.arg == "classifiers" and isinstance(value, list):
                 meta.classifiers = [str(v) for v in value]
