@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement
+
 from forkvet import fstree, rx, safeparse
 from forkvet.config import Config
 from forkvet.envgen.stamp import ENV_STAMP
@@ -37,6 +39,7 @@ from forkvet.envgen.stamp import source_fingerprint as source_fingerprint
 from forkvet.envgen.uv import NETWORK_ERROR as _NETWORK
 from forkvet.envgen.uv import plain_requirement
 from forkvet.errors import ForkvetError, InputError
+from forkvet.escape import terminal
 from forkvet.runtime import sandbox
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import MAX_TEXT_BYTES, Snapshot
@@ -202,6 +205,31 @@ def _env_output(
     )
 
 
+def _without_own(
+    snap: Snapshot, config: Config | None, lines: list[str]
+) -> tuple[list[str], list[str]]:
+    """The repository's own requirement lines split from the rest: a name the repository
+    provides itself (its project, a module or package in it, an extension it builds) is
+    never installed from the index, the rule `forkvet env` follows (RepoNames)."""
+    from forkvet.vet.context import Context
+    from forkvet.vet.dependencies import repo_names
+
+    names = repo_names(Context(snap, config or Config()))
+    keep: list[str] = []
+    own: list[str] = []
+    for line in lines:
+        try:
+            name = safeparse.requirement(line).name
+        except InvalidRequirement:  # not a plain named requirement: nothing to decide
+            keep.append(line)
+            continue
+        if names.declared_local(name):
+            own.append(terminal(name))
+        else:
+            keep.append(line)
+    return keep, own
+
+
 def requirements_for(
     snap: Snapshot,
     config: Config | None,
@@ -233,7 +261,10 @@ def requirements_and_config(
     found = requirements_file(snap)
     if found is not None:
         rel = found.relative_to(snap.root).as_posix()
-        return sanitize_requirements(found, snap.root), rel, python_version, None
+        lines, own = _without_own(snap, config, sanitize_requirements(found, snap.root))
+        if own:
+            rel += f" (less {', '.join(own[:5])}: the repository's own, never installed)"
+        return lines, rel, python_version, None
     folder = env_root(env_dir) / "generated" / f"{source_fingerprint(snap)}-{python_version or ''}"
     done = folder / "requirements.txt"
     meta = folder / "python"

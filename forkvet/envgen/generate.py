@@ -30,7 +30,7 @@ from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
 from forkvet.vet import Context, vet
 from forkvet.vet.declared import collect
-from forkvet.vet.dependencies import submodule_paths
+from forkvet.vet.dependencies import RepoNames, repo_names, submodule_paths
 from forkvet.vet.importmap import canonical
 
 # Called with a result's requirements and Python, beside the license check (generate()).
@@ -66,6 +66,9 @@ class EnvResult:
     extras: list[str] = field(default_factory=list)
     # Imports neither declared nor in forkvet's import table: comments only, never resolved.
     guessed: list[str] = field(default_factory=list)
+    # Declared names the repository provides itself (its own project, a module or package in
+    # it, an extension it builds): comments only, never resolved.
+    local: list[str] = field(default_factory=list)
     # `name @ git+https://…` / `git+https://…` the authors install from git: comments only.
     git: list[str] = field(default_factory=list)
     # Pinned to a release after the date: nothing installable without a build came earlier.
@@ -104,11 +107,13 @@ def _offline(needs: NeedSet, python: str) -> Resolution:
     return res
 
 
-def _optional_integrations(ctx: Context, report: Report, needs: NeedSet) -> list[str]:
+def _optional_integrations(
+    ctx: Context, report: Report, needs: NeedSet, names: RepoNames
+) -> list[str]:
     """Distributions used only behind a flag or in export/integration files: optional."""
     from forkvet.vet.dependencies import git_sources, third_party_imports
 
-    uses = third_party_imports(ctx, git_sources(ctx))
+    uses = third_party_imports(ctx, git_sources(ctx), names)
     texts = {f.path: f.text for f in ctx.py.files if f.text}
     known = [fw for fw in report.frameworks if fw.name in FRAMEWORK_DISTS]
     # the framework the environment is built around stays required, whatever its role
@@ -147,7 +152,8 @@ def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
     if optional:
         lines += ["", "# optional: imported inside try/except ImportError, or an optional extra"]
         lines += [f"# {n.name}{n.spec}" for n in optional]
-    lines += outputs.guessed_lines(needs) + outputs.conda_lines(needs)
+    lines += outputs.guessed_lines(needs) + outputs.local_lines(needs)
+    lines += outputs.conda_lines(needs)
     return "\n".join(lines) + "\n"
 
 
@@ -207,12 +213,16 @@ def _gather(
     device = device or devices.detect()
     ctx = Context(snap, config)
     report = vet(snap, config, ctx)
-    needs = from_report(report, collect(ctx))
-    for need in extra or []:
+    names = repo_names(ctx)
+    needs = from_report(report, collect(ctx), names.declared_local)
+    for need in extra or []:  # what --verify found missing: a repository module never is
         if needs.get(need.name) is None:
+            reason = names.declared_local(need.name)
+            if reason:
+                need = replace(need, kind="local", why=f"{need.why}; {reason}")
             needs.needs.append(need)
     needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
-    said = _optional_integrations(ctx, report, needs)
+    said = _optional_integrations(ctx, report, needs, names)
     guessed_notice(needs, submodule_paths(ctx))
     if device == "cpu":
         _cpu_twins(needs)
@@ -372,6 +382,7 @@ def _result(
         device=job.device,
         extras=[n.name for n in needs.of_kind("extra")],
         guessed=[n.name for n in needs.of_kind("guessed")],
+        local=[n.name for n in needs.of_kind("local")],
         git=list(needs.git),
         after_date=res.after_date,
         builds_from_source=res.from_source,

@@ -3,7 +3,8 @@ imports they did not declare; optional, dev-only, build-only and non-installable
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from packaging.requirements import InvalidRequirement
 
@@ -29,7 +30,7 @@ class Need:
     name: str  # PEP 503 normalised
     spec: str = ""  # as the authors wrote it ("" = unpinned)
     why: str = ""
-    kind: str = "main"  # main | optional | dev | build | extra | guessed
+    kind: str = "main"  # main | optional | dev | build | extra | guessed | local
     declared: bool = False
 
 
@@ -123,20 +124,31 @@ def readme_git_clones(text: str, own: str) -> list[str]:
     return out
 
 
-def from_report(report: Report, declared: DeclaredSet) -> NeedSet:
+# Why a declared name is the repository's own (RepoNames.declared_local), or None.
+LocalRule = Callable[[str], "str | None"]
+
+
+def from_report(report: Report, declared: DeclaredSet, local: LocalRule | None = None) -> NeedSet:
+    """What the environment needs. `local` says which declared names the repository provides
+    itself: those become comments (kind "local"), never requirement lines."""
     out = NeedSet()
     seen: dict[str, Need] = {}
     # Distributions the authors install from git (`-e git+…/taming-transformers`): never an
     # index name, also when the code imports them (PyPI's taming-transformers is another).
     elsewhere = _from_elsewhere(out, declared.items)
     from_git = set(elsewhere)  # imports of these are never resolved on the index either
+    wanted = _own_extras(declared.items, local)
     for item in declared.items:
         if normalize(item.name) in elsewhere:
             continue  # named in _from_elsewhere, whichever file also declares it
-        _add_declared(out, seen, from_git, item)
+        if item.extra and normalize(item.extra) in wanted:
+            item = replace(item, extra="")  # `selfproj[gpu]` in its own requirements
+        _add_declared(out, seen, from_git, item, local)
     deps = report.dependencies
     for name in deps.imported:
         _add_imported(out, seen, from_git, deps, name)
+    _constrain(out, seen, declared.constraints)
+    _local_notice(out)
     for finding in report.findings:
         if finding.title == "Dependencies not on the package index":
             out.not_installable = [x.strip() for x in finding.message.split(":")[0].split(",")]
@@ -183,7 +195,13 @@ def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
     return out_names
 
 
-def _add_declared(out: NeedSet, seen: dict[str, Need], from_git: set[str], item: Declared) -> None:
+def _add_declared(
+    out: NeedSet,
+    seen: dict[str, Need],
+    from_git: set[str],
+    item: Declared,
+    local: LocalRule | None,
+) -> None:
     where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
     if item.name in SYSTEM:
         return
@@ -191,6 +209,10 @@ def _add_declared(out: NeedSet, seen: dict[str, Need], from_git: set[str], item:
         out.notices.append(f"{terminal(item.name)} ({where}): not a package name; left out")
         return
     if _git_or_url(out, from_git, item, where):
+        return
+    reason = local(item.name) if local else None
+    if reason:
+        _add_local(out, seen, item, where, reason)
         return
     spec = _plain_spec(item.name, item.spec)
     if spec is None:
@@ -208,6 +230,69 @@ def _add_declared(out: NeedSet, seen: dict[str, Need], from_git: set[str], item:
     need = Need(item.name, spec, why, kind, declared=True)
     seen[key] = need
     out.needs.append(need)
+
+
+_EXTRAS = rx.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*\[([^\]]*)\]")
+
+
+def _own_extras(items: list[Declared], local: LocalRule | None) -> set[str]:
+    """The extras a project requires of itself (`dependencies = ["selfproj[gpu]"]`): their
+    packages are required, not optional (the self-reference itself is a comment)."""
+    wanted: set[str] = set()
+    for item in items:
+        if item.extra or item.dev or local is None or not local(item.name):
+            continue
+        m = _EXTRAS.match(item.raw)
+        if m:
+            wanted |= {normalize(e.strip()) for e in m.group(1).split(",")[:32] if e.strip()}
+    return wanted
+
+
+def _add_local(
+    out: NeedSet, seen: dict[str, Need], item: Declared, where: str, reason: str
+) -> None:
+    """A declared name the repository provides itself: a comment saying so, whatever kind
+    (main, extra, dev) it was declared as; never resolved, and never promoted later."""
+    key = canonical(item.name)
+    if key in seen:
+        return  # its first declaration is the one named
+    need = Need(item.name, "", f"declared in {where}: {terminal(reason)}", "local", declared=True)
+    seen[key] = need
+    out.needs.append(need)
+
+
+def _local_notice(out: NeedSet) -> None:
+    local = [n.name for n in out.of_kind("local")]
+    if local:
+        shown = ", ".join(local[:15]) + (" ..." if len(local) > 15 else "")
+        out.notices.append(
+            f"{shown}: declared, but provided by the repository itself (its own project, a "
+            f"module or package in it, or an extension it builds); written to requirements.txt "
+            f"as comments, never resolved on your index (anyone may register such a name there)"
+        )
+
+
+def _constrain(out: NeedSet, seen: dict[str, Need], constraints: list[Declared]) -> None:
+    """A constraints file (`-c pins.txt`) only bounds names something else requires: its pin
+    becomes the version of such a name when the authors gave none; a name only it gives
+    is no requirement (pip never installs it for that)."""
+    for item in constraints:
+        need = seen.get(canonical(item.name))
+        if need is None or need.kind in ("local", "guessed"):
+            continue
+        spec = _plain_spec(item.name, item.spec) if _NAME.fullmatch(item.name) else None
+        if not spec:
+            continue
+        where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
+        a, b = _PIN.match(need.spec), _PIN.match(spec)
+        if not need.spec:
+            need.spec = spec
+            need.why += f"; version from the constraints file {where}"
+        elif a and b and a.group(1) != b.group(1):
+            out.conflicts.append(
+                f"{need.name}: {need.spec} ({need.why}) vs {spec} (constraints file {where}); "
+                f"kept {need.spec}"
+            )
 
 
 def _git_or_url(out: NeedSet, from_git: set[str], item: Declared, where: str) -> bool:
@@ -254,6 +339,8 @@ def _add_imported(
     if (key in from_git or normalize(name) in from_git) and key not in seen:
         return
     where = ", ".join(deps.imported_at.get(name, [])[:2])
+    if key in seen and seen[key].kind == "local":
+        return  # the repository's own: stays a comment whoever imports it
     if key in seen:
         need = seen[key]
         if where and "imported" not in need.why:

@@ -76,7 +76,7 @@ def _commented_lines(needs: NeedSet) -> list[str]:
     if extras:
         lines += ["", "# optional extras the authors declared (not required; uncomment to use)"]
         lines += [f"# {n.name}{n.spec}  # {terminal(n.why)}" for n in extras]
-    lines += guessed_lines(needs)
+    lines += guessed_lines(needs) + local_lines(needs)
     if needs.git:
         lines += [
             "",
@@ -103,6 +103,21 @@ def guessed_lines(needs: NeedSet) -> list[str]:
         "# knows (a module missing from the tree or a submodule, or a package of another",
         "# name; anyone may register such a name on the index: check before uncommenting)",
         *[f"# {n.name}  # {terminal(n.why)}" for n in guessed],
+    ]
+
+
+def local_lines(needs: NeedSet) -> list[str]:
+    """Declared names the repository provides itself: comments with the reason, never
+    installed (the index's package of that name, if any, is someone else's)."""
+    local = needs.of_kind("local")
+    if not local:
+        return []
+    return [
+        "",
+        "# declared, but provided by the repository itself (its own project, a module or",
+        "# package in it, an extension it builds): never installed from the index, where",
+        "# anyone may register the name",
+        *[f"# {n.name}  # {terminal(n.why)}" for n in local],
     ]
 
 

@@ -119,6 +119,12 @@ class DeclaredSet:
     # Requirement files already read: each is read once (`-r` loops and fan-outs of 5,000
     # includes of itself were 5,000 ** 3 reads).
     read: set[str] = field(default_factory=set, repr=False)
+    # Names only a constraints file (`-c constraints.txt`) gives: pip never installs them
+    # for that; they only bound the version of a name something else requires.
+    constraints: list[Declared] = field(default_factory=list)
+    # Files named by `-r`/metadata (installed from) and by `-c` (constraints only).
+    named_r: set[str] = field(default_factory=set, repr=False)
+    named_c: set[str] = field(default_factory=set, repr=False)
 
 
 def parse_requirement(text: str) -> tuple[str, str] | None:
@@ -317,20 +323,16 @@ def _requirement_lines(
 ) -> list[str]:
     sources: list[str] = []
     dev = bool(_DEV_HINT.search(path.rsplit("/", 1)[-1]))
-    base = path.rsplit("/", 1)[0] if "/" in path else ""
     for lineno, raw in joined_lines(text):
         if _full(out, path):
             return sources
         line = raw.split(" #")[0].strip()
-        if line.startswith(("-r ", "--requirement", "-c ")):
-            include = line.split(None, 1)[1].strip() if " " in line else ""
-            target = f"{base}/{include}" if base else include
-            if ctx.snap.get(target):
-                sources += _requirements_file(ctx, target, out, depth + 1, extra)
+        if line.startswith("-") and not line.startswith(("-e", "--editable")):
+            # an option line (`-f ./wheels`, `-r more.txt`, `-c pins.txt`): its argument is
+            # no package or path
+            sources += _option_line(ctx, path, line, out, depth, extra)
             continue
         sources += index_options(line)
-        if line.startswith("-") and not line.startswith(("-e", "--editable")):
-            continue  # an option line (`-f ./wheels`): its argument is no package or path
         if line.startswith("-e ") and "egg=" in line:
             line = line[3:]
         if _from_disk(line, path, lineno, out):
@@ -341,6 +343,40 @@ def _requirement_lines(
                 Declared(parsed[0], parsed[1], path, lineno, dev, raw.strip(), extra=extra)
             )
     return sources
+
+
+def _option_line(
+    ctx: Context, path: str, line: str, out: DeclaredSet, depth: int, extra: str
+) -> list[str]:
+    """Follow the files an option line includes, as pip reads them: `-r` files are installed
+    from, `-c` files only constrain (their names are sorted out once all files are read)."""
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError:
+        words = line.split()
+    parsed = pipargs.parse(words)
+    sources = list(parsed.sources)
+    for include, named in [(f, out.named_r) for f in parsed.requirements[:8]] + [
+        (f, out.named_c) for f in parsed.constraints[:8]
+    ]:
+        target = in_tree(path, include.strip())
+        if target and ctx.snap.get(target):
+            named.add(target)
+            sources += _requirements_file(ctx, target, out, depth + 1, extra)
+    return sources
+
+
+def split_constraints(out: DeclaredSet) -> None:
+    """Move what only constraints files declare (named by `-c`, or called so:
+    `requirements-constraints.txt`) out of the requirements (pip installs a name of a `-c`
+    file only when something else requires it); a file also named by `-r` or by the package
+    metadata stays a requirements file."""
+    only = out.named_c - out.named_r
+    if not only:
+        return
+    out.constraints += [d for d in out.items if d.path in only]
+    out.items = [d for d in out.items if d.path not in only]
+    out.files = [f for f in out.files if f not in only]
 
 
 def _from_disk(line: str, path: str, lineno: int, out: DeclaredSet) -> bool:
@@ -683,6 +719,7 @@ def collect(ctx: Context) -> DeclaredSet:
             f"{len(late)} dependency file(s) not read, e.g. {late[0]}: the vetting time limit "
             "was reached"
         )
+    split_constraints(out)
     out.files = sorted(set(out.files))
     return out
 
@@ -699,6 +736,8 @@ def _declaration_files(ctx: Context, out: DeclaredSet) -> list[str]:
         ):
             late.append(f.path)
         elif _REQ_FILE.match(f.name):
+            if "constraint" in f.name.lower():  # requirements-constraints.txt: pins only
+                out.named_c.add(f.path)
             _requirements_file(ctx, f.path, out)
         elif _ENV_FILE.match(f.name):
             _conda_env(ctx, f.path, out)
@@ -755,11 +794,13 @@ def _metadata_items(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None:
     for rf in meta.requirement_files:
         target = in_tree(meta.path, rf)
         if target and ctx.snap.get(target):
+            out.named_r.add(target)
             _requirements_file(ctx, target, out)
     for extra, files in meta.extra_files.items():
         for rf in files:
             target = in_tree(meta.path, rf)
             if target and ctx.snap.get(target):
+                out.named_r.add(target)
                 _requirements_file(ctx, target, out, extra=extra)
             else:
                 out.notes.append(

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+
 from forkvet import rx
 from forkvet.escape import terminal
 from forkvet.report import Dependencies, Finding
 from forkvet.vet.context import Context
 from forkvet.vet.declared import DeclaredSet, collect
-from forkvet.vet.importmap import GIT_ONLY, MODULE_TO_DIST, TOOLING, canonical, dist_for_module
+from forkvet.vet.importmap import (
+    GIT_ONLY,
+    MODULE_TO_DIST,
+    TOOLING,
+    canonical,
+    dist_for_module,
+    known_distributions,
+    normalize,
+)
 from forkvet.vet.metadata import extension_modules
 from forkvet.vet.pyhistory import PY2_ONLY_MODULES, STDLIB3
+from forkvet.vet.pysource import local_module_names
 
 CHECK = "dependencies"
 # Python 2 stdlib names, plus modules every Python has under another spelling.
@@ -113,48 +125,140 @@ def submodule_names(ctx: Context) -> set[str]:
 _MAX_SETUP_FILES = 50
 
 
-def built_extensions(ctx: Context) -> set[str]:
+def built_extensions(ctx: Context) -> dict[str, str]:
     """Top-level names of the modules the repository's own setup.py files build
-    (`CUDAExtension('deform_conv_cuda', …)`, `Extension('deep.pkg.kern', …)` → deep): the
-    repository's own code, never an index package."""
-    names: set[str] = set()
+    (`CUDAExtension('deform_conv_cuda', …)`, `Extension('deep.pkg.kern', …)` → deep,
+    `CUDAExtension(NAME, …)`, `cythonize("ops/cyops.pyx")` → cyops), with the setup.py
+    that builds each, and those the package metadata installs (`packages`, `py_modules`,
+    `package_dir`): the repository's own code, never an index package."""
+    names: dict[str, str] = {}
     setups = [f for f in ctx.snap.files if f.name == "setup.py"]
     for f in setups[:_MAX_SETUP_FILES]:
         text = ctx.snap.read_text(f.path)
         if text:
-            names |= {n.split(".")[0] for n in extension_modules(text)}
+            for n in sorted(extension_modules(text)):
+                names.setdefault(n.split(".")[0], f.path)
+    for meta in ctx.packages:
+        for n in meta.extensions:
+            names.setdefault(n.split(".")[0], meta.path)
     return names
 
 
-def third_party_imports(
-    ctx: Context, git: dict[str, str] | None = None
-) -> dict[str, list[tuple[str, int, bool, str]]]:
-    """dist -> [(path, line, optional, module)] for every third-party import; imports of a
-    repository cloned from git are keyed by their git+https requirement."""
-    out: dict[str, list[tuple[str, int, bool, str]]] = {}
-    loose, strict = ctx.py.local_modules, ctx.py.local_packages
-    own = own_names(ctx)
+def project_names(ctx: Context) -> dict[str, str]:
+    """PEP 503 names the repository's own package metadata gives its projects (pyproject
+    `[project] name`, Poetry's name, setup.py/setup.cfg `name`), with the file saying so."""
+    out: dict[str, str] = {}
+    for meta in ctx.packages:
+        if isinstance(meta.name, str) and meta.name.strip():
+            out.setdefault(normalize(meta.name.strip()), meta.path)
+    return out
+
+
+@dataclass(frozen=True)
+class RepoNames:
+    """What the repository provides itself, found statically (its files are never imported
+    or run): the one answer to "is this name the repository's own?", for imports and for
+    declared names alike."""
+
+    loose: frozenset[str]  # every module stem and folder holding Python, at any depth
+    strict: frozenset[str]  # real modules and packages (X.py, X/__init__.py, extensions)
+    top_dirs: frozenset[str]  # top-level folders of Python, and git submodules' names
+    built: dict[str, str]  # module -> the setup script (or pyproject) that builds/installs it
+    projects: dict[str, str]  # PEP 503 project name -> the metadata file naming it
+    own: frozenset[str]  # names the repository itself goes by (its folder, its remote)
+    python_files: tuple[str, ...] = ()  # paths of its Python files, to say where a name is
+
+    def import_is_local(self, top: str) -> bool:
+        """A well-known third-party name is local only if the repo has a real package of it
+        (or a top-level folder of Python used as one); an unknown name, any file or folder."""
+        local = (
+            (top in self.strict or (top in self.top_dirs and top not in _FRAMEWORK_MODULES))
+            if top in MODULE_TO_DIST
+            else (top in self.loose or top in self.top_dirs)
+        )
+        return (
+            local
+            or top.lower() in self.own
+            or (top in self.built and top not in _FRAMEWORK_MODULES)
+            or normalize(top) in self.projects
+        )
+
+    def declared_local(self, name: str) -> str | None:
+        """Why a declared distribution name is the repository's own (so never an index
+        name), or None. The project's own name always is. Otherwise a public project
+        forkvet's import table knows stays that project (the authors named it, and no one
+        else can register it); any other name is the repository's own when a module,
+        package, folder of Python, built extension or submodule of the repository has it,
+        compared PEP 503-normalised (`my-dash` is the folder `my_dash/`)."""
+        key = normalize(name)
+        if key in self.projects:
+            return f"the repository's own project (named in {self.projects[key]})"
+        if key in known_distributions():
+            return None
+        built = {normalize(n): where for n, where in self.built.items()}
+        if key in built:
+            return f"a module the repository builds or installs ({built[key]})"
+        if key in self._modules:
+            return f"a module or package in the repository ({self._where(key)})"
+        return None
+
+    def _where(self, key: str) -> str:
+        """The first file or folder of the repository that gives the name `key`."""
+        return self._located.get(key, "a git submodule")
+
+    @cached_property
+    def _located(self) -> dict[str, str]:
+        """PEP 503 name -> the first file or folder giving it: one pass over the files, made
+        only when a declared name is local (a scan per name was quadratic)."""
+        out: dict[str, str] = {}
+        for path in self.python_files:
+            parts = path.split("/")
+            for i, part in enumerate(parts[:-1]):
+                out.setdefault(normalize(part), "/".join(parts[: i + 1]) + "/")
+            out.setdefault(normalize(parts[-1].split(".", 1)[0]), path)
+        return out
+
+    @cached_property
+    def _modules(self) -> frozenset[str]:
+        return frozenset(normalize(n) for n in self.loose | self.strict | self.top_dirs)
+
+
+_PYTHON_SUFFIXES = (".py", ".pyx", ".so", ".pyd")
+
+
+def repo_names(ctx: Context) -> RepoNames:
+    """The names the repository provides itself (see RepoNames)."""
     top_dirs = {
         f.path.split("/", 1)[0]
         for f in ctx.snap.files
         if f.path.count("/") >= 1 and f.suffix in (".py", ".pyx", ".so")
     }
-    git = git or {}
     # A submodule's folder is empty in a snapshot, yet its modules are the repository's own.
     top_dirs |= submodule_names(ctx)
-    built = built_extensions(ctx)
+    # From the file list alone (the Python index is not needed: the runtime asks too).
+    loose, strict = local_module_names(ctx.snap)
+    return RepoNames(
+        loose=frozenset(loose),
+        strict=frozenset(strict),
+        top_dirs=frozenset(top_dirs),
+        built=built_extensions(ctx),
+        projects=project_names(ctx),
+        own=frozenset(own_names(ctx)),
+        python_files=tuple(f.path for f in ctx.snap.files if f.suffix in _PYTHON_SUFFIXES),
+    )
+
+
+def third_party_imports(
+    ctx: Context, git: dict[str, str] | None = None, names: RepoNames | None = None
+) -> dict[str, list[tuple[str, int, bool, str]]]:
+    """dist -> [(path, line, optional, module)] for every third-party import; imports of a
+    repository cloned from git are keyed by their git+https requirement."""
+    out: dict[str, list[tuple[str, int, bool, str]]] = {}
+    names = names or repo_names(ctx)
+    git = git or {}
     for ref in ctx.py.imports:
         top = ref.top
-        if top in _STDLIB:
-            continue
-        # A well-known third-party name is local only if the repo has a real package of it
-        # (or a top-level folder of Python used as one); an unknown name, any file or folder.
-        local = (
-            (top in strict or (top in top_dirs and top not in _FRAMEWORK_MODULES))
-            if top in MODULE_TO_DIST
-            else (top in loose or top in top_dirs)
-        )
-        if local or top.lower() in own or (top in built and top not in _FRAMEWORK_MODULES):
+        if top in _STDLIB or names.import_is_local(top):
             continue
         gkey = git.get(top) or git.get(top.lower()) or GIT_ONLY.get(top)
         if gkey:

@@ -47,6 +47,10 @@ class PackageMeta:
     # An index set for the whole file (a uv default index, a Poetry primary source, PDM's
     # `pypi` source) that is not the user's: every package of it is from elsewhere.
     index_source: str = ""
+    # Modules the project builds or installs besides those found in the tree: extension
+    # modules (pyproject's `[[tool.setuptools.ext-modules]]`), `packages`, `py_modules` and
+    # `package_dir` names (a package kept in a folder of another name).
+    extensions: list[str] = field(default_factory=list)
     # limits reached while reading (shown as notices by the declared-dependencies check)
     notes: list[str] = field(default_factory=list)
 
@@ -139,23 +143,150 @@ def _called_name(node: ast.Call) -> str:
     return fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
 
 
+# Possible values one string expression may have (`NAME + "_v2"` with NAME assigned twice):
+# beyond this, the rest are not tried.
+_MAX_STRINGS = 16
+
+
+def _assigned_strings(tree: ast.Module) -> dict[str, list[ast.expr]]:
+    """Every `x = <expr>` in the script (module level or in a helper function), by name: a
+    name assigned several values may have any of them."""
+    out: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for tgt in targets:
+                if isinstance(tgt, ast.Name) and len(out.get(tgt.id, ())) < _MAX_STRINGS:
+                    out.setdefault(tgt.id, []).append(node.value)
+    return out
+
+
+class _Strings:
+    """The values a string expression may have, read without running it: literals, names
+    assigned in the script, f-strings, `+`, `%` and `.format` of those; empty when unknown.
+    Each name is worked out once and the whole script has a budget of steps (a hostile
+    script of names built from names built from names would otherwise be exponential)."""
+
+    STEPS = 20_000
+    # Nesting worked out, names through names and `a + b + …` alike (the stack is no limit).
+    DEPTH = 24
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.names = _assigned_strings(tree)
+        self.known: dict[str, set[str]] = {}
+        self.steps = self.STEPS
+        self.depth = 0
+
+    def __call__(self, node: ast.AST) -> set[str]:
+        self.steps -= 1
+        if self.steps < 0 or self.depth >= self.DEPTH:
+            return set()
+        self.depth += 1
+        try:
+            return self._value(node)
+        finally:
+            self.depth -= 1
+
+    def _value(self, node: ast.AST) -> set[str]:
+        if isinstance(node, ast.Constant):
+            return {node.value} if isinstance(node.value, str) else set()
+        if isinstance(node, ast.Name):
+            return self._name(node.id)
+        if isinstance(node, ast.JoinedStr):
+            values = [v.value if isinstance(v, ast.FormattedValue) else v for v in node.values]
+            return _joined([self(v) for v in values])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return _joined([self(node.left), self(node.right)])
+        return self._formatted(node)
+
+    def _name(self, name: str) -> set[str]:
+        if name not in self.known:
+            self.known[name] = set()  # while it is worked out: a cycle gives nothing
+            found: set[str] = set()
+            for value in self.names.get(name, []):
+                found |= self(value)
+            self.known[name] = set(sorted(found)[:_MAX_STRINGS])
+        return self.known[name]
+
+    def _formatted(self, node: ast.AST) -> set[str]:
+        """`"%s_v2" % NAME` and `"{}_v2".format(NAME)` with one string argument."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            fmt, arg, marker = node.left, node.right, "%s"
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            fmt, arg, marker = node.func.value, node.args[0], "{}"
+        else:
+            return set()
+        if isinstance(arg, ast.Tuple) and len(arg.elts) == 1:
+            arg = arg.elts[0]
+        values = self(arg)
+        out = {f.replace(marker, a) for f in self(fmt) if f.count(marker) == 1 for a in values}
+        return set(sorted(out)[:_MAX_STRINGS])
+
+
+def _joined(parts: list[set[str]]) -> set[str]:
+    """Every concatenation of one value of each part, if each part is known and few."""
+    out = {""}
+    for part in parts:
+        if not part:
+            return set()
+        out = {a + b for a in out for b in part}
+        if len(out) > _MAX_STRINGS:
+            return set()
+    return out
+
+
+def _module_name(value: str) -> str | None:
+    value = value.strip()
+    return value if value and all(p.isidentifier() for p in value.split(".")) else None
+
+
+def _cythonized(node: ast.Call, strings: _Strings) -> set[str]:
+    """Modules `cythonize("ops/cyops.pyx")` / `cythonize(["a.pyx", "b/c.py"])` builds: each
+    source's file name without its suffix (a glob is left to the files in the tree)."""
+    arg = (
+        node.args[0]
+        if node.args
+        else next((kw.value for kw in node.keywords if kw.arg == "module_list"), None)
+    )
+    items = arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg] if arg else []
+    out: set[str] = set()
+    for item in items[: _MAX_STRINGS * 4]:
+        for path in strings(item):
+            stem = path.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
+            if path.endswith((".pyx", ".py")) and "*" not in path and stem.isidentifier():
+                out.add(stem)
+    return out
+
+
 def extension_modules(text: str) -> set[str]:
-    """Modules a setup script builds from C/C++/CUDA sources: the name of every
-    `*Extension('a.b', …)` / `*Extension(name='a.b', …)` call with a literal name
-    (setuptools' Extension, torch's CUDAExtension and CppExtension, Pybind11Extension), read
-    from the syntax tree wherever the call is (get_extensions() helpers included)."""
+    """Modules a setup script builds: the name of every `*Extension(name, …)` call
+    (setuptools' Extension, torch's CUDAExtension and CppExtension, Pybind11Extension) and
+    of every source `cythonize(…)` compiles, read from the syntax tree wherever the call is
+    (get_extensions() helpers included). A name may be a literal, a name assigned in the
+    script, an f-string, `+`, `%` or `.format` of those (`CUDAExtension(NAME, …)`,
+    `name=f"{NAME}_v2"`); an expression beyond that is not guessed."""
     tree = _setup_tree(text)
     if tree is None:
         return set()
+    strings = _Strings(tree)
     out: set[str] = set()
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or not _called_name(node).endswith("Extension"):
+        if not isinstance(node, ast.Call):
             continue
-        args = [kw.value for kw in node.keywords if kw.arg == "name"] + node.args[:1]
-        for arg in args[:1]:
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                out.add(arg.value.strip())
-    return {n for n in out if n and all(p.isidentifier() for p in n.split("."))}
+        called = _called_name(node)
+        if called == "cythonize":
+            out |= _cythonized(node, strings)
+        elif called.endswith("Extension"):
+            args = [kw.value for kw in node.keywords if kw.arg == "name"] + node.args[:1]
+            for arg in args[:1]:
+                out |= {n for n in map(_module_name, strings(arg)) if n}
+    return out
 
 
 def parse_setup_py(path: str, text: str, deadline: float | None = None) -> PackageMeta | None:
@@ -189,6 +320,7 @@ def _setup_calls(
 ) -> bool:
     """Read every setup() call's keywords into meta; whether there was one."""
     found = False
+    strings: _Strings | None = None  # made once, when a name is not a literal
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or _called_name(node) != "setup":
             continue
@@ -218,6 +350,12 @@ def _setup_calls(
                 meta.setup_requires = [str(v) for v in value]
             elif kw.arg in ("license", "name", "python_requires") and isinstance(value, str):
                 setattr(meta, kw.arg, value)
+            elif kw.arg in ("packages", "py_modules", "package_dir"):
+                meta.extensions += _module_names(value)
+            elif kw.arg == "name":  # `name=f"{NAME}-tools"`: read like an extension's name
+                strings = strings or _Strings(tree)
+                named = strings(kw.value)
+                meta.name = named.pop() if len(named) == 1 else meta.name
             elif kw.arg == "classifiers" and isinstance(value, list):
                 meta.classifiers = [str(v) for v in value]
             elif kw.arg == "author" and isinstance(value, str):
@@ -312,9 +450,30 @@ def parse_pyproject(path: str, text: str) -> PackageMeta | None:
         return None
     tool = data.get("tool")
     if isinstance(tool, dict):
+        meta.extensions = _pyproject_extensions(tool)
         _uv_sources(meta, tool.get("uv"))
         meta.index_source = _file_index(tool)
     return meta
+
+
+def _pyproject_extensions(tool: dict[str, Any]) -> list[str]:
+    """Modules the project builds or installs: `[[tool.setuptools.ext-modules]] name =
+    "pkg.fast"`, setuptools' `packages`, `py-modules` and `package-dir`, Poetry's
+    `packages = [{include = "x"}]`."""
+    setuptools = _table(tool.get("setuptools"))
+    modules = _tables(setuptools.get("ext-modules"))
+    found = [str(m.get("name", "")) for m in modules[:MAX_SETUP_ITEMS]]
+    for key in ("packages", "py-modules", "package-dir"):
+        found += _module_names(setuptools.get(key))
+    poetry = _tables(_table(tool.get("poetry")).get("packages"))
+    found += [str(p.get("include", "")) for p in poetry[:MAX_SETUP_ITEMS]]
+    return [n for n in map(_module_name, found) if n]
+
+
+def _module_names(value: Any) -> list[str]:
+    """Module names of a `packages`/`py_modules` list or a `package_dir` table's keys."""
+    items = list(value)[:MAX_SETUP_ITEMS] if isinstance(value, (list, dict)) else []
+    return [n for n in (_module_name(str(v)) for v in items if isinstance(v, str)) if n]
 
 
 def _table(value: Any) -> dict[str, Any]:

@@ -125,6 +125,7 @@ class PipLine:
     sources: list[str] = field(default_factory=list)
     unknown: str = ""  # the option the reading stopped at, if any
     requirements: list[str] = field(default_factory=list)  # the files `-r FILE` names
+    constraints: list[str] = field(default_factory=list)  # the files `-c FILE` names
 
 
 def _long(word: str) -> tuple[str, str | None] | None:
@@ -173,6 +174,8 @@ def _option(word: str, following: str, out: PipLine) -> int:
         value = attached if attached is not None else following
         if name == "--requirement":
             out.requirements.append(value)
+        elif name == "--constraint":
+            out.constraints.append(value)
         if name in SOURCE_OPTIONS:
             out.sources.append(f"{name} {value}")
         return 0 if attached is not None else 1
@@ -186,6 +189,8 @@ def _option(word: str, following: str, out: PipLine) -> int:
         rest = word[pos + 1 :]
         if char == "r":
             out.requirements.append(rest or following)
+        elif char == "c":
+            out.constraints.append(rest or following)
         if char in _SHORT_LONG:
             out.sources.append(f"-{char} {rest or following}")
         return 0 if rest else 1
