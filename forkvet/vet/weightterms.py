@@ -30,6 +30,12 @@ _OWN_TERMS = rx.compile(
     r"(?i)\blicen[cs]e\s+(?:agreements?|terms)\b|\bterms\s+of\s+(?:use|service)\b|"
     r"\b(?:usage|use|download)\s+agreements?\b"
 )
+# ... which the reader is told to follow (a sentence that only mentions an agreement, "the
+# Community License Agreement is updated", binds nothing).
+_COMPLY = rx.compile(
+    r"(?i)\b(?:(?:adhere|comply|abide|agree|accept)(?:s|d|ed|ing)?|subject\s+to|"
+    r"governed\s+by|bound\s+by)\b"
+)
 _SAME_TERMS = rx.compile(r"(?i)\b(?:same|this|our|above|repository'?s?|code'?s?)\s+licen[cs]e")
 
 
@@ -75,6 +81,7 @@ def _terms_elsewhere(ctx: Context) -> str:
         if (
             len(s) < 1000
             and _OWN_TERMS.search(s)
+            and _COMPLY.search(s)
             and _WEIGHT_WORDS.search(s)
             and not _SAME_TERMS.search(s)
             and not names_a_license(s)
