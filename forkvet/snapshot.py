@@ -641,6 +641,10 @@ def _walk_notices(walked: _Walked) -> list[Finding]:
 
 # -- what git tracks, from its index file (no git program runs) --------------------------------
 _INDEX_MAX_BYTES = 256 << 20
+# A v4 index stores each path as a suffix of the previous one: 70 bytes on disk can decode to
+# a 20,000-byte path. git never writes a path over PATH_MAX; the decoded total is capped too.
+_INDEX_MAX_PATH = 4096
+_INDEX_MAX_DECODED = 32 << 20
 
 
 def git_tracked(root: Path) -> frozenset[bytes]:
@@ -666,7 +670,7 @@ def _index_paths(data: bytes) -> list[bytes]:
     signature, version, count = struct.unpack_from(">4sLL", data, 0)
     if signature != b"DIRC" or version not in (2, 3, 4):
         raise ValueError("not a git index")
-    pos, previous, out = 12, b"", []
+    pos, previous, out, decoded = 12, b"", [], 0
     for _ in range(count):
         flags = struct.unpack_from(">H", data, pos + 60)[0]
         head = 62 + (2 if version >= 3 and flags & 0x4000 else 0)
@@ -682,6 +686,9 @@ def _index_paths(data: bytes) -> list[bytes]:
             end = data.index(b"\0", start)
             path = data[start:end]
             pos += (end - pos + 8) // 8 * 8  # NUL-padded to a multiple of 8
+        decoded += len(path)
+        if len(path) > _INDEX_MAX_PATH or decoded > _INDEX_MAX_DECODED:
+            raise ValueError("index paths past git's own bounds")
         out.append(path.rstrip(b"/"))  # a sparse index lists whole folders as `dir/`
         previous = path
     return out
