@@ -317,3 +317,63 @@ def test_more_prohibitions_appended_to_mit_make_commercial_use_unclear(
 def test_more_grants_appended_to_mit_stay_yes(vet_repo: Vet, sentence: str) -> None:
     lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n\n{sentence}\n"}).license
     assert lic.spdx == "MIT" and lic.commercial_use is True
+
+
+# ---- round 11: terms forkvet cannot read are never a plain "yes" (by construction) --------
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        # Another language: no English template holds these words.
+        "附加条款：本软件仅供学术研究使用，禁止用于任何商业用途。",
+        "本ソフトウェアの商用利用は禁止されています。",
+        "Die Software darf nur für nicht-kommerzielle Zwecke verwendet werden.",
+        "Toute utilisation commerciale est interdite.",
+        # Look-alike letters outside the confusables table are another script.
+        "for n\u2c9fn-c\u2c9fmmercial purposes only",
+        "for non-\u03f2ommercial purposes only",
+        "for N O N - C O M M E R C I A L purposes only",
+        # The Commons Clause, and plain English restrictions.
+        '"Commons Clause" License Condition v1.0. The License does not grant to you, the '
+        "right to Sell the Software.",
+        "This license does not grant the right to use the Software for any purpose other "
+        "than scientific research.",
+        "The Software is free for non-profit organizations only; companies must obtain a license.",
+        "Use of the Software in any product or service that generates revenue requires a "
+        "separate paid license from the authors.",
+    ],
+)
+def test_terms_appended_to_mit_in_any_language_or_spelling_are_unclear(
+    vet_repo: Vet, added: str
+) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT + "\n" + added + "\n"}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+def test_a_holder_named_in_another_script_adds_no_terms(vet_repo: Vet) -> None:
+    text = MIT.replace("Evil Corp", "张三 (Zhang San)")
+    assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"weights/README.md": "---\nlicense: cc-by-nc-4.0\n---\n# weights\n"},
+        {"setup.py": "setup(name='x', classifiers=['License :: Free for non-commercial use'])\n"},
+        {"TERMS_OF_USE.md": "The models may be used for non-commercial research only.\n"},
+        {"USE_POLICY.md": "You may not use the model or its outputs for any commercial purpose.\n"},
+        {"README.md": "# x\n\n## License\n\nMIT. 本项目仅供学术研究使用，禁止商用。\n"},
+        {"README.md": "# x\n\n## Lizenz\n\nMIT. Gewichte nur für nicht-kommerzielle Forschung.\n"},
+    ],
+)
+def test_terms_in_cards_metadata_terms_files_and_readmes_beside_mit_are_unclear(
+    vet_repo: Vet, files: dict[str, str]
+) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT, **files}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+def test_a_nested_model_card_under_a_permissive_license_keeps_yes(vet_repo: Vet) -> None:
+    card = {"weights/README.md": "---\nlicense: mit\n---\n# weights\n"}
+    assert vet_repo({**CODE, "LICENSE": MIT, **card}).license.commercial_use is True

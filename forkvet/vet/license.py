@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +22,7 @@ from forkvet.vet.licensesections import (
 )
 from forkvet.vet.licenseterms import (
     BSD_REF,
+    FOREIGN_COMMERCE,
     KNOWN,
     KNOWN_URLS,
     NO_DERIVATIVES,
@@ -40,7 +42,7 @@ from forkvet.vet.licenseterms import (
     ref_terms,
     spdx_terms,
 )
-from forkvet.vet.textnorm import fold, normalize_tokens
+from forkvet.vet.textnorm import COPYRIGHT_LINE, fold, normalize_tokens
 
 CHECK = "license"
 MAX_LICENSE_CHARS = 200_000
@@ -124,7 +126,10 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
         if pos > 300:
             matches = [m for m in licensedb.match_text(text) if m.containment >= licensedb.ACCEPT]
         if not matches:
-            return [(*_from_known(known, path, source, 0.9), "grant")]
+            out = [(*_from_known(known, path, source, 0.9), "grant")]
+            # No template to tell its own words from added ones: only what no English
+            # template holds (another script, commerce in another language) is added.
+            return out + _added_terms(text, None, path, source)
     if matches is None:
         matches = licensedb.match_text(text)
     if matches:
@@ -133,13 +138,7 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
             terms = _terms_for_spdx(m.spdx)
             kind = "grant" if i == 0 else "notice"  # later texts are appended to the first
             out.append((*_item(m.spdx, m.name, terms, path, m.containment, source), kind))
-        extra = _added_restrictions(text, [m.spdx for m in matches])
-        if extra:
-            terms = custom_terms(extra)
-            name = f"Terms added to the license text in {path} ({', '.join(extra)})"
-            ref = custom_ref("", f"Added-Terms-{path}")
-            out.append((*_item(ref, name, terms, path, 0.6, source), "extra"))
-        return out
+        return out + _added_terms(text, [m.spdx for m in matches], path, source)
     found = clauses(text)
     restrictive = [c for c in found if c in RESTRICTIVE_CLAUSES]
     named = _names_in(text, path, source)
@@ -163,6 +162,17 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
     ]
 
 
+def _added_terms(text: str, spdx_ids: list[str] | None, path: str, source: str) -> Classified:
+    """Restrictive terms added to the license texts of a file, as one custom item."""
+    extra = _added_restrictions(text, spdx_ids)
+    if not extra:
+        return []
+    terms = custom_terms(extra)
+    name = f"Terms added to the license text in {path} ({', '.join(extra)})"
+    ref = custom_ref("", f"Added-Terms-{path}")
+    return [(*_item(ref, name, terms, path, 0.6, source), "extra")]
+
+
 _BSD_CONDITIONS = (
     ("BSD-4-Clause", rx.compile(r"advertising\s+materials\s+mentioning", rx.I)),
     ("BSD-3-Clause", rx.compile(r"endorse\s+or\s+promote", rx.I)),
@@ -181,16 +191,37 @@ def _bsd_by_conditions(text: str, path: str, source: str) -> list[tuple[LicenseM
     return [_item(spdx, name, _terms_for_spdx(spdx), path, 0.7, source)]
 
 
-def _added_restrictions(text: str, spdx_ids: list[str]) -> list[str]:
+OTHER_SCRIPT = "text in another script"
+
+
+def _other_script(text: str) -> bool:
+    """Letters of a script other than Latin outside copyright lines (a holder's name may be
+    written in any script), after look-alike letters are read as Latin."""
+    body = fold(COPYRIGHT_LINE.sub(" ", text[:MAX_LICENSE_CHARS]))
+    if body.isascii():
+        return False
+    return any(
+        ch.isalpha() and not ch.isascii() and not unicodedata.name(ch, "").startswith("LATIN")
+        for ch in body
+    )
+
+
+def _added_restrictions(text: str, spdx_ids: list[str] | None) -> list[str]:
     """Restrictive clauses in a text that its license templates do not themselves contain (the
     GPL's own "occasionally and noncommercially" is not a restriction added by the authors).
     Every clause counts wherever it stands, in a paragraph of its own or written into the
     template's ("... DEALINGS IN THE SOFTWARE. Not for commercial use.", "to use (for research
     only), copy"): the template's words are told apart by the words, not by the paragraph."""
-    templates = " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids)
+    templates = " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids or [])
     out: list[str] = []
+    if _other_script(text):
+        # License templates are English: words in another script are terms forkvet does not
+        # read ("本软件仅供学术研究使用"), so they are never a plain "yes".
+        out.append(OTHER_SCRIPT)
     for clause, words in clause_spans(text):
         if clause not in RESTRICTIVE_CLAUSES or clause in out:
+            continue
+        if spdx_ids is None and clause != "foreign-commercial":
             continue
         if f" {' '.join(normalize_tokens(words))} " in f" {templates} ":
             continue
@@ -459,7 +490,7 @@ def _may_restrict(lower: str) -> bool:
     """Whether a README sentence can hold a restriction: it names a license or commercial or
     non-profit use or commercial use in other words ("to make money", "in any business"), or
     says "only" about research ("may only be used for academic research")."""
-    if any(w in lower for w in _RESTRICT_WORDS):
+    if any(w in lower for w in _RESTRICT_WORDS) or FOREIGN_COMMERCE.search(lower):
         return True
     return "only" in lower and ("research" in lower or "academic" in lower)
 
@@ -729,6 +760,7 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
     gated = modelterms.gated_weights(ctx)
     if gated is not None:
         out.append(_gated_terms(gated))
+    out += _nested_model_cards(ctx)
     for mt in sources:
         named = [item for lic in mt.licenses[:20] for item in _named(lic, mt.path, "file", 0.7)]
         closed = [(m, t) for m, t in named if t.commercial_use is False]
@@ -745,6 +777,29 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
         ref = custom_ref("", f"Model-Terms-{mt.path}")
         match, _ = _item(ref, name, terms, mt.path, 0.6, "file")
         out.append(_Found(match, terms, terms.obligations, "other", "extra"))
+    return out
+
+
+MAX_NESTED_CARDS = 30
+_CARD_NAME = rx.compile(r"(?i)^(?:readme|model[-_ ]?card)(?:\.md)?$")
+
+
+def _nested_model_cards(ctx: Context) -> list[_Found]:
+    """A model card beside the checkpoints (`weights/README.md` whose front matter says
+    `license: cc-by-nc-4.0`): the Hub's convention for the weights' terms, at any depth."""
+    out: list[_Found] = []
+    cards = [
+        f
+        for f in ctx.snap.files
+        if _CARD_NAME.match(f.name) and "/" in f.path and not f.vendored and f.size < 1 << 20
+    ]
+    for fe in cards[:MAX_NESTED_CARDS]:
+        fm = _FRONT_MATTER.match(ctx.snap.read_text(fe.path) or "")
+        if not fm:
+            continue
+        for m, terms in _front_matter_licenses(fm.group(1), fe.path):
+            if terms.commercial_use is not True:
+                out.append(_Found(m, terms, terms.obligations, "other", "extra"))
     return out
 
 
@@ -941,6 +996,14 @@ def _metadata_statements(ctx: Context) -> list[_Found]:
             else:
                 items = _named(name, meta.path, "metadata", 0.8)
             found += [_Found(m, terms, terms.obligations, "metadata") for m, terms in items]
+            restrictive = [c for c in clauses(name[:2000]) if c in RESTRICTIVE_CLAUSES]
+            if not items and restrictive:
+                # "License :: Free for non-commercial use": terms, not a license's name.
+                terms = custom_terms(restrictive)
+                ref = custom_ref("", f"Metadata-Terms-{meta.path}")
+                said = f"{name[:80]} ({meta.path})"
+                match, _ = _item(ref, said, terms, meta.path, 0.6, "metadata")
+                found.append(_Found(match, terms, terms.obligations, "metadata", "extra"))
     return found
 
 
@@ -987,7 +1050,12 @@ def _patent_grants(ctx: Context) -> list[_Found]:
     return found
 
 
-_NOTICE_NAME = rx.compile(r"(?i)^notices?(?:\.(?:md|txt|rst))?$")
+# NOTICE, and the terms files model repositories ship beside the license (Llama's
+# USE_POLICY.md, TERMS_OF_USE.md, RESPONSIBLE_USE_POLICY.md).
+_NOTICE_NAME = rx.compile(
+    r"(?i)^(?:notices?|terms(?:[-_ ]of[-_ ](?:use|service))?|(?:acceptable[-_ ])?use[-_ ]policy|"
+    r"responsible[-_ ]use(?:[-_ ]policy)?|usage[-_ ](?:policy|terms))(?:\.(?:md|txt|rst))?$"
+)
 
 
 def _notice_restrictions(ctx: Context, found: list[_Found]) -> list[_Found]:
@@ -1267,6 +1335,12 @@ def _restrictions_elsewhere(
             # The weights' own license, or a base model's, granting commercial use only under
             # a condition (or not saying): the weights are not plainly yes.
             or (f.role == "other" and f.terms.commercial_use is None)
+            # Terms beside a license that forkvet cannot read (another language).
+            or (
+                f.terms.commercial_use is None
+                and f.terms.category == "custom-restricted"
+                and (f.kind == "extra" or f.role == "readme")
+            )
         )
     ]
     if not restrictive:

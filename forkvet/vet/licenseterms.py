@@ -405,6 +405,49 @@ _BANNED = (
     r"\b(?:is|are)\s+(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|"
     r"not\s+(?:permitted|allowed|licensed|authori[sz]ed))"
 )
+# "Commercial" in the languages research code is written in besides English: terms about
+# commerce that forkvet does not read are never a plain "yes" (an appended "禁止商用", "nur für
+# nicht-kommerzielle Zwecke", "utilisation commerciale interdite"). Matched on folded text,
+# so each stem is also given as fold() leaves it (Cyrillic look-alikes read as Latin).
+_FOREIGN_COMMERCE_STEMS = (
+    "商用",
+    "商业",
+    "商業",
+    "营利",
+    "營利",
+    "営利",
+    "盈利",
+    "상업",
+    "영리",
+    "коммерч",
+    "комерц",
+    "kommerz",
+    "gewerblich",
+    "kommersi",
+    "kommerci",
+    "commercieel",
+    "commerciele",
+    "commerciale",
+    "commerciali",
+    "commerciaux",
+    "comercial",
+    "komercyj",
+    "komercni",
+    "kaupalli",
+    "ticari",
+    "komersial",
+    "thuong mai",
+    "تجاري",
+    "व्यावसायिक",
+)
+_FOREIGN_COMMERCE = rx.compile(
+    "|".join(
+        rx.escape(stem)
+        for stem in sorted({w for s in _FOREIGN_COMMERCE_STEMS for w in (s, fold(s).lower())})
+    ),
+    rx.I,
+)
+FOREIGN_COMMERCE = _FOREIGN_COMMERCE
 _CLAUSES: dict[str, rx.Pattern[str]] = {
     # Prohibitions, not grants: nothing is allowed without asking.
     "no-permission": rx.compile(
@@ -443,6 +486,13 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         rf"\bcommercial\s+{_COMMERCIAL_USE}\s+(?:(?:also|always|still)\s+)?(?:requires?|needs?)\s+"
         r"(?:an?\s+)?(?:(?:separate|prior|written|additional|explicit|special)\s+){0,3}"
         r"(?:licen[sc]e|permission|agreement|consent|authori[sz]ation)|"
+        # The Commons Clause: "does not grant to you, the right to Sell the Software".
+        r"\bcommons\s+clause\b|\bright\s+to\s+sell\s+the\s+software\b|"
+        # "in any product or service that generates revenue requires a separate paid license",
+        # "companies must obtain a license".
+        r"\b(?:requires?|needs?)\s+(?:an?\s+)?(?:separate\s+)?(?:paid|commercial|purchased)\s+"
+        r"licen[sc]e|\b(?:companies|corporations|businesses|enterprises)\s+(?:must|need\s+to|"
+        r"shall|have\s+to)\s+(?:obtain|purchase|buy|acquire|get)\b|"
         # "does not grant any rights for commercial use".
         r"\bnot\s+grant\w*\s+(?:you\s+)?(?:any\s+)?(?:rights?|permission|licen[sc]es?)\s+"
         r"(?:for|to)\s+(?:any\s+)?commercial|"
@@ -475,6 +525,9 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         r"\bonly\s+(?:be\s+)?(?:used|use|available|licensed|released|provided|distributed|"
         r"permitted|allowed|intended)\s+(?:[\w-]+\s+){0,2}?for\s+(?:[\w-]+\s+){0,2}?"
         r"(?:academic|research|non-?commercial|educational|non-?profit)\b|"
+        # "for any purpose other than scientific research", "for non-profit organizations only".
+        r"\bpurposes?\s+other\s+than\s+(?:[\w-]+\s+){0,2}?(?:research|academic|education|study)|"
+        r"\bnon-?\s?profit\s+(?:organi[sz]ations?|institutions?|entities|users?)\s+only\b|"
         # "This model is for non-profit use" (not "a non-profit organisation").
         r"\bfor\s+(?:[\w-]+\s+)?(?:non-?\s?profit|not-for-profit)\s+"
         r"(?:use|usage|purposes?|research|applications?)\b",
@@ -487,6 +540,7 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         r"for\s+commercial\s+(?:use|purposes?|usage|licen\w*)[^.;\n]{0,30}\bcontact",
         rx.I,
     ),
+    "foreign-commercial": _FOREIGN_COMMERCE,
     "no-derivatives": rx.compile(
         r"no\s+derivative|not\s+(?:create|make|distribute)\s+(?:any\s+)?(?:derivative|modified)|"
         r"may\s+not\s+modify",
@@ -507,13 +561,22 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         rx.I,
     ),
 }
-RESTRICTIVE_CLAUSES = ("no-permission", "non-commercial", "research-only", "no-derivatives")
+RESTRICTIVE_CLAUSES = (
+    "no-permission",
+    "non-commercial",
+    "research-only",
+    "no-derivatives",
+    "foreign-commercial",
+)
 # Words each clause cannot match without: a substring test skips most regex scans of long
 # license texts (the GPL is 35 kB).
 _NEEDS: dict[str, tuple[str, ...]] = {
     "no-permission": ("no ", "not", "nor ", "unlicensed"),
     "non-commercial": (
         "commercial",
+        "clause",
+        "paid",
+        "purchased",
         "sell",
         "monetiz",
         "monetis",
@@ -529,7 +592,18 @@ _NEEDS: dict[str, tuple[str, ...]] = {
         "customers",
         "clients",
     ),
-    "research-only": ("only", "solely", "free for", "research", "profit", "exclusively"),
+    "research-only": (
+        "only",
+        "solely",
+        "free for",
+        "research",
+        "profit",
+        "exclusively",
+        "other than",
+    ),
+    "foreign-commercial": tuple(
+        sorted({w[:4].lower() for s in _FOREIGN_COMMERCE_STEMS for w in (s, fold(s))})
+    ),
     "commercial-contact": ("commercial",),
     "no-derivatives": ("derivative", "modif"),
     "share-alike": ("alike", "same"),

@@ -17,7 +17,7 @@ from importlib import resources
 
 from forkvet import rx
 
-_COPYRIGHT_LINE = rx.compile(
+COPYRIGHT_LINE = rx.compile(
     # A run of comment marks and blanks (RE2 is linear; the words start with none of them).
     r"^[#*/;!\- \t]*(?:copyright\b|\(c\)|©|all rights reserved\.?[ \t]*$).*$",
     rx.IGNORECASE | rx.MULTILINE,
@@ -48,7 +48,7 @@ _EQUIV = {
 def normalize_tokens(text: str) -> list[str]:
     text = text.lower()
     text = _URL.sub(" ", text)
-    text = _COPYRIGHT_LINE.sub(" ", text)
+    text = COPYRIGHT_LINE.sub(" ", text)
     text = text.replace("&", " and ")
     words = _WORD.findall(text)
     out: list[str] = []
@@ -104,11 +104,17 @@ def fold(text: str) -> str:
     fullwidth and mathematical letters, ligatures), invisible characters and accents
     dropped, Cyrillic/Greek look-alike letters read as Latin. A hostile file cannot hide
     "non-commercial" from a pattern by spelling it with a soft hyphen or a Cyrillic o, an
-    HTML entity, a tag or Markdown emphasis."""
+    HTML entity, a tag, Markdown emphasis or spaces between its letters."""
     text = _rendered(text)
-    if text.isascii():
-        return text
-    return unicodedata.normalize("NFKD", text).translate(_FOLD)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).translate(_FOLD)
+    if " " in text:
+        # Letter-spaced words read as words: "N O N - C O M M E R C I A L".
+        text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
+    return text
+
+
+_SPACED = rx.compile(r"\b(?:[A-Za-z] (?:- )?){3,}[A-Za-z]\b")
 
 
 def bigrams(tokens: list[str]) -> set[int]:
