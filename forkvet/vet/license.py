@@ -126,10 +126,10 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
         if pos > 300:
             matches = [m for m in licensedb.match_text(text) if m.containment >= licensedb.ACCEPT]
         if not matches:
-            out = [(*_from_known(known, path, source, 0.9), "grant")]
             # No template to tell its own words from added ones: only what no English
             # template holds (another script, commerce in another language) is added.
-            return out + _added_terms(text, None, path, source)
+            grant: Classified = [(*_from_known(known, path, source, 0.9), "grant")]
+            return grant + _added_terms(text, None, path, source)
     if matches is None:
         matches = licensedb.match_text(text)
     if matches:
