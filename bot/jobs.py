@@ -148,7 +148,11 @@ def _setup_files(
 ) -> SetupFiles:
     labels, label_note = choose_labels(config.runner.labels, settings.runner_labels)
     out = SetupFiles(
-        {".github/workflows/forkvet.yml": render(settings.action_repo, settings.action_ref, labels)}
+        {
+            ".github/workflows/forkvet.yml": render(
+                settings.action_repo, settings.action_ref, labels, settings.policy
+            )
+        }
     )
     if label_note:
         out.notes.append(md_inline(label_note, limit=None))
@@ -550,7 +554,7 @@ def _run_where(settings: Settings, full_name: str, run: dict[str, Any]) -> tuple
 def _runs_our_workflow(settings: Settings, repo: Repository, sha: str) -> bool:
     workflow = _workflow_at(repo, sha)
     return workflow is not None and is_rendered(
-        workflow, settings.action_repo, settings.action_ref, settings.runner_labels
+        workflow, settings.action_repo, settings.action_ref, settings.runner_labels, settings.policy
     )
 
 

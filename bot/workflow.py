@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from forkvet import rx
+from forkvet.config import Config
 
 _PIN = rx.compile(r"forkvet/forkvet(/actions/[\w-]+)?@0{40}")
 
@@ -50,8 +51,15 @@ def choose_labels(
     )
 
 
-def render(action_repo: str, action_ref: str, labels: list[str] | None = None) -> str:
-    """The workflow file; `labels` must come from choose_labels."""
+def render(
+    action_repo: str,
+    action_ref: str,
+    labels: list[str] | None = None,
+    floor: Config | None = None,
+) -> str:
+    """The workflow file; `labels` must come from choose_labels, `floor` is the operator's
+    policy (FORKVET_POLICY): its runtime caps and network cut are written into the steps, so
+    the runner applies them whatever the fork's own .github/forkvet.yml says."""
     action_ref = action_ref or UNPINNED
     if not rx.fullmatch(r"[\w.-]+/[\w.-]+", action_repo) or not rx.fullmatch(
         r"[0-9a-f]{40}", action_ref
@@ -64,23 +72,50 @@ def render(action_repo: str, action_ref: str, labels: list[str] | None = None) -
         safe = [label for label in labels if rx.fullmatch(r"[\w.-]+", label)]
         if safe:
             text = text.replace(f"runs-on: {DEFAULT_LABELS}", f"runs-on: [{', '.join(safe)}]")
-    return text
+    return _with_floor(text, floor or Config())
+
+
+_SMOKE_INPUTS = '          timeout: "600"\n          fail-on-error: "false"\n'
+_TRAIN_INPUTS = (
+    '          max-steps: "50"\n          timeout: "900"\n          fail-on-error: "false"\n'
+)
+
+
+def _with_floor(text: str, floor: Config) -> str:
+    """The operator's caps as the actions' inputs (the template's values are the defaults)."""
+    network = '          network: "none"\n' if floor.runtime.network == "none" else ""
+    smoke = f'          timeout: "{floor.smoke.timeout}"\n          fail-on-error: "false"\n'
+    train = (
+        f'          max-steps: "{floor.train.max_steps}"\n'
+        f'          timeout: "{floor.train.timeout}"\n          fail-on-error: "false"\n'
+    )
+    if _SMOKE_INPUTS not in text or _TRAIN_INPUTS not in text:
+        raise ValueError("workflows/forkvet.yml lost the smoke/train inputs the App fills in")
+    text = text.replace(_SMOKE_INPUTS, smoke + network, 1)
+    return text.replace(_TRAIN_INPUTS, train + network, 1)
 
 
 def renderings(
-    action_repo: str, action_ref: str, allowed: tuple[tuple[str, ...], ...]
+    action_repo: str,
+    action_ref: str,
+    allowed: tuple[tuple[str, ...], ...],
+    floor: Config | None = None,
 ) -> frozenset[bytes]:
     """Every workflow file the App can propose under these settings, as bytes: one per label
     set the operator allows (choose_labels only ever picks one of them, or the template's
     default when the operator names none)."""
     sets = [list(labels) for labels in allowed] or [choose_labels(None, ())[0]]
-    return frozenset(render(action_repo, action_ref, labels).encode() for labels in sets)
+    return frozenset(render(action_repo, action_ref, labels, floor).encode() for labels in sets)
 
 
 def is_rendered(
-    content: bytes, action_repo: str, action_ref: str, allowed: tuple[tuple[str, ...], ...]
+    content: bytes,
+    action_repo: str,
+    action_ref: str,
+    allowed: tuple[tuple[str, ...], ...],
+    floor: Config | None = None,
 ) -> bool:
     """True only when `content` is, byte for byte, a workflow this App renders: anything
     else (the upstream's own forkvet.yml, a hand edit, one byte off) may run anything on any
     runner, so its result says nothing about forkvet's checks."""
-    return content in renderings(action_repo, action_ref, allowed)
+    return content in renderings(action_repo, action_ref, allowed, floor)

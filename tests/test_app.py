@@ -23,6 +23,7 @@ from bot.settings import Settings, SettingsError
 from bot.signature import sign, verify
 from bot.web import WEBHOOK_PATH, create_app
 from bot.workflow import is_rendered, render, renderings
+from forkvet.config import load_config
 from tests.app_fixtures import (
     APP_ID,
     SECRET,
@@ -463,6 +464,24 @@ def test_only_the_workflows_the_app_renders_count_byte_for_byte() -> None:
     assert not is_rendered(render(*pin, ["self-hosted"]).encode(), *pin, allowed)
     assert not is_rendered(render(pin[0], "c" * 40, list(allowed[0])).encode(), *pin, allowed)
     assert is_rendered(render(*pin, None).encode(), *pin, ())  # the template's own default
+
+
+def test_the_operators_runtime_floor_is_written_into_the_rendered_workflow() -> None:
+    # FORKVET_POLICY's caps and network cut bind the runner: the fork's own
+    # .github/forkvet.yml is the only other policy the actions read there.
+    policy = (
+        "runtime: {network: none}\nsmoke: {timeout: 120}\ntrain: {timeout: 300, max_steps: 20}\n"
+    )
+    floor = load_config(Path("policy.yml"), policy)
+    pin = ("forkvet-org/forkvet", "b" * 40)
+    text = render(*pin, None, floor)
+    for line in ('timeout: "120"', 'max-steps: "20"', 'timeout: "300"'):
+        assert line in text
+    assert text.count('network: "none"') == 2  # smoke test and training check
+    assert 'timeout: "600"' not in text and 'max-steps: "50"' not in text
+    # Only the rendering under the operator's floor counts as this App's workflow.
+    assert is_rendered(text.encode(), *pin, (), floor)
+    assert not is_rendered(render(*pin, None).encode(), *pin, (), floor)
 
 
 def workflow_run_payload(head_sha: str, **run: Any) -> dict[str, Any]:
