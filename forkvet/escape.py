@@ -70,6 +70,28 @@ def _controls(text: str, replacement: str = " ") -> str:
     )
 
 
+_EDGE_SPACE = "\u2420"  # ␠, SYMBOL FOR SPACE
+
+
+def _one_to_one(text: str) -> str:
+    """Text that reads back as exactly the value: controls, line and paragraph separators and
+    bidi characters as escapes (`\x01`, `\n`, `\u2028`), spaces at either end as ␠ (a code
+    span drops them), so `  model.pt` and `model.pt` never look alike."""
+    text = _shown_bidi(text)
+    text = "".join(
+        _escape(ch)
+        if unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029\x85" or ch == _EDGE_SPACE
+        else ch
+        for ch in text
+    )
+    core = text.strip(" ")
+    if not core:
+        return _EDGE_SPACE * len(text)
+    lead = len(text) - len(text.lstrip(" "))
+    trail = len(text) - len(text.rstrip(" "))
+    return _EDGE_SPACE * lead + core + _EDGE_SPACE * trail
+
+
 def _unmark(text: str) -> str:
     # Code shows `<!--` as text, but a bot that finds its issue by a hidden marker reads the
     # raw body: a copy of any `<!-- ... -->` marker is broken by an invisible space.
@@ -162,7 +184,7 @@ def md_code(value: object, limit: int | None = 300) -> str:
     """Repository text as an inline code span the text cannot close (no line breaks).
 
     In a table the caller still escapes `|` (GitHub splits cells before it parses code)."""
-    text = _truncate(" ".join(_controls(str(value)).split()), limit)
+    text = _truncate(_one_to_one(str(value)), limit)
     if not text:
         return "` `"
     text = _unmark(text)

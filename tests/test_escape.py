@@ -474,3 +474,23 @@ def test_a_bidi_override_in_a_file_name_is_shown_not_dropped() -> None:
     for rendered in (md_inline(name), md_code(name), md_fence(name)):
         assert "\u202e" not in rendered and "u202e" in rendered
     assert "evil\\u202egnp.py" in md_code(name)
+
+
+def test_code_spans_are_one_to_one_with_the_name() -> None:
+    # Round 11: `  model.pt` (the payload) and `model.pt` (clean) once looked the same.
+    names = [
+        "model.pt",
+        "  model.pt",
+        "model.pt ",
+        "model\x01.pt",
+        "model .pt",
+        "model.pt\u2028",
+        "nl\ninjected",
+        "esc\x1b[2J",
+        "a\u2420b",
+    ]
+    shown = [md_code(n) for n in names]
+    assert len(set(shown)) == len(names)
+    assert md_code("  model.pt") == "`\u2420\u2420model.pt`"
+    assert md_code("model\x01.pt") == "`model\\x01.pt`"
+    assert md_code("nl\ninjected") == "`nl\\ninjected`"
