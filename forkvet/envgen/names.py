@@ -178,7 +178,13 @@ def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
                 f"your index as the public project of that name"
             )
             continue
-        if item.conda:
+        if item.conda and item.other_index:
+            if key not in out_names:
+                out.notices.append(
+                    f"{name} ({where}): installed by the authors from {item.source}; left out "
+                    f"of environment.yml (another package may have the name on your channels)"
+                )
+        elif item.conda:
             if key not in out_names:
                 out.notices.append(
                     f"{name} ({where}): a conda package, not a PyPI project forkvet knows to be "

@@ -445,6 +445,9 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
         return
     out.files.append(path)
     line_of = _LineFinder(text)
+    channels = data.get("channels")
+    listed = channels[:50] if isinstance(channels, list) else []
+    private = [str(c) for c in listed if _private_channel(str(c))]
     for dep in data["dependencies"]:
         if _full(out, path):
             return
@@ -465,14 +468,22 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
                     )
             mark_elsewhere(out.items[start:], sources)
             continue
-        spec = str(dep).split("::")[-1].strip()
+        channel, _, spec = str(dep).rpartition("::")
+        spec = spec.strip()
         name, conda_spec = _conda_match_spec(spec)
         if name == "python":
             out.python.append((conda_spec.removeprefix("=="), f"{path}:{line_of(spec)}"))
             continue
         if name in CONDA_ONLY or not name:
             continue
-        out.items.append(_conda_package(name, conda_spec, path, line_of(spec), str(dep)))
+        item = _conda_package(name, conda_spec, path, line_of(spec), str(dep))
+        if item.conda and channel and _private_channel(channel):
+            item = _from_channel(item, channel)
+        elif item.conda and private:
+            # The file's own channel list reaches a channel of the authors': its conda-only
+            # packages may come from there.
+            item = _from_channel(item, private[0])
+        out.items.append(item)
 
 
 # Conda packages whose name is also a PyPI project's that is not the same software (the
@@ -600,7 +611,23 @@ def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:
 
 
 _PIP_LINE = rx.compile(r"(?:^|[\s`$>(])(?:python3?\s+-m\s+)?pip3?\s+install\s+([^\n`|&;]+)")
-_CONDA_LINE = rx.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
+_CONDA_LINE = rx.compile(r"(?:^|[\s`$>(])(?:micro)?(?:conda|mamba)\s+install\s+([^\n`|&;]+)")
+# Channels anyone resolving a conda environment reaches by name: a package the authors take
+# from any other (`corpchan::x`, `-c https://conda.corp/…`, a channel URL) is theirs, not
+# the one another project may publish under that name on these.
+_PUBLIC_CHANNELS = frozenset({"conda-forge", "defaults", "main", "anaconda", "pytorch", "nvidia"})
+
+
+def _private_channel(channel: str) -> bool:
+    return channel.strip().lower() not in _PUBLIC_CHANNELS
+
+
+def _from_channel(item: Declared, channel: str) -> Declared:
+    """A conda package the authors install from a channel of their own: named, never
+    resolved by its name elsewhere."""
+    item.other_index = True
+    item.source = f"another conda channel ({channel[:80]})"
+    return item
 
 
 def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
@@ -682,9 +709,16 @@ def _pip_words(
 
 def _conda_words(words: list[str], path: str, line: int, out: DeclaredSet) -> None:
     skip_next = False
+    private = ""
+    for i, word in enumerate(words[:2000]):
+        opt, eq, value = word.partition("=")
+        if opt in ("-c", "--channel") and (value or i + 1 < len(words)):
+            channel = value if eq else words[i + 1]
+            private = private or (channel if _private_channel(channel) else "")
+    start = len(out.items)
     for word in words:
         if _full(out, path):
-            return
+            break
         if skip_next:
             skip_next = False
             continue
@@ -698,7 +732,17 @@ def _conda_words(words: list[str], path: str, line: int, out: DeclaredSet) -> No
         if name in CONDA_ONLY or not rx.fullmatch(r"[\w.-]+", name):
             continue
         ver = ver.lstrip("=")
-        out.items.append(_conda_package(name, f"=={ver}" if ver else "", path, line, word))
+        channel = word.rpartition("::")[0]
+        item = _conda_package(name, f"=={ver}" if ver else "", path, line, word)
+        if item.conda and channel and _private_channel(channel):
+            item = _from_channel(item, channel)
+        out.items.append(item)
+    if private:
+        # `-c` applies to every package of the command; one forkvet knows to be a PyPI
+        # project is that project wherever it comes from.
+        for item in out.items[start:]:
+            if item.conda:
+                _from_channel(item, private)
 
 
 def collect(ctx: Context) -> DeclaredSet:
