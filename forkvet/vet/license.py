@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -164,7 +165,7 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
 
 def _added_terms(text: str, spdx_ids: list[str] | None, path: str, source: str) -> Classified:
     """Restrictive terms added to the license texts of a file, as one custom item."""
-    extra = _added_restrictions(text, spdx_ids)
+    extra = _edited_grants(text, spdx_ids or []) + _added_restrictions(text, spdx_ids)
     if not extra:
         return []
     terms = custom_terms(extra)
@@ -192,6 +193,46 @@ def _bsd_by_conditions(text: str, path: str, source: str) -> list[tuple[LicenseM
 
 
 OTHER_SCRIPT = "text in another script"
+# Words that narrow a grant when written into it ("to any non-profit academic institution
+# obtaining", "for research purposes", "but not to sell copies"), and the rights a permissive
+# grant lists, whose removal narrows it too.
+_NARROWING = frozenset(
+    "only not non no except excluding research academic educational education personal "
+    "profit commercial commercially sell selling institution institutions university "
+    "universities purposes limited restricted prohibited forbidden evaluation internal "
+    "scientific study students individuals organizations organisations companies company "
+    "government military permission written".split()
+)
+_RIGHTS = frozenset("use copy modify merge publish distribute sublicense sell".split())
+_MAX_DIFF_TOKENS = 4000
+
+
+def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
+    """A permissive license text edited inside (words that narrow it written in, or rights
+    taken out): a diff against the template, whatever the wording. Text after the template's
+    last word is not looked at here (appended terms are found by their clauses)."""
+    words = normalize_tokens(text[:MAX_LICENSE_CHARS])
+    out: list[str] = []
+    for spdx in spdx_ids:
+        template = licensedb.template_tokens(spdx).split()
+        if _terms_for_spdx(spdx).category != "permissive" or not template:
+            continue
+        if len(template) > _MAX_DIFF_TOKENS or len(words) > 2 * _MAX_DIFF_TOKENS:
+            continue
+        diff = difflib.SequenceMatcher(None, template, words, autojunk=False)
+        blocks = [b for b in diff.get_matching_blocks() if b.size]
+        if not blocks:
+            continue
+        first, last = blocks[0].a, blocks[-1].a + blocks[-1].size
+        for tag, i1, i2, j1, j2 in diff.get_opcodes():
+            if tag == "equal" or not first < i1 < last:
+                continue
+            added, removed = set(words[j1:j2]), set(template[i1:i2])
+            if added & _NARROWING or (removed & _RIGHTS) - added:
+                said = " ".join(words[j1:j2][:8]) or "-" + " ".join(template[i1:i2][:8])
+                out.append(f"the {spdx} text edited: {said!r}")
+                break
+    return out
 
 
 def _other_script(text: str) -> bool:
