@@ -267,9 +267,17 @@ def _is_script(tree: ast.Module) -> bool:
     )
 
 
-# Top-level calls that only prepare the import path, warnings or logging: a library module
-# does these too (eval_tasks/eval_adapter.py's sys.path.append), they run nothing.
-_SETUP_CALLS = ("sys.path.", "warnings.", "logging.basicConfig", "os.environ.")
+# Top-level calls that only prepare the import path, warnings, logging or the plotting
+# backend: a library module does these too (eval_tasks/eval_adapter.py's sys.path.append, a
+# metrics module's matplotlib.use('Agg')), they run nothing.
+_SETUP_CALLS = (
+    "sys.path.",
+    "warnings.",
+    "logging.basicConfig",
+    "os.environ.",
+    "matplotlib.use",
+    "mpl.use",
+)
 
 
 def _setup_call(call: ast.Call) -> bool:
@@ -2062,11 +2070,18 @@ def _script_target(ctx: Context, folder: str, script: str) -> str | None:
     return None
 
 
+# A script reads its own command line at the top level: `local params = cmd:parse(arg)`.
+_LUA_PARSES_ARGS = rx.compile(r"(?m)^(?:local[ \t]+)?[\w.]+[ \t]*=[ \t]*\w+:parse\(arg\)")
+
+
 def _lua_module(text: str) -> bool:
     """A Lua Torch class (`torch.class('nn.BoxSampler', 'nn.Module')`) or a file ending in
-    `return M`: a module that `require` loads."""
+    `return M`: a module that `require` loads. A file that parses its command line at the
+    top level is a script, even when it declares the loss classes it uses (neural_style.lua)."""
     last = text.rstrip().rsplit("\n", 1)[-1]
-    return "torch.class(" in text or rx.fullmatch(r"return[ \t]+[A-Za-z_][\w.]*", last) is not None
+    if rx.fullmatch(r"return[ \t]+[A-Za-z_][\w.]*", last) is not None:
+        return True
+    return "torch.class(" in text and _LUA_PARSES_ARGS.search(text) is None
 
 
 def _matlab_entry(ctx: Context, path: str) -> bool:
