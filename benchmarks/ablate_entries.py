@@ -215,6 +215,7 @@ RULES: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
     "nb.train_cell": ("a notebook with a training step trains", lambda: _never("_TRAIN_CELL")),
     # ---- names
     "name.library_suffix": ("drop x_utils.py x_helpers.py", lambda: _never("_LIBRARY_NAME")),
+    "name.dataset_labels": ("voc_label.py prepares", lambda: _never("_DATASET_LABELS")),
     "name.gen_camel": ("genLMDB.m prepares", lambda: _never("_GEN_CAMEL")),
     "name.agent_noun": ("detector_train trains", lambda: {"_agent_noun": _const(False)}),
     "name.pretrained_demo": (
@@ -321,6 +322,10 @@ RULES: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
         lambda: {"_shell_kind": _const(None)},
     ),
     "sh.too_deep": ("drop deep shell/Lua/MATLAB files", lambda: {"_too_deep": _const(False)}),
+    "lua.parses_args": (
+        "a Lua file parsing its args is a script",
+        lambda: _never("_LUA_PARSES_ARGS"),
+    ),
     "lua.module": ("drop Lua modules", lambda: {"_lua_module": _const(False)}),
     "m.entry": ("drop MATLAB functions in folders", lambda: {"_matlab_entry": _const(True)}),
     "sh.doc_examples": ("docs/*examples*/x.sh", lambda: _never("_DOC_EXAMPLES")),
@@ -468,10 +473,32 @@ def print_table(tallies: dict[str, Tally], n: int) -> None:
             d = deltas[k]
             line += f" | {'':>5} {d['tp']:>3} {d['fp']:>3} {d['fn']:>3} {d['dp']:>5} {d['dr']:>5}"
         print(line)
+    print("\nwhat switching each rule off changes (at most 8 entries a rule):")
+    for _net, rule, _changed, _deltas in rows:
+        lines = _changes(base, tallies[rule])
+        if lines:
+            print(f"  {rule}")
+            for line in lines[:8]:
+                print(f"    {line}")
+            if len(lines) > 8:
+                print(f"    … {len(lines) - 8} more")
     print("\nrules:")
     for rule, (what, _p) in RULES.items():
         if rule in tallies:
             print(f"  {rule:<30} {what}")
+
+
+def _changes(base: Tally, off: Tally) -> list[str]:
+    """Entries found or lost when the rule is off: `+fp` a false entry it keeps out, `-tp` a
+    true entry it finds, and so on."""
+    out = []
+    for k in KINDS:
+        b, o = base.prs[k], off.prs[k]
+        out += [f"-tp {k} {x}" for x in sorted(set(o.misses) - set(b.misses))]
+        out += [f"+tp {k} {x}" for x in sorted(set(b.misses) - set(o.misses))]
+        out += [f"+fp {k} {x}" for x in sorted(set(o.extras) - set(b.extras))]
+        out += [f"-fp {k} {x}" for x in sorted(set(b.extras) - set(o.extras))]
+    return out
 
 
 def _delta(a: PR, b: PR) -> dict[str, Any]:

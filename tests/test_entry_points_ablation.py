@@ -89,3 +89,23 @@ def test_a_module_that_only_sets_the_plotting_backend_is_no_script(vet_repo: Vet
     test = _paths(report.entry_points.test)
     assert "evaluate/eval_metric.py" not in test
     assert "evaluate/eval_plot.py" in test
+
+
+def test_a_data_sets_label_maker_prepares(vet_repo: Vet) -> None:
+    # scripts/voc_label.py (darknet, copied into YOLO repositories) writes the label files
+    # training reads; a name that says train or predict still decides.
+    main = "import os\nif __name__ == '__main__':\n    os.makedirs('labels')\n"
+    report = vet_repo(
+        {
+            "README.md": "# Detector\n\nA real-time detector.\n",
+            "scripts/voc_label.py": main,
+            "scripts/imagenet_label.sh": "#!/bin/sh\nmkdir -p labels\nls val > labels.txt\n",
+            "predict_label.py": main,
+            "train_labels.py": main,
+        }
+    )
+    ep = report.entry_points
+    prepare = _paths(ep.prepare)
+    assert {"scripts/voc_label.py", "scripts/imagenet_label.sh"} <= prepare
+    assert "predict_label.py" in _paths(ep.test)
+    assert "train_labels.py" in _paths(ep.train)

@@ -329,6 +329,9 @@ def _is_generic(stem: str) -> bool:
     return low in _GENERIC or low.startswith(("run_", "main_")) or low.endswith("_main")
 
 
+# One word and "label(s)", nothing said about training or testing: a data set's label maker
+# (darknet's voc_label.py, imagenet_label.sh), as `*_annotation.py` is.
+_DATASET_LABELS = rx.compile(r"(?i)[a-z0-9]+[-_]labels?")
 _LIBRARY_NAME = rx.compile(r"(?i)[-_](?:utils?|helpers?)$")
 # genLMDB.m, genJSON.py: camel-case "gen" scripts build data files.
 _GEN_CAMEL = rx.compile(r"^gen[A-Z]")
@@ -365,6 +368,8 @@ def kind_of(stem: str) -> str | None:
         return "eval" if word in ("val", "valid", "bench") else "test"
     if cleaned != stem:
         return "demo"  # load_pretrained.py: runs a trained model
+    if _DATASET_LABELS.fullmatch(stem):
+        return "prepare"  # voc_label.py writes the label files training reads
     return None
 
 
