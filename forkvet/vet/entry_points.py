@@ -267,9 +267,17 @@ def _is_script(tree: ast.Module) -> bool:
     )
 
 
-# Top-level calls that only prepare the import path, warnings or logging: a library module
-# does these too (eval_tasks/eval_adapter.py's sys.path.append), they run nothing.
-_SETUP_CALLS = ("sys.path.", "warnings.", "logging.basicConfig", "os.environ.")
+# Top-level calls that only prepare the import path, warnings, logging or the plotting
+# backend: a library module does these too (eval_tasks/eval_adapter.py's sys.path.append, a
+# metrics module's matplotlib.use('Agg')), they run nothing.
+_SETUP_CALLS = (
+    "sys.path.",
+    "warnings.",
+    "logging.basicConfig",
+    "os.environ.",
+    "matplotlib.use",
+    "mpl.use",
+)
 
 
 def _setup_call(call: ast.Call) -> bool:
@@ -321,6 +329,9 @@ def _is_generic(stem: str) -> bool:
     return low in _GENERIC or low.startswith(("run_", "main_")) or low.endswith("_main")
 
 
+# One word and "label(s)", nothing said about training or testing: a data set's label maker
+# (darknet's voc_label.py, imagenet_label.sh), as `*_annotation.py` is.
+_DATASET_LABELS = rx.compile(r"(?i)[a-z0-9]+[-_]labels?")
 _LIBRARY_NAME = rx.compile(r"(?i)[-_](?:utils?|helpers?)$")
 # genLMDB.m, genJSON.py: camel-case "gen" scripts build data files.
 _GEN_CAMEL = rx.compile(r"^gen[A-Z]")
@@ -357,6 +368,8 @@ def kind_of(stem: str) -> str | None:
         return "eval" if word in ("val", "valid", "bench") else "test"
     if cleaned != stem:
         return "demo"  # load_pretrained.py: runs a trained model
+    if _DATASET_LABELS.fullmatch(stem):
+        return "prepare"  # voc_label.py writes the label files training reads
     return None
 
 
@@ -2062,11 +2075,18 @@ def _script_target(ctx: Context, folder: str, script: str) -> str | None:
     return None
 
 
+# A script reads its own command line at the top level: `local params = cmd:parse(arg)`.
+_LUA_PARSES_ARGS = rx.compile(r"(?m)^(?:local[ \t]+)?[\w.]+[ \t]*=[ \t]*\w+:parse\(arg\)")
+
+
 def _lua_module(text: str) -> bool:
     """A Lua Torch class (`torch.class('nn.BoxSampler', 'nn.Module')`) or a file ending in
-    `return M`: a module that `require` loads."""
+    `return M`: a module that `require` loads. A file that parses its command line at the
+    top level is a script, even when it declares the loss classes it uses (neural_style.lua)."""
     last = text.rstrip().rsplit("\n", 1)[-1]
-    return "torch.class(" in text or rx.fullmatch(r"return[ \t]+[A-Za-z_][\w.]*", last) is not None
+    if rx.fullmatch(r"return[ \t]+[A-Za-z_][\w.]*", last) is not None:
+        return True
+    return "torch.class(" in text and _LUA_PARSES_ARGS.search(text) is None
 
 
 def _matlab_entry(ctx: Context, path: str) -> bool:
