@@ -68,9 +68,10 @@ _FIRST_NAMES = frozenset(
 _FIRST_SUFFIXES = frozenset(
     {
       ".toml", ".cfg", ".conf", ".ini", ".yml", ".yaml", ".sh", ".bash", ".zsh", ".ps1", ".bat",
-      ".cmd", ".mk", ".dockerfile", ".env", ".txt", ".in", ".md", ".rst", ".ipynb", ".py", ".json",
+      ".cmd", ".mk", ".dockerfile", ".env", ".ipynb",
     }
 )  # fmt: skip
+_SECOND_SUFFIXES = frozenset({".py", ".md", ".rst", ".txt", ".in", ".json", ".cfg", ".xml"})
 _CONFIG_SUFFIXES = frozenset({".toml", ".cfg", ".conf", ".ini"})
 _CONFIG_NAMES = frozenset({"pipfile", "pip.conf", "pip.ini", ".pydistutils.cfg", "setup.py"})
 _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
@@ -154,18 +155,26 @@ def statements(snap: Snapshot) -> Found:
             out.places.append(f"{terminal(entry.path)}:{line}: {terminal(what[:80])}")
             if len(out.places) >= MAX_PLACES:
                 return out
+    if out.places:
+        out.cut = ""  # what was read decides already
     return out
 
 
 def _order(entry: FileEntry) -> tuple[int, int, str]:
-    """Install settings first (configuration, scripts, CI, docs), shallow before deep."""
+    """Where install settings live first (configuration, scripts, CI, containers,
+    requirements, the README, notebooks), then code and documents, then the rest; shallow
+    before deep."""
     name = entry.name.lower()
-    first = (
+    if (
         name in _FIRST_NAMES
         or entry.suffix in _FIRST_SUFFIXES
-        or name.startswith(("dockerfile", ".env", "requirements"))
-    )
-    return (0 if first else 1, entry.path.count("/"), entry.path)
+        or name.startswith(("dockerfile", ".env", "readme"))
+        or _REQ_FILE.match(name)
+    ):
+        tier = 0
+    else:
+        tier = 1 if entry.suffix in _SECOND_SUFFIXES else 2
+    return (tier, entry.path.count("/"), entry.path)
 
 
 def _read(snap: Snapshot, entry: FileEntry) -> str | None:
@@ -198,8 +207,8 @@ def _in_file(entry: FileEntry, text: str, public: _PublicIndex) -> Iterator[tupl
     lines = _LineOf(text)
     if entry.suffix == ".toml" or entry.name == "Pipfile":
         yield from _toml_sources(text, lines, public)
-    if not _HINT.search(text):
-        return
+    if not _HINT.search(text) and not _REQ_FILE.match(entry.name):
+        return  # a requirements file's `-i URL` line needs no other word
     for m in _VAR.finditer(text):
         if _counts(
             _VAR_KIND[m.group("key")[m.group("key").index("_") + 1 :]], m.group("val"), public
