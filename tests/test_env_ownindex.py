@@ -96,6 +96,16 @@ SAYS = [
     ("README.md", "PIP_NO_INDEX=1 PIP_FIND_LINKS=./wheels pip install corp-x\n", "README.md:1"),
     ("README.md", f"```\npip install torch corp-x \\\n    --index-url {URL}\n```\n", "README.md:3"),
     ("requirements-gpu.txt", f"-i {URL}\ncorp-x\n", "requirements-gpu.txt:1"),
+    ("README.md", f"rm -rf build\npip install -i {URL} corp-x\n", "README.md:2"),
+    ("install.sh", f"pip install corp-x \\\r\n  -qi {URL}\r\n", "install.sh:2"),  # CRLF
+    ("setup.bat", f"pip install corp-x ^\n  -i {URL}\n", "setup.bat:2"),
+    ("README.md", f"PDM_PYPI_URL={URL} pdm install\n", "README.md:1"),
+    ("README.md", f"PIPENV_PYPI_MIRROR={URL} pipenv install\n", "README.md:1"),
+    ("README.md", f"pdm config pypi.url {URL}\n", "README.md:1"),
+    ("README.md", f"poetry source add --priority=primary corp {URL}\n", "README.md:1"),
+    ("setup.py", f'setup(name="x", dependency_links=["{URL}/corp-x/"])\n', "setup.py:1"),
+    ("environment.yml", f"dependencies:\n  - pip:\n    - -i {URL}\n    - corp-x\n", ":3"),
+    ("tox.ini", f"[testenv]\nsetenv =\n    PIP_INDEX_URL = {URL}\n", "tox.ini:3"),
     ("deploy/notes.txt", "PIP_EXTRA_INDEX_URL=<your private index> pip install -r r.txt\n", ":1"),
 ]
 
@@ -134,6 +144,8 @@ SAYS_NOTHING = [
         "rm -rf build && gcc -fPIC -o x x.c && sed -i s/a/b/ f && git diff --no-index a b\n",
     ),
     ("train.py", "parser.add_argument('--index', type=int)\nx = data[-i]\nidx = index_url\n"),
+    ("README.md", "Run `make`\n-f is the force flag of `rm`, see rm/docs\n"),
+    ("build.sh", "make -f build/Makefile install\n"),
     ("data/index.json", '{"index_url": "https://data.example/shards/index.html"}\n'),
 ]
 
@@ -141,6 +153,12 @@ SAYS_NOTHING = [
 @pytest.mark.parametrize(("path", "text"), SAYS_NOTHING)
 def test_what_is_no_index_of_the_authors_own(make_repo: MakeRepo, path: str, text: str) -> None:
     assert _places(make_repo, {path: text, "train.py": "import torch\n"}) == []
+
+
+def test_a_windows_script_saved_as_utf16_is_read(make_repo: MakeRepo) -> None:
+    text = f'$env:UV_DEFAULT_INDEX = "{URL}"\r\n'.encode("utf-16")
+    repo = make_repo({"setup.ps1": text, "train.py": "import torch\n"}, use_git=False)
+    assert ownindex.statements(load(repo)).places == ["setup.ps1:1: UV_DEFAULT_INDEX"]
 
 
 def _env(repo: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:

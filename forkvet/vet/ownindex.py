@@ -74,21 +74,28 @@ _FIRST_SUFFIXES = frozenset(
 _SECOND_SUFFIXES = frozenset({".py", ".md", ".rst", ".txt", ".in", ".json", ".cfg", ".xml"})
 _CONFIG_SUFFIXES = frozenset({".toml", ".cfg", ".conf", ".ini"})
 _CONFIG_NAMES = frozenset({"pipfile", "pip.conf", "pip.ini", ".pydistutils.cfg", "setup.py"})
+_ENV_FILE = rx.compile(r"^(?:[\w.-]*[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", rx.I)
 _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
 
 # A quick test before a file is read closely.
-_HINT = rx.compile(r"(?i)index|find.?links|dependency.?links|\bpip|\buv\b|easy_install")
+_HINT = rx.compile(
+    r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
+    r"|source\s+add"
+)
 _VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
 # An index variable given a value, in any syntax: the name, then quotes or brackets closing
 # it and `=`, `:` or `,`, or blanks alone (`ENV VAR value`, `%env VAR value`).
 _VAR = rx.compile(
-    r"(?:^|[^\w])(?P<key>PIP_(?:EXTRA_INDEX_URL|INDEX_URL|FIND_LINKS|NO_INDEX)"
-    r"|UV_(?:EXTRA_INDEX_URL|INDEX_URL|DEFAULT_INDEX|FIND_LINKS|NO_INDEX|INDEX))"
+    r"(?:^|[^\w])(?P<key>PIP_(?:EXTRA_INDEX_URL|INDEX_URL|PYPI_URL|FIND_LINKS|NO_INDEX)"
+    r"|UV_(?:EXTRA_INDEX_URL|INDEX_URL|DEFAULT_INDEX|FIND_LINKS|NO_INDEX|INDEX)"
+    r"|PDM_PYPI_URL|PIPENV_PYPI_MIRROR)"
     r"(?:[\]'\"\\]*[ \t]*[=:,][ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*" + _VALUE
 )
-# pip's own configuration keys (`pip config set global.index-url URL`), in any file.
+# pip's own configuration keys (`pip config set global.index-url URL`) and PDM's (`pdm config
+# pypi.url URL`), in any file.
 _PIP_CONFIG = rx.compile(
-    r"(?i)\b(?:global|install|download|wheel)\.(?P<key>(?:extra-)?index-url|find-links|no-index)"
+    r"(?i)\b(?:global|install|download|wheel|pypi)\."
+    r"(?P<key>(?:extra-)?index-url|find-links|no-index|url)"
     r"['\"]?(?:[ \t]*[=:][ \t]*|[ \t]+)['\"]?" + _VALUE
 )
 # A configuration file's own keys (pip.conf, uv.toml, setup.cfg [easy_install], pixi).
@@ -96,9 +103,11 @@ _CONFIG_KEY = rx.compile(
     r"(?im)^[ \t]*['\"]?(?P<key>(?:extra[-_]?)?index[-_]?urls?|find[-_]?links|default[-_]?index"
     r"|no[-_]?index|dependency[-_]?links)['\"]?[ \t]*[=:][\s\[]*['\"]?" + _VALUE
 )
+# setuptools' `dependency_links=[URL]` in a setup() call (not at a line's start).
+_LINKS_ARGUMENT = rx.compile(r"(?P<key>dependency_links)['\"]?[ \t]*[=:][\s\[(]*['\"]?" + _VALUE)
 # Where a command line may name an index option: looked at closely only on such spots.
 _OPTION_SPOT = rx.compile(
-    r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m)|(?:^|[\s'\"\[(,`])-[a-z]*[if]"
+    r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m)|(?:^|[\s'\"\[(,`])-[a-z]*[if]|source\s+add"
 )
 _WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
 _SEPARATOR = rx.compile(r"&&|\|\||[;|\n]")
@@ -183,6 +192,8 @@ def _read(snap: Snapshot, entry: FileEntry) -> str | None:
         raw = snap.read_bytes(entry.path, FILE_PREFIX)
     except OSError:
         return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as Windows scripts may be saved
+        return raw.decode("utf-16", "replace")
     if b"\x00" in raw[:8192]:
         return None
     return raw.decode("utf-8", "replace")
@@ -210,14 +221,18 @@ def _in_file(entry: FileEntry, text: str, public: _PublicIndex) -> Iterator[tupl
     if not _HINT.search(text) and not _REQ_FILE.match(entry.name):
         return  # a requirements file's `-i URL` line needs no other word
     for m in _VAR.finditer(text):
-        if _counts(
-            _VAR_KIND[m.group("key")[m.group("key").index("_") + 1 :]], m.group("val"), public
-        ) and not _known_command(text, m.start("key"), m.group("key")):
+        kind = _VAR_KIND[m.group("key").split("_", 1)[1]]
+        if _counts(kind, m.group("val"), public) and not _known_command(
+            text, m.start("key"), m.group("key")
+        ):
             yield lines(m.start("key")), m.group("key")
     for m in _PIP_CONFIG.finditer(text):
         if _counts(_key_kind(m.group("key")), m.group("val"), public):
             yield lines(m.start("key")), f"pip config {m.group('key')}"
     if entry.suffix in _CONFIG_SUFFIXES or entry.name.lower() in _CONFIG_NAMES:
+        for m in _LINKS_ARGUMENT.finditer(text):
+            if _counts("links", m.group("val"), public):
+                yield lines(m.start("key")), m.group("key")
         for m in _CONFIG_KEY.finditer(text):
             if _counts(_key_kind(m.group("key")), m.group("val"), public):
                 yield lines(m.start("key")), m.group("key")
@@ -225,6 +240,8 @@ def _in_file(entry: FileEntry, text: str, public: _PublicIndex) -> Iterator[tupl
 
 
 _VAR_KIND = {
+    "PYPI_URL": "index",
+    "PYPI_MIRROR": "index",
     "INDEX_URL": "index",
     "EXTRA_INDEX_URL": "index",
     "DEFAULT_INDEX": "index",
@@ -274,32 +291,43 @@ class _LineOf:
         return self._text.count("\n", 0, max(at, 0)) + 1
 
 
-def _logical_line(text: str, at: int) -> str:
-    """The command line around `at`, with `\\` continuations (and `^`, `` ` ``) joined."""
+def _logical_line(text: str, at: int, marks: str = "\\") -> tuple[int, str]:
+    """(where it ends, the command line around `at`) with its continuations joined (`\\`; also
+    `^` and `` ` `` in Windows scripts: `marks`)."""
+
+    def continued(newline: int) -> bool:  # the line ending at `newline` goes on
+        before = newline - 1 if newline > 0 and text[newline - 1] != "\r" else newline - 2
+        return before >= 0 and text[before] in marks
+
     start = text.rfind("\n", max(0, at - MAX_LOGICAL), at) + 1
-    while start > 1 and text[start - 2] in "\\^`" and at - start < MAX_LOGICAL:
+    while start > 1 and continued(start - 1) and at - start < MAX_LOGICAL:
         start = text.rfind("\n", max(0, start - MAX_LOGICAL), start - 1) + 1
     end = text.find("\n", at, at + MAX_LOGICAL)
     end = end if end >= 0 else min(len(text), at + MAX_LOGICAL)
-    while 0 < end < len(text) and text[end - 1] in "\\^`" and end - at < MAX_LOGICAL:
+    while 0 < end < len(text) and text[end] == "\n" and continued(end) and end - at < MAX_LOGICAL:
         nxt = text.find("\n", end + 1, end + MAX_LOGICAL)
         end = nxt if nxt >= 0 else min(len(text), end + MAX_LOGICAL)
-    return rx.sub(r"[\\^`][ \t]*\r?\n", " ", text[start:end])
+    joined = text[start:end]
+    for mark in marks:
+        joined = joined.replace(mark + "\r\n", " ").replace(mark + "\n", " ")
+    return end, joined
 
 
 def _command_lines(
     entry: FileEntry, text: str, lines: _LineOf, public: _PublicIndex
 ) -> Iterator[tuple[int, str]]:
     """Index options on command lines (each command line looked at once)."""
-    requirements = bool(_REQ_FILE.match(entry.name))
+    # a requirements file's or a conda environment's pip lines need no pip word
+    requirements = bool(_REQ_FILE.match(entry.name) or _ENV_FILE.match(entry.name))
+    marks = "\\^`" if entry.suffix in (".bat", ".cmd", ".ps1") else "\\"
     done_until = -1
     for n, m in enumerate(_OPTION_SPOT.finditer(text)):
         if n >= MAX_CANDIDATES:
             return
         if m.start() < done_until:
             continue
-        line = _logical_line(text, m.start())
-        done_until = m.start() + len(line)  # the next spot of the same line is skipped
+        # each command line once: its other spots are skipped
+        done_until, line = _logical_line(text, m.start(), marks)
         what = _command_index(line, requirements, public)
         if what:
             yield lines(m.start()), what
@@ -309,10 +337,23 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
     """The index option one command line uses for packages not all known, or ""."""
     for segment in _SEPARATOR.split(line)[:64]:
         words = _WORD.findall(segment)[:512]
+        added = _source_add(words, public)
+        if added:
+            return added
         tool = requirements or any(_TOOL.match(w) for w in words)
         found, rest = _index_words(words, tool, public)
         if found and not (tool and _all_known(rest)):
             return found
+    return ""
+
+
+def _source_add(words: list[str], public: _PublicIndex) -> str:
+    """`poetry source add NAME URL` / `pdm source add …`: a source for the project."""
+    lowered = [w.lower() for w in words]
+    for i in range(len(lowered) - 2):
+        if lowered[i] in ("poetry", "pdm") and lowered[i + 1 : i + 3] == ["source", "add"]:
+            urls = [w for w in words[i + 3 :] if "://" in w and not public(w)]
+            return f"{lowered[i]} source add" if urls else ""
     return ""
 
 
@@ -392,7 +433,7 @@ def _all_known(words: list[str]) -> bool:
 def _known_command(text: str, at: int, key: str) -> bool:
     """A variable set on the command it applies to only (`VAR=URL pip install torch`), whose
     packages are all known: no source of their own for other names."""
-    for segment in _SEPARATOR.split(_logical_line(text, at)):
+    for segment in _SEPARATOR.split(_logical_line(text, at)[1]):
         if key in segment:
             words = _WORD.findall(segment)[:512]
             if segment.lstrip().startswith(("export", "ENV", "set", "%env")):
