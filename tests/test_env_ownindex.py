@@ -106,6 +106,7 @@ SAYS = [
     ("setup.py", f'setup(name="x", dependency_links=["{URL}/corp-x/"])\n', "setup.py:1"),
     ("environment.yml", f"dependencies:\n  - pip:\n    - -i {URL}\n    - corp-x\n", ":3"),
     ("tox.ini", f"[testenv]\nsetenv =\n    PIP_INDEX_URL = {URL}\n", "tox.ini:3"),
+    (".github/workflows/ci.yml", f"    with:\n      extra-index-url: {URL}\n", "ci.yml:2"),
     ("deploy/notes.txt", "PIP_EXTRA_INDEX_URL=<your private index> pip install -r r.txt\n", ":1"),
 ]
 
@@ -146,6 +147,7 @@ SAYS_NOTHING = [
     ("train.py", "parser.add_argument('--index', type=int)\nx = data[-i]\nidx = index_url\n"),
     ("README.md", "Run `make`\n-f is the force flag of `rm`, see rm/docs\n"),
     ("build.sh", "make -f build/Makefile install\n"),
+    ("configs/data.yaml", "dataset:\n  index_url: https://data.example/shards/index.html\n"),
     ("data/index.json", '{"index_url": "https://data.example/shards/index.html"}\n'),
 ]
 
@@ -264,9 +266,14 @@ def test_projects_anywhere_in_the_tree_are_the_repositorys_own_f13(
 
 def test_the_scan_is_bounded(make_repo: MakeRepo) -> None:
     """A 50 MB text file is read up to its first MiB; a statement past it is not looked for,
-    and the scan stays fast."""
+    and the scan stays fast, also through files of near-statements."""
     big = "x = 1\n" * (50 * 1024 * 1024 // 6) + f"PIP_INDEX_URL={URL}\n"
-    repo = make_repo({"data.txt": big, "train.py": "import torch\n"}, use_git=False)
+    decoys = {  # a megabyte of near-statements each: matches per file are capped
+        "a.md": "PIP_INDEX_URL= " * 70_000,
+        "b.toml": "index-url = x\n" * 75_000,
+        "c.sh": "pip install -i x \\\n" * 58_000,
+    }
+    repo = make_repo({"data.txt": big, "train.py": "import torch\n", **decoys}, use_git=False)
     snap = load(repo)
     start = time.monotonic()
     found = ownindex.statements(snap)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from forkvet import rx, safeparse
@@ -46,7 +47,7 @@ MAX_FILES = 20_000
 MAX_BYTES = 32 << 20
 FILE_PREFIX = 1 << 20
 MAX_LOGICAL = 4096  # characters of one command line, continuations joined
-MAX_CANDIDATES = 2000  # option-like spots looked at in one file
+MAX_CANDIDATES = 2000  # matches of one kind looked at in one file (real files have a few)
 MAX_PLACES = 3  # statements kept (one is enough to decide)
 
 _BINARY = frozenset(
@@ -102,6 +103,10 @@ _PIP_CONFIG = rx.compile(
 _CONFIG_KEY = rx.compile(
     r"(?im)^[ \t]*['\"]?(?P<key>(?:extra[-_]?)?index[-_]?urls?|find[-_]?links|default[-_]?index"
     r"|no[-_]?index|dependency[-_]?links)['\"]?[ \t]*[=:][\s\[]*['\"]?" + _VALUE
+)
+# The same keys in YAML, spelt as pip spells them (`index_url:` may be a data set's).
+_YAML_KEY = rx.compile(
+    r"(?im)^[ \t-]*(?P<key>(?:extra-)?index-url|find-links)[ \t]*:[ \t]*['\"]?" + _VALUE
 )
 # setuptools' `dependency_links=[URL]` in a setup() call (not at a line's start).
 _LINKS_ARGUMENT = rx.compile(r"(?P<key>dependency_links)['\"]?[ \t]*[=:][\s\[(]*['\"]?" + _VALUE)
@@ -220,20 +225,24 @@ def _in_file(entry: FileEntry, text: str, public: _PublicIndex) -> Iterator[tupl
         yield from _toml_sources(text, lines, public)
     if not _HINT.search(text) and not _REQ_FILE.match(entry.name):
         return  # a requirements file's `-i URL` line needs no other word
-    for m in _VAR.finditer(text):
+    for m in islice(_VAR.finditer(text), MAX_CANDIDATES):
         kind = _VAR_KIND[m.group("key").split("_", 1)[1]]
         if _counts(kind, m.group("val"), public) and not _known_command(
             text, m.start("key"), m.group("key")
         ):
             yield lines(m.start("key")), m.group("key")
-    for m in _PIP_CONFIG.finditer(text):
+    for m in islice(_PIP_CONFIG.finditer(text), MAX_CANDIDATES):
         if _counts(_key_kind(m.group("key")), m.group("val"), public):
             yield lines(m.start("key")), f"pip config {m.group('key')}"
+    if entry.suffix in (".yml", ".yaml"):  # an Action's `index-url:` input; dashes only
+        for m in islice(_YAML_KEY.finditer(text), MAX_CANDIDATES):
+            if _counts(_key_kind(m.group("key")), m.group("val"), public):
+                yield lines(m.start("key")), m.group("key")
     if entry.suffix in _CONFIG_SUFFIXES or entry.name.lower() in _CONFIG_NAMES:
-        for m in _LINKS_ARGUMENT.finditer(text):
+        for m in islice(_LINKS_ARGUMENT.finditer(text), MAX_CANDIDATES):
             if _counts("links", m.group("val"), public):
                 yield lines(m.start("key")), m.group("key")
-        for m in _CONFIG_KEY.finditer(text):
+        for m in islice(_CONFIG_KEY.finditer(text), MAX_CANDIDATES):
             if _counts(_key_kind(m.group("key")), m.group("val"), public):
                 yield lines(m.start("key")), m.group("key")
     yield from _command_lines(entry, text, lines, public)
