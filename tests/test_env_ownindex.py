@@ -126,6 +126,7 @@ SAYS_NOTHING = [
     ("README.md", f"pip install torch torchvision --index-url {TORCH_WHEELS}\n"),
     ("README.md", f"PIP_EXTRA_INDEX_URL={TORCH_WHEELS} pip install torch==2.0.1\n"),
     ("README.md", f"uv pip install torch --index-url {TORCH_WHEELS}\n"),
+    ("README.md", 'pip install -U "jax[cuda12_pip]" -f https://releases.example/jax.html\n'),
     (
         "README.md",
         f"```\npip install torch \\\n  torchvision \\\n  --index-url {TORCH_WHEELS}\n```\n",

@@ -115,6 +115,8 @@ _OPTION_SPOT = rx.compile(
     r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m)|(?:^|[\s'\"\[(,`])-[a-z]*[if]|source\s+add"
 )
 _WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
+# A requirement's extras (`"jax[cuda12_pip]"`): one word with its name, not two names.
+_EXTRAS = rx.compile(r"([A-Za-z0-9])\[[\w,. -]*\]")
 _SEPARATOR = rx.compile(r"&&|\|\||[;|\n]")
 _TOOL = rx.compile(
     r"(?i)^[!%$]*(?:[\w./-]*/)?(?:pip[\d.]*|uv|easy_install|pipenv|pdm|rye)(?:\.exe)?$"
@@ -345,7 +347,7 @@ def _command_lines(
 def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
     """The index option one command line uses for packages not all known, or ""."""
     for segment in _SEPARATOR.split(line)[:64]:
-        words = _WORD.findall(segment)[:512]
+        words = _words(segment)
         added = _source_add(words, public)
         if added:
             return added
@@ -364,6 +366,12 @@ def _source_add(words: list[str], public: _PublicIndex) -> str:
             urls = [w for w in words[i + 3 :] if "://" in w and not public(w)]
             return f"{lowered[i]} source add" if urls else ""
     return ""
+
+
+def _words(segment: str) -> list[str]:
+    """The words of one command: split at blanks, quotes, commas and brackets (a Python list
+    of arguments reads like a shell line), a requirement's extras dropped."""
+    return _WORD.findall(_EXTRAS.sub(r"\1", segment))[:512]
 
 
 def _index_words(words: list[str], tool: bool, public: _PublicIndex) -> tuple[str, list[str]]:
@@ -444,7 +452,7 @@ def _known_command(text: str, at: int, key: str) -> bool:
     packages are all known: no source of their own for other names."""
     for segment in _SEPARATOR.split(_logical_line(text, at)[1]):
         if key in segment:
-            words = _WORD.findall(segment)[:512]
+            words = _words(segment)
             if segment.lstrip().startswith(("export", "ENV", "set", "%env")):
                 return False
             return any(_TOOL.match(w) for w in words) and _all_known(words)
