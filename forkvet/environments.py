@@ -210,11 +210,17 @@ def _without_own(
 ) -> tuple[list[str], list[str]]:
     """The repository's own requirement lines split from the rest: a name the repository
     provides itself (its project, a module or package in it, an extension it builds) is
-    never installed from the index, the rule `forkvet env` follows (RepoNames)."""
+    never installed from the index, the rule `forkvet env` follows (RepoNames), nor is a
+    name that may be only on the authors' own index (names.private_rule)."""
+    from forkvet.envgen.names import private_rule
+    from forkvet.vet import ownindex
     from forkvet.vet.context import Context
     from forkvet.vet.dependencies import repo_names
 
     names = repo_names(Context(snap, config or Config()))
+    # and, in a repository that installs from an index of its own, a name no public project
+    # forkvet knows has (env's rule too: it may be one only that index has)
+    private = private_rule(ownindex.statements(snap).places)
     keep: list[str] = []
     own: list[str] = []
     for line in lines:
@@ -223,7 +229,7 @@ def _without_own(
         except InvalidRequirement:  # not a plain named requirement: nothing to decide
             keep.append(line)
             continue
-        if names.declared_local(name):
+        if names.declared_local(name) or (private and private(name)):
             own.append(terminal(name))
         else:
             keep.append(line)
@@ -263,7 +269,10 @@ def requirements_and_config(
         rel = found.relative_to(snap.root).as_posix()
         lines, own = _without_own(snap, config, sanitize_requirements(found, snap.root))
         if own:
-            rel += f" (less {', '.join(own[:5])}: the repository's own, never installed)"
+            rel += (
+                f" (less {', '.join(own[:5])}: the repository's own, or only on an index of "
+                "its own, never installed)"
+            )
         return lines, rel, python_version, None
     folder = env_root(env_dir) / "generated" / f"{source_fingerprint(snap)}-{python_version or ''}"
     done = folder / "requirements.txt"

@@ -187,6 +187,7 @@ SLOW_TESTS = frozenset(
         "test_gpu_utilisation_from_nvidia_smi_and_an_idle_gpu_warning",
         "test_a_working_model_overfits_one_batch",
         "test_pickle_hidden_past_the_scan_budget_is_an_error",
+        "test_a_hundred_thousand_files_stay_fast",
     }
 )
 

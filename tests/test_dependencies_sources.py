@@ -336,7 +336,10 @@ def test_an_index_set_for_a_whole_file_or_line_marks_all_its_packages(
         }
     )
     data = _env_offline(repo, tmp_path / "out", capsys)
-    assert _pinned(tmp_path / "out") == {"torch==2.1.0", "plainpkg", "scipy"}
+    # plainpkg, on a line of its own, is a comment too: the repository installs from an index
+    # of its own, and no public project forkvet knows has that name (the net: ownindex)
+    assert _pinned(tmp_path / "out") == {"torch==2.1.0", "scipy"}
+    assert data["private"] == ["plainpkg"]
     problems = "\n".join(str(p) for p in data["problems"])
     for name in ("reqonly", "wheelonly", "condapiponly", "corpx", "envonly", "exportonly"):
         assert f"{name} (" in problems, name

@@ -324,7 +324,8 @@ def test_the_runtime_never_installs_the_repositorys_own_names_from_its_file(
     )
     assert lines == ["numpy==1.26.4"]
     assert source == (
-        "requirements.txt (less toplocal, r9-tools: the repository's own, never installed)"
+        "requirements.txt (less toplocal, r9-tools: the repository's own, or only on an index "
+        "of its own, never installed)"
     )
 
 

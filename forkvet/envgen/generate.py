@@ -21,14 +21,21 @@ from forkvet.envgen import device as devices
 from forkvet.envgen.choose import choose, python_candidates
 from forkvet.envgen.docker import dockerfile_versions
 from forkvet.envgen.metadata_fix import look_ahead, uv_toml_text
-from forkvet.envgen.names import Need, NeedSet, from_report, guessed_notice, readme_git_clones
+from forkvet.envgen.names import (
+    Need,
+    NeedSet,
+    from_report,
+    guessed_notice,
+    private_rule,
+    readme_git_clones,
+)
 from forkvet.envgen.py2 import resolve_py2
 from forkvet.envgen.resolve import FRAMEWORK_DISTS, FrameworkPin, Resolution, resolve
 from forkvet.envgen.stamp import ENV_STAMP, source_fingerprint
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
 from forkvet.report import Framework, Report
 from forkvet.snapshot import Snapshot
-from forkvet.vet import Context, vet
+from forkvet.vet import Context, ownindex, vet
 from forkvet.vet.declared import collect
 from forkvet.vet.dependencies import RepoNames, repo_names, submodule_paths
 from forkvet.vet.importmap import canonical
@@ -69,6 +76,9 @@ class EnvResult:
     # Declared names the repository provides itself (its own project, a module or package in
     # it, an extension it builds): comments only, never resolved.
     local: list[str] = field(default_factory=list)
+    # Declared names that are no public project forkvet knows, in a repository that installs
+    # from an index of its own (where: the problems): comments only, never resolved.
+    private: list[str] = field(default_factory=list)
     # `name @ git+https://…` / `git+https://…` the authors install from git: comments only.
     git: list[str] = field(default_factory=list)
     # Pinned to a release after the date: nothing installable without a build came earlier.
@@ -153,7 +163,7 @@ def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
         lines += ["", "# optional: imported inside try/except ImportError, or an optional extra"]
         lines += [f"# {n.name}{n.spec}" for n in optional]
     lines += outputs.guessed_lines(needs) + outputs.local_lines(needs)
-    lines += outputs.conda_lines(needs)
+    lines += outputs.private_lines(needs) + outputs.conda_lines(needs)
     return "\n".join(lines) + "\n"
 
 
@@ -214,12 +224,18 @@ def _gather(
     ctx = Context(snap, config)
     report = vet(snap, config, ctx)
     names = repo_names(ctx)
-    needs = from_report(report, collect(ctx), names.declared_local)
+    own_index = ownindex.statements(snap)
+    private = private_rule(own_index.places)
+    needs = from_report(report, collect(ctx), names.declared_local, private)
+    if own_index.cut:
+        needs.notices.append(f"{own_index.cut} (the rest are not known to set none)")
     for need in extra or []:  # what --verify found missing: a repository module never is
         if needs.get(need.name) is None:
             reason = names.declared_local(need.name)
             if reason:
                 need = replace(need, kind="local", why=f"{need.why}; {reason}")
+            elif private and (reason := private(need.name)):
+                need = replace(need, kind="private", why=f"{need.why}; {reason}")
             needs.needs.append(need)
     needs.git += [g for g in readme_git_clones(ctx.readme, snap.name) if g not in needs.git]
     said = _optional_integrations(ctx, report, needs, names)
@@ -383,6 +399,7 @@ def _result(
         extras=[n.name for n in needs.of_kind("extra")],
         guessed=[n.name for n in needs.of_kind("guessed")],
         local=[n.name for n in needs.of_kind("local")],
+        private=[n.name for n in needs.of_kind("private")],
         git=list(needs.git),
         after_date=res.after_date,
         builds_from_source=res.from_source,

@@ -128,9 +128,16 @@ def readme_git_clones(text: str, own: str) -> list[str]:
 LocalRule = Callable[[str], "str | None"]
 
 
-def from_report(report: Report, declared: DeclaredSet, local: LocalRule | None = None) -> NeedSet:
+def from_report(
+    report: Report,
+    declared: DeclaredSet,
+    local: LocalRule | None = None,
+    private: LocalRule | None = None,
+) -> NeedSet:
     """What the environment needs. `local` says which declared names the repository provides
-    itself: those become comments (kind "local"), never requirement lines."""
+    itself: those become comments (kind "local"), never requirement lines. `private` says
+    which other declared names may come from an index of the authors' own (private_rule):
+    comments too (kind "private")."""
     out = NeedSet()
     seen: dict[str, Need] = {}
     # Distributions the authors install from git (`-e git+…/taming-transformers`): never an
@@ -143,12 +150,13 @@ def from_report(report: Report, declared: DeclaredSet, local: LocalRule | None =
             continue  # named in _from_elsewhere, whichever file also declares it
         if item.extra and normalize(item.extra) in wanted:
             item = replace(item, extra="")  # `selfproj[gpu]` in its own requirements
-        _add_declared(out, seen, from_git, item, local)
+        _add_declared(out, seen, from_git, item, local, private)
     deps = report.dependencies
     for name in deps.imported:
         _add_imported(out, seen, from_git, deps, name)
     _constrain(out, seen, declared.constraints)
     _local_notice(out)
+    _private_notice(out)
     for finding in report.findings:
         if finding.title == "Dependencies not on the package index":
             out.not_installable = [x.strip() for x in finding.message.split(":")[0].split(",")]
@@ -207,6 +215,7 @@ def _add_declared(
     from_git: set[str],
     item: Declared,
     local: LocalRule | None,
+    private: LocalRule | None = None,
 ) -> None:
     where = terminal(f"{item.path}:{item.line}" if item.line else item.path)
     if item.name in SYSTEM:
@@ -219,6 +228,10 @@ def _add_declared(
     reason = local(item.name) if local else None
     if reason:
         _add_local(out, seen, item, where, reason)
+        return
+    reason = private(item.name) if private else None
+    if reason:
+        _add_local(out, seen, item, where, reason, kind="private")
         return
     spec = _plain_spec(item.name, item.spec)
     if spec is None:
@@ -255,14 +268,20 @@ def _own_extras(items: list[Declared], local: LocalRule | None) -> set[str]:
 
 
 def _add_local(
-    out: NeedSet, seen: dict[str, Need], item: Declared, where: str, reason: str
+    out: NeedSet,
+    seen: dict[str, Need],
+    item: Declared,
+    where: str,
+    reason: str,
+    kind: str = "local",
 ) -> None:
-    """A declared name the repository provides itself: a comment saying so, whatever kind
-    (main, extra, dev) it was declared as; never resolved, and never promoted later."""
+    """A declared name the repository provides itself (or, kind "private", one it may install
+    from an index of its own): a comment saying so, whatever kind (main, extra, dev) it was
+    declared as; never resolved, and never promoted later."""
     key = canonical(item.name)
     if key in seen:
         return  # its first declaration is the one named
-    need = Need(item.name, "", f"declared in {where}: {terminal(reason)}", "local", declared=True)
+    need = Need(item.name, "", f"declared in {where}: {terminal(reason)}", kind, declared=True)
     seen[key] = need
     out.needs.append(need)
 
@@ -278,13 +297,41 @@ def _local_notice(out: NeedSet) -> None:
         )
 
 
+def private_rule(places: list[str]) -> LocalRule | None:
+    """Once the repository says it installs from an index or link source of its own (places:
+    `file:line (what)`, ownindex.statements), a declared name forkvet's import table does not
+    know as a public project may be one only that index has: never resolved on the user's,
+    where anyone may register it. None when it says no such thing."""
+    if not places:
+        return None
+    public = known_distributions()
+    said = f"the repository installs from an index of its own ({places[0]})"
+
+    def rule(name: str) -> str | None:
+        return None if normalize(name) in public else f"{said}; not resolved on your index"
+
+    return rule
+
+
+def _private_notice(out: NeedSet) -> None:
+    private = [n.name for n in out.of_kind("private")]
+    if private:
+        shown = ", ".join(private[:15]) + (" ..." if len(private) > 15 else "")
+        reason = out.of_kind("private")[0].why.split(": ", 1)[-1]
+        out.notices.append(
+            f"{shown}: declared, not a public project forkvet's import table knows, and "
+            f"{reason}; written to requirements.txt as comments (anyone may register such a "
+            f"name on your index: install it from the authors' index by hand if you trust it)"
+        )
+
+
 def _constrain(out: NeedSet, seen: dict[str, Need], constraints: list[Declared]) -> None:
     """A constraints file (`-c pins.txt`) only bounds names something else requires: its pin
     becomes the version of such a name when the authors gave none; a name only it gives
     is no requirement (pip never installs it for that)."""
     for item in constraints:
         need = seen.get(canonical(item.name))
-        if need is None or need.kind in ("local", "guessed"):
+        if need is None or need.kind in ("local", "private", "guessed"):
             continue
         spec = _plain_spec(item.name, item.spec) if _NAME.fullmatch(item.name) else None
         if not spec:
@@ -345,8 +392,8 @@ def _add_imported(
     if (key in from_git or normalize(name) in from_git) and key not in seen:
         return
     where = ", ".join(deps.imported_at.get(name, [])[:2])
-    if key in seen and seen[key].kind == "local":
-        return  # the repository's own: stays a comment whoever imports it
+    if key in seen and seen[key].kind in ("local", "private"):
+        return  # the repository's own, or its index's: stays a comment whoever imports it
     if key in seen:
         need = seen[key]
         if where and "imported" not in need.why:

@@ -76,7 +76,7 @@ def _commented_lines(needs: NeedSet) -> list[str]:
     if extras:
         lines += ["", "# optional extras the authors declared (not required; uncomment to use)"]
         lines += [f"# {n.name}{n.spec}  # {terminal(n.why)}" for n in extras]
-    lines += guessed_lines(needs) + local_lines(needs)
+    lines += guessed_lines(needs) + local_lines(needs) + private_lines(needs)
     if needs.git:
         lines += [
             "",
@@ -118,6 +118,21 @@ def local_lines(needs: NeedSet) -> list[str]:
         "# package in it, an extension it builds): never installed from the index, where",
         "# anyone may register the name",
         *[f"# {n.name}  # {terminal(n.why)}" for n in local],
+    ]
+
+
+def private_lines(needs: NeedSet) -> list[str]:
+    """Declared names the authors may install from an index of their own: comments with the
+    reason and the place that says so, never installed from yours."""
+    private = needs.of_kind("private")
+    if not private:
+        return []
+    return [
+        "",
+        "# declared, but the repository installs from an index or link source of its own and",
+        "# these are no public projects forkvet knows: never installed from your index, where",
+        "# anyone may register the name (install them from the authors' index if you trust it)",
+        *[f"# {n.name}{n.spec}  # {terminal(n.why)}" for n in private],
     ]
 
 

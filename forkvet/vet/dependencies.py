@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,7 +20,12 @@ from forkvet.vet.importmap import (
     known_distributions,
     normalize,
 )
-from forkvet.vet.metadata import extension_modules
+from forkvet.vet.metadata import (
+    extension_modules,
+    parse_pyproject,
+    parse_setup_cfg,
+    parse_setup_py,
+)
 from forkvet.vet.pyhistory import PY2_ONLY_MODULES, STDLIB3
 from forkvet.vet.pysource import local_module_names
 
@@ -146,11 +152,46 @@ def built_extensions(ctx: Context) -> dict[str, str]:
 
 def project_names(ctx: Context) -> dict[str, str]:
     """PEP 503 names the repository's own package metadata gives its projects (pyproject
-    `[project] name`, Poetry's name, setup.py/setup.cfg `name`), with the file saying so."""
+    `[project] name`, Poetry's name, setup.py/setup.cfg `name`), with the file saying so:
+    those at the top and one folder down, then those deeper in the tree (nested libraries,
+    workspace members: `libs/ops/setup.py`) unless forkvet's import table knows the name as a
+    public project (a vendored copy of it is still that project)."""
     out: dict[str, str] = {}
     for meta in ctx.packages:
         if isinstance(meta.name, str) and meta.name.strip():
             out.setdefault(normalize(meta.name.strip()), meta.path)
+    public = known_distributions()
+    for name, path in nested_project_names(ctx).items():
+        if name not in public:
+            out.setdefault(name, path)
+    return out
+
+
+# Package metadata files read below the first folder level (a monorepo has tens; a tree of
+# thousands would be a hostile one), and the time one setup.py may take.
+_MAX_NESTED = 200
+_NESTED_SETUP_SECONDS = 0.5
+_PACKAGE_FILES = ("setup.py", "setup.cfg", "pyproject.toml")
+
+
+def nested_project_names(ctx: Context) -> dict[str, str]:
+    """PEP 503 project name -> the metadata file deeper than one folder down that names it:
+    read statically like the top ones (`ast` for setup.py, within a time limit)."""
+    out: dict[str, str] = {}
+    nested = [f for f in ctx.snap.files if f.name in _PACKAGE_FILES and len(f.parts) > 2]
+    nested.sort(key=lambda f: (len(f.parts), f.path))
+    for f in nested[:_MAX_NESTED]:
+        if time.monotonic() > ctx.deadline:
+            break
+        text = ctx.snap.read_text(f.path)
+        if not text:
+            continue
+        if f.name == "setup.py":
+            meta = parse_setup_py(f.path, text, time.monotonic() + _NESTED_SETUP_SECONDS)
+        else:
+            meta = (parse_setup_cfg if f.name == "setup.cfg" else parse_pyproject)(f.path, text)
+        if meta and isinstance(meta.name, str) and meta.name.strip():
+            out.setdefault(normalize(meta.name.strip()), f.path)
     return out
 
 

@@ -1,0 +1,544 @@
+"""Where a repository says that its authors install from a package index or link source of
+their own: the net beneath the precise per-line rules of `declared` (issue 17).
+
+Anyone may register on the user's index a name the authors install from their own index, so
+once the repository says it uses one, anywhere and in any form, no declared name the
+repository does not provide and forkvet's import table does not know is pinned on the user's
+index (`forkvet env` writes it as a comment). The forms are not listed file by file: every
+text file is read (bounded) for
+
+- the PIP_*/UV_* index variables given a value in any syntax (`VAR=`, `VAR:`, `ENV VAR v`,
+  `%env VAR=v`, `os.environ['VAR'] = v`, `setdefault("VAR", v)`), in any file;
+- pip's configuration keys (`pip config set global.index-url URL`, in any file) and the bare
+  keys (`index-url`, `extra-index-url`, `find-links`, `index_url`, `no-index`, ...) of
+  configuration files (uv.toml, pip.conf/.ini, setup.cfg, any .toml/.cfg/.conf/.ini);
+- the index options of pip and uv anywhere on a command line (`--index-url`, their optparse
+  abbreviations, `-i`/`-f` in a cluster, after `=` or the next word, a `\\` continuation
+  joined), in any file: scripts, Makefiles, Dockerfiles, CI workflows, READMEs, notebooks,
+  Python lists of words;
+- the package sources of TOML files (`[[index]]`, `[[tool.uv.index]]`, `[[tool.rye.sources]]`,
+  `[[tool.pdm.source]]`, `[[tool.poetry.source]]`, a Pipfile's `[[source]]`).
+
+A URL that is the user's configured index or pip's default is not a source of their own. A
+command line whose every named package is a public project forkvet's import table knows
+(`pip install torch --index-url <a framework's wheel index>`) changes nothing for other
+names, and neither does an explicit uv/Poetry index only such projects are routed to.
+Everything is read through the snapshot (never a link out of the tree), with linear-time
+regular expressions, within a file count, a byte budget and a per-file prefix.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from forkvet import rx, safeparse
+from forkvet.escape import terminal
+from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet import pipargs
+from forkvet.vet.importmap import known_distributions, normalize
+
+# Bounds: files read, bytes read in all, and the prefix of one file read (an honest
+# statement is never past the first MiB of a file; a 50 MB data file costs only that much).
+MAX_FILES = 20_000
+MAX_BYTES = 32 << 20
+FILE_PREFIX = 1 << 20
+MAX_LOGICAL = 4096  # characters of one command line, continuations joined
+MAX_CANDIDATES = 2000  # matches of one kind looked at in one file (real files have a few)
+MAX_PLACES = 3  # statements kept (one is enough to decide)
+
+_BINARY = frozenset(
+    {
+      ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico", ".svg", ".pdf",
+      ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".lz4", ".7z", ".rar", ".tar", ".whl", ".egg",
+      ".so", ".pyd", ".dll", ".dylib", ".o", ".a", ".exe", ".bin", ".pt", ".pth", ".ckpt", ".pkl",
+      ".pickle", ".npy", ".npz", ".h5", ".hdf5", ".onnx", ".tflite", ".pb", ".safetensors",
+      ".msgpack", ".mp3", ".mp4", ".wav", ".flac", ".avi", ".mov", ".mkv", ".ttf", ".otf", ".woff",
+      ".woff2", ".jar", ".class", ".parquet", ".arrow", ".feather", ".db", ".sqlite", ".pyc",
+      ".lmdb", ".mdb", ".tfrecord", ".idx", ".data-00000-of-00001", ".index",
+    }
+)  # fmt: skip
+# Files read first: where install settings live (configuration, scripts, CI, containers).
+_FIRST_NAMES = frozenset(
+    {"dockerfile", "containerfile", "makefile", "gnumakefile", "justfile", "pipfile", ".envrc",
+     ".env", "jenkinsfile", "procfile", "vagrantfile", "taskfile"}
+)  # fmt: skip
+_FIRST_SUFFIXES = frozenset(
+    {
+      ".toml", ".cfg", ".conf", ".ini", ".yml", ".yaml", ".sh", ".bash", ".zsh", ".ps1", ".bat",
+      ".cmd", ".mk", ".dockerfile", ".env", ".ipynb",
+    }
+)  # fmt: skip
+_SECOND_SUFFIXES = frozenset({".py", ".md", ".rst", ".txt", ".in", ".json", ".cfg", ".xml"})
+_CONFIG_SUFFIXES = frozenset({".toml", ".cfg", ".conf", ".ini"})
+_CONFIG_NAMES = frozenset({"pipfile", "pip.conf", "pip.ini", ".pydistutils.cfg", "setup.py"})
+_ENV_FILE = rx.compile(r"^(?:[\w.-]*[-_])?env(?:ironment)?(?:[-_.][\w.-]*)?\.ya?ml$", rx.I)
+_REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
+
+# A quick test before a file is read closely.
+_HINT = rx.compile(
+    r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
+    r"|source\s+add"
+)
+_VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
+# An index variable given a value, in any syntax: the name, then quotes or brackets closing
+# it and `=`, `:` or `,`, or blanks alone (`ENV VAR value`, `%env VAR value`).
+_VAR = rx.compile(
+    r"(?:^|[^\w])(?P<key>PIP_(?:EXTRA_INDEX_URL|INDEX_URL|PYPI_URL|FIND_LINKS|NO_INDEX)"
+    r"|UV_(?:EXTRA_INDEX_URL|INDEX_URL|DEFAULT_INDEX|FIND_LINKS|NO_INDEX|INDEX)"
+    r"|PDM_PYPI_URL|PIPENV_PYPI_MIRROR)"
+    r"(?:[\]'\"\\]*[ \t]*[=:,][ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*" + _VALUE
+)
+# pip's own configuration keys (`pip config set global.index-url URL`) and PDM's (`pdm config
+# pypi.url URL`), in any file.
+_PIP_CONFIG = rx.compile(
+    r"(?i)\b(?:global|install|download|wheel|pypi)\."
+    r"(?P<key>(?:extra-)?index-url|find-links|no-index|url)"
+    r"['\"]?(?:[ \t]*[=:][ \t]*|[ \t]+)['\"]?" + _VALUE
+)
+# A configuration file's own keys (pip.conf, uv.toml, setup.cfg [easy_install], pixi).
+_CONFIG_KEY = rx.compile(
+    r"(?im)^[ \t]*['\"]?(?P<key>(?:extra[-_]?)?index[-_]?urls?|find[-_]?links|default[-_]?index"
+    r"|no[-_]?index|dependency[-_]?links)['\"]?[ \t]*[=:][\s\[]*['\"]?" + _VALUE
+)
+# The same keys in YAML, spelt as pip spells them (`index_url:` may be a data set's).
+_YAML_KEY = rx.compile(
+    r"(?im)^[ \t-]*(?P<key>(?:extra-)?index-url|find-links)[ \t]*:[ \t]*['\"]?" + _VALUE
+)
+# setuptools' `dependency_links=[URL]` in a setup() call (not at a line's start).
+_LINKS_ARGUMENT = rx.compile(r"(?P<key>dependency_links)['\"]?[ \t]*[=:][\s\[(]*['\"]?" + _VALUE)
+# Where a command line may name an index option: looked at closely only on such spots.
+_OPTION_SPOT = rx.compile(
+    r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m)|(?:^|[\s'\"\[(,`])-[a-z]*[if]|source\s+add"
+)
+_WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
+# A requirement's extras (`"jax[cuda12_pip]"`): one word with its name, not two names.
+_EXTRAS = rx.compile(r"([A-Za-z0-9])\[[\w,. -]*\]")
+_SEPARATOR = rx.compile(r"&&|\|\||[;|\n]")
+_TOOL = rx.compile(
+    r"(?i)^[!%$]*(?:[\w./-]*/)?(?:pip[\d.]*|uv|easy_install|pipenv|pdm|rye)(?:\.exe)?$"
+)
+# The user's own index settings: passing one on (`UV_INDEX="$PIP_EXTRA_INDEX_URL"`) is no
+# source of the authors'.
+_USER_VARIABLES = frozenset(
+    f"{tool}_{name}"
+    for tool in ("PIP", "UV")
+    for name in ("INDEX_URL", "EXTRA_INDEX_URL", "DEFAULT_INDEX", "INDEX", "FIND_LINKS")
+)
+_TRUE = frozenset({"1", "true", "yes", "on"})
+# Index options of pip and uv by the full name; an abbreviation (pip's optparse takes any
+# unambiguous prefix) counts where a pip or uv word is on the same command.
+_LONG = {
+    "index-url": "index",
+    "extra-index-url": "index",
+    "default-index": "index",
+    "index": "index",
+    "pypi-url": "index",
+    "pypi-mirror": "index",
+    "find-links": "links",
+    "no-index": "none",
+}
+_PREFIX_MIN = {"index-url": 3, "extra-index-url": 3, "find-links": 2, "no-index": 6}
+
+
+@dataclass
+class Found:
+    """What the scan found: the places (`file:line (what)`), and whether it stopped early."""
+
+    places: list[str] = field(default_factory=list)
+    cut: str = ""  # why not every text file was read ("" when all were)
+
+
+def statements(snap: Snapshot) -> Found:
+    """Where the repository says its authors install from an index or link source of their
+    own (see the module's docstring)."""
+    out = Found()
+    public = _PublicIndex()
+    budget = MAX_BYTES
+    files = sorted((f for f in snap.files if f.suffix not in _BINARY), key=_order)
+    for count, entry in enumerate(files):
+        if count >= MAX_FILES or budget <= 0:
+            out.cut = f"only the first {count} text files were read for index settings"
+            break
+        text = _read(snap, entry)
+        if text is None:
+            continue
+        budget -= len(text)
+        for line, what in _in_file(entry, text, public):
+            out.places.append(f"{terminal(entry.path)}:{line}: {terminal(what[:80])}")
+            if len(out.places) >= MAX_PLACES:
+                return out
+    if out.places:
+        out.cut = ""  # what was read decides already
+    return out
+
+
+def _order(entry: FileEntry) -> tuple[int, int, str]:
+    """Where install settings live first (configuration, scripts, CI, containers,
+    requirements, the README, notebooks), then code and documents, then the rest; shallow
+    before deep."""
+    name = entry.name.lower()
+    if (
+        name in _FIRST_NAMES
+        or entry.suffix in _FIRST_SUFFIXES
+        or name.startswith(("dockerfile", ".env", "readme"))
+        or _REQ_FILE.match(name)
+    ):
+        tier = 0
+    else:
+        tier = 1 if entry.suffix in _SECOND_SUFFIXES else 2
+    return (tier, entry.path.count("/"), entry.path)
+
+
+def _read(snap: Snapshot, entry: FileEntry) -> str | None:
+    """The first FILE_PREFIX bytes as text, or None for a binary or unreadable file."""
+    try:
+        raw = snap.read_bytes(entry.path, FILE_PREFIX)
+    except OSError:
+        return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as Windows scripts may be saved
+        return raw.decode("utf-16", "replace")
+    if b"\x00" in raw[:8192]:
+        return None
+    return raw.decode("utf-8", "replace")
+
+
+class _PublicIndex:
+    """is_public_index, asked once per URL (it reads the user's configuration)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, bool] = {}
+
+    def __call__(self, url: str) -> bool:
+        from forkvet.envgen.index import is_public_index
+
+        if url not in self._seen:
+            self._seen[url] = is_public_index(url)
+        return self._seen[url]
+
+
+def _in_file(entry: FileEntry, text: str, public: _PublicIndex) -> Iterator[tuple[int, str]]:
+    """(line, what) of each statement in one file."""
+    lines = _LineOf(text)
+    if entry.suffix == ".toml" or entry.name == "Pipfile":
+        yield from _toml_sources(text, lines, public)
+    if not _HINT.search(text) and not _REQ_FILE.match(entry.name):
+        return  # a requirements file's `-i URL` line needs no other word
+    for m in islice(_VAR.finditer(text), MAX_CANDIDATES):
+        kind = _VAR_KIND[m.group("key").split("_", 1)[1]]
+        if _counts(kind, m.group("val"), public) and not _known_command(
+            text, m.start("key"), m.group("key")
+        ):
+            yield lines(m.start("key")), m.group("key")
+    for m in islice(_PIP_CONFIG.finditer(text), MAX_CANDIDATES):
+        if _counts(_key_kind(m.group("key")), m.group("val"), public):
+            yield lines(m.start("key")), f"pip config {m.group('key')}"
+    if entry.suffix in (".yml", ".yaml"):  # an Action's `index-url:` input; dashes only
+        for m in islice(_YAML_KEY.finditer(text), MAX_CANDIDATES):
+            if _counts(_key_kind(m.group("key")), m.group("val"), public):
+                yield lines(m.start("key")), m.group("key")
+    if entry.suffix in _CONFIG_SUFFIXES or entry.name.lower() in _CONFIG_NAMES:
+        for m in islice(_LINKS_ARGUMENT.finditer(text), MAX_CANDIDATES):
+            if _counts("links", m.group("val"), public):
+                yield lines(m.start("key")), m.group("key")
+        for m in islice(_CONFIG_KEY.finditer(text), MAX_CANDIDATES):
+            if _counts(_key_kind(m.group("key")), m.group("val"), public):
+                yield lines(m.start("key")), m.group("key")
+    yield from _command_lines(entry, text, lines, public)
+
+
+_VAR_KIND = {
+    "PYPI_URL": "index",
+    "PYPI_MIRROR": "index",
+    "INDEX_URL": "index",
+    "EXTRA_INDEX_URL": "index",
+    "DEFAULT_INDEX": "index",
+    "INDEX": "index",
+    "FIND_LINKS": "links",
+    "NO_INDEX": "none",
+}
+
+
+def _key_kind(key: str) -> str:
+    key = key.lower().replace("_", "-")
+    if "no-index" in key or key == "noindex":
+        return "none"
+    if "find" in key or "links" in key:
+        return "links"
+    return "index"
+
+
+def _counts(kind: str, value: str | None, public: Callable[[str], bool]) -> bool:
+    """Whether an index setting's value names a source other than the user's index: any URL
+    but that one (or pip's default), a reference to a variable or secret, a placeholder, a
+    folder for links; `no-index` when turned on."""
+    value = (value or "").strip()
+    if not value:
+        return False
+    if kind == "none":
+        return value.lower().strip("'\"") in _TRUE
+    if "=" in value.split("://", 1)[0]:  # uv's `--index name=URL`
+        value = value.split("=", 1)[1]
+    if "://" in value:
+        return not public(value)
+    if value.startswith(("$", "%", "<", "{")):
+        # a secret or a variable of the authors', not the user's own setting passed on
+        named = rx.match(r"[$%{(<\s]*([A-Za-z_]\w*)", value)
+        return not (named and named.group(1) in _USER_VARIABLES)
+    return kind == "links" and (value.startswith((".", "~", "/")) or "/" in value)
+
+
+class _LineOf:
+    """Line number of an offset, counted only for what is found (a newline index of every
+    file read cost seconds)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __call__(self, at: int) -> int:
+        return self._text.count("\n", 0, max(at, 0)) + 1
+
+
+def _logical_line(text: str, at: int, marks: str = "\\") -> tuple[int, str]:
+    """(where it ends, the command line around `at`) with its continuations joined (`\\`; also
+    `^` and `` ` `` in Windows scripts: `marks`)."""
+
+    def continued(newline: int) -> bool:  # the line ending at `newline` goes on
+        before = newline - 1 if newline > 0 and text[newline - 1] != "\r" else newline - 2
+        return before >= 0 and text[before] in marks
+
+    start = text.rfind("\n", max(0, at - MAX_LOGICAL), at) + 1
+    while start > 1 and continued(start - 1) and at - start < MAX_LOGICAL:
+        start = text.rfind("\n", max(0, start - MAX_LOGICAL), start - 1) + 1
+    end = text.find("\n", at, at + MAX_LOGICAL)
+    end = end if end >= 0 else min(len(text), at + MAX_LOGICAL)
+    while 0 < end < len(text) and text[end] == "\n" and continued(end) and end - at < MAX_LOGICAL:
+        nxt = text.find("\n", end + 1, end + MAX_LOGICAL)
+        end = nxt if nxt >= 0 else min(len(text), end + MAX_LOGICAL)
+    joined = text[start:end]
+    for mark in marks:
+        joined = joined.replace(mark + "\r\n", " ").replace(mark + "\n", " ")
+    return end, joined
+
+
+def _command_lines(
+    entry: FileEntry, text: str, lines: _LineOf, public: _PublicIndex
+) -> Iterator[tuple[int, str]]:
+    """Index options on command lines (each command line looked at once)."""
+    # a requirements file's or a conda environment's pip lines need no pip word
+    requirements = bool(_REQ_FILE.match(entry.name) or _ENV_FILE.match(entry.name))
+    marks = "\\^`" if entry.suffix in (".bat", ".cmd", ".ps1") else "\\"
+    done_until = -1
+    for n, m in enumerate(_OPTION_SPOT.finditer(text)):
+        if n >= MAX_CANDIDATES:
+            return
+        if m.start() < done_until:
+            continue
+        # each command line once: its other spots are skipped
+        done_until, line = _logical_line(text, m.start(), marks)
+        what = _command_index(line, requirements, public)
+        if what:
+            yield lines(m.start()), what
+
+
+def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
+    """The index option one command line uses for packages not all known, or ""."""
+    for segment in _SEPARATOR.split(line)[:64]:
+        words = _words(segment)
+        added = _source_add(words, public)
+        if added:
+            return added
+        tool = requirements or any(_TOOL.match(w) for w in words)
+        found, rest = _index_words(words, tool, public)
+        if found and not (tool and _all_known(rest)):
+            return found
+    return ""
+
+
+def _source_add(words: list[str], public: _PublicIndex) -> str:
+    """`poetry source add NAME URL` / `pdm source add …`: a source for the project."""
+    lowered = [w.lower() for w in words]
+    for i in range(len(lowered) - 2):
+        if lowered[i] in ("poetry", "pdm") and lowered[i + 1 : i + 3] == ["source", "add"]:
+            urls = [w for w in words[i + 3 :] if "://" in w and not public(w)]
+            return f"{lowered[i]} source add" if urls else ""
+    return ""
+
+
+def _words(segment: str) -> list[str]:
+    """The words of one command: split at blanks, quotes, commas and brackets (a Python list
+    of arguments reads like a shell line), a requirement's extras dropped."""
+    return _WORD.findall(_EXTRAS.sub(r"\1", segment))[:512]
+
+
+def _index_words(words: list[str], tool: bool, public: _PublicIndex) -> tuple[str, list[str]]:
+    """(the first index option that counts, the words without the index options)."""
+    found = ""
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        word, following = words[i], words[i + 1] if i + 1 < len(words) else ""
+        i += 1
+        kind, value, took = _option(word, following, tool)
+        if not kind:
+            rest.append(word)
+            continue
+        i += took
+        usable = tool or "://" in value or value.startswith("$")
+        if not found and usable and ((kind == "none" and tool) or _counts(kind, value, public)):
+            found = word.split("=", 1)[0]
+    return found, rest
+
+
+def _option(word: str, following: str, tool: bool) -> tuple[str, str, int]:
+    """(kind of index option, its value, words taken after it) or ("", "", 0)."""
+    if word.startswith("--"):
+        name, eq, attached = word[2:].partition("=")
+        kind = _long_kind(name.lower(), tool)
+        if not kind:
+            return "", "", 0
+        if kind == "none":
+            return kind, "1", 0
+        return (kind, attached, 0) if eq else (kind, following, 1)
+    if not tool or len(word) < 2 or word[0] != "-" or not word[1].isalpha():
+        return "", "", 0
+    # A short cluster (`-qi URL`, `-ihttps://…`): flags go on, an option with a value ends it.
+    for pos, char in enumerate(word[1:], 1):
+        if char in "if":
+            rest = word[pos + 1 :]
+            kind = "index" if char == "i" else "links"
+            return (kind, rest, 0) if rest else (kind, following, 1)
+        if char not in pipargs.FLAG_SHORT:
+            break
+    return "", "", 0
+
+
+def _long_kind(name: str, tool: bool) -> str:
+    if name in _LONG:
+        return _LONG[name]
+    if not tool:
+        return ""
+    for full, least in _PREFIX_MIN.items():
+        if len(name) >= least and full.startswith(name):
+            return _LONG[full]
+    return ""
+
+
+def _all_known(words: list[str]) -> bool:
+    """Whether the packages of an install command are all public projects forkvet's import
+    table knows (an index on that line is then for those: a framework's wheel index)."""
+    if not words:
+        return False
+    lowered = [w.lower() for w in words]
+    at = next((i for i, w in enumerate(lowered) if w in ("install", "add")), -1)
+    if at < 0:
+        return False
+    parsed = pipargs.parse(words[at + 1 :])
+    if parsed.unknown or parsed.requirements or parsed.constraints or not parsed.packages:
+        return False
+    known = known_distributions()
+    for word in parsed.packages:
+        name = rx.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", word)
+        if not name or "/" in word or "://" in word or normalize(name.group(0)) not in known:
+            return False
+    return True
+
+
+def _known_command(text: str, at: int, key: str) -> bool:
+    """A variable set on the command it applies to only (`VAR=URL pip install torch`), whose
+    packages are all known: no source of their own for other names."""
+    for segment in _SEPARATOR.split(_logical_line(text, at)[1]):
+        if key in segment:
+            words = _words(segment)
+            if segment.lstrip().startswith(("export", "ENV", "set", "%env")):
+                return False
+            return any(_TOOL.match(w) for w in words) and _all_known(words)
+    return False
+
+
+# -- TOML package sources ------------------------------------------------------------------
+
+
+def _toml_sources(text: str, lines: _LineOf, public: _PublicIndex) -> Iterator[tuple[int, str]]:
+    """A package source table of a TOML file whose URL is not the user's index."""
+    if "[[" not in text:
+        return
+    try:
+        data = safeparse.toml_loads(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return
+    routed = _routed(data)
+    for table, entry in _source_tables(data):
+        url = entry.get("url")
+        if not isinstance(url, str) or not url or public(url):
+            continue
+        if _explicit(table, entry, data) and _only_known(routed.get(str(entry.get("name")), [])):
+            continue
+        at = text.find(url)
+        yield lines(at if at >= 0 else 0), f"[[{table}]] {url}"
+
+
+def _source_tables(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(dotted name, table) of every array of source tables: `index`, `source`, `sources` at
+    the top or under `tool.<x>` (uv, rye, pdm, poetry, pixi ...)."""
+    places: list[tuple[str, Any]] = [(k, data.get(k)) for k in ("index", "source", "sources")]
+    tool = data.get("tool")
+    if isinstance(tool, dict):
+        for name, value in list(tool.items())[:64]:
+            if isinstance(value, dict):
+                places += [
+                    (f"tool.{name}.{k}", value.get(k)) for k in ("index", "source", "sources")
+                ]
+    for name, value in places:
+        if isinstance(value, list):
+            for entry in value[:64]:
+                if isinstance(entry, dict):
+                    yield name, entry
+
+
+def _explicit(table: str, entry: dict[str, Any], data: dict[str, Any]) -> bool:
+    """A source used only for the packages routed to it by name (uv `explicit`, Poetry's
+    `explicit` priority, a Pipfile source after the first)."""
+    if entry.get("explicit") is True or entry.get("priority") == "explicit":
+        return True
+    sources = data.get("source")
+    return (
+        table == "source"
+        and isinstance(sources, list)
+        and bool(sources)
+        and sources[0] is not entry
+    )
+
+
+def _routed(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Source name -> the packages routed to it (uv `{index = …}`, Poetry/Pipfile
+    `{source = …}` / `{index = …}`)."""
+    out: dict[str, list[str]] = {}
+    tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
+    assert isinstance(tool, dict)
+    uv = tool.get("uv") if isinstance(tool.get("uv"), dict) else {}
+    poetry = tool.get("poetry") if isinstance(tool.get("poetry"), dict) else {}
+    assert isinstance(uv, dict) and isinstance(poetry, dict)
+    tables = [uv.get("sources"), poetry.get("dependencies"), data.get("packages")]
+    tables += [data.get("dev-packages")]
+    groups = poetry.get("group")
+    if isinstance(groups, dict):
+        tables += [g.get("dependencies") for g in groups.values() if isinstance(g, dict)]
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, spec in list(table.items())[:4096]:
+            for entry in spec if isinstance(spec, list) else [spec]:
+                if isinstance(entry, dict):
+                    source = entry.get("index") or entry.get("source")
+                    if isinstance(source, str):
+                        out.setdefault(source, []).append(str(name))
+    return out
+
+
+def _only_known(names: list[str]) -> bool:
+    known = known_distributions()
+    return all(normalize(n) in known for n in names)

@@ -1,0 +1,325 @@
+"""A repository that says, anywhere and in any form, that its authors install from an index or
+link source of their own gets no declared name pinned on the user's index unless forkvet's
+import table knows it as a public project (outside attack, round 11b: F1, F2, F7, F13)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forkvet.cli import main
+from forkvet.snapshot import load
+from forkvet.vet import ownindex
+from tests.conftest import MakeRepo
+
+URL = "https://pypi.corp.example/simple"
+TORCH_WHEELS = "https://wheels.framework.example/whl/cu118"
+
+
+def _places(make_repo: MakeRepo, files: dict[str, str]) -> list[str]:
+    return ownindex.statements(load(make_repo(files, use_git=False))).places
+
+
+def _notebook(*cells: str) -> str:
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": "code", "metadata": {}, "outputs": [], "source": c.splitlines(True)}
+                for c in cells
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        },
+        indent=1,
+    )
+
+
+# (file, text, where the statement is): each says the authors install from their own index.
+SAYS = [
+    ("README.md", f"```\nUV_INDEX_URL={URL} uv pip install corp-a\n```\n", "README.md:2"),
+    ("README.md", f"UV_DEFAULT_INDEX={URL} uv pip install corp-a\n", "README.md:1"),
+    ("README.md", f"pip config set global.index-url {URL}\npip install a\n", "README.md:1"),
+    ("README.md", f"pip3 config --user set global.extra-index-url {URL}\n", "README.md:1"),
+    ("demo.ipynb", _notebook("import os", f"os.environ['PIP_INDEX_URL'] = '{URL}'"), "demo.ipynb"),
+    ("demo.ipynb", _notebook(f"%env PIP_INDEX_URL={URL}", "!pip install corp-b"), "demo.ipynb"),
+    ("demo.ipynb", _notebook(f"!pip install corp-c \\\n   --index-url {URL}"), "demo.ipynb"),
+    ("setup_env.py", f'os.environ.setdefault("PIP_EXTRA_INDEX_URL", "{URL}")\n', "setup_env.py:1"),
+    ("uv.toml", f'[[index]]\nurl = "{URL}"\ndefault = true\n', "uv.toml:2"),
+    ("uv.toml", f'index-url = "{URL}"\n', "uv.toml:1"),
+    ("pyproject.toml", f'[project]\nname = "x"\n[tool.uv.pip]\nindex-url = "{URL}"\n', ":4"),
+    ("pyproject.toml", f'[[tool.rye.sources]]\nname = "default"\nurl = "{URL}"\n', ":3"),
+    ("pyproject.toml", f'[[tool.pdm.source]]\nname = "corp"\nurl = "{URL}"\n', ":3"),
+    ("pyproject.toml", '[tool.uv]\nfind-links = ["./wheels"]\n', "pyproject.toml:2"),
+    ("pip.conf", f"[global]\nindex-url = {URL}\n", "pip.conf:2"),
+    ("pip.ini", f"[global]\nextra-index-url =\n    {URL}\n", "pip.ini:2"),
+    ("setup.cfg", f"[easy_install]\nindex_url = {URL}\n", "setup.cfg:2"),
+    ("Dockerfile", f"FROM python:3.11\nENV PIP_INDEX_URL={URL}\nRUN pip install -r r.txt\n", ":2"),
+    ("Dockerfile", f"FROM python:3.11\nENV PIP_INDEX_URL {URL}\n", "Dockerfile:2"),
+    ("install.sh", f"#!/bin/sh\npip install --index-url {URL} -r requirements.txt\n", ":2"),
+    ("Makefile", f"install:\n\t$(PIP) install -i {URL} -r requirements.txt\n", "Makefile:2"),
+    (
+        ".github/workflows/ci.yml",
+        "steps:\n - run: pip install -r requirements.txt "
+        "--extra-index-url ${{ secrets.PRIVATE_INDEX }}\n",
+        "ci.yml:2",
+    ),
+    (".github/workflows/ci.yml", "env:\n  UV_EXTRA_INDEX_URL: ${{ secrets.IDX }}\n", "ci.yml:2"),
+    (".envrc", f"export PIP_INDEX_URL={URL}\n", ".envrc:1"),
+    (".env", f"PIP_INDEX_URL={URL}\n", ".env:1"),
+    ("environment.yml", f"name: x\nvariables:\n  PIP_INDEX_URL: {URL}\n", "environment.yml:3"),
+    ("environment.yml", f"dependencies:\n  - pip:\n    - --extra-index-url {URL}\n", ":3"),
+    ("docker-compose.yml", f"environment:\n  - UV_INDEX={URL}\n", "docker-compose.yml:2"),
+    ("setup.ps1", f'$env:PIP_INDEX_URL = "{URL}"\n', "setup.ps1:1"),
+    ("setup.bat", f"set PIP_INDEX_URL={URL}\n", "setup.bat:1"),
+    (
+        "run.py",
+        'subprocess.check_call([sys.executable, "-m", "pip", "install", '
+        f'"--index-url", "{URL}", "corp-sub"])\n',
+        "run.py:1",
+    ),
+    ("README.md", f"pip install corp-x --ind {URL}\n", "README.md:1"),  # optparse prefix
+    ("README.md", f"pip install -qi {URL} corp-x\n", "README.md:1"),  # a short cluster
+    ("README.md", f"pip install -i{URL} corp-x\n", "README.md:1"),
+    ("README.md", f"uv pip install corp-x --default-index {URL}\n", "README.md:1"),
+    ("README.md", f"uv add corp-x --index corp={URL}\n", "README.md:1"),
+    (
+        "README.md",
+        f"uv pip install corp-x --index-strategy unsafe-best-match --extra-index-url {URL}\n",
+        "README.md:1",
+    ),
+    ("README.md", "pip install --no-index --find-links ./wheels corp-x\n", "README.md:1"),
+    ("README.md", "PIP_NO_INDEX=1 PIP_FIND_LINKS=./wheels pip install corp-x\n", "README.md:1"),
+    ("README.md", f"```\npip install torch corp-x \\\n    --index-url {URL}\n```\n", "README.md:3"),
+    ("requirements-gpu.txt", f"-i {URL}\ncorp-x\n", "requirements-gpu.txt:1"),
+    ("README.md", f"rm -rf build\npip install -i {URL} corp-x\n", "README.md:2"),
+    ("install.sh", f"pip install corp-x \\\r\n  -qi {URL}\r\n", "install.sh:2"),  # CRLF
+    ("setup.bat", f"pip install corp-x ^\n  -i {URL}\n", "setup.bat:2"),
+    ("README.md", f"PDM_PYPI_URL={URL} pdm install\n", "README.md:1"),
+    ("README.md", f"PIPENV_PYPI_MIRROR={URL} pipenv install\n", "README.md:1"),
+    ("README.md", f"pdm config pypi.url {URL}\n", "README.md:1"),
+    ("README.md", f"poetry source add --priority=primary corp {URL}\n", "README.md:1"),
+    ("setup.py", f'setup(name="x", dependency_links=["{URL}/corp-x/"])\n', "setup.py:1"),
+    ("environment.yml", f"dependencies:\n  - pip:\n    - -i {URL}\n    - corp-x\n", ":3"),
+    ("tox.ini", f"[testenv]\nsetenv =\n    PIP_INDEX_URL = {URL}\n", "tox.ini:3"),
+    (".github/workflows/ci.yml", f"    with:\n      extra-index-url: {URL}\n", "ci.yml:2"),
+    ("deploy/notes.txt", "PIP_EXTRA_INDEX_URL=<your private index> pip install -r r.txt\n", ":1"),
+]
+
+
+@pytest.mark.parametrize(("path", "text", "where"), SAYS)
+def test_every_form_of_an_own_index_is_found_with_its_place(
+    make_repo: MakeRepo, path: str, text: str, where: str
+) -> None:
+    places = _places(make_repo, {path: text, "train.py": "import torch\n"})
+    assert places, f"{path}: {text!r}"
+    assert where in places[0]
+
+
+# Not an index of the authors' own: a framework's wheel index for known projects only, the
+# user's own settings passed on, pip's default, prose, other tools' look-alike options.
+SAYS_NOTHING = [
+    ("README.md", f"pip install torch torchvision --index-url {TORCH_WHEELS}\n"),
+    ("README.md", f"PIP_EXTRA_INDEX_URL={TORCH_WHEELS} pip install torch==2.0.1\n"),
+    ("README.md", f"uv pip install torch --index-url {TORCH_WHEELS}\n"),
+    ("README.md", 'pip install -U "jax[cuda12_pip]" -f https://releases.example/jax.html\n'),
+    (
+        "README.md",
+        f"```\npip install torch \\\n  torchvision \\\n  --index-url {TORCH_WHEELS}\n```\n",
+    ),
+    ("install.sh", "pip install torch-scatter -f https://data.example/whl/torch-1.13.0.html\n"),
+    ("demo.ipynb", _notebook(f"!pip install torch --extra-index-url {TORCH_WHEELS}")),
+    (
+        "pyproject.toml",
+        f'[project]\nname = "x"\n[[tool.uv.index]]\nname = "pytorch"\nurl = "{TORCH_WHEELS}"\n'
+        'explicit = true\n[tool.uv.sources]\ntorch = { index = "pytorch" }\n',
+    ),
+    ("README.md", "pip install -r requirements.txt -i https://pypi.org/simple\n"),
+    ("README.md", "Set `PIP_INDEX_URL` to your mirror, or pass `--index-url` to pip.\n"),
+    ("install.sh", 'export UV_DEFAULT_INDEX="$PIP_INDEX_URL"\n'),
+    (
+        "build.sh",
+        "rm -rf build && gcc -fPIC -o x x.c && sed -i s/a/b/ f && git diff --no-index a b\n",
+    ),
+    ("train.py", "parser.add_argument('--index', type=int)\nx = data[-i]\nidx = index_url\n"),
+    ("README.md", "Run `make`\n-f is the force flag of `rm`, see rm/docs\n"),
+    ("build.sh", "make -f build/Makefile install\n"),
+    ("configs/data.yaml", "dataset:\n  index_url: https://data.example/shards/index.html\n"),
+    ("data/index.json", '{"index_url": "https://data.example/shards/index.html"}\n'),
+]
+
+
+@pytest.mark.parametrize(("path", "text"), SAYS_NOTHING)
+def test_what_is_no_index_of_the_authors_own(make_repo: MakeRepo, path: str, text: str) -> None:
+    assert _places(make_repo, {path: text, "train.py": "import torch\n"}) == []
+
+
+def test_a_windows_script_saved_as_utf16_is_read(make_repo: MakeRepo) -> None:
+    text = f'$env:UV_DEFAULT_INDEX = "{URL}"\r\n'.encode("utf-16")
+    repo = make_repo({"setup.ps1": text, "train.py": "import torch\n"}, use_git=False)
+    assert ownindex.statements(load(repo)).places == ["setup.ps1:1: UV_DEFAULT_INDEX"]
+
+
+def _env(repo: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    main(["env", str(repo), "--offline", "--out", str(out), "--format", "json"])
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def _live(out: Path) -> list[str]:
+    text = (out / "requirements.txt").read_text()
+    return sorted(line.split()[0] for line in text.splitlines() if line.strip() and line[0] != "#")
+
+
+def _comment(out: Path, name: str) -> str:
+    text = (out / "requirements.txt").read_text()
+    return next(line for line in text.splitlines() if line.startswith(f"# {name}"))
+
+
+def test_unknown_declared_names_are_comments_known_ones_stay_pinned(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """F2's Dockerfile and README forms (F1): the private names are comments with the reason
+    and the place, a public project the import table knows stays a requirement."""
+    repo = make_repo(
+        {
+            "Dockerfile": f"FROM python:3.11\nCOPY . .\nENV PIP_INDEX_URL={URL}\n"
+            "RUN pip install -r requirements.txt\n",
+            "requirements.txt": "corp-docker==1.0\nnumpy==1.26.4\n",
+            "README.md": f"```\nUV_INDEX_URL={URL} uv pip install corp-uvenv\n```\n",
+            "pyproject.toml": '[project]\nname = "x"\nversion = "0.1"\n'
+            'dependencies = ["corp-rye"]\n[project.optional-dependencies]\ndev = ["corp-dev"]\n',
+            "train.py": "import torch, numpy, corp_docker\n",
+        }
+    )
+    out = tmp_path / "out"
+    data = _env(repo, out, capsys)
+    assert _live(out) == ["numpy==1.26.4", "torch"]
+    assert sorted(data["private"]) == ["corp-dev", "corp-docker", "corp-rye", "corp-uvenv"]
+    line = _comment(out, "corp-docker")
+    assert "the repository installs from an index of its own (Dockerfile:3: PIP_INDEX_URL)" in line
+    assert "not resolved on your index" in line
+    assert any("corp-docker" in p and "Dockerfile:3" in p for p in data["problems"])
+    assert data["guessed"] == []  # the import of corp_docker stays the declared comment
+
+
+def test_rye_default_source_f7(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "pyproject.toml": '[project]\nname = "e10"\nversion = "0.1"\n'
+            f'dependencies = ["corp-rye"]\n[[tool.rye.sources]]\nname = "default"\nurl = "{URL}"\n',
+            "train.py": "import torch\n",
+        }
+    )
+    out = tmp_path / "out"
+    data = _env(repo, out, capsys)
+    assert data["private"] == ["corp-rye"]
+    assert "pyproject.toml:7" in _comment(out, "corp-rye")
+
+
+def test_no_statement_and_a_framework_wheel_index_change_nothing(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "README.md": f"pip install torch torchvision --index-url {TORCH_WHEELS}\n",
+            "requirements.txt": "some-unknown-lib==0.3\n",
+            "train.py": "import torch\n",
+        }
+    )
+    out = tmp_path / "out"
+    data = _env(repo, out, capsys)
+    assert data["private"] == []
+    assert "some-unknown-lib==0.3" in _live(out)
+
+
+def test_projects_anywhere_in_the_tree_are_the_repositorys_own_f13(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A nested setup.py, setup.cfg or pyproject (a uv workspace member) names a project the
+    repository provides, whatever its folder is called; a vendored public project stays."""
+    repo = make_repo(
+        {
+            "libs/ops_lib/setup.py": 'from setuptools import setup\nsetup(name="corp-nested")\n',
+            "libs/ops_lib/src/k.cu": "int x;\n",
+            "packages/member/pyproject.toml": '[project]\nname = "corp-member"\nversion = "1"\n',
+            "a/b/c/setup.cfg": "[metadata]\nname = corp-cfgname\n",
+            "third_party/np/numpy/setup.py": 'from setuptools import setup\nsetup(name="numpy")\n',
+            "pyproject.toml": '[project]\nname = "m2"\nversion = "0.1"\n'
+            'dependencies = ["corp-member", "corp-nested", "corp-cfgname", "numpy==1.26.4"]\n'
+            '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+            "train.py": "import torch\n",
+        }
+    )
+    out = tmp_path / "out"
+    data = _env(repo, out, capsys)
+    assert sorted(data["local"]) == ["corp-cfgname", "corp-member", "corp-nested"]
+    assert "named in libs/ops_lib/setup.py" in _comment(out, "corp-nested")
+    assert "named in packages/member/pyproject.toml" in _comment(out, "corp-member")
+    assert "numpy==1.26.4" in _live(out)
+
+
+def test_the_scan_is_bounded(make_repo: MakeRepo) -> None:
+    """A 50 MB text file is read up to its first MiB; a statement past it is not looked for,
+    and the scan stays fast, also through files of near-statements."""
+    big = "x = 1\n" * (50 * 1024 * 1024 // 6) + f"PIP_INDEX_URL={URL}\n"
+    decoys = {  # a megabyte of near-statements each: matches per file are capped
+        "a.md": "PIP_INDEX_URL= " * 70_000,
+        "b.toml": "index-url = x\n" * 75_000,
+        "c.sh": "pip install -i x \\\n" * 58_000,
+    }
+    repo = make_repo({"data.txt": big, "train.py": "import torch\n", **decoys}, use_git=False)
+    snap = load(repo)
+    start = time.monotonic()
+    found = ownindex.statements(snap)
+    assert time.monotonic() - start < 5
+    assert found.places == []
+
+
+def test_a_hundred_thousand_files_stay_fast(tmp_path: Path) -> None:
+    """The file count and byte budget end the scan, named in `cut`; the settings files are
+    read first, so a Dockerfile deep in the tree is still found."""
+    root = tmp_path / "many"
+    for i in range(100):
+        folder = root / f"d{i:03}"
+        folder.mkdir(parents=True)
+        for j in range(1000):
+            (folder / f"f{j:04}.txt").write_text("plain text, index 1\n")
+    (root / "zz" / "docker").mkdir(parents=True)
+    (root / "zz" / "docker" / "Dockerfile").write_text(f"ENV PIP_INDEX_URL={URL}\n")
+    snap = load(root)
+    start = time.monotonic()
+    found = ownindex.statements(snap)
+    took = time.monotonic() - start
+    assert took < 15, took  # 3.2 s measured on a loaded 2-core machine
+    assert found.places == ["zz/docker/Dockerfile:1: PIP_INDEX_URL"]
+    assert found.cut == ""
+    # without the Dockerfile, the cut is said
+    (root / "zz" / "docker" / "Dockerfile").write_text("FROM python:3.11\n")
+    assert "only the first" in ownindex.statements(load(root)).cut
+
+
+def test_smoke_leaves_the_private_names_out_of_the_repositorys_file(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """smoke/train-check install the repository's own requirements file by env's rule."""
+    from forkvet import environments
+
+    repo = make_repo(
+        {
+            ".envrc": f"export UV_DEFAULT_INDEX={URL}\n",
+            "requirements.txt": "corp-envrc==2.0\nnumpy==1.26.4\n",
+            "train.py": "import numpy\n",
+        }
+    )
+    lines, source, _, _ = environments.requirements_and_config(
+        load(repo), None, None, str(tmp_path / "envs")
+    )
+    assert lines == ["numpy==1.26.4"]
+    assert "less corp-envrc" in source
