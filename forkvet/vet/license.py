@@ -197,13 +197,51 @@ OTHER_SCRIPT = "text in another script"
 # obtaining", "for research purposes", "but not to sell copies"), and the rights a permissive
 # grant lists, whose removal narrows it too.
 _NARROWING = frozenset(
-    "only not non no except excluding research academic educational education personal "
-    "profit commercial commercially sell selling institution institutions university "
-    "universities purposes limited restricted prohibited forbidden evaluation internal "
-    "scientific study students individuals organizations organisations companies company "
-    "government military permission written".split()
+    [
+        "only",
+        "not",
+        "non",
+        "no",
+        "except",
+        "excluding",
+        "research",
+        "academic",
+        "educational",
+        "education",
+        "personal",
+        "profit",
+        "commercial",
+        "commercially",
+        "sell",
+        "selling",
+        "institution",
+        "institutions",
+        "university",
+        "universities",
+        "purposes",
+        "limited",
+        "restricted",
+        "prohibited",
+        "forbidden",
+        "evaluation",
+        "internal",
+        "scientific",
+        "study",
+        "students",
+        "individuals",
+        "organizations",
+        "organisations",
+        "companies",
+        "company",
+        "government",
+        "military",
+        "permission",
+        "written",
+    ]
 )
-_RIGHTS = frozenset("use copy modify merge publish distribute sublicense sell".split())
+_RIGHTS = frozenset(
+    ["use", "copy", "modify", "merge", "publish", "distribute", "sublicense", "sell"]
+)
 _MAX_DIFF_TOKENS = 4000
 
 
