@@ -377,3 +377,35 @@ def test_terms_in_cards_metadata_terms_files_and_readmes_beside_mit_are_unclear(
 def test_a_nested_model_card_under_a_permissive_license_keeps_yes(vet_repo: Vet) -> None:
     card = {"weights/README.md": "---\nlicense: mit\n---\n# weights\n"}
     assert vet_repo({**CODE, "LICENSE": MIT, **card}).license.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    ("grant", "edited"),
+    [
+        ("to any person obtaining", "to any non-profit academic institution obtaining"),
+        ("to deal in the Software without restriction", "to deal in the Software for research"),
+        (", sublicense, and/or sell copies", ", and sublicense copies, but not to sell copies"),
+        ("merge, publish, distribute, sublicense, and/or sell copies", "merge, publish copies"),
+    ],
+)
+def test_a_grant_edited_inside_is_never_yes_whatever_the_words(
+    vet_repo: Vet, grant: str, edited: str
+) -> None:
+    # A diff against the template's grant sentence, not a list of phrasings (round 11a H-6).
+    flat = " ".join(MIT.split())
+    assert grant in flat
+    lic = vet_repo({**CODE, "LICENSE": flat.replace(grant, edited)}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+def test_conditions_relaxed_after_the_grant_and_a_preamble_keep_yes(vet_repo: Vet) -> None:
+    # "need not be included with content created by the Software", and a note before the
+    # grant, narrow nothing the grant gives.
+    flat = " ".join(MIT.split())
+    text = flat.replace(
+        "Permission is hereby", "We only ask that you credit the authors. Permission is hereby"
+    ).replace(
+        "portions of the Software.",
+        "portions of the Software. This notice need not be included with generated content.",
+    )
+    assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is True

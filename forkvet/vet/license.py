@@ -242,7 +242,19 @@ _NARROWING = frozenset(
 _RIGHTS = frozenset(
     ["use", "copy", "modify", "merge", "publish", "distribute", "sublicense", "sell"]
 )
-_MAX_DIFF_TOKENS = 4000
+# Short grants only (MIT, BSD, ISC): long texts such as Apache-2.0 come in wordings that
+# differ from the SPDX template in places, which a diff cannot tell from edits.
+_MAX_DIFF_TOKENS = 400
+
+
+def _grant_end(template: list[str]) -> int:
+    """Where a permissive template's grant sentence ends: at its "conditions" or "provided
+    (that)" (MIT, BSD, ISC all grant first); the conditions after it may be relaxed freely
+    ("need not be included with content created by the Software")."""
+    for i, word in enumerate(template[:120]):
+        if word in ("conditions", "provided"):
+            return i + 1
+    return min(len(template), 120)
 
 
 def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
@@ -255,13 +267,15 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
         template = licensedb.template_tokens(spdx).split()
         if _terms_for_spdx(spdx).category != "permissive" or not template:
             continue
-        if len(template) > _MAX_DIFF_TOKENS or len(words) > 2 * _MAX_DIFF_TOKENS:
+        if len(template) > _MAX_DIFF_TOKENS or len(words) > 10 * _MAX_DIFF_TOKENS:
             continue
         diff = difflib.SequenceMatcher(None, template, words, autojunk=False)
-        blocks = [b for b in diff.get_matching_blocks() if b.size]
+        # The template's span: from its first run of five words to its last (a title line
+        # and a preamble before the grant are not inside it).
+        blocks = [b for b in diff.get_matching_blocks() if b.size >= 5]
         if not blocks:
             continue
-        first, last = blocks[0].a, blocks[-1].a + blocks[-1].size
+        first, last = blocks[0].a, min(blocks[-1].a + blocks[-1].size, _grant_end(template))
         for tag, i1, i2, j1, j2 in diff.get_opcodes():
             if tag == "equal" or not first < i1 < last:
                 continue
