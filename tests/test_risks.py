@@ -125,3 +125,18 @@ def test_python2_code_gets_the_same_loader_risks(vet_repo: Vet) -> None:
     )
     found = {(r.kind, r.line) for r in report.risks if r.path == "train.py"}
     assert found == {("pickle-load", 3), ("eval", 4), ("torch-load", 5), ("yaml-load", 8)}
+
+
+def test_every_lfs_pointer_version_git_lfs_accepts_is_an_error(vet_repo: Vet) -> None:
+    # git-lfs fetches the object for its older spec URLs too (round 11a H-8).
+    oid = "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+    files = {
+        f"{name}.pt": f"version {url}\n{oid}size 12345\n"
+        for name, url in (
+            ("a", "https://git-lfs.github.com/spec/v1"),
+            ("b", "https://hawser.github.com/spec/v1"),
+            ("c", "http://git-media.io/v/2"),
+        )
+    }
+    kinds = _kinds(vet_repo({**files, "m.py": "print(1)\n"}))
+    assert sorted(kinds["lfs-pointer"]) == ["a.pt", "b.pt", "c.pt"]

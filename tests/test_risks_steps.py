@@ -54,7 +54,7 @@ def test_a_file_replaced_since_the_walk_is_unverified(tmp_path: Path) -> None:
 
 
 def test_an_lfs_pointer_is_a_risk_of_its_own(tmp_path: Path) -> None:
-    (tmp_path / "m.pt").write_bytes(risks._LFS + b"\noid sha256:00\nsize 1\n")
+    (tmp_path / "m.pt").write_bytes(risks._LFS_VERSIONS[0] + b"\noid sha256:00\nsize 1\n")
     ctx = Context(load(tmp_path))
     entry = ctx.snap.get("m.pt")
     assert entry is not None

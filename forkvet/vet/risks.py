@@ -28,7 +28,14 @@ from forkvet.vet.textrisks import (
 from forkvet.vet.textrisks import text_risks as text_risks
 
 CHECK = "risks"
-_LFS = b"version https://git-lfs.github.com/spec/v1"
+# Every version line git-lfs's pointer decoder accepts (lfs/pointer.go: the current URL and
+# its v1 aliases): the smudge filter fetches the object for each.
+_LFS_VERSIONS = (
+    b"version https://git-lfs.github.com/spec/v1",
+    b"version https://hawser.github.com/spec/v1",
+    b"version http://git-media.io/v/2",
+)
+_LFS_HEAD = max(len(v) for v in _LFS_VERSIONS)
 _PIPE_SHELL = rx.compile(r"(?:curl|wget)\s[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b")
 _ABS_PATH = rx.compile(
     r"^(?:/home/|/data\d*/|/mnt/|/nfs/|/scratch/|/Users/|/media/|/share/|"
@@ -147,7 +154,7 @@ class _PickleSweep:
         if key in self.seen:  # hard links: one scan, every name reported
             cached = self.seen[key]
             return (dataclasses.replace(cached, path=shown) if cached else None), foreign
-        if fh.read(len(_LFS)).startswith(_LFS):
+        if fh.read(_LFS_HEAD).startswith(_LFS_VERSIONS):
             self.risks.append(
                 # What a `git lfs pull` brings was never looked at: not verified, an error like
                 # any other unread content (outside attack, round 6: a checkpoint in LFS).
