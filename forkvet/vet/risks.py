@@ -56,7 +56,13 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     foreign = {f.path for f in ctx.snap.linked_out}
     sweep = _PickleSweep(ctx, deadline, names, risks)
     if more:
-        risks.append(_unverified(None, f"over {_MAX_UNLISTED:,} files past the file list's cut"))
+        risks.append(
+            _unverified(
+                None,
+                f"over {_MAX_UNLISTED:,} files or {_MAX_UNLISTED_BYTES >> 20} MiB of paths past "
+                "the file list's cut, not probed",
+            )
+        )
     for entry in ctx.snap.probe_files:
         sweep.file(entry, listed=True, foreign=entry.path in foreign)
     for entry in extra:
@@ -212,6 +218,7 @@ def _plain_pickles_risk(plain: list[str]) -> list[Risk]:
 
 
 _MAX_UNLISTED = 500_000
+_MAX_UNLISTED_BYTES = 32 << 20  # of their paths: memory bounded whatever a path's length
 
 
 _MAX_TREE_NAMES = 500_000
@@ -241,6 +248,7 @@ def _unlisted(snap: Snapshot) -> tuple[list[FileEntry], bool]:
     root = os.fsencode(snap.root)
     listed = {f.disk or os.fsencode(f.path) for f in snap.probe_files}
     out: list[FileEntry] = []
+    kept = 0
     stack = [b""]
     while stack:
         rel = stack.pop()
@@ -255,7 +263,8 @@ def _unlisted(snap: Snapshot) -> tuple[list[FileEntry], bool]:
             if e.is_dir(follow_symlinks=False):
                 stack.append(sub)
             elif e.is_file(follow_symlinks=False) and sub not in listed:
-                if len(out) >= _MAX_UNLISTED:
+                kept += len(sub)
+                if len(out) >= _MAX_UNLISTED or kept > _MAX_UNLISTED_BYTES:
                     return out, True
                 out.append(FileEntry(shown_name(sub), 0, sub))
     return out, False

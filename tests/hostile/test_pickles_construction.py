@@ -178,6 +178,28 @@ def test_pickles_in_skipped_folders_and_past_the_file_cut_are_found(
     assert errors == {"z/late.pkl", "z/.cache/later.pkl"}
 
 
+def test_long_paths_cut_the_file_list_by_their_bytes_and_are_still_probed(
+    vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """150,000 files of 4 KB paths once took 2.6 GB: the list is cut by the bytes of its
+    paths too; the files past the cut are probed all the same, or reported unverified."""
+    from forkvet import snapshot
+    from forkvet.vet import risks
+
+    evil = P.os_system("true", 2)
+    deep = "/".join(["d" * 60] * 3)
+    many: dict[str, str | bytes] = {f"{deep}/a{i:02}.txt": "x\n" for i in range(20)}
+    many |= {f"{deep}/z/late.pkl": evil, "train.py": "import pickle\n"}
+    monkeypatch.setattr(snapshot, "MAX_PATH_BYTES", 1_000)
+    report = vet_repo(many, name="long")
+    assert any(n.title == "Repository truncated" for n in report.findings)
+    assert f"{deep}/z/late.pkl" in {r.path for r in report.risks if r.severity == "error"}
+    # Past a byte budget for the unlisted files too: an error, never silence.
+    monkeypatch.setattr(risks, "_MAX_UNLISTED_BYTES", 100)
+    report = vet_repo(many, name="longer")
+    assert any(r.kind == "pickle-unverified" and "MiB of paths" in r.message for r in report.risks)
+
+
 def _bad_crc(data: bytes) -> bytes:
     gz = bytearray(P.gz(data))
     gz[-8] ^= 0xFF  # the CRC-32 in the trailer: gzip raises only when it reads to the end
