@@ -212,6 +212,15 @@ def test_separate_licenses_without_a_choice_are_and(vet_repo: Vet) -> None:
     assert valid_expression(lic.spdx)
 
 
+def test_a_choice_phrase_about_something_else_offers_no_choice(vet_repo: Vet) -> None:
+    # "At your option" about configs is no dual license (round 11a M-5).
+    files = {"LICENSE": license_text("MIT.txt"), "COPYING": license_text("GPL-2.0-only.txt")}
+    files["README.md"] = "# x\n\nAt your option, use the small or the large config.\n"
+    assert " AND " in _lic(vet_repo, files).spdx
+    files["README.md"] = "# x\n\nUse it under either license, at your option.\n"
+    assert " OR " in _lic(vet_repo, files, name="either").spdx
+
+
 def test_custom_parts_of_an_expression_are_license_refs(vet_repo: Vet) -> None:
     files = {"LICENSE": license_text("MIT.txt"), "LICENSE.research": RESEARCH_AGREEMENT}
     lic = _lic(vet_repo, files)

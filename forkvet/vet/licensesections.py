@@ -146,8 +146,17 @@ def _choice_in(text: str, template: str) -> bool:
         phrase = " ".join(rx.findall(r"[a-z0-9]+", m.group(0).lower()))
         if template and phrase in template:
             continue
+        if "licen" not in phrase and not _about_licenses(text, m.start(), m.end()):
+            continue  # "At your option, use the small or the large config."
         return True
     return False
+
+
+def _about_licenses(text: str, start: int, end: int) -> bool:
+    """The sentence around a choice phrase speaks of licenses."""
+    head = max(text.rfind(c, 0, start) for c in ".!?\n")
+    tails = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    return "licen" in text[head + 1 : min(tails, default=len(text))].lower()
 
 
 # -- SPDX expressions ----------------------------------------------------------------------------
