@@ -7,6 +7,7 @@ import os
 import pickle
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 from forkvet.report import Report
 
@@ -140,3 +141,28 @@ def test_every_lfs_pointer_version_git_lfs_accepts_is_an_error(vet_repo: Vet) ->
     }
     kinds = _kinds(vet_repo({**files, "m.py": "print(1)\n"}))
     assert sorted(kinds["lfs-pointer"]) == ["a.pt", "b.pt", "c.pt"]
+
+
+def test_annexed_and_dvc_checkpoints_are_unverified_errors(vet_repo: Vet, tmp_path: Path) -> None:
+    # Content another tool fetches later (git annex get, dvc pull) was never looked at.
+    report = vet_repo(
+        {
+            "weights.pt.dvc": "outs:\n- md5: 0123456789abcdef\n  path: weights.pt\n",
+            "demo.py": "import torch\ntorch.load('model.pt')\n",
+        }
+    )
+    kinds = _kinds(report)
+    assert kinds["dvc-pointer"] == ["weights.pt"]
+
+
+def test_a_dangling_annex_link_is_an_unverified_error(tmp_path: Path) -> None:
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+
+    (tmp_path / ".git" / "annex" / "objects" / "Xx").mkdir(parents=True)
+    (tmp_path / "demo.py").write_text("import torch\n")
+    (tmp_path / "model.pt").symlink_to(".git/annex/objects/Xx/SHA256E-s12345--abc.pt")
+    report = vet(load(tmp_path))
+    assert [(r.kind, r.path, r.severity) for r in report.risks if r.kind == "annex-pointer"] == [
+        ("annex-pointer", "model.pt", "error")
+    ]

@@ -72,6 +72,45 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
         by_target.setdefault(target, []).append(link)
     risks[:] = [_with_aliases(r, by_target) for r in risks]
     risks += _plain_pickles_risk(sweep.plain)
+    risks += _absent_content(ctx)
+
+
+# git-annex commits each annexed file as a link into .git/annex/objects (its content arrives
+# with `git annex get`); DVC commits `x.dvc` (content with `dvc pull`).
+_ANNEX_TARGET = rx.compile(r"(?:^|/)\.git/annex/objects/")
+_DVC_OUT = rx.compile(r"(?m)^\s*(?:-\s+)?path:\s*['\"]?([^'\"\n]{1,300})")
+
+
+def _absent_content(ctx: Context) -> list[Risk]:
+    """Files whose content another tool fetches later, like a Git LFS pointer: not in the
+    checkout, so NOT verified (an error, as an unread file is)."""
+    out: list[Risk] = []
+    for link, target in list(ctx.snap.links.items())[:100_000]:
+        if _ANNEX_TARGET.search(target) and ctx.snap.get(target) is None:
+            out.append(
+                Risk(
+                    "annex-pointer",
+                    "error",
+                    "git-annex file: its content is not in the clone and was NOT verified "
+                    "(run `git annex get`, then vet again before loading it)",
+                    link,
+                )
+            )
+    for fe in ctx.snap.files:
+        if fe.suffix != ".dvc" or fe.size > 64 * 1024:
+            continue
+        folder = fe.path.rsplit("/", 1)[0] + "/" if "/" in fe.path else ""
+        for m in list(_DVC_OUT.finditer(ctx.snap.read_text(fe.path) or ""))[:20]:
+            out.append(
+                Risk(
+                    "dvc-pointer",
+                    "error",
+                    f"DVC output {m.group(1).strip()!r} ({fe.path}): its content is not in the "
+                    "clone and was NOT verified (run `dvc pull`, then vet again before loading it)",
+                    folder + m.group(1).strip(),
+                )
+            )
+    return out
 
 
 def _with_aliases(risk: Risk, by_target: dict[str, list[str]]) -> Risk:
@@ -469,7 +508,14 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
             )
 
 
-_PICKLE_ERRORS = ("dangerous-pickle", "unsafe-pickle", "pickle-unverified", "lfs-pointer")
+_PICKLE_ERRORS = (
+    "dangerous-pickle",
+    "unsafe-pickle",
+    "pickle-unverified",
+    "lfs-pointer",
+    "annex-pointer",
+    "dvc-pointer",
+)
 
 
 def pickle_risks(ctx: Context) -> list[Risk]:
