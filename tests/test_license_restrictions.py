@@ -83,18 +83,34 @@ def test_the_real_license_texts_add_no_terms_to_themselves() -> None:
         "Commercial use is permitted.",
         "You may use the Software for commercial purposes.",
         "The Software may be used in commercial products.",
-        "You are not restricted from using it in commercial products.",
-        "Use it for any purpose, whether or not for commercial gain.",
         "You can sell products built with the Software.",
-        "We cannot guarantee support in commercial settings.",
-        "Commercial use is not restricted.",
-        "Commercial use is permitted and modification is not allowed.",
-        "Do not hesitate to use it in commercial products.",
     ],
 )
 def test_a_grant_or_remark_appended_to_mit_stays_yes(vet_repo: Vet, sentence: str) -> None:
     lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n\n{sentence}\n"}).license
     assert lic.spdx == "MIT" and lic.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "You are not restricted from using it in commercial products.",
+        "Use it for any purpose, whether or not for commercial gain.",
+        "We cannot guarantee support in commercial settings.",
+        "Commercial use is not restricted.",
+        "Commercial use is permitted and modification is not allowed.",
+        "Do not hesitate to use it in commercial products.",
+        "Commercial use does not require a separate license.",
+    ],
+)
+def test_a_sentence_on_commercial_use_with_a_negation_is_unclear_never_no(
+    vet_repo: Vet, sentence: str
+) -> None:
+    # Beside a short permissive text, a sentence about who may use it or for what is read
+    # by construction: only a plain permission keeps "yes"; one with a negation may limit
+    # the grant (round 11a H-3), so it is unclear, never "no".
+    lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n\n{sentence}\n"}).license
+    assert lic.spdx == "MIT" and lic.commercial_use is None
 
 
 @pytest.mark.parametrize(
@@ -310,7 +326,6 @@ def test_more_prohibitions_appended_to_mit_make_commercial_use_unclear(
         "You may use it to make money.",
         "You may sell products built with it to customers.",
         "**Commercial use** is *permitted*.",
-        "Commercial use does not require a separate license.",
         "This license grants rights for commercial use.",
     ],
 )
@@ -342,6 +357,16 @@ def test_more_grants_appended_to_mit_stay_yes(vet_repo: Vet, sentence: str) -> N
         "The Software is free for non-profit organizations only; companies must obtain a license.",
         "Use of the Software in any product or service that generates revenue requires a "
         "separate paid license from the authors.",
+        # Whatever the phrasing: a sentence beside the template about who may use it or for
+        # what is terms of the authors' own.
+        "Commercial use: not allowed.",
+        "Use is restricted to non-profit academic research.",
+        "Companies may not use this Software.",
+        "Only students and university staff may use the Software.",
+        "You may not use the Software in connection with any business.",
+        "Selling the Software or services based on it is not permitted.",
+        "Commercial use is permitted only with a royalty of 5% of revenue payable to Acme.",
+        "Licensed for research use.",
     ],
 )
 def test_terms_appended_to_mit_in_any_language_or_spelling_are_unclear(

@@ -107,7 +107,9 @@ def classify_text(text: str, path: str, source: str) -> Classified:
     own, notices = split_notices(text[:MAX_LICENSE_CHARS])
     out = _classify_section(own, path, source)
     for notice in notices:
-        items = _classify_section(notice, path, source)
+        # Third-party texts: their holders' words ("the Regents of the University of
+        # California") are not terms the authors add to their own grant.
+        items = _classify_section(notice, path, source, own=False)
         out += [(m, t, "notice" if kind == "grant" else kind) for m, t, kind in items]
     if out and not any(kind == "grant" for _, _, kind in out):
         # The file opens with its notices' heading: the first license in it is its own.
@@ -117,7 +119,7 @@ def classify_text(text: str, path: str, source: str) -> Classified:
     return out
 
 
-def _classify_section(text: str, path: str, source: str) -> Classified:
+def _classify_section(text: str, path: str, source: str, own: bool = True) -> Classified:
     known_at = known_license_at(text)
     matches: list[licensedb.TextMatch] | None = None
     if known_at is not None:
@@ -139,7 +141,7 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
             terms = _terms_for_spdx(m.spdx)
             kind = "grant" if i == 0 else "notice"  # later texts are appended to the first
             out.append((*_item(m.spdx, m.name, terms, path, m.containment, source), kind))
-        return out + _added_terms(text, [m.spdx for m in matches], path, source)
+        return out + _added_terms(text, [m.spdx for m in matches], path, source, own)
     found = clauses(text)
     restrictive = [c for c in found if c in RESTRICTIVE_CLAUSES]
     named = _names_in(text, path, source)
@@ -163,9 +165,12 @@ def _classify_section(text: str, path: str, source: str) -> Classified:
     ]
 
 
-def _added_terms(text: str, spdx_ids: list[str] | None, path: str, source: str) -> Classified:
+def _added_terms(
+    text: str, spdx_ids: list[str] | None, path: str, source: str, own: bool = True
+) -> Classified:
     """Restrictive terms added to the license texts of a file, as one custom item."""
-    extra = _edited_grants(text, spdx_ids or []) + _added_restrictions(text, spdx_ids)
+    edited = _edited_grants(text, spdx_ids or []) if own else []
+    extra = edited + _added_restrictions(text, spdx_ids)
     if not extra:
         return []
     terms = custom_terms(extra)
@@ -242,9 +247,51 @@ _NARROWING = frozenset(
 _RIGHTS = frozenset(
     ["use", "copy", "modify", "merge", "publish", "distribute", "sublicense", "sell"]
 )
+# What a sentence written before or after a short permissive text is about when it limits
+# who may use the code or for what ("Companies may not use this Software", "Licensed for
+# research use", "requires prior written agreement", "a royalty of 5% of revenue"): such a
+# sentence beside the template's words is terms of the authors' own, whatever its phrasing.
+_USE_TOPICS = frozenset(
+    [
+        "commercial", "commercially", "business", "businesses", "company", "companies",
+        "corporation", "corporations", "enterprise", "enterprises", "sell", "selling", "sale",
+        "sales", "royalty", "royalties", "revenue", "profit", "nonprofit", "research",
+        "academic", "students", "student", "university", "universities", "educational",
+        "personal", "evaluation", "permitted", "allowed", "prohibited", "forbidden",
+        "restricted", "agreement", "fee", "fees", "paid", "payment", "monetary",
+    ]
+)  # fmt: skip
 # Short grants only (MIT, BSD, ISC): long texts such as Apache-2.0 come in wordings that
 # differ from the SPDX template in places, which a diff cannot tell from edits.
 _MAX_DIFF_TOKENS = 400
+
+
+# A plain permission ("Commercial use is permitted", "You may sell products built with it")
+# widens nothing the template limits; a sentence with any of these words may limit it.
+_PERMITS = frozenset(["permitted", "allowed", "may", "can", "grant", "grants", "granted", "free"])
+_LIMITS = frozenset(
+    [
+        "only", "not", "no", "cannot", "never", "except", "exclusively", "solely", "requires",
+        "require", "required", "must", "royalty", "royalties", "fee", "fees", "paid",
+        "agreement", "restricted", "prohibited", "forbidden", "don", "doesn", "isn",
+    ]
+)  # fmt: skip
+
+
+def _limiting_sentences(text: str, template: list[str]) -> list[str]:
+    """The use topics of sentences that are not the template's own words, unless each such
+    sentence is a plain permission."""
+    own = f" {' '.join(template)} "
+    topics: set[str] = set()
+    for sentence in rx.split(r"[.!?;]\s|\n\s*\n", fold(text[:MAX_LICENSE_CHARS]))[:500]:
+        tokens = normalize_tokens(sentence)
+        words = set(tokens)
+        found = words & _USE_TOPICS
+        if not found or f" {' '.join(tokens)} " in own:
+            continue
+        if not (words & _PERMITS and not words & _LIMITS):
+            topics |= found
+    return sorted(topics)[:4]
 
 
 def _grant_end(template: list[str]) -> int:
@@ -274,6 +321,10 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
         # and a preamble before the grant are not inside it).
         blocks = [b for b in diff.get_matching_blocks() if b.size >= 5]
         if not blocks:
+            continue
+        limiting = _limiting_sentences(text, template)
+        if limiting:
+            out.append(f"sentences beside the {spdx} text about {', '.join(limiting)}")
             continue
         first, last = blocks[0].a, min(blocks[-1].a + blocks[-1].size, _grant_end(template))
         for tag, i1, i2, j1, j2 in diff.get_opcodes():
