@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 import yaml
+from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement
 
 from forkvet import limits, rx, safeparse, safeyaml
@@ -108,6 +109,9 @@ class Declared:
     # forkvet's import table knows keeps its name there, any other is dropped
     other_index: bool = False
     conda: bool = False  # a conda package that is no PyPI project forkvet knows (ffmpeg)
+    # Its environment marker as packaging writes it (`python_version < "3"`), "" for none:
+    # env leaves out what the marker excludes for the environment's Python and platform.
+    marker: str = ""
 
 
 @dataclass
@@ -178,6 +182,23 @@ _ARCHIVE = (
     ".tar",
     ".zip",
 )
+
+
+def marker_of(text: str) -> str:
+    """The environment marker of one requirement (`x; sys_platform == "win32"`) as packaging
+    writes it, or "" (none, or one packaging cannot read: such a line fails in pip too)."""
+    text = text.strip().strip("'\"").split(" #")[0]
+    if ";" not in text or len(text) > limits.MAX_LINE:
+        return ""
+    try:  # the whole requirement first: a URL may hold a `;` of its own
+        req = safeparse.requirement(text)
+        return str(req.marker) if req.marker else ""
+    except InvalidRequirement:
+        pass
+    try:  # an old or sloppy requirement packaging refuses, with a marker it reads
+        return str(safeparse.marker(text.split(";", 1)[1]))
+    except InvalidMarker:
+        return ""
 
 
 def local_install(text: str) -> str | None:
@@ -340,7 +361,16 @@ def _requirement_lines(
         parsed = parse_requirement(line)
         if parsed:
             out.items.append(
-                Declared(parsed[0], parsed[1], path, lineno, dev, raw.strip(), extra=extra)
+                Declared(
+                    parsed[0],
+                    parsed[1],
+                    path,
+                    lineno,
+                    dev,
+                    raw.strip(),
+                    extra=extra,
+                    marker=marker_of(line),
+                )
             )
     return sources
 
@@ -461,7 +491,14 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
                 parsed = parse_requirement(str(item))
                 if parsed:
                     out.items.append(
-                        Declared(parsed[0], parsed[1], path, line_of(str(item)), raw=str(item))
+                        Declared(
+                            parsed[0],
+                            parsed[1],
+                            path,
+                            line_of(str(item)),
+                            raw=str(item),
+                            marker=marker_of(str(item)),
+                        )
                     )
             mark_elsewhere(out.items[start:], sources)
             continue
@@ -601,10 +638,39 @@ def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:
 
 _PIP_LINE = rx.compile(r"(?:^|[\s`$>(])(?:python3?\s+-m\s+)?pip3?\s+install\s+([^\n`|&;]+)")
 _CONDA_LINE = rx.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
+_FENCE = rx.compile(r"^ {0,3}(?:```|~~~)")
+# A line the shell continues: it ends in an odd run of backslashes (`\\` is a backslash).
+_CONTINUED = rx.compile(r"(?:^|[^\\])(?:\\\\)*\\$")
 
 
-def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
+def shell_joined(text: str, fenced_only: bool = True) -> str:
+    """text with each line that ends in `\\` (CRLF too) joined to the next, as the shell
+    joins them, inside fenced code blocks only (in prose a trailing backslash is Markdown's
+    line break); fenced_only=False joins everywhere. The newlines taken out are put back
+    after the joined line, so every line keeps its number. A line with a comment is not
+    continued (the backslash is part of the comment)."""
+    pieces: list[str] = []
+    joined: list[str] = []  # the parts of the line being joined
+    fenced = not fenced_only
+    for line in text.split("\n"):
+        if fenced_only and _FENCE.match(line):
+            fenced = not fenced
+        body = line.removesuffix("\r")
+        if fenced and _CONTINUED.search(body) and not _COMMENT.search(body):
+            joined.append(body[:-1])
+            continue
+        pieces.append("".join(joined) + line + "\n" * len(joined))
+        joined = []
+    if joined:
+        pieces.append("".join(joined) + "\n" * (len(joined) - 1))
+    return "\n".join(pieces)
+
+
+def install_commands(
+    text: str, path: str, out: DeclaredSet, offset: int = 0, fenced_only: bool = True
+) -> None:
     """Requirements named on `pip install` / `conda install` lines of a README or notebook."""
+    text = shell_joined(text, fenced_only)
     lines = line_of(text)
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
         for m in regex.finditer(text):
@@ -616,7 +682,8 @@ def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) ->
             if conda:
                 _conda_words(words, path, line, out)
             else:
-                _pip_words(words, path, line, out, _pip_environment(text, m.start(1)))
+                continued = _CONTINUED.search(m.group(1).rstrip("\r")) is not None
+                _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), continued)
             if _full(out, path):
                 return
 
@@ -636,31 +703,39 @@ def _pip_environment(text: str, at: int) -> list[str]:
 
 
 def _pip_words(
-    words: list[str], path: str, line: int, out: DeclaredSet, environment: list[str]
+    words: list[str],
+    path: str,
+    line: int,
+    out: DeclaredSet,
+    environment: list[str],
+    continued: bool = False,
 ) -> None:
     """The packages of one `pip install` line, split by pip's option table (an option's
     argument is never a package); those it installs from another index or a folder (an
     option, a PIP_INDEX_URL-like variable) are marked so, and so are those of the
-    requirements files it names with `-r`."""
+    requirements files it names with `-r`. A line forkvet cannot read to its end (an option
+    it does not know, a continuation outside a code block) may name another index for every
+    package of it: all its names are marked not read, never taken as index names."""
     parsed = pipargs.parse(words)
     parsed.sources += environment
+    unread = _unread(parsed.unknown, continued)
+    if unread:
+        _note(
+            out,
+            f"{path}:{line}: a `pip install` line not read ({unread}); its names are "
+            "never taken as index names",
+        )
+        parsed.sources.insert(0, f"a `pip install` line forkvet did not read: {unread}")
     if parsed.sources:
         for rf in parsed.requirements:
             target = in_tree(path, rf)
             mark_elsewhere([d for d in out.items if d.path == target], parsed.sources)
-    if parsed.unknown:
-        note = (
-            f"{path}:{line}: `pip install` option {terminal(parsed.unknown[:80])} is not "
-            f"one forkvet knows; the rest of the line was not read"
-        )
-        if note not in out.notes and len(out.notes) < 100:
-            out.notes.append(note)
     source = "; ".join(terminal(s[:200]) for s in parsed.sources)
     for word in parsed.packages:
         if _full(out, path):
             return
         if (
-            word in (".", "..")
+            word in (".", "..", "\\")
             or ("/" in word and "://" not in word)
             or word.lower().endswith((".txt", *_ARCHIVE))
         ):
@@ -676,8 +751,26 @@ def _pip_words(
                     raw=word,
                     source=f"another index or folder ({source})" if source else "",
                     other_index=bool(source),
+                    marker=marker_of(word),
                 )
             )
+
+
+def _unread(unknown: str, continued: bool) -> str:
+    """Why a `pip install` line cannot be read safely, or ""."""
+    if unknown:
+        return (
+            f"option {terminal(unknown[:80])} is not one forkvet knows (it may take an "
+            f"argument or name another index)"
+        )
+    if continued:
+        return "it continues past a `\\` outside a code block"
+    return ""
+
+
+def _note(out: DeclaredSet, note: str) -> None:
+    if note not in out.notes and len(out.notes) < 100:
+        out.notes.append(note)
 
 
 def _conda_words(words: list[str], path: str, line: int, out: DeclaredSet) -> None:
@@ -764,7 +857,9 @@ def _metadata_items(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None:
             break
         parsed = parse_requirement(req)
         if parsed:
-            out.items.append(Declared(parsed[0], parsed[1], meta.path, 0, raw=req))
+            out.items.append(
+                Declared(parsed[0], parsed[1], meta.path, 0, raw=req, marker=marker_of(req))
+            )
     for extra, reqs in meta.extras.items():
         dev = bool(_DEV_HINT.search(extra))
         for req in reqs:
@@ -773,7 +868,16 @@ def _metadata_items(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None:
             parsed = parse_requirement(req)
             if parsed:
                 out.items.append(
-                    Declared(parsed[0], parsed[1], meta.path, 0, dev=dev, raw=req, extra=extra)
+                    Declared(
+                        parsed[0],
+                        parsed[1],
+                        meta.path,
+                        0,
+                        dev=dev,
+                        raw=req,
+                        extra=extra,
+                        marker=marker_of(req),
+                    )
                 )
     for item in meta.elsewhere[:MAX_DECLARED]:
         if _full(out, meta.path):

@@ -400,6 +400,11 @@ def _why(exc: BaseException) -> str:
 _MAGIC_RE = rx.compile(r"^(\s*)([!%].*)$")
 
 
+def _continues(line: str) -> bool:
+    """Whether IPython joins this magic line to the next: it ends in a backslash."""
+    return line.rstrip().endswith("\\")
+
+
 def notebook_source(text: str) -> tuple[str, list[str]] | None:
     """Join a notebook's code cells into one Python source; also return its shell (!) lines.
 
@@ -421,13 +426,27 @@ def notebook_source(text: str) -> tuple[str, list[str]] | None:
             continue
         src = cell.get("source", cell.get("input", ""))
         src = "".join(src) if isinstance(src, list) else str(src)
-        lines = []
+        lines: list[str] = []
+        # the indent of a magic line IPython continues on the next one (it ends in `\`),
+        # and whether that line is a shell line
+        indent: str | None = None
+        to_shell = False
         for ln in src.splitlines():
+            if indent is not None:
+                # `!pip install x \` + `--index-url URL`: IPython joins them with a space
+                # before the shell sees them; the Python source keeps the line as a comment
+                if to_shell:
+                    shell[-1] = shell[-1].rstrip()[:-1] + " " + ln
+                lines.append(indent + "pass  # " + ln.lstrip())
+                indent = indent if _continues(ln) else None
+                continue
             m = _MAGIC_RE.match(ln)
             if m:
-                if m.group(2).startswith("!") or m.group(2).startswith("%pip"):
+                to_shell = m.group(2).startswith(("!", "%pip"))
+                if to_shell:
                     shell.append(m.group(2).lstrip("!%"))
                 ln = m.group(1) + "pass  # " + m.group(2)
+                indent = m.group(1) if _continues(m.group(2)) else None
             lines.append(ln)
         chunks.append("\n".join(lines))
     return "\n\n".join(chunks) + "\n", shell
