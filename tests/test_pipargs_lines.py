@@ -235,3 +235,54 @@ def test_env_never_pins_what_such_lines_install_from_elsewhere(
     for name in ("corp-cont1", "corp-uvdefidx", "corp-uvstrat2", "corp-unk", "corp-before"):
         assert f"{name} (README.md:" in problems and "never resolved on your index" in problems
     assert "corp-nbcont (demo.ipynb:1)" in problems
+
+
+@pytest.mark.parametrize(
+    ("link", "names"),
+    [
+        ("https://corp.example/corp-pydl/tarball/master#egg=corp-pydl", ["corp-pydl"]),
+        ("https://corp.example/corp-pydl/tarball/master#egg=corp-pydl-1.0", ["corp-pydl"]),
+        ("git+https://corp.example/corp-pydl.git#egg=corp-pydl-1.0", ["corp-pydl"]),
+        ("https://corp.example/x#subdirectory=sub&egg=corp-sub", ["corp-sub"]),
+        ("https://corp.example/x#egg=corp-v2-1.0.dev1", ["corp-v2"]),
+        ("https://corp.example/x#egg=corp-2", ["corp", "corp-2"]),  # both readings
+        ("https://corp.example/corp_pydl-1.0.tar.gz", ["corp_pydl"]),
+        ("https://corp.example/torch-2.0.0-cp311-none-linux_x86_64.whl", ["torch"]),
+    ],
+)
+def test_egg_names_are_read_as_setuptools_reads_them(link: str, names: list[str]) -> None:
+    from forkvet.vet.metadata import link_names
+
+    assert link_names(link) == names
+
+
+SETUP_LINKS = """from setuptools import setup
+setup(name="x", install_requires=["corp-pydl", "corp-pydl2"],
+      dependency_links=["https://corp.example/corp-pydl/tarball/master#egg=corp-pydl",
+                        "git+https://corp.example/corp-pydl2.git#egg=corp-pydl2-1.0"])
+"""
+SETUP_CFG_LINKS = """[metadata]
+name = y
+[options]
+install_requires =
+    corp-cfgdl
+    corp-cfgdl2
+    numpy
+dependency_links =
+    https://corp.example/corp-cfgdl/tarball/master#egg=corp-cfgdl-1.0
+    https://corp.example/a.tar.gz#egg=corp-cfgdl2, https://corp.example/b.tar.gz
+"""
+
+
+@pytest.mark.parametrize("files", [{"setup.py": SETUP_LINKS}, {"setup.cfg": SETUP_CFG_LINKS}])
+def test_dependency_links_of_setup_py_and_setup_cfg_are_never_pinned(
+    files: dict[str, str], make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({**files, "train.py": "import torch\n"})
+    data = _env(repo, tmp_path / "out", capsys)
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    pinned = {line.split()[0] for line in reqs.splitlines() if line and line[0] != "#"}
+    assert not any(p.startswith("corp") for p in pinned), reqs
+    problems = "\n".join(str(p) for p in data["problems"])
+    corp = [p for p in problems.splitlines() if p.startswith("corp")]
+    assert len(corp) == 2 and all("dependency_links" in p for p in corp), corp

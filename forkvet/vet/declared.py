@@ -19,7 +19,7 @@ from forkvet.escape import terminal
 from forkvet.vet import pipargs
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import known_distributions, normalize
-from forkvet.vet.metadata import PackageMeta
+from forkvet.vet.metadata import PackageMeta, link_names
 from forkvet.vet.textnorm import line_of
 
 _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
@@ -146,9 +146,10 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         named = _named_url(text)
         if named:
             return named
-        egg = rx.search(r"#egg=([\w.-]+)", text)
-        if egg:
-            return normalize(egg.group(1)), text
+        if "egg=" in text:  # `#egg=corp-pydl-1.0` is corp-pydl, as setuptools reads it
+            egg = link_names(text)
+            if egg:
+                return normalize(egg[0]), text
         m = rx.search(r"/([\w.-]+?)(?:\.git)?(?:@[\w./-]+)?/?$", text.split("#")[0])
         # an archive's file name gives the project (`…/y-1.0.tar.gz` is y, not y-1-0-tar-gz)
         return (normalize(local_install(m.group(1)) or m.group(1)), text) if m else None
