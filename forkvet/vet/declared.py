@@ -188,7 +188,10 @@ _ARCHIVE = (
 def marker_of(text: str) -> str:
     """The environment marker of one requirement (`x; sys_platform == "win32"`) as packaging
     writes it, or "" (none, or one packaging cannot read: such a line fails in pip too)."""
-    text = text.strip().strip("'\"").split(" #")[0]
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # a quoted shell word
+        text = text[1:-1]
+    text = text.split(" #")[0]
     if ";" not in text or len(text) > limits.MAX_LINE:
         return ""
     try:  # the whole requirement first: a URL may hold a `;` of its own
