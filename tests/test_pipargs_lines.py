@@ -286,3 +286,28 @@ def test_dependency_links_of_setup_py_and_setup_cfg_are_never_pinned(
     problems = "\n".join(str(p) for p in data["problems"])
     corp = [p for p in problems.splitlines() if p.startswith("corp")]
     assert len(corp) == 2 and all("dependency_links" in p for p in corp), corp
+
+
+def test_a_word_the_shell_expands_marks_the_line_unread() -> None:
+    out = _declared('```\npip install corp-var $PIP_ARGS\npip install corp-sub "${X}"\n```\n')
+    assert {d.name for d in out.items} == {"corp-var", "corp-sub"}
+    assert all(d.other_index and "expanded by the shell" in d.source for d in out.items)
+    assert len([n for n in out.notes if "expanded by the shell" in n]) == 2
+
+
+def test_an_unknown_option_in_a_requirements_file_marks_the_file(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        {
+            "requirements.txt": "corp-reqfile\n--weird-index https://pypi.corp.example/simple\n"
+            "numpy==1.0 \\\n    --hash=sha256:abc\n",
+            "train.py": "import torch\n",
+        }
+    )
+    data = _env(repo, tmp_path / "out", capsys)
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    pinned = {line.split()[0] for line in reqs.splitlines() if line and line[0] != "#"}
+    assert "corp-reqfile" not in pinned and "numpy==1.0" in pinned, reqs  # its pin kept
+    problems = "\n".join(str(p) for p in data["problems"])
+    assert "corp-reqfile (requirements.txt:1)" in problems and "--weird-index" in problems

@@ -340,7 +340,18 @@ def index_options(line: str) -> list[str]:
         words = shlex.split(line, comments=True)
     except ValueError:
         words = line.split()
-    return pipargs.parse(words).sources
+    return _sources(pipargs.parse(words))
+
+
+def _sources(parsed: pipargs.PipLine) -> list[str]:
+    """The sources of a requirements file's option line; an option forkvet does not know may
+    be an index option (pip and uv apply those to the whole file): said as one."""
+    unknown = parsed.unknown
+    said = f"an option forkvet does not know: {terminal(unknown[:80])}" if unknown else ""
+    return parsed.sources + ([said] if said else [])
+
+
+_PER_REQUIREMENT = rx.compile(r"\s--(?:hash|config-settings|global-option|install-option)\b")
 
 
 def _requirement_lines(
@@ -351,7 +362,8 @@ def _requirement_lines(
     for lineno, raw in joined_lines(text):
         if _full(out, path):
             return sources
-        line = raw.split(" #")[0].strip()
+        # pip's per-requirement options (`x==1.0 --hash=sha256:…`) are no part of it
+        line = _PER_REQUIREMENT.split(raw.split(" #")[0], maxsplit=1)[0].strip()
         if line.startswith("-") and not line.startswith(("-e", "--editable")):
             # an option line (`-f ./wheels`, `-r more.txt`, `-c pins.txt`): its argument is
             # no package or path
@@ -389,7 +401,7 @@ def _option_line(
     except ValueError:
         words = line.split()
     parsed = pipargs.parse(words)
-    sources = list(parsed.sources)
+    sources = _sources(parsed)
     for include, named in [(f, out.named_r) for f in parsed.requirements[:8]] + [
         (f, out.named_c) for f in parsed.constraints[:8]
     ]:
@@ -722,7 +734,9 @@ def _pip_words(
     package of it: all its names are marked not read, never taken as index names."""
     parsed = pipargs.parse(words)
     parsed.sources += environment
-    unread = _unread(parsed.unknown, continued)
+    # a word the shell expands (`$PIP_ARGS`, `${EXTRA}`) may hold any option, an index too
+    expanded = next((w for w in words if "$" in w), "")
+    unread = _unread(parsed.unknown, expanded, continued)
     if unread:
         _note(
             out,
@@ -760,13 +774,15 @@ def _pip_words(
             )
 
 
-def _unread(unknown: str, continued: bool) -> str:
+def _unread(unknown: str, expanded: str, continued: bool) -> str:
     """Why a `pip install` line cannot be read safely, or ""."""
     if unknown:
         return (
             f"option {terminal(unknown[:80])} is not one forkvet knows (it may take an "
             f"argument or name another index)"
         )
+    if expanded:
+        return f"{terminal(expanded[:80])} is expanded by the shell (it may hold any option)"
     if continued:
         return "it continues past a `\\` outside a code block"
     return ""

@@ -75,6 +75,7 @@ VALUE_LONG = frozenset(
         "--find-links",
         "--global-option",
         "--group",
+        "--hash",  # a requirements file's per-requirement option
         "--implementation",
         "--index-url",
         "--install-option",
