@@ -166,3 +166,21 @@ def test_a_marker_true_for_some_candidate_pythons_is_left_to_uv(
     major, minor = (int(x) for x in data["python"].split("."))
     assert ("tomlish" in pins) == ((major, minor) < (3, 11)), data
     assert "requests" in pins and data["unresolved"] == []
+
+
+def test_poetry_and_pipfile_markers(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyproject = (
+        '[tool.poetry]\nname = "app"\nversion = "1.0"\n[tool.poetry.dependencies]\n'
+        'python = "^3.8"\ncorp-poetrywin = { version = "^1.0", markers = "os_name == \'nt\'" }\n'
+        'corp-poetryplat = { version = "*", platform = "darwin" }\nsix = "^1.0"\n'
+    )
+    pipfile = '[packages]\ncorp-pipwin = {version = "*", markers = "sys_platform == \'win32\'"}\n'
+    repo = make_repo({"pyproject.toml": pyproject, "Pipfile": pipfile, "m.py": "import os\n"})
+    data = _env(repo, tmp_path / "out", capsys, "--offline", "--python", "3.11")
+    reqs = (tmp_path / "out" / "requirements.txt").read_text()
+    live = [line.split("  #")[0] for line in reqs.splitlines() if line and line[0] != "#"]
+    assert live == ["six>=1.0"], reqs
+    left = [p.split(" ")[0] for p in data["problems"] if "left out: its marker" in p]
+    assert sorted(left) == ["corp-pipwin", "corp-poetryplat", "corp-poetrywin"]

@@ -19,7 +19,7 @@ from forkvet.escape import terminal
 from forkvet.vet import pipargs
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import known_distributions, normalize
-from forkvet.vet.metadata import PackageMeta, link_names
+from forkvet.vet.metadata import PackageMeta, link_names, poetry_marker
 from forkvet.vet.textnorm import line_of
 
 _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
@@ -616,9 +616,12 @@ def _pipfile_packages(data: dict[str, object], path: str, out: DeclaredSet) -> N
                     origin.path, origin.dev = path, dev
                     out.items.append(origin)
                     continue
+                marker = poetry_marker(spec).removeprefix(" ; ")
                 spec = spec.get("version", "")
+            else:
+                marker = ""
             spec = "" if spec in ("*", None) else str(spec)
-            out.items.append(Declared(normalize(name), spec, path, 0, dev))
+            out.items.append(Declared(normalize(name), spec, path, 0, dev, marker=marker))
 
 
 def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:

@@ -10,6 +10,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from packaging.markers import InvalidMarker
+
 from forkvet import limits, rx, safeparse
 from forkvet.snapshot import Snapshot
 from forkvet.vet.pysource import estimated_nodes
@@ -619,7 +621,7 @@ def _poetry_dependency(meta: PackageMeta, name: str, spec: Any, extra: str) -> N
     """One Poetry dependency: from the index, from git (a `name @ git+https://…`
     requirement), or from elsewhere (a path, a URL, another source)."""
     entries = spec if isinstance(spec, list) else [spec]
-    requirement = f"{name}{_poetry_spec(spec)}"
+    requirement = f"{name}{_poetry_spec(spec)}{poetry_marker(spec)}"
     for entry in entries:
         if not isinstance(entry, dict):
             continue
@@ -633,6 +635,22 @@ def _poetry_dependency(meta: PackageMeta, name: str, spec: Any, extra: str) -> N
         meta.extras.setdefault(extra, []).append(requirement)
     else:
         meta.requires.append(requirement)
+
+
+def poetry_marker(spec: Any) -> str:
+    """` ; marker` of a single Poetry or Pipfile constraint table (`markers = "…"`, Poetry's
+    `platform = "win32"`), "" for none or one packaging cannot read."""
+    if not isinstance(spec, dict):
+        return ""
+    parts = [f"({spec['markers']})"] if isinstance(spec.get("markers"), str) else []
+    if isinstance(spec.get("platform"), str):
+        parts.append(f"sys_platform == {spec['platform']!r}")
+    if not parts:
+        return ""
+    try:
+        return f" ; {safeparse.marker(' and '.join(parts))}"
+    except InvalidMarker:
+        return ""
 
 
 def _poetry_origin(name: str, entry: dict[str, Any], extra: str) -> Elsewhere | str | None:
