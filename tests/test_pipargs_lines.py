@@ -311,3 +311,15 @@ def test_an_unknown_option_in_a_requirements_file_marks_the_file(
     assert "corp-reqfile" not in pinned and "numpy==1.0" in pinned, reqs  # its pin kept
     problems = "\n".join(str(p) for p in data["problems"])
     assert "corp-reqfile (requirements.txt:1)" in problems and "--weird-index" in problems
+
+
+def test_unclosed_quoting_marks_the_line_and_a_comment_backslash_does_not() -> None:
+    """The line regex stops at `;`: a quoted marker leaves a quote open, and the rest of the
+    requirement (its marker) unread; a comment's trailing backslash continues nothing."""
+    out = _declared(
+        "```\npip install \"corp-win; sys_platform == 'win32'\"\n"
+        "pip install numpy  # see the docs \\\n```\n"
+    )
+    by_name = {d.name: d for d in out.items}
+    assert by_name["corp-win"].other_index and "quoting" in by_name["corp-win"].source
+    assert by_name["numpy"].source == ""

@@ -662,17 +662,17 @@ _FENCE = rx.compile(r"^ {0,3}(?:```|~~~)")
 _CONTINUED = rx.compile(r"(?:^|[^\\])(?:\\\\)*\\$")
 
 
-def shell_joined(text: str, fenced_only: bool = True) -> str:
+def shell_joined(text: str) -> str:
     """text with each line that ends in `\\` (CRLF too) joined to the next, as the shell
     joins them, inside fenced code blocks only (in prose a trailing backslash is Markdown's
-    line break); fenced_only=False joins everywhere. The newlines taken out are put back
-    after the joined line, so every line keeps its number. A line with a comment is not
-    continued (the backslash is part of the comment)."""
+    line break). The newlines taken out are put back after the joined line, so every line
+    keeps its number. A line with a comment is not continued (the backslash is part of the
+    comment)."""
     pieces: list[str] = []
     joined: list[str] = []  # the parts of the line being joined
-    fenced = not fenced_only
+    fenced = False
     for line in text.split("\n"):
-        if fenced_only and _FENCE.match(line):
+        if _FENCE.match(line):
             fenced = not fenced
         body = line.removesuffix("\r")
         if fenced and _CONTINUED.search(body) and not _COMMENT.search(body):
@@ -685,24 +685,26 @@ def shell_joined(text: str, fenced_only: bool = True) -> str:
     return "\n".join(pieces)
 
 
-def install_commands(
-    text: str, path: str, out: DeclaredSet, offset: int = 0, fenced_only: bool = True
-) -> None:
+def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
     """Requirements named on `pip install` / `conda install` lines of a README or notebook."""
-    text = shell_joined(text, fenced_only)
+    text = shell_joined(text)
     lines = line_of(text)
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
         for m in regex.finditer(text):
             line = lines(m.start(1)) + offset  # m.start() may be the newline before
+            unreadable = ""
             try:
                 words = shlex.split(m.group(1), comments=True)
-            except ValueError:
+            except ValueError:  # a quote the line does not close (`"x; os_name == 'nt'"`)
                 words = m.group(1).split()
+                unreadable = "its quoting is not closed on the line"
             if conda:
                 _conda_words(words, path, line, out)
-            else:
-                continued = _CONTINUED.search(m.group(1).rstrip("\r")) is not None
-                _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), continued)
+                continue
+            body = m.group(1).rstrip("\r")
+            if _CONTINUED.search(body) and not _COMMENT.search(body):
+                unreadable = "it continues past a `\\` outside a code block"
+            _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), unreadable)
             if _full(out, path):
                 return
 
@@ -727,7 +729,7 @@ def _pip_words(
     line: int,
     out: DeclaredSet,
     environment: list[str],
-    continued: bool = False,
+    unreadable: str = "",
 ) -> None:
     """The packages of one `pip install` line, split by pip's option table (an option's
     argument is never a package); those it installs from another index or a folder (an
@@ -739,7 +741,7 @@ def _pip_words(
     parsed.sources += environment
     # a word the shell expands (`$PIP_ARGS`, `${EXTRA}`) may hold any option, an index too
     expanded = next((w for w in words if "$" in w), "")
-    unread = _unread(parsed.unknown, expanded, continued)
+    unread = _unread(parsed.unknown, expanded) or unreadable
     if unread:
         _note(
             out,
@@ -777,8 +779,8 @@ def _pip_words(
             )
 
 
-def _unread(unknown: str, expanded: str, continued: bool) -> str:
-    """Why a `pip install` line cannot be read safely, or ""."""
+def _unread(unknown: str, expanded: str) -> str:
+    """Why a `pip install` line's words cannot be read safely, or ""."""
     if unknown:
         return (
             f"option {terminal(unknown[:80])} is not one forkvet knows (it may take an "
@@ -786,8 +788,6 @@ def _unread(unknown: str, expanded: str, continued: bool) -> str:
         )
     if expanded:
         return f"{terminal(expanded[:80])} is expanded by the shell (it may hold any option)"
-    if continued:
-        return "it continues past a `\\` outside a code block"
     return ""
 
 
