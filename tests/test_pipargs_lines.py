@@ -323,3 +323,20 @@ def test_unclosed_quoting_marks_the_line_and_a_comment_backslash_does_not() -> N
     by_name = {d.name: d for d in out.items}
     assert by_name["corp-win"].other_index and "quoting" in by_name["corp-win"].source
     assert by_name["numpy"].source == ""
+
+
+def test_a_bash_cell_is_read_as_a_shell_script() -> None:
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "%%bash\npip install corp-bash \\\n  --index-url https://c.example/s\n",
+            }
+        ],
+        "nbformat": 4,
+    }
+    found = notebook_source(json.dumps(nb))
+    assert found is not None
+    source, shell = found
+    assert shell == ["pip install corp-bash   --index-url https://c.example/s"]
+    compile(source, "nb", "exec")

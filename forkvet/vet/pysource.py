@@ -400,6 +400,27 @@ def _why(exc: BaseException) -> str:
 _MAGIC_RE = rx.compile(r"^(\s*)([!%].*)$")
 
 
+# A cell magic that runs the whole cell as a shell script.
+_SHELL_CELL = rx.compile(r"^\s*%%(?:bash|sh|script\s+(?:ba)?sh)\b")
+
+
+_SHELL_COMMENT = rx.compile(r"(?:^|\s)#")
+
+
+def _shell_script(lines: list[str]) -> list[str]:
+    """A script's lines with each one that ends in `\\` joined to the next (the newline
+    and backslash removed, as the shell removes them)."""
+    out: list[str] = []
+    joined = ""
+    for ln in lines:
+        if _continues(ln) and not _SHELL_COMMENT.search(ln):  # a comment's `\` is its own
+            joined += ln.rstrip()[:-1]
+            continue
+        out.append(joined + ln)
+        joined = ""
+    return out + ([joined] if joined else [])
+
+
 def _continues(line: str) -> bool:
     """Whether IPython joins this magic line to the next: it ends in a backslash."""
     return line.rstrip().endswith("\\")
@@ -426,6 +447,12 @@ def notebook_source(text: str) -> tuple[str, list[str]] | None:
             continue
         src = cell.get("source", cell.get("input", ""))
         src = "".join(src) if isinstance(src, list) else str(src)
+        if _SHELL_CELL.match(src):
+            # `%%bash`: the whole cell is a shell script, its lines joined as the shell does
+            body = src.splitlines()
+            shell += _shell_script(body[1:])
+            chunks.append("\n".join("pass  # " + ln.strip() for ln in body))
+            continue
         lines: list[str] = []
         # the indent of a magic line IPython continues on the next one (it ends in `\`),
         # and whether that line is a shell line
