@@ -129,6 +129,12 @@ def test_a_continued_readme_line_is_read_whole() -> None:
     assert by_name["scipy"].line == 5
 
 
+def test_a_fence_inside_a_list_item_joins_too() -> None:
+    out = _declared("1. Install:\n\n    ```\n    pip install corp-list \\\n      -i URL\n    ```\n")
+    (item,) = out.items
+    assert item.other_index and "-i URL" in item.source
+
+
 def test_a_continued_line_outside_a_code_block_is_not_read() -> None:
     out = _declared("Run pip install corp-prose \\\nthen train.\n")
     (item,) = out.items

@@ -657,7 +657,7 @@ def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:
 
 _PIP_LINE = rx.compile(r"(?:^|[\s`$>(])(?:python3?\s+-m\s+)?pip3?\s+install\s+([^\n`|&;]+)")
 _CONDA_LINE = rx.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
-_FENCE = rx.compile(r"^ {0,3}(?:```|~~~)")
+_FENCE = rx.compile(r"^\s*(?:```|~~~)")  # any indent: fences inside list items
 # A line the shell continues: it ends in an odd run of backslashes (`\\` is a backslash).
 _CONTINUED = rx.compile(r"(?:^|[^\\])(?:\\\\)*\\$")
 
