@@ -346,3 +346,15 @@ def test_a_bash_cell_is_read_as_a_shell_script() -> None:
     source, shell = found
     assert shell == ["pip install corp-bash   --index-url https://c.example/s"]
     compile(source, "nb", "exec")
+
+
+def test_joined_lines_stay_bounded() -> None:
+    """200,000 continued lines joined into one 3 MB line: not handed to shlex (seconds per
+    megabyte), a note instead; 100,000 install lines with no name stop at the cap."""
+    import time
+
+    for text in ("```\n" + "pip install a \\\n" * 200_000 + "```\n", "pip install -q\n" * 100_000):
+        start = time.monotonic()
+        out = _declared(text)
+        assert time.monotonic() - start < 15
+        assert out.items == [] and any("past forkvet's limits" in n for n in out.notes)

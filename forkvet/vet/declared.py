@@ -658,8 +658,13 @@ def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:
 _PIP_LINE = rx.compile(r"(?:^|[\s`$>(])(?:python3?\s+-m\s+)?pip3?\s+install\s+([^\n`|&;]+)")
 _CONDA_LINE = rx.compile(r"(?:^|[\s`$>(])conda\s+install\s+([^\n`|&;]+)")
 _FENCE = rx.compile(r"^\s*(?:```|~~~)")  # any indent: fences inside list items
-# A line the shell continues: it ends in an odd run of backslashes (`\\` is a backslash).
-_CONTINUED = rx.compile(r"(?:^|[^\\])(?:\\\\)*\\$")
+
+
+def _continued(line: str) -> bool:
+    """Whether the shell continues this line on the next: it ends in an odd run of
+    backslashes (`\\\\` is one escaped backslash) outside a comment."""
+    run = len(line) - len(line.rstrip("\\"))
+    return run % 2 == 1 and not _COMMENT.search(line)
 
 
 def shell_joined(text: str) -> str:
@@ -672,10 +677,10 @@ def shell_joined(text: str) -> str:
     joined: list[str] = []  # the parts of the line being joined
     fenced = False
     for line in text.split("\n"):
-        if _FENCE.match(line):
+        if ("```" in line or "~~~" in line) and _FENCE.match(line):
             fenced = not fenced
         body = line.removesuffix("\r")
-        if fenced and _CONTINUED.search(body) and not _COMMENT.search(body):
+        if fenced and _continued(body):
             joined.append(body[:-1])
             continue
         pieces.append("".join(joined) + line + "\n" * len(joined))
@@ -685,13 +690,25 @@ def shell_joined(text: str) -> str:
     return "\n".join(pieces)
 
 
+# Install lines read in one file, and the length of one once joined (a long list of packages
+# is a few kilobytes).
+MAX_INSTALL_LINES = 2000
+MAX_INSTALL_LINE = 16 * limits.MAX_LINE
+
+
 def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
     """Requirements named on `pip install` / `conda install` lines of a README or notebook."""
     text = shell_joined(text)
     lines = line_of(text)
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
-        for m in regex.finditer(text):
+        for count, m in enumerate(regex.finditer(text)):
             line = lines(m.start(1)) + offset  # m.start() may be the newline before
+            if count >= MAX_INSTALL_LINES or len(m.group(1)) > MAX_INSTALL_LINE:
+                # no real README has such lines; shlex takes seconds on a joined megabyte
+                _note(out, f"{path}:{line}: install lines past forkvet's limits; not read")
+                if count >= MAX_INSTALL_LINES:
+                    break
+                continue
             unreadable = ""
             try:
                 words = shlex.split(m.group(1), comments=True)
@@ -701,8 +718,7 @@ def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) ->
             if conda:
                 _conda_words(words, path, line, out)
                 continue
-            body = m.group(1).rstrip("\r")
-            if _CONTINUED.search(body) and not _COMMENT.search(body):
+            if _continued(m.group(1).rstrip("\r")):
                 unreadable = "it continues past a `\\` outside a code block"
             _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), unreadable)
             if _full(out, path):
