@@ -14,6 +14,7 @@ import json
 import tomllib
 from typing import Any
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -76,3 +77,11 @@ def requirement(text: str) -> Requirement:
     if long_digits(text):
         raise InvalidRequirement(f"a number of more than {MAX_DIGITS} digits: {text[:40]!r}")
     return Requirement(text)
+
+
+def marker(text: str) -> Marker:
+    """packaging's Marker (an environment marker: `python_version < "3.8"`); a digit run past
+    MAX_DIGITS is an InvalidMarker (its versions are converted to int() when evaluated)."""
+    if long_digits(text):
+        raise InvalidMarker(f"a number of more than {MAX_DIGITS} digits: {text[:40]!r}")
+    return Marker(text)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement
 from packaging.specifiers import InvalidSpecifier
 from packaging.version import InvalidVersion
@@ -114,6 +115,8 @@ def test_the_parsers_raise_their_own_errors_only() -> None:
         safeparse.specifiers(f">=3.{LONG}")
     with pytest.raises(InvalidRequirement):
         safeparse.requirement(f"torch==1.{LONG}")
+    with pytest.raises(InvalidMarker):
+        safeparse.marker(f'python_version < "3.{LONG}"')
     # ordinary values are unchanged
     assert safeyaml.load("a: 0x1f\nb: 1:30\nc: 600") == {"a": 31, "b": 90, "c": 600}
     assert str(safeparse.version("2024.1.1")) == "2024.1.1"
@@ -125,7 +128,7 @@ def test_every_version_specifier_requirement_and_toml_parse_goes_through_safepar
     import ast
 
     root = Path(__file__).resolve().parent.parent / "forkvet"
-    direct = {"Version", "SpecifierSet", "Requirement"}
+    direct = {"Version", "SpecifierSet", "Requirement", "Marker"}
     found = []
     for path in sorted(root.rglob("*.py")):
         if path.name == "safeparse.py":

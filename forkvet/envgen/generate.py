@@ -16,7 +16,7 @@ from packaging.version import InvalidVersion
 
 from forkvet import rx, safeparse
 from forkvet.config import Config
-from forkvet.envgen import api_evidence, licenses, optional, outputs
+from forkvet.envgen import api_evidence, licenses, markers, optional, outputs
 from forkvet.envgen import device as devices
 from forkvet.envgen.choose import choose, python_candidates
 from forkvet.envgen.docker import dockerfile_versions
@@ -157,11 +157,11 @@ def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
         "",
     ]
     for need in needs.of_kind("main", "build"):
-        lines.append(f"{need.name}{need.spec}  # {terminal(need.why)}")
+        lines.append(f"{need.requirement()}  # {terminal(need.why)}")
     optional = needs.of_kind("optional", "extra")
     if optional:
         lines += ["", "# optional: imported inside try/except ImportError, or an optional extra"]
-        lines += [f"# {n.name}{n.spec}" for n in optional]
+        lines += [f"# {n.requirement()}" for n in optional]
     lines += outputs.guessed_lines(needs) + outputs.local_lines(needs)
     lines += outputs.private_lines(needs) + outputs.conda_lines(needs)
     return "\n".join(lines) + "\n"
@@ -229,6 +229,8 @@ def _gather(
     needs = from_report(report, collect(ctx), names.declared_local, private)
     if own_index.cut:
         needs.notices.append(f"{own_index.cut} (the rest are not known to set none)")
+    pythons = _pythons(report, python)
+    _judge_markers(needs, pythons[:1] if offline else pythons)  # offline: the first, always
     for need in extra or []:  # what --verify found missing: a repository module never is
         if needs.get(need.name) is None:
             reason = names.declared_local(need.name)
@@ -262,6 +264,30 @@ def _gather(
     )  # fmt: skip
 
 
+def _pythons(report: Report, python: str | None) -> list[str]:
+    """The Pythons env may build for: 2.7 for Python 2 code, the one asked for, or the
+    candidates it tries in turn."""
+    py = report.python
+    if py.majors == [2] and python in (None, "2.7"):
+        return ["2.7"]
+    return [python] if python else python_candidates(py.recommended, py.min_version, py.max_version)
+
+
+def _judge_markers(needs: NeedSet, pythons: list[str]) -> None:
+    """Leave out what the authors' markers exclude for every Python env may choose (named);
+    a marker true for all of them is dropped, any other stays on the line for uv and pip."""
+    kept: list[Need] = []
+    for need in needs.needs:
+        verdict = markers.judged(need.marker, pythons) if need.marker else True
+        if verdict is False:
+            needs.notices.append(markers.left_out_notice(need.name, need.why, need.marker, pythons))
+            continue
+        if verdict:
+            need.marker = ""
+        kept.append(need)
+    needs.needs = kept
+
+
 def _resolve_job(job: _Job) -> Resolution:
     """Python 2 code gets its own resolver; Python 3 code the best Python that works."""
     py, needs = job.report.python, job.needs
@@ -269,11 +295,7 @@ def _resolve_job(job: _Job) -> Resolution:
         if job.offline:
             return _offline(needs, "2.7")
         return resolve_py2(needs, job.when, job.framework, job.device)
-    pythons = (
-        [job.python]
-        if job.python
-        else python_candidates(py.recommended, py.min_version, py.max_version)
-    )
+    pythons = _pythons(job.report, job.python)
     if job.offline:
         return _offline(needs, pythons[0])
     # What the first resolution checks of each package is read while uv pins the framework.
@@ -365,6 +387,7 @@ def _unresolved(res: Resolution, needs: NeedSet) -> list[str]:
         if n.name not in res.pins
         and not (res.framework and n.name == res.framework.dist)
         and n.name not in res.dropped
+        and not n.marker  # uv found the marker false for this Python
     ]
 
 

@@ -32,6 +32,13 @@ class Need:
     why: str = ""
     kind: str = "main"  # main | optional | dev | build | extra | guessed | local
     declared: bool = False
+    # The authors' environment marker (`python_version < "3.11"`), kept on the line for uv
+    # and pip to evaluate; "" for none (or one env found true: forkvet/envgen/markers.py).
+    marker: str = ""
+
+    def requirement(self) -> str:
+        """The requirement line: name, specifier and marker."""
+        return f"{self.name}{self.spec}" + (f" ; {self.marker}" if self.marker else "")
 
 
 @dataclass
@@ -246,7 +253,7 @@ def _add_declared(
         return
     kind = "dev" if item.dev else "extra" if item.extra else _kind(item.name)
     why = f"declared in {where}" + (f" (extra {item.extra!r})" if item.extra else "")
-    need = Need(item.name, spec, why, kind, declared=True)
+    need = Need(item.name, spec, why, kind, declared=True, marker=item.marker)
     seen[key] = need
     out.needs.append(need)
 
@@ -371,6 +378,7 @@ def _git_or_url(out: NeedSet, from_git: set[str], item: Declared, where: str) ->
 
 
 def _merge_declared(out: NeedSet, prior: Need, item: Declared, spec: str, where: str) -> None:
+    prior.marker = _either(prior.marker, item.marker)
     a, b = _PIN.match(prior.spec), _PIN.match(spec)
     if a and b and a.group(1) != b.group(1):
         # Conflicting pins: the first file (requirements before setup.py) wins.
@@ -383,6 +391,14 @@ def _merge_declared(out: NeedSet, prior: Need, item: Declared, spec: str, where:
         return
     if prior.kind == "dev" or (prior.kind == "extra" and not item.extra):
         prior.kind = _kind(item.name)
+
+
+def _either(a: str, b: str) -> str:
+    """The marker of a name declared twice: needed where either declaration is; "" (always)
+    when one has none."""
+    if not a or not b or a == b:
+        return a if a == b else ""
+    return str(safeparse.marker(f"({a}) or ({b})"))  # both read by packaging already
 
 
 def _add_imported(

@@ -54,9 +54,11 @@ def _pinned_lines(res: Resolution, needs: NeedSet) -> list[str]:
             + ")"
         )
         lines.append(f"{res.framework.dist}=={res.framework.version}")
+    marked = {n.name: f" ; {n.marker}" for n in needs.of_kind("main", "build") if n.marker}
     for name in (n for n in sorted(res.pins) if n in top and n != fw):
         why = _why(needs, name)
-        lines.append(f"{name}=={res.pins[name]}" + (f"  # {why}" if why else ""))
+        pin = f"{name}=={res.pins[name]}{marked.get(name, '')}"
+        lines.append(pin + (f"  # {why}" if why else ""))
     deps = [n for n in sorted(res.pins) if n not in top and n != fw]
     if deps:
         lines += ["", "# needed by the packages above"]
@@ -71,11 +73,11 @@ def _commented_lines(needs: NeedSet) -> list[str]:
     if optional:
         lines += ["", "# optional: imported only behind try/except ImportError or a flag, or in"]
         lines += ["# export/integration code (not required; uncomment to use)"]
-        lines += [f"# {n.name}{n.spec}  # {terminal(n.why)}" for n in optional]
+        lines += [f"# {n.requirement()}  # {terminal(n.why)}" for n in optional]
     extras = needs.of_kind("extra")
     if extras:
         lines += ["", "# optional extras the authors declared (not required; uncomment to use)"]
-        lines += [f"# {n.name}{n.spec}  # {terminal(n.why)}" for n in extras]
+        lines += [f"# {n.requirement()}  # {terminal(n.why)}" for n in extras]
     lines += guessed_lines(needs) + local_lines(needs) + private_lines(needs)
     if needs.git:
         lines += [
@@ -171,10 +173,11 @@ def _left_out_lines(res: Resolution, needs: NeedSet) -> list[str]:
         if n.name not in res.pins
         and not (res.framework and n.name == res.framework.dist)
         and n.name not in res.dropped
+        and not n.marker  # uv found the marker false for this Python
     ]
     if unresolved and not res.complete:
         lines += ["", "# NOT RESOLVED (see forkvet's message): names and the authors' own pins"]
-        lines += [f"{n.name}{n.spec}  # {terminal(n.why)}" for n in unresolved]
+        lines += [f"{n.requirement()}  # {terminal(n.why)}" for n in unresolved]
     return lines
 
 

@@ -66,7 +66,7 @@ class Resolution:
 
 
 def _req(need: Need) -> str:
-    return f"{need.name}{need.spec}"
+    return need.requirement()
 
 
 def resolve(

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 import yaml
+from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement
 
 from forkvet import limits, rx, safeparse, safeyaml
@@ -18,7 +19,7 @@ from forkvet.escape import terminal
 from forkvet.vet import pipargs
 from forkvet.vet.context import Context
 from forkvet.vet.importmap import known_distributions, normalize
-from forkvet.vet.metadata import PackageMeta
+from forkvet.vet.metadata import PackageMeta, link_names, poetry_marker
 from forkvet.vet.textnorm import line_of
 
 _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|pip)$", rx.I)
@@ -108,6 +109,9 @@ class Declared:
     # forkvet's import table knows keeps its name there, any other is dropped
     other_index: bool = False
     conda: bool = False  # a conda package that is no PyPI project forkvet knows (ffmpeg)
+    # Its environment marker as packaging writes it (`python_version < "3"`), "" for none:
+    # env leaves out what the marker excludes for the environment's Python and platform.
+    marker: str = ""
 
 
 @dataclass
@@ -142,9 +146,10 @@ def parse_requirement(text: str) -> tuple[str, str] | None:
         named = _named_url(text)
         if named:
             return named
-        egg = rx.search(r"#egg=([\w.-]+)", text)
-        if egg:
-            return normalize(egg.group(1)), text
+        if "egg=" in text:  # `#egg=corp-pydl-1.0` is corp-pydl, as setuptools reads it
+            egg = link_names(text)
+            if egg:
+                return normalize(egg[0]), text
         m = rx.search(r"/([\w.-]+?)(?:\.git)?(?:@[\w./-]+)?/?$", text.split("#")[0])
         # an archive's file name gives the project (`…/y-1.0.tar.gz` is y, not y-1-0-tar-gz)
         return (normalize(local_install(m.group(1)) or m.group(1)), text) if m else None
@@ -178,6 +183,26 @@ _ARCHIVE = (
     ".tar",
     ".zip",
 )
+
+
+def marker_of(text: str) -> str:
+    """The environment marker of one requirement (`x; sys_platform == "win32"`) as packaging
+    writes it, or "" (none, or one packaging cannot read: such a line fails in pip too)."""
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # a quoted shell word
+        text = text[1:-1]
+    text = text.split(" #")[0]
+    if ";" not in text or len(text) > limits.MAX_LINE:
+        return ""
+    try:  # the whole requirement first: a URL may hold a `;` of its own
+        req = safeparse.requirement(text)
+        return str(req.marker) if req.marker else ""
+    except InvalidRequirement:
+        pass
+    try:  # an old or sloppy requirement packaging refuses, with a marker it reads
+        return str(safeparse.marker(text.split(";", 1)[1]))
+    except InvalidMarker:
+        return ""
 
 
 def local_install(text: str) -> str | None:
@@ -315,7 +340,18 @@ def index_options(line: str) -> list[str]:
         words = shlex.split(line, comments=True)
     except ValueError:
         words = line.split()
-    return pipargs.parse(words).sources
+    return _sources(pipargs.parse(words))
+
+
+def _sources(parsed: pipargs.PipLine) -> list[str]:
+    """The sources of a requirements file's option line; an option forkvet does not know may
+    be an index option (pip and uv apply those to the whole file): said as one."""
+    unknown = parsed.unknown
+    said = f"an option forkvet does not know: {terminal(unknown[:80])}" if unknown else ""
+    return parsed.sources + ([said] if said else [])
+
+
+_PER_REQUIREMENT = rx.compile(r"\s--(?:hash|config-settings|global-option|install-option)\b")
 
 
 def _requirement_lines(
@@ -326,7 +362,8 @@ def _requirement_lines(
     for lineno, raw in joined_lines(text):
         if _full(out, path):
             return sources
-        line = raw.split(" #")[0].strip()
+        # pip's per-requirement options (`x==1.0 --hash=sha256:…`) are no part of it
+        line = _PER_REQUIREMENT.split(raw.split(" #")[0], maxsplit=1)[0].strip()
         if line.startswith("-") and not line.startswith(("-e", "--editable")):
             # an option line (`-f ./wheels`, `-r more.txt`, `-c pins.txt`): its argument is
             # no package or path
@@ -340,7 +377,16 @@ def _requirement_lines(
         parsed = parse_requirement(line)
         if parsed:
             out.items.append(
-                Declared(parsed[0], parsed[1], path, lineno, dev, raw.strip(), extra=extra)
+                Declared(
+                    parsed[0],
+                    parsed[1],
+                    path,
+                    lineno,
+                    dev,
+                    raw.strip(),
+                    extra=extra,
+                    marker=marker_of(line),
+                )
             )
     return sources
 
@@ -355,7 +401,7 @@ def _option_line(
     except ValueError:
         words = line.split()
     parsed = pipargs.parse(words)
-    sources = list(parsed.sources)
+    sources = _sources(parsed)
     for include, named in [(f, out.named_r) for f in parsed.requirements[:8]] + [
         (f, out.named_c) for f in parsed.constraints[:8]
     ]:
@@ -464,7 +510,14 @@ def _conda_env(ctx: Context, path: str, out: DeclaredSet) -> None:
                 parsed = parse_requirement(str(item))
                 if parsed:
                     out.items.append(
-                        Declared(parsed[0], parsed[1], path, line_of(str(item)), raw=str(item))
+                        Declared(
+                            parsed[0],
+                            parsed[1],
+                            path,
+                            line_of(str(item)),
+                            raw=str(item),
+                            marker=marker_of(str(item)),
+                        )
                     )
             mark_elsewhere(out.items[start:], sources)
             continue
@@ -574,9 +627,12 @@ def _pipfile_packages(data: dict[str, object], path: str, out: DeclaredSet) -> N
                     origin.path, origin.dev = path, dev
                     out.items.append(origin)
                     continue
+                marker = poetry_marker(spec).removeprefix(" ; ")
                 spec = spec.get("version", "")
+            else:
+                marker = ""
             spec = "" if spec in ("*", None) else str(spec)
-            out.items.append(Declared(normalize(name), spec, path, 0, dev))
+            out.items.append(Declared(normalize(name), spec, path, 0, dev, marker=marker))
 
 
 def _pipfile_origin(name: str, spec: dict[str, object]) -> Declared | None:
@@ -628,22 +684,70 @@ def _from_channel(item: Declared, channel: str) -> Declared:
     item.other_index = True
     item.source = f"another conda channel ({channel[:80]})"
     return item
+_FENCE = rx.compile(r"^\s*(?:```|~~~)")  # any indent: fences inside list items
+
+
+def _continued(line: str) -> bool:
+    """Whether the shell continues this line on the next: it ends in an odd run of
+    backslashes (`\\\\` is one escaped backslash) outside a comment."""
+    run = len(line) - len(line.rstrip("\\"))
+    return run % 2 == 1 and not _COMMENT.search(line)
+
+
+def shell_joined(text: str) -> str:
+    """text with each line that ends in `\\` (CRLF too) joined to the next, as the shell
+    joins them, inside fenced code blocks only (in prose a trailing backslash is Markdown's
+    line break). The newlines taken out are put back after the joined line, so every line
+    keeps its number. A line with a comment is not continued (the backslash is part of the
+    comment)."""
+    pieces: list[str] = []
+    joined: list[str] = []  # the parts of the line being joined
+    fenced = False
+    for line in text.split("\n"):
+        if ("```" in line or "~~~" in line) and _FENCE.match(line):
+            fenced = not fenced
+        body = line.removesuffix("\r")
+        if fenced and _continued(body):
+            joined.append(body[:-1])
+            continue
+        pieces.append("".join(joined) + line + "\n" * len(joined))
+        joined = []
+    if joined:
+        pieces.append("".join(joined) + "\n" * (len(joined) - 1))
+    return "\n".join(pieces)
+
+
+# Install lines read in one file, and the length of one once joined (a long list of packages
+# is a few kilobytes).
+MAX_INSTALL_LINES = 2000
+MAX_INSTALL_LINE = 16 * limits.MAX_LINE
 
 
 def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
     """Requirements named on `pip install` / `conda install` lines of a README or notebook."""
+    text = shell_joined(text)
     lines = line_of(text)
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
-        for m in regex.finditer(text):
+        for count, m in enumerate(regex.finditer(text)):
             line = lines(m.start(1)) + offset  # m.start() may be the newline before
+            if count >= MAX_INSTALL_LINES or len(m.group(1)) > MAX_INSTALL_LINE:
+                # no real README has such lines; shlex takes seconds on a joined megabyte
+                _note(out, f"{path}:{line}: install lines past forkvet's limits; not read")
+                if count >= MAX_INSTALL_LINES:
+                    break
+                continue
+            unreadable = ""
             try:
                 words = shlex.split(m.group(1), comments=True)
-            except ValueError:
+            except ValueError:  # a quote the line does not close (`"x; os_name == 'nt'"`)
                 words = m.group(1).split()
+                unreadable = "its quoting is not closed on the line"
             if conda:
                 _conda_words(words, path, line, out)
-            else:
-                _pip_words(words, path, line, out, _pip_environment(text, m.start(1)))
+                continue
+            if _continued(m.group(1).rstrip("\r")):
+                unreadable = "it continues past a `\\` outside a code block"
+            _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), unreadable)
             if _full(out, path):
                 return
 
@@ -663,31 +767,41 @@ def _pip_environment(text: str, at: int) -> list[str]:
 
 
 def _pip_words(
-    words: list[str], path: str, line: int, out: DeclaredSet, environment: list[str]
+    words: list[str],
+    path: str,
+    line: int,
+    out: DeclaredSet,
+    environment: list[str],
+    unreadable: str = "",
 ) -> None:
     """The packages of one `pip install` line, split by pip's option table (an option's
     argument is never a package); those it installs from another index or a folder (an
     option, a PIP_INDEX_URL-like variable) are marked so, and so are those of the
-    requirements files it names with `-r`."""
+    requirements files it names with `-r`. A line forkvet cannot read to its end (an option
+    it does not know, a continuation outside a code block) may name another index for every
+    package of it: all its names are marked not read, never taken as index names."""
     parsed = pipargs.parse(words)
     parsed.sources += environment
+    # a word the shell expands (`$PIP_ARGS`, `${EXTRA}`) may hold any option, an index too
+    expanded = next((w for w in words if "$" in w), "")
+    unread = _unread(parsed.unknown, expanded) or unreadable
+    if unread:
+        _note(
+            out,
+            f"{path}:{line}: a `pip install` line not read ({unread}); its names are "
+            "never taken as index names",
+        )
+        parsed.sources.insert(0, f"a `pip install` line forkvet did not read: {unread}")
     if parsed.sources:
         for rf in parsed.requirements:
             target = in_tree(path, rf)
             mark_elsewhere([d for d in out.items if d.path == target], parsed.sources)
-    if parsed.unknown:
-        note = (
-            f"{path}:{line}: `pip install` option {terminal(parsed.unknown[:80])} is not "
-            f"one forkvet knows; the rest of the line was not read"
-        )
-        if note not in out.notes and len(out.notes) < 100:
-            out.notes.append(note)
     source = "; ".join(terminal(s[:200]) for s in parsed.sources)
     for word in parsed.packages:
         if _full(out, path):
             return
         if (
-            word in (".", "..")
+            word in (".", "..", "\\")
             or ("/" in word and "://" not in word)
             or word.lower().endswith((".txt", *_ARCHIVE))
         ):
@@ -703,8 +817,26 @@ def _pip_words(
                     raw=word,
                     source=f"another index or folder ({source})" if source else "",
                     other_index=bool(source),
+                    marker=marker_of(word),
                 )
             )
+
+
+def _unread(unknown: str, expanded: str) -> str:
+    """Why a `pip install` line's words cannot be read safely, or ""."""
+    if unknown:
+        return (
+            f"option {terminal(unknown[:80])} is not one forkvet knows (it may take an "
+            f"argument or name another index)"
+        )
+    if expanded:
+        return f"{terminal(expanded[:80])} is expanded by the shell (it may hold any option)"
+    return ""
+
+
+def _note(out: DeclaredSet, note: str) -> None:
+    if note not in out.notes and len(out.notes) < 100:
+        out.notes.append(note)
 
 
 def _conda_words(words: list[str], path: str, line: int, out: DeclaredSet) -> None:
@@ -808,7 +940,9 @@ def _metadata_items(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None:
             break
         parsed = parse_requirement(req)
         if parsed:
-            out.items.append(Declared(parsed[0], parsed[1], meta.path, 0, raw=req))
+            out.items.append(
+                Declared(parsed[0], parsed[1], meta.path, 0, raw=req, marker=marker_of(req))
+            )
     for extra, reqs in meta.extras.items():
         dev = bool(_DEV_HINT.search(extra))
         for req in reqs:
@@ -817,7 +951,16 @@ def _metadata_items(ctx: Context, meta: PackageMeta, out: DeclaredSet) -> None:
             parsed = parse_requirement(req)
             if parsed:
                 out.items.append(
-                    Declared(parsed[0], parsed[1], meta.path, 0, dev=dev, raw=req, extra=extra)
+                    Declared(
+                        parsed[0],
+                        parsed[1],
+                        meta.path,
+                        0,
+                        dev=dev,
+                        raw=req,
+                        extra=extra,
+                        marker=marker_of(req),
+                    )
                 )
     for item in meta.elsewhere[:MAX_DECLARED]:
         if _full(out, meta.path):

@@ -10,6 +10,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from packaging.markers import InvalidMarker
+
 from forkvet import limits, rx, safeparse
 from forkvet.snapshot import Snapshot
 from forkvet.vet.pysource import estimated_nodes
@@ -363,17 +365,45 @@ def _setup_calls(
     return found
 
 
+# pip's egg fragment (`#egg=name`, also after `&` among other fragment keys), and the start
+# of a version in setuptools' `name-1.0`: a `-` followed by a digit.
+_EGG = rx.compile(r"[#&]egg=([^&#]*)")
+_VERSION_START = rx.compile(r"-\d")
+_ARCHIVE_SUFFIX = rx.compile(r"\.(?:whl|zip|tar(?:\.\w+)?|t[gbxl]z)$")
+_PROJECT = rx.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def link_names(link: str) -> list[str]:
+    """The project names a dependency link installs: its `#egg=` fragment (also after `&`),
+    or else the archive's file name (`corp_pydl-1.0.tar.gz`), read as setuptools reads
+    `name-version`: the name ends at the last `-` that starts a version (`corp-pydl-1.0` is
+    corp-pydl 1.0; a hyphenated name stays whole). Where the version part is a bare number
+    (`corp-2`) both readings are returned: each is installed from the link, never from the
+    index."""
+    egg = _EGG.search(link)
+    if egg:
+        text = egg.group(1).strip()
+    else:
+        last = link.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        text = _ARCHIVE_SUFFIX.sub("", last)
+        # a wheel's or source archive's file name: name-version[-tags], cut at the first
+        text = text[: m.start()] if (m := _VERSION_START.search(text)) else text
+        return [text] if _PROJECT.fullmatch(text) else []
+    starts = list(_VERSION_START.finditer(text))
+    names = [text]
+    if starts:
+        cut = starts[-1].start()
+        version = text[cut + 1 :]
+        names = [text[:cut]] + ([text] if version.isdigit() else [])
+    return [n for n in names if _PROJECT.fullmatch(n)]
+
+
 def _dependency_links(links: list[str]) -> list[Elsewhere]:
-    """The packages setup.py's dependency_links fetch from a link (`…#egg=name-1.0`, or an
-    archive's file name `name-1.0.tar.gz`): installed from there, not from the index."""
+    """The packages dependency_links fetch from a link (`…#egg=name-1.0`, or an archive's
+    file name `name-1.0.tar.gz`): installed from there, not from the index."""
     found: list[Elsewhere] = []
     for link in links[:MAX_SETUP_ITEMS]:
-        egg = rx.search(r"#egg=([A-Za-z0-9][\w.]*)", link)
-        last = link.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
-        name = egg.group(1) if egg else last
-        name = rx.split(r"-\d", name, maxsplit=1)[0]
-        name = rx.sub(r"\.(?:whl|zip|tar(?:\.\w+)?|t[gbxl]z)$", "", name)
-        if rx.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
+        for name in link_names(link):
             found.append(
                 Elsewhere(name, f"a link in dependency_links ({link[:200]})", other_index=True)
             )
@@ -398,6 +428,9 @@ def parse_setup_cfg(path: str, text: str) -> PackageMeta | None:
         opts = cp["options"]
         meta.python_requires = opts.get("python_requires")
         meta.requires = _cfg_requirements(meta, "", opts.get("install_requires", ""))
+        # setuptools' list-comma: one link a line, or several on a line split by commas
+        links = rx.split(r"[,\n]", opts.get("dependency_links", ""))
+        meta.elsewhere += _dependency_links([x.strip() for x in links if x.strip()])
     if cp.has_section("options.extras_require"):
         for k, v in cp["options.extras_require"].items():
             meta.extras[k] = _cfg_requirements(meta, k, v)
@@ -588,7 +621,7 @@ def _poetry_dependency(meta: PackageMeta, name: str, spec: Any, extra: str) -> N
     """One Poetry dependency: from the index, from git (a `name @ git+https://…`
     requirement), or from elsewhere (a path, a URL, another source)."""
     entries = spec if isinstance(spec, list) else [spec]
-    requirement = f"{name}{_poetry_spec(spec)}"
+    requirement = f"{name}{_poetry_spec(spec)}{poetry_marker(spec)}"
     for entry in entries:
         if not isinstance(entry, dict):
             continue
@@ -602,6 +635,22 @@ def _poetry_dependency(meta: PackageMeta, name: str, spec: Any, extra: str) -> N
         meta.extras.setdefault(extra, []).append(requirement)
     else:
         meta.requires.append(requirement)
+
+
+def poetry_marker(spec: Any) -> str:
+    """` ; marker` of a single Poetry or Pipfile constraint table (`markers = "…"`, Poetry's
+    `platform = "win32"`), "" for none or one packaging cannot read."""
+    if not isinstance(spec, dict):
+        return ""
+    parts = [f"({spec['markers']})"] if isinstance(spec.get("markers"), str) else []
+    if isinstance(spec.get("platform"), str):
+        parts.append(f"sys_platform == {spec['platform']!r}")
+    if not parts:
+        return ""
+    try:
+        return f" ; {safeparse.marker(' and '.join(parts))}"
+    except InvalidMarker:
+        return ""
 
 
 def _poetry_origin(name: str, entry: dict[str, Any], extra: str) -> Elsewhere | str | None:

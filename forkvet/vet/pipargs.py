@@ -3,21 +3,65 @@ them: an option's argument (`--trusted-host HOST`, `-i URL`, `--timeout 100`, `-
 a package. A README's mirror line would otherwise declare `pypi-tuna-tsinghua-edu-cn`, a name
 anyone may register on the index (dependency confusion).
 
-The tables are pip's `install` options (and pip's general options, which `install` accepts),
-checked against the installed pip's `pip install --help` by the tests. An option forkvet does
-not know (a newer pip's, or uv's) may take an argument, so the rest of the line is not read:
-leaving a package out is safe, taking an argument for one is not.
+The tables are pip's `install` options (and pip's general options, which `install` accepts)
+and `uv pip install`'s, checked against the installed pip's and uv's `--help` by the tests.
+An option forkvet does not know (a newer pip's or uv's) may take an argument and may name
+another index, which pip and uv apply to every package of the command, wherever it stands:
+the line is still read to its end (for index options and `-r` files), but `unknown` is set
+and the caller treats every name of the line as not read safely.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from forkvet import rx
+
 # Long options that take an argument (pip 23 to 25, with the hidden aliases).
 VALUE_LONG = frozenset(
     {
         "--abi",
         "--all-releases",
+        # uv pip install's own (uv 0.13, with its hidden aliases)
+        "--allow-insecure-host",
+        "--build-constraints",
+        "--color",
+        "--config-file",
+        "--config-setting",
+        "--config-settings-package",
+        "--constraints",
+        "--default-index",
+        "--directory",
+        "--exclude-newer",
+        "--exclude-newer-package",
+        "--excludes",
+        "--exclude",
+        "--extra",
+        "--fork-strategy",
+        "--index",
+        "--index-strategy",
+        "--link-mode",
+        "--no-binary-package",
+        "--no-build-isolation-package",
+        "--no-build-package",
+        "--no-editable-package",
+        "--no-sources-package",
+        "--only-binary-package",
+        "--output-format",
+        "--override",
+        "--overrides",
+        "--prerelease",
+        "--prerelease-package",
+        "--project",
+        "--python-platform",
+        "--refresh-package",
+        "--reinstall-package",
+        "--requirements",
+        "--resolution",
+        "--torch-backend",
+        "--upgrade-group",
+        "--upgrade-package",
+        # pip's
         "--build-constraint",
         "--cache-dir",
         "--cert",
@@ -31,6 +75,7 @@ VALUE_LONG = frozenset(
         "--find-links",
         "--global-option",
         "--group",
+        "--hash",  # a requirements file's per-requirement option
         "--implementation",
         "--index-url",
         "--install-option",
@@ -69,6 +114,42 @@ VALUE_LONG = frozenset(
 )
 FLAG_LONG = frozenset(
     {
+        # uv pip install's own (uv 0.13, with its hidden aliases)
+        "--all-extras",
+        "--check",
+        "--compile-bytecode",
+        "--exact",
+        "--managed-python",
+        "--native-tls",
+        "--no-break-system-packages",
+        "--no-build",
+        "--no-cache",
+        "--no-compile-bytecode",
+        "--no-config",
+        "--no-editable",
+        "--no-managed-python",
+        "--no-native-tls",
+        "--no-preview",
+        "--no-progress",
+        "--no-python-downloads",
+        "--no-reinstall",
+        "--no-require-hashes",
+        "--no-sources",
+        "--no-strict",
+        "--no-system",
+        "--no-upgrade",
+        "--no-verify-hashes",
+        "--offline",
+        "--preview",
+        "--refresh",
+        "--reinstall",
+        "--require-build-hashes",
+        "--show-settings",
+        "--strict",
+        "--system",
+        "--system-certs",
+        "--verify-hashes",
+        # pip's
         "--break-system-packages",
         "--check-build-dependencies",
         "--compile",
@@ -107,12 +188,31 @@ FLAG_LONG = frozenset(
         "--version",
     }
 )
-VALUE_SHORT = frozenset("Ccefirt")
-FLAG_SHORT = frozenset("IUVhqv")
-# Options that make pip take packages from somewhere other than the user's index.
+# pip's and uv's (`-b` build constraints, `-p` the interpreter, `-P` a package to upgrade;
+# `-n` no cache): no letter is a flag in one and takes a value in the other.
+VALUE_SHORT = frozenset("CPbcefiprt")
+FLAG_SHORT = frozenset("IUVhnqv")
+# Options that make pip or uv take packages from somewhere other than the user's index
+# (uv's `--index` and `--default-index` are its spellings of `--extra-index-url` and
+# `--index-url`).
 SOURCE_OPTIONS = frozenset(
-    {"-i", "--index-url", "--pypi-url", "--extra-index-url", "-f", "--find-links", "--no-index"}
+    {
+        "-i",
+        "--index-url",
+        "--pypi-url",
+        "--extra-index-url",
+        "--index",
+        "--default-index",
+        "-f",
+        "--find-links",
+        "--no-index",
+    }
 )
+# An extra's name (PEP 685); any other argument of `--extra` is pip's abbreviation of
+# `--extra-index-url` (uv's `--extra gpu` is an extra of the project).
+_EXTRA_NAME = rx.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_REQUIREMENTS = frozenset({"--requirement", "--requirements"})
+_CONSTRAINTS = frozenset({"--constraint", "--constraints"})
 _SHORT_LONG = {"i": "--index-url", "f": "--find-links"}
 
 
@@ -123,7 +223,9 @@ class PipLine:
     packages: list[str] = field(default_factory=list)  # the positional words, as written
     # The options that point pip at another index or a folder, with their argument.
     sources: list[str] = field(default_factory=list)
-    unknown: str = ""  # the option the reading stopped at, if any
+    # The first option neither table has: it may take the next word as its argument and may
+    # name another index, so no name of the line is read safely.
+    unknown: str = ""
     requirements: list[str] = field(default_factory=list)  # the files `-r FILE` names
     constraints: list[str] = field(default_factory=list)  # the files `-c FILE` names
 
@@ -139,7 +241,9 @@ def _long(word: str) -> tuple[str, str | None] | None:
 
 
 def parse(words: list[str]) -> PipLine:
-    """Split the words after `pip install` into packages and options with their arguments."""
+    """Split the words after `pip install` into packages and options with their arguments.
+    An unknown option is read as a flag and the reading goes on (an index option after it
+    still counts for the whole line); `unknown` says the split is not safe."""
     out = PipLine()
     i = 0
     while i < len(words):
@@ -153,8 +257,8 @@ def parse(words: list[str]) -> PipLine:
             continue
         taken = _option(word, words[i] if i < len(words) else "", out)
         if taken < 0:
-            out.unknown = word
-            break
+            out.unknown = out.unknown or word
+            taken = 0
         i += taken
     return out
 
@@ -172,11 +276,11 @@ def _option(word: str, following: str, out: PipLine) -> int:
                 out.sources.append(name)
             return 0
         value = attached if attached is not None else following
-        if name == "--requirement":
+        if name in _REQUIREMENTS:
             out.requirements.append(value)
-        elif name == "--constraint":
+        elif name in _CONSTRAINTS:
             out.constraints.append(value)
-        if name in SOURCE_OPTIONS:
+        if name in SOURCE_OPTIONS or (name == "--extra" and not _EXTRA_NAME.fullmatch(value)):
             out.sources.append(f"{name} {value}")
         return 0 if attached is not None else 1
     # Short options cluster (`-qU`); one that takes a value ends the cluster, and its value is

@@ -400,6 +400,32 @@ def _why(exc: BaseException) -> str:
 _MAGIC_RE = rx.compile(r"^(\s*)([!%].*)$")
 
 
+# A cell magic that runs the whole cell as a shell script.
+_SHELL_CELL = rx.compile(r"^\s*%%(?:bash|sh|script\s+(?:ba)?sh)\b")
+
+
+_SHELL_COMMENT = rx.compile(r"(?:^|\s)#")
+
+
+def _shell_script(lines: list[str]) -> list[str]:
+    """A script's lines with each one that ends in `\\` joined to the next (the newline
+    and backslash removed, as the shell removes them)."""
+    out: list[str] = []
+    joined = ""
+    for ln in lines:
+        if _continues(ln) and not _SHELL_COMMENT.search(ln):  # a comment's `\` is its own
+            joined += ln.rstrip()[:-1]
+            continue
+        out.append(joined + ln)
+        joined = ""
+    return out + ([joined] if joined else [])
+
+
+def _continues(line: str) -> bool:
+    """Whether IPython joins this magic line to the next: it ends in a backslash."""
+    return line.rstrip().endswith("\\")
+
+
 def notebook_source(text: str) -> tuple[str, list[str]] | None:
     """Join a notebook's code cells into one Python source; also return its shell (!) lines.
 
@@ -421,13 +447,33 @@ def notebook_source(text: str) -> tuple[str, list[str]] | None:
             continue
         src = cell.get("source", cell.get("input", ""))
         src = "".join(src) if isinstance(src, list) else str(src)
-        lines = []
+        if _SHELL_CELL.match(src):
+            # `%%bash`: the whole cell is a shell script, its lines joined as the shell does
+            body = src.splitlines()
+            shell += _shell_script(body[1:])
+            chunks.append("\n".join("pass  # " + ln.strip() for ln in body))
+            continue
+        lines: list[str] = []
+        # the indent of a magic line IPython continues on the next one (it ends in `\`),
+        # and whether that line is a shell line
+        indent: str | None = None
+        to_shell = False
         for ln in src.splitlines():
+            if indent is not None:
+                # `!pip install x \` + `--index-url URL`: IPython joins them with a space
+                # before the shell sees them; the Python source keeps the line as a comment
+                if to_shell:
+                    shell[-1] = shell[-1].rstrip()[:-1] + " " + ln
+                lines.append(indent + "pass  # " + ln.lstrip())
+                indent = indent if _continues(ln) else None
+                continue
             m = _MAGIC_RE.match(ln)
             if m:
-                if m.group(2).startswith("!") or m.group(2).startswith("%pip"):
+                to_shell = m.group(2).startswith(("!", "%pip"))
+                if to_shell:
                     shell.append(m.group(2).lstrip("!%"))
                 ln = m.group(1) + "pass  # " + m.group(2)
+                indent = m.group(1) if _continues(m.group(2)) else None
             lines.append(ln)
         chunks.append("\n".join(lines))
     return "\n\n".join(chunks) + "\n", shell
