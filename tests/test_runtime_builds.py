@@ -253,3 +253,40 @@ def test_the_budget_covers_the_whole_build_not_each_uv_call(
         assert time.monotonic() - start < 30
     assert code == 2 and "no wheel for corp-sdist" in err
     assert _processes_with(marker) == []
+
+
+@pytest.mark.parametrize("allow_build", ["false", "true"])
+def test_the_smoke_action_never_hands_a_named_release_the_runners_index_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uv_env: None, allow_build: str
+) -> None:
+    """The round 11b repro through actions/smoke-test (network none, no cache): by default the
+    step fails naming the release and its build never runs; with allow-build its build runs
+    without the password."""
+    from tests.action_runner import run_action
+
+    root = Path(__file__).resolve().parent.parent
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("corp-sdist\n")
+    (repo / "probe.py").write_text("print('ok')\n")
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    inputs = {
+        "command": "python probe.py",
+        "network": "none",
+        "cache": "false",
+        "device": "cpu",
+        "allow-build": allow_build,
+    }
+    with PackageIndex(_dists(_reporting_build("action"))) as index:
+        _with_credentials(monkeypatch, index)
+        outputs, _, procs = run_action(
+            root / "actions" / "smoke-test" / "action.yml", inputs, repo, temp
+        )
+    said = "".join(p.stdout + p.stderr for p in procs)
+    if allow_build == "false":
+        assert procs[-1].returncode != 0 and "no wheel for corp-sdist" in said  # step failed
+        assert _exfil(index) == []
+    else:
+        assert outputs["verdict"] == "pass", said
+        assert _exfil(index) and all(SECRET not in r for r in _exfil(index))
