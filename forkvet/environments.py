@@ -8,7 +8,11 @@ Python asked for and the device. The repository's own package is installed edita
 dependencies and no build isolation (its build runs here, which is a runtime step, with a
 scrubbed environment), or put on PYTHONPATH when it has no build files or will not build.
 
-uv installs everything, with the user's own uv configuration (their index or mirror). PyTorch's
+uv installs wheels only, with the user's own uv configuration (their index or mirror): no
+package's code runs while the environment is built. A source release is built only when the
+operator allows it (`--allow-build`, or a pin `forkvet env` disclosed as built from source),
+by a second install that holds no index credential (`_install_requirements`). The whole build
+ends within an install budget (`--install-timeout`), killed with all it started. PyTorch's
 CPU or CUDA builds are chosen with uv's `--torch-backend` (`cpu` without a GPU, `auto` with
 one), unless the user set `UV_TORCH_BACKEND` themselves or `FORKVET_TORCH_BACKEND=none` (a
 mirror that serves the right builds itself).
