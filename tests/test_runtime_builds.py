@@ -290,3 +290,28 @@ def test_the_smoke_action_never_hands_a_named_release_the_runners_index_password
     else:
         assert outputs["verdict"] == "pass", said
         assert _exfil(index) and all(SECRET not in r for r in _exfil(index))
+
+
+def test_env_verify_builds_a_disclosed_source_pin_without_the_index_password(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    uv_env: None,
+) -> None:
+    """`env --verify` builds the pins env disclosed as `builds_from_source` (no --allow-build
+    needed): that build, too, runs with no credential."""
+    repo = make_repo(
+        {"requirements.txt": "corp-sdist\n", "m.py": "import corp_sdist\n"},
+        date="2021-06-01T00:00:00+00:00",
+    )
+    with PackageIndex(_dists(_reporting_build("verify"))) as index:
+        _with_credentials(monkeypatch, index)
+        args = ["env", str(repo), "--python", "3.11", "--verify", "--format", "json"]
+        code = main([*args, "--out", str(tmp_path / "env-out")])
+        said = capsys.readouterr()
+    data = json.loads(said.out)
+    assert data["builds_from_source"] == ["corp-sdist==1.0"], data
+    assert code == 0 and data["verify"]["ok"] is True, (said.err, data["verify"])
+    reports = _exfil(index)
+    assert reports and all(SECRET not in r for r in reports)
