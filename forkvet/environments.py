@@ -822,7 +822,11 @@ def uv_error(stderr: str) -> str:
 
 
 def add_packages(env: Environment, packages: list[str]) -> None:
-    """Install extra packages forkvet needs in the environment (ipykernel for notebooks)."""
+    """Install extra packages forkvet needs in the environment (ipykernel for notebooks).
+
+    Wheels only, and with no index credential: the environment may be one the repository's
+    code already ran in and changed (a `.pth` in its site-packages runs whenever uv starts
+    its interpreter), so nothing of the operator's is handed to this install."""
     uv = uv_binary()
     wheels = ["--only-binary", ":all:"]  # a build is a package's own code: never here
     proc = _run(
@@ -830,6 +834,7 @@ def add_packages(env: Environment, packages: list[str]) -> None:
         [Path(env.path or Path(env.python).parent)],
         keep_index_config=True,
         cache=_uv_cache(uv),
+        credentials=False,
     )
     if proc.returncode != 0:
         raise ForkvetError(f"installing {', '.join(packages)} failed: {_last_line(proc.stderr)}")

@@ -315,3 +315,34 @@ def test_env_verify_builds_a_disclosed_source_pin_without_the_index_password(
     assert code == 0 and data["verify"]["ok"] is True, (said.err, data["verify"])
     reports = _exfil(index)
     assert reports and all(SECRET not in r for r in reports)
+
+
+def test_packages_added_to_a_used_environment_get_no_credential(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    uv_env: None,
+) -> None:
+    """ipykernel is added to an environment the repository's code may have changed: a `.pth`
+    it planted runs when uv starts the interpreter, and must find no credential."""
+    from forkvet import environments
+    from forkvet.snapshot import load
+
+    repo = make_repo({"requirements.txt": "helperlib\n"})
+    extra = Dist("extralib", "1.0", "2020-01-01T00:00:00Z")
+    with PackageIndex([*_dists(""), extra]) as index:
+        _with_credentials(monkeypatch, index)
+        plan = environments.plan(
+            load(repo), ["helperlib"], "requirements.txt", "3.11", env_dir=str(tmp_path / "envs")
+        )
+        built = environments.prepare(plan)
+        (site,) = Path(built.path or "").glob("lib/python*/site-packages")
+        # what the repository's code could leave behind: a line that runs at every start
+        (site / "zz_planted.py").write_text(_reporting_build("pth"))
+        (site / "zz_planted.pth").write_text("import zz_planted\n")
+        # a cache that has not met this interpreter: uv starts it to learn what it is
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "fresh-cache"))
+        environments.add_packages(built, ["extralib"])
+        assert (site / "extralib").is_dir()
+    assert _exfil(index), "the planted line did not run: the test proves nothing"
+    assert all(SECRET not in r for r in _exfil(index))
