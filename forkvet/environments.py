@@ -664,7 +664,9 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         # No cache: the build may write the environment and the repository, nothing shared.
         cmd = [uv, "pip", "install", "-q", "--python", str(python), "--no-deps", "--no-cache"]
         cmd += ["--no-build-isolation", "--offline", "-e", str(p.root)]
-        proc = _run(cmd, [p.folder, p.root], keep_index_config=False)
+        # It needs no index (--offline): the operator's network cut holds for it as for the
+        # repository's command.
+        proc = _run(cmd, [p.folder, p.root], keep_index_config=False, index=False)
         if proc.returncode == 0:
             own_package, pythonpath = "installed (pip install -e .)", ""
         else:
@@ -898,6 +900,7 @@ def _run(
     cache: Path | None = None,
     uv_toml: str = "",
     credentials: bool = True,
+    index: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run uv in a private folder: no repository's uv.toml, pyproject [tool.uv] or
     .python-version can apply; the user's own configuration does.
@@ -906,7 +909,8 @@ def _run(
     otherwise the install runs in the sandbox (a build is the repository's or a package's
     code), where only these folders and uv's `cache` are writable. The private folder and
     forkvet's uv.toml in it are read-only there. credentials: False for an install that may
-    build, whose environment then holds no index credential (without_credentials).
+    build, whose environment then holds no index credential (without_credentials). index:
+    False for an install that needs no index, which then gets the operator's network cut.
     Every call ends by the install budget (_remaining), killed with all it started."""
     from forkvet.envgen.uv import private_workdir
 
@@ -923,7 +927,7 @@ def _run(
             folders = [*writable, *([cache] if cache else [])]
             local = _local_sources(env)
             with sandbox.sandboxed(
-                cmd, work, folders, local, private_home=False, index=True, cwd_writable=False
+                cmd, work, folders, local, private_home=False, index=index, cwd_writable=False
             ) as (argv, _):
                 return _uv(argv, work, env)
     except subprocess.TimeoutExpired as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -346,3 +347,44 @@ def test_packages_added_to_a_used_environment_get_no_credential(
         assert (site / "extralib").is_dir()
     assert _exfil(index), "the planted line did not run: the test proves nothing"
     assert all(SECRET not in r for r in _exfil(index))
+
+
+def test_the_repositorys_own_build_gets_the_operators_network_cut(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    uv_env: None,
+) -> None:
+    """`pip install -e .` runs the repository's setup.py: under --no-network it reaches
+    nothing, as the command does (it needs no index: --offline)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    backend = (
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=5)\n"
+        "    word = 'REACHED'\n"
+        "except OSError:\n"
+        "    word = 'CUT'\n"
+        "open('build-network.txt', 'w').write(word)\n"
+    )
+    pyproject = (
+        '[build-system]\nrequires = []\nbuild-backend = "bk"\nbackend-path = ["."]\n'
+        '[project]\nname = "ownpkg"\nversion = "0.1"\n'
+    )
+    repo = make_repo({"pyproject.toml": pyproject, "bk.py": backend, "probe.py": "print(1)\n"})
+    setuptools = Dist("setuptools", "70.0.0", "2024-01-01T00:00:00Z")
+    try:
+        with PackageIndex([setuptools]) as index:
+            monkeypatch.setenv("UV_DEFAULT_INDEX", index.url)
+            for network, word in (([], "REACHED"), (["--no-network"], "CUT")):
+                shutil.rmtree(tmp_path / "envs", ignore_errors=True)
+                _smoke(repo, tmp_path, capsys, *network)
+                assert (repo / "build-network.txt").read_text() == word, network
+    finally:
+        server.close()
