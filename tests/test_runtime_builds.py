@@ -62,6 +62,14 @@ def _dists(build_code: str) -> list[Dist]:
     ]
 
 
+@pytest.fixture(autouse=True)
+def _network_as_each_test_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-network marks this process (sandbox.cut_network): not the next test's."""
+    from forkvet.runtime import sandbox
+
+    monkeypatch.setattr(sandbox, "_NETWORK_CUT", [])
+
+
 @pytest.fixture()
 def uv_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     pytest.importorskip("uv")
@@ -356,9 +364,11 @@ def test_the_repositorys_own_build_gets_the_operators_network_cut(
     monkeypatch: pytest.MonkeyPatch,
     uv_env: None,
 ) -> None:
-    """`pip install -e .` runs the repository's setup.py: under --no-network it reaches
+    """`pip install -e .` runs the repository's build backend: under --no-network it reaches
     nothing, as the command does (it needs no index: --offline)."""
     import socket
+
+    from forkvet.runtime import sandbox
 
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -384,6 +394,7 @@ def test_the_repositorys_own_build_gets_the_operators_network_cut(
             monkeypatch.setenv("UV_DEFAULT_INDEX", index.url)
             for network, word in (([], "REACHED"), (["--no-network"], "CUT")):
                 shutil.rmtree(tmp_path / "envs", ignore_errors=True)
+                monkeypatch.setattr(sandbox, "_NETWORK_CUT", [])
                 _smoke(repo, tmp_path, capsys, *network)
                 assert (repo / "build-network.txt").read_text() == word, network
     finally:
