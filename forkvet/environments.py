@@ -8,7 +8,11 @@ Python asked for and the device. The repository's own package is installed edita
 dependencies and no build isolation (its build runs here, which is a runtime step, with a
 scrubbed environment), or put on PYTHONPATH when it has no build files or will not build.
 
-uv installs everything, with the user's own uv configuration (their index or mirror). PyTorch's
+uv installs wheels only, with the user's own uv configuration (their index or mirror): no
+package's code runs while the environment is built. A source release is built only when the
+operator allows it (`--allow-build`, or a pin `forkvet env` disclosed as built from source),
+by a second install that holds no index credential (`_install_requirements`). The whole build
+ends within an install budget (`--install-timeout`), killed with all it started. PyTorch's
 CPU or CUDA builds are chosen with uv's `--torch-backend` (`cpu` without a GPU, `auto` with
 one), unless the user set `UV_TORCH_BACKEND` themselves or `FORKVET_TORCH_BACKEND=none` (a
 mirror that serves the right builds itself).
@@ -27,6 +31,7 @@ import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,11 +46,20 @@ from forkvet.envgen.uv import plain_requirement
 from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import terminal
 from forkvet.runtime import sandbox
-from forkvet.runtime.process import isolate_self, scrubbed_env
+from forkvet.runtime.process import (
+    children_now,
+    isolate_self,
+    kill_tree,
+    scrubbed_env,
+    without_credentials,
+)
 from forkvet.snapshot import MAX_TEXT_BYTES, Snapshot
 
 FORMAT = 2  # bump when the layout of an environment changes (2: the record beside the folder)
+# The install budget: a whole environment build (every uv call of it, builds included) ends
+# by this many seconds, or is killed with everything it started (--install-timeout lowers it).
 INSTALL_TIMEOUT = 1800
+NO_WHEEL = "forkvet does not build source releases unless you pass --allow-build"
 BUILD_FILES = ("setup.py", "setup.cfg", "pyproject.toml")
 REQUIREMENTS = ("requirements.txt", "requirements/base.txt", "requirements/requirements.txt")
 # The record of a built environment is kept BESIDE its folder (`<folder>.json`), never in it:
@@ -63,6 +77,34 @@ _DROP_OPTION = rx.compile(
 )
 _EDITABLE_SELF = rx.compile(r"^\s*(?:-e\s+|--editable[\s=]+)?(?:\.|\./|\.\[[^\]]*\])\s*$")
 _INCLUDE = rx.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
+
+
+class EnvironmentTimedOut(ForkvetError):
+    """The environment did not build within its install budget."""
+
+
+# (deadline on time.monotonic(), budget in seconds) of the build under way, set by prepare().
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("forkvet_install", default=None)
+
+
+def _remaining() -> float:
+    """Seconds left of the install budget; EnvironmentTimedOut once none is."""
+    found = _DEADLINE.get()
+    if found is None:
+        return INSTALL_TIMEOUT  # one call outside prepare() (add_packages): the budget alone
+    left = found[0] - time.monotonic()
+    if left <= 0:
+        raise _timed_out()
+    return left
+
+
+def _timed_out() -> EnvironmentTimedOut:
+    found = _DEADLINE.get()
+    budget = found[1] if found else INSTALL_TIMEOUT
+    return EnvironmentTimedOut(
+        f"timed out: the environment did not build within {budget:g} s (the install "
+        f"budget; --install-timeout): every process of the build was killed"
+    )
 
 
 @dataclass
@@ -395,6 +437,8 @@ class Plan:
     # With builds off: the distributions whose source releases may still be built (the pins
     # `forkvet env` said build from source); every other requirement installs from wheels.
     may_build: list[str] = field(default_factory=list)
+    # The install budget of the whole build, in seconds (INSTALL_TIMEOUT unless lowered).
+    install_timeout: float = INSTALL_TIMEOUT
 
     def describe(self) -> list[str]:
         own = (
@@ -553,10 +597,10 @@ def _outside_repository(p: Plan) -> None:
         )
 
 
-def prepare(p: Plan, allow_build: bool = True) -> Environment:
+def prepare(p: Plan, allow_build: bool = False) -> Environment:
     """Reuse the environment of this plan, or build it (under a lock). allow_build: may
-    source releases of dependencies be built (runtime steps run the code anyway; `env
-    --verify` follows `--allow-build`)."""
+    source releases of dependencies be built (the operator's `--allow-build`; by default
+    wheels only, and `p.may_build` names the only releases that may be built)."""
     _outside_repository(p)
     with _locked(p.folder):
         found = _load(p)
@@ -569,11 +613,14 @@ def prepare(p: Plan, allow_build: bool = True) -> Environment:
         elif p.folder.exists():
             fstree.remove_tree(p.folder)  # a build that did not finish, or a record that lies
         start = time.monotonic()
+        token = _DEADLINE.set((start + p.install_timeout, p.install_timeout))
         try:
             env = _build(p, allow_build)
         except BaseException:
             fstree.remove_tree(p.folder)
             raise
+        finally:
+            _DEADLINE.reset(token)
         env.built_seconds = round(time.monotonic() - start, 1)
         record_path(p.folder).write_text(json.dumps(env.to_dict(), indent=2))
         return env
@@ -618,19 +665,7 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         req_file = p.folder / "forkvet-requirements.txt"
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
         cmd = [uv, "pip", "install", "-q", "--python", str(python), *_COPY, "-r", str(req_file)]
-        # env's uv.toml goes into uv's private working folder, where uv finds it and merges it
-        # with the user's own configuration (their mirror); --config-file would replace that.
-        uv_toml = p.uv_config.read_text(encoding="utf-8") if p.uv_config else ""
-        if not allow_build:
-            cmd += _wheels_only(reqs, p.may_build)
-        proc = _install(cmd, p, notes, uv_toml)
-        if proc.returncode != 0 and not p.uv_config:
-            proc = _with_repaired_metadata(cmd, p, proc, notes)
-        if proc.returncode != 0:
-            raise ForkvetError(
-                f"installing the requirements ({p.requirements_source}) failed: "
-                f"{uv_error(proc.stderr)}"
-            )
+        _install_requirements(cmd, p, reqs, allow_build, notes)
     own_package, pythonpath = "on PYTHONPATH (no setup.py or pyproject.toml)", str(p.root)
     if own:
         # The repository's own build runs here: a runtime step, with secrets scrubbed and
@@ -638,7 +673,9 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         # No cache: the build may write the environment and the repository, nothing shared.
         cmd = [uv, "pip", "install", "-q", "--python", str(python), "--no-deps", "--no-cache"]
         cmd += ["--no-build-isolation", "--offline", "-e", str(p.root)]
-        proc = _run(cmd, [p.folder, p.root], keep_index_config=False)
+        # It needs no index (--offline): the operator's network cut holds for it as for the
+        # repository's command.
+        proc = _run(cmd, [p.folder, p.root], keep_index_config=False, index=False)
         if proc.returncode == 0:
             own_package, pythonpath = "installed (pip install -e .)", ""
         else:
@@ -656,9 +693,59 @@ def _build(p: Plan, allow_build: bool) -> Environment:
     )
 
 
+def _install_requirements(
+    cmd: list[str], p: Plan, reqs: list[str], allow_build: bool, notes: list[str]
+) -> None:
+    """Wheels first, with the user's index settings and credentials: installing wheels runs
+    no code. Only when a requirement has no wheel, and the operator allowed its build
+    (--allow-build, or a pin `forkvet env` disclosed as built from source), a second
+    install builds it: that one never holds an index credential (see _run), since the build
+    is a package's own code with the network on."""
+    # env's uv.toml goes into uv's private working folder, where uv finds it and merges it
+    # with the user's own configuration (their mirror); --config-file would replace that.
+    uv_toml = p.uv_config.read_text(encoding="utf-8") if p.uv_config else ""
+    wheels = [*cmd, "--only-binary", ":all:"]
+    proc = _install(wheels, p, notes, uv_toml)
+    if proc.returncode != 0 and not p.uv_config:
+        proc = _with_repaired_metadata(wheels, p, proc, notes)
+    if proc.returncode == 0:
+        return
+    missing = no_wheel(proc.stderr)
+    if missing and (allow_build or p.may_build):
+        flags = [] if allow_build else _wheels_only(reqs, p.may_build)
+        # --no-cache: the build writes only a cache of its own, never the shared one.
+        built = _install([*cmd, *flags, "--no-cache"], p, notes, uv_toml, credentials=False)
+        if built.returncode == 0:
+            notes.append(
+                f"built from source: {', '.join(missing)} (its build had no index credentials)"
+            )
+            return
+        proc = built
+    elif missing:
+        names = ", ".join(terminal(m) for m in missing)
+        raise ForkvetError(
+            f"installing the requirements ({p.requirements_source}) failed: no wheel for "
+            f"{names}; {NO_WHEEL}"
+        )
+    raise ForkvetError(
+        f"installing the requirements ({p.requirements_source}) failed: {uv_error(proc.stderr)}"
+    )
+
+
+_NO_WHEEL = rx.compile(
+    r"Wheels are required for `([^`]+)` because building from source is disabled|"
+    r"Because ([A-Za-z0-9][\w.-]*?)(?:==\S+)? has no usable wheels"
+)
+
+
+def no_wheel(stderr: str) -> list[str]:
+    """The distributions uv could only install by building a source release."""
+    found = [a or b for a, b in _NO_WHEEL.findall(stderr)]
+    return list(dict.fromkeys(n for n in found if n))
+
+
 def _wheels_only(reqs: list[str], may_build: list[str]) -> list[str]:
-    if not may_build:
-        return ["--only-binary", ":all:"]
+    """Builds for the pins in may_build only (they are source-only releases)."""
     allowed = {rx.sub(r"[-_.]+", "-", n).lower() for n in may_build}
     flags: list[str] = []
     for line in reqs:
@@ -670,23 +757,31 @@ def _wheels_only(reqs: list[str], may_build: list[str]) -> list[str]:
 
 
 def _install(
-    cmd: list[str], p: Plan, notes: list[str], uv_toml: str = ""
+    cmd: list[str], p: Plan, notes: list[str], uv_toml: str = "", credentials: bool = True
 ) -> subprocess.CompletedProcess[str]:
     backend = torch_backend(p.device)
-    cache = _uv_cache(cmd[0])
+    cache = None if "--no-cache" in cmd else _uv_cache(cmd[0])
     proc = _run(
         [*cmd, "--torch-backend", backend] if backend else cmd,
         [p.folder],
         keep_index_config=True,
         cache=cache,
         uv_toml=uv_toml,
+        credentials=credentials,
     )
     if proc.returncode != 0 and backend and _NETWORK.search(proc.stderr):
         # --torch-backend reads PyTorch's own index, which is not the user's configured
         # one and may be out of reach (a network that only reaches a mirror): the builds
         # on the user's index then, said so. Its failure is the one to show, if any.
         first = uv_error(proc.stderr)
-        proc = _run(cmd, [p.folder], keep_index_config=True, cache=cache, uv_toml=uv_toml)
+        proc = _run(
+            cmd,
+            [p.folder],
+            keep_index_config=True,
+            cache=cache,
+            uv_toml=uv_toml,
+            credentials=credentials,
+        )
         if proc.returncode == 0:
             notes.append(
                 f"PyTorch's {backend} builds could not be downloaded "
@@ -738,13 +833,19 @@ def uv_error(stderr: str) -> str:
 
 
 def add_packages(env: Environment, packages: list[str]) -> None:
-    """Install extra packages forkvet needs in the environment (ipykernel for notebooks)."""
+    """Install extra packages forkvet needs in the environment (ipykernel for notebooks).
+
+    Wheels only, and with no index credential: the environment may be one the repository's
+    code already ran in and changed (a `.pth` in its site-packages runs whenever uv starts
+    its interpreter), so nothing of the operator's is handed to this install."""
     uv = uv_binary()
+    wheels = ["--only-binary", ":all:"]  # a build is a package's own code: never here
     proc = _run(
-        [uv, "pip", "install", "-q", "--python", env.python, *_COPY, *packages],
+        [uv, "pip", "install", "-q", "--python", env.python, *_COPY, *wheels, *packages],
         [Path(env.path or Path(env.python).parent)],
         keep_index_config=True,
         cache=_uv_cache(uv),
+        credentials=False,
     )
     if proc.returncode != 0:
         raise ForkvetError(f"installing {', '.join(packages)} failed: {_last_line(proc.stderr)}")
@@ -807,17 +908,25 @@ def _run(
     keep_index_config: bool,
     cache: Path | None = None,
     uv_toml: str = "",
+    credentials: bool = True,
+    index: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run uv in a private folder: no repository's uv.toml, pyproject [tool.uv] or
     .python-version can apply; the user's own configuration does.
 
     writable: None for `uv venv`, which runs no code of the repository or of a package;
     otherwise the install runs in the sandbox (a build is the repository's or a package's
-    code), where only these folders and uv's `cache` are writable."""
+    code), where only these folders and uv's `cache` are writable. The private folder and
+    forkvet's uv.toml in it are read-only there. credentials: False for an install that may
+    build, whose environment then holds no index credential (without_credentials). index:
+    False for an install that needs no index, which then gets the operator's network cut.
+    Every call ends by the install budget (_remaining), killed with all it started."""
     from forkvet.envgen.uv import private_workdir
 
     isolate_self()
     env = scrubbed_env(keep_index_config=keep_index_config)
+    if not credentials:
+        env = without_credentials(env)
     if cache is not None:
         env["UV_CACHE_DIR"] = str(cache)  # HOME is a private folder in the sandbox
     try:
@@ -826,13 +935,12 @@ def _run(
                 return _uv_venv(cmd, work, env)
             folders = [*writable, *([cache] if cache else [])]
             local = _local_sources(env)
-            with sandbox.sandboxed(cmd, work, folders, local, private_home=False, index=True) as (
-                argv,
-                _,
-            ):
+            with sandbox.sandboxed(
+                cmd, work, folders, local, private_home=False, index=index, cwd_writable=False
+            ) as (argv, _):
                 return _uv(argv, work, env)
     except subprocess.TimeoutExpired as exc:
-        raise ForkvetError(f"{cmd[1]} {cmd[2]} timed out after {INSTALL_TIMEOUT} s") from exc
+        raise _timed_out() from exc
     except OSError as exc:
         raise ForkvetError(f"could not run {cmd[0]}: {exc.strerror}") from exc
 
@@ -878,7 +986,7 @@ def _uv_venv(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
         env=env,
         capture_output=True,
         text=True,
-        timeout=INSTALL_TIMEOUT,
+        timeout=_remaining(),
         stdin=subprocess.DEVNULL,
         check=False,
         start_new_session=True,
@@ -886,15 +994,25 @@ def _uv_venv(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
 
 
 def _uv(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """uv in the sandbox: `argv` is always sandboxed()'s (tests/test_sandbox_entry.py)."""
-    return subprocess.run(
+    """uv in the sandbox: `argv` is always sandboxed()'s (tests/test_sandbox_entry.py).
+    At the deadline its whole tree is killed (its process group, every descendant, and
+    what `setsid` re-parented to forkvet), not only uv: a build's own children included."""
+    before = children_now()
+    proc = subprocess.Popen(
         argv,
         cwd=cwd,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=INSTALL_TIMEOUT,
         stdin=subprocess.DEVNULL,
-        check=False,
         start_new_session=True,
     )
+    try:
+        out, err = proc.communicate(timeout=_remaining())
+    except BaseException:
+        kill_tree(proc.pid, before)
+        proc.kill()
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)

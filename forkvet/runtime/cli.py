@@ -183,9 +183,12 @@ def _environment(
         snap, cfg, args.python_version, args.env_dir, generate_missing=not dry_run
     )
     plan = envs.plan(snap, lines, source, version, args.device, args.env_dir, uv_config)
+    plan.install_timeout = getattr(args, "install_timeout", None) or envs.INSTALL_TIMEOUT
     if dry_run:
         return None, _dry_run_labels(plan.describe(), snap, cfg, version, bool(lines))
-    return envs.prepare(plan), plan.describe()
+    # Wheels only unless the operator allows builds: a build is a package's own code.
+    allow = bool(getattr(args, "allow_build", False))
+    return envs.prepare(plan, allow_build=allow), plan.describe()
 
 
 def _dry_run_labels(
@@ -543,6 +546,20 @@ def _environment_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the repository's code gets no network: its own namespace with only loopback, "
         "no abstract UNIX socket (runtime.network: none; installs still reach the index)",
+    )
+    p.add_argument(
+        "--allow-build",
+        action="store_true",
+        help="let the environment build source releases of requirements that have no wheel "
+        "(runs their build code, in the sandbox, with no index credentials); default: "
+        "wheels only, and a requirement without a wheel is named",
+    )
+    p.add_argument(
+        "--install-timeout",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="the install budget: the environment build is killed after this many seconds "
+        "(default 1800)",
     )
     p.add_argument(
         "--allow-unsandboxed",

@@ -86,7 +86,7 @@ RUNNER_FILES = (
     "RUNNER_TEMP",
 )
 # What the repository's command may see, by name: nothing else passes. A name here still
-# passes only when it does not look like a secret (is_secret: HF_TOKEN, a URL with a password).
+# passes only when its value does not look like a credential (a URL with a password).
 _PASSED = frozenset(
     (
         "PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL",
@@ -99,8 +99,14 @@ _PASSED = frozenset(
         "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB", "GITHUB_WORKFLOW",
         "GITHUB_ACTOR", "GITHUB_SERVER_URL", "GITHUB_API_URL", "RUNNER_OS", "RUNNER_ARCH",
         "RUNNER_NAME", "RUNNER_DEBUG",
+        # exact names, never prefixes: HF_HOME_PW is not HF_HOME (outside attack, round 11b)
+        "HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_CACHE", "HF_DATASETS_OFFLINE",
+        "TRANSFORMERS_CACHE", "TRANSFORMERS_OFFLINE", "JAX_PLATFORMS", "CONDA_DEFAULT_ENV",
+        "CONDA_PREFIX",
     )
 )  # fmt: skip
+# Families of settings a training script reads (LC_ALL, PYTHONHASHSEED, CUDA_VISIBLE_DEVICES).
+# A name matched by a prefix is still dropped when any of its word parts is a secret word.
 _PASSED_PREFIXES = (
     "LC_",
     "PYTHON",
@@ -112,17 +118,26 @@ _PASSED_PREFIXES = (
     "MKL_",
     "OPENBLAS_",
     "TORCH_",
-    "HF_HOME",
-    "HF_HUB_OFFLINE",
-    "HF_DATASETS_CACHE",
-    "HF_DATASETS_OFFLINE",
-    "TRANSFORMERS_CACHE",
-    "TRANSFORMERS_OFFLINE",
     "XDG_",
     "TF_CPP_",
-    "JAX_PLATFORMS",
-    "CONDA_DEFAULT_ENV",
-    "CONDA_PREFIX",
+)
+# Secret words, matched as whole word parts of a name (`_`-separated, digits split off):
+# PYTHON_PW and TORCH_HUB_SIG are dropped, PYTHONPATH is not (PATH is no word here).
+_SECRET_PARTS = frozenset(
+    (
+        "PASSPHRASE", "PASSWORD", "PASSWD", "PASS", "PWD", "PW", "SECRET", "SECRETS", "TOKEN",
+        "TOKENS", "KEY", "KEYS", "APIKEY", "AUTH", "CRED", "CREDS", "CREDENTIAL",
+        "CREDENTIALS", "JWT", "PRIVATE", "SIGNATURE", "SIG", "OTP", "TOTP", "HMAC",
+        "COOKIE", "COOKIES", "SESSION", "CERT", "CERTS", "PAT", "DSN", "NETRC", "BEARER",
+        "SALT", "PIN", "ACCESS", "LOGIN", "KEYRING", "SSH", "GPG", "GNUPG", "PGP", "WEBHOOK",
+    )
+)  # fmt: skip
+# The same words glued to others inside one part (PYTHONKEYRINGPASSWORD, MKL_APITOKEN): the
+# long ones only, which no harmless setting name contains.
+_SECRET_INSIDE = rx.compile(
+    r"PASSPHRASE|PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|SIGNATURE|COOKIE|SESSION|"
+    r"APIKEY|KEYRING|BEARER|WEBHOOK|NETRC",
+    rx.I,
 )
 # Proxies pass with any user:password removed from their URL.
 _PROXIES = frozenset(
@@ -134,16 +149,68 @@ _PROXY_CREDENTIALS = rx.compile(r"(^|://)[^/\s@]*@")
 _INDEX_CONFIG = rx.compile(r"^(?:UV_|PIP_|CONDA_|MAMBA_)")
 # scheme://user:password@host — a URL that carries a password, whatever the variable's name.
 _URL_WITH_PASSWORD = rx.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", rx.I)
+# Values that are credentials whatever their name: a URL whose query carries one
+# (`?auth=`, `&token=`, a signed URL's `X-Amz-Signature=`), an AWS access key id, and the
+# shapes of the common tokens (GitHub, Hugging Face, Slack, a JWT, a PEM private key).
+_SECRET_VALUE = rx.compile(
+    r"[?&;][\w.-]*(?:pass|pw|pwd|secret|token|key|auth|cred|sig|signature|session|jwt|otp|"
+    r"hmac|cookie|code)[\w.-]*=|"
+    r"\b(?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b|"
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\bhf_[A-Za-z0-9]{20,}|"
+    r"\bxox[abposr]-[\w-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.|PRIVATE KEY-----",
+    rx.I,
+)
 TAIL_LINES = 60
 
 
-def is_secret(name: str, value: str) -> bool:
-    """Does this variable look like a credential (by its name, or a URL with a password)?"""
+def _name_parts(name: str) -> list[str]:
+    return [p for p in rx.split(r"[^A-Za-z]+", name.upper()) if p]
+
+
+def secret_name(name: str) -> bool:
+    """Does the name say it holds a credential: a secret word as one of its parts
+    (PYTHON_GNUPG_PASSPHRASE, TORCH_HUB_SIG), a long one glued inside a part, or a
+    credential family's prefix (AWS_, VAULT_)?"""
     return bool(
-        _SECRET_NAME.search(name)
+        any(part in _SECRET_PARTS for part in _name_parts(name))
+        or _SECRET_INSIDE.search(name)
+        or _SECRET_NAME.search(name)
         or name.upper().startswith(_SECRET_PREFIXES)
-        or _URL_WITH_PASSWORD.search(value)
     )
+
+
+def secret_value(value: str) -> bool:
+    """Does the value look like a credential: a URL with a password or a query carrying
+    one, an AWS access key id, a known token's shape?"""
+    return bool(_URL_WITH_PASSWORD.search(value) or _SECRET_VALUE.search(value))
+
+
+def is_secret(name: str, value: str) -> bool:
+    """Does this variable look like a credential (by its name or its value)?"""
+    return secret_name(name) or secret_value(value)
+
+
+# How uv and pip find credentials besides a URL: a keyring helper, a netrc file.
+_CREDENTIAL_HELPERS = ("UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER", "NETRC")
+_USERINFO = rx.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]*@", rx.I)
+
+
+def without_credentials(env: dict[str, str]) -> dict[str, str]:
+    """env for an install that builds source releases (a package's own code, with the
+    network): the index settings stay, every credential goes. Userinfo is cut from every
+    URL (`https://user:token@mirror/simple/` -> `https://mirror/simple/`), a name that says
+    secret (UV_INDEX_CORP_PASSWORD) or a value that looks like one is dropped, and uv is
+    told to use no keyring and no netrc."""
+    out: dict[str, str] = {}
+    for k, v in env.items():
+        if k in _CREDENTIAL_HELPERS or secret_name(k):
+            continue
+        cleaned = _USERINFO.sub(lambda m: m.group(1), v)
+        if not secret_value(cleaned):
+            out[k] = cleaned
+    out["UV_KEYRING_PROVIDER"] = "disabled"
+    out["NETRC"] = os.devnull
+    return out
 
 
 def scrubbed_env(
@@ -170,8 +237,10 @@ def scrubbed_env(
         elif keep_index_config and _INDEX_CONFIG.match(k):
             env[k] = v
         elif k in _PROXIES:
-            env[k] = _PROXY_CREDENTIALS.sub(lambda m: m.group(1), v)
-        elif k in _PASSED and not _URL_WITH_PASSWORD.search(v):
+            cleaned = _PROXY_CREDENTIALS.sub(lambda m: m.group(1), v)
+            if not secret_value(cleaned):  # a credential in its query: the proxy is dropped
+                env[k] = cleaned
+        elif k in _PASSED and not secret_value(v):
             env[k] = v  # named one by one above (TOKENIZERS_PARALLELISM is no token)
         elif k.startswith(_PASSED_PREFIXES) and not is_secret(k, v):
             env[k] = v
@@ -285,6 +354,11 @@ def _children_now() -> set[int]:
         return set()
     me = os.getpid()
     return {p for p, pp in _parents().items() if pp == me}
+
+
+def children_now() -> set[int]:
+    """forkvet's children now: what kill_tree must not count as the command's."""
+    return _children_now()
 
 
 def run(

@@ -394,6 +394,7 @@ def sandboxed(
     readable: Iterable[str | os.PathLike[str]] = (),
     private_home: bool = True,
     index: bool = False,
+    cwd_writable: bool = True,
 ) -> Iterator[tuple[list[str], str]]:
     """(argv that runs `command` in the sandbox, the isolation it gets: "bubblewrap" or, only
     when the operator opted out and no sandbox is available, "none"). `cwd` is writable; so
@@ -408,7 +409,8 @@ def sandboxed(
     have changed) starts from the argv yielded here; tests/test_sandbox_entry.py checks it.
 
     `index`: an install that downloads from the package index keeps the network even when
-    the operator cut it (cut_network) for the repository's code."""
+    the operator cut it (cut_network) for the repository's code. `cwd_writable`: False for
+    forkvet's own private folders (uv's, with forkvet's uv.toml): visible, read-only."""
     isolate_self()
     if not require():
         yield command, NONE
@@ -419,9 +421,9 @@ def sandboxed(
     try:
         (private / "home").mkdir()
         network = index or not network_cut()
-        argv = _argv(
-            command, cwd, [cwd, *writable], private, bwrap, readable, private_home, network
-        )
+        rw = [cwd, *writable] if cwd_writable else list(writable)
+        ro = [*readable] if cwd_writable else [*readable, cwd]
+        argv = _argv(command, cwd, rw, private, bwrap, ro, private_home, network)
         yield argv, ISOLATED
     finally:
         _remove(private)
