@@ -44,17 +44,30 @@ def with_credentials(url: str, user: str, secret: str) -> str:
     return url.replace("http://", f"http://{user}:{secret}@", 1)
 
 
-@pytest.fixture
-def index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PackageIndex]:
+@pytest.fixture(params=["environment", "uv.toml"])
+def index(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[PackageIndex]:
     """A local index the user reaches with credentials, as pip and uv take them (its file
-    URLs are relative to the page, so a client joins them onto the credentialed URL)."""
+    URLs are relative to the page, so a client joins them onto the credentialed URL): in
+    UV_DEFAULT_INDEX / UV_INDEX_URL, or the default index of the user's own uv.toml."""
     from forkvet.envgen.index import forget
 
     forget()
     with PackageIndex(DISTS) as idx:
         url = with_credentials(idx.url, "alice", SECRET)
-        monkeypatch.setenv("UV_DEFAULT_INDEX", url)
-        monkeypatch.setenv("UV_INDEX_URL", url)
+        for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL", "UV_EXTRA_INDEX_URL"):
+            monkeypatch.delenv(var, raising=False)
+        if request.param == "environment":
+            monkeypatch.setenv("UV_DEFAULT_INDEX", url)
+            monkeypatch.setenv("UV_INDEX_URL", url)
+        else:
+            config = tmp_path / "config"
+            (config / "uv").mkdir(parents=True)
+            (config / "uv" / "uv.toml").write_text(
+                f'[[index]]\nurl = "{url}"\ndefault = true\n', encoding="utf-8"
+            )
+            monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
         monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
         monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
         monkeypatch.setenv("UV_HTTP_RETRIES", "0")
