@@ -7,6 +7,7 @@ what the App commits to a fork, all run against a real local index reached with 
 # ruff: noqa: F811
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import subprocess
@@ -197,3 +198,63 @@ def test_every_output_writer_redacts(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["vet", f"https://alice:{SECRET}@127.0.0.1:9/x.git"]) != 0
     printed = capsys.readouterr()
     assert SECRET not in printed.out + printed.err
+
+
+# Files forkvet and the App write without safe_write: each is private working state, never an
+# output handed to anyone (why, per entry). A new direct write must go through safe_write (and so
+# through redact), or be added here with its reason.
+PRIVATE_WRITES = {
+    ("forkvet/audit/offline_db.py", "_write_atomic"),  # the vulnerability database cache
+    ("forkvet/audit/offline_db.py", "update"),  # its download, to a temporary file
+    ("forkvet/envgen/indexcache.py", "_write"),  # index answers cached under digested keys
+    ("forkvet/envgen/metadata_fix.py", "write_uv_toml"),  # uv's own config, a temporary folder
+    ("forkvet/uvbin.py", "private_workdir"),  # uv's private working folder: it needs the index
+    ("forkvet/environments.py", "requirements_and_config"),  # a managed environment's record
+    ("forkvet/environments.py", "_locked"),  # a lock file
+    ("forkvet/environments.py", "prepare"),  # a managed environment's record
+    ("forkvet/environments.py", "_build"),  # the names uv installs, inside the environment
+    ("forkvet/runtime/notebook_run.py", "_write_kernelspec"),  # a kernel spec in a temp folder
+    ("forkvet/runtime/plot.py", "plot_png"),  # image bytes, through safe_write.open_log
+    ("forkvet/safe_write.py", "write_bytes"),  # the writer itself (redacts first)
+    ("forkvet/safe_write.py", "open_text_log"),  # the text log (redacts each write)
+    ("forkvet/runtime/selfisolate.py", "isolate_self"),  # its own memory, no file
+    ("bot/jobchild.py", "main"),  # a job's outcome, read back by its worker
+}
+
+
+def direct_writes(root: Path) -> set[tuple[str, str]]:
+    """(file, function) of every call that writes a file itself: Path.write_text/write_bytes
+    (other than on a safe_write.OutputDir), open/os.fdopen for writing."""
+    found = set()
+    for path in sorted([*root.glob("forkvet/**/*.py"), *root.glob("bot/**/*.py")]):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call) and _writes(node):
+                    found.add((str(path.relative_to(root)), fn.name))
+    return found
+
+
+def _writes(call: ast.Call) -> bool:
+    f = call.func
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    if name in ("write_text", "write_bytes"):
+        receiver = f.value if isinstance(f, ast.Attribute) else None
+        # an OutputDir (safe_write): the names it is bound to in forkvet
+        return not (isinstance(receiver, ast.Name) and receiver.id in ("folder", "out", "self"))
+    if name in ("open", "fdopen"):
+        modes = [a.value for a in call.args[1:2] if isinstance(a, ast.Constant)]
+        modes += [
+            k.value.value
+            for k in call.keywords
+            if k.arg == "mode" and isinstance(k.value, ast.Constant)
+        ]
+        return any(isinstance(m, str) and set(m) & set("wax+") for m in modes)
+    return False
+
+
+def test_every_output_goes_through_safe_write() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert direct_writes(root) - PRIVATE_WRITES == set()
