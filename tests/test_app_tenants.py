@@ -5,7 +5,11 @@ The real queue (huey on SQLite) and jobs (child processes), against the GitHub e
 # ruff: noqa: F811
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +21,11 @@ from tests.app_fixtures import adapt, example
 from tests.github.emulator import GitHubEmulator, RepoState
 from tests.test_app import (  # noqa: F401  (pytest fixtures)
     FORK_FILES,
+    app_env,
     emulator,
     no_package_index,
     post,
+    redis_url,
     settings,
     wait_for,
     worker,
@@ -42,9 +48,8 @@ def completed(repo: RepoState) -> bool:
     return any(r["status"] == "completed" for r in repo.check_runs)
 
 
-def test_a_tenants_backlog_does_not_hold_back_anothers_first_fork(
-    settings: Settings, emulator: GitHubEmulator, worker: None
-) -> None:
+def deliver(settings: Settings, emulator: GitHubEmulator) -> tuple[list[RepoState], RepoState]:
+    """Mallory's one delivery of 8 forks, then bob's one fork half a second later."""
     backlog = [emulator.add_repo("mallory", f"fork{i}", FORK_FILES) for i in range(8)]
     bobs = emulator.add_repo("bob", "deepnet", FORK_FILES)
     client = create_app(settings).test_client()
@@ -56,6 +61,10 @@ def test_a_tenants_backlog_does_not_hold_back_anothers_first_fork(
     fork = adapt(example("repository", "created"), "bob", "deepnet", fork=True)
     fork["installation"] = {"id": BOB}
     post(client, fork, "repository")
+    return backlog, bobs
+
+
+def completion_order(backlog: list[RepoState], bobs: RepoState) -> list[str]:
     order: list[str] = []
 
     def record() -> bool:
@@ -65,9 +74,41 @@ def test_a_tenants_backlog_does_not_hold_back_anothers_first_fork(
         return len(order) == 9
 
     wait_for(record, timeout=240)
+    return order
+
+
+def test_a_tenants_backlog_does_not_hold_back_anothers_first_fork(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    order = completion_order(*deliver(settings, emulator))
     # bob's fork waits for the jobs already running (2 workers), and at most one more of
     # mallory's queued ones that came first in its place in line; never for all 8
     assert order.index("bob/deepnet") <= 3, order
+
+
+def test_fair_on_redis_too(
+    settings: Settings, emulator: GitHubEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    """Web and a worker process sharing only Redis; the worker starts once both tenants'
+    jobs wait, so the order is the queue's alone."""
+    web = replace(settings, redis_url=redis_url, db=str(tmp_path / "web.sqlite3"))
+    backlog, bobs = deliver(web, emulator)
+    env = app_env(
+        settings,
+        FORKVET_REDIS_URL=redis_url,
+        FORKVET_DB=str(tmp_path / "worker.sqlite3"),
+        FORKVET_WORKERS="2",
+    )
+    worker_proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        order = completion_order(backlog, bobs)
+    finally:
+        worker_proc.send_signal(signal.SIGINT)
+        worker_proc.wait(timeout=20)
+    # taken second (after mallory's first), so among the first jobs to finish
+    assert order.index("bob/deepnet") <= 2, order
 
 
 def test_place_in_line_counts_the_installations_own_waiting_jobs(tmp_path: Path) -> None:
