@@ -1,6 +1,7 @@
 """Tenants under attack: does one hostile fork slow the App down for everybody else?
 
     python benchmarks/bench_app_tenants.py [--budget 30] [--workers 4] [--probe-rate 20]
+    python benchmarks/bench_app_tenants.py --scenario backlog [--workers 2] [--backlog 30]
 
 Runs the real App against the GitHub emulator (tests/github, validated with GitHub's OpenAPI
 description): gunicorn serving the webhook (2 workers), and a queue worker process whose jobs
@@ -13,6 +14,12 @@ run in child processes with their time and memory budgets (bot.isolate). Then:
    dropped to the lowest CPU priority): their time to vetted, and the webhook latency
    (p50/p99) of signed deliveries for other forks sent at --probe-rate per second all along.
    Target: p99 < 50 ms; the benign forks in about their time alone.
+
+`--scenario backlog` measures fairness between tenants instead: installation A sends one
+`installation_repositories.added` delivery listing --backlog ordinary forks, and one second
+later installation B installs on its one fork. It reports B's seconds to vetted, B's fork
+alone for comparison, and when A's backlog finished (the queue takes every installation's
+first job before anyone's second, so B waits for the jobs already running, not for A's 30).
 
 The hostile forks: a README of 400 KB of `curl ` (a regex's worst case once), and a fork
 whose vet never ends (pure CPU), through the test-only job module tests/slow_job.py (the
@@ -182,6 +189,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=30.0, help="FORKVET_JOB_TIMEOUT_S")
     parser.add_argument("--workers", type=int, default=4, help="FORKVET_WORKERS")
     parser.add_argument("--probe-rate", type=float, default=20.0)
+    parser.add_argument("--scenario", choices=["hostile", "backlog"], default="hostile")
+    parser.add_argument("--backlog", type=int, default=30, help="forks of the busy tenant")
     args = parser.parse_args()
     private, public = keypair()
     tmp = Path(tempfile.mkdtemp(prefix="forkvet-bench-tenants-"))
@@ -235,7 +244,8 @@ def main() -> None:
         try:
             print(f"logs: {tmp}", file=sys.stderr)
             wait(lambda: _healthy(port), 60)
-            result = scenario(emu, port, args)
+            run = backlog if args.scenario == "backlog" else scenario
+            result = run(emu, port, args)
         finally:
             sampler.stop.set()
             worker.terminate()
@@ -318,6 +328,42 @@ def scenario(emu: GitHubEmulator, port: int, args: argparse.Namespace) -> dict[s
         "webhook_during_attack_p99_ms": _ms(during, 99),
         "webhook_during_attack_max_ms": round(max(during) * 1000, 1) if during else None,
         "webhook_non_202": len(prober.bad),
+    }
+
+
+def installed(installation: int, repos: list[RepoState]) -> dict[str, Any]:
+    """One installation_repositories.added delivery of `installation` listing repos."""
+    payload = example("installation_repositories", "added")
+    payload["installation"] = {"id": installation}
+    payload["repositories_added"] = [
+        {"id": r.id, "name": r.name, "full_name": r.full_name, "private": False} for r in repos
+    ]
+    return payload
+
+
+def backlog(emu: GitHubEmulator, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Tenant A's delivery of --backlog forks, then tenant B's one fork a second later."""
+    alone = emu.add_repo("bob", "alone", FILES)
+    post(port, installed(202, [alone]), "installation_repositories")
+    alone_s = wait(lambda: vetted(alone), 120)
+    forks = [emu.add_repo("mallory", f"fork{i}", FILES) for i in range(args.backlog)]
+    bobs = emu.add_repo("bob", "deepnet", FILES)
+    started = time.perf_counter()
+    post(port, installed(101, forks), "installation_repositories")
+    time.sleep(1)
+    bob_sent = time.perf_counter()
+    post(port, installed(202, [bobs]), "installation_repositories")
+    bob_s = wait(lambda: vetted(bobs), 3600)
+    done_before_bob = sum(vetted(f) for f in forks)
+    wait(lambda: all(vetted(f) for f in forks), 3600)
+    return {
+        "workers": args.workers,
+        "busy_tenant_forks": args.backlog,
+        "second_tenant_alone_s": round(alone_s, 2),
+        "second_tenant_first_fork_s": round(bob_s, 2),
+        "busy_tenant_forks_vetted_before_it": done_before_bob,
+        "busy_tenant_backlog_s": round(time.perf_counter() - started, 2),
+        "second_tenant_sent_after_s": round(bob_sent - started, 2),
     }
 
 

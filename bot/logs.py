@@ -8,6 +8,8 @@ import logging
 import sys
 import time
 
+from forkvet.redact import redact
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -22,7 +24,8 @@ class JsonFormatter(logging.Formatter):
         data.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info and record.exc_info[0] is not None:
             data["error_type"] = record.exc_info[0].__name__
-        return json.dumps(data, default=str)
+        # An exception's text can quote a URL with the worker's index credentials.
+        return redact(json.dumps(data, default=str))
 
 
 def configure(level: int = logging.INFO) -> None:

@@ -4,6 +4,13 @@ FORKVET_REDIS_URL the same jobs run on any number of workers on any number of ma
 huey drops a task its worker dies in the middle of, so the durable record of a job is the
 Store: a worker re-queues, on start-up, whatever a dead worker left behind, and a job whose
 record is 'done' is never run twice.
+
+Fair between installations: a job's huey priority is minus its place in its own
+installation's line (how many older jobs of that installation still wait or run), and huey
+takes the highest priority first, oldest first among equals. So the queue runs every
+installation's first job before anyone's second, its second before anyone's third: one
+tenant's delivery of 30 forks delays another tenant's first vet by at most the jobs already
+running (one job budget), not by all 30.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import threading
 import uuid
 from typing import Any
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, PriorityRedisHuey, SqliteHuey
 from huey.exceptions import RetryTask
 
 from bot import isolate, jobs
@@ -31,7 +38,10 @@ def setup(settings: Settings) -> tuple[Huey, Store]:
     key = (settings.redis_url, settings.db)
     if _state.get("key") != key:
         huey: Huey = (
-            RedisHuey("forkvet", url=settings.redis_url)
+            # A sorted set (Redis 5 or later) that honours priorities; its own key, so an
+            # older App's plain list under "forkvet" is left alone (requeue_stale re-queues
+            # what it held from the Store).
+            PriorityRedisHuey("forkvet-fair", url=settings.redis_url)
             if settings.redis_url
             else SqliteHuey("forkvet", filename=settings.db + ".queue")
         )
@@ -47,8 +57,15 @@ def setup(settings: Settings) -> tuple[Huey, Store]:
 
 
 def enqueue(settings: Settings, job_id: int) -> None:
-    setup(settings)
-    _state["task"](job_id)
+    _, store = setup(settings)
+    _state["task"](job_id, priority=-place_in_line(store, job_id))
+
+
+def place_in_line(store: Store, job_id: int) -> int:
+    """How many older jobs of the same installation wait or run (0: its first)."""
+    job = store.get(job_id)
+    iid = job.payload.get("installation_id") if job else None
+    return store.pending_before(iid, job_id) if isinstance(iid, int) else 0
 
 
 def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:

@@ -170,6 +170,24 @@ class RedisStore:
         pipe.sadd(f"{P}jobs:{status}", job_id)
         pipe.execute()
 
+    def pending_before(self, installation_id: int, job_id: int) -> int:
+        """As Store.pending_before (one pipelined read per waiting or running job)."""
+        ids = [
+            int(raw)
+            for status in ("queued", "running")
+            for raw in _members(self.r, f"{P}jobs:{status}")
+            if int(raw) < job_id
+        ]
+        pipe = self.r.pipeline()
+        for other in ids:
+            pipe.hget(f"{P}job:{other}", "payload")
+        payloads = pipe.execute()
+        return sum(
+            1
+            for raw in payloads
+            if raw and json.loads(raw).get("installation_id") == installation_id
+        )
+
     def requeue_candidates(self, stale_after: float = 600) -> list[int]:
         now, host = time.time(), socket.gethostname()
         out = [int(i) for i in _members(self.r, f"{P}jobs:queued")]

@@ -187,6 +187,18 @@ class Store:
                 ("failed" if error else "done", error, time.time(), job_id),
             )
 
+    def pending_before(self, installation_id: int, job_id: int) -> int:
+        """How many of this installation's jobs, older than job_id, wait or run: job_id's
+        place in its installation's own line (bot.queue takes every installation's first
+        job before anyone's second)."""
+        with self.conn() as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND id < ? "
+                "AND json_extract(payload, '$.installation_id') = ?",
+                (job_id, installation_id),
+            ).fetchone()
+        return int(row[0])
+
     def requeue_candidates(self, stale_after: float = 600) -> list[int]:
         """Jobs to run again: left 'running' by a worker that is gone (dead process on this
         host, or no progress for stale_after seconds), or 'queued' and never picked up."""

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from forkvet import __version__
 from forkvet.config import CONFIG_PATH, config_for, load_config
 from forkvet.errors import ForkvetError, InputError
+from forkvet.redact import redacted_streams
 from forkvet.safe_write import write_output as _write  # the name the commands here use
 
 EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -197,6 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    with redacted_streams():  # no credentials in anything forkvet prints
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except ForkvetError as exc:

@@ -18,6 +18,7 @@ from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url, strip_ansi, visible
 from forkvet.extras import require
+from forkvet.safe_write import write_file
 
 MAX_ANNOTATIONS = 10
 
@@ -396,8 +397,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def _write_new(path: Path, text: str) -> None:
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise InputError(f"{path}: refusing to write through a link or over a folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_file(path, text)  # without following links, credentials removed (safe_write)
 
 
 def _check_run_text(kind: str, data: dict[str, Any], failed: bool) -> tuple[str, str]:

@@ -6,7 +6,8 @@ time, without following links, from the first component forkvet cannot vouch for
 vetted repository, or not existing yet), and created fresh where missing; files are then created
 inside it relative to that open folder with O_NOFOLLOW, replacing only a verified regular file
 with a single link. Names are one plain path component. A refusal is an UnsafeOutput (an input
-error: one line, exit 2).
+error: one line, exit 2). Every byte written here, and a command's `--output` on standard output,
+passes `forkvet.redact` first: no URL in any output carries credentials.
 
 Default locations keep outputs out of the vetted repository: `default_out` is a folder in the
 current directory unless that directory is inside the target, else a per-user folder under
@@ -18,14 +19,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import stat
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from forkvet import rx
 from forkvet.errors import InputError
+from forkvet.redact import redact, redact_bytes
 
 _BAD_NAME = rx.compile(r"[/\x00-\x1f\x7f\x85\u2028\u2029]")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -169,7 +173,7 @@ class OutputDir:
     def write_bytes(self, name: str, data: bytes) -> Path:
         fd = self.open_fd(name)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(redact_bytes(data))  # every output, whoever made its text
         return self.path / name
 
     def write_text(self, name: str, text: str) -> Path:
@@ -219,6 +223,20 @@ def open_log(path: Path, repo: Path | None = None) -> int:
         return out.open_fd(path.name)
 
 
+class _RedactedText(io.TextIOWrapper):
+    """A text log whose every write passes forkvet.redact (a log is written a line at a time)."""
+
+    def write(self, s: str) -> int:
+        return super().write(redact(s))
+
+
+def open_text_log(path: Path, repo: Path | None = None) -> TextIO:
+    """open_log as a line-buffered UTF-8 text file, credentials removed from what is written."""
+    return _RedactedText(
+        open(open_log(path, repo=repo), "wb"), encoding="utf-8", line_buffering=True
+    )
+
+
 def default_out(folder: str, target: Path | None) -> Path:
     """Where a command writes when no --out is given: `./<folder>`, unless the current
     directory is inside the vetted repository (`forkvet env .`): then the per-user folder
@@ -240,7 +258,7 @@ def user_out(folder: str, target: Path) -> Path:
 def write_output(text: str, output: str | None, repo: Path | None = None) -> None:
     """A command's --output: standard output for none or "-", else the file (write_file)."""
     if output in (None, "-"):
-        sys.stdout.write(text)
+        sys.stdout.write(redact(text))
         return
     assert output is not None
     path = Path(output)

@@ -12,6 +12,7 @@ from forkvet.envgen.names import NeedSet
 from forkvet.envgen.resolve import Resolution
 from forkvet.envgen.stamp import ENV_STAMP
 from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
+from forkvet.redact import had_credentials, redact
 from forkvet.safe_write import OutputDir
 
 # Every file env's generation may write: the CLI checks each of them before the first is
@@ -34,12 +35,25 @@ def requirements_txt(
         "",
     ]
     # The extra sources the user chose (never the repository): pip and uv read these lines.
-    src = sources or []
-    lines[2:2] = [f"{src[i]} {src[i + 1]}" for i in range(0, len(src) - 1, 2)]
+    lines[2:2] = source_lines(sources or [])
     lines += _pinned_lines(res, needs)
     lines += _commented_lines(needs)
     lines += _left_out_lines(res, needs)
     return "\n".join(lines) + "\n"
+
+
+def source_lines(src: list[str]) -> list[str]:
+    """`--find-links URL` / `--extra-index-url URL` lines, without the URLs' credentials (pip
+    and uv read those from netrc, a keyring or the environment; a file must not hold them)."""
+    pairs = [(src[i], src[i + 1]) for i in range(0, len(src) - 1, 2)]
+    lines = [f"{option} {redact(url)}" for option, url in pairs]
+    if any(had_credentials(url) for _, url in pairs):
+        lines.insert(
+            0,
+            "# credentials in these URLs were left out: pip and uv read them from ~/.netrc, a "
+            "keyring or the environment (UV_INDEX_<NAME>_USERNAME/_PASSWORD, PIP_* variables)",
+        )
+    return lines
 
 
 def _pinned_lines(res: Resolution, needs: NeedSet) -> list[str]:

@@ -33,6 +33,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from forkvet import __version__
+from forkvet.redact import redact
 
 if TYPE_CHECKING:
     from forkvet.envgen.generate import EnvResult
@@ -58,7 +59,7 @@ def _files_for(name: str, version: str, python: str) -> list[Distribution]:
         if f.version != version or f.yanked or not f.sha256:
             continue
         if _python_ok(f.requires_python, f.filename, python if python != "2.7" else None):
-            out.append((f.filename, f.url, f.sha256))
+            out.append((f.filename, redact(f.url), f.sha256))  # no index credentials
     return out[:MAX_DISTRIBUTIONS]
 
 

@@ -9,6 +9,8 @@ from github import GithubException, InputGitTreeElement
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
+from forkvet.redact import redact
+
 BRANCH = "forkvet/setup"
 TITLE = "Set up forkvet: workflow, environment and attribution"
 
@@ -42,6 +44,10 @@ def _touched_by_others(repo: Repository, base_sha: str, head_sha: str, bot_login
 def ensure_setup_pr(
     repo: Repository, files: dict[str, str], body: str, bot_login: str
 ) -> SetupResult:
+    # What the App commits to a fork (a public one: to everyone) never holds credentials,
+    # whichever file (an SBOM's file URLs joined onto the worker's index URL) carried them.
+    files = {path: redact(text) for path, text in files.items()}
+    body = redact(body)
     base = repo.default_branch
     base_sha = repo.get_branch(base).commit.sha
     head_sha = _branch_sha(repo, BRANCH)

@@ -34,7 +34,7 @@ from forkvet import fstree, rx
 from forkvet.runtime import sandbox
 from forkvet.runtime.gpu import GpuSampler, GpuStats
 from forkvet.runtime.selfisolate import isolate_self as isolate_self  # re-exported
-from forkvet.safe_write import open_log
+from forkvet.safe_write import open_text_log
 
 # Names that carry credentials on runners and developer machines.
 _SECRET_NAME = rx.compile(
@@ -376,11 +376,7 @@ def run(
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     start = time.monotonic()
     # Line-buffered: the log can be followed while the command runs.
-    log = (
-        os.fdopen(open_log(log_path, repo=cwd), "w", encoding="utf-8", buffering=1)
-        if log_path
-        else None
-    )
+    log = open_text_log(log_path, repo=cwd) if log_path else None
     before = _children_now()
     # Writable inside the sandbox: the repository (cwd), the output folder, the environment.
     writable = [log_path.parent] if log_path else []
