@@ -684,6 +684,8 @@ def _from_channel(item: Declared, channel: str) -> Declared:
     item.other_index = True
     item.source = f"another conda channel ({channel[:80]})"
     return item
+
+
 _FENCE = rx.compile(r"^\s*(?:```|~~~)")  # any indent: fences inside list items
 
 

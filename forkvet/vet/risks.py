@@ -7,6 +7,7 @@ import ast
 import dataclasses
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -263,20 +264,21 @@ _MAX_UNLISTED_BYTES = 32 << 20  # of their paths: memory bounded whatever a path
 _MAX_TREE_NAMES = 500_000
 
 
-def _tree_names(root: Path) -> list[str]:
+def _tree_names(root: Path) -> Iterator[str]:
     """Every path in the tree as the file system names it (not as shown: `ev\\il.py` is
     shown escaped), symlinks and skipped folders included: __import__ finds a module by any
-    of them (`helpers.py -> notes.txt` imports). Only .git is left out; bounded."""
-    out: list[str] = []
+    of them (`helpers.py -> notes.txt` imports). Only .git is left out; bounded. Yielded one
+    at a time: 150,000 paths of 4 KB are never held at once."""
+    count = 0
     for top, dirs, files in fstree.walk(root, followlinks=False):
         dirs[:] = [d for d in dirs if d != ".git"]
         rel = os.path.relpath(top, root)
         for name in [*dirs, *files]:
-            out.append(name if rel == "." else f"{rel}/{name}")
+            yield name if rel == "." else f"{rel}/{name}"
             # symlinked folders are in dirs but not walked (followlinks=False)
-        if len(out) >= _MAX_TREE_NAMES:
-            break
-    return out
+        count += len(dirs) + len(files)
+        if count >= _MAX_TREE_NAMES:
+            return
 
 
 def _unlisted(snap: Snapshot) -> tuple[list[FileEntry], bool]:
@@ -292,21 +294,40 @@ def _unlisted(snap: Snapshot) -> tuple[list[FileEntry], bool]:
     while stack:
         rel = stack.pop()
         try:
-            entries = list(os.scandir(os.path.join(root, rel) if rel else root))
+            # Streamed, never listed whole: a folder of 150,000 long names would hold every
+            # entry's full path at once.
+            entries = os.scandir(os.path.join(root, rel) if rel else root)
         except OSError:
             continue
-        for e in entries:
-            sub = os.path.join(rel, e.name) if rel else e.name
-            if e.is_symlink():
-                continue  # never followed (the file list's rule)
-            if e.is_dir(follow_symlinks=False):
-                stack.append(sub)
-            elif e.is_file(follow_symlinks=False) and sub not in listed:
-                kept += len(sub)
-                if len(out) >= _MAX_UNLISTED or kept > _MAX_UNLISTED_BYTES:
-                    return out, True
-                out.append(FileEntry(shown_name(sub), 0, sub))
+        with entries:
+            found, more = _unlisted_in(entries, rel, listed, out, stack, kept)
+        kept = found
+        if more:
+            return out, True
     return out, False
+
+
+def _unlisted_in(
+    entries: Iterator[os.DirEntry[bytes]],
+    rel: bytes,
+    listed: set[bytes],
+    out: list[FileEntry],
+    stack: list[bytes],
+    kept: int,
+) -> tuple[int, bool]:
+    """One folder's files past the cut, into `out`; (path bytes kept, whether a bound hit)."""
+    for e in entries:
+        sub = os.path.join(rel, e.name) if rel else e.name
+        if e.is_symlink():
+            continue  # never followed (the file list's rule)
+        if e.is_dir(follow_symlinks=False):
+            stack.append(sub)
+        elif e.is_file(follow_symlinks=False) and sub not in listed:
+            kept += len(sub)
+            if len(out) >= _MAX_UNLISTED or kept > _MAX_UNLISTED_BYTES:
+                return kept, True
+            out.append(FileEntry(shown_name(sub), 0, sub))
+    return kept, False
 
 
 def _never_loads(scan: pickles.FileScan, names: frozenset[str]) -> bool:
