@@ -402,6 +402,12 @@ def open_in_tree(root: Path, entry: FileEntry) -> BinaryIO:
         fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     finally:
         os.close(dir_fd)
+    return _the_walked_file(fd, entry)
+
+
+def _the_walked_file(fd: int, entry: FileEntry) -> BinaryIO:
+    """`fd` as a file object when it is the regular file the walk recorded; else closed, and
+    OSError."""
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -412,6 +418,78 @@ def open_in_tree(root: Path, entry: FileEntry) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+class FolderChain:
+    """Opens files below `root` like `open_in_tree`, keeping the folders of the last file
+    open: a sweep over a sorted file list opens each folder level about once, not once per
+    file. Each level is still opened without following a link (relative to the level
+    above), and each file must be the one the walk recorded. Use it as a context manager."""
+
+    MAX_HELD = 32  # folder levels kept open; deeper ones are opened per file
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._names: list[bytes] = []  # the held levels below the root
+        self._fds: list[int] = []  # the root's descriptor, then one per held level
+
+    def __enter__(self) -> FolderChain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        while self._fds:
+            os.close(self._fds.pop())
+        self._names.clear()
+
+    def open(self, entry: FileEntry) -> BinaryIO:
+        disk = entry.disk or os.fsencode(entry.path)
+        folder, _, name = disk.rpartition(b"/")
+        parts = folder.split(b"/") if folder else []
+        dir_fd = self._hold(parts[: self.MAX_HELD])
+        deeper = parts[self.MAX_HELD :]
+        if deeper:
+            dir_fd = _open_levels(dir_fd, deeper)
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+        finally:
+            if deeper:
+                os.close(dir_fd)
+        return _the_walked_file(fd, entry)
+
+    def _hold(self, parts: list[bytes]) -> int:
+        """The descriptor of the folder `parts`, its levels opened once and kept."""
+        if not self._fds:
+            self._fds.append(os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        same = 0
+        while same < min(len(parts), len(self._names)) and parts[same] == self._names[same]:
+            same += 1
+        while len(self._names) > same:
+            self._names.pop()
+            os.close(self._fds.pop())
+        for part in parts[same:]:
+            self._fds.append(os.open(part, _DIR_FLAGS, dir_fd=self._fds[-1]))
+            self._names.append(part)
+        return self._fds[-1]
+
+
+def _open_levels(fd: int, parts: list[bytes]) -> int:
+    """The folder `parts` below the open folder `fd` (which stays open), each level opened
+    without following a link."""
+    current = fd
+    try:
+        for part in parts:
+            child = os.open(part, _DIR_FLAGS, dir_fd=current)
+            if current != fd:
+                os.close(current)
+            current = child
+    except OSError:
+        if current != fd:
+            os.close(current)
+        raise
+    return current
 
 
 @dataclass
