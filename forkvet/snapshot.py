@@ -12,6 +12,7 @@ import os
 import stat
 import struct
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -86,8 +87,9 @@ README_ORDER = {".md": 0, ".markdown": 0, ".rst": 1, ".txt": 2, "": 3}
 class FileEntry:
     path: str  # POSIX path relative to the root, as text: `shown_name` of `disk`
     size: int
-    # The name on disk (bytes, relative to the root) and the file the walk saw: reads open
-    # exactly this file, never what the name points at later.
+    # The name on disk (bytes, relative to the root; empty when it is `os.fsencode(path)`)
+    # and the file the walk saw: reads open exactly this file, never what the name points at
+    # later.
     disk: bytes = b""
     dev: int = 0
     ino: int = 0
@@ -98,7 +100,8 @@ class FileEntry:
     def __post_init__(self) -> None:
         name = self.name
         dot = name.rfind(".")
-        object.__setattr__(self, "suffix", name[dot:].lower() if dot > 0 else "")
+        # Interned: a tree has few distinct suffixes and many files.
+        object.__setattr__(self, "suffix", sys.intern(name[dot:].lower()) if dot > 0 else "")
         folders = self.path.split("/")[:-1]
         object.__setattr__(self, "vendored", any(p.lower() in VENDORED_PARTS for p in folders))
 
@@ -628,7 +631,10 @@ def _read_folder(
         file_skip = skip if skip == _STORE or rel not in tracked else None
         if file_skip:
             walked.skipped_dirs[file_skip] += 1
-        fe = FileEntry(shown_name(rel), st.st_size, rel, st.st_dev, st.st_ino)
+        shown = shown_name(rel)
+        # The name on disk only where it differs from the shown one (kept small: 200,000).
+        disk = b"" if os.fsencode(shown) == rel else rel
+        fe = FileEntry(shown, st.st_size, disk, st.st_dev, st.st_ino)
         walked.entries.append((fe, file_skip))
 
 
