@@ -28,7 +28,11 @@ def _one(tree: Path, clone: Path) -> dict[str, float]:
     cmd = [sys.executable, str(HERE / "_measure.py"), sys.executable, "-m", "forkvet", "vet"]
     cmd += [str(clone), "--format", "json"]
     env = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=600)
+    # `-m` puts the working folder first on sys.path: run in the tree, or another tree's
+    # forkvet (the caller's checkout) is the one timed.
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, check=True, timeout=600, cwd=tree
+    )
     result: dict[str, float] = json.loads(out.stdout)
     return result
 
