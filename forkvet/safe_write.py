@@ -268,3 +268,13 @@ def write_output(text: str, output: str | None, repo: Path | None = None) -> Non
         write_file(path, text, repo=repo)
     except OSError as exc:
         raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+
+
+def output_format(fmt: str | None, output: str | None) -> str:
+    """--format as given; else what -o FILE's extension says (r.json: JSON); else text."""
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lower() if output and output != "-" else ""
+    return {".json": "json", ".md": "markdown", ".markdown": "markdown", ".sarif": "sarif"}.get(
+        suffix, "text"
+    )

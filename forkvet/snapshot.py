@@ -12,6 +12,7 @@ import os
 import stat
 import struct
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -90,8 +91,9 @@ README_ORDER = {".md": 0, ".markdown": 0, ".rst": 1, ".txt": 2, "": 3}
 class FileEntry:
     path: str  # POSIX path relative to the root, as text: `shown_name` of `disk`
     size: int
-    # The name on disk (bytes, relative to the root) and the file the walk saw: reads open
-    # exactly this file, never what the name points at later.
+    # The name on disk (bytes, relative to the root; empty when it is `os.fsencode(path)`)
+    # and the file the walk saw: reads open exactly this file, never what the name points at
+    # later.
     disk: bytes = b""
     dev: int = 0
     ino: int = 0
@@ -102,7 +104,8 @@ class FileEntry:
     def __post_init__(self) -> None:
         name = self.name
         dot = name.rfind(".")
-        object.__setattr__(self, "suffix", name[dot:].lower() if dot > 0 else "")
+        # Interned: a tree has few distinct suffixes and many files.
+        object.__setattr__(self, "suffix", sys.intern(name[dot:].lower()) if dot > 0 else "")
         folders = self.path.split("/")[:-1]
         object.__setattr__(self, "vendored", any(p.lower() in VENDORED_PARTS for p in folders))
 
@@ -406,6 +409,12 @@ def open_in_tree(root: Path, entry: FileEntry) -> BinaryIO:
         fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     finally:
         os.close(dir_fd)
+    return _the_walked_file(fd, entry)
+
+
+def _the_walked_file(fd: int, entry: FileEntry) -> BinaryIO:
+    """`fd` as a file object when it is the regular file the walk recorded; else closed, and
+    OSError."""
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -416,6 +425,78 @@ def open_in_tree(root: Path, entry: FileEntry) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+class FolderChain:
+    """Opens files below `root` like `open_in_tree`, keeping the folders of the last file
+    open: a sweep over a sorted file list opens each folder level about once, not once per
+    file. Each level is still opened without following a link (relative to the level
+    above), and each file must be the one the walk recorded. Use it as a context manager."""
+
+    MAX_HELD = 32  # folder levels kept open; deeper ones are opened per file
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._names: list[bytes] = []  # the held levels below the root
+        self._fds: list[int] = []  # the root's descriptor, then one per held level
+
+    def __enter__(self) -> FolderChain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        while self._fds:
+            os.close(self._fds.pop())
+        self._names.clear()
+
+    def open(self, entry: FileEntry) -> BinaryIO:
+        disk = entry.disk or os.fsencode(entry.path)
+        folder, _, name = disk.rpartition(b"/")
+        parts = folder.split(b"/") if folder else []
+        dir_fd = self._hold(parts[: self.MAX_HELD])
+        deeper = parts[self.MAX_HELD :]
+        if deeper:
+            dir_fd = _open_levels(dir_fd, deeper)
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+        finally:
+            if deeper:
+                os.close(dir_fd)
+        return _the_walked_file(fd, entry)
+
+    def _hold(self, parts: list[bytes]) -> int:
+        """The descriptor of the folder `parts`, its levels opened once and kept."""
+        if not self._fds:
+            self._fds.append(os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        same = 0
+        while same < min(len(parts), len(self._names)) and parts[same] == self._names[same]:
+            same += 1
+        while len(self._names) > same:
+            self._names.pop()
+            os.close(self._fds.pop())
+        for part in parts[same:]:
+            self._fds.append(os.open(part, _DIR_FLAGS, dir_fd=self._fds[-1]))
+            self._names.append(part)
+        return self._fds[-1]
+
+
+def _open_levels(fd: int, parts: list[bytes]) -> int:
+    """The folder `parts` below the open folder `fd` (which stays open), each level opened
+    without following a link."""
+    current = fd
+    try:
+        for part in parts:
+            child = os.open(part, _DIR_FLAGS, dir_fd=current)
+            if current != fd:
+                os.close(current)
+            current = child
+    except OSError:
+        if current != fd:
+            os.close(current)
+        raise
+    return current
 
 
 @dataclass
@@ -556,7 +637,10 @@ def _read_folder(
         file_skip = skip if skip == _STORE or rel not in tracked else None
         if file_skip:
             walked.skipped_dirs[file_skip] += 1
-        fe = FileEntry(shown_name(rel), st.st_size, rel, st.st_dev, st.st_ino)
+        shown = shown_name(rel)
+        # The name on disk only where it differs from the shown one (kept small: 200,000).
+        disk = b"" if os.fsencode(shown) == rel else rel
+        fe = FileEntry(shown, st.st_size, disk, st.st_dev, st.st_ino)
         walked.entries.append((fe, file_skip))
 
 

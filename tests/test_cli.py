@@ -347,3 +347,21 @@ def test_fifty_thousand_files(make_repo: MakeRepo, capsys: pytest.CaptureFixture
             (sub / f"img{i}.txt").write_text("0 0 1 1\n")
     code, out, _ = run_cli(["vet", str(repo), "--format", "json"], capsys)
     assert code == 0 and json.loads(out)["license"]["spdx"] == "MIT"
+
+
+def test_vet_imports_no_other_command(tmp_path: Path) -> None:
+    """`forkvet vet` starts without the other commands' modules (environments, runs,
+    audits): CI pays their import time on every pull request otherwise."""
+    (tmp_path / "train.py").write_text(CODE["train.py"])
+    others = ("forkvet.runtime", "forkvet.envgen", "forkvet.environments", "forkvet.audit")
+    args = ["vet", str(tmp_path), "--format", "json", "-o", str(tmp_path / "r.json")]
+    script = (
+        f"import sys\nfrom forkvet.cli import main\nmain({args!r})\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({others!r})))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert proc.stdout.strip() == "[]"
+    assert json.loads((tmp_path / "r.json").read_text())["repo"]

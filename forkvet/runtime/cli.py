@@ -15,7 +15,7 @@ from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.escape import terminal
 from forkvet.runtime.runs_cli import register_runs
-from forkvet.safe_write import OutputDir, default_out, write_file
+from forkvet.safe_write import OutputDir, default_out, output_format, write_file
 
 EXIT_FAIL = 1
 
@@ -73,16 +73,6 @@ def python_version(value: str) -> str:
     if not rx.fullmatch(r"2\.7|3\.[0-9]{1,2}", value):
         raise argparse.ArgumentTypeError(f"{value!r}: give a Python version such as 3.10 or 2.7")
     return value
-
-
-def output_format(fmt: str | None, output: str | None) -> str:
-    """--format as given; else what -o FILE's extension says (r.json: JSON); else text."""
-    if fmt:
-        return fmt
-    suffix = Path(output).suffix.lower() if output and output != "-" else ""
-    return {".json": "json", ".md": "markdown", ".markdown": "markdown", ".sarif": "sarif"}.get(
-        suffix, "text"
-    )
 
 
 def _emit(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -90,7 +91,11 @@ def _db() -> list[_Entry | None]:
 @cache
 def _words() -> dict[str, Any]:
     # Built by scripts/build_license_data.py from the texts; tests check the two agree.
-    return _load("spdx_words.json.gz")
+    data = _load("spdx_words.json.gz")
+    # Each word's licenses as 16-bit indexes, not lists of int objects: 135,000 postings are
+    # held for the whole run (about 6 MiB less).
+    data["words"] = {w: array("H", ids) for w, ids in data["words"].items()}
+    return data
 
 
 @cache

@@ -750,8 +750,16 @@ def probe(
     if len(head) < 2:
         return False
     more = len(head) >= HEAD if more is None else more
+    return _verdict(head, _walk_head(head, persistent), more, lenient)
+
+
+def _walk_head(head: bytes, persistent: bool) -> PickleInfo:
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
-    info = walk(Stream(io.BytesIO(b""), budget, head, False, persistent), budget)
+    return walk(Stream(io.BytesIO(b""), budget, head, False, persistent), budget)
+
+
+def _verdict(head: bytes, info: PickleInfo, more: bool, lenient: bool) -> bool:
+    """probe()'s answer from the walk of its head."""
     if info.imports:
         return True
     if info.complete:
@@ -774,15 +782,24 @@ def looks_like_pickle(s: Stream, lenient: bool = False) -> bool:
     """probe() on the stream's head. When the head ends inside a line argument (protocol 0
     reads lines of any length), decided on up to MAX_LINE more bytes; a first line longer
     than that is scanned rather than skipped."""
+    return pickle_verdicts(s, lenient)[lenient]
+
+
+def pickle_verdicts(s: Stream, lenient: bool = True) -> tuple[bool, bool]:
+    """(looks_like_pickle(s), looks_like_pickle(s, lenient=True)) from one walk of the head
+    (the lenient one only when asked). A first byte that is no opcode stops the walk there,
+    before any import or STOP: neither counts it (every file still gets this probe)."""
     head = s.peek(HEAD)
-    if len(head) < HEAD:
-        return probe(head, False, s.persistent, lenient)
-    budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
-    info = walk(Stream(io.BytesIO(b""), budget, head, False, s.persistent), budget)
-    if info.imports or not (info.error or "").endswith("unterminated line"):
-        return probe(head, None, s.persistent, lenient)
-    longer = s.peek(HEAD + MAX_LINE)
-    return probe(longer, len(longer) == HEAD + MAX_LINE, s.persistent, lenient)
+    if len(head) < 2 or head[0] not in _OPS:
+        return False, False
+    more = len(head) >= HEAD
+    info = _walk_head(head, s.persistent)
+    if more and not info.imports and (info.error or "").endswith("unterminated line"):
+        head = s.peek(HEAD + MAX_LINE)
+        more = len(head) == HEAD + MAX_LINE
+        info = _walk_head(head, s.persistent)
+    strict = _verdict(head, info, more, False)
+    return strict, lenient and (strict or _verdict(head, info, more, True))
 
 
 # -- scanning ----------------------------------------------------------------------------------
@@ -823,8 +840,7 @@ def _dispatch(
     kinds = _kinds(head, seekable)
     # A stream pickletools cannot disassemble is still walked (pickle.load accepts it, and
     # pickles may follow it); it is reported only when something more than that one is found.
-    sound = looks_like_pickle(s)
-    pickled = sound or looks_like_pickle(s, lenient=True)
+    sound, pickled = pickle_verdicts(s)
     if not kinds:
         if pickled:
             _scan_pickles(s, where, out, budget, sound)

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from forkvet import fstree, rx
 from forkvet.report import Finding, Risk
-from forkvet.snapshot import FileEntry, Snapshot, open_in_tree, shown_name
+from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
 from forkvet.vet import pickles
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -55,7 +55,6 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     extra, more = _unlisted(ctx.snap)
     names = pickles.repo_names(_tree_names(ctx.snap.root))
     foreign = {f.path for f in ctx.snap.linked_out}
-    sweep = _PickleSweep(ctx, deadline, names, risks)
     if more:
         risks.append(
             _unverified(
@@ -64,10 +63,12 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
                 "the file list's cut, not probed",
             )
         )
-    for entry in ctx.snap.probe_files:
-        sweep.file(entry, listed=True, foreign=entry.path in foreign)
-    for entry in extra:
-        sweep.file(entry, listed=False)
+    with FolderChain(ctx.snap.root) as chain:
+        sweep = _PickleSweep(ctx, chain, deadline, names, risks)
+        for entry in ctx.snap.probe_files:
+            sweep.file(entry, foreign=entry.path in foreign)
+        for entry in extra:
+            sweep.file(entry, listed=False)
     by_target: dict[str, list[str]] = {}
     for link, target in ctx.snap.links.items():
         by_target.setdefault(target, []).append(link)
@@ -137,6 +138,9 @@ class _PickleSweep:
     one line."""
 
     ctx: Context
+    # Opens each file as `open_in_tree` does (no level a link, the inode the walk saw),
+    # holding the current folder's levels open between files.
+    chain: FolderChain
     deadline: float
     names: frozenset[str]
     risks: list[Risk]
@@ -152,7 +156,7 @@ class _PickleSweep:
         content is quoted)."""
         shown = entry.path
         try:
-            with self._open(entry, listed) as fh:
+            with self.chain.open(entry) as fh:
                 scan, foreign = self._scan(shown, fh, listed, foreign)
         except OSError as exc:
             # A file the walk saw and the probe cannot read now (replaced, made a link or a
@@ -176,13 +180,6 @@ class _PickleSweep:
             self.risks.append(risk)
         for reason in scan.unverified[:3]:
             self.risks.append(_unverified(shown, reason))
-
-    def _open(self, entry: FileEntry, listed: bool) -> BinaryIO:
-        # No level may be a link, and a file the walk saw must be the one it saw (a file past
-        # the file list's cut only a regular file).
-        if listed:
-            return self.ctx.snap.open(entry.path)
-        return open_in_tree(self.ctx.snap.root, entry)
 
     def _scan(
         self, shown: str, fh: BinaryIO, listed: bool, foreign: bool

@@ -98,3 +98,41 @@ def test_why_the_walk_stopped() -> None:
     assert pk._why_not(b"", pk.PickleInfo(), 0) == "empty"
     assert pk._why_not(b"", pk.PickleInfo(ops=3), 3) == "truncated"
     assert pk._why_not(b"\xff", pk.PickleInfo(ops=3), 3) == "not an opcode at byte 3"
+
+
+def _looks_as_before(data: bytes, lenient: bool) -> bool:
+    """looks_like_pickle as it was written before pickle_verdicts shared one walk: probe()
+    on the head, or on up to MAX_LINE more bytes when the head ends inside a line."""
+    head = data[: pk.HEAD]
+    if len(head) < pk.HEAD:
+        return pk.probe(head, False, False, lenient)
+    budget = pk.Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
+    info = pk.walk(pk.Stream(io.BytesIO(b""), budget, head, False), budget)
+    if info.imports or not (info.error or "").endswith("unterminated line"):
+        return pk.probe(head, None, False, lenient)
+    longer = data[: pk.HEAD + pk.MAX_LINE]
+    return pk.probe(longer, len(longer) == pk.HEAD + pk.MAX_LINE, False, lenient)
+
+
+def _heads() -> list[bytes]:
+    import os
+    import pickle
+
+    texts = [b"include: a.yaml\ntask: b\n", b"import os\n", b"# x\n", b"(l.", b"N.", b"\x80"]
+    out = [b"", b"c", *texts, *(pickle.dumps(os.system, p) for p in range(6))]
+    out += [pickle.dumps({"w": list(range(3000))}, p) for p in range(6)]  # over one head
+    out += [bytes([b]) + b"os\nsystem\n" + b"x" * n for b in range(256) for n in (0, pk.HEAD)]
+    out += [b"S'" + b"a" * (pk.HEAD + n) + b"'\n." for n in (10, pk.MAX_LINE + 10)]
+    return out
+
+
+def test_one_walk_gives_both_verdicts_as_two_probes_did() -> None:
+    """pickle_verdicts (one walk, a first byte that is no opcode decided at once) answers
+    what the strict and the lenient looks_like_pickle answered, on every first byte."""
+    for data in _heads():
+        s = pk.Stream(io.BytesIO(data), pk.Budget(time.monotonic() + 30), counted=False)
+        want = (_looks_as_before(data, False), _looks_as_before(data, True))
+        assert pk.pickle_verdicts(s) == want, data[:40]
+        assert pk.looks_like_pickle(s) == want[0]
+        assert pk.looks_like_pickle(s, lenient=True) == want[1]
+        assert s.read(len(data)) == data  # only peeked
