@@ -109,3 +109,24 @@ def test_a_data_sets_label_maker_prepares(vet_repo: Vet) -> None:
     assert {"scripts/voc_label.py", "scripts/imagenet_label.sh"} <= prepare
     assert "predict_label.py" in _paths(ep.test)
     assert "train_labels.py" in _paths(ep.train)
+
+
+def test_python_m_runs_a_src_layout_package_and_each_subcommand_module(vet_repo: Vet) -> None:
+    # `python -m tool kontext` runs src/tool/__main__.py once installed, which hands each
+    # subcommand to a module's main(): those modules are what runs.
+    main = (
+        "from fire import Fire\n\nfrom .cli import main as t2i\nfrom .cli_fill import main as fill\n\n"
+        "if __name__ == '__main__':\n    Fire({'t2i': t2i, 'fill': fill})\n"
+    )
+    files = {
+        "README.md": "# Tool\n\n## Usage\n\n```bash\npython -m tool fill --loop\n```\n",
+        "src/tool/__init__.py": "",
+        "src/tool/__main__.py": main,
+        "src/tool/cli.py": "def main():\n    pass\n",
+        "src/tool/cli_fill.py": "def main():\n    pass\n",
+        "src/tool/util.py": "x = 1\n",
+    }
+    report = vet_repo(files)
+    tests = {e.path for e in report.entry_points.test}
+    assert {"src/tool/__main__.py", "src/tool/cli.py", "src/tool/cli_fill.py"} <= tests
+    assert "src/tool/util.py" not in tests

@@ -930,7 +930,8 @@ def _script_path(script: str, ctx: Context, base: str = "") -> str | None:
             return matches[0]
     if not cand.endswith(_SCRIPT_EXT) and rx.fullmatch(r"[\w.]+", cand):
         mod = cand.replace(".", "/")
-        for p in (f"{mod}.py", f"{mod}/__main__.py"):
+        # The src layout: `python -m flux` runs src/flux/__main__.py once installed.
+        for p in (f"{mod}.py", f"{mod}/__main__.py", f"src/{mod}.py", f"src/{mod}/__main__.py"):
             if ctx.snap.get(p) is not None:
                 return p
     return None
@@ -958,8 +959,7 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             entry.kind = "train" if c.kind == "train" else entry.kind
         if entry is not None:
             _place(lists, lists[c.kind], entry)
-            runs = _main_module(ctx, entry.path)
-            if runs is not None:
+            for runs in _main_modules(ctx, entry.path):
                 _place(lists, lists[c.kind], ScriptEntry(runs, entry.kind, command=c.command))
         if c.kind in ("train", "test"):
             configs.add_from(c, lists)
@@ -970,19 +970,25 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
 _MAIN_IMPORT = rx.compile(r"^from[ \t]+(\.|[\w.]+\.)(\w+)[ \t]+import[ \t]+main\b", rx.M)
 
 
-def _main_module(ctx: Context, path: str) -> str | None:
-    """`python -m pkg` runs pkg/__main__.py; when that only calls the main() of a module
-    beside it (`from .separate import main`), that module is what runs too."""
+def _main_modules(ctx: Context, path: str) -> list[str]:
+    """`python -m pkg` runs pkg/__main__.py; when that calls the main() of modules beside it
+    (`from .separate import main`, or one per subcommand: `from .cli_fill import main as
+    fill_main` handed to Fire or argparse), those modules are what runs too."""
     if not path.endswith("/__main__.py"):
-        return None
+        return []
     fe = ctx.snap.get(path)
     if fe is None or fe.size > 20_000:
-        return None
-    m = _MAIN_IMPORT.search(ctx.snap.read_text(path) or "")
-    if m is None:
-        return None
-    target = path.rsplit("/", 1)[0] + "/" + m.group(2) + ".py"
-    return target if ctx.snap.get(target) is not None else None
+        return []
+    folder = path.rsplit("/", 1)[0]
+    found = [
+        f"{folder}/{m.group(2)}.py" for m in _MAIN_IMPORT.finditer(ctx.snap.read_text(path) or "")
+    ]
+    return [t for t in found[:10] if ctx.snap.get(t) is not None]
+
+
+def _main_module(ctx: Context, path: str) -> str | None:
+    runs = _main_modules(ctx, path)
+    return runs[0] if runs else None
 
 
 # Options that hand a script its experiment: --config x.json, -opt options/x.yml,
