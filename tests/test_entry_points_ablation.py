@@ -115,7 +115,8 @@ def test_python_m_runs_a_src_layout_package_and_each_subcommand_module(vet_repo:
     # `python -m tool kontext` runs src/tool/__main__.py once installed, which hands each
     # subcommand to a module's main(): those modules are what runs.
     main = (
-        "from fire import Fire\n\nfrom .cli import main as t2i\nfrom .cli_fill import main as fill\n\n"
+        "from fire import Fire\n\nfrom .cli import main as t2i\n"
+        "from .cli_fill import main as fill\n\n"
         "if __name__ == '__main__':\n    Fire({'t2i': t2i, 'fill': fill})\n"
     )
     files = {
