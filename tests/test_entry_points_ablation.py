@@ -131,3 +131,13 @@ def test_python_m_runs_a_src_layout_package_and_each_subcommand_module(vet_repo:
     tests = {e.path for e in report.entry_points.test}
     assert {"src/tool/__main__.py", "src/tool/cli.py", "src/tool/cli_fill.py"} <= tests
     assert "src/tool/util.py" not in tests
+
+
+def test_a_training_script_the_readme_runs_to_evaluate_is_both(vet_repo: Vet) -> None:
+    # `python main_finetune.py --eval true`: the README evaluates with the script whose
+    # name says it trains; it is a training entry and a test entry.
+    code = "import argparse\n\nif __name__ == '__main__':\n    argparse.ArgumentParser()\n"
+    readme = "# M\n\n## Evaluation\n\n```\npython main_finetune.py --eval true --resume ckpt\n```\n"
+    report = vet_repo({"README.md": readme, "main_finetune.py": code})
+    assert "main_finetune.py" in {e.path for e in report.entry_points.train}
+    assert "main_finetune.py" in {e.path for e in report.entry_points.test}

@@ -959,6 +959,10 @@ def _add_readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             entry.kind = "train" if c.kind == "train" else entry.kind
         if entry is not None:
             _place(lists, lists[c.kind], entry)
+            if c.kind == "test" and kind_of(_stem(entry.path)) == "train":
+                # `python main_finetune.py --eval true`: the training script evaluates here;
+                # its name says it trains, too.
+                _place(lists, lists["train"], ScriptEntry(entry.path, "train", command=c.command))
             for runs in _main_modules(ctx, entry.path):
                 _place(lists, lists[c.kind], ScriptEntry(runs, entry.kind, command=c.command))
         if c.kind in ("train", "test"):

@@ -266,6 +266,16 @@ _USE_TOPICS = frozenset(
 _MAX_DIFF_TOKENS = 400
 
 
+# Topics that speak of commercial use themselves; the others (a university, an agreement)
+# also name who holds a copyright or how contributions are licensed.
+_STRONG_TOPICS = frozenset(
+    [
+        "commercial", "commercially", "business", "businesses", "company", "companies",
+        "corporation", "corporations", "enterprise", "enterprises", "sell", "selling", "sale",
+        "sales", "royalty", "royalties", "revenue", "profit", "nonprofit", "research",
+        "academic", "evaluation", "personal", "fee", "fees", "paid", "payment", "monetary",
+    ]
+)  # fmt: skip
 # A plain permission ("Commercial use is permitted", "You may sell products built with it")
 # widens nothing the template limits; a sentence with any of these words may limit it.
 _PERMITS = frozenset(["permitted", "allowed", "may", "can", "grant", "grants", "granted", "free"])
@@ -273,23 +283,36 @@ _LIMITS = frozenset(
     [
         "only", "not", "no", "cannot", "never", "except", "exclusively", "solely", "requires",
         "require", "required", "must", "royalty", "royalties", "fee", "fees", "paid",
-        "agreement", "restricted", "prohibited", "forbidden", "don", "doesn", "isn",
+        "restricted", "prohibited", "forbidden", "don", "doesn", "isn",
     ]
 )  # fmt: skip
 
 
-def _limiting_sentences(text: str, template: list[str]) -> list[str]:
-    """The use topics of sentences that are not the template's own words, unless each such
-    sentence is a plain permission."""
-    own = f" {' '.join(template)} "
+def _template_words(tokens: list[str], templates: str) -> bool:
+    """A sentence of the file's license texts (in a wording that may differ from the SPDX
+    template elsewhere): the whole sentence, or a run of eight of its words, is there."""
+    if f" {' '.join(tokens)} " in templates:
+        return True
+    return any(
+        f" {' '.join(tokens[i : i + 8])} " in templates for i in range(0, len(tokens) - 7, 4)
+    )
+
+
+def _limiting_sentences(text: str, templates: str) -> list[str]:
+    """The use topics of sentences that are not the words of the file's license templates,
+    unless such a sentence is a plain permission; a weak topic (a university, an agreement)
+    counts only with a limiting word ("Only students and university staff may use it")."""
     topics: set[str] = set()
-    for sentence in rx.split(r"[.!?;]\s|\n\s*\n", fold(text[:MAX_LICENSE_CHARS]))[:500]:
+    for sentence in rx.split(r"[.!?;:]\s|\n\s*\n", fold(text[:MAX_LICENSE_CHARS]))[:500]:
         tokens = normalize_tokens(sentence)
         words = set(tokens)
         found = words & _USE_TOPICS
-        if not found or f" {' '.join(tokens)} " in own:
+        if not found or _template_words(tokens, templates):
             continue
-        if not (words & _PERMITS and not words & _LIMITS):
+        limits = bool(words & _LIMITS)
+        if not found & _STRONG_TOPICS and not limits:
+            continue
+        if limits or not words & _PERMITS:
             topics |= found
     return sorted(topics)[:4]
 
@@ -309,6 +332,7 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
     taken out): a diff against the template, whatever the wording. Text after the template's
     last word is not looked at here (appended terms are found by their clauses)."""
     words = normalize_tokens(text[:MAX_LICENSE_CHARS])
+    own_words = " " + " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids) + " "
     out: list[str] = []
     for spdx in spdx_ids:
         template = licensedb.template_tokens(spdx).split()
@@ -322,7 +346,7 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
         blocks = [b for b in diff.get_matching_blocks() if b.size >= 5]
         if not blocks:
             continue
-        limiting = _limiting_sentences(text, template)
+        limiting = _limiting_sentences(text, own_words)
         if limiting:
             out.append(f"sentences beside the {spdx} text about {', '.join(limiting)}")
             continue
