@@ -74,13 +74,16 @@ _EDGE_SPACE = "\u2420"  # ␠, SYMBOL FOR SPACE
 
 
 def _one_to_one(text: str) -> str:
-    """Text that reads back as exactly the value: controls, line and paragraph separators and
-    bidi characters as escapes (`\x01`, `\n`, `\u2028`), spaces at either end as ␠ (a code
-    span drops them), so `  model.pt` and `model.pt` never look alike."""
+    """Text that reads back as exactly the value: controls, invisible format characters,
+    combining marks, line and paragraph separators and bidi characters as escapes (`\x01`,
+    `\u200b`, `\u0301`, `\u2028`), spaces at either end as ␠ (a code span drops them), so
+    `  model.pt` and `model.pt`, `w\u200bw.pkl` and `ww.pkl` never look alike."""
     text = _shown_bidi(text)
     text = "".join(
         _escape(ch)
-        if unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029\x85" or ch == _EDGE_SPACE
+        if unicodedata.category(ch) in ("Cc", "Cf", "Mn")
+        or ch in "\u2028\u2029\x85"
+        or ch == _EDGE_SPACE
         else ch
         for ch in text
     )

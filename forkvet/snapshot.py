@@ -292,6 +292,12 @@ class Snapshot:
 
 
 def _decode(raw: bytes, path: str, undecodable: list[str]) -> str | None:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # UTF-16 with its mark (what Windows Notepad saves as "Unicode"): text, not binary.
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
     if b"\x00" in raw[:_BINARY_SNIFF]:
         return None
     try:

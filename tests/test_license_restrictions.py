@@ -367,6 +367,13 @@ def test_more_grants_appended_to_mit_stay_yes(vet_repo: Vet, sentence: str) -> N
         "Selling the Software or services based on it is not permitted.",
         "Commercial use is permitted only with a royalty of 5% of revenue payable to Acme.",
         "Licensed for research use.",
+        # Round 12: any sentence in another language, whatever its words; more topics.
+        "Kizárólag nem kereskedelmi célra használható.",
+        "Prohibido su uso con fines de lucro.",
+        "Usage strictement réservé à la recherche académique.",
+        "Uso permitido somente para fins acadêmicos.",
+        "Use is limited to internal, non-production purposes.",
+        "You may not provide the Software to third parties as a hosted or managed service.",
     ],
 )
 def test_terms_appended_to_mit_in_any_language_or_spelling_are_unclear(
@@ -434,3 +441,31 @@ def test_conditions_relaxed_after_the_grant_and_a_preamble_keep_yes(vet_repo: Ve
         "portions of the Software. This notice need not be included with generated content.",
     )
     assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"MODEL_CARD.md": "---\nlicense: cc-by-nc-4.0\n---\n# Model\n"},
+        {"setup.py": "setup(name='x', classifiers=['License :: Other/Proprietary License'])\n"},
+        {"README.md": "---\nlicense: mit\nextra_gated_prompt: Agree to no commercial use.\n---\n"},
+    ],
+)
+def test_round_12_cards_classifiers_and_gates_beside_mit_are_unclear(
+    vet_repo: Vet, files: dict[str, str]
+) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT, **files}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+def test_a_license_file_forkvet_cannot_read_is_never_a_plain_yes(vet_repo: Vet) -> None:
+    # Metadata says MIT; the LICENSE itself is binary: terms forkvet cannot read.
+    meta = {"pyproject.toml": '[project]\nname = "x"\nversion = "1"\nlicense = {text = "MIT"}\n'}
+    lic = vet_repo({**CODE, **meta, "LICENSE": b"\x00\x01binary terms\x00"}).license
+    assert lic.commercial_use is None
+
+
+def test_a_utf16_license_is_read_as_text(vet_repo: Vet) -> None:
+    text = "Model weights: non-commercial research use only.\n".encode("utf-16")
+    lic = vet_repo({**CODE, "LICENSE": MIT, "LICENSE-MODEL": text}).license
+    assert lic.commercial_use is not True

@@ -166,3 +166,16 @@ def test_a_dangling_annex_link_is_an_unverified_error(tmp_path: Path) -> None:
     assert [(r.kind, r.path, r.severity) for r in report.risks if r.kind == "annex-pointer"] == [
         ("annex-pointer", "model.pt", "error")
     ]
+
+
+def test_an_unlocked_annex_pointer_and_dvc_lock_outputs_are_unverified(vet_repo: Vet) -> None:
+    pointer = "/annex/objects/SHA256E-s1048576--0123456789abcdef.pt\n"
+    lock = (
+        "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n"
+        "    - path: train.py\n      md5: 01\n    outs:\n    - path: models/model.pkl\n"
+        "      md5: 02\n"
+    )
+    report = vet_repo({"model.pt": pointer, "dvc.lock": lock, "train.py": "import torch\n"})
+    kinds = _kinds(report)
+    assert kinds["annex-pointer"] == ["model.pt"]
+    assert kinds["dvc-pointer"] == ["models/model.pkl"]  # never its deps (train.py)

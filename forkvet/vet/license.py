@@ -258,7 +258,8 @@ _USE_TOPICS = frozenset(
         "sales", "royalty", "royalties", "revenue", "profit", "nonprofit", "research",
         "academic", "students", "student", "university", "universities", "educational",
         "personal", "evaluation", "permitted", "allowed", "prohibited", "forbidden",
-        "restricted", "agreement", "fee", "fees", "paid", "payment", "monetary",
+        "restricted", "agreement", "fee", "fees", "paid", "payment", "monetary", "internal",
+        "production", "hosted", "saas", "industry", "industrial",
     ]
 )  # fmt: skip
 # Short grants only (MIT, BSD, ISC): long texts such as Apache-2.0 come in wordings that
@@ -274,6 +275,7 @@ _STRONG_TOPICS = frozenset(
         "corporation", "corporations", "enterprise", "enterprises", "sell", "selling", "sale",
         "sales", "royalty", "royalties", "revenue", "profit", "nonprofit", "research",
         "academic", "evaluation", "personal", "fee", "fees", "paid", "payment", "monetary",
+        "production", "hosted", "saas", "industry", "industrial",
     ]
 )  # fmt: skip
 # A plain permission ("Commercial use is permitted", "You may sell products built with it")
@@ -283,7 +285,7 @@ _LIMITS = frozenset(
     [
         "only", "not", "no", "cannot", "never", "except", "exclusively", "solely", "requires",
         "require", "required", "must", "royalty", "royalties", "fee", "fees", "paid",
-        "restricted", "prohibited", "forbidden", "don", "doesn", "isn",
+        "restricted", "prohibited", "forbidden", "don", "doesn", "isn", "limited", "contact",
     ]
 )  # fmt: skip
 
@@ -298,16 +300,43 @@ def _template_words(tokens: list[str], templates: str) -> bool:
     )
 
 
+# English function words: a sentence of four or more words with almost none of them is in
+# another language, whatever its words say ("Kizárólag nem kereskedelmi célra használható").
+_ENGLISH = frozenset(
+    [
+        "the", "a", "an", "of", "to", "in", "for", "is", "are", "be", "and", "or", "not",
+        "may", "with", "by", "this", "that", "on", "any", "it", "you", "use", "as", "at",
+        "from", "all", "its", "can", "must", "only", "no",
+    ]
+)  # fmt: skip
+
+
+def _foreign(sentence: str, tokens: list[str]) -> bool:
+    """Prose (mostly lower-case words: a list of names is not) with almost no English
+    function word."""
+    if len(tokens) < 4 or 5 * sum(t in _ENGLISH for t in tokens) >= len(tokens):
+        return False
+    words: list[str] = rx.findall(r"\w+", sentence)
+    return 2 * sum(w[:1].islower() for w in words) > len(words)
+
+
 def _limiting_sentences(text: str, templates: str) -> list[str]:
-    """The use topics of sentences that are not the words of the file's license templates,
-    unless such a sentence is a plain permission; a weak topic (a university, an agreement)
-    counts only with a limiting word ("Only students and university staff may use it")."""
+    """What the sentences beside the file's license templates are about, when one may limit
+    the grant: one in another language (forkvet cannot read it), one about who may use it or
+    for what unless a plain permission; a weak topic (a university, an agreement) counts only
+    with a limiting word ("Only students and university staff may use it")."""
     topics: set[str] = set()
-    for sentence in rx.split(r"[.!?;:]\s|\n\s*\n", fold(text[:MAX_LICENSE_CHARS]))[:500]:
-        tokens = normalize_tokens(sentence)
+    body = COPYRIGHT_LINE.sub(" ", text[:MAX_LICENSE_CHARS])
+    for sentence in rx.split(r"[.!?;]\s|\n\s*\n", fold(body))[:500]:
+        tokens = rx.findall(r"[a-z]+", sentence.lower())
+        if len(tokens) < 3 or _template_words(tokens, templates) or names_a_license(sentence):
+            continue
+        if _foreign(sentence, tokens):
+            topics.add("text in another language")
+            continue
         words = set(tokens)
         found = words & _USE_TOPICS
-        if not found or _template_words(tokens, templates):
+        if not found:
             continue
         limits = bool(words & _LIMITS)
         if not found & _STRONG_TOPICS and not limits:
@@ -574,6 +603,9 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     fm = _FRONT_MATTER.match(text)
     if fm:
         out += _front_matter_licenses(fm.group(1), path)
+        if _GATE_KEY.search(fm.group(1)):
+            # The Hub's gate (`extra_gated_prompt:`): the weights come after an agreement.
+            out.append(_gate_terms(path))
     for m in _BADGE.finditer(text[:20000]):
         name = (m.group(1) or m.group(2) or "").replace("--", "\0").replace("-", " ")
         name = name.replace("\0", "-").replace("%20", " ").replace("_", " ")
@@ -795,6 +827,20 @@ def _gpl_variant(ctx: Context, spdx: str, license_text: str) -> tuple[str, str]:
 
 
 # -- the check ------------------------------------------------------------------------------
+_UNREAD_TERMS = Terms(
+    "custom-restricted",
+    None,
+    ("A license file forkvet could not read: read it before relying on this answer",),
+)
+
+
+def _unread(path: str, why: str) -> _Found:
+    """A license file present but not read: terms forkvet cannot read, never a plain yes."""
+    name = f"License file not read ({why})"
+    match, _ = _item(custom_ref("", f"Unread-{path}"), name, _UNREAD_TERMS, path, 0.5, "file")
+    return _Found(match, _UNREAD_TERMS, _UNREAD_TERMS.obligations, "code", "extra")
+
+
 def _license_files(ctx: Context) -> list[str]:
     out = []
     for f in ctx.snap.files:
@@ -959,7 +1005,10 @@ def _nested_model_cards(ctx: Context) -> list[_Found]:
     cards = [
         f
         for f in ctx.snap.files
-        if _CARD_NAME.match(f.name) and "/" in f.path and not f.vendored and f.size < 1 << 20
+        if _CARD_NAME.match(f.name)
+        and ("/" in f.path or f.name.upper() != "README.MD")
+        and not f.vendored
+        and f.size < 1 << 20
     ]
     for fe in cards[:MAX_NESTED_CARDS]:
         fm = _FRONT_MATTER.match(ctx.snap.read_text(fe.path) or "")
@@ -976,6 +1025,14 @@ _GATED_TERMS = Terms(
     None,
     ("The weights are gated: read the agreement you accept to get them, and its commercial terms",),
 )
+
+
+_GATE_KEY = rx.compile(r"(?m)^extra_gated_[\w]+\s*:")
+
+
+def _gate_terms(path: str) -> tuple[LicenseMatch, Terms]:
+    name = "Gated on the Hub (extra_gated_*: an agreement before the weights)"
+    return _item(custom_ref("", f"Gated-{path}"), name, _GATED_TERMS, path, 0.6, "readme")
 
 
 def _gated_terms(mt: modelterms.ModelTerms) -> _Found:
@@ -1070,6 +1127,10 @@ def _license_file_statements(
     by_folder = bool(_EACH_FOLDER.search(ctx.readme[:200_000]))
     for path in _matched_license_files(ctx, findings):
         text = ctx.snap.read_text(path)
+        entry = ctx.snap.get(path)
+        if text is None and entry is not None and entry.size > 0:
+            found.append(_unread(path, "binary, too large or undecodable"))
+            continue
         if not text or not text.strip():
             continue
         if _HEADER_TEMPLATE.search(text[:2000]) and len(text) < 2000:
@@ -1095,6 +1156,10 @@ def _license_file_statements(
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
         if not classified and role == "code" and len(text.split()) <= _POINTER_WORDS:
             pointers.append(path)
+    for link in list(ctx.snap.links)[:10_000]:
+        name = link.rsplit("/", 1)[-1]
+        if link.count("/") <= 2 and (_LICENSE_NAME.match(name) or name.upper() == "LICENSES"):
+            found.append(_unread(link, "a symbolic link, which forkvet never follows"))
     if not any(f.role == "code" and f.kind == "grant" for f in found):
         # A source-header template is the headers' license only when no license file grants.
         for path, text in headers[:1]:
@@ -1165,6 +1230,8 @@ def _metadata_statements(ctx: Context) -> list[_Found]:
                 items = _named(name, meta.path, "metadata", 0.8)
             found += [_Found(m, terms, terms.obligations, "metadata") for m, terms in items]
             restrictive = [c for c in clauses(name[:2000]) if c in RESTRICTIVE_CLAUSES]
+            if "proprietary" in name.lower():
+                restrictive.append("no-permission")  # License :: Other/Proprietary License
             if not items and restrictive:
                 # "License :: Free for non-commercial use": terms, not a license's name.
                 terms = custom_terms(restrictive)

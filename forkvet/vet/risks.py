@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from forkvet import fstree, rx
+import yaml
+
+from forkvet import fstree, rx, safeyaml
 from forkvet.report import Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
 from forkvet.vet import pickles
@@ -37,6 +39,7 @@ _LFS_VERSIONS = (
     b"version http://git-media.io/v/2",
 )
 _LFS_HEAD = max(len(v) for v in _LFS_VERSIONS)
+_ANNEX_POINTER = b"/annex/objects/"
 _PIPE_SHELL = rx.compile(r"(?:curl|wget)\s[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b")
 _ABS_PATH = rx.compile(
     r"^(?:/home/|/data\d*/|/mnt/|/nfs/|/scratch/|/Users/|/media/|/share/|"
@@ -83,6 +86,28 @@ _ANNEX_TARGET = rx.compile(r"(?:^|/)\.git/annex/objects/")
 _DVC_OUT = rx.compile(r"(?m)^\s*(?:-\s+)?path:\s*['\"]?([^'\"\n]{1,300})")
 
 
+def _dvc_outs(text: str) -> list[str]:
+    """The `outs` paths of an `x.dvc` file or of every stage of a dvc.lock (never its
+    `deps`); by their lines when the YAML does not parse."""
+    try:
+        data = safeyaml.load(text)
+    except (safeyaml.YamlLimitError, yaml.YAMLError):
+        return [m.group(1).strip() for m in _DVC_OUT.finditer(text)]
+    if not isinstance(data, dict):
+        return []
+    groups = [data.get("outs")]
+    stages = data.get("stages")
+    if isinstance(stages, dict):
+        groups += [st.get("outs") for st in list(stages.values())[:200] if isinstance(st, dict)]
+    return [
+        str(o["path"])
+        for group in groups
+        if isinstance(group, list)
+        for o in group[:200]
+        if isinstance(o, dict) and isinstance(o.get("path"), str)
+    ]
+
+
 def _absent_content(ctx: Context) -> list[Risk]:
     """Files whose content another tool fetches later, like a Git LFS pointer: not in the
     checkout, so NOT verified (an error, as an unread file is)."""
@@ -99,17 +124,18 @@ def _absent_content(ctx: Context) -> list[Risk]:
                 )
             )
     for fe in ctx.snap.files:
-        if fe.suffix != ".dvc" or fe.size > 64 * 1024:
+        # `x.dvc` files, and a pipeline's dvc.lock (its stages' `outs`): `dvc pull` brings both.
+        if (fe.suffix != ".dvc" and fe.name != "dvc.lock") or fe.size > 256 * 1024:
             continue
         folder = fe.path.rsplit("/", 1)[0] + "/" if "/" in fe.path else ""
-        for m in list(_DVC_OUT.finditer(ctx.snap.read_text(fe.path) or ""))[:20]:
+        for out_path in _dvc_outs(ctx.snap.read_text(fe.path) or "")[:50]:
             out.append(
                 Risk(
                     "dvc-pointer",
                     "error",
-                    f"DVC output {m.group(1).strip()!r} ({fe.path}): its content is not in the "
-                    "clone and was NOT verified (run `dvc pull`, then vet again before loading it)",
-                    folder + m.group(1).strip(),
+                    f"DVC output {out_path!r} ({fe.path}): its content is not in the clone and "
+                    "was NOT verified (run `dvc pull`, then vet again before loading it)",
+                    folder + out_path,
                 )
             )
     return out
@@ -197,7 +223,21 @@ class _PickleSweep:
         if key in self.seen:  # hard links: one scan, every name reported
             cached = self.seen[key]
             return (dataclasses.replace(cached, path=shown) if cached else None), foreign
-        if fh.read(_LFS_HEAD).startswith(_LFS_VERSIONS):
+        head = fh.read(_LFS_HEAD)
+        if head.startswith(_ANNEX_POINTER):
+            # git-annex's pointer file for an unlocked file (v6+, adjusted branches, file
+            # systems without links): `git annex get` brings the content.
+            self.risks.append(
+                Risk(
+                    "annex-pointer",
+                    "error",
+                    "git-annex pointer: the file's content is not in the clone and was NOT "
+                    "verified (run `git annex get`, then vet again before loading it)",
+                    shown,
+                )
+            )
+            return None, foreign
+        if head.startswith(_LFS_VERSIONS):
             self.risks.append(
                 # What a `git lfs pull` brings was never looked at: not verified, an error like
                 # any other unread content (outside attack, round 6: a checkpoint in LFS).
