@@ -488,6 +488,11 @@ def test_code_spans_are_one_to_one_with_the_name() -> None:
         "nl\ninjected",
         "esc\x1b[2J",
         "a\u2420b",
+        # Round 12: invisible format characters and NFC/NFD spellings.
+        "ww.pkl",
+        "w\u200bw.pkl",
+        "\u00e9.pkl",
+        "e\u0301.pkl",
     ]
     shown = [md_code(n) for n in names]
     assert len(set(shown)) == len(names)
