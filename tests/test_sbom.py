@@ -67,6 +67,8 @@ def test_sbom_of_a_cuda_environment_validates_and_names_everything(
     assert digest == {"alg": "SHA-256", "content": hashlib.sha256(index.wheels[wheel]).hexdigest()}
     (ref,) = comps["tensorflow-gpu"]["externalReferences"]
     assert ref["type"] == "distribution" and ref["comment"] == wheel
+    # named by purl, never by the index's address (a token may sit in its path)
+    assert ref["url"] == f"pkg:pypi/tensorflow-gpu@1.15.0?file_name={wheel}"
     props = {p["name"]: p["value"] for p in comps["tensorflow-gpu"]["properties"]}
     assert props["forkvet:role"] == "framework" and props["forkvet:device"] == "cuda"
     # the CUDA build TensorFlow 1.15 runs on (environment.yml installs it from conda)

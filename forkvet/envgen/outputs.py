@@ -46,8 +46,9 @@ def source_lines(src: list[str]) -> list[str]:
     """`--find-links URL` / `--extra-index-url URL` lines, without the URLs' credentials (pip
     and uv read those from netrc, a keyring or the environment; a file must not hold them)."""
     pairs = [(src[i], src[i + 1]) for i in range(0, len(src) - 1, 2)]
-    lines = [f"{option} {redact(url)}" for option, url in pairs]
-    if any(had_credentials(url) for _, url in pairs):
+    # No query at all (a token travels under any parameter name) and no user or password.
+    lines = [f"{option} {redact(url.split('?', 1)[0].split('#', 1)[0])}" for option, url in pairs]
+    if any(had_credentials(url) or "?" in url for _, url in pairs):
         lines.insert(
             0,
             "# credentials in these URLs were left out: pip and uv read them from ~/.netrc, a "

@@ -33,7 +33,6 @@ from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from forkvet import __version__
-from forkvet.redact import redact
 
 if TYPE_CHECKING:
     from forkvet.envgen.generate import EnvResult
@@ -59,7 +58,16 @@ def _files_for(name: str, version: str, python: str) -> list[Distribution]:
         if f.version != version or f.yanked or not f.sha256:
             continue
         if _python_ok(f.requires_python, f.filename, python if python != "2.7" else None):
-            out.append((f.filename, redact(f.url), f.sha256))  # no index credentials
+            # Never the index's own address: a hosted index may carry its token in the path
+            # (pypi.fury.io/<token>/…), which no filter can tell from a folder name. The file
+            # is named by its purl and file name; the hash identifies it.
+            ref = PackageURL(
+                type="pypi",
+                name=name.lower(),
+                version=version,
+                qualifiers={"file_name": f.filename},
+            )
+            out.append((f.filename, str(ref), f.sha256))
     return out[:MAX_DISTRIBUTIONS]
 
 

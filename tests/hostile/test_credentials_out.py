@@ -102,12 +102,16 @@ def test_env_writes_no_index_credentials_anywhere(
     code = main(argv)
     printed = capsys.readouterr()
     assert code == 0, printed.err
-    # the run did reach the index with the credentials: pins, and file URLs in the SBOM
+    # the run did reach the index with the credentials: pins, and the files' hashes in the
+    # SBOM, each named by its purl, never by an address derived from the index (round 12: a
+    # hosted index may carry its token in the path)
     reqs = (out / "requirements.txt").read_text(encoding="utf-8")
     assert "tensorflow-gpu==1.15.0" in reqs
     sbom = json.loads((out / "sbom.cdx.json").read_text(encoding="utf-8"))
     urls = [r["url"] for c in sbom["components"] for r in c.get("externalReferences", [])]
-    assert urls and all(u.startswith(index.url.rsplit("/simple/", 1)[0]) for u in urls)
+    assert urls and all(u.startswith("pkg:pypi/") for u in urls)
+    host = index.url.split("//", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
+    assert host not in (out / "sbom.cdx.json").read_text(encoding="utf-8")
     # nothing written or printed holds either secret (or the user names with them)
     assert leaks(out, SECRET, EXTRA_SECRET, "alice:", "bob:") == []
     for stream in (printed.out, printed.err):
@@ -258,3 +262,15 @@ def _writes(call: ast.Call) -> bool:
 def test_every_output_goes_through_safe_write() -> None:
     root = Path(__file__).resolve().parents[2]
     assert direct_writes(root) - PRIVATE_WRITES == set()
+
+
+def test_source_lines_never_carry_a_query_or_user() -> None:
+    # Round 12: a token travels under any parameter name (pw, pat, passcode, ...).
+    from forkvet.envgen.outputs import source_lines
+
+    url = "http://u:p@127.0.0.1:8851/simple/?pw=A05&passcode=A20&pat=A19&otp=A21#frag"
+    lines = source_lines(["--extra-index-url", url])
+    written = "\n".join(lines)
+    for secret in ("A05", "A20", "A19", "A21", "u:p", "frag"):
+        assert secret not in written
+    assert "--extra-index-url http://127.0.0.1:8851/simple/" in lines
