@@ -469,3 +469,33 @@ def test_a_utf16_license_is_read_as_text(vet_repo: Vet) -> None:
     text = "Model weights: non-commercial research use only.\n".encode("utf-16")
     lic = vet_repo({**CODE, "LICENSE": MIT, "LICENSE-MODEL": text}).license
     assert lic.commercial_use is not True
+
+
+def test_a_zlib_grant_edited_after_its_disclaimer_is_unclear(vet_repo: Vet) -> None:
+    # zlib grants after its disclaimer: the grant sentence is found by its own words.
+    text = license_text("Zlib.txt")
+    flat = " ".join(text.split())
+    grant = "for any purpose, including commercial applications,"
+    assert grant in flat
+    edited = flat.replace(grant, "for academic purposes, excluding commercial applications,")
+    assert vet_repo({**CODE, "LICENSE": edited}).license.commercial_use is None
+    assert vet_repo({**CODE, "LICENSE": flat}, name="plain").license.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {
+            "README.md": "# P\n\nMade available to universities. Industry users should contact us "
+            "before using it.\n"
+        },
+        {"README.md": "# P\n\nFor commercial licensing, please contact licensing@example.com.\n"},
+        {"docs/TERMS_OF_USE.md": "The models may not be used for commercial purposes.\n"},
+        {"LICENSE_WEIGHTS.pdf": b"%PDF-1.4\n\x00\x01 binary terms"},
+    ],
+)
+def test_round_12_readme_terms_and_unreadable_files_beside_mit_are_unclear(
+    vet_repo: Vet, files: dict[str, str | bytes]
+) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT, **files}).license
+    assert lic.commercial_use is None

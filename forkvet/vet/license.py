@@ -346,14 +346,17 @@ def _limiting_sentences(text: str, templates: str) -> list[str]:
     return sorted(topics)[:4]
 
 
-def _grant_end(template: list[str]) -> int:
-    """Where a permissive template's grant sentence ends: at its "conditions" or "provided
-    (that)" (MIT, BSD, ISC all grant first); the conditions after it may be relaxed freely
-    ("need not be included with content created by the Software")."""
-    for i, word in enumerate(template[:120]):
-        if word in ("conditions", "provided"):
-            return i + 1
-    return min(len(template), 120)
+def _grant_span(template: list[str]) -> tuple[int, int]:
+    """Where a permissive template's grant sentence is: from its "permission" (or
+    "redistribution") to its "conditions", "provided (that)" or "restrictions" (MIT, BSD and
+    ISC grant first, zlib after its disclaimer); the conditions after it may be relaxed
+    freely ("need not be included with content created by the Software")."""
+    head = template[:200]
+    start = next((i for i, w in enumerate(head) if w in ("permission", "redistribution")), 0)
+    for i in range(start, len(head)):
+        if head[i] in ("conditions", "provided", "restrictions"):
+            return start, i + 1
+    return start, min(len(template), start + 120)
 
 
 def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
@@ -379,7 +382,9 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
         if limiting:
             out.append(f"sentences beside the {spdx} text about {', '.join(limiting)}")
             continue
-        first, last = blocks[0].a, min(blocks[-1].a + blocks[-1].size, _grant_end(template))
+        start, end = _grant_span(template)
+        first = max(blocks[0].a, start - 1)
+        last = min(blocks[-1].a + blocks[-1].size, end)
         for tag, i1, i2, j1, j2 in diff.get_opcodes():
             if tag == "equal" or not first < i1 < last:
                 continue
@@ -629,14 +634,19 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
             break
         if _DATA_SUBJECT.search(sentence) and not _CODE_SUBJECT.search(sentence):
             continue  # a data set's terms: reported apart (modelterms.dataset_terms)
-        restrictive += [
+        found = [
             c
             for c in clauses(sentence)
             if (c in RESTRICTIVE_CLAUSES or c == "commercial-contact") and c not in restrictive
         ]
-    # "Contact us for commercial use" next to a named license offers another license (dual
-    # licensing, as ORB-SLAM2 does for its GPL code); it restricts only when nothing is named.
-    if out and restrictive == ["commercial-contact"]:
+        if not found and "who may use it" not in restrictive and _limits_use(sentence):
+            found = ["who may use it"]  # "Industry users should contact us before using it."
+        restrictive += found
+    # "Contact us for commercial use" next to a copyleft license offers another license (dual
+    # licensing, as ORB-SLAM2 does for its GPL code); next to a permissive one, which grants
+    # commercial use already, it says the authors read their terms otherwise: unclear.
+    copyleft = out and not all(t.category == "permissive" for _, t in out)
+    if copyleft and restrictive == ["commercial-contact"]:
         restrictive = []
     if restrictive and not any(t.commercial_use is False for _, t in out):
         out.append(_readme_terms(restrictive, path))
@@ -686,11 +696,25 @@ def _other_license(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
 _RESTRICT_WORDS = ("licen", "commercial", "profit", "money", "business", "monetary", "customers")
 
 
+_USE_WORDS = frozenset(["use", "using", "used", "available", "licensed", "access", "usage"])
+
+
+def _limits_use(sentence: str) -> bool:
+    """A README sentence about who may use the code or for what, with a limiting word and no
+    plain permission ("This code is made available to universities and students")."""
+    words = set(rx.findall(r"[a-z]+", sentence.lower()))
+    if not words & _USE_WORDS or not words & (_STRONG_TOPICS | {"universities", "students"}):
+        return False
+    return bool(words & _LIMITS) or not words & _PERMITS
+
+
 def _may_restrict(lower: str) -> bool:
     """Whether a README sentence can hold a restriction: it names a license or commercial or
     non-profit use or commercial use in other words ("to make money", "in any business"), or
     says "only" about research ("may only be used for academic research")."""
     if any(w in lower for w in _RESTRICT_WORDS) or FOREIGN_COMMERCE.search(lower):
+        return True
+    if any(w in lower for w in ("industr", "universit", "student", "internal", "production")):
         return True
     return "only" in lower and ("research" in lower or "academic" in lower)
 
@@ -847,9 +871,9 @@ def _license_files(ctx: Context) -> list[str]:
         depth = len(f.parts)
         in_licenses_dir = depth == 2 and f.parts[0].upper() in ("LICENSES", "LICENSE")
         if (depth <= 3 and _LICENSE_NAME.match(f.name)) or in_licenses_dir:
-            if f.suffix in (".py", ".json", ".yml", ".yaml", ".png", ".jpg", ".pdf"):
+            if f.suffix in (".py", ".json", ".yml", ".yaml", ".png", ".jpg"):
                 continue
-            out.append(f.path)
+            out.append(f.path)  # a .pdf or .docx is a license forkvet cannot read: unread
     return out
 
 
@@ -1248,8 +1272,11 @@ def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
         return []
     items = readme_licenses(ctx.snap.readme.path, ctx.readme)
     named = any(m.spdx != README_TERMS for m, _ in items)
-    if any(f.kind == "grant" for f in found):
-        # Beside a license file, "contact us for commercial use" is an offer, not a term.
+    grants = [f for f in found if f.kind == "grant"]
+    if grants and not all(f.terms.category == "permissive" for f in grants):
+        # Beside a copyleft license file, "contact us for commercial use" offers another
+        # license (dual licensing); beside a permissive one, which grants commercial use
+        # already, the authors read their terms otherwise, so it stays: unclear.
         items = [(m, t) for m, t in items if m.name != _CONTACT_ONLY]
     out: list[_Found] = []
     for m, terms in items:
@@ -1300,7 +1327,11 @@ def _notice_restrictions(ctx: Context, found: list[_Found]) -> list[_Found]:
     are their templates' words, not added terms: see _added_restrictions."""
     out: list[_Found] = []
     for f in ctx.snap.files:
-        if len(f.parts) != 1 or not _NOTICE_NAME.match(f.name):
+        if not _NOTICE_NAME.match(f.name) or f.vendored:
+            continue
+        # NOTICE at the root (deeper ones are third-party code's); terms files at any depth
+        # up to three (docs/TERMS_OF_USE.md).
+        if len(f.parts) != 1 and (f.name.upper().startswith("NOTICE") or len(f.parts) > 3):
             continue
         text = (ctx.snap.read_text(f.path) or "")[:MAX_LICENSE_CHARS]
         if not clauses(text):
