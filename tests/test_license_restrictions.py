@@ -499,3 +499,10 @@ def test_round_12_readme_terms_and_unreadable_files_beside_mit_are_unclear(
 ) -> None:
     lic = vet_repo({**CODE, "LICENSE": MIT, **files}).license
     assert lic.commercial_use is None
+
+
+def test_terms_written_on_the_copyright_line_in_another_script_are_unclear(vet_repo: Vet) -> None:
+    text = MIT.replace("Evil Corp", "Evil Corp 仅限学术研究使用")
+    assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is None
+    named = MIT.replace("Evil Corp", "商汤科技 (SenseTime)")  # a holder's name stays a name
+    assert vet_repo({**CODE, "LICENSE": named}, name="named").license.commercial_use is True

@@ -396,10 +396,21 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
     return out
 
 
+# Words of use terms in the scripts holders' names are written in: on a copyright line they
+# are not a name ("Copyright (c) 2024 Example Labs 仅限学术研究使用").
+_TERMS_ON_COPYRIGHT = rx.compile(r"仅|僅|限|禁|研究|学术|學術|非営利|営利|연구|금지|전용")
+
+
 def _other_script(text: str) -> bool:
     """Letters of a script other than Latin outside copyright lines (a holder's name may be
-    written in any script), after look-alike letters are read as Latin."""
-    body = fold(COPYRIGHT_LINE.sub(" ", text[:MAX_LICENSE_CHARS]))
+    written in any script, but not terms), after look-alike letters are read as Latin."""
+    head = text[:MAX_LICENSE_CHARS]
+    if head.isascii():
+        return False
+    lines = " ".join(m.group(0) for m in COPYRIGHT_LINE.finditer(head))
+    if _TERMS_ON_COPYRIGHT.search(lines) or FOREIGN_COMMERCE.search(lines):
+        return True
+    body = fold(COPYRIGHT_LINE.sub(" ", head))
     if body.isascii():
         return False
     return any(
