@@ -113,7 +113,8 @@ def test_an_install_that_builds_keeps_the_index_and_loses_every_credential() -> 
     }
     out = without_credentials(env)
     assert out["UV_DEFAULT_INDEX"] == "https://mirror.internal/simple/"
-    assert out["UV_INDEX"] == "corp=https://mirror.internal/corp/"
+    # Round 12: a path beyond /simple/ may be a token (pypi.fury.io/<token>/...): not passed.
+    assert "UV_INDEX" not in out
     assert "PIP_EXTRA_INDEX_URL" not in out  # a credential in its query
     assert "UV_INDEX_CORP_PASSWORD" not in out and "PIP_CLIENT_CERT" not in out
     assert out["UV_KEYRING_PROVIDER"] == "disabled" and out["NETRC"] == "/dev/null"
@@ -157,3 +158,16 @@ def test_the_round_11b_list_never_reaches_the_repository_code(
     leaked = sorted(n for n in DROPPED if n in seen and seen[n] == DROPPED[n])
     assert leaked == []
     assert "pw4" not in json.dumps(seen)
+
+
+def test_an_index_with_a_token_in_its_path_never_reaches_a_build() -> None:
+    env = {
+        "UV_INDEX_URL": "https://pypi.fury.io/TOKSECRET9f3a7b/acme/",
+        "PIP_INDEX_URL": "https://dl.cloudsmith.io/ENTITLE/org/repo/python/simple/",
+        "UV_INDEX": "corp=https://mirror.internal/simple/",
+        "UV_DEFAULT_INDEX": "https://mirror.internal",
+    }
+    out = without_credentials(env)
+    assert "TOKSECRET" not in json.dumps(out) and "ENTITLE" not in json.dumps(out)
+    assert out["UV_INDEX"] == "corp=https://mirror.internal/simple/"
+    assert out["UV_DEFAULT_INDEX"] == "https://mirror.internal"

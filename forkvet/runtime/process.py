@@ -195,10 +195,28 @@ _CREDENTIAL_HELPERS = ("UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER", "NETRC")
 _USERINFO = rx.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]*@", rx.I)
 
 
+_INDEX_URL_NAME = rx.compile(
+    r"^(?:UV|PIP)_(?:INDEX_URL|DEFAULT_INDEX|INDEX|EXTRA_INDEX_URL|FIND_LINKS|INDEX_\w+)$"
+)
+
+
+def _bare_index(value: str) -> bool:
+    """Every URL in the value names a host and at most `/simple/`: nothing in its path or
+    query can be a token."""
+    for item in rx.split(r"[\s,]+", value.strip()):
+        url = item.split("=", 1)[1] if rx.match(r"^[\w-]+=", item) else item  # name=url
+        rest = url.split("://", 1)[-1]
+        path = rest.split("/", 1)[1] if "/" in rest else ""
+        if "?" in url or "#" in url or path.strip("/") not in ("", "simple"):
+            return False
+    return True
+
+
 def without_credentials(env: dict[str, str]) -> dict[str, str]:
     """env for an install that builds source releases (a package's own code, with the
-    network): the index settings stay, every credential goes. Userinfo is cut from every
-    URL (`https://user:token@mirror/simple/` -> `https://mirror/simple/`), a name that says
+    network): every credential goes. Userinfo is cut from every URL
+    (`https://user:token@mirror/simple/` -> `https://mirror/simple/`), an index URL with more
+    than a host and `/simple/` is not passed at all (uv then uses its default), a name that says
     secret (UV_INDEX_CORP_PASSWORD) or a value that looks like one is dropped, and uv is
     told to use no keyring and no netrc."""
     out: dict[str, str] = {}
@@ -206,6 +224,10 @@ def without_credentials(env: dict[str, str]) -> dict[str, str]:
         if k in _CREDENTIAL_HELPERS or secret_name(k):
             continue
         cleaned = _USERINFO.sub(lambda m: m.group(1), v)
+        if _INDEX_URL_NAME.match(k) and not _bare_index(cleaned):
+            # A hosted index may carry its token in the path (pypi.fury.io/<token>/...), which
+            # no filter tells from a folder: such an index is not handed to a build at all.
+            continue
         if not secret_value(cleaned):
             out[k] = cleaned
     out["UV_KEYRING_PROVIDER"] = "disabled"
