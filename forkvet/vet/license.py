@@ -280,7 +280,10 @@ _STRONG_TOPICS = frozenset(
 )  # fmt: skip
 # A plain permission ("Commercial use is permitted", "You may sell products built with it")
 # widens nothing the template limits; a sentence with any of these words may limit it.
-_PERMITS = frozenset(["permitted", "allowed", "may", "can", "grant", "grants", "granted", "free"])
+_PERMITS = frozenset(
+    ["permitted", "allowed", "allow", "allows", "allowing", "may", "can", "grant", "grants",
+     "granted", "free"]
+)  # fmt: skip
 _LIMITS = frozenset(
     [
         "only", "not", "no", "cannot", "never", "except", "exclusively", "solely", "requires",
@@ -707,6 +710,9 @@ def _other_license(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
 _RESTRICT_WORDS = ("licen", "commercial", "profit", "money", "business", "monetary", "customers")
 
 
+# Words a README uses about engineering as often as about terms ("not for production use").
+_TECHNICAL = frozenset(["production", "hosted", "saas", "internal"])
+_HARD_LIMITS = frozenset(["only", "not", "cannot", "prohibited", "forbidden", "contact"])
 _USE_WORDS = frozenset(["use", "using", "used", "available", "licensed", "access", "usage"])
 
 
@@ -714,9 +720,11 @@ def _limits_use(sentence: str) -> bool:
     """A README sentence about who may use the code or for what, with a limiting word and no
     plain permission ("This code is made available to universities and students")."""
     words = set(rx.findall(r"[a-z]+", sentence.lower()))
-    if not words & _USE_WORDS or not words & (_STRONG_TOPICS | {"universities", "students"}):
+    topics = (_STRONG_TOPICS - _TECHNICAL) | {"universities", "students"}
+    if not words & _USE_WORDS or not words & topics:
         return False
-    return bool(words & _LIMITS) or not words & _PERMITS
+    # README prose describes as often as it limits: a limiting word is needed.
+    return bool(words & _LIMITS) and not (words & _PERMITS and not words & _HARD_LIMITS)
 
 
 def _may_restrict(lower: str) -> bool:
