@@ -314,6 +314,9 @@ _ENGLISH = frozenset(
 )  # fmt: skip
 
 
+_ADDRESS = rx.compile(r"(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+|\S+@\S+\.\w+")
+
+
 def _foreign(sentence: str, tokens: list[str]) -> bool:
     """Prose (mostly lower-case words: a list of names is not) with almost no English
     function word."""
@@ -331,6 +334,7 @@ def _limiting_sentences(text: str, templates: str) -> list[str]:
     topics: set[str] = set()
     body = COPYRIGHT_LINE.sub(" ", text[:MAX_LICENSE_CHARS])
     for sentence in rx.split(r"[.!?;]\s|\n\s*\n", fold(body))[:500]:
+        sentence = _ADDRESS.sub(" ", sentence)  # an address is no words of anyone's terms
         tokens = rx.findall(r"[a-z]+", sentence.lower())
         if len(tokens) < 3 or _template_words(tokens, templates) or names_a_license(sentence):
             continue
