@@ -506,3 +506,27 @@ def test_terms_written_on_the_copyright_line_in_another_script_are_unclear(vet_r
     assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is None
     named = MIT.replace("Evil Corp", "商汤科技 (SenseTime)")  # a holder's name stays a name
     assert vet_repo({**CODE, "LICENSE": named}, name="named").license.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"weights/README.md": "---\nlicense: acme-model-license-v2\n---\n# w\n"},
+        {"setup.py": "setup(name='x', classifiers=['License :: Freeware'])\n"},
+        {"setup.py": "setup(name='x', classifiers=['License :: Free To Use But Restricted'])\n"},
+        {"AGREEMENT.md": "You may not use the model for any commercial purpose.\n"},
+        {"DISCLAIMER.md": "The weights may not be used for commercial purposes.\n"},
+    ],
+)
+def test_round_12_unknown_card_ids_classifiers_and_agreement_files_are_unclear(
+    vet_repo: Vet, files: dict[str, str]
+) -> None:
+    assert vet_repo({**CODE, "LICENSE": MIT, **files}).license.commercial_use is None
+
+
+def test_words_the_template_never_uses_written_into_the_grant_are_unclear(vet_repo: Vet) -> None:
+    flat = " ".join(MIT.split())
+    text = flat.replace(
+        "to any person obtaining", "to any person listed in AUTHORIZED_USERS.txt obtaining"
+    )
+    assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is None

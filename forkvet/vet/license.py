@@ -389,6 +389,7 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
         if limiting:
             out.append(f"sentences beside the {spdx} text about {', '.join(limiting)}")
             continue
+        vocabulary = set(template)
         start, end = _grant_span(template)
         first = max(blocks[0].a, start - 1)
         last = min(blocks[-1].a + blocks[-1].size, end)
@@ -396,7 +397,10 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
             if tag == "equal" or not first < i1 < last:
                 continue
             added, removed = set(words[j1:j2]), set(template[i1:i2])
-            if added & _NARROWING or (removed & _RIGHTS) - added:
+            # Words the template never uses, written into its grant ("any person listed in
+            # AUTHORIZED_USERS.txt"): whatever they say, the grant is not the template's.
+            foreign = {w for w in added - vocabulary if len(w) > 2 and not w.isdigit()}
+            if added & _NARROWING or (removed & _RIGHTS) - added or foreign:
                 said = " ".join(words[j1:j2][:8]) or "-" + " ".join(template[i1:i2][:8])
                 out.append(f"the {spdx} text edited: {said!r}")
                 break
@@ -1064,6 +1068,13 @@ def _nested_model_cards(ctx: Context) -> list[_Found]:
         for m, terms in _front_matter_licenses(fm.group(1), fe.path):
             if terms.commercial_use is not True:
                 out.append(_Found(m, terms, terms.obligations, "other", "extra"))
+        for name in _license_values(fm.group(1))[:20]:
+            if name.lower() not in ("other", "unknown") and not _named(name, fe.path, "file", 0):
+                # A license id forkvet does not know: terms it cannot read.
+                found = _unread(
+                    fe.path, f"a model card's license {name[:60]!r} forkvet does not know"
+                )
+                out.append(_Found(found.match, found.terms, found.obligations, "other", "extra"))
     return out
 
 
@@ -1262,6 +1273,12 @@ def _from_source_headers(item: _Found) -> bool:
     return item.match.source == "header" and item.match.path.endswith(_HEADER_SUFFIXES)
 
 
+_UNPLACED_CLASSIFIER = rx.compile(
+    r"(?i)freeware|shareware|restricted|home\s+use|educational|aladdin|\bafpl\b|"
+    r"non-?commercial|free\s+to\s+use"
+)
+
+
 def _metadata_statements(ctx: Context) -> list[_Found]:
     """setup(license=...), pyproject license and license classifiers."""
     found: list[_Found] = []
@@ -1279,6 +1296,10 @@ def _metadata_statements(ctx: Context) -> list[_Found]:
             restrictive = [c for c in clauses(name[:2000]) if c in RESTRICTIVE_CLAUSES]
             if "proprietary" in name.lower():
                 restrictive.append("no-permission")  # License :: Other/Proprietary License
+            elif not items and not restrictive and _UNPLACED_CLASSIFIER.search(name):
+                # Freeware, Shareware, "Free To Use But Restricted", AFPL: terms forkvet
+                # cannot place are never a plain yes.
+                restrictive.append("terms forkvet cannot place")
             if not items and restrictive:
                 # "License :: Free for non-commercial use": terms, not a license's name.
                 terms = custom_terms(restrictive)
@@ -1339,7 +1360,8 @@ def _patent_grants(ctx: Context) -> list[_Found]:
 # USE_POLICY.md, TERMS_OF_USE.md, RESPONSIBLE_USE_POLICY.md).
 _NOTICE_NAME = rx.compile(
     r"(?i)^(?:notices?|terms(?:[-_ ]of[-_ ](?:use|service))?|(?:acceptable[-_ ])?use[-_ ]policy|"
-    r"responsible[-_ ]use(?:[-_ ]policy)?|usage[-_ ](?:policy|terms))(?:\.(?:md|txt|rst))?$"
+    r"responsible[-_ ]use(?:[-_ ]policy)?|usage[-_ ](?:policy|terms)|"
+    r"(?:[a-z]+[-_ ])*(?:terms|agreement|disclaimer)(?:[-_ ][a-z]+)*)(?:\.(?:md|txt|rst))?$"
 )
 
 
