@@ -374,6 +374,7 @@ def test_more_grants_appended_to_mit_stay_yes(vet_repo: Vet, sentence: str) -> N
         "Uso permitido somente para fins acadêmicos.",
         "Use is limited to internal, non-production purposes.",
         "You may not provide the Software to third parties as a hosted or managed service.",
+        "Licensed to ACME Corp employees only.",
     ],
 )
 def test_terms_appended_to_mit_in_any_language_or_spelling_are_unclear(

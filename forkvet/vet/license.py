@@ -259,7 +259,8 @@ _USE_TOPICS = frozenset(
         "academic", "students", "student", "university", "universities", "educational",
         "personal", "evaluation", "permitted", "allowed", "prohibited", "forbidden",
         "restricted", "agreement", "fee", "fees", "paid", "payment", "monetary", "internal",
-        "production", "hosted", "saas", "industry", "industrial",
+        "production", "hosted", "saas", "industry", "industrial", "employees", "employee",
+        "staff", "members", "customers", "licensees",
     ]
 )  # fmt: skip
 # Short grants only (MIT, BSD, ISC): long texts such as Apache-2.0 come in wordings that
