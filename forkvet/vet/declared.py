@@ -9,6 +9,7 @@ import shlex
 import time
 import tomllib
 from dataclasses import dataclass, field
+from itertools import islice
 
 import yaml
 from packaging.markers import InvalidMarker
@@ -897,9 +898,107 @@ def collect(ctx: Context) -> DeclaredSet:
             f"{len(late)} dependency file(s) not read, e.g. {late[0]}: the vetting time limit "
             "was reached"
         )
+    _outside_channels(ctx, out)
     split_constraints(out)
     out.files = sorted(set(out.files))
     return out
+
+
+# A channel set outside environment.yml (round 12b F6): `conda config --add channels X`
+# (`--append`, `--prepend`; options may come between) in any script, README or notebook.
+_CONDA_CONFIG = rx.compile(
+    r"(?:micro)?(?:conda|mamba)[ \t]+config(?:[ \t]+--?[\w-]+(?:=\S+)?)*?[ \t]+"
+    r"--(?:add|append|prepend)[ \t]+channels[ \t]+['\"]?(?P<channel>[^\s'\"`;&|]+)"
+)
+_CHANNEL_SCRIPT_SUFFIXES = frozenset(
+    {".sh", ".bash", ".zsh", ".md", ".rst", ".txt", ".yml", ".yaml", ".ps1", ".bat", ".cmd", ".mk"}
+)
+_CHANNEL_SCRIPT_NAMES = frozenset({"dockerfile", "containerfile", "makefile", "justfile"})
+
+
+def _outside_channels(ctx: Context, out: DeclaredSet) -> None:
+    """A conda channel of the authors' own set outside environment.yml (a repository
+    `.condarc`, `conda config --add channels X`, pixi's `channels`) reaches every conda-only
+    package the repository names, as environment.yml's own channel list does: those are
+    left out and named, never resolved by their names on the user's channels."""
+    channel = _outside_channel(ctx)
+    if not channel:
+        return
+    for item in out.items:
+        if item.conda and not item.other_index:
+            _from_channel(item, channel)
+
+
+def _outside_channel(ctx: Context) -> str:
+    """`file:line` and the first channel of the authors' own set outside environment.yml,
+    or ""."""
+    texts = [(ctx.snap.readme.path, ctx.readme)] if ctx.snap.readme else []
+    texts += [(path, "\n".join(lines)) for path, lines in ctx.py.notebook_shell.items()]
+    for f in ctx.snap.files:
+        if len(f.parts) > 3 or f.vendored:
+            continue
+        name = f.name.lower()
+        if name in (".condarc", "condarc", ".mambarc"):
+            found = _condarc_channel(ctx, f.path)
+        elif name == "pixi.toml" or name == "pyproject.toml":
+            found = _pixi_channel(ctx, f.path)
+        elif (
+            f.suffix in _CHANNEL_SCRIPT_SUFFIXES
+            or name in _CHANNEL_SCRIPT_NAMES
+            or name.startswith("dockerfile")
+        ) and not (ctx.snap.readme and f.path == ctx.snap.readme.path):
+            texts.append((f.path, ctx.snap.read_text(f.path) or ""))
+            continue
+        else:
+            continue
+        if found:
+            return found
+    for path, text in texts[:2000]:
+        if "channels" not in text:
+            continue
+        for m in islice(_CONDA_CONFIG.finditer(text), 200):
+            if _private_channel(m.group("channel")):
+                return f"{m.group('channel')[:200]}, {path}:{line_of(text)(m.start())}"
+    return ""
+
+
+def _condarc_channel(ctx: Context, path: str) -> str:
+    text = ctx.snap.read_text(path) or ""
+    try:
+        data = safeyaml.load(text)
+    except (yaml.YAMLError, safeyaml.YamlLimitError):
+        return ""
+    listed = data.get("channels") if isinstance(data, dict) else None
+    return _first_private(listed, path)
+
+
+def _pixi_channel(ctx: Context, path: str) -> str:
+    text = ctx.snap.read_text(path) or ""
+    if "channels" not in text:
+        return ""
+    try:
+        data = safeparse.toml_loads(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return ""
+    tool = data.get("tool")
+    pixi = tool.get("pixi") if isinstance(tool, dict) else None
+    root = pixi if isinstance(pixi, dict) else data
+    for table in ("workspace", "project"):
+        value = root.get(table)
+        if isinstance(value, dict):
+            found = _first_private(value.get("channels"), path)
+            if found:
+                return found
+    return ""
+
+
+def _first_private(listed: object, path: str) -> str:
+    for channel in listed[:50] if isinstance(listed, list) else []:
+        if isinstance(channel, dict):  # pixi's `{ channel = "x", priority = 1 }`
+            channel = channel.get("channel")
+        if isinstance(channel, str) and channel and _private_channel(channel):
+            return f"{channel[:200]}, {path}"
+    return ""
 
 
 def _declaration_files(ctx: Context, out: DeclaredSet) -> list[str]:
