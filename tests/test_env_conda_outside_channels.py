@@ -31,7 +31,23 @@ PRIVATE = [
         "pyproject.toml",
     ),
 ]
+# F6's README forms, with environment.yml naming the package under conda-forge as well (the
+# channel is named; its place where no install line took the package itself).
+PRIVATE += [
+    ({"README.md": _readme(line)}, where)
+    for line, where in [
+        ("conda install corpchan::corpzeta", "(corpchan)"),
+        ("conda install --channel=corpchan corpzeta", "corpchan"),
+        ("conda install -y -q -c corpchan corpzeta=1.0", "corpchan"),
+        ("mamba install -c corpchan corpzeta", "corpchan"),
+        (f"micromamba create -n x -c {CHAN} corpzeta", "corpchan"),
+        ("conda create -n x -c pytorch -c corpchan python=3.10", "README.md:4"),
+        ("pixi add --channel corpchan corpzeta", "corpchan"),
+    ]
+]
 PUBLIC = [
+    {"README.md": _readme("conda create -n x -c conda-forge -c pytorch python=3.10")},
+    {"README.md": _readme("pixi add --channel conda-forge ffmpeg")},
     {".condarc": "channels:\n  - conda-forge\n  - defaults\n"},
     {"README.md": _readme("conda config --add channels conda-forge")},
     {"pixi.toml": '[project]\nname = "g3"\nchannels = ["conda-forge", "pytorch"]\n'},

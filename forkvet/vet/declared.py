@@ -910,6 +910,15 @@ _CONDA_CONFIG = rx.compile(
     r"(?:micro)?(?:conda|mamba)[ \t]+config(?:[ \t]+--?[\w-]+(?:=\S+)?)*?[ \t]+"
     r"--(?:add|append|prepend)[ \t]+channels[ \t]+['\"]?(?P<channel>[^\s'\"`;&|]+)"
 )
+# A channel option on a conda-like command whose packages are not read one by one
+# (`micromamba create -c X`, `pixi add --channel X`, `conda env create -c X`; an install
+# line's `-c` marks its own packages): the channel reaches the repository's packages.
+_CHANNEL_COMMAND = rx.compile(
+    r"(?:conda|mamba|pixi)(?:[ \t]+env)?[ \t]+(?:create|add)\b(?P<rest>[^\n`;&|]*)"
+)
+_CHANNEL_OPTION = rx.compile(
+    r"(?:^|[ \t])(?:-c|--channel)(?:[ \t]+|=)['\"]?(?P<channel>[^\s'\"`;&|]+)"
+)
 _CHANNEL_SCRIPT_SUFFIXES = frozenset(
     {".sh", ".bash", ".zsh", ".md", ".rst", ".txt", ".yml", ".yaml", ".ps1", ".bat", ".cmd", ".mk"}
 )
@@ -922,10 +931,17 @@ def _outside_channels(ctx: Context, out: DeclaredSet) -> None:
     package the repository names, as environment.yml's own channel list does: those are
     left out and named, never resolved by their names on the user's channels."""
     channel = _outside_channel(ctx)
-    if not channel:
-        return
+    # A package taken from the authors' channel in one place (`conda install
+    # corpchan::corpzeta` in the README) is theirs wherever else it is named.
+    theirs = {
+        i.name: i.source for i in out.items if i.conda and i.source.startswith("another conda")
+    }
     for item in out.items:
-        if item.conda and not item.other_index:
+        if not item.conda or item.other_index:
+            continue
+        if item.name in theirs:
+            item.other_index, item.source = True, theirs[item.name]
+        elif channel:
             _from_channel(item, channel)
 
 
@@ -954,12 +970,25 @@ def _outside_channel(ctx: Context) -> str:
         if found:
             return found
     for path, text in texts[:2000]:
-        if "channels" not in text:
+        if "channel" not in text and "-c" not in text:
             continue
-        for m in islice(_CONDA_CONFIG.finditer(text), 200):
-            if _private_channel(m.group("channel")):
-                return f"{m.group('channel')[:200]}, {path}:{line_of(text)(m.start())}"
+        in_text = _channel_in_text(text)
+        if in_text:
+            channel, at = in_text
+            return f"{channel[:200]}, {path}:{line_of(text)(at)}"
     return ""
+
+
+def _channel_in_text(text: str) -> tuple[str, int] | None:
+    """(the first channel of the authors' own a script sets or installs from, its offset)."""
+    for m in islice(_CONDA_CONFIG.finditer(text), 200):
+        if _private_channel(m.group("channel")):
+            return m.group("channel"), m.start()
+    for m in islice(_CHANNEL_COMMAND.finditer(text), 200):
+        for option in islice(_CHANNEL_OPTION.finditer(m.group("rest")), 50):
+            if _private_channel(option.group("channel")):
+                return option.group("channel"), m.start()
+    return None
 
 
 def _condarc_channel(ctx: Context, path: str) -> str:
