@@ -578,6 +578,10 @@ def _lock_sources(
 ) -> Iterator[tuple[int, str]]:
     """Where a lock file records that a package forkvet's import table does not know came
     from a source other than the user's index (see the module's docstring)."""
+    if (kind == "conda-lock" and "manager: pip" not in text) or (
+        kind == "pixi" and "pypi" not in text
+    ):
+        return  # conda packages only: a YAML parse of megabytes saved
     try:
         if kind in ("pixi", "conda-lock"):
             data: Any = safeyaml.load(text)
