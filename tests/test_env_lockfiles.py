@@ -69,6 +69,7 @@ SAYS = [
     ("pixi.lock", _pixi(URL, WHEEL), "pixi.lock:"),
     ("pixi.lock", _pixi(PUBLIC, WHEEL), "pixi.lock:"),  # a wheel from the authors' host
     ("conda-lock.yml", _conda_lock(WHEEL), "conda-lock.yml:13"),
+    ("conda-lock.yml", _conda_lock(WHEEL).replace("manager: pip", 'manager: "pip"'), "conda-"),
     ("uv.lock", _uv(URL)[:-10], "uv.lock:7"),  # cut short: read line by line
 ]
 

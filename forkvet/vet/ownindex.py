@@ -565,6 +565,8 @@ _LOCK_KEY = rx.compile(
     r"[ \t\[-]*['\"]?(?P<val>[a-z][a-z0-9+.-]*://[^\s'\"\],}]+)"
 )
 
+_PIP_MANAGER = rx.compile(r"manager['\"]?[ \t]*:[ \t]*['\"]?pip\b")
+
 
 def _lock_kind(name: str) -> str:
     lowered = name.lower()
@@ -578,7 +580,7 @@ def _lock_sources(
 ) -> Iterator[tuple[int, str]]:
     """Where a lock file records that a package forkvet's import table does not know came
     from a source other than the user's index (see the module's docstring)."""
-    if (kind == "conda-lock" and "manager: pip" not in text) or (
+    if (kind == "conda-lock" and not _PIP_MANAGER.search(text)) or (
         kind == "pixi" and "pypi" not in text
     ):
         return  # conda packages only: a YAML parse of megabytes saved
