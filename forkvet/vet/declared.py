@@ -920,8 +920,9 @@ _CHANNEL_OPTION = rx.compile(
     r"(?:^|[ \t])(?:-c|--channel)(?:[ \t]+|=)['\"]?(?P<channel>[^\s'\"`;&|]+)"
 )
 _CHANNEL_SCRIPT_SUFFIXES = frozenset(
-    {".sh", ".bash", ".zsh", ".md", ".rst", ".txt", ".yml", ".yaml", ".ps1", ".bat", ".cmd", ".mk"}
+    {".sh", ".bash", ".zsh", ".md", ".rst", ".yml", ".yaml", ".ps1", ".bat", ".cmd", ".mk"}
 )
+MAX_CHANNEL_SCRIPTS = 500  # scripts and documents read for a channel (a data folder of text)
 _CHANNEL_SCRIPT_NAMES = frozenset({"dockerfile", "containerfile", "makefile", "justfile"})
 
 
@@ -963,13 +964,14 @@ def _outside_channel(ctx: Context) -> str:
             or name in _CHANNEL_SCRIPT_NAMES
             or name.startswith("dockerfile")
         ) and not (ctx.snap.readme and f.path == ctx.snap.readme.path):
-            texts.append((f.path, ctx.snap.read_text(f.path) or ""))
+            if len(texts) < MAX_CHANNEL_SCRIPTS:
+                texts.append((f.path, ctx.snap.read_text(f.path) or ""))
             continue
         else:
             continue
         if found:
             return found
-    for path, text in texts[:2000]:
+    for path, text in texts:
         if "channel" not in text and "-c" not in text:
             continue
         in_text = _channel_in_text(text)
