@@ -80,6 +80,21 @@ def is_public_index(url: str) -> bool:
     return wanted in {index_url().lower(), _pip_default_index().lower()}
 
 
+def is_public_file(url: str) -> bool:
+    """Whether a file URL (a wheel or sdist a lock file records) is served by pip's default
+    index's file host or the user's index host: else it came from a source of the authors'."""
+    from urllib.parse import urlsplit
+
+    from pip._internal.models.index import PyPI
+
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+        user = (urlsplit(index_url()).hostname or "").lower()
+    except ValueError:
+        return False
+    return bool(host) and host in {str(PyPI.file_storage_domain).lower(), user}
+
+
 def uv_config_index() -> str:
     """The default index of the user's (else the system's) uv.toml, as uv reads it: the
     `[[index]]` marked `default = true`, else `index-url`; "" when neither names one."""

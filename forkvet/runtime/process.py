@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -157,9 +158,19 @@ _SECRET_VALUE = rx.compile(
     r"hmac|cookie|code)[\w.-]*=|"
     r"\b(?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b|"
     r"\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\bhf_[A-Za-z0-9]{20,}|"
-    r"\bxox[abposr]-[\w-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.|PRIVATE KEY-----",
+    r"\bxox[abposr]-[\w-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.|PRIVATE KEY-----|"
+    # GitLab, PyPI, npm, OpenAI-style and Google API keys; an HTTP Authorization value
+    # (round 12b F5)
+    r"\bglpat-[\w-]{16,}|\bpypi-Ag[\w-]{16,}|\bnpm_[A-Za-z0-9]{20,}|"
+    r"\bsk-(?:[a-z]+-)?[A-Za-z0-9_-]{20,}|\bAIza[\w-]{30,}|"
+    r"^[ \t]*(?:Basic|Bearer|Token)[ \t]+[A-Za-z0-9+/=._~-]{8,}",
     rx.I,
 )
+# Any other token is one long word of letters and digits (no path, list or version): both
+# cases and at least four letter/digit changes, which words, versions, hex digests (a commit
+# SHA) and device UUIDs do not have.
+_TOKEN_SHAPED = rx.compile(r"^[A-Za-z0-9_+=.~-]{20,}$")
+_UUID = rx.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", rx.I)
 TAIL_LINES = 60
 
 
@@ -172,7 +183,10 @@ def secret_name(name: str) -> bool:
     (PYTHON_GNUPG_PASSPHRASE, TORCH_HUB_SIG), a long one glued inside a part, or a
     credential family's prefix (AWS_, VAULT_)?"""
     return bool(
-        any(part in _SECRET_PARTS for part in _name_parts(name))
+        any(
+            part in _SECRET_PARTS or part.endswith(("KEY", "KEYS")) or part in ("TOK", "APITOK")
+            for part in _name_parts(name)
+        )
         or _SECRET_INSIDE.search(name)
         or _SECRET_NAME.search(name)
         or name.upper().startswith(_SECRET_PREFIXES)
@@ -182,7 +196,20 @@ def secret_name(name: str) -> bool:
 def secret_value(value: str) -> bool:
     """Does the value look like a credential: a URL with a password or a query carrying
     one, an AWS access key id, a known token's shape?"""
-    return bool(_URL_WITH_PASSWORD.search(value) or _SECRET_VALUE.search(value))
+    return bool(
+        _URL_WITH_PASSWORD.search(value) or _SECRET_VALUE.search(value) or _random_token(value)
+    )
+
+
+def _random_token(value: str) -> bool:
+    """A long high-entropy word (see _TOKEN_SHAPED)."""
+    value = value.strip()
+    if len(value) > 4096 or not _TOKEN_SHAPED.match(value) or _UUID.search(value):
+        return False
+    if value.lower() == value or value.upper() == value:
+        return False
+    changes = sum(1 for a, b in pairwise(value) if a.isdigit() != b.isdigit())
+    return changes >= 4
 
 
 def is_secret(name: str, value: str) -> bool:

@@ -9,6 +9,7 @@ import shlex
 import time
 import tomllib
 from dataclasses import dataclass, field
+from itertools import islice
 
 import yaml
 from packaging.markers import InvalidMarker
@@ -897,9 +898,138 @@ def collect(ctx: Context) -> DeclaredSet:
             f"{len(late)} dependency file(s) not read, e.g. {late[0]}: the vetting time limit "
             "was reached"
         )
+    _outside_channels(ctx, out)
     split_constraints(out)
     out.files = sorted(set(out.files))
     return out
+
+
+# A channel set outside environment.yml (round 12b F6): `conda config --add channels X`
+# (`--append`, `--prepend`; options may come between) in any script, README or notebook.
+_CONDA_CONFIG = rx.compile(
+    r"(?:micro)?(?:conda|mamba)[ \t]+config(?:[ \t]+--?[\w-]+(?:=\S+)?)*?[ \t]+"
+    r"--(?:add|append|prepend)[ \t]+channels[ \t]+['\"]?(?P<channel>[^\s'\"`;&|]+)"
+)
+# A channel option on a conda-like command whose packages are not read one by one
+# (`micromamba create -c X`, `pixi add --channel X`, `conda env create -c X`; an install
+# line's `-c` marks its own packages): the channel reaches the repository's packages.
+_CHANNEL_COMMAND = rx.compile(
+    r"(?:conda|mamba|pixi)(?:[ \t]+env)?[ \t]+(?:create|add)\b(?P<rest>[^\n`;&|]*)"
+)
+_CHANNEL_OPTION = rx.compile(
+    r"(?:^|[ \t])(?:-c|--channel)(?:[ \t]+|=)['\"]?(?P<channel>[^\s'\"`;&|]+)"
+)
+_CHANNEL_SCRIPT_SUFFIXES = frozenset(
+    {".sh", ".bash", ".zsh", ".md", ".rst", ".yml", ".yaml", ".ps1", ".bat", ".cmd", ".mk"}
+)
+MAX_CHANNEL_SCRIPTS = 500  # scripts and documents read for a channel (a data folder of text)
+_CHANNEL_SCRIPT_NAMES = frozenset({"dockerfile", "containerfile", "makefile", "justfile"})
+
+
+def _outside_channels(ctx: Context, out: DeclaredSet) -> None:
+    """A conda channel of the authors' own set outside environment.yml (a repository
+    `.condarc`, `conda config --add channels X`, pixi's `channels`) reaches every conda-only
+    package the repository names, as environment.yml's own channel list does: those are
+    left out and named, never resolved by their names on the user's channels."""
+    channel = _outside_channel(ctx)
+    # A package taken from the authors' channel in one place (`conda install
+    # corpchan::corpzeta` in the README) is theirs wherever else it is named.
+    theirs = {
+        i.name: i.source for i in out.items if i.conda and i.source.startswith("another conda")
+    }
+    for item in out.items:
+        if not item.conda or item.other_index:
+            continue
+        if item.name in theirs:
+            item.other_index, item.source = True, theirs[item.name]
+        elif channel:
+            _from_channel(item, channel)
+
+
+def _outside_channel(ctx: Context) -> str:
+    """`file:line` and the first channel of the authors' own set outside environment.yml,
+    or ""."""
+    texts = [(ctx.snap.readme.path, ctx.readme)] if ctx.snap.readme else []
+    texts += [(path, "\n".join(lines)) for path, lines in ctx.py.notebook_shell.items()]
+    for f in ctx.snap.files:
+        if len(f.parts) > 3 or f.vendored:
+            continue
+        name = f.name.lower()
+        if name in (".condarc", "condarc", ".mambarc"):
+            found = _condarc_channel(ctx, f.path)
+        elif name == "pixi.toml" or name == "pyproject.toml":
+            found = _pixi_channel(ctx, f.path)
+        elif (
+            f.suffix in _CHANNEL_SCRIPT_SUFFIXES
+            or name in _CHANNEL_SCRIPT_NAMES
+            or name.startswith("dockerfile")
+        ) and not (ctx.snap.readme and f.path == ctx.snap.readme.path):
+            if len(texts) < MAX_CHANNEL_SCRIPTS:
+                texts.append((f.path, ctx.snap.read_text(f.path) or ""))
+            continue
+        else:
+            continue
+        if found:
+            return found
+    for path, text in texts:
+        if "channel" not in text and "-c" not in text:
+            continue
+        in_text = _channel_in_text(text)
+        if in_text:
+            channel, at = in_text
+            return f"{channel[:200]}, {path}:{line_of(text)(at)}"
+    return ""
+
+
+def _channel_in_text(text: str) -> tuple[str, int] | None:
+    """(the first channel of the authors' own a script sets or installs from, its offset)."""
+    for m in islice(_CONDA_CONFIG.finditer(text), 200):
+        if _private_channel(m.group("channel")):
+            return m.group("channel"), m.start()
+    for m in islice(_CHANNEL_COMMAND.finditer(text), 200):
+        for option in islice(_CHANNEL_OPTION.finditer(m.group("rest")), 50):
+            if _private_channel(option.group("channel")):
+                return option.group("channel"), m.start()
+    return None
+
+
+def _condarc_channel(ctx: Context, path: str) -> str:
+    text = ctx.snap.read_text(path) or ""
+    try:
+        data = safeyaml.load(text)
+    except (yaml.YAMLError, safeyaml.YamlLimitError):
+        return ""
+    listed = data.get("channels") if isinstance(data, dict) else None
+    return _first_private(listed, path)
+
+
+def _pixi_channel(ctx: Context, path: str) -> str:
+    text = ctx.snap.read_text(path) or ""
+    if "channels" not in text:
+        return ""
+    try:
+        data = safeparse.toml_loads(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return ""
+    tool = data.get("tool")
+    pixi = tool.get("pixi") if isinstance(tool, dict) else None
+    root = pixi if isinstance(pixi, dict) else data
+    for table in ("workspace", "project"):
+        value = root.get(table)
+        if isinstance(value, dict):
+            found = _first_private(value.get("channels"), path)
+            if found:
+                return found
+    return ""
+
+
+def _first_private(listed: object, path: str) -> str:
+    for channel in listed[:50] if isinstance(listed, list) else []:
+        if isinstance(channel, dict):  # pixi's `{ channel = "x", priority = 1 }`
+            channel = channel.get("channel")
+        if isinstance(channel, str) and channel and _private_channel(channel):
+            return f"{channel[:200]}, {path}"
+    return ""
 
 
 def _declaration_files(ctx: Context, out: DeclaredSet) -> list[str]:

@@ -17,7 +17,13 @@ text file is read (bounded) for
   joined), in any file: scripts, Makefiles, Dockerfiles, CI workflows, READMEs, notebooks,
   Python lists of words;
 - the package sources of TOML files (`[[index]]`, `[[tool.uv.index]]`, `[[tool.rye.sources]]`,
-  `[[tool.pdm.source]]`, `[[tool.poetry.source]]`, a Pipfile's `[[source]]`).
+  `[[tool.pdm.source]]`, `[[tool.poetry.source]]`, a Pipfile's `[[source]]`);
+- where lock files record a package came from (round 12b F4): uv.lock `source = { registry
+  | url }`, poetry.lock `[package.source]`, PEP 751 pylock.toml `index` and archive URLs,
+  pixi.lock `indexes` and `pypi` URLs, conda-lock.yml pip `url`s. An entry counts when its
+  package is not a public project forkvet's import table knows (a framework's wheel index
+  serves only those) and its source is neither the user's index nor pip's default (file
+  URLs: their hosts).
 
 A URL that is the user's configured index or pip's default is not a source of their own. A
 command line whose every named package is a public project forkvet's import table knows
@@ -35,7 +41,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from forkvet import rx, safeparse
+import yaml
+
+from forkvet import rx, safeparse, safeyaml
 from forkvet.escape import terminal
 from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet import pipargs
@@ -46,6 +54,7 @@ from forkvet.vet.importmap import known_distributions, normalize
 MAX_FILES = 20_000
 MAX_BYTES = 32 << 20
 FILE_PREFIX = 1 << 20
+LOCK_PREFIX = 8 << 20  # a lock file is parsed whole (a cut one is not valid TOML/YAML)
 MAX_LOGICAL = 4096  # characters of one command line, continuations joined
 MAX_CANDIDATES = 2000  # matches of one kind looked at in one file (real files have a few)
 MAX_PLACES = 3  # statements kept (one is enough to decide)
@@ -163,7 +172,7 @@ def statements(snap: Snapshot) -> Found:
         if count >= MAX_FILES or budget <= 0:
             out.cut = f"only the first {count} text files were read for index settings"
             break
-        text = _read(snap, entry)
+        text = _read(snap, entry, LOCK_PREFIX if _lock_kind(entry.name) else FILE_PREFIX)
         if text is None:
             continue
         budget -= len(text)
@@ -193,10 +202,10 @@ def _order(entry: FileEntry) -> tuple[int, int, str]:
     return (tier, entry.path.count("/"), entry.path)
 
 
-def _read(snap: Snapshot, entry: FileEntry) -> str | None:
-    """The first FILE_PREFIX bytes as text, or None for a binary or unreadable file."""
+def _read(snap: Snapshot, entry: FileEntry, prefix: int = FILE_PREFIX) -> str | None:
+    """The first `prefix` bytes as text, or None for a binary or unreadable file."""
     try:
-        raw = snap.read_bytes(entry.path, FILE_PREFIX)
+        raw = snap.read_bytes(entry.path, prefix)
     except OSError:
         return None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as Windows scripts may be saved
@@ -223,6 +232,10 @@ class _PublicIndex:
 def _in_file(entry: FileEntry, text: str, public: _PublicIndex) -> Iterator[tuple[int, str]]:
     """(line, what) of each statement in one file."""
     lines = _LineOf(text)
+    kind = _lock_kind(entry.name)
+    if kind:
+        yield from _lock_sources(kind, text, lines, public)
+        return
     if entry.suffix == ".toml" or entry.name == "Pipfile":
         yield from _toml_sources(text, lines, public)
     if not _HINT.search(text) and not _REQ_FILE.match(entry.name):
@@ -542,3 +555,125 @@ def _routed(data: dict[str, Any]) -> dict[str, list[str]]:
 def _only_known(names: list[str]) -> bool:
     known = known_distributions()
     return all(normalize(n) in known for n in names)
+
+
+# -- lock files ----------------------------------------------------------------------------
+
+_PYLOCK = rx.compile(r"^pylock\.(?:[\w.-]+\.)?toml$")
+_LOCK_KEY = rx.compile(
+    r"(?m)^[ \t-]*(?:source[ \t]*=[ \t]*\{[ \t]*)?(?:registry|index|indexes)[ \t]*[=:]"
+    r"[ \t\[-]*['\"]?(?P<val>[a-z][a-z0-9+.-]*://[^\s'\"\],}]+)"
+)
+
+_PIP_MANAGER = rx.compile(r"manager['\"]?[ \t]*:[ \t]*['\"]?pip\b")
+
+
+def _lock_kind(name: str) -> str:
+    lowered = name.lower()
+    if lowered in ("uv.lock", "poetry.lock", "pixi.lock", "conda-lock.yml", "conda-lock.yaml"):
+        return lowered.split(".")[0]
+    return "pylock" if _PYLOCK.match(lowered) else ""
+
+
+def _lock_sources(
+    kind: str, text: str, lines: _LineOf, public: _PublicIndex
+) -> Iterator[tuple[int, str]]:
+    """Where a lock file records that a package forkvet's import table does not know came
+    from a source other than the user's index (see the module's docstring)."""
+    if (kind == "conda-lock" and not _PIP_MANAGER.search(text)) or (
+        kind == "pixi" and "pypi" not in text
+    ):
+        return  # conda packages only: a YAML parse of megabytes saved
+    try:
+        if kind in ("pixi", "conda-lock"):
+            data: Any = safeyaml.load(text)
+        else:
+            data = safeparse.toml_loads(text)
+    except (tomllib.TOMLDecodeError, ValueError, yaml.YAMLError, safeyaml.YamlLimitError):
+        # Too large or not valid: any registry or index URL but the user's counts (file URLs
+        # are not read: a conda package's URL is a channel's).
+        for m in islice(_LOCK_KEY.finditer(text), MAX_CANDIDATES):
+            if not public(m.group("val")) and not _public_file(m.group("val")):
+                yield lines(m.start("val")), f"{kind} lock source {m.group('val')}"
+                return
+        return
+    if not isinstance(data, dict):
+        return
+    for url in _lock_urls(kind, data, public):
+        at = text.find(url)
+        yield lines(at if at >= 0 else 0), f"{kind} lock source {url}"
+        return  # one is enough to decide
+
+
+def _public_file(url: str) -> bool:
+    from forkvet.envgen.index import is_public_file
+
+    return is_public_file(url)
+
+
+def _lock_urls(kind: str, data: dict[str, Any], public: _PublicIndex) -> Iterator[str]:
+    """The sources of the lock's unknown packages that are not the user's."""
+    known = known_distributions()
+    for name, index, files in _lock_entries(kind, data):
+        if normalize(name) in known:
+            continue
+        if index and not public(index):
+            yield index
+        for url in files:
+            if url and not public(url) and not _public_file(url):
+                yield url
+
+
+def _lock_entries(kind: str, data: dict[str, Any]) -> Iterator[tuple[str, str, list[str]]]:
+    """(package name, index URL or "", file URLs) of each package of a lock file."""
+    if kind == "pixi":
+        yield from _pixi_entries(data)
+        return
+    key = {"uv": "package", "poetry": "package", "pylock": "packages", "conda-lock": "package"}
+    packages = data.get(key[kind])
+    for pkg in packages[:20_000] if isinstance(packages, list) else []:
+        if not isinstance(pkg, dict) or not isinstance(pkg.get("name"), str):
+            continue
+        name = pkg["name"]
+        source = pkg.get("source") if isinstance(pkg.get("source"), dict) else {}
+        assert isinstance(source, dict)
+        if kind == "uv":
+            yield name, _text(source.get("registry")), [_text(source.get("url"))]
+        elif kind == "poetry":
+            url = _text(source.get("url"))
+            typ = _text(source.get("type"))
+            yield name, url if typ == "legacy" else "", [url] if typ == "url" else []
+        elif kind == "pylock":
+            urls = [_text(_sub(pkg, k).get("url")) for k in ("archive", "sdist")]
+            yield name, _text(pkg.get("index")), urls
+        elif pkg.get("manager") == "pip":
+            yield name, "", [_text(pkg.get("url"))]
+
+
+def _pixi_entries(data: dict[str, Any]) -> Iterator[tuple[str, str, list[str]]]:
+    """pixi.lock: each pypi package with its URL; the environments' `indexes` with each
+    unknown pypi package's name (any of them may come from any index)."""
+    packages = data.get("packages")
+    names: list[str] = []
+    for pkg in packages[:20_000] if isinstance(packages, list) else []:
+        if not isinstance(pkg, dict) or not isinstance(pkg.get("name"), str):
+            continue
+        url = _text(pkg.get("pypi")) or (_text(pkg.get("url")) if pkg.get("kind") == "pypi" else "")
+        if url:
+            names.append(pkg["name"])
+            yield pkg["name"], "", [url]
+    envs = data.get("environments")
+    for env in list(envs.values())[:64] if isinstance(envs, dict) else []:
+        indexes = env.get("indexes") if isinstance(env, dict) else None
+        for index in indexes[:64] if isinstance(indexes, list) else []:
+            for name in names:
+                yield name, _text(index), []
+
+
+def _sub(pkg: dict[str, Any], key: str) -> dict[str, Any]:
+    value = pkg.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
