@@ -310,12 +310,20 @@ _ENGLISH = frozenset(
     [
         "the", "a", "an", "of", "to", "in", "for", "is", "are", "be", "and", "or", "not",
         "may", "with", "by", "this", "that", "on", "any", "it", "you", "use", "as", "at",
-        "from", "all", "its", "can", "must", "only", "no",
+        "from", "all", "its", "can", "must", "only", "no", "their", "over", "each", "uses",
+        "which", "these", "those", "has", "have", "was", "were", "will", "would", "should",
+        "under", "same", "our", "we", "your", "they", "them", "who", "what", "when", "where",
+        "there", "if", "so", "but", "than", "then", "also", "into", "about", "after",
+        "before", "other", "such", "do", "does", "been", "being", "his", "her", "here",
     ]
 )  # fmt: skip
 
 
-_ADDRESS = rx.compile(r"(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+|\S+@\S+\.\w+")
+# Addresses, and a copyright statement inside a sentence ("… with this copyright: Copyright
+# (c) 2015, NVIDIA CORPORATION"), are no words of anyone's terms.
+_ADDRESS = rx.compile(
+    r"(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+|\S+@\S+\.\w+|\bcopyright\s*(?:\(c\)|©)[^\n]*"
+)
 
 
 def _foreign(sentence: str, tokens: list[str]) -> bool:
