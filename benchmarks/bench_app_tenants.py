@@ -19,8 +19,9 @@ run in child processes with their time and memory budgets (bot.isolate). Then:
 `--scenario backlog` measures fairness between tenants instead: installation A sends one
 `installation_repositories.added` delivery listing --backlog ordinary forks, and one second
 later installation B installs on its one fork. It reports B's seconds to vetted, B's fork
-alone for comparison, and when A's backlog finished (the queue takes every installation's
-first job before anyone's second, so B waits for the jobs already running, not for A's 30).
+alone for comparison, and when A's backlog finished (when a slot frees the queue takes the
+oldest job of the installation served least recently, so B waits for the jobs already
+running, not for A's 30).
 
 `--scenario stream` is the stream that starved a backlog while the order was fixed when a job
 arrived (round 12b F3): installation A sends --backlog forks in one delivery, then B installs

@@ -81,8 +81,8 @@ def test_a_tenants_backlog_does_not_hold_back_anothers_first_fork(
     settings: Settings, emulator: GitHubEmulator, worker: None
 ) -> None:
     order = completion_order(*deliver(settings, emulator))
-    # bob's fork waits for the jobs already running (2 workers), and at most one more of
-    # mallory's queued ones that came first in its place in line; never for all 8
+    # bob's fork waits for the jobs already running (2 workers) and at most one more of
+    # mallory's (a slot that freed before it arrived); never for all 8
     assert order.index("bob/deepnet") <= 3, order
 
 
