@@ -2,6 +2,7 @@
 
     python benchmarks/bench_app_tenants.py [--budget 30] [--workers 4] [--probe-rate 20]
     python benchmarks/bench_app_tenants.py --scenario backlog [--workers 2] [--backlog 30]
+    python benchmarks/bench_app_tenants.py --scenario stream [--workers 1] [--backlog 12]
 
 Runs the real App against the GitHub emulator (tests/github, validated with GitHub's OpenAPI
 description): gunicorn serving the webhook (2 workers), and a queue worker process whose jobs
@@ -18,8 +19,15 @@ run in child processes with their time and memory budgets (bot.isolate). Then:
 `--scenario backlog` measures fairness between tenants instead: installation A sends one
 `installation_repositories.added` delivery listing --backlog ordinary forks, and one second
 later installation B installs on its one fork. It reports B's seconds to vetted, B's fork
-alone for comparison, and when A's backlog finished (the queue takes every installation's
-first job before anyone's second, so B waits for the jobs already running, not for A's 30).
+alone for comparison, and when A's backlog finished (when a slot frees the queue takes the
+oldest job of the installation served least recently, so B waits for the jobs already
+running, not for A's 30).
+
+`--scenario stream` is the stream that starved a backlog while the order was fixed when a job
+arrived (round 12b F3): installation A sends --backlog forks in one delivery, then B installs
+on one new fork every "one job time" (B's fork alone), --stream times. It reports the order
+in which check runs completed, how many of A's forks were vetted while B streamed, and the
+longest run of B's forks that completed back to back while A still had forks waiting.
 
 The hostile forks: a README of 400 KB of `curl ` (a regex's worst case once), and a fork
 whose vet never ends (pure CPU), through the test-only job module tests/slow_job.py (the
@@ -189,8 +197,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=30.0, help="FORKVET_JOB_TIMEOUT_S")
     parser.add_argument("--workers", type=int, default=4, help="FORKVET_WORKERS")
     parser.add_argument("--probe-rate", type=float, default=20.0)
-    parser.add_argument("--scenario", choices=["hostile", "backlog"], default="hostile")
+    parser.add_argument("--scenario", choices=["hostile", "backlog", "stream"], default="hostile")
     parser.add_argument("--backlog", type=int, default=30, help="forks of the busy tenant")
+    parser.add_argument("--stream", type=int, default=12, help="forks the other tenant streams")
     args = parser.parse_args()
     private, public = keypair()
     tmp = Path(tempfile.mkdtemp(prefix="forkvet-bench-tenants-"))
@@ -244,7 +253,7 @@ def main() -> None:
         try:
             print(f"logs: {tmp}", file=sys.stderr)
             wait(lambda: _healthy(port), 60)
-            run = backlog if args.scenario == "backlog" else scenario
+            run = {"backlog": backlog, "stream": stream}.get(args.scenario, scenario)
             result = run(emu, port, args)
         finally:
             sampler.stop.set()
@@ -364,6 +373,52 @@ def backlog(emu: GitHubEmulator, port: int, args: argparse.Namespace) -> dict[st
         "busy_tenant_forks_vetted_before_it": done_before_bob,
         "busy_tenant_backlog_s": round(time.perf_counter() - started, 2),
         "second_tenant_sent_after_s": round(bob_sent - started, 2),
+    }
+
+
+def stream(emu: GitHubEmulator, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Tenant A's delivery of --backlog forks, then tenant B's --stream forks, one per job
+    time: does A's backlog keep its turns?"""
+    alone = emu.add_repo("bob", "alone", FILES)
+    post(port, installed(202, [alone]), "installation_repositories")
+    job_s = wait(lambda: vetted(alone), 120)
+    forks = [emu.add_repo("mallory", f"fork{i}", FILES) for i in range(args.backlog)]
+    bobs = [emu.add_repo("bob", f"b{i}", FILES) for i in range(args.stream)]
+    order: list[str] = []
+
+    def watch() -> None:  # check runs in the order they complete
+        while len(order) < len(forks) + len(bobs):
+            order.extend(
+                r.full_name
+                for r in [*forks, *bobs]
+                if r.full_name not in order
+                and any(c["status"] == "completed" for c in r.check_runs)
+            )
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+    post(port, installed(101, forks), "installation_repositories")
+    time.sleep(0.5)
+    for repo in bobs:
+        post(port, installed(202, [repo]), "installation_repositories")
+        time.sleep(job_s)
+    a_during = sum(name.startswith("mallory/") for name in order)
+    wait(lambda: len(order) == len(forks) + len(bobs), 3600)
+    run = longest = 0
+    for i, name in enumerate(order):
+        a_waiting = any(n.startswith("mallory/") for n in order[i + 1 :])
+        run = run + 1 if name.startswith("bob/") and a_waiting else 0
+        longest = max(longest, run)
+    bob_order = [n for n in order if n.startswith("bob/")]
+    return {
+        "workers": args.workers,
+        "job_time_alone_s": round(job_s, 2),
+        "a_backlog": args.backlog,
+        "b_streamed": args.stream,
+        "a_vetted_while_b_streamed": a_during,
+        "longest_b_run_while_a_waits": longest,
+        "b_own_order_kept": bob_order == [r.full_name for r in bobs],
+        "order": [n.split("/")[1] for n in order],
     }
 
 

@@ -5,12 +5,12 @@ huey drops a task its worker dies in the middle of, so the durable record of a j
 Store: a worker re-queues, on start-up, whatever a dead worker left behind, and a job whose
 record is 'done' is never run twice.
 
-Fair between installations: a job's huey priority is minus its place in its own
-installation's line (how many older jobs of that installation still wait or run), and huey
-takes the highest priority first, oldest first among equals. So the queue runs every
-installation's first job before anyone's second, its second before anyone's third: one
-tenant's delivery of 30 forks delays another tenant's first vet by at most the jobs already
-running (one job budget), not by all 30.
+Fair between installations, decided when a slot frees: a huey task is a turn, not a job.
+Each job queued adds one turn; a turn that starts takes, from the Store, the oldest due job of
+the installation whose last turn is the oldest (Store.claim_next). Each installation's line is
+FIFO, and once an installation starts a job every other installation with a job waiting starts
+one before it starts another: a waiting job waits for the jobs running and at most one start
+per other installation, however many jobs any tenant sends, or when.
 """
 
 from __future__ import annotations
@@ -51,33 +51,29 @@ def setup(settings: Settings) -> tuple[Huey, Store]:
             huey=huey,
             store=store,
             settings=settings,
-            task=huey.task(context=True)(_run),
+            task=huey.task(context=True)(_turn),
         )
     return _state["huey"], _state["store"]
 
 
-def enqueue(settings: Settings, job_id: int) -> None:
-    _, store = setup(settings)
-    _state["task"](job_id, priority=-place_in_line(store, job_id))
+def enqueue(settings: Settings) -> None:
+    """One more turn, for a job the Store holds as 'queued'."""
+    setup(settings)
+    _state["task"]()
 
 
-def place_in_line(store: Store, job_id: int) -> int:
-    """How many older jobs of the same installation wait or run (0: its first)."""
-    job = store.get(job_id)
-    iid = job.payload.get("installation_id") if job else None
-    return store.pending_before(iid, job_id) if isinstance(iid, int) else 0
-
-
-def _run(job_id: int, task: Any = None) -> dict[str, Any] | None:
+def _turn(task: Any = None) -> dict[str, Any] | None:
     settings: Settings = _state["settings"]
     store: Store = _state["store"]
-    job = store.get(job_id)
-    if job is None or job.status == "done":
+    job = store.claim_next()
+    if job is None:  # every due job was taken by earlier turns
         return None
+    job_id = job.id
     # One job per repository at a time: two deliveries for one fork make one issue. The lock
     # lives in the Store, so a killed worker's lock is taken over instead of blocking forever.
     lock = f"repo:{job.repo}"
     if not store.acquire(lock, ttl=settings.job_timeout_s + 120):
+        store.requeue(job_id, delay=2)
         raise RetryTask(delay=2)
     try:
         if not store.start(job_id):
@@ -127,6 +123,7 @@ def _failed(settings: Settings, store: Store, job: Job, exc: Exception) -> None:
                 "delay": delay,
             },
         )
+        store.requeue(job.id, delay=delay)  # its turn comes back with it
         raise RetryTask(delay=delay) from exc
     # For good: the error goes to the log under an id; the human gets the id and what
     # to do (jobs.report_failure), never the exception's text.
@@ -188,7 +185,8 @@ def requeue_stale(settings: Settings) -> list[int]:
     # A job on another machine is stale only once it ran past any budget it could have.
     ids = store.requeue_candidates(stale_after=max(600.0, settings.job_timeout_s + 120))
     for job_id in ids:
-        enqueue(settings, job_id)
+        store.requeue(job_id)
+        enqueue(settings)
     if ids:
         log.info("re-queued jobs left by a stopped worker", extra={"jobs": ids})
     return ids

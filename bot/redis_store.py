@@ -28,6 +28,25 @@ redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 return 1
 """
+# KEYS: job hash, queued set, running set, turns hash, turn counter; ARGV: id, worker, now, line
+_CLAIM = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[2], 'updated', ARGV[3],
+  'not_before', '')
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[4], redis.call('INCR', KEYS[5]))
+return 1
+"""
+# KEYS: job hash, queued set, running set; ARGV: id, not before, now
+_REQUEUE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'queued' and status ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'queued', 'not_before', ARGV[2], 'updated', ARGV[3])
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
 # KEYS: delivery key, body key; ARGV: delivery id, body hash, window s
 _DELIVER = """
 local body_owner = false
@@ -66,10 +85,18 @@ def _value(r: redis.Redis, key: str) -> str | None:
     return cast(str | None, r.get(key))
 
 
+def _line(payload: str) -> str:
+    """The installation whose line a job waits in ('' for a job without one)."""
+    iid = json.loads(payload).get("installation_id")
+    return str(iid) if isinstance(iid, int) else ""
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         self.r = redis.Redis.from_url(url, decode_responses=True)
         self._start = self.r.register_script(_START)
+        self._claim = self.r.register_script(_CLAIM)
+        self._requeue = self.r.register_script(_REQUEUE)
         self._deliver = self.r.register_script(_DELIVER)
         self._take_over = self.r.register_script(_TAKE_OVER)
         self._release = self.r.register_script(_RELEASE)
@@ -96,6 +123,7 @@ class RedisStore:
                         "status": "queued",
                         "attempts": 0,
                         "error": "",
+                        "not_before": "",
                         "updated": time.time(),
                     },
                 )
@@ -170,23 +198,39 @@ class RedisStore:
         pipe.sadd(f"{P}jobs:{status}", job_id)
         pipe.execute()
 
-    def pending_before(self, installation_id: int, job_id: int) -> int:
-        """As Store.pending_before (one pipelined read per waiting or running job)."""
-        ids = [
-            int(raw)
-            for status in ("queued", "running")
-            for raw in _members(self.r, f"{P}jobs:{status}")
-            if int(raw) < job_id
-        ]
-        pipe = self.r.pipeline()
-        for other in ids:
-            pipe.hget(f"{P}job:{other}", "payload")
-        payloads = pipe.execute()
-        return sum(
-            1
-            for raw in payloads
-            if raw and json.loads(raw).get("installation_id") == installation_id
-        )
+    def claim_next(self) -> Job | None:
+        """As Store.claim_next: chosen here from the job records, claimed by one script that
+        fails when another worker took the job first (then choose again)."""
+        while True:
+            ids = sorted(int(raw) for raw in _members(self.r, f"{P}jobs:queued"))
+            pipe = self.r.pipeline()
+            for job_id in ids:
+                pipe.hmget(f"{P}job:{job_id}", ["payload", "not_before"])
+            rows = pipe.execute()
+            turns = _hash(self.r, f"{P}turns")
+            now = time.time()
+            due = [
+                (int(turns.get(line, 0)), job_id, line)
+                for job_id, (payload, not_before) in zip(ids, rows, strict=True)
+                if payload and float(not_before or 0) <= now
+                for line in [_line(payload)]
+            ]
+            if not due:
+                return None
+            _, job_id, line = min(due)
+            keys = [
+                f"{P}job:{job_id}",
+                f"{P}jobs:queued",
+                f"{P}jobs:running",
+                f"{P}turns",
+                f"{P}turns:next",
+            ]
+            if self._claim(keys=keys, args=[job_id, worker_id(), now, line]):
+                return self.get(job_id)
+
+    def requeue(self, job_id: int, delay: float = 0.0) -> None:
+        keys = [f"{P}job:{job_id}", f"{P}jobs:queued", f"{P}jobs:running"]
+        self._requeue(keys=keys, args=[job_id, time.time() + delay, time.time()])
 
     def requeue_candidates(self, stale_after: float = 600) -> list[int]:
         now, host = time.time(), socket.gethostname()

@@ -4,6 +4,7 @@ dead worker left running or what never reached the queue."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -20,8 +21,9 @@ CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event TEXT, received
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, delivery TEXT UNIQUE, kind TEXT, repo TEXT,
   payload TEXT, status TEXT, attempts INTEGER DEFAULT 0, worker TEXT, updated REAL,
-  error TEXT, check_run_id INTEGER);
+  error TEXT, check_run_id INTEGER, not_before REAL);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE TABLE IF NOT EXISTS turns (installation TEXT PRIMARY KEY, turn INTEGER);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT, expires REAL);
 CREATE TABLE IF NOT EXISTS reports (repo TEXT PRIMARY KEY, markdown TEXT, runtime TEXT,
   updated REAL);
@@ -65,6 +67,9 @@ class Store:
         self._local = threading.local()
         with self.conn() as db:
             db.executescript(SCHEMA)
+            # A file from before retries waited in the Store; already there otherwise.
+            with contextlib.suppress(sqlite3.OperationalError):
+                db.execute("ALTER TABLE jobs ADD COLUMN not_before REAL")
 
     @contextmanager
     def conn(self) -> Iterator[sqlite3.Connection]:
@@ -129,7 +134,8 @@ class Store:
             ids = [r[0] for r in rows]
             for job_id in ids:
                 db.execute(
-                    "UPDATE jobs SET status='queued', attempts=0, error=NULL, updated=? "
+                    "UPDATE jobs SET status='queued', attempts=0, error=NULL, updated=?, "
+                    "not_before=NULL "
                     "WHERE id=? AND status='failed'",
                     (time.time(), job_id),
                 )
@@ -167,7 +173,7 @@ class Store:
         return Job(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7])
 
     def start(self, job_id: int) -> bool:
-        """Claim a job; False when it is done already (a duplicate queue entry)."""
+        """Count an attempt of a claimed job; False when it is done already."""
         with self.conn() as db:
             cur = db.execute(
                 "UPDATE jobs SET status='running', worker=?, updated=?, "
@@ -187,17 +193,45 @@ class Store:
                 ("failed" if error else "done", error, time.time(), job_id),
             )
 
-    def pending_before(self, installation_id: int, job_id: int) -> int:
-        """How many of this installation's jobs, older than job_id, wait or run: job_id's
-        place in its installation's own line (bot.queue takes every installation's first
-        job before anyone's second)."""
+    def claim_next(self) -> Job | None:
+        """Take the next job fairly, when a slot frees: the oldest due job of the installation
+        whose last turn is the oldest (never served: first). None when no job is due."""
+        now = time.time()
         with self.conn() as db:
-            row = db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND id < ? "
-                "AND json_extract(payload, '$.installation_id') = ?",
-                (job_id, installation_id),
-            ).fetchone()
-        return int(row[0])
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT j.id, j.line FROM (SELECT id, COALESCE(CAST(json_extract(payload, "
+                    "'$.installation_id') AS TEXT), '') AS line FROM jobs WHERE status='queued' "
+                    "AND COALESCE(not_before, 0) <= ?) AS j LEFT JOIN turns t "
+                    "ON t.installation = j.line ORDER BY COALESCE(t.turn, 0), j.id LIMIT 1",
+                    (now,),
+                ).fetchone()
+                if row is None:
+                    return None
+                db.execute(
+                    "UPDATE jobs SET status='running', worker=?, updated=?, not_before=NULL "
+                    "WHERE id=?",
+                    (worker_id(), now, row[0]),
+                )
+                db.execute(
+                    "INSERT INTO turns VALUES (?, (SELECT COALESCE(MAX(turn), 0) + 1 FROM turns)) "
+                    "ON CONFLICT(installation) DO UPDATE SET turn=excluded.turn",
+                    (row[1],),
+                )
+            finally:
+                db.execute("COMMIT")
+        return self.get(row[0])
+
+    def requeue(self, job_id: int, delay: float = 0.0) -> None:
+        """Back in its installation's line (a retry, a busy repository, a dead worker's job),
+        due in `delay` seconds; a finished job stays finished."""
+        with self.conn() as db:
+            db.execute(
+                "UPDATE jobs SET status='queued', not_before=?, updated=? "
+                "WHERE id=? AND status IN ('queued', 'running')",
+                (time.time() + delay, time.time(), job_id),
+            )
 
     def requeue_candidates(self, stale_after: float = 600) -> list[int]:
         """Jobs to run again: left 'running' by a worker that is gone (dead process on this

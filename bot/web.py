@@ -179,14 +179,22 @@ def _verified_delivery(settings: Settings) -> tuple[str, str, bytes, dict[str, A
         return _json(400, error="body is not JSON")
     if not isinstance(payload, dict):
         return _json(400, error="body is not a JSON object")
+    inst = payload.get("installation")
+    if isinstance(inst, dict) and "id" in inst and not _is_id(inst["id"]):
+        return _json(400, error="installation.id is not a positive 64-bit integer")
     return delivery, name, body, payload
+
+
+def _is_id(value: Any) -> bool:
+    """GitHub's ids are positive 64-bit integers (JSON true is a bool, not an id)."""
+    return type(value) is int and 0 < value < 2**63
 
 
 def _redelivery(settings: Settings, store: Store, delivery: str, name: str) -> Response:
     """GitHub sent this delivery again: retry its failed jobs, nothing else."""
     retried = store.retry_failed(delivery)
-    for retry_id in retried:
-        queue.enqueue(settings, retry_id)
+    for _ in retried:
+        queue.enqueue(settings)
     log.info("redelivery", extra={"delivery": delivery, "event": name, "retried": retried})
     if retried:
         return _json(202, status="retried", jobs=len(retried))
@@ -200,6 +208,6 @@ def _enqueue_jobs(settings: Settings, store: Store, event: Event) -> int:
     for i, spec in enumerate(specs):
         job_id = store.add_job(f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload)
         if job_id is not None:
-            queue.enqueue(settings, job_id)
+            queue.enqueue(settings)
             queued += 1
     return queued

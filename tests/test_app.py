@@ -174,6 +174,18 @@ def test_bad_requests_get_the_right_status_and_the_server_keeps_serving(settings
     assert resp.status_code == 202 and resp.get_json()["status"] == "ignored"
 
 
+def test_an_installation_id_that_is_not_an_id_is_a_400(settings: Settings) -> None:
+    """Round 12b F7: a signed delivery whose installation.id was a string was a 500."""
+    client = create_app(settings).test_client()
+    for bad in ["abc", "101", 1.5, 10**200, 0, -1, True, [1], {"id": 1}]:
+        payload = {**fork_payload(), "installation": {"id": bad}}
+        resp = post(client, payload, "repository")
+        assert resp.status_code == 400, (bad, resp.status_code)
+        assert resp.get_json() == {"error": "installation.id is not a positive 64-bit integer"}
+    good = post(client, {**fork_payload(), "installation": {"id": 2**63 - 1}}, "repository")
+    assert good.status_code == 202 and good.get_json()["jobs"] == 1
+
+
 def test_healthz_follows_the_worker_heartbeat(settings: Settings) -> None:
     client = create_app(settings).test_client()
     _, store = queue.setup(settings)

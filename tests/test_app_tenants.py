@@ -81,8 +81,8 @@ def test_a_tenants_backlog_does_not_hold_back_anothers_first_fork(
     settings: Settings, emulator: GitHubEmulator, worker: None
 ) -> None:
     order = completion_order(*deliver(settings, emulator))
-    # bob's fork waits for the jobs already running (2 workers), and at most one more of
-    # mallory's queued ones that came first in its place in line; never for all 8
+    # bob's fork waits for the jobs already running (2 workers) and at most one more of
+    # mallory's (a slot that freed before it arrived); never for all 8
     assert order.index("bob/deepnet") <= 3, order
 
 
@@ -111,12 +111,78 @@ def test_fair_on_redis_too(
     assert order.index("bob/deepnet") <= 2, order
 
 
-def test_place_in_line_counts_the_installations_own_waiting_jobs(tmp_path: Path) -> None:
-    store = Store(str(tmp_path / "app.sqlite3"))
-    ids = [store.add_job(f"d{i}", "vet", f"m/r{i}", {"installation_id": 1}) for i in range(3)]
-    other = store.add_job("e", "vet", "b/r", {"installation_id": 2})
-    assert None not in ids and other is not None
-    places = [queue.place_in_line(store, i) for i in ids if i is not None]
-    assert places == [0, 1, 2] and queue.place_in_line(store, other) == 0
-    store.finish(ids[0] or 0)  # a finished job leaves the line
-    assert queue.place_in_line(store, ids[2] or 0) == 1
+def test_a_tenant_streaming_one_fork_at_a_time_does_not_starve_a_backlog(
+    settings: Settings, emulator: GitHubEmulator
+) -> None:
+    """One job slot. Mallory's 4 forks wait; bob sends his next fork as soon as his last one
+    starts (one waiting, at the service rate). Fixed on arrival, bob's forks entered at -1
+    and went before mallory's -2, -3 every time; taken when the slot frees, the two tenants
+    alternate and each keeps its own order."""
+    huey, _ = queue.setup(settings)
+    consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False)
+    consumer.start()
+    try:
+        client = create_app(settings).test_client()
+        backlog = [emulator.add_repo("mallory", f"fork{i}", FORK_FILES) for i in range(4)]
+        bobs = [emulator.add_repo("bob", f"b{i}", FORK_FILES) for i in range(4)]
+        post(client, added(MALLORY, backlog), "installation_repositories")
+        order: list[str] = []  # the check runs complete as their jobs start
+        started = backlog[0]
+        for repo in bobs:
+            wait_for(lambda r=started: _record(order, [*backlog, *bobs]) and r.check_runs, 120)
+            post(client, added(BOB, [repo]), "installation_repositories")
+            started = repo
+        wait_for(lambda: _record(order, [*backlog, *bobs]) == 8, timeout=240)
+    finally:
+        consumer.stop(graceful=True)
+    mallory, bob = [f"mallory/fork{i}" for i in range(4)], [f"bob/b{i}" for i in range(4)]
+    assert order == [x for pair in zip(mallory, bob, strict=True) for x in pair], order
+
+
+def _record(order: list[str], repos: list[RepoState]) -> int:
+    order += [r.full_name for r in repos if r.full_name not in order and completed(r)]
+    return len(order)
+
+
+def stream(store: Any) -> list[str]:
+    """One slot: A's backlog of 4, then B sends its next job each time a job ends (at the
+    service rate, the stream that starved A's backlog when the order was fixed on arrival)."""
+    for i in range(4):
+        store.add_job(f"a{i}", "vet", f"mallory/a{i}", {"installation_id": MALLORY})
+    order: list[str] = []
+    for i in range(8):
+        job = store.claim_next()
+        if i < 6:
+            store.add_job(f"b{i}", "vet", f"bob/b{i}", {"installation_id": BOB})
+        assert job is not None and job.status == "running"
+        order.append(job.repo.split("/")[1])
+        store.finish(job.id)
+    return order
+
+
+def taken_in_turns(store: Any) -> None:
+    # A never waits for more than one of B's jobs, and each tenant's own order holds
+    assert stream(store) == ["a0", "b0", "a1", "b1", "a2", "b2", "a3", "b3"]
+    left = [store.claim_next() for _ in range(3)]
+    assert [j.repo if j else None for j in left] == ["bob/b4", "bob/b5", None]
+    # a retry waits in the Store until it is due; the other line goes meanwhile
+    late = store.add_job("a-late", "vet", "mallory/late", {"installation_id": MALLORY})
+    soon = store.add_job("b-soon", "vet", "bob/soon", {"installation_id": BOB})
+    first = store.claim_next()
+    assert first is not None and first.id == late
+    store.requeue(late, delay=60)
+    second = store.claim_next()
+    assert second is not None and second.id == soon and store.claim_next() is None
+    store.finish(second.id)
+    store.requeue(second.id)  # a finished job stays finished
+    assert store.claim_next() is None
+
+
+def test_turns_are_chosen_when_a_slot_frees(tmp_path: Path) -> None:
+    taken_in_turns(Store(str(tmp_path / "app.sqlite3")))
+
+
+def test_turns_are_chosen_when_a_slot_frees_on_redis(redis_url: str) -> None:
+    from bot.redis_store import RedisStore
+
+    taken_in_turns(RedisStore(redis_url))

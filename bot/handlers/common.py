@@ -17,7 +17,9 @@ class JobSpec:
 
 def installation_id(event: Event) -> int | None:
     inst = event.payload.get("installation")
-    return int(inst["id"]) if isinstance(inst, dict) and "id" in inst else None
+    iid = inst.get("id") if isinstance(inst, dict) else None
+    # The webhook refused any other id (bot.web); never converted here.
+    return iid if type(iid) is int else None
 
 
 def vet_job(event: Event, repo: str, reason: str) -> JobSpec | None:
