@@ -251,25 +251,8 @@ _RIGHTS = frozenset(
 # who may use the code or for what ("Companies may not use this Software", "Licensed for
 # research use", "requires prior written agreement", "a royalty of 5% of revenue"): such a
 # sentence beside the template's words is terms of the authors' own, whatever its phrasing.
-_USE_TOPICS = frozenset(
-    [
-        "commercial", "commercially", "business", "businesses", "company", "companies",
-        "corporation", "corporations", "enterprise", "enterprises", "sell", "selling", "sale",
-        "sales", "royalty", "royalties", "revenue", "profit", "nonprofit", "research",
-        "academic", "students", "student", "university", "universities", "educational",
-        "personal", "evaluation", "permitted", "allowed", "prohibited", "forbidden",
-        "restricted", "agreement", "fee", "fees", "paid", "payment", "monetary", "internal",
-        "production", "hosted", "saas", "industry", "industrial", "employees", "employee",
-        "staff", "members", "customers", "licensees",
-    ]
-)  # fmt: skip
-# Short grants only (MIT, BSD, ISC): long texts such as Apache-2.0 come in wordings that
-# differ from the SPDX template in places, which a diff cannot tell from edits.
-_MAX_DIFF_TOKENS = 400
-
-
-# Topics that speak of commercial use themselves; the others (a university, an agreement)
-# also name who holds a copyright or how contributions are licensed.
+# The strong topics speak of commercial use themselves; the weak ones (a university, an
+# agreement) also name who holds a copyright or how contributions are licensed.
 _STRONG_TOPICS = frozenset(
     [
         "commercial", "commercially", "business", "businesses", "company", "companies",
@@ -279,6 +262,16 @@ _STRONG_TOPICS = frozenset(
         "production", "hosted", "saas", "industry", "industrial",
     ]
 )  # fmt: skip
+_USE_TOPICS = _STRONG_TOPICS | frozenset(
+    [
+        "students", "student", "university", "universities", "educational", "permitted",
+        "allowed", "prohibited", "forbidden", "restricted", "agreement", "internal",
+        "employees", "employee", "staff", "members", "customers", "licensees",
+    ]
+)  # fmt: skip
+# Short grants only (MIT, BSD, ISC): long texts such as Apache-2.0 come in wordings that
+# differ from the SPDX template in places, which a diff cannot tell from edits.
+_MAX_DIFF_TOKENS = 400
 # A plain permission ("Commercial use is permitted", "You may sell products built with it")
 # widens nothing the template limits; a sentence with any of these words may limit it.
 _PERMITS = frozenset(
