@@ -531,3 +531,19 @@ def test_words_the_template_never_uses_written_into_the_grant_are_unclear(vet_re
         "to any person obtaining", "to any person listed in AUTHORIZED_USERS.txt obtaining"
     )
     assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is None
+
+
+def test_a_license_text_edited_to_forbid_commercial_use_is_not_categorised_permissive(
+    vet_repo: Vet,
+) -> None:
+    # Round 12: a BSD grant edited to "non-commercial research purposes only" kept the
+    # category "permissive", which a policy allowing permissive licenses let through.
+    bsd = license_text("BSD-3-Clause.txt").replace("<year> <owner>", "2019 Some Lab")
+    grant = "are permitted provided that"
+    assert grant in bsd
+    edited = bsd.replace(grant, "are permitted for non-commercial research purposes only, provided that")
+    lic = vet_repo({**CODE, "LICENSE": edited}).license
+    assert (lic.spdx, lic.commercial_use, lic.category) == ("BSD-3-Clause", None, "non-commercial")
+    # A restriction in another file (a README) leaves the license file's own category alone.
+    readme = vet_repo({**CODE, "LICENSE": MIT, "README.md": "Not for commercial use.\n"}).license
+    assert (readme.commercial_use, readme.category) == (None, "permissive")

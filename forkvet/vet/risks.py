@@ -547,23 +547,52 @@ def _shell_risks(ctx: Context, risks: list[Risk]) -> None:
                 )
 
 
+# Submodules named one by one; past this many, one summary (a hostile .gitmodules can name
+# tens of thousands, each of which would otherwise be a finding).
+_MAX_SUBMODULE_RISKS = 20
+
+
 def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
     gm = ctx.snap.get(".gitmodules")
     if gm is None:
         return
     text = ctx.snap.read_text(gm.path) or ""
+    folders = {p for f in ctx.snap.files for p in _parents(f.path)}
+    absent: list[tuple[str, int]] = []
+    line, seen = 1, 0
     for m in rx.finditer(r"^[ \t]*path[ \t]*=(.*)$", text, rx.M):
-        path = m.group(1).strip()
-        if not any(f.path.startswith(path + "/") for f in ctx.snap.files):
-            risks.append(
-                Risk(
-                    "submodule-absent",
-                    "warning",
-                    f"Git submodule {path} is not checked out (run `git submodule update --init`)",
-                    ".gitmodules",
-                    text.count("\n", 0, m.start()) + 1,
-                )
+        line += text.count("\n", seen, m.start())
+        seen = m.start()
+        path = m.group(1).strip().rstrip("/")
+        if path not in folders:
+            absent.append((path, line))
+    for path, at in absent[:_MAX_SUBMODULE_RISKS]:
+        risks.append(
+            Risk(
+                "submodule-absent",
+                "warning",
+                f"Git submodule {path} is not checked out (run `git submodule update --init`)",
+                ".gitmodules",
+                at,
             )
+        )
+    if len(absent) > _MAX_SUBMODULE_RISKS:
+        more = len(absent) - _MAX_SUBMODULE_RISKS
+        risks.append(
+            Risk(
+                "submodule-absent",
+                "warning",
+                f"{more:,} more git submodules are not checked out (run `git submodule update "
+                f"--init`); only the first {_MAX_SUBMODULE_RISKS} are named",
+                ".gitmodules",
+            )
+        )
+
+
+def _parents(path: str) -> list[str]:
+    """Every folder above a file (`a/b/c.py` → a, a/b)."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 _PICKLE_ERRORS = (

@@ -142,3 +142,21 @@ def test_the_license_check_keeps_the_run_deadline(tmp_path: Path) -> None:
     assert not [m for m in info.all if m.path and m.path.startswith("LICENSE")]
     said = [f.message for f in findings if f.title == "License files not read"]
     assert said and "4 license file(s) not matched (the vetting time limit" in said[0], said
+
+
+def test_a_huge_gitmodules_is_a_bounded_list_of_findings(tmp_path: Path) -> None:
+    """Round 12: 2 MiB of .gitmodules gave 25,000 findings (each a line of the report and a
+    SARIF result), found by a scan of every file per submodule."""
+    repo = tmp_path / "repo"
+    (repo / "sub0").mkdir(parents=True)
+    (repo / "sub0" / "x.py").write_text("")
+    (repo / "train.py").write_text("import torch\n")
+    (repo / ".gitmodules").write_text(
+        "".join(f'[submodule "s{i}"]\n\tpath = sub{i}\n\turl = ../s{i}\n' for i in range(30_000))
+    )
+    rc, wall, peak, out = run_bounded("vet", str(repo), "--format", "json", seconds=60)
+    _assert_bounded(rc, wall, peak, 60)
+    absent = [r for r in json.loads(out)["risks"] if r["kind"] == "submodule-absent"]
+    assert len(absent) == 21  # sub0 is there; twenty named, then one count of the rest
+    assert absent[0]["message"].startswith("Git submodule sub1 ") and absent[0]["line"] == 5
+    assert "29,979 more git submodules" in absent[-1]["message"]
