@@ -374,3 +374,26 @@ def test_an_upstream_whose_default_branch_is_master(
     )
     assert code == 0, out
     assert json.loads(out)["base_branch"] == "master"
+
+
+def test_a_fork_of_many_fixes_drafts_a_bounded_number(
+    repos: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Round 12: every "fix:" commit became a branch, with no cap (a hostile fork's history
+    # of thousands of them made thousands of branches and git calls).
+    from forkvet.giveback import drafts, gitops
+
+    monkeypatch.setattr(gitops, "MAX_FORK_COMMITS", 30)
+    fork, up = repos["fork"], repos["upstream"]
+    for i in range(40):
+        commit(fork, {"model.py": f"# {i}\n"}, f"Fix bug {i} in the model")
+    code, out, _ = run(["upstream", str(fork), "--upstream", str(up), "--format", "json"], capsys)
+    data = json.loads(out)
+    assert len(data["commits"]) == 30  # the newest 30, oldest first
+    assert data["commits"][-1]["subject"] == "Fix bug 39 in the model"
+    made = [d for d in data["drafts"] if d["status"] in ("drafted", "conflict")]
+    capped = [d for d in data["drafts"] if d["status"] == "capped"]
+    assert len(made) == drafts.MAX_DRAFTS and len(capped) == 30 - drafts.MAX_DRAFTS
+    assert "--commits" in capped[0]["message"] and capped[0]["branch"] == ""
+    branches = git(fork, "branch", "--list", "forkvet/*").split()
+    assert len(branches) <= drafts.MAX_DRAFTS

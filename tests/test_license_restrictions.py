@@ -541,7 +541,9 @@ def test_a_license_text_edited_to_forbid_commercial_use_is_not_categorised_permi
     bsd = license_text("BSD-3-Clause.txt").replace("<year> <owner>", "2019 Some Lab")
     grant = "are permitted provided that"
     assert grant in bsd
-    edited = bsd.replace(grant, "are permitted for non-commercial research purposes only, provided that")
+    edited = bsd.replace(
+        grant, "are permitted for non-commercial research purposes only, provided that"
+    )
     lic = vet_repo({**CODE, "LICENSE": edited}).license
     assert (lic.spdx, lic.commercial_use, lic.category) == ("BSD-3-Clause", None, "non-commercial")
     # A restriction in another file (a README) leaves the license file's own category alone.

@@ -154,6 +154,24 @@ def make_branch(
             git(repo, "branch", "-D", branch, check=False)
 
 
+# Pull requests drafted per run (a branch each): a maintainer reviews a few fixes at a time,
+# and a fork whose history is all "fix:" commits must not make thousands of branches.
+MAX_DRAFTS = 20
+
+
+def _capped(c: Commit) -> Draft:
+    return Draft(
+        [c.sha],
+        "",
+        c.subject,
+        "",
+        None,
+        "capped",
+        f"not drafted: forkvet drafts at most {MAX_DRAFTS} pull requests a run; send the ones "
+        "you want with --commits SHA ...",
+    )
+
+
 def plan(
     repo: Path,
     upstream: str,
@@ -188,10 +206,15 @@ def plan(
             if not match:
                 raise LookupError(want)
             picked.append(match[0])
+    drafted = 0
     for c in picked:
         row = next(r for r in result.commits if r["sha"] == c.sha)
         if row["classification"] == "already-upstream":
             continue
+        if drafted == MAX_DRAFTS:
+            result.drafts.append(_capped(c))
+            continue
+        drafted += 1
         branch = branch_name(c)
         title, body = pr_text([c], evidence)
         ok, message = make_branch(repo, [c], branch, upstream, base, keep)

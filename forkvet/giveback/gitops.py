@@ -77,15 +77,20 @@ def _git_reason(stderr: str) -> str:
     return (fatal or lines or [""])[0].removeprefix("fatal:").strip()[:200]
 
 
+# Fork commits read per run, newest first: each costs three git calls, and a fork of
+# thousands of commits is a rewrite, not fixes to send upstream one by one.
+MAX_FORK_COMMITS = 500
+
+
 def fork_commits(repo: Path, head: str = "HEAD") -> list[Commit]:
-    """Commits on head that upstream does not have, oldest first; patch-equivalent commits
-    already applied upstream are marked (git cherry)."""
+    """Commits on head that upstream does not have (the newest MAX_FORK_COMMITS), oldest
+    first; patch-equivalent commits already applied upstream are marked (git cherry)."""
     merge_base(repo, head)
     cherry = git(repo, "cherry", UPSTREAM_REF, head).stdout.split("\n")
     applied = {ln[2:].strip() for ln in cherry if ln.startswith("- ")}
-    shas = git(
-        repo, "rev-list", "--reverse", "--no-merges", f"{UPSTREAM_REF}..{head}"
-    ).stdout.split()
+    newest = f"--max-count={MAX_FORK_COMMITS}"
+    shas = git(repo, "rev-list", newest, "--no-merges", f"{UPSTREAM_REF}..{head}").stdout.split()
+    shas.reverse()
     out = []
     for sha in shas:
         meta = git(repo, "show", "-s", "--format=%s%x00%b%x00%an%x00%ae", sha).stdout
