@@ -387,7 +387,7 @@ def test_a_fork_of_many_fixes_drafts_a_bounded_number(
     fork, up = repos["fork"], repos["upstream"]
     for i in range(40):
         commit(fork, {"model.py": f"# {i}\n"}, f"Fix bug {i} in the model")
-    code, out, _ = run(["upstream", str(fork), "--upstream", str(up), "--format", "json"], capsys)
+    _, out, _ = run(["upstream", str(fork), "--upstream", str(up), "--format", "json"], capsys)
     data = json.loads(out)
     assert len(data["commits"]) == 30  # the newest 30, oldest first
     assert data["commits"][-1]["subject"] == "Fix bug 39 in the model"

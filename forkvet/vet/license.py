@@ -1669,11 +1669,11 @@ def _restrictions_elsewhere(
     if info.commercial_use is True:
         info.commercial_use = None
         info.governs_reason += f"; commercial use unclear: {what} ({m.category})"
-        if first.kind == "extra" and m.path in info.files:
-            # The license text itself was edited to restrict use: it is no longer the
-            # permissive license it started from, whatever policy reads its category.
-            if RESTRICTIVENESS[m.category] > RESTRICTIVENESS[info.category]:
-                info.category = m.category
+        # The license text itself edited to restrict use is no longer the permissive license
+        # it started from, for whatever policy reads its category.
+        edited = first.kind == "extra" and m.path in info.files
+        if edited and RESTRICTIVENESS[m.category] > RESTRICTIVENESS[info.category]:
+            info.category = m.category
         findings.append(
             Finding(
                 CHECK,
