@@ -149,6 +149,10 @@ class Snapshot:
     # Symlinks that stay in the tree (shown name -> the shown name of what they resolve to):
     # never followed, but a report names the ones a loader reaches a flagged file by.
     links: dict[str, str] = field(default_factory=dict)
+    # Files git tracks that are not in the working tree (a sparse checkout, a file deleted
+    # without a commit): shown names, the first _MAX_ABSENT, and how many there are.
+    tracked_absent: list[str] = field(default_factory=list)
+    tracked_absent_count: int = 0
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
@@ -324,10 +328,12 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
     if not root.is_dir():
         raise InputError(f"{root} is a file, not a directory: give the repository's folder")
     root = root.resolve()
-    walked = _walk(root, git_tracked(root))
+    tracked = git_tracked(root)
+    walked = _walk(root, tracked)
     files = walked.files
     if not files:
         raise InputError(f"{root} has no files to vet (empty directory)")
+    absent = [] if walked.truncated else _tracked_absent(root, tracked, walked)
     snap = Snapshot(
         root=root,
         name=name or root.name,
@@ -338,6 +344,8 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
         linked_out=walked.linked_out,
         links=walked.links,
         truncated=walked.truncated,
+        tracked_absent=absent[:_MAX_ABSENT],
+        tracked_absent_count=len(absent),
     )
     snap.git = read_git_info(root, remote)
     if snap.git.refused:
@@ -351,6 +359,26 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
             )
         )
     return snap
+
+
+_MAX_ABSENT = 20
+
+
+def _tracked_absent(root: Path, tracked: frozenset[bytes], walked: Walk) -> list[str]:
+    """Paths in git's index that the walk did not find because they are not on disk: what
+    a sparse checkout leaves out is still the repository's, and `git checkout` brings it."""
+    groups = (walked.files, walked.skipped, walked.store, walked.linked_out)
+    seen = {f.disk or os.fsencode(f.path) for group in groups for f in group}
+    seen |= {os.fsencode(link) for link in walked.links}
+    absent = []
+    for raw in sorted(tracked - seen):
+        try:
+            os.lstat(os.path.join(os.fsencode(root), raw))
+        except (FileNotFoundError, NotADirectoryError):
+            absent.append(shown_name(raw))
+        except OSError:
+            continue  # there but unreadable: the walk's own notices say so
+    return absent
 
 
 def shown_name(name: str | bytes) -> str:
@@ -742,6 +770,7 @@ _INDEX_MAX_BYTES = 256 << 20
 # a 20,000-byte path. git never writes a path over PATH_MAX; the decoded total is capped too.
 _INDEX_MAX_PATH = 4096
 _INDEX_MAX_DECODED = 32 << 20
+_GITLINK = 0o160000
 
 
 def git_tracked(root: Path) -> frozenset[bytes]:
@@ -769,6 +798,7 @@ def _index_paths(data: bytes) -> list[bytes]:
         raise ValueError("not a git index")
     pos, previous, out, decoded = 12, b"", [], 0
     for _ in range(count):
+        mode = struct.unpack_from(">L", data, pos + 24)[0]
         flags = struct.unpack_from(">H", data, pos + 60)[0]
         head = 62 + (2 if version >= 3 and flags & 0x4000 else 0)
         start = pos + head
@@ -786,7 +816,8 @@ def _index_paths(data: bytes) -> list[bytes]:
         decoded += len(path)
         if len(path) > _INDEX_MAX_PATH or decoded > _INDEX_MAX_DECODED:
             raise ValueError("index paths past git's own bounds")
-        out.append(path.rstrip(b"/"))  # a sparse index lists whole folders as `dir/`
+        if mode & 0o170000 != _GITLINK:  # a submodule is another repository, not a file
+            out.append(path.rstrip(b"/"))  # a sparse index lists whole folders as `dir/`
         previous = path
     return out
 

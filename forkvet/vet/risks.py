@@ -112,6 +112,20 @@ def _absent_content(ctx: Context) -> list[Risk]:
     """Files whose content another tool fetches later, like a Git LFS pointer: not in the
     checkout, so NOT verified (an error, as an unread file is)."""
     out: list[Risk] = []
+    if ctx.snap.tracked_absent_count:
+        names = ", ".join(ctx.snap.tracked_absent[:5])
+        more = ctx.snap.tracked_absent_count - min(5, len(ctx.snap.tracked_absent))
+        out.append(
+            Risk(
+                "tracked-absent",
+                "error",
+                f"{ctx.snap.tracked_absent_count:,} file(s) git tracks are not in the working "
+                f"tree (a sparse checkout, or deleted without a commit) and were NOT verified: "
+                f"{names}{f' and {more:,} more' if more > 0 else ''}. Run `git sparse-checkout "
+                "disable` (or `git checkout -- .`), then vet again before loading them",
+                ctx.snap.tracked_absent[0],
+            )
+        )
     for link, target in list(ctx.snap.links.items())[:100_000]:
         if _ANNEX_TARGET.search(target) and ctx.snap.get(target) is None:
             out.append(
@@ -602,6 +616,7 @@ _PICKLE_ERRORS = (
     "lfs-pointer",
     "annex-pointer",
     "dvc-pointer",
+    "tracked-absent",
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -96,6 +97,53 @@ def test_what_git_tracks_in_a_skipped_folder_is_vetted(make_repo: MakeRepo) -> N
     assert {f.path for f in snap.skipped} == {".cache/untracked.py", "venv/tool.py"}
     imported = vet(snap).dependencies.imported
     assert "scipy" in imported and "pandas" not in imported and "sklearn" not in imported
+
+
+def test_what_a_sparse_checkout_leaves_out_is_an_unverified_error(make_repo: MakeRepo) -> None:
+    # Round 12: a tracked checkpoint outside the sparse checkout was never mentioned; any
+    # later `git checkout` brings it, and the clean report would have vouched for it.
+    root = make_repo(
+        {
+            "src/train.py": "import torch\n",
+            "README.md": "# m\n",
+            "ckpt/model.pkl": P.os_system("true", 2),
+            **{f"ckpt/part{i}.bin": b"x" for i in range(7)},
+        }
+    )
+    git(root, "sparse-checkout", "set", "--no-cone", "/src/", "/README.md")
+    assert not (root / "ckpt").exists()
+    report = vet(load(root))
+    absent = [r for r in report.risks if r.kind == "tracked-absent"]
+    assert len(absent) == 1 and absent[0].severity == "error" and report.has_errors
+    assert absent[0].message.startswith("8 file(s) git tracks are not in the working tree")
+    assert "ckpt/model.pkl" in absent[0].message and "and 3 more" in absent[0].message
+    git(root, "sparse-checkout", "disable")
+    assert _dangerous(root) == {"ckpt/model.pkl"}
+    assert not [r for r in vet(load(root)).risks if r.kind == "tracked-absent"]
+
+
+def test_a_submodule_is_not_a_tracked_file_left_out(tmp_path: Path, make_repo: MakeRepo) -> None:
+    sub = make_repo({"lib.py": "x = 1\n"}, name="sub")
+    root = make_repo({"train.py": "import torch\n"}, name="main")
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            str(sub),
+            "third/sub",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    shutil.rmtree(root / "third" / "sub")  # as a clone without --recursive leaves it: empty
+    (root / "third" / "sub").mkdir()
+    assert b"third/sub" not in git_tracked(root)
+    assert not [r for r in vet(load(root)).risks if r.kind == "tracked-absent"]
 
 
 @pytest.mark.parametrize("version", ["2", "3", "4"])
