@@ -153,6 +153,8 @@ class Snapshot:
     # without a commit): shown names, the first _MAX_ABSENT, and how many there are.
     tracked_absent: list[str] = field(default_factory=list)
     tracked_absent_count: int = 0
+    # Symlinks that leave the tree (shown names): never followed, so never read.
+    links_out: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
@@ -346,6 +348,7 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
         truncated=walked.truncated,
         tracked_absent=absent[:_MAX_ABSENT],
         tracked_absent_count=len(absent),
+        links_out=walked.links_out,
     )
     snap.git = read_git_info(root, remote)
     if snap.git.refused:
@@ -555,6 +558,7 @@ class Walk:
     store: list[FileEntry]
     linked_out: list[FileEntry]
     links: dict[str, str]
+    links_out: list[str]
     notices: list[Finding]
     truncated: bool
 
@@ -584,6 +588,7 @@ def _walk(root: Path, tracked: frozenset[bytes] = frozenset()) -> Walk:
         store=of("store"),
         linked_out=sorted((f for f, _skip in foreign), key=lambda f: f.path),
         links=walked.links,
+        links_out=sorted(walked.outside),
         notices=walked.notices + _walk_notices(walked),
         truncated=walked.truncated or len(walked.entries) >= MAX_FILES,
     )

@@ -29,6 +29,7 @@ from forkvet.vet.textrisks import (
     YAML_LOAD,
 )
 from forkvet.vet.textrisks import text_risks as text_risks
+from forkvet.vet.weights import WEIGHT_EXT
 
 CHECK = "risks"
 # Every version line git-lfs's pointer decoder accepts (lfs/pointer.go: the current URL and
@@ -126,6 +127,7 @@ def _absent_content(ctx: Context) -> list[Risk]:
                 ctx.snap.tracked_absent[0],
             )
         )
+    out += _checkpoints_linked_out(ctx.snap.links_out)
     for link, target in list(ctx.snap.links.items())[:100_000]:
         if _ANNEX_TARGET.search(target) and ctx.snap.get(target) is None:
             out.append(
@@ -153,6 +155,28 @@ def _absent_content(ctx: Context) -> list[Risk]:
                 )
             )
     return out
+
+
+# Names a loader opens as a checkpoint: a symlink so named that leaves the tree hands the
+# loader a file forkvet never read (`model.pt -> ~/.cache/…/x.pt`, any file on the runner).
+_CHECKPOINT_NAMES = (*(ext for ext in WEIGHT_EXT if ext != ".safetensors"), ".npy", ".pkl")
+
+
+def _checkpoints_linked_out(links_out: list[str]) -> list[Risk]:
+    named = [p for p in links_out if p.lower().endswith(_CHECKPOINT_NAMES)]
+    if not named:
+        return []
+    shown = ", ".join(named[:5]) + (f" and {len(named) - 5:,} more" if len(named) > 5 else "")
+    return [
+        Risk(
+            "link-outside",
+            "error",
+            f"{len(named):,} checkpoint-named symlink(s) point outside the repository, so a "
+            f"loader would read a file forkvet never looked at (NOT verified): {shown}. Replace "
+            "them with the files themselves, or check what they point to before loading",
+            named[0],
+        )
+    ]
 
 
 def _with_aliases(risk: Risk, by_target: dict[str, list[str]]) -> Risk:
@@ -617,6 +641,7 @@ _PICKLE_ERRORS = (
     "annex-pointer",
     "dvc-pointer",
     "tracked-absent",
+    "link-outside",
 )
 
 

@@ -265,3 +265,20 @@ def shutil_rmtree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path)
+
+
+def test_a_checkpoint_named_link_leaving_the_tree_is_an_unverified_error(
+    tmp_path: Path, outside: Path
+) -> None:
+    # Round 12: `model.pt -> <a file on the runner>` was a notice; torch.load reads through it.
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "train.py").write_text("import torch\ntorch.load('weights/model.pt')\n")
+    (root / "weights").mkdir()
+    (root / "weights" / "model.pt").symlink_to(outside)
+    (root / "data").symlink_to("/mnt/datasets/imagenet")  # a data folder on the authors' disk
+    report = vet(load(root))
+    out = [r for r in report.risks if r.kind == "link-outside"]
+    assert [(r.path, r.severity) for r in out] == [("weights/model.pt", "error")]
+    assert "NOT verified" in out[0].message and SECRET not in out[0].message
+    assert report.has_errors
