@@ -493,6 +493,10 @@ def test_a_zlib_grant_edited_after_its_disclaimer_is_unclear(vet_repo: Vet) -> N
         {"README.md": "# P\n\nFor commercial licensing, please contact licensing@example.com.\n"},
         {"docs/TERMS_OF_USE.md": "The models may not be used for commercial purposes.\n"},
         {"LICENSE_WEIGHTS.pdf": b"%PDF-1.4\n\x00\x01 binary terms"},
+        # The abbreviation, and a release for a purpose, without "only" (round 12, left).
+        {"README.md": "# P\n\nLicensed for NC use.\n"},
+        {"README.md": "# P\n\nThe pretrained weights are released for research purposes.\n"},
+        {"README.md": "# P\n\nThis code is made available for academic use.\n"},
     ],
 )
 def test_round_12_readme_terms_and_unreadable_files_beside_mit_are_unclear(
@@ -549,3 +553,17 @@ def test_a_license_text_edited_to_forbid_commercial_use_is_not_categorised_permi
     # A restriction in another file (a README) leaves the license file's own category alone.
     readme = vet_repo({**CODE, "LICENSE": MIT, "README.md": "Not for commercial use.\n"}).license
     assert (readme.commercial_use, readme.category) == (None, "permissive")
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "We provide the code for reproducing the research results.",
+        "Code for our research paper, released under the MIT license.",
+        "Our NCCL backend is used for multi-GPU training.",
+        "The nc use of the flag is described below.",
+    ],
+)
+def test_research_words_that_name_no_purpose_keep_yes(vet_repo: Vet, readme: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": f"# P\n\n{readme}\n"}).license
+    assert lic.commercial_use is True

@@ -740,12 +740,17 @@ def _limits_use(sentence: str) -> bool:
 def _may_restrict(lower: str) -> bool:
     """Whether a README sentence can hold a restriction: it names a license or commercial or
     non-profit use or commercial use in other words ("to make money", "in any business"), or
-    says "only" about research ("may only be used for academic research")."""
+    says "only" about research ("may only be used for academic research") or releases for it."""
     if any(w in lower for w in _RESTRICT_WORDS) or FOREIGN_COMMERCE.search(lower):
         return True
     if any(w in lower for w in ("industr", "universit", "student", "internal", "production")):
         return True
-    return "only" in lower and ("research" in lower or "academic" in lower)
+    about_research = "research" in lower or "academic" in lower or "educational" in lower
+    # "only" about research, or a release for it ("weights released for research purposes").
+    return about_research and ("only" in lower or any(w in lower for w in _RELEASE_WORDS))
+
+
+_RELEASE_WORDS = ("released", "available", "provided", "distributed", "intended", "shared")
 
 
 def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]:

@@ -496,8 +496,10 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         # "does not grant any rights for commercial use".
         r"\bnot\s+grant\w*\s+(?:you\s+)?(?:any\s+)?(?:rights?|permission|licen[sc]es?)\s+"
         r"(?:for|to)\s+(?:any\s+)?commercial|"
-        # A named non-commercial license: "CC BY-NC 4.0", "CC-BY-NC-SA".
+        # A named non-commercial license: "CC BY-NC 4.0", "CC-BY-NC-SA"; "licensed for NC use"
+        # (the abbreviation, in capitals only).
         r"\bcc[-\s]*by[-\s]*nc\b|\bby-nc(?:-sa|-nd)?\b|"
+        r"\b(?-i:NC)\s+(?:use|usage|purposes?|only|licen[sc]e|terms)\b|"
         # What a commercial use is called without the word: "for any for-profit purpose",
         # "in any business", "for monetary gain", "to make money", "products sold to customers".
         rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\b(?:for|in|into|as|within|by)\s+"
@@ -525,6 +527,11 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         r"\bonly\s+(?:be\s+)?(?:used|use|available|licensed|released|provided|distributed|"
         r"permitted|allowed|intended)\s+(?:[\w-]+\s+){0,2}?for\s+(?:[\w-]+\s+){0,2}?"
         r"(?:academic|research|non-?commercial|educational|non-?profit)\b|"
+        # "The weights are released for research purposes", "made available for academic
+        # use": a purpose named for the release itself.
+        r"\b(?:released|provided|distributed|available|licensed|shared|published|intended)\s+"
+        r"(?:[\w-]+\s+){0,2}?for\s+(?:the\s+)?(?:academic|research|non-?commercial|educational|"
+        r"scientific)\s+(?:and\s+\w+\s+)?(?:purposes?|use|usage)\b|"
         # "for any purpose other than scientific research", "for non-profit organizations only".
         r"\bpurposes?\s+other\s+than\s+(?:[\w-]+\s+){0,2}?(?:research|academic|education|study)|"
         r"\bnon-?\s?profit\s+(?:organi[sz]ations?|institutions?|entities|users?)\s+only\b|"
@@ -597,6 +604,8 @@ _NEEDS: dict[str, tuple[str, ...]] = {
         "solely",
         "free for",
         "research",
+        "academic",
+        "educational",
         "profit",
         "exclusively",
         "other than",
