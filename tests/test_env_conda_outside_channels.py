@@ -1,5 +1,5 @@
 """A conda channel of the authors' own set outside environment.yml (a repository `.condarc`,
-`conda config --add channels X` in a README or script, pixi's `channels`) reaches the
+`conda config --add channels X` in a README or script, pixi's `channels`, a conda lock) reaches the
 conda-only packages as environment.yml's own channel list does: left out and named (outside
 attack, round 12b F6). A public channel changes nothing."""
 
@@ -45,7 +45,21 @@ PRIVATE += [
         ("pixi add --channel corpchan corpzeta", "corpchan"),
     ]
 ]
+# Round 12, left: a channel recorded only in a lock file (conda-lock's metadata, an explicit
+# file's package URLs).
+_LOCK = (
+    "version: 1\nmetadata:\n  channels:\n  - url: conda-forge\n    used_env_vars: []\n"
+    "  - url: {chan}\n    used_env_vars: []\npackage:\n- name: corpzeta\n  version: '1.0'\n"
+    "  manager: conda\n  url: {chan}/linux-64/corpzeta-1.0-0.conda\n"
+)
+_EXPLICIT = "# platform: linux-64\n@EXPLICIT\n{url}/linux-64/corpzeta-1.0-0.conda#0123\n"
+PRIVATE += [
+    ({"conda-lock.yml": _LOCK.format(chan=CHAN)}, "conda-lock.yml"),
+    ({"conda-linux-64.lock": _EXPLICIT.format(url=CHAN)}, "conda-linux-64.lock"),
+]
 PUBLIC = [
+    {"conda-lock.yml": _LOCK.format(chan="pytorch")},
+    {"conda-linux-64.lock": _EXPLICIT.format(url="https://conda.example.org/conda-forge")},
     {"README.md": _readme("conda create -n x -c conda-forge -c pytorch python=3.10")},
     {"README.md": _readme("pixi add --channel conda-forge ffmpeg")},
     {".condarc": "channels:\n  - conda-forge\n  - defaults\n"},

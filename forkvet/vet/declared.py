@@ -959,6 +959,8 @@ def _outside_channel(ctx: Context) -> str:
             found = _condarc_channel(ctx, f.path)
         elif name == "pixi.toml" or name == "pyproject.toml":
             found = _pixi_channel(ctx, f.path)
+        elif _CONDA_LOCK_NAME.search(name):
+            found = _conda_lock_channel(ctx, f.path)
         elif (
             f.suffix in _CHANNEL_SCRIPT_SUFFIXES
             or name in _CHANNEL_SCRIPT_NAMES
@@ -991,6 +993,30 @@ def _channel_in_text(text: str) -> tuple[str, int] | None:
             if _private_channel(option.group("channel")):
                 return option.group("channel"), m.start()
     return None
+
+
+# conda-lock's unified file and its explicit per-platform files (`conda-linux-64.lock`,
+# `*.conda-lock.yml`), and `conda list --explicit` output saved as `*explicit*.txt`.
+_CONDA_LOCK_NAME = rx.compile(r"conda-lock\.ya?ml$|^conda-.*\.lock$|explicit.*\.txt$")
+# conda-lock.yml's `metadata: channels:` entries are the only list items keyed `url:`.
+_LOCK_CHANNEL = rx.compile(r"(?m)^[ \t]*-[ \t]*url:[ \t]*['\"]?([^\s'\"#]{1,300})")
+# An explicit file's package URL: <channel URL>/<subdir>/<file>.
+_EXPLICIT_URL = rx.compile(
+    r"(?m)^([a-z][a-z0-9+.-]*://\S{1,400}?)/[\w.-]+/[^/\s]+\.(?:conda|tar\.bz2)\b"
+)
+
+
+def _conda_lock_channel(ctx: Context, path: str) -> str:
+    """The first channel of the authors' own a conda lock records: the channels listed in
+    conda-lock.yml's metadata, or those its explicit files download from."""
+    text = ctx.snap.read_text(path) or ""
+    if "@EXPLICIT" in text[:8192]:
+        urls = (m.group(1) for m in islice(_EXPLICIT_URL.finditer(text), 5000))
+        channels = [u for u in urls if _private_channel(u.rstrip("/").rsplit("/", 1)[-1])]
+        return f"{channels[0][:200]}, {path}" if channels else ""
+    listed = [m.group(1) for m in islice(_LOCK_CHANNEL.finditer(text), 50)]
+    private = [c for c in listed if _private_channel(c.rstrip("/").rsplit("/", 1)[-1])]
+    return f"{private[0][:200]}, {path}" if private else ""
 
 
 def _condarc_channel(ctx: Context, path: str) -> str:
