@@ -506,13 +506,16 @@ class _Machine:
                 )
             )
             self.stack.append(None)
-        else:  # GLOBAL, INST, EXT*: an import, then the opcode's stack effect
-            if act == _A_EXT:
-                # copyreg's extension registry names the callable at load time.
-                self.info.imports.append(("?extension-registry", f"code-{value}"))
-            else:
-                assert isinstance(value, tuple)
-                self.info.imports.append(value)
+        elif act == _A_EXT:
+            # EXT1/2/4 name a callable by a code in copyreg's extension registry, which is
+            # empty unless the loading program filled it (Python, torch, numpy, pandas and
+            # joblib register none): pickle.load raises "unregistered extension code" here,
+            # before it calls anything, and reads nothing after. Raw tensor bytes in a zip
+            # member start with 0x82 often enough to matter.
+            raise _Bad(f"unregistered extension code {value}: pickle.load stops here")
+        else:  # GLOBAL, INST: an import, then the opcode's stack effect
+            assert isinstance(value, tuple)
+            self.info.imports.append(value)
             if op.mark:
                 self.pop_mark()
             if op.pops:

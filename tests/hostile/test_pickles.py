@@ -127,6 +127,28 @@ def test_imports_off_the_safe_list_are_errors_safe_checkpoints_are_not(vet_repo:
     assert safe and "3 pickle-based" in safe[0].message
 
 
+def test_tensor_bytes_that_start_like_an_extension_opcode_are_data(
+    vet_repo: Vet, tmp_path: Path
+) -> None:
+    """A torch zip's storage member of raw bytes starting 0x82 (EXT1) was read as a pickle
+    importing from copyreg's extension registry: a false error on random weights, about one
+    checkpoint in a dozen. pickle.load stops at an unregistered code before calling anything,
+    so nothing after it runs either."""
+    import pickle
+
+    torch = pytest.importorskip("torch")
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"w": torch.tensor([0x82, 0x0F, 0x83, 0x01, 0x00], dtype=torch.uint8)}, buf)
+    after = b"\x80\x02\x82\x0f" + P.os_system(f"touch {tmp_path / 'ran'}", 0)
+    with pytest.raises(ValueError, match="unregistered extension code"):
+        pickle.loads(after)
+    assert not (tmp_path / "ran").exists()
+    report = vet_repo({"model.pt": buf.getvalue(), "after.pkl": after})
+    assert not [r for r in report.risks if r.severity == "error"], report.risks
+
+
 def test_a_pickle_that_cannot_be_fully_scanned_is_unverified_not_passed(
     vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
