@@ -29,6 +29,10 @@ DROPPED = {
     # no known prefix: caught as a random word of letters and digits
     "TORCH_HUB_X": "Zq8Lm3Nw7Rt2Yp5Vb9Kd4Hs1",
     "CUDA_NOTE": "a1B2c3D4e5F6g7H8i9J0kLmN",
+    # round 12, left: one case, and base64's `/` and `+`
+    "TORCH_LOWER": "zq8lm3nw7rt2yp5vb9kd4hs1",
+    "TORCH_UPPER": "ZQ8LM3NW7RT2YP5VB9KD4HS1",
+    "OMP_B64": "u7Gx/2kLq9+Wm4Zr8Tb1/Yc6Np3Vd",
 }
 # Ordinary values a training job has under these names.
 PASSED = {
@@ -45,6 +49,9 @@ PASSED = {
     "TORCH_VERSION": "2.1.0+cu121",
     "HF_HOME": "/data/hf",
     "GITHUB_RUN_ID": "12345678901234567890",
+    "TORCH_HOME": "~/models/run2024/cache3",
+    "TORCH_DATA_SPLIT": "imagenet/train/shard00017",
+    "TORCH_WHEEL": "cu121-py310-torch210-linux",
 }
 
 

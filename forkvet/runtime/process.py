@@ -166,10 +166,12 @@ _SECRET_VALUE = rx.compile(
     r"^[ \t]*(?:Basic|Bearer|Token)[ \t]+[A-Za-z0-9+/=._~-]{8,}",
     rx.I,
 )
-# Any other token is one long word of letters and digits (no path, list or version): both
-# cases and at least four letter/digit changes, which words, versions, hex digests (a commit
-# SHA) and device UUIDs do not have.
-_TOKEN_SHAPED = rx.compile(r"^[A-Za-z0-9_+=.~-]{20,}$")
+# Any other token is one long word of letters and digits (no list or version; base64's `/`
+# and `+` allowed, a path's leading `/`, `.` or `~` not): at least four letter/digit changes
+# in both cases, or six in one case with a letter past `f`. Words, versions, hex digests (a
+# commit SHA) and device UUIDs have neither.
+_TOKEN_SHAPED = rx.compile(r"^[A-Za-z0-9_+=.~/-]{20,}$")
+_NOT_HEX = rx.compile(r"[g-zG-Z]")
 _UUID = rx.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", rx.I)
 TAIL_LINES = 60
 
@@ -206,10 +208,14 @@ def _random_token(value: str) -> bool:
     value = value.strip()
     if len(value) > 4096 or not _TOKEN_SHAPED.match(value) or _UUID.search(value):
         return False
+    if value.startswith(("/", ".", "~")):
+        return False  # a path
+    changes = sum(
+        1 for a, b in pairwise(value) if a.isalnum() and b.isalnum() and a.isdigit() != b.isdigit()
+    )
     if value.lower() == value or value.upper() == value:
-        return False
-    changes = sum(1 for a, b in pairwise(value) if a.isdigit() != b.isdigit())
-    return changes >= 4
+        return changes >= 6 and bool(_NOT_HEX.search(value))  # one case: not a hex digest
+    return changes >= (6 if "/" in value else 4)
 
 
 def is_secret(name: str, value: str) -> bool:
