@@ -100,3 +100,20 @@ def test_the_f5_list_never_reaches_the_repository_code(
     seen = json.loads((repo / "envdump.json").read_text())
     assert seen["CUDA_VISIBLE_DEVICES"] == "0,1"
     assert sorted(n for n in DROPPED if seen.get(n) == DROPPED[n]) == []
+
+
+def test_env_allow_build_hands_its_uv_calls_no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Round 11/12, left: `forkvet env --allow-build` resolves with uv, which builds source
+    # releases (their code) with the environment it is given: the user's whole one.
+    from forkvet.envgen.uv import allow_builds, uv_env
+
+    monkeypatch.setenv("UV_INDEX_CORP_PASSWORD", "hunter2hunter2")
+    monkeypatch.setenv("UV_INDEX_URL", "https://user:tok3nTOK3N@mirror.example/simple/")
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijklmnopqrstuvwxyz0123")
+    plain = uv_env()
+    assert plain["UV_INDEX_CORP_PASSWORD"] == "hunter2hunter2"  # resolving only: the user's own
+    with allow_builds():
+        built = uv_env()
+    assert "UV_INDEX_CORP_PASSWORD" not in built and "HF_TOKEN" not in built
+    assert built["UV_INDEX_URL"] == "https://mirror.example/simple/"
+    assert built["UV_KEYRING_PROVIDER"] == "disabled"

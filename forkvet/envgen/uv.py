@@ -86,9 +86,14 @@ def build_flags() -> list[str]:
 
 
 def uv_env() -> dict[str, str]:
+    """The environment of `env`'s uv calls: the user's own, but with builds allowed (a
+    package's build code then runs) none of its credentials (see without_credentials)."""
+    from forkvet.runtime.process import without_credentials
+
+    base = without_credentials(dict(os.environ)) if builds_allowed() else dict(os.environ)
     # UV_PYTHON_DOWNLOADS stays the user's choice (uv's default: download when needed).
     return {
-        **os.environ,
+        **base,
         "UV_NO_PROGRESS": "1",
         "UV_HTTP_TIMEOUT": os.environ.get("UV_HTTP_TIMEOUT", "30"),
     }
