@@ -8,8 +8,11 @@ from forkvet.vet import health
 
 def test_undefined_names_point_at_the_first_one() -> None:
     assert health._undefined_finding([]) == []
-    (f,) = health._undefined_finding(["train.py:12: undefined name 'x'", "b.py:1: y"])
+    (f,) = health._undefined_finding(
+        [("train.py", 12, "undefined name 'x'"), ("b.py", 1, "undefined name 'y'")]
+    )
     assert (f.path, f.line) == ("train.py", 12) and f.message.startswith("2 undefined")
+    assert f.message.endswith("First: train.py:12: undefined name 'x'")
 
 
 def test_checklist_items_in_order_with_their_evidence() -> None:

@@ -60,14 +60,24 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
         f.failure = f"partly analysed (pyflakes failed: {type(exc).__name__})"
         return
     f.facts["undefined"] = [
-        f"{f.path}:{m.lineno}: undefined name {m.message_args[0]!r}"
+        (m.lineno, f"undefined name {m.message_args[0]!r}")
         for m in checker.messages
         if isinstance(m, UndefinedName)
     ]
 
 
-def _undefined_names(ctx: Context) -> list[str]:
-    return [u for f in ctx.py.files for u in f.facts.get("undefined", [])]
+# (path, line, what): kept apart, since a file name may hold `:7:` itself.
+_Located = tuple[str, int, str]
+
+
+def _undefined_names(ctx: Context) -> list[_Located]:
+    return [
+        (f.path, line, what) for f in ctx.py.files for line, what in f.facts.get("undefined", [])
+    ]
+
+
+def _shown(found: _Located) -> str:
+    return f"{found[0]}:{found[1]}: {found[2]}"
 
 
 _TEST_FILE = r"(?:^|/)(?:test_[^/]*\.py|[^/]*_test\.py|tests?/[^/]+\.py)$"
@@ -89,7 +99,7 @@ def check(
         "undefined_names": len(undefined),
         "python_files": len(ctx.py.files),
         "undefined_names_checked": sum("undefined" in f.facts for f in ctx.py.files),
-        "examples": (syntax + undefined)[:10],
+        "examples": [_shown(x) for x in (syntax + undefined)[:10]],
     }
     findings: list[Finding] = []
     if not ctx.snap.readme:
@@ -99,25 +109,23 @@ def check(
     return health, Checklist(sum(i.present for i in items), items), findings
 
 
-def _syntax_errors(ctx: Context) -> list[str]:
-    return [
-        f"{f.path}:{f.syntax_error[1]}: {f.syntax_error[0]}" for f in ctx.py.files if f.syntax_error
-    ]
+def _syntax_errors(ctx: Context) -> list[_Located]:
+    return [(f.path, f.syntax_error[1], f.syntax_error[0]) for f in ctx.py.files if f.syntax_error]
 
 
-def _undefined_finding(undefined: list[str]) -> list[Finding]:
+def _undefined_finding(undefined: list[_Located]) -> list[Finding]:
     if not undefined:
         return []
-    path, line, _ = undefined[0].split(":", 2)
+    path, line, _ = undefined[0]
     return [
         Finding(
             CHECK,
             "warning",
             "Undefined names",
             f"{len(undefined)} undefined name(s) (pyflakes): these lines fail when they run. "
-            f"First: {undefined[0]}",
+            f"First: {_shown(undefined[0])}",
             path=path,
-            line=int(line),
+            line=line,
         )
     ]
 

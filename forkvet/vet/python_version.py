@@ -63,7 +63,7 @@ class _Signals:
     declared: list[tuple[str, str]] = field(default_factory=list)  # (version text, evidence)
     py2_files: set[str] = field(default_factory=set)
     py3_files: set[str] = field(default_factory=set)
-    broken: list[str] = field(default_factory=list)
+    broken: list[tuple[str, int, str]] = field(default_factory=list)  # path, line, why
     min3: tuple[int, int] | None = None
     min_evidence: str = ""
     vermin_files: int = 0  # files vermin read (the rest: forkvet's own syntax pass only)
@@ -104,7 +104,7 @@ def _py2_syntax_signs(f: PyFile, sig: _Signals) -> None:
     if found:
         sig.py2_files.add(f.path)
     elif f.syntax_error:
-        sig.broken.append(f"{f.path}:{f.syntax_error[1]}: {f.syntax_error[0]}")
+        sig.broken.append((f.path, f.syntax_error[1], f.syntax_error[0]))
 
 
 _PY3_NODES: dict[type, tuple[str, tuple[int, int]]] = {
@@ -645,16 +645,15 @@ def _no_fit(versions: _Range) -> list[Finding]:
 
 def _syntax_errors(sig: _Signals) -> list[Finding]:
     findings = []
-    for item in sig.broken[:5]:
-        path, line, msg = ([*item.split(":", 2), "", ""])[:3]
+    for path, line, msg in sig.broken[:5]:
         findings.append(
             Finding(
                 CHECK,
                 "warning",
                 "Syntax error",
-                f"{path} does not parse:{msg}",
+                f"{path} does not parse: {msg}",
                 path=path,
-                line=int(line) if line.isdigit() else None,
+                line=line or None,
             )
         )
     return findings

@@ -9,11 +9,13 @@ import pickle
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from forkvet import fstree
+from forkvet.report import Report
 from forkvet.snapshot import load
 from forkvet.vet import vet
 
@@ -147,3 +149,17 @@ def test_no_walk_or_removal_recurses_per_level() -> None:
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")
     assert not found, found
+
+
+def test_a_file_name_holding_a_line_number_keeps_its_findings_in_place(
+    vet_repo: Callable[..., Report],
+) -> None:
+    # Round 12: `x.py:7: y.py` put its syntax error on x.py, line 7; `a:b.py` stopped the
+    # health check (its "line" was `b.py`).
+    report = vet_repo(
+        {"x.py:7: y.py": "def f(:\n", "a:b.py": "print(undefined_thing)\n", "ok.py": "import os\n"}
+    )
+    placed = {(f.title, f.path, f.line) for f in report.findings}
+    assert ("Syntax error", "x.py:7: y.py", 1) in placed
+    assert ("Undefined names", "a:b.py", 1) in placed
+    assert not [f for f in report.findings if "failed" in f.message.lower()]
