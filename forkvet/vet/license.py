@@ -745,7 +745,7 @@ def _may_restrict(lower: str) -> bool:
         return True
     if any(w in lower for w in ("industr", "universit", "student", "internal", "production")):
         return True
-    about_research = "research" in lower or "academic" in lower or "educational" in lower
+    about_research = "research" in lower or "academic" in lower
     # "only" about research, or a release for it ("weights released for research purposes").
     return about_research and ("only" in lower or any(w in lower for w in _RELEASE_WORDS))
 
