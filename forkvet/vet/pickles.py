@@ -1077,6 +1077,12 @@ def _scan_zip(
                     f"(zipfile and torch's reader would load different members)",
                 )
             infos = zf.infolist()
+            scripted = [i for i in infos if i.filename.rsplit("/", 1)[-1] == "constants.pkl"]
+            if scripted:
+                # torch.load hands an archive with a constants.pkl record to torch.jit.load,
+                # which compiles the archive's own code/ and runs its __setstate__s, whatever
+                # names its pickles use (`torch.nn.modules.linear.Linear` included).
+                out.add_import(_join(where, scripted[0].filename), "torch.jit", "load")
             if len(infos) > MAX_MEMBERS:
                 out.note(where, f"archive has {len(infos):,} members; the first {MAX_MEMBERS:,}")
             for info in infos[:MAX_MEMBERS]:

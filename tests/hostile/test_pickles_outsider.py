@@ -414,3 +414,34 @@ def test_a_stream_of_text_is_not_buffered_whole(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert scan is not None and ("os", "system") in scan.imports[""]
     assert peak < 8 << 20, peak
+
+
+def _torchscript_like(data_pkl: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("archive/data.pkl", data_pkl)
+        zf.writestr("archive/constants.pkl", b"\x80\x02).")
+        zf.writestr(
+            "archive/code/torch/nn/modules/linear.py",
+            "class Linear(Module):\n  def __setstate__(self, state):\n    pass\n",
+        )
+        zf.writestr("archive/version", "1\n")
+    return buf.getvalue()
+
+
+def test_a_torchscript_archive_is_code_whatever_its_pickles_name(vet_repo: Vet) -> None:
+    """Round 13a F1: torch.load hands a zip with a constants.pkl record to torch.jit.load,
+    which compiles the archive's own code/ (here a `torch.nn.modules.linear.Linear` whose
+    __setstate__ wrote files) and runs it. Its data.pkl named only that safe-listed class,
+    and the report said PASS."""
+    linear = b"\x80\x02ctorch.nn.modules.linear\nLinear\n)\x81}b."
+    report = vet_repo({"pytorch_model.bin": _torchscript_like(linear), "LICENSE": "MIT"})
+    errors = [r for r in report.risks if r.severity == "error"]
+    assert [(r.path, r.kind) for r in errors] == [("pytorch_model.bin", "unsafe-pickle")]
+    assert "torch.jit.load (in archive/constants.pkl)" in errors[0].message
+    # a plain checkpoint of the same class, without the TorchScript record, stays safe
+    plain = vet_repo({"layers.pt": linear}, name="plain")
+    assert not [r for r in plain.risks if r.severity == "error"]
