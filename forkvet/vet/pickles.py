@@ -876,7 +876,53 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
     at_end = b"PK\x05\x06" in head if whole else seekable is not None and _zip_at_end(seekable)
     if seekable is not None and "zip" not in kinds and at_end:
         kinds.append("zip-at-end")
+    if seekable is not None and _is_hdf5(head, seekable):
+        kinds.append("hdf5")
     return kinds
+
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+# What PyTables (pandas.read_hdf, tables) unpickles is marked by these names in the file:
+# pandas' group attributes, PyTables' object arrays (VLArray of ObjectAtom) and its files.
+_PYTABLES_MARKS = (b"pandas_type", b"PSEUDOATOM", b"PYTABLES_FORMAT_VERSION")
+
+
+def _is_hdf5(head: bytes, fh: IO[bytes]) -> bool:
+    """The HDF5 superblock at 0 or after a user block (512, 1024, 2048, ... bytes), where the
+    HDF5 library looks for it."""
+    if head.startswith(_HDF5_MAGIC):
+        return True
+    where = fh.tell()  # the caller's stream reads on from here
+    try:
+        size = fh.seek(0, os.SEEK_END)
+        offset = 512
+        while offset + 8 <= size:
+            fh.seek(offset)
+            if fh.read(8) == _HDF5_MAGIC:
+                return True
+            offset *= 2
+        return False
+    finally:
+        fh.seek(where)
+
+
+def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None:
+    """HDF5 is not walked. h5py (Keras, most weights) never unpickles; PyTables does, for
+    object arrays and for any attribute value ending in ".": a file marked for PyTables is
+    NOT verified (an error)."""
+    fh.seek(0)
+    tail = b""
+    while chunk := fh.read(1 << 20):
+        budget.tick()
+        window = tail + chunk
+        if any(mark in window for mark in _PYTABLES_MARKS):
+            out.note(
+                where,
+                "HDF5 file with PyTables/pandas objects: pandas.read_hdf and PyTables unpickle "
+                "its object arrays and attribute values, which forkvet does not walk",
+            )
+            return
+        tail = window[-32:]
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:
@@ -909,6 +955,9 @@ def _scan_container(
         _scan_zip(s, where, out, budget, depth, seekable, by_magic=kind == "zip")
     elif kind == "tar":
         _scan_tar(s, where, out, budget, depth)
+    elif kind == "hdf5":
+        assert seekable is not None
+        _scan_hdf5(seekable, where, out, budget)
     else:
         try:
             with _decompressed(kind, s) as inner:

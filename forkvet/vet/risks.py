@@ -238,10 +238,10 @@ class _PickleSweep:
         if foreign:
             self._report_unquoted(scan, risk, shown)
             return
-        if risk is None:
-            self.plain.append(shown)
-        else:
+        if risk is not None:
             self.risks.append(risk)
+        elif not scan.unverified:  # what was not fully read is no "known-safe" pickle
+            self.plain.append(shown)
         for reason in scan.unverified[:3]:
             self.risks.append(_unverified(shown, reason))
 

@@ -445,3 +445,23 @@ def test_a_torchscript_archive_is_code_whatever_its_pickles_name(vet_repo: Vet) 
     # a plain checkpoint of the same class, without the TorchScript record, stays safe
     plain = vet_repo({"layers.pt": linear}, name="plain")
     assert not [r for r in plain.risks if r.severity == "error"]
+
+
+def _hdf5(body: bytes, user_block: int = 0) -> bytes:
+    # The superblock signature, then what the file holds (forkvet reads no further structure).
+    return b"\0" * user_block + b"\x89HDF\r\n\x1a\n" + b"\x00\x00\x00\x00" + body
+
+
+@pytest.mark.parametrize("user_block", [0, 512, 4096])
+def test_an_hdf5_file_pytables_would_unpickle_is_unverified(vet_repo: Vet, user_block: int) -> None:
+    """Round 13a F9: pandas' to_hdf stores an object column as a PyTables VLArray of pickles
+    (and PyTables unpickles any attribute value ending in "."); pd.read_hdf ran one. forkvet
+    does not walk HDF5: a file marked for PyTables is an error, NOT verified."""
+    floats = struct.pack("<256f", *range(256))
+    marked = _hdf5(floats + b"PSEUDOATOM\0object\0" + floats, user_block)
+    pandas_attr = _hdf5(floats * 5000 + b"pandas_type\0series\0", user_block)  # past 1 MiB
+    report = vet_repo({"features.h5": marked, "frame.h5": pandas_attr, "weights.h5": _hdf5(floats)})
+    unverified = {r.path for r in report.risks if r.kind == "pickle-unverified"}
+    assert unverified == {"features.h5", "frame.h5"}, report.risks
+    assert all(r.severity == "error" for r in report.risks if r.kind == "pickle-unverified")
+    assert not [r for r in report.risks if r.kind == "pickle-checkpoint"]  # not "known-safe"
