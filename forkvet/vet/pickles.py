@@ -878,7 +878,22 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("zip-at-end")
     if seekable is not None and _is_hdf5(head, seekable):
         kinds.append("hdf5")
+    if _is_unread_shelve(head):
+        kinds.append("shelve-db")
     return kinds
+
+
+# shelve's other dbm backends keep each value's pickle where their own index says (gdbm's
+# hash buckets, dbm.sqlite3's rows — Python 3.13's default), which forkvet does not read.
+_GDBM_MAGICS = tuple(
+    m.to_bytes(4, order) for m in range(0x13579ACD, 0x13579AD2) for order in ("little", "big")
+)
+
+
+def _is_unread_shelve(head: bytes) -> bool:
+    if head.startswith(_GDBM_MAGICS):
+        return True
+    return head.startswith(b"SQLite format 3\x00") and b"CREATE TABLE Dict" in head
 
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -958,6 +973,10 @@ def _scan_container(
     elif kind == "hdf5":
         assert seekable is not None
         _scan_hdf5(seekable, where, out, budget)
+    elif kind == "shelve-db":
+        out.note(
+            where, "a shelve database (gdbm or dbm.sqlite3) whose values forkvet does not read"
+        )
     else:
         try:
             with _decompressed(kind, s) as inner:

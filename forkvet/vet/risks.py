@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import io
 import os
 import time
 from collections.abc import Iterator
@@ -73,6 +74,9 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
             sweep.file(entry, foreign=entry.path in foreign)
         for entry in extra:
             sweep.file(entry, listed=False)
+    shelves = _shelve_values(ctx, deadline, names, risks)
+    risks += shelves
+    sweep.plain = [p for p in sweep.plain if p not in {r.path for r in shelves}]
     by_target: dict[str, list[str]] = {}
     for link, target in ctx.snap.links.items():
         by_target.setdefault(target, []).append(link)
@@ -177,6 +181,74 @@ def _checkpoints_linked_out(links_out: list[str]) -> list[Risk]:
             named[0],
         )
     ]
+
+
+# dbm.dumb (what shelve uses where no gdbm/ndbm is built in) keeps X.dir, one
+# `'key', (offset, size)` line per value, and X.dat, the pickles at those offsets (each at a
+# 512-byte boundary, NUL bytes between): `shelve.open("X")["key"]` unpickles from the offset,
+# which a walk from the file's start never reaches.
+_DUMB_LINE = rx.compile(
+    r"^(?:'[^'\n]{0,400}'|\"[^\"\n]{0,400}\"), \((\d{1,15}), (\d{1,15})\)$", rx.M
+)
+_MAX_SHELVE_VALUES = 10_000
+_MAX_SHELVE_VALUE = 64 << 20
+
+
+def _shelve_values(
+    ctx: Context, deadline: float, names: frozenset[str], found: list[Risk]
+) -> list[Risk]:
+    """Every value a dbm.dumb shelve's directory points at in its data file, scanned as the
+    pickle shelve reads there."""
+    flagged = {r.path for r in found if r.kind in _PICKLE_ERRORS}
+    out: list[Risk] = []
+    probed = {f.path for f in ctx.snap.probe_files}  # skipped folders' files too
+    for d in ctx.snap.probe_files:
+        if not d.path.endswith(".dir") or d.size > 4 << 20:
+            continue
+        dat = d.path[: -len(".dir")] + ".dat"
+        if dat in flagged or dat not in probed:
+            continue
+        text = _dir_text(ctx, d.path)
+        spans = [(int(m.group(1)), int(m.group(2))) for m in _DUMB_LINE.finditer(text)]
+        if spans:
+            out += _shelve_risks(ctx, dat, spans, deadline, names)
+    return out
+
+
+def _dir_text(ctx: Context, path: str) -> str:
+    """A .dir file as dbm.dumb reads it (Latin-1), also where the file list skipped it."""
+    try:
+        with ctx.snap.open(path) as fh:
+            return fh.read(4 << 20).decode("latin-1")
+    except OSError:
+        return ""
+
+
+def _shelve_risks(
+    ctx: Context, dat: str, spans: list[tuple[int, int]], deadline: float, names: frozenset[str]
+) -> list[Risk]:
+    try:
+        with ctx.snap.open(dat) as fh:
+            for offset, size in spans[:_MAX_SHELVE_VALUES]:
+                if size > _MAX_SHELVE_VALUE:
+                    return [_unverified(dat, f"a shelve value of {size:,} bytes at {offset:,}")]
+                fh.seek(offset)
+                scan = pickles.scan_file(io.BytesIO(fh.read(size)), dat, deadline)
+                if scan is None:
+                    continue
+                risk = _pickle_verdict(scan, names)
+                if risk is not None:
+                    where = f" (the shelve value at byte {offset:,}, listed in its .dir file)"
+                    return [dataclasses.replace(risk, message=risk.message + where)]
+                if scan.unverified:
+                    return [
+                        _unverified(dat, f"shelve value at byte {offset:,}: {scan.unverified[0]}")
+                    ]
+    except OSError as exc:
+        return [_unverified(dat, f"not read: {_why(exc)}")]
+    if len(spans) > _MAX_SHELVE_VALUES:
+        return [_unverified(dat, f"over {_MAX_SHELVE_VALUES:,} shelve values")]
+    return []
 
 
 def _with_aliases(risk: Risk, by_target: dict[str, list[str]]) -> Risk:

@@ -465,3 +465,62 @@ def test_an_hdf5_file_pytables_would_unpickle_is_unverified(vet_repo: Vet, user_
     assert unverified == {"features.h5", "frame.h5"}, report.risks
     assert all(r.severity == "error" for r in report.risks if r.kind == "pickle-unverified")
     assert not [r for r in report.risks if r.kind == "pickle-checkpoint"]  # not "known-safe"
+
+
+class _System:
+    """Pickles as os.system(cmd) (never loaded here)."""
+
+    def __init__(self, cmd: str) -> None:
+        self.cmd = cmd
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return (os.system, (self.cmd,))
+
+
+@pytest.mark.parametrize("folder", ["", ".cache/"])
+def test_every_value_of_a_shelve_is_scanned_where_shelve_reads_it(
+    tmp_path: Path, vet_repo: Vet, folder: str
+) -> None:
+    """Round 13a F10: shelve over dbm.dumb keeps X.dir (offsets) and X.dat (a pickle per
+    value at 512-byte boundaries). The first value starts the file and walks clean; the one
+    at byte 512 ran os.system under `shelve.open("cache")["model"]` and was never read."""
+    import dbm.dumb
+    import shelve
+
+    made = tmp_path / "made"
+    made.mkdir()
+    with shelve.Shelf(dbm.dumb.open(str(made / "cache"), "c"), protocol=2) as db:
+        db["config"] = {"lr": 0.1}
+        db["model"] = _System(f"touch {tmp_path / 'ran'}")
+    files = {f"{folder}cache.{ext}": (made / f"cache.{ext}").read_bytes() for ext in ("dir", "dat")}
+    report = vet_repo({**files, "train.py": "import shelve\n"})
+    flagged = [r for r in report.risks if r.path == f"{folder}cache.dat"]
+    assert [r.kind for r in flagged] == ["dangerous-pickle"], report.risks
+    assert "at byte 512" in flagged[0].message
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_shelve_in_a_database_forkvet_does_not_read_is_unverified(
+    tmp_path: Path, vet_repo: Vet
+) -> None:
+    """shelve over dbm.sqlite3 (Python 3.13's default) or gdbm keeps each pickle where the
+    database's own index puts it: NOT verified, an error. Other SQLite files are data."""
+    import pickle
+    import sqlite3
+
+    def db(name: str, table: str) -> bytes:
+        path = tmp_path / name
+        with sqlite3.connect(path) as con:  # dbm.sqlite3's own table, and another
+            con.execute(f"CREATE TABLE {table} (key BLOB UNIQUE NOT NULL, value BLOB NOT NULL)")
+            con.execute(f"INSERT INTO {table} VALUES (?, ?)", (b"m", pickle.dumps({"w": 1})))
+        con.close()
+        return path.read_bytes()
+
+    shelf = db("cache.db", "Dict")
+    other = db("index.db", "Items")
+    gdbm = b"\xcf\x9a\x57\x13" + bytes(4092)
+    report = vet_repo({"cache.db": shelf, "index.sqlite": other, "state.gdbm": gdbm})
+    unverified = {r.path for r in report.risks if r.kind == "pickle-unverified"}
+    assert unverified == {"cache.db", "state.gdbm"}
