@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -835,18 +836,21 @@ def uv_error(stderr: str) -> str:
 def add_packages(env: Environment, packages: list[str]) -> None:
     """Install extra packages forkvet needs in the environment (ipykernel for notebooks).
 
-    Wheels only, and with no index credential: the environment may be one the repository's
-    code already ran in and changed (a `.pth` in its site-packages runs whenever uv starts
-    its interpreter), so nothing of the operator's is handed to this install."""
+    Wheels only, with no index credential and a throwaway uv cache: the environment may be
+    one the repository's code already ran in and changed (its `bin/python` replaced, a `.pth`
+    in its site-packages: either runs whenever uv starts its interpreter), so nothing of the
+    operator's is handed to this install, and the shared cache, which other repositories'
+    environments are installed from, is not within its reach (outside attack, round 13b)."""
     uv = uv_binary()
     wheels = ["--only-binary", ":all:"]  # a build is a package's own code: never here
-    proc = _run(
-        [uv, "pip", "install", "-q", "--python", env.python, *_COPY, *wheels, *packages],
-        [Path(env.path or Path(env.python).parent)],
-        keep_index_config=True,
-        cache=_uv_cache(uv),
-        credentials=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="forkvet-uv-cache-") as own_cache:
+        proc = _run(
+            [uv, "pip", "install", "-q", "--python", env.python, *_COPY, *wheels, *packages],
+            [Path(env.path or Path(env.python).parent)],
+            keep_index_config=True,
+            cache=Path(own_cache),
+            credentials=False,
+        )
     if proc.returncode != 0:
         raise ForkvetError(f"installing {', '.join(packages)} failed: {_last_line(proc.stderr)}")
 

@@ -350,11 +350,20 @@ def test_packages_added_to_a_used_environment_get_no_credential(
         (site / "zz_planted.py").write_text(_reporting_build("pth"))
         (site / "zz_planted.pth").write_text("import zz_planted\n")
         # a cache that has not met this interpreter: uv starts it to learn what it is
-        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "fresh-cache"))
+        shared = tmp_path / "fresh-cache"
+        shared.mkdir()
+        monkeypatch.setenv("UV_CACHE_DIR", str(shared))
+        # ...and what it tries there: poison the cache other environments install from
+        (site / "zz_poison.pth").write_text(
+            "import os; [open(os.path.join(d, 'poisoned'), 'w') for d in "
+            f"[{str(shared)!r}, os.environ.get('UV_CACHE_DIR', '')] if os.path.isdir(d)]\n"
+        )
         environments.add_packages(built, ["extralib"])
         assert (site / "extralib").is_dir()
     assert _exfil(index), "the planted line did not run: the test proves nothing"
     assert all(SECRET not in r for r in _exfil(index))
+    # round 13b F2: the shared uv cache is out of reach (the install had a throwaway one)
+    assert not (shared / "poisoned").exists()
 
 
 def test_the_repositorys_own_build_gets_the_operators_network_cut(
