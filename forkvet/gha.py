@@ -280,15 +280,37 @@ def _utf8(value: Any) -> Any:
     return value
 
 
+# A result file is forkvet's own, but written where the repository's code ran (train.json):
+# read as untrusted input, bounded, every way it can fail one line.
+MAX_RESULT_BYTES = 64 << 20
+_VERDICTS = ("pass", "fail", "inconclusive", "skipped")
+
+
 def _read_result(path: str) -> dict[str, Any]:
+    from forkvet import safeparse
+
     try:
-        data = _utf8(json.loads(Path(path).read_text(encoding="utf-8")))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_RESULT_BYTES + 1)
     except FileNotFoundError as exc:
         raise InputError(f"no such file: {path}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_RESULT_BYTES:
+        raise InputError(
+            f"{path} is larger than {MAX_RESULT_BYTES >> 20} MiB: not a forkvet result"
+        )
+    try:
+        data = _utf8(safeparse.json_loads(raw.decode("utf-8")))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not a forkvet JSON result: not UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not a forkvet JSON result: {exc}") from exc
     if not isinstance(data, dict):
         raise InputError(f"{path} is not a forkvet JSON result")
+    verdict = data.get("verdict")
+    if verdict is not None and verdict not in _VERDICTS:
+        raise InputError(f"{path}: verdict must be one of {', '.join(_VERDICTS)}")
     return data
 
 

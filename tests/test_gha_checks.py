@@ -55,3 +55,24 @@ def test_check_run_created_or_degraded(
     out = capsys.readouterr().out
     assert "::notice title=forkvet::The token cannot write check runs" in out
     assert len(repo.check_runs) == 1 and "forkvet training check: pass" in summary.read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"\xff\xfe\x00", "not UTF-8"),
+        (b'{"verdict": "pass", "n": ' + b"9" * 5000 + b"}", "unreadable number"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"verdict": ["pass"], "losses": []}', "verdict must be one of"),
+    ],
+)
+def test_report_refuses_a_result_file_it_cannot_trust_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, said: str
+) -> None:
+    # Rounds 13a F8 / 13b F3: train.json is written where the repository's code ran; these
+    # ended in "internal error" (exit 3), or passed a list through as the step's verdict.
+    path = tmp_path / "train.json"
+    path.write_bytes(content)
+    code = main(["report", "--train", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and said in err and len(err.splitlines()) == 1, err
