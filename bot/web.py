@@ -23,7 +23,7 @@ from bot.handlers import router
 from bot.routing import Event
 from bot.settings import Settings
 from bot.store import Store
-from forkvet import rx
+from forkvet import rx, safeparse
 
 log = logging.getLogger("forkvet.app")
 WEBHOOK_PATH = "/api/github/webhooks"
@@ -133,14 +133,24 @@ def _webhook(settings: Settings, store: Store) -> Response:
     if isinstance(received, Response):
         return received
     delivery, name, body, payload = received
+    event = Event(name, delivery, payload)
+    try:
+        specs = [spec for result in router.dispatch(event) for spec in (result or [])]
+    except _SHAPE_ERRORS as exc:
+        # A signed body whose fields are not of the types GitHub documents (`repository: 5`):
+        # the handlers decide on nothing they cannot read, and the sender is told.
+        log.warning(
+            "payload of unexpected shape",
+            extra={"delivery": delivery, "event": name, "error": type(exc).__name__},
+        )
+        return _json(400, error=f"{name} payload has fields of unexpected types")
     state = store.record_delivery(delivery, name, hashlib.sha256(body).hexdigest())
     if state == "replay":
         log.warning("replayed delivery refused", extra={"delivery": delivery, "event": name})
         return _json(409, error="this signed payload was already delivered")
     if state == "redelivery":
         return _redelivery(settings, store, delivery, name)
-    event = Event(name, delivery, payload)
-    queued = _enqueue_jobs(settings, store, event)
+    queued = _enqueue_jobs(settings, store, event, specs)
     log.info(
         "delivery accepted",
         extra={"delivery": delivery, "event": event.full_name, "jobs": queued},
@@ -174,8 +184,8 @@ def _verified_delivery(settings: Settings) -> tuple[str, str, bytes, dict[str, A
     if too_deep(body):
         return _json(400, error=f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        payload = safeparse.json_loads(body)  # a 5,000-digit number is no JSON either
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return _json(400, error="body is not JSON")
     if not isinstance(payload, dict):
         return _json(400, error="body is not a JSON object")
@@ -201,9 +211,12 @@ def _redelivery(settings: Settings, store: Store, delivery: str, name: str) -> R
     return _json(202, status="duplicate")
 
 
-def _enqueue_jobs(settings: Settings, store: Store, event: Event) -> int:
-    """The jobs the handlers ask for, recorded once per delivery and queued; how many."""
-    specs = [spec for result in router.dispatch(event) for spec in (result or [])]
+# What reading a field of the wrong JSON type raises in a handler.
+_SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
+
+
+def _enqueue_jobs(settings: Settings, store: Store, event: Event, specs: list[Any]) -> int:
+    """The jobs the handlers asked for, recorded once per delivery and queued; how many."""
     queued = 0
     for i, spec in enumerate(specs):
         job_id = store.add_job(f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload)

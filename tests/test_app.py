@@ -186,6 +186,31 @@ def test_an_installation_id_that_is_not_an_id_is_a_400(settings: Settings) -> No
     assert good.status_code == 202 and good.get_json()["jobs"] == 1
 
 
+@pytest.mark.parametrize(
+    ("event", "action", "field", "value"),
+    [
+        ("repository", "created", "repository", 5),
+        ("issue_comment", "created", "issue", "str"),
+        ("check_run", "rerequested", "check_run", 7),
+        ("installation", "created", "repositories", "str"),
+        ("pull_request", "closed", "pull_request", [1]),
+    ],
+)
+def test_signed_fields_of_the_wrong_type_are_a_400_not_a_500(
+    settings: Settings, event: str, action: str, field: str, value: object
+) -> None:
+    """Round 13b F1: a signed body whose fields had other JSON types (or a 5,000-digit
+    number) ended in a traceback and a 500."""
+    client = create_app(settings).test_client()
+    payload = {**adapt(example(event, action), "acme", "deepnet", fork=True), field: value}
+    resp = post(client, payload, event)
+    assert resp.status_code == 400, resp.data
+    assert "unexpected types" in resp.get_json()["error"]
+    number = b'{"action": "created", "n": ' + b"9" * 5000 + b"}"
+    assert post(client, number, event).status_code == 400
+    assert post(client, fork_payload(), "repository").status_code == 202  # still serving
+
+
 def test_healthz_follows_the_worker_heartbeat(settings: Settings) -> None:
     client = create_app(settings).test_client()
     _, store = queue.setup(settings)
