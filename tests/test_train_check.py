@@ -104,6 +104,25 @@ def test_nan_run_fails(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert any("nan" in r for r in data["reasons"])
 
 
+def test_an_unparsable_line_in_the_live_output_is_skipped_not_the_end(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Round 13b F4: a 5,000-digit step number killed the live reader, so the command blocked
+    on a full pipe until the timeout and the NaN after it was never seen: a pass."""
+    (repo / "big.py").write_text(
+        "import math\n"
+        "for i in range(30):\n"
+        "    print(f'step {i} loss: {2.0 * math.exp(-i / 10):.4f}', flush=True)\n"
+        "print('step ' + '9' * 5000 + ' loss: 0.1', flush=True)\n"
+        "for i in range(30, 5000):\n"
+        "    print(f'step {i} loss: nan', flush=True)\n"
+    )
+    code, data = run_check(repo, tmp_path, capsys, "--cmd", "python big.py", "--timeout", "60")
+    assert code == 1 and data["verdict"] == "fail" and data["nonfinite"]
+    assert any("skipped 1 line(s) of the output" in r for r in data["reasons"]), data["reasons"]
+    assert not any("time limit" in r for r in data["reasons"])
+
+
 def test_three_logged_points_is_inconclusive(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

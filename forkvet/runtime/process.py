@@ -554,8 +554,17 @@ def _read_lines(
                 log.write(line + "\n")
             if echo:
                 print(line, flush=True)
-            if on_line and not stop.is_set() and on_line(line):
+            if on_line and not stop.is_set() and _heard(on_line, line):
                 stop.set()
+
+
+def _heard(on_line: Callable[[str], bool], line: str) -> bool:
+    """on_line's answer; a listener that fails on a line never stops the output's drain (the
+    command would block on a full pipe until its timeout)."""
+    try:
+        return on_line(line)
+    except Exception:
+        return False
 
 
 def _wait(

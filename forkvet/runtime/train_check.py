@@ -92,6 +92,7 @@ class _Collected:
     extra: dict[str, Any] = field(default_factory=dict)
     run_reasons: list[str] = field(default_factory=list)
     metrics: M.Recorder = field(default_factory=M.Recorder)
+    unparsed: int = 0  # output lines whose parsing failed: skipped, counted in a notice
     gpu_utilization: tuple[float | None, int] = (None, 0)  # mean percent, samples
 
     @property
@@ -107,8 +108,12 @@ def _loss_listener(
     the run."""
 
     def on_line(line: str) -> bool:
-        got.metrics.add_line(line)
-        point = L.loss_from_line(line, patterns)
+        try:
+            got.metrics.add_line(line)
+            point = L.loss_from_line(line, patterns)
+        except Exception:  # by construction: one line (a 5,000-digit step) never ends the read
+            got.unparsed += 1
+            return False
         if not point:
             return False
         got.points.append(point)
@@ -165,6 +170,10 @@ def _run_command(
             "the training command failed",
             *explain("\n".join(ran.tail), ran.returncode, False, timeout, own or set()),
         ]
+    if got.unparsed:
+        got.run_reasons.append(
+            f"notice: skipped {got.unparsed} line(s) of the output that could not be parsed"
+        )
     return got
 
 
