@@ -199,6 +199,12 @@ SAYS_NOTHING = [
     ("configs/data.yaml", "dataset:\n  index_url: https://data.example/shards/index.html\n"),
     ("data/index.json", '{"index_url": "https://data.example/shards/index.html"}\n'),
     ("tox.ini", "[tox]\nindexserver = default = https://pypi.org/simple\n"),
+    (
+        "pyproject.toml",
+        '[project]\nname = "x"\n[[tool.uv.index]]\nname = "nv"\n'
+        'url = "https://pypi.gpu-vendor.example/simple"\nexplicit = true\n'
+        '[tool.uv.sources]\ntorch = { index = "nv" }\n',
+    ),
     # links to the public index and to other hosts, and prose about code, say nothing
     (
         "README.md",

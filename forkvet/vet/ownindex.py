@@ -264,7 +264,8 @@ def _in_file(
     if _HINT.search(text) or _REQ_FILE.match(entry.name):
         # a requirements file's `-i URL` line needs no other word
         yield from _settings(entry, text, lines, public)
-    yield from _said(text, lines, public, looks or _Looks())
+    toml = entry.suffix == ".toml" or entry.name == "Pipfile"
+    yield from _said(text, lines, public, looks or _Looks(), toml)
 
 
 def _settings(
@@ -525,6 +526,7 @@ _PROSE_URL = rx.compile(r"(?i)\bhttps?://[^\s'\"<>()\[\]{}`|\\,;*]+")
 _INDEX_PATH = rx.compile(r"(?i)/api/pypi/|/packages/pypi(?:/|$)|/_packaging/")
 # Where a code host shows a folder: `…/tree/main/examples/simple` is no index.
 _BROWSE_PATH = rx.compile(r"(?i)/(?:tree|blob|src|raw|edit)/")
+_KEY_VALUE = rx.compile(r"[=:][ \t]*\[?[ \t]*['\"]$")  # `url = "` right before a URL
 _INDEX_HINT = rx.compile(r"(?i)simple|pypi|_packaging|codeartifact|python\.pkg\.dev")
 _PUBLIC_HOSTS = frozenset({"pypi.org", "pypi.python.org", "files.pythonhosted.org"})
 
@@ -573,13 +575,17 @@ class _Looks:
 
 
 def _said(
-    text: str, lines: _LineOf, public: _PublicIndex, looks: _Looks
+    text: str, lines: _LineOf, public: _PublicIndex, looks: _Looks, toml: bool = False
 ) -> Iterator[tuple[int, str]]:
     """Statements made in words, in any text: a URL shaped like a package index, a sentence
-    calling packages or a package source internal, private or the like (see below)."""
+    calling packages or a package source internal, private or the like (see below). A TOML
+    key's URL value is left to the source tables' rule (an explicit index routed to known
+    projects only is no statement)."""
     for m in islice(_PROSE_URL.finditer(text), MAX_CANDIDATES):
         url = m.group(0).rstrip(".:!?'")
         if not _INDEX_HINT.search(url) or not _index_shaped(url):
+            continue
+        if toml and _KEY_VALUE.search(text[max(0, m.start() - 80) : m.start()]):
             continue
         if not looks.take():
             break
