@@ -531,3 +531,18 @@ def test_env_text_output_writes_no_raw_control_character(
     assert "\\x1b[2J" in out and "ab\\rcd" in out
     assert not _RAW_CONTROL.search(out), repr(_RAW_CONTROL.search(out))
     assert all(line.startswith(("forkvet env:", "  ")) for line in out.splitlines())
+
+
+def test_an_error_line_is_escaped_where_it_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`forkvet: error:` lines carry a repository's name or a path: one line, escaped."""
+    from forkvet.cli import main
+
+    repo = tmp_path / "x\x1b[2J\rforkvet env: complete"
+    repo.mkdir()
+    (repo / "notes.txt").write_text("no code here\n")
+    assert main(["env", str(repo), "--offline", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "forkvet: error:" in err and "\\x1b[2J\\r" in err
+    assert not _RAW_CONTROL.search(err), repr(err)
