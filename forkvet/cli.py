@@ -210,7 +210,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except ForkvetError as exc:
-        print(f"forkvet: error: {exc}", file=sys.stderr)
+        # one line, escaped: a message may carry a repository's name, a path or a value
+        from forkvet.escape import terminal
+
+        print(f"forkvet: error: {terminal(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("forkvet: interrupted", file=sys.stderr)
@@ -220,9 +223,11 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug of ours: one line, and the traceback on request
         if os.environ.get("FORKVET_DEBUG"):
             raise
+        from forkvet.escape import terminal
+
         print(
-            f"forkvet: internal error: {type(exc).__name__}: {exc} (set FORKVET_DEBUG=1 for "
-            f"details and please report it)",
+            f"forkvet: internal error: {type(exc).__name__}: {terminal(exc)} (set "
+            f"FORKVET_DEBUG=1 for details and please report it)",
             file=sys.stderr,
         )
         return EXIT_INTERNAL

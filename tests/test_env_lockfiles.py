@@ -90,7 +90,12 @@ NOT = [
     ("pylock.toml", _pylock(PUBLIC)),
     ("pixi.lock", _pixi(PUBLIC, PUBLIC_FILE)),
     ("conda-lock.yml", _conda_lock(PUBLIC_FILE)),
-    ("notes.lock", _uv(URL)),  # not a lock file forkvet reads; no other statement either
+    # not a lock file forkvet reads (its URL has no index shape: an index-shaped URL in any
+    # text file is a statement of its own, tests/test_env_ownindex.py)
+    (
+        "notes.lock",
+        _uv("https://pkgs.corp.example/repo/").replace(WHEEL, "https://pkgs.corp.example/w.whl"),
+    ),
 ]
 
 

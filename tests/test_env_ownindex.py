@@ -18,6 +18,7 @@ from tests.conftest import MakeRepo
 
 URL = "https://pypi.corp.example/simple"
 TORCH_WHEELS = "https://wheels.framework.example/whl/cu118"
+CORP = "https://pkgs.corp.example/repo/"  # no index shape: only the statement around it says
 
 
 def _places(make_repo: MakeRepo, files: dict[str, str]) -> list[str]:
@@ -108,6 +109,53 @@ SAYS = [
     ("tox.ini", f"[testenv]\nsetenv =\n    PIP_INDEX_URL = {URL}\n", "tox.ini:3"),
     (".github/workflows/ci.yml", f"    with:\n      extra-index-url: {URL}\n", "ci.yml:2"),
     ("deploy/notes.txt", "PIP_EXTRA_INDEX_URL=<your private index> pip install -r r.txt\n", ":1"),
+    # tox 3's index servers: every `deps` install comes from `default`, `:NAME:pkg` from NAME
+    ("tox.ini", f"[tox]\nindexserver = default = {CORP}\n", "tox.ini:2: tox indexserver"),
+    ("tox.ini", f"[tox]\nindexserver =\n    default = {CORP}\n", "tox.ini:2: tox indexserver"),
+    (
+        "tox.ini",
+        f"[tox]\nindexserver =\n    acme = {CORP}\n[testenv]\ndeps =\n    :acme:corp-x\n",
+        "tox.ini:2: tox indexserver",
+    ),
+    ("tox.ini", "[tox]\nindexserver = default = {env:CORP_INDEX}\n", "tox.ini:2"),
+    # devpi-client's current index (`devpi install`, and pip once devpi writes its config)
+    ("README.md", "```\ndevpi use acme/prod\ndevpi install corp-x\n```\n", "README.md:2: devpi"),
+    ("install.sh", f"devpi use --set-cfg {CORP}\npip install corp-x\n", "install.sh:1: devpi"),
+    # an index named in words: a URL shaped like an index, anywhere
+    (
+        "README.md",
+        "Configure Artifactory (https://acme.jfrog.io/artifactory/api/pypi/pypi/simple) as "
+        "your pip index before installing.\n",
+        "README.md:1: index URL",
+    ),
+    ("docs/install.rst", "Wheels: https://pkgs.acme.example/simple/ (VPN).\n", "install.rst:1"),
+    ("README.md", "See https://git.acme.example/api/v4/projects/7/packages/pypi\n", "README.md:1"),
+    ("README.md", "Point pip at https://pypi.acme.example first.\n", "README.md:1: index URL"),
+    ("README.md", "Mirror: https://devpi.acme.example/acme/prod/+simple/\n", "README.md:1"),
+    (
+        "README.md",
+        "Wheels: https://acme-123.d.codeartifact.us-east-1.amazonaws.com/pypi/ml/\n",
+        "README.md:1",
+    ),
+    # a sentence calling packages, or a package source, not public
+    (
+        "README.md",
+        "Our internal packages (acme-dataloaders, acme-metrics) live on Acme's package "
+        "server; ask IT for access.\n",
+        "README.md:1: internal packages",
+    ),
+    (
+        "README.md",
+        "The loaders are published to\nour company package registry, not to PyPI.\n",
+        "README.md:2: our ... package registry",
+    ),
+    ("requirements.txt", "# proprietary wheels, from the infra team\ncorp-x==1.0\n", ":1"),
+    (
+        "README.md",
+        "Set up devpi as the mirror before `pip install`.\n",
+        "README.md:1: pip ... devpi",
+    ),
+    ("docs/setup.md", "Log in to the self-hosted PyPI server with your SSO.\n", "setup.md:1"),
 ]
 
 
@@ -150,6 +198,31 @@ SAYS_NOTHING = [
     ("build.sh", "make -f build/Makefile install\n"),
     ("configs/data.yaml", "dataset:\n  index_url: https://data.example/shards/index.html\n"),
     ("data/index.json", '{"index_url": "https://data.example/shards/index.html"}\n'),
+    ("tox.ini", "[tox]\nindexserver = default = https://pypi.org/simple\n"),
+    (
+        "pyproject.toml",
+        '[project]\nname = "x"\n[[tool.uv.index]]\nname = "nv"\n'
+        'url = "https://pypi.gpu-vendor.example/simple"\nexplicit = true\n'
+        '[tool.uv.sources]\ntorch = { index = "nv" }\n',
+    ),
+    # links to the public index and to other hosts, and prose about code, say nothing
+    (
+        "README.md",
+        "[![PyPI](https://img.shields.io/pypi/v/x.svg)](https://pypi.org/project/x/)\n\n"
+        "pip install x\n",
+    ),
+    ("README.md", "On https://pypi.org/simple/x/ and https://pypi.python.org/pypi/x too.\n"),
+    ("README.md", "We publish our package on the Python Package Index.\n"),
+    ("README.md", "See https://github.com/x/y/tree/main/examples/simple for a start.\n"),
+    ("README.md", "pip install torch --index-url https://wheels.framework.example/simple\n"),
+    ("README.md", "The original used Google's internal libraries, in C++.\n"),
+    (
+        ".pylintrc",
+        "# Create a graph of internal dependencies in the given file\nint-import-graph=\n",
+    ),
+    ("README.md", "Private checkpoints on the Hub need a token; our index.html has links.\n"),
+    ("train.py", "# the internal index of the private buffer\nidx = private_index[i]\n"),
+    ("README.md", "This code was moved from a private repository of our company.\n"),
 ]
 
 
@@ -239,6 +312,50 @@ def test_no_statement_and_a_framework_wheel_index_change_nothing(
     assert "some-unknown-lib==0.3" in _live(out)
 
 
+@pytest.mark.parametrize(
+    ("path", "text", "place"),
+    [
+        ("tox.ini", f"[tox]\nindexserver = default = {CORP}\n", "tox.ini:2: tox indexserver"),
+        ("tox.ini", f"[tox]\nindexserver =\n    default = {URL}\n", "tox.ini:2: tox indexserver"),
+        ("README.md", "```\ndevpi use https://devpi.acme.example/acme/prod\n```\n", "README.md:2"),
+        (
+            "README.md",
+            "Configure Artifactory (https://acme.jfrog.io/artifactory/api/pypi/pypi/simple) as "
+            "your pip index before installing.\n",
+            "README.md:1: index URL https://acme.jfrog.io/",
+        ),
+        (
+            "README.md",
+            "# Acme\n\nOur internal packages (acme-dataloaders, acme-metrics) live on Acme's "
+            "package server; ask IT for access.\n",
+            "README.md:3: internal packages",
+        ),
+    ],
+)
+def test_an_index_named_in_tox_devpi_or_words_makes_the_private_name_a_comment(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+    text: str,
+    place: str,
+) -> None:
+    """tox 3's `indexserver`, `devpi use`, an index URL or a sentence in a README (outside
+    test): acme-dataloaders was pinned live on the user's index."""
+    repo = make_repo(
+        {
+            path: text,
+            "requirements.txt": "acme-dataloaders==2.1.0\nnumpy==1.26.4\n",
+            "train.py": "import acme_dataloaders\nimport numpy\n",
+        }
+    )
+    out = tmp_path / "out"
+    data = _env(repo, out, capsys)
+    assert _live(out) == ["numpy==1.26.4"]
+    assert data["private"] == ["acme-dataloaders"]
+    assert place in _comment(out, "acme-dataloaders")
+
+
 def test_projects_anywhere_in_the_tree_are_the_repositorys_own_f13(
     make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -273,6 +390,8 @@ def test_the_scan_is_bounded(make_repo: MakeRepo) -> None:
         "a.md": "PIP_INDEX_URL= " * 70_000,
         "b.toml": "index-url = x\n" * 75_000,
         "c.sh": "pip install -i x \\\n" * 58_000,
+        "d.md": "the package server " * 55_000,  # a source word without a qualifier
+        "e.md": "pip install torch -i https://w.example/simple\n" * 22_000,
     }
     repo = make_repo({"data.txt": big, "train.py": "import torch\n", **decoys}, use_git=False)
     snap = load(repo)

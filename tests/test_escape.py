@@ -499,3 +499,50 @@ def test_code_spans_are_one_to_one_with_the_name() -> None:
     assert md_code("  model.pt") == "`\u2420\u2420model.pt`"
     assert md_code("model\x01.pt") == "`model\\x01.pt`"
     assert md_code("nl\ninjected") == "`nl\\ninjected`"
+
+
+# C0 and C1 controls (ESC, CR, BEL, CSI 0x9b ...) and DEL: none may reach a terminal raw.
+_RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_env_text_output_writes_no_raw_control_character(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Conda channels, package names and places from a README reach `forkvet env`'s text
+    report (problems, sources, notes, commands); it is escaped where it is written, so a
+    channel cannot clear the screen and print a false 'complete', nor return the cursor."""
+    from forkvet.cli import main
+
+    repo = tmp_path / "esc\x1b[31mrepo"
+    repo.mkdir()
+    (repo / "README.md").write_text(
+        "# X\n\n```\n"
+        'conda install -c "x\x1b[2J\x1b[H\x1b[32mforkvet env: complete\x1b[0m" pkg\n'
+        'mamba install -c "ab\rcd" pkg2\n'
+        'conda install "chan\x1b[1m::pkg3"\n'
+        'conda install -c "c\x9b2J\x07\u202e" pkg4\n'
+        "```\n"
+    )
+    (repo / "requirements.txt").write_text("numpy==1.26.4\nacme\x1b[2Jx==1.0\n")
+    (repo / "train.py").write_text("import numpy\n")
+    main(["env", str(repo), "--offline", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert "another conda channel" in out  # the problems are there, escaped
+    assert "\\x1b[2J" in out and "ab\\rcd" in out
+    assert not _RAW_CONTROL.search(out), repr(_RAW_CONTROL.search(out))
+    assert all(line.startswith(("forkvet env:", "  ")) for line in out.splitlines())
+
+
+def test_an_error_line_is_escaped_where_it_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`forkvet: error:` lines carry a repository's name or a path: one line, escaped."""
+    from forkvet.cli import main
+
+    repo = tmp_path / "x\x1b[2J\rforkvet env: complete"
+    repo.mkdir()
+    (repo / "notes.txt").write_text("no code here\n")
+    assert main(["env", str(repo), "--offline", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "forkvet: error:" in err and "\\x1b[2J\\r" in err
+    assert not _RAW_CONTROL.search(err), repr(err)

@@ -194,6 +194,14 @@ def _print(data: dict[str, Any], fmt: str) -> None:
 
 
 def _text(d: dict[str, Any]) -> str:
+    """The text report. Nearly every field comes from the repository (problems, notes,
+    sources, package names, the repository's name in the commands): each line goes through
+    `terminal` here, the one place text output is made, so no field can write a control
+    character (ESC, CR, a C1 code, a bidi override) to the terminal, whatever its way in."""
+    return "".join(terminal(line) + "\n" for line in _text_lines(d))
+
+
+def _text_lines(d: dict[str, Any]) -> list[str]:
     status = "complete" if d["complete"] else "PARTIAL"
     lines = [
         f"forkvet env: {status} — Python {d['python']}, versions as of {d['as_of']}"
@@ -224,9 +232,9 @@ def _text(d: dict[str, Any]) -> str:
     lines += _text_checks(d) + _text_container(d.get("container"))
     lines += [f"  wrote      {f}" for f in d["files"]]
     if d["commands"] and d.get("out"):
-        lines.append(f"  commands to run in {terminal(d['out'])}:")
+        lines.append(f"  commands to run in {d['out']}:")
     lines += [f"  {k:<10} {v}" for k, v in d["commands"].items()]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _text_checks(d: dict[str, Any]) -> list[str]:
@@ -241,13 +249,13 @@ def _text_checks(d: dict[str, Any]) -> list[str]:
         lines += [f"    - {f['module']}: {f['reason']}" for f in v["failures"]]
     if d.get("audit"):
         a = d["audit"]
-        lines.append(f"  audit      {terminal(a['summary'])}")
+        lines.append(f"  audit      {a['summary']}")
         lines += [
-            f"  ! {terminal(v['severity'])} {terminal(v['package'])}=={terminal(v['version'])}: "
-            f"{terminal(v['id'])} (nearest safe {terminal(v['nearest_safe'] or 'none')})"
+            f"  ! {v['severity']} {v['package']}=={v['version']}: "
+            f"{v['id']} (nearest safe {v['nearest_safe'] or 'none'})"
             for v in a.get("vulnerabilities", [])[:20]
         ]
-        lines += [f"  safe       {terminal(c)}" for c in a.get("changed", [])]
+        lines += [f"  safe       {c}" for c in a.get("changed", [])]
     return lines
 
 
@@ -265,7 +273,7 @@ def _text_container(c: dict[str, Any] | None) -> list[str]:
         f"({where.get(c['python_from'], c['python_from'])})"
         + ("; GPUs passed through" if c["gpu"] else "")
     ]
-    return lines + [f"  ! container: {terminal(n)}" for n in c["notes"]]
+    return lines + [f"  ! container: {n}" for n in c["notes"]]
 
 
 def register(sub: Any) -> None:

@@ -23,7 +23,23 @@ text file is read (bounded) for
   pixi.lock `indexes` and `pypi` URLs, conda-lock.yml pip `url`s. An entry counts when its
   package is not a public project forkvet's import table knows (a framework's wheel index
   serves only those) and its source is neither the user's index nor pip's default (file
-  URLs: their hosts).
+  URLs: their hosts);
+- other clients' index settings: tox 3's `indexserver` (`default = URL`, on its line or the
+  indented ones under it, and named servers for `:NAME:pkg` deps), `devpi use URL|INDEX`;
+- an index named in words, in any text file: a URL shaped like a package index (a PEP 503
+  `/simple` or devpi `/+simple` ending its path, an index server's API path such as
+  Artifactory's `/api/pypi/`, GitLab's `/packages/pypi`, Azure's `/_packaging/`, or a host
+  named for one, `pypi.*`, `devpi.*`, CodeArtifact, `*-python.pkg.dev`) that is not the value
+  of an index option or variable on a command line (the rules above judge those) and not on
+  pip's default hosts; a sentence calling packages not public ("internal packages",
+  "private wheels"), or putting a word that says so (internal, private, proprietary,
+  corporate, company, self-hosted, our, VPN, credentials ...) in the sentence of a package
+  source (package/pip/PyPI/wheel index, server, registry, feed, mirror, never "the Python
+  Package Index"), or an index server's product name (Artifactory, devpi, Nexus Repository,
+  Gemfury, CodeArtifact ...) in a sentence about pip, packages or an index. The rule is the
+  shape of the claim "our packages come from a place that is not the public index", not a
+  list of sentences; code words ("internal libraries", "internal dependencies", "private
+  repository") are not packages or package sources.
 
 A URL that is the user's configured index or pip's default is not a source of their own. A
 command line whose every named package is a public project forkvet's import table knows
@@ -90,7 +106,7 @@ _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|p
 # A quick test before a file is read closely.
 _HINT = rx.compile(
     r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
-    r"|source\s+add"
+    r"|source\s+add|devpi"
 )
 _VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
 # An index variable given a value, in any syntax: the name, then quotes or brackets closing
@@ -119,9 +135,13 @@ _YAML_KEY = rx.compile(
 )
 # setuptools' `dependency_links=[URL]` in a setup() call (not at a line's start).
 _LINKS_ARGUMENT = rx.compile(r"(?P<key>dependency_links)['\"]?[ \t]*[=:][\s\[(]*['\"]?" + _VALUE)
+# tox 3's `indexserver` key (`[tox]`): `NAME = URL` entries on its line and the indented
+# lines under it; every `deps` install comes from `default`, a `:NAME:pkg` from NAME.
+_TOX_INDEXSERVER = rx.compile(r"(?im)^[ \t]*indexserver[ \t]*=(?P<body>[^\n]*(?:\n[ \t]+[^\n]*)*)")
 # Where a command line may name an index option: looked at closely only on such spots.
 _OPTION_SPOT = rx.compile(
     r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m)|(?:^|[\s'\"\[(,`])-[a-z]*[if]|source\s+add"
+    r"|devpi\s+use"
 )
 _WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
 # A requirement's extras (`"jax[cuda12_pip]"`): one word with its name, not two names.
@@ -166,6 +186,7 @@ def statements(snap: Snapshot) -> Found:
     own (see the module's docstring)."""
     out = Found()
     public = _PublicIndex()
+    looks = _Looks()
     budget = MAX_BYTES
     files = sorted((f for f in snap.files if f.suffix not in _BINARY), key=_order)
     for count, entry in enumerate(files):
@@ -176,7 +197,7 @@ def statements(snap: Snapshot) -> Found:
         if text is None:
             continue
         budget -= len(text)
-        for line, what in _in_file(entry, text, public):
+        for line, what in _in_file(entry, text, public, looks):
             out.places.append(f"{terminal(entry.path)}:{line}: {terminal(what[:80])}")
             if len(out.places) >= MAX_PLACES:
                 return out
@@ -229,7 +250,9 @@ class _PublicIndex:
         return self._seen[url]
 
 
-def _in_file(entry: FileEntry, text: str, public: _PublicIndex) -> Iterator[tuple[int, str]]:
+def _in_file(
+    entry: FileEntry, text: str, public: _PublicIndex, looks: _Looks | None = None
+) -> Iterator[tuple[int, str]]:
     """(line, what) of each statement in one file."""
     lines = _LineOf(text)
     kind = _lock_kind(entry.name)
@@ -238,8 +261,20 @@ def _in_file(entry: FileEntry, text: str, public: _PublicIndex) -> Iterator[tupl
         return
     if entry.suffix == ".toml" or entry.name == "Pipfile":
         yield from _toml_sources(text, lines, public)
-    if not _HINT.search(text) and not _REQ_FILE.match(entry.name):
-        return  # a requirements file's `-i URL` line needs no other word
+    if _HINT.search(text) or _REQ_FILE.match(entry.name):
+        # a requirements file's `-i URL` line needs no other word
+        yield from _settings(entry, text, lines, public)
+    toml = entry.suffix == ".toml" or entry.name == "Pipfile"
+    yield from _said(text, lines, public, looks or _Looks(), toml)
+
+
+def _settings(
+    entry: FileEntry, text: str, lines: _LineOf, public: _PublicIndex
+) -> Iterator[tuple[int, str]]:
+    """Index settings: variables, configuration keys, tox's servers, command-line options."""
+    for m in islice(_TOX_INDEXSERVER.finditer(text), MAX_CANDIDATES):
+        if any(_counts("index", value, public) for value in _tox_servers(m.group("body"))):
+            yield lines(m.start()), "tox indexserver"
     for m in islice(_VAR.finditer(text), MAX_CANDIDATES):
         kind = _VAR_KIND[m.group("key").split("_", 1)[1]]
         if _counts(kind, m.group("val"), public) and not _known_command(
@@ -299,7 +334,7 @@ def _counts(kind: str, value: str | None, public: Callable[[str], bool]) -> bool
         return not public(value)
     if value.startswith(("$", "%", "<", "{")):
         # a secret or a variable of the authors', not the user's own setting passed on
-        named = rx.match(r"[$%{(<\s]*([A-Za-z_]\w*)", value)
+        named = rx.match(r"[$%{(<\s]*(?:env:)?([A-Za-z_]\w*)", value)
         return not (named and named.group(1) in _USER_VARIABLES)
     return kind == "links" and (value.startswith((".", "~", "/")) or "/" in value)
 
@@ -371,9 +406,20 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
     return ""
 
 
+def _tox_servers(body: str) -> list[str]:
+    """The values of tox's `indexserver` entries (`NAME = URL`, one a line)."""
+    return [part.partition("=")[2].strip() for part in body.split("\n")[:64] if "=" in part]
+
+
 def _source_add(words: list[str], public: _PublicIndex) -> str:
-    """`poetry source add NAME URL` / `pdm source add …`: a source for the project."""
+    """`poetry source add NAME URL` / `pdm source add …`: a source for the project;
+    `devpi use URL|INDEX`: devpi-client's current index, which `devpi install` (and pip, once
+    devpi writes it into pip's configuration) installs from."""
     lowered = [w.lower() for w in words]
+    for i in range(len(lowered) - 1):
+        if lowered[i] == "devpi" and lowered[i + 1] == "use":
+            given = [w for w in words[i + 2 :] if not w.startswith("-")]
+            return "devpi use" if given and not public(given[0]) else ""
     for i in range(len(lowered) - 2):
         if lowered[i] in ("poetry", "pdm") and lowered[i + 1 : i + 3] == ["source", "add"]:
             urls = [w for w in words[i + 3 :] if "://" in w and not public(w)]
@@ -470,6 +516,165 @@ def _known_command(text: str, at: int, key: str) -> bool:
                 return False
             return any(_TOOL.match(w) for w in words) and _all_known(words)
     return False
+
+
+# -- what the text says ----------------------------------------------------------------------
+
+# A URL in any text (prose, a comment, a link): looked at when its shape is a package index's.
+_PROSE_URL = rx.compile(r"(?i)\bhttps?://[^\s'\"<>()\[\]{}`|\\,;*]+")
+# Index-server API paths that need no `/simple` (Artifactory, GitLab, Azure Artifacts).
+_INDEX_PATH = rx.compile(r"(?i)/api/pypi/|/packages/pypi(?:/|$)|/_packaging/")
+# Where a code host shows a folder: `…/tree/main/examples/simple` is no index.
+_BROWSE_PATH = rx.compile(r"(?i)/(?:tree|blob|src|raw|edit)/")
+_KEY_VALUE = rx.compile(r"[=:][ \t]*\[?[ \t]*['\"]$")  # `url = "` right before a URL
+_INDEX_HINT = rx.compile(r"(?i)simple|pypi|_packaging|codeartifact|python\.pkg\.dev")
+_PUBLIC_HOSTS = frozenset({"pypi.org", "pypi.python.org", "files.pythonhosted.org"})
+
+# A sentence putting a non-public word on a package source says the authors' packages come
+# from somewhere else. A source: pip/PyPI/package/wheel + index, server, registry, feed,
+# mirror (not "the Python Package Index" alone), or an index server by its product name.
+_SOURCE = (
+    r"(?:pip|pypi|package|wheel)s?[ \t]*(?:\n[ \t]*)?[- ]?[ \t]*(?:index|indexes|indices"
+    r"|servers?|registry|registries|feeds?|mirrors?)\b"
+    r"|(?:pip|pypi|wheel)[ \t]+(?:repository|repositories|repo)\b"
+)
+_PRODUCT = (
+    r"artifactory|jfrog|devpi|gemfury|codeartifact|cloudsmith|packagecloud|pypiserver|proget"
+    r"|nexus[ \t]+repository|azure[ \t]+artifacts"
+)
+_SOURCE_SPOT = rx.compile(r"(?i)\b(?P<src>" + _SOURCE + r")|\b(?P<product>" + _PRODUCT + r")\b")
+# Words that say "ours, not public" in the sentence of a source.
+_NOT_PUBLIC = rx.compile(
+    r"(?i)\b(?:internal|private|proprietary|in-house|inhouse|corporate|company|enterprise"
+    r"|self-hosted|on-prem(?:ise)?s?|intranet|vpn|credentials|our|organi[sz]ation's)\b"
+)
+# A product name counts in a sentence about Python packages.
+_PACKAGE_WORD = rx.compile(r"(?i)\b(?:pip|pypi|packages?|wheels?|index)\b")
+# "internal packages", "private Python wheels": the unit an index serves, called not public
+# ("internal libraries", "internal dependencies" are about code: a C++ library, pylint's
+# import graph).
+_PACKAGES = rx.compile(
+    r"(?i)\b(?:internal|private|proprietary|in-house|inhouse|corporate)[ \t]+(?:[\w-]+[ \t]+)?"
+    r"(?:packages|wheels|distributions)\b"
+)
+_SENTENCE_END = rx.compile(r"(?m)[.!?][ \t\n]|\n[ \t]*\n|^[ \t]*[-*#>|][ \t]")
+MAX_SENTENCE = 300  # characters looked at either side of a source word
+MAX_LOOKS = 20_000  # sentences and command lines read closely in the whole scan
+
+
+class _Looks:
+    """The scan's budget of close looks (a sentence read around a source word, a command
+    line read around an index URL): MAX_LOOKS in all, so a tree of decoys costs no more."""
+
+    def __init__(self) -> None:
+        self.left = MAX_LOOKS
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+def _said(
+    text: str, lines: _LineOf, public: _PublicIndex, looks: _Looks, toml: bool = False
+) -> Iterator[tuple[int, str]]:
+    """Statements made in words, in any text: a URL shaped like a package index, a sentence
+    calling packages or a package source internal, private or the like (see below). A TOML
+    key's URL value is left to the source tables' rule (an explicit index routed to known
+    projects only is no statement)."""
+    for m in islice(_PROSE_URL.finditer(text), MAX_CANDIDATES):
+        url = m.group(0).rstrip(".:!?'")
+        if not _INDEX_HINT.search(url) or not _index_shaped(url):
+            continue
+        if toml and _KEY_VALUE.search(text[max(0, m.start() - 80) : m.start()]):
+            continue
+        if not looks.take():
+            break
+        if not _on_command_line(text, m.start(), url, public):
+            yield lines(m.start()), f"index URL {url}"
+            return
+    for m in islice(_PACKAGES.finditer(text), MAX_CANDIDATES):
+        yield lines(m.start()), _squeeze(m.group(0))
+        return
+    for m in islice(_SOURCE_SPOT.finditer(text), MAX_CANDIDATES):
+        if not looks.take():
+            return
+        sentence = _sentence(text, m.start(), m.end())
+        if m.group("src"):
+            source = _squeeze(m.group("src")).lower()
+            before = text[max(0, m.start() - 8) : m.start()].lower()
+            if source.startswith("package ind") and before.rstrip().endswith("python"):
+                continue  # the Python Package Index: the public one
+            said = _NOT_PUBLIC.search(sentence)
+        else:
+            said = _PACKAGE_WORD.search(sentence)
+        if said:
+            yield lines(m.start()), _squeeze(f"{said.group(0)} ... {m.group(0)}")
+            return
+
+
+def _index_shaped(url: str) -> bool:
+    """A URL whose shape is a package index's: a PEP 503 `/simple` (devpi's `/+simple`) at
+    the end of its path, an index server's API path (`/api/pypi/`, `/packages/pypi`,
+    `/_packaging/`), or a host named for one (`pypi.`, `devpi.`, CodeArtifact, Artifact
+    Registry's `-python.pkg.dev`); never pip's default index or its file host."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    if not host or host in _PUBLIC_HOSTS:
+        return False
+    path = parts.path.rstrip("/")
+    last = path.rsplit("/", 1)[-1].lower()
+    if last in ("simple", "+simple") and not _BROWSE_PATH.search(path):
+        return True
+    if _INDEX_PATH.search(path + "/"):
+        return True
+    labels = host.split(".")
+    return (
+        labels[0] in ("pypi", "devpi")
+        or any(label.endswith("codeartifact") for label in labels)
+        or host.endswith("-python.pkg.dev")
+    )
+
+
+def _on_command_line(text: str, at: int, url: str, public: _PublicIndex) -> bool:
+    """Whether the URL is the value of an index option or variable on a command line, or the
+    user's own index: the precise rules decide those (a framework's wheel index for known
+    packages only is no statement)."""
+    if public(url):
+        return True
+    line = _logical_line(text, at)[1]
+    for segment in _SEPARATOR.split(line)[:64]:
+        if url not in segment:
+            continue
+        if _VAR.search(segment) or _PIP_CONFIG.search(segment):
+            return True
+        words = _words(segment)
+        for i, word in enumerate(words):
+            following = words[i + 1] if i + 1 < len(words) else ""
+            kind, value, _ = _option(word, following, True)
+            if kind and url in value:
+                return True
+    return False
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence around text[start:end] (up to MAX_SENTENCE characters either side): from
+    the last sentence end, blank line or list mark before it to the next after it."""
+    lo = max(0, start - MAX_SENTENCE)
+    before = text[lo:start]
+    ends = [m.end() for m in _SENTENCE_END.finditer(before)]
+    begin = lo + (ends[-1] if ends else 0)
+    after = text[end : end + MAX_SENTENCE]
+    stop = _SENTENCE_END.search(after)
+    return text[begin : end + (stop.start() if stop else len(after))]
+
+
+def _squeeze(words: str) -> str:
+    return " ".join(words.split())
 
 
 # -- TOML package sources ------------------------------------------------------------------
