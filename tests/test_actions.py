@@ -388,3 +388,21 @@ def test_smoke_action_runs_the_code_without_network_when_asked(tmp_path: Path) -
         assert procs[-1].returncode == 2 and "shared or none" in procs[-1].stdout + procs[-1].stderr
     finally:
         server.close()
+
+
+def test_every_action_pins_uv_itself_and_reads_no_repository_file_for_it() -> None:
+    """Round 13b F5: setup-uv without `version:` reads `required-version` from uv.toml or
+    pyproject.toml in the workspace, the fork's checkout: the fork chose the uv release."""
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    files = [root / "action.yml", *sorted((root / "actions").glob("*/action.yml"))]
+    pinned = set()
+    for path in files:
+        for step in yaml.safe_load(path.read_text())["runs"]["steps"]:
+            if str(step.get("uses", "")).startswith("astral-sh/setup-uv@"):
+                given = step.get("with") or {}
+                assert re.fullmatch(r"\d+\.\d+\.\d+", str(given.get("version"))), path
+                assert given.get("working-directory") == "${{ github.action_path }}", path
+                pinned.add(str(given["version"]))
+    assert len(pinned) == 1  # one uv for every action

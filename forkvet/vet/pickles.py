@@ -19,6 +19,7 @@ import codecs
 import gzip
 import io
 import lzma
+import math
 import os
 import pickle
 import pickletools
@@ -1053,38 +1054,115 @@ def _sweep(s: Stream, budget: Budget) -> Iterator[tuple[str, str]]:
 def _scan_npy(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
     """.npy: magic, version, header length, header. numpy.load unpickles the data only when
     the header's dtype holds Python objects; any other array's data is raw numbers, whatever
-    its bytes. A header numpy would not read proves nothing: the data is probed."""
+    its bytes. A header numpy would not read proves nothing: the data is probed. A file may
+    hold arrays one after another (np.save to an open file, as numpy's docs show): after a
+    plain array's data, the next np.load(f) reads another array, or with allow_pickle a
+    pickle, so what follows is scanned the same way."""
+    record = 0
+    while True:
+        budget.tick()
+        meta = _npy_record(s, where, out)
+        if meta is None:
+            return
+        dtype = _has_object(meta["descr"], 0) if meta else None
+        if dtype is True or (dtype is None and looks_like_pickle(s)):
+            _scan_pickles(s, where, out, budget)
+            return
+        size = _npy_data_bytes(meta) if dtype is False else None
+        if size is None:
+            return
+        try:
+            s.skip(size)
+        except _Bad:
+            return  # numpy.load fails on a truncated array
+        record += 1
+        if s.peek(6) == b"\x93NUMPY":
+            continue
+        if s.peek(1) and looks_like_pickle(s):
+            _scan_pickles(s, _join(where, f"(after array {record})"), out, budget)
+        return
+
+
+def _npy_record(s: Stream, where: str, out: FileScan) -> dict[str, Any] | None:
+    """The header of the .npy record at the stream's position (past its magic): {} when
+    numpy would not read it, None when the stream ends or refuses first."""
     pre = s.read(8)
     if len(pre) < 8:
-        return
+        return None
     size = {1: 2, 2: 4, 3: 4}.get(pre[6], 0)
     raw = s.read(size)
     if not size or len(raw) < size:
-        return  # numpy.load fails on an unknown version or a truncated header
+        return None  # numpy.load fails on an unknown version or a truncated header
     hlen = int.from_bytes(raw, "little")
     if hlen > 1 << 20:
         out.note(where, "numpy header over 1 MiB")
-        return
+        return None
     header = s.read(hlen)
     if len(header) < hlen:
-        return
-    dtype = npy_object_dtype(header)
-    if dtype is False:
-        return
-    if dtype is True or looks_like_pickle(s):
-        _scan_pickles(s, where, out, budget)
+        return None
+    return _npy_meta(header) or {}
 
 
 def npy_object_dtype(header: bytes) -> bool | None:
     """Whether a .npy header's dtype holds Python objects (so numpy pickles the data); None
     when the header is not one numpy reads. Read as numpy reads it: a Python literal."""
+    meta = _npy_meta(header)
+    return None if meta is None else _has_object(meta["descr"], 0)
+
+
+def _npy_meta(header: bytes) -> dict[str, Any] | None:
     try:
         meta = ast.literal_eval(header.decode("latin-1"))
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
         return None
     if not isinstance(meta, dict) or set(meta) != {"descr", "fortran_order", "shape"}:
         return None
-    return _has_object(meta["descr"], 0)
+    return meta
+
+
+def _npy_data_bytes(meta: dict[str, Any]) -> int | None:
+    """How many bytes a plain array's data takes (numpy reads exactly that many)."""
+    shape = meta["shape"]
+    if not isinstance(shape, tuple) or not all(type(n) is int and n >= 0 for n in shape):
+        return None
+    item = _itemsize(meta["descr"], 0)
+    return None if item is None else item * math.prod(shape)
+
+
+_SIZED = re.compile(r"[<>|=]?([biufcSUVa?]|[mM]8)(\d*)(?:\[\w+\])?")
+
+
+def _itemsize(descr: object, depth: int) -> int | None:
+    if depth > 32:
+        return None
+    if isinstance(descr, str):
+        m = _SIZED.fullmatch(descr)
+        if m is None:
+            return None
+        kind, digits = m.group(1), int(m.group(2) or 0)
+        if kind in ("m8", "M8"):
+            return 8
+        if kind == "?":
+            return 1
+        return 4 * digits if kind == "U" else digits
+    if isinstance(descr, tuple) and len(descr) == 2:
+        sub, shape = descr
+        inner = _itemsize(sub, depth + 1)
+        dims = shape if isinstance(shape, tuple) else (shape,)
+        if inner is None or not all(type(n) is int and n >= 0 for n in dims):
+            return None
+        return inner * math.prod(dims)
+    if isinstance(descr, list):
+        total = 0
+        for field_ in descr:
+            if not isinstance(field_, tuple) or len(field_) not in (2, 3):
+                return None
+            inner = _itemsize(field_[1] if len(field_) == 2 else (field_[1], field_[2]), depth + 1)
+            if inner is None:
+                return None
+            total += inner
+        return total
+    return None
 
 
 # Type strings of arrays without objects, as numpy.save writes them (dtype.str): byte order,
@@ -1480,6 +1558,8 @@ SAFE_GLOBALS: dict[str, frozenset[str]] = {
 # torch.nn layers (a whole model saved with torch.save(model)): constructing them runs no
 # user code. The model's own class still has to be imported, and is reported.
 _SAFE_MODULE_PREFIXES = ("torch.nn.modules.",)
+# The top-level modules those live in: `argparse`, `collections`, `numpy`, `torch`, ...
+SAFE_TOPS = frozenset(m.split(".", 1)[0] for m in (*SAFE_GLOBALS, *_SAFE_MODULE_PREFIXES))
 
 
 def importable(module: str, name: str, repo_names: frozenset[str]) -> bool:

@@ -69,7 +69,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
             )
         )
     with FolderChain(ctx.snap.root) as chain:
-        sweep = _PickleSweep(ctx, chain, deadline, names, risks)
+        sweep = _PickleSweep(ctx, chain, deadline, names, risks, _shadows(ctx))
         for entry in ctx.snap.probe_files:
             sweep.file(entry, foreign=entry.path in foreign)
         for entry in extra:
@@ -280,6 +280,8 @@ class _PickleSweep:
     deadline: float
     names: frozenset[str]
     risks: list[Risk]
+    # safe-listed top-level modules the repository's own files shadow (see _shadows)
+    shadows: dict[str, str]
     # (device, inode) -> its scan: hard links are scanned once and reported by every name
     seen: dict[tuple[int, int], pickles.FileScan | None] = field(default_factory=dict)
     # (device, inode) of files with a hard link that may be outside the tree
@@ -306,7 +308,7 @@ class _PickleSweep:
             return
         if scan is None or _never_loads(scan, self.names):
             return
-        risk = _pickle_verdict(scan, self.names)
+        risk = _pickle_verdict(scan, self.names) or _shadowed(scan, self.names, self.shadows)
         if foreign:
             self._report_unquoted(scan, risk, shown)
             return
@@ -383,6 +385,59 @@ class _PickleSweep:
             self.plain.append(shown)
         if scan.unverified:
             self.risks.append(_unverified(shown, "the scan stopped before the end"))
+
+
+def _shadows(ctx: Context) -> dict[str, str]:
+    """Safe-listed modules a loader would import from the repository instead: `argparse.py`
+    or `numpy/__init__.py` in a folder a loader runs from (the root: `python -c`, `python -m`,
+    a notebook; or a folder holding a script or notebook, which Python puts first on sys.path).
+    __import__ takes the first it finds, so a safe name then runs the repository's code."""
+    found: dict[str, list[tuple[str, str]]] = {}  # top -> (folder it is found from, file)
+    for f in ctx.snap.files:
+        *folders, name = f.path.split("/")
+        if name == "__init__.py" and folders and folders[-1] in pickles.SAFE_TOPS:
+            found.setdefault(folders[-1], []).append(("/".join(folders[:-1]), f.path))
+        elif name.endswith(pickles.MODULE_SUFFIXES) and name.split(".", 1)[0] in pickles.SAFE_TOPS:
+            found.setdefault(name.split(".", 1)[0], []).append(("/".join(folders), f.path))
+    out: dict[str, str] = {}
+    for top, where in found.items():
+        runnable = [path for folder, path in where if folder == "" or _runs_from(ctx, folder)]
+        if runnable:
+            out[top] = runnable[0]
+    return out
+
+
+def _runs_from(ctx: Context, folder: str) -> bool:
+    """A script (`__main__`) or notebook in this folder: run there, it heads sys.path."""
+    for f in ctx.snap.files:
+        if f.path.rsplit("/", 1)[0] != folder or "/" not in f.path:
+            continue
+        if f.suffix == ".ipynb" or (
+            f.suffix == ".py" and "__main__" in (ctx.snap.read_text(f.path) or "")
+        ):
+            return True
+    return False
+
+
+def _shadowed(
+    scan: pickles.FileScan, names: frozenset[str], shadows: dict[str, str]
+) -> Risk | None:
+    """An error when a safe-listed import of this pickle resolves to the repository's own file."""
+    if not shadows:
+        return None
+    hit = sorted(g for g in pickles.live_imports(scan, names) if g[0].split(".", 1)[0] in shadows)
+    if not hit:
+        return None
+    module, name = hit[0]
+    mine = shadows[module.split(".", 1)[0]]
+    return Risk(
+        "unsafe-pickle",
+        "error",
+        f"Pickle imports {module}.{name}, and the repository holds {mine} (a module or package "
+        f"of that name where a loader starts): loaded from there, Python imports the "
+        f"repository's file instead, and runs it. Do not load it from the repository.",
+        scan.path,
+    )
 
 
 def _why(exc: OSError) -> str:

@@ -524,3 +524,65 @@ def test_a_shelve_in_a_database_forkvet_does_not_read_is_unverified(
     report = vet_repo({"cache.db": shelf, "index.sqlite": other, "state.gdbm": gdbm})
     unverified = {r.path for r in report.risks if r.kind == "pickle-unverified"}
     assert unverified == {"cache.db", "state.gdbm"}
+
+
+def test_a_safe_name_the_repository_shadows_is_an_error(vet_repo: Vet) -> None:
+    """Round 13a F13: `argparse.Namespace` is safe-listed, but loaded from the repository's
+    folder (`python -c`, a notebook, a script there) `__import__("argparse")` finds the
+    repository's own argparse.py first and runs it. So does a `numpy/__init__.py`."""
+    import argparse
+    import collections
+    import pickle
+
+    ckpt = pickle.dumps({"args": argparse.Namespace(lr=0.1)}, protocol=2)
+    report = vet_repo({"checkpoint.pkl": ckpt, "argparse.py": "import os\n"})
+    (risk,) = [r for r in report.risks if r.severity == "error"]
+    assert risk.path == "checkpoint.pkl" and "argparse.py" in risk.message
+    # a package in a folder a script runs from shadows too
+    od = pickle.dumps(collections.OrderedDict(a=1), protocol=2)
+    nested = vet_repo(
+        {
+            "tools/run.py": "if __name__ == '__main__':\n    pass\n",
+            "tools/collections/__init__.py": "",
+            "tools/state.pkl": od,
+        },
+        name="nested",
+    )
+    assert [r.path for r in nested.risks if r.severity == "error"] == ["tools/state.pkl"]
+    # a library's own submodule named like one (no script runs from its folder) shadows nothing
+    library = vet_repo(
+        {"pkg/utils/torch.py": "x = 1\n", "pkg/__init__.py": "", "state.pkl": od},
+        name="library",
+    )
+    assert not [r for r in library.risks if r.severity == "error"]
+
+
+def test_arrays_saved_one_after_another_are_each_read(tmp_path: Path, vet_repo: Vet) -> None:
+    """Round 13a F15: np.save to one open file, twice (numpy's documented pattern): the second
+    array, an object array, ran os.system under a second np.load(f, allow_pickle=True). After
+    a plain array's data, what the next np.load reads is scanned: an array or a pickle."""
+    import io
+    import pickle
+
+    np = pytest.importorskip("numpy")
+
+    def saved(*arrays: object) -> bytes:
+        buf = io.BytesIO()
+        for a in arrays:
+            np.save(buf, a, allow_pickle=True)
+        return buf.getvalue()
+
+    evil = np.array([_System(f"touch {tmp_path / 'ran'}")], dtype=object)
+    plain = np.arange(16, dtype=np.float32).reshape(4, 4)
+    fields = np.zeros(3, dtype=[("a", "<i4"), ("b", "<f8", (2,)), ("c", "S5")])
+    after_pickle = saved(plain) + pickle.dumps(_System("true"), protocol=2)
+    report = vet_repo(
+        {
+            "seq.npy": saved(plain, evil),
+            "fields.npy": saved(fields, plain, evil),
+            "then_pickle.npy": after_pickle,
+            "plain.npy": saved(plain, plain, fields),
+        }
+    )
+    flagged = {r.path for r in report.risks if r.severity == "error"}
+    assert flagged == {"seq.npy", "fields.npy", "then_pickle.npy"}, report.risks
