@@ -881,7 +881,57 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("hdf5")
     if _is_unread_shelve(head):
         kinds.append("shelve-db")
+    if seekable is not None and head.startswith(b"SQLite format 3\x00"):
+        kinds.append("sqlite")
     return kinds
+
+
+# A SQLite database holds pickles as values (dbm.sqlite3 under shelve, diskcache, many
+# caches' stores): every value of every table is scanned as a stream of its own.
+_SQLITE_MAX_VALUES = 200_000
+_SQLITE_MAX_BYTES = 512 << 20
+
+
+def _scan_sqlite(fh: IO[bytes], where: str, out: FileScan, budget: Budget, depth: int) -> None:
+    """Read-only and immutable (no journal, no lock, nothing written), through the file
+    descriptor the walk opened, with the schema untrusted; tables only (no views, whose SQL
+    could call functions)."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:/proc/self/fd/{fh.fileno()}?mode=ro&immutable=1", uri=True)
+    except (sqlite3.Error, OSError, AttributeError, io.UnsupportedOperation):
+        out.note(where, "a SQLite database that could not be opened")
+        return
+    try:
+        con.execute("PRAGMA trusted_schema = OFF")
+        con.execute("PRAGMA query_only = ON")
+        _scan_sqlite_values(con, where, out, budget, depth)
+    except sqlite3.Error as exc:
+        out.note(where, f"a SQLite database that could not be read ({type(exc).__name__})")
+    finally:
+        con.close()
+
+
+def _scan_sqlite_values(con: Any, where: str, out: FileScan, budget: Budget, depth: int) -> None:
+    values = size = 0
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables[:1000]:
+        quoted = '"' + str(table).replace('"', '""') + '"'
+        for row in con.execute(f"SELECT * FROM {quoted}"):  # a name quoted as SQL quotes it
+            for value in row:
+                if not isinstance(value, (bytes, str)) or len(value) < 2:
+                    continue
+                values += 1
+                data = value if isinstance(value, bytes) else value.encode("utf-8", "replace")
+                size += len(data)
+                if values > _SQLITE_MAX_VALUES or size > _SQLITE_MAX_BYTES:
+                    out.note(where, "a SQLite database past the values forkvet reads")
+                    return
+                if values & 0xFF == 0:
+                    budget.tick()
+                inner = Stream(io.BytesIO(data), budget, counted=False)
+                _dispatch(inner, _join(where, f"{table}[{values}]"), out, budget, depth + 1, None)
 
 
 # shelve's other dbm backends keep each value's pickle where their own index says (gdbm's
@@ -892,9 +942,7 @@ _GDBM_MAGICS = tuple(
 
 
 def _is_unread_shelve(head: bytes) -> bool:
-    if head.startswith(_GDBM_MAGICS):
-        return True
-    return head.startswith(b"SQLite format 3\x00") and b"CREATE TABLE Dict" in head
+    return head.startswith(_GDBM_MAGICS)
 
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -975,9 +1023,10 @@ def _scan_container(
         assert seekable is not None
         _scan_hdf5(seekable, where, out, budget)
     elif kind == "shelve-db":
-        out.note(
-            where, "a shelve database (gdbm or dbm.sqlite3) whose values forkvet does not read"
-        )
+        out.note(where, "a gdbm database (a shelve) whose values forkvet does not read")
+    elif kind == "sqlite":
+        assert seekable is not None
+        _scan_sqlite(seekable, where, out, budget, depth)
     else:
         try:
             with _decompressed(kind, s) as inner:

@@ -502,9 +502,7 @@ def test_every_value_of_a_shelve_is_scanned_where_shelve_reads_it(
     assert not (tmp_path / "ran").exists()
 
 
-def test_a_shelve_in_a_database_forkvet_does_not_read_is_unverified(
-    tmp_path: Path, vet_repo: Vet
-) -> None:
+def test_a_shelve_in_a_database_is_read_or_unverified(tmp_path: Path, vet_repo: Vet) -> None:
     """shelve over dbm.sqlite3 (Python 3.13's default) or gdbm keeps each pickle where the
     database's own index puts it: NOT verified, an error. Other SQLite files are data."""
     import pickle
@@ -523,7 +521,9 @@ def test_a_shelve_in_a_database_forkvet_does_not_read_is_unverified(
     gdbm = b"\xcf\x9a\x57\x13" + bytes(4092)
     report = vet_repo({"cache.db": shelf, "index.sqlite": other, "state.gdbm": gdbm})
     unverified = {r.path for r in report.risks if r.kind == "pickle-unverified"}
-    assert unverified == {"cache.db", "state.gdbm"}
+    assert unverified == {"state.gdbm"}
+    # a SQLite database's values are each scanned (dbm.sqlite3, diskcache): plain ones pass
+    assert not [r for r in report.risks if r.severity == "error" and r.path != "state.gdbm"]
 
 
 def test_a_safe_name_the_repository_shadows_is_an_error(vet_repo: Vet) -> None:
@@ -586,3 +586,27 @@ def test_arrays_saved_one_after_another_are_each_read(tmp_path: Path, vet_repo: 
     )
     flagged = {r.path for r in report.risks if r.severity == "error"}
     assert flagged == {"seq.npy", "fields.npy", "then_pickle.npy"}, report.risks
+
+
+def test_pickles_stored_as_sqlite_values_are_scanned(tmp_path: Path, vet_repo: Vet) -> None:
+    """Round 13a F10: diskcache (and shelve over dbm.sqlite3) keeps each value's pickle in a
+    SQLite row; `Cache(dir)["model"]` unpickled os.system. Every value of every table is
+    scanned, through the descriptor the walk opened, read-only."""
+    import pickle
+    import sqlite3
+
+    path = tmp_path / "cache.db"
+    with sqlite3.connect(path) as con:
+        con.execute(
+            "CREATE TABLE Cache (rowid INTEGER PRIMARY KEY, key BLOB, mode INT, value BLOB)"
+        )
+        con.execute('CREATE TABLE "we""ird" (v TEXT)')  # a name that needs quoting
+        con.execute("INSERT INTO Cache VALUES (1, ?, 4, ?)", (b"cfg", pickle.dumps({"lr": 1})))
+        con.execute("INSERT INTO Cache VALUES (2, ?, 4, ?)", (b"m", pickle.dumps(_System("true"))))
+    con.close()
+    data = path.read_bytes()
+    report = vet_repo({"cache/cache.db": data})
+    (risk,) = [r for r in report.risks if r.severity == "error"]
+    assert risk.kind == "dangerous-pickle" and risk.path == "cache/cache.db"
+    assert "Cache[" in risk.message
+    assert (tmp_path / "cache.db").read_bytes() == data  # nothing written to it
