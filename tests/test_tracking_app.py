@@ -172,8 +172,12 @@ def test_trend_table_survives_hostile_numbers() -> None:
 def test_archive_reading_is_bounded_and_validated() -> None:
     assert result_from_archive(b"not a zip") is None
     assert result_from_archive(artifact(None)) is None
-    nested = artifact(None, {"out/train.json": json.dumps(curve(0.4))})
-    assert result_from_archive(nested) is not None
+    # Round 13b F6: a folder the smoke command named `evil.log` held a forged train.json,
+    # and the template's `smoke/*.log` uploaded it: only the archive's root result counts.
+    nested = artifact(None, {"smoke/evil.log/train.json": json.dumps(curve(0.4))})
+    assert result_from_archive(nested) is None
+    both = artifact(curve(0.5), {"smoke/evil.log/train.json": json.dumps(curve(0.1))})
+    assert result_from_archive(both) == curve(0.5)
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("train.json", b" " * (8 * 1024 * 1024))  # over the member limit

@@ -76,13 +76,14 @@ def result_from_archive(data: bytes) -> dict[str, Any] | None:
     except zipfile.BadZipFile:
         return None
     with zf:
+        # Only the artifact's own root train.json: forkvet writes it outside the sandbox;
+        # anything deeper came from an output folder the repository's command could write.
         members = [
             i
             for i in zf.infolist()
-            if i.filename.rsplit("/", 1)[-1] == RESULT_MEMBER and i.file_size <= MAX_MEMBER_BYTES
+            if i.filename == RESULT_MEMBER and i.file_size <= MAX_MEMBER_BYTES
         ]
-        shallowest = sorted(members, key=lambda i: i.filename.count("/"))
-        for info in shallowest[:MAX_RESULT_MEMBERS]:
+        for info in members[:MAX_RESULT_MEMBERS]:
             try:
                 with zf.open(info) as fh:
                     raw = fh.read(MAX_MEMBER_BYTES + 1)
