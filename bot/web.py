@@ -135,7 +135,7 @@ def _webhook(settings: Settings, store: Store) -> Response:
     delivery, name, body, payload = received
     event = Event(name, delivery, payload)
     try:
-        specs = [spec for result in router.dispatch(event) for spec in (result or [])]
+        specs = _jobs_of(event)
     except _SHAPE_ERRORS as exc:
         # A signed body whose fields are not of the types GitHub documents (`repository: 5`):
         # the handlers decide on nothing they cannot read, and the sender is told.
@@ -213,6 +213,11 @@ def _redelivery(settings: Settings, store: Store, delivery: str, name: str) -> R
 
 # What reading a field of the wrong JSON type raises in a handler.
 _SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
+
+
+def _jobs_of(event: Event) -> list[Any]:
+    """The jobs the handlers ask for (they decide; nothing is recorded or queued)."""
+    return [spec for result in router.dispatch(event) for spec in (result or [])]
 
 
 def _enqueue_jobs(settings: Settings, store: Store, event: Event, specs: list[Any]) -> int:

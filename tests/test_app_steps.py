@@ -36,7 +36,9 @@ def test_a_redelivery_without_failed_jobs_is_a_duplicate(tmp_path: Path) -> None
 
 def test_an_event_no_handler_wants_queues_nothing(tmp_path: Path) -> None:
     settings, store = _settings(tmp_path), Store(str(tmp_path / "a.db"))
-    assert web._enqueue_jobs(settings, store, Event("star", "d2", {"action": "created"})) == 0
+    event = Event("star", "d2", {"action": "created"})
+    assert web._jobs_of(event) == []
+    assert web._enqueue_jobs(settings, store, event, web._jobs_of(event)) == 0
     assert store.counts() == {} or sum(store.counts().values()) == 0
 
 
