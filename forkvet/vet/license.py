@@ -303,12 +303,6 @@ _BOUNDS = frozenset(
     ["only", "solely", "exclusively", "exclude", "excluded", "excludes", "excluding",
      "exclusion", "limited", "restricted", "except"]
 )  # fmt: skip
-# The grant itself negated for something ("This permission does not extend to startups").
-_GRANT_WORDS = frozenset(
-    ["grant", "granted", "grants", "license", "extend", "extends", "apply", "applies",
-     "covers", "cover"]
-)  # fmt: skip
-_NEGATIONS = frozenset(["not", "no", "never", "nor"])
 # A request is no bound ("We only ask that you use GPT-2 responsibly").
 _REQUESTS = frozenset(["ask", "asks", "request", "requests", "encourage", "please", "hope"])
 # Words that tell a sentence's own terms from a template's (a changed holder or a variant
@@ -382,23 +376,24 @@ def _foreign(sentence: str, tokens: list[str]) -> bool:
     return 2 * sum(w[:1].islower() for w in words) > len(words)
 
 
-def _sentence_topics(sentence: str, tokens: list[str]) -> set[str]:
+def _sentence_topics(sentence: str, tokens: list[str], prose: bool = False) -> set[str]:
     """What one sentence beside a license is about when it may limit the grant: another
     language (forkvet cannot read it); who may use it or for what, unless a plain permission
     (a weak topic, a university or an agreement, only with a limiting word); or the grant's
     scope bounded ("Only for use in the classroom", "Companies are excluded from this
-    grant"), whatever its subject."""
-    if _foreign(sentence, tokens):
+    grant"), whatever its subject. prose (a README): a limiting word is always needed, as
+    README prose describes as often as it limits ("allowing both academic and commercial
+    use"), and other languages are the README scan's (FOREIGN_COMMERCE)."""
+    if not prose and _foreign(sentence, tokens):
         return {"text in another language"}
     words = set(tokens)
-    scoped = (words & _SCOPE and words & _BOUNDS) or (words & _GRANT_WORDS and words & _NEGATIONS)
-    if scoped and not words & _REQUESTS:
+    if words & _SCOPE and words & _BOUNDS and not words & _REQUESTS:
         return {"the grant's scope"} | (words & _USE_TOPICS)
     found = words & _USE_TOPICS
     if not found:
         return set()
     limits = bool(words & _LIMITS)
-    if not found & _STRONG_TOPICS and not limits:
+    if not limits and (prose or not found & _STRONG_TOPICS):
         return set()
     return found if limits or not words & _PERMITS else set()
 
@@ -426,7 +421,7 @@ def _reserved_for(text: str) -> set[str]:
     return out
 
 
-def _limiting_sentences(text: str, templates: str) -> list[str]:
+def _limiting_sentences(text: str, templates: str, prose: bool = False) -> list[str]:
     """What the sentences beside the file's license templates are about, when one may limit
     the grant (see _sentence_topics), and rights a copyright line reserves for a kind of
     use. A sentence is the templates' own by its words (_template_words), so words written
@@ -441,7 +436,7 @@ def _limiting_sentences(text: str, templates: str) -> list[str]:
             continue
         if names_a_license(sentence):
             continue
-        topics |= _sentence_topics(sentence, tokens)
+        topics |= _sentence_topics(sentence, tokens, prose)
     return sorted(topics)[:4]
 
 
@@ -941,7 +936,7 @@ def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]
         # A License section is about terms: a sentence in it beside a permissive license is
         # read as one beside its text ("MIT. Deployment in any production system is not
         # allowed"), engineering words included (round 13).
-        limiting = _limiting_sentences(section, "")
+        limiting = _limiting_sentences(section, "", prose=True)
         if limiting:
             restrictive = [f"who may use it ({', '.join(limiting)})"]
     if restrictive:
