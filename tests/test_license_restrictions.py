@@ -567,3 +567,260 @@ def test_a_license_text_edited_to_forbid_commercial_use_is_not_categorised_permi
 def test_research_words_that_name_no_purpose_keep_yes(vet_repo: Vet, readme: str) -> None:
     lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": f"# P\n\n{readme}\n"}).license
     assert lic.commercial_use is True
+
+
+# ---- round 13: text that differs from a matched template is read like appended text -------
+
+JSON_LIKE = MIT.replace(
+    "The above copyright notice", "The Software shall be used for {}.\n\nThe above copyright notice"
+)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "academic research, not in products",
+        "Good, not Evil, and not for profit",
+        "internal evaluation only",
+        "Good, not Evil, and only by universities",
+        "Good, not Evil, and never in a commercial product",
+    ],
+)
+def test_a_json_license_look_alike_with_another_use_line_is_unclear(
+    vet_repo: Vet, use: str
+) -> None:
+    # The JSON License is MIT plus "shall be used for Good, not Evil": its line is no wildcard.
+    lic = vet_repo({**CODE, "LICENSE": JSON_LIKE.format(use)}).license
+    assert lic.commercial_use is None
+
+
+def test_the_json_license_itself_keeps_its_answer(vet_repo: Vet) -> None:
+    lic = vet_repo({**CODE, "LICENSE": JSON_LIKE.format("Good, not Evil")}).license
+    assert (lic.spdx, lic.commercial_use) == ("JSON", True)
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        "Companies are excluded from this grant.",
+        "Additional term: use by or for any for-profit entity is excluded from this grant.",
+        "This grant excludes commercial purposes.",
+        "You may not charge money for the Software or anything built with it.",
+        "Use in a product requires written consent from Acme.",
+        "Only for use in the classroom.",
+        # Neighbours: who or what the grant covers, consent for a kind of use, charging.
+        "Government agencies are excluded from this license.",
+        "The rights granted here apply solely to teaching.",
+        "Use in a product needs prior approval from Acme.",
+        "No fee may be charged for copies of the Software.",
+        "Use is limited to the classroom.",
+        "Selling copies requires a license from Acme.",
+    ],
+)
+def test_a_sentence_limiting_who_or_what_the_grant_covers_is_unclear(
+    vet_repo: Vet, added: str
+) -> None:
+    lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n{added}\n"}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [
+        "Acme Research, all commercial rights reserved",
+        "Acme Research. Commercial rights reserved",
+        "Acme Research; all rights reserved except for academic use",
+    ],
+)
+def test_rights_reserved_for_a_kind_of_use_on_the_copyright_line_is_unclear(
+    vet_repo: Vet, holder: str
+) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT.replace("Evil Corp", holder)}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [
+        "Acme Research. All rights reserved.",
+        "International Business Machines Corp.",
+        "Academic Industrial Research Lab, University of Somewhere",
+    ],
+)
+def test_a_holder_and_all_rights_reserved_keep_yes(vet_repo: Vet, holder: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT.replace("Evil Corp", holder)}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", True)
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        "Commercial use is permitted.",
+        "You may use it in any product.",
+        "This license applies to all files in this repository.",
+        "Contributions are accepted under the same terms.",
+    ],
+)
+def test_plain_permissions_and_remarks_beside_mit_keep_yes(vet_repo: Vet, added: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": f"{MIT}\n{added}\n"}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", True)
+
+
+def _pyproject(text: str) -> dict[str, str]:
+    toml = f'[project]\nname = "x"\nversion = "1"\nlicense = {{text = "{text}"}}\n'
+    return {"pyproject.toml": toml}
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        _pyproject("MIT; no use in commercial products"),
+        {**_pyproject("MIT; no use in commercial products"), "LICENSE": MIT},
+        {
+            "setup.py": "setup(name='x', license='Academic Free for non-profit; commercial "
+            "licensing available from Acme only')\n"
+        },
+        _pyproject("MIT, research only"),
+        _pyproject("Apache-2.0 (companies excluded)"),
+        {"setup.py": "setup(name='x', license='BSD, but not for military use')\n"},
+    ],
+)
+def test_a_metadata_license_string_with_more_than_a_name_is_read_for_terms(
+    vet_repo: Vet, files: dict[str, str]
+) -> None:
+    assert vet_repo({**CODE, **files}).license.commercial_use is None
+
+
+@pytest.mark.parametrize(
+    ("files", "spdx"),
+    [
+        (_pyproject("MIT"), "MIT"),
+        (_pyproject("MIT License"), "MIT"),
+        (_pyproject("Apache License 2.0"), "Apache-2.0"),
+        ({"setup.py": "setup(name='x', license='BSD 3-Clause License')\n"}, "BSD-3-Clause"),
+        (_pyproject("MIT; see LICENSE"), "MIT"),
+    ],
+)
+def test_a_metadata_license_name_alone_keeps_yes(
+    vet_repo: Vet, files: dict[str, str], spdx: str
+) -> None:
+    lic = vet_repo({**CODE, **files}).license
+    assert (lic.spdx, lic.commercial_use) == (spdx, True)
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "MIT. Note: deployment of this model in any production system or "
+        "revenue-generating service is not allowed.",
+        "MIT. Companies are excluded from this grant.",
+        "MIT, except that use in a product requires written consent from Acme.",
+    ],
+)
+def test_a_readme_license_section_limiting_use_is_unclear(vet_repo: Vet, section: str) -> None:
+    readme = f"# P\n\n## License\n\n{section}\n"
+    lic = vet_repo({**CODE, "README.md": readme}, name="alone").license
+    assert lic.commercial_use is not True
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": readme}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "MIT. Commercial use is permitted.",
+        "This project is released under the MIT license.",
+        "MIT. See [LICENSE](LICENSE) for details.",
+        # README prose describes: a limiting word is needed, link definitions are no text.
+        "Released under the BSD 2-clause license allowing both academic and commercial use. "
+        "I would appreciate a citation in academic works and a link in commercial works.",
+        "Released under the MIT license.\n\n[hybrid_paper]: https://arxiv.org/abs/2111.03600\n"
+        "[waveunet]: https://github.com/f90/Wave-U-Net\n[musdb]: https://sigsep.github.io/x\n",
+        "Released under the MIT license. The previous license, MODEL_LICENSE, no longer applies.",
+    ],
+)
+def test_a_readme_license_section_granting_use_keeps_yes(vet_repo: Vet, section: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": f"# P\n\n## License\n\n{section}\n"})
+    assert lic.license.commercial_use is True
+
+
+APACHE = license_text("Apache-2.0.txt")
+
+
+@pytest.mark.parametrize(
+    ("grant", "edited"),
+    [
+        (
+            "irrevocable copyright license to reproduce",
+            "irrevocable copyright license, solely for academic teaching and study, to reproduce",
+        ),
+        (
+            '"License" shall mean the terms and conditions for use,',
+            '"License" shall mean the terms and conditions for use by universities,',
+        ),
+        (
+            "irrevocable copyright license to reproduce",
+            "irrevocable copyright license for non-commercial purposes to reproduce",
+        ),
+        (
+            "royalty-free, irrevocable (except as stated in this section) patent license",
+            "royalty-free, irrevocable (except as stated in this section) patent license for "
+            "hobbyists",
+        ),
+    ],
+)
+def test_words_inserted_into_the_apache_grant_or_definitions_are_unclear(
+    vet_repo: Vet, grant: str, edited: str
+) -> None:
+    flat = " ".join(APACHE.split())
+    assert grant in flat
+    lic = vet_repo({**CODE, "LICENSE": flat.replace(grant, edited)}).license
+    assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", None)
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        "Companies are excluded from this grant.",
+        "Only for use in the classroom.",
+    ],
+)
+def test_a_sentence_limiting_the_grant_beside_apache_is_unclear(vet_repo: Vet, added: str) -> None:
+    lic = vet_repo({**CODE, "LICENSE": f"{APACHE}\n{added}\n"}).license
+    assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", None)
+
+
+@pytest.mark.parametrize("name", ["Apache-2.0.txt", "BSD-3-Clause.txt", "BSL-1.0.txt", "ISC.txt"])
+def test_a_plain_permissive_text_keeps_yes(vet_repo: Vet, name: str) -> None:
+    text = license_text(name)
+    assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is True
+    # Reflowed: each paragraph one line, the same words.
+    flat = "\n\n".join(" ".join(p.split()) for p in text.split("\n\n"))
+    assert vet_repo({**CODE, "LICENSE": flat}, name="flat").license.commercial_use is True
+
+
+def test_remarks_and_holders_in_template_slots_keep_yes(vet_repo: Vet) -> None:
+    # A request is no bound; a relaxed condition is no narrowed grant; a holder named in the
+    # BSD clause's slot ("NVIDIA CORPORATION") is no company term.
+    asked = MIT.replace(
+        "Permission is hereby", "We only ask that you use it responsibly.\n\nPermission is hereby"
+    ).replace(
+        "portions of the Software.",
+        "portions of the Software. This permission notice need not be included with content "
+        "created by the Software.",
+    )
+    assert vet_repo({**CODE, "LICENSE": asked}).license.commercial_use is True
+    bsd = license_text("BSD-3-Clause.txt").replace("<year> <owner>", "2019 NVIDIA Corporation")
+    bsd = bsd.replace("the copyright holder nor", "NVIDIA CORPORATION nor")
+    assert "NVIDIA CORPORATION nor" in bsd
+    assert vet_repo({**CODE, "LICENSE": bsd}, name="bsd").license.commercial_use is True
+
+
+def test_a_notice_appended_after_apache_is_not_written_into_its_grant(vet_repo: Vet) -> None:
+    # Text between the Apache text and an appended BSD or MIT text is no edit of Apache's
+    # grant: the runs before and after it are not neighbours in the template.
+    bsd = license_text("BSD-3-Clause.txt").replace("<year> <owner>", "2015 Microsoft")
+    text = f"{APACHE}\n\nThe following license applies to metrics/coco_caption:\n\n{bsd}"
+    assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is True
+    text = f"{MIT}\n\nParts of this code are from TensorFlow:\n\n{APACHE}"
+    assert vet_repo({**CODE, "LICENSE": text}, name="mit").license.commercial_use is True

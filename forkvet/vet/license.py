@@ -262,15 +262,21 @@ _STRONG_TOPICS = frozenset(
         "production", "hosted", "saas", "industry", "industrial",
     ]
 )  # fmt: skip
+# Round 13: who or what a grant covers in more words (a product, consent for a use, money
+# charged, a classroom); weak, so each needs a limiting word ("requires", "excluded").
 _USE_TOPICS = _STRONG_TOPICS | frozenset(
     [
         "students", "student", "university", "universities", "educational", "permitted",
         "allowed", "prohibited", "forbidden", "restricted", "agreement", "internal",
-        "employees", "employee", "staff", "members", "customers", "licensees",
+        "employees", "employee", "staff", "members", "customers", "licensees", "product",
+        "products", "consent", "approval", "authorization", "money", "charge", "charged",
+        "charging", "classroom", "classrooms", "teaching", "school", "schools", "education",
+        "entity", "entities", "government", "military", "organizations", "individuals",
     ]
 )  # fmt: skip
 # Short grants only (MIT, BSD, ISC): long texts such as Apache-2.0 come in wordings that
-# differ from the SPDX template in places, which a diff cannot tell from edits.
+# differ from the SPDX template in places, which a diff cannot tell from edits (they get the
+# bounded n-gram check of _inserted_into_grant instead).
 _MAX_DIFF_TOKENS = 400
 # A plain permission ("Commercial use is permitted", "You may sell products built with it")
 # widens nothing the template limits; a sentence with any of these words may limit it.
@@ -283,18 +289,60 @@ _LIMITS = frozenset(
         "only", "not", "no", "cannot", "never", "except", "exclusively", "solely", "requires",
         "require", "required", "must", "royalty", "royalties", "fee", "fees", "paid",
         "restricted", "prohibited", "forbidden", "don", "doesn", "isn", "limited", "contact",
+        "exclude", "excluded", "excludes", "excluding", "exclusion", "needs", "need",
     ]
 )  # fmt: skip
+# What the grant covers ("this grant", "use", "the rights granted"), and words that bound
+# it: together they limit who or what the grant covers, whatever the subject ("Only for use
+# in the classroom", "The rights granted here apply solely to teaching").
+_SCOPE = frozenset(
+    ["use", "used", "using", "usage", "grant", "granted", "grants", "license", "licensed",
+     "permission", "rights", "apply", "applies", "covers", "extend", "extends"]
+)  # fmt: skip
+_BOUNDS = frozenset(
+    ["only", "solely", "exclusively", "exclude", "excluded", "excludes", "excluding",
+     "exclusion", "limited", "restricted", "except"]
+)  # fmt: skip
+# A request is no bound ("We only ask that you use GPT-2 responsibly").
+_REQUESTS = frozenset(["ask", "asks", "request", "requests", "encourage", "please", "hope"])
+# Words that tell a sentence's own terms from a template's (a changed holder or a variant
+# word keeps a sentence the template's; one of these outside the template's runs does not).
+# Holders' names are no terms ("NVIDIA CORPORATION", "International Business Machines").
+_HOLDER_WORDS = frozenset(
+    ["company", "companies", "corporation", "corporations", "enterprise", "enterprises",
+     "business", "businesses", "research", "academic", "industry", "industrial"]
+)  # fmt: skip
+_TELLING = (_STRONG_TOPICS - _HOLDER_WORDS) | _LIMITS | _BOUNDS
+_GRAM = 4
 
 
-def _template_words(tokens: list[str], templates: str) -> bool:
+def _grams(templates: str) -> set[tuple[str, ...]]:
+    """The runs of four words of the file's license templates."""
+    words = templates.split()
+    return {tuple(words[i : i + _GRAM]) for i in range(len(words) - _GRAM + 1)}
+
+
+def _covered(tokens: list[str], grams: set[tuple[str, ...]]) -> list[bool]:
+    """Which words lie in a run of four words the templates hold (linear in the words)."""
+    out = [False] * len(tokens)
+    for i in range(len(tokens) - _GRAM + 1):
+        if tuple(tokens[i : i + _GRAM]) in grams:
+            out[i : i + _GRAM] = [True] * _GRAM
+    return out
+
+
+def _template_words(tokens: list[str], templates: str, grams: set[tuple[str, ...]]) -> bool:
     """A sentence of the file's license texts (in a wording that may differ from the SPDX
-    template elsewhere): the whole sentence, or a run of eight of its words, is there."""
+    template elsewhere): the whole sentence is there, or most of its words lie in runs of
+    the templates' words and none outside them could limit a grant. A sentence that reuses
+    template words around its own ("shall be used for Good, not Evil, and not for profit")
+    is not the template's: its own words are read like an appended sentence (round 13)."""
     if f" {' '.join(tokens)} " in templates:
         return True
-    return any(
-        f" {' '.join(tokens[i : i + 8])} " in templates for i in range(0, len(tokens) - 7, 4)
-    )
+    covered = _covered(tokens, grams)
+    if 2 * sum(covered) < len(tokens):
+        return False
+    return not {t for t, c in zip(tokens, covered, strict=True) if not c} & _TELLING
 
 
 # English function words: a sentence of four or more words with almost none of them is in
@@ -328,30 +376,67 @@ def _foreign(sentence: str, tokens: list[str]) -> bool:
     return 2 * sum(w[:1].islower() for w in words) > len(words)
 
 
-def _limiting_sentences(text: str, templates: str) -> list[str]:
+def _sentence_topics(sentence: str, tokens: list[str], prose: bool = False) -> set[str]:
+    """What one sentence beside a license is about when it may limit the grant: another
+    language (forkvet cannot read it); who may use it or for what, unless a plain permission
+    (a weak topic, a university or an agreement, only with a limiting word); or the grant's
+    scope bounded ("Only for use in the classroom", "Companies are excluded from this
+    grant"), whatever its subject. prose (a README): a limiting word is always needed, as
+    README prose describes as often as it limits ("allowing both academic and commercial
+    use"), and other languages are the README scan's (FOREIGN_COMMERCE)."""
+    if not prose and _foreign(sentence, tokens):
+        return {"text in another language"}
+    words = set(tokens)
+    if words & _SCOPE and words & _BOUNDS and not words & _REQUESTS:
+        return {"the grant's scope"} | (words & _USE_TOPICS)
+    found = words & _USE_TOPICS
+    if not found:
+        return set()
+    limits = bool(words & _LIMITS)
+    if not limits and (prose or not found & _STRONG_TOPICS):
+        return set()
+    return found if limits or not words & _PERMITS else set()
+
+
+# "all commercial rights reserved", "rights reserved except for academic use": rights
+# reserved for a kind of use on a copyright line (which the sentences below leave out).
+_RESERVED = rx.compile(
+    r"(?i)([A-Za-z-]+(?:[ \t]+[A-Za-z-]+){0,3})[ \t]+rights[ \t]+reserved([^\n]*)"
+)
+
+
+def _reserved_for(text: str) -> set[str]:
+    out: set[str] = set()
+    for line in COPYRIGHT_LINE.findall(fold(text[:MAX_LICENSE_CHARS]))[:50]:
+        for m in _RESERVED.finditer(line):
+            before = m.group(1).lower().split()
+            # The words qualifying "rights": after "all", else the one word before them.
+            said = (
+                before[len(before) - before[::-1].index("all") :]
+                if "all" in before
+                else before[-1:]
+            )
+            after = set(rx.findall(r"[a-z]+", m.group(2).lower()))
+            out |= (set(said) & (_USE_TOPICS | _NARROWING)) | (after & (_USE_TOPICS | _BOUNDS))
+    return out
+
+
+def _limiting_sentences(text: str, templates: str, prose: bool = False) -> list[str]:
     """What the sentences beside the file's license templates are about, when one may limit
-    the grant: one in another language (forkvet cannot read it), one about who may use it or
-    for what unless a plain permission; a weak topic (a university, an agreement) counts only
-    with a limiting word ("Only students and university staff may use it")."""
-    topics: set[str] = set()
+    the grant (see _sentence_topics), and rights a copyright line reserves for a kind of
+    use. A sentence is the templates' own by its words (_template_words), so words written
+    into a template's sentence are read too."""
+    topics = _reserved_for(text)
     body = COPYRIGHT_LINE.sub(" ", text[:MAX_LICENSE_CHARS])
+    grams = _grams(templates)
     for sentence in rx.split(r"[.!?;]\s|\n\s*\n", fold(body))[:500]:
         sentence = _ADDRESS.sub(" ", sentence)  # an address is no words of anyone's terms
         tokens = rx.findall(r"[a-z]+", sentence.lower())
-        if len(tokens) < 3 or _template_words(tokens, templates) or names_a_license(sentence):
+        if len(tokens) < 3 or _template_words(tokens, templates, grams):
             continue
-        if _foreign(sentence, tokens):
-            topics.add("text in another language")
+        if names_a_license(sentence):
             continue
-        words = set(tokens)
-        found = words & _USE_TOPICS
-        if not found:
-            continue
-        limits = bool(words & _LIMITS)
-        if not found & _STRONG_TOPICS and not limits:
-            continue
-        if limits or not words & _PERMITS:
-            topics |= found
+        topics |= _sentence_topics(sentence, tokens, prose)
     return sorted(topics)[:4]
 
 
@@ -370,26 +455,38 @@ def _grant_span(template: list[str]) -> tuple[int, int]:
 
 def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
     """A permissive license text edited inside (words that narrow it written in, or rights
-    taken out): a diff against the template, whatever the wording. Text after the template's
-    last word is not looked at here (appended terms are found by their clauses)."""
+    taken out): a diff against a short template, a bounded n-gram check of a long one's
+    grants, whatever the wording; and the sentences beside the templates that may limit the
+    grant (_limiting_sentences)."""
     words = normalize_tokens(text[:MAX_LICENSE_CHARS])
     own_words = " " + " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids) + " "
     out: list[str] = []
+    read_beside = False
     for spdx in spdx_ids:
         template = licensedb.template_tokens(spdx).split()
-        if _terms_for_spdx(spdx).category != "permissive" or not template:
+        # Every template that grants commercial use: permissive ones, and the JSON License,
+        # whose own line ("for Good, not Evil") is no wildcard for another (round 13).
+        terms = _terms_for_spdx(spdx)
+        granting = terms.category == "permissive" or (
+            terms.category == "custom-restricted" and terms.commercial_use is True
+        )
+        if not granting or not template:
             continue
+        if not read_beside:  # the sentences beside the templates, read once
+            read_beside = True
+            limiting = _limiting_sentences(text, own_words)
+            if limiting:
+                return [f"sentences beside the {spdx} text about {', '.join(limiting)}"]
         if len(template) > _MAX_DIFF_TOKENS or len(words) > 10 * _MAX_DIFF_TOKENS:
+            inserted = _inserted_into_grant(template, words)
+            if inserted:
+                out.append(f"the {spdx} text edited: {inserted!r}")
             continue
         diff = difflib.SequenceMatcher(None, template, words, autojunk=False)
         # The template's span: from its first run of five words to its last (a title line
         # and a preamble before the grant are not inside it).
         blocks = [b for b in diff.get_matching_blocks() if b.size >= 5]
         if not blocks:
-            continue
-        limiting = _limiting_sentences(text, own_words)
-        if limiting:
-            out.append(f"sentences beside the {spdx} text about {', '.join(limiting)}")
             continue
         vocabulary = set(template)
         start, end = _grant_span(template)
@@ -407,6 +504,65 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
                 out.append(f"the {spdx} text edited: {said!r}")
                 break
     return out
+
+
+def _grant_region(template: list[str]) -> int:
+    """Where a long template's grants end: after its definitions and grants ("hereby
+    grants", "granted"), at the first condition that follows the last grant word of its
+    first half (Apache-2.0: §1-§3, up to §4's "provided that")."""
+    half = template[: len(template) // 2]
+    last = max((i for i, w in enumerate(half) if w in ("grants", "granted", "hereby")), default=0)
+    for i in range(last, len(template)):
+        if template[i] in ("conditions", "provided", "restrictions"):
+            return i + 1
+    return min(len(template), last + 120)
+
+
+def _inserted_into_grant(template: list[str], words: list[str]) -> str:
+    """Words a long permissive template never uses (or words that narrow a grant), written
+    into its definitions or grants ("copyright license, solely for academic teaching, to
+    reproduce", "'License' shall mean the terms for use by universities"): the text's words
+    outside every run of four template words, between two runs that lie in the grant region.
+    Linear in the text and the template (a set of runs, one pass), unlike a diff."""
+    if len(words) > MAX_LICENSE_CHARS // 2:
+        words = words[: MAX_LICENSE_CHARS // 2]
+    end = _grant_region(template)
+    where: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(template) - _GRAM + 1):
+        places = where.setdefault(tuple(template[i : i + _GRAM]), [])
+        if len(places) < 8:  # a phrase the template repeats: a few of its places
+            places.append(i)
+    covered = _covered(words, set(where))
+    vocabulary = set(template)
+    i, n = 0, len(words)
+    while i < n:
+        if covered[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not covered[j]:
+            j += 1
+        # Written into the template where it stands: the run of template words before it
+        # and the run after it are neighbours in the template (at most a few of its words
+        # replaced), in its grant region. Text between two texts, or after the template,
+        # is not inside it (appended sentences are read by _limiting_sentences).
+        if i >= _GRAM and j < n and _in_place(where, words, i, j, end):
+            run = words[i:j]
+            foreign = {w for w in run if w not in vocabulary and len(w) > 2 and not w.isdigit()}
+            if foreign or set(run) & _NARROWING:
+                return " ".join(run[:8])
+        i = j
+    return ""
+
+
+def _in_place(
+    where: dict[tuple[str, ...], list[int]], words: list[str], i: int, j: int, end: int
+) -> bool:
+    """The template runs ending at i and starting at j are 0-8 template words apart, before
+    the grant region's end."""
+    before = where.get(tuple(words[i - _GRAM : i]), [])
+    after = where.get(tuple(words[j : j + _GRAM]), [])
+    return any(b < end and 0 <= a - (b + _GRAM) <= 8 for b in before for a in after)
 
 
 # Words of use terms in the scripts holders' names are written in: on a copyright line they
@@ -762,12 +918,27 @@ def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]
     found_clauses = clauses(section)
     # "Code: MIT. Weights: Llama 2 Community License": both are named.
     named = _names_in(section, path, "readme")
+    if not named:
+        # "MIT. Note: ...": a section opening with a license's name and a full stop.
+        first = rx.match(r"\s*([^.\n]{2,60})\.(?:\s|$)", section)
+        named = _named(first.group(1), path, "readme", 0.6, strict=True) if first else []
     if known:
         named.append(_from_known(known, path, "readme", 0.7))
     restrictive = [c for c in found_clauses if c in RESTRICTIVE_CLAUSES]
     if not named and "commercial-contact" in found_clauses:
         restrictive.append("commercial-contact")
     out = named[:3]
+    if (
+        not restrictive
+        and "commercial-contact" not in found_clauses  # dual licensing beside copyleft
+        and all(t.category == "permissive" for _, t in named)
+    ):
+        # A License section is about terms: a sentence in it beside a permissive license is
+        # read as one beside its text ("MIT. Deployment in any production system is not
+        # allowed"), engineering words included (round 13).
+        limiting = _limiting_sentences(section, "", prose=True)
+        if limiting:
+            restrictive = [f"who may use it ({', '.join(limiting)})"]
     if restrictive:
         out.append(_readme_terms(restrictive, path))
     elif not named and "public-domain" in found_clauses:
@@ -1301,20 +1472,42 @@ def _metadata_statements(ctx: Context) -> list[_Found]:
                 items = _named(name, meta.path, "metadata", 0.8)
             found += [_Found(m, terms, terms.obligations, "metadata") for m, terms in items]
             restrictive = [c for c in clauses(name[:2000]) if c in RESTRICTIVE_CLAUSES]
+            # More than a license's name ("MIT; no use in commercial products"): the other
+            # words are read as a sentence beside a license is (round 13).
+            restrictive += _metadata_terms(name[:2000])
             if "proprietary" in name.lower():
                 restrictive.append("no-permission")  # License :: Other/Proprietary License
             elif not items and not restrictive and _UNPLACED_CLASSIFIER.search(name):
                 # Freeware, Shareware, "Free To Use But Restricted", AFPL: terms forkvet
                 # cannot place are never a plain yes.
                 restrictive.append("terms forkvet cannot place")
-            if not items and restrictive:
-                # "License :: Free for non-commercial use": terms, not a license's name.
+            if restrictive:
+                # "License :: Free for non-commercial use": terms, not a license's name;
+                # "MIT, research only": terms beside one.
                 terms = custom_terms(restrictive)
                 ref = custom_ref("", f"Metadata-Terms-{meta.path}")
                 said = f"{name[:80]} ({meta.path})"
                 match, _ = _item(ref, said, terms, meta.path, 0.6, "metadata")
                 found.append(_Found(match, terms, terms.obligations, "metadata", "extra"))
+                if not items and name == meta.license and terms.commercial_use is None:
+                    # setup(license="Academic Free for non-profit; ..."): a license of the
+                    # package's own that forkvet cannot place, never "no license".
+                    found.append(_Found(match, terms, terms.obligations, "metadata"))
     return found
+
+
+def _metadata_terms(name: str) -> list[str]:
+    """What a metadata license string says besides a license's name, each part (split at
+    punctuation: "MIT; research only", "Apache-2.0 (companies excluded)") read as a sentence
+    beside a license text is; a name alone ("Academic Free License") says nothing more."""
+    topics: set[str] = set()
+    for part in rx.split(r"[.!?;,()\[\]:]+\s*|\s+-\s+", fold(name)):
+        tokens = rx.findall(r"[a-z]+", part.lower())
+        if tokens:
+            topics |= _sentence_topics(part, tokens)
+    return (
+        [f"terms beside the license name about {', '.join(sorted(topics)[:4])}"] if topics else []
+    )
 
 
 def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
