@@ -264,14 +264,18 @@ def read_repo_config(root: Path) -> str | None:
         raise InputError(f"{CONFIG_PATH} is not UTF-8 text") from exc
 
 
+MAX_OPERATOR_CONFIG = 8 << 20  # read at most this much; the YAML limits apply after
+
+
 def load_config(path: Path, text: str | None = None) -> Config:
     """The config in path (or in text, read from path already)."""
-    try:
-        text = path.read_text(encoding="utf-8") if text is None else text
-    except FileNotFoundError as exc:
-        raise InputError(f"config file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read config file {path}: {exc}") from exc
+    if text is None:
+        from forkvet.userfile import read_regular
+
+        try:
+            text = read_regular(str(path), MAX_OPERATOR_CONFIG, "config file").decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"cannot read config file {path}: not UTF-8") from exc
     try:
         data = safeyaml.load(text)
     except safeyaml.YamlLimitError as exc:

@@ -288,18 +288,9 @@ _VERDICTS = ("pass", "fail", "inconclusive", "skipped")
 
 def _read_result(path: str) -> dict[str, Any]:
     from forkvet import safeparse
+    from forkvet.userfile import read_regular
 
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_RESULT_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise InputError(f"no such file: {path}") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_RESULT_BYTES:
-        raise InputError(
-            f"{path} is larger than {MAX_RESULT_BYTES >> 20} MiB: not a forkvet result"
-        )
+    raw = read_regular(path, MAX_RESULT_BYTES, "result file")
     try:
         data = _utf8(safeparse.json_loads(raw.decode("utf-8")))
     except UnicodeDecodeError as exc:

@@ -76,3 +76,26 @@ def test_report_refuses_a_result_file_it_cannot_trust_in_one_line(
     code = main(["report", "--train", str(path)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and said in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_an_operator_file_that_is_no_regular_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    # Round 13b F7: `--config /dev/zero` read until MemoryError, a FIFO blocked for ever.
+    import os
+
+    if kind == "fifo":
+        path = tmp_path / "c.fifo"
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/zero")
+    else:
+        path = tmp_path
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "m.py").write_text("import torch\n")
+    for args in (["vet", str(repo), "--config", str(path)], ["report", "--train", str(path)]):
+        code = main(args)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and "is not a regular file" in err and len(err.splitlines()) == 1, err
