@@ -281,7 +281,7 @@ class _PickleSweep:
     names: frozenset[str]
     risks: list[Risk]
     # safe-listed top-level modules the repository's own files shadow (see _shadows)
-    shadows: dict[str, str]
+    shadows: dict[str, str] = field(default_factory=dict)
     # (device, inode) -> its scan: hard links are scanned once and reported by every name
     seen: dict[tuple[int, int], pickles.FileScan | None] = field(default_factory=dict)
     # (device, inode) of files with a hard link that may be outside the tree
