@@ -329,3 +329,31 @@ def test_a_missing_dataset_is_not_called_a_weight_file(path: str, kind: str) -> 
     output = f"FileNotFoundError: [Errno 2] No such file or directory: '{path}'\n"
     (reason,) = explain(output, 1, False, 60)
     assert reason.startswith(f"wanted {kind} that is not there: {path}")
+
+
+def test_a_flood_of_output_is_held_and_kept_bounded(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Round 13b F10: one 2 GB line was held whole in forkvet's memory (and killed the reader),
+    and the log, which the template uploads, had no cap. A line is read 1 MiB at a time, the
+    log keeps its first bytes and says where it stops, and the output is drained to its end."""
+    from forkvet.runtime import process
+
+    monkeypatch.setattr(process, "MAX_LOG_WRITTEN", 64 << 10)
+    repo = make_repo(
+        {
+            "flood.py": "import sys\n"
+            "sys.stdout.write('x' * (5 * 2**20) + '\\n')\n"
+            "for i in range(20000):\n    print('line', i)\n"
+            "print('the end')\n"
+        }
+    )
+    code, data = smoke(repo, tmp_path, capsys, "--cmd", "python flood.py")
+    assert code == 0 and data["verdict"] == "pass", data
+    log = (tmp_path / "out" / "smoke.log").read_text()
+    assert len(log) < (64 << 10) + 2 * 2**20  # the cap, plus the piece that crossed it
+    assert log.rstrip().endswith("was read but not kept]")
+    assert max(len(line) for line in log.splitlines()) <= 2**20

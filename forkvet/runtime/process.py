@@ -534,6 +534,10 @@ def _supervise(
     return returncode, timed_out, stopped_early, gpu
 
 
+MAX_LINE_BYTES = 1 << 20  # one output line held in memory at most
+MAX_LOG_WRITTEN = 256 << 20  # a run's log file (uploaded as an artifact) at most
+
+
 def _read_lines(
     stream: IO[bytes],
     stop: threading.Event,
@@ -543,15 +547,25 @@ def _read_lines(
     on_line: Callable[[str], bool] | None,
 ) -> None:
     """Every non-blank line of the output into the tail and the log; set stop when on_line
-    says the run has enough."""
-    for raw in iter(stream.readline, b""):
+    says the run has enough. The command's output is hostile input: a line is read at most
+    MAX_LINE_BYTES at a time (a longer one is cut into pieces), and the log keeps the first
+    MAX_LOG_WRITTEN bytes, then one line saying the rest was not kept; the output is still
+    drained to its end."""
+    written = 0
+    for raw in iter(lambda: stream.readline(MAX_LINE_BYTES), b""):
         # tqdm redraws with \r: each redraw is a line for loss parsing.
         for line in raw.decode("utf-8", "replace").replace("\r", "\n").splitlines():
             if not line.strip():
                 continue
             tail.append(line)
-            if log:
-                log.write(line + "\n")
+            if log and written <= MAX_LOG_WRITTEN:
+                written += len(line) + 1
+                log.write(
+                    line + "\n"
+                    if written <= MAX_LOG_WRITTEN
+                    else f"[forkvet: the log stops here; output past {MAX_LOG_WRITTEN >> 20} MiB "
+                    "was read but not kept]\n"
+                )
             if echo:
                 print(line, flush=True)
             if on_line and not stop.is_set() and _heard(on_line, line):
