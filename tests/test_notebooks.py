@@ -208,6 +208,19 @@ def _notebook(path: Path, cells: list[str]) -> None:
             "ValueError: bad data path",
         ),
         (["import time", "time.sleep(60)"], "fail", 1, "timed out"),
+        # Round 13b F9: the kernel's messages are the notebook speaking; a number past
+        # Python's digit limit in one ended forkvet itself (exit 3)
+        (
+            [
+                "import sys\nsys.set_int_max_str_digits(0)\n"
+                "from IPython.display import publish_display_data\n"
+                "publish_display_data({'text/plain': 'x'}, metadata={'n': int('9' * 5000)})",
+                "print('after')",
+            ],
+            "fail",
+            0,
+            "could not read the kernel's output",
+        ),
     ],
 )
 def test_smoke_executes_notebooks_with_a_per_cell_timeout(

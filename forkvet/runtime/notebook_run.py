@@ -167,6 +167,12 @@ def _execute(
     except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
         result.ok = False
         result.failed_cell, result.error = _explain_failure(exc, nb, code_cells, running, python)
+    except Exception as exc:
+        # The kernel's messages are the notebook's code speaking (a 5,000-digit number, a
+        # flood of output): whatever reading them raises fails this notebook, never forkvet.
+        result.ok = False
+        result.failed_cell = running[-1] if running else None
+        result.error = f"forkvet could not read the kernel's output ({type(exc).__name__})"
     finally:
         _kill_leftovers(before)
 
@@ -202,6 +208,17 @@ def run_notebook(
         _write_kernelspec(tmp, argv, scrubbed_env(env, pass_env or ()))
         with _jupyter_paths(tmp):
             _execute(nb, result, python, tmp, cwd, cell_timeout)
+    text = nbformat.writes(nb)  # type: ignore[no-untyped-call]
+    if len(text) > MAX_EXECUTED_BYTES:  # kept as an artifact: the outputs go, the code stays
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+        said = f"forkvet: the outputs were over {MAX_EXECUTED_BYTES >> 20} MiB and were not kept."
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(said))  # type: ignore[no-untyped-call]
+        text = nbformat.writes(nb)  # type: ignore[no-untyped-call]
     with OutputDir(out_dir, repo=cwd) as folder:
-        folder.write_text(executed.name, nbformat.writes(nb))  # type: ignore[no-untyped-call]
+        folder.write_text(executed.name, text)
     return result
+
+
+MAX_EXECUTED_BYTES = 64 << 20
