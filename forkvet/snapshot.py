@@ -798,10 +798,23 @@ def git_tracked(root: Path) -> frozenset[bytes]:
 
 
 def _index_paths(data: bytes) -> list[bytes]:
+    # a submodule (gitlink) is another repository, not a file
+    return [path for path, mode in index_entries(data) if mode & 0o170000 != _GITLINK]
+
+
+def index_gitlinks(data: bytes) -> list[bytes]:
+    """The submodule paths a git index records (mode 160000)."""
+    return [path for path, mode in index_entries(data) if mode & 0o170000 == _GITLINK]
+
+
+def index_entries(data: bytes) -> list[tuple[bytes, int]]:
+    """(path, mode) of every entry of a git index (git's documented format, versions 2-4);
+    ValueError (or IndexError, struct.error) when it does not parse."""
     signature, version, count = struct.unpack_from(">4sLL", data, 0)
     if signature != b"DIRC" or version not in (2, 3, 4):
         raise ValueError("not a git index")
-    pos, previous, out, decoded = 12, b"", [], 0
+    pos, previous, decoded = 12, b"", 0
+    out: list[tuple[bytes, int]] = []
     for _ in range(count):
         mode = struct.unpack_from(">L", data, pos + 24)[0]
         flags = struct.unpack_from(">H", data, pos + 60)[0]
@@ -821,8 +834,7 @@ def _index_paths(data: bytes) -> list[bytes]:
         decoded += len(path)
         if len(path) > _INDEX_MAX_PATH or decoded > _INDEX_MAX_DECODED:
             raise ValueError("index paths past git's own bounds")
-        if mode & 0o170000 != _GITLINK:  # a submodule is another repository, not a file
-            out.append(path.rstrip(b"/"))  # a sparse index lists whole folders as `dir/`
+        out.append((path.rstrip(b"/"), mode))  # a sparse index lists whole folders as `dir/`
         previous = path
     return out
 

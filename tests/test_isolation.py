@@ -23,7 +23,7 @@ import pytest
 from forkvet.errors import InputError
 from forkvet.runtime.process import scrubbed_env
 from forkvet.runtime.sandbox import probe
-from tests.conftest import MakeRepo
+from tests.conftest import MakeRepo, git
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
 
@@ -648,6 +648,34 @@ def test_the_command_cannot_plant_git_config_for_later_git_commands(
     assert "planted" not in data["tail"], data["tail"]
     assert "fsmonitor" not in (repo / ".git" / "config").read_text()
     assert not (repo / ".git" / "hooks" / "post-checkout").exists()
+
+
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap")
+def test_the_command_cannot_plant_a_git_folder_in_a_submodule_path(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """Round 14b F1: with the submodule left unpopulated (checkout's default), the command made
+    `vendor/lib/.git` with core.fsmonitor; `git submodule foreach --recursive` in checkout's
+    clean-up then ran it outside the sandbox. Every submodule path is read-only inside."""
+    plant = (
+        "import pathlib\n"
+        "for g in (pathlib.Path('vendor/lib/.git'), pathlib.Path('vendor/new/.git')):\n"
+        "    try:\n"
+        "        (g / 'objects').mkdir(parents=True)\n"
+        "        (g / 'config').write_text('[core]\\n\\tfsmonitor = touch PWNED\\n')\n"
+        "        print('planted', g)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', g, exc.errno)\n"
+    )
+    repo = make_repo({"plant.py": plant, "README.md": "x\n"})
+    oid = "1" * 40
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{oid},vendor/lib")
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{oid},vendor/new")
+    (repo / "vendor" / "lib").mkdir(parents=True)  # checkout leaves an empty folder
+    data = smoke(repo, "python plant.py", tmp_path, {})
+    assert "planted" not in data["tail"], data["tail"]
+    assert not (repo / "vendor" / "lib" / ".git").exists()
+    assert not (repo / "vendor" / "new" / ".git").exists()
 
 
 PLANT_GIT = """

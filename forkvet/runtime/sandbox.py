@@ -34,6 +34,7 @@ import functools
 import os
 import shutil
 import site
+import struct
 import subprocess
 import sys
 import tempfile
@@ -341,7 +342,60 @@ def _writable_mounts(rw: list[str]) -> list[str]:
         git = os.path.join(path, ".git")
         if os.path.lexists(git) and not os.path.islink(git):
             argv += ["--ro-bind", git, git]
+            if os.path.isdir(git):
+                argv += _submodule_covers(path, git, 0)
     return argv
+
+
+_MAX_SUBMODULES = 1000
+
+
+def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
+    """Every submodule path of this checkout (its index's gitlinks), read-only: a `.git` the
+    command plants in an unpopulated submodule folder (core.fsmonitor in its config) would
+    run in `git submodule foreach --recursive`, which actions/checkout's clean-up runs
+    outside the sandbox (outside attack, round 14b). A populated submodule's `.git` (a file
+    pointing into the read-only git folder) is covered, and its own submodules in turn."""
+    from forkvet.snapshot import index_gitlinks
+
+    try:
+        with open(os.path.join(gitdir, "index"), "rb") as fh:
+            links = index_gitlinks(fh.read(256 << 20))
+    except (OSError, ValueError, IndexError, struct.error):
+        return []
+    argv: list[str] = []
+    for raw in links[:_MAX_SUBMODULES]:
+        rel = os.fsdecode(raw)
+        if rel.startswith("/") or ".." in rel.split("/"):
+            continue
+        sub = os.path.join(worktree, rel)
+        dotgit = os.path.join(sub, ".git")
+        if os.path.islink(sub) or os.path.islink(dotgit):
+            continue
+        if os.path.lexists(dotgit):
+            argv += ["--ro-bind", dotgit, dotgit]
+            inner = _gitfile_target(dotgit)
+            if inner and depth < 4:
+                argv += _submodule_covers(sub, inner, depth + 1)
+        else:
+            # unpopulated (an empty folder, or none): nothing may be created there
+            argv += ["--tmpfs", sub, "--remount-ro", sub]
+    return argv
+
+
+def _gitfile_target(dotgit: str) -> str | None:
+    """The git folder a submodule's `.git` file names (`gitdir: ../.git/modules/x`)."""
+    if os.path.isdir(dotgit):
+        return dotgit
+    try:
+        with open(dotgit, "rb") as fh:
+            line = fh.read(4096).decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+    if not line.startswith("gitdir:"):
+        return None
+    target = line.removeprefix("gitdir:").strip()
+    return os.path.normpath(os.path.join(os.path.dirname(dotgit), target))
 
 
 def _readable_mounts(readable: Iterable[str | os.PathLike[str]]) -> list[str]:
