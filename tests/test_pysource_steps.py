@@ -26,7 +26,7 @@ def test_a_notebook_is_its_code_cells_and_a_broken_one_is_said() -> None:
     assert (path, is_nb) == ("demo.ipynb", True) and "import os" in src
     assert "demo.ipynb" in g.shell
     pysource._add_work(g, FileEntry("bad.ipynb", 3), "{no", {})
-    assert g.unread == [("bad.ipynb", "not read: the notebook is not valid JSON")]
+    assert g.unread == [("bad.ipynb", "not read: not a notebook (not JSON of a notebook's shape)")]
 
 
 def test_workers_only_for_enough_code_and_more_than_one_core(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_a_bad_notebook_and_a_nul_byte_file_are_skipped_with_a_notice(vet_repo: 
     assert "demo.ipynb" not in tests and "inference.ipynb" in tests
     assert "eval.py" not in tests and "test_model.py" not in tests
     skipped = {f.path: f.message for f in report.findings if f.title == "File not analysed"}
-    assert "not valid JSON" in skipped["demo.ipynb"]
+    assert "not a notebook" in skipped["demo.ipynb"]
     assert "NUL byte" in skipped["eval.py"]
     assert "NUL byte" in skipped["test_model.py"]
     assert not [f for f in report.findings if f.title == "Check incomplete"]
@@ -95,3 +96,27 @@ def test_skimmed_python2_code_is_not_a_crash(
     report = vet_repo({"train.py": py2, "lib/deep/more.py": py2 + "# padding\n" * 40})
     assert report.python.majors == [2]
     assert not [f for f in report.findings if f.title == "Check incomplete"]
+
+
+def test_a_notebook_of_another_shape_stops_no_check(
+    vet_repo: Vet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Round 14a F7: a number in a cell's source list (150 bytes) stopped nine checks, the
+    pickle check among them, and ended `env` with an internal error."""
+    odd = {"cells": [{"cell_type": "code", "source": ["import os\n", 5]}], "worksheets": 3}
+    files = {
+        "demo.ipynb": json.dumps(odd),
+        "old.ipynb": json.dumps({"worksheets": [7, {"cells": [8]}]}),
+        "train.py": "import torch\nx = eval(input())\nif __name__ == '__main__':\n    pass\n",
+    }
+    report = vet_repo(files)
+    assert not [f for f in report.findings if f.title == "Check incomplete"]
+    assert not [r for r in report.risks if r.kind == "pickle-unverified"]
+    skipped = {f.path: f.message for f in report.findings if f.title == "File not analysed"}
+    assert "not a notebook" in skipped["demo.ipynb"]
+    assert report.entry_points.train  # the other checks stand
+    from forkvet.cli import main
+
+    repo = tmp_path / "model-repo"
+    assert main(["env", str(repo), "--offline", "--out", str(tmp_path / "env")]) in (0, 1)
+    assert "internal error" not in capsys.readouterr().err

@@ -429,8 +429,19 @@ def _continues(line: str) -> bool:
 def notebook_source(text: str) -> tuple[str, list[str]] | None:
     """Join a notebook's code cells into one Python source; also return its shell (!) lines.
 
-    None when it is not JSON; RecursionError when the JSON is nested too deeply to read.
+    None when it is not a notebook (not JSON, or JSON of another shape: a number in a cell's
+    source list, a worksheet that is no object); RecursionError when the JSON is nested too
+    deeply to read. One hostile notebook is that file's problem, never every check's.
     """
+    try:
+        return _notebook_source(text)
+    except RecursionError:
+        raise
+    except Exception:
+        return None
+
+
+def _notebook_source(text: str) -> tuple[str, list[str]] | None:
     try:
         nb = json.loads(text)
     except ValueError:
@@ -672,7 +683,10 @@ def _gather(
         if entry.path not in full:
             g.skimmed.append(skim_python(entry.path, text))
             continue
-        _add_work(g, entry, text, flag(entry) if flag else {})
+        try:
+            _add_work(g, entry, text, flag(entry) if flag else {})
+        except Exception as exc:  # by construction: one file is that file's notice
+            g.unread.append((entry.path, f"{NOT_READ}: {type(exc).__name__}"))
     return g
 
 
@@ -701,7 +715,9 @@ def _add_work(g: _Gathered, entry: FileEntry, text: str, flags: dict[str, Any]) 
         g.unread.append((entry.path, f"{NOT_READ}: notebook JSON nested too deeply"))
         return
     if joined is None:
-        g.unread.append((entry.path, f"{NOT_READ}: the notebook is not valid JSON"))
+        g.unread.append(
+            (entry.path, f"{NOT_READ}: not a notebook (not JSON of a notebook's shape)")
+        )
         return
     src, sh = joined
     if sh:
