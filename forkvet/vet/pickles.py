@@ -1665,10 +1665,21 @@ def repo_names(paths: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+# Capitalised names in torch.nn.modules.* that are modules, not layer classes: every one of
+# them imports `torch.nn.functional as F`, and a pickle's BUILD on a module object rewrites
+# it for the whole process (outside attack, round 14a).
+_MODULE_ALIASES = frozenset({"F"})
+
+
 def is_safe(module: str, name: str) -> bool:
     if name in SAFE_GLOBALS.get(module, ()):
         return True
-    return module.startswith(_SAFE_MODULE_PREFIXES) and name[:1].isupper() and "." not in name
+    return (
+        module.startswith(_SAFE_MODULE_PREFIXES)
+        and name[:1].isupper()
+        and "." not in name
+        and name not in _MODULE_ALIASES
+    )
 
 
 def known_dangerous(imports: set[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -610,3 +610,14 @@ def test_pickles_stored_as_sqlite_values_are_scanned(tmp_path: Path, vet_repo: V
     assert risk.kind == "dangerous-pickle" and risk.path == "cache/cache.db"
     assert "Cache[" in risk.message
     assert (tmp_path / "cache.db").read_bytes() == data  # nothing written to it
+
+
+def test_a_module_under_a_layer_name_is_not_safe(vet_repo: Vet) -> None:
+    """Round 14a F9: `torch.nn.modules.linear.F` is the module torch.nn.functional; a BUILD on
+    it replaced F.relu for the whole process on load. Layer classes stay safe."""
+    alias = b"\x80\x02ctorch.nn.modules.linear\nF\n}X\x04\x00\x00\x00reluNsb0}."
+    layer = b"\x80\x02ctorch.nn.modules.activation\nReLU\n)\x81}b."
+    report = vet_repo({"alias.pkl": alias, "layer.pkl": layer})
+    errors = {r.path: r for r in report.risks if r.severity == "error"}
+    assert set(errors) == {"alias.pkl"}
+    assert "torch.nn.modules.linear.F" in errors["alias.pkl"].message
