@@ -263,7 +263,8 @@ def _without_own(
     names = repo_names(Context(snap, config or Config()))
     # and, in a repository that installs from an index of its own, a name no public project
     # forkvet knows has (env's rule too: it may be one only that index has)
-    private = private_rule(ownindex.statements(snap).places)
+    found = ownindex.statements(snap)
+    private = private_rule(found.places, found.cut)
     keep: list[str] = []
     own: list[str] = []
     for line in lines:

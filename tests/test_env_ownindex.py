@@ -442,3 +442,32 @@ def test_smoke_leaves_the_private_names_out_of_the_repositorys_file(
     )
     assert lines == ["numpy==1.26.4"]
     assert "less corp-envrc" in source
+
+
+def test_a_scan_cut_short_fails_closed(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Round 14a F10: padding files spent the scan's byte budget before the script that names
+    the authors' index, and the private name was pinned live. What the scan did not read may
+    name one: names the import table does not know are comments, and the reason says so."""
+    monkeypatch.setattr(ownindex, "MAX_BYTES", 10_000)
+    pads = {f"tools/pad{i:02}.sh": "# notes\n" * 2_000 for i in range(5)}
+    repo = make_repo(
+        {
+            "requirements.txt": "numpy==1.24.0\ncorp-x==2.1.0\n",
+            "train.py": "import numpy\nimport corp_x\n",
+            **pads,
+            "tools/zz_setup.sh": f"pip install --index-url {URL} corp-x==2.1.0\n",
+        }
+    )
+    out = tmp_path / "out"
+    data = _env(repo, out, capsys)
+    assert _live(out) == ["numpy==1.24.0"]
+    assert "may install from an index of its own" in _comment(out, "corp-x")
+    assert any(
+        "text files were read for index settings" in n
+        for n in data["problems"] + data.get("notes", [])
+    )

@@ -225,7 +225,7 @@ def _gather(
     report = vet(snap, config, ctx)
     names = repo_names(ctx)
     own_index = ownindex.statements(snap)
-    private = private_rule(own_index.places)
+    private = private_rule(own_index.places, own_index.cut)
     needs = from_report(report, collect(ctx), names.declared_local, private)
     if own_index.cut:
         needs.notices.append(f"{own_index.cut} (the rest are not known to set none)")

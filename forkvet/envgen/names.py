@@ -304,15 +304,21 @@ def _local_notice(out: NeedSet) -> None:
         )
 
 
-def private_rule(places: list[str]) -> LocalRule | None:
+def private_rule(places: list[str], unread: str = "") -> LocalRule | None:
     """Once the repository says it installs from an index or link source of its own (places:
     `file:line (what)`, ownindex.statements), a declared name forkvet's import table does not
     know as a public project may be one only that index has: never resolved on the user's,
-    where anyone may register it. None when it says no such thing."""
-    if not places:
+    where anyone may register it. The same when the scan could not read every file (unread:
+    why): what it did not read may say so (fails closed). None when it says no such thing."""
+    if not places and not unread:
         return None
     public = known_distributions()
-    said = f"the repository installs from an index of its own ({places[0]})"
+    said = (
+        f"the repository installs from an index of its own ({places[0]})"
+        if places
+        else f"the repository may install from an index of its own ({unread}, and the rest "
+        "may name one)"
+    )
 
     def rule(name: str) -> str | None:
         return None if normalize(name) in public else f"{said}; not resolved on your index"
