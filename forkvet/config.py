@@ -337,6 +337,11 @@ def tighten(floor: Config, repo: Config) -> Config:
             repo.train,
             timeout=_capped(floor.train.timeout, repo, "train.timeout"),
             max_steps=_capped_steps(floor.train.max_steps, repo),
+            # The regression gate is a restriction: the repository may turn it on or make it
+            # stricter (a smaller tolerated slowdown), never off or looser.
+            fail_on_regression=floor.train.fail_on_regression
+            or ("train.fail_on_regression" in repo.explicit and repo.train.fail_on_regression),
+            max_slowdown=_capped(floor.train.max_slowdown, repo, "train.max_slowdown"),
         ),
         runner=repo.runner,
         upstream=upstream,

@@ -41,6 +41,29 @@ def test_the_repository_can_only_lower_the_floors_limits(
     assert (cfg.smoke.timeout, cfg.train.timeout, cfg.train.max_steps) == (smoke, train, steps)
 
 
+@pytest.mark.parametrize(
+    ("text", "gate", "slowdown"),
+    [
+        ("train:\n  fail_on_regression: false\n  max_slowdown: 100000000\n", True, 10),
+        ("", True, 10),  # an empty file resets nothing
+        ("license:\n  deny: [AGPL-3.0-only]\n", True, 10),
+        ("train:\n  max_slowdown: 5\n", True, 5),  # stricter: kept
+    ],
+)
+def test_the_repository_cannot_switch_off_the_operators_regression_gate(
+    text: str, gate: bool, slowdown: int
+) -> None:
+    """Round 14b F4: any `.github/forkvet.yml` replaced the operator's `fail_on_regression`
+    and `max_slowdown` (false, an empty file, even one that only denied a license)."""
+    floor = Config()
+    floor.train.fail_on_regression, floor.train.max_slowdown = True, 10
+    cfg = tighten(floor, _repo_config(text))
+    assert (cfg.train.fail_on_regression, cfg.train.max_slowdown) == (gate, slowdown)
+    # without the operator's gate, the repository may ask for one
+    asked = tighten(Config(), _repo_config("train:\n  fail_on_regression: true\n"))
+    assert asked.train.fail_on_regression is True
+
+
 def test_an_operator_without_a_step_limit_lets_the_repository_set_one() -> None:
     floor = Config()
     floor.train.max_steps = 0  # the operator's "no limit"
