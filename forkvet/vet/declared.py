@@ -8,6 +8,7 @@ import posixpath
 import shlex
 import time
 import tomllib
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from itertools import islice
 
@@ -747,6 +748,12 @@ def install_commands(
     text = shell_joined(text)
     lines = line_of(text)
     clones = git_clones(text, places.own) if "clone" in text else {}
+    # where each `cd` of the text goes (offset, folder), once: the last before an install
+    # is found by bisection
+    cds = [
+        (c.start(), c.group("dir").rstrip("/").rsplit("/", 1)[-1])
+        for c in islice(_CD.finditer(text), MAX_CDS if clones else 0)
+    ]
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
         if conda and places.mark_only:
             continue
@@ -770,7 +777,8 @@ def install_commands(
             if _continued(m.group(1).rstrip("\r")):
                 unreadable = "it continues past a `\\` outside a code block"
             start = len(out.items)
-            disk = _Disk(path, clones, _cwd_clone(text, m.start(1), clones), places.folders)
+            cwd = _cwd_clone(text, m.start(1), clones, cds)
+            disk = _Disk(path, clones, cwd, places.folders)
             _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), unreadable, disk)
             if places.mark_only:  # a script's index names are no declaration of the authors'
                 out.items[start:] = [i for i in out.items[start:] if i.source or "://" in i.spec]
@@ -835,18 +843,21 @@ def git_clones(text: str, own: frozenset[str] = frozenset()) -> dict[str, str]:
     return out
 
 
-def _cwd_clone(text: str, at: int, clones: dict[str, str]) -> str:
-    """The cloned folder a `cd` earlier in the same code block (or on the same line) went
-    into before the `pip install` at `at`, or ""."""
+MAX_CDS = 20_000
+
+
+def _cwd_clone(text: str, at: int, clones: dict[str, str], cds: list[tuple[int, str]]) -> str:
+    """The cloned folder the last `cd` before the `pip install` at `at` went into, in the
+    same code block (a script has no fences: the 8 KiB before it), or ""."""
     if not clones:
         return ""
     floor = max(0, at - _ENV_WINDOW)
     fence = text.rfind("```", floor, at)
-    start = fence if fence >= 0 else floor  # a script has no fences: the lines before
-    last = ""
-    for m in islice(_CD.finditer(text, start, at), 200):
-        last = m.group("dir").rstrip("/").rsplit("/", 1)[-1]
-    key = normalize(last) if last else ""
+    start = fence if fence >= 0 else floor
+    before = bisect_left(cds, (at, "")) - 1
+    if before < 0 or cds[before][0] < start:
+        return ""
+    key = normalize(cds[before][1])
     return key if key in clones else ""
 
 
