@@ -185,6 +185,11 @@ SAYS = [
         "pip.conf written: index-url",
     ),
     ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
+    (
+        "demo.ipynb",
+        _notebook(f"%%bash\ncat > ~/.pip/pip.conf <<EOF\n[global]\nindex-url = {CORP}\nEOF\n"),
+        "pip.conf written: index-url",
+    ),
 ]
 
 
@@ -267,6 +272,12 @@ SAYS_NOTHING = [
         "cat > ~/.pip/pip.conf <<EOF\n[global]\ntimeout = 60\nEOF\nurl: https://x.example\n",
     ),
     ("README.md", "poetry config virtualenvs.in-project true\n"),
+    # a notebook's heredoc ends at its delimiter's JSON line: the metadata's `url` is no key
+    (
+        "demo.ipynb",
+        _notebook("%%bash\ncat > ~/.pip/pip.conf <<EOF\n[global]\ntimeout = 60\nEOF\n")[:-2]
+        + ',\n "url": "https://corp.example/x"\n}\n',
+    ),
 ]
 
 

@@ -337,7 +337,9 @@ def _config_writes(text: str, lines: _LineOf, public: _PublicIndex) -> Iterator[
             while at < stop:  # up to the delimiter's line: each line looked at once
                 newline = text.find("\n", at, stop)
                 newline = stop if newline < 0 else newline
-                if text[at:newline].strip() == heredoc.group(1):
+                # a notebook keeps each line as a JSON string (`"EOF\n",`)
+                bare = text[at:newline].strip().rstrip(",").strip('"').removesuffix("\\n")
+                if bare.strip() == heredoc.group(1):
                     break
                 at = newline + 1
             payload = text[body_start:at]
