@@ -322,6 +322,10 @@ def test_the_repository_itself_and_index_names_stay_pinned(
             "setup.py": "from setuptools import setup\nsetup(name='proj')\n",
             "README.md": text,
             "scripts/install.sh": "pip install acme-dataloaders otherpkg\n",
+            # a script's pins, from a framework's index too, are no declaration
+            "docker/Dockerfile": (
+                "RUN pip install torch==2.1.2 --index-url https://wheels.framework.example/cu121\n"
+            ),
         }
     )
     _env_offline(repo, tmp_path / "out", capsys)

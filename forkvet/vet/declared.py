@@ -781,9 +781,14 @@ def install_commands(
             disk = _Disk(path, clones, cwd, places.folders)
             _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), unreadable, disk)
             if places.mark_only:  # a script's index names are no declaration of the authors'
-                out.items[start:] = [i for i in out.items[start:] if i.source or "://" in i.spec]
+                out.items[start:] = [i for i in out.items[start:] if _not_from_an_index(i)]
             if _full(out, path):
                 return
+
+
+def _not_from_an_index(item: Declared) -> bool:
+    """Installed from git, a URL, a folder or a file (not from an index, another one too)."""
+    return "://" in item.spec or item.source.startswith(("git ", "a local path"))
 
 
 # `git clone [options] URL [DIR]`: the folder a later `pip install DIR`, `pip install -e DIR`
