@@ -200,3 +200,156 @@ def test_an_archive_url_is_named_by_its_file_name() -> None:
         "y",
         "https://example.com/y-1.0.tar.gz",
     )
+
+
+GITLAB = "https://gitlab.acme-corp.example/ml/acme-dataloaders.git"
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "said"),
+    [
+        ("README.md", f"```\npip install git+{GITLAB}\n```\n", "installed from git"),
+        (
+            "README.md",
+            f"```\npip install 'acme-dataloaders @ git+{GITLAB}@v2'\n```\n",
+            "installed from git",
+        ),
+        (
+            "README.md",
+            "```\npip install -e 'git+ssh://git@gitlab.acme-corp.example/ml/dl.git"
+            "#egg=acme-dataloaders'\n```\n",
+            "never passed to the resolver",
+        ),
+        (
+            "README.md",
+            f"```\ngit clone {GITLAB}\npip install -e acme-dataloaders\n```\n",
+            "cloned into acme-dataloaders",
+        ),
+        (
+            "README.md",
+            f"```\ngit clone {GITLAB}\ncd acme-dataloaders\npip install -e .\n```\n",
+            "cloned and installed from its folder",
+        ),
+        (
+            "README.md",
+            "```\ngit clone --depth 1 -b main https://gitlab.acme-corp.example/ml/dl.git "
+            "acme_dataloaders && pip install ./acme_dataloaders\n```\n",
+            "cloned into ./acme_dataloaders",
+        ),
+        ("README.md", "```\npip install -e ./acme-dataloaders\n```\n", "a local path"),
+        ("README.md", "```\npip install ../acme-dataloaders/\n```\n", "a local path"),
+        ("README.md", "```\npip install --editable=Acme.DataLoaders\n```\n", "a local path"),
+        ("setup.sh", f"#!/bin/sh\npip install git+{GITLAB}\n", "installed from git"),
+        (
+            "scripts/setup.sh",
+            f"#!/bin/sh\nset -e\ngit clone {GITLAB}\ncd acme-dataloaders\npip install .\ncd ..\n",
+            "cloned and installed from its folder",
+        ),
+        (
+            "docker/Dockerfile",
+            f"FROM python:3.11\nRUN git clone {GITLAB} /opt/acme-dataloaders && \\\n"
+            "    pip install -e /opt/acme-dataloaders\n",
+            "cloned into /opt/acme-dataloaders",
+        ),
+        (
+            ".github/workflows/ci.yml",
+            "steps:\n  - run: pip install -e ./acme-dataloaders\n",
+            "a local path",
+        ),
+    ],
+)
+def test_a_package_installed_from_git_or_a_folder_is_never_pinned_elsewhere(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+    text: str,
+    said: str,
+) -> None:
+    """README, script, Dockerfile and CI install lines from a git URL, a clone or a folder:
+    requirements.txt's `acme-dataloaders==2.1.0` was pinned live (outside test, high)."""
+    repo = make_repo(
+        {
+            "requirements.txt": "numpy==1.24.0\nacme-dataloaders==2.1.0\n",
+            "train.py": "import numpy\nimport acme_dataloaders\n",
+            path: text,
+        }
+    )
+    data = _env_offline(repo, tmp_path / "out", capsys)
+    assert _live(tmp_path / "out") == ["numpy==1.24.0"]
+    problems = "\n".join(data["problems"])
+    assert "acme-dataloaders (" in problems
+    assert said in problems
+
+
+def test_the_folders_own_project_name_is_from_the_folder_too(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pip install -e libs/loaders` whose setup.py names `acme-dataloaders`: that name is
+    installed from the folder, not the index."""
+    repo = make_repo(
+        {
+            "requirements.txt": "numpy==1.24.0\nacme-dataloaders==2.1.0\n",
+            "train.py": "import numpy\n",
+            "libs/loaders/setup.py": (
+                "from setuptools import setup\nsetup(name='acme-dataloaders')\n"
+            ),
+            "README.md": "```\npip install -e libs/loaders\n```\n",
+        }
+    )
+    _env_offline(repo, tmp_path / "out", capsys)
+    assert _live(tmp_path / "out") == ["numpy==1.24.0"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```\npip install -e .\npip install -r requirements.txt\n```\n",
+        # a clone of the repository itself, then its own install
+        "```\ngit clone https://github.com/someone/proj.git\ncd proj\npip install -e .\n```\n",
+        # a clone nobody installs, and an index name in a script: no mark
+        "```\ngit clone https://gitlab.acme-corp.example/ml/acme-dataloaders.git\n```\n",
+        "```\ncd acme-dataloaders\npip install -e .\n```\n",  # no clone of that folder
+    ],
+)
+def test_the_repository_itself_and_index_names_stay_pinned(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    repo = make_repo(
+        {
+            "requirements.txt": "numpy==1.24.0\nacme-dataloaders==2.1.0\n",
+            "train.py": "import numpy\n",
+            "setup.py": "from setuptools import setup\nsetup(name='proj')\n",
+            "README.md": text,
+            "scripts/install.sh": "pip install acme-dataloaders otherpkg\n",
+            # a script's pins, from a framework's index too, are no declaration
+            "docker/Dockerfile": (
+                "RUN pip install torch==2.1.2 --index-url https://wheels.framework.example/cu121\n"
+            ),
+        }
+    )
+    _env_offline(repo, tmp_path / "out", capsys)
+    assert _live(tmp_path / "out") == ["numpy==1.24.0", "acme-dataloaders==2.1.0"]
+
+
+def test_a_known_project_from_its_own_git_keeps_the_pin_another_file_gives(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """transformers from its repository: the git line is a comment; requirements.txt's pin
+    stays (its owners hold the name on the index), as for a known project from another
+    index; an unknown name's pin is dropped whichever file comes first."""
+    repo = make_repo(
+        {
+            "requirements.txt": "transformers==4.30.0\nacme-dataloaders==2.1.0\n",
+            "train.py": "import transformers\n",
+            "README.md": (
+                "```\npip install git+https://github.com/huggingface/transformers\n"
+                f"pip install git+{GITLAB}\n```\n"
+            ),
+        }
+    )
+    _env_offline(repo, tmp_path / "out", capsys)
+    assert _live(tmp_path / "out") == ["transformers==4.30.0"]
+    text = (tmp_path / "out" / "requirements.txt").read_text()
+    assert "# transformers @ git+https://github.com/huggingface/transformers" in text
+    assert "# acme-dataloaders @ git+https://gitlab.acme-corp.example/ml/acme-dataloaders" in text

@@ -156,6 +156,40 @@ SAYS = [
         "README.md:1: pip ... devpi",
     ),
     ("docs/setup.md", "Log in to the self-hosted PyPI server with your SSO.\n", "setup.md:1"),
+    # pip's, uv's and Poetry's configuration written by a command: its text is the file's
+    (
+        "README.md",
+        f"```\ncat > ~/.pip/pip.conf <<EOF\n[global]\nindex-url = {CORP}\nEOF\n"
+        "pip install -r requirements.txt\n```\n",
+        "README.md:2: pip.conf written: index-url",
+    ),
+    (
+        "README.md",
+        f'```\necho "[global]\\nextra-index-url = {CORP}" > ~/.config/pip/pip.conf\n```\n',
+        "README.md:2: pip.conf written: extra-index-url",
+    ),
+    (
+        "Dockerfile",
+        f"FROM python:3.11\nRUN printf '[global]\\nfind-links = {CORP}\\n' \\\n"
+        "    > /etc/pip.conf\n",
+        "Dockerfile:3: pip.conf written: find-links",
+    ),
+    (
+        "setup.sh",
+        f'tee -a "$HOME/.config/uv/uv.toml" <<-\'TOML\'\n\t[[index]]\n\turl = "{CORP}"\n\tTOML\n',
+        "setup.sh:1: uv.toml written: url",
+    ),
+    (
+        "demo.ipynb",
+        _notebook(f"!echo 'index-url={CORP}' >> /etc/pip.conf"),
+        "pip.conf written: index-url",
+    ),
+    ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
+    (
+        "demo.ipynb",
+        _notebook(f"%%bash\ncat > ~/.pip/pip.conf <<EOF\n[global]\nindex-url = {CORP}\nEOF\n"),
+        "pip.conf written: index-url",
+    ),
 ]
 
 
@@ -223,6 +257,27 @@ SAYS_NOTHING = [
     ("README.md", "Private checkpoints on the Hub need a token; our index.html has links.\n"),
     ("train.py", "# the internal index of the private buffer\nidx = private_index[i]\n"),
     ("README.md", "This code was moved from a private repository of our company.\n"),
+    # configuration written with no source of the authors': pip's defaults, other keys, an
+    # upload URL on the public index, a key outside the heredoc that writes the file
+    (
+        "README.md",
+        "```\ncat > ~/.pypirc <<EOF\n[pypi]\nrepository = https://upload.pypi.org/legacy/\nEOF\n```\n",
+    ),
+    (
+        "README.md",
+        "```\necho -e '[global]\\nindex-url = https://pypi.org/simple' > pip.conf\n```\n",
+    ),
+    (
+        "install.sh",
+        "cat > ~/.pip/pip.conf <<EOF\n[global]\ntimeout = 60\nEOF\nurl: https://x.example\n",
+    ),
+    ("README.md", "poetry config virtualenvs.in-project true\n"),
+    # a notebook's heredoc ends at its delimiter's JSON line: the metadata's `url` is no key
+    (
+        "demo.ipynb",
+        _notebook("%%bash\ncat > ~/.pip/pip.conf <<EOF\n[global]\ntimeout = 60\nEOF\n")[:-2]
+        + ',\n "url": "https://corp.example/x"\n}\n',
+    ),
 ]
 
 
@@ -330,6 +385,17 @@ def test_no_statement_and_a_framework_wheel_index_change_nothing(
             "package server; ask IT for access.\n",
             "README.md:3: internal packages",
         ),
+        (
+            "README.md",
+            f"```\ncat > ~/.pip/pip.conf <<EOF\n[global]\nindex-url = {CORP}\nEOF\n```\n",
+            "README.md:2: pip.conf written: index-url",
+        ),
+        (
+            "README.md",
+            f'```\necho "[global]\\nextra-index-url = {CORP}" > ~/.config/pip/pip.conf\n```\n',
+            "README.md:2: pip.conf written: extra-index-url",
+        ),
+        ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
     ],
 )
 def test_an_index_named_in_tox_devpi_or_words_makes_the_private_name_a_comment(

@@ -358,3 +358,25 @@ def test_joined_lines_stay_bounded() -> None:
         out = _declared(text)
         assert time.monotonic() - start < 15
         assert out.items == [] and any("past forkvet's limits" in n for n in out.notes)
+
+
+def test_editable_arguments_are_kept_and_clones_read_within_bounds() -> None:
+    """`-e PATH`/`--editable=URL` are the line's installs (not swallowed as an option's
+    argument); `git clone` folders and `cd` into them are read in linear time."""
+    import time
+
+    from forkvet.vet.declared import git_clones
+
+    line = pipargs.parse(["-qe", "./a", "--editable=git+https://h/o/b.git", "-e", "c", "d"])
+    assert line.editables == ["./a", "git+https://h/o/b.git", "c"]
+    assert line.packages == ["d"]
+    assert git_clones(
+        "git clone -b v1 --depth=1 https://h/o/x.git && git clone git@h:o/y.git z\n"
+        "git clone https://h/o/self.git\n",
+        frozenset({"self"}),
+    ) == {"x": "https://h/o/x.git", "z": "git@h:o/y.git"}
+    text = "```\n" + "git clone https://h/o/x.git\ncd x\npip install -e .\n" * 20_000 + "```\n"
+    start = time.monotonic()
+    out = _declared(text)
+    assert time.monotonic() - start < 15
+    assert {i.name for i in out.items} == {"x"} and all(i.source for i in out.items)

@@ -163,7 +163,7 @@ def _offline_requirements(repo: str, needs: NeedSet, res: Resolution) -> str:
         lines += ["", "# optional: imported inside try/except ImportError, or an optional extra"]
         lines += [f"# {n.requirement()}" for n in optional]
     lines += outputs.guessed_lines(needs) + outputs.local_lines(needs)
-    lines += outputs.private_lines(needs) + outputs.conda_lines(needs)
+    lines += outputs.private_lines(needs) + outputs.git_lines(needs) + outputs.conda_lines(needs)
     return "\n".join(lines) + "\n"
 
 

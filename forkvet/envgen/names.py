@@ -151,10 +151,13 @@ def from_report(
     # index name, also when the code imports them (PyPI's taming-transformers is another).
     elsewhere = _from_elsewhere(out, declared.items)
     from_git = set(elsewhere)  # imports of these are never resolved on the index either
+    by_url = _from_urls(declared.items)
     wanted = _own_extras(declared.items, local)
     for item in declared.items:
         if normalize(item.name) in elsewhere:
             continue  # named in _from_elsewhere, whichever file also declares it
+        if "://" not in item.spec and normalize(item.name) in by_url:
+            continue  # its git or URL line stands for it, whichever file comes first
         if item.extra and normalize(item.extra) in wanted:
             item = replace(item, extra="")  # `selfproj[gpu]` in its own requirements
         _add_declared(out, seen, from_git, item, local, private)
@@ -214,6 +217,21 @@ def _from_elsewhere(out: NeedSet, items: list[Declared]) -> set[str]:
             )
         out_names.add(key)
     return out_names
+
+
+def _from_urls(items: list[Declared]) -> set[str]:
+    """Names the authors install from git or a URL (`pip install git+https://…/x.git` in a
+    README, `x @ git+…`, a Poetry or Pipfile git entry) that forkvet's import table does not
+    know as a public project: their git or URL line (a comment) stands for every other
+    declaration of the name, which is never resolved on the user's index. A known project
+    (`transformers` from its own repository) keeps the pin another file gives it: its owners
+    hold the name on the index."""
+    public = known_distributions()
+    return {
+        normalize(i.name)
+        for i in items
+        if "://" in i.spec and not i.source and normalize(i.name) not in public
+    }
 
 
 def _add_declared(

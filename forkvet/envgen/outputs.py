@@ -81,6 +81,18 @@ def _pinned_lines(res: Resolution, needs: NeedSet) -> list[str]:
     return lines
 
 
+def git_lines(needs: NeedSet) -> list[str]:
+    """The git installs of the authors' instructions, as comments (never resolved)."""
+    if not needs.git:
+        return []
+    return [
+        "",
+        "# installed from git in the authors' instructions (not resolved: review the",
+        "# repository before uncommenting)",
+        *[f"# {terminal(g)}" for g in needs.git],
+    ]
+
+
 def _commented_lines(needs: NeedSet) -> list[str]:
     """Named but not resolved: optional imports and extras, git installs, dev tools."""
     lines: list[str] = []
@@ -94,14 +106,7 @@ def _commented_lines(needs: NeedSet) -> list[str]:
         lines += ["", "# optional extras the authors declared (not required; uncomment to use)"]
         lines += [f"# {n.requirement()}  # {terminal(n.why)}" for n in extras]
     lines += guessed_lines(needs) + local_lines(needs) + private_lines(needs)
-    if needs.git:
-        lines += [
-            "",
-            "# installed from git in the authors' instructions (not resolved: review the",
-            "# repository before uncommenting)",
-        ]
-        lines += [f"# {terminal(g)}" for g in needs.git]
-    lines += conda_lines(needs)
+    lines += git_lines(needs) + conda_lines(needs)
     dev = needs.of_kind("dev")
     if dev:
         lines += ["", "# development tools the authors used"]

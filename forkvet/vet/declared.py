@@ -8,7 +8,8 @@ import posixpath
 import shlex
 import time
 import tomllib
-from dataclasses import dataclass, field
+from bisect import bisect_left
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 import yaml
@@ -726,11 +727,36 @@ MAX_INSTALL_LINES = 2000
 MAX_INSTALL_LINE = 16 * limits.MAX_LINE
 
 
-def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) -> None:
-    """Requirements named on `pip install` / `conda install` lines of a README or notebook."""
+@dataclass
+class Places:
+    """What install lines need besides their words: the folders of the tree's own packages
+    and their project names, the repository's own names (a clone of itself is no other
+    project), and whether the file only marks names (a script: its names are not declared
+    requirements, but what it installs from git or a path is never an index name)."""
+
+    folders: dict[str, list[str]] = field(default_factory=dict)
+    own: frozenset[str] = frozenset()
+    mark_only: bool = False
+
+
+def install_commands(
+    text: str, path: str, out: DeclaredSet, offset: int = 0, places: Places | None = None
+) -> None:
+    """Requirements named on `pip install` / `conda install` lines of a README or notebook
+    (only what comes from git or a path, for `places.mark_only`: a script's)."""
+    places = places or Places()
     text = shell_joined(text)
     lines = line_of(text)
+    clones = git_clones(text, places.own) if "clone" in text else {}
+    # where each `cd` of the text goes (offset, folder), once: the last before an install
+    # is found by bisection
+    cds = [
+        (c.start(), c.group("dir").rstrip("/").rsplit("/", 1)[-1])
+        for c in islice(_CD.finditer(text), MAX_CDS if clones else 0)
+    ]
     for regex, conda in ((_PIP_LINE, False), (_CONDA_LINE, True)):
+        if conda and places.mark_only:
+            continue
         for count, m in enumerate(regex.finditer(text)):
             line = lines(m.start(1)) + offset  # m.start() may be the newline before
             if count >= MAX_INSTALL_LINES or len(m.group(1)) > MAX_INSTALL_LINE:
@@ -750,9 +776,132 @@ def install_commands(text: str, path: str, out: DeclaredSet, offset: int = 0) ->
                 continue
             if _continued(m.group(1).rstrip("\r")):
                 unreadable = "it continues past a `\\` outside a code block"
-            _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), unreadable)
+            start = len(out.items)
+            cwd = _cwd_clone(text, m.start(1), clones, cds)
+            disk = _Disk(path, clones, cwd, places.folders)
+            _pip_words(words, path, line, out, _pip_environment(text, m.start(1)), unreadable, disk)
+            if places.mark_only:  # a script's index names are no declaration of the authors'
+                out.items[start:] = [i for i in out.items[start:] if _not_from_an_index(i)]
             if _full(out, path):
                 return
+
+
+def _not_from_an_index(item: Declared) -> bool:
+    """Installed from git, a URL, a folder or a file (not from an index, another one too)."""
+    return "://" in item.spec or item.source.startswith(("git ", "a local path"))
+
+
+# `git clone [options] URL [DIR]`: the folder a later `pip install DIR`, `pip install -e DIR`
+# or `cd DIR` then `pip install .` installs holds that repository, from git.
+_GIT_CLONE = rx.compile(r"\bgit[ \t]+clone\b(?P<rest>[^\n;&|`)]*)")
+_CLONE_VALUE = frozenset(
+    {
+        "-b",
+        "--branch",
+        "--depth",
+        "-o",
+        "--origin",
+        "-c",
+        "--config",
+        "--reference",
+        "--reference-if-able",
+        "-j",
+        "--jobs",
+        "--separate-git-dir",
+        "--template",
+        "--shallow-since",
+        "--shallow-exclude",
+        "-u",
+        "--upload-pack",
+        "--bundle-uri",
+        "--filter",
+        "--server-option",
+    }
+)
+_CD = rx.compile(r"(?:^|[\s;&(`!%])cd[ \t]+['\"]?(?P<dir>[^\s'\";&|`)]+)")
+MAX_CLONES = 200
+
+
+def git_clones(text: str, own: frozenset[str] = frozenset()) -> dict[str, str]:
+    """{the folder's name (normalised): URL} of the `git clone` commands of a text, clones
+    of the repository itself (`own`) left out."""
+    out: dict[str, str] = {}
+    for m in islice(_GIT_CLONE.finditer(text), MAX_CLONES):
+        positional: list[str] = []
+        skip = False
+        for word in m.group("rest").split()[:32]:
+            if skip:
+                skip = False
+            elif word.startswith("-"):
+                skip = word in _CLONE_VALUE
+            else:
+                positional.append(word.strip("'\""))
+        if not positional or ("://" not in positional[0] and "@" not in positional[0]):
+            continue
+        url = positional[0]
+        # git's own folder: the URL's last part without `.git`, or the one given
+        folder = positional[1] if len(positional) > 1 else url.rstrip("/").rsplit("/", 1)[-1]
+        folder = folder.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+        key = normalize(folder) if rx.fullmatch(r"[A-Za-z0-9][\w.-]*", folder) else ""
+        if key and key not in own:
+            out.setdefault(key, url)
+    return out
+
+
+MAX_CDS = 20_000
+
+
+def _cwd_clone(text: str, at: int, clones: dict[str, str], cds: list[tuple[int, str]]) -> str:
+    """The cloned folder the last `cd` before the `pip install` at `at` went into, in the
+    same code block (a script has no fences: the 8 KiB before it), or ""."""
+    if not clones:
+        return ""
+    floor = max(0, at - _ENV_WINDOW)
+    fence = text.rfind("```", floor, at)
+    start = fence if fence >= 0 else floor
+    before = bisect_left(cds, (at, "")) - 1
+    if before < 0 or cds[before][0] < start:
+        return ""
+    key = normalize(cds[before][1])
+    return key if key in clones else ""
+
+
+@dataclass
+class _Disk:
+    """Where a `pip install` line's paths lead: its file, the folders cloned in that file,
+    the clone the command runs in, the tree's own package folders."""
+
+    path: str = ""
+    clones: dict[str, str] = field(default_factory=dict)
+    cwd: str = ""
+    folders: dict[str, list[str]] = field(default_factory=dict)
+
+    def origin(self, word: str, editable: bool) -> list[tuple[str, str]] | None:
+        """(name, where from) for a word that installs a folder or file (a cloned folder is
+        from git; the folder's own project name besides, when it is in the tree); [] for the
+        repository itself; None when the word is no path (a name, a URL)."""
+        text = word.strip().strip("'\"")
+        if "://" in text or text.startswith(("git+", "hg+", "svn+", "bzr+")) or "@" in text:
+            return None
+        name = local_install(f"-e {text}" if editable else text)
+        if name is None:
+            return None
+        if not name:  # `.`, `./`, `.[dev]`: the folder the command runs in
+            if self.cwd:
+                url = terminal(self.clones[self.cwd][:200])
+                return [(self.cwd, f"git ({url}), cloned and installed from its folder")]
+            return []
+        if name in self.clones:
+            source = f"git ({terminal(self.clones[name][:200])}), cloned into {terminal(text[:80])}"
+        else:
+            source = f"a local path or file ({terminal(text[:200])})"
+        found = [(name, source)]
+        rel = rx.sub(r"\[[^\]]*\]$", "", text).rstrip("/\\")
+        for target in {in_tree(self.path, rel), in_tree("", rel)}:
+            for project in self.folders.get(target or "", [])[:4]:
+                if normalize(project) not in (n for n, _ in found):
+                    found.append((normalize(project), source))
+        return found
 
 
 # pip's environment-variable spellings of its index options (`PIP_INDEX_URL=… pip install x`)
@@ -776,6 +925,7 @@ def _pip_words(
     out: DeclaredSet,
     environment: list[str],
     unreadable: str = "",
+    disk: _Disk | None = None,
 ) -> None:
     """The packages of one `pip install` line, split by pip's option table (an option's
     argument is never a package); those it installs from another index or a folder (an
@@ -800,9 +950,20 @@ def _pip_words(
             target = in_tree(path, rf)
             mark_elsewhere([d for d in out.items if d.path == target], parsed.sources)
     source = "; ".join(terminal(s[:200]) for s in parsed.sources)
-    for word in parsed.packages:
+    disk = disk or _Disk(path)
+    words_of = [(w, False) for w in parsed.packages] + [(w, True) for w in parsed.editables]
+    for word, editable in words_of:
         if _full(out, path):
             return
+        # a folder, a clone, a wheel or archive: installed from there, never an index name
+        # (dropped and named wherever else the name is declared)
+        from_disk = disk.origin(word, editable)
+        if from_disk is not None:
+            out.items += [
+                Declared(name, "", path, line, raw=word, source=where, other_index=True)
+                for name, where in from_disk
+            ]
+            continue
         if (
             word in (".", "..", "\\")
             or ("/" in word and "://" not in word)
@@ -887,12 +1048,19 @@ def collect(ctx: Context) -> DeclaredSet:
     late = _declaration_files(ctx, out)
     for meta in ctx.packages:
         _package_metadata(ctx, meta, out)
+    places = _places(ctx)
     if ctx.snap.readme:
         # The README's `pip install x` lines name packages (kept in the declared list), but a
         # README is no dependency file: `files` lists only files a tool can install from.
-        install_commands(ctx.readme, ctx.snap.readme.path, out)
+        install_commands(ctx.readme, ctx.snap.readme.path, out, places=places)
     for path, lines in ctx.py.notebook_shell.items():
-        install_commands("\n".join(lines), path, out)
+        install_commands("\n".join(lines), path, out, places=places)
+    # scripts, Dockerfiles, CI and other documents: only what they install from git or a path
+    scripts = replace(places, mark_only=True)
+    for path in _install_scripts(ctx):
+        text = ctx.snap.read_text(path) or ""
+        if "install" in text:
+            install_commands(text, path, out, places=scripts)
     if late:
         out.notes.append(
             f"{len(late)} dependency file(s) not read, e.g. {late[0]}: the vetting time limit "
@@ -902,6 +1070,40 @@ def collect(ctx: Context) -> DeclaredSet:
     split_constraints(out)
     out.files = sorted(set(out.files))
     return out
+
+
+def _places(ctx: Context) -> Places:
+    """The tree's package folders with their project names, and the repository's names."""
+    folders: dict[str, list[str]] = {}
+    for meta in ctx.packages[:MAX_DECLARED]:
+        if meta.name:
+            folder = meta.path.rsplit("/", 1)[0] if "/" in meta.path else ""
+            folders.setdefault(folder, []).append(meta.name)
+    own = {normalize(ctx.snap.name.rsplit("/", 1)[-1])} | {
+        normalize(n) for n in folders.get("", [])
+    }
+    return Places(folders, frozenset(own))
+
+
+def _install_scripts(ctx: Context) -> list[str]:
+    """Scripts, Dockerfiles, Makefiles, CI files and documents besides the README (three
+    levels deep, the first MAX_CHANNEL_SCRIPTS), read for what they install from git or a
+    path."""
+    readme = ctx.snap.readme.path if ctx.snap.readme else ""
+    found: list[str] = []
+    for f in ctx.snap.files:
+        if len(found) >= MAX_CHANNEL_SCRIPTS:
+            break
+        name = f.name.lower()
+        if len(f.parts) > 3 or f.vendored or f.path == readme:
+            continue
+        if (
+            f.suffix in _CHANNEL_SCRIPT_SUFFIXES
+            or name in _CHANNEL_SCRIPT_NAMES
+            or name.startswith("dockerfile")
+        ):
+            found.append(f.path)
+    return found
 
 
 # A channel set outside environment.yml (round 12b F6): `conda config --add channels X`

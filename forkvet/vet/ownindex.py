@@ -11,7 +11,9 @@ text file is read (bounded) for
   `%env VAR=v`, `os.environ['VAR'] = v`, `setdefault("VAR", v)`), in any file;
 - pip's configuration keys (`pip config set global.index-url URL`, in any file) and the bare
   keys (`index-url`, `extra-index-url`, `find-links`, `index_url`, `no-index`, ...) of
-  configuration files (uv.toml, pip.conf/.ini, setup.cfg, any .toml/.cfg/.conf/.ini);
+  configuration files (uv.toml, pip.conf/.ini, setup.cfg, any .toml/.cfg/.conf/.ini), also
+  in what a command writes into such a file (a heredoc's body, an `echo`/`printf` payload),
+  and `poetry config repositories.NAME URL`;
 - the index options of pip and uv anywhere on a command line (`--index-url`, their optparse
   abbreviations, `-i`/`-f` in a cluster, after `=` or the next word, a `\\` continuation
   joined), in any file: scripts, Makefiles, Dockerfiles, CI workflows, READMEs, notebooks,
@@ -106,7 +108,7 @@ _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|p
 # A quick test before a file is read closely.
 _HINT = rx.compile(
     r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
-    r"|source\s+add|devpi"
+    r"|source\s+add|devpi|poetry\s+config|pip\.(?:conf|ini)|uv\.toml|\.pypirc"
 )
 _VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
 # An index variable given a value, in any syntax: the name, then quotes or brackets closing
@@ -138,10 +140,26 @@ _LINKS_ARGUMENT = rx.compile(r"(?P<key>dependency_links)['\"]?[ \t]*[=:][\s\[(]*
 # tox 3's `indexserver` key (`[tox]`): `NAME = URL` entries on its line and the indented
 # lines under it; every `deps` install comes from `default`, a `:NAME:pkg` from NAME.
 _TOX_INDEXSERVER = rx.compile(r"(?im)^[ \t]*indexserver[ \t]*=(?P<body>[^\n]*(?:\n[ \t]+[^\n]*)*)")
+# A command writing one of pip's, uv's, Poetry's or twine's configuration files (`cat >
+# ~/.pip/pip.conf <<EOF`, `echo "[global]\nindex-url = URL" > pip.conf`, `tee /etc/pip.conf`):
+# what it writes is that file's content, read with the configuration keys' rule.
+_CONFIG_TARGET = rx.compile(
+    r"(?i)(?:^|[/\s'\"~=>(])(?:pip\.(?:conf|ini)|uv\.toml|\.pypirc|\.pydistutils\.cfg"
+    r"|pypoetry/(?:config|auth)\.toml)\b"
+)
+_HEREDOC = rx.compile(r"<<-?[ \t]*['\"]?([A-Za-z_]\w{0,63})['\"]?")
+# The keys of those files in a written payload: at a line's start (a heredoc's body, an
+# `echo -e` payload once its `\n` are newlines) or after a blank or quote (`echo
+# "index-url = URL"`); uv.toml's and Poetry's `url`, .pypirc's `repository` besides.
+_WRITTEN_KEY = rx.compile(
+    r"(?im)(?:^|[\s'\"])(?P<key>(?:extra[-_]?)?index[-_]?urls?|find[-_]?links|default[-_]?index"
+    r"|no[-_]?index|url|repository)[\\'\"]*[ \t]*[=:][ \t\[]*[\\'\"]*" + _VALUE
+)
+MAX_HEREDOC = 64 * 1024  # a heredoc's body looked at (a configuration file is a few lines)
 # Where a command line may name an index option: looked at closely only on such spots.
 _OPTION_SPOT = rx.compile(
     r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m)|(?:^|[\s'\"\[(,`])-[a-z]*[if]|source\s+add"
-    r"|devpi\s+use"
+    r"|devpi\s+use|poetry\s+config"
 )
 _WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
 # A requirement's extras (`"jax[cuda12_pip]"`): one word with its name, not two names.
@@ -295,7 +313,51 @@ def _settings(
         for m in islice(_CONFIG_KEY.finditer(text), MAX_CANDIDATES):
             if _counts(_key_kind(m.group("key")), m.group("val"), public):
                 yield lines(m.start("key")), m.group("key")
+    yield from _config_writes(text, lines, public)
     yield from _command_lines(entry, text, lines, public)
+
+
+def _config_writes(text: str, lines: _LineOf, public: _PublicIndex) -> Iterator[tuple[int, str]]:
+    """Index settings written into a configuration file by a command (a README's code block,
+    a script, a Dockerfile's RUN, a notebook's shell line): a heredoc's body up to its
+    delimiter, or the command line's own payload (`echo`/`printf` text with its `\\n` read
+    as newlines)."""
+    done_until = -1
+    for n, m in enumerate(_CONFIG_TARGET.finditer(text)):
+        if n >= MAX_CANDIDATES:
+            return
+        if m.start() < done_until:
+            continue
+        done_until, line = _logical_line(text, m.start())
+        target = m.group(0).lstrip("/ \t'\"~=>(").lower()
+        heredoc = _HEREDOC.search(line)
+        if heredoc:
+            body_start = min(len(text), done_until + 1)
+            stop, at = min(len(text), body_start + MAX_HEREDOC), body_start
+            while at < stop:  # up to the delimiter's line: each line looked at once
+                newline = text.find("\n", at, stop)
+                newline = stop if newline < 0 else newline
+                # a notebook keeps each line as a JSON string (`"EOF\n",`)
+                bare = text[at:newline].strip().rstrip(",").strip('"').removesuffix("\\n")
+                if bare.strip() == heredoc.group(1):
+                    break
+                at = newline + 1
+            payload = text[body_start:at]
+            done_until = at
+        else:
+            payload = line.replace("\\n", "\n").replace("\\r", "")
+        for k in islice(_WRITTEN_KEY.finditer(payload), MAX_CANDIDATES):
+            key, value = k.group("key"), k.group("val")
+            if key.lower() in ("url", "repository") and _pypi_host(value):
+                continue  # twine's upload URL, a source named pypi.org
+            if _counts(_key_kind(key), value, public):
+                yield lines(m.start()), f"{target} written: {key}"
+                break
+
+
+def _pypi_host(url: str) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].split("@")[-1].split(":")[0].lower()
+    return host in _PUBLIC_HOSTS or host.endswith(".pypi.org")
 
 
 _VAR_KIND = {
@@ -421,6 +483,12 @@ def _source_add(words: list[str], public: _PublicIndex) -> str:
             given = [w for w in words[i + 2 :] if not w.startswith("-")]
             return "devpi use" if given and not public(given[0]) else ""
     for i in range(len(lowered) - 2):
+        if lowered[i] == "poetry" and lowered[i + 1] == "config":
+            # `poetry config repositories.NAME URL`: a source Poetry may install from
+            named = [w for w in lowered[i + 2 :] if w.startswith("repositories.")]
+            urls = [w for w in words[i + 2 :] if "://" in w and not public(w)]
+            if named and urls:
+                return "poetry config repositories"
         if lowered[i] in ("poetry", "pdm") and lowered[i + 1 : i + 3] == ["source", "add"]:
             urls = [w for w in words[i + 3 :] if "://" in w and not public(w)]
             return f"{lowered[i]} source add" if urls else ""

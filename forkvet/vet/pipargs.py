@@ -228,6 +228,7 @@ class PipLine:
     unknown: str = ""
     requirements: list[str] = field(default_factory=list)  # the files `-r FILE` names
     constraints: list[str] = field(default_factory=list)  # the files `-c FILE` names
+    editables: list[str] = field(default_factory=list)  # `-e PATH|VCS-URL` arguments
 
 
 def _long(word: str) -> tuple[str, str | None] | None:
@@ -278,6 +279,8 @@ def _option(word: str, following: str, out: PipLine) -> int:
         value = attached if attached is not None else following
         if name in _REQUIREMENTS:
             out.requirements.append(value)
+        elif name == "--editable":
+            out.editables.append(value)
         elif name in _CONSTRAINTS:
             out.constraints.append(value)
         if name in SOURCE_OPTIONS or (name == "--extra" and not _EXTRA_NAME.fullmatch(value)):
@@ -295,6 +298,8 @@ def _option(word: str, following: str, out: PipLine) -> int:
             out.requirements.append(rest or following)
         elif char == "c":
             out.constraints.append(rest or following)
+        elif char == "e":
+            out.editables.append(rest or following)
         if char in _SHORT_LONG:
             out.sources.append(f"-{char} {rest or following}")
         return 0 if rest else 1
