@@ -216,8 +216,13 @@ _SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
 
 
 def _jobs_of(event: Event) -> list[Any]:
-    """The jobs the handlers ask for (they decide; nothing is recorded or queued)."""
-    return [spec for result in router.dispatch(event) for spec in (result or [])]
+    """The jobs the handlers ask for (they decide; nothing is recorded or queued). A job for
+    a repository whose name is not a string (`full_name: [..]` in a signed body) is a body
+    of unexpected shape, refused like the others."""
+    specs = [spec for result in router.dispatch(event) for spec in (result or [])]
+    if any(not isinstance(spec.repo, str) for spec in specs):
+        raise TypeError("repository.full_name is not a string")
+    return specs
 
 
 def _enqueue_jobs(settings: Settings, store: Store, event: Event, specs: list[Any]) -> int:

@@ -194,6 +194,7 @@ def test_an_installation_id_that_is_not_an_id_is_a_400(settings: Settings) -> No
         ("check_run", "rerequested", "check_run", 7),
         ("installation", "created", "repositories", "str"),
         ("pull_request", "closed", "pull_request", [1]),
+        ("repository", "created", "repository", {"full_name": ["a", "b"], "fork": True}),
     ],
 )
 def test_signed_fields_of_the_wrong_type_are_a_400_not_a_500(
