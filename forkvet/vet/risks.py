@@ -637,6 +637,69 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     f.facts["risks"] = (calls, abs_paths, cuda)
 
 
+# Code forkvet does not vet as the repository's source: package archives (installing one runs
+# whatever it holds) and `.pth` files, whose `import` lines run at every start of an
+# interpreter that has them in site-packages.
+_ARCHIVES = (".whl", ".egg")
+_PTH_IMPORT = rx.compile(r"(?m)^[ \t]*import[ \t]")
+_MAX_ARCHIVES = 50
+
+
+def _package_archives(ctx: Context) -> list[Risk]:
+    out: list[Risk] = []
+    archives = [f for f in ctx.snap.files if f.suffix in _ARCHIVES][:_MAX_ARCHIVES]
+    for f in archives:
+        pth = _pth_members(ctx, f.path)
+        runs = (
+            f" Its {', '.join(pth[:3])} runs at every interpreter start once installed."
+            if pth
+            else ""
+        )
+        out.append(
+            Risk(
+                "package-archive",
+                "warning",
+                f"A package archive committed to the repository: installing it runs code forkvet "
+                f"did not vet (only its pickles were probed).{runs} Install the project from its "
+                "source or a trusted index instead.",
+                f.path,
+            )
+        )
+    for f in ctx.snap.files:
+        if f.suffix == ".pth" and f.size <= 1 << 20:
+            text = ctx.snap.read_text(f.path) or ""
+            m = _PTH_IMPORT.search(text)
+            if m:
+                out.append(
+                    Risk(
+                        "pth-import",
+                        "warning",
+                        "A .pth file with `import` lines: copied into a site-packages folder (an "
+                        "install, a setup script), they run at every interpreter start.",
+                        f.path,
+                        text.count("\n", 0, m.start()) + 1,
+                    )
+                )
+    return out
+
+
+def _pth_members(ctx: Context, path: str) -> list[str]:
+    """The `.pth` members of a zip archive whose lines import (and so run) code."""
+    import zipfile
+
+    found: list[str] = []
+    try:
+        with ctx.snap.open(path) as fh, zipfile.ZipFile(fh) as zf:
+            for info in zf.infolist()[:10_000]:
+                if info.filename.endswith(".pth") and info.file_size <= 1 << 16:
+                    text = zf.read(info).decode("utf-8", "replace")
+                    if _PTH_IMPORT.search(text):
+                        found.append(shown_name(info.filename))
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
+        return found
+    return found
+
+
 def _code_risks(ctx: Context, risks: list[Risk]) -> None:
     abs_paths: list[tuple[str, int, str]] = []
     cuda_calls: list[tuple[str, int]] = []
@@ -787,6 +850,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     _code_risks(ctx, risks)
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
+    risks += _package_archives(ctx)
     findings: list[Finding] = []
     if not ctx.config.risks.fail_on_dangerous_pickle:
         # The operator's downgrade holds in the JSON `risks` too, not only in the findings.
