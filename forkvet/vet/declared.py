@@ -4,6 +4,7 @@ notebooks. All read statically."""
 
 from __future__ import annotations
 
+import codecs
 import posixpath
 import shlex
 import time
@@ -310,7 +311,7 @@ def _requirements_file(
     if path in out.read or depth > 3:
         return []
     out.read.add(path)
-    text = ctx.snap.read_text(path)
+    text = pip_text(ctx, path)
     if text is None:
         return []
     if path not in out.files:
@@ -319,6 +320,44 @@ def _requirements_file(
     sources = _requirement_lines(ctx, path, text, out, depth, extra)
     mark_elsewhere(out.items[start:], sources)
     return sources
+
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+_PIP_CODING = rx.compile(rb"coding[:=]\s*([-\w.]+)")
+
+
+def pip_text(ctx: Context, path: str) -> str | None:
+    """A requirements file decoded as pip decodes it (pip's auto_decode): by a byte-order mark,
+    else by a `# coding: X` comment in its first two lines, else as text. A file that says
+    `# coding: utf-7` hides lines from any UTF-8 reader that pip reads (outside attack, round
+    14a). None when the file is not text, or pip could not decode it either."""
+    try:
+        raw = ctx.snap.read_bytes(path, ctx.snap.max_text_bytes + 1)
+    except OSError:
+        return None
+    if len(raw) > ctx.snap.max_text_bytes:
+        return None
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return _decoded(raw[len(bom) :], codec)
+    for line in raw.split(b"\n", 2)[:2]:
+        found = _PIP_CODING.search(line) if line[:1] == b"#" else None
+        if found:
+            return _decoded(raw, found.group(1).decode("ascii"))
+    return ctx.snap.read_text(path)
+
+
+def _decoded(raw: bytes, codec: str) -> str | None:
+    try:
+        return raw.decode(codec)
+    except (LookupError, UnicodeDecodeError, ValueError):
+        return None  # pip fails on it too
 
 
 def mark_elsewhere(items: list[Declared], sources: list[str]) -> None:
