@@ -48,6 +48,7 @@ def figure(
     """A matplotlib figure: the training loss (with the baseline, or a GAN's two losses) on
     the first axis, then every other series on an axis of its own, each with a legend and
     a logarithmic y-axis where its values span more than WIDE."""
+    _matplotlib()
     import matplotlib.pyplot as plt
 
     names = metric_panels(losses, series, metrics)
@@ -70,6 +71,28 @@ def figure(
     return fig
 
 
+def _matplotlib() -> Any:
+    """matplotlib with its own defaults only. It reads `./matplotlibrc` from the current folder,
+    which on a runner is the repository's checkout (the file may be committed, or written by
+    the sandboxed command): its `figure.hooks` name a function to import and call, here,
+    outside the sandbox, and a huge dpi takes gigabytes (outside attack, round 14b). The rc
+    files are pointed at an empty one before the import, and every setting reset after."""
+    import sys
+    import tempfile
+
+    from forkvet.extras import require
+
+    if "matplotlib" not in sys.modules:
+        own = Path(tempfile.mkdtemp(prefix="forkvet-mpl-"))
+        (own / "matplotlibrc").write_text("")
+        os.environ["MATPLOTLIBRC"] = str(own / "matplotlibrc")
+        os.environ["MPLCONFIGDIR"] = str(own)
+    matplotlib = require("matplotlib")
+    matplotlib.rcdefaults()
+    matplotlib.use("Agg")  # no display on runners
+    return matplotlib
+
+
 def plot_png(
     losses: list[float],
     path: Path,
@@ -81,10 +104,7 @@ def plot_png(
 ) -> Path:
     """series: a GAN's losses by name (generator, discriminator), each drawn and labelled on
     the loss axis; metrics: forkvet.runtime.metrics.summaries, each on its own axis."""
-    from forkvet.extras import require
-
-    matplotlib = require("matplotlib")
-    matplotlib.use("Agg")  # no display on runners
+    _matplotlib()
     import matplotlib.pyplot as plt
 
     fig = figure(losses, title, steps, baseline, series, metrics)
