@@ -29,7 +29,10 @@ if TYPE_CHECKING:
 
 USAGE = "`/forkvet accept RULE PATH REASON [until YYYY-MM-DD]`"
 _RULE = rx.compile(r"[a-z0-9-]+/[a-z0-9-]+")
-_UNTIL = rx.compile(r"\s+until\s+(\d{4}-\d{2}-\d{2})\s*$", rx.I)
+# `until` and a date-like word at the end: a date, or refused (an expiry that does not parse
+# must never become part of the reason, and no expiry at all: `until 2027-1-1`).
+_UNTIL = rx.compile(r"\s+until\s+(\d[\d./-]*)\s*$", rx.I)
+_ISO_DATE = rx.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_args(args: str) -> tuple[str, str, str, date | None]:
@@ -39,9 +42,11 @@ def parse_args(args: str) -> tuple[str, str, str, date | None]:
     m = _UNTIL.search(text)
     if m:
         try:
+            if not _ISO_DATE.fullmatch(m.group(1)):
+                raise ValueError
             until = date.fromisoformat(m.group(1))
         except ValueError:
-            raise ValueError(f"{md_code(m.group(1))} is not a date") from None
+            raise ValueError(f"{md_code(m.group(1))} is not a date (YYYY-MM-DD)") from None
         text = text[: m.start()]
     parts = text.split(None, 2)
     if len(parts) < 3 or not parts[2].strip():

@@ -132,3 +132,15 @@ def test_both_stores_keep_one_acceptance_per_rule_and_path(tmp_path: Path, redis
             store.save_acceptance("o/r", f"{entry['rule']} {entry['path']}", entry)
         assert store.acceptances("o/r") == [second, other]
         assert store.acceptances("o/other") == []
+
+
+@pytest.mark.parametrize("expiry", ["2027-1-1", "99999-01-01", "2027-02-30", "2027/03/01"])
+def test_an_expiry_that_is_no_date_is_refused_never_read_as_reason(expiry: str) -> None:
+    # Round 14b F6: `until 2027-1-1` became part of the reason, with no expiry at all.
+    from bot.accepting import parse_args
+
+    with pytest.raises(ValueError, match="is not a date"):
+        parse_args(f"risks/torch-load train.py reviewed by us until {expiry}")
+    rule, path, reason, until = parse_args("risks/torch-load train.py fine until release")
+    assert (reason, until) == ("fine until release", None)
+    assert parse_args("risks/torch-load a.py ok until 2027-03-31")[3].isoformat() == "2027-03-31"
