@@ -141,6 +141,6 @@ def test_an_expiry_that_is_no_date_is_refused_never_read_as_reason(expiry: str) 
 
     with pytest.raises(ValueError, match="is not a date"):
         parse_args(f"risks/torch-load train.py reviewed by us until {expiry}")
-    rule, path, reason, until = parse_args("risks/torch-load train.py fine until release")
+    _, _, reason, until = parse_args("risks/torch-load train.py fine until release")
     assert (reason, until) == ("fine until release", None)
     assert parse_args("risks/torch-load a.py ok until 2027-03-31")[3].isoformat() == "2027-03-31"
