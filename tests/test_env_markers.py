@@ -184,3 +184,16 @@ def test_poetry_and_pipfile_markers(
     assert live == ["six>=1.0"], reqs
     left = [p.split(" ")[0] for p in data["problems"] if "left out: its marker" in p]
     assert sorted(left) == ["corp-pipwin", "corp-poetryplat", "corp-poetrywin"]
+
+
+def test_a_marker_whose_escape_renders_a_newline_is_left_out_not_the_end() -> None:
+    """Round 14a F6: `bar==1.0 ; platform_release == "a\\nb"` rendered (by packaging) with a
+    real newline, which the resolver refuses: the whole `forkvet env` ended with exit 2."""
+    from forkvet.envgen.names import Need
+    from forkvet.envgen.resolve import Resolution, _plain_only
+
+    result = Resolution(python="3.11")
+    bad = Need("bar", "==1.0", "declared", marker='platform_release == "a\nb"')
+    good = Need("numpy", "==1.24.0", "declared")
+    assert _plain_only(result, [bad, good]) == [good]
+    assert result.dropped == ["bar"] and result.problems[0].startswith("bar: its requirement")

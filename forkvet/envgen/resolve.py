@@ -20,7 +20,8 @@ from forkvet.envgen.metadata_fix import (
     write_uv_toml,
 )
 from forkvet.envgen.names import Need, NeedSet
-from forkvet.envgen.uv import BUILD_TOOLS, Compiled, compile_
+from forkvet.envgen.uv import BUILD_TOOLS, Compiled, compile_, plain_requirement
+from forkvet.errors import ForkvetError
 from forkvet.vet.importmap import canonical
 
 FRAMEWORK_DISTS = {
@@ -127,6 +128,24 @@ class _Rounds:
         self.active = [n for n in self.active if n.name not in gone]
 
 
+def _plain_only(result: Resolution, active: list[Need]) -> list[Need]:
+    """The needs whose requirement uv can be given as a plain line; one that cannot (a marker
+    string whose escape renders a newline) is left out and named, never the end of the run."""
+    kept = []
+    for need in active:
+        try:
+            plain_requirement(_req(need))
+        except ForkvetError:
+            result.problems.append(
+                f"{need.name}: its requirement cannot be given to the resolver as it stands "
+                f"({_req(need)[:120]!r}); left out"
+            )
+            result.dropped.append(need.name)
+            continue
+        kept.append(need)
+    return kept
+
+
 def _rounds(
     result: Resolution,
     active: list[Need],
@@ -138,6 +157,7 @@ def _rounds(
     repaired: set[str],
     tmp: tempfile.TemporaryDirectory[str],
 ) -> Resolution:
+    active = _plain_only(result, active)
     st = _Rounds(result, active, framework, python, as_of, extra, fixes, repaired, tmp)
     early = newest_are_broken(sorted({canonical(n.name) for n in active}), as_of)
     if early:
