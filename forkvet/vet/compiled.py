@@ -155,6 +155,8 @@ def _others(found: list[tuple[_Module, str]]) -> list[Risk]:
 # PEP 552 flags of a pyc header: bit 0 hash-based, bit 1 check the source's hash.
 _HASH_BASED = 0b01
 _CHECK_SOURCE = 0b10
+# The first magic number with PEP 552's flags word (3.7a4); older headers are 12 bytes.
+_PEP552_MAGIC = 3392
 
 
 def _cached_risks(snap: Snapshot, names: set[str]) -> list[Risk]:
@@ -220,7 +222,11 @@ def _pyc_runs(snap: Snapshot, pyc: FileEntry, source: str) -> str | None:
             data = fh.read(snap.max_text_bytes + 1) if st.st_size <= snap.max_text_bytes else b""
     except OSError:
         return "always"  # not read: what it holds may run
-    if len(head) < 16 or head[2:4] != b"\r\n":
+    if len(head) < 12 or head[2:4] != b"\r\n":
+        return None
+    if int.from_bytes(head[:2], "little") < _PEP552_MAGIC:
+        head = head[:4] + bytes(4) + head[4:12]  # before 3.7: no flags, a timestamp pyc
+    if len(head) < 16:
         return None
     flags = int.from_bytes(head[4:8], "little")
     if flags & ~(_HASH_BASED | _CHECK_SOURCE):

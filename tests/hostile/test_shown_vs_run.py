@@ -255,3 +255,16 @@ def test_a_py_symlink_is_analysed_as_the_module_it_is(make_repo: MakeRepo) -> No
     report = vet(load(root))
     assert [(r.path, r.line) for r in report.risks if r.kind == "eval"] == [("model.py", 2)]
     assert "model" not in report.dependencies.imported  # the repository's own module
+
+
+def test_a_committed_pre_3_7_pyc_is_read_by_its_12_byte_header(make_repo: MakeRepo) -> None:
+    """Before PEP 552 a pyc has no flags word: magic, time, size (a real fork commits one)."""
+    root = make_repo(REPO)
+    head = (3379).to_bytes(2, "little") + b"\r\n" + (1).to_bytes(4, "little")
+    pyc = root / "__pycache__" / "model.cpython-36.pyc"
+    pyc.parent.mkdir()
+    pyc.write_bytes(head + len(BENIGN).to_bytes(4, "little") + b"\xe3" + bytes(40))
+    _commit(root)
+    assert not _of(root, "compiled-shadow")  # its time is not the checkout's: regenerated
+    [risk] = _of(root, "compiled-module")
+    assert risk.severity == "warning" and risk.path == "__pycache__/model.cpython-36.pyc"
