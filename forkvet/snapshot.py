@@ -8,11 +8,14 @@ Nothing here imports, executes or installs anything from the repository.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import stat
 import struct
 import subprocess
 import sys
+import tokenize
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -155,6 +158,9 @@ class Snapshot:
     tracked_absent_count: int = 0
     # Symlinks that leave the tree (shown names): never followed, so never read.
     links_out: list[str] = field(default_factory=list)
+    # The paths (bytes, as on disk) in git's index; empty when there is none (then every file
+    # counts as committed): see `committed`.
+    tracked: frozenset[bytes] = frozenset()
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
@@ -167,10 +173,18 @@ class Snapshot:
         self._read_once: set[str] = set()
         self._oversize: list[str] = []
         self._undecodable: list[str] = []
+        # Python files whose PEP 263 cookie names a codec that reads ASCII bytes otherwise
+        # than UTF-8 does (shown name -> codec): see `python_text`.
+        self.recoded: dict[str, str] = {}
 
     # -- lookup -------------------------------------------------------------------------------
     def get(self, path: str) -> FileEntry | None:
         return self._by_path.get(path)
+
+    def committed(self, entry: FileEntry) -> bool:
+        """Whether git tracks the file, or there is no index to tell (a tarball, a copy):
+        then every file is the repository's."""
+        return not self.tracked or (entry.disk or os.fsencode(entry.path)) in self.tracked
 
     def by_suffix(self, *suffixes: str) -> list[FileEntry]:
         wanted = {s.lower() for s in suffixes}
@@ -248,7 +262,31 @@ class Snapshot:
             if first:
                 self._oversize.append(entry.path)
             return None
+        if entry.suffix in PYTHON_SUFFIXES:
+            return self._python_decode(raw, entry.path, first)
         return _decode(raw, entry.path, self._undecodable if first else [])
+
+    def python_text(self, path: str) -> str | None:
+        """A file's text as the interpreter decodes it when it runs the file as Python (see
+        `python_decode`), whatever its name: the target of a `model.py` symlink."""
+        entry = self._by_path.get(path)
+        if entry is None:
+            return None
+        if entry.suffix in PYTHON_SUFFIXES:
+            return self.read_text(path)
+        try:
+            raw = self._read_capped(entry)
+        except OSError:
+            return None
+        return None if raw is None else self._python_decode(raw, path, False)
+
+    def _python_decode(self, raw: bytes, path: str, first: bool) -> str | None:
+        text, codec = python_decode(raw)
+        if codec is not None:
+            self.recoded[path] = codec
+        if text is None:
+            return _decode(raw, path, self._undecodable if first else [])
+        return text
 
     def _read_capped(self, entry: FileEntry) -> bytes | None:
         """The file's bytes, or None when it is over the cap: by the walk's size, or by what
@@ -295,6 +333,46 @@ class Snapshot:
                 )
             )
         return out
+
+
+# Files the interpreter runs as Python source, decoding them by their PEP 263 cookie.
+PYTHON_SUFFIXES = (".py", ".pyw")
+# ASCII text that decodes to itself in UTF-8 and in every ASCII-compatible codec; a codec that
+# reads any of it otherwise (UTF-7's `+AAo-`, unicode_escape's `\\u000a`, UTF-16, EBCDIC) shows
+# a reader of the bytes other code than the interpreter runs.
+_ASCII_PROBES = (bytes(range(128)), b"# +AAo-x\n", b"# \\u000ax\n", b"# \\nx\n")
+
+
+def python_decode(raw: bytes) -> tuple[str | None, str | None]:
+    """(the text as CPython decodes the source: by its PEP 263 cookie, or None where the
+    default decoding applies (no cookie, a UTF-8 one) or the codec fails on the bytes; the
+    cookie's codec when it reads ASCII bytes otherwise than UTF-8 does, else None). Nothing is
+    executed: the codec is looked up by name and decodes bytes."""
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if utf16 or b"\x00" in raw[:_BINARY_SNIFF]:
+        return None, None  # the interpreter refuses a NUL byte in source
+    try:
+        codec, _lines = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except (SyntaxError, LookupError, ValueError):
+        return None, None  # an unknown codec: the interpreter refuses the file too
+    if codec in ("utf-8", "utf-8-sig"):
+        return None, None
+    odd = None if _ascii_compatible(codec) else codecs.lookup(codec).name
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return raw.decode(codec), odd
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return None, odd
+
+
+def _ascii_compatible(codec: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return all(p.decode(codec) == p.decode("ascii") for p in _ASCII_PROBES)
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return False
 
 
 def _decode(raw: bytes, path: str, undecodable: list[str]) -> str | None:
@@ -349,6 +427,7 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
         tracked_absent=absent[:_MAX_ABSENT],
         tracked_absent_count=len(absent),
         links_out=walked.links_out,
+        tracked=tracked,
     )
     snap.git = read_git_info(root, remote)
     if snap.git.refused:

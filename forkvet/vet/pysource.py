@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Any
 
 from forkvet import limits, rx
-from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.snapshot import PYTHON_SUFFIXES, FileEntry, Snapshot
 from forkvet.vet.textrisks import text_risks
 
 MAX_PY_FILES = 20_000
@@ -683,11 +683,34 @@ def _gather(
         if entry.path not in full:
             g.skimmed.append(skim_python(entry.path, text))
             continue
-        try:
-            _add_work(g, entry, text, flag(entry) if flag else {})
-        except Exception as exc:  # by construction: one file is that file's notice
-            g.unread.append((entry.path, f"{NOT_READ}: {type(exc).__name__}"))
+        _gather_one(g, entry, text, flag)
+    for entry, target in python_links(snap):
+        text = snap.python_text(target.path)
+        usable = text is not None and "\x00" not in text and len(g.work) < MAX_PY_FILES
+        if usable and text is not None and g.claim(entry.path, text):
+            _gather_one(g, entry, text, flag)
     return g
+
+
+def python_links(snap: Snapshot) -> list[tuple[FileEntry, FileEntry]]:
+    """(the link, the file it leads to) for each in-tree symlink named as Python source
+    (`model.py -> assets/config.txt`): `import model` follows it and runs the target's text,
+    which is analysed under the link's name (a target that is itself a `.py` file is a copy)."""
+    out: list[tuple[FileEntry, FileEntry]] = []
+    for link, target in list(snap.links.items())[:MAX_PY_FILES]:
+        entry = snap.get(target)
+        if entry is not None and link.lower().endswith(PYTHON_SUFFIXES):
+            out.append((FileEntry(link, entry.size), entry))
+    return out
+
+
+def _gather_one(
+    g: _Gathered, entry: FileEntry, text: str, flag: Callable[[FileEntry], dict[str, Any]] | None
+) -> None:
+    try:
+        _add_work(g, entry, text, flag(entry) if flag else {})
+    except Exception as exc:  # by construction: one file is that file's notice
+        g.unread.append((entry.path, f"{NOT_READ}: {type(exc).__name__}"))
 
 
 def _source(snap: Snapshot, entry: FileEntry, unread: list[tuple[str, str]]) -> str | None:
@@ -813,7 +836,7 @@ def local_module_names(snap: Snapshot) -> tuple[set[str], set[str]]:
     loose: set[str] = set()
     strict: set[str] = set()
     packages = {f.path.rsplit("/", 1)[0] for f in snap.files if f.name == "__init__.py"}
-    for f in snap.files:
+    for f in [*snap.files, *(link for link, _target in python_links(snap))]:
         if f.suffix in (".py", ".pyx", ".so", ".pyd"):
             stem = f.name.split(".", 1)[0]
             folder = f.path.rsplit("/", 1)[0] if "/" in f.path else ""

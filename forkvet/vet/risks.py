@@ -19,6 +19,7 @@ from forkvet import fstree, rx, safeyaml
 from forkvet.report import Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
 from forkvet.vet import pickles
+from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
 from forkvet.vet.textrisks import (
@@ -860,6 +861,7 @@ def pickle_risks(ctx: Context) -> list[Risk]:
 def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks = pickle_risks(ctx)
     _code_risks(ctx, risks)
+    risks += compiled_risks(ctx.snap)  # after the code risks: they read every Python file
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _package_archives(ctx)
