@@ -249,13 +249,18 @@ NC_SENTENCE = (
         ("weights/README.md", "The weights are released under CC-BY-NC-4.0."),
         ("pretrained/README.md", "The checkpoints are under the Llama 2 Community License."),
         ("docs/model-card-v2.md", "For academic research only."),
+        ("hub/README.md", "---\ntags: [vision]\npipeline_tag: image-classification\n---\n"),
     ],
 )
 def test_a_model_cards_license_section_limiting_use_is_unclear(
     vet_repo: Vet, path: str, section: str
 ) -> None:
     # Round 14, F4: a model card's License section is read like a README's.
-    card = f"# Model card\n\n## License\n\n{section}\n\n## Citation\n\nTBD\n"
+    if section.startswith("---"):  # the Hub's front matter makes a README a model card
+        section, card = NC_SENTENCE, section
+    else:
+        card = ""
+    card += f"# Model card\n\n## License\n\n{section}\n\n## Citation\n\nTBD\n"
     lic = vet_repo({**CODE, path: card}).license
     assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", None)
     assert path in lic.governs_reason
@@ -275,3 +280,13 @@ def test_a_model_cards_license_section_granting_use_keeps_yes(
 ) -> None:
     card = f"# Model card\n\n## License\n\n{section}\n"
     assert vet_repo({**CODE, path: card}).license.commercial_use is True
+
+
+def test_a_documentation_page_is_no_model_card(vet_repo: Vet) -> None:
+    # A Jekyll page's front matter (Caffe's examples) makes no README a model card: its
+    # License section speaks of a data set's images.
+    page = (
+        "---\ntitle: Fine-tuning for style recognition\ncategory: example\n---\n\n# Style\n\n"
+        f"## License\n\n{NC_SENTENCE}\n"
+    )
+    assert vet_repo({**CODE, "examples/style/readme.md": page}).license.commercial_use is True

@@ -1232,6 +1232,11 @@ MAX_NESTED_CARDS = 30
 _CARD_NAME = rx.compile(
     r"(?i)^(?:readme(?:\.md)?|model[-_ ]?card(?:[-_.][\w-]+)*(?:\.(?:md|txt))?)$"
 )
+# The Hub's model-card keys (a Jekyll page's `title:`/`layout:` front matter is no card).
+_HUB_CARD_KEY = rx.compile(
+    r"(?m)^(?:license|license_name|tags|pipeline_tag|library_name|base_model|model-index|"
+    r"datasets|language|inference|extra_gated_\w+)\s*:"
+)
 # A folder of weights: its README is the weights' model card.
 _MODEL_FOLDER = rx.compile(r"(?i)model|weight|checkpoint|ckpt|pretrained")
 
@@ -1243,8 +1248,8 @@ def _model_card_by_place(path: str) -> bool:
 
 
 def _nested_model_cards(ctx: Context) -> list[_Found]:
-    """A model card (`MODEL_CARD.md` at any depth, a README with the Hub's front matter or in a
-    folder of models or weights): its front matter's `license:` (`license: cc-by-nc-4.0`, the
+    """A model card (`MODEL_CARD.md` at any depth, a README with the Hub's front matter keys or
+    in a folder of models or weights): its front matter's `license:` (`license: cc-by-nc-4.0`, the
     Hub's convention for the weights' terms) and its License sections, read as a README's are
     ("## License: the weights may be used for non-commercial research only"). What does not
     plainly allow commercial use restricts the weights (round 14, F4)."""
@@ -1262,7 +1267,8 @@ def _nested_model_cards(ctx: Context) -> list[_Found]:
     for fe in cards[:MAX_NESTED_CARDS]:
         text = ctx.snap.read_text(fe.path) or ""
         fm = _FRONT_MATTER.match(text)
-        if fm or _model_card_by_place(fe.path):
+        hub = fm is not None and bool(_HUB_CARD_KEY.search(fm.group(1)))
+        if hub or _model_card_by_place(fe.path):
             for body in _license_sections(text[:200_000]):
                 section = body.strip()[:60000]
                 items = _readme_section(section, fe.path, "the model card") if section else []
