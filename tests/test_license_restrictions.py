@@ -852,6 +852,10 @@ def _headed(header: str, every: bool = True) -> dict[str, str]:
         ("// SPDX-License-Identifier: LicenseRef-Acme-Proprietary\n", True),
         (NV_HEADER, True),
         ("# Licensed under CC BY-NC 4.0\n", True),
+        (
+            "\ufeff# This work is licensed under the Creative Commons Attribution-NonCommercial\n",
+            True,
+        ),
         ('"""Tiny model.\n\nFor non-commercial use only.  Copyright (c) 2023 Tiny.\n"""\n', True),
         (
             "# This file is licensed for non-commercial use only. Commercial use is prohibited.\n",

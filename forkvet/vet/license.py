@@ -1506,7 +1506,7 @@ def _header_of(text: str) -> str:
     read."""
     out: list[str] = []
     close = ""  # inside a block comment or a docstring: what closes it
-    for line in text[:_HEADER_CHARS].split("\n")[:_HEADER_LINES]:
+    for line in text[:_HEADER_CHARS].lstrip("\ufeff").split("\n")[:_HEADER_LINES]:
         s = line.strip()
         if close:
             out.append(s.replace(close, " ").lstrip("*"))
@@ -1587,7 +1587,11 @@ def _header_restrictions(ctx: Context) -> list[_Found]:
     own.sort(key=lambda f: f.path.count("/"))
     hits: list[tuple[str, str, Terms]] = []
     for f in own[:_HEADER_FILES]:
-        said = _header_restriction(_header_of(ctx.snap.read_text(f.path) or ""))
+        try:  # the opening bytes only, whatever the file's size
+            head = ctx.snap.read_bytes(f.path, 4 * _HEADER_CHARS).decode("utf-8-sig", "replace")
+        except OSError:
+            continue
+        said = _header_restriction(_header_of(head))
         if said:
             hits.append((f.path, *said))
     if not hits:
