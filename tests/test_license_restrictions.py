@@ -888,6 +888,7 @@ def test_source_headers_restricting_the_code_make_commercial_use_unclear(
         _headed("# Copyright (c) Facebook, Inc. and its affiliates. All Rights Reserved.\n"),
         # A comment that is no terms, and a restriction below the code's first line.
         _headed("# Script only for evaluation.\n"),
+        _headed("# Downloads COCO. The images are licensed for non-commercial research only.\n"),
         {"train.py": "import torch\n# Licensed under CC BY-NC 4.0\n"},
         # A vendored library's own header.
         {"train.py": TRAIN, "third_party/stylegan/op.py": NV_HEADER + TRAIN},

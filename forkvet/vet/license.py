@@ -1564,7 +1564,11 @@ def _header_restriction(head: str) -> tuple[str, Terms] | None:
     for m in [] if named else _statements(head)[:5]:
         named += _named_in_statement(m, "", "header", 0.7)
     said += [(m.name, t) for m, t in named if t.commercial_use is not True]
-    found = [c for c in clauses(head) if c in RESTRICTIVE_CLAUSES]
+    found: list[str] = []
+    for sentence in modelterms.sentences(head)[:100]:
+        if _DATA_SUBJECT.search(sentence) and not _CODE_SUBJECT.search(sentence):
+            continue  # a data set's terms ("the images are for research use only")
+        found += [c for c in clauses(sentence) if c in RESTRICTIVE_CLAUSES and c not in found]
     if found:
         said.append((f"terms of its own ({', '.join(found)})", custom_terms(found)))
     if not said:
