@@ -51,7 +51,7 @@ class LicenseMatch:
     confidence: float
     source: str  # "file", "metadata", "readme", "header"
     # license (a file's own grant), third-party (a notice appended or a vendored license),
-    # weights-or-data, readme, metadata, patents
+    # weights-or-data, readme, metadata, patents, source-header (source files' headers' terms)
     role: str = ""
 
 

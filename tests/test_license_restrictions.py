@@ -824,3 +824,78 @@ def test_a_notice_appended_after_apache_is_not_written_into_its_grant(vet_repo: 
     assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is True
     text = f"{MIT}\n\nParts of this code are from TensorFlow:\n\n{APACHE}"
     assert vet_repo({**CODE, "LICENSE": text}, name="mit").license.commercial_use is True
+
+
+TRAIN = "import torch\n\n\ndef main():\n    print('ok')\n"
+NV_HEADER = (
+    "# Copyright (c) 2021, NVIDIA CORPORATION. All rights reserved.\n#\n"
+    "# This work is made available under the Nvidia Source Code License-NC.\n"
+    "# To view a copy of this license, visit https://nvlabs.github.io/stylegan2/license.html\n"
+)
+APACHE_HEADER = (
+    "# Copyright 2023 Tiny Authors\n#\n"
+    '# Licensed under the Apache License, Version 2.0 (the "License");\n'
+    "# you may not use this file except in compliance with the License.\n"
+    "# You may obtain a copy of the License at http://www.apache.org/licenses/LICENSE-2.0\n"
+)
+
+
+def _headed(header: str, every: bool = True) -> dict[str, str]:
+    files = {"model.py": header + TRAIN, "train.py": (header if every else "") + TRAIN}
+    return {**files, "pkg/__init__.py": "", "pkg/data.py": (header if every else "") + TRAIN}
+
+
+@pytest.mark.parametrize(
+    ("header", "every"),
+    [
+        ("# SPDX-License-Identifier: CC-BY-NC-4.0\n", True),
+        ("// SPDX-License-Identifier: LicenseRef-Acme-Proprietary\n", True),
+        (NV_HEADER, True),
+        ("# Licensed under CC BY-NC 4.0\n", True),
+        (
+            "\ufeff# This work is licensed under the Creative Commons Attribution-NonCommercial\n",
+            True,
+        ),
+        ('"""Tiny model.\n\nFor non-commercial use only.  Copyright (c) 2023 Tiny.\n"""\n', True),
+        (
+            "# This file is licensed for non-commercial use only. Commercial use is prohibited.\n",
+            False,
+        ),
+        ("# Copyright (c) 2023 Meta.\n# Licensed under the Llama 2 Community License.\n", False),
+        ("/*\n * Copyright 2023 Tiny.\n * Free for academic and research use only.\n */\n", True),
+    ],
+)
+def test_source_headers_restricting_the_code_make_commercial_use_unclear(
+    vet_repo: Vet, header: str, every: bool
+) -> None:
+    # Round 14, F5: the headers beside a permissive LICENSE, or a README naming one.
+    lic = vet_repo({**_headed(header, every), "LICENSE": MIT}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+    assert "source headers" in lic.governs_reason
+    assert any(m.role == "source-header" for m in lic.all)
+    readme = "# Tiny\n\n## License\n\nMIT\n"
+    lic = vet_repo({**_headed(header, every), "README.md": readme}, name="readme").license
+    assert lic.commercial_use is not True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        _headed(APACHE_HEADER),
+        _headed("# SPDX-License-Identifier: Apache-2.0\n"),
+        _headed("# SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note\n"),
+        _headed("# SPDX-License-Identifier: CC-BY-NC-4.0 OR MIT\n"),
+        _headed("# Copyright (c) Facebook, Inc. and its affiliates. All Rights Reserved.\n"),
+        # A comment that is no terms, and a restriction below the code's first line.
+        _headed("# Script only for evaluation.\n"),
+        _headed("# Downloads COCO. The images are licensed for non-commercial research only.\n"),
+        {"train.py": "import torch\n# Licensed under CC BY-NC 4.0\n"},
+        # A vendored library's own header.
+        {"train.py": TRAIN, "third_party/stylegan/op.py": NV_HEADER + TRAIN},
+    ],
+)
+def test_source_headers_that_restrict_nothing_keep_yes(
+    vet_repo: Vet, files: dict[str, str]
+) -> None:
+    lic = vet_repo({**files, "LICENSE": APACHE}).license
+    assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", True)

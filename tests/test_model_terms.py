@@ -231,3 +231,62 @@ def test_a_sub_project_readme_licensing_its_models_for_research_only(vet_repo: V
     # Vendored code's README is that library's business.
     files = {**CODE, "third_party/blip/README.md": project}
     assert vet_repo(files, name="vendored").license.commercial_use is True
+
+
+NC_SENTENCE = (
+    "The pretrained model weights and this code may be used for non-commercial research "
+    "purposes only. Commercial use is strictly prohibited."
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "section"),
+    [
+        ("MODEL_CARD.md", NC_SENTENCE),
+        ("model_card.md", NC_SENTENCE),
+        ("models/tiny/MODEL_CARD.md", NC_SENTENCE),
+        ("models/tiny/MODEL_CARD.md", "CC BY-NC 4.0"),
+        ("weights/README.md", "The weights are released under CC-BY-NC-4.0."),
+        ("pretrained/README.md", "The checkpoints are under the Llama 2 Community License."),
+        ("docs/model-card-v2.md", "For academic research only."),
+        ("hub/README.md", "---\ntags: [vision]\npipeline_tag: image-classification\n---\n"),
+    ],
+)
+def test_a_model_cards_license_section_limiting_use_is_unclear(
+    vet_repo: Vet, path: str, section: str
+) -> None:
+    # Round 14, F4: a model card's License section is read like a README's.
+    if section.startswith("---"):  # the Hub's front matter makes a README a model card
+        section, card = NC_SENTENCE, section
+    else:
+        card = ""
+    card += f"# Model card\n\n## License\n\n{section}\n\n## Citation\n\nTBD\n"
+    lic = vet_repo({**CODE, path: card}).license
+    assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", None)
+    assert path in lic.governs_reason
+
+
+@pytest.mark.parametrize(
+    ("path", "section"),
+    [
+        ("MODEL_CARD.md", "The model and code are released under the Apache 2.0 license."),
+        ("MODEL_CARD.md", "MIT. Commercial use is permitted."),
+        ("models/tiny/README.md", "Apache-2.0"),
+        ("checkpoints/README.md", "The same as the code: see the LICENSE file at the root."),
+    ],
+)
+def test_a_model_cards_license_section_granting_use_keeps_yes(
+    vet_repo: Vet, path: str, section: str
+) -> None:
+    card = f"# Model card\n\n## License\n\n{section}\n"
+    assert vet_repo({**CODE, path: card}).license.commercial_use is True
+
+
+def test_a_documentation_page_is_no_model_card(vet_repo: Vet) -> None:
+    # A Jekyll page's front matter (Caffe's examples) makes no README a model card: its
+    # License section speaks of a data set's images.
+    page = (
+        "---\ntitle: Fine-tuning for style recognition\ncategory: example\n---\n\n# Style\n\n"
+        f"## License\n\n{NC_SENTENCE}\n"
+    )
+    assert vet_repo({**CODE, "examples/style/readme.md": page}).license.commercial_use is True

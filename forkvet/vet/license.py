@@ -63,7 +63,7 @@ class _Found:
     match: LicenseMatch
     terms: Terms
     obligations: tuple[str, ...]
-    role: str  # "code", "other", "metadata", "readme", "third-party", "patents"
+    role: str  # "code", "other", "metadata", "readme", "third-party", "patents", "headers"
     # "grant": what this file/statement grants; "extra": added terms; "superseded": a license
     # file the README retires (listed, restricts nothing)
     kind: str = "grant"
@@ -77,6 +77,7 @@ _REPORT_ROLE = {
     "readme": "readme",
     "third-party": "third-party",
     "patents": "patents",
+    "headers": "source-header",
 }
 
 
@@ -909,7 +910,9 @@ def _may_restrict(lower: str) -> bool:
 _RELEASE_WORDS = ("released", "available", "provided", "distributed", "intended", "shared")
 
 
-def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
+def _readme_section(
+    section: str, path: str, where: str = "README"
+) -> list[tuple[LicenseMatch, Terms]]:
     if len(section.split()) > 120:
         found = [(m, t) for m, t, kind in classify_text(section, path, "readme") if kind == "grant"]
         if found and found[0][0].confidence >= 0.9:
@@ -940,7 +943,7 @@ def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]
         if limiting:
             restrictive = [f"who may use it ({', '.join(limiting)})"]
     if restrictive:
-        out.append(_readme_terms(restrictive, path))
+        out.append(_readme_terms(restrictive, path, where))
     elif not named and "public-domain" in found_clauses:
         out.append(
             _item(
@@ -958,9 +961,11 @@ def _readme_section(section: str, path: str) -> list[tuple[LicenseMatch, Terms]]
 _CONTACT_ONLY = "Custom terms in README (commercial-contact)"
 
 
-def _readme_terms(restrictive: list[str], path: str) -> tuple[LicenseMatch, Terms]:
+def _readme_terms(
+    restrictive: list[str], path: str, where: str = "README"
+) -> tuple[LicenseMatch, Terms]:
     terms = custom_terms(restrictive)
-    label = f"Custom terms in README ({', '.join(restrictive)})"
+    label = f"Custom terms in {where} ({', '.join(restrictive)})"
     return _item(README_TERMS, label, terms, path, 0.6, "readme")
 
 
@@ -1224,12 +1229,30 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
 
 
 MAX_NESTED_CARDS = 30
-_CARD_NAME = rx.compile(r"(?i)^(?:readme|model[-_ ]?card)(?:\.md)?$")
+_CARD_NAME = rx.compile(
+    r"(?i)^(?:readme(?:\.md)?|model[-_ ]?card(?:[-_.][\w-]+)*(?:\.(?:md|txt))?)$"
+)
+# The Hub's model-card keys (a Jekyll page's `title:`/`layout:` front matter is no card).
+_HUB_CARD_KEY = rx.compile(
+    r"(?m)^(?:license|license_name|tags|pipeline_tag|library_name|base_model|model-index|"
+    r"datasets|language|inference|extra_gated_\w+)\s*:"
+)
+# A folder of weights: its README is the weights' model card.
+_MODEL_FOLDER = rx.compile(r"(?i)model|weight|checkpoint|ckpt|pretrained")
+
+
+def _model_card_by_place(path: str) -> bool:
+    """A model card by its name (`MODEL_CARD.md`), or a README in a folder of models."""
+    folder, _, name = path.rpartition("/")
+    return not name.lower().startswith("readme") or bool(_MODEL_FOLDER.search(folder))
 
 
 def _nested_model_cards(ctx: Context) -> list[_Found]:
-    """A model card beside the checkpoints (`weights/README.md` whose front matter says
-    `license: cc-by-nc-4.0`): the Hub's convention for the weights' terms, at any depth."""
+    """A model card (`MODEL_CARD.md` at any depth, a README with the Hub's front matter keys or
+    in a folder of models or weights): its front matter's `license:` (`license: cc-by-nc-4.0`, the
+    Hub's convention for the weights' terms) and its License sections, read as a README's are
+    ("## License: the weights may be used for non-commercial research only"). What does not
+    plainly allow commercial use restricts the weights (round 14, F4)."""
     out: list[_Found] = []
     cards = [
         f
@@ -1239,8 +1262,19 @@ def _nested_model_cards(ctx: Context) -> list[_Found]:
         and not f.vendored
         and f.size < 1 << 20
     ]
+    # Model cards by name or folder first (a tree of configs/*/README.md fills no card's place).
+    cards.sort(key=lambda f: (not _model_card_by_place(f.path), f.path.count("/")))
     for fe in cards[:MAX_NESTED_CARDS]:
-        fm = _FRONT_MATTER.match(ctx.snap.read_text(fe.path) or "")
+        text = ctx.snap.read_text(fe.path) or ""
+        fm = _FRONT_MATTER.match(text)
+        hub = fm is not None and bool(_HUB_CARD_KEY.search(fm.group(1)))
+        if hub or _model_card_by_place(fe.path):
+            for body in _license_sections(text[:200_000]):
+                section = body.strip()[:60000]
+                items = _readme_section(section, fe.path, "the model card") if section else []
+                for m, terms in items:
+                    if terms.commercial_use is not True:
+                        out.append(_Found(m, terms, terms.obligations, "other", "extra"))
         if not fm:
             continue
         for m, terms in _front_matter_licenses(fm.group(1), fe.path):
@@ -1288,6 +1322,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     if not any(f.kind == "grant" for f in found):
         # Nothing else grants: the repository's own source headers are its license.
         found += _header_license(ctx)
+    found += _header_restrictions(ctx)
     found += _patent_grants(ctx)
     found += _notice_restrictions(ctx, found)
     found += _model_restrictions(ctx)
@@ -1449,6 +1484,130 @@ def _header_license(ctx: Context) -> list[_Found]:
 def _from_source_headers(item: _Found) -> bool:
     """Read from code files' headers (not from a header template file)."""
     return item.match.source == "header" and item.match.path.endswith(_HEADER_SUFFIXES)
+
+
+# -- what source headers say beside the license (round 14, F5) ------------------------------
+# Own source files whose opening comments are read for terms: the shallowest first (the main
+# code: train.py, the package's modules), at most _HEADER_FILES, each its first lines only.
+_HEADER_DEPTH = 4
+_HEADER_CHARS = 4000
+_HEADER_LINES = 60
+_SPDX_ID = rx.compile(r"(?i)SPDX-License-Identifier\s*:\s*([^\n]{1,200})")
+# A header that speaks of terms at all (not "# Script only for evaluation").
+_TERMS_WORDS = rx.compile(
+    r"(?i)licen[cs]|copyright|commercial|permission|rights|terms|proprietary|\bprofit"
+)
+_HEADER_TERMS_NOTE = "Source files' headers restrict their use: read them before using the code"
+
+
+def _header_of(text: str) -> str:
+    """The comments a source file opens with (a shebang, comment lines, a C block comment, a
+    Python module docstring), their markers removed; what follows the first code line is not
+    read."""
+    out: list[str] = []
+    close = ""  # inside a block comment or a docstring: what closes it
+    for line in text[:_HEADER_CHARS].lstrip("\ufeff").split("\n")[:_HEADER_LINES]:
+        s = line.strip()
+        if close:
+            out.append(s.replace(close, " ").lstrip("*"))
+            close = "" if close in s else close
+            continue
+        if not s or s.startswith(("#", "//", "--", "*", "%")):
+            out.append(s.lstrip("#/-*% !"))
+            continue
+        opened = s.lstrip("rRuU")
+        marker = next((q for q in ("/*", '"""', "'''") if opened.startswith(q)), "")
+        if not marker:
+            break  # the code starts
+        rest = opened[len(marker) :]
+        end = "*/" if marker == "/*" else marker
+        out.append(rest.replace(end, " "))
+        close = "" if end in rest else end
+    return "\n".join(out)
+
+
+def _spdx_header_terms(expression: str) -> list[tuple[str, Terms]]:
+    """The terms of a header's SPDX expression: an OR offers the most permissive alternative,
+    an AND or a WITH binds them all; an id forkvet does not know is terms it cannot read."""
+    best: list[tuple[str, Terms]] | None = None
+    for alternative in rx.split(r"\s+OR\s+", expression.strip(" */()").strip())[:10]:
+        items: list[tuple[str, Terms]] = []
+        for part in rx.split(r"\s+AND\s+", alternative)[:10]:
+            part = rx.split(r"\s+WITH\s+", part)[0].strip(" ()")  # an exception adds rights
+            if not part:
+                continue
+            named = _named(part, "", "header", 0.7, strict=True)
+            items += [(m.name, t) for m, t in named[:1]] or [(part[:60], _UNREAD_HEADER)]
+        if all(t.commercial_use is True for _, t in items):
+            return []
+        if best is None:
+            best = items
+    return [(n, t) for n, t in best or [] if t.commercial_use is not True]
+
+
+_UNREAD_HEADER = Terms("custom-restricted", None, (_HEADER_TERMS_NOTE,))
+
+
+def _header_restriction(head: str) -> tuple[str, Terms] | None:
+    """What one file's header says that does not plainly allow commercial use: the license it
+    names (an SPDX identifier, a known license, "licensed under X") when that does not, or
+    restrictive terms of its own ("for non-commercial use only")."""
+    if not _TERMS_WORDS.search(head):
+        return None
+    said: list[tuple[str, Terms]] = []
+    spdx = _SPDX_ID.search(head)
+    if spdx:
+        said += _spdx_header_terms(spdx.group(1))
+        head = _SPDX_ID.sub(" ", head)  # its ids are read above, not as words
+    known = known_license(head)
+    named = [_from_known(known, "", "header", 0.7)] if known else []
+    for m in [] if named else _statements(head)[:5]:
+        named += _named_in_statement(m, "", "header", 0.7)
+    said += [(m.name, t) for m, t in named if t.commercial_use is not True]
+    found: list[str] = []
+    for sentence in modelterms.sentences(head)[:100]:
+        if _DATA_SUBJECT.search(sentence) and not _CODE_SUBJECT.search(sentence):
+            continue  # a data set's terms ("the images are for research use only")
+        found += [c for c in clauses(sentence) if c in RESTRICTIVE_CLAUSES and c not in found]
+    if found:
+        said.append((f"terms of its own ({', '.join(found)})", custom_terms(found)))
+    if not said:
+        return None
+    return min(said, key=lambda x: (x[1].commercial_use is not False, x[0]))
+
+
+def _header_restrictions(ctx: Context) -> list[_Found]:
+    """The repository's own source files whose headers restrict their use (a header naming
+    CC BY-NC, the NVIDIA Source Code License-NC, a license forkvet cannot read, or saying
+    "for non-commercial use only"), beside whatever license the repository states: those
+    files are not under a plain permission, so commercial use is never a plain yes. Bounded:
+    the first lines of at most _HEADER_FILES files, the shallowest first; vendored folders
+    (third_party/, vendor/) are their libraries' own."""
+    own = [
+        f
+        for f in ctx.snap.files
+        if f.suffix in _HEADER_SUFFIXES and not f.vendored and f.path.count("/") <= _HEADER_DEPTH
+    ]
+    own.sort(key=lambda f: f.path.count("/"))
+    hits: list[tuple[str, str, Terms]] = []
+    for f in own[:_HEADER_FILES]:
+        try:  # the opening bytes only, whatever the file's size
+            head = ctx.snap.read_bytes(f.path, 4 * _HEADER_CHARS).decode("utf-8-sig", "replace")
+        except OSError:
+            continue
+        said = _header_restriction(_header_of(head))
+        if said:
+            hits.append((f.path, *said))
+    if not hits:
+        return []
+    path, label, terms = min(hits, key=lambda h: h[2].commercial_use is not False)
+    if terms.commercial_use is not False:
+        terms = Terms("custom-restricted", None, (*terms.obligations, _HEADER_TERMS_NOTE))
+    read = min(len(own), _HEADER_FILES)
+    name = f"{label} in the source headers of {len(hits)} of {read} files read (e.g. {path})"
+    ref = custom_ref("", f"Header-Terms-{path}")
+    match, _ = _item(ref, name, terms, path, 0.6, "header")
+    return [_Found(match, terms, terms.obligations, "headers", "extra")]
 
 
 _UNPLACED_CLASSIFIER = rx.compile(
@@ -1863,6 +2022,7 @@ def _restrictions_elsewhere(
         "other": f"{m.path} (weights or data) is {m.name}",
         "readme": f"{m.path} says {m.name}",
         "metadata": f"the package metadata in {m.path} says {m.name}",
+        "headers": f"{m.name}",
     }.get(first.role, f"{m.path} adds {m.name}")
     if info.commercial_use is True:
         info.commercial_use = None
