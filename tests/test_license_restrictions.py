@@ -824,3 +824,35 @@ def test_a_notice_appended_after_apache_is_not_written_into_its_grant(vet_repo: 
     assert vet_repo({**CODE, "LICENSE": text}).license.commercial_use is True
     text = f"{MIT}\n\nParts of this code are from TensorFlow:\n\n{APACHE}"
     assert vet_repo({**CODE, "LICENSE": text}, name="mit").license.commercial_use is True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"README_zh.md": "# 模型\n\n预训练模型仅供非商业研究使用，禁止商业用途。\n"},
+        {"README_ja.md": "# モデル\n\n商用利用は禁止します。\n"},
+        {
+            "README.md": "# TinyNet\n\n见 README_en.md\n",
+            "README_en.md": "# TinyNet\n\nNot for commercial use.\n",
+        },
+        {
+            "GETTING_STARTED.md": "The pretrained models below may be used for non-commercial research purposes only.\n"
+        },
+        {"docs/index.md": "# Docs\n\nCommercial use of the models is prohibited.\n"},
+    ],
+)
+def test_terms_in_the_readmes_translations_and_run_docs_are_unclear(
+    vet_repo: Vet, files: dict[str, str]
+) -> None:
+    # Round 14a F15: the README's own words in another file gave a plain yes.
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": "# TinyNet\n", **files}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+def test_a_readme_translation_without_terms_keeps_yes(vet_repo: Vet) -> None:
+    files = {
+        "README_zh.md": "# 模型\n\n使用 python train.py 训练。\n",
+        "INSTALL.md": "pip install -r r.txt\n",
+    }
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": "# TinyNet\n", **files}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", True)
