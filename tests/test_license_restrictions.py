@@ -836,7 +836,8 @@ def test_a_notice_appended_after_apache_is_not_written_into_its_grant(vet_repo: 
             "README_en.md": "# TinyNet\n\nNot for commercial use.\n",
         },
         {
-            "GETTING_STARTED.md": "The pretrained models below may be used for non-commercial research purposes only.\n"
+            "GETTING_STARTED.md": "The pretrained models below may be used for non-commercial "
+            "research purposes only.\n"
         },
         {"docs/index.md": "# Docs\n\nCommercial use of the models is prohibited.\n"},
     ],
