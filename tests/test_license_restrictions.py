@@ -857,3 +857,30 @@ def test_a_readme_translation_without_terms_keeps_yes(vet_repo: Vet) -> None:
     }
     lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": "# TinyNet\n", **files}).license
     assert (lic.spdx, lic.commercial_use) == ("MIT", True)
+
+
+def test_a_license_pointer_with_an_exception_for_the_weights_is_unclear(vet_repo: Vet) -> None:
+    # Round 14a F12: the Meta-style pointer "licensed under LICENSE-MIT ..., except for the
+    # model weights, which may only be used internally for evaluation" gave a plain yes.
+    pointer = (
+        "Copyright (c) Tiny Labs. All rights reserved.\n\nThis source code is licensed under the "
+        "license found in the LICENSE-MIT file in the root directory of this source tree, except "
+        "for the model weights, which may only be used internally for evaluation.\n"
+    )
+    lic = vet_repo({**CODE, "LICENSE": pointer, "LICENSE-MIT": MIT}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+def test_a_functional_source_license_is_never_a_plain_yes(vet_repo: Vet) -> None:
+    # Round 14a F11: FSL-1.1 read as its future license (Apache-2.0), commercial use yes.
+    fsl = (
+        "# Functional Source License, Version 1.1, Apache 2.0 Future License\n\n"
+        "## Terms and Conditions\n\n### License Grant\n\nWe hereby grant you the right to use, "
+        "copy, modify and redistribute the Software for any Permitted Purpose.\n\n"
+        "### Permitted Purpose\n\nA Permitted Purpose is any purpose other than a Competing Use. "
+        "A Competing Use means making the Software available to others in a commercial product "
+        "or service that substitutes for the Software.\n\n### Competing Use\n\nUse of the "
+        "Software for a Competing Use is not permitted, and you may not make the Software "
+        "available to others in a commercial product or service that substitutes for it.\n"
+    )
+    assert vet_repo({**CODE, "LICENSE.md": fsl}).license.commercial_use is not True
