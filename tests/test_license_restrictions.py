@@ -899,3 +899,63 @@ def test_source_headers_that_restrict_nothing_keep_yes(
 ) -> None:
     lic = vet_repo({**files, "LICENSE": APACHE}).license
     assert (lic.spdx, lic.commercial_use) == ("Apache-2.0", True)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"README_zh.md": "# 模型\n\n预训练模型仅供非商业研究使用，禁止商业用途。\n"},
+        {"README_ja.md": "# モデル\n\n商用利用は禁止します。\n"},
+        {
+            "README.md": "# TinyNet\n\n见 README_en.md\n",
+            "README_en.md": "# TinyNet\n\nNot for commercial use.\n",
+        },
+        {
+            "GETTING_STARTED.md": "The pretrained models below may be used for non-commercial "
+            "research purposes only.\n"
+        },
+        {"docs/index.md": "# Docs\n\nCommercial use of the models is prohibited.\n"},
+    ],
+)
+def test_terms_in_the_readmes_translations_and_run_docs_are_unclear(
+    vet_repo: Vet, files: dict[str, str]
+) -> None:
+    # Round 14a F15: the README's own words in another file gave a plain yes.
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": "# TinyNet\n", **files}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+def test_a_readme_translation_without_terms_keeps_yes(vet_repo: Vet) -> None:
+    files = {
+        "README_zh.md": "# 模型\n\n使用 python train.py 训练。\n",
+        "INSTALL.md": "pip install -r r.txt\n",
+    }
+    lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": "# TinyNet\n", **files}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", True)
+
+
+def test_a_license_pointer_with_an_exception_for_the_weights_is_unclear(vet_repo: Vet) -> None:
+    # Round 14a F12: the Meta-style pointer "licensed under LICENSE-MIT ..., except for the
+    # model weights, which may only be used internally for evaluation" gave a plain yes.
+    pointer = (
+        "Copyright (c) Tiny Labs. All rights reserved.\n\nThis source code is licensed under the "
+        "license found in the LICENSE-MIT file in the root directory of this source tree, except "
+        "for the model weights, which may only be used internally for evaluation.\n"
+    )
+    lic = vet_repo({**CODE, "LICENSE": pointer, "LICENSE-MIT": MIT}).license
+    assert (lic.spdx, lic.commercial_use) == ("MIT", None)
+
+
+def test_a_functional_source_license_is_never_a_plain_yes(vet_repo: Vet) -> None:
+    # Round 14a F11: FSL-1.1 read as its future license (Apache-2.0), commercial use yes.
+    fsl = (
+        "# Functional Source License, Version 1.1, Apache 2.0 Future License\n\n"
+        "## Terms and Conditions\n\n### License Grant\n\nWe hereby grant you the right to use, "
+        "copy, modify and redistribute the Software for any Permitted Purpose.\n\n"
+        "### Permitted Purpose\n\nA Permitted Purpose is any purpose other than a Competing Use. "
+        "A Competing Use means making the Software available to others in a commercial product "
+        "or service that substitutes for the Software.\n\n### Competing Use\n\nUse of the "
+        "Software for a Competing Use is not permitted, and you may not make the Software "
+        "available to others in a commercial product or service that substitutes for it.\n"
+    )
+    assert vet_repo({**CODE, "LICENSE.md": fsl}).license.commercial_use is not True

@@ -1686,6 +1686,34 @@ def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
         # Restrictive sentences are the README's license only when it names none.
         kind = "extra" if m.spdx == README_TERMS and named else "grant"
         out.append(_Found(m, terms, terms.obligations, "readme", kind))
+    return out + _other_readme_terms(ctx)
+
+
+# The README in other words: its translations and the run-docs a reader follows (a README.md
+# that only points to README_en.md, a GETTING_STARTED.md with the terms of the weights).
+_OTHER_README = rx.compile(
+    r"(?i)^(?:(?:docs?/)?readme[-_.][\w-]{1,12}|getting[-_ ]?started|quick[-_ ]?start|install"
+    r"|usage|docs?/index|docs?/readme|model[-_]?zoo)\.(?:md|rst|txt)$"
+)
+_MAX_OTHER_README = 12
+
+
+def _other_readme_terms(ctx: Context) -> list[_Found]:
+    """Restrictive sentences in the README's translations and run-docs: never a license of
+    the repository (a translation may name it differently), but never a plain yes beside one."""
+    main = ctx.snap.readme.path if ctx.snap.readme else ""
+    docs = [
+        f
+        for f in ctx.snap.files
+        if f.path != main and f.path.count("/") <= 1 and _OTHER_README.match(f.path)
+    ]
+    out: list[_Found] = []
+    for f in docs[:_MAX_OTHER_README]:
+        if f.size > 512 * 1024:
+            continue
+        for m, terms in readme_licenses(f.path, ctx.snap.read_text(f.path) or ""):
+            if m.spdx == README_TERMS and terms.commercial_use is not True:
+                out.append(_Found(m, terms, terms.obligations, "readme", "extra"))
     return out
 
 

@@ -386,7 +386,8 @@ _FORBID = (
 )
 _USE_VERB = (
     r"(?:use|used|using|employ|exploit|deploy|incorporate|include|integrate|embed|distribute|"
-    r"sell|sold|offer|provide|apply|utili[sz]e|run|host|redistribute|license|sublicense)\w*\b"
+    r"sell|sold|offer|provide|apply|utili[sz]e|run|host|redistribute|license|sublicense|"
+    r"make|made|ship|publish|market)\w*\b"
 )
 _COMMERCIAL_USE = (
     r"(?:purposes?|products?|use|usage|uses|exploitation|applications?|services?|settings?|"
@@ -526,7 +527,8 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         # "may only be used for academic research", "is only available for research".
         r"\bonly\s+(?:be\s+)?(?:used|use|available|licensed|released|provided|distributed|"
         r"permitted|allowed|intended)\s+(?:[\w-]+\s+){0,2}?for\s+(?:[\w-]+\s+){0,2}?"
-        r"(?:academic|research|non-?commercial|educational|non-?profit)\b|"
+        r"(?:academic|research|non-?commercial|educational|non-?profit|evaluation|"
+        r"benchmarking|testing)\b|"
         # "The weights are released for research purposes", "made available for academic
         # use": a purpose named for the release itself.
         r"\b(?:released|provided|distributed|available|licensed|shared|published|intended)\s+"
