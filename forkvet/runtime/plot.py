@@ -75,20 +75,14 @@ def _matplotlib() -> Any:
     """matplotlib with its own defaults only. It reads `./matplotlibrc` from the current folder,
     which on a runner is the repository's checkout (the file may be committed, or written by
     the sandboxed command): its `figure.hooks` name a function to import and call, here,
-    outside the sandbox, and a huge dpi takes gigabytes (outside attack, round 14b). The rc
-    files are pointed at an empty one before the import, and every setting reset after."""
-    import sys
-    import tempfile
-
+    outside the sandbox, and a huge dpi takes gigabytes (outside attack, round 14b). Every
+    setting is reset to matplotlib's own before a figure is made, the hooks and the backend
+    (which a style reset leaves) by name."""
     from forkvet.extras import require
 
-    if "matplotlib" not in sys.modules:
-        own = Path(tempfile.mkdtemp(prefix="forkvet-mpl-"))
-        (own / "matplotlibrc").write_text("")
-        os.environ["MATPLOTLIBRC"] = str(own / "matplotlibrc")
-        os.environ["MPLCONFIGDIR"] = str(own)
     matplotlib = require("matplotlib")
     matplotlib.rcdefaults()
+    matplotlib.rcParams["figure.hooks"] = []
     matplotlib.use("Agg")  # no display on runners
     return matplotlib
 
