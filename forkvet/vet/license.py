@@ -1711,10 +1711,30 @@ def _other_readme_terms(ctx: Context) -> list[_Found]:
     for f in docs[:_MAX_OTHER_README]:
         if f.size > 512 * 1024:
             continue
-        for m, terms in readme_licenses(f.path, ctx.snap.read_text(f.path) or ""):
-            if m.spdx == README_TERMS and terms.commercial_use is not True:
-                out.append(_Found(m, terms, terms.obligations, "readme", "extra"))
+        text = ctx.snap.read_text(f.path) or ""
+        for m, terms in readme_licenses(f.path, text):
+            if m.spdx != README_TERMS or terms.commercial_use is True:
+                continue
+            # A translation is in another language by design: "commercial" in it is a
+            # restriction when a limiting word stands beside it (非商业, 禁止商用), not in
+            # "free for personal, academic and commercial use" (可免费用于…商业用途).
+            if m.name.endswith("(foreign-commercial)") and not _FOREIGN_LIMIT.search(text):
+                continue
+            out.append(_Found(m, terms, terms.obligations, "readme", "extra"))
     return out
+
+
+_COMMERCE_CJK = r"(?:商业|商用|商業|営利|营利|盈利)"
+_LIMIT_CJK = r"(?:非|禁止|不得|不可|不能|不允许|不准|仅|僅|只能|限于|限於|禁じ|無断|できません)"
+_FOREIGN_LIMIT = rx.compile(
+    _LIMIT_CJK
+    + r"[^。.!！?？\n]{0,20}?"
+    + _COMMERCE_CJK
+    + "|"
+    + _COMMERCE_CJK
+    + r"[^。.!！?？\n]{0,20}?"
+    + _LIMIT_CJK
+)
 
 
 def _citation_statements(ctx: Context) -> list[_Found]:
