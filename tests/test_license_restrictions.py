@@ -927,7 +927,8 @@ def test_terms_in_the_readmes_translations_and_run_docs_are_unclear(
 
 def test_a_readme_translation_without_terms_keeps_yes(vet_repo: Vet) -> None:
     files = {
-        "README_zh.md": "# 模型\n\n使用 python train.py 训练。可免费用于个人使用、学术研究和商业用途。\n",
+        "README_zh.md": "# 模型\n\n使用 python train.py 训练。"
+        "可免费用于个人使用、学术研究和商业用途。\n",
         "INSTALL.md": "pip install -r r.txt\n",
     }
     lic = vet_repo({**CODE, "LICENSE": MIT, "README.md": "# TinyNet\n", **files}).license
