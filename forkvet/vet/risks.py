@@ -766,26 +766,33 @@ def _code_risks(ctx: Context, risks: list[Risk]) -> None:
             risks.append(Risk(kind, "notice", f"... and {n - 10} more of these"))
 
 
-# Where shell lines live: scripts, docs, CI files, and the strings of Python code and notebooks
-# (`os.system("curl … | sh")`).
-_SHELL_TEXT = (".sh", ".bash", ".md", ".rst", ".py", ".ipynb", ".yml", ".yaml", ".txt", ".cfg")
+# Where shell lines live: scripts, docs and CI files; and the strings of Python code and
+# notebooks (`os.system("curl … | sh")`), read from the parsed sources already in memory.
+_SHELL_TEXT = (".sh", ".bash", ".md", ".rst", ".yml", ".yaml", ".txt", ".cfg")
+
+
+def _shell_texts(ctx: Context) -> Iterator[tuple[str, str]]:
+    for f in ctx.snap.files:
+        if f.suffix in _SHELL_TEXT or f.name in ("Dockerfile", "Makefile"):
+            yield f.path, ctx.snap.read_text(f.path) or ""
+    for py in ctx.py.files:
+        if ("curl" in py.text or "wget" in py.text) and not py.copy_of:
+            yield py.path, py.text
 
 
 def _shell_risks(ctx: Context, risks: list[Risk]) -> None:
-    for f in ctx.snap.files:
-        if f.suffix in _SHELL_TEXT or f.name in ("Dockerfile", "Makefile"):
-            text = ctx.snap.read_text(f.path) or ""
-            m = _PIPE_SHELL.search(text)
-            if m:
-                risks.append(
-                    Risk(
-                        "curl-pipe-shell",
-                        "warning",
-                        f"Downloads a script and runs it unseen: `{m.group(0)[:80]}`",
-                        f.path,
-                        text.count("\n", 0, m.start()) + 1,
-                    )
+    for path, text in _shell_texts(ctx):
+        m = _PIPE_SHELL.search(text)
+        if m:
+            risks.append(
+                Risk(
+                    "curl-pipe-shell",
+                    "warning",
+                    f"Downloads a script and runs it unseen: `{m.group(0)[:80]}`",
+                    path,
+                    text.count("\n", 0, m.start()) + 1,
                 )
+            )
 
 
 # Submodules named one by one; past this many, one summary (a hostile .gitmodules can name
