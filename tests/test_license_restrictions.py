@@ -863,6 +863,14 @@ def _headed(header: str, every: bool = True) -> dict[str, str]:
         ),
         ("# Copyright (c) 2023 Meta.\n# Licensed under the Llama 2 Community License.\n", False),
         ("/*\n * Copyright 2023 Tiny.\n * Free for academic and research use only.\n */\n", True),
+        # NVIDIA's proprietary header (left open in round 14)
+        (
+            "# NVIDIA CORPORATION and its licensors retain all intellectual property and\n"
+            "# proprietary rights in and to this software. Any use, reproduction, disclosure or\n"
+            "# distribution of this software without an express license agreement from NVIDIA\n"
+            "# CORPORATION is strictly prohibited.\n",
+            True,
+        ),
     ],
 )
 def test_source_headers_restricting_the_code_make_commercial_use_unclear(

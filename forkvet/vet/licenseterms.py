@@ -459,7 +459,12 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         r"(?:may|must|shall|can)\s*not\s+(?:be\s+)?(?:used|use|copied|copy|reproduced)"
         r"(?:\s*,\s*|\s+or\s+|\s+and\s+|\s+|/)(?:\w+(?:\s*,\s*|\s+or\s+|\s+and\s+|\s+|/)){0,8}"
         r"(?:in\s+any\s+(?:form|way|manner)|for\s+any\s+purpose|by\s+anyone)|"
-        r"(?:not\s+licensed|unlicensed)\s+for\s+(?:any\s+)?(?:use|reuse|redistribution)",
+        r"(?:not\s+licensed|unlicensed)\s+for\s+(?:any\s+)?(?:use|reuse|redistribution)|"
+        # NVIDIA's proprietary header: "Any use, reproduction, disclosure or distribution of
+        # this software ... without an express license agreement from X is strictly prohibited."
+        r"\bany\s+use\b[^.;]{0,160}?\bwithout\s+(?:an?\s+)?(?:express\s+|written\s+|prior\s+)*"
+        r"(?:license|licence|permission|consent|authori[sz]ation)[^.;]{0,80}?\b(?:is|are)\s+"
+        r"(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|not\s+permitted)",
         rx.I,
     ),
     "non-commercial": rx.compile(
@@ -580,7 +585,7 @@ RESTRICTIVE_CLAUSES = (
 # Words each clause cannot match without: a substring test skips most regex scans of long
 # license texts (the GPL is 35 kB).
 _NEEDS: dict[str, tuple[str, ...]] = {
-    "no-permission": ("no ", "not", "nor ", "unlicensed"),
+    "no-permission": ("no ", "not", "nor ", "unlicensed", "prohibited", "forbidden"),
     "non-commercial": (
         "commercial",
         "clause",
