@@ -24,6 +24,7 @@ from bot.signature import sign, verify
 from bot.web import WEBHOOK_PATH, create_app
 from bot.workflow import is_rendered, render, renderings
 from forkvet.config import load_config
+from forkvet.github.issues import MARKER
 from tests.app_fixtures import (
     APP_ID,
     SECRET,
@@ -423,6 +424,17 @@ def test_recheck_command_only_from_writers(
     assert "only people with write access" in repo.comments[0]["body"]
     assert "done" in repo.comments[1]["body"]
     assert sum(r["status"] == "completed" for r in repo.check_runs) == 2
+
+
+def test_a_strangers_command_costs_no_job(settings: Settings, emulator: GitHubEmulator) -> None:
+    """Round 13b F8: anyone's `/forkvet` comment on a public fork's report issue cost a job and
+    a reply. GitHub marks people with no role in the repository: their comments queue nothing."""
+    client = create_app(settings).test_client()
+    issue = {"number": 1, "body": f"report\n{MARKER}"}
+    for association, jobs in (("NONE", 0), ("FIRST_TIMER", 0), ("OWNER", 1), ("COLLABORATOR", 1)):
+        comment = command_payload(issue, "/forkvet recheck", "someone")
+        comment["comment"]["author_association"] = association
+        assert post(client, comment, "issue_comment").get_json()["jobs"] == jobs, association
 
 
 def test_commands_count_only_on_the_apps_own_issue(

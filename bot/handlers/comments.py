@@ -14,6 +14,9 @@ from forkvet.github.issues import MARKER
 # character, which is what the look-ahead `(?![\w-])` said.
 COMMAND = rx.compile(r"^[ \t]*/forkvet(?:[ \t]+(\S+))?((?:[^\w\-\n].*)?)$", rx.M)
 COMMANDS = ("recheck", "upstream", "thank", "accept", "help")
+# author_association values of people with no role in the repository (write access implies
+# OWNER, MEMBER or COLLABORATOR; the worker still checks the permission itself).
+_OUTSIDERS = frozenset({"NONE", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"})
 
 
 def commented(event: Event) -> list[JobSpec]:
@@ -26,6 +29,10 @@ def commented(event: Event) -> list[JobSpec]:
     user = comment.get("user") or {}
     if user.get("type") == "Bot":
         return []  # never answer ourselves
+    if comment.get("author_association") in _OUTSIDERS:
+        # GitHub says the commenter has no role in the repository, so no write access:
+        # nothing to run and nothing to answer (a stranger's comments cost no job).
+        return []
     m = COMMAND.search(comment.get("body") or "")
     iid = installation_id(event)
     if not m or iid is None:
