@@ -658,7 +658,13 @@ def test_the_command_cannot_plant_a_git_folder_in_a_submodule_path(
     `vendor/lib/.git` with core.fsmonitor; `git submodule foreach --recursive` in checkout's
     clean-up then ran it outside the sandbox. Every submodule path is read-only inside."""
     plant = (
-        "import pathlib\n"
+        "import os, pathlib\n"
+        "for moved in ('vendor', 'vendor/lib'):\n"  # round 15b: the mount moves, the name stays
+        "    try:\n"
+        "        os.rename(moved, moved + '-moved')\n"
+        "        print('planted: renamed', moved)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', moved, exc.errno)\n"
         "for g in (pathlib.Path('vendor/lib/.git'), pathlib.Path('vendor/new/.git')):\n"
         "    try:\n"
         "        (g / 'objects').mkdir(parents=True)\n"
@@ -673,9 +679,10 @@ def test_the_command_cannot_plant_a_git_folder_in_a_submodule_path(
     git(repo, "update-index", "--add", "--cacheinfo", f"160000,{oid},vendor/new")
     (repo / "vendor" / "lib").mkdir(parents=True)  # checkout leaves an empty folder
     data = smoke(repo, "python plant.py", tmp_path, {})
-    assert "planted" not in data["tail"], data["tail"]
+    assert not [line for line in data["tail"] if "planted" in line], data["tail"]
     assert not (repo / "vendor" / "lib" / ".git").exists()
     assert not (repo / "vendor" / "new" / ".git").exists()
+    assert not (repo / "vendor-moved").exists()
 
 
 PLANT_GIT = """
@@ -818,3 +825,31 @@ def test_installs_from_the_index_keep_the_network_when_it_is_cut(
         assert "--unshare-net" in argv  # the repository's code: the import check, a kernel
     with sandbox.sandboxed(["true"], tmp_path, index=True) as (argv, _):
         assert "--unshare-net" not in argv  # uv, conda: the package index
+
+
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap")
+def test_a_populated_submodule_cannot_be_renamed_away_and_replanted(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """Round 15b F2: `sub/.git` was read-only but `sub` could be renamed, and a new `sub/.git`
+    with core.fsmonitor made; `git status` outside the sandbox then ran it."""
+    lib = make_repo({"lib.py": "x = 1\n"}, name="lib")
+    plant = (
+        "import os\n"
+        "try:\n"
+        "    os.rename('sub', 'sub-moved')\n"
+        "    os.makedirs('sub/.git/objects')\n"
+        "    print('planted sub/.git')\n"
+        "except OSError as exc:\n"
+        "    print('refused', exc.errno)\n"
+    )
+    repo = make_repo({"plant.py": plant}, name="main")
+    subprocess.run(
+        ["git", "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "sub"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+    data = smoke(repo, "python plant.py", tmp_path, {})
+    assert not [line for line in data["tail"] if "planted" in line], data["tail"]
+    assert (repo / "sub" / "lib.py").exists() and not (repo / "sub-moved").exists()

@@ -364,6 +364,7 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
     except (OSError, ValueError, IndexError, struct.error):
         return []
     argv: list[str] = []
+    pinned: set[str] = set()
     for raw in links[:_MAX_SUBMODULES]:
         rel = os.fsdecode(raw)
         if rel.startswith("/") or ".." in rel.split("/"):
@@ -372,6 +373,15 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
         dotgit = os.path.join(sub, ".git")
         if os.path.islink(sub) or os.path.islink(dotgit):
             continue
+        try:  # as a checkout without submodules leaves it: an empty folder, its parents too
+            os.makedirs(sub, exist_ok=True)
+        except OSError:
+            continue
+        # A mount protects a path, not a name: the folders above it (and a populated
+        # submodule's own folder) could be renamed away and the name made anew (outside
+        # attack, round 15b). Each is bound onto itself, writable as before: a mount point
+        # cannot be renamed or removed, and the sandbox cannot unmount it.
+        argv += _pin_folders(worktree, rel, os.path.lexists(dotgit), pinned)
         if os.path.lexists(dotgit):
             argv += ["--ro-bind", dotgit, dotgit]
             inner = _gitfile_target(dotgit)
@@ -380,6 +390,20 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
         else:
             # unpopulated (an empty folder, or none): nothing may be created there
             argv += ["--tmpfs", sub, "--remount-ro", sub]
+    return argv
+
+
+def _pin_folders(worktree: str, rel: str, populated: bool, pinned: set[str]) -> list[str]:
+    """`--bind X X` for every folder between the checkout and a submodule path (the path
+    itself too when populated), each once, parents first."""
+    parts = rel.split("/")
+    argv: list[str] = []
+    for depth in range(1, len(parts) + (1 if populated else 0)):
+        folder = os.path.join(worktree, *parts[:depth])
+        if folder in pinned or not os.path.isdir(folder) or os.path.islink(folder):
+            continue
+        pinned.add(folder)
+        argv += ["--bind", folder, folder]
     return argv
 
 
