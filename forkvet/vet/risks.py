@@ -403,26 +403,27 @@ def _shadows(ctx: Context) -> dict[str, str]:
     found: dict[str, list[tuple[str, str]]] = {}  # top -> (folder it is found from, file)
     for f in ctx.snap.files:
         *folders, name = f.path.split("/")
-        if name == "__init__.py" and folders and folders[-1] in pickles.SAFE_TOPS:
+        init = name.split(".", 1)[0] == "__init__" and name.endswith(pickles.MODULE_SUFFIXES)
+        if init and folders and folders[-1] in pickles.SAFE_TOPS:
+            # a package: `argparse/__init__.py`, or a sourceless `__init__.pyc` or `.so`
             found.setdefault(folders[-1], []).append(("/".join(folders[:-1]), f.path))
         elif name.endswith(pickles.MODULE_SUFFIXES) and name.split(".", 1)[0] in pickles.SAFE_TOPS:
             found.setdefault(name.split(".", 1)[0], []).append(("/".join(folders), f.path))
     out: dict[str, str] = {}
     for top, where in found.items():
-        runnable = [path for folder, path in where if folder == "" or _runs_from(ctx, folder)]
+        runnable = [path for folder, path in where if folder == "" or _runs_from(ctx, folder, path)]
         if runnable:
             out[top] = runnable[0]
     return out
 
 
-def _runs_from(ctx: Context, folder: str) -> bool:
-    """A script (`__main__`) or notebook in this folder: run there, it heads sys.path."""
+def _runs_from(ctx: Context, folder: str, shadow: str) -> bool:
+    """Any Python file or notebook in this folder: run there (`python app.py`, `streamlit run`,
+    pytest's rootdir insertion, a notebook's kernel), that folder heads sys.path. A `__main__`
+    guard is not needed for a file to be run (outside attack, round 15)."""
     for f in ctx.snap.files:
-        if f.path.rsplit("/", 1)[0] != folder or "/" not in f.path:
-            continue
-        if f.suffix == ".ipynb" or (
-            f.suffix == ".py" and "__main__" in (ctx.snap.read_text(f.path) or "")
-        ):
+        here = "/" in f.path and f.path.rsplit("/", 1)[0] == folder and f.path != shadow
+        if here and f.suffix in (".py", ".ipynb"):
             return True
     return False
 

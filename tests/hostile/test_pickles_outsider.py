@@ -549,12 +549,22 @@ def test_a_safe_name_the_repository_shadows_is_an_error(vet_repo: Vet) -> None:
         name="nested",
     )
     assert [r.path for r in nested.risks if r.severity == "error"] == ["tools/state.pkl"]
-    # a library's own submodule named like one (no script runs from its folder) shadows nothing
+    # round 15a: a sourceless package, and a folder whose files run without a main guard
+    sourceless = vet_repo(
+        {"checkpoint.pkl": ckpt, "argparse/__init__.pyc": b"\x00" * 16}, name="pyc"
+    )
+    assert [r.path for r in sourceless.risks if r.kind == "unsafe-pickle"] == ["checkpoint.pkl"]
+    app = vet_repo(
+        {"demo/app.py": "import gradio\n", "demo/collections.py": "", "demo/s.pkl": od},
+        name="app",
+    )
+    assert "demo/s.pkl" in [r.path for r in app.risks if r.kind == "unsafe-pickle"]
+    # a module named like one where no Python file runs shadows nothing
     library = vet_repo(
         {"pkg/utils/torch.py": "x = 1\n", "pkg/__init__.py": "", "state.pkl": od},
         name="library",
     )
-    assert not [r for r in library.risks if r.severity == "error"]
+    assert not [r for r in library.risks if r.kind == "unsafe-pickle"]
 
 
 def test_arrays_saved_one_after_another_are_each_read(tmp_path: Path, vet_repo: Vet) -> None:
