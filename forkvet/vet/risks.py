@@ -195,9 +195,6 @@ def _checkpoints_linked_out(links_out: list[str]) -> list[Risk]:
 # `'key', (offset, size)` line per value, and X.dat, the pickles at those offsets (each at a
 # 512-byte boundary, NUL bytes between): `shelve.open("X")["key"]` unpickles from the offset,
 # which a walk from the file's start never reaches.
-_DUMB_LINE = rx.compile(
-    r"^(?:'[^'\n]{0,400}'|\"[^\"\n]{0,400}\"), \((\d{1,15}), (\d{1,15})\)$", rx.M
-)
 _MAX_SHELVE_VALUES = 10_000
 _MAX_SHELVE_VALUE = 64 << 20
 
@@ -216,11 +213,28 @@ def _shelve_values(
         dat = d.path[: -len(".dir")] + ".dat"
         if dat in flagged or dat not in probed:
             continue
-        text = _dir_text(ctx, d.path)
-        spans = [(int(m.group(1)), int(m.group(2))) for m in _DUMB_LINE.finditer(text)]
+        spans = _dumb_spans(_dir_text(ctx, d.path))
         if spans:
             out += _shelve_risks(ctx, dat, spans, deadline, names)
     return out
+
+
+def _dumb_spans(text: str) -> list[tuple[int, int]]:
+    """(offset, size) of every line of a .dir file, read as dbm.dumb reads it: a Python
+    literal (`'key', (512, 71)`, and any other spelling literal_eval takes: hex, `_`, a
+    comment), never by a pattern of its usual form (outside attack, round 15)."""
+    spans: list[tuple[int, int]] = []
+    for line in text.splitlines()[:_MAX_SHELVE_VALUES]:
+        if not line.strip() or len(line) > 4096:
+            continue
+        try:
+            _key, pair = ast.literal_eval(line)
+            offset, size = pair
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if isinstance(offset, int) and isinstance(size, int) and offset >= 0 and size >= 0:
+            spans.append((offset, size))
+    return spans
 
 
 def _dir_text(ctx: Context, path: str) -> str:

@@ -631,3 +631,31 @@ def test_a_module_under_a_layer_name_is_not_safe(vet_repo: Vet) -> None:
     errors = {r.path: r for r in report.risks if r.severity == "error"}
     assert set(errors) == {"alias.pkl"}
     assert "torch.nn.modules.linear.F" in errors["alias.pkl"].message
+
+
+def test_a_shelve_directory_is_read_as_dbm_dumb_reads_it(tmp_path: Path, vet_repo: Vet) -> None:
+    """Round 15a F11: dbm.dumb reads each .dir line with ast.literal_eval: offsets in hex, with
+    `_`, in extra parentheses or before a comment were not read, and the value there ran."""
+    import pickle
+    import shelve
+
+    evil = pickle.dumps(_System(f"touch {tmp_path / 'ran'}"), protocol=2)
+    dat = pickle.dumps({"lr": 1}, protocol=2).ljust(512, b"\0") + evil
+    for i, line in enumerate(
+        [
+            f"'model', (0x200, {len(evil)})",
+            f"'model', (5_12, {len(evil)}) # moved",
+            f"('model', ((512), {len(evil)}))",
+        ]
+    ):
+        folder = tmp_path / f"s{i}"
+        folder.mkdir()
+        (folder / "cache.dat").write_bytes(dat)
+        (folder / "cache.dir").write_text(f"'cfg', (0, 20)\n{line}\n", encoding="latin-1")
+        with shelve.open(str(folder / "cache"), "r") as db:
+            assert set(db.keys()) == {"cfg", "model"}  # dbm.dumb takes the line: the test is real
+        report = vet_repo(
+            {"cache.dat": dat, "cache.dir": (folder / "cache.dir").read_text()}, name=f"r{i}"
+        )
+        assert [r.kind for r in report.risks if r.path == "cache.dat"] == ["dangerous-pickle"], line
+    assert not (tmp_path / "ran").exists()
