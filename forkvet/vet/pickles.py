@@ -1115,7 +1115,11 @@ def _scan_npy(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
             return
         dtype = _has_object(meta["descr"], 0) if meta else None
         if dtype is True or (dtype is None and looks_like_pickle(s)):
+            # numpy unpickles the data; the next np.load(f) starts where that pickle ends
             _scan_pickles(s, where, out, budget)
+            record += 1
+            if s.peek(6) == b"\x93NUMPY":
+                continue
             return
         size = _npy_data_bytes(meta) if dtype is False else None
         if size is None:

@@ -586,16 +586,18 @@ def test_arrays_saved_one_after_another_are_each_read(tmp_path: Path, vet_repo: 
     plain = np.arange(16, dtype=np.float32).reshape(4, 4)
     fields = np.zeros(3, dtype=[("a", "<i4"), ("b", "<f8", (2,)), ("c", "S5")])
     after_pickle = saved(plain) + pickle.dumps(_System("true"), protocol=2)
+    benign = np.array([1, "x", None], dtype=object)
     report = vet_repo(
         {
             "seq.npy": saved(plain, evil),
+            "after_object.npy": saved(benign, evil),  # round 15a F12: after an object array
             "fields.npy": saved(fields, plain, evil),
             "then_pickle.npy": after_pickle,
             "plain.npy": saved(plain, plain, fields),
         }
     )
     flagged = {r.path for r in report.risks if r.severity == "error"}
-    assert flagged == {"seq.npy", "fields.npy", "then_pickle.npy"}, report.risks
+    assert flagged == {"seq.npy", "after_object.npy", "fields.npy", "then_pickle.npy"}, report.risks
 
 
 def test_pickles_stored_as_sqlite_values_are_scanned(tmp_path: Path, vet_repo: Vet) -> None:
