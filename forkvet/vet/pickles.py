@@ -941,8 +941,13 @@ _GDBM_MAGICS = tuple(
 )
 
 
+# A SQLite write-ahead log (`x.db-wal`) holds pages a normal open of `x.db` reads (shelve
+# over dbm.sqlite3 included) and forkvet's read-only immutable open does not.
+_SQLITE_WAL = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+
+
 def _is_unread_shelve(head: bytes) -> bool:
-    return head.startswith(_GDBM_MAGICS)
+    return head.startswith(_GDBM_MAGICS) or head.startswith(_SQLITE_WAL)
 
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -1023,7 +1028,9 @@ def _scan_container(
         assert seekable is not None
         _scan_hdf5(seekable, where, out, budget)
     elif kind == "shelve-db":
-        out.note(where, "a gdbm database (a shelve) whose values forkvet does not read")
+        out.note(
+            where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
+        )
     elif kind == "sqlite":
         assert seekable is not None
         _scan_sqlite(seekable, where, out, budget, depth)
