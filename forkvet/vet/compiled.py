@@ -92,9 +92,43 @@ def compiled_risks(snap: Snapshot) -> list[Risk]:
             others.append((mod, "warning" if snap.committed(entry) else "notice"))
     out = _bounded(shadows)
     out += _cached_risks(snap, names)
+    out += _unchecked_anywhere(snap, {r.path for r in out})
     out += _others(others)
     out += _recoded(snap)
     return out
+
+
+def _unchecked_anywhere(snap: Snapshot, reported: set[str | None]) -> list[Risk]:
+    """An unchecked-hash pyc wherever it is: no run of Python writes one unasked, and a
+    cache prefix the repository sets (PYTHONPYCACHEPREFIX in its Dockerfile) or a sourceless
+    import makes Python run it with no source beside it to compare (round 15a)."""
+    found: list[Risk] = []
+    for entry in [*snap.files, *snap.skipped][:200_000]:
+        if entry.suffix != ".pyc" or entry.path in reported:
+            continue
+        try:
+            with snap.open(entry.path) as fh:
+                head = fh.read(16)
+        except OSError:
+            continue
+        if len(head) < 16 or head[2:4] != b"\r\n":
+            continue
+        flags = int.from_bytes(head[4:8], "little")
+        if (
+            flags & _HASH_BASED
+            and not flags & _CHECK_SOURCE
+            and not flags & ~(_HASH_BASED | _CHECK_SOURCE)
+        ):
+            found.append(
+                Risk(
+                    "compiled-shadow",
+                    "error",
+                    f"An unchecked-hash pyc, whose bytecode Python never compares with any "
+                    f"source: {entry.path}; {_VETTED}. Delete it before running the code",
+                    entry.path,
+                )
+            )
+    return _bounded(found)
 
 
 def _shadowed_source(mod: _Module, names: set[str], packages: set[str]) -> str | None:

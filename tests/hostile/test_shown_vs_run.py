@@ -268,3 +268,15 @@ def test_a_committed_pre_3_7_pyc_is_read_by_its_12_byte_header(make_repo: MakeRe
     assert not _of(root, "compiled-shadow")  # its time is not the checkout's: regenerated
     [risk] = _of(root, "compiled-module")
     assert risk.severity == "warning" and risk.path == "__pycache__/model.cpython-36.pyc"
+
+
+def test_an_unchecked_hash_pyc_anywhere_is_an_error(tmp_path: Path, make_repo: MakeRepo) -> None:
+    """Round 15a F8: a Dockerfile's PYTHONPYCACHEPREFIX=/app/pycache maps `import model` to
+    `pycache/app/model.cpython-311.pyc`, far from model.py; an unchecked-hash pyc anywhere
+    is bytecode no normal run writes."""
+    root = make_repo({**REPO, "Dockerfile": "ENV PYTHONPYCACHEPREFIX=/app/pycache\n"})
+    pyc = root / "pycache" / "app" / "model.cpython-311.pyc"
+    pyc.parent.mkdir(parents=True)
+    _compile(tmp_path, HIDDEN, pyc, py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    _commit(root)
+    assert [r.path for r in _of(root, "compiled-shadow")] == ["pycache/app/model.cpython-311.pyc"]
