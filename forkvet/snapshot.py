@@ -352,7 +352,10 @@ def python_decode(raw: bytes) -> tuple[str | None, str | None]:
     if utf16 or b"\x00" in raw[:_BINARY_SNIFF]:
         return None, None  # the interpreter refuses a NUL byte in source
     try:
-        codec, _lines = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        # Lines as the interpreter counts them for the cookie (a lone CR ends one too): the
+        # cookie counts in the first two only (outside attack, round 15).
+        lines = raw[:8192].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        codec, _lines = tokenize.detect_encoding(io.BytesIO(lines).readline)
     except (SyntaxError, LookupError, ValueError):
         return None, None  # an unknown codec: the interpreter refuses the file too
     if codec in ("utf-8", "utf-8-sig"):

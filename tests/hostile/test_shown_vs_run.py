@@ -280,3 +280,20 @@ def test_an_unchecked_hash_pyc_anywhere_is_an_error(tmp_path: Path, make_repo: M
     _compile(tmp_path, HIDDEN, pyc, py_compile.PycInvalidationMode.UNCHECKED_HASH)
     _commit(root)
     assert [r.path for r in _of(root, "compiled-shadow")] == ["pycache/app/model.cpython-311.pyc"]
+
+
+def test_a_cookie_past_the_second_line_counts_as_python_counts_lines(tmp_path: Path) -> None:
+    """Round 15a F15: with CR line ends, the cookie on the third line was read (one \\n-line),
+    while Python counts CR as a line end and ignores it: forkvet vetted a utf-7 view."""
+    import subprocess
+    import sys
+
+    from forkvet.snapshot import python_decode
+
+    src = b"x = 1\r# two\r# -*- coding: utf-7 -*-\rprint('+AGk-')\r"
+    text, odd = python_decode(src)
+    assert (text, odd) == (None, None)  # the default decoding, as Python's
+    path = tmp_path / "m.py"
+    path.write_bytes(src)
+    ran = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=False)
+    assert ran.stdout.strip() == "+AGk-"  # Python did not decode it as utf-7 either
