@@ -1724,15 +1724,24 @@ def _other_readme_terms(ctx: Context) -> list[_Found]:
     return out
 
 
-_COMMERCE_CJK = r"(?:商业|商用|商業|営利|营利|盈利)"
-_LIMIT_CJK = r"(?:非|禁止|不得|不可|不能|不允许|不准|仅|僅|只能|限于|限於|禁じ|無断|できません)"
+# Commerce and limiting words of the languages READMEs are translated into most (Chinese,
+# Japanese, Korean, Russian, Spanish, Portuguese, French, German, Italian), for that one test.
+_COMMERCE_CJK = (
+    r"(?:商业|商用|商業|営利|营利|盈利|상업|영리|коммерч|прибыл|comercial|commercial|kommerziell)"
+)
+_LIMIT_CJK = (
+    r"(?:非|禁止|不得|不可|不能|不允许|不准|仅|僅|只能|限于|限於|禁じ|無断|できません|비|금지|불가"
+    r"|только|запрещ|\bне\b|\bno\b|\bnão\b|\bpas\b|nicht|\bnur\b|\bsolo\b|sólo|seulement"
+    r"|uniquement|interdit|prohib|verboten|vietat)"
+)
 _FOREIGN_LIMIT = rx.compile(
-    _LIMIT_CJK
-    + r"[^。.!！?？\n]{0,20}?"
+    r"(?i)"
+    + _LIMIT_CJK
+    + r"[^。.!！?？\n]{0,40}?"
     + _COMMERCE_CJK
     + "|"
     + _COMMERCE_CJK
-    + r"[^。.!！?？\n]{0,20}?"
+    + r"[^。.!！?？\n]{0,40}?"
     + _LIMIT_CJK
 )
 

@@ -422,6 +422,10 @@ _FOREIGN_COMMERCE_STEMS = (
     "영리",
     "коммерч",
     "комерц",
+    "прибыл",  # profit: "use for profit is prohibited"
+    "lucro",
+    "profitto",
+    "gewinn",
     "kommerz",
     "gewerblich",
     "kommersi",

@@ -913,12 +913,25 @@ def _scan_sqlite(fh: IO[bytes], where: str, out: FileScan, budget: Budget, depth
         con.close()
 
 
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _scan_sqlite_values(con: Any, where: str, out: FileScan, budget: Budget, depth: int) -> None:
     values = size = 0
     tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     for table in tables[:1000]:
-        quoted = '"' + str(table).replace('"', '""') + '"'
-        for row in con.execute(f"SELECT * FROM {quoted}"):  # a name quoted as SQL quotes it
+        quoted = _sql_name(str(table))
+        # Stored columns only: a generated (computed) column is the schema's code, run on
+        # every read (`zeroblob(900000000)`: gigabytes from an 8 KiB file); what is stored is
+        # bounded by the file itself.
+        stored = [
+            _sql_name(str(c[1])) for c in con.execute(f"PRAGMA table_xinfo({quoted})") if c[6] == 0
+        ]
+        if not stored:
+            continue
+        columns = ", ".join(stored[:2000])
+        for row in con.execute(f"SELECT {columns} FROM {quoted}"):  # names quoted as SQL does
             for value in row:
                 if not isinstance(value, (bytes, str)) or len(value) < 2:
                     continue
@@ -943,7 +956,11 @@ _GDBM_MAGICS = tuple(
 
 # A SQLite write-ahead log (`x.db-wal`) holds pages a normal open of `x.db` reads (shelve
 # over dbm.sqlite3 included) and forkvet's read-only immutable open does not.
-_SQLITE_WAL = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+_SQLITE_WAL = (
+    b"\x37\x7f\x06\x82",
+    b"\x37\x7f\x06\x83",
+    b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7",  # a rollback journal (`x.db-journal`), replayed too
+)
 
 
 def _is_unread_shelve(head: bytes) -> bool:

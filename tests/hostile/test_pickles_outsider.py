@@ -20,7 +20,7 @@ import pytest
 from forkvet.config import Config, RiskPolicy
 from forkvet.report import Report
 from tests.hostile import payloads as P
-from tests.hostile.child import forkvet
+from tests.hostile.child import forkvet, run_bounded
 
 Vet = Callable[..., Report]
 
@@ -664,3 +664,22 @@ def test_a_shelve_directory_is_read_as_dbm_dumb_reads_it(tmp_path: Path, vet_rep
         )
         assert [r.kind for r in report.risks if r.path == "cache.dat"] == ["dangerous-pickle"], line
     assert not (tmp_path / "ran").exists()
+
+
+def test_computed_sqlite_columns_are_never_read(tmp_path: Path) -> None:
+    """Round 15a F19: an 8 KiB database whose generated columns each compute a 900 MB blob
+    took `vet` to 5.3 GB. Only stored values are read: bounded by the file itself."""
+    import sqlite3
+
+    db = tmp_path / "repo" / "cache.db"
+    db.parent.mkdir()
+    with sqlite3.connect(db) as con:
+        cols = ", ".join(
+            f"g{i} BLOB GENERATED ALWAYS AS (zeroblob(300000000)) VIRTUAL" for i in range(8)
+        )
+        con.execute(f"CREATE TABLE t (k INTEGER, {cols})")
+        con.executemany("INSERT INTO t (k) VALUES (?)", [(i,) for i in range(4)])
+    con.close()
+    assert db.stat().st_size < 64 * 1024
+    rc, wall, peak, _ = run_bounded("vet", str(db.parent), "--format", "json", seconds=90)
+    assert rc in (0, 1) and peak < 1 << 30 and wall < 60, (rc, wall, peak)
