@@ -915,7 +915,8 @@ def test_source_headers_that_restrict_nothing_keep_yes(
         {"README_zh.md": "# 模型\n\n预训练模型仅供非商业研究使用，禁止商业用途。\n"},
         {"README_ja.md": "# モデル\n\n商用利用は禁止します。\n"},
         {
-            "README_ko.md": "# 모델\n\n연구 목적으로만 사용할 수 있으며 영리 목적의 사용은 금지됩니다.\n"
+            "README_ko.md": "# 모델\n\n연구 목적으로만 사용할 수 있으며 "
+            "영리 목적의 사용은 금지됩니다.\n"
         },
         {"README_ru.md": "# Модель\n\nИспользование с целью извлечения прибыли запрещено.\n"},
         {"README_es.md": "# Modelo\n\nUso no comercial solamente.\n"},

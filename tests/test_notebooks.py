@@ -268,3 +268,36 @@ def test_smoke_executes_notebooks_with_a_per_cell_timeout(
         assert "".join(executed["cells"][1]["outputs"][0]["text"]) == "42\n"
     else:
         assert needle in run["error"]
+
+
+def test_the_notebook_kernel_gets_no_secret_of_forkvets_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round 15b F6: jupyter_client starts a kernel with the launching process's whole
+    environment; the kernel (the notebook's code) printed GITHUB_TOKEN and AWS keys."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    secret = "ghs_" + "k" * 36
+    monkeypatch.setenv("GITHUB_TOKEN", secret)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _notebook(repo / "demo.ipynb", ["import os\nprint(sorted(os.environ))"])
+    out = tmp_path / "smoke.json"
+    monkeypatch.chdir(repo)
+    main(
+        [
+            *("smoke", str(repo), "--python", sys.executable, "--notebook", "demo.ipynb"),
+            *("--no-import-check", "--out", str(tmp_path / "out"), "--format", "json"),
+            *("-o", str(out)),
+        ]
+    )
+    capsys.readouterr()
+    executed = json.loads(out.read_text())["notebook"]["executed"]
+    printed = "".join(
+        "".join(o.get("text", ""))
+        for c in json.loads(Path(executed).read_text())["cells"]
+        for o in c.get("outputs", [])
+    )
+    assert "PATH" in printed  # the cell ran and printed its environment's names
+    assert "GITHUB_TOKEN" not in printed and "AWS_SECRET_ACCESS_KEY" not in printed

@@ -137,10 +137,18 @@ def _explain_failure(
 
 
 def _execute(
-    nb: Any, result: NotebookRun, python: str, tmp: str, cwd: Path, cell_timeout: int
+    nb: Any,
+    result: NotebookRun,
+    python: str,
+    tmp: str,
+    cwd: Path,
+    cell_timeout: int,
+    kernel_env: dict[str, str],
 ) -> None:
     """Run every cell in the sandboxed kernel of `tmp`'s kernelspec; record a failure on
-    `result`."""
+    `result`. kernel_env is the kernel's whole environment: jupyter_client starts a kernel
+    with this process's own environment unless it is given one (outside attack, round 15b:
+    the kernel printed GITHUB_TOKEN)."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -163,7 +171,7 @@ def _execute(
     )
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     try:
-        client.execute()
+        client.execute(env=dict(kernel_env))
     except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
         result.ok = False
         result.failed_cell, result.error = _explain_failure(exc, nb, code_cells, running, python)
@@ -205,9 +213,10 @@ def run_notebook(
         # reads its connection file from `tmp` (read-only there)
         sandbox.sandboxed(kernel, cwd, writable, [tmp]) as (argv, _),
     ):
-        _write_kernelspec(tmp, argv, scrubbed_env(env, pass_env or ()))
+        kernel_env = scrubbed_env(env, pass_env or ())
+        _write_kernelspec(tmp, argv, kernel_env)
         with _jupyter_paths(tmp):
-            _execute(nb, result, python, tmp, cwd, cell_timeout)
+            _execute(nb, result, python, tmp, cwd, cell_timeout, kernel_env)
     text = nbformat.writes(nb)  # type: ignore[no-untyped-call]
     if len(text) > MAX_EXECUTED_BYTES:  # kept as an artifact: the outputs go, the code stays
         for cell in nb.cells:
