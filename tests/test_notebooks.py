@@ -301,3 +301,32 @@ def test_the_notebook_kernel_gets_no_secret_of_forkvets_environment(
     )
     assert "PATH" in printed  # the cell ran and printed its environment's names
     assert "GITHUB_TOKEN" not in printed and "AWS_SECRET_ACCESS_KEY" not in printed
+
+
+def test_a_flood_of_notebook_output_is_not_held_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round 15b F3: every output of the run was held in forkvet's memory, outside the sandbox
+    (1 GiB of prints: 3.5 GB). Past the cap outputs are dropped, with one line saying so."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    from forkvet.runtime import notebook_run
+
+    monkeypatch.setattr(notebook_run, "MAX_KEPT_OUTPUT", 200_000)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _notebook(repo / "demo.ipynb", ["for i in range(3000):\n    print('x' * 1000, flush=True)"])
+    out = tmp_path / "smoke.json"
+    monkeypatch.chdir(repo)
+    main(
+        [
+            *("smoke", str(repo), "--python", sys.executable, "--notebook", "demo.ipynb"),
+            *("--no-import-check", "--out", str(tmp_path / "out"), "--format", "json"),
+            *("-o", str(out)),
+        ]
+    )
+    capsys.readouterr()
+    data = json.loads(out.read_text())
+    assert data["verdict"] == "pass", data
+    executed = Path(data["notebook"]["executed"]).read_text()
+    assert len(executed) < 1_000_000 and "were not kept" in executed

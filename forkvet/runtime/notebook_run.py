@@ -136,6 +136,39 @@ def _explain_failure(
     return cell, f"cell {cell} {kind}: " + (text[-1] if text else type(exc).__name__)
 
 
+MAX_KEPT_OUTPUT = 64 << 20  # bytes of cell output held in forkvet's memory during a run
+
+
+def _bounded_client(base: Any) -> Any:
+    """nbclient's client, keeping at most MAX_KEPT_OUTPUT bytes of outputs: it holds every
+    output of the run in forkvet's memory, outside the sandbox, and a notebook printing a
+    gigabyte took forkvet to 3.5 GB (outside attack, round 15b). Past the cap the outputs are
+    read and dropped, and one line says so."""
+
+    class Bounded(base):  # type: ignore[misc]
+        kept = 0
+        dropped = False
+
+        def output(self, outs: Any, msg: Any, display_id: Any, cell_index: int) -> Any:
+            size = len(json.dumps(msg.get("content", {}), default=str))
+            if self.kept + size > MAX_KEPT_OUTPUT:
+                if not self.dropped:
+                    self.dropped = True
+                    note = f"[forkvet: outputs past {MAX_KEPT_OUTPUT >> 20} MiB were not kept]\n"
+                    outs.append(_note_output(note))
+                return None
+            self.kept += size
+            return super().output(outs, msg, display_id, cell_index)
+
+    return Bounded
+
+
+def _note_output(text: str) -> Any:
+    import nbformat
+
+    return nbformat.v4.new_output("stream", name="stderr", text=text)  # type: ignore[no-untyped-call]
+
+
 def _execute(
     nb: Any,
     result: NotebookRun,
@@ -160,7 +193,7 @@ def _execute(
     )
     before = _children_now()
     running: list[int] = []  # the cells started, in order: the last one timed out
-    client = NotebookClient(
+    client = _bounded_client(NotebookClient)(
         nb,
         km=km,
         on_cell_execute=lambda cell, cell_index: running.append(cell_index),
