@@ -853,3 +853,38 @@ def test_a_populated_submodule_cannot_be_renamed_away_and_replanted(
     data = smoke(repo, "python plant.py", tmp_path, {})
     assert not [line for line in data["tail"] if "planted" in line], data["tail"]
     assert (repo / "sub" / "lib.py").exists() and not (repo / "sub-moved").exists()
+
+
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap")
+def test_the_folders_above_a_protected_path_cannot_be_renamed(tmp_path: Path) -> None:
+    """Round 15b F7: forkvet's package, read-only inside a writable folder, could be moved away
+    with its parent folder and made anew; the next step outside the sandbox ran it."""
+    root = tmp_path / "work"
+    protected = root / "tools" / "pkg" / "forkvet"
+    protected.mkdir(parents=True)
+    (protected / "__init__.py").write_text("")
+    inner = (
+        "import os\n"
+        "for p in ('tools', 'tools/pkg'):\n"
+        "    try:\n"
+        "        os.rename(p, p + '-moved')\n"
+        "        print('renamed', p)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', p, exc.errno)\n"
+    )
+    # in a child: sandboxed() wipes the environment block of the process that calls it
+    child = (
+        "import subprocess, sys\n"
+        "from pathlib import Path\n"
+        "from forkvet.runtime import sandbox\n"
+        f"sandbox.protected_paths = lambda: [{str(protected)!r}]\n"
+        f"root = Path({str(root)!r})\n"
+        f"command = [sys.executable, '-c', {inner!r}]\n"
+        "with sandbox.sandboxed(command, root, [str(root)]) as (argv, _):\n"
+        "    print(subprocess.run(argv, cwd=root, capture_output=True, text=True).stdout)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert "refused tools" in out.stdout, out.stdout + out.stderr[-2000:]
+    assert "renamed" not in out.stdout and protected.is_dir()

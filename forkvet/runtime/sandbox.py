@@ -396,6 +396,8 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
 def _pin_folders(worktree: str, rel: str, populated: bool, pinned: set[str]) -> list[str]:
     """`--bind X X` for every folder between the checkout and a submodule path (the path
     itself too when populated), each once, parents first."""
+    if not rel:
+        return []
     parts = rel.split("/")
     argv: list[str] = []
     for depth in range(1, len(parts) + (1 if populated else 0)):
@@ -433,8 +435,15 @@ def _masks(rw: list[str], folders: set[str]) -> list[str]:
     """forkvet's own files read-only and the runner's command files hidden, over the writable
     folders that might hold them."""
     argv: list[str] = []
+    pinned: set[str] = set()
     for path in protected_paths():
         if _inside(path, rw) or _inside(path, ["/tmp"]):
+            # its folders inside the writable one become mount points first, so that none
+            # can be renamed away and the path made anew (outside attack, round 15b)
+            for root in rw:
+                if path.startswith(root.rstrip("/") + "/"):
+                    rel = path[len(root.rstrip("/")) + 1 :]
+                    argv += _pin_folders(root, os.path.dirname(rel), True, pinned)
             argv += ["--ro-bind", path, path]
     for path in hidden_files():
         if os.path.dirname(path) not in folders or _inside(path, rw):
