@@ -314,7 +314,14 @@ class _PickleSweep:
             # sweep goes on (a 5,000-digit INT line once stopped the whole check).
             self.risks.append(_unverified(shown, f"the pickle scan failed ({type(exc).__name__})"))
             return
-        if scan is None or _never_loads(scan, self.names):
+        if scan is None:
+            return
+        for found in scan.code[:3]:
+            # Code a loader runs that is no pickle import (a Keras Lambda layer): an error,
+            # named without quoting the file's content when it may be someone else's.
+            what = found if not foreign else pickles.KERAS_LAMBDA
+            self.risks.append(Risk("code-in-data", "error", f"{what}. Do not load it.", shown))
+        if _never_loads(scan, self.names):
             return
         risk = _pickle_verdict(scan, self.names) or _shadowed(scan, self.names, self.shadows)
         if foreign:
@@ -845,6 +852,7 @@ def _parents(path: str) -> list[str]:
 
 _PICKLE_ERRORS = (
     "dangerous-pickle",
+    "code-in-data",
     "unsafe-pickle",
     "pickle-unverified",
     "lfs-pointer",
