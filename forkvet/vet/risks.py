@@ -656,12 +656,66 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
 # whatever it holds) and `.pth` files, whose `import` lines run at every start of an
 # interpreter that has them in site-packages.
 _ARCHIVES = (".whl", ".egg")
+# Python runs code from any zip: a zipapp (`python tool.pyz`) or any zip archive put on
+# sys.path (zipimport). Those are named like package archives.
+_ZIPAPPS = (".pyz", ".pyzw")
+_ZIP_CODE = (".py", ".pyw", ".pyc", ".so", ".pyd")
 _PTH_IMPORT = rx.compile(r"(?m)^[ \t]*import[ \t]")
 _MAX_ARCHIVES = 50
+_MAX_ZIPS = 200  # zip archives opened to look for Python modules
+_MAX_SNIFFED = 5000
+_NOT_ZIP_WORDS = (
+    ".py .md .txt .json .yaml .yml .png .jpg .jpeg .gif .svg .ipynb .csv .tsv .rst .html "
+    ".js .css .c .cc .cpp .h .hpp .cu .sh .toml .cfg .ini .tex .bib .pdf"
+)
+_NOT_ZIP = frozenset(_NOT_ZIP_WORDS.split())
+
+
+def _code_zips(ctx: Context) -> list[tuple[str, list[str]]]:
+    """(path, Python members) of committed zipapps and of zip archives (by name or by magic)
+    holding Python modules."""
+    out: list[tuple[str, list[str]]] = []
+    opened = sniffed = 0
+    for f in ctx.snap.files:
+        if f.suffix in _ARCHIVES or len(out) >= _MAX_ARCHIVES or opened >= _MAX_ZIPS:
+            continue
+        if f.suffix not in _ZIPAPPS and f.suffix != ".zip":
+            # zipimport reads any file by its content: others are sniffed (text and images
+            # not, and a bounded number).
+            if f.suffix in _NOT_ZIP or f.size < 22 or sniffed >= _MAX_SNIFFED:
+                continue
+            sniffed += 1
+            try:
+                with ctx.snap.open(f.path) as fh:
+                    if fh.read(4) != b"PK\x03\x04":
+                        continue
+            except OSError:
+                continue
+        opened += 1
+        members = _zip_members(ctx, f.path, (*_ZIP_CODE, "constants.pkl"))
+        if any(m.endswith("constants.pkl") for m in members):
+            continue  # a TorchScript archive (its code/ is TorchScript): an error of its own
+        if members or f.suffix in _ZIPAPPS:
+            out.append((f.path, members))
+    return out
 
 
 def _package_archives(ctx: Context) -> list[Risk]:
     out: list[Risk] = []
+    for path, members in _code_zips(ctx):
+        named = ", ".join(members[:3]) + (" and more" if len(members) > 3 else "")
+        holds = f" It holds {named}." if members else ""
+        out.append(
+            Risk(
+                "package-archive",
+                "warning",
+                f"A zip archive of Python code committed to the repository: Python runs its "
+                f"modules when it is run (`python {path.rsplit('/', 1)[-1]}`) or put on sys.path "
+                f"(zipimport), and forkvet did not vet that code (only its pickles were probed)."
+                f"{holds} Use the project's source instead.",
+                path,
+            )
+        )
     archives = [f for f in ctx.snap.files if f.suffix in _ARCHIVES][:_MAX_ARCHIVES]
     for f in archives:
         pth = _pth_members(ctx, f.path)
@@ -696,6 +750,21 @@ def _package_archives(ctx: Context) -> list[Risk]:
                     )
                 )
     return out
+
+
+def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str]:
+    """The names of a zip archive's members with these suffixes (the first 10,000 members)."""
+    import zipfile
+
+    try:
+        with ctx.snap.open(path) as fh, zipfile.ZipFile(fh) as zf:
+            return [
+                shown_name(i.filename)
+                for i in zf.infolist()[:10_000]
+                if i.filename.lower().endswith(suffixes) and not i.is_dir()
+            ]
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
+        return []
 
 
 def _pth_members(ctx: Context, path: str) -> list[str]:
