@@ -767,6 +767,72 @@ def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str
         return []
 
 
+# PyYAML's loaders that build Python objects (yaml.unsafe_load, Loader=yaml.Loader or
+# UnsafeLoader, FullLoader before 5.4, plain yaml.load before 5.1) call what these tags name:
+# `!!python/object/apply:os.system [...]`. Found by PyYAML's own scanner, with every tag
+# resolved as its parser resolves it (`%TAG` handles, `!<...>` verbatim tags, %-escapes).
+_YAML_CORE = "tag:yaml.org,2002:"
+_YAML_CODE_TAGS = ("python/name:", "python/module:", "python/object")
+_MAX_YAML_BYTES = 2 << 20
+_MAX_YAML_FILES = 500
+
+
+def _yaml_code_tag(tag: str) -> bool:
+    for prefix in (_YAML_CORE, "!"):
+        if tag.startswith(prefix) and tag[len(prefix) :].startswith(_YAML_CODE_TAGS):
+            return True
+    return False
+
+
+def _yaml_tags(text: str) -> Iterator[tuple[str, int]]:
+    """(tag, line) of every tag a YAML text spells, until the scanner stops."""
+    handles = {"!": "!", "!!": _YAML_CORE}
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.DirectiveToken) and token.name == "TAG" and token.value:
+                handle, prefix = token.value
+                handles[handle] = prefix
+            elif isinstance(token, yaml.TagToken):
+                handle, suffix = token.value
+                tag = suffix if handle is None else handles.get(handle, handle) + suffix
+                yield tag, token.start_mark.line + 1
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return
+
+
+def _yaml_risks(ctx: Context) -> list[Risk]:
+    out: list[Risk] = []
+    files = [
+        f for f in ctx.snap.files if f.suffix in (".yaml", ".yml") and f.size <= _MAX_YAML_BYTES
+    ]
+    scanned = 0
+    for f in files:
+        text = ctx.snap.read_text(f.path) or ""
+        # Every tag starts with `!`; a code tag spells "python", or %-escapes it.
+        if "!" not in text or ("python" not in text and "%" not in text):
+            continue
+        scanned += 1
+        if scanned > _MAX_YAML_FILES:
+            break
+        for tag, line in _yaml_tags(text):
+            if _yaml_code_tag(tag):
+                shown = tag.replace(_YAML_CORE, "!!", 1)[:120]
+                out.append(
+                    Risk(
+                        "code-in-data",
+                        "error",
+                        f"YAML with a Python tag ({shown}): PyYAML's unsafe loaders "
+                        "(yaml.unsafe_load, Loader=yaml.Loader or UnsafeLoader, yaml.load of "
+                        "PyYAML < 5.1) run the code it names when the file is loaded; read it "
+                        "only with yaml.safe_load.",
+                        f.path,
+                        line,
+                    )
+                )
+                break
+    return out
+
+
 def _pth_members(ctx: Context, path: str) -> list[str]:
     """The `.pth` members of a zip archive whose lines import (and so run) code."""
     import zipfile
@@ -949,6 +1015,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _package_archives(ctx)
+    risks += _yaml_risks(ctx)
     findings: list[Finding] = []
     if not ctx.config.risks.fail_on_dangerous_pickle:
         # The operator's downgrade holds in the JSON `risks` too, not only in the findings.
