@@ -15,7 +15,7 @@ from forkvet.report import Report
 
 Vet = Callable[..., Report]
 
-_LAMBDA = {
+_LAMBDA: dict[str, object] = {
     "class_name": "Lambda",
     "config": {
         "name": "norm",
@@ -24,7 +24,10 @@ _LAMBDA = {
         "module": "__main__",
     },
 }
-_DENSE = {"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": "linear"}}
+_DENSE: dict[str, object] = {
+    "class_name": "Dense",
+    "config": {"name": "d", "units": 2, "activation": "linear"},
+}
 
 
 def _config(*layers: dict[str, object], indent: int | None = None) -> str:
