@@ -1017,6 +1017,7 @@ KERAS_LAMBDA = (
 )
 _JSON_STR = rb'"((?:[^"\\\r\n]|\\.){1,100})"'
 _JSON_PAIR = re.compile(_JSON_STR + rb"[ \t\r\n]{0,256}:[ \t\r\n]{0,256}" + _JSON_STR)
+_JSON_ESCAPE = re.compile(rb"\\u[0-9a-fA-F]{4}")  # \u escapes: whatever random bytes spell
 _JSON_PAIR_MAX = 2 * (2 + 2 * 100) + 2 * 256 + 1
 _KERAS_LAMBDA_PAIRS = {
     ("class_name", "Lambda"),
@@ -1037,7 +1038,7 @@ def _json_str(raw: bytes) -> str | None:
 
 
 def _keras_lambda(window: bytes) -> bool:
-    if b"ambda" not in window and b"\\u" not in window:
+    if b"ambda" not in window and not _JSON_ESCAPE.search(window):
         return False
     for m in _JSON_PAIR.finditer(window):
         if (_json_str(m.group(1)), _json_str(m.group(2))) in _KERAS_LAMBDA_PAIRS:
