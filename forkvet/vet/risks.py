@@ -602,6 +602,25 @@ def _call_name(node: ast.Call) -> str:
     return fn.id if isinstance(fn, ast.Name) else ""
 
 
+# PyYAML's loaders that construct Python objects: what a `!!python/...` tag names runs.
+_YAML_LOADS = ("yaml.load", "yaml.load_all")
+_YAML_UNSAFE_CALLS = ("yaml.unsafe_load", "yaml.unsafe_load_all")
+_YAML_UNSAFE_LOADERS = frozenset({"Loader", "UnsafeLoader", "CLoader", "CUnsafeLoader"})
+YAML_UNSAFE = (
+    "{} with an unsafe Loader runs the code a `!!python/...` tag in the YAML names; "
+    "use yaml.safe_load"
+)
+
+
+def _unsafe_yaml_loader(node: ast.Call) -> bool:
+    loader = next((k.value for k in node.keywords if k.arg == "Loader"), None)
+    if loader is None and len(node.args) >= 2:
+        loader = node.args[1]
+    if isinstance(loader, ast.Attribute):
+        return loader.attr in _YAML_UNSAFE_LOADERS
+    return isinstance(loader, ast.Name) and loader.id in _YAML_UNSAFE_LOADERS
+
+
 def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
     """(kind, severity, message) of a risky call, or None."""
     name = _call_name(node)
@@ -613,6 +632,8 @@ def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
         return "pickle-load", "warning", f"{name} executes code in untrusted files"
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
         return "yaml-load", "warning", YAML_LOAD
+    if name in _YAML_UNSAFE_CALLS or (name in _YAML_LOADS and _unsafe_yaml_loader(node)):
+        return "yaml-load", "warning", YAML_UNSAFE.format(name)
     if name in ("eval", "exec") and node.args and not isinstance(node.args[0], ast.Constant):
         return "eval", "warning", EVAL.format(name)
     if name in ("np.load", "numpy.load") and any(

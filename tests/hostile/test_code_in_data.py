@@ -123,3 +123,20 @@ def test_python_code_in_a_committed_zip_is_named(vet_repo: Vet) -> None:
     assert "fastops.py" in found["third_party/fastops.zip"]
     assert "pkg/__init__.pyc" in found["third_party/ops.bin"]
     assert "data/images.zip" not in found
+
+
+def test_yaml_loaded_with_an_unsafe_loader_is_a_warning(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "train.py": (
+                "import yaml\n"
+                "a = yaml.load(open('c.yaml'), Loader=yaml.Loader)\n"
+                "b = yaml.unsafe_load(open('c.yaml'))\n"
+                "c = yaml.load(open('c.yaml'), yaml.UnsafeLoader)\n"
+                "d = yaml.load(open('c.yaml'), Loader=yaml.SafeLoader)\n"
+                "e = yaml.safe_load(open('c.yaml'))\n"
+            )
+        }
+    )
+    lines = sorted(r.line or 0 for r in report.risks if r.kind == "yaml-load")
+    assert lines == [2, 3, 4]
