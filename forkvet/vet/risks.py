@@ -321,6 +321,8 @@ class _PickleSweep:
             # named without quoting the file's content when it may be someone else's.
             what = found if not foreign else pickles.KERAS_LAMBDA
             self.risks.append(Risk("code-in-data", "error", f"{what}. Do not load it.", shown))
+        if scan.code and not (scan.pickles or scan.imports or scan.unverified):
+            return  # no pickle in it: not listed with the known-safe pickles
         if _never_loads(scan, self.names):
             return
         risk = _pickle_verdict(scan, self.names) or _shadowed(scan, self.names, self.shadows)

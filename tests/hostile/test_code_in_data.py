@@ -76,6 +76,7 @@ def test_a_keras_lambda_layer_is_an_error_in_h5_keras_and_json(vet_repo: Vet) ->
     for path in ("dense.h5", "dense.keras", "dense.json"):
         assert path not in found
     assert {r.severity for r in report.risks if r.kind == "code-in-data"} == {"error"}
+    assert not [r for r in report.risks if r.kind == "pickle-checkpoint"]  # no pickle in them
 
 
 @pytest.mark.parametrize(
