@@ -61,7 +61,13 @@ _AUDIT_SECURITY_SEVERITY = {
     "unknown": "5.0",
 }
 _SECURITY_CHECKS = {"risks", "snapshot"}
-_PICKLE_RULES = {"dangerous-pickle", "unsafe-pickle", "pickle-unverified", "pickle-checkpoint"}
+_PICKLE_RULES = {
+    "dangerous-pickle",
+    "code-in-data",
+    "unsafe-pickle",
+    "pickle-unverified",
+    "pickle-checkpoint",
+}
 # Each check's documentation section (GitHub's heading anchors).
 _DOCS = {
     "license": "vet.md#configuration-and-license-policy",

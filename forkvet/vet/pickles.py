@@ -18,6 +18,7 @@ import bz2
 import codecs
 import gzip
 import io
+import json
 import lzma
 import math
 import os
@@ -87,6 +88,8 @@ class FileScan:
     # `imgHQ00000\n...` spells INST; joblib's pure-Python unpickler imports before it fails).
     inert: set[tuple[str, str]] = field(default_factory=set)
     _acting: set[tuple[str, str]] = field(default_factory=set)
+    # "location: what" of code a loader runs that is no pickle import (a Keras Lambda layer)
+    code: list[str] = field(default_factory=list)
 
     def add_import(self, where: str, module: str, name: str, inert: bool = False) -> None:
         self.imports.setdefault(where, set()).add((module, name))
@@ -98,6 +101,10 @@ class FileScan:
 
     def note(self, where: str, reason: str) -> None:
         self.unverified.append(f"{where}: {reason}" if where else reason)
+
+    def runs_code(self, where: str, what: str) -> None:
+        if len(self.code) < 10:
+            self.code.append(f"{where}: {what}" if where else what)
 
 
 # -- sniffing ---------------------------------------------------------------------------------
@@ -829,7 +836,7 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
         _dispatch(Stream(fh, budget, head, counted=False), "", result, budget, 0, fh)
     except Unverified as exc:
         result.note("", str(exc))
-    if result.pickles or result.unverified or result.imports:
+    if result.pickles or result.unverified or result.imports or result.code:
         return result
     return None
 
@@ -848,6 +855,8 @@ def _dispatch(
     if not kinds:
         if pickled:
             _scan_pickles(s, where, out, budget, sound)
+        elif head.lstrip()[:1] == b"{":  # JSON: a Keras model config (model_from_json, .keras)
+            _scan_keras_json(s, where, out, budget)
         return
     if pickled + len(kinds) > 1 and seekable is None:
         # Read more than once: copied out (bounded) to be read from its start again.
@@ -998,9 +1007,15 @@ def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None
     NOT verified (an error)."""
     fh.seek(0)
     tail = b""
+    lam = False
     while chunk := fh.read(1 << 20):
         budget.tick()
         window = tail + chunk
+        if not lam and _keras_lambda(window):
+            # A Keras model (`model_config` attribute, stored as plain text) with a Lambda
+            # layer: keras.models.load_model rebuilds it and runs its code.
+            lam = True
+            out.runs_code(where, KERAS_LAMBDA)
         if any(mark in window for mark in _PYTABLES_MARKS):
             out.note(
                 where,
@@ -1008,7 +1023,62 @@ def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None
                 "its object arrays and attribute values, which forkvet does not walk",
             )
             return
-        tail = window[-32:]
+        tail = window[-_JSON_PAIR_MAX:]
+
+
+# A Keras model config (an HDF5 `model_config` attribute, a `.keras` archive's config.json, a
+# model.json for model_from_json) whose Lambda layer holds code: marshalled bytecode
+# (function_type "lambda", CVE-2024-3660) or a function named by module, both run by the
+# rebuild (tf.keras and .h5 files have no safe_mode; Keras 3 names the class "__lambda__"
+# for the function itself). Found as JSON key/value string pairs, each string decoded as JSON
+# decodes it (`"\u004cambda"` is "Lambda"); only \u escapes spell letters, so a window with
+# neither "ambda" nor "\u" holds none.
+KERAS_LAMBDA = (
+    "Keras model config with a Lambda layer: keras.models.load_model (model_from_json) runs "
+    "its code (marshalled Python bytecode or a named function)"
+)
+_JSON_STR = rb'"((?:[^"\\\r\n]|\\.){1,100})"'
+_JSON_PAIR = re.compile(_JSON_STR + rb"[ \t\r\n]{0,256}:[ \t\r\n]{0,256}" + _JSON_STR)
+_JSON_ESCAPE = re.compile(rb"\\u[0-9a-fA-F]{4}")  # \u escapes: whatever random bytes spell
+_JSON_PAIR_MAX = 2 * (2 + 2 * 100) + 2 * 256 + 1
+_KERAS_LAMBDA_PAIRS = {
+    ("class_name", "Lambda"),
+    ("class_name", "__lambda__"),
+    ("function_type", "lambda"),
+}
+MAX_KERAS_JSON = 64 << 20  # a JSON stream's first bytes searched (model configs are small)
+
+
+def _json_str(raw: bytes) -> str | None:
+    if b"\\" not in raw:
+        return raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(b'"' + raw + b'"')
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _keras_lambda(window: bytes) -> bool:
+    if b"ambda" not in window and not _JSON_ESCAPE.search(window):
+        return False
+    for m in _JSON_PAIR.finditer(window):
+        if (_json_str(m.group(1)), _json_str(m.group(2))) in _KERAS_LAMBDA_PAIRS:
+            return True
+    return False
+
+
+def _scan_keras_json(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
+    tail = b""
+    seen = 0
+    while seen < MAX_KERAS_JSON and (chunk := s.read(1 << 20)):
+        budget.tick()
+        seen += len(chunk)
+        window = tail + chunk
+        if _keras_lambda(window):
+            out.runs_code(where, KERAS_LAMBDA)
+            return
+        tail = window[-_JSON_PAIR_MAX:]
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:

@@ -328,7 +328,16 @@ class _PickleSweep:
             # sweep goes on (a 5,000-digit INT line once stopped the whole check).
             self.risks.append(_unverified(shown, f"the pickle scan failed ({type(exc).__name__})"))
             return
-        if scan is None or _never_loads(scan, self.names):
+        if scan is None:
+            return
+        for found in scan.code[:3]:
+            # Code a loader runs that is no pickle import (a Keras Lambda layer): an error,
+            # named without quoting the file's content when it may be someone else's.
+            what = found if not foreign else pickles.KERAS_LAMBDA
+            self.risks.append(Risk("code-in-data", "error", f"{what}. Do not load it.", shown))
+        if scan.code and not (scan.pickles or scan.imports or scan.unverified):
+            return  # no pickle in it: not listed with the known-safe pickles
+        if _never_loads(scan, self.names):
             return
         risk = _pickle_verdict(scan, self.names) or _shadowed(scan, self.names, self.shadows)
         if foreign:
@@ -610,6 +619,25 @@ def _call_name(node: ast.Call) -> str:
     return fn.id if isinstance(fn, ast.Name) else ""
 
 
+# PyYAML's loaders that construct Python objects: what a `!!python/...` tag names runs.
+_YAML_LOADS = ("yaml.load", "yaml.load_all")
+_YAML_UNSAFE_CALLS = ("yaml.unsafe_load", "yaml.unsafe_load_all")
+_YAML_UNSAFE_LOADERS = frozenset({"Loader", "UnsafeLoader", "CLoader", "CUnsafeLoader"})
+YAML_UNSAFE = (
+    "{} with an unsafe Loader runs the code a `!!python/...` tag in the YAML names; "
+    "use yaml.safe_load"
+)
+
+
+def _unsafe_yaml_loader(node: ast.Call) -> bool:
+    loader = next((k.value for k in node.keywords if k.arg == "Loader"), None)
+    if loader is None and len(node.args) >= 2:
+        loader = node.args[1]
+    if isinstance(loader, ast.Attribute):
+        return loader.attr in _YAML_UNSAFE_LOADERS
+    return isinstance(loader, ast.Name) and loader.id in _YAML_UNSAFE_LOADERS
+
+
 def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
     """(kind, severity, message) of a risky call, or None."""
     name = _call_name(node)
@@ -621,6 +649,8 @@ def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
         return "pickle-load", "warning", f"{name} executes code in untrusted files"
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
         return "yaml-load", "warning", YAML_LOAD
+    if name in _YAML_UNSAFE_CALLS or (name in _YAML_LOADS and _unsafe_yaml_loader(node)):
+        return "yaml-load", "warning", YAML_UNSAFE.format(name)
     if name in ("eval", "exec") and node.args and not isinstance(node.args[0], ast.Constant):
         return "eval", "warning", EVAL.format(name)
     if name in ("np.load", "numpy.load") and any(
@@ -664,12 +694,66 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
 # whatever it holds) and `.pth` files, whose `import` lines run at every start of an
 # interpreter that has them in site-packages.
 _ARCHIVES = (".whl", ".egg")
+# Python runs code from any zip: a zipapp (`python tool.pyz`) or any zip archive put on
+# sys.path (zipimport). Those are named like package archives.
+_ZIPAPPS = (".pyz", ".pyzw")
+_ZIP_CODE = (".py", ".pyw", ".pyc", ".so", ".pyd")
 _PTH_IMPORT = rx.compile(r"(?m)^[ \t]*import[ \t]")
 _MAX_ARCHIVES = 50
+_MAX_ZIPS = 200  # zip archives opened to look for Python modules
+_MAX_SNIFFED = 5000
+_NOT_ZIP_WORDS = (
+    ".py .md .txt .json .yaml .yml .png .jpg .jpeg .gif .svg .ipynb .csv .tsv .rst .html "
+    ".js .css .c .cc .cpp .h .hpp .cu .sh .toml .cfg .ini .tex .bib .pdf"
+)
+_NOT_ZIP = frozenset(_NOT_ZIP_WORDS.split())
+
+
+def _code_zips(ctx: Context) -> list[tuple[str, list[str]]]:
+    """(path, Python members) of committed zipapps and of zip archives (by name or by magic)
+    holding Python modules."""
+    out: list[tuple[str, list[str]]] = []
+    opened = sniffed = 0
+    for f in ctx.snap.files:
+        if f.suffix in _ARCHIVES or len(out) >= _MAX_ARCHIVES or opened >= _MAX_ZIPS:
+            continue
+        if f.suffix not in _ZIPAPPS and f.suffix != ".zip":
+            # zipimport reads any file by its content: others are sniffed (text and images
+            # not, and a bounded number).
+            if f.suffix in _NOT_ZIP or f.size < 22 or sniffed >= _MAX_SNIFFED:
+                continue
+            sniffed += 1
+            try:
+                with ctx.snap.open(f.path) as fh:
+                    if fh.read(4) != b"PK\x03\x04":
+                        continue
+            except OSError:
+                continue
+        opened += 1
+        members = _zip_members(ctx, f.path, (*_ZIP_CODE, "constants.pkl"))
+        if any(m.endswith("constants.pkl") for m in members):
+            continue  # a TorchScript archive (its code/ is TorchScript): an error of its own
+        if members or f.suffix in _ZIPAPPS:
+            out.append((f.path, members))
+    return out
 
 
 def _package_archives(ctx: Context) -> list[Risk]:
     out: list[Risk] = []
+    for path, members in _code_zips(ctx):
+        named = ", ".join(members[:3]) + (" and more" if len(members) > 3 else "")
+        holds = f" It holds {named}." if members else ""
+        out.append(
+            Risk(
+                "package-archive",
+                "warning",
+                f"A zip archive of Python code committed to the repository: Python runs its "
+                f"modules when it is run (`python {path.rsplit('/', 1)[-1]}`) or put on sys.path "
+                f"(zipimport), and forkvet did not vet that code (only its pickles were probed)."
+                f"{holds} Use the project's source instead.",
+                path,
+            )
+        )
     archives = [f for f in ctx.snap.files if f.suffix in _ARCHIVES][:_MAX_ARCHIVES]
     for f in archives:
         pth = _pth_members(ctx, f.path)
@@ -703,6 +787,87 @@ def _package_archives(ctx: Context) -> list[Risk]:
                         text.count("\n", 0, m.start()) + 1,
                     )
                 )
+    return out
+
+
+def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str]:
+    """The names of a zip archive's members with these suffixes (the first 10,000 members)."""
+    import zipfile
+
+    try:
+        with ctx.snap.open(path) as fh, zipfile.ZipFile(fh) as zf:
+            return [
+                shown_name(i.filename)
+                for i in zf.infolist()[:10_000]
+                if i.filename.lower().endswith(suffixes) and not i.is_dir()
+            ]
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
+        return []
+
+
+# PyYAML's loaders that build Python objects (yaml.unsafe_load, Loader=yaml.Loader or
+# UnsafeLoader, FullLoader before 5.4, plain yaml.load before 5.1) call what these tags name:
+# `!!python/object/apply:os.system [...]`. Found by PyYAML's own scanner, with every tag
+# resolved as its parser resolves it (`%TAG` handles, `!<...>` verbatim tags, %-escapes).
+_YAML_CORE = "tag:yaml.org,2002:"
+_YAML_CODE_TAGS = ("python/name:", "python/module:", "python/object")
+_MAX_YAML_BYTES = 2 << 20
+_MAX_YAML_FILES = 500
+
+
+def _yaml_code_tag(tag: str) -> bool:
+    for prefix in (_YAML_CORE, "!"):
+        if tag.startswith(prefix) and tag[len(prefix) :].startswith(_YAML_CODE_TAGS):
+            return True
+    return False
+
+
+def _yaml_tags(text: str) -> Iterator[tuple[str, int]]:
+    """(tag, line) of every tag a YAML text spells, until the scanner stops."""
+    handles = {"!": "!", "!!": _YAML_CORE}
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.DirectiveToken) and token.name == "TAG" and token.value:
+                handle, prefix = token.value
+                handles[handle] = prefix
+            elif isinstance(token, yaml.TagToken):
+                handle, suffix = token.value
+                tag = suffix if handle is None else handles.get(handle, handle) + suffix
+                yield tag, token.start_mark.line + 1
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return
+
+
+def _yaml_risks(ctx: Context) -> list[Risk]:
+    out: list[Risk] = []
+    files = [
+        f for f in ctx.snap.files if f.suffix in (".yaml", ".yml") and f.size <= _MAX_YAML_BYTES
+    ]
+    scanned = 0
+    for f in files:
+        text = ctx.snap.read_text(f.path) or ""
+        # Every tag starts with `!`; a code tag spells "python", or %-escapes it.
+        if "!" not in text or ("python" not in text and "%" not in text):
+            continue
+        scanned += 1
+        if scanned > _MAX_YAML_FILES:
+            break
+        for tag, line in _yaml_tags(text):
+            if _yaml_code_tag(tag):
+                shown = tag.replace(_YAML_CORE, "!!", 1)[:120]
+                out.append(
+                    Risk(
+                        "code-in-data",
+                        "error",
+                        f"YAML with a Python tag ({shown}): PyYAML's unsafe loaders "
+                        "(yaml.unsafe_load, Loader=yaml.Loader or UnsafeLoader, yaml.load of "
+                        "PyYAML < 5.1) run the code it names when the file is loaded; read it "
+                        "only with yaml.safe_load.",
+                        f.path,
+                        line,
+                    )
+                )
+                break
     return out
 
 
@@ -860,6 +1025,7 @@ def _parents(path: str) -> list[str]:
 
 _PICKLE_ERRORS = (
     "dangerous-pickle",
+    "code-in-data",
     "unsafe-pickle",
     "pickle-unverified",
     "lfs-pointer",
@@ -887,6 +1053,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _package_archives(ctx)
+    risks += _yaml_risks(ctx)
     findings: list[Finding] = []
     if not ctx.config.risks.fail_on_dangerous_pickle:
         # The operator's downgrade holds in the JSON `risks` too, not only in the findings.
