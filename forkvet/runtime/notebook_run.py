@@ -30,6 +30,7 @@ class NotebookRun:
     cells: int
     failed_cell: int | None = None
     error: str | None = None
+    isolation: str | None = None  # how the kernel ran: bubblewrap | none
 
 
 def _no_ipykernel(python: str, env: dict[str, str], cwd: Path) -> str | None:
@@ -244,8 +245,9 @@ def run_notebook(
         tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp,
         # the kernel runs the notebook's code: in the sandbox, like the smoke command; it
         # reads its connection file from `tmp` (read-only there)
-        sandbox.sandboxed(kernel, cwd, writable, [tmp]) as (argv, _),
+        sandbox.sandboxed(kernel, cwd, writable, [tmp]) as (argv, isolation),
     ):
+        result.isolation = isolation
         kernel_env = scrubbed_env(env, pass_env or ())
         _write_kernelspec(tmp, argv, kernel_env)
         with _jupyter_paths(tmp):
