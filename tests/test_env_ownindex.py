@@ -537,3 +537,68 @@ def test_a_scan_cut_short_fails_closed(
         "text files were read for index settings" in n
         for n in data["problems"] + data.get("notes", [])
     )
+
+
+PIPRC = f"[global]\nindex-url = {CORP}\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        (
+            {"README.md": "```\nexport PIP_CONFIG_FILE=ci/piprc\n```\n", "ci/piprc": PIPRC},
+            "README.md:2: PIP_CONFIG_FILE=ci/piprc: index-url",
+        ),
+        (
+            {
+                "README.md": "```\nUV_CONFIG_FILE=ci/uvsettings uv pip install -r r.txt\n```\n",
+                "ci/uvsettings": f'index-url = "{CORP}"\n',
+            },
+            "README.md:2: UV_CONFIG_FILE=ci/uvsettings: index-url",
+        ),
+        (
+            {"environment.yml": "variables:\n  PIP_CONFIG_FILE: ci/piprc\n", "ci/piprc": PIPRC},
+            "environment.yml:2: PIP_CONFIG_FILE=ci/piprc",
+        ),
+        (
+            {
+                "docker/Dockerfile": "ENV PIP_CONFIG_FILE=$PWD/conf/pip-settings\n",
+                "conf/pip-settings": PIPRC,
+            },
+            "PIP_CONFIG_FILE=conf/pip-settings",
+        ),
+        (
+            {
+                "scripts/setup.sh": 'export UV_CONFIG_FILE="$(pwd)/uvcfg"\n',
+                "scripts/uvcfg": f'[[index]]\nname = "acme"\nurl = "{CORP}"\n',
+            },
+            "UV_CONFIG_FILE=scripts/uvcfg: [[index]]",
+        ),
+    ],
+)
+def test_a_configuration_file_a_variable_names_is_read_f3(
+    make_repo: MakeRepo, files: dict[str, str], where: str
+) -> None:
+    """PIP_CONFIG_FILE/UV_CONFIG_FILE naming a committed file without a configuration
+    extension: its index settings count (round 15a F3)."""
+    places = _places(make_repo, files)
+    assert places and where in places[0], places
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"README.md": "```\nexport PIP_CONFIG_FILE=/dev/null\npip install x\n```\n"},
+        # the named file sets no index of the authors' own, or is not in the tree
+        {
+            "README.md": "PIP_CONFIG_FILE=ci/piprc pip install x\n",
+            "ci/piprc": "[global]\nindex-url = https://pypi.org/simple\ntimeout = 60\n",
+        },
+        {"README.md": "PIP_CONFIG_FILE=../outside/piprc pip install x\n", "ci/x": PIPRC},
+        {"README.md": "Set PIP_CONFIG_FILE to your own pip.conf if needed.\n"},
+    ],
+)
+def test_a_configuration_file_without_an_own_index_says_nothing(
+    make_repo: MakeRepo, files: dict[str, str]
+) -> None:
+    assert _places(make_repo, files) == []

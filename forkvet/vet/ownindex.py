@@ -13,7 +13,9 @@ text file is read (bounded) for
   keys (`index-url`, `extra-index-url`, `find-links`, `index_url`, `no-index`, ...) of
   configuration files (uv.toml, pip.conf/.ini, setup.cfg, any .toml/.cfg/.conf/.ini), also
   in what a command writes into such a file (a heredoc's body, an `echo`/`printf` payload),
-  and `poetry config repositories.NAME URL`;
+  and `poetry config repositories.NAME URL`; a file of the repository that
+  `PIP_CONFIG_FILE`/`UV_CONFIG_FILE` names (in any syntax above), whatever its name, is read
+  with those keys and source tables;
 - the index options of pip and uv anywhere on a command line (`--index-url`, their optparse
   abbreviations, `-i`/`-f` in a cluster, after `=` or the next word, a `\\` continuation
   joined), in any file: scripts, Makefiles, Dockerfiles, CI workflows, READMEs, notebooks,
@@ -53,6 +55,7 @@ regular expressions, within a file count, a byte budget and a per-file prefix.
 
 from __future__ import annotations
 
+import posixpath
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -108,7 +111,7 @@ _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|p
 # A quick test before a file is read closely.
 _HINT = rx.compile(
     r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
-    r"|source\s+add|devpi|poetry\s+config|pip\.(?:conf|ini)|uv\.toml|\.pypirc"
+    r"|source\s+add|devpi|poetry\s+config|pip\.(?:conf|ini)|uv\.toml|\.pypirc|config_file"
 )
 _VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
 # An index variable given a value, in any syntax: the name, then quotes or brackets closing
@@ -119,6 +122,16 @@ _VAR = rx.compile(
     r"|PDM_PYPI_URL|PIPENV_PYPI_MIRROR)"
     r"(?:[\]'\"\\]*[ \t]*[=:,][ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*" + _VALUE
 )
+# pip's and uv's variables naming a configuration file (`export PIP_CONFIG_FILE=ci/piprc`,
+# `UV_CONFIG_FILE: ci/uvsettings`, round 15a F3): a file of the repository named so is read
+# as that configuration whatever its name (`$PWD/`, `$(pwd)/`, `./` before it are the tree).
+_CONFIG_FILE_VAR = rx.compile(
+    r"(?:^|[^\w])(?P<key>PIP_CONFIG_FILE|UV_CONFIG_FILE)"
+    r"(?:[\]'\"\\]*[ \t]*[=:,][ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*"
+    r"(?:\$\(pwd\)[/\\])?" + _VALUE
+)
+_HERE = rx.compile(r"^(?:\$\{?(?:PWD|GITHUB_WORKSPACE|CI_PROJECT_DIR)\}?|%CD%|\.)[/\\]+")
+MAX_NAMED_CONFIGS = 16  # configuration files read because a variable names them, per scan
 # pip's own configuration keys (`pip config set global.index-url URL`) and PDM's (`pdm config
 # pypi.url URL`), in any file.
 _PIP_CONFIG = rx.compile(
@@ -205,6 +218,7 @@ def statements(snap: Snapshot) -> Found:
     out = Found()
     public = _PublicIndex()
     looks = _Looks()
+    named = _NamedConfig(snap)
     budget = MAX_BYTES
     files = sorted((f for f in snap.files if f.suffix not in _BINARY), key=_order)
     for count, entry in enumerate(files):
@@ -215,7 +229,7 @@ def statements(snap: Snapshot) -> Found:
         if text is None:
             continue
         budget -= len(text)
-        for line, what in _in_file(entry, text, public, looks):
+        for line, what in _in_file(entry, text, public, looks, named):
             out.places.append(f"{terminal(entry.path)}:{line}: {terminal(what[:80])}")
             if len(out.places) >= MAX_PLACES:
                 return out
@@ -254,6 +268,56 @@ def _read(snap: Snapshot, entry: FileEntry, prefix: int = FILE_PREFIX) -> str | 
     return raw.decode("utf-8", "replace")
 
 
+class _NamedConfig:
+    """The text of a repository file a PIP_CONFIG_FILE/UV_CONFIG_FILE variable names (at most
+    MAX_NAMED_CONFIGS read in a scan), or None for a path outside the tree or no file."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self._seen: dict[str, str | None] = {}
+
+    def __call__(self, beside: str, value: str) -> tuple[str, str] | None:
+        rel = _HERE.sub("", value.strip().strip("'\"")).replace("\\", "/")
+        if not rel or rel.startswith("/") or "\x00" in rel:
+            return None
+        base = beside.rsplit("/", 1)[0] if "/" in beside else ""
+        for path in dict.fromkeys((posixpath.normpath(posixpath.join(base, rel)), rel)):
+            if path.startswith("../") or path in ("..", "."):
+                continue
+            if path not in self._seen:
+                if len(self._seen) >= MAX_NAMED_CONFIGS:
+                    return None
+                entry = self._snap.get(path)
+                self._seen[path] = _read(self._snap, entry) if entry is not None else None
+            text = self._seen[path]
+            if text is not None:
+                return path, text
+        return None
+
+
+def _config_file_vars(
+    entry: FileEntry, text: str, lines: _LineOf, public: _PublicIndex, named: _NamedConfig
+) -> Iterator[tuple[int, str]]:
+    """A PIP_CONFIG_FILE/UV_CONFIG_FILE variable naming a file of the repository whose keys
+    (pip.conf's, uv.toml's, its source tables) set an index other than the user's."""
+    for m in islice(_CONFIG_FILE_VAR.finditer(text), MAX_CANDIDATES):
+        found = named(entry.path, m.group("val"))
+        if found is None:
+            continue
+        path, config = found
+        keys = (
+            k.group("key")
+            for k in islice(_CONFIG_KEY.finditer(config), MAX_CANDIDATES)
+            if _counts(_key_kind(k.group("key")), k.group("val"), public)
+        )
+        key = next(keys, "") or next(
+            (what for _, what in _toml_sources(config, _LineOf(config), public)), ""
+        )
+        if key:
+            yield lines(m.start("key")), f"{m.group('key')}={path}: {key}"
+            return
+
+
 class _PublicIndex:
     """is_public_index, asked once per URL (it reads the user's configuration)."""
 
@@ -269,7 +333,11 @@ class _PublicIndex:
 
 
 def _in_file(
-    entry: FileEntry, text: str, public: _PublicIndex, looks: _Looks | None = None
+    entry: FileEntry,
+    text: str,
+    public: _PublicIndex,
+    looks: _Looks | None = None,
+    named: _NamedConfig | None = None,
 ) -> Iterator[tuple[int, str]]:
     """(line, what) of each statement in one file."""
     lines = _LineOf(text)
@@ -282,6 +350,8 @@ def _in_file(
     if _HINT.search(text) or _REQ_FILE.match(entry.name):
         # a requirements file's `-i URL` line needs no other word
         yield from _settings(entry, text, lines, public)
+        if named is not None:
+            yield from _config_file_vars(entry, text, lines, public, named)
     toml = entry.suffix == ".toml" or entry.name == "Pipfile"
     yield from _said(text, lines, public, looks or _Looks(), toml)
 
