@@ -185,6 +185,14 @@ SAYS = [
         "pip.conf written: index-url",
     ),
     ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
+    # installs from a source named before (round 15a F9)
+    (
+        "README.md",
+        "```\npoetry add --source acme corp-x\n```\n",
+        "README.md:2: poetry add --source",
+    ),
+    ("setup.sh", "poetry add corp-x --source=acme\n", "setup.sh:1: poetry add --source"),
+    ("README.md", "```\ndevpi login ml\ndevpi install -r requirements.txt\n```\n", "devpi install"),
     (
         "demo.ipynb",
         _notebook(f"%%bash\ncat > ~/.pip/pip.conf <<EOF\n[global]\nindex-url = {CORP}\nEOF\n"),
@@ -272,6 +280,10 @@ SAYS_NOTHING = [
         "cat > ~/.pip/pip.conf <<EOF\n[global]\ntimeout = 60\nEOF\nurl: https://x.example\n",
     ),
     ("README.md", "poetry config virtualenvs.in-project true\n"),
+    # a named source for known projects only; other tools' --source
+    ("README.md", "poetry add --source pytorch torch torchvision\n"),
+    ("README.md", "devpi install torch\n"),
+    ("README.md", "poetry add numpy\npython train.py --source photos/ --index 3\n"),
     # a notebook's heredoc ends at its delimiter's JSON line: the metadata's `url` is no key
     (
         "demo.ipynb",
@@ -396,6 +408,18 @@ def test_no_statement_and_a_framework_wheel_index_change_nothing(
             "README.md:2: pip.conf written: extra-index-url",
         ),
         ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
+        # installs from a source named before (round 15a F9)
+        (
+            "README.md",
+            "```\npoetry add --source acme corp-x\n```\n",
+            "README.md:2: poetry add --source",
+        ),
+        ("setup.sh", "poetry add corp-x --source=acme\n", "setup.sh:1: poetry add --source"),
+        (
+            "README.md",
+            "```\ndevpi login ml\ndevpi install -r requirements.txt\n```\n",
+            "devpi install",
+        ),
     ],
 )
 def test_an_index_named_in_tox_devpi_or_words_makes_the_private_name_a_comment(

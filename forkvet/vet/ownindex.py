@@ -112,6 +112,7 @@ _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|p
 _HINT = rx.compile(
     r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
     r"|source\s+add|devpi|poetry\s+config|pip\.(?:conf|ini)|uv\.toml|\.pypirc|config_file"
+    r"|--source\b"
 )
 _VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
 # An index variable given a value, in any syntax: the name, then quotes or brackets closing
@@ -171,8 +172,8 @@ _WRITTEN_KEY = rx.compile(
 MAX_HEREDOC = 64 * 1024  # a heredoc's body looked at (a configuration file is a few lines)
 # Where a command line may name an index option: looked at closely only on such spots.
 _OPTION_SPOT = rx.compile(
-    r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m)|(?:^|[\s'\"\[(,`])-[a-z]*[if]|source\s+add"
-    r"|devpi\s+use|poetry\s+config"
+    r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m|source\b)|(?:^|[\s'\"\[(,`])-[a-z]*[if]"
+    r"|source\s+add|devpi\s+(?:use|install)|poetry\s+config"
 )
 _WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
 # A requirement's extras (`"jax[cuda12_pip]"`): one word with its name, not two names.
@@ -546,12 +547,24 @@ def _tox_servers(body: str) -> list[str]:
 def _source_add(words: list[str], public: _PublicIndex) -> str:
     """`poetry source add NAME URL` / `pdm source add …`: a source for the project;
     `devpi use URL|INDEX`: devpi-client's current index, which `devpi install` (and pip, once
-    devpi writes it into pip's configuration) installs from."""
+    devpi writes it into pip's configuration) installs from; `devpi install` and `poetry add
+    --source NAME` themselves (round 15a F9), unless every package they name is a public
+    project forkvet's import table knows (`poetry add --source pytorch torch`)."""
     lowered = [w.lower() for w in words]
     for i in range(len(lowered) - 1):
         if lowered[i] == "devpi" and lowered[i + 1] == "use":
             given = [w for w in words[i + 2 :] if not w.startswith("-")]
             return "devpi use" if given and not public(given[0]) else ""
+        if lowered[i] == "devpi" and lowered[i + 1] == "install":
+            return "" if _all_known(words[i + 1 :]) else "devpi install"
+        if lowered[i] == "poetry" and lowered[i + 1] == "add":
+            rest = words[i + 1 :]
+            at = next((j for j, w in enumerate(rest) if w.lower().startswith("--source")), -1)
+            if at >= 0:
+                # the source's name, unless attached with `=`, is the next word
+                took = 1 if "=" in rest[at] else 2
+                if not _all_known(rest[:at] + rest[at + took :]):
+                    return "poetry add --source"
     for i in range(len(lowered) - 2):
         if lowered[i] == "poetry" and lowered[i + 1] == "config":
             # `poetry config repositories.NAME URL`: a source Poetry may install from
