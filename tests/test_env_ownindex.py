@@ -185,6 +185,19 @@ SAYS = [
         "pip.conf written: index-url",
     ),
     ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
+    # wheels whose names are not written, fetched from the authors' bucket; a registry's
+    # keyring plugin (round 15a F4, F9)
+    (
+        "README.md",
+        "```\naws s3 sync s3://acme-wheels/ wheelhouse/\npip install wheelhouse/*.whl\n```\n",
+        "README.md:3: install of wheelhouse/*.whl",
+    ),
+    ("Dockerfile", "RUN pip install /tmp/w/acme_*.tar.gz\n", "install of /tmp/w/acme_*.tar.gz"),
+    (
+        "README.md",
+        "```\npip install keyrings.google-artifactregistry-auth\n```\n",
+        "registry credentials",
+    ),
     # installs from a source named before (round 15a F9)
     (
         "README.md",
@@ -280,6 +293,10 @@ SAYS_NOTHING = [
         "cat > ~/.pip/pip.conf <<EOF\n[global]\ntimeout = 60\nEOF\nurl: https://x.example\n",
     ),
     ("README.md", "poetry config virtualenvs.in-project true\n"),
+    # the repository's own build output; a wheel named in full; keyring itself
+    ("README.md", "```\npython -m build\npip install dist/*.whl\n```\n"),
+    ("README.md", "ls wheels/*.whl\nunzip data/*.zip\n"),
+    ("README.md", "pip install keyring keyrings.alt\n"),
     # a named source for known projects only; other tools' --source
     ("README.md", "poetry add --source pytorch torch torchvision\n"),
     ("README.md", "devpi install torch\n"),
@@ -408,6 +425,13 @@ def test_no_statement_and_a_framework_wheel_index_change_nothing(
             "README.md:2: pip.conf written: extra-index-url",
         ),
         ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
+        # wheels whose names are not written, fetched from the authors' bucket (round 15a F4)
+        (
+            "README.md",
+            "```\naws s3 sync s3://acme-wheels/ wheelhouse/\npip install wheelhouse/*.whl\n```\n",
+            "README.md:3: install of wheelhouse/*.whl",
+        ),
+        ("Dockerfile", "RUN pip install /tmp/w/acme_*.tar.gz\n", "install of /tmp/w/acme_*.tar.gz"),
         # installs from a source named before (round 15a F9)
         (
             "README.md",

@@ -174,6 +174,17 @@ MAX_HEREDOC = 64 * 1024  # a heredoc's body looked at (a configuration file is a
 _OPTION_SPOT = rx.compile(
     r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m|source\b)|(?:^|[\s'\"\[(,`])-[a-z]*[if]"
     r"|source\s+add|devpi\s+(?:use|install)|poetry\s+config"
+    r"|[*?][^\s'\"]{0,200}\.(?:whl|tar\.gz|tgz|zip)\b|keyrings?[.-]"
+)
+# A file pattern an install line takes its packages from (`pip install wheelhouse/*.whl`,
+# round 15a F4): wheels or archives whose names are not written, fetched by the authors from
+# a source of their own (a bucket, a release page); `dist/` is the repository's own build.
+_GLOB_ARCHIVE = rx.compile(r"(?i)[*?\[][^/\\]*\.(?:whl|tar\.gz|tgz|zip)$")
+# A keyring plugin that signs pip in to a private registry (Artifact Registry, CodeArtifact,
+# Azure Artifacts): installed only to reach an index of one's own.
+_REGISTRY_KEYRING = rx.compile(
+    r"(?i)^(?:keyrings[.-](?:google-artifactregistry-auth|codeartifact|artifactory)"
+    r"|artifacts-keyring)(?:[=<>!~;\[].*)?$"
 )
 _WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
 # A requirement's extras (`"jax[cuda12_pip]"`): one word with its name, not two names.
@@ -533,6 +544,12 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
         if added:
             return added
         tool = requirements or any(_TOOL.match(w) for w in words)
+        if tool and "install" in (w.lower() for w in words):
+            for word in words:
+                if _GLOB_ARCHIVE.search(word) and not word.startswith(("dist/", "./dist/")):
+                    return f"install of {word[:80]}"
+                if _REGISTRY_KEYRING.match(word):
+                    return f"registry credentials {word[:80]}"
         found, rest = _index_words(words, tool, public)
         if found and not (tool and _all_known(rest)):
             return found
