@@ -198,6 +198,14 @@ SAYS = [
         "```\npip install keyrings.google-artifactregistry-auth\n```\n",
         "registry credentials",
     ),
+    ("setup.sh", "pip install artifacts-keyring\n", "registry credentials artifacts-keyring"),
+    # a folder beside the repository installed (round 15a F4)
+    (
+        "README.md",
+        "```\ncd ../acme-featstore && python setup.py install\n```\n",
+        "README.md:2: install in ../acme-featstore",
+    ),
+    ("setup.sh", "cd ../../libs/corp-x; pip install -e .\n", "install in ../../libs/corp-x"),
     # installs from a source named before (round 15a F9)
     (
         "README.md",
@@ -297,6 +305,10 @@ SAYS_NOTHING = [
     ("README.md", "```\npython -m build\npip install dist/*.whl\n```\n"),
     ("README.md", "ls wheels/*.whl\nunzip data/*.zip\n"),
     ("README.md", "pip install keyring keyrings.alt\n"),
+    # the repository's own folders installed, a `cd ..` back out
+    ("README.md", "```\ncd apex && python setup.py install\ncd ..\n```\n"),
+    ("install.sh", "cd ops/ && pip install -e . && cd ..\n"),
+    ("README.md", "```\ncd ../ && python setup.py develop\n```\n"),
     # a named source for known projects only; other tools' --source
     ("README.md", "poetry add --source pytorch torch torchvision\n"),
     ("README.md", "devpi install torch\n"),

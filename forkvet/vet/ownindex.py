@@ -112,7 +112,7 @@ _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|p
 _HINT = rx.compile(
     r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
     r"|source\s+add|devpi|poetry\s+config|pip\.(?:conf|ini)|uv\.toml|\.pypirc|config_file"
-    r"|--source\b"
+    r"|--source\b|setup\.py[ \t]+(?:install|develop)"
 )
 _VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
 # An index variable given a value, in any syntax: the name, then quotes or brackets closing
@@ -174,8 +174,12 @@ MAX_HEREDOC = 64 * 1024  # a heredoc's body looked at (a configuration file is a
 _OPTION_SPOT = rx.compile(
     r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m|source\b)|(?:^|[\s'\"\[(,`])-[a-z]*[if]"
     r"|source\s+add|devpi\s+(?:use|install)|poetry\s+config"
-    r"|[*?][^\s'\"]{0,200}\.(?:whl|tar\.gz|tgz|zip)\b|keyrings?[.-]"
+    r"|[*?][^\s'\"]{0,200}\.(?:whl|tar\.gz|tgz|zip)\b|keyrings?[.-]|artifacts-keyring"
+    r"|setup\.py[ \t]+(?:install|develop)|\b(?:cd|pushd)[ \t]+\.\./"
 )
+# `cd ../NAME && python setup.py install` (round 15a F4): a folder beside the repository, not
+# in it, installed; whatever it provides comes from the authors' own copy, not the index.
+_OUTSIDE_DIR = rx.compile(r"^(?:\.\./)+[\w.-]*[A-Za-z0-9][\w./-]*$")
 # A file pattern an install line takes its packages from (`pip install wheelhouse/*.whl`,
 # round 15a F4): wheels or archives whose names are not written, fetched by the authors from
 # a source of their own (a bucket, a release page); `dist/` is the repository's own build.
@@ -538,8 +542,14 @@ def _command_lines(
 
 def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
     """The index option one command line uses for packages not all known, or ""."""
+    outside = ""  # a folder beside the tree a `cd` of this line went into
     for segment in _SEPARATOR.split(line)[:64]:
         words = _words(segment)
+        lowered = [w.lower() for w in words]
+        if len(words) == 2 and lowered[0] in ("cd", "pushd"):
+            outside = words[1] if _OUTSIDE_DIR.match(words[1]) else ""
+        elif outside and _installs_here(lowered):
+            return f"install in {outside[:80]}"
         added = _source_add(words, public)
         if added:
             return added
@@ -554,6 +564,16 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
         if found and not (tool and _all_known(rest)):
             return found
     return ""
+
+
+def _installs_here(lowered: list[str]) -> bool:
+    """`python setup.py install|develop`, `pip install .` / `-e .`: the current folder."""
+    for i, word in enumerate(lowered[:-1]):
+        if word.endswith("setup.py") and lowered[i + 1] in ("install", "develop"):
+            return True
+    at = lowered.index("install") if "install" in lowered else -1
+    tool = at > 0 and any(_TOOL.match(w) for w in lowered[:at])
+    return tool and any(w in (".", "./") for w in lowered[at + 1 :])
 
 
 def _tox_servers(body: str) -> list[str]:
