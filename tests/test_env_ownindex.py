@@ -206,6 +206,13 @@ SAYS = [
         "README.md:2: install in ../acme-featstore",
     ),
     ("setup.sh", "cd ../../libs/corp-x; pip install -e .\n", "install in ../../libs/corp-x"),
+    ("README.md", "```\npip install -e ../featstore\n```\n", "install of ../featstore"),
+    (
+        ".github/workflows/ci.yml",
+        "steps:\n  - uses: actions/setup-python@v5\n  - uses: acme-corp/setup-private-pypi@v2\n"
+        "    with:\n      token: ${{ secrets.ACME }}\n",
+        "ci.yml:3: uses acme-corp/setup-private-pypi",
+    ),
     # installs from a source named before (round 15a F9)
     (
         "README.md",
@@ -308,6 +315,12 @@ SAYS_NOTHING = [
     # the repository's own folders installed, a `cd ..` back out
     ("README.md", "```\ncd apex && python setup.py install\ncd ..\n```\n"),
     ("install.sh", "cd ops/ && pip install -e . && cd ..\n"),
+    ("README.md", "pip install -r ../requirements.txt -c ../constraints.txt\nSee ../docs/x.md\n"),
+    (
+        ".github/workflows/ci.yml",
+        "steps:\n  - uses: actions/setup-python@v5\n  - uses: pypa/gh-action-pypi-publish@v1\n"
+        "  - uses: pypa/gh-action-pip-audit@v1\n",
+    ),
     ("README.md", "```\ncd ../ && python setup.py develop\n```\n"),
     # a named source for known projects only; other tools' --source
     ("README.md", "poetry add --source pytorch torch torchvision\n"),

@@ -175,7 +175,15 @@ _OPTION_SPOT = rx.compile(
     r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m|source\b)|(?:^|[\s'\"\[(,`])-[a-z]*[if]"
     r"|source\s+add|devpi\s+(?:use|install)|poetry\s+config"
     r"|[*?][^\s'\"]{0,200}\.(?:whl|tar\.gz|tgz|zip)\b|keyrings?[.-]|artifacts-keyring"
-    r"|setup\.py[ \t]+(?:install|develop)|\b(?:cd|pushd)[ \t]+\.\./"
+    r"|setup\.py[ \t]+(?:install|develop)|\b(?:cd|pushd)[ \t]+\.\./|(?:^|[ \t=])\.\./[\w.-]"
+)
+# A CI step using an Action that signs pip in to or sets up a package index (`uses:
+# acme-corp/setup-private-pypi@v2`, round 15a F4): its name says both (setup/login/auth and
+# pypi/pip/index/CodeArtifact/Artifactory); publishing and auditing actions are not.
+_INDEX_ACTION = rx.compile(r"(?im)^[ \t-]*uses:[ \t]*['\"]?(?P<act>[\w.-]{1,100}/[\w./-]{1,200})@")
+_ACTION_SETUP = rx.compile(r"(?i)(?:^|[/_.-])(?:setup|login|auth|configure)(?:$|[/_.-])")
+_ACTION_INDEX = rx.compile(
+    r"(?i)(?:^|[/_.-])(?:pypi|pip|index|codeartifact|artifactory)(?:$|[/_.-])"
 )
 # `cd ../NAME && python setup.py install` (round 15a F4): a folder beside the repository, not
 # in it, installed; whatever it provides comes from the authors' own copy, not the index.
@@ -363,6 +371,11 @@ def _in_file(
         return
     if entry.suffix == ".toml" or entry.name == "Pipfile":
         yield from _toml_sources(text, lines, public)
+    if entry.suffix in (".yml", ".yaml") and "uses:" in text:
+        for m in islice(_INDEX_ACTION.finditer(text), MAX_CANDIDATES):
+            act = m.group("act").split("/", 1)[1]
+            if _ACTION_SETUP.search(act) and _ACTION_INDEX.search(act):
+                yield lines(m.start("act")), f"uses {m.group('act')[:80]}"
     if _HINT.search(text) or _REQ_FILE.match(entry.name):
         # a requirements file's `-i URL` line needs no other word
         yield from _settings(entry, text, lines, public)
@@ -555,7 +568,13 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
             return added
         tool = requirements or any(_TOOL.match(w) for w in words)
         if tool and "install" in (w.lower() for w in words):
-            for word in words:
+            for before, word in zip(["", *words], words, strict=False):
+                if (
+                    _OUTSIDE_DIR.match(word)
+                    and (not before.startswith("-") or before in ("-e", "--editable"))
+                    and not word.lower().endswith((".txt", ".in", ".cfg", ".toml"))
+                ):
+                    return f"install of {word[:80]}"
                 if _GLOB_ARCHIVE.search(word) and not word.startswith(("dist/", "./dist/")):
                     return f"install of {word[:80]}"
                 if _REGISTRY_KEYRING.match(word):
