@@ -208,6 +208,11 @@ SAYS = [
     ("setup.sh", "cd ../../libs/corp-x; pip install -e .\n", "install in ../../libs/corp-x"),
     ("README.md", "```\npip install -e ../featstore\n```\n", "install of ../featstore"),
     (
+        "README.md",
+        "```\npip install https://github.com/acme/fs/archive/refs/tags/v2.3.1.zip\n```\n",
+        "install of an archive naming no project",
+    ),
+    (
         ".github/workflows/ci.yml",
         "steps:\n  - uses: actions/setup-python@v5\n  - uses: acme-corp/setup-private-pypi@v2\n"
         "    with:\n      token: ${{ secrets.ACME }}\n",
@@ -315,6 +320,9 @@ SAYS_NOTHING = [
     # the repository's own folders installed, a `cd ..` back out
     ("README.md", "```\ncd apex && python setup.py install\ncd ..\n```\n"),
     ("install.sh", "cd ops/ && pip install -e . && cd ..\n"),
+    # an archive URL naming its project is that project's (declared's rule), a download no install
+    ("README.md", "pip install https://dl.example.org/r/other_tool-1.0.tar.gz\n"),
+    ("README.md", "wget https://github.com/acme/fs/archive/refs/tags/v2.3.1.zip\n"),
     ("README.md", "pip install -r ../requirements.txt -c ../constraints.txt\nSee ../docs/x.md\n"),
     (
         ".github/workflows/ci.yml",

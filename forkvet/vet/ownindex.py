@@ -175,6 +175,7 @@ _OPTION_SPOT = rx.compile(
     r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m|source\b)|(?:^|[\s'\"\[(,`])-[a-z]*[if]"
     r"|source\s+add|devpi\s+(?:use|install)|poetry\s+config"
     r"|[*?][^\s'\"]{0,200}\.(?:whl|tar\.gz|tgz|zip)\b|keyrings?[.-]|artifacts-keyring"
+    r"|/archive/|/v?\d[\w.+-]{0,100}\.(?:whl|tar\.gz|tgz|zip)\b"
     r"|setup\.py[ \t]+(?:install|develop)|\b(?:cd|pushd)[ \t]+\.\./|(?:^|[ \t=])\.\./[\w.-]"
 )
 # A CI step using an Action that signs pip in to or sets up a package index (`uses:
@@ -192,6 +193,11 @@ _OUTSIDE_DIR = rx.compile(r"^(?:\.\./)+[\w.-]*[A-Za-z0-9][\w./-]*$")
 # round 15a F4): wheels or archives whose names are not written, fetched by the authors from
 # a source of their own (a bucket, a release page); `dist/` is the repository's own build.
 _GLOB_ARCHIVE = rx.compile(r"(?i)[*?\[][^/\\]*\.(?:whl|tar\.gz|tgz|zip)$")
+# An archive URL whose file name names no project (`…/archive/refs/tags/v2.3.1.zip`, a
+# commit's or branch's archive, round 15a F2): what it installs is not written.
+_UNNAMED_ARCHIVE = rx.compile(
+    r"(?i)^https?://[^\s@]*/(?:archive/[^\s]*|v?\d[\w.+-]*\.(?:whl|tar\.gz|tgz|zip))$"
+)
 # A keyring plugin that signs pip in to a private registry (Artifact Registry, CodeArtifact,
 # Azure Artifacts): installed only to reach an index of one's own.
 _REGISTRY_KEYRING = rx.compile(
@@ -575,6 +581,8 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
                     and not word.lower().endswith((".txt", ".in", ".cfg", ".toml"))
                 ):
                     return f"install of {word[:80]}"
+                if _UNNAMED_ARCHIVE.match(word):
+                    return f"install of an archive naming no project {word[:80]}"
                 if _GLOB_ARCHIVE.search(word) and not word.startswith(("dist/", "./dist/")):
                     return f"install of {word[:80]}"
                 if _REGISTRY_KEYRING.match(word):
