@@ -320,6 +320,7 @@ SAYS_NOTHING = [
     # the repository's own folders installed, a `cd ..` back out
     ("README.md", "```\ncd apex && python setup.py install\ncd ..\n```\n"),
     ("install.sh", "cd ops/ && pip install -e . && cd ..\n"),
+    ("examples/README.md", "pip install -e ../mypkg\ncd ../tools && python setup.py develop\n"),
     # an archive URL naming its project is that project's (declared's rule), a download no install
     ("README.md", "pip install https://dl.example.org/r/other_tool-1.0.tar.gz\n"),
     ("README.md", "wget https://github.com/acme/fs/archive/refs/tags/v2.3.1.zip\n"),

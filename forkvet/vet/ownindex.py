@@ -554,19 +554,19 @@ def _command_lines(
             continue
         # each command line once: its other spots are skipped
         done_until, line = _logical_line(text, m.start(), marks)
-        what = _command_index(line, requirements, public)
+        what = _command_index(line, requirements, public, entry.path)
         if what:
             yield lines(m.start()), what
 
 
-def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
+def _command_index(line: str, requirements: bool, public: _PublicIndex, path: str = "") -> str:
     """The index option one command line uses for packages not all known, or ""."""
     outside = ""  # a folder beside the tree a `cd` of this line went into
     for segment in _SEPARATOR.split(line)[:64]:
         words = _words(segment)
         lowered = [w.lower() for w in words]
         if len(words) == 2 and lowered[0] in ("cd", "pushd"):
-            outside = words[1] if _OUTSIDE_DIR.match(words[1]) else ""
+            outside = words[1] if _outside(path, words[1]) else ""
         elif outside and _installs_here(lowered):
             return f"install in {outside[:80]}"
         added = _source_add(words, public)
@@ -576,7 +576,7 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
         if tool and "install" in (w.lower() for w in words):
             for before, word in zip(["", *words], words, strict=False):
                 if (
-                    _OUTSIDE_DIR.match(word)
+                    _outside(path, word)
                     and (not before.startswith("-") or before in ("-e", "--editable"))
                     and not word.lower().endswith((".txt", ".in", ".cfg", ".toml"))
                 ):
@@ -591,6 +591,16 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
         if found and not (tool and _all_known(rest)):
             return found
     return ""
+
+
+def _outside(path: str, rel: str) -> bool:
+    """Whether `../x` leaves the tree both from its root and from the folder of the file
+    naming it (`examples/README.md`'s `../mypkg` is the tree's own)."""
+    if not _OUTSIDE_DIR.match(rel):
+        return False
+    base = path.rsplit("/", 1)[0] if "/" in path else ""
+    joined = posixpath.normpath(posixpath.join(base, rel))
+    return joined == ".." or joined.startswith("../")
 
 
 def _installs_here(lowered: list[str]) -> bool:
