@@ -256,6 +256,24 @@ GITLAB = "https://gitlab.acme-corp.example/ml/acme-dataloaders.git"
             "steps:\n  - run: pip install -e ./acme-dataloaders\n",
             "a local path",
         ),
+        # from a URL: a wheel's or an archive's file name, a PEP 508 direct reference
+        # (round 15a F2)
+        (
+            "README.md",
+            "```\npip install https://dl.acme-corp.example/r/"
+            "acme_dataloaders-2.1.0-py3-none-any.whl\n```\n",
+            "URL or VCS requirement",
+        ),
+        (
+            "README.md",
+            "```\npip install https://dl.acme-corp.example/r/acme-dataloaders-2.1.0.tar.gz\n```\n",
+            "URL or VCS requirement",
+        ),
+        (
+            "setup.sh",
+            'pip install "acme-dataloaders @ https://dl.acme-corp.example/r/dl.tar.gz"\n',
+            "URL or VCS requirement",
+        ),
     ],
 )
 def test_a_package_installed_from_git_or_a_folder_is_never_pinned_elsewhere(
@@ -310,6 +328,8 @@ def test_the_folders_own_project_name_is_from_the_folder_too(
         # a clone nobody installs, and an index name in a script: no mark
         "```\ngit clone https://gitlab.acme-corp.example/ml/acme-dataloaders.git\n```\n",
         "```\ncd acme-dataloaders\npip install -e .\n```\n",  # no clone of that folder
+        # a URL install of another project marks only that one
+        "```\npip install https://dl.example.org/r/other_tool-1.0-py3-none-any.whl\n```\n",
     ],
 )
 def test_the_repository_itself_and_index_names_stay_pinned(

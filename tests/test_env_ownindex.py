@@ -185,6 +185,47 @@ SAYS = [
         "pip.conf written: index-url",
     ),
     ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
+    # wheels whose names are not written, fetched from the authors' bucket; a registry's
+    # keyring plugin (round 15a F4, F9)
+    (
+        "README.md",
+        "```\naws s3 sync s3://acme-wheels/ wheelhouse/\npip install wheelhouse/*.whl\n```\n",
+        "README.md:3: install of wheelhouse/*.whl",
+    ),
+    ("Dockerfile", "RUN pip install /tmp/w/acme_*.tar.gz\n", "install of /tmp/w/acme_*.tar.gz"),
+    (
+        "README.md",
+        "```\npip install keyrings.google-artifactregistry-auth\n```\n",
+        "registry credentials",
+    ),
+    ("setup.sh", "pip install artifacts-keyring\n", "registry credentials artifacts-keyring"),
+    # a folder beside the repository installed (round 15a F4)
+    (
+        "README.md",
+        "```\ncd ../acme-featstore && python setup.py install\n```\n",
+        "README.md:2: install in ../acme-featstore",
+    ),
+    ("setup.sh", "cd ../../libs/corp-x; pip install -e .\n", "install in ../../libs/corp-x"),
+    ("README.md", "```\npip install -e ../featstore\n```\n", "install of ../featstore"),
+    (
+        "README.md",
+        "```\npip install https://github.com/acme/fs/archive/refs/tags/v2.3.1.zip\n```\n",
+        "install of an archive naming no project",
+    ),
+    (
+        ".github/workflows/ci.yml",
+        "steps:\n  - uses: actions/setup-python@v5\n  - uses: acme-corp/setup-private-pypi@v2\n"
+        "    with:\n      token: ${{ secrets.ACME }}\n",
+        "ci.yml:3: uses acme-corp/setup-private-pypi",
+    ),
+    # installs from a source named before (round 15a F9)
+    (
+        "README.md",
+        "```\npoetry add --source acme corp-x\n```\n",
+        "README.md:2: poetry add --source",
+    ),
+    ("setup.sh", "poetry add corp-x --source=acme\n", "setup.sh:1: poetry add --source"),
+    ("README.md", "```\ndevpi login ml\ndevpi install -r requirements.txt\n```\n", "devpi install"),
     (
         "demo.ipynb",
         _notebook(f"%%bash\ncat > ~/.pip/pip.conf <<EOF\n[global]\nindex-url = {CORP}\nEOF\n"),
@@ -272,6 +313,28 @@ SAYS_NOTHING = [
         "cat > ~/.pip/pip.conf <<EOF\n[global]\ntimeout = 60\nEOF\nurl: https://x.example\n",
     ),
     ("README.md", "poetry config virtualenvs.in-project true\n"),
+    # the repository's own build output; a wheel named in full; keyring itself
+    ("README.md", "```\npython -m build\npip install dist/*.whl\n```\n"),
+    ("README.md", "ls wheels/*.whl\nunzip data/*.zip\n"),
+    ("README.md", "pip install keyring keyrings.alt\n"),
+    # the repository's own folders installed, a `cd ..` back out
+    ("README.md", "```\ncd apex && python setup.py install\ncd ..\n```\n"),
+    ("install.sh", "cd ops/ && pip install -e . && cd ..\n"),
+    ("examples/README.md", "pip install -e ../mypkg\ncd ../tools && python setup.py develop\n"),
+    # an archive URL naming its project is that project's (declared's rule), a download no install
+    ("README.md", "pip install https://dl.example.org/r/other_tool-1.0.tar.gz\n"),
+    ("README.md", "wget https://github.com/acme/fs/archive/refs/tags/v2.3.1.zip\n"),
+    ("README.md", "pip install -r ../requirements.txt -c ../constraints.txt\nSee ../docs/x.md\n"),
+    (
+        ".github/workflows/ci.yml",
+        "steps:\n  - uses: actions/setup-python@v5\n  - uses: pypa/gh-action-pypi-publish@v1\n"
+        "  - uses: pypa/gh-action-pip-audit@v1\n",
+    ),
+    ("README.md", "```\ncd ../ && python setup.py develop\n```\n"),
+    # a named source for known projects only; other tools' --source
+    ("README.md", "poetry add --source pytorch torch torchvision\n"),
+    ("README.md", "devpi install torch\n"),
+    ("README.md", "poetry add numpy\npython train.py --source photos/ --index 3\n"),
     # a notebook's heredoc ends at its delimiter's JSON line: the metadata's `url` is no key
     (
         "demo.ipynb",
@@ -396,6 +459,25 @@ def test_no_statement_and_a_framework_wheel_index_change_nothing(
             "README.md:2: pip.conf written: extra-index-url",
         ),
         ("README.md", f"poetry config repositories.acme {CORP}\n", "poetry config repositories"),
+        # wheels whose names are not written, fetched from the authors' bucket (round 15a F4)
+        (
+            "README.md",
+            "```\naws s3 sync s3://acme-wheels/ wheelhouse/\npip install wheelhouse/*.whl\n```\n",
+            "README.md:3: install of wheelhouse/*.whl",
+        ),
+        ("Dockerfile", "RUN pip install /tmp/w/acme_*.tar.gz\n", "install of /tmp/w/acme_*.tar.gz"),
+        # installs from a source named before (round 15a F9)
+        (
+            "README.md",
+            "```\npoetry add --source acme corp-x\n```\n",
+            "README.md:2: poetry add --source",
+        ),
+        ("setup.sh", "poetry add corp-x --source=acme\n", "setup.sh:1: poetry add --source"),
+        (
+            "README.md",
+            "```\ndevpi login ml\ndevpi install -r requirements.txt\n```\n",
+            "devpi install",
+        ),
     ],
 )
 def test_an_index_named_in_tox_devpi_or_words_makes_the_private_name_a_comment(
@@ -537,3 +619,68 @@ def test_a_scan_cut_short_fails_closed(
         "text files were read for index settings" in n
         for n in data["problems"] + data.get("notes", [])
     )
+
+
+PIPRC = f"[global]\nindex-url = {CORP}\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        (
+            {"README.md": "```\nexport PIP_CONFIG_FILE=ci/piprc\n```\n", "ci/piprc": PIPRC},
+            "README.md:2: PIP_CONFIG_FILE=ci/piprc: index-url",
+        ),
+        (
+            {
+                "README.md": "```\nUV_CONFIG_FILE=ci/uvsettings uv pip install -r r.txt\n```\n",
+                "ci/uvsettings": f'index-url = "{CORP}"\n',
+            },
+            "README.md:2: UV_CONFIG_FILE=ci/uvsettings: index-url",
+        ),
+        (
+            {"environment.yml": "variables:\n  PIP_CONFIG_FILE: ci/piprc\n", "ci/piprc": PIPRC},
+            "environment.yml:2: PIP_CONFIG_FILE=ci/piprc",
+        ),
+        (
+            {
+                "docker/Dockerfile": "ENV PIP_CONFIG_FILE=$PWD/conf/pip-settings\n",
+                "conf/pip-settings": PIPRC,
+            },
+            "PIP_CONFIG_FILE=conf/pip-settings",
+        ),
+        (
+            {
+                "scripts/setup.sh": 'export UV_CONFIG_FILE="$(pwd)/uvcfg"\n',
+                "scripts/uvcfg": f'[[index]]\nname = "acme"\nurl = "{CORP}"\n',
+            },
+            "UV_CONFIG_FILE=scripts/uvcfg: [[index]]",
+        ),
+    ],
+)
+def test_a_configuration_file_a_variable_names_is_read_f3(
+    make_repo: MakeRepo, files: dict[str, str], where: str
+) -> None:
+    """PIP_CONFIG_FILE/UV_CONFIG_FILE naming a committed file without a configuration
+    extension: its index settings count (round 15a F3)."""
+    places = _places(make_repo, files)
+    assert places and where in places[0], places
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"README.md": "```\nexport PIP_CONFIG_FILE=/dev/null\npip install x\n```\n"},
+        # the named file sets no index of the authors' own, or is not in the tree
+        {
+            "README.md": "PIP_CONFIG_FILE=ci/piprc pip install x\n",
+            "ci/piprc": "[global]\nindex-url = https://pypi.org/simple\ntimeout = 60\n",
+        },
+        {"README.md": "PIP_CONFIG_FILE=../outside/piprc pip install x\n", "ci/x": PIPRC},
+        {"README.md": "Set PIP_CONFIG_FILE to your own pip.conf if needed.\n"},
+    ],
+)
+def test_a_configuration_file_without_an_own_index_says_nothing(
+    make_repo: MakeRepo, files: dict[str, str]
+) -> None:
+    assert _places(make_repo, files) == []

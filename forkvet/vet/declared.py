@@ -1006,7 +1006,8 @@ def _pip_words(
         if (
             word in (".", "..", "\\")
             or ("/" in word and "://" not in word)
-            or word.lower().endswith((".txt", *_ARCHIVE))
+            # a wheel or archive URL is read below: installed from that URL (round 15a F2)
+            or (word.lower().endswith((".txt", *_ARCHIVE)) and "://" not in word)
         ):
             continue
         req = parse_requirement(word)

@@ -13,7 +13,9 @@ text file is read (bounded) for
   keys (`index-url`, `extra-index-url`, `find-links`, `index_url`, `no-index`, ...) of
   configuration files (uv.toml, pip.conf/.ini, setup.cfg, any .toml/.cfg/.conf/.ini), also
   in what a command writes into such a file (a heredoc's body, an `echo`/`printf` payload),
-  and `poetry config repositories.NAME URL`;
+  and `poetry config repositories.NAME URL`; a file of the repository that
+  `PIP_CONFIG_FILE`/`UV_CONFIG_FILE` names (in any syntax above), whatever its name, is read
+  with those keys and source tables;
 - the index options of pip and uv anywhere on a command line (`--index-url`, their optparse
   abbreviations, `-i`/`-f` in a cluster, after `=` or the next word, a `\\` continuation
   joined), in any file: scripts, Makefiles, Dockerfiles, CI workflows, READMEs, notebooks,
@@ -53,6 +55,7 @@ regular expressions, within a file count, a byte budget and a per-file prefix.
 
 from __future__ import annotations
 
+import posixpath
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -108,7 +111,8 @@ _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|p
 # A quick test before a file is read closely.
 _HINT = rx.compile(
     r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
-    r"|source\s+add|devpi|poetry\s+config|pip\.(?:conf|ini)|uv\.toml|\.pypirc"
+    r"|source\s+add|devpi|poetry\s+config|pip\.(?:conf|ini)|uv\.toml|\.pypirc|config_file"
+    r"|--source\b|setup\.py[ \t]+(?:install|develop)"
 )
 _VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
 # An index variable given a value, in any syntax: the name, then quotes or brackets closing
@@ -119,6 +123,16 @@ _VAR = rx.compile(
     r"|PDM_PYPI_URL|PIPENV_PYPI_MIRROR)"
     r"(?:[\]'\"\\]*[ \t]*[=:,][ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*" + _VALUE
 )
+# pip's and uv's variables naming a configuration file (`export PIP_CONFIG_FILE=ci/piprc`,
+# `UV_CONFIG_FILE: ci/uvsettings`, round 15a F3): a file of the repository named so is read
+# as that configuration whatever its name (`$PWD/`, `$(pwd)/`, `./` before it are the tree).
+_CONFIG_FILE_VAR = rx.compile(
+    r"(?:^|[^\w])(?P<key>PIP_CONFIG_FILE|UV_CONFIG_FILE)"
+    r"(?:[\]'\"\\]*[ \t]*[=:,][ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*"
+    r"(?:\$\(pwd\)[/\\])?" + _VALUE
+)
+_HERE = rx.compile(r"^(?:\$\{?(?:PWD|GITHUB_WORKSPACE|CI_PROJECT_DIR)\}?|%CD%|\.)[/\\]+")
+MAX_NAMED_CONFIGS = 16  # configuration files read because a variable names them, per scan
 # pip's own configuration keys (`pip config set global.index-url URL`) and PDM's (`pdm config
 # pypi.url URL`), in any file.
 _PIP_CONFIG = rx.compile(
@@ -158,8 +172,37 @@ _WRITTEN_KEY = rx.compile(
 MAX_HEREDOC = 64 * 1024  # a heredoc's body looked at (a configuration file is a few lines)
 # Where a command line may name an index option: looked at closely only on such spots.
 _OPTION_SPOT = rx.compile(
-    r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m)|(?:^|[\s'\"\[(,`])-[a-z]*[if]|source\s+add"
-    r"|devpi\s+use|poetry\s+config"
+    r"(?i)--(?:ind|ext|fi|no-ind|default-i|pypi-m|source\b)|(?:^|[\s'\"\[(,`])-[a-z]*[if]"
+    r"|source\s+add|devpi\s+(?:use|install)|poetry\s+config"
+    r"|[*?][^\s'\"]{0,200}\.(?:whl|tar\.gz|tgz|zip)\b|keyrings?[.-]|artifacts-keyring"
+    r"|/archive/|/v?\d[\w.+-]{0,100}\.(?:whl|tar\.gz|tgz|zip)\b"
+    r"|setup\.py[ \t]+(?:install|develop)|\b(?:cd|pushd)[ \t]+\.\./|(?:^|[ \t=])\.\./[\w.-]"
+)
+# A CI step using an Action that signs pip in to or sets up a package index (`uses:
+# acme-corp/setup-private-pypi@v2`, round 15a F4): its name says both (setup/login/auth and
+# pypi/pip/index/CodeArtifact/Artifactory); publishing and auditing actions are not.
+_INDEX_ACTION = rx.compile(r"(?im)^[ \t-]*uses:[ \t]*['\"]?(?P<act>[\w.-]{1,100}/[\w./-]{1,200})@")
+_ACTION_SETUP = rx.compile(r"(?i)(?:^|[/_.-])(?:setup|login|auth|configure)(?:$|[/_.-])")
+_ACTION_INDEX = rx.compile(
+    r"(?i)(?:^|[/_.-])(?:pypi|pip|index|codeartifact|artifactory)(?:$|[/_.-])"
+)
+# `cd ../NAME && python setup.py install` (round 15a F4): a folder beside the repository, not
+# in it, installed; whatever it provides comes from the authors' own copy, not the index.
+_OUTSIDE_DIR = rx.compile(r"^(?:\.\./)+[\w.-]*[A-Za-z0-9][\w./-]*$")
+# A file pattern an install line takes its packages from (`pip install wheelhouse/*.whl`,
+# round 15a F4): wheels or archives whose names are not written, fetched by the authors from
+# a source of their own (a bucket, a release page); `dist/` is the repository's own build.
+_GLOB_ARCHIVE = rx.compile(r"(?i)[*?\[][^/\\]*\.(?:whl|tar\.gz|tgz|zip)$")
+# An archive URL whose file name names no project (`…/archive/refs/tags/v2.3.1.zip`, a
+# commit's or branch's archive, round 15a F2): what it installs is not written.
+_UNNAMED_ARCHIVE = rx.compile(
+    r"(?i)^https?://[^\s@]*/(?:archive/[^\s]*|v?\d[\w.+-]*\.(?:whl|tar\.gz|tgz|zip))$"
+)
+# A keyring plugin that signs pip in to a private registry (Artifact Registry, CodeArtifact,
+# Azure Artifacts): installed only to reach an index of one's own.
+_REGISTRY_KEYRING = rx.compile(
+    r"(?i)^(?:keyrings[.-](?:google-artifactregistry-auth|codeartifact|artifactory)"
+    r"|artifacts-keyring)(?:[=<>!~;\[].*)?$"
 )
 _WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
 # A requirement's extras (`"jax[cuda12_pip]"`): one word with its name, not two names.
@@ -205,6 +248,7 @@ def statements(snap: Snapshot) -> Found:
     out = Found()
     public = _PublicIndex()
     looks = _Looks()
+    named = _NamedConfig(snap)
     budget = MAX_BYTES
     files = sorted((f for f in snap.files if f.suffix not in _BINARY), key=_order)
     for count, entry in enumerate(files):
@@ -215,7 +259,7 @@ def statements(snap: Snapshot) -> Found:
         if text is None:
             continue
         budget -= len(text)
-        for line, what in _in_file(entry, text, public, looks):
+        for line, what in _in_file(entry, text, public, looks, named):
             out.places.append(f"{terminal(entry.path)}:{line}: {terminal(what[:80])}")
             if len(out.places) >= MAX_PLACES:
                 return out
@@ -254,6 +298,56 @@ def _read(snap: Snapshot, entry: FileEntry, prefix: int = FILE_PREFIX) -> str | 
     return raw.decode("utf-8", "replace")
 
 
+class _NamedConfig:
+    """The text of a repository file a PIP_CONFIG_FILE/UV_CONFIG_FILE variable names (at most
+    MAX_NAMED_CONFIGS read in a scan), or None for a path outside the tree or no file."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self._seen: dict[str, str | None] = {}
+
+    def __call__(self, beside: str, value: str) -> tuple[str, str] | None:
+        rel = _HERE.sub("", value.strip().strip("'\"")).replace("\\", "/")
+        if not rel or rel.startswith("/") or "\x00" in rel:
+            return None
+        base = beside.rsplit("/", 1)[0] if "/" in beside else ""
+        for path in dict.fromkeys((posixpath.normpath(posixpath.join(base, rel)), rel)):
+            if path.startswith("../") or path in ("..", "."):
+                continue
+            if path not in self._seen:
+                if len(self._seen) >= MAX_NAMED_CONFIGS:
+                    return None
+                entry = self._snap.get(path)
+                self._seen[path] = _read(self._snap, entry) if entry is not None else None
+            text = self._seen[path]
+            if text is not None:
+                return path, text
+        return None
+
+
+def _config_file_vars(
+    entry: FileEntry, text: str, lines: _LineOf, public: _PublicIndex, named: _NamedConfig
+) -> Iterator[tuple[int, str]]:
+    """A PIP_CONFIG_FILE/UV_CONFIG_FILE variable naming a file of the repository whose keys
+    (pip.conf's, uv.toml's, its source tables) set an index other than the user's."""
+    for m in islice(_CONFIG_FILE_VAR.finditer(text), MAX_CANDIDATES):
+        found = named(entry.path, m.group("val"))
+        if found is None:
+            continue
+        path, config = found
+        keys = (
+            k.group("key")
+            for k in islice(_CONFIG_KEY.finditer(config), MAX_CANDIDATES)
+            if _counts(_key_kind(k.group("key")), k.group("val"), public)
+        )
+        key = next(keys, "") or next(
+            (what for _, what in _toml_sources(config, _LineOf(config), public)), ""
+        )
+        if key:
+            yield lines(m.start("key")), f"{m.group('key')}={path}: {key}"
+            return
+
+
 class _PublicIndex:
     """is_public_index, asked once per URL (it reads the user's configuration)."""
 
@@ -269,7 +363,11 @@ class _PublicIndex:
 
 
 def _in_file(
-    entry: FileEntry, text: str, public: _PublicIndex, looks: _Looks | None = None
+    entry: FileEntry,
+    text: str,
+    public: _PublicIndex,
+    looks: _Looks | None = None,
+    named: _NamedConfig | None = None,
 ) -> Iterator[tuple[int, str]]:
     """(line, what) of each statement in one file."""
     lines = _LineOf(text)
@@ -279,9 +377,16 @@ def _in_file(
         return
     if entry.suffix == ".toml" or entry.name == "Pipfile":
         yield from _toml_sources(text, lines, public)
+    if entry.suffix in (".yml", ".yaml") and "uses:" in text:
+        for m in islice(_INDEX_ACTION.finditer(text), MAX_CANDIDATES):
+            act = m.group("act").split("/", 1)[1]
+            if _ACTION_SETUP.search(act) and _ACTION_INDEX.search(act):
+                yield lines(m.start("act")), f"uses {m.group('act')[:80]}"
     if _HINT.search(text) or _REQ_FILE.match(entry.name):
         # a requirements file's `-i URL` line needs no other word
         yield from _settings(entry, text, lines, public)
+        if named is not None:
+            yield from _config_file_vars(entry, text, lines, public, named)
     toml = entry.suffix == ".toml" or entry.name == "Pipfile"
     yield from _said(text, lines, public, looks or _Looks(), toml)
 
@@ -449,23 +554,63 @@ def _command_lines(
             continue
         # each command line once: its other spots are skipped
         done_until, line = _logical_line(text, m.start(), marks)
-        what = _command_index(line, requirements, public)
+        what = _command_index(line, requirements, public, entry.path)
         if what:
             yield lines(m.start()), what
 
 
-def _command_index(line: str, requirements: bool, public: _PublicIndex) -> str:
+def _command_index(line: str, requirements: bool, public: _PublicIndex, path: str = "") -> str:
     """The index option one command line uses for packages not all known, or ""."""
+    outside = ""  # a folder beside the tree a `cd` of this line went into
     for segment in _SEPARATOR.split(line)[:64]:
         words = _words(segment)
+        lowered = [w.lower() for w in words]
+        if len(words) == 2 and lowered[0] in ("cd", "pushd"):
+            outside = words[1] if _outside(path, words[1]) else ""
+        elif outside and _installs_here(lowered):
+            return f"install in {outside[:80]}"
         added = _source_add(words, public)
         if added:
             return added
         tool = requirements or any(_TOOL.match(w) for w in words)
+        if tool and "install" in (w.lower() for w in words):
+            for before, word in zip(["", *words], words, strict=False):
+                if (
+                    _outside(path, word)
+                    and (not before.startswith("-") or before in ("-e", "--editable"))
+                    and not word.lower().endswith((".txt", ".in", ".cfg", ".toml"))
+                ):
+                    return f"install of {word[:80]}"
+                if _UNNAMED_ARCHIVE.match(word):
+                    return f"install of an archive naming no project {word[:80]}"
+                if _GLOB_ARCHIVE.search(word) and not word.startswith(("dist/", "./dist/")):
+                    return f"install of {word[:80]}"
+                if _REGISTRY_KEYRING.match(word):
+                    return f"registry credentials {word[:80]}"
         found, rest = _index_words(words, tool, public)
         if found and not (tool and _all_known(rest)):
             return found
     return ""
+
+
+def _outside(path: str, rel: str) -> bool:
+    """Whether `../x` leaves the tree both from its root and from the folder of the file
+    naming it (`examples/README.md`'s `../mypkg` is the tree's own)."""
+    if not _OUTSIDE_DIR.match(rel):
+        return False
+    base = path.rsplit("/", 1)[0] if "/" in path else ""
+    joined = posixpath.normpath(posixpath.join(base, rel))
+    return joined == ".." or joined.startswith("../")
+
+
+def _installs_here(lowered: list[str]) -> bool:
+    """`python setup.py install|develop`, `pip install .` / `-e .`: the current folder."""
+    for i, word in enumerate(lowered[:-1]):
+        if word.endswith("setup.py") and lowered[i + 1] in ("install", "develop"):
+            return True
+    at = lowered.index("install") if "install" in lowered else -1
+    tool = at > 0 and any(_TOOL.match(w) for w in lowered[:at])
+    return tool and any(w in (".", "./") for w in lowered[at + 1 :])
 
 
 def _tox_servers(body: str) -> list[str]:
@@ -476,12 +621,24 @@ def _tox_servers(body: str) -> list[str]:
 def _source_add(words: list[str], public: _PublicIndex) -> str:
     """`poetry source add NAME URL` / `pdm source add …`: a source for the project;
     `devpi use URL|INDEX`: devpi-client's current index, which `devpi install` (and pip, once
-    devpi writes it into pip's configuration) installs from."""
+    devpi writes it into pip's configuration) installs from; `devpi install` and `poetry add
+    --source NAME` themselves (round 15a F9), unless every package they name is a public
+    project forkvet's import table knows (`poetry add --source pytorch torch`)."""
     lowered = [w.lower() for w in words]
     for i in range(len(lowered) - 1):
         if lowered[i] == "devpi" and lowered[i + 1] == "use":
             given = [w for w in words[i + 2 :] if not w.startswith("-")]
             return "devpi use" if given and not public(given[0]) else ""
+        if lowered[i] == "devpi" and lowered[i + 1] == "install":
+            return "" if _all_known(words[i + 1 :]) else "devpi install"
+        if lowered[i] == "poetry" and lowered[i + 1] == "add":
+            rest = words[i + 1 :]
+            at = next((j for j, w in enumerate(rest) if w.lower().startswith("--source")), -1)
+            if at >= 0:
+                # the source's name, unless attached with `=`, is the next word
+                took = 1 if "=" in rest[at] else 2
+                if not _all_known(rest[:at] + rest[at + took :]):
+                    return "poetry add --source"
     for i in range(len(lowered) - 2):
         if lowered[i] == "poetry" and lowered[i + 1] == "config":
             # `poetry config repositories.NAME URL`: a source Poetry may install from
