@@ -98,10 +98,9 @@ def plot_png(
 ) -> Path:
     """series: a GAN's losses by name (generator, discriminator), each drawn and labelled on
     the loss axis; metrics: forkvet.runtime.metrics.summaries, each on its own axis."""
-    _matplotlib()
+    fig = figure(losses, title, steps, baseline, series, metrics)  # sets matplotlib up
     import matplotlib.pyplot as plt
 
-    fig = figure(losses, title, steps, baseline, series, metrics)
     with os.fdopen(open_log(path), "wb") as f:  # never through a link
         fig.savefig(f, format="png")
     plt.close(fig)

@@ -394,8 +394,9 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
 
 
 def _pin_folders(worktree: str, rel: str, populated: bool, pinned: set[str]) -> list[str]:
-    """`--bind X X` for every folder between the checkout and a submodule path (the path
-    itself too when populated), each once, parents first."""
+    """`--bind X X` for every folder between a writable root and a protected path inside it
+    (the path itself too when `populated`), each once, parents first: submodule paths and
+    forkvet's own read-only paths both use it."""
     if not rel:
         return []
     parts = rel.split("/")
