@@ -60,6 +60,7 @@ _DATA_DIR = rx.compile(
     r"(?:\w+_)?features(?:_\w+)?)/"
 )
 _NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
+_INSTALLS = rx.compile(r"(?i)^(?:setup|install|activate|lint|format)(?:_|$)")
 _DATA_WORD = rx.compile(r"(?i)data|corpus|vocab|tfrecord|lmdb")
 _TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
@@ -303,6 +304,8 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
 def _entry_facts(f: PyFile) -> tuple[bool, list[dict[str, Any]]]:
     if "entry" in f.facts:
         return f.facts["entry"]  # type: ignore[no-any-return]
+    if f.facts.get("skimmed"):
+        return bool(f.facts.get("main_guard")), []  # past the analysis budget: no text kept
     # Not parsed (Python 2): a real script has a main guard or runs statements at the top
     # level; a library module that only mentions argparse (defs and imports) is not one.
     return bool(_MAIN_GUARD.search(f.text) or _runs_at_top_level(f.text)), []
@@ -398,8 +401,26 @@ def _is_unit_test(path: str, text: str) -> bool:
     return bool(_UNIT_TEST_TEXT.search(text))
 
 
+def _is_unit_test_file(f: PyFile) -> bool:
+    if f.facts.get("skimmed"):  # past the analysis budget: what the skim saw
+        return bool(f.facts.get("unit_test")) and _is_unit_test(f.path, "def test_")
+    return _is_unit_test(f.path, f.text)
+
+
 def _imported_modules(ctx: Context) -> set[str]:
-    return {ref.module for ref in ctx.py.imports}
+    """Modules the repository's code imports; a unit test importing a training script's helper
+    (tests/test_sft.py: from levanter.main.sft import …) does not make the script a library."""
+    return {ref.module for ref in ctx.py.imports if not _in_unit_tests(ref.path)}
+
+
+def _in_unit_tests(path: str) -> bool:
+    stem = _stem(path)
+    return bool(
+        _UNIT_TEST_DIR.search(path)
+        or stem.startswith("test_")
+        or stem.endswith("_test")
+        or stem == "conftest"
+    )
 
 
 def _is_library_module(path: str, imported: set[str], packages: set[str]) -> bool:
@@ -413,18 +434,35 @@ def _is_library_module(path: str, imported: set[str], packages: set[str]) -> boo
     return any(d in imported for d in dotted)
 
 
+# Gradient updates written out in other frameworks: Theano's T.grad with updates, Lasagne's
+# update rules, Chainer's and optax's optimizer.update(...), JAX's value_and_grad.
+_GRADIENT_UPDATES = (
+    r"\bT\.grad\(|\btheano\.grad\(|\blasagne\.updates\.\w+\(|optimizer\w*\.update\(|"
+    r"value_and_grad\("
+)
 _TRAIN_CELL = rx.compile(
     r"\.backward\(|optimizer\w*\.step\(|\.fit\(|trainer\.(?:train|run|fit)\(|\btrain_step\b|"
     r"\btrain\(|for\s+epoch\s+in\b|:backward\(|optim\.(?:sgd|adam|rmsprop)\(|\.minimize\(|"
-    r"apply_gradients\(|SGDSolver\(|solver\.(?:step|solve)\("
+    r"apply_gradients\(|SGDSolver\(|solver\.(?:step|solve)\(|"
+    + _GRADIENT_UPDATES
 )
 
+
+
+def _trains(text: str) -> bool:
+    """Whether code has a training step by _TRAIN_CELL; PIL's ImageOps.fit(image, size) crops
+    an image (instruct-pix2pix's edit_cli.py), it fits no model."""
+    return any(
+        m.group() != ".fit(" or not text.endswith("ImageOps", 0, m.start())
+        for m in _TRAIN_CELL.finditer(text)
+    )
 
 # Stronger than _TRAIN_CELL, for scripts with no telling name: gradient steps or a solver,
 # not a scikit-learn .fit() that scores features (svhn_semisup_analysis.py evaluates).
 _TRAIN_LOOP = rx.compile(
     r"\.backward\(|optimizer\w*\.step\(|:backward\(|\.minimize\(|apply_gradients\(|"
-    r"SGDSolver\(|get_solver\(|solver\.(?:step|solve)\(|trainer\.(?:train|fit|run)\("
+    r"SGDSolver\(|get_solver\(|solver\.(?:step|solve)\(|trainer\.(?:train|fit|run)\(|"
+    + _GRADIENT_UPDATES
 )
 
 
@@ -446,7 +484,7 @@ def _notebook_kind(stem: str, text: str | None) -> str | None:
     if kind in ("train", "prepare"):
         return kind
     # A "demo" notebook that runs a training loop trains (minGPT's demo.ipynb).
-    if kind in (None, "demo") and text is not None and _TRAIN_CELL.search(text):
+    if kind in (None, "demo") and text is not None and _trains(text):
         return "train"
     if kind is not None or text is None:
         return "notebook"
@@ -1363,7 +1401,7 @@ def _has_train_switch(options: list[dict[str, Any]]) -> bool:
 
 def _code_kind(text: str) -> str | None:
     """train when the code has a training loop, test when it only loads and runs a model."""
-    if _TRAIN_CELL.search(text):
+    if _trains(text):
         return "train"
     return "test" if _INFER_CELL.search(text) else None
 
@@ -1572,7 +1610,7 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> set[str]:
             continue
         if f.is_notebook:
             _notebook_entry(ep, f)
-        elif _is_unit_test(f.path, f.text):
+        elif _is_unit_test_file(f):
             continue  # unit tests, counted by the health check
         elif _HELPER_DIR.search(f.path):
             continue  # utils/flask_rest_api/example_request.py: a helper, unless documented
@@ -1618,7 +1656,11 @@ class _ImportedNames:
 
 
 def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
-    if f.path.count("/") > 2:
+    # Deep notebooks are someone's analysis, unless a folder above names them as ones to run
+    # (tensorflow_v2/notebooks/3_NeuralNetworks/x.ipynb, src/pkg/examples/sft_demo.ipynb).
+    if f.path.count("/") > 2 and not any(
+        _EXAMPLE_DIR.fullmatch(part) for part in f.path.split("/")[:-1]
+    ):
         return
     nkind = _notebook_kind(_stem(f.path), f.text)
     if nkind is None and _EXAMPLE_DIR.fullmatch(f.path.rsplit("/", 2)[-2] if "/" in f.path else ""):
@@ -1651,8 +1693,8 @@ def _script_entry(
         # An uninformative name (Caffe's solve.py): a script whose code runs a training
         # loop trains; one that only loads a model is left to the README.
         # A main.py that calls model.fit(...) and then predicts trains (Keras).
-        loop = _TRAIN_CELL if _is_generic(stem) else _TRAIN_LOOP
-        kind = "train" if loop.search(f.text) else "demo" if _SERVE_DIR.search(f.path) else None
+        trains = _trains(f.text) if _is_generic(stem) else bool(_TRAIN_LOOP.search(f.text))
+        kind = "train" if trains else "demo" if _SERVE_DIR.search(f.path) else None
         if kind == "demo":
             by_folder.add(f.path)  # serve/x_worker.py: a demo by its folder alone
         if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
@@ -1668,6 +1710,8 @@ def _script_entry(
         return
     if kind == "prepare" and _NOT_ENTRY.match(stem) and not _DATA_WORD.search(stem):
         return  # setup_env.py, install_deps.py; build_pretraining_dataset.py makes data
+    if _INSTALLS.match(stem):
+        return  # install_post_train_extra_deps.py sets up a machine, whatever it names
     _bucket(ep, kind).append(ScriptEntry(f.path, kind, options))
 
 
@@ -1744,7 +1788,7 @@ def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
             # in its raw text says otherwise.
             raw = _large_notebook_text(ctx, fe, scanned)
             nkind = _notebook_kind(_stem(fe.path), None) or "notebook"
-            if nkind == "notebook" and raw is not None and _TRAIN_CELL.search(raw):
+            if nkind == "notebook" and raw is not None and _trains(raw):
                 nkind = "train"
             _bucket(ep, nkind).append(ScriptEntry(fe.path, nkind))
             continue
@@ -1879,7 +1923,7 @@ def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -
     ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path if ctx.snap.readme else "")
     ep.commands += _doc_page_commands(ctx, ep.commands)
     _add_readme_entries(ctx, ep, by_path)
-    _readme_notebooks(ctx, ep)
+    _readme_notebooks(ctx, ep, by_path)
     _tool_commands(ctx, ep)
     _example_folders(ctx, ep)
     _cog_predictor(ctx, ep)
@@ -1932,9 +1976,9 @@ _MATLAB_ENTRY_DIR = rx.compile(
 )
 
 
-def _readme_notebooks(ctx: Context, ep: EntryPoints) -> None:
+def _readme_notebooks(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
     """A notebook the README links (often through Colab, docs/Interacting_with_x.ipynb) is
-    a demo to run, wherever it sits."""
+    one to run, wherever it sits: a demo, or a training run when its code trains."""
     listed = {e.path for lst in (ep.train, ep.test, ep.prepare) for e in lst}
     for fe in ctx.snap.files:
         if (
@@ -1944,7 +1988,8 @@ def _readme_notebooks(ctx: Context, ep: EntryPoints) -> None:
             and "/" + fe.path in ctx.readme
             and len(ep.test) < 200
         ):
-            kind = _notebook_kind(_stem(fe.path), None) or "notebook"
+            parsed = by_path.get(fe.path)
+            kind = _notebook_kind(_stem(fe.path), parsed.text if parsed else None) or "notebook"
             (ep.train if kind == "train" else ep.test).append(ScriptEntry(fe.path, kind))
 
 

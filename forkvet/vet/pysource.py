@@ -305,7 +305,29 @@ def skim_python(path: str, text: str) -> PyFile:
                     refs.append(ImportRef(name.strip(), path, line, bool(m.group(1))))
         at = text.find("import", end) if end >= 0 else -1
     risks: tuple[list[Any], list[Any], list[Any]] = (text_risks(text), [], [])  # as analyze_file
-    return PyFile(path, "", None, imports=refs, facts={"skimmed": True, "risks": risks})
+    facts = {
+        "skimmed": True,
+        "risks": risks,
+        "main_guard": _has_main_guard(text),
+        "unit_test": any(word in text for word in _UNIT_TEST_WORDS),
+    }
+    return PyFile(path, "", None, imports=refs, facts=facts)
+
+
+# What a unit test file holds (str.find, as the skim reads): checked with its name, test_x.py.
+_UNIT_TEST_WORDS = ("def test_", "import unittest", "from unittest", "import pytest", "absltest")
+
+
+def _has_main_guard(text: str) -> bool:
+    """`if __name__ == "__main__":` at the start of a line, found by str.find: a skimmed
+    train_sft.py deep in a large package is still a script to run."""
+    at = text.find("__main__")
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        if text.startswith("if", start) and "__name__" in text[start:at]:
+            return True
+        at = text.find("__main__", at + 8)
+    return False
 
 
 def parse_python(path: str, text: str, is_notebook: bool = False) -> PyFile:
