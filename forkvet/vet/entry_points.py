@@ -401,6 +401,12 @@ def _is_unit_test(path: str, text: str) -> bool:
     return bool(_UNIT_TEST_TEXT.search(text))
 
 
+def _has_main_guard(f: PyFile) -> bool:
+    if f.facts.get("skimmed"):
+        return bool(f.facts.get("main_guard"))
+    return bool(_MAIN_GUARD.search(f.text))
+
+
 def _is_unit_test_file(f: PyFile) -> bool:
     if f.facts.get("skimmed"):  # past the analysis budget: what the skim saw
         return bool(f.facts.get("unit_test")) and _is_unit_test(f.path, "def test_")
@@ -435,18 +441,14 @@ def _is_library_module(path: str, imported: set[str], packages: set[str]) -> boo
 
 
 # Gradient updates written out in other frameworks: Theano's T.grad with updates, Lasagne's
-# update rules, Chainer's and optax's optimizer.update(...), JAX's value_and_grad.
-_GRADIENT_UPDATES = (
-    r"\bT\.grad\(|\btheano\.grad\(|\blasagne\.updates\.\w+\(|optimizer\w*\.update\(|"
-    r"value_and_grad\("
-)
+# update rules, Chainer's and optax's optimizer.update(...). A gradient alone is not one: a
+# demo notebook shows jax.value_and_grad of its loss without training (graphcast_demo.ipynb).
+_GRADIENT_UPDATES = r"\bT\.grad\(|\btheano\.grad\(|\blasagne\.updates\.\w+\(|optimizer\w*\.update\("
 _TRAIN_CELL = rx.compile(
     r"\.backward\(|optimizer\w*\.step\(|\.fit\(|trainer\.(?:train|run|fit)\(|\btrain_step\b|"
     r"\btrain\(|for\s+epoch\s+in\b|:backward\(|optim\.(?:sgd|adam|rmsprop)\(|\.minimize\(|"
-    r"apply_gradients\(|SGDSolver\(|solver\.(?:step|solve)\(|"
-    + _GRADIENT_UPDATES
+    r"apply_gradients\(|SGDSolver\(|solver\.(?:step|solve)\(|" + _GRADIENT_UPDATES
 )
-
 
 
 def _trains(text: str) -> bool:
@@ -456,6 +458,7 @@ def _trains(text: str) -> bool:
         m.group() != ".fit(" or not text.endswith("ImageOps", 0, m.start())
         for m in _TRAIN_CELL.finditer(text)
     )
+
 
 # Stronger than _TRAIN_CELL, for scripts with no telling name: gradient steps or a solver,
 # not a scikit-learn .fit() that scores features (svhn_semisup_analysis.py evaluates).
@@ -1708,6 +1711,8 @@ def _script_entry(
             return
     if kind is None or not runs or _is_library_module(f.path, imported, packages):
         return
+    if f.path.rsplit("/", 1)[0] in packages and stem in importers and not _has_main_guard(f):
+        return  # open_clip/pretrained.py: a module its package imports (`from .pretrained`)
     if kind == "prepare" and _NOT_ENTRY.match(stem) and not _DATA_WORD.search(stem):
         return  # setup_env.py, install_deps.py; build_pretraining_dataset.py makes data
     if _INSTALLS.match(stem):

@@ -1698,21 +1698,28 @@ _OTHER_README = rx.compile(
 _MAX_OTHER_README = 12
 
 
-def _other_readme_terms(ctx: Context) -> list[_Found]:
-    """Restrictive sentences in the README's translations and run-docs: never a license of
-    the repository (a translation may name it differently), but never a plain yes beside one."""
+def other_readmes(ctx: Context) -> list[tuple[str, str]]:
+    """(path, text) of the README's translations, older versions and run-docs, the first
+    _MAX_OTHER_README of them, each at most 512 KiB."""
     main = ctx.snap.readme.path if ctx.snap.readme else ""
     docs = [
         f
         for f in ctx.snap.files
         if f.path != main and f.path.count("/") <= 1 and _OTHER_README.match(f.path)
     ]
+    return [
+        (f.path, ctx.snap.read_text(f.path) or "")
+        for f in docs[:_MAX_OTHER_README]
+        if f.size <= 512 * 1024
+    ]
+
+
+def _other_readme_terms(ctx: Context) -> list[_Found]:
+    """Restrictive sentences in the README's translations and run-docs: never a license of
+    the repository (a translation may name it differently), but never a plain yes beside one."""
     out: list[_Found] = []
-    for f in docs[:_MAX_OTHER_README]:
-        if f.size > 512 * 1024:
-            continue
-        text = ctx.snap.read_text(f.path) or ""
-        for m, terms in readme_licenses(f.path, text):
+    for path, text in other_readmes(ctx):
+        for m, terms in readme_licenses(path, text):
             if m.spdx != README_TERMS or terms.commercial_use is True:
                 continue
             # A translation is in another language by design: "commercial" in it is a

@@ -114,7 +114,20 @@ def _literal(node: ast.AST, names: dict[str, ast.AST], budget: _Budget, depth: i
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
+        pass
+    if isinstance(node, ast.List):
+        return _strings_of(node)
+    return None
+
+
+def _strings_of(node: ast.List) -> list[str]:
+    """A list that is not all literals, read as its plain strings: an item chosen by a
+    condition (`"triton" if sys.platform != "win32" else "triton-windows"`) is left out."""
+    return [
+        elt.value
+        for elt in node.elts
+        if isinstance(elt, ast.Constant) and isinstance(elt.value, str)
+    ]
 
 
 def _opened_files(node: ast.AST) -> list[str]:
@@ -291,18 +304,44 @@ def extension_modules(text: str) -> set[str]:
     return out
 
 
+def _module_names_assigned(tree: ast.Module) -> dict[str, ast.AST]:
+    """Module-level `NAME = value`, inside top-level if/else and try blocks too: a list
+    assigned in several branches (`install_requires` per platform) is read as the strings
+    every branch has, which are needed whichever branch runs."""
+    names: dict[str, ast.AST] = {}
+    stack: list[ast.stmt] = list(reversed(tree.body))
+    seen = 0
+    while stack and seen < 10_000:
+        stmt = stack.pop()
+        seen += 1
+        if isinstance(stmt, (ast.If, ast.Try)):
+            blocks = [stmt.body, stmt.orelse]
+            if isinstance(stmt, ast.Try):
+                blocks += [h.body for h in stmt.handlers] + [stmt.finalbody]
+            stack += [s for block in reversed(blocks) for s in reversed(block)]
+            continue
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+            continue
+        tgt = stmt.targets[0]
+        if not isinstance(tgt, ast.Name):
+            continue
+        before = names.get(tgt.id)
+        if isinstance(before, ast.List) and isinstance(stmt.value, ast.List):
+            again = set(_strings_of(stmt.value))
+            kept = [v for v in _strings_of(before) if v in again]
+            names[tgt.id] = ast.List(elts=[ast.Constant(v) for v in kept], ctx=ast.Load())
+        else:
+            names[tgt.id] = stmt.value
+    return names
+
+
 def parse_setup_py(path: str, text: str, deadline: float | None = None) -> PackageMeta | None:
     """setup() calls' arguments read as literals, within MAX_SETUP_ITEMS and the deadline
     (SETUP_SECONDS from now when none is given)."""
     tree = _setup_tree(text)
     if tree is None:
         return None
-    names: dict[str, ast.AST] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-            tgt = stmt.targets[0]
-            if isinstance(tgt, ast.Name):
-                names[tgt.id] = stmt.value
+    names = _module_names_assigned(tree)
     meta = PackageMeta(path)
     end = time.monotonic() + SETUP_SECONDS if deadline is None else deadline
     budget = _Budget(MAX_SETUP_ITEMS, end)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from forkvet import rx
 from forkvet.report import Finding, LicenseInfo, Severity, Weight
 from forkvet.vet.context import Context
-from forkvet.vet.license import names_a_license
+from forkvet.vet.license import names_a_license, other_readmes
 from forkvet.vet.modelterms import sentences
 
 CHECK = "license"
@@ -26,14 +26,15 @@ _TERMS_FILE = rx.compile(
 
 # "Should you use these pre-trained weights, please adhere to the license agreements": the
 # weights come with terms of their own that the repository does not hold.
+# "The use of GLM-4 model weights must follow the Model License" (a link): a model license.
 _OWN_TERMS = rx.compile(
     r"(?i)\blicen[cs]e\s+(?:agreements?|terms)\b|\bterms\s+of\s+(?:use|service)\b|"
-    r"\b(?:usage|use|download)\s+agreements?\b"
+    r"\b(?:usage|use|download)\s+agreements?\b|\bmodel\s+licen[cs]e\b"
 )
 # ... which the reader is told to follow (a sentence that only mentions an agreement, "the
 # Community License Agreement is updated", binds nothing).
 _COMPLY = rx.compile(
-    r"(?i)\b(?:(?:adhere|comply|abide|agree|accept)(?:s|d|ed|ing)?|subject\s+to|"
+    r"(?i)\b(?:(?:adhere|comply|abide|agree|accept|follow)(?:s|d|ed|ing)?|subject\s+to|"
     r"governed\s+by|bound\s+by)\b"
 )
 _SAME_TERMS = rx.compile(r"(?i)\b(?:same|this|our|above|repository'?s?|code'?s?)\s+licen[cs]e")
@@ -75,18 +76,21 @@ def check(ctx: Context, info: LicenseInfo, found: list[Weight]) -> tuple[None, l
 
 
 def _terms_elsewhere(ctx: Context) -> str:
-    """The README sentence that puts the weights under license terms of their own without
-    naming a license forkvet knows or this repository's license; "" when there is none."""
-    for s in sentences(ctx.readme[:200_000])[:5000]:
-        if (
-            len(s) < 1000
-            and _OWN_TERMS.search(s)
-            and _COMPLY.search(s)
-            and _WEIGHT_WORDS.search(s)
-            and not _SAME_TERMS.search(s)
-            and not names_a_license(s)
-        ):
-            return s.strip()
+    """The README sentence (or one of its translations' and older versions') that puts the
+    weights under license terms of their own without naming a license forkvet knows or this
+    repository's license; "" when there is none."""
+    texts = [ctx.readme[:200_000]] + [text[:200_000] for _, text in other_readmes(ctx)]
+    for text in texts:
+        for s in sentences(text)[:5000]:
+            if (
+                len(s) < 1000
+                and _OWN_TERMS.search(s)
+                and _COMPLY.search(s)
+                and _WEIGHT_WORDS.search(s)
+                and not _SAME_TERMS.search(s)
+                and not names_a_license(s)
+            ):
+                return s.strip()
     return ""
 
 

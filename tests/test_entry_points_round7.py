@@ -1,0 +1,177 @@
+"""Entry points, weights terms and declared requirements, from round 7's development half:
+general idioms of research code, each tested on a small repository written here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from forkvet import limits
+from forkvet.report import Report
+from forkvet.vet.metadata import parse_setup_py
+from tests.conftest import license_text
+
+Vet = Callable[..., Report]
+MAIN = "if __name__ == '__main__':\n    main()\n"
+
+
+def _paths(entries: list) -> list[str]:  # type: ignore[type-arg]
+    return sorted(e.path for e in entries)
+
+
+def _nb(*cells: str) -> str:
+    cells_json = [{"cell_type": "code", "metadata": {}, "source": c, "outputs": []} for c in cells]
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells_json})
+
+
+TF2_TRAIN = (
+    "import tensorflow as tf\nopt = tf.optimizers.Adam()\n"
+    "with tf.GradientTape() as g:\n    loss = model(x)\n"
+    "opt.apply_gradients(zip(g.gradient(loss, w), w))\n"
+)
+
+
+def test_deep_notebooks_in_an_examples_folder_are_classified_by_their_code(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "README.md": "# Tutorials\n",
+            "tensorflow_v2/notebooks/3_NeuralNetworks/autoencoder.ipynb": _nb(TF2_TRAIN),
+            "tensorflow_v2/notebooks/1_Introduction/hello.ipynb": _nb("print('hello')\n"),
+            # Deep and in no folder of notebooks to run: someone's analysis.
+            "research/analysis/old/plots.ipynb": _nb(TF2_TRAIN),
+        }
+    )
+    assert _paths(report.entry_points.train) == [
+        "tensorflow_v2/notebooks/3_NeuralNetworks/autoencoder.ipynb"
+    ]
+
+
+def test_a_notebook_the_readme_links_is_training_when_its_code_trains(vet_repo: Vet) -> None:
+    readme = (
+        "# Course\n\n"
+        "- [Autoencoder](https://colab.research.google.com/github/o/r/blob/main/course/part3/ch1/ae.ipynb)\n"
+        "- [Predict](https://github.com/o/r/blob/main/course/part3/ch1/use.ipynb)\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "course/part3/ch1/ae.ipynb": _nb(TF2_TRAIN),
+            "course/part3/ch1/use.ipynb": _nb(
+                "m = tf.keras.models.load_model('m')\nm.predict(x)\n"
+            ),
+        }
+    )
+    assert _paths(report.entry_points.train) == ["course/part3/ch1/ae.ipynb"]
+    assert _paths(report.entry_points.test) == ["course/part3/ch1/use.ipynb"]
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "grads = T.grad(cost=cost, wrt=params)\ntrain = theano.function([X], cost, updates=u)\n",
+        "updates = lasagne.updates.nesterov_momentum(loss, params)\n",
+        "optimizer.update(model.lossfun, x, t)\n",  # Chainer
+        "updates, state = optimizer.update(grads, state, params)\n",  # optax
+    ],
+)
+def test_gradient_updates_of_other_frameworks_make_a_script_train(vet_repo: Vet, step: str) -> None:
+    code = "import numpy as np\n" + step + "for i in range(100):\n    print(i)\n"
+    report = vet_repo({"README.md": "# Tutorials\n", "3_net.py": code})
+    assert _paths(report.entry_points.train) == ["3_net.py"]
+
+
+def test_pil_image_fit_in_a_demo_is_not_training(vet_repo: Vet) -> None:
+    demo = (
+        "from PIL import ImageOps\nimport torch\n\ndef main():\n"
+        "    model.eval()\n    image = ImageOps.fit(image, (512, 512))\n"
+        "    model.load_state_dict(torch.load('m.ckpt'))\n\n" + MAIN
+    )
+    readme = "# Edit\n\n### Edit a single image:\n```\npython edit_cli.py --input a.jpg\n```\n"
+    report = vet_repo({"README.md": readme, "edit_cli.py": demo})
+    assert _paths(report.entry_points.test) == ["edit_cli.py"]
+    assert _paths(report.entry_points.train) == []
+
+
+def test_a_training_script_a_unit_test_imports_is_still_an_entry(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "README.md": "# Lib\n",
+            "src/lm/__init__.py": "",
+            "src/lm/main/__init__.py": "",
+            "src/lm/main/sft.py": "def helper():\n    pass\n\n\ndef train():\n    pass\n\n" + MAIN,
+            "tests/test_sft.py": "from lm.main.sft import helper\n\ndef test_x():\n    helper()\n",
+            # A module other code imports is a library module, as before.
+            "src/lm/main/train_utils.py": "def train():\n    pass\n\n" + MAIN,
+            "src/lm/main/run.py": "from lm.main.train_utils import train\n",
+        }
+    )
+    assert _paths(report.entry_points.train) == ["src/lm/main/sft.py"]
+
+
+def test_scripts_past_the_analysis_budget_keep_their_main_guard(
+    vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large package: the deep files are only skimmed, yet a train_*.py with a main guard is
+    # still a script to run, and a skimmed *_test.py unit test is still no entry.
+    monkeypatch.setattr(limits, "FULL_ANALYSIS_BYTES", 64)
+    filler = "x = 1\n" * 40
+    report = vet_repo(
+        {
+            "README.md": "# Big\n",
+            "a.py": filler,
+            "pkg/__init__.py": "",
+            "pkg/trainers/sft/train_sft.py": "import jax\n\ndef main():\n    pass\n\n" + MAIN,
+            "pkg/optimizers/muon_test.py": "from absl.testing import absltest\n\n"
+            "class MuonTest(absltest.TestCase):\n    pass\n\n"
+            "if __name__ == '__main__':\n    absltest.main()\n",
+            "pkg/models/layers.py": "def f():\n    return 1\n",
+        }
+    )
+    assert _paths(report.entry_points.train) == ["pkg/trainers/sft/train_sft.py"]
+    assert "pkg/optimizers/muon_test.py" not in _paths(report.entry_points.test)
+
+
+def test_install_scripts_are_no_entries_whatever_they_name(vet_repo: Vet) -> None:
+    code = "import subprocess\n\ndef main():\n    pass\n\n" + MAIN
+    report = vet_repo(
+        {
+            "README.md": "# X\n",
+            "scripts/install_post_train_extra_deps.py": code,
+            "train.py": "import torch\n\ndef main():\n    loss.backward()\n\n" + MAIN,
+        }
+    )
+    assert _paths(report.entry_points.train) == ["train.py"]
+
+
+def test_weights_a_readme_version_puts_under_a_model_license_are_unclear(vet_repo: Vet) -> None:
+    old_readme = (
+        "# GLM\n\n## License\n\n+ The use of the model weights must follow the "
+        "[Model License](https://huggingface.co/org/model/blob/main/LICENSE).\n\n"
+        "+ The code in this repository follows the [Apache 2.0](LICENSE) license.\n"
+    )
+    files = {
+        "README.md": "# GLM\n\n```python\nAutoModel.from_pretrained('org/glm-9b-chat')\n```\n",
+        "README_20240605.md": old_readme,
+        "LICENSE": license_text("Apache-2.0.txt"),
+        "demo.py": "from transformers import AutoModel\nAutoModel.from_pretrained('org/glm-9b')\n",
+    }
+    report = vet_repo(files)
+    assert report.license is not None
+    assert report.license.commercial_use is None, report.license.governs_reason
+    assert "terms the repository does not hold" in report.license.governs_reason
+
+
+def test_setup_py_requirements_assigned_per_platform_are_read() -> None:
+    text = (
+        "import sys\nfrom setuptools import setup\n"
+        "if BACKEND == 'triton':\n"
+        "    install_requires = ['einops', 'triton' if sys.platform != 'win32' else 'tw']\n"
+        "else:\n    install_requires = ['torch', 'einops']\n"
+        "setup(name='x', install_requires=install_requires)\n"
+    )
+    meta = parse_setup_py("setup.py", text)
+    assert meta is not None
+    # What every branch needs; a platform's own choice is not everyone's requirement.
+    assert meta.requires == ["einops"]
