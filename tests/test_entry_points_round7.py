@@ -175,3 +175,27 @@ def test_setup_py_requirements_assigned_per_platform_are_read() -> None:
     assert meta is not None
     # What every branch needs; a platform's own choice is not everyone's requirement.
     assert meta.requires == ["einops"]
+
+
+def test_a_python_version_named_to_warn_against_it_is_not_declared(vet_repo: Vet) -> None:
+    readme = (
+        "# Tutorials\n\nDeveloped with **Python 3.5 / 3.6**.\n\n"
+        "There are reports that Python 2.7 gives error messages with these tutorials.\n"
+    )
+    report = vet_repo({"README.md": readme, "mnist.py": "import numpy as np\nx = np.zeros(3)\n"})
+    assert report.python is not None
+    assert report.python.majors == [3]
+
+
+def test_a_stale_python_2_utility_does_not_narrow_code_that_states_both(vet_repo: Vet) -> None:
+    files: dict[str, str | bytes] = {
+        "README.md": "# RCNN\n\n## Requirements\n\n- Python 2.7.6+, 3.4.3+, 3.5.1+\n",
+        "utils/create_trunk.py": "import caffe\nprint 'converting'\n",
+    }
+    files.update({f"lib/m{i}.py": f"import numpy as np\nx{i} = np.zeros({i})\n" for i in range(10)})
+    report = vet_repo(files)
+    assert report.python is not None
+    assert report.python.majors == [2, 3]
+    # Without the README's word, the Python 2 file decides, as before.
+    files["README.md"] = "# RCNN\n"
+    assert vet_repo(files).python.majors == [2]  # type: ignore[union-attr]

@@ -392,11 +392,46 @@ def _declared(ctx: Context, sig: _Signals) -> None:
         if ctx.snap.get(name) and _UNIVERSAL.search(ctx.snap.read_text(name) or ""):
             sig.compat.append(f"{name}: universal wheel (Python 2 and 3)")
     if ctx.snap.readme:
-        readme_lines = line_of(ctx.readme)
-        for m in _README_PY.resuming(ctx.readme, lambda m: m.end(2) if m.group(2) else m.end(1)):
-            line = readme_lines(m.start())
-            version = m.group(1) + (f".{m.group(2)}" if m.group(2) else "")
-            sig.declared.append((version, f"{ctx.snap.readme.path}:{line}"))
+        _readme_declared(ctx.readme, ctx.snap.readme.path, sig)
+
+
+# "Python 2.7 gives error messages", "Python 2 is no longer supported": a version named to
+# warn against it is not one the code is written for.
+_WARNS_OFF = rx.compile(
+    r"(?i)\berrors?\b|\bnot\s+(?:be\s+)?(?:supported|work\w*|compatible|tested)|"
+    r"n[o']t\s+(?:work|support)|\bno\s+longer\b|\bdrop(?:ped|s)?\b|\bdeprecated\b|"
+    r"\bunsupported\b|\bincompatible\b|\bbroken\b|\bfails?\b"
+)
+# "Python 2.7.6+, 3.4.3+, 3.5.1+", "Python 3.6 / 3.7 or 2.7": the versions listed after one.
+_MORE_VERSIONS = rx.compile(r"^[.\d]*\+?\s*(?:,|/|\bor\b|\band\b)\s*v?([23])\.(\d{1,2})")
+
+
+def _readme_declared(readme: str, path: str, sig: _Signals) -> None:
+    readme_lines = line_of(readme)
+    for m in _README_PY.resuming(readme, lambda m: m.end(2) if m.group(2) else m.end(1)):
+        if _WARNS_OFF.search(_sentence_around(readme, m.start(), m.end())):
+            continue
+        line = readme_lines(m.start())
+        versions = [m.group(1) + (f".{m.group(2)}" if m.group(2) else "")]
+        at = m.end(2) if m.group(2) else m.end(1)
+        for _ in range(6):
+            more = _MORE_VERSIONS.search(readme[at : at + 40])
+            if more is None:
+                break
+            versions.append(f"{more.group(1)}.{more.group(2)}")
+            at += more.end()
+        sig.declared += [(version, f"{path}:{line}") for version in versions]
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence (within its line, at most 200 characters each side) around a match."""
+    left = max(
+        text.rfind("\n", max(0, start - 200), start), text.rfind(". ", max(0, start - 200), start)
+    )
+    right_nl = text.find("\n", end, end + 200)
+    right_dot = text.find(". ", end, end + 200)
+    ends = [i for i in (right_nl, right_dot) if i >= 0]
+    return text[left + 1 : min(ends) if ends else end + 200]
 
 
 def _parse_v(text: str) -> tuple[int, int] | None:
@@ -508,6 +543,16 @@ def _majors(sig: _Signals, files: list[PyFile]) -> tuple[list[int], list[Finding
             f"files will need porting or a separate environment.",
         )
         return majors, [mixed]
+    if py2_weight and _stale_py2(py2_weight, declared_majors, files):
+        # The authors state both majors and a few files (a stale utility) are Python 2 only.
+        stale = Finding(
+            CHECK,
+            "notice",
+            "Python 2 only files",
+            f"{py2_weight} of {len(files)} Python file(s) use Python 2 only syntax "
+            f"({', '.join(sorted(sig.py2_files)[:3])}); the README states Python 2 and 3.",
+        )
+        return [2, 3], [stale]
     if py2_weight:
         return [2], []
     if py3_weight:
@@ -522,6 +567,11 @@ def _majors(sig: _Signals, files: list[PyFile]) -> tuple[list[int], list[Finding
     if declared_majors["2"] and not declared_majors["3"]:
         return [2], []
     return [3], []
+
+
+def _stale_py2(py2_weight: int, declared: Counter[str], files: list[PyFile]) -> bool:
+    """Python 2 syntax in at most a tenth of the files of code whose README states both majors."""
+    return bool(declared["2"] and declared["3"]) and py2_weight * 10 <= len(files)
 
 
 def _future_habit(sig: _Signals) -> bool:
