@@ -199,3 +199,29 @@ def test_a_stale_python_2_utility_does_not_narrow_code_that_states_both(vet_repo
     # Without the README's word, the Python 2 file decides, as before.
     files["README.md"] = "# RCNN\n"
     assert vet_repo(files).python.majors == [2]  # type: ignore[union-attr]
+
+
+def test_data_download_scripts_are_found_deep_beside_their_data(
+    vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Deep in a large package: the Python one is only skimmed (past the analysis budget), and
+    # runs its code at the top level, with no main guard.
+    monkeypatch.setattr(limits, "FULL_ANALYSIS_BYTES", 64)
+    report = vet_repo(
+        {
+            "README.md": "# Tasks\n",
+            "a.py": "x = 1\n" * 40,
+            "apps/tasks/text_matching/data/download_data.sh": "wget https://x.example/d.tgz\n",
+            "pkg/__init__.py": "",
+            "pkg/datasets/download_scripts/cc/download_data_cc3m.py": (
+                "import requests\nfor url in open('urls.txt'):\n    requests.get(url)\n"
+            ),
+            "data/train_tokenizer.py": "import sentencepiece as spm\nspm.train('corpus.txt')\n",
+        }
+    )
+    assert _paths(report.entry_points.prepare) == [
+        "apps/tasks/text_matching/data/download_data.sh",
+        "data/train_tokenizer.py",
+        "pkg/datasets/download_scripts/cc/download_data_cc3m.py",
+    ]
+    assert _paths(report.entry_points.train) == []

@@ -49,7 +49,10 @@ _PREPARE = rx.compile(
     r"export_\w*(?:weights?|models?|checkpoints?|ckpts?|state_dict|onnx)$|"
     r"extract_frames|make_\w*data|\w*_to_(?:tf)?records?$|(?:align|clean|resize|decode)_\w*data|"
     r"gen(?:erate)?_?\w*(?:data|patches))|(?:^|_)annotations?$|"
-    r"_(?:prep|preprocess|preprocessing|prepare)$|_preprocess(?:ing)?_"
+    r"_(?:prep|preprocess|preprocessing|prepare)$|_preprocess(?:ing)?_|"
+    # A tokenizer or vocabulary is learnt from the corpus before training: train_tokenizer.py,
+    # learn_bpe.py, build_vocab_from_corpus.py prepare data.
+    r"^(?:train|learn|build|fit)_\w*(?:tokenizer|vocab\w*|bpe|sentencepiece|spm)$"
 )
 _OFFERED = rx.compile(r"(?i)(?:demo|example|sample)s?[-_ ]?")
 # A folder that says what the scripts in it do (dinov2/run/eval/knn.py, train/ne2x.sh).
@@ -399,6 +402,20 @@ def _is_unit_test(path: str, text: str) -> bool:
     if not (stem.startswith("test_") or stem.endswith("_test")):
         return False
     return bool(_UNIT_TEST_TEXT.search(text))
+
+
+def _named_like_entry(path: str) -> bool:
+    stem = _stem(path)
+    return kind_of(stem) is not None or _is_generic(stem)
+
+
+def _reread(ctx: Context, f: PyFile) -> PyFile:
+    """A skimmed file's text read again (a download_the_pile.py deep in a large package, with
+    its code at the top level): judged as unparsed files are, by its text."""
+    text = ctx.snap.read_text(f.path)
+    if not text or "\x00" in text:
+        return f
+    return PyFile(f.path, text, None, imports=f.imports)
 
 
 def _has_main_guard(f: PyFile) -> bool:
@@ -1611,6 +1628,8 @@ def _python_entries(ctx: Context, ep: EntryPoints) -> set[str]:
             or (fentry is not None and fentry.vendored)
         ):
             continue
+        if f.facts.get("skimmed") and _named_like_entry(f.path):
+            f = _reread(ctx, f)  # past the analysis budget, but named like a script to run
         if f.is_notebook:
             _notebook_entry(ep, f)
         elif _is_unit_test_file(f):
@@ -1833,7 +1852,10 @@ _DOC_EXAMPLES = rx.compile(r"(?i)^docs?/(?:[\w.-]+/)*?[\w.-]*(?:examples?|script
 
 def _too_deep(fe: FileEntry) -> bool:
     """Lua and MATLAB scripts sit near the top; shell launchers also one level deeper
-    (scripts/finetune/run_x.sh, examples/task/train.sh)."""
+    (scripts/finetune/run_x.sh, examples/task/train.sh); a data download script wherever it
+    sits beside its data (applications/tasks/text_matching/data/download_data.sh)."""
+    if fe.suffix == ".sh" and kind_of(_stem(fe.path)) == "prepare" and fe.path.count("/") <= 6:
+        return False
     return fe.path.count("/") > (3 if fe.suffix == ".sh" else 2)
 
 
