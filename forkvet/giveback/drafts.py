@@ -24,7 +24,8 @@ class Draft:
     title: str
     body: str
     compare_url: str | None
-    status: str  # drafted | conflict | opened | updated | closed-by-maintainer | capped
+    # drafted | conflict | refused | opened | updated | merged | closed-by-maintainer | capped
+    status: str
     message: str = ""
     url: str | None = None
 
