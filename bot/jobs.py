@@ -820,8 +820,11 @@ def _upstream(
     args: str,
 ) -> str:
     from forkvet.giveback.drafts import compare_url, plan
-    from forkvet.giveback.gitops import fetch_upstream
+    from forkvet.giveback.gitops import fetch_upstream, git
+    from forkvet.giveback.publish import UnsafeBranch
 
+    # The fork's default branch, as just cloned: what every pushed branch is measured against.
+    fork_ref = git(dest, "rev-parse", "--verify", "-q", "HEAD^{commit}").stdout.strip()
     base = fetch_upstream(dest, parent.clone_url)
     result = plan(dest, parent.clone_url, base, args.split() or None, repo.owner.login)
     if not result.commits:
@@ -832,7 +835,10 @@ def _upstream(
             parent.html_url, base, repo.owner.login, draft.branch, draft.title, draft.body
         )
         if draft.status == "drafted":
-            _push_draft(settings, config, repo, parent, dest, token, draft, base)
+            try:
+                _push_draft(settings, config, repo, parent, dest, token, draft, base, fork_ref)
+            except UnsafeBranch as exc:  # the human is told why, and what to do
+                draft.status, draft.message, draft.compare_url = "refused", str(exc), None
         lines.append(_draft_line(settings, draft))
     skipped = [c for c in result.commits if c["classification"] != "fix"]
     lines += [
@@ -840,7 +846,10 @@ def _upstream(
         f"{md_inline(c['classification'])} ({md_inline(c['reason'])})"
         for c in skipped
     ]
-    return "upstream drafts (branches pushed to this fork):\n\n" + "\n".join(lines)
+    return (
+        "upstream drafts (each drafted branch is pushed to this fork, holding the fix alone on "
+        "the newest upstream commit this fork has):\n\n" + "\n".join(lines)
+    )
 
 
 def _push_draft(
@@ -852,12 +861,14 @@ def _push_draft(
     token: str,
     draft: Draft,
     base: str,
+    fork_ref: str,
 ) -> None:
-    """The draft's branch on the fork; the pull request upstream only when both opted in."""
+    """The draft's branch on the fork (only if it brings the fork nothing but the fix:
+    publish.check_branch); the pull request upstream only when both opted in."""
     from forkvet.github.client import user_client as client
     from forkvet.giveback.publish import open_pull, push_branch
 
-    push_branch(dest, repo.clone_url, draft.branch, token)
+    push_branch(dest, repo.clone_url, draft.branch, token, fork_ref, draft.commits)
     if settings.user_token and config.upstream.open_pull_requests:
         open_pull(
             client(settings.user_token, settings.api_url),

@@ -214,6 +214,8 @@ def publish_upstream(data: dict[str, Any], path: str) -> None:
         if d.get("compare_url"):
             link = f" — open the pull request: {md_url(d['compare_url'], hosts)}"
         md.append(f"- draft **{md_inline(d.get('title'))}**: {md_inline(d.get('status'))}{link}")
+        if d.get("status") in ("conflict", "refused") and d.get("message"):
+            md += ["", md_fence(str(d["message"]), limit=4000), ""]  # why, and what to do
     _summary("\n".join(md) + "\n")
 
 

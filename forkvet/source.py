@@ -98,7 +98,10 @@ def _tree_size(dest: Path, rev: str) -> tuple[int, int, bool]:
 
 
 def _checkout(dest: Path, rev: str, what: str) -> None:
-    """Check rev out into dest (cloned with --no-checkout), refusing a tree over the bounds."""
+    """Check rev out into dest (cloned with --no-checkout), refusing a tree over the bounds
+    (and a rev that git would read as an option)."""
+    if rev.startswith("-"):
+        raise InputError(f"{what}: {rev!r} is not a ref")
     files, size, over = _tree_size(dest, rev)
     if over:
         raise TreeTooLarge(
@@ -112,13 +115,17 @@ def _checkout(dest: Path, rev: str, what: str) -> None:
 def clone(
     url: str, dest: Path, ref: str | None = None, depth: int | None = 1, token: str | None = None
 ) -> None:
-    """Clone url into dest (shallow by default), checked out at ref (branch, tag or commit)."""
+    """Clone url into dest (shallow by default), checked out at ref (branch, tag or commit).
+    Neither is ever a git option: a value starting with `-` is refused, and git gets the URL
+    after `--`."""
     shown = redact_url(url)
+    if url.startswith("-") or (ref or "").startswith("-"):
+        raise InputError(f"not a repository or ref: {shown if url.startswith('-') else ref!r}")
     depth_args = [f"--depth={depth}"] if depth else []
     if ref and _SHA.match(ref):
         # A commit cannot be cloned by name: fetch it alone.
         _run_git(["init", "-q", str(dest)], f"could not create {dest}")
-        _run_git(["remote", "add", "origin", url], "could not add remote", cwd=dest)
+        _run_git(["remote", "add", "--", "origin", url], "could not add remote", cwd=dest)
         try:
             _run_git(
                 ["fetch", "-q", *depth_args, "origin", ref],
@@ -137,7 +144,7 @@ def clone(
     args = ["clone", "-q", "--no-checkout", "--no-recurse-submodules", *depth_args]
     if ref:
         args += ["--branch", ref]
-    _run_git([*args, url, str(dest)], f"could not clone {shown}", token=token)
+    _run_git([*args, "--", url, str(dest)], f"could not clone {shown}", token=token)
     _checkout(dest, "HEAD", f"could not check out {shown}")
 
 

@@ -138,10 +138,12 @@ def test_classification_branches_conflicts(
     assert "(cherry picked from commit" in msg
     assert "Co-authored-by: Bea Fixer <bea@example.org>" in msg
     assert git(fork, "log", "-1", "--format=%an", nan["branch"]) == "Bea Fixer"
-    # The branch starts from upstream's default branch, not from the fork.
-    assert git(fork, "merge-base", nan["branch"], "refs/forkvet/upstream") == git(
-        up, "rev-parse", "HEAD"
+    # The branch starts at the fork point (the newest upstream commit the fork has), never
+    # at upstream's tip: it is pushed to the fork, and holds nothing the fork lacks but the fix.
+    assert git(fork, "rev-parse", f"{nan['branch']}~1") == git(
+        fork, "merge-base", "HEAD", "refs/forkvet/upstream"
     )
+    assert git(fork, "rev-list", "--count", nan["branch"], "^HEAD") == "1"
     loop = drafts["Fix off-by-one in the training loop"]
     assert loop["status"] == "conflict" and "git cherry-pick -x" in loop["message"]
     branches = git(fork, "branch", "--list", "forkvet/*")

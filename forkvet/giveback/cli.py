@@ -11,17 +11,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from forkvet import rx
 from forkvet.errors import ForkvetError, InputError
 
 TOKEN_ENV = "FORKVET_USER_TOKEN"
 
 
-def _upstream(value: str | None) -> str | None:
-    """A local upstream path is relative to where the user typed it, not to the fork (git
-    runs inside the fork); URLs and scp-style remotes pass as they are."""
-    if not value or "://" in value or rx.match(r"^[\w.-]+@[\w.-]+:", value):
-        return value
+def _upstream(
+    value: str | None, what: str = "--upstream", api_url: str | None = None
+) -> str | None:
+    """A repository git is given (gitops.remote_arg): a local path is relative to where the
+    user typed it, not to the fork (git runs inside the fork), made absolute; URLs and
+    scp-style remotes pass as they are; OWNER/NAME is on GitHub (or --api-url's host); a
+    value starting with `-` is refused (git would read it as an option)."""
+    from forkvet.giveback.gitops import remote_arg
+
+    if value is None:
+        return None
+    return remote_arg(value, what, _web_host(api_url) if api_url else "github.com")
+
+
+def _thank_upstream(value: str) -> str:
+    """`thank` only names its upstream (no git runs on it): any text but an option."""
+    if value.startswith("-"):
+        raise InputError(f"--upstream {value!r} is not a repository")
     path = Path(value).expanduser()
     return str(path.absolute()) if path.exists() else value
 
@@ -126,7 +138,9 @@ def _unmark(line: str) -> str:
 
 
 def cmd_upstream(args: argparse.Namespace) -> int:
-    args.upstream = _upstream(args.upstream)
+    args.upstream = _upstream(args.upstream, api_url=args.api_url)
+    if args.push_url:
+        args.push_url = _upstream(args.push_url, "--push-url", args.api_url)
     from forkvet.giveback.drafts import github_slug, plan
     from forkvet.giveback.gitops import fetch_upstream, git
 
@@ -176,7 +190,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         sys.stdout.write(_text(data))
-    return 1 if any(d["status"] == "conflict" for d in data["drafts"]) else 0
+    return 1 if any(d["status"] in ("conflict", "refused") for d in data["drafts"]) else 0
 
 
 def _web_host(api_url: str) -> str:
@@ -195,7 +209,7 @@ def _open(
 
     require("github")  # PyGithub: pip install 'forkvet[runtime]'
     from forkvet.github.client import user_client
-    from forkvet.giveback.publish import open_pull, push_branch
+    from forkvet.giveback.publish import UnsafeBranch, fork_default, open_pull, push_branch
 
     up = github_slug(args.upstream)
     fork = github_slug(origin)
@@ -204,10 +218,21 @@ def _open(
     if not upstream_name or not fork_name:
         raise InputError("--open needs GitHub remotes (or --upstream-repo and --fork-repo)")
     gh = user_client(token, args.api_url)
+    remote = args.push_url or origin
+    if not remote or remote.startswith("-"):
+        raise InputError("--open needs the fork's remote: an origin, or --push-url")
+    fork_ref = None
     for draft in result.drafts:
         if draft.status != "drafted":
             continue
-        push_branch(repo, args.push_url or origin, draft.branch, token)
+        # Measured against the fork's default branch as the remote has it now, not this
+        # checkout's HEAD (which may hold a local merge of upstream).
+        fork_ref = fork_ref or fork_default(repo, remote, token)
+        try:
+            push_branch(repo, remote, draft.branch, token, fork_ref, draft.commits)
+        except UnsafeBranch as exc:
+            draft.status, draft.message = "refused", str(exc)
+            continue
         open_pull(gh, upstream_name, fork_name, draft, base, args.max_per_hour, args.max_open)
 
 
@@ -256,7 +281,7 @@ def thanks_text(report: Any, upstream: str, purpose: str | None) -> tuple[str, s
 
 
 def cmd_thank(args: argparse.Namespace) -> int:
-    args.upstream = _upstream(args.upstream)
+    args.upstream = _thank_upstream(args.upstream)
     from forkvet.config import config_for
     from forkvet.giveback.drafts import github_slug
     from forkvet.snapshot import load

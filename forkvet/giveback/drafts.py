@@ -1,5 +1,6 @@
-"""Upstream pull requests: a branch per fix from upstream's default branch, cherry-picked with
--x and a Co-authored-by trailer, and a drafted pull request with a ready compare link."""
+"""Upstream pull requests: a branch per fix from the fork point (the newest upstream commit the
+fork already has), cherry-picked with -x and a Co-authored-by trailer, and a drafted pull
+request with a ready compare link."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from forkvet import fstree, rx
 from forkvet.escape import md_code, md_inline
 from forkvet.giveback.classify import classify
-from forkvet.giveback.gitops import UPSTREAM_REF, Commit, fork_commits, git
+from forkvet.giveback.gitops import UPSTREAM_REF, Commit, fork_commits, git, merge_base
 
 
 @dataclass
@@ -23,7 +24,8 @@ class Draft:
     title: str
     body: str
     compare_url: str | None
-    status: str  # drafted | conflict | opened | updated | closed-by-maintainer | capped
+    # drafted | conflict | refused | opened | updated | merged | closed-by-maintainer | capped
+    status: str
     message: str = ""
     url: str | None = None
 
@@ -111,46 +113,87 @@ def make_branch(
     upstream: str = "UPSTREAM_URL",
     base: str = "main",
     keep: bool = True,
+    start: str | None = None,
 ) -> tuple[bool, str]:
-    """Create `branch` from upstream with the commits cherry-picked (-x, Co-authored-by), in a
-    temporary worktree so the user's checkout is untouched. On a conflict, abort cleanly and
-    return the exact commands to finish by hand. keep=False (a dry run) tries the same on a
-    detached worktree: no branch is made, none is replaced."""
+    """Create `branch` with the commits cherry-picked (-x, Co-authored-by), in a temporary
+    worktree so the user's checkout is untouched. On a conflict, abort cleanly and return the
+    exact commands to finish by hand. keep=False (a dry run) tries the same on a detached
+    worktree: no branch is made, none is replaced.
+
+    The branch starts at `start`, the fork point: the newest upstream commit the fork already
+    has (the merge base), never upstream's current branch. The branch is pushed to the fork,
+    and a push runs the workflows the pushed commits hold, with the fork's secrets: a branch on
+    upstream's tip would carry whatever upstream added since (a new `.github/workflows/` job)
+    into the fork unreviewed (round 16c). A pull request from the fork point to upstream's
+    branch shows the fix alone. The fix is also tried, detached, on upstream's current branch:
+    one that no longer applies there is a conflict, as before."""
     name, email = _identity(repo)
+    env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+    start = start or merge_base(repo)
+    shas = " ".join(x.sha[:12] for x in commits)
+    tip = git(repo, "rev-parse", "--verify", "-q", f"{UPSTREAM_REF}^{{commit}}").stdout.strip()
+    if tip != start:
+        failed = _pick(repo, UPSTREAM_REF, commits, None, email, env)
+        if failed:
+            return False, (
+                f"cherry-picking {failed[:12]} onto upstream's {base} conflicts. To finish by "
+                f"hand (this branch holds upstream's newer commits, which your fork lacks: read "
+                f"`git diff {start[:12]} FETCH_HEAD -- .github` before you push it to your fork, "
+                f"where a push runs the workflows it holds):\n"
+                f"  git fetch {shlex.quote(upstream)} {shlex.quote(base)}\n"
+                f"  git switch -c {branch} FETCH_HEAD\n"
+                f"  git cherry-pick -x {shas}\n"
+                f"  # resolve the conflicts, then: git add -A && git cherry-pick --continue"
+            )
+    failed = _pick(repo, start, commits, branch if keep else None, email, env)
+    if failed:
+        return False, (
+            f"{failed[:12]} applies to upstream's {base} but not to {start[:12]}, the newest "
+            f"upstream commit this fork has, where forkvet builds the branch (so that it brings "
+            f"your fork nothing but the fix). Bring your fork's default branch up to date with "
+            f"upstream (reviewing what that brings, `.github/workflows/` included), then run "
+            f"forkvet again."
+        )
+    return True, ""
+
+
+def _pick(
+    repo: Path,
+    start: str,
+    commits: list[Commit],
+    branch: str | None,
+    email: str,
+    env: dict[str, str],
+) -> str | None:
+    """Cherry-pick commits onto start in a temporary worktree: on `branch` (created, or
+    replaced), or detached when branch is None. The sha that conflicts, or None; nothing
+    half-made is left behind."""
     wt = Path(tempfile.mkdtemp(prefix="forkvet-wt-")) / "wt"
-    if keep:
+    if branch:
         exists = git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False)
         if exists.returncode == 0:
             git(repo, "branch", "-D", branch)
-        git(repo, "worktree", "add", "-q", "-b", branch, str(wt), UPSTREAM_REF)
+        git(repo, "worktree", "add", "-q", "-b", branch, str(wt), start)
     else:
-        git(repo, "worktree", "add", "-q", "--detach", str(wt), UPSTREAM_REF)
-    env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+        git(repo, "worktree", "add", "-q", "--detach", str(wt), start)
     ok = False
     try:
         for c in commits:
             pick = git(wt, "cherry-pick", "-x", c.sha, check=False, env=env)
             if pick.returncode != 0:
                 git(wt, "cherry-pick", "--abort", check=False)
-                shas = " ".join(x.sha[:12] for x in commits)
-                return False, (
-                    f"cherry-picking {c.sha[:12]} onto upstream conflicts. To finish by hand:\n"
-                    f"  git fetch {shlex.quote(upstream)} {shlex.quote(base)}\n"
-                    f"  git switch -c {branch} FETCH_HEAD\n"
-                    f"  git cherry-pick -x {shas}\n"
-                    f"  # resolve the conflicts, then: git add -A && git cherry-pick --continue"
-                )
+                return c.sha
             if c.author_email != email:
                 msg = git(wt, "log", "-1", "--format=%B").stdout.rstrip()
                 trailer = f"Co-authored-by: {c.author_name} <{c.author_email}>"
                 if trailer not in msg:
                     git(wt, "commit", "-q", "--amend", "-m", f"{msg}\n{trailer}", env=env)
         ok = True
-        return True, ""
+        return None
     finally:
         git(repo, "worktree", "remove", "--force", str(wt), check=False)
         fstree.remove_tree(wt.parent)
-        if keep and not ok:  # nothing half-made is left behind
+        if branch and not ok:
             git(repo, "branch", "-D", branch, check=False)
 
 
@@ -188,6 +231,7 @@ def plan(
     commits = fork_commits(repo)
     if not commits:
         return result
+    start = merge_base(repo)  # the fork point: every branch starts there
     by_prefix = {c.sha: c for c in commits}
     picked: list[Commit] = []
     for c in commits:
@@ -217,7 +261,7 @@ def plan(
         drafted += 1
         branch = branch_name(c)
         title, body = pr_text([c], evidence)
-        ok, message = make_branch(repo, [c], branch, upstream, base, keep)
+        ok, message = make_branch(repo, [c], branch, upstream, base, keep, start)
         link = compare_url(compare_upstream or upstream, base, fork_owner, branch, title, body)
         if ok and link is None:
             missing = [] if fork_owner else ["--fork-owner OWNER"]

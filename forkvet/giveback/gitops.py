@@ -5,11 +5,50 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.gitrun import run_git
 
 UPSTREAM_REF = "refs/forkvet/upstream"
+# The fork's default branch as its remote has it now (fetched before forkvet pushes there).
+FORK_REF = "refs/forkvet/fork"
+
+_SCP = rx.compile(r"^[\w.-]+@[A-Za-z0-9][\w.-]*:[^\s]")
+_OWNER_NAME = rx.compile(r"^[A-Za-z0-9][\w.-]*/[\w][\w.-]*$")
+_CONTROL = rx.compile(r"[\x00-\x1f\x7f]")
+
+
+def remote_arg(value: str, what: str = "--upstream", web_host: str = "github.com") -> str:
+    """A repository to fetch from or push to, as git will be given it: an existing folder
+    (made absolute), an https://, ssh:// or file:// URL, `user@host:path`, or OWNER/NAME (on
+    web_host). Anything else — above all a value starting with `-`, which git would read as
+    an option (`--upload-pack=CMD` runs CMD) — is an input error (exit 2). git is also given
+    every such value after `--`, so this is the first of two walls, not the only one."""
+    if not value or value.startswith("-") or _CONTROL.search(value):
+        raise InputError(
+            f"{what} {value!r} is not a repository: give a folder, an https://, ssh:// or "
+            f"file:// URL, user@host:path or OWNER/NAME (never a value starting with '-')"
+        )
+    path = Path(value).expanduser()
+    if path.exists():
+        return str(path.absolute())
+    if "://" in value:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        if parts.scheme in ("https", "ssh") and rx.fullmatch(r"[A-Za-z0-9][\w.-]*", host):
+            return value
+        if parts.scheme == "file" and not host and parts.path.startswith("/"):
+            return value
+    elif _SCP.match(value):
+        return value
+    elif _OWNER_NAME.match(value) and value.split("/")[1] not in (".", ".."):
+        return f"https://{web_host}/{value.removesuffix('.git')}.git"
+    raise InputError(
+        f"{what} {value} cannot be reached: it is no existing folder, nor an https://, ssh:// "
+        f"or file:// URL, user@host:path or OWNER/NAME"
+    )
 
 
 def git(
@@ -42,14 +81,16 @@ def fetch_upstream(repo: Path, upstream: str) -> str:
         and git(repo, "rev-parse", "--git-dir", check=False).returncode != 0
     ):
         raise InputError(f"{repo} is not a git repository")
-    probe = git(repo, "ls-remote", "--symref", upstream, "HEAD", check=False)
+    if upstream.startswith("-"):  # callers check with remote_arg; never a git option here
+        raise InputError(f"upstream {upstream!r} is not a repository")
+    probe = git(repo, "ls-remote", "--symref", "--", upstream, "HEAD", check=False)
     if probe.returncode != 0:
         raise InputError(
             f"upstream {upstream} cannot be reached (deleted, private, or a typo?)"
             + (f": {_git_reason(probe.stderr)}" if _git_reason(probe.stderr) else "")
         )
     branch, source = default_branch(probe.stdout)
-    git(repo, "fetch", "-q", "--no-tags", upstream, f"+{source}:{UPSTREAM_REF}")
+    git(repo, "fetch", "-q", "--no-tags", "--", upstream, f"+{source}:{UPSTREAM_REF}")
     return branch
 
 

@@ -10,16 +10,171 @@ from pathlib import Path
 from github import Github, GithubException
 from github.Repository import Repository
 
+from forkvet.errors import InputError
 from forkvet.gitrun import run_git
 from forkvet.giveback.drafts import Draft
+from forkvet.giveback.gitops import FORK_REF, UPSTREAM_REF, default_branch, git
 
 THANKS_MARKER = "<!-- forkvet:thanks -->"
 
+# What a push to GitHub may run, or what another CI service runs on a push: a branch forkvet
+# pushes never changes one of these from the fork's default branch unless the fix itself does.
+CI_FOLDERS = (
+    ".github/workflows/",
+    ".github/actions/",
+    ".circleci/",
+    ".buildkite/",
+    ".azure-pipelines/",
+    ".woodpecker/",
+    ".gitlab/",
+    ".teamcity/",
+)
+CI_FILES = frozenset(
+    {
+        ".gitlab-ci.yml",
+        ".travis.yml",
+        "azure-pipelines.yml",
+        "jenkinsfile",
+        ".drone.yml",
+        "bitbucket-pipelines.yml",
+        "appveyor.yml",
+        ".appveyor.yml",
+        "cloudbuild.yaml",
+        "cloudbuild.yml",
+        ".woodpecker.yml",
+        ".cirrus.yml",
+        "codemagic.yaml",
+        "buildspec.yml",
+    }
+)
 
-def push_branch(repo_dir: Path, remote_url: str, branch: str, token: str) -> None:
+
+class UnsafeBranch(InputError):
+    """A branch forkvet will not push to the fork: it would bring the fork more than the fix."""
+
+
+def is_ci_path(path: str) -> bool:
+    low = path.lower()
+    return low.startswith(CI_FOLDERS) or low in CI_FILES
+
+
+def fork_default(repo_dir: Path, remote_url: str, token: str | None) -> str:
+    """The fork's default branch as the remote to push to has it now, fetched into FORK_REF:
+    what the guard in push_branch measures a branch against."""
+    probe = run_git(["ls-remote", "--symref", "--", remote_url, "HEAD"], repo=repo_dir, token=token)
+    if probe.returncode != 0 or not probe.stdout.strip():
+        raise InputError("cannot read the fork's default branch from the push URL")
+    _, source = default_branch(probe.stdout)
+    fetch = run_git(
+        ["fetch", "-q", "--no-tags", "--", remote_url, f"+{source}:{FORK_REF}"],
+        repo=repo_dir,
+        token=token,
+        timeout=300,
+    )
+    if fetch.returncode != 0:
+        raise InputError("cannot fetch the fork's default branch from the push URL")
+    return git(repo_dir, "rev-parse", "--verify", "-q", f"{FORK_REF}^{{commit}}").stdout.strip()
+
+
+def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -> None:
+    """Refuse (UnsafeBranch, with what to do) a branch that would bring the fork anything its
+    default branch (fork_ref) does not already have, except the fix commits: its commits that
+    are not ancestors of fork_ref must be exactly one cherry-pick per fix, in a line, changing
+    only the files the fixes change; and against fork_ref it may add or change a CI file
+    (`.github/workflows/`, ...) only where a fix itself changes it. Files the branch lacks
+    (the fork added them later) run nothing and are fine."""
+    ref = f"refs/heads/{branch}"
+    new = git(repo_dir, "rev-list", ref, f"^{fork_ref}", "--").stdout.split()
+    merges = git(repo_dir, "rev-list", "--merges", ref, f"^{fork_ref}", "--").stdout.split()
+    fixed: set[str] = set()
+    for sha in fixes:
+        out = git(
+            repo_dir,
+            "diff-tree",
+            "-r",
+            "-m",
+            "-z",
+            "--no-renames",
+            "--no-commit-id",
+            "--name-only",
+            sha,
+            "--",
+        )
+        fixed.update(p for p in out.stdout.split("\0") if p)
+    head = git(repo_dir, "rev-parse", "--verify", "-q", f"{fork_ref}^{{commit}}").stdout.strip()
+    start = git(repo_dir, "merge-base", UPSTREAM_REF, head, check=False).stdout.strip()
+    how = (
+        "To send it anyway, make the branch yourself at the newest upstream commit your fork "
+        "has, read what a push of it would run, and push it only if you accept that:\n"
+        f"  git switch -C {branch} {start[:12] or '$(git merge-base UPSTREAM DEFAULT-BRANCH)'}\n"
+        f"  git cherry-pick -x {' '.join(s[:12] for s in fixes)}\n"
+        f"  git diff {head[:12]} {branch} -- .github   # what a push runs on your runners\n"
+        f"  git push origin {branch}"
+    )
+    if len(new) != len(fixes) or merges:
+        raise UnsafeBranch(
+            f"forkvet did not push {branch}: it holds {len(new)} commit(s) your fork's default "
+            f"branch does not have, where only the {len(fixes)} fix commit(s) may be new "
+            f"(a push runs the workflows a branch holds, with your fork's secrets). If your "
+            f"checkout has commits the fork's default branch lacks (a local merge of "
+            f"upstream), push or drop them first.\n{how}"
+        )
+    if new:
+        changed = git(
+            repo_dir,
+            "diff",
+            "--no-ext-diff",
+            "--no-renames",
+            "-z",
+            "--name-only",
+            f"{ref}~{len(new)}",
+            ref,
+            "--",
+        ).stdout.split("\0")
+        changed = [p for p in changed if p]
+        extra = sorted(set(changed) - fixed)
+        if extra:
+            raise UnsafeBranch(
+                f"forkvet did not push {branch}: its new commits change files the fixes do not "
+                f"({', '.join(extra[:5])}).\n{how}"
+            )
+    # -z: paths exactly as stored (never quoted), in (status, path) pairs.
+    diff = git(
+        repo_dir,
+        "diff",
+        "--no-ext-diff",
+        "--no-renames",
+        "-z",
+        "--name-status",
+        fork_ref,
+        ref,
+        "--",
+    ).stdout.split("\0")
+    ci = []
+    for status, path in zip(diff[0::2], diff[1::2], strict=False):
+        if status[:1] != "D" and is_ci_path(path) and path not in fixed:
+            ci.append(path)
+    if ci:
+        raise UnsafeBranch(
+            f"forkvet did not push {branch}: it would add or change CI files your fork's "
+            f"default branch has otherwise ({', '.join(sorted(ci)[:5])}), and a push runs "
+            f"the workflows a branch holds, with your fork's secrets. The branch starts at the "
+            f"newest upstream commit your fork has, whose CI files your fork has since changed "
+            f"or removed.\n{how}"
+        )
+
+
+def push_branch(
+    repo_dir: Path, remote_url: str, branch: str, token: str, fork_ref: str, fixes: list[str]
+) -> None:
+    """Push branch to the fork, only after check_branch passes against the fork's default
+    branch (fork_ref): every path that pushes to a fork goes through here."""
+    if remote_url.startswith("-"):
+        raise InputError(f"push URL {remote_url!r} is not a repository")
+    check_branch(repo_dir, branch, fork_ref, fixes)
     # The token goes to git through its environment (GIT_CONFIG_*), never its command line.
     proc = run_git(
-        ["push", "-q", "--force", remote_url, f"refs/heads/{branch}:refs/heads/{branch}"],
+        ["push", "-q", "--force", "--", remote_url, f"refs/heads/{branch}:refs/heads/{branch}"],
         repo=repo_dir,
         token=token,
         timeout=300,

@@ -237,7 +237,7 @@ def test_tokens_never_reach_a_git_command_line(
     git(dest, "branch", "forkvet/fix")
     bare = tmp_path / "bare.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
-    push_branch(dest, f"file://{bare}", "forkvet/fix", token)
+    push_branch(dest, f"file://{bare}", "forkvet/fix", token, "HEAD", [])
     assert git(bare, "rev-parse", "forkvet/fix")  # the push really happened
     lines = log.read_text().splitlines()
     argv = [ln for ln in lines if ln.startswith("ARGV")]

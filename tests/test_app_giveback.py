@@ -1,0 +1,148 @@
+"""Round 16c C1, against the GitHub emulator with the real App: the branch the App pushes to a
+fork for an upstream fix (a merged pull request labelled `upstream`, or `/forkvet upstream`)
+holds the fix alone, on the newest upstream commit the fork has — never upstream's newer
+commits, such as a workflow a hostile upstream added after the fork was made, which a push
+with the App's token would run with the fork's secrets."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+from bot.web import create_app
+from forkvet.github.issues import MARKER
+from tests.app_fixtures import adapt, example
+from tests.conftest import git
+from tests.github.emulator import GitHubEmulator, RepoState
+from tests.test_app import (
+    FORK_FILES,
+    command_payload,
+    emulator,
+    post,
+    settings,
+    wait_for,
+    worker,
+)
+
+__all__ = ["emulator", "settings", "worker"]  # the fixtures, shared
+
+WORKFLOW = ".github/workflows/ci.yml"
+HOSTILE = (
+    "on: push\njobs:\n  grab:\n    runs-on: [self-hosted, linux, x64, gpu]\n    steps:\n"
+    "      - run: echo ${{ secrets.HF_TOKEN }}\n"
+)
+FIXED = FORK_FILES["train.py"].replace("torch.load('ckpt.pth')", "torch.load('ckpt.pth', True)")
+
+
+def bare(repo: RepoState, *args: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(repo.bare), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def fix_branches(repo: RepoState) -> list[str]:
+    refs = bare(repo, "for-each-ref", "--format=%(refname)", "refs/heads/forkvet/").split()
+    return [r for r in refs if "/fix-" in r]
+
+
+def trigger(
+    client: Any, emulator: GitHubEmulator, repo: RepoState, sha: str, how: str
+) -> dict[str, Any]:
+    """The fix reaches the App as a merged, labelled pull request or a command; the App's
+    answer (a comment) is returned."""
+    if how == "merged":
+        repo.pulls.append(
+            {
+                "id": 9,
+                "number": 42,
+                "title": "Fix loading",
+                "body": "",
+                "state": "closed",
+                "_head": "fix-loading",
+                "_base": "main",
+            }
+        )
+        event = adapt(example("pull_request", "closed"), "acme", "deepnet")
+        event["pull_request"].update(
+            {
+                "merged": True,
+                "number": 42,
+                "merge_commit_sha": sha,
+                "labels": [{"name": "upstream"}],
+            }
+        )
+        assert post(client, event, "pull_request").get_json()["jobs"] == 1
+    else:
+        issue = {
+            "id": 7001,
+            "number": 1,
+            "title": "forkvet report",
+            "body": f"{MARKER}\nreport",
+            "state": "open",
+            "_creator": emulator.bot_login,
+        }
+        repo.issues.append(issue)
+        comment = command_payload(issue, "/forkvet upstream", "acme")
+        assert post(client, comment, "issue_comment").get_json()["jobs"] == 1
+    wait_for(lambda: bool(repo.comments))
+    return repo.comments[0]
+
+
+@pytest.mark.parametrize("how", ["merged", "command"])
+def test_a_workflow_upstream_added_later_is_never_pushed_into_the_fork(
+    settings: Settings, emulator: GitHubEmulator, worker: None, how: str
+) -> None:
+    upstream = emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    # The hostile upstream adds a GPU job reading secrets after the fork was made.
+    emulator.commit(upstream, "main", {WORKFLOW: HOSTILE}, "ci: add GPU job")
+    sha = emulator.commit(
+        repo,
+        "main",
+        {"train.py": FIXED},
+        "Fix unsafe checkpoint loading",
+        author=("Bea Fixer", "bea@example.org"),
+    )
+    reply = trigger(create_app(settings).test_client(), emulator, repo, sha, how)
+    assert "Fix unsafe checkpoint loading** — drafted" in reply["body"], reply["body"]
+    [branch] = fix_branches(repo)
+    assert WORKFLOW not in bare(repo, "ls-tree", "-r", "--name-only", branch).split()
+    # Its one commit the fork lacks is the fix; everything below it is the fork's own history.
+    assert bare(repo, "rev-list", "--count", branch, "^refs/heads/main") == "1"
+    assert bare(repo, "rev-parse", f"{branch}~1") == bare(repo, "rev-parse", "main~1")
+    assert upstream.pulls == []  # no user token: nothing is written upstream
+
+
+def test_a_branch_that_would_revive_removed_ci_is_refused_with_what_to_do(
+    settings: Settings, emulator: GitHubEmulator, worker: None, tmp_path: Path
+) -> None:
+    """The fork removed the upstream's workflow; the fork point still has it. The branch
+    would run it again on a push: refused, and the reply says why and what to do."""
+    files = {**FORK_FILES, WORKFLOW: HOSTILE}
+    emulator.add_repo("upstream-org", "model", files, fork=False, parent=None)
+    repo = emulator.add_repo("acme", "deepnet", files, parent="upstream-org/model")
+    _remove(repo, WORKFLOW, tmp_path / "work")
+    sha = emulator.commit(
+        repo,
+        "main",
+        {"train.py": FIXED},
+        "Fix unsafe checkpoint loading",
+        author=("Bea Fixer", "bea@example.org"),
+    )
+    reply = trigger(create_app(settings).test_client(), emulator, repo, sha, "merged")["body"]
+    assert "Fix unsafe checkpoint loading** — refused" in reply, reply
+    assert WORKFLOW in reply and "git cherry-pick -x" in reply
+    assert "compare/" not in reply  # no link to a branch that was not pushed
+    assert fix_branches(repo) == []
+
+
+def _remove(repo: RepoState, path: str, work: Path) -> None:
+    """The fork's own clean-up: a commit on main that removes path."""
+    subprocess.run(["git", "clone", "-q", str(repo.bare), str(work)], check=True)
+    git(work, "rm", "-q", path)
+    git(work, "commit", "-q", "-m", "Remove upstream's CI: not on our runners")
+    git(work, "push", "-q", "origin", "HEAD:main")
