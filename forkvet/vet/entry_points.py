@@ -338,7 +338,8 @@ def _is_generic(stem: str) -> bool:
 # One word and "label(s)", nothing said about training or testing: a data set's label maker
 # (darknet's voc_label.py, imagenet_label.sh), as `*_annotation.py` is.
 _DATASET_LABELS = rx.compile(r"(?i)[a-z0-9]+[-_]labels?")
-_LIBRARY_NAME = rx.compile(r"(?i)[-_](?:utils?|helpers?)$")
+# Functions other files import, and protobuf's generated modules (example_pb2.py).
+_LIBRARY_NAME = rx.compile(r"(?i)[-_](?:utils?|helpers?)$|_pb2(?:_grpc)?$")
 # genLMDB.m, genJSON.py: camel-case "gen" scripts build data files.
 _GEN_CAMEL = rx.compile(r"^gen[A-Z]")
 
