@@ -146,3 +146,33 @@ def _remove(repo: RepoState, path: str, work: Path) -> None:
     git(work, "rm", "-q", path)
     git(work, "commit", "-q", "-m", "Remove upstream's CI: not on our runners")
     git(work, "push", "-q", "origin", "HEAD:main")
+
+
+def test_a_pull_request_merged_with_a_merge_commit_drafts_the_commits_it_brought(
+    settings: Settings, emulator: GitHubEmulator, worker: None, tmp_path: Path
+) -> None:
+    """GitHub's default "Create a merge commit": merge_commit_sha is the merge, which is no fix
+    itself; the pull request's own commits are what is drafted upstream."""
+    emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(repo.bare), str(work)], check=True)
+    git(work, "checkout", "-q", "-b", "fix-loading")
+    (work / "train.py").write_text(FIXED)
+    git(work, "commit", "-q", "-am", "Fix unsafe checkpoint loading")
+    git(work, "checkout", "-q", "main")
+    git(
+        work,
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge pull request #42 from acme/fix-loading",
+        "fix-loading",
+    )
+    git(work, "push", "-q", "origin", "HEAD:main")
+    merge = git(work, "rev-parse", "HEAD").strip()
+    reply = trigger(create_app(settings).test_client(), emulator, repo, merge, "merged")["body"]
+    assert "Fix unsafe checkpoint loading** — drafted" in reply, reply
+    [branch] = fix_branches(repo)
+    assert bare(repo, "rev-list", "--count", branch, "^refs/heads/main") == "1"

@@ -215,6 +215,21 @@ def _capped(c: Commit) -> Draft:
     )
 
 
+_SHA = rx.compile(r"[0-9a-fA-F]{7,40}")
+
+
+def _merged_in(repo: Path, want: str) -> list[str]:
+    """The non-merge commits a merge commit `want` brought in (its second parent's side),
+    oldest first; [] when `want` is no merge commit of this repository."""
+    if not _SHA.fullmatch(want):
+        return []
+    parents = git(repo, "rev-list", "--parents", "-n", "1", want, "--").stdout.split()
+    if len(parents) < 3:
+        return []
+    side = git(repo, "rev-list", "--reverse", "--no-merges", f"{parents[1]}..{parents[0]}", "--")
+    return side.stdout.split()
+
+
 def plan(
     repo: Path,
     upstream: str,
@@ -247,9 +262,14 @@ def plan(
     if chosen is not None:
         for want in chosen:
             match = [c for sha, c in by_prefix.items() if sha.startswith(want.lower())]
-            if not match:
+            if match:
+                picked.append(match[0])
+                continue
+            # A pull request merged with a merge commit: the commits it brought in.
+            merged = [by_prefix[sha] for sha in _merged_in(repo, want) if sha in by_prefix]
+            if not merged:
                 raise LookupError(want)
-            picked.append(match[0])
+            picked += merged
     drafted = 0
     for c in picked:
         row = next(r for r in result.commits if r["sha"] == c.sha)
