@@ -225,3 +225,18 @@ def test_data_download_scripts_are_found_deep_beside_their_data(
         "pkg/datasets/download_scripts/cc/download_data_cc3m.py",
     ]
     assert _paths(report.entry_points.train) == []
+
+
+def test_a_paper_whose_section_the_code_implements_is_not_its_own(vet_repo: Vet) -> None:
+    readme = (
+        "# Fooocus\n\nAn image generating software.\n\n## Tech list\n\n"
+        "4. We implemented a carefully tuned variation of Section 5.1 of "
+        '["Improving Sample Quality of Diffusion Models Using Self-Attention Guidance"]'
+        "(https://arxiv.org/pdf/2210.00939.pdf).\n"
+    )
+    report = vet_repo({"README.md": readme, "launch.py": "import torch\n"})
+    assert not report.citation or report.citation.get("arxiv") is None
+    # The code that implements the paper as a whole still names it.
+    readme = "# SAG\n\nThis repository implements [Self-Attention Guidance](https://arxiv.org/abs/2210.00939).\n"
+    report = vet_repo({"README.md": readme, "launch.py": "import torch\n"})
+    assert report.citation and report.citation["arxiv"] == "2210.00939"

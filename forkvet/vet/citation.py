@@ -488,7 +488,11 @@ def _cites_software(bib: str) -> bool:
 # "Code for reproducing X using low-rank adaptation ([LoRA](…))": the link names a method
 # the code uses, not the paper the code is for.
 _TOOL_OF_CODE = rx.compile(
-    r"(?i)\b(?:using|uses|with|via|based\s+on|built\s+on|on\s+top\s+of|leverag\w*|thanks\s+to)\b"
+    r"(?i)\b(?:using|uses|with|via|based\s+on|built\s+on|on\s+top\s+of|leverag\w*|thanks\s+to)\b|"
+    # "We implemented a carefully tuned variation of Section 5.1 of [Paper](…)": a piece of
+    # another paper inside the code, not the paper the code is.
+    r"\b(?:variations?|variants?|sections?|parts?|tricks?|ideas?|techniques?|components?)\b"
+    r"[^.]{0,20}\b(?:of|from|in)\b"
 )
 
 
