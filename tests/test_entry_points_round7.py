@@ -240,3 +240,16 @@ def test_a_paper_whose_section_the_code_implements_is_not_its_own(vet_repo: Vet)
     readme = "# SAG\n\nThis repository implements [Self-Attention Guidance](https://arxiv.org/abs/2210.00939).\n"
     report = vet_repo({"README.md": readme, "launch.py": "import torch\n"})
     assert report.citation and report.citation["arxiv"] == "2210.00939"
+
+
+def test_a_packed_model_a_module_downloads_from_a_models_folder_is_a_checkpoint(
+    vet_repo: Vet,
+) -> None:
+    code = (
+        'data_url = "http://download.tensorflow.org/models/image/imagenet/inception-2015.tgz"\n'
+        'labels_url = "http://download.tensorflow.org/models/image/imagenet/synset.txt"\n'
+        "download.maybe_download_and_extract(url=data_url, download_dir='inception/')\n"
+    )
+    report = vet_repo({"README.md": "# Tutorials\n", "inception.py": code})
+    urls = [w.url for w in report.weights]
+    assert urls == ["http://download.tensorflow.org/models/image/imagenet/inception-2015.tgz"]

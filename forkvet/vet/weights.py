@@ -503,8 +503,11 @@ def _code_links(path: str, text: str, add: Add) -> None:
     # A checkpoint URL in a string (CLIP's _MODELS table, a download helper's list).
     for m in _URL.finditer(text):
         url = m.group(0).rstrip(".,;:")
-        name = _parse(url).path.lower().rsplit("/", 1)[-1]
-        if name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT):
+        url_path = _parse(url).path.lower()
+        name = url_path.rsplit("/", 1)[-1]
+        if (name.endswith(WEIGHT_EXT) and not name.endswith(_AMBIGUOUS_EXT)) or _model_file_url(
+            url_path, name
+        ):
             add("weight", Weight(url, None, _host(url) or "code", f"{path}:{flines(m.start())}"))
     _helper_roots(path, text, add)
     for m in _CODE_LOADERS.finditer(text):
@@ -513,6 +516,37 @@ def _code_links(path: str, text: str, add: Add) -> None:
         kind = "dataset" if _DATA_WORDS.search(url.rsplit("/", 1)[-1]) else "weight"
         add(kind, Weight(url, None, _host(url) or "code", f"{path}:{at}"))
     _named_checkpoints(path, text, add)
+
+
+def _model_file_url(url_path: str, name: str) -> bool:
+    """A file under a models/checkpoints/pretrained folder of a download address, packed or in
+    a format of its own (`…/models/image/imagenet/inception-2015-12-05.tgz`,
+    `…/cadl/models/vgg16.tfmodel`); data, text and pages are not checkpoints."""
+    if "." not in name or not _STRONG_MODEL_PATH.search(url_path.rsplit("/", 1)[0] + "/"):
+        return False
+    if _NOT_CHECKPOINT.search(url_path) or _DATA_WORDS.search(name.replace("-", "_")):
+        return False
+    # Pages, code and model definitions (Caffe's .prototxt, a label map's .pbtxt) are no weights.
+    return not name.endswith(_NOT_MODEL_FILES)
+
+
+_NOT_MODEL_FILES = (
+    ".html",
+    ".htm",
+    ".md",
+    ".rst",
+    ".py",
+    ".ipynb",
+    ".pdf",
+    ".git",
+    ".sh",
+    ".pbtxt",
+    ".prototxt",
+    ".cfg",
+    ".c",
+    ".h",
+    ".cpp",
+)
 
 
 # A pretrained-model download helper (demucs/pretrained.py, hubconf.py, model_zoo.py) and
