@@ -188,7 +188,8 @@ class Snapshot:
         self._oversize: list[str] = []
         self._undecodable: list[str] = []
         # Python files whose PEP 263 cookie names a codec that reads ASCII bytes otherwise
-        # than UTF-8 does (shown name -> codec): see `python_text`.
+        # than UTF-8 does (shown name -> codec): see `python_decode`; a symlink named `.py` is
+        # decoded so too, whatever its target's name (it is listed under its own name).
         self.recoded: dict[str, str] = {}
 
     # -- lookup -------------------------------------------------------------------------------
@@ -281,20 +282,6 @@ class Snapshot:
         if entry.suffix in PYTHON_SUFFIXES:
             return self._python_decode(raw, entry.path, first)
         return _decode(raw, entry.path, self._undecodable if first else [])
-
-    def python_text(self, path: str) -> str | None:
-        """A file's text as the interpreter decodes it when it runs the file as Python (see
-        `python_decode`), whatever its name: the target of a `model.py` symlink."""
-        entry = self._by_path.get(path)
-        if entry is None:
-            return None
-        if entry.suffix in PYTHON_SUFFIXES:
-            return self.read_text(path)
-        try:
-            raw = self._read_capped(entry)
-        except OSError:
-            return None
-        return None if raw is None else self._python_decode(raw, path, False)
 
     def _python_decode(self, raw: bytes, path: str, first: bool) -> str | None:
         text, codec = python_decode(raw)

@@ -124,6 +124,9 @@ def _dvc_outs(text: str) -> list[str]:
     ]
 
 
+_MAX_DVC_BYTES = 256 << 10
+
+
 def _absent_content(ctx: Context) -> list[Risk]:
     """Files whose content another tool fetches later, like a Git LFS pointer: not in the
     checkout, so NOT verified (an error, as an unread file is)."""
@@ -156,7 +159,19 @@ def _absent_content(ctx: Context) -> list[Risk]:
             )
     for fe in ctx.snap.files:
         # `x.dvc` files, and a pipeline's dvc.lock (its stages' `outs`): `dvc pull` brings both.
-        if (fe.suffix != ".dvc" and fe.name != "dvc.lock") or fe.size > 256 * 1024:
+        if fe.suffix != ".dvc" and fe.name != "dvc.lock":
+            continue
+        if fe.size > _MAX_DVC_BYTES:
+            # Not read: the outputs it names are unknown, and `dvc pull` brings them unread.
+            out.append(
+                Risk(
+                    "dvc-pointer",
+                    "error",
+                    f"DVC file over {_MAX_DVC_BYTES >> 10} KiB, not read: the outputs `dvc pull` "
+                    "brings for it were NOT verified (pull them, then vet again before loading)",
+                    fe.path,
+                )
+            )
             continue
         folder = fe.path.rsplit("/", 1)[0] + "/" if "/" in fe.path else ""
         for out_path in _dvc_outs(ctx.snap.read_text(fe.path) or "")[:50]:

@@ -293,3 +293,10 @@ def test_a_large_python_file_nobody_runs_stays_a_notice(make_repo: MakeRepo) -> 
     root = make_repo({**README, "run.py": "print(1)\n", "pkg/tables.py": pad})
     assert os.path.getsize(root / "pkg" / "tables.py") > 2 << 20
     assert not _errors(_report(root))
+
+
+def test_a_dvc_file_over_its_cap_is_not_verified(make_repo: MakeRepo) -> None:
+    outs = "".join(f"- md5: {i:032x}\n  path: data/part{i}.pkl\n" for i in range(10_000))
+    root = make_repo({**README, "data.dvc": "outs:\n" + outs.replace("\n", "\n  ")})
+    [risk] = _errors(_report(root), "dvc-pointer")
+    assert risk.path == "data.dvc" and "not read" in risk.message
