@@ -979,7 +979,7 @@ def _may_hold_code_tag(fh: BinaryIO) -> bool:
     head = fh.read(2)
     fh.seek(0)
     utf16 = head in (b"\xff\xfe", b"\xfe\xff")
-    decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8")("replace")
+    decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")("replace")
     tag = python = False
     tail = ""
     while True:

@@ -300,3 +300,16 @@ def test_a_dvc_file_over_its_cap_is_not_verified(make_repo: MakeRepo) -> None:
     root = make_repo({**README, "data.dvc": "outs:\n" + outs.replace("\n", "\n  ")})
     [risk] = _errors(_report(root), "dvc-pointer")
     assert risk.path == "data.dvc" and "not read" in risk.message
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_large_yaml_file_with_a_mark_is_searched_as_pyyaml_reads_it(
+    make_repo: MakeRepo, encoding: str
+) -> None:
+    pad = "".join(f"# row {i}: {'x' * 80}\n" for i in range(30_000))
+    root = make_repo({**README}, use_git=False)
+    (root / "big.yaml").write_bytes(
+        ("!!python/object/apply:os.system [x]\n" + pad).encode(encoding)
+    )
+    [risk] = _errors(_report(root), "code-in-data")
+    assert risk.path == "big.yaml"
