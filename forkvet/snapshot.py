@@ -7,6 +7,7 @@ Nothing here imports, executes or installs anything from the repository.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import io
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tokenize
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -100,6 +102,11 @@ class FileEntry:
     disk: bytes = b""
     dev: int = 0
     ino: int = 0
+    # An alias: the in-tree symlink (bytes, relative to the root) through which this path
+    # reaches the file `disk` names (`configs/model.yaml -> ../assets/x.txt`, or a file under a
+    # folder link `numpy -> assets/np`). Python and every loader follow such links, so the
+    # alias is a file of the tree under its own name with its target's content (see `_aliases`).
+    via: bytes = b""
     # Asked for every file by every check: computed once (slots keep 50,000 entries small).
     suffix: str = field(init=False, repr=False, compare=False)
     vendored: bool = field(init=False, repr=False, compare=False)
@@ -120,6 +127,11 @@ class FileEntry:
     @property
     def parts(self) -> tuple[str, ...]:
         return tuple(self.path.split("/"))
+
+    @property
+    def alias(self) -> bool:
+        """Reached through an in-tree symlink (its content is also listed under its own name)."""
+        return bool(self.via)
 
 
 @dataclass
@@ -149,8 +161,10 @@ class Snapshot:
     # Files with a hard link outside the tree: never read as text (nothing of theirs is
     # quoted), but probed for pickles, since their content is what a loader runs.
     linked_out: list[FileEntry] = field(default_factory=list)
-    # Symlinks that stay in the tree (shown name -> the shown name of what they resolve to):
-    # never followed, but a report names the ones a loader reaches a flagged file by.
+    # Symlinks that stay in the tree (shown name -> the shown name of what they resolve to).
+    # They are never opened as links: each file a link reaches is listed again under the
+    # link's own name (an alias, `FileEntry.via`) in `files`/`skipped`/`linked_out`, so every
+    # check keyed on names sees it; a report also names the links that lead to a flagged file.
     links: dict[str, str] = field(default_factory=dict)
     # Files git tracks that are not in the working tree (a sparse checkout, a file deleted
     # without a commit): shown names, the first _MAX_ABSENT, and how many there are.
@@ -174,7 +188,8 @@ class Snapshot:
         self._oversize: list[str] = []
         self._undecodable: list[str] = []
         # Python files whose PEP 263 cookie names a codec that reads ASCII bytes otherwise
-        # than UTF-8 does (shown name -> codec): see `python_text`.
+        # than UTF-8 does (shown name -> codec): see `python_decode`; a symlink named `.py` is
+        # decoded so too, whatever its target's name (it is listed under its own name).
         self.recoded: dict[str, str] = {}
 
     # -- lookup -------------------------------------------------------------------------------
@@ -183,7 +198,9 @@ class Snapshot:
 
     def committed(self, entry: FileEntry) -> bool:
         """Whether git tracks the file, or there is no index to tell (a tarball, a copy):
-        then every file is the repository's."""
+        then every file is the repository's. An alias is committed when its link is."""
+        if entry.via:
+            return not self.tracked or entry.via in self.tracked
         return not self.tracked or (entry.disk or os.fsencode(entry.path)) in self.tracked
 
     def by_suffix(self, *suffixes: str) -> list[FileEntry]:
@@ -265,20 +282,6 @@ class Snapshot:
         if entry.suffix in PYTHON_SUFFIXES:
             return self._python_decode(raw, entry.path, first)
         return _decode(raw, entry.path, self._undecodable if first else [])
-
-    def python_text(self, path: str) -> str | None:
-        """A file's text as the interpreter decodes it when it runs the file as Python (see
-        `python_decode`), whatever its name: the target of a `model.py` symlink."""
-        entry = self._by_path.get(path)
-        if entry is None:
-            return None
-        if entry.suffix in PYTHON_SUFFIXES:
-            return self.read_text(path)
-        try:
-            raw = self._read_capped(entry)
-        except OSError:
-            return None
-        return None if raw is None else self._python_decode(raw, path, False)
 
     def _python_decode(self, raw: bytes, path: str, first: bool) -> str | None:
         text, codec = python_decode(raw)
@@ -618,6 +621,16 @@ def _open_levels(fd: int, parts: list[bytes]) -> int:
     return current
 
 
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """An in-tree symlink as the walk met it."""
+
+    rel: bytes  # its path below the root
+    target: bytes  # what it resolves to (every level), below the root; b"" for the root
+    skip: str | None  # the skip label of the folder it is in (see `_walk`)
+    skip_name: bool  # its own name is one of SKIP_DIRS (a folder link `__pycache__`)
+
+
 @dataclass
 class _Walked:
     entries: list[tuple[FileEntry, str | None]] = field(default_factory=list)  # (file, skip)
@@ -627,6 +640,8 @@ class _Walked:
     skipped_dirs: dict[str, int] = field(default_factory=dict)  # shown folder -> files
     special: list[str] = field(default_factory=list)  # FIFOs, devices, sockets: never read
     links: dict[str, str] = field(default_factory=dict)  # in-tree symlink -> its target
+    link_rows: list[_Link] = field(default_factory=list)  # the same links, as the walk saw them
+    cycles: list[str] = field(default_factory=list)  # folder links not expanded (a cycle)
     truncated: bool = False
     path_bytes: int = 0  # of the listed files' paths (MAX_PATH_BYTES)
 
@@ -659,6 +674,7 @@ def _walk(root: Path, tracked: frozenset[bytes] = frozenset()) -> Walk:
         rel_dir, skip = stack.pop() if stack else later.pop() if later else last.pop()
         _walk_folder(root, rel_dir, skip, tracked, walked, stack, later, last)
     entries, foreign = _without_foreign_links(walked)
+    _add_aliases(walked, tracked, entries, foreign)
 
     def of(kind: str) -> list[FileEntry]:
         picked = (f for f, skip in entries if _kind(skip) == kind)
@@ -674,6 +690,129 @@ def _walk(root: Path, tracked: frozenset[bytes] = frozenset()) -> Walk:
         notices=walked.notices + _walk_notices(walked),
         truncated=walked.truncated or len(walked.entries) >= MAX_FILES,
     )
+
+
+# Folder links inside folder links expanded at most this deep (each level is a link that
+# leads to no folder already on the way, so a cycle is never expanded).
+_MAX_LINK_DEPTH = 8
+
+
+def _add_aliases(
+    walked: _Walked, tracked: frozenset[bytes], entries: _Entries, foreign: _Entries
+) -> None:
+    """List every file an in-tree symlink reaches under the link's name (an alias, with the
+    target's content: `FileEntry.via`): a file link is one alias, a folder link one per file
+    below its target, folder links below that too, each at most _MAX_LINK_DEPTH deep and
+    never into a folder already on the way (a cycle, named in a notice). Python and every
+    loader follow links, so a check keyed on names (YAML tags, shelve pairs, pycs, native
+    extensions, safe-name shadows) must see `configs/model.yaml -> ../assets/x.txt` as a YAML
+    file. Aliases count in the file budget like other files (past it, the list is cut);
+    aliases of files with hard links outside the tree, or in a `.git` folder, go with the
+    files never read as text (`linked_out`)."""
+    if not walked.link_rows:
+        return
+    real: dict[bytes, tuple[FileEntry, str | None, bool]] = {}
+    for group, out in ((entries, False), (foreign, True)):
+        for f, skip in group:
+            # A file in a `.git` folder is git's (in a CI checkout, its config may hold the
+            # job's token): reached by a link, it is probed like a hard link outside the
+            # tree, never read as text or quoted.
+            real[f.disk or os.fsencode(f.path)] = (f, skip, out or skip == _STORE)
+    disks = sorted(real)
+    links = {link.rel: link for link in walked.link_rows if link.skip != _STORE}
+    link_rels = sorted(links)
+    made: _Entries = []
+    made_foreign: _Entries = []
+    steps = 0
+    budget = MAX_FILES - len(walked.entries)
+
+    def emit(rel: bytes, top: _Link, f: FileEntry, skip: str | None, out: bool) -> bool:
+        nonlocal budget
+        walked.path_bytes += len(rel)
+        budget -= 1
+        if budget < 0 or walked.path_bytes > MAX_PATH_BYTES:
+            walked.truncated = True
+            return False
+        if top.rel in tracked and skip != _STORE:
+            skip = None  # git tracks the link: the project's, whatever folder it is in
+        if skip and skip != _STORE:
+            walked.skipped_dirs[skip] = walked.skipped_dirs.get(skip, 0) + 1
+        disk = f.disk or os.fsencode(f.path)
+        alias = FileEntry(shown_name(rel), f.size, disk, f.dev, f.ino, via=top.rel)
+        (made_foreign if out else made).append((alias, skip))
+        return True
+
+    for top in links.values():
+        label = top.skip
+        hit = real.get(top.target)
+        if hit is not None:
+            if not emit(top.rel, top, hit[0], label, hit[2]):
+                break
+            continue
+        if label is not None and top.rel not in tracked:
+            continue  # a folder link inside an environment or cache (`.venv/lib64 -> lib`)
+        if label is None and top.skip_name:
+            label = shown_name(top.rel)  # a folder link named like a cache folder
+        stack: list[tuple[bytes, bytes, tuple[bytes, ...]]] = [(top.rel, top.target, (top.target,))]
+        while stack and not walked.truncated:
+            prefix, folder, chain = stack.pop()
+            in_store = VCS_DIRS.intersection(folder.split(b"/"))
+            for disk in _below(disks, folder):
+                f, skip, out = real[disk]
+                if skip == _STORE and not in_store:
+                    continue  # git's own folder: not what a checkout holds
+                rel = prefix + b"/" + disk[len(folder) + 1 :] if folder else prefix + b"/" + disk
+                mapped = _mapped_label(skip, folder, prefix) if label is None else label
+                if not emit(rel, top, f, mapped, out):
+                    break
+            for inner in _below(link_rels, folder):
+                steps += 1
+                if walked.truncated or steps > MAX_FILES:
+                    walked.truncated = True
+                    break
+                rest = inner[len(folder) + 1 :] if folder else inner
+                target = links[inner].target
+                hit = real.get(target)
+                if hit is not None:
+                    inner_label = label
+                    if label is None:
+                        inner_label = _mapped_label(links[inner].skip, folder, prefix)
+                    if not emit(prefix + b"/" + rest, top, hit[0], inner_label, hit[2]):
+                        break
+                elif (
+                    any(c == target or c.startswith(target + b"/") or not target for c in chain)
+                    or len(chain) >= _MAX_LINK_DEPTH
+                ):
+                    walked.cycles.append(shown_name(prefix + b"/" + rest))
+                else:
+                    stack.append((prefix + b"/" + rest, target, (*chain, target)))
+        if walked.truncated:
+            break
+    entries += made
+    foreign += made_foreign
+
+
+def _below(paths: list[bytes], folder: bytes) -> Iterator[bytes]:
+    """The sorted paths below `folder` (every one for the root, b"")."""
+    if not folder:
+        yield from paths
+        return
+    start = folder + b"/"
+    i = bisect.bisect_left(paths, start)
+    while i < len(paths) and paths[i].startswith(start):
+        yield paths[i]
+        i += 1
+
+
+def _mapped_label(skip: str | None, folder: bytes, prefix: bytes) -> str | None:
+    """A skipped folder below a link's target, named below the link instead."""
+    if not skip or skip == _STORE:
+        return None
+    shown_folder = shown_name(folder) if folder else ""
+    if shown_folder and not skip.startswith(shown_folder + "/"):
+        return None
+    rest = skip[len(shown_folder) + 1 :] if shown_folder else skip
+    return shown_name(prefix) + "/" + rest
 
 
 def _kind(skip: str | None) -> str:
@@ -728,8 +867,11 @@ def _read_folder(
             target = os.path.realpath(root_b + b"/" + rel)
             if not (target == root_b or target.startswith(root_b + b"/")):
                 walked.outside.append(shown_name(rel))
-            elif target != root_b:
-                walked.links[shown_name(rel)] = shown_name(target[len(root_b) + 1 :])
+                continue
+            inside = target[len(root_b) + 1 :]
+            if target != root_b:
+                walked.links[shown_name(rel)] = shown_name(inside)
+            walked.link_rows.append(_Link(rel, inside, skip, entry.name in SKIP_DIRS))
             continue
         if entry.is_dir(follow_symlinks=False):
             if name in VCS_DIRS or skip == _STORE:
@@ -812,6 +954,19 @@ def _walk_notices(walked: _Walked) -> list[Finding]:
                 f"{len(outside)} symlink(s) point outside the repository and were not "
                 f"followed: " + ", ".join(outside[:5]),
                 path=outside[0],
+            )
+        )
+    if walked.cycles:
+        cycles = sorted(walked.cycles)
+        out.append(
+            Finding(
+                "snapshot",
+                "notice",
+                "Symlink cycles not followed",
+                f"{len(cycles)} folder link(s) inside linked folders lead back to a folder "
+                f"already on the way (or more than {_MAX_LINK_DEPTH} links deep) and were not "
+                f"listed again: " + ", ".join(cycles[:5]),
+                path=cycles[0],
             )
         )
     if walked.skipped_dirs:

@@ -76,6 +76,8 @@ def vet(snap: Snapshot, config: Config | None = None, ctx: Context | None = None
     report.risks = run("risks", lambda: risks.check(ctx), [stopped], always=True)
     if report.risks and report.risks[0] is stopped:
         report.findings.append(Finding("risks", "error", "Pickle unverified", stopped.message))
+    entries = report.entry_points
+    report.risks += run("risks", lambda: risks.unread_entry_points(ctx, entries), [], always=True)
     report.health, report.checklist = run("health", lambda: _health(ctx, report), _no_health())
     report.findings += snap.access_notices()
     py = ctx.__dict__.get("py")  # only when a check built it

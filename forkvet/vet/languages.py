@@ -143,6 +143,8 @@ def check(ctx: Context) -> tuple[list[Language], list[Finding]]:
             continue
         if entry.vendored or _GENERATED.search(entry.name) or vendored_for_languages(entry.path):
             continue
+        if entry.alias:
+            continue  # a symlink's second name for a file counted already (Linguist skips links)
         lang = _language(entry, has_cpp, ctx)
         if lang is None:
             continue

@@ -1429,6 +1429,8 @@ def _license_file_statements(
             pointers.append(path)
     for link in list(ctx.snap.links)[:10_000]:
         name = link.rsplit("/", 1)[-1]
+        if ctx.snap.get(link) is not None or link in ctx.snap.dirs:
+            continue  # read under its own name, with its target's text (an alias)
         if link.count("/") <= 2 and (_LICENSE_NAME.match(name) or name.upper() == "LICENSES"):
             found.append(_unread(link, "a symbolic link, which forkvet never follows"))
     if not any(f.role == "code" and f.kind == "grant" for f in found):

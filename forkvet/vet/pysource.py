@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Any
 
 from forkvet import limits, rx
-from forkvet.snapshot import PYTHON_SUFFIXES, FileEntry, Snapshot
+from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet.textrisks import text_risks
 
 MAX_PY_FILES = 20_000
@@ -691,6 +691,8 @@ def _gather(
     deadline and the byte budget; past the full-analysis budget a file is only skimmed."""
     g = _Gathered(budget=limits.MAX_PARSE_BYTES)
     candidates = [f for f in snap.files if _is_python(f) or f.suffix == ".ipynb"]
+    # A file reached by a symlink too is analysed under its own name, the link as its copy.
+    candidates.sort(key=lambda f: f.alias)
     full = _full_analysis(candidates)
     for entry in candidates:
         if len(g.work) >= MAX_PY_FILES:
@@ -706,24 +708,7 @@ def _gather(
             g.skimmed.append(skim_python(entry.path, text))
             continue
         _gather_one(g, entry, text, flag)
-    for entry, target in python_links(snap):
-        text = snap.python_text(target.path)
-        usable = text is not None and "\x00" not in text and len(g.work) < MAX_PY_FILES
-        if usable and text is not None and g.claim(entry.path, text):
-            _gather_one(g, entry, text, flag)
     return g
-
-
-def python_links(snap: Snapshot) -> list[tuple[FileEntry, FileEntry]]:
-    """(the link, the file it leads to) for each in-tree symlink named as Python source
-    (`model.py -> assets/config.txt`): `import model` follows it and runs the target's text,
-    which is analysed under the link's name (a target that is itself a `.py` file is a copy)."""
-    out: list[tuple[FileEntry, FileEntry]] = []
-    for link, target in list(snap.links.items())[:MAX_PY_FILES]:
-        entry = snap.get(target)
-        if entry is not None and link.lower().endswith(PYTHON_SUFFIXES):
-            out.append((FileEntry(link, entry.size), entry))
-    return out
 
 
 def _gather_one(
@@ -858,7 +843,7 @@ def local_module_names(snap: Snapshot) -> tuple[set[str], set[str]]:
     loose: set[str] = set()
     strict: set[str] = set()
     packages = {f.path.rsplit("/", 1)[0] for f in snap.files if f.name == "__init__.py"}
-    for f in [*snap.files, *(link for link, _target in python_links(snap))]:
+    for f in snap.files:
         if f.suffix in (".py", ".pyx", ".so", ".pyd"):
             stem = f.name.split(".", 1)[0]
             folder = f.path.rsplit("/", 1)[0] if "/" in f.path else ""

@@ -4,6 +4,7 @@ loaders, remote code, piped shell downloads, hard-coded paths, GPU-only code, ab
 from __future__ import annotations
 
 import ast
+import codecs
 import dataclasses
 import io
 import os
@@ -16,7 +17,7 @@ from typing import BinaryIO
 import yaml
 
 from forkvet import fstree, rx, safeyaml
-from forkvet.report import Finding, Risk
+from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
 from forkvet.vet import pickles
 from forkvet.vet.compiled import compiled_risks
@@ -79,6 +80,8 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     with FolderChain(ctx.snap.root) as chain:
         sweep = _PickleSweep(ctx, chain, deadline, names, risks, _shadows(ctx))
         for entry in ctx.snap.probe_files:
+            if entry.alias:
+                continue  # its target is probed by content; a flagged one names its links
             sweep.file(entry, foreign=entry.path in foreign)
         for entry in extra:
             sweep.file(entry, listed=False)
@@ -121,6 +124,9 @@ def _dvc_outs(text: str) -> list[str]:
     ]
 
 
+_MAX_DVC_BYTES = 256 << 10
+
+
 def _absent_content(ctx: Context) -> list[Risk]:
     """Files whose content another tool fetches later, like a Git LFS pointer: not in the
     checkout, so NOT verified (an error, as an unread file is)."""
@@ -153,7 +159,19 @@ def _absent_content(ctx: Context) -> list[Risk]:
             )
     for fe in ctx.snap.files:
         # `x.dvc` files, and a pipeline's dvc.lock (its stages' `outs`): `dvc pull` brings both.
-        if (fe.suffix != ".dvc" and fe.name != "dvc.lock") or fe.size > 256 * 1024:
+        if fe.suffix != ".dvc" and fe.name != "dvc.lock":
+            continue
+        if fe.size > _MAX_DVC_BYTES:
+            # Not read: the outputs it names are unknown, and `dvc pull` brings them unread.
+            out.append(
+                Risk(
+                    "dvc-pointer",
+                    "error",
+                    f"DVC file over {_MAX_DVC_BYTES >> 10} KiB, not read: the outputs `dvc pull` "
+                    "brings for it were NOT verified (pull them, then vet again before loading)",
+                    fe.path,
+                )
+            )
             continue
         folder = fe.path.rsplit("/", 1)[0] + "/" if "/" in fe.path else ""
         for out_path in _dvc_outs(ctx.snap.read_text(fe.path) or "")[:50]:
@@ -203,30 +221,57 @@ def _shelve_values(
     ctx: Context, deadline: float, names: frozenset[str], found: list[Risk]
 ) -> list[Risk]:
     """Every value a dbm.dumb shelve's directory points at in its data file, scanned as the
-    pickle shelve reads there."""
+    pickle shelve reads there. A directory not read to its end (too large, a line too long
+    to parse, no time left) leaves its data file NOT verified, an error (round 16)."""
     flagged = {r.path for r in found if r.kind in _PICKLE_ERRORS}
     out: list[Risk] = []
-    probed = {f.path for f in ctx.snap.probe_files}  # skipped folders' files too
+    probed = {f.path for f in ctx.snap.probe_files}  # skipped folders' files (and links) too
     for d in ctx.snap.probe_files:
-        if not d.path.endswith(".dir") or d.size > 4 << 20:
+        if not d.path.endswith(".dir"):
             continue
         dat = d.path[: -len(".dir")] + ".dat"
         if dat in flagged or dat not in probed:
             continue
-        spans = _dumb_spans(_dir_text(ctx, d.path))
-        if spans:
+        try:
+            text = _dir_text(ctx, d.path)
+        except OSError as exc:
+            text, why = None, _why(exc)
+        else:
+            why = f"over {_MAX_DIR_BYTES >> 20} MiB"
+        spans, unread = ([], why) if text is None else _dumb_spans(text, deadline)
+        if unread is not None:
+            out.append(_unverified(dat, f"its shelve directory {d.path} was not read: {unread}"))
+        elif spans:
             out += _shelve_risks(ctx, dat, spans, deadline, names)
     return out
 
 
-def _dumb_spans(text: str) -> list[tuple[int, int]]:
+_MAX_DIR_BYTES = 4 << 20
+# A directory line is `'key', (offset, size)`: longer ones (a padded key, a trailing comment)
+# are parsed up to this length, and past it leave the shelve not verified.
+_MAX_DIR_LINE = 64 << 10
+
+
+def _dumb_spans(
+    text: str, deadline: float | None = None
+) -> tuple[list[tuple[int, int]], str | None]:
     """(offset, size) of every line of a .dir file, read as dbm.dumb reads it: a Python
     literal (`'key', (512, 71)`, and any other spelling literal_eval takes: hex, `_`, a
-    comment), never by a pattern of its usual form (outside attack, round 15)."""
+    comment), never by a pattern of its usual form (outside attack, round 15), after the
+    whitespace dbm.dumb (`rstrip`) and literal_eval (leading spaces) drop (round 16); and why
+    the rest was not read, or None."""
     spans: list[tuple[int, int]] = []
-    for line in text.splitlines()[:_MAX_SHELVE_VALUES]:
-        if not line.strip() or len(line) > 4096:
+    lines = text.splitlines()
+    if len(lines) > _MAX_SHELVE_VALUES:
+        return spans, f"over {_MAX_SHELVE_VALUES:,} lines"
+    for line in lines:
+        line = line.strip()
+        if not line:
             continue
+        if len(line) > _MAX_DIR_LINE:
+            return spans, f"a line of {len(line):,} characters"
+        if deadline is not None and time.monotonic() > deadline:
+            return spans, "the time budget for scanning pickles was spent"
         try:
             _key, pair = ast.literal_eval(line)
             offset, size = pair
@@ -234,16 +279,15 @@ def _dumb_spans(text: str) -> list[tuple[int, int]]:
             continue
         if isinstance(offset, int) and isinstance(size, int) and offset >= 0 and size >= 0:
             spans.append((offset, size))
-    return spans
+    return spans, None
 
 
-def _dir_text(ctx: Context, path: str) -> str:
-    """A .dir file as dbm.dumb reads it (Latin-1), also where the file list skipped it."""
-    try:
-        with ctx.snap.open(path) as fh:
-            return fh.read(4 << 20).decode("latin-1")
-    except OSError:
-        return ""
+def _dir_text(ctx: Context, path: str) -> str | None:
+    """A .dir file as dbm.dumb reads it (Latin-1), also where the file list skipped it; None
+    when it is over _MAX_DIR_BYTES (OSError when it cannot be read now)."""
+    with ctx.snap.open(path) as fh:
+        raw = fh.read(_MAX_DIR_BYTES + 1)
+    return None if len(raw) > _MAX_DIR_BYTES else raw.decode("latin-1")
 
 
 def _shelve_risks(
@@ -812,7 +856,19 @@ def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str
 _YAML_CORE = "tag:yaml.org,2002:"
 _YAML_CODE_TAGS = ("python/name:", "python/module:", "python/object")
 _MAX_YAML_BYTES = 2 << 20
-_MAX_YAML_FILES = 500
+# Larger YAML files are streamed (never held): first a cheap search for what a code tag needs
+# (a `!` that starts a tag, and "python" or a %-escape or directive anywhere), then, where it
+# finds that, libyaml's scanner on the file within a time budget. A file not read to its end
+# (over _MAX_YAML_STREAM, out of time) is NOT verified: an error, never a notice (round 16).
+_MAX_YAML_STREAM = 256 << 20
+_YAML_FILE_SECONDS = 10.0
+_YAML_SECONDS = 20.0  # all YAML files of a run
+_YAML_TAG_START = rx.compile(r"(?:^|[\s\[\]{},:?-])!\S", rx.M)
+_YAML_WINDOW = 1 << 20
+
+
+class _YamlTimeout(Exception):
+    pass
 
 
 def _yaml_code_tag(tag: str) -> bool:
@@ -822,11 +878,16 @@ def _yaml_code_tag(tag: str) -> bool:
     return False
 
 
-def _yaml_tags(text: str) -> Iterator[tuple[str, int]]:
-    """(tag, line) of every tag a YAML text spells, until the scanner stops."""
+def _yaml_tags(
+    source: str | BinaryIO, loader: type = yaml.SafeLoader, deadline: float | None = None
+) -> Iterator[tuple[str, int]]:
+    """(tag, line) of every tag a YAML text (or stream) spells, until the scanner stops;
+    _YamlTimeout past the deadline."""
     handles = {"!": "!", "!!": _YAML_CORE}
     try:
-        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        for n, token in enumerate(yaml.scan(source, Loader=loader)):
+            if deadline is not None and not n & 0x3FF and time.monotonic() > deadline:
+                raise _YamlTimeout
             if isinstance(token, yaml.DirectiveToken) and token.name == "TAG" and token.value:
                 handle, prefix = token.value
                 handles[handle] = prefix
@@ -838,37 +899,99 @@ def _yaml_tags(text: str) -> Iterator[tuple[str, int]]:
         return
 
 
+def _yaml_code_risk(path: str, tag: str, line: int) -> Risk:
+    shown = tag.replace(_YAML_CORE, "!!", 1)[:120]
+    return Risk(
+        "code-in-data",
+        "error",
+        f"YAML with a Python tag ({shown}): PyYAML's unsafe loaders (yaml.unsafe_load, "
+        "Loader=yaml.Loader or UnsafeLoader, yaml.load of PyYAML < 5.1) run the code it names "
+        "when the file is loaded; read it only with yaml.safe_load.",
+        path,
+        line,
+    )
+
+
+def _yaml_unverified(paths: list[str], why: str) -> Risk:
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5:,} more" if len(paths) > 5 else "")
+    return Risk(
+        "code-in-data",
+        "error",
+        f"YAML NOT verified for Python tags ({why}): {shown}. A `!!python/...` tag in it runs "
+        "code under PyYAML's unsafe loaders (yaml.unsafe_load, Loader=yaml.Loader, mmcv/"
+        "mmengine configs); treat it as unsafe and load it only with yaml.safe_load.",
+        paths[0],
+    )
+
+
 def _yaml_risks(ctx: Context) -> list[Risk]:
     out: list[Risk] = []
-    files = [
-        f for f in ctx.snap.files if f.suffix in (".yaml", ".yml") and f.size <= _MAX_YAML_BYTES
-    ]
-    scanned = 0
-    for f in files:
+    late: list[str] = []
+    run_deadline = time.monotonic() + _YAML_SECONDS
+    for f in ctx.snap.files:
+        if f.suffix not in (".yaml", ".yml"):
+            continue
+        if f.size > _MAX_YAML_BYTES:
+            out += _big_yaml_risks(ctx, f.path, run_deadline)
+            continue
         text = ctx.snap.read_text(f.path) or ""
         # Every tag starts with `!`; a code tag spells "python", or %-escapes it.
         if "!" not in text or ("python" not in text and "%" not in text):
             continue
-        scanned += 1
-        if scanned > _MAX_YAML_FILES:
-            break
+        if time.monotonic() > run_deadline:
+            late.append(f.path)
+            continue
         for tag, line in _yaml_tags(text):
             if _yaml_code_tag(tag):
-                shown = tag.replace(_YAML_CORE, "!!", 1)[:120]
-                out.append(
-                    Risk(
-                        "code-in-data",
-                        "error",
-                        f"YAML with a Python tag ({shown}): PyYAML's unsafe loaders "
-                        "(yaml.unsafe_load, Loader=yaml.Loader or UnsafeLoader, yaml.load of "
-                        "PyYAML < 5.1) run the code it names when the file is loaded; read it "
-                        "only with yaml.safe_load.",
-                        f.path,
-                        line,
-                    )
-                )
+                out.append(_yaml_code_risk(f.path, tag, line))
                 break
+    if late:
+        out.append(_yaml_unverified(late, f"the {_YAML_SECONDS:.0f} s for YAML files was spent"))
     return out
+
+
+def _big_yaml_risks(ctx: Context, path: str, run_deadline: float) -> list[Risk]:
+    """A YAML file over _MAX_YAML_BYTES, streamed: see _MAX_YAML_STREAM."""
+    try:
+        with ctx.snap.open(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if not _may_hold_code_tag(fh):
+                return []
+            if size > _MAX_YAML_STREAM:
+                return [_yaml_unverified([path], f"over {_MAX_YAML_STREAM >> 20} MiB")]
+            deadline = min(run_deadline, time.monotonic() + _YAML_FILE_SECONDS)
+            fh.seek(0)
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            for tag, line in _yaml_tags(fh, loader, deadline):
+                if _yaml_code_tag(tag):
+                    return [_yaml_code_risk(path, tag, line)]
+    except _YamlTimeout:
+        return [_yaml_unverified([path], "its time budget was spent")]
+    except OSError as exc:
+        return [_yaml_unverified([path], f"not read: {_why(exc)}")]
+    return []
+
+
+def _may_hold_code_tag(fh: BinaryIO) -> bool:
+    """Whether a YAML stream has a `!` that starts a tag and, anywhere, "python" or a `%`
+    (an escape or a %TAG directive), in the encoding PyYAML reads it in (UTF-16 by its BOM,
+    else UTF-8). Read in windows, never held whole."""
+    head = fh.read(2)
+    fh.seek(0)
+    utf16 = head in (b"\xff\xfe", b"\xfe\xff")
+    decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")("replace")
+    tag = python = False
+    tail = ""
+    while True:
+        raw = fh.read(_YAML_WINDOW)
+        text = tail + decoder.decode(raw, final=not raw)
+        tag = tag or bool(_YAML_TAG_START.search(text))
+        python = python or "python" in text or "%" in text
+        if tag and python:
+            return True
+        if not raw:
+            return False
+        tail = text[-8:]
 
 
 def _pth_members(ctx: Context, path: str) -> list[str]:
@@ -1044,6 +1167,35 @@ def pickle_risks(ctx: Context) -> list[Risk]:
         _pickle_risks(ctx, found)
         ctx.memo["pickle_risks"] = found
     return list(ctx.memo["pickle_risks"])
+
+
+def unread_entry_points(ctx: Context, entries: EntryPoints) -> tuple[list[Risk], list[Finding]]:
+    """Python entry points (scripts the README, a wrapper or their name says to run) over the
+    text cap: no byte of them was read, so nothing they run was vetted. An error that says
+    so, never the "Large files skipped" notice alone (outside attack, round 16)."""
+    found: list[Risk] = []
+    seen: set[str] = set()
+    for script in [*entries.train, *entries.test, *entries.prepare]:
+        f = ctx.snap.get(script.path)
+        if f is None or f.path in seen or f.suffix not in (".py", ".pyw"):
+            continue
+        seen.add(f.path)
+        if f.size > ctx.snap.max_text_bytes:
+            found.append(
+                Risk(
+                    "code-unverified",
+                    "error",
+                    f"Entry point NOT verified: {f.path} is over "
+                    f"{ctx.snap.max_text_bytes >> 20} MiB, so forkvet read none of it and "
+                    "vetted nothing it runs. Read it yourself before running it",
+                    f.path,
+                )
+            )
+    findings = [
+        Finding(CHECK, r.severity, r.kind.replace("-", " ").capitalize(), r.message, r.path)
+        for r in found
+    ]
+    return found, findings
 
 
 def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
