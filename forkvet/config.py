@@ -267,13 +267,15 @@ def read_repo_config(root: Path) -> str | None:
 MAX_OPERATOR_CONFIG = 8 << 20  # read at most this much; the YAML limits apply after
 
 
-def load_config(path: Path, text: str | None = None) -> Config:
-    """The config in path (or in text, read from path already)."""
+def load_config(path: Path, text: str | None = None, root: Path | None = None) -> Config:
+    """The config in path (or in text, read from path already); a path inside the repository
+    `root` is read without following its links (forkvet.userfile)."""
     if text is None:
         from forkvet.userfile import read_regular
 
         try:
-            text = read_regular(str(path), MAX_OPERATOR_CONFIG, "config file").decode("utf-8")
+            raw = read_regular(str(path), MAX_OPERATOR_CONFIG, "config file", repo=root)
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputError(f"cannot read config file {path}: not UTF-8") from exc
     try:
@@ -423,7 +425,7 @@ def config_for(
 
     limits: sets the operator's command-line run limits (--timeout, --max-steps) on the floor,
     where they are caps the repository's file can only lower."""
-    floor = load_config(Path(path)) if path else Config()
+    floor = load_config(Path(path), root=root) if path else Config()
     if limits is not None:
         limits(floor)
     try:

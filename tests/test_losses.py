@@ -205,3 +205,102 @@ def test_a_planted_log_link_or_fifo_is_refused_not_followed(tmp_path: Path) -> N
     for path, words in ((link, "symbolic link"), (fifo, "not a regular file")):
         with pytest.raises(InputError, match=words):
             from_file(path)
+
+
+def _outside_and_linked_repo(tmp_path: Path) -> tuple[Path, Path]:
+    """(a repository whose committed `runs` links to a folder outside it, that folder): the
+    folder holds metrics with a secret number."""
+    import json
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    with (outside / "metrics.jsonl").open("w") as fh:
+        for i in range(10):
+            fh.write(json.dumps({"step": i, "loss": 1 / (i + 1), "secret_pin": 424242}) + "\n")
+    (outside / "metrics.csv").write_text("step,secret_acc,loss\n1,123456,0.9\n2,654321,0.8\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "runs").symlink_to(outside)
+    return repo, outside
+
+
+@pytest.mark.parametrize("name", ["metrics.jsonl", "metrics.csv"])
+def test_a_log_under_a_linked_folder_of_the_repository_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    """Round 16b M2: `--log runs/metrics.jsonl` with a committed `runs -> /elsewhere` read a
+    file outside the checkout and published its numbers. Every component inside the
+    repository is opened without following a link; the loss reader refuses, the metrics reader
+    gives nothing."""
+    from forkvet.runtime import metrics as M
+
+    repo, _ = _outside_and_linked_repo(tmp_path)
+    with pytest.raises(InputError, match="runs is a symbolic link"):
+        L.read(repo / "runs" / name, None, repo)
+    assert M.from_file(repo / "runs" / name, repo).series == {}
+
+
+def test_train_check_refuses_a_log_under_a_linked_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("pymannkendall")
+    from forkvet.cli import main
+
+    repo, _ = _outside_and_linked_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    out = tmp_path / "train.json"
+    code = main(
+        [
+            *("train-check", ".", "--log", "runs/metrics.jsonl", "--format", "json"),
+            *("--output", str(out), "--out", str(tmp_path / "out")),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "symbolic link" in err and not out.exists()
+    # the operator's own log outside the repository is still read
+    code = main(
+        [
+            *("train-check", ".", "--log", str(tmp_path / "outside" / "metrics.jsonl")),
+            *("--format", "json", "--output", str(out), "--out", str(tmp_path / "out")),
+        ]
+    )
+    assert code == 0 and "424242" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [  # round 16b M3: matplotlib raised inside forkvet (exit 3, no train.json)
+        [f"step {i} loss: {1.0 / (i + 1)} grad_norm -1e308" for i in range(20)],
+        [f"step {i} loss: {10.0 ** (-300 + 30 * i)}" for i in range(20)],
+        [f"step {i} loss: {1e308 if i % 2 else -1e308} lr 1e-320" for i in range(20)],
+        [f"step {10**300 + i} loss: {1.0 / (i + 1)}" for i in range(20)],
+    ],
+)
+def test_logged_extremes_never_end_the_check(tmp_path: Path, lines: list[str]) -> None:
+    """The logged values are the repository's: the plot draws them clipped, and a plot that
+    fails all the same is a notice in the result, never the end of the check."""
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("pymannkendall")
+    from forkvet.runtime.train_check import check
+
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    result = check(log=log, cwd=tmp_path, out_dir=tmp_path / "out")
+    assert result.verdict in ("pass", "fail", "inconclusive")
+    assert result.plot is not None and Path(result.plot).stat().st_size > 0, result.reasons
+
+
+def test_a_plot_that_raises_is_a_notice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pymannkendall")
+    from forkvet.runtime import train_check
+
+    def broken(*args: object, **kwargs: object) -> Path:
+        raise OverflowError("cannot convert float infinity to integer")
+
+    monkeypatch.setattr(train_check, "plot_png", broken)
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"step {i} loss: {1.0 / (i + 1)}\n" for i in range(20)))
+    result = train_check.check(log=log, cwd=tmp_path, out_dir=tmp_path / "out")
+    assert result.verdict == "pass" and result.plot is None
+    assert "notice: the loss plot could not be drawn (OverflowError)" in result.reasons

@@ -331,3 +331,89 @@ def test_a_flood_of_notebook_output_is_not_held_whole(
     assert data["verdict"] == "pass", data
     executed = Path(data["notebook"]["executed"]).read_text()
     assert len(executed) < 1_000_000 and "were not kept" in executed
+
+
+H1_CELL = r"""import os, subprocess, sys
+os.write(1, b"::stop-commands::h1-marker-out\n")
+os.write(2, b"\x1b]0;TITLE\x07h1-marker-err\n")
+subprocess.run(["sh", "-c", "echo h1-marker-child; echo h1-marker-child-err >&2"])
+sys.__stdout__.write("h1-marker-dunder\n"); sys.__stdout__.flush()
+"""
+
+
+def test_the_notebook_kernel_writes_nothing_to_forkvets_own_stdout_or_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round 16b H1: the kernel started with forkvet's own fds 1 and 2; a cell (and every
+    child it starts) wrote raw, unbounded text to the CI log (workflow commands, escapes), and
+    into a host file when forkvet's stdout was one. The kernel's stdio is /dev/null: what a
+    cell prints reaches only the notebook, through the kernel's messages."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _notebook(repo / "demo.ipynb", [H1_CELL])
+    out = tmp_path / "smoke.json"
+    monkeypatch.chdir(repo)
+    main(
+        [
+            *("smoke", str(repo), "--python", sys.executable, "--notebook", "demo.ipynb"),
+            *("--no-import-check", "--out", str(tmp_path / "out"), "--format", "json"),
+            *("-o", str(out)),
+        ]
+    )
+    captured = capfd.readouterr()
+    assert "h1-marker" not in captured.out + captured.err
+    data = json.loads(out.read_text())
+    assert data["verdict"] == "pass", data
+    printed = "".join(
+        "".join(o.get("text", ""))
+        for c in json.loads(Path(data["notebook"]["executed"]).read_text())["cells"]
+        for o in c.get("outputs", [])
+    )
+    assert "h1-marker-child" in printed  # the notebook still gets what its cells print
+
+
+@pytest.mark.parametrize("layout", ["file-link", "folder-link"])
+def test_a_notebook_behind_a_link_of_the_repository_is_refused_and_never_quoted(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    layout: str,
+) -> None:
+    """Round 16b M1: `--notebook notebooks/demo.ipynb`, a committed link (or a linked folder
+    above it) to a file outside the checkout, was read outside the sandbox and the error line
+    quoted its first 40 bytes."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "creds.ipynb").write_text("SECRET-RUNNER-CREDENTIALS-MARKER\n")
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    (repo / "train.py").write_text("print('hi')\n")
+    if layout == "file-link":
+        (repo / "notebooks" / "demo.ipynb").symlink_to(outside / "creds.ipynb")
+        name = "notebooks/demo.ipynb"
+    else:
+        (repo / "notebooks" / "runner").symlink_to(outside)
+        name = "notebooks/runner/creds.ipynb"
+    monkeypatch.chdir(repo)
+    code = main(
+        [
+            *("smoke", str(repo), "--python", sys.executable, "--notebook", name),
+            *("--no-import-check", "--out", str(tmp_path / "out"), "--format", "json"),
+            *("-o", str(tmp_path / "smoke.json")),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "symbolic link" in err, err
+    assert "SECRET" not in err
+
+
+def test_a_file_that_is_no_notebook_is_never_quoted(tmp_path: Path) -> None:
+    from forkvet.errors import InputError
+    from forkvet.runtime.notebook_run import _read
+
+    (tmp_path / "x.ipynb").write_text("SECRET-MARKER not json\n")
+    with pytest.raises(InputError) as caught:
+        _read(tmp_path / "x.ipynb", tmp_path)
+    assert "is not a notebook" in str(caught.value) and "SECRET" not in str(caught.value)

@@ -357,3 +357,40 @@ def test_a_flood_of_output_is_held_and_kept_bounded(
     assert len(log) < (64 << 10) + 2 * 2**20  # the cap, plus the piece that crossed it
     assert log.rstrip().endswith("was read but not kept]")
     assert max(len(line) for line in log.splitlines()) <= 2**20
+
+
+def test_the_smoke_result_is_bounded_in_encoded_bytes(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Round 16b L1: the tail was bounded in lines (each cut at 1 MiB), not in bytes: 40 lines
+    of 1 MiB of \\x01 became a 180 MiB smoke.json (`\\u0001` per byte), over `report`'s own
+    64 MiB input limit. Every string of the result is bounded as JSON encodes it."""
+    from forkvet.runtime import bounded
+
+    repo = make_repo(
+        {
+            "flood.py": "import sys\n"
+            "for i in range(8):\n    sys.stdout.write('\\x01' * 2**20 + '\\n')\n"
+            "sys.exit(1)\n"
+        }
+    )
+    code, data = smoke(repo, tmp_path, capsys, "--cmd", "python flood.py")
+    assert code == 1 and data["verdict"] == "fail"
+    size = (tmp_path / "smoke.json").stat().st_size
+    assert size < 2 * bounded.MAX_TAIL_BYTES + 64 * bounded.MAX_TEXT_BYTES, size
+    assert data["tail"] and all(bounded.encoded(t) <= bounded.MAX_TEXT_BYTES for t in data["tail"])
+
+
+def test_bounded_text_cuts_by_encoded_bytes() -> None:
+    from forkvet.runtime import bounded
+
+    for ch in ("\x01", "é", "😀", "x"):
+        text = ch * 100_000
+        for keep_end in (False, True):
+            cut = bounded.cut(text, 1000, keep_end)
+            assert bounded.encoded(cut) <= 1000 and bounded.CUT in cut
+    assert bounded.cut("short") == "short"
+    lines = ["\x01" * 2**20] * 40
+    assert len(json.dumps(bounded.tail(lines))) <= bounded.MAX_TAIL_BYTES
+    nested = bounded.strings({"k" * 100_000: ["\x01" * 100_000, 1.5, None]}, 1000)
+    assert len(json.dumps(nested)) < 3000

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -97,13 +98,16 @@ def curve_from_result(data: Any, label: str = "") -> Curve:
     )
 
 
-def load_baseline(path: Path) -> Curve:
-    if path.is_symlink() or not path.is_file():
+def load_baseline(path: Path, repo: Path | None = None) -> Curve:
+    """An earlier result; a path inside the repository `repo` is reached without following any
+    link in it, and the file itself is never a link (forkvet.userfile)."""
+    from forkvet.userfile import read_regular
+
+    if not os.path.lexists(path):
         raise InputError(f"--baseline {path}: no such file")
-    if path.stat().st_size > MAX_BASELINE_BYTES:
-        raise InputError(f"--baseline {path}: larger than {MAX_BASELINE_BYTES // 2**20} MiB")
+    raw = read_regular(str(path), MAX_BASELINE_BYTES, "--baseline", repo, follow_last=False)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"--baseline {path}: not JSON") from exc
     return curve_from_result(data, label=str(path))

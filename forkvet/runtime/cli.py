@@ -132,14 +132,14 @@ def _config(
     return config_for(path, target, limits)[0]
 
 
-def _pass_env(args: argparse.Namespace) -> list[str]:
+def _pass_env(args: argparse.Namespace, repo: Path | None = None) -> list[str]:
     """--pass-env names, plus runtime.pass_env from the operator's --config file only: the
     repository's own .github/forkvet.yml must not be able to ask for the runner's secrets."""
     names = list(args.pass_env or [])
     if args.config:
         from forkvet.config import load_config
 
-        names += load_config(Path(args.config)).runtime.pass_env
+        names += load_config(Path(args.config), root=repo).runtime.pass_env
     for name in names:
         if not name or "=" in name:
             raise InputError(f"--pass-env {name!r}: give a variable name")
@@ -227,10 +227,22 @@ def _relative_to_cwd(value: str | None) -> Path | None:
     return Path(value).absolute() if value else None
 
 
-def _notebook_arg(value: str | None) -> Path | None:
+def _notebook_arg(value: str | None, repo: Path | None = None) -> Path | None:
+    """--notebook, relative to the current folder: a regular file, reached without following
+    a link inside the repository (forkvet.userfile; outside attack, round 16b)."""
+    import os
+
+    from forkvet.userfile import open_regular
+
     notebook = _relative_to_cwd(value)
-    if notebook is not None and not notebook.is_file():
+    if notebook is None:
+        return None
+    if not os.path.lexists(notebook):
         raise InputError(f"--notebook {value}: no such notebook (relative to the current folder)")
+    try:
+        os.close(open_regular(notebook, repo, "--notebook"))
+    except InputError as exc:
+        raise InputError(f"{exc} (relative to the current folder)") from exc
     return notebook
 
 
@@ -287,7 +299,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
         require_actions()  # before the run, not after it
     snap = load(Path(args.target))
     cfg = _config(snap.root, args.config, args)
-    pass_env = _pass_env(args)
+    pass_env = _pass_env(args, snap.root)
     if not args.dry_run:
         _sandbox_policy(args, cfg)
     command = args.cmd or cfg.smoke.command
@@ -295,7 +307,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     timeout = cfg.smoke.timeout  # the operator's (or default) cap, lowered by the repository
     out_dir = _out_dir(args.out, snap.root)
     _check_output(args.output, snap.root)
-    notebook = _notebook_arg(args.notebook)
+    notebook = _notebook_arg(args.notebook, snap.root)
     if args.dry_run:
         return _smoke_dry_run(args, snap, cfg, command, source, notebook)
     environment, _ = _environment(args, snap, cfg, dry_run=False)
@@ -415,12 +427,12 @@ def _metric_lines(metrics: dict[str, Any], most: int = 12) -> list[str]:
     return lines
 
 
-def _load_baseline(args: argparse.Namespace) -> Any:
+def _load_baseline(args: argparse.Namespace, repo: Path | None = None) -> Any:
     if not args.baseline:
         return None
     from forkvet.runtime.baseline import load_baseline
 
-    return load_baseline(Path(args.baseline).absolute())
+    return load_baseline(Path(args.baseline).absolute(), repo)
 
 
 def cmd_train_check(args: argparse.Namespace) -> int:
@@ -432,10 +444,10 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         raise InputError(f"no such directory: {target}")
     log = _relative_to_cwd(args.log)
     cfg = _config(target, args.config, args, "train")
-    pass_env = _pass_env(args)
+    pass_env = _pass_env(args, target)
     out_dir = _out_dir(args.out, target.resolve())  # before any training, not after
     _check_output(args.output, target.resolve())
-    baseline = _load_baseline(args)
+    baseline = _load_baseline(args, target)
     command, source, snap = _train_command(args, target, cfg, log)
     if args.dry_run and snap is not None:
         _, described = _environment(args, snap, cfg, dry_run=True)

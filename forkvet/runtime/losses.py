@@ -11,7 +11,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from forkvet import rx
 from forkvet.errors import InputError
@@ -218,10 +218,19 @@ def from_text(text: str, pattern: str | None = None, tally: Tally | None = None)
     return _parse_each(lines, lambda line: loss_from_line(line, patterns), tally or Tally())
 
 
-def _text_file(path: Path, pattern: str | None, tally: Tally) -> list[LossPoint]:
+def _open(path: Path, repo: Path | None, newline: str | None = None) -> TextIO:
+    """The log as text, opened without following a link (forkvet.userfile)."""
+    from forkvet.userfile import open_text
+
+    return open_text(path, repo, "log", newline=newline)
+
+
+def _text_file(
+    path: Path, pattern: str | None, tally: Tally, repo: Path | None = None
+) -> list[LossPoint]:
     patterns = compile_pattern(pattern)
     # newline="": lines end at \n, \r or \r\n (progress bars rewrite a line with \r)
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+    with _open(path, repo, newline="") as fh:
         return _parse_each(iter(fh), lambda line: loss_from_line(line, patterns), tally)
 
 
@@ -264,8 +273,8 @@ def _csv_point(
         return None
 
 
-def from_csv(path: Path, tally: Tally | None = None) -> list[LossPoint]:
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+def from_csv(path: Path, tally: Tally | None = None, repo: Path | None = None) -> list[LossPoint]:
+    with _open(path, repo, newline="") as fh:
         reader = csv.DictReader(fh)
         try:
             fields = list(reader.fieldnames or [])
@@ -302,8 +311,8 @@ def _jsonl_point(line: str) -> LossPoint | None:
     return LossPoint(value, int(row[step_key]) if step_key else None)
 
 
-def from_jsonl(path: Path, tally: Tally | None = None) -> list[LossPoint]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
+def from_jsonl(path: Path, tally: Tally | None = None, repo: Path | None = None) -> list[LossPoint]:
+    with _open(path, repo) as fh:
         return _parse_each(iter(fh), _jsonl_point, tally or Tally())
 
 
@@ -344,32 +353,60 @@ def from_file(path: Path, pattern: str | None = None) -> list[LossPoint]:
     return read(path, pattern)[0]
 
 
-def read(path: Path, pattern: str | None = None) -> tuple[list[LossPoint], list[str]]:
-    """from_file, and notices on what the read left out (lines past the cap, lines that
-    failed to parse)."""
-    if not path.exists() and not path.is_symlink():
+def check_log(path: Path, repo: Path | None) -> bool:
+    """True for a folder of event files, False for a file; InputError for anything else. The
+    path is opened one component at a time without following a link inside the repository
+    `repo` (a committed `runs -> /home/runner`: outside attack, round 16b), and its last
+    component never (a link to /dev/zero, a secret); never a FIFO (reading it would wait
+    forever); bounded."""
+    from forkvet.userfile import open_no_follow
+
+    if not os.path.lexists(path):
         raise InputError(f"no such file: {path}")
-    # A log the repository's code may have planted: never a link (to /dev/zero, a secret) or
-    # a FIFO (reading it would wait forever), and bounded.
-    mode = path.lstat()
-    if stat.S_ISLNK(mode.st_mode):
-        raise InputError(f"{path} is a symbolic link: give the log file itself")
+    fd = open_no_follow(path, repo, "log")
+    try:
+        mode = os.fstat(fd)
+    finally:
+        os.close(fd)
     if not (stat.S_ISREG(mode.st_mode) or stat.S_ISDIR(mode.st_mode)):
         raise InputError(f"{path} is not a regular file")
     if stat.S_ISREG(mode.st_mode) and mode.st_size > MAX_LOG_BYTES:
         raise InputError(f"{path} is over {MAX_LOG_BYTES >> 20} MiB: give a shorter log")
-    if path.is_dir() and not _has_event_files(path):
+    if stat.S_ISDIR(mode.st_mode) and not _has_event_files(path):
         raise InputError(
             f"{path} is a folder, which is read as TensorBoard events, and has no event files "
             f"(*tfevents*): give the log, the CSV/JSONL metrics file or the events' folder"
         )
+    if stat.S_ISDIR(mode.st_mode) and _linked_event_files(path):
+        raise InputError(f"{path}: an event file in it is a symbolic link or not a regular file")
+    return stat.S_ISDIR(mode.st_mode)
+
+
+def _linked_event_files(folder: Path) -> bool:
+    """Whether any event file TensorBoard would read in folder is not a plain file (a link)."""
+    try:
+        with os.scandir(folder) as entries:
+            for entry in itertools.islice(entries, MAX_FOLDER_ENTRIES):
+                if "tfevents" in entry.name and not entry.is_file(follow_symlinks=False):
+                    return True
+    except OSError:
+        return True
+    return False
+
+
+def read(
+    path: Path, pattern: str | None = None, repo: Path | None = None
+) -> tuple[list[LossPoint], list[str]]:
+    """from_file, and notices on what the read left out (lines past the cap, lines that
+    failed to parse). A path inside `repo` is read without following any link in it."""
+    folder = check_log(path, repo)
     tally = Tally()
-    if path.is_dir() or "tfevents" in path.name:
+    if folder or "tfevents" in path.name:
         points = from_tensorboard(path)
     elif path.suffix == ".csv":
-        points = from_csv(path, tally)
+        points = from_csv(path, tally, repo)
     elif path.suffix in (".jsonl", ".ndjson"):
-        points = from_jsonl(path, tally)
+        points = from_jsonl(path, tally, repo)
     else:
-        points = _text_file(path, pattern, tally)
+        points = _text_file(path, pattern, tally, repo)
     return points, tally.notices(path)

@@ -14,9 +14,10 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from forkvet import rx
+from forkvet.errors import InputError
 from forkvet.runtime import losses as L
 
 T = TypeVar("T")
@@ -305,9 +306,17 @@ def _each_row(rows: Iterator[T], add: Callable[[T], object]) -> int:
     return unread
 
 
-def from_csv(path: Path) -> Recorder:
+def _open(path: Path, repo: Path | None, newline: str | None = None) -> TextIO:
+    """A metrics file as text, never through a link (forkvet.userfile): each component below
+    the repository `repo` (or the folder searched) is opened without following one."""
+    from forkvet.userfile import open_text
+
+    return open_text(path, repo, "metrics file", newline=newline)
+
+
+def from_csv(path: Path, repo: Path | None = None) -> Recorder:
     rec = Recorder()
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    with _open(path, repo, newline="") as fh:
         rec.unread = _each_row(iter(csv.DictReader(fh)), lambda row: _add_row(rec, dict(row)))
     return rec
 
@@ -328,14 +337,14 @@ def _add_json_line(rec: Recorder, line: str) -> bool:
     return True
 
 
-def from_jsonl(path: Path) -> Recorder:
+def from_jsonl(path: Path, repo: Path | None = None) -> Recorder:
     rec = Recorder()
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with _open(path, repo) as fh:
         rec.unread = _each_row(iter(fh), lambda line: _add_json_line(rec, line))
     return rec
 
 
-def from_tensorboard(path: Path) -> Recorder:
+def from_tensorboard(path: Path, repo: Path | None = None) -> Recorder:
     """Every scalar tag of one event file (or folder), at most MAX_POINTS points per tag
     (TensorBoard's own reservoir sampling)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -355,10 +364,10 @@ def from_text(text: str) -> Recorder:
     return rec
 
 
-def _text_file(path: Path) -> Recorder:
+def _text_file(path: Path, repo: Path | None = None) -> Recorder:
     rec = Recorder()
     # newline="": lines end at \n, \r or \r\n (progress bars rewrite a line with \r)
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+    with _open(path, repo, newline="") as fh:
         _each_row(iter(fh), rec.add_line)
     return rec
 
@@ -372,19 +381,19 @@ def _regular(path: Path, limit: int = MAX_FILE_BYTES) -> bool:
     return stat.S_ISREG(mode.st_mode) and mode.st_size <= limit
 
 
-def from_file(path: Path) -> Recorder:
+def from_file(path: Path, repo: Path | None = None) -> Recorder:
     """Every series of a log, a CSV/JSONL metrics file, or a TensorBoard event file/folder.
-    Unreadable or oversized files give no series (the loss reader says why)."""
+    Unreadable or oversized files give no series (the loss reader says why). A path inside
+    `repo` is read without following any link in it (forkvet.userfile)."""
     try:
-        if path.is_dir() and not path.is_symlink():
+        folder = L.check_log(path, repo)  # one rule for both readers
+        if folder:
             rec = Recorder()
             for event_file in _metrics_files(path, 0.0, events_only=True):
                 rec.merge(from_tensorboard(event_file))
             return rec
-        if not _regular(path, L.MAX_LOG_BYTES):
-            return Recorder()
-        return _read(path) if _kind(path.name) else _text_file(path)
-    except (OSError, ImportError, ValueError, UnicodeError, csv.Error):
+        return _read(path, repo) if _kind(path.name) else _text_file(path, repo)
+    except (OSError, ImportError, ValueError, UnicodeError, csv.Error, InputError):
         return Recorder()
 
 
@@ -398,9 +407,9 @@ def _kind(name: str) -> str | None:
     return None
 
 
-def _read(path: Path) -> Recorder:
+def _read(path: Path, repo: Path | None = None) -> Recorder:
     readers = {"tensorboard": from_tensorboard, "csv": from_csv, "jsonl": from_jsonl}
-    return readers[_kind(path.name) or "csv"](path)
+    return readers[_kind(path.name) or "csv"](path, repo)
 
 
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", "site-packages"}
@@ -452,8 +461,8 @@ def from_folders(folders: list[Path], since: float) -> Recorder:
     for folder in folders:
         for path in _metrics_files(folder, since):
             try:
-                rec.merge(_read(path))
-            except (OSError, ImportError, ValueError, UnicodeError, csv.Error):
+                rec.merge(_read(path, folder))  # no link below the folder searched
+            except (OSError, ImportError, ValueError, UnicodeError, csv.Error, InputError):
                 continue
     return rec
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +41,6 @@ def _no_ipykernel(python: str, env: dict[str, str], cwd: Path) -> str | None:
     The probe imports a module with the repository on PYTHONPATH, in an interpreter the
     repository's code may have changed: it runs in the sandbox, like the kernel itself."""
     import shlex
-    import subprocess
 
     from forkvet.runtime.capture import run_capped
 
@@ -61,15 +61,22 @@ def _no_ipykernel(python: str, env: dict[str, str], cwd: Path) -> str | None:
     )
 
 
-def _read(notebook: Path) -> Any:
+MAX_NOTEBOOK_BYTES = 64 << 20
+
+
+def _read(notebook: Path, repo: Path | None) -> Any:
+    """The notebook, read without following a link the repository planted (a committed
+    `demo.ipynb -> ~/.git-credentials`, a linked folder above it: outside attack, round 16b)
+    and bounded. The error never quotes the file: nbformat's own message starts with it."""
     import nbformat
 
-    if not notebook.is_file():
-        raise InputError(f"no such notebook: {notebook}")
+    from forkvet.userfile import read_regular
+
+    data = read_regular(str(notebook), MAX_NOTEBOOK_BYTES, "notebook", repo=repo)
     try:
-        return nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
+        return nbformat.reads(data.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat raises several unrelated types on bad JSON
-        raise InputError(f"{notebook} is not a notebook: {exc}") from exc
+        raise InputError(f"{notebook} is not a notebook ({type(exc).__name__})") from exc
 
 
 def _write_kernelspec(tmp: str, argv: list[str], env: dict[str, str]) -> None:
@@ -205,7 +212,18 @@ def _execute(
     )
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     try:
-        client.execute(env=dict(kernel_env))
+        # The kernel's own stdin/stdout/stderr are /dev/null: ipykernel echoes what a cell
+        # writes to fd 1/2 there, and every child of a cell inherits them. With forkvet's own
+        # descriptors the notebook wrote raw, unbounded text (workflow commands, terminal
+        # escapes) to the CI log, and into a host file when forkvet's stdout was one (outside
+        # attack, round 16b). What a cell prints still reaches the notebook through the kernel's
+        # messages, read bounded. No other descriptor is inherited (Popen's close_fds).
+        client.execute(
+            env=dict(kernel_env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
         result.ok = False
         result.failed_cell, result.error = _explain_failure(exc, nb, code_cells, running, python)
@@ -230,7 +248,7 @@ def run_notebook(
 ) -> NotebookRun:
     import nbformat
 
-    nb = _read(notebook)
+    nb = _read(notebook, cwd)
     OutputDir(out_dir, repo=cwd).close()
     isolate_self()  # before the first child (sandboxed() does it too)
     code_cells = sum(c.cell_type == "code" for c in nb.cells)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
@@ -13,6 +14,37 @@ if TYPE_CHECKING:
 from forkvet.safe_write import open_log
 
 MAX_PANELS = 12  # the training loss and up to 11 other series, two to a row
+# What is drawn of a value: the logged numbers are the repository's (a `grad_norm -1e308` on
+# every line, a loss from 1e-300 to 1e270), and matplotlib's axis arithmetic overflows near
+# the ends of the float range (outside attack, round 16b: forkvet's plot raised, no result).
+# Magnitudes are drawn clipped to [TINY, HUGE] (zero stays zero, the sign is kept), steps to
+# MAX_STEP; the result's numbers are not changed, only the picture.
+HUGE = 1e100
+TINY = 1e-100
+MAX_STEP = 1e15
+
+
+def drawn(value: float) -> float:
+    """A finite value as the plot draws it (non-finite ones are not drawn)."""
+    if not math.isfinite(value) or value == 0:
+        return value
+    return math.copysign(min(max(abs(value), TINY), HUGE), value)
+
+
+def _xy(xs: list[Any], values: list[float]) -> tuple[list[float], list[float]]:
+    """The points a line draws: finite values, clipped (drawn); steps as bounded floats."""
+    out_x, out_y = [], []
+    for x, v in zip(xs, values, strict=False):
+        try:
+            fx = float(x)
+        except (OverflowError, TypeError, ValueError):
+            continue
+        if math.isfinite(fx) and math.isfinite(v):
+            out_x.append(max(-MAX_STEP, min(MAX_STEP, fx)))
+            out_y.append(drawn(v))
+    return out_x, out_y
+
+
 _KIND_ORDER = ("train_loss", "val_loss", "metric", "lr", "grad_norm", "other")
 
 
@@ -98,26 +130,31 @@ def plot_png(
 ) -> Path:
     """series: a GAN's losses by name (generator, discriminator), each drawn and labelled on
     the loss axis; metrics: forkvet.runtime.metrics.summaries, each on its own axis."""
-    fig = figure(losses, title, steps, baseline, series, metrics)  # sets matplotlib up
+    _matplotlib()
     import matplotlib.pyplot as plt
 
+    try:
+        fig = figure(losses, title, steps, baseline, series, metrics)
+        buffer = io.BytesIO()  # drawn whole before the file is opened: no half-written PNG
+        fig.savefig(buffer, format="png")
+    finally:
+        plt.close("all")
     with os.fdopen(open_log(path), "wb") as f:  # never through a link
-        fig.savefig(f, format="png")
-    plt.close(fig)
+        f.write(buffer.getvalue())
     return path
 
 
 def _metric_axis(ax: Any, name: str, metric: dict[str, Any]) -> None:
     points = [(x, v) for x, v in metric["points"] if v is not None]
-    ax.plot([x for x, _ in points], [v for _, v in points], lw=1.5, label=name[:40])
+    xs, ys = _xy([x for x, _ in points], [v for _, v in points])
+    ax.plot(xs, ys, lw=1.5, label=name[:40])
     # a best point only where better has a meaning (not a learning rate or a gradient norm)
     judged = metric["kind"] in ("train_loss", "val_loss", "metric")
     if judged and metric.get("best_step") is not None and metric.get("best") is not None:
-        ax.plot(
-            [metric["best_step"]], [metric["best"]], "o", ms=4, label=f"best ({metric['goal']})"
-        )
+        bx, by = _xy([metric["best_step"]], [metric["best"]])
+        ax.plot(bx, by, "o", ms=4, label=f"best ({metric['goal']})")
     ax.legend(loc="best", fontsize=8)
-    _scale(ax, [v for _, v in points])
+    _scale(ax, ys)
     ax.set_title(f"{name[:40]} ({metric['kind']})", fontsize=9)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
@@ -131,33 +168,35 @@ def _loss_axis(
     series: dict[str, list[float]] | None,
 ) -> None:
     xs = steps if steps and len(steps) == len(losses) else list(range(1, len(losses) + 1))
-    finite = [(x, v) for x, v in zip(xs, losses, strict=True) if math.isfinite(v)]
+    fx, fy = _xy(xs, losses)
     if baseline is not None:
         # the baseline in its own step units when both logged steps, else by logged point
         bxs = baseline.xs(by_steps=bool(steps) and baseline.steps is not None)
-        pts = [(x, v) for x, v in zip(bxs, baseline.losses, strict=True) if math.isfinite(v)]
+        px, py = _xy(list(bxs), list(baseline.losses))
         ax.plot(
-            [x for x, _ in pts],
-            [v for _, v in pts],
+            px,
+            py,
             lw=1.2,
             ls="--",
             color="grey",
             label=f"baseline {baseline.label}"[:60],
         )
     named = {k: v for k, v in (series or {}).items() if v}
+    drawn_named: list[float] = []
     if len(named) >= 2:
         for name, vals in named.items():
             sx = xs if len(vals) == len(xs) else list(range(1, len(vals) + 1))
-            pts = [(x, v) for x, v in zip(sx, vals, strict=True) if math.isfinite(v)]
-            ax.plot([x for x, _ in pts], [v for _, v in pts], lw=1.5, label=name[:40])
-    elif finite:
-        ax.plot([x for x, _ in finite], [v for _, v in finite], lw=1.5, label="this run")
-    if finite or named:
+            nx, ny = _xy(sx, vals)
+            drawn_named += ny
+            ax.plot(nx, ny, lw=1.5, label=name[:40])
+    elif fy:
+        ax.plot(fx, fy, lw=1.5, label="this run")
+    if fy or named:
         ax.legend(loc="upper right", fontsize=8)
-    _scale(ax, [v for _, v in finite] + [v for vals in named.values() for v in vals])
-    for x, v in zip(xs, losses, strict=True):
-        if not math.isfinite(v):
-            ax.axvline(x, color="red", ls="--", lw=1)
+    _scale(ax, fy + drawn_named)
+    bad = [x for x, v in zip(xs, losses, strict=True) if not math.isfinite(v)]
+    for x in _xy(bad, [0.0] * len(bad))[0]:
+        ax.axvline(x, color="red", ls="--", lw=1)
     ax.set_xlabel("step" if steps else "logged point")
     ax.set_ylabel("training loss")
     ax.grid(alpha=0.3)
@@ -168,7 +207,7 @@ WIDE = 1e3  # max/min beyond this: a logarithmic axis, or the early values flatt
 
 def axis_scale(values: list[float]) -> str:
     """linear; log when the values span more than WIDE (all positive); else symlog."""
-    finite = [v for v in values if math.isfinite(v)]
+    finite = [drawn(v) for v in values if math.isfinite(v)]
     positive = [abs(v) for v in finite if v != 0]
     if not positive or max(positive) / min(positive) < WIDE:
         return "linear"
@@ -180,13 +219,13 @@ def _scale(ax: Any, values: list[float]) -> None:
     if scale == "log":
         ax.set_yscale("log")
     elif scale == "symlog":
-        small = min(abs(v) for v in values if math.isfinite(v) and v != 0)
+        small = min(abs(drawn(v)) for v in values if math.isfinite(v) and v != 0)
         ax.set_yscale("symlog", linthresh=small)
 
 
 def mermaid_chart(losses: list[float], title: str, max_points: int = 60) -> str:
     """A Mermaid xychart (GitHub renders it in job summaries and issues)."""
-    finite = [v for v in losses if math.isfinite(v)]
+    finite = [drawn(v) for v in losses if math.isfinite(v)]
     if not finite:
         return ""
     stride = max(1, math.ceil(len(finite) / max_points))

@@ -9,7 +9,7 @@ from typing import Any
 
 from forkvet import rx
 from forkvet.environments import Environment
-from forkvet.runtime import commands
+from forkvet.runtime import bounded, commands
 from forkvet.runtime.explain import explain
 from forkvet.runtime.gpu import query
 from forkvet.runtime.imports import ImportCheck, check_imports, own_modules
@@ -40,7 +40,8 @@ class SmokeResult:
     isolation: str | None = None  # bubblewrap | none (forkvet.runtime.sandbox)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The result as written: every string bounded in encoded bytes (runtime.bounded)."""
+        return bounded.strings(asdict(self))  # type: ignore[no-any-return]
 
 
 def python_env(python: str) -> dict[str, str]:
@@ -147,7 +148,9 @@ def _run_command(
         pass_env=pass_env or (),
     )
     result.exit_code, result.duration = ran.returncode, round(ran.duration, 2)
-    result.timed_out, result.tail, result.log = ran.timed_out, ran.tail[-30:], ran.log
+    # the last lines, bounded in bytes as JSON writes them, not only in lines
+    result.timed_out, result.log = ran.timed_out, ran.log
+    result.tail = bounded.tail(ran.tail[-30:])
     result.gpu, result.peak_gpu_memory_mib = ran.gpu_name, ran.gpu_peak_mib
     result.isolation = ran.isolation
     if not ran.ok:

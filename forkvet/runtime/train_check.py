@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from forkvet import rx
+from forkvet.runtime import bounded
 from forkvet.runtime import losses as L
 from forkvet.runtime import metrics as M
 from forkvet.runtime.baseline import Curve, compare, curve_from_result
@@ -55,7 +56,8 @@ class TrainResult:
     gpu_utilization_samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The result as written: every string bounded in encoded bytes (runtime.bounded)."""
+        return bounded.strings(asdict(self))  # type: ignore[no-any-return]
 
 
 def _json_safe(values: list[float]) -> tuple[list[float | None], list[str]]:
@@ -177,11 +179,12 @@ def _run_command(
     return got
 
 
-def _read_log(log: Path, pattern: str | None) -> _Collected:
-    """A log, metrics file or TensorBoard events: the loss, and every other series in it."""
-    points, notices = L.read(log, pattern)
+def _read_log(log: Path, pattern: str | None, repo: Path | None = None) -> _Collected:
+    """A log, metrics file or TensorBoard events: the loss, and every other series in it. A
+    log inside the repository `repo` is reached without following any link in it."""
+    points, notices = L.read(log, pattern, repo)
     return _Collected(
-        points, extra={"source": str(log)}, run_reasons=notices, metrics=M.from_file(log)
+        points, extra={"source": str(log)}, run_reasons=notices, metrics=M.from_file(log, repo)
     )
 
 
@@ -275,14 +278,17 @@ def check(
     if command:
         got = _run_command(command, cwd, timeout, max_steps, patterns, out_dir, env, own, pass_env)
     elif log is not None:
-        got = _read_log(log, pattern)
+        got = _read_log(log, pattern, cwd)
     _bounded(got)
     points = _main_points(got.points)
     values, series, step_list = [p.value for p in points], _named_series(points), _step_axis(points)
     verdict, reasons = _verdict(values, series, got.failed, min_points, min_drop, num_classes)
     metrics = M.summaries(got.metrics)
     reasons += _warnings(got, metrics)
-    plot = _plot(values, out_dir, verdict, step_list, baseline, series, metrics) if points else None
+    plot = None
+    if points:
+        plot, notice = _plot(values, out_dir, verdict, step_list, baseline, series, metrics)
+        reasons += [notice] if notice else []
     safe, bad = _json_safe(values)
     result = TrainResult(
         verdict=verdict,
@@ -320,9 +326,15 @@ def _plot(
     baseline: Curve | None,
     series: dict[str, list[float]],
     metrics: dict[str, dict[str, Any]],
-) -> str:
-    return str(
-        plot_png(
+) -> tuple[str | None, str | None]:
+    """(the plot's path, or None and a notice saying why there is none). The values drawn are
+    the repository's: whatever drawing them raises is a notice in the result, never the end
+    of the check (outside attack, round 16b: matplotlib raised on logged extremes). A refused
+    output file (a link in --out) or a missing extra is still an input error."""
+    from forkvet.errors import InputError
+
+    try:
+        path = plot_png(
             values,
             out_dir / "loss.png",
             f"training loss: {verdict}",
@@ -331,4 +343,8 @@ def _plot(
             series=series if len(series) >= 2 else None,
             metrics=metrics,
         )
-    )
+    except InputError:
+        raise
+    except Exception as exc:  # by construction: the plot never ends the check
+        return None, f"notice: the loss plot could not be drawn ({type(exc).__name__})"
+    return str(path), None
