@@ -253,3 +253,11 @@ def test_a_model_named_but_not_run_stays_yes(vet_repo: Vet, files: dict[str, str
 def test_a_weights_card_three_folders_down_is_read(vet_repo: Vet) -> None:
     card = "# Weights\n\nThese weights are licensed CC BY-NC 4.0: no commercial use.\n"
     assert _answer(vet_repo, {"checkpoints/base/large/README.md": card})[1] is None
+
+
+# -- a model license granting commercial use, with a restriction appended ----------------------
+def test_a_restriction_appended_to_an_openrail_text_is_never_yes(vet_repo: Vet) -> None:
+    text = license_text("creativeml-openrail-m.txt")
+    assert _answer(vet_repo, {"LICENSE": text})[1] is True
+    extra = "\nThe weights may be used for non-commercial research only.\n"
+    assert _answer(vet_repo, {"LICENSE": text + extra})[1] is not True

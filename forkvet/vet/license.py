@@ -131,9 +131,12 @@ def _classify_section(text: str, path: str, source: str, own: bool = True) -> Cl
             matches = [m for m in licensedb.match_text(text) if m.containment >= licensedb.ACCEPT]
         if not matches:
             # No template to tell its own words from added ones: only what no English
-            # template holds (another script, commerce in another language) is added.
+            # template holds (another script, commerce in another language) is added. A
+            # model license that grants commercial use (OpenRAIL-M, Gemma, DeepSeek) has no
+            # restrictive clause of its own: one in its file is added (round 16).
             grant: Classified = [(*_from_known(known, path, source, 0.9), "grant")]
-            return grant + _added_terms(text, None, path, source)
+            ids: list[str] | None = [] if known.terms.commercial_use is True else None
+            return grant + _added_terms(text, ids, path, source)
     if matches is None:
         matches = licensedb.match_text(text)
     if matches:
