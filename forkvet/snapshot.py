@@ -222,9 +222,19 @@ class Snapshot:
 
     @cached_property
     def readme(self) -> FileEntry | None:
-        candidates = [f for f in self.top_level if f.name.lower().startswith("readme")]
-        candidates.sort(key=lambda f: (README_ORDER.get(f.suffix, 4), f.path))
-        return candidates[0] if candidates else None
+        """The README GitHub shows on the repository's page: .github/README* before the root's,
+        docs/README* when neither is there (the others are read for terms as other READMEs)."""
+        for folder in (".github", "", "docs"):
+            candidates = [
+                f
+                for f in self.files
+                if f.name.lower().startswith("readme")
+                and f.path.lower() == (f"{folder}/{f.name}" if folder else f.name).lower()
+            ]
+            candidates.sort(key=lambda f: (README_ORDER.get(f.suffix, 4), f.path))
+            if candidates:
+                return candidates[0]
+        return None
 
     @cached_property
     def dirs(self) -> set[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
 from forkvet.vet import licensedb, modelterms
 from forkvet.vet.context import Context
@@ -131,9 +131,12 @@ def _classify_section(text: str, path: str, source: str, own: bool = True) -> Cl
             matches = [m for m in licensedb.match_text(text) if m.containment >= licensedb.ACCEPT]
         if not matches:
             # No template to tell its own words from added ones: only what no English
-            # template holds (another script, commerce in another language) is added.
+            # template holds (another script, commerce in another language) is added. A
+            # model license that grants commercial use (OpenRAIL-M, Gemma, DeepSeek) has no
+            # restrictive clause of its own: one in its file is added (round 16).
             grant: Classified = [(*_from_known(known, path, source, 0.9), "grant")]
-            return grant + _added_terms(text, None, path, source)
+            ids: list[str] | None = [] if known.terms.commercial_use is True else None
+            return grant + _added_terms(text, ids, path, source)
     if matches is None:
         matches = licensedb.match_text(text)
     if matches:
@@ -1075,6 +1078,17 @@ def _unread(path: str, why: str) -> _Found:
     return _Found(match, _UNREAD_TERMS, _UNREAD_TERMS.obligations, "code", "extra")
 
 
+def _read_in_part(path: str, size: int) -> Finding:
+    return Finding(
+        CHECK,
+        "notice",
+        "License files not read",
+        f"{path} has {size:,} characters: only its first {MAX_LICENSE_CHARS:,} were read, so "
+        "commercial use is unclear; read the rest yourself",
+        path,
+    )
+
+
 def _license_files(ctx: Context) -> list[str]:
     out = []
     for f in ctx.snap.files:
@@ -1319,12 +1333,15 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _metadata_statements(ctx)
     found += _readme_statements(ctx, found)
     found += _citation_statements(ctx)
+    found += _metadata_file_statements(ctx)
     if not any(f.kind == "grant" for f in found):
         # Nothing else grants: the repository's own source headers are its license.
         found += _header_license(ctx)
     found += _header_restrictions(ctx)
     found += _patent_grants(ctx)
     found += _notice_restrictions(ctx, found)
+    found += _terms_beside_templates(ctx, found, texts)
+    found += _readme_terms_elsewhere(ctx)
     found += _model_restrictions(ctx)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
@@ -1413,6 +1430,11 @@ def _license_file_statements(
             headers.append((path, text))
             continue
         texts[path] = text
+        if len(text) > MAX_LICENSE_CHARS:
+            # Read in part (classify_text): what comes after is terms forkvet did not read,
+            # never a plain yes (round 16).
+            found.append(_unread(path, f"over {MAX_LICENSE_CHARS:,} characters, read in part"))
+            findings.append(_read_in_part(path, len(text)))
         role = _file_role(path)
         if by_folder and role == "third-party" and path.count("/") == 1:
             entry = ctx.snap.get(path)
@@ -1625,35 +1647,40 @@ def _metadata_statements(ctx: Context) -> list[_Found]:
         names = [meta.license] if meta.license else []
         names += [cm.group(1) for c in meta.classifiers if (cm := _CLASSIFIER.match(c))]
         for name in names:
-            if len(name) > 200:  # the whole license text pasted into setup(license=...)
-                items = [
-                    (m, t) for m, t, k in classify_text(name, meta.path, "metadata") if k == "grant"
-                ]
-            else:
-                items = _named(name, meta.path, "metadata", 0.8)
-            found += [_Found(m, terms, terms.obligations, "metadata") for m, terms in items]
-            restrictive = [c for c in clauses(name[:2000]) if c in RESTRICTIVE_CLAUSES]
-            # More than a license's name ("MIT; no use in commercial products"): the other
-            # words are read as a sentence beside a license is (round 13).
-            restrictive += _metadata_terms(name[:2000])
-            if "proprietary" in name.lower():
-                restrictive.append("no-permission")  # License :: Other/Proprietary License
-            elif not items and not restrictive and _UNPLACED_CLASSIFIER.search(name):
-                # Freeware, Shareware, "Free To Use But Restricted", AFPL: terms forkvet
-                # cannot place are never a plain yes.
-                restrictive.append("terms forkvet cannot place")
-            if restrictive:
-                # "License :: Free for non-commercial use": terms, not a license's name;
-                # "MIT, research only": terms beside one.
-                terms = custom_terms(restrictive)
-                ref = custom_ref("", f"Metadata-Terms-{meta.path}")
-                said = f"{name[:80]} ({meta.path})"
-                match, _ = _item(ref, said, terms, meta.path, 0.6, "metadata")
-                found.append(_Found(match, terms, terms.obligations, "metadata", "extra"))
-                if not items and name == meta.license and terms.commercial_use is None:
-                    # setup(license="Academic Free for non-profit; ..."): a license of the
-                    # package's own that forkvet cannot place, never "no license".
-                    found.append(_Found(match, terms, terms.obligations, "metadata"))
+            found += _metadata_name(name, meta.path, own=name == meta.license)
+    return found
+
+
+def _metadata_name(name: str, path: str, own: bool = True) -> list[_Found]:
+    """What one metadata license value says: the license it names, and terms besides."""
+    found: list[_Found] = []
+    if len(name) > 200:  # the whole license text pasted into setup(license=...)
+        items = [(m, t) for m, t, k in classify_text(name, path, "metadata") if k == "grant"]
+    else:
+        items = _named(name, path, "metadata", 0.8)
+    found += [_Found(m, terms, terms.obligations, "metadata") for m, terms in items]
+    restrictive = [c for c in clauses(name[:2000]) if c in RESTRICTIVE_CLAUSES]
+    # More than a license's name ("MIT; no use in commercial products"): the other
+    # words are read as a sentence beside a license is (round 13).
+    restrictive += _metadata_terms(name[:2000])
+    if "proprietary" in name.lower():
+        restrictive.append("no-permission")  # License :: Other/Proprietary License
+    elif not items and not restrictive and _UNPLACED_CLASSIFIER.search(name):
+        # Freeware, Shareware, "Free To Use But Restricted", AFPL: terms forkvet
+        # cannot place are never a plain yes.
+        restrictive.append("terms forkvet cannot place")
+    if restrictive:
+        # "License :: Free for non-commercial use": terms, not a license's name;
+        # "MIT, research only": terms beside one.
+        terms = custom_terms(restrictive)
+        ref = custom_ref("", f"Metadata-Terms-{path}")
+        said = f"{name[:80]} ({path})"
+        match, _ = _item(ref, said, terms, path, 0.6, "metadata")
+        found.append(_Found(match, terms, terms.obligations, "metadata", "extra"))
+        if not items and own and terms.commercial_use is None:
+            # setup(license="Academic Free for non-profit; ..."): a license of the
+            # package's own that forkvet cannot place, never "no license".
+            found.append(_Found(match, terms, terms.obligations, "metadata"))
     return found
 
 
@@ -1674,7 +1701,7 @@ def _metadata_terms(name: str) -> list[str]:
 def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
     """The README's license statements and restrictive sentences."""
     if not ctx.snap.readme:
-        return []
+        return _other_readme_terms(ctx)
     items = readme_licenses(ctx.snap.readme.path, ctx.readme)
     named = any(m.spdx != README_TERMS for m, _ in items)
     grants = [f for f in found if f.kind == "grant"]
@@ -1695,8 +1722,10 @@ def _readme_statements(ctx: Context, found: list[_Found]) -> list[_Found]:
 # that only points to README_en.md, a GETTING_STARTED.md with the terms of the weights).
 _OTHER_README = rx.compile(
     r"(?i)^(?:(?:docs?/)?readme[-_.][\w-]{1,12}|getting[-_ ]?started|quick[-_ ]?start|install"
-    r"|usage|docs?/index|docs?/readme|model[-_]?zoo)\.(?:md|rst|txt)$"
+    r"|usage|docs?/index|docs?/readme|model[-_]?zoo)\.(?:md|rst|txt)$|"
+    r"^(?:\.github/|docs?/)?readme(?:\.\w{1,8})?$"
 )
+_SHOWN_README = rx.compile(r"(?i)^(?:\.github/|docs?/)?readme(?:\.\w{1,8})?$")
 _MAX_OTHER_README = 12
 
 
@@ -1709,6 +1738,10 @@ def other_readmes(ctx: Context) -> list[tuple[str, str]]:
         for f in ctx.snap.files
         if f.path != main and f.path.count("/") <= 1 and _OTHER_README.match(f.path)
     ]
+    # The READMEs GitHub may show on the repository's page (.github/, the root, docs/) come
+    # first: whichever one is not the README read above is read for terms too (round 16).
+    shown = [f for f in docs if _SHOWN_README.match(f.path)]
+    docs = shown + [f for f in docs if f not in shown]
     return [
         (f.path, ctx.snap.read_text(f.path) or "")
         for f in docs[:_MAX_OTHER_README]
@@ -1790,20 +1823,117 @@ _NOTICE_NAME = rx.compile(
 )
 
 
+# Round 16: every name that says a file holds legal text (COPYRIGHT, LEGAL.md, LICENSING.md,
+# RESTRICTIONS.md, CONDITIONS.md, COMMERCIAL.md, an acceptable-use policy), any case, any
+# extension but a program's or a data file's: a word of the name, between separators.
+_LEGAL_NAME = rx.compile(
+    r"(?i)(?:^|[-_. ])(?:(?:un)?licen[cs]\w*|copying|copyrights?|legal|notices?|terms|"
+    r"restrictions?|conditions?|commercial|eula|disclaimers?|agreements?|"
+    r"(?:acceptable|responsible)[-_ ]?use\w*|use[-_ ]?polic(?:y|ies)|usage[-_ ]?polic(?:y|ies))"
+    r"(?:$|[-_. ])"
+)
+_NOT_LEGAL_SUFFIX = frozenset(
+    [
+        ".py", ".pyc", ".pyi", ".ipynb", ".json", ".yml", ".yaml", ".toml", ".cfg", ".ini",
+        ".js", ".ts", ".tsx", ".jsx", ".css", ".scss", ".sh", ".bat", ".ps1", ".c", ".cc",
+        ".cpp", ".h", ".hpp", ".cu", ".java", ".go", ".rs", ".rb", ".lua", ".m", ".r", ".png",
+        ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".webp", ".csv", ".tsv", ".pt", ".pth",
+        ".bin", ".ckpt", ".safetensors", ".npy", ".npz", ".h5", ".onnx", ".zip", ".gz",
+        ".tar", ".lock", ".mp4", ".wav", ".mp3",
+    ]
+)  # fmt: skip
+_LEGAL_FOLDERS = (".github", "docs", "doc")
+
+
+def _legal_files(ctx: Context) -> list[tuple[str, str]]:
+    """(path, role) of the files whose names say they hold terms, other than the license
+    files matched in full (_license_files): at the root, in .github/ or docs/ (a NOTICE at
+    the root only: deeper ones are third-party code's), terms files up to three folders
+    down, and whatever the package metadata names as its license file. Roles: a NOTICE or
+    terms file is "third-party" (as before round 16), any other "code"."""
+    skip = set(_license_files(ctx))
+    out: dict[str, str] = {}
+    for f in ctx.snap.files:
+        if f.vendored or f.path in skip:
+            continue
+        is_notice = f.name.upper().startswith("NOTICE")
+        if _NOTICE_NAME.match(f.name) and (
+            len(f.parts) == 1 or (not is_notice and len(f.parts) <= 3)
+        ):
+            out[f.path] = "third-party"
+            continue
+        shallow = len(f.parts) == 1 or (
+            f.parts[0].lower() in _LEGAL_FOLDERS and len(f.parts) <= 3 and not is_notice
+        )
+        legal = _LEGAL_NAME.search(f.name) and f.suffix.lower() not in _NOT_LEGAL_SUFFIX
+        if shallow and legal:
+            out[f.path] = "code"
+    for path in _declared_license_files(ctx):
+        if path not in skip:
+            out.setdefault(path, "code")
+    return list(out.items())[:MAX_LICENSE_FILES]
+
+
+def _declared_license_files(ctx: Context) -> list[str]:
+    """The files the package metadata names as its license (PEP 621 `license = {file}`, PEP
+    639 `license-files`, setup.cfg `license_files`, setup(license=open(...).read())): what a
+    built wheel carries as its license, whatever their names. Globs are matched on RE2, at most
+    eight of them, 16 files each."""
+    out: list[str] = []
+    paths = [f.path for f in ctx.snap.files]
+    known = set(paths)
+    globs = 0
+    for meta in ctx.packages:
+        base = meta.path.rsplit("/", 1)[0] + "/" if "/" in meta.path else ""
+        for name in meta.license_files[:32]:
+            name = name.strip()
+            name = name[2:] if name.startswith("./") else name
+            full = f"{base}{name}"
+            if full in known:
+                out.append(full)
+            elif any(ch in name for ch in "*?[") and globs < 8:
+                globs += 1
+                pattern = _glob(full)
+                out += [p for p in paths if pattern.fullmatch(p)][:16]
+    return list(dict.fromkeys(out))
+
+
+def _glob(glob: str) -> rx.Pattern[str]:
+    """A setuptools/PEP 639 glob as an RE2 pattern: `**` any folders, `*` and `?` within one
+    name, `[…]`/`[!…]` a set of characters, anything else literal."""
+    out = []
+    for part in rx.split(r"(\*\*/?|\*|\?|\[[^\]\n/]{1,20}\])", glob[:200]):
+        if part.startswith("[") and part.endswith("]") and len(part) > 2:
+            inner = part[1:-1]
+            out.append(f"[^{rx.escape(inner[1:])}]" if inner[0] == "!" else f"[{rx.escape(inner)}]")
+        elif part in ("**", "**/"):
+            out.append(".*")
+        elif part == "*":
+            out.append("[^/]*")
+        elif part == "?":
+            out.append("[^/]")
+        elif part:
+            out.append(rx.escape(part))
+    return rx.compile("".join(out))
+
+
 def _notice_restrictions(ctx: Context, found: list[_Found]) -> list[_Found]:
     """Restrictive terms in a top-level NOTICE file ("includes model weights licensed for
-    non-commercial research use only"): a part of what ships is restricted, so commercial use
-    is never a plain yes. The license texts a NOTICE pastes (the GPL's "noncommercially")
-    are their templates' words, not added terms: see _added_restrictions."""
+    non-commercial research use only") or any file named for terms (_legal_files): a part of
+    what ships is restricted, so commercial use is never a plain yes. The license texts a
+    NOTICE pastes (the GPL's "noncommercially") are their templates' words, not added terms:
+    see _added_restrictions. A file too large to read whole is never a plain yes."""
     out: list[_Found] = []
-    for f in ctx.snap.files:
-        if not _NOTICE_NAME.match(f.name) or f.vendored:
+    for path, role in _legal_files(ctx):
+        whole = ctx.snap.read_text(path)
+        entry = ctx.snap.get(path)
+        if whole is None and entry is not None and entry.size > 0:
+            out.append(_unread(path, "binary, too large or undecodable"))
             continue
-        # NOTICE at the root (deeper ones are third-party code's); terms files at any depth
-        # up to three (docs/TERMS_OF_USE.md).
-        if len(f.parts) != 1 and (f.name.upper().startswith("NOTICE") or len(f.parts) > 3):
-            continue
-        text = (ctx.snap.read_text(f.path) or "")[:MAX_LICENSE_CHARS]
+        whole = whole or ""
+        if len(whole) > MAX_LICENSE_CHARS:
+            out.append(_unread(path, f"over {MAX_LICENSE_CHARS:,} characters, read in part"))
+        text = whole[:MAX_LICENSE_CHARS]
         if not clauses(text):
             continue
         ids = {x.match.spdx for x in found if x.match.spdx and x.match.source == "file"}
@@ -1812,11 +1942,200 @@ def _notice_restrictions(ctx: Context, found: list[_Found]) -> list[_Found]:
         if not extra:
             continue
         terms = custom_terms(extra)
-        ref = custom_ref("", f"Notice-Terms-{f.path}")
-        name = f"Terms in {f.path} ({', '.join(extra)})"
-        match, _ = _item(ref, name, terms, f.path, 0.6, "file")
-        out.append(_Found(match, terms, terms.obligations, "third-party", "extra"))
+        ref = custom_ref("", f"Notice-Terms-{path}")
+        name = f"Terms in {path} ({', '.join(extra)})"
+        match, _ = _item(ref, name, terms, path, 0.6, "file")
+        out.append(_Found(match, terms, terms.obligations, role, "extra"))
     return out
+
+
+# Round 16: a sentence beside the license templates that puts the weights (or the code) under
+# terms the repository does not hold: at an address, in a separate license or an acceptable-
+# use policy, or "alternatively" under another license.
+_ELSEWHERE_SUBJECT = rx.compile(r"(?i)\b(?:models?|weights|checkpoints?|pre-?trained|parameters)\b")
+# Third-party materials "may be governed by separate terms" (a notice's boilerplate): their
+# terms are the third parties', not the weights' the repository ships.
+_THIRD_PARTY = rx.compile(r"(?i)\bthird[-\s]+part(?:y|ies)\b")
+_ELSEWHERE_TERMS = rx.compile(r"(?i)\blicen[cs]\w*|\bterms\b|\bagreements?\b|\bpolic(?:y|ies)\b")
+_ELSEWHERE_WORDS = (
+    r"\bseparate(?:ly)?\b|\bown\s+licen[cs]|\bdifferent\s+licen[cs]|"
+    r"\badditional\s+(?:licen[cs]|terms)|\bacceptable[-\s]+use\b|\balternatively\b"
+)
+_ELSEWHERE_WHERE = rx.compile(r"(?i)\bhttps?://|\bwww\.|" + _ELSEWHERE_WORDS)
+# In a README, where addresses are everywhere, only the words say the terms are elsewhere.
+_ELSEWHERE_SAID = rx.compile(r"(?i)" + _ELSEWHERE_WORDS)
+_MD_LINK = rx.compile(r"\[([^\]\n]{0,300})\]\([^()\s]{0,500}\)")
+# A file a sentence names for those terms ("see WEIGHTS_LICENSE", "in MODEL_LICENSE.md").
+_TERMS_FILE_WORD = rx.compile(r"(?i)[\w./-]*(?:licen[cs]e|terms|polic(?:y|ies)|agreement)[\w./-]*")
+
+
+def _held(ctx: Context, sentence: str) -> bool:
+    """The sentence names a file of this repository that holds the terms (then read as a
+    license or legal file)."""
+    names = {f.name.lower() for f in ctx.snap.files} | {f.path.lower() for f in ctx.snap.files}
+    for word in _TERMS_FILE_WORD.findall(sentence)[:20]:
+        word = word.strip("./").lower()
+        if ("_" in word or "." in word or "/" in word) and word in names:
+            return True
+    return False
+
+
+def _terms_elsewhere(ctx: Context, sentence: str, readme: bool = False) -> bool:
+    """A sentence putting the weights under terms forkvet cannot read (see _ELSEWHERE_WHERE;
+    in a README, _ELSEWHERE_SAID), not naming a license forkvet knows (as written or as a
+    link's text reads) nor a file the repository holds."""
+    if len(sentence) >= 1000 or not _ELSEWHERE_SUBJECT.search(sentence):
+        return False
+    where = _ELSEWHERE_SAID if readme else _ELSEWHERE_WHERE
+    if not (_ELSEWHERE_TERMS.search(sentence) and where.search(sentence)):
+        return False
+    if _THIRD_PARTY.search(sentence):
+        return False
+    plain = _MD_LINK.sub(r"\1", sentence)
+    if names_a_license(plain) or known_license_at(plain) is not None:
+        return False
+    return not _held(ctx, sentence)
+
+
+def _restricted_named(sentence: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
+    """Licenses a sentence names that do not grant commercial use plainly (the Llama 2
+    Community License, CC BY-NC 4.0)."""
+    named: list[tuple[LicenseMatch, Terms]] = []
+    known_at = known_license_at(sentence)
+    if known_at is not None:
+        named.append(_from_known(known_at[0], path, "file", 0.6))
+    named += _names_in(sentence, path, "file")
+    return [(m, t) for m, t in named if t.commercial_use is not True]
+
+
+_MAX_BESIDE_SENTENCES = 5000
+_KNOWN_IDS = frozenset(k.spdx for k in KNOWN)
+
+
+def _terms_beside_templates(
+    ctx: Context, found: list[_Found], texts: dict[str, str]
+) -> list[_Found]:
+    """Every license file and every file named for terms (_legal_files) read the same way,
+    sentence by sentence beside its license templates' own words (round 16): a sentence that
+    names a license which does not plainly grant commercial use ("The model weights are
+    governed by the Llama 2 Community License") is that license for the weights; one that
+    puts them under terms the repository does not hold (_terms_elsewhere) is terms forkvet
+    cannot read. Either way commercial use is never a plain yes."""
+    docs = dict(texts)
+    for path, _role in _legal_files(ctx):
+        if path not in docs:
+            docs[path] = ctx.snap.read_text(path) or ""
+    out: list[_Found] = []
+    for path, text in docs.items():
+        ids = {f.match.spdx for f in found if f.match.path == path and f.match.source == "file"}
+        if ids & _KNOWN_IDS:
+            # A model license forkvet knows by its name (OpenRAIL, Llama): no template tells
+            # its own sentences ("released under different licensing terms") from added ones.
+            continue
+        spdx_ids = sorted(i for i in ids if i)
+        templates = " " + " ".join(licensedb.template_tokens(i) for i in spdx_ids) + " "
+        grams = _grams(templates)
+        body = COPYRIGHT_LINE.sub(" ", text[:MAX_LICENSE_CHARS])
+        said: list[tuple[LicenseMatch, Terms]] = []
+        elsewhere = ""
+        # Sentences end at . ! ? or a blank line ("licensed separately; see WEIGHTS_LICENSE"
+        # is one sentence: the file it names is read).
+        parts = rx.split(r"[.!?]\s|\n\s*\n", fold(body))[:_MAX_BESIDE_SENTENCES]
+        for sentence in parts:
+            tokens = rx.findall(r"[a-z]+", sentence.lower())
+            if len(tokens) < 3 or len(sentence) > 2000:
+                continue
+            if _template_words(tokens, templates, grams):
+                continue
+            said += _restricted_named(sentence, path)
+            if not elsewhere and _terms_elsewhere(ctx, sentence):
+                elsewhere = " ".join(sentence.split())[:160]
+        for m, t in _dedupe(said)[:3]:
+            if any(f.match.spdx == m.spdx and f.match.path == path for f in found):
+                continue  # the file's own license (its title or grant)
+            m.name = f"{m.name} (named beside the license text in {path})"
+            out.append(_Found(m, t, t.obligations, "other", "extra"))
+        if elsewhere:
+            terms = Terms(
+                "custom-restricted",
+                None,
+                (f"Terms kept outside the repository: {elsewhere!r}: read them first",),
+            )
+            name = f"Weights under terms the repository does not hold ({path}: {elsewhere!r})"
+            match, _ = _item(
+                custom_ref("", f"Terms-Elsewhere-{path}"), name, terms, path, 0.5, "file"
+            )
+            out.append(_Found(match, terms, terms.obligations, "code", "extra"))
+    return out
+
+
+def _readme_terms_elsewhere(ctx: Context) -> list[_Found]:
+    """A README's License section (the README's, or one GitHub may show instead, or a
+    translation's) that puts the weights under terms the repository does not hold
+    (_terms_elsewhere): commercial use is not a plain yes (round 16)."""
+    docs = [(ctx.snap.readme.path, ctx.readme)] if ctx.snap.readme else []
+    for path, text in docs + other_readmes(ctx):
+        for section in _license_sections(text[:200_000]):
+            for sentence in modelterms.sentences(section[:20_000])[:500]:
+                if _terms_elsewhere(ctx, sentence, readme=True):
+                    said = " ".join(sentence.split())[:160]
+                    terms = Terms(
+                        "custom-restricted",
+                        None,
+                        (f"Terms kept outside the repository: {said!r}: read them first",),
+                    )
+                    name = f"Weights under terms the repository does not hold ({said!r})"
+                    ref = custom_ref("", f"Terms-Elsewhere-{path}")
+                    match, _ = _item(ref, name, terms, path, 0.5, "readme")
+                    return [_Found(match, terms, terms.obligations, "readme", "extra")]
+    return []
+
+
+# Metadata files besides the package's (setup.py, setup.cfg, pyproject.toml) and CITATION.cff
+# that state the repository's license: Zenodo's record, CodeMeta, npm's package.json (at the
+# root), a conda recipe's about.license (round 16). Read like CITATION.cff's `license:`.
+_METADATA_FILES = rx.compile(r"(?i)^(?:\.zenodo\.json|codemeta\.json|package\.json)$")
+_CONDA_RECIPE = rx.compile(r"(?i)^(?:(?:[\w.-]+/){0,2})meta\.ya?ml$")
+_CONDA_LICENSE = rx.compile(r"(?m)^[ \t]+license[ \t]*:[ \t]*['\"]?([^'\"\n#{}]{1,200})")
+_SPDX_URL = rx.compile(r"(?i)^https?://(?:www\.)?spdx\.org/licenses/([\w.+-]+?)(?:\.html)?/?$")
+
+
+def _json_licenses(data: object) -> list[str]:
+    """`license` of a JSON record: a name, {"id"|"name"|"url": ...}, or a list of those."""
+    if not isinstance(data, dict):
+        return []
+    value = data.get("license") or data.get("licenses")
+    values = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for v in values[:8]:
+        if isinstance(v, dict):
+            v = v.get("id") or v.get("identifier") or v.get("name") or v.get("type") or v.get("url")
+        if isinstance(v, str) and v.strip():
+            out.append(v.strip()[:2000])
+    return out
+
+
+def _metadata_file_statements(ctx: Context) -> list[_Found]:
+    found: list[_Found] = []
+    for f in ctx.snap.files:
+        if f.vendored or f.size > 512 * 1024:
+            continue
+        if len(f.parts) == 1 and _METADATA_FILES.match(f.name):
+            try:
+                values = _json_licenses(safeparse.json_loads(ctx.snap.read_text(f.path) or ""))
+            except (ValueError, RecursionError):
+                continue
+        elif f.name.lower() in ("meta.yaml", "meta.yml") and _CONDA_RECIPE.match(f.path):
+            text = ctx.snap.read_text(f.path) or ""
+            if "about" not in text:
+                continue
+            values = [m.group(1).strip() for m in _CONDA_LICENSE.finditer(text[:200_000])][:4]
+        else:
+            continue
+        for value in values:
+            spdx_url = _SPDX_URL.match(value)
+            found += _metadata_name(spdx_url.group(1) if spdx_url else value, f.path)
+    return found
 
 
 def _data_set_terms(ctx: Context) -> list[Finding]:

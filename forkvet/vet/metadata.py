@@ -33,6 +33,10 @@ class PackageMeta:
     name: str | None = None
     license: str | None = None
     license_file: str | None = None
+    # The files the metadata names as the package's license (PEP 621 `license = {file}`, PEP
+    # 639 `license-files`, setup.cfg `license_file(s)`, setup(license=open(...).read())),
+    # relative to the metadata file's folder; globs as written.
+    license_files: list[str] = field(default_factory=list)
     classifiers: list[str] = field(default_factory=list)
     python_requires: str | None = None
     requires: list[str] = field(default_factory=list)
@@ -391,6 +395,17 @@ def _setup_calls(
                 meta.setup_requires = [str(v) for v in value]
             elif kw.arg in ("license", "name", "python_requires") and isinstance(value, str):
                 setattr(meta, kw.arg, value)
+            elif kw.arg in ("license", "license_file", "license_files"):
+                # `license=open("docs/USE.txt").read()`, `license_files=["LICENSE", ...]`: the
+                # files named in it are the package's license (round 16).
+                target = (
+                    names.get(kw.value.id, kw.value) if isinstance(kw.value, ast.Name) else kw.value
+                )
+                meta.license_files += [
+                    n.value
+                    for n in ast.walk(target)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.strip()
+                ][:32]
             elif kw.arg in ("packages", "py_modules", "package_dir"):
                 meta.extensions += _module_names(value)
             elif kw.arg == "name":  # `name=f"{NAME}-tools"`: read like an extension's name
@@ -460,6 +475,9 @@ def parse_setup_cfg(path: str, text: str) -> PackageMeta | None:
         md = cp["metadata"]
         meta.name = md.get("name")
         meta.license = md.get("license")
+        for key in ("license_file", "license_files", "license-file", "license-files"):
+            value = md.get(key) or ""
+            meta.license_files += [x.strip() for x in rx.split(r"[,\n]", value) if x.strip()][:32]
         meta.classifiers = [c.strip() for c in md.get("classifiers", "").splitlines() if c.strip()]
         if md.get("author"):
             meta.authors = [md["author"]]
@@ -502,6 +520,16 @@ def parse_pyproject(path: str, text: str) -> PackageMeta | None:
         elif isinstance(lic, dict):
             meta.license = lic.get("text")
             meta.license_file = lic.get("file")
+            if isinstance(meta.license_file, str):
+                meta.license_files.append(meta.license_file)
+        files = project.get("license-files")
+        if isinstance(files, list):
+            meta.license_files += [str(x) for x in files[:32] if isinstance(x, str)]
+        elif isinstance(files, dict):  # the PEP 639 draft's {paths = [...], globs = [...]}
+            for key in ("paths", "globs"):
+                value = files.get(key)
+                if isinstance(value, list):
+                    meta.license_files += [str(x) for x in value[:32] if isinstance(x, str)]
         meta.classifiers = [str(c) for c in project.get("classifiers", [])]
         meta.python_requires = project.get("requires-python")
         meta.requires = [str(r) for r in project.get("dependencies", []) if isinstance(r, str)]

@@ -198,6 +198,7 @@ def catalogues(ctx: Context) -> list[ModelTerms]:
 
 MAX_PROJECT_READMES = 30
 _README_NAME = rx.compile(r"(?i)^readme(?:\.(?:md|rst|txt))?$")
+_WEIGHTS_FOLDER = rx.compile(r"(?i)model|weight|checkpoint|ckpt|pretrained")
 _MODEL_SUBJECT = rx.compile(r"(?i)\b(?:the\s+)?(?:models?|weights|checkpoints?)\b")
 _DATA_WORDS = rx.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations)\b")
 
@@ -209,8 +210,16 @@ def _project_readmes(ctx: Context) -> list[ModelTerms]:
     readmes = [
         f
         for f in ctx.snap.files
-        if _README_NAME.match(f.name) and 1 <= f.path.count("/") <= 2 and not f.vendored
+        if _README_NAME.match(f.name)
+        and not f.vendored
+        # Sub-projects two folders down; a folder of weights at any depth up to six is the
+        # weights' card whatever its headings (round 16).
+        and (
+            1 <= f.path.count("/") <= 2
+            or (f.path.count("/") <= 6 and _WEIGHTS_FOLDER.search(f.path.rsplit("/", 1)[0]))
+        )
     ]
+    readmes.sort(key=lambda f: (not _WEIGHTS_FOLDER.search(f.path.rsplit("/", 1)[0]), f.path))
     for fe in readmes[:MAX_PROJECT_READMES]:
         text = fold((ctx.snap.read_text(fe.path) or "")[:100_000])
         if "licen" not in text.lower():
@@ -362,7 +371,7 @@ def research_base(ctx: Context) -> ModelTerms | None:
         if conditional is None and restricted and _derives_from(sentence, restricted[1]):
             what = f"{path}: the weights derive from {restricted[0]}"
             conditional = ModelTerms(path, what, [restricted[2]], False, base_model=True)
-    return _base_license(ctx) or conditional or _loaded_base(readme, path)
+    return _base_license(ctx) or conditional or _loaded_base(readme, path) or _code_base(ctx)
 
 
 # A README that loads a model by its hub name: `from_pretrained("meta-llama/Llama-2-7b-hf")`,
@@ -373,18 +382,79 @@ _LOADS = rx.compile(
 )
 
 
+# Round 16: the model the repository's own code runs, named where it is set: a model-path
+# setting or constant (`BASE = "org/name"`, `model_name_or_path: org/name`, `"base_model":
+# "org/name"`), a command's model argument (`--model_name_or_path org/name`), or an argparse
+# default of a model argument. A name listed elsewhere (a table of supported models, a
+# tokenizer file) is not what the code runs.
+_MODEL_SETTING = rx.compile(
+    r"(?i)(?:^|[\s\"'{,(])(?:\w*(?:model|base|ckpt|checkpoint)\w*)[\"']?[ \t]*[=:][ \t]*"
+    r"[\"']?([\w.-]+/[\w.-]+)"
+)
+_MODEL_ARGUMENT = rx.compile(
+    r"(?i)--[\w-]*(?:model|base|ckpt|checkpoint)[\w-]*(?:[ \t]+|=)[\"']?([\w.-]+/[\w.-]+)"
+)
+_MODEL_DEFAULT = rx.compile(
+    r"(?i)add_argument\(\s*[\"']--?[\w-]*(?:model|base|ckpt|checkpoint)[\w-]*[\"'][^)\n]*?"
+    r"default\s*=\s*[\"']([\w.-]+/[\w.-]+)[\"']"
+)
+_CODE_SUFFIXES = frozenset([".py", ".sh", ".bash", ".yaml", ".yml", ".json", ".toml", ".cfg"])
+MAX_CODE_FILES = 400
+MAX_CODE_BYTES = 8 * 1024 * 1024
+
+
+def _set_names(text: str) -> list[str]:
+    """The org/name models a text loads or sets (see _MODEL_SETTING), in order, at most 50."""
+    out: list[str] = []
+    for pattern in (_LOADS, _MODEL_SETTING, _MODEL_ARGUMENT, _MODEL_DEFAULT):
+        out += [m.group(1) for m in list(pattern.finditer(text))[:50]]
+    return out[:200]
+
+
+def _base_terms(name: str, path: str, how: str, sized: bool = False) -> ModelTerms | None:
+    """A loaded or set name's base model terms. sized (the code's settings, where a folder may
+    be called `llama` or `alpaca`): a research-only base only by a sized or unique name
+    (`llama-7b`, `opt-175b`, `galactica`)."""
+    research = _research_base(name)
+    if research and (not sized or research[0].lower() not in ("llama", "alpaca")):
+        return ModelTerms(path, f"{path}: {how} {name}, a research-only base model", [], True)
+    restricted = _restricted_base(name)
+    if restricted:
+        return ModelTerms(path, f"{path}: {how} {name}", [restricted[2]], False, base_model=True)
+    return None
+
+
+def _code_base(ctx: Context) -> ModelTerms | None:
+    """A research-only or conditionally licensed base model the repository's own code, configs
+    or scripts load or set (round 16): counted as one the README's code loads. Bounded: the
+    first MAX_CODE_FILES such files, MAX_CODE_BYTES in all, 200 kB of each."""
+    read = 0
+    files = [
+        f
+        for f in ctx.snap.files
+        if f.suffix.lower() in _CODE_SUFFIXES and not f.vendored and f.size <= 512 * 1024
+    ]
+    for fe in files[:MAX_CODE_FILES]:
+        if read > MAX_CODE_BYTES:
+            break
+        read += fe.size
+        text = (ctx.snap.read_text(fe.path) or "")[:200_000]
+        if "/" not in text:
+            continue
+        for name in _set_names(text):
+            found = _base_terms(name, fe.path, "the code loads", sized=True)
+            if found:
+                return found
+    return None
+
+
 def _loaded_base(readme: str, path: str) -> ModelTerms | None:
-    """The model the README's own code loads, when it is a research-only or conditionally
-    licensed base: the code runs weights under that license."""
-    for m in list(_LOADS.finditer(readme))[:50]:
-        name = m.group(1)
-        if _research_base(name):
-            what = f"{path}: the README loads {name}, a research-only base model"
-            return ModelTerms(path, what, [], True)
-        restricted = _restricted_base(name)
-        if restricted:
-            what = f"{path}: the README loads {name}"
-            return ModelTerms(path, what, [restricted[2]], False, base_model=True)
+    """The model the README's own code loads or its commands set, when it is a research-only
+    or conditionally licensed base: the code runs weights under that license."""
+    for name in _set_names(readme)[:100]:
+        found = _base_terms(name, path, "the README loads")
+        if found:
+            return found
     return None
 
 
