@@ -471,6 +471,14 @@ SAYS_NOTHING = [
     ),
     ("README.md", "Pass `--find-links` to pip, or set PIP_CONFIG_FILE to your pip.conf.\n"),
     ("cli.py", "pip_index_url = None\nPIP_INDEX_URL = os.environ.get('PIP_INDEX_URL')\n"),
+    # the user's setting read from the environment and passed on; argparse's `--index`
+    (
+        "launch.py",
+        "index_url = os.environ.get('INDEX_URL', '')\n"
+        "run(f'python -m pip install -r r.txt --index-url {index_url}')\n",
+    ),
+    ("apply.py", 'parser.add_argument("-i", "--index", type=int, default=0)\n'),
+    ("run.py", 'subprocess.run(["mytool", "--index", idx])\n'),
     ("Makefile", "PIP_INDEX_URL ?= $(PIP_INDEX_URL)\nexport PIP_CONFIG_FILE=/dev/null\n"),
     (
         "demo.ipynb",
@@ -735,7 +743,15 @@ def test_a_notebooks_images_do_not_hide_its_cells_16c_e3(make_repo: MakeRepo) ->
 
 def test_a_large_data_file_does_not_fail_closed(make_repo: MakeRepo) -> None:
     big = "a,b,c\n" * (2 << 20)
-    repo = make_repo({"data/train.csv": big, "vocab.txt": big, "train.py": "import torch\n"})
+    repo = make_repo(
+        {
+            "data/train.csv": big,
+            "vocab.txt": big,
+            "filelists/train.txt.cleaned": big,
+            "tokenizer.model": big,
+            "train.py": "import torch\n",
+        }
+    )
     assert ownindex.statements(load(repo)) == ownindex.Found([], "")
 
 

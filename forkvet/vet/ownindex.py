@@ -80,14 +80,12 @@ LOCK_PREFIX = 8 << 20  # a lock file is parsed whole (a cut one is not valid TOM
 MAX_LOGICAL = 4096  # characters of one command line, continuations joined
 MAX_CANDIDATES = 2000  # matches of one kind looked at in one file (real files have a few)
 NOTEBOOK_PREFIX = 16 << 20  # a notebook is read further: its images are dropped before a look
-# Files whose cut tail is not looked for (round 16c E3): data no installer and no reader takes
-# an install setting from (a table, a corpus, a vocabulary, a built page). Every other text
-# file read only in part, or with more matches of one kind than MAX_CANDIDATES, is unread:
-# the scan fails closed on it as on its whole budget.
-_DATA_SUFFIXES = frozenset(
-    {".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".txt", ".xml", ".html", ".htm", ".log",
-     ".tex", ".bib", ".vocab", ".dat", ".obj", ".ply", ".off", ".mtl", ".srt", ".vtt", ".map"}
-)  # fmt: skip
+# Files an installer or a reader takes install settings from (round 16c E3): configuration,
+# scripts, CI, containers, requirements, notebooks, code and documentation. One read only in
+# part, or with more matches of one kind than MAX_CANDIDATES, is unread: the scan fails
+# closed on it as on its whole budget. A cut data file (a table, a corpus, a vocabulary, a
+# tokenizer, a file list) is not: no one installs from a setting written there.
+_SETTINGS_SUFFIXES = frozenset({".py", ".md", ".rst", ".in", ".pip", ".mdx", ".markdown"})
 # A base64 run in a notebook's JSON (an image or other binary output), up to its closing
 # quote: dropped before the notebook is read (line numbers kept: JSON strings hold no newline).
 _BASE64_RUN = rx.compile(r"[A-Za-z0-9+/=]{512}[A-Za-z0-9+/=]*(?:\\n[A-Za-z0-9+/=]+)*")
@@ -147,8 +145,8 @@ _VAR = rx.compile(_VAR_SYNTAX)
 _VAR_ANY_CASE = rx.compile("(?i)" + _VAR_SYNTAX)
 _WINDOWS_SUFFIXES = frozenset({".bat", ".cmd", ".ps1", ".psm1"})
 # What an _IMPLIED match needs in the text (a 1 MiB file without any is not looked through).
-_IMPLIED_WORDS = ("ARG", "name:", "UV_INDEX_", "--mount", "pip-config", "print-settings",
-                  "Looking in")  # fmt: skip
+_IMPLIED_WORDS = ("PIP_", "UV_", "PDM_PYPI", "PIPENV_PYPI", "pip.conf", "pip.ini", "uv.toml",
+                  "pypirc", "pip-config", "print-settings", "Looking in")  # fmt: skip
 # A value no reader can see: a code or make variable (`os.environ["PIP_FIND_LINKS"] = WHEELS`,
 # round 16c E4); its value is the authors' own, as a secret's is.
 _IDENTIFIER = rx.compile(r"^[A-Za-z_][\w.]{0,100}(?:\[[^\]]{0,100}\])?$")
@@ -266,7 +264,7 @@ _TOOL = rx.compile(
 # WHEELS`, `f"... -i {URL}"`, round 16c E4): a value no reader can see is the authors' own.
 _EXPRESSION_VALUE = rx.compile(
     r"(?i)(?P<opt>--[a-z][a-z-]{1,30}|-[a-z]{0,8}[if])[ \t]*['\"][ \t]*[,+][ \t]*"
-    r"(?P<expr>[A-Za-z_][\w.]{0,100}(?:\[[^\]\n]{0,100}\])?)"
+    r"(?P<expr>[A-Za-z_][\w.]{0,100}(?:\[[^\]\n]{0,100}\])?)(?P<after>[ \t]*=?)"
     r"|(?P<opt2>--[a-z][a-z-]{1,30}|-[a-z]{0,8}[if])(?:[ \t]+|=)\{(?P<expr2>[^{}\n]{0,100})\}"
 )
 # The user's own index settings: passing one on (`UV_INDEX="$PIP_EXTRA_INDEX_URL"`) is no
@@ -332,7 +330,7 @@ def statements(snap: Snapshot) -> Found:
             _CAP_HIT.reset(token)
         if not whole:
             why.append(f"read only up to {prefix >> 20} MiB")
-        if why and (entry.suffix not in _DATA_SUFFIXES or _settings_file(entry)):
+        if why and _settings_file(entry):
             unread.append(f"{terminal(entry.path)} {why[0]}")
     if looks.left < 0:
         unread.append("the close looks' budget was spent")
@@ -365,9 +363,16 @@ def _prefix(entry: FileEntry) -> int:
 
 
 def _settings_file(entry: FileEntry) -> bool:
-    """A data-suffixed file an installer reads (a requirements file, Renovate's JSON)."""
+    """A file an installer or reader takes install settings from (_SETTINGS_SUFFIXES)."""
     name = entry.name.lower()
-    return bool(_REQ_FILE.match(name)) or indexconf.structured_name(name)
+    return (
+        name in _FIRST_NAMES
+        or entry.suffix in _FIRST_SUFFIXES
+        or entry.suffix in _SETTINGS_SUFFIXES
+        or name.startswith(("dockerfile", "containerfile", ".env", "readme"))
+        or bool(_REQ_FILE.match(name))
+        or indexconf.structured_name(name)
+    )
 
 
 def _order(entry: FileEntry) -> tuple[int, int, str]:
@@ -722,12 +727,14 @@ def _command_lines(
             continue
         # each command line once: its other spots are skipped
         done_until, line = _logical_line(text, m.start(), marks)
-        what = _command_index(line, requirements, public, entry.path)
+        what = _command_index(line, requirements, public, entry.path, text)
         if what:
             yield lines(m.start()), what
 
 
-def _command_index(line: str, requirements: bool, public: _PublicIndex, path: str = "") -> str:
+def _command_index(
+    line: str, requirements: bool, public: _PublicIndex, path: str = "", text: str = ""
+) -> str:
     """The index option one command line uses for packages not all known, or ""."""
     outside = ""  # a folder beside the tree a `cd` of this line went into
     for segment in _SEPARATOR.split(line)[:64]:
@@ -756,27 +763,46 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex, path: st
                 if _REGISTRY_KEYRING.match(word):
                     return f"registry credentials {word[:80]}"
         found, rest = _index_words(words, tool, public)
-        found = found or _expression_option(segment, tool)
+        found = found or _expression_option(segment, tool, text)
         if found and not (tool and _all_known(rest)):
             return found
     return ""
 
 
-def _expression_option(segment: str, tool: bool) -> str:
+def _expression_option(segment: str, tool: bool, text: str = "") -> str:
     """An index option given an expression for its value, or ""."""
     if "'" not in segment and '"' not in segment and "{" not in segment:
         return ""  # no string literal ends before it, no placeholder
     for m in islice(_EXPRESSION_VALUE.finditer(segment), 16):
         opt = m.group("opt") or m.group("opt2")
         expr = (m.group("expr") or m.group("expr2") or "").strip()
+        if m.group("after") and m.group("after").strip() == "=":
+            continue  # a keyword argument (`add_argument("--index", type=int)`): no value
+        if not tool and opt.lstrip("-").lower() not in _PIP_ONLY_OPTIONS:
+            continue  # `--index` of another program
         kind = _option(opt, "x", tool)[0]
         if (
             kind in ("index", "links")
             and expr.lower() not in _NOT_A_VALUE
             and not any(name in expr.upper() for name in _USER_VARIABLES)
+            and not _from_environment(expr, text)
         ):
             return f"{opt} {{{expr[:40]}}}"
     return ""
+
+
+_PIP_ONLY_OPTIONS = frozenset({"index-url", "extra-index-url", "find-links", "default-index"})
+
+
+def _from_environment(expr: str, text: str) -> bool:
+    """Whether the file assigns the variable from the environment with no URL of its own
+    (`index_url = os.environ.get('INDEX_URL', "")`): the user's setting passed on."""
+    name = rx.match(r"[A-Za-z_]\w{0,100}", expr)
+    if not name or not text:
+        return False
+    assigned = rx.search(r"(?m)^[ \t]*" + rx.escape(name.group(0)) + r"[ \t]*=[^=\n]{0,300}", text)
+    line = assigned.group(0) if assigned else ""
+    return ("environ" in line or "getenv" in line) and "://" not in line
 
 
 def _outside(path: str, rel: str) -> bool:
