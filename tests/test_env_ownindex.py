@@ -459,6 +459,7 @@ SAYS_NOTHING = [
     ),
     ("pdm.toml", '[pypi]\nurl = "https://pypi.org/simple"\nverify_ssl = true\n'),
     ("configs/model.toml", '[data]\nindex = "https://data.example/index.json"\n'),
+    ("configs/shards.toml", 'index = "https://data.example/index.json"\n'),
     ("setup.cfg", "[metadata]\nurl = https://github.com/x/y\n[coverage:run]\nsource = x\n"),
     (
         ".github/dependabot.yml",

@@ -66,6 +66,8 @@ _LEAF = {
     "dependency-links": "links",
     "no-index": "none",
 }
+# The keys only pip's and uv's settings have (a data set's `index` is not one).
+_PIP_KEYS = frozenset({"index-url", "extra-index-url", "default-index", "find-links"})
 _VAR_PREFIX = rx.compile(r"^(?:pip|uv|pdm|pipenv|poetry)-")
 # Keys of a table or array of package sources: a URL anywhere under them is one.
 _SOURCES = frozenset(
@@ -187,7 +189,7 @@ def toml_file(
     if name.lower() in TOML_CONFIGS or name.lower().endswith((".pdm.toml", "uv.toml")):
         return list(walk_values(data, public, skip)), ""
     found = list(walk_values({"tool": data.get("tool")}, public, skip))
-    top = {k: v for k, v in data.items() if leaf_kind(k) in ("index", "links")}
+    top = {k: v for k, v in data.items() if norm_key(k) in _PIP_KEYS}
     return found + list(walk_values(top, public, skip)), ""
 
 
