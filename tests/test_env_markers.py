@@ -5,6 +5,7 @@ evaluate keeps its marker on the written line (uv and pip evaluate it)."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,26 @@ def test_a_marker_whose_escape_renders_a_newline_is_left_out_not_the_end() -> No
     good = Need("numpy", "==1.24.0", "declared")
     assert _plain_only(result, [bad, good]) == [good]
     assert result.dropped == ["bar"] and result.problems[0].startswith("bar: its requirement")
+
+
+def test_control_characters_of_a_marker_are_written_escaped_16c_t1(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Round 16c T1: a fork's marker holding ESC/BEL (a visible `\\x1b` escape in setup.py)
+    reached requirements.txt raw, where `cat` ran the terminal sequences. Every file env
+    writes shows such characters as escapes."""
+    repo = make_repo(
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='p', install_requires=["
+            "'numpy==1.26.4 ; platform_release >= \"5\\x1b]0;T\\x07\\x1b[2J\\u202e\\x9b\"'])\n",
+            "train.py": "import numpy\n",
+        }
+    )
+    main(["env", str(repo), "--offline", "--out", str(tmp_path / "out"), "--format", "json"])
+    capsys.readouterr()
+    for name in ("requirements.txt", "environment.yml"):
+        text = (tmp_path / "out" / name).read_text()
+        assert not any(
+            unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t" for ch in text
+        ), (name, text)
+    assert "\\x1b]0;T\\x07" in (tmp_path / "out" / "requirements.txt").read_text()

@@ -40,6 +40,118 @@ def _notebook(*cells: str) -> str:
     )
 
 
+WHEELS = "https://download.corp.example/wheels/"  # a links page: no index shape at all
+
+
+def _output_notebook(source: str, output: str) -> str:
+    return json.dumps(
+        {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "source": source,
+                    "outputs": [{"output_type": "stream", "name": "stdout", "text": output}],
+                }
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+
+
+# Round 16c (outside attack): structured files in every spelling their format allows (E1, E2),
+# values that cannot be read (E4), set-ups that imply an index (E5), pip's front-ends (E7).
+ROUND_16C = [
+    ("pyproject.toml", f'[tool.uv]\nindex = [{{ name = "c", url = "{CORP}" }}]\n', ":2: tool.uv"),
+    ("uv.toml", f'index = [{{ name = "c", url = "{CORP}", format = "flat" }}]\n', "uv.toml:1"),
+    ("pyproject.toml", f'tool.uv.index = [{{ name = "c", url = "{CORP}" }}]\n', ":1"),
+    ("pyproject.toml", f'[tool]\nuv.extra-index-url = ["{CORP}"]\n', ":2: tool.uv.extra"),
+    (
+        "pyproject.toml",
+        f'[tool.poetry]\nname = "x"\nsource = [{{ name = "c", url = "{CORP}", '
+        'priority = "primary" }]\n',
+        ":3: tool.poetry.source",
+    ),
+    ("pyproject.toml", f'[tool.pdm]\nsource = [{{ name = "c", url = "{CORP}" }}]\n', ":2"),
+    ("pyproject.toml", f'[tool.rye]\nsources = [{{ name = "c", url = "{CORP}" }}]\n', ":2"),
+    ("pyproject.toml", f'[tool.pixi.pypi-options]\nfind-links = [{{ url = "{WHEELS}" }}]\n', ":2"),
+    ("pyproject.toml", '[tool.uv]\nindex-url = "${CORP_INDEX}"\n', "pyproject.toml:2"),
+    ("pdm.toml", f'[pypi]\nurl = "{CORP}"\n', "pdm.toml:2: pypi.url"),
+    ("pdm.toml", f'[pypi.corp]\nurl = "{CORP}"\n', "pdm.toml:2: pypi.corp.url"),
+    (".pdm.toml", f'[pypi]\nurl = "{CORP}"\n', ".pdm.toml:2"),
+    ("poetry.toml", f'[repositories.corp]\nurl = "{CORP}"\n', "poetry.toml:2"),
+    ("pip.conf", f"[global]\n--extra-index-url = {WHEELS}\n", "pip.conf:2"),
+    ("pip.conf", "[global]\ntrusted-host = pkgs.corp.example\n", "pip.conf:2"),
+    ("setup.cfg", f"[options]\ndependency_links =\n    {WHEELS}\n", "setup.cfg:2"),
+    (".pypirc", "[corp]\nrepository = https://pkgs.corp.example/upload/\n", ".pypirc:2"),
+    ("Makefile", f"export PIP_EXTRA_INDEX_URL := {WHEELS}\ninstall:\n\tpip install x\n", ":1"),
+    ("Makefile", f"PIP_EXTRA_INDEX_URL ?= {WHEELS}\n", "Makefile:1: PIP_EXTRA_INDEX_URL"),
+    ("install.py", f'W = "{WHEELS}"\nos.environ["PIP_FIND_LINKS"] = W\n', "install.py:2"),
+    (
+        "install.py",
+        f'W = "{WHEELS}"\nsubprocess.run(["pip", "install", "--find-links", W, "-r", "r.txt"])\n',
+        "install.py:2: --find-links",
+    ),
+    (
+        "noxfile.py",
+        f'W = "{WHEELS}"\ndef tests(session):\n    session.install("-f", W, "-r", "r.txt")\n',
+        "noxfile.py:3",
+    ),
+    ("install.py", 'os.system("pip install -f " + W + " -r r.txt")\n', "install.py:1: -f"),
+    ("install.py", 'os.system(f"pip install --find-links {W} -r r.txt")\n', "install.py:1"),
+    ("README.md", f"```\npip-sync -i {WHEELS} requirements.txt\n```\n", "README.md:2: -i"),
+    ("README.md", f"```\npip-compile -f {WHEELS} requirements.in\n```\n", "README.md:2"),
+    ("setup_env.py", f'pip.main(["install", "-i", "{WHEELS}", "-r", "r.txt"])\n', ":1: -i"),
+    (
+        "Dockerfile",
+        "FROM python:3.11\nRUN --mount=type=secret,id=pipconf,target=/etc/pip.conf \\\n"
+        "    pip install -r requirements.txt\n",
+        "Dockerfile:2: a secret mounted",
+    ),
+    ("Dockerfile", "FROM python:3.11\nARG PIP_EXTRA_INDEX_URL\n", "Dockerfile:2"),
+    (
+        ".github/workflows/ci.yml",
+        "    env:\n      PIP_CONFIG_FILE: /home/runner/.secrets/pip.conf\n",
+        "ci.yml:2: PIP_CONFIG_FILE=/home/runner/.secrets/pip.conf (not in the tree)",
+    ),
+    ("README.md", "PIP_CONFIG_FILE=../outside/piprc pip install x\n", "README.md:1"),
+    (
+        ".github/workflows/ci.yml",
+        "env:\n  UV_INDEX_ACME_PASSWORD: ${{ secrets.ACME }}\n",
+        "ci.yml:2: UV_INDEX_ACME_PASSWORD",
+    ),
+    ("README.md", "```\njf pip-config --repo-resolve=pypi-virtual\n```\n", "README.md:2: jf"),
+    (
+        "README.md",
+        "gcloud artifacts print-settings python --repository=py >> pip.conf\n",
+        "README.md:1: gcloud",
+    ),
+    (
+        "deploy/job.yaml",
+        f"env:\n- name: PIP_EXTRA_INDEX_URL\n  value: {WHEELS}\n",
+        "job.yaml:2",
+    ),
+    ("setup.bat", f"set pip_extra_index_url={WHEELS}\r\n", "setup.bat:1"),
+    ("setup.ps1", f'$env:pip_find_links = "{WHEELS}"\r\n', "setup.ps1:1"),
+    (
+        "demo.ipynb",
+        _output_notebook("!pip install -r requirements.txt", f"Looking in links: {WHEELS}\n"),
+        "demo.ipynb:1: pip: Looking in links",
+    ),
+    (
+        ".github/dependabot.yml",
+        f"version: 2\nregistries:\n  corp:\n    type: python-index\n    url: {WHEELS}\n",
+        "dependabot.yml:3: registries.corp",
+    ),
+    (
+        "renovate.json",
+        f'{{"packageRules": [{{"matchDatasources": ["pypi"], "registryUrls": ["{WHEELS}"]}}]}}',
+        "renovate.json:1: registryUrls",
+    ),
+]
+
 # (file, text, where the statement is): each says the authors install from their own index.
 SAYS = [
     ("README.md", f"```\nUV_INDEX_URL={URL} uv pip install corp-a\n```\n", "README.md:2"),
@@ -231,6 +343,7 @@ SAYS = [
         _notebook(f"%%bash\ncat > ~/.pip/pip.conf <<EOF\n[global]\nindex-url = {CORP}\nEOF\n"),
         "pip.conf written: index-url",
     ),
+    *[(path, text, where) for path, text, where in ROUND_16C],
 ]
 
 
@@ -335,6 +448,43 @@ SAYS_NOTHING = [
     ("README.md", "poetry add --source pytorch torch torchvision\n"),
     ("README.md", "devpi install torch\n"),
     ("README.md", "poetry add numpy\npython train.py --source photos/ --index 3\n"),
+    # round 16c: project metadata, a package's own reference, other ecosystems' registries,
+    # prose and code that names no value are no source
+    (
+        "pyproject.toml",
+        '[project]\nname = "x"\n[project.urls]\nSource = "https://github.com/x/y"\n'
+        '[tool.poetry]\nrepository = "https://github.com/x/y"\nhomepage = "https://x.example"\n'
+        '[tool.poetry.dependencies]\nfs = { git = "https://github.com/acme/fs.git" }\n'
+        '[tool.uv.sources]\nfs2 = { url = "https://dl.example/fs2-1.0.tar.gz" }\n',
+    ),
+    ("pdm.toml", '[pypi]\nurl = "https://pypi.org/simple"\nverify_ssl = true\n'),
+    ("configs/model.toml", '[data]\nindex = "https://data.example/index.json"\n'),
+    ("configs/shards.toml", 'index = "https://data.example/index.json"\n'),
+    ("setup.cfg", "[metadata]\nurl = https://github.com/x/y\n[coverage:run]\nsource = x\n"),
+    (
+        ".github/dependabot.yml",
+        "version: 2\nregistries:\n  hub:\n    type: docker-registry\n"
+        "    url: https://registry.example\n",
+    ),
+    (
+        "renovate.json",
+        '{"packageRules": [{"matchDatasources": ["npm"], "registryUrls": ["https://npm.example"]}]}',
+    ),
+    ("README.md", "Pass `--find-links` to pip, or set PIP_CONFIG_FILE to your pip.conf.\n"),
+    ("cli.py", "pip_index_url = None\nPIP_INDEX_URL = os.environ.get('PIP_INDEX_URL')\n"),
+    # the user's setting read from the environment and passed on; argparse's `--index`
+    (
+        "launch.py",
+        "index_url = os.environ.get('INDEX_URL', '')\n"
+        "run(f'python -m pip install -r r.txt --index-url {index_url}')\n",
+    ),
+    ("apply.py", 'parser.add_argument("-i", "--index", type=int, default=0)\n'),
+    ("run.py", 'subprocess.run(["mytool", "--index", idx])\n'),
+    ("Makefile", "PIP_INDEX_URL ?= $(PIP_INDEX_URL)\nexport PIP_CONFIG_FILE=/dev/null\n"),
+    (
+        "demo.ipynb",
+        _output_notebook("!pip install x", "Looking in indexes: https://pypi.org/simple\n"),
+    ),
     # a notebook's heredoc ends at its delimiter's JSON line: the metadata's `url` is no key
     (
         "demo.ipynb",
@@ -531,8 +681,9 @@ def test_projects_anywhere_in_the_tree_are_the_repositorys_own_f13(
 
 
 def test_the_scan_is_bounded(make_repo: MakeRepo) -> None:
-    """A 50 MB text file is read up to its first MiB; a statement past it is not looked for,
-    and the scan stays fast, also through files of near-statements."""
+    """A 50 MB data file is read up to its first MiB; a statement past it is not looked for,
+    and the scan stays fast, also through files of near-statements. Files with more matches
+    than are looked at are unread: the scan fails closed on them (round 16c E3)."""
     big = "x = 1\n" * (50 * 1024 * 1024 // 6) + f"PIP_INDEX_URL={URL}\n"
     decoys = {  # a megabyte of near-statements each: matches per file are capped
         "a.md": "PIP_INDEX_URL= " * 70_000,
@@ -547,6 +698,104 @@ def test_the_scan_is_bounded(make_repo: MakeRepo) -> None:
     found = ownindex.statements(snap)
     assert time.monotonic() - start < 5
     assert found.places == []
+    assert "matches of one kind" in found.cut and "data.txt" not in found.cut
+
+
+PAD = "# " + "x" * 77 + "\n"  # 80 bytes a line
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # past the first MiB of a script, a Dockerfile, pip's configuration
+        {"setup.sh": PAD * 14_000 + f"export PIP_EXTRA_INDEX_URL={WHEELS}\n"},
+        {"Dockerfile": "FROM python:3.11\n" + PAD * 14_000 + f"ENV PIP_INDEX_URL={WHEELS}\n"},
+        {"pip.conf": "[global]\n" + PAD * 14_000 + f"index-url = {WHEELS}\n"},
+        # after more index options for known projects than are looked at
+        {
+            "setup.sh": f"pip install torch --index-url {TORCH_WHEELS}\n" * 2_100
+            + f"pip install --extra-index-url {WHEELS} corp-x\n"
+        },
+        # a package manager's configuration that does not parse
+        {"pyproject.toml": f'[tool.uv]\nindex = [{{ url = "{WHEELS}" }}\n'},
+        {"pip.conf": f"index-url = {WHEELS}\n"},  # no section: pip reads nothing, nor can we
+    ],
+)
+def test_a_file_read_only_in_part_fails_closed_16c_e3(
+    make_repo: MakeRepo, files: dict[str, str]
+) -> None:
+    repo = make_repo({**files, "train.py": "import torch\n"}, use_git=False)
+    found = ownindex.statements(load(repo))
+    assert found.places or found.cut, found
+
+
+def test_a_notebooks_images_do_not_hide_its_cells_16c_e3(make_repo: MakeRepo) -> None:
+    """A plot's 1.2 MB of base64 before `%env PIP_EXTRA_INDEX_URL=…`: the images are dropped
+    before the notebook is read, so the statement is found, at its line."""
+    notebook = json.loads(_notebook("plot()", f"%env PIP_EXTRA_INDEX_URL={WHEELS}"))
+    notebook["cells"][0]["outputs"] = [
+        {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBOR" * 240_000}}
+    ]
+    found = ownindex.statements(
+        load(make_repo({"demo.ipynb": json.dumps(notebook, indent=1)}, use_git=False))
+    )
+    assert found.places and "PIP_EXTRA_INDEX_URL" in found.places[0], found
+
+
+def test_a_large_data_file_does_not_fail_closed(make_repo: MakeRepo) -> None:
+    big = "a,b,c\n" * (2 << 20)
+    repo = make_repo(
+        {
+            "data/train.csv": big,
+            "vocab.txt": big,
+            "filelists/train.txt.cleaned": big,
+            "tokenizer.model": big,
+            "train.py": "import torch\n",
+        }
+    )
+    assert ownindex.statements(load(repo)) == ownindex.Found([], "")
+
+
+def test_a_squatted_private_name_is_never_fetched_16c_e6(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Round 16c E6: the authors install corp-featstore from their own index, declared inline
+    (`[tool.uv] index = [{…}]`); an outsider registered the name on the user's index. `forkvet
+    env` against that index (a real one, with real uv) never asks it for the name: the line
+    is a comment, and numpy is resolved."""
+    pytest.importorskip("uv")
+    from tests.pkgindex import Dist, PackageIndex
+
+    dists = [
+        Dist("numpy", "1.26.4", "2024-02-05T00:00:00Z", modules=["numpy"]),
+        Dist("corp-featstore", "1.2.0", "2023-06-01T00:00:00Z", modules=["corp_featstore"]),
+    ]
+    repo = make_repo(
+        {
+            "pyproject.toml": '[project]\nname = "x"\nversion = "0.1"\n'
+            f'[tool.uv]\nindex = [{{ name = "corp", url = "{CORP}" }}]\n',
+            "requirements.txt": "numpy==1.26.4\ncorp-featstore==1.2.0\n",
+            "train.py": "import numpy\nimport corp_featstore\n",
+        },
+        date="2024-03-01T00:00:00+00:00",
+    )
+    out = tmp_path / "out"
+    with PackageIndex(dists) as idx:
+        monkeypatch.setenv("UV_INDEX_URL", idx.url)
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        main(["env", str(repo), "--out", str(out), "--format", "json", "--python", "3.11",
+              "--no-audit", "--device", "cpu"])  # fmt: skip
+        data = json.loads(capsys.readouterr().out)
+        asked = list(idx.requests)
+    assert not any("corp" in r for r in asked), asked
+    assert any("numpy" in r for r in asked), asked
+    assert data["private"] == ["corp-featstore"]
+    assert _live(out) == ["numpy==1.26.4"]
+    assert "tool.uv.index" in _comment(out, "corp-featstore")
 
 
 def test_a_hundred_thousand_files_stay_fast(tmp_path: Path) -> None:
@@ -676,7 +925,6 @@ def test_a_configuration_file_a_variable_names_is_read_f3(
             "README.md": "PIP_CONFIG_FILE=ci/piprc pip install x\n",
             "ci/piprc": "[global]\nindex-url = https://pypi.org/simple\ntimeout = 60\n",
         },
-        {"README.md": "PIP_CONFIG_FILE=../outside/piprc pip install x\n", "ci/x": PIPRC},
         {"README.md": "Set PIP_CONFIG_FILE to your own pip.conf if needed.\n"},
     ],
 )

@@ -11,7 +11,7 @@ from forkvet.envgen import device as devices
 from forkvet.envgen.names import NeedSet
 from forkvet.envgen.resolve import Resolution
 from forkvet.envgen.stamp import ENV_STAMP
-from forkvet.escape import terminal  # line breaks shown as \n: one line per entry
+from forkvet.escape import terminal, visible  # line breaks shown as \n: one line per entry
 from forkvet.redact import had_credentials, redact
 from forkvet.safe_write import OutputDir
 
@@ -251,4 +251,9 @@ def write(out: Path, files: dict[str, str], repo: Path | None = None) -> list[st
     if unchecked:  # a new output must be added to FILES, so that it is checked first
         raise RuntimeError(f"env output not in outputs.FILES: {unchecked}")
     with OutputDir(out, repo=repo) as folder:
-        return [str(folder.write_text(name, text)) for name, text in files.items()]
+        # Repository text reaches these files (a marker, a name in a comment): every control,
+        # format or line-separator character but the newline and tab is written as a visible
+        # escape, whichever line builds it (round 16c T1: ESC/BEL of a fork's marker).
+        return [
+            str(folder.write_text(name, visible(text, keep="\n\t"))) for name, text in files.items()
+        ]

@@ -58,16 +58,17 @@ from __future__ import annotations
 import posixpath
 import tomllib
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from forkvet import rx, safeparse, safeyaml
 from forkvet.escape import terminal
 from forkvet.snapshot import FileEntry, Snapshot
-from forkvet.vet import pipargs
+from forkvet.vet import indexconf, pipargs
 from forkvet.vet.importmap import known_distributions, normalize
 
 # Bounds: files read, bytes read in all, and the prefix of one file read (an honest
@@ -78,6 +79,16 @@ FILE_PREFIX = 1 << 20
 LOCK_PREFIX = 8 << 20  # a lock file is parsed whole (a cut one is not valid TOML/YAML)
 MAX_LOGICAL = 4096  # characters of one command line, continuations joined
 MAX_CANDIDATES = 2000  # matches of one kind looked at in one file (real files have a few)
+NOTEBOOK_PREFIX = 16 << 20  # a notebook is read further: its images are dropped before a look
+# Files an installer or a reader takes install settings from (round 16c E3): configuration,
+# scripts, CI, containers, requirements, notebooks, code and documentation. One read only in
+# part, or with more matches of one kind than MAX_CANDIDATES, is unread: the scan fails
+# closed on it as on its whole budget. A cut data file (a table, a corpus, a vocabulary, a
+# tokenizer, a file list) is not: no one installs from a setting written there.
+_SETTINGS_SUFFIXES = frozenset({".py", ".md", ".rst", ".in", ".pip", ".mdx", ".markdown"})
+# A base64 run in a notebook's JSON (an image or other binary output), up to its closing
+# quote: dropped before the notebook is read (line numbers kept: JSON strings hold no newline).
+_BASE64_RUN = rx.compile(r"[A-Za-z0-9+/=]{512}[A-Za-z0-9+/=]*(?:\\n[A-Za-z0-9+/=]+)*")
 MAX_PLACES = 3  # statements kept (one is enough to decide)
 
 _BINARY = frozenset(
@@ -112,23 +123,58 @@ _REQ_FILE = rx.compile(r"^(?:.*[-_])?requirements?(?:[-_.][\w.-]*)?\.(?:txt|in|p
 _HINT = rx.compile(
     r"(?i)index|find.?links|dependency.?links|pypi.?(?:url|mirror)|\bpip|\buv\b|easy_install"
     r"|source\s+add|devpi|poetry\s+config|pip\.(?:conf|ini)|uv\.toml|\.pypirc|config_file"
-    r"|--source\b|setup\.py[ \t]+(?:install|develop)"
+    r"|--source\b|setup\.py[ \t]+(?:install|develop)|looking in (?:indexes|links)"
+    r"|session\.(?:run_)?install"
 )
 _VALUE = r"(?P<val>[^\s'\"\\,\]\)]+)"
 # An index variable given a value, in any syntax: the name, then quotes or brackets closing
 # it and `=`, `:` or `,`, or blanks alone (`ENV VAR value`, `%env VAR value`).
-_VAR = rx.compile(
-    r"(?:^|[^\w])(?P<key>PIP_(?:EXTRA_INDEX_URL|INDEX_URL|PYPI_URL|FIND_LINKS|NO_INDEX)"
+_VAR_NAMES = (
+    r"PIP_(?:EXTRA_INDEX_URL|INDEX_URL|PYPI_URL|FIND_LINKS|NO_INDEX)"
     r"|UV_(?:EXTRA_INDEX_URL|INDEX_URL|DEFAULT_INDEX|FIND_LINKS|NO_INDEX|INDEX)"
-    r"|PDM_PYPI_URL|PIPENV_PYPI_MIRROR)"
-    r"(?:[\]'\"\\]*[ \t]*[=:,][ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*" + _VALUE
+    r"|PDM_PYPI_URL|PIPENV_PYPI_MIRROR"
+)
+# make's `:=`, `?=`, `+=` assign too (round 16c E4).
+_VAR_SYNTAX = (
+    r"(?:^|[^\w])(?P<key>" + _VAR_NAMES + r")"
+    r"(?P<sep>[\]'\"\\]*[ \t]*(?:[:?+!]?=|[:,])[ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*" + _VALUE
+)
+_VAR = rx.compile(_VAR_SYNTAX)
+# Windows variables are case-insensitive (`set pip_extra_index_url=URL` in a .bat, `$env:` in
+# PowerShell, round 16c E5): pip sees them as its own.
+_VAR_ANY_CASE = rx.compile("(?i)" + _VAR_SYNTAX)
+_WINDOWS_SUFFIXES = frozenset({".bat", ".cmd", ".ps1", ".psm1"})
+# What an _IMPLIED match needs in the text (a 1 MiB file without any is not looked through).
+_IMPLIED_WORDS = ("PIP_", "UV_", "PDM_PYPI", "PIPENV_PYPI", "pip.conf", "pip.ini", "uv.toml",
+                  "pypirc", "pip-config", "print-settings", "Looking in")  # fmt: skip
+# A value no reader can see: a code or make variable (`os.environ["PIP_FIND_LINKS"] = WHEELS`,
+# round 16c E4); its value is the authors' own, as a secret's is.
+_IDENTIFIER = rx.compile(r"^[A-Za-z_][\w.]{0,100}(?:\[[^\]]{0,100}\])?$")
+_NOT_A_VALUE = frozenset({"none", "null", "nil", "true", "false", "undefined", "to", "is"})
+# Set-ups that say an index of the authors' own is configured without naming it in the tree
+# (round 16c E5): a build argument or a container's variable given no value here (`ARG
+# PIP_EXTRA_INDEX_URL`, a Kubernetes `- name: PIP_INDEX_URL`), uv's credentials of a named
+# index, a secret mounted as pip's or uv's configuration (`--mount=type=secret,target=
+# /etc/pip.conf`, `env=PIP_INDEX_URL`), a registry's command writing pip's configuration (JFrog
+# `jf pip-config`, `gcloud artifacts print-settings python`), pip's own output naming where it
+# looked (`Looking in indexes: URL`, in a notebook's output).
+_IMPLIED = rx.compile(
+    r"(?im)^[ \t]*ARG[ \t]+(?P<arg>" + _VAR_NAMES + r")[ \t]*$"
+    r"|^[ \t-]*name:[ \t]*['\"]?(?P<k8s>" + _VAR_NAMES + r")['\"]?[ \t]*$"
+    r"|(?P<cred>\bUV_INDEX_\w{1,100}_(?:USERNAME|PASSWORD))\b['\"]?[ \t]*[=:][ \t]*['\"]?[^\s'\"]"
+    r"|(?P<secret>--mount=[^\s]{0,300}type=secret[^\s]{0,300}"
+    r"(?:pip\.(?:conf|ini)|uv\.toml|pypirc|env=(?:" + _VAR_NAMES + r")))"
+    r"|(?P<secret2>--mount=[^\s]{0,300}(?:pip\.(?:conf|ini)|uv\.toml|pypirc)[^\s]{0,300}type=secret)"
+    r"|(?P<tool>\bjf(?:rog)?[ \t]+(?:rt[ \t]+)?pip-config\b"
+    r"|\bgcloud[ \t]+(?:beta[ \t]+)?artifacts[ \t]+print-settings[ \t]+python\b)"
+    r"|(?P<looking>Looking in (?:indexes|links):[ \t]*)(?P<urls>[^\n\\\"]{1,1000})"
 )
 # pip's and uv's variables naming a configuration file (`export PIP_CONFIG_FILE=ci/piprc`,
 # `UV_CONFIG_FILE: ci/uvsettings`, round 15a F3): a file of the repository named so is read
 # as that configuration whatever its name (`$PWD/`, `$(pwd)/`, `./` before it are the tree).
 _CONFIG_FILE_VAR = rx.compile(
-    r"(?:^|[^\w])(?P<key>PIP_CONFIG_FILE|UV_CONFIG_FILE)"
-    r"(?:[\]'\"\\]*[ \t]*[=:,][ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*"
+    r"(?i)(?:^|[^\w])(?P<key>PIP_CONFIG_FILE|UV_CONFIG_FILE)"
+    r"(?P<sep>[\]'\"\\]*[ \t]*(?:[:?+!]?=|[:,])[ \t]*|[ \t]+)[\[({]?[ \t]*[\\'\"]*"
     r"(?:\$\(pwd\)[/\\])?" + _VALUE
 )
 _HERE = rx.compile(r"^(?:\$\{?(?:PWD|GITHUB_WORKSPACE|CI_PROJECT_DIR)\}?|%CD%|\.)[/\\]+")
@@ -208,8 +254,18 @@ _WORD = rx.compile(r"[^\s'\"`,\[\](){}]+")
 # A requirement's extras (`"jax[cuda12_pip]"`): one word with its name, not two names.
 _EXTRAS = rx.compile(r"([A-Za-z0-9])\[[\w,. -]*\]")
 _SEPARATOR = rx.compile(r"&&|\|\||[;|\n]")
+# pip's front-ends take its index options too (round 16c E7): pip-tools, pipx, `pip.main([...])`,
+# nox's `session.install(...)`.
 _TOOL = rx.compile(
-    r"(?i)^[!%$]*(?:[\w./-]*/)?(?:pip[\d.]*|uv|easy_install|pipenv|pdm|rye)(?:\.exe)?$"
+    r"(?i)^[!%$]*(?:[\w./-]*/)?(?:pip[\d.]*|uv|easy_install|pipenv|pdm|rye|pip-sync|pip-compile"
+    r"|piptools|pipx)(?:\.exe)?$|^(?:pip\.main|session\.(?:install|run_install))$"
+)
+# An index option whose value is an expression (`"--find-links", WHEELS`, `"pip install -f " +
+# WHEELS`, `f"... -i {URL}"`, round 16c E4): a value no reader can see is the authors' own.
+_EXPRESSION_VALUE = rx.compile(
+    r"(?i)(?P<opt>--[a-z][a-z-]{1,30}|-[a-z]{0,8}[if])[ \t]*['\"][ \t]*[,+][ \t]*"
+    r"(?P<expr>[A-Za-z_][\w.]{0,100}(?:\[[^\]\n]{0,100}\])?)(?P<after>[ \t]*=?)"
+    r"|(?P<opt2>--[a-z][a-z-]{1,30}|-[a-z]{0,8}[if])(?:[ \t]+|=)\{(?P<expr2>[^{}\n]{0,100})\}"
 )
 # The user's own index settings: passing one on (`UV_INDEX="$PIP_EXTRA_INDEX_URL"`) is no
 # source of the authors'.
@@ -250,22 +306,73 @@ def statements(snap: Snapshot) -> Found:
     looks = _Looks()
     named = _NamedConfig(snap)
     budget = MAX_BYTES
+    unread: list[str] = []  # files read only in part (past a prefix or a match cap), unparsed
     files = sorted((f for f in snap.files if f.suffix not in _BINARY), key=_order)
     for count, entry in enumerate(files):
         if count >= MAX_FILES or budget <= 0:
             out.cut = f"only the first {count} text files were read for index settings"
             break
-        text = _read(snap, entry, LOCK_PREFIX if _lock_kind(entry.name) else FILE_PREFIX)
+        prefix = _prefix(entry)
+        text, whole = _read_part(snap, entry, prefix)
         if text is None:
             continue
+        if entry.suffix == ".ipynb":
+            text = _BASE64_RUN.sub("", text)
         budget -= len(text)
-        for line, what in _in_file(entry, text, public, looks, named):
-            out.places.append(f"{terminal(entry.path)}:{line}: {terminal(what[:80])}")
-            if len(out.places) >= MAX_PLACES:
-                return out
+        why: list[str] = []
+        token = _CAP_HIT.set(why)
+        try:
+            for line, what in _in_file(entry, text, public, looks, named, why):
+                out.places.append(f"{terminal(entry.path)}:{line}: {terminal(what[:80])}")
+                if len(out.places) >= MAX_PLACES:
+                    return out
+        finally:
+            _CAP_HIT.reset(token)
+        if not whole:
+            why.append(f"read only up to {prefix >> 20} MiB")
+        if why and _settings_file(entry):
+            unread.append(f"{terminal(entry.path)} {why[0]}")
+    if looks.left < 0:
+        unread.append("the close looks' budget was spent")
     if out.places:
         out.cut = ""  # what was read decides already
+    elif unread and not out.cut:
+        more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+        out.cut = f"{unread[0]}{more}: index settings there were not all read"
     return out
+
+
+T = TypeVar("T")
+# The reasons the file being read is read only in part (a match cap reached), for `_upto`.
+_CAP_HIT: ContextVar[list[str] | None] = ContextVar("_CAP_HIT", default=None)
+
+
+def _upto(items: Iterator[T]) -> Iterator[T]:
+    """The first MAX_CANDIDATES matches; one more makes the file being read unread."""
+    yield from islice(items, MAX_CANDIDATES)
+    if next(items, None) is not None:
+        hit = _CAP_HIT.get()
+        if hit is not None:
+            hit.append(f"has more than {MAX_CANDIDATES} matches of one kind")
+
+
+def _prefix(entry: FileEntry) -> int:
+    if _lock_kind(entry.name):
+        return LOCK_PREFIX
+    return NOTEBOOK_PREFIX if entry.suffix == ".ipynb" else FILE_PREFIX
+
+
+def _settings_file(entry: FileEntry) -> bool:
+    """A file an installer or reader takes install settings from (_SETTINGS_SUFFIXES)."""
+    name = entry.name.lower()
+    return (
+        name in _FIRST_NAMES
+        or entry.suffix in _FIRST_SUFFIXES
+        or entry.suffix in _SETTINGS_SUFFIXES
+        or name.startswith(("dockerfile", "containerfile", ".env", "readme"))
+        or bool(_REQ_FILE.match(name))
+        or indexconf.structured_name(name)
+    )
 
 
 def _order(entry: FileEntry) -> tuple[int, int, str]:
@@ -287,15 +394,23 @@ def _order(entry: FileEntry) -> tuple[int, int, str]:
 
 def _read(snap: Snapshot, entry: FileEntry, prefix: int = FILE_PREFIX) -> str | None:
     """The first `prefix` bytes as text, or None for a binary or unreadable file."""
+    return _read_part(snap, entry, prefix)[0]
+
+
+def _read_part(snap: Snapshot, entry: FileEntry, prefix: int) -> tuple[str | None, bool]:
+    """(the first `prefix` bytes as text or None for a binary or unreadable file, whether
+    that is the whole file)."""
     try:
-        raw = snap.read_bytes(entry.path, prefix)
+        raw = snap.read_bytes(entry.path, prefix + 1)
     except OSError:
-        return None
+        return None, True
+    whole = len(raw) <= prefix
+    raw = raw[:prefix]
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as Windows scripts may be saved
-        return raw.decode("utf-16", "replace")
+        return raw.decode("utf-16", "replace"), whole
     if b"\x00" in raw[:8192]:
-        return None
-    return raw.decode("utf-8", "replace")
+        return None, True
+    return raw.decode("utf-8", "replace"), whole
 
 
 class _NamedConfig:
@@ -330,14 +445,20 @@ def _config_file_vars(
 ) -> Iterator[tuple[int, str]]:
     """A PIP_CONFIG_FILE/UV_CONFIG_FILE variable naming a file of the repository whose keys
     (pip.conf's, uv.toml's, its source tables) set an index other than the user's."""
-    for m in islice(_CONFIG_FILE_VAR.finditer(text), MAX_CANDIDATES):
+    for m in _upto(_CONFIG_FILE_VAR.finditer(text)):
         found = named(entry.path, m.group("val"))
         if found is None:
+            # a configuration outside the tree (a CI secret's file, the authors' home, a path
+            # the build writes): what it sets cannot be read, so it is theirs (round 16c E5)
+            value = m.group("val").strip("'\"")
+            if _unread_config(m.group("sep"), value, text, m.start()):
+                yield lines(m.start("key")), f"{m.group('key')}={value[:60]} (not in the tree)"
+                return
             continue
         path, config = found
         keys = (
             k.group("key")
-            for k in islice(_CONFIG_KEY.finditer(config), MAX_CANDIDATES)
+            for k in _upto(_CONFIG_KEY.finditer(config))
             if _counts(_key_kind(k.group("key")), k.group("val"), public)
         )
         key = next(keys, "") or next(
@@ -346,6 +467,21 @@ def _config_file_vars(
         if key:
             yield lines(m.start("key")), f"{m.group('key')}={path}: {key}"
             return
+
+
+_NO_FILE = frozenset({"/dev/null", "nul", "os.devnull", "$null", "none", "null", "''", '""'})
+
+
+def _unread_config(sep: str, value: str, text: str, at: int) -> bool:
+    """Whether PIP_CONFIG_FILE/UV_CONFIG_FILE is set (with `=` or `:`, or by ENV/export on
+    its line) to a file this scan cannot read: not the null device, not the user's own."""
+    line = _logical_line(text, at)[1].lstrip(" \t-!%$").lower()
+    assigned = "=" in sep or ":" in sep or line.startswith(("env ", "export ", "set "))
+    if not assigned or not value or value.lower() in _NO_FILE:
+        return False
+    if value.upper().lstrip("${%(").startswith(("PIP_CONFIG_FILE", "UV_CONFIG_FILE")):
+        return False  # the user's own setting passed on
+    return bool(rx.match(r"[\w$%{~./\\-]", value)) and value.lower() not in _NOT_A_VALUE
 
 
 class _PublicIndex:
@@ -368,17 +504,26 @@ def _in_file(
     public: _PublicIndex,
     looks: _Looks | None = None,
     named: _NamedConfig | None = None,
+    why: list[str] | None = None,
 ) -> Iterator[tuple[int, str]]:
-    """(line, what) of each statement in one file."""
+    """(line, what) of each statement in one file; why the file is unread goes to `why`."""
     lines = _LineOf(text)
     kind = _lock_kind(entry.name)
     if kind:
         yield from _lock_sources(kind, text, lines, public)
         return
-    if entry.suffix == ".toml" or entry.name == "Pipfile":
-        yield from _toml_sources(text, lines, public)
+    read = indexconf.structured(entry.name, text, public, lambda d: _exempt(d, public))
+    if read is not None:
+        found, unread = read
+        if unread and why is not None:
+            why.append(unread)
+        for value, what in found[:1]:
+            at = text.find(value) if value else -1
+            key = text.rfind(what.rsplit(".", 1)[-1].split(" ", 1)[0], 0, max(at, 0))
+            at = key if key >= 0 and text.count("\n", key, at) <= 2 else at
+            yield lines(at if at >= 0 else 0), f"{what} {value}".strip()
     if entry.suffix in (".yml", ".yaml") and "uses:" in text:
-        for m in islice(_INDEX_ACTION.finditer(text), MAX_CANDIDATES):
+        for m in _upto(_INDEX_ACTION.finditer(text)):
             act = m.group("act").split("/", 1)[1]
             if _ACTION_SETUP.search(act) and _ACTION_INDEX.search(act):
                 yield lines(m.start("act")), f"uses {m.group('act')[:80]}"
@@ -395,31 +540,63 @@ def _settings(
     entry: FileEntry, text: str, lines: _LineOf, public: _PublicIndex
 ) -> Iterator[tuple[int, str]]:
     """Index settings: variables, configuration keys, tox's servers, command-line options."""
-    for m in islice(_TOX_INDEXSERVER.finditer(text), MAX_CANDIDATES):
+    for m in _upto(_TOX_INDEXSERVER.finditer(text)):
         if any(_counts("index", value, public) for value in _tox_servers(m.group("body"))):
             yield lines(m.start()), "tox indexserver"
-    for m in islice(_VAR.finditer(text), MAX_CANDIDATES):
-        kind = _VAR_KIND[m.group("key").split("_", 1)[1]]
-        if _counts(kind, m.group("val"), public) and not _known_command(
-            text, m.start("key"), m.group("key")
-        ):
-            yield lines(m.start("key")), m.group("key")
-    for m in islice(_PIP_CONFIG.finditer(text), MAX_CANDIDATES):
+    var = _VAR_ANY_CASE if entry.suffix in _WINDOWS_SUFFIXES else _VAR
+    for m in _upto(var.finditer(text)):
+        key = m.group("key")
+        kind = _VAR_KIND[key.upper().split("_", 1)[1]]
+        if (
+            _counts(kind, m.group("val"), public)
+            or _variable_value(key, m.group("sep"), m.group("val"), text, m.start("key"))
+        ) and not _known_command(text, m.start("key"), key):
+            yield lines(m.start("key")), key
+    implied = any(word in text for word in _IMPLIED_WORDS)
+    for m in _upto(_IMPLIED.finditer(text) if implied else iter(())):
+        what = _implied(m, public)
+        if what:
+            yield lines(m.start()), what
+    for m in _upto(_PIP_CONFIG.finditer(text)):
         if _counts(_key_kind(m.group("key")), m.group("val"), public):
             yield lines(m.start("key")), f"pip config {m.group('key')}"
     if entry.suffix in (".yml", ".yaml"):  # an Action's `index-url:` input; dashes only
-        for m in islice(_YAML_KEY.finditer(text), MAX_CANDIDATES):
+        for m in _upto(_YAML_KEY.finditer(text)):
             if _counts(_key_kind(m.group("key")), m.group("val"), public):
                 yield lines(m.start("key")), m.group("key")
     if entry.suffix in _CONFIG_SUFFIXES or entry.name.lower() in _CONFIG_NAMES:
-        for m in islice(_LINKS_ARGUMENT.finditer(text), MAX_CANDIDATES):
+        for m in _upto(_LINKS_ARGUMENT.finditer(text)):
             if _counts("links", m.group("val"), public):
                 yield lines(m.start("key")), m.group("key")
-        for m in islice(_CONFIG_KEY.finditer(text), MAX_CANDIDATES):
+        for m in _upto(_CONFIG_KEY.finditer(text)):
             if _counts(_key_kind(m.group("key")), m.group("val"), public):
                 yield lines(m.start("key")), m.group("key")
     yield from _config_writes(text, lines, public)
     yield from _command_lines(entry, text, lines, public)
+
+
+def _variable_value(key: str, sep: str, value: str, text: str, at: int) -> bool:
+    """An index variable assigned a code or make variable (`VAR = WHEELS`, `VAR := $(X)`):
+    upper-case, with `=`, and not the user's own setting passed on."""
+    if not key.isupper() or "=" not in sep or not _IDENTIFIER.match(value):
+        return False
+    if value.lower() in _NOT_A_VALUE or value.isdigit():
+        return False
+    line = _logical_line(text, at)[1].upper()
+    return not any(name in line.replace(key.upper(), "", 1) for name in _USER_VARIABLES)
+
+
+def _implied(m: rx.Match[str], public: _PublicIndex) -> str:
+    """What an _IMPLIED match says, or "" (pip's output naming only the user's index)."""
+    if m.group("looking"):
+        urls = [u.strip().rstrip(",") for u in m.group("urls").split(",")[:16]]
+        return next((f"pip: {m.group('looking')}{u}" for u in urls if u and not public(u)), "")
+    for name in ("arg", "k8s", "cred"):
+        if m.group(name):
+            return f"{m.group(name)} set outside the tree"
+    if m.group("secret") or m.group("secret2"):
+        return "a secret mounted as the package configuration"
+    return _squeeze(m.group("tool"))
 
 
 def _config_writes(text: str, lines: _LineOf, public: _PublicIndex) -> Iterator[tuple[int, str]]:
@@ -428,9 +605,7 @@ def _config_writes(text: str, lines: _LineOf, public: _PublicIndex) -> Iterator[
     delimiter, or the command line's own payload (`echo`/`printf` text with its `\\n` read
     as newlines)."""
     done_until = -1
-    for n, m in enumerate(_CONFIG_TARGET.finditer(text)):
-        if n >= MAX_CANDIDATES:
-            return
+    for m in _upto(_CONFIG_TARGET.finditer(text)):
         if m.start() < done_until:
             continue
         done_until, line = _logical_line(text, m.start())
@@ -451,7 +626,7 @@ def _config_writes(text: str, lines: _LineOf, public: _PublicIndex) -> Iterator[
             done_until = at
         else:
             payload = line.replace("\\n", "\n").replace("\\r", "")
-        for k in islice(_WRITTEN_KEY.finditer(payload), MAX_CANDIDATES):
+        for k in _upto(_WRITTEN_KEY.finditer(payload)):
             key, value = k.group("key"), k.group("val")
             if key.lower() in ("url", "repository") and _pypi_host(value):
                 continue  # twine's upload URL, a source named pypi.org
@@ -547,19 +722,19 @@ def _command_lines(
     requirements = bool(_REQ_FILE.match(entry.name) or _ENV_FILE.match(entry.name))
     marks = "\\^`" if entry.suffix in (".bat", ".cmd", ".ps1") else "\\"
     done_until = -1
-    for n, m in enumerate(_OPTION_SPOT.finditer(text)):
-        if n >= MAX_CANDIDATES:
-            return
+    for m in _upto(_OPTION_SPOT.finditer(text)):
         if m.start() < done_until:
             continue
         # each command line once: its other spots are skipped
         done_until, line = _logical_line(text, m.start(), marks)
-        what = _command_index(line, requirements, public, entry.path)
+        what = _command_index(line, requirements, public, entry.path, text)
         if what:
             yield lines(m.start()), what
 
 
-def _command_index(line: str, requirements: bool, public: _PublicIndex, path: str = "") -> str:
+def _command_index(
+    line: str, requirements: bool, public: _PublicIndex, path: str = "", text: str = ""
+) -> str:
     """The index option one command line uses for packages not all known, or ""."""
     outside = ""  # a folder beside the tree a `cd` of this line went into
     for segment in _SEPARATOR.split(line)[:64]:
@@ -588,9 +763,46 @@ def _command_index(line: str, requirements: bool, public: _PublicIndex, path: st
                 if _REGISTRY_KEYRING.match(word):
                     return f"registry credentials {word[:80]}"
         found, rest = _index_words(words, tool, public)
+        found = found or _expression_option(segment, tool, text)
         if found and not (tool and _all_known(rest)):
             return found
     return ""
+
+
+def _expression_option(segment: str, tool: bool, text: str = "") -> str:
+    """An index option given an expression for its value, or ""."""
+    if "'" not in segment and '"' not in segment and "{" not in segment:
+        return ""  # no string literal ends before it, no placeholder
+    for m in islice(_EXPRESSION_VALUE.finditer(segment), 16):
+        opt = m.group("opt") or m.group("opt2")
+        expr = (m.group("expr") or m.group("expr2") or "").strip()
+        if m.group("after") and m.group("after").strip() == "=":
+            continue  # a keyword argument (`add_argument("--index", type=int)`): no value
+        if not tool and opt.lstrip("-").lower() not in _PIP_ONLY_OPTIONS:
+            continue  # `--index` of another program
+        kind = _option(opt, "x", tool)[0]
+        if (
+            kind in ("index", "links")
+            and expr.lower() not in _NOT_A_VALUE
+            and not any(name in expr.upper() for name in _USER_VARIABLES)
+            and not _from_environment(expr, text)
+        ):
+            return f"{opt} {{{expr[:40]}}}"
+    return ""
+
+
+_PIP_ONLY_OPTIONS = frozenset({"index-url", "extra-index-url", "find-links", "default-index"})
+
+
+def _from_environment(expr: str, text: str) -> bool:
+    """Whether the file assigns the variable from the environment with no URL of its own
+    (`index_url = os.environ.get('INDEX_URL', "")`): the user's setting passed on."""
+    name = rx.match(r"[A-Za-z_]\w{0,100}", expr)
+    if not name or not text:
+        return False
+    assigned = rx.search(r"(?m)^[ \t]*" + rx.escape(name.group(0)) + r"[ \t]*=[^=\n]{0,300}", text)
+    line = assigned.group(0) if assigned else ""
+    return ("environ" in line or "getenv" in line) and "://" not in line
 
 
 def _outside(path: str, rel: str) -> bool:
@@ -806,7 +1018,7 @@ def _said(
     calling packages or a package source internal, private or the like (see below). A TOML
     key's URL value is left to the source tables' rule (an explicit index routed to known
     projects only is no statement)."""
-    for m in islice(_PROSE_URL.finditer(text), MAX_CANDIDATES):
+    for m in _upto(_PROSE_URL.finditer(text)):
         url = m.group(0).rstrip(".:!?'")
         if not _INDEX_HINT.search(url) or not _index_shaped(url):
             continue
@@ -817,10 +1029,10 @@ def _said(
         if not _on_command_line(text, m.start(), url, public):
             yield lines(m.start()), f"index URL {url}"
             return
-    for m in islice(_PACKAGES.finditer(text), MAX_CANDIDATES):
+    for m in _upto(_PACKAGES.finditer(text)):
         yield lines(m.start()), _squeeze(m.group(0))
         return
-    for m in islice(_SOURCE_SPOT.finditer(text), MAX_CANDIDATES):
+    for m in _upto(_SOURCE_SPOT.finditer(text)):
         if not looks.take():
             return
         sentence = _sentence(text, m.start(), m.end())
@@ -924,6 +1136,20 @@ def _toml_sources(text: str, lines: _LineOf, public: _PublicIndex) -> Iterator[t
         yield lines(at if at >= 0 else 0), f"[[{table}]] {url}"
 
 
+def _exempt(data: dict[str, Any], public: _PublicIndex) -> set[int]:
+    """The source tables (by id) an explicit index only known projects are routed to is
+    (a framework's wheel index), and those naming the user's own index: no source of theirs."""
+    routed = _routed(data)
+    out: set[int] = set()
+    for table, entry in _source_tables(data):
+        url = entry.get("url")
+        if (isinstance(url, str) and public(url)) or (
+            _explicit(table, entry, data) and _only_known(routed.get(str(entry.get("name")), []))
+        ):
+            out.add(id(entry))
+    return out
+
+
 def _source_tables(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(dotted name, table) of every array of source tables: `index`, `source`, `sources` at
     the top or under `tool.<x>` (uv, rye, pdm, poetry, pixi ...)."""
@@ -1022,7 +1248,7 @@ def _lock_sources(
     except (tomllib.TOMLDecodeError, ValueError, yaml.YAMLError, safeyaml.YamlLimitError):
         # Too large or not valid: any registry or index URL but the user's counts (file URLs
         # are not read: a conda package's URL is a channel's).
-        for m in islice(_LOCK_KEY.finditer(text), MAX_CANDIDATES):
+        for m in _upto(_LOCK_KEY.finditer(text)):
             if not public(m.group("val")) and not _public_file(m.group("val")):
                 yield lines(m.start("val")), f"{kind} lock source {m.group('val')}"
                 return
