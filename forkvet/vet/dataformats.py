@@ -292,3 +292,12 @@ def zip_findings(names: list[str]) -> list[tuple[Finding, list[str]]]:
 def searched_whole(name: str) -> bool:
     """A file (by its own name) whose bytes are searched whole for the JSON rules."""
     return any(name.endswith(tuple(r["suffixes"])) for r in _rules("searched_whole"))
+
+
+def unquoted(found: str) -> str:
+    """A finding `where: message` told without where (a member name quotes the file)."""
+    for lo in loaders():
+        for rule in lo.files.values() if isinstance(lo.files, dict) else ():
+            if found.endswith(rule["message"]):
+                return str(rule["message"])
+    return "Code a loader runs is stored in this file"

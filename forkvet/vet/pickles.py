@@ -1027,11 +1027,6 @@ def _report(found: Iterable[dataformats.Finding], where: str, out: FileScan) -> 
             out.note(where, f.message)
 
 
-KERAS_LAMBDA = next(
-    lo.files["json_pairs"]["message"]
-    for lo in dataformats.loaders()
-    if lo.id == "keras-lambda" and isinstance(lo.files, dict)
-)
 MAX_KERAS_JSON = 64 << 20  # a JSON stream's first bytes searched (model configs are small)
 
 

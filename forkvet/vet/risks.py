@@ -328,9 +328,10 @@ class _PickleSweep:
         if scan is None:
             return
         for found in scan.code[:3]:
-            # Code a loader runs that is no pickle import (a Keras Lambda layer): an error,
-            # named without quoting the file's content when it may be someone else's.
-            what = found if not foreign else pickles.KERAS_LAMBDA
+            # Code a loader runs that is no pickle import (a Keras Lambda layer, a module in a
+            # torch.package): an error, named without quoting the file's content (a member
+            # name) when it may be someone else's.
+            what = found if not foreign else dataformats.unquoted(found)
             self.risks.append(Risk("code-in-data", "error", f"{what}. Do not load it.", shown))
         if scan.code and not (scan.pickles or scan.imports or scan.unverified):
             return  # no pickle in it: not listed with the known-safe pickles

@@ -21,6 +21,7 @@ REMOTE_CODE = "trust_remote_code=True downloads and runs code from the model hub
 # the code with strings and comments blanked. RE2 has no look-arounds: what they said is
 # checked on the match's neighbours in `_accepted` (a bounded window, so still linear).
 _NOT_AFTER_WORD_OR_DOT = "not-after-word-or-dot"
+_NOT_AFTER_WORD = "not-after-word"
 _TEXT_RISKS: tuple[tuple[rx.Pattern[str], tuple[str, ...], str, str, str], ...] = (
     (rx.compile(r"\byaml\.load\s*\("), ("no-Loader",), "yaml-load", "warning", YAML_LOAD),
     (
@@ -49,6 +50,10 @@ def _accepted(code: str, m: rx.Match[str], checks: tuple[str, ...]) -> bool:
         if check == _NOT_AFTER_WORD_OR_DOT:
             before = code[m.start() - 1 : m.start()]
             if before and (before == "." or before == "_" or before.isalnum()):
+                return False
+        elif check == _NOT_AFTER_WORD:
+            before = code[m.start() - 1 : m.start()]
+            if before and (before == "_" or before.isalnum()):
                 return False
         elif check == "eval-call":
             if m.group(1) is not None and not _accepted(
@@ -93,7 +98,9 @@ def _table_rules() -> list[
     """The loaders of forkvet/data/loaders.json, by the names they are called by."""
     out = []
     for rule in dataformats.text_rules():
-        checks = [_NOT_AFTER_WORD_OR_DOT] if rule.place != "any" else []
+        # a tail's pattern takes the dotted names before it; what precedes may be a call's
+        # `)` and a dot (`f().torch.load(`)
+        checks = {"name": [_NOT_AFTER_WORD_OR_DOT], "tail": [_NOT_AFTER_WORD]}.get(rule.place, [])
         if rule.unless_word:
             checks.append(f"unless:{rule.unless_word}")
         if rule.only_word:
