@@ -1046,13 +1046,20 @@ def _scan_json(
     "__lambda__" for the function itself). Found as JSON key/value string pairs, each string
     decoded as JSON decodes it (`"\\u004cambda"` is "Lambda")."""
     search = dataformats.Search(encoding)
+    zarr = dataformats.zarr_rule(out.path) if not where else None
+    kept: list[bytes] = []
     seen = 0
     while (whole or seen < MAX_KERAS_JSON) and (chunk := s.read(1 << 20)):
         budget.tick()
         seen += len(chunk)
         search.feed(chunk)
+        if zarr and seen <= zarr["max_bytes"]:
+            kept.append(chunk)
     search.feed(b"", final=True)
     _report(search.found.values(), where, out)
+    if zarr and zarr["loader"] not in search.found:  # Zarr array metadata, read whole
+        done = seen <= zarr["max_bytes"] and not s.peek(1)
+        _report(dataformats.zarr_findings(zarr, b"".join(kept), done), where, out)
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:

@@ -249,6 +249,8 @@ def test_a_zarr_array_of_pickles_is_not_verified(vet_repo: Vet) -> None:
         "zarr_format": 2,
     }
     utf8 = dict(zarray, filters=[{"id": "vlen-utf8"}])
+    # a codec forkvet does not know (a plugin's, which may unpickle): not verified either
+    custom = dict(zarray, filters=[{"id": "my-objects"}], dtype=[["a", "<f4"], ["b", "|O"]])
     v3 = {"zarr_format": 3, "codecs": [{"name": "numcodecs.pickle", "configuration": {}}]}
     report = vet_repo(
         {
@@ -257,11 +259,15 @@ def test_a_zarr_array_of_pickles_is_not_verified(vet_repo: Vet) -> None:
             "data/v3.zarr/zarr.json": json.dumps(v3),
             "data/.zmetadata": json.dumps({"metadata": {"labels/.zarray": zarray}}),
             "data/words.zarr/.zarray": json.dumps(utf8),
+            "data/plugin.zarr/.zarray": json.dumps(custom).encode("utf-16"),
+            "data/floats.zarr/.zarray": json.dumps(dict(zarray, dtype="<f4", filters=None)),
         }
     )
     found = _errors(report, "pickle-unverified")
     for path in ("data/labels.zarr/.zarray", "data/v3.zarr/zarr.json", "data/.zmetadata"):
         assert "pickle codec" in found.get(path, ""), path
+    assert "Python objects" in found["data/plugin.zarr/.zarray"]
+    assert "data/floats.zarr/.zarray" not in found
     assert "data/words.zarr/.zarray" not in found
 
 
