@@ -18,7 +18,6 @@ import bz2
 import codecs
 import gzip
 import io
-import json
 import lzma
 import math
 import os
@@ -34,6 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
+
+from forkvet.vet import dataformats
 
 HEAD = 4096  # bytes read from every file to decide what it is
 MAX_DEPTH = 4  # containers inside containers
@@ -855,8 +856,10 @@ def _dispatch(
     if not kinds:
         if pickled:
             _scan_pickles(s, where, out, budget, sound)
-        elif head.lstrip()[:1] == b"{":  # JSON: a Keras model config (model_from_json, .keras)
-            _scan_keras_json(s, where, out, budget)
+        elif dataformats.json_start(head):  # JSON as json.loads reads bytes (UTF-8/16/32)
+            _scan_json(s, where, out, budget, dataformats.json_encoding(head[:4]))
+        elif not where and dataformats.searched_whole(out.path):  # keras_metadata.pb
+            _scan_json(s, where, out, budget, None)
         return
     if pickled + len(kinds) > 1 and seekable is None:
         # Read more than once: copied out (bounded) to be read from its start again.
@@ -977,9 +980,6 @@ def _is_unread_shelve(head: bytes) -> bool:
 
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-# What PyTables (pandas.read_hdf, tables) unpickles is marked by these names in the file:
-# pandas' group attributes, PyTables' object arrays (VLArray of ObjectAtom) and its files.
-_PYTABLES_MARKS = (b"pandas_type", b"PSEUDOATOM", b"PYTABLES_FORMAT_VERSION")
 
 
 def _is_hdf5(head: bytes, fh: IO[bytes]) -> bool:
@@ -1002,85 +1002,62 @@ def _is_hdf5(head: bytes, fh: IO[bytes]) -> bool:
 
 
 def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None:
-    """HDF5 is not walked. h5py (Keras, most weights) never unpickles; PyTables does, for
-    object arrays and for any attribute value ending in ".": a file marked for PyTables is
-    NOT verified (an error)."""
+    """HDF5 is not walked. h5py (Keras, most weights) never unpickles; PyTables and hickle
+    do: a file bearing the marks of a loader that unpickles (loaders.json: `hdf5_marks`) is
+    NOT verified (an error). A Keras model's `model_config` attribute is plain text: the
+    whole file is searched for a Lambda layer (the JSON rules of loaders.json)."""
     fh.seek(0)
-    tail = b""
-    lam = False
+    search = dataformats.Search(None)
+    marks: set[bytes] = set()
     while chunk := fh.read(1 << 20):
         budget.tick()
-        window = tail + chunk
-        if not lam and _keras_lambda(window):
-            # A Keras model (`model_config` attribute, stored as plain text) with a Lambda
-            # layer: keras.models.load_model rebuilds it and runs its code.
-            lam = True
-            out.runs_code(where, KERAS_LAMBDA)
-        if any(mark in window for mark in _PYTABLES_MARKS):
-            out.note(
-                where,
-                "HDF5 file with PyTables/pandas objects: pandas.read_hdf and PyTables unpickle "
-                "its object arrays and attribute values, which forkvet does not walk",
-            )
-            return
-        tail = window[-_JSON_PAIR_MAX:]
+        search.feed(chunk)
+        dataformats.hdf5_marks(marks, search.window)
+        if dataformats.hdf5_findings(marks):
+            break
+    _report(search.found.values(), where, out)
+    _report(dataformats.hdf5_findings(marks), where, out)
 
 
-# A Keras model config (an HDF5 `model_config` attribute, a `.keras` archive's config.json, a
-# model.json for model_from_json) whose Lambda layer holds code: marshalled bytecode
-# (function_type "lambda", CVE-2024-3660) or a function named by module, both run by the
-# rebuild (tf.keras and .h5 files have no safe_mode; Keras 3 names the class "__lambda__"
-# for the function itself). Found as JSON key/value string pairs, each string decoded as JSON
-# decodes it (`"\u004cambda"` is "Lambda"); only \u escapes spell letters, so a window with
-# neither "ambda" nor "\u" holds none.
-KERAS_LAMBDA = (
-    "Keras model config with a Lambda layer: keras.models.load_model (model_from_json) runs "
-    "its code (marshalled Python bytecode or a named function)"
-)
-_JSON_STR = rb'"((?:[^"\\\r\n]|\\.){1,100})"'
-_JSON_PAIR = re.compile(_JSON_STR + rb"[ \t\r\n]{0,256}:[ \t\r\n]{0,256}" + _JSON_STR)
-_JSON_PAIR_MAX = 2 * (2 + 2 * 100) + 2 * 256 + 1
-_KERAS_LAMBDA_PAIRS = {
-    ("class_name", "Lambda"),
-    ("class_name", "__lambda__"),
-    ("function_type", "lambda"),
-}
-# Every value of _KERAS_LAMBDA_PAIRS spells "ambda": with no such bytes, one of its letters
-# is a \u escape (a 0061, m 006d, b 0062, d 0064). A window with neither holds no Lambda, so a
-# large JSON data file (escaped non-ASCII text included) is searched at the speed of `in`.
-_JSON_LETTER_ESCAPE = re.compile(rb"\\u006[124dD]")
+def _report(found: Iterable[dataformats.Finding], where: str, out: FileScan) -> None:
+    for f in found:
+        if f.verdict == "code":
+            out.runs_code(where, f.message)
+        else:
+            out.note(where, f.message)
 
 
-def _json_str(raw: bytes) -> str | None:
-    if b"\\" not in raw:
-        return raw.decode("utf-8", "replace")
-    try:
-        value = json.loads(b'"' + raw + b'"')
-    except ValueError:
-        return None
-    return value if isinstance(value, str) else None
-
-
-def _keras_lambda(window: bytes) -> bool:
-    if b"ambda" not in window and not _JSON_LETTER_ESCAPE.search(window):
-        return False
-    for m in _JSON_PAIR.finditer(window):
-        if (_json_str(m.group(1)), _json_str(m.group(2))) in _KERAS_LAMBDA_PAIRS:
-            return True
-    return False
-
-
-def _scan_keras_json(s: Stream, where: str, out: FileScan, budget: Budget) -> None:
-    """The whole stream, in windows that overlap by the longest pair: a Lambda after 65 MiB
-    of whitespace is found (round 16); the file's time budget bounds it (then NOT verified)."""
-    tail = b""
+def _scan_json(
+    s: Stream,
+    where: str,
+    out: FileScan,
+    budget: Budget,
+    encoding: str | None,
+) -> None:
+    """A JSON stream (or a binary one holding JSON strings, searched whole) against the
+    JSON rules of loaders.json: a Keras Lambda layer, jsonpickle's tags, Zarr's pickle
+    codec. A Keras model config (an HDF5 `model_config` attribute, a `.keras` archive's
+    config.json, a model.json for model_from_json) whose Lambda layer holds code runs it
+    when rebuilt (tf.keras and .h5 files have no safe_mode; Keras 3 names the class
+    "__lambda__" for the function itself). Found as JSON key/value string pairs, each string
+    decoded as JSON decodes it (`"\\u004cambda"` is "Lambda")."""
+    search = dataformats.Search(encoding)
+    zarr = dataformats.zarr_rule(out.path) if not where else None
+    kept: list[bytes] = []
+    seen = 0
+    # The whole stream, in overlapping windows: a Lambda after 65 MiB of whitespace is found
+    # (round 16); the file's time budget bounds it (then NOT verified).
     while chunk := s.read(1 << 20):
         budget.tick()
-        window = tail + chunk
-        if _keras_lambda(window):
-            out.runs_code(where, KERAS_LAMBDA)
-            return
-        tail = window[-_JSON_PAIR_MAX:]
+        seen += len(chunk)
+        search.feed(chunk)
+        if zarr and seen <= zarr["max_bytes"]:
+            kept.append(chunk)
+    search.feed(b"", final=True)
+    _report(search.found.values(), where, out)
+    if zarr and zarr["loader"] not in search.found:  # Zarr array metadata, read whole
+        done = seen <= zarr["max_bytes"] and not s.peek(1)
+        _report(dataformats.zarr_findings(zarr, b"".join(kept), done), where, out)
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:
@@ -1372,6 +1349,8 @@ def _scan_zip(
                     f"(zipfile and torch's reader would load different members)",
                 )
             infos = zf.infolist()
+            for found, members in dataformats.zip_findings([i.filename for i in infos]):
+                out.runs_code(_join(where, members[0]), found.message)
             scripted = [i for i in infos if i.filename.rsplit("/", 1)[-1] == "constants.pkl"]
             if scripted:
                 # torch.load hands an archive with a constants.pkl record to torch.jit.load,

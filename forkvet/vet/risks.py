@@ -19,16 +19,13 @@ import yaml
 from forkvet import fstree, rx, safeyaml
 from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import pickles
+from forkvet.vet import dataformats, pickles
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
 from forkvet.vet.textrisks import (
     EVAL,
-    NP_PICKLE,
-    PICKLE_LOADERS,
     REMOTE_CODE,
-    TORCH_LOAD,
     YAML_LOAD,
 )
 from forkvet.vet.textrisks import text_risks as text_risks
@@ -375,9 +372,10 @@ class _PickleSweep:
         if scan is None:
             return
         for found in scan.code[:3]:
-            # Code a loader runs that is no pickle import (a Keras Lambda layer): an error,
-            # named without quoting the file's content when it may be someone else's.
-            what = found if not foreign else pickles.KERAS_LAMBDA
+            # Code a loader runs that is no pickle import (a Keras Lambda layer, a module in a
+            # torch.package): an error, named without quoting the file's content (a member
+            # name) when it may be someone else's.
+            what = found if not foreign else dataformats.unquoted(found)
             self.risks.append(Risk("code-in-data", "error", f"{what}. Do not load it.", shown))
         if scan.code and not (scan.pickles or scan.imports or scan.unverified):
             return  # no pickle in it: not listed with the known-safe pickles
@@ -682,26 +680,39 @@ def _unsafe_yaml_loader(node: ast.Call) -> bool:
     return isinstance(loader, ast.Name) and loader.id in _YAML_UNSAFE_LOADERS
 
 
+def _dotted(fn: ast.expr) -> str:
+    """`a.b.c` for a chain of names, `.c` when the chain starts elsewhere (a call)."""
+    parts: list[str] = []
+    while isinstance(fn, ast.Attribute):
+        parts.append(fn.attr)
+        fn = fn.value
+    if isinstance(fn, ast.Name):
+        parts.append(fn.id)
+    elif parts:
+        parts.append("")
+    return ".".join(reversed(parts))
+
+
 def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
     """(kind, severity, message) of a risky call, or None."""
     name = _call_name(node)
     kws = {k.arg for k in node.keywords}
-    if name == "torch.load" and "weights_only" not in kws:
-        return "torch-load", "warning", TORCH_LOAD
-    if name in PICKLE_LOADERS:
-        # as dangerous as torch.load without weights_only: the same severity
-        return "pickle-load", "warning", f"{name} executes code in untrusted files"
+    # Loaders that run code stored in data (forkvet/data/loaders.json), by the call's
+    # dotted name and its keywords' constant values (`...` where not a constant).
+    values = {
+        k.arg: k.value.value if isinstance(k.value, ast.Constant) else ...
+        for k in node.keywords
+        if k.arg
+    }
+    found = dataformats.call_risk(_dotted(node.func), values)
+    if found:
+        return found
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
         return "yaml-load", "warning", YAML_LOAD
     if name in _YAML_UNSAFE_CALLS or (name in _YAML_LOADS and _unsafe_yaml_loader(node)):
         return "yaml-load", "warning", YAML_UNSAFE.format(name)
     if name in ("eval", "exec") and node.args and not isinstance(node.args[0], ast.Constant):
         return "eval", "warning", EVAL.format(name)
-    if name in ("np.load", "numpy.load") and any(
-        k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is True
-        for k in node.keywords
-    ):
-        return "pickle-load", "notice", NP_PICKLE
     for kw in node.keywords:
         if (
             kw.arg == "trust_remote_code"

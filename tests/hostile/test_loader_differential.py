@@ -1,0 +1,405 @@
+"""Differential test of the loaders that run code from data (forkvet/data/loaders.json;
+outside attack, round 16a: hickle, torch.package, Keras configs in UTF-16, jsonpickle, Zarr
+object arrays, a SavedModel's keras_metadata.pb, and the code scan's loader list).
+
+For every loader in the table there is a case here (the table and this file cannot drift
+apart: test_every_loader_in_the_table_has_a_case). Each case builds a payload file with the
+loader's own writer where one is needed, in a child process, and the real loader then loads
+it in another child process, with a timeout, from a throwaway folder: the payload only
+writes a marker file there. When the marker appears, forkvet must report an error for the
+file. A loader that is not installed skips its case, naming it. FORKVET_LOADER_PATH (folders,
+`os.pathsep`-separated) adds loaders installed elsewhere (`pip install --target`) to the
+children's sys.path, never to forkvet's.
+
+The code scan's patterns come from the same table: every call name it lists is flagged, in
+parsed code and by pattern in code ast cannot read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from forkvet.snapshot import load
+from forkvet.vet import dataformats, risks, vet
+
+
+@dataclass(frozen=True)
+class Case:
+    loader: str  # its id in loaders.json
+    name: str
+    path: str  # where the payload is written, relative to the repository
+    needs: tuple[str, ...]  # modules the writer and the loader import
+    build: str  # Python run in the repository: writes P so that loading runs CODE
+    run: str  # Python that loads P as a user would
+
+
+_EVIL = """
+class Evil:
+    def __reduce__(self):
+        return (exec, (CODE,))
+"""
+_PKL = 'import pickle\nopen(P, "wb").write(pickle.dumps(Evil(), protocol=2))\n'
+
+_KERAS_MODEL = """
+import keras
+fn = eval("lambda x: (exec(%r), x)[1]" % CODE)  # the command inside the marshalled code
+m = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(fn)])
+"""
+_KERAS_RUN = """
+import keras, numpy as np
+keras.config.enable_unsafe_deserialization()
+{load}.predict(np.zeros((1, 4)), verbose=0)
+"""
+
+CASES = [
+    Case(
+        "pickle",
+        "pickle",
+        "model.pkl",
+        (),
+        _EVIL + _PKL,
+        "import pickle\npickle.load(open(P, 'rb'))",
+    ),
+    Case(
+        "torch-load",
+        "torch-save",
+        "ckpt/model.pt",
+        ("torch",),
+        _EVIL + "import torch\ntorch.save(Evil(), P)",
+        "import torch\ntorch.load(P, weights_only=False)",
+    ),
+    Case(
+        "joblib",
+        "joblib-lz4",
+        "model.joblib",
+        ("joblib", "lz4"),
+        _EVIL + "import joblib\njoblib.dump(Evil(), P, compress='lz4')",
+        "import joblib\njoblib.load(P)",
+    ),
+    Case(
+        "dill",
+        "dill",
+        "model.dill",
+        ("dill",),
+        _EVIL + "import dill\ndill.dump(Evil(), open(P, 'wb'))",
+        "import dill\ndill.load(open(P, 'rb'))",
+    ),
+    Case(
+        "cloudpickle",
+        "cloudpickle",
+        "model.cpkl",
+        ("cloudpickle",),
+        _EVIL + "import cloudpickle\nopen(P, 'wb').write(cloudpickle.dumps(Evil()))",
+        "import cloudpickle\ncloudpickle.load(open(P, 'rb'))",
+    ),
+    Case(
+        "pandas-pickle",
+        "pandas-xz",
+        "frame.pkl.xz",
+        ("pandas",),
+        _EVIL + "import pandas as pd\npd.to_pickle(Evil(), P)",
+        "import pandas as pd\npd.read_pickle(P)",
+    ),
+    Case(
+        "shelve",
+        "shelve",
+        "cache/store",
+        (),
+        _EVIL + "import shelve\nwith shelve.open(P) as db:\n    db['model'] = Evil()",
+        "import shelve\nshelve.open(P, 'r')['model']",
+    ),
+    Case(
+        "numpy-pickle",
+        "npy-object",
+        "labels.npy",
+        ("numpy",),
+        _EVIL + "import numpy as np\nnp.save(P, np.array([Evil()], dtype=object))",
+        "import numpy as np\nnp.load(P, allow_pickle=True)",
+    ),
+    Case(
+        "jsonpickle",
+        "jsonpickle",
+        "pipeline.json",
+        ("jsonpickle",),
+        'import json\nopen(P, "w").write(json.dumps({"name": "x", "steps": [{"py/reduce": '
+        '[{"py/function": "builtins.exec"}, {"py/tuple": [CODE]}]}]}))',
+        "import jsonpickle\njsonpickle.decode(open(P).read())",
+    ),
+    Case(
+        "jsonpickle",
+        "jsonpickle-utf16-escaped",
+        "state.json",
+        ("jsonpickle",),
+        'import json\ntext = json.dumps([{"py/reduce": [{"py/function": "builtins.exec"}, '
+        '{"py/tuple": [CODE]}]}]).replace("py/", "p\\\\u0079\\\\/")\n'
+        'open(P, "wb").write(text.encode("utf-16-le"))',
+        "import jsonpickle\njsonpickle.decode(open(P, 'rb').read())",
+    ),
+    Case(
+        "hickle",
+        "hickle-gzip-dataset",
+        "model.hkl",
+        ("hickle", "h5py", "numpy"),
+        """
+import hickle, h5py, numpy as np
+class Scaler: pass
+hickle.dump({'weights': np.zeros((4, 4), dtype='float32'), 'scaler': Scaler()}, P)
+import pickle
+"""
+        + _EVIL
+        + """
+payload = pickle.dumps(Evil(), protocol=2)
+with h5py.File(P, 'r+') as f:
+    ds = f['data/"scaler"']; attrs = dict(ds.attrs); del f['data/"scaler"']
+    nd = f['data'].create_dataset('"scaler"', data=np.frombuffer(payload, dtype='uint8'),
+                                  compression='gzip')
+    for k, v in attrs.items(): nd.attrs[k] = v
+""",
+        "import hickle\nhickle.load(P)",
+    ),
+    Case(
+        "pytables",
+        "pandas-hdf-object-column",
+        "frame.h5",
+        ("tables", "pandas"),
+        _EVIL + "import pandas as pd\npd.DataFrame({'a': [Evil()]}).to_hdf(P, key='df')",
+        "import pandas as pd\npd.read_hdf(P, 'df')",
+    ),
+    Case(
+        "torch-package",
+        "torch-package-own-argparse",
+        "checkpoints/model.pt",
+        ("torch",),
+        """
+import argparse, io, zipfile
+from torch.package import PackageExporter
+buf = io.BytesIO()
+with PackageExporter(buf) as e:
+    e.extern('argparse')
+    e.save_pickle('model', 'config.pkl', argparse.Namespace(lr=0.1))
+zin = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+root = zin.namelist()[0].split('/')[0]
+with zipfile.ZipFile(P, 'w') as z:
+    for n in zin.namelist():
+        z.writestr(n, b'' if n.endswith('.data/extern_modules') else zin.read(n))
+    z.writestr(root + '/argparse.py', CODE + '\\nclass Namespace:\\n'
+               '    def __init__(self, **kw): self.__dict__.update(kw)\\n')
+""",
+        "from torch.package import PackageImporter\n"
+        "PackageImporter(P).load_pickle('model', 'config.pkl')",
+    ),
+    Case(
+        "keras-lambda",
+        "keras-utf16-config",
+        "model.keras",
+        ("keras",),
+        _KERAS_MODEL
+        + """
+import os, zipfile
+m.save(P + '.tmp.keras')
+zin = zipfile.ZipFile(P + '.tmp.keras')
+with zipfile.ZipFile(P, 'w') as z:
+    for n in zin.namelist():
+        data = zin.read(n)
+        z.writestr(n, data.decode('utf-8').encode('utf-16') if n == 'config.json' else data)
+os.unlink(P + '.tmp.keras')
+""",
+        _KERAS_RUN.format(load="keras.saving.load_model(P)"),
+    ),
+    Case(
+        "keras-lambda",
+        "keras-json-utf32",
+        "model.json",
+        ("keras",),
+        _KERAS_MODEL + "open(P, 'wb').write(m.to_json().encode('utf-32-be'))",
+        _KERAS_RUN.format(load="keras.models.model_from_json(open(P, 'rb').read())"),
+    ),
+    Case(
+        "keras-savedmodel",
+        "tf-keras-savedmodel",
+        "saved_model",
+        ("tf_keras",),
+        """
+import tf_keras
+layer = tf_keras.layers.Lambda(eval("lambda x: (exec(%r), x)[1]" % CODE))
+m = tf_keras.Sequential([tf_keras.Input((4,)), layer])
+m.save(P, save_format='tf')
+""",
+        "import tf_keras, numpy as np\ntf_keras.models.load_model(P).predict(np.zeros((1, 4)))",
+    ),
+    Case(
+        "zarr-pickle",
+        "zarr-blosc-pickle",
+        "data/labels.zarr",
+        ("zarr", "numcodecs"),
+        """
+import zarr, numcodecs, numpy as np, pickle
+z = zarr.open(P, mode='w', shape=(1,), chunks=(1,), dtype=object,
+              object_codec=numcodecs.Pickle(), compressor=numcodecs.Blosc(cname='lz4'))
+z[:] = np.array(['cat'], dtype=object)
+"""
+        + _EVIL
+        + "open(P + '/0', 'wb').write(numcodecs.Blosc(cname='lz4').encode("
+        "pickle.dumps(Evil(), protocol=2)))",
+        "import zarr\nzarr.open(P, mode='r')[:]",
+    ),
+    Case(
+        "yaml",
+        "yaml-python-tag",
+        "configs/train.yaml",
+        ("yaml",),
+        "open(P, 'w').write('model: resnet\\nhooks: !!python/object/apply:builtins.exec [%r]\\n'"
+        " % CODE)",
+        "import yaml\nyaml.unsafe_load(open(P))",
+    ),
+]
+# Loaders whose files another loader's case covers.
+COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
+
+_PRELUDE = """
+import os, sys, warnings
+warnings.simplefilter("ignore")
+P, MARK = sys.argv[1], sys.argv[2]
+CODE = "__import__('builtins').open(%r, 'w').write('ran')" % MARK  # shelve has its own open
+"""
+
+
+def _child(
+    code: str, cwd: Path, *args: str, timeout: int = 240
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    extra = os.environ.get("FORKVET_LOADER_PATH", "")
+    if extra:
+        env["PYTHONPATH"] = extra
+    env["KERAS_BACKEND"] = env.get("KERAS_BACKEND", "torch")
+    # numcodecs >= 0.15 asks for this; repositories pinning an older one never do
+    env["NUMCODECS_ALLOW_UNSAFE_PICKLE_DECODE"] = "1"
+    return subprocess.run(
+        [sys.executable, "-c", _PRELUDE + textwrap.dedent(code), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _missing(needs: tuple[str, ...], cwd: Path) -> str | None:
+    for module in needs:
+        if _child(f"import {module}", cwd, "", "", timeout=120).returncode:
+            return module
+    return None
+
+
+def test_every_loader_in_the_table_has_a_case() -> None:
+    ids = {lo.id for lo in dataformats.loaders()}
+    assert ids == {c.loader for c in CASES} | set(COVERED)
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_whenever_the_loader_runs_the_payload_forkvet_reports_an_error(
+    case: Case, tmp_path: Path
+) -> None:
+    repo, sandbox = tmp_path / "repo", tmp_path / "sandbox"
+    repo.mkdir()
+    sandbox.mkdir()
+    missing = _missing(case.needs, sandbox)
+    if missing:
+        pytest.skip(f"{case.loader}: {missing} is not installed (FORKVET_LOADER_PATH adds one)")
+    target = repo / case.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mark = sandbox / f"ran-{case.name}"
+    built = _child(case.build, repo, str(target), str(mark))
+    assert built.returncode == 0, built.stderr[-3000:]
+    mark.unlink(missing_ok=True)  # Keras calls a Lambda layer while it builds the model
+    loaded = _child(case.run, sandbox, str(target), str(mark))
+    assert mark.exists(), f"the real loader did not run the payload:\n{loaded.stderr[-3000:]}"
+
+    report = vet(load(repo))
+    errors = {r.path or "" for r in report.risks if r.severity == "error"}
+    hit = [p for p in errors if p == case.path or p.startswith((case.path + "/", case.path + "."))]
+    assert hit, (case.name, sorted(errors), [(r.kind, r.path) for r in report.risks])
+
+
+# -- the code scan, from the same table ------------------------------------------------------------
+def _call(name: str, lo: dataformats.Loader) -> str:
+    kws = {**{k: v for k, v in lo.only_if.items()}, **{k: not v for k, v in lo.unless.items()}}
+    args = "".join(f", {k}={v!r}" for k, v in kws.items())
+    return f"{name}(path{args})"
+
+
+def _table_calls() -> list[tuple[str, str, dataformats.Loader]]:
+    out = []
+    for lo in dataformats.loaders():
+        for name in lo.calls:
+            out.append((name, name, lo))
+        for name in lo.tails:
+            out.append((name, f"obj.{name}", lo))
+    return out
+
+
+def test_every_call_the_table_names_is_flagged_parsed_or_not() -> None:
+    import ast
+
+    assert _table_calls()
+    for _name, spelled, lo in _table_calls():
+        line = f"x = {_call(spelled, lo)}\n"
+        node = ast.parse(line).body[0].value  # type: ignore[attr-defined]
+        found = getattr(risks, "_call_risk")(node)  # noqa: B009
+        assert found is not None and found[0] == lo.kind, (line, found)
+        # Python 2 (ast cannot read it): the same call by pattern
+        by_text = risks.text_risks("print 'x'\n" + line)
+        assert [r[0] for r in by_text] == [lo.kind], (line, by_text)
+        if lo.unless:  # weights_only=True: fine
+            safe = f"x = {spelled}(path, {', '.join(f'{k}={v!r}' for k, v in lo.unless.items())})\n"
+            node = ast.parse(safe).body[0].value  # type: ignore[attr-defined]
+            assert getattr(risks, "_call_risk")(node) is None, safe  # noqa: B009
+            assert not risks.text_risks(safe), safe
+        if lo.only_if:  # load_model(...) alone: fine
+            plain = f"x = {spelled}(path)\n"
+            node = ast.parse(plain).body[0].value  # type: ignore[attr-defined]
+            assert getattr(risks, "_call_risk")(node) is None, plain  # noqa: B009
+
+
+def test_the_loaders_round_16a_listed_are_flagged_in_code(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    calls = [
+        'torch.load("m.pt", weights_only=False)',
+        'pd.read_pickle("m.pkl")',
+        'cloudpickle.load(open("m", "rb"))',
+        'pickle.Unpickler(open("m", "rb")).load()',
+        'shelve.open("cache")["x"]',
+        'jsonpickle.decode(open("m.json").read())',
+        'hickle.load("m.hkl")',
+        'torch.package.PackageImporter("m.pt").load_pickle("model", "model.pkl")',
+        'keras.saving.load_model("m.keras", safe_mode=False)',
+        "keras.config.enable_unsafe_deserialization()",
+    ]
+    head = "import pickle, torch, cloudpickle, pandas as pd, shelve, jsonpickle, hickle, keras\n"
+    files = {f"c{i}.py": f"{head}x = {c}\n" for i, c in enumerate(calls)}
+    files["safe.py"] = (
+        head + 'torch.load("m.pt", weights_only=True)\nkeras.saving.load_model("m.keras")\n'
+    )
+    report = vet_repo(files)
+    flagged = {r.path for r in report.risks if r.line == 2}
+    assert flagged >= set(files) - {"safe.py"}
+    assert "safe.py" not in {r.path for r in report.risks}
+
+
+def test_the_table_is_well_formed() -> None:
+    raw = json.loads(resources.files("forkvet.data").joinpath("loaders.json").read_text("utf-8"))
+    for entry in raw["loaders"]:
+        assert {"id", "danger", "source", "files"} <= set(entry), entry.get("id")
+        if entry.get("calls") or entry.get("tails"):
+            assert entry["kind"] and entry["message"], entry["id"]
+        if isinstance(entry["files"], dict):
+            for rule in entry["files"].values():
+                assert rule["verdict"] in ("code", "unverified"), entry["id"]
