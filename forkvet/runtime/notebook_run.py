@@ -17,7 +17,7 @@ from forkvet import rx
 from forkvet.errors import InputError
 from forkvet.runtime import sandbox
 from forkvet.runtime.process import _children_now, isolate_self, kill_tree, scrubbed_env
-from forkvet.safe_write import OutputDir, safe_name
+from forkvet.safe_write import OutputDir
 
 KERNEL_NAME = "forkvet-target"
 _ANSI = rx.compile(r"\x1b\[[0-9;]*m")
@@ -255,7 +255,8 @@ def run_notebook(
     missing = _no_ipykernel(python, scrubbed_env(env, pass_env or ()), cwd)
     if missing:
         return NotebookRun(str(notebook), "", False, code_cells, error=missing)
-    executed = out_dir / f"executed-{safe_name(notebook.name, 'notebook.ipynb')}"
+    # a name forkvet chooses, never the notebook's: the Actions upload it by its exact name
+    executed = out_dir / EXECUTED
     result = NotebookRun(str(notebook), str(executed), True, code_cells)
     kernel = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
@@ -284,3 +285,4 @@ def run_notebook(
 
 
 MAX_EXECUTED_BYTES = 64 << 20
+EXECUTED = "executed.ipynb"

@@ -22,10 +22,11 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -100,6 +101,9 @@ _PASSED = frozenset(
         "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB", "GITHUB_WORKFLOW",
         "GITHUB_ACTOR", "GITHUB_SERVER_URL", "GITHUB_API_URL", "RUNNER_OS", "RUNNER_ARCH",
         "RUNNER_NAME", "RUNNER_DEBUG",
+        # an opaque id, no secret: the runner's end-of-job clean-up finds the processes a
+        # cancelled job left by it in /proc/<pid>/environ (outside attack, round 16b C2)
+        "RUNNER_TRACKING_ID",
         # exact names, never prefixes: HF_HOME_PW is not HF_HOME (outside attack, round 11b)
         "HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_CACHE", "HF_DATASETS_OFFLINE",
         "TRANSFORMERS_CACHE", "TRANSFORMERS_OFFLINE", "JAX_PLATFORMS", "CONDA_DEFAULT_ENV",
@@ -425,37 +429,50 @@ def run(
     on_line: Callable[[str], bool] | None = None,
     echo: bool = False,
     pass_env: Iterable[str] = (),
+    scratch: Path | None = None,
 ) -> RunResult:
-    """Run a shell command. on_line(line) returning True stops the run early (enough steps)."""
+    """Run a shell command. on_line(line) returning True stops the run early (enough steps).
+
+    log_path: forkvet's log of the output, in the output folder. The command sees a private
+    scratch folder at that folder's path (`scratch`, or a fresh one removed afterwards), never
+    the real one: what it writes there stays out of everything forkvet publishes."""
     isolate_self()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     start = time.monotonic()
     # Line-buffered: the log can be followed while the command runs.
     log = open_text_log(log_path, repo=cwd) if log_path else None
     before = _children_now()
-    # Writable inside the sandbox: the repository (cwd), the output folder, the environment.
-    writable = [log_path.parent] if log_path else []
-    if env and env.get("VIRTUAL_ENV"):
-        writable.append(Path(env["VIRTUAL_ENV"]))
-    try:
-        with sandbox.sandboxed(["/bin/sh", "-c", command], cwd, writable) as (argv, isolation):
-            returncode, timed_out, stopped_early, gpu = _supervise(
-                argv,
-                cwd,
-                scrubbed_env(env, pass_env),
-                timeout,
-                start,
-                before,
-                tail,
-                log,
-                echo,
-                on_line,
-            )
-    finally:
-        if log:
-            log.close()
-        if log_path:
-            drop_non_files(log_path.parent)
+    # Writable inside the sandbox: the repository (cwd), the environment, and a private
+    # scratch folder where the output folder is.
+    writable = [Path(env["VIRTUAL_ENV"])] if env and env.get("VIRTUAL_ENV") else []
+    with contextlib.ExitStack() as stack:
+        try:
+            private_out = None
+            if log_path:
+                own = scratch if scratch is not None else stack.enter_context(scratch_folder())
+                private_out = (own, log_path.parent)
+            with sandbox.sandboxed(
+                ["/bin/sh", "-c", command], cwd, writable, private_out=private_out
+            ) as (argv, isolation):
+                returncode, timed_out, stopped_early, gpu = _supervise(
+                    argv,
+                    cwd,
+                    scrubbed_env(env, pass_env),
+                    timeout,
+                    start,
+                    before,
+                    tail,
+                    log,
+                    echo,
+                    on_line,
+                )
+        finally:
+            if log:
+                with contextlib.suppress(OSError):  # a full disk: what was written stays
+                    log.close()
+            if log_path:
+                # without the sandbox (the operator's opt-out) the command saw the real folder
+                drop_non_files(log_path.parent)
     duration = time.monotonic() - start
     return RunResult(
         command,
@@ -471,6 +488,17 @@ def run(
         gpu_utilization_mean=gpu.utilization_mean,
         gpu_utilization_samples=gpu.utilization_samples,
     )
+
+
+@contextlib.contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A private folder the command sees in place of the output folder; removed afterwards,
+    whatever modes and links the command left in it."""
+    folder = Path(tempfile.mkdtemp(prefix="forkvet-out-"))
+    try:
+        yield folder
+    finally:
+        sandbox.remove_private(folder)
 
 
 def drop_non_files(folder: Path) -> list[str]:
@@ -560,12 +588,17 @@ def _read_lines(
             tail.append(line)
             if log and written <= MAX_LOG_WRITTEN:
                 written += len(line) + 1
-                log.write(
-                    line + "\n"
-                    if written <= MAX_LOG_WRITTEN
-                    else f"[forkvet: the log stops here; output past {MAX_LOG_WRITTEN >> 20} MiB "
-                    "was read but not kept]\n"
-                )
+                try:
+                    log.write(
+                        line + "\n"
+                        if written <= MAX_LOG_WRITTEN
+                        else f"[forkvet: the log stops here; output past {MAX_LOG_WRITTEN >> 20}"
+                        " MiB was read but not kept]\n"
+                    )
+                except OSError:
+                    # a full disk (the command may fill it on purpose): the log stops, the
+                    # output is still drained and the run ends as it would
+                    written = MAX_LOG_WRITTEN + 1
             if echo:
                 print(line, flush=True)
             if on_line and not stop.is_set() and _heard(on_line, line):

@@ -34,6 +34,7 @@ import functools
 import os
 import shutil
 import site
+import stat
 import struct
 import subprocess
 import sys
@@ -248,6 +249,7 @@ def _argv(
     readable: Iterable[str | os.PathLike[str]] = (),
     private_home: bool = True,
     network: bool = True,
+    private_out: tuple[Path, Path] | None = None,
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
     protected and hidden paths come after the writable folders that might hold them."""
@@ -261,6 +263,7 @@ def _argv(
         *_host_mounts(private_tmp),
         *_empty_command_folders(folders),
         *_writable_mounts(rw),
+        *_private_out_mount(private_out, rw),
         *_readable_mounts(readable),
         *_masks(rw, folders),
         *_child_environment(private_home),
@@ -425,6 +428,25 @@ def _gitfile_target(dotgit: str) -> str | None:
     return os.path.normpath(os.path.join(os.path.dirname(dotgit), target))
 
 
+def _private_out_mount(private_out: tuple[Path, Path] | None, rw: list[str]) -> list[str]:
+    """The command's view of the output folder: a private scratch folder mounted over it
+    (outside attack, round 16b C1/C2). forkvet writes its own files (log, plot, executed
+    notebook) into the real folder, which the command never sees: nothing it plants there (a
+    link named `smoke.log` to the runner's `.credentials`) can reach the artifact upload,
+    whether forkvet ends normally, fails (a full disk) or is killed. When the output folder is
+    inside a writable one, the folders between are mount points first: none can be renamed
+    away with the real folder in it and the path made anew."""
+    if private_out is None:
+        return []
+    scratch, dest = _real(private_out[0]), _real(private_out[1])
+    argv: list[str] = []
+    pinned: set[str] = set()
+    for root in rw:
+        if dest.startswith(root.rstrip("/") + "/"):
+            argv += _pin_folders(root, dest[len(root.rstrip("/")) + 1 :], False, pinned)
+    return [*argv, "--bind", scratch, dest]
+
+
 def _readable_mounts(readable: Iterable[str | os.PathLike[str]]) -> list[str]:
     argv: list[str] = []
     for path in sorted({_real(p) for p in readable if os.path.exists(p)}):
@@ -483,6 +505,7 @@ def sandboxed(
     private_home: bool = True,
     index: bool = False,
     cwd_writable: bool = True,
+    private_out: tuple[Path, Path] | None = None,
 ) -> Iterator[tuple[list[str], str]]:
     """(argv that runs `command` in the sandbox, the isolation it gets: "bubblewrap" or, only
     when the operator opted out and no sandbox is available, "none"). `cwd` is writable; so
@@ -498,26 +521,94 @@ def sandboxed(
 
     `index`: an install that downloads from the package index keeps the network even when
     the operator cut it (cut_network) for the repository's code. `cwd_writable`: False for
-    forkvet's own private folders (uv's, with forkvet's uv.toml): visible, read-only."""
+    forkvet's own private folders (uv's, with forkvet's uv.toml): visible, read-only.
+    `private_out`: (scratch, folder): the command sees the scratch folder, writable, at the
+    path of `folder`, and never the real one (forkvet's own outputs go there).
+
+    Afterwards (also when the run is stopped by SIGTERM or an error), every folder the code
+    could write is repaired: no setuid/setgid file is left on the host, and every folder is
+    its owner's to write again (`repair_modes`)."""
     isolate_self()
-    if not require():
-        yield command, NONE
-        return
-    bwrap = _bwrap()
-    assert bwrap is not None  # the probe found it
-    private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-"))
+    rw = [cwd, *writable] if cwd_writable else list(writable)
+    scratch = [private_out[0]] if private_out else []
     try:
-        (private / "home").mkdir()
-        network = index or not network_cut()
-        rw = [cwd, *writable] if cwd_writable else list(writable)
-        ro = [*readable] if cwd_writable else [*readable, cwd]
-        argv = _argv(command, cwd, rw, private, bwrap, ro, private_home, network)
-        yield argv, ISOLATED
+        if not require():
+            yield command, NONE
+            return
+        bwrap = _bwrap()
+        assert bwrap is not None  # the probe found it
+        private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-"))
+        try:
+            (private / "home").mkdir()
+            network = index or not network_cut()
+            ro = [*readable] if cwd_writable else [*readable, cwd]
+            argv = _argv(command, cwd, rw, private, bwrap, ro, private_home, network, private_out)
+            yield argv, ISOLATED
+        finally:
+            remove_private(private)
     finally:
-        _remove(private)
+        repair_modes([*rw, *scratch])
 
 
-def _remove(folder: Path) -> None:
+# At most this many entries are looked at by one repair (an environment with a CUDA framework
+# has some tens of thousands).
+MAX_REPAIR_ENTRIES = 2_000_000
+_SET_ID = stat.S_ISUID | stat.S_ISGID
+
+
+def repair_modes(folders: Iterable[str | os.PathLike[str]]) -> int:
+    """After the repository's code ran: in every folder it could write, remove the setuid and
+    setgid bits of every file and give every folder back to its owner (u+rwx). When forkvet
+    runs as root, the code is root on the host's files it makes, and `chmod 4755` of a copied
+    interpreter would leave a setuid-root program on the host, whose file system is not
+    nosuid (outside attack, round 16b H2); a read-only folder left in the checkout makes the
+    next job's checkout fail on a persistent runner (round 16b L2). Links are never followed
+    (lstat, then chmod without following), and the walk is bounded. Returns how many modes
+    were changed."""
+    changed = 0
+    seen = 0
+    for folder in folders:
+        top = os.path.abspath(folder)
+        if _real(top) == "/":
+            continue  # refused by _writable: never a walk of the whole machine
+        try:
+            if not stat.S_ISDIR(os.lstat(top).st_mode):
+                continue
+        except OSError:
+            continue
+        changed += _repair_one(os.path.dirname(top), os.path.basename(top))
+        for root, dirs, files in fstree.walk(top):  # top-down: a folder is opened after its chmod
+            seen += len(dirs) + len(files)
+            if seen > MAX_REPAIR_ENTRIES:
+                return changed
+            for name in [*dirs, *files]:
+                changed += _repair_one(root, name)
+    return changed
+
+
+def _repair_one(root: str, name: str) -> int:
+    path = os.path.join(root, name)
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return 0
+    if stat.S_ISDIR(mode):
+        wanted = mode | stat.S_IRWXU
+    elif stat.S_ISREG(mode):
+        wanted = mode & ~_SET_ID
+    else:
+        return 0  # a link (never followed), a FIFO, a socket
+    if stat.S_IMODE(wanted) == stat.S_IMODE(mode):
+        return 0
+    try:
+        # AT_SYMLINK_NOFOLLOW: a link swapped in since the lstat is refused, never followed
+        os.chmod(path, stat.S_IMODE(wanted), follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        return 0
+    return 1
+
+
+def remove_private(folder: Path) -> None:
     """Remove the private /tmp, whatever modes the command left on its folders."""
     for root, dirs, _ in fstree.walk(folder):  # top-down: each folder is opened after its chmod
         for name in dirs:

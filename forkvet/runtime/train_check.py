@@ -20,7 +20,7 @@ from forkvet.runtime.decide import MIN_DROP, MIN_POINTS, decide, decide_gan
 from forkvet.runtime.explain import explain
 from forkvet.runtime.gpu import idle_warning
 from forkvet.runtime.plot import mermaid_chart, plot_png
-from forkvet.runtime.process import run
+from forkvet.runtime.process import run, scratch_folder
 from forkvet.safe_write import OutputDir
 
 
@@ -142,9 +142,13 @@ def _run_command(
     got = _Collected()
     on_line = _loss_listener(patterns, max_steps, got)
     started = time.time()
-    ran = run(command, cwd, timeout, out_dir / "train.log", env, on_line, pass_env=pass_env or ())
-    # the metrics files the run wrote (CSV/JSONL loggers, TensorBoard), here or in its tree
-    found = M.from_folders([out_dir, cwd], started)
+    with scratch_folder() as scratch:
+        # the command writes into `scratch` where it sees the output folder (process.run)
+        log, passed = out_dir / "train.log", pass_env or ()
+        ran = run(command, cwd, timeout, log, env, on_line, pass_env=passed, scratch=scratch)
+        # the metrics files the run wrote (CSV/JSONL loggers, TensorBoard), into what it saw
+        # as the output folder or in its tree
+        found = M.from_folders([scratch, out_dir, cwd], started)
     got.metrics.merge(found)
     if found.unread:
         got.run_reasons.append(
