@@ -15,10 +15,10 @@ from typing import BinaryIO
 
 import yaml
 
-from forkvet import fstree, rx, safeyaml
+from forkvet import fstree, limits, rx, safeyaml
 from forkvet.report import Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import pickles
+from forkvet.vet import containers, pickles
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -731,11 +731,17 @@ def _code_zips(ctx: Context) -> list[tuple[str, list[str]]]:
                 continue
         opened += 1
         members = _zip_members(ctx, f.path, (*_ZIP_CODE, "constants.pkl"))
+        if members is None:  # not listed: may hold anything (its pickle scan says so too)
+            out.append((f.path, [_UNLISTED]))
+            continue
         if any(m.endswith("constants.pkl") for m in members):
             continue  # a TorchScript archive (its code/ is TorchScript): an error of its own
         if members or f.suffix in _ZIPAPPS:
             out.append((f.path, members))
     return out
+
+
+_UNLISTED = "members forkvet did not list (its directory is past forkvet's bounds)"
 
 
 def _package_archives(ctx: Context) -> list[Risk]:
@@ -759,6 +765,8 @@ def _package_archives(ctx: Context) -> list[Risk]:
         pth = _pth_members(ctx, f.path)
         runs = (
             f" Its {', '.join(pth[:3])} runs at every interpreter start once installed."
+            if pth and pth != [_UNLISTED]
+            else f" It holds {_UNLISTED}."
             if pth
             else ""
         )
@@ -790,17 +798,20 @@ def _package_archives(ctx: Context) -> list[Risk]:
     return out
 
 
-def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str]:
-    """The names of a zip archive's members with these suffixes (the first 10,000 members)."""
+def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str] | None:
+    """The names of a zip archive's members with these suffixes; None when its directory is
+    past the bounds zipfile is given it under (containers.open_zip): not listed."""
     import zipfile
 
     try:
-        with ctx.snap.open(path) as fh, zipfile.ZipFile(fh) as zf:
+        with ctx.snap.open(path) as fh, containers.open_zip(fh) as zf:
             return [
                 shown_name(i.filename)
-                for i in zf.infolist()[:10_000]
+                for i in zf.infolist()
                 if i.filename.lower().endswith(suffixes) and not i.is_dir()
             ]
+    except containers.ContainerBound:
+        return None
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
         return []
 
@@ -877,12 +888,14 @@ def _pth_members(ctx: Context, path: str) -> list[str]:
 
     found: list[str] = []
     try:
-        with ctx.snap.open(path) as fh, zipfile.ZipFile(fh) as zf:
-            for info in zf.infolist()[:10_000]:
+        with ctx.snap.open(path) as fh, containers.open_zip(fh) as zf:
+            for info in zf.infolist():
                 if info.filename.endswith(".pth") and info.file_size <= 1 << 16:
                     text = zf.read(info).decode("utf-8", "replace")
                     if _PTH_IMPORT.search(text):
                         found.append(shown_name(info.filename))
+    except containers.ContainerBound:
+        return [_UNLISTED]
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
         return found
     return found
@@ -994,7 +1007,25 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
         path = m.group(1).strip().rstrip("/")
         if path not in folders:
             absent.append((path, line))
+    used = _submodules_used(ctx, [p for p, _ in absent[:_MAX_SUBMODULE_RISKS]]) if absent else {}
     for path, at in absent[:_MAX_SUBMODULE_RISKS]:
+        why = used.get(path)
+        if why is not None:
+            # Content the instructions bring in and forkvet never saw: NOT verified, an error
+            # like an LFS pointer's (outside attack, round 16a: checkpoints in a submodule the
+            # README clones with --recursive).
+            risks.append(
+                Risk(
+                    "submodule-unverified",
+                    "error",
+                    f"Git submodule {path} is not checked out, and {why}: its content was NOT "
+                    "verified (run `git submodule update --init --recursive`, then vet again "
+                    "before using it)",
+                    ".gitmodules",
+                    at,
+                )
+            )
+            continue
         risks.append(
             Risk(
                 "submodule-absent",
@@ -1017,6 +1048,94 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
         )
 
 
+# What brings submodules in: a recursive clone, `git submodule update/init`, or a checkout
+# or pull that recurses.
+_POPULATES = rx.compile(
+    r"--recurse-submodules|git\s+clone\s[^\n]*--recursive|submodule\s+(?:update|init|sync)"
+    r"|submodule\s+foreach"
+)
+_USE_SUFFIXES = (".md", ".rst", ".txt", ".py", ".sh", ".ipynb", ".yaml", ".yml", ".cfg")
+_USE_FILES = ("Makefile", "Dockerfile", "setup.py", "environment.yml")
+_MAX_USE_BYTES = 32 << 20  # text read to find uses of an absent submodule (only then)
+
+
+def _submodules_used(ctx: Context, paths: list[str]) -> dict[str, str]:
+    """path -> how the repository uses that absent submodule: a README, doc or script that
+    brings submodules in (all of them), or a file naming a path inside it (`ckpt/model.pt`)."""
+    out: dict[str, str] = {}
+    read = 0
+    readme = ctx.readme or ""
+    sources = [("the README", readme)]
+    for f in ctx.snap.files:
+        if read > _MAX_USE_BYTES:
+            break
+        name = f.path.rsplit("/", 1)[-1]
+        if (f.suffix in _USE_SUFFIXES or name in _USE_FILES) and f.size <= 1 << 20:
+            read += f.size
+            sources.append((shown_name(f.path), ctx.snap.read_text(f.path) or ""))
+    for where, text in sources:
+        if not text:
+            continue
+        m = _POPULATES.search(text)
+        if m is not None:
+            said = m.group(0)
+            how = (
+                "--recurse-submodules"
+                if said.startswith("--")
+                else "git clone --recursive"
+                if said.endswith("--recursive")
+                else "git submodule " + said.split()[-1]
+            )
+            for path in paths:
+                out.setdefault(path, f"{where} brings submodules in (`{how}`)")
+        for path in paths:
+            if path not in out and (f"{path}/" in text or f"./{path}" in text):
+                out[path] = f"{where} names a path inside it"
+        if len(out) == len(paths):
+            break
+    return out
+
+
+# A README sending the user to another branch, tag or commit (outside attack, round 16a, M1):
+# `git checkout release`, `git switch -c x origin/v2`, `git clone -b release URL`.
+_COMMAND_START = r"(?:^[ \t]*(?:[$>][ \t]*)?|&&[ \t]*|;[ \t]*|`)"  # a command, not prose
+_CHECKOUT_REF = rx.compile(
+    _COMMAND_START
+    + r"git[ \t]+(?:checkout|switch)(?:[ \t]+(?:-q|--quiet|--detach|-f|--force|-t|--track))*"
+    r"(?:[ \t]+-[bBc][ \t]+[\w./-]+)?[ \t]+([\w][\w./@^~-]{0,100})",
+    rx.M,
+)
+_CLONE_REF = rx.compile(
+    _COMMAND_START
+    + r"git[ \t]+clone\b[^\n]{0,400}?[ \t](?:-b|--branch)(?:[ \t]+|=)([\w][\w./-]{0,100})",
+    rx.M,
+)
+_DEFAULT_REFS = frozenset({"main", "master", "HEAD", "origin/main", "origin/master"})
+_NOT_REFS = (".py", ".sh", ".txt", ".md", ".yaml", ".yml", ".json", ".cfg", ".ipynb")
+
+
+def _other_ref_risks(ctx: Context) -> list[Risk]:
+    """A warning naming each other ref the README checks out: forkvet vetted this one only."""
+    text = limits.clip_lines(ctx.readme or "")
+    refs: list[str] = []
+    for pattern in (_CHECKOUT_REF, _CLONE_REF):
+        for m in pattern.finditer(text):
+            ref = m.group(1).rstrip(".")
+            if ref not in _DEFAULT_REFS and not ref.endswith(_NOT_REFS) and ref not in refs:
+                refs.append(ref)
+    return [
+        Risk(
+            "other-ref",
+            "warning",
+            f"The README has you check out `{shown_name(ref)}`: only this checkout was vetted, "
+            f"not that ref's content. Vet it too (`forkvet vet URL --ref {shown_name(ref)}`) "
+            "before running it.",
+            ctx.snap.readme.path if ctx.snap.readme else None,
+        )
+        for ref in refs[:5]
+    ]
+
+
 def _parents(path: str) -> list[str]:
     """Every folder above a file (`a/b/c.py` → a, a/b)."""
     parts = path.split("/")[:-1]
@@ -1032,6 +1151,7 @@ _PICKLE_ERRORS = (
     "annex-pointer",
     "dvc-pointer",
     "tracked-absent",
+    "submodule-unverified",
     "link-outside",
 )
 
@@ -1052,6 +1172,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks += compiled_risks(ctx.snap)  # after the code risks: they read every Python file
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
+    risks += _other_ref_risks(ctx)
     risks += _package_archives(ctx)
     risks += _yaml_risks(ctx)
     findings: list[Finding] = []
