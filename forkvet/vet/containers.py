@@ -19,10 +19,11 @@ reports as NOT verified (an error), never as clean.
 from __future__ import annotations
 
 import struct
+import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable
-from typing import IO
+from typing import IO, Any, cast
 
 from forkvet import rx
 
@@ -145,6 +146,46 @@ def pax_problem(buf: bytes) -> str | None:
     if buf[pos:].strip(b"\0"):
         return "a tar pax header with data after its records, not read"
     return None
+
+
+class CheckedTarInfo(tarfile.TarInfo):
+    """tarfile's member headers, each pax header block checked (pax_problem) before tarfile
+    parses it; ContainerBound when it fails the check."""
+
+    def _proc_pax(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        real = tf.fileobj
+        buf = real.read(getattr(self, "_block")(self.size))  # noqa: B009 (tarfile's own)
+        problem = pax_problem(buf)
+        if problem is not None:
+            raise ContainerBound(problem)
+        tf.fileobj = cast(Any, _Prepended(buf, real))
+        try:
+            proc: Any = getattr(super(), "_proc_pax")  # noqa: B009
+            return cast(tarfile.TarInfo, proc(tf))
+        finally:
+            tf.fileobj = real
+
+
+class _Prepended:
+    """A tar stream with a block already read put back in front (for tarfile to read it)."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self.head = head
+        self.rest = rest
+
+    def read(self, n: int) -> bytes:
+        if not self.head:
+            return cast(bytes, self.rest.read(n))
+        out, self.head = self.head[:n], self.head[n:]
+        if len(out) < n:
+            out += self.rest.read(n - len(out))
+        return out
+
+    def tell(self) -> int:
+        return cast(int, self.rest.tell()) - len(self.head)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rest, name)
 
 
 # -- gzip ------------------------------------------------------------------------------------

@@ -1519,9 +1519,10 @@ _ELEMENT_SIZE = {
 MAX_TAR_HEADER = 1 << 20  # a long name or a pax header; real ones are a few hundred bytes
 
 
-class BoundedTarInfo(tarfile.TarInfo):
+class BoundedTarInfo(containers.CheckedTarInfo):
     """tarfile reads a GNU long name or a pax header whole, into memory, before any member:
-    one that declares gigabytes is refused before it is read."""
+    one that declares gigabytes is refused before it is read; a pax header is checked before
+    tarfile parses it (containers.CheckedTarInfo)."""
 
     def _proc_gnulong(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
         self._refuse_huge()
@@ -1529,46 +1530,15 @@ class BoundedTarInfo(tarfile.TarInfo):
         return cast(tarfile.TarInfo, proc(tf))
 
     def _proc_pax(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
-        """The header block is read and checked here (containers.pax_problem) before tarfile
-        parses it: its searches are quadratic on some blocks (CVE-2024-6232)."""
         self._refuse_huge()
-        real = tf.fileobj
-        buf = real.read(getattr(self, "_block")(self.size))  # noqa: B009
-        problem = containers.pax_problem(buf)
-        if problem is not None:
-            raise Unverified(problem)
-        tf.fileobj = cast(Any, _Prepended(buf, real))
         try:
-            proc: Any = getattr(super(), "_proc_pax")  # noqa: B009
-            return cast(tarfile.TarInfo, proc(tf))
-        finally:
-            tf.fileobj = real
+            return super()._proc_pax(tf)
+        except containers.ContainerBound as exc:
+            raise Unverified(str(exc)) from None
 
     def _refuse_huge(self) -> None:
         if self.size > MAX_TAR_HEADER:
             raise Unverified(f"a tar header of {self.size:,} bytes (long name or pax), not read")
-
-
-class _Prepended:
-    """A tar stream with a block already read put back in front (for tarfile to read it)."""
-
-    def __init__(self, head: bytes, rest: Any) -> None:
-        self.head = head
-        self.rest = rest
-
-    def read(self, n: int) -> bytes:
-        if not self.head:
-            return cast(bytes, self.rest.read(n))
-        out, self.head = self.head[:n], self.head[n:]
-        if len(out) < n:
-            out += self.rest.read(n - len(out))
-        return out
-
-    def tell(self) -> int:
-        return cast(int, self.rest.tell()) - len(self.head)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.rest, name)
 
 
 def _scan_tar(s: Stream, where: str, out: FileScan, budget: Budget, depth: int) -> None:

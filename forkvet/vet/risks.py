@@ -1114,9 +1114,35 @@ _DEFAULT_REFS = frozenset({"main", "master", "HEAD", "origin/main", "origin/mast
 _NOT_REFS = (".py", ".sh", ".txt", ".md", ".yaml", ".yml", ".json", ".cfg", ".ipynb")
 
 
+_CLONE_URL = rx.compile(r"\bgit[ \t]+clone\b[^\n]*?([^\s/:]+?)(?:\.git)?/?[ \t]*(?:\n|$|&&|;|`)")
+
+
+def _own_names(ctx: Context) -> set[str]:
+    names = {ctx.snap.name.replace("+", "/").rstrip("/").rsplit("/", 1)[-1]}
+    if ctx.snap.git.remote:
+        names.add(ctx.snap.git.remote.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))
+    return {n.lower() for n in names if n}
+
+
+def _this_repository_text(text: str, own: set[str]) -> str:
+    """The README without the commands that follow a clone of another repository, up to the
+    end of that code block or paragraph (`git clone …/mxnet.git; cd mxnet; git checkout
+    v0.10.0` is about MXNet's refs)."""
+    out: list[str] = []
+    foreign = False
+    for line in text.split("\n"):
+        m = _CLONE_URL.search(line + "\n")
+        if m is not None:
+            foreign = m.group(1).lower() not in own
+        elif not line.strip() or line.lstrip().startswith("```"):
+            foreign = False
+        out.append("" if foreign else line)
+    return "\n".join(out)
+
+
 def _other_ref_risks(ctx: Context) -> list[Risk]:
     """A warning naming each other ref the README checks out: forkvet vetted this one only."""
-    text = limits.clip_lines(ctx.readme or "")
+    text = _this_repository_text(limits.clip_lines(ctx.readme or ""), _own_names(ctx))
     refs: list[str] = []
     for pattern in (_CHECKOUT_REF, _CLONE_REF):
         for m in pattern.finditer(text):

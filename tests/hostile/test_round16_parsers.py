@@ -320,7 +320,7 @@ def test_a_readme_checkout_of_another_ref_is_named(tmp_path: Path) -> None:
     readme = (
         "The checkpoint lives on the `release` branch:\n\n"
         "    git checkout release && python eval.py\n"
-        "    git clone -b v2.1 https://example.org/x.git\n"
+        "    git clone -b v2.1 https://example.org/owner/repo.git\n"
         "    git checkout -b mine\n    git checkout -- file.py\n    git checkout master\n"
     )
     kinds = _vet(tmp_path, {"README.md": readme, "eval.py": "x = 1\n"})
@@ -333,3 +333,31 @@ def test_prose_about_git_checkout_names_no_ref(tmp_path: Path) -> None:
     readme = "First git checkout the code, then `git checkout dev` for the new model.\n"
     kinds = _vet(tmp_path, {"README.md": readme, "eval.py": "x = 1\n"})
     assert [r.split("`")[1] for r in kinds["other-ref"]] == ["dev"]
+
+
+# -- the same readers for `env`'s source archives ---------------------------------------------
+def test_sdist_archives_go_through_the_same_bounds() -> None:
+    from forkvet.envgen import sdist
+
+    pkg = b"Metadata-Version: 2.1\nName: evil\nRequires-Dist: numpy\n"
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as tf:
+        info = tarfile.TarInfo("evil-1.0/PKG-INFO")
+        info.size = len(pkg)
+        tf.addfile(info, io.BytesIO(pkg))
+    named = _member(tar.getvalue(), 8, b"n" * (4 << 20) + b"\0")  # a 4 MB gzip name: read fast
+    assert _cpu(lambda: sdist.members(named, "evil-1.0.tar.gz")) < 0.5
+    assert "numpy" in sdist.members(named, "evil-1.0.tar.gz")["PKG-INFO"]
+    with pytest.raises(sdist.ArchiveTooLarge):
+        sdist.members(_pax_tar(b"1" * 16000), "evil-1.0.tar")
+    with pytest.raises(sdist.ArchiveTooLarge):
+        sdist.members(_extra_bomb(8000), "evil-1.0.zip")
+
+
+def test_a_checkout_in_another_repositorys_clone_is_not_ours(tmp_path: Path) -> None:
+    readme = (
+        "Install MXNet:\n\n```\ngit clone --recursive https://github.com/apache/mxnet.git\n"
+        "cd mxnet\ngit checkout v0.10.0\n```\n"
+    )
+    kinds = _vet(tmp_path, {"README.md": readme, "eval.py": "x = 1\n"})
+    assert "other-ref" not in kinds
