@@ -1073,6 +1073,11 @@ def _submodules_used(ctx: Context, paths: list[str]) -> dict[str, str]:
         if (f.suffix in _USE_SUFFIXES or name in _USE_FILES) and f.size <= 1 << 20:
             read += f.size
             sources.append((shown_name(f.path), ctx.snap.read_text(f.path) or ""))
+    # a path inside it, as code and commands write one (`checkpoints/x.pt`, "./ckpt/x"),
+    # not the tail of another path (`/usr/lib/`)
+    inside = {
+        path: rx.compile(r"(?:^|[\s'\"(=`,\[]|\./)" + rx.escape(path) + "/", rx.M) for path in paths
+    }
     for where, text in sources:
         if not text:
             continue
@@ -1089,7 +1094,7 @@ def _submodules_used(ctx: Context, paths: list[str]) -> dict[str, str]:
             for path in paths:
                 out.setdefault(path, f"{where} brings submodules in (`{how}`)")
         for path in paths:
-            if path not in out and (f"{path}/" in text or f"./{path}" in text):
+            if path not in out and f"{path}/" in text and inside[path].search(text):
                 out[path] = f"{where} names a path inside it"
         if len(out) == len(paths):
             break

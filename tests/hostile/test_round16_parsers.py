@@ -361,3 +361,9 @@ def test_a_checkout_in_another_repositorys_clone_is_not_ours(tmp_path: Path) -> 
     )
     kinds = _vet(tmp_path, {"README.md": readme, "eval.py": "x = 1\n"})
     assert "other-ref" not in kinds
+
+
+def test_a_path_that_only_ends_like_the_submodule_is_no_use(tmp_path: Path) -> None:
+    modules = '[submodule "l"]\n\tpath = lib\n\turl = https://example.org/l.git\n'
+    files = {".gitmodules": modules, "README.md": "# x\n", "a.py": "p = '/usr/lib/x'\n"}
+    assert "submodule-unverified" not in _vet(tmp_path, files)
