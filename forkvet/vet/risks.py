@@ -730,7 +730,13 @@ def _code_zips(ctx: Context) -> list[tuple[str, list[str]]]:
             except OSError:
                 continue
         opened += 1
-        members = _zip_members(ctx, f.path, (*_ZIP_CODE, "constants.pkl"))
+        # Each open is bounded (containers.open_zip); past the run's deadline none is opened,
+        # and the archive is named as one whose members were not listed.
+        members = (
+            None
+            if time.monotonic() > ctx.deadline
+            else _zip_members(ctx, f.path, (*_ZIP_CODE, "constants.pkl"))
+        )
         if members is None:  # not listed: may hold anything (its pickle scan says so too)
             out.append((f.path, [_UNLISTED]))
             continue
@@ -741,7 +747,7 @@ def _code_zips(ctx: Context) -> list[tuple[str, list[str]]]:
     return out
 
 
-_UNLISTED = "members forkvet did not list (its directory is past forkvet's bounds)"
+_UNLISTED = "members forkvet did not list (its directory is past forkvet's bounds, or time ran out)"
 
 
 def _package_archives(ctx: Context) -> list[Risk]:
@@ -762,7 +768,7 @@ def _package_archives(ctx: Context) -> list[Risk]:
         )
     archives = [f for f in ctx.snap.files if f.suffix in _ARCHIVES][:_MAX_ARCHIVES]
     for f in archives:
-        pth = _pth_members(ctx, f.path)
+        pth = _pth_members(ctx, f.path) if time.monotonic() <= ctx.deadline else [_UNLISTED]
         runs = (
             f" Its {', '.join(pth[:3])} runs at every interpreter start once installed."
             if pth and pth != [_UNLISTED]
