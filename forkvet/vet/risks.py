@@ -1013,9 +1013,12 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
         path = m.group(1).strip().rstrip("/")
         if path not in folders:
             absent.append((path, line))
-    used = _submodules_used(ctx, [p for p, _ in absent[:_MAX_SUBMODULE_RISKS]]) if absent else {}
+    named = [p for p, _ in absent[:_MAX_SUBMODULE_RISKS]]
+    brought, loads = _submodules_used(ctx, named) if absent else ({}, {})
+    sections = {p: _submodule_section(text, p) for p in named}
     for path, at in absent[:_MAX_SUBMODULE_RISKS]:
-        why = used.get(path)
+        weights_like = _WEIGHTS_NAME.search(sections[path]) is not None
+        why = loads.get(path) or (brought.get(path) if weights_like else None)
         if why is not None:
             # Content the instructions bring in and forkvet never saw: NOT verified, an error
             # like an LFS pointer's (outside attack, round 16a: checkpoints in a submodule the
@@ -1032,11 +1035,13 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
                 )
             )
             continue
+        how = brought.get(path)
         risks.append(
             Risk(
                 "submodule-absent",
                 "warning",
-                f"Git submodule {path} is not checked out (run `git submodule update --init`)",
+                f"Git submodule {path} is not checked out (run `git submodule update --init`)"
+                + (f"; {how}, and its code was not vetted" if how else ""),
                 ".gitmodules",
                 at,
             )
@@ -1060,18 +1065,25 @@ _POPULATES = rx.compile(
     r"--recurse-submodules|git\s+clone\s[^\n]*--recursive|submodule\s+(?:update|init|sync)"
     r"|submodule\s+foreach"
 )
+# Files a loader reads (weights, pickles, arrays, archives, configs that may hold code).
+_DATA_SUFFIX = (
+    r"\.(?:pth|pt|ckpt|h5|hdf5|pb|caffemodel|t7|npz|npy|pkl|pickle|bin|onnx|safetensors|"
+    r"tflite|params|mat|weights|model|tar|joblib|msgpack|gguf|keras|gz|zip|yaml|yml|json)\b"
+)
+# A submodule whose name or URL says it holds weights (or a Hugging Face model repository).
+_WEIGHTS_NAME = rx.compile(r"ckpt|checkpoint|weight|pretrain|huggingface\.co|hf\.co/", rx.I)
 _USE_SUFFIXES = (".md", ".rst", ".txt", ".py", ".sh", ".ipynb", ".yaml", ".yml", ".cfg")
 _USE_FILES = ("Makefile", "Dockerfile", "setup.py", "environment.yml")
 _MAX_USE_BYTES = 32 << 20  # text read to find uses of an absent submodule (only then)
 
 
-def _submodules_used(ctx: Context, paths: list[str]) -> dict[str, str]:
-    """path -> how the repository uses that absent submodule: a README, doc or script that
-    brings submodules in (all of them), or a file naming a path inside it (`ckpt/model.pt`)."""
-    out: dict[str, str] = {}
+def _submodules_used(ctx: Context, paths: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(path -> how the README, a doc or a script brings submodules in; path -> where a file
+    names something a loader reads inside it: `checkpoints/model.pt`)."""
+    brought: dict[str, str] = {}
+    loads: dict[str, str] = {}
     read = 0
-    readme = ctx.readme or ""
-    sources = [("the README", readme)]
+    sources = [("the README", ctx.readme or "")]
     for f in ctx.snap.files:
         if read > _MAX_USE_BYTES:
             break
@@ -1079,10 +1091,14 @@ def _submodules_used(ctx: Context, paths: list[str]) -> dict[str, str]:
         if (f.suffix in _USE_SUFFIXES or name in _USE_FILES) and f.size <= 1 << 20:
             read += f.size
             sources.append((shown_name(f.path), ctx.snap.read_text(f.path) or ""))
-    # a path inside it, as code and commands write one (`checkpoints/x.pt`, "./ckpt/x"),
-    # not the tail of another path (`/usr/lib/`)
+    # a file inside it, as code and commands write one (`checkpoints/x.pt`, "./ckpt/x.pkl"),
+    # not the tail of another path (`/usr/lib/x.pt`)
     inside = {
-        path: rx.compile(r"(?:^|[\s'\"(=`,\[]|\./)" + rx.escape(path) + "/", rx.M) for path in paths
+        path: rx.compile(
+            r"(?:^|[\s'\"(=`,\[]|\./)" + rx.escape(path) + r"/[^\s'\"`)\]]{0,200}?" + _DATA_SUFFIX,
+            rx.M | rx.I,
+        )
+        for path in paths
     }
     for where, text in sources:
         if not text:
@@ -1098,13 +1114,11 @@ def _submodules_used(ctx: Context, paths: list[str]) -> dict[str, str]:
                 else "git submodule " + said.split()[-1]
             )
             for path in paths:
-                out.setdefault(path, f"{where} brings submodules in (`{how}`)")
+                brought.setdefault(path, f"{where} brings submodules in (`{how}`)")
         for path in paths:
-            if path not in out and f"{path}/" in text and inside[path].search(text):
-                out[path] = f"{where} names a path inside it"
-        if len(out) == len(paths):
-            break
-    return out
+            if path not in loads and f"{path}/" in text and inside[path].search(text):
+                loads[path] = f"{where} names a file inside it that a loader reads"
+    return brought, loads
 
 
 # A README sending the user to another branch, tag or commit (outside attack, round 16a, M1):
@@ -1171,6 +1185,16 @@ def _other_ref_risks(ctx: Context) -> list[Risk]:
         )
         for ref in refs[:5]
     ]
+
+
+def _submodule_section(text: str, path: str) -> str:
+    """The .gitmodules section declaring this path (its name, path and url lines)."""
+    for section in text.split("[submodule")[1:]:
+        for line in section.splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "path" and value.strip().rstrip("/") == path:
+                return section[:4096]
+    return path
 
 
 def _parents(path: str) -> list[str]:

@@ -367,3 +367,20 @@ def test_a_path_that_only_ends_like_the_submodule_is_no_use(tmp_path: Path) -> N
     modules = '[submodule "l"]\n\tpath = lib\n\turl = https://example.org/l.git\n'
     files = {".gitmodules": modules, "README.md": "# x\n", "a.py": "p = '/usr/lib/x'\n"}
     assert "submodule-unverified" not in _vet(tmp_path, files)
+
+
+def test_a_code_submodule_the_readme_brings_in_is_a_warning(tmp_path: Path) -> None:
+    # Code never vetted, like a committed package archive: named, a warning. Weights inside
+    # it (a file a loader reads, or a submodule named for checkpoints) are the error above.
+    modules = '[submodule "c"]\n\tpath = third_party/cutlass\n\turl = https://example.org/c.git\n'
+    files = {
+        ".gitmodules": modules,
+        "README.md": "    git clone --recursive https://example.org/repo.git\n",
+        "setup.py": "include_dirs=['third_party/cutlass/include']\n",
+    }
+    kinds = _vet(tmp_path, files)
+    assert "submodule-unverified" not in kinds
+    (msg,) = kinds["submodule-absent"]
+    assert msg.startswith("warning:") and "code was not vetted" in msg
+    files["demo.py"] = "w = torch.load('third_party/cutlass/w/model.pth')\n"
+    assert "submodule-unverified" in _vet(tmp_path / "again", files)
