@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import bz2
 import email.parser
-import gzip
 import hashlib
 import io
 import json
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 from packaging.requirements import InvalidRequirement
 from packaging.specifiers import InvalidSpecifier
@@ -43,6 +43,7 @@ from forkvet.envgen import index, indexcache
 from forkvet.envgen.index import IndexError_, IndexFile, project_files
 from forkvet.envgen.metadata_fix import sanitize
 from forkvet.envgen.wheeltags import installs_on
+from forkvet.vet import containers
 from forkvet.vet.metadata import parse_setup_cfg, parse_setup_py
 
 MAX_ARCHIVE = 16 * 1024 * 1024  # old pure-Python sdists are KiBs; numpy's is 5 MiB
@@ -277,7 +278,8 @@ class _Bounded(io.RawIOBase):
 def _decompressed(data: bytes) -> io.BufferedIOBase | io.BytesIO:
     raw = io.BytesIO(data)
     if data[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw)
+        # not gzip.GzipFile: it reads a header's name a byte at a time (round 16a)
+        return cast(io.BytesIO, containers.GzipMembers(raw.read, lambda: None))
     if data[:3] == b"BZh":
         return bz2.BZ2File(raw)
     if data[:6] == b"\xfd7zXZ\x00":
@@ -291,10 +293,18 @@ def members(data: bytes, filename: str) -> dict[str, str]:
     MAX_UNPACKED bytes read in all (ArchiveTooLarge where tarfile would read more)."""
     if filename.endswith(".zip"):
         return _zip_members(data)
+    try:
+        return _tar_members(data)
+    except containers.ContainerBound as exc:  # a pax header tarfile's regexes would choke on
+        raise ArchiveTooLarge(str(exc)) from None
+
+
+def _tar_members(data: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     unpacked = 0
     # A stream ("r|"): tarfile only reads forward, every byte through the bounded reader.
-    with tarfile.open(fileobj=_Bounded(_decompressed(data)), mode="r|") as tf:
+    bounded = _Bounded(_decompressed(data))
+    with tarfile.open(fileobj=bounded, mode="r|", tarinfo=containers.CheckedTarInfo) as tf:
         for _ in range(MAX_MEMBERS):
             member = tf.next()
             if member is None:
@@ -333,6 +343,9 @@ def _zip_directory_bounded(raw: io.BytesIO) -> None:
     entries, size = int(endrec[4]), int(endrec[5])  # _ECD_ENTRIES_TOTAL, _ECD_SIZE
     if entries > MAX_MEMBERS or size > MAX_ZIP_DIRECTORY:
         raise ArchiveTooLarge(f"a zip of {entries:,} entries ({size:,} bytes of directory)")
+    problem = containers.zip_directory_problem(raw)  # extra fields zipfile is quadratic on
+    if problem is not None:
+        raise ArchiveTooLarge(problem)
 
 
 def _zip_members(data: bytes) -> dict[str, str]:

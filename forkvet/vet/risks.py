@@ -16,10 +16,10 @@ from typing import BinaryIO
 
 import yaml
 
-from forkvet import fstree, rx, safeyaml
+from forkvet import fstree, limits, rx, safeyaml
 from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import dataformats, pickles
+from forkvet.vet import containers, dataformats, pickles
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -785,12 +785,24 @@ def _code_zips(ctx: Context) -> list[tuple[str, list[str]]]:
             except OSError:
                 continue
         opened += 1
-        members = _zip_members(ctx, f.path, (*_ZIP_CODE, "constants.pkl"))
+        # Each open is bounded (containers.open_zip); past the run's deadline none is opened,
+        # and the archive is named as one whose members were not listed.
+        members = (
+            None
+            if time.monotonic() > ctx.deadline
+            else _zip_members(ctx, f.path, (*_ZIP_CODE, "constants.pkl"))
+        )
+        if members is None:  # not listed: may hold anything (its pickle scan says so too)
+            out.append((f.path, [_UNLISTED]))
+            continue
         if any(m.endswith("constants.pkl") for m in members):
             continue  # a TorchScript archive (its code/ is TorchScript): an error of its own
         if members or f.suffix in _ZIPAPPS:
             out.append((f.path, members))
     return out
+
+
+_UNLISTED = "members forkvet did not list (its directory is past forkvet's bounds, or time ran out)"
 
 
 def _package_archives(ctx: Context) -> list[Risk]:
@@ -811,9 +823,11 @@ def _package_archives(ctx: Context) -> list[Risk]:
         )
     archives = [f for f in ctx.snap.files if f.suffix in _ARCHIVES][:_MAX_ARCHIVES]
     for f in archives:
-        pth = _pth_members(ctx, f.path)
+        pth = _pth_members(ctx, f.path) if time.monotonic() <= ctx.deadline else [_UNLISTED]
         runs = (
             f" Its {', '.join(pth[:3])} runs at every interpreter start once installed."
+            if pth and pth != [_UNLISTED]
+            else f" It holds {_UNLISTED}."
             if pth
             else ""
         )
@@ -845,17 +859,20 @@ def _package_archives(ctx: Context) -> list[Risk]:
     return out
 
 
-def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str]:
-    """The names of a zip archive's members with these suffixes (the first 10,000 members)."""
+def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str] | None:
+    """The names of a zip archive's members with these suffixes; None when its directory is
+    past the bounds zipfile is given it under (containers.open_zip): not listed."""
     import zipfile
 
     try:
-        with ctx.snap.open(path) as fh, zipfile.ZipFile(fh) as zf:
+        with ctx.snap.open(path) as fh, containers.open_zip(fh) as zf:
             return [
                 shown_name(i.filename)
-                for i in zf.infolist()[:10_000]
+                for i in zf.infolist()
                 if i.filename.lower().endswith(suffixes) and not i.is_dir()
             ]
+    except containers.ContainerBound:
+        return None
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
         return []
 
@@ -1011,12 +1028,14 @@ def _pth_members(ctx: Context, path: str) -> list[str]:
 
     found: list[str] = []
     try:
-        with ctx.snap.open(path) as fh, zipfile.ZipFile(fh) as zf:
-            for info in zf.infolist()[:10_000]:
+        with ctx.snap.open(path) as fh, containers.open_zip(fh) as zf:
+            for info in zf.infolist():
                 if info.filename.endswith(".pth") and info.file_size <= 1 << 16:
                     text = zf.read(info).decode("utf-8", "replace")
                     if _PTH_IMPORT.search(text):
                         found.append(shown_name(info.filename))
+    except containers.ContainerBound:
+        return [_UNLISTED]
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
         return found
     return found
@@ -1128,12 +1147,35 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
         path = m.group(1).strip().rstrip("/")
         if path not in folders:
             absent.append((path, line))
+    named = [p for p, _ in absent[:_MAX_SUBMODULE_RISKS]]
+    brought, loads = _submodules_used(ctx, named) if absent else ({}, {})
+    sections = {p: _submodule_section(text, p) for p in named}
     for path, at in absent[:_MAX_SUBMODULE_RISKS]:
+        weights_like = _WEIGHTS_NAME.search(sections[path]) is not None
+        why = loads.get(path) or (brought.get(path) if weights_like else None)
+        if why is not None:
+            # Content the instructions bring in and forkvet never saw: NOT verified, an error
+            # like an LFS pointer's (outside attack, round 16a: checkpoints in a submodule the
+            # README clones with --recursive).
+            risks.append(
+                Risk(
+                    "submodule-unverified",
+                    "error",
+                    f"Git submodule {path} is not checked out, and {why}: its content was NOT "
+                    "verified (run `git submodule update --init --recursive`, then vet again "
+                    "before using it)",
+                    ".gitmodules",
+                    at,
+                )
+            )
+            continue
+        how = brought.get(path)
         risks.append(
             Risk(
                 "submodule-absent",
                 "warning",
-                f"Git submodule {path} is not checked out (run `git submodule update --init`)",
+                f"Git submodule {path} is not checked out (run `git submodule update --init`)"
+                + (f"; {how}, and its code was not vetted" if how else ""),
                 ".gitmodules",
                 at,
             )
@@ -1151,6 +1193,145 @@ def _submodule_risks(ctx: Context, risks: list[Risk]) -> None:
         )
 
 
+# What brings submodules in: a recursive clone, `git submodule update/init`, or a checkout
+# or pull that recurses.
+_POPULATES = rx.compile(
+    r"--recurse-submodules|git\s+clone\s[^\n]*--recursive|submodule\s+(?:update|init|sync)"
+    r"|submodule\s+foreach"
+)
+# Files a loader reads (weights, pickles, arrays, archives, configs that may hold code).
+_DATA_SUFFIX = (
+    r"\.(?:pth|pt|ckpt|h5|hdf5|pb|caffemodel|t7|npz|npy|pkl|pickle|bin|onnx|safetensors|"
+    r"tflite|params|mat|weights|model|tar|joblib|msgpack|gguf|keras|gz|zip|yaml|yml|json)\b"
+)
+# A submodule whose name or URL says it holds weights (or a Hugging Face model repository).
+_WEIGHTS_NAME = rx.compile(r"ckpt|checkpoint|weight|pretrain|huggingface\.co|hf\.co/", rx.I)
+_USE_SUFFIXES = (".md", ".rst", ".txt", ".py", ".sh", ".ipynb", ".yaml", ".yml", ".cfg")
+_USE_FILES = ("Makefile", "Dockerfile", "setup.py", "environment.yml")
+_MAX_USE_BYTES = 32 << 20  # text read to find uses of an absent submodule (only then)
+
+
+def _submodules_used(ctx: Context, paths: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(path -> how the README, a doc or a script brings submodules in; path -> where a file
+    names something a loader reads inside it: `checkpoints/model.pt`)."""
+    brought: dict[str, str] = {}
+    loads: dict[str, str] = {}
+    read = 0
+    sources = [("the README", ctx.readme or "")]
+    for f in ctx.snap.files:
+        if read > _MAX_USE_BYTES:
+            break
+        name = f.path.rsplit("/", 1)[-1]
+        if (f.suffix in _USE_SUFFIXES or name in _USE_FILES) and f.size <= 1 << 20:
+            read += f.size
+            sources.append((shown_name(f.path), ctx.snap.read_text(f.path) or ""))
+    # a file inside it, as code and commands write one (`checkpoints/x.pt`, "./ckpt/x.pkl"),
+    # not the tail of another path (`/usr/lib/x.pt`)
+    inside = {
+        path: rx.compile(
+            r"(?:^|[\s'\"(=`,\[]|\./)" + rx.escape(path) + r"/[^\s'\"`)\]]{0,200}?" + _DATA_SUFFIX,
+            rx.M | rx.I,
+        )
+        for path in paths
+    }
+    for where, text in sources:
+        if not text:
+            continue
+        m = _POPULATES.search(text)
+        if m is not None:
+            said = m.group(0)
+            how = (
+                "--recurse-submodules"
+                if said.startswith("--")
+                else "git clone --recursive"
+                if said.endswith("--recursive")
+                else "git submodule " + said.split()[-1]
+            )
+            for path in paths:
+                brought.setdefault(path, f"{where} brings submodules in (`{how}`)")
+        for path in paths:
+            if path not in loads and f"{path}/" in text and inside[path].search(text):
+                loads[path] = f"{where} names a file inside it that a loader reads"
+    return brought, loads
+
+
+# A README sending the user to another branch, tag or commit (outside attack, round 16a, M1):
+# `git checkout release`, `git switch -c x origin/v2`, `git clone -b release URL`.
+_COMMAND_START = r"(?:^[ \t]*(?:[$>][ \t]*)?|&&[ \t]*|;[ \t]*|`)"  # a command, not prose
+# ASCII classes and unbounded repetition: a bounded repeat of a Unicode class costs RE2
+# 0.1 s to compile (every run pays it); a ref is cut to 100 characters after the match.
+_CHECKOUT_REF = rx.compile(
+    _COMMAND_START
+    + r"git[ \t]+(?:checkout|switch)(?:[ \t]+(?:-q|--quiet|--detach|-f|--force|-t|--track))*"
+    r"(?:[ \t]+-[bBc][ \t]+[\w./-]+)?[ \t]+(\w[\w./@^~-]*)",
+    rx.M | rx.A,
+)
+_CLONE_REF = rx.compile(
+    _COMMAND_START + r"git[ \t]+clone\b[^\n]*?[ \t](?:-b|--branch)(?:[ \t]+|=)(\w[\w./-]*)",
+    rx.M | rx.A,
+)
+_DEFAULT_REFS = frozenset({"main", "master", "HEAD", "origin/main", "origin/master"})
+_NOT_REFS = (".py", ".sh", ".txt", ".md", ".yaml", ".yml", ".json", ".cfg", ".ipynb")
+
+
+_CLONE_URL = rx.compile(r"\bgit[ \t]+clone\b[^\n]*?([^\s/:]+?)(?:\.git)?/?[ \t]*(?:\n|$|&&|;|`)")
+
+
+def _own_names(ctx: Context) -> set[str]:
+    names = {ctx.snap.name.replace("+", "/").rstrip("/").rsplit("/", 1)[-1]}
+    if ctx.snap.git.remote:
+        names.add(ctx.snap.git.remote.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))
+    return {n.lower() for n in names if n}
+
+
+def _this_repository_text(text: str, own: set[str]) -> str:
+    """The README without the commands that follow a clone of another repository, up to the
+    end of that code block or paragraph (`git clone …/mxnet.git; cd mxnet; git checkout
+    v0.10.0` is about MXNet's refs)."""
+    out: list[str] = []
+    foreign = False
+    for line in text.split("\n"):
+        m = _CLONE_URL.search(line + "\n")
+        if m is not None:
+            foreign = m.group(1).lower() not in own
+        elif not line.strip() or line.lstrip().startswith("```"):
+            foreign = False
+        out.append("" if foreign else line)
+    return "\n".join(out)
+
+
+def _other_ref_risks(ctx: Context) -> list[Risk]:
+    """A warning naming each other ref the README checks out: forkvet vetted this one only."""
+    text = _this_repository_text(limits.clip_lines(ctx.readme or ""), _own_names(ctx))
+    refs: list[str] = []
+    for pattern in (_CHECKOUT_REF, _CLONE_REF):
+        for m in pattern.finditer(text):
+            ref = m.group(1)[:100].rstrip(".")
+            if ref not in _DEFAULT_REFS and not ref.endswith(_NOT_REFS) and ref not in refs:
+                refs.append(ref)
+    return [
+        Risk(
+            "other-ref",
+            "warning",
+            f"The README has you check out `{shown_name(ref)}`: only this checkout was vetted, "
+            f"not that ref's content. Vet it too (`forkvet vet URL --ref {shown_name(ref)}`) "
+            "before running it.",
+            ctx.snap.readme.path if ctx.snap.readme else None,
+        )
+        for ref in refs[:5]
+    ]
+
+
+def _submodule_section(text: str, path: str) -> str:
+    """The .gitmodules section declaring this path (its name, path and url lines)."""
+    for section in text.split("[submodule")[1:]:
+        for line in section.splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "path" and value.strip().rstrip("/") == path:
+                return section[:4096]
+    return path
+
+
 def _parents(path: str) -> list[str]:
     """Every folder above a file (`a/b/c.py` → a, a/b)."""
     parts = path.split("/")[:-1]
@@ -1166,6 +1347,7 @@ _PICKLE_ERRORS = (
     "annex-pointer",
     "dvc-pointer",
     "tracked-absent",
+    "submodule-unverified",
     "link-outside",
 )
 
@@ -1215,6 +1397,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks += compiled_risks(ctx.snap)  # after the code risks: they read every Python file
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
+    risks += _other_ref_risks(ctx)
     risks += _package_archives(ctx)
     risks += _yaml_risks(ctx)
     findings: list[Finding] = []
