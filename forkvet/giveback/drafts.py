@@ -218,6 +218,22 @@ def _capped(c: Commit) -> Draft:
 _SHA = rx.compile(r"[0-9a-fA-F]{7,40}")
 
 
+def _chosen_commits(repo: Path, chosen: list[str], by_prefix: dict[str, Commit]) -> list[Commit]:
+    """The fork commits each chosen sha (or prefix) names; a merge commit (a pull request
+    merged with one) names the commits it brought in. LookupError for one that names none."""
+    picked: list[Commit] = []
+    for want in chosen:
+        match = [c for sha, c in by_prefix.items() if sha.startswith(want.lower())]
+        if match:
+            picked.append(match[0])
+            continue
+        merged = [by_prefix[sha] for sha in _merged_in(repo, want) if sha in by_prefix]
+        if not merged:
+            raise LookupError(want)
+        picked += merged
+    return picked
+
+
 def _merged_in(repo: Path, want: str) -> list[str]:
     """The non-merge commits a merge commit `want` brought in (its second parent's side),
     oldest first; [] when `want` is no merge commit of this repository."""
@@ -260,16 +276,7 @@ def plan(
         if chosen is None and kind == "fix":
             picked.append(c)
     if chosen is not None:
-        for want in chosen:
-            match = [c for sha, c in by_prefix.items() if sha.startswith(want.lower())]
-            if match:
-                picked.append(match[0])
-                continue
-            # A pull request merged with a merge commit: the commits it brought in.
-            merged = [by_prefix[sha] for sha in _merged_in(repo, want) if sha in by_prefix]
-            if not merged:
-                raise LookupError(want)
-            picked += merged
+        picked = _chosen_commits(repo, chosen, by_prefix)
     drafted = 0
     for c in picked:
         row = next(r for r in result.commits if r["sha"] == c.sha)

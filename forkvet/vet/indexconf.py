@@ -133,12 +133,39 @@ def _walk(
             _walk(sub, path, skip, out)
 
 
+# The user's own index settings, passed on by name: never the authors' source.
+USER_VARIABLES = frozenset(
+    f"{tool}_{name}"
+    for tool in ("PIP", "UV")
+    for name in ("INDEX_URL", "EXTRA_INDEX_URL", "DEFAULT_INDEX", "INDEX", "FIND_LINKS")
+)
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def counts(kind: str, value: str | None, public: Callable[[str], bool]) -> bool:
+    """Whether an index setting's value names a source other than the user's index: any URL
+    but that one (or pip's default), a reference to a variable or secret, a placeholder, a
+    folder for links; `no-index` when turned on."""
+    value = (value or "").strip()
+    if not value:
+        return False
+    if kind == "none":
+        return value.lower().strip("'\"") in _TRUE
+    if "=" in value.split("://", 1)[0]:  # uv's `--index name=URL`
+        value = value.split("=", 1)[1]
+    if "://" in value:
+        return not public(value)
+    if value.startswith(("$", "%", "<", "{")):
+        # a secret or a variable of the authors', not the user's own setting passed on
+        named = rx.match(r"[$%{(<\s]*(?:env:)?([A-Za-z_]\w*)", value)
+        return not (named and named.group(1) in USER_VARIABLES)
+    return kind == "links" and (value.startswith((".", "~", "/")) or "/" in value)
+
+
 def walk_values(
     data: Any, public: Callable[[str], bool], skip: set[int] | None = None
 ) -> Iterator[Found]:
     """The sources of the authors' own in parsed configuration data (module docstring)."""
-    from forkvet.vet.ownindex import _counts  # the free-text rule's value test
-
     leaves: list[tuple[tuple[str, ...], str]] = []
     _walk(data, (), skip or set(), leaves)
     for path, value in leaves:
@@ -153,7 +180,7 @@ def walk_values(
         elif kind:
             # a key may hold several values (pip.conf's lines, a blank-separated list)
             parts = value.split() if kind != "none" else [value]
-            if any(_value_counts(kind, part, public, _counts) for part in parts[:64]):
+            if any(_value_counts(kind, part, public, counts) for part in parts[:64]):
                 yield value, shown
         elif any(norm_key(k) in _SOURCES for k in path) and is_url(value) and not public(value):
             yield value, shown

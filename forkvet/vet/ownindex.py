@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import posixpath
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import islice
@@ -70,6 +70,8 @@ from forkvet.escape import terminal
 from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet import indexconf, pipargs
 from forkvet.vet.importmap import known_distributions, normalize
+from forkvet.vet.indexconf import USER_VARIABLES as _USER_VARIABLES
+from forkvet.vet.indexconf import counts as _counts
 
 # Bounds: files read, bytes read in all, and the prefix of one file read (an honest
 # statement is never past the first MiB of a file; a 50 MB data file costs only that much).
@@ -269,12 +271,6 @@ _EXPRESSION_VALUE = rx.compile(
 )
 # The user's own index settings: passing one on (`UV_INDEX="$PIP_EXTRA_INDEX_URL"`) is no
 # source of the authors'.
-_USER_VARIABLES = frozenset(
-    f"{tool}_{name}"
-    for tool in ("PIP", "UV")
-    for name in ("INDEX_URL", "EXTRA_INDEX_URL", "DEFAULT_INDEX", "INDEX", "FIND_LINKS")
-)
-_TRUE = frozenset({"1", "true", "yes", "on"})
 # Index options of pip and uv by the full name; an abbreviation (pip's optparse takes any
 # unambiguous prefix) counts where a pip or uv word is on the same command.
 _LONG = {
@@ -659,26 +655,6 @@ def _key_kind(key: str) -> str:
     if "find" in key or "links" in key:
         return "links"
     return "index"
-
-
-def _counts(kind: str, value: str | None, public: Callable[[str], bool]) -> bool:
-    """Whether an index setting's value names a source other than the user's index: any URL
-    but that one (or pip's default), a reference to a variable or secret, a placeholder, a
-    folder for links; `no-index` when turned on."""
-    value = (value or "").strip()
-    if not value:
-        return False
-    if kind == "none":
-        return value.lower().strip("'\"") in _TRUE
-    if "=" in value.split("://", 1)[0]:  # uv's `--index name=URL`
-        value = value.split("=", 1)[1]
-    if "://" in value:
-        return not public(value)
-    if value.startswith(("$", "%", "<", "{")):
-        # a secret or a variable of the authors', not the user's own setting passed on
-        named = rx.match(r"[$%{(<\s]*(?:env:)?([A-Za-z_]\w*)", value)
-        return not (named and named.group(1) in _USER_VARIABLES)
-    return kind == "links" and (value.startswith((".", "~", "/")) or "/" in value)
 
 
 class _LineOf:
