@@ -406,8 +406,9 @@ def _is_unit_test(path: str, text: str) -> bool:
 
 
 def _named_like_entry(path: str) -> bool:
-    stem = _stem(path)
-    return kind_of(stem) is not None or _is_generic(stem)
+    """A training or data script by its name (train_sft.py, download_the_pile.py); eval and
+    demo names are common in a large package's library code (eval/scoring/rouge_scorer.py)."""
+    return kind_of(_stem(path)) in ("train", "prepare")
 
 
 def _reread(ctx: Context, f: PyFile) -> PyFile:
@@ -1680,12 +1681,14 @@ class _ImportedNames:
 
 def _notebook_entry(ep: EntryPoints, f: PyFile) -> None:
     # Deep notebooks are someone's analysis, unless a folder above names them as ones to run
-    # (tensorflow_v2/notebooks/3_NeuralNetworks/x.ipynb, src/pkg/examples/sft_demo.ipynb).
-    if f.path.count("/") > 2 and not any(
-        _EXAMPLE_DIR.fullmatch(part) for part in f.path.split("/")[:-1]
-    ):
+    # and their code trains (tensorflow_v2/notebooks/3_NeuralNetworks/x.ipynb,
+    # src/pkg/examples/sft_demo.ipynb).
+    deep = f.path.count("/") > 2
+    if deep and not any(_EXAMPLE_DIR.fullmatch(part) for part in f.path.split("/")[:-1]):
         return
     nkind = _notebook_kind(_stem(f.path), f.text)
+    if deep and nkind != "train":
+        return  # a deep demo or utility notebook (inference/scripts/notebooks/sharding_utils)
     if nkind is None and _EXAMPLE_DIR.fullmatch(f.path.rsplit("/", 2)[-2] if "/" in f.path else ""):
         nkind = "notebook"  # colabs/sampling.ipynb: a folder of notebooks to run
     if nkind == "notebook" and _DATA_DIR.search(f.path):
