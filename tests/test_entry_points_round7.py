@@ -48,6 +48,9 @@ def test_deep_notebooks_in_an_examples_folder_are_classified_by_their_code(vet_r
     assert _paths(report.entry_points.train) == [
         "tensorflow_v2/notebooks/3_NeuralNetworks/autoencoder.ipynb"
     ]
+    assert "src/pkg/inference/notebooks/sharding_utils.ipynb" not in _paths(
+        report.entry_points.test
+    )
 
 
 def test_a_notebook_the_readme_links_is_training_when_its_code_trains(vet_repo: Vet) -> None:
