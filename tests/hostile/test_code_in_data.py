@@ -286,3 +286,23 @@ def test_a_lambda_in_a_savedmodel_keras_metadata_is_code(vet_repo: Vet) -> None:
     found = _errors(report)
     assert "Lambda layer" in found["saved_model/keras_metadata.pb"]
     assert "other/keras_metadata.pb" not in found
+
+
+def test_text_datasets_pass_the_json_search_first_test() -> None:
+    """A JSONL text dataset (OLMo's eval requests: "pickle" in a question, escaped accents and
+    URLs) is ruled out by the first, `in`-speed test: a pair search of every window spent the
+    pickle time budget and left 52 real data files `pickle-unverified` (a false error)."""
+    from forkvet.vet import dataformats
+
+    m = dataformats._matchers()
+    line = (
+        '{"request": "How do you open a pickle jar?", "choices": ["caf\\u00e9", '
+        '"https:\\/\\/example.org\\/a"], "lambda_weight": 0.5}\n'
+    ).encode()
+    window = line * 2000
+    assert not any(n in window for n in m.needles)
+    assert m.escapes is not None and not m.escapes.search(window)
+    assert dataformats._utf8_window(window) == []
+    # The same first test still lets every spelling of a rule's string through.
+    for spelled in (b'{"class_name": "\\u004cambda"}', b'{"py\\/reduce": []}', b'{"py/type": 1}'):
+        assert dataformats._utf8_window(line * 10 + spelled), spelled
