@@ -239,7 +239,7 @@ def _merged_in(repo: Path, want: str) -> list[str]:
     oldest first; [] when `want` is no merge commit of this repository."""
     if not _SHA.fullmatch(want):
         return []
-    parents = git(repo, "rev-list", "--parents", "-n", "1", want, "--").stdout.split()
+    parents = git(repo, "rev-list", "--parents", "-n", "1", want, "--", check=False).stdout.split()
     if len(parents) < 3:
         return []
     side = git(repo, "rev-list", "--reverse", "--no-merges", f"{parents[1]}..{parents[0]}", "--")
