@@ -296,9 +296,9 @@ def test_text_datasets_pass_the_json_search_first_test() -> None:
 
     m = dataformats._matchers()
     line = (
-        '{"request": "How do you open a pickle jar?", "choices": ["caf\\u00e9", '
-        '"https:\\/\\/example.org\\/a"], "lambda_weight": 0.5}\n'
-    ).encode()
+        b'{"request": "How do you open a pickle jar?", "choices": ["caf\\u00e9", '
+        b'"https:\\/\\/example.org\\/a"], "lambda_weight": 0.5}\n'
+    )
     window = line * 2000
     assert not any(n in window for n in m.needles)
     assert m.escapes is not None and not m.escapes.search(window)
