@@ -399,10 +399,12 @@ def _dir_kind(path: str) -> str | None:
 def _is_unit_test(path: str, text: str) -> bool:
     """test_x.py / x_test.py: a unit test when it is written as one (test_ functions, unittest
     or pytest); test_on_image.py or tools/test_net.py that just run a model are test scripts."""
+    return _unit_test_name(path) and bool(_UNIT_TEST_TEXT.search(text))
+
+
+def _unit_test_name(path: str) -> bool:
     stem = _stem(path)
-    if not (stem.startswith("test_") or stem.endswith("_test")):
-        return False
-    return bool(_UNIT_TEST_TEXT.search(text))
+    return stem.startswith("test_") or stem.endswith("_test")
 
 
 def _named_like_entry(path: str) -> bool:
@@ -428,7 +430,7 @@ def _has_main_guard(f: PyFile) -> bool:
 
 def _is_unit_test_file(f: PyFile) -> bool:
     if f.facts.get("skimmed"):  # past the analysis budget: what the skim saw
-        return bool(f.facts.get("unit_test")) and _is_unit_test(f.path, "def test_")
+        return bool(f.facts.get("unit_test")) and _unit_test_name(f.path)
     return _is_unit_test(f.path, f.text)
 
 
@@ -439,13 +441,7 @@ def _imported_modules(ctx: Context) -> set[str]:
 
 
 def _in_unit_tests(path: str) -> bool:
-    stem = _stem(path)
-    return bool(
-        _UNIT_TEST_DIR.search(path)
-        or stem.startswith("test_")
-        or stem.endswith("_test")
-        or stem == "conftest"
-    )
+    return bool(_UNIT_TEST_DIR.search(path)) or _unit_test_name(path) or _stem(path) == "conftest"
 
 
 def _is_library_module(path: str, imported: set[str], packages: set[str]) -> bool:

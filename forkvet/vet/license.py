@@ -1731,7 +1731,14 @@ _MAX_OTHER_README = 12
 
 def other_readmes(ctx: Context) -> list[tuple[str, str]]:
     """(path, text) of the README's translations, older versions and run-docs, the first
-    _MAX_OTHER_README of them, each at most 512 KiB."""
+    _MAX_OTHER_README of them, each at most 512 KiB; read once per run (the license and the
+    weights' terms both read them)."""
+    if "other_readmes" not in ctx.memo:
+        ctx.memo["other_readmes"] = _read_other_readmes(ctx)
+    return ctx.memo["other_readmes"]  # type: ignore[no-any-return]
+
+
+def _read_other_readmes(ctx: Context) -> list[tuple[str, str]]:
     main = ctx.snap.readme.path if ctx.snap.readme else ""
     docs = [
         f
