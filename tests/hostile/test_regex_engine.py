@@ -195,6 +195,21 @@ def test_bytes_patterns_match_bytes() -> None:
     assert m is not None and (m.group(1), m["hi"], m.start("hi")) == (b"\xff", b"\xff", 1)
 
 
+def test_a_pattern_over_the_small_budget_still_compiles_and_matches() -> None:
+    """Patterns get a 1 MiB RE2 budget (memory); one whose program is larger is compiled again
+    with RE2's default 8 MiB rather than refused, and matches as Python does."""
+    import re2
+
+    big = r"[\w.-]{1,100}/[\w./-]{1,200}@(\w+)"
+    small = re2.Options()
+    small.max_mem = rx._MAX_MEM
+    small.log_errors = False
+    with pytest.raises(re2.error, match="too large"):
+        re2.compile(rx.compile(big).translated, small)
+    text = "uses: owner/a.b-c/path@v4 and x/y@main"
+    assert [m.group(1) for m in rx.finditer(big, text)] == re.findall(big, text)
+
+
 @pytest.mark.parametrize(
     ("pattern", "flags", "text"),
     [
