@@ -150,6 +150,17 @@ ROUND_16C = [
         f'{{"packageRules": [{{"matchDatasources": ["pypi"], "registryUrls": ["{WHEELS}"]}}]}}',
         "renovate.json:1: registryUrls",
     ),
+    (
+        ".renovaterc.json5",
+        '{"packageRules": [{"matchManagers": ["pip_requirements"], '
+        f'"registryUrls": ["{WHEELS}"]}}]}}',
+        ".renovaterc.json5:1: registryUrls",
+    ),
+    (
+        "web/package.json",
+        f'{{"name": "demo", "renovate": {{"pip_requirements": {{"registryUrls": ["{WHEELS}"]}}}}}}',
+        "package.json:1: registryUrls",
+    ),
 ]
 
 # (file, text, where the statement is): each says the authors install from their own index.
@@ -719,6 +730,11 @@ PAD = "# " + "x" * 77 + "\n"  # 80 bytes a line
         # a package manager's configuration that does not parse
         {"pyproject.toml": f'[tool.uv]\nindex = [{{ url = "{WHEELS}" }}\n'},
         {"pip.conf": f"index-url = {WHEELS}\n"},  # no section: pip reads nothing, nor can we
+        # Renovate's JSON5 (comments, bare keys, trailing commas), at the root or in .github/
+        {
+            ".github/renovate.json5": "{\n  // corp index\n  packageRules: [\n"
+            f"    {{matchDatasources: ['pypi'], registryUrls: ['{WHEELS}']}},\n  ],\n}}\n"
+        },
     ],
 )
 def test_a_file_read_only_in_part_fails_closed_16c_e3(

@@ -43,7 +43,12 @@ INI_CONFIGS = frozenset(
     {"setup.cfg", "tox.ini", "pip.conf", "pip.ini", ".pypirc", ".pydistutils.cfg"}
 )
 _DEPENDABOT = rx.compile(r"^dependabot\.ya?ml$")
-_RENOVATE = rx.compile(r"^(?:renovate(?:-config)?\.json|\.renovaterc(?:\.json)?)$")
+# Renovate's files, JSON5 ones included: a JSON5 file that is not also plain JSON does not
+# parse here, so it is unread and the scan fails closed on it (no JSON5 parser is trusted
+# with repository text); `package.json` may carry Renovate's configuration under "renovate".
+_RENOVATE = rx.compile(
+    r"^(?:renovate(?:-config)?\.json5?|\.renovaterc(?:\.json5?)?|package\.json)$"
+)
 
 # Leaf keys, normalized (lower case, `_` as `-`, leading dashes and a tool's variable prefix
 # dropped): the kind of index setting they are.
