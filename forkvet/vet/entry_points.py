@@ -27,6 +27,7 @@ _TEST = rx.compile(
     r"test|eval|infer|predict|demo|sample|generate|valid|bench|inference|example|"
     r"detect|translate|synthesi[sz]e|run_model|apply|interactive|webcam|(?:^|_)val(?:_|$)|"
     r"classify|caption|stylize|colori[sz]e|extract[-_]?feat|metrics?\b|decode|transcribe|"
+    r"(?:^|_)score(?:_|$)|"
     r"serve\b|server\b|chat\b|gradio|streamlit|webui|"
     # What a trained model is applied to do: separate.py (sources), inpaint.py, upscale.py.
     r"separate\b|denoise|upscale|inpaint|super[-_]?resol|"
@@ -39,6 +40,9 @@ _PREPARE = rx.compile(
     r"(?i)^(?:prepare|prepro|preprocess|pre_process|make_?data|dataset_tool|data_?prep|"
     r"build_(?:data|vocab|dataset|tfrecord|lmdb)|create_\w*(?:data|record|lmdb|split|vocab)|"
     r"build_\w*_(?:data|datasets?|corpus|vocab|tfrecords?|lmdb)$|"
+    # What retrieval and memory models read is built from the corpus first: build_tfidf.py,
+    # build_dict.lua, build_hash.sh, build_db.py.
+    r"build_\w*(?:dict|dictionary|index|hash|tfidf|db)$|"
     r"convert_\w*(?:data|records?|lmdb)|(?:download|get|fetch|extract|unpack|untar)[-_]?\w*?"
     r"(?:data|dataset|celeba|coco|imagenet|ilsvrc|mnist|cifar|corpus|images)s?\d*$|"
     r"download|(?:get|fetch)[-_]\w*(?:models?|weights?|checkpoints?|ckpts?|pretrained\w*)\d*$|"
@@ -60,11 +64,11 @@ _KIND_DIR = rx.compile(r"(?i)(?:^|/)(train(?:ing)?|eval(?:uation)?|inference|dem
 # A folder of features (python_features/, features/) computes the model's inputs: data too.
 _DATA_DIR = rx.compile(
     r"(?i)(?:^|/)(?:data|datasets?|preprocess(?:ing)?|data_?prep|data_(?:loaders?|tools?|scripts?)|"
-    r"(?:\w+_)?features(?:_\w+)?)/"
+    r"(?:\w+_)?features(?:_\w+)?|convert(?:ers?|sion)?)/"
 )
 _NOT_ENTRY = rx.compile(r"(?i)^(setup|install|build|lint|format|make|compile|activate)")
 _INSTALLS = rx.compile(r"(?i)^(?:setup|install|activate|lint|format)(?:_|$)")
-_DATA_WORD = rx.compile(r"(?i)data|corpus|vocab|tfrecord|lmdb")
+_DATA_WORD = rx.compile(r"(?i)data|corpus|vocab|tfrecord|lmdb|dict|index|hash|tfidf")
 _TOOL = rx.compile(
     r"(?i)^(?:convert|export|download|fetch|plot|visuali[sz]e|compress|to_|setup|install)|config"
 )
@@ -1711,6 +1715,9 @@ def _script_entry(
         _generic_entry(ep, f)
         return
     runs, options = _entry_facts(f)
+    if kind is None and runs and _DATA_DIR.search(f.path) and _converts(stem):
+        kind = "prepare"  # preprocess/convert-pkl2hdf5.py: a converter among the data
+        by_folder.add(f.path)
     if kind is None and runs and not _TOOL.match(stem):
         # An uninformative name (Caffe's solve.py): a script whose code runs a training
         # loop trains; one that only loads a model is left to the README.
@@ -1719,8 +1726,10 @@ def _script_entry(
         kind = "train" if trains else "demo" if _SERVE_DIR.search(f.path) else None
         if kind == "demo":
             by_folder.add(f.path)  # serve/x_worker.py: a demo by its folder alone
-        if kind is None and _DATA_DIR.search(f.path) and _MAIN_GUARD.search(f.text):
-            kind = "prepare"  # datasets/lsun_bedroom.py: a script in a data folder makes data
+        if kind is None and _DATA_DIR.search(f.path) and _has_main_guard(f):
+            # datasets/lsun_bedroom.py, scripts/data/preferences/nectar.py (read past the
+            # analysis budget: its main guard as the skim saw it): a data folder's script.
+            kind = "prepare"
             by_folder.add(f.path)
         if kind is None and _MAIN_GUARD.search(f.text) and _dir_kind(f.path) != "train":
             kind = _dir_kind(f.path)  # eval/run_llava.py: what its folder says
@@ -1728,7 +1737,14 @@ def _script_entry(
             # model_utils.py, splitcross.py: training code the entry scripts import;
             # datasets/laion_dataset.py: a data set class the builders import.
             return
-    if kind is None or not runs or _is_library_module(f.path, imported, packages):
+    if kind is None or not runs:
+        return
+    if _is_library_module(f.path, imported, packages) and not (
+        _has_main_guard(f) and f.path.count("/") <= 2
+    ):
+        # lib/fast_rcnn/test.py: functions tools/test_net.py imports; a script near the top
+        # that others import from and that runs (experiments/nmt/sample.py) is still one;
+        # deep in a package (pkg/models/autoencoders/upsampler.py) a main guard is a check.
         return
     if f.path.rsplit("/", 1)[0] in packages and stem in importers and not _has_main_guard(f):
         return  # open_clip/pretrained.py: a module its package imports (`from .pretrained`)
@@ -1737,6 +1753,18 @@ def _script_entry(
     if _INSTALLS.match(stem):
         return  # install_post_train_extra_deps.py sets up a machine, whatever it names
     _bucket(ep, kind).append(ScriptEntry(f.path, kind, options))
+
+
+def _makes_data(stem: str) -> bool:
+    """setup_data.sh, build_dict.sh: named like an installer, but what it sets up is data."""
+    return kind_of(stem) == "prepare" and bool(_DATA_WORD.search(stem))
+
+
+def _converts(stem: str) -> bool:
+    """A converter, exporter or fetcher by its name (not a plot, a config or an installer)."""
+    return bool(_TOOL.match(stem)) and not (
+        _VISUALIZES.match(stem) or "config" in stem.lower() or _INSTALLS.match(stem)
+    )
 
 
 # Names that say a script is offered or serves, not what it does: example.py,
@@ -1865,7 +1893,7 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     # CI scripts, unit tests and installers are not how the model is run.
     if (
         (fe.path.startswith(_NOT_ENTRY_DIRS) and not _DOC_EXAMPLES.match(fe.path))
-        or _NOT_ENTRY.match(stem)
+        or (_NOT_ENTRY.match(stem) and not _makes_data(stem))
         or _UNIT_TEST_DIR.search(fe.path)
         or _HELPER_DIR.search(fe.path)
         or (stem.endswith("_test") and fe.suffix != ".m")
@@ -1954,6 +1982,29 @@ def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -
     _tool_commands(ctx, ep)
     _example_folders(ctx, ep)
     _cog_predictor(ctx, ep)
+    _readme_imports(ctx, ep)
+
+
+# `import generate` then `generate.story(z, 'ex1.jpg')` in the README: old research code is
+# often run from an interactive session (IPython), not as a script with a main guard.
+_README_IMPORT = rx.compile(r"(?m)^[ \t]*(?:>>>[ \t]*|In \[\d*\]:[ \t]*)?import[ \t]+(\w+)[ \t]*$")
+
+
+def _readme_imports(ctx: Context, ep: EntryPoints) -> None:
+    """A top-level module the README imports and calls, named for running a model
+    (generate.py, demo.py, evaluate.py), is a demo entry."""
+    listed = _paths_of(ep)
+    readme = ctx.readme[:200_000]
+    for m in list(_README_IMPORT.finditer(readme))[:50]:
+        name = m.group(1)
+        path = f"{name}.py"
+        if path in listed or ctx.snap.get(path) is None:
+            continue
+        if kind_of(name) not in ("demo", "test", "eval", "inference"):
+            continue
+        if rx.search(rf"\b{name}\.\w+\(", readme[m.end() : m.end() + 2000]):
+            ep.test.append(ScriptEntry(path, "demo"))
+            listed.add(path)
 
 
 # cog.yaml's `predict: "predict.py:Predictor"`: the model packaged to be run (Replicate's Cog).
@@ -2082,7 +2133,17 @@ def _doc_page_commands(ctx: Context, known: list[Command]) -> list[Command]:
 
 
 # The lines of a shell script that start a Python program: python itself or a launcher.
-_RUNS_PYTHON = rx.compile(r"\bpython[\d.]*\b|\btorchrun\b|\bdeepspeed\b|\baccelerate\s+launch\b")
+# A Python launcher, or Lua Torch's and Julia's interpreter naming a script (`th train.lua`).
+_RUNS_PYTHON = rx.compile(
+    r"\bpython[\d.]*\b|\btorchrun\b|\bdeepspeed\b|\baccelerate\s+launch\b|"
+    r"(?:^|[\s;&|(])(?:th|qlua|luajit|julia)[ \t]+(?:-\S+[ \t]+)*[\w./-]+\.(?:lua|jl)\b"
+)
+
+
+# Options only a training run takes: its epochs and learning rate.
+_TRAINING_ARGS = rx.compile(
+    r"(?i)[ \t]--?(?:n_?|num_?|max_?)?(?:epochs?|learning[-_]?rate|lr)(?:[ \t=]|$)"
+)
 
 
 def _shell_kind(ctx: Context, path: str) -> str | None:
@@ -2101,6 +2162,8 @@ def _shell_kind(ctx: Context, path: str) -> str | None:
         target = _script_target(ctx, folder, script)
         # A script the wrapper names but this commit lacks (moved since): its name and folder.
         kind = _target_kind(ctx, target) if target else kind_of(_stem(script)) or _dir_kind(script)
+        if kind is None and _TRAINING_ARGS.search(line):
+            kind = "train"  # th online_simulate.lua -nepochs 100 -lr 0.01: how long to train
         if kind == "prepare":
             prepares = True  # `python prepare.py && python train.py`: the training decides
         elif kind is not None:
@@ -2140,7 +2203,7 @@ def _target_kind(ctx: Context, target: str) -> str | None:
 
 def _script_target(ctx: Context, folder: str, script: str) -> str | None:
     """A Python script a shell script runs: beside it, from the root, or a module (also
-    under src/)."""
+    under src/); a Lua or Julia script beside it."""
     if script.endswith(".py"):
         # Beside the script or in a folder above it (tf/scripts/x.sh is run from tf/).
         parts = folder.rstrip("/").split("/") if folder else []
@@ -2149,6 +2212,9 @@ def _script_target(ctx: Context, folder: str, script: str) -> str | None:
             if ctx.snap.get(cand) is not None:
                 return cand
         return None
+    if script.endswith((".lua", ".jl")):
+        cand = folder + script.removeprefix("./")
+        return cand if ctx.snap.get(cand) is not None else None
     if rx.fullmatch(r"[\w.]+", script):
         mod = script.replace(".", "/")
         for cand in (f"{mod}.py", f"src/{mod}.py", f"{mod}/__main__.py"):

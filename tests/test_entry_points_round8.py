@@ -1,0 +1,143 @@
+"""Entry points from round 8's development half: idioms of 2014-2019 research code (Lua
+Torch launchers, data folders, retrieval indexes), each tested on a small repository
+written here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from forkvet.report import Report
+
+Vet = Callable[..., Report]
+MAIN = "if __name__ == '__main__':\n    main()\n"
+HEADER = "#!/bin/bash\n# Copyright (c) the authors.\n\n"
+
+
+def _paths(entries: list) -> list[str]:  # type: ignore[type-arg]
+    return sorted(e.path for e in entries)
+
+
+def test_a_shell_script_running_lua_torch_is_classified_by_what_it_runs(vet_repo: Vet) -> None:
+    """`th train_RL.lua …` trains; `th simulate.lua -nepochs 100 -lr 0.05` trains by its
+    options; a script that runs only an evaluation evaluates."""
+    report = vet_repo(
+        {
+            "README.md": "# Memory networks\n",
+            "rl/train_RL.lua": "require 'nn'\nlocal cmd = torch.CmdLine()\n",
+            "rl/try.sh": HEADER + "th train_RL.lua -task 1 -batch_size 64\n",
+            "hitl/online_simulate.lua": "require 'nn'\nlocal cmd = torch.CmdLine()\n",
+            "hitl/babi_RBI.sh": HEADER + "th online_simulate.lua -dataset babi -nepochs 100\n",
+            "kv/eval.lua": "require 'nn'\n",
+            "kv/run_it.sh": HEADER + "th eval.lua -modelFilename model\n",
+            # A Lua script this commit lacks says nothing; nor does a plain `th` word.
+            "kv/gone.sh": HEADER + "th missing.lua -x 1\necho th is done\n",
+        }
+    )
+    train = _paths(report.entry_points.train)
+    assert "rl/try.sh" in train and "hitl/babi_RBI.sh" in train
+    assert "kv/run_it.sh" in _paths(report.entry_points.test)
+    assert "kv/gone.sh" not in train + _paths(report.entry_points.test)
+
+
+def test_data_set_up_scripts_are_preparation_not_installers(vet_repo: Vet) -> None:
+    """setup_data.sh and build_dict.sh make data; setup_env.sh and build.sh install."""
+    report = vet_repo(
+        {
+            "README.md": "# Model\n",
+            "train.py": "import torch\nloss.backward()\n" + MAIN,
+            "setup_data.sh": HEADER + "wget https://data.example/babi.tgz\ntar xzf babi.tgz\n",
+            "scripts/build_dict.sh": HEADER + "th build_dict.lua\n",
+            "scripts/build_hash.lua": "local c = torch.CmdLine()\nlocal params = c:parse(arg)\n",
+            "retriever/build_tfidf.py": "import numpy\n" + MAIN,
+            "setup_env.sh": HEADER + "conda create -n x python=3.8\n",
+            "build.sh": HEADER + "make -j4\n",
+        }
+    )
+    prepare = _paths(report.entry_points.prepare)
+    for path in ("setup_data.sh", "scripts/build_dict.sh", "retriever/build_tfidf.py"):
+        assert path in prepare, path
+    everything = prepare + _paths(report.entry_points.train) + _paths(report.entry_points.test)
+    assert "setup_env.sh" not in everything and "build.sh" not in everything
+
+
+def test_scripts_in_a_data_or_converter_folder_prepare_data(vet_repo: Vet) -> None:
+    """A data folder's scripts (main guard) make data, converters there too; a module the
+    others import, or one with no main guard, is no script."""
+    report = vet_repo(
+        {
+            "README.md": "# Instruct\n",
+            "scripts/data/preferences/nectar.py": "import datasets\n" + MAIN,
+            "scripts/data/preferences/dataset_utils.py": "def load(x):\n    return x\n",
+            "scripts/data/preferences/webgpt.py": "from dataset_utils import load\n" + MAIN,
+            # A docstring's "Copyright (C) …" is no call at the top level.
+            "data/__init__.py": '"""\nCopyright (C) 2019 NVIDIA Corporation.\n"""\n',
+            "data/coco_dataset.py": '"""\nCopyright (C) 2019 N.\n"""\nclass Coco:\n    pass\n',
+            "scripts/convert/squad.py": "import json\n" + MAIN,
+            "nmt/preprocess/convert-pkl2hdf5.py": "import tables\nconvert(sys.argv[1])\n",
+            "data/loader.py": "class Loader:\n    pass\n",
+        }
+    )
+    prepare = _paths(report.entry_points.prepare)
+    for path in (
+        "scripts/data/preferences/nectar.py",
+        "scripts/data/preferences/webgpt.py",
+        "scripts/convert/squad.py",
+        "nmt/preprocess/convert-pkl2hdf5.py",
+    ):
+        assert path in prepare, path
+    for path in ("scripts/data/preferences/dataset_utils.py", "data/loader.py"):
+        assert path not in prepare, path
+    assert "data/__init__.py" not in prepare and "data/coco_dataset.py" not in prepare
+
+
+def test_an_imported_script_with_a_main_guard_is_still_an_entry(vet_repo: Vet) -> None:
+    """nmt/sample.py is imported for its functions and run for sampling: its main guard says
+    it is a script; lib/fast_rcnn/test.py, imported and without one, is library code."""
+    report = vet_repo(
+        {
+            "README.md": "# NMT\n",
+            "nmt/__init__.py": "",
+            "nmt/sample.py": "import theano\ndef sample(m):\n    return m\n" + MAIN,
+            "nmt/score.py": "from nmt.sample import sample\n" + MAIN,
+            "lib/__init__.py": "",
+            "lib/fast_rcnn/__init__.py": "",
+            "lib/fast_rcnn/test.py": "def test_net(net):\n    return net\n",
+            "tools/test_net.py": "from fast_rcnn.test import test_net\n" + MAIN,
+        }
+    )
+    test = _paths(report.entry_points.test)
+    assert "nmt/sample.py" in test and "nmt/score.py" in test
+    assert "lib/fast_rcnn/test.py" not in test and "tools/test_net.py" in test
+
+
+def test_a_module_the_readme_imports_and_calls_is_a_demo(vet_repo: Vet) -> None:
+    """`import generate` then `generate.story(z, 'ex1.jpg')` in the README (an interactive
+    session): generate.py is how the model is run; a helper imported the same way is not."""
+    readme = (
+        "# Storyteller\n\nIn IPython:\n\n    import generate\n    z = generate.load_all()\n"
+        "    generate.story(z, './images/ex1.jpg')\n\n    import skipthoughts\n"
+        "    m = skipthoughts.load_model()\n\nThen `import evaluate` (never called).\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "generate.py": "import numpy\ndef story(z, path):\n    return z\n",
+            "skipthoughts.py": "def load_model():\n    return 1\n",
+            "evaluate.py": "def score(x):\n    return x\n",
+        }
+    )
+    assert _paths(report.entry_points.test) == ["generate.py"]
+
+
+def test_a_deep_library_module_with_a_main_guard_is_not_an_entry(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "README.md": "# Video\n",
+            "vid/__init__.py": "",
+            "vid/models/__init__.py": "",
+            "vid/models/autoencoders/__init__.py": "",
+            "vid/models/autoencoders/latent_upsampler.py": "class U:\n    pass\n" + MAIN,
+            "vid/pipeline.py": "from vid.models.autoencoders.latent_upsampler import U\n",
+        }
+    )
+    assert "vid/models/autoencoders/latent_upsampler.py" not in _paths(report.entry_points.test)
