@@ -169,3 +169,21 @@ def test_a_bundled_package_s_imports_are_not_the_model_s(vet_repo: Vet) -> None:
     )
     roles = _roles(report)
     assert roles["pytorch"] == "primary" and roles["caffe2"] != "primary"
+
+
+def test_mlx_examples_that_convert_and_compare_with_torch_are_mlx(vet_repo: Vet) -> None:
+    """Apple's MLX is a base framework: its examples' weight converters and tests that
+    compare against a PyTorch reference make PyTorch optional, not primary."""
+    mlx = "import mlx.core as mx\nimport mlx.nn as nn\n"
+    report = vet_repo(
+        {
+            "llms/llama/llama.py": mlx,
+            "llms/llama/convert.py": "import torch\nimport mlx.core as mx\n",
+            "cifar/main.py": mlx + "import mlx.optimizers as optim\n",
+            "cifar/resnet.py": mlx,
+            "bert/model.py": mlx,
+            "bert/test.py": "import torch\nimport mlx.core as mx\n",
+            "mnist/main.py": mlx,
+        }
+    )
+    assert _roles(report) == {"mlx": "primary", "pytorch": "optional"}

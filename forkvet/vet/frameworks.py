@@ -72,6 +72,10 @@ _BASES = frozenset(
         "lua-torch",
         "cntk",
         "dynet",
+        "mlx",
+        "jittor",
+        "oneflow",
+        "megengine",
     }
 )
 # Helper libraries: primary only when an entry-point script imports them itself.
