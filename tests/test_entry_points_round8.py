@@ -141,3 +141,38 @@ def test_a_deep_library_module_with_a_main_guard_is_not_an_entry(vet_repo: Vet) 
         }
     )
     assert "vid/models/autoencoders/latent_upsampler.py" not in _paths(report.entry_points.test)
+
+
+def test_a_training_script_with_an_eval_mode_is_also_a_test(vet_repo: Vet) -> None:
+    """train.py --mode eval (argparse) and tf_train.py --mode eval_test (absl): one script
+    both trains and evaluates; a --mode that only picks how to train says nothing."""
+    loop = "loss.backward()\noptimizer.step()\n"
+    report = vet_repo(
+        {
+            "README.md": "# SR\n",
+            "train.py": "import argparse\np = argparse.ArgumentParser()\n"
+            "p.add_argument('--mode', type=str, default='train', help='train, eval')\n"
+            + loop
+            + MAIN,
+            "tf_train.py": "from absl import flags\n"
+            "flags.DEFINE_string('mode', 'train', \"Whether to run 'train' or 'eval' model.\")\n"
+            + loop
+            + MAIN,
+            "finetune.py": "import argparse\np = argparse.ArgumentParser()\n"
+            "p.add_argument('--mode', choices=['full', 'lora'], help='how to train')\n"
+            + loop
+            + MAIN,
+        }
+    )
+    assert _paths(report.entry_points.train) == ["finetune.py", "tf_train.py", "train.py"]
+    assert _paths(report.entry_points.test) == ["tf_train.py", "train.py"]
+
+
+def test_scripts_in_a_gradio_folder_are_demos(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "README.md": "# Video\n",
+            "gradio/t2v_1.3B_singleGPU.py": "import gradio as gr\ndemo = gr.Blocks()\n" + MAIN,
+        }
+    )
+    assert _paths(report.entry_points.test) == ["gradio/t2v_1.3B_singleGPU.py"]

@@ -1520,8 +1520,10 @@ _EXAMPLE_FOLDER = rx.compile(
     r"(?:\s+(?:folder|directory|dir))?"
 )
 _EXAMPLE_DIR = rx.compile(r"(?i)examples?|demos?|samples?|tutorials?|colabs?|notebooks?|apps?")
-# Where inference scripts and demo servers live (bin/sample.py, server/app.py).
-_SERVE_DIR = rx.compile(r"(?i)(?:^|/)(?:bin|server|serve|serving|webui|apps?)/[^/]+$")
+# Where inference scripts and demo servers live (bin/sample.py, server/app.py, gradio/t2v.py).
+_SERVE_DIR = rx.compile(
+    r"(?i)(?:^|/)(?:bin|server|serve|serving|webui|apps?|gradio|streamlit)/[^/]+$"
+)
 _RUNS_MAIN = rx.compile(r"^\s*(?:def main\(|fire\.Fire\(|app\.run\(|if __name__ ==)", rx.M)
 
 
@@ -1753,6 +1755,25 @@ def _script_entry(
     if _INSTALLS.match(stem):
         return  # install_post_train_extra_deps.py sets up a machine, whatever it names
     _bucket(ep, kind).append(ScriptEntry(f.path, kind, options))
+    if kind == "train" and _mode_switch(options):
+        ep.test.append(ScriptEntry(f.path, "eval", options))  # train.py --mode eval
+
+
+# A mode option of a training script (`--mode`, `--phase`): what it can run instead.
+_MODE_OPTION = rx.compile(r"(?i)^-*(?:run_?)?(?:mode|phase)$")
+_MODE_EVAL = rx.compile(r"(?i)\b(?:eval\w*|test\w*|sample|sampling|infer\w*|predict\w*)\b")
+
+
+def _mode_switch(options: list[dict[str, Any]]) -> bool:
+    """A training script whose mode option also evaluates or samples (srgan's train.py
+    --mode eval, iaf's tf_train.py --mode eval_test): one script listed under both."""
+    for opt in options:
+        if not _MODE_OPTION.match(str(opt.get("name", ""))):
+            continue
+        said = " ".join(str(opt.get(k, "")) for k in ("choices", "help", "default"))
+        if _MODE_EVAL.search(said) and "train" in said.lower():
+            return True
+    return False
 
 
 def _makes_data(stem: str) -> bool:
