@@ -176,3 +176,30 @@ def test_scripts_in_a_gradio_folder_are_demos(vet_repo: Vet) -> None:
         }
     )
     assert _paths(report.entry_points.test) == ["gradio/t2v_1.3B_singleGPU.py"]
+
+
+def test_experiments_one_folder_below_the_shown_configs_are_training(vet_repo: Vet) -> None:
+    """The README trains with configs/fc.yml and configs/fc_rl.yml: the folder's other
+    experiments, and those one folder down that set how to train, are of the set; a data
+    config down there is not."""
+    readme = (
+        "# Captioning\n\n```\npython tools/train.py --cfg configs/fc.yml --id fc\n```\n\n"
+        "```\npython tools/train.py --cfg configs/fc_rl.yml --id fc_rl\n```\n"
+    )
+    exp = "caption_model: {}\nbatch_size: 10\nlearning_rate: 0.0005\n"
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "tools/train.py": "import torch\nloss.backward()\n" + MAIN,
+            "configs/fc.yml": exp.format("fc"),
+            "configs/fc_rl.yml": exp.format("fc"),
+            "configs/aoa.yml": exp.format("aoa"),
+            "configs/transformer/transformer.yml": exp.format("transformer"),
+            "configs/transformer/transformer_sc.yml": exp.format("transformer"),
+            "configs/data/coco.yml": "input_json: data/cocotalk.json\nseq_per_img: 5\n",
+        }
+    )
+    train = _paths(report.entry_points.train)
+    for path in ("configs/aoa.yml", "configs/transformer/transformer.yml"):
+        assert path in train, path
+    assert "configs/data/coco.yml" not in train

@@ -1280,6 +1280,29 @@ class _Configs:
                 kin = len(chain) > 1 and chain[-1] in roots
                 if (every or kin) and kind_of(_stem(p)) in (None, "train"):
                     self._add(p, None, lists)
+            if every:
+                self._add_nested(prefix, suffixes, lists)
+
+    def _add_nested(
+        self, prefix: str, suffixes: set[str], lists: dict[str, list[ScriptEntry]]
+    ) -> None:
+        """A folder of experiments shown by two of them (configs/fc.yml, configs/fc_rl.yml):
+        the experiments one folder down (configs/transformer/*.yml) that set how to train
+        are of the set too; data or model configs there are not."""
+        depth = prefix.count("/") + 1
+        nested = [
+            fe.path
+            for fe in self.ctx.snap.files
+            if fe.path.startswith(prefix)
+            and fe.path.count("/") == depth
+            and fe.suffix.lstrip(".") in suffixes
+            and not fe.vendored
+        ]
+        if len(nested) > MAX_CONFIGS:
+            return
+        for p in nested:
+            if kind_of(_stem(p)) in (None, "train") and self._sets_training(p):
+                self._add(p, None, lists)
 
 
 def _add_launched_config(ctx: Context, c: Command, lists: dict[str, list[ScriptEntry]]) -> bool:
