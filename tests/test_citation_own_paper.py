@@ -490,3 +490,10 @@ def test_the_bibtex_title_wins_over_an_unlabelled_link_below_the_header(vet_repo
     readme = readme.replace("the method described in", "Tiny Generative Networks for Phones,")
     report = vet_repo({"README.md": readme, "train.py": "import torch\n"})
     assert report.citation is not None and report.citation["arxiv"] == "1812.04948"
+
+
+def test_a_patent_notice_is_no_part_of_the_holder() -> None:
+    from forkvet.vet.copyright import holder_name
+
+    assert holder_name("Copyright © Niantic, Inc. 2018. Patent Pending.") == "Niantic, Inc."
+    assert holder_name("Copyright 2019 Acme Corp. Patents pending.") == "Acme Corp."

@@ -203,3 +203,21 @@ def test_experiments_one_folder_below_the_shown_configs_are_training(vet_repo: V
     for path in ("configs/aoa.yml", "configs/transformer/transformer.yml"):
         assert path in train, path
     assert "configs/data/coco.yml" not in train
+
+
+def test_slurm_jobs_and_data_makefiles(vet_repo: Vet) -> None:
+    """slurm/train.slurm runs the trainer (a shell script for sbatch); a Makefile in a data
+    folder prepares that data; the root Makefile builds."""
+    report = vet_repo(
+        {
+            "README.md": "# R1\n",
+            "src/r1/sft.py": "import torch\nloss.backward()\n" + MAIN,
+            "slurm/train.slurm": "#!/bin/bash\n#SBATCH --gres=gpu:8\n"
+            "accelerate launch src/r1/sft.py --config recipes/x.yaml\n",
+            "data/vctk/Makefile": "all:\n\twget https://data.example/vctk.zip\n",
+            "Makefile": "all:\n\tpip install -e .\n",
+        }
+    )
+    assert "slurm/train.slurm" in _paths(report.entry_points.train)
+    prepare = _paths(report.entry_points.prepare)
+    assert "data/vctk/Makefile" in prepare and "Makefile" not in prepare

@@ -84,7 +84,10 @@ def holder_name(line: str) -> str | None:
     """The owner a notice names: "Copyright (c) 2014-2017, Facebook, Inc." → "Facebook, Inc."."""
     name = rx.sub(r"(?i)\bcopyright\b|\(c\)|©", " ", line)
     name = _PARENTHESIS.sub(_expansion_or_blank, name)
-    name = rx.sub(r"(?i)all rights reserved\.?|<[^>]*>|https?://\S+|[\"`]", " ", name)
+    # "Copyright © Niantic, Inc. 2018. Patent Pending.": a patent notice is no part of the name.
+    name = rx.sub(
+        r"(?i)all rights reserved\.?|patents?\s+pending\.?|<[^>]*>|https?://\S+|[\"`]", " ", name
+    )
     # "© July 17th 2016 Carnegie Mellon University": the date, not the owner.
     name = _DAY_BEFORE_YEAR.sub(lambda m: " " + m.group(1), name)
     name = rx.sub(r"\b(?:19|20)\d\d(?:\s*[-–,]\s*(?:(?:19|20)\d\d|present))*\b", " ", name)
@@ -96,6 +99,7 @@ def holder_name(line: str) -> str | None:
         if not rx.search(r"(?i)\b(?:inc|ltd|co|corp|e\.v)\.$", name)
         else name
     )
+    name = name.rstrip(" ,;:-")
     return name if rx.search(r"[A-Za-z]{2}", name) else None
 
 

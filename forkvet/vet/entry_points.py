@@ -174,7 +174,9 @@ _LAUNCHERS = frozenset(
         "time",
     }
 )
-_SCRIPT_EXT = (".py", ".lua", ".sh", ".m", ".ipynb", ".jl")
+_SCRIPT_EXT = (".py", ".lua", ".sh", ".m", ".ipynb", ".jl", ".slurm", ".sbatch")
+# Shell scripts, Slurm batch jobs included (slurm/train.slurm runs `accelerate launch …`).
+_SHELL = (".sh", ".slurm", ".sbatch")
 MAX_COMMANDS = 40
 
 
@@ -1888,7 +1890,10 @@ def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
                 nkind = "train"
             _bucket(ep, nkind).append(ScriptEntry(fe.path, nkind))
             continue
-        if fe.suffix not in (".sh", ".lua", ".m") or fe.vendored or _too_deep(fe):
+        if _data_makefile(fe):
+            ep.prepare.append(ScriptEntry(fe.path, "prepare"))
+            continue
+        if fe.suffix not in (*_SHELL, ".lua", ".m") or fe.vendored or _too_deep(fe):
             continue
         kind = _file_script_kind(ctx, fe)
         if kind is not None:
@@ -1922,13 +1927,23 @@ _NON_ASCII = bytes(range(128)) + b"?" * 128
 _DOC_EXAMPLES = rx.compile(r"(?i)^docs?/(?:[\w.-]+/)*?[\w.-]*(?:examples?|scripts?)[\w.-]*/")
 
 
+def _data_makefile(fe: FileEntry) -> bool:
+    """A Makefile in a data folder (data/vctk/Makefile) downloads and prepares that data."""
+    return (
+        fe.name in ("Makefile", "makefile", "GNUmakefile")
+        and not fe.vendored
+        and fe.path.count("/") <= 4
+        and _DATA_DIR.search(fe.path) is not None
+    )
+
+
 def _too_deep(fe: FileEntry) -> bool:
     """Lua and MATLAB scripts sit near the top; shell launchers also one level deeper
     (scripts/finetune/run_x.sh, examples/task/train.sh); a data download script wherever it
     sits beside its data (applications/tasks/text_matching/data/download_data.sh)."""
-    if fe.suffix == ".sh" and kind_of(_stem(fe.path)) == "prepare" and fe.path.count("/") <= 6:
+    if fe.suffix in _SHELL and kind_of(_stem(fe.path)) == "prepare" and fe.path.count("/") <= 6:
         return False
-    return fe.path.count("/") > (3 if fe.suffix == ".sh" else 2)
+    return fe.path.count("/") > (3 if fe.suffix in _SHELL else 2)
 
 
 def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
@@ -1946,15 +1961,15 @@ def _file_script_kind(ctx: Context, fe: FileEntry) -> str | None:
     kind = kind_of(stem)
     if kind in ("test", "demo", "eval", "inference") and _DATA_DIR.search(fe.path):
         kind = "prepare"  # matlab_features_reference/extract_features.m makes inputs
-    if kind == "demo" and fe.suffix == ".sh" and "example" in stem.lower():
+    if kind == "demo" and fe.suffix in _SHELL and "example" in stem.lower():
         # stability_example.sh: "example" only says it is offered; what it runs decides.
         kind = _shell_kind(ctx, fe.path) if fe.size <= 64 * 1024 else None
         kind = "train" if kind == "train" else "demo"
-    if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
+    if kind is None and fe.suffix in _SHELL and fe.size <= 64 * 1024:
         kind = "prepare" if _fetches_only(ctx.snap.read_text(fe.path) or "") else None
-    if kind is None and fe.suffix == ".sh":
+    if kind is None and fe.suffix in _SHELL:
         kind = _dir_kind(fe.path)  # train/ne2x-photo-default.sh
-    if kind is None and fe.suffix == ".sh" and fe.size <= 64 * 1024:
+    if kind is None and fe.suffix in _SHELL and fe.size <= 64 * 1024:
         kind = _shell_kind(ctx, fe.path)  # run_wt103_base.sh: `python train.py …`
     if kind is None and _is_generic(stem) and fe.path.count("/") == 0:
         kind = _code_kind(ctx.snap.read_text(fe.path) or "")  # main.lua: what it runs
