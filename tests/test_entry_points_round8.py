@@ -216,8 +216,11 @@ def test_slurm_jobs_and_data_makefiles(vet_repo: Vet) -> None:
             "accelerate launch src/r1/sft.py --config recipes/x.yaml\n",
             "data/vctk/Makefile": "all:\n\twget https://data.example/vctk.zip\n",
             "Makefile": "all:\n\tpip install -e .\n",
+            "megatron/data/__init__.py": "",
+            "megatron/data/Makefile": "helpers:\n\tg++ -O3 helpers.cpp -o helpers.so\n",
         }
     )
     assert "slurm/train.slurm" in _paths(report.entry_points.train)
     prepare = _paths(report.entry_points.prepare)
     assert "data/vctk/Makefile" in prepare and "Makefile" not in prepare
+    assert "megatron/data/Makefile" not in prepare

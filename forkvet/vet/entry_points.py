@@ -1890,7 +1890,7 @@ def _other_file_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile
                 nkind = "train"
             _bucket(ep, nkind).append(ScriptEntry(fe.path, nkind))
             continue
-        if _data_makefile(fe):
+        if _data_makefile(ctx, fe):
             ep.prepare.append(ScriptEntry(fe.path, "prepare"))
             continue
         if fe.suffix not in (*_SHELL, ".lua", ".m") or fe.vendored or _too_deep(fe):
@@ -1927,13 +1927,16 @@ _NON_ASCII = bytes(range(128)) + b"?" * 128
 _DOC_EXAMPLES = rx.compile(r"(?i)^docs?/(?:[\w.-]+/)*?[\w.-]*(?:examples?|scripts?)[\w.-]*/")
 
 
-def _data_makefile(fe: FileEntry) -> bool:
-    """A Makefile in a data folder (data/vctk/Makefile) downloads and prepares that data."""
+def _data_makefile(ctx: Context, fe: FileEntry) -> bool:
+    """A Makefile in a data folder (data/vctk/Makefile) downloads and prepares that data;
+    one in a Python package's data module (megatron/data/Makefile) builds its helpers."""
+    folder = fe.path.rsplit("/", 1)[0] if "/" in fe.path else ""
     return (
         fe.name in ("Makefile", "makefile", "GNUmakefile")
         and not fe.vendored
         and fe.path.count("/") <= 4
         and _DATA_DIR.search(fe.path) is not None
+        and ctx.snap.get(f"{folder}/__init__.py") is None
     )
 
 
