@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from forkvet.report import Report
+from forkvet.vet.metadata import parse_setup_py
 
 Vet = Callable[..., Report]
 MAIN = "if __name__ == '__main__':\n    main()\n"
@@ -224,3 +225,23 @@ def test_slurm_jobs_and_data_makefiles(vet_repo: Vet) -> None:
     prepare = _paths(report.entry_points.prepare)
     assert "data/vctk/Makefile" in prepare and "Makefile" not in prepare
     assert "megatron/data/Makefile" not in prepare
+
+
+def test_requirements_looked_up_in_a_table_of_them_are_declared(vet_repo: Vet) -> None:
+    """Hugging Face's setup.py idiom: `_deps` lists the pins, `deps` maps names to them, and
+    `install_requires = [deps["trl"], …]` picks some: those pins are the requirements, and
+    the repository declares them."""
+    text = (
+        "import re\nfrom setuptools import setup\n"
+        "_deps = ['accelerate==1.4.0', 'trl>=0.19', 'hf_transfer>=0.1.4', 'ruff']\n"
+        'deps = {b: a for a, b in (re.findall(r"^(([^!=<>~ ]+)(?:[!=<>~ ].*)?$)", x)[0] '
+        "for x in _deps)}\n"
+        "install_requires = [deps['accelerate'], deps['trl'], deps['hf-transfer'],\n"
+        "    deps['einops']]\n"
+        "setup(name='r1', install_requires=install_requires)\n"
+    )
+    meta = parse_setup_py("setup.py", text)
+    assert meta is not None
+    assert meta.requires == ["accelerate==1.4.0", "trl>=0.19", "hf_transfer>=0.1.4", "einops"]
+    report = vet_repo({"setup.py": text, "src/r1/sft.py": "import trl\n"})
+    assert report.dependencies.files == ["setup.py"]

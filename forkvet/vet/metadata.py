@@ -120,7 +120,7 @@ def _literal(node: ast.AST, names: dict[str, ast.AST], budget: _Budget, depth: i
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         pass
     if isinstance(node, ast.List):
-        return _strings_of(node)
+        return _strings_of(node) + _table_lookups(node, names)
     return None
 
 
@@ -132,6 +132,37 @@ def _strings_of(node: ast.List) -> list[str]:
         for elt in node.elts
         if isinstance(elt, ast.Constant) and isinstance(elt.value, str)
     ]
+
+
+_REQ_NAME = rx.compile(r"^[ \t]*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _table_lookups(node: ast.List, names: dict[str, ast.AST]) -> list[str]:
+    """Items looked up by name in a table of requirements (Hugging Face's setup.py:
+    `_deps = ["trl==0.19", …]`, `deps = {…}` built from it, `install_requires = [deps["trl"],
+    …]`): the table's string for that name, or the bare name when no table has it."""
+    keys = [
+        elt.slice.value
+        for elt in node.elts[:500]
+        if isinstance(elt, ast.Subscript)
+        and isinstance(elt.slice, ast.Constant)
+        and isinstance(elt.slice.value, str)
+    ]
+    if not keys:
+        return []
+    table: dict[str, str] = {}
+    for value in list(names.values())[:200]:
+        if isinstance(value, ast.List) and len(value.elts) <= 2000:
+            for item in _strings_of(value):
+                m = _REQ_NAME.match(item)
+                if m:
+                    table.setdefault(m.group(1).lower().replace("_", "-"), item)
+    found = []
+    for key in keys:
+        m = _REQ_NAME.match(key)
+        if m and m.end() == len(key):
+            found.append(table.get(key.lower().replace("_", "-"), key))
+    return found
 
 
 def _opened_files(node: ast.AST) -> list[str]:
