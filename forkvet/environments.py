@@ -38,7 +38,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement
 
-from forkvet import fstree, rx, safeparse
+from forkvet import envsize, fstree, rx, safeparse
 from forkvet.config import Config
 from forkvet.envgen.stamp import ENV_STAMP
 from forkvet.envgen.stamp import source_fingerprint as source_fingerprint
@@ -120,6 +120,8 @@ class Environment:
     built_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
     pythonpath: str | None = None
+    # why the folder was removed after a run instead of kept (`settle`); None: kept
+    removed: str | None = None
 
     def child_env(self) -> dict[str, str]:
         """Variables that make `python` mean this environment in a command."""
@@ -624,8 +626,32 @@ def prepare(p: Plan, allow_build: bool = False) -> Environment:
         finally:
             _DEADLINE.reset(token)
         env.built_seconds = round(time.monotonic() - start, 1)
+        # The repository's own build wrote the folder: kept only within the limits
+        why = envsize.unfit(envsize.measure(p.folder))
+        if why is not None:
+            fstree.remove_tree(p.folder)
+            raise ForkvetError(f"the environment's build left {why}: removed, not kept")
         record_path(p.folder).write_text(json.dumps(env.to_dict(), indent=2))
         return env
+
+
+def settle(env: Environment) -> str | None:
+    """After the runs that had the environment's folder writable (the command, the import
+    check, a notebook's kernel): keep it only within `envsize`'s limits. Otherwise the folder
+    and its record are removed now, before a cache saves or `envs list` counts it (an 8 TiB
+    sparse file there made the Actions' cache save read 8 TiB, round 17b F6); the reason is
+    returned and kept in `env.removed`. A later step builds it again."""
+    if not env.path:
+        return None  # --python: an interpreter forkvet does not keep
+    folder = Path(env.path)
+    why = envsize.unfit(envsize.measure(folder))
+    if why is None:
+        return None
+    with _locked(folder):
+        record_path(folder).unlink(missing_ok=True)
+        fstree.remove_tree(folder)
+    env.removed = why
+    return why
 
 
 def _create_venv(uv: str, folder: Path, python_version: str | None) -> None:

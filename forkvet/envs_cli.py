@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 from forkvet import fstree
 from forkvet.environments import env_root, record_path
+from forkvet.envsize import allocated_size
 from forkvet.errors import InputError
 
 DAY = 86400.0
@@ -30,14 +30,10 @@ class Kept:
 
 
 def _size(folder: Path) -> int:
-    total = 0
-    for dirpath, _, files in fstree.walk(folder, followlinks=False):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-    return total
+    """What it occupies on disk (allocated blocks, bounded walk): an 8 TiB sparse file the
+    repository's code left counts nothing, and cannot make `prune --max-size` evict the other
+    environments first (round 17b F6)."""
+    return allocated_size(folder)
 
 
 def listing(root: Path) -> list[Kept]:

@@ -359,6 +359,15 @@ print("ATTACK " + json.dumps(out))
 """
 
 
+def _resolver_top() -> list[str]:
+    """What the sandbox's /run shows where /etc/resolv.conf leads into it: its first name."""
+    from forkvet.runtime.sandbox import resolver_mounts
+
+    argv = resolver_mounts("/copy")
+    inside = [a for a in argv if a.startswith("/run/")]
+    return [inside[0].split("/")[2]] if inside else []
+
+
 def _attack(
     make_repo: MakeRepo,
     tmp_path: Path,
@@ -462,7 +471,8 @@ def test_the_command_cannot_undo_the_sandbox_or_write_outside_it(
     assert saw["NoNewPrivs"] == "1"
     assert saw["writable proc knobs"] == [] and saw["kcore readable"] is False, saw
     assert saw["secret in a /proc environ"] == [] and saw["secret in env"] == []
-    assert saw["/run"] in ([], ["mount"], ["user"]), saw  # no daemon's socket
+    # no daemon's socket: at most the folder that leads to the resolver's copy
+    assert saw["/run"] in ([], ["mount"], ["user"], _resolver_top()), saw
     # and on the host: nothing changed outside the repository and the output folder
     assert all(path.read_text() == "" for path in files.values())
     for what in ("pth", "package", "tool", "action"):
@@ -887,3 +897,112 @@ def test_the_folders_above_a_protected_path_cannot_be_renamed(tmp_path: Path) ->
     )
     assert "refused tools" in out.stdout, out.stdout + out.stderr[-2000:]
     assert "renamed" not in out.stdout and protected.is_dir()
+
+
+# Ubuntu's resolver layout (systemd-resolved) and a link straight into /run, made in a private
+# mount namespace (nothing on the host changes): a copy of /etc whose resolv.conf is the link,
+# a tmpfs /run with the resolver's files and two stand-in daemons' sockets beside them.
+RESOLV_LAYOUT = r"""
+set -eu
+mount --make-rprivate /
+mkdir -p "$FV_W/etc"
+cp -a /etc/. "$FV_W/etc/" 2>/dev/null || true
+rm -f "$FV_W/etc/resolv.conf"
+ln -s "$FV_LINK" "$FV_W/etc/resolv.conf"
+mount --bind "$FV_W/etc" /etc
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/resolve
+printf 'nameserver 127.0.0.53\nlookup file bind\noptions edns0 trust-ad\n' \
+  > /run/systemd/resolve/stub-resolv.conf
+printf 'nameserver 10.0.0.2\nsearch corp.example\n' > /run/resolv.conf
+pids=""
+for sock in /run/systemd/resolve/io.systemd.Resolve /run/docker.sock; do
+  "$FV_PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); time.sleep(300)' "$sock" &
+  pids="$pids $!"
+done
+for _ in $(seq 50); do
+  [ -S /run/docker.sock ] && [ -S /run/systemd/resolve/io.systemd.Resolve ] && break
+  sleep 0.1
+done
+rc=0
+"$@" || rc=$?
+kill $pids
+exit $rc
+"""
+
+RESOLV_PROBE = r"""
+import json, os, socket
+seen = []
+for top, dirs, files in os.walk("/run"):
+    seen += [os.path.join(top, n) for n in dirs + files]
+print("RUN " + json.dumps(sorted(seen)))
+with open("/etc/resolv.conf") as fh:
+    print("RESOLV " + json.dumps(fh.read()))
+for path in ("/run/systemd/resolve/io.systemd.Resolve", "/run/docker.sock"):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        print("reached " + path)
+    except OSError as exc:
+        print("refused " + path + " " + type(exc).__name__)
+"""
+
+
+def _private_namespace() -> tuple[str, ...] | None:
+    """`unshare` with a private mount namespace (as root, or root of a user namespace)."""
+    if not shutil.which("unshare"):
+        return None
+    for flags in (("-m",), ("-r", "-m")):
+        try:
+            ok = subprocess.run(["unshare", *flags, "true"], capture_output=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if ok.returncode == 0:
+            return ("unshare", *flags)
+    return None
+
+
+@pytest.mark.parametrize(
+    ("link", "files", "nameserver"),
+    [
+        # Ubuntu: resolved's folder holds its varlink socket (round 17b F5)
+        (
+            "../run/systemd/resolve/stub-resolv.conf",
+            ["/run/systemd", "/run/systemd/resolve", "/run/systemd/resolve/stub-resolv.conf"],
+            "nameserver 127.0.0.53\noptions edns0 trust-ad\n",
+        ),
+        # a link straight into /run: "its folder" was /run, Docker's socket too (round 17b F5b)
+        ("/run/resolv.conf", ["/run/resolv.conf"], "nameserver 10.0.0.2\nsearch corp.example\n"),
+    ],
+)
+def test_the_resolver_is_a_file_and_no_socket_beside_it_comes_along(
+    make_repo: MakeRepo, tmp_path: Path, link: str, files: list[str], nameserver: str
+) -> None:
+    """/etc/resolv.conf links into /run: the sandbox's /run holds the one file it ends at (a
+    copy forkvet wrote), never the host folder around it, with or without the network; the
+    copy has the host's resolver lines only with the network."""
+    if not available():
+        pytest.skip(f"no sandbox on this machine: {probe().reason}")
+    unshare = _private_namespace()
+    if unshare is None:
+        pytest.skip("no private mount namespace here (unshare)")
+    script = tmp_path / "layout.sh"
+    script.write_text(RESOLV_LAYOUT)
+    repo = make_repo({"probe.py": RESOLV_PROBE})
+    env = {"FV_W": str(tmp_path / "ns"), "FV_LINK": link, "FV_PY": sys.executable}
+    prefix = (*unshare, "bash", str(script), sys.executable)
+    for network in (False, True):
+        extra = () if network else ("--no-network",)
+        data = smoke(repo, "python probe.py", tmp_path, env, *extra, prefix=prefix)
+        assert data["isolation"] == "bubblewrap", data
+        tail = data["tail"]
+        run = json.loads(next(t for t in tail if t.startswith("RUN "))[4:])
+        resolv = json.loads(next(t for t in tail if t.startswith("RESOLV "))[7:])
+        assert run == files, (network, tail)
+        assert [t for t in tail if t.startswith("refused ")] == [
+            "refused /run/systemd/resolve/io.systemd.Resolve FileNotFoundError",
+            "refused /run/docker.sock FileNotFoundError",
+        ], (network, tail)
+        lines = [ln for ln in resolv.splitlines(keepends=True) if not ln.startswith("#")]
+        assert "".join(lines) == (nameserver if network else ""), (network, resolv)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,23 @@ def _dry_run_labels(
     return out
 
 
+@contextlib.contextmanager
+def _settled(environment: Any) -> Iterator[None]:
+    """Around every run that had the environment writable: afterwards (also when forkvet
+    fails or is stopped) it is kept only within forkvet's limits (environments.settle)."""
+    try:
+        yield
+    finally:
+        if environment is not None:
+            from forkvet.environments import settle
+
+            settle(environment)
+
+
+def _removed_reason(why: str) -> str:
+    return f"the environment was removed after the run, not kept or cached: {why}"
+
+
 def _env_line(env: Any) -> str:
     how = (
         "reused"
@@ -211,7 +229,11 @@ def _env_line(env: Any) -> str:
         if env.built_seconds is not None
         else "as given"  # --python: nothing was built
     )
-    return f"  env       {env.path or env.python} ({how}; {env.device}; own code {env.own_package})"
+    kept = "; removed after the run" if getattr(env, "removed", None) else ""
+    return (
+        f"  env       {env.path or env.python} "
+        f"({how}; {env.device}; own code {env.own_package}{kept})"
+    )
 
 
 def _print_dry_run(what: str, command: str | None, source: str, env_lines: list[str]) -> int:
@@ -311,21 +333,25 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _smoke_dry_run(args, snap, cfg, command, source, notebook)
     environment, _ = _environment(args, snap, cfg, dry_run=False)
-    if notebook is not None and environment.path:
-        from forkvet.environments import add_packages
+    with _settled(environment):
+        if notebook is not None and environment.path:
+            from forkvet.environments import add_packages
 
-        add_packages(environment, ["ipykernel"])
-    result = smoke(
-        snap,
-        environment,
-        command,
-        timeout,
-        out_dir,
-        not args.no_import_check,
-        notebook=notebook,
-        source=source,
-        pass_env=pass_env,
-    )
+            add_packages(environment, ["ipykernel"])
+        result = smoke(
+            snap,
+            environment,
+            command,
+            timeout,
+            out_dir,
+            not args.no_import_check,
+            notebook=notebook,
+            source=source,
+            pass_env=pass_env,
+        )
+    if environment.removed:
+        result.reasons.append(_removed_reason(environment.removed))
+        result.environment = environment.to_dict()
     text = smoke_summary(result, _env_line(environment))
     _emit(result.to_dict(), output_format(args.format, args.output), args.output, text, snap.root)
     if args.github:
@@ -459,24 +485,27 @@ def cmd_train_check(args: argparse.Namespace) -> int:
         environment, env, command = _train_environment(args, snap, cfg, command)
     from forkvet.runtime.imports import own_modules
 
-    result = check(
-        command=command,
-        log=log,
-        cwd=snap.root if snap is not None else target,
-        # the operator's (or default) caps, which the repository's file can only lower
-        timeout=cfg.train.timeout,
-        max_steps=cfg.train.max_steps,
-        pattern=args.pattern or cfg.train.pattern,
-        num_classes=args.num_classes or cfg.train.num_classes,
-        out_dir=out_dir,
-        min_points=args.min_points,
-        min_drop=args.min_drop,
-        env=env,
-        own=own_modules(snap) if snap is not None else None,
-        pass_env=pass_env,
-        baseline=baseline,
-        speed_tolerance=cfg.train.max_slowdown / 100,
-    )
+    with _settled(environment):
+        result = check(
+            command=command,
+            log=log,
+            cwd=snap.root if snap is not None else target,
+            # the operator's (or default) caps, which the repository's file can only lower
+            timeout=cfg.train.timeout,
+            max_steps=cfg.train.max_steps,
+            pattern=args.pattern or cfg.train.pattern,
+            num_classes=args.num_classes or cfg.train.num_classes,
+            out_dir=out_dir,
+            min_points=args.min_points,
+            min_drop=args.min_drop,
+            env=env,
+            own=own_modules(snap) if snap is not None else None,
+            pass_env=pass_env,
+            baseline=baseline,
+            speed_tolerance=cfg.train.max_slowdown / 100,
+        )
+    if environment is not None and environment.removed:
+        result.reasons.append(_removed_reason(environment.removed))
     commit = snap.git.commit if snap is not None else None
     return _train_exit(args, result, environment, source, cfg, target, commit)
 

@@ -11,7 +11,9 @@ through `sandboxed()`. Inside:
   mounted read-only again on top of any writable folder that holds them;
 - the runner's workflow-command files (`GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`,
   `GITHUB_STEP_SUMMARY`, `GITHUB_STATE`) are covered last, so nothing re-exposes them, and
-  `/run` (the Docker and other daemons' sockets) is an empty folder;
+  `/run` (the Docker and other daemons' sockets) is an empty tmpfs, holding at most the one
+  file `/etc/resolv.conf` leads to, a copy forkvet wrote (`resolver_mounts`): no host folder
+  is bound for name resolution;
 - its own user, PID, IPC and UTS namespaces with a fresh `/proc` (forkvet's ancestors and
   their `/proc/<pid>/environ` do not exist there), killed as a whole when it ends;
 - **no capability** (`--cap-drop ALL`, even when forkvet runs as root), `no_new_privs`, and no
@@ -144,7 +146,8 @@ def probe() -> Availability:
     if bwrap is None:
         return Availability(False, "bubblewrap (bwrap) is not installed: " + FIX)
     with tempfile.TemporaryDirectory(prefix="forkvet-probe-") as tmp:
-        argv = _argv(["/bin/sh", "-c", _PROBE], Path("/"), [], Path(tmp), bwrap)
+        private_tmp, resolv = _private_folders(Path(tmp), network=True)
+        argv = _argv(["/bin/sh", "-c", _PROBE], Path("/"), [], private_tmp, bwrap, resolv=resolv)
         try:
             proc = subprocess.run(
                 argv,
@@ -210,10 +213,83 @@ def _gpu_devices() -> list[str]:
     return sorted(f"/dev/{n}" for n in names if n.startswith(_GPU_DEVICES))
 
 
-def _resolver_folder() -> str | None:
-    """/etc/resolv.conf often links into /run (systemd-resolved): keep that one folder."""
-    target = _real("/etc/resolv.conf")
-    return os.path.dirname(target) if target.startswith("/run/") else None
+# Name resolution inside: a file forkvet writes, never a host folder. /etc/resolv.conf often
+# links into /run (systemd-resolved's /run/systemd/resolve/stub-resolv.conf, or /run/resolv.conf
+# itself), and the folder it lies in holds sockets: resolved's varlink socket (a DNS query sent
+# by the host's resolver: egress under --no-network) or, where the folder is /run, the Docker
+# socket (outside attack, round 17b F5, F5b). So /run stays an empty tmpfs and the one path
+# the link leads to there is recreated in it, holding a copy of the host's resolver lines.
+RESOLV_CONF = "/etc/resolv.conf"
+_RUN = "/run"
+_RESOLV_MAX = 64 << 10
+_RESOLV_KEYS = ("nameserver", "search", "domain", "options", "sortlist")
+_MAX_HOPS = 40
+
+
+def resolver_text(network: bool, conf: str = RESOLV_CONF) -> str:
+    """What the sandbox's resolv.conf holds. Without a network: no resolver at all (the
+    libc's default, 127.0.0.1, is the sandbox's own loopback). With the shared network: the
+    host's resolver lines (nameserver, search, domain, options, sortlist), read once by
+    forkvet, as text. systemd-resolved's stub `127.0.0.53` is kept: the shared network reaches
+    it as it reaches the upstream servers, and it keeps the host's per-link DNS routing."""
+    head = "# written by forkvet for the sandbox\n"
+    if not network:
+        return head + "# no network: no resolver\n"
+    try:
+        # O_NONBLOCK: a FIFO in its place never stalls forkvet; the host's file, bounded
+        fd = os.open(conf, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return head
+            raw = os.read(fd, _RESOLV_MAX)
+        finally:
+            os.close(fd)
+    except OSError:
+        return head
+    kept = []
+    for line in raw.decode("utf-8", "replace").splitlines():
+        words = line.split()
+        if words and words[0] in _RESOLV_KEYS and line.isprintable():
+            kept.append(" ".join(words))
+    return head + "".join(f"{line}\n" for line in kept)
+
+
+def resolver_mounts(copy: str, conf: str = RESOLV_CONF, run: str = _RUN) -> list[str]:
+    """bwrap arguments that make `conf` read `copy` inside. The sandbox sees the host's
+    read-only / with an empty tmpfs at `run`: the path `conf` resolves to is followed link by
+    link; a link inside `run` is made again in the tmpfs (`--symlink`), and the file it ends
+    at (in `run`, or on the host's file system) is the read-only copy. No host folder is
+    bound. A chain that cannot be followed (a loop, a dangling link outside `run`, a folder
+    where the file should be) binds nothing: the sandbox has no resolver then."""
+    argv: list[str] = []
+    path = conf
+    for _ in range(_MAX_HOPS):
+        path = os.path.join(_real(os.path.dirname(path)), os.path.basename(path))
+        in_run = _inside(path, [run]) and path != run
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and stat.S_ISLNK(mode):
+            try:
+                text = os.readlink(path)
+            except OSError:
+                return []
+            if in_run:
+                argv += [*_run_parents(path, run), "--symlink", text, path]
+            path = os.path.normpath(os.path.join(os.path.dirname(path), text))
+            continue
+        if in_run and (mode is None or stat.S_ISREG(mode)):
+            return [*argv, *_run_parents(path, run), "--ro-bind", copy, path]
+        if mode is not None and stat.S_ISREG(mode):
+            return [*argv, "--ro-bind", copy, path]
+        return []
+    return []
+
+
+def _run_parents(path: str, run: str) -> list[str]:
+    parent = os.path.dirname(path)
+    return [] if parent == run else ["--dir", parent]
 
 
 # Namespaces, capabilities and the read-only host: the start of every sandbox's argv.
@@ -250,9 +326,11 @@ def _argv(
     private_home: bool = True,
     network: bool = True,
     private_out: tuple[Path, Path] | None = None,
+    resolv: str | None = None,
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
-    protected and hidden paths come after the writable folders that might hold them."""
+    protected and hidden paths come after the writable folders that might hold them.
+    `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none."""
     rw = _writable(writable)
     folders = _command_folders()
     return [
@@ -260,7 +338,7 @@ def _argv(
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
         *_proc_protection(),
-        *_host_mounts(private_tmp),
+        *_host_mounts(private_tmp, resolv),
         *_empty_command_folders(folders),
         *_writable_mounts(rw),
         *_private_out_mount(private_out, rw),
@@ -309,12 +387,10 @@ def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
     return rw
 
 
-def _host_mounts(private_tmp: Path) -> list[str]:
-    """What the child sees of the host besides the read-only /: DNS, GPUs, a private /tmp."""
-    argv: list[str] = []
-    resolver = _resolver_folder()
-    if resolver and os.path.isdir(resolver):
-        argv += ["--ro-bind", resolver, resolver]
+def _host_mounts(private_tmp: Path, resolv: str | None) -> list[str]:
+    """What the child sees of the host besides the read-only /: the resolver's file (a copy,
+    `resolver_mounts`), GPUs, a private /tmp."""
+    argv = resolver_mounts(resolv) if resolv else []
     for dev in _gpu_devices():
         argv += ["--dev-bind", dev, dev]
     return [*argv, "--bind", str(private_tmp), "/tmp"]
@@ -539,15 +615,29 @@ def sandboxed(
         assert bwrap is not None  # the probe found it
         private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-"))
         try:
-            (private / "home").mkdir()
             network = index or not network_cut()
+            tmp, resolv = _private_folders(private, network)
+            (tmp / "home").mkdir()
             ro = [*readable] if cwd_writable else [*readable, cwd]
-            argv = _argv(command, cwd, rw, private, bwrap, ro, private_home, network, private_out)
+            argv = _argv(
+                command, cwd, rw, tmp, bwrap, ro, private_home, network, private_out, resolv
+            )
             yield argv, ISOLATED
         finally:
             remove_private(private)
     finally:
         repair_modes([*rw, *scratch])
+
+
+def _private_folders(private: Path, network: bool) -> tuple[Path, str]:
+    """In forkvet's private folder: `tmp/`, the sandbox's /tmp, and `resolv.conf` beside it
+    (read-only, out of the sandbox's sight), the copy its /etc/resolv.conf reads."""
+    tmp = private / "tmp"
+    tmp.mkdir()
+    resolv = private / "resolv.conf"
+    resolv.write_text(resolver_text(network), encoding="utf-8")
+    resolv.chmod(0o444)
+    return tmp, str(resolv)
 
 
 # At most this many entries are looked at by one repair (an environment with a CUDA framework
