@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from forkvet.report import Report
 from forkvet.snapshot import load
 from forkvet.vet import entry_points
 from forkvet.vet.context import Context
@@ -82,3 +83,89 @@ def test_the_entry_points_check_past_the_deadline_says_the_readme_was_partly_rea
     ep, found = entry_points.check(ctx)
     assert [c.command for c in ep.commands] == ["python train.py --epochs 3"]
     assert "Entry points partly read: time limit" not in [f.title for f in found]
+
+
+# -- F1: YAML Python tags by content, whatever the file's name ---------------------------------
+_EVIL_YAML = "model:\n  depth: 50\n  init: !!python/object/apply:builtins.exec ['print(1)']\n"
+_TRAIN = (
+    "import argparse\nimport yaml\n\n"
+    "parser = argparse.ArgumentParser()\n"
+    "parser.add_argument('--config', default='configs/resnet.cfg')\n"
+    "args = parser.parse_args()\n"
+    "cfg = yaml.load(open(args.config), Loader=yaml.Loader)\n"
+)
+
+
+def _yaml_errors(report: Report) -> dict[str, str]:
+    return {
+        r.path or "": r.message
+        for r in report.risks
+        if r.kind == "code-in-data" and r.severity == "error"
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["configs/resnet.cfg", "configs/x.txt", "configs/x", "x.yaml.j2", "x.yml.bak", "x.yaml ",
+     "hp.hparams", "c.json"],
+)  # fmt: skip
+def test_yaml_python_tags_are_found_whatever_the_file_is_named(
+    vet_repo: Callable[..., Report], name: str
+) -> None:
+    report = vet_repo({"train.py": _TRAIN, name: _EVIL_YAML})
+    found = _yaml_errors(report)
+    assert name in found and "builtins.exec" in found[name], found
+
+
+def test_yaml_python_tags_by_content_in_utf16_and_after_a_bom(
+    vet_repo: Callable[..., Report],
+) -> None:
+    report = vet_repo(
+        {
+            "a.cfg": _EVIL_YAML.encode("utf-16"),
+            "b.cfg": b"\xef\xbb\xbf" + _EVIL_YAML.encode(),
+            # A tag's characters escaped, and a %TAG handle spelling "python" with its suffix.
+            "c.conf": "f: !!%70ython/name:os.system\n",
+            "d.conf": "%TAG !e! tag:yaml.org,2002:pyt\n---\ns: !e!hon/object/apply:os.system [x]\n",
+        }
+    )
+    assert {"a.cfg", "b.cfg", "c.conf", "d.conf"} <= set(_yaml_errors(report))
+
+
+def test_text_after_a_character_pyyaml_refuses_is_never_loaded(
+    vet_repo: Callable[..., Report],
+) -> None:
+    """PyYAML's Reader stops at a NUL or a control byte: a binary file with a tag after one
+    is no YAML; a tag before one still is (yaml.load_all builds the documents before it)."""
+    report = vet_repo(
+        {
+            "w.bin": b"PK\x03\x04" + _EVIL_YAML.encode(),
+            "x.bin": _EVIL_YAML.encode() + b"---\n\x00\x01binary",
+            "notes.md": "Results != baseline; python/ and 100%20 are fine here !x\n",
+            "run.py": "if a != b:\n    print('python/ %02d' % 3)\n",
+        }
+    )
+    assert set(_yaml_errors(report)) == {"x.bin"}
+
+
+def test_a_text_file_not_searched_in_time_is_an_error_only_when_something_names_it(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.vet import risks, vet
+
+    root = make_repo(
+        {
+            "README.md": "# R\n\n```\npython train.py --config configs/resnet.cfg\n```\n",
+            "train.py": _TRAIN,
+            "configs/resnet.cfg": "model:\n  depth: 50\n",
+            "data/notes.txt": "nothing names this\n",
+        }
+    )
+    monkeypatch.setattr(risks, "_YAML_SECONDS", -1.0)  # every file past the time for YAML
+    report = vet(load(root))
+    errors = [r for r in report.risks if r.kind == "code-in-data" and r.severity == "error"]
+    assert len(errors) == 1 and "NOT verified" in errors[0].message
+    assert "configs/resnet.cfg" in errors[0].message
+    [notice] = [r for r in report.risks if r.kind == "yaml-unsearched"]
+    assert notice.severity == "notice" and "data/notes.txt" in notice.message
+    assert "configs/resnet.cfg" not in notice.message
