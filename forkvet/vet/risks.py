@@ -19,7 +19,7 @@ import yaml
 from forkvet import fstree, limits, rx, safeyaml
 from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import containers, dataformats, pickles
+from forkvet.vet import configtargets, containers, dataformats, pickles
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -989,77 +989,135 @@ class _YamlText:
         return out
 
 
+# A script that builds objects from configs: its folder is on sys.path when it runs.
+_INSTANTIATES = rx.compile(r"\binstantiate\(|\bhydra\b|\bOmegaConf\b|\bmmengine\b")
+
+
 @dataclass
 class _YamlScan:
-    """One run's search of every file for YAML Python tags (see _YAML_CODE_NEED)."""
+    """One run's search of every file for YAML Python tags (see _YAML_CODE_NEED) and, in the
+    same reading, for configs naming code to call (configtargets: Hydra `_target_`)."""
 
     ctx: Context
     deadline: float
     found: list[Risk] = field(default_factory=list)
     late: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not read to the end
-    seen: dict[tuple[int, int], tuple[str, int] | None] = field(default_factory=dict)
+    seen: dict[tuple[int, int], list[Risk]] = field(default_factory=dict)
+    _own: configtargets.OwnModules | None = None
 
     def file(self, f: FileEntry) -> None:
         key = (f.dev, f.ino)
         if f.ino and key in self.seen:  # an alias: the same content under another name
-            hit = self.seen[key]
-            if hit is not None:
-                self.found.append(_yaml_code_risk(f.path, *hit))
+            self.found += [dataclasses.replace(r, path=f.path) for r in self.seen[key]]
             return
         if time.monotonic() > self.deadline:
             self.late.append((f.path, f"the {_YAML_SECONDS:.0f} s for YAML was spent"))
             return
+        found: list[Risk] = []
         try:
-            hit = self._scan(f)
+            self._scan(f, found)
         except _YamlTimeout:
             self.late.append((f.path, "its time budget was spent"))
-            return
         except _YamlTooLarge:
             self.late.append((f.path, f"over {_MAX_YAML_STREAM >> 20} MiB"))
-            return
         except OSError as exc:
             self.late.append((f.path, f"not read: {_why(exc)}"))
-            return
-        if f.ino:
-            self.seen[key] = hit
-        if hit is not None:
-            self.found.append(_yaml_code_risk(f.path, *hit))
+        else:
+            if f.ino:
+                self.seen[key] = found
+        self.found += found
 
-    def _scan(self, f: FileEntry) -> tuple[str, int] | None:
+    def own(self) -> configtargets.OwnModules:
+        if self._own is None:
+            scripts = {
+                py.path.rsplit("/", 1)[0] + "/"
+                for py in self.ctx.py.files
+                if "/" in py.path and _INSTANTIATES.search(py.text)
+            }
+            self._own = configtargets.OwnModules(self.ctx.snap, scripts)
+        return self._own
+
+    def _scan(self, f: FileEntry, found: list[Risk]) -> None:
         deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
         with self.ctx.snap.open(f.path) as fh:
-            text = _YamlText(fh)
-            if not _may_hold_code_tag(text, deadline):
-                return None
-            if os.fstat(fh.fileno()).st_size > _MAX_YAML_STREAM:
+            size = os.fstat(fh.fileno()).st_size
+            need = _needs(
+                _YamlText(fh),
+                deadline,
+                size <= configtargets.MAX_CONFIG_BYTES,
+                f.suffix in configtargets.TYPE_SUFFIXES,
+            )
+            if need.target is not None:
+                if need.text is not None:
+                    found += configtargets.config_risks(
+                        self.ctx.snap, f.path, need.text, self.own()
+                    )
+                elif "\\" not in need.target:  # a key spelled out, past the cap
+                    found.append(_config_unverified(f.path))
+            if not need.tag:
+                return
+            if size > _MAX_YAML_STREAM:
                 raise _YamlTooLarge
             fh.seek(0)
-            small = os.fstat(fh.fileno()).st_size <= _MAX_YAML_BYTES
-            loader = yaml.SafeLoader if small else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            loader = (
+                yaml.SafeLoader
+                if size <= _MAX_YAML_BYTES
+                else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            )
             for tag, line in _yaml_tags(_YamlText(fh), loader, deadline):
                 if _yaml_code_tag(tag):
-                    return tag, line
-        return None
+                    found.append(_yaml_code_risk(f.path, tag, line))
+                    return
 
 
 class _YamlTooLarge(Exception):
     pass
 
 
-def _may_hold_code_tag(text: _YamlText, deadline: float) -> bool:
-    """Whether the text holds what a code tag needs, searched window by window (a piece of
-    the window before kept: a tag cut by a window's end is found whole)."""
+@dataclass
+class _Needs:
+    tag: bool = False  # what a YAML code tag needs
+    target: str | None = None  # what a config target needs (the text found)
+    text: str | None = None  # the whole text, when kept (small files)
+
+
+def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
+    """Whether the text holds what a code tag or a config target needs, searched window by
+    window (a piece of the window before kept: a tag cut by a window's end is found whole);
+    keep: the text is kept whole for the config reader; types: a dotted `type` counts."""
+    out = _Needs()
+    need = configtargets.NEED_TYPES if types else configtargets.NEED
+    kept: list[str] = []
     tail = ""
     while True:
         window = text.window()
         if not window:
-            return False
+            break
+        if keep:
+            kept.append(window)
         window = tail + window
-        if _YAML_CODE_NEED.search(window):
-            return True
+        out.tag = out.tag or bool(_YAML_CODE_NEED.search(window))
+        if out.target is None and (m := need.search(window)):
+            out.target = m.group(0)
+        if out.tag and out.target is not None and not keep:
+            break
         if time.monotonic() > deadline:
             raise _YamlTimeout
         tail = window[-64:]
+    if keep and out.target is not None:
+        out.text = "".join(kept)
+    return out
+
+
+def _config_unverified(path: str) -> Risk:
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Config NOT verified for callables it names (over {configtargets.MAX_CONFIG_BYTES >> 20}"
+        " MiB): it has a Hydra `_target_` or a dotted `type`, which instantiating it imports "
+        "and calls; read it before running anything that loads it.",
+        path,
+    )
 
 
 def _yaml_code_risk(path: str, tag: str, line: int) -> Risk:

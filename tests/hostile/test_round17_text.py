@@ -169,3 +169,72 @@ def test_a_text_file_not_searched_in_time_is_an_error_only_when_something_names_
     [notice] = [r for r in report.risks if r.kind == "yaml-unsearched"]
     assert notice.severity == "notice" and "data/notes.txt" in notice.message
     assert "configs/resnet.cfg" not in notice.message
+
+
+# -- F3: configs that name code to call (Hydra `_target_`, mmengine `type`) ----------------------
+def _target_errors(report: Report) -> dict[str, str]:
+    return {
+        f"{r.path}:{r.line}": r.message
+        for r in report.risks
+        if r.kind == "code-in-data" and "callable" in r.message
+    }
+
+
+def test_a_hydra_target_outside_the_repository_and_the_safe_table_is_code_in_data(
+    vet_repo: Callable[..., Report],
+) -> None:
+    """17a F3: `imp.load_source` (which Hydra's own blocklist misses) runs data/labels.txt."""
+    report = vet_repo(
+        {
+            "train.py": "import hydra\nfrom hydra.utils import instantiate\n",
+            "conf/config.yaml": "model:\n  _target_: imp.load_source\n"
+            "  _args_: [labels, data/labels.txt]\n",
+            "data/labels.txt": "import os\n",
+        }
+    )
+    found = _target_errors(report)
+    assert list(found) == ["conf/config.yaml:2"], found
+    msg = found["conf/config.yaml:2"]
+    assert "imp.load_source" in msg and "data/labels.txt" in msg
+    assert all(r.severity == "error" for r in report.risks if r.kind == "code-in-data")
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("a.yaml", "x:\n  _target_: torch.load\n  f: w.pt\n"),
+        ("b.yaml", '"\\x5ftarget_": numpy.load\n'),  # the key spelled with an escape
+        ("c.json", '{"m": {"\\u005ftarget_": "pandas.read_pickle"}}'),
+        ("d.yml", "_target_: torch.nn.modules.module.torch.load\n"),  # an attribute chain
+        ("e.yaml", "_target_: ${oc.env:MODEL_CLASS}\n"),  # computed at load time
+        ("f.yaml", "opt: {type: builtins.open, file: x}\n"),  # mmengine-style
+        ("g.cfg", "m:\n  _target_: _posixsubprocess.fork_exec\n"),  # any name: by content
+        ("h.yaml", "base: &b {_target_: builtins.exec}\nuse: *b\n"),
+        ("i.yaml", "_target_: torch.load\n"),  # foo/torch.py is no module `torch`
+    ],
+)
+def test_config_targets_that_run_code_are_errors(
+    vet_repo: Callable[..., Report], name: str, text: str
+) -> None:
+    report = vet_repo({name: text, "foo/torch.py": "def load(): pass\n"})
+    assert any(k.startswith(name + ":") for k in _target_errors(report)), report.risks
+
+
+def test_ordinary_config_targets_pass(vet_repo: Callable[..., Report]) -> None:
+    report = vet_repo(
+        {
+            "training/run.py": "import hydra\n",
+            "training/src/tasks/seq.py": "class SequenceModel: pass\n",
+            "training/configs/task.yaml": "_target_: src.tasks.seq.SequenceModel\n",
+            "mypkg/models.py": "class Net: pass\n",
+            "configs/model.yaml": "model:\n  _target_: mypkg.models.Net\n"
+            "optimizer:\n  _target_: torch.optim.AdamW\n  lr: 0.1\n"
+            "sched: {_target_: transformers.get_cosine_schedule_with_warmup}\n"
+            "aug: {_target_: torchvision.transforms.RandomCrop, size: 32}\n"
+            "trainer: {_target_: pytorch_lightning.Trainer, type: gpu}\n",
+            "configs/opt.json": '{"optimizer": {"type": "Adam", "params": {"lr": 0.1}}}',
+            "data/events.txt": 'data: {"type": "response.completed"}\n',
+            "conf/lm.yaml": "doc_to_target: answer_target_text\n",
+        }
+    )
+    assert not _target_errors(report), _target_errors(report)

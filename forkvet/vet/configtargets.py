@@ -1,0 +1,209 @@
+"""Configs that name code to call (outside attack, round 17a F3): Hydra/OmegaConf's `_target_`
+(`hydra.utils.instantiate` imports the dotted name and calls it with the config's arguments)
+and an mmengine-style dotted `type`, in any YAML or JSON config. Hydra's own blocklist misses
+`imp.load_source`, `torch.load`, `numpy.load`, `pandas.read_pickle`, `builtins.open`,
+`_posixsubprocess.fork_exec`...; so forkvet keeps an allow list instead: a target is the
+repository's own code (a module of its tree, vetted as Python), or a known model, optimizer,
+data or training class (forkvet/data/config_targets.json); anything else is `code-in-data`
+(an error), like jsonpickle's `py/reduce`. A target computed at load time (`${...}`) cannot be
+checked: also an error.
+
+Configs are read as the loaders read them (PyYAML's composer, json.loads), never by pattern:
+a key spelled with escapes (`"\\x5ftarget_"`) is the same key. Files are found by content (the
+YAML search of risks.py hands over those that may hold a target)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sys
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from forkvet import rx
+from forkvet.report import Risk
+from forkvet.snapshot import Snapshot
+
+# What a target key needs in a text, or an escape that could spell one; `types`: in a file
+# mmengine's Config.fromfile reads (it reads .py, .json, .yaml and .yml only: the name decides).
+NEED = rx.compile(r"(?:^|\W)_target_(?:\W|$)|\\[xuU][0-9A-Fa-f]{2}", rx.M)
+NEED_TYPES = rx.compile(
+    r"(?:^|\W)_target_(?:\W|$)|\\[xuU][0-9A-Fa-f]{2}|"
+    r"\btype[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z_]\w*\.[A-Za-z_]",
+    rx.M,
+)
+TYPE_SUFFIXES = (".json", ".yaml", ".yml")
+MAX_CONFIG_BYTES = 2 << 20
+_MAX_NODES = 200_000  # per file: a config of aliases cannot make the walk explode
+_DOTTED = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_NAME = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
+def _safe() -> tuple[tuple[str, ...], ...]:
+    raw = json.loads(
+        resources.files("forkvet.data").joinpath("config_targets.json").read_text("utf-8")
+    )
+    return tuple(tuple(p.split(".")) for p in raw["safe"])
+
+
+def known_safe(target: str) -> bool:
+    """A target the table allows: each dot-separated name matched by the pattern's own."""
+    parts = target.split(".")
+    return any(
+        len(p) == len(parts) and all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, p))
+        for p in _safe()
+    )
+
+
+class OwnModules:
+    """The dotted module names the repository's tree defines, from where Python finds them:
+    the root, `src/`, a folder holding a setup.py/pyproject.toml (an installed package), and
+    the folder of a script that instantiates configs (script_dirs: `training/run.py` puts
+    training/ on sys.path, where `src.tasks.seq` is). A file deep in the tree is no module
+    `torch` because its name is torch.py."""
+
+    def __init__(self, snap: Snapshot, script_dirs: set[str]) -> None:
+        files = [f.path for f in snap.files]
+        roots = (
+            {""}
+            | script_dirs
+            | {
+                p.rsplit("/", 1)[0] + "/"
+                for p in files
+                if "/" in p and p.rsplit("/", 1)[1] in ("setup.py", "pyproject.toml", "setup.cfg")
+            }
+        )
+        roots |= {r + "src/" for r in list(roots)}
+        self.modules: set[str] = set()
+        for p in files:
+            if not p.endswith((".py", ".pyx", ".so", ".pyd")):
+                continue
+            for root in roots:
+                if not p.startswith(root):
+                    continue
+                rest = p[len(root) :].rsplit(".", 1)[0].removesuffix("/__init__")
+                parts = rest.split("/")
+                # every package above the file too (namespace packages have no __init__)
+                for i in range(1, len(parts) + 1):
+                    self.modules.add(".".join(parts[:i]))
+
+    def owns(self, target: str) -> bool:
+        parts = target.split(".")
+        if parts[0] in sys.stdlib_module_names or parts[0] == "builtins":
+            return False
+        return any(".".join(parts[:i]) in self.modules for i in range(len(parts), 0, -1))
+
+
+def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[Risk]:
+    """The targets of one config text (YAML, JSON is YAML too) that are neither own nor known;
+    a dotted `type` only in a file mmengine reads (TYPE_SUFFIXES)."""
+    found: list[tuple[str, str, int | None, list[str]]] = []
+    types = path.lower().endswith(TYPE_SUFFIXES)
+    for key, value, line, args in _targets(text):
+        if not isinstance(value, str) or (key == "type" and not types):
+            continue
+        target = value.strip()
+        if "${" in target:
+            found.append((key, target, line, args))
+        elif key == "type" and not _DOTTED.fullmatch(target):
+            continue  # `type: adam`: a registry name, no import path
+        elif not _NAME.fullmatch(target) or not (own.owns(target) or known_safe(target)):
+            found.append((key, target, line, args))
+    out = []
+    for key, target, line, args in found[:3]:
+        named = [a for a in args if snap.get(a.lstrip("./")) is not None][:3]
+        given = f"; its arguments name {', '.join(named)}: code it runs" if named else ""
+        how = (
+            "Hydra/OmegaConf `_target_` (hydra.utils.instantiate imports and calls it)"
+            if key == "_target_"
+            else "mmengine-style `type` (the registry imports a dotted name and calls it)"
+        )
+        what = (
+            "computed when the config is loaded, so forkvet cannot know it"
+            if "${" in target
+            else "neither the repository's own code nor a known model, optimizer or data class"
+        )
+        out.append(
+            Risk(
+                "code-in-data",
+                "error",
+                f"Config names a callable to run: {target[:120]!r} as a {how}; it is {what}"
+                f"{given}. Loading the config runs it; read it before running anything that "
+                "instantiates this config.",
+                path,
+                line,
+            )
+        )
+    return out
+
+
+def _targets(text: str) -> list[tuple[str, object, int | None, list[str]]]:
+    """(key, value, line, string arguments) of every `_target_` and `type` key, in every
+    document of the text; [] when no loader would read it."""
+    stripped = text.lstrip(" \t\r\n\ufeff")
+    if stripped[:1] in ("{", "["):
+        try:
+            return _walk_json(json.loads(stripped))
+        except (ValueError, RecursionError):
+            pass  # YAML flow style, or not JSON at all: the composer decides
+    out: list[tuple[str, object, int | None, list[str]]] = []
+    try:
+        for doc in yaml.compose_all(text, Loader=_LOADER):
+            if doc is not None:
+                out += _walk_yaml(doc)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        pass  # what was composed before the error stays
+    return out
+
+
+def _walk_json(data: object) -> list[tuple[str, object, int | None, list[str]]]:
+    out: list[tuple[str, object, int | None, list[str]]] = []
+    todo, seen = [data], 0
+    while todo and seen < _MAX_NODES:
+        node = todo.pop()
+        seen += 1
+        if isinstance(node, dict):
+            for key in ("_target_", "type"):
+                if key in node:
+                    out.append((key, node[key], None, _strings(node)))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return out
+
+
+def _strings(node: dict[object, object]) -> list[str]:
+    args = node.get("_args_")
+    values = [*(args if isinstance(args, list) else []), *node.values()]
+    return [v for v in values if isinstance(v, str) and len(v) < 300][:20]
+
+
+def _walk_yaml(root: yaml.Node) -> list[tuple[str, object, int | None, list[str]]]:
+    out: list[tuple[str, object, int | None, list[str]]] = []
+    todo: list[yaml.Node] = [root]
+    visited: set[int] = set()
+    while todo and len(visited) < _MAX_NODES:
+        node = todo.pop()
+        if id(node) in visited:
+            continue  # an alias: the node is walked once
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            pairs = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+            args = [
+                s.value
+                for _, v in pairs
+                for s in (v.value if isinstance(v, yaml.SequenceNode) else [v])
+                if isinstance(s, yaml.ScalarNode) and len(s.value) < 300
+            ][:20]
+            for k, v in pairs:
+                if k.value in ("_target_", "type") and isinstance(v, yaml.ScalarNode):
+                    out.append((k.value, v.value, v.start_mark.line + 1, args))
+            todo.extend(v for _, v in node.value)
+            todo.extend(k for k, _ in node.value if not isinstance(k, yaml.ScalarNode))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return out
