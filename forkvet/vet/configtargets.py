@@ -64,9 +64,14 @@ class OwnModules:
     the root, `src/`, a folder holding a setup.py/pyproject.toml (an installed package), and
     the folder of a script that instantiates configs (script_dirs: `training/run.py` puts
     training/ on sys.path, where `src.tasks.seq` is). A file deep in the tree is no module
-    `torch` because its name is torch.py."""
+    `torch` because its name is torch.py.
+
+    A target is the repository's own only when the name after its module is defined there
+    (`class`/`def`, or imported from the repository's own code): `src.utils.torch.load`, an
+    attribute chain through a module that imports torch, reaches torch.load."""
 
     def __init__(self, snap: Snapshot, script_dirs: set[str]) -> None:
+        self.snap = snap
         files = [f.path for f in snap.files]
         roots = (
             {""}
@@ -78,24 +83,65 @@ class OwnModules:
             }
         )
         roots |= {r + "src/" for r in list(roots)}
-        self.modules: set[str] = set()
+        self.modules: dict[str, list[str]] = {}  # dotted name -> its source files
         for p in files:
-            if not p.endswith((".py", ".pyx", ".so", ".pyd")):
+            if not p.endswith(".py"):
                 continue
             for root in roots:
                 if not p.startswith(root):
                     continue
-                rest = p[len(root) :].rsplit(".", 1)[0].removesuffix("/__init__")
-                parts = rest.split("/")
-                # every package above the file too (namespace packages have no __init__)
-                for i in range(1, len(parts) + 1):
-                    self.modules.add(".".join(parts[:i]))
+                rest = p[len(root) :].removesuffix(".py")
+                package = rest.endswith("/__init__")
+                parts = rest.removesuffix("/__init__").split("/")
+                self.modules.setdefault(".".join(parts), []).append(p)
+                # the packages above it (namespace packages have no __init__)
+                for i in range(1, len(parts) - (0 if package else 1) + 1):
+                    self.modules.setdefault(".".join(parts[:i]), [])
 
-    def owns(self, target: str) -> bool:
+    def owns(self, target: str, depth: int = 0) -> bool:
         parts = target.split(".")
-        if parts[0] in sys.stdlib_module_names or parts[0] == "builtins":
+        if parts[0] in sys.stdlib_module_names or parts[0] == "builtins" or depth > 4:
             return False
-        return any(".".join(parts[:i]) in self.modules for i in range(len(parts), 0, -1))
+        for i in range(len(parts), 0, -1):
+            module = ".".join(parts[:i])
+            if module not in self.modules:
+                continue
+            rest = parts[i:]
+            if not rest:
+                return True  # a module: calling it fails
+            if len(rest) > 2:
+                return False  # Class.method at most: more is an attribute chain
+            sources = self.modules[module]
+            return any(
+                self._defines(src, rest[0], class_only=len(rest) == 2, depth=depth)
+                for src in sources
+            ) or not any(self._may_bind(src, rest[0]) for src in sources)
+        return False
+
+    def _may_bind(self, path: str, name: str) -> bool:
+        """Whether the module could hold the name at all: it spells it, or imports `*`. One
+        that cannot makes the target fail to import (a config naming a file the repository
+        lacks), which runs nothing."""
+        text = self.snap.read_text(path) or ""
+        return bool(rx.search(rf"\b{rx.escape(name)}\b|\bimport[ \t]*\*", text))
+
+    def _defines(self, path: str, name: str, class_only: bool, depth: int) -> bool:
+        text = self.snap.read_text(path) or ""
+        kinds = "class" if class_only else r"class|def|async[ \t]+def"
+        if rx.search(rf"(?m)^(?:{kinds})[ \t]+{rx.escape(name)}\b", text):
+            return True
+        # Imported into the module: own when it comes from the repository's own code.
+        for m in rx.finditer(
+            rf"(?m)^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*(?:\([^)]*|[^\n]*)"
+            rf"\b{rx.escape(name)}\b",
+            text,
+        ):
+            source = m.group(1)
+            if source.startswith("."):
+                return True  # a relative import: a module of the same package
+            if self.owns(f"{source}.{name}", depth + 1):
+                return True
+        return False
 
 
 def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[Risk]:

@@ -211,12 +211,24 @@ def test_a_hydra_target_outside_the_repository_and_the_safe_table_is_code_in_dat
         ("g.cfg", "m:\n  _target_: _posixsubprocess.fork_exec\n"),  # any name: by content
         ("h.yaml", "base: &b {_target_: builtins.exec}\nuse: *b\n"),
         ("i.yaml", "_target_: torch.load\n"),  # foo/torch.py is no module `torch`
+        # An attribute chain through the repository's own module that imports torch.
+        ("j.yaml", "_target_: src.utils.torch.load\n"),
+        ("k.yaml", "_target_: src.utils.Net.torch.load\n"),
+        ("l.yaml", "_target_: src.utils.load\n"),  # `from torch import load`
+        ("m.yaml", "_target_: src.star.load\n"),  # `from torch import *`
     ],
 )
 def test_config_targets_that_run_code_are_errors(
     vet_repo: Callable[..., Report], name: str, text: str
 ) -> None:
-    report = vet_repo({name: text, "foo/torch.py": "def load(): pass\n"})
+    report = vet_repo(
+        {
+            name: text,
+            "foo/torch.py": "def load(): pass\n",
+            "src/utils.py": "import torch\nfrom torch import load\nclass Net: pass\n",
+            "src/star.py": "from torch import *\n",
+        }
+    )
     assert any(k.startswith(name + ":") for k in _target_errors(report)), report.risks
 
 
@@ -224,8 +236,12 @@ def test_ordinary_config_targets_pass(vet_repo: Callable[..., Report]) -> None:
     report = vet_repo(
         {
             "training/run.py": "import hydra\n",
-            "training/src/tasks/seq.py": "class SequenceModel: pass\n",
-            "training/configs/task.yaml": "_target_: src.tasks.seq.SequenceModel\n",
+            "training/src/tasks/seq.py": "class SequenceModel:\n    def build(self): pass\n",
+            "training/src/tasks/__init__.py": "from .seq import (\n    SequenceModel,\n)\n",
+            "training/configs/task.yaml": "_target_: src.tasks.seq.SequenceModel\n"
+            "a: {_target_: src.tasks.SequenceModel}\n"
+            "b: {_target_: src.tasks.seq.SequenceModel.build}\n"
+            "c: {_target_: src.tasks.absent.Model}\n",  # no such file: the import fails
             "mypkg/models.py": "class Net: pass\n",
             "configs/model.yaml": "model:\n  _target_: mypkg.models.Net\n"
             "optimizer:\n  _target_: torch.optim.AdamW\n  lr: 0.1\n"
