@@ -962,6 +962,7 @@ class _YamlText:
         utf16 = head in (b"\xff\xfe", b"\xfe\xff")
         self._decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")("replace")
         self._pending = ""
+        self._at = 0  # what of _pending was handed out
         self._first = True
         self.ended = False  # no more text: the file's end, or a refused character
         self.refused = False  # ended at a character the Reader refuses
@@ -982,10 +983,14 @@ class _YamlText:
         return text
 
     def read(self, size: int = -1) -> str:
-        while not self.ended and (size < 0 or len(self._pending) < size):
-            self._pending += self.window()
-        cut = len(self._pending) if size < 0 else size
-        out, self._pending = self._pending[:cut], self._pending[cut:]
+        # The scanner asks for a few KiB at a time: handed out of the pending window by
+        # position, never by copying what is left of it at each read.
+        while not self.ended and (size < 0 or len(self._pending) - self._at < size):
+            self._pending = self._pending[self._at :] + self.window()
+            self._at = 0
+        end = len(self._pending) if size < 0 else min(len(self._pending), self._at + size)
+        out = self._pending[self._at : end]
+        self._at = end
         return out
 
 
