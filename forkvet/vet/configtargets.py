@@ -157,34 +157,53 @@ def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[
             found.append((key, target, line, args))
         elif key == "type" and not _DOTTED.fullmatch(target):
             continue  # `type: adam`: a registry name, no import path
-        elif not _NAME.fullmatch(target) or not (own.owns(target) or known_safe(target)):
+        elif not allowed(target, own):
             found.append((key, target, line, args))
-    out = []
-    for key, target, line, args in found[:3]:
-        named = [a for a in args if snap.get(a.lstrip("./")) is not None][:3]
-        given = f"; its arguments name {', '.join(named)}: code it runs" if named else ""
-        how = (
-            "Hydra/OmegaConf `_target_` (hydra.utils.instantiate imports and calls it)"
-            if key == "_target_"
-            else "mmengine-style `type` (the registry imports a dotted name and calls it)"
-        )
-        what = (
-            "computed when the config is loaded, so forkvet cannot know it"
-            if "${" in target
-            else "neither the repository's own code nor a known model, optimizer or data class"
-        )
-        out.append(
-            Risk(
-                "code-in-data",
-                "error",
-                f"Config names a callable to run: {target[:120]!r} as a {how}; it is {what}"
-                f"{given}. Loading the config runs it; read it before running anything that "
-                "instantiates this config.",
-                path,
-                line,
-            )
-        )
-    return out
+    return [target_risk(snap, path, key, t, line, args) for key, t, line, args in found[:3]]
+
+
+# HyperPyYAML's tags (SpeechBrain's `hyperparams.yaml`, load_hyperpyyaml): each imports the
+# dotted name it spells; `!new:` and `!apply:` call it while the file is loaded (17a F13).
+HYPER_TAGS = ("!new:", "!name:", "!apply:", "!applyref:", "!module:")
+_HOW = {
+    "_target_": "Hydra/OmegaConf `_target_` (hydra.utils.instantiate imports and calls it)",
+    "type": "mmengine-style `type` (the registry imports a dotted name and calls it)",
+    "tag": "HyperPyYAML tag (load_hyperpyyaml imports it, and `!new:`/`!apply:` call it)",
+}
+
+
+def tag_target(tag: str) -> str | None:
+    """The dotted name a HyperPyYAML tag imports, or None for another tag."""
+    for prefix in HYPER_TAGS:
+        if tag.startswith(prefix):
+            return tag[len(prefix) :].strip()
+    return None
+
+
+def allowed(target: str, own: OwnModules) -> bool:
+    return bool(_NAME.fullmatch(target)) and (own.owns(target) or known_safe(target))
+
+
+def target_risk(
+    snap: Snapshot, path: str, key: str, target: str, line: int | None, args: list[str]
+) -> Risk:
+    named = [a for a in args if snap.get(a.lstrip("./")) is not None][:3]
+    given = f"; its arguments name {', '.join(named)}: code it runs" if named else ""
+    how = _HOW.get(key, _HOW["type"])
+    what = (
+        "computed when the config is loaded, so forkvet cannot know it"
+        if "${" in target
+        else "neither the repository's own code nor a known model, optimizer or data class"
+    )
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Config names a callable to run: {target[:120]!r} as a {how}; it is {what}"
+        f"{given}. Loading the config runs it; read it before running anything that "
+        "instantiates this config.",
+        path,
+        line,
+    )
 
 
 def _targets(text: str) -> list[tuple[str, object, int | None, list[str]]]:

@@ -904,7 +904,8 @@ _YAML_SECONDS = 20.0  # all files of a run
 # `!python/`, `!<tag:yaml.org,2002:python/`, `!!%70ython/`); or a %TAG directive (a handle
 # whose prefix spells the rest: `%TAG !e! tag:yaml.org,2002:pyt` then `!e!hon/object`).
 _YAML_CODE_NEED = rx.compile(
-    r"(?:^|[\s\[\]{},:?-])!<?!?[^\s%]{0,32}?(?:python/|%[0-9A-Fa-f]{2})|^%TAG[ \t]",
+    r"(?:^|[\s\[\]{},:?-])!<?!?[^\s%]{0,32}?(?:python/|%[0-9A-Fa-f]{2})|^%TAG[ \t]|"
+    r"(?:^|[\s\[\]{},:?-])!(?:new|name|apply|applyref|module):",  # HyperPyYAML's (17a F13)
     rx.M,
 )
 # PyYAML's Reader refuses any other character (reader.py NON_PRINTABLE).
@@ -1069,9 +1070,22 @@ class _YamlScan:
                 if size <= _MAX_YAML_BYTES
                 else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             )
+            python = hyper = 0
             for tag, line in _yaml_tags(_YamlText(fh), loader, deadline):
-                if _yaml_code_tag(tag):
+                if _yaml_code_tag(tag) and not python:
+                    python += 1
                     found.append(_yaml_code_risk(f.path, tag, line))
+                target = configtargets.tag_target(tag)
+                if (
+                    target is not None
+                    and hyper < 3
+                    and not configtargets.allowed(target, self.own())
+                ):
+                    hyper += 1
+                    found.append(
+                        configtargets.target_risk(self.ctx.snap, f.path, "tag", target, line, [])
+                    )
+                if python and hyper >= 3:
                     return
 
 

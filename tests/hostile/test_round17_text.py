@@ -254,3 +254,25 @@ def test_ordinary_config_targets_pass(vet_repo: Callable[..., Report]) -> None:
         }
     )
     assert not _target_errors(report), _target_errors(report)
+
+
+# -- F13: HyperPyYAML tags import and call the dotted name they spell ----------------------------
+def test_hyperpyyaml_tags_naming_code_are_errors_and_model_classes_pass(
+    vet_repo: Callable[..., Report],
+) -> None:
+    report = vet_repo(
+        {
+            "hyperparams.yaml": "sample_rate: 16000\n"
+            "check: !apply:os.system\n    - echo hi\n"
+            "features: !new:collections.OrderedDict\n"
+            "lin: !new:torch.nn.Linear\n  in_features: 4\n  out_features: 2\n"
+            "enc: !new:speechbrain.nnet.linear.Linear\n  n_neurons: 4\n"
+            "opt: !name:torch.optim.Adam\n",
+            "configs/extra.txt": "f: !name:builtins.exec\n",
+        }
+    )
+    found = _target_errors(report)
+    assert set(found) == {"hyperparams.yaml:2", "configs/extra.txt:1"}, found
+    assert (
+        "os.system" in found["hyperparams.yaml:2"] and "HyperPyYAML" in found["hyperparams.yaml:2"]
+    )
