@@ -903,9 +903,14 @@ _YAML_SECONDS = 20.0  # all files of a run
 # indicator), then within its first characters `python/` or a %-escape (`!!python/`,
 # `!python/`, `!<tag:yaml.org,2002:python/`, `!!%70ython/`); or a %TAG directive (a handle
 # whose prefix spells the rest: `%TAG !e! tag:yaml.org,2002:pyt` then `!e!hon/object`).
+# A tag starts after a space, a flow indicator or a line break (PyYAML's breaks include NEL,
+# U+2028 and U+2029); HyperPyYAML's `!new:`, `!name:`, `!apply:`… tags too (17a F13).
+_TAG_START = r"(?:^|[\s\x{85}\x{2028}\x{2029}\[\]{},:?-])!"
 _YAML_CODE_NEED = rx.compile(
-    r"(?:^|[\s\[\]{},:?-])!<?!?[^\s%]{0,32}?(?:python/|%[0-9A-Fa-f]{2})|^%TAG[ \t]|"
-    r"(?:^|[\s\[\]{},:?-])!(?:new|name|apply|applyref|module):",  # HyperPyYAML's (17a F13)
+    _TAG_START
+    + r"<?!?[^\s%]{0,32}?(?:python/|%[0-9A-Fa-f]{2})|^%TAG[ \t]|"
+    + _TAG_START
+    + r"(?:new|name|apply|applyref|module):",
     rx.M,
 )
 # PyYAML's Reader refuses any other character (reader.py NON_PRINTABLE).
