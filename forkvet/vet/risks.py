@@ -1121,7 +1121,12 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
             kept.append(window)
         window = tail + window
         out.tag = out.tag or bool(_YAML_CODE_NEED.search(window))
-        if out.target is None and (m := need.search(window)):
+        # `in` first: most text has no `_target_`, backslash or `type` at all.
+        if (
+            out.target is None
+            and ("_target_" in window or "\\" in window or (types and "type" in window))
+            and (m := need.search(window))
+        ):
             out.target = m.group(0)
         if out.tag and out.target is not None and not keep:
             break
