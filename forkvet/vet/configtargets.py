@@ -14,6 +14,7 @@ YAML search of risks.py hands over those that may hold a target)."""
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import sys
@@ -273,3 +274,83 @@ def _walk_yaml(root: yaml.Node) -> list[tuple[str, object, int | None, list[str]
         elif isinstance(node, yaml.SequenceNode):
             todo.extend(node.value)
     return out
+
+
+# -- OmegaConf resolvers that run config text (17a F14) ------------------------------------------
+# `OmegaConf.register_new_resolver("eval", eval)`: every `${eval:...}` in a config is then
+# Python the config supplies. The usual use is arithmetic (`${eval:'${a} * 2'}`): that stays
+# quiet; anything else (a call, an attribute, a subscript, a lambda) is code in data.
+_REGISTERS = rx.compile(
+    r"register_(?:new_)?resolver\(\s*(?:name\s*=\s*)?[\"']([^\"'\n]{1,100})[\"']\s*,\s*"
+    r"(?:resolver\s*=\s*)?([^\n]{0,300})"
+)
+_EVALS = rx.compile(r"^(?:builtins\.)?(?:eval|exec)\b|^lambda\b[^\n]*\b(?:eval|exec)\s*\(")
+_ARITHMETIC = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Constant,
+    ast.Tuple, ast.List, ast.Name, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)  # fmt: skip
+
+
+def eval_resolvers(code: str) -> list[str]:
+    """Names of the resolvers a Python text registers as eval/exec."""
+    return [m.group(1) for m in _REGISTERS.finditer(code) if _EVALS.search(m.group(2).strip())]
+
+
+def eval_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:
+    out: list[Risk] = []
+    for name, where in resolvers.items():
+        at = 0
+        while len(out) < 3 and (i := text.find("${" + name + ":", at)) >= 0:
+            start = i + len(name) + 3
+            expr, at = _interpolation(text, start)
+            if not _arithmetic(expr):
+                out.append(
+                    Risk(
+                        "code-in-data",
+                        "error",
+                        f"Config text run as Python: `${{{name}:{expr[:100]}}}` — {where} "
+                        f"registers the OmegaConf resolver {name!r} as eval, so resolving this "
+                        "value runs it, and it is more than arithmetic (a call, an attribute, a "
+                        "subscript). Read it before running anything that loads this config.",
+                        path,
+                        text.count("\n", 0, i) + 1,
+                    )
+                )
+    return out
+
+
+def _interpolation(text: str, start: int) -> tuple[str, int]:
+    """The resolver argument from start to its closing `}` (nested `${...}` and quotes
+    skipped), and where it ends."""
+    depth, quote, i = 0, "", start
+    while i < len(text) and i - start < 10_000:
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif text.startswith("${", i):
+            depth += 1
+            i += 1
+        elif c == "}":
+            if depth == 0:
+                return text[start:i], i + 1
+            depth -= 1
+        i += 1
+    return text[start:i], i
+
+
+def _arithmetic(expr: str) -> bool:
+    """Whether an eval resolver's argument is plain arithmetic on literals and interpolations."""
+    body = expr.strip()
+    if len(body) >= 2 and body[0] == body[-1] and body[0] in "'\"":
+        body = body[1:-1]
+    body = rx.sub(r"\$\{[^{}]*\}", "1", body)  # nested interpolations: values, not code
+    try:
+        tree = ast.parse(body.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return all(isinstance(n, _ARITHMETIC) for n in ast.walk(tree))

@@ -1015,6 +1015,7 @@ class _YamlScan:
     late: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not read to the end
     seen: dict[tuple[int, int], list[Risk]] = field(default_factory=dict)
     _own: configtargets.OwnModules | None = None
+    _resolvers: dict[str, str] | None = None
 
     def file(self, f: FileEntry) -> None:
         key = (f.dev, f.ino)
@@ -1038,6 +1039,16 @@ class _YamlScan:
                 self.seen[key] = found
         self.found += found
 
+    def resolvers(self) -> dict[str, str]:
+        """OmegaConf resolvers the repository's code registers as eval/exec: name -> file."""
+        if self._resolvers is None:
+            self._resolvers = {}
+            for py in self.ctx.py.files:
+                if "resolver" in py.text:
+                    for name in configtargets.eval_resolvers(py.text):
+                        self._resolvers.setdefault(name, py.path)
+        return self._resolvers
+
     def own(self) -> configtargets.OwnModules:
         if self._own is None:
             scripts = {
@@ -1058,6 +1069,8 @@ class _YamlScan:
                 size <= configtargets.MAX_CONFIG_BYTES,
                 f.suffix in configtargets.TYPE_SUFFIXES,
             )
+            if need.interpolation and need.text is not None and self.resolvers():
+                found += configtargets.eval_risks(f.path, need.text, self.resolvers())
             if need.target is not None:
                 if need.text is not None:
                     found += configtargets.config_risks(
@@ -1103,6 +1116,7 @@ class _Needs:
     tag: bool = False  # what a YAML code tag needs
     target: str | None = None  # what a config target needs (the text found)
     text: str | None = None  # the whole text, when kept (small files)
+    interpolation: bool = False  # an OmegaConf `${` (a resolver may run it)
 
 
 def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
@@ -1128,12 +1142,13 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
             and (m := need.search(window))
         ):
             out.target = m.group(0)
+        out.interpolation = out.interpolation or "${" in window
         if out.tag and out.target is not None and not keep:
             break
         if time.monotonic() > deadline:
             raise _YamlTimeout
         tail = window[-64:]
-    if keep and out.target is not None:
+    if keep and (out.target is not None or out.interpolation):
         out.text = "".join(kept)
     return out
 

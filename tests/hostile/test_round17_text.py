@@ -276,3 +276,41 @@ def test_hyperpyyaml_tags_naming_code_are_errors_and_model_classes_pass(
     assert (
         "os.system" in found["hyperparams.yaml:2"] and "HyperPyYAML" in found["hyperparams.yaml:2"]
     )
+
+
+# -- F14: an OmegaConf resolver registered as eval runs config text ------------------------------
+_EVAL_CONFIG = (
+    "trainer:\n  max_steps: ${eval:'1000 * ${steps}'}\n  warm: ${calc:'2 ** 3'}\n"
+    'optim:\n  lr: ${eval:\'__import__("os").system("id") or 3e-4\'}\n'
+    '  wd: ${calc:"().__class__"}\n'
+)
+
+
+def test_config_text_an_eval_resolver_runs_is_code_in_data(
+    vet_repo: Callable[..., Report],
+) -> None:
+    report = vet_repo(
+        {
+            "train.py": "from omegaconf import OmegaConf\n"
+            'OmegaConf.register_new_resolver("eval", eval)\n'
+            "OmegaConf.register_new_resolver('calc', lambda s: eval(s, {}))\n"
+            'OmegaConf.register_new_resolver("add", lambda x, y: x + y)\n',
+            "configs/train.yaml": _EVAL_CONFIG + "other: ${add:1,2}\n",
+        }
+    )
+    found = {
+        r.line: r.message
+        for r in report.risks
+        if r.kind == "code-in-data" and "run as Python" in r.message
+    }
+    assert set(found) == {5, 6}, found  # arithmetic and the plain resolver stay quiet
+    assert "__import__" in found[5] and "train.py" in found[5]
+
+
+def test_interpolations_without_an_eval_resolver_are_data(
+    vet_repo: Callable[..., Report],
+) -> None:
+    report = vet_repo(
+        {"train.py": "from omegaconf import OmegaConf\n", "configs/train.yaml": _EVAL_CONFIG}
+    )
+    assert not [r for r in report.risks if r.kind == "code-in-data"]
