@@ -304,11 +304,12 @@ def eval_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:
             start = i + len(name) + 3
             expr, at = _interpolation(text, start)
             if not _arithmetic(expr):
+                shown = expr[:100] + ("…" if len(expr) > 100 else "")
                 out.append(
                     Risk(
                         "code-in-data",
                         "error",
-                        f"Config text run as Python: `${{{name}:{expr[:100]}}}` — {where} "
+                        f"Config text run as Python: `${{{name}:{shown}}}` — {where} "
                         f"registers the OmegaConf resolver {name!r} as eval, so resolving this "
                         "value runs it, and it is more than arithmetic (a call, an attribute, a "
                         "subscript). Read it before running anything that loads this config.",
