@@ -1205,7 +1205,8 @@ def _yaml_risks(ctx: Context) -> list[Risk]:
         ]
         for why in dict.fromkeys(w for _, w in errors):
             out.append(_yaml_unverified([p for p, w in errors if w == why], why))
-        rest = [p for p, _ in scan.late if p not in {q for q, _ in errors}]
+        unverified = {q for q, _ in errors}
+        rest = [p for p, _ in scan.late if p not in unverified]
         if rest:
             out.append(_yaml_unsearched(rest))
     return out
@@ -1246,20 +1247,30 @@ _NAMING_SUFFIXES = frozenset(
 )
 
 
+_NAMING_SECONDS = 5.0
+
+
 def _named_files(ctx: Context, paths: list[str]) -> set[str]:
-    """Those of paths (files not searched to their end) that the repository names."""
+    """Those of paths (files not searched to their end) that the repository names; all of
+    them when the texts could not be read within _NAMING_SECONDS (fail closed: errors)."""
+    deadline = time.monotonic() + _NAMING_SECONDS
     wanted: dict[str, list[str]] = {}
     for p in paths:
         wanted.setdefault(p.rsplit("/", 1)[-1], []).append(p)
-    texts: list[str] = [py.text for py in ctx.py.files if not py.copy_of]
-    texts += [ctx.readme or ""]
-    for f in ctx.snap.files:
-        if (f.suffix in _NAMING_SUFFIXES or f.name in ("Dockerfile", "Makefile")) and (
-            f.size <= 1 << 20
-        ):
-            texts.append(ctx.snap.read_text(f.path) or "")
+
+    def texts() -> Iterator[str]:  # one at a time: none is held longer than its search
+        yield from (py.text for py in ctx.py.files if not py.copy_of)
+        yield ctx.readme or ""
+        for f in ctx.snap.files:
+            if (f.suffix in _NAMING_SUFFIXES or f.name in ("Dockerfile", "Makefile")) and (
+                f.size <= 1 << 20
+            ):
+                yield ctx.snap.read_text(f.path) or ""
+
     out: set[str] = set()
-    for text in texts:
+    for text in texts():
+        if time.monotonic() > deadline:
+            return set(paths)
         for m in _NAME_WORD.finditer(text):
             word = m.group(0).strip("./")
             base = word.rsplit("/", 1)[-1]
