@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import bisect
 import shlex
+import time
 import tomllib
 from collections.abc import Iterator
 from typing import Any
@@ -792,14 +793,20 @@ _USAGE_HEADING = rx.compile(
 
 
 def fences(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of ``` and ~~~ fenced blocks, found with str.find: linear in the
-    text (a regex with a lazy body retried at each of 100,000 unclosed fences is quadratic)."""
+    """(start, end, content) of ``` and ~~~ fenced blocks, in one pass over the text: the next
+    place of each fence kind is remembered and looked for again only once the reading has gone
+    past it, so no stretch of the text is searched twice for the same kind (a str.find per
+    fence from the current place re-read the whole rest of a README for the kind that does not
+    occur: 500,000 `~~~` lines and no ``` took minutes; a lazy regex body is quadratic too)."""
     out: list[tuple[int, int, str]] = []
-    closed = {"```": True, "~~~": True}  # False once no closing fence of that kind remains
+    # Each kind's next place at or after `i`; -1 once none is left.
+    ahead = {f: text.find(f) for f in ("```", "~~~")}
     i = 0
-    while any(closed.values()):
-        starts = [(text.find(f, i), f) for f, ok in closed.items() if ok]
-        starts = [(a, f) for a, f in starts if a >= 0]
+    while True:
+        for f, at in ahead.items():
+            if 0 <= at < i:
+                ahead[f] = text.find(f, i)
+        starts = [(at, f) for f, at in ahead.items() if at >= 0]
         if not starts:
             break
         a, fence = min(starts)
@@ -808,7 +815,7 @@ def fences(text: str) -> list[tuple[int, int, str]]:
             break
         end = text.find(fence, nl + 1)
         if end < 0:
-            closed[fence] = False
+            ahead[fence] = -1  # no closing fence of this kind remains: none opens another
             i = a + 3
             continue
         out.append((a, end + 3, text[nl + 1 : end]))
@@ -921,10 +928,16 @@ def _replace_var(cmd: str, var: str, value: str) -> str:
     return "".join(out)
 
 
-def readme_commands(text: str, source: str, bare: bool = True) -> list[Command]:
+def readme_commands(
+    text: str, source: str, bare: bool = True, deadline: float | None = None
+) -> list[Command]:
+    """The commands of a page's code blocks, each with its kind; past the deadline (the run's)
+    the blocks not yet read are left, and the caller says so."""
     out: list[Command] = []
     seen: set[str] = set()
-    for block, context, section in _blocks(text, bare):
+    for n, (block, context, section) in enumerate(_blocks(text, bare)):
+        if deadline is not None and not n & 0xFF and time.monotonic() > deadline:
+            break
         # Join shell continuation lines before matching.
         block = rx.sub(r"\\\n\s*", " ", block)
         assigned = [
@@ -1595,13 +1608,15 @@ def check(ctx: Context) -> tuple[EntryPoints, list[Finding]]:
     by_path = {f.path: f for f in ctx.py.files}
     by_folder = _python_entries(ctx, ep)
     _other_file_entries(ctx, ep, by_path)
+    late: list[Finding] = []
     if ctx.snap.readme:
-        _readme_entries(ctx, ep, by_path)
-        _documented_folders(ctx, ep, by_folder)
+        late = _readme_entries(ctx, ep, by_path)
+        if not late:
+            _documented_folders(ctx, ep, by_folder)
     _hydra_configs(ctx, ep, by_path)
     for lst in (ep.train, ep.test, ep.prepare):
         lst.sort(key=lambda e: (e.command is None, e.path.count("/"), e.kind == "notebook", e.path))
-    return ep, _missing_findings(ep)
+    return ep, late + _missing_findings(ep)
 
 
 # @hydra.main(config_path="../conf", config_name="config"), dora's @hydra_main(…) too.
@@ -2035,16 +2050,39 @@ def _documented_folders(ctx: Context, ep: EntryPoints, by_folder: set[str]) -> N
         ]
 
 
-def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> None:
-    """What the README (and the doc pages it links) tells you to run."""
-    ep.commands = readme_commands(ctx.readme, ctx.snap.readme.path if ctx.snap.readme else "")
-    ep.commands += _doc_page_commands(ctx, ep.commands)
+def _readme_entries(ctx: Context, ep: EntryPoints, by_path: dict[str, PyFile]) -> list[Finding]:
+    """What the README (and the doc pages it links) tells you to run. Each page is read only
+    while the run's deadline has not passed: past it the rest is left and a notice says so
+    (the checks after this one, risks among them, still run)."""
+    path = ctx.snap.readme.path if ctx.snap.readme else ""
+    ep.commands = readme_commands(ctx.readme, path, deadline=ctx.deadline)
+    late: list[Finding] = []
+    if time.monotonic() > ctx.deadline:
+        late.append(_late_notice(path))
+    else:
+        ep.commands += _doc_page_commands(ctx, ep.commands)
+        if time.monotonic() > ctx.deadline:
+            late.append(_late_notice("the documentation pages"))
     _add_readme_entries(ctx, ep, by_path)
+    if late:
+        return late  # the README's other readings (notebooks, tools, imports) are left
     _readme_notebooks(ctx, ep, by_path)
     _tool_commands(ctx, ep)
     _example_folders(ctx, ep)
     _cog_predictor(ctx, ep)
     _readme_imports(ctx, ep)
+    return late
+
+
+def _late_notice(what: str) -> Finding:
+    return Finding(
+        CHECK,
+        "notice",
+        "Entry points partly read: time limit",
+        f"forkvet's static vetting budget was spent while reading the commands of {what}: the "
+        "commands after that point were not read; the entry points listed come from what was "
+        "read",
+    )
 
 
 # `import generate` then `generate.story(z, 'ex1.jpg')` in the README: old research code is
@@ -2186,8 +2224,10 @@ def _doc_page_commands(ctx: Context, known: list[Command]) -> list[Command]:
             break
         # A folder's README that names `eval_utils.lua` describes the folder; it runs
         # what its code blocks say.
+        if time.monotonic() > ctx.deadline:
+            break
         text = ctx.snap.read_text(path) or ""
-        for c in readme_commands(text, path, bare=not _page_folder(path)):
+        for c in readme_commands(text, path, not _page_folder(path), ctx.deadline):
             if c.command not in seen:  # README_CN.md repeats the README's commands
                 seen.add(c.command)
                 out.append(c)

@@ -19,7 +19,7 @@ import yaml
 from forkvet import fstree, limits, rx, safeyaml
 from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import containers, dataformats, pickles
+from forkvet.vet import configtargets, containers, dataformats, pickles
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -881,18 +881,44 @@ def _zip_members(ctx: Context, path: str, suffixes: tuple[str, ...]) -> list[str
 # UnsafeLoader, FullLoader before 5.4, plain yaml.load before 5.1) call what these tags name:
 # `!!python/object/apply:os.system [...]`. Found by PyYAML's own scanner, with every tag
 # resolved as its parser resolves it (`%TAG` handles, `!<...>` verbatim tags, %-escapes).
+#
+# Decided by content, never by name (outside attack, round 17a F1: the same bytes as
+# `configs/resnet.cfg`, handed to yaml.load by the README's command, passed): every file is
+# read as PyYAML's Reader reads it (UTF-16 by its BOM, else UTF-8), up to the first character
+# that Reader refuses (a NUL, a control byte: nothing after it is ever constructed, so a binary
+# file costs a few bytes), and searched for what a code tag needs. Only a file with that is
+# handed to the scanner.
 _YAML_CORE = "tag:yaml.org,2002:"
 _YAML_CODE_TAGS = ("python/name:", "python/module:", "python/object")
-_MAX_YAML_BYTES = 2 << 20
-# Larger YAML files are streamed (never held): first a cheap search for what a code tag needs
-# (a `!` that starts a tag, and "python" or a %-escape or directive anywhere), then, where it
-# finds that, libyaml's scanner on the file within a time budget. A file not read to its end
-# (over _MAX_YAML_STREAM, out of time) is NOT verified: an error, never a notice (round 16).
+_YAML_SUFFIXES = (".yaml", ".yml")
+_MAX_YAML_BYTES = 2 << 20  # read with PyYAML's own (Python) scanner; larger, with libyaml's
+# A file not read to its end (over _MAX_YAML_STREAM where a code tag may be, out of time) is
+# NOT verified: an error when it is named .yaml/.yml or the repository names it (a command,
+# an argparse default, an open() literal, a config value: what a loader may be handed), a
+# notice for other text (round 16; round 17a).
 _MAX_YAML_STREAM = 256 << 20
 _YAML_FILE_SECONDS = 10.0
-_YAML_SECONDS = 20.0  # all YAML files of a run
-_YAML_TAG_START = rx.compile(r"(?:^|[\s\[\]{},:?-])!\S", rx.M)
+_YAML_SECONDS = 20.0  # all files of a run
+# What a code tag needs: a `!` that starts a tag (at a line's start, after a space or a flow
+# indicator), then within its first characters `python/` or a %-escape (`!!python/`,
+# `!python/`, `!<tag:yaml.org,2002:python/`, `!!%70ython/`); or a %TAG directive (a handle
+# whose prefix spells the rest: `%TAG !e! tag:yaml.org,2002:pyt` then `!e!hon/object`).
+# A tag starts after a space, a flow indicator or a line break (PyYAML's breaks include NEL,
+# U+2028 and U+2029); HyperPyYAML's `!new:`, `!name:`, `!apply:`… tags too (17a F13).
+_TAG_START = r"(?:^|[\s\x{85}\x{2028}\x{2029}\[\]{},:?-])!"
+_YAML_CODE_NEED = rx.compile(
+    _TAG_START
+    + r"<?!?[^\s%]{0,32}?(?:python/|%[0-9A-Fa-f]{2})|^%TAG[ \t]|"
+    + _TAG_START
+    + r"(?:new|name|apply|applyref|module):",
+    rx.M,
+)
+# PyYAML's Reader refuses any other character (reader.py NON_PRINTABLE).
+_YAML_REFUSED = rx.compile(
+    r"[^\t\n\r\x20-\x7e\x85\xa0-\x{d7ff}\x{e000}-\x{fffd}\x{10000}-\x{10ffff}]"
+)
 _YAML_WINDOW = 1 << 20
+_YAML_HEAD = 4096  # the first read: most binary files stop PyYAML's Reader within it
 
 
 class _YamlTimeout(Exception):
@@ -907,7 +933,9 @@ def _yaml_code_tag(tag: str) -> bool:
 
 
 def _yaml_tags(
-    source: str | BinaryIO, loader: type = yaml.SafeLoader, deadline: float | None = None
+    source: str | BinaryIO | _YamlText,
+    loader: type = yaml.SafeLoader,
+    deadline: float | None = None,
 ) -> Iterator[tuple[str, int]]:
     """(tag, line) of every tag a YAML text (or stream) spells, until the scanner stops;
     _YamlTimeout past the deadline."""
@@ -925,6 +953,215 @@ def _yaml_tags(
                 yield tag, token.start_mark.line + 1
     except (yaml.YAMLError, RecursionError, ValueError):
         return
+
+
+class _YamlText:
+    """A file's text as PyYAML's Reader gets it, read in windows: decoded as it decodes bytes
+    (UTF-16 by its BOM, else UTF-8; a byte that is no UTF-8 as U+FFFD, as a text-mode open
+    with errors="replace" or a one-byte codec would read on), and ended before the first
+    character the Reader refuses. A stream object for yaml.scan (str from read())."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        head = fh.read(2)
+        fh.seek(0)
+        utf16 = head in (b"\xff\xfe", b"\xfe\xff")
+        self._decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")("replace")
+        self._pending = ""
+        self._at = 0  # what of _pending was handed out
+        self._first = True
+        self.ended = False  # no more text: the file's end, or a refused character
+        self.refused = False  # ended at a character the Reader refuses
+
+    def window(self) -> str:
+        """The next piece of text ("" at the end)."""
+        if self.ended:
+            return ""
+        raw = self._fh.read(_YAML_HEAD if self._first else _YAML_WINDOW)
+        self._first = False
+        text = self._decoder.decode(raw, final=not raw)
+        if not raw:
+            self.ended = True
+        bad = _YAML_REFUSED.search(text)
+        if bad is not None:
+            self.ended = self.refused = True
+            text = text[: bad.start()]
+        return text
+
+    def read(self, size: int = -1) -> str:
+        # The scanner asks for a few KiB at a time: handed out of the pending window by
+        # position, never by copying what is left of it at each read.
+        while not self.ended and (size < 0 or len(self._pending) - self._at < size):
+            self._pending = self._pending[self._at :] + self.window()
+            self._at = 0
+        end = len(self._pending) if size < 0 else min(len(self._pending), self._at + size)
+        out = self._pending[self._at : end]
+        self._at = end
+        return out
+
+
+# A script that builds objects from configs: its folder is on sys.path when it runs.
+_INSTANTIATES = rx.compile(r"\binstantiate\(|\bhydra\b|\bOmegaConf\b|\bmmengine\b")
+
+
+@dataclass
+class _YamlScan:
+    """One run's search of every file for YAML Python tags (see _YAML_CODE_NEED) and, in the
+    same reading, for configs naming code to call (configtargets: Hydra `_target_`)."""
+
+    ctx: Context
+    deadline: float
+    found: list[Risk] = field(default_factory=list)
+    late: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not read to the end
+    seen: dict[tuple[int, int], list[Risk]] = field(default_factory=dict)
+    _own: configtargets.OwnModules | None = None
+    _resolvers: dict[str, str] | None = None
+
+    def file(self, f: FileEntry) -> None:
+        key = (f.dev, f.ino)
+        if f.ino and key in self.seen:  # an alias: the same content under another name
+            self.found += [dataclasses.replace(r, path=f.path) for r in self.seen[key]]
+            return
+        if time.monotonic() > self.deadline:
+            self.late.append((f.path, f"the {_YAML_SECONDS:.0f} s for YAML was spent"))
+            return
+        found: list[Risk] = []
+        try:
+            self._scan(f, found)
+        except _YamlTimeout:
+            self.late.append((f.path, "its time budget was spent"))
+        except _YamlTooLarge:
+            self.late.append((f.path, f"over {_MAX_YAML_STREAM >> 20} MiB"))
+        except OSError as exc:
+            self.late.append((f.path, f"not read: {_why(exc)}"))
+        else:
+            if f.ino:
+                self.seen[key] = found
+        self.found += found
+
+    def resolvers(self) -> dict[str, str]:
+        """OmegaConf resolvers the repository's code registers as eval/exec: name -> file."""
+        if self._resolvers is None:
+            self._resolvers = {}
+            for py in self.ctx.py.files:
+                if "resolver" in py.text:
+                    for name in configtargets.eval_resolvers(py.text):
+                        self._resolvers.setdefault(name, py.path)
+        return self._resolvers
+
+    def own(self) -> configtargets.OwnModules:
+        if self._own is None:
+            scripts = {
+                py.path.rsplit("/", 1)[0] + "/"
+                for py in self.ctx.py.files
+                if "/" in py.path and _INSTANTIATES.search(py.text)
+            }
+            self._own = configtargets.OwnModules(self.ctx.snap, scripts)
+        return self._own
+
+    def _scan(self, f: FileEntry, found: list[Risk]) -> None:
+        deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
+        with self.ctx.snap.open(f.path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            need = _needs(
+                _YamlText(fh),
+                deadline,
+                size <= configtargets.MAX_CONFIG_BYTES,
+                f.suffix in configtargets.TYPE_SUFFIXES,
+            )
+            if need.interpolation and need.text is not None and self.resolvers():
+                found += configtargets.eval_risks(f.path, need.text, self.resolvers())
+            if need.target is not None:
+                if need.text is not None:
+                    found += configtargets.config_risks(
+                        self.ctx.snap, f.path, need.text, self.own()
+                    )
+                elif "\\" not in need.target:  # a key spelled out, past the cap
+                    found.append(_config_unverified(f.path))
+            if not need.tag:
+                return
+            if size > _MAX_YAML_STREAM:
+                raise _YamlTooLarge
+            fh.seek(0)
+            loader = (
+                yaml.SafeLoader
+                if size <= _MAX_YAML_BYTES
+                else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            )
+            python = hyper = 0
+            for tag, line in _yaml_tags(_YamlText(fh), loader, deadline):
+                if _yaml_code_tag(tag) and not python:
+                    python += 1
+                    found.append(_yaml_code_risk(f.path, tag, line))
+                target = configtargets.tag_target(tag)
+                if (
+                    target is not None
+                    and hyper < 3
+                    and not configtargets.allowed(target, self.own())
+                ):
+                    hyper += 1
+                    found.append(
+                        configtargets.target_risk(self.ctx.snap, f.path, "tag", target, line, [])
+                    )
+                if python and hyper >= 3:
+                    return
+
+
+class _YamlTooLarge(Exception):
+    pass
+
+
+@dataclass
+class _Needs:
+    tag: bool = False  # what a YAML code tag needs
+    target: str | None = None  # what a config target needs (the text found)
+    text: str | None = None  # the whole text, when kept (small files)
+    interpolation: bool = False  # an OmegaConf `${` (a resolver may run it)
+
+
+def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
+    """Whether the text holds what a code tag or a config target needs, searched window by
+    window (a piece of the window before kept: a tag cut by a window's end is found whole);
+    keep: the text is kept whole for the config reader; types: a dotted `type` counts."""
+    out = _Needs()
+    need = configtargets.NEED_TYPES if types else configtargets.NEED
+    kept: list[str] = []
+    tail = ""
+    while True:
+        window = text.window()
+        if not window:
+            break
+        if keep:
+            kept.append(window)
+        window = tail + window
+        out.tag = out.tag or bool(_YAML_CODE_NEED.search(window))
+        # `in` first: most text has no `_target_`, backslash or `type` at all.
+        if (
+            out.target is None
+            and ("_target_" in window or "\\" in window or (types and "type" in window))
+            and (m := need.search(window))
+        ):
+            out.target = m.group(0)
+        out.interpolation = out.interpolation or "${" in window
+        if out.tag and out.target is not None and not keep:
+            break
+        if time.monotonic() > deadline:
+            raise _YamlTimeout
+        tail = window[-64:]
+    if keep and (out.target is not None or out.interpolation):
+        out.text = "".join(kept)
+    return out
+
+
+def _config_unverified(path: str) -> Risk:
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Config NOT verified for callables it names (over {configtargets.MAX_CONFIG_BYTES >> 20}"
+        " MiB): it has a Hydra `_target_` or a dotted `type`, which instantiating it imports "
+        "and calls; read it before running anything that loads it.",
+        path,
+    )
 
 
 def _yaml_code_risk(path: str, tag: str, line: int) -> Risk:
@@ -953,73 +1190,94 @@ def _yaml_unverified(paths: list[str], why: str) -> Risk:
 
 
 def _yaml_risks(ctx: Context) -> list[Risk]:
-    out: list[Risk] = []
-    late: list[str] = []
-    run_deadline = time.monotonic() + _YAML_SECONDS
-    for f in ctx.snap.files:
-        if f.suffix not in (".yaml", ".yml"):
-            continue
-        if f.size > _MAX_YAML_BYTES:
-            out += _big_yaml_risks(ctx, f.path, run_deadline)
-            continue
-        text = ctx.snap.read_text(f.path) or ""
-        # Every tag starts with `!`; a code tag spells "python", or %-escapes it.
-        if "!" not in text or ("python" not in text and "%" not in text):
-            continue
-        if time.monotonic() > run_deadline:
-            late.append(f.path)
-            continue
-        for tag, line in _yaml_tags(text):
-            if _yaml_code_tag(tag):
-                out.append(_yaml_code_risk(f.path, tag, line))
-                break
-    if late:
-        out.append(_yaml_unverified(late, f"the {_YAML_SECONDS:.0f} s for YAML files was spent"))
+    """Every file searched for YAML Python tags by its content, .yaml/.yml files first (the
+    run's time for it goes to them first)."""
+    scan = _YamlScan(ctx, time.monotonic() + _YAML_SECONDS)
+    named = [f for f in ctx.snap.files if f.suffix in _YAML_SUFFIXES]
+    others = [f for f in ctx.snap.files if f.suffix not in _YAML_SUFFIXES]
+    for f in named + others:
+        scan.file(f)
+    out = scan.found
+    if scan.late:
+        loaded = _named_files(ctx, [p for p, _ in scan.late])
+        errors = [
+            (p, why) for p, why in scan.late if p in loaded or p.lower().endswith(_YAML_SUFFIXES)
+        ]
+        for why in dict.fromkeys(w for _, w in errors):
+            out.append(_yaml_unverified([p for p, w in errors if w == why], why))
+        unverified = {q for q, _ in errors}
+        rest = [p for p, _ in scan.late if p not in unverified]
+        if rest:
+            out.append(_yaml_unsearched(rest))
     return out
 
 
-def _big_yaml_risks(ctx: Context, path: str, run_deadline: float) -> list[Risk]:
-    """A YAML file over _MAX_YAML_BYTES, streamed: see _MAX_YAML_STREAM."""
-    try:
-        with ctx.snap.open(path) as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if not _may_hold_code_tag(fh):
-                return []
-            if size > _MAX_YAML_STREAM:
-                return [_yaml_unverified([path], f"over {_MAX_YAML_STREAM >> 20} MiB")]
-            deadline = min(run_deadline, time.monotonic() + _YAML_FILE_SECONDS)
-            fh.seek(0)
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            for tag, line in _yaml_tags(fh, loader, deadline):
-                if _yaml_code_tag(tag):
-                    return [_yaml_code_risk(path, tag, line)]
-    except _YamlTimeout:
-        return [_yaml_unverified([path], "its time budget was spent")]
-    except OSError as exc:
-        return [_yaml_unverified([path], f"not read: {_why(exc)}")]
-    return []
+def _yaml_unsearched(paths: list[str]) -> Risk:
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5:,} more" if len(paths) > 5 else "")
+    return Risk(
+        "yaml-unsearched",
+        "notice",
+        f"{len(paths):,} text file(s) not searched for YAML Python tags (the time or size for "
+        f"it was spent): {shown}. No code or command of the repository names them; a "
+        "`!!python/...` tag in one runs code if it is loaded with an unsafe YAML loader.",
+        paths[0],
+    )
 
 
-def _may_hold_code_tag(fh: BinaryIO) -> bool:
-    """Whether a YAML stream has a `!` that starts a tag and, anywhere, "python" or a `%`
-    (an escape or a %TAG directive), in the encoding PyYAML reads it in (UTF-16 by its BOM,
-    else UTF-8). Read in windows, never held whole."""
-    head = fh.read(2)
-    fh.seek(0)
-    utf16 = head in (b"\xff\xfe", b"\xfe\xff")
-    decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")("replace")
-    tag = python = False
-    tail = ""
-    while True:
-        raw = fh.read(_YAML_WINDOW)
-        text = tail + decoder.decode(raw, final=not raw)
-        tag = tag or bool(_YAML_TAG_START.search(text))
-        python = python or "python" in text or "%" in text
-        if tag and python:
-            return True
-        if not raw:
-            return False
-        tail = text[-8:]
+# What names a file a loader may be handed: a path or file name as a word of the code, the
+# README, a shell script or a config (`--config configs/resnet.cfg`, `open("x.cfg")`,
+# `default='configs/a.cfg'`, `cfg_file: x.cfg`).
+_NAME_WORD = rx.compile(r"[^\s'\"`()\[\]{},;=<>|&*:]+")
+_NAMING_SUFFIXES = frozenset(
+    [
+        ".sh",
+        ".bash",
+        ".md",
+        ".rst",
+        ".yml",
+        ".yaml",
+        ".txt",
+        ".cfg",
+        ".json",
+        ".toml",
+        ".ini",
+        ".conf",
+        ".ipynb",
+    ]
+)
+
+
+_NAMING_SECONDS = 5.0
+
+
+def _named_files(ctx: Context, paths: list[str]) -> set[str]:
+    """Those of paths (files not searched to their end) that the repository names; all of
+    them when the texts could not be read within _NAMING_SECONDS (fail closed: errors)."""
+    deadline = time.monotonic() + _NAMING_SECONDS
+    wanted: dict[str, list[str]] = {}
+    for p in paths:
+        wanted.setdefault(p.rsplit("/", 1)[-1], []).append(p)
+
+    def texts() -> Iterator[str]:  # one at a time: none is held longer than its search
+        yield from (py.text for py in ctx.py.files if not py.copy_of)
+        yield ctx.readme or ""
+        for f in ctx.snap.files:
+            if (f.suffix in _NAMING_SUFFIXES or f.name in ("Dockerfile", "Makefile")) and (
+                f.size <= 1 << 20
+            ):
+                yield ctx.snap.read_text(f.path) or ""
+
+    out: set[str] = set()
+    for text in texts():
+        if time.monotonic() > deadline:
+            return set(paths)
+        for m in _NAME_WORD.finditer(text):
+            word = m.group(0).strip("./")
+            base = word.rsplit("/", 1)[-1]
+            for p in wanted.get(base, ()):
+                if "/" not in word or p.endswith(word):
+                    out.add(p)
+    return out
 
 
 def _pth_members(ctx: Context, path: str) -> list[str]:

@@ -1,0 +1,357 @@
+"""Configs that name code to call (outside attack, round 17a F3): Hydra/OmegaConf's `_target_`
+(`hydra.utils.instantiate` imports the dotted name and calls it with the config's arguments)
+and an mmengine-style dotted `type`, in any YAML or JSON config. Hydra's own blocklist misses
+`imp.load_source`, `torch.load`, `numpy.load`, `pandas.read_pickle`, `builtins.open`,
+`_posixsubprocess.fork_exec`...; so forkvet keeps an allow list instead: a target is the
+repository's own code (a module of its tree, vetted as Python), or a known model, optimizer,
+data or training class (forkvet/data/config_targets.json); anything else is `code-in-data`
+(an error), like jsonpickle's `py/reduce`. A target computed at load time (`${...}`) cannot be
+checked: also an error.
+
+Configs are read as the loaders read them (PyYAML's composer, json.loads), never by pattern:
+a key spelled with escapes (`"\\x5ftarget_"`) is the same key. Files are found by content (the
+YAML search of risks.py hands over those that may hold a target)."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import sys
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from forkvet import rx
+from forkvet.report import Risk
+from forkvet.snapshot import Snapshot
+
+# What a target key needs in a text, or an escape that could spell one (ASCII classes: RE2's
+# Unicode \W made this search 100 times slower on a notebook with a few non-ASCII letters);
+# `types`: a file mmengine's Config.fromfile reads (.py .json .yaml .yml only: the name decides).
+NEED = rx.compile(r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)|\\[xuU][0-9A-Fa-f]{2}", rx.M)
+NEED_TYPES = rx.compile(
+    r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)|\\[xuU][0-9A-Fa-f]{2}|"
+    r"\btype[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z_]\w*\.[A-Za-z_]",
+    rx.M,
+)
+TYPE_SUFFIXES = (".json", ".yaml", ".yml")
+MAX_CONFIG_BYTES = 2 << 20
+_MAX_NODES = 200_000  # per file: a config of aliases cannot make the walk explode
+_DOTTED = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_NAME = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
+def _safe() -> tuple[tuple[str, ...], ...]:
+    raw = json.loads(
+        resources.files("forkvet.data").joinpath("config_targets.json").read_text("utf-8")
+    )
+    return tuple(tuple(p.split(".")) for p in raw["safe"])
+
+
+def known_safe(target: str) -> bool:
+    """A target the table allows: each dot-separated name matched by the pattern's own."""
+    parts = target.split(".")
+    return any(
+        len(p) == len(parts) and all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, p))
+        for p in _safe()
+    )
+
+
+class OwnModules:
+    """The dotted module names the repository's tree defines, from where Python finds them:
+    the root, `src/`, a folder holding a setup.py/pyproject.toml (an installed package), and
+    the folder of a script that instantiates configs (script_dirs: `training/run.py` puts
+    training/ on sys.path, where `src.tasks.seq` is). A file deep in the tree is no module
+    `torch` because its name is torch.py.
+
+    A target is the repository's own only when the name after its module is defined there
+    (`class`/`def`, or imported from the repository's own code): `src.utils.torch.load`, an
+    attribute chain through a module that imports torch, reaches torch.load."""
+
+    def __init__(self, snap: Snapshot, script_dirs: set[str]) -> None:
+        self.snap = snap
+        files = [f.path for f in snap.files]
+        roots = (
+            {""}
+            | script_dirs
+            | {
+                p.rsplit("/", 1)[0] + "/"
+                for p in files
+                if "/" in p and p.rsplit("/", 1)[1] in ("setup.py", "pyproject.toml", "setup.cfg")
+            }
+        )
+        roots |= {r + "src/" for r in list(roots)}
+        self.modules: dict[str, list[str]] = {}  # dotted name -> its source files
+        for p in files:
+            if not p.endswith(".py"):
+                continue
+            for root in roots:
+                if not p.startswith(root):
+                    continue
+                rest = p[len(root) :].removesuffix(".py")
+                package = rest.endswith("/__init__")
+                parts = rest.removesuffix("/__init__").split("/")
+                self.modules.setdefault(".".join(parts), []).append(p)
+                # the packages above it (namespace packages have no __init__)
+                for i in range(1, len(parts) - (0 if package else 1) + 1):
+                    self.modules.setdefault(".".join(parts[:i]), [])
+
+    def owns(self, target: str, depth: int = 0) -> bool:
+        parts = target.split(".")
+        if parts[0] in sys.stdlib_module_names or parts[0] == "builtins" or depth > 4:
+            return False
+        for i in range(len(parts), 0, -1):
+            module = ".".join(parts[:i])
+            if module not in self.modules:
+                continue
+            rest = parts[i:]
+            if not rest:
+                return True  # a module: calling it fails
+            if len(rest) > 2:
+                return False  # Class.method at most: more is an attribute chain
+            sources = self.modules[module]
+            return any(
+                self._defines(src, rest[0], class_only=len(rest) == 2, depth=depth)
+                for src in sources
+            ) or not any(self._may_bind(src, rest[0]) for src in sources)
+        return False
+
+    def _may_bind(self, path: str, name: str) -> bool:
+        """Whether the module could hold the name at all: it spells it, or imports `*`. One
+        that cannot makes the target fail to import (a config naming a file the repository
+        lacks), which runs nothing."""
+        text = self.snap.read_text(path) or ""
+        return bool(rx.search(rf"\b{rx.escape(name)}\b|\bimport[ \t]*\*", text))
+
+    def _defines(self, path: str, name: str, class_only: bool, depth: int) -> bool:
+        text = self.snap.read_text(path) or ""
+        kinds = "class" if class_only else r"class|def|async[ \t]+def"
+        if rx.search(rf"(?m)^(?:{kinds})[ \t]+{rx.escape(name)}\b", text):
+            return True
+        # Imported into the module: own when it comes from the repository's own code.
+        for m in rx.finditer(
+            rf"(?m)^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*(?:\([^)]*|[^\n]*)"
+            rf"\b{rx.escape(name)}\b",
+            text,
+        ):
+            source = m.group(1)
+            if source.startswith("."):
+                return True  # a relative import: a module of the same package
+            if self.owns(f"{source}.{name}", depth + 1):
+                return True
+        return False
+
+
+def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[Risk]:
+    """The targets of one config text (YAML, JSON is YAML too) that are neither own nor known;
+    a dotted `type` only in a file mmengine reads (TYPE_SUFFIXES)."""
+    found: list[tuple[str, str, int | None, list[str]]] = []
+    types = path.lower().endswith(TYPE_SUFFIXES)
+    for key, value, line, args in _targets(text):
+        if not isinstance(value, str) or (key == "type" and not types):
+            continue
+        target = value.strip()
+        if "${" in target:
+            found.append((key, target, line, args))
+        elif key == "type" and not _DOTTED.fullmatch(target):
+            continue  # `type: adam`: a registry name, no import path
+        elif not allowed(target, own):
+            found.append((key, target, line, args))
+    return [target_risk(snap, path, key, t, line, args) for key, t, line, args in found[:3]]
+
+
+# HyperPyYAML's tags (SpeechBrain's `hyperparams.yaml`, load_hyperpyyaml): each imports the
+# dotted name it spells; `!new:` and `!apply:` call it while the file is loaded (17a F13).
+HYPER_TAGS = ("!new:", "!name:", "!apply:", "!applyref:", "!module:")
+_HOW = {
+    "_target_": "Hydra/OmegaConf `_target_` (hydra.utils.instantiate imports and calls it)",
+    "type": "mmengine-style `type` (the registry imports a dotted name and calls it)",
+    "tag": "HyperPyYAML tag (load_hyperpyyaml imports it, and `!new:`/`!apply:` call it)",
+}
+
+
+def tag_target(tag: str) -> str | None:
+    """The dotted name a HyperPyYAML tag imports, or None for another tag."""
+    for prefix in HYPER_TAGS:
+        if tag.startswith(prefix):
+            return tag[len(prefix) :].strip()
+    return None
+
+
+def allowed(target: str, own: OwnModules) -> bool:
+    return bool(_NAME.fullmatch(target)) and (own.owns(target) or known_safe(target))
+
+
+def target_risk(
+    snap: Snapshot, path: str, key: str, target: str, line: int | None, args: list[str]
+) -> Risk:
+    named = [a for a in args if snap.get(a.lstrip("./")) is not None][:3]
+    given = f"; its arguments name {', '.join(named)}: code it runs" if named else ""
+    how = _HOW.get(key, _HOW["type"])
+    what = (
+        "computed when the config is loaded, so forkvet cannot know it"
+        if "${" in target
+        else "neither the repository's own code nor a known model, optimizer or data class"
+    )
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Config names a callable to run: {target[:120]!r} as a {how}; it is {what}"
+        f"{given}. Loading the config runs it; read it before running anything that "
+        "instantiates this config.",
+        path,
+        line,
+    )
+
+
+def _targets(text: str) -> list[tuple[str, object, int | None, list[str]]]:
+    """(key, value, line, string arguments) of every `_target_` and `type` key, in every
+    document of the text; [] when no loader would read it."""
+    stripped = text.lstrip(" \t\r\n\ufeff")
+    if stripped[:1] in ("{", "["):
+        try:
+            return _walk_json(json.loads(stripped))
+        except (ValueError, RecursionError):
+            pass  # YAML flow style, or not JSON at all: the composer decides
+    out: list[tuple[str, object, int | None, list[str]]] = []
+    try:
+        for doc in yaml.compose_all(text, Loader=_LOADER):
+            if doc is not None:
+                out += _walk_yaml(doc)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        pass  # what was composed before the error stays
+    return out
+
+
+def _walk_json(data: object) -> list[tuple[str, object, int | None, list[str]]]:
+    out: list[tuple[str, object, int | None, list[str]]] = []
+    todo, seen = [data], 0
+    while todo and seen < _MAX_NODES:
+        node = todo.pop()
+        seen += 1
+        if isinstance(node, dict):
+            for key in ("_target_", "type"):
+                if key in node:
+                    out.append((key, node[key], None, _strings(node)))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return out
+
+
+def _strings(node: dict[object, object]) -> list[str]:
+    args = node.get("_args_")
+    values = [*(args if isinstance(args, list) else []), *node.values()]
+    return [v for v in values if isinstance(v, str) and len(v) < 300][:20]
+
+
+def _walk_yaml(root: yaml.Node) -> list[tuple[str, object, int | None, list[str]]]:
+    out: list[tuple[str, object, int | None, list[str]]] = []
+    todo: list[yaml.Node] = [root]
+    visited: set[int] = set()
+    while todo and len(visited) < _MAX_NODES:
+        node = todo.pop()
+        if id(node) in visited:
+            continue  # an alias: the node is walked once
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            pairs = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+            args = [
+                s.value
+                for _, v in pairs
+                for s in (v.value if isinstance(v, yaml.SequenceNode) else [v])
+                if isinstance(s, yaml.ScalarNode) and len(s.value) < 300
+            ][:20]
+            for k, v in pairs:
+                if k.value in ("_target_", "type") and isinstance(v, yaml.ScalarNode):
+                    out.append((k.value, v.value, v.start_mark.line + 1, args))
+            todo.extend(v for _, v in node.value)
+            todo.extend(k for k, _ in node.value if not isinstance(k, yaml.ScalarNode))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return out
+
+
+# -- OmegaConf resolvers that run config text (17a F14) ------------------------------------------
+# `OmegaConf.register_new_resolver("eval", eval)`: every `${eval:...}` in a config is then
+# Python the config supplies. The usual use is arithmetic (`${eval:'${a} * 2'}`): that stays
+# quiet; anything else (a call, an attribute, a subscript, a lambda) is code in data.
+_REGISTERS = rx.compile(
+    r"register_(?:new_)?resolver\(\s*(?:name\s*=\s*)?[\"']([^\"'\n]{1,100})[\"']\s*,\s*"
+    r"(?:resolver\s*=\s*)?([^\n]{0,300})"
+)
+_EVALS = rx.compile(r"^(?:builtins\.)?(?:eval|exec)\b|^lambda\b[^\n]*\b(?:eval|exec)\s*\(")
+_ARITHMETIC = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Constant,
+    ast.Tuple, ast.List, ast.Name, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)  # fmt: skip
+
+
+def eval_resolvers(code: str) -> list[str]:
+    """Names of the resolvers a Python text registers as eval/exec."""
+    return [m.group(1) for m in _REGISTERS.finditer(code) if _EVALS.search(m.group(2).strip())]
+
+
+def eval_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:
+    out: list[Risk] = []
+    for name, where in resolvers.items():
+        at = 0
+        while len(out) < 3 and (i := text.find("${" + name + ":", at)) >= 0:
+            start = i + len(name) + 3
+            expr, at = _interpolation(text, start)
+            if not _arithmetic(expr):
+                shown = expr[:100] + ("…" if len(expr) > 100 else "")
+                out.append(
+                    Risk(
+                        "code-in-data",
+                        "error",
+                        f"Config text run as Python: `${{{name}:{shown}}}` — {where} "
+                        f"registers the OmegaConf resolver {name!r} as eval, so resolving this "
+                        "value runs it, and it is more than arithmetic (a call, an attribute, a "
+                        "subscript). Read it before running anything that loads this config.",
+                        path,
+                        text.count("\n", 0, i) + 1,
+                    )
+                )
+    return out
+
+
+def _interpolation(text: str, start: int) -> tuple[str, int]:
+    """The resolver argument from start to its closing `}` (nested `${...}` and quotes
+    skipped), and where it ends."""
+    depth, quote, i = 0, "", start
+    while i < len(text) and i - start < 10_000:
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif text.startswith("${", i):
+            depth += 1
+            i += 1
+        elif c == "}":
+            if depth == 0:
+                return text[start:i], i + 1
+            depth -= 1
+        i += 1
+    return text[start:i], i
+
+
+def _arithmetic(expr: str) -> bool:
+    """Whether an eval resolver's argument is plain arithmetic on literals and interpolations."""
+    body = expr.strip()
+    if len(body) >= 2 and body[0] == body[-1] and body[0] in "'\"":
+        body = body[1:-1]
+    body = rx.sub(r"\$\{[^{}]*\}", "1", body)  # nested interpolations: values, not code
+    try:
+        tree = ast.parse(body.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return all(isinstance(n, _ARITHMETIC) for n in ast.walk(tree))
