@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from forkvet import __version__
+from forkvet import __version__, cmdgate
 from forkvet.config import CONFIG_PATH, config_for, load_config
 from forkvet.errors import ForkvetError, InputError
 from forkvet.redact import redacted_streams
@@ -194,6 +194,9 @@ def _unwind_on_sigterm() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # run as a program (a test calling main() keeps its own handlers)
+        # In GitHub Actions the runner processes none of this process's lines as workflow
+        # commands but forkvet's own (forkvet.cmdgate): first, before anything is printed.
+        cmdgate.start()
         _unwind_on_sigterm()
     given = list(sys.argv[1:] if argv is None else argv)
     # `vet` is the command that must start fast (CI runs it on every pull request).

@@ -251,11 +251,42 @@ def _escape(ch: str) -> str:
 
 
 def visible(text: str, keep: str = "") -> str:
-    """Every Cc, Cf, Zl, Zp and Cs character (but those in `keep`) as a visible escape."""
-    return "".join(
-        _escape(ch) if ch not in keep and unicodedata.category(ch) in _INVISIBLE else ch
-        for ch in text
+    """Every Cc, Cf, Zl, Zp and Cs character (but those in `keep`) as a visible escape, and
+    no workflow command the Actions runner would read in it (`inert`)."""
+    return inert(
+        "".join(
+            _escape(ch) if ch not in keep and unicodedata.category(ch) in _INVISIBLE else ch
+            for ch in text
+        )
     )
+
+
+# The Actions runner reads `##[name ...]` anywhere in a line (the legacy form), and
+# `::name ...::` at the start of one after .NET's TrimStart(), which trims every Unicode
+# white space character (Zs too: U+2003, U+3000), not only the controls `visible` escapes.
+_LINE_BREAKS = rx.compile(r"(\r\n|\r|\n)")
+
+
+def _dotnet_space(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Zs", "Zl", "Zp")
+
+
+def inert(text: str) -> str:
+    """Text in which the Actions runner finds no workflow command: `##[` shown as `##\\[`
+    anywhere, a `::` that starts a line (after any white space) as `\\::`. (In Actions
+    forkvet also stops the runner's command processing as a whole: forkvet.cmdgate.)"""
+    text = text.replace("##[", "##\\[")
+    if "::" not in text:
+        return text
+    parts = _LINE_BREAKS.split(text)
+    for i in range(0, len(parts), 2):  # the lines; the odd items are the breaks
+        line = parts[i]
+        lead = 0
+        while lead < len(line) and _dotnet_space(line[lead]):
+            lead += 1
+        if line.startswith("::", lead):
+            parts[i] = line[:lead] + "\\" + line[lead:]
+    return "".join(parts)
 
 
 def terminal(value: object, limit: int | None = None) -> str:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from forkvet import rx
+from forkvet import cmdgate, rx
 from forkvet.errors import InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url, strip_ansi, visible
 from forkvet.extras import require
@@ -55,17 +55,19 @@ def _annotate(items: list[tuple[str, str, str, str | None, int | None]]) -> None
         rest = len(items) - MAX_ANNOTATIONS + 1
         more = f"… and {rest} more findings: see the job summary"
         shown = [*items[: MAX_ANNOTATIONS - 1], ("warning", "forkvet", more, None, None)]
-    for severity, title, message, file, line in shown:
-        g = _gha()
-        fn = {"error": g.error, "warning": g.warning}.get(severity, g.notice)
-        # Every annotation passes here: invisible and acting characters shown as escapes
-        # (forkvet.escape.visible), then github-action-utils applies GitHub's own escaping.
-        fn(
-            visible(message, keep="\r\n\t"),
-            title=visible(title),
-            file=visible(file) if file is not None else None,
-            line=line,
-        )
+    g = _gha()
+    # The runner processes these lines and no other of forkvet's (forkvet.cmdgate).
+    with cmdgate.speaking():
+        for severity, title, message, file, line in shown:
+            fn = {"error": g.error, "warning": g.warning}.get(severity, g.notice)
+            # Every annotation passes here: invisible and acting characters shown as escapes
+            # (forkvet.escape.visible), then github-action-utils applies GitHub's own escaping.
+            fn(
+                visible(message, keep="\r\n\t"),
+                title=visible(title),
+                file=visible(file) if file is not None else None,
+                line=line,
+            )
 
 
 def publish_vet(data: dict[str, Any]) -> None:
@@ -260,11 +262,12 @@ def publish_check_run(name: str, title: str, summary: str, conclusion: str) -> s
         )
     except GithubException as exc:
         if exc.status in (401, 403, 404):
-            _gha().notice(
-                "The token cannot write check runs here (pull requests from forks get "
-                "a read-only token): the results are in the job summary.",
-                title="forkvet",
-            )
+            with cmdgate.speaking():
+                _gha().notice(
+                    "The token cannot write check runs here (pull requests from forks get "
+                    "a read-only token): the results are in the job summary.",
+                    title="forkvet",
+                )
             return f"degraded: {exc.status}"
         raise
     return "created"

@@ -344,8 +344,9 @@ def test_smoke_action_fails_closed_without_a_sandbox(
     temp = tmp_path / "runner"
     temp.mkdir()
     outputs, _, procs = run_action(action, inputs, repo, temp)
-    assert procs[-1].returncode != 0 and outputs["verdict"] == "", procs[-1].stderr  # failed
-    assert "without a sandbox" in procs[-1].stderr and "allow-unsandboxed" in procs[-1].stderr
+    said = procs[-1].stdout + procs[-1].stderr  # forkvet's stderr is on stdout (`2>&1`)
+    assert procs[-1].returncode != 0 and outputs["verdict"] == "", said  # failed
+    assert "without a sandbox" in said and "allow-unsandboxed" in said
     temp2 = tmp_path / "runner2"
     temp2.mkdir()
     opted, _, procs = run_action(action, {**inputs, "allow-unsandboxed": "true"}, repo, temp2)
