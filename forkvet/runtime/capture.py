@@ -7,6 +7,9 @@ each stream keeps its first and its last CAP // 2 bytes; what lies between is co
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import threading
 from collections.abc import Sequence
@@ -16,7 +19,7 @@ from typing import IO, Any
 CAP = 8 << 20  # per stream: the rows a check reads are a few KB; tracebacks a few tens
 
 
-class _Bounded:
+class Bounded:
     def __init__(self, cap: int) -> None:
         self.half = cap // 2
         self.head = bytearray()
@@ -41,7 +44,7 @@ class _Bounded:
         return bytes(self.head + gap + self.tail).decode("utf-8", "replace")
 
 
-def _drain(pipe: IO[bytes], keep: _Bounded) -> None:
+def drain(pipe: IO[bytes], keep: Bounded) -> None:
     while chunk := pipe.read(1 << 16):
         keep.add(chunk)
 
@@ -54,23 +57,35 @@ def run_capped(
     timeout: float,
     stdin: Any = subprocess.DEVNULL,
     cap: int = CAP,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Like subprocess.run(..., capture_output=True, text=True), with each stream bounded.
-    On the timeout the child is killed and subprocess.TimeoutExpired carries what was kept."""
-    out, err = _Bounded(cap), _Bounded(cap)
+    On the timeout the child's whole process group is killed (it starts one of its own; the
+    sandbox dies with it) and subprocess.TimeoutExpired carries what was kept.
+    pass_fds: descriptors the child inherits besides the three (a result channel)."""
+    out, err = Bounded(cap), Bounded(cap)
     proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        pass_fds=tuple(pass_fds),
+        start_new_session=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
     readers = [
-        threading.Thread(target=_drain, args=(proc.stdout, out), daemon=True),
-        threading.Thread(target=_drain, args=(proc.stderr, err), daemon=True),
+        threading.Thread(target=drain, args=(proc.stdout, out), daemon=True),
+        threading.Thread(target=drain, args=(proc.stderr, err), daemon=True),
     ]
     for r in readers:
         r.start()
     try:
         returncode = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
         for r in readers:

@@ -6,10 +6,12 @@ import ast
 import contextlib
 import fcntl
 import json
+import math
 import os
 import struct
 import subprocess
 import termios
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from forkvet import limits, rx, safeparse
 from forkvet.runtime import sandbox
-from forkvet.runtime.capture import run_capped
+from forkvet.runtime.capture import CAP, Bounded, drain, run_capped
 from forkvet.runtime.explain import explain
 from forkvet.runtime.process import isolate_self, scrubbed_env
 from forkvet.snapshot import Snapshot
@@ -41,13 +43,19 @@ _SETUP_CALL = rx.compile(
 )
 _SIDE_EFFECTS = (ast.For, ast.While, ast.With, ast.AsyncFor, ast.AsyncWith)
 
-# Runs in the child: imports each module with a per-module alarm, one JSON line each.
+# Runs in the child: imports each module with a per-module alarm (a diagnostic: the deadline
+# is the parent's, from outside), one JSON row each on the result descriptor (argv[3]), never
+# on the stdout the imported code prints to.
 _CHILD = r"""
-import importlib, json, signal, sys, time, traceback
-mods, timeout = json.loads(sys.argv[1]), int(sys.argv[2])
+import importlib, json, os, signal, sys, time, traceback
+mods, timeout, results = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 def on_alarm(*_):
     raise TimeoutError(f"import took over {timeout} s")
 signal.signal(signal.SIGALRM, on_alarm)
+def report(row):
+    data = (json.dumps(row) + "\n").encode()
+    while data:
+        data = data[os.write(results, data):]
 for name, path_dir in mods:
     if path_dir not in sys.path:
         sys.path.insert(0, path_dir)
@@ -60,9 +68,7 @@ for name, path_dir in mods:
         err = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     finally:
         signal.alarm(0)
-    # On a line of its own: the module may have printed without a newline (an input() prompt).
-    row = {"module": name, "error": err, "seconds": round(time.time() - start, 3)}
-    print("\n" + json.dumps(row), flush=True)
+    report({"module": name, "error": err, "seconds": round(time.time() - start, 3)})
 """
 
 
@@ -173,17 +179,37 @@ _EOFS = 256
 
 
 def check_imports(
-    snap: Snapshot, python: str, timeout: int = 60, env: dict[str, str] | None = None
+    snap: Snapshot,
+    python: str,
+    timeout: int = 60,
+    env: dict[str, str] | None = None,
+    budget: float | None = None,
 ) -> ImportCheck:
+    """Import every module in one sandboxed child. `timeout`: a module's own alarm (a
+    diagnostic the module can disarm); `budget`: seconds for the whole check, enforced from
+    outside (the child's process group and sandbox are killed), by default 60 s plus
+    `timeout` for each of up to 20 modules. `forkvet smoke` gives its --timeout."""
     mods, skipped = repo_modules(snap)
     own = own_modules(snap)
     if not mods:
         return ImportCheck(True, 0, skipped=skipped)
-    # One child for all modules; the total budget covers a slow first import (torch).
-    budget = 60 + timeout * min(len(mods), 20)
+    if budget is None:
+        # One child for all modules; the total budget covers a slow first import (torch).
+        budget = 60 + timeout * min(len(mods), 20)
+    timeout = max(1, min(timeout, math.ceil(budget)))
     isolate_self()
+    # The rows come on a pipe of their own: what the imported code prints is never read as a
+    # result. (It runs in the same interpreter and could write to this pipe too: every row is
+    # checked, bound to its module by position, and a bad one fails that module.)
+    read_end, write_end = os.pipe()
+    rows = Bounded(CAP)
+    reader = threading.Thread(
+        target=drain, args=(os.fdopen(read_end, "rb", buffering=0), rows), daemon=True
+    )
+    reader.start()
+    stopped = ""
     try:
-        argv = [python, "-c", _CHILD, json.dumps(mods), str(timeout)]
+        argv = [python, "-c", _CHILD, json.dumps(mods), str(timeout), str(write_end)]
         # the repository's modules run here: in the sandbox, like the smoke command
         writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
         # The interpreter's own environment, when it is one, is seen (read-only) even where
@@ -196,37 +222,83 @@ def check_imports(
         ):
             # bounded: a module that prints gigabytes at import costs forkvet a few MB
             proc = run_capped(
-                argv, cwd=snap.root, env=scrubbed_env(env), timeout=budget, stdin=stdin
+                argv,
+                cwd=snap.root,
+                env=scrubbed_env(env),
+                timeout=budget,
+                stdin=stdin,
+                pass_fds=(write_end,),
             )
-        out, stderr = proc.stdout, proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        stderr = f"import check timed out after {budget} s"
-    failures: list[dict[str, str]] = []
-    seen = 0
-    for line in out.splitlines():
-        try:
-            row = safeparse.json_loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(row, dict) or "module" not in row:
-            continue
-        seen += 1
-        if row.get("error"):
-            reasons = explain(row["error"], 1, False, timeout, own)
-            failures.append(
-                {
-                    "module": row["module"],
-                    "error": row["error"][-500:],
-                    "reason": reasons[0] if reasons else row["error"][-200:],
-                }
-            )
+        stderr = proc.stderr
+    except subprocess.TimeoutExpired:
+        stderr = ""
+        stopped = f"the import check ran out of its {budget:g} s (--timeout) here"
+    finally:
+        os.close(write_end)
+        reader.join(5)  # a process the sandbox did not hold may keep the pipe open
+    failures, seen = _results(rows.text(), mods, timeout, own)
     if seen < len(mods):
         failures.append(
             {
-                "module": mods[seen][0] if seen < len(mods) else "?",
+                "module": mods[seen][0],
                 "error": stderr[-500:],
-                "reason": "the import check stopped here",
+                "reason": stopped or "the import check stopped here",
             }
         )
     return ImportCheck(not failures, len(mods), failures, skipped)
+
+
+def _results(
+    text: str, mods: list[tuple[str, str]], timeout: int, own: set[str]
+) -> tuple[list[dict[str, str]], int]:
+    """(failures, rows read) from the result channel. Each row must be the next module's, of
+    the child's shape and types; a row that is not fails that module (never forkvet), and
+    rows past the last module are ignored."""
+    failures: list[dict[str, str]] = []
+    seen = 0
+    for line in text.splitlines():
+        if seen >= len(mods):
+            break
+        name = mods[seen][0]
+        seen += 1
+        error = _row_error(line, name)
+        if error is _MALFORMED:
+            failures.append(
+                {
+                    "module": name,
+                    "error": line[-500:],
+                    "reason": "its import result was not the import check's (the module's "
+                    "code wrote to the result channel?)",
+                }
+            )
+        elif error:
+            reasons = explain(error, 1, False, timeout, own)
+            failures.append(
+                {
+                    "module": name,
+                    "error": error[-500:],
+                    "reason": reasons[0] if reasons else error[-200:],
+                }
+            )
+    return failures, seen
+
+
+_MALFORMED = "\x00malformed"
+
+
+def _row_error(line: str, name: str) -> str | None:
+    """The error of a well-formed row for module `name` (None: imported), else _MALFORMED."""
+    try:
+        row = safeparse.json_loads(line)
+    except (json.JSONDecodeError, ValueError, RecursionError):
+        return _MALFORMED
+    if (
+        not isinstance(row, dict)
+        or set(row) != {"module", "error", "seconds"}
+        or row["module"] != name
+        or not (row["error"] is None or isinstance(row["error"], str))
+        or isinstance(row["seconds"], bool)
+        or not isinstance(row["seconds"], (int, float))
+    ):
+        return _MALFORMED
+    return row["error"]

@@ -78,7 +78,10 @@ def smoke(
         command, source = f"notebook {notebook.name}", "--notebook"
     if not command:
         command, source = commands.detect(vet(snap), "test", gpu=bool(gpus), snap=snap)
-    imports = check_imports(snap, python, import_timeout, env) if import_check else None
+    # the import check as a whole gets the operator's --timeout too, kept from outside
+    imports = (
+        check_imports(snap, python, import_timeout, env, budget=timeout) if import_check else None
+    )
     result = SmokeResult(
         "pass",
         import_reasons(imports),
