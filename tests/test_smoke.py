@@ -359,6 +359,26 @@ def test_a_flood_of_output_is_held_and_kept_bounded(
     assert max(len(line) for line in log.splitlines()) <= 2**20
 
 
+def test_the_log_shows_terminal_escapes_never_acting(
+    make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Round 17b F4: smoke.log (uploaded, read with cat or less) kept the repository's OSC
+    title, screen clear and OSC 52 clipboard write raw. Each line is written as
+    forkvet.escape.visible shows it; tabs stay."""
+    repo = make_repo(
+        {
+            "esc.py": "print('epoch 1\\x1b]0;forkvet: PASS\\x07\\x1b[2J'\n"
+            "      '\\x1b]52;c;cm0=\\x07 done')\n"
+            "print('a\\tb \\u202e c')\n"
+        }
+    )
+    code, data = smoke(repo, tmp_path, capsys, "--cmd", "python esc.py")
+    assert code == 0 and data["verdict"] == "pass", data
+    log = (tmp_path / "out" / "smoke.log").read_text()
+    assert "\x1b" not in log and "\x07" not in log and "\u202e" not in log
+    assert "epoch 1\\x1b]0;forkvet: PASS\\x07\\x1b[2J" in log and "a\tb \\u202e c" in log
+
+
 def test_the_smoke_result_is_bounded_in_encoded_bytes(
     make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from forkvet import fstree, rx
+from forkvet.escape import visible
 from forkvet.runtime import sandbox
 from forkvet.runtime.gpu import GpuSampler, GpuStats
 from forkvet.runtime.selfisolate import isolate_self as isolate_self  # re-exported
@@ -577,8 +578,8 @@ def _read_lines(
     """Every non-blank line of the output into the tail and the log; set stop when on_line
     says the run has enough. The command's output is hostile input: a line is read at most
     MAX_LINE_BYTES at a time (a longer one is cut into pieces), and the log keeps the first
-    MAX_LOG_WRITTEN bytes, then one line saying the rest was not kept; the output is still
-    drained to its end."""
+    MAX_LOG_WRITTEN bytes (each line as forkvet.escape.visible shows it), then one line saying
+    the rest was not kept; the output is still drained to its end."""
     written = 0
     for raw in iter(lambda: stream.readline(MAX_LINE_BYTES), b""):
         # tqdm redraws with \r: each redraw is a line for loss parsing.
@@ -587,10 +588,13 @@ def _read_lines(
                 continue
             tail.append(line)
             if log and written <= MAX_LOG_WRITTEN:
-                written += len(line) + 1
+                # the log is uploaded and read with cat or less: its terminal escapes, bidi
+                # and other invisible characters are shown, never acting (tabs kept)
+                shown = visible(line, keep="\t")
+                written += len(shown) + 1
                 try:
                     log.write(
-                        line + "\n"
+                        shown + "\n"
                         if written <= MAX_LOG_WRITTEN
                         else f"[forkvet: the log stops here; output past {MAX_LOG_WRITTEN >> 20}"
                         " MiB was read but not kept]\n"
