@@ -29,6 +29,14 @@ def _no_public_vulnerability_service(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _not_in_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run in GitHub Actions, forkvet stops the runner's command processing on stderr
+    # (forkvet.cmdgate): the suite runs the same in CI and on a laptop (a test that wants
+    # Actions sets GITHUB_ACTIONS itself, as tests/action_runner.py does).
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _no_index_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     # forkvet keeps index answers in the user's cache folder: tests leave it alone (the
     # cache's own tests point XDG_CACHE_HOME at a temporary folder and turn it on).

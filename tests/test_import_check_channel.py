@@ -60,13 +60,13 @@ def test_the_whole_check_has_one_deadline_the_module_cannot_disarm(make_repo: Ma
     start = time.monotonic()
     checked = check_imports(load(repo), sys.executable, timeout=60, budget=6)
     took = time.monotonic() - start
-    assert took < 15, took
+    assert took < 40, took  # not 4 + 4 + 60 + 4 s (a loaded machine is slow to start)
     failed = {f["module"]: f["reason"] for f in checked.failures}
     assert not checked.ok and "ran out of its 6 s" in failed.get("m2", ""), failed
 
 
 def test_smoke_timeout_bounds_the_import_check(make_repo: MakeRepo, tmp_path: Path) -> None:
-    slow = "import time\nWAIT = time.sleep(4)\n"
+    slow = "import time\nWAIT = time.sleep(25)\n"  # 75 s in all without the deadline
     repo = make_repo({"m1.py": slow, "m2.py": slow, "m3.py": slow, "run.py": "X = 1\n"})
     start = time.monotonic()
     proc = subprocess.run(
@@ -77,5 +77,5 @@ def test_smoke_timeout_bounds_the_import_check(make_repo: MakeRepo, tmp_path: Pa
     )  # fmt: skip
     took = time.monotonic() - start
     result = json.loads(proc.stdout)
-    assert proc.returncode == 1 and took < 20, (took, proc.stderr)
+    assert proc.returncode == 1 and took < 60, (took, proc.stderr)
     assert any("ran out of its 3 s" in r for r in result["reasons"]), result["reasons"]
