@@ -663,7 +663,11 @@ def _register_smoke(sub: Any) -> None:
         help="Python for a new environment (uv): 2.7 or 3.N",
     )
     _environment_options(s)
-    s.add_argument("--timeout", type=positive_seconds, help="seconds (default 600)")
+    s.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        help="seconds for the import check, then for the command (default 600)",
+    )
     s.add_argument(
         "--no-import-check", action="store_true", help="skip importing every module first"
     )

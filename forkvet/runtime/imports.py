@@ -193,6 +193,7 @@ def check_imports(
     own = own_modules(snap)
     if not mods:
         return ImportCheck(True, 0, skipped=skipped)
+    given = "" if budget is None else " (--timeout)"
     if budget is None:
         # One child for all modules; the total budget covers a slow first import (torch).
         budget = 60 + timeout * min(len(mods), 20)
@@ -230,9 +231,9 @@ def check_imports(
                 pass_fds=(write_end,),
             )
         stderr = proc.stderr
-    except subprocess.TimeoutExpired:
-        stderr = ""
-        stopped = f"the import check ran out of its {budget:g} s (--timeout) here"
+    except subprocess.TimeoutExpired as exc:
+        stderr = exc.stderr if isinstance(exc.stderr, str) else ""
+        stopped = f"the import check ran out of its {budget:g} s{given} here"
     finally:
         os.close(write_end)
         reader.join(5)  # a process the sandbox did not hold may keep the pipe open
