@@ -156,3 +156,25 @@ def test_report_action_annotations_are_the_only_commands(tmp_path: Path) -> None
     runner = Runner().feed(procs[-1].stderr).feed(procs[-1].stdout)
     assert [name for name, _ in runner.processed] == ["error", "error"], procs[-1].stdout
     assert runner.stop_token is None
+
+
+def test_each_step_runs_forkvet_on_one_runner_pipe() -> None:
+    """Every forkvet of a step writes its stderr (where forkvet.cmdgate's lines go) onto the
+    step's stdout, together with its stdout unless that is a file or a capture: the runner
+    reads a step's stdout and stderr in no guaranteed order, one pipe keeps the order."""
+    import yaml
+
+    for path in [ROOT / "action.yml", *sorted((ROOT / "actions").glob("*/action.yml"))]:
+        for step in yaml.safe_load(path.read_text())["runs"]["steps"]:
+            calls = [
+                ln.strip()
+                for ln in step.get("run", "").splitlines()
+                if "forkvet " in ln and not ln.strip().startswith(("#", "echo"))
+            ]
+            for call in calls:
+                captured = "$(forkvet" in call or ">>" in call
+                if captured and len(calls) == 1:
+                    continue  # its stderr is the only pipe it writes to the runner
+                assert "2>&1" in call, (path, call)
+                if ">" in call.split("2>&1", 1)[0]:
+                    raise AssertionError((path, call))  # 2>&1 first: onto the step's stdout
