@@ -117,6 +117,99 @@ def open_zip(fh: IO[bytes], cls: type[zipfile.ZipFile] = zipfile.ZipFile) -> zip
     return cls(fh)
 
 
+_EOCD, _ZIP64, _LOCATOR = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+_EOCD_SIZE, _ZIP64_SIZE, _LOCATOR_SIZE = 22, 56, 20
+# How far back miniz looks for the end record: 64 KiB of comment, in 4 KiB steps.
+_MINIZ_TAIL = (1 << 16) + _EOCD_SIZE + 4096
+
+
+def zip_readers_disagree(fh: IO[bytes]) -> str | None:
+    """Why zipfile and torch's reader (miniz: torch.load, torch.jit.load, torch.package)
+    would read different central directories from this file; None when they read the same
+    one (or zipfile finds no end record: it refuses the file itself).
+
+    The two find the end records differently. zipfile takes the zip64 end record just
+    before the zip64 locator, whatever offset the locator gives, uses every value of it,
+    and takes the directory to end where the end records start (moving every offset by
+    the difference: data prepended to the archive). miniz reads the zip64 record at the
+    locator's offset (the classic end record when no zip64 record is there), uses a zip64
+    value only where the classic one is 0xFFFF / 0xFFFFFFFF, and reads the directory at
+    the offset written. A file holding two archives can so show each reader its own
+    (outside attack, round 17a). Rather than follow each way of disagreeing, both readers'
+    answers are computed and compared, and the records between the directory and the end
+    of the file must be exactly one end record (and one zip64 record and locator): any
+    other end-record signature there is a record some reader may take."""
+    where = fh.tell()
+    try:
+        try:
+            endrec = getattr(zipfile, "_EndRecData")(fh)  # noqa: B009 (bounded: the last 64 KiB)
+        except (OSError, zipfile.BadZipFile, struct.error):
+            return None
+        if not endrec:
+            return None
+        size = fh.seek(0, 2)
+        tail_at = max(0, size - _MINIZ_TAIL)
+        fh.seek(tail_at)
+        tail = fh.read()
+        at = int(endrec[_ECD_LOCATION])
+        zip64 = endrec[_ECD_SIGNATURE] == _ZIP64
+        z_size, z_offset = int(endrec[_ECD_SIZE]), int(endrec[_ECD_OFFSET])
+        z_start = at - z_size - (_ZIP64_SIZE + _LOCATOR_SIZE if zip64 else 0)
+        if z_start != z_offset:
+            return (
+                f"zip directory {z_start - z_offset:,} bytes away from where its end record "
+                "puts it (zipfile and torch's reader would load different members)"
+            )
+        # miniz: the last end-record signature with a whole record after it
+        found = tail.rfind(_EOCD, 0, len(tail) - _EOCD_SIZE + 4)
+        if found < 0 or tail_at + found != at:
+            return "zip end record found at different places by zipfile and torch's reader"
+        rec = tail[at - tail_at : at - tail_at + _EOCD_SIZE]
+        entries, m_size, m_offset = struct.unpack_from("<HLL", rec, 10)
+        m_zip64 = False
+        if at >= _LOCATOR_SIZE + _ZIP64_SIZE:
+            fh.seek(at - _LOCATOR_SIZE)
+            locator = fh.read(_LOCATOR_SIZE)
+            if locator[:4] == _LOCATOR:
+                record_at = int.from_bytes(locator[8:16], "little")
+                if record_at > size - _ZIP64_SIZE:
+                    return None  # torch's reader refuses the file
+                fh.seek(record_at)
+                record = fh.read(_ZIP64_SIZE)
+                if record[:4] == _ZIP64:
+                    m_zip64 = True
+                    if zip64 and record_at != at - _LOCATOR_SIZE - _ZIP64_SIZE:
+                        return (
+                            "zip64 locator points away from the zip64 end record zipfile "
+                            "reads (zipfile and torch's reader would load different members)"
+                        )
+                    r_entries, r_size, r_offset = struct.unpack_from("<QQQ", record, 32)
+                    for classic, full, unset in (
+                        (entries, r_entries, 0xFFFF),
+                        (m_size, r_size, 0xFFFFFFFF),
+                        (m_offset, r_offset, 0xFFFFFFFF),
+                    ):
+                        if classic != unset and classic != full:
+                            return (
+                                "zip end record and zip64 end record disagree (readers "
+                                "that prefer one or the other would load different members)"
+                            )
+                    m_size, m_offset = r_size, r_offset
+        if m_zip64 != zip64 or (m_size, m_offset) != (z_size, z_offset):
+            return (
+                "zip end records read differently by zipfile and torch's reader "
+                "(they would load different members)"
+            )
+        fh.seek(z_offset + z_size)
+        after = fh.read(_MINIZ_TAIL + _ZIP64_SIZE + _LOCATOR_SIZE)
+        counts = (after.count(_EOCD), after.count(_ZIP64), after.count(_LOCATOR))
+        if counts != ((1, 1, 1) if zip64 else (1, 0, 0)):
+            return "more than one zip end record after the central directory"
+        return None
+    finally:
+        fh.seek(where)
+
+
 # -- tar pax headers --------------------------------------------------------------------------
 MAX_DIGIT_RUN = 256  # tarfile's searches backtrack over each run of digits (quadratic in it)
 _RECORD_LENGTH = rx.compile(rb"([0-9]{1,20}) ")

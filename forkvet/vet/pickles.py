@@ -1406,15 +1406,12 @@ def _scan_zip(
                 out.note(where, "looks like a zip archive but could not be opened")
             return
         with zf:
-            shift = _directory_shift(fh, zf)
-            if shift:
-                # zipfile takes the gap as a prefix and shifts every offset; torch's reader
-                # takes the offsets as written: two readers, two sets of members.
-                out.note(
-                    where,
-                    f"zip directory {shift:,} bytes away from where its end record puts it "
-                    f"(zipfile and torch's reader would load different members)",
-                )
+            # zipfile's members are scanned below; torch's reader (miniz) finds its end
+            # records its own way: where it would read another directory, what it loads
+            # was not seen.
+            disagree = containers.zip_readers_disagree(fh)
+            if disagree:
+                out.note(where, disagree)
             infos = zf.infolist()
             for found, members in dataformats.zip_findings([i.filename for i in infos]):
                 out.runs_code(_join(where, members[0]), found.message)
@@ -1440,18 +1437,6 @@ def _scan_zip(
                         raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
-
-
-def _directory_shift(fh: IO[bytes], zf: zipfile.ZipFile) -> int:
-    """How far zipfile moved the central directory from the offset the end record states."""
-    try:
-        endrec = getattr(zipfile, "_EndRecData")(fh)  # noqa: B009 (zipfile's own reader)
-    except OSError:
-        return 0
-    if not endrec:
-        return 0
-    stated = int(endrec[6])  # _ECD_OFFSET
-    return int(getattr(zf, "start_dir", stated)) - stated
 
 
 @contextmanager
