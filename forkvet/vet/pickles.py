@@ -16,7 +16,9 @@ from __future__ import annotations
 import ast
 import bz2
 import codecs
+import functools
 import io
+import json
 import lzma
 import math
 import os
@@ -1832,6 +1834,46 @@ def is_safe(module: str, name: str) -> bool:
         and "." not in name
         and name not in _MODULE_ALIASES
     )
+
+
+@functools.cache
+def _model_classes() -> tuple[tuple[str, ...], dict[str, frozenset[str]]]:
+    from importlib import resources
+
+    raw = json.loads(
+        resources.files("forkvet.data").joinpath("pickle_classes.json").read_text("utf-8")
+    )
+    functions = {m: frozenset(names) for m, names in raw["functions"].items()}
+    return tuple(raw["class_modules"]), functions
+
+
+def model_class(module: str, name: str, repo_names: frozenset[str]) -> bool:
+    """Whether an import off the safe list is code a reviewer can read (an `unsafe-pickle`):
+    the repository's own module, or a model library's class or rebuild helper named in
+    forkvet/data/pickle_classes.json. Anything else that loading calls (a loader, an
+    importer, a file or network opener, a code builder) is dangerous, whether or not
+    picklescan's tables list it (outside attack, round 17a: `imp.load_source`,
+    `marshal.loads`, `torch.load` were called unsafe, like a model class)."""
+    if not module.startswith("?") and module.split(".", 1)[0] in repo_names:
+        return True
+    prefixes, functions = _model_classes()
+    if name in functions.get(module, ()):
+        return True
+    if not (_IDENT.fullmatch(name) and "." not in name and name[:1].isupper()):
+        return False
+    if name in _MODULE_ALIASES:
+        return False
+    # "torch.nn." is torch.nn and every module under it; "sklearn.pipeline" that module alone
+    return any(
+        module == p.rstrip(".") or (p.endswith(".") and module.startswith(p)) for p in prefixes
+    )
+
+
+def dangerous(imports: set[tuple[str, str]], repo_names: frozenset[str]) -> set[tuple[str, str]]:
+    """The imports off the safe list that make a pickle `dangerous-pickle`: picklescan's
+    dangerous ones, and every one that is no model class (see model_class)."""
+    own = {g for g in imports if not model_class(*g, repo_names)}
+    return own | known_dangerous(imports)
 
 
 def known_dangerous(imports: set[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -626,23 +626,24 @@ def _unverified(path: str | None, reason: str) -> Risk:
 
 
 def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk | None:
-    """dangerous-pickle (known-dangerous imports) or unsafe-pickle (imports not on the safe
-    list: loading runs that code too); None when every import only rebuilds data."""
+    """dangerous-pickle (imports that are no model class: see pickles.model_class) or
+    unsafe-pickle (only the repository's own or a model library's classes: loading runs
+    that code too); None when every import only rebuilds data. The message names the whole
+    set of imports (past five, by a digest), so a fingerprint naming it pins that set."""
     unsafe = {g for g in pickles.live_imports(scan, repo_names) if not pickles.is_safe(*g)}
     if not unsafe:
         return None
-    dangerous = pickles.known_dangerous(unsafe)
-    where = sorted(w for w, found in scan.imports.items() if found & unsafe)
-    inside = f" (in {', '.join(where[:3])})" if where and where != [""] else ""
+    dangerous = pickles.dangerous(unsafe, repo_names)
+    shown = dangerous or unsafe
+    inside = _inside(scan, shown)
+    names = _import_names(unsafe, shown)
     if dangerous:
-        names = ", ".join(sorted(f"{m}.{n}" for m, n in dangerous)[:5])
         return Risk(
             "dangerous-pickle",
             "error",
             f"Pickle imports code that runs when loaded: {names}{inside}. Do not load it.",
             scan.path,
         )
-    names = ", ".join(sorted(f"{m}.{n}" for m, n in unsafe)[:5])
     return Risk(
         "unsafe-pickle",
         "error",
@@ -651,6 +652,32 @@ def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk 
         f"or safetensors.",
         scan.path,
     )
+
+
+def _import_names(every: set[tuple[str, str]], shown: set[tuple[str, str]]) -> str:
+    """The first five of `shown`; past them, how many more and a digest of every import."""
+    names = sorted(f"{m}.{n}" for m, n in shown)
+    text = ", ".join(names[:5])
+    if len(names) > 5 or len(every) > len(shown):
+        import hashlib
+
+        digest = hashlib.sha256("\n".join(sorted(f"{m}.{n}" for m, n in every)).encode())
+        more = len(every) - min(len(names), 5)
+        text += f" and {more} more (imports {digest.hexdigest()[:12]})"
+    return text
+
+
+def _inside(scan: pickles.FileScan, shown: set[tuple[str, str]]) -> str:
+    """Where those imports are, the committed form's members before the CRLF checkout's:
+    a CRLF checkout is named only for imports the committed bytes do not hold (round 17a
+    F5), and the file itself is never named by an empty member name."""
+    crlf = pickles.CRLF_CHECKOUT
+    where = {w: found & shown for w, found in scan.imports.items() if found & shown}
+    committed = set().union(*(f for w, f in where.items() if not w.startswith(crlf)))
+    places = sorted(
+        w for w, f in where.items() if w and not (w.startswith(crlf) and f <= committed)
+    )
+    return f" (in {', '.join(places[:3])})" if places else ""
 
 
 def _call_name(node: ast.Call) -> str:

@@ -118,3 +118,101 @@ def test_ordinary_archives_agree(tmp_path: Path) -> None:
     buf = io.BytesIO()
     torch.save({"w": torch.zeros(4)}, buf)
     assert containers.zip_readers_disagree(io.BytesIO(buf.getvalue())) is None
+
+
+# -- F6: what an acceptance of a pickle finding covers -------------------------------------
+def _reduce(module: str, name: str) -> bytes:
+    """module.name(0) under protocol 2 (a NUL: git's CRLF checkout is not walked)."""
+    return b"\x80\x02" + f"c{module}\n{name}\n".encode() + b"K\x00\x85R."
+
+
+@pytest.mark.parametrize(
+    "module,name",
+    [
+        ("imp", "load_source"),
+        ("importlib", "import_module"),
+        ("marshal", "loads"),
+        ("types", "FunctionType"),
+        ("_posixsubprocess", "fork_exec"),
+        ("torch", "load"),
+        ("numpy", "load"),
+        ("joblib", "load"),
+        ("pandas", "read_pickle"),
+        ("dill", "loads"),
+        ("code", "interact"),
+        ("io", "open"),
+        ("zipfile", "ZipFile"),
+        ("requests", "get"),
+        ("smtplib", "SMTP"),
+    ],
+)
+def test_code_running_imports_are_dangerous_not_unsafe(
+    vet_repo: Vet, module: str, name: str
+) -> None:
+    report = vet_repo({"model.pkl": _reduce(module, name)})
+    (risk,) = [r for r in report.risks if r.severity == "error"]
+    assert risk.kind == "dangerous-pickle", risk
+
+
+def test_model_classes_stay_unsafe(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "models/__init__.py": "",
+            "models/net.py": "class Net:\n    pass\n",
+            "own.pkl": _reduce("models.net", "Net"),
+            "estimator.pkl": _reduce("sklearn.linear_model._logistic", "LogisticRegression"),
+            "hf.pkl": _reduce("transformers.models.bert.modeling_bert", "BertModel"),
+        }
+    )
+    kinds = {r.path: r.kind for r in report.risks if r.severity == "error"}
+    assert kinds == {p: "unsafe-pickle" for p in ("own.pkl", "estimator.pkl", "hf.pkl")}
+
+
+def test_an_acceptance_of_a_pickle_pins_the_file(
+    tmp_path: Path, make_repo: Callable[..., Path]
+) -> None:
+    """Round 17a F6: `accept: {rule: risks/unsafe-pickle, path: ...}` went on accepting the
+    checkpoint after it was swapped for one calling imp.load_source."""
+    import hashlib
+
+    from forkvet import accept
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+
+    reviewed = _reduce("models.net", "Net")
+    files: dict[str, str | bytes] = {
+        "models/__init__.py": "",
+        "models/net.py": "class Net:\n    pass\n",
+        "ckpt/model.pkl": reviewed,
+    }
+
+    def verdict(data: bytes, **pin: str) -> list[tuple[str, str]]:
+        repo = make_repo({**files, "ckpt/model.pkl": data}, name=f"r{len(pin)}{data[:9]!r}")
+        snap = load(repo)
+        report = vet(snap)
+        entry = {"rule": "risks/unsafe-pickle", "path": "ckpt/model.pkl", "reason": "ours"}
+        accept.apply(report, accept.parse([{**entry, **pin}], "policy"), snap.root)
+        return [(f.severity, f.title) for f in report.findings if f.path == "ckpt/model.pkl"]
+
+    sha = hashlib.sha256(reviewed).hexdigest()
+    assert ("notice", "Accepted: Unsafe pickle") in verdict(reviewed, sha256=sha)
+    swapped = _reduce("models.net", "Net")[:-1] + b"0" + _reduce("imp", "load_source")
+    after = verdict(swapped, sha256=sha)
+    assert ("error", "Dangerous pickle") in after
+    assert not [t for s, t in after if t.startswith("Accepted")]
+    # without a pin, a rule-and-path acceptance of a pickle finding accepts nothing
+    unpinned = verdict(reviewed)
+    assert ("error", "Unsafe pickle") in unpinned
+    assert ("warning", "Acceptance no longer applies") in unpinned
+
+
+# -- F5: the CRLF label ----------------------------------------------------------------------
+def test_a_pickle_importing_the_same_as_committed_is_not_labelled_by_its_crlf_checkout(
+    vet_repo: Vet,
+) -> None:
+    # no NUL: its CRLF checkout is walked too, and with no LF it is the same bytes
+    data = b"\x80\x04\x8c\x08builtins\x8c\x04exec\x93\x8c\x01x\x85R."
+    report = vet_repo({"x.pkl": data})
+    (risk,) = [r for r in report.risks if r.severity == "error"]
+    assert "builtins.exec" in risk.message
+    assert "CRLF" not in risk.message and "(in ," not in risk.message
