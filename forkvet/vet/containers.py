@@ -22,7 +22,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any, cast
 
 from forkvet import rx
@@ -208,6 +208,107 @@ def zip_readers_disagree(fh: IO[bytes]) -> str | None:
         return None
     finally:
         fh.seek(where)
+
+
+_LOCAL = b"PK\x03\x04"
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile's structFileHeader
+MAX_UNLISTED_MEMBERS = 64
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
+def unlisted_members(
+    fh: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, tick: Callable[[], None]
+) -> tuple[list[zipfile.ZipInfo], bool]:
+    """Local headers (`PK\x03\x04`) in the bytes before the central directory that no listed
+    member covers: members the directory does not list, which a reader that walks local
+    headers (a stream reader, a recovery tool) loads. Each as a ZipInfo zipfile can open (its
+    size from the header, or the rest of the gap when the header does not say); and whether
+    there were more than MAX_UNLISTED_MEMBERS. Well-formed archives have no such bytes."""
+    where = fh.tell()
+    try:
+        covered = sorted(_extent(fh, i) for i in infos)
+        gaps: list[tuple[int, int]] = []
+        at = 0
+        for start, end in covered:
+            if start > at:
+                gaps.append((at, min(start, start_dir)))
+            at = max(at, end)
+        if at < start_dir:
+            gaps.append((at, start_dir))
+        found: list[zipfile.ZipInfo] = []
+        for start, end in gaps:
+            for offset in _signatures(fh, start, end, tick):
+                info = _local_info(fh, offset, end)
+                if info is None:
+                    continue
+                if len(found) >= MAX_UNLISTED_MEMBERS:
+                    return found, True
+                found.append(info)
+        return found, False
+    finally:
+        fh.seek(where)
+
+
+def _extent(fh: IO[bytes], info: zipfile.ZipInfo) -> tuple[int, int]:
+    """The bytes a listed member takes: its local header, data and data descriptor."""
+    start = int(info.header_offset)
+    fh.seek(start)
+    head = fh.read(_LOCAL_HEADER.size)
+    if len(head) < _LOCAL_HEADER.size or head[:4] != _LOCAL:
+        return start, start + _LOCAL_HEADER.size
+    fields = _LOCAL_HEADER.unpack(head)
+    end = start + _LOCAL_HEADER.size + fields[10] + fields[11] + int(info.compress_size)
+    if info.flag_bits & 0x08:  # a data descriptor follows the data
+        fh.seek(end)
+        signed = fh.read(4) == b"PK\x07\x08"
+        wide = info.compress_size > 0xFFFFFFFF or info.file_size > 0xFFFFFFFF
+        end += (4 if signed else 0) + (20 if wide else 12)
+    return start, end
+
+
+def _signatures(fh: IO[bytes], start: int, end: int, tick: Callable[[], None]) -> Iterator[int]:
+    """Offsets of local-header signatures in [start, end), read by chunks."""
+    at = start
+    carry = b""
+    while at < end:
+        tick()
+        fh.seek(at)
+        chunk = fh.read(min(1 << 20, end - at))
+        if not chunk:
+            return
+        data = carry + chunk
+        base = at - len(carry)
+        i = data.find(_LOCAL)
+        while i >= 0:
+            yield base + i
+            i = data.find(_LOCAL, i + 1)
+        carry = data[-3:]
+        at += len(chunk)
+
+
+def _local_info(fh: IO[bytes], offset: int, end: int) -> zipfile.ZipInfo | None:
+    """A ZipInfo for the local header at offset, or None when it is no sane header (a
+    signature's bytes by chance: no method zipfile reads, a name past the gap)."""
+    fh.seek(offset)
+    head = fh.read(_LOCAL_HEADER.size)
+    if len(head) < _LOCAL_HEADER.size:
+        return None
+    fields = _LOCAL_HEADER.unpack(head)
+    flags, method, size, file_size = fields[3], fields[4], fields[8], fields[9]
+    name_len, extra_len = fields[10], fields[11]
+    data_at = offset + _LOCAL_HEADER.size + name_len + extra_len
+    if method not in _METHODS or data_at > end:
+        return None
+    raw_name = fh.read(name_len)
+    info = zipfile.ZipInfo(raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace"))
+    info.flag_bits = flags
+    info.compress_type = method
+    info.header_offset = offset
+    if size in (0, 0xFFFFFFFF) or data_at + size > end:
+        size = end - data_at  # not stated (a data descriptor, zip64): the rest of the gap
+    info.compress_size = size
+    info.file_size = file_size if file_size not in (0, 0xFFFFFFFF) else 1 << 40
+    return info
 
 
 # -- tar pax headers --------------------------------------------------------------------------

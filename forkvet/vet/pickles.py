@@ -92,6 +92,10 @@ class FileScan:
     _acting: set[tuple[str, str]] = field(default_factory=set)
     # "location: what" of code a loader runs that is no pickle import (a Keras Lambda layer)
     code: list[str] = field(default_factory=list)
+    # location -> (bytes walked, bytes after them): data after the last pickle that is no
+    # pickle (torch's legacy tensor data, a record store's other records) was not walked, and
+    # a summary never calls it known-safe (outside attack, round 17a F4)
+    unwalked: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def add_import(self, where: str, module: str, name: str, inert: bool = False) -> None:
         self.imports.setdefault(where, set()).add((module, name))
@@ -1190,7 +1194,13 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: b
     inline = False
     found = counted = 0
     while True:
-        if not first and not looks_like_pickle(s, lenient=True):
+        # Padding (NULs, blank lines) between pickles is skipped: a loader that seeks to
+        # the next record reads the pickle after it (outside attack, round 17a F4).
+        if (
+            not first
+            and not looks_like_pickle(s, lenient=True)
+            and (not _skip_padding(s) or not looks_like_pickle(s, lenient=True))
+        ):
             break  # what follows is raw data (tensor storages), not a pickle
         first = False
         info = PickleInfo()
@@ -1211,12 +1221,39 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: b
         if not info.complete:
             break
         s.persistent = True  # torch's legacy format: its main pickle has a persistent_load
+    if info.complete and not inline and s.peek(1):
+        out.unwalked.setdefault(where, (s.offset, _rest_size(s)))
     if inline and s.peek(1):
         # joblib writes array bytes (or a nested pickle) into the middle of the pickle
         # stream and its loader goes on unpickling after them: the rest cannot be walked.
         out.note(where, "array data inside the pickle stream; what follows was not walked")
         for mod, name in _sweep(s, budget):
             out.add_import(where, mod, name)
+
+
+_PADDING = b"\0 \t\r\n"  # none of them is an opcode
+
+
+def _skip_padding(s: Stream) -> int:
+    """Skip padding bytes at the stream's position (reads, bounded like every read): how
+    many were skipped."""
+    skipped = 0
+    while chunk := s.peek(1 << 16):
+        rest = chunk.lstrip(_PADDING)
+        s.skip(len(chunk) - len(rest))
+        skipped += len(chunk) - len(rest)
+        if rest:
+            break
+        s.budget.tick()
+    return skipped
+
+
+def _rest_size(s: Stream) -> int:
+    """How many bytes follow the stream's position, when it is a file (else 0: unknown)."""
+    raw = s.raw
+    if isinstance(raw, io.BufferedReader):
+        return max(0, os.fstat(raw.fileno()).st_size - raw.tell() + len(s.buf) - s.pos)
+    return 0
 
 
 _INLINE_DATA = ("joblib.numpy_pickle", "sklearn.externals.joblib.numpy_pickle")
@@ -1439,6 +1476,32 @@ def _scan_zip(
                         raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
+            _scan_unlisted(fh, zf, where, out, budget, depth)
+
+
+def _scan_unlisted(
+    fh: IO[bytes], zf: zipfile.ZipFile, where: str, out: FileScan, budget: Budget, depth: int
+) -> None:
+    """Members whose local headers lie where no listed member is: no directory lists them,
+    but a reader walking local headers loads them (outside attack, round 17a: every reader's
+    directory is compared, and what none lists is scanned too)."""
+    start_dir = int(getattr(zf, "start_dir", 0))
+    infos = zf.infolist()[:MAX_MEMBERS]
+    found, more = containers.unlisted_members(fh, infos, start_dir, budget.tick)
+    if more:
+        out.note(where, f"over {containers.MAX_UNLISTED_MEMBERS} members no directory lists")
+    for info in found:
+        member = _join(where, f"{info.filename} (at byte {info.header_offset:,}, unlisted)")
+        try:
+            with zf.open(info) as inner:
+                safe = _UpToError(inner)
+                stream = Stream(cast(IO[bytes], safe), budget, persistent=True)
+                _dispatch(stream, member, out, budget, depth + 1, None)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError):
+            # a stored member whose size the header did not state reads to the gap's end;
+            # what could not be read at all is named
+            if not out.imports.get(member):
+                out.note(member, "a member no directory lists, which could not be read")
 
 
 @contextmanager

@@ -89,7 +89,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     for link, target in ctx.snap.links.items():
         by_target.setdefault(target, []).append(link)
     risks[:] = [_with_aliases(r, by_target) for r in risks]
-    risks += _plain_pickles_risk(sweep.plain)
+    risks += _plain_pickles_risk(sweep.plain, sweep.unwalked)
     risks += _absent_content(ctx)
 
 
@@ -350,6 +350,7 @@ class _PickleSweep:
     # (device, inode) of files with a hard link that may be outside the tree
     foreign: set[tuple[int, int]] = field(default_factory=set)
     plain: list[str] = field(default_factory=list)
+    unwalked: dict[str, str] = field(default_factory=dict)  # plain file -> what was not walked
 
     def file(self, entry: FileEntry, listed: bool = True, foreign: bool = False) -> None:
         """Scan one file of the tree: `listed` when the walk saw it (then it must still be
@@ -389,6 +390,8 @@ class _PickleSweep:
             self.risks.append(risk)
         elif not scan.unverified:  # what was not fully read is no "known-safe" pickle
             self.plain.append(shown)
+            if note := _unwalked(scan):
+                self.unwalked[shown] = note
         for reason in scan.unverified[:3]:
             self.risks.append(_unverified(shown, reason))
 
@@ -518,16 +521,38 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _plain_pickles_risk(plain: list[str]) -> list[Risk]:
+def _unwalked(scan: pickles.FileScan) -> str:
+    """What of the file the known-safe claim is not about: the bytes after its last pickle
+    that are no pickle (outside attack, round 17a F4)."""
+    for where, (walked, rest) in scan.unwalked.items():
+        if where.startswith(pickles.CRLF_CHECKOUT):
+            continue
+        inside = f" of {where}" if where else ""
+        after = f"the {rest:,} bytes after them" if rest else "the bytes after them"
+        return (
+            f" (its pickles are the first {walked:,} bytes{inside}; {after} are no pickle "
+            f"and were not walked)"
+        )
+    return ""
+
+
+def _plain_pickles_risk(plain: list[str], unwalked: dict[str, str]) -> list[Risk]:
     if not plain:
         return []
+    shown = [p + unwalked.get(p, "") for p in plain[:3]]
+    later = sum(1 for p in plain[3:] if p in unwalked)
+    more = (
+        f"; {later} more of them hold bytes after their pickles that were not walked"
+        if later
+        else ""
+    )
     return [
         Risk(
             "pickle-checkpoint",
             "notice",
             f"{len(plain)} pickle-based file(s) with only known-safe imports; "
             f"still load them with torch.load(weights_only=True): "
-            f"{', '.join(plain[:3])}",
+            f"{', '.join(shown)}{more}",
             plain[0],
         )
     ]

@@ -499,7 +499,9 @@ def test_every_value_of_a_shelve_is_scanned_where_shelve_reads_it(
     report = vet_repo({**files, "train.py": "import shelve\n"})
     flagged = [r for r in report.risks if r.path == f"{folder}cache.dat"]
     assert [r.kind for r in flagged] == ["dangerous-pickle"], report.risks
-    assert "at byte 512" in flagged[0].message
+    # since round 17a the file's own walk skips the NUL padding and reaches the value at
+    # byte 512 (the shelve reader names it "at byte 512" when the walk cannot)
+    assert "posix.system" in flagged[0].message or "at byte 512" in flagged[0].message
     assert not (tmp_path / "ran").exists()
 
 

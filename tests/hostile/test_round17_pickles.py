@@ -216,3 +216,69 @@ def test_a_pickle_importing_the_same_as_committed_is_not_labelled_by_its_crlf_ch
     (risk,) = [r for r in report.risks if r.severity == "error"]
     assert "builtins.exec" in risk.message
     assert "CRLF" not in risk.message and "(in ," not in risk.message
+
+
+# -- F4: a pickle after padding --------------------------------------------------------------
+def test_a_pickle_after_padding_is_walked(vet_repo: Vet) -> None:
+    """Round 17a F4: `{'a': 1}`, NULs to offset 4096, then a pickle calling builtins.exec (a
+    record store read by offset) was "only known-safe imports"."""
+    import pickle
+
+    first = pickle.dumps({"a": 1}, protocol=2)
+    evil = _reduce("builtins", "exec")
+    padded = first + b"\0" * (4096 - len(first)) + evil
+    blank = pickle.dumps({"a": 1}, protocol=0) + b"\n\n  \n" + evil
+    report = vet_repo({"d/records.pkl": padded, "d/blank.pkl": blank})
+    errors = {r.path: r.kind for r in report.risks if r.severity == "error"}
+    assert errors == {"d/records.pkl": "dangerous-pickle", "d/blank.pkl": "dangerous-pickle"}
+
+
+def test_bytes_after_the_pickles_are_not_called_known_safe(vet_repo: Vet) -> None:
+    import pickle
+
+    first = pickle.dumps({"a": 1}, protocol=2)
+    report = vet_repo({"d/records.bin": first + b"\0" * 64 + b"\xff\xfe raw data" * 10})
+    (notice,) = [r for r in report.risks if r.kind == "pickle-checkpoint"]
+    assert f"first {len(first) + 64} bytes" in notice.message
+    assert "not walked" in notice.message
+
+
+def test_a_member_no_directory_lists_is_scanned(tmp_path: Path, vet_repo: Vet) -> None:
+    """An evil member's local header before the listed ones, in bytes no listed member
+    covers: both readers' directories agree and skip it, a reader walking local headers
+    loads it. It is scanned as a member of its own."""
+    marker = tmp_path / "PWNED"
+    local_e, _ = _parts(P.os_system(f"touch {marker}", 2), 0)
+    local_b, cd_b = _parts(P.safe_state_dict(), len(local_e))
+    data = local_e + local_b + cd_b + _eocd(2, len(cd_b), len(local_e) + len(local_b))
+    assert containers.zip_readers_disagree(io.BytesIO(data)) is None
+    report = vet_repo({"model.pt": data})
+    errors = {r.path: r for r in report.risks if r.severity == "error"}
+    assert errors["model.pt"].kind == "dangerous-pickle", report.risks
+    assert "unlisted" in errors["model.pt"].message
+
+
+def test_real_archives_have_no_unlisted_members(tmp_path: Path) -> None:
+    from forkvet.vet import pickles
+
+    torch = pytest.importorskip("torch")
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(300), "n": torch.nn.Linear(3, 3).state_dict()}, buf)
+    script = io.BytesIO()
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), script)
+    streamed = io.BytesIO()
+    with zipfile.ZipFile(streamed, "w") as zf:  # data descriptors
+        with zf.open("a.bin", "w") as member:
+            member.write(b"\0" * 1000)
+        with zf.open("b.bin", "w") as member:
+            member.write(b"x" + b"PK\x03\x04" * 10)
+    for data in (buf.getvalue(), script.getvalue(), streamed.getvalue()):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            found, more = containers.unlisted_members(
+                io.BytesIO(data), zf.infolist(), zf.start_dir, lambda: None
+            )
+        assert (found, more) == ([], False)
+        path = tmp_path / "x.pt"
+        path.write_bytes(data)
+        scan = pickles.scan_path(str(path), "x.pt", float("inf"))
+        assert scan is None or not scan.unverified
