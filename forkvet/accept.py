@@ -13,6 +13,7 @@ by construction, and `forkvet vet` says so in a notice.
         by: alice                       # optional: who accepted it
         until: 2027-03-31               # optional: due again after this date
         sha256: 9f86d0…                 # optional: due again when the file changes
+                                        # (required, or blob, for pickle/code-in-data rules)
       - fingerprint: 3f0c…              # or the result's partialFingerprints["forkvet/v1"]
         reason: …
 """
