@@ -33,9 +33,13 @@ def _eocd(entries: int, size: int, offset: int) -> bytes:
     return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, entries, entries, size, offset, 0)
 
 
-def _parts(payload: bytes, base: int) -> tuple[bytes, bytes]:
-    """(local headers, central directory) of a torch-layout zip, its offsets moved by base."""
-    data = P.torch_zip(payload)
+def _parts(payload: bytes | dict[str, bytes], base: int) -> tuple[bytes, bytes]:
+    """(local headers, central directory) of a torch-layout zip (or of these members), its
+    offsets moved by base."""
+    if isinstance(payload, dict):
+        data = P.zipped(payload, zipfile.ZIP_STORED)
+    else:
+        data = P.torch_zip(payload)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         start = zf.start_dir
     end = data.index(b"PK\x05\x06", start)
@@ -49,15 +53,16 @@ def _parts(payload: bytes, base: int) -> tuple[bytes, bytes]:
     return data[:start], bytes(cd)
 
 
-def two_archives(evil: bytes, benign: bytes, variant: str) -> bytes:
+def two_archives(evil: bytes | dict[str, bytes], benign: bytes, variant: str) -> bytes:
     """Evil members and directory, then benign ones, then end records that send zipfile to
     the benign directory and torch's reader to the evil one."""
     local_e, cd_e = _parts(evil, 0)
+    n_e = cd_e.count(b"PK\x01\x02")
     out = bytearray(local_e)
     cd_e_at = len(out)
     out += cd_e
     z_e_at = len(out)
-    out += _zip64(2, len(cd_e), cd_e_at)
+    out += _zip64(n_e, len(cd_e), cd_e_at)
     local_b, cd_b = _parts(benign, len(out))
     out += local_b
     cd_b_at = len(out)
@@ -66,9 +71,9 @@ def two_archives(evil: bytes, benign: bytes, variant: str) -> bytes:
     if variant == "locator":  # miniz reads the zip64 record at the locator's offset
         out += _locator(z_e_at) + _eocd(0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
     elif variant == "classic":  # no zip64 record at offset 0: miniz takes the classic record
-        out += _locator(0) + _eocd(2, len(cd_e), cd_e_at)
+        out += _locator(0) + _eocd(n_e, len(cd_e), cd_e_at)
     else:  # a classic record whose values are not the zip64 record's
-        out += _locator(len(out) - 56) + _eocd(2, len(cd_e), cd_e_at)
+        out += _locator(len(out) - 56) + _eocd(n_e, len(cd_e), cd_e_at)
     return bytes(out)
 
 
@@ -83,6 +88,32 @@ def test_zip_end_records_two_readers_read_differently_are_an_error(
     errors = {r.path: r for r in report.risks if r.severity == "error"}
     assert "checkpoints/model.pt" in errors, report.risks
     assert errors["checkpoints/model.pt"].kind == "pickle-unverified"
+
+
+@pytest.mark.parametrize("kind", ["torchscript", "package"])
+def test_a_torchscript_or_package_archive_behind_another_directory_is_an_error(
+    vet_repo: Vet, kind: str
+) -> None:
+    """torch.jit.load and torch.package's PackageImporter use the same reader as torch.load."""
+    if kind == "torchscript":
+        evil = {
+            "archive/data.pkl": b"\x80\x02}q\x00.",
+            "archive/constants.pkl": b"\x80\x02).",
+            "archive/code/__torch__.py": b"import os\nos.system('x')\n",
+            "archive/version": b"1\n",
+        }
+    else:
+        evil = {
+            "m/.data/extern_modules": b"",
+            "m/model.py": b"import os\nos.system('x')\n",
+            "m/.data/version": b"6\n",
+        }
+    data = two_archives(evil, P.safe_state_dict(), "locator")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:  # zipfile sees only the benign members
+        assert "archive/constants.pkl" not in zf.namelist()
+    report = vet_repo({"model.pt": data})
+    kinds = {r.kind for r in report.risks if r.path == "model.pt" and r.severity == "error"}
+    assert "pickle-unverified" in kinds, report.risks
 
 
 def test_the_two_archive_fixture_really_runs_under_torch(tmp_path: Path) -> None:
