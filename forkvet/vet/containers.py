@@ -132,11 +132,12 @@ def zip_readers_disagree(fh: IO[bytes]) -> str | None:
     before the zip64 locator, whatever offset the locator gives, uses every value of it,
     and takes the directory to end where the end records start (moving every offset by
     the difference: data prepended to the archive). miniz reads the zip64 record at the
-    locator's offset (the classic end record when no zip64 record is there), uses a zip64
-    value only where the classic one is 0xFFFF / 0xFFFFFFFF, and reads the directory at
-    the offset written. A file holding two archives can so show each reader its own
-    (outside attack, round 17a). Rather than follow each way of disagreeing, both readers'
-    answers are computed and compared, and the records between the directory and the end
+    locator's offset (the classic end record when no zip64 record is there), takes its
+    values (miniz 3; other readers only where the classic one is 0xFFFF / 0xFFFFFFFF, so
+    the two records must agree), and reads the directory at the offset written. A file
+    holding two archives can so show each reader its own (outside attack, round 17a).
+    Rather than follow each way of disagreeing, both readers' answers are computed and
+    compared, and the records between the directory and the end
     of the file must be exactly one end record (and one zip64 record and locator): any
     other end-record signature there is a record some reader may take."""
     where = fh.tell()
