@@ -926,9 +926,9 @@ def _dispatch(
         if pickled:
             _scan_pickles(s, where, out, budget, sound)
         elif dataformats.json_start(head):  # JSON as json.loads reads bytes (UTF-8/16/32)
-            _scan_json(s, where, out, budget, dataformats.json_encoding(head[:4]))
+            _scan_json(s, where, out, budget, dataformats.json_encoding(head[:4]), depth)
         elif not where and dataformats.searched_whole(out.path):  # keras_metadata.pb
-            _scan_json(s, where, out, budget, None)
+            _scan_json(s, where, out, budget, None, depth)
         return
     if pickled + len(kinds) > 1 and seekable is None:
         # Read more than once: copied out (bounded) to be read from its start again.
@@ -1104,6 +1104,7 @@ def _scan_json(
     out: FileScan,
     budget: Budget,
     encoding: str | None,
+    depth: int = 0,
 ) -> None:
     """A JSON stream (or a binary one holding JSON strings, searched whole) against the
     JSON rules of loaders.json: a Keras Lambda layer, jsonpickle's tags, Zarr's pickle
@@ -1118,17 +1119,71 @@ def _scan_json(
     seen = 0
     # The whole stream, in overlapping windows: a Lambda after 65 MiB of whitespace is found
     # (round 16); the file's time budget bounds it (then NOT verified).
+    embedded = False  # base64 a loader decodes and unpickles (see _scan_embedded)
+    whole: list[bytes] = []
     while chunk := s.read(1 << 20):
         budget.tick()
         seen += len(chunk)
         search.feed(chunk)
+        embedded = embedded or bool(_EMBEDDED.search(search.window))
         if zarr and seen <= zarr["max_bytes"]:
             kept.append(chunk)
+        if encoding is not None and seen <= MAX_EMBEDDING_JSON:
+            whole.append(chunk)
     search.feed(b"", final=True)
     _report(search.found.values(), where, out)
+    if embedded:
+        if seen > MAX_EMBEDDING_JSON:
+            out.note(where, "JSON holding base64 pickles or archives, too large to read whole")
+        else:
+            _scan_embedded(b"".join(whole), where, out, budget, depth)
     if zarr and zarr["loader"] not in search.found:  # Zarr array metadata, read whole
         done = seen <= zarr["max_bytes"] and not s.peek(1)
         _report(dataformats.zarr_findings(zarr, b"".join(kept), done), where, out)
+
+
+# JSON strings that hold a pickle or an archive as base64, which a loader decodes and reads:
+# Stable-Baselines3 keeps `{":type:": ..., ":serialized:": "<base64 cloudpickle>"}` in its
+# model zip's `data` and unpickles each on load (outside attack, round 17a F11); other code
+# stores pickles (`gA` is PROTO's byte), zips (`UEsDB`) or gzip (`H4sI`) the same way.
+_EMBEDDED = re.compile(rb'":serialized:"|"(?:gA[A-Za-z0-9+/]|UEsDB|H4sI)')
+_BASE64 = re.compile(r"(?:gA|UEsDB|H4sI)[A-Za-z0-9+/=\s]{4,}")
+MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
+
+
+def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth: int) -> None:
+    """Every `:serialized:` value, and every string that is base64 of a pickle, zip or gzip,
+    decoded (as base64.b64decode decodes) and scanned as a stream of its own."""
+    import base64
+    import binascii
+
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return  # its loader fails on it too
+    if depth >= MAX_DEPTH:
+        out.note(where, f"base64 data nested deeper than {MAX_DEPTH} levels, not read")
+        return
+    todo: list[tuple[object, str, str]] = [(doc, "", "")]  # (value, its key, the key above)
+    count = 0
+    while todo:
+        node, key, above = todo.pop()
+        count += 1
+        if count & 0x3FF == 0:
+            budget.tick()
+        if isinstance(node, dict):
+            todo.extend((v, str(k), key) for k, v in node.items())
+        elif isinstance(node, list):
+            todo.extend((v, key, above) for v in node)
+        elif isinstance(node, str) and (key == ":serialized:" or _BASE64.fullmatch(node)):
+            try:
+                raw = base64.b64decode(node.encode())
+            except (binascii.Error, ValueError):
+                continue  # the loader raises too
+            label = f"{above}/{key}" if above and key == ":serialized:" else key or "value"
+            name = _join(where, f"{label} (base64)")
+            stream = Stream(io.BytesIO(raw), budget, persistent=False)
+            _dispatch(stream, name, out, budget, depth + 1, None)
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:

@@ -316,3 +316,23 @@ def test_real_archives_have_no_unlisted_members(tmp_path: Path) -> None:
         path.write_bytes(data)
         scan = pickles.scan_path(str(path), "x.pt", float("inf"))
         assert scan is None or not scan.unverified
+
+
+# -- F11: base64 pickles in JSON (Stable-Baselines3's model zip) -----------------------------
+def test_a_serialized_value_in_a_stable_baselines3_zip_is_walked(vet_repo: Vet) -> None:
+    """Round 17a F11: SB3's `load` passes every `:serialized:` value of the zip's `data` JSON
+    to cloudpickle.loads(base64.b64decode(...))."""
+    import base64
+    import json
+
+    evil = base64.b64encode(_reduce("builtins", "exec")).decode()
+    data = {"gamma": 0.99, "lr_schedule": {":type:": "<class 'function'>", ":serialized:": evil}}
+    zipped = P.zipped(
+        {"data": json.dumps(data, indent=4).encode(), "_stable_baselines3_version": b"2.9.2"}
+    )
+    plain = {"note": "a cached object", "blob": base64.b64encode(_reduce("os", "system")).decode()}
+    report = vet_repo({"models/ppo.zip": zipped, "cache.json": json.dumps(plain)})
+    errors = {r.path: r for r in report.risks if r.severity == "error"}
+    assert errors["models/ppo.zip"].kind == "dangerous-pickle", report.risks
+    assert "lr_schedule" in errors["models/ppo.zip"].message
+    assert errors["cache.json"].kind == "dangerous-pickle"
