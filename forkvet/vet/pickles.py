@@ -96,6 +96,9 @@ class FileScan:
     # pickle (torch's legacy tensor data, a record store's other records) was not walked, and
     # a summary never calls it known-safe (outside attack, round 17a F4)
     unwalked: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # location -> modules a Keras config names outside Keras (the repository's own are fine:
+    # risks.py decides, knowing its names)
+    config_modules: dict[str, set[str]] = field(default_factory=dict)
 
     def add_import(self, where: str, module: str, name: str, inert: bool = False) -> None:
         self.imports.setdefault(where, set()).add((module, name))
@@ -862,6 +865,8 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
             result.note(CRLF_CHECKOUT, str(exc))
     if result.pickles or result.unverified or result.imports or result.code:
         return result
+    if result.config_modules:
+        return result
     return None
 
 
@@ -1088,6 +1093,8 @@ def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None
             break
     _report(search.found.values(), where, out)
     _report(dataformats.hdf5_findings(marks), where, out)
+    if modules := search.modules():  # a Keras model_config naming modules outside Keras
+        out.config_modules.setdefault(where, set()).update(modules)
 
 
 def _report(found: Iterable[dataformats.Finding], where: str, out: FileScan) -> None:
@@ -1132,6 +1139,8 @@ def _scan_json(
             whole.append(chunk)
     search.feed(b"", final=True)
     _report(search.found.values(), where, out)
+    if modules := search.modules():
+        out.config_modules.setdefault(where, set()).update(modules)
     if embedded:
         if seen > MAX_EMBEDDING_JSON:
             out.note(where, "JSON holding base64 pickles or archives, too large to read whole")

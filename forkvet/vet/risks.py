@@ -372,13 +372,14 @@ class _PickleSweep:
             return
         if scan is None:
             return
-        for found in scan.code[:3]:
+        code = scan.code + _config_code(scan, self.names)
+        for found in code[:3]:
             # Code a loader runs that is no pickle import (a Keras Lambda layer, a module in a
             # torch.package): an error, named without quoting the file's content (a member
             # name) when it may be someone else's.
             what = found if not foreign else dataformats.unquoted(found)
             self.risks.append(Risk("code-in-data", "error", f"{what}. Do not load it.", shown))
-        if scan.code and not (scan.pickles or scan.imports or scan.unverified):
+        if (code or scan.config_modules) and not (scan.pickles or scan.imports or scan.unverified):
             return  # no pickle in it: not listed with the known-safe pickles
         if _never_loads(scan, self.names):
             return
@@ -519,6 +520,21 @@ def _shadowed(
 
 def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
+
+
+def _config_code(scan: pickles.FileScan, names: frozenset[str]) -> list[str]:
+    """A Keras config naming a module that is neither Keras's nor the repository's own
+    (outside attack, round 17a F12: `{"module": "os", "class_name": "function", "config":
+    "system"}` ran os.system at load_model, safe_mode=True)."""
+    rule = dataformats.module_rule()
+    out = []
+    for where, modules in scan.config_modules.items():
+        foreign = sorted(m for m in modules if m.split(".", 1)[0] not in names)
+        if rule is not None and foreign:
+            shown = ", ".join(foreign[:3])
+            what = f"{rule['message']} ({shown})"
+            out.append(f"{where}: {what}" if where else what)
+    return out
 
 
 def _unwalked(scan: pickles.FileScan) -> str:

@@ -336,3 +336,45 @@ def test_a_serialized_value_in_a_stable_baselines3_zip_is_walked(vet_repo: Vet) 
     assert errors["models/ppo.zip"].kind == "dangerous-pickle", report.risks
     assert "lr_schedule" in errors["models/ppo.zip"].message
     assert errors["cache.json"].kind == "dangerous-pickle"
+
+
+# -- F12: a Keras config naming a module outside Keras ---------------------------------------
+def _keras_config(module: str, name: str) -> bytes:
+    import json
+
+    layer = {
+        "module": module,
+        "class_name": "function",
+        "config": name,
+        "registered_name": "function",
+        "name": "preprocess",
+        "inbound_nodes": [{"args": ["echo hi"], "kwargs": {}}],
+    }
+    cfg = {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "config": {"name": "m", "layers": [layer], "input_layers": [], "output_layers": []},
+    }
+    return json.dumps(cfg).encode()
+
+
+def test_a_keras_config_naming_a_module_outside_keras_is_code(vet_repo: Vet) -> None:
+    """Round 17a F12: Keras 3 < 3.9 imports any module a config names and calls what it
+    names from it; no Lambda layer is needed."""
+    evil = P.zipped({"config.json": _keras_config("os", "system"), "metadata.json": b"{}"})
+    own = P.zipped({"config.json": _keras_config("mymodels.layers", "Block")})
+    report = vet_repo(
+        {
+            "model.keras": evil,
+            "models/model.json": _keras_config("subprocess", "getoutput"),
+            "mymodels/__init__.py": "",
+            "mymodels/layers.py": "class Block:\n    pass\n",
+            "own.keras": own,
+            "keras_only.json": _keras_config("keras.layers", "Dense"),
+            "package.json": b'{"name": "x", "module": "dist/index.mjs", "config": {}}',
+        }
+    )
+    errors = {r.path: r for r in report.risks if r.severity == "error"}
+    assert set(errors) == {"model.keras", "models/model.json"}, report.risks
+    assert all(r.kind == "code-in-data" for r in errors.values())
+    assert "(os)" in errors["model.keras"].message
