@@ -965,6 +965,8 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("zip-at-end")
     if seekable is not None and _is_hdf5(head, seekable):
         kinds.append("hdf5")
+    if head.startswith(_ARROW_MAGIC):
+        kinds.append("arrow")
     if _is_unread_shelve(head):
         kinds.append("shelve-db")
     if seekable is not None and head.startswith(b"SQLite format 3\x00"):
@@ -1228,6 +1230,8 @@ def _scan_container(
     elif kind == "hdf5":
         assert seekable is not None
         _scan_hdf5(seekable, where, out, budget)
+    elif kind == "arrow":
+        _scan_arrow(s, where, out, budget, depth, seekable)
     elif kind == "shelve-db":
         out.note(
             where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
@@ -1243,6 +1247,58 @@ def _scan_container(
         except _NOT_COMPRESSED:
             # Not that compression (it fails to open): its loader fails here too.
             return
+
+
+# Parquet, Feather v2 / Arrow IPC files and Arrow IPC streams: a schema may hold the extension
+# type `arrow.py_extension_type`, whose ARROW:extension:metadata pyarrow 0.14-14.0.0 unpickles
+# when the file is read (CVE-2023-47248; outside attack, round 17a F7). Parquet keeps the Arrow
+# schema base64-encoded in its footer (ARROW:schema); Feather/IPC in flatbuffers at the start
+# and in the footer.
+_ARROW_MAGIC = (b"PAR1", b"ARROW1", b"\xff\xff\xff\xff")
+_PY_EXTENSION = b"arrow.py_extension_type"
+_ARROW_HEAD = 1 << 20
+_ARROW_FOOTER = 16 << 20
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
+_PICKLE_START = re.compile(rb"\x80[\x02-\x05]")
+
+
+def _scan_arrow(
+    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+) -> None:
+    import base64
+    import binascii
+
+    with _seekable(s, seekable) as fh:
+        size = fh.seek(0, io.SEEK_END)
+        fh.seek(0)
+        head = fh.read(_ARROW_HEAD)
+        fh.seek(max(0, size - _ARROW_FOOTER))
+        tail = fh.read(_ARROW_FOOTER)
+    blobs = [head, tail]
+    for m in _B64_RUN.finditer(tail if head.startswith(b"PAR1") else b""):
+        budget.tick()
+        try:
+            blobs.append(base64.b64decode(m.group(0) + b"=" * (-len(m.group(0)) % 4)))
+        except (binascii.Error, ValueError):
+            continue
+    marked = [b for b in blobs if _PY_EXTENSION in b]
+    if not marked:
+        return
+    label = _join(where, "ARROW:extension:metadata")
+    walked = 0
+    for blob in marked:
+        for m in list(_PICKLE_START.finditer(blob))[:16]:
+            before = out.pickles
+            stream = Stream(io.BytesIO(blob[m.start() :]), budget)
+            if looks_like_pickle(stream, lenient=True):
+                _scan_pickles(stream, label, out, budget)
+            walked += out.pickles - before
+    if not walked:
+        out.note(
+            label,
+            "an Arrow extension type arrow.py_extension_type, whose metadata pyarrow before "
+            "14.0.1 unpickles when the file is read: its pickle was not found",
+        )
 
 
 def _join(where: str, part: str) -> str:

@@ -378,3 +378,55 @@ def test_a_keras_config_naming_a_module_outside_keras_is_code(vet_repo: Vet) -> 
     assert set(errors) == {"model.keras", "models/model.json"}, report.risks
     assert all(r.kind == "code-in-data" for r in errors.values())
     assert "(os)" in errors["model.keras"].message
+
+
+# -- F7: Arrow extension types pyarrow unpickles ---------------------------------------------
+def _arrow_schema(metadata: bytes) -> bytes:
+    """The bytes of an Arrow schema message naming a PyExtensionType (as flatbuffers lay
+    them out: strings length-prefixed, NUL-terminated)."""
+
+    def fb_str(b: bytes) -> bytes:
+        return struct.pack("<I", len(b)) + b + b"\0" * (4 - len(b) % 4)
+
+    return (
+        b"\xff\xff\xff\xff\x00\x01\x00\x00"
+        + fb_str(b"ARROW:extension:name")
+        + fb_str(b"arrow.py_extension_type")
+        + fb_str(b"ARROW:extension:metadata")
+        + fb_str(metadata)
+    )
+
+
+def _parquet(schema: bytes) -> bytes:
+    import base64
+
+    value = base64.b64encode(schema)
+    footer = b"\x15\x04\x19\x1c" + b"\x18\x0cARROW:schema\x18" + bytes([len(value) & 0x7F | 0x80])
+    footer += bytes([len(value) >> 7]) + value + b"\x00"
+    return b"PAR1" + b"\x15\x00" * 32 + footer + struct.pack("<I", len(footer)) + b"PAR1"
+
+
+def _feather(schema: bytes) -> bytes:
+    return b"ARROW1\x00\x00" + schema + b"\x00" * 64 + schema + struct.pack("<I", 8) + b"ARROW1"
+
+
+def test_an_arrow_extension_type_pyarrow_unpickles_is_walked(vet_repo: Vet) -> None:
+    """Round 17a F7 (CVE-2023-47248): pyarrow 0.14-14.0.0 unpickles the metadata of an
+    `arrow.py_extension_type` column when a Parquet or Feather file is read."""
+    evil = _arrow_schema(_reduce("builtins", "exec"))
+    unknown = _arrow_schema(b"cbuiltins\nexec\n(S'x'\ntR.")  # protocol 0: not found by PROTO
+    plain = b"PAR1" + b"\x15\x00" * 32 + b"\x18\x0cARROW:schema" + struct.pack("<I", 16) + b"PAR1"
+    report = vet_repo(
+        {
+            "data/train.parquet": _parquet(evil),
+            "data/train.feather": _feather(evil),
+            "data/other.feather": _feather(unknown),
+            "data/plain.parquet": plain,
+        }
+    )
+    errors = {r.path: r.kind for r in report.risks if r.severity == "error"}
+    assert errors == {
+        "data/train.parquet": "dangerous-pickle",
+        "data/train.feather": "dangerous-pickle",
+        "data/other.feather": "pickle-unverified",
+    }, report.risks
