@@ -389,6 +389,10 @@ class PickleInfo:
     int_value: int | None = None  # the value, when the pickle is a single integer
     long_line: bool = False  # a line argument was longer than MAX_LINE (not kept)
     acted: bool = False  # an opcode that calls into the stack's objects was applied
+    # bytes or str values that start like a pickle or a container (a pickle kept as `bytes`
+    # in a checkpoint, which code unpickles after loading it): scanned as streams of their own
+    nested: list[bytes] = field(default_factory=list)
+    nested_bytes: int = 0
 
 
 class _Machine:
@@ -627,7 +631,7 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
         return parse(raw) if parse is not None else None
     if kind > 0:
         return _fixed_arg(s, name, kind)
-    return _counted_arg(s, name, kind)
+    return _counted_arg(s, name, kind, info)
 
 
 def _global_arg(s: Stream, info: PickleInfo) -> tuple[str, str]:
@@ -710,7 +714,7 @@ def _fixed_arg(s: Stream, name: str, kind: int) -> int | None:
     return None
 
 
-def _counted_arg(s: Stream, name: str, kind: int) -> object:
+def _counted_arg(s: Stream, name: str, kind: int, info: PickleInfo | None = None) -> object:
     """A length-prefixed argument: small strings and longs are kept, the rest skipped."""
     size_len = {_LEN1: 1, _LEN4S: 4, _LEN4U: 4, _LEN8: 8}[kind]
     raw = s.read(size_len)
@@ -721,6 +725,8 @@ def _counted_arg(s: Stream, name: str, kind: int) -> object:
         raise _Bad("negative length")
     if name == "FRAME":
         return None  # a frame's content is more opcodes
+    if info is not None and n >= 4 and _keep_nested(s, name, n, info):
+        return None
     if not (name in ("LONG1", "LONG4") or (name in _STRINGS and n <= _MAX_NAME)):
         s.skip(n)
         return None
@@ -738,6 +744,42 @@ def _counted_arg(s: Stream, name: str, kind: int) -> object:
         except UnicodeDecodeError:
             return None  # pickle.load fails here; the walker goes on
     return data.decode("latin-1")  # a protocol 0-2 str: what encoding='latin1' gives
+
+
+MAX_NESTED_BYTES = 64 << 20  # of values kept per pickle to scan as streams of their own
+MAX_NESTED = 64
+_NESTED_VALUES = {"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"} | _STRINGS
+
+
+def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
+    """Keep (read) a bytes or str value that starts like a pickle or a container, for the
+    caller to scan (outside attack, round 17a F10: a checkpoint holding a pickle as `bytes`,
+    which the repository's code unpickles after torch.load(weights_only=True)). A str is
+    kept as `s.encode("latin-1")` gives it back. Whether it was kept."""
+    if name not in _NESTED_VALUES or name in ("STRING", "UNICODE"):
+        return False
+    text = "UNICODE" in name
+    head = s.peek(8)
+    if text:
+        head = head.decode("utf-8", "ignore").encode("latin-1", "ignore")
+    pickled = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    if not pickled and sniff(head.ljust(8, b"\0")) is None:
+        return False
+    if len(info.nested) >= MAX_NESTED or info.nested_bytes + n > MAX_NESTED_BYTES:
+        if pickled:
+            raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
+        return False  # array bytes that happen to start like a compressed stream: skipped
+    data = s.read(n)
+    if len(data) < n:
+        raise _Bad("truncated")
+    if text:
+        try:
+            data = data.decode("utf-8", "surrogatepass").encode("latin-1")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            return True  # no latin-1 text: nothing a loader gets back as those bytes
+    info.nested.append(data)
+    info.nested_bytes += n
+    return True
 
 
 def _unescape(raw: bytes, codec: str) -> str | None:
@@ -929,7 +971,7 @@ def _dispatch(
     sound, pickled = pickle_verdicts(s)
     if not kinds:
         if pickled:
-            _scan_pickles(s, where, out, budget, sound)
+            _scan_pickles(s, where, out, budget, sound, depth)
         elif dataformats.json_start(head):  # JSON as json.loads reads bytes (UTF-8/16/32)
             _scan_json(s, where, out, budget, dataformats.json_encoding(head[:4]), depth)
         elif not where and dataformats.searched_whole(out.path):  # keras_metadata.pb
@@ -942,7 +984,7 @@ def _dispatch(
             _dispatch(again, where, out, budget, depth, fh)
         return
     if pickled:
-        _scan_pickles(s, where, out, budget, sound)
+        _scan_pickles(s, where, out, budget, sound, depth)
     if depth >= MAX_DEPTH:
         out.note(where, f"archive nested deeper than {MAX_DEPTH} levels, not opened")
         return
@@ -967,6 +1009,8 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("hdf5")
     if head.startswith(_ARROW_MAGIC):
         kinds.append("arrow")
+    if _is_value_store(head):
+        kinds.append("values")
     if _is_unread_shelve(head):
         kinds.append("shelve-db")
     if seekable is not None and head.startswith(b"SQLite format 3\x00"):
@@ -1232,6 +1276,8 @@ def _scan_container(
         _scan_hdf5(seekable, where, out, budget)
     elif kind == "arrow":
         _scan_arrow(s, where, out, budget, depth, seekable)
+    elif kind == "values":
+        _scan_values(s, where, out, budget, depth, seekable)
     elif kind == "shelve-db":
         out.note(
             where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
@@ -1301,11 +1347,66 @@ def _scan_arrow(
         )
 
 
+# Stores of pickled values a loader reads by its own index, which no walk from the file's
+# start reaches (outside attack, round 17a F8, F9): an LMDB data file (its meta page's magic;
+# image and feature datasets: `pickle.loads(txn.get(key))`) and msgpack maps (msgpack-numpy's
+# decode unpickles an object array's `data`). Every place a pickle of protocol 2 or later can
+# start (PROTO) is probed, and what is a pickle walked.
+_LMDB_MAGIC = b"\xde\xc0\xef\xbe"
+_MSGPACK_KEY = frozenset(range(0xA0, 0xC0)) | {0xC4, 0xC5, 0xC6, 0xD9, 0xDA, 0xDB}
+MAX_VALUE_STORE = 256 << 20
+MAX_CARVED = 10_000
+
+
+def _is_value_store(head: bytes) -> bool:
+    if head[16:20] == _LMDB_MAGIC:
+        return True
+    if head[:1] and 0x81 <= head[0] <= 0x8F:  # a msgpack map of up to 15 pairs, str/bin key
+        return len(head) > 1 and head[1] in _MSGPACK_KEY
+    if head[:1] in (b"\xde", b"\xdf"):  # map16 / map32
+        width = 2 if head[0] == 0xDE else 4
+        return len(head) > 1 + width and head[1 + width] in _MSGPACK_KEY
+    return False
+
+
+def _scan_values(
+    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+) -> None:
+    with _seekable(s, seekable) as fh:
+        size = fh.seek(0, io.SEEK_END)
+        if size > MAX_VALUE_STORE:
+            out.note(where, f"a store of pickled values over {MAX_VALUE_STORE >> 20} MiB, not read")
+            return
+        fh.seek(0)
+        data = fh.read()
+        whole = io.BytesIO(data)  # one buffer, each probe from its own offset
+        probes = 0
+        done = 0  # values are not probed again inside a pickle already walked
+        for m in _PICKLE_START.finditer(data):
+            if m.start() < done:
+                continue
+            probes += 1
+            if probes > MAX_CARVED:
+                out.note(where, f"over {MAX_CARVED:,} places a pickle may start, not all read")
+                return
+            if probes & 0xFF == 0:
+                budget.tick()
+            whole.seek(m.start())
+            stream = Stream(whole, budget, counted=False)
+            if not looks_like_pickle(stream, lenient=True):
+                continue
+            label = _join(where, f"(value at byte {m.start():,})")
+            _scan_pickles(stream, label, out, budget, True, depth)
+            done = m.start() + stream.offset
+
+
 def _join(where: str, part: str) -> str:
     return f"{where}/{part}" if where else part
 
 
-def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: bool = True) -> None:
+def _scan_pickles(
+    s: Stream, where: str, out: FileScan, budget: Budget, sound: bool = True, depth: int = 0
+) -> None:
     """All pickles one after the other (torch's legacy format writes five in a row). Each next
     one is decided leniently: pickle.load reads what pickletools refuses (a memo key stored
     twice), so a loader reading on (torch.load) would run what follows it. sound: whether
@@ -1338,6 +1439,7 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: b
                     out.pickles += found - counted
                     counted = found
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
+        _scan_nested(info, where, out, budget, depth)
         if not info.complete:
             break
         s.persistent = True  # torch's legacy format: its main pickle has a persistent_load
@@ -1349,6 +1451,18 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: b
         out.note(where, "array data inside the pickle stream; what follows was not walked")
         for mod, name in _sweep(s, budget):
             out.add_import(where, mod, name)
+
+
+def _scan_nested(info: PickleInfo, where: str, out: FileScan, budget: Budget, depth: int) -> None:
+    """The values of a pickle that start like a pickle or a container, each a stream."""
+    for i, blob in enumerate(info.nested):
+        part = _join(where, f"(value {i + 1} inside the pickle)")
+        if depth + 1 >= MAX_DEPTH:
+            out.note(part, f"nested deeper than {MAX_DEPTH} levels, not read")
+            continue
+        stream = Stream(io.BytesIO(blob), budget, counted=False)
+        _dispatch(stream, part, out, budget, depth + 1, None)
+    info.nested.clear()
 
 
 _PADDING = b"\0 \t\r\n"  # none of them is an opcode

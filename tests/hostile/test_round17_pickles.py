@@ -430,3 +430,67 @@ def test_an_arrow_extension_type_pyarrow_unpickles_is_walked(vet_repo: Vet) -> N
         "data/train.feather": "dangerous-pickle",
         "data/other.feather": "pickle-unverified",
     }, report.risks
+
+
+# -- F10: a pickle kept as a value inside a pickle -------------------------------------------
+def test_a_pickle_inside_a_pickles_bytes_value_is_walked(vet_repo: Vet) -> None:
+    """Round 17a F10: `torch.save({"state_dict": ..., "meta": <pickle bytes>})` loaded with
+    weights_only=True, then `pickle.loads(ckpt["meta"])` by the repository's code."""
+    import pickle
+    import zlib
+
+    inner = _reduce("builtins", "exec")
+    as_bytes = pickle.dumps({"w": [0.0] * 4, "meta": inner}, protocol=4)
+    as_text = pickle.dumps({"meta": inner.decode("latin-1")}, protocol=2)
+    compressed = pickle.dumps({"meta": zlib.compress(inner)}, protocol=3)
+    safe = pickle.dumps({"meta": pickle.dumps({"a": 1}, protocol=4)}, protocol=4)
+    report = vet_repo(
+        {
+            "bytes.pkl": as_bytes,
+            "text.pkl": as_text,
+            "zlib.pkl": compressed,
+            "ckpt/model.pt": P.torch_zip(as_bytes),
+            "safe.pkl": safe,
+        }
+    )
+    errors = {r.path: r.kind for r in report.risks if r.severity == "error"}
+    expected = ("bytes.pkl", "text.pkl", "zlib.pkl", "ckpt/model.pt")
+    assert errors == {p: "dangerous-pickle" for p in expected}, report.risks
+
+
+# -- F8, F9: stores of pickled values read by their own index --------------------------------
+def _lmdb_like(values: list[bytes]) -> bytes:
+    """Two meta pages (LMDB's magic at offset 16), then leaf pages holding the values."""
+    meta = b"\0" * 16 + b"\xde\xc0\xef\xbe" + b"\x01\x00\x00\x00" + b"\0" * (4096 - 24)
+    body = b"".join(
+        struct.pack("<HHH", 0, len(v), 0) + b"%08d" % i + v for i, v in enumerate(values)
+    )
+    return meta * 2 + body + b"\0" * (-len(body) % 4096)
+
+
+def _msgpack_like(value: bytes) -> bytes:
+    """msgpack_numpy's encoding of an object array: {"feats": {b"nd": True, b"kind": b"O",
+    b"data": <pickle>}} (written by hand: msgpack is not needed to build it)."""
+    feats = b"\xa5feats"
+    inner = b"\x83" + b"\xc4\x02nd\xc3" + b"\xc4\x04kind\xc4\x01O" + b"\xc4\x04data"
+    inner += b"\xc4" + bytes([len(value)]) + value
+    return b"\x81" + feats + inner
+
+
+def test_pickles_in_lmdb_and_msgpack_stores_are_walked(vet_repo: Vet) -> None:
+    import pickle
+
+    evil = _reduce("builtins", "exec")
+    benign = [pickle.dumps({"label": i, "img": b"\0" * 64}, protocol=4) for i in range(20)]
+    report = vet_repo(
+        {
+            "data/train_lmdb/data.mdb": _lmdb_like([*benign, evil]),
+            "data/ok_lmdb/data.mdb": _lmdb_like(benign),
+            "data/features.msgpack": _msgpack_like(evil),
+        }
+    )
+    errors = {r.path: r.kind for r in report.risks if r.severity == "error"}
+    assert errors == {
+        "data/train_lmdb/data.mdb": "dangerous-pickle",
+        "data/features.msgpack": "dangerous-pickle",
+    }, report.risks
