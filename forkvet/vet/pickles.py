@@ -748,7 +748,12 @@ def _counted_arg(s: Stream, name: str, kind: int, info: PickleInfo | None = None
 
 MAX_NESTED_BYTES = 64 << 20  # of values kept per pickle to scan as streams of their own
 MAX_NESTED = 64
-_NESTED_VALUES = {"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"} | _STRINGS
+_NESTED_VALUES = frozenset(
+    {"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"} | _STRINGS - {"STRING", "UNICODE"}
+)
+# First bytes of a pickle (PROTO) or of a container sniff() knows, and of their latin-1 text
+# as UTF-8 (0x80-0xff are two bytes starting 0xc2/0xc3)
+_NESTED_FIRST = frozenset(b"\x80\x93\x1f\xfd\x28\x04\xc2\xc3]BZx" + bytes(range(0x50, 0x60)))
 
 
 def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
@@ -756,10 +761,13 @@ def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
     caller to scan (outside attack, round 17a F10: a checkpoint holding a pickle as `bytes`,
     which the repository's code unpickles after torch.load(weights_only=True)). A str is
     kept as `s.encode("latin-1")` gives it back. Whether it was kept."""
-    if name not in _NESTED_VALUES or name in ("STRING", "UNICODE"):
+    if name not in _NESTED_VALUES:
         return False
+    buf, pos = s.buf, s.pos
+    head = buf[pos : pos + 8] if len(buf) - pos >= 8 else s.peek(8)
+    if not head or head[0] not in _NESTED_FIRST:
+        return False  # the common case (a name, a word, array bytes): one set lookup
     text = "UNICODE" in name
-    head = s.peek(8)
     if text:
         head = head.decode("utf-8", "ignore").encode("latin-1", "ignore")
     pickled = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
