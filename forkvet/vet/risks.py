@@ -552,9 +552,10 @@ def _unwalked(scan: pickles.FileScan) -> str:
     return ""
 
 
-def _plain_pickles_risk(plain: list[str], unwalked: dict[str, str]) -> list[Risk]:
+def _plain_pickles_risk(plain: list[str], unwalked: dict[str, str] | None = None) -> list[Risk]:
     if not plain:
         return []
+    unwalked = unwalked or {}
     shown = [p + unwalked.get(p, "") for p in plain[:3]]
     later = sum(1 for p in plain[3:] if p in unwalked)
     more = (
