@@ -753,7 +753,8 @@ _NESTED_VALUES = frozenset(
 )
 # First bytes of a pickle (PROTO) or of a container sniff() knows, and of their latin-1 text
 # as UTF-8 (0x80-0xff are two bytes starting 0xc2/0xc3)
-_NESTED_FIRST = frozenset(b"\x80\x93\x1f\xfd\x28\x04\xc2\xc3]BZx" + bytes(range(0x50, 0x60)))
+_NESTED_FIRST = frozenset(b"\x80\x93\x1f\xfd\x28\x04\xc2\xc3]BZxgH" + bytes(range(0x50, 0x60)))
+_BASE64_STARTS = (b"gAJ", b"gAN", b"gAS", b"gAU", b"UEsDB", b"H4sI")
 
 
 def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
@@ -771,8 +772,10 @@ def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
     if text:
         head = head.decode("utf-8", "ignore").encode("latin-1", "ignore")
     pickled = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
-    if not pickled and sniff(head.ljust(8, b"\0")) is None:
+    encoded = head.startswith(_BASE64_STARTS)  # base64 of a pickle, a zip or a gzip
+    if not pickled and not encoded and sniff(head.ljust(8, b"\0")) is None:
         return False
+    pickled = pickled or head.startswith(b"gA")
     if len(info.nested) >= MAX_NESTED or info.nested_bytes + n > MAX_NESTED_BYTES:
         if pickled:
             raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
@@ -785,6 +788,14 @@ def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
             data = data.decode("utf-8", "surrogatepass").encode("latin-1")
         except (UnicodeDecodeError, UnicodeEncodeError):
             return True  # no latin-1 text: nothing a loader gets back as those bytes
+    if encoded:
+        import base64
+        import binascii
+
+        try:
+            data = base64.b64decode(data)
+        except (binascii.Error, ValueError):
+            return True  # b64decode raises too
     info.nested.append(data)
     info.nested_bytes += n
     return True

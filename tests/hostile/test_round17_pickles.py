@@ -436,6 +436,7 @@ def test_an_arrow_extension_type_pyarrow_unpickles_is_walked(vet_repo: Vet) -> N
 def test_a_pickle_inside_a_pickles_bytes_value_is_walked(vet_repo: Vet) -> None:
     """Round 17a F10: `torch.save({"state_dict": ..., "meta": <pickle bytes>})` loaded with
     weights_only=True, then `pickle.loads(ckpt["meta"])` by the repository's code."""
+    import base64
     import pickle
     import zlib
 
@@ -443,18 +444,20 @@ def test_a_pickle_inside_a_pickles_bytes_value_is_walked(vet_repo: Vet) -> None:
     as_bytes = pickle.dumps({"w": [0.0] * 4, "meta": inner}, protocol=4)
     as_text = pickle.dumps({"meta": inner.decode("latin-1")}, protocol=2)
     compressed = pickle.dumps({"meta": zlib.compress(inner)}, protocol=3)
+    encoded = pickle.dumps({"meta": base64.b64encode(inner)}, protocol=4)
     safe = pickle.dumps({"meta": pickle.dumps({"a": 1}, protocol=4)}, protocol=4)
     report = vet_repo(
         {
             "bytes.pkl": as_bytes,
             "text.pkl": as_text,
             "zlib.pkl": compressed,
+            "b64.pkl": encoded,
             "ckpt/model.pt": P.torch_zip(as_bytes),
             "safe.pkl": safe,
         }
     )
     errors = {r.path: r.kind for r in report.risks if r.severity == "error"}
-    expected = ("bytes.pkl", "text.pkl", "zlib.pkl", "ckpt/model.pt")
+    expected = ("bytes.pkl", "text.pkl", "zlib.pkl", "b64.pkl", "ckpt/model.pt")
     assert errors == {p: "dangerous-pickle" for p in expected}, report.risks
 
 
