@@ -13,6 +13,7 @@ by construction, and `forkvet vet` says so in a notice.
         by: alice                       # optional: who accepted it
         until: 2027-03-31               # optional: due again after this date
         sha256: 9f86d0…                 # optional: due again when the file changes
+                                        # (required, or blob, for pickle/code-in-data rules)
       - fingerprint: 3f0c…              # or the result's partialFingerprints["forkvet/v1"]
         reason: …
 """
@@ -159,7 +160,7 @@ def apply(
             continue
         i, a = match
         used.add(i)
-        due = _due(a, f, root, today)
+        due = _due(a, f, root, today, by_fingerprint=a.fingerprint == fp)
         if due:
             out.append(f)
             extra.append(Finding("accept", "warning", "Acceptance no longer applies", due, f.path))
@@ -216,13 +217,35 @@ def _unused(accepted: list[Acceptance], used: set[int]) -> list[Finding]:
     ]
 
 
-def _due(a: Acceptance, f: Finding, root: Path | None, today: date) -> str | None:
+# Findings about what a data file holds (the imports of a pickle, the code in a config): a
+# file swapped under the same path is another finding. An acceptance of one by rule and path
+# applies only while the file is the one reviewed (sha256 or blob); a fingerprint names the
+# finding's message, which names every import (round 17a F6: an accepted model-class
+# checkpoint swapped for one calling imp.load_source stayed accepted).
+PINNED_RULES = frozenset(
+    {"risks/dangerous-pickle", "risks/unsafe-pickle", "risks/pickle-unverified"}
+    | {"risks/code-in-data"}
+)
+
+
+def _due(
+    a: Acceptance, f: Finding, root: Path | None, today: date, by_fingerprint: bool = False
+) -> str | None:
     """Why the acceptance no longer holds (expired, file changed), or None."""
     if a.until is not None and today > a.until:
         return (
             f"the acceptance of {rule_text(a, f)} expired on {a.until.isoformat()} "
             f"({a.reason}); review the finding again"
         )
+    if rule_text(a, f) in PINNED_RULES and not by_fingerprint:
+        if not (a.sha256 or a.blob):
+            return (
+                f"an acceptance of {a.rule} by rule and path must name the file reviewed "
+                f"(blob: `git hash-object {f.path}`, or sha256): another file under that "
+                f"path would be accepted too ({a.reason}); review the finding again"
+            )
+        if root is None:
+            return f"{f.path} could not be compared with the file accepted ({a.reason})"
     if (a.sha256 or a.blob) and f.path and root is not None:
         same = (not a.sha256 or file_sha256(root, f.path) == a.sha256) and (
             not a.blob or file_blob(root, f.path) == a.blob

@@ -60,13 +60,14 @@ def test_an_accepted_finding_is_a_note_that_says_so(
     repo = repo_with(tmp_path / "repo", {"train.py": TRAIN, "weights/model.pth": evil_pickle()})
     code, before = vet(capsys, repo)
     assert code == 1 and by_title(before)["Torch load"]["severity"] == "warning"
+    sha = hashlib.sha256(evil_pickle()).hexdigest()
     cfg = policy(
         tmp_path,
         f"accept:\n"
         f"  - rule: risks/torch-load\n    path: train.py\n"
         f"    reason: loads only our own checkpoints\n    by: alice\n    until: {future()}\n"
         f"  - rule: risks/dangerous-pickle\n    path: weights/model.pth\n"
-        f"    reason: a red-team sample, never loaded\n",
+        f"    reason: a red-team sample, never loaded\n    sha256: {sha}\n",
     )
     code, after = vet(capsys, repo, "--config", cfg)
     assert code == 0  # the accepted error no longer counts toward the verdict

@@ -22,7 +22,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any, cast
 
 from forkvet import rx
@@ -115,6 +115,201 @@ def open_zip(fh: IO[bytes], cls: type[zipfile.ZipFile] = zipfile.ZipFile) -> zip
     if problem is not None:
         raise ContainerBound(problem)
     return cls(fh)
+
+
+_EOCD, _ZIP64, _LOCATOR = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+_EOCD_SIZE, _ZIP64_SIZE, _LOCATOR_SIZE = 22, 56, 20
+# How far back miniz looks for the end record: 64 KiB of comment, in 4 KiB steps.
+_MINIZ_TAIL = (1 << 16) + _EOCD_SIZE + 4096
+
+
+def zip_readers_disagree(fh: IO[bytes]) -> str | None:
+    """Why zipfile and torch's reader (miniz: torch.load, torch.jit.load, torch.package)
+    would read different central directories from this file; None when they read the same
+    one (or zipfile finds no end record: it refuses the file itself).
+
+    The two find the end records differently. zipfile takes the zip64 end record just
+    before the zip64 locator, whatever offset the locator gives, uses every value of it,
+    and takes the directory to end where the end records start (moving every offset by
+    the difference: data prepended to the archive). miniz reads the zip64 record at the
+    locator's offset (the classic end record when no zip64 record is there), takes its
+    values (miniz 3; other readers only where the classic one is 0xFFFF / 0xFFFFFFFF, so
+    the two records must agree), and reads the directory at the offset written. A file
+    holding two archives can so show each reader its own (outside attack, round 17a).
+    Rather than follow each way of disagreeing, both readers' answers are computed and
+    compared, and the records between the directory and the end
+    of the file must be exactly one end record (and one zip64 record and locator): any
+    other end-record signature there is a record some reader may take."""
+    where = fh.tell()
+    try:
+        try:
+            endrec = getattr(zipfile, "_EndRecData")(fh)  # noqa: B009 (bounded: the last 64 KiB)
+        except (OSError, zipfile.BadZipFile, struct.error):
+            return None
+        if not endrec:
+            return None
+        size = fh.seek(0, 2)
+        tail_at = max(0, size - _MINIZ_TAIL)
+        fh.seek(tail_at)
+        tail = fh.read()
+        at = int(endrec[_ECD_LOCATION])
+        zip64 = endrec[_ECD_SIGNATURE] == _ZIP64
+        z_size, z_offset = int(endrec[_ECD_SIZE]), int(endrec[_ECD_OFFSET])
+        z_start = at - z_size - (_ZIP64_SIZE + _LOCATOR_SIZE if zip64 else 0)
+        if z_start != z_offset:
+            return (
+                f"zip directory {z_start - z_offset:,} bytes away from where its end record "
+                "puts it (zipfile and torch's reader would load different members)"
+            )
+        # miniz: the last end-record signature with a whole record after it
+        found = tail.rfind(_EOCD, 0, len(tail) - _EOCD_SIZE + 4)
+        if found < 0 or tail_at + found != at:
+            return "zip end record found at different places by zipfile and torch's reader"
+        rec = tail[at - tail_at : at - tail_at + _EOCD_SIZE]
+        entries, m_size, m_offset = struct.unpack_from("<HLL", rec, 10)
+        m_zip64 = False
+        if at >= _LOCATOR_SIZE + _ZIP64_SIZE:
+            fh.seek(at - _LOCATOR_SIZE)
+            locator = fh.read(_LOCATOR_SIZE)
+            if locator[:4] == _LOCATOR:
+                record_at = int.from_bytes(locator[8:16], "little")
+                if record_at > size - _ZIP64_SIZE:
+                    return None  # torch's reader refuses the file
+                fh.seek(record_at)
+                record = fh.read(_ZIP64_SIZE)
+                if record[:4] == _ZIP64:
+                    m_zip64 = True
+                    if zip64 and record_at != at - _LOCATOR_SIZE - _ZIP64_SIZE:
+                        return (
+                            "zip64 locator points away from the zip64 end record zipfile "
+                            "reads (zipfile and torch's reader would load different members)"
+                        )
+                    r_entries, r_size, r_offset = struct.unpack_from("<QQQ", record, 32)
+                    for classic, full, unset in (
+                        (entries, r_entries, 0xFFFF),
+                        (m_size, r_size, 0xFFFFFFFF),
+                        (m_offset, r_offset, 0xFFFFFFFF),
+                    ):
+                        if classic != unset and classic != full:
+                            return (
+                                "zip end record and zip64 end record disagree (readers "
+                                "that prefer one or the other would load different members)"
+                            )
+                    m_size, m_offset = r_size, r_offset
+        if m_zip64 != zip64 or (m_size, m_offset) != (z_size, z_offset):
+            return (
+                "zip end records read differently by zipfile and torch's reader "
+                "(they would load different members)"
+            )
+        fh.seek(z_offset + z_size)
+        after = fh.read(_MINIZ_TAIL + _ZIP64_SIZE + _LOCATOR_SIZE)
+        counts = (after.count(_EOCD), after.count(_ZIP64), after.count(_LOCATOR))
+        if counts != ((1, 1, 1) if zip64 else (1, 0, 0)):
+            return "more than one zip end record after the central directory"
+        return None
+    finally:
+        fh.seek(where)
+
+
+_LOCAL = b"PK\x03\x04"
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile's structFileHeader
+MAX_UNLISTED_MEMBERS = 64
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
+def unlisted_members(
+    fh: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, tick: Callable[[], None]
+) -> tuple[list[zipfile.ZipInfo], bool]:
+    """Local headers (`PK\x03\x04`) in the bytes before the central directory that no listed
+    member covers: members the directory does not list, which a reader that walks local
+    headers (a stream reader, a recovery tool) loads. Each as a ZipInfo zipfile can open (its
+    size from the header, or the rest of the gap when the header does not say); and whether
+    there were more than MAX_UNLISTED_MEMBERS. Well-formed archives have no such bytes."""
+    where = fh.tell()
+    try:
+        covered = sorted(_extent(fh, i) for i in infos)
+        gaps: list[tuple[int, int]] = []
+        at = 0
+        for start, end in covered:
+            if start > at:
+                gaps.append((at, min(start, start_dir)))
+            at = max(at, end)
+        if at < start_dir:
+            gaps.append((at, start_dir))
+        found: list[zipfile.ZipInfo] = []
+        for start, end in gaps:
+            for offset in _signatures(fh, start, end, tick):
+                info = _local_info(fh, offset, end)
+                if info is None:
+                    continue
+                if len(found) >= MAX_UNLISTED_MEMBERS:
+                    return found, True
+                found.append(info)
+        return found, False
+    finally:
+        fh.seek(where)
+
+
+def _extent(fh: IO[bytes], info: zipfile.ZipInfo) -> tuple[int, int]:
+    """The bytes a listed member takes: its local header, data and data descriptor."""
+    start = int(info.header_offset)
+    fh.seek(start)
+    head = fh.read(_LOCAL_HEADER.size)
+    if len(head) < _LOCAL_HEADER.size or head[:4] != _LOCAL:
+        return start, start + _LOCAL_HEADER.size
+    fields = _LOCAL_HEADER.unpack(head)
+    end = start + _LOCAL_HEADER.size + fields[10] + fields[11] + int(info.compress_size)
+    if info.flag_bits & 0x08:  # a data descriptor follows the data
+        fh.seek(end)
+        signed = fh.read(4) == b"PK\x07\x08"
+        wide = info.compress_size > 0xFFFFFFFF or info.file_size > 0xFFFFFFFF
+        end += (4 if signed else 0) + (20 if wide else 12)
+    return start, end
+
+
+def _signatures(fh: IO[bytes], start: int, end: int, tick: Callable[[], None]) -> Iterator[int]:
+    """Offsets of local-header signatures in [start, end), read by chunks."""
+    at = start
+    carry = b""
+    while at < end:
+        tick()
+        fh.seek(at)
+        chunk = fh.read(min(1 << 20, end - at))
+        if not chunk:
+            return
+        data = carry + chunk
+        base = at - len(carry)
+        i = data.find(_LOCAL)
+        while i >= 0:
+            yield base + i
+            i = data.find(_LOCAL, i + 1)
+        carry = data[-3:]
+        at += len(chunk)
+
+
+def _local_info(fh: IO[bytes], offset: int, end: int) -> zipfile.ZipInfo | None:
+    """A ZipInfo for the local header at offset, or None when it is no sane header (a
+    signature's bytes by chance: no method zipfile reads, a name past the gap)."""
+    fh.seek(offset)
+    head = fh.read(_LOCAL_HEADER.size)
+    if len(head) < _LOCAL_HEADER.size:
+        return None
+    fields = _LOCAL_HEADER.unpack(head)
+    flags, method, size, file_size = fields[3], fields[4], fields[8], fields[9]
+    name_len, extra_len = fields[10], fields[11]
+    data_at = offset + _LOCAL_HEADER.size + name_len + extra_len
+    if method not in _METHODS or data_at > end:
+        return None
+    raw_name = fh.read(name_len)
+    info = zipfile.ZipInfo(raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace"))
+    info.flag_bits = flags
+    info.compress_type = method
+    info.header_offset = offset
+    if size in (0, 0xFFFFFFFF) or data_at + size > end:
+        size = end - data_at  # not stated (a data descriptor, zip64): the rest of the gap
+    info.compress_size = size
+    info.file_size = file_size if file_size not in (0, 0xFFFFFFFF) else 1 << 40
+    return info
 
 
 # -- tar pax headers --------------------------------------------------------------------------

@@ -243,6 +243,14 @@ def _code_key(key: str, rule: dict[str, Any], depth: int) -> bool:
     return False
 
 
+_MAX_MODULES = 1000
+_MODULE_NAME = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def module_rule() -> dict[str, Any] | None:
+    return next(iter(_rules("json_modules")), None)
+
+
 class Search:
     """The table's JSON rules over a stream fed in chunks. encoding: the stream's JSON
     encoding (json.detect_encoding of its start), or None for a binary file, searched as
@@ -258,6 +266,9 @@ class Search:
         self._tail = b""
         self.window = b""  # the last window searched (its start overlaps the one before)
         self.found: dict[str, Finding] = {}
+        # json_modules: the modules a config names, and which of the keys it needs were seen
+        self._modules: set[str] = set()
+        self._keys: set[str] = set()
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         if self._decoder is not None:
@@ -265,7 +276,30 @@ class Search:
         window = self.window = self._tail + chunk
         for f in _utf8_window(window):
             self.found.setdefault(f.loader, f)
+        rule = module_rule()
+        if rule is not None:
+            self._keys |= {k for k in rule["requires"] if f'"{k}"'.encode() in window}
+            needle = f'"{rule["key"]}"'.encode()
+            if needle in window and len(self._modules) < _MAX_MODULES:
+                for found in _JSON_PAIR.finditer(window):
+                    if json_str(found.group(1)) == rule["key"]:
+                        value = json_str(found.group(2)) or ""
+                        if _MODULE_NAME.fullmatch(value):
+                            self._modules.add(value)
         self._tail = window[-TAIL:]
+
+    def modules(self) -> set[str]:
+        """The modules outside the allowed ones a config (with every key the rule requires)
+        names under the rule's key: whether each is the repository's own is the caller's."""
+        rule = module_rule()
+        if rule is None or not set(rule["requires"]) <= self._keys:
+            return set()
+        allowed = tuple(rule["allowed"])
+        return {
+            m
+            for m in self._modules
+            if m not in allowed and not m.startswith(tuple(a + "." for a in allowed))
+        }
 
 
 def hdf5_marks(seen: set[bytes], window: bytes) -> None:

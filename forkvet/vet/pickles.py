@@ -16,7 +16,9 @@ from __future__ import annotations
 import ast
 import bz2
 import codecs
+import functools
 import io
+import json
 import lzma
 import math
 import os
@@ -90,6 +92,13 @@ class FileScan:
     _acting: set[tuple[str, str]] = field(default_factory=set)
     # "location: what" of code a loader runs that is no pickle import (a Keras Lambda layer)
     code: list[str] = field(default_factory=list)
+    # location -> (bytes walked, bytes after them): data after the last pickle that is no
+    # pickle (torch's legacy tensor data, a record store's other records) was not walked, and
+    # a summary never calls it known-safe (outside attack, round 17a F4)
+    unwalked: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # location -> modules a Keras config names outside Keras (the repository's own are fine:
+    # risks.py decides, knowing its names)
+    config_modules: dict[str, set[str]] = field(default_factory=dict)
 
     def add_import(self, where: str, module: str, name: str, inert: bool = False) -> None:
         self.imports.setdefault(where, set()).add((module, name))
@@ -380,6 +389,10 @@ class PickleInfo:
     int_value: int | None = None  # the value, when the pickle is a single integer
     long_line: bool = False  # a line argument was longer than MAX_LINE (not kept)
     acted: bool = False  # an opcode that calls into the stack's objects was applied
+    # bytes or str values that start like a pickle or a container (a pickle kept as `bytes`
+    # in a checkpoint, which code unpickles after loading it): scanned as streams of their own
+    nested: list[bytes] = field(default_factory=list)
+    nested_bytes: int = 0
 
 
 class _Machine:
@@ -618,7 +631,7 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
         return parse(raw) if parse is not None else None
     if kind > 0:
         return _fixed_arg(s, name, kind)
-    return _counted_arg(s, name, kind)
+    return _counted_arg(s, name, kind, info)
 
 
 def _global_arg(s: Stream, info: PickleInfo) -> tuple[str, str]:
@@ -701,7 +714,7 @@ def _fixed_arg(s: Stream, name: str, kind: int) -> int | None:
     return None
 
 
-def _counted_arg(s: Stream, name: str, kind: int) -> object:
+def _counted_arg(s: Stream, name: str, kind: int, info: PickleInfo | None = None) -> object:
     """A length-prefixed argument: small strings and longs are kept, the rest skipped."""
     size_len = {_LEN1: 1, _LEN4S: 4, _LEN4U: 4, _LEN8: 8}[kind]
     raw = s.read(size_len)
@@ -712,6 +725,8 @@ def _counted_arg(s: Stream, name: str, kind: int) -> object:
         raise _Bad("negative length")
     if name == "FRAME":
         return None  # a frame's content is more opcodes
+    if info is not None and n >= 4 and _keep_nested(s, name, n, info):
+        return None
     if not (name in ("LONG1", "LONG4") or (name in _STRINGS and n <= _MAX_NAME)):
         s.skip(n)
         return None
@@ -729,6 +744,61 @@ def _counted_arg(s: Stream, name: str, kind: int) -> object:
         except UnicodeDecodeError:
             return None  # pickle.load fails here; the walker goes on
     return data.decode("latin-1")  # a protocol 0-2 str: what encoding='latin1' gives
+
+
+MAX_NESTED_BYTES = 64 << 20  # of values kept per pickle to scan as streams of their own
+MAX_NESTED = 64
+_NESTED_VALUES = frozenset(
+    {"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"} | _STRINGS - {"STRING", "UNICODE"}
+)
+# First bytes of a pickle (PROTO) or of a container sniff() knows, and of their latin-1 text
+# as UTF-8 (0x80-0xff are two bytes starting 0xc2/0xc3)
+_NESTED_FIRST = frozenset(b"\x80\x93\x1f\xfd\x28\x04\xc2\xc3]BZxgH" + bytes(range(0x50, 0x60)))
+_BASE64_STARTS = (b"gAJ", b"gAN", b"gAS", b"gAU", b"UEsDB", b"H4sI")
+
+
+def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
+    """Keep (read) a bytes or str value that starts like a pickle or a container, for the
+    caller to scan (outside attack, round 17a F10: a checkpoint holding a pickle as `bytes`,
+    which the repository's code unpickles after torch.load(weights_only=True)). A str is
+    kept as `s.encode("latin-1")` gives it back. Whether it was kept."""
+    if name not in _NESTED_VALUES:
+        return False
+    buf, pos = s.buf, s.pos
+    head = buf[pos : pos + 8] if len(buf) - pos >= 8 else s.peek(8)
+    if not head or head[0] not in _NESTED_FIRST:
+        return False  # the common case (a name, a word, array bytes): one set lookup
+    text = "UNICODE" in name
+    if text:
+        head = head.decode("utf-8", "ignore").encode("latin-1", "ignore")
+    pickled = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    encoded = head.startswith(_BASE64_STARTS)  # base64 of a pickle, a zip or a gzip
+    if not pickled and not encoded and sniff(head.ljust(8, b"\0")) is None:
+        return False
+    pickled = pickled or head.startswith(b"gA")
+    if len(info.nested) >= MAX_NESTED or info.nested_bytes + n > MAX_NESTED_BYTES:
+        if pickled:
+            raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
+        return False  # array bytes that happen to start like a compressed stream: skipped
+    data = s.read(n)
+    if len(data) < n:
+        raise _Bad("truncated")
+    if text:
+        try:
+            data = data.decode("utf-8", "surrogatepass").encode("latin-1")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            return True  # no latin-1 text: nothing a loader gets back as those bytes
+    if encoded:
+        import base64
+        import binascii
+
+        try:
+            data = base64.b64decode(data)
+        except (binascii.Error, ValueError):
+            return True  # b64decode raises too
+    info.nested.append(data)
+    info.nested_bytes += n
+    return True
 
 
 def _unescape(raw: bytes, codec: str) -> str | None:
@@ -856,6 +926,8 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
             result.note(CRLF_CHECKOUT, str(exc))
     if result.pickles or result.unverified or result.imports or result.code:
         return result
+    if result.config_modules:
+        return result
     return None
 
 
@@ -918,11 +990,11 @@ def _dispatch(
     sound, pickled = pickle_verdicts(s)
     if not kinds:
         if pickled:
-            _scan_pickles(s, where, out, budget, sound)
+            _scan_pickles(s, where, out, budget, sound, depth)
         elif dataformats.json_start(head):  # JSON as json.loads reads bytes (UTF-8/16/32)
-            _scan_json(s, where, out, budget, dataformats.json_encoding(head[:4]))
+            _scan_json(s, where, out, budget, dataformats.json_encoding(head[:4]), depth)
         elif not where and dataformats.searched_whole(out.path):  # keras_metadata.pb
-            _scan_json(s, where, out, budget, None)
+            _scan_json(s, where, out, budget, None, depth)
         return
     if pickled + len(kinds) > 1 and seekable is None:
         # Read more than once: copied out (bounded) to be read from its start again.
@@ -931,7 +1003,7 @@ def _dispatch(
             _dispatch(again, where, out, budget, depth, fh)
         return
     if pickled:
-        _scan_pickles(s, where, out, budget, sound)
+        _scan_pickles(s, where, out, budget, sound, depth)
     if depth >= MAX_DEPTH:
         out.note(where, f"archive nested deeper than {MAX_DEPTH} levels, not opened")
         return
@@ -954,6 +1026,10 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("zip-at-end")
     if seekable is not None and _is_hdf5(head, seekable):
         kinds.append("hdf5")
+    if head.startswith(_ARROW_MAGIC):
+        kinds.append("arrow")
+    if _is_value_store(head):
+        kinds.append("values")
     if _is_unread_shelve(head):
         kinds.append("shelve-db")
     if seekable is not None and head.startswith(b"SQLite format 3\x00"):
@@ -1082,6 +1158,8 @@ def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None
             break
     _report(search.found.values(), where, out)
     _report(dataformats.hdf5_findings(marks), where, out)
+    if modules := search.modules():  # a Keras model_config naming modules outside Keras
+        out.config_modules.setdefault(where, set()).update(modules)
 
 
 def _report(found: Iterable[dataformats.Finding], where: str, out: FileScan) -> None:
@@ -1098,6 +1176,7 @@ def _scan_json(
     out: FileScan,
     budget: Budget,
     encoding: str | None,
+    depth: int = 0,
 ) -> None:
     """A JSON stream (or a binary one holding JSON strings, searched whole) against the
     JSON rules of loaders.json: a Keras Lambda layer, jsonpickle's tags, Zarr's pickle
@@ -1112,17 +1191,73 @@ def _scan_json(
     seen = 0
     # The whole stream, in overlapping windows: a Lambda after 65 MiB of whitespace is found
     # (round 16); the file's time budget bounds it (then NOT verified).
+    embedded = False  # base64 a loader decodes and unpickles (see _scan_embedded)
+    whole: list[bytes] = []
     while chunk := s.read(1 << 20):
         budget.tick()
         seen += len(chunk)
         search.feed(chunk)
+        embedded = embedded or bool(_EMBEDDED.search(search.window))
         if zarr and seen <= zarr["max_bytes"]:
             kept.append(chunk)
+        if encoding is not None and seen <= MAX_EMBEDDING_JSON:
+            whole.append(chunk)
     search.feed(b"", final=True)
     _report(search.found.values(), where, out)
+    if modules := search.modules():
+        out.config_modules.setdefault(where, set()).update(modules)
+    if embedded:
+        if seen > MAX_EMBEDDING_JSON:
+            out.note(where, "JSON holding base64 pickles or archives, too large to read whole")
+        else:
+            _scan_embedded(b"".join(whole), where, out, budget, depth)
     if zarr and zarr["loader"] not in search.found:  # Zarr array metadata, read whole
         done = seen <= zarr["max_bytes"] and not s.peek(1)
         _report(dataformats.zarr_findings(zarr, b"".join(kept), done), where, out)
+
+
+# JSON strings that hold a pickle or an archive as base64, which a loader decodes and reads:
+# Stable-Baselines3 keeps `{":type:": ..., ":serialized:": "<base64 cloudpickle>"}` in its
+# model zip's `data` and unpickles each on load (outside attack, round 17a F11); other code
+# stores pickles (`gA` is PROTO's byte), zips (`UEsDB`) or gzip (`H4sI`) the same way.
+_EMBEDDED = re.compile(rb'":serialized:"|"(?:gA[A-Za-z0-9+/]|UEsDB|H4sI)')
+_BASE64 = re.compile(r"(?:gA|UEsDB|H4sI)[A-Za-z0-9+/=\s]{4,}")
+MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
+
+
+def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth: int) -> None:
+    """Every `:serialized:` value, and every string that is base64 of a pickle, zip or gzip,
+    decoded (as base64.b64decode decodes) and scanned as a stream of its own."""
+    import base64
+    import binascii
+
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return  # its loader fails on it too
+    if depth >= MAX_DEPTH:
+        out.note(where, f"base64 data nested deeper than {MAX_DEPTH} levels, not read")
+        return
+    todo: list[tuple[object, str, str]] = [(doc, "", "")]  # (value, its key, the key above)
+    count = 0
+    while todo:
+        node, key, above = todo.pop()
+        count += 1
+        if count & 0x3FF == 0:
+            budget.tick()
+        if isinstance(node, dict):
+            todo.extend((v, str(k), key) for k, v in node.items())
+        elif isinstance(node, list):
+            todo.extend((v, key, above) for v in node)
+        elif isinstance(node, str) and (key == ":serialized:" or _BASE64.fullmatch(node)):
+            try:
+                raw = base64.b64decode(node.encode())
+            except (binascii.Error, ValueError):
+                continue  # the loader raises too
+            label = f"{above}/{key}" if above and key == ":serialized:" else key or "value"
+            name = _join(where, f"{label} (base64)")
+            stream = Stream(io.BytesIO(raw), budget, persistent=False)
+            _dispatch(stream, name, out, budget, depth + 1, None)
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:
@@ -1158,6 +1293,10 @@ def _scan_container(
     elif kind == "hdf5":
         assert seekable is not None
         _scan_hdf5(seekable, where, out, budget)
+    elif kind == "arrow":
+        _scan_arrow(s, where, out, budget, depth, seekable)
+    elif kind == "values":
+        _scan_values(s, where, out, budget, depth, seekable)
     elif kind == "shelve-db":
         out.note(
             where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
@@ -1175,11 +1314,118 @@ def _scan_container(
             return
 
 
+# Parquet, Feather v2 / Arrow IPC files and Arrow IPC streams: a schema may hold the extension
+# type `arrow.py_extension_type`, whose ARROW:extension:metadata pyarrow 0.14-14.0.0 unpickles
+# when the file is read (CVE-2023-47248; outside attack, round 17a F7). Parquet keeps the Arrow
+# schema base64-encoded in its footer (ARROW:schema); Feather/IPC in flatbuffers at the start
+# and in the footer.
+_ARROW_MAGIC = (b"PAR1", b"ARROW1", b"\xff\xff\xff\xff")
+_PY_EXTENSION = b"arrow.py_extension_type"
+_ARROW_HEAD = 1 << 20
+_ARROW_FOOTER = 16 << 20
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
+_PICKLE_START = re.compile(rb"\x80[\x02-\x05]")
+
+
+def _scan_arrow(
+    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+) -> None:
+    import base64
+    import binascii
+
+    with _seekable(s, seekable) as fh:
+        size = fh.seek(0, io.SEEK_END)
+        fh.seek(0)
+        head = fh.read(_ARROW_HEAD)
+        fh.seek(max(0, size - _ARROW_FOOTER))
+        tail = fh.read(_ARROW_FOOTER)
+    blobs = [head, tail]
+    for m in _B64_RUN.finditer(tail if head.startswith(b"PAR1") else b""):
+        budget.tick()
+        try:
+            blobs.append(base64.b64decode(m.group(0) + b"=" * (-len(m.group(0)) % 4)))
+        except (binascii.Error, ValueError):
+            continue
+    marked = [b for b in blobs if _PY_EXTENSION in b]
+    if not marked:
+        return
+    label = _join(where, "ARROW:extension:metadata")
+    walked = 0
+    for blob in marked:
+        for m in list(_PICKLE_START.finditer(blob))[:16]:
+            before = out.pickles
+            stream = Stream(io.BytesIO(blob[m.start() :]), budget)
+            if looks_like_pickle(stream, lenient=True):
+                _scan_pickles(stream, label, out, budget)
+            walked += out.pickles - before
+    if not walked:
+        out.note(
+            label,
+            "an Arrow extension type arrow.py_extension_type, whose metadata pyarrow before "
+            "14.0.1 unpickles when the file is read: its pickle was not found",
+        )
+
+
+# Stores of pickled values a loader reads by its own index, which no walk from the file's
+# start reaches (outside attack, round 17a F8, F9): an LMDB data file (its meta page's magic;
+# image and feature datasets: `pickle.loads(txn.get(key))`) and msgpack maps (msgpack-numpy's
+# decode unpickles an object array's `data`). Every place a pickle of protocol 2 or later can
+# start (PROTO) is probed, and what is a pickle walked.
+_LMDB_MAGIC = b"\xde\xc0\xef\xbe"
+_MSGPACK_KEY = frozenset(range(0xA0, 0xC0)) | {0xC4, 0xC5, 0xC6, 0xD9, 0xDA, 0xDB}
+MAX_VALUE_STORE = 256 << 20
+MAX_CARVED = 10_000
+
+
+def _is_value_store(head: bytes) -> bool:
+    if head[16:20] == _LMDB_MAGIC:
+        return True
+    if head[:1] and 0x81 <= head[0] <= 0x8F:  # a msgpack map of up to 15 pairs, str/bin key
+        return len(head) > 1 and head[1] in _MSGPACK_KEY
+    if head[:1] in (b"\xde", b"\xdf"):  # map16 / map32
+        width = 2 if head[0] == 0xDE else 4
+        return len(head) > 1 + width and head[1 + width] in _MSGPACK_KEY
+    return False
+
+
+def _scan_values(
+    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+) -> None:
+    with _seekable(s, seekable) as fh:
+        size = fh.seek(0, io.SEEK_END)
+        if size > MAX_VALUE_STORE:
+            out.note(where, f"a store of pickled values over {MAX_VALUE_STORE >> 20} MiB, not read")
+            return
+        fh.seek(0)
+        data = fh.read()
+        whole = io.BytesIO(data)  # one buffer, each probe from its own offset
+        probes = 0
+        done = 0  # values are not probed again inside a pickle already walked
+        for m in _PICKLE_START.finditer(data):
+            if m.start() < done:
+                continue
+            probes += 1
+            if probes > MAX_CARVED:
+                out.note(where, f"over {MAX_CARVED:,} places a pickle may start, not all read")
+                return
+            if probes & 0xFF == 0:
+                budget.tick()
+            whole.seek(m.start())
+            stream = Stream(whole, budget, counted=False)
+            if not looks_like_pickle(stream, lenient=True):
+                continue
+            label = _join(where, f"(value at byte {m.start():,})")
+            _scan_pickles(stream, label, out, budget, True, depth)
+            done = m.start() + stream.offset
+
+
 def _join(where: str, part: str) -> str:
     return f"{where}/{part}" if where else part
 
 
-def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: bool = True) -> None:
+def _scan_pickles(
+    s: Stream, where: str, out: FileScan, budget: Budget, sound: bool = True, depth: int = 0
+) -> None:
     """All pickles one after the other (torch's legacy format writes five in a row). Each next
     one is decided leniently: pickle.load reads what pickletools refuses (a memo key stored
     twice), so a loader reading on (torch.load) would run what follows it. sound: whether
@@ -1188,7 +1434,13 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: b
     inline = False
     found = counted = 0
     while True:
-        if not first and not looks_like_pickle(s, lenient=True):
+        # Padding (NULs, blank lines) between pickles is skipped: a loader that seeks to
+        # the next record reads the pickle after it (outside attack, round 17a F4).
+        if (
+            not first
+            and not looks_like_pickle(s, lenient=True)
+            and (not _skip_padding(s) or not looks_like_pickle(s, lenient=True))
+        ):
             break  # what follows is raw data (tensor storages), not a pickle
         first = False
         info = PickleInfo()
@@ -1206,15 +1458,55 @@ def _scan_pickles(s: Stream, where: str, out: FileScan, budget: Budget, sound: b
                     out.pickles += found - counted
                     counted = found
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
+        _scan_nested(info, where, out, budget, depth)
         if not info.complete:
             break
         s.persistent = True  # torch's legacy format: its main pickle has a persistent_load
+    if info.complete and not inline and s.peek(1):
+        out.unwalked.setdefault(where, (s.offset, _rest_size(s)))
     if inline and s.peek(1):
         # joblib writes array bytes (or a nested pickle) into the middle of the pickle
         # stream and its loader goes on unpickling after them: the rest cannot be walked.
         out.note(where, "array data inside the pickle stream; what follows was not walked")
         for mod, name in _sweep(s, budget):
             out.add_import(where, mod, name)
+
+
+def _scan_nested(info: PickleInfo, where: str, out: FileScan, budget: Budget, depth: int) -> None:
+    """The values of a pickle that start like a pickle or a container, each a stream."""
+    for i, blob in enumerate(info.nested):
+        part = _join(where, f"(value {i + 1} inside the pickle)")
+        if depth + 1 >= MAX_DEPTH:
+            out.note(part, f"nested deeper than {MAX_DEPTH} levels, not read")
+            continue
+        stream = Stream(io.BytesIO(blob), budget, counted=False)
+        _dispatch(stream, part, out, budget, depth + 1, None)
+    info.nested.clear()
+
+
+_PADDING = b"\0 \t\r\n"  # none of them is an opcode
+
+
+def _skip_padding(s: Stream) -> int:
+    """Skip padding bytes at the stream's position (reads, bounded like every read): how
+    many were skipped."""
+    skipped = 0
+    while chunk := s.peek(1 << 16):
+        rest = chunk.lstrip(_PADDING)
+        s.skip(len(chunk) - len(rest))
+        skipped += len(chunk) - len(rest)
+        if rest:
+            break
+        s.budget.tick()
+    return skipped
+
+
+def _rest_size(s: Stream) -> int:
+    """How many bytes follow the stream's position, when it is a file (else 0: unknown)."""
+    raw = s.raw
+    if isinstance(raw, io.BufferedReader):
+        return max(0, os.fstat(raw.fileno()).st_size - raw.tell() + len(s.buf) - s.pos)
+    return 0
 
 
 _INLINE_DATA = ("joblib.numpy_pickle", "sklearn.externals.joblib.numpy_pickle")
@@ -1406,15 +1698,12 @@ def _scan_zip(
                 out.note(where, "looks like a zip archive but could not be opened")
             return
         with zf:
-            shift = _directory_shift(fh, zf)
-            if shift:
-                # zipfile takes the gap as a prefix and shifts every offset; torch's reader
-                # takes the offsets as written: two readers, two sets of members.
-                out.note(
-                    where,
-                    f"zip directory {shift:,} bytes away from where its end record puts it "
-                    f"(zipfile and torch's reader would load different members)",
-                )
+            # zipfile's members are scanned below; torch's reader (miniz) finds its end
+            # records its own way: where it would read another directory, what it loads
+            # was not seen.
+            disagree = containers.zip_readers_disagree(fh)
+            if disagree:
+                out.note(where, disagree)
             infos = zf.infolist()
             for found, members in dataformats.zip_findings([i.filename for i in infos]):
                 out.runs_code(_join(where, members[0]), found.message)
@@ -1440,18 +1729,32 @@ def _scan_zip(
                         raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
+            _scan_unlisted(fh, zf, where, out, budget, depth)
 
 
-def _directory_shift(fh: IO[bytes], zf: zipfile.ZipFile) -> int:
-    """How far zipfile moved the central directory from the offset the end record states."""
-    try:
-        endrec = getattr(zipfile, "_EndRecData")(fh)  # noqa: B009 (zipfile's own reader)
-    except OSError:
-        return 0
-    if not endrec:
-        return 0
-    stated = int(endrec[6])  # _ECD_OFFSET
-    return int(getattr(zf, "start_dir", stated)) - stated
+def _scan_unlisted(
+    fh: IO[bytes], zf: zipfile.ZipFile, where: str, out: FileScan, budget: Budget, depth: int
+) -> None:
+    """Members whose local headers lie where no listed member is: no directory lists them,
+    but a reader walking local headers loads them (outside attack, round 17a: every reader's
+    directory is compared, and what none lists is scanned too)."""
+    start_dir = int(getattr(zf, "start_dir", 0))
+    infos = zf.infolist()[:MAX_MEMBERS]
+    found, more = containers.unlisted_members(fh, infos, start_dir, budget.tick)
+    if more:
+        out.note(where, f"over {containers.MAX_UNLISTED_MEMBERS} members no directory lists")
+    for info in found:
+        member = _join(where, f"{info.filename} (at byte {info.header_offset:,}, unlisted)")
+        try:
+            with zf.open(info) as inner:
+                safe = _UpToError(inner)
+                stream = Stream(cast(IO[bytes], safe), budget, persistent=True)
+                _dispatch(stream, member, out, budget, depth + 1, None)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError):
+            # a stored member whose size the header did not state reads to the gap's end;
+            # what could not be read at all is named
+            if not out.imports.get(member):
+                out.note(member, "a member no directory lists, which could not be read")
 
 
 @contextmanager
@@ -1847,6 +2150,46 @@ def is_safe(module: str, name: str) -> bool:
         and "." not in name
         and name not in _MODULE_ALIASES
     )
+
+
+@functools.cache
+def _model_classes() -> tuple[tuple[str, ...], dict[str, frozenset[str]]]:
+    from importlib import resources
+
+    raw = json.loads(
+        resources.files("forkvet.data").joinpath("pickle_classes.json").read_text("utf-8")
+    )
+    functions = {m: frozenset(names) for m, names in raw["functions"].items()}
+    return tuple(raw["class_modules"]), functions
+
+
+def model_class(module: str, name: str, repo_names: frozenset[str]) -> bool:
+    """Whether an import off the safe list is code a reviewer can read (an `unsafe-pickle`):
+    the repository's own module, or a model library's class or rebuild helper named in
+    forkvet/data/pickle_classes.json. Anything else that loading calls (a loader, an
+    importer, a file or network opener, a code builder) is dangerous, whether or not
+    picklescan's tables list it (outside attack, round 17a: `imp.load_source`,
+    `marshal.loads`, `torch.load` were called unsafe, like a model class)."""
+    if not module.startswith("?") and module.split(".", 1)[0] in repo_names:
+        return True
+    prefixes, functions = _model_classes()
+    if name in functions.get(module, ()):
+        return True
+    if not (_IDENT.fullmatch(name) and "." not in name and name[:1].isupper()):
+        return False
+    if name in _MODULE_ALIASES:
+        return False
+    # "torch.nn." is torch.nn and every module under it; "sklearn.pipeline" that module alone
+    return any(
+        module == p.rstrip(".") or (p.endswith(".") and module.startswith(p)) for p in prefixes
+    )
+
+
+def dangerous(imports: set[tuple[str, str]], repo_names: frozenset[str]) -> set[tuple[str, str]]:
+    """The imports off the safe list that make a pickle `dangerous-pickle`: picklescan's
+    dangerous ones, and every one that is no model class (see model_class)."""
+    own = {g for g in imports if not model_class(*g, repo_names)}
+    return own | known_dangerous(imports)
 
 
 def known_dangerous(imports: set[tuple[str, str]]) -> set[tuple[str, str]]:

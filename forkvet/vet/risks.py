@@ -89,7 +89,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
     for link, target in ctx.snap.links.items():
         by_target.setdefault(target, []).append(link)
     risks[:] = [_with_aliases(r, by_target) for r in risks]
-    risks += _plain_pickles_risk(sweep.plain)
+    risks += _plain_pickles_risk(sweep.plain, sweep.unwalked)
     risks += _absent_content(ctx)
 
 
@@ -350,6 +350,7 @@ class _PickleSweep:
     # (device, inode) of files with a hard link that may be outside the tree
     foreign: set[tuple[int, int]] = field(default_factory=set)
     plain: list[str] = field(default_factory=list)
+    unwalked: dict[str, str] = field(default_factory=dict)  # plain file -> what was not walked
 
     def file(self, entry: FileEntry, listed: bool = True, foreign: bool = False) -> None:
         """Scan one file of the tree: `listed` when the walk saw it (then it must still be
@@ -371,13 +372,14 @@ class _PickleSweep:
             return
         if scan is None:
             return
-        for found in scan.code[:3]:
+        code = scan.code + _config_code(scan, self.names)
+        for found in code[:3]:
             # Code a loader runs that is no pickle import (a Keras Lambda layer, a module in a
             # torch.package): an error, named without quoting the file's content (a member
             # name) when it may be someone else's.
             what = found if not foreign else dataformats.unquoted(found)
             self.risks.append(Risk("code-in-data", "error", f"{what}. Do not load it.", shown))
-        if scan.code and not (scan.pickles or scan.imports or scan.unverified):
+        if (code or scan.config_modules) and not (scan.pickles or scan.imports or scan.unverified):
             return  # no pickle in it: not listed with the known-safe pickles
         if _never_loads(scan, self.names):
             return
@@ -389,6 +391,8 @@ class _PickleSweep:
             self.risks.append(risk)
         elif not scan.unverified:  # what was not fully read is no "known-safe" pickle
             self.plain.append(shown)
+            if note := _unwalked(scan):
+                self.unwalked[shown] = note
         for reason in scan.unverified[:3]:
             self.risks.append(_unverified(shown, reason))
 
@@ -518,16 +522,54 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _plain_pickles_risk(plain: list[str]) -> list[Risk]:
+def _config_code(scan: pickles.FileScan, names: frozenset[str]) -> list[str]:
+    """A Keras config naming a module that is neither Keras's nor the repository's own
+    (outside attack, round 17a F12: `{"module": "os", "class_name": "function", "config":
+    "system"}` ran os.system at load_model, safe_mode=True)."""
+    rule = dataformats.module_rule()
+    out = []
+    for where, modules in scan.config_modules.items():
+        foreign = sorted(m for m in modules if m.split(".", 1)[0] not in names)
+        if rule is not None and foreign:
+            shown = ", ".join(foreign[:3])
+            what = f"{rule['message']} ({shown})"
+            out.append(f"{where}: {what}" if where else what)
+    return out
+
+
+def _unwalked(scan: pickles.FileScan) -> str:
+    """What of the file the known-safe claim is not about: the bytes after its last pickle
+    that are no pickle (outside attack, round 17a F4)."""
+    for where, (walked, rest) in scan.unwalked.items():
+        if where.startswith(pickles.CRLF_CHECKOUT):
+            continue
+        inside = f" of {where}" if where else ""
+        after = f"the {rest:,} bytes after them" if rest else "the bytes after them"
+        return (
+            f" (its pickles are the first {walked:,} bytes{inside}; {after} are no pickle "
+            f"and were not walked)"
+        )
+    return ""
+
+
+def _plain_pickles_risk(plain: list[str], unwalked: dict[str, str] | None = None) -> list[Risk]:
     if not plain:
         return []
+    unwalked = unwalked or {}
+    shown = [p + unwalked.get(p, "") for p in plain[:3]]
+    later = sum(1 for p in plain[3:] if p in unwalked)
+    more = (
+        f"; {later} more of them hold bytes after their pickles that were not walked"
+        if later
+        else ""
+    )
     return [
         Risk(
             "pickle-checkpoint",
             "notice",
             f"{len(plain)} pickle-based file(s) with only known-safe imports; "
             f"still load them with torch.load(weights_only=True): "
-            f"{', '.join(plain[:3])}",
+            f"{', '.join(shown)}{more}",
             plain[0],
         )
     ]
@@ -626,23 +668,24 @@ def _unverified(path: str | None, reason: str) -> Risk:
 
 
 def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk | None:
-    """dangerous-pickle (known-dangerous imports) or unsafe-pickle (imports not on the safe
-    list: loading runs that code too); None when every import only rebuilds data."""
+    """dangerous-pickle (imports that are no model class: see pickles.model_class) or
+    unsafe-pickle (only the repository's own or a model library's classes: loading runs
+    that code too); None when every import only rebuilds data. The message names the whole
+    set of imports (past five, by a digest), so a fingerprint naming it pins that set."""
     unsafe = {g for g in pickles.live_imports(scan, repo_names) if not pickles.is_safe(*g)}
     if not unsafe:
         return None
-    dangerous = pickles.known_dangerous(unsafe)
-    where = sorted(w for w, found in scan.imports.items() if found & unsafe)
-    inside = f" (in {', '.join(where[:3])})" if where and where != [""] else ""
+    dangerous = pickles.dangerous(unsafe, repo_names)
+    shown = dangerous or unsafe
+    inside = _inside(scan, shown)
+    names = _import_names(unsafe, shown)
     if dangerous:
-        names = ", ".join(sorted(f"{m}.{n}" for m, n in dangerous)[:5])
         return Risk(
             "dangerous-pickle",
             "error",
             f"Pickle imports code that runs when loaded: {names}{inside}. Do not load it.",
             scan.path,
         )
-    names = ", ".join(sorted(f"{m}.{n}" for m, n in unsafe)[:5])
     return Risk(
         "unsafe-pickle",
         "error",
@@ -651,6 +694,32 @@ def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk 
         f"or safetensors.",
         scan.path,
     )
+
+
+def _import_names(every: set[tuple[str, str]], shown: set[tuple[str, str]]) -> str:
+    """The first five of `shown`; past them, how many more and a digest of every import."""
+    names = sorted(f"{m}.{n}" for m, n in shown)
+    text = ", ".join(names[:5])
+    if len(names) > 5 or len(every) > len(shown):
+        import hashlib
+
+        digest = hashlib.sha256("\n".join(sorted(f"{m}.{n}" for m, n in every)).encode())
+        more = len(every) - min(len(names), 5)
+        text += f" and {more} more (imports {digest.hexdigest()[:12]})"
+    return text
+
+
+def _inside(scan: pickles.FileScan, shown: set[tuple[str, str]]) -> str:
+    """Where those imports are, the committed form's members before the CRLF checkout's:
+    a CRLF checkout is named only for imports the committed bytes do not hold (round 17a
+    F5), and the file itself is never named by an empty member name."""
+    crlf = pickles.CRLF_CHECKOUT
+    where = {w: found & shown for w, found in scan.imports.items() if found & shown}
+    committed = set().union(*(f for w, f in where.items() if not w.startswith(crlf)))
+    places = sorted(
+        w for w, f in where.items() if w and not (w.startswith(crlf) and f <= committed)
+    )
+    return f" (in {', '.join(places[:3])})" if places else ""
 
 
 def _call_name(node: ast.Call) -> str:

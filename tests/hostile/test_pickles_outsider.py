@@ -440,7 +440,8 @@ def test_a_torchscript_archive_is_code_whatever_its_pickles_name(vet_repo: Vet) 
     linear = b"\x80\x02ctorch.nn.modules.linear\nLinear\n)\x81}b."
     report = vet_repo({"pytorch_model.bin": _torchscript_like(linear), "LICENSE": "MIT"})
     errors = [r for r in report.risks if r.severity == "error"]
-    assert [(r.path, r.kind) for r in errors] == [("pytorch_model.bin", "unsafe-pickle")]
+    # round 17a: torch.jit.load runs the archive's code, no model class: dangerous
+    assert [(r.path, r.kind) for r in errors] == [("pytorch_model.bin", "dangerous-pickle")]
     assert "torch.jit.load (in archive/constants.pkl)" in errors[0].message
     # a plain checkpoint of the same class, without the TorchScript record, stays safe
     plain = vet_repo({"layers.pt": linear}, name="plain")
@@ -498,7 +499,9 @@ def test_every_value_of_a_shelve_is_scanned_where_shelve_reads_it(
     report = vet_repo({**files, "train.py": "import shelve\n"})
     flagged = [r for r in report.risks if r.path == f"{folder}cache.dat"]
     assert [r.kind for r in flagged] == ["dangerous-pickle"], report.risks
-    assert "at byte 512" in flagged[0].message
+    # since round 17a the file's own walk skips the NUL padding and reaches the value at
+    # byte 512 (the shelve reader names it "at byte 512" when the walk cannot)
+    assert "posix.system" in flagged[0].message or "at byte 512" in flagged[0].message
     assert not (tmp_path / "ran").exists()
 
 
