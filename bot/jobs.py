@@ -346,8 +346,6 @@ def _try(out: _Outputs, what: str, write: Callable[[], T]) -> T | None:
             exc_info=exc,
             extra={"output": what, "error_id": error_id, "error_type": type(exc).__name__},
         )
-        status = getattr(exc, "status", None)
-        answer = f"GitHub answered {status}" if isinstance(status, int) else type(exc).__name__
         if is_transient(exc):
             out.retry = out.retry or exc
             then = "forkvet tries again shortly"
@@ -355,9 +353,9 @@ def _try(out: _Outputs, what: str, write: Callable[[], T]) -> T | None:
             then = "re-run this check; if it fails again, give the App's operator the error id"
         writes = "issues" if what == "report issue" else "contents and pull requests"
         out.notices.append(
-            f"**The {what} was not written** ({answer}; error id `{error_id}`, in the App's "
-            f"log): the rest of this report stands. What to do: check that the forkvet App "
-            f"may write this repository's {writes}, then {then}."
+            f"**The {what} was not written** (error id `{error_id}`, in the App's log; "
+            f"what GitHub answered stays there): the rest of this report stands. What to do: "
+            f"check that the forkvet App may write this repository's {writes}, then {then}."
         )
         return None
 
