@@ -319,3 +319,17 @@ def test_a_setup_pull_request_github_failed_is_retried_and_written_once(
     assert len(repo.check_runs) == 1 and len(repo.issues) == 1 and len(repo.pulls) == 1
     summary = repo.check_runs[0]["output"]["summary"]
     assert "⚠️ **forkvet**" in summary and "was not written" not in summary
+
+
+def test_the_disk_budget_is_a_setting() -> None:
+    from tests.app_fixtures import SECRET, keypair
+
+    env = {
+        "FORKVET_APP_ID": "1",
+        "FORKVET_PRIVATE_KEY": keypair()[0],
+        "FORKVET_WEBHOOK_SECRET": SECRET,
+        "FORKVET_ACTION_REF": "a" * 40,
+    }
+    assert Settings.from_env(env).job_disk_mb == 2048
+    assert Settings.from_env({**env, "FORKVET_JOB_DISK_MB": "512"}).job_disk_mb == 512
+    assert Settings.from_env({**env, "FORKVET_JOB_DISK_MB": "0"}).job_disk_mb == 0
