@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ RESULT_FILE = "result.json"
 # group): a usual fork is vetted well within it, so a new job is not slowed by old ones.
 LATE_AFTER_S = 10.0
 LATE_NICENESS = 19
+WATCH_EVERY_S = 0.5
 # Process groups of the jobs running now, killed when the worker stops.
 _LIVE: set[int] = set()
 _LIVE_LOCK = threading.Lock()
@@ -48,7 +50,7 @@ class JobKilled(Exception):
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
-        self.reason = reason  # "time" | "memory" | "crashed"
+        self.reason = reason  # "time" | "memory" | "disk" | "crashed"
 
 
 class WorkerStopping(Exception):
@@ -65,10 +67,14 @@ class JobFailed(Exception):
         self.transient = transient
 
 
-def run(settings: Settings, job_id: int) -> dict[str, Any] | None:
+def run(settings: Settings, job_id: int, budget: float | None = None) -> dict[str, Any] | None:
     """Run one job in a child process and return its handler's result; raises JobKilled or
     JobFailed. Everything the job wrote lives under a fresh private temporary folder, removed
-    here even when the job was killed."""
+    here even when the job was killed. `budget`: the seconds this attempt may run (what
+    earlier attempts left of settings.job_timeout_s); the folder may hold job_disk_mb."""
+    timeout = settings.job_timeout_s if budget is None else budget
+    if timeout <= 0:
+        raise JobKilled("time", _time_words(settings, timeout))
     with fstree.temporary_folder("forkvet-job-") as tmp:
         os.chmod(tmp, 0o700)
         work = Path(tmp) / "tmp"
@@ -84,23 +90,69 @@ def run(settings: Settings, job_id: int) -> dict[str, Any] | None:
             _LIVE.add(proc.pid)
         if _STOPPING.is_set():
             _kill_group(proc.pid)
+        watch = _DiskWatch(Path(tmp), settings.job_disk_mb, proc.pid)
         try:
             _send(proc, settings, job_id)
             try:
-                code = _wait(proc, settings.job_timeout_s)
+                code = _wait(proc, timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc.pid)
                 proc.wait()
-                raise JobKilled(
-                    "time", f"stopped after its time budget of {settings.job_timeout_s:g} s"
-                ) from None
+                raise JobKilled("time", _time_words(settings, timeout)) from None
         finally:
+            watch.stop()
             _kill_group(proc.pid)  # what the job started (git, uv) ends with it
             with _LIVE_LOCK:
                 _LIVE.discard(proc.pid)
         if _STOPPING.is_set():
             raise WorkerStopping()
+        if watch.over:
+            raise JobKilled(
+                "disk",
+                f"its folder went past its disk budget of {settings.job_disk_mb} MiB "
+                f"({watch.seen >> 20} MiB seen)",
+            )
         return _outcome(result, code, settings)
+
+
+def _time_words(settings: Settings, timeout: float) -> str:
+    earlier = settings.job_timeout_s - timeout
+    return f"stopped after its time budget of {settings.job_timeout_s:g} s" + (
+        f" (its earlier attempts had run {earlier:.0f} s of it)" if earlier >= 1 else ""
+    )
+
+
+class _DiskWatch:
+    """Kills the job's process group once its folder holds more than budget_mb on disk
+    (round 17c F6). The clone measures a tree before checking it out; this bounds everything
+    else the job writes (the fetch itself, generated files). It walks the folder in a thread,
+    pausing 20 times as long as the last walk took (at least WATCH_EVERY_S), so a checkout of
+    200,000 files costs a few percent of one core."""
+
+    def __init__(self, folder: Path, budget_mb: int, pgid: int) -> None:
+        self.folder, self.limit, self.pgid = folder, budget_mb << 20, pgid
+        self.over, self.seen = False, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="forkvet-disk", daemon=True)
+        if self.limit > 0:
+            self._thread.start()
+
+    def _watch(self) -> None:
+        from forkvet.source import folder_bytes
+
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.seen = folder_bytes(self.folder)
+            if self.seen > self.limit:
+                self.over = True
+                _kill_group(self.pgid)
+                return
+            self._stop.wait(max(WATCH_EVERY_S, 20 * (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 def _wait(proc: subprocess.Popen[bytes], budget: float) -> int:

@@ -3,11 +3,14 @@ pull request — or, when that fails, tell the human exactly what to do."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from github import Github, GithubException
@@ -15,6 +18,7 @@ from github.CheckRun import CheckRun
 from github.Issue import Issue
 from github.PullRequest import PullRequest
 from github.Repository import Repository
+from requests import RequestException
 
 from bot import accepting, tracking
 from bot.handlers.workflow_run import WORKFLOW_PATH
@@ -32,13 +36,14 @@ from forkvet.github.client import GitHubApp
 from forkvet.render import to_markdown, verdict
 from forkvet.report import Finding, Report
 from forkvet.snapshot import load
-from forkvet.source import TreeTooLarge, clone
+from forkvet.source import CheckoutRefused, TreeTooLarge, clone
 from forkvet.vet import vet
 
 if TYPE_CHECKING:
     from forkvet.giveback.drafts import Draft
 
 log = logging.getLogger("forkvet.app")
+T = TypeVar("T")
 CLONE_TIMEOUT_S = 600
 
 
@@ -65,11 +70,15 @@ def _job_dirs(tmp: Path) -> tuple[Path, Path]:
     return dest, work
 
 
-def _clone(url: str, token: str, dest: Path, depth: int | None = 1) -> None:
+def _clone(url: str, token: str, dest: Path, depth: int | None = 1, disk_mb: int = 0) -> None:
+    """Fetch, then check out. Only the fetch can fail for a reason that passes (the network,
+    GitHub): a Transient. A tree over the bounds or the disk budget (TreeTooLarge) and a tree
+    git refuses to write (CheckoutRefused) are the repository's content, the same on every
+    attempt: raised as they are, never retried (round 17c F3)."""
     try:
-        clone(url, dest, depth=depth, token=token)
-    except TreeTooLarge:
-        raise  # the same tree tomorrow: not worth a retry
+        clone(url, dest, depth=depth, token=token, max_bytes=(disk_mb << 20) or None)
+    except (TreeTooLarge, CheckoutRefused):
+        raise
     except InputError as exc:
         raise Transient(str(exc)) from exc
 
@@ -232,31 +241,175 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
     with fstree.temporary_folder("forkvet-app-") as tmp:
         dest, work = _job_dirs(Path(tmp))
         try:
-            _clone(repo.clone_url, app.token(int(p["installation_id"])), dest)
+            token = app.token(int(p["installation_id"]))
+            _clone(repo.clone_url, token, dest, disk_mb=settings.job_disk_mb)
         except TreeTooLarge as exc:
-            _too_large(check, exc)
+            _too_large(check, exc, settings)
             return {"check_run": check.id, "skipped": "tree too large"}
+        except CheckoutRefused as exc:
+            _refused(check, exc)
+            return {"check_run": check.id, "skipped": "checkout refused"}
         report = _vet_checkout(store, job, repo, dest, config, config_error)
-        status, issue, created = _publish_report(app, store, job, repo, check, report, config_error)
-        setup_files = _setup_files(repo, dest, report, settings, config, work)
-    pull = _publish_setup_pr(app, repo, report, setup_files)
+        out = _Outputs(check, report, to_markdown(report), config_error)
+        # Each output on its own (round 17c F4): the check run first, then the report issue,
+        # then the setup pull request; one failing never loses the others. A failure that
+        # passes (GitHub 5xx) retries the job once all were tried (each output is written
+        # in place, so a retry adds none twice); any other is said on the check run.
+        store.save_report(job.repo, out.markdown)
+        if not repo.has_issues:
+            out.notices.append(ISSUES_DISABLED)
+        out.complete()
+        issue, created = _try(out, "report issue", lambda: _report_issue(app, repo, out)) or (
+            None,
+            False,
+        )
+        pull = _try(
+            out,
+            "setup pull request",
+            lambda: _publish_setup_pr(
+                app, repo, report, _setup_files(repo, dest, report, settings, config, work)
+            ),
+        )
+    out.finish()
     return {
         "check_run": check.id,
-        "issue": issue.number,
+        "issue": issue.number if issue else None,
         "issue_created": created,
         "pull": pull.number if pull else None,
-        "verdict": status,
+        "verdict": verdict(report)[0],
+        **({"notices": len(out.notices)} if out.notices else {}),
     }
 
 
-def _too_large(check: CheckRun, exc: TreeTooLarge) -> None:
+ISSUES_DISABLED = (
+    "**No report issue**: Issues are disabled on this repository (GitHub's default for a "
+    "new fork), so this check run is the report. To get the report as an issue, where "
+    "people with write access can also comment `/forkvet` commands, enable Issues (the "
+    "repository's Settings → General → Features → Issues), then re-run this check."
+)
+
+
+@dataclass
+class _Outputs:
+    """What one vet publishes, and what went wrong publishing it."""
+
+    check: CheckRun
+    report: Report
+    markdown: str
+    config_error: str | None
+    notices: list[str] = field(default_factory=list)
+    said: int = 0  # notices already on the check run
+    retry: BaseException | None = None
+
+    def title(self) -> str:
+        return f"forkvet: {verdict(self.report)[1]}"[:255]
+
+    def summary(self) -> str:
+        head = "".join(f"> {n}\n>\n" for n in self.notices).removesuffix(">\n")
+        return f"{head}\n{self.markdown}" if head else self.markdown
+
+    def complete(self) -> None:
+        checks.complete(
+            self.check,
+            self.report,
+            title=self.title(),
+            summary=self.summary(),
+            # a broken .github/forkvet.yml asks for action (unless an error already fails it)
+            conclusion=(
+                "action_required" if self.config_error and not self.report.has_errors else None
+            ),
+        )
+        self.said = len(self.notices)
+
+    def finish(self) -> None:
+        """Say on the check run what failed after it was written; retry what may pass."""
+        if len(self.notices) > self.said:
+            # The title as the check run holds it (checks.complete made it a plain title).
+            title = self.check.output.title or self.title()
+            summary = self.summary()[: checks.SUMMARY_LIMIT]
+            self.check.edit(output={"title": title, "summary": summary})
+            self.said = len(self.notices)
+        if self.retry is not None:
+            raise Transient("an output failed for a reason that passes") from self.retry
+
+
+def _try(out: _Outputs, what: str, write: Callable[[], T]) -> T | None:
+    """write(), or None with a notice on the check run when it fails."""
+    try:
+        return write()
+    except MemoryError:
+        raise  # the job's memory budget: jobchild says so
+    except Exception as exc:
+        error_id = uuid.uuid4().hex[:12]
+        log.warning(
+            "output failed",
+            exc_info=exc,
+            extra={"output": what, "error_id": error_id, "error_type": type(exc).__name__},
+        )
+        if is_transient(exc):
+            out.retry = out.retry or exc
+            then = "forkvet tries again shortly"
+        else:
+            then = "re-run this check; if it fails again, give the App's operator the error id"
+        writes = "issues" if what == "report issue" else "contents and pull requests"
+        out.notices.append(
+            f"**The {what} was not written** (error id `{error_id}`, in the App's log; "
+            f"what GitHub answered stays there): the rest of this report stands. What to do: "
+            f"check that the forkvet App may write this repository's {writes}, then {then}."
+        )
+        return None
+
+
+def _report_issue(app: GitHubApp, repo: Repository, out: _Outputs) -> tuple[Issue | None, bool]:
+    found = _upsert_issue(app, repo, out.markdown)
+    if found is None and repo.has_issues:  # disabled since the repository was read
+        out.notices.append(ISSUES_DISABLED)
+    return found or (None, False)
+
+
+def _upsert_issue(app: GitHubApp, repo: Repository, body: str) -> tuple[Issue, bool] | None:
+    """The report issue written (issue, created), or None when the repository has Issues
+    disabled (GitHub answers 410 Gone: "Issues are disabled for this repo")."""
+    if not repo.has_issues:
+        return None
+    try:
+        return issues.upsert_report_issue(repo, body, creator=app_login(app))
+    except GithubException as exc:
+        if exc.status != 410:
+            raise
+        return None
+
+
+def _too_large(check: CheckRun, exc: TreeTooLarge, settings: Settings) -> None:
+    disk = (
+        f" Each job's disk budget is {settings.job_disk_mb} MiB (what git fetches and the "
+        f"checkout writes, files counted in whole 4 KiB blocks), set by the App's operator "
+        f"(`FORKVET_JOB_DISK_MB`)."
+        if settings.job_disk_mb
+        else ""
+    )
     checks.fail(
         check,
         "forkvet: not vetted: too many files or bytes to check out",
         f"**This repository was not vetted**: {md_inline(str(exc))}. Its tree was measured "
         f"before checkout and nothing was written. Nothing in this check says the repository "
-        f"is safe.\n\nWhat to do: vet it on your own machine from a checkout you made "
-        f"(`forkvet vet FOLDER`), after removing what makes it this large.",
+        f"is safe.{disk} Not retried: the same tree is as large every time.\n\nWhat to do: "
+        f"vet it on your own machine from a checkout you made (`forkvet vet FOLDER`), after "
+        f"removing what makes it this large, or ask the App's operator for a larger budget.",
+    )
+
+
+def _refused(check: CheckRun, exc: CheckoutRefused) -> None:
+    checks.fail(
+        check,
+        "forkvet: not vetted: git refuses to check out this tree",
+        f"**This repository was not vetted**: {md_inline(str(exc))}. git fetched the commit "
+        f"but refuses to write its tree (a path such as `.git/...` that no checkout may hold, "
+        f"or an object git cannot read), so no clone of it can be checked out, here or on "
+        f"your machine. Nothing in this check says the repository is safe. Not retried: the "
+        f"same tree fails the same way every time.\n\nWhat to do: remove or rename the "
+        f"path git names above in a new commit on the default branch (forkvet vets it on "
+        f"the push), then re-run this check.",
     )
 
 
@@ -315,31 +468,6 @@ def _vet_checkout(
     return report
 
 
-def _publish_report(
-    app: GitHubApp,
-    store: Store,
-    job: Job,
-    repo: Repository,
-    check: CheckRun,
-    report: Report,
-    config_error: str | None,
-) -> tuple[str, Issue, bool]:
-    """The check run completed and the report issue written; (verdict, issue, created)."""
-    markdown = to_markdown(report)
-    status, line = verdict(report)
-    checks.complete(
-        check,
-        report,
-        title=f"forkvet: {line}"[:255],
-        summary=markdown,
-        # a broken .github/forkvet.yml asks for action (unless an error already fails it)
-        conclusion=("action_required" if config_error and not report.has_errors else None),
-    )
-    store.save_report(job.repo, markdown)
-    issue, created = issues.upsert_report_issue(repo, markdown, creator=app_login(app))
-    return status, issue, created
-
-
 def _publish_setup_pr(
     app: GitHubApp, repo: Repository, report: Report, setup_files: SetupFiles
 ) -> PullRequest | None:
@@ -357,33 +485,59 @@ def _publish_setup_pr(
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying later: GitHub 5xx, rate limits, network trouble (requests' errors are
-    OSErrors), a clone that failed."""
+    """Worth retrying later: GitHub 5xx, rate limits, network trouble, a fetch that failed,
+    the App's own disk full. Never the repository's content: a tree git refuses or that is
+    over a bound, a file the vet cannot read (an OSError that is no network error), a bug
+    (round 17c F3: each retry would cost the job's budget again for the same failure)."""
     flag = getattr(exc, "transient", None)  # a job's child said so (bot.isolate)
     if isinstance(flag, bool):
         return flag
-    if isinstance(exc, Transient | OSError | TimeoutError):
+    if isinstance(exc, Transient | TimeoutError | ConnectionError | RequestException):
         return True
+    if isinstance(exc, OSError):
+        # socket-level failures (a resolver error, a reset) and a full disk on the App's side
+        return isinstance(exc, socket.gaierror | socket.herror) or exc.errno in _HOST_ERRNOS
     status = getattr(exc, "status", 0)
     return isinstance(status, int) and (status >= 500 or status in (403, 429))
 
 
-def report_failure(settings: Settings, store: Store, job: Job, error_id: str) -> None:
+_HOST_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.ENETUNREACH, errno.EHOSTUNREACH})
+
+
+def report_failure(
+    settings: Settings, store: Store, job: Job, error_id: str, why: str | None = None
+) -> None:
     """A job failed for good. The human is told what to do and given an id that finds the
     error in the App's log; the exception's text stays in the log (it can carry paths,
-    URLs or a repository's own text)."""
+    URLs or a repository's own text). `why`: the App's own words for the failure."""
     p = job.payload
     gh = app_for(settings).client(int(p["installation_id"]))
     repo = gh.get_repo(job.repo)
     job = store.get(job.id) or job
+    why = why or "forkvet stopped with an internal error"
     if job.kind == "vet" and job.check_run_id:
+        check = repo.get_check_run(job.check_run_id)
+        if check.status == "completed":
+            # An earlier attempt published the report; what failed after it is added to it,
+            # never put in its place (round 17c F4).
+            check.edit(
+                output={
+                    "title": check.output.title,
+                    "summary": (
+                        f"> **Not everything was published**: {why} (error id `{error_id}`, "
+                        f"in the App's log). Re-run this check to try again.\n\n"
+                        + (check.output.summary or "")
+                    )[: checks.SUMMARY_LIMIT],
+                }
+            )
+            return
         checks.fail(
-            repo.get_check_run(job.check_run_id),
+            check,
             "forkvet could not vet this repository",
-            f"forkvet stopped with an internal error (error id `{error_id}`, in the App's "
-            f"log).\n\nWhat to do: check that the forkvet App can read this repository's "
-            f"contents, then re-run this check or comment `/forkvet recheck` on the report "
-            f"issue. If it fails again, give the App's operator the error id.",
+            f"{why} (error id `{error_id}`, in the App's log).\n\nWhat to do: check that the "
+            f"forkvet App can read this repository's contents, then re-run this check or "
+            f"comment `/forkvet recheck` on the report issue. If it fails again, give the "
+            f"App's operator the error id.",
         )
     elif job.kind == "comment" and p.get("issue_number"):
         command = md_code(f"/forkvet {p.get('command')}")
@@ -406,11 +560,14 @@ def report_killed(
     what = {
         "time": "took longer than the time budget",
         "memory": "needed more memory than the memory budget",
+        "disk": "needed more disk than the disk budget",
     }.get(reason, "stopped without a result")
     budgets = (
         f"forkvet vets each repository in a separate process with a time budget of "
-        f"{settings.job_timeout_s:g} s and a memory budget of {settings.job_memory_mb} MiB, "
-        f"set by the App's operator (`FORKVET_JOB_TIMEOUT_S`, `FORKVET_JOB_MEMORY_MB`)."
+        f"{settings.job_timeout_s:g} s (all attempts together), a memory budget of "
+        f"{settings.job_memory_mb} MiB and a disk budget of {settings.job_disk_mb} MiB, set by "
+        f"the App's operator (`FORKVET_JOB_TIMEOUT_S`, `FORKVET_JOB_MEMORY_MB`, "
+        f"`FORKVET_JOB_DISK_MB`)."
     )
     message = (
         f"**This repository was not vetted**: vetting it {what} ({md_inline(detail)}), so "
@@ -525,14 +682,14 @@ def fold_workflow_run(settings: Settings, store: Store, job: Job) -> dict[str, A
     found = _run_result(app, iid, repo, run)
     entry = _record(store, job.repo, repo, run, found, config)
     line = f"{where}: **{md_inline(str(run.get('conclusion') or 'neutral'))}** (logs: {logs})"
-    issue, _ = issues.upsert_report_issue(
-        repo, _runtime_report(store, job.repo, line), creator=app_login(app)
-    )
+    # Issues disabled: the `forkvet GPU` check run and the pull request comments still say it.
+    issue = (_upsert_issue(app, repo, _runtime_report(store, job.repo, line)) or (None,))[0]
     check = _gpu_check(repo, run, line, logs, entry, config)
     plot = _artifact_link(settings, job.repo, run, found)
-    comments = _comment_on_pulls(app, repo, run, (logs, plot), found, entry, issue.number)
+    number = issue.number if issue else None
+    comments = _comment_on_pulls(app, repo, run, (logs, plot), found, entry, number)
     return {
-        "issue": issue.number,
+        "issue": number,
         "check_run": check.id,
         "regression": bool(entry and entry["regression"]),
         "pull_comments": comments,
@@ -609,7 +766,7 @@ def _comment_on_pulls(
     links: tuple[str, str | None],
     found: artifacts.ArtifactResult | None,
     entry: dict[str, Any] | None,
-    issue_number: int,
+    issue_number: int | None,
 ) -> list[int]:
     """The one forkvet comment on each of the fork's own pull requests the run belongs to (the
     handler kept only those), written or updated in place; the comments' ids."""
@@ -688,7 +845,7 @@ def _not_counted(
     escaped link). The report and a neutral `forkvet GPU` check say what to do."""
     todo = NOT_COUNTED.format(branch=pulls.BRANCH, path=WORKFLOW_PATH)
     body = _runtime_report(store, full_name, f"{line}\n\n{todo}")
-    issue, _ = issues.upsert_report_issue(repo, body, creator=app_login(app))
+    issue = (_upsert_issue(app, repo, body) or (None,))[0]
     check = repo.create_check_run(
         name=f"{checks.CHECK_NAME} GPU",
         head_sha=sha,
@@ -700,7 +857,7 @@ def _not_counted(
         },
     )
     log.info("workflow run not counted", extra={"repo": full_name, "sha": sha})
-    return {"issue": issue.number, "check_run": check.id, "counted": False}
+    return {"issue": issue.number if issue else None, "check_run": check.id, "counted": False}
 
 
 HELP = """forkvet commands (comment on this issue; people with write access only):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -30,6 +31,9 @@ from bot.stores import make_store
 
 log = logging.getLogger("forkvet.app")
 MAX_ATTEMPTS = 6
+# Every attempt of a job shares its one time budget (FORKVET_JOB_TIMEOUT_S): a retry runs
+# only on what earlier attempts left, and only when that is at least this share of it.
+MIN_RETRY_SHARE = 0.1
 
 _state: dict[str, Any] = {}
 
@@ -97,8 +101,13 @@ def _turn(task: Any = None) -> dict[str, Any] | None:
 
 
 def _execute(settings: Settings, store: Store, job: Job) -> dict[str, Any] | None:
-    # In a child process with its own time and memory budget (bot.isolate).
-    result = isolate.run(settings, job.id)
+    # In a child process with its own time, memory and disk budget (bot.isolate). The time
+    # budget is the job's, all attempts together (round 17c F3): this one gets what is left.
+    started = time.monotonic()
+    try:
+        result = isolate.run(settings, job.id, budget=settings.job_timeout_s - job.spent)
+    finally:
+        store.add_spent(job.id, time.monotonic() - started)
     store.finish(job.id)
     log.info(
         "job done",
@@ -111,7 +120,9 @@ def _failed(settings: Settings, store: Store, job: Job, exc: Exception) -> None:
     """A job raised: retried later when the cause is transient (RetryTask), else failed for
     good and reported."""
     attempts = job.attempts
-    if jobs.is_transient(exc) and attempts < MAX_ATTEMPTS:
+    left = settings.job_timeout_s - job.spent
+    transient = jobs.is_transient(exc)
+    if transient and attempts < MAX_ATTEMPTS and left >= MIN_RETRY_SHARE * settings.job_timeout_s:
         delay = min(300, 5 * 2**attempts)
         log.warning(
             "job failed, retrying",
@@ -121,6 +132,7 @@ def _failed(settings: Settings, store: Store, job: Job, exc: Exception) -> None:
                 "error_type": type(exc).__name__,
                 "attempt": attempts,
                 "delay": delay,
+                "budget_left_s": round(left, 1),
             },
         )
         store.requeue(job.id, delay=delay)  # its turn comes back with it
@@ -131,11 +143,23 @@ def _failed(settings: Settings, store: Store, job: Job, exc: Exception) -> None:
     log.error(
         "job failed",
         exc_info=exc,
-        extra={"job": job.id, "repo": job.repo, "error_id": error_id, "attempts": attempts},
+        extra={
+            "job": job.id,
+            "repo": job.repo,
+            "error_id": error_id,
+            "attempts": attempts,
+            "spent_s": round(job.spent, 1),
+        },
     )
     store.finish(job.id, error=f"[{error_id}] {type(exc).__name__}: {str(exc)[:500]}")
+    why = (
+        f"GitHub or the network kept failing: {attempts} attempt(s) ran {job.spent:.0f} s of "
+        f"this job's time budget of {settings.job_timeout_s:g} s, which all its attempts share"
+        if transient
+        else None
+    )
     try:
-        jobs.report_failure(settings, store, job, error_id)
+        jobs.report_failure(settings, store, job, error_id, why)
     except Exception:  # GitHub itself is down: the log has it
         log.exception("could not report a failed job", extra={"error_id": error_id})
 

@@ -122,6 +122,7 @@ class RedisStore:
                     mapping={
                         "status": "queued",
                         "attempts": 0,
+                        "spent": 0,
                         "error": "",
                         "not_before": "",
                         "updated": time.time(),
@@ -177,7 +178,11 @@ class RedisStore:
             h["status"],
             int(h.get("attempts", 0)),
             int(h["check_run_id"]) if h.get("check_run_id") else None,
+            float(h.get("spent") or 0),
         )
+
+    def add_spent(self, job_id: int, seconds: float) -> None:
+        self.r.hincrbyfloat(f"{P}job:{job_id}", "spent", seconds)
 
     def start(self, job_id: int) -> bool:
         keys = [f"{P}job:{job_id}", f"{P}jobs:queued", f"{P}jobs:running", f"{P}jobs:done"]

@@ -58,6 +58,9 @@ class Settings:
     # budgets; past them it is killed and its check run says so (bot.isolate).
     job_timeout_s: float = 600.0
     job_memory_mb: int = 3072
+    # Each job's disk budget: what git fetches and the checkout writes (the tree is measured
+    # before checkout), and all the job's folder holds while it runs (bot.isolate). 0: none.
+    job_disk_mb: int = 2048
     # The child's module. Tests (only) point it at a wrapper that slows a job down.
     job_module: str = "bot.jobchild"
     # A user's token for writes upstream (pull requests, thank-you issues); without it the
@@ -108,6 +111,7 @@ class Settings:
             heartbeat_s=_number(env, "FORKVET_HEARTBEAT_S", 10.0, float),
             job_timeout_s=_number(env, "FORKVET_JOB_TIMEOUT_S", 600.0, float),
             job_memory_mb=_number(env, "FORKVET_JOB_MEMORY_MB", 3072, int),
+            job_disk_mb=_number(env, "FORKVET_JOB_DISK_MB", 2048, int),
             health_max_age_s=_number(env, "FORKVET_HEALTH_MAX_AGE_S", 60.0, float),
             user_token=env.get("FORKVET_USER_TOKEN") or None,
             acceptances=_acceptances(env.get("FORKVET_ACCEPTANCES")),

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event TEXT, received
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, delivery TEXT UNIQUE, kind TEXT, repo TEXT,
   payload TEXT, status TEXT, attempts INTEGER DEFAULT 0, worker TEXT, updated REAL,
-  error TEXT, check_run_id INTEGER, not_before REAL);
+  error TEXT, check_run_id INTEGER, not_before REAL, spent REAL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE TABLE IF NOT EXISTS turns (installation TEXT PRIMARY KEY, turn INTEGER);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT, expires REAL);
@@ -55,6 +55,8 @@ class Job:
     status: str
     attempts: int
     check_run_id: int | None
+    # Seconds its attempts ran so far: every attempt of one delivery shares one time budget.
+    spent: float = 0.0
 
 
 def worker_id() -> str:
@@ -70,6 +72,9 @@ class Store:
             # A file from before retries waited in the Store; already there otherwise.
             with contextlib.suppress(sqlite3.OperationalError):
                 db.execute("ALTER TABLE jobs ADD COLUMN not_before REAL")
+            # ... and from before a delivery's attempts shared one time budget.
+            with contextlib.suppress(sqlite3.OperationalError):
+                db.execute("ALTER TABLE jobs ADD COLUMN spent REAL DEFAULT 0")
 
     @contextmanager
     def conn(self) -> Iterator[sqlite3.Connection]:
@@ -135,7 +140,7 @@ class Store:
             for job_id in ids:
                 db.execute(
                     "UPDATE jobs SET status='queued', attempts=0, error=NULL, updated=?, "
-                    "not_before=NULL "
+                    "not_before=NULL, spent=0 "
                     "WHERE id=? AND status='failed'",
                     (time.time(), job_id),
                 )
@@ -165,12 +170,27 @@ class Store:
         with self.conn() as db:
             row = db.execute(
                 "SELECT id, delivery, kind, repo, payload, status, attempts, "
-                "check_run_id FROM jobs WHERE id = ?",
+                "check_run_id, spent FROM jobs WHERE id = ?",
                 (job_id,),
             ).fetchone()
         if row is None:
             return None
-        return Job(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7])
+        return Job(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            json.loads(row[4]),
+            row[5],
+            row[6],
+            row[7],
+            row[8] or 0.0,
+        )
+
+    def add_spent(self, job_id: int, seconds: float) -> None:
+        """Count the seconds an attempt ran against the job's one time budget."""
+        with self.conn() as db:
+            db.execute("UPDATE jobs SET spent=COALESCE(spent, 0)+? WHERE id=?", (seconds, job_id))
 
     def start(self, job_id: int) -> bool:
         """Count an attempt of a claimed job; False when it is done already."""

@@ -125,7 +125,7 @@ def pr_comment(
     links: tuple[str, str | None],
     result: dict[str, Any] | None,
     entry: dict[str, Any] | None,
-    issue_number: int,
+    issue_number: int | None,
 ) -> str:
     """The pull request comment: the commit, the verdict, where the plot is, the metrics and
     the comparison with the default branch. `links` are (logs, plot), already made safe."""
@@ -146,6 +146,9 @@ def pr_comment(
     parts.append(
         f"_forkvet updates this comment for each new commit; the report issue #{issue_number} "
         "keeps the table of runs across commits._"
+        if issue_number is not None
+        else "_forkvet updates this comment for each new commit; with Issues enabled on this "
+        "repository, a report issue would keep the table of runs across commits._"
     )
     return "\n\n".join(p for p in parts if p) + "\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import threading
@@ -43,8 +44,10 @@ def _run_git(
     cwd: Path | None = None,
     token: str | None = None,
     git_says: bool = True,
+    error: type[InputError] = InputError,
 ) -> None:
-    """git_says=False: `what` is the whole message (git's own words would only repeat it)."""
+    """git_says=False: `what` is the whole message (git's own words would only repeat it).
+    `error`: the InputError class raised when git fails (not for a timeout)."""
     try:
         proc = run_git(args, cwd=cwd, token=token, timeout=CLONE_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
@@ -53,22 +56,52 @@ def _run_git(
         raise InputError("git is not installed; install git to vet a URL") from exc
     if proc.returncode != 0:
         if not git_says:
-            raise InputError(what)
+            raise error(what)
         lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
         # git's reason is its `fatal:` line; the lines after it are advice ("Please make
         # sure you have the correct access rights / and the repository exists.").
         fatal = [ln.removeprefix("fatal:").strip() for ln in lines if ln.startswith("fatal:")]
         detail = (fatal or lines[-1:] or [f"git exited with {proc.returncode}"])[0]
-        raise InputError(f"{what}: {redact_url(detail)}")
+        raise error(f"{what}: {redact_url(detail)}")
 
 
 class TreeTooLarge(InputError):
-    """The commit's tree is over MAX_FILES files or MAX_CHECKOUT_BYTES bytes: not checked out."""
+    """The commit's tree is over MAX_FILES files or its byte bound (MAX_CHECKOUT_BYTES, or
+    the caller's smaller disk budget): not checked out."""
 
 
-def _tree_size(dest: Path, rev: str) -> tuple[int, int, bool]:
+class CheckoutRefused(InputError):
+    """git fetched the commit but refused to check its tree out (a path git will not write,
+    such as `.git/config`, or an object it cannot read): the same tree fails the same way
+    every time, so this is the repository's content, never worth a retry."""
+
+
+# What one file costs on disk at least: a file system block (a tree of 200,000 one-byte
+# files writes 800 MiB, not 200 KB).
+BLOCK = 4096
+
+
+def disk_bytes(size: int) -> int:
+    """The bytes a file of `size` bytes takes on disk: whole blocks, at least one."""
+    return max(BLOCK, -(-size // BLOCK) * BLOCK)
+
+
+def folder_bytes(path: Path) -> int:
+    """The bytes the files under path take on disk (allocated blocks; links not followed)."""
+    total = 0
+    for root, dirs, files in os.walk(path):
+        for name in files + dirs:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
+def _tree_size(dest: Path, rev: str, max_bytes: int = MAX_CHECKOUT_BYTES) -> tuple[int, int, bool]:
     """(files, bytes, over) of rev's tree, read from `git ls-tree -r -l` as a stream and
-    stopped as soon as either bound is passed, so a tree of 10^9 entries costs what 200,000 do."""
+    stopped as soon as either bound is passed, so a tree of 10^9 entries costs what 200,000 do.
+    Bytes are what the checkout writes on disk: each file in whole blocks (disk_bytes)."""
     proc = subprocess.Popen(
         ["git", "-C", str(dest), "ls-tree", "-r", "-l", "-z", "--full-tree", rev, "--"],
         env=git_env(dest),
@@ -86,8 +119,8 @@ def _tree_size(dest: Path, rev: str) -> tuple[int, int, bool]:
             for entry in entries:
                 files += 1
                 field = entry.split(b"\t", 1)[0].split()[-1:]
-                size += int(field[0]) if field and field[0].isdigit() else 0
-            if files > MAX_FILES or size > MAX_CHECKOUT_BYTES:
+                size += disk_bytes(int(field[0])) if field and field[0].isdigit() else 0
+            if files > MAX_FILES or size > max_bytes:
                 return files, size, True
         proc.wait()  # an unknown rev: the checkout then fails with git's own reason
         return files, size, False
@@ -97,27 +130,41 @@ def _tree_size(dest: Path, rev: str) -> tuple[int, int, bool]:
         proc.wait()
 
 
-def _checkout(dest: Path, rev: str, what: str) -> None:
+def _checkout(dest: Path, rev: str, what: str, max_bytes: int | None = None) -> None:
     """Check rev out into dest (cloned with --no-checkout), refusing a tree over the bounds
-    (and a rev that git would read as an option)."""
+    (and a rev that git would read as an option). max_bytes: a disk budget for the whole
+    clone (what git fetched into .git and the checkout together), under MAX_CHECKOUT_BYTES."""
     if rev.startswith("-"):
         raise InputError(f"{what}: {rev!r} is not a ref")
-    files, size, over = _tree_size(dest, rev)
+    fetched = folder_bytes(dest) if max_bytes is not None else 0
+    bound = MAX_CHECKOUT_BYTES if max_bytes is None else min(MAX_CHECKOUT_BYTES, max_bytes)
+    files, size, over = _tree_size(dest, rev, max(0, bound - fetched))
     if over:
+        budget = (
+            f"{bound >> 20} MiB on disk with the {fetched >> 20} MiB git fetched"
+            if max_bytes is not None
+            else f"{bound >> 30} GiB"
+        )
         raise TreeTooLarge(
-            f"{what}: its tree holds over {MAX_FILES} files or {MAX_CHECKOUT_BYTES >> 30} GiB "
+            f"{what}: its tree holds over {MAX_FILES} files or {budget} "
             f"(at least {files} files, {size >> 20} MiB read so far), forkvet's bounds for a "
             f"checkout; vet a checkout you made yourself (forkvet vet FOLDER)"
         )
-    _run_git(["checkout", "-q", rev], what, cwd=dest)
+    _run_git(["checkout", "-q", rev], what, cwd=dest, error=CheckoutRefused)
 
 
 def clone(
-    url: str, dest: Path, ref: str | None = None, depth: int | None = 1, token: str | None = None
+    url: str,
+    dest: Path,
+    ref: str | None = None,
+    depth: int | None = 1,
+    token: str | None = None,
+    max_bytes: int | None = None,
 ) -> None:
     """Clone url into dest (shallow by default), checked out at ref (branch, tag or commit).
     Neither is ever a git option: a value starting with `-` is refused, and git gets the URL
-    after `--`."""
+    after `--`. max_bytes: the disk budget of fetch and checkout together (TreeTooLarge past
+    it, before anything is checked out); a checkout git refuses raises CheckoutRefused."""
     shown = redact_url(url)
     if url.startswith("-") or (ref or "").startswith("-"):
         raise InputError(f"not a repository or ref: {shown if url.startswith('-') else ref!r}")
@@ -136,16 +183,16 @@ def clone(
         except InputError:
             # Servers that refuse fetching by sha: fetch everything, then check out.
             _run_git(["fetch", "-q", "origin"], f"could not clone {shown}", cwd=dest, token=token)
-            _checkout(dest, ref, f"no commit {ref} in {shown}")
+            _checkout(dest, ref, f"no commit {ref} in {shown}", max_bytes)
             return
-        _checkout(dest, "FETCH_HEAD", f"could not check out {ref} of {shown}")
+        _checkout(dest, "FETCH_HEAD", f"could not check out {ref} of {shown}", max_bytes)
         return
     # Never a checkout by clone itself: its tree is measured first (_checkout).
     args = ["clone", "-q", "--no-checkout", "--no-recurse-submodules", *depth_args]
     if ref:
         args += ["--branch", ref]
     _run_git([*args, "--", url, str(dest)], f"could not clone {shown}", token=token)
-    _checkout(dest, "HEAD", f"could not check out {shown}")
+    _checkout(dest, "HEAD", f"could not check out {shown}", max_bytes)
 
 
 @contextmanager

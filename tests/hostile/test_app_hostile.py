@@ -237,7 +237,9 @@ def test_a_failed_delivery_is_told_by_error_id_and_redelivery_runs_it_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
-    emulator.fail_next("POST", "/issues$", 422)  # not transient: fails for good
+    # Reading the fork's own config file, after the check run exists: not transient, fails
+    # for good. (A report issue that fails is a notice on the check run, round 17c F4.)
+    emulator.fail_next("GET", "/contents/", 422)
     client = create_app(settings).test_client()
     body, headers = signed(fork_payload(), "repository", "f-1")
     assert client.post(WEBHOOK_PATH, data=body, headers=headers).get_json()["jobs"] == 1
