@@ -223,6 +223,7 @@ PRIVATE_WRITES = {
     ("forkvet/safe_write.py", "open_text_log"),  # the text log (redacts each write)
     ("forkvet/runtime/selfisolate.py", "isolate_self"),  # its own memory, no file
     ("bot/jobchild.py", "main"),  # a job's outcome, read back by its worker
+    ("forkvet/runtime/sandbox.py", "_private_folders"),  # the sandbox's resolv.conf copy
 }
 
 
