@@ -6,8 +6,10 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,6 +33,7 @@ from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
 from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url
+from forkvet.escape import title as plain_title
 from forkvet.github import artifacts, checks, content, issues, pr_comments, pulls
 from forkvet.github.client import GitHubApp
 from forkvet.render import to_markdown, verdict
@@ -582,7 +585,7 @@ def report_killed(
         repo.get_check_run(job.check_run_id).edit(
             status="completed",
             conclusion="timed_out" if reason == "time" else "failure",
-            output={"title": f"forkvet: not vetted: {what}"[:255], "summary": message},
+            output={"title": plain_title(f"forkvet: not vetted: {what}", 255), "summary": message},
         )
     elif job.kind == "comment" and p.get("issue_number"):
         repo.get_issue(int(p["issue_number"])).create_comment(f"@{p.get('user')} {message}")
@@ -819,7 +822,7 @@ def _gpu_check(
         head_sha=str(run["head_sha"]),
         status="completed",
         conclusion=conclusion,
-        output={"title": title, "summary": summary},
+        output={"title": plain_title(title, 255), "summary": summary},
         **kwargs,
     )
 
@@ -858,6 +861,9 @@ def _not_counted(
     )
     log.info("workflow run not counted", extra={"repo": full_name, "sha": sha})
     return {"issue": issue.number if issue else None, "check_run": check.id, "counted": False}
+
+
+LockFactory = Callable[[], AbstractContextManager[None]]
 
 
 HELP = """forkvet commands (comment on this issue; people with write access only):
@@ -906,7 +912,7 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         return {"command": "accept", **result}
     if p.get("command") in ("upstream", "thank"):
         try:
-            reply = give_back(settings, app, repo, p)
+            reply = give_back(settings, app, repo, p, store)
         except Exception as exc:  # the human gets told what to do, the log gets the error
             if is_transient(exc):
                 raise
@@ -929,11 +935,38 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
     return result
 
 
-def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str, Any]) -> str:
+UPSTREAM_LOCK_WAIT_S = 120
+
+
+@contextmanager
+def upstream_lock(store: Store, upstream: str) -> Iterator[None]:
+    """Held from counting an upstream's pull requests (or looking up its thank-you) to opening
+    one, across every fork's job and every worker: the operator's caps are per upstream, and
+    two forks' jobs running at once must not both take the last slot (round 17c F1)."""
+    name = f"upstream:{upstream.lower()}"
+    deadline = time.monotonic() + UPSTREAM_LOCK_WAIT_S
+    while not store.acquire(name, ttl=300):
+        if time.monotonic() > deadline:
+            raise Transient(f"another job holds {name}")
+        time.sleep(0.5)
+    try:
+        yield
+    finally:
+        store.release(name)
+
+
+def give_back(
+    settings: Settings,
+    app: GitHubApp,
+    repo: Repository,
+    p: dict[str, Any],
+    store: Store | None = None,
+) -> str:
     """Draft (or, with a user token and opt-in config, open) upstream fixes or a thank-you."""
     parent = repo.parent
     if parent is None:
         return "this repository is not a fork: there is no upstream to give back to."
+    lock = (lambda: upstream_lock(store, parent.full_name)) if store is not None else None
     # The operator's policy caps what the fork's own file may ask: upstream writes use the
     # operator's user token, so they need the operator's opt-in as well as the fork's.
     config, _ = _effective_config(settings, repo)
@@ -942,12 +975,17 @@ def give_back(settings: Settings, app: GitHubApp, repo: Repository, p: dict[str,
         dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
         if p["command"] == "thank":
-            return _thank(settings, config, repo, parent, dest)
-        return _upstream(settings, config, repo, parent, dest, token, p.get("args", ""))
+            return _thank(settings, config, repo, parent, dest, lock)
+        return _upstream(settings, config, repo, parent, dest, token, p.get("args", ""), lock)
 
 
 def _thank(
-    settings: Settings, config: Config, repo: Repository, parent: Repository, dest: Path
+    settings: Settings,
+    config: Config,
+    repo: Repository,
+    parent: Repository,
+    dest: Path,
+    lock: LockFactory | None = None,
 ) -> str:
     from forkvet.github.client import user_client as client
     from forkvet.giveback.cli import thanks_text
@@ -956,7 +994,11 @@ def _thank(
     title, body = thanks_text(vet(load(dest, name=repo.name)), parent.full_name, None)
     if settings.user_token and config.upstream.thank_you:
         status, url = thank(
-            client(settings.user_token, settings.api_url), parent.full_name, title, body
+            client(settings.user_token, settings.api_url),
+            parent.full_name,
+            title,
+            body,
+            lock() if lock else None,
         )
         return f"thank-you issue: {status}" + (f" — {url}" if url else "")
     return (
@@ -975,6 +1017,7 @@ def _upstream(
     dest: Path,
     token: str,
     args: str,
+    lock: LockFactory | None = None,
 ) -> str:
     from forkvet.giveback.drafts import compare_url, plan
     from forkvet.giveback.gitops import fetch_upstream, git
@@ -993,7 +1036,9 @@ def _upstream(
         )
         if draft.status == "drafted":
             try:
-                _push_draft(settings, config, repo, parent, dest, token, draft, base, fork_ref)
+                _push_draft(
+                    settings, config, repo, parent, dest, token, draft, base, fork_ref, lock
+                )
             except UnsafeBranch as exc:  # the human is told why, and what to do
                 draft.status, draft.message, draft.compare_url = "refused", str(exc), None
         lines.append(_draft_line(settings, draft))
@@ -1019,6 +1064,7 @@ def _push_draft(
     draft: Draft,
     base: str,
     fork_ref: str,
+    lock: LockFactory | None = None,
 ) -> None:
     """The draft's branch on the fork (only if it brings the fork nothing but the fix:
     publish.check_branch); the pull request upstream only when both opted in."""
@@ -1035,6 +1081,7 @@ def _push_draft(
             base,
             config.upstream.max_prs_per_hour,
             config.upstream.max_open_prs,
+            lock() if lock else None,
         )
 
 

@@ -17,6 +17,12 @@ renderer, never raw. The rules, per sink:
   controls), Cf (format: bidi overrides and isolates, zero-width characters), Zl, Zp (line and
   paragraph separators) and Cs (a lone surrogate from an undecodable file name). So a file
   name cannot move the cursor, hide a line, start one or reorder itself on screen.
+- Titles (`title`): an issue, pull request or check-run title is plain text on GitHub, but
+  GitHub still links issue references (`#1`, `GH-1`, `owner/repo#1`) and renders emoji
+  shortcodes in it, and it reaches lists, notifications, e-mails and `gh pr list` in a
+  terminal: one line, every control, format (bidi) and separator character shown as its
+  escape, mentions, references, emoji, URLs and hidden markers broken by an invisible space.
+  Every title forkvet sends to GitHub goes through it where it is sent.
 - Workflow commands (`workflow_data`, `workflow_property`): the same characters made visible
   (CR, LF kept for GitHub's own escaping), then GitHub's escaping (`%`, CR, LF; and `:` `,` in
   properties), as in @actions/core.
@@ -293,6 +299,26 @@ def terminal(value: object, limit: int | None = None) -> str:
     """Repository text for a terminal line: every control, format (bidi) and line-break
     character shown as an escape sequence instead of acting."""
     return _truncate(visible(str(value)), limit)
+
+
+TITLE_LIMIT = 256
+
+
+def title(value: object, limit: int = TITLE_LIMIT) -> str:
+    """Repository text as a GitHub title (issue, pull request, check run): one line of plain
+    text that shows as written and acts on nothing. Whitespace runs (line breaks, tabs) become
+    one space; every other control, bidi override or isolate, format character and separator
+    is shown as its escape (`\\u202e`, `\\x1b`); @mentions, `#1`, `GH-1`, URLs, `:emoji:`
+    and `<!--` markers are broken by an invisible space, the only invisible character a title
+    holds (any in the value are dropped first, so title(title(x)) == title(x)). No HTML
+    entities: a title is not Markdown, `<` shows as `<`."""
+    text = visible(" ".join(str(value).replace(ZWSP, "").split()))
+    text = _MENTION.sub(lambda m: "@" + ZWSP + m.group(1), text)
+    text = _ISSUE_REF.sub(lambda m: "#" + ZWSP + m.group(1), text)
+    text = _GH_REF.sub(lambda m: m.group(1) + ZWSP + m.group(2), text)
+    text = _WWW.sub("www" + ZWSP + ".", text.replace("://", ":" + ZWSP + "//"))
+    text = _EMOJI_START.sub(_emoji_start, text)
+    return _truncate(_unmark(text), limit)
 
 
 def workflow_data(value: object) -> str:

@@ -7,13 +7,18 @@ with the App's token would run with the fork's secrets."""
 from __future__ import annotations
 
 import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot import queue
 from bot.settings import Settings
 from bot.web import create_app
+from forkvet.config import Config, UpstreamConfig
 from forkvet.github.issues import MARKER
 from tests.app_fixtures import adapt, example
 from tests.conftest import git
@@ -176,3 +181,92 @@ def test_a_pull_request_merged_with_a_merge_commit_drafts_the_commits_it_brought
     assert "Fix unsafe checkpoint loading** — drafted" in reply, reply
     [branch] = fix_branches(repo)
     assert bare(repo, "rev-list", "--count", branch, "^refs/heads/main") == "1"
+
+
+def _comment(emulator: GitHubEmulator, repo: RepoState, body: str) -> dict[str, Any]:
+    """`body` commented by the fork's owner on the App's report issue of `repo`."""
+    issue = {
+        "id": 7001 + repo.id,
+        "number": 1,
+        "title": "forkvet report",
+        "body": f"{MARKER}\nreport",
+        "state": "open",
+        "_creator": emulator.bot_login,
+    }
+    repo.issues.append(issue)
+    payload = command_payload(issue, body, repo.owner)
+    adapt(payload, repo.owner, repo.name)
+    return payload
+
+
+@pytest.fixture
+def operator(settings: Settings, emulator: GitHubEmulator) -> Iterator[Settings]:
+    """An App whose operator set a user token and allows 1 pull request an hour, 1 open, on
+    each upstream; its worker running."""
+    policy = Config(
+        upstream=UpstreamConfig(open_pull_requests=True, max_prs_per_hour=1, max_open_prs=1)
+    )
+    mine = replace(settings, user_token=emulator.user_token("operator"), policy=policy)
+    huey, store = queue.setup(mine)
+    consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False)
+    consumer.start()
+    beat = queue.start_heartbeat(mine, store)
+    yield mine
+    beat.set()
+    consumer.stop(graceful=True)
+
+
+def test_the_operators_caps_hold_per_upstream_across_forks(
+    operator: Settings, emulator: GitHubEmulator
+) -> None:
+    """Round 17c F1 and F2: the operator allows 1 pull request an hour on an upstream. Two
+    forks of it, each opted in, each ask: one pull request is opened, with the operator's
+    token, and its title (the fork's commit subject) is escaped as a title."""
+    settings = operator
+    upstream = emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    subject = "Fix loading @acme/admins #1 \u202eRTL \x1b[31mRED"
+    client = create_app(settings).test_client()
+    for owner in ("mallory", "mallory2"):
+        repo = emulator.add_repo(owner, "model", FORK_FILES, parent="upstream-org/model")
+        opt_in = "upstream:\n  open_pull_requests: true\n"
+        emulator.commit(repo, "main", {".github/forkvet.yml": opt_in}, "opt in")
+        emulator.commit(repo, "main", {"train.py": FIXED}, subject, author=("B", "b@example.org"))
+        assert post(client, _comment(emulator, repo, "/forkvet upstream"), "issue_comment")
+        wait_for(lambda repo=repo: bool(repo.comments), timeout=120)  # type: ignore[misc]
+    assert len(upstream.pulls) == 1, [p["_head"] for p in upstream.pulls]
+    [pull] = upstream.pulls
+    assert pull["_creator"] == "operator" and pull["_head"].startswith("mallory:")
+    assert "\u202e" not in pull["title"] and "\x1b" not in pull["title"]
+    assert "#1" not in pull["title"] and "@acme" not in pull["title"]
+    second = emulator.repos["mallory2/model"].comments[0]["body"]
+    assert "capped" in second and "from any fork" in second, second
+
+
+def test_the_upstream_lock_is_one_per_upstream_across_jobs(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock two forks' jobs share: held, another job for the same upstream waits (and is
+    retried later, Transient, past the wait); another upstream is not held up."""
+    from bot import jobs
+    from bot.store import Store
+
+    store = Store(settings.db)
+    monkeypatch.setattr(jobs, "UPSTREAM_LOCK_WAIT_S", 0.3)
+    with jobs.upstream_lock(store, "Upstream-Org/Model"):
+        with jobs.upstream_lock(store, "other-org/model"):
+            pass
+        taken: list[bool] = []
+
+        def other_job() -> None:  # another worker thread: another lock owner
+            try:
+                with jobs.upstream_lock(store, "upstream-org/model"):
+                    taken.append(True)
+            except jobs.Transient:
+                taken.append(False)
+
+        t = threading.Thread(target=other_job)
+        t.start()
+        t.join()
+        assert taken == [False]
+    with jobs.upstream_lock(store, "upstream-org/model"):
+        pass

@@ -8,6 +8,7 @@ from typing import Any
 from github.CheckRun import CheckRun
 from github.Repository import Repository
 
+from forkvet.escape import title as plain_title
 from forkvet.report import Report
 
 CHECK_NAME = "forkvet"
@@ -34,7 +35,7 @@ def report_annotations(report: Report) -> list[dict[str, Any]]:
                 "start_line": f.line or 1,
                 "end_line": f.line or 1,
                 "annotation_level": _LEVEL[f.severity],
-                "title": f.title[:255],
+                "title": plain_title(f.title, 255),
                 "message": f.message[:64_000],
             }
         )
@@ -64,7 +65,7 @@ def complete(
         notes[i : i + ANNOTATIONS_PER_REQUEST]
         for i in range(0, len(notes), ANNOTATIONS_PER_REQUEST)
     ] or [[]]
-    output: dict[str, Any] = {"title": title[:255], "summary": summary[:SUMMARY_LIMIT]}
+    output: dict[str, Any] = {"title": plain_title(title, 255), "summary": summary[:SUMMARY_LIMIT]}
     if text:
         output["text"] = text[:SUMMARY_LIMIT]
     for batch in batches[1:]:
@@ -82,5 +83,5 @@ def fail(check: CheckRun, title: str, message: str) -> None:
     check.edit(
         status="completed",
         conclusion="action_required",
-        output={"title": title[:255], "summary": message[:SUMMARY_LIMIT]},
+        output={"title": plain_title(title, 255), "summary": message[:SUMMARY_LIMIT]},
     )

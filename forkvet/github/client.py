@@ -61,4 +61,5 @@ def user_client(token: str, api_url: str) -> Github:
         base_url=api_url,
         seconds_between_requests=0,
         seconds_between_writes=0,
+        per_page=100,  # the upstream caps read the upstream's pull requests
     )

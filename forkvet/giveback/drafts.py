@@ -13,6 +13,7 @@ from typing import Any
 
 from forkvet import fstree, rx
 from forkvet.escape import md_code, md_inline
+from forkvet.escape import title as plain_title
 from forkvet.giveback.classify import classify
 from forkvet.giveback.gitops import UPSTREAM_REF, Commit, fork_commits, git, merge_base
 
@@ -94,7 +95,8 @@ def pr_text(commits: list[Commit], evidence: str | None = None) -> tuple[str, st
     if evidence:
         parts += ["### Evidence", "", evidence, ""]
     parts += ["Thank you for publishing this code.", "", "<sub>Drafted with forkvet.</sub>"]
-    return title[:200], "\n".join(parts)
+    # A title is shown raw on GitHub (and in the compare link): escaped for a title.
+    return plain_title(title, 200), "\n".join(parts)
 
 
 def _identity(repo: Path) -> tuple[str, str]:
@@ -206,7 +208,7 @@ def _capped(c: Commit) -> Draft:
     return Draft(
         [c.sha],
         "",
-        c.subject,
+        plain_title(c.subject, 200),
         "",
         None,
         "capped",

@@ -4,13 +4,16 @@ capped per upstream, and never re-opening what a maintainer closed."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from github import Github, GithubException
 from github.Repository import Repository
 
 from forkvet.errors import InputError
+from forkvet.escape import title as plain_title
 from forkvet.gitrun import run_git
 from forkvet.giveback.drafts import Draft
 from forkvet.giveback.gitops import FORK_REF, UPSTREAM_REF, default_branch, git
@@ -185,12 +188,35 @@ def push_branch(
         )
 
 
-def _forkvet_pulls(upstream: Repository, fork_owner: str) -> list:  # type: ignore[type-arg]
-    return [
-        p
-        for p in upstream.get_pulls(state="all")
-        if p.head.label.startswith(f"{fork_owner}:forkvet/")
-    ]
+def _by_me(pull: Any, me: str) -> bool:
+    return bool(pull.user and pull.user.login.lower() == me.lower())
+
+
+def upstream_counts(upstream: Repository, me: str, now: datetime) -> tuple[int, int]:
+    """(open, opened in the last hour): the pull requests `me` (the token's user) has on
+    `upstream`, whatever fork or branch each came from. The caps are the token's: N forks of
+    one upstream share them (round 17c F1), and a pull request a person opened by hand with
+    the same token counts too."""
+    open_now = sum(_by_me(p, me) for p in upstream.get_pulls(state="open"))
+    cutoff = now - timedelta(hours=1)
+    recent = 0
+    newest: datetime | None = None
+    ordered = True
+    for p in upstream.get_pulls(state="all", sort="created", direction="desc"):
+        created = p.created_at
+        if created is None:
+            recent += _by_me(p, me)  # unknown age: counted, never assumed old
+            continue
+        # The listing is newest first; a page that is not (an API that ignored the sort) is
+        # read to the end instead of stopping early, so the count never comes out low.
+        if newest is not None and created > newest:
+            ordered = False
+        newest = created
+        if created > cutoff:
+            recent += _by_me(p, me)
+        elif ordered:
+            break
+    return open_now, recent
 
 
 def open_pull(
@@ -201,12 +227,16 @@ def open_pull(
     base: str,
     max_per_hour: int,
     max_open: int,
+    lock: AbstractContextManager[object] | None = None,
 ) -> Draft:
+    """Open (or update) the draft's pull request on upstream with the user's token, within
+    the caps counted over every pull request that token's user has on upstream. `lock`
+    (the App's, per upstream) is held from the count to the opening, so two forks' jobs
+    running at once cannot both take the last slot."""
     upstream = gh.get_repo(upstream_name)
     fork_owner = fork_name.split("/")[0]
     head = f"{fork_owner}:{draft.branch}"
-    mine = _forkvet_pulls(upstream, fork_owner)
-    existing = [p for p in mine if p.head.label == head]
+    existing = list(upstream.get_pulls(state="all", head=head))
     if existing:
         pull = existing[0]
         if pull.state == "closed" and not pull.merged:
@@ -220,36 +250,51 @@ def open_pull(
             return draft
         draft.status, draft.url = "merged", pull.html_url
         return draft
-    now = datetime.now(UTC)
-    recent = [p for p in mine if p.created_at and p.created_at > now - timedelta(hours=1)]
-    open_now = [p for p in mine if p.state == "open"]
-    if len(recent) >= max_per_hour or len(open_now) >= max_open:
-        draft.status = "capped"
-        draft.message = (
-            f"not opened: {len(open_now)} open and {len(recent)} opened in the last "
-            f"hour on {upstream_name} (caps {max_open} open, {max_per_hour}/hour)"
+    me = gh.get_user().login
+    with lock or nullcontext():
+        open_now, recent = upstream_counts(upstream, me, datetime.now(UTC))
+        if recent >= max_per_hour or open_now >= max_open:
+            draft.status = "capped"
+            draft.message = (
+                f"not opened: {open_now} open and {recent} opened in the last hour on "
+                f"{upstream_name} by {me}, from any fork (caps {max_open} open, "
+                f"{max_per_hour}/hour)"
+            )
+            return draft
+        # Every title sent with the user's token is a title escaped as one (escape.title).
+        pull = upstream.create_pull(
+            title=plain_title(draft.title, 256), body=draft.body, head=head, base=base
         )
-        return draft
-    pull = upstream.create_pull(title=draft.title, body=draft.body, head=head, base=base)
     draft.status, draft.url = "opened", pull.html_url
     return draft
 
 
-def thank(gh: Github, upstream_name: str, title: str, body: str) -> tuple[str, str | None]:
-    """(status, url): opened | exists | archived | issues-disabled."""
+def thank(
+    gh: Github,
+    upstream_name: str,
+    title: str,
+    body: str,
+    lock: AbstractContextManager[object] | None = None,
+) -> tuple[str, str | None]:
+    """(status, url): opened | exists | archived | issues-disabled. One thank-you per upstream
+    and token user, whatever fork asks: `lock` (the App's, per upstream) is held from the
+    look-up to the opening."""
     upstream = gh.get_repo(upstream_name)
     if upstream.archived:
         return "archived", None
     if not upstream.has_issues:
         return "issues-disabled", None
     me = gh.get_user().login
-    for issue in upstream.get_issues(state="all", creator=me):  # type: ignore[arg-type]
-        if THANKS_MARKER in (issue.body or ""):
-            return "exists", issue.html_url
-    try:
-        issue = upstream.create_issue(title=title, body=f"{THANKS_MARKER}\n{body}")
-    except GithubException as exc:
-        if exc.status in (403, 410):
-            return "issues-disabled", None
-        raise
+    with lock or nullcontext():
+        for issue in upstream.get_issues(state="all", creator=me):  # type: ignore[arg-type]
+            if THANKS_MARKER in (issue.body or ""):
+                return "exists", issue.html_url
+        try:
+            issue = upstream.create_issue(
+                title=plain_title(title, 256), body=f"{THANKS_MARKER}\n{body}"
+            )
+        except GithubException as exc:
+            if exc.status in (403, 410):
+                return "issues-disabled", None
+            raise
     return "opened", issue.html_url

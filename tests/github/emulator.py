@@ -856,7 +856,8 @@ class GitHubEmulator:
             body["merged"] = bool(pull.get("_merged"))
             body["html_url"] = f"https://github.example/{state.full_name}/pull/{pull['number']}"
             body["base"]["ref"] = pull["_base"]
-            body["user"] = self.user(self.bot_login, True)
+            creator = pull.get("_creator", self.bot_login)
+            body["user"] = self.user(creator, creator.endswith("[bot]"))
             body["requested_teams"] = []  # the example's team lacks the required `type`
             return body
 
@@ -874,6 +875,9 @@ class GitHubEmulator:
                 for p in state.pulls
                 if (want == "all" or p["state"] == want) and (not head or label(p) == head)
             ]
+            # GitHub's default order is newest first (sort=created, direction=desc).
+            if request.args.get("direction", "desc") == "desc":
+                items = items[::-1]
             return 200, [pull_json(state, p) for p in items]
 
         @route("POST", R + "/pulls")
@@ -891,6 +895,7 @@ class GitHubEmulator:
                 "state": "open",
                 "_head": data["head"],
                 "_base": data["base"],
+                "_creator": requester_login(),
                 "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
             state.pulls.append(pull)
