@@ -28,7 +28,7 @@ from bot.settings import Settings
 from bot.store import Job, Store
 from bot.workflow import choose_labels, is_rendered, render
 from forkvet import accept, fstree
-from forkvet.config import Config, tighten
+from forkvet.config import Config, opted_out, tighten
 from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
 from forkvet.errors import ForkvetError, InputError
@@ -445,9 +445,13 @@ def _check_run(repo: Repository, store: Store, job: Job, head: str) -> CheckRun:
 
 def _effective_config(settings: Settings, repo: Repository) -> tuple[Config, str | None]:
     """The operator's policy is the floor; the fork's own file can only tighten it, and a
-    broken one leaves the operator's policy in force (the error is returned, to be said)."""
+    broken one leaves the operator's policy in force (the error is returned, to be said) —
+    but grants nothing: what uses the operator's credentials needs the fork's own opt-in too,
+    and a file that does not parse opts in to nothing (round 17c F5)."""
     own, config_error = content.repo_config(repo, repo.default_branch)
-    return (settings.policy if config_error else tighten(settings.policy, own)), config_error
+    if config_error:
+        return opted_out(settings.policy), config_error
+    return tighten(settings.policy, own), config_error
 
 
 def _vet_checkout(

@@ -298,6 +298,14 @@ def _stricter_network(floor: Config, repo: Config) -> str:
     return "none" if "none" in (floor.runtime.network, repo.runtime.network) else "shared"
 
 
+def opted_out(floor: Config) -> Config:
+    """The floor for a repository whose own file could not be read: the floor in force, but
+    none of the grants that need the repository's own opt-in as well as the floor's (upstream
+    pull requests and thank-you issues, with the operator's credentials): a broken file
+    says nothing, so it opts in to nothing."""
+    return replace(floor, upstream=tighten(floor, Config()).upstream)
+
+
 def tighten(floor: Config, repo: Config) -> Config:
     """The policy when an operator's config (`floor`: the App's FORKVET_POLICY, the CLI's
     --config) meets a repository's own .github/forkvet.yml: the repository can add

@@ -204,7 +204,9 @@ def operator(settings: Settings, emulator: GitHubEmulator) -> Iterator[Settings]
     """An App whose operator set a user token and allows 1 pull request an hour, 1 open, on
     each upstream; its worker running."""
     policy = Config(
-        upstream=UpstreamConfig(open_pull_requests=True, max_prs_per_hour=1, max_open_prs=1)
+        upstream=UpstreamConfig(
+            open_pull_requests=True, thank_you=True, max_prs_per_hour=1, max_open_prs=1
+        )
     )
     mine = replace(settings, user_token=emulator.user_token("operator"), policy=policy)
     huey, store = queue.setup(mine)
@@ -270,3 +272,32 @@ def test_the_upstream_lock_is_one_per_upstream_across_jobs(
         assert taken == [False]
     with jobs.upstream_lock(store, "upstream-org/model"):
         pass
+
+
+@pytest.mark.parametrize(
+    "own",
+    [
+        "licence:\n  allow: [permissive]\n",  # a typo elsewhere in the file
+        "upstream:\n  open_pull_request: true\n  thank_yuo: true\n",
+        "upstream:\n  open_pull_requests: 'yes'\n  thank_you: 'yes'\n",
+        "upstream: [",
+    ],
+)
+def test_a_broken_fork_file_opts_in_to_nothing(
+    operator: Settings, emulator: GitHubEmulator, own: str
+) -> None:
+    """Round 17c F5: the operator opts in; the fork's own file does not parse. The operator's
+    policy stays in force, but the fork has not opted in: drafts only, nothing upstream."""
+    upstream = emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    repo = emulator.add_repo("mallory", "model", FORK_FILES, parent="upstream-org/model")
+    emulator.commit(repo, "main", {".github/forkvet.yml": own}, "config")
+    emulator.commit(repo, "main", {"train.py": FIXED}, "Fix loading", author=("B", "b@example.org"))
+    client = create_app(operator).test_client()
+    for n, command in enumerate(("/forkvet upstream", "/forkvet thank"), 1):
+        payload = _comment(emulator, repo, command)
+        payload["issue"]["number"] = repo.issues[-1]["number"] = n
+        assert post(client, payload, "issue_comment")
+        wait_for(lambda n=n: len(repo.comments) == n, timeout=120)  # type: ignore[misc]
+    assert upstream.pulls == [] and upstream.issues == []
+    assert "Fix loading** — drafted" in repo.comments[0]["body"], repo.comments[0]["body"]
+    assert "here is a draft thank-you issue" in repo.comments[1]["body"]
