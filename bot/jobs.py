@@ -1023,14 +1023,21 @@ def _upstream(
     args: str,
     lock: LockFactory | None = None,
 ) -> str:
-    from forkvet.giveback.drafts import compare_url, plan
+    from forkvet.giveback.drafts import UnknownCommit, compare_url, plan
     from forkvet.giveback.gitops import fetch_upstream, git
     from forkvet.giveback.publish import UnsafeBranch
 
     # The fork's default branch, as just cloned: what every pushed branch is measured against.
     fork_ref = git(dest, "rev-parse", "--verify", "-q", "HEAD^{commit}").stdout.strip()
     base = fetch_upstream(dest, parent.clone_url)
-    result = plan(dest, parent.clone_url, base, args.split() or None, repo.owner.login)
+    try:
+        result = plan(dest, parent.clone_url, base, args.split() or None, repo.owner.login)
+    except UnknownCommit as exc:  # bad input is named (round 17c L1), never a generic failure
+        return (
+            f"{md_code(str(exc))} is not one of this fork's commits that upstream lacks: name "
+            f"them by their sha on the default branch (`git log`), or give none for every fix. "
+            f"Nothing was drafted."
+        )
     if not result.commits:
         return "this fork has no commits that upstream lacks."
     lines = []

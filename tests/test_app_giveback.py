@@ -301,3 +301,23 @@ def test_a_broken_fork_file_opts_in_to_nothing(
     assert upstream.pulls == [] and upstream.issues == []
     assert "Fix loading** — drafted" in repo.comments[0]["body"], repo.comments[0]["body"]
     assert "here is a draft thank-you issue" in repo.comments[1]["body"]
+
+
+@pytest.mark.parametrize(
+    "word", ["--upload-pack=touch", "HEAD~0", "0123456789abcdef0123456789abcdef01234567", "a"]
+)
+def test_an_unknown_commit_is_named_in_the_answer(
+    settings: Settings, emulator: GitHubEmulator, worker: None, word: str
+) -> None:
+    """Round 17c L1: `/forkvet upstream WORD` with a word that is no fix commit of the fork is
+    answered by name, not with a generic failure; nothing is drafted or pushed."""
+    emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    emulator.commit(repo, "main", {"train.py": FIXED}, "Fix loading", author=("B", "b@x.org"))
+    client = create_app(settings).test_client()
+    assert post(client, _comment(emulator, repo, f"/forkvet upstream {word}"), "issue_comment")
+    wait_for(lambda: bool(repo.comments), timeout=120)
+    body = repo.comments[0]["body"]
+    assert "is not one of this fork's commits that upstream lacks" in body, body
+    assert word in body and "could not run" not in body
+    assert fix_branches(repo) == []

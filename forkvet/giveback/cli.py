@@ -141,7 +141,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
     args.upstream = _upstream(args.upstream, api_url=args.api_url)
     if args.push_url:
         args.push_url = _upstream(args.push_url, "--push-url", args.api_url)
-    from forkvet.giveback.drafts import github_slug, plan
+    from forkvet.giveback.drafts import UnknownCommit, github_slug, plan
     from forkvet.giveback.gitops import fetch_upstream, git
 
     repo = _repo(args.target)
@@ -166,7 +166,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
             keep=not args.dry_run,
             compare_upstream=compare_upstream,
         )
-    except LookupError as exc:
+    except UnknownCommit as exc:
         raise InputError(f"--commits {exc}: no such commit among the fork's new commits") from exc
     finally:
         if args.dry_run:  # leave the fork's refs as they were

@@ -220,18 +220,24 @@ def _capped(c: Commit) -> Draft:
 _SHA = rx.compile(r"[0-9a-fA-F]{7,40}")
 
 
+class UnknownCommit(LookupError):
+    """A chosen sha (or word) names none of the fork's commits that upstream lacks."""
+
+
 def _chosen_commits(repo: Path, chosen: list[str], by_prefix: dict[str, Commit]) -> list[Commit]:
     """The fork commits each chosen sha (or prefix) names; a merge commit (a pull request
-    merged with one) names the commits it brought in. LookupError for one that names none."""
+    merged with one) names the commits it brought in. UnknownCommit for one that names none."""
     picked: list[Commit] = []
     for want in chosen:
+        if not _SHA.fullmatch(want):  # a sha or its prefix of 7 or more: `a` names no commit
+            raise UnknownCommit(want)
         match = [c for sha, c in by_prefix.items() if sha.startswith(want.lower())]
         if match:
             picked.append(match[0])
             continue
         merged = [by_prefix[sha] for sha in _merged_in(repo, want) if sha in by_prefix]
         if not merged:
-            raise LookupError(want)
+            raise UnknownCommit(want)
         picked += merged
     return picked
 
