@@ -365,10 +365,16 @@ def _register_upstream(sub: Any) -> None:
     u.add_argument("--push-url", help="where to push the branches (default: origin)")
     u.add_argument("--api-url", default=DEFAULT_API_URL, help="GitHub's API (Enterprise: its own)")
     u.add_argument(
-        "--max-per-hour", type=int, default=2, help="pull requests opened upstream per hour"
+        "--max-per-hour",
+        type=int,
+        default=2,
+        help="pull requests the token's user opened upstream in the last hour, any fork, at most",
     )
     u.add_argument(
-        "--max-open", type=int, default=3, help="open forkvet pull requests upstream at most"
+        "--max-open",
+        type=int,
+        default=3,
+        help="open pull requests of the token's user upstream, from any fork, at most",
     )
     u.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     u.set_defaults(func=cmd_upstream)
