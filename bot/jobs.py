@@ -859,7 +859,7 @@ def _not_counted(
         status="completed",
         conclusion="neutral",
         output={
-            "title": "Not counted: the workflow file on this commit is not forkvet's",
+            "title": plain_title("Not counted: the workflow file on this commit is not forkvet's"),
             "summary": f"{line}\n\n{todo}",
         },
     )

@@ -17,6 +17,7 @@ from typing import Any
 from forkvet import cmdgate, rx
 from forkvet.errors import InputError
 from forkvet.escape import md_code, md_fence, md_inline, md_url, strip_ansi, visible
+from forkvet.escape import title as plain_title
 from forkvet.extras import require
 from forkvet.safe_write import write_file
 
@@ -258,7 +259,7 @@ def publish_check_run(name: str, title: str, summary: str, conclusion: str) -> s
             head_sha=sha,
             status="completed",
             conclusion=conclusion,
-            output={"title": title[:255], "summary": summary[:60_000]},
+            output={"title": plain_title(title, 255), "summary": summary[:60_000]},
         )
     except GithubException as exc:
         if exc.status in (401, 403, 404):

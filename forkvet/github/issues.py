@@ -5,6 +5,8 @@ from __future__ import annotations
 from github.Issue import Issue
 from github.Repository import Repository
 
+from forkvet.escape import title as plain_title
+
 MARKER = "<!-- forkvet:report -->"
 TITLE = "forkvet report"
 
@@ -29,7 +31,7 @@ def upsert_report_issue(
     text = f"{MARKER}\n{body}"
     issue = find_report_issue(repo, creator)
     if issue is None:
-        return repo.create_issue(title=title, body=text), True
+        return repo.create_issue(title=plain_title(title), body=text), True
     if issue.body != text:
         issue.edit(body=text)
     return issue, False

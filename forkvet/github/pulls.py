@@ -9,6 +9,7 @@ from github import GithubException, InputGitTreeElement
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
+from forkvet.escape import title as plain_title
 from forkvet.redact import redact
 
 BRANCH = "forkvet/setup"
@@ -63,7 +64,7 @@ def ensure_setup_pr(
         _commit(repo, head_sha or base_sha, {p: files[p] for p in changed})
     pull = _find(repo)
     if pull is None:
-        pull = repo.create_pull(title=TITLE, body=body, head=BRANCH, base=base)
+        pull = repo.create_pull(title=plain_title(TITLE), body=body, head=BRANCH, base=base)
         return SetupResult(pull, True, changed)
     if pull.body != body and pull.state == "open":
         pull.edit(body=body)
