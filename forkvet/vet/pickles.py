@@ -14,6 +14,8 @@ is reported as "not verified", never as a pass.
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import bz2
 import codecs
 import functools
@@ -627,6 +629,8 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
         raw = _line(s, info)
         if raw is None:
             return None  # unknown (a PUT to an unknown key makes the whole memo unknown)
+        if name in ("STRING", "UNICODE") and len(raw) >= 4:
+            _nested_line(raw, name, info)
         parse = _LINE_ARGS.get(name)
         return parse(raw) if parse is not None else None
     if kind > 0:
@@ -754,30 +758,29 @@ _NESTED_VALUES = frozenset(
 # First bytes of a pickle (PROTO) or of a container sniff() knows, and of their latin-1 text
 # as UTF-8 (0x80-0xff are two bytes starting 0xc2/0xc3)
 _NESTED_FIRST = frozenset(b"\x80\x93\x1f\xfd\x28\x04\xc2\xc3]BZxgH" + bytes(range(0x50, 0x60)))
-_BASE64_STARTS = (b"gAJ", b"gAN", b"gAS", b"gAU", b"UEsDB", b"H4sI")
 
 
 def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
-    """Keep (read) a bytes or str value that starts like a pickle or a container, for the
-    caller to scan (outside attack, round 17a F10: a checkpoint holding a pickle as `bytes`,
-    which the repository's code unpickles after torch.load(weights_only=True)). A str is
-    kept as `s.encode("latin-1")` gives it back. Whether it was kept."""
+    """Keep (read) a bytes or str value that starts like a pickle or a container, or is base64
+    or hex text of one, for the caller to scan (outside attack, round 17a F10: a checkpoint
+    holding a pickle as `bytes`, which the repository's code unpickles after
+    torch.load(weights_only=True)). A str is kept as `s.encode("latin-1")` gives it back.
+    Whether it was kept (consumed)."""
     if name not in _NESTED_VALUES:
         return False
     buf, pos = s.buf, s.pos
-    head = buf[pos : pos + 8] if len(buf) - pos >= 8 else s.peek(8)
-    if not head or head[0] not in _NESTED_FIRST:
-        return False  # the common case (a name, a word, array bytes): one set lookup
+    first = buf[pos] if pos < len(buf) else (s.peek(1) or b"\0")[0]
+    if first not in _NESTED_FIRST and first not in _OPS and (n < 16 or first not in _ENCODED_FIRST):
+        return False  # the common case (array bytes, most words): one or two set lookups
     text = "UNICODE" in name
+    head = s.peek(min(n, HEAD))
     if text:
         head = head.decode("utf-8", "ignore").encode("latin-1", "ignore")
-    pickled = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
-    encoded = head.startswith(_BASE64_STARTS)  # base64 of a pickle, a zip or a gzip
-    if not pickled and not encoded and sniff(head.ljust(8, b"\0")) is None:
+    how = _nested_kind(head, n)
+    if how is None:
         return False
-    pickled = pickled or head.startswith(b"gA")
     if len(info.nested) >= MAX_NESTED or info.nested_bytes + n > MAX_NESTED_BYTES:
-        if pickled:
+        if how != "container":
             raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
         return False  # array bytes that happen to start like a compressed stream: skipped
     data = s.read(n)
@@ -788,17 +791,83 @@ def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
             data = data.decode("utf-8", "surrogatepass").encode("latin-1")
         except (UnicodeDecodeError, UnicodeEncodeError):
             return True  # no latin-1 text: nothing a loader gets back as those bytes
-    if encoded:
-        import base64
-        import binascii
+    _keep_value(info, data, how)
+    return True
 
+
+def _nested_line(raw: bytes, name: str, info: PickleInfo) -> None:
+    """A protocol-0 STRING or UNICODE line (protocol 0 writes bytes as `_codecs.encode` of
+    a UNICODE line) whose value starts like a pickle or a container, or spells one in base64
+    or hex: kept for the caller to scan."""
+    if name == "STRING":
+        text = _unescape(raw.rstrip(_C_SPACE)[1:-1], "escape")
+    else:
+        text = _unescape(raw, "raw-unicode-escape")
+    if text is None or len(info.nested) >= MAX_NESTED:
+        return
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return
+    how = _nested_kind(data[:HEAD], len(data))
+    if how is not None and info.nested_bytes + len(data) <= MAX_NESTED_BYTES:
+        _keep_value(info, data, how)
+
+
+def _nested_kind(head: bytes, n: int) -> str | None:
+    """How a value of n bytes starting with head is kept: "pickle" (PROTO 2-5, or opcodes
+    pickle.load runs: an import it calls, or one a whole pickle imports), "container" (a
+    format sniff() knows), "hex"/"base64" (text spelling a PROTO 2-5 pickle or a container:
+    near-random text is not taken for opcodes), or None."""
+    if len(head) < 2:
+        return None
+    if head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    if head[0] in _NESTED_FIRST and sniff(head[:HEAD].ljust(8, b"\0")) is not None:
+        return "container"
+    if n >= 16 and head[0] in _ENCODED_FIRST:
+        for how, start in _encoded_starts(head[:64]):
+            if (start[:1] == b"\x80" and start[1:2] in _PROTOS) or sniff(start.ljust(8, b"\0")):
+                return how
+    if head[0] in _OPS:
+        info = _walk_head(head, False)
+        cut = len(head) < n and (info.error or "").endswith(("truncated", "unterminated line"))
+        if info.imports and (info.acted or info.complete or cut):
+            return "pickle"  # protocol 0/1 (no PROTO): pickle.loads calls what it imports
+    return None
+
+
+def _encoded_starts(head: bytes) -> Iterator[tuple[str, bytes]]:
+    """The first bytes hex and base64 text starting with head would spell."""
+    if _HEX_HEAD.fullmatch(head):
+        yield "hex", bytes.fromhex(head[: len(head) & ~1].decode("ascii"))
+    body = head.rstrip(b"=")
+    if _B64_HEAD.fullmatch(body):
         try:
+            yield "base64", base64.b64decode(body[: len(body) & ~3])
+        except (binascii.Error, ValueError):
+            return
+
+
+def _keep_value(info: PickleInfo, data: bytes, how: str) -> None:
+    if how == "base64":
+        try:  # as base64.b64decode decodes it (bytes outside the alphabet dropped)
             data = base64.b64decode(data)
         except (binascii.Error, ValueError):
-            return True  # b64decode raises too
+            return  # b64decode raises too
+    elif how == "hex":
+        try:
+            data = bytes.fromhex(data.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return  # bytes.fromhex raises too
     info.nested.append(data)
-    info.nested_bytes += n
-    return True
+    info.nested_bytes += len(data)
+
+
+_ENCODED_FIRST = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/")
+_HEX_HEAD = re.compile(rb"[0-9a-fA-F]{16,}")
+_B64_HEAD = re.compile(rb"[A-Za-z0-9+/]{16,}")
+_PROTOS = (b"\x02", b"\x03", b"\x04", b"\x05")
 
 
 def _unescape(raw: bytes, codec: str) -> str | None:
@@ -1228,9 +1297,6 @@ MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
 def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth: int) -> None:
     """Every `:serialized:` value, and every string that is base64 of a pickle, zip or gzip,
     decoded (as base64.b64decode decodes) and scanned as a stream of its own."""
-    import base64
-    import binascii
-
     try:
         doc = json.loads(data)
     except (ValueError, RecursionError):
@@ -1330,9 +1396,6 @@ _PICKLE_START = re.compile(rb"\x80[\x02-\x05]")
 def _scan_arrow(
     s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
 ) -> None:
-    import base64
-    import binascii
-
     with _seekable(s, seekable) as fh:
         size = fh.seek(0, io.SEEK_END)
         fh.seek(0)
@@ -1458,7 +1521,9 @@ def _scan_pickles(
                     out.pickles += found - counted
                     counted = found
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
-        _scan_nested(info, where, out, budget, depth)
+        if info.complete:  # a pickle that fails to load hands no value to anyone
+            _scan_nested(info, where, out, budget, depth)
+        info.nested.clear()
         if not info.complete:
             break
         s.persistent = True  # torch's legacy format: its main pickle has a persistent_load
