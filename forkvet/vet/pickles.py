@@ -27,6 +27,7 @@ import os
 import pickle
 import pickletools
 import re
+import struct
 import tarfile
 import tempfile
 import time
@@ -1054,6 +1055,10 @@ def _dispatch(
     be (magic at the start, a zip's end record at the end) adds a scan from the first byte."""
     head = s.peek(HEAD)
     kinds = _kinds(head, seekable)
+    if kinds and dataformats.json_start(head):
+        # A format found by content (an Arrow stream's length word, a zip's end record) never
+        # hides the JSON a loader also reads from the same bytes.
+        kinds.append("json")
     # A stream pickletools cannot disassemble is still walked (pickle.load accepts it, and
     # pickles may follow it); it is reported only when something more than that one is found.
     sound, pickled = pickle_verdicts(s)
@@ -1095,7 +1100,7 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("zip-at-end")
     if seekable is not None and _is_hdf5(head, seekable):
         kinds.append("hdf5")
-    if head.startswith(_ARROW_MAGIC):
+    if head.startswith(_ARROW_MAGIC) or _legacy_arrow(head):
         kinds.append("arrow")
     if _is_value_store(head):
         kinds.append("values")
@@ -1289,8 +1294,12 @@ def _scan_json(
 # Stable-Baselines3 keeps `{":type:": ..., ":serialized:": "<base64 cloudpickle>"}` in its
 # model zip's `data` and unpickles each on load (outside attack, round 17a F11); other code
 # stores pickles (`gA` is PROTO's byte), zips (`UEsDB`) or gzip (`H4sI`) the same way.
-_EMBEDDED = re.compile(rb'":serialized:"|"(?:gA[A-Za-z0-9+/]|UEsDB|H4sI)')
-_BASE64 = re.compile(r"(?:gA|UEsDB|H4sI)[A-Za-z0-9+/=\s]{4,}")
+# The search before json.loads is a net: the key and the values are compared as json.loads
+# decodes them, so an escaped letter (`"\u0073erialized"`) spells them as well.
+_EMBEDDED = re.compile(
+    rb'serialized|"(?:gA[A-Za-z0-9+/]|UEsDB|H4sI|800[2-5]|504[bB]0304|1[fF]8[bB])'
+    rb"|\\u00(?:2[bBfF]|3[0-9aA]|[4-7][0-9a-fA-F])"
+)
 MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
 
 
@@ -1315,15 +1324,28 @@ def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth
             todo.extend((v, str(k), key) for k, v in node.items())
         elif isinstance(node, list):
             todo.extend((v, key, above) for v in node)
-        elif isinstance(node, str) and (key == ":serialized:" or _BASE64.fullmatch(node)):
-            try:
-                raw = base64.b64decode(node.encode())
+        elif isinstance(node, str) and (key == ":serialized:" or len(node) >= 16):
+            how = "base64" if key == ":serialized:" else _encoded_value(node)
+            if how is None:
+                continue
+            try:  # as base64.b64decode / bytes.fromhex decode it
+                raw = base64.b64decode(node.encode()) if how == "base64" else bytes.fromhex(node)
             except (binascii.Error, ValueError):
                 continue  # the loader raises too
             label = f"{above}/{key}" if above and key == ":serialized:" else key or "value"
-            name = _join(where, f"{label} (base64)")
+            name = _join(where, f"{label} ({how})")
             stream = Stream(io.BytesIO(raw), budget, persistent=False)
             _dispatch(stream, name, out, budget, depth + 1, None)
+
+
+def _encoded_value(text: str) -> str | None:
+    """ "hex" or "base64" when a JSON string is that text of a PROTO 2-5 pickle or a
+    container (near-random text is not taken for opcodes), else None."""
+    head = text[:64].encode("utf-8", "replace")
+    for how, start in _encoded_starts(head):
+        if (start[:1] == b"\x80" and start[1:2] in _PROTOS) or sniff(start.ljust(8, b"\0")):
+            return how
+    return None
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:
@@ -1363,6 +1385,8 @@ def _scan_container(
         _scan_arrow(s, where, out, budget, depth, seekable)
     elif kind == "values":
         _scan_values(s, where, out, budget, depth, seekable)
+    elif kind == "json":
+        _scan_json(s, where, out, budget, dataformats.json_encoding(s.peek(4)), depth)
     elif kind == "shelve-db":
         out.note(
             where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
@@ -1393,6 +1417,36 @@ _B64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
 _PICKLE_START = re.compile(rb"\x80[\x02-\x05]")
 
 
+_MAX_LEGACY = 16 << 20
+_FB_WINDOW = 64 << 10
+
+
+def _flatbuffer_strings(blob: bytes, at: int) -> Iterator[bytes]:
+    """The flatbuffer string shapes (a little-endian u32 length, the bytes, a NUL) within
+    64 KiB of offset at, where a schema keeps a field's extension name and metadata; a
+    metadata string farther away is reported as not found."""
+    start = max(0, at - _FB_WINDOW)
+    region = blob[start : at + _FB_WINDOW]
+    n = len(region)
+    for i in range(n - 5):
+        if region[i + 4] not in _OPS:
+            continue
+        end = i + 4 + int.from_bytes(region[i : i + 4], "little")
+        if end < n and end > i + 5 and region[end] == 0:
+            yield region[i + 4 : end]
+
+
+def _legacy_arrow(head: bytes) -> bool:
+    """An Arrow IPC stream in the framing before Arrow 0.15 (which pyarrow up to 14 still
+    reads): the schema message's length, then its flatbuffer, whose first word is the offset
+    of its root table."""
+    if len(head) < 8:
+        return False
+    length: int = struct.unpack_from("<i", head)[0]
+    root: int = struct.unpack_from("<I", head, 4)[0]
+    return 8 <= length <= _MAX_LEGACY and 4 <= root < length
+
+
 def _scan_arrow(
     s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
 ) -> None:
@@ -1400,8 +1454,12 @@ def _scan_arrow(
         size = fh.seek(0, io.SEEK_END)
         fh.seek(0)
         head = fh.read(_ARROW_HEAD)
-        fh.seek(max(0, size - _ARROW_FOOTER))
-        tail = fh.read(_ARROW_FOOTER)
+        if head.startswith(_ARROW_MAGIC):
+            fh.seek(max(0, size - _ARROW_FOOTER))
+            tail = fh.read(_ARROW_FOOTER)
+        else:  # before Arrow 0.15: a stream, whose schema is its first message
+            head += fh.read(max(0, 4 + int.from_bytes(head[:4], "little") - len(head)))
+            tail = b""
     blobs = [head, tail]
     for m in _B64_RUN.finditer(tail if head.startswith(b"PAR1") else b""):
         budget.tick()
@@ -1421,6 +1479,12 @@ def _scan_arrow(
             if looks_like_pickle(stream, lenient=True):
                 _scan_pickles(stream, label, out, budget)
             walked += out.pickles - before
+        # A pickle without PROTO (protocol 0/1): the flatbuffer strings near the name
+        for value in _flatbuffer_strings(blob, blob.find(_PY_EXTENSION)):
+            if value[:1] != b"\x80" and _nested_kind(value[:HEAD], len(value)) == "pickle":
+                before = out.pickles
+                _scan_pickles(Stream(io.BytesIO(value), budget), label, out, budget)
+                walked += out.pickles - before
     if not walked:
         out.note(
             label,
@@ -1441,14 +1505,67 @@ MAX_CARVED = 10_000
 
 
 def _is_value_store(head: bytes) -> bool:
-    if head[16:20] == _LMDB_MAGIC:
-        return True
-    if head[:1] and 0x81 <= head[0] <= 0x8F:  # a msgpack map of up to 15 pairs, str/bin key
-        return len(head) > 1 and head[1] in _MSGPACK_KEY
-    if head[:1] in (b"\xde", b"\xdf"):  # map16 / map32
-        width = 2 if head[0] == 0xDE else 4
-        return len(head) > 1 + width and head[1 + width] in _MSGPACK_KEY
-    return False
+    return head[16:20] == _LMDB_MAGIC or _msgpack_start(head)
+
+
+_MP_FIXED = {0xC0: 0, 0xC2: 0, 0xC3: 0, 0xCA: 4, 0xCB: 8, 0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+_MP_FIXED |= {0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8, 0xD4: 2, 0xD5: 3, 0xD6: 5, 0xD7: 9, 0xD8: 17}
+_MP_SIZED = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4, 0xC7: 1, 0xC8: 2, 0xC9: 4}
+
+
+def _msgpack_start(head: bytes) -> bool:
+    """Does the head read as msgpack a loader with an object hook unpacks: an array or map
+    first, and, before the head ends or the first object does, a map with string or bin keys
+    only (a map inside an array counts as well as one at the top), no byte msgpack never
+    writes? A pickle's PROTO reads as an empty map: not taken for one."""
+    if not head or not (0x80 <= head[0] <= 0x9F or head[0] in (0xDC, 0xDD, 0xDE, 0xDF)):
+        return False
+    pending: list[int] = []  # items left in each open array/map (maps count keys and values)
+    maps: list[bool] = []
+    pos = keyed = 0
+    while pos < len(head):
+        b = head[pos]
+        if pending and maps[-1] and pending[-1] % 2 == 0:  # a key
+            if b not in _MSGPACK_KEY:
+                return False
+            keyed += 1
+        pos += 1
+        count = size = 0
+        if b <= 0x7F or b >= 0xE0:
+            pass
+        elif b in _MP_FIXED:
+            pos += _MP_FIXED[b]
+        elif b <= 0x9F:
+            count = (b & 0x0F) * (2 if b <= 0x8F else 1)
+            if count == 0 and not pending:
+                return False  # an empty map or array alone: no keys
+        elif b <= 0xBF:
+            size = b & 0x1F
+        elif b in (0xDC, 0xDD, 0xDE, 0xDF):
+            width = 2 if b in (0xDC, 0xDE) else 4
+            count = int.from_bytes(head[pos : pos + width], "big") * (2 if b >= 0xDE else 1)
+            pos += width
+        elif b in _MP_SIZED:
+            width = _MP_SIZED[b]
+            size = int.from_bytes(head[pos : pos + width], "big") + (b in (0xC7, 0xC8, 0xC9))
+            pos += width
+        else:  # 0xc1: never written; the loader raises here
+            return False
+        pos += size
+        if count:
+            if pending:
+                pending[-1] -= 1
+            pending.append(count)
+            maps.append(0x80 <= b <= 0x8F or b >= 0xDE)
+            continue
+        if pending:
+            pending[-1] -= 1
+        while pending and pending[-1] == 0:
+            pending.pop()
+            maps.pop()
+        if not pending:
+            break  # the first object is complete
+    return keyed > 0
 
 
 def _scan_values(
