@@ -752,7 +752,7 @@ def _counted_arg(s: Stream, name: str, kind: int, info: PickleInfo | None = None
 
 
 MAX_NESTED_BYTES = 64 << 20  # of values kept per pickle to scan as streams of their own
-MAX_NESTED = 64
+MAX_NESTED = 4096  # values kept per pickle (random words spell a container's magic now and then)
 _NESTED_VALUES = frozenset(
     {"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"} | _STRINGS - {"STRING", "UNICODE"}
 )
@@ -781,9 +781,10 @@ def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
     if how is None:
         return False
     if len(info.nested) >= MAX_NESTED or info.nested_bytes + n > MAX_NESTED_BYTES:
-        if how != "container":
-            raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
-        return False  # array bytes that happen to start like a compressed stream: skipped
+        if how == "container":
+            return False  # array bytes that happen to start like a compressed stream: skipped
+        s.skip(n)  # a length past the stream's end is no value (pickle.load fails there)
+        raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
     data = s.read(n)
     if len(data) < n:
         raise _Bad("truncated")
@@ -804,15 +805,20 @@ def _nested_line(raw: bytes, name: str, info: PickleInfo) -> None:
         text = _unescape(raw.rstrip(_C_SPACE)[1:-1], "escape")
     else:
         text = _unescape(raw, "raw-unicode-escape")
-    if text is None or len(info.nested) >= MAX_NESTED:
+    if text is None:
         return
     try:
         data = text.encode("latin-1")
     except UnicodeEncodeError:
         return
     how = _nested_kind(data[:HEAD], len(data))
-    if how is not None and info.nested_bytes + len(data) <= MAX_NESTED_BYTES:
-        _keep_value(info, data, how)
+    if how is None:
+        return
+    if len(info.nested) >= MAX_NESTED or info.nested_bytes + len(data) > MAX_NESTED_BYTES:
+        if how != "container":
+            raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
+        return
+    _keep_value(info, data, how)
 
 
 def _nested_kind(head: bytes, n: int) -> str | None:
@@ -828,14 +834,24 @@ def _nested_kind(head: bytes, n: int) -> str | None:
         return "container"
     if n >= 16 and head[0] in _ENCODED_FIRST:
         for how, start in _encoded_starts(head[:64]):
-            if (start[:1] == b"\x80" and start[1:2] in _PROTOS) or sniff(start.ljust(8, b"\0")):
+            if _spells_pickle_or_container(start):
                 return how
-    if head[0] in _OPS:
+    if head[0] in _OPS and _IMPORTS.search(head):
         info = _walk_head(head, False)
         cut = len(head) < n and (info.error or "").endswith(("truncated", "unterminated line"))
         if info.imports and (info.acted or info.complete or cut):
             return "pickle"  # protocol 0/1 (no PROTO): pickle.loads calls what it imports
     return None
+
+
+def _spells_pickle_or_container(start: bytes) -> bool:
+    """Do the first bytes that base64 or hex text spells start a pickle written by
+    pickle.dumps (PROTO 2-5, then opcodes up to where they end) or a container? Random words
+    spell PROTO now and then; the opcodes after it stop them."""
+    if start[:1] == b"\x80" and start[1:2] in _PROTOS:
+        info = _walk_head(start, False)
+        return info.complete or (info.error or "").endswith(("truncated", "unterminated line"))
+    return sniff(start.ljust(8, b"\0")) is not None
 
 
 def _encoded_starts(head: bytes) -> Iterator[tuple[str, bytes]]:
@@ -865,7 +881,15 @@ def _keep_value(info: PickleInfo, data: bytes, how: str) -> None:
     info.nested_bytes += len(data)
 
 
-_ENCODED_FIRST = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/")
+# The first character of base64 or hex text of a pickle (PROTO) or a container: from the
+# first byte of each magic sniff() knows (_NESTED_FIRST), as base64 and hex spell it.
+_ENCODED_FIRST = frozenset(
+    {base64.b64encode(bytes([b, 0, 0]))[0] for b in _NESTED_FIRST}
+    | {ord(c) for b in _NESTED_FIRST for c in f"{b:02x}{b:02X}"[::2]}
+)
+# A pickle without PROTO that calls what it imports: GLOBAL and INST read lines, STACK_GLOBAL
+# and EXT1-4 are bytes of their own; a value with none of them imports nothing.
+_IMPORTS = re.compile(rb"[\n\x82\x83\x84\x93]")
 _HEX_HEAD = re.compile(rb"[0-9a-fA-F]{16,}")
 _B64_HEAD = re.compile(rb"[A-Za-z0-9+/]{16,}")
 _PROTOS = (b"\x02", b"\x03", b"\x04", b"\x05")
@@ -1343,7 +1367,7 @@ def _encoded_value(text: str) -> str | None:
     container (near-random text is not taken for opcodes), else None."""
     head = text[:64].encode("utf-8", "replace")
     for how, start in _encoded_starts(head):
-        if (start[:1] == b"\x80" and start[1:2] in _PROTOS) or sniff(start.ljust(8, b"\0")):
+        if _spells_pickle_or_container(start):
             return how
     return None
 
