@@ -396,6 +396,7 @@ class PickleInfo:
     # in a checkpoint, which code unpickles after loading it): scanned as streams of their own
     nested: list[bytes] = field(default_factory=list)
     nested_bytes: int = 0
+    keep_values: bool = True  # False for a probe's walk (a value's own probe walks no deeper)
 
 
 class _Machine:
@@ -630,7 +631,7 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
         raw = _line(s, info)
         if raw is None:
             return None  # unknown (a PUT to an unknown key makes the whole memo unknown)
-        if name in ("STRING", "UNICODE") and len(raw) >= 4:
+        if name in ("STRING", "UNICODE") and len(raw) >= 4 and info.keep_values:
             _nested_line(raw, name, info)
         parse = _LINE_ARGS.get(name)
         return parse(raw) if parse is not None else None
@@ -730,7 +731,7 @@ def _counted_arg(s: Stream, name: str, kind: int, info: PickleInfo | None = None
         raise _Bad("negative length")
     if name == "FRAME":
         return None  # a frame's content is more opcodes
-    if info is not None and n >= 4 and _keep_nested(s, name, n, info):
+    if info is not None and info.keep_values and n >= 4 and _keep_nested(s, name, n, info):
         return None
     if not (name in ("LONG1", "LONG4") or (name in _STRINGS and n <= _MAX_NAME)):
         s.skip(n)
@@ -930,7 +931,8 @@ def probe(
 
 def _walk_head(head: bytes, persistent: bool) -> PickleInfo:
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
-    return walk(Stream(io.BytesIO(b""), budget, head, False, persistent), budget)
+    info = PickleInfo(keep_values=False)
+    return walk(Stream(io.BytesIO(b""), budget, head, False, persistent), budget, info)
 
 
 def _verdict(head: bytes, info: PickleInfo, more: bool, lenient: bool) -> bool:
