@@ -251,6 +251,17 @@ def module_rule() -> dict[str, Any] | None:
     return next(iter(_rules("json_modules")), None)
 
 
+@cache
+def _escape_net(letters: str) -> rx.Pattern[bytes]:
+    codes = "|".join(f"{ord(c):04x}|{ord(c):04X}" for c in sorted(set(letters)))
+    return rx.compile(rb"\\u(?:" + codes.encode() + rb")")
+
+
+def _module_escapes(rule: dict[str, Any]) -> rx.Pattern[bytes]:
+    """Any \\u escape of a letter of the json_modules rule's keys."""
+    return _escape_net(rule["key"] + "".join(rule["requires"]))
+
+
 class Search:
     """The table's JSON rules over a stream fed in chunks. encoding: the stream's JSON
     encoding (json.detect_encoding of its start), or None for a binary file, searched as
@@ -278,14 +289,25 @@ class Search:
             self.found.setdefault(f.loader, f)
         rule = module_rule()
         if rule is not None:
+            # Keys compared as json.loads decodes them: an escaped letter (`"\u006dodule"`)
+            # spells the same key; the escape search is only the net before the pair search.
+            escaped = bool(_module_escapes(rule).search(window))
             self._keys |= {k for k in rule["requires"] if f'"{k}"'.encode() in window}
             needle = f'"{rule["key"]}"'.encode()
-            if needle in window and len(self._modules) < _MAX_MODULES:
+            if (needle in window or escaped) and len(self._modules) < _MAX_MODULES:
                 for found in _JSON_PAIR.finditer(window):
-                    if json_str(found.group(1)) == rule["key"]:
+                    key = json_str(found.group(1))
+                    if escaped and key is not None and key in rule["requires"]:
+                        self._keys.add(key)
+                    if key == rule["key"]:
                         value = json_str(found.group(2)) or ""
                         if _MODULE_NAME.fullmatch(value):
                             self._modules.add(value)
+            if escaped and not set(rule["requires"]) <= self._keys:
+                for found in _JSON_KEY.finditer(window):
+                    key = json_str(found.group(1))
+                    if key is not None and key in rule["requires"]:
+                        self._keys.add(key)
         self._tail = window[-TAIL:]
 
     def modules(self) -> set[str]:

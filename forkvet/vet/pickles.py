@@ -14,6 +14,8 @@ is reported as "not verified", never as a pass.
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import bz2
 import codecs
 import functools
@@ -25,6 +27,7 @@ import os
 import pickle
 import pickletools
 import re
+import struct
 import tarfile
 import tempfile
 import time
@@ -393,6 +396,7 @@ class PickleInfo:
     # in a checkpoint, which code unpickles after loading it): scanned as streams of their own
     nested: list[bytes] = field(default_factory=list)
     nested_bytes: int = 0
+    keep_values: bool = True  # False for a probe's walk (a value's own probe walks no deeper)
 
 
 class _Machine:
@@ -627,6 +631,8 @@ def _read_arg(s: Stream, name: str, kind: int, info: PickleInfo) -> object:
         raw = _line(s, info)
         if raw is None:
             return None  # unknown (a PUT to an unknown key makes the whole memo unknown)
+        if name in ("STRING", "UNICODE") and len(raw) >= 4 and info.keep_values:
+            _nested_line(raw, name, info)
         parse = _LINE_ARGS.get(name)
         return parse(raw) if parse is not None else None
     if kind > 0:
@@ -725,7 +731,7 @@ def _counted_arg(s: Stream, name: str, kind: int, info: PickleInfo | None = None
         raise _Bad("negative length")
     if name == "FRAME":
         return None  # a frame's content is more opcodes
-    if info is not None and n >= 4 and _keep_nested(s, name, n, info):
+    if info is not None and info.keep_values and n >= 4 and _keep_nested(s, name, n, info):
         return None
     if not (name in ("LONG1", "LONG4") or (name in _STRINGS and n <= _MAX_NAME)):
         s.skip(n)
@@ -747,39 +753,39 @@ def _counted_arg(s: Stream, name: str, kind: int, info: PickleInfo | None = None
 
 
 MAX_NESTED_BYTES = 64 << 20  # of values kept per pickle to scan as streams of their own
-MAX_NESTED = 64
+MAX_NESTED = 4096  # values kept per pickle (random words spell a container's magic now and then)
 _NESTED_VALUES = frozenset(
     {"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"} | _STRINGS - {"STRING", "UNICODE"}
 )
 # First bytes of a pickle (PROTO) or of a container sniff() knows, and of their latin-1 text
 # as UTF-8 (0x80-0xff are two bytes starting 0xc2/0xc3)
 _NESTED_FIRST = frozenset(b"\x80\x93\x1f\xfd\x28\x04\xc2\xc3]BZxgH" + bytes(range(0x50, 0x60)))
-_BASE64_STARTS = (b"gAJ", b"gAN", b"gAS", b"gAU", b"UEsDB", b"H4sI")
 
 
 def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
-    """Keep (read) a bytes or str value that starts like a pickle or a container, for the
-    caller to scan (outside attack, round 17a F10: a checkpoint holding a pickle as `bytes`,
-    which the repository's code unpickles after torch.load(weights_only=True)). A str is
-    kept as `s.encode("latin-1")` gives it back. Whether it was kept."""
+    """Keep (read) a bytes or str value that starts like a pickle or a container, or is base64
+    or hex text of one, for the caller to scan (outside attack, round 17a F10: a checkpoint
+    holding a pickle as `bytes`, which the repository's code unpickles after
+    torch.load(weights_only=True)). A str is kept as `s.encode("latin-1")` gives it back.
+    Whether it was kept (consumed)."""
     if name not in _NESTED_VALUES:
         return False
     buf, pos = s.buf, s.pos
-    head = buf[pos : pos + 8] if len(buf) - pos >= 8 else s.peek(8)
-    if not head or head[0] not in _NESTED_FIRST:
-        return False  # the common case (a name, a word, array bytes): one set lookup
+    first = buf[pos] if pos < len(buf) else (s.peek(1) or b"\0")[0]
+    if first not in _NESTED_FIRST and first not in _OPS and (n < 16 or first not in _ENCODED_FIRST):
+        return False  # the common case (array bytes, most words): one or two set lookups
     text = "UNICODE" in name
+    head = s.peek(min(n, HEAD))
     if text:
         head = head.decode("utf-8", "ignore").encode("latin-1", "ignore")
-    pickled = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
-    encoded = head.startswith(_BASE64_STARTS)  # base64 of a pickle, a zip or a gzip
-    if not pickled and not encoded and sniff(head.ljust(8, b"\0")) is None:
+    how = _nested_kind(head, n)
+    if how is None:
         return False
-    pickled = pickled or head.startswith(b"gA")
     if len(info.nested) >= MAX_NESTED or info.nested_bytes + n > MAX_NESTED_BYTES:
-        if pickled:
-            raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
-        return False  # array bytes that happen to start like a compressed stream: skipped
+        if how == "container":
+            return False  # array bytes that happen to start like a compressed stream: skipped
+        s.skip(n)  # a length past the stream's end is no value (pickle.load fails there)
+        raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
     data = s.read(n)
     if len(data) < n:
         raise _Bad("truncated")
@@ -788,17 +794,106 @@ def _keep_nested(s: Stream, name: str, n: int, info: PickleInfo) -> bool:
             data = data.decode("utf-8", "surrogatepass").encode("latin-1")
         except (UnicodeDecodeError, UnicodeEncodeError):
             return True  # no latin-1 text: nothing a loader gets back as those bytes
-    if encoded:
-        import base64
-        import binascii
+    _keep_value(info, data, how)
+    return True
 
+
+def _nested_line(raw: bytes, name: str, info: PickleInfo) -> None:
+    """A protocol-0 STRING or UNICODE line (protocol 0 writes bytes as `_codecs.encode` of
+    a UNICODE line) whose value starts like a pickle or a container, or spells one in base64
+    or hex: kept for the caller to scan."""
+    if name == "STRING":
+        text = _unescape(raw.rstrip(_C_SPACE)[1:-1], "escape")
+    else:
+        text = _unescape(raw, "raw-unicode-escape")
+    if text is None:
+        return
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return
+    how = _nested_kind(data[:HEAD], len(data))
+    if how is None:
+        return
+    if len(info.nested) >= MAX_NESTED or info.nested_bytes + len(data) > MAX_NESTED_BYTES:
+        if how != "container":
+            raise Unverified("over 64 MiB of pickles kept as values inside a pickle")
+        return
+    _keep_value(info, data, how)
+
+
+def _nested_kind(head: bytes, n: int) -> str | None:
+    """How a value of n bytes starting with head is kept: "pickle" (PROTO 2-5, or opcodes
+    pickle.load runs: an import it calls, or one a whole pickle imports), "container" (a
+    format sniff() knows), "hex"/"base64" (text spelling a PROTO 2-5 pickle or a container:
+    near-random text is not taken for opcodes), or None."""
+    if len(head) < 2:
+        return None
+    if head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    if head[0] in _NESTED_FIRST and sniff(head[:HEAD].ljust(8, b"\0")) is not None:
+        return "container"
+    if n >= 16 and head[0] in _ENCODED_FIRST:
+        for how, start in _encoded_starts(head[:64]):
+            if _spells_pickle_or_container(start):
+                return how
+    if head[0] in _OPS and _IMPORTS.search(head):
+        info = _walk_head(head, False)
+        cut = len(head) < n and (info.error or "").endswith(("truncated", "unterminated line"))
+        if info.imports and (info.acted or info.complete or cut):
+            return "pickle"  # protocol 0/1 (no PROTO): pickle.loads calls what it imports
+    return None
+
+
+def _spells_pickle_or_container(start: bytes) -> bool:
+    """Do the first bytes that base64 or hex text spells start a pickle written by
+    pickle.dumps (PROTO 2-5, then opcodes up to where they end) or a container? Random words
+    spell PROTO now and then; the opcodes after it stop them."""
+    if start[:1] == b"\x80" and start[1:2] in _PROTOS:
+        info = _walk_head(start, False)
+        return info.complete or (info.error or "").endswith(("truncated", "unterminated line"))
+    return sniff(start.ljust(8, b"\0")) is not None
+
+
+def _encoded_starts(head: bytes) -> Iterator[tuple[str, bytes]]:
+    """The first bytes hex and base64 text starting with head would spell."""
+    if _HEX_HEAD.fullmatch(head):
+        yield "hex", bytes.fromhex(head[: len(head) & ~1].decode("ascii"))
+    body = head.rstrip(b"=")
+    if _B64_HEAD.fullmatch(body):
         try:
+            yield "base64", base64.b64decode(body[: len(body) & ~3])
+        except (binascii.Error, ValueError):
+            return
+
+
+def _keep_value(info: PickleInfo, data: bytes, how: str) -> None:
+    if how == "base64":
+        try:  # as base64.b64decode decodes it (bytes outside the alphabet dropped)
             data = base64.b64decode(data)
         except (binascii.Error, ValueError):
-            return True  # b64decode raises too
+            return  # b64decode raises too
+    elif how == "hex":
+        try:
+            data = bytes.fromhex(data.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return  # bytes.fromhex raises too
     info.nested.append(data)
-    info.nested_bytes += n
-    return True
+    info.nested_bytes += len(data)
+
+
+# The first character of base64 or hex text of a pickle (PROTO) or a container: from the
+# first byte of each magic sniff() knows (_NESTED_FIRST), as base64 and hex spell it.
+_ENCODED_FIRST = frozenset(
+    {base64.b64encode(bytes([b, 0, 0]))[0] for b in _NESTED_FIRST}
+    | {ord(c) for b in _NESTED_FIRST for c in f"{b:02x}{b:02X}"[::2]}
+)
+# A pickle without PROTO that calls what it imports: GLOBAL and INST read lines, STACK_GLOBAL
+# and EXT1-4 are bytes of their own; a value with none of them imports nothing.
+_IMPORTS = re.compile(rb"[\n\x82\x83\x84\x93]")
+_HEX_HEAD = re.compile(rb"[0-9a-fA-F]{16,}")
+_B64_HEAD = re.compile(rb"[A-Za-z0-9+/]{16,}")
+_PROTOS = (b"\x02", b"\x03", b"\x04", b"\x05")
 
 
 def _unescape(raw: bytes, codec: str) -> str | None:
@@ -836,7 +931,8 @@ def probe(
 
 def _walk_head(head: bytes, persistent: bool) -> PickleInfo:
     budget = Budget(deadline=time.monotonic() + 1, max_ops=len(head) + 1)
-    return walk(Stream(io.BytesIO(b""), budget, head, False, persistent), budget)
+    info = PickleInfo(keep_values=False)
+    return walk(Stream(io.BytesIO(b""), budget, head, False, persistent), budget, info)
 
 
 def _verdict(head: bytes, info: PickleInfo, more: bool, lenient: bool) -> bool:
@@ -985,6 +1081,10 @@ def _dispatch(
     be (magic at the start, a zip's end record at the end) adds a scan from the first byte."""
     head = s.peek(HEAD)
     kinds = _kinds(head, seekable)
+    if kinds and dataformats.json_start(head):
+        # A format found by content (an Arrow stream's length word, a zip's end record) never
+        # hides the JSON a loader also reads from the same bytes.
+        kinds.append("json")
     # A stream pickletools cannot disassemble is still walked (pickle.load accepts it, and
     # pickles may follow it); it is reported only when something more than that one is found.
     sound, pickled = pickle_verdicts(s)
@@ -1026,7 +1126,7 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("zip-at-end")
     if seekable is not None and _is_hdf5(head, seekable):
         kinds.append("hdf5")
-    if head.startswith(_ARROW_MAGIC):
+    if head.startswith(_ARROW_MAGIC) or _legacy_arrow(head):
         kinds.append("arrow")
     if _is_value_store(head):
         kinds.append("values")
@@ -1220,17 +1320,18 @@ def _scan_json(
 # Stable-Baselines3 keeps `{":type:": ..., ":serialized:": "<base64 cloudpickle>"}` in its
 # model zip's `data` and unpickles each on load (outside attack, round 17a F11); other code
 # stores pickles (`gA` is PROTO's byte), zips (`UEsDB`) or gzip (`H4sI`) the same way.
-_EMBEDDED = re.compile(rb'":serialized:"|"(?:gA[A-Za-z0-9+/]|UEsDB|H4sI)')
-_BASE64 = re.compile(r"(?:gA|UEsDB|H4sI)[A-Za-z0-9+/=\s]{4,}")
+# The search before json.loads is a net: the key and the values are compared as json.loads
+# decodes them, so an escaped letter (`"\u0073erialized"`) spells them as well.
+_EMBEDDED = re.compile(
+    rb'serialized|"(?:gA[A-Za-z0-9+/]|UEsDB|H4sI|800[2-5]|504[bB]0304|1[fF]8[bB])'
+    rb"|\\u00(?:2[bBfF]|3[0-9aA]|[4-7][0-9a-fA-F])"
+)
 MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
 
 
 def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth: int) -> None:
     """Every `:serialized:` value, and every string that is base64 of a pickle, zip or gzip,
     decoded (as base64.b64decode decodes) and scanned as a stream of its own."""
-    import base64
-    import binascii
-
     try:
         doc = json.loads(data)
     except (ValueError, RecursionError):
@@ -1249,15 +1350,28 @@ def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth
             todo.extend((v, str(k), key) for k, v in node.items())
         elif isinstance(node, list):
             todo.extend((v, key, above) for v in node)
-        elif isinstance(node, str) and (key == ":serialized:" or _BASE64.fullmatch(node)):
-            try:
-                raw = base64.b64decode(node.encode())
+        elif isinstance(node, str) and (key == ":serialized:" or len(node) >= 16):
+            how = "base64" if key == ":serialized:" else _encoded_value(node)
+            if how is None:
+                continue
+            try:  # as base64.b64decode / bytes.fromhex decode it
+                raw = base64.b64decode(node.encode()) if how == "base64" else bytes.fromhex(node)
             except (binascii.Error, ValueError):
                 continue  # the loader raises too
             label = f"{above}/{key}" if above and key == ":serialized:" else key or "value"
-            name = _join(where, f"{label} (base64)")
+            name = _join(where, f"{label} ({how})")
             stream = Stream(io.BytesIO(raw), budget, persistent=False)
             _dispatch(stream, name, out, budget, depth + 1, None)
+
+
+def _encoded_value(text: str) -> str | None:
+    """ "hex" or "base64" when a JSON string is that text of a PROTO 2-5 pickle or a
+    container (near-random text is not taken for opcodes), else None."""
+    head = text[:64].encode("utf-8", "replace")
+    for how, start in _encoded_starts(head):
+        if _spells_pickle_or_container(start):
+            return how
+    return None
 
 
 def _zip_at_end(fh: IO[bytes]) -> bool:
@@ -1297,6 +1411,8 @@ def _scan_container(
         _scan_arrow(s, where, out, budget, depth, seekable)
     elif kind == "values":
         _scan_values(s, where, out, budget, depth, seekable)
+    elif kind == "json":
+        _scan_json(s, where, out, budget, dataformats.json_encoding(s.peek(4)), depth)
     elif kind == "shelve-db":
         out.note(
             where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
@@ -1327,18 +1443,49 @@ _B64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
 _PICKLE_START = re.compile(rb"\x80[\x02-\x05]")
 
 
+_MAX_LEGACY = 16 << 20
+_FB_WINDOW = 64 << 10
+
+
+def _flatbuffer_strings(blob: bytes, at: int) -> Iterator[bytes]:
+    """The flatbuffer string shapes (a little-endian u32 length, the bytes, a NUL) within
+    64 KiB of offset at, where a schema keeps a field's extension name and metadata; a
+    metadata string farther away is reported as not found."""
+    start = max(0, at - _FB_WINDOW)
+    region = blob[start : at + _FB_WINDOW]
+    n = len(region)
+    for i in range(n - 5):
+        if region[i + 4] not in _OPS:
+            continue
+        end = i + 4 + int.from_bytes(region[i : i + 4], "little")
+        if end < n and end > i + 5 and region[end] == 0:
+            yield region[i + 4 : end]
+
+
+def _legacy_arrow(head: bytes) -> bool:
+    """An Arrow IPC stream in the framing before Arrow 0.15 (which pyarrow up to 14 still
+    reads): the schema message's length, then its flatbuffer, whose first word is the offset
+    of its root table."""
+    if len(head) < 8:
+        return False
+    length: int = struct.unpack_from("<i", head)[0]
+    root: int = struct.unpack_from("<I", head, 4)[0]
+    return 8 <= length <= _MAX_LEGACY and 4 <= root < length
+
+
 def _scan_arrow(
     s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
 ) -> None:
-    import base64
-    import binascii
-
     with _seekable(s, seekable) as fh:
         size = fh.seek(0, io.SEEK_END)
         fh.seek(0)
         head = fh.read(_ARROW_HEAD)
-        fh.seek(max(0, size - _ARROW_FOOTER))
-        tail = fh.read(_ARROW_FOOTER)
+        if head.startswith(_ARROW_MAGIC):
+            fh.seek(max(0, size - _ARROW_FOOTER))
+            tail = fh.read(_ARROW_FOOTER)
+        else:  # before Arrow 0.15: a stream, whose schema is its first message
+            head += fh.read(max(0, 4 + int.from_bytes(head[:4], "little") - len(head)))
+            tail = b""
     blobs = [head, tail]
     for m in _B64_RUN.finditer(tail if head.startswith(b"PAR1") else b""):
         budget.tick()
@@ -1358,6 +1505,12 @@ def _scan_arrow(
             if looks_like_pickle(stream, lenient=True):
                 _scan_pickles(stream, label, out, budget)
             walked += out.pickles - before
+        # A pickle without PROTO (protocol 0/1): the flatbuffer strings near the name
+        for value in _flatbuffer_strings(blob, blob.find(_PY_EXTENSION)):
+            if value[:1] != b"\x80" and _nested_kind(value[:HEAD], len(value)) == "pickle":
+                before = out.pickles
+                _scan_pickles(Stream(io.BytesIO(value), budget), label, out, budget)
+                walked += out.pickles - before
     if not walked:
         out.note(
             label,
@@ -1378,14 +1531,67 @@ MAX_CARVED = 10_000
 
 
 def _is_value_store(head: bytes) -> bool:
-    if head[16:20] == _LMDB_MAGIC:
-        return True
-    if head[:1] and 0x81 <= head[0] <= 0x8F:  # a msgpack map of up to 15 pairs, str/bin key
-        return len(head) > 1 and head[1] in _MSGPACK_KEY
-    if head[:1] in (b"\xde", b"\xdf"):  # map16 / map32
-        width = 2 if head[0] == 0xDE else 4
-        return len(head) > 1 + width and head[1 + width] in _MSGPACK_KEY
-    return False
+    return head[16:20] == _LMDB_MAGIC or _msgpack_start(head)
+
+
+_MP_FIXED = {0xC0: 0, 0xC2: 0, 0xC3: 0, 0xCA: 4, 0xCB: 8, 0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+_MP_FIXED |= {0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8, 0xD4: 2, 0xD5: 3, 0xD6: 5, 0xD7: 9, 0xD8: 17}
+_MP_SIZED = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4, 0xC7: 1, 0xC8: 2, 0xC9: 4}
+
+
+def _msgpack_start(head: bytes) -> bool:
+    """Does the head read as msgpack a loader with an object hook unpacks: an array or map
+    first, and, before the head ends or the first object does, a map with string or bin keys
+    only (a map inside an array counts as well as one at the top), no byte msgpack never
+    writes? A pickle's PROTO reads as an empty map: not taken for one."""
+    if not head or not (0x80 <= head[0] <= 0x9F or head[0] in (0xDC, 0xDD, 0xDE, 0xDF)):
+        return False
+    pending: list[int] = []  # items left in each open array/map (maps count keys and values)
+    maps: list[bool] = []
+    pos = keyed = 0
+    while pos < len(head):
+        b = head[pos]
+        if pending and maps[-1] and pending[-1] % 2 == 0:  # a key
+            if b not in _MSGPACK_KEY:
+                return False
+            keyed += 1
+        pos += 1
+        count = size = 0
+        if b <= 0x7F or b >= 0xE0:
+            pass
+        elif b in _MP_FIXED:
+            pos += _MP_FIXED[b]
+        elif b <= 0x9F:
+            count = (b & 0x0F) * (2 if b <= 0x8F else 1)
+            if count == 0 and not pending:
+                return False  # an empty map or array alone: no keys
+        elif b <= 0xBF:
+            size = b & 0x1F
+        elif b in (0xDC, 0xDD, 0xDE, 0xDF):
+            width = 2 if b in (0xDC, 0xDE) else 4
+            count = int.from_bytes(head[pos : pos + width], "big") * (2 if b >= 0xDE else 1)
+            pos += width
+        elif b in _MP_SIZED:
+            width = _MP_SIZED[b]
+            size = int.from_bytes(head[pos : pos + width], "big") + (b in (0xC7, 0xC8, 0xC9))
+            pos += width
+        else:  # 0xc1: never written; the loader raises here
+            return False
+        pos += size
+        if count:
+            if pending:
+                pending[-1] -= 1
+            pending.append(count)
+            maps.append(0x80 <= b <= 0x8F or b >= 0xDE)
+            continue
+        if pending:
+            pending[-1] -= 1
+        while pending and pending[-1] == 0:
+            pending.pop()
+            maps.pop()
+        if not pending:
+            break  # the first object is complete
+    return keyed > 0
 
 
 def _scan_values(
@@ -1458,7 +1664,9 @@ def _scan_pickles(
                     out.pickles += found - counted
                     counted = found
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
-        _scan_nested(info, where, out, budget, depth)
+        if info.complete:  # a pickle that fails to load hands no value to anyone
+            _scan_nested(info, where, out, budget, depth)
+        info.nested.clear()
         if not info.complete:
             break
         s.persistent = True  # torch's legacy format: its main pickle has a persistent_load

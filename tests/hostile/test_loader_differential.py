@@ -39,6 +39,7 @@ class Case:
     needs: tuple[str, ...]  # modules the writer and the loader import
     build: str  # Python run in the repository: writes P so that loading runs CODE
     run: str  # Python that loads P as a user would
+    gate: str = ""  # Python that fails where the installed loader does not behave so (skips)
 
 
 _EVIL = """
@@ -261,6 +262,114 @@ z[:] = np.array(['cat'], dtype=object)
         "import yaml\nyaml.unsafe_load(open(P))",
     ),
 ]
+_PYARROW_OLD = (
+    "import pyarrow\n"
+    "assert tuple(int(x) for x in pyarrow.__version__.split('.')[:3]) < (14, 0, 1), "
+    "'pyarrow >= 14.0.1 no longer unpickles extension types'"
+)
+_PYEXT = """
+import pyarrow as pa
+class Ext(pa.PyExtensionType):
+    def __init__(self):
+        super().__init__(pa.int64())
+    def __reduce__(self):
+        return (exec, (CODE,))
+table = pa.table({"label": pa.ExtensionArray.from_storage(Ext(), pa.array([1, 2], pa.int64())),
+                  "x": pa.array([0.1, 0.2])})
+"""
+CASES += [
+    Case(
+        "pyarrow-extension",
+        "parquet-py-extension-type",
+        "data/train.parquet",
+        ("pyarrow",),
+        _PYEXT + "import pyarrow.parquet as pq\npq.write_table(table, P)",
+        "import pyarrow.parquet as pq\npq.read_table(P)",  # what pd.read_parquet calls
+        _PYARROW_OLD,
+    ),
+    Case(
+        "pyarrow-extension",
+        "feather-py-extension-type",
+        "data/labels.feather",
+        ("pyarrow",),
+        _PYEXT + "import pyarrow.feather as feather\nfeather.write_feather(table, P)",
+        "import pyarrow.feather as feather\nfeather.read_table(P)",
+        _PYARROW_OLD,
+    ),
+    Case(
+        "msgpack-numpy",
+        "msgpack-numpy-object-array",
+        "data/features.msgpack",
+        ("msgpack", "msgpack_numpy", "numpy"),
+        _EVIL + "import msgpack, msgpack_numpy, numpy as np, pickle\n"
+        "obj = {b'nd': True, b'kind': b'O', b'type': b'|O', b'shape': [1],"
+        " b'data': pickle.dumps(Evil())}\n"
+        "open(P, 'wb').write(msgpack.packb({'feats': obj}))",
+        "import msgpack, msgpack_numpy\n"
+        "msgpack.unpackb(open(P, 'rb').read(), object_hook=msgpack_numpy.decode)",
+    ),
+    Case(
+        "lmdb",
+        "lmdb-pickled-values",
+        "data/train_lmdb",
+        ("lmdb",),
+        _EVIL + "import lmdb, pickle\nenv = lmdb.open(P, map_size=1 << 24)\n"
+        "with env.begin(write=True) as txn:\n"
+        "    for i in range(20):\n"
+        "        txn.put(b'%08d' % i, pickle.dumps({'label': i, 'img': bytes(5000 * (i % 2))}))\n"
+        "    txn.put(b'99999999', pickle.dumps(Evil()))\n"
+        "env.close()",
+        "import lmdb, pickle\nenv = lmdb.open(P, readonly=True, lock=False)\n"
+        "with env.begin() as txn:\n    [pickle.loads(v) for _, v in txn.cursor()]",
+    ),
+    Case(
+        "stable-baselines3",
+        "sb3-serialized-lr-schedule",
+        "models/ppo_cartpole.zip",
+        ("stable_baselines3", "gymnasium", "cloudpickle"),
+        _EVIL
+        + """
+import base64, io, json, zipfile, cloudpickle
+from stable_baselines3 import PPO
+buf = io.BytesIO()
+PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, verbose=0).save(buf)
+src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+data = json.loads(src.read("data"))
+data["lr_schedule"] = {":type:": "<class 'function'>",
+                       ":serialized:": base64.b64encode(cloudpickle.dumps(Evil())).decode()}
+with zipfile.ZipFile(P, "w", zipfile.ZIP_DEFLATED) as z:
+    for n in src.namelist():
+        z.writestr(n, json.dumps(data, indent=4) if n == "data" else src.read(n))
+""",
+        "from stable_baselines3 import PPO\nPPO.load(P)",
+    ),
+]
+CASES.append(
+    Case(
+        "keras-lambda",
+        "keras-config-module-function",
+        "models/classifier.keras",
+        ("keras",),
+        """
+import json, zipfile
+layer = {"module": "builtins", "class_name": "function", "config": "exec",
+         "registered_name": "function", "name": "preprocess",
+         "inbound_nodes": [{"args": [CODE], "kwargs": {}}]}
+cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
+       "registered_name": "Functional",
+       "config": {"name": "m", "trainable": True, "layers": [layer],
+                  "input_layers": [], "output_layers": []}}
+with zipfile.ZipFile(P, "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.8.0"}))
+    z.writestr("config.json", json.dumps(cfg))
+    z.writestr("model.weights.h5", b"")
+""",
+        "import keras\nkeras.saving.load_model(P)",
+        "import keras\nassert tuple(int(x) for x in keras.__version__.split('.')[:2]) < (3, 9), "
+        "'Keras >= 3.9 refuses modules outside Keras'",
+    )
+)
+# Loaders whose files another loader's case covers.
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 
@@ -315,6 +424,10 @@ def test_whenever_the_loader_runs_the_payload_forkvet_reports_an_error(
     missing = _missing(case.needs, sandbox)
     if missing:
         pytest.skip(f"{case.loader}: {missing} is not installed (FORKVET_LOADER_PATH adds one)")
+    if case.gate:
+        gate = _child(case.gate, sandbox, "", "", timeout=120)
+        if gate.returncode:
+            pytest.skip(f"{case.loader}: {gate.stderr.strip().splitlines()[-1][:200]}")
     target = repo / case.path
     target.parent.mkdir(parents=True, exist_ok=True)
     mark = sandbox / f"ran-{case.name}"

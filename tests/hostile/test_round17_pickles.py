@@ -414,7 +414,8 @@ def test_an_arrow_extension_type_pyarrow_unpickles_is_walked(vet_repo: Vet) -> N
     """Round 17a F7 (CVE-2023-47248): pyarrow 0.14-14.0.0 unpickles the metadata of an
     `arrow.py_extension_type` column when a Parquet or Feather file is read."""
     evil = _arrow_schema(_reduce("builtins", "exec"))
-    unknown = _arrow_schema(b"cbuiltins\nexec\n(S'x'\ntR.")  # protocol 0: not found by PROTO
+    # protocol 0 (no PROTO): found as a flatbuffer string near the extension name
+    unknown = _arrow_schema(b"cbuiltins\nexec\n(S'x'\ntR.")
     plain = b"PAR1" + b"\x15\x00" * 32 + b"\x18\x0cARROW:schema" + struct.pack("<I", 16) + b"PAR1"
     report = vet_repo(
         {
@@ -428,7 +429,7 @@ def test_an_arrow_extension_type_pyarrow_unpickles_is_walked(vet_repo: Vet) -> N
     assert errors == {
         "data/train.parquet": "dangerous-pickle",
         "data/train.feather": "dangerous-pickle",
-        "data/other.feather": "pickle-unverified",
+        "data/other.feather": "dangerous-pickle",
     }, report.risks
 
 
