@@ -89,7 +89,7 @@ def disk_bytes(size: int) -> int:
 def folder_bytes(path: Path) -> int:
     """The bytes the files under path take on disk (allocated blocks; links not followed)."""
     total = 0
-    for root, dirs, files in os.walk(path):
+    for root, dirs, files in fstree.walk(path):
         for name in files + dirs:
             try:
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512

@@ -211,26 +211,7 @@ def check_imports(
     stopped = ""
     try:
         argv = [python, "-c", _CHILD, json.dumps(mods), str(timeout), str(write_end)]
-        # the repository's modules run here: in the sandbox, like the smoke command
-        writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
-        # The interpreter's own environment, when it is one, is seen (read-only) even where
-        # the sandbox's private /tmp would hide it (an --env-dir under /tmp).
-        venv = Path(python).parent.parent
-        readable = [venv] if (venv / "pyvenv.cfg").is_file() else []
-        with (
-            _terminal() as stdin,
-            sandbox.sandboxed(argv, snap.root, writable, readable) as (argv, _),
-        ):
-            # bounded: a module that prints gigabytes at import costs forkvet a few MB
-            proc = run_capped(
-                argv,
-                cwd=snap.root,
-                env=scrubbed_env(env),
-                timeout=budget,
-                stdin=stdin,
-                pass_fds=(write_end,),
-            )
-        stderr = proc.stderr
+        stderr = _run_child(snap, python, argv, env, budget, write_end)
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr if isinstance(exc.stderr, str) else ""
         stopped = f"the import check ran out of its {budget:g} s{given} here"
@@ -247,6 +228,36 @@ def check_imports(
             }
         )
     return ImportCheck(not failures, len(mods), failures, skipped)
+
+
+def _run_child(
+    snap: Snapshot,
+    python: str,
+    argv: list[str],
+    env: dict[str, str] | None,
+    budget: float,
+    write_end: int,
+) -> str:
+    """Run the import child in the sandbox, like the smoke command; its stderr."""
+    writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
+    # The interpreter's own environment, when it is one, is seen (read-only) even where
+    # the sandbox's private /tmp would hide it (an --env-dir under /tmp).
+    venv = Path(python).parent.parent
+    readable = [venv] if (venv / "pyvenv.cfg").is_file() else []
+    with (
+        _terminal() as stdin,
+        sandbox.sandboxed(argv, snap.root, writable, readable) as (argv, _),
+    ):
+        # bounded: a module that prints gigabytes at import costs forkvet a few MB
+        proc = run_capped(
+            argv,
+            cwd=snap.root,
+            env=scrubbed_env(env),
+            timeout=budget,
+            stdin=stdin,
+            pass_fds=(write_end,),
+        )
+    return proc.stderr or ""
 
 
 def _results(

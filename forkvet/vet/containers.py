@@ -166,36 +166,10 @@ def zip_readers_disagree(fh: IO[bytes]) -> str | None:
         if found < 0 or tail_at + found != at:
             return "zip end record found at different places by zipfile and torch's reader"
         rec = tail[at - tail_at : at - tail_at + _EOCD_SIZE]
-        entries, m_size, m_offset = struct.unpack_from("<HLL", rec, 10)
-        m_zip64 = False
-        if at >= _LOCATOR_SIZE + _ZIP64_SIZE:
-            fh.seek(at - _LOCATOR_SIZE)
-            locator = fh.read(_LOCATOR_SIZE)
-            if locator[:4] == _LOCATOR:
-                record_at = int.from_bytes(locator[8:16], "little")
-                if record_at > size - _ZIP64_SIZE:
-                    return None  # torch's reader refuses the file
-                fh.seek(record_at)
-                record = fh.read(_ZIP64_SIZE)
-                if record[:4] == _ZIP64:
-                    m_zip64 = True
-                    if zip64 and record_at != at - _LOCATOR_SIZE - _ZIP64_SIZE:
-                        return (
-                            "zip64 locator points away from the zip64 end record zipfile "
-                            "reads (zipfile and torch's reader would load different members)"
-                        )
-                    r_entries, r_size, r_offset = struct.unpack_from("<QQQ", record, 32)
-                    for classic, full, unset in (
-                        (entries, r_entries, 0xFFFF),
-                        (m_size, r_size, 0xFFFFFFFF),
-                        (m_offset, r_offset, 0xFFFFFFFF),
-                    ):
-                        if classic != unset and classic != full:
-                            return (
-                                "zip end record and zip64 end record disagree (readers "
-                                "that prefer one or the other would load different members)"
-                            )
-                    m_size, m_offset = r_size, r_offset
+        miniz = _miniz_directory(fh, rec, at, size, zip64)
+        if miniz is None or isinstance(miniz, str):
+            return miniz
+        m_zip64, m_size, m_offset = miniz
         if m_zip64 != zip64 or (m_size, m_offset) != (z_size, z_offset):
             return (
                 "zip end records read differently by zipfile and torch's reader "
@@ -209,6 +183,45 @@ def zip_readers_disagree(fh: IO[bytes]) -> str | None:
         return None
     finally:
         fh.seek(where)
+
+
+def _miniz_directory(
+    fh: IO[bytes], rec: bytes, at: int, size: int, zip64: bool
+) -> tuple[bool, int, int] | str | None:
+    """(zip64, directory size, directory offset) as miniz reads them from the classic end
+    record `rec` at `at` and the zip64 record its locator points to; a reason when the
+    records disagree with each other or with zipfile's; None when miniz refuses the file."""
+    entries, m_size, m_offset = struct.unpack_from("<HLL", rec, 10)
+    if at < _LOCATOR_SIZE + _ZIP64_SIZE:
+        return False, m_size, m_offset
+    fh.seek(at - _LOCATOR_SIZE)
+    locator = fh.read(_LOCATOR_SIZE)
+    if locator[:4] != _LOCATOR:
+        return False, m_size, m_offset
+    record_at = int.from_bytes(locator[8:16], "little")
+    if record_at > size - _ZIP64_SIZE:
+        return None  # torch's reader refuses the file
+    fh.seek(record_at)
+    record = fh.read(_ZIP64_SIZE)
+    if record[:4] != _ZIP64:
+        return False, m_size, m_offset
+    if zip64 and record_at != at - _LOCATOR_SIZE - _ZIP64_SIZE:
+        return (
+            "zip64 locator points away from the zip64 end record zipfile "
+            "reads (zipfile and torch's reader would load different members)"
+        )
+    r_entries, r_size, r_offset = struct.unpack_from("<QQQ", record, 32)
+    for classic, full, unset in (
+        (entries, r_entries, 0xFFFF),
+        (m_size, r_size, 0xFFFFFFFF),
+        (m_offset, r_offset, 0xFFFFFFFF),
+    ):
+        if classic != unset and classic != full:
+            return (
+                "zip end record and zip64 end record disagree (readers "
+                "that prefer one or the other would load different members)"
+            )
+    return True, r_size, r_offset
 
 
 _LOCAL = b"PK\x03\x04"
