@@ -45,17 +45,23 @@ class ContainerBound(Exception):
     """The container's structure is past a bound: it was not handed to the library."""
 
 
+def _end_record(fh: IO[bytes]) -> list[Any] | None:
+    """The end record as zipfile reads it (bounded: the last 64 KiB); None when none."""
+    try:
+        endrec = getattr(zipfile, "_EndRecData")(fh)  # noqa: B009
+    except (OSError, zipfile.BadZipFile, struct.error):
+        return None
+    return endrec or None
+
+
 def zip_directory_problem(fh: IO[bytes]) -> str | None:
     """Why zipfile must not open this file (None: it may; also when it is no zip, which
     zipfile then refuses itself, cheaply). Reads the end record as zipfile does and walks the
     same central-directory bytes zipfile would, counting entries and extra-field records."""
     where = fh.tell()
     try:
-        try:
-            endrec = getattr(zipfile, "_EndRecData")(fh)  # noqa: B009 (bounded: the last 64 KiB)
-        except (OSError, zipfile.BadZipFile, struct.error):
-            return None
-        if not endrec:
+        endrec = _end_record(fh)
+        if endrec is None:
             return None
         size_cd, offset_cd = int(endrec[_ECD_SIZE]), int(endrec[_ECD_OFFSET])
         if size_cd > MAX_ZIP_DIRECTORY:
@@ -142,11 +148,8 @@ def zip_readers_disagree(fh: IO[bytes]) -> str | None:
     other end-record signature there is a record some reader may take."""
     where = fh.tell()
     try:
-        try:
-            endrec = getattr(zipfile, "_EndRecData")(fh)  # noqa: B009 (bounded: the last 64 KiB)
-        except (OSError, zipfile.BadZipFile, struct.error):
-            return None
-        if not endrec:
+        endrec = _end_record(fh)
+        if endrec is None:
             return None
         size = fh.seek(0, 2)
         tail_at = max(0, size - _MINIZ_TAIL)
