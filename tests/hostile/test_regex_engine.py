@@ -5,7 +5,6 @@ in the source by its syntax tree, so a new `re.search` anywhere fails here, what
 from __future__ import annotations
 
 import ast
-import gc
 import importlib
 import pkgutil
 import random
@@ -22,6 +21,7 @@ import bot.settings
 import forkvet
 from forkvet import rx
 from forkvet.vet.risks import _PIPE_SHELL, text_risks
+from tests.cputime import cpu_time
 
 ROOT = Path(__file__).resolve().parents[2]
 _RE_FUNCS = {"compile", "search", "match", "fullmatch", "finditer", "findall", "sub", "subn"}
@@ -345,20 +345,6 @@ def test_python_side_checks_are_linear(case: int) -> None:
     name, site, text = _hostile_call_sites()[case]
     times = []
     for size in (len(text) // 2, len(text)):
-        # CPU time of this process, best of three: a busy machine slows a run, never speeds
-        # one up, and other processes' load does not count.
-        # The collector is off while timing: a full collection that happens to fall in the larger
-        # run walks every object of the process, which is not the site's own cost.
-        runs = []
-        gc.collect()
-        gc.disable()
-        try:
-            for _ in range(5):
-                start = time.process_time()
-                site(text[:size])
-                runs.append(time.process_time() - start)
-        finally:
-            gc.enable()
-        times.append(min(runs))
+        times.append(cpu_time(lambda: site(text[:size]), runs=5))  # noqa: B023 (called at once)
     assert times[1] < 8.0, name
     assert times[1] < 3.5 * times[0] + 0.2, (name, times)

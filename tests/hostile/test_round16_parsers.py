@@ -9,7 +9,6 @@ larger may cost about as much more as it is larger, never the square of it."""
 
 from __future__ import annotations
 
-import gc
 import gzip
 import io
 import struct
@@ -23,22 +22,9 @@ from pathlib import Path
 import pytest
 
 from forkvet.vet import containers, pickles
+from tests.cputime import cpu_time
 
 EVIL = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R."
-
-
-def _cpu(fn: Callable[[], object]) -> float:
-    runs = []
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(3):
-            start = time.process_time()
-            fn()
-            runs.append(time.process_time() - start)
-    finally:
-        gc.enable()
-    return min(runs)
 
 
 def _scan(data: bytes) -> pickles.FileScan | None:
@@ -47,7 +33,7 @@ def _scan(data: bytes) -> pickles.FileScan | None:
 
 def _linear(build: Callable[[int], bytes], small: int) -> tuple[float, float]:
     a, b = build(small), build(4 * small)
-    return _cpu(lambda: _scan(a)), _cpu(lambda: _scan(b))
+    return cpu_time(lambda: _scan(a)), cpu_time(lambda: _scan(b))
 
 
 # -- zip ---------------------------------------------------------------------------------------
@@ -346,7 +332,7 @@ def test_sdist_archives_go_through_the_same_bounds() -> None:
         info.size = len(pkg)
         tf.addfile(info, io.BytesIO(pkg))
     named = _member(tar.getvalue(), 8, b"n" * (4 << 20) + b"\0")  # a 4 MB gzip name: read fast
-    assert _cpu(lambda: sdist.members(named, "evil-1.0.tar.gz")) < 0.5
+    assert cpu_time(lambda: sdist.members(named, "evil-1.0.tar.gz")) < 0.5
     assert "numpy" in sdist.members(named, "evil-1.0.tar.gz")["PKG-INFO"]
     with pytest.raises(sdist.ArchiveTooLarge):
         sdist.members(_pax_tar(b"1" * 16000), "evil-1.0.tar")

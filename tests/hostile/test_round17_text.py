@@ -5,7 +5,6 @@ Hydra/mmengine config that names a callable outside the repository is code in da
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,22 +15,7 @@ from forkvet.report import Report
 from forkvet.snapshot import load
 from forkvet.vet import entry_points
 from forkvet.vet.context import Context
-
-
-def _cpu(run: Callable[[], object]) -> float:
-    """CPU time of this process, best of three, the collector off (see test_regex_engine)."""
-    runs = []
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(3):
-            start = time.process_time()
-            run()
-            runs.append(time.process_time() - start)
-    finally:
-        gc.enable()
-    return min(runs)
-
+from tests.cputime import cpu_time
 
 _README_SHAPES = {
     # 17a F2: one fence kind's lines only; the other kind was searched for from each fence.
@@ -53,8 +37,8 @@ def test_readme_commands_are_linear_in_the_readme(shape: str) -> None:
     machine), never the 64 times of a quadratic reader (50 KB: 0.1 s, 400 KB: 7 s before)."""
     build = _README_SHAPES[shape]
     small, large = build(50_000), build(400_000)
-    t_small = _cpu(lambda: entry_points.readme_commands(small, "README.md"))
-    t_large = _cpu(lambda: entry_points.readme_commands(large, "README.md"))
+    t_small = cpu_time(lambda: entry_points.readme_commands(small, "README.md"))
+    t_large = cpu_time(lambda: entry_points.readme_commands(large, "README.md"))
     assert t_large < 16 * t_small + 0.15, (shape, t_small, t_large)
 
 
