@@ -12,6 +12,7 @@ import pytest
 
 from forkvet.cli import main
 from tests.conftest import MakeRepo
+from tests.runtime_steps import run_step
 
 PY = sys.executable
 
@@ -19,24 +20,7 @@ PY = sys.executable
 def smoke(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> tuple[int, dict[str, object]]:
-    out = tmp_path / "smoke.json"
-    code = main(
-        [
-            "smoke",
-            str(repo),
-            "--python",
-            PY,
-            "--out",
-            str(tmp_path / "out"),
-            "--format",
-            "json",
-            "-o",
-            str(out),
-            *extra,
-        ]
-    )
-    capsys.readouterr()
-    return code, json.loads(out.read_text())
+    return run_step("smoke", repo, tmp_path, capsys, *extra)
 
 
 def test_passing_repo_runs_the_readme_command(

@@ -11,6 +11,7 @@ import pytest
 
 from forkvet.cli import main
 from tests.conftest import DATA
+from tests.runtime_steps import run_step
 
 pytest.importorskip("torch")
 PY = sys.executable
@@ -55,24 +56,7 @@ def outputs(path: Path) -> dict[str, str]:
 def run_check(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> tuple[int, dict[str, object]]:
-    result = tmp_path / "train.json"
-    code = main(
-        [
-            "train-check",
-            str(repo),
-            "--python",
-            PY,
-            "--out",
-            str(tmp_path / "out"),
-            "--format",
-            "json",
-            "-o",
-            str(result),
-            *extra,
-        ]
-    )
-    capsys.readouterr()
-    return code, json.loads(result.read_text())
+    return run_step("train-check", repo, tmp_path, capsys, *extra)
 
 
 def test_learning_run_passes_with_outputs_summary_and_plot(
