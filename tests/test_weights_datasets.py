@@ -108,6 +108,15 @@ def test_zstd_archives_on_a_plain_web_server_are_files() -> None:
     assert classify_url(data, label="Download the training data") == "dataset"
 
 
+def test_a_releases_page_is_a_weight_where_its_words_or_section_say_models() -> None:
+    page = "https://github.com/acme/detector/releases"
+    assert classify_url(page, "All models can be downloaded from the releases page.") == "weight"
+    assert classify_url(page, label="releases page", heading="Pretrained models") == "weight"
+    assert classify_url(page + "/tag/v2.1", label="COCO weights") == "weight"
+    assert classify_url(page, "See the releases for the changelog.", heading="Changes") is None
+    assert classify_url("https://github.com/acme/detector/issues", heading="Models") is None
+
+
 CODE = """
 import kagglehub
 from transformers import GPT2LMHeadModel, AutoTokenizer

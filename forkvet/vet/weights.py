@@ -76,6 +76,8 @@ _DATA_WORDS = rx.compile(
     r"train(?:ing)?[ _-]?set|test[ _-]?set|val(?:idation)?[ _-]?set|devkit|benchmark data|"
     r"trainval|\bsplits?\b|\blmdb\b|tfrecords?"
 )
+# A GitHub repository's releases page (the list, a tag's page, the latest).
+_RELEASES_PAGE = rx.compile(r"/[^/]+/[^/]+/releases(?:/tag/[^/]+|/latest)?/?$")
 # Pages about a project, not files of it.
 _DOC_HOSTS = (
     "shields.io",
@@ -347,6 +349,12 @@ def classify_url(
     release = github and rx.search(r"/(?:releases/download|raw|lfs)/", low)
     is_file = name.endswith(_FILE_EXT) or name.endswith(".t7")
     downloadable = is_file or release or _on(netloc, _DOWNLOAD_HOSTS)
+    if github and _RELEASES_PAGE.match(low):
+        # The releases page, where a repository publishes its checkpoints: a weight when the
+        # link's words or its section say so ("All models can be downloaded from the releases
+        # page" under "Pretrained models"), never a bare "see the releases".
+        words = (label, near, line, *heading.split("\n"))
+        return "weight" if _decide(words) == "weight" else None
     if github and not release:
         # A repository link: a data set's repository says so in its name.
         return "dataset" if _DATA_WORDS.search(name.replace("-", "_")) else None
