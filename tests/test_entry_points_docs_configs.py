@@ -46,6 +46,26 @@ def test_configs_a_training_command_passes_are_training_entries(vet_repo: Vet) -
     assert "configs/sn_64.yml" not in _paths(report.entry_points.test)
 
 
+def test_a_yaml_handed_to_any_option_of_a_training_command_is_its_config(vet_repo: Vet) -> None:
+    """`python main.py --fname configs/x.yaml` (I-JEPA): the option's name is the author's
+    own; a YAML file that sets how to train is the experiment. A data set's description
+    handed to `--data` is not (it sets no learning rate, batch or steps)."""
+    readme = (
+        "# JEPA\n\n```\npython main.py --fname configs/vit_ep300.yaml --data data/coco.yaml\n```\n"
+    )
+    report = vet_repo(
+        {
+            "README.md": readme,
+            "main.py": TRAIN,
+            "configs/vit_ep300.yaml": HPARAMS,
+            "data/coco.yaml": "path: ../datasets/coco\nnames: [person, car]\n",
+        }
+    )
+    train = {e.path: e for e in report.entry_points.train}
+    assert train["configs/vit_ep300.yaml"].kind == "config"
+    assert "data/coco.yaml" not in train
+
+
 def test_one_named_config_does_not_bring_its_siblings(vet_repo: Vet) -> None:
     report = vet_repo(
         {

@@ -613,3 +613,22 @@ def test_a_generate_mode_is_a_demo(vet_repo: Vet) -> None:
     kinds = {c.command: c.kind for c in report.entry_points.commands}
     assert kinds["python dcgan.py --mode train --batch_size 128"] == "train"
     assert kinds["python dcgan.py --mode generate --batch_size 128"] == "test"
+
+
+def test_fences_open_and_close_only_at_the_start_of_a_line() -> None:
+    """CommonMark: ```x``` in a sentence, or a line ```pip install x``` (an info string with a
+    backtick), is inline code, not a fence. Before, each such ``` opened or closed a block, so
+    every later block of the README was read inside out (NVlabs/SegFormer: no command found)."""
+    from forkvet.vet.entry_points import readme_commands
+
+    text = (
+        "# Model\n\nRequirements:\n```pip install timm==0.3.2```\n\n"
+        "Tested with ```CUDA 10.1``` and ```pytorch 1.7.1```.\n\n"
+        "## Evaluation\n\n```\npython tools/test.py configs/b1.py ckpt.pth\n```\n\n"
+        "## Training\n\n1. ```bash\n   python tools/train.py configs/b1.py\n   ```\n\n"
+        "> ```\n> python demo.py img.png\n> ```\n"
+    )
+    kinds = {c.command.lstrip("> "): c.kind for c in readme_commands(text, "README.md")}
+    assert kinds.get("python tools/test.py configs/b1.py ckpt.pth") == "test"
+    assert kinds.get("python tools/train.py configs/b1.py") == "train"
+    assert any(c.startswith("python demo.py") for c in kinds), kinds

@@ -797,7 +797,9 @@ def fences(text: str) -> list[tuple[int, int, str]]:
     place of each fence kind is remembered and looked for again only once the reading has gone
     past it, so no stretch of the text is searched twice for the same kind (a str.find per
     fence from the current place re-read the whole rest of a README for the kind that does not
-    occur: 500,000 `~~~` lines and no ``` took minutes; a lazy regex body is quadratic too)."""
+    occur: 500,000 `~~~` lines and no ``` took minutes; a lazy regex body is quadratic too).
+    A fence opens and closes only at the start of a line (CommonMark), so ```x``` written
+    inline in a sentence is no fence (SegFormer's "evaluate ```SegFormer-B1``` on ...")."""
     out: list[tuple[int, int, str]] = []
     # Each kind's next place at or after `i`; -1 once none is left.
     ahead = {f: text.find(f) for f in ("```", "~~~")}
@@ -805,7 +807,7 @@ def fences(text: str) -> list[tuple[int, int, str]]:
     while True:
         for f, at in ahead.items():
             if 0 <= at < i:
-                ahead[f] = text.find(f, i)
+                ahead[f] = _fence_at_line_start(text, f, i)
         starts = [(at, f) for f, at in ahead.items() if at >= 0]
         if not starts:
             break
@@ -813,7 +815,12 @@ def fences(text: str) -> list[tuple[int, int, str]]:
         nl = text.find("\n", a + 3)
         if nl < 0:
             break
-        end = text.find(fence, nl + 1)
+        if not _starts_line(text, a) or (fence == "```" and "`" in text[a + 3 : nl]):
+            # Not a fence: inline ```x``` in a sentence, or ```pip install x``` on a line of
+            # its own (a backtick fence's info string holds no backtick).
+            i = a + 3
+            continue
+        end = _closing_fence(text, fence, nl + 1)
         if end < 0:
             ahead[fence] = -1  # no closing fence of this kind remains: none opens another
             i = a + 3
@@ -821,6 +828,39 @@ def fences(text: str) -> list[tuple[int, int, str]]:
         out.append((a, end + 3, text[nl + 1 : end]))
         i = end + 3
     return out
+
+
+_LIST_MARKER = rx.compile(r"[-*+]|\d{1,9}[.)]")
+
+
+def _starts_line(text: str, at: int) -> bool:
+    """Only indentation, quote marks or a list item's marker before `at` on its line (looked
+    at 64 characters back at most, so a long line of fences costs no more than a short one)."""
+    line = text.rfind("\n", max(0, at - 64), at)
+    if line < 0 and at > 64:
+        return False
+    prefix = text[line + 1 : at].replace(">", " ").strip()
+    return not prefix or _LIST_MARKER.fullmatch(prefix) is not None
+
+
+def _fence_at_line_start(text: str, fence: str, start: int) -> int:
+    """The next `fence` at or after `start` that begins a line, or -1."""
+    at = text.find(fence, start)
+    while at >= 0 and not _starts_line(text, at):
+        at = text.find(fence, at + 3)
+    return at
+
+
+def _closing_fence(text: str, fence: str, start: int) -> int:
+    """The next line at or after `start` that is only the fence (more of its character and
+    spaces may follow; a closing fence has no info string), or -1."""
+    at = _fence_at_line_start(text, fence, start)
+    while at >= 0:
+        rest = text[at + 3 : at + 260].split("\n", 1)[0]
+        if not rest.strip(fence[0] + " \t\r"):
+            return at
+        at = _fence_at_line_start(text, fence, at + 3)
+    return at
 
 
 def _blocks(text: str, bare: bool = True) -> list[tuple[str, str, str]]:
@@ -1100,6 +1140,7 @@ _TRAIN_KEYS = rx.compile(
     r"exp_?name|experiment_?name|run_?name)[\"']?[ \t]*[:=]"
 )
 _DATA_CONFIG = (".yaml", ".yml", ".json")
+_CONFIG_FOLDER = rx.compile(r"(?i)(?:^|[_-])c(?:on)?fi?gs?$")  # configs/, local_configs/, cfgs/
 MAX_CONFIGS = 40
 
 
@@ -1113,13 +1154,24 @@ def command_configs(cmd: str) -> list[str]:
         opt, eq, value = w.partition("=")
         if not eq:
             value = words[j + 1] if j + 1 < len(words) else ""
-        if _CONFIG_OPTION.match(opt) and value.lower().endswith(_CONFIG_EXT):
+        low = value.lower()
+        # Any option handed a YAML/JSON/gin file (`--fname configs/x.yaml`): a config, when it
+        # sets how to train (checked where it is added); other files by a config option's name.
+        if low.endswith((*_DATA_CONFIG, ".gin")) or (
+            _CONFIG_OPTION.match(opt) and low.endswith(_CONFIG_EXT)
+        ):
             out.append(value.removeprefix("./"))
     # `torchrun train.py config.yaml`: a YAML or JSON config right after the script (a .py
     # there may as well be another script).
+    # A .py there is a config when a folder of its path says so (mmcv's `python tools/train.py
+    # local_configs/b1/x.py`).
     for j, w in enumerate(words[:-1]):
-        if w.endswith((".py", ".lua")) and words[j + 1].lower().endswith(_DATA_CONFIG):
-            out.append(words[j + 1].removeprefix("./"))
+        nxt = words[j + 1]
+        if w.endswith((".py", ".lua")) and (
+            nxt.lower().endswith(_DATA_CONFIG)
+            or (nxt.endswith(".py") and any(_CONFIG_FOLDER.search(d) for d in nxt.split("/")[:-1]))
+        ):
+            out.append(nxt.removeprefix("./"))
             break
     return out
 
