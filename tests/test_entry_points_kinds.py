@@ -632,3 +632,19 @@ def test_fences_open_and_close_only_at_the_start_of_a_line() -> None:
     assert kinds.get("python tools/test.py configs/b1.py ckpt.pth") == "test"
     assert kinds.get("python tools/train.py configs/b1.py") == "train"
     assert any(c.startswith("python demo.py") for c in kinds), kinds
+
+
+def test_a_code_span_of_any_backtick_run_is_read() -> None:
+    """```python demo.py``` in a sentence is a code span (CommonMark: a run of backticks closed
+    by the next run of the same length), as `python demo.py` is; a short span consumes its
+    closing backtick, so it never pairs with the next span's opening one."""
+    from forkvet.vet.entry_points import readme_commands
+
+    text = (
+        "# Model\n\nTo sample, run ```python sample.py --n 4``` on a GPU.\n\n"
+        "Set `x` and ``y`` first, then run `python train.py` to train.\n"
+    )
+    commands = {c.command for c in readme_commands(text, "README.md")}
+    assert "python sample.py --n 4" in commands
+    assert "python train.py" in commands
+    assert not any("``y``" in c for c in commands)

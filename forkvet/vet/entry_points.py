@@ -110,23 +110,30 @@ _COMMAND = rx.compile(
 
 
 def _inline_code(prose: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, code) of each `code` span: single backticks, 4-300 characters on one line,
-    which may wrap onto a next line of 1-200 ("run `python3 -m pkg.train\n--helpfull`"); what
-    `(?<!`)`([^`\n]{4,300}(?:\n[^`\n]{1,200})?)`(?!`)` found, by a scan of the backticks."""
-    ticks = []
+    """(start, end, code) of each code span: a run of backticks closed by the next run of the
+    same length (CommonMark; ```python demo.py``` in a sentence is code too), 4-300 characters
+    on one line, which may wrap onto a next line of 1-200 ("run `python3 -m pkg.train\n
+    --helpfull`"). One scan of the backticks; a run looks at most 16 runs ahead for its match."""
+    runs: list[tuple[int, int]] = []  # (start, length) of each maximal run of backticks
     at = prose.find("`")
     while at >= 0:
-        ticks.append(at)
-        at = prose.find("`", at + 1)
+        end = at + 1
+        while prose.startswith("`", end):
+            end += 1
+        runs.append((at, end - at))
+        at = prose.find("`", end)
     k = 0
-    while k + 1 < len(ticks):
-        i, j = ticks[k], ticks[k + 1]
-        inner = prose[i + 1 : j]
-        if prose[i - 1 : i] != "`" and prose[j + 1 : j + 2] != "`" and _inline_fits(inner):
-            yield i, j + 1, inner
-            k += 2  # the closing backtick opens nothing
-        else:
-            k += 1
+    while k < len(runs):
+        start, n = runs[k]
+        match = next((j for j in range(k + 1, min(len(runs), k + 17)) if runs[j][1] == n), None)
+        if match is None:
+            k += 1  # a run with no match is literal backticks
+            continue
+        inner = prose[start + n : runs[match][0]]
+        inner = inner.strip(" ") if n > 1 else inner
+        if _inline_fits(inner):
+            yield start, runs[match][0] + n, inner
+        k = match + 1  # a span, fitting or not, and its closing run opens nothing
 
 
 def _inline_fits(inner: str) -> bool:
