@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -341,14 +341,26 @@ def hdf5_findings(seen: set[bytes]) -> list[Finding]:
     return out
 
 
-def zip_findings(names: list[str]) -> list[tuple[Finding, list[str]]]:
-    """(finding, members that make it) for a zip archive with these member names."""
+def zip_findings(names: list[str], native: Iterable[str] = ()) -> list[tuple[Finding, list[str]]]:
+    """(finding, members that make it) for a zip archive with these member names; native:
+    the members that are native libraries by their magic (whatever their names)."""
     out = []
+    by_magic = set(native)
     for rule in _rules("zip_marker"):
         marks = tuple(rule["members"])
-        if not any(n.endswith(tuple("/" + m for m in marks)) or n in marks for n in names):
+        dirs = tuple(rule.get("dirs", ()))
+        if not any(
+            n.endswith(tuple("/" + m for m in marks))
+            or n in marks
+            or any(("/" + n).find("/" + d) >= 0 for d in dirs)
+            for n in names
+        ):
             continue
-        code = [n for n in names if n.endswith(tuple(rule["code"]))]
+        code = [
+            n
+            for n in names
+            if n.endswith(tuple(rule["code"])) or (rule.get("native") and n in by_magic)
+        ]
         if code:
             out.append((Finding(rule["loader"], rule["verdict"], rule["message"]), code))
     return out

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from forkvet.vet import containers, dataformats
+from forkvet.vet import containers, dataformats, skopsfmt
 
 HEAD = 4096  # bytes read from every file to decide what it is
 MAX_DEPTH = 4  # containers inside containers
@@ -1913,8 +1913,12 @@ def _scan_zip(
             if disagree:
                 out.note(where, disagree)
             infos = zf.infolist()
-            for found, members in dataformats.zip_findings([i.filename for i in infos]):
+            names = [i.filename for i in infos]
+            found_by_name = dataformats.zip_findings(names)
+            for found, members in found_by_name:
                 out.runs_code(_join(where, members[0]), found.message)
+            _scan_skops(zf, infos, where, out)
+            natives: list[str] = []  # members that are native libraries by their magic
             scripted = [i for i in infos if i.filename.rsplit("/", 1)[-1] == "constants.pkl"]
             if scripted:
                 # torch.load hands an archive with a constants.pkl record to torch.jit.load,
@@ -1932,12 +1936,66 @@ def _scan_zip(
                     with zf.open(info) as inner:
                         safe = _UpToError(inner)
                         stream = Stream(cast(IO[bytes], safe), budget, persistent=True)
+                        if native_library(stream.peek(HEAD)):
+                            natives.append(info.filename)
                         _dispatch(stream, member, out, budget, depth + 1, None)
                     if safe.error is not None:  # torch's own reader may read further
                         raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
+            if natives:
+                before = {f.loader for f, _ in found_by_name}
+                for found, members in dataformats.zip_findings(names, natives):
+                    if found.loader not in before:
+                        out.runs_code(_join(where, members[0]), found.message)
             _scan_unlisted(fh, zf, where, out, budget, depth)
+
+
+# Native shared libraries by their magic (a loader dlopens them whatever their name): ELF,
+# Mach-O (32/64-bit, either byte order, and fat/universal), and PE (an MZ header whose
+# e_lfanew leads to "PE\0\0").
+_NATIVE_MAGICS = (
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
+
+
+def native_library(head: bytes) -> bool:
+    if head.startswith(_NATIVE_MAGICS):
+        return True
+    if head.startswith(b"MZ") and len(head) >= 0x40:
+        pe = int.from_bytes(head[0x3C:0x40], "little")
+        return head[pe : pe + 4] == b"PE\0\0"
+    return False
+
+
+def _scan_skops(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str, out: FileScan
+) -> None:
+    """A skops archive: its schema.json (what skops.io.load reads) against skops' own
+    default trusted types (see skopsfmt)."""
+    info = next((i for i in infos if i.filename == skopsfmt.SCHEMA), None)
+    if info is None:
+        return
+    member = _join(where, info.filename)
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(skopsfmt.MAX_SCHEMA + 1)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+        out.note(member, f"a skops schema that could not be read ({type(exc).__name__})")
+        return
+    verdict = skopsfmt.check(data, complete=len(data) <= skopsfmt.MAX_SCHEMA)
+    if verdict is None:
+        return
+    if verdict.untrusted:
+        shown = ", ".join(verdict.untrusted[:3])
+        out.runs_code(member, f"{skopsfmt.MESSAGE} ({shown})")
+    if verdict.unverified:
+        out.note(member, f"skops schema NOT verified: {verdict.unverified}")
 
 
 def _scan_unlisted(

@@ -369,7 +369,57 @@ with zipfile.ZipFile(P, "w") as z:
         "'Keras >= 3.9 refuses modules outside Keras'",
     )
 )
-# Loaders whose files another loader's case covers.
+CASES.append(
+    Case(
+        "torch-aoti",
+        "aoti-package-shared-library",
+        "exported/model.pt2",
+        ("torch",),
+        # A minimal AOTInductor package whose shared library's ELF constructor writes the
+        # marker (round 18a F6: the real loader dlopens it before it looks up any symbol).
+        """
+import subprocess, zipfile, os
+src = P + ".c"
+open(src, "w").write('#include <stdio.h>\\n__attribute__((constructor)) static void f(void)'
+                     '{FILE*p=fopen("%s","w");if(p){fputs("ran",p);fclose(p);}}\\n' % MARK)
+subprocess.check_call(["cc", "-shared", "-fPIC", "-o", P + ".so", src])
+d = "model/data/aotinductor/model/"
+with zipfile.ZipFile(P, "w") as z:
+    for name, data in (("model/archive_format", "pt2"), ("model/archive_version", "0"),
+                       ("model/.data/version", "1\\n"), ("model/byteorder", "little"),
+                       (d + "m.wrapper_metadata.json", '{"AOTI_DEVICE_KEY": "cpu"}'),
+                       (d + "m.wrapper.cpp", "")):
+        z.writestr(name, data)
+    z.write(P + ".so", d + "m.wrapper.so")
+os.remove(src); os.remove(P + ".so")
+""",
+        "import torch\ntry:\n    torch._inductor.aoti_load_package(P)\nexcept Exception:\n    pass",
+        "import shutil, torch\nassert shutil.which('cc'), 'no C compiler'\n"
+        "assert hasattr(torch._inductor, 'aoti_load_package'), 'torch before 2.6'",
+    )
+)
+CASES.append(
+    Case(
+        "skops",
+        "skops-constructor-from-reduce",
+        "models/model.skops",
+        ("skops",),
+        # round 18a F8: the documented idiom trusts what get_untrusted_types lists
+        """
+import json, zipfile
+arg = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+       "content": json.dumps(CODE), "is_json": True}
+schema = {"__class__": "exec", "__module__": "builtins", "__loader__": "ConstructorFromReduceNode",
+          "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                      "content": [arg]},
+          "protocol": 2, "_skops_version": "0.16.0"}
+with zipfile.ZipFile(P, "w") as z:
+    z.writestr("schema.json", json.dumps(schema))
+""",
+        "import skops.io as sio\ntry:\n    sio.load(P, trusted=sio.get_untrusted_types(file=P))\n"
+        "except Exception:\n    pass",
+    )
+)
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 

@@ -1,0 +1,136 @@
+"""Round 18a (outside attack): formats whose loaders run code that forkvet did not read.
+
+- F6: an AOTInductor package (`model.pt2`): aoti_load_package dlopens the archive's shared
+  library, whose ELF constructors run at once. A native library in a torch archive (by name or
+  by its magic) is a code-in-data error.
+- F8: a `.skops` file whose schema names `os.system` (ConstructorFromReduceNode): the idiom
+  `skops.io.load(f, trusted=get_untrusted_types(file=f))` calls it. Every type outside skops'
+  default trusted set is an error; a loader skops does not have is NOT verified.
+
+Every fixture is written here, small; nothing is loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zipfile
+
+
+def _errors(report, path: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(r.kind, r.message) for r in report.risks if r.severity == "error" and r.path == path]
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+# -- F6: native code in a torch archive ------------------------------------------------------------
+ELF = b"\x7fELF\x02\x01\x01" + bytes(57)  # the start of a 64-bit ELF header
+PE = b"MZ" + bytes(0x3A) + struct.pack("<I", 0x40) + b"PE\0\0" + bytes(20)
+
+
+def _aoti(lib_name: str, lib: bytes, marks: bool = True) -> bytes:
+    members = {f"model/data/aotinductor/model/{lib_name}": lib}
+    if marks:
+        members |= {"model/archive_format": b"pt2", "model/.data/version": b"1\n"}
+    return _zip(members)
+
+
+def test_an_aoti_package_with_a_shared_library_is_an_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    report = vet_repo({"model.pt2": _aoti("abc.wrapper.so", ELF)})
+    assert any(kind == "code-in-data" for kind, _ in _errors(report, "model.pt2")), report.risks
+
+
+def test_a_native_library_is_found_by_its_magic_whatever_its_name(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    for lib in (ELF, PE, b"\xcf\xfa\xed\xfe" + bytes(60)):
+        report = vet_repo({"model.pt2": _aoti("weights.bin", lib)})
+        assert any(kind == "code-in-data" for kind, _ in _errors(report, "model.pt2")), lib[:4]
+
+
+def test_the_aotinductor_folder_marks_a_package_without_other_marks(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    report = vet_repo({"model.pt2": _aoti("abc.so", ELF, marks=False)})
+    assert any(kind == "code-in-data" for kind, _ in _errors(report, "model.pt2"))
+
+
+def test_a_torch_archive_of_plain_tensors_is_no_native_code(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    data = _zip({"m/.data/version": b"3\n", "m/data/0": b"\x00" * 64, "m/byteorder": b"little"})
+    report = vet_repo({"model.pt2": data})
+    assert not any(kind == "code-in-data" for kind, _ in _errors(report, "model.pt2"))
+
+
+# -- F8: skops ------------------------------------------------------------------------------------
+def _node(module: str, cls: str, loader: str, **more: object) -> dict[str, object]:
+    return {"__class__": cls, "__module__": module, "__loader__": loader, **more}
+
+
+def _json_arg(value: object) -> dict[str, object]:
+    return _node("builtins", "str", "JsonNode", content=json.dumps(value), is_json=True)
+
+
+def _skops(schema: dict[str, object]) -> bytes:
+    return _zip({"schema.json": json.dumps({**schema, "protocol": 2}).encode()})
+
+
+def _constructor(module: str, cls: str) -> dict[str, object]:
+    args = _node("builtins", "tuple", "TupleNode", content=[_json_arg("true")])
+    return _node(module, cls, "ConstructorFromReduceNode", content=args)
+
+
+def _benign() -> dict[str, object]:
+    attrs = _node(
+        "builtins",
+        "dict",
+        "DictNode",
+        content={"C": _json_arg(1.0), "classes_": _node("numpy", "ndarray", "NdArrayNode")},
+        key_types=_node("builtins", "list", "ListNode", content=[]),
+    )
+    return _node(
+        "sklearn.linear_model._logistic", "LogisticRegression", "ObjectNode", content=attrs
+    )
+
+
+def test_a_skops_schema_calling_os_system_is_an_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    report = vet_repo({"model.skops": _skops(_constructor("os", "system"))})
+    found = _errors(report, "model.skops")
+    assert any(kind == "code-in-data" and "os.system" in msg for kind, msg in found), found
+
+
+def test_a_trusted_type_through_a_constructor_is_still_an_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    # skops trusts no type for ConstructorFromReduceNode by default: the loader, not the name
+    report = vet_repo({"model.skops": _skops(_constructor("builtins", "int"))})
+    assert _errors(report, "model.skops")
+
+
+def test_a_function_outside_the_trusted_ufuncs_is_an_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    attrs = _node(
+        "builtins", "dict", "DictNode", content={"f": _node("os", "getcwd", "FunctionNode")}
+    )
+    schema = _node(
+        "sklearn.linear_model._logistic", "LogisticRegression", "ObjectNode", content=attrs
+    )
+    report = vet_repo({"m.bin": _skops(schema)})  # any name: found by the schema
+    assert any(
+        kind == "code-in-data" and "os.getcwd" in msg for kind, msg in _errors(report, "m.bin")
+    )
+
+
+def test_an_unknown_skops_loader_is_not_verified(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    report = vet_repo({"model.skops": _skops(_node("sklearn.linear_model", "X", "FutureNode"))})
+    assert _errors(report, "model.skops"), report.risks
+
+
+def test_a_benign_skops_model_is_no_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    report = vet_repo({"model.skops": _skops(_benign())})
+    assert not _errors(report, "model.skops"), report.risks
+
+
+def test_a_zip_with_a_schema_json_that_is_no_skops_schema_is_left_alone(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    data = _zip({"schema.json": json.dumps({"type": "object", "properties": {}}).encode()})
+    report = vet_repo({"bundle.zip": data})
+    assert not any(kind == "code-in-data" for kind, _ in _errors(report, "bundle.zip"))
