@@ -311,17 +311,12 @@ class Search:
         self._tail = window[-TAIL:]
 
     def modules(self) -> set[str]:
-        """The modules outside the allowed ones a config (with every key the rule requires)
-        names under the rule's key: whether each is the repository's own is the caller's."""
+        """The modules a config (with every key the rule requires) names under the rule's
+        key: what it names there is judged on the config read whole (kerasconfig)."""
         rule = module_rule()
         if rule is None or not set(rule["requires"]) <= self._keys:
             return set()
-        allowed = tuple(rule["allowed"])
-        return {
-            m
-            for m in self._modules
-            if m not in allowed and not m.startswith(tuple(a + "." for a in allowed))
-        }
+        return set(self._modules)
 
 
 def hdf5_marks(seen: set[bytes], window: bytes) -> None:

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from forkvet.vet import containers, dataformats, skopsfmt
+from forkvet.vet import containers, dataformats, kerasconfig, skopsfmt
 
 HEAD = 4096  # bytes read from every file to decide what it is
 MAX_DEPTH = 4  # containers inside containers
@@ -1258,8 +1258,11 @@ def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None
             break
     _report(search.found.values(), where, out)
     _report(dataformats.hdf5_findings(marks), where, out)
-    if modules := search.modules():  # a Keras model_config naming modules outside Keras
-        out.config_modules.setdefault(where, set()).update(modules)
+    if modules := search.modules():  # a Keras model_config: what it names, read whole
+        fh.seek(0)
+        data = fh.read(kerasconfig.MAX_WHOLE + 1)
+        whole = data if len(data) <= kerasconfig.MAX_WHOLE else None
+        _judge_keras(whole, True, modules, where, out, budget)
 
 
 def _report(found: Iterable[dataformats.Finding], where: str, out: FileScan) -> None:
@@ -1300,12 +1303,13 @@ def _scan_json(
         embedded = embedded or bool(_EMBEDDED.search(search.window))
         if zarr and seen <= zarr["max_bytes"]:
             kept.append(chunk)
-        if encoding is not None and seen <= MAX_EMBEDDING_JSON:
+        if seen <= _MAX_WHOLE_JSON:
             whole.append(chunk)
     search.feed(b"", final=True)
     _report(search.found.values(), where, out)
-    if modules := search.modules():
-        out.config_modules.setdefault(where, set()).update(modules)
+    if modules := search.modules():  # a Keras config: what it names, read whole
+        data = b"".join(whole) if seen <= kerasconfig.MAX_WHOLE else None
+        _judge_keras(data, encoding is None, modules, where, out, budget)
     if embedded:
         if seen > MAX_EMBEDDING_JSON:
             out.note(where, "JSON holding base64 pickles or archives, too large to read whole")
@@ -1314,6 +1318,43 @@ def _scan_json(
     if zarr and zarr["loader"] not in search.found:  # Zarr array metadata, read whole
         done = seen <= zarr["max_bytes"] and not s.peek(1)
         _report(dataformats.zarr_findings(zarr, b"".join(kept), done), where, out)
+
+
+def _judge_keras(
+    data: bytes | None, binary: bool, modules: set[str], where: str, out: FileScan, budget: Budget
+) -> None:
+    """The classes and functions a Keras config names, judged against what a config may name
+    (kerasconfig: an allow-list of Keras' own classes and functions, never whole packages).
+    A config too large to read whole has its modules judged alone: one outside Keras' is
+    named, one whose objects cannot be judged without the config is NOT verified."""
+    rules = kerasconfig.rules()
+    if rules is None:
+        return
+    found: set[str] = set()
+    if data is None:
+        outside = {m for m in modules if not kerasconfig.known_module(m, rules)}
+        if outside:
+            out.config_modules.setdefault(where, set()).update(outside)
+        else:
+            out.note(where, "a Keras config too large to read whole: what it names NOT verified")
+        return
+    try:
+        docs = (
+            kerasconfig.objects_in_binary(data, budget.tick)
+            if binary
+            else iter([kerasconfig.parse(data)])
+        )
+        for doc in docs:
+            if not kerasconfig.walk(doc, rules, found):
+                out.note(where, "a Keras config too large to walk: what it names NOT verified")
+                break
+    except RecursionError:
+        out.note(where, "a Keras config nested too deeply to read: what it names NOT verified")
+    except ValueError as exc:
+        if binary:  # json.loads of text that fails fails for Keras too
+            out.note(where, f"Keras configs NOT verified ({exc})")
+    if found:
+        out.config_modules.setdefault(where, set()).update(found)
 
 
 # JSON strings that hold a pickle or an archive as base64, which a loader decodes and reads:
@@ -1327,6 +1368,7 @@ _EMBEDDED = re.compile(
     rb"|\\u00(?:2[bBfF]|3[0-9aA]|[4-7][0-9a-fA-F])"
 )
 MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
+_MAX_WHOLE_JSON = max(MAX_EMBEDDING_JSON, kerasconfig.MAX_WHOLE)  # bytes of a stream kept
 
 
 def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth: int) -> None:

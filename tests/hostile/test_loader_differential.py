@@ -371,6 +371,32 @@ with zipfile.ZipFile(P, "w") as z:
 )
 CASES.append(
     Case(
+        "keras-lambda",
+        "keras-config-tensorflow-write-file",
+        "models/writer.keras",
+        ("keras", "tensorflow"),
+        # round 18a F2: a function of an allowed package (TensorFlow) that writes files
+        """
+import json, zipfile
+layer = {"module": "tensorflow.io", "class_name": "function", "config": "write_file",
+         "registered_name": "function", "name": "preprocess",
+         "inbound_nodes": [{"args": [MARK, "ran"], "kwargs": {}}]}
+cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
+       "registered_name": "Functional",
+       "config": {"name": "m", "trainable": True, "layers": [layer],
+                  "input_layers": [], "output_layers": []}}
+with zipfile.ZipFile(P, "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.8.0"}))
+    z.writestr("config.json", json.dumps(cfg))
+    z.writestr("model.weights.h5", b"")
+""",
+        "import keras\ntry:\n    keras.saving.load_model(P)\nexcept Exception:\n    pass",
+        "import keras\nassert tuple(int(x) for x in keras.__version__.split('.')[:2]) < (3, 9), "
+        "'Keras >= 3.9 refuses functions as layers'",
+    )
+)
+CASES.append(
+    Case(
         "torch-aoti",
         "aoti-package-shared-library",
         "exported/model.pt2",

@@ -134,3 +134,100 @@ def test_a_zip_with_a_schema_json_that_is_no_skops_schema_is_left_alone(vet_repo
     data = _zip({"schema.json": json.dumps({"type": "object", "properties": {}}).encode()})
     report = vet_repo({"bundle.zip": data})
     assert not any(kind == "code-in-data" for kind, _ in _errors(report, "bundle.zip"))
+
+
+# -- F2: what a Keras config may name --------------------------------------------------------------
+def _fn_layer(module: str, fn: str) -> dict[str, object]:
+    return {
+        "module": module,
+        "class_name": "function",
+        "config": fn,
+        "registered_name": "function",
+        "name": "preprocess",
+        "inbound_nodes": [{"args": ["/tmp/x", "y"], "kwargs": {}}],
+    }
+
+
+def _functional(*layers: dict[str, object]) -> dict[str, object]:
+    return {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "registered_name": "Functional",
+        "config": {"name": "m", "layers": list(layers), "input_layers": [], "output_layers": []},
+    }
+
+
+def _dense() -> dict[str, object]:
+    init = {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {}}
+    reg = {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}}
+    relu = {"module": "keras.activations", "class_name": "function", "config": "relu"}
+    gelu = {"module": "builtins", "class_name": "function", "config": "gelu"}
+    cfg = {"units": 2, "kernel_initializer": init, "kernel_regularizer": reg, "activation": relu}
+    return {"module": "keras.layers", "class_name": "Dense", "config": {**cfg, "x": gelu}}
+
+
+def _keras(cfg: dict[str, object]) -> bytes:
+    return _zip({"config.json": json.dumps(cfg).encode(), "metadata.json": b"{}"})
+
+
+def _keras_errors(report, path: str) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(msg for kind, msg in _errors(report, path) if kind == "code-in-data")
+
+
+def test_functions_of_keras_and_tensorflow_that_write_files_are_errors(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    report = vet_repo(
+        {
+            "a.keras": _keras(_functional(_fn_layer("tensorflow.io", "write_file"))),
+            "b.keras": _keras(_functional(_fn_layer("keras.utils", "get_file"))),
+            # a function module of Keras, but no function Keras keeps there
+            "c.keras": _keras(_functional(_fn_layer("keras.activations", "deserialize"))),
+            "d.keras": _keras(_functional(_fn_layer("tensorflow.io.gfile", "copy"))),
+        }
+    )
+    assert "tensorflow.io.write_file" in _keras_errors(report, "a.keras")
+    assert "keras.utils.get_file" in _keras_errors(report, "b.keras")
+    assert "keras.activations.deserialize" in _keras_errors(report, "c.keras")
+    assert "tensorflow.io.gfile.copy" in _keras_errors(report, "d.keras")
+
+
+def test_a_keras_layer_that_loads_a_path_is_an_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    tfsm = {"module": "keras.layers", "class_name": "TFSMLayer", "config": {"filepath": "/x"}}
+    report = vet_repo({"model.keras": _keras(_functional(tfsm))})
+    assert "keras.layers.TFSMLayer" in _keras_errors(report, "model.keras")
+
+
+def test_the_judgement_holds_whatever_the_order_of_the_keys(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    layer = _fn_layer("tensorflow.io", "write_file")
+    reordered = {k: layer[k] for k in ("config", "inbound_nodes", "class_name", "name", "module")}
+    report = vet_repo({"model.json": json.dumps(_functional(reordered))})
+    assert "tensorflow.io.write_file" in _keras_errors(report, "model.json")
+
+
+def test_a_config_of_keras_own_classes_and_functions_is_no_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    opt = {
+        "module": "keras.src.backend.torch.optimizers.torch_adam",
+        "class_name": "Adam",
+        "config": {"learning_rate": 0.001},
+        "registered_name": "Adam",
+    }
+    cfg = _functional(_dense())
+    cfg["compile_config"] = {"optimizer": opt, "loss": "mse"}
+    report = vet_repo({"model.keras": _keras(cfg)})
+    assert not _errors(report, "model.keras"), report.risks
+
+
+def test_keras_configs_inside_binary_files_are_judged_the_same(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    bad = json.dumps(_functional(_fn_layer("tensorflow.io", "write_file"))).encode()
+    good = json.dumps(_functional(_dense())).encode()
+    hdf5 = b"\x89HDF\r\n\x1a\n" + bytes(200)
+    pb = b"\x0a\x05keras\x12" + bytes([0x80, 0x10])  # a protobuf's bytes before the string
+    report = vet_repo(
+        {
+            "bad.h5": hdf5 + b"model_config\0" + bad + bytes(64),
+            "good.h5": hdf5 + b"model_config\0" + good + bytes(64),
+            "sm/keras_metadata.pb": pb + b"{not json" + bad + b"\x1a\x00",
+        }
+    )
+    assert "tensorflow.io.write_file" in _keras_errors(report, "bad.h5")
+    assert "tensorflow.io.write_file" in _keras_errors(report, "sm/keras_metadata.pb")
+    assert not _errors(report, "good.h5"), report.risks
