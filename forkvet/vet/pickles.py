@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from forkvet.vet import containers, dataformats, kerasconfig, skopsfmt
+from forkvet.vet import containers, dataformats, kerasconfig, savedmodel, skopsfmt
 
 HEAD = 4096  # bytes read from every file to decide what it is
 MAX_DEPTH = 4  # containers inside containers
@@ -1004,6 +1004,8 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
         _dispatch(Stream(fh, budget, head, counted=False), "", result, budget, 0, fh)
     except Unverified as exc:
         result.note("", str(exc))
+    if savedmodel.is_saved_model(display):  # a program, whatever its bytes look like
+        _scan_saved_model(fh, result)
     if (
         b"\0" not in first
         and not result.unverified
@@ -1025,6 +1027,24 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     if result.config_modules:
         return result
     return None
+
+
+def _scan_saved_model(fh: IO[bytes], out: FileScan) -> None:
+    """A SavedModel's graph (savedmodel): ops outside the allow-list are code-in-data; a
+    file that cannot be read as a SavedModel is NOT verified (tf.saved_model.load may
+    still read it: its protobuf parser is not forkvet's)."""
+    fh.seek(0)
+    data = fh.read(savedmodel.MAX_BYTES + 1)
+    if len(data) > savedmodel.MAX_BYTES:
+        out.note("", f"a SavedModel over {savedmodel.MAX_BYTES >> 20} MiB, its graph not read")
+        return
+    try:
+        bad = savedmodel.judge(data)
+    except (savedmodel.Unreadable, RecursionError) as exc:
+        out.note("", f"a SavedModel whose graph could not be read ({exc})")
+        return
+    if bad:
+        out.runs_code("", f"{savedmodel.MESSAGE} ({', '.join(bad[:5])})")
 
 
 GIT_TEXT_WINDOW = 8000  # git's binary heuristic: a NUL in the first 8,000 bytes

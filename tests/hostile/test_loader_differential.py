@@ -397,6 +397,28 @@ with zipfile.ZipFile(P, "w") as z:
 )
 CASES.append(
     Case(
+        "tf-savedmodel",
+        "savedmodel-resource-initializer",
+        "exported/sm",
+        ("tensorflow",),
+        # round 18a F1: tf.saved_model.load runs each resource's initializer while it loads
+        """
+import tensorflow as tf
+class R(tf.saved_model.experimental.TrackableResource):
+    def _create_resource(self):
+        return tf.raw_ops.VarHandleOp(dtype=tf.float32, shape=[], shared_name="")
+    def _initialize(self):
+        tf.io.write_file(MARK, "ran")
+        return tf.raw_ops.AssignVariableOp(resource=self.resource_handle, value=1.0)
+m = tf.Module()
+m.r = R()
+tf.saved_model.save(m, P)
+""",
+        "import tensorflow as tf\ntf.saved_model.load(P)",
+    )
+)
+CASES.append(
+    Case(
         "torch-aoti",
         "aoti-package-shared-library",
         "exported/model.pt2",

@@ -231,3 +231,117 @@ def test_keras_configs_inside_binary_files_are_judged_the_same(vet_repo) -> None
     assert "tensorflow.io.write_file" in _keras_errors(report, "bad.h5")
     assert "tensorflow.io.write_file" in _keras_errors(report, "sm/keras_metadata.pb")
     assert not _errors(report, "good.h5"), report.risks
+
+
+# -- F1: a SavedModel's graph runs at load ---------------------------------------------------------
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _f(number: int, payload: bytes | str) -> bytes:
+    data = payload.encode() if isinstance(payload, str) else payload
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _tf_node(name: str, op: str, *inputs: str, f: str = "") -> bytes:
+    out = _f(1, name) + _f(2, op) + b"".join(_f(3, i) for i in inputs)
+    if f:  # attr {"f": AttrValue{func: NameAttrList{name: f}}}
+        out += _f(5, _f(1, "f") + _f(2, _f(10, _f(1, f))))
+    return out
+
+
+def _tf_function(name: str, *nodes: bytes) -> bytes:
+    return _f(1, _f(1, name)) + b"".join(_f(3, n) for n in nodes)
+
+
+def _saved_model(nodes: list[bytes], functions: list[bytes], save: str = "") -> bytes:
+    library = b"".join(_f(1, fn) for fn in functions)
+    graph = b"".join(_f(1, n) for n in nodes) + _f(2, library)
+    meta = _f(2, graph) + (_f(3, _f(2, save)) if save else b"")
+    return _varint(1 << 3) + _varint(1) + _f(2, meta)
+
+
+_SAVE = _tf_function(
+    "__inference__traced_save_9",
+    _tf_node("StaticRegexFullMatch", "StaticRegexFullMatch", "file_prefix"),
+    _tf_node("ShardedFilename", "ShardedFilename", "StringJoin:output:0"),
+    _tf_node("SaveV2", "SaveV2", "ShardedFilename:filename:0"),
+    _tf_node("MergeV2Checkpoints", "MergeV2Checkpoints", "^SaveV2"),
+)
+_RESTORE = _tf_function("__inference__traced_restore_9", _tf_node("RestoreV2", "RestoreV2", "p"))
+_SERVE = _tf_function(
+    "__inference_serve_5",
+    _tf_node("ReadVariableOp", "ReadVariableOp", "w"),
+    _tf_node("MatMul", "MatMul", "x", "ReadVariableOp:value:0"),
+)
+_TF2_NODES = [
+    _tf_node("saver_filename", "Placeholder"),
+    _tf_node(
+        "StatefulPartitionedCall_1",
+        "StatefulPartitionedCall",
+        "saver_filename",
+        f="__inference__traced_save_9",
+    ),
+    _tf_node(
+        "StatefulPartitionedCall_2",
+        "StatefulPartitionedCall",
+        "saver_filename",
+        f="__inference__traced_restore_9",
+    ),
+]
+
+
+def _sm_errors(report, path: str) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(msg for _kind, msg in _errors(report, path))
+
+
+def test_a_resource_initializer_writing_a_file_is_an_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    init = _tf_function("__inference__initialize_7", _tf_node("WriteFile", "WriteFile", "p", "c"))
+    data = _saved_model(_TF2_NODES, [_SAVE, _RESTORE, _SERVE, init], "StatefulPartitionedCall_1:0")
+    report = vet_repo({"export/saved_model.pb": data})
+    assert "WriteFile" in _sm_errors(report, "export/saved_model.pb"), report.risks
+
+
+def test_a_tf1_main_op_writing_a_file_is_an_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    nodes = [_tf_node("p", "Const"), _tf_node("main_op", "WriteFile", "p", "p")]
+    report = vet_repo({"saved_model.pb": _saved_model(nodes, [])})
+    assert "WriteFile" in _sm_errors(report, "saved_model.pb")
+
+
+def test_a_genuine_savedmodel_with_its_saver_is_no_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    data = _saved_model(_TF2_NODES, [_SAVE, _RESTORE, _SERVE], "StatefulPartitionedCall_1:0")
+    report = vet_repo({"m/saved_model.pb": data})
+    assert not _errors(report, "m/saved_model.pb"), report.risks
+
+
+def test_the_savers_write_ops_reached_from_elsewhere_are_errors(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    # an initializer that calls the saver's own save function (any path, any tensors)
+    init = _tf_function(
+        "__inference__initialize_7",
+        _tf_node("call", "StatefulPartitionedCall", "p", f="__inference__traced_save_9"),
+    )
+    data = _saved_model(_TF2_NODES, [_SAVE, _RESTORE, init], "StatefulPartitionedCall_1:0")
+    # a TF1 main_op that depends on the save subgraph's SaveV2 node
+    tf1 = [
+        _tf_node("save/SaveV2", "SaveV2", "save/Const"),
+        _tf_node("save/control_dependency", "Identity", "save/Const", "^save/SaveV2"),
+        _tf_node("main_op", "NoOp", "^save/SaveV2"),
+    ]
+    report = vet_repo(
+        {
+            "a/saved_model.pb": data,
+            "b/saved_model.pb": _saved_model(tf1, [], "save/control_dependency:0"),
+        }
+    )
+    assert "SaveV2" in _sm_errors(report, "a/saved_model.pb")
+    assert "SaveV2" in _sm_errors(report, "b/saved_model.pb")
+
+
+def test_a_savedmodel_forkvet_cannot_read_is_not_verified(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    report = vet_repo({"saved_model.pb": b"\x12\xff\xff\xff\x0f" + b"x" * 40})
+    assert _errors(report, "saved_model.pb"), report.risks
