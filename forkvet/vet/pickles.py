@@ -1033,6 +1033,9 @@ def _scan_saved_model(fh: IO[bytes], out: FileScan) -> None:
     """A SavedModel's graph (savedmodel): ops outside the allow-list are code-in-data; a
     file that cannot be read as a SavedModel is NOT verified (tf.saved_model.load may
     still read it: its protobuf parser is not forkvet's)."""
+    if out.path.endswith(savedmodel.TEXT_FORMAT):
+        out.note("", "a SavedModel in protobuf text format, whose graph forkvet does not read")
+        return
     fh.seek(0)
     data = fh.read(savedmodel.MAX_BYTES + 1)
     if len(data) > savedmodel.MAX_BYTES:

@@ -267,7 +267,10 @@ def _allowed(node: _Node, g: Graph, ops: _Ops, save_side: bool) -> bool:
 
 def is_saved_model(path: str) -> bool:
     """A file tf.saved_model.load reads, by its name in the folder."""
-    return path.rsplit("/", 1)[-1] == "saved_model.pb"
+    return path.rsplit("/", 1)[-1] in ("saved_model.pb", TEXT_FORMAT)
+
+
+TEXT_FORMAT = "saved_model.pbtxt"  # read by TensorFlow's loader where no saved_model.pb is
 
 
 MESSAGE = (

@@ -345,3 +345,10 @@ def test_the_savers_write_ops_reached_from_elsewhere_are_errors(vet_repo) -> Non
 def test_a_savedmodel_forkvet_cannot_read_is_not_verified(vet_repo) -> None:  # type: ignore[no-untyped-def]
     report = vet_repo({"saved_model.pb": b"\x12\xff\xff\xff\x0f" + b"x" * 40})
     assert _errors(report, "saved_model.pb"), report.risks
+
+
+def test_a_savedmodel_in_text_format_is_not_verified(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    # TensorFlow's loader reads saved_model.pbtxt where there is no saved_model.pb
+    text = 'meta_graphs { graph_def { node { name: "main_op" op: "WriteFile" } } }\n'
+    report = vet_repo({"sm/saved_model.pbtxt": text})
+    assert _errors(report, "sm/saved_model.pbtxt"), report.risks
