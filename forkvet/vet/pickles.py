@@ -1005,7 +1005,10 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     except Unverified as exc:
         result.note("", str(exc))
     if savedmodel.is_saved_model(display):  # a program, whatever its bytes look like
-        _scan_saved_model(fh, result)
+        try:
+            _scan_saved_model(fh, result, budget)
+        except Unverified as exc:
+            result.note("", f"a SavedModel whose graph was not read whole ({exc})")
     if (
         b"\0" not in first
         and not result.unverified
@@ -1029,7 +1032,7 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     return None
 
 
-def _scan_saved_model(fh: IO[bytes], out: FileScan) -> None:
+def _scan_saved_model(fh: IO[bytes], out: FileScan, budget: Budget) -> None:
     """A SavedModel's graph (savedmodel): ops outside the allow-list are code-in-data; a
     file that cannot be read as a SavedModel is NOT verified (tf.saved_model.load may
     still read it: its protobuf parser is not forkvet's)."""
@@ -1042,7 +1045,7 @@ def _scan_saved_model(fh: IO[bytes], out: FileScan) -> None:
         out.note("", f"a SavedModel over {savedmodel.MAX_BYTES >> 20} MiB, its graph not read")
         return
     try:
-        bad = savedmodel.judge(data)
+        bad = savedmodel.judge(data, budget.tick)
     except (savedmodel.Unreadable, RecursionError) as exc:
         out.note("", f"a SavedModel whose graph could not be read ({exc})")
         return

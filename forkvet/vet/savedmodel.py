@@ -19,13 +19,13 @@ imported, nothing of the file runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
 MAX_BYTES = 512 << 20  # a saved_model.pb read whole (TensorFlow refuses protobufs over 2 GiB)
-_MAX_FIELDS = 20_000_000
+_MAX_FIELDS = 8_000_000
 _MAX_DEPTH = 64
 
 
@@ -51,6 +51,7 @@ def _ops() -> _Ops:
 @dataclass
 class _Budget:
     fields: int = 0
+    tick: Callable[[], None] = lambda: None  # the file's time budget (raises when spent)
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -74,6 +75,8 @@ def _fields(buf: bytes, budget: _Budget) -> Iterator[tuple[int, int, int | bytes
         budget.fields += 1
         if budget.fields > _MAX_FIELDS:
             raise Unreadable(f"over {_MAX_FIELDS:,} protobuf fields")
+        if not budget.fields & 0xFFFF:
+            budget.tick()
         key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7
         if wire == 0:
@@ -163,10 +166,10 @@ def _node(buf: bytes, budget: _Budget) -> _Node:
     return _Node(name, op, inputs, calls)
 
 
-def read(data: bytes) -> list[Graph]:
+def read(data: bytes, tick: Callable[[], None] = lambda: None) -> list[Graph]:
     """Each MetaGraphDef of a SavedModel: its nodes, its function library and its saver's
     save tensor. Raises Unreadable."""
-    budget = _Budget()
+    budget = _Budget(tick=tick)
     graphs = []
     for meta in _sub(data, 2, budget):
         g = Graph()
@@ -242,12 +245,12 @@ def _save_side(g: Graph) -> tuple[set[str], set[str]]:
     return only_save, save_fns - others
 
 
-def judge(data: bytes) -> list[str]:
+def judge(data: bytes, tick: Callable[[], None] = lambda: None) -> list[str]:
     """The ops of a SavedModel outside the allow-list, where they may run. Raises
     Unreadable when the bytes are no SavedModel forkvet can read."""
     ops = _ops()
     bad: set[str] = set()
-    for g in read(data):
+    for g in read(data, tick):
         save_nodes, save_fns = _save_side(g)
         for node in g.nodes:
             if not _allowed(node, g, ops, node.name in save_nodes):
@@ -260,7 +263,7 @@ def judge(data: bytes) -> list[str]:
 
 
 def _allowed(node: _Node, g: Graph, ops: _Ops, save_side: bool) -> bool:
-    if node.op in g.functions or node.op in ops.allowed:
+    if not node.op or node.op in g.functions or node.op in ops.allowed:  # no op: TF refuses
         return True
     return save_side and node.op in ops.save_only
 

@@ -115,8 +115,8 @@ def _version() -> str:
 
 
 MESSAGE = (
-    "skops file naming types outside skops' default trusted set: skops.io.load calls them "
-    "(a ConstructorFromReduceNode calls any function with the file's arguments) once they are "
-    "trusted, and the usual `trusted=get_untrusted_types(...)` idiom trusts whatever the file "
-    "names"
+    "skops file naming types outside skops' default trusted set, which skops.io.load refuses "
+    "unless told to trust them: the usual `trusted=get_untrusted_types(...)` idiom trusts "
+    "whatever the file names, and a ConstructorFromReduceNode then calls any function with the "
+    "file's arguments"
 )
