@@ -419,6 +419,61 @@ tf.saved_model.save(m, P)
 )
 CASES.append(
     Case(
+        "tf-savedmodel",
+        "savedmodel-tf1-main-op",
+        "export/tf1",
+        ("tensorflow",),
+        # round 18a F1, TF1 form: both TF1's loader and TF2's run the main_op
+        """
+import tensorflow as tf
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+with tf1.Session(graph=tf.Graph()) as s:
+    x = tf1.placeholder(tf.float32, [None], name="x")
+    y = tf.identity(x * 2.0, name="y")
+    b = tf1.saved_model.builder.SavedModelBuilder(P)
+    sig = tf1.saved_model.predict_signature_def({"x": x}, {"y": y})
+    b.add_meta_graph_and_variables(s, ["serve"], main_op=tf.io.write_file(MARK, "ran"),
+                                   signature_def_map={"serving_default": sig})
+    b.save()
+""",
+        "import tensorflow as tf\ntf.saved_model.load(P, tags=['serve'])",
+    )
+)
+CASES.append(
+    Case(
+        "keras-lambda",
+        "keras-tfsm-layer",
+        "models/wrapped.keras",
+        ("keras", "tensorflow"),
+        # round 18a F1 through Keras (3.10, safe_mode=True, only keras.* modules): TFSMLayer
+        # loads the SavedModel its config names, which runs its resource initializer
+        """
+import json, zipfile
+import tensorflow as tf
+class R(tf.saved_model.experimental.TrackableResource):
+    def _create_resource(self):
+        return tf.raw_ops.VarHandleOp(dtype=tf.float32, shape=[], shared_name="")
+    def _initialize(self):
+        tf.io.write_file(MARK, "ran")
+        return tf.raw_ops.AssignVariableOp(resource=self.resource_handle, value=1.0)
+m = tf.Module()
+m.r = R()
+target = os.path.join(os.path.dirname(os.path.dirname(P)), "tfsm_target")  # not P's error
+tf.saved_model.save(m, target)
+layer = {"module": "keras.layers", "class_name": "TFSMLayer", "registered_name": None,
+         "config": {"filepath": target, "call_endpoint": "serving_default", "name": "t"}}
+cfg = {"module": "keras", "class_name": "Sequential", "registered_name": None,
+       "config": {"name": "s", "trainable": True, "layers": [layer]}}
+with zipfile.ZipFile(P, "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.10.0"}))
+    z.writestr("config.json", json.dumps(cfg))
+""",
+        "import keras\ntry:\n    keras.saving.load_model(P)\nexcept Exception:\n    pass",
+    )
+)
+CASES.append(
+    Case(
         "torch-aoti",
         "aoti-package-shared-library",
         "exported/model.pt2",
