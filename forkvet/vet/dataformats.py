@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -311,17 +311,12 @@ class Search:
         self._tail = window[-TAIL:]
 
     def modules(self) -> set[str]:
-        """The modules outside the allowed ones a config (with every key the rule requires)
-        names under the rule's key: whether each is the repository's own is the caller's."""
+        """The modules a config (with every key the rule requires) names under the rule's
+        key: what it names there is judged on the config read whole (kerasconfig)."""
         rule = module_rule()
         if rule is None or not set(rule["requires"]) <= self._keys:
             return set()
-        allowed = tuple(rule["allowed"])
-        return {
-            m
-            for m in self._modules
-            if m not in allowed and not m.startswith(tuple(a + "." for a in allowed))
-        }
+        return set(self._modules)
 
 
 def hdf5_marks(seen: set[bytes], window: bytes) -> None:
@@ -341,14 +336,26 @@ def hdf5_findings(seen: set[bytes]) -> list[Finding]:
     return out
 
 
-def zip_findings(names: list[str]) -> list[tuple[Finding, list[str]]]:
-    """(finding, members that make it) for a zip archive with these member names."""
+def zip_findings(names: list[str], native: Iterable[str] = ()) -> list[tuple[Finding, list[str]]]:
+    """(finding, members that make it) for a zip archive with these member names; native:
+    the members that are native libraries by their magic (whatever their names)."""
     out = []
+    by_magic = set(native)
     for rule in _rules("zip_marker"):
         marks = tuple(rule["members"])
-        if not any(n.endswith(tuple("/" + m for m in marks)) or n in marks for n in names):
+        dirs = tuple(rule.get("dirs", ()))
+        if not any(
+            n.endswith(tuple("/" + m for m in marks))
+            or n in marks
+            or any(("/" + n).find("/" + d) >= 0 for d in dirs)
+            for n in names
+        ):
             continue
-        code = [n for n in names if n.endswith(tuple(rule["code"]))]
+        code = [
+            n
+            for n in names
+            if n.endswith(tuple(rule["code"])) or (rule.get("native") and n in by_magic)
+        ]
         if code:
             out.append((Finding(rule["loader"], rule["verdict"], rule["message"]), code))
     return out

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from forkvet.vet import containers, dataformats
+from forkvet.vet import containers, dataformats, kerasconfig, savedmodel, skopsfmt
 
 HEAD = 4096  # bytes read from every file to decide what it is
 MAX_DEPTH = 4  # containers inside containers
@@ -1004,6 +1004,11 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
         _dispatch(Stream(fh, budget, head, counted=False), "", result, budget, 0, fh)
     except Unverified as exc:
         result.note("", str(exc))
+    if savedmodel.is_saved_model(display):  # a program, whatever its bytes look like
+        try:
+            _scan_saved_model(fh, result, budget)
+        except Unverified as exc:
+            result.note("", f"a SavedModel whose graph was not read whole ({exc})")
     if (
         b"\0" not in first
         and not result.unverified
@@ -1025,6 +1030,27 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     if result.config_modules:
         return result
     return None
+
+
+def _scan_saved_model(fh: IO[bytes], out: FileScan, budget: Budget) -> None:
+    """A SavedModel's graph (savedmodel): ops outside the allow-list are code-in-data; a
+    file that cannot be read as a SavedModel is NOT verified (tf.saved_model.load may
+    still read it: its protobuf parser is not forkvet's)."""
+    if out.path.endswith(savedmodel.TEXT_FORMAT):
+        out.note("", "a SavedModel in protobuf text format, whose graph forkvet does not read")
+        return
+    fh.seek(0)
+    data = fh.read(savedmodel.MAX_BYTES + 1)
+    if len(data) > savedmodel.MAX_BYTES:
+        out.note("", f"a SavedModel over {savedmodel.MAX_BYTES >> 20} MiB, its graph not read")
+        return
+    try:
+        bad = savedmodel.judge(data, budget.tick)
+    except (savedmodel.Unreadable, RecursionError) as exc:
+        out.note("", f"a SavedModel whose graph could not be read ({exc})")
+        return
+    if bad:
+        out.runs_code("", f"{savedmodel.MESSAGE} ({', '.join(bad[:5])})")
 
 
 GIT_TEXT_WINDOW = 8000  # git's binary heuristic: a NUL in the first 8,000 bytes
@@ -1258,8 +1284,11 @@ def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None
             break
     _report(search.found.values(), where, out)
     _report(dataformats.hdf5_findings(marks), where, out)
-    if modules := search.modules():  # a Keras model_config naming modules outside Keras
-        out.config_modules.setdefault(where, set()).update(modules)
+    if modules := search.modules():  # a Keras model_config: what it names, read whole
+        fh.seek(0)
+        data = fh.read(kerasconfig.MAX_WHOLE + 1)
+        whole = data if len(data) <= kerasconfig.MAX_WHOLE else None
+        _judge_keras(whole, True, modules, where, out, budget)
 
 
 def _report(found: Iterable[dataformats.Finding], where: str, out: FileScan) -> None:
@@ -1300,12 +1329,13 @@ def _scan_json(
         embedded = embedded or bool(_EMBEDDED.search(search.window))
         if zarr and seen <= zarr["max_bytes"]:
             kept.append(chunk)
-        if encoding is not None and seen <= MAX_EMBEDDING_JSON:
+        if seen <= _MAX_WHOLE_JSON:
             whole.append(chunk)
     search.feed(b"", final=True)
     _report(search.found.values(), where, out)
-    if modules := search.modules():
-        out.config_modules.setdefault(where, set()).update(modules)
+    if modules := search.modules():  # a Keras config: what it names, read whole
+        data = b"".join(whole) if seen <= kerasconfig.MAX_WHOLE else None
+        _judge_keras(data, encoding is None, modules, where, out, budget)
     if embedded:
         if seen > MAX_EMBEDDING_JSON:
             out.note(where, "JSON holding base64 pickles or archives, too large to read whole")
@@ -1314,6 +1344,43 @@ def _scan_json(
     if zarr and zarr["loader"] not in search.found:  # Zarr array metadata, read whole
         done = seen <= zarr["max_bytes"] and not s.peek(1)
         _report(dataformats.zarr_findings(zarr, b"".join(kept), done), where, out)
+
+
+def _judge_keras(
+    data: bytes | None, binary: bool, modules: set[str], where: str, out: FileScan, budget: Budget
+) -> None:
+    """The classes and functions a Keras config names, judged against what a config may name
+    (kerasconfig: an allow-list of Keras' own classes and functions, never whole packages).
+    A config too large to read whole has its modules judged alone: one outside Keras' is
+    named, one whose objects cannot be judged without the config is NOT verified."""
+    rules = kerasconfig.rules()
+    if rules is None:
+        return
+    found: set[str] = set()
+    if data is None:
+        outside = {m for m in modules if not kerasconfig.known_module(m, rules)}
+        if outside:
+            out.config_modules.setdefault(where, set()).update(outside)
+        else:
+            out.note(where, "a Keras config too large to read whole: what it names NOT verified")
+        return
+    try:
+        docs = (
+            kerasconfig.objects_in_binary(data, budget.tick)
+            if binary
+            else iter([kerasconfig.parse(data)])
+        )
+        for doc in docs:
+            if not kerasconfig.walk(doc, rules, found):
+                out.note(where, "a Keras config too large to walk: what it names NOT verified")
+                break
+    except RecursionError:
+        out.note(where, "a Keras config nested too deeply to read: what it names NOT verified")
+    except ValueError as exc:
+        if binary:  # json.loads of text that fails fails for Keras too
+            out.note(where, f"Keras configs NOT verified ({exc})")
+    if found:
+        out.config_modules.setdefault(where, set()).update(found)
 
 
 # JSON strings that hold a pickle or an archive as base64, which a loader decodes and reads:
@@ -1327,6 +1394,7 @@ _EMBEDDED = re.compile(
     rb"|\\u00(?:2[bBfF]|3[0-9aA]|[4-7][0-9a-fA-F])"
 )
 MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
+_MAX_WHOLE_JSON = max(MAX_EMBEDDING_JSON, kerasconfig.MAX_WHOLE)  # bytes of a stream kept
 
 
 def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth: int) -> None:
@@ -1913,8 +1981,12 @@ def _scan_zip(
             if disagree:
                 out.note(where, disagree)
             infos = zf.infolist()
-            for found, members in dataformats.zip_findings([i.filename for i in infos]):
+            names = [i.filename for i in infos]
+            found_by_name = dataformats.zip_findings(names)
+            for found, members in found_by_name:
                 out.runs_code(_join(where, members[0]), found.message)
+            _scan_skops(zf, infos, where, out)
+            natives: list[str] = []  # members that are native libraries by their magic
             scripted = [i for i in infos if i.filename.rsplit("/", 1)[-1] == "constants.pkl"]
             if scripted:
                 # torch.load hands an archive with a constants.pkl record to torch.jit.load,
@@ -1932,12 +2004,66 @@ def _scan_zip(
                     with zf.open(info) as inner:
                         safe = _UpToError(inner)
                         stream = Stream(cast(IO[bytes], safe), budget, persistent=True)
+                        if native_library(stream.peek(HEAD)):
+                            natives.append(info.filename)
                         _dispatch(stream, member, out, budget, depth + 1, None)
                     if safe.error is not None:  # torch's own reader may read further
                         raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
                     out.note(member, f"could not be read ({type(exc).__name__})")
+            if natives:
+                before = {f.loader for f, _ in found_by_name}
+                for found, members in dataformats.zip_findings(names, natives):
+                    if found.loader not in before:
+                        out.runs_code(_join(where, members[0]), found.message)
             _scan_unlisted(fh, zf, where, out, budget, depth)
+
+
+# Native shared libraries by their magic (a loader dlopens them whatever their name): ELF,
+# Mach-O (32/64-bit, either byte order, and fat/universal), and PE (an MZ header whose
+# e_lfanew leads to "PE\0\0").
+_NATIVE_MAGICS = (
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
+
+
+def native_library(head: bytes) -> bool:
+    if head.startswith(_NATIVE_MAGICS):
+        return True
+    if head.startswith(b"MZ") and len(head) >= 0x40:
+        pe = int.from_bytes(head[0x3C:0x40], "little")
+        return head[pe : pe + 4] == b"PE\0\0"
+    return False
+
+
+def _scan_skops(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str, out: FileScan
+) -> None:
+    """A skops archive: its schema.json (what skops.io.load reads) against skops' own
+    default trusted types (see skopsfmt)."""
+    info = next((i for i in infos if i.filename == skopsfmt.SCHEMA), None)
+    if info is None:
+        return
+    member = _join(where, info.filename)
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(skopsfmt.MAX_SCHEMA + 1)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+        out.note(member, f"a skops schema that could not be read ({type(exc).__name__})")
+        return
+    verdict = skopsfmt.check(data, complete=len(data) <= skopsfmt.MAX_SCHEMA)
+    if verdict is None:
+        return
+    if verdict.untrusted:
+        shown = ", ".join(verdict.untrusted[:3])
+        out.runs_code(member, f"{skopsfmt.MESSAGE} ({shown})")
+    if verdict.unverified:
+        out.note(member, f"skops schema NOT verified: {verdict.unverified}")
 
 
 def _scan_unlisted(

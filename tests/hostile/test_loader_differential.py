@@ -369,7 +369,160 @@ with zipfile.ZipFile(P, "w") as z:
         "'Keras >= 3.9 refuses modules outside Keras'",
     )
 )
-# Loaders whose files another loader's case covers.
+CASES.append(
+    Case(
+        "keras-lambda",
+        "keras-config-tensorflow-write-file",
+        "models/writer.keras",
+        ("keras", "tensorflow"),
+        # round 18a F2: a function of an allowed package (TensorFlow) that writes files
+        """
+import json, zipfile
+layer = {"module": "tensorflow.io", "class_name": "function", "config": "write_file",
+         "registered_name": "function", "name": "preprocess",
+         "inbound_nodes": [{"args": [MARK, "ran"], "kwargs": {}}]}
+cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
+       "registered_name": "Functional",
+       "config": {"name": "m", "trainable": True, "layers": [layer],
+                  "input_layers": [], "output_layers": []}}
+with zipfile.ZipFile(P, "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.8.0"}))
+    z.writestr("config.json", json.dumps(cfg))
+    z.writestr("model.weights.h5", b"")
+""",
+        "import keras\ntry:\n    keras.saving.load_model(P)\nexcept Exception:\n    pass",
+        "import keras\nassert tuple(int(x) for x in keras.__version__.split('.')[:2]) < (3, 9), "
+        "'Keras >= 3.9 refuses functions as layers'",
+    )
+)
+CASES.append(
+    Case(
+        "tf-savedmodel",
+        "savedmodel-resource-initializer",
+        "exported/sm",
+        ("tensorflow",),
+        # round 18a F1: tf.saved_model.load runs each resource's initializer while it loads
+        """
+import tensorflow as tf
+class R(tf.saved_model.experimental.TrackableResource):
+    def _create_resource(self):
+        return tf.raw_ops.VarHandleOp(dtype=tf.float32, shape=[], shared_name="")
+    def _initialize(self):
+        tf.io.write_file(MARK, "ran")
+        return tf.raw_ops.AssignVariableOp(resource=self.resource_handle, value=1.0)
+m = tf.Module()
+m.r = R()
+tf.saved_model.save(m, P)
+""",
+        "import tensorflow as tf\ntf.saved_model.load(P)",
+    )
+)
+CASES.append(
+    Case(
+        "tf-savedmodel",
+        "savedmodel-tf1-main-op",
+        "export/tf1",
+        ("tensorflow",),
+        # round 18a F1, TF1 form: both TF1's loader and TF2's run the main_op
+        """
+import tensorflow as tf
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+with tf1.Session(graph=tf.Graph()) as s:
+    x = tf1.placeholder(tf.float32, [None], name="x")
+    y = tf.identity(x * 2.0, name="y")
+    b = tf1.saved_model.builder.SavedModelBuilder(P)
+    sig = tf1.saved_model.predict_signature_def({"x": x}, {"y": y})
+    b.add_meta_graph_and_variables(s, ["serve"], main_op=tf.io.write_file(MARK, "ran"),
+                                   signature_def_map={"serving_default": sig})
+    b.save()
+""",
+        "import tensorflow as tf\ntf.saved_model.load(P, tags=['serve'])",
+    )
+)
+CASES.append(
+    Case(
+        "keras-lambda",
+        "keras-tfsm-layer",
+        "models/wrapped.keras",
+        ("keras", "tensorflow"),
+        # round 18a F1 through Keras (3.10, safe_mode=True, only keras.* modules): TFSMLayer
+        # loads the SavedModel its config names, which runs its resource initializer
+        """
+import json, zipfile
+import tensorflow as tf
+class R(tf.saved_model.experimental.TrackableResource):
+    def _create_resource(self):
+        return tf.raw_ops.VarHandleOp(dtype=tf.float32, shape=[], shared_name="")
+    def _initialize(self):
+        tf.io.write_file(MARK, "ran")
+        return tf.raw_ops.AssignVariableOp(resource=self.resource_handle, value=1.0)
+m = tf.Module()
+m.r = R()
+target = os.path.join(os.path.dirname(os.path.dirname(P)), "tfsm_target")  # not P's error
+tf.saved_model.save(m, target)
+layer = {"module": "keras.layers", "class_name": "TFSMLayer", "registered_name": None,
+         "config": {"filepath": target, "call_endpoint": "serving_default", "name": "t"}}
+cfg = {"module": "keras", "class_name": "Sequential", "registered_name": None,
+       "config": {"name": "s", "trainable": True, "layers": [layer]}}
+with zipfile.ZipFile(P, "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.10.0"}))
+    z.writestr("config.json", json.dumps(cfg))
+""",
+        "import keras\ntry:\n    keras.saving.load_model(P)\nexcept Exception:\n    pass",
+    )
+)
+CASES.append(
+    Case(
+        "torch-aoti",
+        "aoti-package-shared-library",
+        "exported/model.pt2",
+        ("torch",),
+        # A minimal AOTInductor package whose shared library's ELF constructor writes the
+        # marker (round 18a F6: the real loader dlopens it before it looks up any symbol).
+        """
+import subprocess, zipfile, os
+src = P + ".c"
+open(src, "w").write('#include <stdio.h>\\n__attribute__((constructor)) static void f(void)'
+                     '{FILE*p=fopen("%s","w");if(p){fputs("ran",p);fclose(p);}}\\n' % MARK)
+subprocess.check_call(["cc", "-shared", "-fPIC", "-o", P + ".so", src])
+d = "model/data/aotinductor/model/"
+with zipfile.ZipFile(P, "w") as z:
+    for name, data in (("model/archive_format", "pt2"), ("model/archive_version", "0"),
+                       ("model/.data/version", "1\\n"), ("model/byteorder", "little"),
+                       (d + "m.wrapper_metadata.json", '{"AOTI_DEVICE_KEY": "cpu"}'),
+                       (d + "m.wrapper.cpp", "")):
+        z.writestr(name, data)
+    z.write(P + ".so", d + "m.wrapper.so")
+os.remove(src); os.remove(P + ".so")
+""",
+        "import torch\ntry:\n    torch._inductor.aoti_load_package(P)\nexcept Exception:\n    pass",
+        "import shutil, torch\nassert shutil.which('cc'), 'no C compiler'\n"
+        "assert hasattr(torch._inductor, 'aoti_load_package'), 'torch before 2.6'",
+    )
+)
+CASES.append(
+    Case(
+        "skops",
+        "skops-constructor-from-reduce",
+        "models/model.skops",
+        ("skops",),
+        # round 18a F8: the documented idiom trusts what get_untrusted_types lists
+        """
+import json, zipfile
+arg = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+       "content": json.dumps(CODE), "is_json": True}
+schema = {"__class__": "exec", "__module__": "builtins", "__loader__": "ConstructorFromReduceNode",
+          "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                      "content": [arg]},
+          "protocol": 2, "_skops_version": "0.16.0"}
+with zipfile.ZipFile(P, "w") as z:
+    z.writestr("schema.json", json.dumps(schema))
+""",
+        "import skops.io as sio\ntry:\n    sio.load(P, trusted=sio.get_untrusted_types(file=P))\n"
+        "except Exception:\n    pass",
+    )
+)
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 

@@ -278,7 +278,11 @@ def test_a_keras_config_naming_a_module_outside_keras_runs_code(vet_repo) -> Non
             "models/classifier.keras": buf.getvalue(),
             "models/model.json": json.dumps(_keras_config("builtins")),
             "models/escaped.json": escaped,
-            "models/ok.json": json.dumps(_keras_config("keras.activations")),
+            # round 18a F2: a function must be one Keras has there (keras.activations.system
+            # is none: only allowed names pass, never a whole package)
+            "models/ok.json": json.dumps(_keras_config("keras.activations")).replace(
+                '"system"', '"relu"'
+            ),
             "tsconfig.json": json.dumps({"compilerOptions": {"module": "commonjs"}}),
             "launch.json": json.dumps({"configurations": [{"module": "train", "name": "x"}]}),
         }
