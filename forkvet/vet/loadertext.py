@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
@@ -49,6 +50,10 @@ MAX_KEPT_PER_FILE = 8 << 20  # all texts kept from one file
 MAX_TEXT = 256 << 20  # characters of one text searched at all
 _OVERLAP = 64
 _PROBE = 512
+# Bytes PyYAML's Reader refuses that are one character in UTF-8, and the shortest text that
+# can hold what a rule needs (`!new:a`, `${e:f()}`, `_target_`): fewer characters hold none.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SHORTEST = 6
 
 
 @dataclass
@@ -91,6 +96,12 @@ class Searcher:
             if len(self._head) < 2 and not final:
                 return
             utf16 = self._head[:2] in (b"\xff\xfe", b"\xfe\xff")
+            control = _CONTROL.search(self._head, 0, _SHORTEST)
+            if not utf16 and control is not None:
+                # A control byte (refused, and one byte in UTF-8) before any text long enough
+                # to hold what a rule needs: tensor data, most members. Nothing to decode.
+                self.ended = True
+                return
             self._decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")(
                 "replace"
             )
