@@ -79,7 +79,14 @@ def test_a_config_inside_an_archive_member_is_code_in_data(
 def test_ordinary_configs_in_archives_pass(vet_repo: Callable[..., Report]) -> None:
     nemo = _tar(
         {
-            "model_config.yaml": b"optim:\n  _target_: torch.optim.AdamW\n  lr: 0.1\n",
+            # what NeMo writes: its own module and model classes, by name
+            "model_config.yaml": b"target: nemo.collections.asr.models.EncDecCTCModelBPE\n"
+            b"preprocessor:\n  _target_: nemo.collections.asr.modules."
+            b"AudioToMelSpectrogramPreprocessor\n"
+            b"encoder: {_target_: nemo.collections.asr.modules.ConformerEncoder}\n"
+            b"spec: {_target_: nemo.collections.asr.modules.audio_preprocessing."
+            b"SpectrogramAugmentation}\n"
+            b"optim:\n  _target_: torch.optim.AdamW\n  lr: 0.1\n",
             "tokenizer.json": json.dumps({"vocab": {"\u0120the": 1, "a\\x": 2}}).encode(),
             "model_weights.ckpt": b"\x80\x02}q\x00.",
         }
