@@ -1092,6 +1092,7 @@ class _YamlScan:
     seen: dict[tuple[int, int], list[Risk]] = field(default_factory=dict)
     _own: configtargets.OwnModules | None = None
     _resolvers: dict[str, str] | None = None
+    _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
 
     def file(self, f: FileEntry) -> None:
         key = (f.dev, f.ino)
@@ -1216,7 +1217,11 @@ class _YamlScan:
                     "quoted: the file has hard links outside the repository). Do not load it."
                 )
                 found.append(dataclasses.replace(r, path=path, line=None, message=message))
-        self.found += found
+        if found and self._by_target is None:
+            self._by_target = {}
+            for link, target in self.ctx.snap.links.items():
+                self._by_target.setdefault(target, []).append(link)
+        self.found += [_with_aliases(r, self._by_target or {}) for r in found]
 
 
 class _YamlTooLarge(Exception):

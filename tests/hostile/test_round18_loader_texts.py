@@ -230,3 +230,13 @@ def test_an_auto_map_of_the_tree_itself_is_no_finding(vet_repo: Callable[..., Re
         }
     )
     assert not _remote(report)
+
+
+def test_a_config_in_an_archive_is_named_through_the_links_that_lead_to_it(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo({**README, "store/x.nemo": _tar({"model_config.yaml": EVIL_CONFIG.encode()})})
+    (root / "model.nemo").symlink_to("store/x.nemo")
+    found = _code_in_data(vet(load(root)))
+    assert [r.path for r in found] == ["store/x.nemo"], found
+    assert "model.nemo" in found[0].message.split("Symlinks lead to it")[-1]
