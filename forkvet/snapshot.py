@@ -427,7 +427,8 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
     tracked = git_tracked(root)
     walked = _walk(root, tracked)
     files = walked.files
-    if not files:
+    if not files and not walked.links_out:
+        # Links leaving the tree alone are still a repository to report on (round 18a F9)
         raise InputError(f"{root} has no files to vet (empty directory)")
     absent = [] if walked.truncated else _tracked_absent(root, tracked, walked)
     snap = Snapshot(

@@ -208,26 +208,48 @@ def target_risk(
     )
 
 
-def _targets(text: str) -> list[tuple[str, object, int | None, list[str]]]:
+# A config kept as a string value of another config (JSON or YAML text in a JSON string, what
+# safetensors metadata forces: every value is a string) is parsed by the loader that reads it
+# (json.loads, yaml.safe_load, OmegaConf.create) and instantiated: read as a config too, a
+# few levels deep (outside attack, round 18a F4).
+_MAX_NESTED_DEPTH = 3
+_MAX_NESTED = 100  # string values re-read per text
+
+
+def _targets(text: str, depth: int = 0) -> list[tuple[str, object, int | None, list[str]]]:
     """(key, value, line, string arguments) of every `_target_` and `type` key, in every
-    document of the text; [] when no loader would read it."""
+    document of the text and in the configs its string values spell; [] when no loader
+    would read it."""
+    nested: list[tuple[str, int | None]] = []
+    out = _parsed(text, nested)
+    if depth < _MAX_NESTED_DEPTH:
+        for value, line in nested[:_MAX_NESTED]:
+            out += [(k, v, line, a) for k, v, _, a in _targets(value, depth + 1)]
+    return out
+
+
+def _parsed(
+    text: str, nested: list[tuple[str, int | None]]
+) -> list[tuple[str, object, int | None, list[str]]]:
     stripped = text.lstrip(" \t\r\n\ufeff")
     if stripped[:1] in ("{", "["):
         try:
-            return _walk_json(json.loads(stripped))
+            return _walk_json(json.loads(stripped), nested)
         except (ValueError, RecursionError):
             pass  # YAML flow style, or not JSON at all: the composer decides
     out: list[tuple[str, object, int | None, list[str]]] = []
     try:
         for doc in yaml.compose_all(text, Loader=_LOADER):
             if doc is not None:
-                out += _walk_yaml(doc)
+                out += _walk_yaml(doc, nested)
     except (yaml.YAMLError, RecursionError, ValueError):
         pass  # what was composed before the error stays
     return out
 
 
-def _walk_json(data: object) -> list[tuple[str, object, int | None, list[str]]]:
+def _walk_json(
+    data: object, nested: list[tuple[str, int | None]]
+) -> list[tuple[str, object, int | None, list[str]]]:
     out: list[tuple[str, object, int | None, list[str]]] = []
     todo, seen = [data], 0
     while todo and seen < _MAX_NODES:
@@ -240,6 +262,8 @@ def _walk_json(data: object) -> list[tuple[str, object, int | None, list[str]]]:
             todo.extend(node.values())
         elif isinstance(node, list):
             todo.extend(node)
+        elif isinstance(node, str) and len(nested) < _MAX_NESTED and NEED.search(node):
+            nested.append((node, None))
     return out
 
 
@@ -249,7 +273,9 @@ def _strings(node: dict[object, object]) -> list[str]:
     return [v for v in values if isinstance(v, str) and len(v) < 300][:20]
 
 
-def _walk_yaml(root: yaml.Node) -> list[tuple[str, object, int | None, list[str]]]:
+def _walk_yaml(
+    root: yaml.Node, nested: list[tuple[str, int | None]]
+) -> list[tuple[str, object, int | None, list[str]]]:
     out: list[tuple[str, object, int | None, list[str]]] = []
     todo: list[yaml.Node] = [root]
     visited: set[int] = set()
@@ -273,6 +299,12 @@ def _walk_yaml(root: yaml.Node) -> list[tuple[str, object, int | None, list[str]
             todo.extend(k for k, _ in node.value if not isinstance(k, yaml.ScalarNode))
         elif isinstance(node, yaml.SequenceNode):
             todo.extend(node.value)
+        elif (
+            isinstance(node, yaml.ScalarNode)
+            and len(nested) < _MAX_NESTED
+            and NEED.search(node.value)
+        ):
+            nested.append((node.value, node.start_mark.line + 1))
     return out
 
 

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from forkvet.vet import containers, dataformats, kerasconfig, savedmodel, skopsfmt
+from forkvet.vet import containers, dataformats, kerasconfig, loadertext, savedmodel, skopsfmt
 
 HEAD = 4096  # bytes read from every file to decide what it is
 MAX_DEPTH = 4  # containers inside containers
@@ -102,6 +102,24 @@ class FileScan:
     # location -> modules a Keras config names outside Keras (the repository's own are fine:
     # risks.py decides, knowing its names)
     config_modules: dict[str, set[str]] = field(default_factory=dict)
+    # Texts inside the file a loader may read as a config (archive members, decompressed
+    # streams, safetensors metadata values) that hold what a config rule needs: risks.py
+    # reads them with the rules it applies to the repository's own files (round 18a F3, F4)
+    texts: list[loadertext.Text] = field(default_factory=list)
+    _kept: int = 0
+
+    def add_text(self, text: loadertext.Text | None) -> None:
+        if text is None:
+            return
+        if text.text is not None:
+            self._kept += len(text.text)
+            if self._kept > loadertext.MAX_KEPT_PER_FILE:
+                text.text = None
+                text.why = f"texts of over {loadertext.MAX_KEPT_PER_FILE >> 20} MiB in one file"
+        if len(self.texts) < 1000:
+            self.texts.append(text)
+        else:
+            self.note(text.where, "over 1,000 config texts in one file, not all read")
 
     def add_import(self, where: str, module: str, name: str, inert: bool = False) -> None:
         self.imports.setdefault(where, set()).add((module, name))
@@ -1027,7 +1045,7 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
             result.note(CRLF_CHECKOUT, str(exc))
     if result.pickles or result.unverified or result.imports or result.code:
         return result
-    if result.config_modules:
+    if result.config_modules or result.texts:
         return result
     return None
 
@@ -1156,6 +1174,8 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("arrow")
     if _is_value_store(head):
         kinds.append("values")
+    if loadertext.safetensors_header_size(head) is not None:
+        kinds.append("safetensors")
     if _is_unread_shelve(head):
         kinds.append("shelve-db")
     if seekable is not None and head.startswith(b"SQLite format 3\x00"):
@@ -1481,6 +1501,10 @@ def _scan_container(
         _scan_values(s, where, out, budget, depth, seekable)
     elif kind == "json":
         _scan_json(s, where, out, budget, dataformats.json_encoding(s.peek(4)), depth)
+    elif kind == "safetensors":
+        budget.tick()
+        for text in loadertext.safetensors_texts(s.read, where):
+            out.add_text(text)
     elif kind == "shelve-db":
         out.note(
             where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
@@ -1491,8 +1515,10 @@ def _scan_container(
     else:
         try:
             with _decompressed(kind, s) as inner:
-                stream = Stream(cast(IO[bytes], _UpToError(inner)), budget)
-                _dispatch(stream, _join(where, f"({kind})"), out, budget, depth + 1, None)
+                tap = _tap(_UpToError(inner), _join(where, f"({kind})"))
+                stream = Stream(cast(IO[bytes], tap), budget)
+                _dispatch(stream, tap.searcher.where, out, budget, depth + 1, None)
+                _tapped(tap, out, budget)
         except _NOT_COMPRESSED:
             # Not that compression (it fails to open): its loader fails here too.
             return
@@ -2003,10 +2029,12 @@ def _scan_zip(
                 try:
                     with zf.open(info) as inner:
                         safe = _UpToError(inner)
-                        stream = Stream(cast(IO[bytes], safe), budget, persistent=True)
+                        tap = _tap(safe, member)
+                        stream = Stream(cast(IO[bytes], tap), budget, persistent=True)
                         if native_library(stream.peek(HEAD)):
                             natives.append(info.filename)
                         _dispatch(stream, member, out, budget, depth + 1, None)
+                        _tapped(tap, out, budget)
                     if safe.error is not None:  # torch's own reader may read further
                         raise safe.error
                 except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
@@ -2081,14 +2109,25 @@ def _scan_unlisted(
         member = _join(where, f"{info.filename} (at byte {info.header_offset:,}, unlisted)")
         try:
             with zf.open(info) as inner:
-                safe = _UpToError(inner)
-                stream = Stream(cast(IO[bytes], safe), budget, persistent=True)
+                tap = _tap(_UpToError(inner), member)
+                stream = Stream(cast(IO[bytes], tap), budget, persistent=True)
                 _dispatch(stream, member, out, budget, depth + 1, None)
+                _tapped(tap, out, budget)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError):
             # a stored member whose size the header did not state reads to the gap's end;
             # what could not be read at all is named
             if not out.imports.get(member):
                 out.note(member, "a member no directory lists, which could not be read")
+
+
+def _tap(inner: IO[bytes] | io.RawIOBase, where: str) -> loadertext.TextTap:
+    """A member's stream, its text searched as the scan reads it (see loadertext)."""
+    return loadertext.TextTap(inner, loadertext.Searcher(where, loadertext.types_for(where)))
+
+
+def _tapped(tap: loadertext.TextTap, out: FileScan, budget: Budget, counted: bool = True) -> None:
+    """The rest of a member's text read (within the file's budget) and what it holds kept."""
+    out.add_text(tap.finish(budget.tick, budget.charge_bytes if counted else lambda n: None))
 
 
 @contextmanager
@@ -2177,11 +2216,13 @@ def _scan_tar(s: Stream, where: str, out: FileScan, budget: Budget, depth: int) 
                 if inner is None:
                     continue
                 name = _join(where, member.name)
-                stream = Stream(inner, budget, counted=s.counted, persistent=True)
+                tap = _tap(inner, name)
+                stream = Stream(cast(IO[bytes], tap), budget, counted=s.counted, persistent=True)
                 if member.name in ("storages", "tensors"):
                     _scan_legacy_torch(stream, member.name, name, out, budget)
                 else:
                     _dispatch(stream, name, out, budget, depth + 1, None)
+                _tapped(tap, out, budget, s.counted)
         except (tarfile.TarError, OSError, EOFError) as exc:
             out.note(where, f"archive could not be read to its end ({type(exc).__name__})")
 

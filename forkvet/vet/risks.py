@@ -16,10 +16,10 @@ from typing import BinaryIO
 
 import yaml
 
-from forkvet import fstree, limits, rx, safeyaml
+from forkvet import fstree, limits, rx, safeparse, safeyaml
 from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import configtargets, containers, dataformats, pickles
+from forkvet.vet import configtargets, containers, dataformats, loadertext, pickles
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -29,7 +29,6 @@ from forkvet.vet.textrisks import (
     YAML_LOAD,
 )
 from forkvet.vet.textrisks import text_risks as text_risks
-from forkvet.vet.weights import WEIGHT_EXT
 
 CHECK = "risks"
 # Every version line git-lfs's pointer decoder accepts (lfs/pointer.go: the current URL and
@@ -82,6 +81,7 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
             sweep.file(entry, foreign=entry.path in foreign)
         for entry in extra:
             sweep.file(entry, listed=False)
+    ctx.memo["loader_texts"] = sweep.texts
     shelves = _shelve_values(ctx, deadline, names, risks)
     risks += shelves
     sweep.plain = [p for p in sweep.plain if p not in {r.path for r in shelves}]
@@ -184,13 +184,21 @@ def _absent_content(ctx: Context) -> list[Risk]:
     return out
 
 
-# Names a loader opens as a checkpoint: a symlink so named that leaves the tree hands the
-# loader a file forkvet never read (`model.pt -> ~/.cache/…/x.pt`, any file on the runner).
-_CHECKPOINT_NAMES = (*(ext for ext in WEIGHT_EXT if ext != ".safetensors"), ".npy", ".pkl")
+# A symlink that leaves the tree hands whatever reads it a file forkvet never read (`model.pt
+# -> ~/.cache/…/x.pt`, `model.skops -> ../other-fork/model.skops`, any file on the runner).
+# forkvet reads every file of the tree by content whatever its name (pickles, YAML tags,
+# configs, archives), so a link standing in for any of them is NOT verified, an error: no list
+# of checkpoint suffixes decides (outside attack, round 18a F9: `.skops`, `.safetensors`,
+# `.onnx_data`, `.data` were missing from one). Only names no loader reads data or code from
+# (documentation and images) stay the walk's notice.
+_INERT_LINK_SUFFIXES = (
+    ".md", ".markdown", ".rst", ".adoc", ".html", ".htm", ".pdf",
+    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp", ".css",
+)  # fmt: skip
 
 
 def _checkpoints_linked_out(links_out: list[str]) -> list[Risk]:
-    named = [p for p in links_out if p.lower().endswith(_CHECKPOINT_NAMES)]
+    named = [p for p in links_out if not p.lower().endswith(_INERT_LINK_SUFFIXES)]
     if not named:
         return []
     shown = ", ".join(named[:5]) + (f" and {len(named) - 5:,} more" if len(named) > 5 else "")
@@ -198,9 +206,10 @@ def _checkpoints_linked_out(links_out: list[str]) -> list[Risk]:
         Risk(
             "link-outside",
             "error",
-            f"{len(named):,} checkpoint-named symlink(s) point outside the repository, so a "
-            f"loader would read a file forkvet never looked at (NOT verified): {shown}. Replace "
-            "them with the files themselves, or check what they point to before loading",
+            f"{len(named):,} symlink(s) point outside the repository, so a loader or script "
+            f"reading them would read files forkvet never looked at (NOT verified): {shown}. "
+            "Replace them with the files themselves, or check what they point to before "
+            "loading anything through them",
             named[0],
         )
     ]
@@ -351,6 +360,8 @@ class _PickleSweep:
     foreign: set[tuple[int, int]] = field(default_factory=set)
     plain: list[str] = field(default_factory=list)
     unwalked: dict[str, str] = field(default_factory=dict)  # plain file -> what was not walked
+    # (file, texts inside it a loader may read as configs, hard-linked outside the tree)
+    texts: list[tuple[str, list[loadertext.Text], bool]] = field(default_factory=list)
 
     def file(self, entry: FileEntry, listed: bool = True, foreign: bool = False) -> None:
         """Scan one file of the tree: `listed` when the walk saw it (then it must still be
@@ -372,6 +383,8 @@ class _PickleSweep:
             return
         if scan is None:
             return
+        if scan.texts:  # read with the config rules once the Python is parsed (_yaml_risks)
+            self.texts.append((shown, scan.texts, foreign))
         code = scan.code + _config_code(scan, self.names)
         for found in code[:3]:
             # Code a loader runs that is no pickle import (a Keras Lambda layer, a module in a
@@ -379,7 +392,9 @@ class _PickleSweep:
             # name) when it may be someone else's.
             what = found if not foreign else dataformats.unquoted(found)
             self.risks.append(Risk("code-in-data", "error", f"{what}. Do not load it.", shown))
-        if (code or scan.config_modules) and not (scan.pickles or scan.imports or scan.unverified):
+        if (code or scan.config_modules or scan.texts) and not (
+            scan.pickles or scan.imports or scan.unverified
+        ):
             return  # no pickle in it: not listed with the known-safe pickles
         if _never_loads(scan, self.names):
             return
@@ -974,18 +989,10 @@ _YAML_SECONDS = 20.0  # all files of a run
 # whose prefix spells the rest: `%TAG !e! tag:yaml.org,2002:pyt` then `!e!hon/object`).
 # A tag starts after a space, a flow indicator or a line break (PyYAML's breaks include NEL,
 # U+2028 and U+2029); HyperPyYAML's `!new:`, `!name:`, `!apply:`… tags too (17a F13).
-_TAG_START = r"(?:^|[\s\x{85}\x{2028}\x{2029}\[\]{},:?-])!"
-_YAML_CODE_NEED = rx.compile(
-    _TAG_START
-    + r"<?!?[^\s%]{0,32}?(?:python/|%[0-9A-Fa-f]{2})|^%TAG[ \t]|"
-    + _TAG_START
-    + r"(?:new|name|apply|applyref|module):",
-    rx.M,
-)
-# PyYAML's Reader refuses any other character (reader.py NON_PRINTABLE).
-_YAML_REFUSED = rx.compile(
-    r"[^\t\n\r\x20-\x7e\x85\xa0-\x{d7ff}\x{e000}-\x{fffd}\x{10000}-\x{10ffff}]"
-)
+# (The search and the Reader's refused characters are loadertext's, which archive members and
+# safetensors metadata go through too: one search for every text a loader reads.)
+_YAML_CODE_NEED = loadertext.TAG_NEED
+_YAML_REFUSED = loadertext.REFUSED
 _YAML_WINDOW = 1 << 20
 _YAML_HEAD = 4096  # the first read: most binary files stop PyYAML's Reader within it
 
@@ -1085,6 +1092,7 @@ class _YamlScan:
     seen: dict[tuple[int, int], list[Risk]] = field(default_factory=dict)
     _own: configtargets.OwnModules | None = None
     _resolvers: dict[str, str] | None = None
+    _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
 
     def file(self, f: FileEntry) -> None:
         key = (f.dev, f.ino)
@@ -1157,23 +1165,63 @@ class _YamlScan:
                 if size <= _MAX_YAML_BYTES
                 else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             )
-            python = hyper = 0
-            for tag, line in _yaml_tags(_YamlText(fh), loader, deadline):
-                if _yaml_code_tag(tag) and not python:
-                    python += 1
-                    found.append(_yaml_code_risk(f.path, tag, line))
-                target = configtargets.tag_target(tag)
-                if (
-                    target is not None
-                    and hyper < 3
-                    and not configtargets.allowed(target, self.own())
-                ):
-                    hyper += 1
-                    found.append(
-                        configtargets.target_risk(self.ctx.snap, f.path, "tag", target, line, [])
-                    )
-                if python and hyper >= 3:
-                    return
+            found += self._tag_risks(f.path, _YamlText(fh), loader, deadline)
+
+    def _tag_risks(
+        self, path: str, source: str | _YamlText, loader: type, deadline: float
+    ) -> list[Risk]:
+        """A YAML Python tag (the first), and HyperPyYAML tags naming code (three at most)."""
+        found: list[Risk] = []
+        python = hyper = 0
+        for tag, line in _yaml_tags(source, loader, deadline):
+            if _yaml_code_tag(tag) and not python:
+                python += 1
+                found.append(_yaml_code_risk(path, tag, line))
+            target = configtargets.tag_target(tag)
+            if target is not None and hyper < 3 and not configtargets.allowed(target, self.own()):
+                hyper += 1
+                risk = configtargets.target_risk(self.ctx.snap, path, "tag", target, line, [])
+                found.append(risk)
+            if python and hyper >= 3:
+                break
+        return found
+
+    def texts(self, path: str, texts: list[loadertext.Text], foreign: bool) -> None:
+        """Texts inside a file that a loader reads as configs (archive members, safetensors
+        metadata: see loadertext), read with the rules the repository's own files get. One
+        that could not be read whole is NOT verified, an error."""
+        found: list[Risk] = []
+        deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
+        for t in texts:
+            inside = f"{t.where}, inside {path}"
+            if t.text is None:
+                if t.spelled or t.tag or t.unread:
+                    found.append(_inner_unverified(path, t.where if not foreign else "", t.why))
+                continue
+            risks: list[Risk] = []
+            if t.interpolation and self.resolvers():
+                risks += configtargets.eval_risks(inside, t.text, self.resolvers())
+            if t.target:
+                risks += configtargets.config_risks(self.ctx.snap, t.where, t.text, self.own())
+            if t.tag:
+                try:
+                    risks += self._tag_risks(inside, t.text, yaml.SafeLoader, deadline)
+                except _YamlTimeout:
+                    risks.append(_inner_unverified(path, t.where, "its time budget was spent"))
+            for r in risks:
+                at = f" (line {r.line} of {t.where}, inside this file)" if r.line else ""
+                message = (
+                    f"{r.message.rstrip('.')}{at or f' ({t.where}, inside this file)'}."
+                    if not foreign
+                    else "A config inside this file names code that loading it runs (not "
+                    "quoted: the file has hard links outside the repository). Do not load it."
+                )
+                found.append(dataclasses.replace(r, path=path, line=None, message=message))
+        if found and self._by_target is None:
+            self._by_target = {}
+            for link, target in self.ctx.snap.links.items():
+                self._by_target.setdefault(target, []).append(link)
+        self.found += [_with_aliases(r, self._by_target or {}) for r in found]
 
 
 class _YamlTooLarge(Exception):
@@ -1233,6 +1281,19 @@ def _config_unverified(path: str) -> Risk:
     )
 
 
+def _inner_unverified(path: str, where: str, why: str) -> Risk:
+    inside = f" ({where}, inside this file)" if where else ""
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Config NOT verified for callables it names{inside}: {why}. It has a Hydra "
+        "`_target_`, a dotted `type` or a YAML tag, which a loader of this file (NeMo's "
+        "restore_from, a library instantiating safetensors metadata) imports and calls; read it "
+        "before loading the file.",
+        path,
+    )
+
+
 def _yaml_code_risk(path: str, tag: str, line: int) -> Risk:
     shown = tag.replace(_YAML_CORE, "!!", 1)[:120]
     return Risk(
@@ -1266,6 +1327,9 @@ def _yaml_risks(ctx: Context) -> list[Risk]:
     others = [f for f in ctx.snap.files if f.suffix not in _YAML_SUFFIXES]
     for f in named + others:
         scan.file(f)
+    pickle_risks(ctx)  # fills loader_texts: texts inside archives and weight headers
+    for path, texts, foreign in ctx.memo.get("loader_texts", []):
+        scan.texts(path, texts, foreign)
     out = scan.found
     if scan.late:
         loaded = _named_files(ctx, [p for p, _ in scan.late])
@@ -1453,6 +1517,61 @@ def _shell_risks(ctx: Context, risks: list[Risk]) -> None:
                     text.count("\n", 0, m.start()) + 1,
                 )
             )
+
+
+# transformers' `auto_map` (config.json, tokenizer_config.json, processor configs): with
+# trust_remote_code=True, `AutoModel.from_pretrained(...)` imports the module each value
+# names and runs it. A value `owner/repo--module.Class` takes that module from ANOTHER Hub
+# repository (dynamic_module_utils splits at `--`): code forkvet never saw, whatever this
+# tree holds (outside attack, round 18a F5). Named with its repository; an error when the
+# repository's own code or README loads with trust_remote_code=True.
+_MAX_AUTO_MAP_BYTES = 4 << 20
+
+
+def _auto_map_refs(doc: object) -> list[tuple[str, str]]:
+    """(auto class, reference) of every `auto_map` value naming another repository."""
+    amap = doc.get("auto_map") if isinstance(doc, dict) else None
+    if not isinstance(amap, dict):
+        return []
+    out: list[tuple[str, str]] = []
+    for auto, value in list(amap.items())[:200]:
+        for ref in value if isinstance(value, list) else [value]:
+            if isinstance(ref, str) and "--" in ref:
+                out.append((str(auto), ref))
+    return out
+
+
+def _auto_map_risks(ctx: Context, risks: list[Risk]) -> list[Risk]:
+    trusted = any(r.kind == "trust-remote-code" for r in risks)
+    out: list[Risk] = []
+    for f in ctx.snap.files:
+        if f.suffix != ".json" or f.size > _MAX_AUTO_MAP_BYTES or len(out) >= 20:
+            continue
+        text = ctx.snap.read_text(f.path) or ""
+        if "auto_map" not in text and "\\u" not in text:
+            continue
+        try:
+            refs = _auto_map_refs(safeparse.json_loads(text))
+        except ValueError:
+            continue  # transformers fails on it too
+        if not refs:
+            continue
+        repos = list(dict.fromkeys(ref.split("--", 1)[0] for _, ref in refs))
+        shown = ", ".join(repr(r[:100]) for r in repos[:3])
+        auto, ref = refs[0]
+        out.append(
+            Risk(
+                "remote-code",
+                "error" if trusted else "warning",
+                f"auto_map sends {auto[:60]!r} to code in another repository ({shown}: "
+                f"{ref[:160]!r}); with trust_remote_code=True, from_pretrained downloads that "
+                "module and runs it, and forkvet never saw it (NOT verified)"
+                + (", and this repository loads with trust_remote_code=True" if trusted else "")
+                + ". Vet that repository too, or pin `revision=` to a commit you read.",
+                f.path,
+            )
+        )
+    return out
 
 
 # Submodules named one by one; past this many, one summary (a hostile .gitmodules can name
@@ -1726,6 +1845,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     _submodule_risks(ctx, risks)
     risks += _other_ref_risks(ctx)
     risks += _package_archives(ctx)
+    risks += _auto_map_risks(ctx, risks)
     risks += _yaml_risks(ctx)
     findings: list[Finding] = []
     if not ctx.config.risks.fail_on_dangerous_pickle:

@@ -523,6 +523,54 @@ with zipfile.ZipFile(P, "w") as z:
         "except Exception:\n    pass",
     )
 )
+# Round 18a F3, F4: what NeMo's restore_from and FlexTok's load_model_from_safetensors do
+# with a config inside a weights file (untar and OmegaConf.load; a header's __metadata__
+# values parsed), then hydra.utils.instantiate.
+# (hydra-core 1.3.8 blocklists exec/eval/os.system; builtins.open is not on its list)
+_HYDRA_CFG = "{'_target_': 'builtins.open', '_args_': [MARK, 'w']}"
+CASES += [
+    Case(
+        "hydra-instantiate",
+        "hydra-nemo-model-config",
+        "checkpoints/asr.nemo",
+        ("hydra", "omegaconf", "yaml"),
+        f"""
+import io, tarfile, yaml
+data = yaml.safe_dump({_HYDRA_CFG}).encode()
+with tarfile.open(P, 'w') as tf:
+    info = tarfile.TarInfo('./model_config.yaml'); info.size = len(data)
+    tf.addfile(info, io.BytesIO(data))
+""",
+        """
+import os, tarfile, tempfile, hydra.utils
+from omegaconf import OmegaConf
+with tempfile.TemporaryDirectory() as d:
+    tarfile.open(P).extractall(d)
+    conf = OmegaConf.load(os.path.join(d, 'model_config.yaml'))
+    if '_target_' in conf:
+        hydra.utils.instantiate(conf)
+""",
+    ),
+    Case(
+        "hydra-instantiate",
+        "hydra-safetensors-metadata",
+        "model.safetensors",
+        ("hydra", "yaml"),
+        f"""
+import json, struct
+meta = {{'format': 'pt', 'config': json.dumps({_HYDRA_CFG})}}
+header = json.dumps({{'__metadata__': meta,
+                     'w': {{'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}}}}).encode()
+open(P, 'wb').write(struct.pack('<Q', len(header)) + header + bytes(4))
+""",
+        """
+import json, yaml, hydra.utils
+data = open(P, 'rb').read()
+meta = json.loads(data[8:8 + int.from_bytes(data[:8], 'little')])['__metadata__']
+hydra.utils.instantiate(yaml.safe_load(meta['config']))
+""",
+    ),
+]
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 

@@ -279,6 +279,9 @@ def test_a_checkpoint_named_link_leaving_the_tree_is_an_unverified_error(
     (root / "data").symlink_to("/mnt/datasets/imagenet")  # a data folder on the authors' disk
     report = vet(load(root))
     out = [r for r in report.risks if r.kind == "link-outside"]
-    assert [(r.path, r.severity) for r in out] == [("weights/model.pt", "error")]
+    # Round 18a F9: any name a loader may open counts, not a list of checkpoint suffixes; the
+    # data folder on the authors' disk is data a loader reads that forkvet never saw too.
+    assert [r.severity for r in out] == ["error"]
+    assert "weights/model.pt" in out[0].message and "data" in out[0].message
     assert "NOT verified" in out[0].message and SECRET not in out[0].message
     assert report.has_errors
