@@ -76,7 +76,9 @@ _DATA_WORDS = rx.compile(
     r"train(?:ing)?[ _-]?set|test[ _-]?set|val(?:idation)?[ _-]?set|devkit|benchmark data|"
     r"trainval|\bsplits?\b|\blmdb\b|tfrecords?"
 )
-# A GitHub repository's releases page (the list, a tag's page, the latest).
+# A GitHub repository's releases page (the list, a tag's page, the latest): "All models can
+# be downloaded from the releases page" under "Pretrained models" is a weight, a bare "see
+# the releases" is not.
 _RELEASES_PAGE = rx.compile(r"/[^/]+/[^/]+/releases(?:/tag/[^/]+|/latest)?/?$")
 # Pages about a project, not files of it.
 _DOC_HOSTS = (
@@ -335,14 +337,8 @@ def classify_url(
         _DOC_PATH.search(path) and not zoo and not (path in ("", "/") and parsed.fragment)
     ):
         return None
-    if _on(netloc, ("huggingface.co", "hf.co")):
-        if low.startswith("/datasets/"):
-            return "dataset"
-        segments = [p for p in low.split("/") if p]
-        # A hub id (org/name, or a file under it) is a model repository.
-        return "weight" if len(segments) >= 2 and segments[0] != "models" else None
-    if _on(netloc, ("kaggle.com",)):
-        return "dataset" if "/datasets/" in low else None
+    if _on(netloc, ("huggingface.co", "hf.co", "kaggle.com")):
+        return _hub_kind(netloc, low)
     if zoo:
         return "weight"
     github = _on(netloc, ("github.com",))
@@ -350,9 +346,7 @@ def classify_url(
     is_file = name.endswith(_FILE_EXT) or name.endswith(".t7")
     downloadable = is_file or release or _on(netloc, _DOWNLOAD_HOSTS)
     if github and _RELEASES_PAGE.match(low):
-        # The releases page, where a repository publishes its checkpoints: a weight when the
-        # link's words or its section say so ("All models can be downloaded from the releases
-        # page" under "Pretrained models"), never a bare "see the releases".
+        # Where checkpoints are published: a weight when the link's words or section say so.
         words = (label, near, line, *heading.split("\n"))
         return "weight" if _decide(words) == "weight" else None
     if github and not release:
@@ -376,6 +370,17 @@ def classify_url(
     if release or _on(netloc, ("download.pytorch.org", "dl.fbaipublicfiles.com")):
         return "weight"
     return _decide((*heading.split("\n"), bucket))
+
+
+def _hub_kind(netloc: str, low: str) -> str | None:
+    """A Hugging Face or Kaggle address: a hub id (org/name, or a file under it) is a model
+    repository; their data sets are data."""
+    if _on(netloc, ("kaggle.com",)):
+        return "dataset" if "/datasets/" in low else None
+    if low.startswith("/datasets/"):
+        return "dataset"
+    segments = [p for p in low.split("/") if p]
+    return "weight" if len(segments) >= 2 and segments[0] != "models" else None
 
 
 def _bucket_and_folder(netloc: str, path: str) -> tuple[str, str]:
