@@ -334,3 +334,22 @@ def test_a_smoke_run_repairs_what_it_left_past_path_max(
     modes = {e.name: e.st.st_mode for e in fstree.walk_fds(repo) if e.depth == LEVELS + 1}
     assert stat.S_IMODE(modes["suid_deep"]) == 0o755
     assert stat.S_IMODE(modes["locked_deep"]) == 0o700
+
+
+def test_the_output_sweep_removes_links_and_fifos_past_path_max(tmp_path: Path) -> None:
+    """Without the sandbox (the operator's opt-out) the command sees the real output folder:
+    what is not a plain file or folder is removed at any depth."""
+    from forkvet.runtime.process import drop_non_files
+
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = _deep(out)
+    try:
+        os.mkfifo("pipe.log", dir_fd=fd)
+        os.symlink("/etc/passwd", "smoke.log", dir_fd=fd)
+        _file(fd, "kept.csv", b"step,loss\n")
+        assert sorted(drop_non_files(out)) == ["pipe.log", "smoke.log"]
+        assert sorted(os.listdir(fd)) == ["kept.csv"]
+    finally:
+        os.close(fd)
+    _remove(out)
