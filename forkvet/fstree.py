@@ -4,6 +4,13 @@ Python 3.11's `os.walk` and `shutil.rmtree` recurse once per level: a fork that 
 folder chain 1,000 levels deep raised RecursionError out of the pickle check (outside attack,
 round 6). Every walk in forkvet and the App goes through `walk` here (a test forbids
 `os.walk`), which keeps its own stack.
+
+A tree the repository's code could write (its checkout, its environment, the scratch
+folders, a job's clone) is walked by `walk_fds` instead: by folder descriptors, so no path
+length limit applies (a chain past PATH_MAX hid 8 TiB of holes and a setuid file from the
+path walks, round 18b), no link is followed, and whatever cannot be walked raises WalkError
+(callers fail closed). The env-size check, the after-run repair, the output sweep and the
+job's disk watch share it.
 """
 
 from __future__ import annotations

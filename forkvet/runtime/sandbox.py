@@ -687,8 +687,8 @@ def _private_folders(private: Path, network: bool) -> tuple[Path, str]:
     return tmp, str(resolv)
 
 
-# At most this many entries are looked at by one repair (an environment with a CUDA framework
-# has some tens of thousands).
+# At most this many entries are looked at in one folder by one repair (an environment with a
+# CUDA framework has some tens of thousands); past it, the repair fails closed.
 MAX_REPAIR_ENTRIES = 2_000_000
 _SET_ID = stat.S_ISUID | stat.S_ISGID
 
@@ -712,13 +712,12 @@ def repair_modes(folders: Iterable[str | os.PathLike[str]]) -> int:
     repaired (a folder past the entry bound included). Returns how many modes were changed."""
     changed = 0
     problems: list[str] = []
-    budget = [MAX_REPAIR_ENTRIES]
     for folder in folders:
         top = os.path.abspath(folder)
         if _real(top) == "/":
             continue  # refused by _writable: never a walk of the whole machine
         try:
-            changed += _repair_tree(top, budget)
+            changed += _repair_tree(top, [MAX_REPAIR_ENTRIES])
         except (fstree.WalkError, _Unrepaired) as exc:
             problems.append(f"{top}: {exc}")
     if problems:

@@ -353,3 +353,17 @@ def test_the_output_sweep_removes_links_and_fifos_past_path_max(tmp_path: Path) 
     finally:
         os.close(fd)
     _remove(out)
+
+
+def test_a_tree_past_the_repair_bound_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its bound the repair used to stop quietly: a setuid file after the first two
+    million entries stayed."""
+    monkeypatch.setattr(sandbox, "MAX_REPAIR_ENTRIES", 10)
+    top = tmp_path / "many"
+    top.mkdir()
+    for i in range(20):
+        (top / f"f{i:02}").write_text("")
+    with pytest.raises(sandbox.RepairFailed, match="more than 10 files and folders"):
+        sandbox.repair_modes([top])
