@@ -238,6 +238,26 @@ if not os.path.isdir(".git/objects"):  # git could not make it: try by hand
         print("makedirs", exc)
 """
 
+# The same without the name `.git`: the folder itself made a git folder (HEAD, objects/,
+# refs/) whose config names the folder as its work tree; git's discovery takes it for one.
+PLANT_BARE = r"""
+import os, subprocess
+env = dict(os.environ, GIT_AUTHOR_NAME="x", GIT_AUTHOR_EMAIL="x@example.com",
+           GIT_COMMITTER_NAME="x", GIT_COMMITTER_EMAIL="x@example.com",
+           GIT_AUTHOR_DATE="2020-09-13T12:26:40+00:00",
+           GIT_COMMITTER_DATE="2020-09-13T12:26:40+00:00")
+here = os.getcwd()
+for args in (["init", "-q"], ["config", "core.bare", "false"],
+             ["config", "core.worktree", here], ["--work-tree", here, "add", "model.py"],
+             ["--work-tree", here, "commit", "-q", "-m", "forged"],
+             ["config", "remote.origin.url", "https://evil.example/x.git"]):
+    r = subprocess.run(["git", "--git-dir", here, *args], env=env, capture_output=True,
+                       text=True)
+    print("git", args[0], r.returncode, r.stderr.strip()[-120:])
+"""
+
+PLANTS = {"dot-git": PLANT_GIT, "bare-folder": PLANT_BARE}
+
 
 def _smoke(target: Path, tmp_path: Path, *extra: str) -> dict[str, object]:
     proc = subprocess.run(
@@ -266,13 +286,18 @@ def _smoke(target: Path, tmp_path: Path, *extra: str) -> dict[str, object]:
     return data
 
 
+@pytest.mark.parametrize("plant", sorted(PLANTS))
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandbox", "unsandboxed"])
 def test_a_git_folder_planted_in_a_target_without_one_is_never_read(
-    make_repo: MakeRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandboxed: bool
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sandboxed: bool,
+    plant: str,
 ) -> None:
     if sandboxed and not sandbox.probe().ok:
         pytest.skip(f"no sandbox on this machine: {sandbox.probe().reason}")
-    repo = make_repo({"sub/plant.py": PLANT_GIT, "sub/model.py": "x = 1\n"})
+    repo = make_repo({"sub/plant.py": PLANTS[plant], "sub/model.py": "x = 1\n"})
     git(repo, "remote", "add", "origin", "https://github.com/owner/real.git")
     head = git(repo, "rev-parse", "HEAD").strip()
     target = repo / "sub"
@@ -283,8 +308,10 @@ def test_a_git_folder_planted_in_a_target_without_one_is_never_read(
         extra.append("--allow-unsandboxed")
     data = _smoke(target, tmp_path, *extra)
     assert data["exit_code"] == 0, data["tail"]
-    if not sandboxed:  # nothing stopped it: it made its repository, then forkvet removed it
-        assert any("git commit 0" in str(line) for line in data["tail"]), data["tail"]  # type: ignore[attr-defined]
+    if not sandboxed or plant == "bare-folder":  # nothing stopped it making its repository
+        assert any(
+            "git --work-tree 0" in str(line) or "git commit 0" in str(line) for line in data["tail"]
+        ), data["tail"]  # type: ignore[attr-defined]
     assert not os.path.lexists(target / ".git")
     after = load(target).git
     assert (after.commit, after.commit_date, after.code_date, after.remote) == (
