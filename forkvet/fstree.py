@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 def walk(
@@ -94,8 +95,7 @@ class WalkError(Exception):
     not kept, the step is an error), never treat it as an empty subtree."""
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One entry of `walk_fds`: `name` in the open folder `dir_fd` (valid until the walk
     moves on), its lstat, and its depth (0: the top itself)."""
 
