@@ -138,11 +138,15 @@ class _DiskWatch:
             self._thread.start()
 
     def _watch(self) -> None:
+        from forkvet.fstree import WalkError
         from forkvet.source import folder_bytes
 
         while not self._stop.is_set():
             started = time.monotonic()
-            self.seen = folder_bytes(self.folder)
+            try:
+                self.seen = folder_bytes(self.folder)
+            except WalkError:  # fail closed: a folder it cannot vouch for is over budget
+                self.seen = self.limit + 1
             if self.seen > self.limit:
                 self.over = True
                 _kill_group(self.pgid)

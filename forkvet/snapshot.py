@@ -1179,22 +1179,33 @@ def git_refusal(root: Path) -> str | None:
     return None
 
 
+def _own_git_folder(root: Path) -> bool:
+    try:
+        return stat.S_ISDIR((root / ".git").lstat().st_mode)
+    except OSError:
+        return False
+
+
 def read_git_info(root: Path, remote: str | None = None) -> GitInfo:
     refusal = git_refusal(root)
     if refusal is not None:
         info = GitInfo(remote=redact_url(remote) if remote else None)
         info.refused = refusal
         return info
-    top = _git(root, "rev-parse", "--show-toplevel")
-    if top is None or Path(top).resolve() != root:
+    top = _git(root, "rev-parse", "--show-toplevel")  # git's ownership check, by discovery
+    if top is None or Path(top).resolve() != root or not _own_git_folder(root):
         # Not a repository, or a subfolder of one: report no commit rather than the parent's.
         return GitInfo(remote=redact_url(remote) if remote else None)
-    commit = _git(root, "rev-parse", "HEAD")
-    date = _git(root, "log", "-1", "--format=%cI")
-    code = _git(root, "log", "-1", "--format=%H %cI", "--", *CODE_PATHSPECS) or ""
+    # Every value from the checkout's own `.git` and nothing else git might discover there: the
+    # folder itself holding HEAD, objects/ and refs/ with core.worktree is a repository to
+    # git's discovery, which the runtime's command could write (outside attack, round 18b F4).
+    own = ("--git-dir", str(root / ".git"), "--work-tree", str(root))
+    commit = _git(root, *own, "rev-parse", "HEAD")
+    date = _git(root, *own, "log", "-1", "--format=%cI")
+    code = _git(root, *own, "log", "-1", "--format=%H %cI", "--", *CODE_PATHSPECS) or ""
     code_commit, _, code_date = code.partition(" ")
     code_date = code_date or date or ""
-    remote = remote or _git(root, "config", "--get", "remote.origin.url")
+    remote = remote or _git(root, *own, "config", "--get", "remote.origin.url")
     return GitInfo(
         commit=commit or None,
         commit_date=date or None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 import threading
@@ -11,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from forkvet import fstree, rx
-from forkvet.errors import InputError
+from forkvet.errors import ForkvetError, InputError
 from forkvet.gitrun import git_env, run_git
 from forkvet.snapshot import MAX_FILES, Snapshot, load, redact_url
 
@@ -87,15 +86,11 @@ def disk_bytes(size: int) -> int:
 
 
 def folder_bytes(path: Path) -> int:
-    """The bytes the files under path take on disk (allocated blocks; links not followed)."""
-    total = 0
-    for root, dirs, files in fstree.walk(path):
-        for name in files + dirs:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                continue
-    return total
+    """The bytes the files under path take on disk (allocated blocks; links not followed),
+    walked by folder descriptors as the runtime's checks walk (`fstree.walk_fds`: no path
+    length limit). The tree may be written meanwhile (a job's clone): what vanishes is
+    skipped; anything else the walk cannot look at raises fstree.WalkError (fail closed)."""
+    return sum(e.st.st_blocks * 512 for e in fstree.walk_fds(path, live=True) if e.depth)
 
 
 def _tree_size(dest: Path, rev: str, max_bytes: int = MAX_CHECKOUT_BYTES) -> tuple[int, int, bool]:
@@ -136,7 +131,10 @@ def _checkout(dest: Path, rev: str, what: str, max_bytes: int | None = None) -> 
     clone (what git fetched into .git and the checkout together), under MAX_CHECKOUT_BYTES."""
     if rev.startswith("-"):
         raise InputError(f"{what}: {rev!r} is not a ref")
-    fetched = folder_bytes(dest) if max_bytes is not None else 0
+    try:
+        fetched = folder_bytes(dest) if max_bytes is not None else 0
+    except fstree.WalkError as exc:
+        raise ForkvetError(f"{what}: could not measure what git fetched ({exc})") from exc
     bound = MAX_CHECKOUT_BYTES if max_bytes is None else min(MAX_CHECKOUT_BYTES, max_bytes)
     files, size, over = _tree_size(dest, rev, max(0, bound - fetched))
     if over:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from forkvet import fstree, rx
+from forkvet.errors import ForkvetError
 from forkvet.escape import visible
 from forkvet.runtime import sandbox
 from forkvet.runtime.gpu import GpuSampler, GpuStats
@@ -505,19 +506,19 @@ def scratch_folder() -> Iterator[Path]:
 def drop_non_files(folder: Path) -> list[str]:
     """Remove what the command left in the output folder that is not a plain file or folder:
     a symlink (`x.log -> /proc/self/environ`) or a FIFO there would be followed by whatever
-    reads the folder next, unsandboxed (the artifact upload, `forkvet report`, the App)."""
+    reads the folder next, unsandboxed (the artifact upload, `forkvet report`, the App). The
+    walk goes by folder descriptors (`fstree.walk_fds`: any depth, past PATH_MAX too); a
+    folder it cannot vouch for is an error, never skipped. Returns the names removed."""
     removed = []
-    for top, dirs, files in fstree.walk(folder, followlinks=False):
-        for name in [*dirs, *files]:
-            path = os.path.join(top, name)
-            try:
-                mode = os.lstat(path).st_mode
-            except OSError:
-                continue
-            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    try:
+        for entry in fstree.walk_fds(folder):
+            mode = entry.st.st_mode
+            if entry.depth and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 with contextlib.suppress(OSError):
-                    os.unlink(path)
-                    removed.append(path)
+                    os.unlink(entry.name, dir_fd=entry.dir_fd)
+                    removed.append(entry.name)
+    except fstree.WalkError as exc:
+        raise ForkvetError(f"could not sweep the output folder {folder}: {exc}") from exc
     return removed
 
 

@@ -603,10 +603,12 @@ def sandboxed(
 
     Afterwards (also when the run is stopped by SIGTERM or an error), every folder the code
     could write is repaired: no setuid/setgid file is left on the host, and every folder is
-    its owner's to write again (`repair_modes`)."""
+    its owner's to write again (`repair_modes`); a folder the repair cannot vouch for is a
+    RepairFailed. No writable folder gets a `.git` it did not have (`_git_placeholders`)."""
     isolate_self()
     rw = [cwd, *writable] if cwd_writable else list(writable)
     scratch = [private_out[0]] if private_out else []
+    placeholders = _git_placeholders(rw)
     try:
         if not require():
             yield command, NONE
@@ -626,7 +628,52 @@ def sandboxed(
         finally:
             remove_private(private)
     finally:
-        repair_modes([*rw, *scratch])
+        try:
+            repair_modes([*rw, *scratch])
+        finally:
+            _clear_git_placeholders(placeholders)
+
+
+def _git_placeholders(rw: Iterable[str | os.PathLike[str]]) -> list[tuple[str, tuple[int, int]]]:
+    """For every writable folder without a `.git`: an empty folder made there for the run,
+    which the sandbox binds read-only like a real one (`_writable_mounts`). A checkout that is
+    a folder of a larger repository (the Actions' `path: models/x`), or no repository at all,
+    has no `.git` of its own to protect: the command made one (`git init`, a forged commit and
+    remote, config full of program hooks), and every later step, outside the sandbox, took
+    the commit, the code's date and the remote from it (outside attack, round 18b F4). An
+    empty `.git` is no repository to git, which looks further up as before. Returns (path,
+    identity) of each placeholder made, for `_clear_git_placeholders`."""
+    made: list[tuple[str, tuple[int, int]]] = []
+    for folder in {os.path.abspath(f) for f in rw}:
+        dotgit = os.path.join(folder, ".git")
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode) or os.path.lexists(dotgit):
+                continue
+            os.mkdir(dotgit, 0o700)
+            st = os.lstat(dotgit)
+        except OSError:
+            continue
+        made.append((dotgit, (st.st_dev, st.st_ino)))
+    return made
+
+
+def _clear_git_placeholders(made: list[tuple[str, tuple[int, int]]]) -> None:
+    """After the run: each placeholder is removed, and whatever else is at its name was made
+    by the run (without the sandbox, the operator's opt-out, nothing covered it): removed
+    too, so no later step or git command outside reads a repository the code planted."""
+    for dotgit, ident in made:
+        try:
+            st = os.lstat(dotgit)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == ident and stat.S_ISDIR(st.st_mode):
+            with contextlib.suppress(OSError):
+                os.rmdir(dotgit)
+                continue
+        if stat.S_ISDIR(st.st_mode):
+            with contextlib.suppress(RepairFailed):
+                repair_modes([dotgit])
+        fstree.remove_tree(dotgit)
 
 
 def _private_folders(private: Path, network: bool) -> tuple[Path, str]:
@@ -640,10 +687,15 @@ def _private_folders(private: Path, network: bool) -> tuple[Path, str]:
     return tmp, str(resolv)
 
 
-# At most this many entries are looked at by one repair (an environment with a CUDA framework
-# has some tens of thousands).
+# At most this many entries are looked at in one folder by one repair (an environment with a
+# CUDA framework has some tens of thousands); past it, the repair fails closed.
 MAX_REPAIR_ENTRIES = 2_000_000
 _SET_ID = stat.S_ISUID | stat.S_ISGID
+
+
+class RepairFailed(ForkvetError):
+    """The after-run repair could not vouch for a folder the code could write: a setuid file
+    or a locked folder may be left there (the step fails and says so)."""
 
 
 def repair_modes(folders: Iterable[str | os.PathLike[str]]) -> int:
@@ -652,36 +704,49 @@ def repair_modes(folders: Iterable[str | os.PathLike[str]]) -> int:
     runs as root, the code is root on the host's files it makes, and `chmod 4755` of a copied
     interpreter would leave a setuid-root program on the host, whose file system is not
     nosuid (outside attack, round 16b H2); a read-only folder left in the checkout makes the
-    next job's checkout fail on a persistent runner (round 16b L2). Links are never followed
-    (lstat, then chmod without following), and the walk is bounded. Returns how many modes
-    were changed."""
+    next job's checkout fail on a persistent runner (round 16b L2). The walk goes by folder
+    descriptors (`fstree.walk_fds`): no path length limit (a chain past PATH_MAX was left
+    unrepaired, round 18b F3), no link followed (each chmod is relative to its folder's
+    descriptor, without following), each folder repaired before it is opened. It fails
+    closed: every folder is tried, then RepairFailed says what could not be walked or
+    repaired (a folder past the entry bound included). Returns how many modes were changed."""
     changed = 0
-    seen = 0
+    problems: list[str] = []
     for folder in folders:
         top = os.path.abspath(folder)
         if _real(top) == "/":
             continue  # refused by _writable: never a walk of the whole machine
         try:
-            if not stat.S_ISDIR(os.lstat(top).st_mode):
-                continue
-        except OSError:
-            continue
-        changed += _repair_one(os.path.dirname(top), os.path.basename(top))
-        for root, dirs, files in fstree.walk(top):  # top-down: a folder is opened after its chmod
-            seen += len(dirs) + len(files)
-            if seen > MAX_REPAIR_ENTRIES:
-                return changed
-            for name in [*dirs, *files]:
-                changed += _repair_one(root, name)
+            changed += _repair_tree(top, [MAX_REPAIR_ENTRIES])
+        except (fstree.WalkError, _Unrepaired) as exc:
+            problems.append(f"{top}: {exc}")
+    if problems:
+        raise RepairFailed(
+            "after the run, forkvet could not repair every mode in a folder the repository's "
+            "code could write (a setuid file or a locked folder may be left there): "
+            + "; ".join(problems)
+        )
     return changed
 
 
-def _repair_one(root: str, name: str) -> int:
-    path = os.path.join(root, name)
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return 0
+class _Unrepaired(Exception):
+    pass
+
+
+def _repair_tree(top: str, budget: list[int]) -> int:
+    changed = 0
+    for entry in fstree.walk_fds(top):  # top-down: a folder is opened after its chmod
+        if entry.depth == 0 and not stat.S_ISDIR(entry.st.st_mode):
+            return 0  # not a folder: nothing of the code's to walk
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _Unrepaired(f"more than {MAX_REPAIR_ENTRIES:,} files and folders")
+        changed += _repair_one(entry)
+    return changed
+
+
+def _repair_one(entry: fstree.Entry) -> int:
+    mode = entry.st.st_mode
     if stat.S_ISDIR(mode):
         wanted = mode | stat.S_IRWXU
     elif stat.S_ISREG(mode):
@@ -691,19 +756,18 @@ def _repair_one(root: str, name: str) -> int:
     if stat.S_IMODE(wanted) == stat.S_IMODE(mode):
         return 0
     try:
-        # AT_SYMLINK_NOFOLLOW: a link swapped in since the lstat is refused, never followed
-        os.chmod(path, stat.S_IMODE(wanted), follow_symlinks=False)
-    except (OSError, NotImplementedError):
-        return 0
+        # relative to the folder's descriptor, AT_SYMLINK_NOFOLLOW: a link swapped in since
+        # the lstat is refused, never followed
+        os.chmod(entry.name, stat.S_IMODE(wanted), dir_fd=entry.dir_fd, follow_symlinks=False)
+    except (OSError, NotImplementedError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "a link in its place"
+        raise _Unrepaired(f"cannot change a mode ({reason})") from exc
     return 1
 
 
 def remove_private(folder: Path) -> None:
-    """Remove the private /tmp, whatever modes the command left on its folders."""
-    for root, dirs, _ in fstree.walk(folder):  # top-down: each folder is opened after its chmod
-        for name in dirs:
-            path = os.path.join(root, name)
-            if not os.path.islink(path):  # a link the command left may point anywhere
-                with contextlib.suppress(OSError):
-                    os.chmod(path, 0o700)
+    """Remove the private /tmp, whatever modes the command left on its folders (at any
+    depth: the repair walks by folder descriptors)."""
+    with contextlib.suppress(RepairFailed):
+        repair_modes([folder])
     fstree.remove_tree(folder)
