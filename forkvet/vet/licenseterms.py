@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from forkvet import rx
-from forkvet.vet.textnorm import fold
+from forkvet.vet.textnorm import FOREIGN_COMMERCE_STEMS, fold
 
 # From most to least permissive: the strictest of several licenses governs, the most
 # permissive of a dual license may be chosen.
@@ -410,45 +410,10 @@ _BANNED = (
 # commerce that forkvet does not read are never a plain "yes" (an appended "禁止商用", "nur für
 # nicht-kommerzielle Zwecke", "utilisation commerciale interdite"). Matched on folded text,
 # so each stem is also given as fold() leaves it (Cyrillic look-alikes read as Latin).
-_FOREIGN_COMMERCE_STEMS = (
-    "商用",
-    "商业",
-    "商業",
-    "营利",
-    "營利",
-    "営利",
-    "盈利",
-    "상업",
-    "영리",
-    "коммерч",
-    "комерц",
-    "прибыл",  # profit: "use for profit is prohibited"
-    "lucro",
-    "profitto",
-    "gewinn",
-    "kommerz",
-    "gewerblich",
-    "kommersi",
-    "kommerci",
-    "commercieel",
-    "commerciele",
-    "commerciale",
-    "commerciali",
-    "commerciaux",
-    "comercial",
-    "komercyj",
-    "komercni",
-    "kaupalli",
-    "ticari",
-    "komersial",
-    "thuong mai",
-    "تجاري",
-    "व्यावसायिक",
-)
 _FOREIGN_COMMERCE = rx.compile(
     "|".join(
         rx.escape(stem)
-        for stem in sorted({w for s in _FOREIGN_COMMERCE_STEMS for w in (s, fold(s).lower())})
+        for stem in sorted({w for s in FOREIGN_COMMERCE_STEMS for w in (s, fold(s).lower())})
     ),
     rx.I,
 )
@@ -622,7 +587,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
         "other than",
     ),
     "foreign-commercial": tuple(
-        sorted({w[:4].lower() for s in _FOREIGN_COMMERCE_STEMS for w in (s, fold(s))})
+        sorted({w[:4].lower() for s in FOREIGN_COMMERCE_STEMS for w in (s, fold(s))})
     ),
     "commercial-contact": ("commercial",),
     "no-derivatives": ("derivative", "modif"),
