@@ -78,3 +78,137 @@ def test_misspelt_or_look_alike_restrictions_are_never_yes(vet_repo: Vet, clause
 )
 def test_misspelt_grants_stay_yes(vet_repo: Vet, clause: str) -> None:
     assert _answer(vet_repo, _readme_license(clause)) == ("MIT", True)
+
+
+# -- F2 / F4: negated grants, terse answers, tables, the NC abbreviation ----------------------
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"LICENSE.weights": "These model weights are not licensed for commercial use.\n"},
+        {"LICENCE-weights.txt": "The checkpoints are not intended for commercial products.\n"},
+        _readme_license("| | Code | Weights |\n|---|---|---|\n| Commercial use | ✅ | ❌ |"),
+        _readme_license("MIT (code); weights are NC."),
+        _readme_license("MIT. Commercial use: ✗"),
+        _readme_license("MIT. Commercial: no"),
+        _readme_license("MIT. Commercial use? Nope."),
+        _readme_license("MIT. Commercial use - not allowed."),
+        {"config.json": json.dumps({"model_type": "llama", "license": "cc-by-nc-4.0"})},
+        {"weights/adapter_config.json": json.dumps({"license": "CC BY-NC-SA 4.0"})},
+    ],
+)
+def test_restrictions_in_any_form_are_never_yes(
+    vet_repo: Vet, files: dict[str, str | None]
+) -> None:
+    spdx, commercial = _answer(vet_repo, files)
+    assert spdx == "MIT" and commercial is not True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        _readme_license("| | Code | Weights |\n|---|---|---|\n| Commercial use | ✅ | ✅ |"),
+        _readme_license("MIT. Commercial use: yes."),
+        {"config.json": json.dumps({"model_type": "bert", "license": "apache-2.0"})},
+        {"data/config.json": json.dumps({"license": "cc-by-nc-4.0", "images": 5})},
+    ],
+)
+def test_grants_in_the_same_forms_stay_yes(vet_repo: Vet, files: dict[str, str | None]) -> None:
+    assert _answer(vet_repo, files) == ("MIT", True)
+
+
+# -- F3: every document that states the weights' terms ----------------------------------------
+_WEIGHTS_SENTENCE = (
+    "# Pretrained weights\n\nThe pretrained weights are for non-commercial research use only.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "WEIGHTS.md",
+        "DOWNLOAD.md",
+        "docs/weights.md",
+        "TRAINING.md",
+        "assets/README.md",
+        "ckpt/README.md",
+        "docs/guide/inference.rst",
+    ],
+)
+def test_a_weights_sentence_in_any_document_is_never_yes(vet_repo: Vet, path: str) -> None:
+    spdx, commercial = _answer(vet_repo, {path: _WEIGHTS_SENTENCE})
+    assert spdx == "MIT" and commercial is not True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Not for commercial use.\n",
+        "Attribution-NonCommercial 4.0 International\n",
+        "For research purposes only.\n",
+    ],
+)
+def test_a_weights_folder_readme_is_the_weights_statement(vet_repo: Vet, text: str) -> None:
+    spdx, commercial = _answer(vet_repo, {"weights/README.md": text, "weights/.keep": ""})
+    assert spdx == "MIT" and commercial is not True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # A data set's terms are reported apart; a sentence of another subject restricts nothing.
+        {"docs/data.md": "The images are for non-commercial research use only.\n"},
+        {"TRAINING.md": "Training is for research purposes only a few minutes on one GPU.\n"},
+        {"WEIGHTS.md": "The weights may be used for any purpose, commercial or non-commercial.\n"},
+        {"docs/usage.md": "You may use the pretrained models in commercial products.\n"},
+    ],
+)
+def test_documents_without_restrictions_stay_yes(
+    vet_repo: Vet, files: dict[str, str | None]
+) -> None:
+    assert _answer(vet_repo, files) == ("MIT", True)
+
+
+# -- F9: REUSE's DEP5 form and notebooks' Markdown cells ---------------------------------------
+def _notebook(markdown: str) -> str:
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Demo\n", markdown]},
+        {"cell_type": "code", "metadata": {}, "source": ["import torch"], "outputs": []},
+    ]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+DEP5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {".reuse/dep5": DEP5 + "Files: weights/*\nLicense: CC-BY-NC-4.0\n"},
+        {".reuse/dep5": DEP5 + "Files: *.pt\nCopyright: Acme\nLicense: LicenseRef-Acme-Eval\n"},
+        {
+            "REUSE.toml": 'version = 1\n[[annotations]]\npath = "weights/**"\n'
+            'SPDX-License-Identifier = "CC-BY-NC-4.0"\n'
+        },
+        {"demo.ipynb": _notebook("The pretrained weights are not for commercial use.")},
+        {"notebooks/run.ipynb": _notebook("**Note:** the model is for research purposes only.")},
+    ],
+)
+def test_reuse_and_notebook_terms_are_never_yes(
+    vet_repo: Vet, files: dict[str, str | None]
+) -> None:
+    spdx, commercial = _answer(vet_repo, files)
+    assert spdx == "MIT" and commercial is not True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {".reuse/dep5": DEP5 + "Files: weights/*\nLicense: Apache-2.0\n"},
+        {"demo.ipynb": _notebook("The pretrained weights are released under the MIT license.")},
+        {"broken.ipynb": "{not json"},
+    ],
+)
+def test_permissive_reuse_and_notebooks_stay_yes(
+    vet_repo: Vet, files: dict[str, str | None]
+) -> None:
+    assert _answer(vet_repo, files) == ("MIT", True)

@@ -111,9 +111,15 @@ def fold(text: str) -> str:
     if " " in text:
         # Letter-spaced words read as words: "N O N - C O M M E R C I A L".
         text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
-    return _misspelt(text)
+    text = _misspelt(text)
+    if "?" in text:
+        # A terse question and its answer, "Commercial use? Nope.", read as a label and its
+        # value ("Commercial use: Nope."), so that a sentence split keeps them together.
+        text = _ASKED.sub(lambda m: m.group(1) + ":", text)
+    return text
 
 
+_ASKED = rx.compile(r"(?i)\b(commercial(?:ly)?(?:\s+(?:use|usage|purposes?))?)\s*\?+")
 _SPACED = rx.compile(r"\b(?:[A-Za-z] (?:- )?){3,}[A-Za-z]\b")
 
 # "Commercial" in the languages research code is written in besides English (read by
