@@ -208,19 +208,14 @@ def _misspellings() -> dict[str, str]:
 _MISSPELT = _misspellings()
 # Punctuation and symbols to blanks, so that str.split() yields the words (C speed).
 _TO_BLANK = {c: " " for c in range(0x21, 0x7F) if not chr(c).isalnum()}
-# A digit 0 or 1, or a capital I, between letters ("c0mmercial", "n0n", "commerciaI").
-_LOOKALIKE_DIGIT = rx.compile(r"([A-Za-z])([01]+)([A-Za-z])|([a-z])(I+)")
-_DIGIT_AS = str.maketrans("01I", "oll")
+# A digit 0 or 1 between letters, a capital I after a lower-case letter ("c0mmercial", "n0n",
+# "commerc1al", "commerciaI"): read as o, l and l.
+_LOOKALIKE = rx.compile(r"[A-Za-z][01]+[A-Za-z]|[a-z]I")
+_DIGIT_AS = str.maketrans("01", "ol")
 # A word broken at a line end with a hyphen: "commer-\ncial" (a quote or list mark may open
 # the next line).
 _WRAPPED = rx.compile(r"\b([A-Za-z]{2,30})-[ \t]*\r?\n[ \t>]*([A-Za-z]{2,30})\b")
-_MAX_KEY_HITS = 64
-
-
-def _lookalike(m: rx.Match[str]) -> str:
-    if m.group(1):
-        return m.group(1) + m.group(2).translate(_DIGIT_AS) + m.group(3)
-    return m.group(4) + m.group(5).translate(_DIGIT_AS)
+_WORDS = rx.compile(r"([A-Za-z0-9]+)")
 
 
 def _key_word(word: str) -> str | None:
@@ -237,17 +232,40 @@ def _joined(m: rx.Match[str]) -> str:
 
 
 def _misspelt(text: str) -> str:
-    """Key words read as the reader reads them (see KEY_WORDS): a bounded number of distinct
-    misspellings, each replaced by its word (RE2, linear)."""
+    """Key words read as the reader reads them (see KEY_WORDS): each misspelling replaced by
+    its word (RE2 and dictionary look-ups, linear in the text)."""
     if "-" in text and "\n" in text:
         text = _WRAPPED.sub(_joined, text)
-    text = _LOOKALIKE_DIGIT.sub(_lookalike, text)
-    hits = set(text.lower().translate(_TO_BLANK).split()).intersection(_MISSPELT)
-    if not hits:
-        return text
-    found = sorted(hits)[:_MAX_KEY_HITS]
-    pattern = rx.compile(r"(?i)\b(?:" + "|".join(rx.escape(w) for w in found) + r")\b")
-    return pattern.sub(lambda m: _MISSPELT.get(m.group(0).lower(), m.group(0)), text)
+    lookalike = _LOOKALIKE.search(text) is not None
+    if not lookalike and _MISSPELT.keys().isdisjoint(text.lower().translate(_TO_BLANK).split()):
+        return text  # the common case: C-speed passes, nothing to read otherwise
+    # Every word looked up once, however many distinct misspellings there are (no cap a text
+    # could fill with decoys): the text cut into words and the rest (linear).
+    pieces = _WORDS.split(text)
+    for i in range(1, len(pieces), 2):
+        word = _unlooked(pieces[i]) if lookalike else pieces[i]
+        pieces[i] = _MISSPELT.get(word.lower(), word)
+    return "".join(pieces)
+
+
+def _unlooked(word: str) -> str:
+    """A word with its look-alike digits and capitals as letters: 0 and 1 in a word of
+    letters (at least two) and no other digits, a capital I after a lower-case letter."""
+    if "0" in word or "1" in word:
+        letters = sum(c.isalpha() for c in word)
+        digits = word.count("0") + word.count("1")
+        if (
+            letters >= 2
+            and letters + digits == len(word)
+            and word[0].isalpha()
+            and word[-1].isalpha()
+        ):
+            word = word.translate(_DIGIT_AS)
+    if "I" in word and not word.isupper():
+        word = word[0] + "".join(
+            "l" if c == "I" and word[k].islower() else c for k, c in enumerate(word[1:])
+        )
+    return word
 
 
 def bigrams(tokens: list[str]) -> set[int]:
