@@ -157,6 +157,12 @@ def test_a_weights_folder_readme_is_the_weights_statement(vet_repo: Vet, text: s
     [
         # A data set's terms are reported apart; a sentence of another subject restricts nothing.
         {"docs/data.md": "The images are for non-commercial research use only.\n"},
+        # hszhao/PSPNet's Caffe example page (labelled "yes"): the data's terms.
+        {
+            "examples/flickr_style/readme.md": "Training a category-recognition model for "
+            "research/non-commercial use may constitute fair use of this data, but the result "
+            "should not be used for commercial purposes.\n"
+        },
         {"TRAINING.md": "Training is for research purposes only a few minutes on one GPU.\n"},
         {"WEIGHTS.md": "The weights may be used for any purpose, commercial or non-commercial.\n"},
         {"docs/usage.md": "You may use the pretrained models in commercial products.\n"},

@@ -12,8 +12,9 @@ notebook's Markdown cell, a REUSE `.reuse/dep5`. So the reading is not a list of
 - a file named for the weights or their terms (`WEIGHTS.md`, `download.md`, `MODEL_USAGE.md`,
   `checkpoints.txt`) or a README in a folder of weights is the weights' own statement: any
   restrictive sentence in it restricts them, whatever its subject ("Not for commercial use.");
-- a sentence about a data set only ("the images are for research use only") restricts
-  nothing here (data set terms are reported apart).
+- a sentence about a data set ("the images are for research use only"; in another document
+  any sentence that speaks of data, "a model trained for research use may be fair use of this
+  data") restricts nothing here (data set terms are reported apart).
 
 The license files and files named for terms are read by the license reader with their
 templates' words subtracted (the GPL's "noncommercially"); they are not read again here, nor
@@ -61,7 +62,10 @@ _LICENSE_LIKE = rx.compile(
 _SUBJECT = rx.compile(
     r"(?i)\b(?:models?|weights?|checkpoints?|ckpts?|pre-?trained|parameters|snapshots?)\b"
 )
-_DATA = rx.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations|images|videos|audio)\b")
+_DATA = rx.compile(
+    r"(?i)\b(?:data|data\s*sets?|corpus|corpora|annotations|images|photos|videos|audio|"
+    r"fair\s+use)\b"
+)
 # Words a restrictive clause cannot be written without (a cheap test before the clauses).
 _HINT = rx.compile(
     r"(?i)commerc|research|academic|profit|\bNC\b|educational|evaluation|sell|permission|"
@@ -161,8 +165,13 @@ def _restriction(text: str, own: bool) -> str:
         for line in lines[:200]:
             if len(line) >= _MAX_SENTENCE or not _HINT.search(line):
                 continue
+            # Another document's sentence about the weights; in the weights' own document any
+            # sentence; a sentence that speaks of data is the data's terms in another
+            # document ("a model trained for research use may be fair use of this data"), in
+            # the weights' own document only when it names no weights.
             subject = _SUBJECT.search(line)
-            if not (own or subject) or (_DATA.search(line) and not subject):
+            data = _DATA.search(line)
+            if not (own or subject) or (data and not (own and subject)):
                 continue
             if any(c in _RESTRICTIVE for c in clauses(line)):
                 return " ".join(line.split())[:160]
