@@ -218,3 +218,32 @@ def test_permissive_reuse_and_notebooks_stay_yes(
     vet_repo: Vet, files: dict[str, str | None]
 ) -> None:
     assert _answer(vet_repo, files) == ("MIT", True)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # A model card's intent is not terms (CompVis/stable-diffusion, vision_transformer).
+        {
+            "Stable_Diffusion_v1_Model_Card.md": "## Direct Use\nThe model is intended for "
+            "research purposes only.\n"
+        },
+        {
+            "model_cards/lit.md": "Any deployment of this model, both for commercial applications "
+            "and non-commercial applications, is currently out of scope.\n"
+        },
+        # A data mixture's weight is no model's weights (stanford-crfm/levanter).
+        {
+            "docs/Training-On-Your-Data.md": "You can include a weight of 0.0 to exclude a source "
+            "from training, in which case it will only be used for evaluation.\n"
+        },
+    ],
+)
+def test_intent_and_other_weights_stay_yes(vet_repo: Vet, files: dict[str, str | None]) -> None:
+    assert _answer(vet_repo, files) == ("MIT", True)
+
+
+def test_intent_with_a_license_word_restricts(vet_repo: Vet) -> None:
+    text = "The model is intended and licensed for research use only.\n"
+    spdx, commercial = _answer(vet_repo, {"projects/blip/README.md": text})
+    assert spdx == "MIT" and commercial is not True

@@ -59,8 +59,17 @@ _LICENSE_LIKE = rx.compile(
     r"(?i)^(?:un)?licen[cs]|^copying|^copyright|^notice|^eula|^legal|^patents?\b|"
     r"[-_.]licen[cs]e(?:\.\w+)?$"
 )
+# "weights", never "a weight of 0.0" (a data mixture's weight).
 _SUBJECT = rx.compile(
-    r"(?i)\b(?:models?|weights?|checkpoints?|ckpts?|pre-?trained|parameters|snapshots?)\b"
+    r"(?i)\b(?:models?|weights|checkpoints?|ckpts?|pre-?trained|parameters|snapshots?)\b"
+)
+# What a model card says the model is meant for ("intended for research purposes", "Direct
+# Use", "deployment … is out of scope") is its authors' intent, not terms, unless it speaks of
+# a license, a permission or a prohibition ("intended and licensed for research use only").
+_INTENT = rx.compile(r"(?i)\bintended\b|\bout\s+of\s+scope\b|\bdirect\s+use\b")
+_TERMS = rx.compile(
+    r"(?i)licen[cs]|permi|\ballow|prohibit|forbid|\b(?:may|must|shall)\s+not\b|\bcannot\b|"
+    r"\bterms\b|restrict|\bnot\s+for\b|\bNC\b"
 )
 _DATA = rx.compile(
     r"(?i)\b(?:data|data\s*sets?|corpus|corpora|annotations|images|photos|videos|audio|"
@@ -172,6 +181,8 @@ def _restriction(text: str, own: bool) -> str:
             subject = _SUBJECT.search(line)
             data = _DATA.search(line)
             if not (own or subject) or (data and not (own and subject)):
+                continue
+            if _INTENT.search(line) and not _TERMS.search(line):
                 continue
             if any(c in _RESTRICTIVE for c in clauses(line)):
                 return " ".join(line.split())[:160]
