@@ -284,9 +284,11 @@ def test_a_model_cards_license_section_granting_use_keeps_yes(
 
 def test_a_documentation_page_is_no_model_card(vet_repo: Vet) -> None:
     # A Jekyll page's front matter (Caffe's examples) makes no README a model card: its
-    # License section speaks of a data set's images.
+    # License section speaks of a data set's images. (A sentence restricting the weights would
+    # restrict them in any document since round 18: tests/test_license_round18.py.)
     page = (
         "---\ntitle: Fine-tuning for style recognition\ncategory: example\n---\n\n# Style\n\n"
-        f"## License\n\n{NC_SENTENCE}\n"
+        "## License\n\nThe Flickr images are licensed for non-commercial research purposes "
+        "only. Commercial use is strictly prohibited.\n"
     )
     assert vet_repo({**CODE, "examples/style/readme.md": page}).license.commercial_use is True

@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from forkvet import rx, safeparse
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
-from forkvet.vet import licensedb, modelterms
+from forkvet.vet import licensedb, modelterms, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.licensesections import (
     custom_ref,
@@ -1215,7 +1215,7 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
     """Non-commercial terms on the models (catalogues, model cards, a research-only base
     model): restrictions on the weights, so commercial use is never a plain yes."""
     out: list[_Found] = []
-    sources = modelterms.catalogues(ctx)
+    sources = modelterms.catalogues(ctx) + weightsdocs.weights_doc_terms(ctx)
     base = modelterms.research_base(ctx)
     if base is not None:
         sources.append(base)
@@ -1343,6 +1343,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _terms_beside_templates(ctx, found, texts)
     found += _readme_terms_elsewhere(ctx)
     found += _model_restrictions(ctx)
+    found += _reuse_restrictions(ctx)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
     findings += _superseded(ctx, found)
@@ -1570,6 +1571,22 @@ def _spdx_header_terms(expression: str) -> list[tuple[str, Terms]]:
 
 
 _UNREAD_HEADER = Terms("custom-restricted", None, (_HEADER_TERMS_NOTE,))
+
+
+def _reuse_restrictions(ctx: Context) -> list[_Found]:
+    """A REUSE declaration (`.reuse/dep5`, `REUSE.toml`) that puts files under a license that
+    does not plainly allow commercial use (`Files: weights/*` / `License: CC-BY-NC-4.0`, an id
+    forkvet does not know): those files are not under a plain permission (round 18, F9)."""
+    out: list[_Found] = []
+    for path, expression in weightsdocs.reuse_expressions(ctx):
+        for label, terms in _spdx_header_terms(expression)[:1]:
+            name = f"{label} (REUSE declaration {path})"
+            ref = custom_ref("", f"REUSE-Terms-{label}")
+            match, _ = _item(ref, name, terms, path, 0.7, "file")
+            out.append(_Found(match, terms, terms.obligations, "other", "extra"))
+        if len(out) >= 5:
+            break
+    return out
 
 
 def _header_restriction(head: str) -> tuple[str, Terms] | None:

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from forkvet import rx
-from forkvet.vet.textnorm import fold
+from forkvet.vet.textnorm import FOREIGN_COMMERCE_STEMS, fold
 
 # From most to least permissive: the strictest of several licenses governs, the most
 # permissive of a dual license may be chosen.
@@ -410,45 +410,10 @@ _BANNED = (
 # commerce that forkvet does not read are never a plain "yes" (an appended "禁止商用", "nur für
 # nicht-kommerzielle Zwecke", "utilisation commerciale interdite"). Matched on folded text,
 # so each stem is also given as fold() leaves it (Cyrillic look-alikes read as Latin).
-_FOREIGN_COMMERCE_STEMS = (
-    "商用",
-    "商业",
-    "商業",
-    "营利",
-    "營利",
-    "営利",
-    "盈利",
-    "상업",
-    "영리",
-    "коммерч",
-    "комерц",
-    "прибыл",  # profit: "use for profit is prohibited"
-    "lucro",
-    "profitto",
-    "gewinn",
-    "kommerz",
-    "gewerblich",
-    "kommersi",
-    "kommerci",
-    "commercieel",
-    "commerciele",
-    "commerciale",
-    "commerciali",
-    "commerciaux",
-    "comercial",
-    "komercyj",
-    "komercni",
-    "kaupalli",
-    "ticari",
-    "komersial",
-    "thuong mai",
-    "تجاري",
-    "व्यावसायिक",
-)
 _FOREIGN_COMMERCE = rx.compile(
     "|".join(
         rx.escape(stem)
-        for stem in sorted({w for s in _FOREIGN_COMMERCE_STEMS for w in (s, fold(s).lower())})
+        for stem in sorted({w for s in FOREIGN_COMMERCE_STEMS for w in (s, fold(s).lower())})
     ),
     rx.I,
 )
@@ -474,8 +439,21 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
     "non-commercial": rx.compile(
         r"non-?\s?commercial|not\s+(?:be\s+)?used\s+for\s+(?:any\s+)?commercial|"
         r"no\s+commercial\s+use|without\s+(?:a\s+)?commercial\s+licen[sc]e|"
-        # "Not for commercial use", "not for commercial exploitation".
+        # "Not for commercial use", "not for commercial exploitation"; "not licensed for
+        # commercial use", "not intended for use in commercial products", "not to be used in
+        # any commercial setting": a negated grant or purpose, then commercial.
         r"\bnot\s+for\s+(?:any\s+)?commercial|"
+        r"\bnot\s+(?:be\s+|to\s+be\s+)?(?:licen[sc]ed|permitted|allowed|authori[sz]ed|intended|"
+        r"meant|designed|available|granted|approved|cleared|suitable|released|provided|"
+        r"distributed|used|for\s+use)\s+(?:for|in|to|with|within)\s+"
+        r"(?:any\s+|an?\s+|the\s+)?(?:use\s+in\s+(?:an?\s+|any\s+)?)?commercial|"
+        # Terse answers: "Commercial use: no", "Commercial: ✗", "Commercial use? Nope." (fold()
+        # reads the question mark as a colon), a table row "| Commercial use | ✅ | ❌ |" (a
+        # mark of refusal in any cell of the row: code yes, weights no is not a plain yes).
+        r"\bcommercial(?:ly)?(?:\s+(?:use|usage|uses|purposes?|licen[sc]e|applications?|"
+        r"deployment|products?))?\s*(?:[:=|]|\s[-–])\s*(?:[^|\n]{0,40}\|\s*){0,6}?[*_`\s]*"
+        r"(?:(?:no|nope|nah|never|not\s+(?:allowed|permitted|granted|ok|okay))"
+        r"\s*(?:[.!,;)|*_`\n]|$)|[\u2717\u2718\u274c\u274e\u00d7\U0001f6ab\u26d4])|"
         # A prohibition, then a commercial use within the sentence: "You may not use the
         # Software for any commercial purpose", "... or use it in a commercial product".
         rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\b(?:for|in|into|as|within)\s+"
@@ -510,6 +488,11 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         # (the abbreviation, in capitals only).
         r"\bcc[-\s]*by[-\s]*nc\b|\bby-nc(?:-sa|-nd)?\b|"
         r"\b(?-i:NC)\s+(?:use|usage|purposes?|only|licen[sc]e|terms)\b|"
+        # The abbreviation said of the weights or a license: "weights are NC", "model: NC",
+        # "NC-licensed", "NC weights".
+        r"\b(?:weights?|models?|checkpoints?|parameters|licen[sc]e[sd]?|terms)\s*"
+        r"(?:(?:is|are|as|under)\s+)?(?:[:=(]\s*)?(?-i:NC)\b|"
+        r"\b(?-i:NC)(?:\s+|-)(?:weights?|models?|checkpoints?|licen[sc]ed|only)\b|"
         # What a commercial use is called without the word: "for any for-profit purpose",
         # "in any business", "for monetary gain", "to make money", "products sold to customers".
         rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\b(?:for|in|into|as|within|by)\s+"
@@ -622,7 +605,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
         "other than",
     ),
     "foreign-commercial": tuple(
-        sorted({w[:4].lower() for s in _FOREIGN_COMMERCE_STEMS for w in (s, fold(s))})
+        sorted({w[:4].lower() for s in FOREIGN_COMMERCE_STEMS for w in (s, fold(s))})
     ),
     "commercial-contact": ("commercial",),
     "no-derivatives": ("derivative", "modif"),

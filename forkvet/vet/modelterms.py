@@ -64,6 +64,16 @@ _LICENSE_KEY = rx.compile(r"(?i)^licen[cs]e(?:_?(?:name|id|type))?$")
 _CATALOGUE_NAME = rx.compile(
     r"(?i)(?:models?|zoo|catalog(?:ue)?|checkpoints?|weights|registry|hub|pretrained|cards?)"
 )
+_MODEL_CONFIG = rx.compile(
+    r"(?i)^(?:[\w.-]*[-_.])?(?:config|adapter_config|model_index|params)\.(?:json|ya?ml)$"
+)
+MAX_MODEL_CONFIGS = 10
+
+
+def _model_config(fe: FileEntry) -> bool:
+    return bool(_MODEL_CONFIG.match(fe.name)) and "data" not in fe.path.lower()
+
+
 _ZOO_PAGE = rx.compile(
     r"(?i)(?:^|/)(?:model[_-]?zoo|models?|pretrained(?:_models)?|checkpoints|model[_-]?cards?)"
     r"(?:/readme)?\.(?:md|rst)$"
@@ -167,7 +177,9 @@ _DATASET_TERMS = rx.compile(
 def catalogues(ctx: Context) -> list[ModelTerms]:
     """Model lists in JSON/YAML files and model-zoo pages that give each model a license."""
     out: list[ModelTerms] = []
-    files = [f for f in ctx.snap.files if _is_catalogue_candidate(f)][:MAX_CATALOGUES]
+    candidates = [f for f in ctx.snap.files if _is_catalogue_candidate(f)]
+    files = candidates[:MAX_CATALOGUES]
+    files += [f for f in candidates[MAX_CATALOGUES:] if _model_config(f)][:MAX_MODEL_CONFIGS]
     for fe in files:
         text = ctx.snap.read_text(fe.path)
         if not text:
@@ -177,7 +189,18 @@ def catalogues(ctx: Context) -> list[ModelTerms]:
         except (ValueError, RecursionError, yaml.YAMLError):
             continue
         licenses = _entry_licenses(data)
-        if len(licenses) >= 2 or (licenses and _CATALOGUE_NAME.search(fe.name)):
+        # A model's own config (Hugging Face `config.json`, `adapter_config.json`,
+        # `model_index.json`) with a top-level `license` states the weights' license (round
+        # 18, F4); a data set's metadata does not.
+        if not licenses and _model_config(fe) and isinstance(data, dict):
+            licenses = [
+                v[:200]
+                for k, v in data.items()
+                if _LICENSE_KEY.match(str(k)) and isinstance(v, str)
+            ][:5]
+        if len(licenses) >= 2 or (
+            licenses and (_CATALOGUE_NAME.search(fe.name) or _model_config(fe))
+        ):
             restricted = sorted({lic for lic in licenses if _RESEARCH_ONLY.search(lic)})
             out.append(
                 ModelTerms(

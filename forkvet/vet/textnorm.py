@@ -111,10 +111,161 @@ def fold(text: str) -> str:
     if " " in text:
         # Letter-spaced words read as words: "N O N - C O M M E R C I A L".
         text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
+    text = _misspelt(text)
+    if "?" in text:
+        # A terse question and its answer, "Commercial use? Nope.", read as a label and its
+        # value ("Commercial use: Nope."), so that a sentence split keeps them together.
+        text = _ASKED.sub(lambda m: m.group(1) + ":", text)
     return text
 
 
+_ASKED = rx.compile(r"(?i)\b(commercial(?:ly)?(?:\s+(?:use|usage|purposes?))?)\s*\?+")
 _SPACED = rx.compile(r"\b(?:[A-Za-z] (?:- )?){3,}[A-Za-z]\b")
+
+# "Commercial" in the languages research code is written in besides English (read by
+# licenseterms' foreign-commercial clause). A word holding one of these stems is a word of its
+# own language ("comercial", "commerciale"), never read as a misspelt English word below.
+FOREIGN_COMMERCE_STEMS = (
+    "商用",
+    "商业",
+    "商業",
+    "营利",
+    "營利",
+    "営利",
+    "盈利",
+    "상업",
+    "영리",
+    "коммерч",
+    "комерц",
+    "прибыл",  # profit: "use for profit is prohibited"
+    "lucro",
+    "profitto",
+    "gewinn",
+    "kommerz",
+    "gewerblich",
+    "kommersi",
+    "kommerci",
+    "commercieel",
+    "commerciele",
+    "commerciale",
+    "commerciali",
+    "commerciaux",
+    "comercial",
+    "komercyj",
+    "komercni",
+    "kaupalli",
+    "ticari",
+    "komersial",
+    "thuong mai",
+    "تجاري",
+    "व्यावसायिक",
+)
+
+
+# The words the terms hinge on. A reader understands "commerical", "comercial", "c0mmercial",
+# "commerciaI" (a capital I for an l) and "commer-\ncial" (a word hyphenated across a line) as
+# the word itself, so each is read as the word: every spelling one edit away (a letter or digit
+# dropped, added, changed, or two neighbours swapped), digits 0/1 and a capital I between
+# lower-case letters read as o/l/l, and a word hyphenated at a line end joined when the joined
+# word is one of these. The words are chosen so that no English word is one edit away from
+# them ("license" is not one: "licensee" and "licensed" are other words).
+KEY_WORDS = (
+    "commercial",
+    "commercially",
+    "noncommercial",
+    "commercialize",
+    "commercialise",
+    "commercialization",
+    "commercialisation",
+    "research",
+)
+_EDIT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _one_edit(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _EDIT_ALPHABET}
+    out |= {a + c + b for a, b in splits for c in _EDIT_ALPHABET}
+    return out
+
+
+def _misspellings() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for key in KEY_WORDS:
+        for variant in _one_edit(key):
+            table.setdefault(variant, key)
+    for key in KEY_WORDS:  # a key word is never another's misspelling
+        table.pop(key, None)
+    return {
+        variant: key
+        for variant, key in table.items()
+        if not any(stem in variant for stem in FOREIGN_COMMERCE_STEMS)
+    }
+
+
+_MISSPELT = _misspellings()
+# Punctuation and symbols to blanks, so that str.split() yields the words (C speed).
+_TO_BLANK = {c: " " for c in range(0x21, 0x7F) if not chr(c).isalnum()}
+# A digit 0 or 1 between letters, a capital I after a lower-case letter ("c0mmercial", "n0n",
+# "commerc1al", "commerciaI"): read as o, l and l.
+_LOOKALIKE = rx.compile(r"[A-Za-z][01]+[A-Za-z]|[a-z]I")
+_DIGIT_AS = str.maketrans("01", "ol")
+# A word broken at a line end with a hyphen: "commer-\ncial" (a quote or list mark may open
+# the next line).
+_WRAPPED = rx.compile(r"\b([A-Za-z]{2,30})-[ \t]*\r?\n[ \t>]*([A-Za-z]{2,30})\b")
+_WORDS = rx.compile(r"([A-Za-z0-9]+)")
+
+
+def _key_word(word: str) -> str | None:
+    lower = word.lower()
+    if lower in KEY_WORDS:
+        return lower
+    return _MISSPELT.get(lower)
+
+
+def _joined(m: rx.Match[str]) -> str:
+    joined = m.group(1) + m.group(2)
+    key = _key_word(joined)
+    return key if key is not None else m.group(0)
+
+
+def _misspelt(text: str) -> str:
+    """Key words read as the reader reads them (see KEY_WORDS): each misspelling replaced by
+    its word (RE2 and dictionary look-ups, linear in the text)."""
+    if "-" in text and "\n" in text:
+        text = _WRAPPED.sub(_joined, text)
+    lookalike = _LOOKALIKE.search(text) is not None
+    if not lookalike and _MISSPELT.keys().isdisjoint(text.lower().translate(_TO_BLANK).split()):
+        return text  # the common case: C-speed passes, nothing to read otherwise
+    # Every word looked up once, however many distinct misspellings there are (no cap a text
+    # could fill with decoys): the text cut into words and the rest (linear).
+    pieces = _WORDS.split(text)
+    for i in range(1, len(pieces), 2):
+        word = _unlooked(pieces[i]) if lookalike else pieces[i]
+        pieces[i] = _MISSPELT.get(word.lower(), word)
+    return "".join(pieces)
+
+
+def _unlooked(word: str) -> str:
+    """A word with its look-alike digits and capitals as letters: 0 and 1 in a word of
+    letters (at least two) and no other digits, a capital I after a lower-case letter."""
+    if "0" in word or "1" in word:
+        letters = sum(c.isalpha() for c in word)
+        digits = word.count("0") + word.count("1")
+        if (
+            letters >= 2
+            and letters + digits == len(word)
+            and word[0].isalpha()
+            and word[-1].isalpha()
+        ):
+            word = word.translate(_DIGIT_AS)
+    if "I" in word and not word.isupper():
+        word = word[0] + "".join(
+            "l" if c == "I" and word[k].islower() else c for k, c in enumerate(word[1:])
+        )
+    return word
 
 
 def bigrams(tokens: list[str]) -> set[int]:
