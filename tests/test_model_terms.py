@@ -117,6 +117,24 @@ def test_a_model_card_advising_against_commercial_use(vet_repo: Vet) -> None:
     assert vet_repo({**CODE, "model-card.md": plain}, name="p").license.commercial_use is True
 
 
+@pytest.mark.parametrize(
+    "advice",
+    [
+        "Due to its limitations, we do not currently recommend it for commercial use.",
+        "We don't recommend these models for commercial deployment.",
+        "The checkpoints are not recommended for commercial use.",
+    ],
+)
+def test_a_model_card_not_recommending_commercial_use(vet_repo: Vet, advice: str) -> None:
+    """GLIDE's and Point-E's cards (round-9 dev): advice against commercial use, in any of its
+    forms, leaves the answer unclear; a recommendation for it does not."""
+    card = f"# Model card\n\n# Intended use\n\nWe release these models for research. {advice}\n"
+    report = vet_repo({**CODE, "model-card.md": card})
+    assert report.license.commercial_use is None
+    fine = "# Model card\n\n# Uses\n\nWe recommend it for commercial use and research alike.\n"
+    assert vet_repo({**CODE, "model-card.md": fine}, name="f").license.commercial_use is True
+
+
 def test_weights_that_follow_their_base_models_license(vet_repo: Vet) -> None:
     zoo = (
         "# Model zoo\n\nThese are merged weights. Use of the tinychat checkpoints must comply "

@@ -83,10 +83,13 @@ _INTENDED_USE = rx.compile(
     r"(?is)intended\s+use[^\n]{0,40}\n?(.{0,800})",
 )
 # A model card's advice anywhere in it ("we advise against employing them for commercial
-# purposes", "not intended to be commercially deployed") restricts the weights as much.
+# purposes", "not intended to be commercially deployed", "we do not currently recommend it
+# for commercial use", "not recommended for commercial use") restricts the weights as much.
 _ADVISED_NOT_COMMERCIAL = rx.compile(
     r"(?i)\b(?:advise|recommend|caution)\s+against\b[^.\n]{0,80}\bcommercial|"
-    r"\bnot\s+(?:intended|meant|suitable)\s+(?:to\s+be\s+|for\s+)?commercial(?:ly)?\b"
+    r"\bnot\s+(?:intended|meant|suitable)\s+(?:to\s+be\s+|for\s+)?commercial(?:ly)?\b|"
+    r"\b(?:do|does|would)\s*(?:not|n't)\s+(?:\w+\s+){0,2}(?:recommend|advise|endorse)\b"
+    r"[^.\n]{0,80}\bcommercial|\bnot\s+(?:\w+\s+)?recommended\s+for\b[^.\n]{0,40}\bcommercial"
 )
 # "Checkpoints should comply with the base LLM's license", "subject to ... the licenses for
 # base language models": the weights follow a license that is not the repository's.
