@@ -71,8 +71,10 @@ def test_summary_lines_only_when_there_is_something_to_say() -> None:
     assert (plain.kind, plain.severity, plain.path) == ("pickle-checkpoint", "notice", "a.pt")
 
 
-def _fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def _fds() -> set[str]:
+    """This process's open descriptors (another thread or a collected file object may close
+    one of its own meanwhile: compare what was opened, not the count)."""
+    return set(os.listdir("/proc/self/fd"))
 
 
 def test_the_folder_chain_reads_the_walked_files_never_a_swapped_in_link(tmp_path: Path) -> None:
@@ -112,5 +114,5 @@ def test_the_folder_chain_opens_deep_trees_and_closes_what_it_holds(tmp_path: Pa
         for entry in snap.files:
             with chain.open(entry) as fh:
                 assert fh.read() == str(entry.path.count("/") - 1).encode()
-        assert _fds() - before <= FolderChain.MAX_HELD + 1
-    assert _fds() == before
+        assert len(_fds() - before) <= FolderChain.MAX_HELD + 1
+    assert _fds() - before == set()
