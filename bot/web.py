@@ -57,17 +57,25 @@ CHUNK = 64 * 1024
 SPOOL_BYTES = 1024 * 1024
 
 
+class BodyCutShort(Exception):
+    """The body ended before its Content-Length: the client hung up, or (under `serve`) did
+    not send it within the server's read deadline (bot.webworker)."""
+
+
 def read_signed(stream: IO[bytes], length: int, secret: str, header: str) -> bytes | None:
-    """The body when its HMAC matches `header`, else None. Read in chunks: a forged body
-    costs at most SPOOL_BYTES of memory (the rest spools to disk until the signature is
-    known), never its whole size."""
+    """The body when its HMAC matches `header`, else None; BodyCutShort when it ends early.
+    Read in chunks: a forged body costs at most SPOOL_BYTES of memory (the rest spools to
+    disk until the signature is known), never its whole size."""
     mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         left = length
         while left > 0:
-            chunk = stream.read(min(CHUNK, left))
+            try:
+                chunk = stream.read(min(CHUNK, left))
+            except OSError:
+                chunk = b""
             if not chunk:
-                return None  # shorter than its Content-Length
+                raise BodyCutShort
             mac.update(chunk)
             spool.write(chunk)
             left -= len(chunk)
@@ -171,11 +179,15 @@ def _verified_delivery(settings: Settings) -> tuple[str, str, bytes, dict[str, A
     header = request.headers.get("X-Hub-Signature-256", "")
     # Unsigned: refused before a byte of the body is read. Signed: the signature is
     # checked while the body streams in (memory bounded), before anything parses it.
-    body = (
-        read_signed(request.stream, length, settings.webhook_secret, header)
-        if SIGNATURE_HEADER.fullmatch(header)
-        else None
-    )
+    try:
+        body = (
+            read_signed(request.stream, length, settings.webhook_secret, header)
+            if SIGNATURE_HEADER.fullmatch(header)
+            else None
+        )
+    except BodyCutShort:
+        log.warning("body cut short", extra={"delivery": delivery[:64], "event": name[:64]})
+        return _json(408, error="the body did not arrive in full (Content-Length) in time")
     if body is None:
         log.warning("bad signature", extra={"delivery": delivery[:64], "event": name[:64]})
         return _json(401, error="signature does not match (X-Hub-Signature-256)")
