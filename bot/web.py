@@ -158,11 +158,14 @@ def _webhook(settings: Settings, store: Store) -> Response:
         return _json(409, error="this signed payload was already delivered")
     if state == "redelivery":
         return _redelivery(settings, store, delivery, name)
-    queued = _enqueue_jobs(settings, store, event, specs)
+    queued, merged = _enqueue_jobs(settings, store, event, specs)
     log.info(
         "delivery accepted",
-        extra={"delivery": delivery, "event": event.full_name, "jobs": queued},
+        extra={"delivery": delivery, "event": event.full_name, "jobs": queued, "merged": merged},
     )
+    if merged and not queued:
+        # A queued job for the same repository takes this delivery's place (round 18c F8).
+        return _json(202, status="merged", jobs=0, merged=merged)
     return _json(202, status="queued" if queued else "ignored", jobs=queued)
 
 
@@ -237,12 +240,20 @@ def _jobs_of(event: Event) -> list[Any]:
     return specs
 
 
-def _enqueue_jobs(settings: Settings, store: Store, event: Event, specs: list[Any]) -> int:
-    """The jobs the handlers asked for, recorded once per delivery and queued; how many."""
-    queued = 0
+def _enqueue_jobs(
+    settings: Settings, store: Store, event: Event, specs: list[Any]
+) -> tuple[int, int]:
+    """The jobs the handlers asked for, recorded once per delivery and queued, or merged into
+    the same repository's queued job (a vet, which reads the fork when it runs): how many of
+    each. So a fork pushed N times while its vet waits or runs costs at most two vets."""
+    queued = merged = 0
     for i, spec in enumerate(specs):
-        job_id = store.add_job(f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload)
-        if job_id is not None:
+        job_id, into = store.add_or_merge(
+            f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload
+        )
+        if into:
+            merged += 1
+        elif job_id is not None:
             queue.enqueue(settings)
             queued += 1
-    return queued
+    return queued, merged

@@ -388,9 +388,10 @@ def test_redelivery_and_concurrent_deliveries_make_one_issue_one_pr(
     for t in threads:
         t.join()
     _, store = queue.setup(settings)
-    wait_for(lambda: store.counts().get("done", 0) == 3)
+    # A push's vet merges into a vet of the fork still queued (round 18c F8): 1 to 3 vets.
+    wait_for(lambda: set(store.counts()) == {"done"})
     assert len(repo.issues) == 1 and len(repo.pulls) == 1
-    assert sum(r["status"] == "completed" for r in repo.check_runs) == 3
+    assert sum(r["status"] == "completed" for r in repo.check_runs) == store.counts()["done"]
 
 
 def command_payload(issue: dict[str, Any], body: str, user: str) -> dict[str, Any]:
