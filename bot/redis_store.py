@@ -316,6 +316,10 @@ class RedisStore:
             return bool(self._take_over(keys=[key], args=[owner, me, ms]))
         return False  # the TTL frees it if its owner died on another machine
 
+    def once_per(self, name: str, seconds: float) -> bool:
+        """As Store.once_per: a key that lives `seconds`."""
+        return bool(self.r.set(f"{P}rate:{name}", 1, nx=True, px=max(1, int(seconds * 1000))))
+
     def release(self, name: str) -> None:
         self._release(keys=[f"{P}lock:{name}"], args=[f"{worker_id()}:{threading.get_ident()}"])
 

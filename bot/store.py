@@ -345,6 +345,19 @@ class Store:
                 return cur.rowcount == 1
             return False
 
+    def once_per(self, name: str, seconds: float) -> bool:
+        """True at most once per `seconds` for `name`, across workers (a rate limit: the
+        refusal replies of round 18c F7). Its own rows of the locks table, owned by no
+        process, so a job's child exiting frees nothing."""
+        now = time.time()
+        with self.conn() as db:
+            cur = db.execute(
+                "INSERT INTO locks VALUES (?, 'rate', ?) ON CONFLICT(name) DO UPDATE SET "
+                "expires=excluded.expires WHERE locks.owner='rate' AND locks.expires < ?",
+                (f"rate:{name}", now + seconds, now),
+            )
+            return cur.rowcount == 1
+
     def release(self, name: str) -> None:
         with self.conn() as db:
             db.execute(

@@ -260,3 +260,22 @@ def test_a_push_flood_costs_at_most_two_vets(
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     assert sum(r["status"] == "completed" for r in repo.check_runs) == 2
+
+
+def rate_limited(store: Any) -> None:
+    """Store.once_per (round 18c F7's refusal replies): once per period and name."""
+    assert store.once_per("refusal:o/r:u", 0.5) is True
+    assert store.once_per("refusal:o/r:u", 0.5) is False
+    assert store.once_per("refusal:o/r:v", 0.5) is True
+    time.sleep(0.6)
+    assert store.once_per("refusal:o/r:u", 0.5) is True
+
+
+def test_once_per(tmp_path: Path) -> None:
+    rate_limited(Store(str(tmp_path / "app.sqlite3")))
+
+
+def test_once_per_on_redis(redis_url: str) -> None:
+    from bot.redis_store import RedisStore
+
+    rate_limited(RedisStore(redis_url))
