@@ -12,9 +12,11 @@ GitHub's deliveries timed out. Two bounds, at the server layer, hold whatever th
   body cut short; a request line or headers cut short are closed without an answer). So one
   slow client holds one thread at most that long;
 - threads per peer: at most `FORKVET_WEB_PEER_THREADS` connections from one address hold a
-  thread of a web worker at once (default: a quarter of its threads, at least 1). One more is
-  answered 503 with `Retry-After` at once, from the worker's own loop, without taking a thread
-  or reading a byte. So clients from one address never hold more than that share of the
+  thread of a web worker at once (default: a quarter of its threads, at least 1). As many (at
+  least 4) more wait for one of them to free, holding no thread and read by nobody
+  (so a client that sends its next request a moment before its last one's thread is
+  released is served, not refused); one more is answered 503 with `Retry-After` at once,
+  from the worker's own loop. So clients from one address never hold more than that share of the
   threads, and the others (`/healthz` from the container itself, GitHub's deliveries) find a
   free one. Behind a reverse proxy every request comes from the proxy's address: set it to 0
   (no cap) there; a buffering proxy already sends each request whole.
@@ -28,6 +30,7 @@ import selectors
 import socket
 import threading
 import time
+from collections import deque
 from functools import partial
 from typing import Any
 
@@ -35,6 +38,9 @@ from gunicorn.http import RequestParser  # type: ignore[import-untyped]
 from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
 
 READ_S = float(os.environ.get("FORKVET_WEB_READ_S", "20"))
+# Connections of one address that may wait (no thread, nothing read) for one of its threads
+# to free: as many as it may hold threads, at least 4 (a keep-alive connection closed by its
+# client also takes a turn, to read the end); more are refused.
 _BUSY_BODY = b'{"error": "too many requests from this address at once"}'
 BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
@@ -101,6 +107,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self._per_peer = peer_threads(self.cfg.threads)
         self._busy: dict[Any, int] = {}
+        self._waiting: dict[Any, deque[Any]] = {}
         self._busy_lock = threading.Lock()
 
     def accept(self, server: Any, listener: socket.socket) -> None:
@@ -124,18 +131,24 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def enqueue_req(self, conn: Any) -> None:
         peer = conn.client[0] if isinstance(conn.client, tuple) and conn.client else None
+        conn.peer = peer
         with self._busy_lock:
             held = self._busy.get(peer, 0)
-            if self._per_peer and held >= self._per_peer:
-                refuse = True
-            else:
-                refuse = False
+            waiting = self._waiting.setdefault(peer, deque())
+            if not self._per_peer or held < self._per_peer:
                 self._busy[peer] = held + 1
-        if refuse:
+                action = "run"
+            elif len(waiting) < max(4, self._per_peer):
+                waiting.append(conn)  # no thread, no read: it waits for its address's turn
+                action = "park"
+            else:
+                action = "refuse"
+            if not waiting:
+                del self._waiting[peer]
+        if action == "run":
+            super().enqueue_req(conn)
+        elif action == "refuse":
             self._refuse(conn)
-            return
-        conn.peer = peer
-        super().enqueue_req(conn)
 
     def _refuse(self, conn: Any) -> None:
         with contextlib.suppress(OSError):  # non-blocking: a full buffer drops the answer
@@ -144,11 +157,18 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         conn.close()
 
     def finish_request(self, fs: Any) -> None:
+        super().finish_request(fs)
         peer = getattr(fs.conn, "peer", None)
         with self._busy_lock:
-            held = self._busy.get(peer, 0) - 1
-            if held > 0:
-                self._busy[peer] = held
-            else:
-                self._busy.pop(peer, None)
-        super().finish_request(fs)
+            waiting = self._waiting.get(peer)
+            following = waiting.popleft() if waiting else None
+            if waiting is not None and not waiting:
+                del self._waiting[peer]
+            if following is None:
+                held = self._busy.get(peer, 0) - 1
+                if held > 0:
+                    self._busy[peer] = held
+                else:
+                    self._busy.pop(peer, None)
+        if following is not None:  # the freed thread goes to the next of the same address
+            ThreadWorker.enqueue_req(self, following)

@@ -545,6 +545,21 @@ def test_slow_bodies_cost_a_bounded_share_of_the_server(
     assert answer.startswith(b"HTTP/1.1 408") and 3 < cut < 8
 
 
+def test_one_address_sending_one_request_after_another_is_never_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """With one thread per address, a client's next connection often arrives before its last
+    one's thread is released: it waits for that thread (no 503)."""
+    gen = _serve(settings, tmp_path, FORKVET_WEB_PEER_THREADS="1")
+    _, port = next(gen)
+    try:
+        statuses = [_get(port, "/healthz")[0] for _ in range(60)]
+        assert statuses == [200] * 60
+    finally:
+        with contextlib.suppress(StopIteration):
+            next(gen)
+
+
 def test_serve_killed_leaves_no_orphans(served: tuple[subprocess.Popen[str], int]) -> None:
     proc, port = served
     children = _children(proc.pid)
