@@ -882,6 +882,9 @@ accepted, no longer counted) until the date or until the file changes
 - `/forkvet help`: this list"""
 
 
+REFUSAL_REPLY_EVERY_S = 3600.0
+
+
 def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
     """`/forkvet recheck` on the report issue, from someone with write access."""
     p = job.payload
@@ -897,10 +900,15 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         return {"ignored": "not forkvet's issue"}
     # A merged, labelled pull request was approved by someone who could merge it (trusted).
     if permission not in ("admin", "maintain", "write"):
-        issue.create_comment(
-            f"@{user} only people with write access to {job.repo} can run forkvet commands."
-        )
-        return {"refused": user}
+        # One refusal reply per person and fork per REFUSAL_REPLY_EVERY_S (round 18c F7): a
+        # reader commenting in a loop gets no bot comment per comment (watchers' notifications).
+        if store.once_per(f"refusal:{job.repo}:{user}", REFUSAL_REPLY_EVERY_S):
+            issue.create_comment(
+                f"@{user} only people with write access to {job.repo} can run forkvet commands."
+            )
+            return {"refused": user}
+        log.info("refusal not repeated", extra={"repo": job.repo, "user": user})
+        return {"refused": user, "replied": False}
     if p.get("command") == "help":
         unknown = p.get("unknown")
         head = f"{md_code(f'/forkvet {unknown}')} is not a forkvet command. " if unknown else ""

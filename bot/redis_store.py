@@ -12,7 +12,16 @@ from typing import Any, cast
 
 import redis
 
-from bot.store import KEEP_RESULTS, REPLAY_WINDOW_S, DeliveryState, Job, _alive, worker_id
+from bot.store import (
+    COALESCED_KINDS,
+    KEEP_RESULTS,
+    REPLAY_WINDOW_S,
+    DeliveryState,
+    Job,
+    _alive,
+    merge_payloads,
+    worker_id,
+)
 
 P = "forkvet:"
 DELIVERY_TTL_S = 7 * 24 * 3600
@@ -73,6 +82,19 @@ return 0
 
 # redis-py types every command for its sync and async clients at once (`Awaitable[T] | T`);
 # this client is the sync one, so each read says what it returns (decode_responses: str).
+def _new_job(delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "delivery": delivery,
+        "kind": kind,
+        "repo": repo,
+        "payload": json.dumps(payload),
+        "status": "queued",
+        "attempts": 0,
+        "updated": time.time(),
+        "check_run_id": "",
+    }
+
+
 def _hash(r: redis.Redis, key: str) -> dict[str, str]:
     return cast(dict[str, str], r.hgetall(key))
 
@@ -148,22 +170,50 @@ class RedisStore:
             return None
         job_id = cast(int, self.r.incr(f"{P}jobs:next"))
         pipe = self.r.pipeline()
-        pipe.hset(
-            f"{P}job:{job_id}",
-            mapping={
-                "delivery": delivery,
-                "kind": kind,
-                "repo": repo,
-                "payload": json.dumps(payload),
-                "status": "queued",
-                "attempts": 0,
-                "updated": time.time(),
-                "check_run_id": "",
-            },
-        )
+        pipe.hset(f"{P}job:{job_id}", mapping=_new_job(delivery, kind, repo, payload))
         pipe.sadd(f"{P}jobs:queued", job_id)
         pipe.execute()
         return job_id
+
+    def add_or_merge(
+        self, delivery: str, kind: str, repo: str, payload: dict[str, Any]
+    ) -> tuple[int | None, bool]:
+        """As Store.add_or_merge. `coalesce:KIND:REPO` names the last such job: merged into
+        while its status is still queued, else a new job takes its place; both in one WATCH
+        transaction (a worker claiming the job, or another web process adding one, meanwhile
+        makes it fail, and the next try sees what they did)."""
+        if kind not in COALESCED_KINDS:
+            return self.add_job(delivery, kind, repo, payload), False
+        if not self.r.set(f"{P}job-delivery:{delivery}", 1, nx=True, ex=DELIVERY_TTL_S):
+            return None, False
+        index = f"{P}coalesce:{kind}:{repo}"
+        with self.r.pipeline() as pipe:
+            tx = cast(Any, pipe)  # redis-py's pipeline is untyped in WATCH mode
+            while True:
+                try:
+                    tx.watch(index)
+                    last = cast(str | None, tx.get(index))
+                    if last:
+                        job_key = f"{P}job:{int(last)}"
+                        tx.watch(job_key)
+                        status, old = cast(
+                            list[str | None], tx.hmget(job_key, ["status", "payload"])
+                        )
+                        if status == "queued" and old:
+                            merged = merge_payloads(json.loads(old), payload)
+                            pipe.multi()
+                            pipe.hset(job_key, "payload", json.dumps(merged))
+                            pipe.execute()
+                            return int(last), True
+                    job_id = cast(int, self.r.incr(f"{P}jobs:next"))
+                    pipe.multi()
+                    pipe.hset(f"{P}job:{job_id}", mapping=_new_job(delivery, kind, repo, payload))
+                    pipe.sadd(f"{P}jobs:queued", job_id)
+                    pipe.set(index, job_id, ex=DELIVERY_TTL_S)
+                    pipe.execute()
+                    return job_id, False
+                except redis.WatchError:
+                    continue
 
     def get(self, job_id: int) -> Job | None:
         h = _hash(self.r, f"{P}job:{job_id}")
@@ -265,6 +315,10 @@ class RedisStore:
         if owner == me or dead:
             return bool(self._take_over(keys=[key], args=[owner, me, ms]))
         return False  # the TTL frees it if its owner died on another machine
+
+    def once_per(self, name: str, seconds: float) -> bool:
+        """As Store.once_per: a key that lives `seconds`."""
+        return bool(self.r.set(f"{P}rate:{name}", 1, nx=True, px=max(1, int(seconds * 1000))))
 
     def release(self, name: str) -> None:
         self._release(keys=[f"{P}lock:{name}"], args=[f"{worker_id()}:{threading.get_ident()}"])

@@ -43,6 +43,18 @@ DeliveryState = Literal["new", "redelivery", "replay"]
 
 
 KEEP_RESULTS = 200
+# Jobs that read the repository's current state when they run: a newer one for the same
+# repository supersedes a queued one (Store.add_or_merge).
+COALESCED_KINDS = frozenset({"vet"})
+
+
+def merge_payloads(queued: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
+    """The newer request wins; `forks_only` (vet only if the repository is a fork) stays only
+    when both asked for it, so a merge never narrows what either delivery asked for."""
+    merged = dict(newer)
+    if not (queued.get("forks_only") and newer.get("forks_only")):
+        merged.pop("forks_only", None)
+    return merged
 
 
 @dataclass
@@ -165,6 +177,40 @@ class Store:
                 (delivery, kind, repo, json.dumps(payload), time.time()),
             )
             return cur.lastrowid if cur.rowcount == 1 else None
+
+    def add_or_merge(
+        self, delivery: str, kind: str, repo: str, payload: dict[str, Any]
+    ) -> tuple[int | None, bool]:
+        """Queue a job, or merge it into the same repository's job of its kind that is still
+        queued (round 18c F8): (job id, merged). A job that re-reads the repository when it
+        runs (a vet reads the default branch's head then) is one job however many deliveries
+        asked for it before it started; one already running is followed by at most one more.
+        Other kinds are always added."""
+        if kind not in COALESCED_KINDS:
+            return self.add_job(delivery, kind, repo, payload), False
+        with self.conn() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT id, payload FROM jobs WHERE kind=? AND repo=? AND status='queued' "
+                    "ORDER BY id DESC LIMIT 1",
+                    (kind, repo),
+                ).fetchone()
+                if row is not None:
+                    merged = merge_payloads(json.loads(row[1]), payload)
+                    db.execute(
+                        "UPDATE jobs SET payload=?, updated=? WHERE id=?",
+                        (json.dumps(merged), time.time(), row[0]),
+                    )
+                    return int(row[0]), True
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO jobs (delivery, kind, repo, payload, status, updated) "
+                    "VALUES (?, ?, ?, ?, 'queued', ?)",
+                    (delivery, kind, repo, json.dumps(payload), time.time()),
+                )
+                return (cur.lastrowid if cur.rowcount == 1 else None), False
+            finally:
+                db.execute("COMMIT")
 
     def get(self, job_id: int) -> Job | None:
         with self.conn() as db:
@@ -298,6 +344,19 @@ class Store:
                 )
                 return cur.rowcount == 1
             return False
+
+    def once_per(self, name: str, seconds: float) -> bool:
+        """True at most once per `seconds` for `name`, across workers (a rate limit: the
+        refusal replies of round 18c F7). Its own rows of the locks table, owned by no
+        process, so a job's child exiting frees nothing."""
+        now = time.time()
+        with self.conn() as db:
+            cur = db.execute(
+                "INSERT INTO locks VALUES (?, 'rate', ?) ON CONFLICT(name) DO UPDATE SET "
+                "expires=excluded.expires WHERE locks.owner='rate' AND locks.expires < ?",
+                (f"rate:{name}", now + seconds, now),
+            )
+            return cur.rowcount == 1
 
     def release(self, name: str) -> None:
         with self.conn() as db:

@@ -57,17 +57,25 @@ CHUNK = 64 * 1024
 SPOOL_BYTES = 1024 * 1024
 
 
+class BodyCutShort(Exception):
+    """The body ended before its Content-Length: the client hung up, or (under `serve`) did
+    not send it within the server's read deadline (bot.webworker)."""
+
+
 def read_signed(stream: IO[bytes], length: int, secret: str, header: str) -> bytes | None:
-    """The body when its HMAC matches `header`, else None. Read in chunks: a forged body
-    costs at most SPOOL_BYTES of memory (the rest spools to disk until the signature is
-    known), never its whole size."""
+    """The body when its HMAC matches `header`, else None; BodyCutShort when it ends early.
+    Read in chunks: a forged body costs at most SPOOL_BYTES of memory (the rest spools to
+    disk until the signature is known), never its whole size."""
     mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         left = length
         while left > 0:
-            chunk = stream.read(min(CHUNK, left))
+            try:
+                chunk = stream.read(min(CHUNK, left))
+            except OSError:
+                chunk = b""
             if not chunk:
-                return None  # shorter than its Content-Length
+                raise BodyCutShort
             mac.update(chunk)
             spool.write(chunk)
             left -= len(chunk)
@@ -150,11 +158,14 @@ def _webhook(settings: Settings, store: Store) -> Response:
         return _json(409, error="this signed payload was already delivered")
     if state == "redelivery":
         return _redelivery(settings, store, delivery, name)
-    queued = _enqueue_jobs(settings, store, event, specs)
+    queued, merged = _enqueue_jobs(settings, store, event, specs)
     log.info(
         "delivery accepted",
-        extra={"delivery": delivery, "event": event.full_name, "jobs": queued},
+        extra={"delivery": delivery, "event": event.full_name, "jobs": queued, "merged": merged},
     )
+    if merged and not queued:
+        # A queued job for the same repository takes this delivery's place (round 18c F8).
+        return _json(202, status="merged", jobs=0, merged=merged)
     return _json(202, status="queued" if queued else "ignored", jobs=queued)
 
 
@@ -171,11 +182,15 @@ def _verified_delivery(settings: Settings) -> tuple[str, str, bytes, dict[str, A
     header = request.headers.get("X-Hub-Signature-256", "")
     # Unsigned: refused before a byte of the body is read. Signed: the signature is
     # checked while the body streams in (memory bounded), before anything parses it.
-    body = (
-        read_signed(request.stream, length, settings.webhook_secret, header)
-        if SIGNATURE_HEADER.fullmatch(header)
-        else None
-    )
+    try:
+        body = (
+            read_signed(request.stream, length, settings.webhook_secret, header)
+            if SIGNATURE_HEADER.fullmatch(header)
+            else None
+        )
+    except BodyCutShort:
+        log.warning("body cut short", extra={"delivery": delivery[:64], "event": name[:64]})
+        return _json(408, error="the body did not arrive in full (Content-Length) in time")
     if body is None:
         log.warning("bad signature", extra={"delivery": delivery[:64], "event": name[:64]})
         return _json(401, error="signature does not match (X-Hub-Signature-256)")
@@ -225,12 +240,20 @@ def _jobs_of(event: Event) -> list[Any]:
     return specs
 
 
-def _enqueue_jobs(settings: Settings, store: Store, event: Event, specs: list[Any]) -> int:
-    """The jobs the handlers asked for, recorded once per delivery and queued; how many."""
-    queued = 0
+def _enqueue_jobs(
+    settings: Settings, store: Store, event: Event, specs: list[Any]
+) -> tuple[int, int]:
+    """The jobs the handlers asked for, recorded once per delivery and queued, or merged into
+    the same repository's queued job (a vet, which reads the fork when it runs): how many of
+    each. So a fork pushed N times while its vet waits or runs costs at most two vets."""
+    queued = merged = 0
     for i, spec in enumerate(specs):
-        job_id = store.add_job(f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload)
-        if job_id is not None:
+        job_id, into = store.add_or_merge(
+            f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload
+        )
+        if into:
+            merged += 1
+        elif job_id is not None:
             queue.enqueue(settings)
             queued += 1
-    return queued
+    return queued, merged

@@ -93,29 +93,44 @@ def folder_bytes(path: Path) -> int:
     return sum(e.st.st_blocks * 512 for e in fstree.walk_fds(path, live=True) if e.depth)
 
 
+def dirent_bytes(name: bytes) -> int:
+    """What one name adds to its folder's own blocks (ext4: 8 bytes and the name, rounded
+    to 4), so a folder of many long names is counted past its first block."""
+    return 8 + (len(name) + 3) // 4 * 4
+
+
 def _tree_size(dest: Path, rev: str, max_bytes: int = MAX_CHECKOUT_BYTES) -> tuple[int, int, bool]:
-    """(files, bytes, over) of rev's tree, read from `git ls-tree -r -l` as a stream and
-    stopped as soon as either bound is passed, so a tree of 10^9 entries costs what 200,000 do.
-    Bytes are what the checkout writes on disk: each file in whole blocks (disk_bytes)."""
+    """(files, bytes, over) of rev's tree, read from `git ls-tree -r -t -l` as a stream and
+    stopped as soon as a bound is passed, so a tree of 10^9 entries costs what 200,000 do.
+    Bytes are what the checkout writes on disk: each file in whole blocks (disk_bytes), each
+    folder (and submodule folder) a block of its own, each name its entry in its folder
+    (round 18c F10: 1,500 one-byte files under chains of 40 folders were counted 6 MiB and
+    wrote 248 MiB). Folders are bounded by MAX_FILES as files are (each is an inode)."""
     proc = subprocess.Popen(
-        ["git", "-C", str(dest), "ls-tree", "-r", "-l", "-z", "--full-tree", rev, "--"],
+        ["git", "-C", str(dest), "ls-tree", "-r", "-t", "-l", "-z", "--full-tree", rev, "--"],
         env=git_env(dest),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
     timer = threading.Timer(CLONE_TIMEOUT_S, proc.kill)
     timer.start()
-    files = size = 0
+    files = folders = size = 0
     try:
         assert proc.stdout is not None
         pending = b""
         while chunk := proc.stdout.read(1 << 16):
             *entries, pending = (pending + chunk).split(b"\0")
             for entry in entries:
+                meta, _, path = entry.partition(b"\t")
+                fields = meta.split()
+                size += dirent_bytes(path.rpartition(b"/")[2])
+                if len(fields) > 1 and fields[1] in (b"tree", b"commit"):
+                    folders += 1
+                    size += BLOCK
+                    continue
                 files += 1
-                field = entry.split(b"\t", 1)[0].split()[-1:]
-                size += disk_bytes(int(field[0])) if field and field[0].isdigit() else 0
-            if files > MAX_FILES or size > max_bytes:
+                size += disk_bytes(int(fields[-1])) if fields and fields[-1].isdigit() else 0
+            if files > MAX_FILES or folders > MAX_FILES or size > max_bytes:
                 return files, size, True
         proc.wait()  # an unknown rev: the checkout then fails with git's own reason
         return files, size, False
@@ -144,7 +159,7 @@ def _checkout(dest: Path, rev: str, what: str, max_bytes: int | None = None) -> 
             else f"{bound >> 30} GiB"
         )
         raise TreeTooLarge(
-            f"{what}: its tree holds over {MAX_FILES} files or {budget} "
+            f"{what}: its tree holds over {MAX_FILES} files (or folders) or {budget} "
             f"(at least {files} files, {size >> 20} MiB read so far), forkvet's bounds for a "
             f"checkout; vet a checkout you made yourself (forkvet vet FOLDER)"
         )

@@ -388,9 +388,10 @@ def test_redelivery_and_concurrent_deliveries_make_one_issue_one_pr(
     for t in threads:
         t.join()
     _, store = queue.setup(settings)
-    wait_for(lambda: store.counts().get("done", 0) == 3)
+    # A push's vet merges into a vet of the fork still queued (round 18c F8): 1 to 3 vets.
+    wait_for(lambda: set(store.counts()) == {"done"})
     assert len(repo.issues) == 1 and len(repo.pulls) == 1
-    assert sum(r["status"] == "completed" for r in repo.check_runs) == 3
+    assert sum(r["status"] == "completed" for r in repo.check_runs) == store.counts()["done"]
 
 
 def command_payload(issue: dict[str, Any], body: str, user: str) -> dict[str, Any]:
@@ -818,3 +819,54 @@ def test_redis_queue_with_a_worker_on_another_machine(
     _, store = queue.setup(web_settings)
     assert store.counts() == {"done": 1}
     assert len(repo.issues) == 1 and len(repo.pulls) == 1
+
+
+def test_commands_in_code_or_hidden_are_not_commands(
+    settings: Settings, emulator: GitHubEmulator
+) -> None:
+    """Round 18c F7: GitHub shows a fenced or indented code block as code and an HTML comment
+    not at all: a `/forkvet` line there is no command (someone pasting instructions)."""
+    client = create_app(settings).test_client()
+    issue = {"number": 1, "body": f"report\n{MARKER}"}
+    for body, jobs in (
+        ("```\n/forkvet recheck\n```", 0),
+        ("~~~~ text\n/forkvet recheck\n~~~\n~~~~\n", 0),
+        ("```\n/forkvet recheck", 0),  # never closed: code to the end
+        ("    /forkvet recheck", 0),
+        ("\t/forkvet recheck", 0),
+        ("> /forkvet recheck", 0),
+        ("<!--\n/forkvet recheck\n-->", 0),
+        ("```\ncode\n```\n/forkvet recheck", 1),
+        ("   /forkvet recheck", 1),
+        ("see below\n\n/forkvet recheck\n", 1),
+    ):
+        comment = command_payload(issue, body, "acme")
+        comment["comment"]["author_association"] = "OWNER"
+        assert post(client, comment, "issue_comment").get_json()["jobs"] == jobs, body
+
+
+def test_a_refusal_is_answered_once_per_person_and_fork(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    """Round 18c F7: a reader commenting commands in a loop gets one refusal reply, not one
+    bot comment per comment (each one notifies every watcher)."""
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    client = create_app(settings).test_client()
+    post(client, fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    issue = repo.issues[0]
+    for i in range(5):
+        comment = command_payload(issue, f"/forkvet recheck {i}", "reader")
+        comment["comment"]["author_association"] = "CONTRIBUTOR"
+        assert post(client, comment, "issue_comment").get_json()["jobs"] == 1
+    _, store = queue.setup(settings)
+    wait_for(lambda: store.counts() == {"done": 6})
+    replies = [c for c in repo.comments if "only people with write access" in c["body"]]
+    assert len(replies) == 1
+    # Someone else is answered: the limit is per person.
+    other = command_payload(issue, "/forkvet recheck", "another")
+    other["comment"]["author_association"] = "CONTRIBUTOR"
+    post(client, other, "issue_comment")
+    wait_for(lambda: store.counts() == {"done": 7})
+    assert sum("only people with write access" in c["body"] for c in repo.comments) == 2
+    assert sum(r["status"] == "completed" for r in repo.check_runs) == 1

@@ -186,3 +186,96 @@ def test_turns_are_chosen_when_a_slot_frees_on_redis(redis_url: str) -> None:
     from bot.redis_store import RedisStore
 
     taken_in_turns(RedisStore(redis_url))
+
+
+def coalesced(store: Any) -> None:
+    """Round 18c F8: a vet that is still queued takes every later delivery's place; one that
+    runs is followed by at most one more; other kinds are never merged."""
+    first = [
+        store.add_or_merge(f"p{i}#0", "vet", "alice/m3", {"installation_id": 7}) for i in range(20)
+    ]
+    assert first[0] == (first[0][0], False) and first[0][0] is not None
+    assert all(r == (first[0][0], True) for r in first[1:])
+    assert store.counts() == {"queued": 1}
+    running = store.claim_next()
+    assert running is not None and running.id == first[0][0]
+    after = [
+        store.add_or_merge(f"q{i}#0", "vet", "alice/m3", {"installation_id": 7}) for i in range(5)
+    ]
+    assert after[0][1] is False and all(r == (after[0][0], True) for r in after[1:])
+    assert store.counts() == {"running": 1, "queued": 1}
+    # Another repository, and another kind, are their own jobs.
+    assert store.add_or_merge("o#0", "vet", "alice/other", {"installation_id": 7})[1] is False
+    assert store.add_or_merge("c1#0", "comment", "alice/m3", {"installation_id": 7})[1] is False
+    assert store.add_or_merge("c2#0", "comment", "alice/m3", {"installation_id": 7})[1] is False
+    # A merge never narrows what a delivery asked for: `forks_only` stays only if both said so.
+    store.add_or_merge("f1#0", "vet", "alice/f", {"installation_id": 7, "forks_only": True})
+    job_id, _ = store.add_or_merge("f2#0", "vet", "alice/f", {"installation_id": 8})
+    job = store.get(job_id)
+    assert job is not None and job.payload == {"installation_id": 8}
+
+
+def test_deliveries_for_one_fork_merge_into_its_queued_vet(tmp_path: Path) -> None:
+    coalesced(Store(str(tmp_path / "app.sqlite3")))
+
+
+def test_deliveries_for_one_fork_merge_into_its_queued_vet_on_redis(redis_url: str) -> None:
+    from bot.redis_store import RedisStore
+
+    coalesced(RedisStore(redis_url))
+
+
+def test_a_push_flood_costs_at_most_two_vets(
+    settings: Settings, emulator: GitHubEmulator, tmp_path: Path
+) -> None:
+    """Round 18c F8 end to end, the real queue and a real worker: 20 pushes while no worker
+    runs make one vet; 10 more while that vet runs make one more."""
+    repo = emulator.add_repo("alice", "m3", FORK_FILES)
+    client = create_app(settings).test_client()
+    push = adapt(example("push"), "alice", "m3")
+    push.update({"ref": "refs/heads/main", "deleted": False})
+    answers = [
+        post(client, {**push, "after": f"{i:040x}"}, "push", f"push-{i}").get_json()
+        for i in range(20)
+    ]
+    assert answers[0] == {"status": "queued", "jobs": 1}
+    assert all(a == {"status": "merged", "jobs": 0, "merged": 1} for a in answers[1:])
+    _, store = queue.setup(settings)
+    assert store.counts() == {"queued": 1}
+    emulator.delays = {"GET /repos/alice/m3/issues": 4}  # the vet is running for a while
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=app_env(settings),
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: store.counts() == {"running": 1}, timeout=60)
+        more = [
+            post(client, {**push, "after": f"{100 + i:040x}"}, "push", f"later-{i}").get_json()
+            for i in range(10)
+        ]
+        assert more[0]["status"] == "queued" and all(m["status"] == "merged" for m in more[1:])
+        wait_for(lambda: store.counts() == {"done": 2}, timeout=120)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert sum(r["status"] == "completed" for r in repo.check_runs) == 2
+
+
+def rate_limited(store: Any) -> None:
+    """Store.once_per (round 18c F7's refusal replies): once per period and name."""
+    assert store.once_per("refusal:o/r:u", 0.5) is True
+    assert store.once_per("refusal:o/r:u", 0.5) is False
+    assert store.once_per("refusal:o/r:v", 0.5) is True
+    time.sleep(0.6)
+    assert store.once_per("refusal:o/r:u", 0.5) is True
+
+
+def test_once_per(tmp_path: Path) -> None:
+    rate_limited(Store(str(tmp_path / "app.sqlite3")))
+
+
+def test_once_per_on_redis(redis_url: str) -> None:
+    from bot.redis_store import RedisStore
+
+    rate_limited(RedisStore(redis_url))

@@ -392,10 +392,16 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    yield from _serve(settings, tmp_path)
+
+
+def _serve(
+    settings: Settings, tmp_path: Path, **extra: str
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=app_env(settings, FORKVET_DB=str(tmp_path / "serve.sqlite3")),
+        env=app_env(settings, FORKVET_DB=str(tmp_path / "serve.sqlite3"), **extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -429,7 +435,7 @@ def test_slow_clients_do_not_stall_the_webhook_server(
 
     threads = []
     for _ in range(8):
-        sock = socket.create_connection(("127.0.0.1", port))
+        sock = socket.create_connection(("127.0.0.1", port), source_address=(ATTACKER, 0))
         slow.append(sock)
         threads.append(threading.Thread(target=trickle, args=(sock,), daemon=True))
         threads[-1].start()
@@ -447,6 +453,111 @@ def test_slow_clients_do_not_stall_the_webhook_server(
         stop.set()
         for sock in slow:
             sock.close()
+
+
+ATTACKER = "127.0.0.3"  # another address than GitHub's deliveries and the health check
+
+
+@pytest.fixture
+def served_fast_deadline(
+    settings: Settings, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    yield from _serve(settings, tmp_path, FORKVET_WEB_READ_S="4")
+
+
+def _slow_body(port: int, i: int, source: str = ATTACKER) -> socket.socket:
+    """A request with a well-formed (wrong) signature whose body is promised, then trickled."""
+    sock = socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+    sock.sendall(
+        (
+            f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"X-GitHub-Event: ping\r\nX-GitHub-Delivery: slow-{i}\r\n"
+            f"X-Hub-Signature-256: sha256={'0' * 64}\r\nContent-Length: 5000\r\n\r\n{{"
+        ).encode()
+    )
+    return sock
+
+
+def test_slow_bodies_cost_a_bounded_share_of_the_server(
+    served_fast_deadline: tuple[subprocess.Popen[str], int],
+) -> None:
+    """Round 18c F5: 100 connections trickling a forged body (one byte a second, from one
+    address, reconnecting when dropped) against the default web settings (2 workers x 16
+    threads): `/healthz` and a signed delivery answer promptly throughout, and a slow body is
+    cut at the read deadline (408), never held open."""
+    _, port = served_fast_deadline
+    stop = threading.Event()
+    socks: list[socket.socket] = []
+    lock = threading.Lock()
+    for i in range(100):
+        socks.append(_slow_body(port, i))
+
+    def trickle() -> None:
+        n = 100
+        while not stop.wait(1.0):
+            with lock:
+                for k, sock in enumerate(socks):
+                    try:
+                        sock.send(b" ")
+                    except OSError:  # refused or cut: the attacker comes straight back
+                        sock.close()
+                        n += 1
+                        with contextlib.suppress(OSError):
+                            socks[k] = _slow_body(port, n)
+
+    attacker = threading.Thread(target=trickle, daemon=True)
+    attacker.start()
+    health: list[float] = []
+    deliveries: list[float] = []
+    try:
+        time.sleep(2)
+        end = time.monotonic() + 12  # three read deadlines of the slow bodies
+        while time.monotonic() < end:
+            started = time.monotonic()
+            assert _get(port, "/healthz", timeout=5)[0] == 200
+            health.append(time.monotonic() - started)
+            body, headers = signed({**example("ping"), "zen": f"z{len(health)}"}, "ping")
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            started = time.monotonic()
+            conn.request("POST", WEBHOOK_PATH, body=body, headers=headers)
+            resp = conn.getresponse()
+            assert resp.status == 202
+            deliveries.append(time.monotonic() - started)
+            conn.close()
+            time.sleep(0.5)
+        # A slow body from an address with threads to spare: cut with 408 at the deadline.
+        probe = _slow_body(port, 10_000, source="127.0.0.4")
+        probe.settimeout(15)
+        started = time.monotonic()
+        answer = probe.recv(200)
+        cut = time.monotonic() - started
+        probe.close()
+    finally:
+        stop.set()
+        attacker.join(timeout=5)
+        for sock in socks:
+            sock.close()
+    print(
+        f"healthz max {max(health):.3f}s, delivery max {max(deliveries):.3f}s "
+        f"({len(health)} each); slow body cut after {cut:.1f}s: {answer[:40]!r}"
+    )
+    assert max(health) < 1 and max(deliveries) < 1
+    assert answer.startswith(b"HTTP/1.1 408") and 3 < cut < 8
+
+
+def test_one_address_sending_one_request_after_another_is_never_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """With one thread per address, a client's next connection often arrives before its last
+    one's thread is released: it waits for that thread (no 503)."""
+    gen = _serve(settings, tmp_path, FORKVET_WEB_PEER_THREADS="1")
+    _, port = next(gen)
+    try:
+        statuses = [_get(port, "/healthz")[0] for _ in range(60)]
+        assert statuses == [200] * 60
+    finally:
+        with contextlib.suppress(StopIteration):
+            next(gen)
 
 
 def test_serve_killed_leaves_no_orphans(served: tuple[subprocess.Popen[str], int]) -> None:

@@ -150,3 +150,46 @@ def test_sigterm_mid_checkout_leaves_no_clone_behind(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     assert list(scratch.iterdir()) == []
+
+
+def _folder_chains(bare: Path, files: int, depth: int) -> str:
+    """Round 18c F10: `files` one-byte files, each under its own chain of `depth` folders,
+    all chains one tree object: a few KiB fetched, files x depth folders checked out."""
+    blob = _git(bare, "hash-object", "-w", "--stdin", stdin=b"x")
+    tree = _git(bare, "mktree", stdin=f"100644 blob {blob}\tf\n".encode())
+    for i in range(depth):
+        tree = _git(bare, "mktree", stdin=f"040000 tree {tree}\td{i}\n".encode())
+    rows = "".join(f"040000 tree {tree}\tt{i:05d}\n" for i in range(files))
+    top = _git(bare, "mktree", stdin=rows.encode())
+    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b"}
+    env |= {"GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b"}
+    commit = (
+        subprocess.run(
+            ["git", "commit-tree", top, "-m", "folders"], cwd=bare, env=env, capture_output=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    _git(bare, "update-ref", "refs/heads/main", commit)
+    _git(bare, "symbolic-ref", "HEAD", "refs/heads/main")
+    return commit
+
+
+def test_folders_count_against_the_disk_budget_before_checkout(tmp_path: Path) -> None:
+    """300 files under chains of 40 folders: 12,300 folders (48 MiB of folder blocks) for
+    1.2 MiB of file blocks. With a 16 MiB budget the tree is refused before anything is
+    checked out (it used to be let through on its files' blocks alone)."""
+    from forkvet.source import TreeTooLarge, clone
+
+    bare = tmp_path / "chains.git"
+    _git(tmp_path, "init", "-q", "--bare", str(bare))
+    _folder_chains(bare, 300, 40)
+    dest = tmp_path / "clone"
+    with pytest.raises(TreeTooLarge, match="16 MiB on disk"):
+        clone(f"file://{bare}", dest, max_bytes=16 << 20)
+    assert [p.name for p in dest.iterdir()] == [".git"]  # nothing checked out
+    # The same tree under a budget that holds its folders is checked out.
+    ok = tmp_path / "ok"
+    clone(f"file://{bare}", ok, max_bytes=128 << 20)
+    chain = Path("t00299", *(f"d{i}" for i in reversed(range(40))), "f")
+    assert (ok / chain).read_text() == "x"

@@ -326,7 +326,8 @@ def test_readme_framework_versions_as_before() -> None:
 
 # -- the rest --------------------------------------------------------------------------------------
 def test_app_command_as_before() -> None:
-    old = re.compile(r"^[ \t]*/forkvet(?![\w-])(?:[ \t]+(\S+))?(.*)$", re.M)
+    # Round 18c F7: at most 3 spaces before it (4 spaces or a tab: indented code).
+    old = re.compile(r"^ {0,3}/forkvet(?![\w-])(?:[ \t]+(\S+))?(.*)$", re.M)
     pieces = ["/forkvet", " ", "\t", "recheck", "-x", "x", "\n", ":", "€", "help"]
     for text in _texts(pieces, "cmd"):
         a, b = old.search(text), COMMAND.search(text)
