@@ -648,3 +648,16 @@ def test_a_code_span_of_any_backtick_run_is_read() -> None:
     assert "python sample.py --n 4" in commands
     assert "python train.py" in commands
     assert not any("``y``" in c for c in commands)
+
+
+def test_a_section_saying_infer_predict_or_synthesize_runs_the_model() -> None:
+    """ "Infer by Command Line" over `python examples/cmd/run.py "text"` (2noise/ChatTTS,
+    round-9 dev): a run.py the README runs defaults to training unless the words say what it
+    does; inferring, predicting, synthesizing and transcribing run a trained model."""
+    from forkvet.vet.entry_points import readme_commands
+
+    for words in ("Infer by Command Line", "Predict", "Synthesize speech", "Transcribe audio"):
+        text = f"# X\n\n## Quick start\n\n### {words}\n\n```bash\npython run.py --in a.wav\n```\n"
+        assert [c.kind for c in readme_commands(text, "README.md")] == ["test"], words
+    text = "# X\n\n## Training\n\n```bash\npython run.py --in a.wav\n```\n"
+    assert [c.kind for c in readme_commands(text, "README.md")] == ["train"]

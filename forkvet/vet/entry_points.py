@@ -780,7 +780,8 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
         return "train"
     # "Show MT-bench scores", "compute the metrics": an evaluation.
     if rx.search(
-        r"(?i)\b(?:test|evaluat|demo|inference|sampl|generat|scor(?:e|es|ing)\b|"
+        r"(?i)\b(?:test|evaluat|demo|inference|infer\b|inferring|predict|sampl|generat|"
+        r"synthesi[sz]|transcrib|scor(?:e|es|ing)\b|"
         r"benchmark|metrics?\b|run\s+(?:the|a|our|your)\s+(?:\w+\s+)?model\b)",
         context,
     ):
