@@ -142,6 +142,27 @@ def test_pages_named_for_running_and_folder_readmes(vet_repo: Vet) -> None:
     assert "tests/test_cli.py" not in test
 
 
+def test_the_english_pages_of_documentation_kept_by_language(vet_repo: Vet) -> None:
+    """docs/en/inference.md (fishaudio/fish-speech, round-9 dev): a run-doc one language
+    folder down is read like docs/inference.md; other languages repeat its commands."""
+    page = "# Inference\n\n```\npython pkg/models/dac/inference.py -i in.wav\n```\n"
+    report = vet_repo(
+        {
+            "README.md": "# TTS\n\nSee the documentation.\n",
+            "docs/en/inference.md": page,
+            "docs/zh/inference.md": page.replace("in.wav", "zh.wav"),
+            "pkg/__init__.py": "",
+            "pkg/models/__init__.py": "",
+            "pkg/models/dac/__init__.py": "",
+            "pkg/models/dac/inference.py": MAIN,
+        }
+    )
+    commands = {c.command for c in report.entry_points.commands}
+    assert "python pkg/models/dac/inference.py -i in.wav" in commands
+    assert "python pkg/models/dac/inference.py -i zh.wav" not in commands
+    assert "pkg/models/dac/inference.py" in _paths(report.entry_points.test)
+
+
 def test_python_m_package_runs_the_module_its_main_hands_over_to(vet_repo: Vet) -> None:
     readme = (
         "# Separator\n\nIf you just wish to separate tracks, not train it, run\n\n"

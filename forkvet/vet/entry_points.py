@@ -2241,6 +2241,14 @@ _RUN_DOC = rx.compile(
 )
 MAX_DOC_PAGES = 32
 MAX_DOC_COMMANDS = 2 * MAX_COMMANDS
+# The English pages of documentation kept by language (docs/en/inference.md); the other
+# languages' pages repeat their commands.
+_ENGLISH_DOCS = frozenset({"en", "en-us", "en_us", "english"})
+
+
+def _docs_page_depth(parts: tuple[str, ...]) -> bool:
+    """docs/x.md, or docs/en/x.md."""
+    return len(parts) == 2 or (len(parts) == 3 and parts[1].lower() in _ENGLISH_DOCS)
 
 
 def doc_pages(ctx: Context) -> list[str]:
@@ -2270,7 +2278,9 @@ def doc_pages(ctx: Context) -> list[str]:
             and not (framework and fe.path.startswith(framework))
         ):
             folders.append(fe.path)  # chat/README.md: how to run what is in chat/
-        elif (len(fe.parts) == 1 or (in_docs and len(fe.parts) == 2)) and _RUN_DOC.match(fe.name):
+        elif (len(fe.parts) == 1 or (in_docs and _docs_page_depth(fe.parts))) and _RUN_DOC.match(
+            fe.name
+        ):
             named.append(fe.path)
     return (linked + named + folders)[:MAX_DOC_PAGES]
 
