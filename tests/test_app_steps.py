@@ -38,7 +38,7 @@ def test_an_event_no_handler_wants_queues_nothing(tmp_path: Path) -> None:
     settings, store = _settings(tmp_path), Store(str(tmp_path / "a.db"))
     event = Event("star", "d2", {"action": "created"})
     assert web._jobs_of(event) == []
-    assert web._enqueue_jobs(settings, store, event, web._jobs_of(event)) == 0
+    assert web._enqueue_jobs(settings, store, event, web._jobs_of(event)) == (0, 0)
     assert store.counts() == {} or sum(store.counts().values()) == 0
 
 

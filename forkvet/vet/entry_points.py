@@ -778,13 +778,7 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
     context = _NEGATED_TRAIN.sub(" ", context)
     if _TRAINS_WORD.search(context):
         return "train"
-    # "Show MT-bench scores", "compute the metrics": an evaluation.
-    if rx.search(
-        r"(?i)\b(?:test|evaluat|demo|inference|infer\b|inferring|predict|sampl|generat|"
-        r"synthesi[sz]|transcrib|scor(?:e|es|ing)\b|"
-        r"benchmark|metrics?\b|run\s+(?:the|a|our|your)\s+(?:\w+\s+)?model\b)",
-        context,
-    ):
+    if _RUNS_MODEL_WORD.search(context):
         return "test"
     if not _is_generic(stem) and _USAGE_HEADING.search(section):
         # The one thing a "## Running" section runs, saying nothing more: how the method
@@ -793,6 +787,13 @@ def _script_command_kind(low: str, script: str, context: str, section: str = "")
     return "other"  # main.py, run.py with nothing said: its code decides (_other_command_kind)
 
 
+# "Show MT-bench scores", "compute the metrics", "Infer by command line": an evaluation or a
+# run of the trained model.
+_RUNS_MODEL_WORD = rx.compile(
+    r"(?i)\b(?:test|evaluat|demo|inference|infer\b|inferring|predict|sampl|generat|"
+    r"synthesi[sz]|transcrib|scor(?:e|es|ing)\b|"
+    r"benchmark|metrics?\b|run\s+(?:the|a|our|your)\s+(?:\w+\s+)?model\b)"
+)
 _USAGE_HEADING = rx.compile(
     r"(?i)^\W*(?:usage|running|run(?:ning)?\s+(?:it|the\s+code)|quick\s*start|getting\s+started|"
     r"how\s+to\s+(?:use|run))\W*$",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
@@ -52,7 +51,7 @@ _OVERLAP = 64
 _PROBE = 512
 # Bytes PyYAML's Reader refuses that are one character in UTF-8, and the shortest text that
 # can hold what a rule needs (`!new:a`, `${e:f()}`, `_target_`): fewer characters hold none.
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = rx.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SHORTEST = 6
 
 
