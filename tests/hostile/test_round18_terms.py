@@ -16,6 +16,7 @@ from forkvet.report import Report
 from forkvet.vet import weightsdocs
 from forkvet.vet.textnorm import _MISSPELT, fold
 from tests.conftest import license_text
+from tests.cputime import cpu_call
 
 MIT = license_text("MIT.txt").replace("<year> <copyright holders>", "2024 Example Labs")
 
@@ -75,9 +76,8 @@ def test_weights_documents_are_bounded(
         return restriction(text, own)
 
     monkeypatch.setattr(weightsdocs, "_restriction", counted)
-    start = time.monotonic()
-    report = vet_repo({"LICENSE": MIT, **files})
-    assert time.monotonic() - start < 120
+    report, cpu = cpu_call(lambda: vet_repo({"LICENSE": MIT, **files}))
+    assert cpu < 120  # this process's CPU time: a loaded machine does not count
     assert report.license.commercial_use is not True
     assert len(read) <= weightsdocs.MAX_DOCS + weightsdocs.MAX_NOTEBOOKS
     assert read[0].startswith("The pretrained")
