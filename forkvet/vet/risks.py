@@ -188,19 +188,16 @@ def _absent_content(ctx: Context) -> list[Risk]:
 # -> ~/.cache/…/x.pt`, `model.skops -> ../other-fork/model.skops`, any file on the runner).
 # forkvet reads every file of the tree by content whatever its name (pickles, YAML tags,
 # configs, archives), so a link standing in for any of them is NOT verified, an error: no list
-# of checkpoint suffixes decides (outside attack, round 18a F9: `.skops`, `.safetensors`,
-# `.onnx_data`, `.data` were missing from one). Only names no loader reads data or code from
-# (documentation and images) stay the walk's notice.
-_INERT_LINK_SUFFIXES = (
-    ".md", ".markdown", ".rst", ".adoc", ".html", ".htm", ".pdf",
-    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp", ".css",
-)  # fmt: skip
-
-
+# of checkpoint suffixes decides (outside attack, round 18a F9). Nor does a list of harmless
+# names: the link's own name says nothing about what reads through it (round 19a F4:
+# `weights.md -> /outside/dir` read as `torch.load("weights.md/model.pt")`, `banner.png ->
+# /outside/evil.pkl` read by `torch.load`), so every link whose target forkvet did not vet is
+# the error, whatever it is named. (Of the labelled real repositories none links a
+# document or an image out of its tree; rbgirshick/rcnn's dataset folders were errors already.)
 def _checkpoints_linked_out(links_out: list[str]) -> list[Risk]:
-    named = [p for p in links_out if not p.lower().endswith(_INERT_LINK_SUFFIXES)]
-    if not named:
+    if not links_out:
         return []
+    named = links_out
     shown = ", ".join(named[:5]) + (f" and {len(named) - 5:,} more" if len(named) > 5 else "")
     return [
         Risk(

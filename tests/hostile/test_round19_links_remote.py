@@ -1,0 +1,54 @@
+"""Round 19 (tester 19a): a symlink leaving the tree is NOT verified whatever it is named, a
+folder named like a document or a file named like an image included (F4); every transformers
+remote-code reference to another Hub repository is judged alike (F10); `torch.hub.load` of
+another repository runs code forkvet never saw (F12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from forkvet.report import Report, Risk
+from forkvet.snapshot import load
+from forkvet.vet import vet
+from tests.conftest import MakeRepo
+
+README = {"README.md": "# Model\n"}
+
+
+def _kind(report: Report, kind: str) -> list[Risk]:
+    return [r for r in report.risks if r.kind == kind]
+
+
+# -- F4: links leaving the tree, whatever their name -----------------------------------------------
+def test_a_folder_link_named_like_a_document_is_unverified(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "model.pt").write_bytes(b"\x80\x02cos\nsystem\n.")
+    root = make_repo(
+        {**README, "demo.py": 'import torch\ntorch.load("weights.md/model.pt")\n'},
+        use_git=False,
+    )
+    (root / "weights.md").symlink_to(outside)
+    [risk] = _kind(vet(load(root)), "link-outside")
+    assert risk.severity == "error" and risk.path == "weights.md" and "NOT verified" in risk.message
+
+
+def test_a_file_link_named_like_an_image_is_unverified(make_repo: MakeRepo, tmp_path: Path) -> None:
+    outside = tmp_path / "evil.pkl"
+    outside.write_bytes(b"\x80\x02cos\nsystem\n.")
+    root = make_repo({**README, "assets/logo.txt": "x\n"}, use_git=False)
+    for name in ("assets/banner.png", "docs/guide.html", "paper.pdf"):
+        (root / name).parent.mkdir(exist_ok=True)
+        (root / name).symlink_to(outside)
+    [risk] = _kind(vet(load(root)), "link-outside")
+    assert risk.severity == "error" and "3 symlink" in risk.message
+    for name in ("assets/banner.png", "docs/guide.html", "paper.pdf"):
+        assert name in risk.message
+
+
+def test_a_link_inside_the_tree_stays_no_finding(make_repo: MakeRepo) -> None:
+    root = make_repo({**README, "AGENTS.md": "# agents\n"}, use_git=False)
+    (root / "CLAUDE.md").symlink_to("AGENTS.md")
+    assert not _kind(vet(load(root)), "link-outside")
