@@ -1516,25 +1516,47 @@ def _shell_risks(ctx: Context, risks: list[Risk]) -> None:
             )
 
 
-# transformers' `auto_map` (config.json, tokenizer_config.json, processor configs): with
-# trust_remote_code=True, `AutoModel.from_pretrained(...)` imports the module each value
-# names and runs it. A value `owner/repo--module.Class` takes that module from ANOTHER Hub
-# repository (dynamic_module_utils splits at `--`): code forkvet never saw, whatever this
-# tree holds (outside attack, round 18a F5). Named with its repository; an error when the
-# repository's own code or README loads with trust_remote_code=True.
+# transformers' dynamic modules: with trust_remote_code=True, `from_pretrained` and
+# `pipeline()` import the module a config names and run it. A reference
+# `owner/repo--module.Class` takes that module from ANOTHER Hub repository:
+# get_class_from_dynamic_module splits at `--` whichever key it came from (`auto_map` in
+# config.json, tokenizer_config.json, processor configs, round 18a F5; `custom_pipelines`'
+# `impl`, round 19a F10): code forkvet never saw, whatever this tree holds. So no list of
+# keys decides: every string value of a JSON file shaped as such a reference (one `--`, a
+# repository before it, a dotted `module.Class` after it) is named with its repository,
+# and is an error when the repository's own code or README loads with trust_remote_code=True.
 _MAX_AUTO_MAP_BYTES = 4 << 20
+_MAX_JSON_NODES = 200_000
+
+
+def _cross_repo_ref(value: str) -> bool:
+    """Whether transformers would fetch this class reference from another repository: it
+    splits at `--` into a repository (a Hub id or a folder; no whitespace: huggingface_hub
+    refuses such an id) and `module.Class` (split at its one dot)."""
+    parts = value.split("--")
+    if len(parts) != 2 or not parts[0] or any(c.isspace() for c in parts[0]):
+        return False
+    module, dot, name = parts[1].partition(".")
+    return bool(dot and module and name) and "." not in name
 
 
 def _auto_map_refs(doc: object) -> list[tuple[str, str]]:
-    """(auto class, reference) of every `auto_map` value naming another repository."""
-    amap = doc.get("auto_map") if isinstance(doc, dict) else None
-    if not isinstance(amap, dict):
-        return []
+    """(key path, reference) of every string value in the document naming another
+    repository's module, in document order (a bounded walk: at most _MAX_JSON_NODES)."""
     out: list[tuple[str, str]] = []
-    for auto, value in list(amap.items())[:200]:
-        for ref in value if isinstance(value, list) else [value]:
-            if isinstance(ref, str) and "--" in ref:
-                out.append((str(auto), ref))
+    stack: list[tuple[str, object]] = [("", doc)]
+    seen = 0
+    while stack and seen < _MAX_JSON_NODES and len(out) < 200:
+        where, node = stack.pop()
+        seen += 1
+        if isinstance(node, str):
+            if "--" in node and _cross_repo_ref(node):
+                out.append((where or "(the document)", node))
+        elif isinstance(node, dict):
+            keys = [(f"{where}.{k}" if where else str(k), v) for k, v in node.items()]
+            stack.extend(reversed(keys))
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(node))))
     return out
 
 
@@ -1545,7 +1567,7 @@ def _auto_map_risks(ctx: Context, risks: list[Risk]) -> list[Risk]:
         if f.suffix != ".json" or f.size > _MAX_AUTO_MAP_BYTES or len(out) >= 20:
             continue
         text = ctx.snap.read_text(f.path) or ""
-        if "auto_map" not in text and "\\u" not in text:
+        if "--" not in text and "\\u" not in text:
             continue
         try:
             refs = _auto_map_refs(safeparse.json_loads(text))
@@ -1555,14 +1577,14 @@ def _auto_map_risks(ctx: Context, risks: list[Risk]) -> list[Risk]:
             continue
         repos = list(dict.fromkeys(ref.split("--", 1)[0] for _, ref in refs))
         shown = ", ".join(repr(r[:100]) for r in repos[:3])
-        auto, ref = refs[0]
+        where, ref = refs[0]
         out.append(
             Risk(
                 "remote-code",
                 "error" if trusted else "warning",
-                f"auto_map sends {auto[:60]!r} to code in another repository ({shown}: "
-                f"{ref[:160]!r}); with trust_remote_code=True, from_pretrained downloads that "
-                "module and runs it, and forkvet never saw it (NOT verified)"
+                f"{where[:80]!r} names code in another repository ({shown}: {ref[:160]!r}); "
+                "with trust_remote_code=True, transformers (from_pretrained, pipeline) "
+                "downloads that module and runs it, and forkvet never saw it (NOT verified)"
                 + (", and this repository loads with trust_remote_code=True" if trusted else "")
                 + ". Vet that repository too, or pin `revision=` to a commit you read.",
                 f.path,

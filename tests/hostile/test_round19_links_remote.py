@@ -5,6 +5,8 @@ another repository runs code forkvet never saw (F12)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 from forkvet.report import Report, Risk
@@ -52,3 +54,45 @@ def test_a_link_inside_the_tree_stays_no_finding(make_repo: MakeRepo) -> None:
     root = make_repo({**README, "AGENTS.md": "# agents\n"}, use_git=False)
     (root / "CLAUDE.md").symlink_to("AGENTS.md")
     assert not _kind(vet(load(root)), "link-outside")
+
+
+# -- F10: every transformers reference to another repository's module ------------------------------
+def _remote(report: Report) -> list[Risk]:
+    return _kind(report, "remote-code")
+
+
+def test_a_custom_pipeline_of_another_repository_loaded_with_remote_code_is_an_error(
+    vet_repo: Callable[..., Report],
+) -> None:
+    config = {
+        "model_type": "bert",
+        "custom_pipelines": {"my-task": {"impl": "evil/repo--pipe.MyPipe", "pt": ["AutoModel"]}},
+    }
+    report = vet_repo(
+        {
+            **README,
+            "config.json": json.dumps(config),
+            "demo.py": "from transformers import pipeline\n"
+            "p = pipeline(model='.', trust_remote_code=True)\n",
+        }
+    )
+    [risk] = _remote(report)
+    assert risk.severity == "error" and risk.path == "config.json"
+    assert "'evil/repo'" in risk.message and "custom_pipelines.my-task.impl" in risk.message
+
+
+def test_a_reference_to_another_repository_under_any_key_is_named(
+    vet_repo: Callable[..., Report],
+) -> None:
+    report = vet_repo(
+        {
+            **README,
+            "processor_config.json": json.dumps({"x": [{"y": "o/r--m.C"}]}),
+            "data/sentences.json": json.dumps(
+                ["you kept -- Dr. Buchholz recommends it .", "webpack --config=a/b.js", "a--b"]
+            ),
+        }
+    )
+    [risk] = _remote(report)
+    assert risk.severity == "warning" and risk.path == "processor_config.json"
+    assert "'o/r'" in risk.message and "x[0].y" in risk.message
