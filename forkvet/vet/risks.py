@@ -785,7 +785,10 @@ def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
         for k in node.keywords
         if k.arg
     }
-    found = dataformats.call_risk(_dotted(node.func), values)
+    first = node.args[0] if node.args else None
+    found = dataformats.call_risk(
+        _dotted(node.func), values, first.value if isinstance(first, ast.Constant) else ...
+    )
     if found:
         return found
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:

@@ -6,8 +6,12 @@ another repository runs code forkvet never saw (F12)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from forkvet.report import Report, Risk
 from forkvet.snapshot import load
@@ -96,3 +100,40 @@ def test_a_reference_to_another_repository_under_any_key_is_named(
     [risk] = _remote(report)
     assert risk.severity == "warning" and risk.path == "processor_config.json"
     assert "'o/r'" in risk.message and "x[0].y" in risk.message
+
+
+# -- F12: torch.hub runs another repository's hubconf.py ------------------------------------------
+def test_torch_hub_load_names_the_repository_and_trust_repo_is_an_error(
+    vet_repo: Callable[..., Report],
+) -> None:
+    report = vet_repo(
+        {
+            **README,
+            "demo.py": "import torch\n"
+            'm = torch.hub.load("evil-user/not-vision", "resnet50", trust_repo=True)\n',
+            "hub.py": "import torch\n"
+            "names = torch.hub.list('o/\\x1b[2Jr:v1')\n"
+            "m = torch.hub.load(repo_or_dir=REPO, model='m', trust_repo='skip')\n",
+            "local.py": "import torch\nm = torch.hub.load('.', 'custom', source='local')\n",
+        }
+    )
+    found = {(r.path, r.line): r for r in _remote(report)}
+    assert sorted(found) == [("demo.py", 2), ("hub.py", 2), ("hub.py", 3)], report.risks
+    assert found[("demo.py", 2)].severity == "error"
+    assert "'evil-user/not-vision'" in found[("demo.py", 2)].message
+    assert found[("hub.py", 2)].severity == "warning"
+    assert "\x1b" not in found[("hub.py", 2)].message and "\\x1b" in found[("hub.py", 2)].message
+    assert found[("hub.py", 3)].severity == "error"
+
+
+def test_torch_hub_runs_a_hubconf_forkvet_never_saw(make_repo: MakeRepo, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    outside, mark = tmp_path / "companion", tmp_path / "ran"
+    outside.mkdir()
+    (outside / "hubconf.py").write_text(f"open({str(mark)!r}, 'w').write('ran')\ndef m(): pass\n")
+    demo = "import torch\ntorch.hub.load('../companion', 'm', source='local')\n"
+    root = make_repo({**README, "demo.py": demo}, use_git=False)
+    subprocess.run([sys.executable, "demo.py"], cwd=root, check=True, timeout=240)
+    assert mark.exists()  # the real loader ran the companion's code
+    [risk] = _remote(vet(load(root)))
+    assert risk.path == "demo.py" and "'../companion'" in risk.message
