@@ -1530,6 +1530,10 @@ def _shell_risks(ctx: Context, risks: list[Risk]) -> None:
 # and is an error when the repository's own code or README loads with trust_remote_code=True.
 _MAX_AUTO_MAP_BYTES = 4 << 20
 _MAX_JSON_NODES = 200_000
+# A JSON string token that may hold such a reference: no whitespace, a `--` (or an escaped
+# dash). Only files holding one are parsed; past the walk's node budget these tokens are
+# decoded one by one, so a reference is found wherever a large document keeps it.
+_REF_TOKEN = rx.compile(r'"[^"\s]{0,400}(?:--|\\u002[dD])[^"\s]{0,400}"')
 
 
 def _cross_repo_ref(value: str) -> bool:
@@ -1543,9 +1547,27 @@ def _cross_repo_ref(value: str) -> bool:
     return bool(dot and module and name) and "." not in name
 
 
-def _auto_map_refs(doc: object) -> list[tuple[str, str]]:
+def _auto_map_refs(doc: object, text: str = "") -> list[tuple[str, str]]:
     """(key path, reference) of every string value in the document naming another
-    repository's module, in document order (a bounded walk: at most _MAX_JSON_NODES)."""
+    repository's module, in document order; a walk past _MAX_JSON_NODES reads the rest from
+    the text's string tokens (key path unknown)."""
+    out = _walk_refs(doc)
+    if out is None:
+        out = []
+        for m in _REF_TOKEN.finditer(text):
+            try:
+                value = safeparse.json_loads(m.group(0))
+            except ValueError:
+                continue
+            if isinstance(value, str) and _cross_repo_ref(value):
+                out.append(("(a string value)", value))
+            if len(out) >= 200:
+                break
+    return out
+
+
+def _walk_refs(doc: object) -> list[tuple[str, str]] | None:
+    """The walk of _auto_map_refs; None when the document has more nodes than it reads."""
     out: list[tuple[str, str]] = []
     stack: list[tuple[str, object]] = [("", doc)]
     seen = 0
@@ -1560,7 +1582,7 @@ def _auto_map_refs(doc: object) -> list[tuple[str, str]]:
             stack.extend(reversed(keys))
         elif isinstance(node, list):
             stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(node))))
-    return out
+    return None if stack and seen >= _MAX_JSON_NODES else out
 
 
 def _auto_map_risks(ctx: Context, risks: list[Risk]) -> list[Risk]:
@@ -1570,10 +1592,10 @@ def _auto_map_risks(ctx: Context, risks: list[Risk]) -> list[Risk]:
         if f.suffix != ".json" or f.size > _MAX_AUTO_MAP_BYTES or len(out) >= 20:
             continue
         text = ctx.snap.read_text(f.path) or ""
-        if "--" not in text and "\\u" not in text:
+        if not _REF_TOKEN.search(text):
             continue
         try:
-            refs = _auto_map_refs(safeparse.json_loads(text))
+            refs = _auto_map_refs(safeparse.json_loads(text), text)
         except ValueError:
             continue  # transformers fails on it too
         if not refs:

@@ -137,3 +137,17 @@ def test_torch_hub_runs_a_hubconf_forkvet_never_saw(make_repo: MakeRepo, tmp_pat
     assert mark.exists()  # the real loader ran the companion's code
     [risk] = _remote(vet(load(root)))
     assert risk.path == "demo.py" and "'../companion'" in risk.message
+
+
+def test_a_reference_past_the_walk_or_escaped_is_found(vet_repo: Callable[..., Report]) -> None:
+    big = {"data": list(range(250_000)), "custom_pipelines": {"t": {"impl": "evil/big--p.P"}}}
+    report = vet_repo(
+        {
+            **README,
+            "config.json": json.dumps(big),
+            "tokenizer_config.json": '{"auto_map": {"AutoTokenizer": "e/r\\u002d\\u002dt.T"}}',
+        }
+    )
+    found = {r.path: r.message for r in _remote(report)}
+    assert sorted(found) == ["config.json", "tokenizer_config.json"], report.risks
+    assert "'evil/big'" in found["config.json"] and "'e/r'" in found["tokenizer_config.json"]
