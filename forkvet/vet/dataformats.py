@@ -36,6 +36,12 @@ class Loader:
     message: str
     files: dict[str, Any] | str
     text_pattern: tuple[str, str] | None  # (pattern, needle) for unparsed code
+    # A loader of another repository's code (torch.hub): the arguments naming it (a keyword,
+    # else the first positional), keyword values that make the call an error (trust_repo=True),
+    # and the keyword value that makes the repository a local folder (source="local").
+    repo_args: tuple[str, ...] = ()
+    error_if: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    local_if: dict[str, object] = field(default_factory=dict)
 
 
 @cache
@@ -56,6 +62,9 @@ def loaders() -> tuple[Loader, ...]:
                 e.get("message", ""),
                 e.get("files", ""),
                 (e["text_pattern"], e["text_needle"]) if "text_pattern" in e else None,
+                tuple(e.get("repo_args", ())),
+                {k: tuple(v) for k, v in e.get("error_if", {}).items()},
+                dict(e.get("local_if", {})),
             )
         )
     return tuple(out)
@@ -70,10 +79,13 @@ def _rules(name: str) -> list[dict[str, Any]]:
 
 
 # -- the code scan -------------------------------------------------------------------------------
-def call_risk(name: str, keywords: Mapping[str, object]) -> tuple[str, str, str] | None:
+def call_risk(
+    name: str, keywords: Mapping[str, object], first: object = ...
+) -> tuple[str, str, str] | None:
     """(kind, severity, message) for a call by its dotted name (`torch.load`, `.load_pickle`
     when its base is no name), keywords mapped to their constant values (a non-constant to
-    the `Ellipsis` object); None when no loader in the table matches."""
+    the `Ellipsis` object), `first` the first positional argument's (`...` when none or not
+    a constant); None when no loader in the table matches."""
     for lo in loaders():
         if not lo.kind or not (
             name in lo.calls or any(name == t or name.endswith("." + t) for t in lo.tails)
@@ -88,8 +100,40 @@ def call_risk(name: str, keywords: Mapping[str, object]) -> tuple[str, str, str]
             for k, v in lo.only_if.items()
         ):
             continue
+        if lo.repo_args:
+            return _repo_call_risk(lo, name, keywords, first)
         return lo.kind, lo.severity, lo.message.format(name.lstrip("."))
     return None
+
+
+def _repo_call_risk(
+    lo: Loader, name: str, keywords: Mapping[str, object], first: object
+) -> tuple[str, str, str] | None:
+    """A call that runs another repository's code, named with that repository (escaped:
+    repr); None for a local folder inside this tree (its code is vetted as this tree's)."""
+    repo = next((keywords[k] for k in lo.repo_args if k in keywords), first)
+    local = bool(lo.local_if) and all(keywords.get(k) == v for k, v in lo.local_if.items())
+    if local and isinstance(repo, str) and _inside(repo):
+        return None
+    error = any(k in keywords and keywords[k] in vs for k, vs in lo.error_if.items())
+    shown = repr(repo[:120]) if isinstance(repo, str) else "a repository named at run time"
+    return (
+        lo.kind,
+        "error" if error and not local else lo.severity,
+        lo.message.format(name.lstrip(".")).replace("<repo>", shown)
+        + (
+            f" ({', '.join(f'{k}={keywords[k]!r}' for k in lo.error_if if k in keywords)}: "
+            "run without asking)"
+            if error and not local
+            else ""
+        ),
+    )
+
+
+def _inside(path: str) -> bool:
+    """A relative folder that stays in the tree (no `..`, not absolute, no `~`)."""
+    parts = path.replace("\\", "/").split("/")
+    return not path.startswith(("/", "~")) and ":" not in path and ".." not in parts
 
 
 @dataclass(frozen=True)
@@ -129,9 +173,9 @@ def text_rules() -> list[TextRule]:
             dotted = r"(?:[A-Za-z_]\w*\.){0,8}" if place == "tail" else ""
             pattern = f"({dotted}(?:{ordered}))\\s*\\("
             needles = tuple(sorted(names))
-            out.append(
-                TextRule(pattern, place, needles, unless, only, lo.kind, lo.severity, lo.message)
-            )
+            # the repository a call names is shown only where ast read the call
+            msg = lo.message.replace("<repo>", "named in code forkvet could not parse")
+            out.append(TextRule(pattern, place, needles, unless, only, lo.kind, lo.severity, msg))
     return out
 
 

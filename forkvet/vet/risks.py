@@ -188,19 +188,16 @@ def _absent_content(ctx: Context) -> list[Risk]:
 # -> ~/.cache/…/x.pt`, `model.skops -> ../other-fork/model.skops`, any file on the runner).
 # forkvet reads every file of the tree by content whatever its name (pickles, YAML tags,
 # configs, archives), so a link standing in for any of them is NOT verified, an error: no list
-# of checkpoint suffixes decides (outside attack, round 18a F9: `.skops`, `.safetensors`,
-# `.onnx_data`, `.data` were missing from one). Only names no loader reads data or code from
-# (documentation and images) stay the walk's notice.
-_INERT_LINK_SUFFIXES = (
-    ".md", ".markdown", ".rst", ".adoc", ".html", ".htm", ".pdf",
-    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp", ".css",
-)  # fmt: skip
-
-
+# of checkpoint suffixes decides (outside attack, round 18a F9). Nor does a list of harmless
+# names: the link's own name says nothing about what reads through it (round 19a F4:
+# `weights.md -> /outside/dir` read as `torch.load("weights.md/model.pt")`, `banner.png ->
+# /outside/evil.pkl` read by `torch.load`), so every link whose target forkvet did not vet is
+# the error, whatever it is named. (Of the labelled real repositories none links a
+# document or an image out of its tree; rbgirshick/rcnn's dataset folders were errors already.)
 def _checkpoints_linked_out(links_out: list[str]) -> list[Risk]:
-    named = [p for p in links_out if not p.lower().endswith(_INERT_LINK_SUFFIXES)]
-    if not named:
+    if not links_out:
         return []
+    named = links_out
     shown = ", ".join(named[:5]) + (f" and {len(named) - 5:,} more" if len(named) > 5 else "")
     return [
         Risk(
@@ -788,7 +785,10 @@ def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
         for k in node.keywords
         if k.arg
     }
-    found = dataformats.call_risk(_dotted(node.func), values)
+    first = node.args[0] if node.args else None
+    found = dataformats.call_risk(
+        _dotted(node.func), values, first.value if isinstance(first, ast.Constant) else ...
+    )
     if found:
         return found
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
@@ -1519,26 +1519,70 @@ def _shell_risks(ctx: Context, risks: list[Risk]) -> None:
             )
 
 
-# transformers' `auto_map` (config.json, tokenizer_config.json, processor configs): with
-# trust_remote_code=True, `AutoModel.from_pretrained(...)` imports the module each value
-# names and runs it. A value `owner/repo--module.Class` takes that module from ANOTHER Hub
-# repository (dynamic_module_utils splits at `--`): code forkvet never saw, whatever this
-# tree holds (outside attack, round 18a F5). Named with its repository; an error when the
-# repository's own code or README loads with trust_remote_code=True.
+# transformers' dynamic modules: with trust_remote_code=True, `from_pretrained` and
+# `pipeline()` import the module a config names and run it. A reference
+# `owner/repo--module.Class` takes that module from ANOTHER Hub repository:
+# get_class_from_dynamic_module splits at `--` whichever key it came from (`auto_map` in
+# config.json, tokenizer_config.json, processor configs, round 18a F5; `custom_pipelines`'
+# `impl`, round 19a F10): code forkvet never saw, whatever this tree holds. So no list of
+# keys decides: every string value of a JSON file shaped as such a reference (one `--`, a
+# repository before it, a dotted `module.Class` after it) is named with its repository,
+# and is an error when the repository's own code or README loads with trust_remote_code=True.
 _MAX_AUTO_MAP_BYTES = 4 << 20
+_MAX_JSON_NODES = 200_000
+# A JSON string token that may hold such a reference: no whitespace, a `--` (or an escaped
+# dash). Only files holding one are parsed; past the walk's node budget these tokens are
+# decoded one by one, so a reference is found wherever a large document keeps it.
+_REF_TOKEN = rx.compile(r'"[^"\s]{0,400}(?:--|\\u002[dD])[^"\s]{0,400}"')
 
 
-def _auto_map_refs(doc: object) -> list[tuple[str, str]]:
-    """(auto class, reference) of every `auto_map` value naming another repository."""
-    amap = doc.get("auto_map") if isinstance(doc, dict) else None
-    if not isinstance(amap, dict):
-        return []
-    out: list[tuple[str, str]] = []
-    for auto, value in list(amap.items())[:200]:
-        for ref in value if isinstance(value, list) else [value]:
-            if isinstance(ref, str) and "--" in ref:
-                out.append((str(auto), ref))
+def _cross_repo_ref(value: str) -> bool:
+    """Whether transformers would fetch this class reference from another repository: it
+    splits at `--` into a repository (a Hub id or a folder; no whitespace: huggingface_hub
+    refuses such an id) and `module.Class` (split at its one dot)."""
+    parts = value.split("--")
+    if len(parts) != 2 or not parts[0] or any(c.isspace() for c in parts[0]):
+        return False
+    module, dot, name = parts[1].partition(".")
+    return bool(dot and module and name) and "." not in name
+
+
+def _auto_map_refs(doc: object, text: str = "") -> list[tuple[str, str]]:
+    """(key path, reference) of every string value in the document naming another
+    repository's module, in document order; a walk past _MAX_JSON_NODES reads the rest from
+    the text's string tokens (key path unknown)."""
+    out = _walk_refs(doc)
+    if out is None:
+        out = []
+        for m in _REF_TOKEN.finditer(text):
+            try:
+                value = safeparse.json_loads(m.group(0))
+            except ValueError:
+                continue
+            if isinstance(value, str) and _cross_repo_ref(value):
+                out.append(("(a string value)", value))
+            if len(out) >= 200:
+                break
     return out
+
+
+def _walk_refs(doc: object) -> list[tuple[str, str]] | None:
+    """The walk of _auto_map_refs; None when the document has more nodes than it reads."""
+    out: list[tuple[str, str]] = []
+    stack: list[tuple[str, object]] = [("", doc)]
+    seen = 0
+    while stack and seen < _MAX_JSON_NODES and len(out) < 200:
+        where, node = stack.pop()
+        seen += 1
+        if isinstance(node, str):
+            if "--" in node and _cross_repo_ref(node):
+                out.append((where or "(the document)", node))
+        elif isinstance(node, dict):
+            keys = [(f"{where}.{k}" if where else str(k), v) for k, v in node.items()]
+            stack.extend(reversed(keys))
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(node))))
+    return None if stack and seen >= _MAX_JSON_NODES else out
 
 
 def _auto_map_risks(ctx: Context, risks: list[Risk]) -> list[Risk]:
@@ -1548,24 +1592,24 @@ def _auto_map_risks(ctx: Context, risks: list[Risk]) -> list[Risk]:
         if f.suffix != ".json" or f.size > _MAX_AUTO_MAP_BYTES or len(out) >= 20:
             continue
         text = ctx.snap.read_text(f.path) or ""
-        if "auto_map" not in text and "\\u" not in text:
+        if not _REF_TOKEN.search(text):
             continue
         try:
-            refs = _auto_map_refs(safeparse.json_loads(text))
+            refs = _auto_map_refs(safeparse.json_loads(text), text)
         except ValueError:
             continue  # transformers fails on it too
         if not refs:
             continue
         repos = list(dict.fromkeys(ref.split("--", 1)[0] for _, ref in refs))
         shown = ", ".join(repr(r[:100]) for r in repos[:3])
-        auto, ref = refs[0]
+        where, ref = refs[0]
         out.append(
             Risk(
                 "remote-code",
                 "error" if trusted else "warning",
-                f"auto_map sends {auto[:60]!r} to code in another repository ({shown}: "
-                f"{ref[:160]!r}); with trust_remote_code=True, from_pretrained downloads that "
-                "module and runs it, and forkvet never saw it (NOT verified)"
+                f"{where[:80]!r} names code in another repository ({shown}: {ref[:160]!r}); "
+                "with trust_remote_code=True, transformers (from_pretrained, pipeline) "
+                "downloads that module and runs it, and forkvet never saw it (NOT verified)"
                 + (", and this repository loads with trust_remote_code=True" if trusted else "")
                 + ". Vet that repository too, or pin `revision=` to a commit you read.",
                 f.path,

@@ -571,8 +571,48 @@ hydra.utils.instantiate(yaml.safe_load(meta['config']))
 """,
     ),
 ]
+# Round 19a F4: a link leaving the tree, named like an image or a document, read by a loader
+# (the payload lies beside the repository, where a companion clone or a cache would put it).
+_LINK_OUT = """
+import os
+out = os.path.join(os.path.dirname(os.getcwd()), "outside")  # beside the repository
+os.makedirs(out, exist_ok=True)
+"""
+CASES += [
+    Case(
+        "pickle",
+        "pickle-through-an-image-link",
+        "assets/banner.png",
+        (),
+        _EVIL
+        + _LINK_OUT
+        + """
+import pickle
+open(os.path.join(out, "evil.pkl"), "wb").write(pickle.dumps(Evil(), protocol=2))
+os.symlink(os.path.join(out, "evil.pkl"), P)
+""",
+        "import pickle\npickle.load(open(P, 'rb'))",
+    ),
+    Case(
+        "torch-load",
+        "torch-through-a-document-folder-link",
+        "weights.md",
+        ("torch",),
+        _EVIL
+        + _LINK_OUT
+        + """
+import torch
+torch.save(Evil(), os.path.join(out, "model.pt"))
+os.symlink(out, P)
+""",
+        "import os, torch\ntorch.load(os.path.join(P, 'model.pt'), weights_only=False)",
+    ),
+]
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
+# Loaders of another repository's code, no file of this tree: the call is the finding
+# (tests/hostile/test_round19_links_remote.py runs torch.hub on a folder beside the tree).
+ELSEWHERE = {"torch-hub": "hubconf.py of the repository the call names"}
 
 _PRELUDE = """
 import os, sys, warnings
@@ -611,7 +651,7 @@ def _missing(needs: tuple[str, ...], cwd: Path) -> str | None:
 
 def test_every_loader_in_the_table_has_a_case() -> None:
     ids = {lo.id for lo in dataformats.loaders()}
-    assert ids == {c.loader for c in CASES} | set(COVERED)
+    assert ids == {c.loader for c in CASES} | set(COVERED) | set(ELSEWHERE)
     assert len({c.name for c in CASES}) == len(CASES)
 
 
