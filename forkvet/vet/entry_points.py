@@ -1149,7 +1149,6 @@ _TRAIN_KEYS = rx.compile(
     r"exp_?name|experiment_?name|run_?name)[\"']?[ \t]*[:=]"
 )
 _DATA_CONFIG = (".yaml", ".yml", ".json")
-_CONFIG_FOLDER = rx.compile(r"(?i)(?:^|[_-])c(?:on)?fi?gs?$")  # configs/, local_configs/, cfgs/
 MAX_CONFIGS = 40
 
 
@@ -1172,15 +1171,9 @@ def command_configs(cmd: str) -> list[str]:
             out.append(value.removeprefix("./"))
     # `torchrun train.py config.yaml`: a YAML or JSON config right after the script (a .py
     # there may as well be another script).
-    # A .py there is a config when a folder of its path says so (mmcv's `python tools/train.py
-    # local_configs/b1/x.py`).
     for j, w in enumerate(words[:-1]):
-        nxt = words[j + 1]
-        if w.endswith((".py", ".lua")) and (
-            nxt.lower().endswith(_DATA_CONFIG)
-            or (nxt.endswith(".py") and any(_CONFIG_FOLDER.search(d) for d in nxt.split("/")[:-1]))
-        ):
-            out.append(nxt.removeprefix("./"))
+        if w.endswith((".py", ".lua")) and words[j + 1].lower().endswith(_DATA_CONFIG):
+            out.append(words[j + 1].removeprefix("./"))
             break
     return out
 
