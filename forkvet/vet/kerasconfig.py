@@ -30,7 +30,7 @@ from typing import Any
 
 from forkvet import rx
 
-MAX_WHOLE = 64 << 20  # bytes of a file read whole to judge its configs
+MAX_WHOLE = 16 << 20  # bytes of a file read whole to judge its configs
 _MAX_NODES = 1_000_000
 _MAX_STARTS = 200_000  # places a JSON object may start in a binary file
 

@@ -1342,6 +1342,10 @@ def _scan_json(
     # (round 16); the file's time budget bounds it (then NOT verified).
     embedded = False  # base64 a loader decodes and unpickles (see _scan_embedded)
     whole: list[bytes] = []
+    # Kept to be read whole if it turns out to hold a Keras config or base64 pickles: text up
+    # to 16 MiB, a binary file's embedded JSON up to 4 MiB (keeping every stream up to 64 MiB
+    # cost 50 MiB on a repository of gzipped JSON lines). Larger: judged by what is known.
+    keep = _MAX_WHOLE_JSON if encoding is not None else _MAX_WHOLE_BINARY
     while chunk := s.read(1 << 20):
         budget.tick()
         seen += len(chunk)
@@ -1349,15 +1353,15 @@ def _scan_json(
         embedded = embedded or bool(_EMBEDDED.search(search.window))
         if zarr and seen <= zarr["max_bytes"]:
             kept.append(chunk)
-        if seen <= _MAX_WHOLE_JSON:
+        if seen <= keep:
             whole.append(chunk)
     search.feed(b"", final=True)
     _report(search.found.values(), where, out)
     if modules := search.modules():  # a Keras config: what it names, read whole
-        data = b"".join(whole) if seen <= kerasconfig.MAX_WHOLE else None
+        data = b"".join(whole) if seen <= min(keep, kerasconfig.MAX_WHOLE) else None
         _judge_keras(data, encoding is None, modules, where, out, budget)
     if embedded:
-        if seen > MAX_EMBEDDING_JSON:
+        if seen > min(keep, MAX_EMBEDDING_JSON):
             out.note(where, "JSON holding base64 pickles or archives, too large to read whole")
         else:
             _scan_embedded(b"".join(whole), where, out, budget, depth)
@@ -1414,7 +1418,8 @@ _EMBEDDED = re.compile(
     rb"|\\u00(?:2[bBfF]|3[0-9aA]|[4-7][0-9a-fA-F])"
 )
 MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
-_MAX_WHOLE_JSON = max(MAX_EMBEDDING_JSON, kerasconfig.MAX_WHOLE)  # bytes of a stream kept
+_MAX_WHOLE_JSON = 16 << 20  # bytes of a JSON text kept to be read whole
+_MAX_WHOLE_BINARY = 4 << 20  # bytes of a binary file kept to read its embedded JSON whole
 
 
 def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth: int) -> None:
