@@ -1022,7 +1022,7 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     fh.seek(len(head))
     if time.monotonic() > budget.deadline:
         # Out of time: still tell which files are (or hold) pickles, from their head.
-        if sniff(head) or probe(head) or _zip_at_end(fh):
+        if sniff(head) or probe(head) or _zip_at_end(fh) or _graph_like(fh, first, display):
             result.note("", "the time budget for scanning pickles was spent before it")
             return result
         return None
@@ -1079,6 +1079,17 @@ def _scan_saved_model(fh: IO[bytes], out: FileScan, budget: Budget) -> None:
         return
     if bad:
         out.runs_code("", f"{savedmodel.MESSAGE} ({', '.join(bad[:5])})")
+
+
+def _graph_like(fh: IO[bytes], first: bytes, display: str) -> bool:
+    """Whether a file may be a TensorFlow graph (what _scan_graph would read), cheaply."""
+    if savedmodel.is_saved_model(display) or tflite.is_tflite(first, display):
+        return True
+    if b"\0" not in first and savedmodel.text_head(first[:HEAD]):
+        return savedmodel.text_graph(first)
+    size = fh.seek(0, 2)
+    fh.seek(0)
+    return savedmodel.protobuf_candidate(fh, size)
 
 
 def _scan_graph(fh: IO[bytes], first: bytes, out: FileScan, budget: Budget) -> None:

@@ -253,3 +253,13 @@ def test_a_tf2_table_initializer_is_judged_by_what_its_path_is_bound_to(vet_repo
     assert not _errors(report, "ok/saved_model.pb"), report.risks
     assert "InitializeTableFromTextFileV2" in _any_error(report, "abs/saved_model.pb")
     assert "InitializeTableFromTextFileV2" in _any_error(report, "const/saved_model.pb")
+
+
+def test_a_graph_met_after_the_time_budget_is_not_verified() -> None:
+    import io
+
+    from forkvet.vet import pickles
+
+    for name, data in (("frozen.pb", _graph_def(*_WRITE)), ("m.tflite", _tflite("MyKernel"))):
+        scan = pickles.scan_file(io.BytesIO(data), name, deadline=0.0)
+        assert scan is not None and scan.unverified, name
