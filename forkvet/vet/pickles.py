@@ -1081,11 +1081,15 @@ def _scan_saved_model(fh: IO[bytes], out: FileScan, budget: Budget) -> None:
         out.runs_code("", f"{savedmodel.MESSAGE} ({', '.join(bad[:5])})")
 
 
+def _text_candidate(first: bytes, path: str) -> bool:
+    return path.lower().endswith(savedmodel.TEXT_NAMES) and savedmodel.text_head(first[:HEAD])
+
+
 def _graph_like(fh: IO[bytes], first: bytes, display: str) -> bool:
     """Whether a file may be a TensorFlow graph (what _scan_graph would read), cheaply."""
     if savedmodel.is_saved_model(display) or tflite.is_tflite(first, display):
         return True
-    if b"\0" not in first and savedmodel.text_head(first[:HEAD]):
+    if b"\0" not in first and _text_candidate(first, display):
         return savedmodel.text_graph(first)
     size = fh.seek(0, 2)
     fh.seek(0)
@@ -1102,7 +1106,7 @@ def _scan_graph(fh: IO[bytes], first: bytes, out: FileScan, budget: Budget) -> N
     if tflite.is_tflite(first, out.path):
         _report_tflite(fh, size, out, budget)
         return
-    if b"\0" not in first and savedmodel.text_head(first[:HEAD]):
+    if b"\0" not in first and _text_candidate(first, out.path):
         if size > savedmodel.MAX_BYTES or savedmodel.text_graph(fh.read(size)):
             out.note(
                 "", "a TensorFlow graph in protobuf text format, whose ops forkvet does not read"

@@ -556,6 +556,13 @@ _TEXT_NODE = rx.compile(rb"(?:^|[\s{<;,])(?:node|node_def)\s*:?\s*[{<]")
 _TEXT_OP = rx.compile(rb"(?:^|[\s{<;,])op\s*:\s*[\"']")
 
 
+# Text format is parsed only where code asks for it: these are the names TensorFlow's own
+# writers and loaders give it (write_graph's `.pbtxt`, import_meta_graph's `.meta`, whose text
+# form it reads as well, a `.pb` written as text). A TensorBoard graph view in text format
+# (tensorboardX's caffe2 `.expect` files) is no graph TensorFlow runs.
+TEXT_NAMES = (".pbtxt", ".pbtext", ".pb", ".meta", ".txt", ".graph", ".graphdef")
+
+
 def text_head(head: bytes) -> bool:
     """Whether a file may be protobuf text format: after spaces and comments, a field name
     and `:`, `{` or `<` (or nothing but comments as far as the head goes)."""

@@ -86,9 +86,14 @@ def test_protobufs_of_other_messages_are_no_graphs(vet_repo) -> None:  # type: i
 def test_a_graph_in_text_format_is_not_verified(vet_repo) -> None:  # type: ignore[no-untyped-def]
     text = '# exported\nnode {\n  name: "w"\n  op: "WriteFile"\n}\nversions { producer: 1 }\n'
     yaml = "model:\n  node: {layers: 3}\n  name: x\n"
-    report = vet_repo({"graph.txt": text, "conf.yaml": yaml})
+    view = 'node {\n  name: "conv1/XavierFill"\n  op: "XavierFill"\n}\n'  # tensorboardX
+    report = vet_repo(
+        {"graph.txt": text, "m/model.ckpt.meta": text, "conf.yaml": yaml, "t.expect": view}
+    )
     assert _errors(report, "graph.txt"), report.risks
+    assert _errors(report, "m/model.ckpt.meta"), report.risks
     assert not _errors(report, "conf.yaml"), report.risks
+    assert not _errors(report, "t.expect"), report.risks
 
 
 # -- F7: TensorFlow Lite ------------------------------------------------------------------------
