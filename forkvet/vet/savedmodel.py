@@ -242,7 +242,7 @@ def _meta_graph(meta: bytes, budget: _Budget) -> Graph:
     for saver in _sub(meta, 3, budget):
         g.save_tensor = _text(saver, 2, budget)
         g.filename_tensor = _text(saver, 1, budget)
-    for asset in _sub(meta, 6, budget):
+    for asset in _sub(meta, 6, budget) or _collection_assets(meta, budget):
         filename = _text(asset, 2, budget)
         g.asset_files.append(filename)
         for info in _sub(asset, 1, budget):
@@ -250,6 +250,18 @@ def _meta_graph(meta: bytes, budget: _Budget) -> Graph:
     for objects in _sub(meta, 7, budget):
         _object_graph(objects, g, budget)
     return g
+
+
+def _collection_assets(meta: bytes, budget: _Budget) -> list[bytes]:
+    """TF1's builder keeps the AssetFileDefs in the `saved_model_assets` collection (an
+    AnyList), which its loader reads where asset_file_def is empty."""
+    out: list[bytes] = []
+    for entry in _sub(meta, 4, budget):
+        if _text(entry, 1, budget) == "saved_model_assets":
+            for collection in _sub(entry, 2, budget)[-1:]:
+                for any_list in _sub(collection, 5, budget):
+                    out.extend(v for a in _sub(any_list, 1, budget) for v in _sub(a, 2, budget))
+    return out
 
 
 def _object_graph(objects: bytes, g: Graph, budget: _Budget) -> None:

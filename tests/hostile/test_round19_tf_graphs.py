@@ -209,9 +209,15 @@ def test_a_table_reading_a_file_outside_the_model_is_an_error(vet_repo) -> None:
         assert "InitializeTableFromTextFileV2" in _any_error(report, path), (path, report.risks)
 
 
-def _asset_meta(nodes: tuple[bytes, ...], tensor: str, filename: str) -> bytes:
+def _asset_meta(
+    nodes: tuple[bytes, ...], tensor: str, filename: str, collection: bool = False
+) -> bytes:
     graph = b"".join(_f(1, n) for n in nodes)
     asset = _f(1, _f(1, tensor)) + _f(2, filename)  # AssetFileDef{tensor_info{name}, filename}
+    if collection:  # TF1's builder: collection_def["saved_model_assets"].any_list
+        any_asset = _f(1, "type.googleapis.com/tensorflow.AssetFileDef") + _f(2, asset)
+        entry = _f(1, "saved_model_assets") + _f(2, _f(5, _f(1, any_asset)))
+        return _varint(1 << 3) + _varint(1) + _f(2, _f(2, graph) + _f(4, entry))
     return _varint(1 << 3) + _varint(1) + _f(2, _f(2, graph) + _f(6, asset))
 
 
@@ -222,8 +228,16 @@ def test_a_table_reading_an_asset_of_the_model_is_no_error(vet_repo) -> None:  #
             "a/saved_model.pb": _asset_meta(_table(fed, "asset_path"), "asset_path:0", "vocab.txt"),
             "b/saved_model.pb": _asset_meta(_table(fed, "asset_path"), "asset_path:0", "/etc/x"),
             "c/frozen.pb": _graph_def(*_table((_const("c", "assets/vocab.txt"),), "c")),
+            "d/saved_model.pb": _asset_meta(
+                _table(fed, "asset_path"), "asset_path:0", "vocab.txt", collection=True
+            ),
+            "e/saved_model.pb": _asset_meta(
+                _table(fed, "asset_path"), "asset_path:0", "../../x", collection=True
+            ),
         }
     )
+    assert not _errors(report, "d/saved_model.pb"), report.risks
+    assert "InitializeTableFromTextFileV2" in _any_error(report, "e/saved_model.pb")
     assert not _errors(report, "a/saved_model.pb"), report.risks
     assert "InitializeTableFromTextFileV2" in _any_error(report, "b/saved_model.pb")
     assert not _errors(report, "c/frozen.pb"), report.risks
