@@ -209,8 +209,9 @@ def _node(buf: bytes, budget: _Budget) -> _Node:
             for value in values:
                 _attr_calls(value, budget, 0, node.calls)
             if _text(v, 1, budget) == "value" and values:  # AttrValue.tensor.string_val
+                # a message field met twice is merged: its repeated fields concatenate
                 tensors = _sub(values[-1], 8, budget)
-                node.strings = _sub(tensors[-1], 8, budget) if tensors else []
+                node.strings = [b for t in tensors for b in _sub(t, 8, budget)]
     return node
 
 
@@ -413,6 +414,7 @@ class _Scope:
     g: Graph
     fn: str | None
     by_name: dict[str, _Node]
+    restore: bool = False  # a checkpoint prefix: what the loader feeds a saver passes too
 
 
 def _reads_outside(node: _Node, by_name: dict[str, _Node], g: Graph, fn: str | None) -> bool:
@@ -422,13 +424,7 @@ def _reads_outside(node: _Node, by_name: dict[str, _Node], g: Graph, fn: str | N
     data_inputs = [i for i in node.inputs if not i.startswith("^")]
     if len(data_inputs) <= index:
         return True
-    scope = _Scope(g, fn, by_name)
-    if node.op in _RESTORES:
-        name = _node_name(data_inputs[index])
-        if fn is not None and name in g.args.get(fn, []) and name not in by_name:
-            return False  # the restore function's prefix: the loader passes the checkpoint
-        if fn is None and name == _node_name(g.filename_tensor):
-            return False  # TF1: the saver's filename tensor, fed with the checkpoint path
+    scope = _Scope(g, fn, by_name, node.op in _RESTORES)
     return not _safe_source(data_inputs[index], scope, 0)
 
 
@@ -443,8 +439,12 @@ def _safe_source(tensor: str, scope: _Scope, depth: int) -> bool:
         return _safe_arg(scope, name, depth + 1)
     if scope.fn is None and name in g.assets:  # TF1: fed with the asset's path by the loader
         return safe_path(g.assets[name])
+    if scope.restore and scope.fn is None and name == _node_name(g.filename_tensor):
+        return True  # TF1: the saver's filename tensor, fed with the checkpoint path
     if node is None:
         return False
+    if scope.restore and scope.fn is None and node.op == "Placeholder":
+        return True  # TF2's saver_filename: fed by whoever saves or restores
     inputs = [i for i in node.inputs if not i.startswith("^")]
     if node.op in _PASS_THROUGH and inputs:
         return _safe_source(inputs[0], scope, depth + 1)
@@ -478,8 +478,8 @@ def _safe_arg(scope: _Scope, arg: str, depth: int) -> bool:
     """A function's argument: TF2's loader binds it to an asset of the model, and every node
     that calls the function (TF1's loader runs the graph's) passes a path inside it too."""
     g, fn = scope.g, scope.fn or ""
-    if not _asset_arg(g, fn, arg):
-        return False
+    if not scope.restore and not _asset_arg(g, fn, arg):
+        return False  # a restore function's prefix: TF2's loader passes the checkpoint
     position = g.args[fn].index(arg)
     callers: list[tuple[str | None, _Node]] = [(None, n) for n in g.nodes]
     callers += [(name, n) for name, nodes in g.functions.items() for n in nodes]
@@ -490,7 +490,7 @@ def _safe_arg(scope: _Scope, arg: str, depth: int) -> bool:
         if (node.op not in _CALLS and node.op != fn) or len(inputs) <= position:
             return False
         nodes = g.nodes if caller_fn is None else g.functions[caller_fn]
-        caller = _Scope(g, caller_fn, {n.name: n for n in nodes})
+        caller = _Scope(g, caller_fn, {n.name: n for n in nodes}, scope.restore)
         if not _safe_source(inputs[position], caller, depth + 1):
             return False
     return True

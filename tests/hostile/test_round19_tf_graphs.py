@@ -282,3 +282,31 @@ def test_a_graph_met_after_the_time_budget_is_not_verified() -> None:
     for name, data in (("frozen.pb", _graph_def(*_WRITE)), ("m.tflite", _tflite("MyKernel"))):
         scan = pickles.scan_file(io.BytesIO(data), name, deadline=0.0)
         assert scan is not None and scan.unverified, name
+
+
+def test_a_restore_from_a_path_the_loader_does_not_give_is_an_error(vet_repo) -> None:  # type: ignore[no-untyped-def]
+    restore = _tf_function(
+        "__inference__traced_restore_9",
+        _tf_node("RestoreV2", "RestoreV2", "file_prefix", "names", "slices"),
+        args=("file_prefix",),
+    )
+    fn = "__inference__traced_restore_9"
+    by_loader = [  # TF2: saver_filename, a placeholder the loader feeds
+        _tf_node("saver_filename", "Placeholder"),
+        _tf_node("call", "StatefulPartitionedCall", "saver_filename", f=fn),
+    ]
+    by_file = [
+        _const("prefix", "/home/user/other/model.ckpt"),
+        _tf_node("call", "StatefulPartitionedCall", "prefix", f=fn),
+    ]
+    tf1 = [_const("p", "/etc/ckpt"), _tf_node("save/RestoreV2", "RestoreV2", "p")]
+    report = vet_repo(
+        {
+            "ok/saved_model.pb": _saved_model(by_loader, [restore]),
+            "tf2/saved_model.pb": _saved_model(by_file, [restore]),
+            "tf1/saved_model.pb": _saved_model(tf1, []),
+        }
+    )
+    assert not _errors(report, "ok/saved_model.pb"), report.risks
+    assert "RestoreV2" in _any_error(report, "tf2/saved_model.pb"), report.risks
+    assert "RestoreV2" in _any_error(report, "tf1/saved_model.pb"), report.risks
