@@ -38,7 +38,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from forkvet.vet import containers, dataformats, kerasconfig, loadertext, savedmodel, skopsfmt
+from forkvet.vet import (
+    containers,
+    dataformats,
+    kerasconfig,
+    loadertext,
+    savedmodel,
+    skopsfmt,
+    tflite,
+)
 
 HEAD = 4096  # bytes read from every file to decide what it is
 MAX_DEPTH = 4  # containers inside containers
@@ -1014,7 +1022,7 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     fh.seek(len(head))
     if time.monotonic() > budget.deadline:
         # Out of time: still tell which files are (or hold) pickles, from their head.
-        if sniff(head) or probe(head) or _zip_at_end(fh):
+        if sniff(head) or probe(head) or _zip_at_end(fh) or _graph_like(fh, first, display):
             result.note("", "the time budget for scanning pickles was spent before it")
             return result
         return None
@@ -1022,11 +1030,13 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
         _dispatch(Stream(fh, budget, head, counted=False), "", result, budget, 0, fh)
     except Unverified as exc:
         result.note("", str(exc))
-    if savedmodel.is_saved_model(display):  # a program, whatever its bytes look like
-        try:
+    try:
+        if savedmodel.is_saved_model(display):  # a program, whatever its bytes look like
             _scan_saved_model(fh, result, budget)
-        except Unverified as exc:
-            result.note("", f"a SavedModel whose graph was not read whole ({exc})")
+        else:
+            _scan_graph(fh, first, result, budget)
+    except Unverified as exc:
+        result.note("", f"a TensorFlow graph that was not read whole ({exc})")
     if (
         b"\0" not in first
         and not result.unverified
@@ -1069,6 +1079,66 @@ def _scan_saved_model(fh: IO[bytes], out: FileScan, budget: Budget) -> None:
         return
     if bad:
         out.runs_code("", f"{savedmodel.MESSAGE} ({', '.join(bad[:5])})")
+
+
+def _text_candidate(first: bytes, path: str) -> bool:
+    return path.lower().endswith(savedmodel.TEXT_NAMES) and savedmodel.text_head(first[:HEAD])
+
+
+def _graph_like(fh: IO[bytes], first: bytes, display: str) -> bool:
+    """Whether a file may be a TensorFlow graph (what _scan_graph would read), cheaply."""
+    if savedmodel.is_saved_model(display) or tflite.is_tflite(first, display):
+        return True
+    if b"\0" not in first and _text_candidate(first, display):
+        return savedmodel.text_graph(first)
+    size = fh.seek(0, 2)
+    fh.seek(0)
+    return savedmodel.protobuf_candidate(fh, size)
+
+
+def _scan_graph(fh: IO[bytes], first: bytes, out: FileScan, budget: Budget) -> None:
+    """A TensorFlow graph found by content, whatever its name (round 19a F2, F3, F7): a
+    checkpoint's `.meta`, a frozen GraphDef, a TensorFlow Lite model, their text format.
+    TensorFlow's loaders take the bytes they are given as the message they expect, so each
+    reading that yields a graph TensorFlow would import is judged like a SavedModel's."""
+    size = fh.seek(0, 2)
+    fh.seek(0)
+    if tflite.is_tflite(first, out.path):
+        _report_tflite(fh, size, out, budget)
+        return
+    if b"\0" not in first and _text_candidate(first, out.path):
+        if size > savedmodel.MAX_BYTES or savedmodel.text_graph(fh.read(size)):
+            out.note(
+                "", "a TensorFlow graph in protobuf text format, whose ops forkvet does not read"
+            )
+            return
+        fh.seek(0)
+    if not savedmodel.protobuf_candidate(fh, size):
+        return
+    if size > savedmodel.MAX_BYTES:
+        out.note("", f"a protobuf over {savedmodel.MAX_BYTES >> 20} MiB, not read as a graph")
+        return
+    fh.seek(0)
+    try:
+        bad = savedmodel.judge_graphs(savedmodel.graphs_in(fh.read(size), budget.tick))
+    except (savedmodel.TooBig, RecursionError) as exc:
+        out.note("", f"a protobuf that may be a TensorFlow graph, not read whole ({exc})")
+        return
+    if bad:
+        out.runs_code("", f"{savedmodel.GRAPH_MESSAGE} ({', '.join(bad[:5])})")
+
+
+def _report_tflite(fh: IO[bytes], size: int, out: FileScan, budget: Budget) -> None:
+    if size > savedmodel.MAX_BYTES:
+        out.note("", f"a TensorFlow Lite model over {savedmodel.MAX_BYTES >> 20} MiB, not read")
+        return
+    try:
+        bad = tflite.judge(fh.read(size), budget.tick)
+    except (tflite.Unreadable, savedmodel.Unreadable, RecursionError) as exc:
+        out.note("", f"a TensorFlow Lite model forkvet could not read ({exc})")
+        return
+    if bad:
+        out.runs_code("", f"{tflite.MESSAGE} ({', '.join(bad[:5])})")
 
 
 GIT_TEXT_WINDOW = 8000  # git's binary heuristic: a NUL in the first 8,000 bytes

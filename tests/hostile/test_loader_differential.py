@@ -440,6 +440,130 @@ with tf1.Session(graph=tf.Graph()) as s:
         "import tensorflow as tf\ntf.saved_model.load(P, tags=['serve'])",
     )
 )
+_TF1_GRAPH = """
+import tensorflow as tf
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+g = tf.Graph()
+with g.as_default():
+    x = tf1.placeholder(tf.float32, [None], name="x")
+    w = tf.io.write_file(MARK, "ran")
+    with tf.control_dependencies([w]):
+        y = tf.identity(x * 2.0, name="y")
+"""
+# round 19a F2: a checkpoint's .meta (a MetaGraphDef) names the op Saver.restore runs
+CASES.append(
+    Case(
+        "tf-savedmodel",
+        "tf1-meta-restore-op",
+        "ckpt/model.ckpt.meta",
+        ("tensorflow",),
+        _TF1_GRAPH
+        + """
+    v = tf1.Variable(1.0, name="v")
+    saver = tf1.train.Saver([v])
+    restore = tf.group(g.get_operation_by_name(saver.saver_def.restore_op_name), w)
+    saver.saver_def.restore_op_name = restore.name
+    with tf1.Session(graph=g) as s:
+        s.run(v.initializer)
+        saver.save(s, P[: -len(".meta")], write_meta_graph=False)
+    meta = tf1.train.export_meta_graph(graph=g, saver_def=saver.saver_def)
+open(P, "wb").write(meta.SerializeToString())
+""",
+        """
+import tensorflow as tf
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+with tf1.Session(graph=tf.Graph()) as s:
+    saver = tf1.train.import_meta_graph(P)
+    saver.restore(s, P[: -len(".meta")])
+""",
+    )
+)
+# round 19a F3: a frozen GraphDef, run as the standard idiom does
+CASES.append(
+    Case(
+        "tf-savedmodel",
+        "tf1-frozen-graph-def",
+        "frozen_inference_graph.pb",
+        ("tensorflow",),
+        _TF1_GRAPH + "open(P, 'wb').write(g.as_graph_def().SerializeToString())\n",
+        """
+import tensorflow as tf
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+gd = tf1.GraphDef()
+gd.ParseFromString(open(P, "rb").read())
+with tf.Graph().as_default() as g:
+    tf.import_graph_def(gd, name="")
+    with tf1.Session(graph=g) as s:
+        s.run("y:0", {"x:0": [1.0]})
+""",
+    )
+)
+# round 19a F7: a TensorFlow Lite model with a Flex (SELECT_TF_OPS) op
+CASES.append(
+    Case(
+        "tf-savedmodel",
+        "tflite-flex-write-file",
+        "model.tflite",
+        ("tensorflow",),
+        """
+import tensorflow as tf
+@tf.function(input_signature=[tf.TensorSpec([2], tf.float32)])
+def f(x):
+    tf.io.write_file(MARK, "ran")
+    return x * 2.0
+c = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+open(P, "wb").write(c.convert())
+""",
+        """
+import numpy as np, tensorflow as tf
+i = tf.lite.Interpreter(model_path=P)
+i.allocate_tensors()
+i.set_tensor(i.get_input_details()[0]["index"], np.ones(2, np.float32))
+i.invoke()
+""",
+    )
+)
+# round 19a F8: a table initializer reading a file outside the model (an absolute path);
+# the marker stands for the model handing that file's text to whoever queries it
+CASES.append(
+    Case(
+        "tf-savedmodel",
+        "savedmodel-table-reads-outside",
+        "export/tf1",
+        ("tensorflow",),
+        """
+import tensorflow as tf
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+secret = os.path.join(os.path.dirname(MARK), "secret.txt")
+open(secret, "w").write("hunter2\\n")
+with tf1.Session(graph=tf.Graph()) as s:
+    x = tf1.placeholder(tf.string, [None], name="x")
+    path = tf.strings.join([os.path.dirname(secret) + "/", "secret.txt"])
+    init = tf.lookup.TextFileInitializer(path, tf.string, -2, tf.int64, -1)
+    keys, _ = tf.lookup.StaticHashTable(init, -1).export()
+    y = tf.identity(keys, name="y")
+    b = tf1.saved_model.builder.SavedModelBuilder(P)
+    sig = tf1.saved_model.predict_signature_def({"x": x}, {"y": y})
+    b.add_meta_graph_and_variables(s, ["serve"], main_op=tf1.tables_initializer(),
+                                   signature_def_map={"serving_default": sig})
+    b.save()
+""",
+        """
+import tensorflow as tf
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+with tf1.Session(graph=tf.Graph()) as s:
+    tf1.saved_model.loader.load(s, ["serve"], P)
+    if b"hunter2" in s.run("y:0", {"x:0": ["a"]}).tolist():
+        open(MARK, "w").write("ran")
+""",
+    )
+)
 CASES.append(
     Case(
         "keras-lambda",

@@ -256,8 +256,9 @@ def _tf_node(name: str, op: str, *inputs: str, f: str = "") -> bytes:
     return out
 
 
-def _tf_function(name: str, *nodes: bytes) -> bytes:
-    return _f(1, _f(1, name)) + b"".join(_f(3, n) for n in nodes)
+def _tf_function(name: str, *nodes: bytes, args: tuple[str, ...] = ()) -> bytes:
+    signature = _f(1, name) + b"".join(_f(2, _f(1, a)) for a in args)  # OpDef.input_arg
+    return _f(1, signature) + b"".join(_f(3, n) for n in nodes)
 
 
 def _saved_model(nodes: list[bytes], functions: list[bytes], save: str = "") -> bytes:
@@ -274,7 +275,9 @@ _SAVE = _tf_function(
     _tf_node("SaveV2", "SaveV2", "ShardedFilename:filename:0"),
     _tf_node("MergeV2Checkpoints", "MergeV2Checkpoints", "^SaveV2"),
 )
-_RESTORE = _tf_function("__inference__traced_restore_9", _tf_node("RestoreV2", "RestoreV2", "p"))
+_RESTORE = _tf_function(
+    "__inference__traced_restore_9", _tf_node("RestoreV2", "RestoreV2", "p"), args=("p",)
+)
 _SERVE = _tf_function(
     "__inference_serve_5",
     _tf_node("ReadVariableOp", "ReadVariableOp", "w"),
