@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,35 @@ def test_a_linked_git_folder_is_neither_replaced_nor_configured(
         assert git(target, "rev-parse", "HEAD") == head
     if layout == "gitfile-into-tree":
         assert "fsmonitor" not in (target / ".realgit" / "config").read_text()
+
+
+def _smoke_proc(target: Path, tmp_path: Path, cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "forkvet", "smoke", str(target), "--python", sys.executable,
+         "--no-import-check", "--format", "json", "--out", str(tmp_path / "o"), "--cmd", cmd],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_a_target_through_a_link_in_a_checkout_is_refused(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """Round 19b F9: an earlier step's command replaced `sub` by a link to another folder of
+    the runner's user; the next step, `smoke checkout/sub`, mounted that folder writable."""
+    repo = make_repo({"sub/m.py": "x = 1\n", "README.md": "r\n"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "m.py").write_text("x = 1\n")
+    shutil.rmtree(repo / "sub")
+    (repo / "sub").symlink_to(elsewhere)  # what the earlier command left
+    proc = _smoke_proc(repo / "sub", tmp_path, "touch PWNED_VIA_TARGET_LINK")
+    assert not (elsewhere / "PWNED_VIA_TARGET_LINK").exists()
+    assert proc.returncode != 0 and "symbolic link inside a checkout" in proc.stderr, proc.stderr
+    # a link above every checkout is the operator's own: followed
+    alias = tmp_path / "alias"
+    alias.symlink_to(repo)
+    (repo / "sub").unlink()
+    (repo / "sub").mkdir()
+    (repo / "sub" / "m.py").write_text("x = 1\n")
+    ok = _smoke_proc(alias / "sub", tmp_path, "true")
+    assert ok.returncode == 0, ok.stderr[-2000:]
