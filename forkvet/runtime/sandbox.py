@@ -439,13 +439,19 @@ def _git_covers(path: str, rw: list[str]) -> list[str]:
         rel = real[len(root.rstrip("/")) + 1 :]
         argv += _pin_folders(root, os.path.dirname(rel), True, set())
         argv += ["--ro-bind", real, real]
+    owner = _index_owner(path)
+    return argv + (_submodule_covers(path, *owner, 0) if owner else [])
+
+
+def _index_owner(path: str) -> tuple[str, str] | None:
+    """(git folder, path of `path` in its work tree): the repository whose index records the
+    submodules under `path` — its own, or for a folder of a larger checkout the enclosing
+    one's."""
+    gitdir = _gitfile_target(os.path.join(path, ".git"))
     if gitdir and os.path.isfile(os.path.join(gitdir, "HEAD")):
-        return argv + _submodule_covers(path, gitdir, 0)
+        return gitdir, ""
     outer = _enclosing_repository(path)
-    if outer is None:
-        return argv
-    top, outer_git = outer
-    return argv + _submodule_covers(path, outer_git, 0, os.path.relpath(path, top))
+    return (outer[1], os.path.relpath(path, outer[0])) if outer else None
 
 
 def _enclosing_repository(path: str) -> tuple[str, str] | None:
@@ -464,14 +470,9 @@ def _enclosing_repository(path: str) -> tuple[str, str] | None:
 _MAX_SUBMODULES = 1000
 
 
-def _submodule_covers(worktree: str, gitdir: str, depth: int, prefix: str = "") -> list[str]:
-    """Every submodule path of this checkout (its index's gitlinks), read-only: a `.git` the
-    command plants in an unpopulated submodule folder (core.fsmonitor in its config) would
-    run in `git submodule foreach --recursive`, which actions/checkout's clean-up runs
-    outside the sandbox (outside attack, round 14b). A populated submodule's `.git` (a file
-    pointing into the read-only git folder) is covered, and its own submodules in turn.
-    `prefix`: `worktree` is this folder of the repository (`gitdir` is the enclosing one's):
-    only the submodules under it, by their paths below it."""
+def _submodule_paths(gitdir: str, prefix: str) -> list[str]:
+    """The submodule paths `gitdir`'s index records (at most _MAX_SUBMODULES), relative to
+    the folder `prefix` of its work tree and only those under it; none that leave it."""
     from forkvet.snapshot import index_gitlinks
 
     try:
@@ -479,8 +480,7 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int, prefix: str = "") 
             links = index_gitlinks(fh.read(256 << 20))
     except (OSError, ValueError, IndexError, struct.error):
         return []
-    argv: list[str] = []
-    pinned: set[str] = set()
+    found: list[str] = []
     for raw in links[:_MAX_SUBMODULES]:
         rel = os.fsdecode(raw)
         if rel.startswith("/") or ".." in rel.split("/"):
@@ -489,9 +489,29 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int, prefix: str = "") 
             if not rel.startswith(prefix + "/"):
                 continue
             rel = rel[len(prefix) + 1 :]
+        found.append(rel)
+    return found
+
+
+def _submodule_covers(worktree: str, gitdir: str, prefix: str, depth: int) -> list[str]:
+    """Every submodule path of this checkout (its index's gitlinks), read-only: a `.git` the
+    command plants in an unpopulated submodule folder (core.fsmonitor in its config) would
+    run in `git submodule foreach --recursive`, which actions/checkout's clean-up runs
+    outside the sandbox (outside attack, round 14b). A populated submodule's `.git` (a file
+    pointing into the read-only git folder) is covered, and its own submodules in turn.
+    `prefix`: `worktree` is this folder of the repository (`gitdir` is the enclosing one's):
+    only the submodules under it, by their paths below it. A `.git` that is a link cannot
+    be a mount point: its folders are pinned, and it is put back after the run
+    (`_git_links`)."""
+    argv: list[str] = []
+    pinned: set[str] = set()
+    for rel in _submodule_paths(gitdir, prefix):
         sub = os.path.join(worktree, rel)
         dotgit = os.path.join(sub, ".git")
-        if os.path.islink(sub) or os.path.islink(dotgit):
+        if os.path.islink(sub):
+            continue
+        if os.path.islink(dotgit):
+            argv += _pin_folders(worktree, rel, True, pinned)
             continue
         try:  # as a checkout without submodules leaves it: an empty folder, its parents too
             os.makedirs(sub, exist_ok=True)
@@ -506,7 +526,7 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int, prefix: str = "") 
             argv += ["--ro-bind", dotgit, dotgit]
             inner = _gitfile_target(dotgit)
             if inner and depth < 4:
-                argv += _submodule_covers(sub, inner, depth + 1)
+                argv += _submodule_covers(sub, inner, "", depth + 1)
         else:
             # unpopulated (an empty folder, or none): nothing may be created there
             argv += ["--tmpfs", sub, "--remount-ro", sub]
@@ -745,8 +765,7 @@ def _git_links(rw: Iterable[str | os.PathLike[str]]) -> list[_GitLink]:
     `_restore_git_links`."""
     found: list[_GitLink] = []
     writable = [_real(f) for f in rw]
-    for folder in {os.path.abspath(f) for f in rw}:
-        dotgit = os.path.join(folder, ".git")
+    for dotgit in _dotgits(rw):
         try:
             st = os.lstat(dotgit)
             if not stat.S_ISLNK(st.st_mode):
@@ -758,6 +777,18 @@ def _git_links(rw: Iterable[str | os.PathLike[str]]) -> list[_GitLink]:
         ident = (st.st_dev, st.st_ino)
         watch = not os.path.lexists(target) and _inside(target, writable)
         found.append(_GitLink(dotgit, text, ident, target, watch))
+    return found
+
+
+def _dotgits(rw: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Each writable folder's `.git` and those of the submodules its index (or the
+    enclosing repository's) records under it."""
+    found: list[str] = []
+    for folder in sorted({os.path.abspath(f) for f in rw}):
+        found.append(os.path.join(folder, ".git"))
+        owner = _index_owner(folder)
+        for rel in _submodule_paths(*owner) if owner else []:
+            found.append(os.path.join(folder, rel, ".git"))
     return found
 
 

@@ -52,8 +52,8 @@ def _git_status_runs(repo: Path, marker: Path) -> bool:
 # own whose core.fsmonitor writes the marker.
 PLANT_SUBMODULE = r"""
 import os, subprocess, sys
-marker = sys.argv[1]
-os.chdir("third_party/lib")
+marker, folder = sys.argv[1], sys.argv[2]
+os.chdir(folder)
 try:
     env = dict(os.environ, GIT_AUTHOR_NAME="x", GIT_AUTHOR_EMAIL="x@e.x",
                GIT_COMMITTER_NAME="x", GIT_COMMITTER_EMAIL="x@e.x")
@@ -62,6 +62,8 @@ try:
                  ["--work-tree=.", "commit", "-qm", "e"],
                  ["config", "core.fsmonitor", f"touch {marker}; false"]):
         subprocess.run(["git", "--git-dir=.evilgit", *args], env=env, check=True)
+    if os.path.islink(".git"):
+        os.unlink(".git")
     with open(".git", "w") as fh:
         fh.write("gitdir: .evilgit\n")
     print("planted gitfile")
@@ -80,7 +82,7 @@ def test_a_submodule_of_the_enclosing_checkout_is_read_only(
     git(outer, "commit", "-qm", "sub")
     marker = tmp_path / "markers" / "FSMONITOR_RAN"
     marker.parent.mkdir()
-    data = _smoke(outer / "models" / "x", tmp_path, f"python plant.py {marker}")
+    data = _smoke(outer / "models" / "x", tmp_path, f"python plant.py {marker} third_party/lib")
     assert not [line for line in data["tail"] if "planted" in line], data["tail"]  # type: ignore[attr-defined]
     assert not _git_status_runs(outer, marker)
     assert (outer / "models/x/third_party/lib/lib.py").exists()
@@ -169,3 +171,20 @@ def test_a_target_through_a_link_in_a_checkout_is_refused(
     (repo / "sub" / "m.py").write_text("x = 1\n")
     ok = _smoke_proc(alias / "sub", tmp_path, "true")
     assert ok.returncode == 0, ok.stderr[-2000:]
+
+
+def test_a_submodule_git_link_is_put_back(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """A submodule's `.git` that is a link (no mount can cover a link's name): swapped for a
+    gitfile naming a git folder of the command's, it is put back after the run."""
+    lib = make_repo({"lib.py": "x = 1\n"}, name="lib")
+    repo = make_repo({"plant.py": PLANT_SUBMODULE}, name="main")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "lib")
+    git(repo, "commit", "-qm", "sub")
+    (repo / "lib" / ".git").unlink()
+    (repo / "lib" / ".git").symlink_to(repo / ".git" / "modules" / "lib")
+    marker = tmp_path / "markers" / "FSMONITOR_RAN"
+    marker.parent.mkdir()
+    data = _smoke(repo, tmp_path, f"python plant.py {marker} lib")
+    assert [line for line in data["tail"] if "planted" in line], data["tail"]  # type: ignore[attr-defined]
+    assert os.readlink(repo / "lib" / ".git") == str(repo / ".git" / "modules" / "lib")
+    assert not _git_status_runs(repo, marker)
