@@ -54,7 +54,7 @@ from forkvet.runtime.process import (
     scrubbed_env,
     without_credentials,
 )
-from forkvet.snapshot import MAX_TEXT_BYTES, Snapshot
+from forkvet.snapshot import MAX_TEXT_BYTES, Snapshot, enclosing_git_info
 
 FORMAT = 2  # bump when the layout of an environment changes (2: the record beside the folder)
 # The install budget: a whole environment build (every uv call of it, builds included) ends
@@ -478,6 +478,23 @@ def _name(requirement: str) -> str:
     return "".join(out)
 
 
+def repository_identity(snap: Snapshot) -> str:
+    """Which repository this is, for the environment's key: its git remote and the workflow's
+    `GITHUB_REPOSITORY`. A folder of a larger checkout has no `.git` of its own: the
+    enclosing repository's remote is its identity (without it, two forks cloned at one path
+    shared an environment again, and the first one's `.pth` ran in the second one's run:
+    outside attack, round 19b F3). Where no remote is known at all, never the path alone: the
+    content is (the commit, or without git every file's path and size), so such a folder
+    gets a new environment when its code changes."""
+    outer = None if snap.git.remote or snap.git.commit else enclosing_git_info(snap.root)
+    remote = snap.git.remote or (outer.remote if outer else None)
+    workflow = os.environ.get("GITHUB_REPOSITORY", "")
+    if remote or workflow:
+        return f"{remote or ''}\n{workflow}"
+    commit = snap.git.commit or (outer.commit if outer else None)
+    return f"\n\ncontent {commit or source_fingerprint(snap)}"
+
+
 def plan(
     snap: Snapshot,
     requirements: list[str],
@@ -490,7 +507,7 @@ def plan(
     dev = choose_device(device)
     files = build_files(snap.root)
     config = uv_config.read_text(encoding="utf-8") if uv_config and uv_config.is_file() else ""
-    identity = f"{snap.git.remote or ''}\n{os.environ.get('GITHUB_REPOSITORY', '')}"
+    identity = repository_identity(snap)
     key = key_for(
         snap.root,
         [*requirements, config] if config else requirements,

@@ -1215,6 +1215,16 @@ def read_git_info(root: Path, remote: str | None = None) -> GitInfo:
     )
 
 
+def enclosing_git_info(root: Path) -> GitInfo | None:
+    """The git information of the nearest repository above `root` (a folder of a larger
+    checkout), read as for a checkout's own (`read_git_info`, refusals included); None when
+    no folder above has a `.git`."""
+    for folder in root.parents:
+        if os.path.lexists(folder / ".git"):
+            return read_git_info(folder)
+    return None
+
+
 def redact_url(url: str, mark: str = "") -> str:
     """Drop credentials from a URL (https://user:token@host/... → https://host/...), or put
     `mark` in their place (`***@`, where a message should say some were there)."""

@@ -105,3 +105,32 @@ def open_text(
     return io.TextIOWrapper(
         os.fdopen(fd, "rb"), encoding="utf-8", errors="replace", newline=newline
     )
+
+
+def refuse_linked_target(target: str | os.PathLike[str]) -> None:
+    """InputError when the path to a TARGET whose folder the repository's code will write
+    passes through a link below a checkout (a folder holding `.git`, or the workflow's
+    `GITHUB_WORKSPACE`): an earlier step's command, which could write that checkout, may have
+    made it, and the sandbox would mount the link's destination writable — any folder of the
+    runner's user (outside attack, round 19b F9: `sub` replaced by a link to another folder,
+    then `smoke checkout/sub`). Links above every checkout are the operator's own and are
+    followed (`/home -> /data/home`)."""
+    full = Path(os.path.abspath(target))
+    workspace = os.environ.get("GITHUB_WORKSPACE", "")
+    workspaces = {workspace, os.path.realpath(workspace)} if workspace else set()
+    here = Path(full.anchor)
+    below_checkout = False
+    for part in full.parts[1:]:
+        below_checkout = below_checkout or os.path.lexists(here / ".git")
+        below_checkout = below_checkout or str(here) in workspaces
+        step = here / part
+        try:
+            is_link = stat.S_ISLNK(os.lstat(step).st_mode)
+        except OSError:
+            return  # not there: the step says so in its own words
+        if is_link and below_checkout:
+            raise InputError(
+                f"{os.fspath(target)}: {step} is a symbolic link inside a checkout, which the "
+                "repository's code could have made; give the folder's real path"
+            )
+        here = Path(os.path.realpath(step)) if is_link else step

@@ -171,3 +171,39 @@ def test_two_forks_at_one_path_never_share_an_environment(
     monkeypatch.setenv("GITHUB_REPOSITORY", "alice/model")
     same = envs.plan(snap, [], "none", PY_VERSION, env_dir=str(tmp_path / "envs"))
     assert same.folder == plans[0].folder  # the same repository still reuses its own
+
+
+def _clone_at(src: Path, dest: Path) -> None:
+    """A fresh clone of `src` at `dest` (what replaced the one before it), no remote left."""
+    import shutil
+
+    if dest.exists():
+        shutil.rmtree(dest)
+    subprocess.run(["git", "clone", "-q", str(src), str(dest)], check=True, capture_output=True)
+    subprocess.run(["git", "-C", str(dest), "remote", "remove", "origin"], check=True)
+
+
+@pytest.mark.parametrize("remotes", [True, False], ids=["remotes", "no-remote"])
+def test_two_forks_at_one_path_differ_for_a_folder_of_the_checkout(
+    make_repo: MakeRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, remotes: bool
+) -> None:
+    """Round 19b F3: a TARGET inside a larger checkout (`work/models/x`) has no `.git` of its
+    own, so no remote: outside Actions the key was the path alone, and fork B, cloned where
+    fork A had been, reused the environment A's code had changed."""
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    a = make_repo({"models/x/m.py": "x = 1\n"}, name="alice")
+    b = make_repo({"models/x/m.py": "x = 2\n"}, name="mallory")
+    work = tmp_path / "work"
+    folders = []
+    for fork, url in ((a, "https://github.com/alice/model"), (b, "https://github.com/mallory/m")):
+        _clone_at(fork, work)
+        if remotes:
+            subprocess.run(["git", "-C", str(work), "remote", "add", "origin", url], check=True)
+        snap = load(work / "models" / "x")
+        assert snap.git.remote is None and snap.git.commit is None  # no `.git` of its own
+        plan = envs.plan(snap, [], "none", PY_VERSION, env_dir=str(tmp_path / "envs"))
+        folders.append(plan.folder)
+        again = envs.plan(load(work / "models" / "x"), [], "none", PY_VERSION,
+                          env_dir=str(tmp_path / "envs"))  # fmt: skip
+        assert again.folder == plan.folder  # the same repository still reuses its own
+    assert folders[0] != folders[1]

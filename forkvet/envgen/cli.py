@@ -101,8 +101,12 @@ def _generate(
     from forkvet.config import config_for
     from forkvet.envgen.generate import generate
     from forkvet.envgen.uv import allow_builds
-    from forkvet.source import open_target
+    from forkvet.source import is_git_url, open_target
 
+    if args.verify and not is_git_url(args.target):
+        from forkvet.userfile import refuse_linked_target
+
+        refuse_linked_target(args.target)  # its import check writes the folder
     with allow_builds(args.allow_build), open_target(args.target, args.ref) as snap:
         _require_python(snap)
         config, _ = config_for(args.config, snap.root)

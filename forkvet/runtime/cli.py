@@ -17,6 +17,7 @@ from forkvet.errors import InputError
 from forkvet.escape import terminal
 from forkvet.runtime.runs_cli import register_runs
 from forkvet.safe_write import OutputDir, default_out, output_format, write_file
+from forkvet.userfile import refuse_linked_target
 
 EXIT_FAIL = 1
 
@@ -319,6 +320,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
         from forkvet.gha import require_actions
 
         require_actions()  # before the run, not after it
+    refuse_linked_target(args.target)
     snap = load(Path(args.target))
     cfg = _config(snap.root, args.config, args)
     pass_env = _pass_env(args, snap.root)
@@ -468,6 +470,7 @@ def cmd_train_check(args: argparse.Namespace) -> int:
     target = Path(args.target or ".")
     if not target.is_dir():
         raise InputError(f"no such directory: {target}")
+    refuse_linked_target(target)
     log = _relative_to_cwd(args.log)
     cfg = _config(target, args.config, args, "train")
     pass_env = _pass_env(args, target)

@@ -45,6 +45,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import forkvet
 from forkvet import fstree
@@ -415,26 +416,63 @@ def _writable_mounts(rw: list[str]) -> list[str]:
     for path in rw:
         argv += ["--bind", path, path]
     for path in rw:
-        # The repository's git folder stays read-only: config, hooks or core.fsmonitor written
-        # there would run later in git commands outside the sandbox (actions/checkout's
-        # clean-up, the next job's checkout of the same workspace).
-        git = os.path.join(path, ".git")
-        if os.path.lexists(git) and not os.path.islink(git):
-            argv += ["--ro-bind", git, git]
-            if os.path.isdir(git):
-                argv += _submodule_covers(path, git, 0)
+        argv += _git_covers(path, rw)
     return argv
+
+
+def _git_covers(path: str, rw: list[str]) -> list[str]:
+    """The repository's git folder stays read-only: config, hooks or core.fsmonitor written
+    there would run later in git commands outside the sandbox (actions/checkout's clean-up,
+    the next job's checkout of the same workspace). By what `.git` resolves to, not by its
+    name: a gitfile's or a link's git folder inside the writable tree is bound read-only too
+    (outside attack, round 19b F7; the link itself is restored after the run,
+    `_git_links`). A folder of a larger checkout (`path: models/x`) has the enclosing
+    repository's submodules under it covered as a root's are (round 19b F2)."""
+    git = os.path.join(path, ".git")
+    argv: list[str] = []
+    if os.path.lexists(git) and not os.path.islink(git):
+        argv += ["--ro-bind", git, git]
+    gitdir = _gitfile_target(git)
+    if gitdir and gitdir != git and _inside(_real(gitdir), rw) and os.path.isdir(gitdir):
+        real = _real(gitdir)
+        root = max((r for r in rw if _inside(real, [r])), key=len)
+        rel = real[len(root.rstrip("/")) + 1 :]
+        argv += _pin_folders(root, os.path.dirname(rel), True, set())
+        argv += ["--ro-bind", real, real]
+    owner = _index_owner(path)
+    return argv + (_submodule_covers(path, *owner, 0) if owner else [])
+
+
+def _index_owner(path: str) -> tuple[str, str] | None:
+    """(git folder, path of `path` in its work tree): the repository whose index records the
+    submodules under `path` — its own, or for a folder of a larger checkout the enclosing
+    one's."""
+    gitdir = _gitfile_target(os.path.join(path, ".git"))
+    if gitdir and os.path.isfile(os.path.join(gitdir, "HEAD")):
+        return gitdir, ""
+    outer = _enclosing_repository(path)
+    return (outer[1], os.path.relpath(path, outer[0])) if outer else None
+
+
+def _enclosing_repository(path: str) -> tuple[str, str] | None:
+    """(work tree, git folder) of the nearest repository above `path`, found as git finds
+    it: the first folder up with a `.git` (a folder, a gitfile or a link)."""
+    here = os.path.dirname(path)
+    while True:
+        gitdir = _gitfile_target(os.path.join(here, ".git"))
+        if gitdir and os.path.isfile(os.path.join(gitdir, "HEAD")):
+            return here, gitdir
+        if here == os.path.dirname(here):
+            return None
+        here = os.path.dirname(here)
 
 
 _MAX_SUBMODULES = 1000
 
 
-def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
-    """Every submodule path of this checkout (its index's gitlinks), read-only: a `.git` the
-    command plants in an unpopulated submodule folder (core.fsmonitor in its config) would
-    run in `git submodule foreach --recursive`, which actions/checkout's clean-up runs
-    outside the sandbox (outside attack, round 14b). A populated submodule's `.git` (a file
-    pointing into the read-only git folder) is covered, and its own submodules in turn."""
+def _submodule_paths(gitdir: str, prefix: str) -> list[str]:
+    """The submodule paths `gitdir`'s index records (at most _MAX_SUBMODULES), relative to
+    the folder `prefix` of its work tree and only those under it; none that leave it."""
     from forkvet.snapshot import index_gitlinks
 
     try:
@@ -442,15 +480,38 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
             links = index_gitlinks(fh.read(256 << 20))
     except (OSError, ValueError, IndexError, struct.error):
         return []
-    argv: list[str] = []
-    pinned: set[str] = set()
+    found: list[str] = []
     for raw in links[:_MAX_SUBMODULES]:
         rel = os.fsdecode(raw)
         if rel.startswith("/") or ".." in rel.split("/"):
             continue
+        if prefix and prefix != ".":
+            if not rel.startswith(prefix + "/"):
+                continue
+            rel = rel[len(prefix) + 1 :]
+        found.append(rel)
+    return found
+
+
+def _submodule_covers(worktree: str, gitdir: str, prefix: str, depth: int) -> list[str]:
+    """Every submodule path of this checkout (its index's gitlinks), read-only: a `.git` the
+    command plants in an unpopulated submodule folder (core.fsmonitor in its config) would
+    run in `git submodule foreach --recursive`, which actions/checkout's clean-up runs
+    outside the sandbox (outside attack, round 14b). A populated submodule's `.git` (a file
+    pointing into the read-only git folder) is covered, and its own submodules in turn.
+    `prefix`: `worktree` is this folder of the repository (`gitdir` is the enclosing one's):
+    only the submodules under it, by their paths below it. A `.git` that is a link cannot
+    be a mount point: its folders are pinned, and it is put back after the run
+    (`_git_links`)."""
+    argv: list[str] = []
+    pinned: set[str] = set()
+    for rel in _submodule_paths(gitdir, prefix):
         sub = os.path.join(worktree, rel)
         dotgit = os.path.join(sub, ".git")
-        if os.path.islink(sub) or os.path.islink(dotgit):
+        if os.path.islink(sub):
+            continue
+        if os.path.islink(dotgit):
+            argv += _pin_folders(worktree, rel, True, pinned)
             continue
         try:  # as a checkout without submodules leaves it: an empty folder, its parents too
             os.makedirs(sub, exist_ok=True)
@@ -465,7 +526,7 @@ def _submodule_covers(worktree: str, gitdir: str, depth: int) -> list[str]:
             argv += ["--ro-bind", dotgit, dotgit]
             inner = _gitfile_target(dotgit)
             if inner and depth < 4:
-                argv += _submodule_covers(sub, inner, depth + 1)
+                argv += _submodule_covers(sub, inner, "", depth + 1)
         else:
             # unpopulated (an empty folder, or none): nothing may be created there
             argv += ["--tmpfs", sub, "--remount-ro", sub]
@@ -490,7 +551,10 @@ def _pin_folders(worktree: str, rel: str, populated: bool, pinned: set[str]) -> 
 
 
 def _gitfile_target(dotgit: str) -> str | None:
-    """The git folder a submodule's `.git` file names (`gitdir: ../.git/modules/x`)."""
+    """The git folder a `.git` names: itself (a folder), a gitfile's (`gitdir:
+    ../.git/modules/x`), or a link's destination."""
+    if os.path.islink(dotgit):
+        return _real(dotgit)
     if os.path.isdir(dotgit):
         return dotgit
     try:
@@ -608,7 +672,7 @@ def sandboxed(
     isolate_self()
     rw = [cwd, *writable] if cwd_writable else list(writable)
     scratch = [private_out[0]] if private_out else []
-    placeholders = _git_placeholders(rw)
+    kept = (_git_placeholders(rw), _git_links(rw))
     try:
         if not require():
             yield command, NONE
@@ -628,10 +692,19 @@ def sandboxed(
         finally:
             remove_private(private)
     finally:
-        try:
-            repair_modes([*rw, *scratch])
-        finally:
-            _clear_git_placeholders(placeholders)
+        _after_run([*rw, *scratch], *kept)
+
+
+def _after_run(
+    folders: list[str | os.PathLike[str]],
+    placeholders: list[tuple[str, tuple[int, int]]],
+    links: list[_GitLink],
+) -> None:
+    try:
+        repair_modes(folders)
+    finally:
+        _clear_git_placeholders(placeholders)
+        _restore_git_links(links)
 
 
 def _git_placeholders(rw: Iterable[str | os.PathLike[str]]) -> list[tuple[str, tuple[int, int]]]:
@@ -674,6 +747,72 @@ def _clear_git_placeholders(made: list[tuple[str, tuple[int, int]]]) -> None:
             with contextlib.suppress(RepairFailed):
                 repair_modes([dotgit])
         fstree.remove_tree(dotgit)
+
+
+class _GitLink(NamedTuple):
+    path: str  # the writable folder's `.git`, a link
+    text: str  # what it points at
+    ident: tuple[int, int]
+    target: str  # where it leads (resolved before the run)
+    watch: bool  # dangling, into a folder the run could write: what it makes there goes
+
+
+def _git_links(rw: Iterable[str | os.PathLike[str]]) -> list[_GitLink]:
+    """Every writable folder's `.git` that is a link (a tool's layout, or a dangling one): a
+    link cannot be a mount point, so the command could swap it for a forged repository
+    whose commit the next step recorded and whose core.fsmonitor ran in a later `git
+    status` (outside attack, round 19b F7). Recorded here, put back by
+    `_restore_git_links`."""
+    found: list[_GitLink] = []
+    writable = [_real(f) for f in rw]
+    for dotgit in _dotgits(rw):
+        try:
+            st = os.lstat(dotgit)
+            if not stat.S_ISLNK(st.st_mode):
+                continue
+            text = os.readlink(dotgit)
+        except OSError:
+            continue
+        target = _real(dotgit)
+        ident = (st.st_dev, st.st_ino)
+        watch = not os.path.lexists(target) and _inside(target, writable)
+        found.append(_GitLink(dotgit, text, ident, target, watch))
+    return found
+
+
+def _dotgits(rw: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Each writable folder's `.git` and those of the submodules its index (or the
+    enclosing repository's) records under it."""
+    found: list[str] = []
+    for folder in sorted({os.path.abspath(f) for f in rw}):
+        found.append(os.path.join(folder, ".git"))
+        owner = _index_owner(folder)
+        for rel in _submodule_paths(*owner) if owner else []:
+            found.append(os.path.join(folder, rel, ".git"))
+    return found
+
+
+def _restore_git_links(links: list[_GitLink]) -> None:
+    """After the run: each `.git` link is the one it was, or whatever is at its name is
+    removed and the link made again; a dangling link's destination the run made (inside a
+    folder it could write) is removed, so the link leads nowhere again."""
+    for link in links:
+        try:
+            st = os.lstat(link.path)
+            same = (st.st_dev, st.st_ino) == link.ident and os.readlink(link.path) == link.text
+        except OSError:
+            same = False
+        if not same:
+            if os.path.isdir(link.path) and not os.path.islink(link.path):
+                with contextlib.suppress(RepairFailed):
+                    repair_modes([link.path])
+            fstree.remove_tree(link.path)
+            with contextlib.suppress(OSError):
+                os.symlink(link.text, link.path)
+        if link.watch and os.path.lexists(link.target):
+            with contextlib.suppress(RepairFailed):
+                repair_modes([link.target])
+            fstree.remove_tree(link.target)
 
 
 def _private_folders(private: Path, network: bool) -> tuple[Path, str]:
@@ -723,7 +862,8 @@ def repair_modes(folders: Iterable[str | os.PathLike[str]]) -> int:
     if problems:
         raise RepairFailed(
             "after the run, forkvet could not repair every mode in a folder the repository's "
-            "code could write (a setuid file or a locked folder may be left there): "
+            "code could write, or found more in it than it vouches for (what it could not "
+            "repair is said; a setuid file or a locked folder may be left there): "
             + "; ".join(problems)
         )
     return changed
@@ -734,14 +874,26 @@ class _Unrepaired(Exception):
 
 
 def _repair_tree(top: str, budget: list[int]) -> int:
+    """Every entry is repaired, the bound or a failed change notwithstanding: past the
+    bound the walk went on being an error but stopped repairing, and the setuid files and
+    mode-000 folders it had not reached yet stayed on the host, the command's choice (2.05
+    million hard links, outside attack, round 19b F5). The walk ends: the command that made
+    the tree is gone, and it costs a fraction of the time the command took to make it. Then
+    the first problem is raised (the step fails)."""
     changed = 0
+    problem: str | None = None
     for entry in fstree.walk_fds(top):  # top-down: a folder is opened after its chmod
         if entry.depth == 0 and not stat.S_ISDIR(entry.st.st_mode):
             return 0  # not a folder: nothing of the code's to walk
         budget[0] -= 1
-        if budget[0] < 0:
-            raise _Unrepaired(f"more than {MAX_REPAIR_ENTRIES:,} files and folders")
-        changed += _repair_one(entry)
+        if budget[0] == -1:
+            problem = problem or f"more than {MAX_REPAIR_ENTRIES:,} files and folders"
+        try:
+            changed += _repair_one(entry)
+        except _Unrepaired as exc:
+            problem = problem or str(exc)
+    if problem:
+        raise _Unrepaired(f"{problem} (every other entry repaired)")
     return changed
 
 

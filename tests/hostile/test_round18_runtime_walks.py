@@ -394,3 +394,31 @@ def test_a_tree_past_the_repair_bound_is_an_error(
         (top / f"f{i:02}").write_text("")
     with pytest.raises(sandbox.RepairFailed, match="more than 10 files and folders"):
         sandbox.repair_modes([top])
+
+
+def test_past_the_repair_bound_every_entry_is_still_repaired(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round 19b F5: past the bound the walk stopped repairing, and the command chose (with 2
+    million hard links first) which setuid files and mode-000 folders stayed on the host. It
+    is still an error, and nothing is left."""
+    monkeypatch.setattr(sandbox, "MAX_REPAIR_ENTRIES", 10)
+    top = tmp_path / "many"
+    (top / "zz").mkdir(parents=True)
+    for i in range(20):
+        os.link(_empty(top), top / f"l{i:02}")
+    (top / "zz" / "suid").write_text("#!/bin/sh\n")
+    os.chmod(top / "zz" / "suid", 0o4755)
+    (top / "zz" / "locked" / "inner").mkdir(parents=True)
+    os.chmod(top / "zz" / "locked", 0)
+    with pytest.raises(sandbox.RepairFailed, match="more than 10 files and folders"):
+        sandbox.repair_modes([top])
+    assert stat.S_IMODE(os.lstat(top / "zz" / "suid").st_mode) == 0o755
+    assert stat.S_IMODE(os.lstat(top / "zz" / "locked").st_mode) & 0o700 == 0o700
+
+
+def _empty(top: Path) -> Path:
+    src = top / "src"
+    if not src.exists():
+        src.write_text("")
+    return src
