@@ -1255,7 +1255,9 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
         # `in` first: most text has no `_target_`, backslash or `type` at all.
         if (
             out.target is None
-            and ("_target_" in window or "\\" in window or (types and "type" in window))
+            and (
+                "_target_" in window or "\\" in window or (types and configtargets.may_type(window))
+            )
             and (m := need.search(window))
         ):
             out.target = m.group(0)

@@ -1,0 +1,70 @@
+"""Round 19 (tester 19a), the config rules: Hydra 1.0's legacy instantiate keys (F6), a
+`_target_` kept in a checkpoint's pickled `hyper_parameters` (F11), GGUF and tokenizer chat
+templates (F5), a long dotted target (F13, linear time), the archive-member text search
+within the run's budget (F14), an OmegaConf resolver registered with an unproven function
+(F15)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from forkvet.report import Report, Risk
+from forkvet.vet import configtargets
+from tests.cputime import cpu_time
+
+README = {"README.md": "# Model\n"}
+TRAIN = (
+    "import hydra\nfrom hydra.utils import instantiate\n\n"
+    "@hydra.main(config_path='configs', config_name='config')\n"
+    "def main(cfg):\n    instantiate(cfg.model)\n"
+)
+
+
+def _code_in_data(report: Report) -> list[Risk]:
+    return [r for r in report.risks if r.kind == "code-in-data" and r.severity == "error"]
+
+
+# -- F6: Hydra 1.0 takes `target`, `cls`, `class` when there is no `_target_` ---------------------
+@pytest.mark.parametrize("key", ["target", "cls", "class"])
+def test_hydra_legacy_instantiate_keys_are_code_in_data(
+    vet_repo: Callable[..., Report], key: str
+) -> None:
+    config = f"model:\n  {key}: subprocess.call\n  args: [touch, /tmp/x]\n"
+    found = _code_in_data(vet_repo({**README, "train.py": TRAIN, "configs/config.yaml": config}))
+    assert [r.path for r in found] == ["configs/config.yaml"], found
+    assert "subprocess.call" in found[0].message
+
+
+def test_legacy_keys_naming_known_or_own_code_or_no_dotted_name_pass(
+    vet_repo: Callable[..., Report],
+) -> None:
+    config = (
+        "model:\n  target: ldm.models.AutoencoderKL\n  params: {embed_dim: 4}\n"
+        "loss:\n  cls: torch.nn.MSELoss\n"
+        "data:\n  class: 3\n  target: label\n"
+    )
+    files = {
+        **README,
+        "ldm/__init__.py": "",
+        "ldm/models.py": "class AutoencoderKL:\n    pass\n",
+        "configs/config.yaml": config,
+        "notes.md": "class: subprocess.call is prose here\n",
+    }
+    assert _code_in_data(vet_repo(files)) == []
+
+
+# -- F13: a long dotted target costs its length ----------------------------------------------------
+def test_a_long_dotted_target_is_judged_in_linear_time(vet_repo: Callable[..., Report]) -> None:
+    own = configtargets.OwnModules.__new__(configtargets.OwnModules)
+    own.modules = {"a": [], "a.a": []}
+
+    def judge(n: int) -> Callable[[], object]:
+        return lambda: configtargets.allowed("a." * n + "b", own)
+
+    small, large = cpu_time(judge(20_000)), cpu_time(judge(160_000))
+    assert large < 8 * small * 3 + 0.05, (small, large)
+    config = '{"_target_": "' + "a." * 50_000 + 'b"}'
+    found = _code_in_data(vet_repo({**README, "cfg.json": config}))
+    assert [r.path for r in found] == ["cfg.json"]
