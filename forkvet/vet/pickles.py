@@ -207,7 +207,8 @@ _LINE, _LINE2, _LEN1, _LEN4S, _LEN4U, _LEN8 = -1, -10, -2, -3, -4, -5
     _A_PROTO,
     _A_STOP,
     _A_PERSID,
-) = range(14)
+    _A_SETITEMS,
+) = range(15)
 _ACTIONS = {
     "MARK": _A_MARK,
     "POP": _A_POP,
@@ -229,6 +230,9 @@ _ACTIONS = {
     "PERSID": _A_PERSID,
     "BINPERSID": _A_PERSID,
     "STOP": _A_STOP,
+    "SETITEM": _A_SETITEMS,
+    "SETITEMS": _A_SETITEMS,
+    "DICT": _A_SETITEMS,
 }
 _VALUES = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE"}
 _VALUES |= {"SHORT_BINUNICODE", "BINUNICODE8", "INT", "BININT", "BININT1", "BININT2", "LONG"}
@@ -415,6 +419,9 @@ class PickleInfo:
     nested: list[bytes] = field(default_factory=list)
     nested_bytes: int = 0
     keep_values: bool = True  # False for a probe's walk (a value's own probe walks no deeper)
+    # The values of dict keys `_target_` (None: one the walk cannot read): a checkpoint's
+    # `hyper_parameters`, which Lightning hands to a module that instantiates them (19a F11)
+    targets: list[str | None] = field(default_factory=list)
 
 
 class _Machine:
@@ -549,6 +556,13 @@ class _Machine:
                 )
             )
             self.stack.append(None)
+        elif act == _A_SETITEMS:
+            stack, marks = self.stack, self.marks
+            items = stack[marks[-1] :] if op.mark and marks else stack[-2:]
+            for key, value in zip(items[0::2], items[1::2]):
+                if key == "_target_" and len(self.info.targets) < _MAX_TARGETS:
+                    self.info.targets.append(value if isinstance(value, str) else None)
+            self.plain(op)
         elif act == _A_EXT:
             # EXT1/2/4 name a callable by a code in copyreg's extension registry, which is
             # empty unless the loading program filled it (Python, torch, numpy, pandas and
@@ -1760,6 +1774,7 @@ def _scan_pickles(
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
         if info.complete:  # a pickle that fails to load hands no value to anyone
             _scan_nested(info, where, out, budget, depth)
+            _targets(info, where, out)
         info.nested.clear()
         if not info.complete:
             break
@@ -1772,6 +1787,22 @@ def _scan_pickles(
         out.note(where, "array data inside the pickle stream; what follows was not walked")
         for mod, name in _sweep(s, budget):
             out.add_import(where, mod, name)
+
+
+_MAX_TARGETS = 100  # `_target_` values kept per pickle
+
+
+def _targets(info: PickleInfo, where: str, out: FileScan) -> None:
+    """A pickled dict's `_target_` values, each a config text for the config rules (a value
+    the walk could not read, built or too long, is NOT verified)."""
+    for i, value in enumerate(info.targets):
+        part = _join(where, f"(a pickled dict's `_target_`, {i + 1})")
+        if value is None:
+            why = "a `_target_` whose value the pickle walk cannot read"
+            out.add_text(loadertext.Text(part, target=True, spelled=True, unread=True, why=why))
+        else:
+            out.add_text(loadertext.search_text(part, json.dumps({"_target_": value})))
+    info.targets.clear()
 
 
 def _scan_nested(info: PickleInfo, where: str, out: FileScan, budget: Budget, depth: int) -> None:

@@ -6,6 +6,7 @@ within the run's budget (F14), an OmegaConf resolver registered with an unproven
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 
 import pytest
@@ -68,3 +69,32 @@ def test_a_long_dotted_target_is_judged_in_linear_time(vet_repo: Callable[..., R
     config = '{"_target_": "' + "a." * 50_000 + 'b"}'
     found = _code_in_data(vet_repo({**README, "cfg.json": config}))
     assert [r.path for r in found] == ["cfg.json"]
+
+
+# -- F11: a `_target_` in a checkpoint's pickled hyper_parameters ---------------------------------
+def _ckpt(hparams: object) -> bytes:
+    state = {"state_dict": {}, "hyper_parameters": hparams, "epoch": 3}
+    return pickle.dumps(state, protocol=2)
+
+
+@pytest.mark.parametrize(
+    "hparams",
+    [
+        {"net": {"_target_": "imp.load_source", "_args_": ["vocab", "assets/vocab.txt"]}},
+        {"_target_": "torch.save", "obj": 1, "f": "/tmp/x"},
+        # the key memoized once and fetched again (BINGET), a second dict
+        {"a": {"_target_": "torch.nn.Linear"}, "b": {"_target_": "os.system"}},
+        {"net": {"_target_": "a." * 200 + "os.system"}},  # too long for the walk to keep
+    ],
+)
+def test_a_target_in_pickled_hyper_parameters_is_code_in_data(
+    vet_repo: Callable[..., Report], hparams: object
+) -> None:
+    found = _code_in_data(vet_repo({**README, "checkpoints/last.ckpt": _ckpt(hparams)}))
+    assert [r.path for r in found] == ["checkpoints/last.ckpt"], found
+
+
+def test_pickled_hyper_parameters_of_known_classes_pass(vet_repo: Callable[..., Report]) -> None:
+    hparams = {"net": {"_target_": "torch.nn.Linear", "in_features": 2}, "lr": 0.1}
+    report = vet_repo({**README, "last.ckpt": _ckpt(hparams)})
+    assert _code_in_data(report) == []
