@@ -1194,6 +1194,10 @@ class _YamlScan:
         deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
         for t in texts:
             inside = f"{t.where}, inside {path}"
+            if time.monotonic() > self.deadline:
+                why = f"the {_YAML_SECONDS:.0f} s for config texts inside files were spent"
+                found.append(_inner_unverified(path, t.where if not foreign else "", why))
+                break
             if t.text is None:
                 if t.spelled or t.tag or t.unread:
                     found.append(_inner_unverified(path, t.where if not foreign else "", t.why))
@@ -1330,6 +1334,9 @@ def _yaml_risks(ctx: Context) -> list[Risk]:
     for f in named + others:
         scan.file(f)
     pickle_risks(ctx)  # fills loader_texts: texts inside archives and weight headers
+    # The texts inside files get one budget of their own for the whole run, within the run's
+    # deadline: what is not read by then is NOT verified (round 19a F14).
+    scan.deadline = min(ctx.deadline, time.monotonic() + _YAML_SECONDS)
     for path, texts, foreign in ctx.memo.get("loader_texts", []):
         scan.texts(path, texts, foreign)
     out = scan.found

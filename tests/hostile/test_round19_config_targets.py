@@ -6,13 +6,15 @@ within the run's budget (F14), an OmegaConf resolver registered with an unproven
 
 from __future__ import annotations
 
+import io
 import pickle
+import zipfile
 from collections.abc import Callable
 
 import pytest
 
 from forkvet.report import Report, Risk
-from forkvet.vet import configtargets
+from forkvet.vet import configtargets, risks
 from tests.cputime import cpu_time
 
 README = {"README.md": "# Model\n"}
@@ -98,3 +100,18 @@ def test_pickled_hyper_parameters_of_known_classes_pass(vet_repo: Callable[..., 
     hparams = {"net": {"_target_": "torch.nn.Linear", "in_features": 2}, "lr": 0.1}
     report = vet_repo({**README, "last.ckpt": _ckpt(hparams)})
     assert _code_in_data(report) == []
+
+
+# -- F14: texts inside files are read within one budget for the run ------------------------------
+def test_texts_inside_files_past_the_runs_budget_are_unverified(
+    vet_repo: Callable[..., Report], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("conf.yaml", "m:\n  _target_: torch.nn.Linear\n")
+    files = {**README, "configs.zip": buf.getvalue()}
+    assert _code_in_data(vet_repo(files)) == []
+    monkeypatch.setattr(risks, "_YAML_SECONDS", 0.0)
+    found = _code_in_data(vet_repo(files, name="late"))
+    assert [r.path for r in found] == ["configs.zip"], found
+    assert "NOT verified" in found[0].message
