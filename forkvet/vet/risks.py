@@ -19,7 +19,7 @@ import yaml
 from forkvet import fstree, limits, rx, safeparse, safeyaml
 from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import configtargets, containers, dataformats, loadertext, pickles
+from forkvet.vet import chattemplates, configtargets, containers, dataformats, loadertext, pickles
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -1856,6 +1856,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks += _package_archives(ctx)
     risks += _auto_map_risks(ctx, risks)
     risks += _yaml_risks(ctx)
+    risks += chattemplates.template_risks(ctx.snap, ctx.deadline)
     findings: list[Finding] = []
     if not ctx.config.risks.fail_on_dangerous_pickle:
         # The operator's downgrade holds in the JSON `risks` too, not only in the findings.

@@ -7,7 +7,9 @@ within the run's budget (F14), an OmegaConf resolver registered with an unproven
 from __future__ import annotations
 
 import io
+import json
 import pickle
+import struct
 import zipfile
 from collections.abc import Callable
 
@@ -115,3 +117,65 @@ def test_texts_inside_files_past_the_runs_budget_are_unverified(
     found = _code_in_data(vet_repo(files, name="late"))
     assert [r.path for r in found] == ["configs.zip"], found
     assert "NOT verified" in found[0].message
+
+
+# -- F5: chat templates (GGUF header, tokenizer configs) -----------------------------------------
+EVIL_TEMPLATE = (
+    "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    "{{ self.__init__.__globals__.__builtins__.__import__('os').system('id') }}"
+)
+PLAIN_TEMPLATE = (
+    "{% set ns = namespace(last=0) %}{% for m in messages %}"
+    "{% if loop.index0 % 2 == 0 %}{% set ns.last = loop.index0 %}{% endif %}"
+    "{{ '<|' + m['role'] + '|>' + m.content|trim }}{% endfor %}"
+    "{{ messages[ns.last]['content'] }}{{ messages[-1].role }}"
+)
+
+
+def _gguf_string(text: str) -> bytes:
+    data = text.encode()
+    return struct.pack("<Q", len(data)) + data
+
+
+def _gguf(template: str, truncate: int = 0) -> bytes:
+    tokens = [f"tok{i}" for i in range(50)]
+    kvs = [
+        _gguf_string("general.architecture") + struct.pack("<I", 8) + _gguf_string("llama"),
+        _gguf_string("llama.context_length") + struct.pack("<II", 4, 2048),
+        _gguf_string("tokenizer.ggml.tokens")
+        + struct.pack("<IIQ", 9, 8, len(tokens))
+        + b"".join(map(_gguf_string, tokens)),
+        _gguf_string("tokenizer.chat_template") + struct.pack("<I", 8) + _gguf_string(template),
+    ]
+    data = b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs)) + b"".join(kvs)
+    return data[: len(data) - truncate] + b"\0" * 32 * (not truncate)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("model.gguf", _gguf(EVIL_TEMPLATE)),
+        ("weights/model-q4.bin", _gguf(EVIL_TEMPLATE)),  # found by content
+        ("model.gguf", _gguf(PLAIN_TEMPLATE, truncate=40)),  # header unread: NOT verified
+        ("tokenizer_config.json", json.dumps({"chat_template": EVIL_TEMPLATE})),
+        ("chat_template.jinja", "{% set k = (lipsum|string)[17] * 2 %}{{ messages[k] }}"),
+        ("tokenizer_config.json", json.dumps({"chat_template": "{{ x|attr('_' ~ '_class') }}"})),
+    ],
+)
+def test_a_chat_template_reaching_python_internals_is_code_in_data(
+    vet_repo: Callable[..., Report], path: str, data: str | bytes
+) -> None:
+    found = _code_in_data(vet_repo({**README, path: data}))
+    assert [r.path for r in found] == [path], found
+    assert "Chat template" in found[0].message
+
+
+def test_plain_chat_templates_pass(vet_repo: Callable[..., Report]) -> None:
+    files = {
+        **README,
+        "model.gguf": _gguf(PLAIN_TEMPLATE),
+        "tokenizer_config.json": json.dumps({"chat_template": PLAIN_TEMPLATE}),
+        "chat_template.jinja": "{% for i in range(messages|length) %}{{ messages[i].content }}"
+        "{% endfor %}",
+    }
+    assert _code_in_data(vet_repo(files)) == []
