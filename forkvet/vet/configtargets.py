@@ -403,3 +403,89 @@ def _arithmetic(expr: str) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return all(isinstance(n, _ARITHMETIC) for n in ast.walk(tree))
+
+
+# A resolver registered with a function forkvet cannot prove safe (round 19a F15: a named
+# function reaching eval through `getattr(builtins, "ev" + "al")`): its use in a config is a
+# warning naming it. Proven safe: a builtin that only converts or measures, and a lambda made of
+# its arguments, constants, arithmetic, subscripts, those builtins and plain string methods.
+_SAFE_FUNCTIONS = frozenset(
+    {"len", "int", "float", "str", "bool", "abs", "min", "max", "sum", "round", "list"}
+    | {"tuple", "range", "sorted", "dict", "set"}
+)
+_SAFE_METHODS = frozenset(
+    {"join", "split", "rsplit", "replace", "upper", "lower", "strip", "lstrip", "rstrip"}
+    | {"startswith", "endswith", "get", "index", "count", "title", "capitalize"}
+)
+_LAMBDA_NODES = (
+    *_ARITHMETIC, ast.Lambda, ast.arguments, ast.arg, ast.Subscript, ast.Slice, ast.Call,
+    ast.Attribute, ast.keyword, ast.Dict, ast.JoinedStr, ast.FormattedValue,
+)  # fmt: skip
+_RESOLVER_CALLS = ("register_new_resolver", "register_resolver")
+
+
+def unproven_resolvers(code: str) -> list[str]:
+    """Names of the resolvers a Python text registers with a function not proven safe (and
+    not eval/exec: eval_resolvers names those)."""
+    if "resolver" not in code:
+        return []
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if called not in _RESOLVER_CALLS:
+            continue
+        kw = {k.arg: k.value for k in node.keywords}
+        name = node.args[0] if node.args else kw.get("name")
+        resolver = node.args[1] if len(node.args) > 1 else kw.get("resolver")
+        if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
+            continue
+        if resolver is not None and not _proven(resolver):
+            out.append(name.value)
+    return out
+
+
+def _proven(resolver: ast.expr) -> bool:
+    if isinstance(resolver, ast.Name):
+        return resolver.id in _SAFE_FUNCTIONS or resolver.id in ("eval", "exec")
+    if not isinstance(resolver, ast.Lambda):
+        return False
+    for node in ast.walk(resolver):
+        if not isinstance(node, _LAMBDA_NODES):
+            return False
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            return False
+        if isinstance(node, ast.Call) and not (
+            (isinstance(node.func, ast.Name) and node.func.id in _SAFE_FUNCTIONS)
+            or (isinstance(node.func, ast.Attribute) and node.func.attr in _SAFE_METHODS)
+        ):
+            return False
+    return True
+
+
+def unproven_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:
+    """A warning for each resolver not proven safe that the config text uses."""
+    out: list[Risk] = []
+    for name, where in resolvers.items():
+        i = text.find("${" + name + ":")
+        if i < 0:
+            continue
+        out.append(
+            Risk(
+                "code-in-data",
+                "warning",
+                f"Config text handed to code: `${{{name}:...}}` — {where} registers the "
+                f"OmegaConf resolver {name!r} with a function forkvet cannot prove safe, and "
+                "resolving this value calls it with the config's text. Read the resolver before "
+                "running anything that loads this config.",
+                path,
+                text.count("\n", 0, i) + 1,
+            )
+        )
+    return out[:3]

@@ -1092,6 +1092,7 @@ class _YamlScan:
     seen: dict[tuple[int, int], list[Risk]] = field(default_factory=dict)
     _own: configtargets.OwnModules | None = None
     _resolvers: dict[str, str] | None = None
+    _unproven: dict[str, str] | None = None
     _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
 
     def file(self, f: FileEntry) -> None:
@@ -1126,6 +1127,15 @@ class _YamlScan:
                         self._resolvers.setdefault(name, py.path)
         return self._resolvers
 
+    def unproven(self) -> dict[str, str]:
+        """OmegaConf resolvers registered with a function not proven safe: name -> file."""
+        if self._unproven is None:
+            self._unproven = {}
+            for py in self.ctx.py.files:
+                for name in configtargets.unproven_resolvers(py.text):
+                    self._unproven.setdefault(name, py.path)
+        return self._unproven
+
     def own(self) -> configtargets.OwnModules:
         if self._own is None:
             scripts = {
@@ -1146,8 +1156,9 @@ class _YamlScan:
                 size <= configtargets.MAX_CONFIG_BYTES,
                 f.suffix in configtargets.TYPE_SUFFIXES,
             )
-            if need.interpolation and need.text is not None and self.resolvers():
+            if need.interpolation and need.text is not None:
                 found += configtargets.eval_risks(f.path, need.text, self.resolvers())
+                found += configtargets.unproven_risks(f.path, need.text, self.unproven())
             if need.target is not None:
                 if need.text is not None:
                     found += configtargets.config_risks(
@@ -1203,8 +1214,9 @@ class _YamlScan:
                     found.append(_inner_unverified(path, t.where if not foreign else "", t.why))
                 continue
             risks: list[Risk] = []
-            if t.interpolation and self.resolvers():
+            if t.interpolation:
                 risks += configtargets.eval_risks(inside, t.text, self.resolvers())
+                risks += configtargets.unproven_risks(inside, t.text, self.unproven())
             if t.target:
                 risks += configtargets.config_risks(self.ctx.snap, t.where, t.text, self.own())
             if t.tag:

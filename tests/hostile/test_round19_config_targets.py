@@ -179,3 +179,29 @@ def test_plain_chat_templates_pass(vet_repo: Callable[..., Report]) -> None:
         "{% endfor %}",
     }
     assert _code_in_data(vet_repo(files)) == []
+
+
+# -- F15: a resolver registered with a function forkvet cannot prove safe ------------------------
+HIDDEN_EVAL = (
+    "import builtins\nfrom omegaconf import OmegaConf\n"
+    "_ev = getattr(builtins, 'ev' + 'al')\n\ndef calc(expr):\n    return _ev(expr)\n\n"
+    "OmegaConf.register_new_resolver('calc', calc)\n"
+    "OmegaConf.register_new_resolver('mul', lambda a, b: a * b)\n"
+    "OmegaConf.register_new_resolver('n', len)\n"
+    "cfg = OmegaConf.load('config.yaml')\n"
+)
+
+
+def test_a_resolver_of_an_unproven_function_used_by_a_config_is_named(
+    vet_repo: Callable[..., Report],
+) -> None:
+    config = 'lr: ${calc:\'__import__("os").system("id")\'}\n'
+    report = vet_repo({**README, "train.py": HIDDEN_EVAL, "config.yaml": config})
+    named = [r for r in report.risks if r.kind == "code-in-data" and "'calc'" in r.message]
+    assert [(r.path, r.severity) for r in named] == [("config.yaml", "warning")], report.risks
+
+
+def test_resolvers_proven_safe_or_unused_are_quiet(vet_repo: Callable[..., Report]) -> None:
+    config = "a: 2\nb: ${mul:${a},3}\nc: ${n:abc}\n"
+    report = vet_repo({**README, "train.py": HIDDEN_EVAL, "config.yaml": config})
+    assert [r for r in report.risks if r.kind == "code-in-data"] == []
