@@ -208,7 +208,8 @@ _LINE, _LINE2, _LEN1, _LEN4S, _LEN4U, _LEN8 = -1, -10, -2, -3, -4, -5
     _A_STOP,
     _A_PERSID,
     _A_SETITEMS,
-) = range(15)
+    _A_BUILD,
+) = range(16)
 _ACTIONS = {
     "MARK": _A_MARK,
     "POP": _A_POP,
@@ -233,6 +234,7 @@ _ACTIONS = {
     "SETITEM": _A_SETITEMS,
     "SETITEMS": _A_SETITEMS,
     "DICT": _A_SETITEMS,
+    "BUILD": _A_BUILD,
 }
 _VALUES = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE"}
 _VALUES |= {"SHORT_BINUNICODE", "BINUNICODE8", "INT", "BININT", "BININT1", "BININT2", "LONG"}
@@ -424,6 +426,15 @@ class PickleInfo:
     targets: list[str | None] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A dict (or an object built from one) whose `_val` is this string: an OmegaConf node
+    (AnyNode, StringNode) as a pickled DictConfig holds it, so a `_target_` in a Lightning
+    checkpoint's DictConfig hyper-parameters is read (round 19a F11)."""
+
+    value: str
+
+
 class _Machine:
     """pickle.load's stack, marks and memo, holding only what imports need: the strings (a
     STACK_GLOBAL's module and name) and small ints; every other object is None.
@@ -559,10 +570,21 @@ class _Machine:
         elif act == _A_SETITEMS:
             stack, marks = self.stack, self.marks
             items = stack[marks[-1] :] if op.mark and marks else stack[-2:]
+            held = None
             for key, value in zip(items[0::2], items[1::2]):
                 if key == "_target_" and len(self.info.targets) < _MAX_TARGETS:
-                    self.info.targets.append(value if isinstance(value, str) else None)
+                    text = value.value if isinstance(value, _Held) else value
+                    self.info.targets.append(text if isinstance(text, str) else None)
+                elif key == "_val" and isinstance(value, str):
+                    held = _Held(value)
             self.plain(op)
+            if held is not None:
+                stack[-1] = held
+        elif act == _A_BUILD:  # an object given a state that holds a `_val`: it holds it too
+            state = self.top()
+            self.plain(op)
+            if isinstance(state, _Held):
+                self.stack[-1] = state
         elif act == _A_EXT:
             # EXT1/2/4 name a callable by a code in copyreg's extension registry, which is
             # empty unless the loading program filled it (Python, torch, numpy, pandas and

@@ -10,6 +10,8 @@ import io
 import json
 import pickle
 import struct
+import sys
+import types
 import zipfile
 from collections.abc import Callable
 
@@ -205,3 +207,36 @@ def test_resolvers_proven_safe_or_unused_are_quiet(vet_repo: Callable[..., Repor
     config = "a: 2\nb: ${mul:${a},3}\nc: ${n:abc}\n"
     report = vet_repo({**README, "train.py": HIDDEN_EVAL, "config.yaml": config})
     assert [r for r in report.risks if r.kind == "code-in-data"] == []
+
+
+def _dictconfig(target: str) -> bytes:
+    """A pickle shaped as omegaconf's DictConfig pickles itself (each value an AnyNode whose
+    state holds `_val`), written with stand-in classes under omegaconf's names."""
+    nodes, configs = types.ModuleType("omegaconf.nodes"), types.ModuleType("omegaconf.dictconfig")
+    any_node = type("AnyNode", (), {"__module__": "omegaconf.nodes"})
+    dict_config = type("DictConfig", (), {"__module__": "omegaconf.dictconfig"})
+    nodes.AnyNode, configs.DictConfig = any_node, dict_config  # type: ignore[attr-defined]
+    names = ("omegaconf", "omegaconf.nodes", "omegaconf.dictconfig")
+    saved = {k: sys.modules.get(k) for k in names}
+    package = types.ModuleType("omegaconf")
+    package.__path__ = []  # type: ignore[attr-defined]
+    sys.modules.update(dict(zip(names, (package, nodes, configs))))
+    try:
+        node, inner, outer = any_node(), dict_config(), dict_config()
+        node.__dict__.update(_val=target, _metadata=None, _parent=inner)
+        inner.__dict__.update(_content={"_target_": node}, _parent=outer)
+        outer.__dict__.update(_content={"net": inner}, _parent=None)
+        return pickle.dumps({"hyper_parameters": outer}, protocol=2)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+
+
+def test_a_target_in_pickled_omegaconf_nodes_is_read(vet_repo: Callable[..., Report]) -> None:
+    evil = _code_in_data(vet_repo({**README, "last.ckpt": _dictconfig("os.system")}))
+    assert any("'os.system'" in r.message for r in evil), evil
+    plain = _code_in_data(vet_repo({**README, "b.ckpt": _dictconfig("torch.nn.Linear")}, name="b"))
+    assert not any("_target_" in r.message for r in plain), plain
