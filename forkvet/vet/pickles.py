@@ -537,6 +537,22 @@ class _Machine:
             self.slow(op, value)
         return False
 
+    def setitems(self, op: _Op) -> None:
+        """SETITEM(S), DICT: a `_target_` key's value kept for the config rules, and a dict
+        with a string `_val` held as that string (an OmegaConf node's state)."""
+        stack, marks = self.stack, self.marks
+        items = stack[marks[-1] :] if op.mark and marks else stack[-2:]
+        held = None
+        for key, value in zip(items[0::2], items[1::2]):
+            if key == "_target_" and len(self.info.targets) < _MAX_TARGETS:
+                text = value.value if isinstance(value, _Held) else value
+                self.info.targets.append(text if isinstance(text, str) else None)
+            elif key == "_val" and isinstance(value, str):
+                held = _Held(value)
+        self.plain(op)
+        if held is not None:
+            stack[-1] = held
+
     def slow(self, op: _Op, value: object) -> None:
         """Apply an opcode that is not a plain pop-and-push."""
         act = op.action
@@ -568,18 +584,7 @@ class _Machine:
             )
             self.stack.append(None)
         elif act == _A_SETITEMS:
-            stack, marks = self.stack, self.marks
-            items = stack[marks[-1] :] if op.mark and marks else stack[-2:]
-            held = None
-            for key, value in zip(items[0::2], items[1::2]):
-                if key == "_target_" and len(self.info.targets) < _MAX_TARGETS:
-                    text = value.value if isinstance(value, _Held) else value
-                    self.info.targets.append(text if isinstance(text, str) else None)
-                elif key == "_val" and isinstance(value, str):
-                    held = _Held(value)
-            self.plain(op)
-            if held is not None:
-                stack[-1] = held
+            self.setitems(op)
         elif act == _A_BUILD:  # an object given a state that holds a `_val`: it holds it too
             state = self.top()
             self.plain(op)
