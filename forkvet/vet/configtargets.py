@@ -31,11 +31,23 @@ from forkvet.snapshot import Snapshot
 # Unicode \W made this search 100 times slower on a notebook with a few non-ASCII letters);
 # `types`: a file mmengine's Config.fromfile reads (.py .json .yaml .yml only: the name decides).
 NEED = rx.compile(r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)|\\[xuU][0-9A-Fa-f]{2}", rx.M)
+# Hydra 1.0's instantiate also takes `target`, `cls` and `class` (in that order, after
+# `_target_`; 0.11 read `class`), and so do `instantiate_from_config` helpers (latent diffusion:
+# `target:`): counted like `type`, in config files, when the value is a dotted name (round 19a F6).
+TYPED_KEYS = ("type", "target", "cls", "class")
+KEYS = ("_target_", *TYPED_KEYS)
 NEED_TYPES = rx.compile(
     r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)|\\[xuU][0-9A-Fa-f]{2}|"
-    r"\btype[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z_]\w*\.[A-Za-z_]",
+    r"\b(?:type|target|cls|class)[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z_]\w*\.[A-Za-z_]",
     rx.M,
 )
+
+
+def may_type(window: str) -> bool:
+    """A cheap test before NEED_TYPES: whether a typed key's name is in the text at all."""
+    return "type" in window or "target" in window or "cls" in window or "class" in window
+
+
 TYPE_SUFFIXES = (".json", ".yaml", ".yml")
 MAX_CONFIG_BYTES = 2 << 20
 _MAX_NODES = 200_000  # per file: a config of aliases cannot make the walk explode
@@ -104,15 +116,16 @@ class OwnModules:
         parts = target.split(".")
         if parts[0] in sys.stdlib_module_names or parts[0] == "builtins" or depth > 4:
             return False
-        for i in range(len(parts), 0, -1):
+        # Only the three longest prefixes can make it own (a module, Class or Class.method
+        # after it): a shorter module leaves an attribute chain. Three joins, so a name of a
+        # million dotted parts costs its length, not its square (round 19a F13).
+        for i in range(len(parts), max(len(parts) - 3, 0), -1):
             module = ".".join(parts[:i])
             if module not in self.modules:
                 continue
             rest = parts[i:]
             if not rest:
                 return True  # a module: calling it fails
-            if len(rest) > 2:
-                return False  # Class.method at most: more is an attribute chain
             sources = self.modules[module]
             return any(
                 self._defines(src, rest[0], class_only=len(rest) == 2, depth=depth)
@@ -152,12 +165,12 @@ def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[
     found: list[tuple[str, str, int | None, list[str]]] = []
     types = path.lower().endswith(TYPE_SUFFIXES)
     for key, value, line, args in _targets(text):
-        if not isinstance(value, str) or (key == "type" and not types):
+        if not isinstance(value, str) or (key in TYPED_KEYS and not types):
             continue
         target = value.strip()
         if "${" in target:
             found.append((key, target, line, args))
-        elif key == "type" and not _DOTTED.fullmatch(target):
+        elif key in TYPED_KEYS and not _DOTTED.fullmatch(target):
             continue  # `type: adam`: a registry name, no import path
         elif not allowed(target, own):
             found.append((key, target, line, args))
@@ -170,6 +183,9 @@ HYPER_TAGS = ("!new:", "!name:", "!apply:", "!applyref:", "!module:")
 _HOW = {
     "_target_": "Hydra/OmegaConf `_target_` (hydra.utils.instantiate imports and calls it)",
     "type": "mmengine-style `type` (the registry imports a dotted name and calls it)",
+    "target": "Hydra 1.0 / `instantiate_from_config` `target` (imports and calls it)",
+    "cls": "Hydra 1.0 `cls` (hydra.utils.instantiate imports and calls it)",
+    "class": "Hydra 1.0/0.11 `class` (hydra.utils.instantiate imports and calls it)",
     "tag": "HyperPyYAML tag (load_hyperpyyaml imports it, and `!new:`/`!apply:` call it)",
 }
 
@@ -256,7 +272,7 @@ def _walk_json(
         node = todo.pop()
         seen += 1
         if isinstance(node, dict):
-            for key in ("_target_", "type"):
+            for key in KEYS:
                 if key in node:
                     out.append((key, node[key], None, _strings(node)))
             todo.extend(node.values())
@@ -293,7 +309,7 @@ def _walk_yaml(
                 if isinstance(s, yaml.ScalarNode) and len(s.value) < 300
             ][:20]
             for k, v in pairs:
-                if k.value in ("_target_", "type") and isinstance(v, yaml.ScalarNode):
+                if k.value in KEYS and isinstance(v, yaml.ScalarNode):
                     out.append((k.value, v.value, v.start_mark.line + 1, args))
             todo.extend(v for _, v in node.value)
             todo.extend(k for k, _ in node.value if not isinstance(k, yaml.ScalarNode))
@@ -387,3 +403,89 @@ def _arithmetic(expr: str) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return all(isinstance(n, _ARITHMETIC) for n in ast.walk(tree))
+
+
+# A resolver registered with a function forkvet cannot prove safe (round 19a F15: a named
+# function reaching eval through `getattr(builtins, "ev" + "al")`): its use in a config is a
+# warning naming it. Proven safe: a builtin that only converts or measures, and a lambda made of
+# its arguments, constants, arithmetic, subscripts, those builtins and plain string methods.
+_SAFE_FUNCTIONS = frozenset(
+    {"len", "int", "float", "str", "bool", "abs", "min", "max", "sum", "round", "list"}
+    | {"tuple", "range", "sorted", "dict", "set"}
+)
+_SAFE_METHODS = frozenset(
+    {"join", "split", "rsplit", "replace", "upper", "lower", "strip", "lstrip", "rstrip"}
+    | {"startswith", "endswith", "get", "index", "count", "title", "capitalize"}
+)
+_LAMBDA_NODES = (
+    *_ARITHMETIC, ast.Lambda, ast.arguments, ast.arg, ast.Subscript, ast.Slice, ast.Call,
+    ast.Attribute, ast.keyword, ast.Dict, ast.JoinedStr, ast.FormattedValue,
+)  # fmt: skip
+_RESOLVER_CALLS = ("register_new_resolver", "register_resolver")
+
+
+def unproven_resolvers(code: str) -> list[str]:
+    """Names of the resolvers a Python text registers with a function not proven safe (and
+    not eval/exec: eval_resolvers names those)."""
+    if "resolver" not in code:
+        return []
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if called not in _RESOLVER_CALLS:
+            continue
+        kw = {k.arg: k.value for k in node.keywords}
+        name = node.args[0] if node.args else kw.get("name")
+        resolver = node.args[1] if len(node.args) > 1 else kw.get("resolver")
+        if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
+            continue
+        if resolver is not None and not _proven(resolver):
+            out.append(name.value)
+    return out
+
+
+def _proven(resolver: ast.expr) -> bool:
+    if isinstance(resolver, ast.Name):
+        return resolver.id in _SAFE_FUNCTIONS or resolver.id in ("eval", "exec")
+    if not isinstance(resolver, ast.Lambda):
+        return False
+    for node in ast.walk(resolver):
+        if not isinstance(node, _LAMBDA_NODES):
+            return False
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            return False
+        if isinstance(node, ast.Call) and not (
+            (isinstance(node.func, ast.Name) and node.func.id in _SAFE_FUNCTIONS)
+            or (isinstance(node.func, ast.Attribute) and node.func.attr in _SAFE_METHODS)
+        ):
+            return False
+    return True
+
+
+def unproven_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:
+    """A warning for each resolver not proven safe that the config text uses."""
+    out: list[Risk] = []
+    for name, where in resolvers.items():
+        i = text.find("${" + name + ":")
+        if i < 0:
+            continue
+        out.append(
+            Risk(
+                "code-in-data",
+                "warning",
+                f"Config text handed to code: `${{{name}:...}}` — {where} registers the "
+                f"OmegaConf resolver {name!r} with a function forkvet cannot prove safe, and "
+                "resolving this value calls it with the config's text. Read the resolver before "
+                "running anything that loads this config.",
+                path,
+                text.count("\n", 0, i) + 1,
+            )
+        )
+    return out[:3]

@@ -41,7 +41,7 @@ REFUSED = rx.compile(r"[^\t\n\r\x20-\x7e\x85\xa0-\x{d7ff}\x{e000}-\x{fffd}\x{100
 SPELLED = rx.compile(r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)", rx.M)
 SPELLED_TYPES = rx.compile(
     r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)|"
-    r"\btype[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z_]\w*\.[A-Za-z_]",
+    r"\b(?:type|target|cls|class)[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z_]\w*\.[A-Za-z_]",
     rx.M,
 )
 MAX_KEPT = configtargets.MAX_CONFIG_BYTES  # characters of one text kept for the reader
@@ -141,7 +141,9 @@ class Searcher:
         f = self.found
         f.tag = f.tag or bool(TAG_NEED.search(window))
         if not f.spelled and (
-            "_target_" in window or "\\" in window or (self.types and "type" in window)
+            "_target_" in window
+            or "\\" in window
+            or (self.types and configtargets.may_type(window))
         ):
             f.target = f.target or bool(self.need.search(window))
             f.spelled = bool(self.spelled.search(window))

@@ -215,7 +215,9 @@ _LINE, _LINE2, _LEN1, _LEN4S, _LEN4U, _LEN8 = -1, -10, -2, -3, -4, -5
     _A_PROTO,
     _A_STOP,
     _A_PERSID,
-) = range(14)
+    _A_SETITEMS,
+    _A_BUILD,
+) = range(16)
 _ACTIONS = {
     "MARK": _A_MARK,
     "POP": _A_POP,
@@ -237,6 +239,10 @@ _ACTIONS = {
     "PERSID": _A_PERSID,
     "BINPERSID": _A_PERSID,
     "STOP": _A_STOP,
+    "SETITEM": _A_SETITEMS,
+    "SETITEMS": _A_SETITEMS,
+    "DICT": _A_SETITEMS,
+    "BUILD": _A_BUILD,
 }
 _VALUES = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE"}
 _VALUES |= {"SHORT_BINUNICODE", "BINUNICODE8", "INT", "BININT", "BININT1", "BININT2", "LONG"}
@@ -423,6 +429,18 @@ class PickleInfo:
     nested: list[bytes] = field(default_factory=list)
     nested_bytes: int = 0
     keep_values: bool = True  # False for a probe's walk (a value's own probe walks no deeper)
+    # The values of dict keys `_target_` (None: one the walk cannot read): a checkpoint's
+    # `hyper_parameters`, which Lightning hands to a module that instantiates them (19a F11)
+    targets: list[str | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A dict (or an object built from one) whose `_val` is this string: an OmegaConf node
+    (AnyNode, StringNode) as a pickled DictConfig holds it, so a `_target_` in a Lightning
+    checkpoint's DictConfig hyper-parameters is read (round 19a F11)."""
+
+    value: str
 
 
 class _Machine:
@@ -527,6 +545,22 @@ class _Machine:
             self.slow(op, value)
         return False
 
+    def setitems(self, op: _Op) -> None:
+        """SETITEM(S), DICT: a `_target_` key's value kept for the config rules, and a dict
+        with a string `_val` held as that string (an OmegaConf node's state)."""
+        stack, marks = self.stack, self.marks
+        items = stack[marks[-1] :] if op.mark and marks else stack[-2:]
+        held = None
+        for key, value in zip(items[0::2], items[1::2]):
+            if key == "_target_" and len(self.info.targets) < _MAX_TARGETS:
+                text = value.value if isinstance(value, _Held) else value
+                self.info.targets.append(text if isinstance(text, str) else None)
+            elif key == "_val" and isinstance(value, str):
+                held = _Held(value)
+        self.plain(op)
+        if held is not None:
+            stack[-1] = held
+
     def slow(self, op: _Op, value: object) -> None:
         """Apply an opcode that is not a plain pop-and-push."""
         act = op.action
@@ -557,6 +591,13 @@ class _Machine:
                 )
             )
             self.stack.append(None)
+        elif act == _A_SETITEMS:
+            self.setitems(op)
+        elif act == _A_BUILD:  # an object given a state that holds a `_val`: it holds it too
+            state = self.top()
+            self.plain(op)
+            if isinstance(state, _Held):
+                self.stack[-1] = state
         elif act == _A_EXT:
             # EXT1/2/4 name a callable by a code in copyreg's extension registry, which is
             # empty unless the loading program filled it (Python, torch, numpy, pandas and
@@ -1835,6 +1876,7 @@ def _scan_pickles(
         inline = inline or any(m.startswith(_INLINE_DATA) for m, _ in info.imports)
         if info.complete:  # a pickle that fails to load hands no value to anyone
             _scan_nested(info, where, out, budget, depth)
+            _targets(info, where, out)
         info.nested.clear()
         if not info.complete:
             break
@@ -1847,6 +1889,22 @@ def _scan_pickles(
         out.note(where, "array data inside the pickle stream; what follows was not walked")
         for mod, name in _sweep(s, budget):
             out.add_import(where, mod, name)
+
+
+_MAX_TARGETS = 100  # `_target_` values kept per pickle
+
+
+def _targets(info: PickleInfo, where: str, out: FileScan) -> None:
+    """A pickled dict's `_target_` values, each a config text for the config rules (a value
+    the walk could not read, built or too long, is NOT verified)."""
+    for i, value in enumerate(info.targets):
+        part = _join(where, f"(a pickled dict's `_target_`, {i + 1})")
+        if value is None:
+            why = "a `_target_` whose value the pickle walk cannot read"
+            out.add_text(loadertext.Text(part, target=True, spelled=True, unread=True, why=why))
+        else:
+            out.add_text(loadertext.search_text(part, json.dumps({"_target_": value})))
+    info.targets.clear()
 
 
 def _scan_nested(info: PickleInfo, where: str, out: FileScan, budget: Budget, depth: int) -> None:

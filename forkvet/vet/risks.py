@@ -19,7 +19,7 @@ import yaml
 from forkvet import fstree, limits, rx, safeparse, safeyaml
 from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import configtargets, containers, dataformats, loadertext, pickles
+from forkvet.vet import chattemplates, configtargets, containers, dataformats, loadertext, pickles
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -1092,6 +1092,7 @@ class _YamlScan:
     seen: dict[tuple[int, int], list[Risk]] = field(default_factory=dict)
     _own: configtargets.OwnModules | None = None
     _resolvers: dict[str, str] | None = None
+    _unproven: dict[str, str] | None = None
     _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
 
     def file(self, f: FileEntry) -> None:
@@ -1126,6 +1127,15 @@ class _YamlScan:
                         self._resolvers.setdefault(name, py.path)
         return self._resolvers
 
+    def unproven(self) -> dict[str, str]:
+        """OmegaConf resolvers registered with a function not proven safe: name -> file."""
+        if self._unproven is None:
+            self._unproven = {}
+            for py in self.ctx.py.files:
+                for name in configtargets.unproven_resolvers(py.text):
+                    self._unproven.setdefault(name, py.path)
+        return self._unproven
+
     def own(self) -> configtargets.OwnModules:
         if self._own is None:
             scripts = {
@@ -1146,8 +1156,9 @@ class _YamlScan:
                 size <= configtargets.MAX_CONFIG_BYTES,
                 f.suffix in configtargets.TYPE_SUFFIXES,
             )
-            if need.interpolation and need.text is not None and self.resolvers():
+            if need.interpolation and need.text is not None:
                 found += configtargets.eval_risks(f.path, need.text, self.resolvers())
+                found += configtargets.unproven_risks(f.path, need.text, self.unproven())
             if need.target is not None:
                 if need.text is not None:
                     found += configtargets.config_risks(
@@ -1194,13 +1205,18 @@ class _YamlScan:
         deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
         for t in texts:
             inside = f"{t.where}, inside {path}"
+            if time.monotonic() > self.deadline:
+                why = f"the {_YAML_SECONDS:.0f} s for config texts inside files were spent"
+                found.append(_inner_unverified(path, t.where if not foreign else "", why))
+                break
             if t.text is None:
                 if t.spelled or t.tag or t.unread:
                     found.append(_inner_unverified(path, t.where if not foreign else "", t.why))
                 continue
             risks: list[Risk] = []
-            if t.interpolation and self.resolvers():
+            if t.interpolation:
                 risks += configtargets.eval_risks(inside, t.text, self.resolvers())
+                risks += configtargets.unproven_risks(inside, t.text, self.unproven())
             if t.target:
                 risks += configtargets.config_risks(self.ctx.snap, t.where, t.text, self.own())
             if t.tag:
@@ -1255,7 +1271,9 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
         # `in` first: most text has no `_target_`, backslash or `type` at all.
         if (
             out.target is None
-            and ("_target_" in window or "\\" in window or (types and "type" in window))
+            and (
+                "_target_" in window or "\\" in window or (types and configtargets.may_type(window))
+            )
             and (m := need.search(window))
         ):
             out.target = m.group(0)
@@ -1328,6 +1346,9 @@ def _yaml_risks(ctx: Context) -> list[Risk]:
     for f in named + others:
         scan.file(f)
     pickle_risks(ctx)  # fills loader_texts: texts inside archives and weight headers
+    # The texts inside files get one budget of their own for the whole run, within the run's
+    # deadline: what is not read by then is NOT verified (round 19a F14).
+    scan.deadline = min(ctx.deadline, time.monotonic() + _YAML_SECONDS)
     for path, texts, foreign in ctx.memo.get("loader_texts", []):
         scan.texts(path, texts, foreign)
     out = scan.found
@@ -1891,6 +1912,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks += _package_archives(ctx)
     risks += _auto_map_risks(ctx, risks)
     risks += _yaml_risks(ctx)
+    risks += chattemplates.template_risks(ctx.snap, ctx.deadline)
     findings: list[Finding] = []
     if not ctx.config.risks.fail_on_dangerous_pickle:
         # The operator's downgrade holds in the JSON `risks` too, not only in the findings.

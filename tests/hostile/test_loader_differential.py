@@ -732,6 +732,46 @@ os.symlink(out, P)
         "import os, torch\ntorch.load(os.path.join(P, 'model.pt'), weights_only=False)",
     ),
 ]
+CASES += [
+    # Hydra 1.0 instantiates `target`/`cls`/`class` when there is no `_target_` (round 19a F6)
+    Case(
+        "hydra-instantiate",
+        f"hydra10-legacy-{key}",
+        "configs/config.yaml",
+        ("hydra", "yaml"),
+        f"""
+import yaml
+cfg = {_HYDRA_CFG}
+cfg['{key}'] = cfg.pop('_target_')
+open(P, 'w').write(yaml.safe_dump({{'model': cfg}}))
+""",
+        """
+import hydra.utils
+from omegaconf import OmegaConf
+hydra.utils.instantiate(OmegaConf.load(P).model)
+""",
+        gate="import hydra; assert hydra.__version__.startswith('1.0'), 'not Hydra 1.0'",
+    )
+    for key in ("target", "cls", "class")
+] + [
+    # Lightning's load_from_checkpoint hands a checkpoint's pickled hyper_parameters to the
+    # module, which instantiates them (round 19a F11)
+    Case(
+        "hydra-instantiate",
+        "hydra-pickled-hyper-parameters",
+        "checkpoints/last.ckpt",
+        ("hydra",),
+        f"""
+import pickle
+ckpt = {{'state_dict': {{}}, 'hyper_parameters': {{'net': {_HYDRA_CFG}, 'lr': 0.1}}}}
+open(P, 'wb').write(pickle.dumps(ckpt, protocol=2))
+""",
+        """
+import pickle, hydra.utils
+hydra.utils.instantiate(pickle.load(open(P, 'rb'))['hyper_parameters']['net'])
+""",
+    ),
+]
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 # Loaders of another repository's code, no file of this tree: the call is the finding

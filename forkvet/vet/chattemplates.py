@@ -1,0 +1,303 @@
+"""Chat templates (outside attack, round 19a F5): Jinja text that a runtime renders with the
+conversation. transformers and llama-cpp-python >= 0.2.72 render it in Jinja's sandbox; older
+llama-cpp-python (CVE-2024-34359) and other servers render it with a plain `Environment`, where
+`self.__init__.__globals__.__builtins__.__import__('os')` runs anything. A template is read
+where those runtimes read it: a GGUF file's `tokenizer.chat_template` (and named
+`tokenizer.chat_template.<name>`) header value, found by content, and a tokenizer's
+`chat_template` (tokenizer_config.json, chat_template.json, chat_template.jinja).
+
+Judged by construction, as the sandbox would refuse it, on Jinja's own parse of the text: an
+attribute whose name the sandbox refuses (any name starting with `_`, frame, code and
+generator internals, `mro`), spelled as `.name`, `['name']`, or an attribute argument of a
+filter (`attr`, `map(attribute=...)`, `selectattr`...), a `format`/`format_map` call (str.format
+reaches attributes), and a subscript with a computed key that is not an index: plain Jinja
+falls back from `x[key]` to `getattr(x, key)`, and a template can build any string (a
+function's repr holds underscores). An index is an integer constant, `loop.index0` and its
+kin, `|length`, arithmetic on indices, or a name (or namespace attribute) the template only
+ever sets to an index."""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from forkvet.report import Risk
+from forkvet.snapshot import FileEntry, Snapshot
+
+GGUF_MAGIC = b"GGUF"
+MAX_TEMPLATE = 1 << 20  # characters of one template judged
+_MAX_KV = 1 << 20  # header key/value pairs
+_MAX_ITEMS = 1 << 26  # items of one array
+_MAX_KEY = 1 << 16
+_FIXED = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+_STRING, _ARRAY = 8, 9
+_TEMPLATE_KEY = "tokenizer.chat_template"
+# Attributes the sandbox refuses besides those starting with `_` (jinja2.sandbox's unsafe
+# generator, coroutine and method attributes, type.mro), and frames' and tracebacks' own.
+_UNSAFE = frozenset(
+    {"mro", "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await"}
+    | {"ag_frame", "ag_code", "ag_await", "tb_frame", "tb_next", "f_globals", "f_builtins"}
+    | {"f_locals", "f_back", "f_code", "func_globals", "func_code", "im_func", "im_self"}
+)
+_ATTRIBUTE_FILTERS = {"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum"}
+_ATTRIBUTE_FILTERS |= {"unique", "min", "max", "join"}
+_LOOP_INDICES = {"index", "index0", "revindex", "revindex0", "length", "depth", "depth0"}
+_INT_FILTERS = {"length", "count", "int", "abs"}
+
+
+class Unreadable(Exception):
+    """A GGUF header forkvet could not read to its end (what it holds is unknown)."""
+
+
+def gguf_templates(fh: BinaryIO, deadline: float) -> list[tuple[str, str]]:
+    """(key, template) of a GGUF file's chat templates, its header read as llama.cpp reads
+    it (little-endian; version 1 counts in 32 bits). Unreadable when bounds or time run out."""
+    read = _reader(fh)
+    if read(4) != GGUF_MAGIC:
+        return []
+    (version,) = struct.unpack("<I", read(4))
+    wide = version >= 2
+    count = _count(read, wide)  # tensors
+    kvs = _count(read, wide)
+    if count > _MAX_ITEMS or kvs > _MAX_KV:
+        raise Unreadable(f"a GGUF header of {kvs:,} keys and {count:,} tensors")
+    out: list[tuple[str, str]] = []
+    for i in range(kvs):
+        if i & 0xFF == 0 and time.monotonic() > deadline:
+            raise Unreadable("its time budget was spent")
+        key = _string(read, wide, _MAX_KEY)
+        (kind,) = struct.unpack("<I", read(4))
+        if kind == _STRING and key.startswith(_TEMPLATE_KEY):
+            out.append((key, _string(read, wide, MAX_TEMPLATE)))
+        else:
+            _skip(read, kind, wide, deadline)
+    return out
+
+
+def _reader(fh: BinaryIO) -> Callable[[int], bytes]:
+    def read(n: int) -> bytes:
+        data = fh.read(n)
+        if len(data) < n:
+            raise Unreadable("the header ends early")
+        return data
+
+    return read
+
+
+def _count(read: Callable[[int], bytes], wide: bool) -> int:
+    return int.from_bytes(read(8 if wide else 4), "little")
+
+
+def _string(read: Callable[[int], bytes], wide: bool, limit: int) -> str:
+    n = _count(read, wide)
+    if n > limit:
+        raise Unreadable(f"a header string of {n:,} bytes")
+    return read(n).decode("utf-8", "replace")
+
+
+def _skip(read: Callable[[int], bytes], kind: int, wide: bool, deadline: float) -> None:
+    if kind in _FIXED:
+        read(_FIXED[kind])
+    elif kind == _STRING:
+        read(_count(read, wide))
+    elif kind == _ARRAY:
+        (inner,) = struct.unpack("<I", read(4))
+        n = _count(read, wide)
+        if n > _MAX_ITEMS:
+            raise Unreadable(f"a header array of {n:,} items")
+        if inner in _FIXED:
+            read(n * _FIXED[inner])
+            return
+        for i in range(n):
+            if i & 0xFFFF == 0 and time.monotonic() > deadline:
+                raise Unreadable("its time budget was spent")
+            _skip(read, inner, wide, deadline)
+    else:
+        raise Unreadable(f"an unknown value type {kind}")
+
+
+def judge(template: str) -> str | None:
+    """Why the template could reach Python internals (the first reason), or None when it
+    cannot: see the module's docstring. A template Jinja cannot parse renders nothing."""
+    import jinja2
+    import jinja2.nodes as n
+
+    env = jinja2.Environment(extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"])
+    try:
+        tree = env.parse(template[:MAX_TEMPLATE])
+    except (jinja2.TemplateSyntaxError, RecursionError, ValueError):
+        return None
+    indices = _index_names(tree)
+    for node in _nodes(tree):
+        if isinstance(node, n.Getattr) and _unsafe(node.attr):
+            return f"the attribute `{node.attr}`"
+        if isinstance(node, n.Getitem):
+            key = node.arg
+            if isinstance(key, n.Const) and isinstance(key.value, str) and _unsafe(key.value):
+                return f"the attribute `{key.value}`"
+            if not isinstance(key, n.Const) and not _index(key, indices):
+                return "a subscript with a computed key (plain Jinja falls back to getattr)"
+        if isinstance(node, n.Filter) and node.name in _ATTRIBUTE_FILTERS:
+            for arg in [*node.args, *(k.value for k in node.kwargs)]:
+                if not isinstance(arg, n.Const):
+                    return f"`{node.name}` with a computed argument"
+                if isinstance(arg.value, str) and any(map(_unsafe, arg.value.split("."))):
+                    return f"the attribute `{arg.value}`"
+        if isinstance(node, n.Getattr) and node.attr in ("format", "format_map"):
+            return "str.format (its fields reach attributes)"
+    return None
+
+
+def _unsafe(name: str) -> bool:
+    return name.startswith("_") or name in _UNSAFE
+
+
+def _nodes(tree: object) -> Iterator[object]:
+    import jinja2.nodes as n
+
+    todo: list[n.Node] = [tree] if isinstance(tree, n.Node) else []
+    while todo:
+        node = todo.pop()
+        yield node
+        todo.extend(node.iter_child_nodes())
+
+
+def _index_names(tree: object) -> set[str]:
+    """Names (and `ns.attr` namespace attributes) the template only ever sets to an index:
+    found by fixpoint over every assignment (`set`, `for ... in range(...)`, namespace())."""
+    import jinja2.nodes as n
+
+    sets: dict[str, list[object]] = {}
+    for node in _nodes(tree):
+        pairs: list[tuple[object, object]] = []
+        if isinstance(node, n.Assign):
+            pairs = [(node.target, node.node)]
+        elif isinstance(node, n.For):
+            pairs = [(node.target, _RangeItem(node.iter))]
+        elif isinstance(node, n.With):
+            pairs = list(zip(node.targets, node.values))
+        elif isinstance(node, n.Macro | n.CallBlock):
+            pairs = [(a, _RangeItem(None)) for a in node.args]  # arguments: anything
+        elif (
+            isinstance(node, n.Call)
+            and isinstance(node.node, n.Name)
+            and node.node.name == "namespace"
+        ):
+            pairs = [(n.NSRef("*", kw.key), kw.value) for kw in node.kwargs]
+        for target, value in pairs:
+            for t in _nodes(target):
+                if isinstance(t, n.Name):
+                    sets.setdefault(t.name, []).append(value)
+                elif isinstance(t, n.NSRef):
+                    sets.setdefault(f"*.{t.attr}", []).append(value)
+    names: set[str] = set(sets)
+    while True:
+        kept = {k for k in names if all(_index(v, names) for v in sets[k])}
+        if kept == names:
+            return names
+        names = kept
+
+
+class _RangeItem:
+    """A `for` target's value: an index when the loop is over `range(indices)`."""
+
+    def __init__(self, iterable: object) -> None:
+        self.iterable = iterable
+
+
+def _index(node: object, names: set[str]) -> bool:
+    import jinja2.nodes as n
+
+    if isinstance(node, _RangeItem):
+        it = node.iterable
+        return (
+            isinstance(it, n.Call)
+            and isinstance(it.node, n.Name)
+            and it.node.name == "range"
+            and all(_index(a, names) for a in it.args)
+        )
+    if isinstance(node, n.Const):
+        return isinstance(node.value, int)
+    if isinstance(node, n.Name):
+        return node.name in names
+    if isinstance(node, n.Getattr) and isinstance(node.node, n.Name):
+        name = node.node.name
+        if name == "loop":
+            return node.attr in _LOOP_INDICES
+        return f"*.{node.attr}" in names  # a namespace's attribute
+    if isinstance(node, n.Filter):
+        return node.name in _INT_FILTERS and node.node is not None
+    if isinstance(node, n.BinExpr):
+        return _index(node.left, names) and _index(node.right, names)
+    if isinstance(node, n.UnaryExpr):
+        return _index(node.node, names)
+    if isinstance(node, n.CondExpr):
+        return _index(node.expr1, names) and (node.expr2 is None or _index(node.expr2, names))
+    if isinstance(node, n.Slice):
+        return all(p is None or _index(p, names) for p in (node.start, node.stop, node.step))
+    return False
+
+
+# -- where runtimes read templates ----------------------------------------------------------------
+_TOKENIZER_FILES = ("tokenizer_config.json", "chat_template.json")
+_SECONDS = 10.0  # all GGUF headers of a run
+
+
+def template_risks(snap: Snapshot, deadline: float) -> list[Risk]:
+    """Every chat template of the tree judged (see judge); a GGUF header that could not be
+    read to its end is NOT verified."""
+    deadline = min(deadline, time.monotonic() + _SECONDS)
+    out: list[Risk] = []
+    for f in snap.files:
+        if len(out) >= 20:
+            break
+        try:
+            for where, template in _templates(snap, f, deadline):
+                why = judge(template)
+                if why is not None:
+                    out.append(_risk(f.path, where, f"it reaches {why}"))
+        except Unreadable as exc:
+            out.append(_risk(f.path, "", f"NOT verified: {exc}"))
+        except (OSError, ValueError, RecursionError, ImportError) as exc:
+            out.append(_risk(f.path, "", f"NOT verified: {type(exc).__name__}"))
+    return out
+
+
+def _templates(snap: Snapshot, f: FileEntry, deadline: float) -> list[tuple[str, str]]:
+    name = f.path.rsplit("/", 1)[-1].lower()
+    if name == "chat_template.jinja":
+        return [("", snap.read_text(f.path) or "")]
+    if name in _TOKENIZER_FILES and f.size <= MAX_TEMPLATE * 8:
+        doc = json.loads(snap.read_bytes(f.path, MAX_TEMPLATE * 8))
+        value = doc.get("chat_template") if isinstance(doc, dict) else None
+        if isinstance(value, str):
+            return [("chat_template", value)]
+        if isinstance(value, list):  # [{"name": ..., "template": ...}]
+            return [
+                (f"chat_template {d.get('name')!r}", d["template"])
+                for d in value
+                if isinstance(d, dict) and isinstance(d.get("template"), str)
+            ]
+        return []
+    if f.size < 24:
+        return []
+    with snap.open(f.path) as fh:
+        if fh.read(4) != GGUF_MAGIC:
+            return []
+        fh.seek(0)
+        return gguf_templates(fh, deadline)
+
+
+def _risk(path: str, where: str, why: str) -> Risk:
+    inside = f" (`{where}`)" if where else ""
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Chat template{inside}: {why}. Runtimes that render it outside Jinja's sandbox "
+        "(llama-cpp-python before 0.2.72, CVE-2024-34359, and servers built the same way) run "
+        "it as Python when a chat is formatted. Read it before loading this model for chat.",
+        path,
+    )
