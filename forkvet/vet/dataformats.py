@@ -291,6 +291,11 @@ _MAX_MODULES = 1000
 _MODULE_NAME = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
+def pair_values(key: str) -> frozenset[str]:
+    """The values the json_pairs rules name under key (`class_name`: "Lambda", ...)."""
+    return frozenset(v for rule in _rules("json_pairs") for k, v in rule["pairs"] if k == key)
+
+
 def module_rule() -> dict[str, Any] | None:
     return next(iter(_rules("json_modules")), None)
 
@@ -353,6 +358,12 @@ class Search:
                     if key is not None and key in rule["requires"]:
                         self._keys.add(key)
         self._tail = window[-TAIL:]
+
+    def configs(self) -> bool:
+        """Whether the stream holds every key a Keras config object needs (`class_name`,
+        `config`): a config with no `module` (Keras 2's legacy format) is judged too."""
+        rule = module_rule()
+        return rule is not None and set(rule["requires"]) <= self._keys
 
     def modules(self) -> set[str]:
         """The modules a config (with every key the rule requires) names under the rule's

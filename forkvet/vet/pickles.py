@@ -1415,11 +1415,11 @@ def _scan_hdf5(fh: IO[bytes], where: str, out: FileScan, budget: Budget) -> None
             break
     _report(search.found.values(), where, out)
     _report(dataformats.hdf5_findings(marks), where, out)
-    if modules := search.modules():  # a Keras model_config: what it names, read whole
+    if search.configs():  # a Keras model_config: what it names, read whole
         fh.seek(0)
         data = fh.read(kerasconfig.MAX_WHOLE + 1)
         whole = data if len(data) <= kerasconfig.MAX_WHOLE else None
-        _judge_keras(whole, True, modules, where, out, budget)
+        _judge_keras(whole, True, search.modules(), where, out, budget)
 
 
 def _report(found: Iterable[dataformats.Finding], where: str, out: FileScan) -> None:
@@ -1468,9 +1468,9 @@ def _scan_json(
             whole.append(chunk)
     search.feed(b"", final=True)
     _report(search.found.values(), where, out)
-    if modules := search.modules():  # a Keras config: what it names, read whole
+    if search.configs():  # a Keras config: what it names, read whole
         data = b"".join(whole) if seen <= min(keep, kerasconfig.MAX_WHOLE) else None
-        _judge_keras(data, encoding is None, modules, where, out, budget)
+        _judge_keras(data, encoding is None, search.modules(), where, out, budget)
     if embedded:
         if seen > min(keep, MAX_EMBEDDING_JSON):
             out.note(where, "JSON holding base64 pickles or archives, too large to read whole")

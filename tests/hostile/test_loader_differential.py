@@ -395,6 +395,104 @@ with zipfile.ZipFile(P, "w") as z:
         "'Keras >= 3.9 refuses functions as layers'",
     )
 )
+# Round 19a F1: Keras resolves `module + "." + class_name` and falls back to
+# vars(module)[registered_name]; the whole resolved name is judged.
+_KERAS_CONFIG = """
+import json, os, zipfile
+def functional(layer):
+    return {"module": "keras.src.models.functional", "class_name": "Functional",
+            "registered_name": "Functional",
+            "config": {"name": "m", "trainable": True, "layers": [layer],
+                       "input_layers": [], "output_layers": []}}
+def keras_file(path, cfg):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.8.0"}))
+        z.writestr("config.json", json.dumps(cfg))
+        z.writestr("model.weights.h5", b"")
+# get_file copies a file: URL into the marker's place
+SRC = MARK + ".src"
+open(SRC, "w").write("ran")
+GET_FILE = {"args": [os.path.basename(MARK), "file://" + SRC],
+            "kwargs": {"cache_dir": os.path.dirname(MARK), "cache_subdir": "."}}
+"""
+_KERAS_BEFORE_3_9 = (
+    "import keras\nassert tuple(int(x) for x in keras.__version__.split('.')[:2]) < (3, 9), "
+    "'Keras >= 3.9 refuses functions as layers'"
+)
+_KERAS_LOAD = "import keras\ntry:\n    keras.saving.load_model(P)\nexcept Exception:\n    pass"
+CASES.append(
+    Case(
+        "keras-lambda",
+        "keras-config-dotted-class-name",
+        "models/dotted.keras",
+        ("keras",),
+        _KERAS_CONFIG
+        + """
+layer = {"module": "keras", "class_name": "utils.get_file", "config": {},
+         "registered_name": None, "name": "g", "inbound_nodes": [GET_FILE]}
+keras_file(P, functional(layer))
+""",
+        _KERAS_LOAD,
+        _KERAS_BEFORE_3_9,
+    )
+)
+CASES.append(
+    Case(
+        "keras-lambda",
+        "keras-config-registered-name",
+        "models/registered.keras",
+        ("keras",),
+        # `Nope` is not in keras.models: Keras 3.8 takes vars(keras.models)["load_model"],
+        # which loads a config kept outside the repository (here: the dotted get_file)
+        _KERAS_CONFIG
+        + """
+inner = os.path.join(os.path.dirname(MARK), "inner.keras")
+keras_file(inner, functional({"module": "keras", "class_name": "utils.get_file", "config": {},
+                              "registered_name": None, "name": "g",
+                              "inbound_nodes": [GET_FILE]}))
+layer = {"module": "keras.models", "class_name": "Nope", "config": {},
+         "registered_name": "load_model", "name": "g",
+         "inbound_nodes": [{"args": [inner], "kwargs": {}}]}
+keras_file(P, functional(layer))
+""",
+        _KERAS_LOAD,
+        _KERAS_BEFORE_3_9,
+    )
+)
+CASES.append(
+    Case(
+        "keras-lambda",
+        "tf-keras-h5-tfoplambda",
+        "model.h5",
+        ("tensorflow", "h5py"),
+        # Round 19a F9: tf.keras's TFOpLambda calls whatever TensorFlow symbol its config
+        # names (no `module` key in an .h5 config): here io.read_file of a file outside
+        # the repository, which the model then returns (the run writes the marker when it does)
+        """
+import json, h5py, tensorflow as tf
+open(MARK + ".secret", "w").write("secret")
+inp = tf.keras.Input(batch_shape=(), dtype=tf.string)
+m = tf.keras.Model(inp, tf.strings.lower(inp))
+m.save(P)
+f = h5py.File(P, "r+")
+cfg = json.loads(f.attrs["model_config"])
+for layer in cfg["config"]["layers"]:
+    if layer["class_name"] == "TFOpLambda":
+        layer["config"]["function"] = "io.read_file"
+        layer["inbound_nodes"][0][3] = {}  # lower's own keyword arguments
+f.attrs["model_config"] = json.dumps(cfg)
+f.close()
+""",
+        """
+import tensorflow as tf
+m = tf.keras.models.load_model(P)
+if m(tf.constant(MARK + ".secret")).numpy() == b"secret":
+    open(MARK, "w").write("ran")
+""",
+        "import tensorflow as tf\nassert int(tf.__version__.split('.')[1]) < 16 or "
+        "tf.__version__.startswith('1.'), 'tf.keras is Keras 3 (no TFOpLambda) from TF 2.16'",
+    )
+)
 CASES.append(
     Case(
         "tf-savedmodel",
