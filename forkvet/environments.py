@@ -958,6 +958,7 @@ def _run(
     env = scrubbed_env(keep_index_config=keep_index_config)
     if not credentials:
         env = without_credentials(env)
+    cmd = no_bytecode(cmd, env)
     if cache is not None:
         env["UV_CACHE_DIR"] = str(cache)  # HOME is a private folder in the sandbox
     try:
@@ -974,6 +975,19 @@ def _run(
         raise _timed_out() from exc
     except OSError as exc:
         raise ForkvetError(f"could not run {cmd[0]}: {exc.strerror}") from exc
+
+
+def no_bytecode(cmd: list[str], env: dict[str, str]) -> list[str]:
+    """Every `uv pip install` of forkvet's compiles no byte code, whatever the operator's uv
+    settings say (`UV_COMPILE_BYTECODE=1`, `compile-bytecode = true`): compiling starts the
+    new environment's interpreter, whose `site` runs every `.pth` a wheel just installed,
+    so a listed package's code would run inside the wheels-only install, with the index
+    credentials and uv's shared cache (outside attack, round 19b F1). The flag overrides
+    a configuration file; uv refuses it beside the variable, which is dropped."""
+    env.pop("UV_COMPILE_BYTECODE", None)
+    if cmd[1:3] != ["pip", "install"] or "--no-compile-bytecode" in cmd:
+        return cmd
+    return [*cmd[:3], "--no-compile-bytecode", *cmd[3:]]
 
 
 # The user's package sources, which may be local folders (a wheelhouse, a file:// index).
