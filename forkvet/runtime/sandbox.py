@@ -691,6 +691,10 @@ def _private_folders(private: Path, network: bool) -> tuple[Path, str]:
 # CUDA framework has some tens of thousands); past it, the repair fails closed.
 MAX_REPAIR_ENTRIES = 2_000_000
 _SET_ID = stat.S_ISUID | stat.S_ISGID
+# Stripped everywhere as well: a folder or file others may write (0777, 1777, 2777) left on the
+# host, root-owned when forkvet runs as root, lets any local user drop a `.pth` into the
+# environment or files into the checkout (outside attack, round 19b F8).
+_OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH | stat.S_ISVTX
 
 
 class RepairFailed(ForkvetError):
@@ -700,7 +704,8 @@ class RepairFailed(ForkvetError):
 
 def repair_modes(folders: Iterable[str | os.PathLike[str]]) -> int:
     """After the repository's code ran: in every folder it could write, remove the setuid and
-    setgid bits of every file and give every folder back to its owner (u+rwx). When forkvet
+    setgid bits of every file and folder, group and other write and the sticky bit, and give
+    every folder back to its owner (u+rwx). When forkvet
     runs as root, the code is root on the host's files it makes, and `chmod 4755` of a copied
     interpreter would leave a setuid-root program on the host, whose file system is not
     nosuid (outside attack, round 16b H2); a read-only folder left in the checkout makes the
@@ -748,9 +753,9 @@ def _repair_tree(top: str, budget: list[int]) -> int:
 def _repair_one(entry: fstree.Entry) -> int:
     mode = entry.st.st_mode
     if stat.S_ISDIR(mode):
-        wanted = mode | stat.S_IRWXU
+        wanted = (mode | stat.S_IRWXU) & ~(_SET_ID | _OTHERS_WRITE)
     elif stat.S_ISREG(mode):
-        wanted = mode & ~_SET_ID
+        wanted = mode & ~(_SET_ID | _OTHERS_WRITE)
     else:
         return 0  # a link (never followed), a FIFO, a socket
     if stat.S_IMODE(wanted) == stat.S_IMODE(mode):

@@ -86,3 +86,21 @@ def test_a_wheels_pth_never_runs_in_the_credentialed_install(
     assert json.loads(out.read_text())["environment"]["reused"] is False
     ran = sorted(str(p) for p in tmp_path.rglob("PTH_RAN"))
     assert ran == [], ran
+
+
+def test_the_repair_leaves_nothing_others_may_write(tmp_path: Path) -> None:
+    """F8: the repair gave the owner its bits back and stripped setuid from files only: the
+    command's 0777 checkout, 1777 and 2777 folders and 0666 files stayed on the host."""
+    from forkvet.runtime.sandbox import repair_modes
+
+    top = tmp_path / "checkout"
+    (top / "ww" / "sub").mkdir(parents=True)
+    (top / "f").write_text("x")
+    (top / "ww" / "sub").chmod(0o2777)
+    (top / "ww").chmod(0o1777)
+    (top / "f").chmod(0o6766)
+    top.chmod(0o777)
+    repair_modes([top])
+    modes = {p.name: p.stat().st_mode & 0o7777 for p in (top, top / "ww", top / "ww" / "sub")}
+    assert modes == {"checkout": 0o755, "ww": 0o755, "sub": 0o755}
+    assert (top / "f").stat().st_mode & 0o7777 == 0o744
