@@ -316,6 +316,32 @@ _ISOLATION = (
 )
 
 
+# Kernel keyrings are no files: the read-only mounts do not cover them, and bwrap keeps the
+# caller's session keyring, where a Kerberos ticket (`KEYRING:` ccaches), NFS/CIFS keys or a
+# previous step's keys live; the command read, overwrote and added keys there, which later
+# steps kept (outside attack, round 19b F4). So bwrap starts from this launcher, which joins
+# a new, empty session keyring (keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL), as systemd and
+# container runtimes do) and execs it: the sandbox and all it starts inherit that keyring.
+# Where keyctl is filtered (ENOSYS, EPERM: a container's seccomp), it is so for the whole
+# tree; any other failure, or a machine whose keyctl number is not known, starts nothing.
+_KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 271, "s390x": 280}
+_JOIN_KEYRING = (
+    "import ctypes, errno, os, sys\n"
+    f"nr = {_KEYCTL!r}.get(os.uname().machine)\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "ok = nr is not None and libc.syscall(ctypes.c_long(nr), ctypes.c_long(1), None) >= 0\n"
+    "if not ok and (nr is None or ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM)):\n"
+    "    sys.exit('forkvet: cannot give the sandbox a session keyring of its own')\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
+
+
+def _launcher() -> list[str]:
+    """The start of every sandbox's argv: forkvet's own interpreter, isolated (-I, no site),
+    joining a fresh session keyring before it becomes bwrap (`_JOIN_KEYRING`)."""
+    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING]
+
+
 def _argv(
     command: list[str],
     cwd: Path,
@@ -334,6 +360,7 @@ def _argv(
     rw = _writable(writable)
     folders = _command_folders()
     return [
+        *_launcher(),
         bwrap,
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),

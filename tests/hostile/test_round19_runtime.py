@@ -104,3 +104,64 @@ def test_the_repair_leaves_nothing_others_may_write(tmp_path: Path) -> None:
     modes = {p.name: p.stat().st_mode & 0o7777 for p in (top, top / "ww", top / "ww" / "sub")}
     assert modes == {"checkout": 0o755, "ww": 0o755, "sub": 0o755}
     assert (top / "f").stat().st_mode & 0o7777 == 0o744
+
+
+_KEYS = """
+import ctypes, json, os, subprocess, sys
+nr = {"x86_64": (248, 250), "aarch64": (217, 219)}[os.uname().machine]
+libc = ctypes.CDLL(None, use_errno=True)
+SESSION = ctypes.c_long(-3)
+
+def add(name, value):
+    return libc.syscall(ctypes.c_long(nr[0]), b"user", name, value, ctypes.c_size_t(len(value)),
+                        SESSION)
+
+def search(name):
+    return libc.syscall(ctypes.c_long(nr[1]), ctypes.c_long(10), SESSION, b"user", name,
+                        ctypes.c_long(0))
+
+if sys.argv[1] == "inside":
+    print(json.dumps({"seen": search(b"forkvet19b") > 0,
+                      "planted": add(b"forkvet19b_planted", b"x") > 0}))
+    sys.exit(0)
+libc.syscall(ctypes.c_long(nr[1]), ctypes.c_long(1), None)  # this test's own session keyring
+assert add(b"forkvet19b", b"SESSION_SECRET") > 0
+from pathlib import Path
+from forkvet.runtime import sandbox
+work = Path(sys.argv[2])
+with sandbox.sandboxed([sys.executable, "-I", "keys.py", "inside"], work) as (argv, how):
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+inside = json.loads(out.stdout or "{}") if out.returncode == 0 else {"error": out.stderr}
+print(json.dumps({**inside, "how": how, "after": search(b"forkvet19b_planted") > 0}))
+"""
+
+
+def test_the_sandbox_has_a_session_keyring_of_its_own(tmp_path: Path) -> None:
+    """F4: the command read the session keyring it inherited (a Kerberos ticket lives there on
+    `KEYRING:` hosts) and planted keys that later steps kept."""
+    import os
+    import subprocess
+    import sys
+
+    from forkvet.runtime import sandbox
+
+    if os.uname().machine not in ("x86_64", "aarch64") or not sandbox.probe().ok:
+        pytest.skip("needs bubblewrap and a known keyctl number")
+    (tmp_path / "work").mkdir()
+    script = tmp_path / "work" / "keys.py"  # the sandbox's /tmp is its own: in its folder
+    script.write_text(_KEYS)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run(
+        [sys.executable, str(script), "outside", str(tmp_path / "work")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {
+        "seen": False,
+        "planted": True,  # into its own keyring, gone with it
+        "how": "bubblewrap",
+        "after": False,
+    }
