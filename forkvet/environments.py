@@ -139,12 +139,17 @@ class Environment:
 
 
 def env_root(cli_value: str | None = None) -> Path:
+    """The folder of environments; every sandbox sees it empty but for its own environment
+    (`sandbox.hide_folder`: the other environments' locks are out of its reach)."""
     if cli_value:
-        return Path(cli_value).expanduser().absolute()
-    if os.environ.get("FORKVET_ENV_DIR"):
-        return Path(os.environ["FORKVET_ENV_DIR"]).expanduser().absolute()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "forkvet" / "envs"
+        root = Path(cli_value).expanduser().absolute()
+    elif os.environ.get("FORKVET_ENV_DIR"):
+        root = Path(os.environ["FORKVET_ENV_DIR"]).expanduser().absolute()
+    else:
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = Path(cache) / "forkvet" / "envs"
+    sandbox.hide_folder(root)
+    return root
 
 
 def detect_device() -> str:
@@ -532,11 +537,26 @@ def uv_binary() -> str:
 
 
 @contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """One builder per environment: a second step waits for the first, then reuses it."""
+def _locked(folder: Path, budget: float = INSTALL_TIMEOUT) -> Iterator[None]:
+    """One builder per environment: a second step waits for the first, then reuses it. The
+    wait ends within `budget` seconds (the step's install budget) with one line: `flock`
+    needs no write access, and a lock another job held (the repository's code of one step
+    took every environment's lock of a shared env-dir, outside attack, round 19b F6) must
+    cost the waiting step no more than its own budget."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"{folder.name}.lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        deadline = time.monotonic() + budget
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise EnvironmentTimedOut(
+                        f"timed out: the lock of the environment {folder} was held by another "
+                        f"step for {budget:g} s (the install budget; --install-timeout)"
+                    ) from None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         try:
             yield
         finally:
@@ -606,7 +626,8 @@ def prepare(p: Plan, allow_build: bool = False) -> Environment:
     source releases of dependencies be built (the operator's `--allow-build`; by default
     wheels only, and `p.may_build` names the only releases that may be built)."""
     _outside_repository(p)
-    with _locked(p.folder):
+    waited = time.monotonic()  # the wait for the lock counts against the install budget
+    with _locked(p.folder, p.install_timeout):
         found = _load(p)
         if found is not None:
             os.utime(record_path(p.folder))  # its last use, for `forkvet envs list|prune`
@@ -617,7 +638,7 @@ def prepare(p: Plan, allow_build: bool = False) -> Environment:
         elif p.folder.exists():
             fstree.remove_tree(p.folder)  # a build that did not finish, or a record that lies
         start = time.monotonic()
-        token = _DEADLINE.set((start + p.install_timeout, p.install_timeout))
+        token = _DEADLINE.set((waited + p.install_timeout, p.install_timeout))
         try:
             env = _build(p, allow_build)
         except BaseException:
@@ -930,6 +951,7 @@ def _uv_cache(uv: str) -> Path:
         raise ForkvetError(f"uv cache dir failed: {_last_line(proc.stderr)}")
     cache = Path(proc.stdout.strip())
     cache.mkdir(parents=True, exist_ok=True)
+    sandbox.hide_folder(cache)  # its lock: out of every other sandbox's reach
     return cache
 
 

@@ -198,6 +198,45 @@ def protected_paths(environ: dict[str, str] | None = None) -> list[str]:
     return sorted({_real(p) for p in found if p and os.path.exists(p)})
 
 
+# Folders of locks other steps wait on: forkvet's folders of environments (every other
+# repository's environment and its `.lock`), uv's cache (its `.lock`, which every uv of the
+# runner's user takes) and the Hugging Face hub's `.locks`. `flock` needs no write access:
+# from the read-only file system the command held them all, and other jobs waited until it
+# ended (outside attack, round 19b F6). Each is an empty, read-only folder inside, except a
+# writable folder within it (the environment of this run), bound again on top.
+_SHARED_FOLDERS: set[str] = set()
+
+
+def hide_folder(path: str | os.PathLike[str]) -> None:
+    """Register a folder of shared locks (forkvet's env root, the uv cache it found)."""
+    _SHARED_FOLDERS.add(os.path.abspath(path))
+
+
+def shared_folders(environ: dict[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    home = env.get("HOME") or os.path.expanduser("~")
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    found = [*_SHARED_FOLDERS, env.get("UV_CACHE_DIR", ""), os.path.join(cache, "uv")]
+    found.append(os.path.join(cache, "forkvet", "envs"))
+    hf = env.get("HF_HOME") or os.path.join(cache, "huggingface")
+    for hub in (env.get("HF_HUB_CACHE", ""), os.path.join(hf, "hub")):
+        found += [os.path.join(hub, ".locks")] if hub else []
+    return sorted({_real(p) for p in found if os.path.isabs(p) and os.path.isdir(p)})
+
+
+def _cover_shared(rw: list[str]) -> tuple[list[str], list[str]]:
+    """(tmpfs covers before the writable mounts, read-only remounts after them) for every
+    shared folder that no writable folder holds (an install's uv cache stays its own)."""
+    covers: list[str] = []
+    remounts: list[str] = []
+    for path in shared_folders():
+        if _inside(path, rw):
+            continue
+        covers += ["--tmpfs", path]
+        remounts += ["--remount-ro", path]
+    return covers, remounts
+
+
 def hidden_files(environ: dict[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
     return sorted(
@@ -359,6 +398,7 @@ def _argv(
     `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none."""
     rw = _writable(writable)
     folders = _command_folders()
+    covers, remounts = _cover_shared(rw)
     return [
         *_launcher(),
         bwrap,
@@ -367,10 +407,12 @@ def _argv(
         *_proc_protection(),
         *_host_mounts(private_tmp, resolv),
         *_empty_command_folders(folders),
+        *covers,
         *_writable_mounts(rw),
         *_private_out_mount(private_out, rw),
         *_readable_mounts(readable),
         *_masks(rw, folders),
+        *remounts,
         *_child_environment(private_home),
         *["--chdir", _real(cwd), "--", *command],
     ]

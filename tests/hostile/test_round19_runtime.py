@@ -165,3 +165,71 @@ def test_the_sandbox_has_a_session_keyring_of_its_own(tmp_path: Path) -> None:
         "how": "bubblewrap",
         "after": False,
     }
+
+
+def test_no_lock_forkvet_waits_on_is_in_the_sandbox(tmp_path: Path) -> None:
+    """F6: the command took (flock on a read-only descriptor) every other environment's lock of
+    a shared env-dir, uv's cache lock and the HF hub's locks; other jobs waited for it."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    from forkvet.environments import env_root
+    from forkvet.runtime import sandbox
+
+    if not sandbox.probe().ok or not os.access("/var/tmp", os.W_OK):
+        pytest.skip("needs bubblewrap and /var/tmp (the sandbox's /tmp is private anyway)")
+    shared = Path(tempfile.mkdtemp(prefix="forkvet-t19-", dir="/var/tmp"))
+    try:
+        root = env_root(str(shared / "envs"))
+        own = root / "mine-1"
+        (own / "bin").mkdir(parents=True)
+        (root / "other-2.lock").write_text("")
+        (shared / "uv").mkdir()
+        (shared / "uv" / ".lock").write_text("")
+        probe = (
+            "import fcntl, os, sys\n"
+            "for p in sys.argv[1:]:\n"
+            "    try:\n"
+            "        fd = os.open(p, os.O_RDONLY)\n"
+            "        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('held', p)\n"
+            "    except OSError as e:\n"
+            "        print('no', p, e.errno)\n"
+            "open(os.path.join(sys.argv[1].rsplit('/', 1)[0], 'mine-1', 'w'), 'w').write('ok')\n"
+        )
+        (tmp_path / "p.py").write_text(probe)
+        targets = [str(root / "other-2.lock"), str(shared / "uv" / ".lock")]
+        env = {**os.environ, "UV_CACHE_DIR": str(shared / "uv")}
+        os.environ["UV_CACHE_DIR"] = str(shared / "uv")
+        try:
+            cmd = ["python3", "p.py", *targets]
+            with sandbox.sandboxed(cmd, tmp_path, [own]) as (argv, _):
+                out = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+        finally:
+            del os.environ["UV_CACHE_DIR"]
+        assert "held" not in out.stdout, out.stdout + out.stderr
+        assert out.stdout.count("no ") == 2, out.stdout + out.stderr
+        assert (own / "w").read_text() == "ok"  # its own environment stays writable
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_the_wait_for_an_environment_lock_ends_by_the_budget(tmp_path: Path) -> None:
+    """F6: a step waited for a lock another job held, past its own --install-timeout."""
+    import fcntl
+    import time
+
+    from forkvet import environments
+
+    folder = tmp_path / "envs" / "repo-1"
+    folder.parent.mkdir()
+    with open(folder.parent / "repo-1.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        start = time.monotonic()
+        with (
+            pytest.raises(environments.EnvironmentTimedOut, match="held by another step"),
+            environments._locked(folder, 0.5),
+        ):
+            pass
+        assert time.monotonic() - start < 5
