@@ -809,6 +809,7 @@ def _install(
     cmd: list[str], p: Plan, notes: list[str], uv_toml: str = "", credentials: bool = True
 ) -> subprocess.CompletedProcess[str]:
     backend = torch_backend(p.device)
+    cmd, credentials = _first_install(cmd, p.folder, credentials)
     cache = None if "--no-cache" in cmd else _uv_cache(cmd[0])
     proc = _run(
         [*cmd, "--torch-backend", backend] if backend else cmd,
@@ -823,6 +824,8 @@ def _install(
         # one and may be out of reach (a network that only reaches a mirror): the builds
         # on the user's index then, said so. Its failure is the one to show, if any.
         first = uv_error(proc.stderr)
+        cmd, credentials = _first_install(cmd, p.folder, credentials)
+        cache = None if "--no-cache" in cmd else cache
         proc = _run(
             cmd,
             [p.folder],
@@ -838,6 +841,16 @@ def _install(
                 f"default build (FORKVET_TORCH_BACKEND=none skips the attempt)"
             )
     return proc
+
+
+def _first_install(cmd: list[str], folder: Path, credentials: bool) -> tuple[list[str], bool]:
+    """Index credentials and uv's shared cache only while the environment holds no package:
+    uv starts the environment's interpreter (to query it), whose `site` runs the `.pth` files
+    of wheels an earlier, failed call may have installed. A retry into such an environment
+    runs as a build does: no credential, a cache of its own (outside attack, round 19b F1)."""
+    if not credentials or not any(folder.glob("lib/python*/site-packages/*.dist-info")):
+        return cmd, credentials
+    return ([*cmd, "--no-cache"] if "--no-cache" not in cmd else cmd), False
 
 
 def _with_repaired_metadata(

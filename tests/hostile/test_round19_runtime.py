@@ -233,3 +233,16 @@ def test_the_wait_for_an_environment_lock_ends_by_the_budget(tmp_path: Path) -> 
         ):
             pass
         assert time.monotonic() - start < 5
+
+
+def test_a_retry_into_an_environment_with_packages_holds_no_credential(tmp_path: Path) -> None:
+    """F1, its other door: uv queries the environment's interpreter on every call, and `site`
+    runs the `.pth` of a wheel an earlier, failed call installed; a retry (PyTorch's index out
+    of reach, repaired metadata) then had the credentials and the shared cache."""
+    from forkvet.environments import _first_install
+
+    cmd = ["uv", "pip", "install", "-r", "req.txt"]
+    assert _first_install(cmd, tmp_path, True) == (cmd, True)  # a fresh environment
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    (site / "evil-1.0.dist-info").mkdir(parents=True)
+    assert _first_install(cmd, tmp_path, True) == ([*cmd, "--no-cache"], False)
