@@ -139,12 +139,17 @@ class Environment:
 
 
 def env_root(cli_value: str | None = None) -> Path:
+    """The folder of environments; every sandbox sees it empty but for its own environment
+    (`sandbox.hide_folder`: the other environments' locks are out of its reach)."""
     if cli_value:
-        return Path(cli_value).expanduser().absolute()
-    if os.environ.get("FORKVET_ENV_DIR"):
-        return Path(os.environ["FORKVET_ENV_DIR"]).expanduser().absolute()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "forkvet" / "envs"
+        root = Path(cli_value).expanduser().absolute()
+    elif os.environ.get("FORKVET_ENV_DIR"):
+        root = Path(os.environ["FORKVET_ENV_DIR"]).expanduser().absolute()
+    else:
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = Path(cache) / "forkvet" / "envs"
+    sandbox.hide_folder(root)
+    return root
 
 
 def detect_device() -> str:
@@ -549,11 +554,26 @@ def uv_binary() -> str:
 
 
 @contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """One builder per environment: a second step waits for the first, then reuses it."""
+def _locked(folder: Path, budget: float = INSTALL_TIMEOUT) -> Iterator[None]:
+    """One builder per environment: a second step waits for the first, then reuses it. The
+    wait ends within `budget` seconds (the step's install budget) with one line: `flock`
+    needs no write access, and a lock another job held (the repository's code of one step
+    took every environment's lock of a shared env-dir, outside attack, round 19b F6) must
+    cost the waiting step no more than its own budget."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"{folder.name}.lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        deadline = time.monotonic() + budget
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise EnvironmentTimedOut(
+                        f"timed out: the lock of the environment {folder} was held by another "
+                        f"step for {budget:g} s (the install budget; --install-timeout)"
+                    ) from None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         try:
             yield
         finally:
@@ -623,7 +643,8 @@ def prepare(p: Plan, allow_build: bool = False) -> Environment:
     source releases of dependencies be built (the operator's `--allow-build`; by default
     wheels only, and `p.may_build` names the only releases that may be built)."""
     _outside_repository(p)
-    with _locked(p.folder):
+    waited = time.monotonic()  # the wait for the lock counts against the install budget
+    with _locked(p.folder, p.install_timeout):
         found = _load(p)
         if found is not None:
             os.utime(record_path(p.folder))  # its last use, for `forkvet envs list|prune`
@@ -634,7 +655,7 @@ def prepare(p: Plan, allow_build: bool = False) -> Environment:
         elif p.folder.exists():
             fstree.remove_tree(p.folder)  # a build that did not finish, or a record that lies
         start = time.monotonic()
-        token = _DEADLINE.set((start + p.install_timeout, p.install_timeout))
+        token = _DEADLINE.set((waited + p.install_timeout, p.install_timeout))
         try:
             env = _build(p, allow_build)
         except BaseException:
@@ -805,6 +826,7 @@ def _install(
     cmd: list[str], p: Plan, notes: list[str], uv_toml: str = "", credentials: bool = True
 ) -> subprocess.CompletedProcess[str]:
     backend = torch_backend(p.device)
+    cmd, credentials = _first_install(cmd, p.folder, credentials)
     cache = None if "--no-cache" in cmd else _uv_cache(cmd[0])
     proc = _run(
         [*cmd, "--torch-backend", backend] if backend else cmd,
@@ -819,6 +841,8 @@ def _install(
         # one and may be out of reach (a network that only reaches a mirror): the builds
         # on the user's index then, said so. Its failure is the one to show, if any.
         first = uv_error(proc.stderr)
+        cmd, credentials = _first_install(cmd, p.folder, credentials)
+        cache = None if "--no-cache" in cmd else cache
         proc = _run(
             cmd,
             [p.folder],
@@ -834,6 +858,16 @@ def _install(
                 f"default build (FORKVET_TORCH_BACKEND=none skips the attempt)"
             )
     return proc
+
+
+def _first_install(cmd: list[str], folder: Path, credentials: bool) -> tuple[list[str], bool]:
+    """Index credentials and uv's shared cache only while the environment holds no package:
+    uv starts the environment's interpreter (to query it), whose `site` runs the `.pth` files
+    of wheels an earlier, failed call may have installed. A retry into such an environment
+    runs as a build does: no credential, a cache of its own (outside attack, round 19b F1)."""
+    if not credentials or not any(folder.glob("lib/python*/site-packages/*.dist-info")):
+        return cmd, credentials
+    return ([*cmd, "--no-cache"] if "--no-cache" not in cmd else cmd), False
 
 
 def _with_repaired_metadata(
@@ -947,6 +981,7 @@ def _uv_cache(uv: str) -> Path:
         raise ForkvetError(f"uv cache dir failed: {_last_line(proc.stderr)}")
     cache = Path(proc.stdout.strip())
     cache.mkdir(parents=True, exist_ok=True)
+    sandbox.hide_folder(cache)  # its lock: out of every other sandbox's reach
     return cache
 
 
@@ -975,6 +1010,7 @@ def _run(
     env = scrubbed_env(keep_index_config=keep_index_config)
     if not credentials:
         env = without_credentials(env)
+    cmd = no_bytecode(cmd, env)
     if cache is not None:
         env["UV_CACHE_DIR"] = str(cache)  # HOME is a private folder in the sandbox
     try:
@@ -991,6 +1027,19 @@ def _run(
         raise _timed_out() from exc
     except OSError as exc:
         raise ForkvetError(f"could not run {cmd[0]}: {exc.strerror}") from exc
+
+
+def no_bytecode(cmd: list[str], env: dict[str, str]) -> list[str]:
+    """Every `uv pip install` of forkvet's compiles no byte code, whatever the operator's uv
+    settings say (`UV_COMPILE_BYTECODE=1`, `compile-bytecode = true`): compiling starts the
+    new environment's interpreter, whose `site` runs every `.pth` a wheel just installed,
+    so a listed package's code would run inside the wheels-only install, with the index
+    credentials and uv's shared cache (outside attack, round 19b F1). The flag overrides
+    a configuration file; uv refuses it beside the variable, which is dropped."""
+    env.pop("UV_COMPILE_BYTECODE", None)
+    if cmd[1:3] != ["pip", "install"] or "--no-compile-bytecode" in cmd:
+        return cmd
+    return [*cmd[:3], "--no-compile-bytecode", *cmd[3:]]
 
 
 # The user's package sources, which may be local folders (a wheelhouse, a file:// index).

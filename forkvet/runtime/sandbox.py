@@ -199,6 +199,45 @@ def protected_paths(environ: dict[str, str] | None = None) -> list[str]:
     return sorted({_real(p) for p in found if p and os.path.exists(p)})
 
 
+# Folders of locks other steps wait on: forkvet's folders of environments (every other
+# repository's environment and its `.lock`), uv's cache (its `.lock`, which every uv of the
+# runner's user takes) and the Hugging Face hub's `.locks`. `flock` needs no write access:
+# from the read-only file system the command held them all, and other jobs waited until it
+# ended (outside attack, round 19b F6). Each is an empty, read-only folder inside, except a
+# writable folder within it (the environment of this run), bound again on top.
+_SHARED_FOLDERS: set[str] = set()
+
+
+def hide_folder(path: str | os.PathLike[str]) -> None:
+    """Register a folder of shared locks (forkvet's env root, the uv cache it found)."""
+    _SHARED_FOLDERS.add(os.path.abspath(path))
+
+
+def shared_folders(environ: dict[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    home = env.get("HOME") or os.path.expanduser("~")
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    found = [*_SHARED_FOLDERS, env.get("UV_CACHE_DIR", ""), os.path.join(cache, "uv")]
+    found.append(os.path.join(cache, "forkvet", "envs"))
+    hf = env.get("HF_HOME") or os.path.join(cache, "huggingface")
+    for hub in (env.get("HF_HUB_CACHE", ""), os.path.join(hf, "hub")):
+        found += [os.path.join(hub, ".locks")] if hub else []
+    return sorted({_real(p) for p in found if os.path.isabs(p) and os.path.isdir(p)})
+
+
+def _cover_shared(rw: list[str]) -> tuple[list[str], list[str]]:
+    """(tmpfs covers before the writable mounts, read-only remounts after them) for every
+    shared folder that no writable folder holds (an install's uv cache stays its own)."""
+    covers: list[str] = []
+    remounts: list[str] = []
+    for path in shared_folders():
+        if _inside(path, rw):
+            continue
+        covers += ["--tmpfs", path]
+        remounts += ["--remount-ro", path]
+    return covers, remounts
+
+
 def hidden_files(environ: dict[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
     return sorted(
@@ -317,6 +356,32 @@ _ISOLATION = (
 )
 
 
+# Kernel keyrings are no files: the read-only mounts do not cover them, and bwrap keeps the
+# caller's session keyring, where a Kerberos ticket (`KEYRING:` ccaches), NFS/CIFS keys or a
+# previous step's keys live; the command read, overwrote and added keys there, which later
+# steps kept (outside attack, round 19b F4). So bwrap starts from this launcher, which joins
+# a new, empty session keyring (keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL), as systemd and
+# container runtimes do) and execs it: the sandbox and all it starts inherit that keyring.
+# Where keyctl is filtered (ENOSYS, EPERM: a container's seccomp), it is so for the whole
+# tree; any other failure, or a machine whose keyctl number is not known, starts nothing.
+_KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 271, "s390x": 280}
+_JOIN_KEYRING = (
+    "import ctypes, errno, os, sys\n"
+    f"nr = {_KEYCTL!r}.get(os.uname().machine)\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "ok = nr is not None and libc.syscall(ctypes.c_long(nr), ctypes.c_long(1), None) >= 0\n"
+    "if not ok and (nr is None or ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM)):\n"
+    "    sys.exit('forkvet: cannot give the sandbox a session keyring of its own')\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
+
+
+def _launcher() -> list[str]:
+    """The start of every sandbox's argv: forkvet's own interpreter, isolated (-I, no site),
+    joining a fresh session keyring before it becomes bwrap (`_JOIN_KEYRING`)."""
+    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING]
+
+
 def _argv(
     command: list[str],
     cwd: Path,
@@ -334,17 +399,21 @@ def _argv(
     `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none."""
     rw = _writable(writable)
     folders = _command_folders()
+    covers, remounts = _cover_shared(rw)
     return [
+        *_launcher(),
         bwrap,
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
         *_proc_protection(),
         *_host_mounts(private_tmp, resolv),
         *_empty_command_folders(folders),
+        *covers,
         *_writable_mounts(rw),
         *_private_out_mount(private_out, rw),
         *_readable_mounts(readable),
         *_masks(rw, folders),
+        *remounts,
         *_child_environment(private_home),
         *["--chdir", _real(cwd), "--", *command],
     ]
@@ -830,6 +899,10 @@ def _private_folders(private: Path, network: bool) -> tuple[Path, str]:
 # CUDA framework has some tens of thousands); past it, the repair fails closed.
 MAX_REPAIR_ENTRIES = 2_000_000
 _SET_ID = stat.S_ISUID | stat.S_ISGID
+# Stripped everywhere as well: a folder or file others may write (0777, 1777, 2777) left on the
+# host, root-owned when forkvet runs as root, lets any local user drop a `.pth` into the
+# environment or files into the checkout (outside attack, round 19b F8).
+_OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH | stat.S_ISVTX
 
 
 class RepairFailed(ForkvetError):
@@ -839,7 +912,8 @@ class RepairFailed(ForkvetError):
 
 def repair_modes(folders: Iterable[str | os.PathLike[str]]) -> int:
     """After the repository's code ran: in every folder it could write, remove the setuid and
-    setgid bits of every file and give every folder back to its owner (u+rwx). When forkvet
+    setgid bits of every file and folder, group and other write and the sticky bit, and give
+    every folder back to its owner (u+rwx). When forkvet
     runs as root, the code is root on the host's files it makes, and `chmod 4755` of a copied
     interpreter would leave a setuid-root program on the host, whose file system is not
     nosuid (outside attack, round 16b H2); a read-only folder left in the checkout makes the
@@ -900,9 +974,9 @@ def _repair_tree(top: str, budget: list[int]) -> int:
 def _repair_one(entry: fstree.Entry) -> int:
     mode = entry.st.st_mode
     if stat.S_ISDIR(mode):
-        wanted = mode | stat.S_IRWXU
+        wanted = (mode | stat.S_IRWXU) & ~(_SET_ID | _OTHERS_WRITE)
     elif stat.S_ISREG(mode):
-        wanted = mode & ~_SET_ID
+        wanted = mode & ~(_SET_ID | _OTHERS_WRITE)
     else:
         return 0  # a link (never followed), a FIFO, a socket
     if stat.S_IMODE(wanted) == stat.S_IMODE(mode):
