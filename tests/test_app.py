@@ -852,6 +852,8 @@ def test_commands_in_code_or_hidden_are_not_commands(
         ("/forkvet recheck\n===", 0),  # a heading
         ("<details><summary>log</summary>\n\n/forkvet recheck\n\n</details>", 1),
         ("/forkvet accept R p.py ok  \nmore words", 1),
+        ("\u00a0" * 4 + "/forkvet recheck", 0),  # the line as written: no-break spaces are text
+        ("text\r\n\r\n  /forkvet recheck\r\nmore", 1),
     ):
         comment = command_payload(issue, body, "acme")
         comment["comment"]["author_association"] = "OWNER"

@@ -44,11 +44,13 @@ def command_lines(body: str) -> list[str]:
     span, an inline HTML tag) or be a quote's lazy continuation, while its first line is
     shown as the text it is, whatever follows. A command is a line of its own, with a blank
     line (or nothing) before it."""
-    tokens = _markdown().parse(body[:_MAX_BODY])
+    text = body[:_MAX_BODY].replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    # The source line as written (COMMAND allows at most 3 spaces before it, as before).
     return [
-        tokens[i + 1].content.split("\n", 1)[0]
-        for i, tok in enumerate(tokens[:-1])
-        if tok.type == "paragraph_open" and tok.level == 0 and tokens[i + 1].type == "inline"
+        lines[tok.map[0]]
+        for tok in _markdown().parse(text)
+        if tok.type == "paragraph_open" and tok.level == 0 and tok.map
     ]
 
 
