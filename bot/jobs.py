@@ -1054,7 +1054,15 @@ def _upstream(
     # The fork's default branch, as just cloned: what every pushed branch is measured against.
     fork_ref = git(dest, "rev-parse", "--verify", "-q", "HEAD^{commit}").stdout.strip()
     try:
-        result = plan(dest, parent.clone_url, base, args.split() or None, repo.owner.login)
+        result = plan(
+            dest,
+            parent.clone_url,
+            base,
+            args.split() or None,
+            repo.owner.login,
+            # The link's upstream: no "pass --upstream-repo" (a CLI flag) in the App's answer.
+            compare_upstream=parent.html_url,
+        )
     except UnknownCommit as exc:  # bad input is named (round 17c L1), never a generic failure
         return (
             f"{md_code(str(exc))} is not one of this fork's commits that upstream lacks: name "

@@ -350,3 +350,4 @@ def test_the_upstreams_own_opt_in_file_opts_the_fork_in_to_nothing(
     assert upstream.pulls == [] and upstream.issues == []
     assert "Fix loading** — drafted" in repo.comments[0]["body"], repo.comments[0]["body"]
     assert "here is a draft thank-you issue" in repo.comments[1]["body"]
+    assert "--upstream-repo" not in repo.comments[0]["body"]  # no CLI flag in the App's answer
