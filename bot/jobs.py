@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -27,7 +27,7 @@ from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
 from bot.store import Job, Store
 from bot.workflow import choose_labels, is_rendered, render
-from forkvet import accept, fstree
+from forkvet import CONFIG_PATH, accept, fstree
 from forkvet.config import Config, opted_out, tighten
 from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
@@ -36,6 +36,7 @@ from forkvet.escape import md_code, md_fence, md_inline, md_url
 from forkvet.escape import title as plain_title
 from forkvet.github import artifacts, checks, content, issues, pr_comments, pulls
 from forkvet.github.client import GitHubApp
+from forkvet.giveback.gitops import fetch_upstream, set_in_fork
 from forkvet.render import to_markdown, verdict
 from forkvet.report import Finding, Report
 from forkvet.snapshot import load
@@ -986,9 +987,23 @@ def give_back(
     with fstree.temporary_folder("forkvet-giveback-") as tmp:
         dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
+        base = fetch_upstream(dest, parent.clone_url)
+        config = fork_own_opt_in(config, dest)
         if p["command"] == "thank":
             return _thank(settings, config, repo, parent, dest, lock)
-        return _upstream(settings, config, repo, parent, dest, token, p.get("args", ""), lock)
+        args = p.get("args", "")
+        return _upstream(settings, config, repo, parent, dest, token, args, base, lock)
+
+
+def fork_own_opt_in(config: Config, dest: Path) -> Config:
+    """Round 19c A4: the fork's opt-in to upstream writes (which use the operator's token)
+    counts only when the fork's own commits wrote `.github/forkvet.yml`. A fork starts as a
+    copy of the upstream's files: a file the fork never changed is the upstream's word, and
+    the upstream cannot opt a fork in to pull requests and issues against itself."""
+    if set_in_fork(dest, CONFIG_PATH):
+        return config
+    none = replace(config.upstream, open_pull_requests=False, thank_you=False)
+    return replace(config, upstream=none)
 
 
 def _thank(
@@ -1015,8 +1030,8 @@ def _thank(
         return f"thank-you issue: {status}" + (f" — {url}" if url else "")
     return (
         "here is a draft thank-you issue (forkvet opens it only when both this "
-        "fork's `.github/forkvet.yml` and the App's operator set "
-        "`upstream.thank_you: true` and a user token is configured):\n\n"
+        "fork's `.github/forkvet.yml`, changed by this fork's own commits, and the App's "
+        "operator set `upstream.thank_you: true` and a user token is configured):\n\n"
         f"**{title}**\n\n{body}"
     )
 
@@ -1029,17 +1044,25 @@ def _upstream(
     dest: Path,
     token: str,
     args: str,
+    base: str,
     lock: LockFactory | None = None,
 ) -> str:
     from forkvet.giveback.drafts import UnknownCommit, compare_url, plan
-    from forkvet.giveback.gitops import fetch_upstream, git
+    from forkvet.giveback.gitops import git
     from forkvet.giveback.publish import UnsafeBranch
 
     # The fork's default branch, as just cloned: what every pushed branch is measured against.
     fork_ref = git(dest, "rev-parse", "--verify", "-q", "HEAD^{commit}").stdout.strip()
-    base = fetch_upstream(dest, parent.clone_url)
     try:
-        result = plan(dest, parent.clone_url, base, args.split() or None, repo.owner.login)
+        result = plan(
+            dest,
+            parent.clone_url,
+            base,
+            args.split() or None,
+            repo.owner.login,
+            # The link's upstream: no "pass --upstream-repo" (a CLI flag) in the App's answer.
+            compare_upstream=parent.html_url,
+        )
     except UnknownCommit as exc:  # bad input is named (round 17c L1), never a generic failure
         return (
             f"{md_code(str(exc))} is not one of this fork's commits that upstream lacks: name "

@@ -825,7 +825,9 @@ def test_commands_in_code_or_hidden_are_not_commands(
     settings: Settings, emulator: GitHubEmulator
 ) -> None:
     """Round 18c F7: GitHub shows a fenced or indented code block as code and an HTML comment
-    not at all: a `/forkvet` line there is no command (someone pasting instructions)."""
+    not at all: a `/forkvet` line there is no command (someone pasting instructions). Round
+    19c A5: the comment is read as CommonMark; only a top-level paragraph's first line is a
+    command."""
     client = create_app(settings).test_client()
     issue = {"number": 1, "body": f"report\n{MARKER}"}
     for body, jobs in (
@@ -839,6 +841,19 @@ def test_commands_in_code_or_hidden_are_not_commands(
         ("```\ncode\n```\n/forkvet recheck", 1),
         ("   /forkvet recheck", 1),
         ("see below\n\n/forkvet recheck\n", 1),
+        # Round 19c A5: what GitHub does not show as a line of plain text of its own.
+        ('[x]: https://example.org "\n/forkvet recheck\n"', 0),  # a link definition's title
+        ("<script>\n/forkvet recheck\n</script>", 0),  # dropped with its content
+        ("<textarea>\n/forkvet recheck\n</textarea>", 0),
+        ("<div hidden>\n/forkvet recheck\n</div>", 0),
+        ("$$\n/forkvet recheck\n$$", 0),  # math
+        ("> I ran this:\n/forkvet recheck", 0),  # a quote's lazy continuation line
+        ("![\n/forkvet recheck\n](x.png)", 0),  # an image's alt text
+        ("/forkvet recheck\n===", 0),  # a heading
+        ("<details><summary>log</summary>\n\n/forkvet recheck\n\n</details>", 1),
+        ("/forkvet accept R p.py ok  \nmore words", 1),
+        ("\u00a0" * 4 + "/forkvet recheck", 0),  # the line as written: no-break spaces are text
+        ("text\r\n\r\n  /forkvet recheck\r\nmore", 1),
     ):
         comment = command_payload(issue, body, "acme")
         comment["comment"]["author_association"] = "OWNER"

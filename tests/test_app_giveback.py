@@ -321,3 +321,33 @@ def test_an_unknown_commit_is_named_in_the_answer(
     assert "is not one of this fork's commits that upstream lacks" in body, body
     assert word in body and "could not run" not in body
     assert fix_branches(repo) == []
+
+
+OPT_IN = "upstream:\n  open_pull_requests: true\n  thank_you: true\n"
+
+
+@pytest.mark.parametrize("synced", [False, True])
+def test_the_upstreams_own_opt_in_file_opts_the_fork_in_to_nothing(
+    operator: Settings, emulator: GitHubEmulator, synced: bool
+) -> None:
+    """Round 19c A4: the operator opts in; the upstream ships `.github/forkvet.yml` opting in
+    to pull requests and thank-you issues, and the fork is a copy of it (as every GitHub fork
+    is) — at the fork point, or by syncing the upstream's later commit. The fork's own commits
+    never wrote the file: drafts only, nothing upstream with the operator's token."""
+    files = FORK_FILES if synced else {**FORK_FILES, ".github/forkvet.yml": OPT_IN}
+    upstream = emulator.add_repo("upstream-org", "model", files, fork=False, parent=None)
+    repo = emulator.add_repo("alice", "model", files, parent="upstream-org/model")
+    if synced:
+        later = emulator.commit(upstream, "main", {".github/forkvet.yml": OPT_IN}, "opt in")
+        bare(repo, "fetch", "-q", str(upstream.bare), f"{later}:refs/heads/main")
+    emulator.commit(repo, "main", {"train.py": FIXED}, "Fix loading", author=("A", "a@x.org"))
+    client = create_app(operator).test_client()
+    for n, command in enumerate(("/forkvet upstream", "/forkvet thank"), 1):
+        payload = _comment(emulator, repo, command)
+        payload["issue"]["number"] = repo.issues[-1]["number"] = n
+        assert post(client, payload, "issue_comment")
+        wait_for(lambda n=n: len(repo.comments) == n, timeout=120)  # type: ignore[misc]
+    assert upstream.pulls == [] and upstream.issues == []
+    assert "Fix loading** — drafted" in repo.comments[0]["body"], repo.comments[0]["body"]
+    assert "here is a draft thank-you issue" in repo.comments[1]["body"]
+    assert "--upstream-repo" not in repo.comments[0]["body"]  # no CLI flag in the App's answer

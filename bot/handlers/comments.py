@@ -5,6 +5,10 @@ The worker checks that the commenter has write access and answers every command.
 
 from __future__ import annotations
 
+from functools import cache
+
+from markdown_it import MarkdownIt
+
 from bot.handlers.common import JobSpec, installation_id
 from bot.routing import Event, Router
 from forkvet import rx
@@ -20,44 +24,39 @@ COMMANDS = ("recheck", "upstream", "thank", "accept", "help")
 _OUTSIDERS = frozenset({"NONE", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"})
 
 
-def _fence(line: str) -> str:
-    """The fence a line opens (```` ``` ```` or `~~~`, 3 or more, up to 3 spaces in), or ''."""
-    stripped = line.lstrip(" ")
-    if len(line) - len(stripped) > 3 or stripped[:1] not in ("`", "~"):
-        return ""
-    run = len(stripped) - len(stripped.lstrip(stripped[0]))
-    if run < 3 or (stripped[0] == "`" and "`" in stripped[run:]):
-        return ""
-    return stripped[:run]
+# GitHub caps a comment at 65,536 characters; nothing longer is parsed.
+_MAX_BODY = 65_536
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # CommonMark (HTML blocks, link reference definitions, code) plus GFM's tables.
+    return MarkdownIt("commonmark").enable("table")
+
+
+def command_lines(body: str) -> list[str]:
+    """The lines of a comment a reader sees as a plain line of text of its own (round 18c F7,
+    round 19c A5): the comment is parsed as CommonMark, and only the FIRST line of each
+    top-level paragraph counts. Code (fenced or indented), HTML blocks (`<!-- -->`,
+    `<script>`, `<div hidden>`), link reference definitions, headings, tables, quotes and
+    list items are no paragraph of the comment's own; a paragraph's later lines can sit
+    inside a construct the first line opened (a `$$` math block, an image's alt text, a code
+    span, an inline HTML tag) or be a quote's lazy continuation, while its first line is
+    shown as the text it is, whatever follows. A command is a line of its own, with a blank
+    line (or nothing) before it."""
+    text = body[:_MAX_BODY].replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    # The source line as written (COMMAND allows at most 3 spaces before it, as before).
+    return [
+        lines[tok.map[0]]
+        for tok in _markdown().parse(text)
+        if tok.type == "paragraph_open" and tok.level == 0 and tok.map
+    ]
 
 
 def plain_text(body: str) -> str:
-    """The comment's lines as GitHub shows them as plain text (round 18c F7): without fenced
-    code blocks (CommonMark: closed by a fence of the same character at least as long, or
-    the end of the comment) and HTML comments (`<!-- -->`, not shown at all). Indented code
-    and block quotes never match COMMAND itself. A command is what the reader sees as one."""
-    out: list[str] = []
-    fence = ""
-    hidden = False
-    for line in body.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if fence:
-            closing = line.strip(" ")
-            if closing.startswith(fence) and not closing.strip(fence[0]):
-                fence = ""
-            continue
-        if hidden:
-            if "-->" in line:
-                hidden = False
-            continue
-        opened = _fence(line)
-        if opened:
-            fence = opened
-            continue
-        if line.lstrip(" ").startswith("<!--"):
-            hidden = "-->" not in line.split("<!--", 1)[1]
-            continue
-        out.append(line)
-    return "\n".join(out)
+    """The comment's command lines (command_lines), one a line, for COMMAND."""
+    return "\n".join(command_lines(body))
 
 
 def commented(event: Event) -> list[JobSpec]:

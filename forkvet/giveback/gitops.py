@@ -61,6 +61,26 @@ def git(
     return proc
 
 
+def _blob(repo: Path, commit: str, path: str) -> str | None:
+    """The blob id of `path` in `commit`, or None where the commit has no such file."""
+    proc = git(repo, "rev-parse", "--verify", "-q", f"{commit}:{path}", check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def set_in_fork(repo: Path, path: str, head: str = "HEAD", upstream: str = UPSTREAM_REF) -> bool:
+    """Whether the fork's own commits wrote `path` as it is at `head` (round 19c A4): a fork
+    starts as a copy of the upstream's files, so a file the fork never changed is the
+    UPSTREAM's word, not the fork owner's. True only when the file exists at `head` and its
+    content differs from the fork point's (the merge base with `upstream`, fetched first)
+    and from the upstream's current one (a fork that synced upstream has its file too). No
+    shared history: nothing can be told apart, so False (fail closed)."""
+    mine = _blob(repo, head, path)
+    point = git(repo, "merge-base", head, upstream, check=False)
+    if mine is None or point.returncode != 0 or not point.stdout.strip():
+        return False
+    return mine not in (_blob(repo, point.stdout.strip(), path), _blob(repo, upstream, path))
+
+
 @dataclass
 class Commit:
     sha: str
