@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from forkvet import rx, safeparse
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
-from forkvet.vet import licensedb, modelterms, weightsdocs
+from forkvet.vet import licensedb, licensegaps, modelterms, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.licensesections import (
     custom_ref,
@@ -1211,6 +1211,21 @@ def _license_at_url(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
 _RESEARCH_TERMS = Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only"))
 
 
+_GAP_NOTE = "Terms forkvet found but could not judge: read them before relying on this answer"
+_GAP_TERMS = Terms("custom-restricted", None, (_GAP_NOTE,))
+
+
+def _gaps(ctx: Context) -> list[_Found]:
+    """Statements forkvet found but cannot judge (an unread document, an unknown license
+    name): commercial use is "yes" only when every statement is a known grant."""
+    out: list[_Found] = []
+    for path, what in licensegaps.gaps(ctx)[:10]:
+        ref = custom_ref("", f"Unjudged-{path}")
+        match, _ = _item(ref, f"terms forkvet cannot judge: {what}", _GAP_TERMS, path, 0.5, "file")
+        out.append(_Found(match, _GAP_TERMS, _GAP_TERMS.obligations, "readme", "extra"))
+    return out
+
+
 def _model_restrictions(ctx: Context) -> list[_Found]:
     """Non-commercial terms on the models (catalogues, model cards, a research-only base
     model): restrictions on the weights, so commercial use is never a plain yes."""
@@ -1344,6 +1359,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _readme_terms_elsewhere(ctx)
     found += _model_restrictions(ctx)
     found += _reuse_restrictions(ctx)
+    found += _gaps(ctx)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
     findings += _superseded(ctx, found)

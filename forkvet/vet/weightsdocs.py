@@ -41,6 +41,9 @@ MAX_DOC_CHARS = 200_000
 MAX_TOTAL_CHARS = 4_000_000
 MAX_DEPTH = 6
 MAX_HITS = 3
+# A document a bound skipped is scanned for terms' words, up to these sizes.
+MAX_SCAN_BYTES = 8 * 1024 * 1024
+MAX_SCAN_TOTAL = 32 * 1024 * 1024
 _MAX_SENTENCE = 600
 
 _PROSE = frozenset([".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc", ""])
@@ -104,22 +107,73 @@ def weights_doc_terms(ctx: Context) -> list[ModelTerms]:
     return out
 
 
+def unread_docs(ctx: Context) -> list[tuple[str, str]]:
+    """(path, why) of the documents that may state the weights' terms and that a bound kept
+    from being read whole (too large, too deep, past the count or the total), and whose text
+    a second, cheaper reading cannot clear: terms forkvet did not read, so commercial use is
+    never a plain yes (outside attack round 19c, L20)."""
+    prose, notebooks, skipped = _candidates(ctx)
+    late = [f for f, _ in prose[MAX_DOCS:]] + [f for f, _ in notebooks[MAX_NOTEBOOKS:]]
+    out: list[tuple[str, str]] = []
+    budget = MAX_SCAN_TOTAL
+    for fe, why in skipped + [(f, "past the documents read for terms") for f in late]:
+        if fe.path.count("/") > MAX_DEPTH and not _NAMED_FOR_WEIGHTS.search(fe.name):
+            continue  # a deep document not named for the weights: as before, not theirs
+        budget -= min(fe.size, MAX_SCAN_BYTES)
+        if fe.size > MAX_SCAN_BYTES or budget < 0:
+            out.append((fe.path, why))
+            continue
+        own = bool(_NAMED_FOR_WEIGHTS.search(fe.name))
+        said = _restriction(_scan_text(ctx, fe), own)
+        if said:
+            out.append((fe.path, f"{why}; it says {said!r}"))
+        if len(out) >= MAX_HITS:
+            break
+    return out
+
+
+def _scan_text(ctx: Context, fe: FileEntry) -> str:
+    """The file's bytes as text (a notebook's JSON escapes undone), for a cheap reading."""
+    try:
+        raw = ctx.snap.read_bytes(fe.path, MAX_SCAN_BYTES)
+    except OSError:
+        return "licen"  # unreadable: never cleared
+    text = raw.decode("utf-8", "replace")
+    if fe.suffix == ".ipynb":
+        text = text.replace("\\n", "\n").replace('\\"', '"')
+    # Only the lines with a terms word, each a paragraph of its own: the sentence bound of
+    # the full reading must not stop before the end of a large file.
+    lines = [line.strip(' \t",[]') for line in text.splitlines() if _HINT.search(line)]
+    return "\n\n".join(lines[:5000])
+
+
 def _docs(ctx: Context) -> list[tuple[FileEntry, bool]]:
     """(file, whether it is the weights' own statement), the weights' own first, then the
     shallowest; notebooks after prose."""
+    prose, notebooks, _ = _candidates(ctx)
+    return prose[:MAX_DOCS] + notebooks[:MAX_NOTEBOOKS]
+
+
+def _candidates(
+    ctx: Context,
+) -> tuple[list[tuple[FileEntry, bool]], list[tuple[FileEntry, bool]], list[tuple[FileEntry, str]]]:
+    """Every prose file and notebook that may state the weights' terms, in reading order, and
+    (path, why) of those a size or depth bound leaves unread."""
     main = ctx.snap.readme.path if ctx.snap.readme else ""
     prose: list[tuple[FileEntry, bool]] = []
     notebooks: list[tuple[FileEntry, bool]] = []
+    skipped: list[tuple[FileEntry, str]] = []
     for f in ctx.snap.files:
-        if f.vendored or f.path == main or f.path.count("/") > MAX_DEPTH:
+        if f.vendored or f.path == main or f.size <= 0:
             continue
         if f.suffix == ".ipynb":
-            if 0 < f.size <= MAX_NOTEBOOK_BYTES:
+            bound = _bound(f, MAX_NOTEBOOK_BYTES)
+            if bound:
+                skipped.append((f, bound))
+            else:
                 notebooks.append((f, False))
             continue
-        if f.suffix not in _PROSE or not 0 < f.size <= MAX_DOC_BYTES:
-            continue
-        if _LICENSE_LIKE.search(f.name):
+        if f.suffix not in _PROSE or _LICENSE_LIKE.search(f.name):
             continue
         folder = f.path.rpartition("/")[0]
         own = bool(_NAMED_FOR_WEIGHTS.search(f.name)) or (
@@ -128,10 +182,23 @@ def _docs(ctx: Context) -> list[tuple[FileEntry, bool]]:
         # Plain text only when it is the weights' own or a README (requirements, lists).
         if f.suffix in (".txt", "") and not (own or _README.match(f.name)):
             continue
+        bound = _bound(f, MAX_DOC_BYTES)
+        if bound:
+            skipped.append((f, bound))
+            continue
         prose.append((f, own))
     prose.sort(key=lambda d: (not d[1], d[0].path.count("/"), d[0].path))
     notebooks.sort(key=lambda d: (d[0].path.count("/"), d[0].path))
-    return prose[:MAX_DOCS] + notebooks[:MAX_NOTEBOOKS]
+    return prose, notebooks, skipped
+
+
+def _bound(f: FileEntry, most: int) -> str:
+    """Why a bound leaves the file unread ("" when none does)."""
+    if f.size > most:
+        return f"{f.size:,} bytes, over the {most:,} read"
+    if f.path.count("/") > MAX_DEPTH:
+        return f"deeper than {MAX_DEPTH} folders"
+    return ""
 
 
 def _notebook_markdown(ctx: Context, fe: FileEntry) -> str:

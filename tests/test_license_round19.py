@@ -1,0 +1,71 @@
+"""Outside attack round 19c: commercial use is "yes" only when every statement forkvet finds
+about the code and the weights is a known grant. Each case below once answered MIT, commercial
+use yes; a statement found but not judged (a document a bound left unread, a license name
+forkvet does not know, a language it cannot read) is "unclear"."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from forkvet.report import Report
+from tests.conftest import license_text
+
+Vet = Callable[..., Report]
+CODE = {"model.py": "import torch\n", "README.md": "# Cool model\n\nTrain with model.py.\n"}
+MIT = license_text("MIT.txt").replace("<year> <copyright holders>", "2024 Example Labs")
+NC = "The pretrained weights are for non-commercial use only.\n"
+FILL = "This paragraph describes the architecture of the model in detail. " * 12 + "\n\n"
+
+
+def _answer(vet_repo: Vet, files: dict[str, str | None]) -> tuple[str | None, bool | None]:
+    tree = {"LICENSE": MIT, **CODE, **files}
+    lic = vet_repo({k: v for k, v in tree.items() if v is not None}).license
+    return lic.spdx, lic.commercial_use
+
+
+def _big(kib: int) -> str:
+    return FILL * (kib * 1024 // len(FILL))
+
+
+def _notebook(markdown: str, output: str = "") -> str:
+    out = [{"output_type": "stream", "name": "stdout", "text": [output]}] if output else []
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": [markdown]},
+        {"cell_type": "code", "metadata": {}, "source": ["x"], "outputs": out},
+    ]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+# -- L20: a bound that skips a document fails closed ------------------------------------------
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"README.md": "# M\n\n" + _big(2100) + "## License\n\nCode: MIT. " + NC},
+        {"WEIGHTS.md": _big(600) + "\n" + NC},
+        {"WEIGHTS.md": NC + "\n" + _big(600)},
+        {"demo.ipynb": _notebook(NC, _big(2100))},
+        {
+            **{f"docs/page{i:03d}.md": "# Page\n\nThe model works on images.\n" for i in range(90)},
+            "docs/zzz_notes.md": NC,
+        },
+    ],
+    ids=["readme_over_read", "weights_md_tail", "weights_md_head", "big_notebook", "docs_81"],
+)
+def test_documents_past_a_bound_are_never_yes(vet_repo: Vet, files: dict[str, str]) -> None:
+    assert _answer(vet_repo, files) == ("MIT", None)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"demo.ipynb": _notebook("# Demo", _big(2100))},
+        {f"docs/page{i:03d}.md": "# Page\n\nThe model works on images.\n" for i in range(90)},
+        {"WEIGHTS.md": "Download the weights below.\n\n" + _big(600)},
+    ],
+    ids=["big_notebook", "many_docs", "big_weights_md"],
+)
+def test_large_documents_without_terms_stay_yes(vet_repo: Vet, files: dict[str, str]) -> None:
+    assert _answer(vet_repo, files) == ("MIT", True)
