@@ -69,3 +69,65 @@ def test_documents_past_a_bound_are_never_yes(vet_repo: Vet, files: dict[str, st
 )
 def test_large_documents_without_terms_stay_yes(vet_repo: Vet, files: dict[str, str]) -> None:
     assert _answer(vet_repo, files) == ("MIT", True)
+
+
+# -- L1, L15, L16, L17: a license name forkvet does not know is no grant ---------------------
+def _readme_license(clause: str) -> dict[str, str | None]:
+    return {"README.md": f"# Cool model\n\nTrain with model.py.\n\n## License\n\n{clause}\n"}
+
+
+def _zoo(cell: str, header: str = "License") -> dict[str, str | None]:
+    table = f"| Model | Top-1 | {header} |\n|---|---|---|\n| ViT-B | 81.2 | {cell} |\n"
+    return {"README.md": f"# Cool model\n\n## Model zoo\n\n{table}"}
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        _readme_license("The model weights are released under the Coqui Public Model License."),
+        _readme_license("Code: MIT. The model weights are released under the S-Lab License 1.0."),
+        _readme_license("Code: MIT. The weights are released under the Business Source License."),
+        _readme_license("The weights are distributed under the Elastic License 2.0."),
+        _readme_license("Weights: available under the NSCL."),
+        _readme_license("License: Functional Source License, Version 1.1, MIT Future License"),
+        _zoo("NC"),
+        _zoo("Llama 2"),
+        _zoo("Academic"),
+        _zoo("OpenRAIL-NC"),
+        _zoo("research", "Terms"),
+        {"config.json": json.dumps({"model_type": "llama", "license": "llama2"})},
+        {"config.json": json.dumps({"model_type": "llama", "license": "other"})},
+        {"models.json": json.dumps({"models": [{"name": "b", "license": "llama2"}]})},
+    ],
+)
+def test_unknown_license_names_are_never_yes(vet_repo: Vet, files: dict[str, str]) -> None:
+    assert _answer(vet_repo, files) == ("MIT", None)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        _readme_license("This project is released under the MIT license by Example Labs."),
+        _readme_license("The weights are released under the Apache License, Version 2.0."),
+        _readme_license("Released under the same license as the code, see LICENSE.md."),
+        _readme_license("The weights are available under an open source license."),
+        _zoo("Apache-2.0"),
+        _zoo("[MIT](LICENSE)"),
+        _zoo("-"),
+        {"config.json": json.dumps({"model_type": "llama", "license": "apache-2.0"})},
+    ],
+)
+def test_known_grants_stay_yes(vet_repo: Vet, files: dict[str, str]) -> None:
+    assert _answer(vet_repo, files) == ("MIT", True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Functional Source License, Version 1.1, MIT Future License\n",
+        "Business Source License 1.1\n\nChange License: MIT\n",
+    ],
+)
+def test_a_license_title_forkvet_does_not_know_is_never_yes(vet_repo: Vet, text: str) -> None:
+    tree = {"LICENSE": text, **CODE}
+    assert vet_repo(tree).license.commercial_use is not True

@@ -1215,11 +1215,96 @@ _GAP_NOTE = "Terms forkvet found but could not judge: read them before relying o
 _GAP_TERMS = Terms("custom-restricted", None, (_GAP_NOTE,))
 
 
-def _gaps(ctx: Context) -> list[_Found]:
+def _known_grant(name: str, path: str) -> bool:
+    """The name is a license forkvet knows to grant commercial use, and nothing else."""
+    named = _named(name, path, "file", 0.7)
+    grants = bool(named) and all(t.commercial_use is True for _, t in named)
+    return grants and not unknown_license_name(name, path)
+
+
+# Words that refer to a license without naming one ("the same license", "the terms in
+# LICENSE.md", "an open-source license"): a statement of only these names nothing unknown.
+_REFERRING = frozenset(
+    ["the", "this", "that", "these", "those", "same", "following", "above", "below", "its", "their", "our", "his", "her", "respective", "original", "corresponding", "appropriate", "permissive", "open", "source", "open-source", "free", "license", "licence", "licenses", "licences", "licensing", "file", "files", "terms", "term", "agreement", "conditions", "condition", "a", "an", "of", "in", "as", "each", "which", "specified", "included", "attached", "stated", "described", "project", "repository", "repo", "model", "models", "code", "weights", "own", "upstream", "individual", "various", "several", "different", "applicable", "separate", "other", "their's", "found", "given", "listed", "detailed", "shown", "provided", "contained", "at", "is", "are", "be", "see", "under", "it", "v", "software"]
+)
+_WORD = rx.compile(r"[\pL\pN]+(?:\.(?:md|txt|rst|\d+))*")
+_GIVER = rx.compile(r"(?i)\s(?:by|from|to|on|at|via|unless|if|when|so|that|because|please|here)\s")
+
+
+_DATE_WORDS = frozenset(
+    ["version", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "th", "st", "nd", "rd"]
+)
+
+
+@cache
+def _spdx_names() -> list[tuple[frozenset[str], bool]]:
+    """(words of the name, whether it grants commercial use) of every SPDX license."""
+    out = []
+    for spdx in sorted(licensedb.known_ids()):
+        name = licensedb.spdx_name(spdx) or spdx
+        words = frozenset(w.lower() for w in _WORD.findall(f"{name} {spdx}"))
+        out.append((words, _terms_for_spdx(spdx).commercial_use is True))
+    return out
+
+
+def unknown_license_name(name: str, path: str) -> str:
+    """The name a "released under X" statement or a "License: X" line gives, when it is not
+    a license forkvet knows and not a mere reference to one ("" otherwise): "Coqui Public
+    Model License 1.0.0", "S-Lab License 1.0", "Functional Source License, Version 1.1, MIT
+    Future License" (MIT is in it, but so are words no MIT name has)."""
+    name = " ".join(name.strip().strip("*_`").split())[:120]
+    # "the MIT license by Facebook", "… from the authors": who gives it is no part of its name.
+    name = _GIVER.split(name)[0]
+    words = [w.lower().strip(".") for w in _WORD.findall(name)]
+    own = [w for w in words if w and w not in _REFERRING and "licen" not in w[:6]]
+    own = [w for w in own if not rx.search(r"(?i)\.(?:md|txt|rst)$|^licen", w)]
+    if not own:
+        return ""
+    named = _named(name, path, "readme", 0.6)
+    if not named:
+        # An SPDX full name ("Business Source License 1.1") or a family's ("GNU General Public
+        # License"): known when every license it can name grants commercial use.
+        family = [g for ws, g in _spdx_names() if set(own) <= ws]
+        return "" if family and all(family) else name
+    known = {w.lower() for m, _ in named for w in _WORD.findall(f"{m.spdx} {m.name}")}
+    left = [w for w in own if w.isalpha() and w not in known and w not in _DATE_WORDS]
+    return name if left and any(t.commercial_use is True for _, t in named) else ""
+
+
+def _unknown_names(ctx: Context) -> list[tuple[str, str]]:
+    """(path, what) of each license name a README states that forkvet does not know."""
+    main = ctx.snap.readme.path if ctx.snap.readme else "README"
+    out: list[tuple[str, str]] = []
+    for path, text in [(main, ctx.readme[:2_000_000]), *other_readmes(ctx)]:
+        names = [m.group(1) for m in _statements(text)]
+        names += [m.group(1) for m in _LICENSE_LINE.finditer(text[:200_000])][:20]
+        for name in names:
+            unknown = unknown_license_name(name, path)
+            if unknown:
+                out.append((path, f"names a license forkvet does not know: {unknown!r}"))
+                break
+    return out[:5]
+
+
+def _unknown_titles(texts: dict[str, str]) -> list[tuple[str, str]]:
+    """A license file whose title names a license forkvet does not know, whatever license a
+    later line names ("Functional Source License, Version 1.1, MIT Future License"; a BUSL
+    header whose "Change License: MIT" is not the license now)."""
+    out: list[tuple[str, str]] = []
+    for path, text in [(p, t) for p, t in texts.items() if "/" not in p][:MAX_LICENSE_FILES]:
+        title = next(iter(title_lines(text, 1)), "")
+        unknown = unknown_license_name(title, path) if "licen" in title.lower() else ""
+        if unknown:
+            out.append((path, f"is titled {unknown!r}, a license forkvet does not know"))
+    return out
+
+
+def _gaps(ctx: Context, texts: dict[str, str]) -> list[_Found]:
     """Statements forkvet found but cannot judge (an unread document, an unknown license
     name): commercial use is "yes" only when every statement is a known grant."""
     out: list[_Found] = []
-    for path, what in licensegaps.gaps(ctx)[:10]:
+    gaps = licensegaps.gaps(ctx) + _unknown_names(ctx) + _unknown_titles(texts)
+    for path, what in gaps[:10]:
         ref = custom_ref("", f"Unjudged-{path}")
         match, _ = _item(ref, f"terms forkvet cannot judge: {what}", _GAP_TERMS, path, 0.5, "file")
         out.append(_Found(match, _GAP_TERMS, _GAP_TERMS.obligations, "readme", "extra"))
@@ -1243,12 +1328,17 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
         closed = [(m, t) for m, t in named if t.commercial_use is False]
         if mt.base_model:  # a conditional grant binds weights derived from the base, too
             closed += [(m, t) for m, t in named if t.commercial_use is None]
+        unjudged = [lic for lic in mt.licenses[:20] if not _known_grant(lic, mt.path)]
         if closed:
             m, terms = closed[0]
             name = f"{m.name} ({mt.what})"
         elif mt.research_only:
             terms = _RESEARCH_TERMS
             name = mt.what
+        elif unjudged:
+            # "llama2", "other", "Academic", a name forkvet does not know: not a known grant.
+            terms = _GAP_TERMS
+            name = f"terms forkvet cannot judge: {mt.path} names {unjudged[0][:80]!r}"
         else:
             continue
         ref = custom_ref("", f"Model-Terms-{mt.path}")
@@ -1359,7 +1449,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _readme_terms_elsewhere(ctx)
     found += _model_restrictions(ctx)
     found += _reuse_restrictions(ctx)
-    found += _gaps(ctx)
+    found += _gaps(ctx, texts)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
     findings += _superseded(ctx, found)
