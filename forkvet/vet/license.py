@@ -1222,17 +1222,28 @@ def _known_grant(name: str, path: str) -> bool:
     return grants and not unknown_license_name(name, path)
 
 
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words that refer to a license without naming one ("the same license", "the terms in
 # LICENSE.md", "an open-source license"): a statement of only these names nothing unknown.
-_REFERRING = frozenset(
-    ["the", "this", "that", "these", "those", "same", "following", "above", "below", "its", "their", "our", "his", "her", "respective", "original", "corresponding", "appropriate", "permissive", "open", "source", "open-source", "free", "license", "licence", "licenses", "licences", "licensing", "file", "files", "terms", "term", "agreement", "conditions", "condition", "a", "an", "of", "in", "as", "each", "which", "specified", "included", "attached", "stated", "described", "project", "repository", "repo", "model", "models", "code", "weights", "own", "upstream", "individual", "various", "several", "different", "applicable", "separate", "other", "their's", "found", "given", "listed", "detailed", "shown", "provided", "contained", "at", "is", "are", "be", "see", "under", "it", "v", "software"]
+_REFERRING = _wordset(
+    "the this that these those same following above below its their our his her "
+    "respective original corresponding appropriate permissive open source open-source "
+    "free license licence licenses licences licensing file files terms term agreement "
+    "conditions condition a an of in as each which specified included attached stated "
+    "described project repository repo model models code weights own upstream individual "
+    "various several different applicable separate other their's found given listed "
+    "detailed shown provided contained at is are be see under it v software"
 )
 _WORD = rx.compile(r"[\pL\pN]+(?:\.(?:md|txt|rst|\d+))*")
 _GIVER = rx.compile(r"(?i)\s(?:by|from|to|on|at|via|unless|if|when|so|that|because|please|here)\s")
 
 
-_DATE_WORDS = frozenset(
-    ["version", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "th", "st", "nd", "rd"]
+_DATE_WORDS = _wordset(
+    "version january february march april may june july august september october november "
+    "december th st nd rd"
 )
 
 
