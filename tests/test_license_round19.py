@@ -131,3 +131,65 @@ def test_known_grants_stay_yes(vet_repo: Vet, files: dict[str, str]) -> None:
 def test_a_license_title_forkvet_does_not_know_is_never_yes(vet_repo: Vet, text: str) -> None:
     tree = {"LICENSE": text, **CODE}
     assert vet_repo(tree).license.commercial_use is not True
+
+
+# -- L4, L5, L6, L7: places where terms are stated --------------------------------------------
+def _nb_cells(cell: dict[str, object]) -> str:
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+SPDX = "SPDX-License-Identifier: "
+_NB_OUTPUT = {
+    "cell_type": "code",
+    "metadata": {},
+    "source": ["print(terms)"],
+    "outputs": [{"output_type": "stream", "name": "stdout", "text": [NC]}],
+}
+_NB_HTML = {
+    "cell_type": "code",
+    "metadata": {},
+    "source": ["show()"],
+    "outputs": [{"output_type": "display_data", "data": {"text/html": [f"<p>{NC}</p>"]}}],
+}
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"weights/model.pth": "x", "weights/model.pth.license": SPDX + "CC-BY-NC-4.0\n"},
+        {"model.py": "# " + SPDX + "MIT WITH LicenseRef-Commons-Clause\nimport torch\n"},
+        {
+            "COMMONS_CLAUSE.md": '"Commons Clause" License Condition v1.0\n\nThe Software is '
+            "provided to you by the Licensor under the License, as defined below, "
+            "subject to the following "
+            "condition.\n\nWithout limiting other conditions in the License, the grant of rights "
+            "under the License will not include, and the License does not grant to you, the right "
+            "to Sell the Software.\n"
+        },
+        {"models/pretrained/v1/LICENSE": "Attribution-NonCommercial 4.0 International\n\nThe "
+         "weights in this folder are licensed CC BY-NC 4.0.\n"},
+        {"demo.ipynb": _nb_cells(_NB_OUTPUT)},
+        {"demo.ipynb": _nb_cells(_NB_HTML)},
+        {"weights_demo.ipynb": _nb_cells({"cell_type": "raw", "metadata": {}, "source": [NC]})},
+        {"demo.ipynb": _nb_cells({"cell_type": "code", "metadata": {}, "outputs": [],
+                                  "source": ["# NOTE: " + NC, "model = load()\n"]})},
+    ],
+    ids=["sidecar", "spdx_with_ref", "commons_clause_file", "license_deep3", "nb_output",
+         "nb_html", "nb_raw", "nb_comment"],
+)  # fmt: skip
+def test_terms_in_other_places_are_never_yes(vet_repo: Vet, files: dict[str, str]) -> None:
+    assert _answer(vet_repo, files)[1] is not True
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"weights/model.pth": "x", "weights/model.pth.license": "SPDX-License-Identifier: MIT\n"},
+        {"model.py": "# SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note\nx = 1\n"},
+        {"models/pretrained/v1/LICENSE": MIT},
+        {"demo.ipynb": _nb_cells({**_NB_OUTPUT, "outputs": [{"output_type": "stream",
+                                  "name": "stdout", "text": ["loss 0.1\n"]}]})},
+    ],
+)  # fmt: skip
+def test_grants_in_those_places_stay_yes(vet_repo: Vet, files: dict[str, str]) -> None:
+    assert _answer(vet_repo, files)[1] is True

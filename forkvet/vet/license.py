@@ -51,6 +51,7 @@ MAX_LICENSE_CHARS = 200_000
 # and shallowest ones first (see _priority); the rest are named in a notice. A REUSE-style
 # LICENSES/ folder of a real project holds a handful; a thousand is a bomb.
 MAX_LICENSE_FILES = 24
+MAX_LICENSE_DEPTH = 8
 _LICENSE_NAME = rx.compile(
     r"^(?:un)?licen[cs]e(?:s)?(?:[-_. ][\w.-]*)?$|^copying(?:[-_.][\w.-]*)?$|"
     r"^[\w-]*[-_.]licen[cs]e(?:\.(?:md|txt|rst|markdown))?$|^eula(?:\.\w+)?$",
@@ -1094,7 +1095,9 @@ def _license_files(ctx: Context) -> list[str]:
     for f in ctx.snap.files:
         depth = len(f.parts)
         in_licenses_dir = depth == 2 and f.parts[0].upper() in ("LICENSES", "LICENSE")
-        if (depth <= 3 and _LICENSE_NAME.match(f.name)) or in_licenses_dir:
+        # Any depth: `models/pretrained/v1/LICENSE` covers its part (round 19c, L6); the
+        # shallowest MAX_LICENSE_FILES are matched, the rest named in a notice.
+        if (depth <= MAX_LICENSE_DEPTH and _LICENSE_NAME.match(f.name)) or in_licenses_dir:
             if f.suffix in (".py", ".json", ".yml", ".yaml", ".png", ".jpg"):
                 continue
             out.append(f.path)  # a .pdf or .docx is a license forkvet cannot read: unread
@@ -1675,9 +1678,13 @@ def _spdx_header_terms(expression: str) -> list[tuple[str, Terms]]:
     for alternative in rx.split(r"\s+OR\s+", expression.strip(" */()").strip())[:10]:
         items: list[tuple[str, Terms]] = []
         for part in rx.split(r"\s+AND\s+", alternative)[:10]:
-            part = rx.split(r"\s+WITH\s+", part)[0].strip(" ()")  # an exception adds rights
+            part, *exceptions = rx.split(r"\s+WITH\s+", part)
+            part = part.strip(" ()")
             if not part:
                 continue
+            # SPDX's own exceptions only add permissions; one of the author's own
+            # (`WITH LicenseRef-Commons-Clause`) is terms forkvet cannot read (19c, L5).
+            items += [(e.strip(" ()")[:60], _UNREAD_HEADER) for e in exceptions if _own_ref(e)]
             named = _named(part, "", "header", 0.7, strict=True)
             items += [(m.name, t) for m, t in named[:1]] or [(part[:60], _UNREAD_HEADER)]
         if all(t.commercial_use is True for _, t in items):
@@ -1688,6 +1695,11 @@ def _spdx_header_terms(expression: str) -> list[tuple[str, Terms]]:
 
 
 _UNREAD_HEADER = Terms("custom-restricted", None, (_HEADER_TERMS_NOTE,))
+
+
+def _own_ref(exception: str) -> bool:
+    """An exception of the author's own (LicenseRef-/DocumentRef-), not one of SPDX's."""
+    return bool(rx.match(r"(?i)\s*\(?\s*(?:LicenseRef|DocumentRef)-", exception))
 
 
 def _reuse_restrictions(ctx: Context) -> list[_Found]:
@@ -1969,7 +1981,7 @@ _NOTICE_NAME = rx.compile(
 # extension but a program's or a data file's: a word of the name, between separators.
 _LEGAL_NAME = rx.compile(
     r"(?i)(?:^|[-_. ])(?:(?:un)?licen[cs]\w*|copying|copyrights?|legal|notices?|terms|"
-    r"restrictions?|conditions?|commercial|eula|disclaimers?|agreements?|"
+    r"restrictions?|conditions?|clauses?|commercial|eula|disclaimers?|agreements?|"
     r"(?:acceptable|responsible)[-_ ]?use\w*|use[-_ ]?polic(?:y|ies)|usage[-_ ]?polic(?:y|ies))"
     r"(?:$|[-_. ])"
 )
