@@ -193,3 +193,43 @@ def test_terms_in_other_places_are_never_yes(vet_repo: Vet, files: dict[str, str
 )  # fmt: skip
 def test_grants_in_those_places_stay_yes(vet_repo: Vet, files: dict[str, str]) -> None:
     assert _answer(vet_repo, files)[1] is True
+
+
+# -- L3, L18: "research purposes only" in other languages -------------------------------------
+FOREIGN = [
+    "コードは MIT ライセンスです。モデルの重みは研究目的でのみ使用できます。",
+    "코드는 MIT 라이선스입니다. 모델 가중치는 연구 목적으로만 사용할 수 있습니다.",
+    "代码采用 MIT 许可。模型权重仅供研究使用。",
+    "Code : MIT. Les poids ne peuvent être utilisés qu'à des fins de recherche.",
+    "Код: MIT. Веса модели разрешено использовать только в исследовательских целях.",
+    "Código: MIT. Los pesos son solo para investigación.",
+    "Code: MIT. Die Gewichte sind nur für Forschungszwecke.",
+    "Codice: MIT. I pesi sono solo per la ricerca.",
+    "Código: MIT. Os pesos são apenas para pesquisa.",
+]
+
+
+@pytest.mark.parametrize("sentence", FOREIGN)
+def test_foreign_research_only_in_the_readme_is_never_yes(vet_repo: Vet, sentence: str) -> None:
+    assert _answer(vet_repo, _readme_license(sentence)) == ("MIT", None)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"WEIGHTS.md": "事前学習済みの重みは研究目的でのみ使用できます。\n"},
+        {"checkpoints/README.md": "# ckpt\n\n研究目的でのみ使用できます。\n"},
+        {"README.md": "# モデル\n\n## ライセンス\n\n学習済みモデルは研究目的でのみ使えます。\n"},
+        {"model.py": "# 本文件及模型权重仅供学术研究使用\nimport torch\n"},
+    ],
+)
+def test_foreign_research_only_elsewhere_is_never_yes(vet_repo: Vet, files: dict[str, str]) -> None:
+    assert _answer(vet_repo, files)[1] is not True
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["このモデルは研究のために開発されました。", "Este modelo fue entrenado con datos públicos."],
+)
+def test_foreign_prose_without_terms_stays_yes(vet_repo: Vet, sentence: str) -> None:
+    assert _answer(vet_repo, {"README.md": f"# Model\n\n{sentence}\n"}) == ("MIT", True)

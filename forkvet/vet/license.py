@@ -24,6 +24,7 @@ from forkvet.vet.licensesections import (
 from forkvet.vet.licenseterms import (
     BSD_REF,
     FOREIGN_COMMERCE,
+    FOREIGN_RESTRICTIONS,
     KNOWN,
     KNOWN_URLS,
     NO_DERIVATIVES,
@@ -37,6 +38,7 @@ from forkvet.vet.licenseterms import (
     clause_spans,
     clauses,
     custom_terms,
+    foreign_clauses,
     known_by_tag,
     known_license,
     known_license_at,
@@ -904,6 +906,8 @@ def _may_restrict(lower: str) -> bool:
     says "only" about research ("may only be used for academic research") or releases for it."""
     if any(w in lower for w in _RESTRICT_WORDS) or FOREIGN_COMMERCE.search(lower):
         return True
+    if any(pat.search(lower) for _, pat in FOREIGN_RESTRICTIONS):
+        return True  # "研究目的でのみ", "solo para investigación" (round 19c, L3)
     if any(w in lower for w in ("industr", "universit", "student", "internal", "production")):
         return True
     about_research = "research" in lower or "academic" in lower
@@ -1244,6 +1248,11 @@ _WORD = rx.compile(r"[\pL\pN]+(?:\.(?:md|txt|rst|\d+))*")
 _GIVER = rx.compile(r"(?i)\s(?:by|from|to|on|at|via|unless|if|when|so|that|because|please|here)\s")
 
 
+_LINK_TEXT = rx.compile(r"\[([^\]\n]{0,200})\]\([^)\n]{0,500}\)")
+# A name up to its last "License" word and the version after it.
+_THROUGH_LICENSE = rx.compile(
+    r"(?i).*\b(?:licen[cs]es?|agreement)\b(?:,?\s*(?:version|v\.?)?\s*\d+(?:\.\d+)*)?"
+)
 _DATE_WORDS = _wordset(
     "version january february march april may june july august september october november "
     "december th st nd rd"
@@ -1266,11 +1275,14 @@ def unknown_license_name(name: str, path: str) -> str:
     a license forkvet knows and not a mere reference to one ("" otherwise): "Coqui Public
     Model License 1.0.0", "S-Lab License 1.0", "Functional Source License, Version 1.1, MIT
     Future License" (MIT is in it, but so are words no MIT name has)."""
-    name = " ".join(name.strip().strip("*_`").split())[:120]
-    # "the MIT license by Facebook", "… from the authors": who gives it is no part of its name.
+    name = " ".join(_LINK_TEXT.sub(lambda m: m.group(1), name).strip("*_`[] ").split())[:120]
+    # "the MIT license by Facebook", "… from the authors", "BSD license allowing academic
+    # use": who gives it, or what it is said to allow, is no part of its name.
     name = _GIVER.split(name)[0]
+    through = _THROUGH_LICENSE.match(name)
+    name = through.group(0) if through else name
     words = [w.lower().strip(".") for w in _WORD.findall(name)]
-    own = [w for w in words if w and w not in _REFERRING and "licen" not in w[:6]]
+    own = [w for w in words if w not in _REFERRING and w not in _DATE_WORDS]
     own = [w for w in own if not rx.search(r"(?i)\.(?:md|txt|rst)$|^licen", w)]
     if not own:
         return ""
@@ -1281,7 +1293,7 @@ def unknown_license_name(name: str, path: str) -> str:
         family = [g for ws, g in _spdx_names() if set(own) <= ws]
         return "" if family and all(family) else name
     known = {w.lower() for m, _ in named for w in _WORD.findall(f"{m.spdx} {m.name}")}
-    left = [w for w in own if w.isalpha() and w not in known and w not in _DATE_WORDS]
+    left = [w for w in own if w.isalpha() and w not in known]
     return name if left and any(t.commercial_use is True for _, t in named) else ""
 
 
@@ -1300,6 +1312,9 @@ def _unknown_names(ctx: Context) -> list[tuple[str, str]]:
     return out[:5]
 
 
+_SENTENCE_WORDS = rx.compile(r"(?i)\b(?:under|licensed|this|all|is|are)\b|[:.]\s*$")
+
+
 def _unknown_titles(texts: dict[str, str]) -> list[tuple[str, str]]:
     """A license file whose title names a license forkvet does not know, whatever license a
     later line names ("Functional Source License, Version 1.1, MIT Future License"; a BUSL
@@ -1307,7 +1322,10 @@ def _unknown_titles(texts: dict[str, str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for path, text in [(p, t) for p, t in texts.items() if "/" not in p][:MAX_LICENSE_FILES]:
         title = next(iter(title_lines(text, 1)), "")
+        # A title names a license; a sentence ("All code is licensed under …") is read elsewhere.
+        sentence = len(title.split()) > 10 or _SENTENCE_WORDS.search(title)
         unknown = unknown_license_name(title, path) if "licen" in title.lower() else ""
+        unknown = "" if sentence else unknown
         if unknown:
             out.append((path, f"is titled {unknown!r}, a license forkvet does not know"))
     return out
@@ -1722,7 +1740,7 @@ def _header_restriction(head: str) -> tuple[str, Terms] | None:
     """What one file's header says that does not plainly allow commercial use: the license it
     names (an SPDX identifier, a known license, "licensed under X") when that does not, or
     restrictive terms of its own ("for non-commercial use only")."""
-    if not _TERMS_WORDS.search(head):
+    if not _TERMS_WORDS.search(head) and not foreign_clauses(head):
         return None
     said: list[tuple[str, Terms]] = []
     spdx = _SPDX_ID.search(head)

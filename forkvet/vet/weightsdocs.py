@@ -29,7 +29,7 @@ from typing import Any
 from forkvet import rx, safeparse
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
-from forkvet.vet.licenseterms import clauses
+from forkvet.vet.licenseterms import FOREIGN_RESTRICTIONS, clauses
 from forkvet.vet.modelterms import ModelTerms, sentences
 from forkvet.vet.textnorm import fold
 
@@ -143,7 +143,7 @@ def _scan_text(ctx: Context, fe: FileEntry) -> str:
         text = text.replace("\\n", "\n").replace('\\"', '"')
     # Only the lines with a terms word, each a paragraph of its own: the sentence bound of
     # the full reading must not stop before the end of a large file.
-    lines = [line.strip(' \t",[]') for line in text.splitlines() if _HINT.search(line)]
+    lines = [line.strip(' \t",[]') for line in text.splitlines() if _hinted(line)]
     return "\n\n".join(lines[:5000])
 
 
@@ -256,15 +256,25 @@ def _source(source: Any) -> str:
     return ""
 
 
+def _hinted(text: str) -> bool:
+    """A word a restrictive clause needs, in English or in the other languages' table."""
+    if _HINT.search(text):
+        return True
+    lower = text.lower()
+    return not text.isascii() and any(pat.search(lower) for _, pat in FOREIGN_RESTRICTIONS)
+
+
 def _restriction(text: str, own: bool) -> str:
     """The first sentence that restricts the weights; "" when none does."""
-    if not text or not _HINT.search(text):
+    if not text:
         return ""
     text = fold(text)
+    if not _hinted(text):
+        return ""
     for sentence in sentences(text)[:5000]:
         lines = [sentence] if len(sentence) < _MAX_SENTENCE else sentence.split("\n")
         for line in lines[:200]:
-            if len(line) >= _MAX_SENTENCE or not _HINT.search(line):
+            if len(line) >= _MAX_SENTENCE or not _hinted(line):
                 continue
             # Another document's sentence about the weights; in the weights' own document any
             # sentence; a sentence that speaks of data is the data's terms in another
