@@ -1242,7 +1242,8 @@ _REFERRING = _wordset(
     "conditions condition a an of in as each which specified included attached stated "
     "described project repository repo model models code weights own upstream individual "
     "various several different applicable separate other their's found given listed "
-    "detailed shown provided contained at is are be see under it v software"
+    "detailed shown provided contained at is are be see under it v software or and either "
+    "dual both option choice your"
 )
 _WORD = rx.compile(r"[\pL\pN]+(?:\.(?:md|txt|rst|\d+))*")
 _GIVER = rx.compile(r"(?i)\s(?:by|from|to|on|at|via|unless|if|when|so|that|because|please|here)\s")
@@ -1270,7 +1271,7 @@ def _spdx_names() -> list[tuple[frozenset[str], bool]]:
     return out
 
 
-def unknown_license_name(name: str, path: str) -> str:
+def unknown_license_name(name: str, path: str, title: bool = False) -> str:
     """The name a "released under X" statement or a "License: X" line gives, when it is not
     a license forkvet knows and not a mere reference to one ("" otherwise): "Coqui Public
     Model License 1.0.0", "S-Lab License 1.0", "Functional Source License, Version 1.1, MIT
@@ -1291,8 +1292,11 @@ def unknown_license_name(name: str, path: str) -> str:
         # An SPDX full name ("Business Source License 1.1") or a family's ("GNU General Public
         # License"): known when every license it can name grants commercial use.
         family = [g for ws, g in _spdx_names() if set(own) <= ws]
+        if title:  # a title forkvet cannot place is the text's to judge, not the title's
+            return name if family and not all(family) else ""
         return "" if family and all(family) else name
-    known = {w.lower() for m, _ in named for w in _WORD.findall(f"{m.spdx} {m.name}")}
+    # The known names' letters run together: "rail" is in "OpenRAIL-M".
+    known = "".join(w.lower() for m, _ in named for w in _WORD.findall(f"{m.spdx} {m.name}"))
     left = [w for w in own if w.isalpha() and w not in known]
     return name if left and any(t.commercial_use is True for _, t in named) else ""
 
@@ -1312,6 +1316,7 @@ def _unknown_names(ctx: Context) -> list[tuple[str, str]]:
     return out[:5]
 
 
+_ADDRESS_IN_TITLE = rx.compile(r"(?i)\bhttps?://\S*|\bwww\.\S*")
 _SENTENCE_WORDS = rx.compile(r"(?i)\b(?:under|licensed|this|all|is|are)\b|[:.]\s*$")
 
 
@@ -1324,7 +1329,8 @@ def _unknown_titles(texts: dict[str, str]) -> list[tuple[str, str]]:
         title = next(iter(title_lines(text, 1)), "")
         # A title names a license; a sentence ("All code is licensed under …") is read elsewhere.
         sentence = len(title.split()) > 10 or _SENTENCE_WORDS.search(title)
-        unknown = unknown_license_name(title, path) if "licen" in title.lower() else ""
+        title = _ADDRESS_IN_TITLE.sub(" ", title)
+        unknown = unknown_license_name(title, path, True) if "licen" in title.lower() else ""
         unknown = "" if sentence else unknown
         if unknown:
             out.append((path, f"is titled {unknown!r}, a license forkvet does not know"))
