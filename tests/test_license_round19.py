@@ -233,3 +233,14 @@ def test_foreign_research_only_elsewhere_is_never_yes(vet_repo: Vet, files: dict
 )
 def test_foreign_prose_without_terms_stays_yes(vet_repo: Vet, sentence: str) -> None:
     assert _answer(vet_repo, {"README.md": f"# Model\n\n{sentence}\n"}) == ("MIT", True)
+
+
+# -- L8: a badge reads as the words it shows --------------------------------------------------
+def test_a_badge_that_says_non_commercial_is_never_yes(vet_repo: Vet) -> None:
+    badge = "![Weights](https://img.shields.io/badge/Weights-Non--Commercial-red)"
+    assert _answer(vet_repo, {"README.md": f"# Model\n\n{badge}\n\nA model.\n"}) == ("MIT", None)
+
+
+def test_a_plain_badge_stays_yes(vet_repo: Vet) -> None:
+    badge = "![License](https://img.shields.io/badge/License-MIT-blue) ![py](https://img.shields.io/badge/python-3.10-green)"
+    assert _answer(vet_repo, {"README.md": f"# Model\n\n{badge}\n"}) == ("MIT", True)

@@ -813,7 +813,7 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     # Restrictive terms anywhere in the README ("intended and licensed for research use only").
     restrictive: list[str] = []
     read = 0
-    for sentence in _SENTENCE_END.split(fold(text)):
+    for sentence in _SENTENCE_END.split(fold(text + _badge_texts(text))):
         if not _may_restrict(sentence.lower()):
             continue
         read += 1
@@ -838,6 +838,20 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     if restrictive and not any(t.commercial_use is False for _, t in out):
         out.append(_readme_terms(restrictive, path))
     return _dedupe(out)
+
+
+_SHIELD = rx.compile(r"img\.shields\.io/badge/([^/?\s)\]\"']{3,200})")
+
+
+def _badge_texts(text: str) -> str:
+    """What a shields.io badge reads, "Weights | Non-Commercial" for `badge/Weights-Non--
+    Commercial-red` (`--` a dash, `_` a space), one line each (round 19c, L8)."""
+    out = []
+    for m in list(_SHIELD.finditer(text[:200_000]))[:50]:
+        body = m.group(1).replace("--", "\0").replace("__", "\1").replace("%20", " ")
+        parts = [p.replace("\0", "-").replace("_", " ").replace("\1", "_") for p in body.split("-")]
+        out.append(": ".join(parts[:-1] if len(parts) > 1 else parts))
+    return "".join(f"\n{line}.\n" for line in out)
 
 
 def _front_matter_licenses(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
