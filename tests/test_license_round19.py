@@ -244,3 +244,8 @@ def test_a_badge_that_says_non_commercial_is_never_yes(vet_repo: Vet) -> None:
 def test_a_plain_badge_stays_yes(vet_repo: Vet) -> None:
     badge = "![License](https://img.shields.io/badge/License-MIT-blue) ![py](https://img.shields.io/badge/python-3.10-green)"
     assert _answer(vet_repo, {"README.md": f"# Model\n\n{badge}\n"}) == ("MIT", True)
+
+
+def test_a_title_naming_one_license_is_the_texts_to_judge(vet_repo: Vet) -> None:
+    tree = {"LICENSE": "Modified MIT License\n\n" + MIT.split("\n", 1)[1], **CODE}
+    assert vet_repo(tree).license.commercial_use is True  # openai/gpt-2, unsplit label yes

@@ -1312,6 +1312,8 @@ def unknown_license_name(name: str, path: str, title: bool = False) -> str:
     # The known names' letters run together: "rail" is in "OpenRAIL-M".
     known = "".join(w.lower() for m, _ in named for w in _WORD.findall(f"{m.spdx} {m.name}"))
     left = [w for w in own if w.isalpha() and w not in known]
+    if title and len(rx.findall(r"(?i)licen[cs]e|agreement", name)) < 2:
+        return ""  # "Modified MIT License": the text says how; a title naming two is two
     return name if left and any(t.commercial_use is True for _, t in named) else ""
 
 
