@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from forkvet import rx, safeparse
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
-from forkvet.vet import licensedb, modelterms, weightsdocs
+from forkvet.vet import licensedb, licensegaps, modelterms, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.licensesections import (
     custom_ref,
@@ -24,6 +24,7 @@ from forkvet.vet.licensesections import (
 from forkvet.vet.licenseterms import (
     BSD_REF,
     FOREIGN_COMMERCE,
+    FOREIGN_RESTRICTIONS,
     KNOWN,
     KNOWN_URLS,
     NO_DERIVATIVES,
@@ -37,6 +38,7 @@ from forkvet.vet.licenseterms import (
     clause_spans,
     clauses,
     custom_terms,
+    foreign_clauses,
     known_by_tag,
     known_license,
     known_license_at,
@@ -51,6 +53,7 @@ MAX_LICENSE_CHARS = 200_000
 # and shallowest ones first (see _priority); the rest are named in a notice. A REUSE-style
 # LICENSES/ folder of a real project holds a handful; a thousand is a bomb.
 MAX_LICENSE_FILES = 24
+MAX_LICENSE_DEPTH = 8
 _LICENSE_NAME = rx.compile(
     r"^(?:un)?licen[cs]e(?:s)?(?:[-_. ][\w.-]*)?$|^copying(?:[-_.][\w.-]*)?$|"
     r"^[\w-]*[-_.]licen[cs]e(?:\.(?:md|txt|rst|markdown))?$|^eula(?:\.\w+)?$",
@@ -810,7 +813,7 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     # Restrictive terms anywhere in the README ("intended and licensed for research use only").
     restrictive: list[str] = []
     read = 0
-    for sentence in _SENTENCE_END.split(fold(text)):
+    for sentence in _SENTENCE_END.split(fold(text + _badge_texts(text))):
         if not _may_restrict(sentence.lower()):
             continue
         read += 1
@@ -835,6 +838,20 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     if restrictive and not any(t.commercial_use is False for _, t in out):
         out.append(_readme_terms(restrictive, path))
     return _dedupe(out)
+
+
+_SHIELD = rx.compile(r"img\.shields\.io/badge/([^/?\s)\]\"']{3,200})")
+
+
+def _badge_texts(text: str) -> str:
+    """What a shields.io badge reads, "Weights | Non-Commercial" for `badge/Weights-Non--
+    Commercial-red` (`--` a dash, `_` a space), one line each (round 19c, L8)."""
+    out = []
+    for m in list(_SHIELD.finditer(text[:200_000]))[:50]:
+        body = m.group(1).replace("--", "\0").replace("__", "\1").replace("%20", " ")
+        parts = [p.replace("\0", "-").replace("_", " ").replace("\1", "_") for p in body.split("-")]
+        out.append(": ".join(parts[:-1] if len(parts) > 1 else parts))
+    return "".join(f"\n{line}.\n" for line in out)
 
 
 def _front_matter_licenses(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
@@ -903,6 +920,8 @@ def _may_restrict(lower: str) -> bool:
     says "only" about research ("may only be used for academic research") or releases for it."""
     if any(w in lower for w in _RESTRICT_WORDS) or FOREIGN_COMMERCE.search(lower):
         return True
+    if any(pat.search(lower) for _, pat in FOREIGN_RESTRICTIONS):
+        return True  # "研究目的でのみ", "solo para investigación" (round 19c, L3)
     if any(w in lower for w in ("industr", "universit", "student", "internal", "production")):
         return True
     about_research = "research" in lower or "academic" in lower
@@ -1094,7 +1113,9 @@ def _license_files(ctx: Context) -> list[str]:
     for f in ctx.snap.files:
         depth = len(f.parts)
         in_licenses_dir = depth == 2 and f.parts[0].upper() in ("LICENSES", "LICENSE")
-        if (depth <= 3 and _LICENSE_NAME.match(f.name)) or in_licenses_dir:
+        # Any depth: `models/pretrained/v1/LICENSE` covers its part (round 19c, L6); the
+        # shallowest MAX_LICENSE_FILES are matched, the rest named in a notice.
+        if (depth <= MAX_LICENSE_DEPTH and _LICENSE_NAME.match(f.name)) or in_licenses_dir:
             if f.suffix in (".py", ".json", ".yml", ".yaml", ".png", ".jpg"):
                 continue
             out.append(f.path)  # a .pdf or .docx is a license forkvet cannot read: unread
@@ -1211,6 +1232,139 @@ def _license_at_url(text: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
 _RESEARCH_TERMS = Terms("non-commercial", False, (NONCOMMERCIAL, "Research use only"))
 
 
+_GAP_NOTE = "Terms forkvet found but could not judge: read them before relying on this answer"
+_GAP_TERMS = Terms("custom-restricted", None, (_GAP_NOTE,))
+
+
+def _known_grant(name: str, path: str) -> bool:
+    """The name is a license forkvet knows to grant commercial use, and nothing else."""
+    named = _named(name, path, "file", 0.7)
+    grants = bool(named) and all(t.commercial_use is True for _, t in named)
+    return grants and not unknown_license_name(name, path)
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that refer to a license without naming one ("the same license", "the terms in
+# LICENSE.md", "an open-source license"): a statement of only these names nothing unknown.
+_REFERRING = _wordset(
+    "the this that these those same following above below its their our his her "
+    "respective original corresponding appropriate permissive open source open-source "
+    "free license licence licenses licences licensing file files terms term agreement "
+    "conditions condition a an of in as each which specified included attached stated "
+    "described project repository repo model models code weights own upstream individual "
+    "various several different applicable separate other their's found given listed "
+    "detailed shown provided contained at is are be see under it v software or and either "
+    "dual both option choice your"
+)
+_WORD = rx.compile(r"[\pL\pN]+(?:\.(?:md|txt|rst|\d+))*")
+_GIVER = rx.compile(r"(?i)\s(?:by|from|to|on|at|via|unless|if|when|so|that|because|please|here)\s")
+
+
+_LINK_TEXT = rx.compile(r"\[([^\]\n]{0,200})\]\([^)\n]{0,500}\)")
+# A name up to its last "License" word and the version after it.
+_THROUGH_LICENSE = rx.compile(
+    r"(?i).*\b(?:licen[cs]es?|agreement)\b(?:,?\s*(?:version|v\.?)?\s*\d+(?:\.\d+)*)?"
+)
+_DATE_WORDS = _wordset(
+    "version january february march april may june july august september october november "
+    "december th st nd rd"
+)
+
+
+@cache
+def _spdx_names() -> list[tuple[frozenset[str], bool]]:
+    """(words of the name, whether it grants commercial use) of every SPDX license."""
+    out = []
+    for spdx in sorted(licensedb.known_ids()):
+        name = licensedb.spdx_name(spdx) or spdx
+        words = frozenset(w.lower() for w in _WORD.findall(f"{name} {spdx}"))
+        out.append((words, _terms_for_spdx(spdx).commercial_use is True))
+    return out
+
+
+def unknown_license_name(name: str, path: str, title: bool = False) -> str:
+    """The name a "released under X" statement or a "License: X" line gives, when it is not
+    a license forkvet knows and not a mere reference to one ("" otherwise): "Coqui Public
+    Model License 1.0.0", "S-Lab License 1.0", "Functional Source License, Version 1.1, MIT
+    Future License" (MIT is in it, but so are words no MIT name has)."""
+    name = " ".join(_LINK_TEXT.sub(lambda m: m.group(1), name).strip("*_`[] ").split())[:120]
+    # "the MIT license by Facebook", "… from the authors", "BSD license allowing academic
+    # use": who gives it, or what it is said to allow, is no part of its name.
+    name = _GIVER.split(name)[0]
+    through = _THROUGH_LICENSE.match(name)
+    name = through.group(0) if through else name
+    words = [w.lower().strip(".") for w in _WORD.findall(name)]
+    own = [w for w in words if w not in _REFERRING and w not in _DATE_WORDS]
+    own = [w for w in own if not rx.search(r"(?i)\.(?:md|txt|rst)$|^licen", w)]
+    if not own:
+        return ""
+    named = _named(name, path, "readme", 0.6)
+    if not named:
+        # An SPDX full name ("Business Source License 1.1") or a family's ("GNU General Public
+        # License"): known when every license it can name grants commercial use.
+        family = [g for ws, g in _spdx_names() if set(own) <= ws]
+        if title:  # a title forkvet cannot place is the text's to judge, not the title's
+            return name if family and not all(family) else ""
+        return "" if family and all(family) else name
+    # The known names' letters run together: "rail" is in "OpenRAIL-M".
+    known = "".join(w.lower() for m, _ in named for w in _WORD.findall(f"{m.spdx} {m.name}"))
+    left = [w for w in own if w.isalpha() and w not in known]
+    if title and len(rx.findall(r"(?i)licen[cs]e|agreement", name)) < 2:
+        return ""  # "Modified MIT License": the text says how; a title naming two is two
+    return name if left and any(t.commercial_use is True for _, t in named) else ""
+
+
+def _unknown_names(ctx: Context) -> list[tuple[str, str]]:
+    """(path, what) of each license name a README states that forkvet does not know."""
+    main = ctx.snap.readme.path if ctx.snap.readme else "README"
+    out: list[tuple[str, str]] = []
+    for path, text in [(main, ctx.readme[:2_000_000]), *other_readmes(ctx)]:
+        names = [m.group(1) for m in _statements(text)]
+        names += [m.group(1) for m in _LICENSE_LINE.finditer(text[:200_000])][:20]
+        for name in names:
+            unknown = unknown_license_name(name, path)
+            if unknown:
+                out.append((path, f"names a license forkvet does not know: {unknown!r}"))
+                break
+    return out[:5]
+
+
+_ADDRESS_IN_TITLE = rx.compile(r"(?i)\bhttps?://\S*|\bwww\.\S*")
+_SENTENCE_WORDS = rx.compile(r"(?i)\b(?:under|licensed|this|all|is|are)\b|[:.]\s*$")
+
+
+def _unknown_titles(texts: dict[str, str]) -> list[tuple[str, str]]:
+    """A license file whose title names a license forkvet does not know, whatever license a
+    later line names ("Functional Source License, Version 1.1, MIT Future License"; a BUSL
+    header whose "Change License: MIT" is not the license now)."""
+    out: list[tuple[str, str]] = []
+    for path, text in [(p, t) for p, t in texts.items() if "/" not in p][:MAX_LICENSE_FILES]:
+        title = next(iter(title_lines(text, 1)), "")
+        # A title names a license; a sentence ("All code is licensed under …") is read elsewhere.
+        sentence = len(title.split()) > 10 or _SENTENCE_WORDS.search(title)
+        title = _ADDRESS_IN_TITLE.sub(" ", title)
+        unknown = unknown_license_name(title, path, True) if "licen" in title.lower() else ""
+        unknown = "" if sentence else unknown
+        if unknown:
+            out.append((path, f"is titled {unknown!r}, a license forkvet does not know"))
+    return out
+
+
+def _gaps(ctx: Context, texts: dict[str, str]) -> list[_Found]:
+    """Statements forkvet found but cannot judge (an unread document, an unknown license
+    name): commercial use is "yes" only when every statement is a known grant."""
+    out: list[_Found] = []
+    gaps = licensegaps.gaps(ctx) + _unknown_names(ctx) + _unknown_titles(texts)
+    for path, what in gaps[:10]:
+        ref = custom_ref("", f"Unjudged-{path}")
+        match, _ = _item(ref, f"terms forkvet cannot judge: {what}", _GAP_TERMS, path, 0.5, "file")
+        out.append(_Found(match, _GAP_TERMS, _GAP_TERMS.obligations, "readme", "extra"))
+    return out
+
+
 def _model_restrictions(ctx: Context) -> list[_Found]:
     """Non-commercial terms on the models (catalogues, model cards, a research-only base
     model): restrictions on the weights, so commercial use is never a plain yes."""
@@ -1228,12 +1382,17 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
         closed = [(m, t) for m, t in named if t.commercial_use is False]
         if mt.base_model:  # a conditional grant binds weights derived from the base, too
             closed += [(m, t) for m, t in named if t.commercial_use is None]
+        unjudged = [lic for lic in mt.licenses[:20] if not _known_grant(lic, mt.path)]
         if closed:
             m, terms = closed[0]
             name = f"{m.name} ({mt.what})"
         elif mt.research_only:
             terms = _RESEARCH_TERMS
             name = mt.what
+        elif unjudged:
+            # "llama2", "other", "Academic", a name forkvet does not know: not a known grant.
+            terms = _GAP_TERMS
+            name = f"terms forkvet cannot judge: {mt.path} names {unjudged[0][:80]!r}"
         else:
             continue
         ref = custom_ref("", f"Model-Terms-{mt.path}")
@@ -1344,6 +1503,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _readme_terms_elsewhere(ctx)
     found += _model_restrictions(ctx)
     found += _reuse_restrictions(ctx)
+    found += _gaps(ctx, texts)
     for item in found:
         item.match.role = _REPORT_ROLE[item.role]
     findings += _superseded(ctx, found)
@@ -1558,9 +1718,13 @@ def _spdx_header_terms(expression: str) -> list[tuple[str, Terms]]:
     for alternative in rx.split(r"\s+OR\s+", expression.strip(" */()").strip())[:10]:
         items: list[tuple[str, Terms]] = []
         for part in rx.split(r"\s+AND\s+", alternative)[:10]:
-            part = rx.split(r"\s+WITH\s+", part)[0].strip(" ()")  # an exception adds rights
+            part, *exceptions = rx.split(r"\s+WITH\s+", part)
+            part = part.strip(" ()")
             if not part:
                 continue
+            # SPDX's own exceptions only add permissions; one of the author's own
+            # (`WITH LicenseRef-Commons-Clause`) is terms forkvet cannot read (19c, L5).
+            items += [(e.strip(" ()")[:60], _UNREAD_HEADER) for e in exceptions if _own_ref(e)]
             named = _named(part, "", "header", 0.7, strict=True)
             items += [(m.name, t) for m, t in named[:1]] or [(part[:60], _UNREAD_HEADER)]
         if all(t.commercial_use is True for _, t in items):
@@ -1571,6 +1735,11 @@ def _spdx_header_terms(expression: str) -> list[tuple[str, Terms]]:
 
 
 _UNREAD_HEADER = Terms("custom-restricted", None, (_HEADER_TERMS_NOTE,))
+
+
+def _own_ref(exception: str) -> bool:
+    """An exception of the author's own (LicenseRef-/DocumentRef-), not one of SPDX's."""
+    return bool(rx.match(r"(?i)\s*\(?\s*(?:LicenseRef|DocumentRef)-", exception))
 
 
 def _reuse_restrictions(ctx: Context) -> list[_Found]:
@@ -1593,7 +1762,7 @@ def _header_restriction(head: str) -> tuple[str, Terms] | None:
     """What one file's header says that does not plainly allow commercial use: the license it
     names (an SPDX identifier, a known license, "licensed under X") when that does not, or
     restrictive terms of its own ("for non-commercial use only")."""
-    if not _TERMS_WORDS.search(head):
+    if not _TERMS_WORDS.search(head) and not foreign_clauses(head):
         return None
     said: list[tuple[str, Terms]] = []
     spdx = _SPDX_ID.search(head)
@@ -1852,7 +2021,7 @@ _NOTICE_NAME = rx.compile(
 # extension but a program's or a data file's: a word of the name, between separators.
 _LEGAL_NAME = rx.compile(
     r"(?i)(?:^|[-_. ])(?:(?:un)?licen[cs]\w*|copying|copyrights?|legal|notices?|terms|"
-    r"restrictions?|conditions?|commercial|eula|disclaimers?|agreements?|"
+    r"restrictions?|conditions?|clauses?|commercial|eula|disclaimers?|agreements?|"
     r"(?:acceptable|responsible)[-_ ]?use\w*|use[-_ ]?polic(?:y|ies)|usage[-_ ]?polic(?:y|ies))"
     r"(?:$|[-_. ])"
 )

@@ -627,9 +627,34 @@ def _candidates(text: str) -> tuple[str, list[tuple[str, rx.Pattern[str]]]]:
     ]
 
 
+def _load_foreign() -> list[tuple[str, rx.Pattern[str]]]:
+    """(clause, pattern) of `forkvet/data/foreign_restrictions.json`: the phrases for "for
+    research only", "non-commercial", "for academic use only" in other languages, folded as a
+    text is before it is matched (round 19c, L3/L18)."""
+    raw = resources.files("forkvet.data").joinpath("foreign_restrictions.json").read_text("utf-8")
+    table = json.loads(raw)
+    out = []
+    for clause in ("non-commercial", "research-only"):
+        phrases = {p for ps in table[clause].values() for p in ps}
+        variants = sorted({v for p in phrases for v in (p.lower(), fold(p).lower())}, key=len)
+        out.append((clause, rx.compile("|".join(rx.escape(v) for v in reversed(variants)))))
+    return out
+
+
+FOREIGN_RESTRICTIONS = _load_foreign()
+
+
+def foreign_clauses(text: str) -> list[str]:
+    """The clauses a sentence in another language states, from the phrases' table."""
+    lower = fold(text).lower()
+    return [c for c, pat in FOREIGN_RESTRICTIONS if pat.search(lower)]
+
+
 def clauses(text: str) -> list[str]:
     text, candidates = _candidates(text)
-    return [name for name, pat in candidates if pat.search(text)]
+    lower = text.lower()
+    found = [name for name, pat in candidates if pat.search(text)]
+    return found + [c for c, pat in FOREIGN_RESTRICTIONS if c not in found and pat.search(lower)]
 
 
 def clause_spans(text: str) -> list[tuple[str, str]]:

@@ -278,6 +278,8 @@ def readme_model_table(ctx: Context) -> list[ModelTerms]:
     non-production terms restricts the weights the repository runs."""
     path = ctx.snap.readme.path if ctx.snap.readme else "README"
     column: int | None = None
+    named: list[str] = []
+    found: ModelTerms | None = None
     for line in ctx.readme[:200_000].splitlines()[:5000]:
         if not line.lstrip().startswith("|"):
             column = None  # the table ended
@@ -286,15 +288,35 @@ def readme_model_table(ctx: Context) -> list[ModelTerms]:
         if column is None:
             column = next((i for i, c in enumerate(cells) if _TABLE_LICENSE.fullmatch(c)), None)
             continue
-        if column < len(cells) and _RESEARCH_ONLY.search(fold(cells[column])):
-            model = " ".join(cells[0].split())[:60]
-            what = f"{path}: the model table puts {model!r} under {cells[column][:80]!r}"
-            return [ModelTerms(path, what, [cells[column][:200]], True)]
-    return []
+        cell = _cell_text(cells[column]) if column < len(cells) else ""
+        if not cell:
+            continue
+        model = " ".join(cells[0].split())[:60]
+        what = f"{path}: the model table puts {model!r} under {cell[:80]!r}"
+        if _RESEARCH_ONLY.search(fold(cell)):
+            return [ModelTerms(path, what, [cell[:200]], True)]
+        # Every other cell is a license name the license check must know ("NC", "Llama 2",
+        # "Academic": not a known grant, so commercial use is unclear; round 19c, L16).
+        if cell not in named:
+            named.append(cell[:200])
+            found = found or ModelTerms(path, what, named, False)
+    return [found] if found else []
+
+
+_LINK_TEXT = rx.compile(r"\[([^\]\n]{0,200})\]\([^)\n]{0,500}\)")
+_NO_VALUE = rx.compile(r"(?i)[-–—/.*_` ]*|n/?a|none|tbd|see\s+(?:above|below)")
+
+
+def _cell_text(cell: str) -> str:
+    """A table cell's text: a link's text, no emphasis; "" for an empty or "-" cell."""
+    text = _LINK_TEXT.sub(lambda m: m.group(1), cell).strip(" *_`")
+    return "" if _NO_VALUE.fullmatch(text) else text
 
 
 # The header cell of a table's license column ("License", "**Licence**", "Model license").
-_TABLE_LICENSE = rx.compile(r"(?i)[*_` ]*(?:model\s+|weights?\s+)?licen[cs]es?[*_` ]*")
+_TABLE_LICENSE = rx.compile(
+    r"(?i)[*_` ]*(?:model\s+|weights?\s+)?(?:licen[cs]es?|usage|terms(?:\s+of\s+use)?)[*_` ]*"
+)
 
 
 def _is_catalogue_candidate(fe: FileEntry) -> bool:
