@@ -292,15 +292,7 @@ def test_a_broken_fork_file_opts_in_to_nothing(
     repo = emulator.add_repo("mallory", "model", FORK_FILES, parent="upstream-org/model")
     emulator.commit(repo, "main", {".github/forkvet.yml": own}, "config")
     emulator.commit(repo, "main", {"train.py": FIXED}, "Fix loading", author=("B", "b@example.org"))
-    client = create_app(operator).test_client()
-    for n, command in enumerate(("/forkvet upstream", "/forkvet thank"), 1):
-        payload = _comment(emulator, repo, command)
-        payload["issue"]["number"] = repo.issues[-1]["number"] = n
-        assert post(client, payload, "issue_comment")
-        wait_for(lambda n=n: len(repo.comments) == n, timeout=120)  # type: ignore[misc]
-    assert upstream.pulls == [] and upstream.issues == []
-    assert "Fix loading** — drafted" in repo.comments[0]["body"], repo.comments[0]["body"]
-    assert "here is a draft thank-you issue" in repo.comments[1]["body"]
+    _upstream_and_thank_are_drafts(emulator, operator, repo, upstream)
 
 
 @pytest.mark.parametrize(
@@ -341,6 +333,13 @@ def test_the_upstreams_own_opt_in_file_opts_the_fork_in_to_nothing(
         later = emulator.commit(upstream, "main", {".github/forkvet.yml": OPT_IN}, "opt in")
         bare(repo, "fetch", "-q", str(upstream.bare), f"{later}:refs/heads/main")
     emulator.commit(repo, "main", {"train.py": FIXED}, "Fix loading", author=("A", "a@x.org"))
+    _upstream_and_thank_are_drafts(emulator, operator, repo, upstream)
+    assert "--upstream-repo" not in repo.comments[0]["body"]  # no CLI flag in the App's answer
+
+
+def _upstream_and_thank_are_drafts(emulator: Any, operator: Any, repo: Any, upstream: Any) -> None:
+    """`/forkvet upstream` and `/forkvet thank` on the fork: both answered with drafts, and
+    nothing opened upstream."""
     client = create_app(operator).test_client()
     for n, command in enumerate(("/forkvet upstream", "/forkvet thank"), 1):
         payload = _comment(emulator, repo, command)
@@ -350,4 +349,3 @@ def test_the_upstreams_own_opt_in_file_opts_the_fork_in_to_nothing(
     assert upstream.pulls == [] and upstream.issues == []
     assert "Fix loading** — drafted" in repo.comments[0]["body"], repo.comments[0]["body"]
     assert "here is a draft thank-you issue" in repo.comments[1]["body"]
-    assert "--upstream-repo" not in repo.comments[0]["body"]  # no CLI flag in the App's answer

@@ -9,7 +9,6 @@ import gzip
 import io
 import json
 import struct
-import tarfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,19 +19,10 @@ from forkvet.report import Report, Risk
 from forkvet.snapshot import load
 from forkvet.vet import vet
 from tests.conftest import MakeRepo
+from tests.hostile.payloads import tarred
 
 README = {"README.md": "# Model\n"}
 EVIL_CONFIG = "_target_: builtins.open\n_args_: [/tmp/x, w]\n"
-
-
-def _tar(members: dict[str, bytes], mode: str = "w") -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as tf:  # type: ignore[call-overload]
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -59,13 +49,13 @@ def _code_in_data(report: Report) -> list[Risk]:
     ("name", "data", "member"),
     [
         # NeMo: restore_from untars, OmegaConf.load(model_config.yaml), instantiate
-        ("model.nemo", _tar({"model_config.yaml": EVIL_CONFIG.encode()}), "model_config.yaml"),
-        ("ckpt.tar.gz", gzip.compress(_tar({"cfg/a.yaml": EVIL_CONFIG.encode()})), "cfg/a.yaml"),
+        ("model.nemo", tarred({"model_config.yaml": EVIL_CONFIG.encode()}), "model_config.yaml"),
+        ("ckpt.tar.gz", gzip.compress(tarred({"cfg/a.yaml": EVIL_CONFIG.encode()})), "cfg/a.yaml"),
         ("bundle.zip", _zip({"conf.json": b'{"m": {"_target_": "os.system"}}'}), "conf.json"),
         ("tags.zip", _zip({"h.txt": b"x: !!python/object/apply:os.system [id]\n"}), "h.txt"),
-        ("hyper.nemo", _tar({"hparams.yaml": b"m: !new:os.system\n  command: id\n"}), "hparams"),
+        ("hyper.nemo", tarred({"hparams.yaml": b"m: !new:os.system\n  command: id\n"}), "hparams"),
         # a zip inside a tar: the member of the member
-        ("deep.nemo", _tar({"in.zip": _zip({"c.yaml": EVIL_CONFIG.encode()})}), "in.zip/c.yaml"),
+        ("deep.nemo", tarred({"in.zip": _zip({"c.yaml": EVIL_CONFIG.encode()})}), "in.zip/c.yaml"),
     ],
 )
 def test_a_config_inside_an_archive_member_is_code_in_data(
@@ -77,7 +67,7 @@ def test_a_config_inside_an_archive_member_is_code_in_data(
 
 
 def test_ordinary_configs_in_archives_pass(vet_repo: Callable[..., Report]) -> None:
-    nemo = _tar(
+    nemo = tarred(
         {
             # what NeMo writes: its own module and model classes, by name
             "model_config.yaml": b"target: nemo.collections.asr.models.EncDecCTCModelBPE\n"
@@ -103,8 +93,8 @@ def test_a_member_too_large_to_read_whole_is_unverified_only_with_a_spelled_key(
     report = vet_repo(
         {
             **README,
-            "a.nemo": _tar({"model_config.yaml": big + EVIL_CONFIG.encode()}),
-            "b.nemo": _tar({"tokenizer.json": escapes}),
+            "a.nemo": tarred({"model_config.yaml": big + EVIL_CONFIG.encode()}),
+            "b.nemo": tarred({"tokenizer.json": escapes}),
         }
     )
     found = _code_in_data(report)
@@ -233,7 +223,8 @@ def test_an_auto_map_of_the_tree_itself_is_no_finding(vet_repo: Callable[..., Re
 def test_a_config_in_an_archive_is_named_through_the_links_that_lead_to_it(
     make_repo: MakeRepo,
 ) -> None:
-    root = make_repo({**README, "store/x.nemo": _tar({"model_config.yaml": EVIL_CONFIG.encode()})})
+    nemo = tarred({"model_config.yaml": EVIL_CONFIG.encode()})
+    root = make_repo({**README, "store/x.nemo": nemo})
     (root / "model.nemo").symlink_to("store/x.nemo")
     found = _code_in_data(vet(load(root)))
     assert [r.path for r in found] == ["store/x.nemo"], found
