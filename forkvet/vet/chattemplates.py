@@ -271,7 +271,10 @@ def _templates(snap: Snapshot, f: FileEntry, deadline: float) -> list[tuple[str,
     if name == "chat_template.jinja":
         return [("", snap.read_text(f.path) or "")]
     if name in _TOKENIZER_FILES and f.size <= MAX_TEMPLATE * 8:
-        doc = json.loads(snap.read_bytes(f.path, MAX_TEMPLATE * 8))
+        try:
+            doc = json.loads(snap.read_bytes(f.path, MAX_TEMPLATE * 8))
+        except ValueError:
+            return []  # no JSON: no runtime reads a template from it either
         value = doc.get("chat_template") if isinstance(doc, dict) else None
         if isinstance(value, str):
             return [("chat_template", value)]
@@ -284,7 +287,11 @@ def _templates(snap: Snapshot, f: FileEntry, deadline: float) -> list[tuple[str,
         return []
     if f.size < 24:
         return []
-    with snap.open(f.path) as fh:
+    try:
+        fh = snap.open(f.path)
+    except OSError:
+        return []  # a file that cannot be opened (replaced, gone) is named by the pickle scan
+    with fh:
         if fh.read(4) != GGUF_MAGIC:
             return []
         fh.seek(0)

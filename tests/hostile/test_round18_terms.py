@@ -79,5 +79,8 @@ def test_weights_documents_are_bounded(
     report, cpu = cpu_call(lambda: vet_repo({"LICENSE": MIT, **files}))
     assert cpu < 120  # this process's CPU time: a loaded machine does not count
     assert report.license.commercial_use is not True
-    assert len(read) <= weightsdocs.MAX_DOCS + weightsdocs.MAX_NOTEBOOKS
+    # Read whole: at most MAX_DOCS documents and MAX_NOTEBOOKS notebooks; the others only
+    # re-read for their terms lines (round 19c L20: a skipped document is never a "yes"), so
+    # each file is judged once at most.
+    assert len(read) <= len(files)
     assert read[0].startswith("The pretrained")
