@@ -1263,6 +1263,18 @@ _WORD = rx.compile(r"[\pL\pN]+(?:\.(?:md|txt|rst|\d+))*")
 _GIVER = rx.compile(r"(?i)\s(?:by|from|to|on|at|via|unless|if|when|so|that|because|please|here)\s")
 
 
+def _before_giver(name: str) -> str:
+    """The name before who gives it ("… by Facebook"); Creative Commons' BY element ("CC BY
+    4.0", "Creative Commons by-sa") is part of the name."""
+    for m in _GIVER.finditer(name):
+        word = m.group().strip()
+        before = name[: m.start()].rstrip().lower()
+        if word.lower() == "by" and (word == "BY" or before.endswith(("cc", "commons"))):
+            continue
+        return name[: m.start()]
+    return name
+
+
 _LINK_TEXT = rx.compile(r"\[([^\]\n]{0,200})\]\([^)\n]{0,500}\)")
 # A name up to its last "License" word and the version after it.
 _THROUGH_LICENSE = rx.compile(
@@ -1293,7 +1305,7 @@ def unknown_license_name(name: str, path: str, title: bool = False) -> str:
     name = " ".join(_LINK_TEXT.sub(lambda m: m.group(1), name).strip("*_`[] ").split())[:120]
     # "the MIT license by Facebook", "… from the authors", "BSD license allowing academic
     # use": who gives it, or what it is said to allow, is no part of its name.
-    name = _GIVER.split(name)[0]
+    name = _before_giver(name)
     through = _THROUGH_LICENSE.match(name)
     name = through.group(0) if through else name
     words = [w.lower().strip(".") for w in _WORD.findall(name)]
