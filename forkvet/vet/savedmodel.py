@@ -324,27 +324,26 @@ def _reach_functions(start: set[str], functions: dict[str, list[_Node]]) -> set[
     return seen
 
 
+def _inputs_of(start: list[str], by_name: dict[str, _Node]) -> set[str]:
+    """The nodes named in `start` and every node they take an input from, transitively."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in by_name:
+            continue
+        seen.add(name)
+        todo.extend(_node_name(i) for i in by_name[name].inputs)
+    return seen
+
+
 def _save_side(g: Graph) -> tuple[set[str], set[str]]:
     """(graph nodes, functions) that only the save tensor reaches: where the saver's write
     ops may be."""
     by_name = {n.name: n for n in g.nodes}
-    save_nodes: set[str] = set()
-    todo = [_node_name(g.save_tensor)] if g.save_tensor else []
-    while todo:
-        name = todo.pop()
-        if name in save_nodes or name not in by_name:
-            continue
-        save_nodes.add(name)
-        todo.extend(_node_name(i) for i in by_name[name].inputs)
+    save_nodes = _inputs_of([_node_name(g.save_tensor)] if g.save_tensor else [], by_name)
     # nodes any other node depends on (what running it runs) are not the save side's alone
-    shared: set[str] = set()
-    todo = [n.name for n in g.nodes if n.name not in save_nodes]
-    while todo:
-        name = todo.pop()
-        if name in shared or name not in by_name:
-            continue
-        shared.add(name)
-        todo.extend(_node_name(i) for i in by_name[name].inputs)
+    shared = _inputs_of([n.name for n in g.nodes if n.name not in save_nodes], by_name)
     only_save = save_nodes - shared
     save_fns = _reach_functions(
         {f for n in g.nodes if n.name in only_save for f in _callees(n, g.functions)}, g.functions

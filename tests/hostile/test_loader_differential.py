@@ -344,6 +344,17 @@ with zipfile.ZipFile(P, "w", zipfile.ZIP_DEFLATED) as z:
         "from stable_baselines3 import PPO\nPPO.load(P)",
     ),
 ]
+# A Keras 3.8 `.keras` archive whose functional model holds `layer` (defined before this).
+_KERAS_FUNCTIONAL = """
+cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
+       "registered_name": "Functional",
+       "config": {"name": "m", "trainable": True, "layers": [layer],
+                  "input_layers": [], "output_layers": []}}
+with zipfile.ZipFile(P, "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.8.0"}))
+    z.writestr("config.json", json.dumps(cfg))
+    z.writestr("model.weights.h5", b"")
+"""
 CASES.append(
     Case(
         "keras-lambda",
@@ -355,15 +366,8 @@ import json, zipfile
 layer = {"module": "builtins", "class_name": "function", "config": "exec",
          "registered_name": "function", "name": "preprocess",
          "inbound_nodes": [{"args": [CODE], "kwargs": {}}]}
-cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
-       "registered_name": "Functional",
-       "config": {"name": "m", "trainable": True, "layers": [layer],
-                  "input_layers": [], "output_layers": []}}
-with zipfile.ZipFile(P, "w") as z:
-    z.writestr("metadata.json", json.dumps({"keras_version": "3.8.0"}))
-    z.writestr("config.json", json.dumps(cfg))
-    z.writestr("model.weights.h5", b"")
-""",
+"""
+        + _KERAS_FUNCTIONAL,
         "import keras\nkeras.saving.load_model(P)",
         "import keras\nassert tuple(int(x) for x in keras.__version__.split('.')[:2]) < (3, 9), "
         "'Keras >= 3.9 refuses modules outside Keras'",
@@ -381,15 +385,8 @@ import json, zipfile
 layer = {"module": "tensorflow.io", "class_name": "function", "config": "write_file",
          "registered_name": "function", "name": "preprocess",
          "inbound_nodes": [{"args": [MARK, "ran"], "kwargs": {}}]}
-cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
-       "registered_name": "Functional",
-       "config": {"name": "m", "trainable": True, "layers": [layer],
-                  "input_layers": [], "output_layers": []}}
-with zipfile.ZipFile(P, "w") as z:
-    z.writestr("metadata.json", json.dumps({"keras_version": "3.8.0"}))
-    z.writestr("config.json", json.dumps(cfg))
-    z.writestr("model.weights.h5", b"")
-""",
+"""
+        + _KERAS_FUNCTIONAL,
         "import keras\ntry:\n    keras.saving.load_model(P)\nexcept Exception:\n    pass",
         "import keras\nassert tuple(int(x) for x in keras.__version__.split('.')[:2]) < (3, 9), "
         "'Keras >= 3.9 refuses functions as layers'",
