@@ -9,7 +9,7 @@ import dataclasses
 import io
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -774,8 +774,35 @@ def _dotted(fn: ast.expr) -> str:
     return ".".join(reversed(parts))
 
 
-def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
-    """(kind, severity, message) of a risky call, or None."""
+def import_aliases(nodes: list[ast.AST]) -> dict[str, str]:
+    """The module or object each name a file's imports bind stands for, as the import
+    resolves it (`from torch import hub` → hub: torch.hub; `import torch.hub as th` → th:
+    torch.hub; `from torch.hub import load` → load: torch.hub.load). Flow-insensitive: a
+    name bound twice keeps the last binding walked."""
+    out: dict[str, str] = {}
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    out[a.asname] = a.name
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                if a.name != "*":
+                    out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out
+
+
+def _resolved(dotted: str, aliases: Mapping[str, str]) -> str:
+    head, dot, rest = dotted.partition(".")
+    full = aliases.get(head)
+    return f"{full}{dot}{rest}" if full else dotted
+
+
+def _call_risk(
+    node: ast.Call, aliases: Mapping[str, str] | None = None
+) -> tuple[str, str, str] | None:
+    """(kind, severity, message) of a risky call, or None. A call is judged by the name its
+    file's imports resolve it to (`aliases`, from import_aliases), then as spelled."""
     name = _call_name(node)
     kws = {k.arg for k in node.keywords}
     # Loaders that run code stored in data (forkvet/data/loaders.json), by the call's
@@ -786,9 +813,12 @@ def _call_risk(node: ast.Call) -> tuple[str, str, str] | None:
         if k.arg
     }
     first = node.args[0] if node.args else None
-    found = dataformats.call_risk(
-        _dotted(node.func), values, first.value if isinstance(first, ast.Constant) else ...
-    )
+    spelled = _dotted(node.func)
+    found = None
+    for dotted in dict.fromkeys((_resolved(spelled, aliases or {}), spelled)):
+        found = found or dataformats.call_risk(
+            dotted, values, first.value if isinstance(first, ast.Constant) else ...
+        )
     if found:
         return found
     if name == "yaml.load" and "Loader" not in kws and len(node.args) < 2:
@@ -812,9 +842,10 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
     calls: list[tuple[str, str, str, int]] = []
     abs_paths: list[tuple[int, str]] = []
     cuda: list[int] = []
+    aliases = import_aliases(nodes)
     for node in nodes:
         if isinstance(node, ast.Call):
-            risk = _call_risk(node)
+            risk = _call_risk(node, aliases)
             if risk:
                 calls.append((*risk, node.lineno))
             if _call_name(node).endswith(".cuda"):

@@ -871,7 +871,10 @@ hydra.utils.instantiate(pickle.load(open(P, 'rb'))['hyper_parameters']['net'])
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 # Loaders of another repository's code, no file of this tree: the call is the finding
 # (tests/hostile/test_round19_links_remote.py runs torch.hub on a folder beside the tree).
-ELSEWHERE = {"torch-hub": "hubconf.py of the repository the call names"}
+ELSEWHERE = {
+    "torch-hub": "hubconf.py of the repository the call names",
+    "torch-hub-url": "the checkpoint at the address the call names",
+}
 
 _PRELUDE = """
 import os, sys, warnings

@@ -1,0 +1,45 @@
+"""Round 20 (round 19's left-open format rows): loader calls judged by the name the import
+resolves, diffusers custom components, jsonargparse `class_path`, GGUF in the pickle scan's one
+read per file, TensorFlow/TFLite/Keras formats inside archive members."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from forkvet.report import Report, Risk
+
+README = {"README.md": "# Model\n"}
+
+
+def _remote(report: Report) -> list[Risk]:
+    return [r for r in report.risks if r.kind == "remote-code"]
+
+
+# -- torch.hub by the name the import resolves --------------------------------------------------
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from torch import hub\nm = hub.load('evil/repo', 'm')\n",
+        "import torch.hub as th\nm = th.load('evil/repo', 'm')\n",
+        "from torch.hub import load as get\nm = get('evil/repo', 'm')\n",
+        "import torch\nsd = torch.hub.load_state_dict_from_url('https://x.example/m.pth')\n",
+        "from torch.utils import model_zoo\nsd = model_zoo.load_url('https://x.example/m.pth')\n",
+        "from torch.hub import load_state_dict_from_url as f\nsd = f('https://x.example/m.pth')\n",
+    ],
+)
+def test_torch_hub_calls_are_judged_by_the_name_the_import_resolves(
+    vet_repo: Callable[..., Report], code: str
+) -> None:
+    report = vet_repo({**README, "run.py": code})
+    found = _remote(report)
+    assert found and found[0].path == "run.py" and found[0].line == 2, report.risks
+
+
+def test_a_url_checkpoint_loaded_weights_only_passes(vet_repo: Callable[..., Report]) -> None:
+    code = (
+        "import torch\n"
+        "sd = torch.hub.load_state_dict_from_url('https://x.example/m.pth', weights_only=True)\n"
+    )
+    assert not _remote(vet_repo({**README, "run.py": code}))
