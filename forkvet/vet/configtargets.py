@@ -30,17 +30,26 @@ from forkvet.snapshot import Snapshot
 # What a target key needs in a text, or an escape that could spell one (ASCII classes: RE2's
 # Unicode \W made this search 100 times slower on a notebook with a few non-ASCII letters);
 # `types`: a file mmengine's Config.fromfile reads (.py .json .yaml .yml only: the name decides).
-NEED = rx.compile(r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)|\\[xuU][0-9A-Fa-f]{2}", rx.M)
+# The keys whose value a loader imports and calls whatever the file's name: Hydra's `_target_`
+# and jsonargparse's `class_path` (LightningCLI: `class_path` + `init_args`, round 20).
+INSTANTIATE = ("_target_", "class_path")
+SPELLED_KEY = r"(?:^|[^A-Za-z0-9_])(?:_target_|class_path)(?:[^A-Za-z0-9_]|$)"
+NEED = rx.compile(SPELLED_KEY + r"|\\[xuU][0-9A-Fa-f]{2}", rx.M)
 # Hydra 1.0's instantiate also takes `target`, `cls` and `class` (in that order, after
 # `_target_`; 0.11 read `class`), and so do `instantiate_from_config` helpers (latent diffusion:
 # `target:`): counted like `type`, in config files, when the value is a dotted name (round 19a F6).
 TYPED_KEYS = ("type", "target", "cls", "class")
-KEYS = ("_target_", *TYPED_KEYS)
+KEYS = (*INSTANTIATE, *TYPED_KEYS)
 NEED_TYPES = rx.compile(
-    r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)|\\[xuU][0-9A-Fa-f]{2}|"
+    SPELLED_KEY + r"|\\[xuU][0-9A-Fa-f]{2}|"
     r"\b(?:type|target|cls|class)[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z_]\w*\.[A-Za-z_]",
     rx.M,
 )
+
+
+def may_instantiate(window: str) -> bool:
+    """A cheap test before NEED: whether an instantiate key's name is in the text at all."""
+    return "_target_" in window or "class_path" in window
 
 
 def may_type(window: str) -> bool:
@@ -170,8 +179,8 @@ def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[
         target = value.strip()
         if "${" in target:
             found.append((key, target, line, args))
-        elif key in TYPED_KEYS and not _DOTTED.fullmatch(target):
-            continue  # `type: adam`: a registry name, no import path
+        elif key != "_target_" and not _DOTTED.fullmatch(target):
+            continue  # `type: adam`, `class_path: Linear`: a registry or subclass name
         elif not allowed(target, own):
             found.append((key, target, line, args))
     return [target_risk(snap, path, key, t, line, args) for key, t, line, args in found[:3]]
@@ -182,6 +191,7 @@ def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[
 HYPER_TAGS = ("!new:", "!name:", "!apply:", "!applyref:", "!module:")
 _HOW = {
     "_target_": "Hydra/OmegaConf `_target_` (hydra.utils.instantiate imports and calls it)",
+    "class_path": "jsonargparse/LightningCLI `class_path` (imported, called with `init_args`)",
     "type": "mmengine-style `type` (the registry imports a dotted name and calls it)",
     "target": "Hydra 1.0 / `instantiate_from_config` `target` (imports and calls it)",
     "cls": "Hydra 1.0 `cls` (hydra.utils.instantiate imports and calls it)",
@@ -284,8 +294,12 @@ def _walk_json(
 
 
 def _strings(node: dict[object, object]) -> list[str]:
-    args = node.get("_args_")
-    values = [*(args if isinstance(args, list) else []), *node.values()]
+    args, init = node.get("_args_"), node.get("init_args")
+    values = [
+        *(args if isinstance(args, list) else []),
+        *node.values(),
+        *(init.values() if isinstance(init, dict) else []),
+    ]
     return [v for v in values if isinstance(v, str) and len(v) < 300][:20]
 
 

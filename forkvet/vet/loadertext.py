@@ -38,9 +38,9 @@ REFUSED = rx.compile(r"[^\t\n\r\x20-\x7e\x85\xa0-\x{d7ff}\x{e000}-\x{fffd}\x{100
 # A target key spelled out, not only an escape that could spell one: a text too large to read
 # whole is NOT verified when it has one (escapes alone are every tokenizer's JSON; the same
 # rule as for the repository's own files).
-SPELLED = rx.compile(r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)", rx.M)
+SPELLED = rx.compile(configtargets.SPELLED_KEY, rx.M)
 SPELLED_TYPES = rx.compile(
-    r"(?:^|[^A-Za-z0-9_])_target_(?:[^A-Za-z0-9_]|$)|"
+    configtargets.SPELLED_KEY + "|"
     r"\b(?:type|target|cls|class)[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z_]\w*\.[A-Za-z_]",
     rx.M,
 )
@@ -141,7 +141,7 @@ class Searcher:
         f = self.found
         f.tag = f.tag or bool(TAG_NEED.search(window))
         if not f.spelled and (
-            "_target_" in window
+            configtargets.may_instantiate(window)
             or "\\" in window
             or (self.types and configtargets.may_type(window))
         ):

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
 from forkvet.vet import (
+    configtargets,
     containers,
     dataformats,
     kerasconfig,
@@ -431,7 +432,7 @@ class PickleInfo:
     keep_values: bool = True  # False for a probe's walk (a value's own probe walks no deeper)
     # The values of dict keys `_target_` (None: one the walk cannot read): a checkpoint's
     # `hyper_parameters`, which Lightning hands to a module that instantiates them (19a F11)
-    targets: list[str | None] = field(default_factory=list)
+    targets: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -552,9 +553,9 @@ class _Machine:
         items = stack[marks[-1] :] if op.mark and marks else stack[-2:]
         held = None
         for key, value in zip(items[0::2], items[1::2]):
-            if key == "_target_" and len(self.info.targets) < _MAX_TARGETS:
+            if key in configtargets.INSTANTIATE and len(self.info.targets) < _MAX_TARGETS:
                 text = value.value if isinstance(value, _Held) else value
-                self.info.targets.append(text if isinstance(text, str) else None)
+                self.info.targets.append((key, text if isinstance(text, str) else None))
             elif key == "_val" and isinstance(value, str):
                 held = _Held(value)
         self.plain(op)
@@ -1897,13 +1898,13 @@ _MAX_TARGETS = 100  # `_target_` values kept per pickle
 def _targets(info: PickleInfo, where: str, out: FileScan) -> None:
     """A pickled dict's `_target_` values, each a config text for the config rules (a value
     the walk could not read, built or too long, is NOT verified)."""
-    for i, value in enumerate(info.targets):
-        part = _join(where, f"(a pickled dict's `_target_`, {i + 1})")
+    for i, (key, value) in enumerate(info.targets):
+        part = _join(where, f"(a pickled dict's `{key}`, {i + 1})")
         if value is None:
-            why = "a `_target_` whose value the pickle walk cannot read"
+            why = f"a `{key}` whose value the pickle walk cannot read"
             out.add_text(loadertext.Text(part, target=True, spelled=True, unread=True, why=why))
         else:
-            out.add_text(loadertext.search_text(part, json.dumps({"_target_": value})))
+            out.add_text(loadertext.search_text(part, json.dumps({key: value})))
     info.targets.clear()
 
 

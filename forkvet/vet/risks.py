@@ -1303,7 +1303,9 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
         if (
             out.target is None
             and (
-                "_target_" in window or "\\" in window or (types and configtargets.may_type(window))
+                configtargets.may_instantiate(window)
+                or "\\" in window
+                or (types and configtargets.may_type(window))
             )
             and (m := need.search(window))
         ):

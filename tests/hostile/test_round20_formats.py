@@ -43,3 +43,48 @@ def test_a_url_checkpoint_loaded_weights_only_passes(vet_repo: Callable[..., Rep
         "sd = torch.hub.load_state_dict_from_url('https://x.example/m.pth', weights_only=True)\n"
     )
     assert not _remote(vet_repo({**README, "run.py": code}))
+
+
+# -- jsonargparse / LightningCLI `class_path` -----------------------------------------------------
+def _code_in_data(report: Report) -> list[Risk]:
+    return [r for r in report.risks if r.kind == "code-in-data" and r.severity == "error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (
+            "configs/fit.yaml",
+            "model:\n  class_path: os.system\n  init_args:\n    command: id\n",
+        ),
+        ("configs/fit.json", '{"model": {"class_path": "builtins.exec", "init_args": {}}}'),
+        ("run.cfg", "trainer:\n  callbacks:\n    - class_path: subprocess.Popen\n"),
+    ],
+)
+def test_a_class_path_naming_other_code_is_code_in_data(
+    vet_repo: Callable[..., Report], path: str, text: str
+) -> None:
+    found = _code_in_data(vet_repo({**README, path: text}))
+    assert [r.path for r in found] == [path], found
+    assert "class_path" in found[0].message
+
+
+def test_a_class_path_of_a_known_class_or_a_short_name_passes(
+    vet_repo: Callable[..., Report],
+) -> None:
+    text = (
+        "optimizer:\n  class_path: torch.optim.Adam\n  init_args:\n    lr: 0.1\n"
+        "model:\n  class_path: LitModel\n"
+    )
+    assert _code_in_data(vet_repo({**README, "configs/fit.yaml": text})) == []
+
+
+def test_a_class_path_in_pickled_hyper_parameters_is_code_in_data(
+    vet_repo: Callable[..., Report],
+) -> None:
+    import pickle
+
+    hparams = {"model": {"class_path": "os.system", "init_args": {"command": "id"}}}
+    state = {"state_dict": {}, "hyper_parameters": hparams}
+    found = _code_in_data(vet_repo({**README, "last.ckpt": pickle.dumps(state, protocol=2)}))
+    assert [r.path for r in found] == ["last.ckpt"], found
