@@ -19,7 +19,15 @@ import yaml
 from forkvet import fstree, limits, rx, safeparse, safeyaml
 from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
-from forkvet.vet import chattemplates, configtargets, containers, dataformats, loadertext, pickles
+from forkvet.vet import (
+    chattemplates,
+    configtargets,
+    containers,
+    dataformats,
+    loadertext,
+    modelindex,
+    pickles,
+)
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
 from forkvet.vet.pysource import PyFile
@@ -1944,6 +1952,9 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks += _other_ref_risks(ctx)
     risks += _package_archives(ctx)
     risks += _auto_map_risks(ctx, risks)
+    risks += modelindex.model_index_risks(
+        ctx.snap, any(r.kind == "trust-remote-code" for r in risks)
+    )
     risks += _yaml_risks(ctx)
     risks += chattemplates.template_risks(ctx.snap, ctx.deadline)
     findings: list[Finding] = []

@@ -88,3 +88,58 @@ def test_a_class_path_in_pickled_hyper_parameters_is_code_in_data(
     state = {"state_dict": {}, "hyper_parameters": hparams}
     found = _code_in_data(vet_repo({**README, "last.ckpt": pickle.dumps(state, protocol=2)}))
     assert [r.path for r in found] == ["last.ckpt"], found
+
+
+# -- diffusers model_index.json custom components ------------------------------------------------
+def _index(**components: object) -> str:
+    import json
+
+    doc = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.30.0"}
+    return json.dumps({**doc, **components})
+
+
+@pytest.mark.parametrize(
+    "components",
+    [
+        {"unet": ["my_unet", "MyUNet"]},  # importlib.import_module("my_unet")
+        {"unet": ["os", "system"]},
+        {"_class_name": ["pipeline", "MyPipeline"]},  # a custom pipeline module
+        # a library spelled like diffusers': diffusers imports that installed module
+        {"unet": ["diffusers2", "UNet2DConditionModel"]},
+    ],
+)
+def test_a_custom_diffusers_component_is_remote_code(
+    vet_repo: Callable[..., Report], components: dict[str, object]
+) -> None:
+    files = {**README, "model_index.json": _index(**components)}
+    found = _remote(vet_repo(files))
+    assert [r.path for r in found] == ["model_index.json"], found
+    assert found[0].severity == "warning"
+    files["run.py"] = (
+        "from diffusers import DiffusionPipeline\n"
+        "p = DiffusionPipeline.from_pretrained('.', trust_remote_code=True)\n"
+    )
+    trusted = [r for r in _remote(vet_repo(files, name="t")) if r.path == "model_index.json"]
+    assert trusted and trusted[0].severity == "error", trusted
+
+
+def test_a_component_module_beside_the_index_is_remote_code(
+    vet_repo: Callable[..., Report],
+) -> None:
+    files = {
+        **README,
+        "model_index.json": _index(unet=["stable_diffusion", "UNet"]),
+        "unet/stable_diffusion.py": "class UNet: pass\n",
+    }
+    found = _remote(vet_repo(files))
+    assert [r.path for r in found] == ["model_index.json"], found
+
+
+def test_diffusers_own_components_pass(vet_repo: Callable[..., Report]) -> None:
+    index = _index(
+        unet=["diffusers", "UNet2DConditionModel"],
+        text_encoder=["transformers", "CLIPTextModel"],
+        safety_checker=["stable_diffusion", "StableDiffusionSafetyChecker"],
+        feature_extractor=[None, None],
+    )
+    assert not _remote(vet_repo({**README, "model_index.json": index}))
