@@ -285,26 +285,39 @@ def _templates(snap: Snapshot, f: FileEntry, deadline: float) -> list[tuple[str,
                 if isinstance(d, dict) and isinstance(d.get("template"), str)
             ]
         return []
-    if f.size < 24:
-        return []
+    return []  # GGUF files: found by content in the pickle scan's one read (gguf_findings)
+
+
+def gguf_findings(fh: BinaryIO, deadline: float) -> list[str]:
+    """What the pickle scan reports of a stream starting with GGUF's magic, a file or an
+    archive member (one read per file, round 20): each chat template that reaches Python,
+    or that its header could not be read to its end (NOT verified)."""
     try:
-        fh = snap.open(f.path)
-    except OSError:
-        return []  # a file that cannot be opened (replaced, gone) is named by the pickle scan
-    with fh:
-        if fh.read(4) != GGUF_MAGIC:
-            return []
-        fh.seek(0)
-        return gguf_templates(fh, deadline)
+        found = gguf_templates(fh, deadline)
+        return [
+            message(key, f"it reaches {why}")
+            for key, template in found
+            if (why := judge(template)) is not None
+        ]
+    except Unreadable as exc:
+        return [message("", f"NOT verified: {exc}")]
+    except (OSError, ValueError, RecursionError, ImportError, struct.error) as exc:
+        return [message("", f"NOT verified: {type(exc).__name__}")]
+
+
+def message(where: str, why: str) -> str:
+    inside = f" (`{where}`)" if where else ""
+    return (
+        f"Chat template{inside}: {why}. Runtimes that render it outside Jinja's sandbox "
+        "(llama-cpp-python before 0.2.72, CVE-2024-34359, and servers built the same way) run "
+        "it as Python when a chat is formatted"
+    )
 
 
 def _risk(path: str, where: str, why: str) -> Risk:
-    inside = f" (`{where}`)" if where else ""
     return Risk(
         "code-in-data",
         "error",
-        f"Chat template{inside}: {why}. Runtimes that render it outside Jinja's sandbox "
-        "(llama-cpp-python before 0.2.72, CVE-2024-34359, and servers built the same way) run "
-        "it as Python when a chat is formatted. Read it before loading this model for chat.",
+        message(where, why) + ". Read it before loading this model for chat.",
         path,
     )

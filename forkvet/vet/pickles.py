@@ -36,9 +36,10 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO, Any, BinaryIO, cast
 
 from forkvet.vet import (
+    chattemplates,
     configtargets,
     containers,
     dataformats,
@@ -337,6 +338,7 @@ class Stream:
         self.pos = 0
         self.counted = counted  # bytes from a plain file are not "decompressed"
         self.offset = 0  # bytes consumed so far
+        self.size: int | None = None  # the stream's length, where its archive states it
 
     def read(self, n: int) -> bytes:
         pos, end = self.pos, self.pos + n
@@ -1064,7 +1066,13 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     fh.seek(len(head))
     if time.monotonic() > budget.deadline:
         # Out of time: still tell which files are (or hold) pickles, from their head.
-        if sniff(head) or probe(head) or _zip_at_end(fh) or _graph_like(fh, first, display):
+        if (
+            sniff(head)
+            or probe(head)
+            or head.startswith(chattemplates.GGUF_MAGIC)
+            or _zip_at_end(fh)
+            or _graph_like(fh, first, display)
+        ):
             result.note("", "the time budget for scanning pickles was spent before it")
             return result
         return None
@@ -1073,10 +1081,7 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     except Unverified as exc:
         result.note("", str(exc))
     try:
-        if savedmodel.is_saved_model(display):  # a program, whatever its bytes look like
-            _scan_saved_model(fh, result, budget)
-        else:
-            _scan_graph(fh, first, result, budget)
+        _judge_graph(fh, first, "", display, result, budget)
     except Unverified as exc:
         result.note("", f"a TensorFlow graph that was not read whole ({exc})")
     if (
@@ -1102,25 +1107,37 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
     return None
 
 
-def _scan_saved_model(fh: IO[bytes], out: FileScan, budget: Budget) -> None:
+def _judge_graph(
+    fh: IO[bytes], first: bytes, where: str, name: str, out: FileScan, budget: Budget
+) -> None:
+    """One judgement of TensorFlow's formats for a file on disk and an archive member alike
+    (`where` the member, "" for the file; `name` what its loader is given): a SavedModel by
+    its name, else a graph or TensorFlow Lite model found by content (round 20)."""
+    if savedmodel.is_saved_model(name):  # a program, whatever its bytes look like
+        _scan_saved_model(fh, where, name, out, budget)
+    else:
+        _scan_graph(fh, first, where, name, out, budget)
+
+
+def _scan_saved_model(fh: IO[bytes], where: str, name: str, out: FileScan, budget: Budget) -> None:
     """A SavedModel's graph (savedmodel): ops outside the allow-list are code-in-data; a
     file that cannot be read as a SavedModel is NOT verified (tf.saved_model.load may
     still read it: its protobuf parser is not forkvet's)."""
-    if out.path.endswith(savedmodel.TEXT_FORMAT):
-        out.note("", "a SavedModel in protobuf text format, whose graph forkvet does not read")
+    if name.endswith(savedmodel.TEXT_FORMAT):
+        out.note(where, "a SavedModel in protobuf text format, whose graph forkvet does not read")
         return
     fh.seek(0)
     data = fh.read(savedmodel.MAX_BYTES + 1)
     if len(data) > savedmodel.MAX_BYTES:
-        out.note("", f"a SavedModel over {savedmodel.MAX_BYTES >> 20} MiB, its graph not read")
+        out.note(where, f"a SavedModel over {savedmodel.MAX_BYTES >> 20} MiB, its graph not read")
         return
     try:
         bad = savedmodel.judge(data, budget.tick)
     except (savedmodel.Unreadable, RecursionError) as exc:
-        out.note("", f"a SavedModel whose graph could not be read ({exc})")
+        out.note(where, f"a SavedModel whose graph could not be read ({exc})")
         return
     if bad:
-        out.runs_code("", f"{savedmodel.MESSAGE} ({', '.join(bad[:5])})")
+        out.runs_code(where, f"{savedmodel.MESSAGE} ({', '.join(bad[:5])})")
 
 
 def _text_candidate(first: bytes, path: str) -> bool:
@@ -1138,49 +1155,51 @@ def _graph_like(fh: IO[bytes], first: bytes, display: str) -> bool:
     return savedmodel.protobuf_candidate(fh, size)
 
 
-def _scan_graph(fh: IO[bytes], first: bytes, out: FileScan, budget: Budget) -> None:
+def _scan_graph(
+    fh: IO[bytes], first: bytes, where: str, name: str, out: FileScan, budget: Budget
+) -> None:
     """A TensorFlow graph found by content, whatever its name (round 19a F2, F3, F7): a
     checkpoint's `.meta`, a frozen GraphDef, a TensorFlow Lite model, their text format.
     TensorFlow's loaders take the bytes they are given as the message they expect, so each
     reading that yields a graph TensorFlow would import is judged like a SavedModel's."""
     size = fh.seek(0, 2)
     fh.seek(0)
-    if tflite.is_tflite(first, out.path):
-        _report_tflite(fh, size, out, budget)
+    if tflite.is_tflite(first, name):
+        _report_tflite(fh, size, where, out, budget)
         return
-    if b"\0" not in first and _text_candidate(first, out.path):
+    if b"\0" not in first and _text_candidate(first, name):
         if size > savedmodel.MAX_BYTES or savedmodel.text_graph(fh.read(size)):
-            out.note(
-                "", "a TensorFlow graph in protobuf text format, whose ops forkvet does not read"
-            )
+            why = "a TensorFlow graph in protobuf text format, whose ops forkvet does not read"
+            out.note(where, why)
             return
         fh.seek(0)
     if not savedmodel.protobuf_candidate(fh, size):
         return
     if size > savedmodel.MAX_BYTES:
-        out.note("", f"a protobuf over {savedmodel.MAX_BYTES >> 20} MiB, not read as a graph")
+        out.note(where, f"a protobuf over {savedmodel.MAX_BYTES >> 20} MiB, not read as a graph")
         return
     fh.seek(0)
     try:
         bad = savedmodel.judge_graphs(savedmodel.graphs_in(fh.read(size), budget.tick))
     except (savedmodel.TooBig, RecursionError) as exc:
-        out.note("", f"a protobuf that may be a TensorFlow graph, not read whole ({exc})")
+        out.note(where, f"a protobuf that may be a TensorFlow graph, not read whole ({exc})")
         return
     if bad:
-        out.runs_code("", f"{savedmodel.GRAPH_MESSAGE} ({', '.join(bad[:5])})")
+        out.runs_code(where, f"{savedmodel.GRAPH_MESSAGE} ({', '.join(bad[:5])})")
 
 
-def _report_tflite(fh: IO[bytes], size: int, out: FileScan, budget: Budget) -> None:
+def _report_tflite(fh: IO[bytes], size: int, where: str, out: FileScan, budget: Budget) -> None:
     if size > savedmodel.MAX_BYTES:
-        out.note("", f"a TensorFlow Lite model over {savedmodel.MAX_BYTES >> 20} MiB, not read")
+        why = f"a TensorFlow Lite model over {savedmodel.MAX_BYTES >> 20} MiB, not read"
+        out.note(where, why)
         return
     try:
         bad = tflite.judge(fh.read(size), budget.tick)
     except (tflite.Unreadable, savedmodel.Unreadable, RecursionError) as exc:
-        out.note("", f"a TensorFlow Lite model forkvet could not read ({exc})")
+        out.note(where, f"a TensorFlow Lite model forkvet could not read ({exc})")
         return
     if bad:
-        out.runs_code("", f"{tflite.MESSAGE} ({', '.join(bad[:5])})")
+        out.runs_code(where, f"{tflite.MESSAGE} ({', '.join(bad[:5])})")
 
 
 GIT_TEXT_WINDOW = 8000  # git's binary heuristic: a NUL in the first 8,000 bytes
@@ -1237,6 +1256,8 @@ def _dispatch(
     be (magic at the start, a zip's end record at the end) adds a scan from the first byte."""
     head = s.peek(HEAD)
     kinds = _kinds(head, seekable)
+    if where and where != CRLF_CHECKOUT and _graph_member(head, where, s.size):
+        kinds.append("graph")  # TensorFlow's formats, judged as on disk (round 20)
     if kinds and dataformats.json_start(head):
         # A format found by content (an Arrow stream's length word, a zip's end record) never
         # hides the JSON a loader also reads from the same bytes.
@@ -1268,7 +1289,70 @@ def _dispatch(
             assert seekable is not None
             seekable.seek(0)
             s = Stream(seekable, budget, counted=False)
-        _scan_container(kind, s, where, out, budget, depth, seekable)
+        if kind == "graph":
+            _graph_in_member(s, head, where, out, budget, seekable)
+        elif kind == "gguf":  # its chat templates (chattemplates), in the same read
+            for found in chattemplates.gguf_findings(cast(BinaryIO, s), budget.deadline):
+                out.runs_code(where, found)
+        else:
+            _scan_container(kind, s, where, out, budget, depth, seekable)
+
+
+class _Forward:
+    """A stream read forward only, as savedmodel.protobuf_candidate reads a file (a seek
+    skips ahead)."""
+
+    def __init__(self, s: Stream) -> None:
+        self.s, self.pos = s, 0
+
+    def read(self, n: int) -> bytes:
+        data = self.s.read(n)
+        self.pos += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, n: int, whence: int = 0) -> int:
+        while n > 0 and (chunk := self.read(min(n, 1 << 20))):
+            n -= len(chunk)
+        return self.pos
+
+
+def _graph_member(head: bytes, name: str, size: int | None) -> bool:
+    """Whether an archive member may be what a TensorFlow loader reads (cheaply, from its
+    head): by name or identifier, or a head that reads as protobuf fields."""
+    return (
+        savedmodel.is_saved_model(name)
+        or tflite.is_tflite(head, name)
+        or (b"\0" not in head and _text_candidate(head, name))
+        or savedmodel.protobuf_prefix(head, size)
+    )
+
+
+def _graph_in_member(
+    s: Stream, head: bytes, where: str, out: FileScan, budget: Budget, seekable: IO[bytes] | None
+) -> None:
+    """An archive member judged by _judge_graph, as a file on disk is: read whole up to the
+    graph bound; a member over it that still reads as a graph is NOT verified."""
+    if seekable is None:
+        big = s.size is not None and s.size > savedmodel.MAX_BYTES
+        data = b"" if big else s.read(savedmodel.MAX_BYTES + 1)
+        if big or len(data) > savedmodel.MAX_BYTES:
+            # Too large to judge: NOT verified where it is named or marked as one, or reads
+            # whole as protobuf (checked forward, as the member streams by).
+            named = savedmodel.is_saved_model(where) or tflite.is_tflite(head, where)
+            if named or (
+                big and savedmodel.protobuf_candidate(cast(IO[bytes], _Forward(s)), s.size or 0)
+            ):
+                why = f"a TensorFlow graph over {savedmodel.MAX_BYTES >> 20} MiB, not read"
+                out.note(where, why)
+            elif not big:
+                out.note(where, f"a stream over {savedmodel.MAX_BYTES >> 20} MiB of protobuf")
+            return
+        seekable = io.BytesIO(data)
+    seekable.seek(0)
+    _judge_graph(seekable, head, where, where, out, budget)
 
 
 def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
@@ -1290,6 +1374,8 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("safetensors")
     if _is_unread_shelve(head):
         kinds.append("shelve-db")
+    if head.startswith(chattemplates.GGUF_MAGIC):
+        kinds.append("gguf")
     if seekable is not None and head.startswith(b"SQLite format 3\x00"):
         kinds.append("sqlite")
     return kinds
@@ -2165,6 +2251,7 @@ def _scan_zip(
                         safe = _UpToError(inner)
                         tap = _tap(safe, member)
                         stream = Stream(cast(IO[bytes], tap), budget, persistent=True)
+                        stream.size = info.file_size
                         if native_library(stream.peek(HEAD)):
                             natives.append(info.filename)
                         _dispatch(stream, member, out, budget, depth + 1, None)
@@ -2352,6 +2439,7 @@ def _scan_tar(s: Stream, where: str, out: FileScan, budget: Budget, depth: int) 
                 name = _join(where, member.name)
                 tap = _tap(inner, name)
                 stream = Stream(cast(IO[bytes], tap), budget, counted=s.counted, persistent=True)
+                stream.size = member.size
                 if member.name in ("storages", "tensors"):
                     _scan_legacy_torch(stream, member.name, name, out, budget)
                 else:

@@ -629,6 +629,49 @@ def protobuf_candidate(fh: IO[bytes], size: int) -> bool:
     return seen
 
 
+def protobuf_prefix(head: bytes, size: int | None) -> bool:
+    """Whether a stream starting with `head` (of `size` bytes, when known) may read whole as
+    protobuf_candidate reads it: its top-level fields parse as far as the head goes; a value
+    running past the head (within `size`) leaves it undecided, so True. Cheap: what the
+    scan of an archive member asks before it reads the member whole."""
+    pos, groups, end = 0, 0, len(head)
+    total = size if size is not None else 1 << 62
+    while pos < end:
+        key, pos = _varint_at(head, pos)
+        if key is None:
+            return True  # cut by the head's end
+        if not key >> 3 or key & 7 in (6, 7) or (key & 7 == 4 and not groups):
+            return False
+        wire = key & 7
+        groups += 1 if wire == 3 else -1 if wire == 4 else 0
+        if wire == 2:
+            length, pos = _varint_at(head, pos)
+            if length is None:
+                return True
+            pos += length
+        elif wire == 0:
+            value, pos = _varint_at(head, pos)
+            if value is None:
+                return True
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        if pos > total:
+            return False
+    return pos >= end and (size is None or size > end or pos == size)
+
+
+def _varint_at(data: bytes, pos: int) -> tuple[int | None, int]:
+    value = shift = 0
+    while pos < len(data) and shift <= 63:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, pos
+        shift += 7
+    return None, pos
+
+
 def _read_varint(read: Callable[[int], bytes]) -> int | None:
     value = shift = 0
     while shift <= 63:

@@ -143,3 +143,133 @@ def test_diffusers_own_components_pass(vet_repo: Callable[..., Report]) -> None:
         feature_extractor=[None, None],
     )
     assert not _remote(vet_repo({**README, "model_index.json": index}))
+
+
+# -- TensorFlow, TFLite and Keras formats inside archive members ---------------------------------
+def _zip_of(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _tar_gz_of(members: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _graph_payloads() -> dict[str, bytes]:
+    from tests.hostile.test_round18_formats import _f, _saved_model, _tf_node
+    from tests.hostile.test_round19_tf_graphs import _WRITE, _graph_def, _tflite
+
+    write = _graph_def(*_WRITE)
+    return {
+        "export/saved_model.pb": _saved_model([*_WRITE], []),
+        "frozen_inference_graph.pb": write,
+        "weights.bin": write,  # by content, whatever its name
+        "model.ckpt.meta": _f(2, write) + _f(3, _f(1, "save/Const:0") + _f(3, "w")),
+        "model.tflite": _tflite("FlexWriteFile", _tf_node("w", "WriteFile", "p", "p")),
+    }
+
+
+def _tf_errors(report: Report, path: str) -> str:
+    return " ".join(
+        r.message
+        for r in report.risks
+        if r.severity == "error"
+        and r.path == path
+        and r.kind in ("code-in-data", "pickle-unverified")
+    )
+
+
+@pytest.mark.parametrize("member", list(_graph_payloads()))
+@pytest.mark.parametrize("wrap", ["zip", "tar.gz", "zip in zip"])
+def test_a_tensorflow_format_inside_an_archive_is_judged_as_on_disk(
+    vet_repo: Callable[..., Report], member: str, wrap: str
+) -> None:
+    data = _graph_payloads()[member]
+    if wrap == "zip":
+        blob, path = _zip_of({f"m/{member}": data}), "model.zip"
+    elif wrap == "tar.gz":
+        blob, path = _tar_gz_of({f"m/{member}": data}), "model.tar.gz"
+    else:
+        blob, path = _zip_of({"inner.zip": _zip_of({member: data})}), "outer.zip"
+    errors = _tf_errors(vet_repo({**README, path: blob}), path)
+    assert "WriteFile" in errors, errors
+
+
+def test_a_keras_archive_inside_an_archive_is_judged(vet_repo: Callable[..., Report]) -> None:
+    from tests.hostile.test_round19_keras import _keras, _layer
+
+    keras = _keras(_layer("keras.utils", "get_file"))
+    report = vet_repo({**README, "bundle.zip": _zip_of({"model.keras": keras})})
+    assert "get_file" in _tf_errors(report, "bundle.zip"), report.risks
+
+
+def test_benign_graphs_inside_an_archive_pass(vet_repo: Callable[..., Report]) -> None:
+    from tests.hostile.test_round19_tf_graphs import _BENIGN, _graph_def
+
+    report = vet_repo({**README, "model.zip": _zip_of({"frozen.pb": _graph_def(*_BENIGN)})})
+    assert not _tf_errors(report, "model.zip"), report.risks
+
+
+def test_a_member_graph_over_the_bound_is_not_verified(
+    vet_repo: Callable[..., Report], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.vet import savedmodel
+    from tests.hostile.test_round19_tf_graphs import _BENIGN, _graph_def
+
+    blob = _zip_of({"frozen.pb": _graph_def(*_BENIGN), "data/0": bytes(range(256)) * 64})
+    monkeypatch.setattr(savedmodel, "MAX_BYTES", 64)
+    errors = _tf_errors(vet_repo({**README, "model.zip": blob}), "model.zip")
+    assert "NOT verified" in errors and "frozen.pb" in errors, errors
+    assert "data/0" not in errors, errors
+
+
+# -- GGUF: one read per file, in the pickle scan --------------------------------------------------
+def test_gguf_is_judged_in_the_pickle_scans_one_read(
+    vet_repo: Callable[..., Report],
+    make_repo: Callable[..., object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from forkvet import snapshot
+    from forkvet.vet import chattemplates
+    from tests.hostile.test_round19_config_targets import EVIL_TEMPLATE, _gguf
+
+    files = {**README, "model.gguf": _gguf(EVIL_TEMPLATE)}
+    found = _code_in_data(vet_repo(files))
+    assert [r.path for r in found] == ["model.gguf"], found
+    assert "Chat template" in found[0].message
+    # the chat-template check itself opens no file a second time
+    snap = snapshot.load(make_repo(files, name="again"))  # type: ignore[arg-type]
+    opened: list[str] = []
+    real = snapshot.Snapshot.open
+
+    def counting(self: snapshot.Snapshot, path: str, *a: object, **k: object) -> object:
+        opened.append(path)
+        return real(self, path, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(snapshot.Snapshot, "open", counting)
+    assert chattemplates.template_risks(snap, time.monotonic() + 60) == []
+    assert opened == []
+
+
+def test_a_gguf_inside_an_archive_is_judged(vet_repo: Callable[..., Report]) -> None:
+    from tests.hostile.test_round19_config_targets import EVIL_TEMPLATE, _gguf
+
+    found = _code_in_data(vet_repo({**README, "m.zip": _zip_of({"m.gguf": _gguf(EVIL_TEMPLATE)})}))
+    assert [r.path for r in found] == ["m.zip"], found
