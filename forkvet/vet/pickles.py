@@ -1333,26 +1333,31 @@ def _graph_member(head: bytes, name: str, size: int | None) -> bool:
 def _graph_in_member(
     s: Stream, head: bytes, where: str, out: FileScan, budget: Budget, seekable: IO[bytes] | None
 ) -> None:
-    """An archive member judged by _judge_graph, as a file on disk is: read whole up to the
-    graph bound; a member over it that still reads as a graph is NOT verified."""
-    if seekable is None:
-        big = s.size is not None and s.size > savedmodel.MAX_BYTES
-        data = b"" if big else s.read(savedmodel.MAX_BYTES + 1)
-        if big or len(data) > savedmodel.MAX_BYTES:
-            # Too large to judge: NOT verified where it is named or marked as one, or reads
-            # whole as protobuf (checked forward, as the member streams by).
-            named = savedmodel.is_saved_model(where) or tflite.is_tflite(head, where)
-            if named or (
-                big and savedmodel.protobuf_candidate(cast(IO[bytes], _Forward(s)), s.size or 0)
-            ):
-                why = f"a TensorFlow graph over {savedmodel.MAX_BYTES >> 20} MiB, not read"
+    """An archive member judged by _judge_graph, as a file on disk is: copied out (bounded:
+    16 MiB in memory, the rest on disk) up to the graph bound; one over it that still reads
+    as a graph is NOT verified."""
+    if seekable is not None:
+        seekable.seek(0)
+        _judge_graph(seekable, head, where, where, out, budget)
+        return
+    if s.size is not None and s.size > savedmodel.MAX_BYTES:
+        # Too large to judge: NOT verified where it is named or marked as one, or reads
+        # whole as protobuf (checked forward, as the member streams by).
+        named = savedmodel.is_saved_model(where) or tflite.is_tflite(head, where)
+        if named or savedmodel.protobuf_candidate(cast(IO[bytes], _Forward(s)), s.size):
+            out.note(where, f"a TensorFlow graph over {savedmodel.MAX_BYTES >> 20} MiB, not read")
+        return
+    with tempfile.SpooledTemporaryFile(max_size=16 << 20) as spool:
+        copied = 0
+        while chunk := s.read(1 << 20):
+            copied += len(chunk)
+            if copied > savedmodel.MAX_BYTES:
+                why = f"may be a TensorFlow graph, over {savedmodel.MAX_BYTES >> 20} MiB: not read"
                 out.note(where, why)
-            elif not big:
-                out.note(where, f"a stream over {savedmodel.MAX_BYTES >> 20} MiB of protobuf")
-            return
-        seekable = io.BytesIO(data)
-    seekable.seek(0)
-    _judge_graph(seekable, head, where, where, out, budget)
+                return
+            spool.write(chunk)
+        spool.seek(0)
+        _judge_graph(cast(IO[bytes], spool), head, where, where, out, budget)
 
 
 def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
