@@ -104,6 +104,46 @@ def test_rendered_formats_without_terms_stay_yes(vet_repo: Vet, files: dict[str,
     assert _commercial(vet_repo, files) is True
 
 
+# -- L10: abbreviations and wraps read as the words a reader reads ---------------------------
+@pytest.mark.parametrize(
+    "section",
+    [
+        "Code: MIT. Weights: non-comm. use only.",
+        "Code: MIT. Weights: non-comm. only.",
+        "Code: MIT. Weights: research/non-comm.",
+        "Code: MIT. Weights: private, non-profit use.",
+        "Code: MIT. Weights: no lucrative use.",
+        "Code: MIT. The weights are not for com-\nmer-\ncial use.",
+        "Code: MIT. The weights are not for commer\ncial use.",
+        "Code: MIT. The weights are not for commer cial use.",
+    ],
+    ids=[
+        "non_comm_use",
+        "non_comm_only",
+        "research_non_comm",
+        "non_profit_use",
+        "lucrative",
+        "double_hyphen_wrap",
+        "newline_wrap",
+        "space_split",
+    ],
+)
+def test_abbreviations_and_wraps_restrict(vet_repo: Vet, section: str) -> None:
+    assert _commercial(vet_repo, _readme(section)) is not True
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "Code and weights: MIT. Comm. channels: see the wiki.",
+        "MIT. Commercial and non-profit use are both welcome.",
+    ],
+    ids=["comm_channels", "both_uses"],
+)
+def test_abbreviation_controls_stay_yes(vet_repo: Vet, section: str) -> None:
+    assert _commercial(vet_repo, _readme(section)) is True
+
+
 # -- L19: weights given on request are not a grant ---------------------------------------
 @pytest.mark.parametrize(
     "section",
