@@ -158,3 +158,22 @@ def test_abbreviation_controls_stay_yes(vet_repo: Vet, section: str) -> None:
 )
 def test_weights_on_request_are_not_yes(vet_repo: Vet, section: str) -> None:
     assert _commercial(vet_repo, _readme(section, "Weights")) is None
+
+
+# -- L12: text a reader does not see offers no choice ---------------------------------------
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "# M\n\n<!-- This project is dual-licensed: you may choose either license. -->\n\n"
+        "## License\n\nSee the license files.\n",
+        '# M\n\n[d]: https://example.org "dual-licensed, at your option"\n\n'
+        "## License\n\nSee the license files.\n",
+    ],
+    ids=["html_comment", "link_definition"],
+)
+def test_hidden_text_offers_no_choice(vet_repo: Vet, readme: str) -> None:
+    nc = "Attribution-NonCommercial 4.0 International\n"
+    tree = {"LICENSE-MIT": MIT, "LICENSE-CC-BY-NC": nc, "model.py": "x = 1\n", "README.md": readme}
+    lic = vet_repo(tree).license
+    assert lic.spdx is not None and " OR " not in lic.spdx
+    assert lic.commercial_use is not True
