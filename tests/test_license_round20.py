@@ -52,6 +52,7 @@ def _readme(section: str, heading: str = "License") -> dict[str, str]:
             "Weights: non-commercial use only</text></svg>\n"
         },
         {"scripts/download_weights.sh": f'#!/bin/sh\necho "{NC}"\n{DOWNLOAD}'},
+        {"get_weights.bat": f"@echo off\r\necho {NC}\r\ncurl -o m.pth https://e.org/m.pth\r\n"},
         {
             "download.py": "import urllib.request\n"
             "print('NOTE: these pretrained weights are licensed CC BY-NC 4.0 "
@@ -74,6 +75,7 @@ def _readme(section: str, heading: str = "License") -> dict[str, str]:
         "no_suffix",
         "svg",
         "download_echo",
+        "download_echo_unquoted",
         "download_print",
         "config_comment",
     ],

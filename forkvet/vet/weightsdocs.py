@@ -161,7 +161,7 @@ def _shown_text(ctx: Context, fe: FileEntry) -> str:
     if fe.suffix in _SCRIPT:
         if not _DOWNLOADS.search(text):
             return ""
-        said = [m.group(1) or m.group(2) or m.group(3) for m in _SAID.finditer(text)]
+        said = [next((g for g in m.groups() if g), "") for m in _SAID.finditer(text)]
         return "\n\n".join([s for s in said if s][:5000])
     if fe.suffix in _LIGHT_MARKUP:
         # Pod's formatting codes ("B<non-commercial>") before the tags fold() drops.
@@ -187,7 +187,9 @@ _DOWNLOADS = rx.compile(
 _SAID = rx.compile(
     r"(?m)\b(?:echo|printf|print|Write-Host|Write-Output|warn|warning|info)\b[ \t(]*"
     r"(?:-[a-z][ \t]+)?[frbuFRBU]{0,2}(?:\"([^\"\n]{1,600})\"|'([^'\n]{1,600})')|"
-    r"^[ \t]*(?:#|::|REM\b)+[ \t]?([^\n]{1,600})$"
+    r"^[ \t]*(?:#|::|REM\b)+[ \t]?([^\n]{1,600})$|"
+    # An unquoted echo (sh, cmd): its words up to a pipe, a redirection or the command's end.
+    r"\b(?:echo|Write-Host)[ \t]+(?:-[a-z]+[ \t]+)?([^\"'\s|;&<>][^\"'\n|;&<>]{0,600})"
 )
 
 
