@@ -156,14 +156,19 @@ def _shown_text(ctx: Context, fe: FileEntry) -> str:
     text = (ctx.snap.read_text(fe.path) or "")[:MAX_DOC_CHARS]
     if not text or not _hinted(text):
         return ""
-    if fe.suffix in _CONFIG:
+    return _shown_part(fe.suffix, text)
+
+
+def _shown_part(suffix: str, text: str) -> str:
+    """The part of a file's text that states terms to a reader, by its format."""
+    if suffix in _CONFIG:
         return "\n\n".join(m.group(1) for m in _CONFIG_COMMENT.finditer(text))
-    if fe.suffix in _SCRIPT:
+    if suffix in _SCRIPT:
         if not _DOWNLOADS.search(text):
             return ""
         said = [next((g for g in m.groups() if g), "") for m in _SAID.finditer(text)]
         return "\n\n".join([s for s in said if s][:5000])
-    if fe.suffix in _LIGHT_MARKUP:
+    if suffix in _LIGHT_MARKUP:
         # Pod's formatting codes ("B<non-commercial>") before the tags fold() drops.
         text = _LIGHT_MARKS.sub("", _POD_CODE.sub(lambda m: m.group(1), text))
     return text
@@ -202,6 +207,10 @@ def _scan_text(ctx: Context, fe: FileEntry) -> str:
     text = raw.decode("utf-8", "replace")
     if fe.suffix == ".ipynb":
         text = text.replace("\\n", "\n").replace('\\"', '"')
+    if not _hinted(text):  # most files: one linear search, no line split
+        return ""
+    if fe.suffix in _CONFIG or fe.suffix in _SCRIPT:
+        text = _shown_part(fe.suffix, text)  # a config's comments, what a script prints
     # Only the lines with a terms word, each a paragraph of its own: the sentence bound of
     # the full reading must not stop before the end of a large file.
     lines = [line.strip(' \t",[]') for line in text.splitlines() if _hinted(line)]
@@ -215,9 +224,19 @@ def _docs(ctx: Context) -> list[tuple[FileEntry, bool]]:
     return prose[:MAX_DOCS] + rest
 
 
-def _candidates(
-    ctx: Context,
-) -> tuple[list[tuple[FileEntry, bool]], list[tuple[FileEntry, bool]], list[tuple[FileEntry, str]]]:
+_Candidates = tuple[
+    list[tuple[FileEntry, bool]], list[tuple[FileEntry, bool]], list[tuple[FileEntry, str]]
+]
+
+
+def _candidates(ctx: Context) -> _Candidates:
+    """`_find_candidates`, once per vet (both readings walk every file of the tree)."""
+    if "weightsdocs" not in ctx.memo:
+        ctx.memo["weightsdocs"] = _find_candidates(ctx)
+    return ctx.memo["weightsdocs"]  # type: ignore[no-any-return]
+
+
+def _find_candidates(ctx: Context) -> _Candidates:
     """Every prose file, then every notebook, config and script that may state the weights'
     terms, in reading order, and (path, why) of those a size, depth or count bound leaves
     unread (prose past MAX_DOCS is left to the caller)."""
