@@ -179,3 +179,10 @@ def test_hidden_text_offers_no_choice(vet_repo: Vet, readme: str) -> None:
     lic = vet_repo(tree).license
     assert lic.spdx is not None and " OR " not in lic.spdx
     assert lic.commercial_use is not True
+
+
+def test_documents_past_the_total_read_fail_closed(vet_repo: Vet) -> None:
+    page = "# Page\n\n" + "Our research model works on images of any kind. " * 4400 + "\n"
+    files = {f"docs/p{i:02}.md": page for i in range(22)}
+    assert _commercial(vet_repo, files) is True
+    assert _commercial(vet_repo, {**files, "docs/zz.md": f"# Notes\n\n{NC}\n"}) is None

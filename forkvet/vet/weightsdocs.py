@@ -123,11 +123,10 @@ def unread_docs(ctx: Context) -> list[tuple[str, str]]:
     from being read whole (too large, too deep, past the count or the total), and whose text
     a second, cheaper reading cannot clear: terms forkvet did not read, so commercial use is
     never a plain yes (outside attack round 19c, L20)."""
-    prose, _, skipped = _candidates(ctx)
-    late = [f for f, _ in prose[MAX_DOCS:]]
+    _, _, skipped = _candidates(ctx)
     out: list[tuple[str, str]] = []
     budget = MAX_SCAN_TOTAL
-    for fe, why in skipped + [(f, "past the documents read for terms") for f in late]:
+    for fe, why in skipped:
         own = bool(_NAMED_FOR_WEIGHTS.search(fe.name))
         cost = min(fe.size, MAX_SCAN_BYTES)
         if fe.size > MAX_SCAN_BYTES or budget < cost:
@@ -221,7 +220,7 @@ def _docs(ctx: Context) -> list[tuple[FileEntry, bool]]:
     """(file, whether it is the weights' own statement), the weights' own first, then the
     shallowest; notebooks after prose."""
     prose, rest, _ = _candidates(ctx)
-    return prose[:MAX_DOCS] + rest
+    return prose + rest
 
 
 _Candidates = tuple[
@@ -232,8 +231,26 @@ _Candidates = tuple[
 def _candidates(ctx: Context) -> _Candidates:
     """`_find_candidates`, once per vet (both readings walk every file of the tree)."""
     if "weightsdocs" not in ctx.memo:
-        ctx.memo["weightsdocs"] = _find_candidates(ctx)
+        ctx.memo["weightsdocs"] = _within_total(_find_candidates(ctx))
     return ctx.memo["weightsdocs"]  # type: ignore[no-any-return]
+
+
+def _within_total(found: _Candidates) -> _Candidates:
+    """The first MAX_DOCS prose files and the rest the full reading reaches within
+    MAX_TOTAL_CHARS (each counted at its size, at most MAX_DOC_CHARS); the others are left to
+    the cheap reading, with why: a bound never passes silently (round 20, L9)."""
+    prose, rest, skipped = found
+    skipped = skipped + [(f, "past the documents read for terms") for f, _ in prose[MAX_DOCS:]]
+    left = MAX_TOTAL_CHARS
+    kept: tuple[list[tuple[FileEntry, bool]], list[tuple[FileEntry, bool]]] = ([], [])
+    for docs, into in ((prose[:MAX_DOCS], kept[0]), (rest, kept[1])):
+        for fe, own in docs:
+            left -= min(fe.size, MAX_DOC_CHARS)
+            if left < 0:
+                skipped.append((fe, f"past the {MAX_TOTAL_CHARS:,} characters read in all"))
+            else:
+                into.append((fe, own))
+    return kept[0], kept[1], skipped
 
 
 def _find_candidates(ctx: Context) -> _Candidates:
