@@ -529,9 +529,11 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         # "for any purpose other than scientific research", "for non-profit organizations only".
         r"\bpurposes?\s+other\s+than\s+(?:[\w-]+\s+){0,2}?(?:research|academic|education|study)|"
         r"\bnon-?\s?profit\s+(?:organi[sz]ations?|institutions?|entities|users?)\s+only\b|"
-        # "This model is for non-profit use" (not "a non-profit organisation").
+        # "This model is for non-profit use", "Weights: private, non-profit use" (not "a
+        # non-profit organisation"; "commercial and non-profit use" is any use, read before).
         r"\bfor\s+(?:[\w-]+\s+)?(?:non-?\s?profit|not-for-profit)\s+"
-        r"(?:use|usage|purposes?|research|applications?)\b",
+        r"(?:use|usage|purposes?|research|applications?)\b|"
+        r"\b(?:non-?\s?profit|not-for-profit)\s+(?:use|usage|purposes?)\b",
         rx.I,
     ),
     # "contact us for commercial use": a restriction when nothing else is granted; next to an

@@ -111,7 +111,7 @@ def fold(text: str) -> str:
     if " " in text:
         # Letter-spaced words read as words: "N O N - C O M M E R C I A L".
         text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
-    text = _misspelt(text)
+    text = _misspelt(_unabbreviated(text))
     if "?" in text:
         # A terse question and its answer, "Commercial use? Nope.", read as a label and its
         # value ("Commercial use: Nope."), so that a sentence split keeps them together.
@@ -216,6 +216,65 @@ _DIGIT_AS = str.maketrans("01", "ol")
 # the next line).
 _WRAPPED = rx.compile(r"\b([A-Za-z]{2,30})-[ \t]*\r?\n[ \t>]*([A-Za-z]{2,30})\b")
 _WORDS = rx.compile(r"([A-Za-z0-9]+)")
+# A key word broken anywhere by a line end (with or without a hyphen: GitHub renders
+# "commer⏎cial" as "commer cial"), by a blank or by hyphens, once or several times
+# ("com-⏎mer-⏎cial"): read as the word. Each letter of each key word, then an optional break.
+_BREAK = r"(?:-?[ \t]*\r?\n[ \t>]*|[ \t]|-)"
+_SPLIT_KEY_WORD = rx.compile(
+    r"(?i)\b(?:"
+    + "|".join(f"{_BREAK}?".join(rx.escape(c) for c in k) for k in sorted(KEY_WORDS, key=len)[::-1])
+    + r")\b"
+)
+
+
+def _rejoined(m: rx.Match[str]) -> str:
+    """A key word written with breaks, read whole (its words unchanged when unbroken)."""
+    found = m.group(0)
+    if _UNBROKEN.fullmatch(found):  # "non-commercial" is the word as written
+        return found
+    return "".join(c for c in found if c.isalpha()).lower()
+
+
+_UNBROKEN = rx.compile(r"(?i)(?:non[- ]?)?[a-z]+")
+
+
+def _load_term_words() -> tuple[rx.Pattern[str], dict[str, str]]:
+    """`forkvet/data/term_words.json`: one pattern for every abbreviation after "non-" and
+    every synonym, and what each (lower-cased) stands for."""
+    raw = resources.files("forkvet.data").joinpath("term_words.json").read_text("utf-8")
+    table = json.loads(raw)
+    means: dict[str, str] = {}
+    after_non = [(a, w) for w, abbrs in table["after_non"].items() for a in abbrs]
+    synonyms = [(a, w) for w, syns in table["synonyms"].items() for a in syns]
+    alternatives = []
+    for abbr, word in sorted(after_non, key=lambda p: -len(p[0])):
+        alternatives.append(rf"\bnon[-\s]?{rx.escape(abbr)}(?:\.|\b)(?:[^\w]|$)")
+        means[f"non-{abbr}"] = f"non-{word}"
+    for syn, word in synonyms:
+        alternatives.append(rf"\b{rx.escape(syn)}\b")
+        means[syn] = word
+    return rx.compile("(?i)" + "|".join(alternatives)), means
+
+
+_ABBREVIATED, _MEANS = _load_term_words()
+_NON_SPELLING = rx.compile(r"(?i)^non[-\s]?")
+
+
+def _unabbreviated(text: str) -> str:
+    """Abbreviations and synonyms of the key words read as the words ("non-comm." is
+    "non-commercial", "no lucrative use" is "no commercial use"); RE2, linear."""
+    return _ABBREVIATED.sub(_expand, text)
+
+
+def _expand(m: rx.Match[str]) -> str:
+    found = m.group(0)
+    core = found.rstrip(".").rstrip()
+    tail = found[len(core) :]
+    key = _NON_SPELLING.sub("non-", core.lower()).rstrip(".")
+    word = _MEANS.get(key.rstrip())
+    if word is None:
+        return found
+    return word + (" " if tail.startswith(".") else tail)
 
 
 def _key_word(word: str) -> str | None:
@@ -236,6 +295,7 @@ def _misspelt(text: str) -> str:
     its word (RE2 and dictionary look-ups, linear in the text)."""
     if "-" in text and "\n" in text:
         text = _WRAPPED.sub(_joined, text)
+    text = _SPLIT_KEY_WORD.sub(_rejoined, text)
     lookalike = _LOOKALIKE.search(text) is not None
     if not lookalike and _MISSPELT.keys().isdisjoint(text.lower().translate(_TO_BLANK).split()):
         return text  # the common case: C-speed passes, nothing to read otherwise

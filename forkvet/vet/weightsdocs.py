@@ -46,7 +46,21 @@ MAX_SCAN_BYTES = 8 * 1024 * 1024
 MAX_SCAN_TOTAL = 32 * 1024 * 1024
 _MAX_SENTENCE = 600
 
-_PROSE = frozenset([".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc", ""])
+# Every format GitHub renders as a document, read as the text it shows once the markup is
+# dropped (round 19c, L9): which files are read depends on their format, never on their name.
+_PROSE = (
+    frozenset(
+        (".md", ".markdown", ".mdown", ".mkdn", ".mkd", ".mdwn", ".mdx", ".rst", ".rest", ".txt")
+    )
+    | frozenset((".text", ".adoc", ".asciidoc", ".asc", ".html", ".htm", ".xhtml", ".textile"))
+    | (frozenset((".org", ".creole", ".mediawiki", ".wiki", ".pod", ".rdoc", ".svg", "")))
+)
+# Configuration files: their comments are prose ("# the weights are for non-commercial use").
+_CONFIG = frozenset([".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf"])
+# Scripts: what they print while they run, and their comments (round 19c, L9 and L11).
+_SCRIPT = frozenset([".sh", ".bash", ".zsh", ".py", ".ps1", ".bat", ".cmd"])
+MAX_OTHERS = 400
+_PLAIN_OR_CODE = frozenset([".txt", ".text", ""]) | _CONFIG | _SCRIPT
 # A name that says the file is about the weights or their terms: a word of the name.
 _NAMED_FOR_WEIGHTS = rx.compile(
     r"(?i)(?:^|[-_. ])(?:weights?|models?|checkpoints?|ckpts?|pre-?trained|downloads?|usage|"
@@ -91,10 +105,7 @@ def weights_doc_terms(ctx: Context) -> list[ModelTerms]:
     out: list[ModelTerms] = []
     budget = MAX_TOTAL_CHARS
     for fe, own in _docs(ctx):
-        if fe.suffix == ".ipynb":
-            text = _notebook_markdown(ctx, fe)
-        else:
-            text = (ctx.snap.read_text(fe.path) or "")[:MAX_DOC_CHARS]
+        text = _shown_text(ctx, fe)
         budget -= len(text)
         if budget < 0:
             break
@@ -112,24 +123,78 @@ def unread_docs(ctx: Context) -> list[tuple[str, str]]:
     from being read whole (too large, too deep, past the count or the total), and whose text
     a second, cheaper reading cannot clear: terms forkvet did not read, so commercial use is
     never a plain yes (outside attack round 19c, L20)."""
-    prose, notebooks, skipped = _candidates(ctx)
-    late = [f for f, _ in prose[MAX_DOCS:]] + [f for f, _ in notebooks[MAX_NOTEBOOKS:]]
+    _, _, skipped = _candidates(ctx)
     out: list[tuple[str, str]] = []
     budget = MAX_SCAN_TOTAL
-    for fe, why in skipped + [(f, "past the documents read for terms") for f in late]:
-        if fe.path.count("/") > MAX_DEPTH and not _NAMED_FOR_WEIGHTS.search(fe.name):
-            continue  # a deep document not named for the weights: as before, not theirs
-        budget -= min(fe.size, MAX_SCAN_BYTES)
-        if fe.size > MAX_SCAN_BYTES or budget < 0:
-            out.append((fe.path, why))
-            continue
+    for fe, why in skipped:
         own = bool(_NAMED_FOR_WEIGHTS.search(fe.name))
+        cost = min(fe.size, MAX_SCAN_BYTES)
+        if fe.size > MAX_SCAN_BYTES or budget < cost:
+            # A document (named for the weights, or in a format written to be read) left
+            # unread fails closed; a large plain-text, config or script file is data or code,
+            # read up to the scan size while the total lasts.
+            if own or fe.suffix not in _PLAIN_OR_CODE:
+                out.append((fe.path, why))
+                continue
+            if budget < cost:
+                continue
+        budget -= cost
         said = _restriction(_scan_text(ctx, fe), own)
         if said:
             out.append((fe.path, f"{why}; it says {said!r}"))
         if len(out) >= MAX_HITS:
             break
     return out
+
+
+def _shown_text(ctx: Context, fe: FileEntry) -> str:
+    """What a file shows a reader about terms: a notebook's cells, a config's comments, what
+    a script that downloads prints and its comments, a document's text without its markup."""
+    if fe.suffix == ".ipynb":
+        return _notebook_markdown(ctx, fe)
+    text = (ctx.snap.read_text(fe.path) or "")[:MAX_DOC_CHARS]
+    if not text or not _hinted(text):
+        return ""
+    return _shown_part(fe.suffix, text)
+
+
+def _shown_part(suffix: str, text: str) -> str:
+    """The part of a file's text that states terms to a reader, by its format."""
+    if suffix in _CONFIG:
+        return "\n\n".join(m.group(1) for m in _CONFIG_COMMENT.finditer(text))
+    if suffix in _SCRIPT:
+        if not _DOWNLOADS.search(text):
+            return ""
+        said = [next((g for g in m.groups() if g), "") for m in _SAID.finditer(text)]
+        return "\n\n".join([s for s in said if s][:5000])
+    if suffix in _LIGHT_MARKUP:
+        # Pod's formatting codes ("B<non-commercial>") before the tags fold() drops.
+        text = _LIGHT_MARKS.sub("", _POD_CODE.sub(lambda m: m.group(1), text))
+    return text
+
+
+# Lightweight markups GitHub renders (Textile, Org, Creole, MediaWiki, Pod, RDoc, AsciiDoc):
+# their emphasis and heading marks are dropped (`+non-com_mer_cial+`, `''bold''`).
+_LIGHT_MARKUP = frozenset(
+    [".textile", ".org", ".creole", ".mediawiki", ".wiki", ".pod", ".rdoc", ".adoc", ".asciidoc"]
+)
+_LIGHT_MARKS = rx.compile(r"[_+~^=']+")
+_POD_CODE = rx.compile(r"\b[BICEFSLXZ]<{1,3}[ \t]?([^<>\n]{0,300}?)[ \t]?>{1,3}")
+_CONFIG_COMMENT = rx.compile(r"(?m)(?:^|[ \t])[#;]+[ \t]?([^\n]*)$")
+# A script that fetches files (weights): what it prints is what its user reads as it runs.
+_DOWNLOADS = rx.compile(
+    r"(?i)\b(?:wget|curl|gdown|urlretrieve|urlopen|hf_hub_download|snapshot_download|"
+    r"load_state_dict_from_url|download_url|Invoke-WebRequest|requests\.get|gsutil|azcopy|"
+    r"aws\s+s3|rclone|aria2c|download\w*)\b"
+)
+# echo/print/printf/Write-Host/logging calls with a string literal; a comment line.
+_SAID = rx.compile(
+    r"(?m)\b(?:echo|printf|print|Write-Host|Write-Output|warn|warning|info)\b[ \t(]*"
+    r"(?:-[a-z][ \t]+)?[frbuFRBU]{0,2}(?:\"([^\"\n]{1,600})\"|'([^'\n]{1,600})')|"
+    r"^[ \t]*(?:#|::|REM\b)+[ \t]?([^\n]{1,600})$|"
+    # An unquoted echo (sh, cmd): its words up to a pipe, a redirection or the command's end.
+    r"\b(?:echo|Write-Host)[ \t]+(?:-[a-z]+[ \t]+)?([^\"'\s|;&<>][^\"'\n|;&<>]{0,600})"
+)
 
 
 def _scan_text(ctx: Context, fe: FileEntry) -> str:
@@ -141,6 +206,10 @@ def _scan_text(ctx: Context, fe: FileEntry) -> str:
     text = raw.decode("utf-8", "replace")
     if fe.suffix == ".ipynb":
         text = text.replace("\\n", "\n").replace('\\"', '"')
+    if not _hinted(text):  # most files: one linear search, no line split
+        return ""
+    if fe.suffix in _CONFIG or fe.suffix in _SCRIPT:
+        text = _shown_part(fe.suffix, text)  # a config's comments, what a script prints
     # Only the lines with a terms word, each a paragraph of its own: the sentence bound of
     # the full reading must not stop before the end of a large file.
     lines = [line.strip(' \t",[]') for line in text.splitlines() if _hinted(line)]
@@ -150,18 +219,48 @@ def _scan_text(ctx: Context, fe: FileEntry) -> str:
 def _docs(ctx: Context) -> list[tuple[FileEntry, bool]]:
     """(file, whether it is the weights' own statement), the weights' own first, then the
     shallowest; notebooks after prose."""
-    prose, notebooks, _ = _candidates(ctx)
-    return prose[:MAX_DOCS] + notebooks[:MAX_NOTEBOOKS]
+    prose, rest, _ = _candidates(ctx)
+    return prose + rest
 
 
-def _candidates(
-    ctx: Context,
-) -> tuple[list[tuple[FileEntry, bool]], list[tuple[FileEntry, bool]], list[tuple[FileEntry, str]]]:
-    """Every prose file and notebook that may state the weights' terms, in reading order, and
-    (path, why) of those a size or depth bound leaves unread."""
+_Candidates = tuple[
+    list[tuple[FileEntry, bool]], list[tuple[FileEntry, bool]], list[tuple[FileEntry, str]]
+]
+
+
+def _candidates(ctx: Context) -> _Candidates:
+    """`_find_candidates`, once per vet (both readings walk every file of the tree)."""
+    if "weightsdocs" not in ctx.memo:
+        ctx.memo["weightsdocs"] = _within_total(_find_candidates(ctx))
+    return ctx.memo["weightsdocs"]  # type: ignore[no-any-return]
+
+
+def _within_total(found: _Candidates) -> _Candidates:
+    """The first MAX_DOCS prose files and the rest the full reading reaches within
+    MAX_TOTAL_CHARS (each counted at its size, at most MAX_DOC_CHARS); the others are left to
+    the cheap reading, with why: a bound never passes silently (round 20, L9)."""
+    prose, rest, skipped = found
+    skipped = skipped + [(f, "past the documents read for terms") for f, _ in prose[MAX_DOCS:]]
+    left = MAX_TOTAL_CHARS
+    kept: tuple[list[tuple[FileEntry, bool]], list[tuple[FileEntry, bool]]] = ([], [])
+    for docs, into in ((prose[:MAX_DOCS], kept[0]), (rest, kept[1])):
+        for fe, own in docs:
+            left -= min(fe.size, MAX_DOC_CHARS)
+            if left < 0:
+                skipped.append((fe, f"past the {MAX_TOTAL_CHARS:,} characters read in all"))
+            else:
+                into.append((fe, own))
+    return kept[0], kept[1], skipped
+
+
+def _find_candidates(ctx: Context) -> _Candidates:
+    """Every prose file, then every notebook, config and script that may state the weights'
+    terms, in reading order, and (path, why) of those a size, depth or count bound leaves
+    unread (prose past MAX_DOCS is left to the caller)."""
     main = ctx.snap.readme.path if ctx.snap.readme else ""
     prose: list[tuple[FileEntry, bool]] = []
     notebooks: list[tuple[FileEntry, bool]] = []
+    others: list[tuple[FileEntry, bool]] = []
     skipped: list[tuple[FileEntry, str]] = []
     for f in ctx.snap.files:
         if f.vendored or f.path == main or f.size <= 0:
@@ -173,23 +272,27 @@ def _candidates(
             else:
                 notebooks.append((f, False))
             continue
-        if f.suffix not in _PROSE or _LICENSE_LIKE.search(f.name):
+        if _LICENSE_LIKE.search(f.name) or f.suffix not in _PROSE | _CONFIG | _SCRIPT:
             continue
         folder = f.path.rpartition("/")[0]
-        own = bool(_NAMED_FOR_WEIGHTS.search(f.name)) or (
-            bool(_README.match(f.name)) and bool(_WEIGHTS_FOLDER.search(folder))
+        own = f.suffix in _PROSE and (
+            bool(_NAMED_FOR_WEIGHTS.search(f.name))
+            or (bool(_README.match(f.name)) and bool(_WEIGHTS_FOLDER.search(folder)))
         )
-        # Plain text only when it is the weights' own or a README (requirements, lists).
-        if f.suffix in (".txt", "") and not (own or _README.match(f.name)):
-            continue
         bound = _bound(f, MAX_DOC_BYTES)
         if bound:
             skipped.append((f, bound))
-            continue
-        prose.append((f, own))
+        elif f.suffix in _PROSE:
+            prose.append((f, own))
+        else:
+            others.append((f, False))
     prose.sort(key=lambda d: (not d[1], d[0].path.count("/"), d[0].path))
     notebooks.sort(key=lambda d: (d[0].path.count("/"), d[0].path))
-    return prose, notebooks, skipped
+    # Configs and scripts after the notebooks, in a count of their own.
+    others.sort(key=lambda d: (d[0].path.count("/"), d[0].path))
+    late = notebooks[MAX_NOTEBOOKS:] + others[MAX_OTHERS:]
+    skipped += [(f, "past the documents read for terms") for f, _ in late]
+    return prose, notebooks[:MAX_NOTEBOOKS] + others[:MAX_OTHERS], skipped
 
 
 def _bound(f: FileEntry, most: int) -> str:

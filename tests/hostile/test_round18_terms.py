@@ -48,6 +48,9 @@ def test_key_words_are_read_in_linear_time() -> None:
         "look-alikes": lambda n: "a0b1c aIb " * (n // 10),
         "line wraps": lambda n: "ab-\ncd " * (n // 7),
         "decoys": lambda n: (" ".join(sorted(_MISSPELT)) + " ") * (n // 90_000 + 1),
+        # Round 20 (L10): broken key words and abbreviations, complete and not.
+        "broken words": lambda n: "com-\nmer-\ncial c o m m e r c i a " * (n // 38),
+        "abbreviations": lambda n: "non-comm. non-co lucrative " * (n // 27),
     }
     for name, make in shapes.items():
         small, large = make(20_000) + "x", make(200_000) + "y"
