@@ -8,6 +8,7 @@ non-commercial one "no", a known permissive one stays "yes"."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +214,31 @@ def test_code_past_the_search_bound_is_never_yes(
     )
     assert report.license.commercial_use is None
     assert "not searched for weights" in report.license.governs_reason
+
+
+# -- differential: the Hub's own card reader (skips where huggingface_hub is not installed) ----
+@pytest.mark.parametrize(
+    "front",
+    [
+        "base_model: meta-llama/Llama-2-7b-hf\n",
+        "base_model:\n- meta-llama/Llama-2-7b-hf\n- acme/other\n",
+        "base_model: [meta-llama/Llama-2-7b-hf, acme/other]\n",
+        "base_model:\n  - 'acme/quoted'\n",
+    ],
+)
+def test_base_model_reads_as_the_hub_reads_it(vet_repo: Vet, front: str, tmp_path: Path) -> None:
+    repocard = pytest.importorskip("huggingface_hub.repocard")
+    from forkvet.snapshot import load
+    from forkvet.vet.context import Context
+    from forkvet.vet.hubweights import _card_bases
+
+    text = f"---\nlicense: mit\n{front}---\n# Card\n"
+    card = tmp_path / "README.md"
+    card.write_text(text)
+    hub = repocard.metadata_load(card)["base_model"]
+    hub = hub if isinstance(hub, list) else [hub]
+    report_root = tmp_path / "repo"
+    report_root.mkdir()
+    (report_root / "README.md").write_text(text)
+    ours = [name for name, _, _ in _card_bases(Context(load(report_root)))]
+    assert ours == hub
