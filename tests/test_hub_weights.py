@@ -242,3 +242,17 @@ def test_base_model_reads_as_the_hub_reads_it(vet_repo: Vet, front: str, tmp_pat
     (report_root / "README.md").write_text(text)
     ours = [name for name, _, _ in _card_bases(Context(load(report_root)))]
     assert ours == hub
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # A data set or a Space downloaded, arithmetic named `model`, a later string argument.
+        {"d.py": 'hf_hub_download(repo_id="acme/data", filename="x.csv", repo_type="dataset")\n'},
+        {"README.md": "# X\n\n```\nhf download acme/data --repo-type dataset\n```\n"},
+        {"m.py": "model = total/count\n"},
+        {"m.py": 'm = AutoModel.from_pretrained(path, cache_dir="cachedir/x")\n'},
+    ],
+)
+def test_no_model_downloaded_stays_yes(vet_repo: Vet, files: dict[str, str]) -> None:
+    assert _answer(vet_repo, files) is True

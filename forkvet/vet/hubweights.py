@@ -47,11 +47,15 @@ _FILE_END = rx.compile(
     r"tflite|model|py|csv|jpe?g|png|wav|mp4)$"
 )
 _STR = r"[\"']([^\"'\n]{1,200})[\"']"
-# A loader's call with a string argument: the first string names the repository.
+# A loader's call whose first argument is a string: it names the repository (`pipeline`'s
+# second positional argument is the model).
 _LOADER_CALL = rx.compile(
-    r"\b(?:from_pretrained|pipeline|snapshot_download|hf_hub_download|SentenceTransformer|"
-    r"CrossEncoder|from_single_file|load_from_hub|hf_hub_url)\s*\([^)]{0,200}?" + _STR
+    r"\b(?:from_pretrained|snapshot_download|hf_hub_download|SentenceTransformer|CrossEncoder|"
+    r"from_single_file|load_from_hub|hf_hub_url|pipeline\s*\(\s*" + _STR + r"\s*,)\s*\(?\s*"
+    r"[\"']([^\"'\n]{1,200})[\"']"
 )
+# A download of a data set or a Space (`repo_type="dataset"`, `--repo-type dataset`): no weights.
+_NOT_A_MODEL = rx.compile(r"(?i)repo[-_]type[\"']?\s*[=:]?\s*[\"']?(?:dataset|space)")
 # `pipeline("task", model="org/name")`, `repo_id="org/name"`: keyword arguments naming a model.
 _MODEL_KEYWORD = rx.compile(
     r"\b(?:model|repo_id|pretrained_model_name_or_path|model_id|model_name)\s*=\s*" + _STR
@@ -65,7 +69,7 @@ _TORCH_HUB = rx.compile(r"\bhub\.(?:load|list|help)\s*\(\s*(?:repo_or_dir\s*=\s*
 # `base_model`, `--model_id`); a key naming a path (`model_path`, `ckpt_dir`) is a local path.
 _SETTING = rx.compile(
     r"(?im)(?:^|[\s\"'{,(])-{0,2}([\w-]*(?:model|base)[\w-]*)[\"']?[ \t]*[=: \t][ \t]*"
-    r"[\"']?([\w.-]+/[\w.-]+)(?:[\"'\s,)}]|$)"
+    r"([\"']?)([\w.-]+/[\w.-]+)(?:[\"'\s,)}]|$)"
 )
 _NAME_KEY = rx.compile(r"(?i)name|id\b|_id|repo|hub|^-*(?:base_?model|model)$")
 _OLLAMA = rx.compile(r"\bollama[ \t]+(?:run|pull)[ \t]+([\w./:-]+)")
@@ -80,19 +84,32 @@ MAX_HUB_BYTES = 48 * 1024 * 1024
 MAX_CARDS = 40
 
 
-def _strings(text: str, tree: frozenset[str]) -> list[str]:
-    """The hub ids a code text or command text loads or downloads, in order."""
+def _strings(text: str, tree: frozenset[str], python: bool = False) -> list[str]:
+    """The hub ids a code text or command text loads or downloads, in order. In Python a
+    setting's value is a string literal (`model = a/b` is arithmetic)."""
     out: list[str] = []
     for pattern in (_LOADER_CALL, _MODEL_KEYWORD, _HF_HUB_PREFIX, _CLI_DOWNLOAD):
-        out += [m.group(1).strip() for m in list(pattern.finditer(text))[:100]]
+        out += [
+            m.group(m.lastindex or 1).strip()
+            for m in list(pattern.finditer(text))[:100]
+            if not _NOT_A_MODEL.search(_call(text, m.start(), m.end()))
+        ]
     for m in list(_SETTING.finditer(text))[:100]:
-        key = m.group(1)
-        if _NAME_KEY.search(key):  # `model_name_or_path`: a name; `model_path`: a path
-            out.append(m.group(2))
+        # `model_name_or_path`: a name; `model_path`: a path
+        if _NAME_KEY.search(m.group(1)) and (m.group(2) or not python):
+            out.append(m.group(3))
     out += ["github:" + m.group(1).split(":")[0] for m in list(_TORCH_HUB.finditer(text))[:20]]
     for m in list(_OLLAMA.finditer(text))[:20]:
         out.append(_ollama(m.group(1)))
     return [i for i in out if i and _is_hub(i, tree)]
+
+
+def _call(text: str, start: int, end: int) -> str:
+    """The call (or command line) around a match: from its `(`, at most 300 characters
+    before, to the first `)` or line end after it."""
+    opened = text.rfind("(", max(0, start - 300), start)
+    ends = [i for i in (text.find(")", end), text.find("\n", end)) if i >= 0]
+    return text[opened if opened >= 0 else start : min(ends, default=len(text)) + 1]
 
 
 def _ollama(name: str) -> str:
@@ -168,7 +185,7 @@ def _loaded(ctx: Context) -> tuple[list[tuple[str, str, str]], list[str]]:
                 if _modelfile_from(m.group(1))
             ]
         elif "/" in text or "ollama" in text:
-            out += [(i, fe.path, "loads") for i in _strings(text, tree)]
+            out += [(i, fe.path, "loads") for i in _strings(text, tree, fe.suffix == ".py")]
     return out + _card_bases(ctx), []
 
 
