@@ -103,6 +103,7 @@ def test_a_known_permissive_download_stays_yes(vet_repo: Vet, name: str) -> None
     [
         # A mention in prose, a local folder, a path setting, a file path: nothing downloaded.
         {"README.md": "# X\n\nWe compare with acme/other-model in the paper.\n"},
+        {"README.md": "# X\n\nOur model acme/other-model is better than the base acme/b.\n"},
         {
             "train.py": 'm = AutoModel.from_pretrained("checkpoints/best")\n',
             "checkpoints/x.txt": "x",

@@ -68,7 +68,7 @@ _TORCH_HUB = rx.compile(r"\bhub\.(?:load|list|help)\s*\(\s*(?:repo_or_dir\s*=\s*
 # A setting or argument whose key names a model by name or id (`model_name_or_path`,
 # `base_model`, `--model_id`); a key naming a path (`model_path`, `ckpt_dir`) is a local path.
 _SETTING = rx.compile(
-    r"(?im)(?:^|[\s\"'{,(])-{0,2}([\w-]*(?:model|base)[\w-]*)[\"']?[ \t]*[=: \t][ \t]*"
+    r"(?im)(?:^|[\s\"'{,(])(-{0,2})([\w-]*(?:model|base)[\w-]*)[\"']?([ \t]*[=: \t])[ \t]*"
     r"([\"']?)([\w.-]+/[\w.-]+)(?:[\"'\s,)}]|$)"
 )
 _NAME_KEY = rx.compile(r"(?i)name|id\b|_id|repo|hub|^-*(?:base_?model|model)$")
@@ -96,8 +96,11 @@ def _strings(text: str, tree: frozenset[str], python: bool = False) -> list[str]
         ]
     for m in list(_SETTING.finditer(text))[:100]:
         # `model_name_or_path`: a name; `model_path`: a path
-        if _NAME_KEY.search(m.group(1)) and (m.group(2) or not python):
-            out.append(m.group(3))
+        # `model_name_or_path`: a name; `model_path`: a path. "the model acme/x" is prose:
+        # a value after a space only follows an option (`--model_id acme/x`).
+        option = m.group(1) or m.group(3).strip()
+        if _NAME_KEY.search(m.group(2)) and option and (m.group(4) or not python):
+            out.append(m.group(5))
     out += ["github:" + m.group(1).split(":")[0] for m in list(_TORCH_HUB.finditer(text))[:20]]
     for m in list(_OLLAMA.finditer(text))[:20]:
         out.append(_ollama(m.group(1)))
