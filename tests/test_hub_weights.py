@@ -63,6 +63,15 @@ def _load(name: str) -> dict[str, str]:
         },
         {"m.py": 'import torch\nm = torch.hub.load("acme/hubrepo", "net")\n'},
         {"configs/train.yaml": "model_name_or_path: acme/base-7b\nlr: 1e-4\n"},
+        {"m.py": 'name = "acme/base-7b"\nm = AutoModel.from_pretrained(name)\n'},
+        {
+            "m.py": "p.add_argument('--ckpt', default='acme/base-7b')\na = p.parse_args()\n"
+            "m = AutoModel.from_pretrained(a.ckpt, torch_dtype=t)\n"
+        },
+        {
+            "m.py": "@dataclass\nclass A:\n    weights: str = field(default='acme/base-7b')\n"
+            "pipe = pipeline('text-generation', model=A().weights)\n"
+        },
         {"run.sh": "python train.py --model_name_or_path acme/base-7b\n"},
         {"README.md": "# X\n\n```\nhuggingface-cli download acme/base-7b --local-dir w\n```\n"},
         {"README.md": "# X\n\n```\nhf download acme/base-7b\n```\n"},
@@ -252,6 +261,7 @@ def test_base_model_reads_as_the_hub_reads_it(vet_repo: Vet, front: str, tmp_pat
         {"d.py": 'hf_hub_download(repo_id="acme/data", filename="x.csv", repo_type="dataset")\n'},
         {"README.md": "# X\n\n```\nhf download acme/data --repo-type dataset\n```\n"},
         {"m.py": "model = total/count\n"},
+        {"m.py": 'out = "runs/x"\nname = "a/b"\nm = AutoModel.from_pretrained(path)\n'},
         {"m.py": 'm = AutoModel.from_pretrained(path, cache_dir="cachedir/x")\n'},
     ],
 )

@@ -60,6 +60,21 @@ _NOT_A_MODEL = rx.compile(r"(?i)repo[-_]type[\"']?\s*[=:]?\s*[\"']?(?:dataset|sp
 _MODEL_KEYWORD = rx.compile(
     r"\b(?:model|repo_id|pretrained_model_name_or_path|model_id|model_name)\s*=\s*" + _STR
 )
+# A loader given a variable (`from_pretrained(MODEL_ID)`, `model=args.model`): the string the
+# file assigns to that name, or the default of the option of that name, is what it loads.
+_LOADER_VAR = rx.compile(
+    r"\b(?:(?:from_pretrained|snapshot_download|hf_hub_download|SentenceTransformer|CrossEncoder|"
+    r"from_single_file)\s*\(\s*|(?:model|repo_id|pretrained_model_name_or_path|model_id)\s*=\s*)"
+    r"(?:[A-Za-z_]\w*(?:\(\))?\.)*([A-Za-z_]\w*)\s*[,)\n]"
+)
+_ASSIGNED = rx.compile(
+    r"(?m)\b([A-Za-z_]\w*)\s*(?::[^=\n]{0,80})?=\s*(?:field\(\s*default\s*=\s*)?"
+    r"[\"']([^\"'\n]{1,200})[\"']"
+)
+_OPTION_DEFAULT = rx.compile(
+    r"add_argument\(\s*[\"']-{1,2}([\w-]+)[\"'][^)]{0,300}?\bdefault\s*=\s*"
+    r"[\"']([^\"'\n]{1,200})[\"']"
+)
 _HF_HUB_PREFIX = rx.compile(r"\bhf-hub:([\w.-]+/[\w.-]+)")
 _CLI_DOWNLOAD = rx.compile(
     r"\b(?:huggingface-cli|hf)[ \t]+download[ \t]+(?:--?[\w-]+[ \t]+)*([\w.-]+/[\w.-]+)"
@@ -101,10 +116,22 @@ def _strings(text: str, tree: frozenset[str], python: bool = False) -> list[str]
         option = m.group(1) or m.group(3).strip()
         if _NAME_KEY.search(m.group(2)) and option and (m.group(4) or not python):
             out.append(m.group(5))
+    out += _variables(text) if python else []
     out += ["github:" + m.group(1).split(":")[0] for m in list(_TORCH_HUB.finditer(text))[:20]]
     for m in list(_OLLAMA.finditer(text))[:20]:
         out.append(_ollama(m.group(1)))
     return [i for i in out if i and _is_hub(i, tree)]
+
+
+def _variables(text: str) -> list[str]:
+    """The strings a Python file assigns to the names its loaders are given (a constant, a
+    dataclass field's default, an argparse option's default)."""
+    names = {m.group(1) for m in list(_LOADER_VAR.finditer(text))[:100]}
+    if not names:
+        return []
+    values = [(m.group(1), m.group(2)) for m in list(_ASSIGNED.finditer(text))[:5000]]
+    values += [(m.group(1).replace("-", "_"), m.group(2)) for m in _OPTION_DEFAULT.finditer(text)]
+    return [value for name, value in values if name in names][:100]
 
 
 def _call(text: str, start: int, end: int) -> str:
