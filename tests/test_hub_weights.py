@@ -236,13 +236,16 @@ def test_code_past_the_search_bound_is_never_yes(
         "base_model:\n  - 'acme/quoted'\n",
     ],
 )
-def test_base_model_reads_as_the_hub_reads_it(vet_repo: Vet, front: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lead", ["", "\n\n", "  \n"])
+def test_base_model_reads_as_the_hub_reads_it(
+    vet_repo: Vet, front: str, lead: str, tmp_path: Path
+) -> None:
     repocard = pytest.importorskip("huggingface_hub.repocard")
     from forkvet.snapshot import load
     from forkvet.vet.context import Context
     from forkvet.vet.hubweights import _card_bases
 
-    text = f"---\nlicense: mit\n{front}---\n# Card\n"
+    text = f"{lead}---\nlicense: mit\n{front}---\n# Card\n"
     card = tmp_path / "README.md"
     card.write_text(text)
     hub = repocard.metadata_load(card)["base_model"]

@@ -90,7 +90,11 @@ _NAME_KEY = rx.compile(r"(?i)name|id\b|_id|repo|hub|^-*(?:base_?model|model)$")
 _OLLAMA = rx.compile(r"\bollama[ \t]+(?:run|pull)[ \t]+([\w./:-]+)")
 _MODELFILE_FROM = rx.compile(r"(?im)^FROM[ \t]+(\S+)")
 _MODELFILE_LICENSE = rx.compile(r'(?ism)^LICENSE[ \t]+(?:"""(.*?)"""|([^\n]+))')
-_FRONT_MATTER = rx.compile(r"(?s)\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)")
+# The Hub's own front-matter block (huggingface_hub.repocard.REGEX_YAML_BLOCK): leading blank
+# lines allowed, `---` then a line break, the block, a line break and `---`.
+_FRONT_MATTER = rx.compile(
+    r"\A\ufeff?\s*---(?:\r\n|\r|\n)((?s:.*?))(?:\r\n|\r|\n)---[ \t]*(?:\r\n|\n|\z)"
+)
 _CARD = rx.compile(r"(?i)^(?:readme|model[-_ ]?card[\w.-]*)\.(?:md|markdown|txt)$")
 _CODE_SUFFIXES = frozenset([".py", ".sh", ".bash", ".yaml", ".yml", ".json", ".toml", ".cfg"])
 MAX_IDS = 200
