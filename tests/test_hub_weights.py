@@ -90,10 +90,15 @@ def test_weights_downloaded_by_an_unknown_id_are_unclear(
 @pytest.mark.parametrize(
     "name", ["black-forest-labs/FLUX.1-dev", "CohereForAI/c4ai-command-r-v01", "coqui/XTTS-v2"]
 )
-def test_a_known_non_commercial_download_is_non_commercial(vet_repo: Vet, name: str) -> None:
+@pytest.mark.parametrize("decoy", [False, True])
+def test_a_known_non_commercial_download_is_non_commercial(
+    vet_repo: Vet, name: str, decoy: bool
+) -> None:
     # The code's MIT and the weights' non-commercial terms: never yes, and the weights'
-    # restriction is a non-commercial finding (what `deny: [non-commercial]` fails on).
-    report = _report(vet_repo, _load(name))
+    # restriction is a non-commercial finding (what `deny: [non-commercial]` fails on). A
+    # folder named like the owner (`black-forest-labs/notes.txt`) does not make it local.
+    files = {**_load(name), **({f"{name.split('/')[0]}/notes.txt": "x"} if decoy else {})}
+    report = _report(vet_repo, files)
     assert report.license.commercial_use is not True
     assert any(f.title == "License is non-commercial" for f in report.findings)
     assert any(m.commercial_use is False and name in m.name for m in report.license.all)
@@ -117,6 +122,7 @@ def test_a_known_permissive_download_stays_yes(vet_repo: Vet, name: str) -> None
             "train.py": 'm = AutoModel.from_pretrained("checkpoints/best")\n',
             "checkpoints/x.txt": "x",
         },
+        {"src/t.py": 'm = AutoModel.from_pretrained("ckpt/w")\n', "src/ckpt/w/config.json": "{}"},
         {"configs/a.yml": "model_path: runs/llama\n"},
         {"train.py": 'm = AutoModel.from_pretrained("./out/final")\n'},
         {"train.py": 'm = AutoModel.from_pretrained("weights/model.pth")\n'},

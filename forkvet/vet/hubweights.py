@@ -156,15 +156,20 @@ def _ollama(name: str) -> str:
 
 
 def _is_hub(name: str, tree: frozenset[str]) -> bool:
-    """A hub id, not a local path: the id's shape, not a file name, and neither the path nor
-    its first folder in the tree. A bare name is a hub id only as the Hub's legacy ids are."""
+    """A hub id, not a local path: the id's shape, not a file name, and not a file or folder
+    of the tree (transformers loads a folder that exists). A name under a folder of the tree
+    (`checkpoints/best`, written by training) is a local path, but for an id the table or the
+    base-model names know: a folder named like the id's owner hides no download. A bare name
+    is a hub id only as the Hub's legacy ids are."""
     if name.startswith(("ollama:", "github:")):
         return len(name) > 8 and ".." not in name
     if "/" not in name:
         return name.lower() in LEGACY or name.lower() in KNOWN
-    if not _HUB_ID.fullmatch(name) or ".." in name or _FILE_END.search(name):
+    if not _HUB_ID.fullmatch(name) or ".." in name or _FILE_END.search(name) or name in tree:
         return False
-    return name not in tree and name.split("/")[0] not in tree
+    if name.split("/")[0] in tree:
+        return name.lower() in KNOWN or base_terms(name, "", "") is not None
+    return True
 
 
 def _judge(name: str, path: str, how: str) -> ModelTerms | str | None:
@@ -200,8 +205,14 @@ def _modelfile(fe: FileEntry) -> bool:
 def _loaded(ctx: Context) -> tuple[list[tuple[str, str, str]], list[str]]:
     """(id, path, how) for every hub id the README, code, configs and scripts load, and how
     the code files a bound left unsearched (MAX_HUB_FILES files, MAX_HUB_BYTES in all)."""
-    tree = frozenset(f.path for f in ctx.snap.files) | frozenset(
-        f.path.split("/")[0] for f in ctx.snap.files if "/" in f.path
+    # Every name and every `folder/name` pair of the tree, as seen from any folder (a script
+    # run there): a hub id has two parts.
+    tree = frozenset(
+        "/".join(parts[i : i + n])
+        for f in ctx.snap.files
+        for parts in [f.path.split("/")[:12]]
+        for n in (1, 2)
+        for i in range(len(parts) - n + 1)
     )
     readme = ctx.snap.readme.path if ctx.snap.readme else "README"
     out = [(i, readme, "loads") for i in _strings(ctx.readme[:200_000], tree)]
