@@ -230,8 +230,13 @@ def test_a_readme_that_loads_a_conditionally_licensed_model_is_never_yes(vet_rep
     report = vet_repo({**CODE, "README.md": readme})
     assert report.license.commercial_use is None
     assert "loads meta-llama/Llama-2-7b-hf" in report.license.governs_reason
+    # Round 20 (19c L2): a hub model whose terms no table knows is not verified offline.
     own = readme.replace("meta-llama/Llama-2-7b-hf", "example/tiny-open-7b")
-    assert vet_repo({**CODE, "README.md": own}, name="own").license.commercial_use is True
+    report = vet_repo({**CODE, "README.md": own}, name="own")
+    assert report.license.commercial_use is None
+    assert "example/tiny-open-7b" in report.license.governs_reason
+    known = readme.replace("meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1")
+    assert vet_repo({**CODE, "README.md": known}, name="known").license.commercial_use is True
 
 
 def test_a_sub_project_readme_licensing_its_models_for_research_only(vet_repo: Vet) -> None:

@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from forkvet import rx, safeparse
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
-from forkvet.vet import licensedb, licensegaps, modelterms, weightsdocs
+from forkvet.vet import hubweights, licensedb, licensegaps, modelterms, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.licensesections import (
     custom_ref,
@@ -1385,6 +1385,7 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
     base = modelterms.research_base(ctx)
     if base is not None:
         sources.append(base)
+    sources += hubweights.downloads(ctx)  # weights it downloads by a hub id (round 20)
     gated = modelterms.gated_weights(ctx)
     if gated is not None:
         out.append(_gated_terms(gated))
@@ -1401,6 +1402,8 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
         elif mt.research_only:
             terms = _RESEARCH_TERMS
             name = mt.what
+        elif mt.unverified:
+            terms, name = _GAP_TERMS, f"terms forkvet cannot judge: {mt.what}"
         elif unjudged:
             # "llama2", "other", "Academic", a name forkvet does not know: not a known grant.
             terms = _GAP_TERMS

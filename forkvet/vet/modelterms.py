@@ -33,6 +33,9 @@ class ModelTerms:
     # The weights derive from a base model: its license binds them even where it grants
     # commercial use only under a condition (a user threshold), so never a plain yes.
     base_model: bool = False
+    # Terms forkvet cannot read offline (weights downloaded from a hub by an id no table
+    # knows): commercial use is unclear, naming them (round 20, 19c L2).
+    unverified: bool = False
 
 
 _RESEARCH_ONLY = rx.compile(
@@ -60,7 +63,13 @@ _MODEL_KEYS = frozenset(
         "architecture",
     }
 )
-_LICENSE_KEY = rx.compile(r"(?i)^licen[cs]e(?:_?(?:name|id|type))?$")
+# A license key by its shape: `license`, `licence`, `license_name`, `model_license`,
+# `weights-license`, `LicenseId` (round 20, 19c L11: not a list of spellings).
+_LICENSE_KEY = rx.compile(
+    r"(?i)^(?:[a-z0-9]+[_-]?)*?licen[cs]es?(?:[_-]?(?:name|id|type|spdx|expression))?$"
+)
+# Files whose license fields have their own reader (package metadata): not read again here.
+_METADATA_FILES = frozenset([".zenodo.json", "codemeta.json", "meta.yaml", "meta.yml"])
 _CATALOGUE_NAME = rx.compile(
     r"(?i)(?:models?|zoo|catalog(?:ue)?|checkpoints?|weights|registry|hub|pretrained|cards?)"
 )
@@ -68,6 +77,11 @@ _MODEL_CONFIG = rx.compile(
     r"(?i)^(?:[\w.-]*[-_.])?(?:config|adapter_config|model_index|params)\.(?:json|ya?ml)$"
 )
 MAX_MODEL_CONFIGS = 10
+
+
+def research_only_text(text: str) -> bool:
+    """The text says research / non-commercial use only."""
+    return bool(_RESEARCH_ONLY.search(fold(text)))
 
 
 def _model_config(fe: FileEntry) -> bool:
@@ -191,19 +205,18 @@ def catalogues(ctx: Context) -> list[ModelTerms]:
             data = json.loads(text) if fe.suffix == ".json" else safeyaml.load(text)
         except (ValueError, RecursionError, yaml.YAMLError):
             continue
+        if fe.suffix == ".cff" and isinstance(data, dict):
+            # CITATION.cff: its own license and the preferred citation's, never the
+            # licenses of the works it references.
+            data = {"license": data.get("license"), "pc": data.get("preferred-citation")}
         licenses = _entry_licenses(data)
-        # A model's own config (Hugging Face `config.json`, `adapter_config.json`,
-        # `model_index.json`) with a top-level `license` states the weights' license (round
-        # 18, F4); a data set's metadata does not.
-        if not licenses and _model_config(fe) and isinstance(data, dict):
-            licenses = [
-                v[:200]
-                for k, v in data.items()
-                if _LICENSE_KEY.match(str(k)) and isinstance(v, str)
-            ][:5]
-        if len(licenses) >= 2 or (
-            licenses and (_CATALOGUE_NAME.search(fe.name) or _model_config(fe))
+        top = _top_licenses(data, fe)
+        if (
+            len(licenses) >= 2
+            or top
+            or (licenses and (_CATALOGUE_NAME.search(fe.name) or _model_config(fe)))
         ):
+            licenses = licenses + [t for t in top if t not in licenses]
             restricted = sorted({lic for lic in licenses if _RESEARCH_ONLY.search(lic)})
             out.append(
                 ModelTerms(
@@ -319,9 +332,20 @@ _TABLE_LICENSE = rx.compile(
 )
 
 
+def _top_licenses(data: Any, fe: FileEntry) -> list[str]:
+    """A config's own top-level license keys (a Hugging Face `config.json`, a Lightning
+    `hparams.yaml`, `"model_license": …`): the weights' license (round 18 F4, round 20 L11);
+    a data set's metadata and package metadata (read elsewhere) are not."""
+    if not isinstance(data, dict) or "data" in fe.path.lower() or fe.name in _METADATA_FILES:
+        return []
+    return [v[:200] for k, v in data.items() if _LICENSE_KEY.match(str(k)) and isinstance(v, str)][
+        :5
+    ]
+
+
 def _is_catalogue_candidate(fe: FileEntry) -> bool:
     return (
-        fe.suffix in (".json", ".yaml", ".yml")
+        fe.suffix in (".json", ".yaml", ".yml", ".cff")
         and 0 < fe.size <= MAX_CATALOGUE_BYTES
         and not fe.vendored
         and fe.path.count("/") <= 3
@@ -459,7 +483,7 @@ def _set_names(text: str) -> list[str]:
     return out[:200]
 
 
-def _base_terms(name: str, path: str, how: str, sized: bool = False) -> ModelTerms | None:
+def base_terms(name: str, path: str, how: str, sized: bool = False) -> ModelTerms | None:
     """A loaded or set name's base model terms. sized (the code's settings, where a folder may
     be called `llama` or `alpaca`): a research-only base only by a sized or unique name
     (`llama-7b`, `opt-175b`, `galactica`)."""
@@ -490,7 +514,7 @@ def _code_base(ctx: Context) -> ModelTerms | None:
         if "/" not in text:
             continue
         for name in _set_names(text):
-            found = _base_terms(name, fe.path, "the code loads", sized=True)
+            found = base_terms(name, fe.path, "the code loads", sized=True)
             if found:
                 return found
     return None
@@ -500,7 +524,7 @@ def _loaded_base(readme: str, path: str) -> ModelTerms | None:
     """The model the README's own code loads or its commands set, when it is a research-only
     or conditionally licensed base: the code runs weights under that license."""
     for name in _set_names(readme)[:100]:
-        found = _base_terms(name, path, "the README loads")
+        found = base_terms(name, path, "the README loads")
         if found:
             return found
     return None

@@ -400,7 +400,7 @@ def reuse_expressions(ctx: Context) -> list[tuple[str, str]]:
     of `REUSE.toml`'s annotations. At most 200."""
     out: list[tuple[str, str]] = []
     for f in ctx.snap.files:
-        if f.path == ".reuse/dep5" and f.size <= MAX_DOC_BYTES:
+        if _dep5(ctx, f) and f.size <= MAX_DOC_BYTES:
             text = ctx.snap.read_text(f.path) or ""
             out += [(f.path, m.group(1).strip()) for m in _DEP5_LICENSE.finditer(text)][:200]
         elif f.path == "REUSE.toml" and f.size <= MAX_DOC_BYTES:
@@ -412,6 +412,19 @@ def reuse_expressions(ctx: Context) -> list[tuple[str, str]]:
         if len(out) >= 200:
             break
     return [(p, e) for p, e in out if e][:200]
+
+
+# Debian's machine-readable copyright format (DEP 5), the form `.reuse/dep5` uses: a file named
+# `copyright` or `dep5` (`debian/copyright`) whose first line is its `Format:` header (19c L11).
+_DEP5_FORMAT = rx.compile(r"(?i)\A\s*Format:[ \t]*\S*copyright-format")
+
+
+def _dep5(ctx: Context, f: FileEntry) -> bool:
+    if f.path == ".reuse/dep5":
+        return True
+    if f.name.lower() not in ("copyright", "dep5") or f.vendored:
+        return False
+    return bool(_DEP5_FORMAT.match((ctx.snap.read_text(f.path) or "")[:2000]))
 
 
 _DEP5_LICENSE = rx.compile(r"(?mi)^License:[ \t]*([^\n]{1,300})$")
