@@ -165,6 +165,7 @@ def _run_command(
         "timed_out": ran.timed_out,
         "gpu": ran.gpu_name,
         "isolation": ran.isolation,
+        "limits": ran.limits,
         "peak_gpu_memory_mib": ran.gpu_peak_mib,
     }
     if ran.stopped_early:
