@@ -19,7 +19,9 @@ root, processes are not bounded, and `describe()` says so (run the runner as a u
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from forkvet.errors import InputError
 
@@ -73,15 +75,34 @@ def user_tasks(uid: int) -> int:
     return count
 
 
-def rlimits(environ: dict[str, str] | None = None) -> tuple[str, str]:
-    """(what the sandbox's launcher sets, e.g. `NPROC=4210,DATA=12884901888`; the sentence
-    for the result saying which bound holds)."""
+class Rlimits(NamedTuple):
+    outside: str  # set by the sandbox's launcher before bwrap: `DATA=12884901888` or ""
+    nproc: int  # set inside, in the sandbox's user namespace (`inside`); 0: none
+    said: str  # the sentence for the result saying which bounds hold
+
+
+def counted_per_namespace(release: str | None = None) -> bool:
+    """Linux 5.14 and later count RLIMIT_NPROC per user namespace (ucounts)."""
+    parts = (release or os.uname().release).split(".")
+    try:
+        return (int(parts[0]), int("".join(c for c in parts[1][:3] if c.isdigit()))) >= (5, 14)
+    except (ValueError, IndexError):
+        return False
+
+
+def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
+    """The command's process limits. RLIMIT_NPROC is set inside the sandbox's own user
+    namespace (by `inside`): on Linux 5.14 and later the kernel then counts against it only
+    the tasks of that namespace (the sandbox's init and the command's), so the user's other
+    processes on the host (another container's, invisible here) cannot use up the budget;
+    earlier kernels count all the user's tasks: the user's tasks now plus the budget."""
     tasks, memory = tasks_budget(environ), memory_mb(environ)
     specs: list[str] = []
     said: list[str] = []
     uid = os.getuid()
+    nproc = 0
     if tasks and uid != 0:
-        specs.append(f"NPROC={user_tasks(uid) + tasks}")
+        nproc = tasks + (1 if counted_per_namespace() else user_tasks(uid))
         said.append(f"{tasks} more processes and threads (RLIMIT_NPROC)")
     elif tasks:
         said.append("processes not bounded (forkvet runs as root: RLIMIT_NPROC does not bind)")
@@ -92,8 +113,26 @@ def rlimits(environ: dict[str, str] | None = None) -> tuple[str, str]:
         said.append(f"{memory} MiB of memory per process (RLIMIT_DATA)")
     else:
         said.append(f"memory not bounded ({MEMORY_VAR}=0)")
-    return ",".join(specs), "; ".join(said)
+    return Rlimits(",".join(specs), nproc, "; ".join(said))
 
 
 def describe(environ: dict[str, str] | None = None) -> str:
-    return rlimits(environ)[1]
+    return rlimits(environ).said
+
+
+# Run inside the sandbox, in front of the command: the process limit, then the command.
+_INSIDE = (
+    "import os, resource, sys\n"
+    "n, hard = int(sys.argv[1]), resource.getrlimit(resource.RLIMIT_NPROC)[1]\n"
+    "n = n if hard == resource.RLIM_INFINITY else min(n, hard)\n"
+    "resource.setrlimit(resource.RLIMIT_NPROC, (n, n))\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def inside(command: list[str], nproc: int) -> list[str]:
+    """`command`, started by forkvet's own interpreter (isolated, no site) after it set
+    RLIMIT_NPROC to `nproc` inside the sandbox; unchanged when `nproc` is 0."""
+    if not nproc:
+        return command
+    return [sys.executable, "-I", "-S", "-c", _INSIDE, str(nproc), *command]

@@ -412,15 +412,15 @@ _JOIN_KEYRING = (
 )
 
 
-def _launcher() -> list[str]:
+def _launcher(outside: str) -> list[str]:
     """The start of every sandbox's argv: forkvet's own interpreter, isolated (-I, no site),
-    joining a fresh session keyring, setting the command's limits (`limits.rlimits`) and
+    joining a fresh session keyring, setting the command's memory limit (`limits.rlimits`) and
     handing bwrap the seccomp filter (`seccomp.program`) before it becomes bwrap
     (`_JOIN_KEYRING`). No filter for this machine: SandboxUnavailable (the probe says so)."""
     program = seccomp.program()
     if program is None:
         raise SandboxUnavailable(_NO_FILTER)
-    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), limits.rlimits()[0]]
+    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), outside]
 
 
 _NO_FILTER = (
@@ -447,8 +447,9 @@ def _argv(
     rw = _writable(writable)
     folders = _command_folders()
     covers, remounts, hidden = _cover_shared(rw)
+    bounds = limits.rlimits()
     return [
-        *_launcher(),
+        *_launcher(bounds.outside),
         bwrap,
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
@@ -462,7 +463,7 @@ def _argv(
         *_masks(rw, folders, hidden),
         *remounts,
         *_child_environment(private_home),
-        *["--chdir", _real(cwd), "--", *command],
+        *["--chdir", _real(cwd), "--", *limits.inside(command, bounds.nproc)],
     ]
 
 

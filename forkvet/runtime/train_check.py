@@ -48,6 +48,7 @@ class TrainResult:
     # Named series besides `losses` (GAN logs: "generator", "discriminator"; null = NaN/Inf).
     series: dict[str, list[float | None]] = field(default_factory=dict)
     isolation: str | None = None  # bubblewrap | none (forkvet.runtime.sandbox)
+    limits: str | None = None  # the bounds on processes and memory that held (runtime.limits)
     # Set with --baseline: this run against an earlier one (forkvet.runtime.baseline).
     baseline: dict[str, Any] | None = None
     # Every named scalar series found (forkvet.runtime.metrics.summary), by name.

@@ -359,3 +359,24 @@ def test_the_runners_work_folders_are_empty_inside(
         shutil.rmtree(scratch, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    ("release", "own"),
+    [("6.18.0", True), ("5.15.0-91-generic", True), ("5.14.0", True), ("5.13.19", False)],
+)
+def test_the_process_budget_counts_the_sandboxs_own_tasks_where_the_kernel_can(
+    release: str, own: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From Linux 5.14 the kernel counts RLIMIT_NPROC per user namespace: set inside the
+    sandbox's own, it counts only the sandbox's tasks (the user's processes in other
+    containers, invisible here, cannot use the budget up); before, the user's tasks now are
+    added to it."""
+    assert limits.counted_per_namespace(release) is own
+    monkeypatch.setattr(limits, "user_tasks", lambda uid: 500)
+    monkeypatch.setattr(limits, "counted_per_namespace", lambda release=None: own)
+    monkeypatch.setattr(os, "getuid", lambda: 1001)
+    monkeypatch.setenv(limits.TASKS_VAR, "64")
+    assert limits.rlimits().nproc == (65 if own else 564)
+    assert limits.inside(["sh", "-c", "true"], 65)[-3:] == ["sh", "-c", "true"]
+    assert limits.inside(["sh"], 0) == ["sh"]
