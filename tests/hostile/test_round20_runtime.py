@@ -380,3 +380,28 @@ def test_the_process_budget_counts_the_sandboxs_own_tasks_where_the_kernel_can(
     assert limits.rlimits().nproc == (65 if own else 564)
     assert limits.inside(["sh", "-c", "true"], 65)[-3:] == ["sh", "-c", "true"]
     assert limits.inside(["sh"], 0) == ["sh"]
+
+
+_I386_GETPID = r"""
+#include <stdio.h>
+int main(void) {
+    long r;
+    __asm__ volatile ("int $0x80" : "=a"(r) : "a"(20L) : "memory");  /* i386 getpid */
+    printf("%ld\n", r);
+    return 0;
+}
+"""
+
+
+def test_a_call_in_the_32_bit_abi_is_denied_inside(tmp_path: Path) -> None:
+    """On x86_64 `int 0x80` reaches the i386 table, whose numbers differ (20 is getpid there,
+    `ptrace`'s 26, `mount`'s 21): the filter checks the architecture before any number."""
+    _sandbox_ok()
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if os.uname().machine != "x86_64" or gcc is None:
+        pytest.skip("needs x86_64 and a C compiler")
+    (tmp_path / "i.c").write_text(_I386_GETPID)
+    subprocess.run([gcc, "-O0", "-o", str(tmp_path / "i"), str(tmp_path / "i.c")], check=True)
+    with sandbox.sandboxed(["./i"], tmp_path) as (argv, _):
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "-1", out  # -EPERM; the host's answer is a pid
