@@ -711,12 +711,13 @@ def _readable_mounts(readable: Iterable[str | os.PathLike[str]]) -> list[str]:
     return argv
 
 
-def _masks(rw: list[str], folders: set[str], hidden: list[str]) -> list[str]:
+def _masks(rw: list[str], folders: set[str], hidden: Iterable[str] = ()) -> list[str]:
     """forkvet's own files read-only and the runner's command files hidden, over the writable
     folders that might hold them; forkvet's own files inside a hidden runner folder (its
     environment in `RUNNER_TEMP`, the action's folder) read-only again."""
     argv: list[str] = []
     pinned: set[str] = set()
+    hidden = list(hidden)
     for path in protected_paths():
         if path in hidden:
             continue  # hidden as a whole (`_actions`): stronger than read-only
