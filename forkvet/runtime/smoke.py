@@ -128,6 +128,10 @@ def _run_notebook(
     nb = run_notebook(notebook, python, root, out_dir, int(timeout), env, pass_env)
     result.notebook = asdict(nb)
     result.isolation = nb.isolation
+    if nb.isolation == "bubblewrap":
+        from forkvet.runtime.limits import describe
+
+        result.limits = describe()
     if not nb.ok:
         result.verdict = "fail"
         result.reasons.append(f"notebook {notebook.name}: {nb.error}")
