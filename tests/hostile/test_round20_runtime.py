@@ -343,7 +343,8 @@ def test_the_runners_work_folders_are_empty_inside(
         (repo / "look.py").write_text(_LOOK)
         monkeypatch.setenv("RUNNER_TEMP", str(rt))
         monkeypatch.setenv("GITHUB_ACTION_PATH", str(own))
-        scratch = Path(tempfile.mkdtemp(prefix="forkvet-t20-out-", dir="/var/tmp"))
+        scratch = work / "scratch"  # outside RUNNER_TEMP: the command's view of `out`
+        scratch.mkdir()
         cmd = [sys.executable, "-I", "look.py", str(rt), str(actions), str(out)]
         with sandbox.sandboxed(cmd, repo, private_out=(scratch, out)) as (argv, _):
             ran = subprocess.run(argv, capture_output=True, text=True, timeout=60)
@@ -356,7 +357,6 @@ def test_the_runners_work_folders_are_empty_inside(
             "own": "No such file or directory",
         }
         assert (scratch / "written").read_text() == "ok"
-        shutil.rmtree(scratch, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
