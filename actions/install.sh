@@ -15,7 +15,7 @@
 #     forkvet's own that no sandboxed install writes;
 #   - byte code is compiled at install, so running forkvet changes no file;
 #   - a manifest (sha256 of every file, the target of every link) is kept beside the venv,
-#     in RUNNER_TEMP, which the sandbox shows read-only; a venv that differs from it is
+#     in RUNNER_TEMP, which the sandbox hides (the venv read-only); a venv that differs from it is
 #     removed and installed again.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

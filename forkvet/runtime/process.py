@@ -35,7 +35,7 @@ from typing import IO, TextIO
 from forkvet import fstree, rx
 from forkvet.errors import ForkvetError
 from forkvet.escape import visible
-from forkvet.runtime import sandbox
+from forkvet.runtime import limits, sandbox
 from forkvet.runtime.gpu import GpuSampler, GpuStats
 from forkvet.runtime.selfisolate import isolate_self as isolate_self  # re-exported
 from forkvet.safe_write import open_text_log
@@ -328,6 +328,8 @@ class RunResult:
     # "bubblewrap": the sandbox of forkvet.runtime.sandbox; "none": a scrubbed child only,
     # because the operator opted out where no sandbox was available
     isolation: str = "none"
+    # which bounds on processes and memory held (forkvet.runtime.limits); None: unsandboxed
+    limits: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -487,6 +489,7 @@ def run(
         gpu.name,
         gpu.peak_mib,
         isolation=isolation,
+        limits=limits.describe() if isolation == sandbox.ISOLATED else None,
         gpu_utilization_mean=gpu.utilization_mean,
         gpu_utilization_samples=gpu.utilization_samples,
     )

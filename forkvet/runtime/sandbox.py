@@ -50,6 +50,7 @@ from typing import NamedTuple
 import forkvet
 from forkvet import fstree
 from forkvet.errors import ForkvetError, InputError
+from forkvet.runtime import limits, seccomp
 from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
@@ -132,13 +133,15 @@ def _apparmor_hint() -> str:
 _PROBE = (
     'grep -Eq "^CapEff:[[:space:]]*0+$" /proc/self/status && '
     'grep -Eq "^NoNewPrivs:[[:space:]]*1$" /proc/self/status && '
+    'grep -Eq "^Seccomp:[[:space:]]*2$" /proc/self/status && '
     "! touch /forkvet-probe 2>/dev/null"
 )
 
 
 @functools.cache
 def probe() -> Availability:
-    """Can this machine run the sandbox, with no capability and no_new_privs inside?"""
+    """Can this machine run the sandbox, with no capability, no_new_privs and forkvet's
+    seccomp filter inside?"""
     if os.environ.get("FORKVET_NO_SANDBOX"):
         return Availability(False, "FORKVET_NO_SANDBOX is set")
     if not sys.platform.startswith("linux"):
@@ -146,6 +149,8 @@ def probe() -> Availability:
     bwrap = _bwrap()
     if bwrap is None:
         return Availability(False, "bubblewrap (bwrap) is not installed: " + FIX)
+    if seccomp.program() is None:
+        return Availability(False, _NO_FILTER)
     with tempfile.TemporaryDirectory(prefix="forkvet-probe-") as tmp:
         private_tmp, resolv = _private_folders(Path(tmp), network=True)
         argv = _argv(["/bin/sh", "-c", _PROBE], Path("/"), [], private_tmp, bwrap, resolv=resolv)
@@ -225,17 +230,36 @@ def shared_folders(environ: dict[str, str] | None = None) -> list[str]:
     return sorted({_real(p) for p in found if os.path.isabs(p) and os.path.isdir(p)})
 
 
-def _cover_shared(rw: list[str]) -> tuple[list[str], list[str]]:
-    """(tmpfs covers before the writable mounts, read-only remounts after them) for every
-    shared folder that no writable folder holds (an install's uv cache stays its own)."""
+def runner_folders(environ: dict[str, str] | None = None) -> list[str]:
+    """The runner's work folders outside the repository that the command never needs:
+    `RUNNER_TEMP` (the step scripts the runner writes there, with `${{ secrets.X }}` already
+    substituted, every step's files and forkvet's own outputs) and the `_actions` folder of
+    every action of the job. Inside they are empty and read-only: only what the sandbox binds
+    in again is there (a writable folder, the output scratch, forkvet's own installation
+    read-only), shown by construction, not by listing what the runner puts there (outside
+    attack, round 19b notes). The tool cache (`RUNNER_TOOL_CACHE`) stays, read-only: the
+    environment's interpreter comes from there."""
+    env = os.environ if environ is None else environ
+    found = [env.get("RUNNER_TEMP", "")]
+    parts = Path(env.get("GITHUB_ACTION_PATH", "") or "/").parts
+    if "_actions" in parts:
+        found.append(str(Path(*parts[: parts.index("_actions") + 1])))
+    return sorted({_real(p) for p in found if os.path.isabs(p) and os.path.isdir(p)})
+
+
+def _cover_shared(rw: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(tmpfs covers before the writable mounts, read-only remounts after them, the runner's
+    folders covered) for every shared folder (`shared_folders`) and runner folder
+    (`runner_folders`) that no writable folder holds (an install's uv cache stays its own)."""
     covers: list[str] = []
     remounts: list[str] = []
-    for path in shared_folders():
+    runner = runner_folders()
+    for path in sorted({*shared_folders(), *runner}):
         if _inside(path, rw):
             continue
         covers += ["--tmpfs", path]
         remounts += ["--remount-ro", path]
-    return covers, remounts
+    return covers, remounts, [p for p in runner if not _inside(p, rw)]
 
 
 def hidden_files(environ: dict[str, str] | None = None) -> list[str]:
@@ -366,20 +390,43 @@ _ISOLATION = (
 # tree; any other failure, or a machine whose keyctl number is not known, starts nothing.
 _KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 271, "s390x": 280}
 _JOIN_KEYRING = (
-    "import ctypes, errno, os, sys\n"
+    "import ctypes, errno, os, resource, sys\n"
     f"nr = {_KEYCTL!r}.get(os.uname().machine)\n"
     "libc = ctypes.CDLL(None, use_errno=True)\n"
     "ok = nr is not None and libc.syscall(ctypes.c_long(nr), ctypes.c_long(1), None) >= 0\n"
     "if not ok and (nr is None or ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM)):\n"
     "    sys.exit('forkvet: cannot give the sandbox a session keyring of its own')\n"
-    "os.execv(sys.argv[1], sys.argv[1:])\n"
+    # the limits (forkvet.runtime.limits), each no higher than the hard limit it had
+    "for spec in filter(None, sys.argv[2].split(',')):\n"
+    "    name, value = spec.split('=')\n"
+    "    kind = getattr(resource, 'RLIMIT_' + name)\n"
+    "    hard = resource.getrlimit(kind)[1]\n"
+    "    n = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)\n"
+    "    resource.setrlimit(kind, (n, n))\n"
+    # the seccomp program (forkvet.runtime.seccomp), read by bwrap from an inherited pipe
+    "r, w = os.pipe()\n"
+    "os.write(w, bytes.fromhex(sys.argv[1]))\n"
+    "os.close(w)\n"
+    "os.set_inheritable(r, True)\n"
+    "os.execv(sys.argv[3], [sys.argv[3], '--seccomp', str(r), *sys.argv[4:]])\n"
 )
 
 
-def _launcher() -> list[str]:
+def _launcher(outside: str) -> list[str]:
     """The start of every sandbox's argv: forkvet's own interpreter, isolated (-I, no site),
-    joining a fresh session keyring before it becomes bwrap (`_JOIN_KEYRING`)."""
-    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING]
+    joining a fresh session keyring, setting the command's memory limit (`limits.rlimits`) and
+    handing bwrap the seccomp filter (`seccomp.program`) before it becomes bwrap
+    (`_JOIN_KEYRING`). No filter for this machine: SandboxUnavailable (the probe says so)."""
+    program = seccomp.program()
+    if program is None:
+        raise SandboxUnavailable(_NO_FILTER)
+    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), outside]
+
+
+_NO_FILTER = (
+    f"no seccomp filter is known for this machine's architecture ({os.uname().machine}; "
+    "forkvet knows x86_64 and aarch64)"
+)
 
 
 def _argv(
@@ -399,9 +446,10 @@ def _argv(
     `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none."""
     rw = _writable(writable)
     folders = _command_folders()
-    covers, remounts = _cover_shared(rw)
+    covers, remounts, hidden = _cover_shared(rw)
+    bounds = limits.rlimits()
     return [
-        *_launcher(),
+        *_launcher(bounds.outside),
         bwrap,
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
@@ -412,10 +460,10 @@ def _argv(
         *_writable_mounts(rw),
         *_private_out_mount(private_out, rw),
         *_readable_mounts(readable),
-        *_masks(rw, folders),
+        *_masks(rw, folders, hidden),
         *remounts,
         *_child_environment(private_home),
-        *["--chdir", _real(cwd), "--", *command],
+        *["--chdir", _real(cwd), "--", *limits.inside(command, bounds.nproc)],
     ]
 
 
@@ -663,13 +711,17 @@ def _readable_mounts(readable: Iterable[str | os.PathLike[str]]) -> list[str]:
     return argv
 
 
-def _masks(rw: list[str], folders: set[str]) -> list[str]:
+def _masks(rw: list[str], folders: set[str], hidden: Iterable[str] = ()) -> list[str]:
     """forkvet's own files read-only and the runner's command files hidden, over the writable
-    folders that might hold them."""
+    folders that might hold them; forkvet's own files inside a hidden runner folder (its
+    environment in `RUNNER_TEMP`, the action's folder) read-only again."""
     argv: list[str] = []
     pinned: set[str] = set()
+    hidden = list(hidden)
     for path in protected_paths():
-        if _inside(path, rw) or _inside(path, ["/tmp"]):
+        if path in hidden:
+            continue  # hidden as a whole (`_actions`): stronger than read-only
+        if _inside(path, rw) or _inside(path, ["/tmp", *hidden]):
             # its folders inside the writable one become mount points first, so that none
             # can be renamed away and the path made anew (outside attack, round 15b)
             for root in rw:

@@ -38,6 +38,7 @@ class SmokeResult:
     notebook: dict[str, Any] | None = None
     environment: dict[str, Any] | None = None
     isolation: str | None = None  # bubblewrap | none (forkvet.runtime.sandbox)
+    limits: str | None = None  # the bounds on processes and memory that held (runtime.limits)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as written: every string bounded in encoded bytes (runtime.bounded)."""
@@ -127,6 +128,10 @@ def _run_notebook(
     nb = run_notebook(notebook, python, root, out_dir, int(timeout), env, pass_env)
     result.notebook = asdict(nb)
     result.isolation = nb.isolation
+    if nb.isolation == "bubblewrap":
+        from forkvet.runtime.limits import describe
+
+        result.limits = describe()
     if not nb.ok:
         result.verdict = "fail"
         result.reasons.append(f"notebook {notebook.name}: {nb.error}")
@@ -155,7 +160,7 @@ def _run_command(
     result.timed_out, result.log = ran.timed_out, ran.log
     result.tail = bounded.tail(ran.tail[-30:])
     result.gpu, result.peak_gpu_memory_mib = ran.gpu_name, ran.gpu_peak_mib
-    result.isolation = ran.isolation
+    result.isolation, result.limits = ran.isolation, ran.limits
     if not ran.ok:
         result.verdict = "fail"
         result.reasons += explain(

@@ -48,6 +48,7 @@ class TrainResult:
     # Named series besides `losses` (GAN logs: "generator", "discriminator"; null = NaN/Inf).
     series: dict[str, list[float | None]] = field(default_factory=dict)
     isolation: str | None = None  # bubblewrap | none (forkvet.runtime.sandbox)
+    limits: str | None = None  # the bounds on processes and memory that held (runtime.limits)
     # Set with --baseline: this run against an earlier one (forkvet.runtime.baseline).
     baseline: dict[str, Any] | None = None
     # Every named scalar series found (forkvet.runtime.metrics.summary), by name.
@@ -165,6 +166,7 @@ def _run_command(
         "timed_out": ran.timed_out,
         "gpu": ran.gpu_name,
         "isolation": ran.isolation,
+        "limits": ran.limits,
         "peak_gpu_memory_mib": ran.gpu_peak_mib,
     }
     if ran.stopped_early:

@@ -1,0 +1,138 @@
+"""Bounds on what the sandboxed command may take of the runner: processes and memory.
+
+Without them a fork bomb or a runaway allocation in the repository's code took the whole
+runner host, other runner services' jobs included (outside attack, round 19b notes). The
+operator sets them in forkvet's own environment (a repository's file cannot):
+
+- `FORKVET_COMMAND_TASKS`: processes and threads the command may add (default 4096; 0: none);
+- `FORKVET_COMMAND_MEMORY_MB`: memory per process (default three quarters of the machine's
+  memory; 0: none).
+
+The mechanism is the process limits the sandbox's launcher sets before it becomes bwrap,
+inherited by everything inside: `RLIMIT_NPROC` (the kernel counts every task of the user,
+so the limit is what the user runs now plus the budget) and `RLIMIT_DATA` (heap and private
+writable mappings). Not `RLIMIT_AS`: CUDA reserves far more address space than it uses, and
+a GPU run would fail. The kernel does not apply `RLIMIT_NPROC` to root: when forkvet runs as
+root, processes are not bounded, and `describe()` says so (run the runner as a user).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from forkvet.errors import InputError
+
+TASKS_VAR = "FORKVET_COMMAND_TASKS"
+MEMORY_VAR = "FORKVET_COMMAND_MEMORY_MB"
+DEFAULT_TASKS = 4096
+
+
+def _knob(name: str, default: int, environ: dict[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > 12:
+        raise InputError(f"{name} must be a whole number (0: no limit), not {raw[:40]!r}")
+    return int(raw)
+
+
+def _memory_total_mb() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 16384
+
+
+def tasks_budget(environ: dict[str, str] | None = None) -> int:
+    return _knob(TASKS_VAR, DEFAULT_TASKS, environ)
+
+
+def memory_mb(environ: dict[str, str] | None = None) -> int:
+    return _knob(MEMORY_VAR, _memory_total_mb() * 3 // 4, environ)
+
+
+def user_tasks(uid: int) -> int:
+    """Tasks (processes and threads) of `uid` now, as RLIMIT_NPROC counts them."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = dict(
+                line.split(":", 1) for line in Path(entry.path, "status").read_text().splitlines()
+            )
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+    return count
+
+
+class Rlimits(NamedTuple):
+    outside: str  # set by the sandbox's launcher before bwrap: `DATA=12884901888` or ""
+    nproc: int  # set inside, in the sandbox's user namespace (`inside`); 0: none
+    said: str  # the sentence for the result saying which bounds hold
+
+
+def counted_per_namespace(release: str | None = None) -> bool:
+    """Linux 5.14 and later count RLIMIT_NPROC per user namespace (ucounts)."""
+    parts = (release or os.uname().release).split(".")
+    try:
+        return (int(parts[0]), int("".join(c for c in parts[1][:3] if c.isdigit()))) >= (5, 14)
+    except (ValueError, IndexError):
+        return False
+
+
+def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
+    """The command's process limits. RLIMIT_NPROC is set inside the sandbox's own user
+    namespace (by `inside`): on Linux 5.14 and later the kernel then counts against it only
+    the tasks of that namespace (the sandbox's init and the command's), so the user's other
+    processes on the host (another container's, invisible here) cannot use up the budget;
+    earlier kernels count all the user's tasks: the user's tasks now plus the budget."""
+    tasks, memory = tasks_budget(environ), memory_mb(environ)
+    specs: list[str] = []
+    said: list[str] = []
+    uid = os.getuid()
+    nproc = 0
+    if tasks and uid != 0:
+        nproc = tasks + (1 if counted_per_namespace() else user_tasks(uid))
+        said.append(f"{tasks} more processes and threads (RLIMIT_NPROC)")
+    elif tasks:
+        said.append("processes not bounded (forkvet runs as root: RLIMIT_NPROC does not bind)")
+    else:
+        said.append(f"processes not bounded ({TASKS_VAR}=0)")
+    if memory:
+        specs.append(f"DATA={memory << 20}")
+        said.append(f"{memory} MiB of memory per process (RLIMIT_DATA)")
+    else:
+        said.append(f"memory not bounded ({MEMORY_VAR}=0)")
+    return Rlimits(",".join(specs), nproc, "; ".join(said))
+
+
+def describe(environ: dict[str, str] | None = None) -> str:
+    return rlimits(environ).said
+
+
+# Run inside the sandbox, in front of the command: the process limit, then the command.
+_INSIDE = (
+    "import os, resource, sys\n"
+    "n, hard = int(sys.argv[1]), resource.getrlimit(resource.RLIMIT_NPROC)[1]\n"
+    "n = n if hard == resource.RLIM_INFINITY else min(n, hard)\n"
+    "resource.setrlimit(resource.RLIMIT_NPROC, (n, n))\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def inside(command: list[str], nproc: int) -> list[str]:
+    """`command`, started by forkvet's own interpreter (isolated, no site) after it set
+    RLIMIT_NPROC to `nproc` inside the sandbox; unchanged when `nproc` is 0."""
+    if not nproc:
+        return command
+    return [sys.executable, "-I", "-S", "-c", _INSIDE, str(nproc), *command]
