@@ -70,8 +70,12 @@ def _turn(task: Any = None) -> dict[str, Any] | None:
     settings: Settings = _state["settings"]
     store: Store = _state["store"]
     job = store.claim_next()
-    if job is None:  # every due job was taken by earlier turns
-        return None
+    if job is None:
+        if store.waiting_on_running():
+            # A job waits for its repository's running one (Store.claim_next): this turn is
+            # its turn, kept until the repository is free.
+            raise RetryTask(delay=2)
+        return None  # every due job was taken by earlier turns
     job_id = job.id
     # One job per repository at a time: two deliveries for one fork make one issue. The lock
     # lives in the Store, so a killed worker's lock is taken over instead of blocking forever.

@@ -255,19 +255,21 @@ class RedisStore:
 
     def claim_next(self) -> Job | None:
         """As Store.claim_next: chosen here from the job records, claimed by one script that
-        fails when another worker took the job first (then choose again)."""
+        fails when another worker took the job first (then choose again). A repository with a
+        job running waits as there; two workers choosing at once still meet its lock."""
         while True:
             ids = sorted(int(raw) for raw in _members(self.r, f"{P}jobs:queued"))
             pipe = self.r.pipeline()
             for job_id in ids:
-                pipe.hmget(f"{P}job:{job_id}", ["payload", "not_before"])
+                pipe.hmget(f"{P}job:{job_id}", ["payload", "not_before", "repo"])
             rows = pipe.execute()
+            busy = self._running_repos()
             turns = _hash(self.r, f"{P}turns")
             now = time.time()
             due = [
                 (int(turns.get(line, 0)), job_id, line)
-                for job_id, (payload, not_before) in zip(ids, rows, strict=True)
-                if payload and float(not_before or 0) <= now
+                for job_id, (payload, not_before, repo) in zip(ids, rows, strict=True)
+                if payload and float(not_before or 0) <= now and repo not in busy
                 for line in [_line(payload)]
             ]
             if not due:
@@ -282,6 +284,19 @@ class RedisStore:
             ]
             if self._claim(keys=keys, args=[job_id, worker_id(), now, line]):
                 return self.get(job_id)
+
+    def waiting_on_running(self) -> bool:
+        busy = self._running_repos()
+        pipe = self.r.pipeline()
+        for raw in _members(self.r, f"{P}jobs:queued"):
+            pipe.hget(f"{P}job:{raw}", "repo")
+        return any(repo in busy for repo in pipe.execute() if repo)
+
+    def _running_repos(self) -> set[str]:
+        pipe = self.r.pipeline()
+        for raw in _members(self.r, f"{P}jobs:running"):
+            pipe.hget(f"{P}job:{raw}", "repo")
+        return {str(repo) for repo in pipe.execute() if repo}
 
     def requeue(self, job_id: int, delay: float = 0.0) -> None:
         keys = [f"{P}job:{job_id}", f"{P}jobs:queued", f"{P}jobs:running"]

@@ -261,7 +261,10 @@ class Store:
 
     def claim_next(self) -> Job | None:
         """Take the next job fairly, when a slot frees: the oldest due job of the installation
-        whose last turn is the oldest (never served: first). None when no job is due."""
+        whose last turn is the oldest (never served: first). None when no job is due. A job
+        whose repository has one running waits, still queued: claimed, it would leave the queue
+        until the repository's lock sent it back, and deliveries in between would queue anew
+        instead of merging into it (one vet per push)."""
         now = time.time()
         with self.conn() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -269,7 +272,8 @@ class Store:
                 row = db.execute(
                     "SELECT j.id, j.line FROM (SELECT id, COALESCE(CAST(json_extract(payload, "
                     "'$.installation_id') AS TEXT), '') AS line FROM jobs WHERE status='queued' "
-                    "AND COALESCE(not_before, 0) <= ?) AS j LEFT JOIN turns t "
+                    "AND COALESCE(not_before, 0) <= ? AND repo NOT IN "
+                    "(SELECT repo FROM jobs WHERE status='running')) AS j LEFT JOIN turns t "
                     "ON t.installation = j.line ORDER BY COALESCE(t.turn, 0), j.id LIMIT 1",
                     (now,),
                 ).fetchone()
@@ -288,6 +292,15 @@ class Store:
             finally:
                 db.execute("COMMIT")
         return self.get(row[0])
+
+    def waiting_on_running(self) -> bool:
+        """Whether a queued job waits for a running job of its repository."""
+        with self.conn() as db:
+            row = db.execute(
+                "SELECT 1 FROM jobs WHERE status='queued' AND repo IN "
+                "(SELECT repo FROM jobs WHERE status='running') LIMIT 1"
+            ).fetchone()
+        return row is not None
 
     def requeue(self, job_id: int, delay: float = 0.0) -> None:
         """Back in its installation's line (a retry, a busy repository, a dead worker's job),

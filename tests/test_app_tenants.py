@@ -213,6 +213,19 @@ def coalesced(store: Any) -> None:
     job_id, _ = store.add_or_merge("f2#0", "vet", "alice/f", {"installation_id": 8})
     job = store.get(job_id)
     assert job is not None and job.payload == {"installation_id": 8}
+    # While alice/m3's vet runs, its jobs stay queued: a claimed follow-up would leave the
+    # queue until the repository's lock sent it back, and a push then would queue a third vet.
+    taken = [store.claim_next() for _ in range(3)]
+    assert store.waiting_on_running()  # the worker keeps a turn for the follow-up
+    assert sorted(j.repo for j in taken[:2] if j) == ["alice/f", "alice/other"]
+    assert taken[2] is None
+    assert store.add_or_merge("q9#0", "vet", "alice/m3", {"installation_id": 7}) == (
+        after[0][0],
+        True,
+    )
+    store.finish(running.id)
+    assert not store.waiting_on_running()
+    assert {j.repo for j in [store.claim_next()] if j} == {"alice/m3"}
 
 
 def test_deliveries_for_one_fork_merge_into_its_queued_vet(tmp_path: Path) -> None:
