@@ -26,6 +26,7 @@ import yaml
 from forkvet import rx
 from forkvet.report import Risk
 from forkvet.snapshot import Snapshot
+from forkvet.vet import configformats
 
 # What a target key needs in a text, or an escape that could spell one (ASCII classes: RE2's
 # Unicode \W made this search 100 times slower on a notebook with a few non-ASCII letters);
@@ -33,7 +34,8 @@ from forkvet.snapshot import Snapshot
 # The keys whose value a loader imports and calls whatever the file's name: Hydra's `_target_`
 # and jsonargparse's `class_path` (LightningCLI: `class_path` + `init_args`, round 20).
 INSTANTIATE = ("_target_", "class_path")
-SPELLED_KEY = r"(?:^|[^A-Za-z0-9_])(?:_target_|class_path)(?:[^A-Za-z0-9_]|$)"
+# Any case: configparser lowers an INI file's keys (`_TARGET_` is `_target_` there; round 20).
+SPELLED_KEY = r"(?:^|[^A-Za-z0-9_])(?i:_target_|class_path)(?:[^A-Za-z0-9_]|$)"
 NEED = rx.compile(SPELLED_KEY + r"|\\[xuU][0-9A-Fa-f]{2}", rx.M)
 # Hydra 1.0's instantiate also takes `target`, `cls` and `class` (in that order, after
 # `_target_`; 0.11 read `class`), and so do `instantiate_from_config` helpers (latent diffusion:
@@ -47,9 +49,13 @@ NEED_TYPES = rx.compile(
 )
 
 
+_ANY_CASE = rx.compile(r"(?i)_target_|class_path")
+
+
 def may_instantiate(window: str) -> bool:
-    """A cheap test before NEED: whether an instantiate key's name is in the text at all."""
-    return "_target_" in window or "class_path" in window
+    """A cheap test before NEED: whether an instantiate key's name is in the text at all, in
+    any case (an INI file's keys are lowered by configparser)."""
+    return "_target_" in window or "class_path" in window or bool(_ANY_CASE.search(window))
 
 
 def may_type(window: str) -> bool:
@@ -60,7 +66,7 @@ def may_type(window: str) -> bool:
 TYPE_SUFFIXES = (".json", ".yaml", ".yml")
 MAX_CONFIG_BYTES = 2 << 20
 _MAX_NODES = 200_000  # per file: a config of aliases cannot make the walk explode
-_DOTTED = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+DOTTED = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _NAME = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -173,13 +179,17 @@ def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[
     a dotted `type` only in a file mmengine reads (TYPE_SUFFIXES)."""
     found: list[tuple[str, str, int | None, list[str]]] = []
     types = path.lower().endswith(TYPE_SUFFIXES)
+    seen: set[tuple[str, str, int | None]] = set()
     for key, value, line, args in _targets(text):
         if not isinstance(value, str) or (key in TYPED_KEYS and not types):
             continue
+        if (key, value, line) in seen:
+            continue  # a text both TOML and INI read
+        seen.add((key, value, line))
         target = value.strip()
         if "${" in target:
             found.append((key, target, line, args))
-        elif key != "_target_" and not _DOTTED.fullmatch(target):
+        elif key != "_target_" and not DOTTED.fullmatch(target):
             continue  # `type: adam`, `class_path: Linear`: a registry or subclass name
         elif not allowed(target, own):
             found.append((key, target, line, args))
@@ -196,6 +206,8 @@ _HOW = {
     "target": "Hydra 1.0 / `instantiate_from_config` `target` (imports and calls it)",
     "cls": "Hydra 1.0 `cls` (hydra.utils.instantiate imports and calls it)",
     "class": "Hydra 1.0/0.11 `class` (hydra.utils.instantiate imports and calls it)",
+    "gin": "gin-config `@reference` through the file's `import` (dynamic_registration: gin "
+    "imports it, and calls it for `@name()`)",
     "tag": "HyperPyYAML tag (load_hyperpyyaml imports it, and `!new:`/`!apply:` call it)",
 }
 
@@ -270,6 +282,9 @@ def _parsed(
                 out += _walk_yaml(doc, nested)
     except (yaml.YAMLError, RecursionError, ValueError):
         pass  # what was composed before the error stays
+    # TOML and INI (round 20a F5): `tomllib.load` or configparser, then instantiate.
+    for other in configformats.other_documents(text):
+        out += [t for t in _walk_json(other, nested) if t not in out]
     return out
 
 
@@ -420,9 +435,11 @@ def _arithmetic(expr: str) -> bool:
 
 
 # A resolver registered with a function forkvet cannot prove safe (round 19a F15: a named
-# function reaching eval through `getattr(builtins, "ev" + "al")`): its use in a config is a
-# warning naming it. Proven safe: a builtin that only converts or measures, and a lambda made of
-# its arguments, constants, arithmetic, subscripts, those builtins and plain string methods.
+# function reaching eval through `getattr(builtins, "ev" + "al")`; round 20a F11: `os.system`,
+# `subprocess.getoutput`, a partial or a def that calls one): its use in a config is an error
+# naming it, like an eval resolver's: config text is handed to code nobody showed safe.
+# Proven safe: a builtin that only converts or measures, and a lambda made of its arguments,
+# constants, arithmetic, subscripts, those builtins and plain string methods.
 _SAFE_FUNCTIONS = frozenset(
     {"len", "int", "float", "str", "bool", "abs", "min", "max", "sum", "round", "list"}
     | {"tuple", "range", "sorted", "dict", "set"}
@@ -466,10 +483,13 @@ def unproven_resolvers(code: str) -> list[str]:
 
 
 def _proven(resolver: ast.expr) -> bool:
+    """Proven safe, or an eval/exec resolver (eval_resolvers judges those by the argument)."""
     if isinstance(resolver, ast.Name):
         return resolver.id in _SAFE_FUNCTIONS or resolver.id in ("eval", "exec")
     if not isinstance(resolver, ast.Lambda):
         return False
+    if _EVALS.search(ast.unparse(resolver)):
+        return True
     for node in ast.walk(resolver):
         if not isinstance(node, _LAMBDA_NODES):
             return False
@@ -484,7 +504,7 @@ def _proven(resolver: ast.expr) -> bool:
 
 
 def unproven_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:
-    """A warning for each resolver not proven safe that the config text uses."""
+    """An error for each resolver not proven safe that the config text uses."""
     out: list[Risk] = []
     for name, where in resolvers.items():
         i = text.find("${" + name + ":")
@@ -493,11 +513,12 @@ def unproven_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk
         out.append(
             Risk(
                 "code-in-data",
-                "warning",
+                "error",
                 f"Config text handed to code: `${{{name}:...}}` — {where} registers the "
-                f"OmegaConf resolver {name!r} with a function forkvet cannot prove safe, and "
-                "resolving this value calls it with the config's text. Read the resolver before "
-                "running anything that loads this config.",
+                f"OmegaConf resolver {name!r} with a function forkvet cannot prove safe (a "
+                "command or code runner is one), and resolving this value calls it with the "
+                "config's text. Read the resolver before running anything that loads this "
+                "config.",
                 path,
                 text.count("\n", 0, i) + 1,
             )

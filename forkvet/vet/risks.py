@@ -21,6 +21,7 @@ from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
 from forkvet.vet import (
     chattemplates,
+    configformats,
     configtargets,
     containers,
     dataformats,
@@ -866,6 +867,8 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
         ):
             abs_paths.append((getattr(node, "lineno", 0), node.value))
     f.facts["risks"] = (calls, abs_paths, cuda)
+    # What a Python config names for its loader to call (round 20a F3): judged in _yaml_risks.
+    f.facts["config_refs"] = configformats.python_references(nodes, aliases)
 
 
 # Code forkvet does not vet as the repository's source: package archives (installing one runs
@@ -1116,7 +1119,9 @@ class _YamlText:
 
 
 # A script that builds objects from configs: its folder is on sys.path when it runs.
-_INSTANTIATES = rx.compile(r"\binstantiate\(|\bhydra\b|\bOmegaConf\b|\bmmengine\b")
+_INSTANTIATES = rx.compile(
+    r"\binstantiate\(|\bhydra\b|\bOmegaConf\b|\bmmengine\b|\bLazyConfig\b|\bgin\b"
+)
 
 
 @dataclass
@@ -1205,6 +1210,8 @@ class _YamlScan:
                     )
                 elif "\\" not in need.target:  # a key spelled out, past the cap
                     found.append(_config_unverified(f.path))
+            if need.gin:
+                found += self._gin_risks(f.path, need.text, f.suffix == ".py")
             if not need.tag:
                 return
             if size > _MAX_YAML_STREAM:
@@ -1216,6 +1223,33 @@ class _YamlScan:
                 else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             )
             found += self._tag_risks(f.path, _YamlText(fh), loader, deadline)
+
+    def _gin_risks(self, path: str, text: str | None, python: bool) -> list[Risk]:
+        """gin references through the file's imports (round 20a F1) naming code neither own
+        nor known; a gin text too large to read whole is NOT verified."""
+        if text is None:
+            return [_config_unverified(path)]
+        found = [
+            configtargets.target_risk(self.ctx.snap, path, "gin", target, line, [])
+            for target, line in configformats.gin_references(text, python)
+            if not configtargets.allowed(target, self.own())
+        ]
+        return found[:3]
+
+    def python_configs(self) -> None:
+        """What Python configs name for mmengine's registry, Hydra or LazyConfig to call
+        (round 20a F3), by the names the file's imports resolve: as a YAML's targets."""
+        for py in self.ctx.py.files:
+            found: list[Risk] = []
+            for key, target, line in py.facts.get("config_refs", ()):
+                if len(found) >= 3:
+                    break
+                judged = key == "_target_" or configtargets.DOTTED.fullmatch(target) is not None
+                if "${" in target or (judged and not configtargets.allowed(target, self.own())):
+                    found.append(
+                        configtargets.target_risk(self.ctx.snap, py.path, key, target, line, [])
+                    )
+            self.found += found
 
     def _tag_risks(
         self, path: str, source: str | _YamlText, loader: type, deadline: float
@@ -1289,6 +1323,7 @@ class _Needs:
     target: str | None = None  # what a config target needs (the text found)
     text: str | None = None  # the whole text, when kept (small files)
     interpolation: bool = False  # an OmegaConf `${` (a resolver may run it)
+    gin: bool = False  # gin's dynamic registration (imports resolve `@references`)
 
 
 def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
@@ -1319,12 +1354,13 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
         ):
             out.target = m.group(0)
         out.interpolation = out.interpolation or "${" in window
+        out.gin = out.gin or configformats.GIN_NEED in window
         if out.tag and out.target is not None and not keep:
             break
         if time.monotonic() > deadline:
             raise _YamlTimeout
         tail = window[-64:]
-    if keep and (out.target is not None or out.interpolation):
+    if keep and (out.target is not None or out.interpolation or out.gin):
         out.text = "".join(kept)
     return out
 
@@ -1386,6 +1422,7 @@ def _yaml_risks(ctx: Context) -> list[Risk]:
     others = [f for f in ctx.snap.files if f.suffix not in _YAML_SUFFIXES]
     for f in named + others:
         scan.file(f)
+    scan.python_configs()
     pickle_risks(ctx)  # fills loader_texts: texts inside archives and weight headers
     # The texts inside files get one budget of their own for the whole run, within the run's
     # deadline: what is not read by then is NOT verified (round 19a F14).
@@ -1754,11 +1791,16 @@ _POPULATES = rx.compile(
 # Files a loader reads (weights, pickles, arrays, archives, configs that may hold code).
 _DATA_SUFFIX = (
     r"\.(?:pth|pt|ckpt|h5|hdf5|pb|caffemodel|t7|npz|npy|pkl|pickle|bin|onnx|safetensors|"
-    r"tflite|params|mat|weights|model|tar|joblib|msgpack|gguf|keras|gz|zip|yaml|yml|json)\b"
+    r"tflite|params|mat|weights|model|tar|joblib|msgpack|gguf|keras|gz|zip|yaml|yml|json|"
+    r"gin|toml|ini|cfg)\b"
 )
 # A submodule whose name or URL says it holds weights (or a Hugging Face model repository).
 _WEIGHTS_NAME = rx.compile(r"ckpt|checkpoint|weight|pretrain|huggingface\.co|hf\.co/", rx.I)
-_USE_SUFFIXES = (".md", ".rst", ".txt", ".py", ".sh", ".ipynb", ".yaml", ".yml", ".cfg")
+# (configs may name one too: a gin `include`, a TOML's path)
+_USE_SUFFIXES = (
+    ".md", ".rst", ".txt", ".py", ".sh", ".ipynb", ".yaml", ".yml", ".cfg", ".gin", ".toml",
+    ".ini", ".json",
+)  # fmt: skip
 _USE_FILES = ("Makefile", "Dockerfile", "setup.py", "environment.yml")
 _MAX_USE_BYTES = 32 << 20  # text read to find uses of an absent submodule (only then)
 
