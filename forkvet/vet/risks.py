@@ -1370,8 +1370,8 @@ def _config_unverified(path: str) -> Risk:
         "code-in-data",
         "error",
         f"Config NOT verified for callables it names (over {configtargets.MAX_CONFIG_BYTES >> 20}"
-        " MiB): it has a Hydra `_target_` or a dotted `type`, which instantiating it imports "
-        "and calls; read it before running anything that loads it.",
+        " MiB): it has a Hydra `_target_`, a dotted `type` or gin's dynamic registration, whose "
+        "loader imports and calls what it names; read it before running anything that loads it.",
         path,
     )
 

@@ -79,6 +79,14 @@ def test_gin_references_of_own_known_or_registered_code_pass(
     assert _paths(vet_repo(files)) == []
 
 
+def test_a_gin_text_too_large_to_read_whole_is_not_verified(
+    vet_repo: Callable[..., Report],
+) -> None:
+    big = GIN_HEAD + "import subprocess\n" + "# pad\n" * ((2 << 20) // 6 + 100) + "x.y = @a.b\n"
+    found = _errors(vet_repo({**README, "configs/big.gin": big}))
+    assert [r.path for r in found] == ["configs/big.gin"] and "NOT verified" in found[0].message
+
+
 def test_gin_reading_is_what_gin_resolves() -> None:
     text = (
         GIN_HEAD
