@@ -58,7 +58,9 @@ def _unquoted(value: str) -> str:
 
 
 # -- Python configs (mmengine, Detectron2 LazyConfig) -------------------------------------------
-_PY_KEYS = ("_target_", "class_path", "type", "target", "cls", "class")
+# mmengine's `type`, Hydra/LazyConfig's `_target_`, jsonargparse's `class_path` (Hydra 1.0's
+# `target`/`cls`/`class` are YAML keys: in Python they are logging's dictConfig and the like).
+_PY_KEYS = ("_target_", "class_path", "type")
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -83,7 +85,7 @@ def python_references(nodes: list[ast.AST], aliases: dict[str, str]) -> list[tup
                 if isinstance(k, ast.Constant) and k.value in _PY_KEYS:
                     value(str(k.value), v, getattr(k, "lineno", 0))
         elif isinstance(node, ast.Call):
-            called = _dotted(node.func)
+            called = dotted_name(node.func)
             full = _full(called, imported)
             if called == "dict" and "dict" not in defined:
                 for kw in node.keywords:
@@ -107,13 +109,18 @@ def _bindings(nodes: list[ast.AST], aliases: dict[str, str]) -> tuple[set[str], 
                     imported.setdefault(head, head)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             defined.add(node.name)
+        elif isinstance(node, ast.arg) or (
+            isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+        ):
+            # a name the file binds anywhere (a parameter `type`) is no builtin reference
+            defined.add(node.arg if isinstance(node, ast.arg) else node.id)
     for node in nodes:
         if (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
         ):
-            spelled = _dotted(node.value)
+            spelled = dotted_name(node.value)
             if spelled and spelled.split(".", 1)[0] in imported:
                 imported[node.targets[0].id] = _full(spelled, imported)
             else:
@@ -124,14 +131,14 @@ def _bindings(nodes: list[ast.AST], aliases: dict[str, str]) -> tuple[set[str], 
 def _resolve(node: ast.expr, imported: dict[str, str], defined: set[str]) -> str | None:
     """The dotted name a name or attribute chain stands for: through the file's imports, or a
     builtin's; None for the file's own names and values forkvet cannot name."""
-    spelled = _dotted(node)
+    spelled = dotted_name(node)
     if not spelled or spelled.startswith("."):
         return None
     head = spelled.split(".", 1)[0]
     if head in imported:
         return _full(spelled, imported)
-    if head in _BUILTINS and head not in defined:
-        return "builtins." + spelled
+    if head in _BUILTINS and head not in defined and not isinstance(getattr(builtins, head), type):
+        return "builtins." + spelled  # a builtin function (`open`); its classes build data
     return None
 
 
@@ -141,7 +148,8 @@ def _full(spelled: str, imported: dict[str, str]) -> str:
     return f"{full}{dot}{rest}" if full else spelled
 
 
-def _dotted(node: ast.expr) -> str:
+def dotted_name(node: ast.expr) -> str:
+    """`a.b.c` for a chain of names, "." when it starts elsewhere (a call), "" for neither."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)

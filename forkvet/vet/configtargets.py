@@ -208,6 +208,8 @@ _HOW = {
     "class": "Hydra 1.0/0.11 `class` (hydra.utils.instantiate imports and calls it)",
     "gin": "gin-config `@reference` through the file's `import` (dynamic_registration: gin "
     "imports it, and calls it for `@name()`)",
+    "resolver": "OmegaConf resolver that imports the name it is given (hydra.utils.get_method, "
+    "get_class...)",
     "tag": "HyperPyYAML tag (load_hyperpyyaml imports it, and `!new:`/`!apply:` call it)",
 }
 
@@ -457,15 +459,39 @@ _RESOLVER_CALLS = ("register_new_resolver", "register_resolver")
 
 def unproven_resolvers(code: str) -> list[str]:
     """Names of the resolvers a Python text registers with a function not proven safe (and
-    not eval/exec: eval_resolvers names those)."""
+    not eval/exec: eval_resolvers names those; nor a name locator: locator_resolvers)."""
+    regs, defs, aliases = _registrations(code)
+    return [n for n, r in regs if not _locator(r, aliases) and not _proven(r, defs)]
+
+
+def locator_resolvers(code: str) -> list[str]:
+    """Names of the resolvers registered as a function that imports the dotted name it is
+    given (`hydra.utils.get_method`: config_targets.json `locators`): what a config hands one
+    is judged as a `_target_` is."""
+    regs, _, aliases = _registrations(code)
+    return [n for n, r in regs if _locator(r, aliases)]
+
+
+def _registrations(
+    code: str,
+) -> tuple[list[tuple[str, ast.expr]], dict[str, ast.FunctionDef], dict[str, str]]:
+    """(name, function) of each resolver registration, the file's functions, its imports."""
     if "resolver" not in code:
-        return []
+        return [], {}, {}
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    out: list[str] = []
+        return [], {}, {}
+    regs: list[tuple[str, ast.expr]] = []
+    defs: dict[str, ast.FunctionDef] = {}
+    aliases: dict[str, str] = {}
     for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            defs[node.name] = node
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            aliases.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        elif isinstance(node, ast.Import):
+            aliases.update({a.asname: a.name for a in node.names if a.asname})
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -475,32 +501,82 @@ def unproven_resolvers(code: str) -> list[str]:
         kw = {k.arg: k.value for k in node.keywords}
         name = node.args[0] if node.args else kw.get("name")
         resolver = node.args[1] if len(node.args) > 1 else kw.get("resolver")
-        if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
-            continue
-        if resolver is not None and not _proven(resolver):
-            out.append(name.value)
-    return out
+        if isinstance(name, ast.Constant) and isinstance(name.value, str) and resolver is not None:
+            regs.append((name.value, resolver))
+    return regs, defs, aliases
 
 
-def _proven(resolver: ast.expr) -> bool:
-    """Proven safe, or an eval/exec resolver (eval_resolvers judges those by the argument)."""
-    if isinstance(resolver, ast.Name):
+def _locator(resolver: ast.expr, aliases: dict[str, str]) -> bool:
+    spelled = configformats.dotted_name(resolver)
+    head, dot, rest = spelled.partition(".")
+    return f"{aliases.get(head, head)}{dot}{rest}" in _locators()
+
+
+@cache
+def _locators() -> frozenset[str]:
+    raw = json.loads(
+        resources.files("forkvet.data").joinpath("config_targets.json").read_text("utf-8")
+    )
+    return frozenset(raw["locators"])
+
+
+def _proven(resolver: ast.expr, defs: dict[str, ast.FunctionDef] | None = None) -> bool:
+    """Proven safe, or an eval/exec resolver (eval_resolvers judges those by the argument): a
+    safe builtin, or a lambda or a function of the same file made only of its arguments,
+    constants, arithmetic, subscripts, attribute reads (no dunder), `getattr(x, name)`, the
+    safe builtins, `math` functions and plain string methods."""
+    body: ast.AST
+    if isinstance(resolver, ast.Name) and defs and resolver.id in defs:
+        body = defs[resolver.id]
+    elif isinstance(resolver, ast.Name):
         return resolver.id in _SAFE_FUNCTIONS or resolver.id in ("eval", "exec")
-    if not isinstance(resolver, ast.Lambda):
+    elif isinstance(resolver, ast.Lambda):
+        if _EVALS.search(ast.unparse(resolver)):
+            return True
+        body = resolver
+    else:
         return False
-    if _EVALS.search(ast.unparse(resolver)):
+    return all(_proven_node(node) for node in ast.walk(body))
+
+
+_DEF_NODES = (
+    ast.FunctionDef, ast.Return, ast.Assign, ast.AugAssign, ast.If, ast.For, ast.Store,
+    ast.Starred, ast.Pass,
+)  # fmt: skip
+
+
+def _proven_node(node: ast.AST) -> bool:
+    if not isinstance(node, (*_LAMBDA_NODES, *_DEF_NODES)):
+        return False
+    if isinstance(node, ast.FunctionDef) and node.decorator_list:
+        return False
+    if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+        return False
+    if not isinstance(node, ast.Call):
         return True
-    for node in ast.walk(resolver):
-        if not isinstance(node, _LAMBDA_NODES):
-            return False
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            return False
-        if isinstance(node, ast.Call) and not (
-            (isinstance(node.func, ast.Name) and node.func.id in _SAFE_FUNCTIONS)
-            or (isinstance(node.func, ast.Attribute) and node.func.attr in _SAFE_METHODS)
-        ):
-            return False
-    return True
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id in _SAFE_FUNCTIONS or (func.id == "getattr" and len(node.args) == 2)
+    return isinstance(func, ast.Attribute) and (
+        func.attr in _SAFE_METHODS or configformats.dotted_name(func.value) == "math"
+    )
+
+
+def locator_risks(
+    snap: Snapshot, path: str, text: str, locators: dict[str, str], own: OwnModules
+) -> list[Risk]:
+    """`${get_method:os.system}` for a resolver that imports the name it is given: the name
+    judged as a `_target_` (computed at load time: not known, an error too)."""
+    out: list[Risk] = []
+    for name in locators:
+        at = 0
+        while len(out) < 3 and (i := text.find("${" + name + ":", at)) >= 0:
+            expr, at = _interpolation(text, i + len(name) + 3)
+            target = expr.strip().strip("'\"").strip()
+            if "${" in target or not allowed(target, own):
+                line = text.count("\n", 0, i) + 1
+                out.append(target_risk(snap, path, "resolver", target, line, []))
+    return out
 
 
 def unproven_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:

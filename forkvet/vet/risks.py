@@ -1119,8 +1119,10 @@ class _YamlText:
 
 
 # A script that builds objects from configs: its folder is on sys.path when it runs.
+# (A Python file naming targets is such a script too: `class_path` in a test of its own class.)
 _INSTANTIATES = rx.compile(
     r"\binstantiate\(|\bhydra\b|\bOmegaConf\b|\bmmengine\b|\bLazyConfig\b|\bgin\b"
+    r"|\bclass_path\b|\b_target_\b"
 )
 
 
@@ -1137,6 +1139,7 @@ class _YamlScan:
     _own: configtargets.OwnModules | None = None
     _resolvers: dict[str, str] | None = None
     _unproven: dict[str, str] | None = None
+    _locators: dict[str, str] | None = None
     _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
 
     def file(self, f: FileEntry) -> None:
@@ -1180,6 +1183,24 @@ class _YamlScan:
                     self._unproven.setdefault(name, py.path)
         return self._unproven
 
+    def locators(self) -> dict[str, str]:
+        """OmegaConf resolvers registered as a name locator (hydra.utils.get_method): name ->
+        file."""
+        if self._locators is None:
+            self._locators = {}
+            for py in self.ctx.py.files:
+                for name in configtargets.locator_resolvers(py.text):
+                    self._locators.setdefault(name, py.path)
+        return self._locators
+
+    def _interpolated(self, path: str, text: str) -> list[Risk]:
+        """What the resolvers the code registers do with this config text."""
+        return [
+            *configtargets.eval_risks(path, text, self.resolvers()),
+            *configtargets.unproven_risks(path, text, self.unproven()),
+            *configtargets.locator_risks(self.ctx.snap, path, text, self.locators(), self.own()),
+        ]
+
     def own(self) -> configtargets.OwnModules:
         if self._own is None:
             scripts = {
@@ -1201,8 +1222,7 @@ class _YamlScan:
                 f.suffix in configtargets.TYPE_SUFFIXES,
             )
             if need.interpolation and need.text is not None:
-                found += configtargets.eval_risks(f.path, need.text, self.resolvers())
-                found += configtargets.unproven_risks(f.path, need.text, self.unproven())
+                found += self._interpolated(f.path, need.text)
             if need.target is not None:
                 if need.text is not None:
                     found += configtargets.config_risks(
@@ -1288,8 +1308,7 @@ class _YamlScan:
                 continue
             risks: list[Risk] = []
             if t.interpolation:
-                risks += configtargets.eval_risks(inside, t.text, self.resolvers())
-                risks += configtargets.unproven_risks(inside, t.text, self.unproven())
+                risks += self._interpolated(inside, t.text)
             if t.target:
                 risks += configtargets.config_risks(self.ctx.snap, t.where, t.text, self.own())
             if t.tag:

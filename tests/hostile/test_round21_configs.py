@@ -202,3 +202,45 @@ def test_proven_and_arithmetic_eval_resolvers_stay_quiet(vet_repo: Callable[...,
     config = "a: 2\nb: ${mul:${a},3}\nc: ${calc:'${a} * 4'}\n"
     report = vet_repo({**README, "run.py": code, "configs/m.yaml": config})
     assert [r for r in report.risks if r.kind == "code-in-data"] == []
+
+
+def test_a_locator_resolver_has_its_argument_judged_as_a_target(
+    vet_repo: Callable[..., Report],
+) -> None:
+    code = (
+        "import hydra\nfrom hydra.utils import get_class as gc\nfrom omegaconf import OmegaConf\n"
+        "OmegaConf.register_new_resolver('get_method', hydra.utils.get_method)\n"
+        "OmegaConf.register_new_resolver('get_class', gc)\n"
+    )
+    evil = "a: ${get_method:os.system}\n"
+    good = "a: ${get_class:torch.optim.Adam}\nb: ${get_method:'torch.optim.SGD'}\n"
+    files = {**README, "run.py": code, "configs/evil.yaml": evil, "configs/good.yaml": good}
+    found = _errors(vet_repo(files))
+    assert [r.path for r in found] == ["configs/evil.yaml"] and "'os.system'" in found[0].message
+
+
+def test_resolvers_the_file_defines_of_safe_operations_are_proven(
+    vet_repo: Callable[..., Report],
+) -> None:
+    code = (
+        "import math\nfrom omegaconf import OmegaConf\n\n"
+        "def ceil_div(a, b):\n    total = a + b - 1\n    return math.ceil(total / b)\n\n"
+        "class Task:\n    def setup(self):\n"
+        "        OmegaConf.register_new_resolver('dm', lambda attr: getattr(self._dm, attr))\n"
+        "OmegaConf.register_new_resolver('cdiv', ceil_div)\n"
+    )
+    config = "a: ${cdiv:7,2}\nb: ${dm:num_classes}\n"
+    report = vet_repo({**README, "run.py": code, "configs/m.yaml": config})
+    assert [r for r in report.risks if r.kind == "code-in-data"] == []
+
+
+def test_python_dicts_that_are_no_instantiate_configs_pass(
+    vet_repo: Callable[..., Report],
+) -> None:
+    code = (
+        "import logging.config\n\ndef msg(type, content):\n"
+        "    return {'type': type, 'content': content}\n\n"
+        "logging.config.dictConfig({'handlers': {'h': {'class': 'logging.StreamHandler'}}})\n"
+        "spec = {'type': float, 'default': 0.1}\n"
+    )
+    assert _paths(vet_repo({**README, "server.py": code})) == []
