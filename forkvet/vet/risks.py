@@ -1228,6 +1228,8 @@ class _YamlScan:
                     found += configtargets.config_risks(
                         self.ctx.snap, f.path, need.text, self.own()
                     )
+                    if configtargets.unread_format(f.suffix, need.text):
+                        found.append(_config_unverified(f.path, "a format forkvet does not read"))
                 elif "\\" not in need.target:  # a key spelled out, past the cap
                     found.append(_config_unverified(f.path))
             if need.gin:
@@ -1384,12 +1386,13 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
     return out
 
 
-def _config_unverified(path: str) -> Risk:
+def _config_unverified(path: str, why: str = "") -> Risk:
+    why = why or f"over {configtargets.MAX_CONFIG_BYTES >> 20} MiB"
     return Risk(
         "code-in-data",
         "error",
-        f"Config NOT verified for callables it names (over {configtargets.MAX_CONFIG_BYTES >> 20}"
-        " MiB): it has a Hydra `_target_`, a dotted `type` or gin's dynamic registration, whose "
+        f"Config NOT verified for callables it names ({why}): it has a Hydra `_target_`, a "
+        "dotted `type` or gin's dynamic registration, whose "
         "loader imports and calls what it names; read it before running anything that loads it.",
         path,
     )

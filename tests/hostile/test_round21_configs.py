@@ -162,6 +162,19 @@ def test_a_target_in_toml_or_ini_is_an_error(
     assert _paths(vet_repo({**README, path: text})) == [path]
 
 
+def test_a_target_in_a_format_forkvet_does_not_read_is_not_verified(
+    vet_repo: Callable[..., Report],
+) -> None:
+    files = {
+        **README,
+        "configs/model.conf": 'model {\n  _target_ = "os.system"\n}\n',  # HOCON
+        "configs/yaml.conf": "opt:\n  _target_: torch.optim.Adam\n",  # a .conf that is YAML
+    }
+    found = _errors(vet_repo(files))
+    assert [r.path for r in found] == ["configs/model.conf"], found
+    assert "NOT verified" in found[0].message
+
+
 def test_known_targets_in_toml_and_ini_pass(vet_repo: Callable[..., Report]) -> None:
     files = {
         **README,
