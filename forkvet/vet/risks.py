@@ -1118,6 +1118,9 @@ class _YamlText:
         return out
 
 
+_OPENMMLAB = rx.compile(
+    r"\bmmengine\b|\bmmcv\b|\bfromfile\(|\bopenmim\b|\bmim[ \t]+(?:install|train|test|run)\b"
+)
 # A script that builds objects from configs: its folder is on sys.path when it runs.
 # (A Python file naming targets is such a script too: `class_path` in a test of its own class.)
 _INSTANTIATES = rx.compile(
@@ -1182,6 +1185,22 @@ class _YamlScan:
                 for name in configtargets.unproven_resolvers(py.text):
                     self._unproven.setdefault(name, py.path)
         return self._unproven
+
+    def _openmmlab(self) -> bool:
+        """Whether the repository loads configs with OpenMMLab's tools (its code, README or
+        requirements name mmengine, mmcv, openmim or `Config.fromfile`)."""
+        texts = [self.ctx.readme or "", *(py.text for py in self.ctx.py.files)]
+        texts += [
+            self.ctx.snap.read_text(f.path) or ""
+            for f in self.ctx.snap.files
+            if f.name.startswith("requirements") and f.size < 1 << 20
+        ][:20]
+        return any(_OPENMMLAB.search(t) for t in texts)
+
+    def _main_defines(self, name: str) -> bool:
+        """Whether a script of the repository (a file that can be `__main__`) defines name."""
+        defines = rx.compile(rf"(?m)^(?:class|def|async[ \t]+def)[ \t]+{rx.escape(name)}\b")
+        return any(defines.search(py.text) for py in self.ctx.py.files if "__main__" in py.text)
 
     def locators(self) -> dict[str, str]:
         """OmegaConf resolvers registered as a name locator (hydra.utils.get_method): name ->
@@ -1255,17 +1274,27 @@ class _YamlScan:
             configtargets.target_risk(self.ctx.snap, path, "gin", target, line, [])
             for target, line in configformats.gin_references(text, python)
             if not configtargets.allowed(target, self.own())
+            and not (  # `import __main__`: the script running, when one defines the name
+                target.count(".") == 1
+                and target.startswith("__main__.")
+                and self._main_defines(target[9:])
+            )
         ]
         return found[:3]
 
     def python_configs(self) -> None:
         """What Python configs name for mmengine's registry, Hydra or LazyConfig to call
-        (round 20a F3), by the names the file's imports resolve: as a YAML's targets."""
+        (round 20a F3), by the names the file's imports resolve: as a YAML's targets. A `type`
+        key counts where OpenMMLab's config loader is used (a generic word in Python dicts
+        elsewhere: big_vision's evaluator names)."""
+        mm: bool | None = None
         for py in self.ctx.py.files:
             found: list[Risk] = []
             for key, target, line in py.facts.get("config_refs", ()):
                 if len(found) >= 3:
                     break
+                if key == "type" and not (mm := self._openmmlab() if mm is None else mm):
+                    continue
                 judged = key == "_target_" or configtargets.DOTTED.fullmatch(target) is not None
                 if "${" in target or (judged and not configtargets.allowed(target, self.own())):
                     found.append(

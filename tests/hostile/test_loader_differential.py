@@ -923,7 +923,8 @@ hydra.utils.instantiate(dict(cp['model']))
         "mmengine-python-config",
         "configs/retinanet.py",
         ("mmengine",),
-        "open(P, 'w').write(f'model = dict(type=\"builtins.open\", file={MARK!r}, mode=\"w\")\\n')",
+        "open(P, 'w').write(f'model = dict(type=\"builtins.open\", file={MARK!r}, "
+        "mode=\"w\")\\n')\nopen('train.py', 'w').write('from mmengine.config import Config\\n')",
         """
 from mmengine.config import Config
 from mmengine.registry import MODELS

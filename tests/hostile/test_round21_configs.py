@@ -87,6 +87,21 @@ def test_a_gin_text_too_large_to_read_whole_is_not_verified(
     assert [r.path for r in found] == ["configs/big.gin"] and "NOT verified" in found[0].message
 
 
+def test_gin_references_of_the_running_scripts_and_known_libraries_pass(
+    vet_repo: Callable[..., Report],
+) -> None:
+    gin = (
+        GIN_HEAD + "import __main__ as main\nimport optax\nimport seqio\n"
+        "train.task = @main.make_task()\ntrain.opt = @optax.adamw\n"
+        "train.vocab = @seqio.SentencePieceVocabulary()\n"
+    )
+    script = "def make_task():\n    return 1\n\nif __name__ == '__main__':\n    pass\n"
+    files = {**README, "run.py": script, "configs/a.gin": gin}
+    assert _paths(vet_repo(files)) == []
+    evil = GIN_HEAD + "import __main__ as main\ntrain.task = @main.os.system()\n"
+    assert _paths(vet_repo({**files, "configs/a.gin": evil}, name="again")) == ["configs/a.gin"]
+
+
 def test_gin_reading_is_what_gin_resolves() -> None:
     text = (
         GIN_HEAD
@@ -108,6 +123,9 @@ def test_a_gin_file_in_an_absent_submodule_is_not_verified(
 
 
 # -- F3: Python configs (mmengine Config.fromfile, Detectron2 LazyConfig) ------------------------
+MM_TRAIN = "import sys\nfrom mmengine.config import Config\ncfg = Config.fromfile(sys.argv[1])\n"
+
+
 @pytest.mark.parametrize(
     "config",
     [
@@ -126,8 +144,8 @@ def test_a_gin_file_in_an_absent_submodule_is_not_verified(
 def test_a_python_config_naming_code_is_an_error(
     vet_repo: Callable[..., Report], config: str
 ) -> None:
-    report = vet_repo({**README, "configs/retinanet.py": "_base_ = []\n" + config})
-    assert _paths(report) == ["configs/retinanet.py"], report.risks
+    files = {**README, "train.py": MM_TRAIN, "configs/retinanet.py": "_base_ = []\n" + config}
+    assert _paths(vet_repo(files)) == ["configs/retinanet.py"]
 
 
 def test_python_configs_of_registry_own_or_known_names_pass(
@@ -141,7 +159,17 @@ def test_python_configs_of_registry_own_or_known_names_pass(
         "class Local:\n    pass\n\nloc = dict(type=Local)\n"
     )
     files = {**README, "models/__init__.py": "", "models/net.py": "class Net:\n    pass\n"}
-    assert _paths(vet_repo({**files, "configs/a.py": config})) == []
+    assert _paths(vet_repo({**files, "train.py": MM_TRAIN, "configs/a.py": config})) == []
+
+
+def test_a_type_key_counts_only_where_openmmlab_loads_configs(
+    vet_repo: Callable[..., Report],
+) -> None:
+    # big_vision's ml_collections configs: `type` names an evaluator module of its own
+    config = "def get_config():\n    return dict(evals=dict(type='proj.paligemma.perplexity'))\n"
+    hydra = "model = {'_target_': 'os.system'}\n"  # `_target_` counts everywhere
+    files = {**README, "configs/a.py": config, "configs/b.py": hydra}
+    assert _paths(vet_repo(files)) == ["configs/b.py"]
 
 
 # -- F5: Hydra `_target_` in TOML and INI ------------------------------------------------------
