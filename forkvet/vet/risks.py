@@ -1118,8 +1118,10 @@ class _YamlText:
         return out
 
 
+# OpenMMLab's config loader in use: its packages (their tools load `.py` configs), openmim.
 _OPENMMLAB = rx.compile(
-    r"\bmmengine\b|\bmmcv\b|\bfromfile\(|\bopenmim\b|\bmim[ \t]+(?:install|train|test|run)\b"
+    r"\bmm(?:engine|cv|det|det3d|seg|pretrain|cls|pose|ocr|action|yolo|rotate|agic|edit|track)\b"
+    r"|\bConfig\.fromfile\(|\bopenmim\b|\bmim[ \t]+(?:install|train|test|run)\b"
 )
 # A script that builds objects from configs: its folder is on sys.path when it runs.
 # (A Python file naming targets is such a script too: `class_path` in a test of its own class.)
