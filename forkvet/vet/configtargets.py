@@ -26,6 +26,7 @@ import yaml
 from forkvet import rx
 from forkvet.report import Risk
 from forkvet.snapshot import Snapshot
+from forkvet.vet import configformats
 
 # What a target key needs in a text, or an escape that could spell one (ASCII classes: RE2's
 # Unicode \W made this search 100 times slower on a notebook with a few non-ASCII letters);
@@ -33,7 +34,8 @@ from forkvet.snapshot import Snapshot
 # The keys whose value a loader imports and calls whatever the file's name: Hydra's `_target_`
 # and jsonargparse's `class_path` (LightningCLI: `class_path` + `init_args`, round 20).
 INSTANTIATE = ("_target_", "class_path")
-SPELLED_KEY = r"(?:^|[^A-Za-z0-9_])(?:_target_|class_path)(?:[^A-Za-z0-9_]|$)"
+# Any case: configparser lowers an INI file's keys (`_TARGET_` is `_target_` there; round 20).
+SPELLED_KEY = r"(?:^|[^A-Za-z0-9_])(?i:_target_|class_path)(?:[^A-Za-z0-9_]|$)"
 NEED = rx.compile(SPELLED_KEY + r"|\\[xuU][0-9A-Fa-f]{2}", rx.M)
 # Hydra 1.0's instantiate also takes `target`, `cls` and `class` (in that order, after
 # `_target_`; 0.11 read `class`), and so do `instantiate_from_config` helpers (latent diffusion:
@@ -47,9 +49,16 @@ NEED_TYPES = rx.compile(
 )
 
 
+_ANY_CASE = rx.compile(r"(?i)_target_|class_path")
+
+
+SPELLED_NEED = rx.compile(SPELLED_KEY, rx.M)
+
+
 def may_instantiate(window: str) -> bool:
-    """A cheap test before NEED: whether an instantiate key's name is in the text at all."""
-    return "_target_" in window or "class_path" in window
+    """A cheap test before NEED: whether an instantiate key's name is in the text at all, in
+    any case (an INI file's keys are lowered by configparser)."""
+    return "_target_" in window or "class_path" in window or bool(_ANY_CASE.search(window))
 
 
 def may_type(window: str) -> bool:
@@ -60,7 +69,7 @@ def may_type(window: str) -> bool:
 TYPE_SUFFIXES = (".json", ".yaml", ".yml")
 MAX_CONFIG_BYTES = 2 << 20
 _MAX_NODES = 200_000  # per file: a config of aliases cannot make the walk explode
-_DOTTED = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+DOTTED = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _NAME = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -80,6 +89,23 @@ def known_safe(target: str) -> bool:
         len(p) == len(parts) and all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, p))
         for p in _safe()
     )
+
+
+@cache
+def _unread_suffixes() -> frozenset[str]:
+    raw = json.loads(
+        resources.files("forkvet.data").joinpath("config_targets.json").read_text("utf-8")
+    )
+    return frozenset(raw["unread_formats"])
+
+
+def unread_format(suffix: str, text: str) -> bool:
+    """A config in a format forkvet has no reader for (HOCON `.conf`, `.json5`, `.jsonnet`...)
+    that spells a `_target_`/`class_path` key none of its readers found: NOT verified (a
+    format forkvet cannot judge fails closed; round 20a F5)."""
+    if suffix not in _unread_suffixes() or not SPELLED_NEED.search(text):
+        return False
+    return not any(key in INSTANTIATE for key, *_ in _targets(text))
 
 
 class OwnModules:
@@ -173,13 +199,17 @@ def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[
     a dotted `type` only in a file mmengine reads (TYPE_SUFFIXES)."""
     found: list[tuple[str, str, int | None, list[str]]] = []
     types = path.lower().endswith(TYPE_SUFFIXES)
+    seen: set[tuple[str, str, int | None]] = set()
     for key, value, line, args in _targets(text):
         if not isinstance(value, str) or (key in TYPED_KEYS and not types):
             continue
+        if (key, value, line) in seen:
+            continue  # a text both TOML and INI read
+        seen.add((key, value, line))
         target = value.strip()
         if "${" in target:
             found.append((key, target, line, args))
-        elif key != "_target_" and not _DOTTED.fullmatch(target):
+        elif key != "_target_" and not DOTTED.fullmatch(target):
             continue  # `type: adam`, `class_path: Linear`: a registry or subclass name
         elif not allowed(target, own):
             found.append((key, target, line, args))
@@ -196,6 +226,10 @@ _HOW = {
     "target": "Hydra 1.0 / `instantiate_from_config` `target` (imports and calls it)",
     "cls": "Hydra 1.0 `cls` (hydra.utils.instantiate imports and calls it)",
     "class": "Hydra 1.0/0.11 `class` (hydra.utils.instantiate imports and calls it)",
+    "gin": "gin-config `@reference` through the file's `import` (dynamic_registration: gin "
+    "imports it, and calls it for `@name()`)",
+    "resolver": "OmegaConf resolver that imports the name it is given (hydra.utils.get_method, "
+    "get_class...)",
     "tag": "HyperPyYAML tag (load_hyperpyyaml imports it, and `!new:`/`!apply:` call it)",
 }
 
@@ -270,6 +304,9 @@ def _parsed(
                 out += _walk_yaml(doc, nested)
     except (yaml.YAMLError, RecursionError, ValueError):
         pass  # what was composed before the error stays
+    # TOML and INI (round 20a F5): `tomllib.load` or configparser, then instantiate.
+    for other in configformats.other_documents(text):
+        out += [t for t in _walk_json(other, nested) if t not in out]
     return out
 
 
@@ -420,9 +457,11 @@ def _arithmetic(expr: str) -> bool:
 
 
 # A resolver registered with a function forkvet cannot prove safe (round 19a F15: a named
-# function reaching eval through `getattr(builtins, "ev" + "al")`): its use in a config is a
-# warning naming it. Proven safe: a builtin that only converts or measures, and a lambda made of
-# its arguments, constants, arithmetic, subscripts, those builtins and plain string methods.
+# function reaching eval through `getattr(builtins, "ev" + "al")`; round 20a F11: `os.system`,
+# `subprocess.getoutput`, a partial or a def that calls one): its use in a config is an error
+# naming it, like an eval resolver's: config text is handed to code nobody showed safe.
+# Proven safe: a builtin that only converts or measures, and a lambda made of its arguments,
+# constants, arithmetic, subscripts, those builtins and plain string methods.
 _SAFE_FUNCTIONS = frozenset(
     {"len", "int", "float", "str", "bool", "abs", "min", "max", "sum", "round", "list"}
     | {"tuple", "range", "sorted", "dict", "set"}
@@ -440,15 +479,39 @@ _RESOLVER_CALLS = ("register_new_resolver", "register_resolver")
 
 def unproven_resolvers(code: str) -> list[str]:
     """Names of the resolvers a Python text registers with a function not proven safe (and
-    not eval/exec: eval_resolvers names those)."""
+    not eval/exec: eval_resolvers names those; nor a name locator: locator_resolvers)."""
+    regs, defs, aliases = _registrations(code)
+    return [n for n, r in regs if not _locator(r, aliases) and not _proven(r, defs)]
+
+
+def locator_resolvers(code: str) -> list[str]:
+    """Names of the resolvers registered as a function that imports the dotted name it is
+    given (`hydra.utils.get_method`: config_targets.json `locators`): what a config hands one
+    is judged as a `_target_` is."""
+    regs, _, aliases = _registrations(code)
+    return [n for n, r in regs if _locator(r, aliases)]
+
+
+def _registrations(
+    code: str,
+) -> tuple[list[tuple[str, ast.expr]], dict[str, ast.FunctionDef], dict[str, str]]:
+    """(name, function) of each resolver registration, the file's functions, its imports."""
     if "resolver" not in code:
-        return []
+        return [], {}, {}
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    out: list[str] = []
+        return [], {}, {}
+    regs: list[tuple[str, ast.expr]] = []
+    defs: dict[str, ast.FunctionDef] = {}
+    aliases: dict[str, str] = {}
     for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            defs[node.name] = node
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            aliases.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        elif isinstance(node, ast.Import):
+            aliases.update({a.asname: a.name for a in node.names if a.asname})
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -458,33 +521,86 @@ def unproven_resolvers(code: str) -> list[str]:
         kw = {k.arg: k.value for k in node.keywords}
         name = node.args[0] if node.args else kw.get("name")
         resolver = node.args[1] if len(node.args) > 1 else kw.get("resolver")
-        if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
-            continue
-        if resolver is not None and not _proven(resolver):
-            out.append(name.value)
+        if isinstance(name, ast.Constant) and isinstance(name.value, str) and resolver is not None:
+            regs.append((name.value, resolver))
+    return regs, defs, aliases
+
+
+def _locator(resolver: ast.expr, aliases: dict[str, str]) -> bool:
+    spelled = configformats.dotted_name(resolver)
+    head, dot, rest = spelled.partition(".")
+    return f"{aliases.get(head, head)}{dot}{rest}" in _locators()
+
+
+@cache
+def _locators() -> frozenset[str]:
+    raw = json.loads(
+        resources.files("forkvet.data").joinpath("config_targets.json").read_text("utf-8")
+    )
+    return frozenset(raw["locators"])
+
+
+def _proven(resolver: ast.expr, defs: dict[str, ast.FunctionDef] | None = None) -> bool:
+    """Proven safe, or an eval/exec resolver (eval_resolvers judges those by the argument): a
+    safe builtin, or a lambda or a function of the same file made only of its arguments,
+    constants, arithmetic, subscripts, attribute reads (no dunder), `getattr(x, name)`, the
+    safe builtins, `math` functions and plain string methods."""
+    body: ast.AST
+    if isinstance(resolver, ast.Name) and defs and resolver.id in defs:
+        body = defs[resolver.id]
+    elif isinstance(resolver, ast.Name):
+        return resolver.id in _SAFE_FUNCTIONS or resolver.id in ("eval", "exec")
+    elif isinstance(resolver, ast.Lambda):
+        if _EVALS.search(ast.unparse(resolver)):
+            return True
+        body = resolver
+    else:
+        return False
+    return all(_proven_node(node) for node in ast.walk(body))
+
+
+_DEF_NODES = (
+    ast.FunctionDef, ast.Return, ast.Assign, ast.AugAssign, ast.If, ast.For, ast.Store,
+    ast.Starred, ast.Pass,
+)  # fmt: skip
+
+
+def _proven_node(node: ast.AST) -> bool:
+    if not isinstance(node, (*_LAMBDA_NODES, *_DEF_NODES)):
+        return False
+    if isinstance(node, ast.FunctionDef) and node.decorator_list:
+        return False
+    if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+        return False
+    if not isinstance(node, ast.Call):
+        return True
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id in _SAFE_FUNCTIONS or (func.id == "getattr" and len(node.args) == 2)
+    return isinstance(func, ast.Attribute) and (
+        func.attr in _SAFE_METHODS or configformats.dotted_name(func.value) == "math"
+    )
+
+
+def locator_risks(
+    snap: Snapshot, path: str, text: str, locators: dict[str, str], own: OwnModules
+) -> list[Risk]:
+    """`${get_method:os.system}` for a resolver that imports the name it is given: the name
+    judged as a `_target_` (computed at load time: not known, an error too)."""
+    out: list[Risk] = []
+    for name in locators:
+        at = 0
+        while len(out) < 3 and (i := text.find("${" + name + ":", at)) >= 0:
+            expr, at = _interpolation(text, i + len(name) + 3)
+            target = expr.strip().strip("'\"").strip()
+            if "${" in target or not allowed(target, own):
+                line = text.count("\n", 0, i) + 1
+                out.append(target_risk(snap, path, "resolver", target, line, []))
     return out
 
 
-def _proven(resolver: ast.expr) -> bool:
-    if isinstance(resolver, ast.Name):
-        return resolver.id in _SAFE_FUNCTIONS or resolver.id in ("eval", "exec")
-    if not isinstance(resolver, ast.Lambda):
-        return False
-    for node in ast.walk(resolver):
-        if not isinstance(node, _LAMBDA_NODES):
-            return False
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            return False
-        if isinstance(node, ast.Call) and not (
-            (isinstance(node.func, ast.Name) and node.func.id in _SAFE_FUNCTIONS)
-            or (isinstance(node.func, ast.Attribute) and node.func.attr in _SAFE_METHODS)
-        ):
-            return False
-    return True
-
-
 def unproven_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:
-    """A warning for each resolver not proven safe that the config text uses."""
+    """An error for each resolver not proven safe that the config text uses."""
     out: list[Risk] = []
     for name, where in resolvers.items():
         i = text.find("${" + name + ":")
@@ -493,11 +609,12 @@ def unproven_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk
         out.append(
             Risk(
                 "code-in-data",
-                "warning",
+                "error",
                 f"Config text handed to code: `${{{name}:...}}` — {where} registers the "
-                f"OmegaConf resolver {name!r} with a function forkvet cannot prove safe, and "
-                "resolving this value calls it with the config's text. Read the resolver before "
-                "running anything that loads this config.",
+                f"OmegaConf resolver {name!r} with a function forkvet cannot prove safe (a "
+                "command or code runner is one), and resolving this value calls it with the "
+                "config's text. Read the resolver before running anything that loads this "
+                "config.",
                 path,
                 text.count("\n", 0, i) + 1,
             )

@@ -21,6 +21,7 @@ from forkvet.report import EntryPoints, Finding, Risk
 from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
 from forkvet.vet import (
     chattemplates,
+    configformats,
     configtargets,
     containers,
     dataformats,
@@ -866,6 +867,8 @@ def analyze_file(f: PyFile, tree: ast.Module, nodes: list[ast.AST]) -> None:
         ):
             abs_paths.append((getattr(node, "lineno", 0), node.value))
     f.facts["risks"] = (calls, abs_paths, cuda)
+    # What a Python config names for its loader to call (round 20a F3): judged in _yaml_risks.
+    f.facts["config_refs"] = configformats.python_references(nodes, aliases)
 
 
 # Code forkvet does not vet as the repository's source: package archives (installing one runs
@@ -1115,8 +1118,17 @@ class _YamlText:
         return out
 
 
+# OpenMMLab's config loader in use: its packages (their tools load `.py` configs), openmim.
+_OPENMMLAB = rx.compile(
+    r"\bmm(?:engine|cv|det|det3d|seg|pretrain|cls|pose|ocr|action|yolo|rotate|agic|edit|track)\b"
+    r"|\bConfig\.fromfile\(|\bopenmim\b|\bmim[ \t]+(?:install|train|test|run)\b"
+)
 # A script that builds objects from configs: its folder is on sys.path when it runs.
-_INSTANTIATES = rx.compile(r"\binstantiate\(|\bhydra\b|\bOmegaConf\b|\bmmengine\b")
+# (A Python file naming targets is such a script too: `class_path` in a test of its own class.)
+_INSTANTIATES = rx.compile(
+    r"\binstantiate\(|\bhydra\b|\bOmegaConf\b|\bmmengine\b|\bLazyConfig\b|\bgin\b"
+    r"|\bclass_path\b|\b_target_\b"
+)
 
 
 @dataclass
@@ -1132,6 +1144,7 @@ class _YamlScan:
     _own: configtargets.OwnModules | None = None
     _resolvers: dict[str, str] | None = None
     _unproven: dict[str, str] | None = None
+    _locators: dict[str, str] | None = None
     _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
 
     def file(self, f: FileEntry) -> None:
@@ -1175,6 +1188,40 @@ class _YamlScan:
                     self._unproven.setdefault(name, py.path)
         return self._unproven
 
+    def _openmmlab(self) -> bool:
+        """Whether the repository loads configs with OpenMMLab's tools (its code, README or
+        requirements name mmengine, mmcv, openmim or `Config.fromfile`)."""
+        texts = [self.ctx.readme or "", *(py.text for py in self.ctx.py.files)]
+        texts += [
+            self.ctx.snap.read_text(f.path) or ""
+            for f in self.ctx.snap.files
+            if f.name.startswith("requirements") and f.size < 1 << 20
+        ][:20]
+        return any(_OPENMMLAB.search(t) for t in texts)
+
+    def _main_defines(self, name: str) -> bool:
+        """Whether a script of the repository (a file that can be `__main__`) defines name."""
+        defines = rx.compile(rf"(?m)^(?:class|def|async[ \t]+def)[ \t]+{rx.escape(name)}\b")
+        return any(defines.search(py.text) for py in self.ctx.py.files if "__main__" in py.text)
+
+    def locators(self) -> dict[str, str]:
+        """OmegaConf resolvers registered as a name locator (hydra.utils.get_method): name ->
+        file."""
+        if self._locators is None:
+            self._locators = {}
+            for py in self.ctx.py.files:
+                for name in configtargets.locator_resolvers(py.text):
+                    self._locators.setdefault(name, py.path)
+        return self._locators
+
+    def _interpolated(self, path: str, text: str) -> list[Risk]:
+        """What the resolvers the code registers do with this config text."""
+        return [
+            *configtargets.eval_risks(path, text, self.resolvers()),
+            *configtargets.unproven_risks(path, text, self.unproven()),
+            *configtargets.locator_risks(self.ctx.snap, path, text, self.locators(), self.own()),
+        ]
+
     def own(self) -> configtargets.OwnModules:
         if self._own is None:
             scripts = {
@@ -1196,15 +1243,18 @@ class _YamlScan:
                 f.suffix in configtargets.TYPE_SUFFIXES,
             )
             if need.interpolation and need.text is not None:
-                found += configtargets.eval_risks(f.path, need.text, self.resolvers())
-                found += configtargets.unproven_risks(f.path, need.text, self.unproven())
+                found += self._interpolated(f.path, need.text)
             if need.target is not None:
                 if need.text is not None:
                     found += configtargets.config_risks(
                         self.ctx.snap, f.path, need.text, self.own()
                     )
+                    if configtargets.unread_format(f.suffix, need.text):
+                        found.append(_config_unverified(f.path, "a format forkvet does not read"))
                 elif "\\" not in need.target:  # a key spelled out, past the cap
                     found.append(_config_unverified(f.path))
+            if need.gin:
+                found += self._gin_risks(f.path, need.text, f.suffix == ".py")
             if not need.tag:
                 return
             if size > _MAX_YAML_STREAM:
@@ -1216,6 +1266,43 @@ class _YamlScan:
                 else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             )
             found += self._tag_risks(f.path, _YamlText(fh), loader, deadline)
+
+    def _gin_risks(self, path: str, text: str | None, python: bool) -> list[Risk]:
+        """gin references through the file's imports (round 20a F1) naming code neither own
+        nor known; a gin text too large to read whole is NOT verified."""
+        if text is None:
+            return [_config_unverified(path)]
+        found = [
+            configtargets.target_risk(self.ctx.snap, path, "gin", target, line, [])
+            for target, line in configformats.gin_references(text, python)
+            if not configtargets.allowed(target, self.own())
+            and not (  # `import __main__`: the script running, when one defines the name
+                target.count(".") == 1
+                and target.startswith("__main__.")
+                and self._main_defines(target[9:])
+            )
+        ]
+        return found[:3]
+
+    def python_configs(self) -> None:
+        """What Python configs name for mmengine's registry, Hydra or LazyConfig to call
+        (round 20a F3), by the names the file's imports resolve: as a YAML's targets. A `type`
+        key counts where OpenMMLab's config loader is used (a generic word in Python dicts
+        elsewhere: big_vision's evaluator names)."""
+        mm: bool | None = None
+        for py in self.ctx.py.files:
+            found: list[Risk] = []
+            for key, target, line in py.facts.get("config_refs", ()):
+                if len(found) >= 3:
+                    break
+                if key == "type" and not (mm := self._openmmlab() if mm is None else mm):
+                    continue
+                judged = key == "_target_" or configtargets.DOTTED.fullmatch(target) is not None
+                if "${" in target or (judged and not configtargets.allowed(target, self.own())):
+                    found.append(
+                        configtargets.target_risk(self.ctx.snap, py.path, key, target, line, [])
+                    )
+            self.found += found
 
     def _tag_risks(
         self, path: str, source: str | _YamlText, loader: type, deadline: float
@@ -1254,8 +1341,7 @@ class _YamlScan:
                 continue
             risks: list[Risk] = []
             if t.interpolation:
-                risks += configtargets.eval_risks(inside, t.text, self.resolvers())
-                risks += configtargets.unproven_risks(inside, t.text, self.unproven())
+                risks += self._interpolated(inside, t.text)
             if t.target:
                 risks += configtargets.config_risks(self.ctx.snap, t.where, t.text, self.own())
             if t.tag:
@@ -1289,6 +1375,7 @@ class _Needs:
     target: str | None = None  # what a config target needs (the text found)
     text: str | None = None  # the whole text, when kept (small files)
     interpolation: bool = False  # an OmegaConf `${` (a resolver may run it)
+    gin: bool = False  # gin's dynamic registration (imports resolve `@references`)
 
 
 def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
@@ -1319,23 +1406,25 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
         ):
             out.target = m.group(0)
         out.interpolation = out.interpolation or "${" in window
+        out.gin = out.gin or configformats.GIN_NEED in window
         if out.tag and out.target is not None and not keep:
             break
         if time.monotonic() > deadline:
             raise _YamlTimeout
         tail = window[-64:]
-    if keep and (out.target is not None or out.interpolation):
+    if keep and (out.target is not None or out.interpolation or out.gin):
         out.text = "".join(kept)
     return out
 
 
-def _config_unverified(path: str) -> Risk:
+def _config_unverified(path: str, why: str = "") -> Risk:
+    why = why or f"over {configtargets.MAX_CONFIG_BYTES >> 20} MiB"
     return Risk(
         "code-in-data",
         "error",
-        f"Config NOT verified for callables it names (over {configtargets.MAX_CONFIG_BYTES >> 20}"
-        " MiB): it has a Hydra `_target_` or a dotted `type`, which instantiating it imports "
-        "and calls; read it before running anything that loads it.",
+        f"Config NOT verified for callables it names ({why}): it has a Hydra `_target_`, a "
+        "dotted `type` or gin's dynamic registration, whose "
+        "loader imports and calls what it names; read it before running anything that loads it.",
         path,
     )
 
@@ -1386,6 +1475,7 @@ def _yaml_risks(ctx: Context) -> list[Risk]:
     others = [f for f in ctx.snap.files if f.suffix not in _YAML_SUFFIXES]
     for f in named + others:
         scan.file(f)
+    scan.python_configs()
     pickle_risks(ctx)  # fills loader_texts: texts inside archives and weight headers
     # The texts inside files get one budget of their own for the whole run, within the run's
     # deadline: what is not read by then is NOT verified (round 19a F14).
@@ -1754,11 +1844,16 @@ _POPULATES = rx.compile(
 # Files a loader reads (weights, pickles, arrays, archives, configs that may hold code).
 _DATA_SUFFIX = (
     r"\.(?:pth|pt|ckpt|h5|hdf5|pb|caffemodel|t7|npz|npy|pkl|pickle|bin|onnx|safetensors|"
-    r"tflite|params|mat|weights|model|tar|joblib|msgpack|gguf|keras|gz|zip|yaml|yml|json)\b"
+    r"tflite|params|mat|weights|model|tar|joblib|msgpack|gguf|keras|gz|zip|yaml|yml|json|"
+    r"gin|toml|ini|cfg)\b"
 )
 # A submodule whose name or URL says it holds weights (or a Hugging Face model repository).
 _WEIGHTS_NAME = rx.compile(r"ckpt|checkpoint|weight|pretrain|huggingface\.co|hf\.co/", rx.I)
-_USE_SUFFIXES = (".md", ".rst", ".txt", ".py", ".sh", ".ipynb", ".yaml", ".yml", ".cfg")
+# (configs may name one too: a gin `include`, a TOML's path)
+_USE_SUFFIXES = (
+    ".md", ".rst", ".txt", ".py", ".sh", ".ipynb", ".yaml", ".yml", ".cfg", ".gin", ".toml",
+    ".ini", ".json",
+)  # fmt: skip
 _USE_FILES = ("Makefile", "Dockerfile", "setup.py", "environment.yml")
 _MAX_USE_BYTES = 32 << 20  # text read to find uses of an absent submodule (only then)
 

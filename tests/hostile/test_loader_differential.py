@@ -867,6 +867,91 @@ hydra.utils.instantiate(pickle.load(open(P, 'rb'))['hyper_parameters']['net'])
 """,
     ),
 ]
+# Round 20a F1, F3, F5, F11: config readers beyond YAML/JSON that instantiate what they name.
+_GIN_RUN = """
+import gin
+
+@gin.configurable
+def train(callback=None):
+    return callback
+
+gin.parse_config_file(P)
+train()
+"""
+CASES += [
+    Case(
+        "gin-config",
+        "gin-dynamic-registration",
+        "configs/base.gin",
+        ("gin",),
+        r"""
+open(P, 'w').write(
+    "from __gin__ import dynamic_registration\n"
+    "import __main__ as script\n"
+    "import subprocess\n"
+    f"subprocess.Popen.args = ['touch', {MARK!r}]\n"
+    "script.train.callback = @subprocess.Popen()\n"
+)
+""",
+        _GIN_RUN,
+    ),
+    Case(
+        "hydra-instantiate",
+        "hydra-toml-config",
+        "configs/model.toml",
+        ("hydra", "tomllib"),
+        "open(P, 'w').write(f'[model]\\n_target_ = \"builtins.open\"\\nfile = {MARK!r}\\n"
+        'mode = "w"\\n\')',
+        "import tomllib, hydra.utils\n"
+        "hydra.utils.instantiate(tomllib.load(open(P, 'rb'))['model'])",
+    ),
+    Case(
+        "hydra-instantiate",
+        "hydra-ini-config",
+        "configs/model.ini",
+        ("hydra",),
+        "open(P, 'w').write(f'[model]\\n_TARGET_ = builtins.open\\nfile = {MARK}\\nmode = w\\n')",
+        """
+import configparser, hydra.utils
+cp = configparser.ConfigParser()
+cp.read(P)
+hydra.utils.instantiate(dict(cp['model']))
+""",
+    ),
+    Case(
+        "mmengine-config",
+        "mmengine-python-config",
+        "configs/retinanet.py",
+        ("mmengine",),
+        "open(P, 'w').write(f'model = dict(type=\"builtins.open\", file={MARK!r}, "
+        "mode=\"w\")\\n')\nopen('train.py', 'w').write('from mmengine.config import Config\\n')",
+        """
+from mmengine.config import Config
+from mmengine.registry import MODELS
+MODELS.build(Config.fromfile(P).model)
+""",
+    ),
+    Case(
+        "omegaconf-resolver",
+        "omegaconf-shell-resolver",
+        "configs/model.yaml",
+        ("omegaconf",),
+        r"""
+open('train.py', 'w').write(
+    "import os\nfrom omegaconf import OmegaConf\n"
+    "OmegaConf.register_new_resolver('sh', os.system)\n"
+    "print(OmegaConf.load('configs/model.yaml').width)\n"
+)
+open(P, 'w').write(f'width: ${{sh:touch {MARK}}}\n')
+""",
+        """
+import os
+from omegaconf import OmegaConf
+OmegaConf.register_new_resolver('sh', os.system)
+print(OmegaConf.load(P).width)
+""",
+    ),
+]
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 # Loaders of another repository's code, no file of this tree: the call is the finding

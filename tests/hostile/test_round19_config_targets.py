@@ -200,7 +200,8 @@ def test_a_resolver_of_an_unproven_function_used_by_a_config_is_named(
     config = 'lr: ${calc:\'__import__("os").system("id")\'}\n'
     report = vet_repo({**README, "train.py": HIDDEN_EVAL, "config.yaml": config})
     named = [r for r in report.risks if r.kind == "code-in-data" and "'calc'" in r.message]
-    assert [(r.path, r.severity) for r in named] == [("config.yaml", "warning")], report.risks
+    # round 20a F11: an error, as an eval resolver's (was a warning in round 19)
+    assert [(r.path, r.severity) for r in named] == [("config.yaml", "error")], report.risks
 
 
 def test_resolvers_proven_safe_or_unused_are_quiet(vet_repo: Callable[..., Report]) -> None:
