@@ -20,6 +20,7 @@ mirror that serves the right builds itself).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -758,6 +759,7 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
         cmd = [uv, "pip", "install", "-q", "--python", str(python), *_COPY, "-r", str(req_file)]
         _install_requirements(cmd, p, reqs, allow_build, notes)
+        compile_bytecode(p.folder, python)
     own_package, pythonpath = "on PYTHONPATH (no setup.py or pyproject.toml)", str(p.root)
     if own:
         # The repository's own build runs here: a runtime step, with secrets scrubbed and
@@ -783,6 +785,21 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         notes=notes,
         pythonpath=pythonpath or None,
     )
+
+
+def compile_bytecode(folder: Path, python: Path) -> None:
+    """Python's bytecode of the installed packages, written once by forkvet: the environment
+    is read-only to the repository's code, so no run could write it, and every run compiled
+    all of PyTorch again at import (seconds per process). `-I -S`: no `site`, so no `.pth`
+    of a package runs (compiling executes nothing); in the sandbox, without credential or
+    network. Best effort: a file that does not compile (Python 2 code in a package) or the
+    install budget running out leaves the rest as it is."""
+    lib = folder / "lib"
+    if not lib.is_dir():
+        return
+    cmd = [str(python), "-I", "-S", "-m", "compileall", "-qq", "-j", "0", str(lib)]
+    with contextlib.suppress(ForkvetError):
+        _run(cmd, [folder], keep_index_config=False, credentials=False, index=False)
 
 
 def _install_requirements(

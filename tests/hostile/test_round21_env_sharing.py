@@ -220,3 +220,17 @@ def test_multiprocessing_still_works_in_the_bounded_shm(tmp_path: Path) -> None:
     with sandbox.sandboxed([sys.executable, "-I", "mp.py"], tmp_path) as (argv, _):
         out = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
     assert "SUM 25" in out.stdout, out.stderr[-2000:]
+
+
+def test_forkvet_writes_the_bytecode_and_no_pth_runs_meanwhile(tmp_path: Path) -> None:
+    """The environment is read-only to every run: forkvet compiles it once after the install,
+    without `site` (a package's `.pth` would run in an interpreter started with it)."""
+    _sandbox_ok()
+    venv = _venv(tmp_path)
+    site_packages = next(venv.glob("lib/python*/site-packages"))
+    (site_packages / "pkg_x.py").write_text("X = 1\n")
+    marker = venv / "pth-ran"  # writable in that sandbox: a .pth that ran would leave it
+    (site_packages / "zz.pth").write_text(f"import os; open({str(marker)!r}, 'w')\n")
+    envs.compile_bytecode(venv, venv / "bin" / "python")
+    assert list((site_packages / "__pycache__").glob("pkg_x.*.pyc"))
+    assert not marker.exists()
