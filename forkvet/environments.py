@@ -20,6 +20,7 @@ mirror that serves the right builds itself).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -44,6 +45,7 @@ from forkvet.envgen.stamp import ENV_STAMP
 from forkvet.envgen.stamp import source_fingerprint as source_fingerprint
 from forkvet.envgen.uv import NETWORK_ERROR as _NETWORK
 from forkvet.envgen.uv import plain_requirement
+from forkvet.envkey import UNREAD, installed_content, workflow_checkout
 from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import terminal
 from forkvet.runtime import sandbox
@@ -56,7 +58,10 @@ from forkvet.runtime.process import (
 )
 from forkvet.snapshot import MAX_TEXT_BYTES, Snapshot, enclosing_git_info
 
-FORMAT = 2  # bump when the layout of an environment changes (2: the record beside the folder)
+# bump when the layout of an environment changes (2: the record beside the folder; 3: read-only
+# to the command, keyed by the content its install reads: an older one may hold what a
+# command planted, round 20b F2)
+FORMAT = 3
 # The install budget: a whole environment build (every uv call of it, builds included) ends
 # by this many seconds, or is killed with everything it started (--install-timeout lowers it).
 INSTALL_TIMEOUT = 1800
@@ -448,6 +453,9 @@ class Plan:
     may_build: list[str] = field(default_factory=list)
     # The install budget of the whole build, in seconds (INSTALL_TIMEOUT unless lowered).
     install_timeout: float = INSTALL_TIMEOUT
+    # Why the content the own build reads is not in the key (`envkey.installed_content`):
+    # then this environment is never reused.
+    content_unread: str = ""
 
     def describe(self) -> list[str]:
         own = (
@@ -470,6 +478,7 @@ class Plan:
             f"python      {self.python_version or 'uv default'}",
             f"requires    {len(self.requirements)} line(s) from {self.requirements_source}",
             f"own package {own}",
+            *([f"key         {self.content_unread}"] if self.content_unread else []),
         ]
 
 
@@ -484,20 +493,25 @@ def _name(requirement: str) -> str:
 
 
 def repository_identity(snap: Snapshot) -> str:
-    """Which repository this is, for the environment's key: its git remote and the workflow's
-    `GITHUB_REPOSITORY`. A folder of a larger checkout has no `.git` of its own: the
-    enclosing repository's remote is its identity (without it, two forks cloned at one path
-    shared an environment again, and the first one's `.pth` ran in the second one's run:
-    outside attack, round 19b F3). Where no remote is known at all, never the path alone: the
-    content is (the commit, or without git every file's path and size), so such a folder
-    gets a new environment when its code changes."""
-    outer = None if snap.git.remote or snap.git.commit else enclosing_git_info(snap.root)
+    """Which repository this is, for the environment's key: its git remote and, for the
+    workflow's own checkout only, `GITHUB_REPOSITORY`. A folder without a `.git` of its own
+    (a folder of a larger checkout, a fork downloaded without git into the workflow's
+    checkout) has its content in the key as well (the commit of the repository around it,
+    every file's path and size): the remote of the repository around it, or the workflow's
+    repository, is not the folder's identity (outside attack, round 19b F3; round 20b F3:
+    fork A's `.pth` read fork B's secret). Where no remote is known at all, never the path
+    alone: the content is (the commit, or without git every file's path and size)."""
+    own = os.path.lexists(snap.root / ".git")
+    outer = None if own or snap.git.remote or snap.git.commit else enclosing_git_info(snap.root)
     remote = snap.git.remote or (outer.remote if outer else None)
-    workflow = os.environ.get("GITHUB_REPOSITORY", "")
-    if remote or workflow:
+    # the workflow's repository only for its own checkout (`envkey.workflow_checkout`)
+    workflow = os.environ.get("GITHUB_REPOSITORY", "") if workflow_checkout(snap.root) else ""
+    if own and (remote or workflow):
         return f"{remote or ''}\n{workflow}"
     commit = snap.git.commit or (outer.commit if outer else None)
-    return f"\n\ncontent {commit or source_fingerprint(snap)}"
+    fingerprint = source_fingerprint(snap)
+    content = (commit or fingerprint) if own else f"{commit} {fingerprint}"
+    return f"{remote or ''}\n{workflow}\ncontent {content}"
 
 
 def plan(
@@ -513,6 +527,8 @@ def plan(
     files = build_files(snap.root)
     config = uv_config.read_text(encoding="utf-8") if uv_config and uv_config.is_file() else ""
     identity = repository_identity(snap)
+    content = installed_content(snap, installable(files))
+    identity += f"\n{content}" if content else ""
     key = key_for(
         snap.root,
         [*requirements, config] if config else requirements,
@@ -534,6 +550,17 @@ def plan(
         files,
         record_path(folder).is_file(),
         uv_config.resolve() if config and uv_config else None,
+        content_unread=_unread_reason(content),
+    )
+
+
+def _unread_reason(content: str) -> str:
+    if not content.startswith(UNREAD):
+        return ""
+    why = content[len(UNREAD) :].split(" (", 1)[0]
+    return (
+        f"the repository's content, which its own build reads, was not read for the key "
+        f"({why}): this environment is never reused"
     )
 
 
@@ -724,7 +751,7 @@ def _build(p: Plan, allow_build: bool) -> Environment:
     uv = uv_binary()
     _create_venv(uv, p.folder, p.python_version)
     python = venv_python(p.folder)
-    notes: list[str] = []
+    notes: list[str] = [p.content_unread] if p.content_unread else []
     own = installable(p.build_files)
     reqs = list(p.requirements) + (build_requirements(p.build_files, p.requirements) if own else [])
     if reqs:
@@ -732,6 +759,7 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
         cmd = [uv, "pip", "install", "-q", "--python", str(python), *_COPY, "-r", str(req_file)]
         _install_requirements(cmd, p, reqs, allow_build, notes)
+        compile_bytecode(p.folder, python)
     own_package, pythonpath = "on PYTHONPATH (no setup.py or pyproject.toml)", str(p.root)
     if own:
         # The repository's own build runs here: a runtime step, with secrets scrubbed and
@@ -757,6 +785,21 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         notes=notes,
         pythonpath=pythonpath or None,
     )
+
+
+def compile_bytecode(folder: Path, python: Path) -> None:
+    """Python's bytecode of the installed packages, written once by forkvet: the environment
+    is read-only to the repository's code, so no run could write it, and every run compiled
+    all of PyTorch again at import (seconds per process). `-I -S`: no `site`, so no `.pth`
+    of a package runs (compiling executes nothing); in the sandbox, without credential or
+    network. Best effort: a file that does not compile (Python 2 code in a package) or the
+    install budget running out leaves the rest as it is."""
+    lib = folder / "lib"
+    if not lib.is_dir():
+        return
+    cmd = [str(python), "-I", "-S", "-m", "compileall", "-qq", "-j", "0", str(lib)]
+    with contextlib.suppress(ForkvetError):
+        _run(cmd, [folder], keep_index_config=False, credentials=False, index=False)
 
 
 def _install_requirements(

@@ -76,9 +76,14 @@ def prune(root: Path, idle_days: float | None, max_gib: float | None) -> list[Ke
 
 
 def cache_key(target: str, python: str | None, device: str | None, env_dir: str | None) -> str:
-    """A key for an Actions cache of the environment: the resolved pins the runtime will
-    install (generated as of the code's date when the repository has no requirements file,
-    then kept beside the environments), the uv.toml, the Python and the device."""
+    """A key for an Actions cache of the environment: the key of the environment the
+    runtime will use (`environments.plan`): the resolved pins it will install (generated as
+    of the code's date when the repository has no requirements file, then kept beside the
+    environments), the uv.toml, the Python, the device, the repository's path and identity
+    (its remote; the workflow's `GITHUB_REPOSITORY` only for the workflow's own checkout)
+    and, when its own build runs, the repository's content. The cache held neither identity
+    nor content: one fork's environment was restored into another's job (outside attack,
+    round 20b F3)."""
     import hashlib
 
     from forkvet import environments as envs
@@ -88,10 +93,9 @@ def cache_key(target: str, python: str | None, device: str | None, env_dir: str 
     if not root.is_dir():
         raise InputError(f"{target}: not a folder")
     snap = load(root.resolve())
-    lines, _, version, config = envs.requirements_and_config(snap, None, python, env_dir)
-    h = hashlib.sha256("\n".join(lines).encode())
-    h.update((config.read_bytes() if config else b"") + b"\0")
-    h.update(f"{version}\0{envs.choose_device(device)}".encode())
+    lines, source, version, config = envs.requirements_and_config(snap, None, python, env_dir)
+    p = envs.plan(snap, lines, source, version, device, env_dir, config)
+    h = hashlib.sha256(f"{envs.FORMAT}\0{p.key}\0{p.device}".encode())
     return h.hexdigest()[:24]
 
 

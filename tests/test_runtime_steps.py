@@ -109,7 +109,8 @@ def test_sandbox_steps_refuse_a_writable_root_and_hide_the_runner_files(
     folders = sandbox._command_folders()
     assert folders == {str(commands.resolve())}
     assert sandbox._empty_command_folders(folders) == [
-        *("--tmpfs", str(commands.resolve()), "--remount-ro", str(commands.resolve()))
+        *("--size", str(64 << 10), "--tmpfs", str(commands.resolve())),
+        *("--remount-ro", str(commands.resolve())),
     ]
     masks = sandbox._masks([], folders)  # the loose file is hidden one by one
     assert masks[-3:] == ["--ro-bind", "/dev/null", str(loose.resolve())]

@@ -239,14 +239,15 @@ def _run_child(
     write_end: int,
 ) -> str:
     """Run the import child in the sandbox, like the smoke command; its stderr."""
-    writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
     # The interpreter's own environment, when it is one, is seen (read-only) even where
-    # the sandbox's private /tmp would hide it (an --env-dir under /tmp).
+    # the sandbox's private /tmp would hide it (an --env-dir under /tmp); forkvet's
+    # environment is read-only too (`sandbox.environment_mounts`).
     venv = Path(python).parent.parent
-    readable = [venv] if (venv / "pyvenv.cfg").is_file() else []
+    readable = [str(venv)] if (venv / "pyvenv.cfg").is_file() else []
+    readable += sandbox.environment_mounts(env)
     with (
         _terminal() as stdin,
-        sandbox.sandboxed(argv, snap.root, writable, readable) as (argv, _),
+        sandbox.sandboxed(argv, snap.root, (), readable) as (argv, _),
     ):
         # bounded: a module that prints gigabytes at import costs forkvet a few MB
         proc = run_capped(

@@ -6,7 +6,12 @@ operator sets them in forkvet's own environment (a repository's file cannot):
 
 - `FORKVET_COMMAND_TASKS`: processes and threads the command may add (default 4096; 0: none);
 - `FORKVET_COMMAND_MEMORY_MB`: memory per process (default three quarters of the machine's
-  memory; 0: none).
+  memory; 0: none);
+- `FORKVET_COMMAND_SHM_MB`: the size of the sandbox's `/dev/shm`, the one RAM-backed folder
+  it may write (default a quarter of the memory bound, at most 8 GiB; at least 64 MiB).
+  tmpfs pages are no process's memory: RLIMIT_DATA/RLIMIT_AS never see them (2.5 GiB
+  written under RLIMIT_AS=2 GiB, outside attack, round 20b F1), so the tmpfs itself is
+  bounded (bwrap `--size`), and a write past it fails (ENOSPC).
 
 The mechanism is the process limits the sandbox's launcher sets before it becomes bwrap,
 inherited by everything inside: `RLIMIT_NPROC` (the kernel counts every task of the user,
@@ -27,7 +32,10 @@ from forkvet.errors import InputError
 
 TASKS_VAR = "FORKVET_COMMAND_TASKS"
 MEMORY_VAR = "FORKVET_COMMAND_MEMORY_MB"
+SHM_VAR = "FORKVET_COMMAND_SHM_MB"
 DEFAULT_TASKS = 4096
+_SHM_DEFAULT_MAX_MB = 8192
+_SHM_MIN_MB = 64
 
 
 def _knob(name: str, default: int, environ: dict[str, str] | None = None) -> int:
@@ -56,6 +64,14 @@ def tasks_budget(environ: dict[str, str] | None = None) -> int:
 
 def memory_mb(environ: dict[str, str] | None = None) -> int:
     return _knob(MEMORY_VAR, _memory_total_mb() * 3 // 4, environ)
+
+
+def shm_mb(environ: dict[str, str] | None = None) -> int:
+    """The size of the sandbox's /dev/shm in MiB: never unbounded (0 is not "none" here:
+    the smallest size, as for a command that needs none)."""
+    memory = memory_mb(environ) or _memory_total_mb() * 3 // 4
+    default = max(_SHM_MIN_MB, min(memory // 4, _SHM_DEFAULT_MAX_MB))
+    return max(_SHM_MIN_MB, _knob(SHM_VAR, default, environ))
 
 
 def user_tasks(uid: int) -> int:
@@ -113,6 +129,7 @@ def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
         said.append(f"{memory} MiB of memory per process (RLIMIT_DATA)")
     else:
         said.append(f"memory not bounded ({MEMORY_VAR}=0)")
+    said.append(f"{shm_mb(environ)} MiB of /dev/shm")
     return Rlimits(",".join(specs), nproc, "; ".join(said))
 
 

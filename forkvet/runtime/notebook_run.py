@@ -44,12 +44,10 @@ def _no_ipykernel(python: str, env: dict[str, str], cwd: Path) -> str | None:
 
     from forkvet.runtime.capture import run_capped
 
-    writable = [env["VIRTUAL_ENV"]] if env.get("VIRTUAL_ENV") else []
+    readable = sandbox.environment_mounts(env)
+    probe = [python, "-c", "import ipykernel_launcher"]
     try:
-        with sandbox.sandboxed([python, "-c", "import ipykernel_launcher"], cwd, writable) as (
-            argv,
-            _,
-        ):
+        with sandbox.sandboxed(probe, cwd, (), readable) as (argv, _):
             proc = run_capped(argv, cwd=cwd, env=env, timeout=120)  # bounded output
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{python} cannot be started ({type(exc).__name__})"
@@ -259,12 +257,12 @@ def run_notebook(
     executed = out_dir / EXECUTED
     result = NotebookRun(str(notebook), str(executed), True, code_cells)
     kernel = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    writable = [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
+    readable = sandbox.environment_mounts(env)
     with (
         tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp,
         # the kernel runs the notebook's code: in the sandbox, like the smoke command; it
-        # reads its connection file from `tmp` (read-only there)
-        sandbox.sandboxed(kernel, cwd, writable, [tmp]) as (argv, isolation),
+        # reads its connection file from `tmp` (read-only there), and its environment
+        sandbox.sandboxed(kernel, cwd, (), [tmp, *readable]) as (argv, isolation),
     ):
         result.isolation = isolation
         kernel_env = scrubbed_env(env, pass_env or ())

@@ -446,9 +446,9 @@ def run(
     # Line-buffered: the log can be followed while the command runs.
     log = open_text_log(log_path, repo=cwd) if log_path else None
     before = _children_now()
-    # Writable inside the sandbox: the repository (cwd), the environment, and a private
-    # scratch folder where the output folder is.
-    writable = [Path(env["VIRTUAL_ENV"])] if env and env.get("VIRTUAL_ENV") else []
+    # Writable inside the sandbox: the repository (cwd) and a private scratch folder where
+    # the output folder is. The environment is read-only (`sandbox.environment_mounts`).
+    readable = sandbox.environment_mounts(env)
     with contextlib.ExitStack() as stack:
         try:
             private_out = None
@@ -456,7 +456,7 @@ def run(
                 own = scratch if scratch is not None else stack.enter_context(scratch_folder())
                 private_out = (own, log_path.parent)
             with sandbox.sandboxed(
-                ["/bin/sh", "-c", command], cwd, writable, private_out=private_out
+                ["/bin/sh", "-c", command], cwd, (), readable, private_out=private_out
             ) as (argv, isolation):
                 returncode, timed_out, stopped_early, gpu = _supervise(
                     argv,

@@ -4,8 +4,10 @@ Every program that runs the repository's code — the smoke and training command
 check, notebook kernels, the builds of `pip install -e .` and of source releases — starts
 through `sandboxed()`. Inside:
 
-- the whole file system is read-only (`--ro-bind / /`); only the repository, its environment,
-  the output folder and a private, disk-backed `/tmp` (also `HOME`) are writable;
+- the whole file system is read-only (`--ro-bind / /`); only the repository, the output
+  folder, a private, disk-backed `/tmp` (also `HOME`) and a size-bounded `/dev/shm` are
+  writable for the repository's code; its environment is read-only (`environment_mounts`),
+  written only by forkvet's own installs; `/dev` and `/run` are read-only;
 - forkvet's own installation (`sys.prefix`, its site-packages, the folder of the `forkvet`
   package), the Actions' tool folders (`RUNNER_TOOL_CACHE`, the runner's `_actions`) are
   mounted read-only again on top of any writable folder that holds them;
@@ -257,7 +259,7 @@ def _cover_shared(rw: list[str]) -> tuple[list[str], list[str], list[str]]:
     for path in sorted({*shared_folders(), *runner}):
         if _inside(path, rw):
             continue
-        covers += ["--tmpfs", path]
+        covers += [*_EMPTY_TMPFS, path]
         remounts += ["--remount-ro", path]
     return covers, remounts, [p for p in runner if not _inside(p, rw)]
 
@@ -356,6 +358,10 @@ def _run_parents(path: str, run: str) -> list[str]:
     return [] if parent == run else ["--dir", parent]
 
 
+# /run holds at most the resolver's link chain (made before it is remounted read-only).
+_RUN_BYTES = 64 << 10
+# Every other tmpfs is an empty cover, remounted read-only at once; bounded all the same.
+_EMPTY_TMPFS = ("--size", str(64 << 10), "--tmpfs")
 # Namespaces, capabilities and the read-only host: the start of every sandbox's argv.
 _ISOLATION = (
     "--unshare-user",
@@ -375,6 +381,8 @@ _ISOLATION = (
     "/dev",
     "--proc",
     "/proc",
+    "--size",
+    str(_RUN_BYTES),
     "--tmpfs",
     "/run",
 )
@@ -459,7 +467,7 @@ def _argv(
         *covers,
         *_writable_mounts(rw),
         *_private_out_mount(private_out, rw),
-        *_readable_mounts(readable),
+        *_readable_mounts(readable, rw),
         *_masks(rw, folders, hidden),
         *remounts,
         *_child_environment(private_home),
@@ -491,7 +499,7 @@ def _proc_protection() -> list[str]:
             argv += ["--ro-bind", path, path]
     for path in _PROC_HIDDEN:
         if os.path.isdir(path):
-            argv += ["--tmpfs", path, "--remount-ro", path]
+            argv += [*_EMPTY_TMPFS, path, "--remount-ro", path]
         elif os.path.exists(path):
             argv += ["--ro-bind", "/dev/null", path]
     return argv
@@ -511,7 +519,17 @@ def _host_mounts(private_tmp: Path, resolv: str | None) -> list[str]:
     argv = resolver_mounts(resolv) if resolv else []
     for dev in _gpu_devices():
         argv += ["--dev-bind", dev, dev]
-    return [*argv, "--bind", str(private_tmp), "/tmp"]
+    return [*argv, *_ram_folders(), "--bind", str(private_tmp), "/tmp"]
+
+
+def _ram_folders() -> list[str]:
+    """bwrap's /dev and the /run tmpfs are RAM no limit counts: the command wrote gigabytes
+    there beyond RLIMIT_AS with a 9 MB RSS (outside attack, round 20b F1). Both read-only
+    (a device node is still written to: a read-only mount stops new files, not I/O), and
+    /dev/shm, which multiprocessing's locks and PyTorch's DataLoader need, a tmpfs of its
+    own of bounded size (`limits.shm_mb`): a write past it fails with ENOSPC."""
+    shm = str(limits.shm_mb() << 20)
+    return ["--remount-ro", _RUN, "--remount-ro", "/dev", "--size", shm, "--tmpfs", "/dev/shm"]
 
 
 def _command_folders() -> set[str]:
@@ -524,7 +542,7 @@ def _empty_command_folders(folders: set[str]) -> list[str]:
     # The runner's folder of command files: every step's files, hidden at once (empty).
     argv: list[str] = []
     for folder in sorted(folders):
-        argv += ["--tmpfs", folder, "--remount-ro", folder]
+        argv += [*_EMPTY_TMPFS, folder, "--remount-ro", folder]
     return argv
 
 
@@ -646,7 +664,7 @@ def _submodule_covers(worktree: str, gitdir: str, prefix: str, depth: int) -> li
                 argv += _submodule_covers(sub, inner, "", depth + 1)
         else:
             # unpopulated (an empty folder, or none): nothing may be created there
-            argv += ["--tmpfs", sub, "--remount-ro", sub]
+            argv += [*_EMPTY_TMPFS, sub, "--remount-ro", sub]
     return argv
 
 
@@ -704,9 +722,25 @@ def _private_out_mount(private_out: tuple[Path, Path] | None, rw: list[str]) -> 
     return [*argv, "--bind", scratch, dest]
 
 
-def _readable_mounts(readable: Iterable[str | os.PathLike[str]]) -> list[str]:
+def environment_mounts(env: dict[str, str] | None) -> list[str]:
+    """The environment (`VIRTUAL_ENV`) of a run of the repository's code: given to the
+    sandbox read-only, never writable. A `.pth` or `sitecustomize` the code planted in it ran
+    in every later run that reused the environment, another commit's or another fork's,
+    with that run's secrets (outside attack, round 20b F2, F3): read-only, it holds only what
+    forkvet's install put there, and its key says what that was."""
+    return [env["VIRTUAL_ENV"]] if env and env.get("VIRTUAL_ENV") else []
+
+
+def _readable_mounts(readable: Iterable[str | os.PathLike[str]], rw: list[str]) -> list[str]:
+    """Each read-only, over any writable folder that holds it, whose folders between are
+    mount points first (none can be renamed away and the path made anew)."""
     argv: list[str] = []
+    pinned: set[str] = set()
     for path in sorted({_real(p) for p in readable if os.path.exists(p)}):
+        for root in rw:
+            if path.startswith(root.rstrip("/") + "/"):
+                rel = path[len(root.rstrip("/")) + 1 :]
+                argv += _pin_folders(root, os.path.dirname(rel), True, pinned)
         argv += ["--ro-bind", path, path]
     return argv
 
