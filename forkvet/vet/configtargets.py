@@ -15,6 +15,7 @@ YAML search of risks.py hands over those that may hold a target)."""
 from __future__ import annotations
 
 import ast
+import builtins
 import fnmatch
 import json
 import sys
@@ -477,11 +478,61 @@ _LAMBDA_NODES = (
 _RESOLVER_CALLS = ("register_new_resolver", "register_resolver")
 
 
-def unproven_resolvers(code: str) -> list[str]:
-    """Names of the resolvers a Python text registers with a function not proven safe (and
-    not eval/exec: eval_resolvers names those; nor a name locator: locator_resolvers)."""
+def unproven_resolvers(code: str) -> list[tuple[str, bool]]:
+    """(name, runs code) of the resolvers a Python text registers with a function not proven
+    safe (and not eval/exec: eval_resolvers names those; nor a name locator:
+    locator_resolvers). A function from elsewhere (`os.system`, a `partial`) runs code on the
+    config's text, and so does the repository's own function or lambda that calls a runner of
+    code or commands by name; the repository's own that calls neither (OLMo's `path.glob`) is
+    its code, vetted as code, and named as a warning."""
     regs, defs, aliases = _registrations(code)
-    return [n for n, r in regs if not _locator(r, aliases) and not _proven(r, defs)]
+    return [
+        (n, _runs_code(r, defs, aliases))
+        for n, r in regs
+        if not _locator(r, aliases) and not _proven(r, defs)
+    ]
+
+
+# What a resolver's own body may call that runs code or commands on the text it is handed.
+_RUNNERS = frozenset(
+    {"eval", "exec", "compile", "__import__", "import_module", "system", "popen", "Popen"}
+    | {"run", "call", "check_call", "check_output", "getoutput", "getstatusoutput"}
+    | {"spawnl", "spawnv", "execv", "execve", "execvp", "startfile", "load", "loads"}
+)
+
+
+def _runs_code(
+    resolver: ast.expr, defs: dict[str, ast.FunctionDef], aliases: dict[str, str]
+) -> bool:
+    body: ast.AST
+    if isinstance(resolver, ast.Name) and resolver.id in defs:
+        body = defs[resolver.id]
+    elif isinstance(resolver, ast.Lambda):
+        body = resolver
+    else:
+        return True  # not the repository's own function: a callable from elsewhere
+    return any(
+        isinstance(node, ast.Call) and _calls_a_runner(node.func, defs, aliases)
+        for node in ast.walk(body)
+    )
+
+
+def _calls_a_runner(
+    func: ast.expr, defs: dict[str, ast.FunctionDef], aliases: dict[str, str]
+) -> bool:
+    """A call by a runner's name, or of something whose origin the file does not show (a
+    module-level `_ev = getattr(builtins, "ev" + "al")`, a computed callee)."""
+    if isinstance(func, ast.Attribute):
+        return func.attr in _RUNNERS or func.attr.startswith("__")
+    if not isinstance(func, ast.Name):
+        return True
+    name = func.id
+    if name in _RUNNERS or name in ("getattr", "globals", "vars", "locals", "breakpoint"):
+        return True
+    return not (name in defs or name in aliases or name in _BUILTIN_NAMES)
+
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def locator_resolvers(code: str) -> list[str]:
@@ -599,17 +650,18 @@ def locator_risks(
     return out
 
 
-def unproven_risks(path: str, text: str, resolvers: dict[str, str]) -> list[Risk]:
-    """An error for each resolver not proven safe that the config text uses."""
+def unproven_risks(path: str, text: str, resolvers: dict[str, tuple[str, bool]]) -> list[Risk]:
+    """For each resolver not proven safe that the config text uses: an error where it runs
+    code (unproven_resolvers), else a warning."""
     out: list[Risk] = []
-    for name, where in resolvers.items():
+    for name, (where, runs_code) in resolvers.items():
         i = text.find("${" + name + ":")
         if i < 0:
             continue
         out.append(
             Risk(
                 "code-in-data",
-                "error",
+                "error" if runs_code else "warning",
                 f"Config text handed to code: `${{{name}:...}}` — {where} registers the "
                 f"OmegaConf resolver {name!r} with a function forkvet cannot prove safe (a "
                 "command or code runner is one), and resolving this value calls it with the "

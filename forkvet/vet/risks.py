@@ -1143,7 +1143,7 @@ class _YamlScan:
     seen: dict[tuple[int, int], list[Risk]] = field(default_factory=dict)
     _own: configtargets.OwnModules | None = None
     _resolvers: dict[str, str] | None = None
-    _unproven: dict[str, str] | None = None
+    _unproven: dict[str, tuple[str, bool]] | None = None
     _locators: dict[str, str] | None = None
     _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
 
@@ -1179,13 +1179,14 @@ class _YamlScan:
                         self._resolvers.setdefault(name, py.path)
         return self._resolvers
 
-    def unproven(self) -> dict[str, str]:
-        """OmegaConf resolvers registered with a function not proven safe: name -> file."""
+    def unproven(self) -> dict[str, tuple[str, bool]]:
+        """OmegaConf resolvers registered with a function not proven safe: name -> (file,
+        whether it runs code)."""
         if self._unproven is None:
             self._unproven = {}
             for py in self.ctx.py.files:
-                for name in configtargets.unproven_resolvers(py.text):
-                    self._unproven.setdefault(name, py.path)
+                for name, runs_code in configtargets.unproven_resolvers(py.text):
+                    self._unproven.setdefault(name, (py.path, runs_code))
         return self._unproven
 
     def _openmmlab(self) -> bool:

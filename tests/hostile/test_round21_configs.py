@@ -285,3 +285,19 @@ def test_python_dicts_that_are_no_instantiate_configs_pass(
         "spec = {'type': float, 'default': 0.1}\n"
     )
     assert _paths(vet_repo({**README, "server.py": code})) == []
+
+
+def test_the_repositorys_own_resolver_that_runs_nothing_is_a_warning(
+    vet_repo: Callable[..., Report],
+) -> None:
+    """OLMo's `path.glob` reads the file system: its own code, vetted as code — named, not an
+    error; the same function calling a runner (the `def` case above) is one."""
+    code = (
+        "import glob\nfrom omegaconf import OmegaConf\n\n"
+        "def path_glob(*paths):\n    out = []\n    for p in paths:\n"
+        "        out.extend(glob.glob(p))\n    return sorted(out)\n\n"
+        "OmegaConf.register_new_resolver('path.glob', path_glob)\n"
+    )
+    report = vet_repo({**README, "run.py": code, "configs/m.yaml": "d: ${path.glob:data/*}\n"})
+    found = [r for r in report.risks if r.kind == "code-in-data"]
+    assert [(r.path, r.severity) for r in found] == [("configs/m.yaml", "warning")]
