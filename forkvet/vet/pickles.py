@@ -1379,6 +1379,8 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("safetensors")
     if _is_unread_shelve(head):
         kinds.append("shelve-db")
+    if _dbm_format(head):
+        kinds.append("dbm")
     if head.startswith(chattemplates.GGUF_MAGIC):
         kinds.append("gguf")
     if seekable is not None and head.startswith(b"SQLite format 3\x00"):
@@ -1466,7 +1468,36 @@ _SQLITE_WAL = (
 
 
 def _is_unread_shelve(head: bytes) -> bool:
-    return head.startswith(_GDBM_MAGICS) or head.startswith(_SQLITE_WAL)
+    return head.startswith(_SQLITE_WAL)
+
+
+# Berkeley DB, which `dbm.ndbm` is on Debian/Ubuntu's Python (`dbm.ndbm.library`), macOS's
+# ndbm (DB 1.85) and `bsddb`: the hash and btree access methods' magic, at byte 12 of the
+# metadata page (DB >= 2) or at byte 0 (DB 1.85), in the byte order of the machine that
+# wrote it (outside attack, round 20a F4). A value sits inside a page (or spans overflow
+# pages), so a shelve's pickles are never at byte 0.
+_BDB_MAGICS = tuple(m.to_bytes(4, o) for m in (0x061561, 0x053162) for o in ("little", "big"))
+
+
+def _dbm_format(head: bytes) -> str | None:
+    """The dbm format a shelve may have written, by content (dbm.dumb's `.dir`/`.dat` pair
+    and SQLite are read elsewhere), or None."""
+    if head.startswith(_GDBM_MAGICS):
+        return "gdbm"
+    if head[12:16] in _BDB_MAGICS or head[:4] in _BDB_MAGICS:
+        return "Berkeley DB"
+    return None
+
+
+def _scan_dbm(
+    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+) -> None:
+    """Every place a pickle may start is walked (a shelve's values), and the database is
+    NOT verified all the same: forkvet does not read its pages as the library does (a value
+    split over overflow pages, protocol 0/1 values)."""
+    fmt = _dbm_format(s.peek(HEAD))
+    out.note(where, f"a {fmt} database (a shelve's store) whose values forkvet does not read")
+    _scan_values(s, where, out, budget, depth, seekable)
 
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -1714,9 +1745,9 @@ def _scan_container(
         for text in loadertext.safetensors_texts(s.read, where):
             out.add_text(text)
     elif kind == "shelve-db":
-        out.note(
-            where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
-        )
+        out.note(where, "a SQLite write-ahead log or journal whose pages forkvet does not read")
+    elif kind == "dbm":
+        _scan_dbm(s, where, out, budget, depth, seekable)
     elif kind == "sqlite":
         assert seekable is not None
         _scan_sqlite(seekable, where, out, budget, depth)

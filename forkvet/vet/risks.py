@@ -240,6 +240,9 @@ def _shelve_values(
     for d in ctx.snap.probe_files:
         if not d.path.endswith(".dir"):
             continue
+        pag = d.path[: -len(".dir")] + ".pag"
+        if pag in probed and pag not in flagged:  # ndbm's pair, a format read by no magic
+            out.append(_unverified(pag, "an ndbm database (beside its .dir) that is not read"))
         dat = d.path[: -len(".dir")] + ".dat"
         if dat in flagged or dat not in probed:
             continue

@@ -9,9 +9,13 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import pickle
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +95,79 @@ def test_a_whole_compressed_pickle_of_data_passes(vet_repo: Callable[..., Report
     data = pickle.dumps({"a": [1, 2]}, protocol=4)
     report = vet_repo({**README, "m.pkl.bz2": bz2.compress(data), "n.pkl.xz": lzma.compress(data)})
     assert not [r for r in report.risks if r.severity == "error"], report.risks
+
+
+# -- F4: every dbm format shelve may write -------------------------------------------------------
+def _bdb_page(magic: int, at: int, order: str) -> bytes:
+    """A made-up Berkeley DB file: its metadata page's magic where DB writes it, then a
+    data page holding a value (a shelve's pickle) in its middle."""
+    page = bytearray(4096)
+    page[at : at + 4] = magic.to_bytes(4, order)  # type: ignore[arg-type]
+    value = bytearray(4096)
+    value[1000 : 1000 + len(_EVIL)] = _EVIL
+    return bytes(page + value)
+
+
+@pytest.mark.parametrize(
+    ("magic", "at", "order"),
+    [
+        (0x061561, 12, "little"),  # DB >= 2 hash (Debian's dbm.ndbm)
+        (0x061561, 12, "big"),
+        (0x053162, 12, "little"),  # btree
+        (0x061561, 0, "little"),  # DB 1.85 hash (macOS ndbm)
+    ],
+)
+def test_a_berkeley_db_shelve_has_its_values_walked_and_is_not_verified(
+    vet_repo: Callable[..., Report], magic: int, at: int, order: str
+) -> None:
+    path = "cache/features.db"
+    found = _errors(vet_repo({**README, path: _bdb_page(magic, at, order)}), path)
+    assert {r.kind for r in found} == {"dangerous-pickle", "pickle-unverified"}, found
+    assert any("Berkeley DB" in r.message for r in found), found
+
+
+def test_a_gdbm_shelve_has_its_values_walked(vet_repo: Callable[..., Report]) -> None:
+    data = (0x13579ACE).to_bytes(4, "little") + bytes(500) + _EVIL
+    found = _errors(vet_repo({**README, "other.db": data}), "other.db")
+    assert {r.kind for r in found} == {"dangerous-pickle", "pickle-unverified"}, found
+
+
+def test_an_ndbm_pair_without_magic_is_not_verified(vet_repo: Callable[..., Report]) -> None:
+    report = vet_repo({**README, "cache.pag": bytes(1024) + b"\x01" * 64, "cache.dir": bytes(64)})
+    assert [r.kind for r in _errors(report, "cache.pag")] == ["pickle-unverified"], report.risks
+
+
+_NDBM_WRITE = (
+    "import dbm.ndbm, shelve, sys\n"
+    "with shelve.Shelf(dbm.ndbm.open(sys.argv[1], 'c')) as db:\n"
+    "    db['model'] = {'a': 1}\n"
+    "print(dbm.ndbm.library)\n"
+)
+
+
+@pytest.mark.parametrize("python", sorted({sys.executable, "/usr/bin/python3"}))
+def test_a_real_ndbm_shelve_is_never_a_pass(
+    vet_repo: Callable[..., Report], tmp_path: Path, python: str
+) -> None:
+    """Whatever library a Python's dbm.ndbm is (Berkeley DB on Debian's, gdbm's compat
+    layer, ndbm), the files it writes for a shelve are never a pass."""
+    if not os.path.exists(python):
+        pytest.skip(f"{python} is not installed")
+    store = tmp_path / "store"
+    store.mkdir()
+    done = subprocess.run(
+        [python, "-I", "-c", _NDBM_WRITE, str(store / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"{python} has no dbm.ndbm")
+    files: dict[str, str | bytes] = {**README}
+    for f in store.iterdir():
+        files[f.name] = f.read_bytes()
+    report = vet_repo(files)
+    named = {r.path for r in report.risks if r.kind == "pickle-unverified"}
+    stores = {name for name in files if name.startswith("cache") and not name.endswith(".dir")}
+    assert stores and stores <= named, (done.stdout, sorted(files), report.risks)
