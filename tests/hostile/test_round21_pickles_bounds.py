@@ -8,6 +8,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
 import os
 import pickle
@@ -16,6 +17,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -171,3 +173,59 @@ def test_a_real_ndbm_shelve_is_never_a_pass(
     named = {r.path for r in report.risks if r.kind == "pickle-unverified"}
     stores = {name for name in files if name.startswith("cache") and not name.endswith(".dir")}
     assert stores and stores <= named, (done.stdout, sorted(files), report.risks)
+
+
+# -- F12: an acceptance by fingerprint binds the content it accepted ----------------------------
+_NET = "class Net:\n    def __init__(self, *args):\n        self.args = args\n"
+_NET_PKL = b"\x80\x02cnets.model\nNet\nq\x00K\x04K\x08\x86q\x01\x81q\x02."
+
+
+def _fingerprints(repo: Path, out: Path) -> dict[str, str]:
+    from forkvet.cli import main
+
+    main(["vet", str(repo), "--format", "sarif", "--output", str(out)])
+    results = json.loads(out.read_text())["runs"][0]["results"]
+    return {r["ruleId"]: r["partialFingerprints"]["forkvet/v1"] for r in results}
+
+
+def _accepted_vet(repo: Path, cfg: Path, out: Path) -> dict[str, Any]:
+    from forkvet.cli import main
+
+    main(["vet", str(repo), "--format", "json", "--config", str(cfg), "--output", str(out)])
+    return dict(json.loads(out.read_text()))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"nets/model.py": _NET + "import subprocess\nNet = subprocess.Popen\n"},
+        {"model.pkl": _NET_PKL.replace(b"K\x04K\x08", b"K\x05K\x08")},
+        {"nets/__init__.py": "import os\n"},
+    ],
+    ids=["class swapped", "checkpoint swapped", "package init added"],
+)
+def test_an_acceptance_by_fingerprint_binds_the_file_and_its_classes(
+    tmp_path: Path, change: dict[str, str | bytes]
+) -> None:
+    repo = tmp_path / "repo"
+    files: dict[str, str | bytes] = {
+        **README,
+        "nets/model.py": _NET,
+        "model.pkl": _NET_PKL,
+        "demo.py": "import pickle\nm = pickle.load(open('model.pkl', 'rb'))\n",
+    }
+    for name, content in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_bytes(content.encode() if isinstance(content, str) else content)
+    fp = _fingerprints(repo, tmp_path / "v.sarif")["risks/unsafe-pickle"]
+    cfg = tmp_path / "policy.yml"
+    cfg.write_text(f"accept:\n  - fingerprint: {fp}\n    reason: reviewed\n")
+    before = _accepted_vet(repo, cfg, tmp_path / "a.json")
+    titles = {f["title"] for f in before["findings"]}
+    assert "Accepted: Unsafe pickle" in titles and "Unsafe pickle" not in titles
+    for name, content in change.items():
+        (repo / name).write_bytes(content.encode() if isinstance(content, str) else content)
+    after = _accepted_vet(repo, cfg, tmp_path / "b.json")
+    titles = {f["title"] for f in after["findings"]}
+    assert "Accepted: Unsafe pickle" not in titles, titles
+    assert {"Unsafe pickle", "Dangerous pickle"} & titles, titles
