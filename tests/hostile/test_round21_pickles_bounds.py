@@ -229,3 +229,36 @@ def test_an_acceptance_by_fingerprint_binds_the_file_and_its_classes(
     titles = {f["title"] for f in after["findings"]}
     assert "Accepted: Unsafe pickle" not in titles, titles
     assert {"Unsafe pickle", "Dangerous pickle"} & titles, titles
+
+
+# -- F13: a cross-repository reference in a large JSON file ---------------------------------------
+_LOAD = (
+    "from transformers import AutoModel\n"
+    "m = AutoModel.from_pretrained('.', trust_remote_code=True)\n"
+)
+
+
+def _big_config(n: int) -> str:
+    return json.dumps(
+        {"pad": ["x" * 100] * n, "auto_map": {"AutoModel": "attacker/evil--modeling.Evil"}}
+    )
+
+
+@pytest.mark.parametrize("n", [21_000, 50_000])  # 2.2 MB (over the text cap), 5.2 MB
+def test_a_cross_repository_reference_in_a_large_json_file_is_found(
+    vet_repo: Callable[..., Report], n: int
+) -> None:
+    report = vet_repo({**README, "config.json": _big_config(n), "load.py": _LOAD})
+    found = [r for r in _errors(report, "config.json") if r.kind == "remote-code"]
+    assert found and "attacker/evil" in found[0].message, report.risks
+
+
+def test_a_json_file_past_the_streaming_bound_fails_closed(
+    vet_repo: Callable[..., Report], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.vet import risks
+
+    monkeypatch.setattr(risks, "_MAX_STREAMED_JSON", 1 << 20)
+    report = vet_repo({**README, "config.json": _big_config(21_000), "load.py": _LOAD})
+    found = [r for r in _errors(report, "config.json") if r.kind == "remote-code"]
+    assert found and "NOT verified" in found[0].message, report.risks
