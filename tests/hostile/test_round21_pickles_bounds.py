@@ -35,7 +35,7 @@ def _errors(report: Report, path: str) -> list[Risk]:
     return [r for r in report.risks if r.path == path and r.severity == "error"]
 
 
-# -- F9: a compressed stream cut after its output ------------------------------------------------
+# -- F9: a compressed stream cut after its output --
 def _cut(kind: str, data: bytes) -> bytes:
     if kind == "bz2":
         return bz2.compress(data)[:-10]
@@ -99,7 +99,7 @@ def test_a_whole_compressed_pickle_of_data_passes(vet_repo: Callable[..., Report
     assert not [r for r in report.risks if r.severity == "error"], report.risks
 
 
-# -- F4: every dbm format shelve may write -------------------------------------------------------
+# -- F4: every dbm format shelve may write --
 def _bdb_page(magic: int, at: int, order: str) -> bytes:
     """A made-up Berkeley DB file: its metadata page's magic where DB writes it, then a
     data page holding a value (a shelve's pickle) in its middle."""
@@ -175,7 +175,7 @@ def test_a_real_ndbm_shelve_is_never_a_pass(
     assert stores and stores <= named, (done.stdout, sorted(files), report.risks)
 
 
-# -- F12: an acceptance by fingerprint binds the content it accepted ----------------------------
+# -- F12: an acceptance by fingerprint binds the content it accepted --
 _NET = "class Net:\n    def __init__(self, *args):\n        self.args = args\n"
 _NET_PKL = b"\x80\x02cnets.model\nNet\nq\x00K\x04K\x08\x86q\x01\x81q\x02."
 
@@ -231,7 +231,7 @@ def test_an_acceptance_by_fingerprint_binds_the_file_and_its_classes(
     assert {"Unsafe pickle", "Dangerous pickle"} & titles, titles
 
 
-# -- F13: a cross-repository reference in a large JSON file ---------------------------------------
+# -- F13: a cross-repository reference in a large JSON file --
 _LOAD = (
     "from transformers import AutoModel\n"
     "m = AutoModel.from_pretrained('.', trust_remote_code=True)\n"
@@ -262,3 +262,52 @@ def test_a_json_file_past_the_streaming_bound_fails_closed(
     report = vet_repo({**README, "config.json": _big_config(21_000), "load.py": _LOAD})
     found = [r for r in _errors(report, "config.json") if r.kind == "remote-code"]
     assert found and "NOT verified" in found[0].message, report.risks
+
+
+# -- F6: chat templates past a bound, and templates kept as files --
+_BAD_TEMPLATE = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+
+
+def _template_errors(report: Report, path: str) -> list[Risk]:
+    return [r for r in _errors(report, path) if r.kind == "code-in-data"]
+
+
+@pytest.mark.parametrize("mib", [1.1, 9])
+def test_a_large_chat_template_is_judged_or_not_verified(
+    vet_repo: Callable[..., Report], mib: float
+) -> None:
+    pad = "{{ m.content }}" * int(mib * 1024 * 1024 // 15)
+    doc = json.dumps({"chat_template": pad + _BAD_TEMPLATE})
+    found = _template_errors(
+        vet_repo({**README, "tokenizer_config.json": doc}), "tokenizer_config.json"
+    )
+    assert found and "NOT verified" in found[0].message, found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "additional_chat_templates/tool_use.jinja",
+        "model/additional_chat_templates/rag.jinja",
+        "model/templates_x.jinja",
+    ],
+)
+def test_template_files_a_tokenizer_loads_are_judged(
+    vet_repo: Callable[..., Report], path: str
+) -> None:
+    files = {**README, "tokenizer_config.json": "{}", "model/tokenizer.json": "{}"}
+    found = _template_errors(vet_repo({**files, path: _BAD_TEMPLATE}), path)
+    assert found and "__subclasses__" in found[0].message, found
+
+
+def test_a_large_template_file_is_not_verified(vet_repo: Callable[..., Report]) -> None:
+    text = "{{ m.content }}" * (300_000) + _BAD_TEMPLATE  # 4.5 MB: over the text cap
+    found = _template_errors(
+        vet_repo({**README, "chat_template.jinja": text}), "chat_template.jinja"
+    )
+    assert found and "NOT verified" in found[0].message, found
+
+
+def test_a_jinja_page_of_a_web_app_is_not_a_template(vet_repo: Callable[..., Report]) -> None:
+    report = vet_repo({**README, "web/templates/page.jinja": "{{ rows[key] }}"})
+    assert not _template_errors(report, "web/templates/page.jinja")
