@@ -1996,10 +1996,22 @@ def unread_entry_points(ctx: Context, entries: EntryPoints) -> tuple[list[Risk],
     return found, findings
 
 
+def _installed_names(ctx: Context) -> frozenset[str]:
+    """Top-level import names of known distributions the code imports (an environment built
+    for it installs them), less those the repository's own setup builds."""
+    from forkvet.vet.dependencies import built_extensions
+    from forkvet.vet.importmap import dist_for_module
+
+    built = built_extensions(ctx)
+    tops = {ref.top for ref in ctx.py.imports} - set(built)
+    return frozenset(t for t in tops if all(dist_for_module(t)))
+
+
 def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks = pickle_risks(ctx)
     _code_risks(ctx, risks)
-    risks += compiled_risks(ctx.snap)  # after the code risks: they read every Python file
+    # after the code risks: they read every Python file
+    risks += compiled_risks(ctx.snap, _installed_names(ctx))
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _other_ref_risks(ctx)

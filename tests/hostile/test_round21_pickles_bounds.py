@@ -311,3 +311,41 @@ def test_a_large_template_file_is_not_verified(vet_repo: Callable[..., Report]) 
 def test_a_jinja_page_of_a_web_app_is_not_a_template(vet_repo: Callable[..., Report]) -> None:
     report = vet_repo({**README, "web/templates/page.jinja": "{{ rows[key] }}"})
     assert not _template_errors(report, "web/templates/page.jinja")
+
+
+# -- F10: a native module named after the standard library or an installed module --
+_ELF = b"\x7fELF\x02\x01\x01" + bytes(57)
+_TRAIN = "import collections\nimport numpy\nprint(collections, numpy)\n"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "collections.cpython-311-x86_64-linux-gnu.so",
+        "argparse.abi3.so",
+        "json.pyd",
+        "tools/typing.so",  # beside tools/run.py, the folder that script starts in
+        "enum/__init__.cpython-311-x86_64-linux-gnu.so",  # a compiled package
+        "numpy.cpython-311-x86_64-linux-gnu.so",  # an installed module the code imports
+        "collections.pyc",  # sourceless bytecode
+    ],
+)
+def test_a_compiled_module_shadowing_the_stdlib_or_a_dependency_is_an_error(
+    vet_repo: Callable[..., Report], path: str
+) -> None:
+    files = {**README, "train.py": _TRAIN, "tools/run.py": "print(1)\n", path: _ELF}
+    found = [r for r in _errors(vet_repo(files), path) if r.kind == "compiled-shadow"]
+    assert found and "instead of the" in found[0].message, found
+
+
+def test_a_lone_compiled_module_of_its_own_name_stays_a_warning(
+    vet_repo: Callable[..., Report],
+) -> None:
+    files = {
+        **README,
+        "train.py": "import fast_nms\n",
+        "fast_nms.cpython-311-x86_64-linux-gnu.so": _ELF,
+    }
+    report = vet_repo(files)
+    assert not _errors(report, "fast_nms.cpython-311-x86_64-linux-gnu.so"), report.risks
+    assert not _errors(vet_repo({**README, "data/collections.so": _ELF}), "data/collections.so")
