@@ -1759,7 +1759,7 @@ def _scan_container(
                 stream = Stream(cast(IO[bytes], tap), budget)
                 _dispatch(stream, tap.searcher.where, out, budget, depth + 1, None)
                 _tapped(tap, out, budget)
-            if safe.error is not None and (safe.produced or isinstance(safe.error, EOFError)):
+            if safe.error is not None and safe.produced:
                 # Cut or corrupt after some output: a loader has unpickled what came
                 # before (walked above), and what it would read after is not known.
                 why = f"a {kind} stream that ends early or breaks ({type(safe.error).__name__})"
