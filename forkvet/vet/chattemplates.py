@@ -246,21 +246,14 @@ def _index(node: object, names: set[str]) -> bool:
 # -- where runtimes read templates ----------------------------------------------------------------
 _TOKENIZER_FILES = ("tokenizer_config.json", "chat_template.json")
 _MAX_TOKENIZER_FILE = 64 << 20
-# Where transformers keeps templates as files (>= 4.43 `chat_template.jinja`, >= 4.54 named
-# ones in `additional_chat_templates/`, loaded as tokenizer.chat_template[name]): those, and
-# any `.jinja` file beside a tokenizer's files, which a runtime may be pointed at.
-_TOKENIZER_MARKS = ("tokenizer_config.json", "tokenizer.json", "chat_template.json")
+# Templates kept as files (transformers >= 4.43 `chat_template.jinja`, >= 4.54 named ones in
+# `additional_chat_templates/`, loaded as tokenizer.chat_template[name]; vLLM's and TGI's
+# `--chat-template x.jinja`; any path a script reads into `chat_template=`): every `.jinja`
+# file is judged, wherever it is (round 20a F6), never by where it is expected.
 
 
-def _jinja_template(snap: Snapshot, path: str) -> bool:
-    folder, _, name = path.rpartition("/")
-    if not name.lower().endswith(".jinja"):
-        return False
-    if name.lower() == "chat_template.jinja":
-        return True
-    if folder.rpartition("/")[2] == "additional_chat_templates":
-        return True
-    return any(snap.get(f"{folder}/{m}" if folder else m) is not None for m in _TOKENIZER_MARKS)
+def _jinja_template(path: str) -> bool:
+    return path.lower().endswith(".jinja")
 
 
 _SECONDS = 10.0  # all GGUF headers of a run
@@ -288,7 +281,7 @@ def template_risks(snap: Snapshot, deadline: float) -> list[Risk]:
 
 def _templates(snap: Snapshot, f: FileEntry, deadline: float) -> list[tuple[str, str]]:
     name = f.path.rsplit("/", 1)[-1].lower()
-    if _jinja_template(snap, f.path):
+    if _jinja_template(f.path):
         if f.size > MAX_TEMPLATE * 4:
             raise Unreadable(f"a template file of {f.size:,} bytes")
         return [("", snap.read_bytes(f.path, MAX_TEMPLATE * 4).decode("utf-8", "replace"))]
