@@ -270,10 +270,10 @@ def rule_text(a: Acceptance, f: Finding) -> str:
 # What a fingerprint of a data finding binds (outside attack, round 20a F12: a checkpoint
 # and the class it names, both swapped under the same names, stayed accepted by fingerprint,
 # since its message names imports by spelling): the file's bytes, and every repository file
-# an import the finding names may resolve to — each file under a folder, and each module
-# file, whose name is a word of the message (a top-level module name: `nets` of
-# `nets.model.Net`; a word that is no module only widens the binding). A message that names
-# imports by a digest ("and 3 more") binds every module file of the repository.
+# an import the finding names may resolve to — each module file (`.py`, `.pyc`, `.so`, …)
+# under a folder, or of a stem, that is the top-level name of a dotted name in the message
+# (`nets` of `nets.model.Net`; a dotted name that is no import only widens the binding). A
+# message that names imports by a digest ("and 3 more") binds every module file.
 _PIN_MAX_BYTES = 256 << 20
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".so", ".pyd")
 
@@ -301,16 +301,16 @@ def _tree(root: Path) -> list[str]:
 
 
 def _pin_of(root: Path, f: Finding, files: list[str]) -> str:
-    words = set(rx.findall(r"[^\s,()\[\]:;'\"`]+", f.message))
-    tops = {w.split(".", 1)[0] for w in words}
+    # the dotted names a message gives imports by (`nets.model.Net`, `my-mod.f`)
+    tops = {w.split(".", 1)[0] for w in rx.findall(r"[\w-]+(?:\.[\w-]+)+", f.message)}
     every = " more (imports " in f.message
     digest = hashlib.sha256()
     left = _PIN_MAX_BYTES
     for path in [f.path or "", *files]:
         *folders, name = path.split("/")
-        code = name.endswith(_CODE_SUFFIXES)
+        code = name.endswith(_CODE_SUFFIXES)  # what an import may resolve to
         if path != f.path and not (
-            set(folders) & tops or (code and (every or name.split(".", 1)[0] in tops))
+            code and (every or set(folders) & tops or name.split(".", 1)[0] in tops)
         ):
             continue
         data = _read(root, path, left)
