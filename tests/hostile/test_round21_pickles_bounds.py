@@ -141,10 +141,16 @@ def test_an_ndbm_pair_without_magic_is_not_verified(vet_repo: Callable[..., Repo
 
 _NDBM_WRITE = (
     "import dbm.ndbm, shelve, sys\n"
+    "class Evil:\n"
+    "    def __reduce__(self):\n"
+    '        code = f\'__import__("builtins").open({sys.argv[2]!r}, "w").write("ran")\'\n'
+    "        return (exec, (code,))\n"
     "with shelve.Shelf(dbm.ndbm.open(sys.argv[1], 'c')) as db:\n"
-    "    db['model'] = {'a': 1}\n"
+    "    db['model'] = Evil()\n"
     "print(dbm.ndbm.library)\n"
 )
+# the real loader: shelve.open finds the store dbm.whichdb names, and unpickles the value
+_NDBM_READ = "import shelve, sys\nshelve.open(sys.argv[1], 'r')['model']\n"
 
 
 @pytest.mark.parametrize("python", sorted({sys.executable, "/usr/bin/python3"}))
@@ -157,15 +163,15 @@ def test_a_real_ndbm_shelve_is_never_a_pass(
         pytest.skip(f"{python} is not installed")
     store = tmp_path / "store"
     store.mkdir()
+    mark = tmp_path / "ran"
+    args = [str(store / "cache"), str(mark)]
     done = subprocess.run(
-        [python, "-I", "-c", _NDBM_WRITE, str(store / "cache")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [python, "-I", "-c", _NDBM_WRITE, *args], capture_output=True, text=True, timeout=60
     )
     if done.returncode != 0:
         pytest.skip(f"{python} has no dbm.ndbm")
+    subprocess.run([python, "-I", "-c", _NDBM_READ, *args], capture_output=True, timeout=60)
+    assert mark.exists(), "the real loader did not run the payload"
     files: dict[str, str | bytes] = {**README}
     for f in store.iterdir():
         files[f.name] = f.read_bytes()
