@@ -2574,7 +2574,8 @@ class _Streams(io.RawIOBase):
 
     def __init__(self, s: Stream, make: Callable[[], Any], feed: int = 64 * 1024) -> None:
         self.s, self.make, self.d, self.feed = s, make, make(), feed
-        self.pending = b""
+        self.pending = bytearray()  # what was decompressed; handed out from self.at on
+        self.at = 0
         self.done = False
         self.broken: Exception | None = None
 
@@ -2603,14 +2604,18 @@ class _Streams(io.RawIOBase):
 
     def read(self, n: int | None = -1) -> bytes:
         n = 1 << 20 if n is None or n < 0 else n
-        while len(self.pending) < n and not self.done and self.broken is None:
+        while len(self.pending) - self.at < n and not self.done and self.broken is None:
             try:
                 self._fill()
             except _NOT_COMPRESSED as exc:
                 self.broken = exc
-        if not self.pending and self.broken is not None:
+        if self.at >= len(self.pending) and self.broken is not None:
             raise self.broken
-        out, self.pending = self.pending[:n], self.pending[n:]
+        out = bytes(self.pending[self.at : self.at + n])
+        self.at += len(out)
+        if self.at > 1 << 20 and 2 * self.at > len(self.pending):  # amortised: no copy per read
+            del self.pending[: self.at]
+            self.at = 0
         return out
 
     def readinto(self, b: bytearray) -> int:  # type: ignore[override]
