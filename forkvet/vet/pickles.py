@@ -1496,7 +1496,8 @@ def _scan_dbm(
     NOT verified all the same: forkvet does not read its pages as the library does (a value
     split over overflow pages, protocol 0/1 values)."""
     fmt = _dbm_format(s.peek(HEAD))
-    out.note(where, f"a {fmt} database (a shelve's store) whose values forkvet does not read")
+    why = "every place a pickle may start was walked, its pages not read as the library does"
+    out.note(where, f"a {fmt} database, a shelve's store: {why}")
     _scan_values(s, where, out, budget, depth, seekable)
 
 
