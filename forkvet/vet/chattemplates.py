@@ -295,6 +295,8 @@ def _templates(snap: Snapshot, f: FileEntry, deadline: float) -> list[tuple[str,
         value = doc.get("chat_template") if isinstance(doc, dict) else None
         if isinstance(value, str):
             return [("chat_template", value)]
+        if isinstance(value, dict):  # {name: template}, as tokenizer.chat_template holds them
+            return [(f"chat_template {k!r}", v) for k, v in value.items() if isinstance(v, str)]
         if isinstance(value, list):  # [{"name": ..., "template": ...}]
             return [
                 (f"chat_template {d.get('name')!r}", d["template"])

@@ -307,6 +307,12 @@ def test_template_files_a_tokenizer_loads_are_judged(
     assert found and "__subclasses__" in found[0].message, found
 
 
+def test_a_named_template_mapping_is_judged(vet_repo: Callable[..., Report]) -> None:
+    doc = json.dumps({"chat_template": {"default": "{{ m }}", "tool_use": _BAD_TEMPLATE}})
+    path = "tokenizer_config.json"
+    assert _template_errors(vet_repo({**README, path: doc}), path)
+
+
 def test_a_large_template_file_is_not_verified(vet_repo: Callable[..., Report]) -> None:
     text = "{{ m.content }}" * (300_000) + _BAD_TEMPLATE  # 4.5 MB: over the text cap
     found = _template_errors(
