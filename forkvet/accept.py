@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -146,6 +147,8 @@ def apply(
     files changed since; note acceptances that match nothing (the finding is gone)."""
     from forkvet.sarif import finding_fingerprint, rule_id
 
+    if root is not None:
+        pin(report, root)
     if not accepted:
         return
     today = today or datetime.now(UTC).date()
@@ -262,3 +265,72 @@ def rule_text(a: Acceptance, f: Finding) -> str:
     from forkvet.sarif import rule_id
 
     return a.rule or rule_id(f)
+
+
+# What a fingerprint of a data finding binds (outside attack, round 20a F12: a checkpoint
+# and the class it names, both swapped under the same names, stayed accepted by fingerprint,
+# since its message names imports by spelling): the file's bytes, and every repository file
+# an import the finding names may resolve to — each module file (`.py`, `.pyc`, `.so`, …)
+# under a folder, or of a stem, that is the top-level name of a dotted name in the message
+# (`nets` of `nets.model.Net`; a dotted name that is no import only widens the binding). A
+# message that names imports by a digest ("and 3 more") binds every module file.
+_PIN_MAX_BYTES = 256 << 20
+_CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".so", ".pyd")
+
+
+def pin(report: Report, root: Path) -> None:
+    """Set the content pin of every finding of a PINNED_RULES rule that names a file."""
+    from forkvet.sarif import rule_id
+
+    files: list[str] | None = None
+    for f in report.findings:
+        if f.pin or not f.path or f.accepted or rule_id(f) not in PINNED_RULES:
+            continue
+        if files is None:
+            files = _tree(root)
+        f.pin = _pin_of(root, f, files)
+
+
+def _tree(root: Path) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        rel = os.path.relpath(dirpath, root)
+        out += [n if rel == "." else f"{rel}/{n}" for n in sorted(filenames)]
+    return out
+
+
+def _pin_of(root: Path, f: Finding, files: list[str]) -> str:
+    # the dotted names a message gives imports by (`nets.model.Net`, `my-mod.f`)
+    tops = {w.split(".", 1)[0] for w in rx.findall(r"[\w-]+(?:\.[\w-]+)+", f.message)}
+    every = " more (imports " in f.message
+    digest = hashlib.sha256()
+    left = _PIN_MAX_BYTES
+    for path in [f.path or "", *files]:
+        *folders, name = path.split("/")
+        code = name.endswith(_CODE_SUFFIXES)  # what an import may resolve to
+        if path != f.path and not (
+            code and (every or set(folders) & tops or name.split(".", 1)[0] in tops)
+        ):
+            continue
+        data = _read(root, path, left)
+        if data is None:
+            return "unbound: " + os.urandom(16).hex()  # over the bound: never accepted
+        left -= len(data)
+        digest.update(f"{path}\0{len(data)}\0".encode("utf-8", "surrogateescape") + data)
+    return digest.hexdigest()[:32]
+
+
+def _read(root: Path, path: str, left: int) -> bytes | None:
+    """The file's bytes (a link's target, as text; "" where absent), None past the bound."""
+    target = root / path
+    try:
+        if target.is_symlink():
+            return os.readlink(target).encode("utf-8", "surrogateescape")
+        if not target.is_file():
+            return b""
+        if target.stat().st_size > left:
+            return None
+        return target.read_bytes()[: left + 1]
+    except OSError:
+        return b""

@@ -28,6 +28,10 @@ class Finding:
     # Set when the operator's policy accepted this finding (forkvet.accept): reason, by,
     # until, severity (before acceptance), rule, fingerprint.
     accepted: dict[str, Any] | None = None
+    # A digest of the content a finding about data is about (forkvet.accept.pin): the
+    # file's bytes and the repository's modules its imports may resolve to. Part of the
+    # finding's fingerprint, so an acceptance by fingerprint binds that content.
+    pin: str | None = None
 
 
 @dataclass

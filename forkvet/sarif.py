@@ -226,7 +226,10 @@ def finding_fingerprint(report: Report, finding: Finding) -> str:
     if finding.accepted and finding.accepted.get("fingerprint"):
         return str(finding.accepted["fingerprint"])  # as before it was accepted
     path = finding.path or _fallback_path(report, finding)
-    return fingerprint(rule_id(finding), uri(path), text(finding.message))
+    body = text(finding.message)
+    return fingerprint(
+        rule_id(finding), uri(path), f"{body}\0{finding.pin}" if finding.pin else body
+    )
 
 
 def from_report(report: Report, findings: Iterable[Finding] | None = None) -> str:

@@ -75,7 +75,16 @@ def test_json_report_has_the_stable_keys(
     assert set(data["checklist"]) == {"score", "items"}
     assert len(data["repo"]["commit"]) == 40
     for f in data["findings"]:
-        assert set(f) == {"check", "severity", "title", "message", "path", "line", "accepted"}
+        assert set(f) == {
+            "check",
+            "severity",
+            "title",
+            "message",
+            "path",
+            "line",
+            "accepted",
+            "pin",
+        }
 
 
 def test_markdown_starts_with_the_verdict(

@@ -125,9 +125,11 @@ def judge(template: str) -> str | None:
     import jinja2
     import jinja2.nodes as n
 
+    if len(template) > MAX_TEMPLATE:  # a bound hit fails closed (round 20a F6)
+        raise Unreadable(f"a template of {len(template):,} characters")
     env = jinja2.Environment(extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"])
     try:
-        tree = env.parse(template[:MAX_TEMPLATE])
+        tree = env.parse(template)
     except (jinja2.TemplateSyntaxError, RecursionError, ValueError):
         return None
     indices = _index_names(tree)
@@ -243,6 +245,17 @@ def _index(node: object, names: set[str]) -> bool:
 
 # -- where runtimes read templates ----------------------------------------------------------------
 _TOKENIZER_FILES = ("tokenizer_config.json", "chat_template.json")
+_MAX_TOKENIZER_FILE = 64 << 20
+# Templates kept as files (transformers >= 4.43 `chat_template.jinja`, >= 4.54 named ones in
+# `additional_chat_templates/`, loaded as tokenizer.chat_template[name]; vLLM's and TGI's
+# `--chat-template x.jinja`; any path a script reads into `chat_template=`): every `.jinja`
+# file is judged, wherever it is (round 20a F6), never by where it is expected.
+
+
+def _jinja_template(path: str) -> bool:
+    return path.lower().endswith(".jinja")
+
+
 _SECONDS = 10.0  # all GGUF headers of a run
 
 
@@ -268,16 +281,22 @@ def template_risks(snap: Snapshot, deadline: float) -> list[Risk]:
 
 def _templates(snap: Snapshot, f: FileEntry, deadline: float) -> list[tuple[str, str]]:
     name = f.path.rsplit("/", 1)[-1].lower()
-    if name == "chat_template.jinja":
-        return [("", snap.read_text(f.path) or "")]
-    if name in _TOKENIZER_FILES and f.size <= MAX_TEMPLATE * 8:
+    if _jinja_template(f.path):
+        if f.size > MAX_TEMPLATE * 4:
+            raise Unreadable(f"a template file of {f.size:,} bytes")
+        return [("", snap.read_bytes(f.path, MAX_TEMPLATE * 4).decode("utf-8", "replace"))]
+    if name in _TOKENIZER_FILES:
+        if f.size > _MAX_TOKENIZER_FILE:  # every bound hit is NOT verified (round 20a F6)
+            raise Unreadable(f"a tokenizer file of {f.size:,} bytes, not read")
         try:
-            doc = json.loads(snap.read_bytes(f.path, MAX_TEMPLATE * 8))
+            doc = json.loads(snap.read_bytes(f.path, _MAX_TOKENIZER_FILE))
         except ValueError:
             return []  # no JSON: no runtime reads a template from it either
         value = doc.get("chat_template") if isinstance(doc, dict) else None
         if isinstance(value, str):
             return [("chat_template", value)]
+        if isinstance(value, dict):  # {name: template}, as tokenizer.chat_template holds them
+            return [(f"chat_template {k!r}", v) for k, v in value.items() if isinstance(v, str)]
         if isinstance(value, list):  # [{"name": ..., "template": ...}]
             return [
                 (f"chat_template {d.get('name')!r}", d["template"])

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 
 from forkvet import rx
 from forkvet.report import Risk
 from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet.pyhistory import STDLIB3
 
 # Importable native modules: an identifier, an optional tag without dots (`cpython-311-x86_64-
 # linux-gnu`, `abi3`, `cp311-win_amd64`), then `.so` or `.pyd` (importlib.machinery.
@@ -62,19 +64,24 @@ def _compiled(entry: FileEntry) -> _Module | None:
     return None
 
 
-def compiled_risks(snap: Snapshot) -> list[Risk]:
-    """Errors for compiled modules that run instead of a source file the repository shows;
-    warnings for committed compiled modules otherwise (notices where git does not track them:
-    a local build's output); warnings for source decoded by an odd codec."""
+def compiled_risks(snap: Snapshot, installed: frozenset[str] = frozenset()) -> list[Risk]:
+    """Errors for compiled modules that run instead of a source file the repository shows,
+    or of a standard-library or installed module (`installed`: import names of known
+    distributions the code imports) for a script started where they are; warnings for
+    committed compiled modules otherwise (notices where git does not track them: a local
+    build's output); warnings for source decoded by an odd codec."""
     names = {f.path for f in snap.files}
     packages = {_split(n)[0] for n in names if _split(n)[1].startswith("__init__.")}
+    starts = {""} | {_split(n)[0] for n in names if n.endswith((".py", ".pyw", ".ipynb"))}
     shadows: list[Risk] = []
     others: list[tuple[_Module, str]] = []
     for entry in snap.files:
         mod = _compiled(entry)
         if mod is None:
             continue
-        shown = _shadowed_source(mod, names, packages)
+        shown = _shadowed_source(mod, names, packages) or _shadowed_module(
+            mod, starts, packages, installed
+        )
         if shown is not None:
             kind = "native" if mod.native else "compiled"
             how = "" if snap.committed(entry) else " (git does not track it: built here?)"
@@ -149,6 +156,27 @@ def _shadowed_source(mod: _Module, names: set[str], packages: set[str]) -> str |
     source = _join(folder, stem + ".py")
     if source in names and mod.native:
         return source
+    return None
+
+
+def _shadowed_module(
+    mod: _Module, starts: set[str], packages: set[str], installed: frozenset[str]
+) -> str | None:
+    """The standard-library or installed module this compiled module runs in place of, for
+    every script started in its folder (sys.path[0], before the standard library and
+    site-packages; extension suffixes tried first), or None (outside attack, round 20a F10:
+    `collections.cpython-311-x86_64-linux-gnu.so` at the root)."""
+    folder, name = mod.folder, mod.stem
+    if name == "__init__":  # a compiled package's own file: the package is the folder
+        folder, name = _split(folder) if folder else ("", "")
+    elif _join(folder, name) in packages:
+        return None  # the package folder wins (its source is vetted)
+    if not name or folder not in starts:
+        return None
+    if name in STDLIB3 or name in sys.builtin_module_names:
+        return f"the standard-library module `{name}` for a script started in {folder or '.'}"
+    if name in installed:
+        return f"the installed module `{name}` for a script started in {folder or '.'}"
     return None
 
 

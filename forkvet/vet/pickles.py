@@ -1379,6 +1379,8 @@ def _kinds(head: bytes, seekable: IO[bytes] | None) -> list[str]:
         kinds.append("safetensors")
     if _is_unread_shelve(head):
         kinds.append("shelve-db")
+    if _dbm_format(head):
+        kinds.append("dbm")
     if head.startswith(chattemplates.GGUF_MAGIC):
         kinds.append("gguf")
     if seekable is not None and head.startswith(b"SQLite format 3\x00"):
@@ -1466,7 +1468,37 @@ _SQLITE_WAL = (
 
 
 def _is_unread_shelve(head: bytes) -> bool:
-    return head.startswith(_GDBM_MAGICS) or head.startswith(_SQLITE_WAL)
+    return head.startswith(_SQLITE_WAL)
+
+
+# Berkeley DB, which `dbm.ndbm` is on Debian/Ubuntu's Python (`dbm.ndbm.library`), macOS's
+# ndbm (DB 1.85) and `bsddb`: the hash and btree access methods' magic, at byte 12 of the
+# metadata page (DB >= 2) or at byte 0 (DB 1.85), in the byte order of the machine that
+# wrote it (outside attack, round 20a F4). A value sits inside a page (or spans overflow
+# pages), so a shelve's pickles are never at byte 0.
+_BDB_MAGICS = tuple(m.to_bytes(4, o) for m in (0x061561, 0x053162) for o in ("little", "big"))
+
+
+def _dbm_format(head: bytes) -> str | None:
+    """The dbm format a shelve may have written, by content (dbm.dumb's `.dir`/`.dat` pair
+    and SQLite are read elsewhere), or None."""
+    if head.startswith(_GDBM_MAGICS):
+        return "gdbm"
+    if head[12:16] in _BDB_MAGICS or head[:4] in _BDB_MAGICS:
+        return "Berkeley DB"
+    return None
+
+
+def _scan_dbm(
+    s: Stream, where: str, out: FileScan, budget: Budget, depth: int, seekable: IO[bytes] | None
+) -> None:
+    """Every place a pickle may start is walked (a shelve's values), and the database is
+    NOT verified all the same: forkvet does not read its pages as the library does (a value
+    split over overflow pages, protocol 0/1 values)."""
+    fmt = _dbm_format(s.peek(HEAD))
+    why = "every place a pickle may start was walked, its pages not read as the library does"
+    out.note(where, f"a {fmt} database, a shelve's store: {why}")
+    _scan_values(s, where, out, budget, depth, seekable)
 
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -1714,19 +1746,25 @@ def _scan_container(
         for text in loadertext.safetensors_texts(s.read, where):
             out.add_text(text)
     elif kind == "shelve-db":
-        out.note(
-            where, "a gdbm database or SQLite write-ahead log whose values forkvet does not read"
-        )
+        out.note(where, "a SQLite write-ahead log or journal whose pages forkvet does not read")
+    elif kind == "dbm":
+        _scan_dbm(s, where, out, budget, depth, seekable)
     elif kind == "sqlite":
         assert seekable is not None
         _scan_sqlite(seekable, where, out, budget, depth)
     else:
         try:
             with _decompressed(kind, s) as inner:
-                tap = _tap(_UpToError(inner), _join(where, f"({kind})"))
+                safe = _UpToError(inner)
+                tap = _tap(safe, _join(where, f"({kind})"))
                 stream = Stream(cast(IO[bytes], tap), budget)
                 _dispatch(stream, tap.searcher.where, out, budget, depth + 1, None)
                 _tapped(tap, out, budget)
+            if safe.error is not None and safe.produced:
+                # Cut or corrupt after some output: a loader has unpickled what came
+                # before (walked above), and what it would read after is not known.
+                why = f"a {kind} stream that ends early or breaks ({type(safe.error).__name__})"
+                out.note(tap.searcher.where, f"{why}: NOT verified past that point")
         except _NOT_COMPRESSED:
             # Not that compression (it fails to open): its loader fails here too.
             return
@@ -2508,26 +2546,17 @@ def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
         # gzip.GzipFile's own header reading goes a byte at a time (a 500 MB file name: 81 s)
         yield cast(IO[bytes], _Readable(containers.GzipMembers(s.read, s.budget.tick).read))
     elif kind == "bz2":
-        with bz2.BZ2File(cast(Any, s), "rb") as b:
-            yield b
+        yield cast(IO[bytes], _Streams(s, bz2.BZ2Decompressor))
     elif kind in ("xz", "lzma"):
         fmt = lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE
-        with lzma.LZMAFile(cast(Any, s), "rb", format=fmt) as x:
-            yield x
+        yield cast(IO[bytes], _Streams(s, lambda: lzma.LZMADecompressor(fmt)))
     elif kind == "zstd":
-        import zstandard
-
-        # A frame may declare any window: memory stays at zstd's default cap (128 MiB).
-        reader = zstandard.ZstdDecompressor(max_window_size=1 << 27).stream_reader(
-            cast(Any, s), read_across_frames=True
-        )
-        with reader:
-            yield cast(IO[bytes], _ZstdErrors(reader))
+        # stream_reader ends a cut frame as if it were whole: frame by frame, as _Streams.
+        yield cast(IO[bytes], _Streams(s, _ZstdFrame, 4096))
     elif kind == "lz4":
         import lz4.frame
 
-        with lz4.frame.LZ4FrameFile(cast(Any, s), "rb") as f:
-            yield cast(IO[bytes], f)
+        yield cast(IO[bytes], _Streams(s, lz4.frame.LZ4FrameDecompressor))
     else:  # zlib, or joblib's "ZF" + hex length + zlib
         if kind == "zfile":
             s.read(2 + 19)  # joblib: b"ZF", the length in hex padded to len(hex(2**64))
@@ -2535,6 +2564,65 @@ def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
 
 
 _BROKEN: tuple[type[Exception], ...] = (*_NOT_COMPRESSED, zipfile.BadZipFile)
+
+
+class _Streams(io.RawIOBase):
+    """bz2, xz, lzma and lz4 frames as their file objects read them (stream after stream;
+    what follows the last one and is no stream is ignored, as they do), but keeping every
+    byte decompressed before an error: BZ2File & co. drop the output of the read that meets
+    a cut, while a loader reading a byte at a time (pickle.load) has unpickled it by then
+    (outside attack, round 20a F9). The error comes on the read after that output."""
+
+    def __init__(self, s: Stream, make: Callable[[], Any], feed: int = 64 * 1024) -> None:
+        self.s, self.make, self.d, self.feed = s, make, make(), feed
+        self.pending = bytearray()  # what was decompressed; handed out from self.at on
+        self.at = 0
+        self.done = False
+        self.broken: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        d = self.d
+        if d.eof:
+            rest = d.unused_data or self.s.read(self.feed)
+            if not rest:
+                self.done = True
+                return
+            self.d = self.make()
+            try:
+                self.pending += self.d.decompress(rest, 1 << 20)
+            except _NOT_COMPRESSED:
+                self.done = True  # trailing bytes that are no stream: the file objects stop
+            return
+        raw = b""
+        if d.needs_input:
+            raw = self.s.read(self.feed)
+            if not raw:
+                raise EOFError("the compressed stream ends before its end-of-stream marker")
+        self.pending += d.decompress(raw, 1 << 20)
+
+    def read(self, n: int | None = -1) -> bytes:
+        n = 1 << 20 if n is None or n < 0 else n
+        while len(self.pending) - self.at < n and not self.done and self.broken is None:
+            try:
+                self._fill()
+            except _NOT_COMPRESSED as exc:
+                self.broken = exc
+        if self.at >= len(self.pending) and self.broken is not None:
+            raise self.broken
+        out = bytes(self.pending[self.at : self.at + n])
+        self.at += len(out)
+        if self.at > 1 << 20 and 2 * self.at > len(self.pending):  # amortised: no copy per read
+            del self.pending[: self.at]
+            self.at = 0
+        return out
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
 
 
 class _UpToError(io.RawIOBase):
@@ -2545,6 +2633,7 @@ class _UpToError(io.RawIOBase):
     def __init__(self, inner: IO[bytes]) -> None:
         self.inner = inner
         self.error: Exception | None = None
+        self.produced = 0
 
     def readable(self) -> bool:
         return True
@@ -2563,6 +2652,7 @@ class _UpToError(io.RawIOBase):
                 break
             chunks.append(chunk)
             got += len(chunk)
+        self.produced += got
         return b"".join(chunks)
 
     def readinto(self, b: bytearray) -> int:  # type: ignore[override]
@@ -2589,27 +2679,33 @@ class _Readable(io.RawIOBase):
         return len(data)
 
 
-class _ZstdErrors(io.RawIOBase):
-    """zstandard's reader, its errors as OSError (zstandard.ZstdError is no OSError)."""
+class _ZstdFrame:
+    """zstandard's decompressobj in the shape of bz2's decompressor (all output at once:
+    fed a few KiB at a time, a frame's blocks of at most 128 KiB bound what one feed gives;
+    a frame may declare any window: memory stays at zstd's default cap, 128 MiB)."""
 
-    def __init__(self, reader: Any) -> None:
-        self.reader = reader
+    needs_input = True
 
-    def readable(self) -> bool:
-        return True
+    def __init__(self) -> None:
+        import zstandard
 
-    def read(self, n: int | None = -1) -> bytes:
+        self.d = zstandard.ZstdDecompressor(max_window_size=1 << 27).decompressobj()
+
+    @property
+    def eof(self) -> bool:
+        return bool(self.d.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self.d.unused_data)
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
         import zstandard
 
         try:
-            return bytes(self.reader.read(1 << 20 if n is None or n < 0 else n))
+            return bytes(self.d.decompress(data))
         except zstandard.ZstdError as exc:
             raise OSError(str(exc)) from None
-
-    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
 
 
 class _ZlibReader(io.RawIOBase):
@@ -2625,8 +2721,10 @@ class _ZlibReader(io.RawIOBase):
         n = 1 << 20 if n is None or n < 0 else n
         while len(self.pending) < n and not self.d.eof:
             data = self.d.unconsumed_tail or self.s.read(64 * 1024)
-            if not data:
+            if not data and self.pending:
                 break
+            if not data:  # cut before its end: an error after what came before
+                raise EOFError("the zlib stream ends before its end")
             self.pending += self.d.decompress(data, 1 << 20)
         out, self.pending = self.pending[:n], self.pending[n:]
         return out

@@ -241,6 +241,9 @@ def _shelve_values(
     for d in ctx.snap.probe_files:
         if not d.path.endswith(".dir"):
             continue
+        pag = d.path[: -len(".dir")] + ".pag"
+        if pag in probed and pag not in flagged:  # ndbm's pair, a format read by no magic
+            out.append(_unverified(pag, "an ndbm database (beside its .dir) that is not read"))
         dat = d.path[: -len(".dir")] + ".dat"
         if dat in flagged or dat not in probed:
             continue
@@ -1742,33 +1745,83 @@ def _auto_map_risks(ctx: Context, risks: list[Risk]) -> list[Risk]:
     trusted = any(r.kind == "trust-remote-code" for r in risks)
     out: list[Risk] = []
     for f in ctx.snap.files:
-        if f.suffix != ".json" or f.size > _MAX_AUTO_MAP_BYTES or len(out) >= 20:
+        if f.suffix != ".json" or len(out) >= 20:
             continue
-        text = ctx.snap.read_text(f.path) or ""
-        if not _REF_TOKEN.search(text):
+        small = f.size <= min(_MAX_AUTO_MAP_BYTES, ctx.snap.max_text_bytes)
+        text = ctx.snap.read_text(f.path) if small else None
+        unread: str | None = None
+        if text is None:  # too large to parse whole (or no text): its tokens, streamed
+            refs, unread = _streamed_refs(ctx, f.path)
+        elif not _REF_TOKEN.search(text):
             continue
-        try:
-            refs = _auto_map_refs(safeparse.json_loads(text), text)
-        except ValueError:
-            continue  # transformers fails on it too
-        if not refs:
-            continue
-        repos = list(dict.fromkeys(ref.split("--", 1)[0] for _, ref in refs))
-        shown = ", ".join(repr(r[:100]) for r in repos[:3])
-        where, ref = refs[0]
-        out.append(
-            Risk(
-                "remote-code",
-                "error" if trusted else "warning",
-                f"{where[:80]!r} names code in another repository ({shown}: {ref[:160]!r}); "
-                "with trust_remote_code=True, transformers (from_pretrained, pipeline) "
-                "downloads that module and runs it, and forkvet never saw it (NOT verified)"
-                + (", and this repository loads with trust_remote_code=True" if trusted else "")
-                + ". Vet that repository too, or pin `revision=` to a commit you read.",
-                f.path,
+        else:
+            try:
+                refs = _auto_map_refs(safeparse.json_loads(text), text)
+            except ValueError:
+                continue  # transformers fails on it too
+        if refs:
+            out.append(_remote_ref_risk(refs, trusted, f.path))
+        elif unread is not None:
+            # A bound hit fails closed (outside attack, round 20a F13: past ~2 MiB a
+            # reference was silently not found).
+            out.append(
+                Risk(
+                    "remote-code",
+                    "error" if trusted else "warning",
+                    f"a JSON file not searched to its end ({unread}) may name code in another "
+                    "repository that transformers downloads and runs with "
+                    "trust_remote_code=True (NOT verified)",
+                    f.path,
+                )
             )
-        )
     return out
+
+
+def _remote_ref_risk(refs: list[tuple[str, str]], trusted: bool, path: str) -> Risk:
+    repos = list(dict.fromkeys(ref.split("--", 1)[0] for _, ref in refs))
+    shown = ", ".join(repr(r[:100]) for r in repos[:3])
+    where, ref = refs[0]
+    return Risk(
+        "remote-code",
+        "error" if trusted else "warning",
+        f"{where[:80]!r} names code in another repository ({shown}: {ref[:160]!r}); "
+        "with trust_remote_code=True, transformers (from_pretrained, pipeline) "
+        "downloads that module and runs it, and forkvet never saw it (NOT verified)"
+        + (", and this repository loads with trust_remote_code=True" if trusted else "")
+        + ". Vet that repository too, or pin `revision=` to a commit you read.",
+        path,
+    )
+
+
+_MAX_STREAMED_JSON = 1 << 30
+
+
+def _streamed_refs(ctx: Context, path: str) -> tuple[list[tuple[str, str]], str | None]:
+    """A JSON file too large to parse whole, as a stream of its string tokens (UTF-8, as
+    transformers reads a config), each that may hold a reference decoded: the references
+    found, and why the file was not read to its end (None when it was)."""
+    found: dict[str, None] = {}
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    tail, read = "", 0
+    try:
+        with ctx.snap.open(path) as fh:
+            while chunk := fh.read(1 << 20):
+                read += len(chunk)
+                if read > _MAX_STREAMED_JSON or time.monotonic() > ctx.deadline:
+                    why = "no time left" if read <= _MAX_STREAMED_JSON else "over 1 GiB"
+                    return [("(a string value)", v) for v in found], why
+                text = tail + decoder.decode(chunk)
+                for m in _REF_TOKEN.finditer(text):
+                    try:
+                        value = safeparse.json_loads(m.group(0))
+                    except ValueError:
+                        continue
+                    if isinstance(value, str) and _cross_repo_ref(value) and len(found) < 200:
+                        found[value] = None
+                tail = text[-1024:]  # a token across two chunks (at most 803 characters)
+    except OSError as exc:
+        return [], f"could not be read ({type(exc).__name__})"
+    return [("(a string value)", v) for v in found], None
 
 
 # Submodules named one by one; past this many, one summary (a hostile .gitmodules can name
@@ -2039,10 +2092,22 @@ def unread_entry_points(ctx: Context, entries: EntryPoints) -> tuple[list[Risk],
     return found, findings
 
 
+def _installed_names(ctx: Context) -> frozenset[str]:
+    """Top-level import names of known distributions the code imports (an environment built
+    for it installs them), less those the repository's own setup builds."""
+    from forkvet.vet.dependencies import built_extensions
+    from forkvet.vet.importmap import dist_for_module
+
+    built = built_extensions(ctx)
+    tops = {ref.top for ref in ctx.py.imports} - set(built)
+    return frozenset(t for t in tops if all(dist_for_module(t)))
+
+
 def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks = pickle_risks(ctx)
     _code_risks(ctx, risks)
-    risks += compiled_risks(ctx.snap)  # after the code risks: they read every Python file
+    # after the code risks: they read every Python file
+    risks += compiled_risks(ctx.snap, _installed_names(ctx))
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _other_ref_risks(ctx)

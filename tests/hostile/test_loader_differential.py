@@ -797,6 +797,38 @@ import os
 out = os.path.join(os.path.dirname(os.getcwd()), "outside")  # beside the repository
 os.makedirs(out, exist_ok=True)
 """
+# A compressed stream cut after the pickle's STOP: the file objects hand out what came
+# before the cut, and the loader has run the pickle before it would ask for more (outside
+# attack, round 20a F9).
+CASES += [
+    Case(
+        "pandas-pickle",
+        "pandas-bz2-cut",
+        "frame.pkl.bz2",
+        ("pandas",),
+        _EVIL + "import bz2, pickle\nopen(P, 'wb').write(bz2.compress(pickle.dumps(Evil()))[:-10])",
+        "import pandas as pd\npd.read_pickle(P)",
+    ),
+    Case(
+        "pickle",
+        "pickle-xz-cut",
+        "model.pkl.xz",
+        (),
+        _EVIL
+        + "import lzma, pickle\nopen(P, 'wb').write(lzma.compress(pickle.dumps(Evil()))[:-10])",
+        "import lzma, pickle\npickle.load(lzma.open(P))",
+    ),
+    Case(
+        "pickle",
+        "pickle-lz4-cut",
+        "model.pkl.lz4",
+        ("lz4",),
+        _EVIL
+        + "import lz4.frame, pickle\n"
+        + "open(P, 'wb').write(lz4.frame.compress(pickle.dumps(Evil()))[:-4])",
+        "import lz4.frame, pickle\npickle.load(lz4.frame.open(P))",
+    ),
+]
 CASES += [
     Case(
         "pickle",
