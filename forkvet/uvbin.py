@@ -4,17 +4,17 @@ both need, kept below both so that neither imports the other back."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from forkvet import hostpaths
 from forkvet.errors import ForkvetError
 
 
 def uv_binary() -> str:
-    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    found = hostpaths.find("uv") or str(Path(sys.executable).parent / "uv")
     if Path(found).exists():
         return found
     try:
