@@ -263,3 +263,60 @@ def test_every_program_forkvet_starts_is_resolved_through_hostpaths() -> None:
             if isinstance(first, ast.Constant) and not str(first.value).startswith("/"):
                 bad.append(f"{rel}:{node.lineno} bare program {first.value!r}")
     assert bad == []
+
+
+def test_actions_start_forkvet_by_its_absolute_path_never_by_a_path_lookup() -> None:
+    """F4 through the Actions: a `forkvet` the smoke command planted in an in-checkout
+    `.venv/bin` on PATH (setup-uv's activate-environment) would be the next step's forkvet."""
+    import yaml
+
+    bare = []
+    for action in [ROOT / "action.yml", *sorted((ROOT / "actions").glob("*/action.yml"))]:
+        for step in yaml.safe_load(action.read_text())["runs"]["steps"]:
+            for line in str(step.get("run", "")).splitlines():
+                words = line.replace("$(", " ").split()
+                if "forkvet" in words and not line.lstrip().startswith("#"):
+                    bare.append(f"{action.relative_to(ROOT)}: {line.strip()}")
+    assert bare == []
+
+
+def test_install_sh_runs_no_program_of_the_checkout(tmp_path: Path) -> None:
+    """install.sh runs uv (and find, sha256sum) from absolute PATH entries outside the
+    workspace only, and hands later steps forkvet's absolute path."""
+    from tests.test_actions import FAKE_UV
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    work = tmp_path / "ws"
+    (work / ".venv" / "bin").mkdir(parents=True)
+    for folder in (work, work / ".venv" / "bin"):
+        for name in ("uv", "find", "sha256sum"):
+            (folder / name).write_text(f"#!/bin/sh\ntouch {markers}/{name}\nexit 1\n")
+            (folder / name).chmod(0o755)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "uv").write_text(FAKE_UV)
+    (bindir / "uv").chmod(0o755)
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    env = {
+        "PATH": f":{work}/.venv/bin:.venv/bin:{bindir}:/usr/bin:/bin",
+        "GITHUB_WORKSPACE": str(work),
+        "RUNNER_TEMP": str(temp),
+        "RUNNER_TOOL_CACHE": str(tmp_path / "tools"),
+        "GITHUB_PATH": str(temp / "add_path"),
+        "GITHUB_ENV": str(temp / "set_env"),
+        "FAKE_UV_LOG": str(tmp_path / "uv.log"),
+    }
+    proc = subprocess.run(
+        ["bash", str(ROOT / "actions" / "install.sh")],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(markers)) == []
+    program = f"FORKVET_PROGRAM={temp}/forkvet-venv/bin/forkvet\n"
+    assert (temp / "set_env").read_text() == program
