@@ -14,7 +14,13 @@ from forkvet.errors import ForkvetError
 
 
 def uv_binary() -> str:
-    found = hostpaths.find("uv") or str(Path(sys.executable).parent / "uv")
+    own = Path(sys.executable).parent / "uv"  # installed with forkvet (read-only in a sandbox)
+    try:
+        found = hostpaths.find("uv") or str(own)
+    except hostpaths.UnsafeProgram:
+        if not own.exists():
+            raise
+        found = str(own)  # a uv in a refused PATH entry is never used; forkvet's own is
     if Path(found).exists():
         return found
     try:

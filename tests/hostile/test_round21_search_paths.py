@@ -320,3 +320,23 @@ def test_install_sh_runs_no_program_of_the_checkout(tmp_path: Path) -> None:
     assert sorted(os.listdir(markers)) == []
     program = f"FORKVET_PROGRAM={temp}/forkvet-venv/bin/forkvet\n"
     assert (temp / "set_env").read_text() == program
+
+
+def test_a_refused_uv_falls_back_to_forkvets_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An activated in-checkout venv often holds a uv of its own: forkvet uses the uv
+    installed beside its interpreter instead of failing, and never the checkout's."""
+    from forkvet.uvbin import uv_binary
+
+    own = Path(sys.executable).parent / "uv"
+    if not own.exists():
+        pytest.skip("no uv beside this interpreter")
+    repo = tmp_path / "repo"
+    (repo / ".venv" / "bin").mkdir(parents=True)
+    (repo / ".venv" / "bin" / "uv").write_text("#!/bin/sh\nexit 1\n")
+    (repo / ".venv" / "bin" / "uv").chmod(0o755)
+    hostpaths.guard(repo)
+    monkeypatch.setenv("PATH", f"{repo}/.venv/bin:/nonexistent")
+    monkeypatch.setattr(hostpaths, "_READ_AT_START", {"PATH": f"{repo}/.venv/bin"})
+    assert uv_binary() == str(own)
