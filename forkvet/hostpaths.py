@@ -151,15 +151,17 @@ def find(name: str) -> str | None:
     if known and not refused(os.path.dirname(known)):
         return known
     skipped = ""
+    current = path.split(os.pathsep)
     # the entries cleaned away at start too: a program only there is an error, not "missing"
     given = _READ_AT_START.get("PATH", "").split(os.pathsep) if "PATH" in _READ_AT_START else []
-    for entry in dict.fromkeys([*path.split(os.pathsep), *given]):
+    for entry in dict.fromkeys([*current, *given]):
         candidate = os.path.join(entry or ".", name)
         if not os.path.isfile(candidate) or not os.access(candidate, os.X_OK):
             continue
         why = refused(entry) or refused(os.path.dirname(os.path.realpath(candidate)))
         if why:
             skipped = skipped or f"{entry!r} ({why})"
+        if why or entry not in current:  # an entry no longer searched is only reported
             continue
         _CACHE[f"{name}\0{path}"] = os.path.abspath(candidate)
         return os.path.abspath(candidate)
