@@ -18,6 +18,22 @@
 #     in RUNNER_TEMP, which the sandbox hides (the venv read-only); a venv that differs from it is
 #     removed and installed again.
 set -euo pipefail
+# No program of the checkout: uv, find, sha256sum and later forkvet itself come only from
+# absolute PATH entries outside the workspace (an empty entry is the current folder, the
+# checkout; an activated in-checkout .venv/bin is one the sandboxed command writes), and later
+# steps start forkvet by the absolute path written to GITHUB_ENV (FORKVET_PROGRAM), never by
+# a PATH lookup (outside attack, round 20b F4).
+safe_path=""
+IFS=: read -ra entries <<< "${PATH:-}"
+for entry in "${entries[@]}"; do
+  case "$entry" in "" | [!/]*) continue ;; esac
+  ws="${GITHUB_WORKSPACE:-}"
+  if [ -n "$ws" ] && { [ "$entry" = "$ws" ] || [ "${entry#"$ws"/}" != "$entry" ]; }; then
+    continue
+  fi
+  safe_path="${safe_path:+$safe_path:}$entry"
+done
+export PATH="${safe_path:-/usr/bin:/bin}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tmp="${RUNNER_TEMP:-/tmp}"
 venv="$tmp/forkvet-venv"
@@ -62,5 +78,8 @@ else
 fi
 if [ -n "${GITHUB_PATH:-}" ]; then
   echo "$venv/bin" >> "$GITHUB_PATH"
+fi
+if [ -n "${GITHUB_ENV:-}" ]; then
+  echo "FORKVET_PROGRAM=$venv/bin/forkvet" >> "$GITHUB_ENV"
 fi
 mkdir -p "$tmp/forkvet"

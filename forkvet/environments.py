@@ -25,7 +25,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement
 
-from forkvet import envsize, fstree, rx, safeparse
+from forkvet import envsize, fstree, hostpaths, rx, safeparse
 from forkvet.config import Config
 from forkvet.envgen.stamp import ENV_STAMP
 from forkvet.envgen.stamp import source_fingerprint as source_fingerprint
@@ -154,6 +153,7 @@ def env_root(cli_value: str | None = None) -> Path:
         cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         root = Path(cache) / "forkvet" / "envs"
     sandbox.hide_folder(root)
+    hostpaths.guard(root)  # environments are writable: no program forkvet runs comes from them
     return root
 
 
@@ -574,7 +574,7 @@ def uv_binary() -> str:
     try:
         return find()
     except ForkvetError:
-        found = shutil.which("uv")
+        found = hostpaths.find("uv")
         if not found:
             raise
         return found
@@ -979,7 +979,7 @@ def add_packages(env: Environment, packages: list[str]) -> None:
 def given_interpreter(path: str, root: Path) -> Environment:
     """--python PATH: that interpreter as it is, with the repository on PYTHONPATH."""
     # A bare name (python3) is looked up on PATH, as a shell would; a path is taken as is.
-    found = shutil.which(path) if os.sep not in path else path
+    found = hostpaths.find(path) if os.sep not in path else path
     # Absolute, but not resolved: a venv's python is a symlink whose venv we must keep.
     python = os.path.abspath(found or path)
     if not os.access(python, os.X_OK) or os.path.isdir(python):

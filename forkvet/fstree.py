@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from forkvet import hostpaths
+
 
 def walk(
     top: str | os.PathLike[str], followlinks: bool = False
@@ -75,8 +77,9 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
     for folder in reversed(folders):  # children before their parents
         with contextlib.suppress(OSError):
             os.rmdir(folder)
-    if os.path.lexists(path):
-        subprocess.run(["rm", "-rf", "--", path], check=False, capture_output=True)
+    rm = hostpaths.find("rm")
+    if os.path.lexists(path) and rm:
+        subprocess.run([rm, "-rf", "--", path], check=False, capture_output=True)
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from forkvet import rx
+from forkvet import hostpaths, rx
 from forkvet.errors import InputError
 
 # Inherited variables that would point git at another repository or config.
@@ -114,7 +114,7 @@ def _user_safe_directories() -> tuple[str, ...]:
     for scope in ("--system", "--global"):
         try:
             proc = subprocess.run(
-                ["git", "config", scope, "--get-all", "safe.directory"],
+                [hostpaths.program("git"), "config", scope, "--get-all", "safe.directory"],
                 cwd="/",
                 env=env,
                 capture_output=True,
@@ -148,7 +148,7 @@ def _cached_drivers(repo: str, stamp: tuple[int, int, int]) -> tuple[tuple[str, 
 def _read_drivers(repo: Path) -> tuple[tuple[str, str], ...]:
     try:
         proc = subprocess.run(
-            ["git", "-C", str(repo), "config", "--list", "--name-only"],
+            [hostpaths.program("git"), "-C", str(repo), "config", "--list", "--name-only"],
             env=_with_config(_base_env(), _neutral()),
             capture_output=True,
             text=True,
@@ -216,7 +216,7 @@ def run_git(
 ) -> subprocess.CompletedProcess[str]:
     """git args (with `-C repo` if repo is given), never raising on a git failure except when
     git refuses the repository for its owner (InputError)."""
-    cmd = ["git", *(["-C", str(repo)] if repo is not None else []), *args]
+    cmd = [hostpaths.program("git"), *(["-C", str(repo)] if repo is not None else []), *args]
     proc = subprocess.run(
         cmd,
         cwd=cwd,

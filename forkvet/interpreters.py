@@ -11,13 +11,12 @@ from __future__ import annotations
 import functools
 import glob
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from forkvet import rx
+from forkvet import hostpaths, rx
 
 _VERSION = rx.compile(r"^(\d)\.(\d{1,2})$")
 # The oldest X.Y uv has its own builds for; older ones come from pyenv or conda.
@@ -104,7 +103,7 @@ def _conda_roots() -> list[Path]:
 def candidates(version: str) -> Iterator[str]:
     """Places an X.Y interpreter is commonly installed, most specific first."""
     exe = f"python{version}"
-    on_path = shutil.which(exe)
+    on_path = hostpaths.find(exe)
     if on_path:
         yield on_path
     pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
@@ -168,6 +167,6 @@ def python_hint(version: str) -> str:
     if (major, minor) >= UV_INSTALLABLE_FROM:
         return f"uv python install {version}"
     conda = f"conda create -n py{major}{minor} python={version}"
-    if shutil.which("conda") and not shutil.which("pyenv"):
+    if hostpaths.find("conda") and not hostpaths.find("pyenv"):
         return conda
     return f"pyenv install {version} (or: {conda})"

@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
-from forkvet import fstree, rx
+from forkvet import fstree, hostpaths, rx
 from forkvet.errors import InputError
 from forkvet.report import Finding
 
@@ -424,6 +424,8 @@ def load(root: Path, name: str | None = None, remote: str | None = None) -> Snap
     if not root.is_dir():
         raise InputError(f"{root} is a file, not a directory: give the repository's folder")
     root = root.resolve()
+    # nothing forkvet runs, imports or loads from now on is searched in the repository
+    hostpaths.guard(root)
     tracked = git_tracked(root)
     walked = _walk(root, tracked)
     files = walked.files

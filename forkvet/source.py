@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from forkvet import fstree, rx
+from forkvet import fstree, hostpaths, rx
 from forkvet.errors import ForkvetError, InputError
 from forkvet.gitrun import git_env, run_git
 from forkvet.snapshot import MAX_FILES, Snapshot, load, redact_url
@@ -107,7 +107,10 @@ def _tree_size(dest: Path, rev: str, max_bytes: int = MAX_CHECKOUT_BYTES) -> tup
     (round 18c F10: 1,500 one-byte files under chains of 40 folders were counted 6 MiB and
     wrote 248 MiB). Folders are bounded by MAX_FILES as files are (each is an inode)."""
     proc = subprocess.Popen(
-        ["git", "-C", str(dest), "ls-tree", "-r", "-t", "-l", "-z", "--full-tree", rev, "--"],
+        [
+            hostpaths.program("git"),
+            *("-C", str(dest), "ls-tree", "-r", "-t", "-l", "-z", "--full-tree", rev, "--"),
+        ],
         env=git_env(dest),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -4,17 +4,23 @@ both need, kept below both so that neither imports the other back."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from forkvet import hostpaths
 from forkvet.errors import ForkvetError
 
 
 def uv_binary() -> str:
-    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    own = Path(sys.executable).parent / "uv"  # installed with forkvet (read-only in a sandbox)
+    try:
+        found = hostpaths.find("uv") or str(own)
+    except hostpaths.UnsafeProgram:
+        if not own.exists():
+            raise
+        found = str(own)  # a uv in a refused PATH entry is never used; forkvet's own is
     if Path(found).exists():
         return found
     try:

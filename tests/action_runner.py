@@ -77,6 +77,8 @@ def run_action(
             "GITHUB_ACTIONS": "true",
             "RUNNER_TEMP": str(temp),
             "GITHUB_ACTION_PATH": str(action_yml.parent),
+            # what the skipped install.sh writes to GITHUB_ENV: forkvet by its absolute path
+            "FORKVET_PROGRAM": str(Path(bindir) / "forkvet"),
         }
         for k, v in (step.get("env") or {}).items():
             env[k] = _EXPR.sub(expr, str(v))

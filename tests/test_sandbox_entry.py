@@ -40,7 +40,7 @@ _STARTERS = {
 ALLOWED = {
     ("forkvet/runtime/sandbox.py", "probe"): "bwrap itself, running /bin/sh with a fixed "
     "script in an empty folder",
-    ("forkvet/runtime/gpu.py", "query"): "the host's nvidia-smi, found on forkvet's own PATH, "
+    ("forkvet/runtime/gpu.py", "query"): "the host's nvidia-smi, resolved by forkvet.hostpaths, "
     "in forkvet's folder, with fixed arguments",
     ("forkvet/environments.py", "_uv_cache"): "`uv cache dir` in a private folder: reads no "
     "repository file and starts no interpreter",

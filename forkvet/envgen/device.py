@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 from dataclasses import dataclass
 from importlib import resources
 
 from packaging.version import InvalidVersion
 
-from forkvet import rx, safeparse
+from forkvet import hostpaths, rx, safeparse
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ DEVICES = ("cpu", "cuda")
 
 def detect() -> str:
     """What this machine has: "cuda" when an NVIDIA driver is installed (nvidia-smi)."""
-    return "cuda" if shutil.which("nvidia-smi") else "cpu"
+    return "cuda" if hostpaths.find("nvidia-smi") else "cpu"
 
 
 def cuda_for(dist: str, version: str) -> tuple[str, str] | None:
@@ -140,7 +139,7 @@ def gpu_capability() -> float | None:
     """This machine's GPU compute capability (the first GPU's), when nvidia-smi tells."""
     import subprocess
 
-    smi = shutil.which("nvidia-smi")
+    smi = hostpaths.find("nvidia-smi")
     if not smi:
         return None
     try:

@@ -3,13 +3,12 @@ module of the repository, and repair missing dependencies in bounded rounds."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forkvet import environments, rx
+from forkvet import environments, hostpaths, rx
 from forkvet.envgen.generate import EnvResult, generate
 from forkvet.envgen.names import Need
 from forkvet.envgen.uv import builds_allowed, private_workdir
@@ -89,7 +88,7 @@ def verify(
 ) -> tuple[EnvResult, Verification]:
     out = out.resolve()  # a relative --out: uv and conda run in folders of their own
     if result.python == "2.7":
-        conda = shutil.which("conda") or shutil.which("mamba")
+        conda = hostpaths.find("conda") or hostpaths.find("mamba")
         if not conda:
             return result, Verification(
                 False,

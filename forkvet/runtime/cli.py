@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from forkvet import rx
+from forkvet import hostpaths, rx
 from forkvet.errors import InputError
 from forkvet.escape import terminal
 from forkvet.runtime.runs_cli import register_runs
@@ -106,6 +106,7 @@ def _out_dir(value: str | None, repo: Path) -> Path:
     """--out (default ./forkvet-out, outside the repository), created fresh or verified (no
     links), and writable: checked before anything runs."""
     out = Path(value) if value else default_out("forkvet-out", repo)
+    hostpaths.guard(out)  # the command writes there: no program forkvet runs is found in it
     try:
         with OutputDir(out, repo=repo) as folder:
             probe = folder.write_text(".forkvet-write-test", "")

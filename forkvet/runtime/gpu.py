@@ -3,11 +3,12 @@ CPU machines)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
 from typing import NamedTuple
+
+from forkvet import hostpaths
 
 # Below this mean utilisation (percent) the GPU waited most of the time: the input pipeline,
 # the CPU or a tiny batch is the bottleneck, not the GPU.
@@ -30,7 +31,7 @@ def _utilization(text: str) -> float | None:
 
 def query() -> list[Reading]:
     """One Reading for each visible NVIDIA GPU; [] without a driver."""
-    smi = shutil.which("nvidia-smi")
+    smi = hostpaths.find("nvidia-smi")
     if not smi:
         return []
     try:

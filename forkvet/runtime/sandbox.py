@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import site
 import stat
 import struct
@@ -50,7 +49,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import forkvet
-from forkvet import fstree
+from forkvet import fstree, hostpaths
 from forkvet.errors import ForkvetError, InputError
 from forkvet.runtime import limits, seccomp
 from forkvet.runtime.selfisolate import isolate_self
@@ -114,7 +113,7 @@ def unsandboxed_allowed() -> bool:
 
 
 def _bwrap() -> str | None:
-    return shutil.which("bwrap")
+    return hostpaths.find("bwrap")
 
 
 def _apparmor_hint() -> str:
@@ -510,6 +509,8 @@ def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
     if "/" in rw:
         # a writable / would bring back the host's /proc, /dev and /tmp over the new ones
         raise InputError("the repository, environment or output folder is /: refusing to run")
+    for path in rw:  # what the command may write never supplies a program forkvet runs later
+        hostpaths.guard(path)
     return rw
 
 
