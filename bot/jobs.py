@@ -945,21 +945,7 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         issue.create_comment(f"@{user} {reply} The report above is up to date.")
         return {"command": "accept", **result}
     if p.get("command") in ("upstream", "thank"):
-        try:
-            reply = give_back(settings, app, repo, p, store)
-        except Exception as exc:  # the human gets told what to do, the log gets the error
-            if is_transient(exc):
-                raise
-            error_id = uuid.uuid4().hex[:12]
-            log.exception(
-                "command failed", extra={"repo": job.repo, "job": job.id, "error_id": error_id}
-            )
-            reply = (
-                f"forkvet could not run `/forkvet {p['command']}` (error id `{error_id}`). "
-                f"Check that this fork's parent repository still exists and that the "
-                f"commits are on the default branch."
-            )
-        issue.create_comment(f"@{user} {reply}")
+        issue.create_comment(f"@{user} {_give_back_reply(settings, store, job, app, repo, p)}")
         return {"command": p["command"]}
     result = vet_and_publish(settings, store, job)
     issue.create_comment(
@@ -967,6 +953,31 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         f"up to date ({result.get('verdict')})."
     )
     return result
+
+
+def _give_back_reply(
+    settings: Settings,
+    store: Store,
+    job: Job,
+    app: GitHubApp,
+    repo: Repository,
+    p: dict[str, Any],
+) -> str:
+    """The answer to `/forkvet upstream` or `/forkvet thank`: the drafts, or what failed."""
+    try:
+        return give_back(settings, app, repo, p, store)
+    except Exception as exc:  # the human gets told what to do, the log gets the error
+        if is_transient(exc):
+            raise
+        error_id = uuid.uuid4().hex[:12]
+        log.exception(
+            "command failed", extra={"repo": job.repo, "job": job.id, "error_id": error_id}
+        )
+        return (
+            f"forkvet could not run `/forkvet {p['command']}` (error id `{error_id}`). "
+            f"Check that this fork's parent repository still exists and that the "
+            f"commits are on the default branch."
+        )
 
 
 UPSTREAM_LOCK_WAIT_S = 120
