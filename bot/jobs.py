@@ -890,15 +890,15 @@ accepted, no longer counted) until the date or until the file changes
 REFUSAL_REPLY_EVERY_S = 3600.0
 
 
-def _command_of(job: Job) -> dict[str, Any] | None:
+def _command_of(store: Store, job: Job) -> dict[str, Any] | None:
     """The job's payload with the command the comment holds, read here, in the job child and
     on the tenant's budget, never in the web tier (round 20c F11); None when the comment
     holds none (a `/forkvet` line in code or a quote): then nothing is asked of GitHub and
     nothing is answered. A payload without a comment (a merged `upstream` pull request, an
     older App's job) names its command itself."""
-    if "body" not in job.payload:
+    if not job.payload.get("comment"):
         return job.payload
-    read = read_command(str(job.payload["body"]))
+    read = read_command(store.job_text(job.id) or "")
     if read is None:
         log.info("no command in the comment", extra={"repo": job.repo, "job": job.id})
         return None
@@ -907,7 +907,7 @@ def _command_of(job: Job) -> dict[str, Any] | None:
 
 def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
     """A `/forkvet` command on the report issue, from someone with write access."""
-    p = _command_of(job)
+    p = _command_of(store, job)
     if p is None:
         return {"ignored": "no command"}
     app = app_for(settings)

@@ -5,7 +5,11 @@ line scan); the comment is read as CommonMark in the job child, on the tenant's 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot import queue
 from bot.handlers.comments import read_command
@@ -21,12 +25,13 @@ from tests.test_app import (
     emulator,
     fork_payload,
     post,
+    redis_url,
     settings,
     wait_for,
     worker,
 )
 
-__all__ = ["emulator", "settings", "worker"]  # the fixtures, shared
+__all__ = ["emulator", "redis_url", "settings", "worker"]  # the fixtures, shared
 
 # GitHub's cap is 65,536 characters a comment: the tester's table, as long as it allows.
 TABLE = "a|b\n-|-\n" + "a\n" * 32_500
@@ -78,3 +83,24 @@ def test_a_large_comments_command_is_read_in_the_job(
     assert "/forkvet recheck" in repo.comments[0]["body"]  # the list of commands
     assert "is not a forkvet command" not in repo.comments[0]["body"]
     assert sum(r["status"] == "completed" for r in repo.check_runs) == 1
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_comments_text_is_kept_beside_its_job_not_in_its_payload(
+    settings: Settings, tmp_path: Path, request: pytest.FixtureRequest, kind: str
+) -> None:
+    """Choosing the next job reads every queued job's payload (its installation): a flood of
+    large comments must not make that read 65 KB a job, so the text is a field of the job
+    record of its own, read only by the job that runs."""
+    from dataclasses import replace
+
+    if kind == "redis":
+        settings = replace(settings, redis_url=request.getfixturevalue("redis_url"))
+    client = create_app(settings).test_client()
+    issue = {"number": 1, "body": f"report\n{MARKER}"}
+    assert post(client, _comment(issue, LARGE), "issue_comment").get_json()["jobs"] == 1
+    _, store = queue.setup(settings)
+    job = store.claim_next()
+    assert job is not None and job.kind == "comment"
+    assert len(json.dumps(job.payload)) < 1000, job.payload
+    assert store.job_text(job.id) == LARGE

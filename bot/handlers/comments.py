@@ -111,11 +111,11 @@ def commented(event: Event) -> list[JobSpec]:
         return []
     payload = {
         "installation_id": iid,
-        "body": text,
+        "comment": True,  # its text is the job record's (JobSpec.text), read by the job
         "user": user.get("login"),
         "issue_number": issue.get("number"),
     }
-    return [JobSpec("comment", event.payload["repository"]["full_name"], payload)]
+    return [JobSpec("comment", event.payload["repository"]["full_name"], payload, text)]
 
 
 def register(router: Router) -> None:
