@@ -267,6 +267,8 @@ class RedisStore:
             f"{P}job:{job_id}",
             mapping={"status": status, "error": error or "", "updated": time.time()},
         )
+        if not error:  # a job done drops its text; a failed one keeps it for a redelivery
+            pipe.hdel(f"{P}job:{job_id}", "text")
         for other in ("queued", "running"):
             pipe.srem(f"{P}jobs:{other}", job_id)
         pipe.sadd(f"{P}jobs:{status}", job_id)

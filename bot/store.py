@@ -276,10 +276,12 @@ class Store:
             db.execute("UPDATE jobs SET check_run_id=? WHERE id=?", (check_run_id, job_id))
 
     def finish(self, job_id: int, error: str | None = None) -> None:
+        """A job done drops its text (add_job); a failed one keeps it for a redelivery."""
         with self.conn() as db:
             db.execute(
-                "UPDATE jobs SET status=?, error=?, updated=? WHERE id=?",
-                ("failed" if error else "done", error, time.time(), job_id),
+                "UPDATE jobs SET status=?, error=?, updated=?, "
+                "text=CASE WHEN ? THEN text ELSE NULL END WHERE id=?",
+                ("failed" if error else "done", error, time.time(), bool(error), job_id),
             )
 
     def claim_next(self) -> Job | None:

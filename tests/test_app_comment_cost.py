@@ -104,3 +104,7 @@ def test_a_comments_text_is_kept_beside_its_job_not_in_its_payload(
     assert job is not None and job.kind == "comment"
     assert len(json.dumps(job.payload)) < 1000, job.payload
     assert store.job_text(job.id) == LARGE
+    store.finish(job.id, error="boom")  # failed: kept for GitHub's redelivery
+    assert store.job_text(job.id) == LARGE
+    store.finish(job.id)  # done: not kept
+    assert store.job_text(job.id) is None
