@@ -29,6 +29,16 @@ on one new fork every "one job time" (B's fork alone), --stream times. It report
 in which check runs completed, how many of A's forks were vetted while B streamed, and the
 longest run of B's forks that completed back to back while A still had forks waiting.
 
+`--scenario comments` is round 20c F11: one installation's member floods its fork's report
+issue with the largest comments GitHub allows (65,536 characters: `/forkvet help` and a GFM
+table), --flood-rate a second for --flood-s seconds, each sent without waiting for the last
+(as GitHub sends them), while another installation's deliveries are sent at --probe-rate.
+It reports both tenants' acknowledgement latency (p50/p99, and how many took over GitHub's
+10 s). With `--before DIR` (a source tree of an earlier App: `git archive REF | tar -x -C
+DIR`) it runs the same flood against that App and this one, alternately, --rounds times, in
+one run, so the two are compared on the same machine at the same time (compare ratios).
+The web server runs with FORKVET_WEB_PEER_THREADS=0, as behind the documented reverse proxy.
+
 The hostile forks: a README of 400 KB of `curl ` (a regex's worst case once), and a fork
 whose vet never ends (pure CPU), through the test-only job module tests/slow_job.py (the
 stand-in for any parser's next unknown worst case). Both must end at their budget with a
@@ -128,7 +138,10 @@ class Prober(threading.Thread):
         while not self.stop.is_set():
             ping = example("ping")
             ping["zen"] = uuid.uuid4().hex
-            status, seconds = post(self.port, ping, "ping")
+            try:
+                status, seconds = post(self.port, ping, "ping")
+            except OSError:  # http.client's timeout (10 s, GitHub's) or a reset
+                status, seconds = 0, 10.0
             self.latencies.append(seconds)
             if status != 202:
                 self.bad.append(status)
@@ -197,10 +210,28 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=30.0, help="FORKVET_JOB_TIMEOUT_S")
     parser.add_argument("--workers", type=int, default=4, help="FORKVET_WORKERS")
     parser.add_argument("--probe-rate", type=float, default=20.0)
-    parser.add_argument("--scenario", choices=["hostile", "backlog", "stream"], default="hostile")
+    parser.add_argument(
+        "--scenario", choices=["hostile", "backlog", "stream", "comments"], default="hostile"
+    )
     parser.add_argument("--backlog", type=int, default=30, help="forks of the busy tenant")
     parser.add_argument("--stream", type=int, default=12, help="forks the other tenant streams")
+    parser.add_argument("--flood-rate", type=float, default=4.0, help="large comments a second")
+    parser.add_argument("--flood-s", type=float, default=15.0, help="seconds of flood")
+    parser.add_argument("--before", type=Path, help="an earlier App's source tree, compared")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each App, alternating")
     args = parser.parse_args()
+    trees = [("before", args.before.resolve()), ("after", ROOT)] if args.before else [("", ROOT)]
+    results = []
+    for _ in range(args.rounds):
+        for label, tree in trees:
+            result = run_app(tree, args)
+            results.append({"app": label, **result} if label else result)
+    print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+
+
+def run_app(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The App from source tree `tree` (web and worker), against a fresh emulator: the
+    scenario's result, with the peak memory of the worker and its jobs."""
     private, public = keypair()
     tmp = Path(tempfile.mkdtemp(prefix="forkvet-bench-tenants-"))
     (tmp / "github").mkdir()
@@ -208,7 +239,7 @@ def main() -> None:
         port = free_port()
         env = {
             **os.environ,
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(tree),
             "FORKVET_APP_ID": str(APP_ID),
             "FORKVET_PRIVATE_KEY": private,
             "FORKVET_WEBHOOK_SECRET": SECRET,
@@ -225,6 +256,8 @@ def main() -> None:
             "UV_HTTP_RETRIES": "0",
             "UV_OFFLINE": "1",
         }
+        if args.scenario == "comments":
+            env["FORKVET_WEB_PEER_THREADS"] = "0"  # one address sends both tenants' traffic
         web = subprocess.Popen(
             [
                 sys.executable,
@@ -239,21 +272,23 @@ def main() -> None:
                 "/dev/null",
             ],
             env=env,
-            cwd=ROOT,
+            cwd=tree,
             stderr=(tmp / "web.log").open("wb"),
         )
         worker = subprocess.Popen(
             [sys.executable, "-c", WORKER],
             env=env,
-            cwd=ROOT,
+            cwd=tree,
             stderr=(tmp / "worker.log").open("wb"),
         )
         sampler = MemorySampler(worker.pid)
         sampler.start()
         try:
-            print(f"logs: {tmp}", file=sys.stderr)
+            print(f"logs: {tmp} (App from {tree})", file=sys.stderr)
             wait(lambda: _healthy(port), 60)
-            run = {"backlog": backlog, "stream": stream}.get(args.scenario, scenario)
+            run = {"backlog": backlog, "stream": stream, "comments": comments}.get(
+                args.scenario, scenario
+            )
             result = run(emu, port, args)
         finally:
             sampler.stop.set()
@@ -267,7 +302,7 @@ def main() -> None:
         peak_worker_and_jobs_mib=round(sampler.total_peak / 2**20, 1),
         emulator_errors=len(emu.errors),
     )
-    print(json.dumps(result, indent=2))
+    return result
 
 
 def _healthy(port: int) -> bool:
@@ -422,10 +457,103 @@ def stream(emu: GitHubEmulator, port: int, args: argparse.Namespace) -> dict[str
     }
 
 
+# The largest comment GitHub allows (65,536 characters): a command, then a GFM table.
+LARGE_COMMENT = "/forkvet help\n\n" + "a|b\n-|-\n" + "a\n" * 32_500
+
+
+def report_comment(issue: dict[str, Any], full_name: str, text: str) -> dict[str, Any]:
+    """An issue_comment.created delivery: the fork's owner commenting `text` on the App's
+    report issue of `full_name` (the installation its fork delivery names)."""
+    owner, name = full_name.split("/")
+    payload = adapt(example("issue_comment", "created"), owner, name)
+    payload["installation"] = fork(name)["installation"]
+    payload["issue"].update(
+        {
+            "number": issue["number"],
+            "body": issue["body"],
+            "user": {**payload["issue"]["user"], "login": "forkvet[bot]", "type": "Bot"},
+        }
+    )
+    payload["comment"].update(
+        {
+            "body": text,
+            "author_association": "OWNER",
+            "user": {**payload["comment"]["user"], "login": owner, "type": "User"},
+        }
+    )
+    return payload
+
+
+class Flooder(threading.Thread):
+    """Large comments at a steady rate, each sent on its own thread without waiting for the
+    last one's answer (GitHub sends deliveries that way); records each one's latency, or
+    GitHub's 10 s timeout as a failure."""
+
+    def __init__(self, port: int, rate: float, seconds: float, issue: dict[str, Any]) -> None:
+        super().__init__(daemon=True)
+        self.port, self.rate, self.seconds, self.issue = port, rate, seconds, issue
+        self.latencies: list[float] = []
+        self.failed = 0
+
+    def one(self, text: str) -> None:
+        try:
+            payload = report_comment(self.issue, "acme/flooded", text)
+            status, seconds = post(self.port, payload, "issue_comment")
+        except OSError:  # http.client's timeout (10 s, GitHub's) or a reset
+            self.failed += 1
+            return
+        self.latencies.append(seconds)
+        self.failed += status != 202
+
+    def run(self) -> None:
+        senders = []
+        started = time.perf_counter()
+        for i in range(int(self.rate * self.seconds)):
+            time.sleep(max(0.0, started + i / self.rate - time.perf_counter()))
+            text = f"{LARGE_COMMENT}{uuid.uuid4().hex}\n"  # every body its own (no replay)
+            senders.append(threading.Thread(target=self.one, args=(text,), daemon=True))
+            senders[-1].start()
+        for t in senders:
+            t.join(30)
+
+
+def comments(emu: GitHubEmulator, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Round 20c F11: one tenant floods its report issue with 65 KB comments; the other
+    tenant's deliveries (pings) are timed all along."""
+    flooded = emu.add_repo("acme", "flooded", FILES)
+    post(port, fork("flooded"), "repository")
+    wait(lambda: vetted(flooded), 120)
+    issue = flooded.issues[0]
+    prober = Prober(port, args.probe_rate)
+    prober.start()
+    time.sleep(3)
+    quiet = len(prober.latencies)
+    flooder = Flooder(port, args.flood_rate, args.flood_s, issue)
+    flooder.start()
+    flooder.join()
+    prober.stop.set()
+    prober.join()
+    during = prober.latencies[quiet:]
+    return {
+        "flood": f"{args.flood_rate:g}/s for {args.flood_s:g} s, {len(LARGE_COMMENT)} chars",
+        "other_tenant_quiet_p50_ms": _ms(prober.latencies[:quiet], 50),
+        "other_tenant_during_p50_ms": _ms(during, 50),
+        "other_tenant_during_p99_ms": _ms(during, 99),
+        "other_tenant_during_max_ms": round(max(during) * 1000, 1) if during else None,
+        "other_tenant_n": len(during),
+        "other_tenant_timed_out_or_failed": len(prober.bad),
+        "flooder_p50_ms": _ms(flooder.latencies, 50),
+        "flooder_p99_ms": _ms(flooder.latencies, 99),
+        "flooder_sent": int(args.flood_rate * args.flood_s),
+        "flooder_timed_out_or_failed": flooder.failed,
+    }
+
+
 def _ms(values: list[float], pct: int) -> float | None:
     if len(values) < 2:
         return None
-    return round(statistics.quantiles(values, n=100)[pct - 1] * 1000, 1)
+    # Inclusive: a percentile between the measured values, never past the largest.
+    return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1] * 1000, 1)
 
 
 if __name__ == "__main__":

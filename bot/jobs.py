@@ -23,6 +23,7 @@ from github.Repository import Repository
 from requests import RequestException
 
 from bot import accepting, tracking
+from bot.handlers.comments import read_command
 from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
 from bot.store import Job, Store
@@ -36,6 +37,7 @@ from forkvet.escape import md_code, md_fence, md_inline, md_url
 from forkvet.escape import title as plain_title
 from forkvet.github import artifacts, checks, content, issues, pr_comments, pulls
 from forkvet.github.client import GitHubApp
+from forkvet.giveback.drafts import not_a_sha
 from forkvet.giveback.gitops import fetch_upstream, set_in_fork
 from forkvet.render import to_markdown, verdict
 from forkvet.report import Finding, Report
@@ -548,7 +550,9 @@ def report_failure(
             f"App's operator the error id.",
         )
     elif job.kind == "comment" and p.get("issue_number"):
-        command = md_code(f"/forkvet {p.get('command')}")
+        # The command is read in the job (round 20c F11); a failed job may not have read it.
+        said = p.get("command")
+        command = md_code(f"/forkvet {said}") if said else "your `/forkvet` command"
         repo.get_issue(int(p["issue_number"])).create_comment(
             f"@{p.get('user')} forkvet could not run {command} "
             f"(error id `{error_id}`, in the App's log). Try again later; if it fails again, "
@@ -886,9 +890,26 @@ accepted, no longer counted) until the date or until the file changes
 REFUSAL_REPLY_EVERY_S = 3600.0
 
 
+def _command_of(store: Store, job: Job) -> dict[str, Any] | None:
+    """The job's payload with the command the comment holds, read here, in the job child and
+    on the tenant's budget, never in the web tier (round 20c F11); None when the comment
+    holds none (a `/forkvet` line in code or a quote): then nothing is asked of GitHub and
+    nothing is answered. A payload without a comment (a merged `upstream` pull request, an
+    older App's job) names its command itself."""
+    if not job.payload.get("comment"):
+        return job.payload
+    read = read_command(store.job_text(job.id) or "")
+    if read is None:
+        log.info("no command in the comment", extra={"repo": job.repo, "job": job.id})
+        return None
+    return {**job.payload, **read}
+
+
 def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
-    """`/forkvet recheck` on the report issue, from someone with write access."""
-    p = job.payload
+    """A `/forkvet` command on the report issue, from someone with write access."""
+    p = _command_of(store, job)
+    if p is None:
+        return {"ignored": "no command"}
     app = app_for(settings)
     gh = app.client(int(p["installation_id"]))
     repo = gh.get_repo(job.repo)
@@ -924,21 +945,7 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         issue.create_comment(f"@{user} {reply} The report above is up to date.")
         return {"command": "accept", **result}
     if p.get("command") in ("upstream", "thank"):
-        try:
-            reply = give_back(settings, app, repo, p, store)
-        except Exception as exc:  # the human gets told what to do, the log gets the error
-            if is_transient(exc):
-                raise
-            error_id = uuid.uuid4().hex[:12]
-            log.exception(
-                "command failed", extra={"repo": job.repo, "job": job.id, "error_id": error_id}
-            )
-            reply = (
-                f"forkvet could not run `/forkvet {p['command']}` (error id `{error_id}`). "
-                f"Check that this fork's parent repository still exists and that the "
-                f"commits are on the default branch."
-            )
-        issue.create_comment(f"@{user} {reply}")
+        issue.create_comment(f"@{user} {_give_back_reply(settings, store, job, app, repo, p)}")
         return {"command": p["command"]}
     result = vet_and_publish(settings, store, job)
     issue.create_comment(
@@ -946,6 +953,31 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         f"up to date ({result.get('verdict')})."
     )
     return result
+
+
+def _give_back_reply(
+    settings: Settings,
+    store: Store,
+    job: Job,
+    app: GitHubApp,
+    repo: Repository,
+    p: dict[str, Any],
+) -> str:
+    """The answer to `/forkvet upstream` or `/forkvet thank`: the drafts, or what failed."""
+    try:
+        return give_back(settings, app, repo, p, store)
+    except Exception as exc:  # the human gets told what to do, the log gets the error
+        if is_transient(exc):
+            raise
+        error_id = uuid.uuid4().hex[:12]
+        log.exception(
+            "command failed", extra={"repo": job.repo, "job": job.id, "error_id": error_id}
+        )
+        return (
+            f"forkvet could not run `/forkvet {p['command']}` (error id `{error_id}`). "
+            f"Check that this fork's parent repository still exists and that the "
+            f"commits are on the default branch."
+        )
 
 
 UPSTREAM_LOCK_WAIT_S = 120
@@ -979,6 +1011,15 @@ def give_back(
     parent = repo.parent
     if parent is None:
         return "this repository is not a fork: there is no upstream to give back to."
+    words = str(p.get("args", "")).split() if p["command"] == "upstream" else []
+    if (word := not_a_sha(words)) is not None:
+        # Bad input is named before anything is cloned (round 17c L1, round 20c F13).
+        return (
+            f"{md_code(word[:100])} is not a commit sha. `/forkvet upstream` drafts every fix "
+            f"this fork has that upstream lacks; `/forkvet upstream SHA ...` only the commits "
+            f"named, by their sha (7 to 40 hex digits) on the default branch. Nothing was "
+            f"drafted."
+        )
     lock = (lambda: upstream_lock(store, parent.full_name)) if store is not None else None
     # The operator's policy caps what the fork's own file may ask: upstream writes use the
     # operator's user token, so they need the operator's opt-in as well as the fork's.
@@ -1065,9 +1106,9 @@ def _upstream(
         )
     except UnknownCommit as exc:  # bad input is named (round 17c L1), never a generic failure
         return (
-            f"{md_code(str(exc))} is not one of this fork's commits that upstream lacks: name "
-            f"them by their sha on the default branch (`git log`), or give none for every fix. "
-            f"Nothing was drafted."
+            f"{md_code(str(exc)[:100])} is not one of this fork's commits that upstream lacks: "
+            f"name them by their sha on the default branch, or give none for every fix. "
+            f"Nothing was drafted.{_choices(dest)}"
         )
     if not result.commits:
         return "this fork has no commits that upstream lacks."
@@ -1094,6 +1135,20 @@ def _upstream(
         "upstream drafts (each drafted branch is pushed to this fork, holding the fix alone on "
         "the newest upstream commit this fork has):\n\n" + "\n".join(lines)
     )
+
+
+def _choices(dest: Path, most: int = 10) -> str:
+    """The commits `/forkvet upstream SHA` may name (the newest `most`), as reply lines."""
+    from forkvet.giveback.gitops import UPSTREAM_REF, git
+
+    out = git(
+        dest, "log", "--no-merges", f"-n{most}", "--format=%H%x00%s", f"{UPSTREAM_REF}..", "--"
+    )
+    rows = [line.split("\x00", 1) for line in out.stdout.splitlines() if "\x00" in line]
+    if not rows:
+        return " This fork has no commits that upstream lacks."
+    lines = [f"- {md_code(sha[:10])} {md_inline(subject[:200])}" for sha, subject in rows]
+    return " The newest of them:\n\n" + "\n".join(lines)
 
 
 def _push_draft(

@@ -82,8 +82,10 @@ return 0
 
 # redis-py types every command for its sync and async clients at once (`Awaitable[T] | T`);
 # this client is the sync one, so each read says what it returns (decode_responses: str).
-def _new_job(delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
+def _new_job(
+    delivery: str, kind: str, repo: str, payload: dict[str, Any], text: str | None = None
+) -> dict[str, Any]:
+    job = {
         "delivery": delivery,
         "kind": kind,
         "repo": repo,
@@ -93,6 +95,8 @@ def _new_job(delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> di
         "updated": time.time(),
         "check_run_id": "",
     }
+    # A comment's text: a field of its own, which choosing the next job never reads.
+    return job if text is None else {**job, "text": text}
 
 
 def _hash(r: redis.Redis, key: str) -> dict[str, str]:
@@ -165,25 +169,40 @@ class RedisStore:
         return float(value) if value else None
 
     # -- jobs -------------------------------------------------------------------------------
-    def add_job(self, delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> int | None:
+    def add_job(
+        self,
+        delivery: str,
+        kind: str,
+        repo: str,
+        payload: dict[str, Any],
+        text: str | None = None,
+    ) -> int | None:
         if not self.r.set(f"{P}job-delivery:{delivery}", 1, nx=True, ex=DELIVERY_TTL_S):
             return None
         job_id = cast(int, self.r.incr(f"{P}jobs:next"))
         pipe = self.r.pipeline()
-        pipe.hset(f"{P}job:{job_id}", mapping=_new_job(delivery, kind, repo, payload))
+        pipe.hset(f"{P}job:{job_id}", mapping=_new_job(delivery, kind, repo, payload, text))
         pipe.sadd(f"{P}jobs:queued", job_id)
         pipe.execute()
         return job_id
 
+    def job_text(self, job_id: int) -> str | None:
+        return cast(str | None, self.r.hget(f"{P}job:{job_id}", "text"))
+
     def add_or_merge(
-        self, delivery: str, kind: str, repo: str, payload: dict[str, Any]
+        self,
+        delivery: str,
+        kind: str,
+        repo: str,
+        payload: dict[str, Any],
+        text: str | None = None,
     ) -> tuple[int | None, bool]:
         """As Store.add_or_merge. `coalesce:KIND:REPO` names the last such job: merged into
         while its status is still queued, else a new job takes its place; both in one WATCH
         transaction (a worker claiming the job, or another web process adding one, meanwhile
         makes it fail, and the next try sees what they did)."""
         if kind not in COALESCED_KINDS:
-            return self.add_job(delivery, kind, repo, payload), False
+            return self.add_job(delivery, kind, repo, payload, text), False
         if not self.r.set(f"{P}job-delivery:{delivery}", 1, nx=True, ex=DELIVERY_TTL_S):
             return None, False
         index = f"{P}coalesce:{kind}:{repo}"
@@ -248,6 +267,8 @@ class RedisStore:
             f"{P}job:{job_id}",
             mapping={"status": status, "error": error or "", "updated": time.time()},
         )
+        if not error:  # a job done drops its text; a failed one keeps it for a redelivery
+            pipe.hdel(f"{P}job:{job_id}", "text")
         for other in ("queued", "running"):
             pipe.srem(f"{P}jobs:{other}", job_id)
         pipe.sadd(f"{P}jobs:{status}", job_id)

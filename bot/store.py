@@ -87,6 +87,9 @@ class Store:
             # ... and from before a delivery's attempts shared one time budget.
             with contextlib.suppress(sqlite3.OperationalError):
                 db.execute("ALTER TABLE jobs ADD COLUMN spent REAL DEFAULT 0")
+            # ... and from before a comment's text was kept beside its job (round 20c F11).
+            with contextlib.suppress(sqlite3.OperationalError):
+                db.execute("ALTER TABLE jobs ADD COLUMN text TEXT")
 
     @contextmanager
     def conn(self) -> Iterator[sqlite3.Connection]:
@@ -169,25 +172,45 @@ class Store:
         return float(row[0]) if row and row[0] is not None else None
 
     # -- jobs -------------------------------------------------------------------------------
-    def add_job(self, delivery: str, kind: str, repo: str, payload: dict[str, Any]) -> int | None:
+    def add_job(
+        self,
+        delivery: str,
+        kind: str,
+        repo: str,
+        payload: dict[str, Any],
+        text: str | None = None,
+    ) -> int | None:
+        """`text`: a comment's text, kept beside the job, never in its payload: choosing the
+        next job reads every queued payload (round 20c F11)."""
         with self.conn() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO jobs (delivery, kind, repo, payload, status, updated) "
-                "VALUES (?, ?, ?, ?, 'queued', ?)",
-                (delivery, kind, repo, json.dumps(payload), time.time()),
+                "INSERT OR IGNORE INTO jobs (delivery, kind, repo, payload, status, updated, "
+                "text) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                (delivery, kind, repo, json.dumps(payload), time.time(), text),
             )
             return cur.lastrowid if cur.rowcount == 1 else None
 
+    def job_text(self, job_id: int) -> str | None:
+        """The text kept beside a job (add_job), or None."""
+        with self.conn() as db:
+            row = db.execute("SELECT text FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return row[0] if row else None
+
     def add_or_merge(
-        self, delivery: str, kind: str, repo: str, payload: dict[str, Any]
+        self,
+        delivery: str,
+        kind: str,
+        repo: str,
+        payload: dict[str, Any],
+        text: str | None = None,
     ) -> tuple[int | None, bool]:
         """Queue a job, or merge it into the same repository's job of its kind that is still
         queued (round 18c F8): (job id, merged). A job that re-reads the repository when it
         runs (a vet reads the default branch's head then) is one job however many deliveries
         asked for it before it started; one already running is followed by at most one more.
-        Other kinds are always added."""
+        Other kinds are always added (with their `text`, add_job)."""
         if kind not in COALESCED_KINDS:
-            return self.add_job(delivery, kind, repo, payload), False
+            return self.add_job(delivery, kind, repo, payload, text), False
         with self.conn() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -253,10 +276,12 @@ class Store:
             db.execute("UPDATE jobs SET check_run_id=? WHERE id=?", (check_run_id, job_id))
 
     def finish(self, job_id: int, error: str | None = None) -> None:
+        """A job done drops its text (add_job); a failed one keeps it for a redelivery."""
         with self.conn() as db:
             db.execute(
-                "UPDATE jobs SET status=?, error=?, updated=? WHERE id=?",
-                ("failed" if error else "done", error, time.time(), job_id),
+                "UPDATE jobs SET status=?, error=?, updated=?, "
+                "text=CASE WHEN ? THEN text ELSE NULL END WHERE id=?",
+                ("failed" if error else "done", error, time.time(), bool(error), job_id),
             )
 
     def claim_next(self) -> Job | None:

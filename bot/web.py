@@ -266,7 +266,7 @@ def _enqueue_jobs(
     queued = merged = 0
     for i, spec in enumerate(specs):
         job_id, into = store.add_or_merge(
-            f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload
+            f"{event.delivery}#{i}", spec.kind, spec.repo, spec.payload, spec.text
         )
         if into:
             merged += 1

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from bot import queue
+from bot.handlers.comments import COMMAND, bounded_text, read_command
 from bot.settings import Settings, SettingsError
 from bot.signature import sign, verify
 from bot.web import WEBHOOK_PATH, create_app
@@ -827,10 +828,11 @@ def test_commands_in_code_or_hidden_are_not_commands(
     """Round 18c F7: GitHub shows a fenced or indented code block as code and an HTML comment
     not at all: a `/forkvet` line there is no command (someone pasting instructions). Round
     19c A5: the comment is read as CommonMark; only a top-level paragraph's first line is a
-    command."""
+    command. Round 20c F11: that reading happens in the job (`read_command`); the web tier
+    queues a job for every comment with a candidate line, so never misses a command."""
     client = create_app(settings).test_client()
     issue = {"number": 1, "body": f"report\n{MARKER}"}
-    for body, jobs in (
+    for body, is_command in (
         ("```\n/forkvet recheck\n```", 0),
         ("~~~~ text\n/forkvet recheck\n~~~\n~~~~\n", 0),
         ("```\n/forkvet recheck", 0),  # never closed: code to the end
@@ -855,9 +857,12 @@ def test_commands_in_code_or_hidden_are_not_commands(
         ("\u00a0" * 4 + "/forkvet recheck", 0),  # the line as written: no-break spaces are text
         ("text\r\n\r\n  /forkvet recheck\r\nmore", 1),
     ):
+        assert (read_command(body) is not None) == is_command, body
         comment = command_payload(issue, body, "acme")
         comment["comment"]["author_association"] = "OWNER"
-        assert post(client, comment, "issue_comment").get_json()["jobs"] == jobs, body
+        jobs = post(client, comment, "issue_comment").get_json()["jobs"]
+        assert jobs == (1 if COMMAND.search(bounded_text(body)) else 0), body
+        assert jobs >= is_command, body
 
 
 def test_a_refusal_is_answered_once_per_person_and_fork(

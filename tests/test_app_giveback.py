@@ -296,13 +296,22 @@ def test_a_broken_fork_file_opts_in_to_nothing(
 
 
 @pytest.mark.parametrize(
-    "word", ["--upload-pack=touch", "HEAD~0", "0123456789abcdef0123456789abcdef01234567", "a"]
+    "word",
+    [
+        "--upload-pack=touch",
+        "HEAD~0",
+        "0123456789abcdef0123456789abcdef01234567",
+        "a",
+        "<img src=x onerror=alert(1)>",
+    ],
 )
 def test_an_unknown_commit_is_named_in_the_answer(
     settings: Settings, emulator: GitHubEmulator, worker: None, word: str
 ) -> None:
     """Round 17c L1: `/forkvet upstream WORD` with a word that is no fix commit of the fork is
-    answered by name, not with a generic failure; nothing is drafted or pushed."""
+    answered by name, not with a generic failure; nothing is drafted or pushed. A sha-shaped
+    word gets the commits it may name; round 20c F13: any other word is named (with the
+    command's forms) before anything is cloned or fetched."""
     emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
     repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
     emulator.commit(repo, "main", {"train.py": FIXED}, "Fix loading", author=("B", "b@x.org"))
@@ -310,9 +319,30 @@ def test_an_unknown_commit_is_named_in_the_answer(
     assert post(client, _comment(emulator, repo, f"/forkvet upstream {word}"), "issue_comment")
     wait_for(lambda: bool(repo.comments), timeout=120)
     body = repo.comments[0]["body"]
-    assert "is not one of this fork's commits that upstream lacks" in body, body
-    assert word in body and "could not run" not in body
+    first = word.split()[0]
+    assert f"`{first}`" in body and "could not run" not in body, body
+    if first.startswith("0123"):
+        assert "is not one of this fork's commits that upstream lacks" in body, body
+        assert "Fix loading" in body  # the commits the command may name
+    else:
+        assert "is not a commit sha" in body and "/forkvet upstream SHA" in body, body
     assert fix_branches(repo) == []
+
+
+def test_a_word_is_named_even_where_fetching_upstream_fails(
+    settings: Settings, emulator: GitHubEmulator, worker: None
+) -> None:
+    """Round 20c F13: the tester's fork shared no history with its parent, so fetching the
+    upstream failed and `/forkvet upstream <img …>` was answered "could not run … (error
+    id)". The word is checked first: named, whatever the repositories hold."""
+    emulator.add_repo("upstream-org", "model", {"README.md": "other\n"}, fork=False, parent=None)
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES, parent="upstream-org/model")
+    client = create_app(settings).test_client()
+    body = "/forkvet upstream <img src=x onerror=alert(1)>"
+    assert post(client, _comment(emulator, repo, body), "issue_comment")
+    wait_for(lambda: bool(repo.comments), timeout=120)
+    reply = repo.comments[0]["body"]
+    assert "`<img` is not a commit sha" in reply and "could not run" not in reply, reply
 
 
 OPT_IN = "upstream:\n  open_pull_requests: true\n  thank_you: true\n"

@@ -1,13 +1,16 @@
 """Commands in comments on the report issue: `/forkvet recheck`, `/forkvet upstream <sha>...`,
 `/forkvet thank`, `/forkvet accept RULE PATH REASON [until DATE]`, `/forkvet help` (an
 unknown command, or a bare `/forkvet`, gets the help).
-The worker checks that the commenter has write access and answers every command."""
+
+Round 20c F11: the web tier only decides cheaply whether a comment can hold a command at all
+(`commented`: the author's association and one linear line scan, whatever the body); reading
+the comment as CommonMark (`read_command`) happens in the job child, under the tenant's
+budget. The job checks that the commenter has write access and answers every command."""
 
 from __future__ import annotations
 
 from functools import cache
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
 
 from bot.handlers.common import JobSpec, installation_id
 from bot.routing import Event, Router
@@ -28,10 +31,22 @@ _OUTSIDERS = frozenset({"NONE", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQ
 _MAX_BODY = 65_536
 
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+
 @cache
 def _markdown() -> MarkdownIt:
-    # CommonMark (HTML blocks, link reference definitions, code) plus GFM's tables.
+    # CommonMark (HTML blocks, link reference definitions, code) plus GFM's tables; imported
+    # here, by the job child: the web tier never parses Markdown.
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark").enable("table")
+
+
+def bounded_text(body: str) -> str:
+    """The comment as read: GitHub's 65,536 characters at most, line ends as `\\n`."""
+    return body[:_MAX_BODY].replace("\r\n", "\n").replace("\r", "\n")
 
 
 def command_lines(body: str) -> list[str]:
@@ -44,7 +59,7 @@ def command_lines(body: str) -> list[str]:
     span, an inline HTML tag) or be a quote's lazy continuation, while its first line is
     shown as the text it is, whatever follows. A command is a line of its own, with a blank
     line (or nothing) before it."""
-    text = body[:_MAX_BODY].replace("\r\n", "\n").replace("\r", "\n")
+    text = bounded_text(body)
     lines = text.split("\n")
     # The source line as written (COMMAND allows at most 3 spaces before it, as before).
     return [
@@ -59,7 +74,24 @@ def plain_text(body: str) -> str:
     return "\n".join(command_lines(body))
 
 
+def read_command(body: str) -> dict[str, Any] | None:
+    """In the job: the comment's command (the first of its command lines that is one) as
+    {"command", "args"} (an unknown word: "help" with "unknown"), or None when it has none."""
+    m = COMMAND.search(plain_text(body))
+    if not m:
+        return None
+    command = (m.group(1) or "help").lower()[:40]
+    if command not in COMMANDS:
+        # Every command gets an answer: an unknown one gets the list of commands.
+        return {"command": "help", "unknown": command, "args": ""}
+    return {"command": command, "args": m.group(2).strip()[:2000]}
+
+
 def commented(event: Event) -> list[JobSpec]:
+    """A job for a comment that can hold a command, decided cheaply: bounded work whatever
+    the body (round 20c F11). A line that COMMAND matches in the whole text is a candidate
+    (every command line `read_command` can find is one), so the job reads the comment as
+    CommonMark and ends without a word when no candidate is a command."""
     issue = event.payload.get("issue") or {}
     comment = event.payload.get("comment") or {}
     if MARKER not in (issue.get("body") or ""):
@@ -73,22 +105,17 @@ def commented(event: Event) -> list[JobSpec]:
         # GitHub says the commenter has no role in the repository, so no write access:
         # nothing to run and nothing to answer (a stranger's comments cost no job).
         return []
-    m = COMMAND.search(plain_text(comment.get("body") or ""))
+    text = bounded_text(comment.get("body") or "")
     iid = installation_id(event)
-    if not m or iid is None:
+    if iid is None or not COMMAND.search(text):
         return []
-    command = (m.group(1) or "help").lower()[:40]
     payload = {
         "installation_id": iid,
-        "command": command,
-        "args": m.group(2).strip()[:2000],
+        "comment": True,  # its text is the job record's (JobSpec.text), read by the job
         "user": user.get("login"),
         "issue_number": issue.get("number"),
     }
-    if command not in COMMANDS:
-        # Every command gets an answer: an unknown one gets the list of commands.
-        payload.update(command="help", unknown=command, args="")
-    return [JobSpec("comment", event.payload["repository"]["full_name"], payload)]
+    return [JobSpec("comment", event.payload["repository"]["full_name"], payload, text)]
 
 
 def register(router: Router) -> None:

@@ -13,6 +13,8 @@ class JobSpec:
     kind: str
     repo: str
     payload: dict[str, Any] = field(default_factory=dict)
+    # A comment's text, kept beside the job record, not in its payload (Store.add_job).
+    text: str | None = None
 
 
 def installation_id(event: Event) -> int | None:

@@ -220,6 +220,12 @@ def _capped(c: Commit) -> Draft:
 _SHA = rx.compile(r"[0-9a-fA-F]{7,40}")
 
 
+def not_a_sha(words: list[str]) -> str | None:
+    """The first word that cannot name a commit (a sha or its prefix of 7 to 40 hex digits),
+    or None: checked before anything is cloned, so a wrong word is named at once."""
+    return next((w for w in words if not _SHA.fullmatch(w)), None)
+
+
 class UnknownCommit(LookupError):
     """A chosen sha (or word) names none of the fork's commits that upstream lacks."""
 
