@@ -1706,16 +1706,21 @@ def _license_file_statements(
 
 
 MAX_PAST_LICENSE_FILES = 1000
+MAX_PAST_LICENSE_CHARS = 4_000_000
 
 
 def _past_the_bound(ctx: Context, rest: list[str]) -> list[_Found]:
     """License files past MAX_LICENSE_FILES (or the deadline), read cheaply: one that is not
     a known text granting commercial use with no restrictive clause is a gap, and so are any
-    past MAX_PAST_LICENSE_FILES: a bound never passes silently (round 20c, F7)."""
-    if len(rest) > MAX_PAST_LICENSE_FILES or (rest and time.monotonic() > ctx.deadline):
-        return [_gap(rest[0], f"{len(rest)} license files past those read", "code")]
-    for path in rest:
+    past MAX_PAST_LICENSE_FILES, MAX_PAST_LICENSE_CHARS or the deadline: a bound never passes
+    silently (round 20c, F7)."""
+    total = 0
+    for i, path in enumerate(rest):
+        late = time.monotonic() > ctx.deadline
+        if i >= MAX_PAST_LICENSE_FILES or total > MAX_PAST_LICENSE_CHARS or late:
+            return [_gap(path, f"{len(rest) - i} license files past those read", "code")]
         text = (ctx.snap.read_text(path) or "")[:MAX_LICENSE_CHARS]
+        total += len(text)
         matched = licensedb.match_text(text) if text.strip() else []
         grants = matched and all(_terms_for_spdx(m.spdx).commercial_use for m in matched)
         said = [c for c in clauses(text) if c in RESTRICTIVE_CLAUSES]
