@@ -29,7 +29,9 @@ def _readme(section: str, heading: str = "License") -> str:
 
 def test_control_stays_yes(vet_repo: Vet) -> None:
     assert _license(vet_repo, {})[0] is True
-    readme = _readme("本项目采用 MIT 许可证。") + "\n## Citation\n\nSee [the paper](https://x.org).\n"
+    readme = (
+        _readme("本项目采用 MIT 许可证。") + "\n## Citation\n\nSee [the paper](https://x.org).\n"
+    )
     assert _license(vet_repo, {"README.md": readme})[0] is True
     link = _readme("Released under the [MIT License](https://opensource.org/licenses/MIT).")
     assert _license(vet_repo, {"README.md": link})[0] is True
@@ -107,6 +109,13 @@ def test_license_file_past_the_count(vet_repo: Vet) -> None:
 def test_license_files_past_the_count_read_cheaply(vet_repo: Vet) -> None:
     files: dict[str, str | bytes] = {f"pkg{i:02}/LICENSE": MIT for i in range(30)}
     assert _license(vet_repo, files)[0] is True  # the files past the count are plain MIT
+
+
+def test_terms_files_past_the_count(vet_repo: Vet) -> None:
+    files: dict[str, str | bytes] = {f"docs/TERMS-{i:02}.md": "Be kind.\n" for i in range(30)}
+    files["docs/zz/TERMS.md"] = "Be kind.\n"
+    commercial, names = _license(vet_repo, files)
+    assert commercial is None and any("terms files unread" in n for n in names)
 
 
 # -- F8: the weights' license given only as a link ------------------------------------------

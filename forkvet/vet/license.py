@@ -1417,11 +1417,15 @@ def _gaps(ctx: Context, texts: dict[str, str]) -> list[_Found]:
     name): commercial use is "yes" only when every statement is a known grant."""
     out: list[_Found] = []
     documents = [ctx.snap.readme.path] if ctx.snap.readme else []
-    documents += _license_files(ctx) + [p for p, _ in _legal_files(ctx)]
+    legal = [p for p, _ in _legal_files(ctx, 100_000)]
+    documents += _license_files(ctx) + legal[:MAX_LICENSE_FILES]
     readmes = [(documents[0], ctx.readme)] if ctx.snap.readme else []
     sections = [(p, s) for p, t in readmes + other_readmes(ctx) for s in _license_sections(t)]
     gaps = licensegaps.gaps(ctx, documents, sections)
     gaps += _unknown_names(ctx) + _unknown_titles(texts)
+    if len(legal) > MAX_LICENSE_FILES:  # files named for terms past those read (20c, F7)
+        unread = len(legal) - MAX_LICENSE_FILES
+        gaps.append((legal[MAX_LICENSE_FILES], f"{unread} terms files unread"))
     for path, what in gaps[:10]:
         out.append(_gap(path, what))
     return out
@@ -2144,7 +2148,7 @@ _NOT_LEGAL_SUFFIX = frozenset(
 _LEGAL_FOLDERS = (".github", "docs", "doc")
 
 
-def _legal_files(ctx: Context) -> list[tuple[str, str]]:
+def _legal_files(ctx: Context, most: int = MAX_LICENSE_FILES) -> list[tuple[str, str]]:
     """(path, role) of the files whose names say they hold terms, other than the license
     files matched in full (_license_files): at the root, in .github/ or docs/ (a NOTICE at
     the root only: deeper ones are third-party code's), terms files up to three folders
@@ -2170,7 +2174,7 @@ def _legal_files(ctx: Context) -> list[tuple[str, str]]:
     for path in _declared_license_files(ctx):
         if path not in skip:
             out.setdefault(path, "code")
-    return list(out.items())[:MAX_LICENSE_FILES]
+    return list(out.items())[:most]
 
 
 # Files named for the repository's own terms (not a NOTICE of others' code, a COPYRIGHT line
