@@ -56,6 +56,11 @@ def test_utf32_terms_file_is_read(vet_repo: Vet) -> None:
     assert _license(vet_repo, {"TERMS.md": terms})[0] is not True
 
 
+def test_undecodable_terms_document_is_a_gap(vet_repo: Vet) -> None:
+    commercial, names = _license(vet_repo, {"TERMS.md": bytes(range(128, 256)) * 50})
+    assert commercial is None and any("not decoded" in n for n in names)
+
+
 def test_detection_is_of_documents_only() -> None:
     from forkvet.snapshot import detect_decode, is_document
 
