@@ -191,6 +191,8 @@ class Snapshot:
         # than UTF-8 does (shown name -> codec): see `python_decode`; a symlink named `.py` is
         # decoded so too, whatever its target's name (it is listed under its own name).
         self.recoded: dict[str, str] = {}
+        # Documents not in UTF-8 read in the encoding detected (shown name -> codec).
+        self.detected: dict[str, str] = {}
 
     # -- lookup -------------------------------------------------------------------------------
     def get(self, path: str) -> FileEntry | None:
@@ -291,7 +293,7 @@ class Snapshot:
             return None
         if entry.suffix in PYTHON_SUFFIXES:
             return self._python_decode(raw, entry.path, first)
-        return _decode(raw, entry.path, self._undecodable if first else [])
+        return _decode(raw, entry.path, self._undecodable if first else [], self.detected)
 
     def _python_decode(self, raw: bytes, path: str, first: bool) -> str | None:
         text, codec = python_decode(raw)
@@ -319,6 +321,11 @@ class Snapshot:
 
     def readme_text(self) -> str:
         return (self.read_text(self.readme.path) or "") if self.readme else ""
+
+    def undecodable(self, path: str) -> bool:
+        """Whether the file was read, in no encoding that reads it, as Latin-1 (as bytes)."""
+        self.read_text(path)
+        return path in self._undecodable
 
     def access_notices(self) -> list[Finding]:
         """Notices about files skipped while reading (collected lazily, so reported at the end)."""
@@ -391,7 +398,53 @@ def _ascii_compatible(codec: str) -> bool:
         return False
 
 
-def _decode(raw: bytes, path: str, undecodable: list[str]) -> str | None:
+# Documents GitHub renders as prose (READMEs, license and terms files): GitHub shows one that
+# is not UTF-8 in the encoding it detects (GBK, Shift-JIS, cp1251, ...), so forkvet reads it so
+# too (round 20c, F1); code is never decoded by a guess (a guessed codec may read a byte a
+# shell or a loader reads as a backslash or a quote as part of a letter).
+DOC_SUFFIXES = frozenset(
+    [
+        "", ".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".mdx", ".txt", ".text", ".rst",
+        ".rdoc", ".org", ".adoc", ".asciidoc", ".textile", ".mediawiki", ".wiki", ".creole",
+        ".pod", ".html", ".htm", ".rmd", ".qmd", ".tex",
+    ]
+)  # fmt: skip
+_DOC_NAME = rx.compile(r"(?i)licen[cs]e|copying|copyright|notice|terms|readme|eula|agreement")
+_DETECT_BYTES = 64 * 1024  # the encoding is detected on the opening bytes: bounded time
+
+
+def is_document(path: str) -> bool:
+    """A file GitHub shows as a document: by its suffix, or a name that says it holds terms."""
+    name = path.rsplit("/", 1)[-1]
+    suffix = name[name.rfind(".") :].lower() if "." in name[1:] else ""
+    return suffix in DOC_SUFFIXES or bool(_DOC_NAME.search(name))
+
+
+def detect_decode(raw: bytes) -> tuple[str, str] | None:
+    """(text, codec) of a document that is not UTF-8, in the encoding charset-normalizer
+    detects on its opening bytes (what GitHub shows), or None when none reads all of it."""
+    from charset_normalizer import from_bytes  # imported only for a document not in UTF-8
+
+    best = from_bytes(raw[:_DETECT_BYTES]).best()
+    if best is None or best.encoding is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return raw.decode(best.encoding), codecs.lookup(best.encoding).name
+    except (LookupError, UnicodeError, ValueError):
+        return None
+
+
+def _decode(
+    raw: bytes, path: str, undecodable: list[str], detected: dict[str, str] | None = None
+) -> str | None:
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        # UTF-32 with its mark (round 20c, F1): read as such, not as UTF-16 with NULs.
+        try:
+            return raw.decode("utf-32")
+        except UnicodeDecodeError:
+            return None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # UTF-16 with its mark (what Windows Notepad saves as "Unicode"): text, not binary.
         try:
@@ -412,6 +465,11 @@ def _decode(raw: bytes, path: str, undecodable: list[str]) -> str | None:
                 return raw.decode(codecs.lookup(m.group(1).decode("ascii")).name)
             except (LookupError, UnicodeDecodeError, UnicodeError):
                 break
+    if detected is not None and is_document(path):
+        found = detect_decode(raw)
+        if found is not None:
+            detected[path] = found[1]
+            return found[0]
     undecodable.append(path)
     return raw.decode("latin-1")
 

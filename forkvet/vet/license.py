@@ -731,11 +731,24 @@ def spdx_from_name(name: str) -> str | None:
     by_id = _ids_by_lower()
     if stripped.lower() in by_id:
         return by_id[stripped.lower()]
+    one_id = _ID_LIKE.fullmatch(stripped)
     for pattern, spdx in _NAME_PATTERNS:
         m = pattern.search(stripped)
+        if m and one_id and not _whole_id(stripped, m):
+            return None  # "MIT-NC": an id of its own, not MIT (round 20c, F15)
         if m:
             return spdx.format(*m.groups())
     return None
+
+
+# One identifier-like token ("MIT-NC", "Apache-2.0-modified"): a known name must be all of it.
+_ID_LIKE = rx.compile(r"[A-Za-z][A-Za-z0-9.+]*(?:[-_][A-Za-z0-9.+]+)+")
+
+
+def _whole_id(token: str, m: rx.Match[str]) -> bool:
+    """The name matched covers the whole token, but for a "-License" word after it."""
+    rest = (token[: m.start()] + " " + token[m.end() :]).strip(" -_").lower()
+    return rest in ("", "license", "licence")
 
 
 _README_STATEMENT = rx.compile(
@@ -1122,14 +1135,15 @@ def _license_files(ctx: Context) -> list[str]:
     return out
 
 
-def _matched_license_files(ctx: Context, findings: list[Finding]) -> Iterator[str]:
+def _matched_license_files(ctx: Context, findings: list[Finding], rest: list[str]) -> Iterator[str]:
     """The license files to match, in priority order: at most MAX_LICENSE_FILES, and none after
-    the run's deadline. Files left unmatched, for either reason, are named in one notice."""
+    the run's deadline. Files left unmatched, for either reason, are named in one notice, and
+    put in rest (_past_the_bound reads them cheaply: round 20c, F7)."""
     ordered = sorted(_license_files(ctx), key=_priority)
     for i, path in enumerate(ordered):
         late = time.monotonic() > ctx.deadline
         if i >= MAX_LICENSE_FILES or late:
-            rest = ordered[i:]
+            rest += ordered[i:]
             why = "the vetting time limit was reached" if late else f"over {MAX_LICENSE_FILES}"
             findings.append(
                 Finding(
@@ -1305,7 +1319,7 @@ def unknown_license_name(name: str, path: str, title: bool = False) -> str:
     name = " ".join(_LINK_TEXT.sub(lambda m: m.group(1), name).strip("*_`[] ").split())[:120]
     # "the MIT license by Facebook", "… from the authors", "BSD license allowing academic
     # use": who gives it, or what it is said to allow, is no part of its name.
-    name = _before_giver(name)
+    name = whole = _before_giver(name)
     through = _THROUGH_LICENSE.match(name)
     name = through.group(0) if through else name
     words = [w.lower().strip(".") for w in _WORD.findall(name)]
@@ -1325,8 +1339,39 @@ def unknown_license_name(name: str, path: str, title: bool = False) -> str:
     known = "".join(w.lower() for m, _ in named for w in _WORD.findall(f"{m.spdx} {m.name}"))
     left = [w for w in own if w.isalpha() and w not in known]
     if title and len(rx.findall(r"(?i)licen[cs]e|agreement", name)) < 2:
-        return ""  # "Modified MIT License": the text says how; a title naming two is two
+        # "Modified MIT License": the text says how; a title naming two is two. Prose words
+        # in it ("MIT License (modified for academic use)") say what the text does not: the
+        # title's own terms, which forkvet cannot read (round 20c, F15).
+        return whole if _modifying_words(whole, known) else ""
     return name if left and any(t.commercial_use is True for _, t in named) else ""
+
+
+def _section_names(text: str) -> list[str]:
+    """A License section that opens with a bare name ("MIT-NC", "Apache-2.0"): the name, read
+    as a "License: X" line is (round 20c, F15)."""
+    out = []
+    for body in _license_sections(text):
+        first = next((line for line in body.split("\n") if line.strip()), "")
+        first = first.strip().strip("*_`>#").strip().rstrip(".")
+        if first.isascii() and len(first.split()) == 1:
+            out.append(first)
+    return out
+
+
+def _modifying_words(title: str, known: str) -> list[str]:
+    """Lower-case prose words of a title that are no words of the license it names, no
+    function words and no reference ("for ProjectX", "(MIT)"): what the title adds to it."""
+    words = rx.findall(r"[\pL]+", title)
+    return [
+        w
+        for w in words
+        if w.islower()
+        and w not in known
+        and w not in _ENGLISH
+        and w not in _REFERRING
+        and w not in _DATE_WORDS
+        and not w.startswith("licen")
+    ]
 
 
 def _unknown_names(ctx: Context) -> list[tuple[str, str]]:
@@ -1336,6 +1381,7 @@ def _unknown_names(ctx: Context) -> list[tuple[str, str]]:
     for path, text in [(main, ctx.readme[:2_000_000]), *other_readmes(ctx)]:
         names = [m.group(1) for m in _statements(text)]
         names += [m.group(1) for m in _LICENSE_LINE.finditer(text[:200_000])][:20]
+        names += _section_names(text[:200_000])
         for name in names:
             unknown = unknown_license_name(name, path)
             if unknown:
@@ -1355,6 +1401,7 @@ def _unknown_titles(texts: dict[str, str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for path, text in [(p, t) for p, t in texts.items() if "/" not in p][:MAX_LICENSE_FILES]:
         title = next(iter(title_lines(text, 1)), "")
+        title = rx.split(r"(?i)copyright|\(c\)|©|\d{4}", title)[0]  # not the holder's name
         # A title names a license; a sentence ("All code is licensed under …") is read elsewhere.
         sentence = len(title.split()) > 10 or _SENTENCE_WORDS.search(title)
         title = _ADDRESS_IN_TITLE.sub(" ", title)
@@ -1369,12 +1416,26 @@ def _gaps(ctx: Context, texts: dict[str, str]) -> list[_Found]:
     """Statements forkvet found but cannot judge (an unread document, an unknown license
     name): commercial use is "yes" only when every statement is a known grant."""
     out: list[_Found] = []
-    gaps = licensegaps.gaps(ctx) + _unknown_names(ctx) + _unknown_titles(texts)
+    documents = [ctx.snap.readme.path] if ctx.snap.readme else []
+    legal = [p for p, _ in _legal_files(ctx, 100_000)]
+    documents += _license_files(ctx) + legal[:MAX_LICENSE_FILES]
+    readmes = [(documents[0], ctx.readme)] if ctx.snap.readme else []
+    sections = [(p, s) for p, t in readmes + other_readmes(ctx) for s in _license_sections(t)]
+    gaps = licensegaps.gaps(ctx, documents, sections)
+    gaps += _unknown_names(ctx) + _unknown_titles(texts)
+    if len(legal) > MAX_LICENSE_FILES:  # files named for terms past those read (20c, F7)
+        unread = len(legal) - MAX_LICENSE_FILES
+        gaps.append((legal[MAX_LICENSE_FILES], f"{unread} terms files unread"))
     for path, what in gaps[:10]:
-        ref = custom_ref("", f"Unjudged-{path}")
-        match, _ = _item(ref, f"terms forkvet cannot judge: {what}", _GAP_TERMS, path, 0.5, "file")
-        out.append(_Found(match, _GAP_TERMS, _GAP_TERMS.obligations, "readme", "extra"))
+        out.append(_gap(path, what))
     return out
+
+
+def _gap(path: str, what: str, role: str = "readme") -> _Found:
+    """A statement forkvet found and cannot judge: commercial use unclear, listed in all."""
+    ref = custom_ref("", f"Unjudged-{path}")
+    match, _ = _item(ref, f"terms forkvet cannot judge: {what}", _GAP_TERMS, path, 0.5, "file")
+    return _Found(match, _GAP_TERMS, _GAP_TERMS.obligations, role, "extra")
 
 
 def _model_restrictions(ctx: Context) -> list[_Found]:
@@ -1589,7 +1650,8 @@ def _license_file_statements(
     pointers: list[str] = []
     headers: list[tuple[str, str]] = []
     by_folder = bool(_EACH_FOLDER.search(ctx.readme[:200_000]))
-    for path in _matched_license_files(ctx, findings):
+    rest: list[str] = []
+    for path in _matched_license_files(ctx, findings, rest):
         text = ctx.snap.read_text(path)
         entry = ctx.snap.get(path)
         if text is None and entry is not None and entry.size > 0:
@@ -1625,6 +1687,10 @@ def _license_file_statements(
             found.append(_Found(m, terms, terms.obligations, item_role, kind))
         if not classified and role == "code" and len(text.split()) <= _POINTER_WORDS:
             pointers.append(path)
+        elif not classified:
+            # A license file forkvet cannot classify is terms it cannot read (20c, F16).
+            found.append(_gap(path, "a license file forkvet cannot classify", "code"))
+    found += _past_the_bound(ctx, rest)
     for link in list(ctx.snap.links)[:10_000]:
         name = link.rsplit("/", 1)[-1]
         if ctx.snap.get(link) is not None or link in ctx.snap.dirs:
@@ -1641,7 +1707,33 @@ def _license_file_statements(
             ]
     if pointers and not any(f.role == "code" and f.kind == "grant" for f in found):
         found += _header_license(ctx)
+    if pointers and not any(f.role == "code" and f.kind == "grant" for f in found):
+        found += [_gap(p, "a license file forkvet cannot classify", "code") for p in pointers]
     return found, texts
+
+
+MAX_PAST_LICENSE_FILES = 1000
+MAX_PAST_LICENSE_CHARS = 4_000_000
+
+
+def _past_the_bound(ctx: Context, rest: list[str]) -> list[_Found]:
+    """License files past MAX_LICENSE_FILES (or the deadline), read cheaply: one that is not
+    a known text granting commercial use with no restrictive clause is a gap, and so are any
+    past MAX_PAST_LICENSE_FILES, MAX_PAST_LICENSE_CHARS or the deadline: a bound never passes
+    silently (round 20c, F7)."""
+    total = 0
+    for i, path in enumerate(rest):
+        late = time.monotonic() > ctx.deadline
+        if i >= MAX_PAST_LICENSE_FILES or total > MAX_PAST_LICENSE_CHARS or late:
+            return [_gap(path, f"{len(rest) - i} license files past those read", "code")]
+        text = (ctx.snap.read_text(path) or "")[:MAX_LICENSE_CHARS]
+        total += len(text)
+        matched = licensedb.match_text(text) if text.strip() else []
+        grants = matched and all(_terms_for_spdx(m.spdx).commercial_use for m in matched)
+        said = [c for c in clauses(text) if c in RESTRICTIVE_CLAUSES]
+        if not grants or said or _other_script(text):
+            return [_gap(path, "a license file past those read in full is not a plain grant")]
+    return []
 
 
 # A LICENSE this short that names no license points elsewhere ("Please refer to license:
@@ -1688,8 +1780,10 @@ def _from_source_headers(item: _Found) -> bool:
 
 # -- what source headers say beside the license (round 14, F5) ------------------------------
 # Own source files whose opening comments are read for terms: the shallowest first (the main
-# code: train.py, the package's modules), at most _HEADER_FILES, each its first lines only.
+# code: train.py, the package's modules), at most _HEADER_SCAN, each its first lines only.
 _HEADER_DEPTH = 4
+# The files whose headers are read for restrictions (their opening bytes only): past them, a gap.
+_HEADER_SCAN = 5000
 _HEADER_CHARS = 4000
 _HEADER_LINES = 60
 _SPDX_ID = rx.compile(r"(?i)SPDX-License-Identifier\s*:\s*([^\n]{1,200})")
@@ -1806,8 +1900,8 @@ def _header_restrictions(ctx: Context) -> list[_Found]:
     CC BY-NC, the NVIDIA Source Code License-NC, a license forkvet cannot read, or saying
     "for non-commercial use only"), beside whatever license the repository states: those
     files are not under a plain permission, so commercial use is never a plain yes. Bounded:
-    the first lines of at most _HEADER_FILES files, the shallowest first; vendored folders
-    (third_party/, vendor/) are their libraries' own."""
+    the first lines of at most _HEADER_SCAN files (past them a gap), the shallowest first;
+    vendored folders (third_party/, vendor/) are their libraries' own."""
     own = [
         f
         for f in ctx.snap.files
@@ -1815,7 +1909,11 @@ def _header_restrictions(ctx: Context) -> list[_Found]:
     ]
     own.sort(key=lambda f: f.path.count("/"))
     hits: list[tuple[str, str, Terms]] = []
-    for f in own[:_HEADER_FILES]:
+    if len(own) > _HEADER_SCAN:
+        # Past the bound the headers are unread: a gap, never a silent pass (round 20c, F7).
+        path = own[_HEADER_SCAN].path
+        hits.append((path, f"{len(own) - _HEADER_SCAN} files' headers not read", _UNREAD_HEADER))
+    for f in own[:_HEADER_SCAN]:
         try:  # the opening bytes only, whatever the file's size
             head = ctx.snap.read_bytes(f.path, 4 * _HEADER_CHARS).decode("utf-8-sig", "replace")
         except OSError:
@@ -1828,7 +1926,7 @@ def _header_restrictions(ctx: Context) -> list[_Found]:
     path, label, terms = min(hits, key=lambda h: h[2].commercial_use is not False)
     if terms.commercial_use is not False:
         terms = Terms("custom-restricted", None, (*terms.obligations, _HEADER_TERMS_NOTE))
-    read = min(len(own), _HEADER_FILES)
+    read = min(len(own), _HEADER_SCAN)
     name = f"{label} in the source headers of {len(hits)} of {read} files read (e.g. {path})"
     ref = custom_ref("", f"Header-Terms-{path}")
     match, _ = _item(ref, name, terms, path, 0.6, "header")
@@ -2053,7 +2151,7 @@ _NOT_LEGAL_SUFFIX = frozenset(
 _LEGAL_FOLDERS = (".github", "docs", "doc")
 
 
-def _legal_files(ctx: Context) -> list[tuple[str, str]]:
+def _legal_files(ctx: Context, most: int = MAX_LICENSE_FILES) -> list[tuple[str, str]]:
     """(path, role) of the files whose names say they hold terms, other than the license
     files matched in full (_license_files): at the root, in .github/ or docs/ (a NOTICE at
     the root only: deeper ones are third-party code's), terms files up to three folders
@@ -2079,7 +2177,14 @@ def _legal_files(ctx: Context) -> list[tuple[str, str]]:
     for path in _declared_license_files(ctx):
         if path not in skip:
             out.setdefault(path, "code")
-    return list(out.items())[:MAX_LICENSE_FILES]
+    return list(out.items())[:most]
+
+
+# Files named for the repository's own terms (not a NOTICE of others' code, a COPYRIGHT line
+# or a disclaimer): text in them that forkvet cannot classify is a gap.
+_TERMS_OF_OWN = rx.compile(
+    r"(?i)terms|restrictions?|conditions?|eula|agreements?|commercial"
+)  # an acceptable-use policy limits kinds of use, not commercial use: its clauses are read
 
 
 def _declared_license_files(ctx: Context) -> list[str]:
@@ -2143,6 +2248,9 @@ def _notice_restrictions(ctx: Context, found: list[_Found]) -> list[_Found]:
             out.append(_unread(path, f"over {MAX_LICENSE_CHARS:,} characters, read in part"))
         text = whole[:MAX_LICENSE_CHARS]
         if not clauses(text):
+            if _TERMS_OF_OWN.search(path.rsplit("/", 1)[-1]) and not licensedb.match_text(text):
+                # Terms forkvet finds no clause of and no license in (round 20c, F16).
+                out.append(_gap(path, "a terms file forkvet cannot classify", "code"))
             continue
         ids = {x.match.spdx for x in found if x.match.spdx and x.match.source == "file"}
         ids |= {m.spdx for m in licensedb.match_text(text)}

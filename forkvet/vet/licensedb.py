@@ -98,6 +98,12 @@ def _words() -> dict[str, Any]:
     return data
 
 
+def vocabulary() -> dict[str, Any]:
+    """The words of the license texts (English, almost all): a word here is a word of terms."""
+    words: dict[str, Any] = _words()["words"]
+    return words
+
+
 @cache
 def _entries() -> list[_Entry]:
     return [e for e in _db() if e is not None]

@@ -10,16 +10,27 @@ This module lists the gaps as (path, what); the license check turns each into an
 
 from __future__ import annotations
 
+import unicodedata
+from collections import Counter
+
 from forkvet import rx
-from forkvet.vet import weightsdocs
+from forkvet.vet import licensedb, modelterms, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import sentences
 from forkvet.vet.textnorm import fold
 
 
-def gaps(ctx: Context) -> list[tuple[str, str]]:
-    """(path, what forkvet could not judge), at most a few of each kind."""
+def gaps(
+    ctx: Context, documents: list[str], sections: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """(path, what forkvet could not judge), at most a few of each kind. documents: the
+    files that may state terms; sections: (path, License section) of the READMEs."""
     out: list[tuple[str, str]] = []
+    out += _undecoded(ctx, documents)
+    out += _unread_languages(sections)
+    out += _unread_scripts(ctx)
+    out += _linked_terms(sections)
+    out += _unsearched_base(ctx)
     out += _unread_readme(ctx)
     out += [(p, f"past what is read in full ({why})") for p, why in weightsdocs.unread_docs(ctx)]
     out += _weights_on_request(ctx)
@@ -58,3 +69,193 @@ def _unread_readme(ctx: Context) -> list[tuple[str, str]]:
     if fe is None or fe.size <= ctx.snap.max_text_bytes:
         return []
     return [(fe.path, f"not read ({fe.size:,} bytes, over the {ctx.snap.max_text_bytes:,} read)")]
+
+
+def _undecoded(ctx: Context, documents: list[str]) -> list[tuple[str, str]]:
+    """A document that may state terms in no encoding forkvet (or GitHub's detection) reads:
+    its terms are unread (round 20c, F1)."""
+    out = []
+    for path in documents[:200]:
+        if ctx.snap.undecodable(path):
+            out.append((path, "not decoded: in an encoding forkvet cannot detect"))
+    return out[:3]
+
+
+# Scripts by the first word of their letters' Unicode names: the script a sentence is in.
+_SCRIPT_NAMES = {"CJK": "Chinese", "HIRAGANA": "Japanese", "KATAKANA": "Japanese"}
+_MIN_LETTERS = 6
+
+
+def _script(ch: str) -> str:
+    word = unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0]
+    return _SCRIPT_NAMES.get(word, word.title())
+
+
+def sentence_language(sentence: str) -> str:
+    """The script a sentence is mostly written in when not Latin ("Greek", "Thai"), "a
+    language other than English" for Latin prose with almost no English function word, or
+    "" for English (or too short to tell)."""
+    from forkvet.vet.license import _foreign  # the README License reader's own test
+
+    letters = [ch for ch in sentence if ch.isalpha()]
+    if len(letters) < _MIN_LETTERS:
+        return ""
+    other = Counter(_script(ch) for ch in letters if not ch.isascii())
+    other.pop("Latin", None)
+    if 2 * sum(other.values()) > len(letters):
+        return other.most_common(1)[0][0]
+    tokens = rx.findall(r"[a-z]+", fold(sentence).lower())
+    if not _foreign(sentence, tokens):
+        return ""
+    # Few function words, and most words no license text's ("Please strictly follow the open
+    # source license" is English in other words).
+    english = sum(t in licensedb.vocabulary() for t in tokens)
+    return "a language other than English" if 2 * english < len(tokens) else ""
+
+
+_CODE_BLOCK = rx.compile(
+    r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|<[^>\n]{0,200}>|\b(?:https?://|www\.)\S*"
+)
+
+
+def _unread_languages(sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A License section sentence in a language forkvet has no terms vocabulary for: it
+    reads English terms (and spots restrictions in a few languages, which can make an answer
+    worse, never earn a yes), so such a sentence is a gap naming the language, unless it
+    only names a license forkvet knows (round 20c, F3)."""
+    from forkvet.vet.license import names_a_license
+    from forkvet.vet.licenseterms import RESTRICTIVE_CLAUSES, clauses
+
+    out = []
+    for path, section in sections:
+        body = _CODE_BLOCK.sub(" ", section[:20_000])
+        for sentence in rx.split(r"[.!?;\n\u3002\uff01\uff1f\uff1b\u0964]", body)[:300]:
+            code = any(ch in sentence for ch in "{}=@\\|")  # a citation's or a table's
+            language = "" if code else sentence_language(sentence)
+            if not language or any(c in RESTRICTIVE_CLAUSES for c in clauses(sentence)):
+                continue
+            if names_a_license(sentence) and _only_a_name(sentence):
+                continue
+            said = " ".join(sentence.split())[:100]
+            out.append((path, f"a License section in {language} ({said!r}), unread"))
+            break
+    return out[:3]
+
+
+def _only_a_name(sentence: str) -> bool:
+    """Few words beside the license name ("本项目采用 MIT 许可证"): a name, not terms."""
+    letters = sum(ch.isalpha() and not ch.isascii() for ch in sentence)
+    return len(sentence.split()) <= 6 and letters <= 16
+
+
+_LINK = rx.compile(r"\[([^\]\n]{0,200})\]\((https?://[^)\s]{1,500})[^)\n]{0,200}\)")
+_TERMS_WORD = rx.compile(r"(?i)licen[cs]|\bterms\b|agreement|polic(?:y|ies)")
+_POINTING = frozenset(["here", "this", "link", "that", "there", "page", "see"])
+_OWN_COPY = rx.compile(r"(?i)^https?://github\.com/[^/]+/[^/]+/(?:blob|tree|raw)/[^/]+/[^?#]*licen")
+
+
+def _names_known(text: str, path: str) -> bool:
+    """The link's text names a license forkvet knows: a name, or an SPDX full or family name
+    ("SIL Open Font License, version 1.1"), not a mere reference ("this license")."""
+    from forkvet.vet.license import _REFERRING, names_a_license, unknown_license_name
+
+    if names_a_license(text):
+        return True
+    own = [w for w in rx.findall(r"[\pL\pN]+", text.lower()) if w not in _REFERRING]
+    return bool(own) and not unknown_license_name(text, path)
+
+
+def _linked_terms(sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A License section link to an address whose text names no license forkvet knows and
+    whose address is no license's page ("released under [this license](URL)", "Weights:
+    [our license](URL)"): the terms are at an address forkvet never read (round 20c, F8)."""
+    from forkvet.vet.license import _license_at_url
+
+    out = []
+    for path, section in sections:
+        for m in list(_LINK.finditer(section[:20_000]))[:50]:
+            text, url = m.group(1).strip("*_` "), m.group(2)
+            if _names_known(text, path) or _license_at_url(url, path) or _OWN_COPY.search(url):
+                continue
+            # The word after a link is its name's ("[Evil x](URL) License"), unless the link's
+            # text is an address (a source cited: "Source: [www.x.int](URL) License ...").
+            address = rx.search(r"^(?:https?://|www\.)|^[\w-]+(?:\.[\w-]+)+/?$", text)
+            said = text + ("" if address else " " + section[m.end() : m.end() + 12])
+            line = section[max(0, m.start() - 80) : m.end() + 40]
+            if not _TERMS_WORD.search(said) and not (
+                set(text.lower().split()) <= _POINTING and _TERMS_WORD.search(line)
+            ):
+                continue  # a link beside the terms (a paper, a website), not to them
+            out.append((path, f"puts terms at an address forkvet did not read ({url[:100]})"))
+            break
+    return out[:3]
+
+
+# Past the files the base-model search reads (modelterms.MAX_CODE_FILES, MAX_CODE_BYTES), the
+# rest are searched too, more cheaply, to these bounds; past them, a gap (round 20c, F7).
+_MORE_CODE_FILES = 5000
+_MORE_CODE_BYTES = 64 * 1024 * 1024
+
+
+def _unsearched_base(ctx: Context) -> list[tuple[str, str]]:
+    """A research-only or conditional base model loaded by a file past the base-model
+    search's bound, or files past the wider bound here: never a silent pass."""
+    # The files modelterms._code_base searches, in its order (that module is the Hub's).
+    files = [
+        f
+        for f in ctx.snap.files
+        if f.suffix.lower() in modelterms._CODE_SUFFIXES and not f.vendored and f.size <= 512 * 1024
+    ]
+    head = files[: modelterms.MAX_CODE_FILES]
+    start = read = 0
+    while start < len(head) and read <= modelterms.MAX_CODE_BYTES:
+        read += head[start].size
+        start += 1
+    rest = files[start:]
+    if len(rest) > _MORE_CODE_FILES or sum(f.size for f in rest) > _MORE_CODE_BYTES:
+        return [(rest[0].path, f"{len(rest)} code files past the base-model search, unread")]
+    for fe in rest:
+        text = (ctx.snap.read_text(fe.path) or "")[:200_000]
+        if "/" not in text:
+            continue
+        for name in modelterms._set_names(text):
+            found = modelterms._base_terms(name, fe.path, "the code loads", sized=True)
+            if found:
+                return [(fe.path, f"{found.what}, past the files the search reads first")]
+    return []
+
+
+# Scripts whose languages forkvet has terms words for (licenseterms' foreign tables: Chinese,
+# Japanese, Korean, Russian, Ukrainian, Arabic, Hindi); a letter that only other languages of
+# the script write (Kazakh's қ, Persian's گ) tells those apart.
+_READ_SCRIPTS = frozenset(["Chinese", "Japanese", "Hangul", "Cyrillic", "Arabic", "Devanagari"])
+_OTHER_LANGUAGE_LETTERS = rx.compile(r"[әғқңөұүһјљњћђџўپچژگکیےٹڈڑں]")
+_RUSSIAN_OR_UKRAINIAN = rx.compile(r"[ыэєїґ]")
+_HEADING = rx.compile(r"(?m)^(?:#{1,6}[ \t]|[^\n]*\n[=-]{3,}[ \t]*$)")
+
+
+def _read_script(script: str, text: str) -> bool:
+    if script not in _READ_SCRIPTS or _OTHER_LANGUAGE_LETTERS.search(text.lower()):
+        return False
+    return script != "Cyrillic" or bool(_RUSSIAN_OR_UKRAINIAN.search(text.lower()))
+
+
+def _unread_scripts(ctx: Context) -> list[tuple[str, str]]:
+    """A README section written mostly in a script forkvet has no terms words for (Greek,
+    Hebrew, Thai, Persian, Bulgarian, ...), under whatever heading ("## Άδεια"): its terms,
+    if any, are unread, so commercial use is not a plain yes (round 20c, F3)."""
+    fe = ctx.snap.readme
+    text = ctx.readme[:200_000]
+    if fe is None or text.isascii():
+        return []
+    for section in _HEADING.split(_CODE_BLOCK.sub(" ", text))[:500]:
+        letters = [ch for ch in section if ch.isalpha()]
+        scripts = Counter(_script(ch) for ch in letters if not ch.isascii())
+        scripts.pop("Latin", None)
+        if not scripts:
+            continue
+        script, count = scripts.most_common(1)[0]
+        if count >= 12 and 2 * count > len(letters) and not _read_script(script, section):
+            said = " ".join(section.split())[:100]
+            return [(fe.path, f"a section in {script} ({said!r}), a script forkvet does not read")]
+    return []
