@@ -219,7 +219,7 @@ def _unsearched_base(ctx: Context) -> list[tuple[str, str]]:
         if "/" not in text:
             continue
         for name in modelterms._set_names(text):
-            found = modelterms._base_terms(name, fe.path, "the code loads", sized=True)
+            found = modelterms.base_terms(name, fe.path, "the code loads", sized=True)
             if found:
                 return [(fe.path, f"{found.what}, past the files the search reads first")]
     return []
