@@ -24,6 +24,7 @@ from forkvet.vet import (
     configtargets,
     containers,
     dataformats,
+    evalstrings,
     loadertext,
     modelindex,
     pickles,
@@ -1189,11 +1190,13 @@ class _YamlScan:
         deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
         with self.ctx.snap.open(f.path) as fh:
             size = os.fstat(fh.fileno()).st_size
+            strings = _judged_strings(f)
             need = _needs(
                 _YamlText(fh),
                 deadline,
                 size <= configtargets.MAX_CONFIG_BYTES,
                 f.suffix in configtargets.TYPE_SUFFIXES,
+                strings,
             )
             if need.interpolation and need.text is not None:
                 found += configtargets.eval_risks(f.path, need.text, self.resolvers())
@@ -1205,6 +1208,8 @@ class _YamlScan:
                     )
                 elif "\\" not in need.target:  # a key spelled out, past the cap
                     found.append(_config_unverified(f.path))
+            if need.expr:
+                found += self._string_risks(f, need, deadline, found)
             if not need.tag:
                 return
             if size > _MAX_YAML_STREAM:
@@ -1216,6 +1221,22 @@ class _YamlScan:
                 else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             )
             found += self._tag_risks(f.path, _YamlText(fh), loader, deadline)
+
+    def _string_risks(
+        self, f: FileEntry, need: _Needs, deadline: float, found: list[Risk]
+    ) -> list[Risk]:
+        """Config strings that are code when a library evaluates them (evalstrings, round 20a
+        F2/F7), but those on a line another rule already reported. A YAML file over the cap
+        with what such a string needs is NOT verified."""
+        if need.text is None:
+            return [_strings_unverified(f.path)] if f.suffix in _YAML_SUFFIXES else []
+
+        def tick() -> None:
+            if time.monotonic() > deadline:
+                raise _YamlTimeout
+
+        said = [r.message for r in found if r.kind == "code-in-data"]
+        return evalstrings.risks(f.path, need.text, self.own(), tick, said)
 
     def _tag_risks(
         self, path: str, source: str | _YamlText, loader: type, deadline: float
@@ -1289,12 +1310,28 @@ class _Needs:
     target: str | None = None  # what a config target needs (the text found)
     text: str | None = None  # the whole text, when kept (small files)
     interpolation: bool = False  # an OmegaConf `${` (a resolver may run it)
+    expr: bool = False  # what a config string that is code needs (evalstrings)
 
 
-def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
+def _judged_strings(f: FileEntry) -> bool:
+    """Whether a file's strings are judged as code a library may evaluate (evalstrings): a
+    YAML/JSON config, but GitHub's own (workflows, actions: `if: always()` is GitHub's
+    expression language, no Python loader's)."""
+    name = f.path.rsplit("/", 1)[-1].lower()
+    return (
+        f.suffix in evalstrings.SUFFIXES
+        and not f.path.startswith(".github/")
+        and name not in ("action.yml", "action.yaml")
+    )
+
+
+def _needs(
+    text: _YamlText, deadline: float, keep: bool, types: bool, strings: bool = False
+) -> _Needs:
     """Whether the text holds what a code tag or a config target needs, searched window by
     window (a piece of the window before kept: a tag cut by a window's end is found whole);
-    keep: the text is kept whole for the config reader; types: a dotted `type` counts."""
+    keep: the text is kept whole for the config reader; types: a dotted `type` counts;
+    strings: what a config string that is code needs counts (evalstrings)."""
     out = _Needs()
     need = configtargets.NEED_TYPES if types else configtargets.NEED
     kept: list[str] = []
@@ -1319,12 +1356,13 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
         ):
             out.target = m.group(0)
         out.interpolation = out.interpolation or "${" in window
+        out.expr = out.expr or (strings and bool(evalstrings.need().search(window)))
         if out.tag and out.target is not None and not keep:
             break
         if time.monotonic() > deadline:
             raise _YamlTimeout
         tail = window[-64:]
-    if keep and (out.target is not None or out.interpolation):
+    if keep and (out.target is not None or out.interpolation or out.expr):
         out.text = "".join(kept)
     return out
 
@@ -1336,6 +1374,19 @@ def _config_unverified(path: str) -> Risk:
         f"Config NOT verified for callables it names (over {configtargets.MAX_CONFIG_BYTES >> 20}"
         " MiB): it has a Hydra `_target_` or a dotted `type`, which instantiating it imports "
         "and calls; read it before running anything that loads it.",
+        path,
+    )
+
+
+def _strings_unverified(path: str) -> Risk:
+    return Risk(
+        "code-in-data",
+        "error",
+        "Config NOT verified for strings that are code (over "
+        f"{configtargets.MAX_CONFIG_BYTES >> 20} MiB): it has what a Python expression needs "
+        "(a call, a dotted name), and libraries "
+        "evaluate config strings (YOLOv5's parse_model, rl_zoo3); read it before running "
+        "anything that loads it.",
         path,
     )
 
