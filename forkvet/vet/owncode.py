@@ -206,8 +206,10 @@ def own_name(f: Facts, rest: list[str], own: Owns, depth: int) -> bool:
     last = max((line for _, _, line in events), default=0)
     # A `*` import of code not the tree's after the name's binding may rebind it.
     foreign = [s for s, line in f.stars if line >= last and not own.tree(s.split(".")[0])]
+    if f.dynamic:
+        return False  # globals(), sys.modules, a module __getattr__: any name, any value
     if not events:
-        if f.dynamic or foreign:
+        if foreign:
             return False
         if f.stars:  # only own modules imported with `*`: theirs decides
             return all(own.owns(".".join([s, *rest]), depth + 1) for s, _ in f.stars)
