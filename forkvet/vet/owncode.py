@@ -103,8 +103,8 @@ def facts(text: str, module: str, package: bool) -> Facts | None:
                 out.bind(name, "global", node)
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
             out.bind(node.target.id, "walrus", node)
-        elif _is_call_to(node, "globals") or _is_call_to(node, "vars"):
-            out.dynamic = out.dynamic or "it calls globals()/vars()"
+        elif _namespace_written(node, ("globals",)):
+            out.dynamic = out.dynamic or "it writes its namespace through globals()"
         elif (
             isinstance(node, ast.Attribute)
             and node.attr == "modules"
@@ -112,9 +112,41 @@ def facts(text: str, module: str, package: bool) -> Facts | None:
             and node.value.id == "sys"
         ):
             out.dynamic = out.dynamic or "it touches sys.modules"
+    for node in _here(tree.body):  # at module level, vars() and locals() are globals()
+        if _namespace_written(node, ("vars", "locals")):
+            out.dynamic = out.dynamic or "it writes its namespace through vars()/locals()"
     if "__getattr__" in out.events:
         out.dynamic = out.dynamic or "a module-level __getattr__ answers any missing name"
     return out
+
+
+def _here(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The nodes run in the module's own namespace: not inside a function, lambda or class."""
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _namespace_written(node: ast.AST, calls: tuple[str, ...]) -> bool:
+    """A namespace (`globals()`, or what `calls` name, called without an argument) written
+    through: a subscript stored or deleted, a method called on it (`update`, `setdefault`,
+    `__setitem__`, `pop`), or handed to a call (`exec(code, globals())`). Reading a name from
+    it (`globals()[name]`, `globals().get(name)`) binds nothing."""
+
+    def namespace(expr: ast.AST) -> bool:
+        return any(_is_call_to(expr, n) for n in calls) and not getattr(expr, "args", None)
+
+    if isinstance(node, ast.Subscript) and namespace(node.value):
+        return not isinstance(node.ctx, ast.Load)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and namespace(func.value):
+            return func.attr not in ("get", "keys", "values", "items", "copy", "__contains__")
+        return any(namespace(a) for a in [*node.args, *(k.value for k in node.keywords)])
+    return False
 
 
 def _is_call_to(node: ast.AST, name: str) -> bool:
