@@ -298,7 +298,7 @@ def _dotted(f: Facts, expr: ast.expr) -> str:
         expr = expr.value
     if not isinstance(expr, ast.Name):
         return ""
-    events = f.of(expr.id)
+    events = [e for e in f.of(expr.id) if not _none(e)]  # `except ImportError: torch = None`
     if len(events) == 1 and events[0][0] == "import":
         root = str(events[0][1])
     elif not events and not f.stars and expr.id in _BUILTINS:
@@ -308,6 +308,12 @@ def _dotted(f: Facts, expr: ast.expr) -> str:
     else:
         return ""
     return ".".join([root, *reversed(parts)])
+
+
+def _none(event: Event) -> bool:
+    """`name = None`: a fallback that makes a later use fail, binding nothing to call."""
+    value = getattr(event[1], "value", None)
+    return event[0] == "assign" and isinstance(value, ast.Constant) and value.value is None
 
 
 def _library(dotted: str, own: Owns) -> bool:

@@ -44,6 +44,7 @@ _NETS = {
     "nets/g.py": "import os\n\ndef Net():\n    pass\n\nNet, other = os.system, 1\n",
     "nets/h.py": "import os\n\nclass Net:\n    pass\n\nglobals()['Net'] = os.system\n",
     "nets/i.py": "import sys, os\n\nclass Net:\n    pass\n\nsys.modules[__name__] = os\n",
+    "nets/o.py": "import os\n\nclass Net:\n    pass\n\nvars().update(Net=os.system)\n",
     "nets/j.py": "import subprocess\n\nclass Net(subprocess.Popen):\n    pass\n",
     "nets/k.py": "import os\n\nclass Net:\n    pass\n\nif (Net := os.system):\n    pass\n",
     # an inherited attribute of an own base that is no method
@@ -66,6 +67,7 @@ _NETS = {
         "nets.g.Net",
         "nets.h.Net",
         "nets.i.Net",
+        "nets.o.Net",
         "nets.j.Net",
         "nets.k.Net",
         "nets.l.Model.run",
@@ -91,10 +93,14 @@ def test_own_classes_and_functions_defined_once_stay_own(vet_repo: Vet) -> None:
         "class Child(Net):\n    pass\n\n"
         "@functools.lru_cache\ndef make(depth=2):\n    return Net()\n\n"
         "LABELS = ['cat', 'dog']\n",
+        # reading the namespace binds nothing; a fallback of None to an import neither
+        "nets/reg.py": "try:\n    import torch\nexcept ImportError:\n    torch = None\n\n"
+        "class Net(torch.nn.Module):\n    pass\n\n"
+        "def find(name):\n    return globals().get(name) or globals()[name]\n",
         "configs/a.yaml": "a: {_target_: nets.Net}\nb: {_target_: nets.model.Cfg}\n"
         "c: {_target_: nets.model.Net.build}\nd: {_target_: nets.model.make}\n"
         "e: {_target_: nets.model.Child.build}\nf: {_target_: nets.model.Child.forward}\n"
-        "g: {_target_: nets.model.Missing}\n",
+        "g: {_target_: nets.model.Missing}\nh: {_target_: nets.reg.Net}\n",
     }
     assert not _errors(vet_repo(files)), _errors(vet_repo(files))
 
