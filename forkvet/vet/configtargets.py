@@ -153,9 +153,10 @@ class OwnModules:
 
     def bound(self, name: str) -> tuple[str, str]:
         """How the tree's code binds a name at module level to something a call of it runs:
-        ("def" | "assign" | "import", where); ("library", where) for a library's import or
-        alias (`from jax.sharding import PartitionSpec as P`, `P = jax.P`); ("", "") for a
-        class or nothing. What a
+        ("def" | "assign", where); ("import", where) for an import or alias from the standard
+        library (`import subprocess as sp`); ("tree", where) for one from the tree's own
+        modules; ("library", where) for one from a library (`from jax.sharding import
+        PartitionSpec as P`, `P = jax.P`); ("", "") for a class or nothing. What a
         config string calling it reaches when the loader's module is the tree's (YOLOv5's
         `check_requirements`, imported into models/yolo.py with `*`)."""
         if name not in self._bound:
@@ -177,15 +178,19 @@ class OwnModules:
                 continue
             for m in pattern.finditer(text):
                 where = f"{path} (line {text.count(chr(10), 0, m.start()) + 1})"
-                source = (m.group("src") or (m.group("assign") or "").strip()).split(".")[0]
                 if m.group("def"):
                     return "def", where
-                if (m.group("src") or _DOTTED.fullmatch((m.group("assign") or "").strip())) and (
-                    source not in sys.stdlib_module_names and not self.tree(source)
-                ):
+                assign = (m.group("assign") or "").strip()
+                if assign and not _DOTTED.fullmatch(assign):
+                    return "assign", where
+                source = (m.group("src") or assign or m.group("imp") or "").strip()
+                top = source.split(".")[0]
+                if top in sys.stdlib_module_names:
+                    return "import", where  # `import subprocess as sp`, `from os import system`
+                if self.tree(top) or source.startswith("."):
+                    found = "tree", where  # the tree's own code: vetted, but a call runs it
+                elif not found[0]:
                     found = "library", where  # `from jax.sharding import PartitionSpec as P`
-                    continue
-                return ("assign" if m.group("assign") else "import"), where
         return found
 
     def _binds_own(self, path: str, module: str, rest: list[str], depth: int) -> bool:

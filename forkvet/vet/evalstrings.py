@@ -74,6 +74,11 @@ def need() -> rx.Pattern[str]:
     return _NEED
 
 
+_UNREAD = rx.compile(
+    r"(?:^|[^A-Za-z0-9_])[rRbB]?[fF][rRbB]?['\"][^\n]*\{[^}\n]*\("
+)  # an f-string calling something: Python 3.12's f-strings nest the same quotes
+
+
 def _may_be_code(value: str) -> bool:
     """The cheap test first (most strings are words, numbers, paths): NEED's characters."""
     return (
@@ -137,7 +142,14 @@ def judge(value: str, own: owncode.Owns, depth: int = 0) -> str:
     try:
         tree = ast.parse(body, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return ""  # no expression: eval fails on it too
+        # No expression: eval fails on it too, unless a newer Python reads it (3.12's
+        # f-strings nest the same quotes): one with an f-string that calls is not judged.
+        if "\n" not in body and _UNREAD.search(body):  # many lines: a script, no expression
+            return "does not parse as forkvet's Python reads it, and a newer one may run it"
+        return ""
+    alias = _alias(tree.body, own)
+    if alias:
+        return alias
     if _built(tree.body):
         return "builds a string from pieces (what it yields may be code a loader evaluates)"
     try:
@@ -148,6 +160,18 @@ def judge(value: str, own: owncode.Owns, depth: int = 0) -> str:
 
 MAX_DEPTH = 3  # strings inside strings judged (`eval` of a string that holds code)
 _BUILTINS = frozenset(dir(builtins))
+
+
+def _alias(node: ast.expr, own: owncode.Owns) -> str:
+    """A whole string naming an attribute of a standard module under a name the tree imports
+    it as (`sp.run` where `import subprocess as sp`): a loader that calls what the string
+    names (YOLOv5's module) calls it."""
+    dotted = _chain(node) if isinstance(node, ast.Attribute) else ""
+    top = dotted.split(".")[0]
+    if not dotted or _module_like(top, own):
+        return ""  # a module's own name is judged as a reference
+    kind, where = own.bound(top)
+    return f"names {dotted!r}, a standard module {where} imports" if kind == "import" else ""
 
 
 def _name_why(name: str, whole: bool = False) -> str:
@@ -245,8 +269,12 @@ class _Judge:
             return ""
         if any(p.startswith("_") for p in dotted.split(".")):
             return f"reaches the private name {dotted!r}"
-        if operand or not _module_like(top, self.own) or _file_name(dotted):
-            return ""  # a value in arithmetic; a file name such as yolov5s.pt
+        if operand:
+            return ""  # a value in arithmetic, never called
+        if not _module_like(top, self.own):
+            return ""  # a word: a whole string is judged in judge() (`sp.run`)
+        if _file_name(dotted) and not self.own.tree(top):
+            return ""  # a file name such as wandb.yaml
         return f"names {dotted!r}, neither the repository's own code nor a known class"
 
     def call(self, node: ast.Call) -> str:
@@ -271,7 +299,7 @@ class _Judge:
         if not dotted or top in _BUILTINS or top.startswith("_"):
             return f"calls {ast.unparse(func)[:80]!r}"
         kind, where = self.own.bound(top)
-        if kind == "import" or (kind in ("def", "assign") and isinstance(func, ast.Name)):
+        if kind == "import" or (kind in ("def", "assign", "tree") and isinstance(func, ast.Name)):
             return f"calls {dotted!r}, which {where} binds"
         if kind != "library" and isinstance(func, ast.Name) and not node.args and not node.keywords:
             return f"calls {dotted!r}"  # `main()`: whatever the loader binds, run

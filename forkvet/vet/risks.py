@@ -1134,6 +1134,7 @@ class _YamlScan:
     _resolvers: dict[str, str] | None = None
     _unproven: dict[str, str] | None = None
     _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
+    strings_left: float = _YAML_SECONDS  # seconds left to judge config strings (evalstrings)
 
     def file(self, f: FileEntry) -> None:
         key = (f.dev, f.ino)
@@ -1209,7 +1210,8 @@ class _YamlScan:
                 elif "\\" not in need.target:  # a key spelled out, past the cap
                     found.append(_config_unverified(f.path))
             if need.expr:
-                found += self._string_risks(f, need, deadline, found)
+                found += self._string_risks(f, need, found)
+                deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
             if not need.tag:
                 return
             if size > _MAX_YAML_STREAM:
@@ -1222,21 +1224,30 @@ class _YamlScan:
             )
             found += self._tag_risks(f.path, _YamlText(fh), loader, deadline)
 
-    def _string_risks(
-        self, f: FileEntry, need: _Needs, deadline: float, found: list[Risk]
-    ) -> list[Risk]:
+    def _string_risks(self, f: FileEntry, need: _Needs, found: list[Risk]) -> list[Risk]:
         """Config strings that are code when a library evaluates them (evalstrings, round 20a
-        F2/F7), but those on a line another rule already reported. A YAML file over the cap
-        with what such a string needs is NOT verified."""
+        F2/F7), but those another finding of the file quotes. They get a budget of their own
+        (_YAML_SECONDS a run, _YAML_FILE_SECONDS a file; the time spent is given back to the
+        tag search): a file not judged in it is NOT verified, as one past the tag search's.
+        A YAML file over the cap with what such a string needs is NOT verified."""
         if need.text is None:
             return [_strings_unverified(f.path)] if f.suffix in _YAML_SUFFIXES else []
+        start = time.monotonic()
+        stop = start + min(self.strings_left, _YAML_FILE_SECONDS)
 
         def tick() -> None:
-            if time.monotonic() > deadline:
+            if time.monotonic() > stop:
                 raise _YamlTimeout
 
         said = [r.message for r in found if r.kind == "code-in-data"]
-        return evalstrings.risks(f.path, need.text, self.own(), tick, said)
+        try:
+            if start > stop:
+                raise _YamlTimeout
+            return evalstrings.risks(f.path, need.text, self.own(), tick, said)
+        finally:
+            spent = time.monotonic() - start
+            self.strings_left -= spent
+            self.deadline += spent
 
     def _tag_risks(
         self, path: str, source: str | _YamlText, loader: type, deadline: float

@@ -116,7 +116,8 @@ _YOLO_CODE = (
     "                args[j] = eval(a) if isinstance(a, str) else a\n"
 )
 _COMMON = (
-    "import torch.nn as nn\nfrom utils.general import check_requirements\n\n"
+    "import subprocess as sp\nimport torch.nn as nn\n"
+    "from utils.general import check_requirements\n\n"
     "class Conv(nn.Module):\n    pass\n\nclass C3(nn.Module):\n    pass\n"
 )
 _GENERAL = "import subprocess\n\ndef check_requirements(reqs=()):\n    subprocess.run(reqs)\n"
@@ -148,6 +149,9 @@ def _yolo(layer: str) -> dict[str, str]:
         '[-1, 1, eval, ["\'__imp\' + \'ort__(\\"os\\").system(\\"touch m\\")\'"]]',
         "[-1, 1, eval, [\"''.join(['o', 's'])\"]]",
         "[-1, 1, Conv, [\"list(map(eval, ['1']))\"]]",
+        "[-1, 1, sp.run, [\"'x'\"]]",  # a standard module under the tree's alias
+        # 3.12's f-strings nest the same quotes: forkvet's 3.11 parser refuses what 3.12 runs
+        '[-1, 1, Conv, [\'f"{__import__("os").system("x")}"\']]',
     ],
 )
 def test_a_model_yaml_string_that_is_code_is_an_error(vet_repo: Vet, layer: str) -> None:
