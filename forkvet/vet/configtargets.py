@@ -147,6 +147,16 @@ class OwnModules:
             return all(self._binds_own(src, module, rest, depth) for src in self.modules[module])
         return False
 
+    def disowns(self, target: str) -> bool:
+        """Whether a dotted name under one of the tree's modules is, by what that module's
+        source binds it to, no own code (a pickle's `GLOBAL nets.b Net` where `Net =
+        subprocess.Popen`); False for a name under no module of the tree."""
+        parts = target.split(".")
+        for i in range(len(parts) - 1, max(len(parts) - 4, 0), -1):
+            if ".".join(parts[:i]) in self.modules:
+                return not self.owns(target)
+        return False
+
     def tree(self, top: str) -> bool:
         """Whether a top-level module name is one of the tree's."""
         return top in self.modules

@@ -9,7 +9,7 @@ import dataclasses
 import io
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -314,7 +314,7 @@ def _shelve_risks(
                 scan = pickles.scan_file(io.BytesIO(fh.read(size)), dat, deadline)
                 if scan is None:
                     continue
-                risk = _pickle_verdict(scan, names)
+                risk = _pickle_verdict(scan, names, _disowns(ctx))
                 if risk is not None:
                     where = f" (the shelve value at byte {offset:,}, listed in its .dir file)"
                     return [dataclasses.replace(risk, message=risk.message + where)]
@@ -404,7 +404,9 @@ class _PickleSweep:
             return  # no pickle in it: not listed with the known-safe pickles
         if _never_loads(scan, self.names):
             return
-        risk = _pickle_verdict(scan, self.names) or _shadowed(scan, self.names, self.shadows)
+        risk = _pickle_verdict(scan, self.names, _disowns(self.ctx)) or _shadowed(
+            scan, self.names, self.shadows
+        )
         if foreign:
             self._report_unquoted(scan, risk, shown)
             return
@@ -688,15 +690,31 @@ def _unverified(path: str | None, reason: str) -> Risk:
     )
 
 
-def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk | None:
-    """dangerous-pickle (imports that are no model class: see pickles.model_class) or
-    unsafe-pickle (only the repository's own or a model library's classes: loading runs
-    that code too); None when every import only rebuilds data. The message names the whole
-    set of imports (past five, by a digest), so a fingerprint naming it pins that set."""
+def _disowns(ctx: Context) -> Callable[[str], bool]:
+    """Whether a dotted name of one of the tree's modules is, by what the module's source
+    binds it to, no own code (configtargets.OwnModules.disowns; round 20a F8)."""
+    if "own_modules" not in ctx.memo:
+        ctx.memo["own_modules"] = configtargets.OwnModules(ctx.snap, set())
+    own: configtargets.OwnModules = ctx.memo["own_modules"]
+    return own.disowns
+
+
+def _pickle_verdict(
+    scan: pickles.FileScan,
+    repo_names: frozenset[str],
+    disowns: Callable[[str], bool] = lambda _: False,
+) -> Risk | None:
+    """dangerous-pickle (imports that are no model class: see pickles.model_class, and a
+    name of the tree's own module that the module binds to something else: `Net =
+    subprocess.Popen` after `class Net`, round 20a F8) or unsafe-pickle (only the
+    repository's own or a model library's classes: loading runs that code too); None when
+    every import only rebuilds data. The message names the whole set of imports (past five,
+    by a digest), so a fingerprint naming it pins that set."""
     unsafe = {g for g in pickles.live_imports(scan, repo_names) if not pickles.is_safe(*g)}
     if not unsafe:
         return None
     dangerous = pickles.dangerous(unsafe, repo_names)
+    dangerous |= {g for g in unsafe - dangerous if disowns(f"{g[0]}.{g[1]}")}
     shown = dangerous or unsafe
     inside = _inside(scan, shown)
     names = _import_names(unsafe, shown)

@@ -226,3 +226,25 @@ def test_a_large_model_yaml_with_code_shapes_is_not_verified(vet_repo: Vet) -> N
     report = vet_repo({_YOLO: _YOLO_CODE, "models/big.yaml": big})
     [error] = [r for r in _errors(report) if r.path == "models/big.yaml"]
     assert "NOT verified" in error.message
+
+
+# -- F8 for pickles: a pickled class of the tree's module that the module rebinds ---------------
+def _pickle_of(module: str, name: str) -> bytes:
+    # protocol 4, no newline (a CRLF checkout would change GLOBAL's): STACK_GLOBAL of two
+    # SHORT_BINUNICODE, EMPTY_TUPLE, REDUCE (calls it), STOP
+    m, n = module.encode(), name.encode()
+    return b"\x80\x04\x8c" + bytes([len(m)]) + m + b"\x8c" + bytes([len(n)]) + n + b"\x93)R."
+
+
+def test_a_pickled_own_class_the_module_rebinds_is_dangerous(vet_repo: Vet) -> None:
+    report = vet_repo(
+        {
+            "nets/__init__.py": "",
+            "nets/b.py": _NETS["nets/b.py"],
+            "nets/ok.py": "class Net:\n    pass\n",
+            "weights/bad.pt": _pickle_of("nets.b", "Net"),
+            "weights/ok.pt": _pickle_of("nets.ok", "Net"),
+        }
+    )
+    kinds = {r.path: r.kind for r in report.risks if r.kind.endswith("-pickle")}
+    assert kinds == {"weights/bad.pt": "dangerous-pickle", "weights/ok.pt": "unsafe-pickle"}
