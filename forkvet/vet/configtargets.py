@@ -27,7 +27,7 @@ import yaml
 from forkvet import rx
 from forkvet.report import Risk
 from forkvet.snapshot import Snapshot
-from forkvet.vet import configformats
+from forkvet.vet import configformats, owncode
 
 # What a target key needs in a text, or an escape that could spell one (ASCII classes: RE2's
 # Unicode \W made this search 100 times slower on a notebook with a few non-ASCII letters);
@@ -69,6 +69,7 @@ def may_type(window: str) -> bool:
 
 TYPE_SUFFIXES = (".json", ".yaml", ".yml")
 MAX_CONFIG_BYTES = 2 << 20
+MAX_BOUND_FILES = 20_000  # Python files searched for what binds a name a config string calls
 _MAX_NODES = 200_000  # per file: a config of aliases cannot make the walk explode
 DOTTED = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _NAME = rx.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -116,13 +117,18 @@ class OwnModules:
     training/ on sys.path, where `src.tasks.seq` is). A file deep in the tree is no module
     `torch` because its name is torch.py.
 
-    A target is the repository's own only when the name after its module is defined there
-    (`class`/`def`, or imported from the repository's own code): `src.utils.torch.load`, an
-    attribute chain through a module that imports torch, reaches torch.load."""
+    A target is the repository's own only when the module's source leaves the name after it
+    bound to a `class`/`def` defined there, or to an import of the repository's own code
+    (owncode: by Python's binding, not by spelling): `src.utils.torch.load`, an attribute
+    chain through a module that imports torch, reaches torch.load; `class Net` rebound by
+    `Net = subprocess.Popen` is no own name."""
 
     def __init__(self, snap: Snapshot, script_dirs: set[str]) -> None:
         self.snap = snap
+        self._facts: dict[str, owncode.Facts | None] = {}  # a source's bindings, once read
+        self._bound: dict[str, tuple[str, str]] = {}
         files = [f.path for f in snap.files]
+        self.python = [p for p in files if p.endswith(".py")]
         roots = (
             {""}
             | script_dirs
@@ -162,37 +168,74 @@ class OwnModules:
             rest = parts[i:]
             if not rest:
                 return True  # a module: calling it fails
-            sources = self.modules[module]
-            return any(
-                self._defines(src, rest[0], class_only=len(rest) == 2, depth=depth)
-                for src in sources
-            ) or not any(self._may_bind(src, rest[0]) for src in sources)
+            # What each source of the module binds the name to (round 20a F8): every one
+            # Python may find must leave it own code (owncode's docstring).
+            return all(self._binds_own(src, module, rest, depth) for src in self.modules[module])
         return False
 
-    def _may_bind(self, path: str, name: str) -> bool:
-        """Whether the module could hold the name at all: it spells it, or imports `*`. One
-        that cannot makes the target fail to import (a config naming a file the repository
-        lacks), which runs nothing."""
-        text = self.snap.read_text(path) or ""
-        return bool(rx.search(rf"\b{rx.escape(name)}\b|\bimport[ \t]*\*", text))
-
-    def _defines(self, path: str, name: str, class_only: bool, depth: int) -> bool:
-        text = self.snap.read_text(path) or ""
-        kinds = "class" if class_only else r"class|def|async[ \t]+def"
-        if rx.search(rf"(?m)^(?:{kinds})[ \t]+{rx.escape(name)}\b", text):
-            return True
-        # Imported into the module: own when it comes from the repository's own code.
-        for m in rx.finditer(
-            rf"(?m)^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*(?:\([^)]*|[^\n]*)"
-            rf"\b{rx.escape(name)}\b",
-            text,
-        ):
-            source = m.group(1)
-            if source.startswith("."):
-                return True  # a relative import: a module of the same package
-            if self.owns(f"{source}.{name}", depth + 1):
-                return True
+    def disowns(self, target: str) -> bool:
+        """Whether a dotted name under one of the tree's modules is, by what that module's
+        source binds it to, no own code (a pickle's `GLOBAL nets.b Net` where `Net =
+        subprocess.Popen`); False for a name under no module of the tree."""
+        parts = target.split(".")
+        for i in range(len(parts) - 1, max(len(parts) - 4, 0), -1):
+            if ".".join(parts[:i]) in self.modules:
+                return not self.owns(target)
         return False
+
+    def tree(self, top: str) -> bool:
+        """Whether a top-level module name is one of the tree's."""
+        return top in self.modules
+
+    def bound(self, name: str) -> tuple[str, str]:
+        """How the tree's code binds a name at module level to something a call of it runs:
+        ("def" | "assign", where); ("import", where) for an import or alias from the standard
+        library (`import subprocess as sp`); ("tree", where) for one from the tree's own
+        modules; ("library", where) for one from a library (`from jax.sharding import
+        PartitionSpec as P`, `P = jax.P`); ("", "") for a class or nothing. What a
+        config string calling it reaches when the loader's module is the tree's (YOLOv5's
+        `check_requirements`, imported into models/yolo.py with `*`)."""
+        if name not in self._bound:
+            self._bound[name] = self._find_bound(name)
+        return self._bound[name]
+
+    def _find_bound(self, name: str) -> tuple[str, str]:
+        found = "", ""
+        word = rx.escape(name)
+        pattern = rx.compile(
+            rf"(?m)^(?P<def>(?:async[ \t]+)?def)[ \t]+{word}\b"
+            rf"|^{word}[ \t]*(?::[^=\n]*)?=(?P<assign>[^=][^\n]*)"
+            rf"|^[ \t]*from[ \t]+(?P<src>[\w.]+)[ \t]+import[ \t]*(?:\([^)]*|[^\n]*)\b{word}\b"
+            rf"|^[ \t]*import[ \t](?P<imp>[^\n]*)\bas[ \t]+{word}\b"
+        )
+        for path in self.python[:MAX_BOUND_FILES]:
+            text = self.snap.read_text(path) or ""
+            if name not in text:
+                continue
+            for m in pattern.finditer(text):
+                where = f"{path} (line {text.count(chr(10), 0, m.start()) + 1})"
+                if m.group("def"):
+                    return "def", where
+                assign = (m.group("assign") or "").strip()
+                if assign and not DOTTED.fullmatch(assign):
+                    return "assign", where
+                source = (m.group("src") or assign or m.group("imp") or "").strip()
+                top = source.split(".")[0]
+                if top in sys.stdlib_module_names:
+                    return "import", where  # `import subprocess as sp`, `from os import system`
+                if self.tree(top) or source.startswith("."):
+                    found = "tree", where  # the tree's own code: vetted, but a call runs it
+                elif not found[0]:
+                    found = "library", where  # `from jax.sharding import PartitionSpec as P`
+        return found
+
+    def _binds_own(self, path: str, module: str, rest: list[str], depth: int) -> bool:
+        if path not in self._facts:
+            text = self.snap.read_text(path)
+            package = path.endswith("/__init__.py") or path == "__init__.py"
+            self._facts[path] = None if text is None else owncode.facts(text, module, package)
+        found = self._facts[path]
+        return found is not None and owncode.own_name(found, rest, self, depth)
 
 
 def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[Risk]:

@@ -9,7 +9,7 @@ import dataclasses
 import io
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +25,7 @@ from forkvet.vet import (
     configtargets,
     containers,
     dataformats,
+    evalstrings,
     loadertext,
     modelindex,
     pickles,
@@ -317,7 +318,7 @@ def _shelve_risks(
                 scan = pickles.scan_file(io.BytesIO(fh.read(size)), dat, deadline)
                 if scan is None:
                     continue
-                risk = _pickle_verdict(scan, names)
+                risk = _pickle_verdict(scan, names, _disowns(ctx))
                 if risk is not None:
                     where = f" (the shelve value at byte {offset:,}, listed in its .dir file)"
                     return [dataclasses.replace(risk, message=risk.message + where)]
@@ -407,7 +408,9 @@ class _PickleSweep:
             return  # no pickle in it: not listed with the known-safe pickles
         if _never_loads(scan, self.names):
             return
-        risk = _pickle_verdict(scan, self.names) or _shadowed(scan, self.names, self.shadows)
+        risk = _pickle_verdict(scan, self.names, _disowns(self.ctx)) or _shadowed(
+            scan, self.names, self.shadows
+        )
         if foreign:
             self._report_unquoted(scan, risk, shown)
             return
@@ -691,15 +694,31 @@ def _unverified(path: str | None, reason: str) -> Risk:
     )
 
 
-def _pickle_verdict(scan: pickles.FileScan, repo_names: frozenset[str]) -> Risk | None:
-    """dangerous-pickle (imports that are no model class: see pickles.model_class) or
-    unsafe-pickle (only the repository's own or a model library's classes: loading runs
-    that code too); None when every import only rebuilds data. The message names the whole
-    set of imports (past five, by a digest), so a fingerprint naming it pins that set."""
+def _disowns(ctx: Context) -> Callable[[str], bool]:
+    """Whether a dotted name of one of the tree's modules is, by what the module's source
+    binds it to, no own code (configtargets.OwnModules.disowns; round 20a F8)."""
+    if "own_modules" not in ctx.memo:
+        ctx.memo["own_modules"] = configtargets.OwnModules(ctx.snap, set())
+    own: configtargets.OwnModules = ctx.memo["own_modules"]
+    return own.disowns
+
+
+def _pickle_verdict(
+    scan: pickles.FileScan,
+    repo_names: frozenset[str],
+    disowns: Callable[[str], bool] = lambda _: False,
+) -> Risk | None:
+    """dangerous-pickle (imports that are no model class: see pickles.model_class, and a
+    name of the tree's own module that the module binds to something else: `Net =
+    subprocess.Popen` after `class Net`, round 20a F8) or unsafe-pickle (only the
+    repository's own or a model library's classes: loading runs that code too); None when
+    every import only rebuilds data. The message names the whole set of imports (past five,
+    by a digest), so a fingerprint naming it pins that set."""
     unsafe = {g for g in pickles.live_imports(scan, repo_names) if not pickles.is_safe(*g)}
     if not unsafe:
         return None
     dangerous = pickles.dangerous(unsafe, repo_names)
+    dangerous |= {g for g in unsafe - dangerous if disowns(f"{g[0]}.{g[1]}")}
     shown = dangerous or unsafe
     inside = _inside(scan, shown)
     names = _import_names(unsafe, shown)
@@ -1149,6 +1168,7 @@ class _YamlScan:
     _unproven: dict[str, tuple[str, bool]] | None = None
     _locators: dict[str, str] | None = None
     _by_target: dict[str, list[str]] | None = None  # in-tree link targets -> the links
+    strings_left: float = _YAML_SECONDS  # seconds left to judge config strings (evalstrings)
 
     def file(self, f: FileEntry) -> None:
         key = (f.dev, f.ino)
@@ -1240,11 +1260,13 @@ class _YamlScan:
         deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
         with self.ctx.snap.open(f.path) as fh:
             size = os.fstat(fh.fileno()).st_size
+            strings = _judged_strings(f)
             need = _needs(
                 _YamlText(fh),
                 deadline,
                 size <= configtargets.MAX_CONFIG_BYTES,
                 f.suffix in configtargets.TYPE_SUFFIXES,
+                strings,
             )
             if need.interpolation and need.text is not None:
                 found += self._interpolated(f.path, need.text)
@@ -1259,6 +1281,9 @@ class _YamlScan:
                     found.append(_config_unverified(f.path))
             if need.gin:
                 found += self._gin_risks(f.path, need.text, f.suffix == ".py")
+            if need.expr:
+                found += self._string_risks(f, need, found)
+                deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
             if not need.tag:
                 return
             if size > _MAX_YAML_STREAM:
@@ -1307,6 +1332,31 @@ class _YamlScan:
                         configtargets.target_risk(self.ctx.snap, py.path, key, target, line, [])
                     )
             self.found += found
+
+    def _string_risks(self, f: FileEntry, need: _Needs, found: list[Risk]) -> list[Risk]:
+        """Config strings that are code when a library evaluates them (evalstrings, round 20a
+        F2/F7), but those another finding of the file quotes. They get a budget of their own
+        (_YAML_SECONDS a run, _YAML_FILE_SECONDS a file; the time spent is given back to the
+        tag search): a file not judged in it is NOT verified, as one past the tag search's.
+        A YAML file over the cap with what such a string needs is NOT verified."""
+        if need.text is None:
+            return [_strings_unverified(f.path)] if f.suffix in _YAML_SUFFIXES else []
+        start = time.monotonic()
+        stop = start + min(self.strings_left, _YAML_FILE_SECONDS)
+
+        def tick() -> None:
+            if time.monotonic() > stop:
+                raise _YamlTimeout
+
+        said = [r.message for r in found if r.kind == "code-in-data"]
+        try:
+            if start > stop:
+                raise _YamlTimeout
+            return evalstrings.risks(f.path, need.text, self.own(), tick, said)
+        finally:
+            spent = time.monotonic() - start
+            self.strings_left -= spent
+            self.deadline += spent
 
     def _tag_risks(
         self, path: str, source: str | _YamlText, loader: type, deadline: float
@@ -1380,12 +1430,28 @@ class _Needs:
     text: str | None = None  # the whole text, when kept (small files)
     interpolation: bool = False  # an OmegaConf `${` (a resolver may run it)
     gin: bool = False  # gin's dynamic registration (imports resolve `@references`)
+    expr: bool = False  # what a config string that is code needs (evalstrings)
 
 
-def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
+def _judged_strings(f: FileEntry) -> bool:
+    """Whether a file's strings are judged as code a library may evaluate (evalstrings): a
+    YAML/JSON config, but GitHub's own (workflows, actions: `if: always()` is GitHub's
+    expression language, no Python loader's)."""
+    name = f.path.rsplit("/", 1)[-1].lower()
+    return (
+        f.suffix in evalstrings.SUFFIXES
+        and not f.path.startswith(".github/")
+        and name not in ("action.yml", "action.yaml")
+    )
+
+
+def _needs(
+    text: _YamlText, deadline: float, keep: bool, types: bool, strings: bool = False
+) -> _Needs:
     """Whether the text holds what a code tag or a config target needs, searched window by
     window (a piece of the window before kept: a tag cut by a window's end is found whole);
-    keep: the text is kept whole for the config reader; types: a dotted `type` counts."""
+    keep: the text is kept whole for the config reader; types: a dotted `type` counts;
+    strings: what a config string that is code needs counts (evalstrings)."""
     out = _Needs()
     need = configtargets.NEED_TYPES if types else configtargets.NEED
     kept: list[str] = []
@@ -1411,12 +1477,13 @@ def _needs(text: _YamlText, deadline: float, keep: bool, types: bool) -> _Needs:
             out.target = m.group(0)
         out.interpolation = out.interpolation or "${" in window
         out.gin = out.gin or configformats.GIN_NEED in window
+        out.expr = out.expr or (strings and bool(evalstrings.need().search(window)))
         if out.tag and out.target is not None and not keep:
             break
         if time.monotonic() > deadline:
             raise _YamlTimeout
         tail = window[-64:]
-    if keep and (out.target is not None or out.interpolation or out.gin):
+    if keep and (out.target is not None or out.interpolation or out.gin or out.expr):
         out.text = "".join(kept)
     return out
 
@@ -1429,6 +1496,19 @@ def _config_unverified(path: str, why: str = "") -> Risk:
         f"Config NOT verified for callables it names ({why}): it has a Hydra `_target_`, a "
         "dotted `type` or gin's dynamic registration, whose "
         "loader imports and calls what it names; read it before running anything that loads it.",
+        path,
+    )
+
+
+def _strings_unverified(path: str) -> Risk:
+    return Risk(
+        "code-in-data",
+        "error",
+        "Config NOT verified for strings that are code (over "
+        f"{configtargets.MAX_CONFIG_BYTES >> 20} MiB): it has what a Python expression needs "
+        "(a call, a dotted name), and libraries "
+        "evaluate config strings (YOLOv5's parse_model, rl_zoo3); read it before running "
+        "anything that loads it.",
         path,
     )
 

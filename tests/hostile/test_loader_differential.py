@@ -984,6 +984,94 @@ print(OmegaConf.load(P).width)
 """,
     ),
 ]
+# Round 20a F8: the own-code exemption of a target follows what the module binds the name to
+# (a `class Net` rebound by `Net = ...`, a decorator returning another callable).
+_OWN_REPO = """
+import os, yaml
+repo = os.path.dirname(os.path.dirname(P))
+os.makedirs(os.path.join(repo, 'nets'), exist_ok=True)
+open(os.path.join(repo, 'nets', '__init__.py'), 'w').close()
+open(os.path.join(repo, 'nets', 'own.py'), 'w').write(SOURCE)
+cfg = {'model': {'_target_': 'nets.own.Net', '_args_': [MARK, 'w']}}
+open(P, 'w').write(yaml.safe_dump(cfg))
+"""
+_OWN_RUN = """
+import os, sys, hydra.utils
+from omegaconf import OmegaConf
+sys.path.insert(0, os.path.dirname(os.path.dirname(P)))
+hydra.utils.instantiate(OmegaConf.load(P).model)
+"""
+CASES += [
+    Case(
+        "hydra-instantiate",
+        "hydra-own-name-rebound",
+        "configs/rebound.yaml",
+        ("hydra", "omegaconf", "yaml"),
+        'SOURCE = "import builtins\\nclass Net:\\n    pass\\nNet = builtins.open\\n"\n' + _OWN_REPO,
+        _OWN_RUN,
+    ),
+    Case(
+        "hydra-instantiate",
+        "hydra-own-name-decorated",
+        "configs/decorated.yaml",
+        ("hydra", "omegaconf", "yaml"),
+        'SOURCE = "import builtins\\ndef reg(f):\\n    return builtins.open\\n@reg\\ndef Net():\\n'
+        '    pass\\n"\n' + _OWN_REPO,
+        _OWN_RUN,
+    ),
+]
+# Round 20a F2, F7: config strings a library evaluates. YOLOv5's parse_model (its two eval
+# lines, copied: ultralytics is heavy) and rl_zoo3's ExperimentManager (policy_kwargs).
+_PAYLOAD = "__import__('builtins').open(%r, 'w').write('ran') and 64"
+CASES += [
+    Case(
+        "config-string-eval",
+        "yolov5-parse-model-args",
+        "models/yolov5s.yaml",
+        ("yaml",),
+        f"""
+import yaml
+layer = [-1, 1, 'Conv', [{_PAYLOAD!r} % MARK, 1]]
+cfg = {{'nc': 1, 'backbone': [[-1, 1, 'Conv', [16, 1]]], 'head': [layer]}}
+open(P, 'w').write(yaml.safe_dump(cfg))
+""",
+        """
+import contextlib, yaml
+class Conv:
+    def __init__(self, *args):
+        self.args = args
+d = yaml.safe_load(open(P))
+for f, n, m, args in d['backbone'] + d['head']:
+    m = eval(m) if isinstance(m, str) else m  # eval strings (models/yolo.py parse_model)
+    for j, a in enumerate(args):
+        with contextlib.suppress(NameError):
+            args[j] = eval(a) if isinstance(a, str) else a  # eval strings
+    m(*args)
+""",
+    ),
+    Case(
+        "config-string-eval",
+        "rl-zoo3-policy-kwargs",
+        "hyperparams/ppo.yml",
+        ("rl_zoo3", "yaml"),
+        f"""
+import yaml
+kwargs = "dict(net_arch=[8], ortho_init=bool(%s))" % ({_PAYLOAD!r} % MARK)
+cfg = {{'CartPole-v1': {{'n_envs': 1, 'policy': 'MlpPolicy', 'n_timesteps': 64,
+                         'n_steps': 32, 'policy_kwargs': kwargs}}}}
+open(P, 'w').write(yaml.safe_dump(cfg))
+""",
+        """
+import runpy, sys
+sys.argv = ['train', '--algo', 'ppo', '--env', 'CartPole-v1', '-conf', P, '-n', '64',
+            '--log-folder', 'logs']
+try:
+    runpy.run_module('rl_zoo3.train', run_name='__main__')
+except SystemExit:
+    pass
+""",
+    ),
+]
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 # Loaders of another repository's code, no file of this tree: the call is the finding
