@@ -107,7 +107,13 @@ def fold(text: str) -> str:
     HTML entity, a tag, Markdown emphasis or spaces between its letters."""
     text = _rendered(text)
     if not text.isascii():
+        if "\u202e" in text:
+            text = _OVERRIDDEN.sub(lambda m: m.group(1)[::-1], text)
         text = unicodedata.normalize("NFKD", text).translate(_FOLD)
+    if "non" in text or "NON" in text or "Non" in text:
+        # "non·commercial", "non/commercial", "non_commercial": any separator between "non"
+        # and the word it negates reads as the hyphen a reader sees there.
+        text = _NON_SEPARATED.sub(r"\1-\2", text)
     if " " in text:
         # Letter-spaced words read as words: "N O N - C O M M E R C I A L".
         text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
@@ -119,6 +125,10 @@ def fold(text: str) -> str:
     return text
 
 
+# A right-to-left override shows its text reversed ("U+202E laicremmoc-non U+202C" shows
+# "non-commercial"): read as shown, up to its pop, the next override or the line end.
+_OVERRIDDEN = rx.compile("\u202e([^\u202a-\u202e\u2066-\u2069\n]{0,500})")
+_NON_SEPARATED = rx.compile(r"(?i)\b(non)(?:[ \t]*[^\w\s-][ \t]*|_+)(commerc|profit)")
 _ASKED = rx.compile(r"(?i)\b(commercial(?:ly)?(?:\s+(?:use|usage|purposes?))?)\s*\?+")
 _SPACED = rx.compile(r"\b(?:[A-Za-z] (?:- )?){3,}[A-Za-z]\b")
 
@@ -210,8 +220,11 @@ _MISSPELT = _misspellings()
 _TO_BLANK = {c: " " for c in range(0x21, 0x7F) if not chr(c).isalnum()}
 # A digit 0 or 1 between letters, a capital I after a lower-case letter ("c0mmercial", "n0n",
 # "commerc1al", "commerciaI"): read as o, l and l.
-_LOOKALIKE = rx.compile(r"[A-Za-z][01]+[A-Za-z]|[a-z]I")
+_LOOKALIKE = rx.compile(r"[A-Za-z][0-9]+[A-Za-z]|[a-z]I")
 _DIGIT_AS = str.maketrans("01", "ol")
+# Leetspeak: other digits in a word read as letters ("n0n-c0mm3rc14l"), but only where the
+# word then reads as a key word or "non" (a model name such as "gpt4o" stays as written).
+_LEET_AS = str.maketrans("0134579", "oleastg")
 # A word broken at a line end with a hyphen: "commer-\ncial" (a quote or list mark may open
 # the next line).
 _WRAPPED = rx.compile(r"\b([A-Za-z]{2,30})-[ \t]*\r?\n[ \t>]*([A-Za-z]{2,30})\b")
@@ -297,15 +310,56 @@ def _misspelt(text: str) -> str:
         text = _WRAPPED.sub(_joined, text)
     text = _SPLIT_KEY_WORD.sub(_rejoined, text)
     lookalike = _LOOKALIKE.search(text) is not None
-    if not lookalike and _MISSPELT.keys().isdisjoint(text.lower().translate(_TO_BLANK).split()):
+    words = set(text.lower().translate(_TO_BLANK).split())
+    further = _two_edits(words)
+    if not lookalike and not further and _MISSPELT.keys().isdisjoint(words):
         return text  # the common case: C-speed passes, nothing to read otherwise
     # Every word looked up once, however many distinct misspellings there are (no cap a text
     # could fill with decoys): the text cut into words and the rest (linear).
     pieces = _WORDS.split(text)
     for i in range(1, len(pieces), 2):
         word = _unlooked(pieces[i]) if lookalike else pieces[i]
-        pieces[i] = _MISSPELT.get(word.lower(), word)
+        lower = word.lower()
+        pieces[i] = _MISSPELT.get(lower) or further.get(lower) or word
     return "".join(pieces)
+
+
+# Two edits away is still the word for the long key words ("non-comercal"), unless the word
+# holds a key word itself ("commercials", "uncommercial", "noncommercially" are words).
+_LONG_KEYS = tuple(k for k in KEY_WORDS if len(k) >= 10)
+
+
+def _two_edits(words: set[str]) -> dict[str, str]:
+    """{word: key word} for the words two edits from a long key word (a cheap filter on
+    length and letters first, then a bounded edit distance; each distinct word once)."""
+    out: dict[str, str] = {}
+    for word in words:
+        if not 8 <= len(word) <= 17 or "m" not in word or "c" not in word[:2]:
+            continue
+        if word in _MISSPELT or any(k in word for k in ("commercial", "research")):
+            continue
+        if any(stem in word for stem in FOREIGN_COMMERCE_STEMS):
+            continue
+        key = next((k for k in _LONG_KEYS if _within_two(word, k)), None)
+        if key is not None:
+            out[word] = key
+    return out
+
+
+def _within_two(a: str, b: str) -> bool:
+    """Levenshtein distance of a and b at most 2 (a banded table: linear in the length)."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [3] * len(b)
+        for j in range(max(1, i - 2), min(len(b), i + 2) + 1):
+            cost = 0 if ca == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+        if min(cur) > 2:
+            return False
+        prev = cur
+    return prev[-1] <= 2
 
 
 def _unlooked(word: str) -> str:
@@ -321,6 +375,10 @@ def _unlooked(word: str) -> str:
             and word[-1].isalpha()
         ):
             word = word.translate(_DIGIT_AS)
+    if not word.isalpha():
+        leet = word.translate(_LEET_AS)
+        if leet.isalpha() and (leet.lower() == "non" or _key_word(leet) is not None):
+            word = leet
     if "I" in word and not word.isupper():
         word = word[0] + "".join(
             "l" if c == "I" and word[k].islower() else c for k, c in enumerate(word[1:])

@@ -153,7 +153,8 @@ def _shown_text(ctx: Context, fe: FileEntry) -> str:
     if fe.suffix == ".ipynb":
         return _notebook_markdown(ctx, fe)
     text = (ctx.snap.read_text(fe.path) or "")[:MAX_DOC_CHARS]
-    if not text or not _hinted(text):
+    # Hinted as a reader reads it ("n0n-c0mm3rc14l"): fold() is cached for _restriction.
+    if not text or not _hinted(fold(text)):
         return ""
     return _shown_part(fe.suffix, text)
 
