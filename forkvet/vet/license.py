@@ -428,7 +428,7 @@ def _reserved_for(text: str) -> set[str]:
     return out
 
 
-def _limiting_sentences(text: str, templates: str, prose: bool = False) -> list[str]:
+def limiting_sentences(text: str, templates: str, prose: bool = False) -> list[str]:
     """What the sentences beside the file's license templates are about, when one may limit
     the grant (see _sentence_topics), and rights a copyright line reserves for a kind of
     use. A sentence is the templates' own by its words (_template_words), so words written
@@ -464,7 +464,7 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
     """A permissive license text edited inside (words that narrow it written in, or rights
     taken out): a diff against a short template, a bounded n-gram check of a long one's
     grants, whatever the wording; and the sentences beside the templates that may limit the
-    grant (_limiting_sentences)."""
+    grant (limiting_sentences)."""
     words = normalize_tokens(text[:MAX_LICENSE_CHARS])
     own_words = " " + " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids) + " "
     out: list[str] = []
@@ -481,7 +481,7 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
             continue
         if not read_beside:  # the sentences beside the templates, read once
             read_beside = True
-            limiting = _limiting_sentences(text, own_words)
+            limiting = limiting_sentences(text, own_words)
             if limiting:
                 return [f"sentences beside the {spdx} text about {', '.join(limiting)}"]
         if len(template) > _MAX_DIFF_TOKENS or len(words) > 10 * _MAX_DIFF_TOKENS:
@@ -961,7 +961,7 @@ def _readme_section(
         # A License section is about terms: a sentence in it beside a permissive license is
         # read as one beside its text ("MIT. Deployment in any production system is not
         # allowed"), engineering words included (round 13).
-        limiting = _limiting_sentences(section, "", prose=True)
+        limiting = limiting_sentences(section, "", prose=True)
         if limiting:
             restrictive = [f"who may use it ({', '.join(limiting)})"]
     if restrictive:
