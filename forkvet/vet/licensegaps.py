@@ -11,7 +11,7 @@ This module lists the gaps as (path, what); the license check turns each into an
 from __future__ import annotations
 
 from forkvet import rx
-from forkvet.vet import weightsdocs
+from forkvet.vet import licensefields, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import sentences
 from forkvet.vet.textnorm import fold
@@ -23,6 +23,7 @@ def gaps(ctx: Context) -> list[tuple[str, str]]:
     out += _unread_readme(ctx)
     out += [(p, f"past what is read in full ({why})") for p, why in weightsdocs.unread_docs(ctx)]
     out += _weights_on_request(ctx)
+    out += [(p, f"a metadata file not read ({why})") for p, why in licensefields.unread(ctx)]
     return out
 
 

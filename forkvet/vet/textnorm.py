@@ -128,7 +128,20 @@ def fold(text: str) -> str:
 # A right-to-left override shows its text reversed ("U+202E laicremmoc-non U+202C" shows
 # "non-commercial"): read as shown, up to its pop, the next override or the line end.
 _OVERRIDDEN = rx.compile("\u202e([^\u202a-\u202e\u2066-\u2069\n]{0,500})")
-_NON_SEPARATED = rx.compile(r"(?i)\b(non)(?:[ \t]*[^\w\s-][ \t]*|_+)(commerc|profit)")
+_NON_SEPARATED = rx.compile(r"(?i)\b(non)(?:[ \t]*(?:[^\w\s-]|-{2,3})[ \t]*|_+)(commerc|profit)")
+
+
+def disguised(text: str) -> bool:
+    """Whether fold() may read a word in text otherwise than as written: a character outside
+    ASCII, a separator after "non", a key word written with digits, one two edits away. A
+    text for which this is False reads the same folded (for cheap pre-filters)."""
+    if not text.isascii() or _NON_SEPARATED.search(text) or _SPACED.search(text):
+        return True
+    if any(not m.group(0).isalpha() for m in _LEET_KEY.finditer(text)):
+        return True
+    return bool(_two_edits(set(text.lower().translate(_TO_BLANK).split())))
+
+
 _ASKED = rx.compile(r"(?i)\b(commercial(?:ly)?(?:\s+(?:use|usage|purposes?))?)\s*\?+")
 _SPACED = rx.compile(r"\b(?:[A-Za-z] (?:- )?){3,}[A-Za-z]\b")
 
@@ -220,11 +233,22 @@ _MISSPELT = _misspellings()
 _TO_BLANK = {c: " " for c in range(0x21, 0x7F) if not chr(c).isalnum()}
 # A digit 0 or 1 between letters, a capital I after a lower-case letter ("c0mmercial", "n0n",
 # "commerc1al", "commerciaI"): read as o, l and l.
-_LOOKALIKE = rx.compile(r"[A-Za-z][0-9]+[A-Za-z]|[a-z]I")
+_LOOKALIKE = rx.compile(r"[A-Za-z][01]+[A-Za-z]|[a-z]I")
 _DIGIT_AS = str.maketrans("01", "ol")
 # Leetspeak: other digits in a word read as letters ("n0n-c0mm3rc14l"), but only where the
 # word then reads as a key word or "non" (a model name such as "gpt4o" stays as written).
 _LEET_AS = str.maketrans("0134579", "oleastg")
+_LEET_OF = {"o": "0", "l": "1", "i": "1", "e": "3", "a": "4", "s": "5", "t": "7", "g": "9"}
+# The start of a key word or "non" with any of its letters written as digits (a match with
+# no digit is the word itself, left to the cheap path).
+_LEET_KEY = rx.compile(
+    r"(?i)\b(?:"
+    + "|".join(
+        "".join(f"[{c}{_LEET_OF[c]}]" if c in _LEET_OF else c for c in k[:6])
+        for k in sorted({k[:6] for k in KEY_WORDS} | {"non"})
+    )
+    + ")"
+)
 # A word broken at a line end with a hyphen: "commer-\ncial" (a quote or list mark may open
 # the next line).
 _WRAPPED = rx.compile(r"\b([A-Za-z]{2,30})-[ \t]*\r?\n[ \t>]*([A-Za-z]{2,30})\b")
@@ -309,7 +333,9 @@ def _misspelt(text: str) -> str:
     if "-" in text and "\n" in text:
         text = _WRAPPED.sub(_joined, text)
     text = _SPLIT_KEY_WORD.sub(_rejoined, text)
-    lookalike = _LOOKALIKE.search(text) is not None
+    lookalike = _LOOKALIKE.search(text) is not None or any(
+        not m.group(0).isalpha() for m in _LEET_KEY.finditer(text)
+    )
     words = set(text.lower().translate(_TO_BLANK).split())
     further = _two_edits(words)
     if not lookalike and not further and _MISSPELT.keys().isdisjoint(words):
@@ -333,9 +359,7 @@ def _two_edits(words: set[str]) -> dict[str, str]:
     """{word: key word} for the words two edits from a long key word (a cheap filter on
     length and letters first, then a bounded edit distance; each distinct word once)."""
     out: dict[str, str] = {}
-    for word in words:
-        if not 8 <= len(word) <= 17 or "m" not in word or "c" not in word[:2]:
-            continue
+    for word in [w for w in words if 8 <= len(w) <= 17 and "c" in w[:2] and "m" in w]:
         if word in _MISSPELT or any(k in word for k in ("commercial", "research")):
             continue
         if any(stem in word for stem in FOREIGN_COMMERCE_STEMS):

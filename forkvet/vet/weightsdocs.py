@@ -33,7 +33,7 @@ from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import FOREIGN_RESTRICTIONS, clauses
 from forkvet.vet.modelterms import ModelTerms, sentences
-from forkvet.vet.textnorm import fold
+from forkvet.vet.textnorm import disguised, fold
 
 MAX_DOCS = 80
 MAX_NOTEBOOKS = 20
@@ -176,7 +176,7 @@ def _shown_text(ctx: Context, fe: FileEntry, own: bool = False) -> str:
         return _notebook_markdown(ctx, fe)
     text = (ctx.snap.read_text(fe.path) or "")[:MAX_DOC_CHARS]
     # Hinted as a reader reads it ("n0n-c0mm3rc14l"): fold() is cached for _restriction.
-    if not text or not (own or _hinted(fold(text))):
+    if not text or not (own or _hinted(text) or (disguised(text) and _hinted(fold(text)))):
         return ""
     return _shown_part(fe.suffix, text)
 
