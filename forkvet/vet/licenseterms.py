@@ -444,8 +444,10 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         r"\brequires?\s+(?:(?:our|the|their|its|an?|prior|express|explicit|separate|specific)"
         r"\s+){0,3}written\s+(?:permission|consent|approval|authori[sz]ation|agreement)|"
         rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}\s+(?:in|within|inside)\s+(?:the\s+)?"
-        r"(?:(?-i:[A-Z])[\w.]*\s+){0,3}?(?:(?-i:[A-Z])[\w.]*|countries|territories|regions|"
-        r"jurisdictions)\b|"
+        # A place: a capitalised name ("in the United States"; not "DO NOT USE IN A USER
+        # PROGRAM", a header's capitals), a country's short name, or the word for one.
+        r"(?:(?-i:[A-Z][a-z]+)\s+){0,3}?(?:(?-i:[A-Z][a-z]+|US|USA|EU|UK|PRC)|countries|"
+        r"territories|regions|jurisdictions)\b|"
         r"\b(?:\d{1,3}|seven|fourteen|thirty|sixty|ninety)[- ](?:days?|weeks?|months?)\s+"
         r"(?:free\s+)?(?:trial|evaluation)\b|\b(?:as|for)\s+an?\s+(?:free\s+|limited\s+)?trial\b|"
         r"\btrial\s+(?:licen[sc]e|version|period)\b",

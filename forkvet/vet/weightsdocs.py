@@ -416,7 +416,7 @@ def _restriction(text: str, own: bool) -> str:
                 continue
             if _INTENT.search(line) and not _TERMS.search(line):
                 continue
-            if any(c in _RESTRICTIVE for c in clauses(line)) or (own and _limits(line)):
+            if any(c in _RESTRICTIVE for c in clauses(line)) or (own and subject and _limits(line)):
                 return " ".join(line.split())[:160]
     return ""
 
@@ -425,10 +425,20 @@ def _limits(line: str) -> bool:
     """The weights' own document is read as a README License section is: a sentence about
     who may use them or for what, with a limiting word ("may only be used by students",
     "restricted to Example Corp employees", "more than 1 million monthly active users"), is
-    terms (round 20c, F2: one reader of terms for every document)."""
+    terms (round 20c, F2: one reader of terms for every document). Advice ("its use should
+    be limited to English") and a license text's own grant ("no-charge, royalty-free") are
+    not terms of the weights' own."""
     from forkvet.vet.license import limiting_sentences  # license reads these documents
 
+    if _ADVICE.search(line):
+        return False
     return bool(limiting_sentences(line, "", prose=True))
+
+
+_ADVICE = rx.compile(
+    r"(?i)should|recommend|suggest|encourage|hereby|royalty-free|"
+    r"grants?\s+(?:to\s+)?you"
+)
 
 
 def reuse_expressions(ctx: Context) -> list[tuple[str, str]]:
