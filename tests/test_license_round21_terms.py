@@ -199,3 +199,25 @@ def test_license_fields_in_metadata(vet_repo: Vet, files: dict[str, str | bytes]
 )
 def test_permissive_metadata_stays_yes(vet_repo: Vet, files: dict[str, str | bytes]) -> None:
     assert _commercial(vet_repo, files) is True
+
+
+# -- F5: a listed base model fetched by a clone, a server, a container or an env file ------
+LLAMA = "meta-llama/Llama-2-7b-hf"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"download.sh": f"#!/bin/sh\ngit clone https://huggingface.co/{LLAMA} ckpt\n"},
+        {"serve.sh": f"#!/bin/sh\nvllm serve {LLAMA} --port 8000\n"},
+        {"Dockerfile": f"FROM python:3.11\nENV BASE_MODEL={LLAMA}\nCMD python model.py\n"},
+        {".env.example": f"BASE_MODEL={LLAMA}\n"},
+    ],
+)
+def test_base_model_fetched_in_other_ways(vet_repo: Vet, files: dict[str, str | bytes]) -> None:
+    assert _commercial(vet_repo, files) is not True
+
+
+def test_a_data_set_clone_is_no_model(vet_repo: Vet) -> None:
+    clone = "#!/bin/sh\ngit clone https://huggingface.co/datasets/acme/images data\n"
+    assert _commercial(vet_repo, {"download.sh": clone}) is True

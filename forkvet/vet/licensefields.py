@@ -25,7 +25,9 @@ from __future__ import annotations
 import json
 import struct
 
-from forkvet import rx, safeparse
+import yaml
+
+from forkvet import rx, safeparse, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 
@@ -124,14 +126,29 @@ def _values(ctx: Context, f: FileEntry) -> list[str]:
 
 
 def _yaml(text: str, f: FileEntry) -> list[str]:
-    out = []
-    for m in _YAML.finditer(text):
-        # CITATION.cff's own top-level license is the citation reader's; its `references`
-        # (indented) are read here.
-        if f.suffix == ".cff" and not m.group(1):
+    if f.suffix == ".cff":
+        return _cff_references(text)
+    return [m.group(2).strip() for m in _YAML.finditer(text)]
+
+
+def _cff_references(text: str) -> list[str]:
+    """A CITATION.cff's `references` of software or models (the weights it cites by name);
+    its own license is the citation reader's, a cited data set's or paper's is theirs."""
+    try:
+        data = safeyaml.load(text)
+    except (ValueError, RecursionError, yaml.YAMLError):
+        return []
+    refs = data.get("references") if isinstance(data, dict) else None
+    out: list[str] = []
+    for ref in refs[:50] if isinstance(refs, list) else []:
+        if not isinstance(ref, dict) or str(ref.get("type", "")).lower() not in _CFF_TYPES:
             continue
-        out.append(m.group(2).strip())
+        value = ref.get("license")
+        out += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
     return out
+
+
+_CFF_TYPES = frozenset(["software", "software-code", "software-container", "model", "generic"])
 
 
 def _json(text: str) -> list[str]:
