@@ -430,14 +430,14 @@ def _limits(line: str) -> bool:
     not terms of the weights' own."""
     from forkvet.vet.license import limiting_sentences  # license reads these documents
 
-    if _ADVICE.search(line):
+    if _ADVICE.search(line) or _DATA.search(line):  # BVLC's "fair use" of the data: no terms
         return False
     return bool(limiting_sentences(line, "", prose=True))
 
 
 _ADVICE = rx.compile(
-    r"(?i)should|recommend|suggest|encourage|hereby|royalty-free|"
-    r"grants?\s+(?:to\s+)?you"
+    r"(?i)\bshould\b|\brecommend|\bsuggest|\bencourage|\bhereby\b|\broyalty-free\b|"
+    r"\bgrants?\s+(?:to\s+)?you\b"
 )
 
 
