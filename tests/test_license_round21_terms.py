@@ -221,3 +221,27 @@ def test_base_model_fetched_in_other_ways(vet_repo: Vet, files: dict[str, str | 
 def test_a_data_set_clone_is_no_model(vet_repo: Vet) -> None:
     clone = "#!/bin/sh\ngit clone https://huggingface.co/datasets/acme/images data\n"
     assert _commercial(vet_repo, {"download.sh": clone}) is True
+
+
+# -- F6: the value a license field has is the one the format's loader resolves --------------
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("Cargo.toml", '[package]\nlicense = """CC-BY-NC-4.0"""\n'),
+        ("pixi.toml", "[project]\nlicense='CC-BY-NC-4.0'\n"),
+        ("sub/pyproject-like.toml", '[project]\nlicense = { text = "CC-BY-NC-4.0" }\n'),
+        (
+            "configs/m/metafile.yml",
+            "a: &lic CC-BY-NC-4.0\nModels:\n  - Name: x\n    License: *lic\n",
+        ),
+        ("configs/m/meta.yaml.in.yml", 'Collections: [{Name: x, License: "CC-BY-NC-4.0"}]\n'),
+    ],
+)
+def test_license_fields_read_as_the_loader_reads_them(vet_repo: Vet, name: str, text: str) -> None:
+    import tomllib
+
+    import yaml
+
+    data = tomllib.loads(text) if name.endswith(".toml") else yaml.safe_load(text)
+    assert "CC-BY-NC-4.0" in json.dumps(data)  # what the loader resolves
+    assert _commercial(vet_repo, {name: text}) is not True

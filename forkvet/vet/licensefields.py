@@ -30,6 +30,7 @@ import yaml
 from forkvet import rx, safeparse, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
+from forkvet.vet.modelterms import LICENSE_KEY
 
 MAX_FILES = 2000
 MAX_BYTES = 512 * 1024
@@ -112,10 +113,10 @@ def _values(ctx: Context, f: FileEntry) -> list[str]:
     if b"icen" not in raw:  # license / licence / License
         return []
     text = raw.decode("utf-8", "replace")
-    if f.suffix == ".toml":
-        return [next(g for g in m.groups() if g) for m in _TOML.finditer(text)]
-    if f.suffix in (".yml", ".yaml", ".cff"):
-        return _yaml(text, f)
+    if f.suffix in (".toml", ".yml", ".yaml"):
+        return _parsed(text, f.suffix)
+    if f.suffix == ".cff":
+        return _cff_references(text)
     if f.suffix == ".json":
         return _json(text)
     if f.suffix == ".py":
@@ -125,10 +126,40 @@ def _values(ctx: Context, f: FileEntry) -> list[str]:
     return []
 
 
-def _yaml(text: str, f: FileEntry) -> list[str]:
-    if f.suffix == ".cff":
-        return _cff_references(text)
-    return [m.group(2).strip() for m in _YAML.finditer(text)]
+def _parsed(text: str, suffix: str) -> list[str]:
+    """The values the loader resolves (tomllib, YAML's safe loader: a multi-line string,
+    anchors, flow maps) of every license-shaped key at any depth; by the key's line when the
+    file does not parse (a reader still sees it)."""
+    try:
+        data = safeparse.toml_loads(text) if suffix == ".toml" else safeyaml.load(text)
+    except (ValueError, RecursionError, yaml.YAMLError):
+        pattern = _TOML if suffix == ".toml" else _YAML
+        return [next(g for g in m.groups()[::-1] if g) for m in pattern.finditer(text)]
+    out: list[str] = []
+    _license_values(data, out, 0)
+    return out
+
+
+def _license_values(node: object, out: list[str], depth: int) -> None:
+    """Append the string values of license-shaped keys (`license`, `License`,
+    `model_license`, …) under node: a string, a list of them, or a table's `text`/`id`/`name`."""
+    if depth > 12 or len(out) >= MAX_VALUES:
+        return
+    if isinstance(node, dict):
+        items = list(node.items())[:2000]
+    elif isinstance(node, list):
+        items = list(enumerate(node))[:2000]
+    else:
+        return
+    for key, value in items:
+        if isinstance(key, str) and LICENSE_KEY.match(key):
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, dict):
+                    v = v.get("text") or v.get("id") or v.get("name") or v.get("identifier")
+                if isinstance(v, str) and v.strip():
+                    out.append(v[:200])
+        elif isinstance(value, (dict, list)):
+            _license_values(value, out, depth + 1)
 
 
 def _cff_references(text: str) -> list[str]:
