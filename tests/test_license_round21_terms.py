@@ -49,6 +49,7 @@ def _weights_md(sentence: str) -> dict[str, str | bytes]:
         "The weights are released for scientific purposes exclusively.",
         "The weights may be used solely to reproduce the results of the paper.",
         "You may use the weights privately; any other use is forbidden.",
+        "Free for teams of up to 5 people; larger organizations need an enterprise license.",
         # F12: a Llama-style condition on monthly active users.
         "If your products have more than 1 million monthly active users, you must request a "
         "license from us to use the weights.",

@@ -416,7 +416,9 @@ def _restriction(text: str, own: bool) -> str:
                 continue
             if _INTENT.search(line) and not _TERMS.search(line):
                 continue
-            if any(c in _RESTRICTIVE for c in clauses(line)) or (own and subject and _limits(line)):
+            if any(c in _RESTRICTIVE for c in clauses(line)) or (
+                own and (subject or _TERMS.search(line)) and _limits(line)
+            ):
                 return " ".join(line.split())[:160]
     return ""
 
