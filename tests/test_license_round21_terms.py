@@ -82,6 +82,9 @@ def test_terms_no_reader_knew_are_read_everywhere(vet_repo: Vet, sentence: str) 
         "The weights were trained on 8 GPUs for 3 days; use them with model.py.",
         "Commercial use of the weights is allowed.",
         "The weights may be used for any purpose, including commercial products.",
+        "Set this if and only if you intend to use the weights with CFG.",
+        "## How to Apply Delta Weights (Only Needed for Weights v0)",
+        "Its use should be limited to English, as the model was trained on English only.",
     ],
 )
 def test_weights_document_controls_stay_yes(vet_repo: Vet, sentence: str) -> None:

@@ -401,6 +401,9 @@ def _restriction(text: str, own: bool) -> str:
     text = fold(text)
     if not own and not _hinted(text):
         return ""
+    # A license's own text (a model license agreement named for the model) grants with
+    # words of who and what for ("patent license to make, use, sell"): only its clauses count.
+    who = own and not _GRANT_TEXT.search(text)
     for sentence in sentences(text)[:5000]:
         lines = [sentence] if len(sentence) < _MAX_SENTENCE else sentence.split("\n")
         for line in lines[:200]:
@@ -417,7 +420,7 @@ def _restriction(text: str, own: bool) -> str:
             if _INTENT.search(line) and not _TERMS.search(line):
                 continue
             if any(c in _RESTRICTIVE for c in clauses(line)) or (
-                own and (subject or _TERMS.search(line)) and _limits(line)
+                who and (subject or _TERMS.search(line)) and _limits(line)
             ):
                 return " ".join(line.split())[:160]
     return ""
@@ -434,7 +437,20 @@ def _limits(line: str) -> bool:
 
     if _ADVICE.search(line) or _DATA.search(line):  # BVLC's "fair use" of the data: no terms
         return False
-    return bool(limiting_sentences(line, "", prose=True))
+    topics = limiting_sentences(line, "", prose=True)
+    # The scope alone ("only", "solely") is terms where a use is allowed or forbidden ("may be
+    # used solely to reproduce"), not in a how-to ("if and only if you intend to use CFG").
+    return any(t != _SCOPE for t in topics) or (bool(topics) and bool(_MODAL_USE.search(line)))
+
+
+_SCOPE = "the grant's scope"
+_MODAL_USE = rx.compile(
+    r"(?i)\b(?:may|can|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use)\b"
+)
+_GRANT_TEXT = rx.compile(
+    r"(?i)\bhereby\s+grants?\b|\bpermission\s+is\s+hereby\s+granted\b|"
+    r"\bterms\s+and\s+conditions\s+for\s+use,\s+reproduction\b"
+)
 
 
 _ADVICE = rx.compile(
