@@ -50,6 +50,8 @@ def _weights_md(sentence: str) -> dict[str, str | bytes]:
         "The weights may be used solely to reproduce the results of the paper.",
         "You may use the weights privately; any other use is forbidden.",
         "Free for teams of up to 5 people; larger organizations need an enterprise license.",
+        "The model weights are for non-\U0001f4b0 use only.",
+        "The weights may not be used in production.",
         # F12: a Llama-style condition on monthly active users.
         "If your products have more than 1 million monthly active users, you must request a "
         "license from us to use the weights.",
@@ -85,6 +87,7 @@ def test_terms_no_reader_knew_are_read_everywhere(vet_repo: Vet, sentence: str) 
         "Set this if and only if you intend to use the weights with CFG.",
         "## How to Apply Delta Weights (Only Needed for Weights v0)",
         "Its use should be limited to English, as the model was trained on English only.",
+        "To convert the checkpoints you must map their parameter names to our internal names.",
     ],
 )
 def test_weights_document_controls_stay_yes(vet_repo: Vet, sentence: str) -> None:

@@ -437,13 +437,22 @@ def _limits(line: str) -> bool:
 
     if _ADVICE.search(line) or _DATA.search(line):  # BVLC's "fair use" of the data: no terms
         return False
+    if _PURPOSE_ONLY.search(line):
+        return True  # "for non-💰 use only": a purpose forkvet cannot read is still a limit
     topics = limiting_sentences(line, "", prose=True)
-    # The scope alone ("only", "solely") is terms where a use is allowed or forbidden ("may be
-    # used solely to reproduce"), not in a how-to ("if and only if you intend to use CFG").
-    return any(t != _SCOPE for t in topics) or (bool(topics) and bool(_MODAL_USE.search(line)))
+    # The scope alone ("only", "solely") and engineering words ("internal") are terms where a
+    # use is allowed or forbidden ("may be used solely to reproduce", "may not be used in
+    # production"), not in a how-to ("if and only if you intend to use CFG", "the internal
+    # names").
+    if any(t not in _WEAK_TOPICS for t in topics):
+        return True
+    return bool(topics) and bool(_MODAL_USE.search(line))
 
 
-_SCOPE = "the grant's scope"
+_WEAK_TOPICS = frozenset(["the grant's scope", "internal", "production", "hosted", "saas"])
+_PURPOSE_ONLY = rx.compile(
+    r"(?i)\bfor\s+(?:[^\s.;:]+\s+){1,3}?(?:use|usage|uses|purposes?)\s+only\b"
+)
 _MODAL_USE = rx.compile(
     r"(?i)\b(?:may|can|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use)\b"
 )
