@@ -88,6 +88,7 @@ def test_terms_no_reader_knew_are_read_everywhere(vet_repo: Vet, sentence: str) 
         "## How to Apply Delta Weights (Only Needed for Weights v0)",
         "Its use should be limited to English, as the model was trained on English only.",
         "To convert the checkpoints you must map their parameter names to our internal names.",
+        "For models with mixed layers only unstacked checkpoints can be used.",
     ],
 )
 def test_weights_document_controls_stay_yes(vet_repo: Vet, sentence: str) -> None:

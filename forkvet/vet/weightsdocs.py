@@ -454,7 +454,7 @@ _PURPOSE_ONLY = rx.compile(
     r"(?i)\bfor\s+(?:[^\s.;:]+\s+){1,3}?(?:use|usage|uses|purposes?)\s+only\b"
 )
 _MODAL_USE = rx.compile(
-    r"(?i)\b(?:may|can|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use)\b"
+    r"(?i)\b(?:may|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use)\b"
 )
 _GRANT_TEXT = rx.compile(
     r"(?i)\bhereby\s+grants?\b|\bpermission\s+is\s+hereby\s+granted\b|"
