@@ -79,6 +79,16 @@ _HF_HUB_PREFIX = rx.compile(r"\bhf-hub:([\w.-]+/[\w.-]+)")
 _CLI_DOWNLOAD = rx.compile(
     r"\b(?:huggingface-cli|hf)[ \t]+download[ \t]+(?:--?[\w-]+[ \t]+)*([\w.-]+/[\w.-]+)"
 )
+# A clone of the Hub's repository (`git clone https://huggingface.co/org/name ckpt`) and a
+# server started on a Hub id (`vllm serve org/name`) download it too (round 20c, F5).
+_HUB_CLONE = rx.compile(
+    r"\bgit[ \t]+(?:lfs[ \t]+)?clone[ \t]+(?:--?[\w=.-]+[ \t]+)*https?://(?:www\.)?"
+    r"(?:huggingface\.co|hf\.co)/([\w.-]+/[\w-]+(?:\.[\w-]+)*?)(?:\.git)?(?:[\s/\"')]|$)"
+)
+_SERVE = rx.compile(
+    r"\b(?:vllm|sglang|lmdeploy|text-generation-launcher|mlx_lm\.server)[ \t]+"
+    r"(?:serve|launch_server)?[ \t]*(?:--?[\w-]+[ \t]+)*([\w.-]+/[\w.-]+)"
+)
 _TORCH_HUB = rx.compile(r"\bhub\.(?:load|list|help)\s*\(\s*(?:repo_or_dir\s*=\s*)?" + _STR)
 # A setting or argument whose key names a model by name or id (`model_name_or_path`,
 # `base_model`, `--model_id`); a key naming a path (`model_path`, `ckpt_dir`) is a local path.
@@ -107,7 +117,14 @@ def _strings(text: str, tree: frozenset[str], python: bool = False) -> list[str]
     """The hub ids a code text or command text loads or downloads, in order. In Python a
     setting's value is a string literal (`model = a/b` is arithmetic)."""
     out: list[str] = []
-    for pattern in (_LOADER_CALL, _MODEL_KEYWORD, _HF_HUB_PREFIX, _CLI_DOWNLOAD):
+    for pattern in (
+        _LOADER_CALL,
+        _MODEL_KEYWORD,
+        _HF_HUB_PREFIX,
+        _CLI_DOWNLOAD,
+        _HUB_CLONE,
+        _SERVE,
+    ):
         out += [
             m.group(m.lastindex or 1).strip()
             for m in list(pattern.finditer(text))[:100]
@@ -167,6 +184,8 @@ def _is_hub(name: str, tree: frozenset[str]) -> bool:
         return name.lower() in LEGACY or name.lower() in KNOWN
     if not _HUB_ID.fullmatch(name) or ".." in name or _FILE_END.search(name) or name in tree:
         return False
+    if name.split("/")[0] in ("datasets", "spaces"):  # a data set's or a Space's address
+        return False
     if name.split("/")[0] in tree:
         return name.lower() in KNOWN or base_terms(name, "", "") is not None
     return True
@@ -191,11 +210,19 @@ def _code_files(ctx: Context) -> list[FileEntry]:
     files = [
         f
         for f in ctx.snap.files
-        if (f.suffix.lower() in _CODE_SUFFIXES or _modelfile(f))
+        if (f.suffix.lower() in _CODE_SUFFIXES or _modelfile(f) or _ENV_OR_BUILD.search(f.name))
         and not f.vendored
         and f.size <= 512 * 1024
     ]
     return files
+
+
+# Settings that run with the code: a container build's `ENV BASE_MODEL=org/name`, an
+# environment file's `BASE_MODEL=org/name` (`.env.example`), a Makefile's variable.
+_ENV_OR_BUILD = rx.compile(
+    r"(?i)^(?:dockerfile|containerfile|makefile|docker-compose)(?:[.-][\w.-]*)?$|"
+    r"^\.?env(?:\.[\w.-]+)?$|\.(?:env|dockerfile|containerfile|mk)$"
+)
 
 
 def _modelfile(fe: FileEntry) -> bool:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import difflib
+import html
 import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
+from urllib.parse import parse_qs, unquote
 
 from forkvet import rx, safeparse
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
-from forkvet.vet import hubweights, licensedb, licensegaps, modelterms, weightsdocs
+from forkvet.vet import (
+    hubweights,
+    licensedb,
+    licensefields,
+    licensegaps,
+    modelterms,
+    weightsdocs,
+)
 from forkvet.vet.context import Context
 from forkvet.vet.licensesections import (
     custom_ref,
@@ -428,7 +437,7 @@ def _reserved_for(text: str) -> set[str]:
     return out
 
 
-def _limiting_sentences(text: str, templates: str, prose: bool = False) -> list[str]:
+def limiting_sentences(text: str, templates: str, prose: bool = False) -> list[str]:
     """What the sentences beside the file's license templates are about, when one may limit
     the grant (see _sentence_topics), and rights a copyright line reserves for a kind of
     use. A sentence is the templates' own by its words (_template_words), so words written
@@ -464,7 +473,7 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
     """A permissive license text edited inside (words that narrow it written in, or rights
     taken out): a diff against a short template, a bounded n-gram check of a long one's
     grants, whatever the wording; and the sentences beside the templates that may limit the
-    grant (_limiting_sentences)."""
+    grant (limiting_sentences)."""
     words = normalize_tokens(text[:MAX_LICENSE_CHARS])
     own_words = " " + " ".join(licensedb.template_tokens(spdx) for spdx in spdx_ids) + " "
     out: list[str] = []
@@ -481,7 +490,7 @@ def _edited_grants(text: str, spdx_ids: list[str]) -> list[str]:
             continue
         if not read_beside:  # the sentences beside the templates, read once
             read_beside = True
-            limiting = _limiting_sentences(text, own_words)
+            limiting = limiting_sentences(text, own_words)
             if limiting:
                 return [f"sentences beside the {spdx} text about {', '.join(limiting)}"]
         if len(template) > _MAX_DIFF_TOKENS or len(words) > 10 * _MAX_DIFF_TOKENS:
@@ -853,16 +862,28 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     return _dedupe(out)
 
 
-_SHIELD = rx.compile(r"img\.shields\.io/badge/([^/?\s)\]\"']{3,200})")
+_SHIELD = rx.compile(
+    r"img\.shields\.io/(?:badge/([^/?\s)\]\"']{3,200})|static/v1/?\?([^\s)\]\"']{3,400}))"
+)
 
 
 def _badge_texts(text: str) -> str:
     """What a shields.io badge reads, "Weights | Non-Commercial" for `badge/Weights-Non--
-    Commercial-red` (`--` a dash, `_` a space), one line each (round 19c, L8)."""
+    Commercial-red` (`--` a dash, `_` a space, percent escapes decoded: `CC%20BY--NC`), or
+    for `static/v1?label=Weights&message=non-commercial`, one line each (round 19c, L8;
+    round 20c, F9)."""
     out = []
     for m in list(_SHIELD.finditer(text[:200_000]))[:50]:
-        body = m.group(1).replace("--", "\0").replace("__", "\1").replace("%20", " ")
-        parts = [p.replace("\0", "-").replace("_", " ").replace("\1", "_") for p in body.split("-")]
+        if m.group(2):
+            query = parse_qs(html.unescape(m.group(2)))
+            parts = [unquote(query.get(k, [""])[0]) for k in ("label", "message")]
+            out.append(": ".join(p for p in parts if p))
+            continue
+        body = m.group(1).replace("--", "\0").replace("__", "\1")
+        parts = [
+            unquote(p.replace("\0", "-").replace("_", " ").replace("\1", "_"))
+            for p in body.split("-")
+        ]
         out.append(": ".join(parts[:-1] if len(parts) > 1 else parts))
     return "".join(f"\n{line}.\n" for line in out)
 
@@ -907,7 +928,16 @@ def _other_license(block: str, path: str) -> list[tuple[LicenseMatch, Terms]]:
     return [_item(ref, name, terms, path, 0.6, "readme")]
 
 
-_RESTRICT_WORDS = ("licen", "commercial", "profit", "money", "business", "monetary", "customers")
+_RESTRICT_WORDS = (
+    "licen",
+    "commercial",
+    "profit",
+    "money",
+    "business",
+    "monetary",
+    "customers",
+    "by-nc",  # a license's short name on a badge ("Weights: CC BY-NC 4.0")
+)
 
 
 # Words a README uses about engineering as often as about terms ("not for production use").
@@ -974,7 +1004,7 @@ def _readme_section(
         # A License section is about terms: a sentence in it beside a permissive license is
         # read as one beside its text ("MIT. Deployment in any production system is not
         # allowed"), engineering words included (round 13).
-        limiting = _limiting_sentences(section, "", prose=True)
+        limiting = limiting_sentences(section, "", prose=True)
         if limiting:
             restrictive = [f"who may use it ({', '.join(limiting)})"]
     if restrictive:
@@ -1569,6 +1599,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _readme_statements(ctx, found)
     found += _citation_statements(ctx)
     found += _metadata_file_statements(ctx)
+    found += _field_statements(ctx)
     if not any(f.kind == "grant" for f in found):
         # Nothing else grants: the repository's own source headers are its license.
         found += _header_license(ctx)
@@ -2451,6 +2482,17 @@ def _metadata_file_statements(ctx: Context) -> list[_Found]:
         for value in values:
             spdx_url = _SPDX_URL.match(value)
             found += _metadata_name(spdx_url.group(1) if spdx_url else value, f.path)
+    return found
+
+
+def _field_statements(ctx: Context) -> list[_Found]:
+    """License fields found by their key in any metadata format (licensefields: a nested
+    `metafile.yml`, `__license__`, R's DESCRIPTION, Cargo.toml, a safetensors header; round
+    20c, F6): each adds its terms beside the governing license, none governs."""
+    found: list[_Found] = []
+    for path, value in licensefields.fields(ctx):
+        for f in _metadata_name(value, path, own=False):
+            found.append(_Found(f.match, f.terms, f.obligations, "metadata", "extra"))
     return found
 
 

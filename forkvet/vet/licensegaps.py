@@ -14,7 +14,7 @@ import unicodedata
 from collections import Counter
 
 from forkvet import rx
-from forkvet.vet import licensedb, modelterms, weightsdocs
+from forkvet.vet import licensedb, licensefields, modelterms, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import sentences
 from forkvet.vet.textnorm import fold
@@ -34,6 +34,7 @@ def gaps(
     out += _unread_readme(ctx)
     out += [(p, f"past what is read in full ({why})") for p, why in weightsdocs.unread_docs(ctx)]
     out += _weights_on_request(ctx)
+    out += [(p, f"a metadata file not read ({why})") for p, why in licensefields.unread(ctx)]
     return out
 
 

@@ -433,7 +433,24 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         # this software ... without an express license agreement from X is strictly prohibited."
         r"\bany\s+use\b[^.;]{0,160}?\bwithout\s+(?:an?\s+)?(?:express\s+|written\s+|prior\s+)*"
         r"(?:license|licence|permission|consent|authori[sz]ation)[^.;]{0,80}?\b(?:is|are)\s+"
-        r"(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|not\s+permitted)",
+        r"(?:strictly\s+|expressly\s+)?(?:prohibited|forbidden|not\s+permitted)|"
+        # Round 20c, F2: terms that grant nothing, in the words of any document. Proprietary
+        # ("are proprietary and confidential property of"), unlicensed ("The pretrained
+        # models are not licensed."), a use other than one named needing written permission,
+        # a place excluded ("may not be used in the United States"), a trial.
+        r"\b(?:is|are|remains?)\s+(?:the\s+)?(?:strictly\s+)?(?:proprietary|confidential)\b|"
+        r"\bproprietary\s+and\s+confidential\b|"
+        r"\b(?:is|are)\s+(?:not\s+licen[sc]ed|unlicen[sc]ed)\s*(?:[.;!)]|$)|"
+        r"\brequires?\s+(?:(?:our|the|their|its|an?|prior|express|explicit|separate|specific)"
+        r"\s+){0,3}written\s+(?:permission|consent|approval|authori[sz]ation|agreement)|"
+        rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}\s+(?:in|within|inside)\s+(?:the\s+)?"
+        # A place: a capitalised name ("in the United States"; not "DO NOT USE IN A USER
+        # PROGRAM", a header's capitals), a country's short name, or the word for one.
+        r"(?:(?-i:[A-Z][a-z]+)\s+){0,3}?(?:(?-i:[A-Z][a-z]+|US|USA|EU|UK|PRC)|countries|"
+        r"territories|regions|jurisdictions)\b|"
+        r"\b(?:\d{1,3}|seven|fourteen|thirty|sixty|ninety)[- ](?:days?|weeks?|months?)\s+"
+        r"(?:free\s+)?(?:trial|evaluation)\b|\b(?:as|for)\s+an?\s+(?:free\s+|limited\s+)?trial\b|"
+        r"\btrial\s+(?:licen[sc]e|version|period)\b",
         rx.I,
     ),
     "non-commercial": rx.compile(
@@ -513,6 +530,9 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         r"(?:\s+(?:or|and)\s+\w+)?\s+(?:use|purposes?)|"
         # "Tongyi Qianwen RESEARCH LICENSE AGREEMENT", "Microsoft Research License"
         r"\bresearch[- ](?:only\s+|use\s+)?licen[sc]e|"
+        # "agree to the research-use terms" (a form before the weights, round 20c F2).
+        r"\b(?:research|academic|non-?commercial)[- ](?:only|use)\s+(?:terms|agreement|"
+        r"conditions)\b|"
         # "licensed for academic research only", "for non-commercial research only".
         r"\bfor\s+(?:[\w-]+\s+){0,2}?(?:academic|research|scientific|non-?profit)"
         r"(?:\s+(?:research|purposes?|use|usage|settings?))?\s+only\b|"
@@ -574,7 +594,18 @@ RESTRICTIVE_CLAUSES = (
 # Words each clause cannot match without: a substring test skips most regex scans of long
 # license texts (the GPL is 35 kB).
 _NEEDS: dict[str, tuple[str, ...]] = {
-    "no-permission": ("no ", "not", "nor ", "unlicensed", "prohibited", "forbidden"),
+    "no-permission": (
+        "no ",
+        "not",
+        "nor ",
+        "unlicensed",
+        "prohibited",
+        "forbidden",
+        "proprietary",
+        "confidential",
+        "written",
+        "trial",
+    ),
     "non-commercial": (
         "commercial",
         "clause",

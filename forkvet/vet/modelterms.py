@@ -65,7 +65,7 @@ _MODEL_KEYS = frozenset(
 )
 # A license key by its shape: `license`, `licence`, `license_name`, `model_license`,
 # `weights-license`, `LicenseId` (round 20, 19c L11: not a list of spellings).
-_LICENSE_KEY = rx.compile(
+LICENSE_KEY = rx.compile(
     r"(?i)^(?:[a-z0-9]+[_-]?)*?licen[cs]es?(?:[_-]?(?:name|id|type|spdx|expression))?$"
 )
 # Files whose license fields have their own reader (package metadata): not read again here.
@@ -338,7 +338,7 @@ def _top_licenses(data: Any, fe: FileEntry) -> list[str]:
     a data set's metadata and package metadata (read elsewhere) are not."""
     if not isinstance(data, dict) or "data" in fe.path.lower() or fe.name in _METADATA_FILES:
         return []
-    return [v[:200] for k, v in data.items() if _LICENSE_KEY.match(str(k)) and isinstance(v, str)][
+    return [v[:200] for k, v in data.items() if LICENSE_KEY.match(str(k)) and isinstance(v, str)][
         :5
     ]
 
@@ -361,7 +361,7 @@ def _entry_licenses(data: Any, depth: int = 0) -> list[str]:
     out: list[str] = []
     if isinstance(data, dict):
         keys = {str(k).lower() for k in data}
-        lic = next((v for k, v in data.items() if _LICENSE_KEY.match(str(k))), None)
+        lic = next((v for k, v in data.items() if LICENSE_KEY.match(str(k))), None)
         if isinstance(lic, str) and (keys & _MODEL_KEYS or depth > 0):
             out.append(lic[:200])
         for value in list(data.values())[:2000]:

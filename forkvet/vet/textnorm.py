@@ -107,7 +107,13 @@ def fold(text: str) -> str:
     HTML entity, a tag, Markdown emphasis or spaces between its letters."""
     text = _rendered(text)
     if not text.isascii():
+        if "\u202e" in text:
+            text = _OVERRIDDEN.sub(lambda m: m.group(1)[::-1], text)
         text = unicodedata.normalize("NFKD", text).translate(_FOLD)
+    if "non" in text or "NON" in text or "Non" in text:
+        # "non·commercial", "non/commercial", "non_commercial": any separator between "non"
+        # and the word it negates reads as the hyphen a reader sees there.
+        text = _NON_SEPARATED.sub(r"\1-\2", text)
     if " " in text:
         # Letter-spaced words read as words: "N O N - C O M M E R C I A L".
         text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
@@ -117,6 +123,23 @@ def fold(text: str) -> str:
         # value ("Commercial use: Nope."), so that a sentence split keeps them together.
         text = _ASKED.sub(lambda m: m.group(1) + ":", text)
     return text
+
+
+# A right-to-left override shows its text reversed ("U+202E laicremmoc-non U+202C" shows
+# "non-commercial"): read as shown, up to its pop, the next override or the line end.
+_OVERRIDDEN = rx.compile("\u202e([^\u202a-\u202e\u2066-\u2069\n]{0,500})")
+_NON_SEPARATED = rx.compile(r"(?i)\b(non)(?:[ \t]*(?:[^\w\s-]|-{2,3})[ \t]*|_+)(commerc|profit)")
+
+
+def disguised(text: str) -> bool:
+    """Whether fold() may read a word in text otherwise than as written: a character outside
+    ASCII, a separator after "non", a key word written with digits, one two edits away. A
+    text for which this is False reads the same folded (for cheap pre-filters)."""
+    if not text.isascii() or _NON_SEPARATED.search(text) or _SPACED.search(text):
+        return True
+    if any(not m.group(0).isalpha() for m in _LEET_KEY.finditer(text)):
+        return True
+    return bool(_two_edits(set(text.lower().translate(_TO_BLANK).split())))
 
 
 _ASKED = rx.compile(r"(?i)\b(commercial(?:ly)?(?:\s+(?:use|usage|purposes?))?)\s*\?+")
@@ -212,6 +235,20 @@ _TO_BLANK = {c: " " for c in range(0x21, 0x7F) if not chr(c).isalnum()}
 # "commerc1al", "commerciaI"): read as o, l and l.
 _LOOKALIKE = rx.compile(r"[A-Za-z][01]+[A-Za-z]|[a-z]I")
 _DIGIT_AS = str.maketrans("01", "ol")
+# Leetspeak: other digits in a word read as letters ("n0n-c0mm3rc14l"), but only where the
+# word then reads as a key word or "non" (a model name such as "gpt4o" stays as written).
+_LEET_AS = str.maketrans("0134579", "oleastg")
+_LEET_OF = {"o": "0", "l": "1", "i": "1", "e": "3", "a": "4", "s": "5", "t": "7", "g": "9"}
+# The start of a key word or "non" with any of its letters written as digits (a match with
+# no digit is the word itself, left to the cheap path).
+_LEET_KEY = rx.compile(
+    r"(?i)\b(?:"
+    + "|".join(
+        "".join(f"[{c}{_LEET_OF[c]}]" if c in _LEET_OF else c for c in k[:6])
+        for k in sorted({k[:6] for k in KEY_WORDS} | {"non"})
+    )
+    + ")"
+)
 # A word broken at a line end with a hyphen: "commer-\ncial" (a quote or list mark may open
 # the next line).
 _WRAPPED = rx.compile(r"\b([A-Za-z]{2,30})-[ \t]*\r?\n[ \t>]*([A-Za-z]{2,30})\b")
@@ -296,16 +333,57 @@ def _misspelt(text: str) -> str:
     if "-" in text and "\n" in text:
         text = _WRAPPED.sub(_joined, text)
     text = _SPLIT_KEY_WORD.sub(_rejoined, text)
-    lookalike = _LOOKALIKE.search(text) is not None
-    if not lookalike and _MISSPELT.keys().isdisjoint(text.lower().translate(_TO_BLANK).split()):
+    lookalike = _LOOKALIKE.search(text) is not None or any(
+        not m.group(0).isalpha() for m in _LEET_KEY.finditer(text)
+    )
+    words = set(text.lower().translate(_TO_BLANK).split())
+    further = _two_edits(words)
+    if not lookalike and not further and _MISSPELT.keys().isdisjoint(words):
         return text  # the common case: C-speed passes, nothing to read otherwise
     # Every word looked up once, however many distinct misspellings there are (no cap a text
     # could fill with decoys): the text cut into words and the rest (linear).
     pieces = _WORDS.split(text)
     for i in range(1, len(pieces), 2):
         word = _unlooked(pieces[i]) if lookalike else pieces[i]
-        pieces[i] = _MISSPELT.get(word.lower(), word)
+        lower = word.lower()
+        pieces[i] = _MISSPELT.get(lower) or further.get(lower) or word
     return "".join(pieces)
+
+
+# Two edits away is still the word for the long key words ("non-comercal"), unless the word
+# holds a key word itself ("commercials", "uncommercial", "noncommercially" are words).
+_LONG_KEYS = tuple(k for k in KEY_WORDS if len(k) >= 10)
+
+
+def _two_edits(words: set[str]) -> dict[str, str]:
+    """{word: key word} for the words two edits from a long key word (a cheap filter on
+    length and letters first, then a bounded edit distance; each distinct word once)."""
+    out: dict[str, str] = {}
+    for word in [w for w in words if 8 <= len(w) <= 17 and "c" in w[:2] and "m" in w]:
+        if word in _MISSPELT or any(k in word for k in ("commercial", "research")):
+            continue
+        if any(stem in word for stem in FOREIGN_COMMERCE_STEMS):
+            continue
+        key = next((k for k in _LONG_KEYS if _within_two(word, k)), None)
+        if key is not None:
+            out[word] = key
+    return out
+
+
+def _within_two(a: str, b: str) -> bool:
+    """Levenshtein distance of a and b at most 2 (a banded table: linear in the length)."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [3] * len(b)
+        for j in range(max(1, i - 2), min(len(b), i + 2) + 1):
+            cost = 0 if ca == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+        if min(cur) > 2:
+            return False
+        prev = cur
+    return prev[-1] <= 2
 
 
 def _unlooked(word: str) -> str:
@@ -321,6 +399,10 @@ def _unlooked(word: str) -> str:
             and word[-1].isalpha()
         ):
             word = word.translate(_DIGIT_AS)
+    if not word.isalpha():
+        leet = word.translate(_LEET_AS)
+        if leet.isalpha() and (leet.lower() == "non" or _key_word(leet) is not None):
+            word = leet
     if "I" in word and not word.isupper():
         word = word[0] + "".join(
             "l" if c == "I" and word[k].islower() else c for k, c in enumerate(word[1:])

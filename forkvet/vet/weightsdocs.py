@@ -24,6 +24,8 @@ notebooks, each read up to MAX_DOC_CHARS, MAX_TOTAL_CHARS in all, the named ones
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
 
 from forkvet import rx, safeparse
@@ -31,7 +33,7 @@ from forkvet.snapshot import FileEntry
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import FOREIGN_RESTRICTIONS, clauses
 from forkvet.vet.modelterms import ModelTerms, sentences
-from forkvet.vet.textnorm import fold
+from forkvet.vet.textnorm import disguised, fold
 
 MAX_DOCS = 80
 MAX_NOTEBOOKS = 20
@@ -54,6 +56,8 @@ _PROSE = (
     )
     | frozenset((".text", ".adoc", ".asciidoc", ".asc", ".html", ".htm", ".xhtml", ".textile"))
     | (frozenset((".org", ".creole", ".mediawiki", ".wiki", ".pod", ".rdoc", ".svg", "")))
+    # R Markdown, Quarto and LaTeX sources: Markdown, or prose between commands (round 20c F4).
+    | frozenset((".rmd", ".qmd", ".tex", ".ltx"))
 )
 # Configuration files: their comments are prose ("# the weights are for non-commercial use").
 _CONFIG = frozenset([".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf"])
@@ -76,10 +80,28 @@ _LICENSE_LIKE = rx.compile(
     r"(?i)^(?:un)?licen[cs]|^copying|^copyright|^notice|^eula|^legal|^patents?\b|"
     r"[-_.]licen[cs]e(?:\.\w+)?$"
 )
-# "weights", never "a weight of 0.0" (a data mixture's weight).
-_SUBJECT = rx.compile(
-    r"(?i)\b(?:models?|weights|checkpoints?|ckpts?|pre-?trained|parameters|snapshots?)\b"
-)
+
+
+def _load_subject() -> rx.Pattern[str]:
+    """What names the model's artefacts, from `forkvet/data/artefact_words.json`: "weights"
+    (never "a weight of 0.0", a data mixture's weight), "the LoRA adapters", "the trained
+    network", "the .pth files", "the exported ONNX graphs" (round 20c, F12)."""
+    raw = resources.files("forkvet.data").joinpath("artefact_words.json").read_text("utf-8")
+    table = json.loads(raw)
+
+    def alt(words: list[str]) -> str:
+        return "|".join(rx.escape(w).replace(r"\ ", r"\s+") for w in words)
+
+    made, after = alt(table["made"]), alt(table["after_made"])
+    files = r"(?:files?|graphs?|models?|weights|checkpoints?|exports?|versions?|builds?)"
+    return rx.compile(
+        rf"(?i)\b(?:{alt(table['words'])})\b|\b(?:{made})\s+(?:[\w-]+\s+)?(?:{after})\b|"
+        rf"\.(?:{alt(table['suffixes'])})\s+{files}\b|\b(?:{alt(table['formats'])})\s+"
+        rf"(?:[\w-]+\s+)?{files}\b"
+    )
+
+
+_SUBJECT = _load_subject()
 # What a model card says the model is meant for ("intended for research purposes", "Direct
 # Use", "deployment … is out of scope") is its authors' intent, not terms, unless it speaks of
 # a license, a permission or a prohibition ("intended and licensed for research use only").
@@ -105,7 +127,7 @@ def weights_doc_terms(ctx: Context) -> list[ModelTerms]:
     out: list[ModelTerms] = []
     budget = MAX_TOTAL_CHARS
     for fe, own in _docs(ctx):
-        text = _shown_text(ctx, fe)
+        text = _shown_text(ctx, fe, own)
         budget -= len(text)
         if budget < 0:
             break
@@ -147,13 +169,14 @@ def unread_docs(ctx: Context) -> list[tuple[str, str]]:
     return out
 
 
-def _shown_text(ctx: Context, fe: FileEntry) -> str:
+def _shown_text(ctx: Context, fe: FileEntry, own: bool = False) -> str:
     """What a file shows a reader about terms: a notebook's cells, a config's comments, what
     a script that downloads prints and its comments, a document's text without its markup."""
     if fe.suffix == ".ipynb":
         return _notebook_markdown(ctx, fe)
     text = (ctx.snap.read_text(fe.path) or "")[:MAX_DOC_CHARS]
-    if not text or not _hinted(text):
+    # Hinted as a reader reads it ("n0n-c0mm3rc14l"): fold() is cached for _restriction.
+    if not text or not (own or _hinted(text) or (disguised(text) and _hinted(fold(text)))):
         return ""
     return _shown_part(fe.suffix, text)
 
@@ -167,6 +190,9 @@ def _shown_part(suffix: str, text: str) -> str:
             return ""
         said = [next((g for g in m.groups() if g), "") for m in _SAID.finditer(text)]
         return "\n\n".join([s for s in said if s][:5000])
+    if suffix in (".tex", ".ltx"):
+        # LaTeX: a command's name and a comment are no prose; its braces' text is.
+        return _TEX_COMMAND.sub(" ", text).replace("{", " ").replace("}", " ")
     if suffix in _LIGHT_MARKUP:
         # Pod's formatting codes ("B<non-commercial>") before the tags fold() drops.
         text = _LIGHT_MARKS.sub("", _POD_CODE.sub(lambda m: m.group(1), text))
@@ -178,6 +204,7 @@ def _shown_part(suffix: str, text: str) -> str:
 _LIGHT_MARKUP = frozenset(
     [".textile", ".org", ".creole", ".mediawiki", ".wiki", ".pod", ".rdoc", ".adoc", ".asciidoc"]
 )
+_TEX_COMMAND = rx.compile(r"\\[A-Za-z]+\*?|(?m)(?:^|[^\\])%[^\n]*$")
 _LIGHT_MARKS = rx.compile(r"[_+~^=']+")
 _POD_CODE = rx.compile(r"\b[BICEFSLXZ]<{1,3}[ \t]?([^<>\n]{0,300}?)[ \t]?>{1,3}")
 _CONFIG_COMMENT = rx.compile(r"(?m)(?:^|[ \t])[#;]+[ \t]?([^\n]*)$")
@@ -372,12 +399,15 @@ def _restriction(text: str, own: bool) -> str:
     if not text:
         return ""
     text = fold(text)
-    if not _hinted(text):
+    if not own and not _hinted(text):
         return ""
+    # A license's own text (a model license agreement named for the model) grants with
+    # words of who and what for ("patent license to make, use, sell"): only its clauses count.
+    who = own and not _GRANT_TEXT.search(text)
     for sentence in sentences(text)[:5000]:
         lines = [sentence] if len(sentence) < _MAX_SENTENCE else sentence.split("\n")
         for line in lines[:200]:
-            if len(line) >= _MAX_SENTENCE or not _hinted(line):
+            if len(line) >= _MAX_SENTENCE or not (own or _hinted(line)):
                 continue
             # Another document's sentence about the weights; in the weights' own document any
             # sentence; a sentence that speaks of data is the data's terms in another
@@ -389,9 +419,53 @@ def _restriction(text: str, own: bool) -> str:
                 continue
             if _INTENT.search(line) and not _TERMS.search(line):
                 continue
-            if any(c in _RESTRICTIVE for c in clauses(line)):
+            if any(c in _RESTRICTIVE for c in clauses(line)) or (
+                who and (subject or _TERMS.search(line)) and _limits(line)
+            ):
                 return " ".join(line.split())[:160]
     return ""
+
+
+def _limits(line: str) -> bool:
+    """The weights' own document is read as a README License section is: a sentence about
+    who may use them or for what, with a limiting word ("may only be used by students",
+    "restricted to Example Corp employees", "more than 1 million monthly active users"), is
+    terms (round 20c, F2: one reader of terms for every document). Advice ("its use should
+    be limited to English") and a license text's own grant ("no-charge, royalty-free") are
+    not terms of the weights' own."""
+    from forkvet.vet.license import limiting_sentences  # license reads these documents
+
+    if _ADVICE.search(line) or _DATA.search(line):  # BVLC's "fair use" of the data: no terms
+        return False
+    if _PURPOSE_ONLY.search(line):
+        return True  # "for non-💰 use only": a purpose forkvet cannot read is still a limit
+    topics = limiting_sentences(line, "", prose=True)
+    # The scope alone ("only", "solely") and engineering words ("internal") are terms where a
+    # use is allowed or forbidden ("may be used solely to reproduce", "may not be used in
+    # production"), not in a how-to ("if and only if you intend to use CFG", "the internal
+    # names").
+    if any(t not in _WEAK_TOPICS for t in topics):
+        return True
+    return bool(topics) and bool(_MODAL_USE.search(line))
+
+
+_WEAK_TOPICS = frozenset(["the grant's scope", "internal", "production", "hosted", "saas"])
+_PURPOSE_ONLY = rx.compile(
+    r"(?i)\bfor\s+(?:[^\s.;:]+\s+){1,3}?(?:use|usage|uses|purposes?)\s+only\b"
+)
+_MODAL_USE = rx.compile(
+    r"(?i)\b(?:may|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use)\b"
+)
+_GRANT_TEXT = rx.compile(
+    r"(?i)\bhereby\s+grants?\b|\bpermission\s+is\s+hereby\s+granted\b|"
+    r"\bterms\s+and\s+conditions\s+for\s+use,\s+reproduction\b"
+)
+
+
+_ADVICE = rx.compile(
+    r"(?i)\bshould\b|\brecommend|\bsuggest|\bencourage|\bhereby\b|\broyalty-free\b|"
+    r"\bgrants?\s+(?:to\s+)?you\b"
+)
 
 
 def reuse_expressions(ctx: Context) -> list[tuple[str, str]]:
