@@ -13,6 +13,7 @@ import base64
 import gzip
 import io
 import json
+import random
 import time
 
 import pytest
@@ -96,3 +97,43 @@ def test_tokens_are_found_as_json_loads_finds_them() -> None:
         tok for _, tok, _ in jsontokens.StringTokens(pickles._CANDIDATE).feed(text.encode(), True)
     ]
     assert [jsontokens.value(t) for t in found] == ["x" + hidden]  # a candidate, not base64
+
+
+def test_a_long_string_no_loader_decodes_is_not_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only strings a loader may decode are held: prose over the bound is read through."""
+    monkeypatch.setattr(jsontokens, "MAX_TOKEN", 1 << 20)
+    evil = base64.b64encode(EVIL2).decode()
+    prose = json.dumps({"a": 'a b" \\ ' * (1 << 19), "b": evil})
+    scan = _scan(prose.encode())
+    assert scan is not None and not scan.unverified, scan.unverified
+    assert ("posix", "system") in _imports(scan)
+
+
+B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _asked(s: str) -> bool:
+    return s == ":serialized:" or (len(s) >= 16 and all(c in B64 for c in s[:16]))
+
+
+def test_any_chunking_finds_the_tokens_json_loads_finds() -> None:
+    rng = random.Random(7)
+    words = [
+        "gASVHwAAAAAAAACMBXBv",
+        ":serialized:",
+        'a"\\\n\u00e9\u2028 ',
+        " x\\" * 400,
+        "x" * 1500,
+    ]
+    for _ in range(40):
+        strings = ["".join(rng.choice(words) for _ in range(rng.randint(0, 3))) for _ in range(30)]
+        doc = {s: [s, {"k": s}] for s in strings}
+        data = json.dumps(doc, ensure_ascii=rng.random() < 0.5).encode()
+        walked = [v for s in doc for v in (s, s, s) if _asked(v)]
+        for size in (1, 7, 1000, len(data)):
+            tokens = jsontokens.StringTokens(pickles._CANDIDATE)
+            found = [
+                t for i in range(0, len(data), size) for _, t, _ in tokens.feed(data[i:][:size])
+            ]
+            found += [t for _, t, _ in tokens.feed(b"", True)]
+            assert sorted(jsontokens.value(t) or "" for t in found) == sorted(walked)
