@@ -38,11 +38,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO, cast
 
+from forkvet import rx
 from forkvet.vet import (
     chattemplates,
     configtargets,
     containers,
     dataformats,
+    jsontokens,
     kerasconfig,
     loadertext,
     savedmodel,
@@ -1575,7 +1577,7 @@ def _scan_json(
     seen = 0
     # The whole stream, in overlapping windows: a Lambda after 65 MiB of whitespace is found
     # (round 16); the file's time budget bounds it (then NOT verified).
-    embedded = False  # base64 a loader decodes and unpickles (see _scan_embedded)
+    embedded = _Embedded(where, out, budget, depth, encoding)
     whole: list[bytes] = []
     # Kept to be read whole if it turns out to hold a Keras config or base64 pickles: text up
     # to 16 MiB, a binary file's embedded JSON up to 4 MiB (keeping every stream up to 64 MiB
@@ -1585,21 +1587,17 @@ def _scan_json(
         budget.tick()
         seen += len(chunk)
         search.feed(chunk)
-        embedded = embedded or bool(_EMBEDDED.search(search.window))
+        embedded.feed(chunk)
         if zarr and seen <= zarr["max_bytes"]:
             kept.append(chunk)
         if seen <= keep:
             whole.append(chunk)
     search.feed(b"", final=True)
+    embedded.feed(b"", final=True)
     _report(search.found.values(), where, out)
     if search.configs():  # a Keras config: what it names, read whole
         data = b"".join(whole) if seen <= min(keep, kerasconfig.MAX_WHOLE) else None
         _judge_keras(data, encoding is None, search.modules(), where, out, budget)
-    if embedded:
-        if seen > min(keep, MAX_EMBEDDING_JSON):
-            out.note(where, "JSON holding base64 pickles or archives, too large to read whole")
-        else:
-            _scan_embedded(b"".join(whole), where, out, budget, depth)
     if zarr and zarr["loader"] not in search.found:  # Zarr array metadata, read whole
         done = seen <= zarr["max_bytes"] and not s.peek(1)
         _report(dataformats.zarr_findings(zarr, b"".join(kept), done), where, out)
@@ -1646,50 +1644,83 @@ def _judge_keras(
 # Stable-Baselines3 keeps `{":type:": ..., ":serialized:": "<base64 cloudpickle>"}` in its
 # model zip's `data` and unpickles each on load (outside attack, round 17a F11); other code
 # stores pickles (`gA` is PROTO's byte), zips (`UEsDB`) or gzip (`H4sI`) the same way.
-# The search before json.loads is a net: the key and the values are compared as json.loads
-# decodes them, so an escaped letter (`"\u0073erialized"`) spells them as well.
-_EMBEDDED = re.compile(
-    rb'serialized|"(?:gA[A-Za-z0-9+/]|UEsDB|H4sI|800[2-5]|504[bB]0304|1[fF]8[bB])'
-    rb"|\\u00(?:2[bBfF]|3[0-9aA]|[4-7][0-9a-fA-F])"
-)
-MAX_EMBEDDING_JSON = 16 << 20  # bytes of JSON parsed whole to find them
+# Found token by token (jsontokens: no whole-document parse, JSON Lines alike, any size): a
+# string whose first 16 characters, as json.loads decodes them, are base64 or hex text, and
+# the value of a `:serialized:` key (both spelled with any escapes). A string token over
+# jsontokens.MAX_TOKEN, or a stream past the time budget, is NOT verified.
+# A character base64 or hex text may hold, spelled as JSON may spell it (any escape of a
+# printable ASCII character: _encoded_value judges the decoded text).
+_B64_CHAR = rb"(?:[A-Za-z0-9+/]|\\/|\\u00[2-7][0-9a-fA-F])"
+_SERIALIZED = b"".join(jsontokens.spelled(c) for c in ":serialized:") + b'"'
+_CANDIDATE = _B64_CHAR + b"{16}|" + _SERIALIZED
 _MAX_WHOLE_JSON = 16 << 20  # bytes of a JSON text kept to be read whole
 _MAX_WHOLE_BINARY = 4 << 20  # bytes of a binary file kept to read its embedded JSON whole
+# The key a value follows, and the key of the object a `:serialized:` key is in (labels only).
+_KEY_BEFORE = rx.compile(rb'"((?:[^"\\]|\\.){1,200})"[ \t\r\n]*:[ \t\r\n]*$', rx.S)
+_OBJECT_KEY = rx.compile(rb'"((?:[^"\\]|\\.){1,200})"[ \t\r\n]*:[ \t\r\n]*\{[^{]*$', rx.S)
+_COLON = rx.compile(rb"[ \t\r\n]*:[ \t\r\n]*")
 
 
-def _scan_embedded(data: bytes, where: str, out: FileScan, budget: Budget, depth: int) -> None:
-    """Every `:serialized:` value, and every string that is base64 of a pickle, zip or gzip,
-    decoded (as base64.b64decode decodes) and scanned as a stream of its own."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError):
-        return  # its loader fails on it too
-    if depth >= MAX_DEPTH:
-        out.note(where, f"base64 data nested deeper than {MAX_DEPTH} levels, not read")
-        return
-    todo: list[tuple[object, str, str]] = [(doc, "", "")]  # (value, its key, the key above)
-    count = 0
-    while todo:
-        node, key, above = todo.pop()
-        count += 1
-        if count & 0x3FF == 0:
-            budget.tick()
-        if isinstance(node, dict):
-            todo.extend((v, str(k), key) for k, v in node.items())
-        elif isinstance(node, list):
-            todo.extend((v, key, above) for v in node)
-        elif isinstance(node, str) and (key == ":serialized:" or len(node) >= 16):
-            how = "base64" if key == ":serialized:" else _encoded_value(node)
-            if how is None:
-                continue
-            try:  # as base64.b64decode / bytes.fromhex decode it
-                raw = base64.b64decode(node.encode()) if how == "base64" else bytes.fromhex(node)
-            except (binascii.Error, ValueError):
-                continue  # the loader raises too
-            label = f"{above}/{key}" if above and key == ":serialized:" else key or "value"
-            name = _join(where, f"{label} ({how})")
-            stream = Stream(io.BytesIO(raw), budget, persistent=False)
-            _dispatch(stream, name, out, budget, depth + 1, None)
+def _key(m: rx.Match[bytes] | None) -> str | None:
+    return jsontokens.value(b'"' + m.group(1) + b'"') if m is not None else None
+
+
+class _Embedded:
+    """The strings of a JSON stream a loader decodes and unpickles, each decoded (as
+    base64.b64decode / bytes.fromhex decode it) and scanned as a stream of its own."""
+
+    def __init__(
+        self, where: str, out: FileScan, budget: Budget, depth: int, encoding: str | None
+    ) -> None:
+        self.where, self.out, self.budget, self.depth = where, out, budget, depth
+        self.tokens: jsontokens.StringTokens | None = None
+        self.decoder: codecs.IncrementalDecoder | None = None
+        if encoding is not None:  # a binary file's JSON is no document a loader reads
+            self.tokens = jsontokens.StringTokens(_CANDIDATE)
+            if not encoding.startswith("utf-8"):
+                self.decoder = codecs.getincrementaldecoder(encoding)("replace")
+        self.serialized: str | None = None  # the label of the `:serialized:` value next
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        if self.tokens is None:
+            return
+        if self.decoder is not None:  # UTF-16/32, as UTF-8
+            chunk = self.decoder.decode(chunk, final).encode("utf-8", "surrogatepass")
+        try:
+            for before, token, after in self.tokens.feed(chunk, final):
+                self._token(before, token, after)
+        except jsontokens.TooLarge as exc:
+            self.out.note(self.where, f"JSON strings a loader may unpickle NOT verified ({exc})")
+            self.tokens = None
+
+    def _token(self, before: bytes, token: bytes, after: bytes) -> None:
+        label, self.serialized = self.serialized, None
+        text = jsontokens.value(token)
+        if text is None or self.tokens is None:
+            return
+        if label is None and text == ":serialized:" and _COLON.fullmatch(after):
+            self.tokens.take_next = True  # its value, whatever it spells
+            named = _key(_OBJECT_KEY.search(before))
+            self.serialized = f"{named}/:serialized:" if named else ":serialized:"
+            return
+        how = "base64" if label is not None else _encoded_value(text)
+        if how is not None:
+            self._scan(text, how, label or _key(_KEY_BEFORE.search(before)) or "value")
+
+    def _scan(self, text: str, how: str, label: str) -> None:
+        if self.depth >= MAX_DEPTH:
+            self.out.note(
+                self.where, f"base64 data nested deeper than {MAX_DEPTH} levels, not read"
+            )
+            return
+        try:  # as base64.b64decode / bytes.fromhex decode it
+            raw = base64.b64decode(text.encode()) if how == "base64" else bytes.fromhex(text)
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            return  # the loader raises too
+        self.budget.tick()
+        name = _join(self.where, f"{label} ({how})")
+        stream = Stream(io.BytesIO(raw), self.budget, persistent=False)
+        _dispatch(stream, name, self.out, self.budget, self.depth + 1, None)
 
 
 def _encoded_value(text: str) -> str | None:

@@ -26,6 +26,7 @@ from forkvet.vet import (
     containers,
     dataformats,
     evalstrings,
+    jsontokens,
     loadertext,
     modelindex,
     pickles,
@@ -1770,6 +1771,7 @@ _MAX_JSON_NODES = 200_000
 # dash). Only files holding one are parsed; past the walk's node budget these tokens are
 # decoded one by one, so a reference is found wherever a large document keeps it.
 _REF_TOKEN = rx.compile(r'"[^"\s]{0,400}(?:--|\\u002[dD])[^"\s]{0,400}"')
+_REF_PREFIX = rb'[^"\s]{0,400}(?:--|\\u002[dD])[^"\s]{0,400}"'  # the same, for jsontokens
 
 
 def _cross_repo_ref(value: str) -> bool:
@@ -1881,26 +1883,26 @@ def _streamed_refs(ctx: Context, path: str) -> tuple[list[tuple[str, str]], str 
     transformers reads a config), each that may hold a reference decoded: the references
     found, and why the file was not read to its end (None when it was)."""
     found: dict[str, None] = {}
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    tail, read = "", 0
+    tokens = jsontokens.StringTokens(_REF_PREFIX)  # as json.loads tokenizes (UTF-8 bytes)
+    read = 0
     try:
         with ctx.snap.open(path) as fh:
-            while chunk := fh.read(1 << 20):
+            while True:
+                chunk = fh.read(1 << 20)
                 read += len(chunk)
                 if read > _MAX_STREAMED_JSON or time.monotonic() > ctx.deadline:
                     why = "no time left" if read <= _MAX_STREAMED_JSON else "over 1 GiB"
                     return [("(a string value)", v) for v in found], why
-                text = tail + decoder.decode(chunk)
-                for m in _REF_TOKEN.finditer(text):
-                    try:
-                        value = safeparse.json_loads(m.group(0))
-                    except ValueError:
-                        continue
-                    if isinstance(value, str) and _cross_repo_ref(value) and len(found) < 200:
+                for _, token, _ in tokens.feed(chunk, final=not chunk):
+                    value = jsontokens.value(token)
+                    if value is not None and _cross_repo_ref(value) and len(found) < 200:
                         found[value] = None
-                tail = text[-1024:]  # a token across two chunks (at most 803 characters)
+                if not chunk:
+                    break
     except OSError as exc:
         return [], f"could not be read ({type(exc).__name__})"
+    except jsontokens.TooLarge as exc:
+        return [("(a string value)", v) for v in found], str(exc)
     return [("(a string value)", v) for v in found], None
 
 
