@@ -320,6 +320,7 @@ def test_a_cancelled_smoke_step_stops_forkvet_and_its_sandbox(
         "TARGET": str(repo),
         "COMMAND": f"python plant.py {out} {secret} sleep",
         "PYTHON_PATH": sys.executable,
+        "FORKVET_PROGRAM": str(Path(sys.executable).parent / "forkvet"),  # as install.sh sets
         "TIMEOUT": "120",
         "NETWORK": "shared",
         "INSTALL_TIMEOUT": "",

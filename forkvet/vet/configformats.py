@@ -27,6 +27,8 @@ import io
 import tokenize
 import tomllib
 
+from forkvet import safeparse
+
 # -- TOML and INI -------------------------------------------------------------------------------
 
 
@@ -35,7 +37,7 @@ def other_documents(text: str) -> list[object]:
     out: list[object] = []
     if "=" in text:
         with contextlib.suppress(tomllib.TOMLDecodeError, RecursionError, ValueError):
-            out.append(tomllib.loads(text))
+            out.append(safeparse.toml_loads(text))
     if "[" in text:
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:
