@@ -119,9 +119,12 @@ def test_a_license_bomb_matches_a_bounded_number_of_files(tmp_path: Path) -> Non
     from forkvet.vet.license import MAX_LICENSE_FILES
 
     report = vet(load(_license_bomb(tmp_path / "repo", 40)))
-    matched = {m.path for m in report.license.all if m.path and m.path.startswith("LICENSES/")}
+    read = [m for m in report.license.all if m.path and m.path.startswith("LICENSES/")]
+    matched = {m.path for m in read if not (m.spdx or "").startswith("LicenseRef-Unjudged")}
     assert len(matched) < MAX_LICENSE_FILES, len(matched)
     assert "MIT" in (report.license.spdx or "")  # the root LICENSE is always matched
+    # the files past those matched are a gap (round 20c F7): no plain "yes" for what was unread
+    assert report.license.commercial_use is not True
     notes = [f for f in report.findings if f.title == "License files not read"]
     assert len(notes) == 1 and f"{40 - MAX_LICENSE_FILES + 1} license file(s)" in notes[0].message
     assert not [f for f in report.findings if f.title == "Check not run: time limit"]
@@ -139,7 +142,9 @@ def test_the_license_check_keeps_the_run_deadline(tmp_path: Path) -> None:
 
     ctx = Context(load(_license_bomb(tmp_path / "repo", 3)), deadline=time.monotonic() - 1)
     info, findings = license.check(ctx)
-    assert not [m for m in info.all if m.path and m.path.startswith("LICENSE")]
+    unread = [m for m in info.all if (m.spdx or "").startswith("LicenseRef-Unjudged")]
+    assert not [m for m in info.all if m.path and m.path.startswith("LICENSE") and m not in unread]
+    assert unread and info.commercial_use is not True  # past the deadline: a gap, never "yes"
     said = [f.message for f in findings if f.title == "License files not read"]
     assert said and "4 license file(s) not matched (the vetting time limit" in said[0], said
 
