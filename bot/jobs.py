@@ -255,6 +255,8 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         except CheckoutRefused as exc:
             _refused(check, exc)
             return {"check_run": check.id, "skipped": "checkout refused"}
+        if (moved := branch_moved(dest, check)) is not None:
+            return moved
         report = _vet_checkout(store, job, repo, dest, config, config_error)
         out = _Outputs(check, report, to_markdown(report), config_error)
         # Each output on its own (round 17c F4): the check run first, then the report issue,
@@ -417,6 +419,33 @@ def _refused(check: CheckRun, exc: CheckoutRefused) -> None:
         f"path git names above in a new commit on the default branch (forkvet vets it on "
         f"the push), then re-run this check.",
     )
+
+
+def branch_moved(dest: Path, check: CheckRun) -> dict[str, Any] | None:
+    """The branch moved between reading its head and cloning it (round 21c F3: a push right
+    after a malicious commit got that commit a green check for the newer, clean tree). The
+    verdict of this tree is never published on the check run's commit: the run says so, never
+    a success, and the push that moved the branch queued its own vet."""
+    from forkvet.giveback.gitops import git
+
+    cloned = git(dest, "rev-parse", "--verify", "-q", "HEAD^{commit}").stdout.strip()
+    if cloned == check.head_sha:
+        return None
+    check.edit(
+        status="completed",
+        conclusion="neutral",
+        output={
+            "title": plain_title("forkvet: not vetted: the branch moved while this check ran"),
+            "summary": (
+                f"**This commit was not vetted**: the default branch moved to "
+                f"{md_code(cloned[:12])} before its tree was fetched, and that tree's verdict "
+                f"belongs to that commit. The push that moved it is vetted on its own check "
+                f"run. Nothing in this check says this commit is safe: the newer commit's "
+                f"check run has the verdict of the branch as it is now."
+            ),
+        },
+    )
+    return {"check_run": check.id, "skipped": "branch moved", "cloned": cloned}
 
 
 def _open_repo(gh: Github, job: Job) -> tuple[Repository, str] | dict[str, Any]:
