@@ -1282,20 +1282,24 @@ class _YamlScan:
                     found.append(_config_unverified(f.path))
             if need.gin:
                 found += self._gin_risks(f.path, need.text, f.suffix == ".py")
+            said: list[Risk] = []
             if need.expr:
-                found += self._string_risks(f, need, found)
+                said = self._string_risks(f, need, found)
                 deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
-            if not need.tag:
+            if not need.tag or size > _MAX_YAML_STREAM:
+                found += said
+                if need.tag:
+                    raise _YamlTooLarge
                 return
-            if size > _MAX_YAML_STREAM:
-                raise _YamlTooLarge
             fh.seek(0)
             loader = (
                 yaml.SafeLoader
                 if size <= _MAX_YAML_BYTES
                 else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             )
-            found += self._tag_risks(f.path, _YamlText(fh), loader, deadline)
+            tags = self._tag_risks(f.path, _YamlText(fh), loader, deadline)
+            # A code tag makes the file an error already: the strings it is handed add nothing.
+            found += tags or said
 
     def _gin_risks(self, path: str, text: str | None, python: bool) -> list[Risk]:
         """gin references through the file's imports (round 20a F1) naming code neither own
