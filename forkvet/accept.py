@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from forkvet import rx
+from forkvet import fstree, rx
 from forkvet.errors import InputError
 from forkvet.report import Finding, Report
 
@@ -293,7 +293,7 @@ def pin(report: Report, root: Path) -> None:
 
 def _tree(root: Path) -> list[str]:
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in fstree.walk(root):  # any depth (no recursion)
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
         rel = os.path.relpath(dirpath, root)
         out += [n if rel == "." else f"{rel}/{n}" for n in sorted(filenames)]
