@@ -19,6 +19,7 @@ from forkvet.vet import (
     licensedb,
     licensefields,
     licensegaps,
+    licensereader,
     modelterms,
     weightsdocs,
 )
@@ -2856,3 +2857,14 @@ def _policy(ctx: Context, info: LicenseInfo) -> list[Finding]:
             )
         )
     return out
+
+
+# The reader's own tests, for the modules this one imports (licensegaps, weightsdocs).
+licensereader.bind(
+    foreign=_foreign,
+    names_a_license=names_a_license,
+    referring=_REFERRING,
+    unknown_license_name=unknown_license_name,
+    license_at_url=_license_at_url,
+    limiting_sentences=limiting_sentences,
+)

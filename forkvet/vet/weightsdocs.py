@@ -30,6 +30,7 @@ from typing import Any
 
 from forkvet import rx, safeparse
 from forkvet.snapshot import FileEntry
+from forkvet.vet import licensereader
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import FOREIGN_RESTRICTIONS, clauses
 from forkvet.vet.modelterms import ModelTerms, sentences
@@ -433,7 +434,7 @@ def _limits(line: str) -> bool:
     terms (round 20c, F2: one reader of terms for every document). Advice ("its use should
     be limited to English") and a license text's own grant ("no-charge, royalty-free") are
     not terms of the weights' own."""
-    from forkvet.vet.license import limiting_sentences  # license reads these documents
+    limiting_sentences = licensereader.reader("limiting_sentences")  # license's reader
 
     if _ADVICE.search(line) or _DATA.search(line):  # BVLC's "fair use" of the data: no terms
         return False
