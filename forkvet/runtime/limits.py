@@ -11,7 +11,9 @@ operator sets them in forkvet's own environment (a repository's file cannot):
   it may write (default a quarter of the memory bound, at most 8 GiB; at least 64 MiB).
   tmpfs pages are no process's memory: RLIMIT_DATA/RLIMIT_AS never see them (2.5 GiB
   written under RLIMIT_AS=2 GiB, outside attack, round 20b F1), so the tmpfs itself is
-  bounded (bwrap `--size`), and a write past it fails (ENOSPC).
+  bounded (bwrap `--size`), and a write past it fails (ENOSPC);
+- `FORKVET_COMMAND_TMP_MB`: the size of the sandbox's `/tmp` (also `HOME`) where it is a
+  tmpfs of its own, when no temporary folder is on a disk (`tmpstore`; default as /dev/shm's).
 
 The mechanism is the process limits the sandbox's launcher sets before it becomes bwrap,
 inherited by everything inside: `RLIMIT_NPROC` (the kernel counts every task of the user,
@@ -29,10 +31,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from forkvet.errors import InputError
+from forkvet.runtime import tmpstore
 
 TASKS_VAR = "FORKVET_COMMAND_TASKS"
 MEMORY_VAR = "FORKVET_COMMAND_MEMORY_MB"
 SHM_VAR = "FORKVET_COMMAND_SHM_MB"
+TMP_VAR = "FORKVET_COMMAND_TMP_MB"
 DEFAULT_TASKS = 4096
 _SHM_DEFAULT_MAX_MB = 8192
 _SHM_MIN_MB = 64
@@ -72,6 +76,14 @@ def shm_mb(environ: dict[str, str] | None = None) -> int:
     memory = memory_mb(environ) or _memory_total_mb() * 3 // 4
     default = max(_SHM_MIN_MB, min(memory // 4, _SHM_DEFAULT_MAX_MB))
     return max(_SHM_MIN_MB, _knob(SHM_VAR, default, environ))
+
+
+def tmp_mb(environ: dict[str, str] | None = None) -> int:
+    """The size of the sandbox's /tmp (also HOME) in MiB where it is a tmpfs of its own (no
+    temporary folder on a disk, `tmpstore`): as /dev/shm's, never unbounded."""
+    memory = memory_mb(environ) or _memory_total_mb() * 3 // 4
+    default = max(_SHM_MIN_MB, min(memory // 4, _SHM_DEFAULT_MAX_MB))
+    return max(_SHM_MIN_MB, _knob(TMP_VAR, default, environ))
 
 
 def user_tasks(uid: int) -> int:
@@ -130,6 +142,7 @@ def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
     else:
         said.append(f"memory not bounded ({MEMORY_VAR}=0)")
     said.append(f"{shm_mb(environ)} MiB of /dev/shm")
+    said.append(tmpstore.said(tmp_mb(environ)))
     return Rlimits(",".join(specs), nproc, "; ".join(said))
 
 

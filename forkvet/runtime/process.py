@@ -22,7 +22,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -35,7 +34,7 @@ from typing import IO, TextIO
 from forkvet import fstree, rx
 from forkvet.errors import ForkvetError
 from forkvet.escape import visible
-from forkvet.runtime import limits, sandbox
+from forkvet.runtime import limits, sandbox, tmpstore
 from forkvet.runtime.gpu import GpuSampler, GpuStats
 from forkvet.runtime.selfisolate import isolate_self as isolate_self  # re-exported
 from forkvet.safe_write import open_text_log
@@ -498,8 +497,10 @@ def run(
 @contextlib.contextmanager
 def scratch_folder() -> Iterator[Path]:
     """A private folder the command sees in place of the output folder; removed afterwards,
-    whatever modes and links the command left in it."""
-    folder = Path(tempfile.mkdtemp(prefix="forkvet-out-"))
+    whatever modes and links the command left in it. On a disk (`tmpstore`): forkvet reads
+    it after the run, so it cannot be a tmpfs inside the sandbox; without a disk's folder the
+    command does not start (round 21b F9)."""
+    folder = Path(tmpstore.private_folder("forkvet-out-"))  # on a disk, or NoDiskFolder
     try:
         yield folder
     finally:

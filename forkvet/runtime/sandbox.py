@@ -5,7 +5,8 @@ check, notebook kernels, the builds of `pip install -e .` and of source releases
 through `sandboxed()`. Inside:
 
 - the whole file system is read-only (`--ro-bind / /`); only the repository, the output
-  folder, a private, disk-backed `/tmp` (also `HOME`) and a size-bounded `/dev/shm` are
+  folder, a private `/tmp` (also `HOME`; on a disk, or a size-bounded tmpfs: `tmpstore`)
+  and a size-bounded `/dev/shm` are
   writable for the repository's code; its environment is read-only (`environment_mounts`),
   written only by forkvet's own installs; `/dev` and `/run` are read-only;
 - forkvet's own installation (`sys.prefix`, its site-packages, the folder of the `forkvet`
@@ -51,7 +52,7 @@ from typing import NamedTuple
 import forkvet
 from forkvet import fstree, hostpaths
 from forkvet.errors import ForkvetError, InputError
-from forkvet.runtime import limits, seccomp
+from forkvet.runtime import limits, seccomp, tmpstore
 from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
@@ -153,7 +154,7 @@ def probe() -> Availability:
     if seccomp.program() is None:
         return Availability(False, _NO_FILTER)
     with tempfile.TemporaryDirectory(prefix="forkvet-probe-") as tmp:
-        private_tmp, resolv = _private_folders(Path(tmp), network=True)
+        private_tmp, resolv = _private_folders(Path(tmp), network=True, on_disk=True)
         argv = _argv(["/bin/sh", "-c", _PROBE], Path("/"), [], private_tmp, bwrap, resolv=resolv)
         try:
             proc = subprocess.run(
@@ -440,7 +441,7 @@ def _argv(
     command: list[str],
     cwd: Path,
     writable: Iterable[str | os.PathLike[str]],
-    private_tmp: Path,
+    private_tmp: Path | None,
     bwrap: str,
     readable: Iterable[str | os.PathLike[str]] = (),
     private_home: bool = True,
@@ -514,12 +515,17 @@ def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
     return rw
 
 
-def _host_mounts(private_tmp: Path, resolv: str | None) -> list[str]:
+def _host_mounts(private_tmp: Path | None, resolv: str | None) -> list[str]:
     """What the child sees of the host besides the read-only /: the resolver's file (a copy,
-    `resolver_mounts`), GPUs, a private /tmp."""
+    `resolver_mounts`), GPUs, a private /tmp: a host folder on a disk, or (None: there is no
+    temporary folder on a disk, `tmpstore`) a tmpfs of its own of bounded size (round 21b F9),
+    HOME (/tmp/home) in it."""
     argv = resolver_mounts(resolv) if resolv else []
     for dev in _gpu_devices():
         argv += ["--dev-bind", dev, dev]
+    if private_tmp is None:
+        tmp = ["--size", str(limits.tmp_mb() << 20), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+        return [*argv, *_ram_folders(), *tmp]
     return [*argv, *_ram_folders(), "--bind", str(private_tmp), "/tmp"]
 
 
@@ -835,11 +841,11 @@ def sandboxed(
             return
         bwrap = _bwrap()
         assert bwrap is not None  # the probe found it
-        private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-"))
+        place = tmpstore.place()  # a disk's folder, else the sandbox's /tmp is a tmpfs
+        private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-", dir=place and place[0]))
         try:
             network = index or not network_cut()
-            tmp, resolv = _private_folders(private, network)
-            (tmp / "home").mkdir()
+            tmp, resolv = _private_folders(private, network, place is not None)
             ro = [*readable] if cwd_writable else [*readable, cwd]
             argv = _argv(
                 command, cwd, rw, tmp, bwrap, ro, private_home, network, private_out, resolv
@@ -971,11 +977,13 @@ def _restore_git_links(links: list[_GitLink]) -> None:
             fstree.remove_tree(link.target)
 
 
-def _private_folders(private: Path, network: bool) -> tuple[Path, str]:
-    """In forkvet's private folder: `tmp/`, the sandbox's /tmp, and `resolv.conf` beside it
-    (read-only, out of the sandbox's sight), the copy its /etc/resolv.conf reads."""
-    tmp = private / "tmp"
-    tmp.mkdir()
+def _private_folders(private: Path, network: bool, on_disk: bool) -> tuple[Path | None, str]:
+    """In forkvet's private folder: `tmp/` (with `home/`), the sandbox's /tmp, when `private`
+    is on a disk (None: it is not), and `resolv.conf` beside it (read-only, out of the
+    sandbox's sight), the copy its /etc/resolv.conf reads."""
+    tmp = private / "tmp" if on_disk else None
+    if tmp is not None:
+        (tmp / "home").mkdir(parents=True)
     resolv = private / "resolv.conf"
     resolv.write_text(resolver_text(network), encoding="utf-8")
     resolv.chmod(0o444)

@@ -1,0 +1,85 @@
+"""Where the sandbox's private writable folders live: on a disk, or in a bounded tmpfs.
+
+The sandbox's private `/tmp` (also `HOME`) and the command's output scratch folder were host
+folders in the system's temporary folder, whatever file system that was: where `/tmp` is a
+tmpfs (Fedora's, Arch's, Debian 13's default; `TMPDIR` on `/dev/shm`), every byte the
+command wrote there was RAM shared with every tenant, bounded by no limit of the command's
+(outside attack, round 21b F9). So each such folder is made only on a file system statfs(2)
+says is on a disk (forkvet/data/disk_filesystems.json, an allow-list: tmpfs, ramfs and any
+type not listed do not count): the temporary folder, else `/var/tmp`. Where neither is, the
+sandbox's `/tmp` is a tmpfs of its own of bounded size (`limits.tmp_mb`), and a command
+whose output folder needs a scratch folder does not start (`NoDiskFolder`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import os
+import struct
+import tempfile
+from importlib import resources
+
+from forkvet.errors import ForkvetError
+
+FALLBACK = "/var/tmp"
+
+
+class NoDiskFolder(ForkvetError):
+    """No folder on a disk for the command's private files: nothing runs (fail closed)."""
+
+
+@functools.cache
+def _types() -> dict[int, str]:
+    text = resources.files("forkvet.data").joinpath("disk_filesystems.json").read_text("utf-8")
+    return {int(magic): name for name, magic in json.loads(text)["types"].items()}
+
+
+def fs_type(path: str) -> int | None:
+    """statfs(2)'s f_type of `path` (its first field, a long on the 64-bit ABIs forkvet
+    knows); None where the call fails."""
+    buf = ctypes.create_string_buffer(256)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.statfs(os.fsencode(path), buf) != 0:
+            return None
+    except (OSError, AttributeError):
+        return None
+    return int(struct.unpack_from("=Q", buf.raw)[0] & 0xFFFFFFFF)
+
+
+def disk(path: str) -> str | None:
+    """The name of the disk file system `path` is on; None: RAM, or a type not judged."""
+    found = fs_type(path)
+    return _types().get(found) if found is not None else None
+
+
+def place() -> tuple[str, str] | None:
+    """(folder, its file system) for the private folders: the temporary folder when it is
+    on a disk, else /var/tmp when that is; None: neither."""
+    for folder in (tempfile.gettempdir(), FALLBACK):
+        name = disk(folder) if os.path.isdir(folder) else None
+        if name:
+            return folder, name
+    return None
+
+
+def private_folder(prefix: str) -> str:
+    """A fresh private folder on a disk (`place`), or NoDiskFolder saying why."""
+    found = place()
+    if found is None:
+        raise NoDiskFolder(
+            f"no folder on a disk for the command's private files: the temporary folder "
+            f"({tempfile.gettempdir()}) and {FALLBACK} are RAM (tmpfs) or a file system forkvet "
+            "cannot judge; set TMPDIR to a folder on a disk"
+        )
+    return tempfile.mkdtemp(prefix=prefix, dir=found[0])
+
+
+def said(tmp_mb: int) -> str:
+    """The sentence for the result's `limits`: where /tmp and HOME are."""
+    found = place()
+    if found is None:
+        return f"/tmp and HOME: a {tmp_mb} MiB tmpfs of their own (no temporary folder on a disk)"
+    return f"/tmp, HOME and the output scratch on a disk ({found[1]}, in {found[0]})"
