@@ -21,6 +21,11 @@ so the limit is what the user runs now plus the budget) and `RLIMIT_DATA` (heap 
 writable mappings). Not `RLIMIT_AS`: CUDA reserves far more address space than it uses, and
 a GPU run would fail. The kernel does not apply `RLIMIT_NPROC` to root: when forkvet runs as
 root, processes are not bounded, and `describe()` says so (run the runner as a user).
+
+Shared memory outside a folder is no process's private memory either: a memfd and System V
+shared memory held 1 GiB each under a 256 MiB RLIMIT_DATA (outside attack, round 21b F2).
+The seccomp filter makes those calls answer ENOSYS (`seccomp`); what is left uncounted, a
+shared anonymous mapping and the kernel's socket buffers, every result names (`UNCOUNTED`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,13 @@ TMP_VAR = "FORKVET_COMMAND_TMP_MB"
 DEFAULT_TASKS = 4096
 _SHM_DEFAULT_MAX_MB = 8192
 _SHM_MIN_MB = 64
+
+
+# What no process limit counts and no cgroup bounds here (round 21b F2): said in every result.
+UNCOUNTED = (
+    "not bounded: shared anonymous mappings and the kernel's memory for the command "
+    "(socket buffers), which only a cgroup for the whole command would count"
+)
 
 
 def _knob(name: str, default: int, environ: dict[str, str] | None = None) -> int:
@@ -143,6 +155,7 @@ def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
         said.append(f"memory not bounded ({MEMORY_VAR}=0)")
     said.append(f"{shm_mb(environ)} MiB of /dev/shm")
     said.append(tmpstore.said(tmp_mb(environ)))
+    said.append(UNCOUNTED)
     return Rlimits(",".join(specs), nproc, "; ".join(said))
 
 

@@ -132,6 +132,9 @@ def test_inside_uncounted_ram_and_other_families_are_refused(
         "pair": "x",
         "shared": "y1",  # an anonymous shared mapping and /dev/shm (bounded) still work
     }
+    # what no limit here counts is said in every result, never passed over
+    assert limits.UNCOUNTED in limits.describe()
+    assert "shared anonymous mappings" in limits.UNCOUNTED
 
 
 # --- F9: where /tmp, HOME and the scratch folder live ----------------------------------------
