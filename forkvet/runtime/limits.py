@@ -25,7 +25,8 @@ root, processes are not bounded, and `describe()` says so (run the runner as a u
 Shared memory outside a folder is no process's private memory either: a memfd and System V
 shared memory held 1 GiB each under a 256 MiB RLIMIT_DATA (outside attack, round 21b F2).
 The seccomp filter makes those calls answer ENOSYS (`seccomp`); what is left uncounted, a
-shared anonymous mapping and the kernel's socket buffers, every result names (`UNCOUNTED`).
+shared anonymous mapping and the kernel's socket buffers, every result names (`UNCOUNTED`),
+unless the operator delegates a memory cgroup (`memcg`), which bounds the command as a whole.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from forkvet.errors import InputError
-from forkvet.runtime import tmpstore
+from forkvet.runtime import memcg, tmpstore
 
 TASKS_VAR = "FORKVET_COMMAND_TASKS"
 MEMORY_VAR = "FORKVET_COMMAND_MEMORY_MB"
@@ -52,6 +53,7 @@ UNCOUNTED = (
     "not bounded: shared anonymous mappings and the kernel's memory for the command "
     "(socket buffers), which only a cgroup for the whole command would count"
 )
+UNCOUNTED_CGROUP = "not bounded: socket buffers the kernel does not charge to the cgroup"
 
 
 def _knob(name: str, default: int, environ: dict[str, str] | None = None) -> int:
@@ -155,7 +157,8 @@ def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
         said.append(f"memory not bounded ({MEMORY_VAR}=0)")
     said.append(f"{shm_mb(environ)} MiB of /dev/shm")
     said.append(tmpstore.said(tmp_mb(environ)))
-    said.append(UNCOUNTED)
+    whole = memcg.said(memory, environ)
+    said += [whole, UNCOUNTED_CGROUP] if whole else [UNCOUNTED]
     return Rlimits(",".join(specs), nproc, "; ".join(said))
 
 

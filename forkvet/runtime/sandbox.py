@@ -52,7 +52,7 @@ from typing import NamedTuple
 import forkvet
 from forkvet import fstree, hostpaths
 from forkvet.errors import ForkvetError, InputError
-from forkvet.runtime import limits, seccomp, tmpstore
+from forkvet.runtime import limits, memcg, seccomp, tmpstore
 from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
@@ -406,7 +406,12 @@ _JOIN_KEYRING = (
     "    sys.exit('forkvet: cannot give the sandbox a session keyring of its own')\n"
     # the limits (forkvet.runtime.limits), each no higher than the hard limit it had
     "for spec in filter(None, sys.argv[2].split(',')):\n"
-    "    name, value = spec.split('=')\n"
+    "    name, value = spec.split('=', 1)\n"
+    # the memory cgroup (forkvet.runtime.memcg): moved in before anything else starts
+    "    if name == 'CGROUP':\n"
+    "        with open(value, 'w') as procs:\n"
+    "            procs.write('0')\n"
+    "        continue\n"
     "    kind = getattr(resource, 'RLIMIT_' + name)\n"
     "    hard = resource.getrlimit(kind)[1]\n"
     "    n = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)\n"
@@ -448,16 +453,18 @@ def _argv(
     network: bool = True,
     private_out: tuple[Path, Path] | None = None,
     resolv: str | None = None,
+    cgroup: str | None = None,
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
     protected and hidden paths come after the writable folders that might hold them.
-    `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none."""
+    `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none.
+    `cgroup`: the `cgroup.procs` the launcher moves itself into (`memcg.bounded`), or None."""
     rw = _writable(writable)
     folders = _command_folders()
     covers, remounts, hidden = _cover_shared(rw)
     bounds = limits.rlimits()
     return [
-        *_launcher(bounds.outside),
+        *_launcher(",".join(filter(None, [bounds.outside, cgroup and f"CGROUP={cgroup}"]))),
         bwrap,
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
@@ -847,10 +854,10 @@ def sandboxed(
             network = index or not network_cut()
             tmp, resolv = _private_folders(private, network, place is not None)
             ro = [*readable] if cwd_writable else [*readable, cwd]
-            argv = _argv(
-                command, cwd, rw, tmp, bwrap, ro, private_home, network, private_out, resolv
-            )
-            yield argv, ISOLATED
+            with memcg.bounded(limits.memory_mb()) as cgroup:
+                home, out = private_home, private_out
+                argv = _argv(command, cwd, rw, tmp, bwrap, ro, home, network, out, resolv, cgroup)
+                yield argv, ISOLATED
         finally:
             remove_private(private)
     finally:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from forkvet.runtime import limits, process, sandbox, seccomp, tmpstore
+from forkvet.errors import InputError
+from forkvet.runtime import limits, memcg, process, sandbox, seccomp, tmpstore
 
 from .test_round20_runtime import _run_bpf
 
@@ -218,3 +219,78 @@ def test_a_ram_temporary_folder_falls_back_to_var_tmp(
         assert list(ram.iterdir()) == []
     finally:
         ram.rmdir()
+
+
+# --- F2: a memory cgroup for the command as a whole, where the operator delegates one ---------
+
+
+def _fake_cgroup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder that looks like a delegated cgroup v2 folder (the plumbing, not the kernel:
+    the files are plain files here)."""
+    root = tmp_path / "cgroup"
+    (root / "runner").mkdir(parents=True)
+    (root / "runner" / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    monkeypatch.setattr(memcg, "_ROOT", str(root) + "/")
+    monkeypatch.setattr(memcg, "_remove", lambda child: None)
+    monkeypatch.setenv(memcg.VAR, str(root / "runner"))
+    return root / "runner"
+
+
+def test_the_launcher_moves_into_a_bounded_cgroup_before_bwrap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _sandbox_ok()
+    parent = _fake_cgroup(tmp_path, monkeypatch)
+    monkeypatch.setenv(limits.MEMORY_VAR, "256")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "inside.py").write_text("print('ran')\n")
+    with sandbox.sandboxed([sys.executable, "-I", "inside.py"], work) as (argv, _):
+        (child,) = parent.glob("forkvet-*")
+        assert f"DATA={256 << 20},CGROUP={child}/cgroup.procs" in argv
+        (child / "memory.events").write_text("low 0\noom 1\noom_kill 1\n")
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert out.stdout == "ran\n", out.stderr
+    assert (child / "cgroup.procs").read_text() == "0"  # the launcher itself, before bwrap
+    assert (child / "memory.max").read_text() == str(256 << 20)
+    assert "256 MiB for the command as a whole" in limits.describe()
+    assert limits.UNCOUNTED not in limits.describe()
+    assert "reached its memory bound (256 MiB" in capsys.readouterr().err
+
+
+def test_a_cgroup_folder_that_cannot_serve_fails_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = _fake_cgroup(tmp_path, monkeypatch)
+    (parent / "cgroup.subtree_control").write_text("cpu pids\n")
+    with pytest.raises(InputError, match="no memory controller"):
+        limits.describe()
+    monkeypatch.setenv(memcg.VAR, str(tmp_path))  # outside the cgroup file system
+    with pytest.raises(InputError, match="must name a cgroup folder"), memcg.bounded(256):
+        pass
+
+
+_SHARED_FILL = """
+import mmap, sys
+m = mmap.mmap(-1, 512 << 20)
+for i in range(0, 512 << 20, 4096):
+    m[i] = 1
+print("filled 512 MiB")
+"""
+
+
+def test_a_real_cgroup_counts_shared_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a delegated memory cgroup (FORKVET_TEST_MEMORY_CGROUP names one), a shared
+    anonymous mapping past the bound is killed, which no process limit counts."""
+    _sandbox_ok()
+    real = os.environ.get("FORKVET_TEST_MEMORY_CGROUP")
+    if not real:
+        pytest.skip("no delegated memory cgroup (set FORKVET_TEST_MEMORY_CGROUP to one)")
+    monkeypatch.setenv(memcg.VAR, real)
+    monkeypatch.setenv(limits.MEMORY_VAR, "256")
+    (tmp_path / "inside.py").write_text(_SHARED_FILL)
+    with sandbox.sandboxed([sys.executable, "-I", "inside.py"], tmp_path) as (argv, _):
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "filled" not in out.stdout
