@@ -51,9 +51,9 @@ _SHM_MIN_MB = 64
 # What no process limit counts and no cgroup bounds here (round 21b F2): said in every result.
 UNCOUNTED = (
     "not bounded: shared anonymous mappings and the kernel's memory for the command "
-    "(socket buffers), which only a cgroup for the whole command would count"
+    "(socket and pipe buffers), which only a cgroup for the whole command would count"
 )
-UNCOUNTED_CGROUP = "not bounded: socket buffers the kernel does not charge to the cgroup"
+UNCOUNTED_CGROUP = "not bounded: kernel buffers the kernel does not charge to the cgroup"
 
 
 def _knob(name: str, default: int, environ: dict[str, str] | None = None) -> int:
