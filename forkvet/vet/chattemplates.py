@@ -139,18 +139,28 @@ def judge(template: str, deadline: float | None = None, strict: bool = True) -> 
             raise Unreadable(f"Jinja cannot parse it ({type(exc).__name__})") from None
         return None
     stop = deadline if deadline is not None else time.monotonic() + _SECONDS
-    indices = _index_names(tree, stop)
+    sets = _assignments(tree)
+    indices = _fixpoint(sets, _index, stop)
+    keys = indices if strict else indices | _fixpoint(sets, _data_of(sets), stop)
     for i, node in enumerate(_nodes(tree)):
         if not i & 0xFFF and time.monotonic() > stop:
             raise Unreadable("its time budget was spent")
-        why = _node_reason(node, indices)
+        why = _node_reason(node, keys, sets if not strict else None)
         if why is not None:
             return why
     return None
 
 
-def _node_reason(node: object, indices: set[str]) -> str | None:
+def _node_reason(
+    node: object, indices: set[str], sets: dict[str, list[object]] | None = None
+) -> str | None:
+    """Why one node could reach Python internals. With `sets` (a file found by its markers,
+    not a template slot) a subscript keyed by the data the template is rendered with is no
+    reason: `choices[label]` (lm-evaluation-harness task YAMLs), `rows[id]` for `id` in data."""
     import jinja2.nodes as n
+
+    if sets is not None and isinstance(node, n.Getitem) and _data_of(sets)(node.arg, indices):
+        return None
 
     if isinstance(node, n.Getattr) and _unsafe(node.attr):
         return f"the attribute `{node.attr}`"
@@ -185,12 +195,13 @@ def _nodes(tree: object) -> Iterator[object]:
         todo.extend(node.iter_child_nodes())
 
 
-def _index_names(tree: object, deadline: float) -> set[str]:
-    """Names (and `ns.attr` namespace attributes) the template only ever sets to an index:
-    a fixpoint over every assignment (`set`, `for ... in range(...)`, namespace()), by
-    worklist: a name is dropped once, and only the names set from it are judged again
-    (round 21a F4: a chain of `set`s was quadratic)."""
-    sets = _assignments(tree)
+def _fixpoint(
+    sets: dict[str, list[object]], kind: Callable[[object, set[str]], bool], deadline: float
+) -> set[str]:
+    """Names (and `ns.attr` namespace attributes) the template only ever sets to values of a
+    kind (an index; data): a fixpoint over every assignment (`set`, `for ... in ...`,
+    namespace()), by worklist: a name is dropped once, and only the names set from it are
+    judged again (round 21a F4: a chain of 30,000 `set`s was quadratic)."""
     users: dict[str, set[str]] = {}
     for name, values in sets.items():
         for value in values:
@@ -204,10 +215,47 @@ def _index_names(tree: object, deadline: float) -> set[str]:
         if not step & 0x3FF and time.monotonic() > deadline:
             raise Unreadable("its time budget was spent")
         name = todo.pop()
-        if name in names and not all(_index(v, names) for v in sets[name]):
+        if name in names and not all(kind(v, names) for v in sets[name]):
             names.discard(name)
             todo.extend(users.get(name, ()))
     return names
+
+
+def _data_of(sets: dict[str, list[object]]) -> Callable[[object, set[str]], bool]:
+    """Whether a value is the data a template is rendered with: a name it never sets (or
+    sets only to data), its attributes and constant subscripts, and a `for` target over
+    such data (its `.items()`, `.keys()`, `.values()`, sorted or listed)."""
+    import jinja2.nodes as n
+
+    def data(node: object, names: set[str]) -> bool:
+        if isinstance(node, _RangeItem):
+            return node.iterable is not None and data(node.iterable, names)
+        if isinstance(node, n.Name):
+            return node.name not in sets or node.name in names
+        if isinstance(node, n.Getattr):
+            return not _unsafe(node.attr) and data(node.node, names)
+        if isinstance(node, n.Getitem):
+            return isinstance(node.arg, n.Const) and data(node.node, names)
+        if isinstance(node, n.Const | n.Slice):
+            return not isinstance(node, n.Const) or isinstance(node.value, int)  # no getattr
+        if isinstance(node, n.Sub | n.Div | n.FloorDiv):  # numbers only: no name is built
+            return data(node.left, names) and data(node.right, names)
+        if isinstance(node, n.Call) and isinstance(node.node, n.Getattr):
+            if node.node.attr in _POSITIONS:  # `choices.label.index(key)`: an int
+                return data(node.node.node, names)
+            bare = not node.args and not node.kwargs
+            return bare and node.node.attr in _VIEWS and data(node.node.node, names)
+        if isinstance(node, n.Filter):
+            bare = not node.args and not node.kwargs
+            return bare and node.name in _DATA_FILTERS and data(node.node, names)
+        return False
+
+    return data
+
+
+_VIEWS = {"items", "keys", "values"}
+_POSITIONS = {"index", "count", "find", "rfind"}
+_DATA_FILTERS = {"list", "sort", "dictsort", "reverse"}
 
 
 def _assignments(tree: object) -> dict[str, list[object]]:
@@ -373,6 +421,8 @@ def _templates(snap: Snapshot, f: FileEntry) -> list[tuple[str, str, bool]]:
     if f.suffix == ".gguf":
         return []  # GGUF files: found by content in the pickle scan's one read (gguf_findings)
     named = named_template(f.path)
+    if not named and f.path.startswith(".github/"):
+        return []  # GitHub's `${{ }}` expressions, read as CI (docs/vet.md: what is left)
     if f.size > _MAX_FILE:
         if named:
             raise Unreadable(f"a template file of {f.size:,} bytes")
@@ -382,8 +432,15 @@ def _templates(snap: Snapshot, f: FileEntry) -> list[tuple[str, str, bool]]:
         raise Unreadable("a template file that grew past 4 MiB") if named else OSError()
     if raw.startswith(GGUF_MAGIC):
         return []  # judged by the pickle scan, as for `.gguf` files
-    text = raw.decode("utf-8", "replace")
-    return [("", text, named)] if named or _marked(text) else []
+    if named:
+        return [("", raw.decode("utf-8", "replace"), True)]
+    try:  # a renderer reads a template as UTF-8 text (open().read(), FileSystemLoader)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return []  # an image, a PDF, a binary: no renderer reads it as a template
+    if len(text) > MAX_TEMPLATE or not _marked(text):
+        return []  # a vocabulary, a data file: too large for a template (docs/vet.md)
+    return [("", text, False)]
 
 
 def _tokenizer_templates(snap: Snapshot, f: FileEntry) -> list[tuple[str, str]]:
