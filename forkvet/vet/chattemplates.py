@@ -29,6 +29,7 @@ from typing import BinaryIO, cast
 
 from forkvet.report import Risk
 from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet.textfiles import utf8_text
 
 GGUF_MAGIC = b"GGUF"
 MAX_TEMPLATE = 1 << 20  # characters of one template judged
@@ -427,17 +428,18 @@ def _templates(snap: Snapshot, f: FileEntry) -> list[tuple[str, str, bool]]:
         if named:
             raise Unreadable(f"a template file of {f.size:,} bytes")
         return []  # too large for a renderer's template (docs/vet.md: what is left)
-    raw = snap.read_bytes(f.path, _MAX_FILE + 1)
-    if len(raw) > _MAX_FILE:
-        raise Unreadable("a template file that grew past 4 MiB") if named else OSError()
-    if raw.startswith(GGUF_MAGIC):
-        return []  # judged by the pickle scan, as for `.gguf` files
     if named:
+        raw = snap.read_bytes(f.path, _MAX_FILE + 1)
+        if len(raw) > _MAX_FILE:
+            raise Unreadable("a template file that grew past 4 MiB")
+        if raw.startswith(GGUF_MAGIC):
+            return []  # judged by the pickle scan, as for `.gguf` files
         return [("", raw.decode("utf-8", "replace"), True)]
-    try:  # a renderer reads a template as UTF-8 text (open().read(), FileSystemLoader)
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return []  # an image, a PDF, a binary: no renderer reads it as a template
+    # a renderer reads a template as UTF-8 text (open().read(), FileSystemLoader): an image,
+    # a PDF, a checkpoint (a GGUF, which the pickle scan judges) is refused from its head
+    text = utf8_text(snap, f, _MAX_FILE)
+    if text is None or text.startswith("GGUF"):
+        return []
     if len(text) > MAX_TEMPLATE or not _marked(text):
         return []  # a vocabulary, a data file: too large for a template (docs/vet.md)
     return [("", text, False)]

@@ -26,14 +26,16 @@ from typing import Any
 from forkvet import rx, safeparse, safeyaml
 from forkvet.report import Risk
 from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet.textfiles import utf8_text
 
 KIND = "shell-in-data"
 _SECONDS = 5.0  # all files of a run, inside the run's deadline
 _MAX_FILE = 4 << 20  # bytes of one file read
-_MAX_VALUES = 200_000  # string values of one parsed config
+_MAX_VALUES = 4 << 20  # string values of one parsed config (more only by YAML aliases)
 _MAX_RISKS = 20
 _CONFIG_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 _SPECIFIER = rx.compile(r"^\s*(?:ark|scp)(?:,[a-z]+)*:")  # Kaldi's `ark,t:` / `scp:` prefix
+_SPECIFIER_ANYWHERE = rx.compile(r"\b(?:ark|scp)(?:,[a-z]+)*:")
 # Documents and notebooks (whose code is JSON-escaped): a `.txt` URL list is read, a README not.
 _PROSE = {".md", ".markdown", ".rst", ".html", ".htm", ".ipynb", ".tex", ".adoc"}
 _SPECIAL = "$`\\\n\r\0"  # expansions, escapes, second lines: never judged, an error
@@ -74,13 +76,13 @@ def _file_risks(snap: Snapshot, f: FileEntry) -> list[Risk]:
         return []  # read by people, not by a data loader
     if f.size > _MAX_FILE:
         return []  # no list or config of this size is read whole (docs/risks.md: left)
-    raw = snap.read_bytes(f.path, _MAX_FILE + 1)
-    if b"pipe:" not in raw and b"|" not in raw:
-        return []
-    text = raw.decode("utf-8", "replace")
+    text = utf8_text(snap, f, _MAX_FILE)
+    if text is None or ("pipe:" not in text and "|" not in text):
+        return []  # not text (no loader reads it as a list), or nothing handed to a shell
     out: list[Risk] = []
+    values = _config_values(f, text)  # parsed once for every sink
     for sink in table()["sinks"]:
-        for line, where, cmd in _strings(f, text, sink, scp):
+        for line, where, cmd in _strings(values, text, sink, scp):
             why = judge_command(cmd)
             if why is not None:
                 out.append(_risk(f.path, line, f"{sink['library']} {where}", why))
@@ -88,15 +90,15 @@ def _file_risks(snap: Snapshot, f: FileEntry) -> list[Risk]:
 
 
 def _strings(
-    f: FileEntry, text: str, sink: dict[str, Any], scp: bool
+    values: list[str] | None, text: str, sink: dict[str, Any], scp: bool
 ) -> Iterator[tuple[int | None, str, str]]:
-    """(line, what, command) of each string of the file the sink's library hands a shell."""
+    """(line, what, command) of each string of the file the sink's library hands a shell
+    (`values`: the file's config strings, None when it is no config)."""
     where = sink["where"]
     if where == "scp":
         if scp:
             yield from _scp_commands(text, sink)
         return
-    values = _config_values(f, text)
     if values is None:
         if where == "values":  # not a config: quoted strings and lines
             yield from _text_commands(text, sink)
@@ -110,8 +112,10 @@ def _config_values(f: FileEntry, text: str) -> list[str] | None:
     """Every string value (keys too) of a JSON, YAML or TOML file as its loader reads it, or
     None when the file is none of them or does not parse (then read as text)."""
     kind = _CONFIG_SUFFIXES.get(f.suffix)
-    if kind is None or ("pipe:" not in text and "|" not in text):
+    if kind is None:
         return None
+    if "pipe:" not in text and ("|" not in text or not _SPECIFIER_ANYWHERE.search(text)):
+        return []  # nothing a sink reads in a config: not parsed
     try:
         if kind == "json":
             doc = safeparse.json_loads(text)
@@ -133,7 +137,7 @@ def _config_values(f: FileEntry, text: str) -> list[str] | None:
         elif isinstance(node, list | tuple):
             todo.extend(node)
     if todo:
-        raise ValueError("a config of more than 200,000 strings")  # NOT verified
+        raise ValueError("a config of more than 4 M strings")  # NOT verified
     return values
 
 
@@ -149,8 +153,9 @@ def _commands(value: str, sink: dict[str, Any]) -> Iterator[str]:
             start = value.find(marker, start + 1)
         return
     m = _SPECIFIER.search(value)
-    rest = value[m.end() :] if m else value
-    stripped = rest.strip()
+    if m is None and sink["where"] == "config":
+        return  # a Kaldi pipe in a config is named by its specifier (`ark:… |`)
+    stripped = value[m.end() if m else 0 :].strip()
     if sink["form"] == "suffix" and stripped.endswith(marker) and len(stripped) > 1:
         yield stripped[: -len(marker)]
     elif sink["form"] == "prefix" and stripped.startswith(marker) and len(stripped) > 1:
@@ -178,7 +183,7 @@ def _text_commands(text: str, sink: dict[str, Any]) -> Iterator[tuple[int | None
         if end < 0 or (quote != "\n" and text.startswith(quote, end + 1)):
             end = len(text)  # unterminated, or an escaped quote: judged to the end
         cmd = text[begin:end].split(sink.get("split", "\0"), 1)[0]
-        if _url_start(text, start) and cmd.strip():  # not `with p.stdout as pipe:`
+        if _text_start(text, start, cmd) and cmd.strip():  # not `with p.stdout as pipe:`
             yield text.count("\n", 0, start) + 1, "string", cmd
         start = text.find(marker, begin)
 
@@ -186,6 +191,17 @@ def _text_commands(text: str, sink: dict[str, Any]) -> Iterator[tuple[int | None
 def _url_start(text: str, at: int) -> bool:
     """Whether a marker starts a URL: not inside a word (`mypipe:`, `self.pipe:`)."""
     return at == 0 or not (text[at - 1].isalnum() or text[at - 1] in "_.")
+
+
+def _text_start(text: str, at: int, cmd: str) -> bool:
+    """Whether a marker in a text that is no config starts a value: at the start of its
+    line (but `pipe: x` there is a key or an annotation), or after a quote, `=`, `:` (YAML's
+    `key: pipe:…`, `::`), `,`, or a bracket; not inside prose (`"error in pipe: …"`) or code
+    (`as pipe:`)."""
+    before = text[text.rfind("\n", 0, at) + 1 : at].rstrip()
+    if not before:
+        return not cmd[:1].isspace()
+    return before[-1] in "\"'=:,{[("
 
 
 def _short(value: str) -> str:

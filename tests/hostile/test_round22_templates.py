@@ -230,3 +230,65 @@ def test_shell_strings_past_the_budget_are_not_verified(
     monkeypatch.setattr(shellsinks, "_SECONDS", 0.0)
     found = _shell(make_repo, {"configs/data.yaml": "urls: 'pipe:curl -s https://x/a.tar'\n"})
     assert found and "NOT verified" in found[-1].message, found
+
+
+# -- the real loaders (each skips when it is not installed) ---------------------------------------
+def _child(tmp_path: Path, code: str) -> bool:
+    """Run code in a child (FORKVET_LOADER_PATH, as in test_loader_differential, adds
+    loaders installed elsewhere to its sys.path); whether it exited 0."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    extra = os.environ.get("FORKVET_LOADER_PATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (extra, env.get("PYTHONPATH", "")) if p)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, timeout=60, check=False
+    )
+    return done.returncode == 0
+
+
+def _needs(tmp_path: Path, module: str) -> None:
+    if not _child(tmp_path, f"import {module}"):
+        pytest.skip(f"{module} is not installed (FORKVET_LOADER_PATH)")
+
+
+def test_promptflow_s_render_call_runs_what_forkvet_flags(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    # promptflow-tools 1.3.0 `render_jinja_template`: Template(prompt, trim_blocks=True,
+    # keep_trailing_newline=True).render(**kwargs) — jinja2 is forkvet's own dependency
+    marker = tmp_path / "pf_marker"
+    prompt = _PROMPT.replace("popen('id')", f"popen('touch {marker}')")
+    (tmp_path / "x.prompty").write_text(prompt)
+    _child(
+        tmp_path,
+        "from jinja2 import Template\nTemplate(open('x.prompty').read(), trim_blocks=True, "
+        "keep_trailing_newline=True).render(question='q')",
+    )
+    assert marker.exists()
+    assert [r.path for r in _risks(make_repo, {"flows/x.prompty": prompt})] == ["flows/x.prompty"]
+
+
+def test_webdataset_runs_the_pipe_url_forkvet_flags(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    _needs(tmp_path, "webdataset")
+    marker = tmp_path / "wds_marker"
+    url = f"pipe:touch {marker}; cat /dev/null"
+    _child(tmp_path, f"from webdataset.gopen import gopen\ngopen({url!r}).read()")
+    assert marker.exists()
+    assert _shell(make_repo, {"configs/data.yaml": f"urls: {json.dumps(url)}\n"})
+
+
+def test_kaldiio_runs_the_scp_entry_forkvet_flags(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    _needs(tmp_path, "kaldiio")
+    marker = tmp_path / "kaldi_marker"
+    scp = f"utt1 touch {marker}; cat /dev/null |\n"
+    (tmp_path / "wav.scp").write_text(scp)
+    _child(tmp_path, "import kaldiio\nfor k, v in kaldiio.load_scp('wav.scp').items(): pass")
+    assert marker.exists()
+    assert _shell(make_repo, {"data/train/wav.scp": scp})
