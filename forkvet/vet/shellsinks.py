@@ -195,13 +195,12 @@ def _url_start(text: str, at: int) -> bool:
 
 def _text_start(text: str, at: int, cmd: str) -> bool:
     """Whether a marker in a text that is no config starts a value: at the start of its
-    line (but `pipe: x` there is a key or an annotation), or after a quote, `=`, `:` (YAML's
-    `key: pipe:…`, `::`), `,`, or a bracket; not inside prose (`"error in pipe: …"`) or code
-    (`as pipe:`)."""
+    line, or after a quote, `=`, `:` (YAML's `key: pipe:…`, `::`), `,`, or a bracket; not
+    inside prose (`"error in pipe: …"`) or code (`as pipe:`); never followed by a space."""
+    if cmd[:1].isspace() or cmd.strip().isdigit():
+        return False  # `pipe: Type` (a key, an annotation), ffmpeg's `pipe:0` (a descriptor)
     before = text[text.rfind("\n", 0, at) + 1 : at].rstrip()
-    if not before:
-        return not cmd[:1].isspace()
-    return before[-1] in "\"'=:,{[("
+    return not before or before[-1] in "\"'=:,{[("
 
 
 def _short(value: str) -> str:
