@@ -493,9 +493,13 @@ def message(where: str, why: str) -> str:
 
 
 def _risk(path: str, where: str, why: str) -> Risk:
-    return Risk(
-        "code-in-data",
-        "error",
-        message(where, why) + ". Read it before loading this model for chat.",
-        path,
-    )
+    name = path.rsplit("/", 1)[-1].lower()
+    if where or name.endswith(".jinja") or "chat" in name:
+        text = message(where, why) + ". Read it before loading this model for chat."
+    else:  # a template found by its content, or a prompt flow's (round 21a F5)
+        text = (
+            f"Jinja template: {why}. Renderers that render it outside Jinja's sandbox "
+            "(a script's plain jinja2.Template, promptflow-tools before 1.6, "
+            "lm-evaluation-harness task templates) run it as Python. Read it before using it."
+        )
+    return Risk("code-in-data", "error", text, path)
