@@ -18,14 +18,18 @@ ever sets to an index."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import struct
 import time
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from importlib import resources
+from typing import BinaryIO, cast
 
 from forkvet.report import Risk
 from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet.textfiles import utf8_text
 
 GGUF_MAGIC = b"GGUF"
 MAX_TEMPLATE = 1 << 20  # characters of one template judged
@@ -119,37 +123,62 @@ def _skip(read: Callable[[int], bytes], kind: int, wide: bool, deadline: float) 
         raise Unreadable(f"an unknown value type {kind}")
 
 
-def judge(template: str) -> str | None:
+def judge(template: str, deadline: float | None = None, strict: bool = True) -> str | None:
     """Why the template could reach Python internals (the first reason), or None when it
-    cannot: see the module's docstring. A template Jinja cannot parse renders nothing."""
+    cannot: see the module's docstring. Text Jinja cannot parse is NOT verified (Unreadable)
+    when `strict` (a template slot: another Jinja version, or another cut, may parse it); a
+    file judged only by its content that Jinja cannot parse is no template Jinja renders."""
     import jinja2
-    import jinja2.nodes as n
 
     if len(template) > MAX_TEMPLATE:  # a bound hit fails closed (round 20a F6)
         raise Unreadable(f"a template of {len(template):,} characters")
     env = jinja2.Environment(extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"])
     try:
         tree = env.parse(template)
-    except (jinja2.TemplateSyntaxError, RecursionError, ValueError):
+    except (jinja2.TemplateSyntaxError, RecursionError, ValueError) as exc:
+        if strict:  # round 21a F12: a parse failure is no pass
+            raise Unreadable(f"Jinja cannot parse it ({type(exc).__name__})") from None
         return None
-    indices = _index_names(tree)
-    for node in _nodes(tree):
-        if isinstance(node, n.Getattr) and _unsafe(node.attr):
-            return f"the attribute `{node.attr}`"
-        if isinstance(node, n.Getitem):
-            key = node.arg
-            if isinstance(key, n.Const) and isinstance(key.value, str) and _unsafe(key.value):
-                return f"the attribute `{key.value}`"
-            if not isinstance(key, n.Const) and not _index(key, indices):
-                return "a subscript with a computed key (plain Jinja falls back to getattr)"
-        if isinstance(node, n.Filter) and node.name in _ATTRIBUTE_FILTERS:
-            for arg in [*node.args, *(k.value for k in node.kwargs)]:
-                if not isinstance(arg, n.Const):
-                    return f"`{node.name}` with a computed argument"
-                if isinstance(arg.value, str) and any(map(_unsafe, arg.value.split("."))):
-                    return f"the attribute `{arg.value}`"
-        if isinstance(node, n.Getattr) and node.attr in ("format", "format_map"):
-            return "str.format (its fields reach attributes)"
+    stop = deadline if deadline is not None else time.monotonic() + _SECONDS
+    sets = _assignments(tree)
+    indices = _fixpoint(sets, _index, stop)
+    keys = indices if strict else indices | _fixpoint(sets, _data_of(sets), stop)
+    for i, node in enumerate(_nodes(tree)):
+        if not i & 0xFFF and time.monotonic() > stop:
+            raise Unreadable("its time budget was spent")
+        why = _node_reason(node, keys, sets if not strict else None)
+        if why is not None:
+            return why
+    return None
+
+
+def _node_reason(
+    node: object, indices: set[str], sets: dict[str, list[object]] | None = None
+) -> str | None:
+    """Why one node could reach Python internals. With `sets` (a file found by its markers,
+    not a template slot) a subscript keyed by the data the template is rendered with is no
+    reason: `choices[label]` (lm-evaluation-harness task YAMLs), `rows[id]` for `id` in data."""
+    import jinja2.nodes as n
+
+    if sets is not None and isinstance(node, n.Getitem) and _data_of(sets)(node.arg, indices):
+        return None
+
+    if isinstance(node, n.Getattr) and _unsafe(node.attr):
+        return f"the attribute `{node.attr}`"
+    if isinstance(node, n.Getitem):
+        key = node.arg
+        if isinstance(key, n.Const) and isinstance(key.value, str) and _unsafe(key.value):
+            return f"the attribute `{key.value}`"
+        if not isinstance(key, n.Const) and not _index(key, indices):
+            return "a subscript with a computed key (plain Jinja falls back to getattr)"
+    if isinstance(node, n.Filter) and node.name in _ATTRIBUTE_FILTERS:
+        for arg in [*node.args, *(k.value for k in node.kwargs)]:
+            if not isinstance(arg, n.Const):
+                return f"`{node.name}` with a computed argument"
+            if isinstance(arg.value, str) and any(map(_unsafe, arg.value.split("."))):
+                return f"the attribute `{arg.value}`"
+    if isinstance(node, n.Getattr) and node.attr in ("format", "format_map"):
+        return "str.format (its fields reach attributes)"
     return None
 
 
@@ -167,9 +196,70 @@ def _nodes(tree: object) -> Iterator[object]:
         todo.extend(node.iter_child_nodes())
 
 
-def _index_names(tree: object) -> set[str]:
-    """Names (and `ns.attr` namespace attributes) the template only ever sets to an index:
-    found by fixpoint over every assignment (`set`, `for ... in range(...)`, namespace())."""
+def _fixpoint(
+    sets: dict[str, list[object]], kind: Callable[[object, set[str]], bool], deadline: float
+) -> set[str]:
+    """Names (and `ns.attr` namespace attributes) the template only ever sets to values of a
+    kind (an index; data): a fixpoint over every assignment (`set`, `for ... in ...`,
+    namespace()), by worklist: a name is dropped once, and only the names set from it are
+    judged again (round 21a F4: a chain of 30,000 `set`s was quadratic)."""
+    users: dict[str, set[str]] = {}
+    for name, values in sets.items():
+        for value in values:
+            for ref in _refs(value):
+                users.setdefault(ref, set()).add(name)
+    names: set[str] = set(sets)
+    todo = list(names)
+    for step in itertools.count():
+        if not todo:
+            break
+        if not step & 0x3FF and time.monotonic() > deadline:
+            raise Unreadable("its time budget was spent")
+        name = todo.pop()
+        if name in names and not all(kind(v, names) for v in sets[name]):
+            names.discard(name)
+            todo.extend(users.get(name, ()))
+    return names
+
+
+def _data_of(sets: dict[str, list[object]]) -> Callable[[object, set[str]], bool]:
+    """Whether a value is the data a template is rendered with: a name it never sets (or
+    sets only to data), its attributes and constant subscripts, and a `for` target over
+    such data (its `.items()`, `.keys()`, `.values()`, sorted or listed)."""
+    import jinja2.nodes as n
+
+    def data(node: object, names: set[str]) -> bool:
+        if isinstance(node, _RangeItem):
+            return node.iterable is not None and data(node.iterable, names)
+        if isinstance(node, n.Name):
+            return node.name not in sets or node.name in names
+        if isinstance(node, n.Getattr):
+            return not _unsafe(node.attr) and data(node.node, names)
+        if isinstance(node, n.Getitem):
+            return isinstance(node.arg, n.Const) and data(node.node, names)
+        if isinstance(node, n.Const | n.Slice):
+            return not isinstance(node, n.Const) or isinstance(node.value, int)  # no getattr
+        if isinstance(node, n.Sub | n.Div | n.FloorDiv):  # numbers only: no name is built
+            return data(node.left, names) and data(node.right, names)
+        if isinstance(node, n.Call) and isinstance(node.node, n.Getattr):
+            if node.node.attr in _POSITIONS:  # `choices.label.index(key)`: an int
+                return data(node.node.node, names)
+            bare = not node.args and not node.kwargs
+            return bare and node.node.attr in _VIEWS and data(node.node.node, names)
+        if isinstance(node, n.Filter):
+            bare = not node.args and not node.kwargs
+            return bare and node.name in _DATA_FILTERS and data(node.node, names)
+        return False
+
+    return data
+
+
+_VIEWS = {"items", "keys", "values"}
+_POSITIONS = {"index", "count", "find", "rfind"}
+_DATA_FILTERS = {"list", "sort", "dictsort", "reverse"}
+
+
+def _assignments(tree: object) -> dict[str, list[object]]:
     import jinja2.nodes as n
 
     sets: dict[str, list[object]] = {}
@@ -195,12 +285,21 @@ def _index_names(tree: object) -> set[str]:
                     sets.setdefault(t.name, []).append(value)
                 elif isinstance(t, n.NSRef):
                     sets.setdefault(f"*.{t.attr}", []).append(value)
-    names: set[str] = set(sets)
-    while True:
-        kept = {k for k in names if all(_index(v, names) for v in sets[k])}
-        if kept == names:
-            return names
-        names = kept
+    return sets
+
+
+def _refs(value: object) -> set[str]:
+    """The names (and `*.attr` namespace attributes) a value's index-ness depends on."""
+    import jinja2.nodes as n
+
+    root = value.iterable if isinstance(value, _RangeItem) else value
+    out: set[str] = set()
+    for node in _nodes(root):
+        if isinstance(node, n.Name):
+            out.add(node.name)
+        elif isinstance(node, n.Getattr):
+            out.add(f"*.{node.attr}")
+    return out
 
 
 class _RangeItem:
@@ -246,77 +345,137 @@ def _index(node: object, names: set[str]) -> bool:
 # -- where runtimes read templates ----------------------------------------------------------------
 _TOKENIZER_FILES = ("tokenizer_config.json", "chat_template.json")
 _MAX_TOKENIZER_FILE = 64 << 20
-# Templates kept as files (transformers >= 4.43 `chat_template.jinja`, >= 4.54 named ones in
-# `additional_chat_templates/`, loaded as tokenizer.chat_template[name]; vLLM's and TGI's
-# `--chat-template x.jinja`; any path a script reads into `chat_template=`): every `.jinja`
-# file is judged, wherever it is (round 20a F6), never by where it is expected.
+_MAX_FILE = MAX_TEMPLATE * 4  # bytes of one template file read
+# Templates kept as files (transformers `chat_template.jinja` and `additional_chat_templates/`,
+# vLLM's and TGI's `--chat-template x.jinja`, promptflow's `.jinja2`/`.prompty`, any path a
+# script or config reads into a renderer): every text file holding Jinja's markers is judged
+# by its content, wherever it is and whatever its name (round 21a F5); a file named as a
+# template is also NOT verified when Jinja cannot parse it (forkvet/data/templates.json).
 
 
-def _jinja_template(path: str) -> bool:
-    return path.lower().endswith(".jinja")
+@functools.cache
+def _names() -> dict[str, object]:
+    text = resources.files("forkvet.data").joinpath("templates.json").read_text("utf-8")
+    doc: dict[str, object] = json.loads(text)
+    return doc
 
 
-_SECONDS = 10.0  # all GGUF headers of a run
+def named_template(path: str) -> bool:
+    """Whether the file's name says it is a Jinja template (templates.json)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    suffixes = cast(list[str], _names()["suffixes"])
+    return name.endswith(tuple(suffixes)) or str(_names()["infix"]) + "." in name
+
+
+def _marked(text: str) -> bool:
+    return any(m in text for m in cast(list[str], _names()["markers"]))
+
+
+_SECONDS = 10.0  # all template judgements of a run (GGUF headers have the scan's budget)
 
 
 def template_risks(snap: Snapshot, deadline: float) -> list[Risk]:
-    """Every chat template of the tree judged (see judge); a GGUF header that could not be
-    read to its end is NOT verified."""
+    """Every template of the tree judged (see judge), within the run's deadline and this
+    pass's own budget (round 21a F4): what is not judged by then is NOT verified."""
     deadline = min(deadline, time.monotonic() + _SECONDS)
     out: list[Risk] = []
+    late: list[str] = []
     for f in snap.files:
         if len(out) >= 20:
-            break
+            break  # the run is an error already
+        if time.monotonic() > deadline:
+            late.append(f.path)
+            continue
         try:
-            for where, template in _templates(snap, f, deadline):
-                why = judge(template)
+            for where, template, strict in _templates(snap, f):
+                why = verdict(template, deadline, strict)
                 if why is not None:
                     out.append(_risk(f.path, where, f"it reaches {why}"))
         except Unreadable as exc:
             out.append(_risk(f.path, "", f"NOT verified: {exc}"))
         except (OSError, ValueError, RecursionError, ImportError) as exc:
             out.append(_risk(f.path, "", f"NOT verified: {type(exc).__name__}"))
+    if late:
+        why = f"NOT verified: the {_SECONDS:.0f} s for templates were spent"
+        more = f" ({len(late) - 1:,} more files of the tree were not read either)"
+        out.append(_risk(late[0], "", why + (more if len(late) > 1 else "")))
     return out
 
 
-def _templates(snap: Snapshot, f: FileEntry, deadline: float) -> list[tuple[str, str]]:
-    name = f.path.rsplit("/", 1)[-1].lower()
-    if _jinja_template(f.path):
-        if f.size > MAX_TEMPLATE * 4:
+def verdict(template: str, deadline: float, strict: bool = True) -> str | None:
+    """judge() on what each loader sees: the whole text (Python's readers), and the part
+    before its first NUL, where a C-string reader stops (llama.cpp's GGUF strings, read by
+    llama-cpp-python: round 21a F12)."""
+    cut = template.find("\0")
+    if cut >= 0:
+        why = judge(template[:cut], deadline, strict)
+        if why is not None:
+            return f"{why}, in the part before its first NUL (what llama.cpp reads)"
+    return judge(template, deadline, strict)
+
+
+def _templates(snap: Snapshot, f: FileEntry) -> list[tuple[str, str, bool]]:
+    """(where, template, strict) of one file: a tokenizer's `chat_template`, or the file
+    itself when it holds Jinja's markers (strict when its name says it is a template)."""
+    if f.name.lower() in _TOKENIZER_FILES:
+        return [(w, t, True) for w, t in _tokenizer_templates(snap, f)]
+    if f.suffix == ".gguf":
+        return []  # GGUF files: found by content in the pickle scan's one read (gguf_findings)
+    named = named_template(f.path)
+    if not named and f.path.startswith(".github/"):
+        return []  # GitHub's `${{ }}` expressions, read as CI (docs/vet.md: what is left)
+    if f.size > _MAX_FILE:
+        if named:
             raise Unreadable(f"a template file of {f.size:,} bytes")
-        return [("", snap.read_bytes(f.path, MAX_TEMPLATE * 4).decode("utf-8", "replace"))]
-    if name in _TOKENIZER_FILES:
-        if f.size > _MAX_TOKENIZER_FILE:  # every bound hit is NOT verified (round 20a F6)
-            raise Unreadable(f"a tokenizer file of {f.size:,} bytes, not read")
-        try:
-            doc = json.loads(snap.read_bytes(f.path, _MAX_TOKENIZER_FILE))
-        except ValueError:
-            return []  # no JSON: no runtime reads a template from it either
-        value = doc.get("chat_template") if isinstance(doc, dict) else None
-        if isinstance(value, str):
-            return [("chat_template", value)]
-        if isinstance(value, dict):  # {name: template}, as tokenizer.chat_template holds them
-            return [(f"chat_template {k!r}", v) for k, v in value.items() if isinstance(v, str)]
-        if isinstance(value, list):  # [{"name": ..., "template": ...}]
-            return [
-                (f"chat_template {d.get('name')!r}", d["template"])
-                for d in value
-                if isinstance(d, dict) and isinstance(d.get("template"), str)
-            ]
+        return []  # too large for a renderer's template (docs/vet.md: what is left)
+    if named:
+        raw = snap.read_bytes(f.path, _MAX_FILE + 1)
+        if len(raw) > _MAX_FILE:
+            raise Unreadable("a template file that grew past 4 MiB")
+        if raw.startswith(GGUF_MAGIC):
+            return []  # judged by the pickle scan, as for `.gguf` files
+        return [("", raw.decode("utf-8", "replace"), True)]
+    # a renderer reads a template as UTF-8 text (open().read(), FileSystemLoader): an image,
+    # a PDF, a checkpoint (a GGUF, which the pickle scan judges) is refused from its head
+    text = utf8_text(snap, f, _MAX_FILE)
+    if text is None or text.startswith("GGUF"):
         return []
-    return []  # GGUF files: found by content in the pickle scan's one read (gguf_findings)
+    if len(text) > MAX_TEMPLATE or not _marked(text):
+        return []  # a vocabulary, a data file: too large for a template (docs/vet.md)
+    return [("", text, False)]
+
+
+def _tokenizer_templates(snap: Snapshot, f: FileEntry) -> list[tuple[str, str]]:
+    if f.size > _MAX_TOKENIZER_FILE:  # every bound hit is NOT verified (round 20a F6)
+        raise Unreadable(f"a tokenizer file of {f.size:,} bytes, not read")
+    try:
+        doc = json.loads(snap.read_bytes(f.path, _MAX_TOKENIZER_FILE))
+    except ValueError:
+        return []  # no JSON: no runtime reads a template from it either
+    value = doc.get("chat_template") if isinstance(doc, dict) else None
+    if isinstance(value, str):
+        return [("chat_template", value)]
+    if isinstance(value, dict):  # {name: template}, as tokenizer.chat_template holds them
+        return [(f"chat_template {k!r}", v) for k, v in value.items() if isinstance(v, str)]
+    if isinstance(value, list):  # [{"name": ..., "template": ...}]
+        return [
+            (f"chat_template {d.get('name')!r}", d["template"])
+            for d in value
+            if isinstance(d, dict) and isinstance(d.get("template"), str)
+        ]
+    return []
 
 
 def gguf_findings(fh: BinaryIO, deadline: float) -> list[str]:
     """What the pickle scan reports of a stream starting with GGUF's magic, a file or an
     archive member (one read per file, round 20): each chat template that reaches Python,
-    or that its header could not be read to its end (NOT verified)."""
+    or that its header could not be read to its end, or Jinja cannot parse (NOT verified)."""
     try:
         found = gguf_templates(fh, deadline)
         return [
             message(key, f"it reaches {why}")
             for key, template in found
-            if (why := judge(template)) is not None
+            if (why := verdict(template, deadline)) is not None
         ]
     except Unreadable as exc:
         return [message("", f"NOT verified: {exc}")]
@@ -334,9 +493,13 @@ def message(where: str, why: str) -> str:
 
 
 def _risk(path: str, where: str, why: str) -> Risk:
-    return Risk(
-        "code-in-data",
-        "error",
-        message(where, why) + ". Read it before loading this model for chat.",
-        path,
-    )
+    name = path.rsplit("/", 1)[-1].lower()
+    if where or name.endswith(".jinja") or "chat" in name:
+        text = message(where, why) + ". Read it before loading this model for chat."
+    else:  # a template found by its content, or a prompt flow's (round 21a F5)
+        text = (
+            f"Jinja template: {why}. Renderers that render it outside Jinja's sandbox "
+            "(a script's plain jinja2.Template, promptflow-tools before 1.6, "
+            "lm-evaluation-harness task templates) run it as Python. Read it before using it."
+        )
+    return Risk("code-in-data", "error", text, path)

@@ -30,6 +30,7 @@ from forkvet.vet import (
     loadertext,
     modelindex,
     pickles,
+    shellsinks,
 )
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
@@ -2204,6 +2205,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     )
     risks += _yaml_risks(ctx)
     risks += chattemplates.template_risks(ctx.snap, ctx.deadline)
+    risks += shellsinks.shell_risks(ctx.snap, ctx.deadline)
     findings: list[Finding] = []
     if not ctx.config.risks.fail_on_dangerous_pickle:
         # The operator's downgrade holds in the JSON `risks` too, not only in the findings.
