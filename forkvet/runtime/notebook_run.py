@@ -192,14 +192,10 @@ def _execute(
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    # The connection file where the sandboxed kernel can read it (not a file in /tmp,
-    # which is private in the sandbox); the channels are UNIX sockets (`_kernel_folders`).
-    km = AsyncKernelManager(
-        kernel_name=KERNEL_NAME,
-        connection_file=str(Path(tmp) / "runtime" / "kernel.json"),
-        transport="ipc",
-        ip=str(Path(tmp).parent / IPC / "kernel"),
-    )
+    # The connection file where the sandboxed kernel reads it; UNIX sockets (`_kernel_folders`)
+    connection = {"connection_file": str(Path(tmp) / "runtime" / "kernel.json")}
+    ipc = {"transport": "ipc", "ip": str(Path(tmp).parent / IPC / "kernel")}
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, **connection, **ipc)
     before = _children_now()
     running: list[int] = []  # the cells started, in order: the last one timed out
     client = _bounded_client(NotebookClient)(

@@ -51,7 +51,7 @@ from typing import NamedTuple
 import forkvet
 from forkvet import fstree, hostpaths
 from forkvet.errors import ForkvetError, InputError
-from forkvet.runtime import limits, seccomp
+from forkvet.runtime import gitconfig, limits, seccomp
 from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
@@ -468,6 +468,7 @@ def _argv(
         *_private_out_mount(private_out, rw),
         *_readable_mounts(readable, rw),
         *_masks(rw, folders, hidden),
+        *gitconfig.mounts(_repository_gitdirs([_real(cwd), *rw]), str(private_tmp.parent)),
         *remounts,
         *_child_environment(private_home),
         *["--chdir", _real(cwd), "--", *limits.inside(command, bounds.nproc)],
@@ -577,6 +578,24 @@ def _git_covers(path: str, rw: list[str]) -> list[str]:
         argv += ["--ro-bind", real, real]
     owner = _index_owner(path)
     return argv + (_submodule_covers(path, *owner, 0) if owner else [])
+
+
+def _repository_gitdirs(paths: Iterable[str]) -> list[str]:
+    """The git folders of the repositories these folders belong to: each one's own and the
+    enclosing repository's (a folder of a larger checkout). Their config files are shown
+    scrubbed (`gitconfig.mounts`): the job's token actions/checkout persists there was
+    readable by the command (outside attack, round 21b F3)."""
+    found: set[str] = set()
+    for path in paths:
+        if _real(path) == "/":
+            continue  # the probe: no repository
+        gitdir = _gitfile_target(os.path.join(path, ".git"))
+        if gitdir and os.path.isfile(os.path.join(gitdir, "HEAD")):
+            found.add(gitdir)
+        outer = _enclosing_repository(path)
+        if outer:
+            found.add(outer[1])
+    return sorted(found)
 
 
 def _index_owner(path: str) -> tuple[str, str] | None:

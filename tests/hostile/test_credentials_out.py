@@ -224,6 +224,7 @@ PRIVATE_WRITES = {
     ("forkvet/runtime/selfisolate.py", "isolate_self"),  # its own memory, no file
     ("bot/jobchild.py", "main"),  # a job's outcome, read back by its worker
     ("forkvet/runtime/sandbox.py", "_private_folders"),  # the sandbox's resolv.conf copy
+    ("forkvet/runtime/gitconfig.py", "_write"),  # the sandbox's scrubbed git config copies
 }
 
 

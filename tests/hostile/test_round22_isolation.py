@@ -70,3 +70,72 @@ def test_the_kernels_folder_is_under_the_hosts_tmp_whatever_tmpdir_says(
     with notebook_run._kernel_folders() as (spec, ipc):
         assert spec.startswith("/tmp/forkvet-kernel-") and ipc.startswith("/tmp/forkvet-kernel-")
         assert Path(spec).parent == Path(ipc).parent
+
+
+# --- F3: the job token actions/checkout persists in .git/config ------------------------------
+
+TOKEN = "ghs_" + "T0KEN" * 8
+HEADER = "AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46" + TOKEN
+
+
+def _git(*args: str, cwd: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _checkout(repo: Path) -> None:
+    """A checkout as actions/checkout's default leaves it: the token in .git/config."""
+    repo.mkdir(parents=True)
+    _git("init", "-q", ".", cwd=repo)
+    (repo / "app.py").write_text("print('hi')\n")
+    _git("add", "app.py", cwd=repo)
+    _git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "c", cwd=repo)
+    _git("remote", "add", "origin", f"https://x-access-token:{TOKEN}@github.com/v/f", cwd=repo)
+    _git("config", "--local", "http.https://github.com/.extraheader", HEADER, cwd=repo)
+    _git("config", "--local", f"url.https://{TOKEN}@github.com/.insteadOf", "gh:", cwd=repo)
+    _git("config", "--local", "credential.helper", f"store --file /x/{TOKEN}", cwd=repo)
+    _git("config", "--local", "include.path", "/runner/temp/creds.config", cwd=repo)
+
+
+def test_the_scrubbed_config_keeps_what_git_needs_and_no_secret() -> None:
+    from forkvet.runtime import gitconfig
+
+    text = (
+        "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tfsmonitor = /x/run\n"
+        f'[remote "origin"]\n\turl = https://u:{TOKEN}@github.com/v/f?t={TOKEN}\n'
+        "\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
+        f"[http.https://github.com/]\n\textraheader = {HEADER}\n"
+        f'[http "https://github.com/"]\n\textraheader = {HEADER}\n'
+        f"[remote.up]\n\turl = git@github.com:u/f.git\n\tpushurl = {TOKEN}\\\n\tmore\n"
+        f'[url "https://{TOKEN}@github.com/"]\n\tinsteadOf = https://github.com/\n'
+        f'[includeIf "gitdir:/w/"]\n\tpath = /runner/temp/{TOKEN}\n'
+        f'[core]\n\tworktree = "/q{TOKEN}"\n'
+    )
+    out = gitconfig.scrubbed(text)
+    assert TOKEN not in out and "fsmonitor" not in out and "extraheader" not in out
+    assert "url = https://github.com/v/f\n" in out and "repositoryformatversion = 0" in out
+    assert "fetch = +refs/heads/*:refs/remotes/origin/*" in out
+    assert "url = git@github.com:u/f.git" in out
+
+
+def test_the_command_reads_no_token_from_the_checkouts_git_config(tmp_path: Path) -> None:
+    """F3: the sandbox made .git read-only, not unreadable: the command printed the job's
+    token from `.git/config` (also the enclosing checkout's, for a folder of it)."""
+    import shutil
+    import subprocess
+
+    _sandbox_ok()
+    if not shutil.which("git"):
+        pytest.skip("needs git")
+    repo = tmp_path / "ws"
+    _checkout(repo)
+    (repo / "sub").mkdir()
+    probe = "cat .git/config ../.git/config 2>/dev/null; git rev-parse --short HEAD; git remote -v"
+    for cwd in (repo, repo / "sub"):
+        with sandbox.sandboxed(["/bin/sh", "-c", probe], cwd) as (argv, how):
+            assert how == sandbox.ISOLATED
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=cwd)
+        assert TOKEN not in out.stdout + out.stderr, out.stdout
+        assert "https://github.com/v/f" in out.stdout, out.stdout + out.stderr  # git still works
+        assert TOKEN in (repo / ".git" / "config").read_text()  # the host's file is untouched
