@@ -51,7 +51,7 @@ from typing import NamedTuple
 import forkvet
 from forkvet import fstree, hostpaths
 from forkvet.errors import ForkvetError, InputError
-from forkvet.runtime import gitconfig, limits, seccomp
+from forkvet.runtime import gitconfig, gitplants, limits, seccomp
 from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
@@ -843,11 +843,12 @@ def sandboxed(
     Afterwards (also when the run is stopped by SIGTERM or an error), every folder the code
     could write is repaired: no setuid/setgid file is left on the host, and every folder is
     its owner's to write again (`repair_modes`); a folder the repair cannot vouch for is a
-    RepairFailed. No writable folder gets a `.git` it did not have (`_git_placeholders`)."""
+    RepairFailed. No writable folder gets a `.git` it did not have (`_git_placeholders`),
+    and no `.git` the run made below the run's folder survives (`gitplants`)."""
     isolate_self()
     rw = [cwd, *writable] if cwd_writable else list(writable)
     scratch = [private_out[0]] if private_out else []
-    kept = (_git_placeholders(rw), _git_links(rw))
+    kept = (_git_placeholders(rw), _git_links(rw), gitplants.record([cwd] if cwd_writable else []))
     try:
         if not require():
             yield command, NONE
@@ -874,12 +875,19 @@ def _after_run(
     folders: list[str | os.PathLike[str]],
     placeholders: list[tuple[str, tuple[int, int]]],
     links: list[_GitLink],
+    dotgits: dict[str, gitplants.Known | None],
 ) -> None:
     try:
         repair_modes(folders)
     finally:
         _clear_git_placeholders(placeholders)
         _restore_git_links(links)
+        made = gitplants.planted(dotgits)
+    if made:
+        raise RepairFailed(
+            "the repository's code made a git repository forkvet did not check out (removed, "
+            "so that no later step takes its commit, date or remote): " + ", ".join(made[:5])
+        )
 
 
 def _git_placeholders(rw: Iterable[str | os.PathLike[str]]) -> list[tuple[str, tuple[int, int]]]:

@@ -139,3 +139,48 @@ def test_the_command_reads_no_token_from_the_checkouts_git_config(tmp_path: Path
         assert TOKEN not in out.stdout + out.stderr, out.stdout
         assert "https://github.com/v/f" in out.stdout, out.stdout + out.stderr  # git still works
         assert TOKEN in (repo / ".git" / "config").read_text()  # the host's file is untouched
+
+
+# --- F5: a `.git` the command planted in a subfolder -------------------------------------------
+
+PLANT = (
+    "mkdir -p sub/.git/refs sub/.git/objects deep/er && echo 'ref: refs/heads/m' > sub/.git/HEAD"
+    " && echo 'gitdir: /elsewhere' > deep/er/.git"
+    " && rm -rf vendor/lib/.git && mkdir vendor/lib/.git"
+)
+
+
+def test_a_git_repository_the_command_made_below_the_checkout_is_removed(tmp_path: Path) -> None:
+    """F5: the command made `SUB/.git` (a forged commit, date and remote); a later step on
+    `SUB` took them. Every `.git` below the run's folder that was not there before the run
+    is removed, and the step fails saying so; one that was there stays."""
+    import subprocess
+
+    _sandbox_ok()
+    repo = tmp_path / "ws"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (repo / "vendor" / "lib" / ".git").mkdir(parents=True)  # an older clone: not the run's
+    (repo / "keep" / ".git").mkdir(parents=True)
+    (repo / "keep" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    with (
+        pytest.raises(sandbox.RepairFailed, match="made a git repository") as caught,
+        sandbox.sandboxed(["/bin/sh", "-c", PLANT], repo) as (argv, _),
+    ):
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=repo)
+        assert out.returncode == 0, out.stderr
+    said = str(caught.value)
+    assert "sub/.git" in said and "deep/er/.git" in said and "vendor/lib/.git" in said
+    assert not (repo / "sub" / ".git").exists() and not (repo / "deep" / "er" / ".git").exists()
+    assert not (repo / "vendor" / "lib" / ".git").exists()  # replaced during the run: not it
+    assert (repo / "keep" / ".git" / "HEAD").is_file() and (repo / ".git" / "HEAD").is_file()
+
+
+def test_a_run_that_plants_no_git_passes_untouched(tmp_path: Path) -> None:
+    from forkvet.runtime import gitplants
+
+    repo = tmp_path / "ws"
+    (repo / "a" / ".git").mkdir(parents=True)
+    before = gitplants.record([repo])
+    (repo / "b").mkdir()
+    assert gitplants.planted(before) == [] and (repo / "a" / ".git").is_dir()
