@@ -8,7 +8,9 @@ and keyed `SUB`'s environment by that remote instead of its content (outside att
 21b F5). So the run's folder is walked before the command starts and every `.git` in it
 (below the top) is recorded by path and identity; after the run, a `.git` that is not one of
 them — new, or another file or folder at a recorded name — was made by the run: it is
-removed, and the step fails saying so (`planted`). A later step never meets it."""
+removed, and the step fails saying so (`planted`). A later step never meets it. The ones
+that were there are read-only during the run (`covers`): rewritten in place (a forged
+commit, a remote) they would be trusted as well."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import os
 from collections.abc import Iterable
 
 from forkvet import fstree
+from forkvet.errors import ForkvetError
 
 DOTGIT = ".git"
 # As many entries as the after-run repair vouches for; past it that repair fails the step.
@@ -77,3 +80,28 @@ def planted(before: dict[str, Known | None]) -> list[str]:
                 fstree.remove_tree(dotgit)
             removed.append(os.path.relpath(dotgit, folder))
     return removed
+
+
+MAX_COVERS = 1000
+
+
+def paths(before: dict[str, Known | None]) -> list[str]:
+    """The recorded `.git` paths, for `covers`."""
+    return sorted(p for known in before.values() if known for p, _ in known)
+
+
+def covers(found: Iterable[str]) -> list[str]:
+    """bwrap arguments: each recorded `.git` below the run's folder read-only (a link cannot
+    be a mount point: what the run leaves at its name is judged by `planted`). More than
+    MAX_COVERS: the run is refused, never some of them left writable."""
+    found = list(found)
+    if len(found) > MAX_COVERS:
+        raise ForkvetError(
+            f"more than {MAX_COVERS} git repositories below the folder the code runs in: "
+            "forkvet cannot keep them all read-only, so it runs nothing there"
+        )
+    argv: list[str] = []
+    for path in found:
+        if os.path.lexists(path) and not os.path.islink(path):
+            argv += ["--ro-bind", path, path]
+    return argv

@@ -447,10 +447,12 @@ def _argv(
     network: bool = True,
     private_out: tuple[Path, Path] | None = None,
     resolv: str | None = None,
+    git_below: Iterable[str] = (),
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
     protected and hidden paths come after the writable folders that might hold them.
-    `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none."""
+    `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none.
+    `git_below`: the `.git`s found below the run's folder before it (`gitplants.record`)."""
     rw = _writable(writable)
     folders = _command_folders()
     covers, remounts, hidden = _cover_shared(rw)
@@ -465,6 +467,7 @@ def _argv(
         *_empty_command_folders(folders),
         *covers,
         *_writable_mounts(rw),
+        *gitplants.covers(git_below),
         *_private_out_mount(private_out, rw),
         *_readable_mounts(readable, rw),
         *_masks(rw, folders, hidden),
@@ -862,7 +865,8 @@ def sandboxed(
             (tmp / "home").mkdir()
             ro = [*readable] if cwd_writable else [*readable, cwd]
             argv = _argv(
-                command, cwd, rw, tmp, bwrap, ro, private_home, network, private_out, resolv
+                *(command, cwd, rw, tmp, bwrap, ro, private_home, network, private_out, resolv),
+                git_below=gitplants.paths(kept[2]),
             )
             yield argv, ISOLATED
         finally:
