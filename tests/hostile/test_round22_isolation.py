@@ -4,13 +4,18 @@ subfolder (F5), and notebook kernels on loopback TCP (F7, F8)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from forkvet.runtime import notebook_run, sandbox
+from forkvet.cli import main
+from forkvet.runtime import notebook_run, sandbox, venvstart
+from tests.conftest import MakeRepo
 
 
 def _sandbox_ok() -> None:
@@ -146,14 +151,14 @@ def test_the_command_reads_no_token_from_the_checkouts_git_config(tmp_path: Path
 PLANT = (
     "mkdir -p sub/.git/refs sub/.git/objects deep/er && echo 'ref: refs/heads/m' > sub/.git/HEAD"
     " && echo 'gitdir: /elsewhere' > deep/er/.git"
-    " && rm -rf vendor/lib/.git && mkdir vendor/lib/.git"
+    " && (echo '[core] fsmonitor = /x' >> vendor/lib/.git/config && echo WROTE; true)"
 )
 
 
 def test_a_git_repository_the_command_made_below_the_checkout_is_removed(tmp_path: Path) -> None:
     """F5: the command made `SUB/.git` (a forged commit, date and remote); a later step on
     `SUB` took them. Every `.git` below the run's folder that was not there before the run
-    is removed, and the step fails saying so; one that was there stays."""
+    is removed, and the step fails saying so; one that was there stays, read-only."""
     import subprocess
 
     _sandbox_ok()
@@ -161,19 +166,18 @@ def test_a_git_repository_the_command_made_below_the_checkout_is_removed(tmp_pat
     (repo / ".git").mkdir(parents=True)
     (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (repo / "vendor" / "lib" / ".git").mkdir(parents=True)  # an older clone: not the run's
-    (repo / "keep" / ".git").mkdir(parents=True)
-    (repo / "keep" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (repo / "vendor" / "lib" / ".git" / "config").write_text("[core]\n")
     with (
         pytest.raises(sandbox.RepairFailed, match="made a git repository") as caught,
         sandbox.sandboxed(["/bin/sh", "-c", PLANT], repo) as (argv, _),
     ):
         out = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=repo)
-        assert out.returncode == 0, out.stderr
+        assert out.returncode == 0 and "WROTE" not in out.stdout, out.stdout + out.stderr
     said = str(caught.value)
-    assert "sub/.git" in said and "deep/er/.git" in said and "vendor/lib/.git" in said
+    assert "sub/.git" in said and "deep/er/.git" in said and "vendor" not in said
     assert not (repo / "sub" / ".git").exists() and not (repo / "deep" / "er" / ".git").exists()
-    assert not (repo / "vendor" / "lib" / ".git").exists()  # replaced during the run: not it
-    assert (repo / "keep" / ".git" / "HEAD").is_file() and (repo / ".git" / "HEAD").is_file()
+    assert (repo / "vendor" / "lib" / ".git" / "config").read_text() == "[core]\n"
+    assert (repo / ".git" / "HEAD").is_file()
 
 
 def test_a_run_that_plants_no_git_passes_untouched(tmp_path: Path) -> None:
@@ -184,3 +188,103 @@ def test_a_run_that_plants_no_git_passes_untouched(tmp_path: Path) -> None:
     before = gitplants.record([repo])
     (repo / "b").mkdir()
     assert gitplants.planted(before) == [] and (repo / "a" / ".git").is_dir()
+
+
+# --- F4: a wheel that replaces the environment's pyvenv.cfg -------------------------------------
+
+# Runs as the interpreter's `encodings`, before `site`, `-I` or `-S` matter: marks the run.
+_PAYLOAD = (
+    "import posix\n"
+    "_env = __file__.rsplit('/fh/', 1)[0]\n"
+    "_fd = posix.open(_env + '/PAYLOAD_RAN', posix.O_WRONLY | posix.O_CREAT, 0o644)\n"
+    "posix.write(_fd, b'ran')\n"
+    "raise ImportError('payload')\n"
+)
+
+
+def _cfg_wheel(folder: Path, home: str | None) -> Path:
+    """`evilpkg`: its data scheme puts a `pyvenv.cfg` at the environment's root whose `home`
+    is the wheel's own folder there, holding a standard library landmark and `encodings`
+    (`home` None: a harmless wheel of the same name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = "evilpkg-1.0.data/data"
+    files = {
+        "evilpkg/__init__.py": b"",
+        "evilpkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: evilpkg\nVersion: 1.0\n",
+        "evilpkg-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    if home:
+        files[f"{data}/pyvenv.cfg"] = f"home = {home}\n".encode()
+        for minor in range(8, 15):
+            files[f"{data}/fh/lib/python3.{minor}/os.py"] = b""
+            files[f"{data}/fh/lib/python3.{minor}/encodings/__init__.py"] = _PAYLOAD.encode()
+    record = [
+        f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()}"
+        f",{len(d)}"
+        for n, d in files.items()
+    ]
+    path = folder / "evilpkg-1.0-py3-none-any.whl"
+    path.unlink(missing_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, body in files.items():
+            zf.writestr(name, body)
+        record.append("evilpkg-1.0.dist-info/RECORD,,")
+        zf.writestr("evilpkg-1.0.dist-info/RECORD", "\n".join(record))
+    return path
+
+
+def test_a_wheels_pyvenv_cfg_never_decides_how_the_environment_starts(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """F4: the wheel's `pyvenv.cfg` replaced uv's; its `home` gave the environment's
+    interpreter the wheel's `encodings`, which ran in forkvet's compile step ("wheels only,
+    runs no package code") and at every later start. forkvet writes uv's `pyvenv.cfg` back
+    after each install and compiles with the base interpreter. The environment's path is
+    predictable: learnt from a first build with a harmless wheel, as the tester did."""
+    import shutil
+
+    pytest.importorskip("uv")
+    _sandbox_ok()
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("FORKVET_TORCH_BACKEND", "none")
+    monkeypatch.setenv("UV_FIND_LINKS", str(tmp_path / "wheels"))
+    monkeypatch.setenv("UV_NO_INDEX", "1")
+    repo = make_repo({"requirements.txt": "evilpkg==1.0\n", "m.py": "import evilpkg\n"})
+    out = tmp_path / "smoke.json"
+    where = ["--env-dir", str(tmp_path / "envs"), "--out", str(tmp_path / "out")]
+    report = ["--format", "json", "-o", str(out)]
+    env: Path | None = None
+    for run, home in enumerate([None, "fh", "fh"]):  # harmless; hostile, built; reused
+        if run < 2:
+            shutil.rmtree(tmp_path / "envs", ignore_errors=True)
+            monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / f"uv-cache-{run}"))
+        _cfg_wheel(tmp_path / "wheels", home and f"{env}/fh/bin")
+        code = main(["smoke", str(repo), "--cmd", "python m.py", *where, *report])
+        err = capsys.readouterr().err
+        assert code == 0, (run, err, out.read_text()[-3000:])
+        env = Path(json.loads(out.read_text())["environment"]["path"])
+        assert json.loads(out.read_text())["environment"]["reused"] is (run == 2)
+    assert env is not None and sorted(str(p) for p in tmp_path.rglob("PAYLOAD_RAN")) == []
+    assert "fh" not in (env / "pyvenv.cfg").read_text()
+
+
+def test_an_environment_whose_start_up_files_changed_is_not_reused(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    site = env / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (site / "a.pth").write_text("import a\n")
+    recorded = venvstart.record(env)
+    assert venvstart.matches(env, recorded["startup"])
+    (site / "sitecustomize.py").write_text("print(1)\n")
+    assert not venvstart.matches(env, recorded["startup"])
+    (site / "sitecustomize.py").unlink()
+    (env / "pyvenv.cfg").write_text("home = /elsewhere\n")
+    assert not venvstart.matches(env, recorded["startup"])
+    venvstart.restore_cfg(env, str(recorded["pyvenv_cfg"]).encode("latin-1"))
+    assert venvstart.matches(env, recorded["startup"])
+    assert not venvstart.matches(env, None)  # an older record: built again
