@@ -37,8 +37,15 @@ _KEPT = {
         "eol",
         "quotepath",
     },
-    "extensions": {"objectformat", "worktreeconfig", "preciousobjects", "partialclone"},
-    "remote": {"url", "pushurl", "fetch"},
+    "extensions": {
+        "objectformat",
+        "compatobjectformat",
+        "refstorage",
+        "worktreeconfig",
+        "preciousobjects",
+        "partialclone",
+    },
+    "remote": {"url", "pushurl", "fetch", "promisor", "partialclonefilter"},
     "branch": {"remote", "merge"},
     "submodule": {"url", "active"},
 }

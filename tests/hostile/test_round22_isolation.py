@@ -124,6 +124,24 @@ def test_the_scrubbed_config_keeps_what_git_needs_and_no_secret() -> None:
     assert "url = git@github.com:u/f.git" in out
 
 
+def test_every_config_file_of_the_repository_is_covered(tmp_path: Path) -> None:
+    """The submodules' git folders (actions/checkout writes the extraheader into each with
+    `submodule foreach`) and a worktree's common folder have config files of their own."""
+    from forkvet.runtime import gitconfig
+
+    main_git = tmp_path / "main" / ".git"
+    for sub in ("modules/a", "modules/a/modules/b", "worktrees/w"):
+        (main_git / sub).mkdir(parents=True)
+    for name in ("config", "modules/a/config", "modules/a/modules/b/config", "config.worktree"):
+        (main_git / name).write_text("[core]\n")
+    (main_git / "worktrees" / "w" / "commondir").write_text("../..\n")
+    found = gitconfig.config_files([str(main_git / "worktrees" / "w")])
+    assert found == sorted(
+        str(main_git / n)
+        for n in ("config", "config.worktree", "modules/a/config", "modules/a/modules/b/config")
+    )
+
+
 def test_the_command_reads_no_token_from_the_checkouts_git_config(tmp_path: Path) -> None:
     """F3: the sandbox made .git read-only, not unreadable: the command printed the job's
     token from `.git/config` (also the enclosing checkout's, for a folder of it)."""
