@@ -14,11 +14,15 @@ copy, read-only (`mounts`)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from forkvet import rx
+if TYPE_CHECKING:
+    from forkvet import rx
+
 
 # section -> keys kept (lower case); a subsection's keys are judged by their section's list
 _KEPT = {
@@ -50,10 +54,21 @@ _KEPT = {
     "submodule": {"url", "active"},
 }
 _URL_KEYS = {"url", "pushurl"}
-_SECTION = rx.compile(r'^\[\s*([A-Za-z0-9.-]+)(?:\s+"([A-Za-z0-9._/@:+-]*)")?\s*\]\s*$')
-_ENTRY = rx.compile(r"^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*([^\"\\;#]*?))?\s*$")
+_SECTION = r'^\[\s*([A-Za-z0-9.-]+)(?:\s+"([A-Za-z0-9._/@:+-]*)")?\s*\]\s*$'
+_ENTRY = r"^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*([^\"\\;#]*?))?\s*$"
 # scheme://[userinfo@]host[:port]/path, without a query or fragment kept
-_URL = rx.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)(?:[^/@]*@)?([^/?#]*)([^?#]*)")
+_URL = r"^([A-Za-z][A-Za-z0-9+.-]*://)(?:[^/@]*@)?([^/?#]*)([^?#]*)"
+
+
+@functools.cache
+def _rx(pattern: str) -> rx.Pattern[str]:
+    """Compiled when first used: sandbox.py, which imports this module, is also imported by
+    interpreters without RE2 (tests drive the sandbox from the system's Python)."""
+    from forkvet import rx as engine
+
+    return engine.compile(pattern)
+
+
 MAX_CONFIG_BYTES = 1 << 20
 MAX_FILES = 256
 
@@ -67,13 +82,13 @@ def scrubbed(text: str) -> str:
         if not line or line[0] in "#;":
             continue
         if line.startswith("["):
-            found = _SECTION.match(line)
+            found = _rx(_SECTION).match(line)
             section = _section(found.group(1), found.group(2)) if found else None
             if section:
                 sub = f' "{section[1]}"' if section[1] is not None else ""
                 kept.append(f"[{section[0]}{sub}]\n")
             continue
-        entry = _ENTRY.match(line)
+        entry = _rx(_ENTRY).match(line)
         if section is None or entry is None:
             continue  # unknown section, a continued or quoted value: dropped
         key, value = entry.group(1).lower(), entry.group(2)
@@ -97,7 +112,7 @@ def _section(name: str, sub: str | None) -> tuple[str, str | None] | None:
 def _without_credentials(url: str) -> str:
     """A URL without its user and password, query or fragment; a local path or scp-like
     `host:path` as it is (neither carries a password)."""
-    found = _URL.match(url)
+    found = _rx(_URL).match(url)
     if found is None:
         return url if "://" not in url else ""
     return found.group(1) + found.group(2) + found.group(3)
