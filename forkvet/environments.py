@@ -47,7 +47,7 @@ from forkvet.envgen.uv import plain_requirement
 from forkvet.envkey import UNREAD, installed_content, workflow_checkout
 from forkvet.errors import ForkvetError, InputError
 from forkvet.escape import terminal
-from forkvet.runtime import sandbox
+from forkvet.runtime import sandbox, venvstart
 from forkvet.runtime.process import (
     children_now,
     isolate_self,
@@ -635,8 +635,8 @@ def _load(p: Plan) -> Environment | None:
         if not isinstance(data, dict) or data.get("key") != p.key:
             return None
         python = _own_interpreter(p.folder)
-        if python is None:
-            return None
+        if python is None or not venvstart.matches(p.folder, data.get("startup")):
+            return None  # its start-up files are not the ones forkvet's build left: rebuilt
         notes = data.get("notes")
         env = Environment(
             python=str(python),
@@ -696,7 +696,8 @@ def prepare(p: Plan, allow_build: bool = False) -> Environment:
         if why is not None:
             fstree.remove_tree(p.folder)
             raise ForkvetError(f"the environment's build left {why}: removed, not kept")
-        record_path(p.folder).write_text(json.dumps(env.to_dict(), indent=2))
+        start_files = venvstart.record(p.folder)  # what its interpreter reads at start
+        record_path(p.folder).write_text(json.dumps({**env.to_dict(), **start_files}, indent=2))
         return env
 
 
@@ -750,6 +751,7 @@ def _create_venv(uv: str, folder: Path, python_version: str | None) -> None:
 def _build(p: Plan, allow_build: bool) -> Environment:
     uv = uv_binary()
     _create_venv(uv, p.folder, p.python_version)
+    cfg = venvstart.read_cfg(p.folder)  # uv's, before any package: written back after each
     python = venv_python(p.folder)
     notes: list[str] = [p.content_unread] if p.content_unread else []
     own = installable(p.build_files)
@@ -759,6 +761,7 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
         cmd = [uv, "pip", "install", "-q", "--python", str(python), *_COPY, "-r", str(req_file)]
         _install_requirements(cmd, p, reqs, allow_build, notes)
+        venvstart.restore_cfg(p.folder, cfg)
         compile_bytecode(p.folder, python)
     own_package, pythonpath = "on PYTHONPATH (no setup.py or pyproject.toml)", str(p.root)
     if own:
@@ -770,6 +773,7 @@ def _build(p: Plan, allow_build: bool) -> Environment:
         # It needs no index (--offline): the operator's network cut holds for it as for the
         # repository's command.
         proc = _run(cmd, [p.folder, p.root], keep_index_config=False, index=False)
+        venvstart.restore_cfg(p.folder, cfg)
         if proc.returncode == 0:
             own_package, pythonpath = "installed (pip install -e .)", ""
         else:
@@ -797,7 +801,10 @@ def compile_bytecode(folder: Path, python: Path) -> None:
     lib = folder / "lib"
     if not lib.is_dir():
         return
-    cmd = [str(python), "-I", "-S", "-m", "compileall", "-qq", "-j", "0", str(lib)]
+    # the base interpreter the environment's links to: nothing of the environment (its
+    # pyvenv.cfg, forkvet's own again since the install: `venvstart`) decides how it starts
+    base = os.path.realpath(python)
+    cmd = [base, "-I", "-S", "-m", "compileall", "-qq", "-j", "0", str(lib)]
     with contextlib.suppress(ForkvetError):
         _run(cmd, [folder], keep_index_config=False, credentials=False, index=False)
 
@@ -972,6 +979,8 @@ def add_packages(env: Environment, packages: list[str]) -> None:
             cache=Path(own_cache),
             credentials=False,
         )
+    if env.path:  # forkvet's pyvenv.cfg again, and the record of its start-up files
+        venvstart.after_install(Path(env.path), record_path(Path(env.path)))
     if proc.returncode != 0:
         raise ForkvetError(f"installing {', '.join(packages)} failed: {_last_line(proc.stderr)}")
 

@@ -117,9 +117,10 @@ def test_a_lying_record_decides_no_path_and_no_interpreter(
     assert built.path == str(p.folder) and not built.reused
     victim = tmp_path / "victim"
     victim.mkdir()
-    envs.record_path(p.folder).write_text(
-        json.dumps({"key": p.key, "path": str(victim), "python": "/bin/sh", "pythonpath": "/"})
-    )
+    # the start-up files' digests as forkvet recorded them (without: rebuilt, round 21b F4)
+    startup = json.loads(envs.record_path(p.folder).read_text())["startup"]
+    lie = {"key": p.key, "path": str(victim), "python": "/bin/sh", "pythonpath": "/"}
+    envs.record_path(p.folder).write_text(json.dumps({**lie, "startup": startup}))
     again = envs.prepare(p)
     assert again.reused and again.path == str(p.folder)
     assert again.python == str(envs.venv_python(p.folder))

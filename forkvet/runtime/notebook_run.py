@@ -192,11 +192,10 @@ def _execute(
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    # The connection file where the sandboxed kernel can read it (not a file in /tmp,
-    # which is private in the sandbox).
-    km = AsyncKernelManager(
-        kernel_name=KERNEL_NAME, connection_file=str(Path(tmp) / "runtime" / "kernel.json")
-    )
+    # The connection file where the sandboxed kernel reads it; UNIX sockets (`_kernel_folders`)
+    connection = {"connection_file": str(Path(tmp) / "runtime" / "kernel.json")}
+    ipc = {"transport": "ipc", "ip": str(Path(tmp).parent / IPC / "kernel")}
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, **connection, **ipc)
     before = _children_now()
     running: list[int] = []  # the cells started, in order: the last one timed out
     client = _bounded_client(NotebookClient)(
@@ -235,6 +234,29 @@ def _execute(
         _kill_leftovers(before)
 
 
+IPC = "ipc"
+# The kernel's folders lie under the host's /tmp, whatever TMPDIR says: every sandbox of
+# forkvet has a private /tmp of its own over it, so no other run's code sees them.
+_KERNEL_ROOT = "/tmp"
+
+
+@contextlib.contextmanager
+def _kernel_folders() -> Iterator[tuple[str, str]]:
+    """(the kernelspec's folder, read-only to the kernel; the folder of the kernel's sockets,
+    writable to it), side by side in a private folder. The kernel speaks ZeroMQ over UNIX
+    sockets there (`ipc://`), never TCP: on host loopback another fork's sandboxed command
+    subscribed to the kernel's IOPub and read the notebook's output live (outside attack,
+    round 21b F8), and under --no-network the kernel's loopback was its own, which forkvet's
+    client outside could not reach, so every notebook failed (F7). A socket file crosses
+    the network namespace; the folder is hidden from every other sandbox by its private
+    /tmp."""
+    with tempfile.TemporaryDirectory(prefix="forkvet-kernel-", dir=_KERNEL_ROOT) as base:
+        tmp, ipc = os.path.join(base, "spec"), os.path.join(base, IPC)
+        os.mkdir(tmp, 0o700)
+        os.mkdir(ipc, 0o700)
+        yield tmp, ipc
+
+
 def run_notebook(
     notebook: Path,
     python: str,
@@ -259,10 +281,11 @@ def run_notebook(
     kernel = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     readable = sandbox.environment_mounts(env)
     with (
-        tempfile.TemporaryDirectory(prefix="forkvet-kernel-") as tmp,
+        _kernel_folders() as (tmp, ipc),
         # the kernel runs the notebook's code: in the sandbox, like the smoke command; it
-        # reads its connection file from `tmp` (read-only there), and its environment
-        sandbox.sandboxed(kernel, cwd, (), [tmp, *readable]) as (argv, isolation),
+        # reads its connection file from `tmp` (read-only there), and its environment; it
+        # makes its sockets in `ipc`
+        sandbox.sandboxed(kernel, cwd, [ipc], [tmp, *readable]) as (argv, isolation),
     ):
         result.isolation = isolation
         kernel_env = scrubbed_env(env, pass_env or ())

@@ -52,7 +52,7 @@ from typing import NamedTuple
 import forkvet
 from forkvet import fstree, hostpaths
 from forkvet.errors import ForkvetError, InputError
-from forkvet.runtime import limits, memcg, seccomp, tmpstore
+from forkvet.runtime import gitconfig, gitplants, limits, memcg, seccomp, tmpstore
 from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
@@ -454,11 +454,16 @@ def _argv(
     private_out: tuple[Path, Path] | None = None,
     resolv: str | None = None,
     cgroup: str | None = None,
+    git_below: Iterable[str] = (),
+    private: Path | None = None,
 ) -> list[str]:
     """bwrap's arguments. Order matters: each mount covers the ones before it, so the
     protected and hidden paths come after the writable folders that might hold them.
     `resolv`: the file the sandbox's /etc/resolv.conf reads (`resolver_text`); None: none.
-    `cgroup`: the `cgroup.procs` the launcher moves itself into (`memcg.bounded`), or None."""
+    `cgroup`: the `cgroup.procs` the launcher moves itself into (`memcg.bounded`), or None.
+    `git_below`: the `.git`s found below the run's folder before it (`gitplants.record`).
+    `private`: forkvet's private folder (out of the sandbox's sight) for the scrubbed git
+    config copies; None: the folder holding `private_tmp`."""
     rw = _writable(writable)
     folders = _command_folders()
     covers, remounts, hidden = _cover_shared(rw)
@@ -473,13 +478,24 @@ def _argv(
         *_empty_command_folders(folders),
         *covers,
         *_writable_mounts(rw),
+        *gitplants.covers(git_below),
         *_private_out_mount(private_out, rw),
         *_readable_mounts(readable, rw),
         *_masks(rw, folders, hidden),
+        *gitconfig.mounts(
+            _repository_gitdirs([_real(cwd), *rw]), _copies_folder(private, private_tmp)
+        ),
         *remounts,
         *_child_environment(private_home),
         *["--chdir", _real(cwd), "--", *limits.inside(command, bounds.nproc)],
     ]
+
+
+def _copies_folder(private: Path | None, private_tmp: Path | None) -> str:
+    folder = private if private is not None else private_tmp and private_tmp.parent
+    if folder is None:  # a caller bug: the copies would land in the working folder
+        raise ValueError("the sandbox's private folder is unknown")
+    return str(folder)
 
 
 # The new /proc still has the kernel's global knobs, and some check only that the writer is
@@ -590,6 +606,24 @@ def _git_covers(path: str, rw: list[str]) -> list[str]:
         argv += ["--ro-bind", real, real]
     owner = _index_owner(path)
     return argv + (_submodule_covers(path, *owner, 0) if owner else [])
+
+
+def _repository_gitdirs(paths: Iterable[str]) -> list[str]:
+    """The git folders of the repositories these folders belong to: each one's own and the
+    enclosing repository's (a folder of a larger checkout). Their config files are shown
+    scrubbed (`gitconfig.mounts`): the job's token actions/checkout persists there was
+    readable by the command (outside attack, round 21b F3)."""
+    found: set[str] = set()
+    for path in paths:
+        if _real(path) == "/":
+            continue  # the probe: no repository
+        gitdir = _gitfile_target(os.path.join(path, ".git"))
+        if gitdir and os.path.isfile(os.path.join(gitdir, "HEAD")):
+            found.add(gitdir)
+        outer = _enclosing_repository(path)
+        if outer:
+            found.add(outer[1])
+    return sorted(found)
 
 
 def _index_owner(path: str) -> tuple[str, str] | None:
@@ -837,11 +871,12 @@ def sandboxed(
     Afterwards (also when the run is stopped by SIGTERM or an error), every folder the code
     could write is repaired: no setuid/setgid file is left on the host, and every folder is
     its owner's to write again (`repair_modes`); a folder the repair cannot vouch for is a
-    RepairFailed. No writable folder gets a `.git` it did not have (`_git_placeholders`)."""
+    RepairFailed. No writable folder gets a `.git` it did not have (`_git_placeholders`),
+    and no `.git` the run made below the run's folder survives (`gitplants`)."""
     isolate_self()
     rw = [cwd, *writable] if cwd_writable else list(writable)
     scratch = [private_out[0]] if private_out else []
-    kept = (_git_placeholders(rw), _git_links(rw))
+    kept = (_git_placeholders(rw), _git_links(rw), gitplants.record([cwd] if cwd_writable else []))
     try:
         if not require():
             yield command, NONE
@@ -855,8 +890,12 @@ def sandboxed(
             tmp, resolv = _private_folders(private, network, place is not None)
             ro = [*readable] if cwd_writable else [*readable, cwd]
             with memcg.bounded(limits.memory_mb()) as cgroup:
-                home, out = private_home, private_out
-                argv = _argv(command, cwd, rw, tmp, bwrap, ro, home, network, out, resolv, cgroup)
+                argv = _argv(
+                    *(command, cwd, rw, tmp, bwrap, ro, private_home, network, private_out, resolv),
+                    cgroup=cgroup,
+                    git_below=gitplants.paths(kept[2]),
+                    private=private,
+                )
                 yield argv, ISOLATED
         finally:
             remove_private(private)
@@ -868,12 +907,19 @@ def _after_run(
     folders: list[str | os.PathLike[str]],
     placeholders: list[tuple[str, tuple[int, int]]],
     links: list[_GitLink],
+    dotgits: dict[str, gitplants.Known | None],
 ) -> None:
     try:
         repair_modes(folders)
     finally:
         _clear_git_placeholders(placeholders)
         _restore_git_links(links)
+        made = gitplants.planted(dotgits)
+    if made:
+        raise RepairFailed(
+            "the repository's code made a git repository forkvet did not check out (removed, "
+            "so that no later step takes its commit, date or remote): " + ", ".join(made[:5])
+        )
 
 
 def _git_placeholders(rw: Iterable[str | os.PathLike[str]]) -> list[tuple[str, tuple[int, int]]]:

@@ -225,6 +225,9 @@ PRIVATE_WRITES = {
     ("bot/jobchild.py", "main"),  # a job's outcome, read back by its worker
     ("forkvet/runtime/sandbox.py", "_private_folders"),  # the sandbox's resolv.conf copy
     ("forkvet/runtime/memcg.py", "_write"),  # a cgroup's control file (a number)
+    ("forkvet/runtime/gitconfig.py", "_write"),  # the sandbox's scrubbed git config copies
+    ("forkvet/runtime/venvstart.py", "restore_cfg"),  # an environment's own pyvenv.cfg
+    ("forkvet/runtime/venvstart.py", "after_install"),  # a managed environment's record
 }
 
 
