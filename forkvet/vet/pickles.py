@@ -44,6 +44,7 @@ from forkvet.vet import (
     configtargets,
     containers,
     dataformats,
+    decoders,
     jsontokens,
     kerasconfig,
     loadertext,
@@ -168,8 +169,9 @@ def _is_zlib(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
 
 
-def sniff(head: bytes) -> str | None:
-    """The container kind of a stream from its first bytes, or None."""
+def sniff(head: bytes, nested: bool = False) -> str | None:
+    """The container kind of a stream from its first bytes, or None (`nested`: head is
+    itself a decoded first block, see _decoded_kind)."""
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if head.startswith(b"\x93NUMPY"):
@@ -181,7 +183,9 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
     if head.startswith(b"]\x00") and len(head) >= 13:
-        return "lzma"  # LZMA "alone" format: joblib's .lzma, any dictionary size
+        return "lzma"  # LZMA "alone" with the usual properties (joblib's .lzma); any other below
+    if head.startswith(b"LZIP"):
+        return "lzma"  # lzip, which lzma.open (liblzma 5.4+) reads too
     if head.startswith(b"ZF"):
         return "zfile"  # joblib < 0.10 compressed pickles
     if head.startswith(b"\x28\xb5\x2f\xfd"):
@@ -194,6 +198,19 @@ def sniff(head: bytes) -> str | None:
         return "zlib"
     if _is_tar(head):
         return "tar"
+    return None if nested else _decoded_kind(head)
+
+
+def _decoded_kind(head: bytes) -> str | None:
+    """A format without magic (LZMA alone, zlib with any window): the decoder decides, and
+    what its first block decodes to must be something a loader reads on (decoders)."""
+    for kind, out, more in decoders.first_blocks(head, HEAD):
+        if len(out) >= 2 and (
+            sniff(out, nested=True)
+            or dataformats.json_start(out)
+            or probe(out, more=more, lenient=True)
+        ):
+            return kind
     return None
 
 
@@ -2578,9 +2595,8 @@ def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
         yield cast(IO[bytes], _Readable(containers.GzipMembers(s.read, s.budget.tick).read))
     elif kind == "bz2":
         yield cast(IO[bytes], _Streams(s, bz2.BZ2Decompressor))
-    elif kind in ("xz", "lzma"):
-        fmt = lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE
-        yield cast(IO[bytes], _Streams(s, lambda: lzma.LZMADecompressor(fmt)))
+    elif kind in ("xz", "lzma"):  # as lzma.open's FORMAT_AUTO: .xz, .lzma, .lz streams
+        yield cast(IO[bytes], _Streams(s, decoders.Lzma))
     elif kind == "zstd":
         # stream_reader ends a cut frame as if it were whole: frame by frame, as _Streams.
         yield cast(IO[bytes], _Streams(s, _ZstdFrame, 4096))
