@@ -45,6 +45,7 @@ from forkvet.vet import (
     containers,
     dataformats,
     decoders,
+    gitattrs,
     jsontokens,
     kerasconfig,
     loadertext,
@@ -1075,9 +1076,12 @@ def scan_path(path: str, display: str, deadline: float) -> FileScan | None:
         return scan_file(fh, display, deadline)
 
 
-def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
+def scan_file(
+    fh: IO[bytes], display: str, deadline: float, eol: str = gitattrs.AUTO
+) -> FileScan | None:
     """Scan an open file (seekable, at its start); None when it neither is nor holds a
-    pickle."""
+    pickle. `eol`: how a Windows checkout writes it (gitattrs: CRLF whatever its bytes,
+    AUTO when git takes it for text, NEVER)."""
     result = FileScan(display)
     budget = Budget(deadline=min(deadline, time.monotonic() + FILE_SECONDS))
     first = fh.read(GIT_TEXT_WINDOW)
@@ -1103,22 +1107,9 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
         _judge_graph(fh, first, "", display, result, budget)
     except Unverified as exc:
         result.note("", f"a TensorFlow graph that was not read whole ({exc})")
-    if (
-        b"\0" not in first
-        and not result.unverified
-        and (result.pickles or result.imports or _crlf_pickle(first))
-    ):
-        # Git takes a file with no NUL in its first 8,000 bytes for text: a Windows checkout
-        # (core.autocrlf=true, or a `text` attribute where core.eol is crlf) writes each LF
-        # as CRLF, which moves bytes out of a length-prefixed string into the opcodes
-        # (outside attack, round 16a, H3). That stream is walked too.
-        fh.seek(0)
-        budget = Budget(deadline=budget.deadline)  # the same time, its own counts
-        try:
-            stream = Stream(cast(IO[bytes], _CrlfReader(fh)), budget, counted=False)
-            _dispatch(stream, CRLF_CHECKOUT, result, budget, 0, None)
-        except Unverified as exc:
-            result.note(CRLF_CHECKOUT, str(exc))
+    pickled = result.pickles or result.imports
+    if _converted(eol, first) and not result.unverified and (pickled or _crlf_pickle(first)):
+        _scan_crlf(fh, result, budget.deadline)
     if result.pickles or result.unverified or result.imports or result.code:
         return result
     if result.config_modules or result.texts:
@@ -1223,6 +1214,26 @@ def _report_tflite(fh: IO[bytes], size: int, where: str, out: FileScan, budget: 
 
 GIT_TEXT_WINDOW = 8000  # git's binary heuristic: a NUL in the first 8,000 bytes
 CRLF_CHECKOUT = "its CRLF checkout, as git writes it on Windows"
+
+
+def _converted(eol: str, first: bytes) -> bool:
+    """Whether a Windows checkout may write the file with CRLF: a `text` or `eol=crlf`
+    attribute converts it whatever its bytes (outside attack, round 21a F7: a binary pickle);
+    else git converts what it takes for text (no NUL: its first 8,000 bytes are looked at
+    here, more than git's check, which reads the whole file, ever converts)."""
+    return eol == gitattrs.CRLF or (eol == gitattrs.AUTO and b"\0" not in first)
+
+
+def _scan_crlf(fh: IO[bytes], result: FileScan, deadline: float) -> None:
+    """The file walked as a CRLF checkout writes it: each LF written as CRLF moves bytes out
+    of a length-prefixed string into the opcodes (outside attack, round 16a, H3)."""
+    fh.seek(0)
+    budget = Budget(deadline=deadline)  # the same time, its own counts
+    try:
+        stream = Stream(cast(IO[bytes], _CrlfReader(fh)), budget, counted=False)
+        _dispatch(stream, CRLF_CHECKOUT, result, budget, 0, None)
+    except Unverified as exc:
+        result.note(CRLF_CHECKOUT, str(exc))
 
 
 def _crlf(data: bytes) -> bytes:
