@@ -52,6 +52,7 @@ from forkvet.vet import (
     savedmodel,
     skopsfmt,
     tflite,
+    torchexport,
 )
 
 HEAD = 4096  # bytes read from every file to decide what it is
@@ -2343,11 +2344,15 @@ def _scan_zip(
                 out.add_import(_join(where, scripted[0].filename), "torch.jit", "load")
             if len(infos) > MAX_MEMBERS:
                 out.note(where, f"archive has {len(infos):,} members; the first {MAX_MEMBERS:,}")
+            graphs = torchexport.graph_members(names)
             for info in infos[:MAX_MEMBERS]:
                 if info.is_dir():
                     continue
                 member = _join(where, info.filename)
                 budget.tick()
+                if info.filename in graphs:  # a torch.export graph: judged as its loader reads it
+                    _export_graph(zf, info, member, out, budget)
+                    continue
                 try:
                     with zf.open(info) as inner:
                         safe = _UpToError(inner)
@@ -2368,6 +2373,26 @@ def _scan_zip(
                     if found.loader not in before:
                         out.runs_code(_join(where, members[0]), found.message)
             _scan_unlisted(fh, zf, where, out, budget, depth)
+
+
+def _export_graph(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, member: str, out: FileScan, budget: Budget
+) -> None:
+    """A torch.export program's graph JSON (torchexport), not read as a config: its `target`
+    keys are operators, not Hydra targets."""
+    try:
+        with zf.open(info) as inner:
+            data = inner.read(torchexport.MAX_GRAPH + 1)
+        budget.charge_bytes(len(data))
+        found = torchexport.judge(data, budget.tick)
+    except torchexport.Unreadable as exc:
+        out.note(member, f"a torch.export graph not read ({exc})")
+        return
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+        out.note(member, f"could not be read ({type(exc).__name__})")
+        return
+    if found:
+        out.runs_code(member, f"{torchexport.MESSAGE}: {'; '.join(found)}")
 
 
 # Native shared libraries by their magic (a loader dlopens them whatever their name): ELF,
