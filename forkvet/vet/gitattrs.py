@@ -14,7 +14,8 @@ are set, a pattern with no slash matches the name in any folder below its file, 
 slash the path from its file's folder (`*` stops at `/`, `**` does not). Patterns match
 case-blind on Windows (core.ignorecase), so both readings are taken and the one that converts
 wins. Files git does not track (and everything in a `.git` folder) are never written by a
-checkout. Over MAX_LINES lines of attributes, every tracked file counts as converted.
+checkout. Over MAX_LINES lines of attributes (or MAX_MATCHES pattern matches in a run),
+every tracked file counts as converted.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ NEVER = "never"  # never converted (or never written by a checkout)
 
 MAX_LINES = 5000  # all `.gitattributes` files together
 MAX_FILE = 1 << 20
+# Patterns matched per run (a file is matched only when it or its CRLF form is a pickle):
+# past it, every further file counts as converted.
+MAX_MATCHES = 2_000_000
 _MACRO_DEPTH = 8
 _EOL_ATTRS = frozenset({"text", "eol", "crlf"})
 _BINARY = (("-diff", "-merge", "-text"),)
@@ -54,13 +58,15 @@ class Attributes:
     rules: list[_Rule] = field(default_factory=list)
     macros: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"binary": _BINARY[0]})
     capped: bool = False
+    matches: int = 0  # pattern matches spent (MAX_MATCHES per run)
 
     def mode(self, snap: Snapshot, entry: FileEntry, in_store: bool = False) -> str:
         """CRLF, AUTO or NEVER for this file of the tree."""
         if in_store or ".git" in entry.path.lower().split("/") or not snap.committed(entry):
             return NEVER
-        if self.capped:
-            return CRLF
+        self.matches += 2 * len(self.rules)
+        if self.capped or self.matches > MAX_MATCHES:
+            return CRLF  # past the bound: every file counts as converted
         modes = {_action(self._values(entry.path, blind)) for blind in (False, True)}
         return CRLF if CRLF in modes else AUTO if AUTO in modes else NEVER
 

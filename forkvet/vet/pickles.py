@@ -1078,11 +1078,11 @@ def scan_path(path: str, display: str, deadline: float) -> FileScan | None:
 
 
 def scan_file(
-    fh: IO[bytes], display: str, deadline: float, eol: str = gitattrs.AUTO
+    fh: IO[bytes], display: str, deadline: float, eol: Callable[[], str] | None = None
 ) -> FileScan | None:
     """Scan an open file (seekable, at its start); None when it neither is nor holds a
-    pickle. `eol`: how a Windows checkout writes it (gitattrs: CRLF whatever its bytes,
-    AUTO when git takes it for text, NEVER)."""
+    pickle. `eol` tells, when asked, how a Windows checkout writes it (gitattrs: CRLF
+    whatever its bytes, AUTO when git takes it for text, NEVER); by default AUTO."""
     result = FileScan(display)
     budget = Budget(deadline=min(deadline, time.monotonic() + FILE_SECONDS))
     first = fh.read(GIT_TEXT_WINDOW)
@@ -1109,7 +1109,8 @@ def scan_file(
     except Unverified as exc:
         result.note("", f"a TensorFlow graph that was not read whole ({exc})")
     pickled = result.pickles or result.imports
-    if _converted(eol, first) and not result.unverified and (pickled or _crlf_pickle(first)):
+    walk = not result.unverified and bool(pickled or _crlf_pickle(first))
+    if walk and _converted(eol() if eol else gitattrs.AUTO, first):
         _scan_crlf(fh, result, budget.deadline)
     if result.pickles or result.unverified or result.imports or result.code:
         return result

@@ -386,7 +386,10 @@ class _PickleSweep:
         that file), `foreign` when it has hard links outside the tree (nothing of its
         content is quoted), `in_store` when it is inside a `.git` folder."""
         shown = entry.path
-        eol = self.eol.mode(self.ctx.snap, entry, in_store)
+
+        def eol() -> str:
+            return self.eol.mode(self.ctx.snap, entry, in_store)
+
         try:
             with self.chain.open(entry) as fh:
                 scan, foreign = self._scan(shown, fh, listed, foreign, eol)
@@ -433,7 +436,7 @@ class _PickleSweep:
             self.risks.append(_unverified(shown, reason))
 
     def _scan(
-        self, shown: str, fh: BinaryIO, listed: bool, foreign: bool, eol: str
+        self, shown: str, fh: BinaryIO, listed: bool, foreign: bool, eol: Callable[[], str]
     ) -> tuple[pickles.FileScan | None, bool]:
         """(the scan, None when the file holds no pickle: too small, or a Git LFS pointer (a
         risk of its own); whether the file has hard links that may be outside the tree)."""

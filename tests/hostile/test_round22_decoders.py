@@ -30,7 +30,7 @@ _EVIL = b"\x80\x02cposix\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03
 
 
 def _scan(data: bytes, eol: str = gitattrs.AUTO) -> pickles.FileScan | None:
-    return pickles.scan_file(io.BytesIO(data), "f", time.monotonic() + 10, eol)
+    return pickles.scan_file(io.BytesIO(data), "f", time.monotonic() + 10, lambda: eol)
 
 
 def _imports(data: bytes) -> set[tuple[str, str]]:
@@ -151,6 +151,18 @@ def test_attributes_that_leave_a_binary_pickle_alone_keep_it_known_safe(
 ) -> None:
     files = {**README, ".gitattributes": attributes, "model.pkl": _binary_crlf_pickle()}
     assert not _errors(vet_repo(files), "model.pkl")
+
+
+def test_past_the_match_bound_every_tracked_file_counts_as_converted(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_repo({**README, ".gitattributes": "*.pkl -text\n", "model.pkl": b"x"})
+    snap = load(root)
+    attrs = gitattrs.read(snap)
+    entry = next(f for f in snap.files if f.path == "model.pkl")
+    assert attrs.mode(snap, entry) == gitattrs.NEVER
+    monkeypatch.setattr(gitattrs, "MAX_MATCHES", 0)
+    assert attrs.mode(snap, entry) == gitattrs.CRLF
 
 
 def test_git_attribute_rules_as_git_reads_them() -> None:
