@@ -43,7 +43,8 @@ def alone_header(head: bytes, dict_cap: int = MAX_DICT) -> bytes | None:
 class Lzma:
     """One stream of what `lzma.open` (FORMAT_AUTO: .xz, .lzma, .lz) or joblib's
     FORMAT_ALONE reader accepts, in the shape of bz2's decompressor (eof, needs_input,
-    unused_data, decompress(data, max_length)). An `.lzma` header's dictionary is capped."""
+    unused_data, decompress(data, max_length)). An `.lzma` header's dictionary is capped, and
+    its range coder's first byte read as older liblzma reads it (ignored)."""
 
     def __init__(self, dict_cap: int = MAX_DICT) -> None:
         self.cap = dict_cap
@@ -65,7 +66,7 @@ class Lzma:
     def decompress(self, data: bytes, max_length: int = -1) -> bytes:
         if self.d is None:
             self.buf += data
-            if len(self.buf) < ALONE_HEADER:
+            if len(self.buf) <= ALONE_HEADER:
                 return b""
             data, self.buf = self.buf, b""
             if data.startswith(_XZ_MAGIC):
@@ -77,14 +78,18 @@ class Lzma:
                 if header is None:
                     raise lzma.LZMAError("no LZMA header")
                 self.d = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
-                data = header + data[ALONE_HEADER:]
+                # The range coder's first byte: liblzma 5.4 refuses any but 0, older ones
+                # shift it out unread; read as 0, the stream is what either decodes.
+                data = header + b"\0" + data[ALONE_HEADER + 1 :]
         return self.d.decompress(data, max_length)
 
 
-def first_blocks(head: bytes, size: int) -> Iterator[tuple[str, bytes, bool]]:
-    """(kind, up to `size` bytes its decoder makes of head, whether the stream goes on)
-    for each magic-less format whose decoder accepts head: "lzma" (alone) and "zlib" (any
-    window, as zlib.decompress's default wbits accepts)."""
+def first_blocks(head: bytes, size: int) -> Iterator[tuple[str, bytes, bool, bool]]:
+    """(kind, up to `size` bytes its decoder makes of head, whether the stream goes on,
+    whether every decoder takes it) for each magic-less format whose decoder accepts head:
+    "lzma" (alone) and "zlib" (any window, as zlib.decompress's default wbits accepts). An
+    `.lzma` stream whose range coder starts with a byte other than 0 only liblzma before 5.4
+    takes (it ignores that byte): any text file decodes so, to noise."""
     if alone_header(head) is not None and not head.startswith((_XZ_MAGIC, _LZIP_MAGIC)):
         d = Lzma(_PROBE_DICT)
         try:
@@ -92,11 +97,11 @@ def first_blocks(head: bytes, size: int) -> Iterator[tuple[str, bytes, bool]]:
         except lzma.LZMAError:
             pass
         else:
-            yield "lzma", out, not d.eof
+            yield "lzma", out, not d.eof, head[ALONE_HEADER : ALONE_HEADER + 1] == b"\0"
     if len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0:
         z = zlib.decompressobj()
         try:
             out = z.decompress(head, size)
         except zlib.error:
             return
-        yield "zlib", out, not z.eof
+        yield "zlib", out, not z.eof, True

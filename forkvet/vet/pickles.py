@@ -205,13 +205,18 @@ def sniff(head: bytes, nested: bool = False) -> str | None:
 
 def _decoded_kind(head: bytes) -> str | None:
     """A format without magic (LZMA alone, zlib with any window): the decoder decides, and
-    what its first block decodes to must be something a loader reads on (decoders)."""
-    for kind, out, more in decoders.first_blocks(head, HEAD):
-        if len(out) >= 2 and (
-            sniff(out, nested=True)
-            or dataformats.json_start(out)
-            or probe(out, more=more, lenient=True)
-        ):
+    what its first block decodes to must be something a loader reads on (decoders). What
+    only an older decoder takes (any text decodes so, to noise) must decode to a container,
+    or a pickle that starts as one (PROTO) or imports within the block."""
+    for kind, out, more, every in decoders.first_blocks(head, HEAD):
+        if len(out) < 2:
+            continue
+        if sniff(out, nested=True):
+            return kind
+        if every and (dataformats.json_start(out) or probe(out, more=more, lenient=True)):
+            return kind
+        started = out[:1] == b"\x80" or bool(_walk_head(out, False).imports)
+        if not every and started and probe(out, more=more, lenient=True):
             return kind
     return None
 
