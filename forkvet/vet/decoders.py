@@ -78,8 +78,9 @@ class Lzma:
                 if header is None:
                     raise lzma.LZMAError("no LZMA header")
                 self.d = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
-                # The range coder's first byte: liblzma 5.4 refuses any but 0, older ones
-                # shift it out unread; read as 0, the stream is what either decodes.
+                # The range coder's first byte: current liblzma refuses any but 0, older
+                # LZMA decoders shift it out unread; read as 0, the stream is what either
+                # decodes.
                 data = header + b"\0" + data[ALONE_HEADER + 1 :]
         return self.d.decompress(data, max_length)
 
@@ -88,8 +89,8 @@ def first_blocks(head: bytes, size: int) -> Iterator[tuple[str, bytes, bool, boo
     """(kind, up to `size` bytes its decoder makes of head, whether the stream goes on,
     whether every decoder takes it) for each magic-less format whose decoder accepts head:
     "lzma" (alone) and "zlib" (any window, as zlib.decompress's default wbits accepts). An
-    `.lzma` stream whose range coder starts with a byte other than 0 only liblzma before 5.4
-    takes (it ignores that byte): any text file decodes so, to noise."""
+    `.lzma` stream whose range coder starts with a byte other than 0 only older decoders
+    take (they ignore that byte): any text file decodes so, to noise."""
     if alone_header(head) is not None and not head.startswith((_XZ_MAGIC, _LZIP_MAGIC)):
         d = Lzma(_PROBE_DICT)
         try:
