@@ -44,12 +44,15 @@ from forkvet.vet import (
     configtargets,
     containers,
     dataformats,
+    decoders,
+    gitattrs,
     jsontokens,
     kerasconfig,
     loadertext,
     savedmodel,
     skopsfmt,
     tflite,
+    torchexport,
 )
 
 HEAD = 4096  # bytes read from every file to decide what it is
@@ -168,8 +171,9 @@ def _is_zlib(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
 
 
-def sniff(head: bytes) -> str | None:
-    """The container kind of a stream from its first bytes, or None."""
+def sniff(head: bytes, nested: bool = False) -> str | None:
+    """The container kind of a stream from its first bytes, or None (`nested`: head is
+    itself a decoded first block, see _decoded_kind)."""
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if head.startswith(b"\x93NUMPY"):
@@ -181,7 +185,9 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
     if head.startswith(b"]\x00") and len(head) >= 13:
-        return "lzma"  # LZMA "alone" format: joblib's .lzma, any dictionary size
+        return "lzma"  # LZMA "alone" with the usual properties (joblib's .lzma); any other below
+    if head.startswith(b"LZIP"):
+        return "lzma"  # lzip, which lzma.open (liblzma 5.4+) reads too
     if head.startswith(b"ZF"):
         return "zfile"  # joblib < 0.10 compressed pickles
     if head.startswith(b"\x28\xb5\x2f\xfd"):
@@ -194,6 +200,24 @@ def sniff(head: bytes) -> str | None:
         return "zlib"
     if _is_tar(head):
         return "tar"
+    return None if nested else _decoded_kind(head)
+
+
+def _decoded_kind(head: bytes) -> str | None:
+    """A format without magic (LZMA alone, zlib with any window): the decoder decides, and
+    what its first block decodes to must be something a loader reads on (decoders). What
+    only an older decoder takes (any text decodes so, to noise) must decode to a container,
+    or a pickle that starts as one (PROTO) or imports within the block."""
+    for kind, out, more, every in decoders.first_blocks(head, HEAD):
+        if len(out) < 2:
+            continue
+        if sniff(out, nested=True):
+            return kind
+        if every and (dataformats.json_start(out) or probe(out, more=more, lenient=True)):
+            return kind
+        started = out[:1] == b"\x80" or bool(_walk_head(out, False).imports)
+        if not every and started and probe(out, more=more, lenient=True):
+            return kind
     return None
 
 
@@ -1058,9 +1082,12 @@ def scan_path(path: str, display: str, deadline: float) -> FileScan | None:
         return scan_file(fh, display, deadline)
 
 
-def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
+def scan_file(
+    fh: IO[bytes], display: str, deadline: float, eol: Callable[[], str] | None = None
+) -> FileScan | None:
     """Scan an open file (seekable, at its start); None when it neither is nor holds a
-    pickle."""
+    pickle. `eol` tells, when asked, how a Windows checkout writes it (gitattrs: CRLF
+    whatever its bytes, AUTO when git takes it for text, NEVER); by default AUTO."""
     result = FileScan(display)
     budget = Budget(deadline=min(deadline, time.monotonic() + FILE_SECONDS))
     first = fh.read(GIT_TEXT_WINDOW)
@@ -1086,22 +1113,10 @@ def scan_file(fh: IO[bytes], display: str, deadline: float) -> FileScan | None:
         _judge_graph(fh, first, "", display, result, budget)
     except Unverified as exc:
         result.note("", f"a TensorFlow graph that was not read whole ({exc})")
-    if (
-        b"\0" not in first
-        and not result.unverified
-        and (result.pickles or result.imports or _crlf_pickle(first))
-    ):
-        # Git takes a file with no NUL in its first 8,000 bytes for text: a Windows checkout
-        # (core.autocrlf=true, or a `text` attribute where core.eol is crlf) writes each LF
-        # as CRLF, which moves bytes out of a length-prefixed string into the opcodes
-        # (outside attack, round 16a, H3). That stream is walked too.
-        fh.seek(0)
-        budget = Budget(deadline=budget.deadline)  # the same time, its own counts
-        try:
-            stream = Stream(cast(IO[bytes], _CrlfReader(fh)), budget, counted=False)
-            _dispatch(stream, CRLF_CHECKOUT, result, budget, 0, None)
-        except Unverified as exc:
-            result.note(CRLF_CHECKOUT, str(exc))
+    pickled = result.pickles or result.imports
+    walk = not result.unverified and bool(pickled or _crlf_pickle(first))
+    if walk and _converted(eol() if eol else gitattrs.AUTO, first):
+        _scan_crlf(fh, result, budget.deadline)
     if result.pickles or result.unverified or result.imports or result.code:
         return result
     if result.config_modules or result.texts:
@@ -1206,6 +1221,26 @@ def _report_tflite(fh: IO[bytes], size: int, where: str, out: FileScan, budget: 
 
 GIT_TEXT_WINDOW = 8000  # git's binary heuristic: a NUL in the first 8,000 bytes
 CRLF_CHECKOUT = "its CRLF checkout, as git writes it on Windows"
+
+
+def _converted(eol: str, first: bytes) -> bool:
+    """Whether a Windows checkout may write the file with CRLF: a `text` or `eol=crlf`
+    attribute converts it whatever its bytes (outside attack, round 21a F7: a binary pickle);
+    else git converts what it takes for text (no NUL: its first 8,000 bytes are looked at
+    here, more than git's check, which reads the whole file, ever converts)."""
+    return eol == gitattrs.CRLF or (eol == gitattrs.AUTO and b"\0" not in first)
+
+
+def _scan_crlf(fh: IO[bytes], result: FileScan, deadline: float) -> None:
+    """The file walked as a CRLF checkout writes it: each LF written as CRLF moves bytes out
+    of a length-prefixed string into the opcodes (outside attack, round 16a, H3)."""
+    fh.seek(0)
+    budget = Budget(deadline=deadline)  # the same time, its own counts
+    try:
+        stream = Stream(cast(IO[bytes], _CrlfReader(fh)), budget, counted=False)
+        _dispatch(stream, CRLF_CHECKOUT, result, budget, 0, None)
+    except Unverified as exc:
+        result.note(CRLF_CHECKOUT, str(exc))
 
 
 def _crlf(data: bytes) -> bytes:
@@ -2315,11 +2350,15 @@ def _scan_zip(
                 out.add_import(_join(where, scripted[0].filename), "torch.jit", "load")
             if len(infos) > MAX_MEMBERS:
                 out.note(where, f"archive has {len(infos):,} members; the first {MAX_MEMBERS:,}")
+            graphs = torchexport.graph_members(names)
             for info in infos[:MAX_MEMBERS]:
                 if info.is_dir():
                     continue
                 member = _join(where, info.filename)
                 budget.tick()
+                if info.filename in graphs:  # a torch.export graph: judged as its loader reads it
+                    _export_graph(zf, info, member, out, budget)
+                    continue
                 try:
                     with zf.open(info) as inner:
                         safe = _UpToError(inner)
@@ -2340,6 +2379,26 @@ def _scan_zip(
                     if found.loader not in before:
                         out.runs_code(_join(where, members[0]), found.message)
             _scan_unlisted(fh, zf, where, out, budget, depth)
+
+
+def _export_graph(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, member: str, out: FileScan, budget: Budget
+) -> None:
+    """A torch.export program's graph JSON (torchexport), not read as a config: its `target`
+    keys are operators, not Hydra targets."""
+    try:
+        with zf.open(info) as inner:
+            data = inner.read(torchexport.MAX_GRAPH + 1)
+        budget.charge_bytes(len(data))
+        found = torchexport.judge(data, budget.tick)
+    except torchexport.Unreadable as exc:
+        out.note(member, f"a torch.export graph not read ({exc})")
+        return
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+        out.note(member, f"could not be read ({type(exc).__name__})")
+        return
+    if found:
+        out.runs_code(member, f"{torchexport.MESSAGE}: {'; '.join(found)}")
 
 
 # Native shared libraries by their magic (a loader dlopens them whatever their name): ELF,
@@ -2578,9 +2637,8 @@ def _decompressed(kind: str, s: Stream) -> Iterator[IO[bytes]]:
         yield cast(IO[bytes], _Readable(containers.GzipMembers(s.read, s.budget.tick).read))
     elif kind == "bz2":
         yield cast(IO[bytes], _Streams(s, bz2.BZ2Decompressor))
-    elif kind in ("xz", "lzma"):
-        fmt = lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE
-        yield cast(IO[bytes], _Streams(s, lambda: lzma.LZMADecompressor(fmt)))
+    elif kind in ("xz", "lzma"):  # as lzma.open's FORMAT_AUTO: .xz, .lzma, .lz streams
+        yield cast(IO[bytes], _Streams(s, decoders.Lzma))
     elif kind == "zstd":
         # stream_reader ends a cut frame as if it were whole: frame by frame, as _Streams.
         yield cast(IO[bytes], _Streams(s, _ZstdFrame, 4096))

@@ -26,6 +26,7 @@ from forkvet.vet import (
     containers,
     dataformats,
     evalstrings,
+    gitattrs,
     jsontokens,
     loadertext,
     modelindex,
@@ -87,10 +88,12 @@ def _pickle_risks(ctx: Context, risks: list[Risk]) -> None:
         )
     with FolderChain(ctx.snap.root) as chain:
         sweep = _PickleSweep(ctx, chain, deadline, names, risks, _shadows(ctx))
+        sweep.eol = gitattrs.read(ctx.snap)
+        store = {id(f) for f in ctx.snap.store}
         for entry in ctx.snap.probe_files:
             if entry.alias:
                 continue  # its target is probed by content; a flagged one names its links
-            sweep.file(entry, foreign=entry.path in foreign)
+            sweep.file(entry, foreign=entry.path in foreign, in_store=id(entry) in store)
         for entry in extra:
             sweep.file(entry, listed=False)
     ctx.memo["loader_texts"] = sweep.texts
@@ -374,15 +377,23 @@ class _PickleSweep:
     unwalked: dict[str, str] = field(default_factory=dict)  # plain file -> what was not walked
     # (file, texts inside it a loader may read as configs, hard-linked outside the tree)
     texts: list[tuple[str, list[loadertext.Text], bool]] = field(default_factory=list)
+    # which files a Windows checkout writes with CRLF (git's attribute rules)
+    eol: gitattrs.Attributes = field(default_factory=gitattrs.Attributes)
 
-    def file(self, entry: FileEntry, listed: bool = True, foreign: bool = False) -> None:
+    def file(
+        self, entry: FileEntry, listed: bool = True, foreign: bool = False, in_store: bool = False
+    ) -> None:
         """Scan one file of the tree: `listed` when the walk saw it (then it must still be
         that file), `foreign` when it has hard links outside the tree (nothing of its
-        content is quoted)."""
+        content is quoted), `in_store` when it is inside a `.git` folder."""
         shown = entry.path
+
+        def eol() -> str:
+            return self.eol.mode(self.ctx.snap, entry, in_store)
+
         try:
             with self.chain.open(entry) as fh:
-                scan, foreign = self._scan(shown, fh, listed, foreign)
+                scan, foreign = self._scan(shown, fh, listed, foreign, eol)
         except OSError as exc:
             # A file the walk saw and the probe cannot read now (replaced, made a link or a
             # FIFO, removed) was not looked at: what a loader gets there may import anything.
@@ -426,7 +437,7 @@ class _PickleSweep:
             self.risks.append(_unverified(shown, reason))
 
     def _scan(
-        self, shown: str, fh: BinaryIO, listed: bool, foreign: bool
+        self, shown: str, fh: BinaryIO, listed: bool, foreign: bool, eol: Callable[[], str]
     ) -> tuple[pickles.FileScan | None, bool]:
         """(the scan, None when the file holds no pickle: too small, or a Git LFS pointer (a
         risk of its own); whether the file has hard links that may be outside the tree)."""
@@ -469,7 +480,7 @@ class _PickleSweep:
             )
             return None, foreign
         fh.seek(0)
-        scan = pickles.scan_file(fh, shown, self.deadline)
+        scan = pickles.scan_file(fh, shown, self.deadline, eol)
         self.seen[key] = scan
         return scan, foreign
 

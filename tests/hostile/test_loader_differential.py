@@ -1073,6 +1073,97 @@ except SystemExit:
     ),
 ]
 # Loaders whose files another loader's case covers.
+# Round 22 (outside attack, round 21a F1, F2, F7, L1): streams found by what their decoders
+# accept, the CRLF checkout git's attributes make of a binary pickle, torch.export programs.
+_ALONE = """
+import lzma, pickle
+f = {"id": lzma.FILTER_LZMA1, "lc": LC, "lp": 0, "pb": 0, "dict_size": 1 << 20}
+c = lzma.LZMACompressor(format=lzma.FORMAT_ALONE, filters=[f])
+open(P, "wb").write(c.compress(pickle.dumps(Evil(), protocol=2)) + c.flush())
+"""
+_BINARY_CRLF = """
+import struct
+code = CODE.encode()
+while True:  # no LF or CR in the length fields: only the padding converts
+    act = b"\\x8c\\x08builtins\\x8c\\x04exec\\x93X" + struct.pack("<I", len(code)) + code + b"\\x85R."
+    body = b"\\n" * len(act) + act
+    lengths = struct.pack("<IQ", len(code), len(body))
+    if b"\\n" not in lengths and b"\\r" not in lengths and b"\\n" not in code:
+        break
+    code += b" "
+open(P, "wb").write(b"\\x80\\x04K\\x000\\x8e" + struct.pack("<Q", len(body)) + body + b"0}.")
+open(os.path.join(os.path.dirname(P), ".gitattributes"), "w").write("*.pkl text\\n")
+"""
+_CLONE_CRLF = """
+import os, pickle, shutil, subprocess
+work = os.path.abspath("work")
+shutil.copytree(os.path.dirname(P), work)
+def git(*a, cwd=work):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], cwd=cwd, check=True)
+git("init", "-q"); git("add", "-A"); git("commit", "-qm", "x")
+git("clone", "-q", "-c", "core.autocrlf=true", work, "co", cwd=".")
+pickle.load(open(os.path.join("co", os.path.basename(P)), "rb"))
+"""
+_EXPORT = """
+import json, zipfile, torch
+m = torch.nn.Sequential(torch.nn.Linear(2, 2))
+torch.export.save(torch.export.export(m, (torch.zeros(1, 2),)), P + ".base")
+with zipfile.ZipFile(P + ".base") as zin, zipfile.ZipFile(P, "w") as zout:
+    for info in zin.infolist():
+        data = zin.read(info)
+        if info.filename.endswith("/models/model.json"):
+            graph = json.loads(data)
+            # no quote in it: the loader also quotes the guard in a message it writes
+            graph["guards_code"] = ["exec(bytes(%r)) is None" % (tuple(CODE.encode()),)]
+            data = json.dumps(graph).encode()
+        zout.writestr(info, data)
+os.remove(P + ".base")
+"""
+CASES += [
+    Case(
+        "pandas-pickle",
+        "pandas-xz-lzma-alone-properties-0",
+        "frame.pkl.xz",
+        ("pandas",),
+        _EVIL + _ALONE.replace("LC", "0"),
+        "import pandas as pd\npd.read_pickle(P)",
+    ),
+    Case(
+        "pickle",
+        "pickle-lzma-open-alone-lc-4",
+        "model.pkl.lzma",
+        (),
+        _EVIL + _ALONE.replace("LC", "4"),
+        "import lzma, pickle\npickle.load(lzma.open(P))",
+    ),
+    Case(
+        "pickle",
+        "pickle-zlib-window-512",
+        "model.pkl.z",
+        (),
+        _EVIL
+        + "import pickle, zlib\nc = zlib.compressobj(6, zlib.DEFLATED, 9)\n"
+        + "open(P, 'wb').write(c.compress(pickle.dumps(Evil())) + c.flush())",
+        "import pickle, zlib\npickle.loads(zlib.decompress(open(P, 'rb').read()))",
+    ),
+    Case(
+        "pickle",
+        "pickle-binary-with-text-attribute-crlf-clone",
+        "model.pkl",
+        (),
+        _BINARY_CRLF,
+        _CLONE_CRLF,
+        gate="import shutil\nassert shutil.which('git'), 'git is not installed'",
+    ),
+    Case(
+        "torch-export",
+        "torch-export-guards-code",
+        "model.pt2",
+        ("torch",),
+        _EXPORT,
+        "import torch\ntorch.export.load(P).module()(torch.zeros(1, 2))",
+    ),
+]
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 # Loaders of another repository's code, no file of this tree: the call is the finding
 # (tests/hostile/test_round19_links_remote.py runs torch.hub on a folder beside the tree).
