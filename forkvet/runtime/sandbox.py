@@ -890,13 +890,8 @@ def sandboxed(
             tmp, resolv = _private_folders(private, network, place is not None)
             ro = [*readable] if cwd_writable else [*readable, cwd]
             with memcg.bounded(limits.memory_mb()) as cgroup:
-                argv = _argv(
-                    *(command, cwd, rw, tmp, bwrap, ro, private_home, network, private_out, resolv),
-                    cgroup=cgroup,
-                    git_below=gitplants.paths(kept[2]),
-                    private=private,
-                )
-                yield argv, ISOLATED
+                at = (tmp, bwrap, ro, private_home, network, private_out, resolv, cgroup)
+                yield _argv(command, cwd, rw, *at, gitplants.paths(kept[2]), private), ISOLATED
         finally:
             remove_private(private)
     finally:

@@ -1085,7 +1085,8 @@ _BINARY_CRLF = """
 import struct
 code = CODE.encode()
 while True:  # no LF or CR in the length fields: only the padding converts
-    act = b"\\x8c\\x08builtins\\x8c\\x04exec\\x93X" + struct.pack("<I", len(code)) + code + b"\\x85R."
+    head = b"\\x8c\\x08builtins\\x8c\\x04exec\\x93X"
+    act = head + struct.pack("<I", len(code)) + code + b"\\x85R."
     body = b"\\n" * len(act) + act
     lengths = struct.pack("<IQ", len(code), len(body))
     if b"\\n" not in lengths and b"\\r" not in lengths and b"\\n" not in code:
