@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from bot.settings import Settings
 from bot.store import Store
@@ -40,3 +41,63 @@ def test_a_lone_surrogate_in_a_signed_delivery_is_a_400_not_a_500(settings: Sett
     pair = post(client, _comment_bytes('"/forkvet help \\ud83d\\ude00"'), "issue_comment")
     assert pair.status_code == 202 and pair.get_json()["jobs"] == 1
     assert Store(settings.db).counts() == {"queued": 1}
+
+
+def _accepted(root: Path, entries: list[dict[str, str]]) -> dict[str, str]:
+    """Each finding's path -> its severity and title after the policy's acceptances."""
+    from forkvet import accept
+    from forkvet.snapshot import load
+    from forkvet.vet import vet
+
+    snap = load(root)
+    report = vet(snap)
+    accept.apply(report, accept.parse(entries, "policy"), snap.root)
+    return {f"{f.path} {f.severity}": f.title for f in report.findings if f.check == "risks"}
+
+
+REMOTE = '{"model_type": "tiny", "auto_map": {"AutoModel": "%s--modeling_tiny.TinyModel"}}'
+
+
+def test_remote_code_and_link_acceptances_pin_what_was_reviewed(tmp_path: Path) -> None:
+    """Round 21a F3: `risks/remote-code` on config.json and `risks/link-outside` on a link,
+    accepted by rule and path, stayed accepted after the upstream repointed `auto_map` to
+    another repository and the link to ~/.ssh. Both now pin the file (its blob; a link's
+    blob is its target's text, as git stores it): unpinned they accept nothing, pinned
+    they hold until what was reviewed changes."""
+    from forkvet.accept import file_blob
+
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "config.json").write_text(REMOTE % "goodorg/tiny-model")
+    (root / "infer.py").write_text(
+        "from transformers import AutoModel\n"
+        "m = AutoModel.from_pretrained('.', trust_remote_code=True)\n"
+    )
+    (root / "hostinfo.txt").symlink_to("/etc/hostname")
+    rules = {"config.json": "risks/remote-code", "hostinfo.txt": "risks/link-outside"}
+    plain = [{"rule": r, "path": p, "reason": "reviewed"} for p, r in rules.items()]
+    found = _accepted(root, [])
+    assert found["config.json error"] == "Remote code", found
+    assert found["hostinfo.txt error"] == "Link outside", found
+    unpinned = _accepted(root, plain)
+    assert unpinned["config.json error"] == "Remote code", unpinned
+    assert unpinned["hostinfo.txt error"] == "Link outside", unpinned
+    blobs = {p: file_blob(root, p) for p in rules}
+    # git's own blob of the link: its target's text
+    assert blobs["hostinfo.txt"] == _git_blob(b"/etc/hostname")
+    pinned = [{**e, "blob": str(blobs[e["path"]])} for e in plain]
+    held = _accepted(root, pinned)
+    assert held["config.json notice"] == "Accepted: Remote code", held
+    assert held["hostinfo.txt notice"] == "Accepted: Link outside", held
+    (root / "config.json").write_text(REMOTE % "evilorg/payload")
+    (root / "hostinfo.txt").unlink()
+    (root / "hostinfo.txt").symlink_to("/root/.ssh/id_rsa")
+    swapped = _accepted(root, pinned)
+    assert swapped["config.json error"] == "Remote code", swapped
+    assert swapped["hostinfo.txt error"] == "Link outside", swapped
+
+
+def _git_blob(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
