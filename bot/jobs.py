@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.store import Job, Store
 from bot.workflow import choose_labels, is_rendered, render
 from forkvet import CONFIG_PATH, accept, fstree
+from forkvet.accept import Acceptance
 from forkvet.config import Config, opted_out, tighten
 from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
@@ -229,9 +230,11 @@ def attribution_draft(repo: Repository, report: Report, snap_root: Path) -> str:
     return attribution_md(report, load(snap_root, name=repo.name), upstream, None)
 
 
-def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
-    """Vet the fork's default branch and publish: the `forkvet` check run, the report issue,
-    the setup pull request."""
+def vet_and_publish(
+    settings: Settings, store: Store, job: Job, trial: Acceptance | None = None
+) -> dict[str, Any]:
+    """Vet the fork's default branch and publish: check run, report issue, setup pull request
+    (with `trial`, accept.apply's answer for it is the result's `acceptance`)."""
     p = job.payload
     app = app_for(settings)
     opened = _open_repo(app.client(int(p["installation_id"])), job)
@@ -257,7 +260,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
             return {"check_run": check.id, "skipped": "checkout refused"}
         if (moved := branch_moved(dest, check)) is not None:
             return moved
-        report = _vet_checkout(store, job, repo, dest, config, config_error)
+        report, why = _vet_checkout(store, job, repo, dest, config, config_error, trial)
         out = _Outputs(check, report, to_markdown(report), config_error)
         # Each output on its own (round 17c F4): the check run first, then the report issue,
         # then the setup pull request; one failing never loses the others. A failure that
@@ -267,10 +270,8 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         if not repo.has_issues:
             out.notices.append(ISSUES_DISABLED)
         out.complete()
-        issue, created = _try(out, "report issue", lambda: _report_issue(app, repo, out)) or (
-            None,
-            False,
-        )
+        made = _try(out, "report issue", lambda: _report_issue(app, repo, out))
+        issue, created = made or (None, False)
         pull = _try(
             out,
             "setup pull request",
@@ -286,6 +287,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         "pull": pull.number if pull else None,
         "verdict": verdict(report)[0],
         **({"notices": len(out.notices)} if out.notices else {}),
+        **({"acceptance": why} if trial is not None else {}),
     }
 
 
@@ -487,12 +489,19 @@ def _effective_config(settings: Settings, repo: Repository) -> tuple[Config, str
 
 
 def _vet_checkout(
-    store: Store, job: Job, repo: Repository, dest: Path, config: Config, config_error: str | None
-) -> Report:
+    store: Store,
+    job: Job,
+    repo: Repository,
+    dest: Path,
+    config: Config,
+    config_error: str | None,
+    trial: Acceptance | None = None,
+) -> tuple[Report, str | None]:
     report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
     # The operator's acceptances (FORKVET_POLICY's accept:) and those people with write
     # access made with `/forkvet accept`: never the fork's own file.
-    accept.apply(report, config.accept + accepting.stored(store, job.repo), dest)
+    stored = config.accept + accepting.stored(store, job.repo)
+    why = accept.apply(report, stored, dest, trial=trial)
     if config_error:
         report.findings.append(
             Finding(
@@ -504,7 +513,7 @@ def _vet_checkout(
                 path=".github/forkvet.yml",
             )
         )
-    return report
+    return report, why
 
 
 def _publish_setup_pr(
@@ -966,13 +975,7 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         issue.create_comment(f"@{user} {head}{HELP}")
         return {"command": "help", "unknown": unknown}
     if p.get("command") == "accept":
-        reply = accepting.accept(settings, store, gh, repo, user, str(p.get("args", "")))
-        if not reply.startswith("accepted"):
-            issue.create_comment(f"@{user} {reply}")
-            return {"command": "accept", "refused": reply}
-        result = vet_and_publish(settings, store, job)
-        issue.create_comment(f"@{user} {reply} The report above is up to date.")
-        return {"command": "accept", **result}
+        return _accept_command(settings, store, job, (gh, repo, issue), user, p)
     if p.get("command") in ("upstream", "thank"):
         issue.create_comment(f"@{user} {_give_back_reply(settings, store, job, app, repo, p)}")
         return {"command": p["command"]}
@@ -982,6 +985,28 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         f"up to date ({result.get('verdict')})."
     )
     return result
+
+
+def _accept_command(
+    settings: Settings,
+    store: Store,
+    job: Job,
+    where: tuple[Github, Repository, Issue],
+    user: str,
+    p: dict[str, Any],
+) -> dict[str, Any]:
+    """`/forkvet accept`: the acceptance is tried in the vet that refreshes the report, and
+    recorded only when it accepted a finding there (round 21c F5); the reply says which."""
+    gh, repo, issue = where
+    made = accepting.prepare(settings, gh, repo, user, str(p.get("args", "")))
+    if isinstance(made, str):
+        issue.create_comment(f"@{user} {made}")
+        return {"command": "accept", "refused": made}
+    result = vet_and_publish(settings, store, job, trial=made)
+    why = result.pop("acceptance", "the report could not be made; try again later")
+    reply = accepting.settle(store, job.repo, made, why)
+    issue.create_comment(f"@{user} {reply} The report above is up to date.")
+    return {"command": "accept", **result, **({"refused": reply} if why else {})}
 
 
 def _give_back_reply(

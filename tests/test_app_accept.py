@@ -144,3 +144,24 @@ def test_an_expiry_that_is_no_date_is_refused_never_read_as_reason(expiry: str) 
     _, _, reason, until = parse_args("risks/torch-load train.py fine until release")
     assert (reason, until) == ("fine until release", None)
     assert parse_args("risks/torch-load a.py ok until 2027-03-31")[3].isoformat() == "2027-03-31"
+
+
+def test_an_acceptance_is_recorded_only_when_it_accepts_a_finding(
+    app_settings: Settings, emulator: GitHubEmulator, app_worker: None
+) -> None:
+    """Round 21c F5: `/forkvet accept RULE ./PATH` was answered "accepted" while the report
+    said the acceptance matched no finding. PATH is read as findings name files, and the
+    acceptance is tried in the vet that refreshes the report: one that accepts no finding is
+    refused in the reply and not recorded."""
+    repo = vetted(app_settings, emulator)
+    reply = comment(app_settings, repo, ACCEPT.replace("train.py", "README.md"), "acme", 1)
+    assert reply.startswith("@acme not accepted: `risks/torch-load` on `README.md`"), reply
+    assert "matches no finding" in reply
+    assert Store(app_settings.db).acceptances("acme/deepnet") == []
+    assert "Acceptance matches no finding" not in repo.issues[0]["body"]
+    reply = comment(app_settings, repo, ACCEPT.replace("train.py", "w/../train.py"), "acme", 2)
+    assert "is not a path in the repository" in reply
+    reply = comment(app_settings, repo, ACCEPT.replace("train.py", ".//./train.py"), "acme", 3)
+    assert reply.startswith("@acme accepted `risks/torch-load` on `train.py`"), reply
+    (entry,) = Store(app_settings.db).acceptances("acme/deepnet")
+    assert entry["path"] == "train.py" and "Accepted: Torch load" in repo.issues[0]["body"]
