@@ -26,7 +26,7 @@ from bot import accepting, tracking
 from bot.handlers.comments import read_command
 from bot.handlers.workflow_run import WORKFLOW_PATH
 from bot.settings import Settings
-from bot.store import Job, Store
+from bot.store import Job, Store, is_free
 from bot.workflow import choose_labels, is_rendered, render
 from forkvet import CONFIG_PATH, accept, fstree
 from forkvet.accept import Acceptance
@@ -974,6 +974,10 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         head = f"{md_code(f'/forkvet {unknown}')} is not a forkvet command. " if unknown else ""
         issue.create_comment(f"@{user} {head}{HELP}")
         return {"command": "help", "unknown": unknown}
+    if is_free(job.kind, job.payload):
+        # A writer's command that reads or writes the repository: run in the repository's
+        # line, one job at a time (bot.store.is_free, round 21c F1).
+        return {"bind": True, "command": p.get("command")}
     if p.get("command") == "accept":
         return _accept_command(settings, store, job, (gh, repo, issue), user, p)
     if p.get("command") in ("upstream", "thank"):

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.settings import Settings
 from bot.store import Store
@@ -16,6 +19,7 @@ from tests.test_app import (  # noqa: F401  (pytest fixtures)
     emulator,
     no_package_index,
     post,
+    redis_url,
     settings,
 )
 
@@ -101,3 +105,45 @@ def _git_blob(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _comment_job(store: Any, n: int, user: str = "mallory") -> int | None:
+    payload = {"installation_id": 1, "comment": True, "user": user, "issue_number": 1}
+    return store.add_job(f"c{n}#0", "comment", "alice/model", payload, "/forkvet recheck")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_readers_comments_never_queue_ahead_of_the_forks_own_push(
+    tmp_path: Path, request: pytest.FixtureRequest, kind: str
+) -> None:
+    """Round 21c F1: every comment of someone with a role but no write access (CONTRIBUTOR,
+    a read-only COLLABORATOR) queued a job in the fork's installation line, FIFO, holding
+    the fork's one slot while it asked GitHub for the permission: 300 comments held the
+    fork's next push back ~16 minutes. A comment's job now waits in its commenter's line and
+    is free of the repository (neither waits for nor holds its running job) until a writer's
+    command is bound to it: the push's vet is the second job chosen, whatever the backlog."""
+    if kind == "redis":
+        from bot.redis_store import RedisStore
+
+        store: Any = RedisStore(request.getfixturevalue("redis_url"))
+    else:
+        store = Store(str(tmp_path / "s.sqlite3"))
+    for n in range(40):
+        _comment_job(store, n)
+    vet = store.add_job("push#0", "vet", "alice/model", {"installation_id": 1})
+    first = store.claim_next()
+    assert first is not None and first.kind == "comment"  # running, free: holds nothing
+    second = store.claim_next()
+    assert second is not None and second.id == vet
+    # the vet runs: free comments still run beside it; a writer's bound one waits for it
+    writer = _comment_job(store, 99, user="alice")
+    assert writer is not None
+    store.bind(writer)
+    third = store.claim_next()
+    assert third is not None and third.kind == "comment" and third.id != writer
+    store.finish(vet)
+    assert store.waiting_on_running() is False
+    claimed = [store.claim_next() for _ in range(3)]
+    assert writer in [job.id for job in claimed if job], claimed
+    bound = store.get(writer)
+    assert bound is not None and bound.payload["bound"] is True
