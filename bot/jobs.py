@@ -25,6 +25,7 @@ from requests import RequestException
 from bot import accepting, tracking
 from bot.handlers.comments import read_command
 from bot.handlers.workflow_run import WORKFLOW_PATH
+from bot.optin import pushed_to_fork
 from bot.settings import Settings
 from bot.store import Job, Store, is_free
 from bot.workflow import choose_labels, is_rendered, render
@@ -1087,19 +1088,22 @@ def give_back(
         dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
         base = fetch_upstream(dest, parent.clone_url)
-        config = fork_own_opt_in(config, dest)
+        config = fork_own_opt_in(config, dest, repo)
         if p["command"] == "thank":
             return _thank(settings, config, repo, parent, dest, lock)
         args = p.get("args", "")
         return _upstream(settings, config, repo, parent, dest, token, args, base, lock)
 
 
-def fork_own_opt_in(config: Config, dest: Path) -> Config:
+def fork_own_opt_in(config: Config, dest: Path, repo: Repository) -> Config:
     """Round 19c A4: the fork's opt-in to upstream writes (which use the operator's token)
     counts only when the fork's own commits wrote `.github/forkvet.yml`. A fork starts as a
     copy of the upstream's files: a file the fork never changed is the upstream's word, and
-    the upstream cannot opt a fork in to pull requests and issues against itself."""
-    if set_in_fork(dest, CONFIG_PATH):
+    the upstream cannot opt a fork in to pull requests and issues against itself. Round 21c
+    F2: the file differs from the upstream's (set_in_fork) AND its last change came in by a
+    push to the fork (bot.optin: an upstream that rewinds its branch chooses both points
+    set_in_fork compares with, but not the fork's pushes)."""
+    if set_in_fork(dest, CONFIG_PATH) and pushed_to_fork(repo, dest, CONFIG_PATH):
         return config
     none = replace(config.upstream, open_pull_requests=False, thank_you=False)
     return replace(config, upstream=none)

@@ -147,3 +147,59 @@ def test_a_readers_comments_never_queue_ahead_of_the_forks_own_push(
     assert writer in [job.id for job in claimed if job], claimed
     bound = store.get(writer)
     assert bound is not None and bound.payload["bound"] is True
+
+
+class _Requester:
+    def __init__(self, pushes: list[dict[str, Any]] | None) -> None:
+        self.pushes = pushes
+
+    def requestJsonAndCheck(self, *_: Any, **__: Any) -> tuple[dict[str, Any], Any]:
+        from github import GithubException
+
+        if self.pushes is None:
+            raise GithubException(403, {"message": "Resource not accessible"}, {})
+        return {}, self.pushes
+
+
+def test_the_opt_in_counts_only_when_a_push_to_the_fork_brought_it(tmp_path: Path) -> None:
+    """Round 21c F2, the decision alone (bot.optin): the file's last change counts as the
+    fork's only when GitHub's record of the fork's pushes shows a push whose `after` has it
+    and whose `before` does not; anything undecidable is not the fork's (fail closed)."""
+    from types import SimpleNamespace
+
+    from bot.optin import pushed_to_fork
+    from tests.conftest import git
+
+    root = tmp_path / "fork"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "a.txt").write_text("a\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "copy")
+    copy = git(root, "rev-parse", "HEAD").strip()
+    (root / ".github").mkdir()
+    (root / ".github/forkvet.yml").write_text("upstream:\n  thank_you: true\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "opt in")
+    mine = git(root, "rev-parse", "HEAD").strip()
+
+    def decided(pushes: list[dict[str, Any]] | None) -> bool:
+        repo = SimpleNamespace(
+            url="https://api.github.com/repos/a/m",
+            default_branch="main",
+            full_name="a/m",
+            _requester=_Requester(pushes),
+        )
+        return pushed_to_fork(repo, root, ".github/forkvet.yml")  # type: ignore[arg-type]
+
+    def push(before: str, after: str, kind: str = "push") -> dict[str, Any]:
+        return {"before": before, "after": after, "activity_type": kind}
+
+    assert decided([push(copy, mine)]) is True
+    assert decided([push(copy, mine, "force_push")]) is True
+    assert decided(None) is False  # the API refused
+    assert decided([]) is False  # never pushed: the copy it began as
+    assert decided([push("0" * 40, mine, "branch_creation")]) is False
+    assert decided([push("f" * 40, mine)]) is False  # a `before` the clone lacks
+    assert decided([push(mine, mine)]) is False  # there before that push
+    assert decided([push(copy, "--upload-pack=x")]) is False
