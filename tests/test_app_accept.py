@@ -19,12 +19,11 @@ from tests.github.emulator import GitHubEmulator, RepoState
 from tests.test_app import (
     FORK_FILES,
     command_payload,
-    done,
     emulator,
-    fork_payload,
     post,
     redis_url,
     settings,
+    vetted,
     wait_for,
 )
 
@@ -47,13 +46,6 @@ def app_worker(app_settings: Settings) -> Iterator[None]:
     yield
     beat.set()
     consumer.stop(graceful=True)
-
-
-def vetted(app_settings: Settings, emulator: GitHubEmulator) -> RepoState:
-    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
-    post(create_app(app_settings).test_client(), fork_payload(), "repository")
-    wait_for(lambda: done(emulator, repo))
-    return repo
 
 
 def comment(app_settings: Settings, repo: RepoState, body: str, user: str, replies: int) -> str:
