@@ -498,11 +498,12 @@ def _vet_checkout(
     config_error: str | None,
     trial: Acceptance | None = None,
 ) -> tuple[Report, str | None]:
-    report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
+    snap = load(dest, name=repo.full_name, remote=repo.html_url)
+    report = vet(snap, config)
     # The operator's acceptances (FORKVET_POLICY's accept:) and those people with write
     # access made with `/forkvet accept`: never the fork's own file.
     stored = config.accept + accepting.stored(store, job.repo)
-    why = accept.apply(report, stored, dest, trial=trial)
+    why = accept.apply(report, stored, dest, trial=trial, files=accept.snapshot_files(snap))
     if config_error:
         report.findings.append(
             Finding(

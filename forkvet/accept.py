@@ -28,11 +28,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forkvet import fstree, rx
 from forkvet.errors import InputError
 from forkvet.report import Finding, Report
+
+if TYPE_CHECKING:
+    from forkvet.snapshot import Snapshot
 
 MAX_ACCEPTANCES = 1000
 _KEYS = ("rule", "path", "reason", "by", "at", "until", "sha256", "blob", "fingerprint")
@@ -153,6 +156,7 @@ def apply(
     root: Path | None = None,
     today: date | None = None,
     trial: Acceptance | None = None,
+    files: list[str] | None = None,
 ) -> str | None:
     """Turn accepted findings into notes that say so; warn about expired acceptances and
     files changed since; note acceptances that match nothing (the finding is gone).
@@ -165,7 +169,7 @@ def apply(
     from forkvet.sarif import finding_fingerprint, rule_id
 
     if root is not None:
-        pin(report, root)
+        pin(report, root, files)
     if trial is not None:
         accepted = [a for a in accepted if (a.rule, a.path) != (trial.rule, trial.path)]
     entries = accepted + ([trial] if trial else [])
@@ -306,11 +310,12 @@ _PIN_MAX_BYTES = 256 << 20
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".so", ".pyd")
 
 
-def pin(report: Report, root: Path) -> None:
-    """Set the content pin of every finding of a PINNED_RULES rule that names a file."""
+def pin(report: Report, root: Path, files: list[str] | None = None) -> None:
+    """Set the content pin of every finding of a PINNED_RULES rule that names a file.
+    `files`: the tree's files as the vet's snapshot listed them (snapshot_files); None walks
+    the tree, once, when a finding needs it."""
     from forkvet.sarif import rule_id
 
-    files: list[str] | None = None
     for f in report.findings:
         if f.pin or not f.path or f.accepted or rule_id(f) not in PINNED_RULES:
             continue
@@ -319,13 +324,28 @@ def pin(report: Report, root: Path) -> None:
         f.pin = _pin_of(root, f, files)
 
 
+def snapshot_files(snap: Snapshot) -> list[str] | None:
+    """The files a pin may bind, from the vet's snapshot instead of a second walk of the tree:
+    every file of the tree outside `.git` (under their names on disk; an alias, a file
+    reached through an in-tree link, under its own name, as Python imports it), and the
+    links that leave the tree. None when the snapshot stopped at its file-count cut (then
+    the tree is walked)."""
+    if snap.truncated:
+        return None
+    names = [
+        e.path if e.via or not e.disk else os.fsdecode(e.disk)
+        for e in (*snap.files, *snap.skipped, *snap.linked_out)
+    ]
+    return sorted({*names, *snap.links_out})
+
+
 def _tree(root: Path) -> list[str]:
     out: list[str] = []
     for dirpath, dirnames, filenames in fstree.walk(root):  # any depth (no recursion)
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
         rel = os.path.relpath(dirpath, root)
         out += [n if rel == "." else f"{rel}/{n}" for n in sorted(filenames)]
-    return out
+    return sorted(out)  # the order snapshot_files gives: one pin whichever listed the files
 
 
 def _pin_of(root: Path, f: Finding, files: list[str]) -> str:
