@@ -1009,9 +1009,10 @@ def _accept_command(
         issue.create_comment(f"@{user} {made}")
         return {"command": "accept", "refused": made}
     result = vet_and_publish(settings, store, job, trial=made)
-    why = result.pop("acceptance", "the report could not be made; try again later")
+    vetted = "acceptance" in result  # else the vet stopped early (the branch moved, …)
+    why = result.pop("acceptance", "the report could not be made now; try again later")
     reply = accepting.settle(store, job.repo, made, why)
-    issue.create_comment(f"@{user} {reply} The report above is up to date.")
+    issue.create_comment(f"@{user} {reply}" + (" The report above is up to date." * vetted))
     return {"command": "accept", **result, **({"refused": reply} if why else {})}
 
 
