@@ -1090,22 +1090,24 @@ def give_back(
         dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
         base = fetch_upstream(dest, parent.clone_url)
-        config = fork_own_opt_in(config, dest, repo)
+        config = fork_own_opt_in(config, dest, repo, parent)
         if p["command"] == "thank":
             return _thank(settings, config, repo, parent, dest, lock)
         args = p.get("args", "")
         return _upstream(settings, config, repo, parent, dest, token, args, base, lock)
 
 
-def fork_own_opt_in(config: Config, dest: Path, repo: Repository) -> Config:
+def fork_own_opt_in(
+    config: Config, dest: Path, repo: Repository, parent: Repository | None = None
+) -> Config:
     """Round 19c A4: the fork's opt-in to upstream writes (which use the operator's token)
     counts only when the fork's own commits wrote `.github/forkvet.yml`. A fork starts as a
     copy of the upstream's files: a file the fork never changed is the upstream's word, and
     the upstream cannot opt a fork in to pull requests and issues against itself. Round 21c
     F2: the file differs from the upstream's (set_in_fork) AND its last change came in by a
-    push to the fork (bot.optin: an upstream that rewinds its branch chooses both points
-    set_in_fork compares with, but not the fork's pushes)."""
-    if set_in_fork(dest, CONFIG_PATH) and pushed_to_fork(repo, dest, CONFIG_PATH):
+    push to the fork, and by none to the upstream (bot.optin: an upstream that rewinds its
+    branch chooses both points set_in_fork compares with, but not the record of pushes)."""
+    if set_in_fork(dest, CONFIG_PATH) and pushed_to_fork(repo, dest, CONFIG_PATH, parent):
         return config
     none = replace(config.upstream, open_pull_requests=False, thank_you=False)
     return replace(config, upstream=none)

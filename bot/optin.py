@@ -7,10 +7,12 @@ an older branch its default) leaves a file that is neither, and it counted as th
 What the upstream cannot rewrite is GitHub's record of the pushes to the FORK (the
 repository activity API): the file's last change counts as the fork's only when a push to the
 fork's default branch brought that commit in — the commit is an ancestor of the push's
-`after` and not of its `before` (by ancestry in the fork's clone, never by content). A copy
-the fork began as was never pushed to it. Anything that cannot be decided — the API refuses,
-the record is longer than we read, a `before` the clone lacks, a branch created by a push —
-counts as not the fork's (fail closed: drafts only).
+`after` and not of its `before` (by ancestry in the fork's clone, never by content) — and no
+push to the upstream ever brought it (a fork that synced the upstream's opt-in before the
+upstream rewound it pushed the upstream's commit). A copy the fork began as was never pushed
+to it. Anything that cannot be decided — the API refuses, the upstream's record is longer
+than we read, a `before` the clone lacks, a branch created by a push — counts as not the
+fork's (fail closed: drafts only).
 """
 
 from __future__ import annotations
@@ -33,14 +35,31 @@ _BRINGS = frozenset({"push", "force_push", "pr_merge", "merge_queue_merge"})
 _NO_COMMIT = "0" * 40
 
 
-def pushed_to_fork(repo: Repository, dest: Path, path: str) -> bool:
+def pushed_to_fork(
+    repo: Repository, dest: Path, path: str, upstream: Repository | None = None
+) -> bool:
     """Whether the commit that last changed `path` at the clone's HEAD came in by a push to
-    the fork's default branch (GitHub's record), not with the copy the fork began as."""
+    the fork's default branch (GitHub's record), not with the copy the fork began as — and,
+    with `upstream`, by no push to the upstream (a fork that synced the upstream's commit
+    before the upstream rewound it pushed the upstream's words): the upstream's whole record
+    must be read for that, else nothing is the fork's."""
     last = git(dest, "log", "-1", "--format=%H", "HEAD", "--", path, check=False)
     commit = last.stdout.strip() if last.returncode == 0 else ""
-    if not commit:
+    mine = _pushes(repo, f"refs/heads/{repo.default_branch}") or []
+    if not commit or not _brought(dest, commit, mine):
         return False
-    for push in _pushes(repo):
+    if upstream is None:
+        return True
+    theirs = _pushes(upstream, None, whole=True)
+    return theirs is not None and not any(
+        _ancestor(dest, commit, str(push.get("after") or "")) for push in theirs
+    )
+
+
+def _brought(dest: Path, commit: str, pushes: list[dict[str, Any]]) -> bool:
+    """Whether one of the pushes brought `commit`: it is an ancestor of the push's `after`
+    and not of its `before` (a commit the clone holds; a branch created by a push: no)."""
+    for push in pushes:
         before, after = str(push.get("before") or ""), str(push.get("after") or "")
         if push.get("activity_type") not in _BRINGS or not before or before == _NO_COMMIT:
             continue
@@ -50,24 +69,29 @@ def pushed_to_fork(repo: Repository, dest: Path, path: str) -> bool:
     return False
 
 
-def _pushes(repo: Repository) -> list[dict[str, Any]]:
-    """The fork's default branch's pushes, newest first, as far as MAX_PAGES reach; none
-    when GitHub does not answer (then nothing is the fork's)."""
-    url: str | None = f"{repo.url}/activity"
-    params: dict[str, Any] | None = {"ref": f"refs/heads/{repo.default_branch}", "per_page": 100}
+def _pushes(
+    repo: Repository, branch: str | None, whole: bool = False
+) -> list[dict[str, Any]] | None:
+    """The repository's pushes (to `branch`, or to any), newest first, as far as MAX_PAGES
+    reach; None when GitHub does not answer, or with `whole` when the record goes on past
+    MAX_PAGES (then what it holds cannot be told)."""
+    url = f"{repo.url}/activity"
+    first: dict[str, Any] = {"per_page": 100}
+    params: dict[str, Any] | None = first if branch is None else {**first, "ref": branch}
     out: list[dict[str, Any]] = []
     try:
         for _ in range(MAX_PAGES):
-            if url is None:
-                return out
             headers, data = repo._requester.requestJsonAndCheck("GET", url, parameters=params)
             out += [item for item in data or [] if isinstance(item, dict)]
-            url, params = _next(headers), None
+            more, params = _next(headers), None
+            if more is None:
+                return out
+            url = more
     except GithubException as exc:
         extra = {"repo": repo.full_name, "status": exc.status}
         log.info("repository activity not read", extra=extra)
-        return []
-    return out  # past MAX_PAGES: the newest pushes only (an older one counts for nothing)
+        return None
+    return None if whole else out  # past MAX_PAGES: the newest pushes only
 
 
 def _next(headers: dict[str, Any]) -> str | None:

@@ -107,7 +107,7 @@ def _git_blob(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def _comment_job(store: Any, n: int, user: str = "mallory") -> int | None:
+def _comment_job(store: Any, n: int, user: str = "mallory") -> Any:
     payload = {"installation_id": 1, "comment": True, "user": user, "issue_number": 1}
     return store.add_job(f"c{n}#0", "comment", "alice/model", payload, "/forkvet recheck")
 
@@ -183,14 +183,16 @@ def test_the_opt_in_counts_only_when_a_push_to_the_fork_brought_it(tmp_path: Pat
     git(root, "commit", "-qm", "opt in")
     mine = git(root, "rev-parse", "HEAD").strip()
 
-    def decided(pushes: list[dict[str, Any]] | None) -> bool:
-        repo = SimpleNamespace(
+    def repo(pushes: list[dict[str, Any]] | None) -> Any:
+        return SimpleNamespace(
             url="https://api.github.com/repos/a/m",
             default_branch="main",
             full_name="a/m",
             _requester=_Requester(pushes),
         )
-        return pushed_to_fork(repo, root, ".github/forkvet.yml")  # type: ignore[arg-type]
+
+    def decided(pushes: list[dict[str, Any]] | None, upstream: Any = None) -> bool:
+        return pushed_to_fork(repo(pushes), root, ".github/forkvet.yml", upstream)
 
     def push(before: str, after: str, kind: str = "push") -> dict[str, Any]:
         return {"before": before, "after": after, "activity_type": kind}
@@ -203,3 +205,7 @@ def test_the_opt_in_counts_only_when_a_push_to_the_fork_brought_it(tmp_path: Pat
     assert decided([push("f" * 40, mine)]) is False  # a `before` the clone lacks
     assert decided([push(mine, mine)]) is False  # there before that push
     assert decided([push(copy, "--upload-pack=x")]) is False
+    # the upstream's record: a push there brought it (then rewound) -> the upstream's words
+    assert decided([push(copy, mine)], repo([])) is True
+    assert decided([push(copy, mine)], repo([push(copy, mine)])) is False
+    assert decided([push(copy, mine)], repo(None)) is False  # the upstream's record unread
