@@ -51,13 +51,23 @@ def parse_args(args: str) -> tuple[str, str, str, date | None]:
     parts = text.split(None, 2)
     if len(parts) < 3 or not parts[2].strip():
         raise ValueError(f"give a rule, a path and a reason: {USAGE}")
-    rule, path, reason = parts[0], parts[1].strip("/"), parts[2].strip()
+    rule, path, reason = parts[0], repository_path(parts[1]), parts[2].strip()
     if not _RULE.fullmatch(rule):
         raise ValueError(
             f"{md_code(rule)} is not a forkvet rule id (such as `risks/torch-load`; the "
             f"SARIF output and the report name them)"
         )
     return rule, path, reason[:500], until
+
+
+def repository_path(word: str) -> str:
+    """PATH as findings name files (round 21c F5: `./w/b.pkl` was recorded as written and
+    matched no finding): repository-relative, `/`-separated, no empty or `.` parts; a `..`
+    part names nothing in the repository (ValueError)."""
+    parts = [part for part in word.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        raise ValueError(f"{md_code(word[:200])} is not a path in the repository: {USAGE}")
+    return "/".join(parts)
 
 
 def allowed(settings: Settings, gh: Github, user: str) -> str | None:
@@ -76,10 +86,12 @@ def allowed(settings: Settings, gh: Github, user: str) -> str | None:
     return None
 
 
-def accept(
-    settings: Settings, store: Store, gh: Github, repo: Repository, user: str, args: str
-) -> str:
-    """Record the acceptance; the reply to post (the caller refreshes the report)."""
+def prepare(
+    settings: Settings, gh: Github, repo: Repository, user: str, args: str
+) -> Acceptance | str:
+    """The acceptance the command asks for (with the file's blob at the default branch's
+    head), or the reply that refuses it. Nothing is recorded: `settle` does, once the vet
+    showed that it accepts a finding."""
     refused = allowed(settings, gh, user)
     if refused:
         return f"not accepted: {refused}."
@@ -96,20 +108,30 @@ def accept(
         return f"not accepted: {md_code(path)} is not a file on {md_code(repo.default_branch)}."
     if isinstance(blob, list):
         return f"not accepted: {md_code(path)} is a folder; name the file."
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    return Acceptance(reason, rule, path, f"@{user}", at, until, blob=blob.sha)
+
+
+def settle(store: Store, repo: str, made: Acceptance, why: str | None) -> str:
+    """Record the acceptance when the vet showed it accepts a finding (`why` is None: what
+    forkvet.accept.apply answered for it); the reply either way."""
+    rule, path, until = made.rule or "", made.path or "", made.until
+    if why is not None:
+        return f"not accepted: {md_code(rule)} on {md_code(path)}: {md_inline(why)}."
     entry: dict[str, Any] = {
         "rule": rule,
         "path": path,
-        "reason": reason,
-        "by": f"@{user}",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "reason": made.reason,
+        "by": made.by,
+        "at": made.at,
         "until": until.isoformat() if until else None,
-        "blob": blob.sha,
+        "blob": made.blob,
     }
-    store.save_acceptance(repo.full_name, f"{rule} {path}", entry)
+    store.save_acceptance(repo, f"{rule} {path}", entry)
     due = f" until {until.isoformat()}" if until else ""
     return (
-        f"accepted {md_code(rule)} on {md_code(path)}{due}: {md_inline(reason)}. It is due "
-        f"again when {md_code(path)} changes" + (" or the date passes." if until else ".")
+        f"accepted {md_code(rule)} on {md_code(path)}{due}: {md_inline(made.reason)}. It is "
+        f"due again when {md_code(path)} changes" + (" or the date passes." if until else ".")
     )
 
 

@@ -25,10 +25,12 @@ from requests import RequestException
 from bot import accepting, tracking
 from bot.handlers.comments import read_command
 from bot.handlers.workflow_run import WORKFLOW_PATH
+from bot.optin import pushed_to_fork
 from bot.settings import Settings
-from bot.store import Job, Store
+from bot.store import Job, Store, is_free
 from bot.workflow import choose_labels, is_rendered, render
 from forkvet import CONFIG_PATH, accept, fstree
+from forkvet.accept import Acceptance
 from forkvet.config import Config, opted_out, tighten
 from forkvet.envgen.generate import generate
 from forkvet.envgen.sbom import SBOM_NAME, sbom_json
@@ -229,9 +231,11 @@ def attribution_draft(repo: Repository, report: Report, snap_root: Path) -> str:
     return attribution_md(report, load(snap_root, name=repo.name), upstream, None)
 
 
-def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any]:
-    """Vet the fork's default branch and publish: the `forkvet` check run, the report issue,
-    the setup pull request."""
+def vet_and_publish(
+    settings: Settings, store: Store, job: Job, trial: Acceptance | None = None
+) -> dict[str, Any]:
+    """Vet the fork's default branch and publish: check run, report issue, setup pull request
+    (with `trial`, accept.apply's answer for it is the result's `acceptance`)."""
     p = job.payload
     app = app_for(settings)
     opened = _open_repo(app.client(int(p["installation_id"])), job)
@@ -257,7 +261,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
             return {"check_run": check.id, "skipped": "checkout refused"}
         if (moved := branch_moved(dest, check)) is not None:
             return moved
-        report = _vet_checkout(store, job, repo, dest, config, config_error)
+        report, why = _vet_checkout(store, job, repo, dest, config, config_error, trial)
         out = _Outputs(check, report, to_markdown(report), config_error)
         # Each output on its own (round 17c F4): the check run first, then the report issue,
         # then the setup pull request; one failing never loses the others. A failure that
@@ -267,10 +271,8 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         if not repo.has_issues:
             out.notices.append(ISSUES_DISABLED)
         out.complete()
-        issue, created = _try(out, "report issue", lambda: _report_issue(app, repo, out)) or (
-            None,
-            False,
-        )
+        made = _try(out, "report issue", lambda: _report_issue(app, repo, out))
+        issue, created = made or (None, False)
         pull = _try(
             out,
             "setup pull request",
@@ -286,6 +288,7 @@ def vet_and_publish(settings: Settings, store: Store, job: Job) -> dict[str, Any
         "pull": pull.number if pull else None,
         "verdict": verdict(report)[0],
         **({"notices": len(out.notices)} if out.notices else {}),
+        **({"acceptance": why} if trial is not None else {}),
     }
 
 
@@ -487,12 +490,20 @@ def _effective_config(settings: Settings, repo: Repository) -> tuple[Config, str
 
 
 def _vet_checkout(
-    store: Store, job: Job, repo: Repository, dest: Path, config: Config, config_error: str | None
-) -> Report:
-    report = vet(load(dest, name=repo.full_name, remote=repo.html_url), config)
+    store: Store,
+    job: Job,
+    repo: Repository,
+    dest: Path,
+    config: Config,
+    config_error: str | None,
+    trial: Acceptance | None = None,
+) -> tuple[Report, str | None]:
+    snap = load(dest, name=repo.full_name, remote=repo.html_url)
+    report = vet(snap, config)
     # The operator's acceptances (FORKVET_POLICY's accept:) and those people with write
     # access made with `/forkvet accept`: never the fork's own file.
-    accept.apply(report, config.accept + accepting.stored(store, job.repo), dest)
+    stored = config.accept + accepting.stored(store, job.repo)
+    why = accept.apply(report, stored, dest, trial=trial, files=accept.snapshot_files(snap))
     if config_error:
         report.findings.append(
             Finding(
@@ -504,7 +515,7 @@ def _vet_checkout(
                 path=".github/forkvet.yml",
             )
         )
-    return report
+    return report, why
 
 
 def _publish_setup_pr(
@@ -965,14 +976,12 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         head = f"{md_code(f'/forkvet {unknown}')} is not a forkvet command. " if unknown else ""
         issue.create_comment(f"@{user} {head}{HELP}")
         return {"command": "help", "unknown": unknown}
+    if is_free(job.kind, job.payload):
+        # A writer's command that reads or writes the repository: run in the repository's
+        # line, one job at a time (bot.store.is_free, round 21c F1).
+        return {"bind": True, "command": p.get("command")}
     if p.get("command") == "accept":
-        reply = accepting.accept(settings, store, gh, repo, user, str(p.get("args", "")))
-        if not reply.startswith("accepted"):
-            issue.create_comment(f"@{user} {reply}")
-            return {"command": "accept", "refused": reply}
-        result = vet_and_publish(settings, store, job)
-        issue.create_comment(f"@{user} {reply} The report above is up to date.")
-        return {"command": "accept", **result}
+        return _accept_command(settings, store, job, (gh, repo, issue), user, p)
     if p.get("command") in ("upstream", "thank"):
         issue.create_comment(f"@{user} {_give_back_reply(settings, store, job, app, repo, p)}")
         return {"command": p["command"]}
@@ -982,6 +991,29 @@ def comment_command(settings: Settings, store: Store, job: Job) -> dict[str, Any
         f"up to date ({result.get('verdict')})."
     )
     return result
+
+
+def _accept_command(
+    settings: Settings,
+    store: Store,
+    job: Job,
+    where: tuple[Github, Repository, Issue],
+    user: str,
+    p: dict[str, Any],
+) -> dict[str, Any]:
+    """`/forkvet accept`: the acceptance is tried in the vet that refreshes the report, and
+    recorded only when it accepted a finding there (round 21c F5); the reply says which."""
+    gh, repo, issue = where
+    made = accepting.prepare(settings, gh, repo, user, str(p.get("args", "")))
+    if isinstance(made, str):
+        issue.create_comment(f"@{user} {made}")
+        return {"command": "accept", "refused": made}
+    result = vet_and_publish(settings, store, job, trial=made)
+    vetted = "acceptance" in result  # else the vet stopped early (the branch moved, …)
+    why = result.pop("acceptance", "the report could not be made now; try again later")
+    reply = accepting.settle(store, job.repo, made, why)
+    issue.create_comment(f"@{user} {reply}" + (" The report above is up to date." * vetted))
+    return {"command": "accept", **result, **({"refused": reply} if why else {})}
 
 
 def _give_back_reply(
@@ -1058,19 +1090,24 @@ def give_back(
         dest, _ = _job_dirs(Path(tmp))
         _clone(repo.clone_url, token, dest, depth=None)
         base = fetch_upstream(dest, parent.clone_url)
-        config = fork_own_opt_in(config, dest)
+        config = fork_own_opt_in(config, dest, repo, parent)
         if p["command"] == "thank":
             return _thank(settings, config, repo, parent, dest, lock)
         args = p.get("args", "")
         return _upstream(settings, config, repo, parent, dest, token, args, base, lock)
 
 
-def fork_own_opt_in(config: Config, dest: Path) -> Config:
+def fork_own_opt_in(
+    config: Config, dest: Path, repo: Repository, parent: Repository | None = None
+) -> Config:
     """Round 19c A4: the fork's opt-in to upstream writes (which use the operator's token)
     counts only when the fork's own commits wrote `.github/forkvet.yml`. A fork starts as a
     copy of the upstream's files: a file the fork never changed is the upstream's word, and
-    the upstream cannot opt a fork in to pull requests and issues against itself."""
-    if set_in_fork(dest, CONFIG_PATH):
+    the upstream cannot opt a fork in to pull requests and issues against itself. Round 21c
+    F2: the file differs from the upstream's (set_in_fork) AND its last change came in by a
+    push to the fork, and by none to the upstream (bot.optin: an upstream that rewinds its
+    branch chooses both points set_in_fork compares with, but not the record of pushes)."""
+    if set_in_fork(dest, CONFIG_PATH) and pushed_to_fork(repo, dest, CONFIG_PATH, parent):
         return config
     none = replace(config.upstream, open_pull_requests=False, thank_you=False)
     return replace(config, upstream=none)

@@ -26,7 +26,7 @@ from huey.exceptions import RetryTask
 
 from bot import isolate, jobs
 from bot.settings import Settings
-from bot.store import Job, Store
+from bot.store import Job, Store, is_free
 from bot.stores import make_store
 
 log = logging.getLogger("forkvet.app")
@@ -79,8 +79,10 @@ def _turn(task: Any = None) -> dict[str, Any] | None:
     job_id = job.id
     # One job per repository at a time: two deliveries for one fork make one issue. The lock
     # lives in the Store, so a killed worker's lock is taken over instead of blocking forever.
-    lock = f"repo:{job.repo}"
-    if not store.acquire(lock, ttl=settings.job_timeout_s + 120):
+    # A comment not yet bound to its repository (is_free) holds no lock: it only reads the
+    # comment and its author's permission (round 21c F1).
+    lock = f"repo:{job.repo}" if not is_free(job.kind, job.payload) else None
+    if lock and not store.acquire(lock, ttl=settings.job_timeout_s + 120):
         store.requeue(job_id, delay=2)
         raise RetryTask(delay=2)
     try:
@@ -101,7 +103,8 @@ def _turn(task: Any = None) -> dict[str, Any] | None:
         _failed(settings, store, store.get(job_id) or job, exc)
         return None
     finally:
-        store.release(lock)
+        if lock:
+            store.release(lock)
 
 
 def _execute(settings: Settings, store: Store, job: Job) -> dict[str, Any] | None:
@@ -112,6 +115,12 @@ def _execute(settings: Settings, store: Store, job: Job) -> dict[str, Any] | Non
         result = isolate.run(settings, job.id, budget=settings.job_timeout_s - job.spent)
     finally:
         store.add_spent(job.id, time.monotonic() - started)
+    if isinstance(result, dict) and result.get("bind") and is_free(job.kind, job.payload):
+        # A writer's command that needs the repository: in its installation's line now.
+        store.bind(job.id)
+        enqueue(settings)
+        log.info("job bound to its repository", extra={"job": job.id, "repo": job.repo})
+        return result
     store.finish(job.id)
     log.info(
         "job done",

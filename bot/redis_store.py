@@ -19,6 +19,8 @@ from bot.store import (
     DeliveryState,
     Job,
     _alive,
+    is_free,
+    line_of,
     merge_payloads,
     worker_id,
 )
@@ -109,12 +111,6 @@ def _members(r: redis.Redis, key: str) -> set[str]:
 
 def _value(r: redis.Redis, key: str) -> str | None:
     return cast(str | None, r.get(key))
-
-
-def _line(payload: str) -> str:
-    """The installation whose line a job waits in ('' for a job without one)."""
-    iid = json.loads(payload).get("installation_id")
-    return str(iid) if isinstance(iid, int) else ""
 
 
 class RedisStore:
@@ -282,16 +278,18 @@ class RedisStore:
             ids = sorted(int(raw) for raw in _members(self.r, f"{P}jobs:queued"))
             pipe = self.r.pipeline()
             for job_id in ids:
-                pipe.hmget(f"{P}job:{job_id}", ["payload", "not_before", "repo"])
+                pipe.hmget(f"{P}job:{job_id}", ["payload", "not_before", "repo", "kind"])
             rows = pipe.execute()
             busy = self._running_repos()
             turns = _hash(self.r, f"{P}turns")
             now = time.time()
             due = [
                 (int(turns.get(line, 0)), job_id, line)
-                for job_id, (payload, not_before, repo) in zip(ids, rows, strict=True)
-                if payload and float(not_before or 0) <= now and repo not in busy
-                for line in [_line(payload)]
+                for job_id, (raw, not_before, repo, kind) in zip(ids, rows, strict=True)
+                if raw and float(not_before or 0) <= now
+                for payload in [json.loads(raw)]
+                if is_free(kind, payload) or repo not in busy
+                for line in [line_of(kind, payload)]
             ]
             if not due:
                 return None
@@ -308,16 +306,30 @@ class RedisStore:
 
     def waiting_on_running(self) -> bool:
         busy = self._running_repos()
-        pipe = self.r.pipeline()
-        for raw in _members(self.r, f"{P}jobs:queued"):
-            pipe.hget(f"{P}job:{raw}", "repo")
-        return any(repo in busy for repo in pipe.execute() if repo)
+        return any(repo in busy for repo in self._repos("queued"))
 
     def _running_repos(self) -> set[str]:
+        return set(self._repos("running"))
+
+    def _repos(self, status: str) -> list[str]:
+        """The repositories of the jobs of this status that hold or wait for their
+        repository's line (every job but a free comment, store.is_free)."""
         pipe = self.r.pipeline()
-        for raw in _members(self.r, f"{P}jobs:running"):
-            pipe.hget(f"{P}job:{raw}", "repo")
-        return {str(repo) for repo in pipe.execute() if repo}
+        for raw in _members(self.r, f"{P}jobs:{status}"):
+            pipe.hmget(f"{P}job:{raw}", ["repo", "kind", "payload"])
+        return [
+            str(repo)
+            for repo, kind, payload in pipe.execute()
+            if repo and payload and not is_free(kind, json.loads(payload))
+        ]
+
+    def bind(self, job_id: int) -> None:
+        """As Store.bind: the job's payload says `bound`, and it is queued again."""
+        key = f"{P}job:{job_id}"
+        payload = self.r.hget(key, "payload")
+        if payload:
+            self.r.hset(key, "payload", json.dumps({**json.loads(str(payload)), "bound": True}))
+        self.requeue(job_id)
 
     def requeue(self, job_id: int, delay: float = 0.0) -> None:
         keys = [f"{P}job:{job_id}", f"{P}jobs:queued", f"{P}jobs:running"]

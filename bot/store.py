@@ -48,6 +48,39 @@ KEEP_RESULTS = 200
 COALESCED_KINDS = frozenset({"vet"})
 
 
+# Round 21c F1: a comment's job first only reads the comment and asks GitHub whether its
+# author may run commands. Until then it is FREE of its repository: it waits in a line of its
+# commenter's own (not the fork's installation line, where it queued ahead of the fork's own
+# pushes), never waits for the repository's running job and never holds the repository: a
+# reader's flood of comments costs the fork nothing and every other tenant at most one job a
+# round per commenter. A writer's command that reads or writes the repository is then BOUND
+# (Store.bind): back in the installation's line, one job per repository at a time.
+def is_free(kind: str, payload: dict[str, Any]) -> bool:
+    """Whether the job runs outside its repository's line (a comment not yet bound; a
+    merged pull request's command job is no comment's and is bound from the start)."""
+    return kind == "comment" and "comment" in payload and "bound" not in payload
+
+
+def line_of(kind: str, payload: dict[str, Any]) -> str:
+    """The line a job waits in: its installation's, or a free comment's commenter's."""
+    if is_free(kind, payload):
+        return f"commenter:{payload.get('user')}"
+    iid = payload.get("installation_id")
+    return str(iid) if type(iid) is int else ""
+
+
+# The same, in SQL over the jobs table (Store.claim_next).
+_FREE_SQL = (
+    "(kind='comment' AND json_type(payload, '$.comment') IS NOT NULL "
+    "AND json_type(payload, '$.bound') IS NULL)"
+)
+_LINE_SQL = (
+    f"CASE WHEN {_FREE_SQL} THEN 'commenter:' || COALESCE(json_extract(payload, '$.user'), "
+    "'None') ELSE COALESCE(CAST(json_extract(payload, '$.installation_id') AS TEXT), '') END"
+)
+_BUSY_SQL = f"SELECT repo FROM jobs WHERE status='running' AND NOT {_FREE_SQL}"
+
+
 def merge_payloads(queued: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
     """The newer request wins; `forks_only` (vet only if the repository is a fork) stays only
     when both asked for it, so a merge never narrows what either delivery asked for."""
@@ -295,10 +328,9 @@ class Store:
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute(
-                    "SELECT j.id, j.line FROM (SELECT id, COALESCE(CAST(json_extract(payload, "
-                    "'$.installation_id') AS TEXT), '') AS line FROM jobs WHERE status='queued' "
-                    "AND COALESCE(not_before, 0) <= ? AND repo NOT IN "
-                    "(SELECT repo FROM jobs WHERE status='running')) AS j LEFT JOIN turns t "
+                    f"SELECT j.id, j.line FROM (SELECT id, {_LINE_SQL} AS line FROM jobs WHERE "
+                    f"status='queued' AND COALESCE(not_before, 0) <= ? AND ({_FREE_SQL} OR "
+                    f"repo NOT IN ({_BUSY_SQL}))) AS j LEFT JOIN turns t "
                     "ON t.installation = j.line ORDER BY COALESCE(t.turn, 0), j.id LIMIT 1",
                     (now,),
                 ).fetchone()
@@ -322,10 +354,21 @@ class Store:
         """Whether a queued job waits for a running job of its repository."""
         with self.conn() as db:
             row = db.execute(
-                "SELECT 1 FROM jobs WHERE status='queued' AND repo IN "
-                "(SELECT repo FROM jobs WHERE status='running') LIMIT 1"
+                f"SELECT 1 FROM jobs WHERE status='queued' AND NOT {_FREE_SQL} AND repo IN "
+                f"({_BUSY_SQL}) LIMIT 1"
             ).fetchone()
         return row is not None
+
+    def bind(self, job_id: int) -> None:
+        """A free comment job whose command needs its repository (is_free): back in the
+        queue, now in its installation's line and one job per repository at a time."""
+        with self.conn() as db:
+            db.execute(
+                "UPDATE jobs SET status='queued', not_before=NULL, updated=?, "
+                "payload=json_set(payload, '$.bound', json('true')) "
+                "WHERE id=? AND status IN ('queued', 'running')",
+                (time.time(), job_id),
+            )
 
     def requeue(self, job_id: int, delay: float = 0.0) -> None:
         """Back in its installation's line (a retry, a busy repository, a dead worker's job),

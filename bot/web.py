@@ -221,10 +221,33 @@ def _verified_delivery(settings: Settings) -> tuple[str, str, bytes, dict[str, A
         return _json(400, error="body is not JSON")
     if not isinstance(payload, dict):
         return _json(400, error="body is not a JSON object")
+    if not unicode_text(payload):
+        return _json(400, error="body holds a lone surrogate: its text is not Unicode")
     inst = payload.get("installation")
     if isinstance(inst, dict) and "id" in inst and not _is_id(inst["id"]):
         return _json(400, error="installation.id is not a positive 64-bit integer")
     return delivery, name, body, payload
+
+
+def unicode_text(value: Any) -> bool:
+    """Whether every string of the payload (keys too) is Unicode text, as UTF-8 can hold it
+    (round 21c F4): JSON's `\\ud800` unpaired decodes to a lone surrogate, which no store, log
+    or GitHub request can encode, so such a delivery is refused here, once, not wherever its
+    strings are written later (a 500). An iterative walk: no recursion on deep payloads."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack += item.keys()
+            stack += item.values()
+        elif isinstance(item, list):
+            stack += item
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _is_id(value: Any) -> bool:

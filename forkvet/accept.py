@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forkvet import fstree, rx
 from forkvet.errors import InputError
 from forkvet.report import Finding, Report
+
+if TYPE_CHECKING:
+    from forkvet.snapshot import Snapshot
 
 MAX_ACCEPTANCES = 1000
 _KEYS = ("rule", "path", "reason", "by", "at", "until", "sha256", "blob", "fingerprint")
@@ -109,12 +114,15 @@ def _date(value: Any, where: str) -> date | None:
 
 
 def file_sha256(root: Path, path: str) -> str | None:
-    """sha256 of a regular file in the tree (never through a link); None when absent."""
+    """sha256 of a regular file in the tree, or of a link's target text (never through a
+    link); None when absent."""
     return _digest(root, path, hashlib.sha256())
 
 
 def file_blob(root: Path, path: str) -> str | None:
-    """The file's git blob id, as `git hash-object` and GitHub's contents API give it."""
+    """The file's git blob id, as `git hash-object` and GitHub's contents API give it (a
+    link's blob is its target's text, as git stores a link: where it leads is what a link
+    acceptance binds, round 21a F3)."""
     try:
         size = (root / path).lstat().st_size
     except OSError:
@@ -125,7 +133,12 @@ def file_blob(root: Path, path: str) -> str | None:
 def _digest(root: Path, path: str, digest: Any) -> str | None:
     target = root / path
     try:
-        if target.is_symlink() or not target.is_file():
+        if target.is_symlink():
+            if not target.parent.resolve().is_relative_to(root.resolve()):
+                return None  # through a linked folder: not the repository's link
+            digest.update(os.readlink(target).encode("utf-8", "surrogateescape"))
+            return str(digest.hexdigest())
+        if not target.is_file():
             return None
         if not target.resolve().is_relative_to(root.resolve()):
             return None  # through a linked folder: not the repository's file
@@ -142,34 +155,49 @@ def apply(
     accepted: list[Acceptance],
     root: Path | None = None,
     today: date | None = None,
-) -> None:
+    trial: Acceptance | None = None,
+    files: list[str] | None = None,
+) -> str | None:
     """Turn accepted findings into notes that say so; warn about expired acceptances and
-    files changed since; note acceptances that match nothing (the finding is gone)."""
+    files changed since; note acceptances that match nothing (the finding is gone).
+
+    `trial`, an acceptance being made (the App's `/forkvet accept`), is applied after the
+    others, which it replaces where it names the same rule and path; None is returned when
+    it accepted a finding, else why not — then it leaves no notice of its own, and the caller
+    records nothing (round 21c F5: an acceptance that matched nothing was answered
+    "accepted")."""
     from forkvet.sarif import finding_fingerprint, rule_id
 
     if root is not None:
-        pin(report, root)
-    if not accepted:
-        return
+        pin(report, root, files)
+    if trial is not None:
+        accepted = [a for a in accepted if (a.rule, a.path) != (trial.rule, trial.path)]
+    entries = accepted + ([trial] if trial else [])
+    if not entries:
+        return None
     today = today or datetime.now(UTC).date()
     used: set[int] = set()
     out: list[Finding] = []
     extra: list[Finding] = []
+    why: str | None = "it matches no finding of the report"
     for f in report.findings:
         rule, fp = rule_id(f), finding_fingerprint(report, f)
-        match = _match(accepted, f, rule, fp)
+        match = _match(entries, f, rule, fp)
         if match is None:
             out.append(f)
             continue
         i, a = match
         used.add(i)
         due = _due(a, f, root, today, by_fingerprint=a.fingerprint == fp)
+        if a is trial and why:
+            why = due
         if due:
             out.append(f)
             extra.append(Finding("accept", "warning", "Acceptance no longer applies", due, f.path))
             continue
         out.append(_accepted(f, a, rule, fp))
     report.findings = out + extra + _unused(accepted, used)
+    return why if trial is not None else None
 
 
 def _match(
@@ -220,14 +248,18 @@ def _unused(accepted: list[Acceptance], used: set[int]) -> list[Finding]:
     ]
 
 
-# Findings about what a data file holds (the imports of a pickle, the code in a config): a
-# file swapped under the same path is another finding. An acceptance of one by rule and path
-# applies only while the file is the one reviewed (sha256 or blob); a fingerprint names the
-# finding's message, which names every import (round 17a F6: an accepted model-class
-# checkpoint swapped for one calling imp.load_source stayed accepted).
+# Findings about what a file holds (the imports of a pickle, the code in a config, the
+# repository a config's auto_map names, where a link leads): a file swapped under the same
+# path is another finding. An acceptance of one by rule and path applies only while the file
+# is the one reviewed (sha256 or blob; a link's is its target's text, as git stores it); a
+# fingerprint binds the finding's content pin. The table (forkvet/data/accept_pins.json) says
+# what each rule's reviewer reviewed (round 17a F6: a model-class checkpoint swapped for one
+# calling imp.load_source stayed accepted; round 21a F3: an `auto_map` repointed to another
+# repository and a link repointed to ~/.ssh stayed accepted by rule and path).
 PINNED_RULES = frozenset(
-    {"risks/dangerous-pickle", "risks/unsafe-pickle", "risks/pickle-unverified"}
-    | {"risks/code-in-data"}
+    json.loads(resources.files("forkvet.data").joinpath("accept_pins.json").read_text("utf-8"))[
+        "rules"
+    ]
 )
 
 
@@ -278,11 +310,12 @@ _PIN_MAX_BYTES = 256 << 20
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".so", ".pyd")
 
 
-def pin(report: Report, root: Path) -> None:
-    """Set the content pin of every finding of a PINNED_RULES rule that names a file."""
+def pin(report: Report, root: Path, files: list[str] | None = None) -> None:
+    """Set the content pin of every finding of a PINNED_RULES rule that names a file.
+    `files`: the tree's files as the vet's snapshot listed them (snapshot_files); None walks
+    the tree, once, when a finding needs it."""
     from forkvet.sarif import rule_id
 
-    files: list[str] | None = None
     for f in report.findings:
         if f.pin or not f.path or f.accepted or rule_id(f) not in PINNED_RULES:
             continue
@@ -291,13 +324,28 @@ def pin(report: Report, root: Path) -> None:
         f.pin = _pin_of(root, f, files)
 
 
+def snapshot_files(snap: Snapshot) -> list[str] | None:
+    """The files a pin may bind, from the vet's snapshot instead of a second walk of the tree:
+    every file of the tree outside `.git` (under their names on disk; an alias, a file
+    reached through an in-tree link, under its own name, as Python imports it), and the
+    links that leave the tree. None when the snapshot stopped at its file-count cut (then
+    the tree is walked)."""
+    if snap.truncated:
+        return None
+    names = [
+        e.path if e.via or not e.disk else os.fsdecode(e.disk)
+        for e in (*snap.files, *snap.skipped, *snap.linked_out)
+    ]
+    return sorted({*names, *snap.links_out})
+
+
 def _tree(root: Path) -> list[str]:
     out: list[str] = []
     for dirpath, dirnames, filenames in fstree.walk(root):  # any depth (no recursion)
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
         rel = os.path.relpath(dirpath, root)
         out += [n if rel == "." else f"{rel}/{n}" for n in sorted(filenames)]
-    return out
+    return sorted(out)  # the order snapshot_files gives: one pin whichever listed the files
 
 
 def _pin_of(root: Path, f: Finding, files: list[str]) -> str:

@@ -98,7 +98,7 @@ def cmd_vet(args: argparse.Namespace) -> int:
         config, notes = config_for(args.config, snap.root)
         report = vet(snap, config)
         report.findings += notes
-        accept.apply(report, config.accept, snap.root)
+        accept.apply(report, config.accept, snap.root, files=accept.snapshot_files(snap))
     fmt = output_format(args.format, args.output)
     if fmt == "json":
         text = report.to_json() + "\n"

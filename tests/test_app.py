@@ -138,6 +138,15 @@ def done(emulator: GitHubEmulator, repo: RepoState) -> bool:
     return bool(runs) and bool(repo.issues) and bool(repo.pulls)
 
 
+def vetted(settings: Settings, emulator: GitHubEmulator) -> RepoState:
+    """The fork `acme/deepnet` (FORK_FILES), its first vet published: check run, report
+    issue, setup pull request (a worker must be running)."""
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    post(create_app(settings).test_client(), fork_payload(), "repository")
+    wait_for(lambda: done(emulator, repo))
+    return repo
+
+
 # -- signatures and bad requests ------------------------------------------------------------
 def test_githubs_documented_signature_vector() -> None:
     expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"

@@ -19,12 +19,11 @@ from tests.github.emulator import GitHubEmulator, RepoState
 from tests.test_app import (
     FORK_FILES,
     command_payload,
-    done,
     emulator,
-    fork_payload,
     post,
     redis_url,
     settings,
+    vetted,
     wait_for,
 )
 
@@ -47,13 +46,6 @@ def app_worker(app_settings: Settings) -> Iterator[None]:
     yield
     beat.set()
     consumer.stop(graceful=True)
-
-
-def vetted(app_settings: Settings, emulator: GitHubEmulator) -> RepoState:
-    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
-    post(create_app(app_settings).test_client(), fork_payload(), "repository")
-    wait_for(lambda: done(emulator, repo))
-    return repo
 
 
 def comment(app_settings: Settings, repo: RepoState, body: str, user: str, replies: int) -> str:
@@ -144,3 +136,24 @@ def test_an_expiry_that_is_no_date_is_refused_never_read_as_reason(expiry: str) 
     _, _, reason, until = parse_args("risks/torch-load train.py fine until release")
     assert (reason, until) == ("fine until release", None)
     assert parse_args("risks/torch-load a.py ok until 2027-03-31")[3].isoformat() == "2027-03-31"
+
+
+def test_an_acceptance_is_recorded_only_when_it_accepts_a_finding(
+    app_settings: Settings, emulator: GitHubEmulator, app_worker: None
+) -> None:
+    """Round 21c F5: `/forkvet accept RULE ./PATH` was answered "accepted" while the report
+    said the acceptance matched no finding. PATH is read as findings name files, and the
+    acceptance is tried in the vet that refreshes the report: one that accepts no finding is
+    refused in the reply and not recorded."""
+    repo = vetted(app_settings, emulator)
+    reply = comment(app_settings, repo, ACCEPT.replace("train.py", "README.md"), "acme", 1)
+    assert reply.startswith("@acme not accepted: `risks/torch-load` on `README.md`"), reply
+    assert "matches no finding" in reply
+    assert Store(app_settings.db).acceptances("acme/deepnet") == []
+    assert "Acceptance matches no finding" not in repo.issues[0]["body"]
+    reply = comment(app_settings, repo, ACCEPT.replace("train.py", "w/../train.py"), "acme", 2)
+    assert "is not a path in the repository" in reply
+    reply = comment(app_settings, repo, ACCEPT.replace("train.py", ".//./train.py"), "acme", 3)
+    assert reply.startswith("@acme accepted `risks/torch-load` on `train.py`"), reply
+    (entry,) = Store(app_settings.db).acceptances("acme/deepnet")
+    assert entry["path"] == "train.py" and "Accepted: Torch load" in repo.issues[0]["body"]

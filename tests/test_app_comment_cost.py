@@ -19,14 +19,12 @@ from forkvet.github.issues import MARKER
 from tests.cputime import cpu_call, cpu_time
 from tests.github.emulator import GitHubEmulator
 from tests.test_app import (
-    FORK_FILES,
     command_payload,
-    done,
     emulator,
-    fork_payload,
     post,
     redis_url,
     settings,
+    vetted,
     wait_for,
     worker,
 )
@@ -68,10 +66,8 @@ def test_a_large_comments_command_is_read_in_the_job(
     long table is answered with the list; a `/forkvet` line only inside fenced code (a
     candidate for the web tier's line scan) costs a job that asks GitHub nothing and
     answers nothing."""
-    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    repo = vetted(settings, emulator)
     client = create_app(settings).test_client()
-    post(client, fork_payload(), "repository")
-    wait_for(lambda: done(emulator, repo))
     issue = repo.issues[0]
     _, store = queue.setup(settings)
     fenced = "```\n/forkvet recheck\n```\n\n" + TABLE

@@ -367,6 +367,33 @@ def test_the_upstreams_own_opt_in_file_opts_the_fork_in_to_nothing(
     assert "--upstream-repo" not in repo.comments[0]["body"]  # no CLI flag in the App's answer
 
 
+@pytest.mark.parametrize("how", ["rewind", "default_branch", "synced_then_rewind"])
+def test_an_upstream_that_rewinds_its_branch_opts_the_fork_in_to_nothing(
+    operator: Settings, emulator: GitHubEmulator, how: str
+) -> None:
+    """Round 21c F2: the upstream commits an opt-in, the fork is a copy of that commit, and
+    the upstream then rewinds its branch to the commit before (or makes a branch at it its
+    default). The fork's file was then neither the merge base's nor the upstream head's,
+    and counted as the fork's own: the operator's token opened a pull request and a thank-you
+    issue upstream. Only a push to the fork that brought the file's last change counts, and
+    only when no push to the upstream brought it (a fork that synced it pushed it too)."""
+    upstream = emulator.add_repo("upstream-org", "model", FORK_FILES, fork=False, parent=None)
+    before = bare(upstream, "rev-parse", "main")
+    later = emulator.commit(upstream, "main", {".github/forkvet.yml": OPT_IN}, "opt in")
+    repo = emulator.add_repo("alice", "model", FORK_FILES, parent="upstream-org/model")
+    bare(repo, "fetch", "-q", str(upstream.bare), f"{later}:refs/heads/main")  # the copy
+    if how == "synced_then_rewind":  # the fork synced the opt-in: a push to the fork
+        repo.activity.insert(0, emulator._push(repo, "main", before, later))
+    emulator.commit(repo, "main", {"train.py": FIXED}, "Fix loading", author=("A", "a@x.org"))
+    if how != "default_branch":
+        bare(upstream, "update-ref", "refs/heads/main", before)
+    else:
+        bare(upstream, "update-ref", "refs/heads/legacy", before)
+        bare(upstream, "symbolic-ref", "HEAD", "refs/heads/legacy")
+        upstream.default_branch = "legacy"
+    _upstream_and_thank_are_drafts(emulator, operator, repo, upstream)
+
+
 def _upstream_and_thank_are_drafts(emulator: Any, operator: Any, repo: Any, upstream: Any) -> None:
     """`/forkvet upstream` and `/forkvet thank` on the fork: both answered with drafts, and
     nothing opened upstream."""

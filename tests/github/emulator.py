@@ -66,6 +66,9 @@ class RepoState:
     permissions: dict[str, str] = field(default_factory=dict)
     workflow_runs: list[dict[str, Any]] = field(default_factory=list)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    # GitHub's record of the pushes to the repository (GET .../activity): a push through
+    # `commit` is one; a repository's creation (a fork's copy) and `bare` ref moves are none.
+    activity: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
@@ -187,7 +190,22 @@ class GitHubEmulator:
         sha = _git(repo.bare, *args, env=env).decode().strip()
         _git(repo.bare, "update-ref", f"refs/heads/{branch}", sha)
         Path(env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
+        if repo.full_name in self.repos:  # added already: a push, not the copy it began as
+            repo.activity.insert(0, self._push(repo, branch, parent, sha))
         return sha
+
+    def _push(self, repo: RepoState, branch: str, before: str | None, after: str) -> Any:
+        n = next(self._ids)
+        return {
+            "id": n,
+            "node_id": f"A_{n}",
+            "before": before or "0" * 40,
+            "after": after,
+            "ref": f"refs/heads/{branch}",
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "activity_type": "push" if before else "branch_creation",
+            "actor": self.user(repo.owner),
+        }
 
     def sha(self, repo: RepoState, ref: str) -> str | None:
         try:
@@ -432,6 +450,13 @@ class GitHubEmulator:
         @route("GET", R)
         def get_repo(owner: str, repo: str) -> tuple[int, Any]:
             return 200, self.repo_json(repo_or_404(owner, repo))
+
+        @route("GET", R + "/activity")
+        def activity(owner: str, repo: str) -> tuple[int, Any]:
+            state = repo_or_404(owner, repo)
+            ref = request.args.get("ref")
+            want = ref if not ref or ref.startswith("refs/") else f"refs/heads/{ref}"
+            return 200, [a for a in state.activity if not want or a["ref"] == want]
 
         @route("GET", R + "/branches/(?P<branch>.+)")
         def get_branch(owner: str, repo: str, branch: str) -> tuple[int, Any]:

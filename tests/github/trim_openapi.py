@@ -20,6 +20,7 @@ OPERATIONS = {
     "/user": ["get"],
     "/app/installations/{installation_id}/access_tokens": ["post"],
     "/repos/{owner}/{repo}": ["get"],
+    "/repos/{owner}/{repo}/activity": ["get"],
     "/repos/{owner}/{repo}/branches/{branch}": ["get"],
     "/repos/{owner}/{repo}/actions/runs/{run_id}": ["get"],
     "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts": ["get"],
