@@ -21,6 +21,7 @@ from forkvet.vet import (
     licensegaps,
     licensereader,
     modelterms,
+    termsdocs,
     weightsdocs,
 )
 from forkvet.vet.context import Context
@@ -54,6 +55,7 @@ from forkvet.vet.licenseterms import (
     known_license_at,
     ref_terms,
     spdx_terms,
+    table_columns,
 )
 from forkvet.vet.textnorm import COPYRIGHT_LINE, fold, normalize_tokens
 
@@ -802,7 +804,11 @@ README_TERMS = "LicenseRef-README-Terms"
 _SENTENCE_END = rx.compile(r"[.!?\n]")
 _TITLE_LIKE = rx.compile(r"licen[sc]e|international|public\s+domain|\bversion\b", rx.I)
 _GENERIC_BSD = rx.compile(r"\bbsd\b", rx.I)
-_PUBLIC_DOMAIN = rx.compile(r"public\s+domain|\bunlicen[sc]ed?\b", rx.I)
+_PUBLIC_DOMAIN = rx.compile(r"public\s+domain|\bunlicen[sc]e\b", rx.I)
+# npm's "UNLICENSED" (and a project "unlicensed"): no rights granted at all, the opposite of
+# the Unlicense (round 21d, F5) — the word's -d is the whole difference.
+_NO_RIGHTS = rx.compile(r"\bunlicen[sc]ed\b", rx.I)
+UNLICENSED_REF = "LicenseRef-Unlicensed"
 
 
 _DATA_SUBJECT = rx.compile(r"(?i)\b(?:data\s*sets?|corpus|corpora|annotations|images)\b")
@@ -836,7 +842,8 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     # Restrictive terms anywhere in the README ("intended and licensed for research use only").
     restrictive: list[str] = []
     read = 0
-    for sentence in _SENTENCE_END.split(fold(text + _badge_texts(text))):
+    shown = text + _badge_texts(text) + (table_columns(text[:200_000]) if "|" in text else "")
+    for sentence in _SENTENCE_END.split(fold(shown)):
         if not _may_restrict(sentence.lower()):
             continue
         read += 1
@@ -1072,6 +1079,10 @@ def _named(
             return [
                 _item(BSD_REF, "BSD license (which BSD is not stated)", terms, path, conf, source)
             ]
+        if _NO_RIGHTS.search(name) and len(name.split()) <= 8:
+            terms = custom_terms(["no-permission"])
+            said = "UNLICENSED (no rights granted)"
+            return [_item(UNLICENSED_REF, said, terms, path, conf, source)]
         if _PUBLIC_DOMAIN.search(name) and len(name.split()) <= 8:
             terms = _terms_for_spdx(PUBLIC_DOMAIN_REF)
             return [_item(PUBLIC_DOMAIN_REF, "Public domain", terms, path, conf, source)]
@@ -1454,6 +1465,7 @@ def _gaps(ctx: Context, texts: dict[str, str]) -> list[_Found]:
     sections = [(p, s) for p, t in readmes + other_readmes(ctx) for s in _license_sections(t)]
     gaps = licensegaps.gaps(ctx, documents, sections)
     gaps += _unknown_names(ctx) + _unknown_titles(texts)
+    gaps += termsdocs.gaps(ctx, sections)  # documents it cannot read (round 22)
     if len(legal) > MAX_LICENSE_FILES:  # files named for terms past those read (20c, F7)
         unread = len(legal) - MAX_LICENSE_FILES
         gaps.append((legal[MAX_LICENSE_FILES], f"{unread} terms files unread"))
