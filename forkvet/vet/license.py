@@ -1420,7 +1420,8 @@ def _unknown_names(ctx: Context) -> list[tuple[str, str]]:
     """(path, what) of each license name a README states that forkvet does not know."""
     main = ctx.snap.readme.path if ctx.snap.readme else "README"
     out: list[tuple[str, str]] = []
-    for path, text in [(main, ctx.readme[:2_000_000]), *other_readmes(ctx)]:
+    docs = [(main, ctx.readme[:2_000_000]), *other_readmes(ctx)]
+    for path, text in docs + termsdocs.own_documents(ctx):  # one reader (round 22, 21d F11)
         names = [m.group(1) for m in _statements(text)]
         names += [m.group(1) for m in _LICENSE_LINE.finditer(text[:200_000])][:20]
         names += _section_names(text[:200_000])
@@ -1506,6 +1507,8 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
         elif mt.research_only:
             terms = _RESEARCH_TERMS
             name = mt.what
+        elif mt.unverified and _own_grants(ctx, mt.what):
+            continue  # the repository's own statement licenses its own Hub weights
         elif mt.unverified:
             terms, name = _GAP_TERMS, f"terms forkvet cannot judge: {mt.what}"
         elif unjudged:
@@ -1518,6 +1521,107 @@ def _model_restrictions(ctx: Context) -> list[_Found]:
         match, _ = _item(ref, name, terms, mt.path, 0.6, "file")
         out.append(_Found(match, terms, terms.obligations, "other", "extra"))
     return out
+
+
+def _own_document_terms(ctx: Context) -> list[_Found]:
+    """The weights' own documents (`WEIGHTS.md`, a weights folder's README, a model card) read
+    by the README's reader: the whole document as a License section, the gate and the base
+    model a README sentence names (outside attack round 21d, F11: one reader of terms for every
+    document). A model card's intent and advice are not terms (weightsdocs' rule)."""
+    out: list[_Found] = []
+    for path, text in termsdocs.own_documents(ctx):
+        said = _own_terms(path, text)
+        if said is not None:
+            terms, name = said
+            match, _ = _item(custom_ref("", f"Own-Doc-{path}"), name, terms, path, 0.6, "file")
+            out.append(_Found(match, terms, terms.obligations, "other", "extra"))
+    return out[:3]
+
+
+def _own_terms(path: str, text: str) -> tuple[Terms, str] | None:
+    """What one weights' own document says that the README's reader reads as terms."""
+    if _commercial_out_of_scope(text):
+        return _GAP_TERMS, f"terms forkvet cannot judge: {path} lists commercial use out of scope"
+    keep = []
+    for sentence in modelterms.sentences(fold(_FRONT_MATTER.sub("", text, 1))[:100_000])[:3000]:
+        intent = weightsdocs._INTENT.search(sentence) and not weightsdocs._TERMS.search(sentence)
+        if len(sentence) < 600 and not intent and not _how_to(sentence):
+            keep.append(sentence)
+        gated = modelterms._GATED.search(sentence) and modelterms._GATED_SUBJECT.search(sentence)
+        base = modelterms._research_base(sentence) if modelterms._DERIVED.search(sentence) else None
+        if gated:
+            return _GATED_TERMS, f"{path}: the weights are gated ({sentence[:120]!r})"
+        if base and modelterms._derives_from(sentence, base[1]):
+            return _RESEARCH_TERMS, f"{path}: the weights derive from {base[0]}, research-only"
+    for m, terms in _readme_section("\n\n".join(keep)[:60_000], path, where=path):
+        if terms.commercial_use is not True:
+            return terms, f"{m.name} ({path}, read as a License section)"
+    return None
+
+
+# An Out-of-Scope heading (Markdown or a bold line), as the Hub's model-card template writes it.
+def _how_to(sentence: str) -> bool:
+    """Advice, or a how-to whose only limiting words are the scope or an engineering word
+    without a modal of use ("if and only if you intend to use CFG", "our internal names"):
+    the weights document reader's rule, kept when its document is read as a License section."""
+    if weightsdocs._ADVICE.search(sentence):
+        return True
+    topics = limiting_sentences(sentence, "", prose=True)
+    weak = all(t in weightsdocs._WEAK_TOPICS for t in topics)
+    return bool(topics) and weak and not weightsdocs._MODAL_USE.search(sentence)
+
+
+_OUT_OF_SCOPE = rx.compile(
+    r"(?im)^[ \t]*(?:#{1,6}[ \t]*|\*\*)[^\n]{0,40}\bout[- ]of[- ]scope\b[^\n]{0,40}$"
+)
+
+
+def _commercial_out_of_scope(text: str) -> bool:
+    """A card whose Out-of-Scope section names commercial use ("- Commercial use"): the authors'
+    intent, but a careful reader would not call the weights plainly usable commercially
+    (outside attack round 21d, Y1); other uses out of scope (medical, surveillance) stay
+    intent, not terms."""
+    for m in list(_OUT_OF_SCOPE.finditer(text[:200_000]))[:10]:
+        end = text.find("\n#", m.end())
+        body = fold(text[m.end() : end if end >= 0 else m.end() + 4000][:4000]).lower()
+        if rx.search(r"\bcommercial(?:ly)?\b", body) and "non-commercial" not in body:
+            return True
+    return False
+
+
+_DOWNLOADED_ID = rx.compile(r"([\w.-]+/[\w.-]+) \(")
+
+
+def _own_grants(ctx: Context, what: str) -> bool:
+    """Every id of the weights it downloads whose terms forkvet cannot read offline is one the
+    repository's own README (or a translation, or the weights' own document) licenses in a
+    sentence naming the id ("The pretrained weights on the Hub (`org/name`) are released under
+    the MIT license"): a grant of its own, read as any license statement is (outside attack
+    round 21d, R_ownorg). A list cut short, or one id without such a statement, stays a gap."""
+    ids = _DOWNLOADED_ID.findall(what.partition(" — ")[0])
+    if not what.startswith("weights it downloads:") or " more — " in what or not ids:
+        return False
+    docs = [(ctx.snap.readme.path, ctx.readme[:200_000])] if ctx.snap.readme else []
+    docs += other_readmes(ctx) + termsdocs.own_documents(ctx)
+    return all(any(_grants_id(path, text, i) for path, text in docs) for i in ids[:8])
+
+
+def _grants_id(path: str, text: str, hub_id: str) -> bool:
+    """A sentence of the text names the id and a license that grants commercial use, and no
+    restrictive clause."""
+    if hub_id.lower() not in text.lower():
+        return False
+    for sentence in modelterms.sentences(text)[:5000]:
+        if len(sentence) > 600 or hub_id.lower() not in sentence.lower():
+            continue
+        if any(c in RESTRICTIVE_CLAUSES for c in clauses(sentence)):
+            return False
+        named = [
+            t for m in _statements(sentence) for _, t in _named(m.group(1), path, "readme", 0.6)
+        ]
+        if named and all(t.commercial_use is True for t in named):
+            return True
+    return False
 
 
 MAX_NESTED_CARDS = 30
@@ -1622,6 +1726,7 @@ def check(ctx: Context) -> tuple[LicenseInfo, list[Finding]]:
     found += _terms_beside_templates(ctx, found, texts)
     found += _readme_terms_elsewhere(ctx)
     found += _model_restrictions(ctx)
+    found += _own_document_terms(ctx)
     found += _reuse_restrictions(ctx)
     found += _gaps(ctx, texts)
     for item in found:
@@ -2503,7 +2608,7 @@ def _field_statements(ctx: Context) -> list[_Found]:
     `metafile.yml`, `__license__`, R's DESCRIPTION, Cargo.toml, a safetensors header; round
     20c, F6): each adds its terms beside the governing license, none governs."""
     found: list[_Found] = []
-    for path, value in licensefields.fields(ctx):
+    for path, value in licensefields.fields(ctx) + termsdocs.code_license_fields(ctx):
         for f in _metadata_name(value, path, own=False):
             found.append(_Found(f.match, f.terms, f.obligations, "metadata", "extra"))
     return found

@@ -235,3 +235,35 @@ def _scan(ctx: Context, f: FileEntry) -> str:
         if m:
             return m.group(0)[:120]
     return ""
+
+
+# A Python constant whose name is shaped like a license key (`WEIGHTS_LICENSE = "CC-BY-NC-4.0"`,
+# `MODEL_LICENCE`, `__license__`): the key-shape rule of licensefields, for code (F6).
+_CODE_FIELD = rx.compile(
+    r"(?m)^[ \t]*(?:[A-Za-z_]\w*\.)?([A-Za-z_]*(?i:licen[cs]e)[A-Za-z_]*)[ \t]*"
+    r"(?::[ \t]*str[ \t]*)?=[ \t]*[rRuU]?(?:\"([^\"\n]{2,200})\"|'([^'\n]{2,200})')"
+)
+MAX_CODE_FILES = 2000
+_LICENSE_WORD = rx.compile(r"(?i)licen[cs]e")
+
+
+def code_license_fields(ctx: Context) -> list[tuple[str, str]]:
+    """(path, value) of the license-shaped constants of the repository's own Python files
+    (not `__license__`, which licensefields reads; not a key or a file's name), the first
+    MAX_CODE_FILES files of at most MAX_READ bytes."""
+    out: list[tuple[str, str]] = []
+    files = [f for f in ctx.snap.files if f.suffix == ".py" and not f.vendored]
+    for f in files[:MAX_CODE_FILES]:
+        if f.size > MAX_READ:
+            continue  # oversized() reads it
+        text = ctx.snap.read_text(f.path) or ""
+        if not _LICENSE_WORD.search(text):
+            continue
+        for m in list(_CODE_FIELD.finditer(text))[:20]:
+            name, value = m.group(1).lower(), (m.group(2) or m.group(3)).strip()
+            if name == "__license__" or rx.search(r"key|file|path|url|dir|type", name):
+                continue
+            out.append((f.path, value))
+        if len(out) >= 50:
+            break
+    return out

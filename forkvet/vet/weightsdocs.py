@@ -187,10 +187,15 @@ def _shown_part(suffix: str, text: str) -> str:
     if suffix in _CONFIG:
         return "\n\n".join(m.group(1) for m in _CONFIG_COMMENT.finditer(text))
     if suffix in _SCRIPT:
-        if not _DOWNLOADS.search(text):
-            return ""
-        said = [next((g for g in m.groups() if g), "") for m in _SAID.finditer(text)]
-        return "\n\n".join([s for s in said if s][:5000])
+        # Python's docstrings and string constants are text a reader sees in the code
+        # (`WEIGHTS_TERMS = "… CC BY-NC 4.0."`, a loader's docstring): read in every script
+        # (outside attack round 21d, F6); what a script prints, when it downloads.
+        said = []
+        if suffix == ".py":
+            said = [next((g for g in m.groups() if g), "") for m in _PY_TEXT.finditer(text)]
+        if _DOWNLOADS.search(text):
+            said += [next((g for g in m.groups() if g), "") for m in _SAID.finditer(text)]
+        return "\n\n".join([s for s in said if s][:10000])
     if suffix in (".tex", ".ltx"):
         # LaTeX: a command's name and a comment are no prose; its braces' text is.
         return _TEX_COMMAND.sub(" ", text).replace("{", " ").replace("}", " ")
@@ -222,6 +227,12 @@ _SAID = rx.compile(
     r"^[ \t]*(?:#|::|REM\b)+[ \t]?([^\n]{1,600})$|"
     # An unquoted echo (sh, cmd): its words up to a pipe, a redirection or the command's end.
     r"\b(?:echo|Write-Host)[ \t]+(?:-[a-z]+[ \t]+)?([^\"'\s|;&<>][^\"'\n|;&<>]{0,600})"
+)
+
+
+_PY_TEXT = rx.compile(
+    r'(?s:"""(.+?)""")|(?s:\'\'\'(.+?)\'\'\')|'
+    r"(?m:^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*[rRuU]?(?:\"([^\"\n]{12,600})\"|'([^'\n]{12,600})'))"
 )
 
 
@@ -455,7 +466,8 @@ _PURPOSE_ONLY = rx.compile(
     r"(?i)\bfor\s+(?:[^\s.;:]+\s+){1,3}?(?:use|usage|uses|purposes?)\s+only\b"
 )
 _MODAL_USE = rx.compile(
-    r"(?i)\b(?:may|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use)\b"
+    r"(?i)\b(?:may|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use|"
+    r"offered|provided|deployed|hosted|served|sold|distributed|redistributed|made\s+available)\b"
 )
 _GRANT_TEXT = rx.compile(
     r"(?i)\bhereby\s+grants?\b|\bpermission\s+is\s+hereby\s+granted\b|"
