@@ -97,6 +97,16 @@ def test_terms_in_code_strings_are_read(vet_repo: Vet, source: str) -> None:
     assert _commercial(vet_repo, {"pretrained.py": source}) is not True
 
 
+def test_citation_message_is_read(vet_repo: Vet) -> None:
+    cff = (
+        'cff-version: 1.2.0\nmessage: "If you use this software, please cite it. The pretrained '
+        'weights are for non-commercial research use only."\ntitle: TinyNet\nlicense: MIT\n'
+    )
+    assert _commercial(vet_repo, {"CITATION.cff": cff}) is None
+    plain = 'cff-version: 1.2.0\nmessage: "If you use this software, please cite it."\n'
+    assert _commercial(vet_repo, {"CITATION.cff": plain + "license: MIT\n"}) is True
+
+
 # -- F7: a document stored as a Git LFS pointer was never read ----------------------------------
 @pytest.mark.parametrize("name", ["README.md", "WEIGHTS.md", "docs/MODEL_CARD.md"])
 def test_lfs_pointer_document_is_a_gap(vet_repo: Vet, name: str) -> None:

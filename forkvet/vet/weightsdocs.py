@@ -65,7 +65,9 @@ _CONFIG = frozenset([".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf"])
 # Scripts: what they print while they run, and their comments (round 19c, L9 and L11).
 _SCRIPT = frozenset([".sh", ".bash", ".zsh", ".py", ".ps1", ".bat", ".cmd"])
 MAX_OTHERS = 400
-_PLAIN_OR_CODE = frozenset([".txt", ".text", ""]) | _CONFIG | _SCRIPT
+# CITATION.cff: its `message` and `abstract` are prose GitHub shows ("Cite this repository").
+_CFF = frozenset([".cff"])
+_PLAIN_OR_CODE = frozenset([".txt", ".text", ""]) | _CONFIG | _SCRIPT | _CFF
 # A name that says the file is about the weights or their terms: a word of the name.
 _NAMED_FOR_WEIGHTS = rx.compile(
     r"(?i)(?:^|[-_. ])(?:weights?|models?|checkpoints?|ckpts?|pre-?trained|downloads?|usage|"
@@ -186,6 +188,8 @@ def _shown_part(suffix: str, text: str) -> str:
     """The part of a file's text that states terms to a reader, by its format."""
     if suffix in _CONFIG:
         return "\n\n".join(m.group(1) for m in _CONFIG_COMMENT.finditer(text))
+    if suffix in _CFF:  # round 21d, F6: a citation's message is prose a reader sees
+        return "\n\n".join(m.group(1).strip(" \t\n\"'") for m in _CFF_PROSE.finditer(text))
     if suffix in _SCRIPT:
         # Python's docstrings and string constants are text a reader sees in the code
         # (`WEIGHTS_TERMS = "… CC BY-NC 4.0."`, a loader's docstring): read in every script
@@ -213,6 +217,9 @@ _LIGHT_MARKUP = frozenset(
 _TEX_COMMAND = rx.compile(r"\\[A-Za-z]+\*?|(?m)(?:^|[^\\])%[^\n]*$")
 _LIGHT_MARKS = rx.compile(r"[_+~^=']+")
 _POD_CODE = rx.compile(r"\b[BICEFSLXZ]<{1,3}[ \t]?([^<>\n]{0,300}?)[ \t]?>{1,3}")
+_CFF_PROSE = rx.compile(
+    r"(?m)^(?:message|abstract)[ \t]*:[ \t]*[>|]?[-+]?([^\n]*(?:\n[ \t]+[^\n]*){0,200})"
+)
 _CONFIG_COMMENT = rx.compile(r"(?m)(?:^|[ \t])[#;]+[ \t]?([^\n]*)$")
 # A script that fetches files (weights): what it prints is what its user reads as it runs.
 _DOWNLOADS = rx.compile(
@@ -311,7 +318,7 @@ def _find_candidates(ctx: Context) -> _Candidates:
             else:
                 notebooks.append((f, False))
             continue
-        if _LICENSE_LIKE.search(f.name) or f.suffix not in _PROSE | _CONFIG | _SCRIPT:
+        if _LICENSE_LIKE.search(f.name) or f.suffix not in _PROSE | _CONFIG | _SCRIPT | _CFF:
             continue
         folder = f.path.rpartition("/")[0]
         own = f.suffix in _PROSE and (
