@@ -29,6 +29,7 @@ from forkvet.snapshot import FileEntry
 from forkvet.vet import licensegaps, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import clauses
+from forkvet.vet.readmereader import _ENGLISH
 
 MAX_OWN_DOCS = 20
 MAX_OWN_CHARS = 200_000
@@ -127,15 +128,32 @@ def unread_language(sentence: str, text: str) -> str:
     language = licensegaps.sentence_language(sentence)
     if language and language != "a language other than English":
         return "" if licensegaps._read_script(language, text) else language
-    tokens = rx.findall(r"\pL+", sentence)
-    lower = [t.lower() for t in tokens]
+    # Words of letters only: identifiers, hashes, emoji codes and addresses are no prose.
+    plain = _NOT_PROSE.sub(" ", sentence)
+    tokens = [
+        w for w in plain.split() if rx.fullmatch(r"\pL+(?:['’-]\pL+)*", w.strip('.,:;!?()"*'))
+    ]
+    lower = [t.lower().strip('.,:;!?()"*') for t in tokens]
     words = _words()
-    if len(tokens) < 4 or 2 * sum(t in words["english"] for t in lower) >= len(tokens):
+    english = sum(t in _ENGLISH for t in lower)
+    stem = _COMMERCE_STEM.search(" ".join(lower))
+    if len(tokens) < 6 or (english and not stem) or 5 * english >= len(tokens):
+        return ""  # English by its function words (one is enough in technical prose)
+    if 2 * sum(t in words["english"] for t in lower) >= len(tokens):
         return ""
     if 2 * sum(t[:1].islower() for t in tokens) <= len(tokens):
         return ""  # a list of names, a title: not prose
     read = [w for lang, w in words.items() if lang != "english"]
     return "" if any(len(set(lower) & w) >= 2 for w in read) else "a language other than English"
+
+
+# "Commercial" in the Latin-script languages of Europe and Asia (commercieel, komercyjny,
+# kommersiell, komerční, comercial, kaupallinen, ticari, thương mại, komersial): a sentence with
+# it and few English words is terms forkvet has no words for, even beside an English word.
+_COMMERCE_STEM = rx.compile(
+    r"(?i)k?[ck]omm?er[csčz]|ticari|th[uư][oơ]ng\s+m[aạ]i|kaupalli|kereskedelm"
+)
+_NOT_PROSE = rx.compile(r"(?i)\b(?:https?|ftp)://\S+|\S+@\S+|\[[^\]\n]*\]\([^)\n]*\)|:\w+:|#!\S*")
 
 
 def _unread_languages(ctx: Context) -> list[tuple[str, str]]:

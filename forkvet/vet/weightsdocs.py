@@ -30,10 +30,10 @@ from typing import Any
 
 from forkvet import rx, safeparse
 from forkvet.snapshot import FileEntry
-from forkvet.vet import licensereader
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import FOREIGN_RESTRICTIONS, clauses
 from forkvet.vet.modelterms import ModelTerms, sentences
+from forkvet.vet.readmereader import limiting_sentences
 from forkvet.vet.textnorm import disguised, fold
 
 MAX_DOCS = 80
@@ -452,8 +452,6 @@ def _limits(line: str) -> bool:
     terms (round 20c, F2: one reader of terms for every document). Advice ("its use should
     be limited to English") and a license text's own grant ("no-charge, royalty-free") are
     not terms of the weights' own."""
-    limiting_sentences = licensereader.reader("limiting_sentences")  # license's reader
-
     if _ADVICE.search(line) or _DATA.search(line):  # BVLC's "fair use" of the data: no terms
         return False
     if _PURPOSE_ONLY.search(line):
