@@ -466,9 +466,17 @@ def _commercial_out_of_scope(text: str) -> bool:
     for m in list(_OUT_OF_SCOPE.finditer(text[:200_000]))[:10]:
         end = text.find("\n#", m.end())
         body = fold(text[m.end() : end if end >= 0 else m.end() + 4000][:4000]).lower()
-        if rx.search(r"\bcommercial(?:ly)?\b", body) and "non-commercial" not in body:
-            return True
+        # A list item that is commercial use ("- Commercial use", "* commercial deployment"),
+        # not a sentence weighing it ("any deployed use - whether commercial or not - ...").
+        for item in _LIST_ITEM.findall(body)[:100]:
+            if rx.search(r"\bcommercial(?:ly)?\b", item) and not rx.search(
+                r"\bor\s+not\b|non-", item
+            ):
+                return True
     return False
+
+
+_LIST_ITEM = rx.compile(r"(?m)^[ \t]*(?:[-*+]|\d{1,2}[.)])[ \t]+([^\n]{1,120})$")
 
 
 _DOWNLOADED_ID = rx.compile(r"([\w.-]+/[\w.-]+) \(")
