@@ -14,9 +14,16 @@ import unicodedata
 from collections import Counter
 
 from forkvet import rx
-from forkvet.vet import licensedb, licensefields, licensereader, modelterms, weightsdocs
+from forkvet.vet import licensedb, licensefields, modelterms, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import sentences
+from forkvet.vet.readmereader import (
+    _REFERRING,
+    _foreign,
+    _license_at_url,
+    names_a_license,
+    unknown_license_name,
+)
 from forkvet.vet.textnorm import fold
 
 
@@ -96,8 +103,6 @@ def sentence_language(sentence: str) -> str:
     """The script a sentence is mostly written in when not Latin ("Greek", "Thai"), "a
     language other than English" for Latin prose with almost no English function word, or
     "" for English (or too short to tell)."""
-    _foreign = licensereader.reader("foreign")  # the README License reader's own test
-
     letters = [ch for ch in sentence if ch.isalpha()]
     if len(letters) < _MIN_LETTERS:
         return ""
@@ -124,7 +129,6 @@ def _unread_languages(sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
     reads English terms (and spots restrictions in a few languages, which can make an answer
     worse, never earn a yes), so such a sentence is a gap naming the language, unless it
     only names a license forkvet knows (round 20c, F3)."""
-    names_a_license = licensereader.reader("names_a_license")
     from forkvet.vet.licenseterms import RESTRICTIVE_CLAUSES, clauses
 
     out = []
@@ -158,9 +162,6 @@ _OWN_COPY = rx.compile(r"(?i)^https?://github\.com/[^/]+/[^/]+/(?:blob|tree|raw)
 def _names_known(text: str, path: str) -> bool:
     """The link's text names a license forkvet knows: a name, or an SPDX full or family name
     ("SIL Open Font License, version 1.1"), not a mere reference ("this license")."""
-    _REFERRING = licensereader.reader("referring")
-    names_a_license = licensereader.reader("names_a_license")
-    unknown_license_name = licensereader.reader("unknown_license_name")
 
     if names_a_license(text):
         return True
@@ -172,8 +173,6 @@ def _linked_terms(sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A License section link to an address whose text names no license forkvet knows and
     whose address is no license's page ("released under [this license](URL)", "Weights:
     [our license](URL)"): the terms are at an address forkvet never read (round 20c, F8)."""
-    _license_at_url = licensereader.reader("license_at_url")
-
     out = []
     for path, section in sections:
         for m in list(_LINK.finditer(section[:20_000]))[:50]:

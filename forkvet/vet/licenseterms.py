@@ -654,10 +654,44 @@ def _candidates(text: str) -> tuple[str, list[tuple[str, rx.Pattern[str]]]]:
     lower = text.lower()
     if "commercial" in lower or "profit" in lower:
         text = _BOTH_USES.sub(" any use ", text)
+        if "|" in text:
+            text += table_columns(text)
         lower = text.lower()
     return text, [
         (name, pat) for name, pat in _CLAUSES.items() if any(w in lower for w in _NEEDS[name])
     ]
+
+
+_TABLE_ROW = rx.compile(r"^[ \t]*\|?(.*?)\|?[ \t]*$")
+_TABLE_RULE = rx.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
+
+
+def table_columns(text: str) -> str:
+    """A Markdown table whose header column speaks of commercial use ("| Model | Commercial use
+    |" with ✅/❌ per model) read row by row as "Commercial use: ❌" lines, which the clauses
+    read as they read a row labelled so (outside attack round 21d, Y2: the round 18 gap)."""
+    lines = text.splitlines()[:20_000]
+    out: list[str] = []
+    for i, line in enumerate(lines[:-1]):
+        if (
+            "|" not in line
+            or "commercial" not in line.lower()
+            or not _TABLE_RULE.match(lines[i + 1])
+        ):
+            continue
+        head = [c.strip() for c in _cells(line)]
+        columns = [k for k, c in enumerate(head) if "commercial" in c.lower()]
+        for row in lines[i + 2 : i + 2002]:
+            if "|" not in row:
+                break
+            cells = _cells(row)
+            out += [f"{head[k]}: {cells[k].strip()}" for k in columns if k < len(cells)]
+    return "\n\n" + "\n\n".join(out) if out else ""
+
+
+def _cells(line: str) -> list[str]:
+    m = _TABLE_ROW.match(line)
+    return (m.group(1) if m else line).split("|")
 
 
 def _load_foreign() -> list[tuple[str, rx.Pattern[str]]]:

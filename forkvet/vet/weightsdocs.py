@@ -30,10 +30,10 @@ from typing import Any
 
 from forkvet import rx, safeparse
 from forkvet.snapshot import FileEntry
-from forkvet.vet import licensereader
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import FOREIGN_RESTRICTIONS, clauses
 from forkvet.vet.modelterms import ModelTerms, sentences
+from forkvet.vet.readmereader import limiting_sentences
 from forkvet.vet.textnorm import disguised, fold
 
 MAX_DOCS = 80
@@ -65,7 +65,9 @@ _CONFIG = frozenset([".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf"])
 # Scripts: what they print while they run, and their comments (round 19c, L9 and L11).
 _SCRIPT = frozenset([".sh", ".bash", ".zsh", ".py", ".ps1", ".bat", ".cmd"])
 MAX_OTHERS = 400
-_PLAIN_OR_CODE = frozenset([".txt", ".text", ""]) | _CONFIG | _SCRIPT
+# CITATION.cff: its `message` and `abstract` are prose GitHub shows ("Cite this repository").
+_CFF = frozenset([".cff"])
+_PLAIN_OR_CODE = frozenset([".txt", ".text", ""]) | _CONFIG | _SCRIPT | _CFF
 # A name that says the file is about the weights or their terms: a word of the name.
 _NAMED_FOR_WEIGHTS = rx.compile(
     r"(?i)(?:^|[-_. ])(?:weights?|models?|checkpoints?|ckpts?|pre-?trained|downloads?|usage|"
@@ -186,11 +188,18 @@ def _shown_part(suffix: str, text: str) -> str:
     """The part of a file's text that states terms to a reader, by its format."""
     if suffix in _CONFIG:
         return "\n\n".join(m.group(1) for m in _CONFIG_COMMENT.finditer(text))
+    if suffix in _CFF:  # round 21d, F6: a citation's message is prose a reader sees
+        return "\n\n".join(m.group(1).strip(" \t\n\"'") for m in _CFF_PROSE.finditer(text))
     if suffix in _SCRIPT:
-        if not _DOWNLOADS.search(text):
-            return ""
-        said = [next((g for g in m.groups() if g), "") for m in _SAID.finditer(text)]
-        return "\n\n".join([s for s in said if s][:5000])
+        # Python's docstrings and string constants are text a reader sees in the code
+        # (`WEIGHTS_TERMS = "… CC BY-NC 4.0."`, a loader's docstring): read in every script
+        # (outside attack round 21d, F6); what a script prints, when it downloads.
+        said = []
+        if suffix == ".py":
+            said = [next((g for g in m.groups() if g), "") for m in _PY_TEXT.finditer(text)]
+        if _DOWNLOADS.search(text):
+            said += [next((g for g in m.groups() if g), "") for m in _SAID.finditer(text)]
+        return "\n\n".join([s for s in said if s][:10000])
     if suffix in (".tex", ".ltx"):
         # LaTeX: a command's name and a comment are no prose; its braces' text is.
         return _TEX_COMMAND.sub(" ", text).replace("{", " ").replace("}", " ")
@@ -208,6 +217,9 @@ _LIGHT_MARKUP = frozenset(
 _TEX_COMMAND = rx.compile(r"\\[A-Za-z]+\*?|(?m)(?:^|[^\\])%[^\n]*$")
 _LIGHT_MARKS = rx.compile(r"[_+~^=']+")
 _POD_CODE = rx.compile(r"\b[BICEFSLXZ]<{1,3}[ \t]?([^<>\n]{0,300}?)[ \t]?>{1,3}")
+_CFF_PROSE = rx.compile(
+    r"(?m)^(?:message|abstract)[ \t]*:[ \t]*[>|]?[-+]?([^\n]*(?:\n[ \t]+[^\n]*){0,200})"
+)
 _CONFIG_COMMENT = rx.compile(r"(?m)(?:^|[ \t])[#;]+[ \t]?([^\n]*)$")
 # A script that fetches files (weights): what it prints is what its user reads as it runs.
 _DOWNLOADS = rx.compile(
@@ -222,6 +234,12 @@ _SAID = rx.compile(
     r"^[ \t]*(?:#|::|REM\b)+[ \t]?([^\n]{1,600})$|"
     # An unquoted echo (sh, cmd): its words up to a pipe, a redirection or the command's end.
     r"\b(?:echo|Write-Host)[ \t]+(?:-[a-z]+[ \t]+)?([^\"'\s|;&<>][^\"'\n|;&<>]{0,600})"
+)
+
+
+_PY_TEXT = rx.compile(
+    r'(?s:"""(.+?)""")|(?s:\'\'\'(.+?)\'\'\')|'
+    r"(?m:^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*[rRuU]?(?:\"([^\"\n]{12,600})\"|'([^'\n]{12,600})'))"
 )
 
 
@@ -300,7 +318,7 @@ def _find_candidates(ctx: Context) -> _Candidates:
             else:
                 notebooks.append((f, False))
             continue
-        if _LICENSE_LIKE.search(f.name) or f.suffix not in _PROSE | _CONFIG | _SCRIPT:
+        if _LICENSE_LIKE.search(f.name) or f.suffix not in _PROSE | _CONFIG | _SCRIPT | _CFF:
             continue
         folder = f.path.rpartition("/")[0]
         own = f.suffix in _PROSE and (
@@ -434,8 +452,6 @@ def _limits(line: str) -> bool:
     terms (round 20c, F2: one reader of terms for every document). Advice ("its use should
     be limited to English") and a license text's own grant ("no-charge, royalty-free") are
     not terms of the weights' own."""
-    limiting_sentences = licensereader.reader("limiting_sentences")  # license's reader
-
     if _ADVICE.search(line) or _DATA.search(line):  # BVLC's "fair use" of the data: no terms
         return False
     if _PURPOSE_ONLY.search(line):
@@ -455,7 +471,8 @@ _PURPOSE_ONLY = rx.compile(
     r"(?i)\bfor\s+(?:[^\s.;:]+\s+){1,3}?(?:use|usage|uses|purposes?)\s+only\b"
 )
 _MODAL_USE = rx.compile(
-    r"(?i)\b(?:may|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use)\b"
+    r"(?i)\b(?:may|must|shall)\s+(?:only\s+|not\s+|solely\s+)?(?:be\s+)?(?:used|use|"
+    r"offered|provided|deployed|hosted|served|sold|distributed|redistributed|made\s+available)\b"
 )
 _GRANT_TEXT = rx.compile(
     r"(?i)\bhereby\s+grants?\b|\bpermission\s+is\s+hereby\s+granted\b|"
