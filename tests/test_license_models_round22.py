@@ -4,8 +4,11 @@ MIT, commercial use yes; each is "unclear" (or "no") now, and the controls stay 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import struct
+import zipfile
 from collections.abc import Callable
 
 import pytest
@@ -196,3 +199,114 @@ def test_permissive_ids_known(vet_repo: Vet, name: str) -> None:
 def test_test_fixture_org_is_no_weights(vet_repo: Vet) -> None:
     test = 'm = AutoModel.from_pretrained("hf-internal-testing/tiny-random-bert")\n'
     assert _answer(vet_repo, {"tests/test_model.py": test}) is True
+
+
+# -- F1: the weights files' own metadata ------------------------------------------------------
+def _gguf(pairs: dict[str, str]) -> bytes:
+    """A GGUF v3 header of string values, then an int array to skip (as a tokenizer's)."""
+
+    def string(s: str) -> bytes:
+        raw = s.encode()
+        return struct.pack("<Q", len(raw)) + raw
+
+    body = b"".join(string(k) + struct.pack("<I", 8) + string(v) for k, v in pairs.items())
+    array = string("tokenizer.ggml.token_type") + struct.pack("<IIQ", 9, 5, 3) + b"\0" * 12
+    return b"GGUF" + struct.pack("<IQQ", 3, 0, len(pairs) + 1) + array + body
+
+
+def _onnx(pairs: dict[str, str]) -> bytes:
+    """An ONNX ModelProto: ir_version, a graph (field 7, skipped) and metadata_props."""
+
+    def field(n: int, raw: bytes) -> bytes:
+        return bytes([n << 3 | 2, len(raw)]) + raw
+
+    props = b"".join(
+        field(14, field(1, k.encode()) + field(2, v.encode())) for k, v in pairs.items()
+    )
+    return b"\x08\x08" + field(7, b"\x0a\x01x") + props
+
+
+def _keras(meta: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("metadata.json", json.dumps({"keras_version": "3.3.3", **meta}))
+        zf.writestr("config.json", "{}")
+    return buf.getvalue()
+
+
+def _safetensors(meta: dict[str, str]) -> bytes:
+    header = json.dumps({"__metadata__": meta}).encode()
+    return struct.pack("<Q", len(header)) + header
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"tinynet.gguf": _gguf({"general.name": "TinyNet", "general.license": "cc-by-nc-4.0"})},
+        {
+            "chat-q4.gguf": _gguf(
+                {
+                    "general.name": "chat",
+                    "general.base_model.0.repo_url": f"https://huggingface.co/{LLAMA}",
+                }
+            )
+        },
+        {"chat.gguf": _gguf({"general.base_model.0.name": "Acme Secret 7B"})},
+        {"model.onnx": _onnx({"license": "CC-BY-NC-4.0"})},
+        {"model.keras": _keras({"license": "cc-by-nc-4.0"})},
+        {
+            "style_lora.safetensors": _safetensors(
+                {"ss_sd_model_name": "flux1-dev.safetensors", "ss_base_model_version": "flux1"}
+            )
+        },
+        {"lora.safetensors": _safetensors({"modelspec.architecture": "acme-diffusion-9/lora"})},
+        {"broken.gguf": b"GGUF" + struct.pack("<IQQ", 3, 0, 10**9)},
+    ],
+)
+def test_weights_metadata_is_judged(vet_repo: Vet, files: dict[str, str | bytes]) -> None:
+    assert _answer(vet_repo, files) is not True
+
+
+def test_permissive_weights_metadata_stays_yes(vet_repo: Vet) -> None:
+    files: dict[str, str | bytes] = {
+        "tinynet.gguf": _gguf({"general.name": "TinyNet", "general.license": "mit"}),
+        "model.onnx": _onnx({"author": "Example Labs"}),
+        "model.keras": _keras({"date_saved": "2024-01-01"}),
+        "sd15_lora.safetensors": _safetensors(
+            {
+                "ss_sd_model_name": "v1-5-pruned-emaonly.safetensors",
+                "ss_base_model_version": "sd_v1",
+            }
+        ),
+    }
+    assert _answer(vet_repo, files) is True
+
+
+# -- F2: models a library downloads by its own name -------------------------------------------
+@pytest.mark.parametrize(
+    "code",
+    [
+        'from insightface.app import FaceAnalysis\napp = FaceAnalysis(name="buffalo_l")\n',
+        "import insightface\nm = insightface.model_zoo.get_model('inswapper_128.onnx')\n",
+        "from torchvision.models import vit_h_14, ViT_H_14_Weights\n"
+        "m = vit_h_14(weights=ViT_H_14_Weights.IMAGENET1K_SWAG_E2E_V1)\n",
+        'import keras_hub\nlm = keras_hub.models.Llama3CausalLM.from_preset("llama3_8b_en")\n',
+        'import keras_hub\nlm = keras_hub.models.CausalLM.from_preset("acme_lm_en")\n',
+        'import kagglehub\np = kagglehub.model_download("metaresearch/llama-2/pyTorch/7b")\n',
+        'import kagglehub\np = kagglehub.model_download("acme/tinynet/pyTorch/default")\n',
+        'import timm\nm = timm.create_model("resnet50.fb_swsl_ig1b_ft_in1k", pretrained=True)\n',
+    ],
+)
+def test_library_named_models(vet_repo: Vet, code: str) -> None:
+    assert _answer(vet_repo, {"demo.py": code}) is None
+
+
+def test_library_models_documented_permissive_stay_yes(vet_repo: Vet) -> None:
+    code = (
+        "import timm\nfrom torchvision.models import resnet50, ResNet50_Weights\n"
+        "m = resnet50(weights=ResNet50_Weights.IMAGENET1K_V2)\n"
+        'b = timm.create_model("resnet50", pretrained=True)\n'
+        "import keras_hub\n"
+        'g = keras_hub.models.GPT2CausalLM.from_preset("gpt2_base_en")\n'
+    )
+    assert _answer(vet_repo, {"demo.py": code}) is True

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from forkvet import rx, safeyaml
-from forkvet.vet import modelrefs, modelsearch
+from forkvet.vet import libraryzoos, modelrefs, modelsearch, weightsmeta
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import (
     ModelTerms,
@@ -303,6 +303,9 @@ def downloads(ctx: Context) -> list[ModelTerms]:
         elif judged is not None:
             out.append(judged)
     out += _modelfile_licenses(ctx)
+    zoo, zoo_unknown = libraryzoos.zoo_loads(ctx)  # models a library names (21d F2)
+    out += zoo + weightsmeta.metadata_terms(ctx, _judge)  # weights files' own metadata (F1)
+    unknown += zoo_unknown
     unknown += [(f"a computed id {t!r}", p) for t, p, _ in computed if not _known(t)]
     if unknown:
         ids = ", ".join(f"{n} ({p})" for n, p in unknown[:8])

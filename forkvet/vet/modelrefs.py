@@ -146,6 +146,11 @@ def _hub_urls(text: str, known: Callable[[str], bool], code: bool) -> list[str]:
     return out
 
 
+def hub_ids(text: str) -> list[str]:
+    """The ids of every Hub address in a text (a weights header's `repo_url`)."""
+    return _hub_urls(text, lambda _: True, code=True)
+
+
 def _env_defaults(text: str) -> list[str]:
     """An environment variable's default where the variable names a model (`MT_MODEL`), or
     where a loader reads it: what the code loads when the variable is unset."""
