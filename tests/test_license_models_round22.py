@@ -310,3 +310,25 @@ def test_library_models_documented_permissive_stay_yes(vet_repo: Vet) -> None:
         'g = keras_hub.models.GPT2CausalLM.from_preset("gpt2_base_en")\n'
     )
     assert _answer(vet_repo, {"demo.py": code}) is True
+
+
+# -- F8: dependencies under a non-commercial license ------------------------------------------
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"requirements.txt": "torch\nnvdiffrast @ git+https://github.com/NVlabs/nvdiffrast\n"},
+        {"requirements.txt": "torch>=2\nnvdiffrast==0.3.1\n"},
+        {
+            ".gitmodules": '[submodule "third_party/stylegan2"]\n\tpath = third_party/stylegan2\n'
+            "\turl = https://github.com/NVlabs/stylegan2-ada-pytorch\n"
+        },
+        {"scripts/setup.sh": "git clone https://github.com/NVlabs/stylegan3.git\n"},
+    ],
+)
+def test_non_commercial_dependency(vet_repo: Vet, files: dict[str, str | bytes]) -> None:
+    assert _answer(vet_repo, files) is None
+
+
+def test_permissive_nvidia_dependency_stays_yes(vet_repo: Vet) -> None:
+    files = {"requirements.txt": "tinycudann @ git+https://github.com/NVlabs/tiny-cuda-nn\n"}
+    assert _answer(vet_repo, files) is True

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from forkvet import rx, safeyaml
-from forkvet.vet import libraryzoos, modelrefs, modelsearch, weightsmeta
+from forkvet.vet import deplicenses, libraryzoos, modelrefs, modelsearch, weightsmeta
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import (
     ModelTerms,
@@ -306,6 +306,7 @@ def downloads(ctx: Context) -> list[ModelTerms]:
     zoo, zoo_unknown = libraryzoos.zoo_loads(ctx)  # models a library names (21d F2)
     out += zoo + weightsmeta.metadata_terms(ctx, _judge)  # weights files' own metadata (F1)
     unknown += zoo_unknown
+    out += deplicenses.dependency_terms(ctx)  # code it cannot run without (21d F8)
     unknown += [(f"a computed id {t!r}", p) for t, p, _ in computed if not _known(t)]
     if unknown:
         ids = ", ".join(f"{n} ({p})" for n, p in unknown[:8])
