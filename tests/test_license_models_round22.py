@@ -10,6 +10,7 @@ import json
 import struct
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -332,3 +333,50 @@ def test_non_commercial_dependency(vet_repo: Vet, files: dict[str, str | bytes])
 def test_permissive_nvidia_dependency_stays_yes(vet_repo: Vet) -> None:
     files = {"requirements.txt": "tinycudann @ git+https://github.com/NVlabs/tiny-cuda-nn\n"}
     assert _answer(vet_repo, files) is True
+
+
+def test_model_cards_past_the_bound_are_a_gap(
+    vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.vet import hubweights
+
+    monkeypatch.setattr(hubweights, "MAX_CARDS", 2)
+    cards = {f"m{i}/README.md": "# notes\n" for i in range(4)}
+    assert _answer(vet_repo, cards) is None
+
+
+# -- differential: the formats' own libraries write what forkvet reads (skip where absent) ------
+class _Entry:
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def test_gguf_header_as_the_gguf_package_writes_it(tmp_path: Path) -> None:
+    gguf = pytest.importorskip("gguf")
+    from forkvet.vet import weightsmeta
+
+    path = tmp_path / "m.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_string("general.license", "cc-by-nc-4.0")
+    writer.add_array("tokenizer.ggml.tokens", ["a", "b", "c"])
+    writer.add_string("general.base_model.0.repo_url", f"https://huggingface.co/{LLAMA}")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with path.open("rb") as fh:
+        meta = weightsmeta._gguf(fh, _Entry(path.stat().st_size))  # type: ignore[arg-type]
+    assert meta["general.license"] == "cc-by-nc-4.0"
+    assert meta["general.base_model.0.repo_url"].endswith(LLAMA)
+
+
+def test_onnx_metadata_as_the_onnx_package_writes_it() -> None:
+    onnx = pytest.importorskip("onnx")
+    from forkvet.vet import weightsmeta
+
+    graph = onnx.helper.make_graph([], "g", [], [])
+    model = onnx.helper.make_model(graph)
+    onnx.helper.set_model_props(model, {"license": "CC-BY-NC-4.0", "author": "x"})
+    raw = model.SerializeToString()
+    meta = weightsmeta._onnx(io.BytesIO(raw), _Entry(len(raw)))  # type: ignore[arg-type]
+    assert meta["license"] == "CC-BY-NC-4.0"

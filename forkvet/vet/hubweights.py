@@ -109,7 +109,7 @@ _FRONT_MATTER = rx.compile(
 )
 _CARD = rx.compile(r"(?i)^(?:readme|model[-_ ]?card[\w.-]*)\.(?:md|markdown|txt)$")
 MAX_IDS = 200
-MAX_CARDS = 40
+MAX_CARDS = 2000  # cards at any depth (21d F12: a bound hit is a gap, below)
 
 
 def _strings(text: str, tree: frozenset[str], python: bool = False) -> list[str]:
@@ -259,7 +259,8 @@ def _modelfile_from(name: str) -> str:
 
 def _card_bases(ctx: Context) -> list[tuple[str, str, str]]:
     """A model card's front matter `base_model` (a README, `MODEL_CARD.md`, a weights folder's
-    card): the Hub's scalar, block list or flow list, read as YAML (19c L13)."""
+    card, at any depth): the Hub's scalar, block list or flow list, read as YAML (19c L13),
+    and a Space card's `models:`."""
     out: list[tuple[str, str, str]] = []
     cards = [f for f in ctx.snap.files if _CARD.match(f.name) and not f.vendored]
     cards.sort(key=lambda f: f.path.count("/"))
@@ -278,6 +279,14 @@ def _card_bases(ctx: Context) -> list[tuple[str, str, str]]:
             out += [
                 (n.strip(), fe.path, how) for n in names[:20] if isinstance(n, str) and n.strip()
             ]
+    if len(cards) > MAX_CARDS:  # judged as an id no table knows: a gap naming the bound
+        out.append(
+            (
+                f"{len(cards) - MAX_CARDS} model cards past {MAX_CARDS} unread",
+                cards[MAX_CARDS].path,
+                "",
+            )
+        )
     return out
 
 
