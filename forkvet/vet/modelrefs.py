@@ -105,10 +105,11 @@ def code_names(ctx: Context, is_hub: Callable[[str], bool], known: Callable[[str
     literal argument, and (path, what) for the loads whose model cannot be named."""
     names: list[tuple[str, str, str]] = []
     computed: list[tuple[str, str]] = []
+    judged: dict[str, bool] = {}
     for fe, text in modelsearch.searched(ctx).texts:
         if "/" not in text or len(names) >= MAX_NAMES:
             continue
-        found = [t for t in _tokens(text) if is_hub(t) and known(t)]
+        found = [t for t in dict.fromkeys(_tokens(text)) if _cached(judged, t, is_hub, known)]
         names += [(t, fe.path, "names") for t in found[:20]]
         names += [(i, fe.path, "names as its base") for i in _name_or_path(text) if is_hub(i)]
         names += [(i, fe.path, "fetches") for i in _hub_urls(text, known, code=True)]
@@ -119,6 +120,15 @@ def code_names(ctx: Context, is_hub: Callable[[str], bool], known: Callable[[str
     names += _submodules(ctx)
     names += _doc_links(ctx, known)
     return Refs(names[:MAX_NAMES], computed[:20])
+
+
+def _cached(
+    judged: dict[str, bool], token: str, is_hub: Callable[[str], bool], known: Callable[[str], bool]
+) -> bool:
+    """A token that is a known hub id (each token judged once per repository)."""
+    if token not in judged:
+        judged[token] = known(token) and is_hub(token)
+    return judged[token]
 
 
 def _tokens(text: str) -> list[str]:
