@@ -64,6 +64,13 @@ def test_table_of_supported_models(vet_repo: Vet) -> None:
     assert _answer(vet_repo, {"setup_env.py": table}) is None
 
 
+def test_models_a_test_checks_against_stay_yes(vet_repo: Vet) -> None:
+    # A test's parameter list (flash-attention's tests/models/test_baichuan.py) names models
+    # the library is checked against, not one it runs for its users.
+    test = f'@pytest.mark.parametrize("name", ["{LLAMA}", "{NC}"])\ndef test_x(name): ...\n'
+    assert _answer(vet_repo, {"tests/models/test_llama.py": test}) is True
+
+
 def test_known_id_under_any_json_key(vet_repo: Vet) -> None:
     files = {"configs/run.json": json.dumps({"translator": NC, "epochs": 3})}
     assert _answer(vet_repo, files) is not True

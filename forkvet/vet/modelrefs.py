@@ -47,6 +47,9 @@ OUTPUT_FOLDER = rx.compile(
     r"pretrained(?:[_-]models?)?|saved?(?:[_-]models?)?|exp(?:eriments?|s)?|work[_-]dirs?|"
     r"snapshots?|lightning_logs|wandb|cache|tmp|artifacts?)"
 )
+_TEST_FILE = rx.compile(
+    r"(?i)(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_test\.py|conftest\.py)$"
+)
 _FILE_KINDS = (".git", "/resolve/", "/blob/", "/raw/", "/tree/")
 # Pages of the Hub that are not a model's (its documentation, data sets, Spaces, ...).
 _NOT_A_MODEL_PAGE = frozenset(
@@ -109,7 +112,10 @@ def code_names(ctx: Context, is_hub: Callable[[str], bool], known: Callable[[str
     for fe, text in modelsearch.searched(ctx).texts:
         if "/" not in text or len(names) >= MAX_NAMES:
             continue
-        found = [t for t in dict.fromkeys(_tokens(text)) if _cached(judged, t, is_hub, known)]
+        # A test's parameter list names the models the library is checked against, not one
+        # the repository runs for its users; its loader calls are read like any code's.
+        tokens = [] if _TEST_FILE.search(fe.path) else _tokens(text)
+        found = [t for t in dict.fromkeys(tokens) if _cached(judged, t, is_hub, known)]
         names += [(t, fe.path, "names") for t in found[:20]]
         names += [(i, fe.path, "names as its base") for i in _name_or_path(text) if is_hub(i)]
         names += [(i, fe.path, "fetches") for i in _hub_urls(text, known, code=True)]
