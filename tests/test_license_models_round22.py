@@ -157,6 +157,13 @@ def test_notebook_code_cell_loads(vet_repo: Vet) -> None:
     assert _answer(vet_repo, {"demo.ipynb": unknown}) is None
 
 
+def test_notebook_over_the_text_cap_is_searched(vet_repo: Vet) -> None:
+    nb = json.loads(_notebook(f'm = AutoModel.from_pretrained("{NC}")\n'))
+    output = {"output_type": "stream", "name": "stdout", "text": ["x" * 100 + "\n"] * 30_000}
+    nb["cells"][0]["outputs"] = [output]  # 3 MB of saved output, over the 2 MiB text cap
+    assert _answer(vet_repo, {"demo.ipynb": json.dumps(nb)}) is not True
+
+
 def test_links_to_a_known_model_page(vet_repo: Vet) -> None:
     link = f"Download the checkpoint from [Hugging Face](https://huggingface.co/{NC})."
     assert _answer(vet_repo, _readme(link)) is not True

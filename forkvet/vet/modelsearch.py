@@ -26,6 +26,7 @@ MAX_FILES = 3000
 MAX_BYTES = 48 * 1024 * 1024
 MAX_FILE_BYTES = 512 * 1024  # a code file larger than this is data (a vocabulary, a table)
 READ_CHARS = 200_000
+MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024  # past this a notebook is left unsearched (a gap)
 
 # Settings that run with the code: a container build's `ENV BASE_MODEL=org/name`, an
 # environment file's `BASE_MODEL=org/name` (`.env.example`), a Makefile's variable.
@@ -55,20 +56,22 @@ def _code_file(ctx: Context, fe: FileEntry) -> bool:
         return False
     suffix = fe.suffix.lower()
     if suffix == ".ipynb":  # outputs make notebooks large; their code is what is read
-        return fe.size <= ctx.snap.max_text_bytes
+        return True
     named = suffix in CODE_SUFFIXES or modelfile(fe) or bool(_ENV_OR_BUILD.search(fe.name))
     return named and fe.size <= MAX_FILE_BYTES
 
 
 def _text(ctx: Context, fe: FileEntry) -> str:
-    text = ctx.snap.read_text(fe.path) or ""
-    if fe.suffix.lower() == ".ipynb":
-        try:
-            source = notebook_source(text)
-        except RecursionError:
-            source = None
-        text = source[0] + "\n" + "\n".join(source[1]) if source else ""
-    return text[:READ_CHARS]
+    if fe.suffix.lower() != ".ipynb":
+        return (ctx.snap.read_text(fe.path) or "")[:READ_CHARS]
+    # A notebook over the text cap (its outputs) is parsed from its bytes: its code cells are
+    # what is searched, and MAX_BYTES bounds them all.
+    try:
+        raw = ctx.snap.read_bytes(fe.path, MAX_NOTEBOOK_BYTES)
+        source = notebook_source(raw.decode("utf-8", "replace"))
+    except (OSError, RecursionError):
+        source = None
+    return (source[0] + "\n" + "\n".join(source[1]) if source else "")[:READ_CHARS]
 
 
 def searched(ctx: Context) -> Searched:
@@ -82,9 +85,12 @@ def searched(ctx: Context) -> Searched:
     left: list[str] = []
     for n, fe in enumerate(files):
         if read > MAX_BYTES or n >= MAX_FILES:
-            left = [f.path for f in files[n:]]
+            left += [f.path for f in files[n:]]
             break
-        read += fe.size
+        if fe.size > MAX_NOTEBOOK_BYTES:  # only a notebook can be this large here
+            left.append(fe.path)
+            continue
+        read += min(fe.size, MAX_FILE_BYTES)  # a notebook's outputs are not read as code
         texts.append((fe, _text(ctx, fe)))
     found = Searched(texts, left)
     ctx.memo["modelsearch"] = found
