@@ -87,6 +87,11 @@ def test_dict_of_choices_and_env_default(vet_repo: Vet) -> None:
     assert _answer(vet_repo, {"demo.py": env}) is None
     assigned = 'NAME = os.getenv("MT_MODEL", "acme/tiny-mt")\n'
     assert _answer(vet_repo, {"demo.py": assigned}) is None
+    paths = (
+        'D = os.getenv("MODEL_DIR", "models/tiny")\n'
+        'C = os.environ.get("CHECKPOINT", "checkpoints/last")\n'
+    )
+    assert _answer(vet_repo, {"demo.py": paths}) is True
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,7 @@ _ENV_DEFAULT = rx.compile(
 )
 _IN_LOADER = rx.compile(_LOADER_OPEN + r"(?:os\.)?$")
 _MODEL_VAR = rx.compile(r"(?i)model|repo|ckpt|checkpoint|base|weights|hub")
+_PATH_VAR = rx.compile(r"(?i)dir|path|folder|root|file|cache|home|url")
 _SUBSCRIPT = rx.compile(_LOADER_OPEN + r"(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\s*\[")
 _GITMODULE_URL = rx.compile(r"(?m)^[ \t]*url[ \t]*=[ \t]*(\S+)")
 
@@ -173,8 +174,10 @@ def _env_defaults(text: str) -> list[str]:
     out = []
     for m in list(_ENV_DEFAULT.finditer(text))[:100]:
         inside = _IN_LOADER.search(text[max(0, m.start() - 300) : m.start()])
-        if inside or _MODEL_VAR.search(m.group(1)):
-            out.append(m.group(2).strip())
+        named = _MODEL_VAR.search(m.group(1)) and not _PATH_VAR.search(m.group(1))
+        value = m.group(2).strip()
+        if (inside or named) and not OUTPUT_FOLDER.fullmatch(value.split("/")[0]):
+            out.append(value)
     return out
 
 
