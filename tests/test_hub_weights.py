@@ -221,9 +221,9 @@ def test_permissive_metadata_keys_stay_yes(vet_repo: Vet, files: dict[str, str])
 def test_code_past_the_search_bound_is_never_yes(
     vet_repo: Vet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from forkvet.vet import hubweights
+    from forkvet.vet import modelsearch
 
-    monkeypatch.setattr(hubweights, "MAX_HUB_FILES", 2)
+    monkeypatch.setattr(modelsearch, "MAX_FILES", 2)
     files = {f"pkg/m{i}.py": "x = 1\n" for i in range(4)}
     report = _report(
         vet_repo, {**files, "pkg/z.py": 'from_pretrained("mistralai/Mistral-7B-v0.1")'}

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from forkvet import rx, safeyaml
-from forkvet.snapshot import FileEntry
+from forkvet.vet import deplicenses, libraryzoos, modelrefs, modelsearch, weightsmeta
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import (
     ModelTerms,
@@ -29,15 +29,16 @@ from forkvet.vet.modelterms import (
 )
 
 
-def _load_table() -> tuple[dict[str, str], dict[str, str]]:
+def _load_table() -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
     raw = resources.files("forkvet.data").joinpath("hub_models.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(raw)
     known = {m["id"].lower(): m["license"] for m in data["models"]}
     legacy = {k.lower(): v.lower() for k, v in data["legacy"].items()}
-    return known, legacy
+    fixtures = frozenset(o["org"].lower() for o in data["fixture_orgs"])
+    return known, legacy, fixtures
 
 
-KNOWN, LEGACY = _load_table()
+KNOWN, LEGACY, FIXTURE_ORGS = _load_table()
 
 # The Hub's repository id: a namespace and a name, letters, digits, `-`, `_`, `.`.
 _HUB_ID = rx.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
@@ -82,8 +83,9 @@ _CLI_DOWNLOAD = rx.compile(
 # A clone of the Hub's repository (`git clone https://huggingface.co/org/name ckpt`) and a
 # server started on a Hub id (`vllm serve org/name`) download it too (round 20c, F5).
 _HUB_CLONE = rx.compile(
-    r"\bgit[ \t]+(?:lfs[ \t]+)?clone[ \t]+(?:--?[\w=.-]+[ \t]+)*https?://(?:www\.)?"
-    r"(?:huggingface\.co|hf\.co)/([\w.-]+/[\w-]+(?:\.[\w-]+)*?)(?:\.git)?(?:[\s/\"')]|$)"
+    r"\bgit[ \t]+(?:lfs[ \t]+)?clone[ \t]+(?:--?[\w=.-]+[ \t]+)*https?://"
+    r"(?:[\w-]+\.)*(?:huggingface\.co|hf\.co|hf-mirror\.com|modelscope\.(?:cn|ai))/(?:models/)?"
+    r"([\w.-]+/[\w-]+(?:\.[\w-]+)*?)(?:\.git)?(?:[\s/\"')]|$)"
 )
 _SERVE = rx.compile(
     r"\b(?:vllm|sglang|lmdeploy|text-generation-launcher|mlx_lm\.server)[ \t]+"
@@ -106,11 +108,8 @@ _FRONT_MATTER = rx.compile(
     r"\A\ufeff?\s*---(?:\r\n|\r|\n)((?s:.*?))(?:\r\n|\r|\n)---[ \t]*(?:\r\n|\n|\z)"
 )
 _CARD = rx.compile(r"(?i)^(?:readme|model[-_ ]?card[\w.-]*)\.(?:md|markdown|txt)$")
-_CODE_SUFFIXES = frozenset([".py", ".sh", ".bash", ".yaml", ".yml", ".json", ".toml", ".cfg"])
 MAX_IDS = 200
-MAX_HUB_FILES = 3000
-MAX_HUB_BYTES = 48 * 1024 * 1024
-MAX_CARDS = 40
+MAX_CARDS = 2000  # cards at any depth (21d F12: a bound hit is a gap, below)
 
 
 def _strings(text: str, tree: frozenset[str], python: bool = False) -> list[str]:
@@ -174,10 +173,11 @@ def _ollama(name: str) -> str:
 
 def _is_hub(name: str, tree: frozenset[str]) -> bool:
     """A hub id, not a local path: the id's shape, not a file name, and not a file or folder
-    of the tree (transformers loads a folder that exists). A name under a folder of the tree
-    (`checkpoints/best`, written by training) is a local path, but for an id the table or the
-    base-model names know: a folder named like the id's owner hides no download. A bare name
-    is a hub id only as the Hub's legacy ids are."""
+    of the tree (transformers loads a folder that exists). A name under a folder a run writes
+    into (`checkpoints/best`) is a local path, but for an id the table or the base-model names
+    know; any other folder named like the id's owner hides no download (round 21d, F14). A
+    unit-test fixture org's random weights are no weights; a bare name is a hub id only as the
+    Hub's legacy ids are."""
     if name.startswith(("ollama:", "github:")):
         return len(name) > 8 and ".." not in name
     if "/" not in name:
@@ -186,7 +186,9 @@ def _is_hub(name: str, tree: frozenset[str]) -> bool:
         return False
     if name.split("/")[0] in ("datasets", "spaces"):  # a data set's or a Space's address
         return False
-    if name.split("/")[0] in tree:
+    if name.split("/")[0].lower() in FIXTURE_ORGS:  # random weights a unit test builds on
+        return False
+    if name.split("/")[0] in tree and modelrefs.OUTPUT_FOLDER.fullmatch(name.split("/")[0]):
         return name.lower() in KNOWN or base_terms(name, "", "") is not None
     return True
 
@@ -206,59 +208,46 @@ def _judge(name: str, path: str, how: str) -> ModelTerms | str | None:
     return ModelTerms(path, what, [lic], research_only_text(lic), base_model=True)
 
 
-def _code_files(ctx: Context) -> list[FileEntry]:
-    files = [
-        f
-        for f in ctx.snap.files
-        if (f.suffix.lower() in _CODE_SUFFIXES or _modelfile(f) or _ENV_OR_BUILD.search(f.name))
-        and not f.vendored
-        and f.size <= 512 * 1024
-    ]
-    return files
+def _tree(ctx: Context) -> frozenset[str]:
+    """Every name and every `folder/name` pair of the tree, as seen from any folder (a script
+    run there): a hub id has two parts."""
+    if "hubweights.tree" not in ctx.memo:
+        ctx.memo["hubweights.tree"] = frozenset(
+            "/".join(parts[i : i + n])
+            for f in ctx.snap.files
+            for parts in [f.path.split("/")[:12]]
+            for n in (1, 2)
+            for i in range(len(parts) - n + 1)
+        )
+    tree: frozenset[str] = ctx.memo["hubweights.tree"]
+    return tree
 
 
-# Settings that run with the code: a container build's `ENV BASE_MODEL=org/name`, an
-# environment file's `BASE_MODEL=org/name` (`.env.example`), a Makefile's variable.
-_ENV_OR_BUILD = rx.compile(
-    r"(?i)^(?:dockerfile|containerfile|makefile|docker-compose)(?:[.-][\w.-]*)?$|"
-    r"^\.?env(?:\.[\w.-]+)?$|\.(?:env|dockerfile|containerfile|mk)$"
-)
-
-
-def _modelfile(fe: FileEntry) -> bool:
-    return fe.name == "Modelfile" or fe.name.startswith("Modelfile.") or fe.suffix == ".modelfile"
+def _known(name: str) -> bool:
+    """The table or the base-model names know the id (or the literal part of a computed id)."""
+    key = LEGACY.get(name.lower(), name.lower())
+    return key in KNOWN or base_terms(name, "", "", sized=True) is not None
 
 
 def _loaded(ctx: Context) -> tuple[list[tuple[str, str, str]], list[str]]:
     """(id, path, how) for every hub id the README, code, configs and scripts load, and how
-    the code files a bound left unsearched (MAX_HUB_FILES files, MAX_HUB_BYTES in all)."""
-    # Every name and every `folder/name` pair of the tree, as seen from any folder (a script
-    # run there): a hub id has two parts.
-    tree = frozenset(
-        "/".join(parts[i : i + n])
-        for f in ctx.snap.files
-        for parts in [f.path.split("/")[:12]]
-        for n in (1, 2)
-        for i in range(len(parts) - n + 1)
-    )
+    the code files a bound left unsearched (modelsearch.MAX_FILES files, MAX_BYTES in all)."""
+    tree = _tree(ctx)
     readme = ctx.snap.readme.path if ctx.snap.readme else "README"
     out = [(i, readme, "loads") for i in _strings(ctx.readme[:200_000], tree)]
-    read = 0
-    files = _code_files(ctx)
-    for n, fe in enumerate(files):
-        if read > MAX_HUB_BYTES or n >= MAX_HUB_FILES or len(out) >= MAX_IDS:
-            return out + _card_bases(ctx), [f.path for f in files[n:]]
-        read += fe.size
-        text = (ctx.snap.read_text(fe.path) or "")[:200_000]
-        if _modelfile(fe):
+    found = modelsearch.searched(ctx)
+    for fe, text in found.texts:
+        if len(out) >= MAX_IDS:
+            break
+        if modelsearch.modelfile(fe):
             out += [
                 (_modelfile_from(m.group(1)), fe.path, "runs")
                 for m in list(_MODELFILE_FROM.finditer(text))[:5]
                 if _modelfile_from(m.group(1))
             ]
         elif "/" in text or "ollama" in text:
-            out += [(i, fe.path, "loads") for i in _strings(text, tree, fe.suffix == ".py")]
-    return out + _card_bases(ctx), []
+            out += [(i, fe.path, "loads") for i in _strings(text, tree, modelsearch.is_python(fe))]
+    return out + _card_bases(ctx), found.left
 
 
 def _modelfile_from(name: str) -> str:
@@ -270,25 +259,34 @@ def _modelfile_from(name: str) -> str:
 
 def _card_bases(ctx: Context) -> list[tuple[str, str, str]]:
     """A model card's front matter `base_model` (a README, `MODEL_CARD.md`, a weights folder's
-    card): the Hub's scalar, block list or flow list, read as YAML (19c L13)."""
+    card, at any depth): the Hub's scalar, block list or flow list, read as YAML (19c L13),
+    and a Space card's `models:`."""
     out: list[tuple[str, str, str]] = []
     cards = [f for f in ctx.snap.files if _CARD.match(f.name) and not f.vendored]
     cards.sort(key=lambda f: f.path.count("/"))
     for fe in cards[:MAX_CARDS]:
-        if fe.path.count("/") > 6 or fe.size > 1 << 20:
+        if fe.size > 1 << 20:
             continue
         fm = _FRONT_MATTER.match((ctx.snap.read_text(fe.path) or "")[:100_000])
         try:
             data = safeyaml.load(fm.group(1)) if fm else None
         except (ValueError, RecursionError, yaml.YAMLError):
             data = None  # read by pattern elsewhere; nothing to add here
-        base = data.get("base_model") if isinstance(data, dict) else None
-        names = base if isinstance(base, list) else [base]
-        out += [
-            (n.strip(), fe.path, "names as its base model")
-            for n in names[:20]
-            if isinstance(n, str) and n.strip()
-        ]
+        # `base_model`, and a Space card's `models:` (the models the Space runs; 21d F4).
+        for key, how in (("base_model", "names as its base model"), ("models", "runs")):
+            base = data.get(key) if isinstance(data, dict) else None
+            names = base if isinstance(base, list) else [base]
+            out += [
+                (n.strip(), fe.path, how) for n in names[:20] if isinstance(n, str) and n.strip()
+            ]
+    if len(cards) > MAX_CARDS:  # judged as an id no table knows: a gap naming the bound
+        out.append(
+            (
+                f"{len(cards) - MAX_CARDS} model cards past {MAX_CARDS} unread",
+                cards[MAX_CARDS].path,
+                "",
+            )
+        )
     return out
 
 
@@ -301,7 +299,10 @@ def downloads(ctx: Context) -> list[ModelTerms]:
     unknown: list[tuple[str, str]] = []
     seen: set[str] = set()
     loaded, left = _loaded(ctx)
-    for name, path, how in loaded[:MAX_IDS]:
+    refs = modelrefs.code_names(ctx, lambda n: _is_hub(n, _tree(ctx)), _known)
+    computed = [(t, p, "loads the computed id") for p, t in refs.computed]
+    named = [c for c in computed if _known(c[0])]  # its literal part names known terms
+    for name, path, how in loaded[:MAX_IDS] + refs.names + named:
         if name.lower() in seen:
             continue
         seen.add(name.lower())
@@ -311,6 +312,11 @@ def downloads(ctx: Context) -> list[ModelTerms]:
         elif judged is not None:
             out.append(judged)
     out += _modelfile_licenses(ctx)
+    zoo, zoo_unknown = libraryzoos.zoo_loads(ctx)  # models a library names (21d F2)
+    out += zoo + weightsmeta.metadata_terms(ctx, _judge)  # weights files' own metadata (F1)
+    unknown += zoo_unknown
+    out += deplicenses.dependency_terms(ctx)  # code it cannot run without (21d F8)
+    unknown += [(f"a computed id {t!r}", p) for t, p, _ in computed if not _known(t)]
     if unknown:
         ids = ", ".join(f"{n} ({p})" for n, p in unknown[:8])
         more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
@@ -318,8 +324,9 @@ def downloads(ctx: Context) -> list[ModelTerms]:
         out.append(ModelTerms(unknown[0][1], what, [], False, unverified=True))
     if left:  # a bound that is hit fails closed, and says so
         what = (
-            f"{len(left)} code file(s) past the bound ({MAX_HUB_FILES} files, "
-            f"{MAX_HUB_BYTES >> 20} MiB) not searched for weights it downloads, from {left[0]}"
+            f"{len(left)} code file(s) past the bound ({modelsearch.MAX_FILES} files, "
+            f"{modelsearch.MAX_BYTES >> 20} MiB) not searched for weights it downloads, "
+            f"from {left[0]}"
         )
         out.append(ModelTerms(left[0], what, [], False, unverified=True))
     ctx.memo["hubweights"] = out
@@ -329,7 +336,7 @@ def downloads(ctx: Context) -> list[ModelTerms]:
 def _modelfile_licenses(ctx: Context) -> list[ModelTerms]:
     """A Modelfile's `LICENSE` directive: the weights' license in Ollama's own field (19c L14)."""
     out: list[ModelTerms] = []
-    for fe in [f for f in ctx.snap.files if _modelfile(f) and f.size <= 512 * 1024][:10]:
+    for fe in [f for f in ctx.snap.files if modelsearch.modelfile(f) and f.size <= 512 * 1024][:10]:
         for m in list(_MODELFILE_LICENSE.finditer(ctx.snap.read_text(fe.path) or ""))[:3]:
             text = " ".join((m.group(1) or m.group(2) or "").split())
             if text:

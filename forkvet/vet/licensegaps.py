@@ -14,7 +14,7 @@ import unicodedata
 from collections import Counter
 
 from forkvet import rx
-from forkvet.vet import licensedb, licensefields, modelterms, weightsdocs
+from forkvet.vet import licensedb, licensefields, modelsearch, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import sentences
 from forkvet.vet.readmereader import (
@@ -193,38 +193,13 @@ def _linked_terms(sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out[:3]
 
 
-# Past the files the base-model search reads (modelterms.MAX_CODE_FILES, MAX_CODE_BYTES), the
-# rest are searched too, more cheaply, to these bounds; past them, a gap (round 20c, F7).
-_MORE_CODE_FILES = 5000
-_MORE_CODE_BYTES = 64 * 1024 * 1024
-
-
 def _unsearched_base(ctx: Context) -> list[tuple[str, str]]:
-    """A research-only or conditional base model loaded by a file past the base-model
-    search's bound, or files past the wider bound here: never a silent pass."""
-    # The files modelterms._code_base searches, in its order (that module is the Hub's).
-    files = [
-        f
-        for f in ctx.snap.files
-        if f.suffix.lower() in modelterms._CODE_SUFFIXES and not f.vendored and f.size <= 512 * 1024
-    ]
-    head = files[: modelterms.MAX_CODE_FILES]
-    start = read = 0
-    while start < len(head) and read <= modelterms.MAX_CODE_BYTES:
-        read += head[start].size
-        start += 1
-    rest = files[start:]
-    if len(rest) > _MORE_CODE_FILES or sum(f.size for f in rest) > _MORE_CODE_BYTES:
-        return [(rest[0].path, f"{len(rest)} code files past the base-model search, unread")]
-    for fe in rest:
-        text = (ctx.snap.read_text(fe.path) or "")[:200_000]
-        if "/" not in text:
-            continue
-        for name in modelterms._set_names(text):
-            found = modelterms.base_terms(name, fe.path, "the code loads", sized=True)
-            if found:
-                return [(fe.path, f"{found.what}, past the files the search reads first")]
-    return []
+    """Code files past the one model search's bound (modelsearch, which every reader of model
+    names consumes): what they load is unread, never a silent pass."""
+    left = modelsearch.searched(ctx).left
+    if not left:
+        return []
+    return [(left[0], f"{len(left)} code files past the model search's bound, unread")]
 
 
 # Scripts whose languages forkvet has terms words for (licenseterms' foreign tables: Chinese,

@@ -16,6 +16,7 @@ import yaml
 
 from forkvet import rx, safeparse, safeyaml
 from forkvet.snapshot import FileEntry
+from forkvet.vet import modelsearch
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import BASE_MODELS, clauses
 from forkvet.vet.textnorm import fold
@@ -470,9 +471,6 @@ _MODEL_DEFAULT = rx.compile(
     r"(?i)add_argument\(\s*[\"']--?[\w-]*(?:model|base|ckpt|checkpoint)[\w-]*[\"'][^)\n]*?"
     r"default\s*=\s*[\"']([\w.-]+/[\w.-]+)[\"']"
 )
-_CODE_SUFFIXES = frozenset([".py", ".sh", ".bash", ".yaml", ".yml", ".json", ".toml", ".cfg"])
-MAX_CODE_FILES = 400
-MAX_CODE_BYTES = 8 * 1024 * 1024
 
 
 def _set_names(text: str) -> list[str]:
@@ -497,20 +495,10 @@ def base_terms(name: str, path: str, how: str, sized: bool = False) -> ModelTerm
 
 
 def _code_base(ctx: Context) -> ModelTerms | None:
-    """A research-only or conditionally licensed base model the repository's own code, configs
-    or scripts load or set (round 16): counted as one the README's code loads. Bounded: the
-    first MAX_CODE_FILES such files, MAX_CODE_BYTES in all, 200 kB of each."""
-    read = 0
-    files = [
-        f
-        for f in ctx.snap.files
-        if f.suffix.lower() in _CODE_SUFFIXES and not f.vendored and f.size <= 512 * 1024
-    ]
-    for fe in files[:MAX_CODE_FILES]:
-        if read > MAX_CODE_BYTES:
-            break
-        read += fe.size
-        text = (ctx.snap.read_text(fe.path) or "")[:200_000]
+    """A research-only or conditionally licensed base model the repository's own code, configs,
+    scripts or notebooks load or set (round 16): counted as one the README's code loads. The
+    texts are the one model search's (modelsearch: its bound is a gap of its own)."""
+    for fe, text in modelsearch.searched(ctx).texts:
         if "/" not in text:
             continue
         for name in _set_names(text):

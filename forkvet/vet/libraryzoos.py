@@ -1,0 +1,83 @@
+"""Models a library downloads by its own name (outside attack round 21d, F2).
+
+InsightFace's `FaceAnalysis(name="buffalo_l")`, torchvision's `ViT_H_14_Weights.
+IMAGENET1K_SWAG_E2E_V1`, keras_hub's `from_preset("llama3_8b_en")`, `kagglehub.
+model_download("metaresearch/llama-2/…")`, timm's `create_model(name, pretrained=True)` fetch
+weights no Hub id names. Which libraries, how their calls name a model and what each name's
+license is live in a data table (`forkvet/data/library_models.json`), not in code: a name the
+table's entries match is judged by its license; a library whose names the table cannot judge
+(`other: "unverified"`) makes commercial use unclear, naming the model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from forkvet import rx
+from forkvet.vet import modelsearch
+from forkvet.vet.context import Context
+from forkvet.vet.modelterms import ModelTerms, research_only_text
+
+MAX_CALLS = 20
+
+
+@dataclass(frozen=True)
+class Library:
+    name: str
+    imports: rx.Pattern[str]
+    call: rx.Pattern[str]
+    models: list[tuple[rx.Pattern[str], str]]  # (name pattern, license)
+    other: str | None  # "unverified", a license, or None (the code's license answers)
+
+
+def _load() -> tuple[list[Library], list[tuple[rx.Pattern[str], str]]]:
+    raw = resources.files("forkvet.data").joinpath("library_models.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(raw)
+    libraries = []
+    for lib in data["libraries"]:
+        other = lib["other"]
+        libraries.append(
+            Library(
+                lib["library"],
+                rx.compile(lib["imports"]),
+                rx.compile(lib["call"]),
+                [(rx.compile(m["pattern"]), m["license"]) for m in lib["models"]],
+                other["license"] if isinstance(other, dict) else other,
+            )
+        )
+    bases = [(rx.compile(b["pattern"]), b["license"]) for b in data["base_names"]]
+    return libraries, bases
+
+
+LIBRARIES, BASE_NAMES = _load()
+
+
+def base_name_license(name: str) -> str | None:
+    """The license of a base model named as weights metadata writes it (`flux1-dev`)."""
+    return next((lic for p, lic in BASE_NAMES if p.search(name)), None)
+
+
+def zoo_loads(ctx: Context) -> tuple[list[ModelTerms], list[tuple[str, str]]]:
+    """(terms of the library models the code loads, (model, path) for those no entry judges)."""
+    judged: list[ModelTerms] = []
+    unknown: list[tuple[str, str]] = []
+    for fe, text in modelsearch.searched(ctx).texts:
+        if not modelsearch.is_python(fe):
+            continue
+        for lib in LIBRARIES:
+            if not lib.imports.search(text):
+                continue
+            for m in list(lib.call.finditer(text))[:MAX_CALLS]:
+                name = next((g for g in m.groups() if g), "") or "(its default model)"
+                lic = next((lic for p, lic in lib.models if p.search(name)), lib.other)
+                if lic == "unverified":
+                    unknown.append((f"{lib.name} {name}", fe.path))
+                elif lic:
+                    what = f"{fe.path}: loads {lib.name}'s {name}, weights under {lic}"
+                    judged.append(
+                        ModelTerms(fe.path, what, [lic], research_only_text(lic), base_model=True)
+                    )
+    return judged[:20], unknown[:20]
