@@ -30,6 +30,7 @@ from forkvet.vet import (
     jsontokens,
     loadertext,
     modelindex,
+    nativefiles,
     pickles,
 )
 from forkvet.vet.compiled import compiled_risks
@@ -2219,6 +2220,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     _code_risks(ctx, risks)
     # after the code risks: they read every Python file
     risks += compiled_risks(ctx.snap, _installed_names(ctx))
+    risks += nativefiles.native_risks(ctx.snap)  # by content, whatever the name (21a F8)
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _other_ref_risks(ctx)

@@ -228,3 +228,27 @@ def test_a_plain_variable_beside_a_server_is_no_warning(vet_repo: Callable[..., 
     quiet = "data_dir: ${oc.env:DATA_DIR}\nurl: http://example.org/data\n"
     report = vet_repo({**README, "c.yaml": quiet})
     assert not [r for r in report.risks if r.kind == "secret-to-server"]
+
+
+# -- F8: native code by content, whatever its name ----------------------------------------------
+ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + b"\x03\x00\x3e\x00" + bytes(44)
+PE = b"MZ" + bytes(58) + (64).to_bytes(4, "little") + b"PE\x00\x00" + bytes(32)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [("assets/colormap.bin", ELF), ("img/logo.png", PE), ("weights/x.json", ELF)],
+    ids=["elf-bin", "pe-png", "elf-json"],
+)
+def test_a_native_image_named_as_data_is_an_error(
+    vet_repo: Callable[..., Report], name: str, data: bytes
+) -> None:
+    report = vet_repo({**README, name: data})
+    [risk] = [r for r in report.risks if r.kind == "native-code"]
+    assert risk.severity == "error" and risk.path == name
+
+
+def test_a_native_image_under_its_own_suffix_is_a_warning(vet_repo: Callable[..., Report]) -> None:
+    files = {**README, "tools/helper": ELF, "mex/train.mexw64": PE, "lib/my-languages.so": ELF}
+    [risk] = [r for r in vet_repo(files).risks if r.kind == "native-code"]
+    assert risk.severity == "warning" and risk.message.startswith("3 native")
