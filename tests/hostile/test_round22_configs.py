@@ -252,3 +252,37 @@ def test_a_native_image_under_its_own_suffix_is_a_warning(vet_repo: Callable[...
     files = {**README, "tools/helper": ELF, "mex/train.mexw64": PE, "lib/my-languages.so": ELF}
     [risk] = [r for r in vet_repo(files).risks if r.kind == "native-code"]
     assert risk.severity == "warning" and risk.message.startswith("3 native")
+
+
+# -- #19: round 21's false errors on real repositories (evalstrings) ----------------------------
+def test_a_host_name_is_no_reference(vet_repo: Callable[..., Report]) -> None:
+    # SeanNaren/deepspeech.pytorch kubernetes/data/storage.yaml
+    k8s = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nprovisioner: pd.csi.storage.gke.io\n"
+    files = {**README, "kubernetes/storage.yaml": k8s, "b.yaml": "m: pd.read_pickle\n"}
+    assert _paths(vet_repo(files)) == ["b.yaml"]
+
+
+def test_a_name_under_the_trees_package_that_nothing_binds_is_no_reference(
+    vet_repo: Callable[..., Report],
+) -> None:
+    # google/dopamine docs/api_docs/python/dopamine/_api_cache.json names an old layout
+    files = {
+        **README,
+        "pkg/__init__.py": "",
+        "pkg/jax/agent.py": "class Agent:\n    pass\n",
+        "pkg2/__init__.py": "import os\n",
+        "docs/_api_cache.json": '{"a": "pkg.agents.dqn.dqn_agent.Agent", "b": "pkg.jax.agent"}',
+        "c.json": '{"m": "pkg2.os.system"}',
+    }
+    assert _paths(vet_repo(files)) == ["c.json"]
+
+
+def test_a_call_of_a_tree_name_no_evaluating_file_sees_is_data(
+    vet_repo: Callable[..., Report],
+) -> None:
+    # lm-sys/FastChat theme.json: CSS `url(...)`; `url` is a def of a script that evaluates nothing
+    theme = '{"theme": {"body": "url(\\"data:image/svg+xml,%3csvg%3e\\")"}}'
+    files = {**README, "web/util.py": "def url(x):\n    return x\n", "theme.json": theme}
+    assert _paths(vet_repo(files)) == []
+    evaluator = "from web.util import url\n\ndef parse(m):\n    return eval(m)\n"
+    assert _paths(vet_repo({**files, "models/yolo.py": evaluator})) == ["theme.json"]
