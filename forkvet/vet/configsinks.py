@@ -95,6 +95,25 @@ def _settings() -> list[dict[str, object]]:
     return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
 
 
+# -- INI files in absent submodules -------------------------------------------------------------
+_INI = (".ini", ".cfg")
+
+
+def acts_on_ini(named: str, texts: list[str]) -> bool:
+    """Whether a named file is one a loader acts on: an INI/.cfg file only where the tree's
+    Python names a loader that acts on its values (config_sinks.json `ini_loaders`: fileConfig
+    evaluates them, Hydra's instantiate calls a `_target_`); any other file always."""
+    if not named.lower().endswith(_INI):
+        return True
+    return any(_ini_loaders().search(t) for t in texts)
+
+
+@cache
+def _ini_loaders() -> rx.Pattern[str]:
+    words = "|".join(rx.escape(w) for w in _list("ini_loaders"))
+    return rx.compile(rf"(?:^|[^A-Za-z0-9_])(?:{words})(?:[^A-Za-z0-9_]|$)")
+
+
 # -- environment variables ----------------------------------------------------------------------
 
 

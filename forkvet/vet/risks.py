@@ -2031,6 +2031,7 @@ def _submodules_used(ctx: Context, paths: list[str]) -> tuple[dict[str, str], di
     loads: dict[str, str] = {}
     read = 0
     sources = [("the README", ctx.readme or "")]
+    code = [py.text for py in ctx.py.files]  # what an INI inside is read by (configsinks)
     for f in ctx.snap.files:
         if read > _MAX_USE_BYTES:
             break
@@ -2063,7 +2064,13 @@ def _submodules_used(ctx: Context, paths: list[str]) -> tuple[dict[str, str], di
             for path in paths:
                 brought.setdefault(path, f"{where} brings submodules in (`{how}`)")
         for path in paths:
-            if path not in loads and f"{path}/" in text and inside[path].search(text):
+            if (
+                path not in loads
+                and f"{path}/" in text
+                and any(
+                    configsinks.acts_on_ini(m.group(0), code) for m in inside[path].finditer(text)
+                )
+            ):
                 loads[path] = f"{where} names a file inside it that a loader reads"
     return brought, loads
 

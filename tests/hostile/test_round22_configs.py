@@ -286,3 +286,31 @@ def test_a_call_of_a_tree_name_no_evaluating_file_sees_is_data(
     assert _paths(vet_repo(files)) == []
     evaluator = "from web.util import url\n\ndef parse(m):\n    return eval(m)\n"
     assert _paths(vet_repo({**files, "models/yolo.py": evaluator})) == ["theme.json"]
+
+
+# keras-retinanet: a test reads tests/test-data/config/config.ini (an absent submodule) with
+# configparser; only a loader that acts on INI values (fileConfig, instantiate) makes it code.
+SUBMODULE = {
+    ".gitmodules": '[submodule "t"]\n\tpath = tests/test-data\n\turl = https://e.org/t.git\n',
+    "tests/test_anchors.py": "cfg = read_config_file('tests/test-data/config/config.ini')\n",
+}
+
+
+def test_an_ini_in_an_absent_submodule_read_as_data_is_no_error(
+    vet_repo: Callable[..., Report],
+) -> None:
+    kinds = {r.kind: r.severity for r in vet_repo({**README, **SUBMODULE}).risks}
+    assert kinds.get("submodule-unverified") != "error", kinds
+
+
+@pytest.mark.parametrize(
+    "loader",
+    ["import logging.config\nlogging.config.fileConfig(path)\n", "import hydra\n"],
+    ids=["fileconfig", "hydra"],
+)
+def test_an_ini_in_an_absent_submodule_a_loader_acts_on_is_not_verified(
+    vet_repo: Callable[..., Report], loader: str
+) -> None:
+    report = vet_repo({**README, **SUBMODULE, "train.py": loader})
+    kinds = {r.kind: r.severity for r in report.risks}
+    assert kinds.get("submodule-unverified") == "error", kinds
