@@ -1072,6 +1072,45 @@ except SystemExit:
 """,
     ),
 ]
+# Round 21a F9, F10: logging's config loaders (standard library). fileConfig evaluates an INI
+# handler's `args` (config-string-eval); dictConfig imports a `()` factory and calls it with the
+# entry's keys, as hydra.utils.instantiate calls a `_target_` (hydra-instantiate).
+_INI_HEAD = (
+    "[loggers]\nkeys=root\n\n[handlers]\nkeys=h\n\n[formatters]\nkeys=\n\n"
+    "[logger_root]\nlevel=INFO\nhandlers=h\n\n[handler_h]\nclass=StreamHandler\n"
+)
+CASES += [
+    Case(
+        "config-string-eval",
+        "logging-fileconfig-args",
+        "logging.conf",
+        ("logging.config",),
+        f"""
+args = "(sys.stderr if %s else sys.stderr,)" % ({_PAYLOAD!r} % MARK)
+open(P, 'w').write({_INI_HEAD!r} + 'args=' + args.replace('%', '%%') + '\\n')
+""",
+        "import logging.config\nlogging.config.fileConfig(P)\n",
+    ),
+    Case(
+        "hydra-instantiate",
+        "logging-dictconfig-factory",
+        "conf/logging.yaml",
+        ("yaml", "logging.config"),
+        """
+import yaml
+cfg = {'version': 1, 'handlers': {'audit': {'()': 'builtins.open', 'file': MARK, 'mode': 'w'}},
+       'root': {'handlers': []}}
+open(P, 'w').write(yaml.safe_dump(cfg))
+""",
+        """
+import logging.config, yaml
+try:
+    logging.config.dictConfig(yaml.safe_load(open(P)))
+except Exception:
+    pass  # an open() is no handler: dictConfig fails after it ran
+""",
+    ),
+]
 # Loaders whose files another loader's case covers.
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 # Loaders of another repository's code, no file of this tree: the call is the finding
