@@ -516,24 +516,46 @@ _OC_ENV = rx.compile(r"\$\{oc\.env:[ \t]*([A-Za-z_][A-Za-z0-9_]*)")
 _SERVER = rx.compile(r"(?i)\b(?:https?|grpc|wss?|tcp|ftp)://[^\s\"'/]+")
 
 
+def _own_service(server: str, services: set[str]) -> bool:
+    """Whether a server's domain (the label before its top-level domain) is the secret's own
+    service (`www.comet.ml` for `COMET_API_TOKEN`; not `hf.example.com` for `HF_TOKEN`)."""
+    host = server.split("://", 1)[-1].split(":", 1)[0].lower()
+    labels = host.split(".")
+    domain = labels[-2] if len(labels) >= 2 else host
+    return any(w and w in domain for w in services)
+
+
 def secret_risks(path: str, text: str) -> list[Risk]:
-    """A warning for a secret-looking variable read with `${oc.env:...}` in a config that
-    also names a server: the value goes wherever the config hands it (a logger, a run name)."""
+    """A warning for a secret-looking variable read with `${oc.env:...}` in a config whose
+    values name a server that is not the secret's own service (`COMET_API_TOKEN` beside
+    comet.ml passes; `HF_TOKEN` beside 203.0.113.7 does not): the value goes wherever the
+    config hands it (a logger, a run name). Comments are no values."""
     if "oc.env" not in text:
         return []
     words = set(_list("secret_words"))
     secrets = [
         m.group(1) for m in _OC_ENV.finditer(text) if words & set(m.group(1).upper().split("_"))
     ]
-    server = _SERVER.search(text)
-    if not secrets or server is None:
+    if not secrets:
+        return []
+    services = {s.split("_", 1)[0].lower() for s in secrets}
+    server = next(
+        (
+            m.group(0)
+            for scalar in (s for doc in _documents(text) for s in _scalars(doc))
+            for m in _SERVER.finditer(scalar.value)
+            if not _own_service(m.group(0), services)
+        ),
+        None,
+    )
+    if server is None:
         return []
     return [
         Risk(
             "secret-to-server",
             "warning",
             f"Config reads secrets from the environment ({', '.join(sorted(set(secrets))[:3])}, "
-            f"with OmegaConf's `${{oc.env:...}}`) and names a server ({server.group(0)[:80]}): "
+            f"with OmegaConf's `${{oc.env:...}}`) and names a server ({server[:80]}): "
             "the resolved value goes wherever the config hands it (a logger's run name, a "
             "tracking URI). Check where before running with these variables set.",
             path,
