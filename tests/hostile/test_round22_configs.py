@@ -325,11 +325,3 @@ def test_a_secret_handed_to_its_own_service_is_no_warning(vet_repo: Callable[...
     evil = "k: ${oc.env:HF_TOKEN}\nlogger:\n  tracking_uri: https://hf.example.com\n"
     report = vet_repo({**README, "comet.yaml": comet, "evil.yaml": evil})
     assert [r.path for r in report.risks if r.kind == "secret-to-server"] == ["evil.yaml"]
-
-
-def test_gin_configurable_code_is_the_repositorys_own(vet_repo: Callable[..., Report]) -> None:
-    # google/dopamine: the API-docs cache names gin-configurable classes and functions
-    source = "import gin\n\n@gin.configurable\nclass Agent:\n    pass\n"
-    files = {**README, "pkg/__init__.py": "", "pkg/agent.py": source}
-    files["docs/cache.json"] = '{"a": "pkg.agent.Agent"}'
-    assert _paths(vet_repo(files)) == []
