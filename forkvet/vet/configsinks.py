@@ -43,7 +43,7 @@ from forkvet.vet import configformats, configtargets
 # What a sink needs in a text (searched window by window with risks.py's other needs).
 _NEED = rx.compile(
     r"env_set|job_logging|hydra_logging|(?:^|[\s{,\"'])\(\)[\"']?[ \t]*:|ext://"
-    r"|^[ \t]*\[(?:handler|formatter)_|oc\.env:|^[ \t]*[\"']?version[\"']?[ \t]*:[ \t]*1\b",
+    r"|^[ \t]*\[(?:handler|formatter)_|oc\.env:|(?:^|[\s{,])[\"']?version[\"']?[ \t]*:[ \t]*1\b",
     rx.M,
 )
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -218,7 +218,7 @@ def risks(path: str, text: str, own: configtargets.OwnModules) -> Judged:
     """What the sinks of one config text do: Hydra env_set, dictConfig, fileConfig INI,
     `${oc.env:SECRET}` beside a server (three risks of each at most)."""
     out = Judged()
-    group = _logging_group(path)
+    group = _logging_group(path) or _LOGGING_PACKAGE.search(text) is not None
     for doc in _documents(text):
         for kind, node in _sink_nodes(doc, group):
             if kind == "env":
@@ -229,6 +229,10 @@ def risks(path: str, text: str, own: configtargets.OwnModules) -> Judged:
         out.risks += fileconfig_risks(path, text, own)
     out.risks += secret_risks(path, text)
     return out
+
+
+# A Hydra config whose header puts it in a logging node (`# @package hydra.job_logging`).
+_LOGGING_PACKAGE = rx.compile(r"(?m)^#[ \t]*@package[ \t]+hydra\.(?:job|hydra)_logging[ \t]*$")
 
 
 def _logging_group(path: str) -> bool:

