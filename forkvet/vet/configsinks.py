@@ -12,8 +12,8 @@ sinks is forkvet/data/config_sinks.json; each value is judged where the loader a
   imported. They are judged as config targets are (the repository's own code or a known class:
   configtargets.allowed), plus logging's own stream and file handlers; a file handler's
   `filename` must stay in the run (relative, no `..`: a format string appended to `~/.bashrc`
-  is a command). These subtrees are judged by this rule alone (claimed lines: not as Hydra 1.0
-  `class` targets, nor as strings a YOLOv5 loader evaluates).
+  is a command). The values it judges are judged by this rule alone (claimed: not as Hydra
+  1.0 `class` targets, nor as strings a YOLOv5 loader evaluates).
 - logging's `fileConfig` INI (any configparser text with `handler_*`/`formatter_*` sections):
   `class`, `args` and `kwargs` are `eval`ed in logging's namespace; anything beyond literals,
   `sys.stdout`/`sys.stderr` and logging's own classes is an error.
@@ -73,10 +73,20 @@ def _matches(name: str, key: str) -> bool:
 
 @dataclass
 class Judged:
-    """The risks of one text, and the lines a sink's rule judged (no other rule judges them)."""
+    """The risks of one text, and the (line, value) of each scalar a sink's rule judged: no
+    other rule judges that value there (a dictConfig's `class` is no Hydra 1.0 target, its
+    `filename` no string a YOLOv5 loader evaluates). Values, not lines or subtrees: a
+    `_target_` beside them (`{class: logging.StreamHandler, _target_: os.system}`) is judged."""
 
     risks: list[Risk] = field(default_factory=list)
-    claimed: set[int] = field(default_factory=set)
+    claimed: set[tuple[int, str]] = field(default_factory=set)
+
+    def judged(self, risk: Risk) -> bool:
+        """Whether another rule's risk is about a value this rule judged (it quotes it)."""
+        return any(
+            line == risk.line and repr(value.strip()[:120]) in risk.message
+            for line, value in self.claimed
+        )
 
 
 def named(path: str) -> bool:
@@ -310,8 +320,7 @@ def _dictconfig(
     path: str, node: yaml.MappingNode, own: configtargets.OwnModules, out: Judged
 ) -> None:
     """A dictConfig's handlers, formatters and filters: `()` and `class` imported and called,
-    a file handler's `filename`, every `ext://` value imported. Its lines are claimed."""
-    out.claimed.update(range(node.start_mark.line + 1, node.end_mark.line + 2))
+    a file handler's `filename`, every `ext://` value imported; each value is claimed."""
     found: list[Risk] = []
     keys = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
     for section in _SECTIONS:
@@ -320,19 +329,31 @@ def _dictconfig(
             continue
         for _, entry in entries.value:
             if isinstance(entry, yaml.MappingNode):
-                found += _entry(path, entry, own)
+                found += _entry(path, entry, own, out.claimed)
     for scalar in _scalars(node):
         name = scalar.value.strip()
-        if name.startswith("ext://") and not _logging_allowed(name[6:].strip(), own, refs=True):
+        if not name.startswith("ext://"):
+            continue
+        out.claimed.add((scalar.start_mark.line + 1, scalar.value))
+        if not _logging_allowed(name[6:].strip(), own, refs=True):
             found.append(
                 _logging_risk(path, "ext://", name[6:].strip(), scalar.start_mark.line + 1)
             )
     out.risks += found[:3]
 
 
-def _entry(path: str, entry: yaml.MappingNode, own: configtargets.OwnModules) -> list[Risk]:
+def _entry(
+    path: str,
+    entry: yaml.MappingNode,
+    own: configtargets.OwnModules,
+    claimed: set[tuple[int, str]],
+) -> list[Risk]:
     fields = {k.value: v for k, v in entry.value if isinstance(k, yaml.ScalarNode)}
     out: list[Risk] = []
+    for key in ("()", "class", "filename"):
+        value = fields.get(key)
+        if isinstance(value, yaml.ScalarNode):
+            claimed.add((value.start_mark.line + 1, value.value))
     for key in ("()", "class"):
         value = fields.get(key)
         if not isinstance(value, yaml.ScalarNode):

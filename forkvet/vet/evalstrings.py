@@ -98,12 +98,13 @@ def risks(
     own: owncode.Owns,
     tick: Callable[[], None] = lambda: None,
     said: list[str] | None = None,
-    claimed: set[int] | frozenset[int] = frozenset(),
+    claimed: set[tuple[int, str]] | frozenset[tuple[int, str]] = frozenset(),
 ) -> list[Risk]:
     """The first three strings of a config text that are code when a loader evaluates them;
     tick is called every thousand strings (it raises when the file's time is spent); a
     string another finding of the file quotes (said: their messages) is not told again, nor
-    one on a line another rule judged (claimed: a logging dictConfig's, see configsinks)."""
+    a value another rule judged there (claimed: (line, value) of a logging dictConfig's
+    `class`/`filename`, see configsinks)."""
     out: list[Risk] = []
     judged: dict[str, str] = {}  # a data file repeats its strings
     for n, (value, line) in enumerate(_strings(text)):
@@ -111,7 +112,7 @@ def risks(
             tick()
         if not _may_be_code(value) or any(repr(value.strip()[:120]) in m for m in said or ()):
             continue
-        if line in claimed:
+        if line is not None and (line, value) in claimed:
             continue
         if value not in judged:
             judged[value] = judge(value, own)

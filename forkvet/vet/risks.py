@@ -1287,7 +1287,7 @@ class _YamlScan:
                         for r in configtargets.config_risks(
                             self.ctx.snap, f.path, need.text, self.own()
                         )
-                        if r.line not in sinks.claimed
+                        if not sinks.judged(r)
                     ]
                     if configtargets.unread_format(f.suffix, need.text):
                         found.append(_config_unverified(f.path, "a format forkvet does not read"))
@@ -1361,7 +1361,7 @@ class _YamlScan:
         return configsinks.Judged()
 
     def _string_risks(
-        self, f: FileEntry, need: _Needs, found: list[Risk], claimed: set[int]
+        self, f: FileEntry, need: _Needs, found: list[Risk], claimed: set[tuple[int, str]]
     ) -> list[Risk]:
         """Config strings that are code when a library evaluates them (evalstrings, round 20a
         F2/F7), but those another finding of the file quotes. They get a budget of their own

@@ -346,3 +346,15 @@ def test_a_dictconfig_found_by_content(
     vet_repo: Callable[..., Report], path: str, text: str
 ) -> None:
     assert _paths(vet_repo({**README, path: text})) == [path]
+
+
+def test_a_target_beside_a_dictconfig_value_is_still_judged(
+    vet_repo: Callable[..., Report],
+) -> None:
+    text = (
+        "version: 1\nhandlers: {}\nmodel:\n  _target_: subprocess.Popen\n"
+        "h: {class: logging.StreamHandler, _target_: os.system}\n"
+    )
+    report = vet_repo({**README, "conf/config.yaml": text})
+    quoted = " ".join(r.message for r in _errors(report))
+    assert "'subprocess.Popen'" in quoted and "'os.system'" in quoted
