@@ -28,6 +28,7 @@ from forkvet import rx
 from forkvet.report import Risk
 from forkvet.snapshot import Snapshot
 from forkvet.vet import configformats, owncode
+from forkvet.vet.importmap import MODULE_TO_DIST
 
 # What a target key needs in a text, or an escape that could spell one (ASCII classes: RE2's
 # Unicode \W made this search 100 times slower on a notebook with a few non-ASCII letters);
@@ -168,10 +169,32 @@ class OwnModules:
             rest = parts[i:]
             if not rest:
                 return True  # a module: calling it fails
+            if not self._found_here(module, rest[0]):
+                return False
             # What each source of the module binds the name to (round 20a F8): every one
             # Python may find must leave it own code (owncode's docstring).
             return all(self._binds_own(src, module, rest, depth) for src in self.modules[module])
         return False
+
+    def _found_here(self, module: str, name: str) -> bool:
+        """Whether `module.name` is what the tree makes it: not under a namespace portion (no
+        source: an installed regular package of that name wins, `tensorflow/x.py` does not
+        hide `tensorflow.io.write_file`), and, under a known distribution's import name, a
+        name its source binds (an empty `torch/__init__.py` does not make `torch.load` an
+        unbound, failing name: the installed torch may be the one imported)."""
+        sources = self.modules[module]
+        if not sources:
+            return False
+        if module.split(".", 1)[0] not in MODULE_TO_DIST:
+            return True
+        for src in sources:
+            text = self.snap.read_text(src)
+            found = (
+                None if text is None else owncode.facts(text, module, src.endswith("__init__.py"))
+            )
+            if found is None or not (found.of(name) or found.stars or found.dynamic):
+                return False
+        return True
 
     def disowns(self, target: str) -> bool:
         """Whether a dotted name under one of the tree's modules is, by what that module's

@@ -359,14 +359,20 @@ def _unbound(dotted: str, own: owncode.Owns) -> bool:
     """A dotted name under one of the tree's packages that reaches an attribute no source of
     the package binds (no submodule, no name, no `*` import, no dynamic namespace): the
     loader's lookup fails there (AttributeError, ModuleNotFoundError) and nothing is called
-    (dopamine's API docs name `dopamine.agents.dqn.dqn_agent`, an old layout)."""
-    if not isinstance(own, OwnModules):
+    (dopamine's API docs name `dopamine.agents.dqn.dqn_agent`, an old layout). Never for a
+    name Python may find elsewhere first: a standard or known installed module's (`os/`,
+    `torch/` in the tree do not hide `os.system`), or a namespace package's (no source: an
+    installed regular package of that name wins)."""
+    top = dotted.split(".", 1)[0]
+    if not isinstance(own, OwnModules) or top in sys.stdlib_module_names or top in MODULE_TO_DIST:
         return False
     parts = dotted.split(".")
     i = next((i for i in range(len(parts) - 1, 0, -1) if ".".join(parts[:i]) in own.modules), 0)
     if not i or ".".join(parts[: i + 1]) in own.modules:
         return False
     module, name = ".".join(parts[:i]), parts[i]
+    if not own.modules[module] or top == "builtins":
+        return False
     for src in own.modules[module]:
         text = own.snap.read_text(src)
         found = None if text is None else owncode.facts(text, module, src.endswith("__init__.py"))

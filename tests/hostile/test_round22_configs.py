@@ -358,3 +358,19 @@ def test_a_target_beside_a_dictconfig_value_is_still_judged(
     report = vet_repo({**README, "conf/config.yaml": text})
     quoted = " ".join(r.message for r in _errors(report))
     assert "'subprocess.Popen'" in quoted and "'os.system'" in quoted
+
+
+@pytest.mark.parametrize(
+    ("files", "value"),
+    [
+        ({"os/__init__.py": ""}, "os.system"),
+        ({"torch/__init__.py": ""}, "torch.load"),
+        ({"tensorflow/x.py": ""}, "tensorflow.io.write_file"),  # a namespace portion
+    ],
+    ids=["stdlib", "known-distribution", "namespace-package"],
+)
+def test_a_tree_package_shadowing_another_does_not_make_its_names_unbound(
+    vet_repo: Callable[..., Report], files: dict[str, str], value: str
+) -> None:
+    report = vet_repo({**README, **files, "m.yaml": f"m: {value}\n"})
+    assert _paths(report) == ["m.yaml"], report.risks
