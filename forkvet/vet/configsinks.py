@@ -191,7 +191,11 @@ def settings_risks(path: str, text: str) -> list[Risk]:
     try:
         parser.read_string(text)
     except (configparser.Error, RecursionError, ValueError):
-        parser = configparser.ConfigParser()  # unreadable: the tool fails too
+        # not read as the tool reads it: NOT verified where it may hold a routing key
+        routing = [str(k) for s in _settings() if _at(path, s) for k in _keys(s)]
+        if any(k in text.lower() for k in routing):
+            return [_route_risk(path, "a file configparser cannot read (NOT verified)")]
+        return []
     out: list[Risk] = []
     for s in _settings():
         if not _at(path, s):
@@ -207,6 +211,11 @@ def settings_risks(path: str, text: str) -> list[Risk]:
                 ):
                     out.append(_route_risk(path, f"[{section}] {key} = {value.strip()[:80]}"))
     return out[:3]
+
+
+def _keys(setting: dict[str, object]) -> list[object]:
+    keys = setting.get("keys")
+    return keys if isinstance(keys, list) else []
 
 
 def _route_risk(path: str, what: str) -> Risk:

@@ -374,3 +374,10 @@ def test_a_tree_package_shadowing_another_does_not_make_its_names_unbound(
 ) -> None:
     report = vet_repo({**README, **files, "m.yaml": f"m: {value}\n"})
     assert _paths(report) == ["m.yaml"], report.risks
+
+
+def test_a_settings_file_configparser_cannot_read_is_not_verified(
+    vet_repo: Callable[..., Report],
+) -> None:
+    text = "base_url = http://127.0.0.1:18765\n[default]\n"  # a key before any section
+    assert _paths(vet_repo({**README, "wandb/settings": text})) == ["wandb/settings"]
