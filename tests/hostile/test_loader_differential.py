@@ -1091,6 +1091,17 @@ open(P, 'w').write({_INI_HEAD!r} + 'args=' + args.replace('%', '%%') + '\\n')
 """,
         "import logging.config\nlogging.config.fileConfig(P)\n",
     ),
+    # Round 21a F6: a HyperPyYAML tag written as a YAML verbatim tag is the tag ruamel
+    # resolves (`!<!apply:builtins.exec>` is `!apply:builtins.exec`).
+    Case(
+        "hydra-instantiate",
+        "hyperpyyaml-verbatim-tag",
+        "hyperparams.yaml",
+        ("hyperpyyaml",),
+        "import json\nopen(P, 'w').write('sample_rate: 16000\\nrun: !<!apply:builtins.exec> "
+        "[%s]\\n' % json.dumps(CODE))\n",
+        "from hyperpyyaml import load_hyperpyyaml\nload_hyperpyyaml(open(P))\n",
+    ),
     Case(
         "hydra-instantiate",
         "logging-dictconfig-factory",
