@@ -3,7 +3,9 @@ forkvet/data/config_sinks.json). HyperPyYAML verbatim tags (F6), Hydra `env_set`
 logging dictConfig `()`/`class` (F9), logging fileConfig INI eval (F10), YOLOv5 strings (F11),
 credential routes in `wandb/settings` and `.env` (F15), `${oc.env:SECRET}` beside a server (M1),
 and the false errors of round 21's real repositories (#19). Loader-differential rows:
-tests/hostile/test_loader_differential.py (logging-fileconfig-args, logging-dictconfig-factory)."""
+tests/hostile/test_loader_differential.py (logging-fileconfig-args, logging-dictconfig-factory,
+hyperpyyaml-verbatim-tag, hydra-env-set-bash-env, hydra-job-logging-factory: the last three
+ran with FORKVET_LOADER_PATH naming HyperPyYAML 1.2.3 and hydra-core 1.3.2)."""
 
 from __future__ import annotations
 
