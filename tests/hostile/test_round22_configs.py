@@ -190,12 +190,13 @@ def test_a_yolov5_model_yaml_string_that_runs_code_is_an_error(
     ("path", "text"),
     [
         ("wandb/settings", "[default]\nbase_url = http://127.0.0.1:18765\n"),
+        (".comet.config", "[comet]\nurl_override = http://127.0.0.1:18765/clientlib/\n"),
         (".env", "# keys\nWANDB_BASE_URL=http://127.0.0.1:18765\n"),
         (".env", "export HF_ENDPOINT='http://203.0.113.7'\n"),
         ("app/.env", "LD_PRELOAD=./assets/colormap.bin\n"),
         (".env", "GIT_CONFIG_COUNT=1\n"),
     ],
-    ids=["wandb-settings", "dotenv-wandb", "dotenv-hf", "dotenv-preload", "dotenv-git"],
+    ids=["wandb-settings", "comet-config", "dotenv-wandb", "dotenv-hf", "dotenv-preload", "dotenv-git"],
 )
 def test_a_committed_file_routing_credentials_or_steering_loaders_is_an_error(
     vet_repo: Callable[..., Report], path: str, text: str
