@@ -188,10 +188,7 @@ class OwnModules:
         if module.split(".", 1)[0] not in MODULE_TO_DIST:
             return True
         for src in sources:
-            text = self.snap.read_text(src)
-            found = (
-                None if text is None else owncode.facts(text, module, src.endswith("__init__.py"))
-            )
+            found = self.source_facts(src, module)
             if found is None or not (found.of(name) or found.stars or found.dynamic):
                 return False
         return True
@@ -253,12 +250,16 @@ class OwnModules:
         return found
 
     def _binds_own(self, path: str, module: str, rest: list[str], depth: int) -> bool:
+        found = self.source_facts(path, module)
+        return found is not None and owncode.own_name(found, rest, self, depth)
+
+    def source_facts(self, path: str, module: str) -> owncode.Facts | None:
+        """The bindings of one source of a tree module (read once; None: not Python)."""
         if path not in self._facts:
             text = self.snap.read_text(path)
             package = path.endswith("/__init__.py") or path == "__init__.py"
             self._facts[path] = None if text is None else owncode.facts(text, module, package)
-        found = self._facts[path]
-        return found is not None and owncode.own_name(found, rest, self, depth)
+        return self._facts[path]
 
 
 def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[Risk]:

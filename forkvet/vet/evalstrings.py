@@ -374,8 +374,7 @@ def _unbound(dotted: str, own: owncode.Owns) -> bool:
     if not own.modules[module] or top == "builtins":
         return False
     for src in own.modules[module]:
-        text = own.snap.read_text(src)
-        found = None if text is None else owncode.facts(text, module, src.endswith("__init__.py"))
+        found = own.source_facts(src, module)
         if found is None or found.dynamic or found.stars or found.of(name):
             return False
     return True
