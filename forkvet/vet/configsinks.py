@@ -479,7 +479,27 @@ def fileconfig_risks(path: str, text: str, own: configtargets.OwnModules) -> lis
                 )
             if why:
                 out.append(_ini_risk(path, section, key, value, why))
+        where = _ini_file_why(parser, section) if handler else ""
+        if where:
+            out.append(_ini_risk(path, section, "args", where, "appends outside the run"))
     return out[:3]
+
+
+def _ini_file_why(parser: configparser.ConfigParser, section: str) -> str:
+    """A file handler's file name (its first argument or `filename`) when it leaves the run
+    (absolute, `~`, `..`): log lines a format string writes into `~/.bashrc` are commands."""
+    klass = (_ini_value(parser, section, "class") or "").strip()
+    if f"logging.{klass}" not in _list("file_handlers") and klass not in _list("file_handlers"):
+        return ""
+    try:
+        args = ast.literal_eval((_ini_value(parser, section, "args") or "()").strip())
+        kwargs = ast.literal_eval((_ini_value(parser, section, "kwargs") or "{}").strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return ""  # not literals: _literal_why names them
+    name = kwargs.get("filename") if isinstance(kwargs, dict) else None
+    if name is None and isinstance(args, (tuple, list)) and args:
+        name = args[0]
+    return name if isinstance(name, str) and not _in_run(name) else ""
 
 
 def _ini_value(parser: configparser.ConfigParser, section: str, key: str) -> str | None:

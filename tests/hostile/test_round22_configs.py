@@ -154,8 +154,17 @@ INI = (
         "class=StreamHandler\nkwargs={'stream': open('/etc/passwd')}",
         "class=os.system\nargs=('touch x',)",
         "class=subprocess.Popen\nargs=(['touch', 'x'],)",
+        "class=FileHandler\nargs=('/home/u/.bashrc', 'a')",
+        "class=handlers.RotatingFileHandler\nkwargs={'filename': '../../.profile'}",
     ],
-    ids=["args", "kwargs", "class-in-loggings-namespace", "class-imported"],
+    ids=[
+        "args",
+        "kwargs",
+        "class-in-loggings-namespace",
+        "class-imported",
+        "file-outside-run",
+        "rotating-outside-run",
+    ],
 )
 def test_fileconfig_eval_of_more_than_data_is_an_error(
     vet_repo: Callable[..., Report], handler: str
@@ -196,7 +205,14 @@ def test_a_yolov5_model_yaml_string_that_runs_code_is_an_error(
         ("app/.env", "LD_PRELOAD=./assets/colormap.bin\n"),
         (".env", "GIT_CONFIG_COUNT=1\n"),
     ],
-    ids=["wandb-settings", "comet-config", "dotenv-wandb", "dotenv-hf", "dotenv-preload", "dotenv-git"],
+    ids=[
+        "wandb-settings",
+        "comet-config",
+        "dotenv-wandb",
+        "dotenv-hf",
+        "dotenv-preload",
+        "dotenv-git",
+    ],
 )
 def test_a_committed_file_routing_credentials_or_steering_loaders_is_an_error(
     vet_repo: Callable[..., Report], path: str, text: str
