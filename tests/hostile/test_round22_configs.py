@@ -400,3 +400,12 @@ def test_a_settings_file_configparser_cannot_read_is_not_verified(
 ) -> None:
     text = "base_url = http://127.0.0.1:18765\n[default]\n"  # a key before any section
     assert _paths(vet_repo({**README, "wandb/settings": text})) == ["wandb/settings"]
+
+
+def test_a_bpe_vocabulary_full_of_bangs_is_no_verbatim_tag(vet_repo: Callable[..., Report]) -> None:
+    # salesforce/LAVIS bpe_simple_vocab_16e6.txt.gz: `!<` pairs in a 2 MiB+ gzipped text
+    import gzip
+
+    vocab = ("i n\nt h\n!< /w>\n" * 200_000).encode()
+    report = vet_repo({**README, "bpe_vocab.txt.gz": gzip.compress(vocab)})
+    assert _paths(report) == [], report.risks
