@@ -177,16 +177,18 @@ class OwnModules:
         return False
 
     def _found_here(self, module: str, name: str) -> bool:
-        """Whether `module.name` is what the tree makes it: not under a namespace portion (no
-        source: an installed regular package of that name wins, `tensorflow/x.py` does not
-        hide `tensorflow.io.write_file`), and, under a known distribution's import name, a
-        name its source binds (an empty `torch/__init__.py` does not make `torch.load` an
-        unbound, failing name: the installed torch may be the one imported)."""
+        """Whether `module.name` is what the tree makes it. Under a known distribution's
+        import name the installed one may be what Python imports: a namespace portion (no
+        source) loses to its regular package (`tensorflow/x.py` does not hide
+        `tensorflow.io.write_file`), and a name the tree's source leaves unbound may be the
+        installed one's (an empty `torch/__init__.py` does not make `torch.load` a failing
+        name). Under any other name (flash-attention's `src/optim/` namespace) the tree's
+        module is what a script of the tree imports: an unbound name fails there."""
+        if module.split(".", 1)[0] not in MODULE_TO_DIST:
+            return True
         sources = self.modules[module]
         if not sources:
             return False
-        if module.split(".", 1)[0] not in MODULE_TO_DIST:
-            return True
         for src in sources:
             found = self.source_facts(src, module)
             if found is None or not (found.of(name) or found.stars or found.dynamic):

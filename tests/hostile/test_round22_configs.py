@@ -409,3 +409,17 @@ def test_a_bpe_vocabulary_full_of_bangs_is_no_verbatim_tag(vet_repo: Callable[..
     vocab = ("i n\nt h\n!< /w>\n" * 200_000).encode()
     report = vet_repo({**README, "bpe_vocab.txt.gz": gzip.compress(vocab)})
     assert _paths(report) == [], report.risks
+
+
+def test_a_target_under_a_namespace_folder_of_the_tree_stays_own(
+    vet_repo: Callable[..., Report],
+) -> None:
+    # Dao-AILab/flash-attention training/configs/scheduler/invsqrt.yaml: `src/optim/` has no
+    # __init__.py and no lr_scheduler module; `src` is no known distribution's import name
+    files = {
+        **README,
+        "training/run.py": "import hydra\nhydra.utils.instantiate(cfg)\n",
+        "training/src/optim/param_grouping.py": "x = 1\n",
+        "training/configs/invsqrt.yaml": "_target_: src.optim.lr_scheduler.InvSqrt\n",
+    }
+    assert _paths(vet_repo(files)) == []
