@@ -64,6 +64,11 @@ def _compiled(entry: FileEntry) -> _Module | None:
     return None
 
 
+def importable(entry: FileEntry) -> bool:
+    """A compiled module by its name (compiled_risks judges it; nativefiles the others)."""
+    return _compiled(entry) is not None
+
+
 def compiled_risks(snap: Snapshot, installed: frozenset[str] = frozenset()) -> list[Risk]:
     """Errors for compiled modules that run instead of a source file the repository shows,
     or of a standard-library or installed module (`installed`: import names of known

@@ -28,6 +28,7 @@ from forkvet import rx
 from forkvet.report import Risk
 from forkvet.snapshot import Snapshot
 from forkvet.vet import configformats, owncode
+from forkvet.vet.importmap import MODULE_TO_DIST
 
 # What a target key needs in a text, or an escape that could spell one (ASCII classes: RE2's
 # Unicode \W made this search 100 times slower on a notebook with a few non-ASCII letters);
@@ -168,10 +169,31 @@ class OwnModules:
             rest = parts[i:]
             if not rest:
                 return True  # a module: calling it fails
+            if not self._found_here(module, rest[0]):
+                return False
             # What each source of the module binds the name to (round 20a F8): every one
             # Python may find must leave it own code (owncode's docstring).
             return all(self._binds_own(src, module, rest, depth) for src in self.modules[module])
         return False
+
+    def _found_here(self, module: str, name: str) -> bool:
+        """Whether `module.name` is what the tree makes it. Under a known distribution's
+        import name the installed one may be what Python imports: a namespace portion (no
+        source) loses to its regular package (`tensorflow/x.py` does not hide
+        `tensorflow.io.write_file`), and a name the tree's source leaves unbound may be the
+        installed one's (an empty `torch/__init__.py` does not make `torch.load` a failing
+        name). Under any other name (flash-attention's `src/optim/` namespace) the tree's
+        module is what a script of the tree imports: an unbound name fails there."""
+        if module.split(".", 1)[0] not in MODULE_TO_DIST:
+            return True
+        sources = self.modules[module]
+        if not sources:
+            return False
+        for src in sources:
+            found = self.source_facts(src, module)
+            if found is None or not (found.of(name) or found.stars or found.dynamic):
+                return False
+        return True
 
     def disowns(self, target: str) -> bool:
         """Whether a dotted name under one of the tree's modules is, by what that module's
@@ -230,12 +252,16 @@ class OwnModules:
         return found
 
     def _binds_own(self, path: str, module: str, rest: list[str], depth: int) -> bool:
+        found = self.source_facts(path, module)
+        return found is not None and owncode.own_name(found, rest, self, depth)
+
+    def source_facts(self, path: str, module: str) -> owncode.Facts | None:
+        """The bindings of one source of a tree module (read once; None: not Python)."""
         if path not in self._facts:
             text = self.snap.read_text(path)
             package = path.endswith("/__init__.py") or path == "__init__.py"
             self._facts[path] = None if text is None else owncode.facts(text, module, package)
-        found = self._facts[path]
-        return found is not None and owncode.own_name(found, rest, self, depth)
+        return self._facts[path]
 
 
 def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[Risk]:

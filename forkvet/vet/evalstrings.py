@@ -29,6 +29,7 @@ import builtins
 import fnmatch
 import json
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
@@ -38,7 +39,7 @@ import yaml
 from forkvet import rx
 from forkvet.report import Risk
 from forkvet.vet import owncode
-from forkvet.vet.configtargets import known_safe
+from forkvet.vet.configtargets import MAX_BOUND_FILES, OwnModules, known_safe
 from forkvet.vet.importmap import MODULE_TO_DIST
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -97,16 +98,21 @@ def risks(
     own: owncode.Owns,
     tick: Callable[[], None] = lambda: None,
     said: list[str] | None = None,
+    claimed: set[tuple[int, str]] | frozenset[tuple[int, str]] = frozenset(),
 ) -> list[Risk]:
     """The first three strings of a config text that are code when a loader evaluates them;
     tick is called every thousand strings (it raises when the file's time is spent); a
-    string another finding of the file quotes (said: their messages) is not told again."""
+    string another finding of the file quotes (said: their messages) is not told again, nor
+    a value another rule judged there (claimed: (line, value) of a logging dictConfig's
+    `class`/`filename`, see configsinks)."""
     out: list[Risk] = []
     judged: dict[str, str] = {}  # a data file repeats its strings
     for n, (value, line) in enumerate(_strings(text)):
         if n % 1000 == 999:
             tick()
         if not _may_be_code(value) or any(repr(value.strip()[:120]) in m for m in said or ()):
+            continue
+        if line is not None and (line, value) in claimed:
             continue
         if value not in judged:
             judged[value] = judge(value, own)
@@ -171,7 +177,9 @@ def _alias(node: ast.expr, own: owncode.Owns) -> str:
     if not dotted or _module_like(top, own):
         return ""  # a module's own name is judged as a reference
     kind, where = own.bound(top)
-    return f"names {dotted!r}, a standard module {where} imports" if kind == "import" else ""
+    if kind != "import" or not _reached(own, top):
+        return ""
+    return f"names {dotted!r}, a standard module {where} imports"
 
 
 def _name_why(name: str, whole: bool = False) -> str:
@@ -299,7 +307,9 @@ class _Judge:
         if not dotted or top in _BUILTINS or top.startswith("_"):
             return f"calls {ast.unparse(func)[:80]!r}"
         kind, where = self.own.bound(top)
-        if kind == "import" or (kind in ("def", "assign", "tree") and isinstance(func, ast.Name)):
+        if (
+            kind == "import" or (kind in ("def", "assign", "tree") and isinstance(func, ast.Name))
+        ) and _reached(self.own, top):
             return f"calls {dotted!r}, which {where} binds"
         if kind != "library" and isinstance(func, ast.Name) and not node.args and not node.keywords:
             return f"calls {dotted!r}"  # `main()`: whatever the loader binds, run
@@ -316,9 +326,11 @@ def _chain(node: ast.expr) -> str:
 
 
 def _file_name(dotted: str) -> bool:
-    """A name ending in a data file's suffix (`wandb.yaml`, `decimal.js`): a path, which no
-    module's callable is named after."""
-    return dotted.rsplit(".", 1)[-1].lower() in _list("file_suffixes")
+    """A name ending in a data file's suffix (`wandb.yaml`, `decimal.js`) or a host's top-level
+    domain (`pd.csi.storage.gke.io`, a Kubernetes driver): a path or a host, which no module's
+    callable is named after (an uncalled `tf.io` is a module: calling it fails)."""
+    last = dotted.rsplit(".", 1)[-1].lower()
+    return last in _list("file_suffixes") or last in _list("host_suffixes")
 
 
 def _module_like(top: str, own: owncode.Owns) -> bool:
@@ -340,7 +352,58 @@ def _allowed(dotted: str, own: owncode.Owns) -> bool:
         full = f"{aliases[top]}.{rest}" if rest else str(aliases[top])
     if known_safe(full) or any(fnmatch.fnmatchcase(full, p) for p in _list("references")):
         return True
-    return own.tree(top) and own.owns(dotted)
+    return own.tree(top) and (own.owns(dotted) or _unbound(dotted, own))
+
+
+def _unbound(dotted: str, own: owncode.Owns) -> bool:
+    """A dotted name under one of the tree's packages that reaches an attribute no source of
+    the package binds (no submodule, no name, no `*` import, no dynamic namespace): the
+    loader's lookup fails there (AttributeError, ModuleNotFoundError) and nothing is called
+    (dopamine's API docs name `dopamine.agents.dqn.dqn_agent`, an old layout). Never for a
+    name Python may find elsewhere first: a standard or known installed module's (`os/`,
+    `torch/` in the tree do not hide `os.system`), or a namespace package's (no source: an
+    installed regular package of that name wins)."""
+    top = dotted.split(".", 1)[0]
+    if not isinstance(own, OwnModules) or top in sys.stdlib_module_names or top in MODULE_TO_DIST:
+        return False
+    parts = dotted.split(".")
+    i = next((i for i in range(len(parts) - 1, 0, -1) if ".".join(parts[:i]) in own.modules), 0)
+    if not i or ".".join(parts[: i + 1]) in own.modules:
+        return False
+    module, name = ".".join(parts[:i]), parts[i]
+    if not own.modules[module] or top == "builtins":
+        return False
+    for src in own.modules[module]:
+        found = own.source_facts(src, module)
+        if found is None or found.dynamic or found.stars or found.of(name):
+            return False
+    return True
+
+
+# A Python file of the tree that evaluates strings: `eval(`/`exec(` called as a name (not a
+# method: `model.eval()`).
+_EVALUATES = rx.compile(r"(?:^|[^.A-Za-z0-9_])(?:eval|exec)[ \t]*\(")
+_EVALUATORS: weakref.WeakKeyDictionary[object, list[tuple[str, bool]]] = weakref.WeakKeyDictionary()
+
+
+def _reached(own: owncode.Owns, name: str) -> bool:
+    """Whether a name the tree binds can be in the namespace a string is evaluated in: some
+    Python file of the tree that calls eval/exec names it (imports, defines or passes it) or
+    imports a module with `*` (YOLOv5's models/yolo.py: `from models.common import *`). A
+    name only a file that evaluates nothing binds (FastChat's `url`, a CSS `url(...)` in a
+    theme) is no name an evaluating loader of the tree sees; an evaluating library's own
+    namespace holds none of the tree's names. Not the tree's OwnModules: reached."""
+    if not isinstance(own, OwnModules):
+        return True
+    if own not in _EVALUATORS:
+        found: list[tuple[str, bool]] = []
+        for path in own.python[:MAX_BOUND_FILES]:
+            text = own.snap.read_text(path) or ""
+            if ("eval" in text or "exec" in text) and _EVALUATES.search(text):
+                found.append((text, "import *" in text))
+        _EVALUATORS[own] = found
+    word = rx.compile(rf"(?:^|[^A-Za-z0-9_]){rx.escape(name)}(?:[^A-Za-z0-9_]|$)")
+    return any(star or word.search(text) for text, star in _EVALUATORS[own])
 
 
 def _strings(text: str) -> Iterator[tuple[str, int | None]]:

@@ -24,13 +24,16 @@ from forkvet import rx
 from forkvet.vet import configtargets
 
 # What a YAML code tag needs (see risks.py): a `!` that starts a tag, then `python/` or a
-# %-escape within its first characters; a %TAG directive; a HyperPyYAML tag.
+# %-escape within its first characters; a %TAG directive; a HyperPyYAML tag, also written as
+# a verbatim tag, whose full tag is what the loader resolves (`!<!new:subprocess.Popen>` is the
+# tag `!new:subprocess.Popen` to ruamel and PyYAML alike; round 21a F6; a %-escape in it is the
+# first alternative's). Not any `!<`: a BPE vocabulary is full of them.
 _TAG_START = r"(?:^|[\s\x{85}\x{2028}\x{2029}\[\]{},:?-])!"
 TAG_NEED = rx.compile(
     _TAG_START
     + r"<?!?[^\s%]{0,32}?(?:python/|%[0-9A-Fa-f]{2})|^%TAG[ \t]|"
     + _TAG_START
-    + r"(?:new|name|apply|applyref|module):",
+    + r"(?:<!)?(?:new|name|apply|applyref|module):",
     rx.M,
 )
 # PyYAML's Reader refuses any other character (reader.py NON_PRINTABLE).

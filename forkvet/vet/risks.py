@@ -22,6 +22,7 @@ from forkvet.snapshot import FileEntry, FolderChain, Snapshot, shown_name
 from forkvet.vet import (
     chattemplates,
     configformats,
+    configsinks,
     configtargets,
     containers,
     dataformats,
@@ -30,6 +31,7 @@ from forkvet.vet import (
     jsontokens,
     loadertext,
     modelindex,
+    nativefiles,
     pickles,
     shellsinks,
 )
@@ -1271,6 +1273,8 @@ class _YamlScan:
 
     def _scan(self, f: FileEntry, found: list[Risk]) -> None:
         deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
+        if configsinks.named(f.path):  # `.env`, `wandb/settings`: read by name (round 21a F15)
+            found += configsinks.named_risks(f.path, self.ctx.snap.read_text(f.path))
         with self.ctx.snap.open(f.path) as fh:
             size = os.fstat(fh.fileno()).st_size
             strings = _judged_strings(f)
@@ -1283,20 +1287,30 @@ class _YamlScan:
             )
             if need.interpolation and need.text is not None:
                 found += self._interpolated(f.path, need.text)
+            # Values a library's sink acts on (configsinks: env_set, dictConfig, fileConfig);
+            # the lines of a subtree it judges are judged by that rule alone (round 21a).
+            sinks = configsinks.Judged()
+            if need.sink:
+                sinks = self._sink_risks(f, need.text)
             if need.target is not None:
                 if need.text is not None:
-                    found += configtargets.config_risks(
-                        self.ctx.snap, f.path, need.text, self.own()
-                    )
+                    found += [
+                        r
+                        for r in configtargets.config_risks(
+                            self.ctx.snap, f.path, need.text, self.own()
+                        )
+                        if not sinks.judged(r)
+                    ]
                     if configtargets.unread_format(f.suffix, need.text):
                         found.append(_config_unverified(f.path, "a format forkvet does not read"))
                 elif "\\" not in need.target:  # a key spelled out, past the cap
                     found.append(_config_unverified(f.path))
             if need.gin:
                 found += self._gin_risks(f.path, need.text, f.suffix == ".py")
+            found += sinks.risks
             said: list[Risk] = []
             if need.expr:
-                said = self._string_risks(f, need, found)
+                said = self._string_risks(f, need, found, sinks.claimed)
                 deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
             if not need.tag or size > _MAX_YAML_STREAM:
                 found += said
@@ -1350,7 +1364,17 @@ class _YamlScan:
                     )
             self.found += found
 
-    def _string_risks(self, f: FileEntry, need: _Needs, found: list[Risk]) -> list[Risk]:
+    def _sink_risks(self, f: FileEntry, text: str | None) -> configsinks.Judged:
+        """configsinks' judgement of a text; a YAML file too large to keep is NOT verified."""
+        if text is not None:
+            return configsinks.risks(f.path, text, self.own())
+        if f.suffix in _YAML_SUFFIXES:
+            return configsinks.Judged([_config_unverified(f.path)])
+        return configsinks.Judged()
+
+    def _string_risks(
+        self, f: FileEntry, need: _Needs, found: list[Risk], claimed: set[tuple[int, str]]
+    ) -> list[Risk]:
         """Config strings that are code when a library evaluates them (evalstrings, round 20a
         F2/F7), but those another finding of the file quotes. They get a budget of their own
         (_YAML_SECONDS a run, _YAML_FILE_SECONDS a file; the time spent is given back to the
@@ -1369,7 +1393,7 @@ class _YamlScan:
         try:
             if start > stop:
                 raise _YamlTimeout
-            return evalstrings.risks(f.path, need.text, self.own(), tick, said)
+            return evalstrings.risks(f.path, need.text, self.own(), tick, said, claimed)
         finally:
             spent = time.monotonic() - start
             self.strings_left -= spent
@@ -1448,6 +1472,7 @@ class _Needs:
     interpolation: bool = False  # an OmegaConf `${` (a resolver may run it)
     gin: bool = False  # gin's dynamic registration (imports resolve `@references`)
     expr: bool = False  # what a config string that is code needs (evalstrings)
+    sink: bool = False  # what a library's config sink needs (configsinks)
 
 
 def _judged_strings(f: FileEntry) -> bool:
@@ -1495,12 +1520,13 @@ def _needs(
         out.interpolation = out.interpolation or "${" in window
         out.gin = out.gin or configformats.GIN_NEED in window
         out.expr = out.expr or (strings and bool(evalstrings.need().search(window)))
+        out.sink = out.sink or configsinks.need(window)
         if out.tag and out.target is not None and not keep:
             break
         if time.monotonic() > deadline:
             raise _YamlTimeout
         tail = window[-64:]
-    if keep and (out.target is not None or out.interpolation or out.gin or out.expr):
+    if keep and (out.target is not None or out.interpolation or out.gin or out.expr or out.sink):
         out.text = "".join(kept)
     return out
 
@@ -2017,6 +2043,7 @@ def _submodules_used(ctx: Context, paths: list[str]) -> tuple[dict[str, str], di
     loads: dict[str, str] = {}
     read = 0
     sources = [("the README", ctx.readme or "")]
+    code = [py.text for py in ctx.py.files]  # what an INI inside is read by (configsinks)
     for f in ctx.snap.files:
         if read > _MAX_USE_BYTES:
             break
@@ -2049,7 +2076,13 @@ def _submodules_used(ctx: Context, paths: list[str]) -> tuple[dict[str, str], di
             for path in paths:
                 brought.setdefault(path, f"{where} brings submodules in (`{how}`)")
         for path in paths:
-            if path not in loads and f"{path}/" in text and inside[path].search(text):
+            if (
+                path not in loads
+                and f"{path}/" in text
+                and any(
+                    configsinks.acts_on_ini(m.group(0), code) for m in inside[path].finditer(text)
+                )
+            ):
                 loads[path] = f"{where} names a file inside it that a loader reads"
     return brought, loads
 
@@ -2206,6 +2239,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     _code_risks(ctx, risks)
     # after the code risks: they read every Python file
     risks += compiled_risks(ctx.snap, _installed_names(ctx))
+    risks += nativefiles.native_risks(ctx.snap)  # by content, whatever the name (21a F8)
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _other_ref_risks(ctx)

@@ -1072,6 +1072,99 @@ except SystemExit:
 """,
     ),
 ]
+# Round 21a F9, F10: logging's config loaders (standard library). fileConfig evaluates an INI
+# handler's `args` (config-string-eval); dictConfig imports a `()` factory and calls it with the
+# entry's keys, as hydra.utils.instantiate calls a `_target_` (hydra-instantiate).
+_HYDRA_MAIN = """
+import os, subprocess, sys
+import hydra
+sys.argv = sys.argv[:1]
+
+@hydra.main(version_base=None, config_path=os.path.dirname(P), config_name='config')
+def main(cfg):
+    {body}
+
+try:
+    main()
+except BaseException:
+    pass  # dictConfig fails after the factory ran
+"""
+_INI_HEAD = (
+    "[loggers]\nkeys=root\n\n[handlers]\nkeys=h\n\n[formatters]\nkeys=\n\n"
+    "[logger_root]\nlevel=INFO\nhandlers=h\n\n[handler_h]\nclass=StreamHandler\n"
+)
+CASES += [
+    Case(
+        "config-string-eval",
+        "logging-fileconfig-args",
+        "logging.conf",
+        ("logging.config",),
+        f"""
+args = "(sys.stderr if %s else sys.stderr,)" % ({_PAYLOAD!r} % MARK)
+open(P, 'w').write({_INI_HEAD!r} + 'args=' + args.replace('%', '%%') + '\\n')
+""",
+        "import logging.config\nlogging.config.fileConfig(P)\n",
+    ),
+    # Round 21a F8, F9: Hydra applies `hydra.job.env_set` to os.environ before the task runs
+    # (BASH_ENV: every non-interactive bash a child starts sources it), and hands
+    # `hydra.job_logging` to dictConfig (a handler's `()` factory is imported and called).
+    Case(
+        "hydra-instantiate",
+        "hydra-env-set-bash-env",
+        "conf/config.yaml",
+        ("hydra",),
+        """
+import os
+script = os.path.join(os.path.dirname(P), 'env.sh')
+open(script, 'w').write('touch %s\\n' % MARK)
+open(P, 'w').write('x: 1\\nhydra:\\n  job:\\n    env_set:\\n      BASH_ENV: %s\\n' % script)
+""",
+        _HYDRA_MAIN.format(body="subprocess.run(['bash', '-c', 'true'])"),
+    ),
+    Case(
+        "hydra-instantiate",
+        "hydra-job-logging-factory",
+        "conf/config.yaml",
+        ("hydra",),
+        """
+import json
+handler = json.dumps({'()': 'builtins.open', 'file': MARK, 'mode': 'w'})
+open(P, 'w').write('x: 1\\nhydra:\\n  job_logging:\\n    version: 1\\n'
+                   '    handlers:\\n      audit: %s\\n' % handler)
+""",
+        _HYDRA_MAIN.format(body="pass"),
+    ),
+    # Round 21a F6: a HyperPyYAML tag written as a YAML verbatim tag is the tag ruamel
+    # resolves (`!<!apply:builtins.exec>` is `!apply:builtins.exec`).
+    Case(
+        "hydra-instantiate",
+        "hyperpyyaml-verbatim-tag",
+        "hyperparams.yaml",
+        ("hyperpyyaml",),
+        "import json\nopen(P, 'w').write('sample_rate: 16000\\nrun: !<!apply:builtins.exec> "
+        "[%s]\\n' % json.dumps(CODE))\n",
+        "from hyperpyyaml import load_hyperpyyaml\nload_hyperpyyaml(open(P))\n",
+    ),
+    Case(
+        "hydra-instantiate",
+        "logging-dictconfig-factory",
+        "conf/logging.yaml",
+        ("yaml", "logging.config"),
+        """
+import yaml
+cfg = {'version': 1, 'handlers': {'audit': {'()': 'builtins.open', 'file': MARK, 'mode': 'w'}},
+       'root': {'handlers': []}}
+open(P, 'w').write(yaml.safe_dump(cfg))
+""",
+        """
+import logging.config, yaml
+try:
+    logging.config.dictConfig(yaml.safe_load(open(P)))
+except Exception:
+    pass  # an open() is no handler: dictConfig fails after it ran
+""",
+    ),
+]
 # Loaders whose files another loader's case covers.
 # Round 22 (outside attack, round 21a F1, F2, F7, L1): streams found by what their decoders
 # accept, the CRLF checkout git's attributes make of a binary pickle, torch.export programs.
