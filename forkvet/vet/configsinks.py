@@ -274,15 +274,7 @@ def _sink_nodes(root: yaml.Node, group: bool) -> Iterator[tuple[str, yaml.Mappin
     handlers, formatters or filters."""
     if group and isinstance(root, yaml.MappingNode):
         yield "logging", root
-    todo: list[yaml.Node] = [root]
-    seen: set[int] = set()
-    while todo and len(seen) < _MAX_NODES:
-        node = todo.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            todo.extend(node.value)
+    for node in _nodes(root, with_keys=False):
         if not isinstance(node, yaml.MappingNode):
             continue
         keys = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
@@ -294,7 +286,6 @@ def _sink_nodes(root: yaml.Node, group: bool) -> Iterator[tuple[str, yaml.Mappin
                     yield "env", value
                 elif key in ("job_logging", "hydra_logging"):
                     yield "logging", value
-        todo.extend(v for _, v in node.value)
 
 
 def _dictconfig_root(keys: dict[str, yaml.Node]) -> bool:
@@ -380,6 +371,12 @@ def _entry(
 
 
 def _scalars(root: yaml.Node) -> Iterator[yaml.ScalarNode]:
+    return (node for node in _nodes(root, with_keys=True) if isinstance(node, yaml.ScalarNode))
+
+
+def _nodes(root: yaml.Node, with_keys: bool) -> Iterator[yaml.Node]:
+    """Every node under `root` once (aliases make a graph), at most _MAX_NODES; a mapping's
+    keys too when `with_keys`."""
     todo: list[yaml.Node] = [root]
     seen: set[int] = set()
     while todo and len(seen) < _MAX_NODES:
@@ -387,12 +384,11 @@ def _scalars(root: yaml.Node) -> Iterator[yaml.ScalarNode]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            yield node
-        elif isinstance(node, yaml.SequenceNode):
+        yield node
+        if isinstance(node, yaml.SequenceNode):
             todo.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
-            todo.extend(x for pair in node.value for x in pair)
+            todo.extend(x for k, v in node.value for x in ((k, v) if with_keys else (v,)))
 
 
 def _logging_allowed(target: str, own: configtargets.OwnModules, refs: bool = False) -> bool:
