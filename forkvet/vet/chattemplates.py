@@ -23,7 +23,7 @@ import itertools
 import json
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from importlib import resources
 from typing import BinaryIO, cast
 
@@ -374,9 +374,13 @@ def _marked(text: str) -> bool:
 _SECONDS = 10.0  # all template judgements of a run (GGUF headers have the scan's budget)
 
 
-def template_risks(snap: Snapshot, deadline: float) -> list[Risk]:
+def template_risks(
+    snap: Snapshot, deadline: float, errors: Collection[str] = frozenset()
+) -> list[Risk]:
     """Every template of the tree judged (see judge), within the run's deadline and this
-    pass's own budget (round 21a F4): what is not judged by then is NOT verified."""
+    pass's own budget (round 21a F4): what is not judged by then is NOT verified. A file
+    that cannot be read is NOT verified, unless it is one of `errors` (paths that are an
+    error already: a file replaced during the run is one for the pickle probe)."""
     deadline = min(deadline, time.monotonic() + _SECONDS)
     out: list[Risk] = []
     late: list[str] = []
@@ -393,7 +397,10 @@ def template_risks(snap: Snapshot, deadline: float) -> list[Risk]:
                     out.append(_risk(f.path, where, f"it reaches {why}"))
         except Unreadable as exc:
             out.append(_risk(f.path, "", f"NOT verified: {exc}"))
-        except (OSError, ValueError, RecursionError, ImportError) as exc:
+        except OSError as exc:
+            if f.path not in errors:
+                out.append(_risk(f.path, "", f"NOT verified: {exc.strerror or exc}"))
+        except (ValueError, RecursionError, ImportError) as exc:
             out.append(_risk(f.path, "", f"NOT verified: {type(exc).__name__}"))
     if late:
         why = f"NOT verified: the {_SECONDS:.0f} s for templates were spent"

@@ -2249,8 +2249,9 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
         ctx.snap, any(r.kind == "trust-remote-code" for r in risks)
     )
     risks += _yaml_risks(ctx)
-    risks += chattemplates.template_risks(ctx.snap, ctx.deadline)
-    risks += shellsinks.shell_risks(ctx.snap, ctx.deadline)
+    errors = {r.path for r in risks if r.severity == "error" and r.path}  # one error a file
+    risks += chattemplates.template_risks(ctx.snap, ctx.deadline, errors)
+    risks += shellsinks.shell_risks(ctx.snap, ctx.deadline, errors)
     findings: list[Finding] = []
     if not ctx.config.risks.fail_on_dangerous_pickle:
         # The operator's downgrade holds in the JSON `risks` too, not only in the findings.

@@ -19,7 +19,7 @@ import functools
 import json
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from importlib import resources
 from typing import Any
 
@@ -48,8 +48,11 @@ def table() -> dict[str, Any]:
     return doc
 
 
-def shell_risks(snap: Snapshot, deadline: float) -> list[Risk]:
-    """Every shell-run data string of the tree judged (see judge_command)."""
+def shell_risks(
+    snap: Snapshot, deadline: float, errors: Collection[str] = frozenset()
+) -> list[Risk]:
+    """Every shell-run data string of the tree judged (see judge_command). A file that
+    cannot be read is NOT verified, unless it is one of `errors` (an error already)."""
     deadline = min(deadline, time.monotonic() + _SECONDS)
     out: list[Risk] = []
     late: list[str] = []
@@ -61,7 +64,10 @@ def shell_risks(snap: Snapshot, deadline: float) -> list[Risk]:
             continue
         try:
             out += _file_risks(snap, f)
-        except (OSError, ValueError, RecursionError) as exc:
+        except OSError as exc:
+            if f.path not in errors:
+                out.append(_risk(f.path, None, "", f"NOT verified: {exc.strerror or exc}"))
+        except (ValueError, RecursionError) as exc:
             out.append(_risk(f.path, None, "", f"NOT verified: {type(exc).__name__}"))
     if late:
         more = f" ({len(late) - 1:,} more files were not read either)" if len(late) > 1 else ""
