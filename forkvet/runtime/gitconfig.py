@@ -20,6 +20,8 @@ import stat
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from forkvet import fstree
+
 if TYPE_CHECKING:
     from forkvet import rx
 
@@ -125,7 +127,7 @@ def config_files(gitdirs: Iterable[str]) -> list[str]:
     found: list[str] = []
     for gitdir in _with_common(gitdirs):
         found += [os.path.join(gitdir, n) for n in ("config", "config.worktree")]
-        for top, folders, files in os.walk(os.path.join(gitdir, "modules")):
+        for top, folders, files in fstree.walk(os.path.join(gitdir, "modules")):
             folders[:] = [f for f in folders if f not in ("objects", "refs", "logs")]
             found += [os.path.join(top, n) for n in files if n in ("config", "config.worktree")]
             if len(found) > MAX_FILES:
