@@ -209,3 +209,31 @@ def test_the_opt_in_counts_only_when_a_push_to_the_fork_brought_it(tmp_path: Pat
     assert decided([push(copy, mine)], repo([])) is True
     assert decided([push(copy, mine)], repo([push(copy, mine)])) is False
     assert decided([push(copy, mine)], repo(None)) is False  # the upstream's record unread
+
+
+def test_shell_string_and_native_image_acceptances_pin_what_was_reviewed(tmp_path: Path) -> None:
+    """Round 22a F10: `risks/shell-in-data` and `risks/native-code` (added in round 22)
+    were accepted by rule and path without naming the file: a later command or image under
+    that path stayed accepted. Unpinned they accept nothing; pinned they hold until the
+    file changes."""
+    from forkvet.accept import file_blob
+
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "data.yaml").write_text("train: 'pipe:sh fetch.sh'\n")
+    (root / "colormap.bin").write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 57)
+    rules = {"data.yaml": "risks/shell-in-data", "colormap.bin": "risks/native-code"}
+    plain = [{"rule": r, "path": p, "reason": "reviewed"} for p, r in rules.items()]
+    found = _accepted(root, [])
+    assert found["data.yaml error"] == "Shell in data", found
+    assert found["colormap.bin error"] == "Native code", found
+    unpinned = _accepted(root, plain)
+    assert unpinned["data.yaml error"] == "Shell in data", unpinned
+    assert unpinned["colormap.bin error"] == "Native code", unpinned
+    pinned = [{**e, "blob": str(file_blob(root, e["path"]))} for e in plain]
+    held = _accepted(root, pinned)
+    assert held["data.yaml notice"] == "Accepted: Shell in data", held
+    assert held["colormap.bin notice"] == "Accepted: Native code", held
+    (root / "data.yaml").write_text("train: 'pipe:sh other.sh'\n")
+    swapped = _accepted(root, pinned)
+    assert swapped["data.yaml error"] == "Shell in data", swapped
