@@ -39,7 +39,7 @@ def other_documents(text: str) -> list[object]:
         with contextlib.suppress(tomllib.TOMLDecodeError, RecursionError, ValueError):
             out.append(safeparse.toml_loads(text))
     if "[" in text:
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser = safeparse.ini_parser()
         try:
             parser.read_string(text)
         except (configparser.Error, RecursionError, ValueError):

@@ -36,7 +36,7 @@ from importlib import resources
 
 import yaml
 
-from forkvet import rx
+from forkvet import rx, safeparse
 from forkvet.report import Risk
 from forkvet.vet import configformats, configtargets
 
@@ -187,7 +187,7 @@ def dotenv_risks(path: str, text: str) -> list[Risk]:
 
 def settings_risks(path: str, text: str) -> list[Risk]:
     """A tool's settings file that routes credentials (`wandb/settings` `base_url`)."""
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser = safeparse.ini_parser()
     try:
         parser.read_string(text)
     except (configparser.Error, RecursionError, ValueError):
@@ -450,7 +450,7 @@ _HOW_INI = "logging.config.fileConfig evaluates it with eval() in logging's name
 def fileconfig_risks(path: str, text: str, own: configtargets.OwnModules) -> list[Risk]:
     """An INI text's `handler_*` sections (`class`, `args`, `kwargs`: eval) and `formatter_*`
     sections (`class`: imported), as fileConfig reads them (its ConfigParser interpolates)."""
-    parser = configparser.ConfigParser(strict=False)
+    parser = safeparse.ini_parser(interpolation=True)
     try:
         parser.read_string(text)
     except (configparser.Error, RecursionError, ValueError):

@@ -228,7 +228,7 @@ def toml_file(
 def ini_file(name: str, text: str, public: Callable[[str], bool]) -> tuple[list[Found], str]:
     """(sources found, "" or why unread) for pip.conf, setup.cfg, tox.ini, .pypirc and the like,
     parsed as pip and setuptools parse them (configparser, no interpolation)."""
-    parser = configparser.RawConfigParser(strict=False, allow_no_value=True)
+    parser = safeparse.ini_parser(allow_no_value=True)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(text)

@@ -496,7 +496,7 @@ def _dependency_links(links: list[str]) -> list[Elsewhere]:
 
 
 def parse_setup_cfg(path: str, text: str) -> PackageMeta | None:
-    cp = configparser.ConfigParser(interpolation=None)
+    cp = safeparse.ini_parser(strict=True)
     try:
         cp.read_string(text)
     except configparser.Error:
