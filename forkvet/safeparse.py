@@ -58,8 +58,18 @@ def ini_parser(
     return _LinearIni(interpolation=None, strict=strict, allow_no_value=allow_no_value)
 
 
+# A dotted key's every prefix is kept by tomllib: memory quadratic in its parts (round 22a F25:
+# one 120 KB key took 4 GiB). Real keys have a handful of parts; a run of this many is refused
+# wherever it stands (a string value so shaped is refused too: the file is then unread).
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
+_LONG_DOTTED_KEY = rx.compile(_KEY_PART + r"(?:[ \t]*\.[ \t]*" + _KEY_PART + r"){64}")
+
+
 def toml_loads(text: str) -> dict[str, Any]:
-    """tomllib.loads; a number past int()'s limit or nesting past the stack is a TOMLDecodeError."""
+    """tomllib.loads; a number past int()'s limit, nesting past the stack or a dotted key of
+    more than 64 parts is a TOMLDecodeError."""
+    if _LONG_DOTTED_KEY.search(text):
+        raise tomllib.TOMLDecodeError("a dotted key of more than 64 parts")
     try:
         return tomllib.loads(text)
     except RecursionError:

@@ -91,3 +91,21 @@ def test_vet_reads_a_hostile_ini_in_seconds(tmp_path: Path) -> None:
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
+
+
+def test_a_long_dotted_toml_key_is_refused_before_tomllib() -> None:
+    """Round 22a F25: tomllib keeps every prefix of a dotted key (memory quadratic in its
+    parts: a 120 KB pyproject.toml took `env` to 4 GiB)."""
+    import tomllib
+
+    import pytest
+
+    for sep in (".", " . ", '."q".'):
+        text = "[tool.x]\n" + sep.join(["a"] * 30_000) + " = 1\n"
+        with pytest.raises(tomllib.TOMLDecodeError):
+            safeparse.toml_loads(text)
+    header = "[" + ".".join(["b"] * 30_000) + "]\n"
+    with pytest.raises(tomllib.TOMLDecodeError):
+        safeparse.toml_loads(header)
+    ok = '[tool.poetry.dependencies]\npython = "^3.11"\na.b.c.d = "1.2.3.4"\n'
+    assert safeparse.toml_loads(ok)["tool"]["poetry"]["dependencies"]["a"]["b"]["c"]["d"]
