@@ -33,13 +33,26 @@ def _branch_sha(repo: Repository, branch: str) -> str | None:
         raise
 
 
-def _touched_by_others(repo: Repository, base_sha: str, head_sha: str, bot_login: str) -> bool:
+def _not_ours(
+    repo: Repository, base_sha: str, head_sha: str, bot_login: str, ours: set[str]
+) -> str | None:
+    """Why the branch holds something forkvet did not put there, or None. Every commit past
+    the merge base must be the App's (an author GitHub links to no account is someone else)
+    and together they may change only the files forkvet writes: a `forkvet/setup` branch an
+    upstream shipped, whose commits name the App as author, carries its workflow (round 22c
+    F1: the App committed on it, and a push with its token ran that workflow)."""
     comparison = repo.compare(base_sha, head_sha)
     for commit in comparison.commits:
         author = commit.author.login if commit.author else None
-        if author and author != bot_login:
-            return True
-    return False
+        if author != bot_login:
+            return f"someone pushed to {BRANCH}: forkvet no longer updates it"
+    other = sorted({f.filename for f in comparison.files} - ours)
+    if other:
+        return (
+            f"{BRANCH} changes files forkvet does not write ({', '.join(other[:5])}): forkvet "
+            f"no longer updates it; delete the branch to let forkvet make it again"
+        )
+    return None
 
 
 def ensure_setup_pr(
@@ -54,11 +67,8 @@ def ensure_setup_pr(
     head_sha = _branch_sha(repo, BRANCH)
     if head_sha is None:
         repo.create_git_ref(f"refs/heads/{BRANCH}", base_sha)
-    elif _touched_by_others(repo, base_sha, head_sha, bot_login):
-        existing = _find(repo)
-        return SetupResult(
-            existing, False, [], f"someone pushed to {BRANCH}: forkvet no longer updates it"
-        )
+    elif why := _not_ours(repo, base_sha, head_sha, bot_login, set(files)):
+        return SetupResult(_find(repo), False, [], why)
     changed = [path for path, content in files.items() if _differs(repo, path, content)]
     if changed:
         _commit(repo, head_sha or base_sha, {p: files[p] for p in changed})

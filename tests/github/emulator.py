@@ -668,9 +668,16 @@ class GitHubEmulator:
                 c["author"] = self.user(login, bot=login.endswith("[bot]"))
                 c["commit"]["author"].update({"name": name, "email": email})
                 commits.append(c)
+            changed = _git(state.bare, "diff", "--name-only", "-z", f"{base}...{head}").decode()
+            files = [
+                {**(body.get("files") or [{}])[0], "filename": name, "status": "modified"}
+                for name in changed.split("\0")
+                if name
+            ]
             body.update(
                 {
                     "commits": commits,
+                    "files": files,
                     "total_commits": len(commits),
                     "ahead_by": len(commits),
                     "status": "ahead" if commits else "identical",

@@ -21,6 +21,7 @@ from tests.test_app import (  # noqa: F401  (pytest fixtures)
     post,
     redis_url,
     settings,
+    worker,
 )
 
 
@@ -237,3 +238,31 @@ def test_shell_string_and_native_image_acceptances_pin_what_was_reviewed(tmp_pat
     (root / "data.yaml").write_text("train: 'pipe:sh other.sh'\n")
     swapped = _accepted(root, pinned)
     assert swapped["data.yaml error"] == "Shell in data", swapped
+
+
+def test_a_planted_setup_branch_is_never_built_on(
+    settings: Settings,
+    emulator: Any,
+    worker: None,
+) -> None:
+    """Round 22c F1: an upstream shipped a `forkvet/setup` branch whose commit names the App
+    as author and adds a workflow; a fork made with all branches has it. The App committed on
+    top of it with its installation token (a push that runs that workflow) and opened the
+    setup pull request carrying it. A setup branch that changes files forkvet does not write
+    is left alone, and no pull request is opened from it."""
+    from tests.github.emulator import _git
+    from tests.test_app import FORK_FILES, fork_payload, wait_for
+
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    _git(repo.bare, "update-ref", "refs/heads/forkvet/setup", emulator.sha(repo, "main"))
+    hostile = "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps: [{run: env}]\n"
+    planted = emulator.commit(repo, "forkvet/setup", {".github/workflows/up.yml": hostile}, "ci")
+    client = create_app(settings).test_client()
+    assert post(client, fork_payload(), "repository").status_code == 202
+    from bot import queue
+
+    _, store = queue.setup(settings)
+    wait_for(lambda: store.counts() == {"done": 1})
+    assert repo.issues  # the job ran to its end
+    assert emulator.sha(repo, "forkvet/setup") == planted  # not built on, not pushed
+    assert repo.pulls == []
