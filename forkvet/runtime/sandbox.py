@@ -43,7 +43,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,10 +265,25 @@ def _cover_shared(rw: list[str]) -> tuple[list[str], list[str], list[str]]:
 
 
 def hidden_files(environ: dict[str, str] | None = None) -> list[str]:
+    """The runner's command files and the tokens tools keep in the folders the command may
+    read: `HF_HOME` is passed for the model cache, and huggingface_hub reads `$HF_HOME/token`
+    by itself (outside attack, round 22b F8)."""
     env = os.environ if environ is None else environ
-    return sorted(
-        {_real(env[name]) for name in COMMAND_FILES if env.get(name) and os.path.isfile(env[name])}
-    )
+    found = [env[name] for name in COMMAND_FILES if env.get(name)]
+    found += token_files(env)
+    return sorted({_real(p) for p in found if os.path.isabs(p) and os.path.isfile(p)})
+
+
+def token_files(env: Mapping[str, str]) -> list[str]:
+    """Where the Hugging Face hub keeps its login: `HF_TOKEN_PATH`, else `token` (and the
+    `stored_tokens` of named logins) in `HF_HOME`, else in `$XDG_CACHE_HOME/huggingface`."""
+    home = env.get("HOME") or os.path.expanduser("~")
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    hf = env.get("HF_HOME") or os.path.join(cache, "huggingface")
+    found = [env.get("HF_TOKEN_PATH", "")]
+    for folder in {hf, os.path.join(cache, "huggingface")}:
+        found += [os.path.join(folder, "token"), os.path.join(folder, "stored_tokens")]
+    return [p for p in found if p]
 
 
 def _gpu_devices() -> list[str]:

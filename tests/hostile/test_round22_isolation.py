@@ -306,3 +306,31 @@ def test_an_environment_whose_start_up_files_changed_is_not_reused(tmp_path: Pat
     venvstart.restore_cfg(env, str(recorded["pyvenv_cfg"]).encode("latin-1"))
     assert venvstart.matches(env, recorded["startup"])
     assert not venvstart.matches(env, None)  # an older record: built again
+
+
+# --- round 22b F8: the Hugging Face login in HF_HOME ------------------------------------------
+
+
+def test_the_command_reads_no_hugging_face_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HF_HOME is passed for the model cache, and huggingface_hub inside read
+    `$HF_HOME/token` by itself (and sent it), though HF_TOKEN was withheld. The login files
+    are empty inside; the cache stays readable."""
+    import subprocess
+
+    _sandbox_ok()
+    hf = tmp_path / "hf"
+    (hf / "hub").mkdir(parents=True)
+    (hf / "token").write_text("hf_SECRETLOGIN")
+    (hf / "stored_tokens").write_text("[work]\nhf_token = hf_SECRETSTORED\n")
+    (hf / "hub" / "cached.txt").write_text("weights")
+    monkeypatch.setenv("HF_HOME", str(hf))
+    repo = tmp_path / "ws"
+    repo.mkdir()
+    probe = f"cat {hf}/token {hf}/stored_tokens {hf}/hub/cached.txt"
+    with sandbox.sandboxed(["/bin/sh", "-c", probe], repo, readable=[hf]) as (argv, how):
+        assert how == sandbox.ISOLATED
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=repo)
+    assert "SECRET" not in out.stdout + out.stderr, out.stdout
+    assert "weights" in out.stdout, out.stdout + out.stderr
