@@ -417,3 +417,24 @@ def test_a_file_that_is_no_notebook_is_never_quoted(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         _read(tmp_path / "x.ipynb", tmp_path)
     assert "is not a notebook" in str(caught.value) and "SECRET" not in str(caught.value)
+
+
+def test_the_timeout_bounds_all_the_cells_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round 22b F7: each cell under --timeout, together far past it — the run held the
+    runner N times as long and passed. The cells share one --timeout."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _notebook(repo / "slow.ipynb", ["import time"] + ["time.sleep(2)"] * 6)
+    out = tmp_path / "smoke.json"
+    monkeypatch.chdir(repo)
+    args = ["smoke", str(repo), "--python", sys.executable, "--notebook", "slow.ipynb"]
+    args += ["--timeout", "5", "--no-import-check", "--out", str(tmp_path / "out")]
+    code = main([*args, "--format", "json", "-o", str(out)])
+    capsys.readouterr()
+    data = json.loads(out.read_text())
+    assert code == 1 and data["verdict"] != "pass", data
+    assert data["notebook"]["failed_cell"] is not None
