@@ -497,8 +497,9 @@ def _argv(
         *_private_out_mount(private_out, rw),
         *_readable_mounts(readable, rw),
         *_masks(rw, folders, hidden),
-        *gitconfig.mounts(
-            _repository_gitdirs([_real(cwd), *rw]), _copies_folder(private, private_tmp)
+        *gitconfig.mounts(  # nested checkouts' too (round 22b F12)
+            _repository_gitdirs([_real(cwd), *rw, *map(os.path.dirname, git_below)]),
+            _copies_folder(private, private_tmp),
         ),
         *remounts,
         *_child_environment(private_home),

@@ -334,3 +334,24 @@ def test_the_command_reads_no_hugging_face_login(
         out = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=repo)
     assert "SECRET" not in out.stdout + out.stderr, out.stdout
     assert "weights" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_nested_checkouts_token_is_not_readable(tmp_path: Path) -> None:
+    """Round 22b F12: a second repository checked out inside the target (not a submodule)
+    kept its persisted token readable: its config files are shown scrubbed too."""
+    import shutil
+    import subprocess
+
+    _sandbox_ok()
+    if not shutil.which("git"):
+        pytest.skip("needs git")
+    repo = tmp_path / "ws"
+    repo.mkdir()
+    (repo / "app.py").write_text("print('hi')\n")
+    _checkout(repo / "third_party" / "dep")
+    probe = "cat third_party/dep/.git/config; git -C third_party/dep rev-parse --short HEAD"
+    with sandbox.sandboxed(["/bin/sh", "-c", probe], repo) as (argv, how):
+        assert how == sandbox.ISOLATED
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=repo)
+    assert TOKEN not in out.stdout + out.stderr, out.stdout
+    assert "https://github.com/v/f" in out.stdout, out.stdout + out.stderr
