@@ -90,9 +90,17 @@ class Judged:
 
 
 def named(path: str) -> bool:
-    """A file a tool reads by its name from the working directory: `.env`, `wandb/settings`."""
+    """A file a tool reads by its name from the working directory: a dotenv file,
+    `wandb/settings`."""
+    return is_dotenv(path) or any(_at(path, s) for s in _settings())
+
+
+def is_dotenv(path: str) -> bool:
+    """A dotenv file by the names the loaders and their users give one: `.env`, `.env.local`
+    and every `.env.*`, `prod.env` and every `*.env`, Flask's `.flaskenv` (round 22a F13: only
+    `.env` was read, while `load_dotenv(".env.local")` and compose's `env_file:` take any)."""
     name = path.rsplit("/", 1)[-1]
-    return name == ".env" or any(_at(path, s) for s in _settings())
+    return name in (".env", ".flaskenv") or name.startswith(".env.") or name.endswith(".env")
 
 
 def _at(path: str, setting: dict[str, object]) -> bool:
@@ -164,7 +172,7 @@ def named_risks(path: str, text: str | None) -> list[Risk]:
     if text is None:
         how = "a settings file a tool reads from the working directory"
         return [_env_risk(path, how, "could not be read as text (NOT verified)", None)]
-    if path.rsplit("/", 1)[-1] == ".env":
+    if is_dotenv(path):
         return dotenv_risks(path, text)
     return settings_risks(path, text)
 

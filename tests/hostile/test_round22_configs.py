@@ -204,6 +204,10 @@ def test_a_yolov5_model_yaml_string_that_runs_code_is_an_error(
         (".env", "export HF_ENDPOINT='http://203.0.113.7'\n"),
         ("app/.env", "LD_PRELOAD=./assets/colormap.bin\n"),
         (".env", "GIT_CONFIG_COUNT=1\n"),
+        # round 22a F13: the names load_dotenv(...), compose's env_file: and Flask take
+        (".env.local", "BASH_ENV=./x.sh\n"),
+        (".flaskenv", "LD_PRELOAD=./assets/colormap.bin\n"),
+        ("deploy/prod.env", "HF_ENDPOINT=http://203.0.113.7\n"),
     ],
     ids=[
         "wandb-settings",
@@ -212,6 +216,9 @@ def test_a_yolov5_model_yaml_string_that_runs_code_is_an_error(
         "dotenv-hf",
         "dotenv-preload",
         "dotenv-git",
+        "dotenv-local",
+        "flaskenv",
+        "star-dot-env",
     ],
 )
 def test_a_committed_file_routing_credentials_or_steering_loaders_is_an_error(
