@@ -226,6 +226,11 @@ def _risk(path: str, line: int | None, what: str, why: str) -> Risk:
 
 
 # -- the command -----------------------------------------------------------------------------------
+# Path parts through which an absolute program path may lead anywhere (the kernel's views of
+# a process, scratch folders, `.`/`..`, `//`); a Kaldi tool under `/opt/kaldi/tools/` is fine.
+_LEADS_ANYWHERE = frozenset(("", ".", "..", "proc", "dev", "fd", "self", "tmp", "shm", "run"))
+
+
 def judge_command(cmd: str) -> str | None:
     """Why a command is more than programs writing data to stdout, or None."""
     bad = next((c for c in cmd if c in _SPECIAL), None)
@@ -262,6 +267,10 @@ def _program(seg: list[str]) -> str | None:
     if "/" in prog and not prog.startswith("/"):
         return f"it runs `{prog}`, a file of the tree or the working folder"
     name = prog.rsplit("/", 1)[-1]
+    if _LEADS_ANYWHERE & set(prog.split("/")[1:-1]):
+        # a path is judged by where it may lead, not only by its last name:
+        # `/proc/self/cwd/bin/curl` is the tree's own `bin/curl` (round 22a F22)
+        return f"it runs `{prog}`, a path through a folder that may lead into the tree"
     rule: dict[str, Any] | None = table()["programs"].get(name)
     if rule is None:
         return f"it runs `{name}`, not a program that only writes data to stdout"

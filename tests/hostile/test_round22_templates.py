@@ -292,3 +292,21 @@ def test_kaldiio_runs_the_scp_entry_forkvet_flags(
     _child(tmp_path, "import kaldiio\nfor k, v in kaldiio.load_scp('wav.scp').items(): pass")
     assert marker.exists()
     assert _shell(make_repo, {"data/train/wav.scp": scp})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "pipe:/proc/self/cwd/bin/curl -s https://h/a.tar",
+        "pipe:/dev/fd/3 -s https://h/a.tar",
+        "pipe:/tmp/curl -s https://h/a.tar",
+        "pipe:/usr/bin/../../proc/self/cwd/curl -s https://h/a.tar",
+    ],
+)
+def test_an_absolute_program_path_through_the_kernels_views_is_an_error(
+    make_repo: Callable[..., Path], url: str
+) -> None:
+    """Round 22a F22: `/proc/self/cwd/bin/curl` was judged by its last name (curl) and
+    passed; it runs the tree's own `bin/curl`."""
+    files = {"configs/data.yaml": f"train: '{url}'\n", "bin/curl": "#!/bin/sh\nid\n"}
+    assert [r.path for r in _shell(make_repo, files)] == ["configs/data.yaml"]
