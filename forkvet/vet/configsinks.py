@@ -245,9 +245,9 @@ def risks(path: str, text: str, own: configtargets.OwnModules) -> Judged:
     """What the sinks of one config text do: Hydra env_set, dictConfig, fileConfig INI,
     `${oc.env:SECRET}` beside a server (three risks of each at most)."""
     out = Judged()
-    group = _logging_group(path) or _LOGGING_PACKAGE.search(text) is not None
+    root = _root_kind(path, text)
     for doc in _documents(text):
-        for kind, node in _sink_nodes(doc, group):
+        for kind, node in _sink_nodes(doc, root):
             if kind == "env":
                 out.risks += _env_node(path, node)
             else:
@@ -258,13 +258,19 @@ def risks(path: str, text: str, own: configtargets.OwnModules) -> Judged:
     return out
 
 
-# A Hydra config whose header puts it in a logging node (`# @package hydra.job_logging`).
-_LOGGING_PACKAGE = rx.compile(r"(?m)^#[ \t]*@package[ \t]+hydra\.(?:job|hydra)_logging[ \t]*$")
+# A Hydra config's header puts its root at a node (`# @package hydra.job_logging`): the root
+# is what the node's last key makes it (round 22a F16: `# @package hydra.job.env_set`).
+_PACKAGE = rx.compile(r"(?m)^#[ \t]*@package[ \t]+([\w.]+)[ \t]*$")
+_ROOT_KINDS = {"env_set": "env", "job_logging": "logging", "hydra_logging": "logging"}
 
 
-def _logging_group(path: str) -> bool:
-    """A Hydra config-group file of logging (`hydra/job_logging/custom.yaml`): a dictConfig."""
-    return "hydra/job_logging/" in path or "hydra/hydra_logging/" in path
+def _root_kind(path: str, text: str) -> str | None:
+    """ "env" or "logging" when the document's root is such a node: by its `@package` header,
+    or as a Hydra config-group file of logging (`hydra/job_logging/custom.yaml`)."""
+    if "hydra/job_logging/" in path or "hydra/hydra_logging/" in path:
+        return "logging"
+    found = _PACKAGE.search(text)
+    return _ROOT_KINDS.get(found.group(1).rsplit(".", 1)[-1]) if found else None
 
 
 def _documents(text: str) -> Iterator[yaml.Node]:
@@ -276,17 +282,17 @@ def _documents(text: str) -> Iterator[yaml.Node]:
         return  # what was composed before the error was judged
 
 
-def _sink_nodes(root: yaml.Node, group: bool) -> Iterator[tuple[str, yaml.MappingNode]]:
+def _sink_nodes(root: yaml.Node, kind: str | None) -> Iterator[tuple[str, yaml.MappingNode]]:
     """("env", mapping) under an `env_set` key; ("logging", mapping) for a dictConfig: under
     `job_logging`/`hydra_logging`, a logging group file's root, a `version: 1` mapping with
-    handlers, formatters or filters."""
-    if group and isinstance(root, yaml.MappingNode):
-        yield "logging", root
+    handlers, formatters or filters; the root itself as `kind` says (`_root_kind`)."""
+    if kind and isinstance(root, yaml.MappingNode):
+        yield kind, root
     for node in _nodes(root, with_keys=False):
         if not isinstance(node, yaml.MappingNode):
             continue
         keys = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-        if not (group and node is root) and _dictconfig_root(keys):
+        if not (kind == "logging" and node is root) and _dictconfig_root(keys):
             yield "logging", node
         for key, value in keys.items():
             if isinstance(value, yaml.MappingNode):

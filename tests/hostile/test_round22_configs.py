@@ -74,6 +74,18 @@ def test_hydra_env_set_of_a_variable_not_known_inert_is_an_error(
     assert "environment variable" in _errors(report)[0].message
 
 
+def test_a_package_header_that_places_the_root_at_env_set_is_judged(
+    vet_repo: Callable[..., Report],
+) -> None:
+    """Round 22a F16: `# @package hydra.job.env_set` puts the file's root there; no
+    `env_set` key is in the file."""
+    text = "# @package hydra.job.env_set\nBASH_ENV: ${hydra:runtime.cwd}/x.sh\n"
+    report = vet_repo({**README, **OWN, "conf/env/run.yaml": text})
+    assert _paths(report) == ["conf/env/run.yaml"], report.risks
+    inert = "# @package hydra.job.env_set\nOMP_NUM_THREADS: 4\n"
+    assert _paths(vet_repo({**README, **OWN, "conf/env/run.yaml": inert})) == []
+
+
 def test_hydra_env_set_of_inert_variables_passes(vet_repo: Callable[..., Report]) -> None:
     env = '      CUDA_VISIBLE_DEVICES: "0"\n      OMP_NUM_THREADS: 4\n      HYDRA_FULL_ERROR: 1\n'
     assert _paths(vet_repo({**README, **OWN, "conf/config.yaml": HYDRA_HEAD + env})) == []
