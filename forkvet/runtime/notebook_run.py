@@ -9,7 +9,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,21 +199,12 @@ def _execute(
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, **connection, **ipc)
     before = _children_now()
     running: list[int] = []  # the cells started, in order: the last one timed out
-    # --timeout bounds all the cells together too, not only each: N cells each just under it
-    # held the runner N times as long and passed (outside attack, round 22b F7). The clock
-    # starts with the first cell (the kernel's start has its own bound, startup_timeout).
-    started: list[float] = []
-
-    def left(cell: object) -> int:
-        started[:] = started or [time.monotonic()]
-        return max(1, min(cell_timeout, int(started[0] + cell_timeout - time.monotonic())))
-
     client = _bounded_client(NotebookClient)(
         nb,
         km=km,
         on_cell_execute=lambda cell, cell_index: running.append(cell_index),
         timeout=cell_timeout,
-        timeout_func=left,
+        timeout_func=_shared_timeout(cell_timeout),
         kernel_name=KERNEL_NAME,
         resources={"metadata": {"path": str(cwd)}},
         startup_timeout=120,
@@ -266,6 +257,20 @@ def _kernel_folders() -> Iterator[tuple[str, str]]:
         os.mkdir(tmp, 0o700)
         os.mkdir(ipc, 0o700)
         yield tmp, ipc
+
+
+def _shared_timeout(cell_timeout: int) -> Callable[[object], int]:
+    """nbclient's per-cell timeout, so that all the cells together also keep to --timeout: N
+    cells each just under it held the runner N times as long and passed (outside attack,
+    round 22b F7). The clock starts with the first cell (the kernel's start has its own
+    bound, startup_timeout)."""
+    started: list[float] = []
+
+    def left(cell: object) -> int:
+        started[:] = started or [time.monotonic()]
+        return max(1, min(cell_timeout, int(started[0] + cell_timeout - time.monotonic())))
+
+    return left
 
 
 def run_notebook(
