@@ -222,14 +222,19 @@ def hide_folder(path: str | os.PathLike[str]) -> None:
 
 def shared_folders(environ: dict[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
-    home = env.get("HOME") or os.path.expanduser("~")
-    cache = env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    cache, hf = _caches(env)
     found = [*_SHARED_FOLDERS, env.get("UV_CACHE_DIR", ""), os.path.join(cache, "uv")]
     found.append(os.path.join(cache, "forkvet", "envs"))
-    hf = env.get("HF_HOME") or os.path.join(cache, "huggingface")
     for hub in (env.get("HF_HUB_CACHE", ""), os.path.join(hf, "hub")):
         found += [os.path.join(hub, ".locks")] if hub else []
     return sorted({_real(p) for p in found if os.path.isabs(p) and os.path.isdir(p)})
+
+
+def _caches(env: Mapping[str, str]) -> tuple[str, str]:
+    """(the user's cache folder, the Hugging Face hub's home), as the tools find them."""
+    home = env.get("HOME") or os.path.expanduser("~")
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    return cache, env.get("HF_HOME") or os.path.join(cache, "huggingface")
 
 
 def runner_folders(environ: dict[str, str] | None = None) -> list[str]:
@@ -277,9 +282,7 @@ def hidden_files(environ: dict[str, str] | None = None) -> list[str]:
 def token_files(env: Mapping[str, str]) -> list[str]:
     """Where the Hugging Face hub keeps its login: `HF_TOKEN_PATH`, else `token` (and the
     `stored_tokens` of named logins) in `HF_HOME`, else in `$XDG_CACHE_HOME/huggingface`."""
-    home = env.get("HOME") or os.path.expanduser("~")
-    cache = env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
-    hf = env.get("HF_HOME") or os.path.join(cache, "huggingface")
+    cache, hf = _caches(env)
     found = [env.get("HF_TOKEN_PATH", "")]
     for folder in {hf, os.path.join(cache, "huggingface")}:
         found += [os.path.join(folder, "token"), os.path.join(folder, "stored_tokens")]
