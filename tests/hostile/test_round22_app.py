@@ -79,27 +79,34 @@ def test_remote_code_and_link_acceptances_pin_what_was_reviewed(tmp_path: Path) 
         "m = AutoModel.from_pretrained('.', trust_remote_code=True)\n"
     )
     (root / "hostinfo.txt").symlink_to("/etc/hostname")
-    rules = {"config.json": "risks/remote-code", "hostinfo.txt": "risks/link-outside"}
-    plain = [{"rule": r, "path": p, "reason": "reviewed"} for p, r in rules.items()]
-    found = _accepted(root, [])
-    assert found["config.json error"] == "Remote code", found
-    assert found["hostinfo.txt error"] == "Link outside", found
-    unpinned = _accepted(root, plain)
-    assert unpinned["config.json error"] == "Remote code", unpinned
-    assert unpinned["hostinfo.txt error"] == "Link outside", unpinned
-    blobs = {p: file_blob(root, p) for p in rules}
     # git's own blob of the link: its target's text
-    assert blobs["hostinfo.txt"] == _git_blob(b"/etc/hostname")
-    pinned = [{**e, "blob": str(blobs[e["path"]])} for e in plain]
-    held = _accepted(root, pinned)
-    assert held["config.json notice"] == "Accepted: Remote code", held
-    assert held["hostinfo.txt notice"] == "Accepted: Link outside", held
+    assert str(file_blob(root, "hostinfo.txt")) == _git_blob(b"/etc/hostname")
+    rules = {
+        "config.json": ("risks/remote-code", "Remote code"),
+        "hostinfo.txt": ("risks/link-outside", "Link outside"),
+    }
+    pinned = _pinned_after_review(root, rules)
     (root / "config.json").write_text(REMOTE % "evilorg/payload")
     (root / "hostinfo.txt").unlink()
     (root / "hostinfo.txt").symlink_to("/root/.ssh/id_rsa")
     swapped = _accepted(root, pinned)
     assert swapped["config.json error"] == "Remote code", swapped
     assert swapped["hostinfo.txt error"] == "Link outside", swapped
+
+
+def _pinned_after_review(root: Path, rules: dict[str, tuple[str, str]]) -> list[dict[str, str]]:
+    """Each path's finding (rule, title) is an error; accepted by rule and path alone it stays
+    one; pinned to the file's blob it is accepted. The pinned entries, for the swap."""
+    from forkvet.accept import file_blob
+
+    plain = [{"rule": r, "path": p, "reason": "reviewed"} for p, (r, _) in rules.items()]
+    pinned = [{**e, "blob": str(file_blob(root, e["path"]))} for e in plain]
+    stages = [([], "error", ""), (plain, "error", ""), (pinned, "notice", "Accepted: ")]
+    for entries, severity, prefix in stages:
+        found = _accepted(root, entries)
+        for path, (_, title) in rules.items():
+            assert found[f"{path} {severity}"] == prefix + title, (entries, found)
+    return pinned
 
 
 def _git_blob(data: bytes) -> str:
@@ -217,24 +224,15 @@ def test_shell_string_and_native_image_acceptances_pin_what_was_reviewed(tmp_pat
     were accepted by rule and path without naming the file: a later command or image under
     that path stayed accepted. Unpinned they accept nothing; pinned they hold until the
     file changes."""
-    from forkvet.accept import file_blob
-
     root = tmp_path / "r"
     root.mkdir()
     (root / "data.yaml").write_text("train: 'pipe:sh fetch.sh'\n")
     (root / "colormap.bin").write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 57)
-    rules = {"data.yaml": "risks/shell-in-data", "colormap.bin": "risks/native-code"}
-    plain = [{"rule": r, "path": p, "reason": "reviewed"} for p, r in rules.items()]
-    found = _accepted(root, [])
-    assert found["data.yaml error"] == "Shell in data", found
-    assert found["colormap.bin error"] == "Native code", found
-    unpinned = _accepted(root, plain)
-    assert unpinned["data.yaml error"] == "Shell in data", unpinned
-    assert unpinned["colormap.bin error"] == "Native code", unpinned
-    pinned = [{**e, "blob": str(file_blob(root, e["path"]))} for e in plain]
-    held = _accepted(root, pinned)
-    assert held["data.yaml notice"] == "Accepted: Shell in data", held
-    assert held["colormap.bin notice"] == "Accepted: Native code", held
+    rules = {
+        "data.yaml": ("risks/shell-in-data", "Shell in data"),
+        "colormap.bin": ("risks/native-code", "Native code"),
+    }
+    pinned = _pinned_after_review(root, rules)
     (root / "data.yaml").write_text("train: 'pipe:sh other.sh'\n")
     swapped = _accepted(root, pinned)
     assert swapped["data.yaml error"] == "Shell in data", swapped
