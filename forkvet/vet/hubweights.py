@@ -84,7 +84,8 @@ _CLI_DOWNLOAD = rx.compile(
 # server started on a Hub id (`vllm serve org/name`) download it too (round 20c, F5).
 _HUB_CLONE = rx.compile(
     r"\bgit[ \t]+(?:lfs[ \t]+)?clone[ \t]+(?:--?[\w=.-]+[ \t]+)*https?://"
-    r"(?:[\w-]+\.)*(?:huggingface\.co|hf\.co|hf-mirror\.com|modelscope\.(?:cn|ai))/(?:models/)?"
+    + modelrefs.HUB_HOSTS
+    + r"/(?:models/)?"
     r"([\w.-]+/[\w-]+(?:\.[\w-]+)*?)(?:\.git)?(?:[\s/\"')]|$)"
 )
 _SERVE = rx.compile(

@@ -34,10 +34,13 @@ MAX_NAMES = 200
 # An id-shaped token with a non-id character (or the text's end) on either side: a path's
 # part (`a/b/c`) or an address's (`//host/org/name`) is not one.
 _TOKEN = rx.compile(r"(?:^|[^\w./-])([A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95})(?:[^\w/-]|$)")
-# A Hub address: the Hub, its short host, the hf-mirror.com mirror, ModelScope (`/models/`).
+# The Hub's hosts: the Hub, its short host, the hf-mirror.com mirror, ModelScope (`/models/`).
+HUB_HOSTS = r"(?:[\w-]+\.)*(?:huggingface\.co|hf\.co|hf-mirror\.com|modelscope\.(?:cn|ai))"
+# A Hub address on one of them.
 _HUB_URL = rx.compile(
-    r"(?i)\bhttps?://(?:[\w-]+\.)*(?:huggingface\.co|hf\.co|hf-mirror\.com|modelscope\.(?:cn|ai))"
-    r"/(?:models/)?([A-Za-z0-9][\w.-]{0,95})/([A-Za-z0-9][\w-]{0,95}(?:\.[\w-]+)*?)"
+    r"(?i)\bhttps?://"
+    + HUB_HOSTS
+    + r"/(?:models/)?([A-Za-z0-9][\w.-]{0,95})/([A-Za-z0-9][\w-]{0,95}(?:\.[\w-]+)*?)"
     r"(?:\.git)?(?:[\s/\"'<>)\]#?,;`]|$)"
 )
 # Folders a run writes into or keeps weights in (`checkpoints/best`, `outputs/run-3`): a name
