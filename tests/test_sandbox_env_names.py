@@ -1,8 +1,8 @@
 """The repository's code gets an allow-list of variables (outside attack, round 11b, F10):
-exact names match exactly, a prefixed name with a secret word as one of its parts is
-dropped, and a value that looks like a credential is dropped whatever its name (round 12b
-F5: the common token prefixes, HTTP Authorization values, any long high-entropy word);
-ordinary values (paths, numbers, versions, device lists, digests) pass."""
+exact names match exactly (since round 22b F2 the libraries' settings are a table of
+exact names too, no prefix family), and a value that looks like a credential is dropped
+whatever its name (round 12b F5: the common token prefixes, HTTP Authorization values, any
+long high-entropy word); ordinary values (paths, numbers, versions, device lists, digests) pass."""
 
 from __future__ import annotations
 
@@ -41,9 +41,9 @@ DROPPED = {
     "TRANSFORMERS_CACHE_X": "v",
     "HF_HOME_X": "v",
     "HF_HUB_OFFLINE_X": "v",
-    "PYTHON_AWS": "AKIA1234567890ABCDEF",
-    "CUDA_NOTE": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
-    "TORCH_HUB_URL": "https://hub.example/models?token=abc",
+    "PYTHONIOENCODING": "AKIA1234567890ABCDEF",
+    "CUDA_LOG_FILE": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "TORCH_EXTENSIONS_DIR": "https://hub.example/models?token=abc",
     "OMP_COOKIE": "v",
     "NCCL_SESSION_ID": "v",
     "PYTHON_CERT_FILE": "v",
@@ -75,10 +75,10 @@ PASSED = {
 
 # F5's list, at the lengths real tokens have (made-up values).
 DROPPED_BY_VALUE = {
-    "TORCH_X": "glpat-abcdefghij1234567890",
-    "PYTHONX": "pypi-AgEIcHlwaS5vcmcCJGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6",
-    "OMP_X": "sk-proj-abcDEF123ghiJKL456mnoPQR789stuVWX",
-    "OMP_Y": "sk-abcdefghijklmnopqrstuvwxyzABCDEF0123456789",
+    "TORCH_HOME": "glpat-abcdefghij1234567890",
+    "PYTHONWARNINGS": "pypi-AgEIcHlwaS5vcmcCJGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6",
+    "OMP_PLACES": "sk-proj-abcDEF123ghiJKL456mnoPQR789stuVWX",
+    "OMP_SCHEDULE": "sk-abcdefghijklmnopqrstuvwxyzABCDEF0123456789",
     "HF_HUB_OFFLINE": "npm_abcdefghijklmnopqrstuvwxyz0123456789",
     "HOSTNAME": "AIzaSyA-abcdefghijklmnopqrstuvwxyz01234",
     "XDG_DATA_DIRS": "Basic dXNlcjpwYXNz",
@@ -86,12 +86,12 @@ DROPPED_BY_VALUE = {
     "NVIDIA_NGCKEY": "v3plain",  # KEY glued to the end of a part
     "CUDA_APITOK": "v2plain",  # TOK abbreviated
     # no known prefix: caught as a random word of letters and digits
-    "TORCH_HUB_X": "Zq8Lm3Nw7Rt2Yp5Vb9Kd4Hs1",
-    "CUDA_NOTE": "a1B2c3D4e5F6g7H8i9J0kLmN",
+    "TORCH_LOGS": "Zq8Lm3Nw7Rt2Yp5Vb9Kd4Hs1",
+    "CUDA_CACHE_PATH": "a1B2c3D4e5F6g7H8i9J0kLmN",
     # round 12, left: one case, and base64's `/` and `+`
-    "TORCH_LOWER": "zq8lm3nw7rt2yp5vb9kd4hs1",
-    "TORCH_UPPER": "ZQ8LM3NW7RT2YP5VB9KD4HS1",
-    "OMP_B64": "u7Gx/2kLq9+Wm4Zr8Tb1/Yc6Np3Vd",
+    "TORCH_LOGS_OUT": "zq8lm3nw7rt2yp5vb9kd4hs1",
+    "TORCH_EXTENSIONS_DIR": "ZQ8LM3NW7RT2YP5VB9KD4HS1",
+    "OMP_STACKSIZE": "u7Gx/2kLq9+Wm4Zr8Tb1/Yc6Np3Vd",
 }
 # Ordinary values a training job has under these names.
 PASSED_VALUES = {
@@ -101,16 +101,16 @@ PASSED_VALUES = {
     "NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
     "TORCH_CUDA_ARCH_LIST": "7.0;7.5;8.0;8.6+PTX",
     "CUDA_VERSION": "12.1.0",
-    "PYTHON_SHA256": "a" * 12 + "0123456789abcdef" * 3 + "b" * 4,  # a hex digest
+    "PYTHONPYCACHEPREFIX": "a" * 12 + "0123456789abcdef" * 3 + "b" * 4,  # a hex digest
     "GITHUB_SHA": "4e98eae3f1c2d0b5a6978877665544332211aabb",
     "LC_ALL": "en_US.UTF-8",
-    "TORCH_RUN_LABEL": "ReleaseCandidateBuild2024",  # one change from letters to digits
-    "TORCH_VERSION": "2.1.0+cu121",
+    "TORCH_COMPILE_DEBUG_DIR": "ReleaseCandidateBuild2024",  # one change from letters to digits
+    "TORCH_LOGS_FORMAT": "2.1.0+cu121",
     "HF_HOME": "/data/hf",
     "GITHUB_RUN_ID": "12345678901234567890",
-    "TORCH_HOME": "~/models/run2024/cache3",
-    "TORCH_DATA_SPLIT": "imagenet/train/shard00017",
-    "TORCH_WHEEL": "cu121-py310-torch210-linux",
+    "TORCH_CUDNN_V8_API_LRU_CACHE_LIMIT": "~/models/run2024/cache3",
+    "XDG_DATA_HOME": "imagenet/train/shard00017",
+    "XDG_STATE_HOME": "cu121-py310-torch210-linux",
 }
 
 

@@ -3,8 +3,9 @@ teed to a log file, and every process it started killed at the end — `setsid` 
 
 What holds (Linux; see docs/runtime.md for the operator's part):
 - the child's environment is an allow-list (`scrubbed_env`): the names a training script
-  needs (`_PASSED`, `_PASSED_PREFIXES`), proxies without their credentials, and the ones the
-  operator passes on purpose (`--pass-env`). Any other variable is dropped, whatever its name
+  needs (`_PASSED` and the libraries' settings, `library_settings`: exact names, no
+  prefix), proxies without their credentials, and the ones the operator passes on purpose
+  (`--pass-env`). Any other variable is dropped, whatever its name
   (GIT_CONFIG_VALUE_0 carrying an extraHeader, BEARER, PGPASS, DSN...), and none of the
   runner's workflow-command files (`GITHUB_ENV`, `GITHUB_PATH`, ...) is ever passed;
 - the child cannot read forkvet's own environment through `/proc/<pid>/environ`: forkvet wipes
@@ -17,6 +18,8 @@ What holds (Linux; see docs/runtime.md for the operator's part):
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import signal
 import stat
@@ -27,6 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import IO, TextIO
@@ -111,22 +115,21 @@ _PASSED = frozenset(
         "CONDA_PREFIX",
     )
 )  # fmt: skip
-# Families of settings a training script reads (LC_ALL, PYTHONHASHSEED, CUDA_VISIBLE_DEVICES).
-# A name matched by a prefix is still dropped when any of its word parts is a secret word.
-_PASSED_PREFIXES = (
-    "LC_",
-    "PYTHON",
-    "CUDA_",
-    "NVIDIA_",
-    "CUDNN",
-    "NCCL_",
-    "OMP_",
-    "MKL_",
-    "OPENBLAS_",
-    "TORCH_",
-    "XDG_",
-    "TF_CPP_",
-)
+# The settings of the libraries a training script uses (LC_ALL, PYTHONHASHSEED,
+# CUDA_VISIBLE_DEVICES, NCCL_DEBUG): a table of exact names, forkvet/data/passed_env.json.
+# No prefix family passes: TORCH_HUB_PASSCODE or XDG_MACAROON reached the command under
+# `TORCH_`/`XDG_` because no secret-word list knows every synonym (outside attack, round
+# 22b F2); a name not in a table is the operator's to pass (`--pass-env`).
+
+
+@functools.cache
+def library_settings() -> frozenset[str]:
+    """Every name of forkvet/data/passed_env.json."""
+    text = resources.files("forkvet.data").joinpath("passed_env.json").read_text("utf-8")
+    names: dict[str, list[str]] = json.loads(text)["names"]
+    return frozenset(n for group in names.values() for n in group)
+
+
 # Secret words, matched as whole word parts of a name (`_`-separated, digits split off):
 # PYTHON_PW and TORCH_HUB_SIG are dropped, PYTHONPATH is not (PATH is no word here).
 _SECRET_PARTS = frozenset(
@@ -279,7 +282,7 @@ def scrubbed_env(
     keep_index_config: bool = False,
 ) -> dict[str, str]:
     """The allow-listed part of the current environment: what a training script needs
-    (_PASSED, _PASSED_PREFIXES) that does not look like a secret, proxies without their
+    (_PASSED, `library_settings`) whose value does not look like a secret, proxies without their
     credentials, and the operator's pass_env. Everything else is dropped by construction,
     whatever its name.
 
@@ -300,10 +303,8 @@ def scrubbed_env(
             cleaned = _PROXY_CREDENTIALS.sub(lambda m: m.group(1), v)
             if not secret_value(cleaned):  # a credential in its query: the proxy is dropped
                 env[k] = cleaned
-        elif k in _PASSED and not secret_value(v):
-            env[k] = v  # named one by one above (TOKENIZERS_PARALLELISM is no token)
-        elif k.startswith(_PASSED_PREFIXES) and not is_secret(k, v):
-            env[k] = v
+        elif (k in _PASSED or k in library_settings()) and not secret_value(v):
+            env[k] = v  # named one by one (TOKENIZERS_PARALLELISM is no token)
     env.update(extra or {})
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

@@ -1,0 +1,63 @@
+"""Round 22b's runtime findings on what the command can read or steer, closed in round 23:
+secret names under a passed prefix (F2), a wheel's `bin/python._pth` (F4), a script path that
+breaks out of a notebook's Markdown cell (F6), the `.git` clean-up past its entry bound (F9),
+private folders shared when `TMPDIR` is not `/tmp` (F10), and `forkvet report`'s step
+outputs (F14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from forkvet.runtime import process
+
+# --- F2: the environment passes settings by exact name, never by prefix ------------------------
+
+# The tester's synonyms, short enough that no value rule catches them.
+_SYNONYMS = {
+    "TORCH_HUB_PASSCODE": "hunter2x",
+    "NVIDIA_LICENSE_TICKET": "hunter7x",
+    "TORCH_NONCE": "hunter5x",
+    "CUDA_USERPASS": "hunter10",
+    "CUDA_PSWD": "hunter14",
+    "XDG_PWORD": "hunter13",
+    "XDG_MACAROON": "hunter6x",
+    "NCCL_PASSCODE": "hunter9x",
+    "OMP_VOUCHER": "hunter8x",
+    "PYTHON_LICENSE": "hunter3x",
+    "LC_SIGIL": "hunter4x",
+    "XDG_RUNTIME_DIR": "/run/user/1000",  # sockets: D-Bus, agents, container engines
+}
+
+
+@pytest.mark.parametrize(("name", "value"), sorted(_SYNONYMS.items()))
+def test_a_name_under_a_libraries_prefix_passes_only_when_a_library_reads_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """F2: `TORCH_*`, `CUDA_*`, `XDG_*` ... passed every name but those with a secret word;
+    synonyms nobody listed (PASSCODE, PSWD, TICKET, NONCE, MACAROON) reached the command."""
+    for other in _SYNONYMS:
+        monkeypatch.delenv(other, raising=False)
+    monkeypatch.setenv(name, value)
+    assert name not in process.scrubbed_env()
+    assert process.scrubbed_env(pass_env=[name])[name] == value  # the operator's choice
+
+
+def test_the_settings_table_holds_the_names_training_jobs_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kept = {
+        "CUDA_VISIBLE_DEVICES": "0,1",
+        "NCCL_DEBUG": "INFO",
+        "OMP_NUM_THREADS": "4",
+        "PYTHONHASHSEED": "0",
+        "LC_ALL": "C.UTF-8",
+        "TORCH_HOME": "/data/torch",
+        "XDG_CACHE_HOME": "/data/cache",
+        "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    for k, v in kept.items():
+        monkeypatch.setenv(k, v)
+    env = process.scrubbed_env()
+    assert {k: env.get(k) for k in kept} == kept
+    assert not [n for n in process.library_settings() if process.secret_name(n)]
