@@ -10,7 +10,16 @@ forkvet keeps the `pyvenv.cfg` uv wrote when it made the environment (`read_cfg`
 back after every install into the environment (`restore_cfg`), and records, with the
 environment, a digest of every file the interpreter or `site` reads at start (`pyvenv.cfg`,
 each `.pth`, `sitecustomize`, `usercustomize` in site-packages: `fingerprint`). An
-environment whose files are not those (`matches`) is not reused: it is built again."""
+environment whose files are not those (`matches`) is not reused: it is built again.
+
+What the interpreter reads is CPython's `getpath`'s inputs, not a list of site's names: it
+also reads `<executable>._pth` beside the executable it was started as, which replaces
+`sys.path` whole, ignores `PYTHONPATH` and skips `site`, `-I -S` or not; a wheel's
+`NAME.data/data/bin/python._pth` put one there (outside attack, round 22b F4), and
+`pybuilddir.txt` beside it makes the folder a build tree. No file of `bin/` but the
+programs is uv's: every `*._pth` and `pybuilddir.txt` there is removed after each install
+(`restore_cfg`), and `bin/`'s interpreters, `._pth` and `pybuilddir.txt` are in the
+fingerprint."""
 
 from __future__ import annotations
 
@@ -26,6 +35,22 @@ CFG = "pyvenv.cfg"
 MAX_CFG_BYTES = 64 << 10
 MAX_STARTUP_FILES = 10_000
 _STARTUP_NAMES = ("sitecustomize", "usercustomize")
+# What getpath reads beside the executable in `bin/` (besides the executable itself).
+_BUILD_DIR = "pybuilddir.txt"
+
+
+def _getpath_inputs(folder: Path) -> list[str]:
+    """The names in `bin/` getpath reads: `*._pth`, `pybuilddir.txt`, `python*` (none
+    through a linked `bin/`: the fingerprint holds the link)."""
+    if (folder / "bin").is_symlink():
+        return []
+    try:
+        names = os.listdir(folder / "bin")
+    except OSError:
+        return []
+    return sorted(
+        n for n in names if n.endswith("._pth") or n == _BUILD_DIR or n.startswith("python")
+    )
 
 
 def _read_regular(path: str, limit: int) -> bytes | None:
@@ -55,7 +80,11 @@ def read_cfg(folder: Path) -> bytes:
 
 def restore_cfg(folder: Path, data: bytes) -> None:
     """`pyvenv.cfg` is `data` again, whatever an install put at its name (a file, a link, a
-    folder): removed, and written anew without following a link."""
+    folder): removed, and written anew without following a link. No `._pth` or
+    `pybuilddir.txt` is left in `bin/`."""
+    for name in _getpath_inputs(folder):
+        if not name.startswith("python") or name.endswith("._pth"):
+            fstree.remove_tree(folder / "bin" / name)
     path = str(folder / CFG)
     if _read_regular(path, MAX_CFG_BYTES) == data:
         return
@@ -85,9 +114,13 @@ def _digest(path: Path) -> str:
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
-    """{path relative to the environment: digest} of `pyvenv.cfg` and of each `.pth`,
-    `sitecustomize*` and `usercustomize*` at the top of its site-packages."""
+    """{path relative to the environment: digest} of `pyvenv.cfg`, of what getpath reads in
+    `bin/` (`_getpath_inputs`) and of each `.pth`, `sitecustomize*` and `usercustomize*` at
+    the top of its site-packages."""
     found = {CFG: _digest(folder / CFG)}
+    found |= {f"bin/{n}": _digest(folder / "bin" / n) for n in _getpath_inputs(folder)}
+    if (folder / "bin").is_symlink():
+        found["bin"] = _digest(folder / "bin")
     for site in _site_packages(folder):
         try:
             names = sorted(os.listdir(site))

@@ -6,9 +6,14 @@ outputs (F14)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import venv
+from pathlib import Path
+
 import pytest
 
-from forkvet.runtime import process
+from forkvet.runtime import process, venvstart
 
 # --- F2: the environment passes settings by exact name, never by prefix ------------------------
 
@@ -61,3 +66,40 @@ def test_the_settings_table_holds_the_names_training_jobs_set(
     env = process.scrubbed_env()
     assert {k: env.get(k) for k in kept} == kept
     assert not [n for n in process.library_settings() if process.secret_name(n)]
+
+
+# --- F4: a wheel's `bin/python._pth` decides every start of the environment's interpreter -------
+
+
+def _sys_path(python: Path) -> list[str]:
+    out = subprocess.run(
+        [str(python), "-I", "-S", "-c", "import sys, json; print(json.dumps(sys.path))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return list(json.loads(out.stdout))
+
+
+def test_a_pth_file_beside_the_interpreter_is_removed_and_fingerprinted(tmp_path: Path) -> None:
+    """F4: CPython's getpath reads `<executable>._pth` (a wheel's `data/bin/python._pth`);
+    it replaced `sys.path` under `-I -S` and was in no digest. A real venv shows the loader's
+    side; forkvet removes every `._pth` of `bin/` after an install, and an environment whose
+    `bin/` gained one is not reused."""
+    env = tmp_path / "env"
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(env)
+    cfg = venvstart.read_cfg(env)
+    recorded = venvstart.record(env)
+    (tmp_path / "boot").mkdir()
+    pth = env / "bin" / "python._pth"
+    pth.write_text(f"{tmp_path / 'boot'}\n" + "\n".join(_sys_path(env / "bin" / "python")))
+    (env / "bin" / "pybuilddir.txt").write_text("build\n")
+    assert _sys_path(env / "bin" / "python")[0] == str(tmp_path / "boot")  # the loader obeys it
+    assert not venvstart.matches(env, recorded["startup"])
+    assert "bin/python._pth" in venvstart.fingerprint(env)
+    venvstart.restore_cfg(env, cfg)  # what forkvet does after every install
+    assert not pth.exists() and not (env / "bin" / "pybuilddir.txt").exists()
+    assert str(tmp_path / "boot") not in _sys_path(env / "bin" / "python")
+    assert venvstart.matches(env, recorded["startup"])
+    assert (env / "bin" / "python").exists()  # the interpreter itself is kept
