@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from forkvet.escape import md_code
 from forkvet.report import ScriptEntry
 from forkvet.snapshot import Snapshot
 
@@ -74,11 +75,14 @@ def demo_input(snap: Snapshot, entry: ScriptEntry) -> DemoInput:
     name = str(opt.get("name"))
     default = opt.get("default")
     if isinstance(default, str) and snap.get(default.lstrip("./")) is not None:
-        return DemoInput(name, default, f"The demo runs on one input: `{default}`.")
+        return DemoInput(name, default, f"The demo runs on one input: {md_code(default)}.")
     value = TEXT_INPUT if what == "text" else _sample(snap, what)
     if value is None:
-        return DemoInput(None, None, _unknown(f"no example {what} file was found for `{name}`"))
-    return DemoInput(name, value, f"The demo runs on one input: `{name}` = `{value}`.")
+        return DemoInput(
+            None, None, _unknown(f"no example {what} file was found for {md_code(name)}")
+        )
+    said = f"{md_code(name)} = {md_code(value)}"
+    return DemoInput(name, value, f"The demo runs on one input: {said}.")
 
 
 def _unknown(why: str) -> str:

@@ -103,3 +103,58 @@ def test_a_pth_file_beside_the_interpreter_is_removed_and_fingerprinted(tmp_path
     assert str(tmp_path / "boot") not in _sys_path(env / "bin" / "python")
     assert venvstart.matches(env, recorded["startup"])
     assert (env / "bin" / "python").exists()  # the interpreter itself is kept
+
+
+# --- F6: a script path with line breaks broke out of the notebook's Markdown title cell --------
+
+_TRAIN = """import argparse
+import torch
+
+p = argparse.ArgumentParser()
+p.add_argument("--epochs", type=int, default=10)
+p.add_argument("--lr", type=float, default=0.1)
+a = p.parse_args()
+model = torch.nn.Linear(2, 1)
+opt = torch.optim.SGD(model.parameters(), lr=a.lr)
+for epoch in range(a.epochs):
+    loss = model(torch.randn(4, 2)).pow(2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    print("loss", loss.item())
+"""
+_INJECTED = 'import os; os.system("touch NBINJECT")'
+
+
+def test_a_script_path_never_starts_a_cell_of_the_notebook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """F6: the folder `proj⏎# %%⏎import os; os.system(...)⏎# %% x` holding train.py made the
+    injected line the generated notebook's first code cell, ahead of forkvet's set-up."""
+    pytest.importorskip("jupytext")
+    from forkvet.cli import main
+
+    repo = tmp_path / "repo"
+    folder = repo / f"proj\n# %%\n{_INJECTED}\n# %% x"
+    folder.mkdir(parents=True)
+    (folder / "train.py").write_text(_TRAIN)
+    out = tmp_path / "nb"
+    assert main(["notebooks", str(repo), "--out", str(out)]) == 0
+    capsys.readouterr()
+    script = out / "training_train.py"
+    lines = script.read_text().splitlines()
+    assert _INJECTED not in lines and lines[0] == "# %% [markdown]"
+    assert lines[1].startswith("# # Training notebook: `proj\\n# %%\\nimport os")
+    cells = json.loads((out / "training_train.ipynb").read_text())["cells"]
+    assert cells[0]["cell_type"] == "markdown" and cells[1]["metadata"].get("tags") == [
+        "parameters"
+    ]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    assert not [c for c in code if c.startswith(_INJECTED)]
+
+
+def test_a_markdown_cell_shows_every_line_break_left_in_a_line() -> None:
+    from forkvet.runtime.notebooks import markdown_cell
+
+    cell = markdown_cell("a\n%%\nb\u2028c\rd", "", "e")
+    assert cell == "# %% [markdown]\n# a\\n%%\\nb\\u2028c\\rd\n#\n# e\n"
