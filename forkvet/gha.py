@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,7 +115,7 @@ def publish_smoke(data: dict[str, Any]) -> None:
         f"GPU: {md_inline(data.get('gpu') or 'none visible')}"
         + (
             f", peak {data['peak_gpu_memory_mib']:.0f} MiB"
-            if data.get("peak_gpu_memory_mib")
+            if number(data.get("peak_gpu_memory_mib"))
             else ""
         )
     )
@@ -134,11 +136,51 @@ def publish_smoke(data: dict[str, Any]) -> None:
         )
 
 
-def publish_train(data: dict[str, Any]) -> None:
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def number(value: object) -> str:
+    """A finite number as its text; anything else (a string, `1e999`, a bool) as ""."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    return str(value) if math.isfinite(value) else ""
+
+
+def _losses(value: object) -> str:
+    """The loss series as JSON: finite numbers and null (NaN/Inf), else ""."""
+    ok = isinstance(value, list) and all(v is None or number(v) for v in value)
+    return json.dumps(value) if ok else ""
+
+
+def plot_output(plot: object, result: str | None) -> str:
+    """The `plot` output: a PNG file named `loss.png`, not through a link, inside the folder
+    of the result file it was read from (`result`; None: forkvet's own result in memory) —
+    where forkvet draws it. Any other path a result names is not published: a train.json
+    written where the repository's code ran named any file of the runner (round 22b F14)."""
+    if not isinstance(plot, str) or os.path.basename(plot) != "loss.png":
+        return ""
+    if result is not None:
+        home = os.path.realpath(os.path.dirname(os.path.abspath(result)))
+        if not os.path.realpath(plot).startswith(home.rstrip("/") + "/"):
+            return ""
+    try:
+        fd = os.open(plot, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        png = stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(_PNG)) == _PNG
+    finally:
+        os.close(fd)
+    return plot if png else ""
+
+
+def publish_train(data: dict[str, Any], result: str | None = None) -> None:
+    """Outputs are typed: the verdict (checked on reading), numbers as numbers, the plot by
+    `plot_output`. `result`: the file `data` was read from (`forkvet report`)."""
     _gha().set_output("train-verdict", data["verdict"])
-    _gha().set_output("losses", json.dumps(data["losses"]))
-    _gha().set_output("plot", data.get("plot") or "")
-    _gha().set_output("steps-per-second", str(data.get("steps_per_second") or ""))
+    _gha().set_output("losses", _losses(data.get("losses")))
+    _gha().set_output("plot", plot_output(data.get("plot"), result))
+    _gha().set_output("steps-per-second", number(data.get("steps_per_second")))
     md = [f"### forkvet training check: {md_inline(data['verdict'])}", ""]
     base = data.get("baseline")
     if isinstance(base, dict):
@@ -154,9 +196,9 @@ def publish_train(data: dict[str, Any]) -> None:
         md += [f"- {md_inline(r, limit=1000)}" for r in base.get("reasons", [])]
         md.append("")
     md += [f"- {md_inline(r, limit=1000)}" for r in data.get("reasons", [])]
-    if data.get("steps_per_second"):
-        md.append(f"- {md_inline(data['steps_per_second'])} steps/s")
-    if data.get("peak_gpu_memory_mib"):
+    if number(data.get("steps_per_second")):
+        md.append(f"- {number(data['steps_per_second'])} steps/s")
+    if number(data.get("peak_gpu_memory_mib")):
         md.append(f"- GPU {md_inline(data.get('gpu'))}: peak {data['peak_gpu_memory_mib']:.0f} MiB")
     if _chart(data):
         md += ["", _chart(data)]
@@ -318,7 +360,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not path:
             continue
         data = _read_result(path)
-        {"vet": publish_vet, "smoke": publish_smoke, "train": publish_train}[kind](data)
+        if kind == "train":
+            publish_train(data, path)
+        else:
+            {"vet": publish_vet, "smoke": publish_smoke}[kind](data)
         failed = data.get("verdict") == "fail" or (
             kind == "vet" and any(f.get("severity") == "error" for f in data.get("findings", []))
         )

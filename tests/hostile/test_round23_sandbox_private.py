@@ -158,3 +158,75 @@ def test_a_markdown_cell_shows_every_line_break_left_in_a_line() -> None:
 
     cell = markdown_cell("a\n%%\nb\u2028c\rd", "", "e")
     assert cell == "# %% [markdown]\n# a\\n%%\\nb\\u2028c\\rd\n#\n# e\n"
+
+
+# --- F14: `forkvet report` reads train.json as untrusted: outputs are typed -------------------
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    """GITHUB_OUTPUT's `name<<DELIMITER` blocks (github-action-utils' form) and `name=value`."""
+    found: dict[str, str] = {}
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        name, sep, rest = lines[i].partition("<<")
+        if sep:
+            end = lines.index(rest, i + 1)
+            found[name] = "\n".join(lines[i + 1 : end])
+            i = end + 1
+        else:
+            key, _, value = lines[i].partition("=")
+            found[key] = value
+            i += 1
+    return found
+
+
+@pytest.mark.parametrize(
+    ("plot", "speed", "shown_plot", "shown_speed"),
+    [
+        ("{secret}", "1e999", "", ""),  # the tester's train.json: any file, a string "number"
+        ("{own}", 2.5, "{own}", "2.5"),  # forkvet's own loss.png below the result's folder
+        ("{elsewhere}", float("nan"), "", ""),  # a loss.png outside the result's folder
+        ("{fake}", True, "", ""),  # named loss.png, not a PNG; a bool is no number
+    ],
+)
+def test_report_publishes_only_forkvets_plot_and_numbers_as_numbers(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    plot: str,
+    speed: object,
+    shown_plot: str,
+    shown_speed: str,
+) -> None:
+    """F14: a train.json naming `"plot": "/…/secret.txt"` and `"steps_per_second": "1e999"`
+    had both copied into GITHUB_OUTPUT; a workflow uploading the plot output published the
+    file."""
+    from forkvet.cli import main
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+    paths = {
+        "secret": tmp_path / "secret.txt",
+        "own": tmp_path / "run" / "train" / "loss.png",
+        "elsewhere": tmp_path / "other" / "loss.png",
+        "fake": tmp_path / "run" / "fake" / "loss.png",
+    }
+    for name, where in paths.items():
+        where.parent.mkdir(parents=True, exist_ok=True)
+        where.write_bytes(b"not a png\n" if name in ("secret", "fake") else png)
+    fill = {k: str(v) for k, v in paths.items()}
+    result = tmp_path / "run" / "train.json"
+    data = {"verdict": "pass", "losses": [2.0, None, 0.5], "plot": plot.format(**fill)}
+    result.write_text(json.dumps({**data, "steps_per_second": speed}))
+    out, summary = tmp_path / "gout", tmp_path / "summary"
+    out.write_text("")
+    summary.write_text("")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert main(["report", "--train", str(result)]) == 0
+    capsys.readouterr()
+    got = _outputs(out)
+    assert got["plot"] == shown_plot.format(**fill)
+    assert got["steps-per-second"] == shown_speed
+    assert json.loads(got["losses"]) == [2.0, None, 0.5]
+    assert "1e999" not in summary.read_text() and "inf" not in summary.read_text()
