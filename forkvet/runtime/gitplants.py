@@ -10,84 +10,91 @@ and keyed `SUB`'s environment by that remote instead of its content (outside att
 them — new, or another file or folder at a recorded name — was made by the run: it is
 removed, and the step fails saying so (`planted`). A later step never meets it. The ones
 that were there are read-only during the run (`covers`): rewritten in place (a forged
-commit, a remote) they would be trusted as well."""
+commit, a remote) they would be trusted as well. Both walks go to the end of the tree, by
+folder descriptors, with no entry bound (round 22b F9); a folder either walk cannot vouch for
+fails the step."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from forkvet import fstree
 from forkvet.errors import ForkvetError
 
 DOTGIT = ".git"
-# As many entries as the after-run repair vouches for; past it that repair fails the step.
-MAX_ENTRIES = 2_000_000
 
 Known = set[tuple[str, tuple[int, int]]]
 
 
-def _ident(path: str) -> tuple[int, int] | None:
+def _path(entry: fstree.Entry) -> str | None:
+    """The entry's path, from its folder's descriptor (None: it has none to give)."""
     try:
-        st = os.lstat(path)
+        return os.path.join(os.readlink(f"/proc/self/fd/{entry.dir_fd}"), entry.name)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino)
 
 
-def _walk(top: str) -> tuple[Known, bool]:
-    """(every `.git` below `top` with its identity, whether the walk saw the whole tree).
-    A `.git` folder is not entered."""
-    found: Known = set()
-    seen = 0
-    for path, dirs, files in fstree.walk(top):
-        seen += len(dirs) + len(files)
-        if seen > MAX_ENTRIES:
-            return found, False
-        if DOTGIT in dirs or DOTGIT in files:
-            if path != top:
-                dotgit = os.path.join(path, DOTGIT)
-                ident = _ident(dotgit)
-                if ident:
-                    found.add((dotgit, ident))
-            dirs[:] = [d for d in dirs if d != DOTGIT]
-    return found, True
+def _below(top: str) -> Iterator[tuple[fstree.Entry, str | None]]:
+    """Every `.git` below `top` (not `top/.git`) with its path: the whole tree by folder
+    descriptors, whatever its size or depth. A bound here ended the walk at 2,000,000
+    entries and the plants past it survived (outside attack, round 22b F9); the walk costs
+    what the after-run repair's does. `live`: a `.git` removed as it is found is skipped."""
+    for entry in fstree.walk_fds(top, live=True):
+        if entry.depth >= 2 and entry.name == DOTGIT:
+            yield entry, _path(entry)
 
 
 def record(folders: Iterable[str | os.PathLike[str]]) -> dict[str, Known | None]:
-    """Before the run: each folder's `.git` entries below its top (None: more than
-    MAX_ENTRIES, nothing is judged after the run — the repair's bound fails that step)."""
+    """Before the run: each folder's `.git` entries below its top (None: the folder could
+    not be walked whole — after the run nothing is removed there, and the step fails)."""
     before: dict[str, Known | None] = {}
     for folder in {os.path.abspath(f) for f in folders}:
         if not os.path.isdir(folder) or os.path.islink(folder):
             continue
-        found, whole = _walk(folder)
-        before[folder] = found if whole else None
+        found: Known | None = set()
+        try:
+            for entry, path in _below(folder):
+                if path is None or found is None:
+                    found = None
+                    continue
+                found.add((path, (entry.st.st_dev, entry.st.st_ino)))
+        except fstree.WalkError:
+            found = None
+        before[folder] = found
     return before
 
 
 def planted(before: dict[str, Known | None]) -> list[str]:
-    """After the run (and its repair): every `.git` that was not there before, removed.
-    Returns their paths relative to their folder."""
-    removed: list[str] = []
+    """After the run (and its repair): every `.git` that was not there before, removed as the
+    walk finds it. Returns their paths relative to their folder, and a line for each folder
+    that could not be checked whole (the caller fails the step on any)."""
+    said: list[str] = []
     for folder, known in before.items():
         if known is None:
+            said.append(f"{folder}: not walked whole before the run, so not checked")
             continue
-        now, _ = _walk(folder)
-        for dotgit, _ident in sorted(now - known):
-            with contextlib.suppress(OSError):
-                fstree.remove_tree(dotgit)
-            removed.append(os.path.relpath(dotgit, folder))
-    return removed
-
-
-MAX_COVERS = 1000
+        try:
+            for entry, path in _below(folder):
+                if path is not None and (path, (entry.st.st_dev, entry.st.st_ino)) in known:
+                    continue
+                with contextlib.suppress(OSError):
+                    fstree.remove_tree(f"/proc/self/fd/{entry.dir_fd}/{entry.name}")
+                gone = not os.path.lexists(f"/proc/self/fd/{entry.dir_fd}/{entry.name}")
+                where = os.path.relpath(path, os.path.realpath(folder)) if path else DOTGIT
+                said.append(where if gone else f"{where} (could not be removed)")
+        except fstree.WalkError as exc:
+            said.append(f"{folder}: not walked whole after the run ({exc}): a .git may remain")
+    return said
 
 
 def paths(before: dict[str, Known | None]) -> list[str]:
     """The recorded `.git` paths, for `covers`."""
     return sorted(p for known in before.values() if known for p, _ in known)
+
+
+MAX_COVERS = 1000
 
 
 def covers(found: Iterable[str]) -> list[str]:

@@ -230,3 +230,43 @@ def test_report_publishes_only_forkvets_plot_and_numbers_as_numbers(
     assert got["steps-per-second"] == shown_speed
     assert json.loads(got["losses"]) == [2.0, None, 0.5]
     assert "1e999" not in summary.read_text() and "inf" not in summary.read_text()
+
+
+# --- F9: past the entry bound the planted-.git clean-up stopped -------------------------------
+
+
+def test_every_planted_git_is_removed_whatever_the_tree_holds_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F9: 2.1 million hard links, then `sNN/.git`: the walk stopped at 2,000,000 entries and
+    the plants after it survived, keying a later step on `SUB` by a planted remote. The bound
+    is lowered here (an older forkvet's name for it) so a small tree crosses it: nothing
+    bounds the walk now."""
+    from forkvet.runtime import gitplants
+
+    monkeypatch.setattr(gitplants, "MAX_ENTRIES", 20, raising=False)
+    repo = tmp_path / "ws"
+    (repo / "vendor" / ".git").mkdir(parents=True)  # there before the run: kept
+    before = gitplants.record([repo])
+    big = repo / "big"
+    big.mkdir()
+    for i in range(60):
+        (big / f"f{i}").write_text("")
+    for sub in ("big/zz", "big/zz/deeper/x", "s01"):
+        (repo / sub / ".git" / "refs").mkdir(parents=True)
+        (repo / sub / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (repo / "big" / "gitfile").mkdir()
+    (repo / "big" / "gitfile" / ".git").write_text("gitdir: /elsewhere\n")
+    said = gitplants.planted(before)
+    wanted = ["big/gitfile/.git", "big/zz/.git", "big/zz/deeper/x/.git", "s01/.git"]
+    assert sorted(said) == wanted, said
+    assert sorted(str(p.relative_to(repo)) for p in repo.rglob(".git")) == ["vendor/.git"]
+
+
+def test_a_folder_the_walk_cannot_vouch_for_is_said(tmp_path: Path) -> None:
+    from forkvet.runtime import gitplants
+
+    repo = tmp_path / "ws"
+    repo.mkdir()
+    said = gitplants.planted({str(repo): None})
+    assert said and "not checked" in said[0]
