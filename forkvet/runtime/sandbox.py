@@ -495,6 +495,7 @@ def _argv(
         *_host_mounts(private_tmp, resolv),
         *_empty_command_folders(folders),
         *covers,
+        *tmpstore.covers(),  # every run's private folders (round 22b F10)
         *_writable_mounts(rw),
         *gitplants.covers(git_below),
         *_private_out_mount(private_out, rw),
@@ -902,8 +903,8 @@ def sandboxed(
             return
         bwrap = _bwrap()
         assert bwrap is not None  # the probe found it
-        place = tmpstore.place()  # a disk's folder, else the sandbox's /tmp is a tmpfs
-        private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-", dir=place and place[0]))
+        place = tmpstore.parent()  # a disk's folder, else the sandbox's /tmp is a tmpfs
+        private = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-", dir=place))
         try:
             network = index or not network_cut()
             tmp, resolv = _private_folders(private, network, place is not None)

@@ -9,6 +9,14 @@ says is on a disk (forkvet/data/disk_filesystems.json, an allow-list: tmpfs, ram
 type not listed do not count): the temporary folder, else `/var/tmp`. Where neither is, the
 sandbox's `/tmp` is a tmpfs of its own of bounded size (`limits.tmp_mb`), and a command
 whose output folder needs a scratch folder does not start (`NoDiskFolder`).
+
+On a disk every private folder is made in one folder of the runner's user there,
+`forkvet-private-<uid>` (made 0700; an existing one must be a folder of this user that no
+one else may open, else nothing runs), and every sandbox covers that folder with an empty
+read-only one (`covers`): a private folder is private by construction, whichever folder the
+disk's is. Only `/tmp` was covered (by the sandbox's own): with `TMPDIR` on another disk, or
+the `/var/tmp` fallback, a concurrent sandbox of the same user read another's `/tmp`,
+`HOME` and output scratch and connected to its sockets (outside attack, round 22b F10).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import ctypes
 import functools
 import json
 import os
+import stat
 import struct
 import tempfile
 from importlib import resources
@@ -65,16 +74,52 @@ def place() -> tuple[str, str] | None:
     return None
 
 
-def private_folder(prefix: str) -> str:
-    """A fresh private folder on a disk (`place`), or NoDiskFolder saying why."""
+PARENT = "forkvet-private-{uid}"
+
+
+def parent() -> str | None:
+    """The folder every private folder is made in, on a disk (`place`; None: no disk's
+    folder): `forkvet-private-<uid>` there, made 0700 and checked — a folder, not a link,
+    this user's, no permission for anyone else — or NoDiskFolder."""
     found = place()
+    if found is None:
+        return None
+    path = os.path.join(os.path.realpath(found[0]), PARENT.format(uid=os.geteuid()))
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise NoDiskFolder(f"cannot make {path} for the command's private files: {exc}") from exc
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise NoDiskFolder(
+            f"{path} (where the command's private files go) is not a folder of this user that "
+            "only it may open: remove it, or set TMPDIR to a folder of your own on a disk"
+        )
+    return path
+
+
+def covers() -> list[str]:
+    """bwrap arguments hiding every other run's private folders: `parent()` as an empty,
+    read-only folder (the sandbox binds its own pieces from the host's tree, which this does
+    not hide). Under `/tmp` nothing: the sandbox's own `/tmp` covers it."""
+    found = parent()
+    if found is None or found == "/tmp" or found.startswith("/tmp/"):
+        return []
+    return ["--size", str(64 << 10), "--tmpfs", found, "--remount-ro", found]
+
+
+def private_folder(prefix: str) -> str:
+    """A fresh private folder on a disk (in `parent()`), or NoDiskFolder saying why."""
+    found = parent()
     if found is None:
         raise NoDiskFolder(
             f"no folder on a disk for the command's private files: the temporary folder "
             f"({tempfile.gettempdir()}) and {FALLBACK} are RAM (tmpfs) or a file system forkvet "
             "cannot judge; set TMPDIR to a folder on a disk"
         )
-    return tempfile.mkdtemp(prefix=prefix, dir=found[0])
+    return tempfile.mkdtemp(prefix=prefix, dir=found)
 
 
 def said(tmp_mb: int) -> str:

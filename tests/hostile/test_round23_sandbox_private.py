@@ -7,6 +7,8 @@ outputs (F14)."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import venv
 from pathlib import Path
@@ -270,3 +272,67 @@ def test_a_folder_the_walk_cannot_vouch_for_is_said(tmp_path: Path) -> None:
     repo.mkdir()
     said = gitplants.planted({str(repo): None})
     assert said and "not checked" in said[0]
+
+
+# --- F10: private folders shared when TMPDIR is not /tmp --------------------------------------
+
+_PEEK = (
+    "echo mine > /tmp/mine && echo home > $HOME/h && cat /tmp/mine $HOME/h; "
+    "ls -A {parent} | tr '\\n' ' '; echo; cat {other}/tmp/home/secret.txt 2>&1 || echo NOREAD"
+)
+
+
+def test_a_sandbox_never_sees_another_runs_private_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F10: with TMPDIR on a disk other than /tmp (or the /var/tmp fallback), each sandbox
+    covered only `/tmp`; a concurrent run of the same user read another's `/tmp`, `HOME` and
+    scratch in `$TMPDIR/forkvet-sandbox-*` and connected to its sockets. Every private
+    folder is now in `forkvet-private-<uid>`, which every sandbox covers."""
+    import tempfile
+
+    from forkvet.runtime import sandbox, tmpstore
+
+    if not sandbox.probe().ok:
+        pytest.skip("needs bubblewrap")
+    disk = tempfile.mkdtemp(prefix="fix23priv-tmpdir-", dir=tmpstore.FALLBACK)
+    try:
+        if not tmpstore.disk(disk):
+            pytest.skip(f"{tmpstore.FALLBACK} is not on a disk here")
+        monkeypatch.setattr(tempfile, "tempdir", disk)
+        parent = tmpstore.parent()
+        assert parent is not None and os.path.dirname(parent) == disk
+        assert stat.S_IMODE(os.lstat(parent).st_mode) == 0o700
+        other = Path(tempfile.mkdtemp(prefix="forkvet-sandbox-", dir=parent))  # a run beside
+        (other / "tmp" / "home").mkdir(parents=True)
+        (other / "tmp" / "home" / "secret.txt").write_text("tenantA-private-data\n")
+        repo = tmp_path / "ws"
+        repo.mkdir()
+        script = _PEEK.format(parent=parent, other=other)
+        with sandbox.sandboxed(["/bin/sh", "-c", script], repo) as (argv, _):
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=repo)
+        lines = out.stdout.splitlines()
+        assert lines[:2] == ["mine", "home"], out.stdout + out.stderr
+        assert lines[2].strip() == "" and "tenantA" not in out.stdout and lines[-1] == "NOREAD"
+        assert [p.name for p in Path(parent).iterdir()] == [other.name]  # its own is gone
+    finally:
+        import shutil
+
+        shutil.rmtree(disk, ignore_errors=True)
+
+
+def test_a_private_parent_someone_else_could_open_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.runtime import tmpstore
+
+    monkeypatch.setattr(tmpstore, "place", lambda: (str(tmp_path), "ext4"))
+    made = tmp_path / tmpstore.PARENT.format(uid=os.geteuid())
+    made.mkdir(mode=0o755)
+    made.chmod(0o755)
+    with pytest.raises(tmpstore.NoDiskFolder, match="only it may open"):
+        tmpstore.private_folder("forkvet-out-")
+    made.rmdir()
+    made.symlink_to(tmp_path)
+    with pytest.raises(tmpstore.NoDiskFolder, match="only it may open"):
+        tmpstore.parent()
