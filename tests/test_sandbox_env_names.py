@@ -226,3 +226,22 @@ def test_env_allow_build_hands_its_uv_calls_no_credentials(monkeypatch: pytest.M
     assert "UV_INDEX_CORP_PASSWORD" not in built and "HF_TOKEN" not in built
     assert built["UV_INDEX_URL"] == "https://mirror.example/simple/"
     assert built["UV_KEYRING_PROVIDER"] == "disabled"
+
+
+def test_env_allow_build_hands_build_code_only_allow_listed_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Round 22b F2's neighbour: with builds allowed, uv's environment was the user's whole one
+    # less the names a secret-word list knows, so CORP_PASSCODE reached a package's build code.
+    from forkvet.envgen.uv import allow_builds, uv_env
+
+    monkeypatch.setenv("CORP_PASSCODE", "a-passcode-value")
+    monkeypatch.setenv("TORCH_HUB_MACAROON", "m")
+    monkeypatch.setenv("UV_CACHE_DIR", "/tmp/uvcache")
+    monkeypatch.setenv("CC", "gcc-12")
+    with allow_builds():
+        built = uv_env()
+    assert "CORP_PASSCODE" not in built and "TORCH_HUB_MACAROON" not in built
+    assert built["UV_CACHE_DIR"] == "/tmp/uvcache" and built["CC"] == "gcc-12"
+    assert built["PATH"]  # uv and the compilers are found
+    assert uv_env()["CORP_PASSCODE"] == "a-passcode-value"  # resolving only: the user's own

@@ -86,11 +86,16 @@ def build_flags() -> list[str]:
 
 
 def uv_env() -> dict[str, str]:
-    """The environment of `env`'s uv calls: the user's own, but with builds allowed (a
-    package's build code then runs) none of its credentials (see without_credentials)."""
-    from forkvet.runtime.process import without_credentials
+    """The environment of `env`'s uv calls: the user's own; with builds allowed (a package's
+    build code then runs) only the names a command is handed by construction (the allow-list,
+    the index settings, the compilers' settings) and none of their credentials: a secret under a
+    name no word list knows (CORP_PASSCODE) never reaches build code (round 22b F2's neighbour)."""
+    from forkvet.runtime.process import scrubbed_env, without_credentials
 
-    base = without_credentials(dict(os.environ)) if builds_allowed() else dict(os.environ)
+    if builds_allowed():
+        base = without_credentials(scrubbed_env(keep_index_config=True))
+    else:
+        base = dict(os.environ)
     # UV_PYTHON_DOWNLOADS stays the user's choice (uv's default: download when needed).
     return {
         **base,
