@@ -52,7 +52,16 @@ from typing import NamedTuple
 import forkvet
 from forkvet import fstree, hostpaths
 from forkvet.errors import ForkvetError, InputError
-from forkvet.runtime import gitconfig, gitplants, limits, memcg, seccomp, tmpstore
+from forkvet.runtime import (
+    diskbound,
+    gitconfig,
+    gitplants,
+    gpunodes,
+    limits,
+    memcg,
+    seccomp,
+    tmpstore,
+)
 from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
@@ -64,8 +73,6 @@ COMMAND_FILES = (
 )
 # Where the runner keeps the workflow-command files of every step of the job.
 _COMMAND_FOLDER = "_runner_file_commands"
-# GPUs the command may use: the device nodes only, never the rest of the host's /dev.
-_GPU_DEVICES = ("nvidia", "dri", "kfd")
 ISOLATED = "bubblewrap"
 NONE = "none"
 FIX = (
@@ -289,14 +296,6 @@ def token_files(env: Mapping[str, str]) -> list[str]:
     return [p for p in found if p]
 
 
-def _gpu_devices() -> list[str]:
-    try:
-        names = os.listdir("/dev")
-    except OSError:
-        return []
-    return sorted(f"/dev/{n}" for n in names if n.startswith(_GPU_DEVICES))
-
-
 # Name resolution inside: a file forkvet writes, never a host folder. /etc/resolv.conf often
 # links into /run (systemd-resolved's /run/systemd/resolve/stub-resolv.conf, or /run/resolv.conf
 # itself), and the folder it lies in holds sockets: resolved's varlink socket (a DNS query sent
@@ -416,7 +415,7 @@ _ISOLATION = (
 # tree; any other failure, or a machine whose keyctl number is not known, starts nothing.
 _KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 271, "s390x": 280}
 _JOIN_KEYRING = (
-    "import ctypes, errno, os, resource, sys\n"
+    "import ctypes, errno, json, os, resource, signal, sys, time\n"
     f"nr = {_KEYCTL!r}.get(os.uname().machine)\n"
     "libc = ctypes.CDLL(None, use_errno=True)\n"
     "ok = nr is not None and libc.syscall(ctypes.c_long(nr), ctypes.c_long(1), None) >= 0\n"
@@ -430,6 +429,16 @@ _JOIN_KEYRING = (
     "        with open(value, 'w') as procs:\n"
     "            procs.write('0')\n"
     "        continue\n"
+    # the command's CPU and I/O share (limits.NICE, the idle I/O class: ioprio_set)
+    "    if name == 'PRIO':\n"
+    "        now = os.getpriority(os.PRIO_PROCESS, 0)\n"
+    "        os.setpriority(os.PRIO_PROCESS, 0, max(int(value), now))\n"
+    "        continue\n"
+    "    if name == 'IOPRIO':\n"
+    "        nr, prio = map(int, value.split(':'))\n"
+    "        args = (ctypes.c_long(nr), ctypes.c_long(1), ctypes.c_long(0), ctypes.c_long(prio))\n"
+    "        libc.syscall(*args)\n"
+    "        continue\n"
     "    kind = getattr(resource, 'RLIMIT_' + name)\n"
     "    hard = resource.getrlimit(kind)[1]\n"
     "    n = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)\n"
@@ -439,19 +448,46 @@ _JOIN_KEYRING = (
     "os.write(w, bytes.fromhex(sys.argv[1]))\n"
     "os.close(w)\n"
     "os.set_inheritable(r, True)\n"
-    "os.execv(sys.argv[3], [sys.argv[3], '--seccomp', str(r), *sys.argv[4:]])\n"
+    "argv = [sys.argv[4], '--seccomp', str(r), *sys.argv[5:]]\n"
+    "watch = json.loads(sys.argv[3])\n"
+    "if not watch:\n"
+    "    os.execv(argv[0], argv)\n"
+    # the disk bound (forkvet.runtime.diskbound): bwrap is a child, its file systems watched
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(argv[0], argv)\n"
+    "os.close(r)\n"
+    "signal.signal(signal.SIGTERM, lambda s, f: os.kill(pid, s))\n"
+    "signal.signal(signal.SIGINT, lambda s, f: os.kill(pid, s))\n"
+    "done, status = 0, 0\n"
+    "while not done:\n"
+    "    for path, room, inodes in watch:\n"
+    "        st = os.statvfs(path)\n"
+    "        if st.f_bavail * st.f_frsize < room or (st.f_files and st.f_favail < inodes):\n"
+    "            os.kill(pid, signal.SIGKILL)\n"
+    "            os.waitpid(pid, 0)\n"
+    "            sys.stderr.write(f'forkvet: the command reached its disk bound on {path} '\n"
+    "                f'(under {room >> 20} MiB or {inodes} inodes free): stopped\\n')\n"
+    "            os._exit(125)\n"
+    "    time.sleep(0.1)\n"
+    "    done, status = os.waitpid(pid, os.WNOHANG)\n"
+    "if os.WIFSIGNALED(status):\n"
+    "    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)\n"
+    "    os.kill(os.getpid(), os.WTERMSIG(status))\n"
+    "os._exit(os.waitstatus_to_exitcode(status))\n"
 )
 
 
-def _launcher(outside: str) -> list[str]:
+def _launcher(outside: str, watch: str = "[]") -> list[str]:
     """The start of every sandbox's argv: forkvet's own interpreter, isolated (-I, no site),
     joining a fresh session keyring, setting the command's memory limit (`limits.rlimits`) and
     handing bwrap the seccomp filter (`seccomp.program`) before it becomes bwrap
-    (`_JOIN_KEYRING`). No filter for this machine: SandboxUnavailable (the probe says so)."""
+    (`_JOIN_KEYRING`), and watching the disk the command writes (`watch`: `diskbound`'s
+    list; "[]": none). No filter for this machine: SandboxUnavailable (the probe says so)."""
     program = seccomp.program()
     if program is None:
         raise SandboxUnavailable(_NO_FILTER)
-    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), outside]
+    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), outside, watch]
 
 
 _NO_FILTER = (
@@ -485,14 +521,17 @@ def _argv(
     rw = _writable(writable)
     folders = _command_folders()
     covers, remounts, hidden = _cover_shared(rw)
-    bounds = limits.rlimits()
+    bounds, gpu = limits.rlimits(), gpunodes.nodes()
     return [
-        *_launcher(",".join(filter(None, [bounds.outside, cgroup and f"CGROUP={cgroup}"]))),
+        *_launcher(
+            ",".join(filter(None, [bounds.outside, cgroup and f"CGROUP={cgroup}"])),
+            diskbound.argument([*rw, *filter(None, [private_tmp, private_out and private_out[0]])]),
+        ),
         bwrap,
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
         *_proc_protection(),
-        *_host_mounts(private_tmp, resolv),
+        *_host_mounts(private_tmp, resolv, gpu.paths),
         *_empty_command_folders(folders),
         *covers,
         *_writable_mounts(rw),
@@ -506,6 +545,7 @@ def _argv(
         ),
         *remounts,
         *_child_environment(private_home),
+        *gpunodes.setenv(gpu),
         *["--chdir", _real(cwd), "--", *limits.inside(command, bounds.nproc)],
     ]
 
@@ -557,13 +597,15 @@ def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
     return rw
 
 
-def _host_mounts(private_tmp: Path | None, resolv: str | None) -> list[str]:
+def _host_mounts(
+    private_tmp: Path | None, resolv: str | None, gpus: Iterable[str] = ()
+) -> list[str]:
     """What the child sees of the host besides the read-only /: the resolver's file (a copy,
-    `resolver_mounts`), GPUs, a private /tmp: a host folder on a disk, or (None: there is no
-    temporary folder on a disk, `tmpstore`) a tmpfs of its own of bounded size (round 21b F9),
-    HOME (/tmp/home) in it."""
+    `resolver_mounts`), the GPUs the run was given (`gpunodes`), a private /tmp: a host
+    folder on a disk, or (None: there is no temporary folder on a disk, `tmpstore`) a tmpfs
+    of its own of bounded size (round 21b F9), HOME (/tmp/home) in it."""
     argv = resolver_mounts(resolv) if resolv else []
-    for dev in _gpu_devices():
+    for dev in gpus:
         argv += ["--dev-bind", dev, dev]
     if private_tmp is None:
         tmp = ["--size", str(limits.tmp_mb() << 20), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
