@@ -22,7 +22,6 @@ mount no quota or image, so the bound is built from what the kernel does give:
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 
@@ -92,11 +91,6 @@ def watched(
         low = inode_floor if not st.f_files else max(inode_floor, inodes - files)
         seen[dev] = (folder, max(floor, free - budget), low)
     return list(seen.values())
-
-
-def argument(folders: Iterable[str | os.PathLike[str]]) -> str:
-    """The launcher's watch list (JSON)."""
-    return json.dumps(watched(folders))
 
 
 def said(environ: Mapping[str, str] | None = None) -> str:

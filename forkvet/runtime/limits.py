@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from forkvet.errors import InputError
-from forkvet.runtime import diskbound, gpunodes, memcg, seccomp, tmpstore
+from forkvet.runtime import diskbound, gpunodes, memcg, ownns, seccomp, tmpstore
 
 TASKS_VAR = "FORKVET_COMMAND_TASKS"
 MEMORY_VAR = "FORKVET_COMMAND_MEMORY_MB"
@@ -107,6 +107,8 @@ def cpu_time(timeout: float) -> Iterator[None]:
 def _share_specs() -> tuple[list[str], str]:
     """The launcher's specs for the command's CPU and I/O share, and the result's words."""
     specs = [f"FSIZE={diskbound.file_mb() << 20}", "NICE=0", f"PRIO={NICE}"]
+    # the maxima of the launcher's user namespace for the whole chain below it (`ownns`)
+    specs += [f"SIGPENDING={ownns.SIGPENDING}", f"MSGQUEUE={ownns.MSGQUEUE}"]
     said = f"CPU at nice {NICE}"
     ioprio = seccomp.denied(os.uname().machine).get("ioprio_set")
     if ioprio is not None:
@@ -203,7 +205,7 @@ def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
         said.append(f"memory not bounded ({MEMORY_VAR}=0)")
     said.append(f"{shm_mb(environ)} MiB of /dev/shm")
     said.append(tmpstore.said(tmp_mb(environ)))
-    said += [diskbound.said(environ), _gpus_said()]
+    said += [diskbound.said(environ), ownns.said(environ), _gpus_said()]
     whole = memcg.said(memory, environ)
     said += [whole, UNCOUNTED_CGROUP] if whole else [UNCOUNTED]
     return Rlimits(",".join(specs), nproc, "; ".join(said))

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import site
 import stat
@@ -59,6 +60,7 @@ from forkvet.runtime import (
     gpunodes,
     limits,
     memcg,
+    ownns,
     seccomp,
     tmpstore,
 )
@@ -421,6 +423,8 @@ _JOIN_KEYRING = (
     "ok = nr is not None and libc.syscall(ctypes.c_long(nr), ctypes.c_long(1), None) >= 0\n"
     "if not ok and (nr is None or ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM)):\n"
     "    sys.exit('forkvet: cannot give the sandbox a session keyring of its own')\n"
+    + ownns.LAUNCHER
+    +
     # the limits (forkvet.runtime.limits), each no higher than the hard limit it had
     "for spec in filter(None, sys.argv[2].split(',')):\n"
     "    name, value = spec.split('=', 1)\n"
@@ -449,7 +453,11 @@ _JOIN_KEYRING = (
     "os.close(w)\n"
     "os.set_inheritable(r, True)\n"
     "argv = [sys.argv[4], '--seccomp', str(r), *sys.argv[5:]]\n"
-    "watch = json.loads(sys.argv[3])\n"
+    "setup = json.loads(sys.argv[3])\n"
+    # a user namespace of its own (forkvet.runtime.ownns): per-user counts, /dev/shm's inodes
+    "if setup['ns']:\n"
+    "    own_namespace(setup['ns'])\n"
+    "watch = setup['watch']\n"
     "if not watch:\n"
     "    os.execv(argv[0], argv)\n"
     # the disk bound (forkvet.runtime.diskbound): bwrap is a child, its file systems watched
@@ -478,16 +486,17 @@ _JOIN_KEYRING = (
 )
 
 
-def _launcher(outside: str, watch: str = "[]") -> list[str]:
+def _launcher(outside: str, setup: str = '{"watch": [], "ns": null}') -> list[str]:
     """The start of every sandbox's argv: forkvet's own interpreter, isolated (-I, no site),
     joining a fresh session keyring, setting the command's memory limit (`limits.rlimits`) and
     handing bwrap the seccomp filter (`seccomp.program`) before it becomes bwrap
-    (`_JOIN_KEYRING`), and watching the disk the command writes (`watch`: `diskbound`'s
-    list; "[]": none). No filter for this machine: SandboxUnavailable (the probe says so)."""
+    (`_JOIN_KEYRING`), in a user namespace of its own (`setup`'s "ns": `ownns`; null: none)
+    and watching the disk the command writes ("watch": `diskbound`'s list). No filter for
+    this machine: SandboxUnavailable (the probe says so)."""
     program = seccomp.program()
     if program is None:
         raise SandboxUnavailable(_NO_FILTER)
-    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), outside, watch]
+    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), outside, setup]
 
 
 _NO_FILTER = (
@@ -522,16 +531,19 @@ def _argv(
     folders = _command_folders()
     covers, remounts, hidden = _cover_shared(rw)
     bounds, gpu = limits.rlimits(), gpunodes.nodes()
+    ns, shm = ownns.setup(_copies_folder(private, private_tmp), limits.shm_mb() << 20)
+    watched: list[str | Path] = [*rw, *([private_tmp] if private_tmp else [])]
+    watched += [private_out[0]] if private_out else []
     return [
         *_launcher(
             ",".join(filter(None, [bounds.outside, cgroup and f"CGROUP={cgroup}"])),
-            diskbound.argument([*rw, *filter(None, [private_tmp, private_out and private_out[0]])]),
+            json.dumps({"watch": diskbound.watched(watched), "ns": ns}),
         ),
         bwrap,
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
         *_proc_protection(),
-        *_host_mounts(private_tmp, resolv, gpu.paths),
+        *_host_mounts(private_tmp, resolv, gpu.paths, shm),
         *_empty_command_folders(folders),
         *covers,
         *_writable_mounts(rw),
@@ -598,7 +610,7 @@ def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
 
 
 def _host_mounts(
-    private_tmp: Path | None, resolv: str | None, gpus: Iterable[str] = ()
+    private_tmp: Path | None, resolv: str | None, gpus: Iterable[str] = (), shm: str | None = None
 ) -> list[str]:
     """What the child sees of the host besides the read-only /: the resolver's file (a copy,
     `resolver_mounts`), the GPUs the run was given (`gpunodes`), a private /tmp: a host
@@ -609,18 +621,22 @@ def _host_mounts(
         argv += ["--dev-bind", dev, dev]
     if private_tmp is None:
         tmp = ["--size", str(limits.tmp_mb() << 20), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
-        return [*argv, *_ram_folders(), *tmp]
-    return [*argv, *_ram_folders(), "--bind", str(private_tmp), "/tmp"]
+        return [*argv, *_ram_folders(shm), *tmp]
+    return [*argv, *_ram_folders(shm), "--bind", str(private_tmp), "/tmp"]
 
 
-def _ram_folders() -> list[str]:
+def _ram_folders(shm: str | None = None) -> list[str]:
     """bwrap's /dev and the /run tmpfs are RAM no limit counts: the command wrote gigabytes
     there beyond RLIMIT_AS with a 9 MB RSS (outside attack, round 20b F1). Both read-only
     (a device node is still written to: a read-only mount stops new files, not I/O), and
     /dev/shm, which multiprocessing's locks and PyTorch's DataLoader need, a tmpfs of its
-    own of bounded size (`limits.shm_mb`): a write past it fails with ENOSPC."""
-    shm = str(limits.shm_mb() << 20)
-    return ["--remount-ro", _RUN, "--remount-ro", "/dev", "--size", shm, "--tmpfs", "/dev/shm"]
+    own of bounded size (`limits.shm_mb`): a write past it fails with ENOSPC. `shm`: that
+    tmpfs, mounted by the launcher with its inodes bounded too (`ownns`); None: bwrap's, whose
+    `--size` bounds bytes only (round 22b F5)."""
+    ro = ["--remount-ro", _RUN, "--remount-ro", "/dev"]
+    if shm is not None:
+        return [*ro, "--bind", shm, "/dev/shm"]
+    return [*ro, "--size", str(limits.shm_mb() << 20), "--tmpfs", "/dev/shm"]
 
 
 def _command_folders() -> set[str]:

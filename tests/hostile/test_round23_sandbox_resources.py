@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from forkvet.runtime import diskbound, gpunodes, limits, sandbox, seccomp
+from forkvet.runtime import diskbound, gpunodes, limits, ownns, sandbox, seccomp
 
 from .test_round20_runtime import _run_bpf
 
@@ -277,3 +277,66 @@ def test_the_task_budget_is_sized_by_the_cpus(monkeypatch: pytest.MonkeyPatch) -
     assert limits.tasks_budget() == 2048
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(192)))
     assert limits.tasks_budget() == limits.DEFAULT_TASKS
+
+
+# --- F5, F11: per-user kernel counts and /dev/shm's inode space -------------------------------
+
+
+def _own_namespace_ok() -> None:
+    _sandbox_ok()
+    if not ownns.available():
+        pytest.skip("the kernel or a security module gives the launcher no user namespace")
+
+
+_COUNTS = """
+import ctypes, errno, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+seen = {"inotify": 0, "files": 0, "xattr_kib": 0}
+while libc.inotify_init1(0) >= 0:
+    seen["inotify"] += 1
+seen["inotify_errno"] = errno.errorcode[ctypes.get_errno()]
+try:
+    while seen["files"] < 100000:
+        open(f"/dev/shm/{'n' * 200}{seen['files']}", "w").close()
+        seen["files"] += 1
+except OSError as exc:
+    seen["files_errno"] = errno.errorcode[exc.errno]
+for name in os.listdir("/dev/shm")[-8:]:
+    os.unlink("/dev/shm/" + name)
+open("/dev/shm/x", "w").close()
+try:
+    while seen["xattr_kib"] < 1 << 20:
+        os.setxattr("/dev/shm/x", f"user.a{seen['xattr_kib']}", b"v" * 65000)
+        seen["xattr_kib"] += 64
+except OSError as exc:
+    seen["xattr_errno"] = errno.errorcode[exc.errno]
+print(json.dumps(seen))
+"""
+
+
+def test_inotify_and_shm_inodes_are_bounded_for_the_sandbox_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """22b F11: the command took all 128 inotify instances of the host user; F5: 400,000 empty
+    files and 500 MiB of xattrs in a 'bounded' /dev/shm (unreclaimable kernel memory)."""
+    _own_namespace_ok()
+    monkeypatch.setenv(ownns.INOTIFY_VAR, "5")
+    monkeypatch.setenv(ownns.SHM_INODES_VAR, "200")
+    seen = _inside(_COUNTS, tmp_path)
+    assert seen["inotify"] == 5 and seen["inotify_errno"] == "EMFILE"
+    assert seen["files"] < 200 and seen["files_errno"] == "ENOSPC"
+    assert seen["xattr_kib"] < 1024 and seen["xattr_errno"] == "ENOSPC"
+    assert "5 inotify instances" in limits.describe()
+    assert Path("/proc/sys/user/max_inotify_instances").read_text().strip() != "5"
+
+
+def test_without_a_namespace_of_its_own_the_result_says_what_is_shared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sandbox_ok()
+    monkeypatch.setattr(ownns, "available", lambda: False)
+    with sandbox.sandboxed(["true"], tmp_path) as (argv, _):
+        assert argv[argv.index("/dev/shm") - 1] == "--tmpfs"  # bwrap's, bytes only
+        assert '"ns": null' in " ".join(argv)
+    said = limits.describe()
+    assert "not bounded (no user namespace of its own" in said and "inotify" in said
