@@ -17,7 +17,8 @@ round 22b):
   extended attributes, both unreclaimable kernel memory in the mount's inode space: ~RAM/8
   from a bounded `/dev/shm`. The launcher mounts `/dev/shm`'s tmpfs itself in its own mount
   namespace with `size=` and `nr_inodes=` (`FORKVET_COMMAND_SHM_INODES`, default 65536: at
-  most 64 MiB of inode space), and bwrap binds it.
+  most 64 MiB of inode space), and bwrap binds it; so also the private `/tmp` where it is a
+  tmpfs (no temporary folder on a disk, `tmpstore`).
 
 Where the kernel or a security module refuses the namespace (`available()` probes it once),
 the sandbox runs as before and the result's `limits` says what is then shared with the host
@@ -101,19 +102,25 @@ def available() -> bool:
     return done.returncode == 0
 
 
-def shm_options(shm_bytes: int, environ: Mapping[str, str] | None = None) -> str:
+def tmpfs_options(size: int, environ: Mapping[str, str] | None = None) -> str:
     inodes = _knob(SHM_INODES_VAR, DEFAULT_SHM_INODES, environ)
-    return f"size={shm_bytes},nr_inodes={inodes},mode=1777"
+    return f"size={size},nr_inodes={inodes},mode=1777"
 
 
-def setup(private: str, shm_bytes: int) -> tuple[dict[str, object] | None, str | None]:
-    """(the launcher's `ns` setup, the folder that becomes the sandbox's /dev/shm), or
-    (None, None) where no namespace of its own can be had (`available`)."""
+def setup(
+    private: str, sizes: Mapping[str, int]
+) -> tuple[dict[str, object] | None, dict[str, str]]:
+    """(the launcher's `ns` setup, {name: the folder of private/ that becomes that tmpfs})
+    for tmpfs folders of `sizes` ({name: bytes}: "shm" for /dev/shm, "tmp" for /tmp where it
+    is RAM), or (None, {}) where no namespace of its own can be had (`available`)."""
     if not available():
-        return None, None
-    point = Path(private, "shm")
-    point.mkdir(exist_ok=True)
-    return {"sysctl": sysctls(), "tmpfs": [[str(point), shm_options(shm_bytes)]]}, str(point)
+        return None, {}
+    points: dict[str, str] = {}
+    for name in sizes:
+        Path(private, name).mkdir(exist_ok=True)
+        points[name] = str(Path(private, name))
+    mounts = [[points[name], tmpfs_options(size)] for name, size in sizes.items()]
+    return {"sysctl": sysctls(), "tmpfs": mounts}, points
 
 
 def said(environ: Mapping[str, str] | None = None) -> str:
@@ -128,5 +135,6 @@ def said(environ: Mapping[str, str] | None = None) -> str:
     return (
         f"{found['max_inotify_instances']} inotify instances and "
         f"{found['max_inotify_watches']} watches (a user namespace of its own), "
-        f"{_knob(SHM_INODES_VAR, DEFAULT_SHM_INODES, environ)} inodes of /dev/shm"
+        f"{_knob(SHM_INODES_VAR, DEFAULT_SHM_INODES, environ)} inodes for each RAM folder "
+        "(/dev/shm, a tmpfs /tmp)"
     )

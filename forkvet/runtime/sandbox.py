@@ -531,7 +531,8 @@ def _argv(
     folders = _command_folders()
     covers, remounts, hidden = _cover_shared(rw)
     bounds, gpu = limits.rlimits(), gpunodes.nodes()
-    ns, shm = ownns.setup(_copies_folder(private, private_tmp), limits.shm_mb() << 20)
+    ram = {"shm": limits.shm_mb() << 20, **({} if private_tmp else {"tmp": limits.tmp_mb() << 20})}
+    ns, points = ownns.setup(_copies_folder(private, private_tmp), ram)
     watched: list[str | Path] = [*rw, *([private_tmp] if private_tmp else [])]
     watched += [private_out[0]] if private_out else []
     return [
@@ -543,7 +544,7 @@ def _argv(
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
         *_proc_protection(),
-        *_host_mounts(private_tmp, resolv, gpu.paths, shm),
+        *_host_mounts(private_tmp, resolv, gpu.paths, points),
         *_empty_command_folders(folders),
         *covers,
         *_writable_mounts(rw),
@@ -610,7 +611,10 @@ def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
 
 
 def _host_mounts(
-    private_tmp: Path | None, resolv: str | None, gpus: Iterable[str] = (), shm: str | None = None
+    private_tmp: Path | None,
+    resolv: str | None,
+    gpus: Iterable[str] = (),
+    points: Mapping[str, str] | None = None,
 ) -> list[str]:
     """What the child sees of the host besides the read-only /: the resolver's file (a copy,
     `resolver_mounts`), the GPUs the run was given (`gpunodes`), a private /tmp: a host
@@ -619,10 +623,14 @@ def _host_mounts(
     argv = resolver_mounts(resolv) if resolv else []
     for dev in gpus:
         argv += ["--dev-bind", dev, dev]
+    points = points or {}  # the launcher's tmpfs mounts, inodes bounded too (`ownns`)
+    argv += _ram_folders(points.get("shm"))
+    if private_tmp is None and "tmp" in points:
+        return [*argv, "--bind", points["tmp"], "/tmp", "--dir", "/tmp/home"]
     if private_tmp is None:
         tmp = ["--size", str(limits.tmp_mb() << 20), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
-        return [*argv, *_ram_folders(shm), *tmp]
-    return [*argv, *_ram_folders(shm), "--bind", str(private_tmp), "/tmp"]
+        return [*argv, *tmp]
+    return [*argv, "--bind", str(private_tmp), "/tmp"]
 
 
 def _ram_folders(shm: str | None = None) -> list[str]:

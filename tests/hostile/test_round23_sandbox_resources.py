@@ -340,3 +340,28 @@ def test_without_a_namespace_of_its_own_the_result_says_what_is_shared(
         assert '"ns": null' in " ".join(argv)
     said = limits.describe()
     assert "not bounded (no user namespace of its own" in said and "inotify" in said
+
+
+_TMP_FILES = """
+import errno, json, os
+n = 0
+try:
+    while n < 100000:
+        open(f"/tmp/f{n}", "w").close()
+        n += 1
+except OSError as exc:
+    print(json.dumps({"files": n, "errno": errno.errorcode[exc.errno], "home": os.environ["HOME"]}))
+"""
+
+
+def test_a_tmpfs_tmp_has_its_inodes_bounded_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No temporary folder on a disk: /tmp is a tmpfs; the launcher mounts it with nr_inodes."""
+    _own_namespace_ok()
+    from forkvet.runtime import tmpstore
+
+    monkeypatch.setattr(tmpstore, "place", lambda: None)
+    monkeypatch.setenv(ownns.SHM_INODES_VAR, "300")
+    seen = _inside(_TMP_FILES, tmp_path)
+    assert seen["files"] < 300 and seen["errno"] == "ENOSPC" and seen["home"] == "/tmp/home"
