@@ -13,7 +13,8 @@ holds:
   an index counts in PCI bus order, nvidia-smi's), the minor read from the driver's
   `/proc/driver/nvidia/gpus/*/information`, plus `nvidiactl` and `nvidia-uvm`; inside, the
   variable names them by UUID. An entry forkvet cannot map (a MIG instance, an unknown UUID,
-  an index past the GPUs listed) refuses the run (`Unassignable`), never widens it;
+  an index past the GPUs listed, GPU nodes the driver does not list) refuses the run
+  (`Unassignable`), never widens it; a host with no NVIDIA GPU has nothing to give;
 - no assignment: every NVIDIA GPU of the host (a runner that owns the host), and the AMD and
   DRM nodes (`/dev/kfd`, `/dev/dri`) only then, since a render node reaches any GPU;
 - MIG capability nodes (`/dev/nvidia-caps`) are never added: a MIG slice cannot be handed to
@@ -132,7 +133,10 @@ def nodes(
         every = [n for n in sorted(names) if n.startswith(("nvidia", *_OTHER_GPU))]
         every = [n for n in every if n != "nvidia-caps"]
         return Nodes([f"{dev}/{n}" for n in every], None, _said_all(every))
-    picked = assigned(value, gpus(info)) if value is not None else []
+    known = gpus(info)
+    if not known and not any(n.startswith("nvidia") and n[6:].isdigit() for n in names):
+        return Nodes([], "", "no GPU device node (none on the host)")  # nothing to give
+    picked = assigned(value, known) if value is not None else []
     chosen = [f"nvidia{g.minor}" for g in picked]
     chosen += [n for n in _SHARED_NVIDIA if chosen and n in names]
     missing = [n for n in chosen if n not in names]

@@ -95,7 +95,7 @@ def available() -> bool:
     ns = json.dumps({"sysctl": sysctls()})
     try:
         done = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", _PROBE, ns], capture_output=True, timeout=30
+            [sys.executable, "-I", "-S", "-c", _PROBE, ns], cwd="/", capture_output=True, timeout=30
         )
     except (OSError, subprocess.SubprocessError):
         return False

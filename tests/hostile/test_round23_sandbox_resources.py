@@ -365,3 +365,15 @@ def test_a_tmpfs_tmp_has_its_inodes_bounded_too(
     monkeypatch.setenv(ownns.SHM_INODES_VAR, "300")
     seen = _inside(_TMP_FILES, tmp_path)
     assert seen["files"] < 300 and seen["errno"] == "ENOSPC" and seen["home"] == "/tmp/home"
+
+
+def test_an_assignment_on_a_host_without_gpus_gives_nothing(tmp_path: Path) -> None:
+    """No GPU node and no driver listing: nothing to give, the CPU run goes on."""
+    (tmp_path / "dev").mkdir()
+    found = gpunodes.nodes({"CUDA_VISIBLE_DEVICES": "0"}, str(tmp_path / "dev"), "/nonexistent")
+    assert found.paths == [] and found.visible == ""
+
+
+def test_gpu_nodes_the_driver_does_not_list_refuse(host: tuple[str, str]) -> None:
+    with pytest.raises(gpunodes.Unassignable):
+        gpunodes.nodes({"CUDA_VISIBLE_DEVICES": "0"}, host[0], "/nonexistent")
