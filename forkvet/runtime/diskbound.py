@@ -6,7 +6,7 @@ attack, round 22b F1), and the result's `limits` said nothing of disk. A user na
 mount no quota or image, so the bound is built from what the kernel does give:
 
 - `RLIMIT_FSIZE`: no file the command writes grows past `FORKVET_COMMAND_FILE_MB` (default
-  the disk budget below; a write past it fails with EFBIG, SIGXFSZ);
+  16 GiB; a write past it fails with EFBIG, SIGXFSZ);
 - `fallocate` answers EOPNOTSUPP in the sandbox (`seccomp`, as a file system without it; the
   C library's `posix_fallocate` then writes the blocks): space is taken at the speed of
   writes, under `RLIMIT_FSIZE`, never reserved in one call;
@@ -15,9 +15,11 @@ mount no quota or image, so the bound is built from what the kernel does give:
   system; inodes: 5%) nothing starts (`NoDiskRoom`); during the run the sandbox's launcher
   looks every 0.1 s and kills the whole command as soon as free space or free inodes fall
   below the larger of the floor and what was free at the start less the budget
-  (`FORKVET_COMMAND_DISK_MB`, default 8 GiB; `FORKVET_COMMAND_FILES`, default 1,000,000
-  inodes), and says so. What the command writes within one look (0.1 s) can pass the
-  budget; other tenants' writes count too: the bound errs towards stopping.
+  (`FORKVET_COMMAND_DISK_MB`; by default half the room above the floor, so that an
+  environment with CUDA wheels, written by uv in the sandbox too, fits;
+  `FORKVET_COMMAND_FILES`, default 1,000,000 inodes), and says so. What the command writes
+  within one look (0.1 s) can pass the budget; other tenants' writes count too: the bound
+  errs towards stopping.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ DISK_VAR = "FORKVET_COMMAND_DISK_MB"
 FILES_VAR = "FORKVET_COMMAND_FILES"
 FILE_VAR = "FORKVET_COMMAND_FILE_MB"
 FLOOR_VAR = "FORKVET_DISK_FLOOR_MB"
-DEFAULT_DISK_MB = 8192
+DEFAULT_FILE_MB = 16384
 DEFAULT_FILES = 1_000_000
 _FLOOR_MIN = 1 << 30
 _FLOOR_SHARE = 20  # 1/20: 5%
@@ -49,12 +51,13 @@ def _knob(name: str, default: int, environ: Mapping[str, str] | None) -> int:
 
 
 def budget_mb(environ: Mapping[str, str] | None = None) -> int:
-    return max(1, _knob(DISK_VAR, DEFAULT_DISK_MB, environ))
+    """The operator's disk budget in MiB; 0: half the room above each file system's floor."""
+    return _knob(DISK_VAR, 0, environ)
 
 
 def file_mb(environ: Mapping[str, str] | None = None) -> int:
     """The largest file the command may write (RLIMIT_FSIZE), in MiB."""
-    return max(1, _knob(FILE_VAR, budget_mb(environ), environ))
+    return max(1, _knob(FILE_VAR, DEFAULT_FILE_MB, environ))
 
 
 def _floors(st: os.statvfs_result, environ: Mapping[str, str] | None) -> tuple[int, int]:
@@ -71,7 +74,7 @@ def watched(
     """(folder, bytes, inodes) for each file system among `folders`: the free space and free
     inodes below which the launcher stops the command. NoDiskRoom where one is already below
     its floor. File systems that count no inodes (btrfs: f_files 0) are bounded in bytes."""
-    budget, files = budget_mb(environ) << 20, max(1, _knob(FILES_VAR, DEFAULT_FILES, environ))
+    given, files = budget_mb(environ) << 20, max(1, _knob(FILES_VAR, DEFAULT_FILES, environ))
     seen: dict[int, tuple[str, int, int]] = {}
     for folder in (os.fspath(f) for f in folders):
         try:
@@ -89,15 +92,17 @@ def watched(
                 "not start"
             )
         low = inode_floor if not st.f_files else max(inode_floor, inodes - files)
+        budget = given or (free - floor) // 2
         seen[dev] = (folder, max(floor, free - budget), low)
     return list(seen.values())
 
 
 def said(environ: Mapping[str, str] | None = None) -> str:
     """The result's sentence for the disk bound."""
-    files = _knob(FILES_VAR, DEFAULT_FILES, environ)
+    files, given = _knob(FILES_VAR, DEFAULT_FILES, environ), budget_mb(environ)
+    budget = f"{given} MiB" if given else "half the free room above the floor"
     return (
         f"disk: {file_mb(environ)} MiB per file (RLIMIT_FSIZE), no fallocate, and the command "
-        f"stopped once it took {budget_mb(environ)} MiB or {files} inodes of a file system it "
-        f"writes, or left less than the floor free ({FLOOR_VAR})"
+        f"stopped once it took {budget} or {files} inodes of a file system it writes, or left "
+        f"less than the floor free ({FLOOR_VAR})"
     )
