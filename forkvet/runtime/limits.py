@@ -4,7 +4,8 @@ Without them a fork bomb or a runaway allocation in the repository's code took t
 runner host, other runner services' jobs included (outside attack, round 19b notes). The
 operator sets them in forkvet's own environment (a repository's file cannot):
 
-- `FORKVET_COMMAND_TASKS`: processes and threads the command may add (default 4096; 0: none);
+- `FORKVET_COMMAND_TASKS`: processes and threads the command may add (default 128 per CPU,
+  256 to 4096; 0: none);
 - `FORKVET_COMMAND_MEMORY_MB`: memory per process (default three quarters of the machine's
   memory; 0: none);
 - `FORKVET_COMMAND_SHM_MB`: the size of the sandbox's `/dev/shm`, the one RAM-backed folder
