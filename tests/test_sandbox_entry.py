@@ -40,6 +40,8 @@ _STARTERS = {
 ALLOWED = {
     ("forkvet/runtime/sandbox.py", "probe"): "bwrap itself, running /bin/sh with a fixed "
     "script in an empty folder",
+    ("forkvet/runtime/ownns.py", "available"): "forkvet's own interpreter (-I -S) with a fixed "
+    "script in /, trying a user namespace once: no repository file, no site",
     ("forkvet/runtime/gpu.py", "query"): "the host's nvidia-smi, resolved by forkvet.hostpaths, "
     "in forkvet's folder, with fixed arguments",
     ("forkvet/environments.py", "_uv_cache"): "`uv cache dir` in a private folder: reads no "

@@ -153,8 +153,9 @@ def _sandbox_policy(args: argparse.Namespace, cfg: Any) -> None:
     """Before anything of the repository runs: the sandbox, or the operator's explicit opt-out
     (--allow-unsandboxed, or runtime.require_sandbox: false in the operator's --config; the
     repository's own file never reaches cfg.runtime). Without either, refuse (exit 3)."""
-    from forkvet.runtime import sandbox
+    from forkvet.runtime import gpunodes, sandbox
 
+    gpunodes.use_device(getattr(args, "device", "auto"))
     if getattr(args, "no_network", False) or cfg.runtime.network == "none":
         sandbox.cut_network()
     if args.allow_unsandboxed or not cfg.runtime.require_sandbox:

@@ -4,7 +4,8 @@ Without them a fork bomb or a runaway allocation in the repository's code took t
 runner host, other runner services' jobs included (outside attack, round 19b notes). The
 operator sets them in forkvet's own environment (a repository's file cannot):
 
-- `FORKVET_COMMAND_TASKS`: processes and threads the command may add (default 4096; 0: none);
+- `FORKVET_COMMAND_TASKS`: processes and threads the command may add (default 128 per CPU,
+  256 to 4096; 0: none);
 - `FORKVET_COMMAND_MEMORY_MB`: memory per process (default three quarters of the machine's
   memory; 0: none);
 - `FORKVET_COMMAND_SHM_MB`: the size of the sandbox's `/dev/shm`, the one RAM-backed folder
@@ -31,19 +32,28 @@ unless the operator delegates a memory cgroup (`memcg`), which bounds the comman
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 from forkvet.errors import InputError
-from forkvet.runtime import memcg, tmpstore
+from forkvet.runtime import diskbound, gpunodes, memcg, ownns, seccomp, tmpstore
 
 TASKS_VAR = "FORKVET_COMMAND_TASKS"
 MEMORY_VAR = "FORKVET_COMMAND_MEMORY_MB"
 SHM_VAR = "FORKVET_COMMAND_SHM_MB"
 TMP_VAR = "FORKVET_COMMAND_TMP_MB"
-DEFAULT_TASKS = 4096
+DEFAULT_TASKS = 4096  # the most: the default is 128 per CPU, at least 256 (`tasks_budget`)
+_TASKS_PER_CPU, _TASKS_MIN = 128, 256
+# The command's share of the machine against every other tenant (round 22b F13): nice 10,
+# which RLIMIT_NICE 0 keeps it from lowering again, and the idle I/O class, which it cannot
+# leave (ioprio_set is denied in the sandbox, `seccomp`).
+NICE = 10
+_IOPRIO_IDLE = 3 << 13  # IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT
+_cpu_seconds: list[int] = []
 _SHM_DEFAULT_MAX_MB = 8192
 _SHM_MIN_MB = 64
 
@@ -56,7 +66,7 @@ UNCOUNTED = (
 UNCOUNTED_CGROUP = "not bounded: kernel buffers the kernel does not charge to the cgroup"
 
 
-def _knob(name: str, default: int, environ: dict[str, str] | None = None) -> int:
+def knob(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     raw = env.get(name, "").strip()
     if not raw:
@@ -77,11 +87,49 @@ def _memory_total_mb() -> int:
 
 
 def tasks_budget(environ: dict[str, str] | None = None) -> int:
-    return _knob(TASKS_VAR, DEFAULT_TASKS, environ)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    sized = max(_TASKS_MIN, min(DEFAULT_TASKS, _TASKS_PER_CPU * cpus))
+    return knob(TASKS_VAR, sized, environ)
+
+
+@contextlib.contextmanager
+def cpu_time(timeout: float) -> Iterator[None]:
+    """Within: each process of a command gets at most the CPU seconds all the machine's CPUs
+    give in `timeout` (RLIMIT_CPU; the kernel kills a process past it), so that nothing the
+    command leaves spinning outlives its time in CPU either."""
+    cpus = os.cpu_count() or 1
+    _cpu_seconds.append(int(timeout * cpus) + 60)
+    try:
+        yield
+    finally:
+        _cpu_seconds.pop()
+
+
+def _share_specs() -> tuple[list[str], str]:
+    """The launcher's specs for the command's CPU and I/O share, and the result's words."""
+    specs = [f"FSIZE={diskbound.file_mb() << 20}", "NICE=0", f"PRIO={NICE}"]
+    # the maxima of the launcher's user namespace for the whole chain below it (`ownns`)
+    specs += [f"SIGPENDING={ownns.SIGPENDING}", f"MSGQUEUE={ownns.MSGQUEUE}"]
+    said = f"CPU at nice {NICE}"
+    ioprio = seccomp.denied(os.uname().machine).get("ioprio_set")
+    if ioprio is not None:
+        specs.append(f"IOPRIO={ioprio}:{_IOPRIO_IDLE}")
+        said += ", I/O in the idle class (where the disk's scheduler has classes)"
+    if _cpu_seconds:
+        specs.append(f"CPU={_cpu_seconds[-1]}")
+        said += f", {_cpu_seconds[-1]} CPU seconds per process (RLIMIT_CPU)"
+    return specs, said
+
+
+def _gpus_said() -> str:
+    try:
+        return gpunodes.nodes().said
+    except gpunodes.Unassignable as exc:
+        return f"no GPU: {exc}"
 
 
 def memory_mb(environ: dict[str, str] | None = None) -> int:
-    return _knob(MEMORY_VAR, _memory_total_mb() * 3 // 4, environ)
+    return knob(MEMORY_VAR, _memory_total_mb() * 3 // 4, environ)
 
 
 def shm_mb(environ: dict[str, str] | None = None) -> int:
@@ -89,7 +137,7 @@ def shm_mb(environ: dict[str, str] | None = None) -> int:
     the smallest size, as for a command that needs none)."""
     memory = memory_mb(environ) or _memory_total_mb() * 3 // 4
     default = max(_SHM_MIN_MB, min(memory // 4, _SHM_DEFAULT_MAX_MB))
-    return max(_SHM_MIN_MB, _knob(SHM_VAR, default, environ))
+    return max(_SHM_MIN_MB, knob(SHM_VAR, default, environ))
 
 
 def tmp_mb(environ: dict[str, str] | None = None) -> int:
@@ -97,7 +145,7 @@ def tmp_mb(environ: dict[str, str] | None = None) -> int:
     temporary folder on a disk, `tmpstore`): as /dev/shm's, never unbounded."""
     memory = memory_mb(environ) or _memory_total_mb() * 3 // 4
     default = max(_SHM_MIN_MB, min(memory // 4, _SHM_DEFAULT_MAX_MB))
-    return max(_SHM_MIN_MB, _knob(TMP_VAR, default, environ))
+    return max(_SHM_MIN_MB, knob(TMP_VAR, default, environ))
 
 
 def user_tasks(uid: int) -> int:
@@ -139,7 +187,6 @@ def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
     processes on the host (another container's, invisible here) cannot use up the budget;
     earlier kernels count all the user's tasks: the user's tasks now plus the budget."""
     tasks, memory = tasks_budget(environ), memory_mb(environ)
-    specs: list[str] = []
     said: list[str] = []
     uid = os.getuid()
     nproc = 0
@@ -150,6 +197,8 @@ def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
         said.append("processes not bounded (forkvet runs as root: RLIMIT_NPROC does not bind)")
     else:
         said.append(f"processes not bounded ({TASKS_VAR}=0)")
+    specs, share = _share_specs()
+    said.append(share)
     if memory:
         specs.append(f"DATA={memory << 20}")
         said.append(f"{memory} MiB of memory per process (RLIMIT_DATA)")
@@ -157,6 +206,7 @@ def rlimits(environ: dict[str, str] | None = None) -> Rlimits:
         said.append(f"memory not bounded ({MEMORY_VAR}=0)")
     said.append(f"{shm_mb(environ)} MiB of /dev/shm")
     said.append(tmpstore.said(tmp_mb(environ)))
+    said += [diskbound.said(environ), ownns.said(environ), _gpus_said()]
     whole = memcg.said(memory, environ)
     said += [whole, UNCOUNTED_CGROUP] if whole else [UNCOUNTED]
     return Rlimits(",".join(specs), nproc, "; ".join(said))

@@ -450,6 +450,7 @@ def run(
     # the output folder is. The environment is read-only (`sandbox.environment_mounts`).
     readable = sandbox.environment_mounts(env)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(limits.cpu_time(timeout))  # RLIMIT_CPU from the timeout
         try:
             private_out = None
             if log_path:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import site
 import stat
@@ -52,7 +53,17 @@ from typing import NamedTuple
 import forkvet
 from forkvet import fstree, hostpaths
 from forkvet.errors import ForkvetError, InputError
-from forkvet.runtime import gitconfig, gitplants, limits, memcg, seccomp, tmpstore
+from forkvet.runtime import (
+    diskbound,
+    gitconfig,
+    gitplants,
+    gpunodes,
+    limits,
+    memcg,
+    ownns,
+    seccomp,
+    tmpstore,
+)
 from forkvet.runtime.selfisolate import isolate_self
 
 COMMAND_FILES = (
@@ -64,8 +75,6 @@ COMMAND_FILES = (
 )
 # Where the runner keeps the workflow-command files of every step of the job.
 _COMMAND_FOLDER = "_runner_file_commands"
-# GPUs the command may use: the device nodes only, never the rest of the host's /dev.
-_GPU_DEVICES = ("nvidia", "dri", "kfd")
 ISOLATED = "bubblewrap"
 NONE = "none"
 FIX = (
@@ -289,14 +298,6 @@ def token_files(env: Mapping[str, str]) -> list[str]:
     return [p for p in found if p]
 
 
-def _gpu_devices() -> list[str]:
-    try:
-        names = os.listdir("/dev")
-    except OSError:
-        return []
-    return sorted(f"/dev/{n}" for n in names if n.startswith(_GPU_DEVICES))
-
-
 # Name resolution inside: a file forkvet writes, never a host folder. /etc/resolv.conf often
 # links into /run (systemd-resolved's /run/systemd/resolve/stub-resolv.conf, or /run/resolv.conf
 # itself), and the folder it lies in holds sockets: resolved's varlink socket (a DNS query sent
@@ -416,12 +417,14 @@ _ISOLATION = (
 # tree; any other failure, or a machine whose keyctl number is not known, starts nothing.
 _KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 271, "s390x": 280}
 _JOIN_KEYRING = (
-    "import ctypes, errno, os, resource, sys\n"
+    "import ctypes, errno, json, os, resource, signal, sys, time\n"
     f"nr = {_KEYCTL!r}.get(os.uname().machine)\n"
     "libc = ctypes.CDLL(None, use_errno=True)\n"
     "ok = nr is not None and libc.syscall(ctypes.c_long(nr), ctypes.c_long(1), None) >= 0\n"
     "if not ok and (nr is None or ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM)):\n"
     "    sys.exit('forkvet: cannot give the sandbox a session keyring of its own')\n"
+    + ownns.LAUNCHER
+    +
     # the limits (forkvet.runtime.limits), each no higher than the hard limit it had
     "for spec in filter(None, sys.argv[2].split(',')):\n"
     "    name, value = spec.split('=', 1)\n"
@@ -429,6 +432,16 @@ _JOIN_KEYRING = (
     "    if name == 'CGROUP':\n"
     "        with open(value, 'w') as procs:\n"
     "            procs.write('0')\n"
+    "        continue\n"
+    # the command's CPU and I/O share (limits.NICE, the idle I/O class: ioprio_set)
+    "    if name == 'PRIO':\n"
+    "        now = os.getpriority(os.PRIO_PROCESS, 0)\n"
+    "        os.setpriority(os.PRIO_PROCESS, 0, max(int(value), now))\n"
+    "        continue\n"
+    "    if name == 'IOPRIO':\n"
+    "        nr, prio = map(int, value.split(':'))\n"
+    "        args = (ctypes.c_long(nr), ctypes.c_long(1), ctypes.c_long(0), ctypes.c_long(prio))\n"
+    "        libc.syscall(*args)\n"
     "        continue\n"
     "    kind = getattr(resource, 'RLIMIT_' + name)\n"
     "    hard = resource.getrlimit(kind)[1]\n"
@@ -439,19 +452,51 @@ _JOIN_KEYRING = (
     "os.write(w, bytes.fromhex(sys.argv[1]))\n"
     "os.close(w)\n"
     "os.set_inheritable(r, True)\n"
-    "os.execv(sys.argv[3], [sys.argv[3], '--seccomp', str(r), *sys.argv[4:]])\n"
+    "argv = [sys.argv[4], '--seccomp', str(r), *sys.argv[5:]]\n"
+    "setup = json.loads(sys.argv[3])\n"
+    # a user namespace of its own (forkvet.runtime.ownns): per-user counts, /dev/shm's inodes
+    "if setup['ns']:\n"
+    "    own_namespace(setup['ns'])\n"
+    "watch = setup['watch']\n"
+    "if not watch:\n"
+    "    os.execv(argv[0], argv)\n"
+    # the disk bound (forkvet.runtime.diskbound): bwrap is a child, its file systems watched
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(argv[0], argv)\n"
+    "os.close(r)\n"
+    "signal.signal(signal.SIGTERM, lambda s, f: os.kill(pid, s))\n"
+    "signal.signal(signal.SIGINT, lambda s, f: os.kill(pid, s))\n"
+    "done, status = 0, 0\n"
+    "while not done:\n"
+    "    for path, room, inodes in watch:\n"
+    "        st = os.statvfs(path)\n"
+    "        if st.f_bavail * st.f_frsize < room or (st.f_files and st.f_favail < inodes):\n"
+    "            os.kill(pid, signal.SIGKILL)\n"
+    "            os.waitpid(pid, 0)\n"
+    "            sys.stderr.write(f'forkvet: the command reached its disk bound on {path} '\n"
+    "                f'(under {room >> 20} MiB or {inodes} inodes free): stopped\\n')\n"
+    "            os._exit(125)\n"
+    "    time.sleep(0.1)\n"
+    "    done, status = os.waitpid(pid, os.WNOHANG)\n"
+    "if os.WIFSIGNALED(status):\n"
+    "    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)\n"
+    "    os.kill(os.getpid(), os.WTERMSIG(status))\n"
+    "os._exit(os.waitstatus_to_exitcode(status))\n"
 )
 
 
-def _launcher(outside: str) -> list[str]:
+def _launcher(outside: str, setup: str = '{"watch": [], "ns": null}') -> list[str]:
     """The start of every sandbox's argv: forkvet's own interpreter, isolated (-I, no site),
     joining a fresh session keyring, setting the command's memory limit (`limits.rlimits`) and
     handing bwrap the seccomp filter (`seccomp.program`) before it becomes bwrap
-    (`_JOIN_KEYRING`). No filter for this machine: SandboxUnavailable (the probe says so)."""
+    (`_JOIN_KEYRING`), in a user namespace of its own (`setup`'s "ns": `ownns`; null: none)
+    and watching the disk the command writes ("watch": `diskbound`'s list). No filter for
+    this machine: SandboxUnavailable (the probe says so)."""
     program = seccomp.program()
     if program is None:
         raise SandboxUnavailable(_NO_FILTER)
-    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), outside]
+    return [sys.executable, "-I", "-S", "-c", _JOIN_KEYRING, program.hex(), outside, setup]
 
 
 _NO_FILTER = (
@@ -485,14 +530,21 @@ def _argv(
     rw = _writable(writable)
     folders = _command_folders()
     covers, remounts, hidden = _cover_shared(rw)
-    bounds = limits.rlimits()
+    bounds, gpu = limits.rlimits(), gpunodes.nodes()
+    ram = {"shm": limits.shm_mb() << 20, **({} if private_tmp else {"tmp": limits.tmp_mb() << 20})}
+    ns, points = ownns.setup(_copies_folder(private, private_tmp), ram)
+    watched: list[str | Path] = [*rw, *([private_tmp] if private_tmp else [])]
+    watched += [private_out[0]] if private_out else []
     return [
-        *_launcher(",".join(filter(None, [bounds.outside, cgroup and f"CGROUP={cgroup}"]))),
+        *_launcher(
+            ",".join(filter(None, [bounds.outside, cgroup and f"CGROUP={cgroup}"])),
+            json.dumps({"watch": diskbound.watched(watched), "ns": ns}),
+        ),
         bwrap,
         *_ISOLATION,
         *([] if network else ["--unshare-net"]),
         *_proc_protection(),
-        *_host_mounts(private_tmp, resolv),
+        *_host_mounts(private_tmp, resolv, gpu.paths, points),
         *_empty_command_folders(folders),
         *covers,
         *tmpstore.covers(),  # every run's private folders (round 22b F10)
@@ -507,6 +559,7 @@ def _argv(
         ),
         *remounts,
         *_child_environment(private_home),
+        *gpunodes.setenv(gpu),
         *["--chdir", _real(cwd), "--", *limits.inside(command, bounds.nproc)],
     ]
 
@@ -558,28 +611,41 @@ def _writable(writable: Iterable[str | os.PathLike[str]]) -> list[str]:
     return rw
 
 
-def _host_mounts(private_tmp: Path | None, resolv: str | None) -> list[str]:
+def _host_mounts(
+    private_tmp: Path | None,
+    resolv: str | None,
+    gpus: Iterable[str] = (),
+    points: Mapping[str, str] | None = None,
+) -> list[str]:
     """What the child sees of the host besides the read-only /: the resolver's file (a copy,
-    `resolver_mounts`), GPUs, a private /tmp: a host folder on a disk, or (None: there is no
-    temporary folder on a disk, `tmpstore`) a tmpfs of its own of bounded size (round 21b F9),
-    HOME (/tmp/home) in it."""
+    `resolver_mounts`), the GPUs the run was given (`gpunodes`), a private /tmp: a host
+    folder on a disk, or (None: there is no temporary folder on a disk, `tmpstore`) a tmpfs
+    of its own of bounded size (round 21b F9), HOME (/tmp/home) in it."""
     argv = resolver_mounts(resolv) if resolv else []
-    for dev in _gpu_devices():
+    for dev in gpus:
         argv += ["--dev-bind", dev, dev]
+    points = points or {}  # the launcher's tmpfs mounts, inodes bounded too (`ownns`)
+    argv += _ram_folders(points.get("shm"))
+    if private_tmp is None and "tmp" in points:
+        return [*argv, "--bind", points["tmp"], "/tmp", "--dir", "/tmp/home"]
     if private_tmp is None:
         tmp = ["--size", str(limits.tmp_mb() << 20), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
-        return [*argv, *_ram_folders(), *tmp]
-    return [*argv, *_ram_folders(), "--bind", str(private_tmp), "/tmp"]
+        return [*argv, *tmp]
+    return [*argv, "--bind", str(private_tmp), "/tmp"]
 
 
-def _ram_folders() -> list[str]:
+def _ram_folders(shm: str | None = None) -> list[str]:
     """bwrap's /dev and the /run tmpfs are RAM no limit counts: the command wrote gigabytes
     there beyond RLIMIT_AS with a 9 MB RSS (outside attack, round 20b F1). Both read-only
     (a device node is still written to: a read-only mount stops new files, not I/O), and
     /dev/shm, which multiprocessing's locks and PyTorch's DataLoader need, a tmpfs of its
-    own of bounded size (`limits.shm_mb`): a write past it fails with ENOSPC."""
-    shm = str(limits.shm_mb() << 20)
-    return ["--remount-ro", _RUN, "--remount-ro", "/dev", "--size", shm, "--tmpfs", "/dev/shm"]
+    own of bounded size (`limits.shm_mb`): a write past it fails with ENOSPC. `shm`: that
+    tmpfs, mounted by the launcher with its inodes bounded too (`ownns`); None: bwrap's, whose
+    `--size` bounds bytes only (round 22b F5)."""
+    ro = ["--remount-ro", _RUN, "--remount-ro", "/dev"]
+    if shm is not None:
+        return [*ro, "--bind", shm, "/dev/shm"]
+    return [*ro, "--size", str(limits.shm_mb() << 20), "--tmpfs", "/dev/shm"]
 
 
 def _command_folders() -> set[str]:

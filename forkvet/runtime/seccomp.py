@@ -22,6 +22,9 @@ By construction, not by a list of the attacker's spellings:
   NETLINK); any other answers EAFNOSUPPORT, as a kernel without it. Docker's profile denies
   AF_VSOCK, which no network namespace separates: under `--no-network` the command opened
   vsock sockets to the VM's host (round 21b F6);
+- disk is taken at the speed of writes, under RLIMIT_FSIZE: `fallocate` answers EOPNOTSUPP,
+  as on a file system without it (the C library's `posix_fallocate` then writes), and
+  `ioprio_set` is denied, so the command stays in the idle I/O class (round 22b F1, F13);
 - a machine whose architecture is not in the table gets no program: the probe fails, and
   nothing of the repository runs (as when bubblewrap is missing).
 """
@@ -45,6 +48,7 @@ _ERRNO = 0x00050000
 DENY = _ERRNO | errno.EPERM
 NOSYS = _ERRNO | errno.ENOSYS
 NOFAMILY = _ERRNO | errno.EAFNOSUPPORT
+NOTSUPP = _ERRNO | errno.EOPNOTSUPP
 _X32_BIT = 0x40000000
 # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
 NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000
@@ -110,10 +114,11 @@ def program(machine: str | None = None) -> bytes | None:
     numbers = _numbers("deny", machine)
     clone, clone3 = data["clone"].get(machine), data["clone3"].get(machine)
     sockets, nosys = _numbers("socket", machine), _numbers("nosys", machine)
+    notsupp = _numbers("notsupp", machine)
     families = _ints(data.get("families"))
     if not isinstance(arch, int) or not numbers or not isinstance(clone, int):
         return None
-    if not isinstance(clone3, int) or not sockets or not families or not nosys:
+    if not isinstance(clone3, int) or not sockets or not families or not nosys or not notsupp:
         return None
     code: list[_Insn | str] = [(_LD_W_ABS, _ARCH, None, None), (_JEQ, arch, "nr", "deny")]
     code += ["nr", (_LD_W_ABS, _NR, None, None)]
@@ -121,6 +126,7 @@ def program(machine: str | None = None) -> bytes | None:
         code.append((_JGE, _X32_BIT, "deny", None))
     code += [(_JEQ, n, "deny", None) for n in numbers]
     code += [(_JEQ, n, "nosys", None) for n in [*nosys, clone3]]
+    code += [(_JEQ, n, "notsupp", None) for n in notsupp]
     code += [(_JEQ, clone, "clone", None)]
     code += [(_JEQ, n, "family", None) for n in sockets]
     code += [(_RET, ALLOW, None, None), "clone", (_LD_W_ABS, _ARG0, None, None)]
@@ -129,4 +135,5 @@ def program(machine: str | None = None) -> bytes | None:
     code += [(_JEQ, f, "allow", None) for f in families]
     code += [(_RET, NOFAMILY, None, None), "allow", (_RET, ALLOW, None, None)]
     code += ["nosys", (_RET, NOSYS, None, None), "deny", (_RET, DENY, None, None)]
+    code += ["notsupp", (_RET, NOTSUPP, None, None)]
     return _assemble(code)
