@@ -34,6 +34,7 @@ from forkvet.vet import (
     nativefiles,
     pickles,
     shellsinks,
+    weightrefs,
 )
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
@@ -2240,6 +2241,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     # after the code risks: they read every Python file
     risks += compiled_risks(ctx.snap, _installed_names(ctx))
     risks += nativefiles.native_risks(ctx.snap)  # by content, whatever the name (21a F8)
+    risks += weightrefs.reference_risks(ctx.snap, ctx.deadline)  # paths weights name (22a F7)
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _other_ref_risks(ctx)

@@ -8,6 +8,7 @@ Loader-differential rows: tests/hostile/test_loader_differential.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,93 @@ def test_a_java_class_file_is_no_universal_image(vet_repo: Callable[..., Report]
     java = b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + bytes(40)  # minor 0, major 52 (Java 8)
     report = vet_repo({**README, "lib/Main.class": java})
     assert not [r for r in report.risks if r.kind == "native-code"]
+
+
+# -- F7: ONNX external_data locations --------------------------------------------------------
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(n: int) -> bytes:
+    out = b""
+    while n >= 0x80:
+        out, n = out + bytes([n & 0x7F | 0x80]), n >> 7
+    return out + bytes([n])
+
+
+def _onnx(location: str, in_subgraph: bool = False) -> bytes:
+    entry = _field(1, b"location") + _field(2, location.encode())
+    tensor = _field(8, b"w") + _field(13, entry) + b"\x70\x01"  # data_location = EXTERNAL
+    graph = _field(5, tensor)
+    if in_subgraph:  # an If node's then_branch (AttributeProto.g) holds the tensor
+        graph = _field(1, _field(5, _field(1, b"then_branch") + _field(6, graph)))
+    return b"\x08\x08" + _field(7, graph)
+
+
+@pytest.mark.parametrize(
+    ("location", "nested"),
+    [
+        ("weights/../../../../tmp/secret.txt", False),
+        ("/home/user/.ssh/id_rsa", False),
+        ("..\\..\\secret", False),
+        ("../secret", True),
+    ],
+    ids=["dotdot-after-folder", "absolute", "backslashes", "in-a-subgraph"],
+)
+def test_an_onnx_location_leaving_the_tree_is_an_error(
+    vet_repo: Callable[..., Report], location: str, nested: bool
+) -> None:
+    report = vet_repo({**README, "model.onnx": _onnx(location, nested)})
+    [risk] = [r for r in report.risks if r.kind == "link-outside"]
+    assert risk.severity == "error" and risk.path == "model.onnx" and repr(location) in risk.message
+
+
+def test_an_onnx_location_inside_the_tree_passes(vet_repo: Callable[..., Report]) -> None:
+    files = {**README, "onnx/model.onnx": _onnx("../weights/w.bin"), "weights/w.bin": bytes(8)}
+    assert not [r for r in vet_repo(files).risks if r.kind == "link-outside"]
+
+
+def test_an_onnx_model_the_reader_cannot_finish_is_not_verified(
+    vet_repo: Callable[..., Report],
+) -> None:
+    truncated = _onnx("w.bin")[:-3]
+    [risk] = [r for r in vet_repo({**README, "model.onnx": truncated}).risks]
+    assert risk.kind == "link-outside" and "NOT verified" in risk.message
+
+
+# -- F9: HDF5 external storage, external links, virtual datasets -----------------------------
+H5 = Path(__file__).parent.parent / "data" / "hdf5"  # made with h5py 3.16 (see README there)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "shown"),
+    [
+        ("efl.h5", "/etc/hostname"),
+        ("elink.h5", "../../secret.h5"),
+        ("elink_old.h5", "/tmp/x.h5"),
+        ("vds.h5", "virtual dataset"),
+        ("dense.h5", "dense link storage"),
+    ],
+    ids=["external-storage", "external-link", "external-link-old-groups", "virtual", "dense"],
+)
+def test_an_hdf5_file_naming_a_file_outside_the_tree_is_an_error(
+    vet_repo: Callable[..., Report], fixture: str, shown: str
+) -> None:
+    report = vet_repo({**README, "model/weights.h5": (H5 / fixture).read_bytes()})
+    [risk] = [r for r in report.risks if r.kind == "link-outside"]
+    assert risk.severity == "error" and risk.path == "model/weights.h5" and shown in risk.message
+
+
+@pytest.mark.parametrize("fixture", ["plain.h5", "latest.h5", "efl_rel.h5"])
+def test_an_hdf5_file_naming_nothing_outside_passes(
+    vet_repo: Callable[..., Report], fixture: str
+) -> None:
+    report = vet_repo({**README, "weights.h5": (H5 / fixture).read_bytes()})
+    assert not [r for r in report.risks if r.kind == "link-outside"]
+
+
+def test_an_hdf5_file_is_found_by_its_signature_whatever_its_name(
+    vet_repo: Callable[..., Report],
+) -> None:
+    report = vet_repo({**README, "assets/palette.bin": (H5 / "efl.h5").read_bytes()})
+    assert [r for r in report.risks if r.kind == "link-outside"]
