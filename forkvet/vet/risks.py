@@ -29,6 +29,7 @@ from forkvet.vet import (
     evalstrings,
     gitattrs,
     jsontokens,
+    linkforms,
     loadertext,
     modelindex,
     nativefiles,
@@ -2242,6 +2243,7 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks += compiled_risks(ctx.snap, _installed_names(ctx))
     risks += nativefiles.native_risks(ctx.snap)  # by content, whatever the name (21a F8)
     risks += weightrefs.reference_risks(ctx.snap, ctx.deadline)  # paths weights name (22a F7)
+    risks += linkforms.link_file_risks(ctx)  # a symlink as the file of its target (22a F15)
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _other_ref_risks(ctx)

@@ -7,12 +7,15 @@ Loader-differential rows: tests/hostile/test_loader_differential.py."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from forkvet.report import Report
+from forkvet.snapshot import load
+from forkvet.vet import vet
 
 README = {"README.md": "# Model\n"}
 
@@ -134,3 +137,40 @@ def test_an_hdf5_file_is_found_by_its_signature_whatever_its_name(
 ) -> None:
     report = vet_repo({**README, "assets/palette.bin": (H5 / "efl.h5").read_bytes()})
     assert [r for r in report.risks if r.kind == "link-outside"]
+
+
+# -- F15: a symlink read as the file of its target text ---------------------------------------
+PICKLE_TEXT = "cposix\nsystem\n(S'touch ran'\ntR."
+
+
+def _linked(make_repo: Callable[..., Path], links: dict[str, str]) -> Path:
+    root = make_repo({**README, "load.py": "import pickle\npickle.load(open('w.pkl', 'rb'))\n"})
+    for name, target in links.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, root / name)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("weights.pkl", PICKLE_TEXT),
+        ("ckpt/model.bin", PICKLE_TEXT),
+        ("conf/train.yaml", '!!python/object/apply:os.system ["touch ran"]'),
+    ],
+    ids=["pickle", "pickle-any-name", "yaml-tag"],
+)
+def test_a_symlink_whose_target_text_is_dangerous_is_an_error(
+    make_repo: Callable[..., Path], name: str, target: str
+) -> None:
+    report = vet(load(_linked(make_repo, {name: target})))
+    hits = [r for r in report.risks if r.severity == "error" and r.path == name]
+    assert hits and "target text" in hits[0].message
+
+
+def test_an_ordinary_symlink_is_no_error(make_repo: Callable[..., Path]) -> None:
+    root = _linked(make_repo, {"latest.pt": "ckpt/model.pt", "data": "../datasets/coco"})
+    (root / "ckpt").mkdir()
+    (root / "ckpt/model.pt").write_bytes(b"PK\x05\x06" + bytes(18))
+    report = vet(load(root))
+    assert not [r for r in report.risks if "target text" in r.message]

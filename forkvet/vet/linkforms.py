@@ -1,0 +1,66 @@
+"""A symlink as a file: its target text (outside attack, round 22a F15).
+
+A checkout on Windows (Git for Windows' default `core.symlinks=false`), any clone with
+`core.symlinks=false` or on a filesystem without links, and every zipball a Python helper
+extracts (`zipfile.extractall`: torch.hub's GitHub download, pip, "download and unzip"
+scripts) writes a symlink as a regular file holding its target text. That file is what a
+loader there reads: `weights.pkl -> "cposix\\nsystem\\n(S'…'\\ntR."` is a pickle. forkvet
+judges where a link leads (snapshot.py); this module derives the other form the tree takes for
+those consumers, as gitattrs.py does for CRLF: every link's target text is written as a file
+of the link's name into a private folder, and that tree gets every risk check a tree gets
+(the same dispatch as any file: pickles, YAML tags, configs, code). Its errors are the tree's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from forkvet import fstree
+from forkvet.report import Risk
+from forkvet.snapshot import load
+from forkvet.vet.context import Context
+
+MAX_LINKS = 10_000
+MAX_TARGET = 1 << 16  # a link's target text (Linux allows 4 KiB; a git blob may hold more)
+_FORM = (
+    "as a Windows checkout, a core.symlinks=false clone or an extracted zipball writes the "
+    "symlink (a regular file holding its target text): "
+)
+
+
+def link_file_risks(ctx: Context) -> list[Risk]:
+    """The errors of the tree's symlinks read as files of their target text."""
+    from forkvet.vet import risks
+
+    shown = sorted(set(ctx.snap.links) | set(ctx.snap.links_out))[:MAX_LINKS]
+    if not shown:
+        return []
+    root = os.fsencode(ctx.snap.root)
+    with fstree.temporary_folder("forkvet-linkforms-") as tmp:
+        written = 0
+        for path in shown:
+            written += _write(root, path, Path(tmp))
+        if not written:
+            return []
+        mini = Context(load(Path(tmp), ctx.snap.name), ctx.config, ctx.deadline)
+        found, _findings = risks.check(mini)
+    return [
+        dataclasses.replace(r, message=_FORM + r.message) for r in found if r.severity == "error"
+    ]
+
+
+def _write(root: bytes, path: str, tmp: Path) -> int:
+    """Writes the link's target text as tmp/path; 1 when written."""
+    try:
+        target = os.readlink(root + b"/" + os.fsencode(path))
+    except (OSError, ValueError):
+        return 0
+    dest = tmp / path
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(target[:MAX_TARGET])
+    except OSError:  # a link below another link's name: that one is already a file here
+        return 0
+    return 1
