@@ -32,8 +32,6 @@ _FORM = (
 
 def link_file_risks(ctx: Context) -> list[Risk]:
     """The errors of the tree's symlinks read as files of their target text."""
-    from forkvet.vet import risks
-
     shown = sorted(set(ctx.snap.links) | set(ctx.snap.links_out))[:MAX_LINKS]
     if not shown:
         return []
@@ -42,13 +40,18 @@ def link_file_risks(ctx: Context) -> list[Risk]:
         written = 0
         for path in shown:
             written += _write(root, path, Path(tmp))
-        if not written:
-            return []
-        mini = Context(load(Path(tmp), ctx.snap.name), ctx.config, ctx.deadline)
-        found, _findings = risks.check(mini)
-    return [
-        dataclasses.replace(r, message=_FORM + r.message) for r in found if r.severity == "error"
-    ]
+        return form_errors(ctx, Path(tmp), _FORM) if written else []
+
+
+def form_errors(ctx: Context, folder: Path, form: str) -> list[Risk]:
+    """The errors every risk check finds in `folder`, a form the tree takes (its files under
+    the tree's names), each message saying which form."""
+    from forkvet.vet import risks
+
+    mini = Context(load(folder, ctx.snap.name), ctx.config, ctx.deadline)
+    found, _findings = risks.check(mini)
+    errors = [r for r in found if r.severity == "error"]
+    return [dataclasses.replace(r, message=form + r.message) for r in errors]
 
 
 def _write(root: bytes, path: str, tmp: Path) -> int:

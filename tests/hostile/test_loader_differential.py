@@ -1258,6 +1258,59 @@ CASES += [
         "import torch\ntorch.export.load(P).module()(torch.zeros(1, 2))",
     ),
 ]
+# Round 22a F8: `git archive` (GitHub's zipballs, torch.hub) fills an export-subst file's
+# `$Format:%B$` with the commit message; F15: a symlink is the file of its target text in a
+# zipball Python extracts (and in a core.symlinks=false clone).
+_GIT_REPO = """
+import os, subprocess
+def git(*a):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], check=True)
+"""
+_PROTO0 = 'TEXT = "c__builtin__\\nexec\\n(V" + CODE + "\\ntR."\n'
+_EXPORT_SUBST = (
+    _GIT_REPO
+    + _PROTO0
+    + """
+open(P, "w").write("$Format:%B$")
+open(".gitattributes", "w").write("*.pkl export-subst\\n")
+git("init", "-q"); git("add", "-A"); git("commit", "-q", "--cleanup=verbatim", "-m", TEXT)
+"""
+)
+_LINK_TEXT = (
+    _GIT_REPO
+    + _PROTO0
+    + """
+os.symlink(TEXT, P)
+git("init", "-q"); git("add", "-A"); git("commit", "-q", "-m", "x")
+"""
+)
+_FROM_ZIPBALL = """
+import os, pickle, subprocess, zipfile
+repo = os.path.dirname(P)
+subprocess.run(["git", "-C", repo, "archive", "--format=zip", "-o", "ball.zip", "HEAD"])
+zipfile.ZipFile(os.path.join(repo, "ball.zip")).extractall("x")
+pickle.load(open(os.path.join("x", os.path.basename(P)), "rb"))
+"""
+CASES += [
+    Case(
+        "pickle",
+        "pickle-export-subst-in-git-archive",
+        "model.pkl",
+        (),
+        _EXPORT_SUBST,
+        _FROM_ZIPBALL,
+        gate="import shutil\nassert shutil.which('git'), 'git is not installed'",
+    ),
+    Case(
+        "pickle",
+        "pickle-symlink-target-text-in-zipball",
+        "model.pkl",
+        (),
+        _LINK_TEXT,
+        _FROM_ZIPBALL,
+        gate="import shutil\nassert shutil.which('git'), 'git is not installed'",
+    ),
+]
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 # Loaders of another repository's code, no file of this tree: the call is the finding
 # (tests/hostile/test_round19_links_remote.py runs torch.hub on a folder beside the tree).

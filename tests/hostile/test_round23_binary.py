@@ -16,6 +16,7 @@ import pytest
 from forkvet.report import Report
 from forkvet.snapshot import load
 from forkvet.vet import vet
+from tests.conftest import git
 
 README = {"README.md": "# Model\n"}
 
@@ -174,3 +175,40 @@ def test_an_ordinary_symlink_is_no_error(make_repo: Callable[..., Path]) -> None
     (root / "ckpt/model.pt").write_bytes(b"PK\x05\x06" + bytes(18))
     report = vet(load(root))
     assert not [r for r in report.risks if "target text" in r.message]
+
+
+# -- F8: export-subst: what `git archive` (GitHub's zipballs, torch.hub) holds -----------------
+def _exported(make_repo: Callable[..., Path], attributes: str, message: str) -> Path:
+    files = {
+        **README,
+        ".gitattributes": attributes,
+        "checkpoints/model.pkl": "$Format:%B$",
+        "hubconf.py": "import pickle\ndef model():\n    return pickle.load(open('m.pkl', 'rb'))\n",
+    }
+    root = make_repo(files)
+    git(root, "commit", "-q", "--amend", "--cleanup=verbatim", "-m", message)
+    return root
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        "checkpoints/*.pkl export-subst\n",
+        "[attr]keep export-subst\n*.pkl keep\n",
+        "**/model.* export-subst\n",
+    ],
+    ids=["pattern", "macro", "double-star"],
+)
+def test_a_placeholder_the_archive_fills_with_a_pickle_is_an_error(
+    make_repo: Callable[..., Path], attributes: str
+) -> None:
+    root = _exported(make_repo, attributes, PICKLE_TEXT)
+    report = vet(load(root))
+    [risk] = [r for r in report.risks if r.path == "checkpoints/model.pkl"]
+    assert risk.severity == "error" and "git archive" in risk.message
+
+
+def test_export_subst_filled_with_a_plain_message_passes(make_repo: Callable[..., Path]) -> None:
+    root = _exported(make_repo, "checkpoints/*.pkl export-subst\n", "release 1.0\n")
+    report = vet(load(root))
+    assert not [r for r in report.risks if "git archive" in r.message]
