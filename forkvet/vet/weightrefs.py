@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from forkvet.report import Risk
 from forkvet.snapshot import FileEntry, Snapshot
+from forkvet.vet import h5refs
 
 MAX_FIELDS = 1_000_000  # protobuf fields walked in one model
 MAX_DEPTH = 64  # nested graphs (If/Loop bodies), functions, training graphs
@@ -51,8 +52,6 @@ class Unreadable(Exception):
 def reference_risks(snap: Snapshot, deadline: float) -> list[Risk]:
     """One `link-outside` error for weights files naming files outside the tree, one for
     weights files whose references could not be read."""
-    from forkvet.vet import h5refs
-
     out_refs: list[tuple[str, str]] = []
     unread: list[tuple[str, str]] = []
     for fe in [*snap.files, *snap.skipped]:
@@ -61,10 +60,12 @@ def reference_risks(snap: Snapshot, deadline: float) -> list[Risk]:
             continue
         try:
             with snap.open(fe.path) as fh:
-                refs = list(onnx_locations(fh, fe.size, deadline) if reader == "onnx" else [])
+                onnx = reader.startswith("onnx")
+                refs = list(onnx_locations(fh, fe.size, deadline) if onnx else [])
                 refs += h5refs.h5_references(fh, fe.size, deadline) if reader == "hdf5" else []
         except (OSError, ValueError, RecursionError, Unreadable, h5refs.Unreadable) as exc:
-            unread.append((fe.path, str(exc)[:80] or "malformed"))
+            if reader != "onnx?":  # another format that starts with byte 8 is no model
+                unread.append((fe.path, str(exc)[:80] or "malformed"))
             continue
         # HDF5 reads external storage relative to the working folder, links relative to the
         # file's folder too: either leaving the tree counts
@@ -75,9 +76,9 @@ def reference_risks(snap: Snapshot, deadline: float) -> list[Risk]:
 
 def _reader(snap: Snapshot, fe: FileEntry) -> str | None:
     """ "onnx" for an ONNX model by its name (protobuf has no magic), "hdf5" for an HDF5 file by
-    its signature at 0, 512, 1024, … (the library looks there whatever the name)."""
-    from forkvet.vet import h5refs
-
+    its signature at 0, 512, 1024, … (the library looks there whatever the name), "onnx?" for
+    any other file starting as ONNX writers start a model (field 1, ir_version: onnx.load
+    takes any name; judged only when it parses)."""
     if fe.size < 8:
         return None
     try:
@@ -85,7 +86,9 @@ def _reader(snap: Snapshot, fe: FileEntry) -> str | None:
             head = fh.read(len(_LFS))
             if fe.suffix == ".onnx":
                 return None if head == _LFS else "onnx"
-            return "hdf5" if h5refs.superblock_at(fh, fe.size) is not None else None
+            if h5refs.superblock_at(fh, fe.size) is not None:
+                return "hdf5"
+            return "onnx?" if head[0] == 8 and head[1] < 0x80 else None  # as writers start
     except (OSError, ValueError):
         return None
 

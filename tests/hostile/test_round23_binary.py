@@ -212,3 +212,8 @@ def test_export_subst_filled_with_a_plain_message_passes(make_repo: Callable[...
     root = _exported(make_repo, "checkpoints/*.pkl export-subst\n", "release 1.0\n")
     report = vet(load(root))
     assert not [r for r in report.risks if "git archive" in r.message]
+
+
+def test_an_onnx_model_under_another_name_is_read_too(vet_repo: Callable[..., Report]) -> None:
+    report = vet_repo({**README, "ckpt/model.bin": _onnx("/root/.netrc")})
+    assert [r for r in report.risks if r.kind == "link-outside" and r.path == "ckpt/model.bin"]
