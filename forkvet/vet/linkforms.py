@@ -18,11 +18,13 @@ import os
 from pathlib import Path
 
 from forkvet import fstree
+from forkvet.errors import InputError
 from forkvet.report import Risk
 from forkvet.snapshot import load
 from forkvet.vet.context import Context
 
 MAX_LINKS = 10_000
+_PLACEHOLDER = ".forkvet-form"
 MAX_TARGET = 1 << 16  # a link's target text (Linux allows 4 KiB; a git blob may hold more)
 _FORM = (
     "as a Windows checkout, a core.symlinks=false clone or an extracted zipball writes the "
@@ -48,7 +50,13 @@ def form_errors(ctx: Context, folder: Path, form: str) -> list[Risk]:
     the tree's names), each message saying which form."""
     from forkvet.vet import risks
 
-    mini = Context(load(folder, ctx.snap.name), ctx.config, ctx.deadline)
+    # a file outside every skipped folder: a form whose files are all in `__pycache__` or
+    # `.cache` is still a tree to load (their files get the pickle probe there)
+    (folder / _PLACEHOLDER).write_bytes(b"")
+    try:
+        mini = Context(load(folder, ctx.snap.name), ctx.config, ctx.deadline)
+    except InputError as exc:
+        return [Risk("pickle-unverified", "error", f"{form}NOT verified ({exc})", None)]
     found, _findings = risks.check(mini)
     errors = [r for r in found if r.severity == "error"]
     return [dataclasses.replace(r, message=form + r.message) for r in errors]

@@ -158,8 +158,9 @@ def _linked(make_repo: Callable[..., Path], links: dict[str, str]) -> Path:
         ("weights.pkl", PICKLE_TEXT),
         ("ckpt/model.bin", PICKLE_TEXT),
         ("conf/train.yaml", '!!python/object/apply:os.system ["touch ran"]'),
+        (".cache/w.pkl", PICKLE_TEXT),
     ],
-    ids=["pickle", "pickle-any-name", "yaml-tag"],
+    ids=["pickle", "pickle-any-name", "yaml-tag", "in-a-skipped-folder-only"],
 )
 def test_a_symlink_whose_target_text_is_dangerous_is_an_error(
     make_repo: Callable[..., Path], name: str, target: str
