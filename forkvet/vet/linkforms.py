@@ -34,7 +34,9 @@ _FORM = (
 
 def link_file_risks(ctx: Context) -> list[Risk]:
     """The errors of the tree's symlinks read as files of their target text."""
-    shown = sorted(set(ctx.snap.links) | set(ctx.snap.links_out))[:MAX_LINKS]
+    every = set(ctx.snap.links) | set(ctx.snap.links_out)
+    # links in a `.git` folder are git's, never written by a checkout or an archive
+    shown = sorted(p for p in every if ".git" not in p.lower().split("/"))[:MAX_LINKS]
     if not shown:
         return []
     root = os.fsencode(ctx.snap.root)

@@ -3,7 +3,10 @@ takes. Universal Mach-O images are native code (F20); an ONNX tensor's external 
 external storage, external links and virtual datasets name files the loader reads (F7, F9);
 `export-subst` rewrites what `git archive` (GitHub's zipballs, torch.hub) writes (F8); a
 symlink's target text is the file a Windows checkout or a Python-extracted zipball holds (F15).
-Loader-differential rows: tests/hostile/test_loader_differential.py."""
+Loader-differential rows (tests/hostile/test_loader_differential.py):
+onnx-external-data-dotdot (ran with FORKVET_LOADER_PATH naming onnx 1.15.0),
+h5py-external-storage, h5py-external-link, h5py-virtual-dataset (h5py 3.16.0),
+pickle-export-subst-in-git-archive and pickle-symlink-target-text-in-zipball (git, zipfile)."""
 
 from __future__ import annotations
 
