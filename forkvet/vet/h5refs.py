@@ -81,16 +81,17 @@ def h5_references(fh: BinaryIO, size: int, deadline: float) -> list[str]:
     if at is None:
         return []
     r = _Reader(fh, size, deadline)
+    # Addresses count from the superblock, wherever it is: the library moves the stored base
+    # address there (H5F__super_read), so the stored one is never read.
+    r.base = at
     sb = r.read(at, 96 if at + 96 <= size else size - at)
     version = sb[8] if len(sb) > 8 else 99
     if version in (0, 1):
         r.o, r.l = sb[13], sb[14]
         rest = 24 + (4 if version == 1 else 0)
-        r.base = r.num(sb, rest, r.o) if r.num(sb, rest, r.o) != _UNDEF else at
         root = r.addr(sb, rest + 4 * r.o + r.o)  # the root entry's object header address
     elif version in (2, 3):
         r.o, r.l = sb[9], sb[10]
-        r.base = r.num(sb, 12, r.o) if r.num(sb, 12, r.o) != _UNDEF else at
         root = r.addr(sb, 12 + 3 * r.o)
     else:
         raise Unreadable(f"a superblock version {version}")

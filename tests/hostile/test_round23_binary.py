@@ -139,7 +139,7 @@ def test_an_hdf5_file_naming_nothing_outside_passes(
 def test_an_hdf5_file_is_found_by_its_signature_whatever_its_name(
     vet_repo: Callable[..., Report],
 ) -> None:
-    report = vet_repo({**README, "assets/palette.bin": (H5 / "efl.h5").read_bytes()})
+    report = vet_repo({**README, "assets/palette.bin": (H5 / "efl_userblock.h5").read_bytes()})
     assert [r for r in report.risks if r.kind == "link-outside"]
 
 
