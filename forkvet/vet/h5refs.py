@@ -2,12 +2,14 @@
 headers (format spec 3.0; no h5py, no libhdf5).
 
 From the superblock the reader walks every object the file's groups reach (old-style groups:
-symbol-table B-trees and their SNOD nodes; new-style: link messages in the object header;
-continuation blocks of both header versions) and returns every file name the HDF5 library
-would open for them: an External File List's names (H5Pset_external: the raw data of a dataset
-is that file, read relative to the working folder) and an external link's file name. What it
-cannot follow fails closed (Unreadable, an error): dense link storage (a fractal heap), a
-virtual dataset (its sources are kept in the global heap), a bound hit, a malformed field.
+symbol-table B-trees and their SNOD nodes; new-style: link messages in the object header, or
+in a fractal heap through the name index's heap IDs; continuation blocks of both header
+versions) and returns every file name the HDF5 library would open for them: an External File
+List's names (H5Pset_external: the raw data of a dataset is that file, read relative to the
+working folder) and an external link's file name. Addresses count from where the superblock
+is found, as the library counts them. What it cannot follow fails closed (Unreadable, an
+error): a dense group past one heap block or one index node, a virtual dataset (its sources
+are kept in the global heap), a bound hit, a malformed field.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ def _message(r: _Reader, kind: int, body: bytes) -> list[int]:
     if kind == _MSG_LINK_INFO:
         i = 2 + (8 if body[1] & 1 else 0)
         if r.addr(body, i) != _UNDEF:
-            raise Unreadable("a group in dense link storage (a fractal heap)")
+            return _dense(r, r.addr(body, i), r.addr(body, i + r.o))
     elif kind == _MSG_EFL:
         heap = _heap(r, r.addr(body, 8))
         for slot in range(r.num(body, 6, 2)):
@@ -225,3 +227,42 @@ def _link(r: _Reader, body: bytes) -> list[int]:
     elif kind != 1:
         raise Unreadable(f"a user-defined link type {kind}")
     return []
+
+
+def _dense(r: _Reader, heap: int, index: int) -> list[int]:
+    """The links of a group in dense storage, found as the library finds them: each record of
+    the name index (a v2 B-tree) holds a heap ID, the offset and length of one link message in
+    the fractal heap. Followed: a root direct block, unfiltered, and a one-node index; any
+    other shape fails closed."""
+    o, n = r.o, r.l
+    hdr = r.read(heap, 22 + 12 * n + 3 * o)
+    if hdr[:4] != b"FRHP" or r.num(hdr, 7, 2):
+        raise Unreadable("a dense group's heap without its signature or with filters")
+    if r.num(hdr, 14 + 7 * n + 2 * o, n) or r.num(hdr, 14 + 9 * n + 2 * o, n):
+        raise Unreadable("a dense group's heap with huge or tiny objects")
+    if r.num(hdr, 20 + 12 * n + 3 * o, 2):
+        raise Unreadable("a dense group's heap of more than one block")
+    block_size = r.num(hdr, 16 + 10 * n + 2 * o, n)
+    max_direct, max_heap = r.num(hdr, 16 + 11 * n + 2 * o, n), r.num(hdr, 16 + 12 * n + 2 * o, 2)
+    off_n = (max_heap + 7) // 8
+    len_n = min(
+        (max_direct.bit_length() - 1 + 7) // 8, (r.num(hdr, 10, 4).bit_length() - 1) // 8 + 1
+    )
+    root = r.addr(hdr, 20 + 12 * n + 2 * o)
+    if r.read(root, 4) != b"FHDB":
+        raise Unreadable("a dense group's heap block without its signature")
+    bt = r.read(index, 18 + o)
+    if bt[:4] != b"BTHD" or bt[5] != 5 or r.num(bt, 12, 2) != 0:
+        raise Unreadable("a dense group's name index of more than one node")
+    rec, count = r.num(bt, 10, 2), r.num(bt, 16 + o, 2)
+    leaf = r.read(r.addr(bt, 16), 6 + count * rec)
+    if leaf[:4] != b"BTLF" or rec < 5 + off_n + len_n:
+        raise Unreadable("a dense group's name index leaf without its signature")
+    out: list[int] = []
+    for k in range(count):
+        hid = leaf[6 + k * rec + 4 : 6 + (k + 1) * rec]
+        at, size = r.num(hid, 1, off_n), r.num(hid, 1 + off_n, len_n)
+        if hid[0] & 0x30 or at < 0 or size < 0 or at + size > block_size:
+            raise Unreadable("a dense group's heap ID outside its block")
+        out += _link(r, r.read(root + at, size))
+    return out

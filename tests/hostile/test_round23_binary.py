@@ -116,9 +116,17 @@ H5 = Path(__file__).parent.parent / "data" / "hdf5"  # made with h5py 3.16 (see 
         ("elink.h5", "../../secret.h5"),
         ("elink_old.h5", "/tmp/x.h5"),
         ("vds.h5", "virtual dataset"),
-        ("dense.h5", "dense link storage"),
+        ("dense_elink.h5", "/tmp/x.h5"),
+        ("dense_big.h5", "more than one block"),
     ],
-    ids=["external-storage", "external-link", "external-link-old-groups", "virtual", "dense"],
+    ids=[
+        "external-storage",
+        "external-link",
+        "external-link-old-groups",
+        "virtual",
+        "external-link-in-dense-group",
+        "dense-group-past-the-reader",
+    ],
 )
 def test_an_hdf5_file_naming_a_file_outside_the_tree_is_an_error(
     vet_repo: Callable[..., Report], fixture: str, shown: str
@@ -128,7 +136,7 @@ def test_an_hdf5_file_naming_a_file_outside_the_tree_is_an_error(
     assert risk.severity == "error" and risk.path == "model/weights.h5" and shown in risk.message
 
 
-@pytest.mark.parametrize("fixture", ["plain.h5", "latest.h5", "efl_rel.h5"])
+@pytest.mark.parametrize("fixture", ["plain.h5", "latest.h5", "efl_rel.h5", "dense.h5"])
 def test_an_hdf5_file_naming_nothing_outside_passes(
     vet_repo: Callable[..., Report], fixture: str
 ) -> None:
