@@ -40,7 +40,13 @@ def archive_risks(ctx: Context) -> list[Risk]:
     if not snap.git.commit or not snap.tracked:
         return []
     attrs = gitattrs.read(snap)
+    if not attrs.mentions("export-subst"):
+        return []
     paths = [f.path for f in snap.files if attrs.is_set(snap, f, "export-subst")]
+    # git's own matching too, wherever the attribute is spelled: a pattern the reader reads
+    # otherwise than git still archives with its placeholders filled
+    tracked = [f.path for f in snap.files if snap.committed(f) and not f.via]
+    paths = sorted(set(paths) | _git_says(snap.root, tracked))
     if not paths:
         return []
     if len(paths) > MAX_FILES:
@@ -51,6 +57,24 @@ def archive_risks(ctx: Context) -> list[Risk]:
             return [_unverified(paths[0], why)]
         changed = _drop_unchanged(snap.root, paths, Path(tmp) / "tree")
         return form_errors(ctx, Path(tmp) / "tree", _FORM) if changed else []
+
+
+def _git_says(root: Path, paths: list[str]) -> set[str]:
+    """The paths git's `check-attr` (attributes from the index) gives export-subst."""
+    try:
+        git = [hostpaths.program("git"), "-C", str(root), "check-attr", "--cached", "-z"]
+        proc = subprocess.run(
+            [*git, "--stdin", "export-subst"],
+            input="\0".join(paths).encode("utf-8", "surrogateescape"),
+            capture_output=True,
+            env=gitrun.git_env(root),
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError, hostpaths.ProgramMissing):
+        return set()
+    fields = proc.stdout.decode("utf-8", "replace").split("\0")
+    return {fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "set"}
 
 
 def _archive(root: Path, paths: list[str], tmp: Path) -> str:

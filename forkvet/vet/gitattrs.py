@@ -70,6 +70,12 @@ class Attributes:
         modes = {_action(self._values(entry.path, blind)) for blind in (False, True)}
         return CRLF if CRLF in modes else AUTO if AUTO in modes else NEVER
 
+    def mentions(self, name: str) -> bool:
+        """Whether any line or macro names attribute `name` (past the bound: True)."""
+        tokens = [t for r in self.rules for t in r.tokens]
+        tokens += [t for m in self.macros.values() for t in m]
+        return self.capped or any(_token(t)[0] == name for t in tokens)
+
     def is_set(self, snap: Snapshot, entry: FileEntry, name: str) -> bool:
         """Whether attribute `name` is set (true, as git's ATTR_TRUE) for this tracked file
         by either reading (exact or case-blind); past the bound, every tracked file's is."""

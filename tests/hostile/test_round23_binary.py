@@ -229,3 +229,14 @@ def test_export_subst_filled_with_a_plain_message_passes(make_repo: Callable[...
 def test_an_onnx_model_under_another_name_is_read_too(vet_repo: Callable[..., Report]) -> None:
     report = vet_repo({**README, "ckpt/model.bin": _onnx("/root/.netrc")})
     assert [r for r in report.risks if r.kind == "link-outside" and r.path == "ckpt/model.bin"]
+
+
+def test_gits_own_attribute_matching_decides_too(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forkvet.vet import gitattrs
+
+    root = _exported(make_repo, "checkpoints/*.pkl export-subst\n", PICKLE_TEXT)
+    monkeypatch.setattr(gitattrs.Attributes, "is_set", lambda *a: False)  # the reader misses
+    report = vet(load(root))
+    assert [r for r in report.risks if r.path == "checkpoints/model.pkl" and r.severity == "error"]
