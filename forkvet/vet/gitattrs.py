@@ -70,15 +70,34 @@ class Attributes:
         modes = {_action(self._values(entry.path, blind)) for blind in (False, True)}
         return CRLF if CRLF in modes else AUTO if AUTO in modes else NEVER
 
-    def _values(self, path: str, blind: bool) -> dict[str, bool | str | None]:
+    def mentions(self, name: str) -> bool:
+        """Whether any line or macro names attribute `name` (past the bound: True)."""
+        tokens = [t for r in self.rules for t in r.tokens]
+        tokens += [t for m in self.macros.values() for t in m]
+        return self.capped or any(_token(t)[0] == name for t in tokens)
+
+    def is_set(self, snap: Snapshot, entry: FileEntry, name: str) -> bool:
+        """Whether attribute `name` is set (true, as git's ATTR_TRUE) for this tracked file
+        by either reading (exact or case-blind); past the bound, every tracked file's is."""
+        if ".git" in entry.path.lower().split("/") or not snap.committed(entry):
+            return False
+        self.matches += 2 * len(self.rules)
+        if self.capped or self.matches > MAX_MATCHES:
+            return True
+        names = frozenset({name})
+        return any(self._values(entry.path, b, names).get(name) is True for b in (False, True))
+
+    def _values(
+        self, path: str, blind: bool, names: frozenset[str] = _EOL_ATTRS
+    ) -> dict[str, bool | str | None]:
         out: dict[str, bool | str | None] = {}
         for rule in reversed(self.rules):
             if not _matches(rule, path, blind):
                 continue
             for name, value in self._expand(rule.tokens, 0):
-                if name in _EOL_ATTRS and name not in out:
+                if name in names and name not in out:
                     out[name] = value
-            if len(out) == len(_EOL_ATTRS):
+            if len(out) == len(names):
                 break
         return out
 

@@ -17,6 +17,10 @@ from forkvet.snapshot import FileEntry, Snapshot
 from forkvet.vet.compiled import importable
 
 _MACHO = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")
+_FAT = (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf")  # universal: 32- and 64-bit arch tables
+# A Java class file also starts with 0xcafebabe, then its minor and major version (major >= 45):
+# read as a fat header's arch count that is >= 45, which no universal image has.
+_FAT_MAX_ARCHS = 44
 _MAX_NAMED = 5
 _HEAD = 64
 
@@ -29,8 +33,9 @@ def _own_suffixes() -> frozenset[str]:
 
 
 def kind(snap: Snapshot, entry: FileEntry) -> str:
-    """ "ELF", "Mach-O", "PE" or "" by the file's first bytes (a PE by its `MZ` header and the
-    `PE` signature where e_lfanew points)."""
+    """ "ELF", "Mach-O", "Mach-O universal", "PE" or "" by the file's first bytes (a PE by its
+    `MZ` header and the `PE` signature where e_lfanew points; a universal image by its fat
+    header, whatever its slices hold: dlopen picks one, and forkvet vets none)."""
     if entry.size < 16:
         return ""
     try:
@@ -40,6 +45,8 @@ def kind(snap: Snapshot, entry: FileEntry) -> str:
                 return "ELF"
             if head[:4] in _MACHO:
                 return "Mach-O"
+            if head[:4] in _FAT and 1 <= int.from_bytes(head[4:8], "big") <= _FAT_MAX_ARCHS:
+                return "Mach-O universal"
             if head[:2] != b"MZ" or len(head) < _HEAD:
                 return ""
             fh.seek(int.from_bytes(head[60:64], "little"))

@@ -1258,6 +1258,59 @@ CASES += [
         "import torch\ntorch.export.load(P).module()(torch.zeros(1, 2))",
     ),
 ]
+# Round 22a F8: `git archive` (GitHub's zipballs, torch.hub) fills an export-subst file's
+# `$Format:%B$` with the commit message; F15: a symlink is the file of its target text in a
+# zipball Python extracts (and in a core.symlinks=false clone).
+_GIT_REPO = """
+import os, subprocess
+def git(*a):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], check=True)
+"""
+_PROTO0 = 'TEXT = "c__builtin__\\nexec\\n(V" + CODE + "\\ntR."\n'
+_EXPORT_SUBST = (
+    _GIT_REPO
+    + _PROTO0
+    + """
+open(P, "w").write("$Format:%B$")
+open(".gitattributes", "w").write("*.pkl export-subst\\n")
+git("init", "-q"); git("add", "-A"); git("commit", "-q", "--cleanup=verbatim", "-m", TEXT)
+"""
+)
+_LINK_TEXT = (
+    _GIT_REPO
+    + _PROTO0
+    + """
+os.symlink(TEXT, P)
+git("init", "-q"); git("add", "-A"); git("commit", "-q", "-m", "x")
+"""
+)
+_FROM_ZIPBALL = """
+import os, pickle, subprocess, zipfile
+repo = os.path.dirname(P)
+subprocess.run(["git", "-C", repo, "archive", "--format=zip", "-o", "ball.zip", "HEAD"])
+zipfile.ZipFile(os.path.join(repo, "ball.zip")).extractall("x")
+pickle.load(open(os.path.join("x", os.path.basename(P)), "rb"))
+"""
+CASES += [
+    Case(
+        "pickle",
+        "pickle-export-subst-in-git-archive",
+        "model.pkl",
+        (),
+        _EXPORT_SUBST,
+        _FROM_ZIPBALL,
+        gate="import shutil\nassert shutil.which('git'), 'git is not installed'",
+    ),
+    Case(
+        "pickle",
+        "pickle-symlink-target-text-in-zipball",
+        "model.pkl",
+        (),
+        _LINK_TEXT,
+        _FROM_ZIPBALL,
+        gate="import shutil\nassert shutil.which('git'), 'git is not installed'",
+    ),
+]
 COVERED = {"keras-load-unsafe": "keras-lambda (safe_mode=False loads the same Lambda configs)"}
 # Loaders of another repository's code, no file of this tree: the call is the finding
 # (tests/hostile/test_round19_links_remote.py runs torch.hub on a folder beside the tree).
@@ -1409,3 +1462,67 @@ def test_the_table_is_well_formed() -> None:
         if isinstance(entry["files"], dict):
             for rule in entry["files"].values():
                 assert rule["verdict"] in ("code", "unverified"), entry["id"]
+
+
+# -- weights files that name other files (round 22a F7, F9; forkvet/vet/weightrefs.py) ------------
+# The real loader reads a file outside the tree (MARK, a secret beside the repository) into the
+# model: forkvet must report an error for the weights file. A loader that refuses the reference
+# (onnx >= 1.16 for `../`) skips its row, naming why.
+_ONNX_EXT = """
+import onnx
+from onnx import TensorProto, helper
+t = TensorProto(name="w", data_type=TensorProto.UINT8, dims=[6])
+t.data_location = TensorProto.EXTERNAL
+for k, v in (("location", REF), ("length", "6")):
+    e = t.external_data.add(); e.key, e.value = k, v
+out = helper.make_tensor_value_info("w", TensorProto.UINT8, [6])
+g = helper.make_graph([], "g", [], [out], [t])
+onnx.save(helper.make_model(g), P)
+"""
+_H5_EXT = """
+import h5py, numpy as np
+with h5py.File(P, "w") as f:
+    KIND
+"""
+REFS = [
+    ("onnx-external-data-dotdot", "model.onnx", ("onnx",), _ONNX_EXT, "import onnx\n"
+     "print(bytes(onnx.load(P).graph.initializer[0].raw_data))"),
+    ("h5py-external-storage", "weights.h5", ("h5py",), _H5_EXT.replace(
+        "KIND", 'f.create_dataset("k", shape=(6,), dtype="u1", external=[(MARK, 0, 6)])'),
+     "import h5py\nprint(bytes(h5py.File(P)['k'][()]))"),
+    ("h5py-external-link", "weights.h5", ("h5py",), _H5_EXT.replace(
+        "KIND", 'f["k"] = h5py.ExternalLink(MARK + ".h5", "/s")'),
+     "import h5py\nprint(bytes(h5py.File(P)['k'][()]))"),
+    ("h5py-virtual-dataset", "weights.h5", ("h5py",), _H5_EXT.replace(
+        "KIND", 'lay = h5py.VirtualLayout((6,), "u1")\n    '
+        'lay[:] = h5py.VirtualSource(MARK + ".h5", "s", shape=(6,))\n    '
+        'f.create_virtual_dataset("k", lay)'),
+     "import h5py\nprint(bytes(h5py.File(P)['k'][()]))"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("row", REFS, ids=[r[0] for r in REFS])
+def test_whenever_the_loader_reads_a_file_outside_the_tree_forkvet_reports_an_error(
+    row: tuple[str, str, tuple[str, ...], str, str], tmp_path: Path
+) -> None:
+    name, path, needs, build, run = row
+    repo, sandbox = tmp_path / "repo", tmp_path / "sandbox"
+    repo.mkdir()
+    sandbox.mkdir()
+    missing = _missing(needs, sandbox)
+    if missing:
+        pytest.skip(f"{name}: {missing} is not installed (FORKVET_LOADER_PATH adds one)")
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"SECRET")
+    if "h5py" in needs:
+        made = "import h5py\nh5py.File(MARK + '.h5', 'w')['s'] = bytearray(b'SECRET')"
+        assert _child(made, sandbox, "", str(secret)).returncode == 0
+    (repo / "d").mkdir()  # onnx 1.15 strips a leading "../" but not one after a folder
+    ref = f"REF = {'d/../' + os.path.relpath(secret, repo)!r}\n"
+    built = _child(ref + build, repo, str(repo / path), str(secret))
+    assert built.returncode == 0, built.stderr[-3000:]
+    loaded = _child(run, repo, str(repo / path), str(secret))
+    if "SECRET" not in loaded.stdout:
+        pytest.skip(f"{name}: the installed loader refuses it: {loaded.stderr.strip()[-200:]}")
+    report = vet(load(repo))
+    assert [r for r in report.risks if r.severity == "error" and r.path == path], report.risks
