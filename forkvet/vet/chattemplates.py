@@ -171,6 +171,8 @@ def _node_reason(
     import jinja2.nodes as n
 
     if data is not None and isinstance(node, n.Getitem):
+        if isinstance(node.arg, n.Slice):
+            return None  # `text[:pronoun_loc]`: Jinja falls back to getattr for a str key only
         sets, roles = data
         of_data = _data_of(sets)
         if of_data(node.arg, indices) and not _global(node.node) and _rendered(node, roles):

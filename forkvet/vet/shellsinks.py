@@ -46,7 +46,8 @@ _C0_SPACE = "".join(map(chr, range(0x21)))  # what urllib.parse strips before a 
 _MAY_HOLD = ("pipe:", "|", "'", "\\", "download")
 # A `|` that may end a string (Kaldi's `cmd |`): before its closing quote, a flow
 # separator, a key's `:`, a comment or a line end; a specifier anywhere (`ark:| gzip`).
-_PIPE_END = rx.compile(r"\|[ \t\r]*(?:[\"',}\]:#]|$)", rx.M)
+_PIPE_END = rx.compile(r"\|[ \t\r]*(?:[\"',}\]:#\\]|$)", rx.M)
+_ASCII_ESCAPE = rx.compile(r"\\[xuU]")  # JSON's, YAML's and TOML's code point escapes
 _SPECIFIER_ANYWHERE = rx.compile(r"\b(?:ark|scp)(?:,[a-z]+)*:")
 _URL_SCHEME = rx.compile(r"(?i)\b(?:https?|s?ftps?|scp|gs|ais|htgs)\s*:")
 
@@ -135,13 +136,15 @@ def _dispatch_risks(path: str, doc: object, sink: dict[str, Any]) -> list[Risk]:
         return []
     what = f"{sink['library']} `{sink['key']}` string"
     if value.startswith(sink["shell_prefix"]):
-        why = judge_command(value) or ""
-    else:
-        why = (
-            f"`{_short(value.strip())}` is not a URL ending in {sink['url_suffix']}, "
-            "so it is exec'd as Python: code in data"
-        )
-    return [_risk(path, None, what, why)] if why else []
+        why = judge_command(value)
+        return [_risk(path, None, what, why)] if why else []
+    short = _short(" ".join(value.split()))
+    message = (
+        f"The {what} `{short}` is no URL ending in {sink['url_suffix']}, so the loader "
+        "exec()s it as Python when the data is missing: code in data. Read it before "
+        "training on this data"
+    )
+    return [Risk(KIND, "error", message, path, None)]
 
 
 def _strings(
@@ -171,11 +174,14 @@ _JSON = object()  # a JSON text that parses
 
 def _worth_parsing(text: str) -> bool:
     """Whether a config's text may hold a string a sink reads, as its loader decodes it: an
-    escape (any backslash) may spell anything; else `pipe:`, a `|` that may end a string or
-    follow a specifier, a YOLO `download`, or a quote beside a URL scheme."""
-    if "\\" in text or "pipe:" in text or "download" in text:
+    escape of a code point (`\\x7c`, `\\u0027`) may spell anything; else `pipe:`, a `|` that
+    may end a string or follow a specifier, a YOLO `download`, or a quote beside a URL
+    scheme."""
+    if "pipe:" in text or "download" in text or _ASCII_ESCAPE.search(text):
         return True
-    if "|" in text and (_PIPE_END.search(text) or _SPECIFIER_ANYWHERE.search(text)):
+    if "|" in text and (
+        _SPECIFIER_ANYWHERE.search(text) or any(map(_ends_string, _PIPE_END.finditer(text)))
+    ):
         return True
     return "'" in text and _URL_SCHEME.search(text) is not None
 
@@ -184,6 +190,15 @@ def _worth_parsing(text: str) -> bool:
 def _json_marked() -> rx.Pattern[str]:
     marks = "|".join(rx.escape(m) for m in _marks()) + r"|\\u00[0-7][0-9A-Fa-f]"
     return rx.compile(r'"(?:[^"\\]|\\.)*?(?:' + marks + r')(?:[^"\\]|\\.)*"')
+
+
+def _ends_string(m: rx.Match[str]) -> bool:
+    """Whether a `|` may end a string: not YAML's block scalar indicator (`key: |`, `- |`)."""
+    text, at = m.string, m.start()
+    before = text[text.rfind("\n", 0, at) + 1 : at]
+    if before[-1:].isspace() and before.rstrip().endswith(":"):
+        return False  # `key: |`
+    return before.strip(" \t-?") != ""  # `- |`, `? |`
 
 
 @functools.cache
@@ -203,8 +218,7 @@ def _config_doc(f: FileEntry, text: str) -> object:
         return None
     try:
         if kind == "json":
-            safeparse.json_loads(text)  # it parses: its strings are read token by token
-            return _JSON
+            return _JSON  # its strings are read token by token
         if kind == "toml":
             return safeparse.toml_loads(text)
         return safeyaml.load(text)
@@ -212,13 +226,16 @@ def _config_doc(f: FileEntry, text: str) -> object:
         return _NO_CONFIG
 
 
-def _config_values(doc: object, text: str) -> list[str]:
+def _config_values(doc: object, text: str) -> list[str] | None:
     """Every string value (keys too) of a parsed config that holds a sink's marker or quote
     (`_marks`: the others no sink reads). JSON's are its string tokens that hold one, or an
     escape of an ASCII character (which may spell one), each decoded as json.loads decodes
     it: a tokenizer's 300,000 tokens are not walked as objects."""
     if doc is _JSON:
-        return [json.loads(m.group(0)) for m in _json_marked().finditer(text)]
+        try:
+            return [json.loads(m.group(0)) for m in _json_marked().finditer(text)]
+        except ValueError:  # a token json.loads does not decode: no JSON, read as text
+            return None
     values: list[str] = []
     todo, marks, seen = [doc], _marks(), 0
     while todo and seen < _MAX_VALUES:

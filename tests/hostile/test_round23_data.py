@@ -91,6 +91,24 @@ def test_a_config_string_ending_in_a_pipe_is_a_command(make_repo: Callable[..., 
     assert _paths(_shell(make_repo, files)) == sorted(files)
 
 
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("conf.yaml", "feats: touch /tmp/m; sox a.wav -t wav - |\n"),
+        ("conf.yaml", "a: |\n  x\nfeats: touch /tmp/m; cat -|  # c\n"),
+        ("conf.yaml", 'feats: "touch /tmp/m; cat \\x7c"\n'),
+        ("conf.json", '{"feats": "touch /tmp/m; cat \\u007c"}'),
+        ("conf.toml", 'feats = "touch /tmp/m; cat \\u007C"\n'),
+        ("conf.yaml", 'train: a\nval: b\n"downl\\x6fad": import os\n'),
+        ("conf.yaml", 'urls: "https://h/a.tar\\u0027;id;\\u0027"\n'),
+    ],
+)
+def test_every_spelling_of_a_sink_string_is_parsed(
+    make_repo: Callable[..., Path], path: str, text: str
+) -> None:
+    assert _paths(_shell(make_repo, {path: text})) == [path]
+
+
 def test_pipes_kaldi_reads_and_tokenizer_strings_pass(make_repo: Callable[..., Path]) -> None:
     vocab = {"Ġ$$ |": 1, "|||EMAIL_ADDRESS|||": 2, "Ġ\\ |": 3, "}|": 4, "||": 5, "##|": 6}
     files = {
@@ -198,6 +216,7 @@ def test_a_key_from_data_rendered_or_iterated_passes(make_repo: Callable[..., Pa
         'doc_to_text: "{{ choices[label] }} {{ choices[label]|trim }} '
         "{% if choices[label] == 'a' %}x{% endif %}{{ doc['a'][gold] ~ '.' }}"
         '{% for m in by_id[id] %}{{ m }}{% endfor %}"\n'
+        'doc_to_choice: "{% set t = text[:loc] %}{{ [t + options[0], t + options[1]] }}"\n'
     )
     assert _risks(make_repo, {"tasks/a.yaml": task}) == []
 
