@@ -143,25 +143,40 @@ def judge(template: str, deadline: float | None = None, strict: bool = True) -> 
     sets = _assignments(tree)
     indices = _fixpoint(sets, _index, stop)
     keys = indices if strict else indices | _fixpoint(sets, _data_of(sets), stop)
+    roles = {} if strict else _roles(tree)
     for i, node in enumerate(_nodes(tree)):
         if not i & 0xFFF and time.monotonic() > stop:
             raise Unreadable("its time budget was spent")
-        why = _node_reason(node, keys, sets if not strict else None)
+        why = _node_reason(node, keys, None if strict else (sets, roles))
         if why is not None:
             return why
     return None
 
 
+_Roles = dict[int, tuple[object, str]]
+
+
 def _node_reason(
-    node: object, indices: set[str], sets: dict[str, list[object]] | None = None
+    node: object,
+    indices: set[str],
+    data: tuple[dict[str, list[object]], _Roles] | None = None,
 ) -> str | None:
-    """Why one node could reach Python internals. With `sets` (a file found by its markers,
-    not a template slot) a subscript keyed by the data the template is rendered with is no
-    reason: `choices[label]` (lm-evaluation-harness task YAMLs), `rows[id]` for `id` in data."""
+    """Why one node could reach Python internals. With `data` (a file found by its markers,
+    not a template slot: its assignments and each node's parent) a subscript keyed by the
+    render data is no reason where its value is only rendered (`_rendered`) and it does not
+    start from one of Jinja's globals: `choices[label]`, `['A', 'B'][label]`
+    (lm-evaluation-harness task YAMLs), `rows[id]` for `id` in data. Its value is never
+    stepped on, called or assigned: the data set beside a task is the fork's own, so a chain
+    `lipsum[k1][k2][k3](cmd)` of data keys is the escape (round 22a F6)."""
     import jinja2.nodes as n
 
-    if sets is not None and isinstance(node, n.Getitem) and _data_of(sets)(node.arg, indices):
-        return None
+    if data is not None and isinstance(node, n.Getitem):
+        if isinstance(node.arg, n.Slice):
+            return None  # `text[:pronoun_loc]`: Jinja falls back to getattr for a str key only
+        sets, roles = data
+        of_data = _data_of(sets)
+        if of_data(node.arg, indices) and not _global(node.node) and _rendered(node, roles):
+            return None
 
     if isinstance(node, n.Getattr) and _unsafe(node.attr):
         return f"the attribute `{node.attr}`"
@@ -180,6 +195,55 @@ def _node_reason(
     if isinstance(node, n.Getattr) and node.attr in ("format", "format_map"):
         return "str.format (its fields reach attributes)"
     return None
+
+
+def _roles(tree: object) -> _Roles:
+    """Each node's parent and the field of the parent it is in."""
+    import jinja2.nodes as n
+
+    out: _Roles = {}
+    for node in _nodes(tree):
+        if isinstance(node, n.Node):
+            for field, value in node.iter_fields():
+                for child in value if isinstance(value, list) else [value]:
+                    if isinstance(child, n.Node):
+                        out[id(child)] = (node, field)
+    return out
+
+
+def _global(node: object) -> bool:
+    """Whether a value is reached from one of Jinja's globals (`lipsum`, `cycler`, `self`)."""
+    import jinja2.nodes as n
+
+    names = cast(list[str], _names()["globals"])
+    return any(isinstance(x, n.Name) and x.name in names for x in _nodes(node))
+
+
+def _rendered_kinds() -> tuple[type, ...]:
+    import jinja2.nodes as n
+
+    return (n.Output, n.Concat, n.Compare, n.Operand, n.Test, n.CondExpr, n.BinExpr, n.UnaryExpr)
+
+
+def _rendered(node: object, roles: _Roles) -> bool:
+    """Whether a value is only rendered, compared, tested, iterated, used as a key, computed
+    with, or passed to a filter that makes text of it (templates.json `text_filters`); an
+    `x if c else y`, `and`, `or` passes its value on and is judged where it goes."""
+    import jinja2.nodes as n
+
+    text = cast(list[str], _names()["text_filters"])
+    while True:
+        parent, field = roles.get(id(node), (None, ""))
+        if isinstance(parent, n.CondExpr | n.And | n.Or) and field != "test":
+            node = parent  # the value goes on
+            continue
+        return (
+            isinstance(parent, _rendered_kinds())
+            or (isinstance(parent, n.If) and field == "test")
+            or (isinstance(parent, n.For) and field == "iter")
+            or (isinstance(parent, n.Getitem) and field == "arg")
+            or (isinstance(parent, n.Filter) and field == "node" and parent.name in text)
+        )
 
 
 def _unsafe(name: str) -> bool:
@@ -231,7 +295,9 @@ def _data_of(sets: dict[str, list[object]]) -> Callable[[object, set[str]], bool
     def data(node: object, names: set[str]) -> bool:
         if isinstance(node, _RangeItem):
             return node.iterable is not None and data(node.iterable, names)
-        if isinstance(node, n.Name):
+        if isinstance(node, n.Name):  # not Jinja's own `lipsum`, `cycler`, `self`...
+            if node.name in cast(list[str], _names()["globals"]):
+                return False
             return node.name not in sets or node.name in names
         if isinstance(node, n.Getattr):
             return not _unsafe(node.attr) and data(node.node, names)

@@ -42,6 +42,9 @@ class Loader:
     repo_args: tuple[str, ...] = ()
     error_if: dict[str, tuple[object, ...]] = field(default_factory=dict)
     local_if: dict[str, object] = field(default_factory=dict)
+    # Said of a repository named without a ref (`no_ref`: [separator, text]; round 22a F24:
+    # torch.hub then loads branch `main`, else `master`, not the default branch vetted).
+    no_ref: tuple[str, str] | None = None
 
 
 @cache
@@ -65,6 +68,7 @@ def loaders() -> tuple[Loader, ...]:
                 tuple(e.get("repo_args", ())),
                 {k: tuple(v) for k, v in e.get("error_if", {}).items()},
                 dict(e.get("local_if", {})),
+                tuple(e["no_ref"]) if "no_ref" in e else None,
             )
         )
     return tuple(out)
@@ -117,10 +121,14 @@ def _repo_call_risk(
         return None
     error = any(k in keywords and keywords[k] in vs for k, vs in lo.error_if.items())
     shown = repr(repo[:120]) if isinstance(repo, str) else "a repository named at run time"
+    no_ref = ""
+    if lo.no_ref and not local and isinstance(repo, str) and lo.no_ref[0] not in repo:
+        no_ref = lo.no_ref[1]
     return (
         lo.kind,
         "error" if error and not local else lo.severity,
         lo.message.format(name.lstrip(".")).replace("<repo>", shown)
+        + no_ref
         + (
             f" ({', '.join(f'{k}={keywords[k]!r}' for k in lo.error_if if k in keywords)}: "
             "run without asking)"

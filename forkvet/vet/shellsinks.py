@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import posixpath
 import shlex
 import time
 from collections.abc import Collection, Iterator
@@ -35,10 +36,20 @@ _MAX_VALUES = 4 << 20  # string values of one parsed config (more only by YAML a
 _MAX_RISKS = 20
 _CONFIG_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 _SPECIFIER = rx.compile(r"^\s*(?:ark|scp)(?:,[a-z]+)*:")  # Kaldi's `ark,t:` / `scp:` prefix
-_SPECIFIER_ANYWHERE = rx.compile(r"\b(?:ark|scp)(?:,[a-z]+)*:")
 # Documents and notebooks (whose code is JSON-escaped): a `.txt` URL list is read, a README not.
 _PROSE = {".md", ".markdown", ".rst", ".html", ".htm", ".ipynb", ".tex", ".adoc"}
 _SPECIAL = "$`\\\n\r\0"  # expansions, escapes, second lines: never judged, an error
+_SCHEME = rx.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")  # urllib.parse's scheme
+_FILE_URL = rx.compile(r"^(?i:file):(?://[^/]*)?")
+_C0_SPACE = "".join(map(chr, range(0x21)))  # what urllib.parse strips before a URL
+# Text that holds one of these may hold a string a sink reads (an escape may spell any).
+_MAY_HOLD = ("pipe:", "|", "'", "\\", "download")
+# A `|` that may end a string (Kaldi's `cmd |`): before its closing quote, a flow
+# separator, a key's `:`, a comment or a line end; a specifier anywhere (`ark:| gzip`).
+_PIPE_END = rx.compile(r"\|[ \t\r]*(?:[\"',}\]:#\\]|$)", rx.M)
+_ASCII_ESCAPE = rx.compile(r"\\[xuU]")  # JSON's, YAML's and TOML's code point escapes
+_SPECIFIER_ANYWHERE = rx.compile(r"\b(?:ark|scp)(?:,[a-z]+)*:")
+_URL_SCHEME = rx.compile(r"(?i)\b(?:https?|s?ftps?|scp|gs|ais|htgs)\s*:")
 
 
 @functools.cache
@@ -77,36 +88,79 @@ def shell_risks(
 
 
 def _file_risks(snap: Snapshot, f: FileEntry) -> list[Risk]:
-    scp = f.suffix == ".scp"
     if f.suffix in _PROSE:
         return []  # read by people, not by a data loader
     if f.size > _MAX_FILE:
         return []  # no list or config of this size is read whole (docs/risks.md: left)
     text = utf8_text(snap, f, _MAX_FILE)
-    if text is None or ("pipe:" not in text and "|" not in text):
+    if text is None or not any(m in text for m in _MAY_HOLD):
         return []  # not text (no loader reads it as a list), or nothing handed to a shell
     out: list[Risk] = []
-    values = _config_values(f, text)  # parsed once for every sink
+    doc = _config_doc(f, text)  # parsed once for every sink
+    values = None if doc is _NO_CONFIG else _config_values(doc, text)
     for sink in table()["sinks"]:
-        for line, where, cmd in _strings(values, text, sink, scp):
-            why = judge_command(cmd)
+        if sink["form"] == "dispatch":
+            if _CONFIG_SUFFIXES.get(f.suffix) == sink["where"]:
+                out += _dispatch_risks(f.path, doc, sink)
+            continue
+        for line, where, cmd in _strings(values, text, sink, f):
+            why = _judge(sink, cmd)
             if why is not None:
                 out.append(_risk(f.path, line, f"{sink['library']} {where}", why))
     return out
 
 
+def _judge(sink: dict[str, Any], cmd: str) -> str | None:
+    """Why a string the sink hands a shell is more than data: a `quoted` sink's URL holding
+    its quote (round 22a F1: `curl -f -s -L '<url>'`), else the command judged."""
+    if sink["form"] != "quoted":
+        return judge_command(cmd)
+    quote: str = sink["quote"]
+    if quote not in cmd:
+        return None
+    return (
+        f"`{_short(cmd.strip())}` holds {quote}, which ends the {quote}…{quote} the URL is put in"
+    )
+
+
+def _dispatch_risks(path: str, doc: object, sink: dict[str, Any]) -> list[Risk]:
+    """A value the library dispatches by its form (round 22a F17, YOLO's data YAML
+    `download`): a `http….zip` URL is downloaded, `bash …` run by a shell, any other
+    string `exec`'d as Python — code, an error whatever it holds."""
+    if not isinstance(doc, dict) or not any(k in doc for k in sink["when_keys"]):
+        return []
+    value = doc.get(sink["key"])
+    if not isinstance(value, str) or not value:
+        return []  # `if s and autodownload`: nothing runs
+    if value.startswith(sink["url_prefix"]) and value.endswith(sink["url_suffix"]):
+        return []
+    what = f"{sink['library']} `{sink['key']}` string"
+    if value.startswith(sink["shell_prefix"]):
+        why = judge_command(value)
+        return [_risk(path, None, what, why)] if why else []
+    short = _short(" ".join(value.split()))
+    message = (
+        f"The {what} `{short}` is no URL ending in {sink['url_suffix']}, so the loader "
+        "exec()s it as Python when the data is missing: code in data. Read it before "
+        "training on this data"
+    )
+    return [Risk(KIND, "error", message, path, None)]
+
+
 def _strings(
-    values: list[str] | None, text: str, sink: dict[str, Any], scp: bool
+    values: list[str] | None, text: str, sink: dict[str, Any], f: FileEntry
 ) -> Iterator[tuple[int | None, str, str]]:
     """(line, what, command) of each string of the file the sink's library hands a shell
     (`values`: the file's config strings, None when it is no config)."""
-    where = sink["where"]
+    where, suffix = sink["where"], f.suffix
     if where == "scp":
-        if scp:
+        if suffix == ".scp":
             yield from _scp_commands(text, sink)
         return
     if values is None:
-        if where == "values":  # not a config: quoted strings and lines
+        if sink["form"] == "quoted":
+            yield from _list_urls(text, sink, suffix)
+        elif where == "values":  # not a config: quoted strings and lines
             yield from _text_commands(text, sink)
         return
     for value in values:
@@ -114,31 +168,86 @@ def _strings(
             yield None, f"string `{_short(value)}`", cmd
 
 
-def _config_values(f: FileEntry, text: str) -> list[str] | None:
-    """Every string value (keys too) of a JSON, YAML or TOML file as its loader reads it, or
-    None when the file is none of them or does not parse (then read as text)."""
+_NO_CONFIG = object()  # a file that is no config, or one that does not parse: read as text
+_JSON = object()  # a JSON text that parses
+
+
+def _worth_parsing(text: str) -> bool:
+    """Whether a config's text may hold a string a sink reads, as its loader decodes it: an
+    escape of a code point (`\\x7c`, `\\u0027`) may spell anything; else `pipe:`, a `|` that
+    may end a string or follow a specifier, a YOLO `download`, or a quote beside a URL
+    scheme."""
+    if "pipe:" in text or "download" in text or _ASCII_ESCAPE.search(text):
+        return True
+    if "|" in text and (
+        _SPECIFIER_ANYWHERE.search(text) or any(map(_ends_string, _PIPE_END.finditer(text)))
+    ):
+        return True
+    return "'" in text and _URL_SCHEME.search(text) is not None
+
+
+@functools.cache
+def _json_marked() -> rx.Pattern[str]:
+    marks = "|".join(rx.escape(m) for m in _marks()) + r"|\\u00[0-7][0-9A-Fa-f]"
+    return rx.compile(r'"(?:[^"\\]|\\.)*?(?:' + marks + r')(?:[^"\\]|\\.)*"')
+
+
+def _ends_string(m: rx.Match[str]) -> bool:
+    """Whether a `|` may end a string: not YAML's block scalar indicator (`key: |`, `- |`)."""
+    text, at = m.string, m.start()
+    before = text[text.rfind("\n", 0, at) + 1 : at]
+    if before[-1:].isspace() and before.rstrip().endswith(":"):
+        return False  # `key: |`
+    return before.strip(" \t-?") != ""  # `- |`, `? |`
+
+
+@functools.cache
+def _marks() -> tuple[str, ...]:
+    """What a string any sink reads holds: a marker (`pipe:`, `|`) or a quote."""
+    marks = {s.get("marker") or s.get("quote") for s in table()["sinks"]} - {None}
+    return tuple(sorted(marks))
+
+
+def _config_doc(f: FileEntry, text: str) -> object:
+    """A JSON, YAML or TOML file as its loader reads it (None when nothing in it may be a
+    sink's string: not parsed), _JSON for JSON that parses, or _NO_CONFIG."""
     kind = _CONFIG_SUFFIXES.get(f.suffix)
     if kind is None:
+        return _NO_CONFIG
+    if not _worth_parsing(text):
         return None
-    if "pipe:" not in text and ("|" not in text or not _SPECIFIER_ANYWHERE.search(text)):
-        return []  # nothing a sink reads in a config: not parsed
     try:
         if kind == "json":
-            doc = safeparse.json_loads(text)
-        elif kind == "toml":
-            doc = safeparse.toml_loads(text)
-        else:
-            doc = safeyaml.load(text)
+            return _JSON  # its strings are read token by token
+        if kind == "toml":
+            return safeparse.toml_loads(text)
+        return safeyaml.load(text)
     except Exception:  # any parse failure: read as text (fail closed)
-        return None
+        return _NO_CONFIG
+
+
+def _config_values(doc: object, text: str) -> list[str] | None:
+    """Every string value (keys too) of a parsed config that holds a sink's marker or quote
+    (`_marks`: the others no sink reads). JSON's are its string tokens that hold one, or an
+    escape of an ASCII character (which may spell one), each decoded as json.loads decodes
+    it: a tokenizer's 300,000 tokens are not walked as objects."""
+    if doc is _JSON:
+        try:
+            return [json.loads(m.group(0)) for m in _json_marked().finditer(text)]
+        except ValueError:  # a token json.loads does not decode: no JSON, read as text
+            return None
     values: list[str] = []
-    todo = [doc]
-    while todo and len(values) < _MAX_VALUES:
+    todo, marks, seen = [doc], _marks(), 0
+    while todo and seen < _MAX_VALUES:
         node = todo.pop()
         if isinstance(node, str):
-            values.append(node)
+            seen += 1
+            for mark in marks:
+                if mark in node:
+                    values.append(node)
+                    break
         elif isinstance(node, dict):
-            todo.extend(node.keys())
+            todo.extend(node)
             todo.extend(node.values())
         elif isinstance(node, list | tuple):
             todo.extend(node)
@@ -149,7 +258,16 @@ def _config_values(f: FileEntry, text: str) -> list[str] | None:
 
 def _commands(value: str, sink: dict[str, Any]) -> Iterator[str]:
     """The commands one string value hands the sink's shell."""
+    if sink["form"] == "quoted":  # each URL of a `::`-joined list, by its scheme
+        if sink["quote"] not in value:
+            return  # nothing ends the quoting
+        for part in value.split(sink.get("split", "\0")):
+            if _scheme(part) in sink["schemes"]:
+                yield part
+        return
     marker: str = sink["marker"]
+    if marker not in value:
+        return
     if sink["form"] == "prefix" and marker == "pipe:":
         start = value.find(marker)
         while start >= 0:  # anywhere: `::`-joined URL lists, brace expansions
@@ -159,13 +277,31 @@ def _commands(value: str, sink: dict[str, Any]) -> Iterator[str]:
             start = value.find(marker, start + 1)
         return
     m = _SPECIFIER.search(value)
-    if m is None and sink["where"] == "config":
-        return  # a Kaldi pipe in a config is named by its specifier (`ark:… |`)
+    if m is None and sink["where"] == "config" and not sink.get("bare"):
+        return  # a Kaldi wxfilename in a config is named by its specifier (`ark:| …`)
     stripped = value[m.end() if m else 0 :].strip()
     if sink["form"] == "suffix" and stripped.endswith(marker) and len(stripped) > 1:
-        yield stripped[: -len(marker)]
+        if m is not None or _runs(stripped[: -len(marker)]):  # round 22a F14: `cmd |` bare
+            yield stripped[: -len(marker)]
     elif sink["form"] == "prefix" and stripped.startswith(marker) and len(stripped) > 1:
         yield stripped[len(marker) :]
+
+
+def _scheme(url: str) -> str:
+    m = _SCHEME.search(url.lstrip(_C0_SPACE))
+    return m.group(1).lower() if m else ""
+
+
+def _runs(cmd: str) -> bool:
+    """Whether a string could name a program to a shell: not a tokenizer's `Ġ$$ ` (none of
+    the table's `runs` characters), not `||x||` (a syntax error: nothing runs)."""
+    c = cmd.strip()
+    return not c.startswith("|") and _runs_rx().search(c) is not None
+
+
+@functools.cache
+def _runs_rx() -> rx.Pattern[str]:
+    return rx.compile(table()["runs"])
 
 
 def _scp_commands(text: str, sink: dict[str, Any]) -> Iterator[tuple[int | None, str, str]]:
@@ -192,6 +328,20 @@ def _text_commands(text: str, sink: dict[str, Any]) -> Iterator[tuple[int | None
         if _text_start(text, start, cmd) and cmd.strip():  # not `with p.stdout as pipe:`
             yield text.count("\n", 0, start) + 1, "string", cmd
         start = text.find(marker, begin)
+
+
+def _list_urls(
+    text: str, sink: dict[str, Any], suffix: str
+) -> Iterator[tuple[int | None, str, str]]:
+    """A `quoted` sink's URLs in a list file that is no config (`lists`: a `.txt` of shard
+    URLs, one a line): each line (each part of a `::` list) that starts with one of its
+    schemes, whole. Code and prose are not such lists (a URL in code is the code's)."""
+    if suffix not in sink["lists"] or sink["quote"] not in text:
+        return
+    for n, line in enumerate(text.splitlines(), 1):
+        if sink["quote"] in line:
+            for cmd in _commands(line, sink):  # each URL of a `::` list, by its scheme
+                yield n, "list line", cmd
 
 
 def _url_start(text: str, at: int) -> bool:
@@ -274,8 +424,9 @@ def _program(seg: list[str]) -> str | None:
     rule: dict[str, Any] | None = table()["programs"].get(name)
     if rule is None:
         return f"it runs `{name}`, not a program that only writes data to stdout"
-    if any(a.startswith("~") for a in args):
-        return f"`{name}` is handed the home folder"
+    private = next((a for a in args if _private(a)), None)
+    if private is not None:  # round 22a F23: by where the path leads, not the spelling `~`
+        return f"`{name}` is handed `{_short(private)}`, a home folder or the system's own files"
     subs: list[list[str]] = rule.get("subcommands", [])
     if subs and not any(args[: len(s)] == s for s in subs):
         return f"`{name} {' '.join(args[:2])}` is not a read to stdout"
@@ -295,6 +446,26 @@ def _program(seg: list[str]) -> str | None:
             if _uses(arg, opt, rule) and _value(args, i, opt) != "-":
                 return f"`{name}` is given `{arg}` with a file, not `-` (stdout)"
     return None
+
+
+def _private(arg: str) -> bool:
+    """Whether an argument (an option's `=value`, a `file:` URL) names a path in the table's
+    `private` folders once normalised (`//root`, `/./root`, `file://localhost/root`), or an
+    absolute path through `..` (the kernel resolves it past symlinks: not judged)."""
+    value = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
+    url = _FILE_URL.search(value)
+    if url is not None:
+        value = value[url.end() :]
+        if "%" in value:
+            return True  # a percent-escaped file path: not judged
+    if value.startswith("~"):
+        return True
+    if not value.startswith("/"):
+        return False
+    if ".." in value.split("/"):
+        return True
+    norm = "/" + posixpath.normpath(value).lstrip("/")
+    return any(norm == p or norm.startswith(p.rstrip("/") + "/") for p in table()["private"])
 
 
 def _uses(arg: str, opt: str, rule: dict[str, Any]) -> bool:
