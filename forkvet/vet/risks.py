@@ -1414,6 +1414,9 @@ class _YamlScan:
                 hyper += 1
                 risk = configtargets.target_risk(self.ctx.snap, path, "tag", target, line, [])
                 found.append(risk)
+            elif hyper < 3 and (outside := configsinks.include_risk(path, tag, line)):
+                hyper += 1
+                found.append(outside)
             if python and hyper >= 3:
                 break
         return found
