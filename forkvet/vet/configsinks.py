@@ -60,14 +60,15 @@ def need(window: str) -> bool:
 
 
 @cache
-def _data() -> dict[str, object]:
+def data() -> dict[str, object]:
+    """config_sinks.json (toolfiles reads its `tool_files` rows)."""
     text = resources.files("forkvet.data").joinpath("config_sinks.json").read_text("utf-8")
     data: dict[str, object] = json.loads(text)
     return data
 
 
 def _list(key: str) -> list[str]:
-    value = _data().get(key)
+    value = data().get(key)
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
@@ -113,7 +114,7 @@ def _at(path: str, setting: dict[str, object]) -> bool:
 
 
 def _settings() -> list[dict[str, object]]:
-    value = _data().get("settings_files")
+    value = data().get("settings_files")
     return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
 
 
@@ -410,7 +411,7 @@ _PLAIN_ARG = rx.compile(r"[A-Za-z0-9_=,.:/+%@-]*")
 def _launcher_node(path: str, node: yaml.MappingNode) -> list[Risk]:
     """A Hydra launcher's `setup` lines (shell, any entry), `srun_args` beyond plain words and
     `additional_parameters` holding a line break (each becomes an `#SBATCH` line)."""
-    table = _data().get("launcher")
+    table = data().get("launcher")
     fields = table if isinstance(table, dict) else {}
     out: list[Risk] = []
     for k, v in node.value:
@@ -597,7 +598,7 @@ def fileconfig_risks(path: str, text: str, own: configtargets.OwnModules) -> lis
         parser.read_string(text)
     except (configparser.Error, RecursionError, ValueError):
         return []
-    table = _data().get("fileconfig_eval")
+    table = data().get("fileconfig_eval")
     evals = table if isinstance(table, dict) else {}
     out: list[Risk] = []
     for section in parser.sections():

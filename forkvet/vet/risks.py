@@ -34,6 +34,7 @@ from forkvet.vet import (
     nativefiles,
     pickles,
     shellsinks,
+    toolfiles,
 )
 from forkvet.vet.compiled import compiled_risks
 from forkvet.vet.context import Context
@@ -1273,8 +1274,7 @@ class _YamlScan:
 
     def _scan(self, f: FileEntry, found: list[Risk]) -> None:
         deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
-        if configsinks.named(f.path):  # `.env`, `wandb/settings`: read by name (round 21a F15)
-            found += configsinks.named_risks(f.path, self.ctx.snap.read_text(f.path))
+        found += self._named(f.path)
         with self.ctx.snap.open(f.path) as fh:
             size = os.fstat(fh.fileno()).st_size
             strings = _judged_strings(f)
@@ -1326,6 +1326,17 @@ class _YamlScan:
             tags = self._tag_risks(f.path, _YamlText(fh), loader, deadline)
             # A code tag makes the file an error already: the strings it is handed add nothing.
             found += tags or said
+
+    def _named(self, path: str) -> list[Risk]:
+        """A file a tool reads by its name: `.env`, `wandb/settings` (round 21a F15), and the
+        files a developer tool executes (`.pdbrc`, `.deepspeed_env`, pylint/mypy/flake8 hooks:
+        toolfiles, round 22a F3, F5, F19)."""
+        found: list[Risk] = []
+        if configsinks.named(path):
+            found += configsinks.named_risks(path, self.ctx.snap.read_text(path))
+        if toolfiles.named(path):
+            found += toolfiles.risks(path, self.ctx.snap.read_text(path), self.own().tree)
+        return found
 
     def _gin_risks(self, path: str, text: str | None, python: bool) -> list[Risk]:
         """gin references through the file's imports (round 20a F1) naming code neither own
