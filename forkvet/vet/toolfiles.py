@@ -7,14 +7,16 @@ multi-node launch; pylint `exec`s `init-hook` and imports `load-plugins`; mypy i
 
 The tools, their file names, how each file is read and the keys a tool acts on are a data table
 (forkvet/data/config_sinks.json `tool_files`): an entry present is the finding, judged by its
-kind — `code` (any value runs), `modules` (imported: a path or a module of the tree is the
-fork's code, a library plugin of `tool_plugins` passes, any other is NOT verified), `lines`
-(any line that is no comment), `env` (each variable as Hydra's `env_set` is: any not known
-inert). A file of the table that its reader cannot parse but that spells a key is NOT
-verified: a format or statement forkvet cannot judge fails closed."""
+kind — `code` (any value runs), `python` (runs, but for a path setup: statements that only
+extend `sys.path` with literals), `modules` (imported: a path or a module of the tree is the
+fork's code, an error; a library plugin of `tool_plugins` passes; another library's is a
+warning), `lines` (any line that is no comment), `env` (a variable that steers a loader or
+routes a client, as in a committed `.env`). A file of the table that its reader cannot parse
+but that spells a key is NOT verified: a format forkvet cannot judge fails closed."""
 
 from __future__ import annotations
 
+import ast
 import configparser
 import fnmatch
 import tomllib
@@ -22,8 +24,8 @@ from collections.abc import Callable, Iterator
 from functools import cache
 
 from forkvet import rx, safeparse
-from forkvet.report import Risk
-from forkvet.vet import configsinks
+from forkvet.report import Risk, Severity
+from forkvet.vet import configformats, configsinks
 
 _MAX_LEAVES = 100_000
 _SPLIT = rx.compile(r"[\s,]+")
@@ -33,6 +35,11 @@ _SPLIT = rx.compile(r"[\s,]+")
 def _rows() -> tuple[dict[str, object], ...]:
     value = configsinks.data().get("tool_files")
     return tuple(r for r in value if isinstance(r, dict)) if isinstance(value, list) else ()
+
+
+@cache
+def _plugins() -> tuple[str, ...]:
+    return tuple(_strs(configsinks.data().get("tool_plugins")))
 
 
 def _rows_for(path: str) -> list[dict[str, object]]:
@@ -81,7 +88,7 @@ def _env_risks(path: str, tool: str, text: str) -> list[Risk]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
-        why = configsinks.env_why(key.strip(), value.strip(), strict=True)
+        why = configsinks.env_why(key.strip(), value.strip(), strict=False)
         if why:
             out.append(_risk(path, tool, f"line {n}", why, n))
     return out
@@ -95,17 +102,22 @@ def _key_risks(
     kinds = {str(k).lower(): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
     leaves = _leaves(text, str(row.get("read")))
     if leaves is None:
-        spelled = {p.rsplit(".", 1)[-1].replace("?", "") for p in kinds}
-        if any(word in text.lower().replace("_", "").replace("-", "") for word in spelled):
+        if any(_word(p) in text.lower().replace("_", "").replace("-", "") for p in kinds):
             return [_risk(path, tool, "the file", "does not parse (NOT verified)")]
         return []
     out: list[Risk] = []
     for where, value in leaves:
         kind = next((k for p, k in kinds.items() if fnmatch.fnmatchcase(where, p)), "")
-        why = _why(kind, value, tree) if kind else ""
+        why, severity = _why(kind, value, tree) if kind else ("", "notice")
         if why:
-            out.append(_risk(path, tool, where, why))
+            out.append(_risk(path, tool, where, why, severity=severity))
     return out
+
+
+def _word(pattern: str) -> str:
+    """A key pattern's last literal part, as the text spells it without `-`/`_`."""
+    parts = [p for p in pattern.split(".") if p.strip("*?")]
+    return (parts[-1] if parts else pattern).replace("?", "").replace("-", "").replace("_", "")
 
 
 def _leaves(text: str, read: str) -> list[tuple[str, object]] | None:
@@ -137,32 +149,80 @@ def _flat(doc: object) -> Iterator[tuple[str, object]]:
             yield where, value
 
 
-def _why(kind: str, value: object, tree: Callable[[str], bool]) -> str:
+def _why(kind: str, value: object, tree: Callable[[str], bool]) -> tuple[str, Severity]:
+    """(why, severity) for one value of a key a tool acts on ("" when it runs nothing of the
+    fork's): `code` runs whatever it holds; `python` too, but for a path setup (`import sys;
+    sys.path.append("src")`: statements that only extend the search path with literals);
+    `modules`: a path or a module of the tree is the fork's code, a library plugin of
+    `tool_plugins` passes, another library's is a warning (what the user installed, unknown)."""
     entries = value if isinstance(value, list) else _SPLIT.split(str(value))
     names = [str(e).strip().strip("'\"") for e in entries if str(e).strip().strip("'\"")]
     if not names:
-        return ""
+        return "", "notice"
+    if kind == "python" and _path_setup(str(value).strip().strip("'\"")):
+        return "", "notice"
     if kind != "modules":
-        return f"{' '.join(names)[:120]!r} is run"
+        return f"{' '.join(names)[:120]!r} is run", "error"
     for name in names:
         module = name.split(":", 1)[0]
         if "/" in module or "\\" in module or module.endswith(".py"):
-            return f"{name[:120]!r} is a file it imports (the fork's code)"
+            return f"{name[:120]!r} is a file it imports (the fork's code)", "error"
         if tree(module.split(".", 1)[0]):
-            return f"{name[:120]!r} is a module of the tree it imports (the fork's code)"
-        if not any(
-            fnmatch.fnmatchcase(module, p) for p in _strs(configsinks.data().get("tool_plugins"))
+            return f"{name[:120]!r} is a module of the tree it imports (the fork's code)", "error"
+        if not any(fnmatch.fnmatchcase(module, p) for p in _plugins()):
+            return f"{name[:120]!r} is a plugin it imports, not known to forkvet", "warning"
+    return "", "notice"
+
+
+_PATH_CALLS = frozenset({"sys.path.append", "sys.path.insert", "sys.path.extend"})
+
+
+def _path_setup(code: str) -> bool:
+    """Whether Python code only imports sys/os and extends sys.path with literals, `os.path`
+    functions of them and the working folder (parsed, every node judged)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import):
+            if any(a.name not in ("sys", "os", "os.path") or a.asname for a in stmt.names):
+                return False
+        elif not (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and configformats.dotted_name(stmt.value.func) in _PATH_CALLS
+            and all(_path_value(a) for a in stmt.value.args)
+            and not stmt.value.keywords
         ):
-            return (
-                f"{name[:120]!r} is a plugin it imports that forkvet does not know (NOT verified)"
-            )
-    return ""
+            return False
+    return True
 
 
-def _risk(path: str, tool: str, where: str, why: str, line: int | None = None) -> Risk:
+def _path_value(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (str, int))
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(_path_value(e) for e in node.elts)
+    if isinstance(node, ast.Call) and not node.keywords:
+        name = configformats.dotted_name(node.func)
+        return (name.startswith("os.path.") or name == "os.getcwd") and all(
+            _path_value(a) for a in node.args
+        )
+    return False
+
+
+def _risk(
+    path: str,
+    tool: str,
+    where: str,
+    why: str,
+    line: int | None = None,
+    severity: Severity = "error",
+) -> Risk:
     return Risk(
         "code-in-data",
-        "error",
+        severity,
         f"Tool file runs code: {tool} reads this file from the working folder and acts on it "
         f"({where}: {why}). Running {tool} in the repository (an editor's integration does it on "
         "opening a file) runs it; delete or read the file before that.",

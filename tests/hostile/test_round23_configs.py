@@ -141,14 +141,14 @@ def test_a_hyperpyyaml_include_inside_the_tree_passes(vet_repo: Callable[..., Re
     [
         (".pdbrc", 'import os; os.system("touch x")\ncontinue\n'),
         (".deepspeed_env", "LD_PRELOAD=/tmp/libfast.so\nNCCL_DEBUG=INFO\n"),
-        (".deepspeed_env", "SOME_PLUGIN=libx.so\n"),
+        (".deepspeed_env", "export PYTHONPATH=hooks\n"),
         (".pylintrc", "[MAIN]\ninit-hook='import os; os.system(\"touch x\")'\n"),
         ("pylintrc", "[MASTER]\nload-plugins=tools.lint\n"),
         (
             "pyproject.toml",
-            '[project]\nname = "x"\n[tool.pylint.main]\ninit-hook = "import os"\n',
+            '[project]\nname = "x"\n[tool.pylint.main]\ninit-hook = "import os; os.system(1)"\n',
         ),
-        ("setup.cfg", "[metadata]\nname = x\n[pylint.main]\ninit-hook = import os\n"),
+        ("setup.cfg", "[metadata]\nname = x\n[pylint.main]\ninit-hook = import os; os.system(1)\n"),
         ("mypy.ini", "[mypy]\nplugins = tools/typing_helpers.py\n"),
         ("pyproject.toml", '[tool.mypy]\nplugins = ["tools.typing_helpers"]\n'),
         ("setup.cfg", "[flake8:local-plugins]\nextension =\n  X = tools.lint:Check\npaths = .\n"),
@@ -156,7 +156,7 @@ def test_a_hyperpyyaml_include_inside_the_tree_passes(vet_repo: Callable[..., Re
     ids=[
         "pdbrc",
         "deepspeed-steering",
-        "deepspeed-unknown",
+        "deepspeed-export",
         "pylintrc-init-hook",
         "pylintrc-own-plugin",
         "pyproject-init-hook",
@@ -179,18 +179,43 @@ def test_a_tool_file_that_runs_code_is_an_error(
     "name,text",
     [
         (".pdbrc", "# nothing\n\n"),
-        (".deepspeed_env", "NCCL_DEBUG=INFO\nNCCL_IB_DISABLE=1\n"),
+        (".deepspeed_env", "NCCL_DEBUG=INFO\nNCCL_IB_DISABLE=1\nSAT_HOME=/data/sat\n"),
+        (".pylintrc", "[MASTER]\ninit-hook='import sys; sys.path.append(\"./src\")'\n"),
         (".pylintrc", "[MAIN]\nload-plugins=pylint.extensions.docparams\nmax-line-length=100\n"),
         ("mypy.ini", "[mypy]\nplugins = pydantic.mypy, numpy.typing.mypy_plugin\n"),
         ("pyproject.toml", '[tool.mypy]\nplugins = ["pydantic.mypy"]\nstrict = true\n'),
         ("setup.cfg", "[metadata]\nname = x\n[flake8]\nmax-line-length = 100\n"),
     ],
-    ids=["pdbrc-empty", "deepspeed-inert", "pylint", "mypy-ini", "mypy-pyproject", "flake8"],
+    ids=[
+        "pdbrc-empty",
+        "deepspeed-plain",
+        "pylint-path-setup",
+        "pylint",
+        "mypy-ini",
+        "mypy-pyproject",
+        "flake8",
+    ],
 )
 def test_a_tool_file_that_runs_nothing_of_the_fork_passes(
     vet_repo: Callable[..., Report], name: str, text: str
 ) -> None:
     assert _paths(vet_repo({**README, name: text})) == []
+
+
+def test_a_library_plugin_forkvet_does_not_know_is_a_warning(
+    vet_repo: Callable[..., Report],
+) -> None:
+    report = vet_repo({**README, "mypy.ini": "[mypy]\nplugins = somelib.mypy_plugin\n"})
+    assert _paths(report) == []
+    assert [r.path for r in report.risks if r.kind == "code-in-data"] == ["mypy.ini"]
+
+
+def test_a_pylint_init_hook_doing_more_than_a_path_setup_is_an_error(
+    vet_repo: Callable[..., Report],
+) -> None:
+    hook = "import sys; sys.path.append(__import__('os').popen('id').read())"
+    report = vet_repo({**README, ".pylintrc": f"[MAIN]\ninit-hook={hook}\n"})
+    assert _paths(report) == [".pylintrc"], report.risks
 
 
 # -- F18: a parse bound hit fails closed ----------------------------------------------------------
