@@ -288,7 +288,8 @@ def risks(path: str, text: str, own: configtargets.OwnModules) -> Judged:
     out = Judged()
     root = _root_kind(path, text)
     others, unread = configformats.read_other(text)
-    for doc in [*_documents(text), *(configformats.as_node(d) for d in others)]:
+    bounds = [unread]
+    for doc in [*_documents(text, bounds), *(configformats.as_node(d) for d in others)]:
         for kind, node in _sink_nodes(doc, root):
             if kind == "env":
                 out.risks += _env_node(path, node)
@@ -299,6 +300,7 @@ def risks(path: str, text: str, own: configtargets.OwnModules) -> Judged:
     if "[" in text:
         out.risks += fileconfig_risks(path, text, own)
     out.risks += secret_risks(path, text)
+    unread = next((b for b in bounds if b), "")
     if unread and not configtargets.SPELLED_NEED.search(text):  # else the target rule says it
         out.risks.append(configtargets.bound_risk(path, unread))
     out.risks = list({(r.line, r.message): r for r in out.risks}.values())
@@ -328,13 +330,17 @@ def _root_kind(path: str, text: str) -> str | None:
     return _ROOT_KINDS.get(found.group(1).rsplit(".", 1)[-1]) if found else None
 
 
-def _documents(text: str) -> Iterator[yaml.Node]:
+def _documents(text: str, bounds: list[str] | None = None) -> Iterator[yaml.Node]:
+    """The YAML documents of a text, up to an error (what was composed before it is judged);
+    bounds: gets why the composer stopped at forkvet's or libyaml's depth bound."""
     try:
         for doc in yaml.compose_all(text, Loader=_LOADER):
             if doc is not None:
                 yield doc
-    except (yaml.YAMLError, RecursionError, ValueError):
-        return  # what was composed before the error was judged
+    except (yaml.YAMLError, RecursionError, MemoryError, ValueError) as exc:
+        bound = not isinstance(exc, (yaml.YAMLError, ValueError))
+        if bounds is not None and (bound or configtargets.nesting_bound(exc)):
+            bounds.append("YAML nested deeper than forkvet reads")
 
 
 def _sink_nodes(root: yaml.Node, kind: str | None) -> Iterator[tuple[str, yaml.MappingNode]]:

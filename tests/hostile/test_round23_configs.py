@@ -248,3 +248,23 @@ def test_a_deep_toml_with_nothing_a_loader_acts_on_is_data(
 ) -> None:
     text = f"grid = {'[' * 5000}1{']' * 5000}\n"
     assert _paths(vet_repo({**README, "data.toml": text})) == []
+
+
+@pytest.mark.parametrize(
+    "name,head",
+    [
+        ("train.yaml", "model: {_target_: subprocess.getoutput}\ngrid: "),
+        ("log.yaml", "version: 1\nhandlers: {h: {class: subprocess.Popen}}\ngrid: "),
+        ("train.json", '{"model": {"_target_": "subprocess.getoutput"}, "grid": '),
+    ],
+    ids=["yaml-target", "yaml-dictconfig", "json-target"],
+)
+def test_a_yaml_or_json_config_past_the_readers_depth_is_not_verified(
+    vet_repo: Callable[..., Report], name: str, head: str
+) -> None:
+    """libyaml stops at 1,000 levels, json at forkvet's stack; PyYAML's Python loader and
+    json under a raised recursion limit read on."""
+    tail = "}\n" if name.endswith(".json") else "\n"
+    report = vet_repo({**README, name: head + "[" * 5000 + "1" + "]" * 5000 + tail})
+    assert _paths(report) == [name], report.risks
+    assert "NOT verified" in _errors(report)[0].message
