@@ -1335,7 +1335,8 @@ class _YamlScan:
         if configsinks.named(path):
             found += configsinks.named_risks(path, self.ctx.snap.read_text(path))
         if toolfiles.named(path):
-            found += toolfiles.risks(path, self.ctx.snap.read_text(path), self.own().tree)
+            tree = lambda top: self.own().tree(top)  # noqa: E731 (built only when asked)
+            found += toolfiles.risks(path, self.ctx.snap.read_text(path), tree)
         return found
 
     def _gin_risks(self, path: str, text: str | None, python: bool) -> list[Risk]:
