@@ -22,10 +22,13 @@ from __future__ import annotations
 import ast
 import builtins
 import configparser
-import contextlib
+import functools
 import io
+import threading
 import tokenize
 import tomllib
+
+import yaml
 
 from forkvet import safeparse
 
@@ -34,23 +37,108 @@ from forkvet import safeparse
 
 def other_documents(text: str) -> list[object]:
     """The mappings a TOML or INI loader reads from the text ([] when neither parses it)."""
+    return list(read_other(text)[0])
+
+
+# What safeparse.toml_loads says when one of its bounds (not the syntax) stopped it.
+_BOUNDS = ("nested too deeply", "a dotted key of more than", "unreadable number")
+
+
+@functools.lru_cache(maxsize=8)
+def read_other(text: str) -> tuple[tuple[object, ...], str]:
+    """The mappings a TOML or INI loader reads from the text, and why a reader stopped at one
+    of forkvet's bounds rather than at the syntax ("" when none did: round 22a F18, a TOML
+    file nested deeper than forkvet's stack but not the loader's was skipped silently). Kept
+    for the last few texts: the target rule and the sink rule read the same text."""
     out: list[object] = []
+    unread = ""
     if "=" in text:
-        with contextlib.suppress(tomllib.TOMLDecodeError, RecursionError, ValueError):
-            out.append(safeparse.toml_loads(text))
+        doc, unread = _toml(text)
+        if doc is not None:
+            out.append(doc)
     if "[" in text:
         parser = safeparse.ini_parser()
         try:
             parser.read_string(text)
         except (configparser.Error, RecursionError, ValueError):
-            return out
+            return tuple(out), unread
         out.append(
             {
                 name: {k: _unquoted(v) for k, v in parser.items(name, raw=True)}
                 for name in parser.sections()
             }
         )
-    return out
+    return tuple(out), unread
+
+
+def _toml(text: str) -> tuple[object | None, str]:
+    """tomllib's document, or None and why a bound (not the syntax) stopped it. Nesting past
+    the stack is read again from a fresh thread's empty stack, where tomllib reads as deep as
+    from a script's (forkvet's own frames no longer count); deeper still is a bound."""
+    try:
+        return safeparse.toml_loads(text), ""
+    except tomllib.TOMLDecodeError as exc:
+        why = str(exc)
+    except MemoryError:
+        return None, "TOML out of memory"
+    if not why.startswith(_BOUNDS):
+        return None, ""  # the loader refuses it too
+    if not why.startswith("nested"):
+        return None, f"TOML {why}"
+    box: dict[str, object] = {}
+
+    def read() -> None:
+        try:
+            box["doc"] = safeparse.toml_loads(text)
+        except (tomllib.TOMLDecodeError, MemoryError) as exc:
+            box["why"] = str(exc) or type(exc).__name__
+
+    thread = threading.Thread(target=read, name="forkvet-toml", daemon=True)
+    thread.start()
+    thread.join()
+    if "doc" in box:
+        return box["doc"], ""
+    why = str(box.get("why", ""))
+    return None, (f"TOML {why}" if why.startswith(_BOUNDS) or "Memory" in why else "")
+
+
+def as_node(data: object, limit: int = 200_000) -> yaml.Node:
+    """A document a TOML, INI or JSON loader read, as YAML's node graph (no marks: its lines are
+    unknown), so that one walk over parsed nodes judges every syntax (round 22a F2: a logging
+    dictConfig kept in TOML was not read). Iterative: any depth; past `limit` nodes the rest
+    are empty scalars (the YAML walk's own bound)."""
+    out: list[object] = [None]
+    todo: list[tuple[object, list[object], int]] = [(data, out, 0)]
+    made = 0
+    while todo:
+        value, slot, i = todo.pop()
+        made += 1
+        node: yaml.Node
+        if made > limit:
+            node = yaml.ScalarNode(_STR, "")
+        elif isinstance(value, dict):
+            pairs: list[list[object]] = [[yaml.ScalarNode(_STR, str(k)), None] for k in value]
+            node = yaml.MappingNode(_MAP, pairs)
+            todo.extend((v, pair, 1) for pair, v in zip(pairs, value.values()))
+        elif isinstance(value, (list, tuple)):
+            items: list[object] = [None] * len(value)
+            node = yaml.SequenceNode(_SEQ, items)
+            todo.extend((v, items, j) for j, v in enumerate(value))
+        else:
+            node = yaml.ScalarNode(_STR, _scalar(value))
+        slot[i] = node
+    return out[0]  # type: ignore[return-value]
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+def _scalar(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _unquoted(value: str) -> str:

@@ -29,6 +29,7 @@ import ast
 import configparser
 import fnmatch
 import json
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -41,9 +42,12 @@ from forkvet.report import Risk
 from forkvet.vet import configformats, configtargets
 
 # What a sink needs in a text (searched window by window with risks.py's other needs).
+# Written for every syntax a reader gives nodes for (`key: v`, `key = v`, `"key" = v`): the walk
+# is over parsed nodes, whatever the format (round 22a F2: a dictConfig in TOML passed).
 _NEED = rx.compile(
-    r"env_set|job_logging|hydra_logging|(?:^|[\s{,\"'])\(\)[\"']?[ \t]*:|ext://"
-    r"|^[ \t]*\[(?:handler|formatter)_|oc\.env:|(?:^|[\s{,])[\"']?version[\"']?[ \t]*:[ \t]*1\b",
+    r"env_set|job_logging|hydra_logging|launcher|(?:^|[\s{,\"'])\(\)[\"']?[ \t]*[:=]|ext://"
+    r"|^[ \t]*\[(?:handler|formatter)_|oc\.env:"
+    r"|(?:^|[\s{,])[\"']?(?:version|setup|srun_args)[\"']?[ \t]*[:=]",
     rx.M,
 )
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -56,14 +60,15 @@ def need(window: str) -> bool:
 
 
 @cache
-def _data() -> dict[str, object]:
+def data() -> dict[str, object]:
+    """config_sinks.json (toolfiles reads its `tool_files` rows)."""
     text = resources.files("forkvet.data").joinpath("config_sinks.json").read_text("utf-8")
     data: dict[str, object] = json.loads(text)
     return data
 
 
 def _list(key: str) -> list[str]:
-    value = _data().get(key)
+    value = data().get(key)
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
@@ -109,8 +114,44 @@ def _at(path: str, setting: dict[str, object]) -> bool:
 
 
 def _settings() -> list[dict[str, object]]:
-    value = _data().get("settings_files")
+    value = data().get("settings_files")
     return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
+
+
+# -- HyperPyYAML `!include:` (round 22a F21) ------------------------------------------------------
+_INCLUDE = "!include:"
+
+
+def include_risk(path: str, tag: str, line: int | None) -> Risk | None:
+    """A HyperPyYAML `!include:` tag whose file is outside the tree: load_hyperpyyaml opens it
+    (joined to the including file's folder when it knows it, else from the working folder)
+    and copies what it holds into the hyperparameters, which runs log and save. Absolute,
+    `~`, a drive or `..` leaving the tree from either folder is an error; an in-tree file is
+    a config vetted by its content like any other."""
+    if not tag.startswith(_INCLUDE):
+        return None
+    target = tag[len(_INCLUDE) :].strip()
+    folder = path.rsplit("/", 1)[0] if "/" in path else ""
+    inside = all(
+        _stays(posixpath.normpath(posixpath.join(base, target.replace("\\", "/"))))
+        for base in {folder, ""}
+    )
+    if inside and target and not target.startswith(("/", "~")) and ":" not in target:
+        return None
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Config includes a file outside the repository: HyperPyYAML `!include:{target[:120]}` — "
+        "load_hyperpyyaml reads that file (any YAML the user can read: a cloud CLI's or a "
+        "token's config) into the hyperparameters, which the run copies into its folder and "
+        "loggers. Read it before loading this config.",
+        path,
+        line,
+    )
+
+
+def _stays(normed: str) -> bool:
+    return normed != ".." and not normed.startswith(("../", "/"))
 
 
 # -- INI files in absent submodules -------------------------------------------------------------
@@ -246,46 +287,67 @@ def risks(path: str, text: str, own: configtargets.OwnModules) -> Judged:
     `${oc.env:SECRET}` beside a server (three risks of each at most)."""
     out = Judged()
     root = _root_kind(path, text)
-    for doc in _documents(text):
+    others, unread = configformats.read_other(text)
+    bounds = [unread]
+    for doc in [*_documents(text, bounds), *(configformats.as_node(d) for d in others)]:
         for kind, node in _sink_nodes(doc, root):
             if kind == "env":
                 out.risks += _env_node(path, node)
+            elif kind == "launcher":
+                out.risks += _launcher_node(path, node)
             else:
                 _dictconfig(path, node, own, out)
     if "[" in text:
         out.risks += fileconfig_risks(path, text, own)
     out.risks += secret_risks(path, text)
+    unread = next((b for b in bounds if b), "")
+    if unread and not configtargets.SPELLED_NEED.search(text):  # else the target rule says it
+        out.risks.append(configtargets.bound_risk(path, unread))
+    out.risks = list({(r.line, r.message): r for r in out.risks}.values())
     return out
 
 
 # A Hydra config's header puts its root at a node (`# @package hydra.job_logging`): the root
 # is what the node's last key makes it (round 22a F16: `# @package hydra.job.env_set`).
 _PACKAGE = rx.compile(r"(?m)^#[ \t]*@package[ \t]+([\w.]+)[ \t]*$")
-_ROOT_KINDS = {"env_set": "env", "job_logging": "logging", "hydra_logging": "logging"}
+_ROOT_KINDS = {
+    "env_set": "env",
+    "job_logging": "logging",
+    "hydra_logging": "logging",
+    "launcher": "launcher",
+}
 
 
 def _root_kind(path: str, text: str) -> str | None:
-    """ "env" or "logging" when the document's root is such a node: by its `@package` header,
-    or as a Hydra config-group file of logging (`hydra/job_logging/custom.yaml`)."""
+    """ "env", "logging" or "launcher" when the document's root is such a node: by its
+    `@package` header, or as a Hydra config-group file (`hydra/job_logging/custom.yaml`,
+    `hydra/launcher/slurm.yaml`)."""
     if "hydra/job_logging/" in path or "hydra/hydra_logging/" in path:
         return "logging"
+    if "hydra/launcher/" in path:
+        return "launcher"
     found = _PACKAGE.search(text)
     return _ROOT_KINDS.get(found.group(1).rsplit(".", 1)[-1]) if found else None
 
 
-def _documents(text: str) -> Iterator[yaml.Node]:
+def _documents(text: str, bounds: list[str] | None = None) -> Iterator[yaml.Node]:
+    """The YAML documents of a text, up to an error (what was composed before it is judged);
+    bounds: gets why the composer stopped at forkvet's or libyaml's depth bound."""
     try:
         for doc in yaml.compose_all(text, Loader=_LOADER):
             if doc is not None:
                 yield doc
-    except (yaml.YAMLError, RecursionError, ValueError):
-        return  # what was composed before the error was judged
+    except (yaml.YAMLError, RecursionError, MemoryError, ValueError) as exc:
+        bound = not isinstance(exc, (yaml.YAMLError, ValueError))
+        if bounds is not None and (bound or configtargets.nesting_bound(exc)):
+            bounds.append("YAML nested deeper than forkvet reads")
 
 
 def _sink_nodes(root: yaml.Node, kind: str | None) -> Iterator[tuple[str, yaml.MappingNode]]:
     """("env", mapping) under an `env_set` key; ("logging", mapping) for a dictConfig: under
     `job_logging`/`hydra_logging`, a logging group file's root, a `version: 1` mapping with
-    handlers, formatters or filters; the root itself as `kind` says (`_root_kind`)."""
+    handlers, formatters or filters; ("launcher", mapping) under a `launcher` key; the root
+    itself as `kind` says (`_root_kind`)."""
     if kind and isinstance(root, yaml.MappingNode):
         yield kind, root
     for node in _nodes(root, with_keys=False):
@@ -300,15 +362,38 @@ def _sink_nodes(root: yaml.Node, kind: str | None) -> Iterator[tuple[str, yaml.M
                     yield "env", value
                 elif key in ("job_logging", "hydra_logging"):
                     yield "logging", value
+                elif key == "launcher":
+                    yield "launcher", value
 
 
 def _dictconfig_root(keys: dict[str, yaml.Node]) -> bool:
     version = keys.get("version")
     return (
         isinstance(version, yaml.ScalarNode)
-        and version.value.strip() == "1"
+        and _is_one(version.value)
         and any(isinstance(keys.get(s), yaml.MappingNode) for s in _SECTIONS)
     )
+
+
+def _is_one(value: str) -> bool:
+    """Whether a version value equals 1 as dictConfig compares it (`!= 1`: `1.0` and `true` pass
+    too), in any syntax's spelling."""
+    v = value.strip().replace("_", "").lower()
+    if v in ("true", "yes", "on", "y"):
+        return True
+    for number in (float, lambda x: int(x, 0)):
+        try:
+            if number(v) == 1:
+                return True
+        except ValueError:
+            pass
+    return False
+
+
+def line_of(node: yaml.Node) -> int | None:
+    """A node's line (None for one a TOML/INI/JSON reader made: configformats.as_node)."""
+    mark = node.start_mark
+    return None if mark is None else mark.line + 1
 
 
 def _env_node(path: str, node: yaml.MappingNode) -> list[Risk]:
@@ -320,8 +405,58 @@ def _env_node(path: str, node: yaml.MappingNode) -> list[Risk]:
         why = env_why(k.value, value if isinstance(value, str) else "", strict=True)
         if why:
             how = "Hydra's hydra.job.env_set (applied to os.environ before the task runs)"
-            out.append(_env_risk(path, how, why, k.start_mark.line + 1))
+            out.append(_env_risk(path, how, why, line_of(k)))
     return out[:3]
+
+
+# A Slurm launcher's values that submitit writes into the sbatch script, which a shell runs on
+# the cluster node with the user's credentials (round 22a F4): config_sinks.json `launcher`.
+_PLAIN_ARG = rx.compile(r"[A-Za-z0-9_=,.:/+%@-]*")
+
+
+def _launcher_node(path: str, node: yaml.MappingNode) -> list[Risk]:
+    """A Hydra launcher's `setup` lines (shell, any entry), `srun_args` beyond plain words and
+    `additional_parameters` holding a line break (each becomes an `#SBATCH` line)."""
+    table = data().get("launcher")
+    fields = table if isinstance(table, dict) else {}
+    out: list[Risk] = []
+    for k, v in node.value:
+        if not isinstance(k, yaml.ScalarNode):
+            continue
+        kind = next((str(c) for c, keys in fields.items() if k.value in keys), "")
+        for item in _launcher_values(v):
+            text = item.value
+            if (
+                (kind == "shell" and text.strip())
+                or (kind == "args" and not _PLAIN_ARG.fullmatch(text))
+                or (kind == "lines" and ("\n" in text or "\r" in text))
+            ):
+                out.append(_launcher_risk(path, k.value, text, line_of(item)))
+    return out[:3]
+
+
+def _launcher_values(node: yaml.Node) -> list[yaml.ScalarNode]:
+    """The scalars of a launcher field: itself, a list's items, a mapping's keys and values."""
+    if isinstance(node, yaml.ScalarNode):
+        return [node]
+    if isinstance(node, yaml.SequenceNode):
+        return [n for n in node.value if isinstance(n, yaml.ScalarNode)]
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair if isinstance(n, yaml.ScalarNode)]
+    return []
+
+
+def _launcher_risk(path: str, key: str, text: str, line: int | None) -> Risk:
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Config hands the cluster a shell line: hydra.launcher `{key}` {text[:120]!r} — the "
+        "submitit Slurm launcher writes it into the sbatch script, which a shell runs on the "
+        "cluster node with the user's credentials (`python train.py -m`). Read it before "
+        "launching this config.",
+        path,
+        line,
+    )
 
 
 _HOW_LOGGING = (
@@ -348,11 +483,9 @@ def _dictconfig(
         name = scalar.value.strip()
         if not name.startswith("ext://"):
             continue
-        out.claimed.add((scalar.start_mark.line + 1, scalar.value))
+        out.claimed.add((line_of(scalar) or 0, scalar.value))
         if not _logging_allowed(name[6:].strip(), own, refs=True):
-            found.append(
-                _logging_risk(path, "ext://", name[6:].strip(), scalar.start_mark.line + 1)
-            )
+            found.append(_logging_risk(path, "ext://", name[6:].strip(), line_of(scalar)))
     out.risks += found[:3]
 
 
@@ -367,13 +500,13 @@ def _entry(
     for key in ("()", "class", "filename"):
         value = fields.get(key)
         if isinstance(value, yaml.ScalarNode):
-            claimed.add((value.start_mark.line + 1, value.value))
+            claimed.add((line_of(value) or 0, value.value))
     for key in ("()", "class"):
         value = fields.get(key)
         if not isinstance(value, yaml.ScalarNode):
             continue
         target = value.value.strip()
-        line = value.start_mark.line + 1
+        line = line_of(value)
         if not _logging_allowed(target, own):
             out.append(_logging_risk(path, key, target, line))
         elif target in _list("file_handlers"):
@@ -462,20 +595,25 @@ _HOW_INI = "logging.config.fileConfig evaluates it with eval() in logging's name
 
 
 def fileconfig_risks(path: str, text: str, own: configtargets.OwnModules) -> list[Risk]:
-    """An INI text's `handler_*` sections (`class`, `args`, `kwargs`: eval) and `formatter_*`
-    sections (`class`: imported), as fileConfig reads them (its ConfigParser interpolates)."""
+    """An INI text's `handler_*` and `formatter_*` sections as fileConfig reads them (its
+    ConfigParser interpolates): `class` imported (a handler's eval'd first), and the keys
+    config_sinks.json `fileconfig_eval` names eval'd (a handler's `args`/`kwargs`, a
+    formatter's `defaults` on Python 3.12+: round 22a F12)."""
     parser = safeparse.ini_parser(interpolation=True)
     try:
         parser.read_string(text)
     except (configparser.Error, RecursionError, ValueError):
         return []
+    table = data().get("fileconfig_eval")
+    evals = table if isinstance(table, dict) else {}
     out: list[Risk] = []
     for section in parser.sections():
-        if not section.startswith(("handler_", "formatter_")):
+        prefix = next((str(p) for p in evals if section.startswith(str(p))), "")
+        if not prefix:
             continue
-        handler = section.startswith("handler_")
-        for key in ("class", "args", "kwargs") if handler else ("class",):
-            value = _ini_value(parser, section, key)
+        handler = prefix == "handler_"
+        for key in ("class", *evals[prefix]):
+            value = _ini_value(parser, section, key, raw=key in _list("fileconfig_raw"))
             if value is None:
                 continue
             if key != "class":
@@ -512,9 +650,11 @@ def _ini_file_why(parser: configparser.ConfigParser, section: str) -> str:
     return name if isinstance(name, str) and not _in_run(name) else ""
 
 
-def _ini_value(parser: configparser.ConfigParser, section: str, key: str) -> str | None:
+def _ini_value(
+    parser: configparser.ConfigParser, section: str, key: str, raw: bool = False
+) -> str | None:
     try:
-        return parser.get(section, key, fallback=None)
+        return parser.get(section, key, raw=raw, fallback=None)
     except configparser.Error:
         return parser.get(section, key, raw=True, fallback=None)
 

@@ -270,7 +270,8 @@ def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[
     found: list[tuple[str, str, int | None, list[str]]] = []
     types = path.lower().endswith(TYPE_SUFFIXES)
     seen: set[tuple[str, str, int | None]] = set()
-    for key, value, line, args in _targets(text):
+    bounds = [configformats.read_other(text)[1]]
+    for key, value, line, args in _targets(text, bounds=bounds):
         if not isinstance(value, str) or (key in TYPED_KEYS and not types):
             continue
         if (key, value, line) in seen:
@@ -283,7 +284,31 @@ def config_risks(snap: Snapshot, path: str, text: str, own: OwnModules) -> list[
             continue  # `type: adam`, `class_path: Linear`: a registry or subclass name
         elif not allowed(target, own):
             found.append((key, target, line, args))
-    return [target_risk(snap, path, key, t, line, args) for key, t, line, args in found[:3]]
+    out = [target_risk(snap, path, key, t, line, args) for key, t, line, args in found[:3]]
+    unread = next((b for b in bounds if b), "")
+    if unread and SPELLED_NEED.search(text):
+        out.append(bound_risk(path, unread))
+    return out
+
+
+def nesting_bound(exc: Exception) -> bool:
+    """libyaml's own depth bound (not the syntax: PyYAML's Python loader, under a raised
+    recursion limit, reads on)."""
+    return isinstance(exc, yaml.YAMLError) and "maximum nesting depth" in str(exc)
+
+
+def bound_risk(path: str, why: str) -> Risk:
+    """A reader of a config that spells what a loader acts on stopped at one of forkvet's
+    bounds, not at the syntax (round 22a F18): the loader may read on, so NOT verified."""
+    return Risk(
+        "code-in-data",
+        "error",
+        f"Config NOT verified for callables it names ({why}: forkvet's reader stopped at its "
+        "bound where the loader may read on): it spells a key whose loader imports and calls "
+        "what it names (`_target_`, `class_path`, a logging `class`); read it before running "
+        "anything that loads it.",
+        path,
+    )
 
 
 # HyperPyYAML's tags (SpeechBrain's `hyperparams.yaml`, load_hyperpyyaml): each imports the
@@ -346,34 +371,44 @@ _MAX_NESTED_DEPTH = 3
 _MAX_NESTED = 100  # string values re-read per text
 
 
-def _targets(text: str, depth: int = 0) -> list[tuple[str, object, int | None, list[str]]]:
+def _targets(
+    text: str, depth: int = 0, bounds: list[str] | None = None
+) -> list[tuple[str, object, int | None, list[str]]]:
     """(key, value, line, string arguments) of every `_target_` and `type` key, in every
     document of the text and in the configs its string values spell; [] when no loader
-    would read it."""
+    would read it. bounds: gets why a reader stopped at forkvet's bound (not the syntax)."""
     nested: list[tuple[str, int | None]] = []
-    out = _parsed(text, nested)
+    out = _parsed(text, nested, bounds if bounds is not None else [])
     if depth < _MAX_NESTED_DEPTH:
         for value, line in nested[:_MAX_NESTED]:
-            out += [(k, v, line, a) for k, v, _, a in _targets(value, depth + 1)]
+            out += [(k, v, line, a) for k, v, _, a in _targets(value, depth + 1, bounds)]
     return out
 
 
 def _parsed(
-    text: str, nested: list[tuple[str, int | None]]
+    text: str, nested: list[tuple[str, int | None]], bounds: list[str]
 ) -> list[tuple[str, object, int | None, list[str]]]:
     stripped = text.lstrip(" \t\r\n\ufeff")
+    deep_json = False
     if stripped[:1] in ("{", "["):
         try:
             return _walk_json(json.loads(stripped), nested)
-        except (ValueError, RecursionError):
+        except RecursionError:
+            deep_json = True  # nested past forkvet's stack: a loader's may be shallower
+        except ValueError:
             pass  # YAML flow style, or not JSON at all: the composer decides
     out: list[tuple[str, object, int | None, list[str]]] = []
     try:
         for doc in yaml.compose_all(text, Loader=_LOADER):
             if doc is not None:
                 out += _walk_yaml(doc, nested)
-    except (yaml.YAMLError, RecursionError, ValueError):
-        pass  # what was composed before the error stays
+    except (RecursionError, MemoryError):
+        bounds.append("YAML nested deeper than forkvet reads")  # round 22a F18: fail closed
+    except (yaml.YAMLError, ValueError) as exc:  # what was composed before the error stays
+        if nesting_bound(exc):
+            bounds.append("YAML nested deeper than libyaml reads (1,000 levels)")
+        elif deep_json:
+            bounds.append("JSON nested deeper than forkvet reads")
     # TOML and INI (round 20a F5): `tomllib.load` or configparser, then instantiate.
     for other in configformats.other_documents(text):
         out += [t for t in _walk_json(other, nested) if t not in out]

@@ -33,7 +33,7 @@ TAG_NEED = rx.compile(
     _TAG_START
     + r"<?!?[^\s%]{0,32}?(?:python/|%[0-9A-Fa-f]{2})|^%TAG[ \t]|"
     + _TAG_START
-    + r"(?:<!)?(?:new|name|apply|applyref|module):",
+    + r"(?:<!)?(?:new|name|apply|applyref|module|include):",
     rx.M,
 )
 # PyYAML's Reader refuses any other character (reader.py NON_PRINTABLE).

@@ -36,6 +36,7 @@ from forkvet.vet import (
     nativefiles,
     pickles,
     shellsinks,
+    toolfiles,
     weightrefs,
 )
 from forkvet.vet.compiled import compiled_risks
@@ -1276,8 +1277,7 @@ class _YamlScan:
 
     def _scan(self, f: FileEntry, found: list[Risk]) -> None:
         deadline = min(self.deadline, time.monotonic() + _YAML_FILE_SECONDS)
-        if configsinks.named(f.path):  # `.env`, `wandb/settings`: read by name (round 21a F15)
-            found += configsinks.named_risks(f.path, self.ctx.snap.read_text(f.path))
+        found += self._named(f.path)
         with self.ctx.snap.open(f.path) as fh:
             size = os.fstat(fh.fileno()).st_size
             strings = _judged_strings(f)
@@ -1329,6 +1329,18 @@ class _YamlScan:
             tags = self._tag_risks(f.path, _YamlText(fh), loader, deadline)
             # A code tag makes the file an error already: the strings it is handed add nothing.
             found += tags or said
+
+    def _named(self, path: str) -> list[Risk]:
+        """A file a tool reads by its name: `.env`, `wandb/settings` (round 21a F15), and the
+        files a developer tool executes (`.pdbrc`, `.deepspeed_env`, pylint/mypy/flake8 hooks:
+        toolfiles, round 22a F3, F5, F19)."""
+        found: list[Risk] = []
+        if configsinks.named(path):
+            found += configsinks.named_risks(path, self.ctx.snap.read_text(path))
+        if toolfiles.named(path):
+            tree = lambda top: self.own().tree(top)  # noqa: E731 (built only when asked)
+            found += toolfiles.risks(path, self.ctx.snap.read_text(path), tree)
+        return found
 
     def _gin_risks(self, path: str, text: str | None, python: bool) -> list[Risk]:
         """gin references through the file's imports (round 20a F1) naming code neither own
@@ -1417,6 +1429,9 @@ class _YamlScan:
                 hyper += 1
                 risk = configtargets.target_risk(self.ctx.snap, path, "tag", target, line, [])
                 found.append(risk)
+            elif hyper < 3 and (outside := configsinks.include_risk(path, tag, line)):
+                hyper += 1
+                found.append(outside)
             if python and hyper >= 3:
                 break
         return found

@@ -1165,6 +1165,80 @@ except Exception:
 """,
     ),
 ]
+# Round 22a F2, F12, F18, F3, F19 (fixed in round 23): the sink rules read every syntax (a
+# dictConfig kept in TOML), fileConfig's formatter `defaults` (eval'd by Python 3.12+: skipped on
+# an older one), a TOML `_target_` beside a 490-deep array (hydra-core), and the files a tool
+# executes from the working folder (pdb's `.pdbrc`, pylint's `init-hook`).
+_DEEP_TOML = "model._target_ = 'builtins.exec'\nmodel._args_ = [%r]\nsweep.grid = %s1%s\n"
+CASES += [
+    Case(
+        "hydra-instantiate",
+        "logging-dictconfig-toml",
+        "logging.toml",
+        ("tomllib", "logging.config"),
+        """
+open(P, 'w').write('version = 1\\n[handlers.audit]\\n"()" = "builtins.open"\\n'
+                   'file = %r\\nmode = "w"\\n[root]\\nhandlers = []\\n' % MARK)
+""",
+        """
+import logging.config, tomllib
+try:
+    logging.config.dictConfig(tomllib.load(open(P, 'rb')))
+except Exception:
+    pass  # an open() is no handler: dictConfig fails after it ran
+""",
+    ),
+    Case(
+        "config-string-eval",
+        "logging-fileconfig-formatter-defaults",
+        "logging.conf",
+        ("logging.config",),
+        f"""
+head = {_INI_HEAD!r}.replace('keys=\\n', 'keys=f\\n') + 'formatter=f\\nargs=(sys.stderr,)\\n'
+form = '[formatter_f]\\nformat=%%(message)s\\ndefaults=' + ({_PAYLOAD!r} % MARK).replace('%', '%%')
+open(P, 'w').write(head + form + '\\n')
+""",
+        "import logging.config\nlogging.config.fileConfig(P)\n",
+        gate="import sys\nassert sys.version_info >= (3, 12), 'formatter defaults: Python 3.12+'",
+    ),
+    Case(
+        "hydra-instantiate",
+        "toml-target-past-forkvets-stack",
+        "train.toml",
+        ("hydra", "tomllib"),
+        f"open(P, 'w').write({_DEEP_TOML!r} % (CODE, '[' * 490, ']' * 490))",
+        """
+import tomllib
+from hydra.utils import instantiate
+instantiate(tomllib.load(open(P, 'rb'))['model'])
+""",
+    ),
+    Case(
+        "config-string-eval",
+        "pdbrc",
+        ".pdbrc",
+        ("pdb",),
+        "open(P, 'w').write(CODE + '\\ncontinue\\n')",
+        """
+import io, pdb
+os.chdir(os.path.dirname(P))
+pdb.Pdb(stdin=io.StringIO(''), stdout=io.StringIO()).run('x = 1')
+""",
+    ),
+    Case(
+        "config-string-eval",
+        "pylint-init-hook",
+        ".pylintrc",
+        ("pylint",),
+        "open(P, 'w').write('[MAIN]\\ninit-hook=' + CODE + '\\n')",
+        """
+os.chdir(os.path.dirname(P))
+open('m.py', 'w').write('x = 1\\n')
+from pylint.lint import Run
+Run(['m.py'], exit=False)
+""",
+    ),
+]
 # Loaders whose files another loader's case covers.
 # Round 22 (outside attack, round 21a F1, F2, F7, L1): streams found by what their decoders
 # accept, the CRLF checkout git's attributes make of a binary pickle, torch.export programs.
