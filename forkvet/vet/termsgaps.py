@@ -65,8 +65,11 @@ def _patterns() -> dict[str, rx.Pattern[str]]:
 _ARTEFACTS = weightsdocs._SUBJECT  # the model's artefacts (data/artefact_words.json)
 # A sentence that limits or negates: a license named in it no longer explains it.
 _LIMITING = rx.compile(
-    r"\b(?:not|no|only|except|excluding|but|however|unless|without|nor|never|solely|strictly)\b"
+    r"\b(?:not|no|only|except|excluding|unless|without|nor|never|solely|strictly)\b"
 )
+
+
+_MARKS = str.maketrans({c: " " for c in "[]`*_\"'"})
 
 
 def terms_sentence(sentence: str, strict: bool = False) -> bool:
@@ -74,9 +77,11 @@ def terms_sentence(sentence: str, strict: bool = False) -> bool:
     License section, a terms document or text added to a license (any subject)."""
     if sentence.lstrip().startswith("|"):
         return False  # a table row: the row and column readers read it (licenseterms)
-    s = " ".join(fold(sentence).lower().split())
-    if len(s) > 800 or len(s.split()) < 3 or sentence.rstrip("*_`:) \n").endswith("?"):
+    s = " ".join(fold(sentence).lower().translate(_MARKS).split())
+    if len(s) > 800 or len(s.split()) < 4 or sentence.rstrip("*_`:) \n").endswith("?"):
         return False  # a question states nothing: its answer is read (refused_question)
+    if sentence.lstrip().startswith("#"):
+        return False  # a heading names a topic; its section's sentences state the terms
     p = _patterns()
     s = p["idioms"].sub(" ", s)
     if not p["terms"].search(s):
@@ -94,7 +99,8 @@ def terms_sentence(sentence: str, strict: bool = False) -> bool:
 _CUT = rx.compile(r"[.!?](?:\s|$)|\n[ \t]*\n|\n[ \t]*(?:[-*+#|>]|\d{1,3}[.)]\s)")
 _PROSE_NOISE = rx.compile(
     r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|\]\([^)\n]{0,500}\)|<[^>\n]{0,300}>|"
-    r"\b(?:https?://|www\.)\S*"
+    # A link's reference definition (`[license]: LICENSE.txt`): an address, not a sentence.
+    r"(?m:^[ \t]*\[[^\]\n]{1,200}\]:[ \t]*\S+[^\n]*$)|\b(?:https?://|www\.)\S*"
 )
 
 
