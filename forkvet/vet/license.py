@@ -1387,6 +1387,7 @@ def _terms_beside_templates(
             # its own sentences ("released under different licensing terms") from added ones.
             continue
         spdx_ids = sorted(i for i in ids if i)
+        own = path in texts and bool(spdx_ids)  # a license file with a template: text added
         templates = " " + " ".join(licensedb.template_tokens(i) for i in spdx_ids) + " "
         grams = _grams(templates)
         body = COPYRIGHT_LINE.sub(" ", text[:MAX_LICENSE_CHARS])
@@ -1404,7 +1405,7 @@ def _terms_beside_templates(
             said += _restricted_named(sentence, path)
             if not elsewhere and _terms_elsewhere(ctx, sentence):
                 elsewhere = " ".join(sentence.split())[:160]
-            if not added and termsgaps.terms_sentence(sentence):  # round 23, 22d F15
+            if not added and own and termsgaps.terms_sentence(sentence):  # round 23, 22d F15
                 added = " ".join(sentence.split())[:160]
         for m, t in _dedupe(said)[:3]:
             if any(f.match.spdx == m.spdx and f.match.path == path for f in found):

@@ -28,13 +28,14 @@ from forkvet import rx
 from forkvet.snapshot import FileEntry
 from forkvet.vet import weightsdocs
 from forkvet.vet.context import Context
-from forkvet.vet.licenseterms import RESTRICTIVE_CLAUSES, clauses
+from forkvet.vet.licenseterms import RESTRICTIVE_CLAUSES, clauses, known_license
 from forkvet.vet.readmereader import (
     _CODE_SUBJECT,
     _DATA_SUBJECT,
     _license_at_url,
     _license_sections,
     _named,
+    _statements,
     unknown_license_name,
 )
 from forkvet.vet.shown import vocab
@@ -69,7 +70,7 @@ _LIMITING = rx.compile(
 )
 
 
-_MARKS = str.maketrans({c: " " for c in "[]`*_\"'"})
+_MARKS = str.maketrans({c: " " for c in "[]`*\"'"})
 
 
 def terms_sentence(sentence: str, strict: bool = False) -> bool:
@@ -86,14 +87,27 @@ def terms_sentence(sentence: str, strict: bool = False) -> bool:
     s = p["idioms"].sub(" ", s)
     if not p["terms"].search(s):
         return False
-    restrictive = any(c in RESTRICTIVE_CLAUSES for c in clauses(s))
-    if not restrictive and not _LIMITING.search(s) and p["explained"].search(s):
-        return False  # "released under the MIT license", "see LICENSE", "please cite"
+    found = clauses(s)
+    restrictive = any(c in RESTRICTIVE_CLAUSES for c in found)
+    if not restrictive and "commercial-contact" in found:
+        return False  # an offer beside a license: the README and license readers judge it
+    plain = not restrictive and not _LIMITING.search(s)
+    if plain and (p["explained"].search(s) or _names_known_license(s)):
+        return False  # "released under the MIT license", "see LICENSE", "may be sold"
     if _DATA_SUBJECT.search(s) and not (_CODE_SUBJECT.search(s) or _ARTEFACTS.search(s)):
         return False  # a data set's terms: reported apart (modelterms.dataset_terms)
     if strict or restrictive or p["strong"].search(s):
         return True
     return bool(p["subject"].search(s) or _ARTEFACTS.search(s))
+
+
+def _names_known_license(s: str) -> bool:
+    """The sentence names a license forkvet knows ("Weights: Llama 2 Community License"): the
+    license readers judge it, whatever it grants."""
+    if known_license(s):
+        return True
+    names = [m.group(1) for m in _statements(s)[:5]]
+    return bool(names) and all(_named(n, "", "readme", 0.6) for n in names)
 
 
 _CUT = rx.compile(r"[.!?](?:\s|$)|\n[ \t]*\n|\n[ \t]*(?:[-*+#|>]|\d{1,3}[.)]\s)")
@@ -121,7 +135,7 @@ def document_gap(path: str, text: str, strict: bool = False) -> str:
     """What in one document is terms forkvet cannot explain ("" if nothing): an unexplained
     terms sentence (every sentence of its License sections counts), or a question about terms
     answered "No"."""
-    text = text[:MAX_DOC_CHARS]
+    text = _FRONT.sub("", text[:MAX_DOC_CHARS], count=1)  # front matter: the card reader's
     for section in [text] if strict else _license_sections(text):
         for piece in pieces(section):
             if terms_sentence(piece, strict=True):
