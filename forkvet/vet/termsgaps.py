@@ -189,6 +189,17 @@ def _terms_named(f: FileEntry) -> bool:
     return bool(_TERMS_NAME.search(stem))
 
 
+@cache
+def _not_terms_name() -> rx.Pattern[str]:
+    return rx.compile(r"(?i)" + "|".join(vocab()["not_terms_docs"]))
+
+
+def _not_terms(name: str) -> bool:
+    """A document that is not the repository's terms for its users, or one a license reader
+    reads already (`CONTRIBUTING.md`, `AGENTS.md`, `ThirdPartyNotices.txt`, a license file)."""
+    return bool(_not_terms_name().search(name))
+
+
 def documents(ctx: Context, readmes: list[tuple[str, str]]) -> list[tuple[str, str, bool]]:
     """(path, text, strict) of the documents a person reads for terms: the READMEs given, the
     weights' own documents, and the prose files at the root, in `.github/` and in `docs/`
@@ -202,8 +213,8 @@ def documents(ctx: Context, readmes: list[tuple[str, str]]) -> list[tuple[str, s
         )
         if f.path in seen or not (own or shallow) or f.suffix not in weightsdocs._PROSE:
             continue
-        if weightsdocs._LICENSE_LIKE.search(f.name):
-            continue  # a license file: read with its templates subtracted (license.py)
+        if weightsdocs._LICENSE_LIKE.search(f.name) or _not_terms(f.name):
+            continue  # a license or notice file (license.py), a contributing guide
         seen.add(f.path)
         text = (ctx.snap.read_text(f.path) or "")[:MAX_DOC_CHARS]
         out.append((f.path, text, _terms_named(f) and not own))
