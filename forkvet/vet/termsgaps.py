@@ -66,7 +66,7 @@ def _patterns() -> dict[str, rx.Pattern[str]]:
 _ARTEFACTS = weightsdocs._SUBJECT  # the model's artefacts (data/artefact_words.json)
 # A sentence that limits or negates: a license named in it no longer explains it.
 _LIMITING = rx.compile(
-    r"\b(?:not|no|only|except|excluding|unless|without|nor|never|solely|strictly)\b"
+    r"\b(?:not|no|only|except|excluding|unless|without|nor|never|nowhere|solely|strictly)\b"
 )
 
 
