@@ -41,6 +41,9 @@ def test_controls_stay_yes(vet_repo: Vet) -> None:
         "The code and the pretrained weights may be used commercially.",
         "Commercial use is permitted under the MIT license.",
         "We thank the authors of ResNet for releasing their code under a permissive license.",
+        "We compare our model with commercial systems such as Google Translate.",
+        "Our model outperforms proprietary models in terms of accuracy.",
+        "The pretrained weights are licensed separately; see WEIGHTS_LICENSE.",
     ):
         assert _commercial(vet_repo, {"README.md": _readme(text)}) is True, text
     faq = "## FAQ\n\n### Can I use the pretrained weights commercially?\n\nYes, under MIT.\n"
@@ -48,7 +51,7 @@ def test_controls_stay_yes(vet_repo: Vet) -> None:
     header = "// Copyright (c) 2024 Example Labs. Licensed under the MIT license.\n"
     assert _commercial(vet_repo, {"src/op.cuh": header + "__device__ int f();\n"}) is True
     table = "| Model | Commercial use |\n|---|---|\n| tiny | :white_check_mark: |\n"
-    assert _commercial(vet_repo, {"README.md": _readme(table)}) is True
+    assert _commercial(vet_repo, {"README.md": _readme(table), "WEIGHTS_LICENSE": MIT}) is True
 
 
 # -- F2: the README's other sections are read by the one reader ------------------------------
@@ -64,6 +67,12 @@ def test_controls_stay_yes(vet_repo: Vet) -> None:
         "Commercial licenses for the pretrained weights are available from Acme Inc.",
         "Startups and enterprises: please purchase a license before using the weights.",
         "The pretrained weights may only be used in non-revenue-generating projects.",
+        "The pretrained weights are for internal research and development only.",
+        "The pretrained weights must not be deployed in production.",
+        "Using the pretrained weights in a paid app or service is not allowed.",
+        "The pretrained weights may not be used to build a product that competes with Acme.",
+        "The pretrained weights are licensed to Acme customers; others need a subscription.",
+        "The pretrained weights may be deployed on Acme hardware and nowhere else.",
     ],
 )
 def test_readme_sections_are_read_for_terms(vet_repo: Vet, sentence: str) -> None:
