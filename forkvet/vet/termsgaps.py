@@ -30,7 +30,6 @@ from forkvet.vet import weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import RESTRICTIVE_CLAUSES, clauses, known_license
 from forkvet.vet.readmereader import (
-    _CODE_SUBJECT,
     _DATA_SUBJECT,
     _license_at_url,
     _license_sections,
@@ -63,6 +62,7 @@ def _patterns() -> dict[str, rx.Pattern[str]]:
     }
 
 
+_CODE = rx.compile(r"\b(?:code|software|source|scripts?)\b")
 _ARTEFACTS = weightsdocs._SUBJECT  # the model's artefacts (data/artefact_words.json)
 # A sentence that limits or negates: a license named in it no longer explains it.
 _LIMITING = rx.compile(
@@ -94,8 +94,8 @@ def terms_sentence(sentence: str, strict: bool = False) -> bool:
     plain = not restrictive and not _LIMITING.search(s)
     if plain and (p["explained"].search(s) or _names_known_license(s)):
         return False  # "released under the MIT license", "see LICENSE", "may be sold"
-    if _DATA_SUBJECT.search(s) and not (_CODE_SUBJECT.search(s) or _ARTEFACTS.search(s)):
-        return False  # a data set's terms: reported apart (modelterms.dataset_terms)
+    if _DATA_SUBJECT.search(s) and not (_CODE.search(s) or _ARTEFACTS.search(s)):
+        return False  # a data set's terms ("images in this repository"): reported apart
     if strict or restrictive or p["strong"].search(s):
         return True
     return bool(p["subject"].search(s) or _ARTEFACTS.search(s))
