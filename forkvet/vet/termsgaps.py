@@ -70,6 +70,7 @@ _LIMITING = rx.compile(
 )
 
 
+_ADDRESS = rx.compile(r"\b(?:https?://|www\.)\S*")
 _MARKS = str.maketrans({c: " " for c in "[]`*\"'"})
 
 
@@ -78,6 +79,7 @@ def terms_sentence(sentence: str, strict: bool = False) -> bool:
     License section, a terms document or text added to a license (any subject)."""
     if sentence.lstrip().startswith("|"):
         return False  # a table row: the row and column readers read it (licenseterms)
+    sentence = _ADDRESS.sub(" ", sentence)  # an address's words (`/blob/master/LICENSE`)
     s = " ".join(fold(sentence).lower().translate(_MARKS).split())
     if len(s) > 800 or len(s.split()) < 4 or sentence.rstrip("*_`:) \n").endswith("?"):
         return False  # a question states nothing: its answer is read (refused_question)
