@@ -73,6 +73,7 @@ def test_controls_stay_yes(vet_repo: Vet) -> None:
         "The pretrained weights may not be used to build a product that competes with Acme.",
         "The pretrained weights are licensed to Acme customers; others need a subscription.",
         "The pretrained weights may be deployed on Acme hardware and nowhere else.",
+        "A modell súlyai kizárólag nem kereskedelmi célra használhatók fel.",  # Hungarian
     ],
 )
 def test_readme_sections_are_read_for_terms(vet_repo: Vet, sentence: str) -> None:

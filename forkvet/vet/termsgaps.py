@@ -26,7 +26,7 @@ from functools import cache
 
 from forkvet import rx
 from forkvet.snapshot import FileEntry
-from forkvet.vet import weightsdocs
+from forkvet.vet import termsdocs, weightsdocs
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import RESTRICTIVE_CLAUSES, clauses, known_license
 from forkvet.vet.readmereader import (
@@ -143,9 +143,21 @@ def document_gap(path: str, text: str, strict: bool = False) -> str:
             if terms_sentence(piece, strict=True):
                 return _said(path, piece, "in its License section" if not strict else "")
     for piece in [] if strict else pieces(text):
-        if terms_sentence(piece):
+        if terms_sentence(piece) or _unread_commerce(piece, text):
             return _said(path, piece, "")
     return refused_question(path, text)
+
+
+_ENGLISH_COMMERCE = rx.compile(r"(?i)\b(?:non-?)?commercial")
+
+
+def _unread_commerce(piece: str, text: str) -> bool:
+    """A sentence with the stem of "commercial" in a language forkvet has no terms words for
+    (Hungarian "kereskedelmi", Polish "komercyjny"): read nowhere, so a gap, as in a License
+    section (termsdocs.unread_language)."""
+    if not termsdocs._COMMERCE_STEM.search(piece) or _ENGLISH_COMMERCE.search(piece):
+        return False  # the English word is read by the terms phrases
+    return bool(termsdocs.unread_language(piece, text))
 
 
 def _said(path: str, piece: str, where: str) -> str:
