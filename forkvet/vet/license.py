@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from forkvet import rx, safeparse
 from forkvet.report import Finding, LicenseInfo, LicenseMatch
@@ -15,9 +16,11 @@ from forkvet.vet import (
     licensegaps,
     modelterms,
     termsdocs,
+    termsgaps,
     weightsdocs,
 )
 from forkvet.vet.context import Context
+from forkvet.vet.languages import EXTENSIONS
 from forkvet.vet.licensesections import (
     custom_ref,
     says_choice,
@@ -76,6 +79,7 @@ from forkvet.vet.readmereader import names_a_license as names_a_license  # weigh
 from forkvet.vet.readmereader import (
     spdx_from_name as spdx_from_name,
 )
+from forkvet.vet.shown import vocab
 from forkvet.vet.textnorm import COPYRIGHT_LINE, fold
 
 CHECK = "license"
@@ -345,6 +349,7 @@ def _gaps(ctx: Context, texts: dict[str, str]) -> list[_Found]:
     gaps = licensegaps.gaps(ctx, documents, sections)
     gaps += _unknown_names(ctx) + _unknown_titles(texts)
     gaps += termsdocs.gaps(ctx, sections)  # documents it cannot read (round 22)
+    gaps += termsgaps.gaps(ctx, readmes + other_readmes(ctx))  # unexplained terms (round 23)
     if len(legal) > MAX_LICENSE_FILES:  # files named for terms past those read (20c, F7)
         unread = len(legal) - MAX_LICENSE_FILES
         gaps.append((legal[MAX_LICENSE_FILES], f"{unread} terms files unread"))
@@ -891,6 +896,15 @@ def _reuse_restrictions(ctx: Context) -> list[_Found]:
     return out
 
 
+@cache
+def _header_kinds() -> frozenset[str]:
+    """Every source kind whose opening comments are read for terms (round 23, 22d F16: a
+    restriction in `upfirdn2d.cuh` is the one in the `.cu` beside it): the languages check's
+    extensions and the other code kinds of `data/terms_vocab.json`, not notebooks or markup."""
+    kinds = set(_HEADER_SUFFIXES) | set(EXTENSIONS) | set(vocab()["header_suffixes"])
+    return frozenset(kinds - {".ipynb", ".html", ".css"})
+
+
 def _header_restriction(head: str) -> tuple[str, Terms] | None:
     """What one file's header says that does not plainly allow commercial use: the license it
     names (an SPDX identifier, a known license, "licensed under X") when that does not, or
@@ -929,7 +943,7 @@ def _header_restrictions(ctx: Context) -> list[_Found]:
     own = [
         f
         for f in ctx.snap.files
-        if f.suffix in _HEADER_SUFFIXES and not f.vendored and f.path.count("/") <= _HEADER_DEPTH
+        if f.suffix in _header_kinds() and not f.vendored and f.path.count("/") <= _HEADER_DEPTH
     ]
     own.sort(key=lambda f: f.path.count("/"))
     hits: list[tuple[str, str, Terms]] = []
@@ -1373,11 +1387,12 @@ def _terms_beside_templates(
             # its own sentences ("released under different licensing terms") from added ones.
             continue
         spdx_ids = sorted(i for i in ids if i)
+        own = path in texts and bool(spdx_ids)  # a license file with a template: text added
         templates = " " + " ".join(licensedb.template_tokens(i) for i in spdx_ids) + " "
         grams = _grams(templates)
         body = COPYRIGHT_LINE.sub(" ", text[:MAX_LICENSE_CHARS])
         said: list[tuple[LicenseMatch, Terms]] = []
-        elsewhere = ""
+        elsewhere = added = ""
         # Sentences end at . ! ? or a blank line ("licensed separately; see WEIGHTS_LICENSE"
         # is one sentence: the file it names is read).
         parts = rx.split(r"[.!?]\s|\n\s*\n", fold(body))[:_MAX_BESIDE_SENTENCES]
@@ -1390,23 +1405,31 @@ def _terms_beside_templates(
             said += _restricted_named(sentence, path)
             if not elsewhere and _terms_elsewhere(ctx, sentence):
                 elsewhere = " ".join(sentence.split())[:160]
+            if not added and own and termsgaps.terms_sentence(sentence):  # round 23, 22d F15
+                added = " ".join(sentence.split())[:160]
         for m, t in _dedupe(said)[:3]:
             if any(f.match.spdx == m.spdx and f.match.path == path for f in found):
                 continue  # the file's own license (its title or grant)
             m.name = f"{m.name} (named beside the license text in {path})"
             out.append(_Found(m, t, t.obligations, "other", "extra"))
         if elsewhere:
-            terms = Terms(
-                "custom-restricted",
-                None,
-                (f"Terms kept outside the repository: {elsewhere!r}: read them first",),
-            )
-            name = f"Weights under terms the repository does not hold ({path}: {elsewhere!r})"
-            match, _ = _item(
-                custom_ref("", f"Terms-Elsewhere-{path}"), name, terms, path, 0.5, "file"
-            )
-            out.append(_Found(match, terms, terms.obligations, "code", "extra"))
+            out.append(_elsewhere(path, elsewhere))
+        elif added and not said:
+            # Terms added to a license text that nothing explains ("the model weights are not
+            # covered by the license above"): the one terms reader's gap (termsgaps).
+            out.append(_gap(path, f"text added to the license text: {added!r}", "code"))
     return out
+
+
+def _elsewhere(path: str, sentence: str) -> _Found:
+    terms = Terms(
+        "custom-restricted",
+        None,
+        (f"Terms kept outside the repository: {sentence!r}: read them first",),
+    )
+    name = f"Weights under terms the repository does not hold ({path}: {sentence!r})"
+    match, _ = _item(custom_ref("", f"Terms-Elsewhere-{path}"), name, terms, path, 0.5, "file")
+    return _Found(match, terms, terms.obligations, "code", "extra")
 
 
 def _readme_terms_elsewhere(ctx: Context) -> list[_Found]:

@@ -469,8 +469,10 @@ _CLAUSES: dict[str, rx.Pattern[str]] = {
         # mark of refusal in any cell of the row: code yes, weights no is not a plain yes).
         r"\bcommercial(?:ly)?(?:\s+(?:use|usage|uses|purposes?|licen[sc]e|applications?|"
         r"deployment|products?))?\s*(?:[:=|]|\s[-–])\s*(?:[^|\n]{0,40}\|\s*){0,6}?[*_`\s]*"
-        r"(?:(?:no|nope|nah|never|not\s+(?:allowed|permitted|granted|ok|okay))"
-        r"\s*(?:[.!,;)|*_`\n]|$)|[\u2717\u2718\u274c\u274e\u00d7\U0001f6ab\u26d4])|"
+        # A refusal: a word, "N" (a Y/N column), or a mark as GitHub shows it (a shortcode is
+        # read as its mark: `:x:` is ❌; ✖ heavy, ☒ a crossed box: round 23, 22d F14).
+        r"(?:(?:no|nope|nah|never|n|not\s+(?:allowed|permitted|granted|ok|okay))"
+        r"\s*(?:[.!,;)|*_`\n]|$)|[\u2716\u2717\u2718\u2612\u274c\u274e\u00d7\U0001f6ab\u26d4])|"
         # A prohibition, then a commercial use within the sentence: "You may not use the
         # Software for any commercial purpose", "... or use it in a commercial product".
         rf"{_FORBID}\s+(?:be\s+)?{_USE_VERB}[^.;:\n]{{0,80}}?\b(?:for|in|into|as|within)\s+"

@@ -40,6 +40,7 @@ from forkvet.vet.licenseterms import (
     spdx_terms,
     table_columns,
 )
+from forkvet.vet.shown import as_shown
 from forkvet.vet.textnorm import COPYRIGHT_LINE, fold, normalize_tokens
 
 MAX_LICENSE_CHARS = 200_000
@@ -749,9 +750,14 @@ _README_STATEMENT = rx.compile(
 _LICENSE_LINE = rx.compile(r"^\W{0,4}licen[sc]e\W{0,3}\s*[:：]\s*\**([^\n]{2,80})$", rx.I | rx.M)
 
 
+# A License heading as GitHub renders it, whatever its markup (round 23, 22d F11): Markdown
+# `#`s or an HTML `<h2 align="center">`, then an emoji or a symbol, a section number ("7.",
+# "2.1"), then the word; the section ends at the next heading of either kind.
 _LICENSE_SECTION = rx.compile(
-    r"^(?:#{1,6}|\*\*)?[ \t]*(?:licen[sc]e|licensing|terms of use|copyright)\b[^\n]*\n"
-    r"(?:[=\-~^]{3,}[ \t]*\n)?(.*?)(^#{1,6}\s|^\S[^\n]*\n[=\-~^]{3,}\s*$|\Z)",
+    r"^(?:(?:#{1,6}|<h[1-6]\b[^>\n]{0,200}>)[ \t]*(?:[^\pL\pN\s]{1,8}[ \t]*)?"
+    r"(?:\d{1,3}(?:\.\d{1,3})*\.?[ \t]+)?|\*\*)?[ \t]*"
+    r"(?:licen[sc]e|licensing|terms of use|copyright)\b[^\n]*\n"
+    r"(?:[=\-~^]{3,}[ \t]*\n)?(.*?)(^#{1,6}\s|^<h[1-6]\b|^\S[^\n]*\n[=\-~^]{3,}\s*$|\Z)",
     rx.I | rx.M | rx.S,
 )
 
@@ -842,7 +848,8 @@ def readme_licenses(path: str, text: str) -> list[tuple[LicenseMatch, Terms]]:
     # Restrictive terms anywhere in the README ("intended and licensed for research use only").
     restrictive: list[str] = []
     read = 0
-    shown = text + _badge_texts(text) + (table_columns(text[:200_000]) if "|" in text else "")
+    seen = as_shown(text[:200_000])  # `:x:` as ❌, an HTML table as a table (round 23)
+    shown = text + _badge_texts(text) + (table_columns(seen) if "|" in seen else "")
     for sentence in _SENTENCE_END.split(fold(shown)):
         if not _may_restrict(sentence.lower()):
             continue

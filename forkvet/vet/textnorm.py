@@ -16,6 +16,7 @@ from collections.abc import Callable
 from importlib import resources
 
 from forkvet import rx
+from forkvet.vet.shown import as_shown
 
 COPYRIGHT_LINE = rx.compile(
     # A run of comment marks and blanks (RE2 is linear; the words start with none of them).
@@ -105,7 +106,7 @@ def fold(text: str) -> str:
     dropped, Cyrillic/Greek look-alike letters read as Latin. A hostile file cannot hide
     "non-commercial" from a pattern by spelling it with a soft hyphen or a Cyrillic o, an
     HTML entity, a tag, Markdown emphasis or spaces between its letters."""
-    text = _rendered(text)
+    text = _rendered(as_shown(text))  # shortcodes and HTML tables as shown (round 23)
     if not text.isascii():
         if "\u202e" in text:
             text = _OVERRIDDEN.sub(lambda m: m.group(1)[::-1], text)
