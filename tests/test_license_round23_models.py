@@ -1,0 +1,70 @@
+"""Round 23 (outside attack round 22d, F1, F5, F8, F9, F10, F13): a commercial "yes" needs every
+download explained. A model a library picks itself, a dependency fetched from a version-control
+address, a model named at run time, terms inside other weights formats, loaders and address
+forms the one search did not know, and base models in prose each once answered MIT, commercial
+use yes; each is a gap or a restriction now, and the controls stay "yes"."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from forkvet.report import Report
+from tests.conftest import license_text
+
+Vet = Callable[..., Report]
+CODE = {"train.py": "import torch\n", "README.md": "# TinyNet\n\nTrain with train.py.\n"}
+MIT = license_text("MIT.txt").replace("<year> <copyright holders>", "2024 Example Labs")
+_RUNS = itertools.count()
+
+
+def _answer(vet_repo: Vet, files: dict[str, str | bytes]) -> bool | None:
+    """The commercial-use answer for MIT code plus the files (a fresh repository each call)."""
+    lic = vet_repo({"LICENSE": MIT, **CODE, **files}, name=f"r23m{next(_RUNS)}").license
+    assert lic.spdx == "MIT"
+    return lic.commercial_use
+
+
+# -- F1: models a library picks itself ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "code",
+    [
+        'from transformers import pipeline\np = pipeline("video-classification")\n',
+        'from transformers import pipeline\np = pipeline(task="video-classification")\n',
+        'from transformers import pipeline\nTASK = "video-classification"\np = pipeline(TASK)\n',
+        'from transformers import pipeline\np = pipeline("ner", device=0)\n',
+        'import torchvision\nm = torchvision.models.vit_h_14(weights="DEFAULT")\n',
+        "from torchvision.models import regnet_y_128gf, RegNet_Y_128GF_Weights\n"
+        "m = regnet_y_128gf(weights=RegNet_Y_128GF_Weights.DEFAULT)\n",
+        "import torchvision\n"
+        'm = torchvision.models.get_model("regnet_y_128gf", weights="DEFAULT")\n',
+        'from TTS.api import TTS\ntts = TTS("tts_models/multilingual/multi-dataset/xtts_v2")\n',
+        'from TTS.api import TTS\ntts = TTS("tts_models/en/ljspeech/vits")\n',
+        'from audiocraft.models import MusicGen\nm = MusicGen.get_pretrained("melody")\n',
+        "import torchaudio\nbundle = torchaudio.pipelines.MMS_FA\nm = bundle.get_model()\n",
+        'from gpt4all import GPT4All\nm = GPT4All("orca-mini-3b-gguf2-q4_0.gguf")\n',
+    ],
+)
+def test_library_picks_the_model(vet_repo: Vet, code: str) -> None:
+    assert _answer(vet_repo, {"infer.py": code}) is not True
+
+
+def test_library_command_line_picks_the_model(vet_repo: Vet) -> None:
+    run = "tts --text hi --model_name tts_models/multilingual/multi-dataset/xtts_v2\n"
+    assert _answer(vet_repo, {"run.sh": run}) is not True
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'from transformers import pipeline\np = pipeline("sentiment-analysis")\n',
+        'from transformers import pipeline\np = pipeline("text-generation", model="gpt2")\n',
+        'import torchvision\nm = torchvision.models.resnet50(weights="DEFAULT")\n',
+        "import torchvision\nm = torchvision.models.vit_b_16(weights=None)\n",
+        "import torchaudio\nbundle = torchaudio.pipelines.WAV2VEC2_ASR_BASE_960H\n",
+    ],
+)
+def test_library_documented_permissive_stays_yes(vet_repo: Vet, code: str) -> None:
+    assert _answer(vet_repo, {"infer.py": code}) is True
