@@ -7,6 +7,7 @@ use yes; each is a gap or a restriction now, and the controls stay "yes"."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 
 import pytest
@@ -67,4 +68,69 @@ def test_library_command_line_picks_the_model(vet_repo: Vet) -> None:
     ],
 )
 def test_library_documented_permissive_stays_yes(vet_repo: Vet, code: str) -> None:
+    assert _answer(vet_repo, {"infer.py": code}) is True
+
+
+# -- F10: loaders and address forms the one search did not know --------------------------------
+NC = "facebook/musicgen-melody"  # CC-BY-NC-4.0 in forkvet/data/hub_models.json
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {
+            "load.py": f'from huggingface_hub import HfFileSystem\nHfFileSystem().open("hf://{NC}/x.bin")\n'
+        },
+        {"load.py": f'import pandas as pd\ndf = pd.read_json("hf://{NC}/config.json")\n'},
+        {"chat.py": 'import ollama\nr = ollama.chat(model="command-r", messages=[])\n'},
+        {"chat.py": 'from langchain_community.llms import Ollama\nm = Ollama(model="command-r")\n'},
+        {"run.sh": "llama-cli -hf acme-lab/tiny-GGUF -p hi\n"},
+        {"load.py": 'm = AutoModel.from_pretrained("/".join(["facebook", "musicgen-melody"]))\n'},
+        {"load.py": 'm = PeftModel.from_pretrained(base, "acme-lab/tiny-adapter")\n'},
+        {"load.py": 'pipe.load_lora_weights("acme-lab/tiny-style-lora")\n'},
+        {"load.py": 'pipe.load_textual_inversion("sd-concepts-library/cat-toy")\n'},
+        {
+            "model/config.json": json.dumps(
+                {"auto_map": {"AutoModel": "acme-lab/tiny-nc--m.TinyModel"}}
+            )
+        },
+    ],
+)
+def test_loader_forms_are_loads(vet_repo: Vet, files: dict[str, str | bytes]) -> None:
+    assert _answer(vet_repo, files) is not True
+
+
+def test_loader_local_arguments_stay_yes(vet_repo: Vet) -> None:
+    code = (
+        'pipe.load_lora_weights("./loras", weight_name="style.safetensors")\n'
+        'm = PeftModel.from_pretrained(base, "outputs/adapter.bin")\n'
+        "import ollama\n"
+    )
+    assert _answer(vet_repo, {"load.py": code}) is True
+
+
+# -- F8: a model named at run time --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import sys\nm = AutoModel.from_pretrained(sys.argv[1])\n",
+        'import os\nm = AutoModel.from_pretrained(os.environ["MODEL_ID"])\n',
+        'import os\nm = AutoModel.from_pretrained(os.getenv("MODEL_ID"))\n',
+        "m = AutoModel.from_pretrained(input())\n",
+        "import sys\np = snapshot_download(repo_id=sys.argv[1])\n",
+        "import argparse\np = argparse.ArgumentParser()\n"
+        'p.add_argument("--model", type=str)\nargs = p.parse_args()\n'
+        "m = AutoModel.from_pretrained(args.model)\n",
+    ],
+)
+def test_model_named_at_run_time_is_a_gap(vet_repo: Vet, code: str) -> None:
+    assert _answer(vet_repo, {"infer.py": code}) is not True
+
+
+def test_option_with_a_permissive_default_stays_yes(vet_repo: Vet) -> None:
+    code = (
+        "import argparse\np = argparse.ArgumentParser()\n"
+        'p.add_argument("--model", default="openai-community/gpt2")\nargs = p.parse_args()\n'
+        "m = AutoModel.from_pretrained(args.model)\n"
+    )
     assert _answer(vet_repo, {"infer.py": code}) is True
