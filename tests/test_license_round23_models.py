@@ -134,3 +134,36 @@ def test_option_with_a_permissive_default_stays_yes(vet_repo: Vet) -> None:
         "m = AutoModel.from_pretrained(args.model)\n"
     )
     assert _answer(vet_repo, {"infer.py": code}) is True
+
+
+# -- F5: code fetched from a version-control address -------------------------------------------
+_3DGS = "https://github.com/graphdeco-inria/diff-gaussian-rasterization"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {".gitmodules": f'[submodule "r"]\n\tpath = r\n\turl = {_3DGS}\n'},
+        {"requirements.txt": f"torch\ngit+{_3DGS}.git\n"},
+        {
+            ".gitmodules": '[submodule "s"]\n\tpath = s\n\turl = https://github.com/NVlabs/SegFormer\n'
+        },
+        {"requirements.txt": "git+https://github.com/facebookresearch/mae.git\n"},
+        {"requirements.txt": "torch\nsmplx\n"},
+        # a dependency no table names: its license is not seen, a gap
+        {"requirements.txt": "git+https://github.com/acme-lab/tiny-ops.git@v1\n"},
+        {".gitmodules": '[submodule "o"]\n\tpath = o\n\turl = git@gitlab.com:acme/ops.git\n'},
+        {"setup.sh": "pip install git+https://github.com/acme-lab/tiny-ops\n"},
+    ],
+)
+def test_vcs_dependency_without_a_known_license(
+    vet_repo: Vet, files: dict[str, str | bytes]
+) -> None:
+    assert _answer(vet_repo, files) is not True
+
+
+def test_vcs_dependency_known_permissive_stays_yes(vet_repo: Vet) -> None:
+    req = (
+        "git+https://github.com/openai/CLIP.git\ngit+https://github.com/huggingface/transformers\n"
+    )
+    assert _answer(vet_repo, {"requirements.txt": req}) is True
