@@ -6,8 +6,12 @@ use yes; each is a gap or a restriction now, and the controls stay "yes"."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import struct
+import tarfile
+import zipfile
 from collections.abc import Callable
 
 import pytest
@@ -167,3 +171,88 @@ def test_vcs_dependency_known_permissive_stays_yes(vet_repo: Vet) -> None:
         "git+https://github.com/openai/CLIP.git\ngit+https://github.com/huggingface/transformers\n"
     )
     assert _answer(vet_repo, {"requirements.txt": req}) is True
+
+
+# -- F9: terms in other weights formats ---------------------------------------------------------
+def _tar(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _safetensors(meta: dict[str, str]) -> bytes:
+    header = json.dumps(
+        {"__metadata__": meta, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}
+    )
+    raw = header.encode()
+    return struct.pack("<Q", len(raw)) + raw + b"\0\0\0\0"
+
+
+def _pb(number: int, raw: bytes) -> bytes:
+    """One length-delimited protobuf field."""
+    return _varint(number << 3 | 2) + _varint(len(raw)) + raw
+
+
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return out
+
+
+def _coreml(license_: str) -> bytes:
+    metadata = _pb(1, b"tiny") + _pb(4, license_.encode())
+    return b"\x08\x04" + _pb(2, _pb(100, metadata))
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"weights/tiny.nemo": _tar({"./model_config.yaml": b"license: CC-BY-NC-4.0\nname: t\n"})},
+        {
+            "weights/tiny.mar": _zip(
+                {"MAR-INF/MANIFEST.json": b'{"model": {"license": "CC-BY-NC-4.0"}}'}
+            )
+        },
+        {
+            "weights/tiny.zip": _zip(
+                {"tiny/LICENSE.txt": b"CC-BY-NC-4.0. Non-commercial research use only."}
+            )
+        },
+        {
+            "weights/tiny.safetensors": _safetensors(
+                {"description": "Tiny. Non-commercial research use only."}
+            )
+        },
+        {"weights/tiny.safetensors": _safetensors({"terms": "CC-BY-NC-4.0"})},
+        {"weights/tiny.mlmodel": _coreml("CC-BY-NC-4.0")},
+    ],
+)
+def test_terms_in_other_weights_formats(vet_repo: Vet, files: dict[str, str | bytes]) -> None:
+    assert _answer(vet_repo, files) is not True
+
+
+def test_permissive_weights_archives_stay_yes(vet_repo: Vet) -> None:
+    files: dict[str, str | bytes] = {
+        "weights/tiny.nemo": _tar({"./model_config.yaml": b"license: apache-2.0\nname: t\n"}),
+        "weights/tiny.mlmodel": _coreml("MIT"),
+        "weights/tiny.safetensors": _safetensors(
+            {"description": "Tiny weights, trained on MNIST."}
+        ),
+        "data/images.zip": _zip({"a.txt": b"x"}),
+    }
+    assert _answer(vet_repo, files) is True
