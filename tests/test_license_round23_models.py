@@ -256,3 +256,41 @@ def test_permissive_weights_archives_stay_yes(vet_repo: Vet) -> None:
         "data/images.zip": _zip({"a.txt": b"x"}),
     }
     assert _answer(vet_repo, files) is True
+
+
+# -- F13: base models in prose ------------------------------------------------------------------
+def _readme(body: str) -> dict[str, str | bytes]:
+    return {"README.md": f"# TinyNet\n\nTrain with train.py.\n\n## Model\n\n{body}\n"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We continue pre-training LLaMA-7B on our corpus.",
+        "We continue pre-training OPT-66B on our corpus.",
+        "We start from the LLaMA-7B checkpoint.",
+        "We distil LLaMA-7B into a 1B student.",
+        "Our model is fine-tuned from FLUX.1-dev.",
+        "Our model is fine-tuned from SDXL-Turbo.",
+        "Our model is trained on top of Stable Diffusion 3 Medium.",
+        "Our model is fine-tuned from Command R+.",
+        "Our model is fine-tuned from Vicuna-7B v1.3.",
+        "Our model is fine-tuned from Koala-13B.",
+        "Our model is fine-tuned from WizardLM-13B.",
+        "Our model is fine-tuned from LLaVA-1.5-7B.",
+    ],
+)
+def test_base_model_in_prose(vet_repo: Vet, sentence: str) -> None:
+    assert _answer(vet_repo, _readme(sentence)) is not True
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Our 1B model outperforms LLaMA-7B on every benchmark.",
+        "Compared with Vicuna-13B, TinyNet answers faster.",
+        "We fine-tune TinyNet from scratch on CIFAR-10.",
+    ],
+)
+def test_base_model_compared_stays_yes(vet_repo: Vet, sentence: str) -> None:
+    assert _answer(vet_repo, _readme(sentence)) is True
