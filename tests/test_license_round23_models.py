@@ -50,6 +50,7 @@ def _answer(vet_repo: Vet, files: dict[str, str | bytes]) -> bool | None:
         'from audiocraft.models import MusicGen\nm = MusicGen.get_pretrained("melody")\n',
         "import torchaudio\nbundle = torchaudio.pipelines.MMS_FA\nm = bundle.get_model()\n",
         'from gpt4all import GPT4All\nm = GPT4All("orca-mini-3b-gguf2-q4_0.gguf")\n',
+        'import torch\nm = torch.hub.load("pytorch/vision", "vit_h_14", weights="DEFAULT")\n',
     ],
 )
 def test_library_picks_the_model(vet_repo: Vet, code: str) -> None:
