@@ -295,3 +295,8 @@ def test_base_model_in_prose(vet_repo: Vet, sentence: str) -> None:
 )
 def test_base_model_compared_stays_yes(vet_repo: Vet, sentence: str) -> None:
     assert _answer(vet_repo, _readme(sentence)) is True
+
+
+def test_vcs_dependency_of_the_documentation_stays_yes(vet_repo: Vet) -> None:
+    req = "sphinx\ngit+https://github.com/acme-lab/sphinx-theme.git\n"
+    assert _answer(vet_repo, {"docs/requirements.txt": req}) is True

@@ -86,6 +86,8 @@ def _unknown_vcs(texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
     neither list of the table names (a Hub address is a model: modelrefs reads it)."""
     out: dict[str, str] = {}
     for path, text in texts:
+        if path.split("/")[0].lower() in ("docs", "doc"):  # builds the documentation only
+            continue
         pattern = _SUBMODULE_URL if path.endswith(".gitmodules") else _VCS_URL
         for m in list(pattern.finditer(text[:200_000]))[:100]:
             host, owner, name = m.group(1).lower(), m.group(2), m.group(3).removesuffix(".git")
