@@ -40,6 +40,7 @@ _HF_LOADER = rx.compile(
     r"load_ip_adapter|load_lora_adapter|hf_hub_download|snapshot_download)\s*\("
 )
 _ARG = rx.compile(r"^\s*(?:\w*(?:model|adapter|repo|lora|pretrained)\w*\s*=\s*)?" + _STR + r"\s*$")
+_NOT_A_MODEL = rx.compile(r"(?i)repo[-_]type\s*=\s*[\"'](?:dataset|space)")
 _OLLAMA_CLIENT = rx.compile(
     r"\b(?:ollama\.(?:chat|generate|pull|embed|embeddings|create|show|push)|"
     r"(?:Chat)?Ollama(?:LLM|Embeddings|Functions)?|Client\(\)\.(?:chat|generate))\s*\("
@@ -82,6 +83,8 @@ def _ids(text: str) -> list[tuple[str, str]]:
     out += [(m.group(1), "downloads") for m in list(_LLAMA_CPP_HF.finditer(text))[:50]]
     for m in list(_HF_LOADER.finditer(text))[:100]:
         args = _arguments(text, m.end() - 1)
+        if _NOT_A_MODEL.search(args):  # a data set's or a Space's download: no weights
+            continue
         found = [_ARG.match(part) for part in _flat(args).split(",")[:20]]
         out += [(a.group(1).strip(), "loads") for a in found if a]
     return out
