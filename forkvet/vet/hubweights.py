@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from forkvet import rx, safeyaml
-from forkvet.vet import deplicenses, libraryzoos, modelrefs, modelsearch, weightsmeta
+from forkvet.vet import deplicenses, libraryzoos, modelcalls, modelrefs, modelsearch, weightsmeta
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import (
     ModelTerms,
@@ -303,7 +303,9 @@ def downloads(ctx: Context) -> list[ModelTerms]:
     refs = modelrefs.code_names(ctx, lambda n: _is_hub(n, _tree(ctx)), _known)
     computed = [(t, p, "loads the computed id") for p, t in refs.computed]
     named = [c for c in computed if _known(c[0])]  # its literal part names known terms
-    for name, path, how in loaded[:MAX_IDS] + refs.names + named:
+    forms, run_time = modelcalls.loads(ctx, lambda n: _is_hub(n, _tree(ctx)))  # 22d F8, F10
+    unknown += [(what, path) for what, path in run_time]
+    for name, path, how in loaded[:MAX_IDS] + refs.names + named + forms:
         if name.lower() in seen:
             continue
         seen.add(name.lower())

@@ -29,8 +29,10 @@ class Library:
     name: str
     imports: rx.Pattern[str]
     call: rx.Pattern[str]
-    models: list[tuple[rx.Pattern[str], str]]  # (name pattern, license)
+    models: list[tuple[rx.Pattern[str], str | None]]  # (name pattern, license; None: permissive)
     other: str | None  # "unverified", a license, or None (the code's license answers)
+    unless: rx.Pattern[str] | None  # in the call's arguments: the model is named elsewhere
+    shell: rx.Pattern[str] | None  # the library's command line in scripts
 
 
 def _load() -> tuple[list[Library], list[tuple[rx.Pattern[str], str]]]:
@@ -46,6 +48,8 @@ def _load() -> tuple[list[Library], list[tuple[rx.Pattern[str], str]]]:
                 rx.compile(lib["call"]),
                 [(rx.compile(m["pattern"]), m["license"]) for m in lib["models"]],
                 other["license"] if isinstance(other, dict) else other,
+                rx.compile(lib["unless"]) if lib.get("unless") else None,
+                rx.compile(lib["shell"]) if lib.get("shell") else None,
             )
         )
     bases = [(rx.compile(b["pattern"]), b["license"]) for b in data["base_names"]]
@@ -61,23 +65,48 @@ def base_name_license(name: str) -> str | None:
 
 
 def zoo_loads(ctx: Context) -> tuple[list[ModelTerms], list[tuple[str, str]]]:
-    """(terms of the library models the code loads, (model, path) for those no entry judges)."""
+    """(terms of the library models the code loads, (model, path) for those no entry judges).
+    A call that names no model loads the library's own pick (its default, a task's default):
+    judged like a name, so a library whose default no entry knows is a gap (round 22d F1)."""
     judged: list[ModelTerms] = []
     unknown: list[tuple[str, str]] = []
     for fe, text in modelsearch.searched(ctx).texts:
-        if not modelsearch.is_python(fe):
-            continue
-        for lib in LIBRARIES:
-            if not lib.imports.search(text):
-                continue
-            for m in list(lib.call.finditer(text))[:MAX_CALLS]:
-                name = next((g for g in m.groups() if g), "") or "(its default model)"
-                lic = next((lic for p, lic in lib.models if p.search(name)), lib.other)
-                if lic == "unverified":
-                    unknown.append((f"{lib.name} {name}", fe.path))
-                elif lic:
-                    what = f"{fe.path}: loads {lib.name}'s {name}, weights under {lic}"
-                    judged.append(
-                        ModelTerms(fe.path, what, [lic], research_only_text(lic), base_model=True)
-                    )
+        for lib, name in _calls(fe.path, text, modelsearch.is_python(fe)):
+            lic = next((lic for p, lic in lib.models if p.search(name)), lib.other)
+            if lic == "unverified":
+                unknown.append((f"{lib.name} {name}", fe.path))
+            elif lic:
+                what = f"{fe.path}: loads {lib.name}'s {name}, weights under {lic}"
+                judged.append(
+                    ModelTerms(fe.path, what, [lic], research_only_text(lic), base_model=True)
+                )
     return judged[:20], unknown[:20]
+
+
+def _calls(path: str, text: str, python: bool) -> list[tuple[Library, str]]:
+    """(library, the model's name) for each call of a table library in a code text: in Python
+    the calls of the libraries it imports, in a script the libraries' command lines."""
+    out: list[tuple[Library, str]] = []
+    for lib in LIBRARIES:
+        if python and lib.imports.search(text):
+            for m in list(lib.call.finditer(text))[:MAX_CALLS]:
+                if lib.unless and lib.unless.search(_arguments(text, m.start(), m.end())):
+                    continue
+                out.append((lib, " ".join(g for g in m.groups() if g) or "(its default model)"))
+        elif not python and lib.shell:
+            out += [(lib, m.group(1)) for m in list(lib.shell.finditer(text))[:MAX_CALLS]]
+    return out
+
+
+def _arguments(text: str, start: int, end: int) -> str:
+    """A call's arguments: from the match's first `(` to the parenthesis closing it (at most
+    2,000 characters on)."""
+    opened = text.find("(", start, end + 1)
+    if opened < 0:
+        return ""
+    depth = 0
+    for i, ch in enumerate(text[opened : opened + 2000]):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0:
+            return text[opened + 1 : opened + i]
+    return text[opened + 1 : opened + 2000]

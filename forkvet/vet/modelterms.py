@@ -16,7 +16,7 @@ import yaml
 
 from forkvet import rx, safeparse, safeyaml
 from forkvet.snapshot import FileEntry
-from forkvet.vet import modelsearch
+from forkvet.vet import modelsearch, prosebases
 from forkvet.vet.context import Context
 from forkvet.vet.licenseterms import BASE_MODELS, clauses
 from forkvet.vet.textnorm import fold
@@ -434,14 +434,19 @@ def research_base(ctx: Context) -> ModelTerms | None:
     path = ctx.snap.readme.path if ctx.snap.readme else "README"
     conditional: ModelTerms | None = None
     for sentence in sentences(readme):
-        if len(sentence) >= 600 or not _DERIVED.search(sentence):
+        derived = prosebases.derivation(sentence)  # whatever the verb (round 22d F13)
+        if len(sentence) >= 600 or not (derived or _DERIVED.search(sentence)):
             continue
         base = _research_base(sentence)
-        if base and _derives_from(sentence, base[1]):
+        if base and (derived or _derives_from(sentence, base[1])):
             what = f"{path}: the weights derive from {base[0]}, a research-only base model"
             return ModelTerms(path, what, [], True)
-        restricted = _restricted_base(sentence)
-        if conditional is None and restricted and _derives_from(sentence, restricted[1]):
+        restricted = _restricted_base(sentence) or prosebases.named_base(sentence)
+        if (
+            conditional is None
+            and restricted
+            and (derived or _derives_from(sentence, restricted[1]))
+        ):
             what = f"{path}: the weights derive from {restricted[0]}"
             conditional = ModelTerms(path, what, [restricted[2]], False, base_model=True)
     return _base_license(ctx) or conditional or _loaded_base(readme, path) or _code_base(ctx)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import struct
+import tarfile
 import time
 import zipfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from forkvet import rx
+import yaml
+
+from forkvet import rx, safeyaml
 from forkvet.snapshot import FileEntry
 from forkvet.vet import libraryzoos, modelrefs
 from forkvet.vet.context import Context
@@ -32,7 +35,21 @@ MAX_HEADER = 64 * 1024 * 1024
 MAX_ITEMS = 10_000_000
 MAX_VALUE = 1 << 20
 SECONDS = 5.0
-_SUFFIXES = frozenset([".gguf", ".onnx", ".keras", ".safetensors"])
+_SUFFIXES = frozenset(
+    [".gguf", ".onnx", ".keras", ".safetensors", ".nemo", ".mar", ".zip", ".mlmodel"]
+)
+# Round 22d F9: terms under a key that is no license key (`terms`, `usage`), or in a sentence
+# of any value (`description`), and a terms file inside an archive, are the weights' terms.
+_TERMS_KEY = rx.compile(
+    r"(?i)^(?:terms(?:[_-]?of[_-]?(?:use|service))?|usage[_-]?terms|rights|copyright|"
+    r"restrictions?|eula|permissions?)$"
+)
+_TERMS_WORDS = rx.compile(
+    r"(?i)\blicen[cs]|\bnon[- ]?commercial|\bcommercial(?:ly)?\b|\bterms\s+of\s+(?:use|service)|"
+    r"\brights\s+reserved|\bcc[- ]by\b|\bprohibit|\bresearch\s+(?:use|purposes?)\s+only"
+)
+_TERMS_MEMBER = rx.compile(r"(?i)(?:^|/)(?:licen[cs]e|copying|terms|eula|notice)[^/]*$")
+MAX_MEMBERS = 10_000
 # Keys naming the model the weights derive from (not the model itself).
 _BASE_KEY = rx.compile(
     r"(?i)^general\.base_model\.\d+\.(?:name|organization|repo_url)$|^ss_sd_model_name$|"
@@ -54,7 +71,15 @@ def metadata_terms(ctx: Context, judge: Judge) -> list[ModelTerms]:
         try:
             with ctx.snap.open(fe.path) as fh:
                 meta = _READERS[fe.suffix.lower()](fh, fe)
-        except (OSError, ValueError, RecursionError, Unreadable, zipfile.BadZipFile) as exc:
+        except (
+            OSError,
+            ValueError,
+            RecursionError,
+            Unreadable,
+            zipfile.BadZipFile,
+            tarfile.TarError,
+            yaml.YAMLError,
+        ) as exc:
             what = f"{fe.path}: its metadata could not be read ({str(exc)[:80] or 'malformed'})"
             out.append(ModelTerms(fe.path, what, [], False, unverified=True))
             continue
@@ -83,6 +108,9 @@ def _judged(fe: FileEntry, meta: dict[str, str], judge: Judge) -> list[ModelTerm
         elif _OWN_NAME.match(key) and value:  # the model itself: a base-model name restricts it
             own = judge(value, fe.path, f"its metadata's {key} names")
             out += [own] if isinstance(own, ModelTerms) else []
+        elif value and (_TERMS_KEY.match(last) or _TERMS_WORDS.search(value)):
+            what = f"{fe.path}: its metadata's {key} says {value[:80]!r}"
+            out.append(ModelTerms(fe.path, what, [value], research_only_text(value)))
     if bases and not judged_base:
         what = f"{fe.path}: its metadata names the base model {bases[0][:80]!r}, terms not verified"
         out.append(ModelTerms(fe.path, what, [], False, unverified=True))
@@ -253,9 +281,118 @@ def _safetensors(fh: BinaryIO, fe: FileEntry) -> dict[str, str]:
     return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 
+def _flat(data: object, prefix: str = "", depth: int = 0) -> dict[str, str]:
+    """A parsed config's string and number values by their dotted key (`model.license`)."""
+    out: dict[str, str] = {}
+    if depth > 20:
+        return out
+    items = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else []
+    )
+    for key, value in list(items)[:2000]:
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, (dict, list)):
+            out.update(_flat(value, name, depth + 1))
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            out[name] = str(value)
+        if len(out) > 5000:
+            break
+    return out
+
+
+def _member_meta(name: str, raw: bytes) -> dict[str, str]:
+    """What an archive member says: a config's values (`model_config.yaml`, TorchServe's
+    `MAR-INF/MANIFEST.json`), a terms file's text (as the value of a `license` key)."""
+    text = raw[:MAX_VALUE].decode("utf-8", "replace")
+    if _TERMS_MEMBER.search(name):
+        return {name.replace(".", "_") + ".license": " ".join(text.split())[:2000]}
+    if name.lower().endswith((".yaml", ".yml")):
+        return _flat(safeyaml.load(text))
+    if name.lower().endswith(".json"):
+        return _flat(json.loads(text))
+    return {}
+
+
+_CONFIG_MEMBER = rx.compile(r"(?i)(?:^|/)(?:model_config\.ya?ml|MAR-INF/MANIFEST\.json)$")
+
+
+def _archive(fh: BinaryIO, fe: FileEntry) -> dict[str, str]:
+    """A NeMo `.nemo` (tar), a TorchServe `.mar` or a `.zip` of weights: the members that state
+    terms (see _member_meta), read within the time bound."""
+    deadline = time.monotonic() + SECONDS
+    out: dict[str, str] = {}
+    head = fh.read(4)
+    fh.seek(0)
+    if head[:2] != b"PK" and fe.suffix.lower() != ".nemo":
+        return {}  # not a zip archive (an LFS pointer, another format): nothing stated here
+    if head[:2] == b"PK":
+        with zipfile.ZipFile(fh) as zf:
+            infos = zf.infolist()[:MAX_MEMBERS]
+            for info in infos:
+                wanted = _TERMS_MEMBER.search(info.filename) or _CONFIG_MEMBER.search(info.filename)
+                if wanted and info.file_size <= MAX_VALUE:
+                    out.update(_member_meta(info.filename, zf.read(info)))
+        return out
+    with tarfile.open(fileobj=fh, mode="r:*") as tf:
+        for n, member in enumerate(tf):
+            if n > MAX_MEMBERS or time.monotonic() > deadline:
+                raise Unreadable("past the archive bound")
+            wanted = _TERMS_MEMBER.search(member.name) or _CONFIG_MEMBER.search(member.name)
+            if wanted and member.isfile() and member.size <= MAX_VALUE:
+                data = tf.extractfile(member)
+                out.update(_member_meta(member.name, data.read(MAX_VALUE) if data else b""))
+    return out
+
+
+def _coreml(fh: BinaryIO, fe: FileEntry) -> dict[str, str]:
+    """A Core ML `.mlmodel`'s `description.metadata` (Model field 2, ModelDescription field 100:
+    shortDescription 1, versionString 2, author 3, license 4, userDefined 100 entries)."""
+    description = _field(fh.read(MAX_VALUE), 2)
+    metadata = _field(description or b"", 100) or b""
+    names = {1: "shortDescription", 2: "versionString", 3: "author", 4: "license"}
+    out: dict[str, str] = {}
+    for number, raw in _fields(metadata):
+        if number in names:
+            out[names[number]] = raw.decode("utf-8", "replace")
+        elif number == 100:
+            out.update(_entry(raw))
+    return out
+
+
+def _fields(raw: bytes) -> list[tuple[int, bytes]]:
+    """A protobuf message's length-delimited fields (number, bytes), up to the first other."""
+    out: list[tuple[int, bytes]] = []
+    i = 0
+    while i < len(raw) and len(out) < 10_000:
+        tag, i = _short_varint(raw, i)
+        if tag & 7 == 0:
+            _, i = _short_varint(raw, i)
+        elif tag & 7 in (1, 5):
+            i += 8 if tag & 7 == 1 else 4
+        elif tag & 7 == 2:
+            n, i = _short_varint(raw, i)
+            out.append((tag >> 3, raw[i : i + n]))
+            i += n
+        else:
+            break
+    return out
+
+
+def _field(raw: bytes, number: int) -> bytes | None:
+    return next((v for n, v in _fields(raw) if n == number), None)
+
+
 _READERS: dict[str, Callable[[BinaryIO, FileEntry], dict[str, str]]] = {
     ".gguf": _gguf,
     ".onnx": _onnx,
     ".keras": _keras,
     ".safetensors": _safetensors,
+    ".nemo": _archive,
+    ".mar": _archive,
+    ".zip": _archive,
+    ".mlmodel": _coreml,
 }
