@@ -277,7 +277,7 @@ def vet_and_publish(
             out,
             "setup pull request",
             lambda: _publish_setup_pr(
-                app, repo, report, _setup_files(repo, dest, report, settings, config, work)
+                app, repo, out, _setup_files(repo, dest, report, settings, config, work)
             ),
         )
     out.finish()
@@ -519,19 +519,39 @@ def _vet_checkout(
 
 
 def _publish_setup_pr(
-    app: GitHubApp, repo: Repository, report: Report, setup_files: SetupFiles
+    app: GitHubApp, repo: Repository, out: _Outputs, setup_files: SetupFiles
 ) -> PullRequest | None:
+    login = app_login(app)
     setup = pulls.ensure_setup_pr(
         repo,
         setup_files.files,
-        _pr_body(report, setup_files.notes, setup_files.files),
-        app_login(app),
+        _pr_body(out.report, setup_files.notes, setup_files.files),
+        login,
     )
-    if setup.skipped_reason and setup.pull is not None:
+    if setup.skipped_reason is None:
+        return setup.pull
+    if setup.pull is not None and setup.pull.user.login == login:
         setup.pull.create_issue_comment(
             f"forkvet did not update this pull request: {setup.skipped_reason}."
         )
-    return setup.pull
+        return setup.pull
+    # Round 22c F2: a branch forkvet did not make (an upstream's, copied by a fork made with
+    # all branches) left no word anywhere: every fork of that upstream silently lost its
+    # setup pull request. Refused, said on the check run with what to do.
+    log.warning("setup branch not the App's", extra={"why": setup.skipped_reason})
+    out.notices.append(NOT_OUR_SETUP_BRANCH.format(branch=pulls.BRANCH, why=setup.skipped_reason))
+    return None
+
+
+NOT_OUR_SETUP_BRANCH = (
+    "**No setup pull request**: this repository already has a branch `{branch}` that forkvet "
+    "did not make ({why}). forkvet neither commits on it nor opens it as its setup pull "
+    "request: a push with forkvet's token would run the workflows that branch holds, with "
+    "this repository's secrets. An upstream can ship such a branch (a fork made with all "
+    "branches copies it). What to do: look at what it holds, delete it (`git push origin "
+    "--delete {branch}`, or the repository's Branches page), then re-run this check: forkvet "
+    "makes its own."
+)
 
 
 def is_transient(exc: BaseException) -> bool:

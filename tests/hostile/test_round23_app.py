@@ -1,6 +1,8 @@
 """Round 22c (the App), fixed in round 23; each test failed first."""
 
 # The App's fixtures (emulator, settings, worker) come from tests/test_app.py.
+# ruff: noqa: F811
+# The App's fixtures (emulator, settings, worker) come from tests/test_app.py.
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +10,21 @@ from typing import Any
 
 import pytest
 
+from bot import queue
+from bot.settings import Settings
 from bot.store import Store
+from bot.web import create_app
+from tests.github.emulator import _git
 from tests.test_app import (  # noqa: F401  (pytest fixtures)
+    FORK_FILES,
+    emulator,
+    fork_payload,
+    no_package_index,
+    post,
     redis_url,
+    settings,
+    wait_for,
+    worker,
 )
 
 
@@ -49,3 +63,25 @@ def test_many_commenters_of_one_tenant_cost_another_tenant_one_start(
     second = [store.claim_next() for _ in range(3)]
     ids = [j.id for j in second if j]
     assert bobs2 in ids[:2] and own in ids, second
+
+
+@pytest.mark.parametrize("author", [None, ("Mallory", "mallory@example.com")])
+def test_a_setup_branch_forkvet_did_not_make_is_named_on_the_check_run(
+    settings: Settings, emulator: Any, worker: None, author: tuple[str, str] | None
+) -> None:
+    """Round 22c F2: a `forkvet/setup` branch someone else made (an upstream's, copied by a
+    fork made with all branches) silently switched off the setup pull request: no pull
+    request, and no word in the check run, the report issue or the log. It is still never
+    built on; the check run now names the branch, why it is not forkvet's, and what to do."""
+    repo = emulator.add_repo("acme", "deepnet", FORK_FILES)
+    _git(repo.bare, "update-ref", "refs/heads/forkvet/setup", emulator.sha(repo, "main"))
+    hostile = "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps: [{run: env}]\n"
+    files = {".github/workflows/up.yml": hostile}
+    planted = emulator.commit(repo, "forkvet/setup", files, "ci", author=author)
+    assert post(create_app(settings).test_client(), fork_payload(), "repository").status_code == 202
+    _, store = queue.setup(settings)
+    wait_for(lambda: store.counts() == {"done": 1})
+    assert emulator.sha(repo, "forkvet/setup") == planted and repo.pulls == []
+    summary = repo.check_runs[-1]["output"]["summary"]
+    assert "**No setup pull request**" in summary, summary[:500]
+    assert "git push origin --delete forkvet/setup" in summary
