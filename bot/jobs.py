@@ -262,7 +262,8 @@ def vet_and_publish(
         if (moved := branch_moved(dest, check)) is not None:
             return moved
         report, why = _vet_checkout(store, job, repo, dest, config, config_error, trial)
-        out = _Outputs(check, report, to_markdown(report), config_error)
+        markdown = issues.with_commit(to_markdown(report), report.repo.commit)
+        out = _Outputs(check, report, markdown, config_error)
         # Each output on its own (round 17c F4): the check run first, then the report issue,
         # then the setup pull request; one failing never loses the others. A failure that
         # passes (GitHub 5xx) retries the job once all were tried (each output is written
@@ -1024,7 +1025,8 @@ def _accept_command(
     """`/forkvet accept`: the acceptance is tried in the vet that refreshes the report, and
     recorded only when it accepted a finding there (round 21c F5); the reply says which."""
     gh, repo, issue = where
-    made = accepting.prepare(settings, gh, repo, user, str(p.get("args", "")))
+    reported = p.get("reported") if isinstance(p.get("reported"), str) else None
+    made = accepting.prepare(settings, gh, repo, user, str(p.get("args", "")), reported)
     if isinstance(made, str):
         issue.create_comment(f"@{user} {made}")
         return {"command": "accept", "refused": made}

@@ -17,12 +17,14 @@ from bot.web import create_app
 from tests.github.emulator import _git
 from tests.test_app import (  # noqa: F401  (pytest fixtures)
     FORK_FILES,
+    command_payload,
     emulator,
     fork_payload,
     no_package_index,
     post,
     redis_url,
     settings,
+    vetted,
     wait_for,
     worker,
 )
@@ -85,3 +87,38 @@ def test_a_setup_branch_forkvet_did_not_make_is_named_on_the_check_run(
     summary = repo.check_runs[-1]["output"]["summary"]
     assert "**No setup pull request**" in summary, summary[:500]
     assert "git push origin --delete forkvet/setup" in summary
+
+
+def test_accept_binds_the_file_the_reviewer_saw_not_the_one_the_job_finds(
+    settings: Settings, emulator: Any, worker: None
+) -> None:
+    """Round 22c F4: `/forkvet accept` recorded the file's blob as the job found it, so a
+    push landing between the comment and its job (which waits in line) was accepted, and the
+    reply named no content. It binds the file at the commit of the report the comment
+    answered (the report issue names it, as GitHub sends the issue with the comment): a file
+    changed since is refused; the reply names the blob accepted."""
+    repo = vetted(settings, emulator)
+    seen = dict(repo.issues[0])  # the report the reviewer reads, as the comment's payload has it
+    accept = "/forkvet accept risks/torch-load train.py reviewed our checkpoints"
+    changed = FORK_FILES["train.py"] + "import os\n"
+    emulator.commit(repo, "main", {"train.py": changed}, "another writer's push")
+    client = create_app(settings).test_client()
+    assert post(client, command_payload(seen, accept, "acme"), "issue_comment").status_code == 202
+    wait_for(lambda: len(repo.comments) == 1)
+    reply = repo.comments[-1]["body"]
+    assert "not accepted: `train.py` changed since the report you answered" in reply, reply
+    _, store = queue.setup(settings)
+    assert store.acceptances("acme/deepnet") == []
+    # a report that names no commit (an older App's, or a copied marker) binds nothing
+    old = {**seen, "body": seen["body"].replace("<!-- forkvet:commit ", "<!-- x ")}
+    assert post(client, command_payload(old, accept, "acme"), "issue_comment").status_code == 202
+    wait_for(lambda: len(repo.comments) == 2)
+    assert "names no commit" in repo.comments[-1]["body"]
+    # the report as it is now (the file at its commit is the one reviewed): accepted
+    post(client, command_payload(seen, "/forkvet recheck", "acme"), "issue_comment")
+    wait_for(lambda: len(repo.comments) == 3)
+    now = dict(repo.issues[0])
+    post(client, command_payload(now, accept, "acme"), "issue_comment")
+    wait_for(lambda: len(repo.comments) == 4)
+    (entry,) = store.acceptances("acme/deepnet")
+    assert f"(blob `{entry['blob'][:12]}`)" in repo.comments[-1]["body"]
