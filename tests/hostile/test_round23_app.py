@@ -122,3 +122,53 @@ def test_accept_binds_the_file_the_reviewer_saw_not_the_one_the_job_finds(
     wait_for(lambda: len(repo.comments) == 4)
     (entry,) = store.acceptances("acme/deepnet")
     assert f"(blob `{entry['blob'][:12]}`)" in repo.comments[-1]["body"]
+
+
+@pytest.mark.parametrize("ref", ["refs/tags/v1.1", "refs/pull/7/head", "refs/heads/old"])
+def test_an_opt_in_the_upstream_publishes_under_any_ref_is_not_the_forks(
+    tmp_path: Path, ref: str
+) -> None:
+    """Round 22c F3: an upstream's opt-in commit reachable only from a tag (a release the
+    fork merged and pushed) counted as the fork's: the upstream's record of pushes lists
+    branch pushes only. Every branch, tag and pull request head the upstream publishes is
+    read now; a commit one of them reaches is the upstream's words. An upstream that cannot
+    be read decides nothing (fail closed)."""
+    from types import SimpleNamespace
+
+    from bot.optin import pushed_to_fork
+    from tests.conftest import git
+    from tests.hostile.test_round22_app import _Requester
+
+    root = tmp_path / "fork"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "a.txt").write_text("a\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "copy")
+    copy = git(root, "rev-parse", "HEAD").strip()
+    (root / ".github").mkdir()
+    (root / ".github/forkvet.yml").write_text("upstream:\n  open_pull_requests: true\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "release 1.1")
+    release = git(root, "rev-parse", "HEAD").strip()
+    up = tmp_path / "up.git"
+    git(tmp_path, "init", "-q", "--bare", str(up))
+    git(root, "push", "-q", str(up), f"{copy}:refs/heads/main")
+
+    def repo(url: str, pushes: list[dict[str, Any]]) -> Any:
+        return SimpleNamespace(
+            url="https://api.github.com/repos/a/m",
+            default_branch="main",
+            full_name="a/m",
+            clone_url=url,
+            _requester=_Requester(pushes),
+        )
+
+    def decided(url: str) -> bool:
+        fork = repo("", [{"before": copy, "after": release, "activity_type": "push"}])
+        return pushed_to_fork(fork, root, ".github/forkvet.yml", repo(url, []))
+
+    assert decided(str(up)) is True  # the upstream publishes only the copy
+    git(root, "push", "-q", str(up), f"{release}:{ref}")
+    assert decided(str(up)) is False, ref
+    assert decided(str(tmp_path / "gone.git")) is False
