@@ -172,3 +172,56 @@ def test_an_opt_in_the_upstream_publishes_under_any_ref_is_not_the_forks(
     git(root, "push", "-q", str(up), f"{release}:{ref}")
     assert decided(str(up)) is False, ref
     assert decided(str(tmp_path / "gone.git")) is False
+
+
+def _set(payload: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    import copy
+
+    out = copy.deepcopy(payload)
+    *parents, last = path.split(".")
+    node = out
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("repository.id", True),
+        ("repository.id", 10**20),
+        ("repository.fork", "false"),
+        ("repository.owner.login", ["a"]),
+        ("repository.full_name", "../../x"),
+        ("repository.full_name", "acme/.."),
+        ("action", 5),
+        ("comment.body", None),
+        ("comment.body", 5),
+        ("comment.author_association", 5),
+        ("comment.user", None),
+        ("issue.number", "1"),
+        ("issue.number", 10**20),
+        ("issue.user.login", "a/b"),
+        ("repository.id", float("nan")),
+        ("repository.id", float("inf")),
+    ],
+)
+def test_signed_deliveries_with_fields_of_other_types_are_refused(
+    settings: Settings, path: str, value: Any
+) -> None:
+    """Round 22c L1: only the top level and `installation.id` were typed; a signed delivery
+    whose other fields had other types (`repository.fork: "false"`, `issue.number: "1"`,
+    `comment.body: null`, NaN) was answered 202, and a `full_name` of `../../x` was sent to
+    GitHub's API as a path. The fields the App reads are checked against GitHub's types and
+    name patterns (bot.schema) before any handler: a 400 naming the field, nothing queued."""
+    import json
+
+    client = create_app(settings).test_client()
+    good = command_payload({"number": 1, "body": "report\n<!-- forkvet:report -->"}, "x", "acme")
+    assert good["repository"]["full_name"] == "acme/deepnet"
+    bad = _set(good, path, value)
+    answer = post(client, json.dumps(bad).encode(), "issue_comment")
+    assert answer.status_code == 400, (path, value, answer.get_json())
+    assert Store(settings.db).counts() == {}
+    assert post(client, good, "issue_comment").status_code == 202
