@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.web import create_app
 from tests.github.emulator import _git
+from tests.hostile.test_app_hostile import served  # noqa: F401  (a pytest fixture)
 from tests.test_app import (  # noqa: F401  (pytest fixtures)
     FORK_FILES,
     command_payload,
@@ -225,3 +226,49 @@ def test_signed_deliveries_with_fields_of_other_types_are_refused(
     assert answer.status_code == 400, (path, value, answer.get_json())
     assert Store(settings.db).counts() == {}
     assert post(client, good, "issue_comment").status_code == 202
+
+
+def _head(sock: Any) -> bytes:
+    """What the server sent up to the end of one response's (or interim's) headers."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_expect_100_continue_is_answered_only_once_the_body_is_read(
+    served: tuple[Any, int],
+) -> None:
+    """Round 22c L2: gunicorn answered `Expect: 100-continue` as soon as the headers were
+    parsed, so an unsigned request declaring 20 MB was invited to send them before its 401.
+    The 100 is sent when the application first reads the body: an unsigned request gets its
+    401 first and no 100; a signed one gets its 100, sends the body, and is answered 202."""
+    import socket
+
+    from bot.web import WEBHOOK_PATH
+    from tests.app_fixtures import example, signed
+
+    _, port = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n"
+            "Expect: 100-continue\r\nX-GitHub-Event: ping\r\nX-GitHub-Delivery: d1\r\n\r\n".encode()
+        )
+        first = _head(sock)
+    assert first.startswith(b"HTTP/1.1 401"), first[:200]
+    assert b"100 Continue" not in first
+    body, headers = signed({**example("ping"), "zen": "expect"}, "ping")
+    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+            f"Expect: 100-continue\r\n{lines}\r\n".encode()
+        )
+        interim = _head(sock)
+        assert interim.startswith(b"HTTP/1.1 100 Continue"), interim[:200]
+        sock.sendall(body)
+        final = interim.split(b"\r\n\r\n", 1)[1] or _head(sock)
+    assert final.startswith(b"HTTP/1.1 202"), final[:200]
