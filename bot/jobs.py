@@ -262,17 +262,18 @@ def vet_and_publish(
         if (moved := branch_moved(dest, check)) is not None:
             return moved
         report, why = _vet_checkout(store, job, repo, dest, config, config_error, trial)
-        markdown = issues.with_commit(to_markdown(report), report.repo.commit)
-        out = _Outputs(check, report, markdown, config_error)
+        out = _Outputs(check, report, to_markdown(report), config_error)
+        # the report issue (and the stored report it is rebuilt from) names its whole commit
+        issue_body = issues.with_commit(out.markdown, report.repo.commit)
         # Each output on its own (round 17c F4): the check run first, then the report issue,
         # then the setup pull request; one failing never loses the others. A failure that
         # passes (GitHub 5xx) retries the job once all were tried (each output is written
         # in place, so a retry adds none twice); any other is said on the check run.
-        store.save_report(job.repo, out.markdown)
+        store.save_report(job.repo, issue_body)
         if not repo.has_issues:
             out.notices.append(ISSUES_DISABLED)
         out.complete()
-        made = _try(out, "report issue", lambda: _report_issue(app, repo, out))
+        made = _try(out, "report issue", lambda: _report_issue(app, repo, out, issue_body))
         issue, created = made or (None, False)
         pull = _try(
             out,
@@ -372,8 +373,10 @@ def _try(out: _Outputs, what: str, write: Callable[[], T]) -> T | None:
         return None
 
 
-def _report_issue(app: GitHubApp, repo: Repository, out: _Outputs) -> tuple[Issue | None, bool]:
-    found = _upsert_issue(app, repo, out.markdown)
+def _report_issue(
+    app: GitHubApp, repo: Repository, out: _Outputs, body: str
+) -> tuple[Issue | None, bool]:
+    found = _upsert_issue(app, repo, body)
     if found is None and repo.has_issues:  # disabled since the repository was read
         out.notices.append(ISSUES_DISABLED)
     return found or (None, False)
