@@ -230,7 +230,11 @@ def _verified_delivery(settings: Settings) -> tuple[str, str, bytes, dict[str, A
         return _json(400, error="body holds a number that is not finite (NaN, Infinity)")
     if (field := schema.mismatch(payload)) is not None:
         log.warning("payload field refused", extra={"delivery": delivery[:64], "field": field})
-        return _json(400, error=f"{field[:200]} is not of the type GitHub documents")
+        return _json(
+            400,
+            error=f"{name} payload has fields of unexpected types: {field[:200]} is not "
+            f"of the type GitHub documents",
+        )
     return delivery, name, body, payload
 
 
