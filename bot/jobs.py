@@ -263,8 +263,7 @@ def vet_and_publish(
             return moved
         report, why = _vet_checkout(store, job, repo, dest, config, config_error, trial)
         out = _Outputs(check, report, to_markdown(report), config_error)
-        # the report issue (and the stored report it is rebuilt from) names its whole commit
-        issue_body = issues.with_commit(out.markdown, report.repo.commit)
+        issue_body = issues.with_commit(out.markdown, report.repo.commit)  # 22c F4
         # Each output on its own (round 17c F4): the check run first, then the report issue,
         # then the setup pull request; one failing never loses the others. A failure that
         # passes (GitHub 5xx) retries the job once all were tried (each output is written
