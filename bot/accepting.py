@@ -1,10 +1,10 @@
 """`/forkvet accept RULE PATH REASON [until YYYY-MM-DD]` on the report issue: a person with
 write access (and, when the operator says so, in a team) accepts a reviewed finding.
 
-The App records who, when and why, and the file's git blob id at the default branch's head:
-the finding is shown as "accepted by @user" and stops counting toward the verdict until the
-date passes or the file changes (forkvet.accept). Acceptances live in the App's store, never
-in the fork: a hostile upstream must not be able to accept its own pickle.
+The App records who, when and why, and the file's git blob id at the commit of the report the
+comment answered: the finding is shown as "accepted by @user" and stops counting toward the
+verdict until the date passes or the file changes (forkvet.accept). Acceptances live in the
+App's store, never in the fork: a hostile upstream must not be able to accept its own pickle.
 """
 
 from __future__ import annotations
@@ -87,11 +87,19 @@ def allowed(settings: Settings, gh: Github, user: str) -> str | None:
 
 
 def prepare(
-    settings: Settings, gh: Github, repo: Repository, user: str, args: str
+    settings: Settings,
+    gh: Github,
+    repo: Repository,
+    user: str,
+    args: str,
+    reported: str | None = None,
 ) -> Acceptance | str:
-    """The acceptance the command asks for (with the file's blob at the default branch's
-    head), or the reply that refuses it. Nothing is recorded: `settle` does, once the vet
-    showed that it accepts a finding."""
+    """The acceptance the command asks for, or the reply that refuses it. It binds the file's
+    blob at the commit of the report the comment answered (`reported`, from the report issue
+    as GitHub sent it with the comment), never the file as the job finds it (round 22c F4: a
+    push between the comment and its job was accepted unreviewed); a file that changed since
+    is refused. Nothing is recorded: `settle` does, once the vet showed that it accepts a
+    finding."""
     refused = allowed(settings, gh, user)
     if refused:
         return f"not accepted: {refused}."
@@ -102,14 +110,32 @@ def prepare(
     today = datetime.now(UTC).date()
     if until is not None and until < today:
         return f"not accepted: {until.isoformat()} is in the past."
-    try:
-        blob = repo.get_contents(path, ref=repo.default_branch)
-    except GithubException:
+    if reported is None:
+        return (
+            "not accepted: the report this comment answers names no commit (an older forkvet "
+            "wrote it), so what was reviewed is unknown. Comment `/forkvet recheck`, then "
+            "accept again on the new report."
+        )
+    seen, now = _blob(repo, path, reported), _blob(repo, path, repo.default_branch)
+    if seen is None or now is None:
         return f"not accepted: {md_code(path)} is not a file on {md_code(repo.default_branch)}."
-    if isinstance(blob, list):
-        return f"not accepted: {md_code(path)} is a folder; name the file."
+    if seen != now:
+        return (
+            f"not accepted: {md_code(path)} changed since the report you answered (made at "
+            f"{md_code(reported[:12])}): what you reviewed is not what the branch holds. "
+            f"Review the new report, then accept again."
+        )
     at = datetime.now(UTC).isoformat(timespec="seconds")
-    return Acceptance(reason, rule, path, f"@{user}", at, until, blob=blob.sha)
+    return Acceptance(reason, rule, path, f"@{user}", at, until, blob=seen)
+
+
+def _blob(repo: Repository, path: str, ref: str) -> str | None:
+    """The file's git blob id at ref; None when it is no file there."""
+    try:
+        blob = repo.get_contents(path, ref=ref)
+    except GithubException:
+        return None
+    return None if isinstance(blob, list) else blob.sha
 
 
 def settle(store: Store, repo: str, made: Acceptance, why: str | None) -> str:
@@ -131,7 +157,8 @@ def settle(store: Store, repo: str, made: Acceptance, why: str | None) -> str:
     due = f" until {until.isoformat()}" if until else ""
     return (
         f"accepted {md_code(rule)} on {md_code(path)}{due}: {md_inline(made.reason)}. It is "
-        f"due again when {md_code(path)} changes" + (" or the date passes." if until else ".")
+        f"due again when {md_code(path)} changes from what was reviewed (blob "
+        f"{md_code((made.blob or '')[:12])})" + (" or the date passes." if until else ".")
     )
 
 

@@ -263,21 +263,22 @@ def vet_and_publish(
             return moved
         report, why = _vet_checkout(store, job, repo, dest, config, config_error, trial)
         out = _Outputs(check, report, to_markdown(report), config_error)
+        issue_body = issues.with_commit(out.markdown, report.repo.commit)  # 22c F4
         # Each output on its own (round 17c F4): the check run first, then the report issue,
         # then the setup pull request; one failing never loses the others. A failure that
         # passes (GitHub 5xx) retries the job once all were tried (each output is written
         # in place, so a retry adds none twice); any other is said on the check run.
-        store.save_report(job.repo, out.markdown)
+        store.save_report(job.repo, issue_body)
         if not repo.has_issues:
             out.notices.append(ISSUES_DISABLED)
         out.complete()
-        made = _try(out, "report issue", lambda: _report_issue(app, repo, out))
+        made = _try(out, "report issue", lambda: _report_issue(app, repo, out, issue_body))
         issue, created = made or (None, False)
         pull = _try(
             out,
             "setup pull request",
             lambda: _publish_setup_pr(
-                app, repo, report, _setup_files(repo, dest, report, settings, config, work)
+                app, repo, out, _setup_files(repo, dest, report, settings, config, work)
             ),
         )
     out.finish()
@@ -371,8 +372,10 @@ def _try(out: _Outputs, what: str, write: Callable[[], T]) -> T | None:
         return None
 
 
-def _report_issue(app: GitHubApp, repo: Repository, out: _Outputs) -> tuple[Issue | None, bool]:
-    found = _upsert_issue(app, repo, out.markdown)
+def _report_issue(
+    app: GitHubApp, repo: Repository, out: _Outputs, body: str
+) -> tuple[Issue | None, bool]:
+    found = _upsert_issue(app, repo, body)
     if found is None and repo.has_issues:  # disabled since the repository was read
         out.notices.append(ISSUES_DISABLED)
     return found or (None, False)
@@ -519,19 +522,39 @@ def _vet_checkout(
 
 
 def _publish_setup_pr(
-    app: GitHubApp, repo: Repository, report: Report, setup_files: SetupFiles
+    app: GitHubApp, repo: Repository, out: _Outputs, setup_files: SetupFiles
 ) -> PullRequest | None:
+    login = app_login(app)
     setup = pulls.ensure_setup_pr(
         repo,
         setup_files.files,
-        _pr_body(report, setup_files.notes, setup_files.files),
-        app_login(app),
+        _pr_body(out.report, setup_files.notes, setup_files.files),
+        login,
     )
-    if setup.skipped_reason and setup.pull is not None:
+    if setup.skipped_reason is None:
+        return setup.pull
+    if setup.pull is not None and setup.pull.user.login == login:
         setup.pull.create_issue_comment(
             f"forkvet did not update this pull request: {setup.skipped_reason}."
         )
-    return setup.pull
+        return setup.pull
+    # Round 22c F2: a branch forkvet did not make (an upstream's, copied by a fork made with
+    # all branches) left no word anywhere: every fork of that upstream silently lost its
+    # setup pull request. Refused, said on the check run with what to do.
+    log.warning("setup branch not the App's", extra={"why": setup.skipped_reason})
+    out.notices.append(NOT_OUR_SETUP_BRANCH.format(branch=pulls.BRANCH, why=setup.skipped_reason))
+    return None
+
+
+NOT_OUR_SETUP_BRANCH = (
+    "**No setup pull request**: this repository already has a branch `{branch}` that forkvet "
+    "did not make ({why}). forkvet neither commits on it nor opens it as its setup pull "
+    "request: a push with forkvet's token would run the workflows that branch holds, with "
+    "this repository's secrets. An upstream can ship such a branch (a fork made with all "
+    "branches copies it). What to do: look at what it holds, delete it (`git push origin "
+    "--delete {branch}`, or the repository's Branches page), then re-run this check: forkvet "
+    "makes its own."
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -1004,7 +1027,8 @@ def _accept_command(
     """`/forkvet accept`: the acceptance is tried in the vet that refreshes the report, and
     recorded only when it accepted a finding there (round 21c F5); the reply says which."""
     gh, repo, issue = where
-    made = accepting.prepare(settings, gh, repo, user, str(p.get("args", "")))
+    reported = p.get("reported") if isinstance(p.get("reported"), str) else None
+    made = accepting.prepare(settings, gh, repo, user, str(p.get("args", "")), reported)
     if isinstance(made, str):
         issue.create_comment(f"@{user} {made}")
         return {"command": "accept", "refused": made}

@@ -51,9 +51,76 @@ def pushed_to_fork(
     if upstream is None:
         return True
     theirs = _pushes(upstream, None, whole=True)
-    return theirs is not None and not any(
+    if theirs is None or any(
         _ancestor(dest, commit, str(push.get("after") or "")) for push in theirs
+    ):
+        return False
+    return _published(dest, commit, str(getattr(upstream, "clone_url", "") or "")) is False
+
+
+# Round 22c F3: the upstream's record of pushes lists branch pushes only. An opt-in committed
+# upstream and reachable only from a tag (a release the fork merged), a pull request's ref or
+# a branch never pushed through the API's record counted as the fork's. Every ref the upstream
+# publishes is read: a commit any of them reaches is the upstream's words.
+MAX_UPSTREAM_REFS = 20_000
+_MIRROR = "refs/forkvet-upstream/"
+# what is read (a pull request's merge ref holds its head), and where it is fetched to
+_SPECS = (
+    ("refs/heads/", "+refs/heads/*:" + _MIRROR + "heads/*"),
+    ("refs/tags/", "+refs/tags/*:" + _MIRROR + "tags/*"),
+    ("refs/pull/", "+refs/pull/*/head:" + _MIRROR + "pull/*"),
+)
+
+
+def _counted(name: str) -> bool:
+    if name.startswith("refs/pull/"):
+        return name.endswith("/head")
+    return name.startswith(("refs/heads/", "refs/tags/")) and not name.endswith("^{}")
+
+
+def _published(dest: Path, commit: str, upstream_url: str) -> bool | None:
+    """Whether a branch, tag or pull request ref the upstream publishes reaches `commit`
+    (fetched into the clone under _MIRROR); None when that cannot be told (the upstream
+    unreachable, more refs than MAX_UPSTREAM_REFS, a fetch that fails): the caller fails
+    closed."""
+    if not upstream_url or upstream_url.startswith("-"):
+        return None
+    listing = git(dest, "ls-remote", "--", upstream_url, check=False)
+    if listing.returncode != 0:
+        return None
+    names = [line.partition("\t")[2] for line in listing.stdout.splitlines()]
+    refs = [name for name in names if _counted(name)]
+    if len(refs) > MAX_UPSTREAM_REFS:
+        log.info("upstream refs not read", extra={"refs": len(refs)})
+        return None
+    specs = [spec for prefix, spec in _SPECS if any(r.startswith(prefix) for r in refs)]
+    if not specs:
+        return False
+    fetched = git(
+        dest,
+        "fetch",
+        "-q",
+        "--no-tags",
+        "--",
+        upstream_url,
+        *specs,
+        check=False,
     )
+    if fetched.returncode != 0:
+        return None
+    reach = git(
+        dest,
+        "for-each-ref",
+        "--count=1",
+        "--contains",
+        commit,
+        "--format=%(refname)",
+        _MIRROR,
+        check=False,
+    )
+    if reach.returncode != 0:
+        return None
+    return bool(reach.stdout.strip())
 
 
 def _brought(dest: Path, commit: str, pushes: list[dict[str, Any]]) -> bool:

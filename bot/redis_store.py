@@ -20,7 +20,7 @@ from bot.store import (
     Job,
     _alive,
     is_free,
-    line_of,
+    lines_of,
     merge_payloads,
     worker_id,
 )
@@ -39,14 +39,16 @@ redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 return 1
 """
-# KEYS: job hash, queued set, running set, turns hash, turn counter; ARGV: id, worker, now, line
+# KEYS: job hash, queued set, running set, turns hash, turn counter; ARGV: id, worker, now,
+# then the job's lines (store.lines_of), each given the same new turn
 _CLAIM = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[2], 'updated', ARGV[3],
   'not_before', '')
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[4], ARGV[4], redis.call('INCR', KEYS[5]))
+local turn = redis.call('INCR', KEYS[5])
+for i = 4, #ARGV do redis.call('HSET', KEYS[4], ARGV[i], turn) end
 return 1
 """
 # KEYS: job hash, queued set, running set; ARGV: id, not before, now
@@ -284,16 +286,16 @@ class RedisStore:
             turns = _hash(self.r, f"{P}turns")
             now = time.time()
             due = [
-                (int(turns.get(line, 0)), job_id, line)
+                ([int(turns.get(line, 0)) for line in lines], job_id, lines)
                 for job_id, (raw, not_before, repo, kind) in zip(ids, rows, strict=True)
                 if raw and float(not_before or 0) <= now
                 for payload in [json.loads(raw)]
                 if is_free(kind, payload) or repo not in busy
-                for line in [line_of(kind, payload)]
+                for lines in [lines_of(kind, payload)]
             ]
             if not due:
                 return None
-            _, job_id, line = min(due)
+            _, job_id, lines = min(due)
             keys = [
                 f"{P}job:{job_id}",
                 f"{P}jobs:queued",
@@ -301,7 +303,7 @@ class RedisStore:
                 f"{P}turns",
                 f"{P}turns:next",
             ]
-            if self._claim(keys=keys, args=[job_id, worker_id(), now, line]):
+            if self._claim(keys=keys, args=[job_id, worker_id(), now, *lines]):
                 return self.get(job_id)
 
     def waiting_on_running(self) -> bool:

@@ -49,24 +49,28 @@ COALESCED_KINDS = frozenset({"vet"})
 
 
 # Round 21c F1: a comment's job first only reads the comment and asks GitHub whether its
-# author may run commands. Until then it is FREE of its repository: it waits in a line of its
-# commenter's own (not the fork's installation line, where it queued ahead of the fork's own
-# pushes), never waits for the repository's running job and never holds the repository: a
-# reader's flood of comments costs the fork nothing and every other tenant at most one job a
-# round per commenter. A writer's command that reads or writes the repository is then BOUND
-# (Store.bind): back in the installation's line, one job per repository at a time.
+# author may run commands. Until then it is FREE of its repository: it never waits for the
+# repository's running job and never holds the repository. A writer's command that reads or
+# writes the repository is then BOUND (Store.bind): one job per repository at a time.
 def is_free(kind: str, payload: dict[str, Any]) -> bool:
     """Whether the job runs outside its repository's line (a comment not yet bound; a
     merged pull request's command job is no comment's and is bound from the start)."""
     return kind == "comment" and "comment" in payload and "bound" not in payload
 
 
-def line_of(kind: str, payload: dict[str, Any]) -> str:
-    """The line a job waits in: its installation's, or a free comment's commenter's."""
-    if is_free(kind, payload):
-        return f"commenter:{payload.get('user')}"
+# Round 22c F5: the turns are the tenant's, never a commenter's (an account is free to make:
+# a line per commenter let one tenant's 60 accounts cost every other tenant 60 starts a round).
+# A job waits in three nested lines, each served round-robin by the turn it last had: its
+# installation's (what other tenants wait for: one start a round, whatever it sends), then in
+# the installation either its own jobs or its free comments (a flood of comments costs the
+# fork's own push at most one start), then among the comments, its commenter's.
+def lines_of(kind: str, payload: dict[str, Any]) -> tuple[str, str, str]:
+    """The job's tenant line, its part of the tenant's line, and its commenter's line."""
     iid = payload.get("installation_id")
-    return str(iid) if type(iid) is int else ""
+    tenant = str(iid) if type(iid) is int else ""
+    if is_free(kind, payload):
+        return tenant, f"{tenant}/comments", f"{tenant}/commenter:{payload.get('user')}"
+    return tenant, f"{tenant}/jobs", f"{tenant}/jobs"
 
 
 # The same, in SQL over the jobs table (Store.claim_next).
@@ -74,9 +78,14 @@ _FREE_SQL = (
     "(kind='comment' AND json_type(payload, '$.comment') IS NOT NULL "
     "AND json_type(payload, '$.bound') IS NULL)"
 )
-_LINE_SQL = (
-    f"CASE WHEN {_FREE_SQL} THEN 'commenter:' || COALESCE(json_extract(payload, '$.user'), "
-    "'None') ELSE COALESCE(CAST(json_extract(payload, '$.installation_id') AS TEXT), '') END"
+_TENANT_SQL = (
+    "CASE WHEN json_type(payload, '$.installation_id') = 'integer' "
+    "THEN CAST(json_extract(payload, '$.installation_id') AS TEXT) ELSE '' END"
+)
+_LINES_SQL = (
+    f"{_TENANT_SQL} AS t, {_TENANT_SQL} || CASE WHEN {_FREE_SQL} THEN '/comments' "
+    f"ELSE '/jobs' END AS s, {_TENANT_SQL} || CASE WHEN {_FREE_SQL} THEN '/commenter:' || "
+    "COALESCE(json_extract(payload, '$.user'), 'None') ELSE '/jobs' END AS c"
 )
 _BUSY_SQL = f"SELECT repo FROM jobs WHERE status='running' AND NOT {_FREE_SQL}"
 
@@ -318,20 +327,23 @@ class Store:
             )
 
     def claim_next(self) -> Job | None:
-        """Take the next job fairly, when a slot frees: the oldest due job of the installation
-        whose last turn is the oldest (never served: first). None when no job is due. A job
-        whose repository has one running waits, still queued: claimed, it would leave the queue
-        until the repository's lock sent it back, and deliveries in between would queue anew
-        instead of merging into it (one vet per push)."""
+        """Take the next job fairly, when a slot frees: of the installation whose last turn is
+        the oldest (never served: first), of its part (own jobs or free comments) and then of
+        its commenter whose last turn is the oldest, the oldest due job (lines_of). None when
+        no job is due. A job whose repository has one running waits, still queued: claimed, it
+        would leave the queue until the repository's lock sent it back, and deliveries in
+        between would queue anew instead of merging into it (one vet per push)."""
         now = time.time()
         with self.conn() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute(
-                    f"SELECT j.id, j.line FROM (SELECT id, {_LINE_SQL} AS line FROM jobs WHERE "
+                    f"SELECT j.id, j.t, j.s, j.c FROM (SELECT id, {_LINES_SQL} FROM jobs WHERE "
                     f"status='queued' AND COALESCE(not_before, 0) <= ? AND ({_FREE_SQL} OR "
-                    f"repo NOT IN ({_BUSY_SQL}))) AS j LEFT JOIN turns t "
-                    "ON t.installation = j.line ORDER BY COALESCE(t.turn, 0), j.id LIMIT 1",
+                    f"repo NOT IN ({_BUSY_SQL}))) AS j LEFT JOIN turns a ON a.installation = j.t "
+                    "LEFT JOIN turns b ON b.installation = j.s LEFT JOIN turns c "
+                    "ON c.installation = j.c ORDER BY COALESCE(a.turn, 0), COALESCE(b.turn, 0), "
+                    "COALESCE(c.turn, 0), j.id LIMIT 1",
                     (now,),
                 ).fetchone()
                 if row is None:
@@ -341,10 +353,11 @@ class Store:
                     "WHERE id=?",
                     (worker_id(), now, row[0]),
                 )
-                db.execute(
-                    "INSERT INTO turns VALUES (?, (SELECT COALESCE(MAX(turn), 0) + 1 FROM turns)) "
+                turn = db.execute("SELECT COALESCE(MAX(turn), 0) + 1 FROM turns").fetchone()[0]
+                db.executemany(
+                    "INSERT INTO turns VALUES (?, ?) "
                     "ON CONFLICT(installation) DO UPDATE SET turn=excluded.turn",
-                    (row[1],),
+                    [(line, turn) for line in set(row[1:])],
                 )
             finally:
                 db.execute("COMMIT")

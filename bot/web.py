@@ -18,7 +18,7 @@ from typing import IO, Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot import bigjson, queue
+from bot import bigjson, queue, schema
 from bot.handlers import router
 from bot.routing import Event
 from bot.settings import Settings
@@ -226,6 +226,15 @@ def _verified_delivery(settings: Settings) -> tuple[str, str, bytes, dict[str, A
     inst = payload.get("installation")
     if isinstance(inst, dict) and "id" in inst and not _is_id(inst["id"]):
         return _json(400, error="installation.id is not a positive 64-bit integer")
+    if not schema.finite(payload):
+        return _json(400, error="body holds a number that is not finite (NaN, Infinity)")
+    if (field := schema.mismatch(payload)) is not None:
+        log.warning("payload field refused", extra={"delivery": delivery[:64], "field": field})
+        return _json(
+            400,
+            error=f"{name} payload has fields of unexpected types: {field[:200]} is not "
+            f"of the type GitHub documents",
+        )
     return delivery, name, body, payload
 
 

@@ -64,12 +64,21 @@ class DeadlineReader:
         self.sock = sock
         self.deadline = time.monotonic() + READ_S
         self.expired = False
+        # Round 22c L2: gunicorn answers `Expect: 100-continue` as soon as the headers are
+        # parsed, inviting an unsigned client to send its 25 MB before the 401. The 100 is
+        # sent here instead, when the application first reads the body (after the request's
+        # headers, the signature's form among them, were accepted), never after a response.
+        self.continue_pending = False
 
     def restart(self) -> None:
         self.deadline = time.monotonic() + READ_S
         self.expired = False
+        self.continue_pending = False
 
     def recv(self, size: int) -> bytes:
+        if self.continue_pending:
+            self.continue_pending = False
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         left = self.deadline - time.monotonic()
         if left <= 0:
             self.expired = True
@@ -122,6 +131,19 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.poller.register(
                 conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn)
             )
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        """gunicorn's, with `Expect: 100-continue` answered only when the body is read."""
+        reader = getattr(conn, "reader", None)
+        expects = [(k, v) for k, v in req.headers if k == "EXPECT" and v.lower() == "100-continue"]
+        if reader is not None and expects:
+            req.headers = [h for h in req.headers if h not in expects]
+            reader.continue_pending = True
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            if reader is not None:
+                reader.continue_pending = False  # answered: never a 100 after a response
 
     def handle(self, conn: Any) -> tuple[bool, Any]:
         keepalive, conn = super().handle(conn)

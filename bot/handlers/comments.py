@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.handlers.common import JobSpec, installation_id
 from bot.routing import Event, Router
 from forkvet import rx
-from forkvet.github.issues import MARKER
+from forkvet.github.issues import MARKER, reported_commit
 
 # After `/forkvet` comes a word or nothing (not `/forkvet-x`): the rest starts with no word
 # character, which is what the look-ahead `(?![\w-])` said. At most 3 spaces before it: 4
@@ -114,6 +114,8 @@ def commented(event: Event) -> list[JobSpec]:
         "comment": True,  # its text is the job record's (JobSpec.text), read by the job
         "user": user.get("login"),
         "issue_number": issue.get("number"),
+        # the commit the report the commenter answered was made at (round 22c F4)
+        "reported": reported_commit(issue.get("body") or ""),
     }
     return [JobSpec("comment", event.payload["repository"]["full_name"], payload, text)]
 

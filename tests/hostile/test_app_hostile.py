@@ -103,7 +103,10 @@ def test_a_hostile_forks_text_is_inert_in_every_place_the_app_writes(
     issue = repo.issues[0]["body"]
     pull = repo.pulls[0]["body"]
     assert issue.count(MARKER) == 1 and issue.startswith(MARKER)  # only forkvet's own
-    for text in (summary, issue.removeprefix(MARKER), pull):
+    # the App's own hidden line naming the report's commit (round 22c F4) follows the marker
+    own, _, rest = issue.removeprefix(MARKER + "\n").partition("\n")
+    assert own.startswith("<!-- forkvet:commit ") and own.endswith(" -->")
+    for text in (summary, rest, pull):
         assert MARKER not in text
         assert_inert(parse(text), REPORT_TAGS)
     assert "forkvet: no problems found" in summary  # the title is shown, as text

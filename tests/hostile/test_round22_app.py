@@ -190,12 +190,16 @@ def test_the_opt_in_counts_only_when_a_push_to_the_fork_brought_it(tmp_path: Pat
     git(root, "add", "-A")
     git(root, "commit", "-qm", "opt in")
     mine = git(root, "rev-parse", "HEAD").strip()
+    up = tmp_path / "up.git"  # the upstream publishes the copy only (round 22c F3 reads it)
+    git(tmp_path, "init", "-q", "--bare", str(up))
+    git(root, "push", "-q", str(up), f"{copy}:refs/heads/main")
 
     def repo(pushes: list[dict[str, Any]] | None) -> Any:
         return SimpleNamespace(
             url="https://api.github.com/repos/a/m",
             default_branch="main",
             full_name="a/m",
+            clone_url=str(up),
             _requester=_Requester(pushes),
         )
 
