@@ -156,6 +156,30 @@ def test_links_planted_in_the_output_folder_never_reach_it_when_forkvet_is_kille
     assert _only_forkvets_regular_files(out) == ["smoke.log"]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_command_ends_with_forkvet_when_forkvet_is_stopped(
+    make_repo: MakeRepo, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Round 23b F1: a cancelled job's SIGTERM (or Ctrl-C) unwound forkvet, which removed its
+    private folders and exited while the repository's command ran on, unbounded."""
+    _needs_sandbox()
+    repo, out, secret = _setup(make_repo, tmp_path)
+    proc = subprocess.Popen(
+        _smoke_argv(repo, out, secret, "sleep"),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(repo / "planted", proc)
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+        assert _alive(str(repo)) == [], "the command outlived forkvet"
+    finally:
+        proc.kill()
+        _kill(_alive(str(repo)))
+
+
 def test_links_planted_in_the_output_folder_never_reach_it_when_forkvets_writes_fail(
     make_repo: MakeRepo, tmp_path: Path
 ) -> None:

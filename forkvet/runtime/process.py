@@ -559,12 +559,15 @@ def _supervise(
         target=_read_lines, args=(proc.stdout, stop, tail, log, echo, on_line), daemon=True
     )
     reader.start()
-    timed_out = _wait(proc, stop, start, timeout)
-    stopped_early = stop.is_set() and proc.poll() is None
-    gpu = sampler.stop()
-    # Kill the whole tree: the command's children (data loaders, servers, daemons) go too.
-    kill_tree(proc.pid, before)
-    proc.wait()
+    try:
+        timed_out = _wait(proc, stop, start, timeout)
+        stopped_early = stop.is_set() and proc.poll() is None
+    finally:
+        gpu = sampler.stop()
+        # Kill the whole tree: the command's children (data loaders, servers, daemons) go too;
+        # also when forkvet itself is stopped (SIGTERM, Ctrl-C unwind through here: round 23b F1).
+        kill_tree(proc.pid, before)
+        proc.wait()
     reader.join(timeout=5)
     returncode = None if (timed_out or stopped_early) else proc.returncode
     return returncode, timed_out, stopped_early, gpu

@@ -454,6 +454,12 @@ _JOIN_KEYRING = (
     "os.set_inheritable(r, True)\n"
     "argv = [sys.argv[4], '--seccomp', str(r), *sys.argv[5:]]\n"
     "setup = json.loads(sys.argv[3])\n"
+    # dies with forkvet (PR_SET_PDEATHSIG, SIGKILL): bwrap's --die-with-parent is tied to this
+    # launcher once it forks bwrap, so without it a killed forkvet left the command running
+    # (outside attack, round 23b F1); a forkvet gone before the prctl: nothing starts
+    "libc.prctl(1, signal.SIGKILL, 0, 0, 0)\n"
+    "if setup.get('parent') and os.getppid() != setup['parent']:\n"
+    "    sys.exit('forkvet: the process that started the sandbox is gone')\n"
     # a user namespace of its own (forkvet.runtime.ownns): per-user counts, /dev/shm's inodes
     "if setup['ns']:\n"
     "    own_namespace(setup['ns'])\n"
@@ -538,7 +544,7 @@ def _argv(
     return [
         *_launcher(
             ",".join(filter(None, [bounds.outside, cgroup and f"CGROUP={cgroup}"])),
-            json.dumps({"watch": diskbound.watched(watched), "ns": ns}),
+            json.dumps({"watch": diskbound.watched(watched), "ns": ns, "parent": os.getpid()}),
         ),
         bwrap,
         *_ISOLATION,
