@@ -109,8 +109,8 @@ PASSED_VALUES = {
     "HF_HOME": "/data/hf",
     "GITHUB_RUN_ID": "12345678901234567890",
     "TORCH_CUDNN_V8_API_LRU_CACHE_LIMIT": "~/models/run2024/cache3",
-    "XDG_DATA_HOME": "imagenet/train/shard00017",
-    "XDG_STATE_HOME": "cu121-py310-torch210-linux",
+    "TORCH_EXTENSIONS_DIR": "imagenet/train/shard00017",
+    "XDG_CACHE_HOME": "cu121-py310-torch210-linux",
 }
 
 
@@ -245,3 +245,20 @@ def test_env_allow_build_hands_build_code_only_allow_listed_names(
     assert built["UV_CACHE_DIR"] == "/tmp/uvcache" and built["CC"] == "gcc-12"
     assert built["PATH"]  # uv and the compilers are found
     assert uv_env()["CORP_PASSCODE"] == "a-passcode-value"  # resolving only: the user's own
+
+
+def test_the_users_config_and_data_homes_stay_out_but_uv_reads_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Round 23b F7: XDG_CONFIG_HOME/XDG_DATA_HOME led the command to git's credential store,
+    # the GitHub CLI's hosts file and keyrings; inside, the private HOME's folders are used.
+    from forkvet.envgen.uv import allow_builds, uv_env
+
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, f"/srv/{name.lower()}")
+    env = scrubbed_env()
+    assert not {"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"} & set(env)
+    with allow_builds():
+        built = uv_env()  # uv's own config (uv.toml, its Pythons) stays the user's
+    assert built["XDG_CONFIG_HOME"] == "/srv/xdg_config_home"
+    assert built["XDG_DATA_HOME"] == "/srv/xdg_data_home"
