@@ -470,6 +470,7 @@ def run(
                     log,
                     echo,
                     on_line,
+                    masked_values(pass_env),
                 )
         finally:
             if log:
@@ -494,6 +495,25 @@ def run(
         gpu_utilization_mean=gpu.utilization_mean,
         gpu_utilization_samples=gpu.utilization_samples,
     )
+
+
+def masked_values(pass_env: Iterable[str]) -> Callable[[str], str]:
+    """A line with every value of the operator's --pass-env names (4 characters or more)
+    shown as `***`, as GitHub masks a secret in a step's log: the log, the tail and the
+    summary are published, and under --no-network they were the command's way out (outside
+    attack, round 23b F10). Encoded forms of a value are not caught (the command sees it)."""
+    values = sorted(
+        {v for n in pass_env if len(v := os.environ.get(n, "")) >= 4}, key=len, reverse=True
+    )
+    if not values:
+        return str
+
+    def mask(line: str) -> str:
+        for value in values:
+            line = line.replace(value, "***")
+        return line
+
+    return mask
 
 
 @contextlib.contextmanager
@@ -539,6 +559,7 @@ def _supervise(
     log: TextIO | None,
     echo: bool,
     on_line: Callable[[str], bool] | None,
+    mask: Callable[[str], str] = str,
 ) -> tuple[int | None, bool, bool, GpuStats]:
     """Run argv until it ends, times out or on_line says stop; then kill its whole tree.
     (exit code or None, timed out, stopped early, what the GPU sampler saw)"""
@@ -556,7 +577,7 @@ def _supervise(
     assert proc.stdout is not None
     stop = threading.Event()
     reader = threading.Thread(
-        target=_read_lines, args=(proc.stdout, stop, tail, log, echo, on_line), daemon=True
+        target=_read_lines, args=(proc.stdout, stop, tail, log, echo, on_line, mask), daemon=True
     )
     reader.start()
     try:
@@ -584,8 +605,10 @@ def _read_lines(
     log: TextIO | None,
     echo: bool,
     on_line: Callable[[str], bool] | None,
+    mask: Callable[[str], str] = str,
 ) -> None:
-    """Every non-blank line of the output into the tail and the log; set stop when on_line
+    """Every non-blank line of the output into the tail and the log (`mask`ed: the operator's
+    --pass-env values never reach either); set stop when on_line
     says the run has enough. The command's output is hostile input: a line is read at most
     MAX_LINE_BYTES at a time (a longer one is cut into pieces), and the log keeps the first
     MAX_LOG_WRITTEN bytes (each line as forkvet.escape.visible shows it), then one line saying
@@ -596,6 +619,7 @@ def _read_lines(
         for line in raw.decode("utf-8", "replace").replace("\r", "\n").splitlines():
             if not line.strip():
                 continue
+            line = mask(line)
             tail.append(line)
             if log and written <= MAX_LOG_WRITTEN:
                 # the log is uploaded and read with cat or less: its terminal escapes, bidi
