@@ -27,12 +27,43 @@ import io
 import threading
 import tokenize
 import tomllib
+import warnings
+from collections.abc import Iterator
 
 import yaml
 
 from forkvet import safeparse
 
 # -- TOML and INI -------------------------------------------------------------------------------
+
+
+_C_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PY_FALLBACK_CHARS = 512 << 10  # PyYAML's Python composer: ~50x libyaml's time
+
+
+def compose_all(text: str) -> Iterator[yaml.Node | None]:
+    """The YAML documents of a text as libyaml composes them; a text libyaml refuses before
+    its first document for its syntax (not its depth bound) is composed by PyYAML's Python
+    loader, which OmegaConf and Hydra use: it reads a `%YAML 1.3` directive on, with a
+    warning, where libyaml stops (outside attack, round 23a F18)."""
+    composed = False
+    try:
+        for doc in yaml.compose_all(text, Loader=_C_LOADER):
+            composed = True
+            yield doc
+        return
+    except yaml.YAMLError as exc:
+        python_reads_on = not (
+            composed
+            or _C_LOADER is yaml.SafeLoader
+            or "maximum nesting depth" in str(exc)
+            or len(text) > _PY_FALLBACK_CHARS
+        )
+        if not python_reads_on:
+            raise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield from yaml.compose_all(text, Loader=yaml.SafeLoader)
 
 
 def other_documents(text: str) -> list[object]:

@@ -50,7 +50,6 @@ _NEED = rx.compile(
     r"|(?:^|[\s{,])[\"']?(?:version|setup|srun_args)[\"']?[ \t]*[:=]",
     rx.M,
 )
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAX_NODES = 200_000
 _SECTIONS = ("handlers", "formatters", "filters")
 
@@ -334,7 +333,7 @@ def _documents(text: str, bounds: list[str] | None = None) -> Iterator[yaml.Node
     """The YAML documents of a text, up to an error (what was composed before it is judged);
     bounds: gets why the composer stopped at forkvet's or libyaml's depth bound."""
     try:
-        for doc in yaml.compose_all(text, Loader=_LOADER):
+        for doc in configformats.compose_all(text):
             if doc is not None:
                 yield doc
     except (yaml.YAMLError, RecursionError, MemoryError, ValueError) as exc:

@@ -38,13 +38,12 @@ import yaml
 
 from forkvet import rx
 from forkvet.report import Risk
-from forkvet.vet import owncode
+from forkvet.vet import configformats, owncode
 from forkvet.vet.configtargets import MAX_BOUND_FILES, OwnModules, known_safe
 from forkvet.vet.importmap import MODULE_TO_DIST
 
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_NODES = 10_000  # nodes of one expression walked; more is NOT verified
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @cache
@@ -416,7 +415,7 @@ def _strings(text: str) -> Iterator[tuple[str, int | None]]:
         except (ValueError, RecursionError):
             pass  # YAML flow style, or not JSON: the composer decides
     try:
-        for doc in yaml.compose_all(text, Loader=_LOADER):
+        for doc in configformats.compose_all(text):
             if doc is not None:
                 yield from _yaml_strings(doc)
     except (yaml.YAMLError, RecursionError, ValueError):

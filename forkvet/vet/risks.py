@@ -1305,7 +1305,9 @@ class _YamlScan:
                         if not sinks.judged(r)
                     ]
                     if configtargets.unread_format(f.suffix, need.text):
-                        found.append(_config_unverified(f.path, "a format forkvet does not read"))
+                        found.append(
+                            _config_unverified(f.path, "a syntax forkvet's readers refuse")
+                        )
                 elif "\\" not in need.target:  # a key spelled out, past the cap
                     found.append(_config_unverified(f.path))
             if need.gin:
