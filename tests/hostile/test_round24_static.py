@@ -49,3 +49,19 @@ def test_a_broken_config_that_names_no_loader_key_stays_data(
 ) -> None:
     report = vet_repo({**README, "config.json": '{\n  // lr\n  "lr": 0.1\n}\n'})
     assert _errors(report) == []
+
+
+def test_a_sentence_transformers_model_folder_is_no_error(vet_repo: Callable[..., Report]) -> None:
+    # Round 23a F17 (false error): every sentence-transformers checkpoint names its library's
+    # own module classes as dotted `type`s in modules.json.
+    modules = (
+        '[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},'
+        ' {"idx": 1, "name": "1", "path": "1_Pooling",'
+        ' "type": "sentence_transformers.models.Pooling"},'
+        ' {"idx": 2, "name": "2", "path": "2_Normalize",'
+        ' "type": "sentence_transformers.models.Normalize"}]\n'
+    )
+    report = vet_repo({**README, "modules.json": modules, "1_Pooling/config.json": "{}\n"})
+    assert _errors(report) == []
+    evil = modules.replace("sentence_transformers.models.Normalize", "subprocess.Popen")
+    assert [r.path for r in _errors(vet_repo({**README, "modules.json": evil}))] == ["modules.json"]
