@@ -228,6 +228,9 @@ PRIVATE_WRITES = {
     ("forkvet/runtime/gitconfig.py", "_write"),  # the sandbox's scrubbed git config copies
     ("forkvet/runtime/venvstart.py", "restore_cfg"),  # an environment's own pyvenv.cfg
     ("forkvet/runtime/venvstart.py", "after_install"),  # a managed environment's record
+    ("forkvet/vet/linkforms.py", "_write"),  # a link's target text, in a private temp folder
+    ("forkvet/vet/linkforms.py", "form_errors"),  # an empty placeholder file there
+    ("forkvet/vet/exportforms.py", "_archive"),  # git archive's tar, in a private temp folder
 }
 
 
