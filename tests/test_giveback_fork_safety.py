@@ -170,8 +170,9 @@ def test_a_branch_reviving_a_workflow_the_fork_removed_is_not_pushed(
     assert nightly in draft["message"]
     assert git(remote, "branch", "--list", "forkvet/*") == ""  # nothing pushed
 
-    # A fix of the workflow itself is pushed, though the workflow differs from the fork's
-    # (an earlier fork commit changed it too).
+    # A fix of the workflow itself, where an earlier fork commit changed the workflow too:
+    # the branch holds the fork point's workflow (self-hosted) plus the trigger fix, which the
+    # fork's default branch never had. Drafted, but never pushed (round 23c F1; before it was).
     git(fork, "reset", "-q", "--hard", "HEAD~2")
     ours = HOSTILE.replace("self-hosted, ", "")
     commit(fork, {WORKFLOW: ours}, "Run CI on our own labels")
@@ -183,8 +184,9 @@ def test_a_branch_reviving_a_workflow_the_fork_removed_is_not_pushed(
     assert code == 0 and draft["status"] == "drafted", draft
     fork_ref = publish.fork_default(fork, str(remote), None)
     assert git(fork, "diff", "--name-only", fork_ref, draft["branch"]) == WORKFLOW
-    publish.push_branch(fork, str(remote), draft["branch"], "", fork_ref, [ci_fix])
-    assert draft["branch"] in git(remote, "branch", "--list", "forkvet/*")
+    with pytest.raises(publish.UnsafeBranch, match="changed or removed these since"):
+        publish.push_branch(fork, str(remote), draft["branch"], "", fork_ref, [ci_fix])
+    assert git(remote, "branch", "--list", "forkvet/*") == ""
 
 
 @pytest.mark.parametrize("command", ["upstream", "attribution"])
@@ -260,4 +262,27 @@ def test_a_branch_reviving_a_script_the_fork_changed_is_not_pushed(
     draft = json.loads(out)["drafts"][0]
     assert code == 1 and draft["status"] == "refused", draft
     assert script in draft["message"] and "git cherry-pick -x" in draft["message"]
+    assert git(remote, "branch", "--list", "forkvet/*") == ""  # nothing pushed
+
+
+def test_a_fix_to_a_file_the_fork_changed_since_is_not_pushed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round 23c F1: the fork removed a step of its workflow that sent a secret away; a fix
+    changes another line of the same workflow. The branch holds the fork point's workflow plus
+    the fix, so the step came back, although the file is one the fix changes."""
+    filler = "".join(f"      - run: echo step{i}\n" for i in range(8))
+    leaky = HOSTILE + filler + "      - run: echo tail\n"
+    up, remote, fork = forked(tmp_path, {**UPSTREAM_FILES, WORKFLOW: leaky})
+    commit(fork, {WORKFLOW: leaky.replace("echo ${{ secrets.HF_TOKEN }}", "echo ok")}, "ci: no")
+    fixed = (fork / WORKFLOW).read_text().replace("echo tail", "echo tail fixed")
+    commit(fork, {WORKFLOW: fixed}, "ci: fix the tail step", "Bea Fixer")
+    git(fork, "push", "-q", "origin", "HEAD:main")
+    monkeypatch.setenv("FORKVET_USER_TOKEN", "unused-token")
+    code, out, _ = run(
+        [*open_args(fork, up, remote), "--commits", git(fork, "rev-parse", "HEAD")], capsys
+    )
+    draft = json.loads(out)["drafts"][0]
+    assert code == 1 and draft["status"] == "refused", draft
+    assert WORKFLOW in draft["message"] and "changed or removed these since" in draft["message"]
     assert git(remote, "branch", "--list", "forkvet/*") == ""  # nothing pushed

@@ -70,8 +70,7 @@ def ensure_setup_pr(
     elif why := _not_ours(repo, base_sha, head_sha, bot_login, set(files)):
         return SetupResult(_find(repo), False, [], why)
     changed = [path for path, content in files.items() if _differs(repo, path, content)]
-    if changed:
-        _commit(repo, head_sha or base_sha, {p: files[p] for p in changed})
+    _rebuild(repo, base_sha, head_sha, files)
     pull = _find(repo)
     if pull is None:
         pull = repo.create_pull(title=plain_title(TITLE), body=body, head=BRANCH, base=base)
@@ -93,17 +92,22 @@ def _differs(repo: Repository, path: str, content: str) -> bool:
     return current.decoded_content.decode("utf-8", "replace") != content
 
 
-def _commit(repo: Repository, parent_sha: str, files: dict[str, str]) -> None:
-    """Every file in one commit on BRANCH (the Git database API: a tree on the parent's
-    tree, a commit, the branch moved to it), not one commit per file."""
-    parent = repo.get_git_commit(parent_sha)
+def _rebuild(repo: Repository, base_sha: str, head_sha: str | None, files: dict[str, str]) -> None:
+    """BRANCH's tree becomes, by construction, the default branch's tree plus forkvet's files:
+    one commit on the default branch's tip, the branch moved to it (forced), unless its tree
+    is that already. An update built on the branch's old tree kept what the default branch
+    had deleted since — a workflow a push with the App's token then ran (outside attack,
+    round 23c F2, F3: a planted branch cut from an older commit)."""
+    parent = repo.get_git_commit(base_sha)
     elements = [
         InputGitTreeElement(path, "100644", "blob", content=text) for path, text in files.items()
     ]
     tree = repo.create_git_tree(elements, parent.tree)
+    if head_sha is not None and repo.get_git_commit(head_sha).tree.sha == tree.sha:
+        return
     names = ", ".join(files)
     commit = repo.create_git_commit(f"forkvet: set up {names}"[:200], tree, [parent])
-    repo.get_git_ref(f"heads/{BRANCH}").edit(commit.sha)
+    repo.get_git_ref(f"heads/{BRANCH}").edit(commit.sha, force=True)
 
 
 def _find(repo: Repository) -> PullRequest | None:

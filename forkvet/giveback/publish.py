@@ -84,10 +84,11 @@ def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -
     default branch (fork_ref) does not already have, except the fix commits: its commits that
     are not ancestors of fork_ref must be exactly one cherry-pick per fix, in a line, changing
     only the files the fixes change; and against fork_ref it may add or change a file only
-    where a fix itself changes it — any file, not only CI files: a push runs the fork's
-    workflows on the branch's tree, and they run its scripts (round 22c F6: an old script the
-    fork had fixed came back). Files the branch lacks (the fork added them later) run nothing
-    and are fine."""
+    where a fix changes it and the fork has not changed it since the branch's start — any
+    file, not only CI files: a push runs the fork's workflows on the branch's tree, and they
+    run its scripts (round 22c F6: an old script the fork had fixed came back; 23c F1: a
+    removed step of a workflow the fix changes). Files the branch lacks (the fork added them
+    later) run nothing and are fine."""
     ref = f"refs/heads/{branch}"
     new = git(repo_dir, "rev-list", ref, f"^{fork_ref}", "--").stdout.split()
     merges = git(repo_dir, "rev-list", "--merges", ref, f"^{fork_ref}", "--").stdout.split()
@@ -155,10 +156,17 @@ def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -
         ref,
         "--",
     ).stdout.split("\0")
+    # A file the fixes change may differ only where the fork still holds the branch's start
+    # version (the fix is not in the fork yet): the branch holds it as the fork point had it
+    # plus the fix, so where the fork changed it otherwise (before or after the fix), the push
+    # brings the old version back (outside attack, round 23c F1: a workflow step the fork had
+    # removed came back with a fix to the same workflow).
+    start = f"{ref}~{len(new)}"
+    forks_own = _differing(repo_dir, start, fork_ref, fixed) if new else set()
     other = [
         path
         for status, path in zip(diff[0::2], diff[1::2], strict=False)
-        if status[:1] != "D" and path not in fixed
+        if status[:1] != "D" and (path not in fixed or path in forks_own)
     ]
     if other:
         what = "CI files" if any(is_ci_path(p) for p in other) else "files"
@@ -169,6 +177,17 @@ def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -
             f"starts at the newest upstream commit your fork has, and your fork has changed "
             f"or removed these since.\n{how}"
         )
+
+
+def _differing(repo_dir: Path, a: str, b: str, paths: set[str]) -> set[str]:
+    """The paths among `paths` whose content differs between commits a and b."""
+    if not paths:
+        return set()
+    out = git(
+        repo_dir, "diff", "--no-ext-diff", "--no-renames", "-z", "--name-only", a, b,
+        "--", *(":(literal)" + p for p in sorted(paths)),
+    )  # fmt: skip
+    return {p for p in out.stdout.split("\0") if p}
 
 
 def push_branch(
