@@ -93,9 +93,7 @@ def uv_env() -> dict[str, str]:
     from forkvet.runtime.process import scrubbed_env, without_credentials
 
     if builds_allowed():
-        # uv's own configuration and managed Pythons live under the XDG homes
-        xdg = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
-        base = without_credentials(scrubbed_env(keep_index_config=True, pass_env=xdg))
+        base = without_credentials(scrubbed_env(keep_index_config=True))
     else:
         base = dict(os.environ)
     # UV_PYTHON_DOWNLOADS stays the user's choice (uv's default: download when needed).

@@ -156,6 +156,10 @@ _PROXY_CREDENTIALS = rx.compile(r"(^|://)[^/\s@]*@")
 # A package manager's own settings: kept for the installs forkvet runs itself (a company
 # mirror with credentials), never for the repository's code.
 _INDEX_CONFIG = rx.compile(r"^(?:UV_|PIP_|CONDA_|MAMBA_)")
+# Where uv and pip read the user's config and keep their Pythons: forkvet's own installs keep
+# them (the user's index is in ~/.config/uv/uv.toml); the command never gets them (git's
+# credential store, gh and keyrings live there too: round 23b F7).
+_TOOL_HOMES = frozenset(("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"))
 # scheme://user:password@host — a URL that carries a password, whatever the variable's name.
 _URL_WITH_PASSWORD = rx.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", rx.I)
 # Values that are credentials whatever their name: a URL whose query carries one
@@ -297,8 +301,8 @@ def scrubbed_env(
             env[k] = v
         elif k in RUNNER_FILES:
             continue
-        elif keep_index_config and _INDEX_CONFIG.match(k):
-            env[k] = v
+        elif keep_index_config and (_INDEX_CONFIG.match(k) or k in _TOOL_HOMES):
+            env[k] = v  # forkvet's own installs: uv's uv.toml and Pythons live in the XDG homes
         elif k in _PROXIES:
             cleaned = _PROXY_CREDENTIALS.sub(lambda m: m.group(1), v)
             if not secret_value(cleaned):  # a credential in its query: the proxy is dropped
