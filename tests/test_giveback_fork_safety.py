@@ -241,6 +241,26 @@ def test_a_cloned_url_or_ref_is_never_a_git_option(tmp_path: Path) -> None:
     assert not marker.exists() and not (tmp_path / "clone").exists()
 
 
+def _refused_open(
+    fork: Path,
+    up: Path,
+    remote: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    """Push the fork, run `upstream --open` on its last commit: the draft, refused, with
+    nothing pushed."""
+    git(fork, "push", "-q", "origin", "HEAD:main")
+    monkeypatch.setenv("FORKVET_USER_TOKEN", "unused-token")
+    code, out, _ = run(
+        [*open_args(fork, up, remote), "--commits", git(fork, "rev-parse", "HEAD")], capsys
+    )
+    draft: dict[str, str] = json.loads(out)["drafts"][0]
+    assert code == 1 and draft["status"] == "refused", draft
+    assert git(remote, "branch", "--list", "forkvet/*") == ""  # nothing pushed
+    return draft
+
+
 def test_a_branch_reviving_a_script_the_fork_changed_is_not_pushed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,15 +274,8 @@ def test_a_branch_reviving_a_script_the_fork_changed_is_not_pushed(
     up, remote, fork = forked(tmp_path, {**UPSTREAM_FILES, WORKFLOW: ours, script: leaky})
     commit(fork, {script: "python -m pytest\n"}, "ci: send nothing anywhere")
     commit(fork, FIX, "Fix NaN in loss when the batch is empty", "Bea Fixer")
-    git(fork, "push", "-q", "origin", "HEAD:main")
-    monkeypatch.setenv("FORKVET_USER_TOKEN", "unused-token")
-    code, out, _ = run(
-        [*open_args(fork, up, remote), "--commits", git(fork, "rev-parse", "HEAD")], capsys
-    )
-    draft = json.loads(out)["drafts"][0]
-    assert code == 1 and draft["status"] == "refused", draft
+    draft = _refused_open(fork, up, remote, capsys, monkeypatch)
     assert script in draft["message"] and "git cherry-pick -x" in draft["message"]
-    assert git(remote, "branch", "--list", "forkvet/*") == ""  # nothing pushed
 
 
 def test_a_fix_to_a_file_the_fork_changed_since_is_not_pushed(
@@ -277,12 +290,5 @@ def test_a_fix_to_a_file_the_fork_changed_since_is_not_pushed(
     commit(fork, {WORKFLOW: leaky.replace("echo ${{ secrets.HF_TOKEN }}", "echo ok")}, "ci: no")
     fixed = (fork / WORKFLOW).read_text().replace("echo tail", "echo tail fixed")
     commit(fork, {WORKFLOW: fixed}, "ci: fix the tail step", "Bea Fixer")
-    git(fork, "push", "-q", "origin", "HEAD:main")
-    monkeypatch.setenv("FORKVET_USER_TOKEN", "unused-token")
-    code, out, _ = run(
-        [*open_args(fork, up, remote), "--commits", git(fork, "rev-parse", "HEAD")], capsys
-    )
-    draft = json.loads(out)["drafts"][0]
-    assert code == 1 and draft["status"] == "refused", draft
+    draft = _refused_open(fork, up, remote, capsys, monkeypatch)
     assert WORKFLOW in draft["message"] and "changed or removed these since" in draft["message"]
-    assert git(remote, "branch", "--list", "forkvet/*") == ""  # nothing pushed

@@ -129,12 +129,10 @@ def _kill(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def test_links_planted_in_the_output_folder_never_reach_it_when_forkvet_is_killed(
+def _sleeping_smoke(
     make_repo: MakeRepo, tmp_path: Path
-) -> None:
-    """C2: SIGKILL of forkvet (no sweep can run): the real output folder was never the
-    command's, so it holds only forkvet's own log."""
-    _needs_sandbox()
+) -> tuple[Path, Path, subprocess.Popen[bytes]]:
+    """(repo, output folder, forkvet smoke) once the command has planted its links and sleeps."""
     repo, out, secret = _setup(make_repo, tmp_path)
     proc = subprocess.Popen(
         _smoke_argv(repo, out, secret, "sleep"),
@@ -144,6 +142,20 @@ def test_links_planted_in_the_output_folder_never_reach_it_when_forkvet_is_kille
     )
     try:
         _wait_for(repo / "planted", proc)
+    except BaseException:
+        proc.kill()
+        raise
+    return repo, out, proc
+
+
+def test_links_planted_in_the_output_folder_never_reach_it_when_forkvet_is_killed(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """C2: SIGKILL of forkvet (no sweep can run): the real output folder was never the
+    command's, so it holds only forkvet's own log."""
+    _needs_sandbox()
+    repo, out, proc = _sleeping_smoke(make_repo, tmp_path)
+    try:
         proc.kill()
         proc.wait(timeout=30)
         # bwrap --die-with-parent: the sandbox goes with forkvet
@@ -163,15 +175,8 @@ def test_the_command_ends_with_forkvet_when_forkvet_is_stopped(
     """Round 23b F1: a cancelled job's SIGTERM (or Ctrl-C) unwound forkvet, which removed its
     private folders and exited while the repository's command ran on, unbounded."""
     _needs_sandbox()
-    repo, out, secret = _setup(make_repo, tmp_path)
-    proc = subprocess.Popen(
-        _smoke_argv(repo, out, secret, "sleep"),
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    repo, _, proc = _sleeping_smoke(make_repo, tmp_path)
     try:
-        _wait_for(repo / "planted", proc)
         proc.send_signal(sig)
         proc.wait(timeout=60)
         assert _alive(str(repo)) == [], "the command outlived forkvet"
