@@ -274,10 +274,11 @@ def test_pass_env_from_the_operator_not_from_the_fork(make_repo: MakeRepo, tmp_p
     secrets = {"HF_TOKEN": "hf_gated", "GH_PAT": "ghp_runner"}
     plain = smoke(repo, "python show.py", tmp_path, secrets)
     assert plain["tail"] == ["HF None GH None"]
+    # passed, and masked where the command prints it (round 23b F10): "***" is the value
     flag = smoke(repo, "python show.py", tmp_path, secrets, "--pass-env", "HF_TOKEN")
-    assert flag["tail"] == ["HF hf_gated GH None"]
+    assert flag["tail"] == ["HF *** GH None"]
     policy = smoke(repo, "python show.py", tmp_path, secrets, "--config", str(operator))
-    assert policy["tail"] == ["HF hf_gated GH None"]
+    assert policy["tail"] == ["HF *** GH None"]
 
 
 # What a fork's command tries once it runs (issue 17): undo the sandbox's mounts, write the

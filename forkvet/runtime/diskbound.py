@@ -28,6 +28,7 @@ import os
 from collections.abc import Iterable, Mapping
 
 from forkvet.errors import ForkvetError
+from forkvet.runtime import knobs
 
 DISK_VAR = "FORKVET_COMMAND_DISK_MB"
 FILES_VAR = "FORKVET_COMMAND_FILES"
@@ -45,9 +46,7 @@ class NoDiskRoom(ForkvetError):
 
 
 def _knob(name: str, default: int, environ: Mapping[str, str] | None) -> int:
-    from forkvet.runtime.limits import knob
-
-    return knob(name, default, environ)
+    return knobs.knob(name, default, environ)
 
 
 def budget_mb(environ: Mapping[str, str] | None = None) -> int:

@@ -35,12 +35,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from forkvet.errors import InputError
 from forkvet.runtime import diskbound, gpunodes, memcg, ownns, seccomp, tmpstore
+from forkvet.runtime.knobs import knob
 
 TASKS_VAR = "FORKVET_COMMAND_TASKS"
 MEMORY_VAR = "FORKVET_COMMAND_MEMORY_MB"
@@ -64,16 +64,6 @@ UNCOUNTED = (
     "(socket and pipe buffers), which only a cgroup for the whole command would count"
 )
 UNCOUNTED_CGROUP = "not bounded: kernel buffers the kernel does not charge to the cgroup"
-
-
-def knob(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
-    env = os.environ if environ is None else environ
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or len(raw) > 12:
-        raise InputError(f"{name} must be a whole number (0: no limit), not {raw[:40]!r}")
-    return int(raw)
 
 
 def _memory_total_mb() -> int:

@@ -66,7 +66,7 @@ LAUNCHER = (
 
 
 def _knob(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
-    from forkvet.runtime.limits import knob
+    from forkvet.runtime.knobs import knob
 
     return max(1, knob(name, default, environ))
 

@@ -23,7 +23,7 @@ from forkvet import fstree, gitrun, hostpaths
 from forkvet.report import Risk
 from forkvet.vet import gitattrs
 from forkvet.vet.context import Context
-from forkvet.vet.linkforms import form_errors
+from forkvet.vet.linkforms import Check, form_errors
 
 MAX_FILES = 1000
 MAX_BYTES = 256 << 20
@@ -34,7 +34,7 @@ _FORM = (
 )
 
 
-def archive_risks(ctx: Context) -> list[Risk]:
+def archive_risks(ctx: Context, check: Check) -> list[Risk]:
     """The errors of the tree's export-subst files as the commit's archive holds them."""
     snap = ctx.snap
     if not snap.git.commit or not snap.tracked:
@@ -56,7 +56,7 @@ def archive_risks(ctx: Context) -> list[Risk]:
         if why:
             return [_unverified(paths[0], why)]
         changed = _drop_unchanged(snap.root, paths, Path(tmp) / "tree")
-        return form_errors(ctx, Path(tmp) / "tree", _FORM) if changed else []
+        return form_errors(ctx, Path(tmp) / "tree", _FORM, check) if changed else []
 
 
 def _git_says(root: Path, paths: list[str]) -> set[str]:

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from forkvet import rx
-from forkvet.vet import modelsearch
+from forkvet.vet import modelsearch, prosebases
 from forkvet.vet.context import Context
 from forkvet.vet.modelterms import ModelTerms, research_only_text
 
@@ -35,7 +35,7 @@ class Library:
     shell: rx.Pattern[str] | None  # the library's command line in scripts
 
 
-def _load() -> tuple[list[Library], list[tuple[rx.Pattern[str], str]]]:
+def _load() -> list[Library]:
     raw = resources.files("forkvet.data").joinpath("library_models.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(raw)
     libraries = []
@@ -52,11 +52,11 @@ def _load() -> tuple[list[Library], list[tuple[rx.Pattern[str], str]]]:
                 rx.compile(lib["shell"]) if lib.get("shell") else None,
             )
         )
-    bases = [(rx.compile(b["pattern"]), b["license"]) for b in data["base_names"]]
-    return libraries, bases
+    return libraries
 
 
-LIBRARIES, BASE_NAMES = _load()
+LIBRARIES = _load()
+BASE_NAMES = prosebases.BASE_NAMES
 
 
 def base_name_license(name: str) -> str | None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from forkvet import fstree
 from forkvet.errors import InputError
@@ -32,7 +34,7 @@ _FORM = (
 )
 
 
-def link_file_risks(ctx: Context) -> list[Risk]:
+def link_file_risks(ctx: Context, check: Check) -> list[Risk]:
     """The errors of the tree's symlinks read as files of their target text."""
     every = set(ctx.snap.links) | set(ctx.snap.links_out)
     # links in a `.git` folder are git's, never written by a checkout or an archive
@@ -44,14 +46,16 @@ def link_file_risks(ctx: Context) -> list[Risk]:
         written = 0
         for path in shown:
             written += _write(root, path, Path(tmp))
-        return form_errors(ctx, Path(tmp), _FORM) if written else []
+        return form_errors(ctx, Path(tmp), _FORM, check) if written else []
 
 
-def form_errors(ctx: Context, folder: Path, form: str) -> list[Risk]:
+# risks.check, handed in by its caller (risks imports this module: no circle)
+Check = Callable[[Context], tuple[list[Risk], Any]]
+
+
+def form_errors(ctx: Context, folder: Path, form: str, check: Check) -> list[Risk]:
     """The errors every risk check finds in `folder`, a form the tree takes (its files under
     the tree's names), each message saying which form."""
-    from forkvet.vet import risks
-
     # a file outside every skipped folder: a form whose files are all in `__pycache__` or
     # `.cache` is still a tree to load (their files get the pickle probe there)
     (folder / _PLACEHOLDER).write_bytes(b"")
@@ -59,7 +63,7 @@ def form_errors(ctx: Context, folder: Path, form: str) -> list[Risk]:
         mini = Context(load(folder, ctx.snap.name), ctx.config, ctx.deadline)
     except InputError as exc:
         return [Risk("pickle-unverified", "error", f"{form}NOT verified ({exc})", None)]
-    found, _findings = risks.check(mini)
+    found, _findings = check(mini)
     errors = [r for r in found if r.severity == "error"]
     return [dataclasses.replace(r, message=form + r.message) for r in errors]
 

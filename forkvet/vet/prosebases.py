@@ -14,7 +14,20 @@ its license was read.
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 from forkvet import rx
+
+
+def _base_names() -> list[tuple[rx.Pattern[str], str]]:
+    raw = resources.files("forkvet.data").joinpath("library_models.json").read_text("utf-8")
+    return [(rx.compile(b["pattern"]), b["license"]) for b in json.loads(raw)["base_names"]]
+
+
+# (name pattern, license) of `library_models.json`'s base names; libraryzoos reads them here
+# (libraryzoos reads modelterms, which reads this module: no circle).
+BASE_NAMES = _base_names()
 
 _TRAINED = rx.compile(
     r"(?i)\b(?:(?:pre-?|re-?|post-?)?train\w*|tun\w*|distil\w*|start\w*\s+(?:from|with)|"
@@ -35,11 +48,5 @@ def derivation(sentence: str) -> bool:
 
 def named_base(sentence: str) -> tuple[str, int, str] | None:
     """A base model of `base_names` the sentence names: (name, where, license)."""
-    from forkvet.vet import libraryzoos  # libraryzoos reads modelterms, which reads this
-
-    found = [
-        (m.group(0), m.start(), lic)
-        for p, lic in libraryzoos.BASE_NAMES
-        if (m := p.search(sentence))
-    ]
+    found = [(m.group(0), m.start(), lic) for p, lic in BASE_NAMES if (m := p.search(sentence))]
     return min(found, key=lambda f: f[1]) if found else None

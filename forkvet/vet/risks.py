@@ -2261,8 +2261,10 @@ def check(ctx: Context) -> tuple[list[Risk], list[Finding]]:
     risks += compiled_risks(ctx.snap, _installed_names(ctx))
     risks += nativefiles.native_risks(ctx.snap)  # by content, whatever the name (21a F8)
     risks += weightrefs.reference_risks(ctx.snap, ctx.deadline)  # paths weights name (22a F7)
-    risks += linkforms.link_file_risks(ctx)  # a symlink as the file of its target (22a F15)
-    risks += exportforms.archive_risks(ctx)  # export-subst files as git archive writes (22a F8)
+    risks += linkforms.link_file_risks(ctx, check)  # a symlink as its target text (22a F15)
+    risks += exportforms.archive_risks(
+        ctx, check
+    )  # export-subst files as git archive writes (22a F8)
     _shell_risks(ctx, risks)
     _submodule_risks(ctx, risks)
     risks += _other_ref_risks(ctx)

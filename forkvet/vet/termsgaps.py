@@ -214,6 +214,13 @@ def _not_terms(name: str) -> bool:
     return bool(_not_terms_name().search(name))
 
 
+# Files without a suffix that hold instructions, not prose: each has its own reader.
+_BUILD_FILES = frozenset(
+    ("modelfile", "dockerfile", "containerfile", "makefile", "gnumakefile", "procfile",
+     "vagrantfile", "jenkinsfile", "gemfile", "pipfile", "justfile", "snakefile")
+)  # fmt: skip
+
+
 def documents(ctx: Context, readmes: list[tuple[str, str]]) -> list[tuple[str, str, bool]]:
     """(path, text, strict) of the documents a person reads for terms: the READMEs given, the
     weights' own documents, and the prose files at the root, in `.github/` and in `docs/`
@@ -229,6 +236,8 @@ def documents(ctx: Context, readmes: list[tuple[str, str]]) -> list[tuple[str, s
             continue
         if weightsdocs._LICENSE_LIKE.search(f.name) or _not_terms(f.name):
             continue  # a license or notice file (license.py), a contributing guide
+        if f.name.lower() in _BUILD_FILES:
+            continue  # no prose: read by its own reader (a Modelfile's LICENSE: modelsearch)
         seen.add(f.path)
         text = (ctx.snap.read_text(f.path) or "")[:MAX_DOC_CHARS]
         out.append((f.path, text, _terms_named(f) and not own))
