@@ -125,20 +125,10 @@ def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -
             f"checkout has commits the fork's default branch lacks (a local merge of "
             f"upstream), push or drop them first.\n{how}"
         )
+    start = f"{ref}~{len(new)}"
     if new:
-        changed = git(
-            repo_dir,
-            "diff",
-            "--no-ext-diff",
-            "--no-renames",
-            "-z",
-            "--name-only",
-            f"{ref}~{len(new)}",
-            ref,
-            "--",
-        ).stdout.split("\0")
-        changed = [p for p in changed if p]
-        extra = sorted(set(changed) - fixed)
+        changed = _differing(repo_dir, start, ref)
+        extra = sorted(changed - fixed)
         if extra:
             raise UnsafeBranch(
                 f"forkvet did not push {branch}: its new commits change files the fixes do not "
@@ -161,7 +151,6 @@ def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -
     # plus the fix, so where the fork changed it otherwise (before or after the fix), the push
     # brings the old version back (outside attack, round 23c F1: a workflow step the fork had
     # removed came back with a fix to the same workflow).
-    start = f"{ref}~{len(new)}"
     forks_own = _differing(repo_dir, start, fork_ref, fixed) if new else set()
     other = [
         path
@@ -179,14 +168,14 @@ def check_branch(repo_dir: Path, branch: str, fork_ref: str, fixes: list[str]) -
         )
 
 
-def _differing(repo_dir: Path, a: str, b: str, paths: set[str]) -> set[str]:
-    """The paths among `paths` whose content differs between commits a and b."""
-    if not paths:
+def _differing(repo_dir: Path, a: str, b: str, paths: set[str] | None = None) -> set[str]:
+    """The paths (among `paths`; None: all) whose content differs between commits a and b."""
+    if paths is not None and not paths:
         return set()
+    limit = [":(literal)" + p for p in sorted(paths)] if paths is not None else []
     out = git(
-        repo_dir, "diff", "--no-ext-diff", "--no-renames", "-z", "--name-only", a, b,
-        "--", *(":(literal)" + p for p in sorted(paths)),
-    )  # fmt: skip
+        repo_dir, "diff", "--no-ext-diff", "--no-renames", "-z", "--name-only", a, b, "--", *limit
+    )
     return {p for p in out.stdout.split("\0") if p}
 
 
